@@ -1,0 +1,472 @@
+package affinity
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// ErrInvalid is returned (wrapped) by [Builder.Add], [Builder.AddEvent] and
+// [Builder.AddProduct] for a record that cannot be stored.
+var ErrInvalid = errors.New("affinity: invalid record")
+
+const anonBucket = math.MaxUint32
+
+type groupKey struct {
+	cust, key uint32
+	unix      int64 // only when key is 0 (no shop order id)
+}
+
+// Builder collects purchase lines, events and products in any order and
+// builds a [History]. The zero value is an empty Builder ready to use;
+// [NewBuilder] starts from an existing History. A Builder is for one
+// goroutine. Ids are interned as records arrive, so the dense ids of a
+// History depend only on the order of the calls.
+type Builder struct {
+	cat       catalogBuilder
+	customers keyTable
+	orderKeys keyTable
+
+	groups map[groupKey]uint32
+	gCust  []uint32 // anonBucket for anonymous orders
+	gKey   []uint32
+	gUnix  []int64
+
+	lGroup   []uint32
+	lProduct []ProductID
+	lQty     []int32
+	lPrice   []Money
+
+	eCust    []uint32
+	eProduct []ProductID
+	eUnix    []int64
+	eKind    []EventKind
+	eWeight  []float32
+
+	// caches for runs of lines of the same customer, product and order
+	lastCust, lastProd, lastOrder string
+	lastCustID                    uint32
+	lastProdID                    ProductID
+	lastKeyID                     uint32
+	lastGroup                     groupKey
+	lastGroupID                   uint32
+	haveLast                      bool
+}
+
+// NewBuilder returns a Builder that starts with everything in base (which
+// may be nil). Customers, products, categories and orders of base keep
+// their ids; lines added with the same customer and order id as an existing
+// order join that order. base itself is not modified.
+func NewBuilder(base *History) *Builder {
+	b := &Builder{}
+	if base == nil {
+		return b
+	}
+	b.cat.from(base.catalog)
+	b.customers = base.customers.clone()
+	b.orderKeys.ids = make(map[string]uint32, len(base.orderKeys))
+	b.orderKeys.keys = slices.Clone(base.orderKeys)
+	for i, k := range b.orderKeys.keys {
+		b.orderKeys.ids[k] = uint32(i)
+	}
+	no := base.NumOrders()
+	b.groups = make(map[groupKey]uint32, no)
+	b.gCust = make([]uint32, no)
+	b.gKey = slices.Clone(base.orderKey)
+	b.gUnix = slices.Clone(base.orderUnix)
+	b.lGroup = make([]uint32, base.NumLines())
+	for o := range no {
+		c := uint32(base.orderCust[o])
+		if base.orderCust[o] == NoCustomer {
+			c = anonBucket
+		}
+		b.gCust[o] = c
+		gk := groupKey{cust: c, key: b.gKey[o]}
+		if gk.key == 0 {
+			gk.unix = b.gUnix[o]
+		}
+		b.groups[gk] = uint32(o)
+		for i := base.orderOff[o]; i < base.orderOff[o+1]; i++ {
+			b.lGroup[i] = uint32(o)
+		}
+	}
+	b.lProduct = slices.Clone(base.lineProduct)
+	b.lQty = slices.Clone(base.lineQty)
+	b.lPrice = slices.Clone(base.linePrice)
+	b.eCust = make([]uint32, base.NumEvents())
+	for c := range base.NumCustomers() {
+		for i := base.evOff[c]; i < base.evOff[c+1]; i++ {
+			b.eCust[i] = uint32(c)
+		}
+	}
+	b.eProduct = slices.Clone(base.evProduct)
+	b.eUnix = slices.Clone(base.evUnix)
+	b.eKind = slices.Clone(base.evKind)
+	b.eWeight = slices.Clone(base.evWeight)
+	return b
+}
+
+// Len returns the number of purchase lines added so far (those of a base
+// History included).
+func (b *Builder) Len() int { return len(b.lProduct) }
+
+func (b *Builder) customer(key string) uint32 {
+	if b.haveLast && key == b.lastCust {
+		return b.lastCustID
+	}
+	return b.customers.intern(key)
+}
+
+func (b *Builder) product(key string) ProductID {
+	if b.haveLast && key == b.lastProd {
+		return b.lastProdID
+	}
+	return b.cat.product(key)
+}
+
+// Add appends one purchase line. It returns an error wrapping [ErrInvalid]
+// when the product id is empty, the time is zero, the quantity is zero or
+// the price is negative; nothing is stored then.
+func (b *Builder) Add(p Purchase) error {
+	switch {
+	case p.Product == "":
+		return fmt.Errorf("%w: purchase without product id", ErrInvalid)
+	case p.Time.IsZero():
+		return fmt.Errorf("%w: purchase of %q without time", ErrInvalid, p.Product)
+	case p.Quantity == 0:
+		return fmt.Errorf("%w: purchase of %q with quantity 0", ErrInvalid, p.Product)
+	case p.Price < 0:
+		return fmt.Errorf("%w: purchase of %q with negative price %v", ErrInvalid, p.Product, p.Price)
+	}
+	cust := uint32(anonBucket)
+	if p.Customer != "" {
+		cust = b.customer(p.Customer)
+	}
+	prod := b.product(p.Product)
+	var key uint32
+	if p.Order != "" {
+		if b.haveLast && p.Order == b.lastOrder {
+			key = b.lastKeyID
+		} else {
+			if b.orderKeys.len() == 0 {
+				b.orderKeys.intern("")
+			}
+			key = b.orderKeys.intern(p.Order)
+		}
+	}
+	unix := p.Time.Unix()
+	gk := groupKey{cust: cust, key: key}
+	if key == 0 {
+		gk.unix = unix
+	}
+	var g uint32
+	if b.haveLast && gk == b.lastGroup {
+		g = b.lastGroupID
+	} else if id, ok := b.groups[gk]; ok {
+		g = id
+	} else {
+		if b.groups == nil {
+			b.groups = make(map[groupKey]uint32)
+		}
+		g = uint32(len(b.gCust))
+		b.groups[gk] = g
+		b.gCust = append(b.gCust, cust)
+		b.gKey = append(b.gKey, key)
+		b.gUnix = append(b.gUnix, unix)
+	}
+	b.gUnix[g] = min(b.gUnix[g], unix)
+	b.lGroup = append(b.lGroup, g)
+	b.lProduct = append(b.lProduct, prod)
+	b.lQty = append(b.lQty, p.Quantity)
+	b.lPrice = append(b.lPrice, p.Price)
+
+	b.lastCust, b.lastCustID = p.Customer, cust
+	b.lastProd, b.lastProdID = p.Product, prod
+	b.lastOrder, b.lastKeyID = p.Order, key
+	b.lastGroup, b.lastGroupID = gk, g
+	b.haveLast = p.Customer != ""
+	return nil
+}
+
+// AddEvent appends one event. It returns an error wrapping [ErrInvalid] when
+// the customer or product id is empty, the time is zero, the kind is not
+// defined or the weight is not finite.
+func (b *Builder) AddEvent(e Event) error {
+	switch {
+	case e.Customer == "":
+		return fmt.Errorf("%w: %v event without customer id", ErrInvalid, e.Kind)
+	case e.Product == "":
+		return fmt.Errorf("%w: %v event without product id", ErrInvalid, e.Kind)
+	case e.Time.IsZero():
+		return fmt.Errorf("%w: %v event of %q without time", ErrInvalid, e.Kind, e.Product)
+	case !e.Kind.Valid():
+		return fmt.Errorf("%w: event of %q with unknown kind %d", ErrInvalid, e.Product, uint8(e.Kind))
+	case math.IsNaN(float64(e.Weight)) || math.IsInf(float64(e.Weight), 0):
+		return fmt.Errorf("%w: %v event of %q with weight %v", ErrInvalid, e.Kind, e.Product, e.Weight)
+	}
+	b.eCust = append(b.eCust, b.customers.intern(e.Customer))
+	b.eProduct = append(b.eProduct, b.cat.product(e.Product))
+	b.eUnix = append(b.eUnix, e.Time.Unix())
+	b.eKind = append(b.eKind, e.Kind)
+	b.eWeight = append(b.eWeight, e.Weight)
+	return nil
+}
+
+// AddProduct adds or replaces the catalog entry of p.Key. A later call for
+// the same key replaces name, price, stock flag and categories; category
+// nodes, once created, are kept. It returns an error wrapping [ErrInvalid]
+// when the key is empty or the price negative.
+func (b *Builder) AddProduct(p Product) error {
+	switch {
+	case p.Key == "":
+		return fmt.Errorf("%w: product without key", ErrInvalid)
+	case p.Price < 0:
+		return fmt.Errorf("%w: product %q with negative price %v", ErrInvalid, p.Key, p.Price)
+	}
+	b.cat.set(p)
+	b.haveLast = false // the product cache stays valid, but keep it simple
+	return nil
+}
+
+// Build sorts what was added into a new [History] and resets the Builder to
+// empty. It takes time linear in the number of lines and events (plus a
+// sort of each customer's orders). It returns ctx.Err() if ctx is done
+// before it finishes; the Builder is empty afterwards either way.
+func (b *Builder) Build(ctx context.Context) (*History, error) {
+	defer func() { *b = Builder{} }()
+	h := &History{
+		catalog:   b.cat.finish(),
+		customers: b.customers,
+		orderKeys: b.orderKeys.keys,
+		empty:     roaring.New(),
+	}
+	if len(h.orderKeys) == 0 {
+		h.orderKeys = []string{""}
+	}
+	nc := h.customers.len()
+	if err := b.sortOrders(ctx, h, nc); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	b.sortEvents(h, nc)
+	if err := h.index(ctx); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// sortOrders orders groups by (customer, time, order key) and places lines.
+func (b *Builder) sortOrders(ctx context.Context, h *History, nc int) error {
+	ng := len(b.gCust)
+	bucket := func(c uint32) int {
+		if c == anonBucket {
+			return nc
+		}
+		return int(c)
+	}
+	off := make([]uint32, nc+2)
+	for _, c := range b.gCust {
+		off[bucket(c)+1]++
+	}
+	for i := 1; i < len(off); i++ {
+		off[i] += off[i-1]
+	}
+	order := make([]uint32, ng) // new position -> group
+	next := slices.Clone(off[:nc+1])
+	for g, c := range b.gCust {
+		k := bucket(c)
+		order[next[k]] = uint32(g)
+		next[k]++
+	}
+	keys := b.orderKeys.keys
+	for k := range nc + 1 {
+		if k%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		s := order[off[k]:off[k+1]]
+		if len(s) > 1 {
+			slices.SortFunc(s, func(x, y uint32) int {
+				return cmp.Or(cmp.Compare(b.gUnix[x], b.gUnix[y]),
+					cmp.Compare(keys[b.gKey[x]], keys[b.gKey[y]]),
+					cmp.Compare(x, y))
+			})
+		}
+	}
+	h.custOrderOff = off[:nc+1]
+	rank := make([]uint32, ng)
+	h.orderUnix = make([]int64, ng)
+	h.orderCust = make([]CustomerID, ng)
+	h.orderKey = make([]uint32, ng)
+	for o, g := range order {
+		rank[g] = uint32(o)
+		h.orderUnix[o] = b.gUnix[g]
+		h.orderKey[o] = b.gKey[g]
+		if c := b.gCust[g]; c == anonBucket {
+			h.orderCust[o] = NoCustomer
+		} else {
+			h.orderCust[o] = CustomerID(c)
+		}
+	}
+	order = nil
+	// place lines by a stable counting sort on their order's rank
+	h.orderOff = make([]uint32, ng+1)
+	for _, g := range b.lGroup {
+		h.orderOff[rank[g]+1]++
+	}
+	for i := 1; i <= ng; i++ {
+		h.orderOff[i] += h.orderOff[i-1]
+	}
+	pos := slices.Clone(h.orderOff[:ng])
+	n := len(b.lGroup)
+	h.lineProduct = make([]ProductID, n)
+	h.lineQty = make([]int32, n)
+	h.linePrice = make([]Money, n)
+	for i, g := range b.lGroup {
+		o := rank[g]
+		j := pos[o]
+		pos[o]++
+		h.lineProduct[j] = b.lProduct[i]
+		h.lineQty[j] = b.lQty[i]
+		h.linePrice[j] = b.lPrice[i]
+	}
+	return nil
+}
+
+func (b *Builder) sortEvents(h *History, nc int) {
+	h.evOff = make([]uint32, nc+1)
+	for _, c := range b.eCust {
+		h.evOff[c+1]++
+	}
+	for i := 1; i <= nc; i++ {
+		h.evOff[i] += h.evOff[i-1]
+	}
+	n := len(b.eCust)
+	idx := make([]uint32, n)
+	pos := slices.Clone(h.evOff[:nc])
+	for i, c := range b.eCust {
+		idx[pos[c]] = uint32(i)
+		pos[c]++
+	}
+	for c := range nc {
+		s := idx[h.evOff[c]:h.evOff[c+1]]
+		if len(s) > 1 {
+			slices.SortStableFunc(s, func(x, y uint32) int { return cmp.Compare(b.eUnix[x], b.eUnix[y]) })
+		}
+	}
+	h.evProduct = make([]ProductID, n)
+	h.evUnix = make([]int64, n)
+	h.evKind = make([]EventKind, n)
+	h.evWeight = make([]float32, n)
+	for j, i := range idx {
+		h.evProduct[j] = b.eProduct[i]
+		h.evUnix[j] = b.eUnix[i]
+		h.evKind[j] = b.eKind[i]
+		h.evWeight[j] = b.eWeight[i]
+	}
+}
+
+// index computes first/last purchase times, buyer bitmaps and the summary.
+func (h *History) index(ctx context.Context) error {
+	nc := h.NumCustomers()
+	cat := h.catalog
+	np, ncat := cat.NumProducts(), cat.NumCategories()
+	h.firstUnix = make([]int64, nc)
+	h.lastUnix = make([]int64, nc)
+	h.buyers = make([]*roaring.Bitmap, np)
+	h.catBuyers = make([]*roaring.Bitmap, ncat)
+	h.allBuyers = roaring.New()
+	seenCat := make([]uint32, ncat) // customer+1 that last added cat
+	seenProd := make([]uint32, np)
+	s := &h.summary
+	for c := range nc {
+		if c%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		first, last := int64(noTime), int64(noTime)
+		olo, ohi := h.custOrderOff[c], h.custOrderOff[c+1]
+		for o := olo; o < ohi; o++ {
+			bought := false
+			for i := h.orderOff[o]; i < h.orderOff[o+1]; i++ {
+				s.CustomerRevenue += Money(h.lineQty[i]) * h.linePrice[i]
+				if h.lineQty[i] <= 0 {
+					continue
+				}
+				bought = true
+				p := h.lineProduct[i]
+				if seenProd[p] == uint32(c)+1 {
+					continue
+				}
+				seenProd[p] = uint32(c) + 1
+				if h.buyers[p] == nil {
+					h.buyers[p] = roaring.New()
+				}
+				h.buyers[p].Add(uint32(c))
+				for _, sh := range cat.Shares(p) {
+					if seenCat[sh.Category] == uint32(c)+1 {
+						continue
+					}
+					seenCat[sh.Category] = uint32(c) + 1
+					if h.catBuyers[sh.Category] == nil {
+						h.catBuyers[sh.Category] = roaring.New()
+					}
+					h.catBuyers[sh.Category].Add(uint32(c))
+				}
+			}
+			if bought {
+				if first == noTime {
+					first = h.orderUnix[o]
+				}
+				last = h.orderUnix[o]
+			}
+		}
+		h.firstUnix[c], h.lastUnix[c] = first, last
+		if first != noTime {
+			h.allBuyers.Add(uint32(c))
+		}
+	}
+	for _, bm := range h.buyers {
+		if bm != nil {
+			bm.RunOptimize()
+		}
+	}
+	for _, bm := range h.catBuyers {
+		if bm != nil {
+			bm.RunOptimize()
+		}
+	}
+	h.allBuyers.RunOptimize()
+
+	s.Customers = nc
+	s.Buyers = int(h.allBuyers.GetCardinality())
+	s.Products, s.Categories = np, ncat
+	s.Orders, s.Lines, s.Events = h.NumOrders(), h.NumLines(), h.NumEvents()
+	s.Revenue = s.CustomerRevenue
+	alo, ahi := h.AnonymousOrders()
+	s.AnonymousOrders = int(ahi - alo)
+	for o := alo; o < ahi; o++ {
+		s.AnonymousLines += int(h.orderOff[o+1] - h.orderOff[o])
+		s.Revenue += h.OrderValue(o)
+	}
+	for _, q := range h.lineQty {
+		if q < 0 {
+			s.Returns++
+		}
+	}
+	if no := h.NumOrders(); no > 0 {
+		lo, hi := slices.Min(h.orderUnix), slices.Max(h.orderUnix)
+		s.First, s.Last = time.Unix(lo, 0).UTC(), time.Unix(hi, 0).UTC()
+	}
+	return nil
+}

@@ -1,0 +1,54 @@
+// Package affinity is the data model of the affinity library: a storefront's
+// purchase lines, product views and add-to-cart events, and its catalog with a
+// category tree, held as an immutable, columnar [History].
+//
+// # Model
+//
+// A [Purchase] is one order line: customer, product, order, time, quantity
+// and unit price. Money is an integer number of ten-thousandths of the
+// currency unit ([Money]), so totals never drift. A negative quantity is a
+// return or cancellation: it reduces spend and never counts as interest (a
+// customer who only returned a product is not one of its buyers).
+//
+// An [Event] is any other interaction — a product view, an add-to-cart, a
+// rating — with a kind and a weight. Events feed abandoned-cart and
+// back-in-stock campaigns and act as weaker signals for recommenders;
+// purchases alone drive spend, RFM and CLV.
+//
+// A [Product] belongs to zero or more categories given as paths such as
+// "Apparel/Sportswear/Running". Every prefix of a path is a category node of
+// its own, so "Apparel" and "Apparel/Sportswear" are addressable too. When a
+// product belongs to n categories, each of its category paths carries 1/n of
+// the product's weight, and an ancestor node carries the sum of the weights
+// of the paths below it (at most 1): see [Catalog.Shares].
+//
+// # Ids
+//
+// Shops identify customers, products and orders by strings. Inside, customers,
+// products, categories and orders get dense ids ([CustomerID], [ProductID],
+// [CategoryID], [OrderID]) that index the columnar arrays directly and convert
+// to roaring bitmap values. Lookup works both ways: [History.LookupCustomer]
+// and [History.CustomerKey], [Catalog.LookupProduct] and [Catalog.ProductKey],
+// [Catalog.LookupCategory] and [Catalog.CategoryPath]. Customer and product
+// ids are given in first-seen order and stay stable when a [Builder] extends
+// an existing History.
+//
+// # Layout
+//
+// A History is sorted by customer, then order time. Orders of a customer are
+// contiguous, lines of an order are contiguous, so a customer's orders and
+// lines are two index ranges found in O(1). Orders without a customer
+// (anonymous tills, basket files) come last. Per-product and per-category
+// buyer sets are roaring bitmaps of customer ids.
+//
+// All times are stored as Unix seconds in UTC; sub-second parts are dropped.
+// An order's time is the earliest time among its lines.
+//
+// # Concurrency
+//
+// A [Builder] is for one goroutine. [Builder.Build] returns a *History that is
+// never modified afterwards and is safe for any number of concurrent readers,
+// including the bitmaps it hands out, which callers must not modify. To add
+// data, start a new Builder from the old History with [NewBuilder], build the
+// next History and swap a pointer (for example an atomic.Pointer).
+package affinity

@@ -1,0 +1,108 @@
+package affinity
+
+import (
+	"fmt"
+	"time"
+)
+
+// Purchase is one order line as a shop exports it.
+type Purchase struct {
+	// Customer is the shop's customer id. Empty means an anonymous line
+	// (a till receipt, a guest checkout, a basket file): it is kept in the
+	// History's anonymous orders and out of every customer's features.
+	Customer string
+	// Product is the shop's product id (SKU); required.
+	Product string
+	// Order is the shop's order or invoice id. Lines with the same customer
+	// and order id form one order. Empty means "one order per customer and
+	// time": lines of the same customer at the same second are merged.
+	Order string
+	// Time is when the order was placed; required. It is stored in Unix
+	// seconds (UTC).
+	Time time.Time
+	// Quantity is the number of units; negative for a return or a
+	// cancellation, which reduces spend and never counts as interest. Zero is
+	// an error.
+	Quantity int32
+	// Price is the unit price (never negative; the sign of a return is in
+	// Quantity).
+	Price Money
+}
+
+// Value returns Quantity × Price: the line's contribution to spend
+// (negative for a return).
+func (p Purchase) Value() Money { return Money(p.Quantity) * p.Price }
+
+// EventKind is the kind of a non-purchase interaction.
+type EventKind uint8
+
+// The event kinds. Their order is stable: it is part of persisted formats.
+const (
+	// View is a product page view.
+	View EventKind = iota + 1
+	// Cart is an add-to-cart.
+	Cart
+	// Rating is an explicit rating; its weight is the rating value
+	// (MovieLens ratings load this way).
+	Rating
+	// Wishlist is an add-to-wishlist or a back-in-stock subscription.
+	Wishlist
+)
+
+// String returns the kind's lower-case name ("view", "cart", "rating",
+// "wishlist").
+func (k EventKind) String() string {
+	switch k {
+	case View:
+		return "view"
+	case Cart:
+		return "cart"
+	case Rating:
+		return "rating"
+	case Wishlist:
+		return "wishlist"
+	}
+	return fmt.Sprintf("EventKind(%d)", uint8(k))
+}
+
+// Valid reports whether k is one of the defined kinds.
+func (k EventKind) Valid() bool { return k >= View && k <= Wishlist }
+
+// Event is a non-purchase interaction of a known customer with a product.
+type Event struct {
+	// Customer is the shop's customer id; required (events of anonymous
+	// visitors carry no lasting signal here).
+	Customer string
+	// Product is the shop's product id; required.
+	Product string
+	// Time is when it happened; required.
+	Time time.Time
+	// Kind says what happened.
+	Kind EventKind
+	// Weight is the strength of the signal: 1 for a plain view or cart,
+	// the rating for a [Rating]. Recommenders scale events by it.
+	Weight float32
+}
+
+// Line is one stored purchase line of a [History]. Its order, customer and
+// time are those of the order whose line range holds it.
+type Line struct {
+	Product  ProductID
+	Quantity int32
+	Price    Money
+}
+
+// Value returns Quantity × Price (negative for a return).
+func (l Line) Value() Money { return Money(l.Quantity) * l.Price }
+
+// EventLine is one stored event of a [History].
+type EventLine struct {
+	Product ProductID
+	// Unix is the event time in Unix seconds (UTC).
+	Unix   int64
+	Kind   EventKind
+	Weight float32
+}
+
+// Time returns the event time in UTC.
+func (e EventLine) Time() time.Time { return time.Unix(e.Unix, 0).UTC() }

@@ -1,0 +1,233 @@
+package affinity
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// NoCustomer is the customer of an anonymous order.
+const NoCustomer = CustomerID(math.MaxUint32)
+
+// History is an immutable, columnar purchase and event history, sorted by
+// customer and then time. Build one with a [Builder]. All methods are safe
+// for concurrent use; slices and bitmaps it returns are owned by the
+// History and must not be modified. Methods that take a dense id panic when
+// the id is out of range, like a slice index.
+type History struct {
+	catalog   *Catalog
+	customers keyTable
+	orderKeys []string // shop order ids; index 0 is ""
+
+	custOrderOff []uint32 // len NumCustomers+1; anonymous orders follow
+	orderOff     []uint32 // len NumOrders+1, into the line columns
+	orderUnix    []int64
+	orderCust    []CustomerID
+	orderKey     []uint32
+
+	lineProduct []ProductID
+	lineQty     []int32
+	linePrice   []Money
+
+	evOff     []uint32 // len NumCustomers+1
+	evProduct []ProductID
+	evUnix    []int64
+	evKind    []EventKind
+	evWeight  []float32
+
+	firstUnix, lastUnix []int64 // per customer; noTime when none
+
+	buyers    []*roaring.Bitmap // per product
+	catBuyers []*roaring.Bitmap // per category
+	allBuyers *roaring.Bitmap
+	empty     *roaring.Bitmap
+
+	summary Summary
+}
+
+const noTime = math.MinInt64
+
+// Catalog returns the products and the category tree.
+func (h *History) Catalog() *Catalog { return h.catalog }
+
+// NumCustomers returns the number of known customers: those with at least
+// one purchase line or event.
+func (h *History) NumCustomers() int { return h.customers.len() }
+
+// NumOrders returns the number of orders, anonymous ones included.
+func (h *History) NumOrders() int { return len(h.orderUnix) }
+
+// NumLines returns the number of purchase lines, anonymous ones included.
+func (h *History) NumLines() int { return len(h.lineProduct) }
+
+// NumEvents returns the number of non-purchase events.
+func (h *History) NumEvents() int { return len(h.evProduct) }
+
+// LookupCustomer returns the dense id of the shop customer id key.
+func (h *History) LookupCustomer(key string) (CustomerID, bool) {
+	id, ok := h.customers.lookup(key)
+	return CustomerID(id), ok
+}
+
+// CustomerKey returns the shop id of customer c.
+func (h *History) CustomerKey(c CustomerID) string { return h.customers.keys[c] }
+
+// CustomerOrders returns the range [lo, hi) of c's orders, in time order
+// (ties by shop order id). Empty for a customer with events only.
+func (h *History) CustomerOrders(c CustomerID) (lo, hi OrderID) {
+	return OrderID(h.custOrderOff[c]), OrderID(h.custOrderOff[c+1])
+}
+
+// CustomerLines returns the range [lo, hi) of c's purchase lines, in order
+// time order.
+func (h *History) CustomerLines(c CustomerID) (lo, hi int) {
+	return int(h.orderOff[h.custOrderOff[c]]), int(h.orderOff[h.custOrderOff[c+1]])
+}
+
+// AnonymousOrders returns the range [lo, hi) of the orders without a
+// customer, in time order. They follow every customer's orders.
+func (h *History) AnonymousOrders() (lo, hi OrderID) {
+	return OrderID(h.custOrderOff[len(h.custOrderOff)-1]), OrderID(len(h.orderUnix))
+}
+
+// OrderLines returns the range [lo, hi) of o's lines, in the order they
+// were added.
+func (h *History) OrderLines(o OrderID) (lo, hi int) {
+	return int(h.orderOff[o]), int(h.orderOff[o+1])
+}
+
+// OrderCustomer returns the customer of o, or [NoCustomer] for an anonymous
+// order.
+func (h *History) OrderCustomer(o OrderID) CustomerID { return h.orderCust[o] }
+
+// OrderUnix returns the time of o in Unix seconds.
+func (h *History) OrderUnix(o OrderID) int64 { return h.orderUnix[o] }
+
+// OrderTime returns the time of o in UTC.
+func (h *History) OrderTime(o OrderID) time.Time { return time.Unix(h.orderUnix[o], 0).UTC() }
+
+// OrderKey returns the shop id of o ("" when the lines carried none).
+func (h *History) OrderKey(o OrderID) string { return h.orderKeys[h.orderKey[o]] }
+
+// OrderValue returns the net value of o: the sum of its lines' values.
+func (h *History) OrderValue(o OrderID) Money {
+	var v Money
+	for i := h.orderOff[o]; i < h.orderOff[o+1]; i++ {
+		v += Money(h.lineQty[i]) * h.linePrice[i]
+	}
+	return v
+}
+
+// Line returns purchase line i, 0 ≤ i < NumLines.
+func (h *History) Line(i int) Line {
+	return Line{Product: h.lineProduct[i], Quantity: h.lineQty[i], Price: h.linePrice[i]}
+}
+
+// LineProduct returns the product of line i; cheaper than [History.Line]
+// when only the product is needed.
+func (h *History) LineProduct(i int) ProductID { return h.lineProduct[i] }
+
+// LineQuantity returns the quantity of line i (negative for a return).
+func (h *History) LineQuantity(i int) int32 { return h.lineQty[i] }
+
+// CustomerEvents returns the range [lo, hi) of c's events, in time order.
+func (h *History) CustomerEvents(c CustomerID) (lo, hi int) {
+	return int(h.evOff[c]), int(h.evOff[c+1])
+}
+
+// Event returns event i, 0 ≤ i < NumEvents.
+func (h *History) Event(i int) EventLine {
+	return EventLine{Product: h.evProduct[i], Unix: h.evUnix[i], Kind: h.evKind[i], Weight: h.evWeight[i]}
+}
+
+// FirstPurchase returns the time of c's first order with a bought (positive
+// quantity) line; ok is false when c never bought anything.
+func (h *History) FirstPurchase(c CustomerID) (t time.Time, ok bool) {
+	return unixTime(h.firstUnix[c])
+}
+
+// LastPurchase returns the time of c's last order with a bought (positive
+// quantity) line; ok is false when c never bought anything.
+func (h *History) LastPurchase(c CustomerID) (t time.Time, ok bool) {
+	return unixTime(h.lastUnix[c])
+}
+
+func unixTime(u int64) (time.Time, bool) {
+	if u == noTime {
+		return time.Time{}, false
+	}
+	return time.Unix(u, 0).UTC(), true
+}
+
+// Buyers returns the customers who bought p (a line with positive
+// quantity) at any time. The bitmap is owned by the History: read it, or
+// Clone it before modifying.
+func (h *History) Buyers(p ProductID) *roaring.Bitmap {
+	if b := h.buyers[p]; b != nil {
+		return b
+	}
+	return h.empty
+}
+
+// CategoryBuyers returns the customers who bought a product of cat or of
+// any category below it. The bitmap is owned by the History.
+func (h *History) CategoryBuyers(cat CategoryID) *roaring.Bitmap {
+	if b := h.catBuyers[cat]; b != nil {
+		return b
+	}
+	return h.empty
+}
+
+// AllBuyers returns the customers with at least one bought line. The bitmap
+// is owned by the History.
+func (h *History) AllBuyers() *roaring.Bitmap { return h.allBuyers }
+
+// Summary returns counts and totals of the History.
+func (h *History) Summary() Summary { return h.summary }
+
+// Summary holds the counts and totals of a [History].
+type Summary struct {
+	// Customers counts known customers; Buyers those with a bought line.
+	Customers, Buyers int
+	// Products and Categories count the catalog (category nodes at every
+	// level).
+	Products, Categories int
+	// Orders, Lines and Events count everything, anonymous orders included.
+	Orders, Lines, Events int
+	// Returns counts lines with a negative quantity.
+	Returns int
+	// AnonymousOrders and AnonymousLines count what has no customer.
+	AnonymousOrders, AnonymousLines int
+	// Revenue is the net value of all lines (returns subtracted), anonymous
+	// ones included; CustomerRevenue leaves the anonymous ones out.
+	Revenue, CustomerRevenue Money
+	// First and Last are the times of the first and last order (zero when
+	// there is none).
+	First, Last time.Time
+}
+
+// String formats the summary as an aligned, multi-line table.
+func (s Summary) String() string {
+	var b strings.Builder
+	row := func(name string, v any) { fmt.Fprintf(&b, "%-18s %v\n", name, v) }
+	row("customers", s.Customers)
+	row("buyers", s.Buyers)
+	row("products", s.Products)
+	row("categories", s.Categories)
+	row("orders", s.Orders)
+	row("lines", s.Lines)
+	row("returns", s.Returns)
+	row("events", s.Events)
+	row("anonymous orders", s.AnonymousOrders)
+	row("anonymous lines", s.AnonymousLines)
+	row("revenue", s.Revenue)
+	row("customer revenue", s.CustomerRevenue)
+	if !s.First.IsZero() {
+		row("first order", s.First.Format(time.DateTime))
+		row("last order", s.Last.Format(time.DateTime))
+	}
+	return b.String()
+}
