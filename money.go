@@ -91,7 +91,9 @@ func ParseMoney(s string, decimalSep byte) (Money, error) {
 				frac = frac*10 + d
 				nFrac++
 			} else {
-				if whole > (math.MaxInt64/MoneyScale-9)/10 {
+				// Stop once whole can no longer fit; the exact bound,
+				// which depends on sign and decimals, is checked below.
+				if whole > math.MaxInt64/MoneyScale {
 					return 0, fmt.Errorf("%w: %q is out of range", ErrMoney, s)
 				}
 				whole = whole*10 + d
@@ -108,6 +110,13 @@ func ParseMoney(s string, decimalSep byte) (Money, error) {
 	}
 	for ; nFrac < 4; nFrac++ {
 		frac *= 10
+	}
+	limit := uint64(math.MaxInt64)
+	if neg {
+		limit++ // math.MinInt64 has no positive counterpart
+	}
+	if whole > limit/MoneyScale || whole*MoneyScale+frac > limit {
+		return 0, fmt.Errorf("%w: %q is out of range", ErrMoney, s)
 	}
 	v := Money(whole*MoneyScale + frac)
 	if neg {
