@@ -1,0 +1,174 @@
+package affinity_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseMoney(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		sep  byte
+		want affinity.Money
+	}{
+		{"integer", "3", 0, 30000},
+		{"two decimals", "2.55", 0, 25500},
+		{"explicit dot", "2.55", '.', 25500},
+		{"one decimal", "1.5", 0, 15000},
+		{"four decimals", "0.0001", 0, 1},
+		{"four decimals full", "12.3456", 0, 123456},
+		{"tenth of a cent", "0.001", 0, 10},
+		{"minus", "-11.20", 0, -112000},
+		{"plus", "+7.25", 0, 72500},
+		{"comma", "1,5", ',', 15000},
+		{"comma negative", "-0,0001", ',', -1},
+		{"trailing separator", "5.", 0, 50000},
+		{"leading separator", ".5", 0, 5000},
+		{"negative leading separator", "-.25", 0, -2500},
+		{"leading zeros", "0007.10", 0, 71000},
+		{"zero", "0", 0, 0},
+		{"negative zero", "-0.00", 0, 0},
+		{"large", "922337203685469.9999", 0, 9223372036854699999},
+		{"max", "922337203685477.5807", 0, math.MaxInt64},
+		{"min", "-922337203685477.5808", 0, math.MinInt64},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := affinity.ParseMoney(tt.in, tt.sep)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestParseMoneyErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		sep  byte
+	}{
+		{"empty", "", 0},
+		{"sign only", "-", 0},
+		{"plus only", "+", 0},
+		{"separator only", ".", 0},
+		{"sign and separator", "-.", 0},
+		{"five decimals", "1.00001", 0},
+		{"five zero decimals", "1.00000", 0},
+		{"letters", "abc", 0},
+		{"currency sign", "$5", 0},
+		{"trailing letter", "5x", 0},
+		{"space", " 5", 0},
+		{"inner space", "1 000", 0},
+		{"two separators", "1.2.3", 0},
+		{"thousands separator", "1,000.00", 0},
+		{"dot with comma separator", "1.5", ','},
+		{"double sign", "--1", 0},
+		{"sign after digits", "1-", 0},
+		{"exponent", "1e3", 0},
+		{"overflow", "922337203685477.5808", 0},
+		{"negative overflow", "-922337203685477.5809", 0},
+		{"overflow whole", "922337203685478", 0},
+		{"huge", "99999999999999999999999999", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := affinity.ParseMoney(tt.in, tt.sep)
+			require.ErrorIs(t, err, affinity.ErrMoney)
+		})
+	}
+}
+
+func TestMoneyString(t *testing.T) {
+	tests := []struct {
+		in   affinity.Money
+		want string
+	}{
+		{0, "0.00"},
+		{1, "0.0001"},
+		{10, "0.001"},
+		{100, "0.01"},
+		{25500, "2.55"},
+		{-112000, "-11.20"},
+		{30000, "3.00"},
+		{123456, "12.3456"},
+		{123450, "12.345"},
+		{-1, "-0.0001"},
+		{math.MaxInt64, "922337203685477.5807"},
+		{math.MinInt64, "-922337203685477.5808"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			assert.Equal(t, tt.want, tt.in.String())
+		})
+	}
+}
+
+func TestMoneyStringRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	check := func(m affinity.Money) {
+		t.Helper()
+		got, err := affinity.ParseMoney(m.String(), 0)
+		require.NoError(t, err, "value %d formatted as %q", int64(m), m.String())
+		require.Equal(t, m, got, "value formatted as %q", m.String())
+	}
+	for _, m := range []affinity.Money{0, 1, -1, 99, 100, 9999, 10000, math.MaxInt64, math.MinInt64, math.MaxInt64 - 1, math.MinInt64 + 1} {
+		check(m)
+	}
+	for range 20000 {
+		// Mix magnitudes so that small prices, which dominate real data,
+		// are covered as well as the full int64 range.
+		m := affinity.Money(r.Int64() >> r.IntN(64))
+		if r.IntN(2) == 0 {
+			m = -m
+		}
+		check(m)
+	}
+}
+
+func TestMoneyFromFloat(t *testing.T) {
+	tests := []struct {
+		in   float64
+		want affinity.Money
+	}{
+		{0, 0},
+		{1, 10000},
+		{2.55, 25500}, // 2.55 is 2.5499999… in binary
+		{0.1, 1000},
+		{-11.2, -112000},
+		{1.23456, 12346},   // 12345.6 rounds up
+		{-1.23456, -12346}, // and away from zero when negative
+		{1.23454, 12345},
+		{-1.23454, -12345},
+		{0.00004, 0},
+		{0.00006, 1},
+		{-0.00006, -1},
+		{19.99, 199900},
+		{1e9, 1e13},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, affinity.MoneyFromFloat(tt.in), "MoneyFromFloat(%v)", tt.in)
+	}
+}
+
+func TestMoneyFloat(t *testing.T) {
+	assert.InDelta(t, 2.55, affinity.Money(25500).Float(), 1e-12)
+	assert.InDelta(t, -0.0001, affinity.Money(-1).Float(), 1e-15)
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 1000 {
+		m := affinity.Money(r.Int64N(2e12) - 1e12)
+		assert.Equal(t, m, affinity.MoneyFromFloat(m.Float()), "value %d", int64(m))
+	}
+}
+
+func TestMoneyValue(t *testing.T) {
+	p := affinity.Purchase{Quantity: -3, Price: 25500}
+	assert.Equal(t, affinity.Money(-76500), p.Value())
+	l := affinity.Line{Quantity: 2, Price: 10}
+	assert.Equal(t, affinity.Money(20), l.Value())
+}
