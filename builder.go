@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -29,14 +32,22 @@ type groupKey struct {
 // goroutine. Ids are interned as records arrive, so the dense ids of a
 // History depend only on the order of the calls.
 type Builder struct {
+	// Workers is the number of goroutines Build uses for its parallel
+	// steps; 0 means GOMAXPROCS. No goroutine outlives Build.
+	Workers int
+
 	cat       catalogBuilder
 	customers keyTable
 	orderKeys keyTable
 
-	groups map[groupKey]uint32
-	gCust  []uint32 // anonBucket for anonymous orders
-	gKey   []uint32
-	gUnix  []int64
+	// keyGroup[k]-1 is the order of the first customer that used shop
+	// order id k (0: none yet); groups holds the orders without an id, and
+	// those whose id was used by another customer first.
+	keyGroup []uint32
+	groups   map[groupKey]uint32
+	gCust    []uint32 // anonBucket for anonymous orders
+	gKey     []uint32
+	gUnix    []int64
 
 	lGroup   []uint32
 	lProduct []ProductID
@@ -70,13 +81,13 @@ func NewBuilder(base *History) *Builder {
 	}
 	b.cat.from(base.catalog)
 	b.customers = base.customers.clone()
-	b.orderKeys.ids = make(map[string]uint32, len(base.orderKeys))
-	b.orderKeys.keys = slices.Clone(base.orderKeys)
-	for i, k := range b.orderKeys.keys {
-		b.orderKeys.ids[k] = uint32(i)
+	b.orderKeys.grow(len(base.orderKeys))
+	for _, k := range base.orderKeys {
+		b.orderKeys.intern(k)
 	}
+	b.keyGroup = make([]uint32, len(base.orderKeys))
 	no := base.NumOrders()
-	b.groups = make(map[groupKey]uint32, no)
+	b.groups = make(map[groupKey]uint32)
 	b.gCust = make([]uint32, no)
 	b.gKey = slices.Clone(base.orderKey)
 	b.gUnix = slices.Clone(base.orderUnix)
@@ -87,11 +98,15 @@ func NewBuilder(base *History) *Builder {
 			c = anonBucket
 		}
 		b.gCust[o] = c
-		gk := groupKey{cust: c, key: b.gKey[o]}
-		if gk.key == 0 {
-			gk.unix = b.gUnix[o]
+		if k := b.gKey[o]; k != 0 && b.keyGroup[k] == 0 {
+			b.keyGroup[k] = uint32(o) + 1
+		} else {
+			gk := groupKey{cust: c, key: k}
+			if k == 0 {
+				gk.unix = b.gUnix[o]
+			}
+			b.groups[gk] = uint32(o)
 		}
-		b.groups[gk] = uint32(o)
 		for i := base.orderOff[o]; i < base.orderOff[o+1]; i++ {
 			b.lGroup[i] = uint32(o)
 		}
@@ -168,17 +183,8 @@ func (b *Builder) Add(p Purchase) error {
 	var g uint32
 	if b.haveLast && gk == b.lastGroup {
 		g = b.lastGroupID
-	} else if id, ok := b.groups[gk]; ok {
-		g = id
 	} else {
-		if b.groups == nil {
-			b.groups = make(map[groupKey]uint32)
-		}
-		g = uint32(len(b.gCust))
-		b.groups[gk] = g
-		b.gCust = append(b.gCust, cust)
-		b.gKey = append(b.gKey, key)
-		b.gUnix = append(b.gUnix, unix)
+		g = b.group(gk, unix)
 	}
 	b.gUnix[g] = min(b.gUnix[g], unix)
 	b.lGroup = append(b.lGroup, g)
@@ -192,6 +198,52 @@ func (b *Builder) Add(p Purchase) error {
 	b.lastGroup, b.lastGroupID = gk, g
 	b.haveLast = p.Customer != ""
 	return nil
+}
+
+// group returns the order of gk, creating it if needed.
+func (b *Builder) group(gk groupKey, unix int64) uint32 {
+	if gk.key != 0 {
+		for int(gk.key) >= len(b.keyGroup) {
+			b.keyGroup = append(b.keyGroup, 0)
+		}
+		switch first := b.keyGroup[gk.key]; {
+		case first == 0:
+			g := b.newGroup(gk, unix)
+			b.keyGroup[gk.key] = g + 1
+			return g
+		case b.gCust[first-1] == gk.cust:
+			return first - 1
+		}
+	}
+	if g, ok := b.groups[gk]; ok {
+		return g
+	}
+	if b.groups == nil {
+		b.groups = make(map[groupKey]uint32)
+	}
+	g := b.newGroup(gk, unix)
+	b.groups[gk] = g
+	return g
+}
+
+func (b *Builder) newGroup(gk groupKey, unix int64) uint32 {
+	g := uint32(len(b.gCust))
+	b.gCust = append(b.gCust, gk.cust)
+	b.gKey = append(b.gKey, gk.key)
+	b.gUnix = append(b.gUnix, unix)
+	return g
+}
+
+// Grow reserves room for n more purchase lines, so that adding a known
+// number of lines does not reallocate the staging columns.
+func (b *Builder) Grow(n int) {
+	if n <= 0 {
+		return
+	}
+	b.lGroup = slices.Grow(b.lGroup, n)
+	b.lProduct = slices.Grow(b.lProduct, n)
+	b.lQty = slices.Grow(b.lQty, n)
+	b.lPrice = slices.Grow(b.lPrice, n)
 }
 
 // AddEvent appends one event. It returns an error wrapping [ErrInvalid] when
@@ -234,12 +286,51 @@ func (b *Builder) AddProduct(p Product) error {
 	return nil
 }
 
+// bitmaps turns CSR lists of ascending customer ids into run-optimised
+// bitmaps (nil for an empty list) on the given number of goroutines.
+func bitmaps(off, list []uint32, workers int) []*roaring.Bitmap {
+	n := len(off) - 1
+	out := make([]*roaring.Bitmap, n)
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	const chunk = 256
+	for range max(workers, 1) {
+		wg.Go(func() {
+			for {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= n {
+					return
+				}
+				for i := lo; i < min(lo+chunk, n); i++ {
+					if off[i] == off[i+1] {
+						continue
+					}
+					bm := roaring.New()
+					bm.AddMany(list[off[i]:off[i+1]])
+					bm.RunOptimize()
+					out[i] = bm
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+func (b *Builder) workers() int {
+	if b.Workers > 0 {
+		return b.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
 // Build sorts what was added into a new [History] and resets the Builder to
 // empty. It takes time linear in the number of lines and events (plus a
 // sort of each customer's orders). It returns ctx.Err() if ctx is done
 // before it finishes; the Builder is empty afterwards either way.
 func (b *Builder) Build(ctx context.Context) (*History, error) {
-	defer func() { *b = Builder{} }()
+	workers := b.workers()
+	defer func() { *b = Builder{Workers: workers} }()
 	h := &History{
 		catalog:   b.cat.finish(),
 		customers: b.customers,
@@ -257,7 +348,7 @@ func (b *Builder) Build(ctx context.Context) (*History, error) {
 		return nil, err
 	}
 	b.sortEvents(h, nc)
-	if err := h.index(ctx); err != nil {
+	if err := h.index(ctx, workers); err != nil {
 		return nil, err
 	}
 	return h, nil
@@ -376,52 +467,34 @@ func (b *Builder) sortEvents(h *History, nc int) {
 }
 
 // index computes first/last purchase times, buyer bitmaps and the summary.
-func (h *History) index(ctx context.Context) error {
+// Buyer lists are gathered in two passes into CSR arrays (customers in
+// ascending order), then turned into bitmaps on the given number of workers.
+func (h *History) index(ctx context.Context, workers int) error {
 	nc := h.NumCustomers()
 	cat := h.catalog
 	np, ncat := cat.NumProducts(), cat.NumCategories()
 	h.firstUnix = make([]int64, nc)
 	h.lastUnix = make([]int64, nc)
-	h.buyers = make([]*roaring.Bitmap, np)
-	h.catBuyers = make([]*roaring.Bitmap, ncat)
-	h.allBuyers = roaring.New()
-	seenCat := make([]uint32, ncat) // customer+1 that last added cat
+	seenCat := make([]uint32, ncat) // customer+1 that last counted cat
 	seenProd := make([]uint32, np)
+	prodOff := make([]uint32, np+1)
+	catOff := make([]uint32, ncat+1)
+	all := make([]uint32, 0, nc)
 	s := &h.summary
-	for c := range nc {
-		if c%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
+	// visit calls fn for every distinct product c bought and fills in
+	// first/last purchase times.
+	visit := func(c int, fn func(p ProductID)) {
 		first, last := int64(noTime), int64(noTime)
-		olo, ohi := h.custOrderOff[c], h.custOrderOff[c+1]
-		for o := olo; o < ohi; o++ {
+		for o := h.custOrderOff[c]; o < h.custOrderOff[c+1]; o++ {
 			bought := false
 			for i := h.orderOff[o]; i < h.orderOff[o+1]; i++ {
-				s.CustomerRevenue += Money(h.lineQty[i]) * h.linePrice[i]
 				if h.lineQty[i] <= 0 {
 					continue
 				}
 				bought = true
-				p := h.lineProduct[i]
-				if seenProd[p] == uint32(c)+1 {
-					continue
-				}
-				seenProd[p] = uint32(c) + 1
-				if h.buyers[p] == nil {
-					h.buyers[p] = roaring.New()
-				}
-				h.buyers[p].Add(uint32(c))
-				for _, sh := range cat.Shares(p) {
-					if seenCat[sh.Category] == uint32(c)+1 {
-						continue
-					}
-					seenCat[sh.Category] = uint32(c) + 1
-					if h.catBuyers[sh.Category] == nil {
-						h.catBuyers[sh.Category] = roaring.New()
-					}
-					h.catBuyers[sh.Category].Add(uint32(c))
+				if p := h.lineProduct[i]; seenProd[p] != uint32(c)+1 {
+					seenProd[p] = uint32(c) + 1
+					fn(p)
 				}
 			}
 			if bought {
@@ -432,21 +505,60 @@ func (h *History) index(ctx context.Context) error {
 			}
 		}
 		h.firstUnix[c], h.lastUnix[c] = first, last
-		if first != noTime {
-			h.allBuyers.Add(uint32(c))
+	}
+	countCats := func(c int, p ProductID, add func(cat CategoryID)) {
+		for _, sh := range cat.Shares(p) {
+			if seenCat[sh.Category] != uint32(c)+1 {
+				seenCat[sh.Category] = uint32(c) + 1
+				add(sh.Category)
+			}
 		}
 	}
-	for _, bm := range h.buyers {
-		if bm != nil {
-			bm.RunOptimize()
+	for c := range nc {
+		if c%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		visit(c, func(p ProductID) {
+			prodOff[p+1]++
+			countCats(c, p, func(k CategoryID) { catOff[k+1]++ })
+		})
+		if h.firstUnix[c] != noTime {
+			all = append(all, uint32(c))
 		}
 	}
-	for _, bm := range h.catBuyers {
-		if bm != nil {
-			bm.RunOptimize()
-		}
+	for i := 1; i <= np; i++ {
+		prodOff[i] += prodOff[i-1]
 	}
+	for i := 1; i <= ncat; i++ {
+		catOff[i] += catOff[i-1]
+	}
+	prodList := make([]uint32, prodOff[np])
+	catList := make([]uint32, catOff[ncat])
+	prodPos := slices.Clone(prodOff[:np])
+	catPos := slices.Clone(catOff[:ncat])
+	clear(seenProd)
+	clear(seenCat)
+	for c := range nc {
+		visit(c, func(p ProductID) {
+			prodList[prodPos[p]] = uint32(c)
+			prodPos[p]++
+			countCats(c, p, func(k CategoryID) {
+				catList[catPos[k]] = uint32(c)
+				catPos[k]++
+			})
+		})
+	}
+	h.buyers = bitmaps(prodOff, prodList, workers)
+	h.catBuyers = bitmaps(catOff, catList, workers)
+	h.allBuyers = roaring.BitmapOf(all...)
 	h.allBuyers.RunOptimize()
+	for c := range nc {
+		for o := h.custOrderOff[c]; o < h.custOrderOff[c+1]; o++ {
+			s.CustomerRevenue += h.OrderValue(OrderID(o))
+		}
+	}
 
 	s.Customers = nc
 	s.Buyers = int(h.allBuyers.GetCardinality())
