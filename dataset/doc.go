@@ -1,0 +1,31 @@
+// Package dataset gets purchase data into an [affinity.Builder]: loaders
+// for a generic CSV with a column mapping and for the public formats the
+// project is tested on, and a deterministic synthetic storefront generator
+// with planted ground truth.
+//
+// # Formats
+//
+// Every loader has a short name, used by every command of the project:
+//
+//	onlineretail  UCI Online Retail (both header variants), plain or gzip
+//	cdnow         CDNOW master and sample files (Fader & Hardie)
+//	baskets       one basket per line, items comma-separated, no customer
+//	members       Member_number,Date,itemDescription with dd-mm-yyyy dates
+//	movielens     MovieLens u.data: user, item, rating, unix time
+//	csv           any CSV, with the column mapping in [Options.Columns]
+//
+// Loaders stream: they read one row at a time and never hold a second copy
+// of the file. In strict mode the first bad row is an error that names its
+// line and column; in lenient mode bad rows are skipped, and the [Report]
+// counts every skipped row by reason, so nothing is lost silently.
+//
+// # Synthetic storefront
+//
+// [Generate] builds a seeded storefront: a three-level category tree,
+// products with Zipf popularity, customers with preferred categories,
+// repeat purchases, returns, views and add-to-carts (some carts abandoned),
+// a yearly season, and complementary product pairs planted across
+// departments. It returns the planted [Truth] beside the data, so tests can
+// check that segments and recommendations recover it. [Demo] is the small
+// default storefront used by the quickstart, the examples and the tests.
+package dataset

@@ -1,0 +1,152 @@
+package dataset_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
+)
+
+func small(seed uint64) dataset.SyntheticOptions {
+	return dataset.SyntheticOptions{Customers: 3000, Products: 400, Categories: 30, Seed: seed}
+}
+
+func TestGenerateDeterministic(t *testing.T) {
+	a := dataset.Generate(small(7))
+	b := dataset.Generate(small(7))
+	c := dataset.Generate(small(8))
+	require.Equal(t, len(a.Purchases), len(b.Purchases))
+	assert.Equal(t, a.Purchases, b.Purchases)
+	assert.Equal(t, a.Events, b.Events)
+	assert.Equal(t, a.Products, b.Products)
+	assert.Equal(t, a.Truth, b.Truth)
+	assert.NotEqual(t, a.Purchases, c.Purchases, "another seed gives another storefront")
+}
+
+func TestGenerateShape(t *testing.T) {
+	ctx := context.Background()
+	s := dataset.Generate(small(1))
+	o := s.Options
+	h, err := s.History(ctx)
+	require.NoError(t, err)
+	sum := h.Summary()
+	assert.Equal(t, o.Customers, sum.Customers)
+	assert.Equal(t, o.Products, sum.Products)
+	// about MeanOrders × MeanLines lines per customer
+	perCustomer := float64(sum.Lines) / float64(sum.Customers)
+	assert.InDelta(t, o.MeanOrders*o.MeanLines, perCustomer, 3.5)
+	assert.Positive(t, sum.Returns)
+	assert.Positive(t, sum.Events)
+	end := o.Start.AddDate(0, 0, o.Days)
+	for _, p := range s.Purchases {
+		require.False(t, p.Time.Before(o.Start) || !p.Time.Before(end), "purchase at %v outside the trading period", p.Time)
+	}
+	// every leaf is a three-level path, every product has a category
+	cat := h.Catalog()
+	for p := range cat.NumProducts() {
+		leaves := cat.Categories(affinity.ProductID(p))
+		require.NotEmpty(t, leaves)
+		assert.Equal(t, 3, cat.Depth(leaves[0]))
+	}
+	// Zipf popularity: the top 10% of products take a large share of lines
+	counts := make([]int, cat.NumProducts())
+	for i := range h.NumLines() {
+		counts[h.LineProduct(i)]++
+	}
+	top := topShare(counts, len(counts)/10)
+	assert.Greater(t, top, 0.35, "top decile share of lines")
+}
+
+func topShare(counts []int, n int) float64 {
+	c := append([]int(nil), counts...)
+	total := 0
+	for _, v := range c {
+		total += v
+	}
+	// partial selection sort is fine for a test
+	sum := 0
+	for i := range n {
+		best := i
+		for j := i + 1; j < len(c); j++ {
+			if c[j] > c[best] {
+				best = j
+			}
+		}
+		c[i], c[best] = c[best], c[i]
+		sum += c[i]
+	}
+	return float64(sum) / float64(total)
+}
+
+// The planted truth must be visible in the data: customers buy mostly in
+// their preferred categories, and planted partners are bought by their
+// anchors' buyers far more often than by everybody else.
+func TestGenerateTruthIsPlanted(t *testing.T) {
+	ctx := context.Background()
+	s := dataset.Generate(dataset.SyntheticOptions{Customers: 8000, Products: 500, Categories: 40, Seed: 3})
+	h, err := s.History(ctx)
+	require.NoError(t, err)
+	cat := h.Catalog()
+
+	inPref, total := 0, 0
+	for c := range h.NumCustomers() {
+		cid := affinity.CustomerID(c)
+		prefs := s.Truth.TopCategories[h.CustomerKey(cid)]
+		require.NotEmpty(t, prefs)
+		lo, hi := h.CustomerLines(cid)
+		for i := lo; i < hi; i++ {
+			for _, leaf := range cat.Categories(h.LineProduct(i)) {
+				if leaf == mustCat(t, cat, prefs[0]) || (len(prefs) > 1 && leaf == mustCat(t, cat, prefs[1])) || (len(prefs) > 2 && leaf == mustCat(t, cat, prefs[2])) {
+					inPref++
+					break
+				}
+			}
+			total++
+		}
+	}
+	assert.Greater(t, float64(inPref)/float64(total), 0.6, "share of lines in the preferred categories")
+
+	require.NotEmpty(t, s.Truth.Complements)
+	lifted := 0
+	all := h.AllBuyers().GetCardinality()
+	for _, pr := range s.Truth.Complements {
+		a, ok := cat.LookupProduct(pr.A)
+		require.True(t, ok)
+		b, ok := cat.LookupProduct(pr.B)
+		require.True(t, ok)
+		// different departments
+		assert.NotEqual(t, top(cat, a), top(cat, b), "pair %v crosses departments", pr)
+		ba, bb := h.Buyers(a), h.Buyers(b)
+		if ba.IsEmpty() || bb.IsEmpty() {
+			continue
+		}
+		pBgivenA := float64(roaring.And(ba, bb).GetCardinality()) / float64(ba.GetCardinality())
+		pB := float64(bb.GetCardinality()) / float64(all)
+		if pBgivenA > 3*pB {
+			lifted++
+		}
+	}
+	assert.Greater(t, float64(lifted)/float64(len(s.Truth.Complements)), 0.8, "planted pairs with lift > 3")
+}
+
+func top(cat *affinity.Catalog, p affinity.ProductID) string {
+	path := cat.CategoryPath(cat.Categories(p)[0])
+	return path[:strings.Index(path, affinity.CategorySep)]
+}
+
+func mustCat(t *testing.T, cat *affinity.Catalog, path string) affinity.CategoryID {
+	id, ok := cat.LookupCategory(path)
+	require.True(t, ok, path)
+	return id
+}
+
+func TestDemoIsShared(t *testing.T) {
+	assert.Same(t, dataset.Demo(), dataset.Demo())
+	assert.Equal(t, 5000, dataset.Demo().Options.Customers)
+}
