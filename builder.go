@@ -8,6 +8,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -81,20 +82,23 @@ func NewBuilder(base *History) *Builder {
 	}
 	b.cat.from(base.catalog)
 	b.customers = base.customers.clone()
-	b.orderKeys.grow(len(base.orderKeys))
-	for _, k := range base.orderKeys {
-		b.orderKeys.intern(k)
-	}
-	b.keyGroup = make([]uint32, len(base.orderKeys))
 	no := base.NumOrders()
+	b.orderKeys.grow(no + 1)
+	b.orderKeys.intern("")
 	b.groups = make(map[groupKey]uint32)
 	b.gCust = make([]uint32, no)
-	b.gKey = slices.Clone(base.orderKey)
+	b.gKey = make([]uint32, no)
 	b.gUnix = slices.Clone(base.orderUnix)
 	b.lGroup = make([]uint32, base.NumLines())
 	for o := range no {
-		c := uint32(base.orderCust[o])
-		if base.orderCust[o] == NoCustomer {
+		if k := base.OrderKey(OrderID(o)); k != "" {
+			b.gKey[o] = b.orderKeys.intern(k)
+		}
+	}
+	b.keyGroup = make([]uint32, b.orderKeys.len())
+	for o := range no {
+		c := uint32(base.OrderCustomer(OrderID(o)))
+		if c == uint32(NoCustomer) {
 			c = anonBucket
 		}
 		b.gCust[o] = c
@@ -334,11 +338,10 @@ func (b *Builder) Build(ctx context.Context) (*History, error) {
 	h := &History{
 		catalog:   b.cat.finish(),
 		customers: b.customers,
-		orderKeys: b.orderKeys.keys,
 		empty:     roaring.New(),
 	}
-	if len(h.orderKeys) == 0 {
-		h.orderKeys = []string{""}
+	if b.orderKeys.len() == 0 {
+		b.orderKeys.intern("")
 	}
 	nc := h.customers.len()
 	if err := b.sortOrders(ctx, h, nc); err != nil {
@@ -396,18 +399,18 @@ func (b *Builder) sortOrders(ctx context.Context, h *History, nc int) error {
 	h.custOrderOff = off[:nc+1]
 	rank := make([]uint32, ng)
 	h.orderUnix = make([]int64, ng)
-	h.orderCust = make([]CustomerID, ng)
-	h.orderKey = make([]uint32, ng)
+	h.orderKeyOff = make([]uint32, ng+1)
+	var blob strings.Builder
 	for o, g := range order {
 		rank[g] = uint32(o)
 		h.orderUnix[o] = b.gUnix[g]
-		h.orderKey[o] = b.gKey[g]
-		if c := b.gCust[g]; c == anonBucket {
-			h.orderCust[o] = NoCustomer
-		} else {
-			h.orderCust[o] = CustomerID(c)
+		blob.WriteString(keys[b.gKey[g]])
+		if blob.Len() > math.MaxUint32 {
+			return errors.New("affinity: order ids exceed 4 GiB")
 		}
+		h.orderKeyOff[o+1] = uint32(blob.Len())
 	}
+	h.orderKeys = blob.String()
 	order = nil
 	// place lines by a stable counting sort on their order's rank
 	h.orderOff = make([]uint32, ng+1)

@@ -3,6 +3,7 @@ package affinity
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,13 +21,12 @@ const NoCustomer = CustomerID(math.MaxUint32)
 type History struct {
 	catalog   *Catalog
 	customers keyTable
-	orderKeys []string // shop order ids; index 0 is ""
+	orderKeys string // shop order ids of all orders, concatenated
 
 	custOrderOff []uint32 // len NumCustomers+1; anonymous orders follow
 	orderOff     []uint32 // len NumOrders+1, into the line columns
 	orderUnix    []int64
-	orderCust    []CustomerID
-	orderKey     []uint32
+	orderKeyOff  []uint32 // len NumOrders+1, into orderKeys
 
 	lineProduct []ProductID
 	lineQty     []int32
@@ -101,7 +101,18 @@ func (h *History) OrderLines(o OrderID) (lo, hi int) {
 
 // OrderCustomer returns the customer of o, or [NoCustomer] for an anonymous
 // order.
-func (h *History) OrderCustomer(o OrderID) CustomerID { return h.orderCust[o] }
+// It takes O(log NumCustomers) time.
+func (h *History) OrderCustomer(o OrderID) CustomerID {
+	if o >= OrderID(len(h.orderUnix)) {
+		panic(fmt.Sprintf("affinity: order %d out of range", o))
+	}
+	// the last customer whose first order is at or before o
+	c, _ := slices.BinarySearch(h.custOrderOff, uint32(o)+1)
+	if c >= len(h.custOrderOff) {
+		return NoCustomer
+	}
+	return CustomerID(c - 1)
+}
 
 // OrderUnix returns the time of o in Unix seconds.
 func (h *History) OrderUnix(o OrderID) int64 { return h.orderUnix[o] }
@@ -110,7 +121,9 @@ func (h *History) OrderUnix(o OrderID) int64 { return h.orderUnix[o] }
 func (h *History) OrderTime(o OrderID) time.Time { return time.Unix(h.orderUnix[o], 0).UTC() }
 
 // OrderKey returns the shop id of o ("" when the lines carried none).
-func (h *History) OrderKey(o OrderID) string { return h.orderKeys[h.orderKey[o]] }
+func (h *History) OrderKey(o OrderID) string {
+	return h.orderKeys[h.orderKeyOff[o]:h.orderKeyOff[o+1]]
+}
 
 // OrderValue returns the net value of o: the sum of its lines' values.
 func (h *History) OrderValue(o OrderID) Money {
@@ -230,4 +243,43 @@ func (s Summary) String() string {
 		row("last order", s.Last.Format(time.DateTime))
 	}
 	return b.String()
+}
+
+// MemoryUsage is an estimate of the bytes a [History] keeps resident.
+type MemoryUsage struct {
+	// Columns counts the line, order, customer and event arrays.
+	Columns int
+	// Bitmaps counts the per-product and per-category buyer bitmaps.
+	Bitmaps int
+	// IDs counts the id tables: string headers and hash slots of the shop
+	// ids of customers, products, categories and orders, and the catalog's
+	// names. The bytes of the id strings themselves are not counted.
+	IDs int
+}
+
+// Total returns the sum of all parts.
+func (m MemoryUsage) Total() int { return m.Columns + m.Bitmaps + m.IDs }
+
+// MemoryUsage estimates the bytes h keeps resident, from the lengths of its
+// arrays and roaring's own size estimate of each bitmap. It takes time
+// linear in the number of products and categories.
+func (h *History) MemoryUsage() MemoryUsage {
+	var m MemoryUsage
+	m.Columns = 4*(len(h.custOrderOff)+len(h.orderOff)+len(h.lineProduct)+len(h.lineQty)+len(h.evOff)+len(h.evProduct)+len(h.evWeight)) +
+		8*(len(h.orderUnix)+len(h.linePrice)+len(h.evUnix)+len(h.firstUnix)+len(h.lastUnix)) + len(h.evKind)
+	for _, b := range h.buyers {
+		if b != nil {
+			m.Bitmaps += int(b.GetSizeInBytes())
+		}
+	}
+	for _, b := range h.catBuyers {
+		if b != nil {
+			m.Bitmaps += int(b.GetSizeInBytes())
+		}
+	}
+	m.Bitmaps += int(h.allBuyers.GetSizeInBytes())
+	c := h.catalog
+	m.IDs = h.customers.size() + c.products.size() + c.cats.size() + 4*len(h.orderKeyOff) +
+		16*len(c.name) + 9*len(c.price) + 4*(len(c.leafOff)+len(c.leaf)+len(c.shareOff)) + 8*len(c.share)
+	return m
 }

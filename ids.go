@@ -124,3 +124,6 @@ func (t *keyTable) grow(n int) {
 func (t *keyTable) clone() keyTable {
 	return keyTable{keys: slices.Clip(slices.Clone(t.keys)), slots: slices.Clone(t.slots), shift: t.shift}
 }
+
+// size returns the bytes held by the table itself (not the key strings).
+func (t *keyTable) size() int { return 16*cap(t.keys) + 8*len(t.slots) }
