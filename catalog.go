@@ -64,7 +64,7 @@ type Catalog struct {
 
 	cats     keyTable // full paths
 	parent   []CategoryID
-	depth    []uint8
+	depth    []uint32
 	childOff []uint32 // len NumCategories+1
 	child    []CategoryID
 	roots    []CategoryID
@@ -169,7 +169,7 @@ type catalogBuilder struct {
 	leaves   [][]CategoryID
 	cats     keyTable
 	parent   []CategoryID
-	depth    []uint8
+	depth    []uint32
 }
 
 func (cb *catalogBuilder) product(key string) ProductID {
@@ -188,7 +188,7 @@ func (cb *catalogBuilder) category(path string) CategoryID {
 	if id, ok := cb.cats.lookup(path); ok {
 		return CategoryID(id)
 	}
-	parent, depth := NoCategory, uint8(1)
+	parent, depth := NoCategory, uint32(1)
 	if i := strings.LastIndex(path, CategorySep); i >= 0 {
 		parent = cb.category(path[:i])
 		depth = cb.depth[parent] + 1
