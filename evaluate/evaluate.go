@@ -1,0 +1,418 @@
+package evaluate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/shopaffinity/affinity"
+)
+
+// Recommender is a model that is fitted on the training side of a [Split]
+// and then ranks products for the customers of that training History.
+//
+// Evaluate calls Fit once, then Recommend once per evaluated customer, all
+// from one goroutine; a Recommender value is not used by two evaluations
+// at the same time.
+type Recommender interface {
+	// Name is the row label in a [Report]. The baselines use the reserved
+	// names "popular", "segment-popular", "repeat" and "random"; other
+	// recommenders must not use them.
+	Name() string
+	// Fit trains the model on train as of asOf, the end of the training
+	// period (see [Split.AsOf]). A later Fit replaces what an earlier one
+	// learned.
+	Fit(ctx context.Context, train *affinity.History, asOf time.Time) error
+	// Recommend appends to dst at most k distinct products (ids of the
+	// training History's catalog) for customer c (an id of the training
+	// History), best first, and returns the extended slice. When exclude is
+	// not nil, no product p with exclude(p) may be returned. A customer the
+	// model knows nothing about gets what the model gives anybody (or
+	// nothing).
+	Recommend(dst []affinity.ProductID, c affinity.CustomerID, k int, exclude func(affinity.ProductID) bool) []affinity.ProductID
+}
+
+// MAPNorm is the denominator of average precision, see [ScoreList].
+type MAPNorm int
+
+const (
+	// MAPByRelevant divides the sum of precisions at the hit ranks by the
+	// number of relevant items |R|, as microsoft/recommenders' `map` does
+	// (and as its `map_at_k` did when its published benchmark tables were
+	// made). It is the default, so that our numbers can be set beside
+	// those tables.
+	MAPByRelevant MAPNorm = iota
+	// MAPByMinKRelevant divides by min(k, |R|), as the current `map_at_k`
+	// of microsoft/recommenders and Spark's meanAveragePrecisionAt do.
+	MAPByMinKRelevant
+)
+
+// String returns "relevant" or "min(k,relevant)".
+func (n MAPNorm) String() string {
+	if n == MAPByMinKRelevant {
+		return "min(k,relevant)"
+	}
+	return "relevant"
+}
+
+// Options configures [Evaluate]. The zero value means the defaults.
+type Options struct {
+	// K is the cutoff of the ranked lists; default 10.
+	K int
+	// CurveK, when positive, also computes every metric at K = 1 … CurveK
+	// (for [Report.WriteChart]); recommenders are then asked for
+	// max(K, CurveK) products.
+	CurveK int
+	// ExcludeSeen removes each customer's training items from their
+	// recommendations (the "remove seen" protocol of rating benchmarks).
+	// Off by default: in shops, repeat purchases are real demand.
+	ExcludeSeen bool
+	// MAP chooses the denominator of average precision; default
+	// MAPByRelevant.
+	MAP MAPNorm
+	// Events are the event kinds that make a product relevant in the test
+	// History and "seen" in the training History, besides bought lines
+	// (positive quantity); nil means [affinity.Rating] only. Views and
+	// carts are not purchases and do not count unless listed.
+	Events []affinity.EventKind
+	// MinRating, when positive, makes a test rating relevant only when its
+	// weight is at least MinRating (e.g. 4 for "liked"). Training ratings
+	// count as seen whatever their value.
+	MinRating float32
+}
+
+func (o Options) withDefaults() Options {
+	if o.K <= 0 {
+		o.K = 10
+	}
+	if o.CurveK < 0 {
+		o.CurveK = 0
+	}
+	if o.Events == nil {
+		o.Events = []affinity.EventKind{affinity.Rating}
+	}
+	return o
+}
+
+// ErrBadList is returned (wrapped, with the recommender's name) when a
+// Recommender returns more than k products, a product twice, a product
+// outside the training catalog, or an excluded product.
+var ErrBadList = errors.New("evaluate: invalid recommendation list")
+
+// Evaluate fits every recommender on s.Train and measures its top-K lists
+// against s.Test (see the package documentation for the protocol and the
+// metric definitions). Rows of the [Report] are in the order of recs.
+//
+// The evaluated customers are the test customers with at least one
+// relevant test item who are also customers of s.Train (matched by shop
+// key); the others are counted in [Report.ColdUsers]. Time and memory are
+// linear in the size of both Histories plus, per recommender, its Fit and
+// one Recommend call per evaluated customer. It returns ctx.Err() (wrapped)
+// when ctx is done, and an error wrapping [ErrBadList] when a recommender
+// returns an invalid list.
+func Evaluate(ctx context.Context, s *Split, recs []Recommender, opts Options) (*Report, error) {
+	if s == nil || s.Train == nil || s.Test == nil {
+		return nil, errors.New("evaluate: split without train or test History")
+	}
+	o := opts.withDefaults()
+	names := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		name := r.Name()
+		switch {
+		case name == "":
+			return nil, errors.New("evaluate: recommender without a name")
+		case names[name]:
+			return nil, fmt.Errorf("evaluate: two recommenders named %q", name)
+		case reservedName(name) && !isBaseline(r):
+			return nil, fmt.Errorf("evaluate: recommender name %q uses a baseline's word (popular, repeat, random)", name)
+		}
+		names[name] = true
+	}
+	g, err := newGround(ctx, s, o)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{
+		Protocol:      s.Protocol,
+		AsOf:          s.AsOf,
+		K:             o.K,
+		CurveK:        o.CurveK,
+		ExcludeSeen:   o.ExcludeSeen,
+		MAP:           o.MAP,
+		Users:         len(g.users),
+		ColdUsers:     g.cold,
+		TrainProducts: g.nActive,
+	}
+	for _, r := range recs {
+		row, err := g.run(ctx, r, o)
+		if err != nil {
+			return nil, err
+		}
+		rep.Rows = append(rep.Rows, row)
+	}
+	return rep, nil
+}
+
+// kindMask is a set of event kinds.
+type kindMask uint16
+
+func maskOf(kinds []affinity.EventKind) kindMask {
+	var m kindMask
+	for _, k := range kinds {
+		m |= 1 << k
+	}
+	return m
+}
+
+func (m kindMask) has(k affinity.EventKind) bool { return m&(1<<k) != 0 }
+
+// evalUser is one evaluated customer: its training id and the ranges of
+// its relevant and seen products in the ground truth's flat arrays.
+type evalUser struct {
+	c              affinity.CustomerID
+	relLo, relHi   int32 // into ground.rel (training product ids)
+	seenLo, seenHi int32 // into ground.seen
+	unknown        int32 // relevant test products absent from the training catalog
+	nRel           [numItems]int32
+}
+
+// ground is the evaluation ground truth shared by all recommenders.
+type ground struct {
+	train   *affinity.History
+	asOf    time.Time
+	users   []evalUser
+	rel     []affinity.ProductID
+	seen    []affinity.ProductID
+	cold    int
+	nActive int       // training products with at least one interaction
+	novelty []float64 // per training product: -log2(customers/pairs); NaN when never seen
+	idcg    []float64 // idcg[n] = sum_{i=1..n} 1/log2(i+1)
+}
+
+func newGround(ctx context.Context, s *Split, o Options) (*ground, error) {
+	train, test := s.Train, s.Test
+	kinds := maskOf(o.Events)
+	trainCat, testCat := train.Catalog(), test.Catalog()
+	np := trainCat.NumProducts()
+	// test product id -> training product id (or np when unknown)
+	pmap := make([]affinity.ProductID, testCat.NumProducts())
+	for p := range pmap {
+		if q, ok := trainCat.LookupProduct(testCat.ProductKey(affinity.ProductID(p))); ok {
+			pmap[p] = q
+		} else {
+			pmap[p] = affinity.ProductID(np)
+		}
+	}
+	g := &ground{train: train, asOf: s.AsOf}
+	maxK := max(o.K, o.CurveK)
+	g.idcg = make([]float64, maxK+1)
+	for i := 1; i <= maxK; i++ {
+		g.idcg[i] = g.idcg[i-1] + 1/math.Log2(float64(i+1))
+	}
+
+	// novelty and the coverage denominator from the training interactions
+	custCount := make([]int32, np)
+	stamp := make([]uint32, np)
+	pairs := 0
+	for c := range train.NumCustomers() {
+		if c%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("evaluate: %w", err)
+			}
+		}
+		forInteractions(train, affinity.CustomerID(c), kinds, 0, func(p affinity.ProductID, _ int64, _ float32) {
+			if stamp[p] != uint32(c)+1 {
+				stamp[p] = uint32(c) + 1
+				custCount[p]++
+				pairs++
+			}
+		})
+	}
+	g.novelty = make([]float64, np)
+	for p, n := range custCount {
+		if n == 0 {
+			g.novelty[p] = math.NaN()
+			continue
+		}
+		g.nActive++
+		g.novelty[p] = -math.Log2(float64(n) / float64(pairs))
+	}
+
+	var relTest []affinity.ProductID
+	var unknownSet []affinity.ProductID
+	clear(stamp)
+	for tc := range test.NumCustomers() {
+		if tc%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("evaluate: %w", err)
+			}
+		}
+		relTest = relTest[:0]
+		forInteractions(test, affinity.CustomerID(tc), kinds, o.MinRating, func(p affinity.ProductID, _ int64, _ float32) {
+			relTest = append(relTest, p)
+		})
+		if len(relTest) == 0 {
+			continue
+		}
+		c, ok := train.LookupCustomer(test.CustomerKey(affinity.CustomerID(tc)))
+		if !ok {
+			g.cold++
+			continue
+		}
+		u := evalUser{c: c, seenLo: int32(len(g.seen))}
+		forInteractions(train, c, kinds, 0, func(p affinity.ProductID, _ int64, _ float32) {
+			if stamp[p] != uint32(tc)+1 {
+				stamp[p] = uint32(tc) + 1
+				g.seen = append(g.seen, p)
+			}
+		})
+		u.seenHi = int32(len(g.seen))
+		seen := g.seen[u.seenLo:u.seenHi]
+		slices.Sort(seen)
+		u.relLo = int32(len(g.rel))
+		unknownSet = unknownSet[:0]
+		for _, tp := range relTest {
+			p := pmap[tp]
+			if int(p) == np {
+				unknownSet = append(unknownSet, tp)
+				continue
+			}
+			g.rel = append(g.rel, p)
+		}
+		u.relHi = int32(len(g.rel))
+		rel := g.rel[u.relLo:u.relHi]
+		slices.Sort(rel)
+		rel = slices.Compact(rel)
+		g.rel = g.rel[:int(u.relLo)+len(rel)]
+		u.relHi = int32(len(g.rel))
+		slices.Sort(unknownSet)
+		u.unknown = int32(len(slices.Compact(unknownSet)))
+		for _, p := range rel {
+			if _, found := slices.BinarySearch(seen, p); found {
+				u.nRel[RepeatItems]++
+			} else {
+				u.nRel[ExploreItems]++
+			}
+		}
+		u.nRel[ExploreItems] += u.unknown
+		u.nRel[AllItems] = u.nRel[RepeatItems] + u.nRel[ExploreItems]
+		g.users = append(g.users, u)
+	}
+	return g, nil
+}
+
+// forInteractions calls fn for each bought line (positive quantity) of c
+// and each of c's events whose kind is in kinds (ratings below minRating
+// skipped when minRating > 0), lines first, in History order.
+func forInteractions(h *affinity.History, c affinity.CustomerID, kinds kindMask, minRating float32, fn func(p affinity.ProductID, unix int64, weight float32)) {
+	olo, ohi := h.CustomerOrders(c)
+	for o := olo; o < ohi; o++ {
+		unix := h.OrderUnix(o)
+		lo, hi := h.OrderLines(o)
+		for i := lo; i < hi; i++ {
+			if q := h.LineQuantity(i); q > 0 {
+				fn(h.LineProduct(i), unix, float32(q))
+			}
+		}
+	}
+	if kinds == 0 {
+		return
+	}
+	lo, hi := h.CustomerEvents(c)
+	for i := lo; i < hi; i++ {
+		e := h.Event(i)
+		if !kinds.has(e.Kind) {
+			continue
+		}
+		if minRating > 0 && e.Kind == affinity.Rating && e.Weight < minRating {
+			continue
+		}
+		fn(e.Product, e.Unix, e.Weight)
+	}
+}
+
+// run fits r and scores its lists for every evaluated customer.
+func (g *ground) run(ctx context.Context, r Recommender, o Options) (Row, error) {
+	row := Row{Name: r.Name()}
+	t0 := time.Now()
+	if err := r.Fit(ctx, g.train, g.asOf); err != nil {
+		return row, fmt.Errorf("evaluate: fit %s: %w", r.Name(), err)
+	}
+	row.FitTime = time.Since(t0)
+	t0 = time.Now()
+
+	np := g.train.Catalog().NumProducts()
+	maxK := max(o.K, o.CurveK)
+	cuts := cutoffs(o.K, o.CurveK)
+	var acc [numItems]accumulator
+	for it := range acc {
+		acc[it] = newAccumulator(cuts, maxK, np)
+	}
+	// per-product marks, valid when equal to gen
+	relGen := make([]uint32, np)
+	relItems := make([]Items, np)
+	seenGen := make([]uint32, np)
+	dupGen := make([]uint32, np)
+	var gen uint32
+	var exclude func(affinity.ProductID) bool
+	if o.ExcludeSeen {
+		exclude = func(p affinity.ProductID) bool { return int(p) < np && seenGen[p] == gen }
+	}
+	list := make([]affinity.ProductID, 0, maxK)
+	var hits [numItems][]bool
+	for it := range hits {
+		hits[it] = make([]bool, maxK)
+	}
+	for ui := range g.users {
+		if ui%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return row, fmt.Errorf("evaluate: %s: %w", r.Name(), err)
+			}
+		}
+		u := &g.users[ui]
+		gen++
+		for _, p := range g.seen[u.seenLo:u.seenHi] {
+			seenGen[p] = gen
+		}
+		for _, p := range g.rel[u.relLo:u.relHi] {
+			relGen[p] = gen
+			if seenGen[p] == gen {
+				relItems[p] = RepeatItems
+			} else {
+				relItems[p] = ExploreItems
+			}
+		}
+		list = r.Recommend(list[:0], u.c, maxK, exclude)
+		if len(list) > maxK {
+			return row, fmt.Errorf("%w: %s returned %d products for k = %d", ErrBadList, r.Name(), len(list), maxK)
+		}
+		for i, p := range list {
+			switch {
+			case int(p) >= np:
+				return row, fmt.Errorf("%w: %s returned product id %d, the training catalog has %d", ErrBadList, r.Name(), p, np)
+			case dupGen[p] == gen:
+				return row, fmt.Errorf("%w: %s returned product %q twice", ErrBadList, r.Name(), g.train.Catalog().ProductKey(p))
+			case exclude != nil && exclude(p):
+				return row, fmt.Errorf("%w: %s returned excluded product %q", ErrBadList, r.Name(), g.train.Catalog().ProductKey(p))
+			}
+			dupGen[p] = gen
+			isRel := relGen[p] == gen
+			hits[AllItems][i] = isRel
+			hits[RepeatItems][i] = isRel && relItems[p] == RepeatItems
+			hits[ExploreItems][i] = isRel && relItems[p] == ExploreItems
+		}
+		for it := range numItems {
+			if u.nRel[it] > 0 {
+				acc[it].add(list, hits[it][:len(list)], int(u.nRel[it]), o.MAP, g)
+			}
+		}
+	}
+	row.RecommendTime = time.Since(t0)
+	for it := range numItems {
+		row.Metrics[it], row.Curve[it] = acc[it].result(o.K, o.CurveK)
+	}
+	return row, nil
+}

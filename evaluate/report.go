@@ -1,0 +1,117 @@
+package evaluate
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Report is the outcome of [Evaluate]: one [Row] per recommender, in the
+// order they were given.
+type Report struct {
+	// Protocol describes the split (see [Split.Protocol]).
+	Protocol string
+	// AsOf is the end of the training period.
+	AsOf time.Time
+	// K is the cutoff of the headline metrics; CurveK the largest cutoff of
+	// the curves (0 when none were computed).
+	K, CurveK int
+	// ExcludeSeen and MAP echo the options used.
+	ExcludeSeen bool
+	MAP         MAPNorm
+	// Users is the number of evaluated customers; ColdUsers the test
+	// customers with relevant items who are not in the training History.
+	Users, ColdUsers int
+	// TrainProducts is the number of training products with at least one
+	// interaction: the denominator of coverage.
+	TrainProducts int
+	Rows          []Row
+}
+
+// Row holds one recommender's results.
+type Row struct {
+	Name string
+	// Metrics are the metrics at K, indexed by [Items].
+	Metrics [numItems]Metrics
+	// Curve holds, per [Items], the metrics at K = 1 … CurveK (Curve[it][j-1]
+	// at K = j); nil when [Options.CurveK] was 0.
+	Curve [numItems][]Metrics
+	// FitTime and RecommendTime are the wall-clock times of Fit and of all
+	// Recommend calls. They are not part of the markdown output, which is
+	// deterministic.
+	FitTime, RecommendTime time.Duration
+}
+
+// Row returns the row named name, or nil.
+func (r *Report) Row(name string) *Row {
+	for i := range r.Rows {
+		if r.Rows[i].Name == name {
+			return &r.Rows[i]
+		}
+	}
+	return nil
+}
+
+// WriteMarkdown writes a markdown table with one row per recommender and
+// one column per metric of cols ([DefaultColumns] when none), for the
+// relevant items selected by items. Cutoff metrics are headed "name@K".
+// Values have four decimals; a selection without any evaluated customer
+// shows "-". The output depends only on the metrics, never on timings.
+func (r *Report) WriteMarkdown(w io.Writer, items Items, cols ...Metric) error {
+	if len(cols) == 0 {
+		cols = DefaultColumns
+	}
+	bw := bufio.NewWriter(w)
+	var b strings.Builder
+	b.WriteString("| recommender |")
+	for _, m := range cols {
+		b.WriteString(" " + r.header(m) + " |")
+	}
+	b.WriteString("\n|---|")
+	b.WriteString(strings.Repeat("---:|", len(cols)))
+	b.WriteString("\n")
+	bw.WriteString(b.String())
+	for _, row := range r.Rows {
+		b.Reset()
+		b.WriteString("| " + row.Name + " |")
+		m := row.Metrics[items]
+		for _, c := range cols {
+			if m.Users == 0 {
+				b.WriteString(" - |")
+				continue
+			}
+			b.WriteString(" " + strconv.FormatFloat(m.Value(c), 'f', 4, 64) + " |")
+		}
+		b.WriteString("\n")
+		bw.WriteString(b.String())
+	}
+	return bw.Flush()
+}
+
+func (r *Report) header(m Metric) string {
+	if m.atK() {
+		return m.String() + "@" + strconv.Itoa(r.K)
+	}
+	return m.String()
+}
+
+// Summary returns a one-paragraph description of the evaluation: protocol,
+// customers evaluated per [Items] selection, cold customers, options.
+func (r *Report) Summary() string {
+	var users [numItems]int
+	if len(r.Rows) > 0 {
+		for it := range numItems {
+			users[it] = r.Rows[0].Metrics[it].Users
+		}
+	}
+	seen := "kept"
+	if r.ExcludeSeen {
+		seen = "excluded"
+	}
+	return fmt.Sprintf("%s; as of %s; K = %d; %d customers evaluated (%d with repeat items, %d with new items), %d cold customers skipped; %d training products; training items %s from recommendations; AP divided by %s.",
+		r.Protocol, r.AsOf.UTC().Format(time.DateTime), r.K, users[AllItems], users[RepeatItems], users[ExploreItems],
+		r.ColdUsers, r.TrainProducts, seen, r.MAP)
+}
