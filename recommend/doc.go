@@ -1,0 +1,124 @@
+// Package recommend ranks complementary products — "what else should this
+// customer buy?" — for a customer, a basket or cart, a single product
+// ("frequently bought together"), a customer with their current cart, or a
+// customer segment. It combines a customer's time-decayed history with the
+// co-purchase neighbours of a [similarity.Index], personalises the ranking
+// with category-affinity vectors, applies business rules, fills gaps from
+// popularity fallbacks and explains every result.
+//
+// # Building an engine
+//
+//	counts, _ := similarity.Count(ctx, h, similarity.CountOptions{Scope: similarity.Basket})
+//	nb, _ := similarity.NewIndex(ctx, counts, similarity.IndexOptions{Measure: similarity.Cosine})
+//	e, _ := recommend.New(ctx, h, nb, recommend.Options{})
+//	recs, _ := e.Recommend(nil, recommend.Request{Customer: "c42", K: 10})
+//
+// The index decides which products are neighbours and with what weight;
+// Cosine at Basket or Customer scope is the recommended measure (see
+// Defaults). A second, directed index (similarity.Sequential: "B bought
+// within a window after A") may be given as Options.Sequential.
+//
+// # Scoring
+//
+// Anchors are the products a request starts from, each with a weight:
+//
+//   - a purchase of the customer at or before the request's AsOf weighs
+//     2^(−age/HalfLife), summed over repeat purchases (as in SAR); events
+//     weigh the same times ViewWeight, CartWeight, WishlistWeight or
+//     RatingWeight; at most MaxHistory distinct, most recent products;
+//   - a basket product weighs max(1, H/n), H the customer's total history
+//     weight and n the basket size: the cart counts as much as the whole
+//     history.
+//
+// The co-purchase score of a candidate c is
+//
+//	s(c) = Σ_anchors a  weight(a) · edge(a, c)
+//	edge(a, c) = (score_nb(a, c) + SequentialWeight · score_seq(a, c))
+//	             · lift(a, c)^LiftExponent · (SubstitutePenalty if a and c are substitutes)
+//
+// where score_nb and score_seq are the measure values of the neighbour
+// lists (0 when c is not a neighbour of a) and two products are
+// substitutes when they share a category at SubstituteDepth. With a known
+// customer the top candidates (8·K of them) are re-ranked by
+//
+//	final(c) = (1−β)·s(c)/max s + β·cos(u, v_c),   β = Personalization
+//
+// u being the customer's category-affinity vector (their anchors' category
+// shares at ProfileDepth, anchor-weighted) and v_c the candidate's
+// buyer-category profile (the summed category vectors of everyone who
+// bought c), compared with gonum's blas32. Boosts then multiply final(c).
+// Ties are broken by product id everywhere, so the same request always
+// gets the same answer.
+//
+// # Complements, not substitutes
+//
+// Basket and product requests never offer a product sharing a category
+// (at SubstituteDepth) with a basket product — no second pair of the same
+// running shoes — unless Rules.AllowSubstitutes. Customer requests
+// penalise substitute edges by SubstitutePenalty instead of dropping them,
+// since a customer who bought shoes a year ago may well want new ones.
+// Directional evidence comes from Options.Sequential.
+//
+// # Repeat purchases
+//
+// Products the customer bought (and, for rating data, rated) are excluded
+// unless Rules.AllowRepeats. A product in a category listed in
+// Options.Consumables becomes eligible again once its interval has passed
+// since its last purchase; it is then offered as a Rebuy with score 1 (the
+// strength of the best complement).
+//
+// # Rules and fallbacks
+//
+// Results are in stock (the set swapped by [Engine.SetStock]), inside the
+// price band, not excluded, at most Rules.MaxPerCategory per category,
+// optionally diversified by MMR. When the co-purchase evidence yields fewer
+// than K results the rest comes from the fallbacks, in order: the
+// favourites of the customer's segment (Request.Segment, else the first of
+// Options.Segments containing the customer; favourites are ranked by
+// recency-weighted popularity in the segment times √lift over the shop),
+// then the shop's recency-weighted popular products (PopularHalfLife).
+// Every [Rec] says its [Source]; a request returns K results whenever the
+// catalog has K eligible products.
+//
+// # Explanations
+//
+// Every co-purchase result carries up to MaxReasons [Reason]s — the anchors
+// that contributed most, with the co-count, the measure value and the lift
+// — stored inside the Rec without allocating. [Rec.Explain] formats them:
+// "bought together with Running Shoes by 124 customers (cosine 0.41, lift
+// 3.2)".
+//
+// # Defaults
+//
+// The defaults were checked on the synthetic storefront (planted
+// complements recovered: recall@10 ≥ 0.9) and on Online Retail with a
+// temporal split (train before 2011-09-01, each customer's next order,
+// items new to the customer), where they reach about 2.3× the recall@10
+// and 2.1× the NDCG@10 of the global-popular baseline:
+//
+//   - HalfLife 30 days (SAR's default): recent purchases dominate, older
+//     ones still count; 14 to 90 days changed Online Retail by under 2 %.
+//   - SubstitutePenalty 0.5: halves substitute edges in customer requests.
+//     On a wholesale gift shop, where customers buy many variants of one
+//     product, 1 (no penalty) scores about 10 % higher; on a retail shop
+//     substitutes are the classic cross-sell mistake.
+//   - Personalization 0.2 at ProfileDepth 2: a light re-ranking; it added
+//     about 5 % to recall on Online Retail with derived categories.
+//   - LiftExponent 0: a lift tilt favours niche pairs and cost recall on
+//     real data; raise it (0.25–0.5) for "surprising" cross-sell.
+//   - SequentialWeight 0.5: ordered evidence adds to, but does not
+//     dominate, co-purchase evidence.
+//   - PopularHalfLife 90 days: popularity fallbacks follow the season.
+//   - Event weights view 0.1, cart 0.3, wishlist 0.3, rating 1.
+//
+// # Concurrency
+//
+// An Engine is immutable after [New] apart from its stock set, which
+// [Engine.SetStock] replaces atomically (an atomic.Pointer to a dense
+// bitset); requests in flight keep the set they started with. All methods
+// are safe for concurrent use. Each request borrows its scratch memory
+// (dense score arrays reset through touched lists) from a sync.Pool, so a
+// request allocates nothing when dst has room for K results.
+// [Engine.RecommendAll] runs on an explicit number of goroutines that end
+// before it returns.
+package recommend

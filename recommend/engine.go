@@ -1,0 +1,633 @@
+package recommend
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/similarity"
+)
+
+// The defaults of [Options]; doc.go explains how they were chosen.
+const (
+	DefaultHalfLife           = 30 * 24 * time.Hour
+	DefaultPopularHalfLife    = 90 * 24 * time.Hour
+	DefaultSequentialWeight   = 0.5
+	DefaultSubstitutePenalty  = 0.5
+	DefaultLiftExponent       = 0.0
+	DefaultPopularityExponent = 0.75
+	DefaultPersonalization    = 0.2
+	DefaultProfileDepth       = 2
+	DefaultMaxHistory         = 100
+	DefaultViewWeight         = 0.1
+	DefaultCartWeight         = 0.3
+	DefaultWishlistWeight     = 0.3
+	DefaultRatingWeight       = 1.0
+	// MaxK is the largest K a request may ask for.
+	MaxK = 1000
+	// MaxProfileDims caps the dimension of the category-affinity vectors:
+	// when the profile depth has more category nodes, the ones with the
+	// most buyers are kept.
+	MaxProfileDims = 128
+)
+
+// Sentinel errors; test with errors.Is.
+var (
+	// ErrInvalidRequest is returned (wrapped) for a request that cannot be
+	// served: K ≤ 0 or K > MaxK, a price band with MinPrice > MaxPrice.
+	ErrInvalidRequest = errors.New("recommend: invalid request")
+	// ErrUnknownProduct is returned (wrapped, naming the id) when a basket
+	// or exclude list names a product the engine's catalog does not know.
+	ErrUnknownProduct = errors.New("recommend: unknown product")
+)
+
+// Options configures [New]. The zero value of every field means its
+// documented default; doc.go explains the defaults.
+type Options struct {
+	// AsOf is the time of the snapshot: popularity and buyer profiles are
+	// computed from lines at or before it, and requests without an AsOf use
+	// it. Default: the time of the History's last order.
+	AsOf time.Time
+	// HalfLife is the half-life of a past purchase or event in a customer's
+	// history: its weight is 2^(−age/HalfLife). Default 30 days.
+	HalfLife time.Duration
+	// PopularHalfLife is the half-life of a purchase in the popularity
+	// rankings used as fallbacks. Default 90 days.
+	PopularHalfLife time.Duration
+	// Sequential is an optional directed index (similarity.Sequential
+	// scope, "B within a window after A"). Its edges A→B are added to the
+	// co-purchase edges with weight SequentialWeight. It should use the same
+	// measure as the main index.
+	Sequential *similarity.Index
+	// SequentialWeight scales the Sequential index's scores; default 0.5.
+	SequentialWeight float64
+	// SubstituteDepth is the category level at which two products count as
+	// substitutes: 0 (default) means their assigned (deepest) categories, 1
+	// the top level, 2 the level below, and so on.
+	SubstituteDepth int
+	// SubstitutePenalty multiplies the weight of an edge between two
+	// substitutes; default 0.5. 1 disables the penalty; a negative value
+	// drops such edges. Basket and product requests additionally exclude
+	// substitutes of the basket's products unless Rules.AllowSubstitutes.
+	SubstitutePenalty float64
+	// LiftExponent tilts edges toward high lift: an edge weight is
+	// multiplied by lift^LiftExponent (lift clamped to [1/16, 16]).
+	// Default 0 (off); 0.25 to 0.5 favours niche complements.
+	LiftExponent float64
+	// PopularityExponent ρ multiplies a candidate's co-purchase score by
+	// (1 + support)^ρ, support being its number of transactions in the
+	// main index: a popularity prior that turns symmetric measures such as
+	// cosine toward P(candidate | anchors). Default 0.75; negative disables.
+	PopularityExponent float64
+	// Personalization is the weight β of the cosine between the customer's
+	// category-affinity vector and a candidate's buyer-category profile in
+	// the final score (1−β)·ŝ + β·cos, where ŝ is the co-purchase score
+	// scaled to [0, 1]. Default 0.2; negative disables.
+	Personalization float64
+	// ProfileDepth is the category level of the affinity vectors and
+	// profiles; default 2. At most MaxProfileDims nodes are used.
+	ProfileDepth int
+	// MaxHistory is the number of most recent distinct products of a
+	// customer's history used as anchors; default 100. Older purchases are
+	// still excluded as already bought.
+	MaxHistory int
+	// ViewWeight, CartWeight, WishlistWeight and RatingWeight weigh a
+	// customer's events as anchors relative to a purchase (1). Defaults
+	// 0.1, 0.3, 0.3 and 1; negative means 0. Rated products also count as
+	// already bought (MovieLens-style data).
+	ViewWeight, CartWeight, WishlistWeight, RatingWeight float64
+	// Consumables are categories whose products are bought again: a bought
+	// product in one becomes eligible again once Interval has passed since
+	// its last purchase, and is then offered as a re-buy.
+	Consumables []Consumable
+	// Segments are customer segments (bitmaps of customer ids, e.g. from
+	// package segment) whose popular products are precomputed for the
+	// cold-start fallback, in priority order: a customer falls back to the
+	// first segment that contains them. Read during New only.
+	Segments []*roaring.Bitmap
+	// Boosts multiply the scores of chosen products for chosen customers.
+	Boosts []Boost
+}
+
+// Consumable marks a category (any level, given as path) as re-bought.
+type Consumable struct {
+	Category string
+	Interval time.Duration
+}
+
+// Boost multiplies the co-purchase score of products in Category (a path,
+// any level) or in Products by Factor, for customers in Customers (nil
+// means every request, anonymous ones included). Bitmaps are read during
+// New only.
+type Boost struct {
+	Customers *roaring.Bitmap
+	Category  string
+	Products  *roaring.Bitmap
+	Factor    float64
+}
+
+// Engine ranks complementary products. It is immutable after [New] except
+// for the stock set ([Engine.SetStock]) and safe for concurrent use.
+type Engine struct {
+	h    *affinity.History
+	cat  *affinity.Catalog
+	np   int
+	o    Options
+	asOf int64
+	hl   float64 // seconds
+	ew   [affinity.Wishlist + 1]float32
+
+	// edges, CSR by anchor product
+	off     []uint32
+	nbr     []affinity.ProductID
+	w       []float32
+	meas    []float32
+	cnt     []uint32
+	kind    []uint8
+	measure similarity.Measure
+	unit    string // "customers", "orders" or "" (unknown)
+	support []uint32
+	total   int
+	seqSup  []uint32
+	seqTot  int
+
+	subOff []uint32
+	subCat []affinity.CategoryID
+
+	dims    int
+	prof    []float32 // np × dims, rows L2-normalised
+	pdimOff []uint32
+	pdim    []uint16
+	pdimW   []float32
+
+	prior    []float32 // (1+support)^PopularityExponent; nil when off
+	pop      []float32
+	popTotal float64
+	popOrder []affinity.ProductID
+	segs     []segPop
+
+	rebuy  []int64 // seconds; nil when no consumables
+	boosts []boost
+
+	stock atomic.Pointer[stockSet]
+	pool  sync.Pool
+}
+
+type boost struct {
+	customers *roaring.Bitmap
+	products  []uint64
+	factor    float32
+}
+
+type segPop struct {
+	members *roaring.Bitmap
+	order   []affinity.ProductID
+	score   []float32
+}
+
+type stockSet struct {
+	bits []uint64
+}
+
+func (s *stockSet) has(p affinity.ProductID) bool { return s.bits[p>>6]&(1<<(p&63)) != 0 }
+
+// edge kinds
+const (
+	edgeTogether uint8 = 1 << iota
+	edgeAfter
+	edgeSame
+)
+
+// New builds an Engine from h and the co-purchase index nb (built from h,
+// typically with similarity.Basket or similarity.Customer scope). It takes
+// time linear in the lines of h plus the index's edges. It returns an
+// error when h or nb is nil, an index does not match h's catalog, or ctx is
+// done.
+func New(ctx context.Context, h *affinity.History, nb *similarity.Index, opts Options) (*Engine, error) {
+	if h == nil || nb == nil {
+		return nil, errors.New("recommend: nil history or index")
+	}
+	cat := h.Catalog()
+	np := cat.NumProducts()
+	if nb.NumProducts() > np {
+		return nil, fmt.Errorf("recommend: index has %d products, catalog %d: built from another history", nb.NumProducts(), np)
+	}
+	if q := opts.Sequential; q != nil && q.NumProducts() > np {
+		return nil, fmt.Errorf("recommend: sequential index has %d products, catalog %d: built from another history", q.NumProducts(), np)
+	}
+	e := &Engine{h: h, cat: cat, np: np, o: withDefaults(opts, h)}
+	e.asOf = e.o.AsOf.Unix()
+	e.hl = e.o.HalfLife.Seconds()
+	e.ew = [...]float32{affinity.View: float32(e.o.ViewWeight), affinity.Cart: float32(e.o.CartWeight),
+		affinity.Rating: float32(e.o.RatingWeight), affinity.Wishlist: float32(e.o.WishlistWeight)}
+	e.substitutes()
+	if err := e.edges(ctx, nb, e.o.Sequential); err != nil {
+		return nil, err
+	}
+	if err := e.profiles(ctx); err != nil {
+		return nil, err
+	}
+	if err := e.popularity(ctx); err != nil {
+		return nil, err
+	}
+	if err := e.rules(); err != nil {
+		return nil, err
+	}
+	st := &stockSet{bits: make([]uint64, (np+63)/64)}
+	for p := range np {
+		if cat.InStock(affinity.ProductID(p)) {
+			st.bits[p>>6] |= 1 << (p & 63)
+		}
+	}
+	e.stock.Store(st)
+	e.pool.New = func() any { return e.newScratch() }
+	return e, nil
+}
+
+func withDefaults(o Options, h *affinity.History) Options {
+	if o.AsOf.IsZero() {
+		o.AsOf = h.Summary().Last
+	}
+	if o.HalfLife <= 0 {
+		o.HalfLife = DefaultHalfLife
+	}
+	if o.PopularHalfLife <= 0 {
+		o.PopularHalfLife = DefaultPopularHalfLife
+	}
+	def := func(v *float64, d float64) {
+		switch {
+		case *v == 0:
+			*v = d
+		case *v < 0:
+			*v = 0
+		}
+	}
+	def(&o.SequentialWeight, DefaultSequentialWeight)
+	def(&o.Personalization, DefaultPersonalization)
+	def(&o.PopularityExponent, DefaultPopularityExponent)
+	o.Personalization = min(o.Personalization, 1)
+	def(&o.ViewWeight, DefaultViewWeight)
+	def(&o.CartWeight, DefaultCartWeight)
+	def(&o.WishlistWeight, DefaultWishlistWeight)
+	def(&o.RatingWeight, DefaultRatingWeight)
+	def(&o.SubstitutePenalty, DefaultSubstitutePenalty)
+	o.SubstitutePenalty = min(o.SubstitutePenalty, 1)
+	if o.LiftExponent == 0 {
+		o.LiftExponent = DefaultLiftExponent
+	}
+	if o.ProfileDepth <= 0 {
+		o.ProfileDepth = DefaultProfileDepth
+	}
+	if o.MaxHistory <= 0 {
+		o.MaxHistory = DefaultMaxHistory
+	}
+	o.SubstituteDepth = max(o.SubstituteDepth, 0)
+	return o
+}
+
+// History returns the History the engine was built from.
+func (e *Engine) History() *affinity.History { return e.h }
+
+// AsOf returns the snapshot time (Options.AsOf or its default).
+func (e *Engine) AsOf() time.Time { return e.o.AsOf }
+
+// SetStock replaces the set of in-stock products atomically; requests that
+// start afterwards see the new set. Product ids outside the catalog are
+// ignored; nil means every product is in stock. The bitmap is copied
+// (O(NumProducts/64 + its cardinality)), so the caller keeps ownership.
+func (e *Engine) SetStock(inStock *roaring.Bitmap) {
+	st := &stockSet{bits: make([]uint64, (e.np+63)/64)}
+	if inStock == nil {
+		for p := range e.np {
+			st.bits[p>>6] |= 1 << (p & 63)
+		}
+	} else {
+		it := inStock.Iterator()
+		for it.HasNext() {
+			p := it.Next()
+			if int(p) >= e.np {
+				break
+			}
+			st.bits[p>>6] |= 1 << (p & 63)
+		}
+	}
+	e.stock.Store(st)
+}
+
+// InStock reports whether p is in the current stock set (false for an id
+// outside the catalog).
+func (e *Engine) InStock(p affinity.ProductID) bool {
+	return int(p) < e.np && e.stock.Load().has(p)
+}
+
+// substitutes precomputes each product's categories at SubstituteDepth.
+func (e *Engine) substitutes() {
+	c := e.cat
+	e.subOff = make([]uint32, e.np+1)
+	for p := range e.np {
+		start := len(e.subCat)
+		for _, l := range c.Categories(affinity.ProductID(p)) {
+			a := l
+			if e.o.SubstituteDepth > 0 {
+				a = c.Ancestor(l, e.o.SubstituteDepth)
+			}
+			if !slices.Contains(e.subCat[start:], a) {
+				e.subCat = append(e.subCat, a)
+			}
+		}
+		e.subOff[p+1] = uint32(len(e.subCat))
+	}
+}
+
+func (e *Engine) subs(p affinity.ProductID) []affinity.CategoryID {
+	return e.subCat[e.subOff[p]:e.subOff[p+1]]
+}
+
+func (e *Engine) same(a, b affinity.ProductID) bool {
+	for _, x := range e.subs(a) {
+		if slices.Contains(e.subs(b), x) {
+			return true
+		}
+	}
+	return false
+}
+
+type edge struct {
+	p    affinity.ProductID
+	w    float32
+	m    float32
+	c    uint32
+	kind uint8
+}
+
+// edges merges the neighbour lists of nb and seq into one CSR with the
+// engine's edge weights.
+func (e *Engine) edges(ctx context.Context, nb, seq *similarity.Index) error {
+	e.measure = nb.Measure()
+	switch nb.Scope() {
+	case similarity.Basket:
+		e.unit = "orders"
+	case similarity.Customer, similarity.Sequential:
+		e.unit = "customers"
+	}
+	e.total = nb.Total()
+	e.support = make([]uint32, e.np)
+	for p := range nb.NumProducts() {
+		e.support[p] = uint32(nb.Support(affinity.ProductID(p)))
+	}
+	if seq != nil {
+		e.seqTot = seq.Total()
+		e.seqSup = make([]uint32, e.np)
+		for p := range seq.NumProducts() {
+			e.seqSup[p] = uint32(seq.Support(affinity.ProductID(p)))
+		}
+	}
+	if rho := e.o.PopularityExponent; rho > 0 {
+		e.prior = make([]float32, e.np)
+		for p, sup := range e.support {
+			e.prior[p] = float32(math.Pow(1+float64(sup), rho))
+		}
+	}
+	e.off = make([]uint32, e.np+1)
+	var buf []edge
+	pen := float32(e.o.SubstitutePenalty)
+	for a := range e.np {
+		if a%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		pa := affinity.ProductID(a)
+		buf = buf[:0]
+		if a < nb.NumProducts() {
+			for _, n := range nb.Neighbors(pa) {
+				if n.Product == pa || int(n.Product) >= e.np || !(n.Score > 0) {
+					continue
+				}
+				w := n.Score * e.tilt(n.Count, e.support[a], e.support[n.Product], e.total)
+				buf = append(buf, edge{p: n.Product, w: w, m: n.Score, c: n.Count, kind: edgeTogether})
+			}
+		}
+		if seq != nil && a < seq.NumProducts() {
+			sw := float32(e.o.SequentialWeight)
+			for _, n := range seq.Neighbors(pa) {
+				if n.Product == pa || int(n.Product) >= e.np || !(n.Score > 0) || sw == 0 {
+					continue
+				}
+				w := sw * n.Score * e.tilt(n.Count, e.seqSup[a], e.seqSup[n.Product], e.seqTot)
+				if i := slices.IndexFunc(buf, func(x edge) bool { return x.p == n.Product }); i >= 0 {
+					buf[i].w += w
+					buf[i].kind |= edgeAfter
+				} else {
+					buf = append(buf, edge{p: n.Product, w: w, m: n.Score, c: n.Count, kind: edgeAfter})
+				}
+			}
+		}
+		for _, x := range buf {
+			if e.same(pa, x.p) {
+				if pen <= 0 {
+					continue
+				}
+				x.w *= pen
+				x.kind |= edgeSame
+			}
+			e.nbr = append(e.nbr, x.p)
+			e.w = append(e.w, x.w)
+			e.meas = append(e.meas, x.m)
+			e.cnt = append(e.cnt, x.c)
+			e.kind = append(e.kind, x.kind)
+		}
+		e.off[a+1] = uint32(len(e.nbr))
+	}
+	return nil
+}
+
+// tilt returns lift^LiftExponent, lift clamped to [1/16, 16].
+func (e *Engine) tilt(c, sa, sb uint32, n int) float32 {
+	if e.o.LiftExponent == 0 || sa == 0 || sb == 0 {
+		return 1
+	}
+	lift := float64(c) * float64(n) / (float64(sa) * float64(sb))
+	lift = min(max(lift, 1.0/16), 16)
+	return float32(math.Pow(lift, e.o.LiftExponent))
+}
+
+func lift(c, sa, sb uint32, n int) float32 {
+	if sa == 0 || sb == 0 {
+		return 0
+	}
+	return float32(float64(c) * float64(n) / (float64(sa) * float64(sb)))
+}
+
+// rules resolves consumables and boosts.
+func (e *Engine) rules() error {
+	c := e.cat
+	if len(e.o.Consumables) > 0 {
+		byCat := make(map[affinity.CategoryID]int64)
+		for _, cs := range e.o.Consumables {
+			id, ok := c.LookupCategory(cs.Category)
+			if !ok {
+				return fmt.Errorf("recommend: consumable category %q not in catalog", cs.Category)
+			}
+			if cs.Interval <= 0 {
+				return fmt.Errorf("recommend: consumable category %q: interval %v must be positive", cs.Category, cs.Interval)
+			}
+			byCat[id] = int64(cs.Interval / time.Second)
+		}
+		e.rebuy = make([]int64, e.np)
+		for p := range e.np {
+			for _, sh := range c.Shares(affinity.ProductID(p)) {
+				if iv, ok := byCat[sh.Category]; ok && (e.rebuy[p] == 0 || iv < e.rebuy[p]) {
+					e.rebuy[p] = iv
+				}
+			}
+		}
+	}
+	for _, b := range e.o.Boosts {
+		if !(b.Factor > 0) || math.IsInf(b.Factor, 0) {
+			return fmt.Errorf("recommend: boost factor %v must be positive and finite", b.Factor)
+		}
+		x := boost{factor: float32(b.Factor), products: make([]uint64, (e.np+63)/64)}
+		if b.Customers != nil {
+			x.customers = b.Customers.Clone()
+		}
+		if b.Category != "" {
+			id, ok := c.LookupCategory(b.Category)
+			if !ok {
+				return fmt.Errorf("recommend: boost category %q not in catalog", b.Category)
+			}
+			for p := range e.np {
+				if slices.ContainsFunc(c.Shares(affinity.ProductID(p)), func(s affinity.CategoryShare) bool { return s.Category == id }) {
+					x.products[p>>6] |= 1 << (p & 63)
+				}
+			}
+		}
+		if b.Products != nil {
+			it := b.Products.Iterator()
+			for it.HasNext() {
+				if p := it.Next(); int(p) < e.np {
+					x.products[p>>6] |= 1 << (p & 63)
+				}
+			}
+		}
+		e.boosts = append(e.boosts, x)
+	}
+	return nil
+}
+
+// decay returns 2^(−age/halfLife) for age in seconds (1 for age ≤ 0).
+func decay(age int64, halfLife float64) float32 {
+	if age <= 0 {
+		return 1
+	}
+	return float32(math.Exp2(-float64(age) / halfLife))
+}
+
+// popularity computes the recency-weighted popularity of every product and
+// of the products within each precomputed segment.
+func (e *Engine) popularity(ctx context.Context) error {
+	h := e.h
+	phl := e.o.PopularHalfLife.Seconds()
+	e.pop = make([]float32, e.np)
+	for o := range h.NumOrders() {
+		if o%8192 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		t := h.OrderUnix(affinity.OrderID(o))
+		if t > e.asOf {
+			continue
+		}
+		d := decay(e.asOf-t, phl)
+		lo, hi := h.OrderLines(affinity.OrderID(o))
+		for i := lo; i < hi; i++ {
+			if h.LineQuantity(i) > 0 {
+				e.pop[h.LineProduct(i)] += d
+			}
+		}
+	}
+	for _, v := range e.pop {
+		e.popTotal += float64(v)
+	}
+	e.popOrder = make([]affinity.ProductID, e.np)
+	for p := range e.popOrder {
+		e.popOrder[p] = affinity.ProductID(p)
+	}
+	slices.SortFunc(e.popOrder, func(a, b affinity.ProductID) int {
+		return cmp.Or(cmp.Compare(e.pop[b], e.pop[a]), cmp.Compare(a, b))
+	})
+	if len(e.o.Segments) == 0 {
+		return nil
+	}
+	s := e.newScratch()
+	for _, m := range e.o.Segments {
+		if m == nil {
+			return errors.New("recommend: nil segment")
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		sp := segPop{members: m.Clone()}
+		e.segmentScores(s, m, e.asOf)
+		const keep = 1024
+		sp.order = make([]affinity.ProductID, 0, min(len(s.cand), keep))
+		slices.SortFunc(s.cand, better)
+		for _, c := range s.cand[:min(len(s.cand), keep)] {
+			sp.order = append(sp.order, c.p)
+			sp.score = append(sp.score, c.s)
+		}
+		s.reset()
+		e.segs = append(e.segs, sp)
+	}
+	return nil
+}
+
+// segmentScores fills s.cand with the products bought by members of seg up
+// to asOf, scored by recency-weighted popularity in the segment times the
+// square root of its lift over the whole shop. It uses s.acc and s.touched.
+func (e *Engine) segmentScores(s *scratch, seg *roaring.Bitmap, asOf int64) {
+	h := e.h
+	phl := e.o.PopularHalfLife.Seconds()
+	nc := uint32(h.NumCustomers())
+	var segTotal float64
+	it := seg.Iterator()
+	for it.HasNext() {
+		c := it.Next()
+		if c >= nc {
+			break
+		}
+		olo, ohi := h.CustomerOrders(affinity.CustomerID(c))
+		for o := olo; o < ohi; o++ {
+			t := h.OrderUnix(o)
+			if t > asOf {
+				break
+			}
+			d := decay(asOf-t, phl)
+			lo, hi := h.OrderLines(o)
+			for i := lo; i < hi; i++ {
+				if h.LineQuantity(i) <= 0 {
+					continue
+				}
+				p := h.LineProduct(i)
+				s.touch(p)
+				s.acc[p] += d
+				segTotal += float64(d)
+			}
+		}
+	}
+	s.cand = s.cand[:0]
+	for _, p := range s.touched {
+		v := float64(s.acc[p])
+		l := ((v + 1) / (segTotal + 1)) / ((float64(e.pop[p]) + 1) / (e.popTotal + 1))
+		s.cand = append(s.cand, cand{p: p, s: float32(v * math.Sqrt(l))})
+	}
+}

@@ -1,0 +1,68 @@
+package recommend
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/shopaffinity/affinity"
+)
+
+// Explain returns a one-line, human-readable explanation of r, such as
+// "bought together with Running Shoes by 124 customers (cosine 0.41, lift
+// 3.2)". e must be the engine that produced r. It allocates; call it when
+// the text is shown, not in the ranking path.
+func (r *Rec) Explain(e *Engine) string {
+	switch r.Source {
+	case SegmentPopular:
+		return "popular with customers like you"
+	case Popular:
+		return "popular in the shop"
+	}
+	var b strings.Builder
+	for i, rs := range r.Reasons() {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		switch rs.Kind {
+		case Again:
+			fmt.Fprintf(&b, "bought %d %s before, last %.0f days ago: due again", rs.Count, plural(int(rs.Count), "time", "times"), rs.Measure)
+		case After:
+			fmt.Fprintf(&b, "bought after %s %s (%s %.3g, lift %.1f)", e.name(rs.Product), e.count(rs.Count, true), e.measure, rs.Measure, rs.Lift)
+		default:
+			fmt.Fprintf(&b, "bought together with %s %s (%s %.3g, lift %.1f)", e.name(rs.Product), e.count(rs.Count, false), e.measure, rs.Measure, rs.Lift)
+		}
+	}
+	if b.Len() == 0 {
+		return "related to your products"
+	}
+	return b.String()
+}
+
+func (e *Engine) name(p affinity.ProductID) string {
+	if n := e.cat.ProductName(p); n != "" {
+		return n
+	}
+	return e.cat.ProductKey(p)
+}
+
+// count words a co-count in the unit of the index that produced it.
+func (e *Engine) count(n uint32, seq bool) string {
+	unit := e.unit
+	if seq {
+		unit = "customers"
+	}
+	switch unit {
+	case "customers":
+		return fmt.Sprintf("by %d %s", n, plural(int(n), "customer", "customers"))
+	case "orders":
+		return fmt.Sprintf("in %d %s", n, plural(int(n), "order", "orders"))
+	}
+	return fmt.Sprintf("%d %s", n, plural(int(n), "time", "times"))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

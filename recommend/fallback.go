@@ -1,0 +1,61 @@
+package recommend
+
+import (
+	"slices"
+
+	"github.com/shopaffinity/affinity"
+)
+
+// fallback fills dst up to req.K results from the segment's favourites
+// (the requested segment, else the first precomputed segment containing
+// the customer), then from the shop's popular products.
+func (e *Engine) fallback(s *scratch, dst []Rec, base int, req *Request, c affinity.CustomerID, known bool, st *stockSet, asOf int64) []Rec {
+	r := &req.Rules
+	full := func() bool { return len(dst)-base >= req.K }
+	switch {
+	case req.Segment != nil:
+		s.resetScores()
+		e.segmentScores(s, req.Segment, asOf)
+		slices.SortFunc(s.cand, better)
+		for _, x := range s.cand {
+			if full() {
+				break
+			}
+			dst = e.take(s, dst, r, st, x.p, x.s/s.cand[0].s, SegmentPopular)
+		}
+	case known:
+		for i := range e.segs {
+			sp := &e.segs[i]
+			if !sp.members.Contains(uint32(c)) {
+				continue
+			}
+			for j, p := range sp.order {
+				if full() {
+					break
+				}
+				dst = e.take(s, dst, r, st, p, sp.score[j]/sp.score[0], SegmentPopular)
+			}
+			break
+		}
+	}
+	top := e.pop[e.popOrder[0]]
+	for _, p := range e.popOrder {
+		if full() {
+			break
+		}
+		v := float32(0)
+		if top > 0 {
+			v = e.pop[p] / top
+		}
+		dst = e.take(s, dst, r, st, p, v, Popular)
+	}
+	return dst
+}
+
+// take appends p when the rules allow it.
+func (e *Engine) take(s *scratch, dst []Rec, r *Rules, st *stockSet, p affinity.ProductID, score float32, src Source) []Rec {
+	if s.flag[p]&(fExcl|fPicked) != 0 || !e.eligible(s, st, r, p) || !e.capOK(s, r, p) {
+		return dst
+	}
+	return e.appendRec(s, dst, p, score, src)
+}

@@ -1,0 +1,66 @@
+package recommend_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/recommend"
+	"github.com/shopaffinity/affinity/similarity"
+)
+
+type fixture struct {
+	store *dataset.Storefront
+	h     *affinity.History
+	nb    *similarity.Index
+	seq   *similarity.Index
+}
+
+var (
+	plantedOnce sync.Once
+	planted     fixture
+	plantedErr  error
+)
+
+// plantedFixture is a 20,000-customer synthetic storefront with its
+// customer-scope cosine index and sequential index, built once.
+func plantedFixture(t testing.TB) fixture {
+	t.Helper()
+	plantedOnce.Do(func() {
+		ctx := context.Background()
+		st := dataset.Generate(dataset.SyntheticOptions{Customers: 20000, Seed: 7})
+		h, err := st.History(ctx)
+		if err != nil {
+			plantedErr = err
+			return
+		}
+		nb, err := index(ctx, h, similarity.CountOptions{Scope: similarity.Customer}, similarity.IndexOptions{Measure: similarity.Cosine, K: 50})
+		if err != nil {
+			plantedErr = err
+			return
+		}
+		seq, err := index(ctx, h, similarity.CountOptions{Scope: similarity.Sequential, Window: 28 * 24 * 3600e9}, similarity.IndexOptions{Measure: similarity.Cosine, K: 50})
+		planted, plantedErr = fixture{store: st, h: h, nb: nb, seq: seq}, err
+	})
+	require.NoError(t, plantedErr)
+	return planted
+}
+
+func index(ctx context.Context, h *affinity.History, co similarity.CountOptions, io similarity.IndexOptions) (*similarity.Index, error) {
+	c, err := similarity.Count(ctx, h, co)
+	if err != nil {
+		return nil, err
+	}
+	return similarity.NewIndex(ctx, c, io)
+}
+
+func newEngine(t testing.TB, f fixture, o recommend.Options) *recommend.Engine {
+	t.Helper()
+	e, err := recommend.New(context.Background(), f.h, f.nb, o)
+	require.NoError(t, err)
+	return e
+}

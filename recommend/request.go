@@ -1,0 +1,162 @@
+package recommend
+
+import (
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/shopaffinity/affinity"
+)
+
+// Request asks for the top K products. Which fields are set decides what
+// is recommended:
+//
+//   - Customer: complements of the customer's time-decayed history.
+//   - Basket (or Items): complements of a cart, an order just placed, or a
+//     single product ("frequently bought together"); no customer needed.
+//   - Customer and Basket: both, the cart weighing as much as the whole
+//     history.
+//   - Segment only: what the segment's customers buy more than others.
+//   - nothing: the shop's popular products.
+//
+// Results that the co-purchase evidence cannot fill are filled from the
+// fallbacks (popular in the customer's segment, then popular overall).
+type Request struct {
+	// Customer is the shop's customer id; "" for an anonymous visitor. An
+	// id the engine does not know (a customer newer than the snapshot) is
+	// served like an anonymous visitor.
+	Customer string
+	// Basket holds shop product ids: the cart, the order just placed or the
+	// product being viewed. Unknown ids are an error (ErrUnknownProduct).
+	// Duplicates count once.
+	Basket []string
+	// Items is Basket by dense product id; both may be given.
+	Items []affinity.ProductID
+	// Segment is a set of customer ids. Without Customer and Basket it asks
+	// for the segment's favourite products; with a Customer it is the
+	// segment used for the cold-start fallback instead of the first of
+	// Options.Segments containing the customer. Computing an ad-hoc
+	// segment's favourites takes time linear in its members' lines.
+	Segment *roaring.Bitmap
+	// AsOf is the time of the request: history after it is ignored, and
+	// ages for the time decay are measured from it. Zero means the engine's
+	// snapshot time.
+	AsOf time.Time
+	// K is the number of results wanted: 1 ≤ K ≤ MaxK.
+	K int
+	// Rules filter and shape the results.
+	Rules Rules
+}
+
+// Rules filter and shape the results of a request. The zero value means:
+// in-stock products only, no product the customer already bought (unless a
+// due consumable) or that is in the basket, no substitutes of the basket's
+// products, no price band, no per-category cap, no diversity re-ranking.
+type Rules struct {
+	// Exclude lists shop product ids never to return. Unknown ids are an
+	// error (ErrUnknownProduct).
+	Exclude []string
+	// IncludeOutOfStock allows products outside the stock set.
+	IncludeOutOfStock bool
+	// AllowRepeats allows products the customer already bought.
+	AllowRepeats bool
+	// AllowSubstitutes allows products that share a category (at
+	// Options.SubstituteDepth) with a basket product; they are still
+	// penalised by Options.SubstitutePenalty.
+	AllowSubstitutes bool
+	// MinPrice and MaxPrice bound the list price; zero means unbounded.
+	MinPrice, MaxPrice affinity.Money
+	// MaxPerCategory caps the results per category at CategoryDepth
+	// (0 = the products' assigned categories); 0 means no cap. Products
+	// without a category are not capped.
+	MaxPerCategory int
+	CategoryDepth  int
+	// Diversity in [0, 1] enables MMR re-ranking of the co-purchase
+	// results: each next result maximises (1−Diversity)·relevance −
+	// Diversity·(max similarity to the results already chosen), similarity
+	// being 1 for substitutes and the cosine of buyer-category profiles
+	// otherwise. 0 disables it.
+	Diversity float64
+}
+
+// Source tells where a result came from.
+type Source uint8
+
+const (
+	// Neighbors: co-purchase (and sequential) evidence from the anchors.
+	Neighbors Source = iota + 1
+	// Rebuy: a consumable the customer bought before and is due again.
+	Rebuy
+	// SegmentPopular: fallback, popular in the customer's or the requested
+	// segment.
+	SegmentPopular
+	// Popular: fallback, popular in the whole shop (recency-weighted).
+	Popular
+)
+
+// String returns the source's lower-case name.
+func (s Source) String() string {
+	switch s {
+	case Neighbors:
+		return "neighbors"
+	case Rebuy:
+		return "rebuy"
+	case SegmentPopular:
+		return "segment-popular"
+	case Popular:
+		return "popular"
+	}
+	return "unknown"
+}
+
+// Fallback reports whether s is one of the cold-start fallbacks.
+func (s Source) Fallback() bool { return s == SegmentPopular || s == Popular }
+
+// MaxReasons is the number of reasons a [Rec] keeps.
+const MaxReasons = 3
+
+// ReasonKind says what links a reason's product to the result.
+type ReasonKind uint8
+
+const (
+	// Together: bought together (same order or same customer, by the
+	// scope of the main index).
+	Together ReasonKind = iota + 1
+	// After: bought after the reason's product (sequential index).
+	After
+	// Again: the result itself, bought before; a due consumable.
+	Again
+)
+
+// Reason is one product that led to a result, with the evidence. For
+// Together and After, Count is the co-count (orders or customers, as the
+// index counted), Measure the index's measure value and Lift the lift of
+// the pair. For Again, Count is the number of earlier purchases, Measure
+// the days since the last one and Lift 0.
+type Reason struct {
+	Kind    ReasonKind
+	Product affinity.ProductID
+	Count   uint32
+	Measure float32
+	Lift    float32
+	weight  float32
+}
+
+// Rec is one recommended product.
+type Rec struct {
+	Product affinity.ProductID
+	// Key is the shop's product id.
+	Key string
+	// Score ranks results of the same Source; results are ordered Rebuy
+	// and Neighbors first, then SegmentPopular, then Popular. Within
+	// Neighbors it is the final blended score in [0, 1]; within the
+	// fallbacks the popularity relative to the most popular product.
+	Score  float64
+	Source Source
+	// because holds the reasons, strongest first.
+	because  [MaxReasons]Reason
+	nbecause uint8
+}
+
+// Reasons returns the products that led to r, strongest first (at most
+// MaxReasons; empty for fallbacks). The slice aliases r.
+func (r *Rec) Reasons() []Reason { return r.because[:r.nbecause:r.nbecause] }

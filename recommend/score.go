@@ -1,0 +1,596 @@
+package recommend
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+
+	"gonum.org/v1/gonum/blas/blas32"
+
+	"github.com/shopaffinity/affinity"
+)
+
+// per-product flags of a scratch
+const (
+	fTouched uint8 = 1 << iota // in touched: has a co-purchase score
+	fExcl                      // never return: bought, in the basket, excluded
+	fPicked                    // already in the results
+	fDue                       // consumable due again
+)
+
+type cand struct {
+	p affinity.ProductID
+	s float32
+}
+
+// better orders candidates by score descending, then product id ascending.
+func better(a, b cand) int { return cmp.Or(cmp.Compare(b.s, a.s), cmp.Compare(a.p, b.p)) }
+
+func worse(a, b cand) bool { return a.s < b.s || (a.s == b.s && a.p > b.p) }
+
+type histItem struct {
+	p      affinity.ProductID
+	w      float32 // anchor weight
+	last   int64   // last purchase, Unix seconds
+	n      uint32  // purchases
+	anchor bool
+	basket bool
+}
+
+type capCount struct {
+	cat affinity.CategoryID
+	n   int
+}
+
+// scratch is the per-call memory: dense arrays over products that are
+// reset through the touched and dirty lists, so a call costs what it
+// touches, not the catalog size.
+type scratch struct {
+	acc     []float32
+	flag    []uint8
+	hpos    []int32 // 1 + index into items
+	rpos    []int32 // 1 + index of a result
+	touched []affinity.ProductID
+	dirty   []affinity.ProductID
+	items   []histItem
+	cand    []cand
+	due     []cand
+	catMark []bool
+	cats    []affinity.CategoryID
+	u       []float32
+	caps    []capCount
+	boosts  []int
+	simMax  []float32
+}
+
+func (e *Engine) newScratch() *scratch {
+	return &scratch{
+		acc:     make([]float32, e.np),
+		flag:    make([]uint8, e.np),
+		hpos:    make([]int32, e.np),
+		rpos:    make([]int32, e.np),
+		catMark: make([]bool, e.cat.NumCategories()),
+		u:       make([]float32, e.dims),
+	}
+}
+
+func (s *scratch) touch(p affinity.ProductID) {
+	if s.flag[p]&fTouched == 0 {
+		s.flag[p] |= fTouched
+		s.touched = append(s.touched, p)
+	}
+}
+
+func (s *scratch) mark(p affinity.ProductID, f uint8) {
+	s.dirty = append(s.dirty, p)
+	s.flag[p] |= f
+}
+
+func (s *scratch) resetScores() {
+	for _, p := range s.touched {
+		s.acc[p] = 0
+		s.flag[p] &^= fTouched
+	}
+	s.touched = s.touched[:0]
+}
+
+func (s *scratch) reset() {
+	s.resetScores()
+	for _, p := range s.dirty {
+		s.acc[p], s.flag[p], s.hpos[p], s.rpos[p] = 0, 0, 0, 0
+	}
+	for _, it := range s.items {
+		s.hpos[it.p] = 0
+	}
+	for _, c := range s.cats {
+		s.catMark[c] = false
+	}
+	s.dirty, s.items, s.cand, s.due, s.cats, s.caps, s.boosts = s.dirty[:0], s.items[:0], s.cand[:0], s.due[:0], s.cats[:0], s.caps[:0], s.boosts[:0]
+}
+
+// Recommend appends up to req.K recommendations to dst and returns the
+// extended slice (pass dst[:0] to reuse a buffer; with enough capacity a
+// call does not allocate). Results are ordered by Source tier (Rebuy and
+// Neighbors, then SegmentPopular, then Popular), then Score descending,
+// then product id. Fewer than K results come back only when the catalog
+// has fewer eligible products. Errors (dst returned unchanged): K outside
+// [1, MaxK] or an inconsistent rule (ErrInvalidRequest), an unknown product
+// id in Basket, Items or Rules.Exclude (ErrUnknownProduct). It is safe for
+// concurrent use.
+func (e *Engine) Recommend(dst []Rec, req Request) ([]Rec, error) {
+	c, known := affinity.NoCustomer, false
+	if req.Customer != "" {
+		c, known = e.h.LookupCustomer(req.Customer)
+	}
+	return e.recommend(dst, &req, c, known)
+}
+
+func (e *Engine) recommend(dst []Rec, req *Request, c affinity.CustomerID, known bool) ([]Rec, error) {
+	if err := checkRequest(req); err != nil {
+		return dst, err
+	}
+	s := e.pool.Get().(*scratch)
+	out, err := e.run(s, dst, req, c, known)
+	s.reset()
+	e.pool.Put(s)
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
+}
+
+func checkRequest(req *Request) error {
+	r := &req.Rules
+	switch {
+	case req.K <= 0 || req.K > MaxK:
+		return fmt.Errorf("%w: k = %d, want 1 ≤ k ≤ %d", ErrInvalidRequest, req.K, MaxK)
+	case r.MinPrice < 0 || r.MaxPrice < 0 || (r.MaxPrice > 0 && r.MinPrice > r.MaxPrice):
+		return fmt.Errorf("%w: price band [%v, %v]", ErrInvalidRequest, r.MinPrice, r.MaxPrice)
+	case !(r.Diversity >= 0 && r.Diversity <= 1):
+		return fmt.Errorf("%w: diversity %v outside [0, 1]", ErrInvalidRequest, r.Diversity)
+	case r.MaxPerCategory < 0 || r.CategoryDepth < 0:
+		return fmt.Errorf("%w: negative MaxPerCategory or CategoryDepth", ErrInvalidRequest)
+	}
+	return nil
+}
+
+func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID, known bool) ([]Rec, error) {
+	asOf := e.asOf
+	if !req.AsOf.IsZero() {
+		asOf = req.AsOf.Unix()
+	}
+	r := &req.Rules
+	for _, key := range r.Exclude {
+		p, ok := e.cat.LookupProduct(key)
+		if !ok {
+			return dst, fmt.Errorf("%w: excluded product %q", ErrUnknownProduct, key)
+		}
+		s.mark(p, fExcl)
+	}
+	var hsum float32
+	if known {
+		hsum = e.history(s, c, asOf, r.AllowRepeats)
+	}
+	personal := hsum > 0 && e.dims > 0 && e.o.Personalization > 0
+	nb := 0
+	for _, key := range req.Basket {
+		p, ok := e.cat.LookupProduct(key)
+		if !ok {
+			return dst, fmt.Errorf("%w: basket product %q", ErrUnknownProduct, key)
+		}
+		nb += e.addBasket(s, p, !r.AllowSubstitutes)
+	}
+	for _, p := range req.Items {
+		if int(p) >= e.np {
+			return dst, fmt.Errorf("%w: basket product id %d", ErrUnknownProduct, p)
+		}
+		nb += e.addBasket(s, p, !r.AllowSubstitutes)
+	}
+	if nb > 0 {
+		bw := max(1, hsum/float32(nb))
+		for i := range s.items {
+			if s.items[i].basket {
+				s.items[i].w += bw
+			}
+		}
+	}
+
+	// co-purchase scores
+	for i := range s.items {
+		it := &s.items[i]
+		if it.w == 0 {
+			continue
+		}
+		lo, hi := e.off[it.p], e.off[it.p+1]
+		nbr, w := e.nbr[lo:hi], e.w[lo:hi]
+		for j, q := range nbr {
+			if s.flag[q]&fTouched == 0 {
+				s.flag[q] |= fTouched
+				s.touched = append(s.touched, q)
+			}
+			s.acc[q] += it.w * w[j]
+		}
+	}
+
+	for i, b := range e.boosts {
+		if b.customers == nil || (known && b.customers.Contains(uint32(c))) {
+			s.boosts = append(s.boosts, i)
+		}
+	}
+	rerank := personal || len(s.boosts) > 0 || r.Diversity > 0 || r.MaxPerCategory > 0
+	m := req.K
+	if rerank {
+		m = max(8*req.K, 64)
+		if r.MaxPerCategory > 0 {
+			m = max(32*req.K, 256)
+		}
+	}
+	st := e.stock.Load()
+	s.cand = s.cand[:0]
+	for _, p := range s.touched {
+		if s.flag[p]&(fExcl|fDue) != 0 || !(s.acc[p] > 0) || !e.eligible(s, st, r, p) {
+			continue
+		}
+		v := s.acc[p]
+		if e.prior != nil {
+			v *= e.prior[p]
+		}
+		s.cand = pushTop(s.cand, m, cand{p: p, s: v})
+	}
+	slices.SortFunc(s.cand, better)
+	if len(s.cand) > 0 {
+		smax := s.cand[0].s
+		beta := float32(e.o.Personalization)
+		var u blas32.Vector
+		if personal {
+			u = e.customerVector(s)
+			personal = u.N > 0
+		}
+		for i := range s.cand {
+			x := &s.cand[i]
+			v := x.s / smax
+			if personal {
+				v = (1-beta)*v + beta*e.cosine(u, x.p)
+			}
+			for _, bi := range s.boosts {
+				if b := &e.boosts[bi]; b.products[x.p>>6]&(1<<(x.p&63)) != 0 {
+					v *= b.factor
+				}
+			}
+			x.s = v
+		}
+	}
+	// due consumables rank with the strongest complement
+	for _, d := range s.due {
+		if e.eligible(s, st, r, d.p) {
+			s.cand = append(s.cand, cand{p: d.p, s: 1})
+		}
+	}
+	if rerank || len(s.due) > 0 {
+		slices.SortFunc(s.cand, better)
+	}
+	if r.Diversity > 0 {
+		e.mmr(s, req.K, float32(r.Diversity))
+	}
+	base := len(dst)
+	for _, x := range s.cand {
+		if len(dst)-base == req.K {
+			break
+		}
+		if !e.capOK(s, r, x.p) {
+			continue
+		}
+		src := Neighbors
+		if s.flag[x.p]&fDue != 0 {
+			src = Rebuy
+		}
+		dst = e.appendRec(s, dst, x.p, x.s, src)
+	}
+	e.explain(s, dst[base:], asOf)
+
+	if len(dst)-base < req.K {
+		dst = e.fallback(s, dst, base, req, c, known, st, asOf)
+	}
+	return dst, nil
+}
+
+func (e *Engine) appendRec(s *scratch, dst []Rec, p affinity.ProductID, score float32, src Source) []Rec {
+	s.mark(p, fPicked)
+	dst = append(dst, Rec{Product: p, Key: e.cat.ProductKey(p), Score: float64(score), Source: src})
+	return dst
+}
+
+// pushTop keeps the m best candidates in h, a heap with the worst at h[0].
+func pushTop(h []cand, m int, c cand) []cand {
+	if len(h) < m {
+		h = append(h, c)
+		for i := len(h) - 1; i > 0; {
+			par := (i - 1) / 2
+			if !worse(h[i], h[par]) {
+				break
+			}
+			h[i], h[par] = h[par], h[i]
+			i = par
+		}
+		return h
+	}
+	if !worse(h[0], c) {
+		return h
+	}
+	h[0] = c
+	for i := 0; ; {
+		l := 2*i + 1
+		if l >= len(h) {
+			break
+		}
+		j := l
+		if r := l + 1; r < len(h) && worse(h[r], h[l]) {
+			j = r
+		}
+		if !worse(h[j], h[i]) {
+			break
+		}
+		h[i], h[j] = h[j], h[i]
+		i = j
+	}
+	return h
+}
+
+// history adds the customer's purchases and events up to asOf as anchors
+// (most recent first, at most MaxHistory distinct products), marks bought
+// products as excluded and finds due consumables. It returns the sum of
+// the anchor weights.
+func (e *Engine) history(s *scratch, c affinity.CustomerID, asOf int64, allowRepeats bool) float32 {
+	h := e.h
+	olo, ohi := h.CustomerOrders(c)
+	o := ohi
+	for o > olo && h.OrderUnix(o-1) > asOf {
+		o--
+	}
+	for o > olo {
+		o--
+		t := h.OrderUnix(o)
+		d := decay(asOf-t, e.hl)
+		lo, hi := h.OrderLines(o)
+		for i := lo; i < hi; i++ {
+			if h.LineQuantity(i) > 0 {
+				e.addHist(s, h.LineProduct(i), d, t, true, allowRepeats)
+			}
+		}
+	}
+	elo, ehi := h.CustomerEvents(c)
+	for i := ehi - 1; i >= elo; i-- {
+		ev := h.Event(i)
+		if ev.Unix > asOf || !ev.Kind.Valid() {
+			continue
+		}
+		w := e.ew[ev.Kind]
+		if w == 0 && ev.Kind != affinity.Rating {
+			continue
+		}
+		e.addHist(s, ev.Product, w*decay(asOf-ev.Unix, e.hl), ev.Unix, ev.Kind == affinity.Rating, allowRepeats)
+	}
+	var sum float32
+	for i := range s.items {
+		it := &s.items[i]
+		sum += it.w
+		if e.rebuy != nil && it.n > 0 && e.rebuy[it.p] > 0 && asOf-it.last >= e.rebuy[it.p] {
+			s.mark(it.p, fDue)
+			s.flag[it.p] &^= fExcl
+			s.due = append(s.due, cand{p: it.p, s: 1})
+		}
+	}
+	return sum
+}
+
+func (e *Engine) addHist(s *scratch, p affinity.ProductID, w float32, t int64, bought, allowRepeats bool) {
+	pos := s.hpos[p]
+	if pos == 0 {
+		s.items = append(s.items, histItem{p: p, anchor: len(s.items) < e.o.MaxHistory})
+		pos = int32(len(s.items))
+		s.hpos[p] = pos
+	}
+	it := &s.items[pos-1]
+	if it.anchor {
+		it.w += w
+	}
+	if bought {
+		if it.n == 0 && !allowRepeats {
+			s.mark(p, fExcl)
+		}
+		it.n++
+		it.last = max(it.last, t)
+	}
+}
+
+// addBasket adds p as a basket anchor (weights are set by the caller) and
+// returns 1 if p is new to the basket.
+func (e *Engine) addBasket(s *scratch, p affinity.ProductID, markSubs bool) int {
+	pos := s.hpos[p]
+	if pos == 0 {
+		s.items = append(s.items, histItem{p: p, anchor: true})
+		pos = int32(len(s.items))
+		s.hpos[p] = pos
+	}
+	it := &s.items[pos-1]
+	if it.basket {
+		return 0
+	}
+	it.basket, it.anchor = true, true
+	s.mark(p, fExcl)
+	if s.flag[p]&fDue != 0 {
+		s.flag[p] &^= fDue
+		s.due = slices.DeleteFunc(s.due, func(c cand) bool { return c.p == p })
+	}
+	if markSubs {
+		for _, cat := range e.subs(p) {
+			if !s.catMark[cat] {
+				s.catMark[cat] = true
+				s.cats = append(s.cats, cat)
+			}
+		}
+	}
+	return 1
+}
+
+// eligible applies the per-product rules: stock, price band, substitutes
+// of basket products.
+func (e *Engine) eligible(s *scratch, st *stockSet, r *Rules, p affinity.ProductID) bool {
+	if !r.IncludeOutOfStock && !st.has(p) {
+		return false
+	}
+	if r.MinPrice > 0 || r.MaxPrice > 0 {
+		pr := e.cat.ProductPrice(p)
+		if pr < r.MinPrice || (r.MaxPrice > 0 && pr > r.MaxPrice) {
+			return false
+		}
+	}
+	if len(s.cats) > 0 {
+		for _, cat := range e.subs(p) {
+			if s.catMark[cat] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// capOK counts p toward its category cap and reports whether it fits.
+func (e *Engine) capOK(s *scratch, r *Rules, p affinity.ProductID) bool {
+	if r.MaxPerCategory <= 0 {
+		return true
+	}
+	leaves := e.cat.Categories(p)
+	if len(leaves) == 0 {
+		return true
+	}
+	cat := leaves[0]
+	if r.CategoryDepth > 0 {
+		cat = e.cat.Ancestor(cat, r.CategoryDepth)
+	}
+	for i := range s.caps {
+		if s.caps[i].cat == cat {
+			if s.caps[i].n >= r.MaxPerCategory {
+				return false
+			}
+			s.caps[i].n++
+			return true
+		}
+	}
+	s.caps = append(s.caps, capCount{cat: cat, n: 1})
+	return true
+}
+
+// customerVector builds the L2-normalised category-affinity vector of the
+// anchors in s.u; N is 0 when the anchors have no profiled category.
+func (e *Engine) customerVector(s *scratch) blas32.Vector {
+	u := s.u[:e.dims]
+	clear(u)
+	for _, it := range s.items {
+		for j := e.pdimOff[it.p]; j < e.pdimOff[it.p+1]; j++ {
+			u[e.pdim[j]] += it.w * e.pdimW[j]
+		}
+	}
+	v := blas32.Vector{N: e.dims, Inc: 1, Data: u}
+	n := blas32.Nrm2(v)
+	if !(n > 0) {
+		return blas32.Vector{}
+	}
+	blas32.Scal(1/n, v)
+	return v
+}
+
+// similar returns the similarity of two products for MMR: 1 for
+// substitutes, else the cosine of their buyer-category profiles.
+func (e *Engine) similar(a, b affinity.ProductID) float32 {
+	if e.same(a, b) {
+		return 1
+	}
+	if e.dims == 0 {
+		return 0
+	}
+	return blas32.Dot(e.row(a), e.row(b))
+}
+
+// mmr reorders the first k places of s.cand by maximal marginal relevance.
+func (e *Engine) mmr(s *scratch, k int, lambda float32) {
+	c := s.cand
+	if len(c) < 2 {
+		return
+	}
+	smax := c[0].s
+	s.simMax = slices.Grow(s.simMax[:0], len(c))[:len(c)]
+	clear(s.simMax)
+	for i := range min(k, len(c)) {
+		best, bv := i, float32(math.Inf(-1))
+		for j := i; j < len(c); j++ {
+			v := (1-lambda)*c[j].s/smax - lambda*s.simMax[j]
+			if v > bv || (v == bv && c[j].p < c[best].p) {
+				best, bv = j, v
+			}
+		}
+		c[i], c[best] = c[best], c[i]
+		s.simMax[i], s.simMax[best] = s.simMax[best], s.simMax[i]
+		for j := i + 1; j < len(c); j++ {
+			s.simMax[j] = max(s.simMax[j], e.similar(c[i].p, c[j].p))
+		}
+	}
+}
+
+// explain fills the reasons of the co-purchase and re-buy results in recs.
+func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
+	if len(recs) == 0 {
+		return
+	}
+	for i := range recs {
+		s.rpos[recs[i].Product] = int32(i) + 1
+	}
+	for _, it := range s.items {
+		if it.w == 0 {
+			continue
+		}
+		a := it.p
+		for j := e.off[a]; j < e.off[a+1]; j++ {
+			q := e.nbr[j]
+			ri := s.rpos[q]
+			if ri == 0 || recs[ri-1].Source != Neighbors {
+				continue
+			}
+			rs := Reason{Kind: Together, Product: a, Count: e.cnt[j], Measure: e.meas[j], weight: it.w * e.w[j]}
+			if e.kind[j]&edgeTogether != 0 {
+				rs.Lift = lift(e.cnt[j], e.support[a], e.support[q], e.total)
+			} else {
+				rs.Kind = After
+				rs.Lift = lift(e.cnt[j], e.seqSup[a], e.seqSup[q], e.seqTot)
+			}
+			recs[ri-1].addReason(rs)
+		}
+	}
+	for i := range recs {
+		r := &recs[i]
+		s.rpos[r.Product] = 0
+		if r.Source == Rebuy {
+			it := s.items[s.hpos[r.Product]-1]
+			r.addReason(Reason{Kind: Again, Product: r.Product, Count: it.n, Measure: float32(asOf-it.last) / 86400})
+		}
+	}
+}
+
+// addReason inserts rs keeping the MaxReasons strongest, ties by product.
+func (r *Rec) addReason(rs Reason) {
+	n := int(r.nbecause)
+	i := n
+	for i > 0 && (rs.weight > r.because[i-1].weight || (rs.weight == r.because[i-1].weight && rs.Product < r.because[i-1].Product)) {
+		i--
+	}
+	if i >= MaxReasons {
+		return
+	}
+	if n < MaxReasons {
+		n++
+	}
+	copy(r.because[i+1:n], r.because[i:n-1])
+	r.because[i] = rs
+	r.nbecause = uint8(n)
+}
