@@ -1,0 +1,158 @@
+package dataset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/shopaffinity/affinity"
+)
+
+// CatalogOptions configures [LoadCatalog]. The zero value reads a CSV
+// file with the default header names, strictly.
+type CatalogOptions struct {
+	// Columns maps the catalog fields to header names.
+	Columns CatalogColumns
+	// Lenient skips bad rows, counting them by reason in
+	// [Report.Skipped], instead of stopping at the first one.
+	Lenient bool
+	// Comma is the field separator; 0 means ','.
+	Comma rune
+	// DecimalSep is the decimal separator of prices, '.' or ','; 0 means
+	// '.'.
+	DecimalSep byte
+	// Categories, when set, derives category paths from the name of a
+	// product whose category field is empty or absent (see
+	// [Options.Categories]).
+	Categories func(name string) string
+}
+
+// CatalogColumns names the header fields of a catalog file. Names are
+// matched as in [Columns]; an empty field means the defaults listed with
+// it; a field set explicitly must be present.
+type CatalogColumns struct {
+	// Product is the product id; default "product", "product id", "id",
+	// "sku". Required.
+	Product string
+	// Name is the display name; default "name", "title", "product name".
+	Name string
+	// Category holds the category paths: several paths are separated by
+	// "|", the levels of a path by "/" or ">" ("Home > Kitchen|Gifts"
+	// is the two paths "Home/Kitchen" and "Gifts"); default "category",
+	// "categories", "category path".
+	Category string
+	// Price is the list price, a decimal; empty means unknown (0);
+	// default "price", "list price".
+	Price string
+	// InStock is the stock flag: true/false, yes/no, y/n, 1/0, "in
+	// stock"/"out of stock", or a stock count (in stock when > 0); empty
+	// means in stock; default "in stock", "stock", "available". Without
+	// the column every product is in stock.
+	InStock string
+}
+
+const (
+	catProduct = iota
+	catName
+	catCategory
+	catPrice
+	catStock
+	numCatCols
+)
+
+// LoadCatalog reads a product catalog in CSV with a header (see
+// [CatalogColumns]) and adds one [affinity.Product] per row to b, in one
+// streaming pass. A product id that occurs twice is a "duplicate
+// product" error (in lenient mode the first row wins). Empty input,
+// strict and lenient handling, ctx checks and the returned Report follow
+// [Load]; the Report counts products in Products.
+//
+// [affinity.Builder.AddProduct] replaces earlier entries of the same id,
+// including those that [Load] adds for product names: load the catalog
+// after the purchases, or load the purchases with [Options.NoProducts].
+func LoadCatalog(ctx context.Context, r io.Reader, b *affinity.Builder, opts CatalogOptions) (Report, error) {
+	if err := checkSeparators(opts.Comma, opts.DecimalSep); err != nil {
+		return Report{Format: "catalog"}, err
+	}
+	l := newLoader(ctx, b, Options{Lenient: opts.Lenient, DecimalSep: opts.DecimalSep, Comma: opts.Comma, Categories: opts.Categories}, "catalog")
+	src, err := open(r)
+	if err == nil {
+		err = l.loadCatalog(src, opts)
+	}
+	return l.report(), err
+}
+
+func (l *loader) loadCatalog(r io.Reader, opts CatalogOptions) error {
+	spec := pickSpec
+	c := opts.Columns
+	specs := make([]colSpec, numCatCols)
+	specs[catProduct] = spec(c.Product, true, "product", "product id", "id", "sku")
+	specs[catName] = spec(c.Name, false, "name", "title", "product name")
+	specs[catCategory] = spec(c.Category, false, "category", "categories", "category path")
+	specs[catPrice] = spec(c.Price, false, "price", "list price")
+	specs[catStock] = spec(c.InStock, false, "in stock", "stock", "available")
+
+	seen := make(map[string]struct{})
+	return l.eachRecord(r, specs, func(src *csvSource, rec []string, h *header) error {
+		return l.productRow(src, rec, h, seen)
+	})
+}
+
+// productRow adds the product of one catalog record.
+func (l *loader) productRow(src *csvSource, rec []string, h *header, seen map[string]struct{}) error {
+	if len(rec) != h.n {
+		return l.reject(&ParseError{Line: src.line, Reason: reasonFieldCount,
+			Err: fmt.Errorf("%d fields, the header has %d", len(rec), h.n)})
+	}
+	key := h.field(rec, catProduct)
+	if key == "" {
+		return l.reject(h.fail(src, catProduct, reasonProduct, errors.New("missing product id")))
+	}
+	if _, dup := seen[key]; dup {
+		return l.reject(h.fail(src, catProduct, reasonDuplicate, fmt.Errorf("duplicate product %q", key)))
+	}
+	var price affinity.Money
+	if s := h.field(rec, catPrice); s != "" {
+		m, bad := l.price(src, h, catPrice, s)
+		if bad != nil {
+			return l.reject(bad)
+		}
+		price = m
+	}
+	stock := h.field(rec, catStock)
+	inStock, ok := parseStock(stock)
+	if !ok {
+		return l.reject(h.fail(src, catStock, reasonStock, &valueError{what: "stock flag", text: stock}))
+	}
+	name, cats := h.field(rec, catName), h.field(rec, catCategory)
+	if cats == "" && name != "" && l.opts.Categories != nil {
+		cats = l.opts.Categories(name)
+	}
+	key = strings.Clone(key)
+	p := affinity.Product{Key: key, Name: strings.Clone(name), Categories: splitCategories(cats), Price: price, InStock: inStock}
+	if err := l.b.AddProduct(p); err != nil {
+		return l.reject(&ParseError{Line: src.line, Reason: reasonRecord, Err: err})
+	}
+	seen[key] = struct{}{}
+	l.rep.Products++
+	l.rep.Loaded++
+	return nil
+}
+
+// parseStock parses a stock flag or count; "" means in stock.
+func parseStock(s string) (inStock, ok bool) {
+	switch strings.ToLower(s) {
+	case "", "true", "t", "yes", "y", "in stock", "instock", "available":
+		return true, true
+	case "false", "f", "no", "n", "out of stock", "outofstock", "unavailable", "sold out":
+		return false, true
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return false, false
+	}
+	return n > 0, true
+}

@@ -1,0 +1,345 @@
+package dataset
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/shopaffinity/affinity"
+)
+
+// The purchase fields of a CSV row, indexes into a []colSpec.
+const (
+	colCustomer = iota
+	colProduct
+	colOrder
+	colTime
+	colQuantity
+	colPrice
+	colCategory
+	colName
+	numCols
+)
+
+// colSpec says how a column is found in a header.
+type colSpec struct {
+	names    []string // accepted header names, the first present one wins
+	required bool
+}
+
+// header maps column specs to field indexes of the records.
+type header struct {
+	idx  []int    // per spec: 0-based field index, -1 when absent
+	text []string // per spec: the header's text of that field
+	n    int      // number of header fields
+}
+
+// normHeader folds a header name for matching: lower case, without
+// spaces, underscores, hyphens and dots.
+func normHeader(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(s)) {
+		switch r {
+		case ' ', '_', '-', '.', '\t':
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// mapHeader resolves specs against the header record rec found at line.
+// Duplicate names and missing required columns are errors.
+func mapHeader(rec []string, specs []colSpec, line int) (header, error) {
+	seen := make(map[string]int, len(rec))
+	for i, f := range rec {
+		k := normHeader(f)
+		if k == "" {
+			continue
+		}
+		if j, dup := seen[k]; dup {
+			return header{}, &ParseError{Line: line, Column: i + 1, Field: strings.TrimSpace(f), Reason: reasonHeader,
+				Err: fmt.Errorf("duplicate column %q (same as column %d)", strings.TrimSpace(f), j+1)}
+		}
+		seen[k] = i
+	}
+	h := header{idx: make([]int, len(specs)), text: make([]string, len(specs)), n: len(rec)}
+	var missing []string
+	for c, sp := range specs {
+		h.idx[c] = -1
+		for _, name := range sp.names {
+			if i, ok := seen[normHeader(name)]; ok {
+				h.idx[c] = i
+				h.text[c] = strings.Clone(strings.TrimSpace(rec[i]))
+				break
+			}
+		}
+		if h.idx[c] < 0 && sp.required {
+			alt := make([]string, len(sp.names))
+			for i, n := range sp.names {
+				alt[i] = strconv.Quote(n)
+			}
+			missing = append(missing, strings.Join(alt, " or "))
+		}
+	}
+	if len(missing) > 0 {
+		return header{}, &ParseError{Line: line, Reason: reasonHeader,
+			Err: fmt.Errorf("missing required column %s", strings.Join(missing, ", "))}
+	}
+	return h, nil
+}
+
+// field returns the trimmed value of column c, "" when it is not mapped.
+func (h *header) field(rec []string, c int) string {
+	if h.idx[c] < 0 {
+		return ""
+	}
+	return strings.TrimSpace(rec[h.idx[c]])
+}
+
+// has reports whether column c is mapped.
+func (h *header) has(c int) bool { return h.idx[c] >= 0 }
+
+// fail returns the error for a bad value of column c in the last record
+// of src.
+func (h *header) fail(src *csvSource, c int, reason string, err error) *ParseError {
+	line, _ := src.cr.FieldPos(h.idx[c])
+	return &ParseError{Line: line, Column: h.idx[c] + 1, Field: h.text[c], Reason: reason, Err: err}
+}
+
+// valueError is a value that does not parse; it prints as
+// `invalid quantity "x"` and unwraps to the parser's error.
+type valueError struct {
+	what, text string
+	err        error
+}
+
+func (e *valueError) Error() string { return "invalid " + e.what + " " + strconv.Quote(e.text) }
+
+func (e *valueError) Unwrap() error { return e.err }
+
+// csvSource reads CSV records one at a time, reusing the record slice.
+type csvSource struct {
+	cr   *csv.Reader
+	line int // line of the last record
+}
+
+func newCSVSource(r io.Reader, comma rune) *csvSource {
+	cr := csv.NewReader(r)
+	if comma != 0 {
+		cr.Comma = comma
+	}
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	return &csvSource{cr: cr}
+}
+
+// next returns the next record. A record that is not valid CSV comes
+// back as bad, a row error; err is io.EOF at the end of the input or a
+// fatal error. Blank lines are skipped.
+func (s *csvSource) next() (rec []string, bad *ParseError, err error) {
+	rec, err = s.cr.Read()
+	if err == nil {
+		s.line, _ = s.cr.FieldPos(0)
+		return rec, nil, nil
+	}
+	if err == io.EOF {
+		return nil, nil, err
+	}
+	var mine *ParseError
+	if errors.As(err, &mine) {
+		return nil, nil, mine
+	}
+	var ce *csv.ParseError
+	if errors.As(err, &ce) {
+		s.line = ce.StartLine
+		return nil, &ParseError{Line: ce.StartLine, Reason: reasonMalformed,
+			Err: fmt.Errorf("%w (line %d, byte %d)", ce.Err, ce.Line, ce.Column)}, nil
+	}
+	return nil, nil, &ParseError{Line: s.line + 1, Reason: reasonRead, Err: err}
+}
+
+// csvKind selects the format rules applied to a purchase row.
+type csvKind uint8
+
+const (
+	kindGeneric csvKind = iota
+	kindOnlineRetail
+	kindMembers
+)
+
+// loadPurchaseCSV loads a CSV file with a header whose columns are found
+// by specs (indexed by the col constants).
+func (l *loader) loadPurchaseCSV(r io.Reader, specs []colSpec, kind csvKind) error {
+	return l.eachRecord(r, specs, func(src *csvSource, rec []string, h *header) error {
+		return l.purchaseRow(src, rec, h, kind)
+	})
+}
+
+// eachRecord reads a CSV file and calls row for every well-formed
+// record; malformed ones go to l.reject. With specs, the first record is
+// a header resolved by specs; without, every record is data and h is nil.
+func (l *loader) eachRecord(r io.Reader, specs []colSpec, row func(src *csvSource, rec []string, h *header) error) error {
+	src := newCSVSource(r, l.opts.Comma)
+	var h *header
+	for {
+		rec, bad, err := src.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if specs != nil && h == nil {
+			if bad != nil {
+				bad.Reason = reasonHeader
+				return bad
+			}
+			hm, err := mapHeader(rec, specs, src.line)
+			if err != nil {
+				return err
+			}
+			h = &hm
+			continue
+		}
+		if err := l.row(src.line); err != nil {
+			return err
+		}
+		if bad != nil {
+			err = l.reject(bad)
+		} else {
+			err = row(src, rec, h)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if h == nil && l.rep.Rows == 0 {
+		return ErrEmpty
+	}
+	return nil
+}
+
+// purchaseRow parses one record into a purchase line and adds it.
+func (l *loader) purchaseRow(src *csvSource, rec []string, h *header, kind csvKind) error {
+	line := src.line
+	if len(rec) != h.n {
+		return l.reject(&ParseError{Line: line, Reason: reasonFieldCount,
+			Err: fmt.Errorf("%d fields, the header has %d", len(rec), h.n)})
+	}
+	product := h.field(rec, colProduct)
+	if product == "" {
+		return l.reject(h.fail(src, colProduct, reasonProduct, errors.New("missing product id")))
+	}
+	customer, order := h.field(rec, colCustomer), h.field(rec, colOrder)
+	cancel := false
+	if kind == kindOnlineRetail {
+		if order != "" && (order[0] == 'A' || order[0] == 'a') {
+			l.skip(reasonAdjustment, line)
+			return nil
+		}
+		cancel = order != "" && (order[0] == 'C' || order[0] == 'c')
+		customer = strings.TrimSuffix(customer, ".0")
+		if customer == "0" {
+			customer = ""
+		}
+	}
+	ts := h.field(rec, colTime)
+	t, ok := l.times.parse(ts)
+	if !ok {
+		return l.reject(h.fail(src, colTime, reasonTime, &valueError{what: "time", text: ts}))
+	}
+	qty := int32(1)
+	if h.has(colQuantity) {
+		s := h.field(rec, colQuantity)
+		q, ok := parseQuantity(s)
+		switch {
+		case !ok:
+			return l.reject(h.fail(src, colQuantity, reasonQuantity, &valueError{what: "quantity", text: s}))
+		case q == 0:
+			return l.reject(h.fail(src, colQuantity, reasonZeroQty, errors.New("quantity 0")))
+		}
+		qty = q
+	}
+	if cancel && qty > 0 {
+		qty = -qty
+	}
+	var price affinity.Money
+	if h.has(colPrice) {
+		m, bad := l.price(src, h, colPrice, h.field(rec, colPrice))
+		if bad != nil {
+			return l.reject(bad)
+		}
+		price = m
+	}
+	p := affinity.Purchase{
+		Customer: l.cust.get(customer),
+		Product:  l.prod.get(product),
+		Order:    l.order.get(order),
+		Time:     t,
+		Quantity: qty,
+		Price:    price,
+	}
+	if err := l.add(p, line); err != nil {
+		return l.reject(err)
+	}
+	l.rep.Loaded++
+	name := h.field(rec, colName)
+	switch kind {
+	case kindOnlineRetail:
+		if name == "Missing_Description" {
+			name = ""
+		}
+	case kindMembers:
+		name = p.Product
+	}
+	return l.nameProduct(p.Product, name, h.field(rec, colCategory), price)
+}
+
+// pickSpec returns the spec of a column the caller may name: set
+// explicitly it is required under that name, otherwise the defaults
+// apply.
+func pickSpec(set string, required bool, defaults ...string) colSpec {
+	if set != "" {
+		return colSpec{names: []string{set}, required: true}
+	}
+	return colSpec{names: defaults, required: required}
+}
+
+// price parses the unit price s of column c; bad is the row's error.
+func (l *loader) price(src *csvSource, h *header, c int, s string) (m affinity.Money, bad *ParseError) {
+	m, err := affinity.ParseMoney(s, l.opts.DecimalSep)
+	switch {
+	case err != nil:
+		return 0, h.fail(src, c, reasonPrice, &valueError{what: "price", text: s, err: err})
+	case m < 0:
+		return 0, h.fail(src, c, reasonNegPrice, fmt.Errorf("negative price %s", s))
+	}
+	return m, nil
+}
+
+// genericSpecs maps Columns to column specs: set fields are required
+// under their own name, unset ones fall back to the default names.
+func genericSpecs(c Columns) []colSpec {
+	spec := pickSpec
+	s := make([]colSpec, numCols)
+	s[colCustomer] = spec(c.Customer, false, "customer", "customer id", "client")
+	s[colProduct] = spec(c.Product, true, "product", "product id", "sku", "item")
+	s[colOrder] = spec(c.Order, false, "order", "order id", "invoice")
+	s[colTime] = spec(c.Time, true, "time", "date", "timestamp", "order date")
+	s[colQuantity] = spec(c.Quantity, false, "quantity", "qty")
+	s[colPrice] = spec(c.Price, false, "price", "unit price")
+	s[colCategory] = spec(c.Category, false, "category", "categories")
+	s[colName] = spec(c.Name, false, "name", "product name", "description")
+	return s
+}
+
+var defaultCSVLayouts = []string{"2006-01-02T15:04:05Z07:00", "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02"}
+
+func loadGenericCSV(l *loader, r io.Reader) error {
+	l.times.setDefault(defaultCSVLayouts)
+	return l.loadPurchaseCSV(r, genericSpecs(l.opts.Columns), kindGeneric)
+}

@@ -1,0 +1,682 @@
+package dataset
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/shopaffinity/affinity"
+)
+
+// Options configures [Load], [LoadFile] and [ReadFile]. The zero value
+// loads a generic CSV file with the default column names (see [Columns]),
+// strictly, with times in UTC.
+type Options struct {
+	// Format is the short name of the input format, one of [Formats]:
+	//
+	//   - "onlineretail": UCI Online Retail and Online Retail II.
+	//   - "cdnow": the CDNOW master file and its 1/10 sample.
+	//   - "baskets": one anonymous basket per line, items comma-separated.
+	//   - "members": Member_number,Date,itemDescription (Kaggle groceries).
+	//   - "movielens": MovieLens ratings (u.data, ratings.dat, ratings.csv).
+	//   - "csv": any CSV with a header, mapped by Columns.
+	//
+	// Empty means "csv". The formats are described in detail in the
+	// package documentation of each loader (see [Formats]).
+	Format string
+	// Lenient makes Load skip bad rows, counting them by reason in
+	// [Report.Skipped], instead of stopping at the first one with a
+	// [*ParseError]. Header errors, read errors and cancellation stop
+	// the load in both modes.
+	Lenient bool
+	// Columns maps the purchase fields to header names for the "csv"
+	// format; other formats ignore it.
+	Columns Columns
+	// TimeLayouts are the layouts (as for time.Parse) tried in order for
+	// time fields; the layout that matched last is tried first on the next
+	// row. The special layout "unix" reads integer Unix seconds. Empty
+	// means the format's defaults: for "csv" RFC 3339, "2006-01-02
+	// 15:04:05", "2006-01-02T15:04:05", "2006-01-02 15:04" and
+	// "2006-01-02"; for "onlineretail" "2006-01-02 15:04:05",
+	// "1/2/2006 15:04", "1/2/2006 15:04:05" and "2006-01-02 15:04"; for
+	// "cdnow" "20060102"; for "members" "2-1-2006" (dd-mm-yyyy). Formats
+	// without text times ("baskets", "movielens") ignore it.
+	TimeLayouts []string
+	// Location is the time zone of times that carry none; nil means UTC.
+	Location *time.Location
+	// DecimalSep is the decimal separator of prices and amounts, '.' or
+	// ','; 0 means '.'.
+	DecimalSep byte
+	// Comma is the field separator of the CSV formats ("csv",
+	// "onlineretail", "members", "baskets"); 0 means ','. It must not be
+	// a quote or a line break. With DecimalSep ',' and Comma ',' prices
+	// must be quoted.
+	Comma rune
+	// Categories, when set, derives category paths from a product's name
+	// for products whose row has no category of its own: the description
+	// of "onlineretail", the item text of "baskets" and "members", the
+	// name column of "csv". The result may hold several paths separated
+	// by "|"; "" means no category. [CategoryFromName] is a ready-made
+	// choice.
+	Categories func(name string) string
+	// BasketTime is the time given to every basket of the "baskets"
+	// format, which has none. Zero means 2000-01-01 00:00:00 UTC.
+	BasketTime time.Time
+	// MovieLensAsPurchases loads each MovieLens rating as a purchase line
+	// (quantity 1, price 0, one order per user and second) instead of an
+	// [affinity.Rating] event, so that purchase-based code can be
+	// evaluated on MovieLens.
+	MovieLensAsPurchases bool
+	// NoProducts stops Load from adding catalog entries (names, derived
+	// categories, prices) for the products it meets. Loaders add such an
+	// entry once per product with [affinity.Builder.AddProduct], which
+	// replaces an earlier entry of the same key; set NoProducts when the
+	// catalog was loaded first with [LoadCatalog], or load the catalog
+	// after the purchases.
+	NoProducts bool
+}
+
+// Columns names the header fields of the "csv" format. Header names are
+// matched ignoring case, spaces, underscores, hyphens and dots, so
+// "Customer ID", "customer_id" and "CustomerID" are the same name. An
+// empty field means the default names listed with each field, the first
+// present one winning; a field set explicitly must be present in the
+// header. Columns of the file that are not mapped are ignored.
+type Columns struct {
+	// Customer is the customer id; default "customer", "customer id",
+	// "client". Optional: without it, or when empty in a row, the line is
+	// anonymous.
+	Customer string
+	// Product is the product id; default "product", "product id", "sku",
+	// "item". Required.
+	Product string
+	// Order is the order or invoice id; default "order", "order id",
+	// "invoice". Optional: without it, lines of the same customer and
+	// second form one order.
+	Order string
+	// Time is the order time, parsed with [Options.TimeLayouts]; default
+	// "time", "date", "timestamp", "order date". Required.
+	Time string
+	// Quantity is the number of units, an integer ("6.0" is accepted),
+	// negative for a return; default "quantity", "qty". Optional: 1 when
+	// absent.
+	Quantity string
+	// Price is the unit price, a decimal with [Options.DecimalSep];
+	// default "price", "unit price". Optional: 0 when absent.
+	Price string
+	// Category holds the product's category paths, several separated by
+	// "|", levels separated by "/" or ">"; default "category",
+	// "categories". Optional.
+	Category string
+	// Name is the product's display name; default "name", "product
+	// name", "description". Optional.
+	Name string
+}
+
+// Skip counts the rows skipped for one reason.
+type Skip struct {
+	// Reason is a short lower-case description such as "invalid
+	// quantity" or "adjustment"; it is the Reason of the [ParseError] the
+	// row would raise in strict mode.
+	Reason string
+	// Count is the number of rows skipped for Reason.
+	Count int
+	// FirstLine is the 1-based input line of the first of them.
+	FirstLine int
+}
+
+// Report describes what a load read and did. Every data row read is
+// either loaded or counted in Skipped: Rows = Loaded + the sum of the
+// Skipped counts.
+type Report struct {
+	// Format is the format that was loaded ("catalog" for [LoadCatalog]).
+	Format string
+	// Rows counts data rows read: records of a CSV format (the header
+	// excluded), non-blank lines of a line format.
+	Rows int
+	// Loaded counts rows that were added to the Builder.
+	Loaded int
+	// Purchases counts purchase lines added. It differs from Loaded
+	// where a row holds several lines (a basket) or is split (CDNOW,
+	// see [Formats]).
+	Purchases int
+	// Anonymous counts purchase lines added without a customer.
+	Anonymous int
+	// Returns counts purchase lines added with a negative quantity
+	// (returns and cancellations).
+	Returns int
+	// Events counts events added.
+	Events int
+	// Products counts catalog entries added with
+	// [affinity.Builder.AddProduct].
+	Products int
+	// Skipped lists the skipped rows by reason, in the order in which
+	// each reason first occurred. In strict mode it holds only rows the
+	// format skips by definition (such as "adjustment" in Online Retail).
+	Skipped []Skip
+}
+
+// SkippedRows returns the number of skipped rows (all reasons).
+func (r Report) SkippedRows() int {
+	n := 0
+	for _, s := range r.Skipped {
+		n += s.Count
+	}
+	return n
+}
+
+// String formats the report as an aligned, multi-line table.
+func (r Report) String() string {
+	var b strings.Builder
+	row := func(name string, v any) { fmt.Fprintf(&b, "%-10s %v\n", name, v) }
+	row("format", r.Format)
+	row("rows", r.Rows)
+	row("loaded", r.Loaded)
+	row("purchases", r.Purchases)
+	row("anonymous", r.Anonymous)
+	row("returns", r.Returns)
+	row("events", r.Events)
+	row("products", r.Products)
+	row("skipped", r.SkippedRows())
+	for _, s := range r.Skipped {
+		fmt.Fprintf(&b, "  %-22s %d (first at line %d)\n", s.Reason, s.Count, s.FirstLine)
+	}
+	return b.String()
+}
+
+// ParseError reports a bad row, a bad header or a read failure, and
+// where it happened. Strict loads return the first one; lenient loads
+// count bad rows in [Report.Skipped] instead.
+type ParseError struct {
+	// Line is the 1-based line of the input (after decompression) where
+	// the problem is; always ≥ 1.
+	Line int
+	// Column is the 1-based field number of the bad value, 0 when the
+	// line as a whole is at fault.
+	Column int
+	// Field names the column: its header text, or the format's name for
+	// the field in formats without a header. Empty when Column is 0.
+	Field string
+	// Reason is the short category under which lenient loads count the
+	// row, such as "invalid quantity".
+	Reason string
+	// Err describes the problem.
+	Err error
+}
+
+// Error formats the error as
+// `dataset: line 17, column 5 (Quantity): invalid quantity "x"`.
+func (e *ParseError) Error() string {
+	var b strings.Builder
+	b.WriteString("dataset: line ")
+	b.WriteString(strconv.Itoa(e.Line))
+	if e.Column > 0 {
+		b.WriteString(", column ")
+		b.WriteString(strconv.Itoa(e.Column))
+		if e.Field != "" {
+			b.WriteString(" (")
+			b.WriteString(e.Field)
+			b.WriteString(")")
+		}
+	}
+	b.WriteString(": ")
+	if e.Err != nil {
+		b.WriteString(e.Err.Error())
+	} else {
+		b.WriteString(e.Reason)
+	}
+	return b.String()
+}
+
+// Unwrap returns Err.
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// ErrEmpty is returned (wrapped) when the input holds no data at all: no
+// bytes, or only a byte-order mark and blank lines. A CSV file with a
+// header and no rows is not empty: it loads as a zero [Report].
+var ErrEmpty = errors.New("dataset: empty input")
+
+// ErrLineTooLong is wrapped by the [ParseError] returned when a physical
+// input line exceeds 1 MiB, which no supported format produces; it keeps
+// a malformed file from being read into memory whole.
+var ErrLineTooLong = errors.New("line longer than 1 MiB")
+
+// Reasons of skipped rows (see [Skip.Reason] and [ParseError.Reason]).
+const (
+	reasonMalformed  = "malformed csv"
+	reasonFieldCount = "wrong field count"
+	reasonProduct    = "missing product"
+	reasonCustomer   = "missing customer"
+	reasonTime       = "invalid time"
+	reasonQuantity   = "invalid quantity"
+	reasonZeroQty    = "zero quantity"
+	reasonPrice      = "invalid price"
+	reasonNegPrice   = "negative price"
+	reasonRating     = "invalid rating"
+	reasonRecord     = "invalid record"
+	reasonAdjustment = "adjustment"
+	reasonEmptyBask  = "empty basket"
+	reasonDuplicate  = "duplicate product"
+	reasonStock      = "invalid stock flag"
+	reasonHeader     = "bad header"
+	reasonRead       = "read error"
+	reasonLineLong   = "line too long"
+)
+
+// maxLine bounds the length of a physical input line.
+const maxLine = 1 << 20
+
+// format is a short name and its loader.
+type format struct {
+	name string
+	load func(l *loader, r io.Reader) error
+}
+
+// formats lists the formats in the order of Formats.
+var formats = []format{
+	{"baskets", loadBaskets},
+	{"cdnow", loadCDNOW},
+	{"csv", loadGenericCSV},
+	{"members", loadMembers},
+	{"movielens", loadMovieLens},
+	{"onlineretail", loadOnlineRetail},
+}
+
+// Formats returns the short names accepted by [Options.Format], sorted:
+//
+//   - "baskets": one basket per line, items separated by [Options.Comma],
+//     no header, no customer, no time (see [Options.BasketTime]). Each
+//     basket is an anonymous order keyed by its line number; each item is
+//     a line with the item text as product id, quantity 1 and price 0.
+//     Empty items are ignored; a line with no item is an "empty basket".
+//   - "cdnow": CDNOW, whitespace-separated, no header: "customer
+//     YYYYMMDD cds dollars" (master file) or "master_id sample_id
+//     YYYYMMDD cds dollars" (the 1/10 sample), detected by the field
+//     count of the first row. The customer key is the master id in both
+//     layouts (keys of the sample match those of the master). Every line
+//     is product "cd" with an empty order id, so the purchases of one
+//     customer on one day form one order. The amount is the line's total:
+//     the line becomes cds × (dollars/cds) when that unit price is exact
+//     in [affinity.Money]; otherwise it is split into two lines of the
+//     same order, cds−1 units at the truncated unit price and one unit
+//     carrying the remainder, so that both the CD count and the spend
+//     stay exact.
+//   - "csv": a CSV file with a header, mapped by [Options.Columns].
+//   - "members": "Member_number,Date,itemDescription" with dd-mm-yyyy
+//     dates: customer, day and item text as product id; quantity 1, price
+//     0; one order per member and day.
+//   - "movielens": ratings "user item rating unixtime", separated by tabs
+//     or spaces (u.data), "::" (ratings.dat) or commas (ratings.csv,
+//     whose header line is skipped). Each rating is an [affinity.Rating]
+//     event with the rating as weight, or a purchase with
+//     [Options.MovieLensAsPurchases].
+//   - "onlineretail": UCI Online Retail
+//     (InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country)
+//     and Online Retail II
+//     (Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country),
+//     the header deciding. Invoice → order, StockCode → product,
+//     Description → product name (the first one that is not empty or
+//     "Missing_Description" wins). Invoices starting with "C" are
+//     cancellations: their quantity is made negative. Invoices starting
+//     with "A" (bad-debt adjustments) are skipped as "adjustment" in both
+//     modes. A customer id that is empty or "0" makes the line anonymous;
+//     a trailing ".0" (from spreadsheet exports) is dropped. Country is
+//     ignored.
+//
+// The returned slice is freshly allocated.
+func Formats() []string {
+	names := make([]string, len(formats))
+	for i, f := range formats {
+		names[i] = f.name
+	}
+	return names
+}
+
+// Load reads purchases (or events) in opts.Format from r and adds them to
+// b, in one streaming pass with memory bounded by the longest row. Gzip
+// input is detected by its magic bytes and decompressed; a UTF-8
+// byte-order mark is skipped; lines may end in LF or CRLF.
+//
+// In strict mode the first bad row stops the load with a [*ParseError]
+// naming line and column; with opts.Lenient bad rows are skipped and
+// counted in the Report. Input without any data returns an error
+// wrapping [ErrEmpty]. Load checks ctx every 4096 rows and returns an
+// error wrapping ctx.Err() when it is done.
+//
+// The Report is returned in every case and counts what was read until
+// then. On error b keeps the records added before the failing row; build
+// it only after a nil error (as [ReadFile] does) or discard it.
+func Load(ctx context.Context, r io.Reader, b *affinity.Builder, opts Options) (Report, error) {
+	name := opts.Format
+	if name == "" {
+		name = "csv"
+	}
+	i := slices.IndexFunc(formats, func(f format) bool { return f.name == name })
+	if i < 0 {
+		return Report{Format: opts.Format}, fmt.Errorf("dataset: unknown format %q (known: %s)", opts.Format, strings.Join(Formats(), ", "))
+	}
+	if err := checkSeparators(opts.Comma, opts.DecimalSep); err != nil {
+		return Report{Format: name}, err
+	}
+	l := newLoader(ctx, b, opts, name)
+	src, err := open(r)
+	if err == nil {
+		err = formats[i].load(l, src)
+	}
+	return l.report(), err
+}
+
+// LoadFile is [Load] on the file at path; gzip files are recognised by
+// content, whatever their name.
+func LoadFile(ctx context.Context, path string, b *affinity.Builder, opts Options) (Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Report{Format: opts.Format}, fmt.Errorf("dataset: %w", err)
+	}
+	defer f.Close()
+	rep, err := Load(ctx, f, b, opts)
+	if err != nil {
+		return rep, fmt.Errorf("%s: %w", path, err)
+	}
+	return rep, nil
+}
+
+// ReadFile loads the file at path into a new Builder and builds the
+// History. It returns a nil History with any error.
+func ReadFile(ctx context.Context, path string, opts Options) (*affinity.History, Report, error) {
+	var b affinity.Builder
+	rep, err := LoadFile(ctx, path, &b, opts)
+	if err != nil {
+		return nil, rep, err
+	}
+	h, err := b.Build(ctx)
+	if err != nil {
+		return nil, rep, fmt.Errorf("dataset: build %s: %w", path, err)
+	}
+	return h, rep, nil
+}
+
+func checkSeparators(comma rune, dec byte) error {
+	if comma != 0 && (comma == '\r' || comma == '\n' || comma == '"' || comma == utf8.RuneError || !utf8.ValidRune(comma)) {
+		return fmt.Errorf("dataset: invalid field separator %q", comma)
+	}
+	if dec != 0 && dec != '.' && dec != ',' {
+		return fmt.Errorf("dataset: invalid decimal separator %q (want '.' or ',')", dec)
+	}
+	return nil
+}
+
+// open returns the decoded input stream: gunzipped when it starts with
+// the gzip magic, without a leading byte-order mark, and with physical
+// lines limited to maxLine bytes. It returns ErrEmpty for input without
+// any byte.
+func open(r io.Reader) (io.Reader, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	magic, err := br.Peek(2)
+	if err != nil && err != io.EOF {
+		return nil, &ParseError{Line: 1, Reason: reasonRead, Err: err}
+	}
+	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, &ParseError{Line: 1, Reason: reasonRead, Err: fmt.Errorf("gzip: %w", err)}
+		}
+		br = bufio.NewReaderSize(zr, 64<<10)
+	}
+	head, err := br.Peek(3)
+	if err != nil && err != io.EOF {
+		return nil, &ParseError{Line: 1, Reason: reasonRead, Err: err}
+	}
+	if bytes.HasPrefix(head, []byte("\xef\xbb\xbf")) {
+		_, _ = br.Discard(3)
+		head = head[3:]
+	}
+	if len(head) == 0 {
+		if _, err := br.Peek(1); err == io.EOF {
+			return nil, ErrEmpty
+		}
+	}
+	return &lineLimit{r: br, line: 1}, nil
+}
+
+// lineLimit fails a read once a physical line grows beyond maxLine.
+type lineLimit struct {
+	r    io.Reader
+	run  int // bytes since the last line feed
+	line int // 1-based number of the current line
+}
+
+func (l *lineLimit) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	chunk := p[:n]
+	if i := bytes.LastIndexByte(chunk, '\n'); i >= 0 {
+		l.line += bytes.Count(chunk[:i], []byte{'\n'}) + 1
+		l.run = n - i - 1
+	} else {
+		l.run += n
+	}
+	if l.run > maxLine {
+		return n, &ParseError{Line: l.line, Reason: reasonLineLong, Err: ErrLineTooLong}
+	}
+	if err != nil && err != io.EOF {
+		err = &ParseError{Line: l.line, Reason: reasonRead, Err: err}
+	}
+	return n, err
+}
+
+// loader holds the state shared by the format loaders: the Builder, the
+// report and interned keys.
+type loader struct {
+	ctx     context.Context
+	b       *affinity.Builder
+	opts    Options
+	rep     Report
+	skipIdx map[string]int
+
+	cust, prod, order interner
+	named             map[string]struct{} // products given a catalog entry
+	times             timeParser
+}
+
+func newLoader(ctx context.Context, b *affinity.Builder, opts Options, format string) *loader {
+	loc := opts.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	return &loader{
+		ctx:   ctx,
+		b:     b,
+		opts:  opts,
+		rep:   Report{Format: format},
+		times: timeParser{layouts: opts.TimeLayouts, loc: loc},
+	}
+}
+
+func (l *loader) report() Report {
+	r := l.rep
+	r.Skipped = slices.Clone(r.Skipped)
+	return r
+}
+
+// row counts a data row and checks ctx every 4096 rows.
+func (l *loader) row(line int) error {
+	l.rep.Rows++
+	if l.rep.Rows%4096 == 0 {
+		if err := l.ctx.Err(); err != nil {
+			return fmt.Errorf("dataset: stopped at line %d: %w", line, err)
+		}
+	}
+	return nil
+}
+
+// reject handles a bad row: strict loads return e, lenient ones count it.
+func (l *loader) reject(e *ParseError) error {
+	if !l.opts.Lenient {
+		return e
+	}
+	l.skip(e.Reason, e.Line)
+	return nil
+}
+
+// skip counts a skipped row.
+func (l *loader) skip(reason string, line int) {
+	if i, ok := l.skipIdx[reason]; ok {
+		l.rep.Skipped[i].Count++
+		return
+	}
+	if l.skipIdx == nil {
+		l.skipIdx = make(map[string]int)
+	}
+	l.skipIdx[reason] = len(l.rep.Skipped)
+	l.rep.Skipped = append(l.rep.Skipped, Skip{Reason: reason, Count: 1, FirstLine: line})
+}
+
+// add adds one purchase line; the caller has validated it.
+func (l *loader) add(p affinity.Purchase, line int) *ParseError {
+	if err := l.b.Add(p); err != nil {
+		return &ParseError{Line: line, Reason: reasonRecord, Err: err}
+	}
+	l.rep.Purchases++
+	if p.Customer == "" {
+		l.rep.Anonymous++
+	}
+	if p.Quantity < 0 {
+		l.rep.Returns++
+	}
+	return nil
+}
+
+// nameProduct adds a catalog entry for key the first time it is called
+// for key with a name or categories. cats are raw category fields
+// ("a/b|c>d"); when empty, opts.Categories derives them from the name.
+func (l *loader) nameProduct(key, name, cats string, price affinity.Money) error {
+	if l.opts.NoProducts || (name == "" && cats == "") {
+		return nil
+	}
+	if _, ok := l.named[key]; ok {
+		return nil
+	}
+	if l.named == nil {
+		l.named = make(map[string]struct{})
+	}
+	l.named[key] = struct{}{}
+	if cats == "" && l.opts.Categories != nil && name != "" {
+		cats = l.opts.Categories(name)
+	}
+	p := affinity.Product{Key: key, Name: strings.Clone(name), Categories: splitCategories(cats), Price: price, InStock: true}
+	if err := l.b.AddProduct(p); err != nil {
+		return err
+	}
+	l.rep.Products++
+	return nil
+}
+
+// splitCategories splits a category field into paths: paths are
+// separated by "|", levels by "/" or ">". Empty paths are dropped.
+func splitCategories(s string) []string {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	var out []string
+	for p := range strings.SplitSeq(s, "|") {
+		p = affinity.CleanCategoryPath(strings.ReplaceAll(p, ">", affinity.CategorySep))
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// interner returns an owned copy of each distinct key, so that keys kept
+// by the Builder do not pin the row buffers they were sliced from.
+type interner struct {
+	last string
+	m    map[string]string
+}
+
+func (in *interner) get(s string) string {
+	if s == in.last {
+		return in.last
+	}
+	v, ok := in.m[s]
+	if !ok {
+		if in.m == nil {
+			in.m = make(map[string]string)
+		}
+		v = strings.Clone(s)
+		in.m[v] = v
+	}
+	in.last = v
+	return v
+}
+
+// timeParser parses times with a list of layouts, remembering the last
+// input and the last layout that matched.
+type timeParser struct {
+	layouts []string
+	loc     *time.Location
+	lastIn  string
+	lastT   time.Time
+	lastL   int
+}
+
+// setDefault sets the layouts when Options gave none.
+func (tp *timeParser) setDefault(layouts []string) {
+	if len(tp.layouts) == 0 {
+		tp.layouts = layouts
+	}
+}
+
+func (tp *timeParser) parse(s string) (time.Time, bool) {
+	if s == tp.lastIn && s != "" {
+		return tp.lastT, true
+	}
+	n := len(tp.layouts)
+	for k := range n {
+		i := (tp.lastL + k) % n
+		t, ok := parseTime(tp.layouts[i], s, tp.loc)
+		if ok {
+			tp.lastIn, tp.lastT, tp.lastL = strings.Clone(s), t, i
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func parseTime(layout, s string, loc *time.Location) (time.Time, bool) {
+	if layout == "unix" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < -1e11 || n > 1e11 {
+			return time.Time{}, false
+		}
+		return time.Unix(n, 0).UTC(), true
+	}
+	t, err := time.ParseInLocation(layout, s, loc)
+	if err != nil || t.IsZero() {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// parseQuantity parses an int32 quantity; "6.0" is accepted as 6.
+func parseQuantity(s string) (int32, bool) {
+	if n, err := strconv.ParseInt(s, 10, 32); err == nil {
+		return int32(n), true
+	}
+	i := strings.IndexByte(s, '.')
+	if i <= 0 || i == len(s)-1 || strings.Trim(s[i+1:], "0") != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s[:i], 10, 32)
+	return int32(n), err == nil
+}
