@@ -356,6 +356,51 @@ func TestBuildCancelled(t *testing.T) {
 	assert.Equal(t, affinity.Summary{}, h.Summary())
 }
 
+// countdownCtx reports context.Canceled from the (n+1)-th call of Err on.
+type countdownCtx struct {
+	context.Context
+	n int
+}
+
+func (c *countdownCtx) Err() error {
+	if c.n <= 0 {
+		return context.Canceled
+	}
+	c.n--
+	return nil
+}
+
+// Cancellation at any check inside Build gives an error and no History;
+// a Build that gets through is complete.
+func TestBuildCancelledMidway(t *testing.T) {
+	var recs []record
+	for i := range 10_000 { // more than one batch of customers between checks
+		p := affinity.Purchase{Customer: fmt.Sprint("c", i), Product: fmt.Sprint("p", i%50), Time: at(i), Quantity: 1, Price: 1}
+		recs = append(recs, record{purchase: &p})
+	}
+	completed := false
+	for k := 0; !completed; k++ {
+		require.Less(t, k, 1000, "Build never completed")
+		var b affinity.Builder
+		addAll(t, &b, recs)
+		h, err := b.Build(&countdownCtx{Context: context.Background(), n: k})
+		if err != nil {
+			require.ErrorIs(t, err, context.Canceled, "after %d checks", k)
+			require.Nil(t, h, "after %d checks", k)
+			continue
+		}
+		completed = true
+		assert.Greater(t, k, 3, "Build checks ctx only %d times", k)
+		checkModel(t, recs, h)
+	}
+}
+
+func TestOrderCustomerOutOfRange(t *testing.T) {
+	h := buildPurchases(t, affinity.Purchase{Customer: "a", Product: "x", Time: at(0), Quantity: 1})
+	assert.Equal(t, affinity.CustomerID(0), h.OrderCustomer(0))
+	assert.Panics(t, func() { h.OrderCustomer(1) })
+}
+
 func TestBuildResetsBuilder(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 8))
 	recs := genRecords(r, 300)
