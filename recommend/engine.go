@@ -36,7 +36,7 @@ const (
 	// MaxProfileDims caps the dimension of the category-affinity vectors:
 	// when the profile depth has more category nodes, the ones with the
 	// most buyers are kept.
-	MaxProfileDims = 128
+	MaxProfileDims = 64
 )
 
 // Sentinel errors; test with errors.Is.
@@ -412,7 +412,7 @@ func (e *Engine) edges(ctx context.Context, nb, seq *similarity.Index) error {
 				if n.Product == pa || int(n.Product) >= e.np || !(n.Score > 0) {
 					continue
 				}
-				w := n.Score * e.tilt(n.Count, e.support[a], e.support[n.Product], e.total)
+				w := n.Score * e.tilt(n.Count, e.support[a], e.support[n.Product], e.total) * e.priorOf(n.Product)
 				buf = append(buf, edge{p: n.Product, w: w, m: n.Score, c: n.Count, kind: edgeTogether})
 			}
 		}
@@ -422,7 +422,7 @@ func (e *Engine) edges(ctx context.Context, nb, seq *similarity.Index) error {
 				if n.Product == pa || int(n.Product) >= e.np || !(n.Score > 0) || sw == 0 {
 					continue
 				}
-				w := sw * n.Score * e.tilt(n.Count, e.seqSup[a], e.seqSup[n.Product], e.seqTot)
+				w := sw * n.Score * e.tilt(n.Count, e.seqSup[a], e.seqSup[n.Product], e.seqTot) * e.priorOf(n.Product)
 				if i := slices.IndexFunc(buf, func(x edge) bool { return x.p == n.Product }); i >= 0 {
 					buf[i].w += w
 					buf[i].kind |= edgeAfter
@@ -432,6 +432,7 @@ func (e *Engine) edges(ctx context.Context, nb, seq *similarity.Index) error {
 			}
 		}
 		for _, x := range buf {
+			x.w = max(x.w, 1e-6) // keeps scores positive (see scratch.touch)
 			if e.same(pa, x.p) {
 				if pen <= 0 {
 					continue
@@ -448,6 +449,14 @@ func (e *Engine) edges(ctx context.Context, nb, seq *similarity.Index) error {
 		e.off[a+1] = uint32(len(e.nbr))
 	}
 	return nil
+}
+
+// priorOf returns the popularity prior of p (1 when off).
+func (e *Engine) priorOf(p affinity.ProductID) float32 {
+	if e.prior == nil {
+		return 1
+	}
+	return e.prior[p]
 }
 
 // tilt returns lift^LiftExponent, lift clamped to [1/16, 16].
@@ -528,7 +537,8 @@ func decay(age int64, halfLife float64) float32 {
 	if age <= 0 {
 		return 1
 	}
-	return float32(math.Exp2(-float64(age) / halfLife))
+	// floored so that a touched score is never 0 (see scratch.touch)
+	return float32(max(math.Exp2(-float64(age)/halfLife), 1e-30))
 }
 
 // popularity computes the recency-weighted popularity of every product and

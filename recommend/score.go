@@ -13,10 +13,9 @@ import (
 
 // per-product flags of a scratch
 const (
-	fTouched uint8 = 1 << iota // in touched: has a co-purchase score
-	fExcl                      // never return: bought, in the basket, excluded
-	fPicked                    // already in the results
-	fDue                       // consumable due again
+	fExcl   uint8 = 1 << iota // never return: bought, in the basket, excluded
+	fPicked                   // already in the results
+	fDue                      // consumable due again
 )
 
 type cand struct {
@@ -62,6 +61,7 @@ type scratch struct {
 	caps    []capCount
 	boosts  []int
 	simMax  []float32
+	best    []bestEdge
 }
 
 func (e *Engine) newScratch() *scratch {
@@ -75,9 +75,11 @@ func (e *Engine) newScratch() *scratch {
 	}
 }
 
+// touch adds p to the touched list unless it has a score already: scores
+// are positive once touched (weights are floored above zero), so acc
+// doubles as the membership flag and the hot loop reads one array.
 func (s *scratch) touch(p affinity.ProductID) {
-	if s.flag[p]&fTouched == 0 {
-		s.flag[p] |= fTouched
+	if s.acc[p] == 0 {
 		s.touched = append(s.touched, p)
 	}
 }
@@ -90,7 +92,6 @@ func (s *scratch) mark(p affinity.ProductID, f uint8) {
 func (s *scratch) resetScores() {
 	for _, p := range s.touched {
 		s.acc[p] = 0
-		s.flag[p] &^= fTouched
 	}
 	s.touched = s.touched[:0]
 }
@@ -205,11 +206,11 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 		lo, hi := e.off[it.p], e.off[it.p+1]
 		nbr, w := e.nbr[lo:hi], e.w[lo:hi]
 		for j, q := range nbr {
-			if s.flag[q]&fTouched == 0 {
-				s.flag[q] |= fTouched
+			v := s.acc[q]
+			if v == 0 {
 				s.touched = append(s.touched, q)
 			}
-			s.acc[q] += it.w * w[j]
+			s.acc[q] = v + it.w*w[j]
 		}
 	}
 
@@ -221,7 +222,7 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 	rerank := personal || len(s.boosts) > 0 || r.Diversity > 0 || r.MaxPerCategory > 0
 	m := req.K
 	if rerank {
-		m = max(8*req.K, 64)
+		m = max(4*req.K, 32)
 		if r.MaxPerCategory > 0 {
 			m = max(32*req.K, 256)
 		}
@@ -232,11 +233,7 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 		if s.flag[p]&(fExcl|fDue) != 0 || !(s.acc[p] > 0) || !e.eligible(s, st, r, p) {
 			continue
 		}
-		v := s.acc[p]
-		if e.prior != nil {
-			v *= e.prior[p]
-		}
-		s.cand = pushTop(s.cand, m, cand{p: p, s: v})
+		s.cand = pushTop(s.cand, m, cand{p: p, s: s.acc[p]})
 	}
 	slices.SortFunc(s.cand, better)
 	if len(s.cand) > 0 {
@@ -539,58 +536,81 @@ func (e *Engine) mmr(s *scratch, k int, lambda float32) {
 }
 
 // explain fills the reasons of the co-purchase and re-buy results in recs.
+// A first pass over the anchors' edges keeps, per result, the MaxReasons
+// strongest (anchor, edge) pairs using only the hot edge arrays; only
+// those are then turned into Reasons.
 func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
 	if len(recs) == 0 {
 		return
 	}
+	n := 0
 	for i := range recs {
-		s.rpos[recs[i].Product] = int32(i) + 1
-	}
-	for _, it := range s.items {
-		if it.w == 0 {
-			continue
+		if recs[i].Source == Neighbors {
+			s.rpos[recs[i].Product] = int32(i) + 1
+			n++
 		}
-		a := it.p
-		for j := e.off[a]; j < e.off[a+1]; j++ {
-			q := e.nbr[j]
-			ri := s.rpos[q]
-			if ri == 0 || recs[ri-1].Source != Neighbors {
+	}
+	if n > 0 {
+		s.best = slices.Grow(s.best[:0], len(recs)*MaxReasons)[:len(recs)*MaxReasons]
+		clear(s.best)
+		for _, it := range s.items {
+			if it.w == 0 {
 				continue
 			}
-			rs := Reason{Kind: Together, Product: a, Count: e.cnt[j], Measure: e.meas[j], weight: it.w * e.w[j]}
-			if e.kind[j]&edgeTogether != 0 {
-				rs.Lift = lift(e.cnt[j], e.support[a], e.support[q], e.total)
-			} else {
-				rs.Kind = After
-				rs.Lift = lift(e.cnt[j], e.seqSup[a], e.seqSup[q], e.seqTot)
+			lo, hi := e.off[it.p], e.off[it.p+1]
+			for j, q := range e.nbr[lo:hi] {
+				if s.flag[q]&fPicked == 0 || s.rpos[q] == 0 {
+					continue
+				}
+				ri := int(s.rpos[q]) - 1
+				insertBest(s.best[ri*MaxReasons:(ri+1)*MaxReasons], bestEdge{w: it.w * e.w[int(lo)+j], a: it.p, j: lo + uint32(j)})
 			}
-			recs[ri-1].addReason(rs)
 		}
 	}
 	for i := range recs {
 		r := &recs[i]
 		s.rpos[r.Product] = 0
-		if r.Source == Rebuy {
+		switch r.Source {
+		case Neighbors:
+			for _, b := range s.best[i*MaxReasons : (i+1)*MaxReasons] {
+				if b.w == 0 {
+					break
+				}
+				j := b.j
+				rs := Reason{Kind: Together, Product: b.a, Count: e.cnt[j], Measure: e.meas[j], weight: b.w}
+				if e.kind[j]&edgeTogether != 0 {
+					rs.Lift = lift(e.cnt[j], e.support[b.a], e.support[r.Product], e.total)
+				} else {
+					rs.Kind = After
+					rs.Lift = lift(e.cnt[j], e.seqSup[b.a], e.seqSup[r.Product], e.seqTot)
+				}
+				r.because[r.nbecause] = rs
+				r.nbecause++
+			}
+		case Rebuy:
 			it := s.items[s.hpos[r.Product]-1]
-			r.addReason(Reason{Kind: Again, Product: r.Product, Count: it.n, Measure: float32(asOf-it.last) / 86400})
+			r.because[0] = Reason{Kind: Again, Product: r.Product, Count: it.n, Measure: float32(asOf-it.last) / 86400}
+			r.nbecause = 1
 		}
 	}
 }
 
-// addReason inserts rs keeping the MaxReasons strongest, ties by product.
-func (r *Rec) addReason(rs Reason) {
-	n := int(r.nbecause)
-	i := n
-	for i > 0 && (rs.weight > r.because[i-1].weight || (rs.weight == r.because[i-1].weight && rs.Product < r.because[i-1].Product)) {
+type bestEdge struct {
+	w float32
+	a affinity.ProductID
+	j uint32
+}
+
+// insertBest keeps b sorted by weight descending, then anchor ascending;
+// empty slots have weight 0.
+func insertBest(b []bestEdge, x bestEdge) {
+	i := len(b)
+	for i > 0 && (b[i-1].w == 0 || x.w > b[i-1].w || (x.w == b[i-1].w && x.a < b[i-1].a)) {
 		i--
 	}
-	if i >= MaxReasons {
+	if i == len(b) {
 		return
 	}
-	if n < MaxReasons {
-		n++
-	}
-	copy(r.because[i+1:n], r.because[i:n-1])
-	r.because[i] = rs
-	r.nbecause = uint8(n)
+	copy(b[i+1:], b[i:len(b)-1])
+	b[i] = x
 }
