@@ -448,6 +448,9 @@ func TestConcurrentDeterministic(t *testing.T) {
 }
 
 func TestNoAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
 	st := dataset.Demo()
 	h, err := st.History(context.Background())
 	require.NoError(t, err)
