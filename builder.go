@@ -274,16 +274,27 @@ func (b *Builder) AddEvent(e Event) error {
 	return nil
 }
 
+// MaxCategoryDepth is the deepest category path [Builder.AddProduct]
+// accepts. Real trees are a handful of levels deep; the limit keeps a
+// hostile file from costing time quadratic in a path's length.
+const MaxCategoryDepth = 64
+
 // AddProduct adds or replaces the catalog entry of p.Key. A later call for
 // the same key replaces name, price, stock flag and categories; category
 // nodes, once created, are kept. It returns an error wrapping [ErrInvalid]
-// when the key is empty or the price negative.
+// when the key is empty, the price negative or a category path deeper than
+// [MaxCategoryDepth] levels.
 func (b *Builder) AddProduct(p Product) error {
 	switch {
 	case p.Key == "":
 		return fmt.Errorf("%w: product without key", ErrInvalid)
 	case p.Price < 0:
 		return fmt.Errorf("%w: product %q with negative price %v", ErrInvalid, p.Key, p.Price)
+	}
+	for _, path := range p.Categories {
+		if n := strings.Count(path, CategorySep) + 1; n > MaxCategoryDepth && strings.Count(CleanCategoryPath(path), CategorySep)+1 > MaxCategoryDepth {
+			return fmt.Errorf("%w: product %q has a category path deeper than %d levels", ErrInvalid, p.Key, MaxCategoryDepth)
+		}
 	}
 	b.cat.set(p)
 	b.haveLast = false // the product cache stays valid, but keep it simple

@@ -15,7 +15,8 @@ type Product struct {
 	// Name is the display name; may be empty.
 	Name string
 	// Categories are the category paths the product belongs to, such as
-	// "Apparel/Sportswear/Running"; any depth, any number of paths
+	// "Apparel/Sportswear/Running"; up to [MaxCategoryDepth] levels, any
+	// number of paths
 	// (collections, genres). Paths are cleaned with [CleanCategoryPath];
 	// empty ones are ignored.
 	Categories []string

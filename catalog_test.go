@@ -220,19 +220,29 @@ func TestProductCategoriesFresh(t *testing.T) {
 	assert.Equal(t, []string{"A/B"}, c.Product(p).Categories)
 }
 
-// Product documents "any depth"; depths past 255 once wrapped around.
+// Paths may be MaxCategoryDepth levels deep (depths once wrapped past 255);
+// deeper ones are refused, so a hostile path cannot cost quadratic time.
 func TestDeepCategoryPath(t *testing.T) {
-	levels := make([]string, 300)
-	for i := range levels {
-		levels[i] = string(rune('a' + i%26))
+	deep := func(n int) string {
+		levels := make([]string, n)
+		for i := range levels {
+			levels[i] = string(rune('a' + i%26))
+		}
+		return strings.Join(levels, "/")
 	}
-	path := strings.Join(levels, "/")
+	path := deep(affinity.MaxCategoryDepth)
 	c := buildCatalog(t, affinity.Product{Key: "p", Categories: []string{path}})
 	leaf := category(t, c, path)
-	assert.Equal(t, len(levels), c.Depth(leaf))
-	assert.Equal(t, len(levels), c.NumCategories())
+	assert.Equal(t, affinity.MaxCategoryDepth, c.Depth(leaf))
+	assert.Equal(t, affinity.MaxCategoryDepth, c.NumCategories())
 	assert.Equal(t, category(t, c, "a/b/c"), c.Ancestor(leaf, 3))
 	assert.Equal(t, category(t, c, "a"), c.Ancestor(leaf, 1))
-	assert.Equal(t, 257, c.Depth(c.Ancestor(leaf, 257)))
+	assert.Equal(t, 40, c.Depth(c.Ancestor(leaf, 40)))
 	assert.Len(t, c.Roots(), 1)
+
+	var b affinity.Builder
+	err := b.AddProduct(affinity.Product{Key: "q", Categories: []string{deep(affinity.MaxCategoryDepth + 1)}})
+	require.ErrorIs(t, err, affinity.ErrInvalid)
+	// empty levels do not count
+	require.NoError(t, b.AddProduct(affinity.Product{Key: "r", Categories: []string{path + "//"}}))
 }
