@@ -78,6 +78,9 @@ func LoadCatalog(ctx context.Context, r io.Reader, b *affinity.Builder, opts Cat
 		return Report{Format: "catalog"}, err
 	}
 	l := newLoader(ctx, b, Options{Lenient: opts.Lenient, DecimalSep: opts.DecimalSep, Comma: opts.Comma, Categories: opts.Categories}, "catalog")
+	if err := ctx.Err(); err != nil {
+		return l.report(), fmt.Errorf("dataset: %w", err)
+	}
 	src, err := open(r)
 	if err == nil {
 		err = l.loadCatalog(src, opts)

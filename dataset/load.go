@@ -31,8 +31,7 @@ type Options struct {
 	//   - "movielens": MovieLens ratings (u.data, ratings.dat, ratings.csv).
 	//   - "csv": any CSV with a header, mapped by Columns.
 	//
-	// Empty means "csv". The formats are described in detail in the
-	// package documentation of each loader (see [Formats]).
+	// Empty means "csv". [Formats] describes each format.
 	Format string
 	// Lenient makes Load skip bad rows, counting them by reason in
 	// [Report.Skipped], instead of stopping at the first one with a
@@ -125,9 +124,14 @@ type Columns struct {
 
 // Skip counts the rows skipped for one reason.
 type Skip struct {
-	// Reason is a short lower-case description such as "invalid
-	// quantity" or "adjustment"; it is the Reason of the [ParseError] the
-	// row would raise in strict mode.
+	// Reason is the Reason of the [ParseError] the row raises in strict
+	// mode, one of "malformed csv" (bad quoting), "wrong field count",
+	// "missing product", "missing customer", "invalid time", "invalid
+	// quantity", "zero quantity", "invalid price", "negative price",
+	// "invalid rating", "empty basket", "duplicate product" and "invalid
+	// stock flag" (catalogs), "invalid record" (refused by the Builder);
+	// or "adjustment" for Online Retail's "A" invoices, which are skipped
+	// in strict mode too.
 	Reason string
 	// Count is the number of rows skipped for Reason.
 	Count int
@@ -135,9 +139,9 @@ type Skip struct {
 	FirstLine int
 }
 
-// Report describes what a load read and did. Every data row read is
-// either loaded or counted in Skipped: Rows = Loaded + the sum of the
-// Skipped counts.
+// Report describes what a load read and did. After a successful load
+// every data row read is either loaded or counted in Skipped: Rows =
+// Loaded + [Report.SkippedRows].
 type Report struct {
 	// Format is the format that was loaded ("catalog" for [LoadCatalog]).
 	Format string
@@ -350,8 +354,8 @@ func Formats() []string {
 // In strict mode the first bad row stops the load with a [*ParseError]
 // naming line and column; with opts.Lenient bad rows are skipped and
 // counted in the Report. Input without any data returns an error
-// wrapping [ErrEmpty]. Load checks ctx every 4096 rows and returns an
-// error wrapping ctx.Err() when it is done.
+// wrapping [ErrEmpty]. Load checks ctx before it starts and every 4096
+// rows, and returns an error wrapping ctx.Err() when it is done.
 //
 // The Report is returned in every case and counts what was read until
 // then. On error b keeps the records added before the failing row; build
@@ -369,6 +373,9 @@ func Load(ctx context.Context, r io.Reader, b *affinity.Builder, opts Options) (
 		return Report{Format: name}, err
 	}
 	l := newLoader(ctx, b, opts, name)
+	if err := ctx.Err(); err != nil {
+		return l.report(), fmt.Errorf("dataset: %w", err)
+	}
 	src, err := open(r)
 	if err == nil {
 		err = formats[i].load(l, src)
@@ -384,11 +391,7 @@ func LoadFile(ctx context.Context, path string, b *affinity.Builder, opts Option
 		return Report{Format: opts.Format}, fmt.Errorf("dataset: %w", err)
 	}
 	defer f.Close()
-	rep, err := Load(ctx, f, b, opts)
-	if err != nil {
-		return rep, fmt.Errorf("%s: %w", path, err)
-	}
-	return rep, nil
+	return Load(ctx, f, b, opts)
 }
 
 // ReadFile loads the file at path into a new Builder and builds the
@@ -446,7 +449,8 @@ func open(r io.Reader) (io.Reader, error) {
 			return nil, ErrEmpty
 		}
 	}
-	return &lineLimit{r: br, line: 1}, nil
+	// The CSV and line readers use this buffer as it is.
+	return bufio.NewReaderSize(&lineLimit{r: br, line: 1}, 64<<10), nil
 }
 
 // lineLimit fails a read once a physical line grows beyond maxLine.

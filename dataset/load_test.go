@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -463,20 +464,48 @@ func TestLoadCategoriesOption(t *testing.T) {
 	assert.Empty(t, h.Catalog().ProductName(p1))
 }
 
+// cancelReader cancels a context on its first read.
+type cancelReader struct {
+	r      io.Reader
+	cancel context.CancelFunc
+}
+
+func (c *cancelReader) Read(p []byte) (int, error) {
+	c.cancel()
+	return c.r.Read(p)
+}
+
 func TestLoadContext(t *testing.T) {
 	var sb strings.Builder
 	sb.WriteString("customer,product,time\n")
 	for i := range 10000 {
 		fmt.Fprintf(&sb, "c%d,p%d,2024-01-02\n", i%100, i%7)
 	}
+	data := sb.String()
+	for _, format := range []string{"csv", "baskets"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		var b affinity.Builder
+		rep, err := dataset.Load(ctx, strings.NewReader(data), &b, dataset.Options{Format: format})
+		require.ErrorIs(t, err, context.Canceled)
+		assert.Equal(t, 0, rep.Rows, "a done context stops the load before it starts")
+
+		// Canceled while loading: a check every 4096 rows sees it.
+		ctx, cancel = context.WithCancel(context.Background())
+		r := &cancelReader{r: strings.NewReader(data), cancel: cancel}
+		rep, err = dataset.Load(ctx, r, &b, dataset.Options{Format: format})
+		require.ErrorIs(t, err, context.Canceled)
+		assert.Less(t, rep.Rows, 10000)
+		assert.Zero(t, rep.Rows%4096)
+	}
+	_, err := dataset.LoadCatalog(canceled(), strings.NewReader("id\np1\n"), &affinity.Builder{}, dataset.CatalogOptions{})
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+func canceled() context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	for _, format := range []string{"csv", "baskets"} {
-		var b affinity.Builder
-		rep, err := dataset.Load(ctx, strings.NewReader(sb.String()), &b, dataset.Options{Format: format})
-		require.ErrorIs(t, err, context.Canceled)
-		assert.Equal(t, 4096, rep.Rows, "stops at the first check")
-	}
+	return ctx
 }
 
 func TestLoadLineTooLong(t *testing.T) {

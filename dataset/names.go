@@ -18,21 +18,24 @@ import (
 // and apostrophes stay inside words); colours, sizes, numbers, words with
 // digits, pattern words ("retrospot", "design", "assorted") and stop words
 // are dropped. The head noun is the rightmost word that names a kind of
-// product in a built-in list of about 300 nouns (bag, holder, mug, ...);
+// product in a built-in list of about 230 nouns (bag, holder, mug, ...);
 // failing that, the rightmost of a smaller list of motif nouns (heart,
 // star, bird, ...) that often name the product in gift ranges; failing
-// that, the last remaining word. Words before the first comma are
-// preferred: "DOORMAT, RED SPOT" is a "Doormat". The modifier is the
-// nearest remaining word before the head, unless a stop word such as
-// "of", "and" or "with" comes first ("TEACUP AND SAUCER" is only a
+// that, the last remaining word. Words before the first comma,
+// parenthesis or "with" are preferred: "DOORMAT, RED SPOT" is a
+// "Doormat", "CLOCK WITH SUCKER" a "Clock". A few abbreviations of shop
+// exports are expanded ("HLDR" → holder, "NECKL" → necklace). The
+// modifier is the nearest remaining word before the head, unless a stop
+// word such as "of" or "and" comes first ("TEACUP AND SAUCER" is only a
 // "Saucer"); without one the path has one level. A hyphenated head uses
 // its last part as the top level: "SET OF 12 T-LIGHTS" becomes
 // "Light/T-Light". Plurals are made singular ("bags" → "Bag", "boxes" →
 // "Box", "doilies" → "Doily"), and the result is title-cased.
 //
 // The result is deterministic, contains no "/" inside a level, and is ""
-// when no word is left. It is meant as a sensible default: on Online
-// Retail it yields a few hundred top-level categories.
+// when no word is left. It is meant as a sensible default: on the 3,924
+// named products of Online Retail it yields 383 top-level categories
+// and about 1,470 second-level ones.
 func CategoryFromName(name string) string {
 	ws := nameWords(name)
 	// The main part ends at the first comma, parenthesis or "with":
