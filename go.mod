@@ -5,6 +5,7 @@ go 1.26
 require (
 	github.com/RoaringBitmap/roaring/v2 v2.30.0
 	github.com/stretchr/testify v1.12.1
+	gonum.org/v1/gonum v0.17.0
 )
 
 require (
@@ -12,4 +13,5 @@ require (
 	github.com/mschoch/smat v0.2.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/sys v0.30.0 // indirect
+	golang.org/x/tools v0.30.0 // indirect
 )

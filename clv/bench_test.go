@@ -1,0 +1,107 @@
+package clv_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/shopaffinity/affinity/clv"
+)
+
+var (
+	millionOnce sync.Once
+	million     []clv.RFT
+)
+
+// millionCustomers returns 1e6 customers simulated from a CDNOW-like
+// BG/NBD process (seeded; built once per test binary).
+func millionCustomers() []clv.RFT {
+	millionOnce.Do(func() { million = simulate(1_000_000, cdnowLike, 42) })
+	return million
+}
+
+func cdnowRows(b *testing.B) []clv.RFT {
+	h := loadCDNOWSample(b)
+	s, err := clv.Summarize(context.Background(), h, clv.SummaryOptions{CalibrationEnd: calibrationEnd})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s.Rows
+}
+
+func BenchmarkFitBGNBD(b *testing.B) {
+	ctx := context.Background()
+	b.Run("cdnow", func(b *testing.B) {
+		rows := cdnowRows(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := clv.FitBGNBD(ctx, rows, clv.FitOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("customers=1e6/workers=%d", workers), func(b *testing.B) {
+			rows := millionCustomers()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := clv.FitBGNBD(ctx, rows, clv.FitOptions{Workers: workers}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkFitGammaGamma(b *testing.B) {
+	ctx := context.Background()
+	b.Run("cdnow", func(b *testing.B) {
+		rows := cdnowRows(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := clv.FitGammaGamma(ctx, rows, clv.FitOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("customers=1e6", func(b *testing.B) {
+		rows := millionCustomers()
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := clv.FitGammaGamma(ctx, rows, clv.FitOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkScore scores expected purchases, P(alive), expected value and
+// a 12-month CLV with monthly discounting.
+func BenchmarkScore(b *testing.B) {
+	ctx := context.Background()
+	bg, gg := paperBG, paperGG
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("customers=1e6/workers=%d", workers), func(b *testing.B) {
+			rows := millionCustomers()
+			opts := clv.ScoreOptions{CLV: clv.CLVOptions{DiscountRate: 0.01}, Workers: workers}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := clv.Score(ctx, rows, &bg, &gg, opts); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkSummarize(b *testing.B) {
+	h := loadCDNOWSample(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := clv.Summarize(ctx, h, clv.SummaryOptions{CalibrationEnd: calibrationEnd, HoldoutEnd: holdoutEnd}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

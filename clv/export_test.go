@@ -1,0 +1,23 @@
+package clv
+
+import "context"
+
+// Digamma exposes digamma to the black-box tests.
+var Digamma = digamma
+
+// BGNBDLikelihood returns the BG/NBD log-likelihood of data at (r, α, a, b)
+// and its gradient with respect to them, as the fit computes them.
+func BGNBDLikelihood(data []RFT, theta []float64, workers int) (float64, []float64) {
+	o, _ := newBGObjective(context.Background(), data, workers)
+	o.sums(theta)
+	return o.sum[0], o.sum[1:]
+}
+
+// GammaGammaLikelihood returns the Gamma-Gamma log-likelihood of data at
+// (p, q, γ) and its gradient, as the fit computes them.
+func GammaGammaLikelihood(data []RFT, theta []float64) (float64, []float64) {
+	x, m := ggRows(data)
+	o, _ := newGGObjective(context.Background(), x, m, 1)
+	o.sums(theta)
+	return o.sum[0], o.sum[1:]
+}

@@ -1,0 +1,317 @@
+package clv
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/optimize"
+)
+
+// FitOptions configures [FitBGNBD] and [FitGammaGamma]. The zero value
+// means the defaults.
+type FitOptions struct {
+	// MaxIterations bounds the quasi-Newton (BFGS) iterations; 0 means 200.
+	// Reaching it is an error wrapping [ErrNotConverged].
+	MaxIterations int
+	// Workers is the number of goroutines that evaluate the likelihood; 0
+	// means 1. Partial sums are taken over fixed blocks of rows and added in
+	// block order, so the result does not depend on Workers.
+	Workers int
+	// GradientTolerance stops the search when every component of the
+	// gradient of the mean log-likelihood per customer, with respect to the
+	// log-parameters, is below it; 0 means 1e-8, which puts the parameters
+	// within about 1e-5 relative of the exact maximum, far inside their
+	// standard errors.
+	GradientTolerance float64
+}
+
+func (o FitOptions) withDefaults() (FitOptions, error) {
+	if o.MaxIterations < 0 || o.Workers < 0 || o.GradientTolerance < 0 || math.IsNaN(o.GradientTolerance) {
+		return o, fmt.Errorf("%w: negative fit option %+v", ErrInvalid, o)
+	}
+	if o.MaxIterations == 0 {
+		o.MaxIterations = 200
+	}
+	if o.Workers == 0 {
+		o.Workers = 1
+	}
+	if o.GradientTolerance == 0 {
+		o.GradientTolerance = 1e-8
+	}
+	return o, nil
+}
+
+// FitInfo describes how a maximum likelihood fit ended.
+type FitInfo struct {
+	// LogLikelihood is the maximised total log-likelihood (natural log).
+	LogLikelihood float64
+	// N is the number of customers the model was fitted on.
+	N int
+	// Iterations and Evaluations count BFGS iterations and likelihood
+	// (with gradient) evaluations.
+	Iterations, Evaluations int
+	// GradientNorm is the largest absolute component of the gradient of
+	// the mean log-likelihood per customer with respect to the
+	// log-parameters at the optimum.
+	GradientNorm float64
+	// StdErr holds the asymptotic standard errors of the parameters, in
+	// the order of the model's fields, from the inverse of the observed
+	// information (the Hessian of the log-likelihood).
+	StdErr []float64
+}
+
+// blockRows is the number of rows of one partial sum of a likelihood.
+const blockRows = 1 << 13
+
+// objective evaluates a negative log-likelihood and its gradient with
+// respect to the log-parameters. The model fills the per-block partial sums
+// of its log-likelihood (index 0) and gradient with respect to the plain
+// parameters (indexes 1…).
+type objective struct {
+	n       int // rows
+	dim     int
+	workers int
+	ctx     context.Context
+	// prepare sets the parameters (plain scale) before the blocks run.
+	prepare func(theta []float64)
+	// block adds the sums of rows [lo, hi) into out (len dim+1).
+	block func(lo, hi int, out []float64)
+	// finish turns the summed block results into the log-likelihood and
+	// its gradient (plain scale) in place.
+	finish func(sum []float64)
+
+	partial []float64 // per block, dim+1 each
+	theta   []float64
+	sum     []float64
+	evals   int
+	err     error
+}
+
+// eval returns the negative mean log-likelihood at the log-parameters lx
+// and stores its gradient with respect to them in grad.
+func (o *objective) eval(lx, grad []float64) float64 {
+	o.evals++
+	for i, v := range lx {
+		o.theta[i] = math.Exp(v)
+		if o.theta[i] == 0 || math.IsInf(o.theta[i], 0) {
+			for i := range grad {
+				grad[i] = math.NaN()
+			}
+			return math.Inf(1)
+		}
+	}
+	if err := o.ctx.Err(); err != nil {
+		o.err = err
+	}
+	o.sums(o.theta)
+	scale := -1 / float64(o.n)
+	for i := range grad {
+		grad[i] = scale * o.sum[i+1] * o.theta[i]
+	}
+	f := scale * o.sum[0]
+	if math.IsNaN(f) {
+		return math.Inf(1)
+	}
+	return f
+}
+
+// sums sets o.sum to the log-likelihood and its gradient with respect to
+// the plain parameters theta.
+func (o *objective) sums(theta []float64) {
+	if o.sum == nil {
+		o.sum = make([]float64, o.dim+1)
+	}
+	o.prepare(theta)
+	w := o.dim + 1
+	nb := (o.n + blockRows - 1) / blockRows
+	if cap(o.partial) < nb*w {
+		o.partial = make([]float64, nb*w)
+	}
+	part := o.partial[:nb*w]
+	clear(part)
+	forBlocks(o.workers, nb, func(b int) error {
+		o.block(b*blockRows, min((b+1)*blockRows, o.n), part[b*w:(b+1)*w])
+		return nil
+	})
+	clear(o.sum)
+	for b := range nb {
+		floats.Add(o.sum, part[b*w:(b+1)*w])
+	}
+	o.finish(o.sum)
+}
+
+// forBlocks calls fn(b) for every block b in [0, nb) on up to workers
+// goroutines (block b on goroutine b mod workers), waits for all and
+// returns the error of the first goroutine that failed. Each goroutine
+// stops at its first error.
+func forBlocks(workers, nb int, fn func(b int) error) error {
+	workers = max(1, min(workers, nb))
+	run := func(start int) error {
+		for b := start; b < nb; b += workers {
+			if err := fn(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if workers == 1 {
+		return run(0)
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for k := range workers {
+		wg.Go(func() { errs[k] = run(k) })
+	}
+	wg.Wait()
+	return cmp.Or(errs...)
+}
+
+// maximize runs BFGS from the plain-scale start theta0 and returns the
+// plain-scale optimum and the fit info.
+func (o *objective) maximize(model string, theta0 []float64, opts FitOptions) ([]float64, FitInfo, error) {
+	o.theta = make([]float64, o.dim)
+	lx := make([]float64, o.dim)
+	for i, v := range theta0 {
+		lx[i] = math.Log(v)
+	}
+	// gonum asks for the value and the gradient at the same point in
+	// separate calls; one pass computes both, so cache the last point.
+	var (
+		lastX = make([]float64, o.dim)
+		lastG = make([]float64, o.dim)
+		lastF float64
+		have  bool
+	)
+	at := func(x []float64) {
+		if have && floats.Equal(x, lastX) {
+			return
+		}
+		copy(lastX, x)
+		lastF = o.eval(x, lastG)
+		have = true
+	}
+	p := optimize.Problem{
+		Func: func(x []float64) float64 { at(x); return lastF },
+		Grad: func(g, x []float64) { at(x); copy(g, lastG) },
+		Status: func() (optimize.Status, error) {
+			if o.err != nil {
+				return optimize.Failure, o.err
+			}
+			return optimize.NotTerminated, nil
+		},
+	}
+	settings := &optimize.Settings{
+		GradientThreshold: opts.GradientTolerance,
+		MajorIterations:   opts.MaxIterations,
+		Converger:         &optimize.FunctionConverge{Absolute: 1e-14, Relative: 1e-15, Iterations: 20},
+	}
+	res, err := optimize.Minimize(p, lx, settings, &optimize.BFGS{GradStopThreshold: opts.GradientTolerance})
+	if o.err != nil {
+		return nil, FitInfo{}, fmt.Errorf("clv: %s fit: %w", model, o.err)
+	}
+	if res == nil {
+		return nil, FitInfo{}, fmt.Errorf("%w: %s: %w", ErrNotConverged, model, err)
+	}
+	info := FitInfo{
+		N:            o.n,
+		Iterations:   res.MajorIterations,
+		Evaluations:  o.evals,
+		GradientNorm: floats.Norm(res.Gradient, math.Inf(1)),
+	}
+	info.LogLikelihood = -res.F * float64(o.n)
+	theta := make([]float64, o.dim)
+	for i, v := range res.X {
+		theta[i] = math.Exp(v)
+	}
+	bad := math.IsNaN(info.GradientNorm) || math.IsInf(res.F, 0) || math.IsNaN(res.F)
+	for _, v := range theta {
+		bad = bad || v == 0 || math.IsInf(v, 0) || math.IsNaN(v)
+	}
+	// A line search that can no longer move at a point whose gradient is
+	// already tiny has found the optimum to machine precision.
+	stuck := errors.Is(err, optimize.ErrNoProgress) || errors.Is(err, optimize.ErrLinesearcherFailure)
+	switch {
+	case bad:
+		return nil, info, fmt.Errorf("%w: %s: parameters left the finite range after %d iterations (at %v); the data do not identify the model",
+			ErrNotConverged, model, info.Iterations, theta)
+	case err != nil && !(stuck && info.GradientNorm < 1e3*opts.GradientTolerance):
+		return nil, info, fmt.Errorf("%w: %s: %v after %d iterations (gradient norm %.3g)",
+			ErrNotConverged, model, err, info.Iterations, info.GradientNorm)
+	case err == nil && res.Status != optimize.GradientThreshold && res.Status != optimize.FunctionConvergence &&
+		res.Status != optimize.Success && res.Status != optimize.MethodConverge:
+		return nil, info, fmt.Errorf("%w: %s: stopped with status %v after %d iterations (gradient norm %.3g)",
+			ErrNotConverged, model, res.Status, info.Iterations, info.GradientNorm)
+	case info.GradientNorm > 1e3*opts.GradientTolerance && res.Status != optimize.GradientThreshold:
+		return nil, info, fmt.Errorf("%w: %s: stalled at gradient norm %.3g after %d iterations",
+			ErrNotConverged, model, info.GradientNorm, info.Iterations)
+	}
+	if err := o.checkCurvature(model, res.X, res.Gradient, &info); err != nil {
+		return nil, info, err
+	}
+	return theta, info, nil
+}
+
+// checkCurvature computes the Hessian of the mean negative log-likelihood
+// at the optimum lx (log-parameters, with gradient g0) by forward
+// differences of the analytic gradient. A maximum of the likelihood needs it positive
+// definite; a (nearly) singular one means the data do not identify some
+// parameter, typically because the supremum is at a boundary such as
+// r → 0, where the gradient on the log scale vanishes without a maximum.
+// It also fills info.StdErr.
+func (o *objective) checkCurvature(model string, lx, g0 []float64, info *FitInfo) error {
+	n := o.dim
+	h := mat.NewSymDense(n, nil)
+	gp := make([]float64, n)
+	x := slices.Clone(lx)
+	// Forward differences: the Hessian only needs to be good to a few
+	// digits here, and they cost half as many evaluations as central ones.
+	const step = 1e-5
+	rows := make([][]float64, n)
+	for i := range n {
+		x[i] = lx[i] + step
+		o.eval(x, gp)
+		x[i] = lx[i]
+		rows[i] = make([]float64, n)
+		for j := range n {
+			rows[i][j] = (gp[j] - g0[j]) / step
+		}
+	}
+	for i := range n {
+		for j := i; j < n; j++ {
+			h.SetSym(i, j, (rows[i][j]+rows[j][i])/2)
+		}
+	}
+	var eig mat.EigenSym
+	if !eig.Factorize(h, false) {
+		return fmt.Errorf("%w: %s: cannot factorise the Hessian at %v", ErrNotConverged, model, expAll(lx))
+	}
+	vals := eig.Values(nil)
+	if !(vals[0] > 1e-7*math.Max(1, vals[n-1])) {
+		return fmt.Errorf("%w: %s: no maximum — the likelihood is flat along some direction at %v (Hessian eigenvalues %.3g); the data do not identify the model",
+			ErrNotConverged, model, expAll(lx), vals)
+	}
+	var inv mat.Dense
+	if err := inv.Inverse(h); err == nil {
+		info.StdErr = make([]float64, n)
+		for i := range n {
+			// delta method: se(θ) = θ·se(ln θ)
+			info.StdErr[i] = math.Exp(lx[i]) * math.Sqrt(inv.At(i, i)/float64(o.n))
+		}
+	}
+	return nil
+}
+
+func expAll(lx []float64) []float64 {
+	out := make([]float64, len(lx))
+	for i, v := range lx {
+		out[i] = math.Exp(v)
+	}
+	return out
+}

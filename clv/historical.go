@@ -1,0 +1,192 @@
+package clv
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/shopaffinity/affinity"
+)
+
+// HistoricalOptions configures [Historical].
+type HistoricalOptions struct {
+	// Months lists the window lengths in calendar months; nil means the
+	// usual "lifetime" windows {12, 24}. Each must be ≥ 1.
+	Months []int
+}
+
+// CustomerValue is one customer's purchases within a [Window].
+type CustomerValue struct {
+	// Orders counts the customer's orders with a bought (positive
+	// quantity) line in the window.
+	Orders int
+	// Spend is the net value of all the customer's orders in the window,
+	// returns subtracted (so it can be negative).
+	Spend affinity.Money
+}
+
+// AOV returns the customer's average order value Spend/Orders, rounded
+// half away from zero; 0 without orders.
+func (v CustomerValue) AOV() affinity.Money { return divRound(v.Spend, v.Orders) }
+
+// Window holds historical spend and order counts over (Start, End], per
+// customer and for the shop. It is read-only once returned.
+type Window struct {
+	// Months is the window length in calendar months; End is the as-of
+	// time and Start = End.AddDate(0, −Months, 0).
+	Months     int
+	Start, End time.Time
+	// Customers is indexed by [affinity.CustomerID]: one entry per
+	// customer of the History, zero for those inactive in the window.
+	Customers []CustomerValue
+	// Buyers holds the customers with at least one order in the window;
+	// RepeatBuyers those with at least two.
+	Buyers, RepeatBuyers *roaring.Bitmap
+	// Orders and Spend are the shop totals over Customers (anonymous
+	// orders are left out).
+	Orders int
+	Spend  affinity.Money
+}
+
+// Frequency returns customer c's purchase frequency in the window in
+// orders per month.
+func (w *Window) Frequency(c affinity.CustomerID) float64 {
+	return float64(w.Customers[c].Orders) / float64(w.Months)
+}
+
+// AOV returns the shop's average order value Spend/Orders; 0 without
+// orders.
+func (w *Window) AOV() affinity.Money { return divRound(w.Spend, w.Orders) }
+
+// PurchaseFrequency returns the mean number of orders per buyer; 0
+// without buyers.
+func (w *Window) PurchaseFrequency() float64 {
+	n := w.Buyers.GetCardinality()
+	if n == 0 {
+		return 0
+	}
+	return float64(w.Orders) / float64(n)
+}
+
+// RepeatRate returns the share of buyers with two or more orders in the
+// window; 0 without buyers.
+func (w *Window) RepeatRate() float64 {
+	n := w.Buyers.GetCardinality()
+	if n == 0 {
+		return 0
+	}
+	return float64(w.RepeatBuyers.GetCardinality()) / float64(n)
+}
+
+// SpendPerBuyer returns the shop's mean spend per buyer — the historical
+// CLV over the window, AOV × purchase frequency; 0 without buyers.
+func (w *Window) SpendPerBuyer() affinity.Money {
+	return divRound(w.Spend, int(w.Buyers.GetCardinality()))
+}
+
+// Historical returns, for each window length of opts (in that order), the
+// spend and orders of every customer in (asOf − months, asOf], and the
+// shop's totals. Months are calendar months (time.AddDate); orders after
+// asOf are ignored. An order counts when it has a bought line; spend is the
+// net value of all orders, returns included. It takes time linear in the
+// number of orders and lines and returns ctx.Err() if ctx is done first, or
+// an error wrapping [ErrInvalid] for a window shorter than a month or a
+// zero asOf.
+func Historical(ctx context.Context, h *affinity.History, asOf time.Time, opts HistoricalOptions) ([]*Window, error) {
+	months := opts.Months
+	if months == nil {
+		months = []int{12, 24}
+	}
+	if asOf.IsZero() {
+		return nil, fmt.Errorf("%w: historical metrics need an as-of time", ErrInvalid)
+	}
+	nc := h.NumCustomers()
+	ws := make([]*Window, len(months))
+	starts := make([]int64, len(months))
+	buyers := make([][]uint32, len(months))
+	repeat := make([][]uint32, len(months))
+	for k, m := range months {
+		if m < 1 {
+			return nil, fmt.Errorf("%w: window of %d months", ErrInvalid, m)
+		}
+		start := asOf.AddDate(0, -m, 0)
+		ws[k] = &Window{Months: m, Start: start, End: asOf, Customers: make([]CustomerValue, nc)}
+		starts[k] = start.Unix()
+	}
+	end := asOf.Unix()
+	for c := range nc {
+		if c%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		lo, hi := h.CustomerOrders(affinity.CustomerID(c))
+		// Orders are sorted by time: walk back from asOf.
+		for o := hi; o > lo; o-- {
+			t := h.OrderUnix(o - 1)
+			if t > end {
+				continue
+			}
+			v, b := h.OrderValue(o-1), bought(h, o-1)
+			in := false
+			for k := range ws {
+				if t > starts[k] {
+					in = true
+					cv := &ws[k].Customers[c]
+					cv.Spend += v
+					if b {
+						cv.Orders++
+					}
+				}
+			}
+			if !in {
+				break
+			}
+		}
+		for k, w := range ws {
+			cv := w.Customers[c]
+			w.Orders += cv.Orders
+			w.Spend += cv.Spend
+			if cv.Orders >= 1 {
+				buyers[k] = append(buyers[k], uint32(c))
+			}
+			if cv.Orders >= 2 {
+				repeat[k] = append(repeat[k], uint32(c))
+			}
+		}
+	}
+	for k, w := range ws {
+		w.Buyers = bitmapOf(buyers[k])
+		w.RepeatBuyers = bitmapOf(repeat[k])
+	}
+	return ws, nil
+}
+
+// bitmapOf returns a run-optimised bitmap of the sorted ids.
+func bitmapOf(sorted []uint32) *roaring.Bitmap {
+	b := roaring.New()
+	b.AddMany(sorted)
+	b.RunOptimize()
+	return b
+}
+
+// divRound returns s/n rounded half away from zero; 0 when n ≤ 0.
+func divRound(s affinity.Money, n int) affinity.Money {
+	if n <= 0 {
+		return 0
+	}
+	d := affinity.Money(n)
+	q, r := s/d, s%d
+	if r < 0 {
+		r = -r
+	}
+	if 2*r >= d {
+		if s < 0 {
+			q--
+		} else {
+			q++
+		}
+	}
+	return q
+}

@@ -1,0 +1,335 @@
+package clv_test
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/shopaffinity/affinity/clv"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func lg(x float64) float64 {
+	v, _ := math.Lgamma(x)
+	return v
+}
+
+func TestDigamma(t *testing.T) {
+	const euler = 0.57721566490153286061
+	known := []struct{ x, want float64 }{
+		{1, -euler},
+		{0.5, -euler - 2*math.Ln2},
+		{2, 1 - euler},
+		{10, 2.251752589066721107647456},
+		{1e-8, -1e8 - euler},
+	}
+	for _, k := range known {
+		assert.InDelta(t, k.want, clv.Digamma(k.x), 1e-14*math.Max(1, math.Abs(k.want)), "ψ(%v)", k.x)
+	}
+	assert.True(t, math.IsNaN(clv.Digamma(-1)))
+	assert.True(t, math.IsInf(clv.Digamma(0), -1))
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		x := math.Exp(rng.Float64()*16 - 6) // 0.0025 .. 4e4
+		// recurrence ψ(x+1) = ψ(x) + 1/x
+		assert.InDelta(t, clv.Digamma(x)+1/x, clv.Digamma(x+1), 1e-13*math.Max(1, math.Abs(1/x)))
+		// numeric derivative of ln Γ
+		h := 1e-4 * x
+		num := (lg(x+h) - lg(x-h)) / (2 * h)
+		assert.InDelta(t, num, clv.Digamma(x), 1e-6*math.Max(1, math.Abs(num)), "ψ(%v)", x)
+	}
+}
+
+// directLL is the BG/NBD log-likelihood of one customer written as in the
+// paper (eq. 6), without logs until the end: fine for small x.
+func directLL(m clv.BGNBD, c clv.RFT) float64 {
+	r, al, a, b := m.R, m.Alpha, m.A, m.B
+	x := c.Frequency
+	beta := func(p, q float64) float64 { return math.Exp(lg(p) + lg(q) - lg(p+q)) }
+	common := math.Exp(lg(r+x)-lg(r)) * math.Pow(al, r)
+	l := beta(a, b+x) / beta(a, b) * common / math.Pow(al+c.T, r+x)
+	if x > 0 {
+		l += beta(a+1, b+x-1) / beta(a, b) * common / math.Pow(al+c.Recency, r+x)
+	}
+	return math.Log(l)
+}
+
+func randomModel(rng *rand.Rand) clv.BGNBD {
+	return clv.BGNBD{
+		R:     0.1 + 2*rng.Float64(),
+		Alpha: 0.5 + 20*rng.Float64(),
+		A:     0.2 + 3*rng.Float64(),
+		B:     0.3 + 5*rng.Float64(),
+	}
+}
+
+func TestBGNBDLikelihoodMatchesDirectEvaluation(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	rows := simulate(300, cdnowLike, 5)
+	for range 20 {
+		m := randomModel(rng)
+		var want float64
+		for _, c := range rows {
+			want += directLL(m, c)
+		}
+		assert.InDelta(t, want, m.LogLikelihood(rows), 1e-9*math.Abs(want))
+		theta := []float64{m.R, m.Alpha, m.A, m.B}
+		got, _ := clv.BGNBDLikelihood(rows, theta, 1)
+		assert.InDelta(t, want, got, 1e-9*math.Abs(want))
+	}
+}
+
+// checkGradient compares grad with central differences of ll at theta.
+func checkGradient(t *testing.T, ll func([]float64) float64, theta, grad []float64) {
+	t.Helper()
+	for i := range theta {
+		h := 1e-6 * theta[i]
+		up, down := append([]float64(nil), theta...), append([]float64(nil), theta...)
+		up[i] += h
+		down[i] -= h
+		num := (ll(up) - ll(down)) / (2 * h)
+		scale := math.Max(math.Abs(num), math.Abs(ll(theta))/theta[i]*1e-3)
+		assert.InDelta(t, num, grad[i], 1e-5*scale, "component %d at %v", i, theta)
+	}
+}
+
+func TestBGNBDGradientMatchesFiniteDifferences(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 7))
+	rows := simulate(2000, cdnowLike, 8)
+	// heavy buyers stress the log-sum-exp and the digamma differences
+	rows = append(rows,
+		clv.RFT{Frequency: 500, Recency: 30, T: 39},
+		clv.RFT{Frequency: 20000, Recency: 38.9, T: 39},
+		clv.RFT{Frequency: 300, Recency: 1, T: 39},
+	)
+	ll := func(theta []float64) float64 { v, _ := clv.BGNBDLikelihood(rows, theta, 1); return v }
+	for range 15 {
+		m := randomModel(rng)
+		theta := []float64{m.R, m.Alpha, m.A, m.B}
+		v, grad := clv.BGNBDLikelihood(rows, theta, 1)
+		require.False(t, math.IsNaN(v) || math.IsInf(v, 0), "ll %v at %v", v, theta)
+		checkGradient(t, ll, theta, grad)
+		// independent of the number of workers, bit for bit
+		v3, grad3 := clv.BGNBDLikelihood(rows, theta, 3)
+		assert.Equal(t, v, v3)
+		assert.Equal(t, grad, grad3)
+	}
+}
+
+func TestGammaGammaGradientMatchesFiniteDifferences(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	rows := simulate(5000, cdnowLike, 11)
+	rows = append(rows, clv.RFT{Frequency: 5000, Recency: 39, T: 39, MeanValue: 42})
+	ll := func(theta []float64) float64 { v, _ := clv.GammaGammaLikelihood(rows, theta); return v }
+	for range 15 {
+		g := clv.GammaGamma{P: 0.5 + 10*rng.Float64(), Q: 0.5 + 10*rng.Float64(), Gamma: 1 + 50*rng.Float64()}
+		theta := []float64{g.P, g.Q, g.Gamma}
+		v, grad := clv.GammaGammaLikelihood(rows, theta)
+		assert.InDelta(t, g.LogLikelihood(rows), v, 1e-9*math.Abs(v))
+		checkGradient(t, ll, theta, grad)
+	}
+}
+
+func TestFitBGNBDRecoversSimulatedParameters(t *testing.T) {
+	rows := simulate(100_000, cdnowLike, 12)
+	m, err := clv.FitBGNBD(context.Background(), rows, clv.FitOptions{Workers: 2})
+	require.NoError(t, err)
+	tr := cdnowLike
+	// Within four asymptotic standard errors, which are themselves small.
+	require.Len(t, m.Fit.StdErr, 4)
+	for i, c := range []struct{ truth, est float64 }{{tr.r, m.R}, {tr.alpha, m.Alpha}, {tr.a, m.A}, {tr.b, m.B}} {
+		assert.InDelta(t, c.truth, c.est, 4*m.Fit.StdErr[i], "parameter %d", i)
+		assert.Less(t, m.Fit.StdErr[i], 0.06*c.truth, "parameter %d", i)
+	}
+	truthLL := (&clv.BGNBD{R: tr.r, Alpha: tr.alpha, A: tr.a, B: tr.b}).LogLikelihood(rows)
+	assert.GreaterOrEqual(t, m.Fit.LogLikelihood, truthLL, "the maximum must beat the true parameters")
+	assert.InDelta(t, m.LogLikelihood(rows), m.Fit.LogLikelihood, 1e-6)
+	assert.Equal(t, len(rows), m.Fit.N)
+	assert.Less(t, m.Fit.GradientNorm, 1e-7)
+}
+
+func TestFitGammaGammaRecoversSimulatedParameters(t *testing.T) {
+	rows := simulate(100_000, cdnowLike, 13)
+	g, err := clv.FitGammaGamma(context.Background(), rows, clv.FitOptions{})
+	require.NoError(t, err)
+	tr := cdnowLike
+	require.Len(t, g.Fit.StdErr, 3)
+	for i, c := range []struct{ truth, est float64 }{{tr.p, g.P}, {tr.q, g.Q}, {tr.gamma, g.Gamma}} {
+		assert.InDelta(t, c.truth, c.est, 4*g.Fit.StdErr[i], "parameter %d", i)
+		assert.Less(t, g.Fit.StdErr[i], 0.06*c.truth, "parameter %d", i)
+	}
+	truthLL := (&clv.GammaGamma{P: tr.p, Q: tr.q, Gamma: tr.gamma}).LogLikelihood(rows)
+	assert.GreaterOrEqual(t, g.Fit.LogLikelihood, truthLL)
+}
+
+func TestFitHeavyBuyersStayFinite(t *testing.T) {
+	rows := simulate(5000, cdnowLike, 14)
+	for i := range 50 {
+		x := math.Pow(10, 2+float64(i%5)) // 100 .. 1e6 repeat purchases
+		rows = append(rows, clv.RFT{Frequency: x, Recency: 38 - float64(i%7), T: 39, MeanValue: 30})
+	}
+	m, err := clv.FitBGNBD(context.Background(), rows, clv.FitOptions{})
+	require.NoError(t, err)
+	for _, v := range []float64{m.R, m.Alpha, m.A, m.B, m.Fit.LogLikelihood} {
+		assert.False(t, math.IsNaN(v) || math.IsInf(v, 0))
+	}
+	for _, c := range rows[len(rows)-50:] {
+		p, e := m.PAlive(c), m.ExpectedPurchases(c, 39)
+		assert.True(t, p >= 0 && p <= 1, "P(alive) %v", p)
+		assert.False(t, math.IsNaN(e) || math.IsInf(e, 0) || e < 0, "E %v for %+v", e, c)
+	}
+}
+
+func TestFitErrors(t *testing.T) {
+	ctx := context.Background()
+	_, err := clv.FitBGNBD(ctx, nil, clv.FitOptions{})
+	require.ErrorIs(t, err, clv.ErrNoData)
+	_, err = clv.FitBGNBD(ctx, []clv.RFT{{Frequency: 1, Recency: 5, T: 4}}, clv.FitOptions{})
+	require.ErrorIs(t, err, clv.ErrInvalid)
+	_, err = clv.FitBGNBD(ctx, []clv.RFT{{Frequency: math.NaN(), T: 4}}, clv.FitOptions{})
+	require.ErrorIs(t, err, clv.ErrInvalid)
+	_, err = clv.FitBGNBD(ctx, []clv.RFT{{T: 4}}, clv.FitOptions{Workers: -1})
+	require.ErrorIs(t, err, clv.ErrInvalid)
+	_, err = clv.FitGammaGamma(ctx, []clv.RFT{{T: 4}, {Frequency: 2, Recency: 1, T: 3}}, clv.FitOptions{})
+	require.ErrorIs(t, err, clv.ErrNoData, "no positive mean value")
+
+	rows := simulate(2000, cdnowLike, 15)
+	_, err = clv.FitBGNBD(ctx, rows, clv.FitOptions{MaxIterations: 2})
+	require.ErrorIs(t, err, clv.ErrNotConverged)
+	assert.Contains(t, err.Error(), "iterations")
+
+	// Without repeat purchases the likelihood grows without bound as r → 0:
+	// there is no maximum, and the fit must say so rather than return NaN.
+	once := make([]clv.RFT, 100)
+	for i := range once {
+		once[i] = clv.RFT{T: float64(1 + i%30)}
+	}
+	m, err := clv.FitBGNBD(ctx, once, clv.FitOptions{})
+	require.ErrorIs(t, err, clv.ErrNotConverged)
+	assert.Nil(t, m)
+	t.Log(err)
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = clv.FitBGNBD(cctx, rows, clv.FitOptions{})
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+// hyp2f1 sums the Gauss hypergeometric series directly (for |z| < 1 and
+// moderate parameters).
+func hyp2f1(a, b, c, z float64) float64 {
+	sum, term := 1.0, 1.0
+	for n := 0.0; n < 100000; n++ {
+		term *= (a + n) * (b + n) / ((c + n) * (n + 1)) * z
+		sum += term
+		if math.Abs(term) < 1e-17*math.Abs(sum) {
+			break
+		}
+	}
+	return sum
+}
+
+// textbookExpected is eq. 10 of Fader, Hardie & Lee (2005) as printed.
+func textbookExpected(m clv.BGNBD, c clv.RFT, t float64) float64 {
+	r, al, a, b := m.R, m.Alpha, m.A, m.B
+	x := c.Frequency
+	z := t / (al + c.T + t)
+	num := (a + b + x - 1) / (a - 1) * (1 - math.Pow((al+c.T)/(al+c.T+t), r+x)*hyp2f1(r+x, b+x, a+b+x-1, z))
+	den := 1.0
+	if x > 0 {
+		den += a / (b + x - 1) * math.Pow((al+c.T)/(al+c.Recency), r+x)
+	}
+	return num / den
+}
+
+func TestExpectedPurchasesMatchesTextbookFormula(t *testing.T) {
+	rng := rand.New(rand.NewPCG(16, 17))
+	for range 500 {
+		m := randomModel(rng)
+		if math.Abs(m.A-1) < 0.05 {
+			continue // the textbook form cancels badly there
+		}
+		T := 1 + 50*rng.Float64()
+		x := float64(rng.IntN(12))
+		c := clv.RFT{Frequency: x, Recency: T * rng.Float64(), T: T}
+		if x == 0 {
+			c.Recency = 0
+		}
+		tt := 60 * rng.Float64()
+		want := textbookExpected(m, c, tt)
+		assert.InDelta(t, want, m.ExpectedPurchases(c, tt), 1e-9*math.Max(1e-3, want), "%+v %+v t=%v", m, c, tt)
+	}
+}
+
+func TestExpectedPurchasesProperties(t *testing.T) {
+	m := clv.BGNBD{R: 0.2426, Alpha: 4.4136, A: 0.7929, B: 2.4259}
+	c := clv.RFT{Frequency: 3, Recency: 20, T: 38}
+	// Slope at 0: E[λ | data, alive] · P(alive) = (r+x)/(α+T) · P(alive).
+	h := 1e-7
+	assert.InEpsilon(t, (m.R+c.Frequency)/(m.Alpha+c.T)*m.PAlive(c), m.ExpectedPurchases(c, h)/h, 1e-5)
+	assert.Zero(t, m.ExpectedPurchases(c, 0))
+	// Increasing and concave in t.
+	prev, prevInc := 0.0, math.Inf(1)
+	for k := 1; k <= 100; k++ {
+		e := m.ExpectedPurchases(c, float64(k)*5)
+		assert.Greater(t, e, prev)
+		assert.LessOrEqual(t, e-prev, prevInc*(1+1e-12))
+		prev, prevInc = e, e-prev
+	}
+	// Continuous through a = 1, where the textbook form is 0/0.
+	at := func(a float64) float64 {
+		mm := m
+		mm.A = a
+		return mm.ExpectedPurchases(c, 39)
+	}
+	assert.InEpsilon(t, at(1-1e-7), at(1), 1e-6)
+	assert.InEpsilon(t, at(1+1e-7), at(1), 1e-6)
+	// Long horizons still converge.
+	far := m.ExpectedPurchases(clv.RFT{T: 0.5}, 5000)
+	assert.False(t, math.IsNaN(far) || math.IsInf(far, 0))
+	assert.Greater(t, far, m.ExpectedPurchases(clv.RFT{T: 0.5}, 500))
+}
+
+func TestPAlive(t *testing.T) {
+	m := clv.BGNBD{R: 0.2426, Alpha: 4.4136, A: 0.7929, B: 2.4259}
+	assert.Equal(t, 1.0, m.PAlive(clv.RFT{T: 30}), "no repeat purchase: cannot have dropped out")
+	// Direct formula for moderate x.
+	c := clv.RFT{Frequency: 2, Recency: 10, T: 39}
+	want := 1 / (1 + m.A/(m.B+1)*math.Pow((m.Alpha+39)/(m.Alpha+10), m.R+2))
+	assert.InDelta(t, want, m.PAlive(c), 1e-14)
+	// Falls as the silence since the last purchase grows.
+	prev := 1.0
+	for rec := 39.0; rec >= 0; rec -= 3 {
+		p := m.PAlive(clv.RFT{Frequency: 5, Recency: rec, T: 39})
+		assert.Less(t, p, prev)
+		prev = p
+	}
+	// No overflow for huge x.
+	assert.Zero(t, m.PAlive(clv.RFT{Frequency: 1e7, Recency: 1, T: 39}))
+	assert.InDelta(t, 1, m.PAlive(clv.RFT{Frequency: 1e7, Recency: 39, T: 39}), 1e-6)
+}
+
+// TestHoldoutOfSimulatedProcess checks the conditional expectation end to
+// end: customers simulated beyond T buy, on average, what the model with
+// the true parameters predicts given their calibration history.
+func TestHoldoutOfSimulatedProcess(t *testing.T) {
+	const holdout = 39
+	rows, future := simulateHoldout(200_000, cdnowLike, 18, holdout)
+	tr := cdnowLike
+	m := clv.BGNBD{R: tr.r, Alpha: tr.alpha, A: tr.a, B: tr.b}
+	var act, pred [5]float64
+	var n [5]float64
+	for i, c := range rows {
+		k := min(int(c.Frequency), 4)
+		n[k]++
+		act[k] += float64(future[i])
+		pred[k] += m.ExpectedPurchases(c, holdout)
+	}
+	for k := range act {
+		t.Logf("x=%d%s n=%6.0f actual %.4f predicted %.4f", k, map[bool]string{true: "+"}[k == 4], n[k], act[k]/n[k], pred[k]/n[k])
+		assert.InEpsilon(t, act[k]/n[k], pred[k]/n[k], 0.04)
+	}
+}

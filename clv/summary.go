@@ -1,0 +1,223 @@
+package clv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shopaffinity/affinity"
+)
+
+// Sentinel errors. Functions wrap them with the details.
+var (
+	// ErrInvalid reports an option or an input row the models cannot use,
+	// for example a negative frequency or a recency beyond T.
+	ErrInvalid = errors.New("clv: invalid input")
+	// ErrNoData reports that there is nothing to fit: no rows, or (for
+	// Gamma-Gamma) no customer with a repeat purchase and a positive value.
+	ErrNoData = errors.New("clv: not enough data")
+	// ErrNotConverged reports that maximum likelihood estimation stopped
+	// before reaching an optimum; the wrapping error gives the reason.
+	ErrNotConverged = errors.New("clv: fit did not converge")
+)
+
+// Unit is the time unit of the models' recency, T and horizons.
+type Unit uint8
+
+const (
+	// Week is seven days, the unit of the BG/NBD papers; the default.
+	Week Unit = iota
+	// Day is 24 hours.
+	Day
+)
+
+// Duration returns the length of one unit.
+func (u Unit) Duration() time.Duration {
+	if u == Day {
+		return 24 * time.Hour
+	}
+	return 7 * 24 * time.Hour
+}
+
+// Of returns d measured in units of u, e.g. Week.Of(14*24*time.Hour) == 2.
+func (u Unit) Of(d time.Duration) float64 { return d.Seconds() / u.Duration().Seconds() }
+
+// String returns "week" or "day".
+func (u Unit) String() string {
+	switch u {
+	case Week:
+		return "week"
+	case Day:
+		return "day"
+	}
+	return fmt.Sprintf("Unit(%d)", uint8(u))
+}
+
+// ParseUnit returns the Unit named s ("week", "weeks", "day" or "days").
+func ParseUnit(s string) (Unit, error) {
+	switch s {
+	case "week", "weeks":
+		return Week, nil
+	case "day", "days":
+		return Day, nil
+	}
+	return 0, fmt.Errorf("%w: unknown unit %q (want week or day)", ErrInvalid, s)
+}
+
+// RFT is one customer's row of the summary table the BG/NBD and
+// Gamma-Gamma models are fitted on (frequency, recency, T and mean value,
+// as in Fader, Hardie & Lee 2005). Times are in the model's [Unit].
+type RFT struct {
+	// Frequency x is the number of repeat transactions in the calibration
+	// period: transactions − 1, so 0 for a one-time buyer.
+	Frequency float64
+	// Recency tₓ is the time from the first to the last calibration
+	// transaction; 0 when Frequency is 0. 0 ≤ Recency ≤ T.
+	Recency float64
+	// T is the time from the first transaction to the end of calibration.
+	T float64
+	// MeanValue is the mean value of the repeat transactions (the first
+	// one excluded, as in the Gamma-Gamma papers), in currency units; 0
+	// when Frequency is 0.
+	MeanValue float64
+}
+
+// SummaryOptions configures [Summarize].
+type SummaryOptions struct {
+	// CalibrationEnd is the end of the calibration period; required.
+	// Transactions at or before it are calibration data, and T is measured
+	// up to it. For data with dates only (stored at midnight UTC), the date
+	// itself is the last calibration day: CalibrationEnd 1997-09-30 gives a
+	// customer who first bought on 1997-01-01 a T of 272 days (38.86 weeks),
+	// the convention of the published CDNOW fits.
+	CalibrationEnd time.Time
+	// HoldoutEnd, when after CalibrationEnd, also counts each customer's
+	// transactions in (CalibrationEnd, HoldoutEnd] into [Summary.Holdout],
+	// to check predictions against. Zero means no holdout.
+	HoldoutEnd time.Time
+	// Unit is the time unit of Recency and T; the zero value is Week.
+	Unit Unit
+}
+
+// Summary is the per-customer summary table of a History: one [RFT] row
+// per customer whose first purchase is at or before the calibration end,
+// in ascending customer id order. All slices are aligned and owned by the
+// caller.
+type Summary struct {
+	// Customers holds the dense customer id of each row.
+	Customers []affinity.CustomerID
+	// Rows holds the model input of each customer.
+	Rows []RFT
+	// Spend is each customer's net spend in the calibration period, in
+	// currency units: the value of all their orders at or before the
+	// calibration end, returns subtracted.
+	Spend []float64
+	// Holdout is each customer's number of transactions in the holdout
+	// period; nil without [SummaryOptions.HoldoutEnd].
+	Holdout []int
+	// HoldoutLength is the length of the holdout period in Unit.
+	HoldoutLength float64
+	// CalibrationEnd and Unit repeat the options.
+	CalibrationEnd time.Time
+	Unit           Unit
+}
+
+// Summarize builds the summary table of h as of opts.CalibrationEnd.
+//
+// A transaction is an order with at least one bought (positive quantity)
+// line; orders holding only returns are not transactions, but their value
+// still counts in Spend. An order's value is its net value (returns in the
+// same order subtracted). Lines without an order id at the same second are
+// one order already (see [affinity.Purchase]), so the lines of a
+// date-only file such as CDNOW merge into one transaction per customer and
+// day. Frequency counts the calibration transactions after the first,
+// Recency is the time from the first to the last of them and T the time
+// from the first to CalibrationEnd, in opts.Unit.
+//
+// Customers with no transaction at or before CalibrationEnd get no row.
+// It takes time linear in the number of lines and returns ctx.Err() if ctx
+// is done first; an error wrapping [ErrInvalid] when CalibrationEnd is zero
+// or the unit unknown.
+func Summarize(ctx context.Context, h *affinity.History, opts SummaryOptions) (*Summary, error) {
+	if opts.CalibrationEnd.IsZero() {
+		return nil, fmt.Errorf("%w: summary needs a calibration end", ErrInvalid)
+	}
+	if opts.Unit > Day {
+		return nil, fmt.Errorf("%w: unknown unit %v", ErrInvalid, opts.Unit)
+	}
+	end := opts.CalibrationEnd.Unix()
+	unit := opts.Unit.Duration().Seconds()
+	holdout := opts.HoldoutEnd.After(opts.CalibrationEnd)
+	hEnd := opts.HoldoutEnd.Unix()
+	s := &Summary{CalibrationEnd: opts.CalibrationEnd, Unit: opts.Unit}
+	if holdout {
+		s.HoldoutLength = float64(hEnd-end) / unit
+	}
+	nc := h.NumCustomers()
+	for c := range nc {
+		if c%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		lo, hi := h.CustomerOrders(affinity.CustomerID(c))
+		var (
+			n            int
+			first, last  int64
+			repeatValue  affinity.Money
+			spend        affinity.Money
+			holdoutCount int
+		)
+		for o := lo; o < hi; o++ {
+			t := h.OrderUnix(o)
+			if t > end {
+				if holdout && t <= hEnd && bought(h, o) {
+					holdoutCount++
+				}
+				continue
+			}
+			v := h.OrderValue(o)
+			spend += v
+			if !bought(h, o) {
+				continue
+			}
+			if n == 0 {
+				first = t
+			} else {
+				repeatValue += v
+			}
+			last = t
+			n++
+		}
+		if n == 0 {
+			continue
+		}
+		row := RFT{
+			Frequency: float64(n - 1),
+			Recency:   float64(last-first) / unit,
+			T:         float64(end-first) / unit,
+		}
+		if n > 1 {
+			row.MeanValue = repeatValue.Float() / float64(n-1)
+		}
+		s.Customers = append(s.Customers, affinity.CustomerID(c))
+		s.Rows = append(s.Rows, row)
+		s.Spend = append(s.Spend, spend.Float())
+		if holdout {
+			s.Holdout = append(s.Holdout, holdoutCount)
+		}
+	}
+	return s, nil
+}
+
+// bought reports whether order o has a line with a positive quantity.
+func bought(h *affinity.History, o affinity.OrderID) bool {
+	lo, hi := h.OrderLines(o)
+	for i := lo; i < hi; i++ {
+		if h.LineQuantity(i) > 0 {
+			return true
+		}
+	}
+	return false
+}
