@@ -304,17 +304,18 @@ func newGround(ctx context.Context, s *Split, o Options) (*ground, error) {
 	return g, nil
 }
 
-// forInteractions calls fn for each bought line (positive quantity) of c
-// and each of c's events whose kind is in kinds (ratings below minRating
-// skipped when minRating > 0), lines first, in History order.
+// forInteractions calls fn for each bought line (positive quantity) of c,
+// with weight 1, and each of c's events whose kind is in kinds (ratings
+// below minRating skipped when minRating > 0), with the event's weight,
+// lines first, in History order.
 func forInteractions(h *affinity.History, c affinity.CustomerID, kinds kindMask, minRating float32, fn func(p affinity.ProductID, unix int64, weight float32)) {
 	olo, ohi := h.CustomerOrders(c)
 	for o := olo; o < ohi; o++ {
 		unix := h.OrderUnix(o)
 		lo, hi := h.OrderLines(o)
 		for i := lo; i < hi; i++ {
-			if q := h.LineQuantity(i); q > 0 {
-				fn(h.LineProduct(i), unix, float32(q))
+			if h.LineQuantity(i) > 0 {
+				fn(h.LineProduct(i), unix, 1)
 			}
 		}
 	}

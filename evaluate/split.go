@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
 )
 
 // Split is a train/test division of a purchase history. Both Histories
@@ -573,4 +575,22 @@ func basketProducts(dst []affinity.ProductID, h *affinity.History, o affinity.Or
 	}
 	slices.Sort(dst)
 	return slices.Compact(dst)
+}
+
+// LoadSplit reads a ready split from two files, trainPath and testPath,
+// with [dataset.ReadFile] and opts (for MovieLens u.data files:
+// Format "movielens", which loads ratings as [affinity.Rating] events).
+// Customers and products are matched between the two by shop key. AsOf is
+// the latest training time.
+func LoadSplit(ctx context.Context, trainPath, testPath string, opts dataset.Options) (*Split, error) {
+	train, _, err := dataset.ReadFile(ctx, trainPath, opts)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate: training file: %w", err)
+	}
+	test, _, err := dataset.ReadFile(ctx, testPath, opts)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate: test file: %w", err)
+	}
+	return &Split{Train: train, Test: test, AsOf: LatestTime(train),
+		Protocol: "ready split " + filepath.Base(trainPath) + " / " + filepath.Base(testPath)}, nil
 }

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/evaluate"
 )
 
@@ -237,4 +240,27 @@ func TestLeaveOneOutSplit(t *testing.T) {
 		}
 		assert.ElementsMatch(t, src[r.order], got)
 	}
+}
+
+func TestLoadSplit(t *testing.T) {
+	dir := t.TempDir()
+	train := filepath.Join(dir, "u1.base")
+	test := filepath.Join(dir, "u1.test")
+	require.NoError(t, os.WriteFile(train, []byte("1\t10\t5\t100\n2\t10\t4\t300\n2\t20\t3\t200\n"), 0o644))
+	require.NoError(t, os.WriteFile(test, []byte("2\t30\t4\t400\n1\t20\t1\t500\n"), 0o644))
+	s, err := evaluate.LoadSplit(context.Background(), train, test, dataset.Options{Format: "movielens"})
+	require.NoError(t, err)
+	assert.Equal(t, time.Unix(300, 0).UTC(), s.AsOf, "latest training rating")
+	assert.Equal(t, "ready split u1.base / u1.test", s.Protocol)
+	assert.Equal(t, 3, s.Train.NumEvents())
+	assert.Equal(t, 2, s.Test.NumEvents())
+
+	// item 30 is unknown to training: relevant, never hit
+	rep, err := evaluate.Evaluate(context.Background(), s, []evaluate.Recommender{&evaluate.Popular{}}, evaluate.Options{K: 1, ExcludeSeen: true})
+	require.NoError(t, err)
+	// user 1 (seen 10) gets [20]: a hit; user 2 (seen 10, 20) gets nothing
+	assert.InDelta(t, 0.5, rep.Rows[0].Metrics[evaluate.AllItems].Precision, 1e-9)
+
+	_, err = evaluate.LoadSplit(context.Background(), filepath.Join(dir, "missing"), test, dataset.Options{Format: "movielens"})
+	require.Error(t, err)
 }
