@@ -137,7 +137,11 @@ func (l *loader) productRow(src *csvSource, rec []string, h *header, seen map[st
 	key = strings.Clone(key)
 	p := affinity.Product{Key: key, Name: strings.Clone(name), Categories: splitCategories(cats), Price: price, InStock: inStock}
 	if err := l.b.AddProduct(p); err != nil {
-		return l.reject(&ParseError{Line: src.line, Reason: reasonRecord, Err: err})
+		c := catCategory
+		if !h.has(c) || h.field(rec, c) == "" {
+			c = catName
+		}
+		return l.reject(h.fail(src, c, reasonCategory, err))
 	}
 	seen[key] = struct{}{}
 	l.rep.Products++

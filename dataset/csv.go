@@ -104,8 +104,11 @@ func (h *header) field(rec []string, c int) string {
 func (h *header) has(c int) bool { return h.idx[c] >= 0 }
 
 // fail returns the error for a bad value of column c in the last record
-// of src.
+// of src; the error names the whole line when c is not mapped.
 func (h *header) fail(src *csvSource, c int, reason string, err error) *ParseError {
+	if !h.has(c) {
+		return &ParseError{Line: src.line, Reason: reason, Err: err}
+	}
 	line, _ := src.cr.FieldPos(h.idx[c])
 	return &ParseError{Line: line, Column: h.idx[c] + 1, Field: h.text[c], Reason: reason, Err: err}
 }
@@ -275,9 +278,29 @@ func (l *loader) purchaseRow(src *csvSource, rec []string, h *header, kind csvKi
 		}
 		price = m
 	}
+	name, cats := h.field(rec, colName), h.field(rec, colCategory)
+	switch kind {
+	case kindOnlineRetail:
+		if name == "Missing_Description" {
+			name = ""
+		}
+	case kindMembers:
+		name = product
+	}
+	product = l.prod.get(product)
+	if err := l.nameProduct(product, name, cats, price); err != nil {
+		c := colProduct
+		switch {
+		case cats != "":
+			c = colCategory
+		case h.has(colName):
+			c = colName
+		}
+		return l.reject(h.fail(src, c, reasonCategory, err))
+	}
 	p := affinity.Purchase{
 		Customer: l.cust.get(customer),
-		Product:  l.prod.get(product),
+		Product:  product,
 		Order:    l.order.get(order),
 		Time:     t,
 		Quantity: qty,
@@ -287,16 +310,7 @@ func (l *loader) purchaseRow(src *csvSource, rec []string, h *header, kind csvKi
 		return l.reject(err)
 	}
 	l.rep.Loaded++
-	name := h.field(rec, colName)
-	switch kind {
-	case kindOnlineRetail:
-		if name == "Missing_Description" {
-			name = ""
-		}
-	case kindMembers:
-		name = p.Product
-	}
-	return l.nameProduct(p.Product, name, h.field(rec, colCategory), price)
+	return nil
 }
 
 // pickSpec returns the spec of a column the caller may name: set

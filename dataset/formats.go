@@ -66,6 +66,15 @@ func (l *loader) basket(items []string, line int, t time.Time) error {
 	if n == 0 {
 		return l.reject(&ParseError{Line: line, Reason: reasonEmptyBask, Err: errors.New("basket without items")})
 	}
+	// Catalog entries first: a refused one rejects the basket whole.
+	for i, it := range items {
+		if it = strings.TrimSpace(it); it == "" {
+			continue
+		}
+		if err := l.nameProduct(l.prod.get(it), it, "", 0); err != nil {
+			return l.reject(&ParseError{Line: line, Column: i + 1, Field: "item", Reason: reasonCategory, Err: err})
+		}
+	}
 	order := strconv.Itoa(line)
 	for _, it := range items {
 		if it = strings.TrimSpace(it); it == "" {
@@ -74,9 +83,6 @@ func (l *loader) basket(items []string, line int, t time.Time) error {
 		p := affinity.Purchase{Product: l.prod.get(it), Order: order, Time: t, Quantity: 1}
 		if err := l.add(p, line); err != nil {
 			return err // cannot happen: the line is valid
-		}
-		if err := l.nameProduct(p.Product, p.Product, "", 0); err != nil {
-			return err
 		}
 	}
 	l.rep.Loaded++

@@ -128,7 +128,8 @@ type Skip struct {
 	// mode, one of "malformed csv" (bad quoting), "wrong field count",
 	// "missing product", "missing customer", "invalid time", "invalid
 	// quantity", "zero quantity", "invalid price", "negative price",
-	// "invalid rating", "empty basket", "duplicate product" and "invalid
+	// "invalid rating", "empty basket", "invalid category" (a path deeper
+	// than [affinity.MaxCategoryDepth]), "duplicate product" and "invalid
 	// stock flag" (catalogs), "invalid record" (refused by the Builder);
 	// or "adjustment" for Online Retail's "A" invoices, which are skipped
 	// in strict mode too.
@@ -268,6 +269,7 @@ const (
 	reasonNegPrice   = "negative price"
 	reasonRating     = "invalid rating"
 	reasonRecord     = "invalid record"
+	reasonCategory   = "invalid category"
 	reasonAdjustment = "adjustment"
 	reasonEmptyBask  = "empty basket"
 	reasonDuplicate  = "duplicate product"
@@ -563,6 +565,9 @@ func (l *loader) add(p affinity.Purchase, line int) *ParseError {
 // nameProduct adds a catalog entry for key the first time it is called
 // for key with a name or categories. cats are raw category fields
 // ("a/b|c>d"); when empty, opts.Categories derives them from the name.
+// It returns the Builder's error for an entry it refuses (a category
+// path deeper than affinity.MaxCategoryDepth); the product then stays
+// without an entry.
 func (l *loader) nameProduct(key, name, cats string, price affinity.Money) error {
 	if l.opts.NoProducts || (name == "" && cats == "") {
 		return nil
@@ -570,10 +575,6 @@ func (l *loader) nameProduct(key, name, cats string, price affinity.Money) error
 	if _, ok := l.named[key]; ok {
 		return nil
 	}
-	if l.named == nil {
-		l.named = make(map[string]struct{})
-	}
-	l.named[key] = struct{}{}
 	if cats == "" && l.opts.Categories != nil && name != "" {
 		cats = l.opts.Categories(name)
 	}
@@ -581,6 +582,10 @@ func (l *loader) nameProduct(key, name, cats string, price affinity.Money) error
 	if err := l.b.AddProduct(p); err != nil {
 		return err
 	}
+	if l.named == nil {
+		l.named = make(map[string]struct{})
+	}
+	l.named[key] = struct{}{}
 	l.rep.Products++
 	return nil
 }

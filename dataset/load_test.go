@@ -602,3 +602,33 @@ func BenchmarkLoadCSV(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 }
+
+func TestLoadDeepCategory(t *testing.T) {
+	deep := strings.Repeat("x/", affinity.MaxCategoryDepth) + "x"
+	data := "customer,product,time,category\nc1,p1,2024-01-02,A/B\nc1,p2,2024-01-02," + deep + "\nc1,p2,2024-01-03,C\n"
+	_, err := loadErr(data, dataset.Options{})
+	var pe *dataset.ParseError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, dataset.ParseError{Line: 3, Column: 4, Field: "category", Reason: "invalid category", Err: pe.Err}, *pe)
+	require.ErrorIs(t, err, affinity.ErrInvalid)
+
+	h, rep := loadString(t, data, dataset.Options{Lenient: true})
+	assert.Equal(t, []dataset.Skip{{Reason: "invalid category", Count: 1, FirstLine: 3}}, rep.Skipped)
+	assert.Equal(t, 2, h.NumLines(), "the row is skipped whole")
+	p2, _ := h.Catalog().LookupProduct("p2")
+	assert.Equal(t, []string{"C"}, h.Catalog().Product(p2).Categories, "a later row may give the entry")
+
+	deepOf := func(string) string { return deep }
+	_, err = loadErr("a,b\n", dataset.Options{Format: "baskets", Categories: deepOf})
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "invalid category", pe.Reason)
+	rep, err = loadErr("a,b\n", dataset.Options{Format: "baskets", Categories: deepOf, Lenient: true})
+	require.NoError(t, err)
+	assert.Equal(t, 0, rep.Purchases, "the basket is skipped whole")
+
+	var b affinity.Builder
+	_, err = dataset.LoadCatalog(context.Background(), strings.NewReader("id,name\np1,"+strings.Repeat("Word ", 3)+"\n"), &b,
+		dataset.CatalogOptions{Categories: deepOf})
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, dataset.ParseError{Line: 2, Column: 2, Field: "name", Reason: "invalid category", Err: pe.Err}, *pe)
+}
