@@ -27,16 +27,20 @@ const (
 	DefaultPersonalization    = 0.2
 	DefaultProfileDepth       = 2
 	DefaultMaxHistory         = 100
-	DefaultViewWeight         = 0.1
-	DefaultCartWeight         = 0.3
-	DefaultWishlistWeight     = 0.3
-	DefaultRatingWeight       = 1.0
+	DefaultMaxEdges           = 500
+	// MinEdges is the number of edges every anchor may use while the
+	// MaxEdges budget lasts.
+	MinEdges              = 8
+	DefaultViewWeight     = 0.1
+	DefaultCartWeight     = 0.3
+	DefaultWishlistWeight = 0.3
+	DefaultRatingWeight   = 1.0
 	// MaxK is the largest K a request may ask for.
 	MaxK = 1000
 	// MaxProfileDims caps the dimension of the category-affinity vectors:
 	// when the profile depth has more category nodes, the ones with the
 	// most buyers are kept.
-	MaxProfileDims = 64
+	MaxProfileDims = 32
 )
 
 // Sentinel errors; test with errors.Is.
@@ -95,6 +99,11 @@ type Options struct {
 	// ProfileDepth is the category level of the affinity vectors and
 	// profiles; default 2. At most MaxProfileDims nodes are used.
 	ProfileDepth int
+	// MaxEdges bounds the anchor→candidate edges one request scores, which
+	// bounds its latency: each anchor contributes its strongest edges, in
+	// proportion to its weight (at least MinEdges each while the budget
+	// lasts). Default 500; negative means no bound.
+	MaxEdges int
 	// MaxHistory is the number of most recent distinct products of a
 	// customer's history used as anchors; default 100. Older purchases are
 	// still excluded as already bought.
@@ -286,6 +295,12 @@ func withDefaults(o Options, h *affinity.History) Options {
 	if o.ProfileDepth <= 0 {
 		o.ProfileDepth = DefaultProfileDepth
 	}
+	switch {
+	case o.MaxEdges == 0:
+		o.MaxEdges = DefaultMaxEdges
+	case o.MaxEdges < 0:
+		o.MaxEdges = math.MaxInt32
+	}
 	if o.MaxHistory <= 0 {
 		o.MaxHistory = DefaultMaxHistory
 	}
@@ -431,6 +446,8 @@ func (e *Engine) edges(ctx context.Context, nb, seq *similarity.Index) error {
 				}
 			}
 		}
+		// strongest first: a request may use only a prefix of the list
+		slices.SortFunc(buf, func(x, y edge) int { return cmp.Or(cmp.Compare(y.w, x.w), cmp.Compare(x.p, y.p)) })
 		for _, x := range buf {
 			x.w = max(x.w, 1e-6) // keeps scores positive (see scratch.touch)
 			if e.same(pa, x.p) {

@@ -212,12 +212,15 @@ type realConfig struct {
 	check   bool
 }
 
+// realConfigs are the engines evaluated on real data: the defaults (the
+// ones checked), a plain item-cosine recommender for reference, and the
+// defaults on a customer-scope index.
 func realConfigs() []realConfig {
 	return []realConfig{
 		{name: "basket cosine, defaults", scope: similarity.Basket, measure: similarity.Cosine, check: true},
+		{name: "plain item cosine", scope: similarity.Basket, measure: similarity.Cosine,
+			opts: recommend.Options{PopularityExponent: -1, SubstitutePenalty: 1, Personalization: -1, MaxEdges: -1}},
 		{name: "customer cosine, defaults", scope: similarity.Customer, measure: similarity.Cosine},
-		{name: "basket cosine, no prior", scope: similarity.Basket, measure: similarity.Cosine, opts: recommend.Options{PopularityExponent: -1}},
-		{name: "basket cosine, no penalty", scope: similarity.Basket, measure: similarity.Cosine, opts: recommend.Options{SubstitutePenalty: 1}},
 	}
 }
 

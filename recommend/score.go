@@ -33,6 +33,7 @@ type histItem struct {
 	w      float32 // anchor weight
 	last   int64   // last purchase, Unix seconds
 	n      uint32  // purchases
+	ne     uint32  // edges scored
 	anchor bool
 	basket bool
 }
@@ -48,8 +49,8 @@ type capCount struct {
 type scratch struct {
 	acc     []float32
 	flag    []uint8
-	hpos    []int32 // 1 + index into items
-	rpos    []int32 // 1 + index of a result
+	hpos    posMap // 1 + index into items
+	rpos    posMap // 1 + index of a result
 	touched []affinity.ProductID
 	dirty   []affinity.ProductID
 	items   []histItem
@@ -62,14 +63,30 @@ type scratch struct {
 	boosts  []int
 	simMax  []float32
 	best    []bestEdge
+	keys    []uint64
+}
+
+// sortCand sorts s.cand like better (score descending, then id) through
+// packed integer keys: scores are non-negative, and the bits of
+// non-negative floats order like the floats.
+func (s *scratch) sortCand() {
+	if len(s.cand) < 2 {
+		return
+	}
+	s.keys = s.keys[:0]
+	for _, c := range s.cand {
+		s.keys = append(s.keys, uint64(^math.Float32bits(c.s))<<32|uint64(c.p))
+	}
+	slices.Sort(s.keys)
+	for i, k := range s.keys {
+		s.cand[i] = cand{p: affinity.ProductID(uint32(k)), s: math.Float32frombits(^uint32(k >> 32))}
+	}
 }
 
 func (e *Engine) newScratch() *scratch {
 	return &scratch{
 		acc:     make([]float32, e.np),
 		flag:    make([]uint8, e.np),
-		hpos:    make([]int32, e.np),
-		rpos:    make([]int32, e.np),
 		catMark: make([]bool, e.cat.NumCategories()),
 		u:       make([]float32, e.dims),
 	}
@@ -99,11 +116,10 @@ func (s *scratch) resetScores() {
 func (s *scratch) reset() {
 	s.resetScores()
 	for _, p := range s.dirty {
-		s.acc[p], s.flag[p], s.hpos[p], s.rpos[p] = 0, 0, 0, 0
+		s.acc[p], s.flag[p] = 0, 0
 	}
-	for _, it := range s.items {
-		s.hpos[it.p] = 0
-	}
+	s.hpos.reset()
+	s.rpos.reset()
 	for _, c := range s.cats {
 		s.catMark[c] = false
 	}
@@ -198,12 +214,22 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 	}
 
 	// co-purchase scores
+	var wsum float32
+	for i := range s.items {
+		wsum += s.items[i].w
+	}
+	budget := e.o.MaxEdges
 	for i := range s.items {
 		it := &s.items[i]
-		if it.w == 0 {
+		if it.w == 0 || budget <= 0 {
+			it.ne = 0
 			continue
 		}
 		lo, hi := e.off[it.p], e.off[it.p+1]
+		n := min(int(hi-lo), budget, max(MinEdges, int(float32(e.o.MaxEdges)*it.w/wsum+0.5)))
+		budget -= n
+		it.ne = uint32(n)
+		hi = lo + uint32(n)
 		nbr, w := e.nbr[lo:hi], e.w[lo:hi]
 		for j, q := range nbr {
 			v := s.acc[q]
@@ -222,7 +248,7 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 	rerank := personal || len(s.boosts) > 0 || r.Diversity > 0 || r.MaxPerCategory > 0
 	m := req.K
 	if rerank {
-		m = max(4*req.K, 32)
+		m = max(3*req.K, 30)
 		if r.MaxPerCategory > 0 {
 			m = max(32*req.K, 256)
 		}
@@ -230,12 +256,17 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 	st := e.stock.Load()
 	s.cand = s.cand[:0]
 	for _, p := range s.touched {
-		if s.flag[p]&(fExcl|fDue) != 0 || !(s.acc[p] > 0) || !e.eligible(s, st, r, p) {
+		// the score test first: acc[p] is in cache, flag[p] may not be
+		x := cand{p: p, s: s.acc[p]}
+		if len(s.cand) == m && !worse(s.cand[0], x) {
 			continue
 		}
-		s.cand = pushTop(s.cand, m, cand{p: p, s: s.acc[p]})
+		if s.flag[p]&(fExcl|fDue) != 0 || !e.eligible(s, st, r, p) {
+			continue
+		}
+		s.cand = pushTop(s.cand, m, x)
 	}
-	slices.SortFunc(s.cand, better)
+	s.sortCand()
 	if len(s.cand) > 0 {
 		smax := s.cand[0].s
 		beta := float32(e.o.Personalization)
@@ -265,7 +296,7 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 		}
 	}
 	if rerank || len(s.due) > 0 {
-		slices.SortFunc(s.cand, better)
+		s.sortCand()
 	}
 	if r.Diversity > 0 {
 		e.mmr(s, req.K, float32(r.Diversity))
@@ -382,11 +413,11 @@ func (e *Engine) history(s *scratch, c affinity.CustomerID, asOf int64, allowRep
 }
 
 func (e *Engine) addHist(s *scratch, p affinity.ProductID, w float32, t int64, bought, allowRepeats bool) {
-	pos := s.hpos[p]
+	pos := s.hpos.get(p)
 	if pos == 0 {
 		s.items = append(s.items, histItem{p: p, anchor: len(s.items) < e.o.MaxHistory})
 		pos = int32(len(s.items))
-		s.hpos[p] = pos
+		s.hpos.set(p, pos)
 	}
 	it := &s.items[pos-1]
 	if it.anchor {
@@ -404,11 +435,11 @@ func (e *Engine) addHist(s *scratch, p affinity.ProductID, w float32, t int64, b
 // addBasket adds p as a basket anchor (weights are set by the caller) and
 // returns 1 if p is new to the basket.
 func (e *Engine) addBasket(s *scratch, p affinity.ProductID, markSubs bool) int {
-	pos := s.hpos[p]
+	pos := s.hpos.get(p)
 	if pos == 0 {
 		s.items = append(s.items, histItem{p: p, anchor: true})
 		pos = int32(len(s.items))
-		s.hpos[p] = pos
+		s.hpos.set(p, pos)
 	}
 	it := &s.items[pos-1]
 	if it.basket {
@@ -544,9 +575,11 @@ func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
 		return
 	}
 	n := 0
+	var bloom [16]uint64 // results by product id mod 1024: skips most edges in L1
 	for i := range recs {
-		if recs[i].Source == Neighbors {
-			s.rpos[recs[i].Product] = int32(i) + 1
+		if p := recs[i].Product; recs[i].Source == Neighbors {
+			s.rpos.set(p, int32(i)+1)
+			bloom[p>>6&15] |= 1 << (p & 63)
 			n++
 		}
 	}
@@ -557,19 +590,21 @@ func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
 			if it.w == 0 {
 				continue
 			}
-			lo, hi := e.off[it.p], e.off[it.p+1]
-			for j, q := range e.nbr[lo:hi] {
-				if s.flag[q]&fPicked == 0 || s.rpos[q] == 0 {
+			lo := e.off[it.p]
+			for j, q := range e.nbr[lo : lo+it.ne] {
+				if bloom[q>>6&15]&(1<<(q&63)) == 0 {
 					continue
 				}
-				ri := int(s.rpos[q]) - 1
+				ri := int(s.rpos.get(q)) - 1
+				if ri < 0 {
+					continue
+				}
 				insertBest(s.best[ri*MaxReasons:(ri+1)*MaxReasons], bestEdge{w: it.w * e.w[int(lo)+j], a: it.p, j: lo + uint32(j)})
 			}
 		}
 	}
 	for i := range recs {
 		r := &recs[i]
-		s.rpos[r.Product] = 0
 		switch r.Source {
 		case Neighbors:
 			for _, b := range s.best[i*MaxReasons : (i+1)*MaxReasons] {
@@ -588,7 +623,7 @@ func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
 				r.nbecause++
 			}
 		case Rebuy:
-			it := s.items[s.hpos[r.Product]-1]
+			it := s.items[s.hpos.get(r.Product)-1]
 			r.because[0] = Reason{Kind: Again, Product: r.Product, Count: it.n, Measure: float32(asOf-it.last) / 86400}
 			r.nbecause = 1
 		}
