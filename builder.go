@@ -88,7 +88,10 @@ func NewBuilder(base *History) *Builder {
 	b.groups = make(map[groupKey]uint32)
 	b.gCust = make([]uint32, no)
 	b.gKey = make([]uint32, no)
-	b.gUnix = slices.Clone(base.orderUnix)
+	b.gUnix = make([]int64, no)
+	for o := range no {
+		b.gUnix[o] = base.OrderUnix(OrderID(o))
+	}
 	b.lGroup = make([]uint32, base.NumLines())
 	for o := range no {
 		if k := base.OrderKey(OrderID(o)); k != "" {
@@ -341,7 +344,9 @@ func (b *Builder) workers() int {
 
 // Build sorts what was added into a new [History] and resets the Builder to
 // empty. It takes time linear in the number of lines and events (plus a
-// sort of each customer's orders). It returns ctx.Err() if ctx is done
+// sort of each customer's orders). Order times are stored as seconds after
+// the earliest order, so they may span at most 2^32 seconds (about 136
+// years); a wider span is an error. It returns ctx.Err() if ctx is done
 // before it finishes; the Builder is empty afterwards either way.
 func (b *Builder) Build(ctx context.Context) (*History, error) {
 	workers := b.workers()
@@ -409,12 +414,19 @@ func (b *Builder) sortOrders(ctx context.Context, h *History, nc int) error {
 	}
 	h.custOrderOff = off[:nc+1]
 	rank := make([]uint32, ng)
-	h.orderUnix = make([]int64, ng)
+	h.orderDelta = make([]uint32, ng)
+	if ng > 0 {
+		lo, hi := slices.Min(b.gUnix), slices.Max(b.gUnix)
+		if hi-lo > math.MaxUint32 {
+			return errors.New("affinity: orders span more than 136 years")
+		}
+		h.baseUnix = lo
+	}
 	h.orderKeyOff = make([]uint32, ng+1)
 	var blob strings.Builder
 	for o, g := range order {
 		rank[g] = uint32(o)
-		h.orderUnix[o] = b.gUnix[g]
+		h.orderDelta[o] = uint32(b.gUnix[g] - h.baseUnix)
 		blob.WriteString(keys[b.gKey[g]])
 		if blob.Len() > math.MaxUint32 {
 			return errors.New("affinity: order ids exceed 4 GiB")
@@ -487,8 +499,8 @@ func (h *History) index(ctx context.Context, workers int) error {
 	nc := h.NumCustomers()
 	cat := h.catalog
 	np, ncat := cat.NumProducts(), cat.NumCategories()
-	h.firstUnix = make([]int64, nc)
-	h.lastUnix = make([]int64, nc)
+	h.firstOrder = make([]uint32, nc)
+	h.lastOrder = make([]uint32, nc)
 	seenCat := make([]uint32, ncat) // customer+1 that last counted cat
 	seenProd := make([]uint32, np)
 	prodOff := make([]uint32, np+1)
@@ -498,7 +510,7 @@ func (h *History) index(ctx context.Context, workers int) error {
 	// visit calls fn for every distinct product c bought and fills in
 	// first/last purchase times.
 	visit := func(c int, fn func(p ProductID)) {
-		first, last := int64(noTime), int64(noTime)
+		first, last := uint32(noOrder), uint32(noOrder)
 		for o := h.custOrderOff[c]; o < h.custOrderOff[c+1]; o++ {
 			bought := false
 			for i := h.orderOff[o]; i < h.orderOff[o+1]; i++ {
@@ -512,13 +524,13 @@ func (h *History) index(ctx context.Context, workers int) error {
 				}
 			}
 			if bought {
-				if first == noTime {
-					first = h.orderUnix[o]
+				if first == noOrder {
+					first = o
 				}
-				last = h.orderUnix[o]
+				last = o
 			}
 		}
-		h.firstUnix[c], h.lastUnix[c] = first, last
+		h.firstOrder[c], h.lastOrder[c] = first, last
 	}
 	countCats := func(c int, p ProductID, add func(cat CategoryID)) {
 		for _, sh := range cat.Shares(p) {
@@ -538,7 +550,7 @@ func (h *History) index(ctx context.Context, workers int) error {
 			prodOff[p+1]++
 			countCats(c, p, func(k CategoryID) { catOff[k+1]++ })
 		})
-		if h.firstUnix[c] != noTime {
+		if h.firstOrder[c] != noOrder {
 			all = append(all, uint32(c))
 		}
 	}
@@ -591,7 +603,7 @@ func (h *History) index(ctx context.Context, workers int) error {
 		}
 	}
 	if no := h.NumOrders(); no > 0 {
-		lo, hi := slices.Min(h.orderUnix), slices.Max(h.orderUnix)
+		lo, hi := h.baseUnix+int64(slices.Min(h.orderDelta)), h.baseUnix+int64(slices.Max(h.orderDelta))
 		s.First, s.Last = time.Unix(lo, 0).UTC(), time.Unix(hi, 0).UTC()
 	}
 	return nil

@@ -25,7 +25,8 @@ type History struct {
 
 	custOrderOff []uint32 // len NumCustomers+1; anonymous orders follow
 	orderOff     []uint32 // len NumOrders+1, into the line columns
-	orderUnix    []int64
+	baseUnix     int64    // earliest order time
+	orderDelta   []uint32 // order time − baseUnix, in seconds
 	orderKeyOff  []uint32 // len NumOrders+1, into orderKeys
 
 	lineProduct []ProductID
@@ -38,7 +39,7 @@ type History struct {
 	evKind    []EventKind
 	evWeight  []float32
 
-	firstUnix, lastUnix []int64 // per customer; noTime when none
+	firstOrder, lastOrder []uint32 // per customer: first/last order with a bought line; noOrder when none
 
 	buyers    []*roaring.Bitmap // per product
 	catBuyers []*roaring.Bitmap // per category
@@ -48,7 +49,7 @@ type History struct {
 	summary Summary
 }
 
-const noTime = math.MinInt64
+const noOrder = math.MaxUint32
 
 // Catalog returns the products and the category tree.
 func (h *History) Catalog() *Catalog { return h.catalog }
@@ -58,7 +59,7 @@ func (h *History) Catalog() *Catalog { return h.catalog }
 func (h *History) NumCustomers() int { return h.customers.len() }
 
 // NumOrders returns the number of orders, anonymous ones included.
-func (h *History) NumOrders() int { return len(h.orderUnix) }
+func (h *History) NumOrders() int { return len(h.orderDelta) }
 
 // NumLines returns the number of purchase lines, anonymous ones included.
 func (h *History) NumLines() int { return len(h.lineProduct) }
@@ -90,7 +91,7 @@ func (h *History) CustomerLines(c CustomerID) (lo, hi int) {
 // AnonymousOrders returns the range [lo, hi) of the orders without a
 // customer, in time order. They follow every customer's orders.
 func (h *History) AnonymousOrders() (lo, hi OrderID) {
-	return OrderID(h.custOrderOff[len(h.custOrderOff)-1]), OrderID(len(h.orderUnix))
+	return OrderID(h.custOrderOff[len(h.custOrderOff)-1]), OrderID(len(h.orderDelta))
 }
 
 // OrderLines returns the range [lo, hi) of o's lines, in the order they
@@ -103,7 +104,7 @@ func (h *History) OrderLines(o OrderID) (lo, hi int) {
 // order.
 // It takes O(log NumCustomers) time.
 func (h *History) OrderCustomer(o OrderID) CustomerID {
-	if o >= OrderID(len(h.orderUnix)) {
+	if o >= OrderID(len(h.orderDelta)) {
 		panic(fmt.Sprintf("affinity: order %d out of range", o))
 	}
 	// the last customer whose first order is at or before o
@@ -115,10 +116,10 @@ func (h *History) OrderCustomer(o OrderID) CustomerID {
 }
 
 // OrderUnix returns the time of o in Unix seconds.
-func (h *History) OrderUnix(o OrderID) int64 { return h.orderUnix[o] }
+func (h *History) OrderUnix(o OrderID) int64 { return h.baseUnix + int64(h.orderDelta[o]) }
 
 // OrderTime returns the time of o in UTC.
-func (h *History) OrderTime(o OrderID) time.Time { return time.Unix(h.orderUnix[o], 0).UTC() }
+func (h *History) OrderTime(o OrderID) time.Time { return time.Unix(h.OrderUnix(o), 0).UTC() }
 
 // OrderKey returns the shop id of o ("" when the lines carried none).
 func (h *History) OrderKey(o OrderID) string {
@@ -159,20 +160,20 @@ func (h *History) Event(i int) EventLine {
 // FirstPurchase returns the time of c's first order with a bought (positive
 // quantity) line; ok is false when c never bought anything.
 func (h *History) FirstPurchase(c CustomerID) (t time.Time, ok bool) {
-	return unixTime(h.firstUnix[c])
+	return h.orderTime(h.firstOrder[c])
 }
 
 // LastPurchase returns the time of c's last order with a bought (positive
 // quantity) line; ok is false when c never bought anything.
 func (h *History) LastPurchase(c CustomerID) (t time.Time, ok bool) {
-	return unixTime(h.lastUnix[c])
+	return h.orderTime(h.lastOrder[c])
 }
 
-func unixTime(u int64) (time.Time, bool) {
-	if u == noTime {
+func (h *History) orderTime(o uint32) (time.Time, bool) {
+	if o == noOrder {
 		return time.Time{}, false
 	}
-	return time.Unix(u, 0).UTC(), true
+	return h.OrderTime(OrderID(o)), true
 }
 
 // Buyers returns the customers who bought p (a line with positive
@@ -266,7 +267,7 @@ func (m MemoryUsage) Total() int { return m.Columns + m.Bitmaps + m.IDs }
 func (h *History) MemoryUsage() MemoryUsage {
 	var m MemoryUsage
 	m.Columns = 4*(len(h.custOrderOff)+len(h.orderOff)+len(h.lineProduct)+len(h.lineQty)+len(h.evOff)+len(h.evProduct)+len(h.evWeight)) +
-		8*(len(h.orderUnix)+len(h.linePrice)+len(h.evUnix)+len(h.firstUnix)+len(h.lastUnix)) + len(h.evKind)
+		4*(len(h.orderDelta)+len(h.firstOrder)+len(h.lastOrder)) + 8*(len(h.linePrice)+len(h.evUnix)) + len(h.evKind)
 	for _, b := range h.buyers {
 		if b != nil {
 			m.Bitmaps += int(b.GetSizeInBytes())
