@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 )
 
 // BGNBD is a fitted beta-geometric/negative binomial distribution model
@@ -158,7 +159,7 @@ func newBGObjective(ctx context.Context, data []RFT, workers int) (*objective, f
 	}
 	meanT /= float64(len(data))
 	p := new(bgParams)
-	o := &objective{n: len(data), dim: 4, workers: workers, ctx: ctx}
+	o := &objective{n: len(data), dim: 4, workers: workers, ctx: ctx, shape: []int{0, 2, 3}, diagnose: diagnoseBGNBD}
 	o.prepare = func(theta []float64) { p.set(theta, xs) }
 	o.block = func(lo, hi int, out []float64) { bgBlock(p, data[lo:hi], group[lo:hi], out) }
 	o.finish = func(s []float64) {
@@ -176,6 +177,23 @@ func newBGObjective(ctx context.Context, data []RFT, workers int) (*objective, f
 		s[4] = db0 - s[4]
 	}
 	return o, meanT
+}
+
+// diagnoseBGNBD explains the usual ways the BG/NBD likelihood has no
+// finite maximum, from the parameters (r, α, a, b) where a fit stopped.
+func diagnoseBGNBD(theta []float64) string {
+	r, alpha, a, b := theta[0], theta[1], theta[2], theta[3]
+	var why []string
+	if a > 1e3 && b > 1e3 {
+		why = append(why, fmt.Sprintf("a and b grow without bound with a/(a+b) ≈ %.3g: the dropout probability hardly varies between customers", a/(a+b)))
+	}
+	if r > 1e3 && alpha > 1e3 {
+		why = append(why, fmt.Sprintf("r and α grow without bound with r/α ≈ %.3g: the purchase rate hardly varies between customers", r/alpha))
+	}
+	if r < 1e-4 {
+		why = append(why, "r tends to 0: too few repeat purchases to estimate the purchase process")
+	}
+	return strings.Join(why, "; ")
 }
 
 // bgBlock adds the row-dependent sums of the BG/NBD log-likelihood over
@@ -271,8 +289,11 @@ func (m *BGNBD) PAlive(c RFT) float64 {
 //
 // the conditional expectation of Fader, Hardie & Lee (2005, eq. 10). The
 // hypergeometric term is summed in its Euler-transformed form (see the
-// package doc), which is stable for large x and for a near 1, in
-// O(1 + t/(α+T)) terms. It returns 0 for t ≤ 0.
+// package doc), which is stable for large x and for a near 1, or as
+// printed when a is large; it takes O(1 + t/(α+T)) terms for moderate
+// parameters. It returns 0 for t ≤ 0, and NaN only when the series does
+// not converge (t beyond about 10⁵(α+T), or a and x both beyond about
+// 10⁵).
 func (m *BGNBD) ExpectedPurchases(c RFT, t float64) float64 {
 	if !(t > 0) {
 		return 0
@@ -284,8 +305,5 @@ func (m *BGNBD) ExpectedPurchases(c RFT, t float64) float64 {
 // conditional expectation without its P(alive) factor).
 func (m *BGNBD) expected(x, T, t float64) float64 {
 	aT := m.Alpha + T
-	z := t / (aT + t)
-	L := -math.Log1p(t / aT)
-	C := m.A + m.B + x - 1
-	return bgBracket(m.A+m.B-1-m.R, m.A-1, C, z, L)
+	return bgExpected(m.R, m.A, m.B, x, t/(aT+t), -math.Log1p(t/aT))
 }

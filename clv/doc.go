@@ -36,8 +36,15 @@
 // maximise the log-likelihood with BFGS from gonum/optimize over the
 // logarithms of the parameters, with analytic gradients (a digamma of our
 // own); log-gamma differences and a log-sum-exp keep the likelihood finite
-// for large frequencies. A fit that does not converge returns an error
-// wrapping [ErrNotConverged] with the reason, never NaN parameters.
+// for large frequencies. The observed information at the optimum gives
+// standard errors ([FitInfo.StdErr]) and proves it is a maximum.
+//
+// A fit that does not converge returns an error wrapping [ErrNotConverged]
+// with the reason, never NaN parameters. The common reason is a
+// likelihood whose supremum is at infinity: when the dropout probability
+// hardly varies between customers, a and b grow without bound together
+// (the error says so). [FitOptions.Penalty] then gives a finite estimate,
+// shrunk slightly towards 1.
 //
 // [BGNBD.ExpectedPurchases] and [BGNBD.PAlive] score one customer; [CLV]
 // discounts the expected purchases of each period and multiplies by the
@@ -45,13 +52,18 @@
 //
 //	CLV = margin · E[M] · Σᵢ₌₁ⁿ (E[Y(iΔ)] − E[Y((i−1)Δ)]) / (1+d)ⁱ.
 //
-// [Score] does all of it for many customers at once, in parallel if asked.
+// [Score] does all of it for many customers at once, in parallel if asked;
+// for the frequencies shared by many customers it interpolates the
+// per-period sums in T (Chebyshev, to about 1e-13), so a customer costs
+// O(1) instead of O(periods × series terms).
 //
 // The conditional expectation needs the Gauss hypergeometric function
 // ₂F₁(r+x, b+x; a+b+x−1; z), whose textbook series overflows for large x.
 // The package sums its Euler transform (1−z)^(a−r−x−1)·₂F₁(a+b−1−r, a−1;
 // a+b+x−1; z) instead, whose parameters stay small, and subtracts the
-// leading 1 analytically so that a → 1 is no special case.
+// leading 1 analytically so that a → 1 is no special case; for large a,
+// where the transform is the worse of the two, it sums the textbook form.
+// Partial sums are kept scaled, so nothing overflows.
 //
 // # Reference fit
 //

@@ -30,10 +30,23 @@ type FitOptions struct {
 	// within about 1e-5 relative of the exact maximum, far inside their
 	// standard errors.
 	GradientTolerance float64
+	// Penalty, when positive, adds Penalty·Σ(ln θ)² over the shape
+	// parameters θ (r, a, b of the BG/NBD; p, q of the Gamma-Gamma; not the
+	// scale parameters α and γ, so the penalty does not depend on the time
+	// or currency unit) to the negative total log-likelihood: a normal
+	// prior on each ln θ with mean 0 and variance 1/(2·Penalty), whose
+	// weight fades as the data grow. It keeps the estimate finite when the
+	// likelihood has its supremum at infinity — typically a and b growing
+	// together when the dropout probability hardly varies between
+	// customers — at the price of a bias towards θ = 1. 0 means none: the
+	// exact maximum likelihood estimate, as in the papers. 1 is a mild
+	// value.
+	Penalty float64
 }
 
 func (o FitOptions) withDefaults() (FitOptions, error) {
-	if o.MaxIterations < 0 || o.Workers < 0 || o.GradientTolerance < 0 || math.IsNaN(o.GradientTolerance) {
+	if o.MaxIterations < 0 || o.Workers < 0 || !(o.GradientTolerance >= 0) || !(o.Penalty >= 0) ||
+		math.IsInf(o.GradientTolerance, 0) || math.IsInf(o.Penalty, 0) {
 		return o, fmt.Errorf("%w: negative fit option %+v", ErrInvalid, o)
 	}
 	if o.MaxIterations == 0 {
@@ -50,7 +63,8 @@ func (o FitOptions) withDefaults() (FitOptions, error) {
 
 // FitInfo describes how a maximum likelihood fit ended.
 type FitInfo struct {
-	// LogLikelihood is the maximised total log-likelihood (natural log).
+	// LogLikelihood is the total log-likelihood (natural log) at the
+	// estimate, without the penalty.
 	LogLikelihood float64
 	// N is the number of customers the model was fitted on.
 	N int
@@ -63,7 +77,7 @@ type FitInfo struct {
 	GradientNorm float64
 	// StdErr holds the asymptotic standard errors of the parameters, in
 	// the order of the model's fields, from the inverse of the observed
-	// information (the Hessian of the log-likelihood).
+	// information (the Hessian of the log-likelihood, penalty included).
 	StdErr []float64
 }
 
@@ -86,6 +100,12 @@ type objective struct {
 	// finish turns the summed block results into the log-likelihood and
 	// its gradient (plain scale) in place.
 	finish func(sum []float64)
+	// shape lists the indexes of the parameters the penalty applies to.
+	shape   []int
+	penalty float64
+	// diagnose explains, from the parameters where a fit failed, why the
+	// likelihood may have no finite maximum ("" when nothing stands out).
+	diagnose func(theta []float64) string
 
 	partial []float64 // per block, dim+1 each
 	theta   []float64
@@ -116,6 +136,11 @@ func (o *objective) eval(lx, grad []float64) float64 {
 		grad[i] = scale * o.sum[i+1] * o.theta[i]
 	}
 	f := scale * o.sum[0]
+	pen := o.penalty / float64(o.n)
+	for _, i := range o.shape {
+		f += pen * lx[i] * lx[i]
+		grad[i] += 2 * pen * lx[i]
+	}
 	if math.IsNaN(f) {
 		return math.Inf(1)
 	}
@@ -177,6 +202,7 @@ func forBlocks(workers, nb int, fn func(b int) error) error {
 // plain-scale optimum and the fit info.
 func (o *objective) maximize(model string, theta0 []float64, opts FitOptions) ([]float64, FitInfo, error) {
 	o.theta = make([]float64, o.dim)
+	o.penalty = opts.Penalty
 	lx := make([]float64, o.dim)
 	for i, v := range theta0 {
 		lx[i] = math.Log(v)
@@ -225,10 +251,24 @@ func (o *objective) maximize(model string, theta0 []float64, opts FitOptions) ([
 		Evaluations:  o.evals,
 		GradientNorm: floats.Norm(res.Gradient, math.Inf(1)),
 	}
-	info.LogLikelihood = -res.F * float64(o.n)
 	theta := make([]float64, o.dim)
+	var pen float64
 	for i, v := range res.X {
 		theta[i] = math.Exp(v)
+		if slices.Contains(o.shape, i) {
+			pen += o.penalty / float64(o.n) * v * v
+		}
+	}
+	info.LogLikelihood = -(res.F - pen) * float64(o.n)
+	fail := func(format string, args ...any) error {
+		msg := fmt.Sprintf(format, args...)
+		if why := o.diagnose(theta); why != "" {
+			msg += ": " + why
+			if o.penalty == 0 {
+				msg += "; FitOptions.Penalty (such as 1) gives a finite estimate"
+			}
+		}
+		return fmt.Errorf("%w: %s: %s", ErrNotConverged, model, msg)
 	}
 	bad := math.IsNaN(info.GradientNorm) || math.IsInf(res.F, 0) || math.IsNaN(res.F)
 	for _, v := range theta {
@@ -239,21 +279,17 @@ func (o *objective) maximize(model string, theta0 []float64, opts FitOptions) ([
 	stuck := errors.Is(err, optimize.ErrNoProgress) || errors.Is(err, optimize.ErrLinesearcherFailure)
 	switch {
 	case bad:
-		return nil, info, fmt.Errorf("%w: %s: parameters left the finite range after %d iterations (at %v); the data do not identify the model",
-			ErrNotConverged, model, info.Iterations, theta)
+		return nil, info, fail("parameters left the finite range after %d iterations (at %.4g)", info.Iterations, theta)
 	case err != nil && !(stuck && info.GradientNorm < 1e3*opts.GradientTolerance):
-		return nil, info, fmt.Errorf("%w: %s: %v after %d iterations (gradient norm %.3g)",
-			ErrNotConverged, model, err, info.Iterations, info.GradientNorm)
+		return nil, info, fail("%v after %d iterations (at %.4g, gradient norm %.3g)", err, info.Iterations, theta, info.GradientNorm)
 	case err == nil && res.Status != optimize.GradientThreshold && res.Status != optimize.FunctionConvergence &&
 		res.Status != optimize.Success && res.Status != optimize.MethodConverge:
-		return nil, info, fmt.Errorf("%w: %s: stopped with status %v after %d iterations (gradient norm %.3g)",
-			ErrNotConverged, model, res.Status, info.Iterations, info.GradientNorm)
+		return nil, info, fail("stopped with status %v after %d iterations (at %.4g, gradient norm %.3g)", res.Status, info.Iterations, theta, info.GradientNorm)
 	case info.GradientNorm > 1e3*opts.GradientTolerance && res.Status != optimize.GradientThreshold:
-		return nil, info, fmt.Errorf("%w: %s: stalled at gradient norm %.3g after %d iterations",
-			ErrNotConverged, model, info.GradientNorm, info.Iterations)
+		return nil, info, fail("stalled after %d iterations (at %.4g, gradient norm %.3g)", info.Iterations, theta, info.GradientNorm)
 	}
-	if err := o.checkCurvature(model, res.X, res.Gradient, &info); err != nil {
-		return nil, info, err
+	if why := o.checkCurvature(res.X, res.Gradient, &info); why != "" {
+		return nil, info, fail("%s", why)
 	}
 	return theta, info, nil
 }
@@ -264,8 +300,9 @@ func (o *objective) maximize(model string, theta0 []float64, opts FitOptions) ([
 // definite; a (nearly) singular one means the data do not identify some
 // parameter, typically because the supremum is at a boundary such as
 // r → 0, where the gradient on the log scale vanishes without a maximum.
-// It also fills info.StdErr.
-func (o *objective) checkCurvature(model string, lx, g0 []float64, info *FitInfo) error {
+// It fills info.StdErr and returns "" when the Hessian is positive
+// definite, otherwise the reason.
+func (o *objective) checkCurvature(lx, g0 []float64, info *FitInfo) string {
 	n := o.dim
 	h := mat.NewSymDense(n, nil)
 	gp := make([]float64, n)
@@ -290,12 +327,12 @@ func (o *objective) checkCurvature(model string, lx, g0 []float64, info *FitInfo
 	}
 	var eig mat.EigenSym
 	if !eig.Factorize(h, false) {
-		return fmt.Errorf("%w: %s: cannot factorise the Hessian at %v", ErrNotConverged, model, expAll(lx))
+		return fmt.Sprintf("cannot factorise the Hessian at %.4g", expAll(lx))
 	}
 	vals := eig.Values(nil)
 	if !(vals[0] > 1e-7*math.Max(1, vals[n-1])) {
-		return fmt.Errorf("%w: %s: no maximum — the likelihood is flat along some direction at %v (Hessian eigenvalues %.3g); the data do not identify the model",
-			ErrNotConverged, model, expAll(lx), vals)
+		return fmt.Sprintf("no maximum: the likelihood is flat along some direction at %.4g (Hessian eigenvalues %.3g), so the data do not identify the model",
+			expAll(lx), vals)
 	}
 	var inv mat.Dense
 	if err := inv.Inverse(h); err == nil {
@@ -305,7 +342,7 @@ func (o *objective) checkCurvature(model string, lx, g0 []float64, info *FitInfo
 			info.StdErr[i] = math.Exp(lx[i]) * math.Sqrt(inv.At(i, i)/float64(o.n))
 		}
 	}
-	return nil
+	return ""
 }
 
 func expAll(lx []float64) []float64 {

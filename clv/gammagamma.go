@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 )
 
 // GammaGamma is a fitted Gamma-Gamma spend model (Fader, Hardie & Lee 2005,
@@ -102,7 +103,7 @@ func newGGObjective(ctx context.Context, x, m []float64, workers int) (*objectiv
 	}
 	meanM /= float64(len(m))
 	gp := new(ggParams)
-	o := &objective{n: len(x), dim: 3, workers: workers, ctx: ctx}
+	o := &objective{n: len(x), dim: 3, workers: workers, ctx: ctx, shape: []int{0, 1}, diagnose: diagnoseGammaGamma}
 	o.prepare = func(theta []float64) { gp.set(theta, xs) }
 	o.block = func(lo, hi int, out []float64) {
 		p, q, gamma := gp.p, gp.q, gp.gamma
@@ -138,6 +139,21 @@ func newGGObjective(ctx context.Context, x, m []float64, workers int) (*objectiv
 		s[3] += n * q / gamma
 	}
 	return o, meanM
+}
+
+// diagnoseGammaGamma explains the usual ways the Gamma-Gamma likelihood
+// has no finite maximum, from the parameters (p, q, γ) where a fit
+// stopped.
+func diagnoseGammaGamma(theta []float64) string {
+	p, q, gamma := theta[0], theta[1], theta[2]
+	var why []string
+	if q > 1e3 && gamma > 1e3 {
+		why = append(why, fmt.Sprintf("q and γ grow without bound with γ/q ≈ %.3g: the customers' spend levels hardly differ", gamma/q))
+	}
+	if p > 1e3 {
+		why = append(why, "p grows without bound: each customer's transaction values hardly vary")
+	}
+	return strings.Join(why, "; ")
 }
 
 // LogLikelihood returns the total Gamma-Gamma log-likelihood (see

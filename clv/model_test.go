@@ -216,6 +216,38 @@ func TestFitErrors(t *testing.T) {
 	cancel()
 	_, err = clv.FitBGNBD(cctx, rows, clv.FitOptions{})
 	require.ErrorIs(t, err, context.Canceled)
+	_, err = clv.FitBGNBD(ctx, rows, clv.FitOptions{Penalty: -1})
+	require.ErrorIs(t, err, clv.ErrInvalid)
+}
+
+// When every customer has the same dropout probability, the likelihood
+// grows as a and b go to infinity together: the fit must say so, and a
+// penalty must give a finite estimate that still predicts well.
+func TestFitHomogeneousDropout(t *testing.T) {
+	tr := cdnowLike
+	tr.a, tr.b = 2e5, 8e5 // p = 0.2 for everybody
+	rows, future := simulateHoldout(20_000, tr, 31, 39)
+	ctx := context.Background()
+	_, err := clv.FitBGNBD(ctx, rows, clv.FitOptions{})
+	require.ErrorIs(t, err, clv.ErrNotConverged)
+	assert.Contains(t, err.Error(), "dropout probability hardly varies")
+	assert.Contains(t, err.Error(), "Penalty")
+
+	m, err := clv.FitBGNBD(ctx, rows, clv.FitOptions{Penalty: 1})
+	require.NoError(t, err)
+	t.Logf("penalised: %+v", m)
+	assert.InDelta(t, 0.2, m.A/(m.A+m.B), 0.02)
+	assert.InDelta(t, tr.r, m.R, 4*m.Fit.StdErr[0])
+	assert.InDelta(t, tr.alpha, m.Alpha, 4*m.Fit.StdErr[1])
+	var act, pred float64
+	for i, c := range rows {
+		act += float64(future[i])
+		pred += m.ExpectedPurchases(c, 39)
+	}
+	assert.InEpsilon(t, act, pred, 0.05)
+	// The penalised log-likelihood is below the unpenalised supremum but
+	// close to it.
+	assert.Less(t, m.Fit.LogLikelihood, (&clv.BGNBD{R: tr.r, Alpha: tr.alpha, A: tr.a, B: tr.b}).LogLikelihood(rows)+1)
 }
 
 // hyp2f1 sums the Gauss hypergeometric series directly (for |z| < 1 and
@@ -261,6 +293,28 @@ func TestExpectedPurchasesMatchesTextbookFormula(t *testing.T) {
 		tt := 60 * rng.Float64()
 		want := textbookExpected(m, c, tt)
 		assert.InDelta(t, want, m.ExpectedPurchases(c, tt), 1e-9*math.Max(1e-3, want), "%+v %+v t=%v", m, c, tt)
+	}
+}
+
+// For huge a and b the dropout probability is a/(a+b+x) for everybody
+// alive, and E[Y(t)] tends to E_λ[(1 − e^(−λpt))/p] with λ ~ Gamma(r+x,
+// α+T), that is (1 − ((α+T)/(α+T+pt))^(r+x))/p.
+func TestExpectedPurchasesLargeA(t *testing.T) {
+	for _, x := range []float64{0, 1, 5, 50, 5000} {
+		for _, scale := range []float64{1e3, 1e6, 1e9} {
+			m := clv.BGNBD{R: 0.8, Alpha: 5, A: 0.2 * scale, B: 0.8 * scale}
+			c := clv.RFT{Frequency: x, Recency: 30, T: 30}
+			if x == 0 {
+				c.Recency = 0
+			}
+			p := m.A / (m.A + m.B + x)
+			for _, tt := range []float64{1, 39, 500} {
+				limit := (1 - math.Pow((m.Alpha+c.T)/(m.Alpha+c.T+p*tt), m.R+x)) / p * m.PAlive(c)
+				got := m.ExpectedPurchases(c, tt)
+				require.False(t, math.IsNaN(got), "x=%v scale=%v t=%v", x, scale, tt)
+				assert.InEpsilon(t, limit, got, 20/scale+1e-9, "x=%v scale=%v t=%v", x, scale, tt)
+			}
+		}
 	}
 }
 

@@ -47,24 +47,62 @@ func softplus(d float64) (sp, sigma float64) {
 	return math.Log1p(e), e / (1 + e)
 }
 
-// maxSeriesTerms bounds the hypergeometric series of [bgBracket]: enough for
-// horizons up to about 10⁵ times α + T.
+// maxSeriesTerms bounds the hypergeometric series of [bgExpected]: enough
+// for horizons up to about 10⁵ times α + T.
 const maxSeriesTerms = 1 << 20
 
-// bgBracket returns C times the bracket of the BG/NBD conditional
-// expectation,
+// rescale is the magnitude beyond which series sums are scaled down (and
+// the scale kept as a logarithm) so that they cannot overflow.
+const rescale = 1e200
+
+// bgExpected returns the BG/NBD expected number of purchases in (T, T+t]
+// of a customer alive at T with x repeat purchases,
 //
-//	C·B = C · [1 − (1−z)^(a−1) ₂F₁(A, a−1; C; z)] / (a−1),
+//	E = (a+b+x−1)/(a−1) · [1 − (1−z)^(r+x) ₂F₁(r+x, b+x; a+b+x−1; z)],  z = t/(α+T+t),
 //
-// with A = a+b−1−r, C = a+b+x−1, z = t/(α+T+t) and L = ln(1−z) (passed in
-// because callers have it). It is the Euler transform of the textbook form
-// [1 − (1−z)^(r+x) ₂F₁(r+x, b+x; C; z)] / (a−1): the transformed series has
-// small parameters, so it neither overflows nor cancels for large x. Writing
-// ₂F₁ = 1 + (a−1)·G gives B = −expm1((a−1)L)/(a−1) − e^((a−1)L)·G, which stays
-// finite and accurate as a → 1, and C·G's first term A·z has no division
-// by C (which is 0 when a+b = 1 and x = 0). G's terms shrink like zⁿ, so
-// the cost is O(1/(1−z)) = O(1 + t/(α+T)) terms.
-func bgBracket(A, eps, C, z, L float64) float64 {
+// for parameters r, a, b and L = ln(1−z) = −ln(1 + t/(α+T)).
+//
+// The series of ₂F₁ grows to about (1−z)^−(r+x+1−a) before it converges,
+// which overflows for large x, so by default the Euler transform is
+// summed instead:
+//
+//	(1−z)^(r+x) ₂F₁(r+x, b+x; C; z) = (1−z)^(a−1) ₂F₁(A, a−1; C; z),  A = a+b−1−r, C = a+b+x−1,
+//
+// whose terms grow only to about (1−z)^−(a−1). Writing ₂F₁(A, a−1; C; z) =
+// 1 + (a−1)·G gives E = C·[−expm1((a−1)L)/(a−1) − e^((a−1)L)·G], finite and
+// accurate as a → 1; C·G's first term A·z has no division by C (which is
+// 0 when a+b = 1 and x = 0). When a−1 exceeds both r+x+1−a and ½ (large a,
+// as when the dropout probability hardly varies between customers), the
+// textbook series grows less and is summed instead, as
+// E = C/(a−1)·(−expm1((r+x)L + ln ₂F₁)). Sums are kept scaled, so nothing
+// overflows; the cost is O(g·z/(1−z) + log(1e-16)/log z) terms for the
+// smaller growth exponent g. It returns NaN only if the series has not
+// converged within maxSeriesTerms terms (t beyond about 10⁵(α+T), or a
+// and x both above about 10⁵).
+func bgExpected(r, a, b, x, z, L float64) float64 {
+	eps := a - 1
+	C := a + b + x - 1
+	if eps > 0.5 && eps > r+x-eps {
+		// textbook form
+		k := r + x
+		if z == 0 {
+			return 0
+		}
+		sum, term, scale := 1.0, 1.0, 0.0
+		for n := 0.0; n < maxSeriesTerms; n++ {
+			rho := (k + n) * (b + x + n) * z / ((C + n) * (n + 1))
+			term *= rho
+			sum += term
+			if sum > rescale {
+				sum, term, scale = sum/rescale, term/rescale, scale+math.Log(rescale)
+			}
+			if rho < 1 && term <= 1e-16*sum*(1-math.Max(rho, z)) {
+				return C / eps * -math.Expm1(k*L+math.Log(sum)+scale)
+			}
+		}
+		return math.NaN()
+	}
+	A := a + b - 1 - r
 	var head float64
 	if el := eps * L; el != 0 {
 		head = -math.Expm1(el) / eps
@@ -75,18 +113,21 @@ func bgBracket(A, eps, C, z, L float64) float64 {
 		return C * head
 	}
 	// n must pass the points where A+n or eps+n change sign before the
-	// ratio test below can be trusted.
+	// ratio test can be trusted.
 	nmin := math.Max(0, math.Max(-A, -eps)) + 2
-	sum, term := 0.0, A*z
+	sum, term, scale := 0.0, A*z, 0.0
 	for n := 1.0; n < maxSeriesTerms; n++ {
 		sum += term
 		rho := (A + n) * (eps + n) * z / ((C + n) * (n + 1))
 		term *= rho
-		if n > nmin && math.Abs(term) <= 1e-16*math.Abs(sum)*(1-math.Max(math.Abs(rho), z)) || term == 0 {
-			break
+		if math.Abs(sum) > rescale {
+			sum, term, scale = sum/rescale, term/rescale, scale+math.Log(rescale)
+		}
+		if term == 0 || n > nmin && math.Abs(term) <= 1e-16*math.Abs(sum)*(1-math.Max(math.Abs(rho), z)) {
+			return C*head - math.Copysign(math.Exp(eps*L+math.Log(math.Abs(sum))+scale), sum)
 		}
 	}
-	return C*head - math.Exp(eps*L)*sum
+	return math.NaN()
 }
 
 // cheb is a Chebyshev interpolant of a smooth function on [lo, hi].

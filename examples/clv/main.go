@@ -1,0 +1,303 @@
+// Command clv fits the BG/NBD purchase model and the Gamma-Gamma spend
+// model to a purchase history, compares the parameters with the published
+// CDNOW fit, checks the predictions against a holdout period, and prints
+// per-customer predictions, CLV segments and historical metrics.
+//
+//	go run ./examples/clv                                  # the demo storefront
+//	go run ./examples/clv -data ../shared/data/cdnow/CDNOW_sample.txt -format cdnow -calibration-end 1997-09-30 -unit week
+//
+// Transactions at or before the calibration end (a date means its
+// midnight, UTC, which for date-only files such as CDNOW includes that
+// day's purchases) are the calibration data; the ones after it, up to
+// -holdout-end (default: the last order), are the holdout.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/clv"
+	"github.com/shopaffinity/affinity/dataset"
+)
+
+func main() {
+	if err := run(context.Background(), os.Stdout, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "clv:", err)
+		os.Exit(1)
+	}
+}
+
+// published holds the CDNOW estimates of Fader, Hardie & Lee (2005): BG/NBD
+// in Marketing Science, Gamma-Gamma in JMR.
+var published = map[string]float64{
+	"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259, "loglik": -9582.43,
+	"p": 6.25, "q": 3.74, "gamma": 15.44,
+}
+
+type config struct {
+	data, format            string
+	calEnd, holdEnd         time.Time
+	unit                    clv.Unit
+	horizon                 float64
+	customers, months       int
+	discount, margin        float64
+	workers                 int
+	penalty                 float64
+	publishedCalibrationEnd bool
+}
+
+func run(ctx context.Context, w io.Writer, args []string) error {
+	fs := flag.NewFlagSet("clv", flag.ContinueOnError)
+	fs.SetOutput(w)
+	data := fs.String("data", "", "purchase file (default: the built-in demo storefront)")
+	format := fs.String("format", "cdnow", "format of -data: "+strings.Join(dataset.Formats(), ", "))
+	calEnd := fs.String("calibration-end", "", "last calibration day, YYYY-MM-DD (default: halfway through the data)")
+	holdEnd := fs.String("holdout-end", "", "last holdout day, YYYY-MM-DD (default: the day of the last order)")
+	unit := fs.String("unit", "week", "time unit of the model: week or day")
+	horizon := fs.Float64("horizon", 0, "horizon of the expected purchases, in units (default: the holdout length, or 52 weeks)")
+	customers := fs.Int("customers", 10, "customers in the preview")
+	months := fs.Int("months", 12, "CLV horizon in months")
+	discount := fs.Float64("discount", 0.01, "monthly discount rate of the CLV")
+	margin := fs.Float64("margin", 1, "profit margin applied to spend (1 = revenue)")
+	workers := fs.Int("workers", 2, "goroutines for fitting and scoring")
+	penalty := fs.Float64("penalty", 0, "penalty on the models' shape parameters (0: exact maximum likelihood; on failure the fit is retried with 1)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg := config{data: *data, format: *format, horizon: *horizon, customers: *customers,
+		months: *months, discount: *discount, margin: *margin, workers: *workers, penalty: *penalty}
+	var err error
+	if cfg.unit, err = clv.ParseUnit(*unit); err != nil {
+		return err
+	}
+	if *months < 1 || *customers < 0 || *horizon < 0 || *workers < 1 || *penalty < 0 {
+		return errors.New("-months and -workers must be ≥ 1, -customers, -horizon and -penalty ≥ 0")
+	}
+	h, name, err := load(ctx, *data, *format)
+	if err != nil {
+		return err
+	}
+	sum := h.Summary()
+	if sum.Orders == 0 {
+		return errors.New("no orders in the data")
+	}
+	if cfg.calEnd, err = day(*calEnd, midpoint(sum.First, sum.Last)); err != nil {
+		return fmt.Errorf("-calibration-end: %w", err)
+	}
+	if cfg.holdEnd, err = day(*holdEnd, sum.Last.Truncate(24*time.Hour)); err != nil {
+		return fmt.Errorf("-holdout-end: %w", err)
+	}
+	cfg.publishedCalibrationEnd = cfg.calEnd.Equal(time.Date(1997, 9, 30, 0, 0, 0, 0, time.UTC))
+	fmt.Fprintf(w, "%s: %d customers, %d orders, %s .. %s\n", name, sum.Customers, sum.Orders,
+		sum.First.Format(time.DateOnly), sum.Last.Format(time.DateOnly))
+	return report(ctx, w, h, cfg)
+}
+
+// report fits, checks and prints everything for one History.
+func report(ctx context.Context, w io.Writer, h *affinity.History, cfg config) error {
+	s, err := clv.Summarize(ctx, h, clv.SummaryOptions{CalibrationEnd: cfg.calEnd, HoldoutEnd: cfg.holdEnd, Unit: cfg.unit})
+	if err != nil {
+		return err
+	}
+	repeat := 0
+	for _, c := range s.Rows {
+		if c.Frequency > 0 {
+			repeat++
+		}
+	}
+	fmt.Fprintf(w, "calibration to %s (%s): %d customers, %d with repeat purchases; holdout %.1f %ss to %s\n\n",
+		cfg.calEnd.Format(time.DateOnly), cfg.unit, len(s.Rows), repeat, s.HoldoutLength, cfg.unit, cfg.holdEnd.Format(time.DateOnly))
+
+	fit := clv.FitOptions{Workers: cfg.workers, Penalty: cfg.penalty}
+	start := time.Now()
+	bg, fit, err := fitOrPenalise(w, fit, func(o clv.FitOptions) (*clv.BGNBD, error) { return clv.FitBGNBD(ctx, s.Rows, o) })
+	if err != nil {
+		return err
+	}
+	bgTime := time.Since(start)
+	start = time.Now()
+	gg, fit, err := fitOrPenalise(w, fit, func(o clv.FitOptions) (*clv.GammaGamma, error) { return clv.FitGammaGamma(ctx, s.Rows, o) })
+	if err != nil {
+		return err
+	}
+	ggTime := time.Since(start)
+	// The published values apply to the CDNOW sample with the papers'
+	// calibration period in weeks.
+	paper := cfg.format == "cdnow" && cfg.publishedCalibrationEnd && cfg.unit == clv.Week && len(s.Rows) == 2357 && fit.Penalty == 0
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	param := func(name string, v float64, digits int) {
+		if paper {
+			fmt.Fprintf(tw, "%s\t%.*f\tpublished %.*f\n", name, digits, v, digits, published[name])
+		} else {
+			fmt.Fprintf(tw, "%s\t%.*f\n", name, digits, v)
+		}
+	}
+	param("r", bg.R, 4)
+	param("alpha", bg.Alpha, 4)
+	param("a", bg.A, 4)
+	param("b", bg.B, 4)
+	param("loglik", bg.Fit.LogLikelihood, 2)
+	param("p", gg.P, 2)
+	param("q", gg.Q, 2)
+	param("gamma", gg.Gamma, 2)
+	tw.Flush()
+	fmt.Fprintf(w, "BG/NBD on %d customers: %d iterations, %v; Gamma-Gamma on %d repeat customers: %d iterations, %v\n\n",
+		bg.Fit.N, bg.Fit.Iterations, bgTime.Round(time.Microsecond), gg.Fit.N, gg.Fit.Iterations, ggTime.Round(time.Microsecond))
+
+	if s.Holdout != nil && s.HoldoutLength > 0 {
+		holdout(w, bg, s)
+	}
+
+	horizon := cfg.horizon
+	if horizon == 0 {
+		horizon = s.HoldoutLength
+	}
+	if horizon <= 0 {
+		horizon = cfg.unit.Of(52 * 7 * 24 * time.Hour)
+	}
+	copts := clv.CLVOptions{Unit: cfg.unit, Periods: cfg.months, DiscountRate: cfg.discount, Margin: cfg.margin}
+	sc, err := clv.Score(ctx, s.Rows, bg, gg, clv.ScoreOptions{
+		Horizon: time.Duration(horizon * float64(cfg.unit.Duration())),
+		CLV:     copts, Workers: cfg.workers,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "first %d customers (expected purchases in %.4g %ss; CLV over %d months, %.3g discount a month):\n",
+		min(cfg.customers, len(s.Rows)), horizon, cfg.unit, cfg.months, cfg.discount)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "customer\tfrequency\trecency\tT\tmean value\texpected\tP(alive)\tCLV\t")
+	for i := range min(cfg.customers, len(s.Rows)) {
+		c := s.Rows[i]
+		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.3f\t%.3f\t%.2f\t\n", h.CustomerKey(s.Customers[i]),
+			c.Frequency, c.Recency, c.T, c.MeanValue, sc.ExpectedPurchases[i], sc.PAlive[i], sc.CLV[i])
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+
+	segments(w, s, sc)
+	return historical(ctx, w, h, cfg)
+}
+
+// fitOrPenalise runs fit with opts and, when the exact maximum likelihood
+// fit fails (its maximum may lie at infinity, as the error explains),
+// again with a penalty, which gives a finite, slightly shrunk estimate. It
+// returns the options that succeeded.
+func fitOrPenalise[M any](w io.Writer, opts clv.FitOptions, fit func(clv.FitOptions) (M, error)) (M, clv.FitOptions, error) {
+	m, err := fit(opts)
+	if errors.Is(err, clv.ErrNotConverged) && opts.Penalty == 0 {
+		fmt.Fprintf(w, "%v\nrefitting with penalty 1\n\n", err)
+		opts.Penalty = 1
+		m, err = fit(opts)
+	}
+	return m, opts, err
+}
+
+// holdout compares the mean holdout purchases with the model's
+// conditional expectations, by calibration frequency.
+func holdout(w io.Writer, bg *clv.BGNBD, s *clv.Summary) {
+	const groups = 8
+	var n, act, pred [groups]float64
+	var totAct, totPred float64
+	for i, c := range s.Rows {
+		k := min(int(c.Frequency), groups-1)
+		e := bg.ExpectedPurchases(c, s.HoldoutLength)
+		n[k]++
+		act[k] += float64(s.Holdout[i])
+		pred[k] += e
+		totAct += float64(s.Holdout[i])
+		totPred += e
+	}
+	fmt.Fprintf(w, "holdout (%.1f %ss): mean purchases per customer by calibration frequency\n", s.HoldoutLength, s.Unit)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "x\tcustomers\tactual\tpredicted\t")
+	for k := range groups {
+		if n[k] == 0 {
+			continue
+		}
+		label := fmt.Sprint(k)
+		if k == groups-1 {
+			label += "+"
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.3f\t%.3f\t\n", label, n[k], act[k]/n[k], pred[k]/n[k])
+	}
+	fmt.Fprintf(tw, "all\t%d\t%.3f\t%.3f\t\n", len(s.Rows), totAct/float64(len(s.Rows)), totPred/float64(len(s.Rows)))
+	tw.Flush()
+	fmt.Fprintf(w, "total holdout purchases: actual %.0f, predicted %.1f\n\n", totAct, totPred)
+}
+
+// segments prints the CLV deciles and the win-back segment.
+func segments(w io.Writer, s *clv.Summary, sc *clv.Scores) {
+	deciles := clv.Quantiles(s.Customers, sc.CLV, 10)
+	var total, top float64
+	for i, v := range sc.CLV {
+		total += v
+		if deciles[9].Contains(uint32(s.Customers[i])) {
+			top += v
+		}
+	}
+	if total > 0 {
+		fmt.Fprintf(w, "top CLV decile: %d customers holding %.0f%% of the predicted value\n",
+			deciles[9].GetCardinality(), 100*top/total)
+	}
+	wb := clv.WinBack(s.Customers, s.Spend, sc.PAlive, clv.WinBackOptions{})
+	fmt.Fprintf(w, "to win back (top 20%% by calibration spend, P(alive) < 0.5): %d customers\n\n", wb.GetCardinality())
+}
+
+// historical prints the 12-month metrics as of the calibration end and
+// the retention of the holdout period.
+func historical(ctx context.Context, w io.Writer, h *affinity.History, cfg config) error {
+	ws, err := clv.Historical(ctx, h, cfg.calEnd, clv.HistoricalOptions{Months: []int{12}})
+	if err != nil {
+		return err
+	}
+	x := ws[0]
+	fmt.Fprintf(w, "12 months to %s: %d buyers, %d orders, spend %v, AOV %v, %.2f orders per buyer, repeat rate %.2f\n",
+		cfg.calEnd.Format(time.DateOnly), x.Buyers.GetCardinality(), x.Orders, x.Spend, x.AOV(), x.PurchaseFrequency(), x.RepeatRate())
+	if cfg.holdEnd.After(cfg.calEnd) {
+		p, err := clv.Retention(ctx, h, cfg.calEnd, cfg.holdEnd, clv.RetentionOptions{})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "retention %s .. %s: %d customers at start, %d at end, %d new: rate %.2f\n",
+			cfg.calEnd.Format(time.DateOnly), cfg.holdEnd.Format(time.DateOnly),
+			p.AtStart.GetCardinality(), p.AtEnd.GetCardinality(), p.New.GetCardinality(), p.Rate())
+	}
+	return nil
+}
+
+// load reads the purchase file, or the demo storefront when path is empty.
+func load(ctx context.Context, path, format string) (*affinity.History, string, error) {
+	if path == "" {
+		h, err := dataset.Demo().History(ctx)
+		return h, "demo storefront", err
+	}
+	h, _, err := dataset.ReadFile(ctx, path, dataset.Options{Format: format})
+	if err != nil {
+		return nil, "", err
+	}
+	return h, fmt.Sprintf("%s (%s)", filepath.Base(path), format), nil
+}
+
+// day parses a YYYY-MM-DD date as its midnight UTC; def when s is empty.
+func day(s string, def time.Time) (time.Time, error) {
+	if s == "" {
+		return def, nil
+	}
+	return time.Parse(time.DateOnly, s)
+}
+
+// midpoint returns the midnight (UTC) halfway between a and b.
+func midpoint(a, b time.Time) time.Time {
+	return a.Add(b.Sub(a) / 2).Truncate(24 * time.Hour)
+}

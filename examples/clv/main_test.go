@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// cdnowSample returns the path of the CDNOW sample next to the repository,
+// skipping the test when it is absent.
+func cdnowSample(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join("..", "..", "..", "shared", "data", "cdnow", "CDNOW_sample.txt")
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("CDNOW sample not available: %v", err)
+	}
+	return p
+}
+
+func TestRunCDNOWReproducesPublishedFit(t *testing.T) {
+	path := cdnowSample(t)
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), &out, []string{
+		"-data", path, "-format", "cdnow", "-calibration-end", "1997-09-30", "-unit", "week", "-customers", "4",
+	}))
+	s := out.String()
+	line := regexp.MustCompile(`(?m)^(r|alpha|a|b|loglik|p|q|gamma)\s+(\S+)\s+published (\S+)$`)
+	rows := line.FindAllStringSubmatch(s, -1)
+	require.Len(t, rows, 8, s)
+	tol := map[string]float64{"r": 5e-5, "alpha": 5e-5, "a": 5e-5, "b": 5e-5, "loglik": 0.01, "p": 0.005, "q": 0.005, "gamma": 0.005}
+	for _, r := range rows {
+		got, err := strconv.ParseFloat(r[2], 64)
+		require.NoError(t, err)
+		want, err := strconv.ParseFloat(r[3], 64)
+		require.NoError(t, err)
+		assert.Equal(t, published[r[1]], want)
+		assert.InDelta(t, want, got, tol[r[1]]+1e-9, r[1])
+	}
+	assert.Contains(t, s, "2357 customers, 946 with repeat purchases")
+	assert.Contains(t, s, "total holdout purchases: actual 1882")
+	// the first customer of the sample: x = 2, tₓ = 30.43, T = 38.86
+	assert.Regexp(t, `00004\s+2\s+30\.43\s+38\.86\s+22\.3\d\s+1\.226\s+0\.727`, s)
+	assert.Contains(t, s, "top CLV decile")
+}
+
+func TestRunDemo(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), &out, []string{"-customers", "3", "-unit", "day"}))
+	s := out.String()
+	assert.Contains(t, s, "demo storefront")
+	assert.Regexp(t, `(?m)^r\s+\d`, s)
+	assert.Regexp(t, `(?m)^gamma\s+\d`, s)
+	assert.NotContains(t, s, "published", "the published values belong to CDNOW only")
+	assert.NotContains(t, s, "NaN")
+	assert.Contains(t, s, "holdout")
+	assert.Contains(t, s, "12 months to")
+}
+
+func TestRunErrors(t *testing.T) {
+	var out bytes.Buffer
+	ctx := context.Background()
+	assert.Error(t, run(ctx, &out, []string{"-unit", "fortnight"}))
+	assert.Error(t, run(ctx, &out, []string{"-calibration-end", "30/09/1997"}))
+	assert.Error(t, run(ctx, &out, []string{"-months", "0"}))
+	assert.Error(t, run(ctx, &out, []string{"-data", "no/such/file.txt"}))
+	assert.Error(t, run(ctx, &out, []string{"-data", "main.go", "-format", "nope"}))
+}
