@@ -110,7 +110,7 @@ func BenchmarkRecommendParallel(b *testing.B) {
 // interactions).
 func BenchmarkRecommendAllMovieLensShape(b *testing.B) {
 	ctx := context.Background()
-	st := dataset.Generate(dataset.SyntheticOptions{Customers: 943, Products: 1682, Categories: 19, MeanOrders: 40, MeanLines: 2.5, RepeatRate: 0.01, ViewsPerLine: -1, Seed: 5})
+	st := dataset.Generate(dataset.SyntheticOptions{Customers: 943, Products: 1682, Categories: 19, MeanOrders: 44, MeanLines: 2.5, RepeatRate: 0.01, ViewsPerLine: -1, Seed: 5})
 	h, err := st.History(ctx)
 	require.NoError(b, err)
 	nb, err := index(ctx, h, similarity.CountOptions{Scope: similarity.Customer}, similarity.IndexOptions{Measure: similarity.Cosine, K: 100})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -18,6 +19,7 @@ type fixture struct {
 	h     *affinity.History
 	nb    *similarity.Index
 	seq   *similarity.Index
+	cust  *similarity.Index // customer scope
 }
 
 var (
@@ -27,7 +29,8 @@ var (
 )
 
 // plantedFixture is a 20,000-customer synthetic storefront with its
-// customer-scope cosine index and sequential index, built once.
+// basket-scope cosine index and sequential index, built once: together
+// they see the planted pairs bought in one order and in later orders.
 func plantedFixture(t testing.TB) fixture {
 	t.Helper()
 	plantedOnce.Do(func() {
@@ -38,13 +41,18 @@ func plantedFixture(t testing.TB) fixture {
 			plantedErr = err
 			return
 		}
-		nb, err := index(ctx, h, similarity.CountOptions{Scope: similarity.Customer}, similarity.IndexOptions{Measure: similarity.Cosine, K: 50})
+		nb, err := index(ctx, h, similarity.CountOptions{Scope: similarity.Basket}, similarity.IndexOptions{Measure: similarity.Cosine, K: 50})
 		if err != nil {
 			plantedErr = err
 			return
 		}
-		seq, err := index(ctx, h, similarity.CountOptions{Scope: similarity.Sequential, Window: 28 * 24 * 3600e9}, similarity.IndexOptions{Measure: similarity.Cosine, K: 50})
-		planted, plantedErr = fixture{store: st, h: h, nb: nb, seq: seq}, err
+		seq, err := index(ctx, h, similarity.CountOptions{Scope: similarity.Sequential, Window: 28 * 24 * time.Hour}, similarity.IndexOptions{Measure: similarity.Cosine, K: 50})
+		if err != nil {
+			plantedErr = err
+			return
+		}
+		cust, err := index(ctx, h, similarity.CountOptions{Scope: similarity.Customer}, similarity.IndexOptions{Measure: similarity.Cosine, K: 50})
+		planted, plantedErr = fixture{store: st, h: h, nb: nb, seq: seq, cust: cust}, err
 	})
 	require.NoError(t, plantedErr)
 	return planted

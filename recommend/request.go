@@ -37,9 +37,11 @@ type Request struct {
 	// Options.Segments containing the customer. Computing an ad-hoc
 	// segment's favourites takes time linear in its members' lines.
 	Segment *roaring.Bitmap
-	// AsOf is the time of the request: history after it is ignored, and
-	// ages for the time decay are measured from it. Zero means the engine's
-	// snapshot time.
+	// AsOf is the time of the request: the customer's history after it is
+	// ignored, and ages for the time decay are measured from it. Zero means
+	// the engine's snapshot time. The neighbour index and the popularity
+	// rankings are those of the snapshot: to replay the past without
+	// leakage, build the engine from a History cut at that time.
 	AsOf time.Time
 	// K is the number of results wanted: 1 ≤ K ≤ MaxK.
 	K int

@@ -548,6 +548,9 @@ func (e *Engine) mmr(s *scratch, k int, lambda float32) {
 		return
 	}
 	smax := c[0].s
+	if !(smax > 0) {
+		return
+	}
 	s.simMax = slices.Grow(s.simMax[:0], len(c))[:len(c)]
 	clear(s.simMax)
 	for i := range min(k, len(c)) {
