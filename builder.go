@@ -277,6 +277,15 @@ func (b *Builder) AddEvent(e Event) error {
 	return nil
 }
 
+// HasProduct reports whether key has a catalog entry: one added with
+// [Builder.AddProduct], or, from a base History, one with a name, a price
+// or a category. Loaders use it to add names they find in purchase files
+// without overwriting a catalog loaded before.
+func (b *Builder) HasProduct(key string) bool {
+	id, ok := b.cat.products.lookup(key)
+	return ok && b.cat.described[id]
+}
+
 // MaxCategoryDepth is the deepest category path [Builder.AddProduct]
 // accepts. Real trees are a handful of levels deep; the limit keeps a
 // hostile file from costing time quadratic in a path's length.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/shopaffinity/affinity"
 	"github.com/stretchr/testify/assert"
@@ -166,4 +167,19 @@ func TestMemoryUsage(t *testing.T) {
 	}
 	assert.Less(t, empty.MemoryUsage().Total(), small.MemoryUsage().Total())
 	assert.Less(t, small.MemoryUsage().Total(), large.MemoryUsage().Total())
+}
+
+func TestHasProduct(t *testing.T) {
+	ctx := context.Background()
+	var b affinity.Builder
+	require.NoError(t, b.Add(affinity.Purchase{Customer: "c", Product: "bare", Time: time.Unix(100, 0), Quantity: 1}))
+	require.NoError(t, b.AddProduct(affinity.Product{Key: "named", Name: "Named"}))
+	assert.False(t, b.HasProduct("bare"), "seen in a purchase only")
+	assert.True(t, b.HasProduct("named"))
+	assert.False(t, b.HasProduct("unknown"))
+	h, err := b.Build(ctx)
+	require.NoError(t, err)
+	nb := affinity.NewBuilder(h)
+	assert.False(t, nb.HasProduct("bare"))
+	assert.True(t, nb.HasProduct("named"), "entries of the base count")
 }

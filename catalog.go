@@ -168,9 +168,12 @@ type catalogBuilder struct {
 	price    []Money
 	inStock  []bool
 	leaves   [][]CategoryID
-	cats     keyTable
-	parent   []CategoryID
-	depth    []uint32
+	// described[p]: p has a catalog entry (AddProduct, or a name, price or
+	// category in the base History)
+	described []bool
+	cats      keyTable
+	parent    []CategoryID
+	depth     []uint32
 }
 
 func (cb *catalogBuilder) product(key string) ProductID {
@@ -180,6 +183,7 @@ func (cb *catalogBuilder) product(key string) ProductID {
 		cb.price = append(cb.price, 0)
 		cb.inStock = append(cb.inStock, true)
 		cb.leaves = append(cb.leaves, nil)
+		cb.described = append(cb.described, false)
 	}
 	return ProductID(id)
 }
@@ -205,6 +209,7 @@ func (cb *catalogBuilder) set(p Product) {
 	cb.name[id] = p.Name
 	cb.price[id] = p.Price
 	cb.inStock[id] = p.InStock
+	cb.described[id] = true
 	var leaves []CategoryID
 	for _, path := range p.Categories {
 		if path = CleanCategoryPath(path); path == "" {
@@ -225,8 +230,10 @@ func (cb *catalogBuilder) from(c *Catalog) {
 	cb.price = slices.Clone(c.price)
 	cb.inStock = slices.Clone(c.inStock)
 	cb.leaves = make([][]CategoryID, n)
+	cb.described = make([]bool, n)
 	for p := range n {
 		cb.leaves[p] = slices.Clone(c.Categories(ProductID(p)))
+		cb.described[p] = c.name[p] != "" || c.price[p] != 0 || len(cb.leaves[p]) > 0
 	}
 	cb.cats = c.cats.clone()
 	cb.parent = slices.Clone(c.parent)

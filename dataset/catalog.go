@@ -71,8 +71,9 @@ const (
 // [Load]; the Report counts products in Products.
 //
 // [affinity.Builder.AddProduct] replaces earlier entries of the same id,
-// including those that [Load] adds for product names: load the catalog
-// after the purchases, or load the purchases with [Options.NoProducts].
+// including those that [Load] adds for product names; [Load] in turn keeps
+// the entries of a catalog loaded before it. Loading the catalog first is
+// therefore the order that keeps the catalog's data.
 func LoadCatalog(ctx context.Context, r io.Reader, b *affinity.Builder, opts CatalogOptions) (Report, error) {
 	if err := checkSeparators(opts.Comma, opts.DecimalSep); err != nil {
 		return Report{Format: "catalog"}, err

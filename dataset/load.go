@@ -77,11 +77,10 @@ type Options struct {
 	// evaluated on MovieLens.
 	MovieLensAsPurchases bool
 	// NoProducts stops Load from adding catalog entries (names, derived
-	// categories, prices) for the products it meets. Loaders add such an
-	// entry once per product with [affinity.Builder.AddProduct], which
-	// replaces an earlier entry of the same key; set NoProducts when the
-	// catalog was loaded first with [LoadCatalog], or load the catalog
-	// after the purchases.
+	// categories, prices) for the products it meets. Without it, loaders
+	// add such an entry once per product that has none yet
+	// ([affinity.Builder.HasProduct]), so a catalog loaded before with
+	// [LoadCatalog] is kept as it is.
 	NoProducts bool
 }
 
@@ -568,11 +567,13 @@ func (l *loader) add(p affinity.Purchase, line int) *ParseError {
 // It returns the Builder's error for an entry it refuses (a category
 // path deeper than affinity.MaxCategoryDepth); the product then stays
 // without an entry.
+//
+// A product that already has a catalog entry in the Builder keeps it.
 func (l *loader) nameProduct(key, name, cats string, price affinity.Money) error {
 	if l.opts.NoProducts || (name == "" && cats == "") {
 		return nil
 	}
-	if _, ok := l.named[key]; ok {
+	if _, ok := l.named[key]; ok || l.b.HasProduct(key) {
 		return nil
 	}
 	if cats == "" && l.opts.Categories != nil && name != "" {
