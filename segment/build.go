@@ -1,0 +1,940 @@
+package segment
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/bits"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/shopaffinity/affinity"
+)
+
+const (
+	shareScale    = 10_000 // shares are stored in 1/10000
+	secondsPerDay = 86_400
+	chunkBits     = 16 // customers are processed in runs of 2^16, one roaring container each
+)
+
+// Build computes the features of every customer of h as of asOf and
+// indexes them. Only orders and events at or before asOf count; nothing
+// reads the clock. Customers are processed in runs of 65,536 on
+// opts.Workers goroutines and the partial results are merged in order, so
+// the index does not depend on the number of workers. Build takes time
+// linear in the lines and events of h plus the size of the index; it
+// returns ctx.Err() when ctx is done first, an error wrapping [ErrInvalid]
+// for bad options and one wrapping [ErrNoData] when h has no order or event
+// at or before asOf.
+func Build(ctx context.Context, h *affinity.History, asOf time.Time, opts Options) (*Index, error) {
+	if h == nil {
+		return nil, fmt.Errorf("%w: nil History", ErrInvalid)
+	}
+	if asOf.IsZero() {
+		return nil, fmt.Errorf("%w: zero asOf", ErrInvalid)
+	}
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if n := h.Catalog().NumCategories(); n >= 1<<28 {
+		return nil, fmt.Errorf("%w: %d categories are more than the index supports", ErrInvalid, n)
+	}
+	b := newBuilder(h, asOf.Unix(), o)
+	if err := b.scan(ctx); err != nil {
+		return nil, err
+	}
+	if b.nKnown == 0 {
+		s := h.Summary()
+		if s.Orders > 0 {
+			return nil, fmt.Errorf("%w: asOf %s is before the first order (%s)", ErrNoData, asOf.UTC().Format(time.DateTime), s.First.Format(time.DateTime))
+		}
+		return nil, fmt.Errorf("%w: asOf %s, history has %d orders and %d events", ErrNoData, asOf.UTC().Format(time.DateTime), s.Orders, s.Events)
+	}
+	return b.finish(ctx)
+}
+
+// builder carries the state of one Build.
+type builder struct {
+	h        *affinity.History
+	cat      *affinity.Catalog
+	asOf     int64
+	opts     Options
+	lookDays int
+	halfLife float64 // seconds; 0 = no decay
+	nc, ncat int
+	depth    []uint8 // per category
+
+	// per customer, written by the chunk that owns the customer
+	known                      []bool
+	recency, tenure, abandoned []int32 // -1 = none
+	freq                       []int32
+	monetary                   []int64
+	nKnown                     int64
+
+	chunks []chunkResult
+}
+
+func newBuilder(h *affinity.History, asOf int64, o Options) *builder {
+	nc := h.NumCustomers()
+	b := &builder{
+		h: h, cat: h.Catalog(), asOf: asOf, opts: o,
+		lookDays:  int(o.Lookback / Day),
+		halfLife:  o.HalfLife.Seconds(),
+		nc:        nc,
+		ncat:      h.Catalog().NumCategories(),
+		known:     make([]bool, nc),
+		recency:   make([]int32, nc),
+		tenure:    make([]int32, nc),
+		abandoned: make([]int32, nc),
+		freq:      make([]int32, nc),
+		monetary:  make([]int64, nc),
+		chunks:    make([]chunkResult, (nc+1<<chunkBits-1)>>chunkBits),
+	}
+	b.depth = make([]uint8, b.ncat)
+	for c := range b.ncat {
+		b.depth[c] = uint8(min(b.cat.Depth(affinity.CategoryID(c)), math.MaxUint8))
+	}
+	return b
+}
+
+// catPair is one customer's values in one category.
+type catPair struct {
+	cat                        uint32
+	low                        uint16 // customer id & 0xffff
+	spend, items, orders, days uint16
+	rank                       uint8
+}
+
+// evPair is the days since a customer's last view or cart in a category.
+type evPair struct {
+	cat  uint32
+	low  uint16
+	days uint16
+}
+
+// prodPair is the days since a customer's last interaction with a product.
+type prodPair struct {
+	prod uint32
+	low  uint16
+	days uint16
+}
+
+type dayPair struct {
+	day int64 // Unix day
+	low uint16
+}
+
+// chunkResult is the partial result of one run of 2^16 customers. Pairs
+// are sorted by category (customer order kept within a category) with
+// offsets per category.
+type chunkResult struct {
+	pairs    []catPair
+	pairOff  []uint32
+	ev       [2][]evPair // views, carts
+	evOff    [2][]uint32
+	prods    [numActs][]prodPair
+	days     []dayPair
+	popSpend []float64
+	popTotal float64
+}
+
+// parallel runs fn(worker, i) for i in [0, n) on up to workers goroutines.
+// Items are handed out in order; the first error stops the others.
+func parallel(ctx context.Context, workers, n int, fn func(w, i int) error) error {
+	workers = max(1, min(workers, n))
+	var next atomic.Int64
+	var stop atomic.Bool
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for !stop.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := ctx.Err(); err != nil {
+					errs[w] = err
+					stop.Store(true)
+					return
+				}
+				if err := fn(w, i); err != nil {
+					errs[w] = err
+					stop.Store(true)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scan computes the per-customer features, chunk by chunk.
+func (b *builder) scan(ctx context.Context) error {
+	workers := make([]*scanner, max(1, min(b.opts.Workers, len(b.chunks))))
+	var known atomic.Int64
+	err := parallel(ctx, len(workers), len(b.chunks), func(w, k int) error {
+		if workers[w] == nil {
+			workers[w] = newScanner(b)
+		}
+		n, err := workers[w].chunk(ctx, k, &b.chunks[k])
+		known.Add(n)
+		return err
+	})
+	b.nKnown = known.Load()
+	return err
+}
+
+// scanner holds one worker's scratch space, indexed by category or
+// product and reset lazily by stamping with the customer id + 1.
+type scanner struct {
+	b *builder
+
+	cstamp              []uint32
+	spend, items, ordw  []float64
+	ostamp              []uint32 // order id + 1 that last counted toward the category
+	cdays               []int32  // days since the last purchase in the category; -1 none
+	evdays              [2][]int32
+	touched             []uint32
+	bought              []uint32
+	pstamp              []uint32
+	lastBuy             []int64 // Unix time of the last bought line, any time up to asOf
+	pdays               [numActs][]int32
+	ptouched            []uint32
+	spendQ, itemQ, rank []uint16
+	keys                []uint64
+	pairs               []catPair
+	ev                  [2][]evPair
+}
+
+func newScanner(b *builder) *scanner {
+	np := b.cat.NumProducts()
+	s := &scanner{
+		b:       b,
+		cstamp:  make([]uint32, b.ncat),
+		spend:   make([]float64, b.ncat),
+		items:   make([]float64, b.ncat),
+		ordw:    make([]float64, b.ncat),
+		ostamp:  make([]uint32, b.ncat),
+		cdays:   make([]int32, b.ncat),
+		pstamp:  make([]uint32, np),
+		lastBuy: make([]int64, np),
+		spendQ:  make([]uint16, b.ncat),
+		itemQ:   make([]uint16, b.ncat),
+		rank:    make([]uint16, b.ncat),
+	}
+	for k := range s.evdays {
+		s.evdays[k] = make([]int32, b.ncat)
+	}
+	for k := range s.pdays {
+		s.pdays[k] = make([]int32, np)
+	}
+	return s
+}
+
+func (s *scanner) touchCat(cat affinity.CategoryID, stamp uint32) {
+	if s.cstamp[cat] == stamp {
+		return
+	}
+	s.cstamp[cat] = stamp
+	s.spend[cat], s.items[cat], s.ordw[cat] = 0, 0, 0
+	s.cdays[cat], s.evdays[0][cat], s.evdays[1][cat] = -1, -1, -1
+	s.touched = append(s.touched, uint32(cat))
+}
+
+func (s *scanner) touchProduct(p affinity.ProductID, stamp uint32) {
+	if s.pstamp[p] == stamp {
+		return
+	}
+	s.pstamp[p] = stamp
+	s.lastBuy[p] = math.MinInt64
+	for k := range s.pdays {
+		s.pdays[k][p] = -1
+	}
+	s.ptouched = append(s.ptouched, uint32(p))
+}
+
+// quantShare converts a share in [0, 1] to 1/shareScale, rounding half away
+// from zero.
+func quantShare(num, den float64) uint16 {
+	if den <= 0 {
+		return 0
+	}
+	return uint16(min(math.Round(num/den*shareScale), shareScale))
+}
+
+// chunk scans the customers of run k into out and returns how many of
+// them the index knows.
+func (s *scanner) chunk(ctx context.Context, k int, out *chunkResult) (int64, error) {
+	b := s.b
+	out.popSpend = make([]float64, b.ncat)
+	lo, hi := k<<chunkBits, min((k+1)<<chunkBits, b.nc)
+	if hi > lo {
+		// about two category pairs per line is typical; growing is slow
+		l0, _ := b.h.CustomerLines(affinity.CustomerID(lo))
+		_, l1 := b.h.CustomerLines(affinity.CustomerID(hi - 1))
+		if need := 2 * (l1 - l0); cap(s.pairs) < need {
+			s.pairs = make([]catPair, 0, need)
+		}
+	}
+	pairs := s.pairs[:0]
+	ev := [2][]evPair{s.ev[0][:0], s.ev[1][:0]}
+	var n int64
+	for c := lo; c < hi; c++ {
+		if (c-lo)%4096 == 4095 {
+			if err := ctx.Err(); err != nil {
+				return n, err
+			}
+		}
+		if s.customer(c, out, &pairs, &ev) {
+			n++
+		}
+	}
+	out.pairs, out.pairOff = byCategory(pairs, b.ncat, func(p *catPair) uint32 { return p.cat })
+	for i := range ev {
+		out.ev[i], out.evOff[i] = byCategory(ev[i], b.ncat, func(p *evPair) uint32 { return p.cat })
+	}
+	s.pairs, s.ev = pairs, ev
+	return n, nil
+}
+
+// customer computes the features of customer c; it reports whether c has
+// any order or event at or before asOf.
+func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]evPair) bool {
+	b := s.b
+	h, cat := b.h, b.cat
+	id := affinity.CustomerID(c)
+	stamp := uint32(c) + 1
+	low := uint16(c)
+	s.touched, s.ptouched = s.touched[:0], s.ptouched[:0]
+	known := false
+	recency, tenure := int32(-1), int32(-1)
+	var freq int32
+	var monetary int64
+	var totSpend, totItems, totOrders float64
+	lastDay := int64(math.MinInt64)
+	look := int64(b.lookDays)
+
+	olo, ohi := h.CustomerOrders(id)
+	for o := olo; o < ohi; o++ {
+		t := h.OrderUnix(o)
+		if t > b.asOf {
+			break // a customer's orders are in time order
+		}
+		known = true
+		d := (b.asOf - t) / secondsPerDay
+		inWin := d < look
+		wt := 1.0
+		if inWin && b.halfLife > 0 {
+			wt = math.Exp2(-float64(b.asOf-t) / b.halfLife)
+		}
+		bought := false
+		llo, lhi := h.OrderLines(o)
+		for i := llo; i < lhi; i++ {
+			ln := h.Line(i)
+			if inWin {
+				monetary += int64(ln.Value())
+			}
+			if ln.Quantity <= 0 {
+				continue
+			}
+			bought = true
+			p := ln.Product
+			s.touchProduct(p, stamp)
+			s.lastBuy[p] = t
+			if !inWin {
+				continue
+			}
+			s.pdays[actBought][p] = int32(d)
+			v := float64(ln.Value()) * wt
+			q := float64(ln.Quantity) * wt
+			totSpend += v
+			totItems += q
+			for _, sh := range cat.Shares(p) {
+				cc := sh.Category
+				s.touchCat(cc, stamp)
+				sw := float64(sh.Weight)
+				s.spend[cc] += v * sw
+				s.items[cc] += q * sw
+				if s.ostamp[cc] != uint32(o)+1 {
+					s.ostamp[cc] = uint32(o) + 1
+					s.ordw[cc] += wt
+				}
+				s.cdays[cc] = int32(d)
+			}
+		}
+		if !bought {
+			continue
+		}
+		if tenure < 0 {
+			tenure = clampDays(d)
+		}
+		recency = clampDays(d)
+		if day := floorDiv(t, secondsPerDay); day != lastDay {
+			out.days = append(out.days, dayPair{day: day, low: low})
+			lastDay = day
+		}
+		if inWin {
+			freq++
+			totOrders += wt
+		}
+	}
+
+	abandoned := int32(-1)
+	elo, ehi := h.CustomerEvents(id)
+	for i := elo; i < ehi; i++ {
+		e := h.Event(i)
+		if e.Unix > b.asOf {
+			break // events are in time order
+		}
+		known = true
+		d := (b.asOf - e.Unix) / secondsPerDay
+		if d >= look {
+			continue
+		}
+		var kind int
+		switch e.Kind {
+		case affinity.View:
+			kind = actViewed
+		case affinity.Cart:
+			kind = actCarted
+		default:
+			continue
+		}
+		s.touchProduct(e.Product, stamp)
+		s.pdays[kind][e.Product] = int32(d)
+		for _, sh := range cat.Shares(e.Product) {
+			s.touchCat(sh.Category, stamp)
+			s.evdays[kind-actViewed][sh.Category] = int32(d)
+		}
+		if kind == actCarted && s.lastBuy[e.Product] < e.Unix {
+			abandoned = int32(d)
+		}
+	}
+	if !known {
+		return false
+	}
+	b.known[c] = true
+	b.recency[c], b.tenure[c], b.abandoned[c] = recency, tenure, abandoned
+	b.freq[c], b.monetary[c] = freq, monetary
+
+	// categories: shares, ranks among the top N per level, events
+	s.bought = s.bought[:0]
+	for _, cc := range s.touched {
+		if s.cdays[cc] >= 0 {
+			s.bought = append(s.bought, cc)
+			s.spendQ[cc] = quantShare(s.spend[cc], totSpend)
+			s.itemQ[cc] = quantShare(s.items[cc], totItems)
+			s.rank[cc] = 0
+			out.popSpend[cc] += s.spend[cc]
+		}
+		for k := range 2 {
+			if d := s.evdays[k][cc]; d >= 0 {
+				ev[k] = append(ev[k], evPair{cat: cc, low: low, days: uint16(d)})
+			}
+		}
+	}
+	out.popTotal += totSpend
+	s.rankTop()
+	for _, cc := range s.bought {
+		*pairs = append(*pairs, catPair{
+			cat: cc, low: low,
+			spend: s.spendQ[cc], items: s.itemQ[cc],
+			orders: quantShare(s.ordw[cc], totOrders),
+			days:   uint16(s.cdays[cc]),
+			rank:   uint8(s.rank[cc]),
+		})
+	}
+	for _, p := range s.ptouched {
+		for k := range numActs {
+			if d := s.pdays[k][p]; d >= 0 {
+				out.prods[k] = append(out.prods[k], prodPair{prod: p, low: low, days: uint16(d)})
+			}
+		}
+	}
+	return true
+}
+
+// rankTop ranks the bought categories of the current customer within each
+// level by spend share, then item share, then category id, and keeps the
+// ranks up to TopN. Each category is packed into one sortable key: level,
+// spend and item shares inverted, then the id.
+func (s *scanner) rankTop() {
+	depth := s.b.depth
+	keys := s.keys[:0]
+	for _, cc := range s.bought {
+		keys = append(keys, uint64(depth[cc])<<56|uint64(shareScale-s.spendQ[cc])<<42|
+			uint64(shareScale-s.itemQ[cc])<<28|uint64(cc))
+	}
+	slices.Sort(keys)
+	level, r := uint64(1<<63), 0
+	for _, k := range keys {
+		if l := k >> 56; l != level {
+			level, r = l, 0
+		}
+		r++
+		if r <= s.b.opts.TopN {
+			s.rank[k&(1<<28-1)] = uint16(r)
+		}
+	}
+	s.keys = keys
+}
+
+func clampDays(d int64) int32 { return int32(min(d, math.MaxInt32)) }
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// byCategory sorts pairs by category with a stable counting sort and
+// returns them with offsets per category.
+func byCategory[T any](pairs []T, ncat int, cat func(*T) uint32) ([]T, []uint32) {
+	off := make([]uint32, ncat+1)
+	for i := range pairs {
+		off[cat(&pairs[i])+1]++
+	}
+	for i := 1; i <= ncat; i++ {
+		off[i] += off[i-1]
+	}
+	out := make([]T, len(pairs))
+	pos := slices.Clone(off[:ncat])
+	for i := range pairs {
+		c := cat(&pairs[i])
+		out[pos[c]] = pairs[i]
+		pos[c]++
+	}
+	return out, off
+}
+
+// finish merges the chunk results into an Index.
+func (b *builder) finish(ctx context.Context) (*Index, error) {
+	cat := b.cat
+	x := &Index{
+		asOf:     b.asOf,
+		opts:     b.opts,
+		lookDays: b.lookDays,
+		keys:     make([]string, b.nc),
+		cats:     make([]string, b.ncat),
+		catDepth: make([]uint8, b.ncat),
+		catData:  make([]catData, b.ncat),
+		popShare: make([]float64, b.ncat),
+	}
+	for c := range b.nc {
+		x.keys[c] = b.h.CustomerKey(affinity.CustomerID(c))
+	}
+	x.catParent = make([]uint32, b.ncat)
+	for c := range b.ncat {
+		id := affinity.CategoryID(c)
+		x.cats[c] = cat.CategoryPath(id)
+		x.catDepth[c] = uint8(min(cat.Depth(id), math.MaxUint8))
+		x.catParent[c] = noParent
+		if p := cat.Parent(id); p != affinity.NoCategory {
+			x.catParent[c] = uint32(p)
+		}
+	}
+	np := cat.NumProducts()
+	x.products = make([]string, np)
+	for p := range np {
+		x.products[p] = cat.ProductKey(affinity.ProductID(p))
+	}
+	x.indexNames()
+
+	// population shares, summed in chunk order
+	popTotal := 0.0
+	for k := range b.chunks {
+		popTotal += b.chunks[k].popTotal
+		for c, v := range b.chunks[k].popSpend {
+			x.popShare[c] += v
+		}
+	}
+	for c := range x.popShare {
+		if popTotal > 0 {
+			x.popShare[c] /= popTotal
+		} else {
+			x.popShare[c] = 0
+		}
+	}
+
+	// the customer-level attributes first, then one task per category
+	scalars := b.scalarTasks(x)
+	workers := max(1, b.opts.Workers)
+	cbs := make([]*catBuilder, workers)
+	bbs := make([]*bsiBuilder, workers)
+	err := parallel(ctx, workers, len(scalars)+b.ncat, func(w, i int) error {
+		if i < len(scalars) {
+			if bbs[w] == nil {
+				bbs[w] = new(bsiBuilder)
+			}
+			scalars[i](bbs[w])
+			return nil
+		}
+		if cbs[w] == nil {
+			cbs[w] = new(catBuilder)
+		}
+		b.category(cbs[w], x, uint32(i-len(scalars)))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for k := range numActs {
+		x.acts[k] = b.postings(k, np)
+	}
+	b.daily(x)
+	b.chunks = nil
+	return x, nil
+}
+
+// catBuilder holds the writers that build one category's bitmaps and
+// bsis in a single pass over its pairs. Shares and days have base 0.
+type catBuilder struct {
+	bought, ranked, evExist bmWriter
+	spend, items, orders    [14]bmWriter // shares ≤ 10000 < 2^14
+	days, evDays            [16]bmWriter // days < maxDays = 2^16
+	rank                    [7]bmWriter  // ranks ≤ maxTopN = 64 < 2^7
+}
+
+func pushBits(ws []bmWriter, v uint16, low uint16) {
+	for u := uint32(v); u != 0; u &= u - 1 {
+		ws[bits.TrailingZeros32(u)].push(low)
+	}
+}
+
+func openAll(ws []bmWriter, key uint16) {
+	for j := range ws {
+		ws[j].open(key)
+	}
+}
+
+func closeAll(ws []bmWriter) {
+	for j := range ws {
+		ws[j].close()
+	}
+}
+
+// category builds the bitmaps and bsis of category c from the pairs of
+// every chunk.
+func (b *builder) category(cb *catBuilder, x *Index, c uint32) {
+	d := &x.catData[c]
+	groups := [][]bmWriter{cb.spend[:], cb.items[:], cb.orders[:], cb.days[:], cb.rank[:]}
+	for k := range b.chunks {
+		ch := &b.chunks[k]
+		pairs := ch.pairs[ch.pairOff[c]:ch.pairOff[c+1]]
+		if len(pairs) == 0 {
+			continue
+		}
+		key := uint16(k)
+		cb.bought.open(key)
+		cb.ranked.open(key)
+		for _, g := range groups {
+			openAll(g, key)
+		}
+		for _, p := range pairs {
+			cb.bought.push(p.low)
+			pushBits(cb.spend[:], p.spend, p.low)
+			pushBits(cb.items[:], p.items, p.low)
+			pushBits(cb.orders[:], p.orders, p.low)
+			pushBits(cb.days[:], p.days, p.low)
+			if p.rank > 0 {
+				cb.ranked.push(p.low)
+				pushBits(cb.rank[:], uint16(p.rank), p.low)
+			}
+		}
+		cb.bought.close()
+		cb.ranked.close()
+		for _, g := range groups {
+			closeAll(g)
+		}
+	}
+	d.bought = cb.bought.finish()
+	d.spend = bsi{slices: finishSlices(cb.spend[:])}
+	d.items = bsi{slices: finishSlices(cb.items[:])}
+	d.orders = bsi{slices: finishSlices(cb.orders[:])}
+	d.days = bsi{slices: finishSlices(cb.days[:])}
+	d.rank = attr{exist: cb.ranked.finish(), v: bsi{slices: finishSlices(cb.rank[:])}}
+	for e := range 2 {
+		for k := range b.chunks {
+			ch := &b.chunks[k]
+			pairs := ch.ev[e][ch.evOff[e][c]:ch.evOff[e][c+1]]
+			if len(pairs) == 0 {
+				continue
+			}
+			cb.evExist.open(uint16(k))
+			openAll(cb.evDays[:], uint16(k))
+			for _, p := range pairs {
+				cb.evExist.push(p.low)
+				pushBits(cb.evDays[:], p.days, p.low)
+			}
+			cb.evExist.close()
+			closeAll(cb.evDays[:])
+		}
+		a := attr{exist: cb.evExist.finish(), v: bsi{slices: finishSlices(cb.evDays[:])}}
+		if e == 0 {
+			d.viewed = a
+		} else {
+			d.carted = a
+		}
+	}
+}
+
+// postings merges the product postings of one activity kind.
+func (b *builder) postings(kind, np int) postings {
+	p := postings{off: make([]uint32, np+1)}
+	n := 0
+	for k := range b.chunks {
+		for _, pp := range b.chunks[k].prods[kind] {
+			p.off[pp.prod+1]++
+		}
+		n += len(b.chunks[k].prods[kind])
+	}
+	for i := 1; i <= np; i++ {
+		p.off[i] += p.off[i-1]
+	}
+	p.cust = make([]uint32, n)
+	p.days = make([]uint16, n)
+	pos := slices.Clone(p.off[:np])
+	for k := range b.chunks {
+		for _, pp := range b.chunks[k].prods[kind] {
+			i := pos[pp.prod]
+			pos[pp.prod]++
+			p.cust[i] = uint32(k)<<chunkBits | uint32(pp.low)
+			p.days[i] = pp.days
+		}
+		b.chunks[k].prods[kind] = nil
+	}
+	return p
+}
+
+// daily builds the per-day activity bitmaps.
+func (b *builder) daily(x *Index) {
+	first, last := int64(math.MaxInt64), int64(math.MinInt64)
+	for k := range b.chunks {
+		for _, d := range b.chunks[k].days {
+			first, last = min(first, d.day), max(last, d.day)
+		}
+	}
+	if first > last {
+		return
+	}
+	nd := int(last - first + 1)
+	off := make([]uint32, nd+1)
+	for k := range b.chunks {
+		for _, d := range b.chunks[k].days {
+			off[d.day-first+1]++
+		}
+	}
+	for i := 1; i <= nd; i++ {
+		off[i] += off[i-1]
+	}
+	ids := make([]uint32, off[nd])
+	pos := slices.Clone(off[:nd])
+	for k := range b.chunks {
+		for _, d := range b.chunks[k].days {
+			i := d.day - first
+			ids[pos[i]] = uint32(k)<<chunkBits | uint32(d.low)
+			pos[i]++
+		}
+	}
+	var w bmWriter
+	x.day0 = first
+	x.daily = make([]*roaring.Bitmap, nd)
+	for i := range nd {
+		x.daily[i] = fromSorted(&w, ids[off[i]:off[i+1]])
+	}
+}
+
+// scalarTasks returns the tasks that build the customer-level attributes,
+// the RFM segments and the lifecycle stages; they run in parallel with the
+// categories.
+func (b *builder) scalarTasks(x *Index) []func(bb *bsiBuilder) {
+	known := make([]uint32, 0, b.nKnown)
+	var bought []uint32
+	for c, k := range b.known {
+		if k {
+			known = append(known, uint32(c))
+			if b.freq[c] > 0 {
+				bought = append(bought, uint32(c))
+			}
+		}
+	}
+	r, f, m := b.rfmScores(bought)
+	column := func(bb *bsiBuilder, ids []uint32, keep func(c uint32) bool, val func(c uint32) int64) attr {
+		var sel []uint32
+		if keep != nil {
+			sel = make([]uint32, 0, len(ids))
+			for _, c := range ids {
+				if keep(c) {
+					sel = append(sel, c)
+				}
+			}
+			ids = sel
+		}
+		vals := make([]int64, len(ids))
+		for i, c := range ids {
+			vals[i] = val(c)
+		}
+		var w bmWriter
+		a := attr{exist: fromSorted(&w, ids), v: bb.build(ids, vals)}
+		a.exist.RunOptimize()
+		return a
+	}
+	return []func(*bsiBuilder){
+		func(bb *bsiBuilder) {
+			var w bmWriter
+			x.universe = fromSorted(&w, known)
+			x.universe.RunOptimize()
+			x.scalars[scRecency] = column(bb, known, func(c uint32) bool { return b.recency[c] >= 0 }, func(c uint32) int64 { return int64(b.recency[c]) })
+		},
+		func(bb *bsiBuilder) {
+			x.scalars[scTenure] = column(bb, known, func(c uint32) bool { return b.tenure[c] >= 0 }, func(c uint32) int64 { return int64(b.tenure[c]) })
+		},
+		func(bb *bsiBuilder) {
+			x.scalars[scFrequency] = column(bb, bought, nil, func(c uint32) int64 { return int64(b.freq[c]) })
+		},
+		func(bb *bsiBuilder) {
+			x.scalars[scMonetary] = column(bb, known, func(c uint32) bool { return b.monetary[c] != 0 }, func(c uint32) int64 { return b.monetary[c] })
+		},
+		func(bb *bsiBuilder) {
+			x.scalars[scAOV] = column(bb, bought, nil, func(c uint32) int64 { return divRound(b.monetary[c], int64(b.freq[c])) })
+		},
+		func(bb *bsiBuilder) {
+			x.scalars[scAbandoned] = column(bb, known, func(c uint32) bool { return b.abandoned[c] >= 0 }, func(c uint32) int64 { return int64(b.abandoned[c]) })
+		},
+		func(bb *bsiBuilder) {
+			x.scalars[scR] = column(bb, bought, nil, func(c uint32) int64 { return int64(r[c]) })
+			x.scalars[scF] = column(bb, bought, nil, func(c uint32) int64 { return int64(f[c]) })
+			x.scalars[scM] = column(bb, bought, nil, func(c uint32) int64 { return int64(m[c]) })
+		},
+		func(*bsiBuilder) { b.segments(x, known, r, f, m) },
+	}
+}
+
+// segments builds the RFM segments and lifecycle stages and sums revenue
+// and orders.
+func (b *builder) segments(x *Index, known []uint32, r, f, m []uint8) {
+	rules := b.opts.RFMRules
+	segIDs := make([][]uint32, len(rules))
+	var stageIDs [len(stages)][]uint32
+	lapse, churn := int32(b.opts.LapseAfter/Day), int32(b.opts.ChurnAfter/Day)
+	for _, c := range known {
+		x.revenue += affinity.Money(b.monetary[c])
+		x.orders += int64(b.freq[c])
+		if b.freq[c] > 0 {
+			for i, rule := range rules {
+				if rule.R.contains(int(r[c])) && rule.F.contains(int(f[c])) && rule.M.contains(int(m[c])) {
+					segIDs[i] = append(segIDs[i], c)
+					break
+				}
+			}
+		}
+		if rec := b.recency[c]; rec >= 0 {
+			st := lifecycleStage(rec, b.freq[c], lapse, churn, int32(b.opts.LoyalOrders))
+			stageIDs[st] = append(stageIDs[st], c)
+		}
+	}
+	var w bmWriter
+	x.rfm = make([]*roaring.Bitmap, len(rules))
+	for i := range rules {
+		x.rfm[i] = fromSorted(&w, segIDs[i])
+		x.rfm[i].RunOptimize()
+	}
+	for i := range stageIDs {
+		x.stages[i] = fromSorted(&w, stageIDs[i])
+		x.stages[i].RunOptimize()
+	}
+}
+
+// lifecycleStage returns the index in stages of a buyer's stage.
+func lifecycleStage(recency, freq, lapse, churn, loyal int32) int {
+	switch {
+	case recency > churn:
+		return 4
+	case recency > lapse:
+		return 3
+	case freq >= loyal:
+		return 2
+	case freq >= 2:
+		return 1
+	}
+	return 0
+}
+
+// divRound returns a/b rounded half away from zero; b > 0.
+func divRound(a, b int64) int64 {
+	q, r := a/b, a%b
+	if r < 0 {
+		r = -r
+	}
+	if 2*r >= b {
+		if a < 0 {
+			q--
+		} else {
+			q++
+		}
+	}
+	return q
+}
+
+// rfmScores returns the quintile scores of the customers with an order in
+// the look-back (0 for the others): score = 1 + ⌊5·L/N⌋ where N counts the
+// scored customers and L those with a strictly worse value, so equal
+// values always get equal scores.
+func (b *builder) rfmScores(scored []uint32) (r, f, m []uint8) {
+	r, f, m = make([]uint8, b.nc), make([]uint8, b.nc), make([]uint8, b.nc)
+	n := int64(len(scored))
+	if n == 0 {
+		return
+	}
+	vals := func(c uint32, k int) int64 {
+		switch k {
+		case 0:
+			return -int64(b.recency[c]) // fewer days is better
+		case 1:
+			return int64(b.freq[c])
+		}
+		return b.monetary[c]
+	}
+	var wg sync.WaitGroup
+	for k, out := range [][]uint8{r, f, m} {
+		wg.Go(func() {
+			sorted := make([]int64, len(scored))
+			for i, c := range scored {
+				sorted[i] = vals(c, k)
+			}
+			slices.Sort(sorted)
+			for _, c := range scored {
+				worse, _ := slices.BinarySearch(sorted, vals(c, k)) // values < v
+				out[c] = uint8(1 + 5*int64(worse)/n)
+			}
+		})
+	}
+	wg.Wait()
+	return
+}
+
+// indexNames builds the lookup maps of categories and products.
+func (x *Index) indexNames() {
+	x.catIndex = make(map[string]uint32, len(x.cats))
+	for i, p := range x.cats {
+		x.catIndex[p] = uint32(i)
+	}
+	x.prodIndex = make(map[string]uint32, len(x.products))
+	for i, p := range x.products {
+		x.prodIndex[p] = uint32(i)
+	}
+}

@@ -1,0 +1,610 @@
+package segment
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/shopaffinity/affinity"
+)
+
+// The index file format, version 1. All integers are little-endian.
+//
+//	header  "AFSEGIDX" (8 bytes), version uint32, flags uint32 (0)
+//	body    the fields written by encode, in order; every bitmap is a
+//	        uint64 byte length followed by roaring's portable serialization
+//	        (https://github.com/RoaringBitmap/RoaringFormatSpec)
+//	trailer body length uint64, CRC-32C (Castagnoli) of the body uint32,
+//	        "AFSX" (4 bytes)
+//
+// A reader checks magic, version, length and checksum before it decodes
+// anything, and validates every bitmap and every id it decodes.
+const (
+	fileMagic   = "AFSEGIDX"
+	trailMagic  = "AFSX"
+	fileVersion = 1
+	headerLen   = 16
+	trailerLen  = 16
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// encoder writes the body, counting bytes and checksumming them.
+type encoder struct {
+	w   *bufio.Writer
+	crc hash.Hash32
+	n   int64
+	err error
+	tmp []byte
+}
+
+func (e *encoder) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	e.crc.Write(p)
+	n, err := e.w.Write(p)
+	e.n += int64(n)
+	e.err = err
+	return n, err
+}
+
+func (e *encoder) u8(v uint8)    { e.Write([]byte{v}) }
+func (e *encoder) u32(v uint32)  { e.Write(binary.LittleEndian.AppendUint32(e.tmp[:0], v)) }
+func (e *encoder) u64(v uint64)  { e.Write(binary.LittleEndian.AppendUint64(e.tmp[:0], v)) }
+func (e *encoder) i64(v int64)   { e.u64(uint64(v)) }
+func (e *encoder) f64(v float64) { e.u64(math.Float64bits(v)) }
+
+func (e *encoder) str(s string) {
+	e.Write(binary.AppendUvarint(e.tmp[:0], uint64(len(s))))
+	e.Write([]byte(s))
+}
+
+func (e *encoder) bitmap(b *roaring.Bitmap) {
+	if e.err != nil {
+		return
+	}
+	e.u64(b.GetSerializedSizeInBytes())
+	if _, err := b.WriteTo(e); err != nil && e.err == nil {
+		e.err = err
+	}
+}
+
+func (e *encoder) bsi(b bsi) {
+	e.i64(b.base)
+	e.u8(uint8(len(b.slices)))
+	for _, s := range b.slices {
+		e.bitmap(s)
+	}
+}
+
+func (e *encoder) attr(a attr) {
+	e.bitmap(a.exist)
+	e.bsi(a.v)
+}
+
+// ints writes a length and the values, little-endian, size bytes each.
+func ints[T uint16 | uint32](e *encoder, v []T, size int) {
+	e.u64(uint64(len(v)))
+	for len(v) > 0 && e.err == nil {
+		n := min(len(v), 1024)
+		buf := e.tmp[:0]
+		for _, x := range v[:n] {
+			if size == 2 {
+				buf = binary.LittleEndian.AppendUint16(buf, uint16(x))
+			} else {
+				buf = binary.LittleEndian.AppendUint32(buf, uint32(x))
+			}
+		}
+		e.Write(buf)
+		e.tmp = buf
+		v = v[n:]
+	}
+}
+
+// WriteTo writes the index, its named segments included, in the versioned,
+// checksummed file format described in the package documentation. It
+// implements io.WriterTo.
+func (x *Index) WriteTo(w io.Writer) (int64, error) {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	var head [headerLen]byte
+	copy(head[:], fileMagic)
+	binary.LittleEndian.PutUint32(head[8:], fileVersion)
+	if _, err := bw.Write(head[:]); err != nil {
+		return 0, err
+	}
+	e := &encoder{w: bw, crc: crc32.New(castagnoli), tmp: make([]byte, 0, 8192)}
+	x.encode(e)
+	if e.err != nil {
+		return headerLen + e.n, e.err
+	}
+	var trail [trailerLen]byte
+	binary.LittleEndian.PutUint64(trail[:], uint64(e.n))
+	binary.LittleEndian.PutUint32(trail[8:], e.crc.Sum32())
+	copy(trail[12:], trailMagic)
+	if _, err := bw.Write(trail[:]); err != nil {
+		return headerLen + e.n, err
+	}
+	return headerLen + e.n + trailerLen, bw.Flush()
+}
+
+func (x *Index) encode(e *encoder) {
+	o := &x.opts
+	e.i64(x.asOf)
+	e.u32(uint32(x.lookDays))
+	e.i64(int64(o.HalfLife))
+	e.u32(uint32(o.TopN))
+	e.u32(uint32(o.LoyalOrders))
+	e.u32(uint32(o.LapseAfter / Day))
+	e.u32(uint32(o.ChurnAfter / Day))
+	e.u32(uint32(len(o.RFMRules)))
+	for _, r := range o.RFMRules {
+		e.str(r.Name)
+		for _, s := range []ScoreRange{r.R, r.F, r.M} {
+			lo, hi := s.bounds()
+			e.u8(uint8(lo))
+			e.u8(uint8(hi))
+		}
+	}
+	e.u32(uint32(len(x.keys)))
+	for _, k := range x.keys {
+		e.str(k)
+	}
+	e.bitmap(x.universe)
+	for i := range x.scalars {
+		e.attr(x.scalars[i])
+	}
+	e.u32(uint32(len(x.cats)))
+	for i, c := range x.cats {
+		e.str(c)
+		e.u32(x.catParent[i])
+		e.u8(x.catDepth[i])
+		e.f64(x.popShare[i])
+		d := &x.catData[i]
+		e.bitmap(d.bought)
+		e.bsi(d.spend)
+		e.bsi(d.items)
+		e.bsi(d.orders)
+		e.bsi(d.days)
+		e.attr(d.rank)
+		e.attr(d.viewed)
+		e.attr(d.carted)
+	}
+	e.u32(uint32(len(x.products)))
+	for _, p := range x.products {
+		e.str(p)
+	}
+	for i := range x.acts {
+		ints(e, x.acts[i].off, 4)
+		ints(e, x.acts[i].cust, 4)
+		ints(e, x.acts[i].days, 2)
+	}
+	e.i64(x.day0)
+	e.u32(uint32(len(x.daily)))
+	for _, b := range x.daily {
+		e.bitmap(b)
+	}
+	for _, b := range x.rfm {
+		e.bitmap(b)
+	}
+	for _, b := range x.stages {
+		e.bitmap(b)
+	}
+	e.i64(int64(x.revenue))
+	e.i64(x.orders)
+	e.u32(uint32(len(x.defs)))
+	for _, d := range x.defs {
+		e.str(d.name)
+		e.str(d.expr.String())
+	}
+}
+
+// Save writes the index to the file path atomically: it writes a
+// temporary file in the same directory, syncs it and renames it over
+// path, so that a crash or an error never leaves a half-written file in
+// place of a good one.
+func (x *Index) Save(path string) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("segment: save: %w", err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err = x.WriteTo(f); err != nil {
+		return fmt.Errorf("segment: save %s: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("segment: save %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("segment: save %s: %w", path, err)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("segment: save %s: %w", path, err)
+	}
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync() // make the rename durable where the platform allows it
+		d.Close()
+	}
+	return nil
+}
+
+// Load reads an index written by [Index.Save] or [Index.WriteTo].
+func Load(path string) (*Index, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("segment: load: %w", err)
+	}
+	x, err := Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("segment: load %s: %w", path, err)
+	}
+	return x, nil
+}
+
+// ReadIndex reads an index from r (see [Index.WriteTo]).
+func ReadIndex(r io.Reader) (*Index, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("segment: read index: %w", err)
+	}
+	return Decode(data)
+}
+
+// Decode decodes an index from data (see [Index.WriteTo]). A truncated,
+// damaged or foreign file returns an error wrapping [ErrCorrupt]; Decode
+// never returns a partly decoded index.
+func Decode(data []byte) (*Index, error) {
+	if len(data) < headerLen+trailerLen || string(data[:8]) != fileMagic {
+		return nil, fmt.Errorf("%w: not an index file", ErrCorrupt)
+	}
+	if v := binary.LittleEndian.Uint32(data[8:]); v != fileVersion {
+		return nil, fmt.Errorf("%w: unsupported version %d (want %d)", ErrCorrupt, v, fileVersion)
+	}
+	if f := binary.LittleEndian.Uint32(data[12:]); f != 0 {
+		return nil, fmt.Errorf("%w: unknown flags %#x", ErrCorrupt, f)
+	}
+	trail := data[len(data)-trailerLen:]
+	body := data[headerLen : len(data)-trailerLen]
+	if string(trail[12:]) != trailMagic || binary.LittleEndian.Uint64(trail) != uint64(len(body)) {
+		return nil, fmt.Errorf("%w: truncated or extended file", ErrCorrupt)
+	}
+	if crc := crc32.Checksum(body, castagnoli); crc != binary.LittleEndian.Uint32(trail[8:]) {
+		return nil, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
+	}
+	d := &decoder{b: body}
+	x := d.index()
+	if d.err == nil && d.off != len(d.b) {
+		d.fail("%d bytes after the last field", len(d.b)-d.off)
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return x, nil
+}
+
+// decoder reads the body; the first error sticks and every later read
+// returns zero values, so decoding code can check once at the end.
+type decoder struct {
+	b       []byte
+	off     int
+	err     error
+	scratch bytes.Buffer
+}
+
+func (d *decoder) fail(format string, args ...any) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: %s at body offset %d", ErrCorrupt, fmt.Sprintf(format, args...), d.off)
+	}
+}
+
+func (d *decoder) next(n int) []byte {
+	if d.err != nil {
+		return nil
+	}
+	if n < 0 || n > len(d.b)-d.off {
+		d.fail("field of %d bytes runs past the end", n)
+		return nil
+	}
+	p := d.b[d.off : d.off+n]
+	d.off += n
+	return p
+}
+
+func (d *decoder) u8() uint8 {
+	if p := d.next(1); p != nil {
+		return p[0]
+	}
+	return 0
+}
+
+func (d *decoder) u32() uint32 {
+	if p := d.next(4); p != nil {
+		return binary.LittleEndian.Uint32(p)
+	}
+	return 0
+}
+
+func (d *decoder) u64() uint64 {
+	if p := d.next(8); p != nil {
+		return binary.LittleEndian.Uint64(p)
+	}
+	return 0
+}
+
+func (d *decoder) i64() int64   { return int64(d.u64()) }
+func (d *decoder) f64() float64 { return math.Float64frombits(d.u64()) }
+
+// count reads a uint32 count of items of at least min bytes each and
+// checks that they can fit in the rest of the body.
+func (d *decoder) count(minBytes int) int {
+	n := int(d.u32())
+	if d.err == nil && n*minBytes > len(d.b)-d.off {
+		d.fail("count %d exceeds the data", n)
+		return 0
+	}
+	return n
+}
+
+func (d *decoder) str() string {
+	if d.err != nil {
+		return ""
+	}
+	n, k := binary.Uvarint(d.b[d.off:])
+	if k <= 0 || n > uint64(len(d.b)-d.off-k) {
+		d.fail("bad string length")
+		return ""
+	}
+	d.off += k
+	return string(d.next(int(n)))
+}
+
+// bitmap reads a bitmap whose values must be below limit. Only canonical
+// encodings (those WriteTo produces) are accepted, so that decoding and
+// encoding again gives the same bytes.
+func (d *decoder) bitmap(limit uint64) *roaring.Bitmap {
+	n := d.u64()
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.b)-d.off) {
+		d.fail("bitmap of %d bytes runs past the end", n)
+		return nil
+	}
+	p := d.next(int(n))
+	bm := roaring.New()
+	read, err := bm.ReadFrom(bytes.NewReader(p))
+	if err == nil && read != int64(n) {
+		err = fmt.Errorf("%d trailing bytes", int64(n)-read)
+	}
+	if err == nil {
+		err = bm.Validate()
+	}
+	if err == nil && !bm.IsEmpty() && uint64(bm.Maximum()) >= limit {
+		err = fmt.Errorf("value %d out of range", bm.Maximum())
+	}
+	if err == nil {
+		d.scratch.Reset()
+		if _, werr := bm.WriteTo(&d.scratch); werr != nil || !bytes.Equal(d.scratch.Bytes(), p) {
+			err = errors.New("non-canonical encoding")
+		}
+	}
+	if err != nil {
+		d.fail("bitmap: %v", err)
+		return nil
+	}
+	return bm
+}
+
+// bsi reads a bit-sliced index whose slices must lie within exist.
+func (d *decoder) bsi(exist *roaring.Bitmap, limit uint64) bsi {
+	b := bsi{base: d.i64()}
+	k := int(d.u8())
+	if k > 64 {
+		d.fail("bsi with %d slices", k)
+		return bsi{}
+	}
+	b.slices = make([]*roaring.Bitmap, k)
+	for j := range k {
+		s := d.bitmap(limit)
+		if d.err != nil {
+			return bsi{}
+		}
+		if exist == nil || s.AndCardinality(exist) != s.GetCardinality() {
+			d.fail("bsi slice outside its column set")
+			return bsi{}
+		}
+		b.slices[j] = s
+	}
+	return b
+}
+
+func (d *decoder) attr(limit uint64) attr {
+	exist := d.bitmap(limit)
+	return attr{exist: exist, v: d.bsi(exist, limit)}
+}
+
+// readInts reads what ints wrote: at most maxLen values of size bytes.
+func readInts[T uint16 | uint32](d *decoder, maxLen, size int) []T {
+	n := d.u64()
+	if d.err == nil && (n > uint64(maxLen) || n > uint64(len(d.b)-d.off)/uint64(size)) {
+		d.fail("array of %d values", n)
+	}
+	p := d.next(size * int(n))
+	if p == nil {
+		return nil
+	}
+	v := make([]T, n)
+	for i := range v {
+		if size == 2 {
+			v[i] = T(binary.LittleEndian.Uint16(p[2*i:]))
+		} else {
+			v[i] = T(binary.LittleEndian.Uint32(p[4*i:]))
+		}
+	}
+	return v
+}
+
+func (d *decoder) index() *Index {
+	x := &Index{asOf: d.i64()}
+	o := &x.opts
+	x.lookDays = int(d.u32())
+	o.Lookback = time.Duration(x.lookDays) * Day
+	o.HalfLife = time.Duration(d.i64())
+	o.TopN = int(d.u32())
+	o.LoyalOrders = int(d.u32())
+	o.LapseAfter = time.Duration(d.u32()) * Day
+	o.ChurnAfter = time.Duration(d.u32()) * Day
+	nr := d.count(7)
+	o.RFMRules = make([]RFMRule, nr)
+	for i := range o.RFMRules {
+		r := &o.RFMRules[i]
+		r.Name = d.str()
+		for _, s := range []*ScoreRange{&r.R, &r.F, &r.M} {
+			s.Min, s.Max = int(d.u8()), int(d.u8())
+		}
+	}
+	if d.err != nil {
+		return nil
+	}
+	checked, err := o.withDefaults()
+	if err != nil || checked.Lookback != o.Lookback || checked.TopN != o.TopN || checked.LoyalOrders != o.LoyalOrders ||
+		checked.LapseAfter != o.LapseAfter || checked.ChurnAfter != o.ChurnAfter {
+		d.fail("invalid options: %v", err)
+		return nil
+	}
+	o.Workers = checked.Workers
+
+	nc := d.count(1)
+	x.keys = make([]string, nc)
+	for i := range x.keys {
+		x.keys[i] = d.str()
+	}
+	limit := uint64(nc)
+	x.universe = d.bitmap(limit)
+	for i := range x.scalars {
+		x.scalars[i] = d.attr(limit)
+	}
+	ncat := d.count(1 + 4 + 1 + 8)
+	x.cats = make([]string, ncat)
+	x.catParent = make([]uint32, ncat)
+	x.catDepth = make([]uint8, ncat)
+	x.popShare = make([]float64, ncat)
+	x.catData = make([]catData, ncat)
+	for i := range ncat {
+		x.cats[i] = d.str()
+		x.catParent[i] = d.u32()
+		x.catDepth[i] = d.u8()
+		x.popShare[i] = d.f64()
+		if d.err != nil {
+			return nil
+		}
+		if p := x.catParent[i]; p != noParent && int(p) >= ncat || x.catDepth[i] == 0 ||
+			!(x.popShare[i] >= 0 && x.popShare[i] <= 1) {
+			d.fail("invalid category %d", i)
+			return nil
+		}
+		c := &x.catData[i]
+		c.bought = d.bitmap(limit)
+		c.spend = d.bsi(c.bought, limit)
+		c.items = d.bsi(c.bought, limit)
+		c.orders = d.bsi(c.bought, limit)
+		c.days = d.bsi(c.bought, limit)
+		c.rank = d.attr(limit)
+		c.viewed = d.attr(limit)
+		c.carted = d.attr(limit)
+	}
+	np := d.count(1)
+	x.products = make([]string, np)
+	for i := range x.products {
+		x.products[i] = d.str()
+	}
+	for k := range x.acts {
+		p := &x.acts[k]
+		p.off = readInts[uint32](d, np+1, 4)
+		p.cust = readInts[uint32](d, math.MaxInt32, 4)
+		p.days = readInts[uint16](d, math.MaxInt32, 2)
+		if d.err != nil {
+			return nil
+		}
+		if len(p.off) != np+1 || p.off[0] != 0 || int(p.off[np]) != len(p.cust) || len(p.days) != len(p.cust) {
+			d.fail("invalid postings")
+			return nil
+		}
+		for i := range np {
+			lo, hi := p.off[i], p.off[i+1]
+			if lo > hi {
+				d.fail("invalid postings offsets")
+				return nil
+			}
+			for j := lo; j < hi; j++ {
+				if int(p.cust[j]) >= nc || j > lo && p.cust[j] <= p.cust[j-1] || int(p.days[j]) >= x.lookDays {
+					d.fail("invalid posting")
+					return nil
+				}
+			}
+		}
+	}
+	x.day0 = d.i64()
+	nd := d.count(8)
+	x.daily = make([]*roaring.Bitmap, nd)
+	for i := range x.daily {
+		x.daily[i] = d.bitmap(limit)
+	}
+	x.rfm = make([]*roaring.Bitmap, nr)
+	for i := range x.rfm {
+		x.rfm[i] = d.bitmap(limit)
+	}
+	for i := range x.stages {
+		x.stages[i] = d.bitmap(limit)
+	}
+	x.revenue = affinity.Money(d.i64())
+	x.orders = d.i64()
+	ndef := d.count(2)
+	if d.err != nil {
+		return nil
+	}
+	x.indexNames()
+	if len(x.catIndex) != ncat || len(x.prodIndex) != np {
+		d.fail("duplicate category or product names")
+		return nil
+	}
+	for range ndef {
+		name, src := d.str(), d.str()
+		if d.err != nil {
+			return nil
+		}
+		e, err := Parse(src)
+		if err == nil {
+			var y *Index
+			if y, err = x.Define(name, e); err == nil {
+				x.defs = y.defs
+			}
+		}
+		if err != nil {
+			d.fail("named segment %q: %v", name, err)
+			return nil
+		}
+	}
+	return x
+}

@@ -1,0 +1,171 @@
+// Package segment answers "who is in this group" for a shop's customers in
+// microseconds: it computes per-customer features from an
+// [affinity.History] as of an explicit time, stores them as roaring
+// bitmaps and bit-sliced indexes, and evaluates composable segment
+// expressions — in Go or in a small text syntax — by bitmap algebra,
+// never by scanning customers.
+//
+//	x, err := segment.Build(ctx, h, asOf, segment.Options{})
+//	coupon, err := x.Query(`affinity("Apparel/Sportswear") >= 0.3 and recency between 14d and 28d and not bought("Apparel/Socks")`)
+//	for key := range x.Keys(coupon) { … }
+//
+// # Features
+//
+// [Build] looks at the orders and events at or before asOf; nothing reads
+// the clock. Most features cover the look-back window (asOf−Lookback,
+// asOf], 730 days (24 months, the usual CLV "lifetime") unless
+// [Options.Lookback] says otherwise. Days are whole periods of 24 hours
+// counted back from asOf: an order 30 hours before asOf is 1 day ago.
+//
+//   - recency: days since the last purchase (an order with a bought line),
+//     at any time up to asOf; none for customers who never bought.
+//   - tenure: days since the first purchase, at any time up to asOf.
+//   - frequency: orders with a bought line in the look-back.
+//   - monetary: net spend in the look-back, in currency units; returns
+//     (negative quantities) in the window are subtracted, so it can be
+//     negative.
+//   - aov: monetary / frequency; none without orders in the look-back.
+//   - rscore, fscore, mscore: RFM quintile scores (see below).
+//   - per category node, at every level of the tree: affinity (share of
+//     spend), itemshare (share of items), ordershare (share of orders that
+//     contained the category), recency in the category (days since the
+//     last purchase in it), the rank among the customer's top categories
+//     of that level, and lift (affinity divided by the population's share
+//     of spend in the category, [Index.PopulationShare]).
+//   - bought, viewed and carted sets per category and per product, with
+//     the days since the last such event, so that any window up to the
+//     look-back can be asked for; abandoned carts (an add-to-cart of a
+//     product not bought since); daily activity (customers with a bought
+//     order on each UTC day, at any time up to asOf).
+//
+// Shares count bought lines only (returns never count as interest) and a
+// product in several category paths counts toward each with the weight of
+// [affinity.Catalog.Shares]. With [Options.HalfLife] each order's weight
+// in the shares is 2^(−age/HalfLife), so that old interests fade. Shares
+// are stored in steps of 1/10000, rounded half away from zero; money in
+// [affinity.Money] units (1/10000 of the currency unit); days as integers.
+//
+// The customers an index knows ([Index.Len]) are those with an order or
+// event at or before asOf; [Index.All] returns them and Not complements
+// within them. Customer ids are the dense ids of the History, so bitmaps
+// of several indexes built from one History (or from Histories where one
+// extends the other) can be combined.
+//
+// # Missing values
+//
+// Customers without a value of frequency, monetary, affinity, itemshare,
+// ordershare or lift count as 0 there: affinity("X") < 0.1 includes the
+// customers who never bought in X. The other attributes — recency, tenure,
+// aov, the RFM scores, category recency and rank — are undefined for
+// customers without the underlying purchase, and no comparison matches an
+// undefined value (not recency <= 30d includes those who never bought).
+//
+// # RFM
+//
+// Customers with an order in the look-back get three scores from 1 to 5:
+// score = 1 + ⌊5·L/N⌋, where N counts the scored customers and L those
+// with a strictly worse value (a longer time since the last purchase,
+// fewer orders, less spend). This is the competition rank (SQL RANK()) cut
+// into quintiles: equal values always get equal scores, the best value
+// gets 5 unless more than a fifth of the customers share it, and scores
+// can be skipped when many customers tie (if 40% have one order, they all
+// get F=1 and two orders start at F=3). The segment map
+// ([DefaultRFMRules], replaceable with [Options.RFMRules]) is an ordered
+// table of score ranges; a customer belongs to the first rule that
+// matches. [Index.RFMTable] gives size, share, revenue share and AOV per
+// segment.
+//
+// Lifecycle stages ([Stages]) partition the customers who bought at or
+// before asOf: churned when the last purchase is more than ChurnAfter
+// (default 365 days) ago, else lapsing when more than LapseAfter (180
+// days), else loyal (LoyalOrders, default 4, or more orders in the
+// look-back), repeat (2 or more) or new (one order).
+//
+// [Transition] and [Transitions] compare two indexes of the same customers
+// at two points in time: who moved from Champions to At risk.
+//
+// # Text syntax
+//
+// [Parse] and [Index.Query] read expressions such as
+//
+//	affinity("Apparel/Sportswear") >= 0.3 and recency between 14d and 28d
+//	    and not bought("Apparel/Socks")
+//	carted("p-1234" within 7d) and not bought("p-1234" within 7d)
+//	rfm("Champions") or (lifecycle("loyal") and recency > 90d)
+//	active between "2024-11-25" and "2024-12-02" and monetary >= $500
+//
+// Keywords and attribute names are case-insensitive; names of categories,
+// products and segments are quoted (Go string syntax) and case-sensitive,
+// except RFM segment and lifecycle stage names. # starts a comment that
+// runs to the end of the line. The grammar, in EBNF:
+//
+//	query      = expr .
+//	expr       = term { "or" term } .
+//	term       = factor { "and" factor } .
+//	factor     = "not" factor | "(" expr ")" | "all" | "none" | comparison
+//	           | activity | abandoned | active | reference | top .
+//	comparison = attribute ( op value | "between" value "and" value ) .
+//	op         = "<" | "<=" | ">" | ">=" | "=" | "==" | "!=" .
+//	attribute  = "recency" | "tenure" | "frequency" | "monetary" | "aov"
+//	           | "rscore" | "fscore" | "mscore"
+//	           | ( "affinity" | "itemshare" | "ordershare" | "lift"
+//	             | "recency" | "rank" ) "(" string ")" .
+//	activity   = ( "bought" | "viewed" | "carted" )
+//	             "(" target { "," target } [ ( "within" | "," ) duration ] ")" .
+//	target     = string | "category" "(" string ")" | "product" "(" string ")" .
+//	abandoned  = "abandoned" "(" [ [ "within" ] duration ] ")" .
+//	active     = "active" "between" date "and" date .
+//	reference  = ( "segment" | "rfm" | "lifecycle" ) "(" string ")" .
+//	top        = "top" "(" string [ "," integer ] ")" .
+//	value      = [ "-" ] [ currency [ "-" ] ] number [ unit ] .
+//	currency   = "$" | "€" | "£" .
+//	duration   = integer [ "d" | "w" | "m" | "y" ] .
+//	date       = `"` YYYY-MM-DD `"` .
+//	number     = digit { digit } [ "." digit { digit } ] .
+//
+// Units: days take d, w (7 days), m (30 days) and y (365 days), or a bare
+// number of days; shares take a fraction or a percentage (0.3 or 30%);
+// money a number of currency units, optionally after a currency sign,
+// which is decoration only. A bare target string names a category if the
+// index has one by that path, else a product; a name that is both must be
+// written category("…") or product("…"). Without a window, bought, viewed
+// and carted cover the whole look-back; a window may not be longer.
+// between includes both ends. rank("X") <= 2 and top("X", 2) are the same.
+// segment("name") refers to a segment defined with [Index.Define].
+//
+// Comparisons happen at the stored resolution: 1/10000 for shares, one
+// Money unit, one day. A threshold is converted to it exactly when it is
+// within 1e-9 (relative) of a stored step, so affinity("X") >= 0.3 means a
+// stored share of at least 3000. Lift compares the stored affinity with
+// the threshold times the population share.
+//
+// Syntax errors are *[SyntaxError] with offset, line and column; unknown
+// categories, products and segments wrap [ErrUnknown], empty windows and
+// reversed ranges wrap [ErrInvalid], each with the position in the query.
+//
+// # Storage
+//
+// Every numeric attribute is a bit-sliced index on roaring bitmaps: one
+// bitmap per bit of the stored value plus one of the customers that have
+// a value. Ranges, sums (revenue and orders of a segment, [Index.Stats])
+// and comparisons are a few bitmap operations per bit. Per-category
+// indexes hold only the customers who bought in the category. Product
+// sets are kept as sorted posting lists with days (one bitmap per product
+// would cost more than the data) and become bitmaps in time linear in the
+// product's customers.
+//
+// [Index.Save] writes a versioned file with a CRC-32C checksum whose
+// bitmaps use roaring's portable serialization, atomically (temporary
+// file, sync, rename); [Load] and [Decode] reject truncated, damaged or
+// foreign files with [ErrCorrupt] and validate every bitmap and id.
+//
+// # Concurrency
+//
+// An *Index is immutable after [Build] or [Load] and safe for any number
+// of concurrent readers. [Index.Define] returns a new Index that shares
+// the data of the old one. Bitmaps returned by methods are new and belong
+// to the caller; bitmaps passed in are only read. Build uses
+// [Options.Workers] goroutines and none outlives the call; its result does
+// not depend on the number of workers. To refresh, build a new index and
+// swap a pointer (for example an atomic.Pointer[segment.Index]).
+package segment

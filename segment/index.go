@@ -1,0 +1,311 @@
+package segment
+
+import (
+	"errors"
+	"iter"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/shopaffinity/affinity"
+)
+
+// Errors callers can branch on; the errors returned wrap them with details.
+var (
+	// ErrInvalid reports an option, window, range or argument that cannot
+	// be used: an empty or reversed window, a negative half-life, a
+	// threshold that is not a number.
+	ErrInvalid = errors.New("segment: invalid argument")
+	// ErrUnknown reports a category, product, named segment, RFM segment
+	// or lifecycle stage that the index does not know.
+	ErrUnknown = errors.New("segment: unknown name")
+	// ErrNoData reports an as-of time before every order and event.
+	ErrNoData = errors.New("segment: no data at or before asOf")
+	// ErrCorrupt reports an index file that is truncated, damaged or not an
+	// index file at all.
+	ErrCorrupt = errors.New("segment: corrupt index file")
+)
+
+// attr is one numeric attribute: the present columns and their values.
+type attr struct {
+	exist *roaring.Bitmap
+	v     bsi
+}
+
+// catData holds everything the index knows per category node.
+type catData struct {
+	bought *roaring.Bitmap // bought in the category within the look-back
+	// values of the bought customers: shares in 1/shareScale, days since the
+	// last purchase in the category
+	spend, items, orders, days bsi
+	rank                       attr // rank among the customer's top categories at this level
+	viewed, carted             attr // days since the last view / add-to-cart
+}
+
+// postings lists, per product, the customers with an interaction of one
+// kind within the look-back and the days since the last one, sorted by
+// customer id: a compressed column that turns into a bitmap in time linear
+// in the product's customers.
+type postings struct {
+	off  []uint32 // len NumProducts+1
+	cust []uint32
+	days []uint16
+}
+
+// Scalar attributes of a customer, in their storage order.
+const (
+	scRecency = iota
+	scTenure
+	scFrequency
+	scMonetary
+	scAOV
+	scR
+	scF
+	scM
+	scAbandoned
+	numScalars
+)
+
+// Activity kinds, in their storage order.
+const (
+	actBought = iota
+	actViewed
+	actCarted
+	numActs
+)
+
+// Index is an immutable index of customer features as of one point in
+// time, built by [Build] or read by [Load]: recency, frequency, monetary
+// value, tenure, average order value, RFM scores and segments, lifecycle
+// stages, per-category shares, lift, recency and top-N ranks, bought,
+// viewed and carted sets and daily activity, all as roaring bitmaps and
+// bit-sliced indexes. Customers are the dense ids of the [affinity.History]
+// it was built from; every method that returns a bitmap returns a new one
+// the caller owns. All methods are safe for concurrent use.
+type Index struct {
+	asOf     int64 // Unix seconds
+	opts     Options
+	lookDays int
+
+	keys     []string        // shop customer ids by dense id
+	universe *roaring.Bitmap // customers with an order or event at or before asOf
+
+	scalars [numScalars]attr
+
+	cats      []string
+	catParent []uint32 // noParent for a top-level node
+	catDepth  []uint8
+	catData   []catData
+	popShare  []float64 // share of all customers' (decayed) spend per category
+	catIndex  map[string]uint32
+
+	products  []string
+	prodIndex map[string]uint32
+	acts      [numActs]postings
+
+	day0  int64             // Unix day (days since 1970-01-01 UTC) of daily[0]
+	daily []*roaring.Bitmap // customers with a bought order on each day
+
+	rfm    []*roaring.Bitmap // per rule of opts.RFMRules
+	stages [len(stages)]*roaring.Bitmap
+
+	revenue affinity.Money // net spend of the universe in the look-back
+	orders  int64
+
+	defs []definition // named segments, in definition order
+
+	lookupOnce sync.Once
+	byKey      []uint32 // customer ids sorted by key, built on first lookup
+}
+
+const noParent = ^uint32(0)
+
+// AsOf returns the time the index describes (UTC).
+func (x *Index) AsOf() time.Time { return time.Unix(x.asOf, 0).UTC() }
+
+// Options returns the options the index was built with, defaults filled in.
+// The RFMRules slice is a copy.
+func (x *Index) Options() Options {
+	o := x.opts
+	o.RFMRules = slices.Clone(o.RFMRules)
+	return o
+}
+
+// Len returns the number of customers the index knows: those with an
+// order (of any kind, returns included) or event at or before asOf.
+func (x *Index) Len() int { return int(x.universe.GetCardinality()) }
+
+// NumCustomers returns the size of the customer id space: every customer
+// of the History the index was built from, including those whose first
+// activity comes after asOf. Ids run from 0 to NumCustomers-1.
+func (x *Index) NumCustomers() int { return len(x.keys) }
+
+// All returns the customers the index knows (see [Index.Len]).
+func (x *Index) All() *roaring.Bitmap { return x.universe.Clone() }
+
+// CustomerKey returns the shop id of customer c, or "" when c is out of
+// range.
+func (x *Index) CustomerKey(c uint32) string {
+	if int(c) >= len(x.keys) {
+		return ""
+	}
+	return x.keys[c]
+}
+
+// LookupCustomer returns the dense id of the shop customer id key. The
+// first call sorts the keys once (O(n log n)); later calls are binary
+// searches.
+func (x *Index) LookupCustomer(key string) (uint32, bool) {
+	x.lookupOnce.Do(func() {
+		ids := make([]uint32, len(x.keys))
+		for i := range ids {
+			ids[i] = uint32(i)
+		}
+		slices.SortFunc(ids, func(a, b uint32) int {
+			if x.keys[a] < x.keys[b] {
+				return -1
+			}
+			if x.keys[a] > x.keys[b] {
+				return 1
+			}
+			return int(a) - int(b)
+		})
+		x.byKey = ids
+	})
+	i, ok := slices.BinarySearchFunc(x.byKey, key, func(id uint32, k string) int {
+		switch kk := x.keys[id]; {
+		case kk < k:
+			return -1
+		case kk > k:
+			return 1
+		}
+		return 0
+	})
+	if !ok {
+		return 0, false
+	}
+	return x.byKey[i], true
+}
+
+// Keys returns the shop customer ids of the customers in set, in ascending
+// dense id order. Ids outside the index are skipped.
+func (x *Index) Keys(set *roaring.Bitmap) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		it := set.Iterator()
+		for it.HasNext() {
+			c := it.Next()
+			if int(c) >= len(x.keys) {
+				return
+			}
+			if !yield(x.keys[c]) {
+				return
+			}
+		}
+	}
+}
+
+// Categories returns the category paths the index knows, at every level,
+// in catalog (id) order. The caller owns the slice.
+func (x *Index) Categories() []string { return slices.Clone(x.cats) }
+
+// CategoryDepth returns the level of the category path (1 = top level) and
+// whether the index knows it.
+func (x *Index) CategoryDepth(path string) (int, bool) {
+	id, ok := x.lookupCategory(path)
+	if !ok {
+		return 0, false
+	}
+	return int(x.catDepth[id]), true
+}
+
+// PopulationShare returns the share of the category in the (decayed) spend
+// of all customers in the look-back: the denominator of [Lift]. ok is false
+// when the index does not know the category.
+func (x *Index) PopulationShare(path string) (share float64, ok bool) {
+	id, ok := x.lookupCategory(path)
+	if !ok {
+		return 0, false
+	}
+	return x.popShare[id], true
+}
+
+// RFMSegments returns the names of the RFM segments in rule order. The
+// caller owns the slice.
+func (x *Index) RFMSegments() []string {
+	names := make([]string, len(x.opts.RFMRules))
+	for i, r := range x.opts.RFMRules {
+		names[i] = r.Name
+	}
+	return names
+}
+
+func (x *Index) lookupCategory(path string) (uint32, bool) {
+	if id, ok := x.catIndex[path]; ok {
+		return id, true
+	}
+	id, ok := x.catIndex[affinity.CleanCategoryPath(path)]
+	return id, ok
+}
+
+// MemoryUsage is an estimate of the bytes an [Index] keeps resident.
+type MemoryUsage struct {
+	// Customers counts the customer-level bitmaps and bit-sliced indexes,
+	// the RFM and lifecycle segments and the daily activity bitmaps.
+	Customers int
+	// Categories counts the per-category bitmaps and bit-sliced indexes.
+	Categories int
+	// Products counts the per-product posting lists.
+	Products int
+	// Keys counts the shop ids of customers and products and the category
+	// paths, string bytes included.
+	Keys int
+}
+
+// Total returns the sum of all parts.
+func (m MemoryUsage) Total() int { return m.Customers + m.Categories + m.Products + m.Keys }
+
+// MemoryUsage estimates the bytes x keeps resident from roaring's size
+// estimate of each bitmap and the lengths of its arrays. It takes time
+// linear in the number of bitmaps.
+func (x *Index) MemoryUsage() MemoryUsage {
+	var m MemoryUsage
+	bm := func(b *roaring.Bitmap) int {
+		if b == nil {
+			return 0
+		}
+		return int(b.GetSizeInBytes())
+	}
+	at := func(a *attr) int { return bm(a.exist) + int(a.v.size()) }
+	m.Customers = bm(x.universe)
+	for i := range x.scalars {
+		m.Customers += at(&x.scalars[i])
+	}
+	for _, b := range x.daily {
+		m.Customers += bm(b)
+	}
+	for _, b := range x.rfm {
+		m.Customers += bm(b)
+	}
+	for _, b := range x.stages {
+		m.Customers += bm(b)
+	}
+	for i := range x.catData {
+		d := &x.catData[i]
+		m.Categories += bm(d.bought) + int(d.spend.size()+d.items.size()+d.orders.size()+d.days.size()) +
+			at(&d.rank) + at(&d.viewed) + at(&d.carted)
+	}
+	m.Categories += 14 * len(x.cats) // parent, depth, population share
+	for i := range x.acts {
+		p := &x.acts[i]
+		m.Products += 4*(len(p.off)+len(p.cust)) + 2*len(p.days)
+	}
+	for _, s := range [][]string{x.keys, x.products, x.cats} {
+		for _, k := range s {
+			m.Keys += 16 + len(k)
+		}
+	}
+	m.Keys += 48 * (len(x.catIndex) + len(x.prodIndex)) // map entries, roughly
+	return m
+}

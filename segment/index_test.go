@@ -1,0 +1,164 @@
+package segment_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/segment"
+)
+
+var testAsOf = time.Date(2024, 6, 30, 12, 0, 0, 0, time.UTC)
+
+// randomHistory builds a random storefront around testAsOf: a small
+// category tree, products with zero, one or two category paths, orders
+// with returns and free items before and after asOf (some exactly on day
+// and window boundaries), views, carts and ratings, customers with events
+// only and customers who appear after asOf.
+func randomHistory(t testing.TB, rng *rand.Rand, customers int) *affinity.History {
+	t.Helper()
+	var b affinity.Builder
+	var leaves []string
+	for d := range 3 {
+		for g := range 1 + rng.IntN(3) {
+			for l := range 1 + rng.IntN(3) {
+				leaves = append(leaves, fmt.Sprintf("Dept%d/Group%d/Leaf%d", d, g, l))
+			}
+		}
+	}
+	nProd := 40 + rng.IntN(40)
+	for p := range nProd {
+		var cats []string
+		switch rng.IntN(8) {
+		case 0: // uncategorized
+		case 1, 2:
+			cats = []string{leaves[rng.IntN(len(leaves))], leaves[rng.IntN(len(leaves))]}
+		case 3:
+			cats = []string{fmt.Sprintf("Dept%d", rng.IntN(3))} // a product on an inner node
+		default:
+			cats = []string{leaves[rng.IntN(len(leaves))]}
+		}
+		require.NoError(t, b.AddProduct(affinity.Product{Key: fmt.Sprintf("p%03d", p), Categories: cats, InStock: true}))
+	}
+	asOf := testAsOf.Unix()
+	when := func() time.Time {
+		switch rng.IntN(20) {
+		case 0:
+			return testAsOf
+		case 1:
+			return testAsOf.Add(-730 * segment.Day) // just outside the default look-back
+		case 2:
+			return testAsOf.Add(-730*segment.Day + time.Second) // just inside
+		case 3:
+			return testAsOf.Add(-time.Duration(rng.IntN(40)) * segment.Day)
+		case 4:
+			return testAsOf.Add(time.Duration(1+rng.IntN(30*day)) * time.Second) // after asOf
+		}
+		return time.Unix(asOf-int64(rng.IntN(1000*day)), 0)
+	}
+	order := 0
+	for c := range customers {
+		key := fmt.Sprintf("c%05d", c)
+		shift := time.Duration(0)
+		if rng.IntN(30) == 0 {
+			shift = 400 * segment.Day // everything after asOf
+		}
+		nOrders := rng.IntN(7)
+		if rng.IntN(10) == 0 {
+			nOrders = 0
+		}
+		for range nOrders {
+			order++
+			at := when().Add(shift)
+			for range 1 + rng.IntN(4) {
+				q := int32(1 + rng.IntN(3))
+				if rng.IntN(10) == 0 {
+					q = -q
+				}
+				price := affinity.Money(rng.IntN(5000)) * 100
+				if rng.IntN(15) == 0 {
+					price = 0
+				}
+				require.NoError(t, b.Add(affinity.Purchase{Customer: key, Product: fmt.Sprintf("p%03d", rng.IntN(nProd)),
+					Order: fmt.Sprintf("o%d", order), Time: at.Add(time.Duration(rng.IntN(3)) * time.Hour), Quantity: q, Price: price}))
+			}
+		}
+		for range rng.IntN(6) {
+			kind := []affinity.EventKind{affinity.View, affinity.View, affinity.Cart, affinity.Rating}[rng.IntN(4)]
+			require.NoError(t, b.AddEvent(affinity.Event{Customer: key, Product: fmt.Sprintf("p%03d", rng.IntN(nProd)),
+				Time: when().Add(shift), Kind: kind, Weight: 1}))
+		}
+	}
+	h, err := b.Build(context.Background())
+	require.NoError(t, err)
+	return h
+}
+
+func TestQueriesMatchNaiveScan(t *testing.T) {
+	cases := []struct {
+		name string
+		opts segment.Options
+	}{
+		{"defaults", segment.Options{}},
+		{"half-life", segment.Options{HalfLife: 90 * segment.Day, TopN: 2}},
+		{"short look-back", segment.Options{Lookback: 120 * segment.Day, LapseAfter: 60 * segment.Day, ChurnAfter: 100 * segment.Day, LoyalOrders: 3}},
+		{"custom rules", segment.Options{RFMRules: []segment.RFMRule{
+			{Name: "Big spenders", M: segment.ScoreRange{Min: 4, Max: 5}},
+			{Name: "Recent", R: segment.ScoreRange{Min: 5, Max: 5}},
+		}, Workers: 1}},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(i)+1, 7))
+			h := randomHistory(t, rng, 600)
+			x, err := segment.Build(context.Background(), h, testAsOf, tc.opts)
+			require.NoError(t, err)
+			n := newNaive(h, testAsOf, tc.opts)
+			known := 0
+			for _, c := range n.cust {
+				if c.known {
+					known++
+				}
+			}
+			require.Equal(t, known, x.Len())
+			checkQueries(t, x, n, rng, 400)
+		})
+	}
+}
+
+// TestQueriesAcrossChunks uses more than 65,536 customers, so that the
+// build merges several partial results.
+func TestQueriesAcrossChunks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 70,000-customer history")
+	}
+	rng := rand.New(rand.NewPCG(99, 1))
+	h := randomHistory(t, rng, 70_000)
+	x, err := segment.Build(context.Background(), h, testAsOf, segment.Options{Workers: 3})
+	require.NoError(t, err)
+	n := newNaive(h, testAsOf, segment.Options{})
+	checkQueries(t, x, n, rng, 60)
+}
+
+func TestBuildIsIndependentOfWorkers(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	h := randomHistory(t, rng, 3000)
+	var enc [][]byte
+	for _, w := range []int{1, 2, 5} {
+		x, err := segment.Build(context.Background(), h, testAsOf, segment.Options{Workers: w, HalfLife: 30 * segment.Day})
+		require.NoError(t, err)
+		var buf bytes.Buffer
+		_, err = x.WriteTo(&buf)
+		require.NoError(t, err)
+		enc = append(enc, buf.Bytes())
+	}
+	assert.Equal(t, enc[0], enc[1])
+	assert.Equal(t, enc[0], enc[2])
+}

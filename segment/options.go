@@ -1,0 +1,237 @@
+package segment
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Day is the unit of every recency, tenure and window: features count whole
+// days of 24 hours back from the as-of time.
+const Day = 24 * time.Hour
+
+// Default option values.
+const (
+	DefaultLookback    = 730 * Day // 24 months, the usual CLV "lifetime"
+	DefaultTopN        = 3
+	DefaultLoyalOrders = 4
+	DefaultLapseAfter  = 180 * Day
+	DefaultChurnAfter  = 365 * Day
+	maxTopN            = 64
+	maxDays            = 1 << 16 // windows and look-backs stay below ~179 years
+)
+
+// Options configures [Build]. The zero value means the documented defaults.
+type Options struct {
+	// Lookback is the window (asOf-Lookback, asOf] whose orders and events
+	// make up frequency, monetary value, average order value, the category
+	// shares and every bought/viewed/carted set; a whole number of days.
+	// Default 730 days (24 months). Recency and tenure look at all orders up
+	// to asOf regardless.
+	Lookback time.Duration
+	// HalfLife, when positive, weights each order in the category shares by
+	// 2^(-age/HalfLife), so that old interests fade. Zero means no decay.
+	// It does not affect frequency, monetary value or recency.
+	HalfLife time.Duration
+	// TopN is how many categories per level of the tree count as a
+	// customer's top categories (see [TopRank]); default 3, at most 64.
+	TopN int
+	// LoyalOrders is the number of orders in the look-back from which an
+	// active customer counts as loyal rather than repeat; default 4, at
+	// least 2.
+	LoyalOrders int
+	// LapseAfter is the recency beyond which a customer is lapsing; default
+	// 180 days. It must not exceed Lookback.
+	LapseAfter time.Duration
+	// ChurnAfter is the recency beyond which a customer is churned; default
+	// 365 days. It must exceed LapseAfter.
+	ChurnAfter time.Duration
+	// RFMRules is the ordered RFM segment map; nil means
+	// [DefaultRFMRules]. A customer belongs to the first rule that matches
+	// its scores, or to no RFM segment when none does.
+	RFMRules []RFMRule
+	// Workers is the number of goroutines Build uses; default GOMAXPROCS.
+	// The result does not depend on it.
+	Workers int
+}
+
+// withDefaults fills in defaults and validates the options.
+func (o Options) withDefaults() (Options, error) {
+	if o.Lookback == 0 {
+		o.Lookback = DefaultLookback
+	}
+	if o.TopN == 0 {
+		o.TopN = DefaultTopN
+	}
+	if o.LoyalOrders == 0 {
+		o.LoyalOrders = DefaultLoyalOrders
+	}
+	if o.LapseAfter == 0 {
+		o.LapseAfter = min(DefaultLapseAfter, o.Lookback)
+	}
+	if o.ChurnAfter == 0 {
+		o.ChurnAfter = max(DefaultChurnAfter, o.LapseAfter+Day)
+	}
+	if o.RFMRules == nil {
+		o.RFMRules = DefaultRFMRules()
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"Lookback", o.Lookback}, {"LapseAfter", o.LapseAfter}, {"ChurnAfter", o.ChurnAfter}} {
+		if _, err := wholeDays(d.name, d.v); err != nil {
+			return o, err
+		}
+	}
+	switch {
+	case o.HalfLife < 0:
+		return o, fmt.Errorf("%w: HalfLife %v is negative", ErrInvalid, o.HalfLife)
+	case o.TopN < 1 || o.TopN > maxTopN:
+		return o, fmt.Errorf("%w: TopN %d is not in [1, %d]", ErrInvalid, o.TopN, maxTopN)
+	case o.LoyalOrders < 2:
+		return o, fmt.Errorf("%w: LoyalOrders %d is less than 2", ErrInvalid, o.LoyalOrders)
+	case o.LapseAfter > o.Lookback:
+		return o, fmt.Errorf("%w: LapseAfter %s exceeds Lookback %s", ErrInvalid, fmtDays(o.LapseAfter), fmtDays(o.Lookback))
+	case o.ChurnAfter <= o.LapseAfter:
+		return o, fmt.Errorf("%w: ChurnAfter %s does not exceed LapseAfter %s", ErrInvalid, fmtDays(o.ChurnAfter), fmtDays(o.LapseAfter))
+	}
+	if err := validateRules(o.RFMRules); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// wholeDays converts a positive whole number of days to days.
+func wholeDays(what string, d time.Duration) (int, error) {
+	switch {
+	case d <= 0:
+		return 0, fmt.Errorf("%w: %s %v is an empty window", ErrInvalid, what, d)
+	case d%Day != 0:
+		return 0, fmt.Errorf("%w: %s %v is not a whole number of days", ErrInvalid, what, d)
+	case d/Day >= maxDays:
+		return 0, fmt.Errorf("%w: %s %v is too long", ErrInvalid, what, d)
+	}
+	return int(d / Day), nil
+}
+
+// fmtDays formats a whole-day duration the way the query syntax writes it.
+func fmtDays(d time.Duration) string {
+	if d%Day != 0 {
+		return d.String()
+	}
+	return fmt.Sprintf("%dd", d/Day)
+}
+
+// ScoreRange is an inclusive range of RFM scores. The zero value means any
+// score (1 to 5).
+type ScoreRange struct {
+	Min, Max int
+}
+
+func (r ScoreRange) bounds() (lo, hi int) {
+	if r == (ScoreRange{}) {
+		return 1, 5
+	}
+	return r.Min, r.Max
+}
+
+func (r ScoreRange) contains(s int) bool {
+	lo, hi := r.bounds()
+	return lo <= s && s <= hi
+}
+
+// RFMRule is one row of an RFM segment map: the customers whose recency,
+// frequency and monetary scores fall in R, F and M belong to the segment
+// Name, unless an earlier rule already took them.
+type RFMRule struct {
+	Name    string
+	R, F, M ScoreRange
+}
+
+// String formats the rule as "Name: R 4-5, F 1, M 1-5".
+func (r RFMRule) String() string {
+	f := func(s ScoreRange) string {
+		lo, hi := s.bounds()
+		if lo == hi {
+			return fmt.Sprint(lo)
+		}
+		return fmt.Sprintf("%d-%d", lo, hi)
+	}
+	return fmt.Sprintf("%s: R %s, F %s, M %s", r.Name, f(r.R), f(r.F), f(r.M))
+}
+
+// DefaultRFMRules returns the standard RFM segment map on the recency and
+// frequency scores (the widely used R×F grid; monetary is not used), in
+// the order they are applied. Every R×F cell belongs to exactly one rule:
+//
+//	Champions            R 5,   F 4-5
+//	Loyal                R 3-4, F 4-5
+//	Potential loyalists  R 4-5, F 2-3
+//	New                  R 5,   F 1
+//	Promising            R 4,   F 1
+//	Need attention       R 3,   F 3
+//	About to sleep       R 3,   F 1-2
+//	Can't lose them      R 1-2, F 5
+//	At risk              R 1-2, F 3-4
+//	Lost                 R 1,   F 1
+//	Hibernating          R 1-2, F 1-2
+//
+// The caller owns the returned slice.
+func DefaultRFMRules() []RFMRule {
+	r := func(lo, hi int) ScoreRange { return ScoreRange{lo, hi} }
+	return []RFMRule{
+		{Name: "Champions", R: r(5, 5), F: r(4, 5)},
+		{Name: "Loyal", R: r(3, 4), F: r(4, 5)},
+		{Name: "Potential loyalists", R: r(4, 5), F: r(2, 3)},
+		{Name: "New", R: r(5, 5), F: r(1, 1)},
+		{Name: "Promising", R: r(4, 4), F: r(1, 1)},
+		{Name: "Need attention", R: r(3, 3), F: r(3, 3)},
+		{Name: "About to sleep", R: r(3, 3), F: r(1, 2)},
+		{Name: "Can't lose them", R: r(1, 2), F: r(5, 5)},
+		{Name: "At risk", R: r(1, 2), F: r(3, 4)},
+		{Name: "Lost", R: r(1, 1), F: r(1, 1)},
+		{Name: "Hibernating", R: r(1, 2), F: r(1, 2)},
+	}
+}
+
+func validateRules(rules []RFMRule) error {
+	for i, r := range rules {
+		if strings.TrimSpace(r.Name) == "" {
+			return fmt.Errorf("%w: RFM rule %d has no name", ErrInvalid, i)
+		}
+		for j := range i {
+			if strings.EqualFold(rules[j].Name, r.Name) {
+				return fmt.Errorf("%w: RFM rule %q appears twice", ErrInvalid, r.Name)
+			}
+		}
+		for _, s := range []ScoreRange{r.R, r.F, r.M} {
+			if lo, hi := s.bounds(); lo < 1 || hi > 5 || lo > hi {
+				return fmt.Errorf("%w: RFM rule %q has score range %d-%d outside 1-5", ErrInvalid, r.Name, lo, hi)
+			}
+		}
+	}
+	return nil
+}
+
+// Lifecycle stages, in the order [Build] assigns them: a customer who bought
+// at or before asOf is churned when the last purchase is more than
+// ChurnAfter ago, else lapsing when it is more than LapseAfter ago, else
+// loyal, repeat or new by the number of orders in the look-back.
+const (
+	StageNew     = "new"     // one order in the look-back
+	StageRepeat  = "repeat"  // 2 to LoyalOrders-1 orders
+	StageLoyal   = "loyal"   // LoyalOrders or more orders
+	StageLapsing = "lapsing" // LapseAfter < recency ≤ ChurnAfter
+	StageChurned = "churned" // recency > ChurnAfter
+)
+
+// Stages lists the lifecycle stages in a fixed order.
+var stages = [...]string{StageNew, StageRepeat, StageLoyal, StageLapsing, StageChurned}
+
+// Stages returns the lifecycle stage names: new, repeat, loyal, lapsing,
+// churned. The caller owns the slice.
+func Stages() []string { return stages[:] }

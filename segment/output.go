@@ -1,0 +1,326 @@
+package segment
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/shopaffinity/affinity"
+)
+
+// Stats summarizes a set of customers. Revenue and orders are the sums of
+// the customers' monetary value and frequency in the look-back, computed
+// from the bit-sliced indexes (one intersection count per bit).
+type Stats struct {
+	Name      string
+	Customers int
+	// Share is Customers divided by [Index.Len].
+	Share float64
+	// Revenue is the net spend of the customers in the look-back.
+	Revenue affinity.Money
+	// RevenueShare is Revenue divided by the revenue of all customers (0
+	// when that is not positive).
+	RevenueShare float64
+	// Orders counts the customers' orders in the look-back.
+	Orders int64
+	// AOV is Revenue / Orders, rounded; 0 without orders.
+	AOV affinity.Money
+}
+
+// Stats returns the statistics of the customers of set that the index
+// knows, labelled name. It takes time proportional to the bitmaps, not to
+// the number of customers.
+func (x *Index) Stats(name string, set *roaring.Bitmap) Stats {
+	in := roaring.And(set, x.universe)
+	s := Stats{Name: name, Customers: int(in.GetCardinality())}
+	if n := x.Len(); n > 0 {
+		s.Share = float64(s.Customers) / float64(n)
+	}
+	m := &x.scalars[scMonetary]
+	s.Revenue = affinity.Money(m.v.sum(roaring.And(in, m.exist)))
+	f := &x.scalars[scFrequency]
+	s.Orders = f.v.sum(roaring.And(in, f.exist))
+	if x.revenue > 0 {
+		s.RevenueShare = float64(s.Revenue) / float64(x.revenue)
+	}
+	if s.Orders > 0 {
+		s.AOV = affinity.Money(divRound(int64(s.Revenue), s.Orders))
+	}
+	return s
+}
+
+// RFMTable returns the statistics of each RFM segment in rule order.
+func (x *Index) RFMTable() []Stats {
+	rows := make([]Stats, len(x.rfm))
+	for i, r := range x.opts.RFMRules {
+		rows[i] = x.Stats(r.Name, x.rfm[i])
+	}
+	return rows
+}
+
+// LifecycleTable returns the statistics of each lifecycle stage in the
+// order of [Stages].
+func (x *Index) LifecycleTable() []Stats {
+	rows := make([]Stats, len(stages))
+	for i, s := range stages {
+		rows[i] = x.Stats(s, x.stages[i])
+	}
+	return rows
+}
+
+// WriteTable writes rows as an aligned text table with the columns
+// segment, customers, share, revenue, revenue share and AOV.
+func WriteTable(w io.Writer, rows []Stats) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "segment\tcustomers\tshare\trevenue\trevenue share\tAOV\t")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%d\t%.1f%%\t%s\t%.1f%%\t%s\t\n",
+			r.Name, r.Customers, 100*r.Share, r.Revenue, 100*r.RevenueShare, r.AOV)
+	}
+	return tw.Flush()
+}
+
+// Overlap returns the matrix of intersection sizes of sets:
+// m[i][j] = |sets[i] ∩ sets[j]|, so m[i][i] is the size of sets[i]. It
+// counts without building intersections.
+func Overlap(sets []*roaring.Bitmap) [][]uint64 {
+	m := make([][]uint64, len(sets))
+	for i := range sets {
+		m[i] = make([]uint64, len(sets))
+		for j := range i + 1 {
+			n := sets[i].AndCardinality(sets[j])
+			if i == j {
+				n = sets[i].GetCardinality()
+			}
+			m[i][j], m[j][i] = n, n
+		}
+	}
+	return m
+}
+
+// Features are one customer's values as the index holds them. Absent
+// values (a customer who never bought has no recency) are -1 for days and
+// scores.
+type Features struct {
+	Customer          string
+	Recency, Tenure   int // days; -1 when none
+	Frequency         int
+	Monetary, AOV     affinity.Money
+	R, F, M           int    // 1-5; 0 when not scored
+	RFM               string // RFM segment; "" when none
+	Stage             string // lifecycle stage; "" when none
+	AbandonedCartDays int    // days since the last abandoned cart; -1 when none
+}
+
+// Features returns the features of customer c; ok is false when the index
+// does not know c.
+func (x *Index) Features(c uint32) (f Features, ok bool) {
+	if !x.universe.Contains(c) {
+		return Features{}, false
+	}
+	fs := x.features(roaring.BitmapOf(c))
+	return fs[0], true
+}
+
+// features decodes the features of the customers of set (all known), in id
+// order, a slice at a time.
+func (x *Index) features(set *roaring.Bitmap) []Features {
+	ids := set.ToArray()
+	out := make([]Features, len(ids))
+	for i, c := range ids {
+		out[i] = Features{Customer: x.keys[c], Recency: -1, Tenure: -1, AbandonedCartDays: -1}
+	}
+	var vals []int64
+	for sc := range numScalars {
+		a := &x.scalars[sc]
+		present := roaring.And(set, a.exist)
+		vals = a.v.values(vals, present)
+		j := 0
+		it := present.Iterator()
+		for k := 0; it.HasNext(); k++ {
+			c := it.Next()
+			for ids[j] != c {
+				j++
+			}
+			v := vals[k]
+			f := &out[j]
+			switch sc {
+			case scRecency:
+				f.Recency = int(v)
+			case scTenure:
+				f.Tenure = int(v)
+			case scFrequency:
+				f.Frequency = int(v)
+			case scMonetary:
+				f.Monetary = affinity.Money(v)
+			case scAOV:
+				f.AOV = affinity.Money(v)
+			case scR:
+				f.R = int(v)
+			case scF:
+				f.F = int(v)
+			case scM:
+				f.M = int(v)
+			case scAbandoned:
+				f.AbandonedCartDays = int(v)
+			}
+		}
+	}
+	for i, s := range x.rfm {
+		x.labelSet(ids, roaring.And(set, s), func(j int) { out[j].RFM = x.opts.RFMRules[i].Name })
+	}
+	for i, s := range x.stages {
+		x.labelSet(ids, roaring.And(set, s), func(j int) { out[j].Stage = stages[i] })
+	}
+	return out
+}
+
+// labelSet calls set(j) for the position j in ids of each customer of sub,
+// a subset of ids.
+func (x *Index) labelSet(ids []uint32, sub *roaring.Bitmap, set func(j int)) {
+	j := 0
+	it := sub.Iterator()
+	for it.HasNext() {
+		c := it.Next()
+		for ids[j] != c {
+			j++
+		}
+		set(j)
+	}
+}
+
+// csvHeader names the columns of [Index.WriteCSV].
+var csvHeader = []string{"customer", "recency_days", "tenure_days", "frequency", "monetary", "aov",
+	"r", "f", "m", "rfm_segment", "lifecycle", "abandoned_cart_days"}
+
+// WriteCSV writes one CSV row per customer of set that the index knows, in
+// id order, with a header: customer, recency_days, tenure_days, frequency,
+// monetary, aov, r, f, m, rfm_segment, lifecycle, abandoned_cart_days.
+// Absent values are empty fields. Features are decoded 65,536 customers at
+// a time.
+func (x *Index) WriteCSV(w io.Writer, set *roaring.Bitmap) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(csvHeader); err != nil {
+		return err
+	}
+	in := roaring.And(set, x.universe)
+	days := func(d int) string {
+		if d < 0 {
+			return ""
+		}
+		return strconv.Itoa(d)
+	}
+	row := make([]string, len(csvHeader))
+	for lo := uint64(0); lo <= uint64(in.Maximum()) && !in.IsEmpty(); lo += 1 << chunkBits {
+		part := roaring.And(in, rangeBitmap(lo, lo+1<<chunkBits))
+		for _, f := range x.features(part) {
+			row[0] = f.Customer
+			row[1], row[2] = days(f.Recency), days(f.Tenure)
+			row[3] = strconv.Itoa(f.Frequency)
+			row[4] = f.Monetary.String()
+			row[5], row[6], row[7], row[8] = "", "", "", ""
+			if f.R > 0 {
+				row[5] = f.AOV.String()
+				row[6], row[7], row[8] = strconv.Itoa(f.R), strconv.Itoa(f.F), strconv.Itoa(f.M)
+			}
+			row[9], row[10], row[11] = f.RFM, f.Stage, days(f.AbandonedCartDays)
+			if err := cw.Write(row); err != nil {
+				return err
+			}
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func rangeBitmap(lo, hi uint64) *roaring.Bitmap {
+	b := roaring.New()
+	b.AddRange(lo, hi)
+	return b
+}
+
+// Transition returns the customers who were in segment a as of from.AsOf()
+// and are in segment b as of to.AsOf(), for example RFM("Champions") →
+// RFM("At risk"). from and to must index the same customers (built from
+// one History, or from Histories where one extends the other, whose
+// customer ids are stable); ids in the result are those of both.
+func Transition(from, to *Index, a, b Expr) (*roaring.Bitmap, error) {
+	if err := compatible(from, to); err != nil {
+		return nil, err
+	}
+	sa, err := from.Eval(a)
+	if err != nil {
+		return nil, fmt.Errorf("segment: from: %w", err)
+	}
+	sb, err := to.Eval(b)
+	if err != nil {
+		return nil, fmt.Errorf("segment: to: %w", err)
+	}
+	sa.And(sb)
+	return sa, nil
+}
+
+// Transitions counts the customers by segment as of from and as of to:
+// m[i][j] is the number of customers in rows[i] as of from.AsOf() and in
+// cols[j] as of to.AsOf(). Row len(rows) and column len(cols) count the
+// customers (known to either index) in none of the rows or columns, so
+// that newcomers and leavers show too.
+func Transitions(from, to *Index, rows, cols []Expr) ([][]int, error) {
+	if err := compatible(from, to); err != nil {
+		return nil, err
+	}
+	eval := func(x *Index, es []Expr, which string) ([]*roaring.Bitmap, error) {
+		out := make([]*roaring.Bitmap, len(es)+1)
+		rest := roaring.Or(from.universe, to.universe)
+		for i, e := range es {
+			b, err := x.Eval(e)
+			if err != nil {
+				return nil, fmt.Errorf("segment: %s %d: %w", which, i, err)
+			}
+			out[i] = b
+			rest.AndNot(b)
+		}
+		out[len(es)] = rest
+		return out, nil
+	}
+	rs, err := eval(from, rows, "row")
+	if err != nil {
+		return nil, err
+	}
+	cs, err := eval(to, cols, "column")
+	if err != nil {
+		return nil, err
+	}
+	m := make([][]int, len(rs))
+	for i, r := range rs {
+		m[i] = make([]int, len(cs))
+		for j, c := range cs {
+			m[i][j] = int(r.AndCardinality(c))
+		}
+	}
+	return m, nil
+}
+
+// compatible checks that two indexes share their customer ids.
+func compatible(a, b *Index) error {
+	n := min(len(a.keys), len(b.keys))
+	for i := range n {
+		if a.keys[i] != b.keys[i] {
+			return fmt.Errorf("%w: the indexes number customers differently (id %d is %q and %q)", ErrInvalid, i, a.keys[i], b.keys[i])
+		}
+	}
+	return nil
+}
+
+// String formats the statistics as one line.
+func (s Stats) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d customers (%.1f%%), revenue %s (%.1f%%), %d orders, AOV %s",
+		s.Name, s.Customers, 100*s.Share, s.Revenue, 100*s.RevenueShare, s.Orders, s.AOV)
+	return b.String()
+}
