@@ -1,0 +1,365 @@
+package similarity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shopaffinity/affinity"
+)
+
+// Scope says which purchases count as "together". The numeric values are
+// stable: they are part of the [Index] encoding.
+type Scope int
+
+const (
+	// Basket counts products bought in the same order; a transaction is an
+	// order, anonymous orders included.
+	Basket Scope = iota
+	// Customer counts products bought by the same customer at any time
+	// within the counted period; a transaction is a customer.
+	Customer
+	// Sequential counts, for each ordered pair (a, b), the customers who
+	// bought b within [CountOptions.Window] after a: strictly later, at
+	// most Window later. It is directed: Pair(a, b) ≠ Pair(b, a) in
+	// general. A transaction is a customer.
+	Sequential
+)
+
+// String returns "basket", "customer" or "sequential".
+func (s Scope) String() string {
+	switch s {
+	case Basket:
+		return "basket"
+	case Customer:
+		return "customer"
+	case Sequential:
+		return "sequential"
+	}
+	return fmt.Sprintf("Scope(%d)", int(s))
+}
+
+// ParseScope returns the scope named s (as printed by [Scope.String],
+// case-insensitive).
+func ParseScope(s string) (Scope, error) {
+	for sc := Basket; sc <= Sequential; sc++ {
+		if strings.EqualFold(s, sc.String()) {
+			return sc, nil
+		}
+	}
+	return 0, fmt.Errorf("similarity: unknown scope %q", s)
+}
+
+// DefaultWindow is the default [CountOptions.Window]: 30 days.
+const DefaultWindow = 30 * 24 * time.Hour
+
+// DefaultMaxBasket is the default [CountOptions.MaxBasket].
+const DefaultMaxBasket = 100
+
+// CountOptions configures [Count]. The zero value counts baskets over the
+// whole History with the defaults below.
+type CountOptions struct {
+	// Scope is what "together" means; default Basket.
+	Scope Scope
+	// AsOf counts only orders and events at or before AsOf; zero counts
+	// everything.
+	AsOf time.Time
+	// Lookback counts only orders and events after AsOf − Lookback (after
+	// the History's last order time − Lookback when AsOf is zero); 0
+	// counts everything up to AsOf.
+	Lookback time.Duration
+	// Window is how soon after a the purchase of b must follow to count
+	// for Sequential; default [DefaultWindow] (30 days).
+	Window time.Duration
+	// MaxBasket caps the number of distinct products per transaction
+	// (order for Basket, customer for Customer and Sequential); default
+	// [DefaultMaxBasket], negative for no cap. A transaction with more
+	// keeps a deterministic pseudo-random sample of MaxBasket of them: the
+	// ones with the smallest hash of (transaction's shop ids, product).
+	// Supports are counted on the sample too, so every measure stays in
+	// range. Wholesale customers and bulk orders otherwise dominate the
+	// work (k products make k·(k−1) pairs) and the counts.
+	MaxBasket int
+	// Workers is the number of goroutines; default GOMAXPROCS.
+	Workers int
+	// Events also counts events (views, carts, ratings, wishlists) as
+	// interactions of the customer with the product, at their time, for
+	// data such as MovieLens. Orders have no events: Basket with Events is
+	// an error.
+	Events bool
+}
+
+func (o CountOptions) config(h *affinity.History) (*config, error) {
+	if o.Scope < Basket || o.Scope > Sequential {
+		return nil, fmt.Errorf("similarity: unknown scope %d", int(o.Scope))
+	}
+	if o.Events && o.Scope == Basket {
+		return nil, errors.New("similarity: events have no order: count them with the Customer or Sequential scope")
+	}
+	if o.Lookback < 0 || o.Window < 0 {
+		return nil, fmt.Errorf("similarity: negative lookback %v or window %v", o.Lookback, o.Window)
+	}
+	c := &config{scope: o.Scope, from: math.MinInt64, to: math.MaxInt64, events: o.Events, workers: defaultWorkers(o.Workers)}
+	ref := h.Summary().Last
+	if !o.AsOf.IsZero() {
+		c.to = o.AsOf.Unix()
+		ref = o.AsOf
+	}
+	if o.Lookback > 0 {
+		c.from = ref.Add(-o.Lookback).Unix()
+	}
+	c.window = int64(DefaultWindow / time.Second)
+	if o.Window > 0 {
+		c.window = int64(o.Window / time.Second)
+	}
+	switch {
+	case o.MaxBasket == 0:
+		c.maxBasket = DefaultMaxBasket
+	case o.MaxBasket > 0:
+		c.maxBasket = o.MaxBasket
+	}
+	return c, nil
+}
+
+const (
+	blockShift = 6
+	blockRows  = 1 << blockShift
+)
+
+// rowBlock holds the rows [i·blockRows, (i+1)·blockRows) of a [Counts] in
+// CSR form: a partial count that Count and Sum add up.
+type rowBlock struct {
+	off  [blockRows + 1]uint32
+	cols []affinity.ProductID
+	vals []uint32
+}
+
+// Counts is a sparse product × product co-occurrence matrix in compressed
+// rows (CSR, columns ascending) with the product marginals and the number
+// of transactions N: the input of [NewIndex] and of the count measures.
+// Build it with [Count] or add partial counts with [Sum]. It is immutable
+// and safe for concurrent use; slices it returns are owned by it.
+//
+// For Basket and Customer the matrix is symmetric. For Sequential, row a
+// holds the products bought after a: Pair(a, b) counts a then b.
+type Counts struct {
+	scope   Scope
+	window  int64 // seconds
+	np, n   int
+	support []uint32
+	blocks  []rowBlock
+	pairs   int
+	// the transactions, kept for weighted passes (BM25)
+	tx   *txTable
+	post *postings
+}
+
+// Count counts the co-occurrences of products in h within opts.Scope.
+// Returns (negative quantities) never count, nor does a product bought and
+// fully returned count less: only bought lines are interactions.
+//
+// It builds the transactions and the product → transactions postings once,
+// then counts one anchor row at a time with a dense per-worker counter,
+// rows handed out in blocks to opts.Workers goroutines; the blocks are
+// partial counts whose sum is the result. The work is Σ over transactions
+// of (products per transaction)², so [CountOptions.MaxBasket] bounds it.
+// It returns ctx.Err() if ctx is done first.
+func Count(ctx context.Context, h *affinity.History, opts CountOptions) (*Counts, error) {
+	cfg, err := opts.config(h)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := buildTx(ctx, h, cfg, false)
+	if err != nil {
+		return nil, err
+	}
+	return countTx(ctx, tx, h.Catalog().NumProducts(), cfg)
+}
+
+func countTx(ctx context.Context, tx *txTable, np int, cfg *config) (*Counts, error) {
+	post := buildPostings(tx, np)
+	c := &Counts{scope: cfg.scope, window: cfg.window, np: np, n: tx.len(), tx: tx, post: post}
+	c.support = make([]uint32, np)
+	for a := range np {
+		c.support[a] = post.off[a+1] - post.off[a]
+	}
+	err := c.fillRows(ctx, cfg.workers, func(s *scratch, a affinity.ProductID) {
+		s.row(tx, post, a, c.window, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// fillRows builds the rows of c in blocks of blockRows on workers
+// goroutines: count(s, a) accumulates row a in the worker's scratch, which
+// is then emitted, sorted, into the block.
+func (c *Counts) fillRows(ctx context.Context, workers int, count func(s *scratch, a affinity.ProductID)) error {
+	np := c.np
+	c.blocks = make([]rowBlock, (np+blockRows-1)/blockRows)
+	scr := make([]*scratch, workers)
+	err := parallel(ctx, workers, len(c.blocks), func(w, bi int) error {
+		s := scr[w]
+		if s == nil {
+			s = newScratch(np, false)
+			scr[w] = s
+		}
+		lo, hi := bi*blockRows, min((bi+1)*blockRows, np)
+		for a := lo; a < hi; a++ {
+			count(s, affinity.ProductID(a))
+			s.emit(affinity.ProductID(a))
+			c.blocks[bi].off[a-lo+1] = uint32(len(s.cols))
+		}
+		s.flush(&c.blocks[bi], hi-lo)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i := range c.blocks {
+		c.pairs += len(c.blocks[i].cols)
+	}
+	return nil
+}
+
+// emit appends the counted row (without a) to the block buffers and
+// clears the counters.
+func (s *scratch) emit(a affinity.ProductID) {
+	s.sortTouched()
+	for _, b := range s.touched {
+		v := s.cnt[b]
+		s.cnt[b] = 0
+		if b != a {
+			s.cols = append(s.cols, b)
+			s.vals = append(s.vals, v)
+		}
+	}
+	s.touched = s.touched[:0]
+}
+
+// flush moves the block buffers into blk, exactly sized.
+func (s *scratch) flush(blk *rowBlock, rows int) {
+	for i := rows + 1; i <= blockRows; i++ {
+		blk.off[i] = blk.off[rows]
+	}
+	blk.cols = slices.Clone(s.cols)
+	blk.vals = slices.Clone(s.vals)
+	s.cols, s.vals = s.cols[:0], s.vals[:0]
+}
+
+// NumProducts returns the number of products (rows).
+func (c *Counts) NumProducts() int { return c.np }
+
+// Total returns N, the number of transactions counted: non-empty orders
+// for Basket, customers with an interaction for Customer and Sequential.
+func (c *Counts) Total() int { return c.n }
+
+// Scope returns the scope the counts were made with.
+func (c *Counts) Scope() Scope { return c.scope }
+
+// Directed reports whether Pair(a, b) and Pair(b, a) may differ (true for
+// Sequential).
+func (c *Counts) Directed() bool { return c.scope == Sequential }
+
+// NumPairs returns the number of non-zero entries of the matrix (ordered
+// pairs).
+func (c *Counts) NumPairs() int { return c.pairs }
+
+// Support returns the number of transactions that contain p (0 for an
+// unknown p).
+func (c *Counts) Support(p affinity.ProductID) int {
+	if int(p) >= c.np {
+		return 0
+	}
+	return int(c.support[p])
+}
+
+// Row returns the products that co-occur with a (for Sequential: follow
+// a), ascending, and their co-counts. Both slices are owned by c; they are
+// empty for an unknown a. O(1).
+func (c *Counts) Row(a affinity.ProductID) ([]affinity.ProductID, []uint32) {
+	if int(a) >= c.np {
+		return nil, nil
+	}
+	blk := &c.blocks[a>>blockShift]
+	i := a & (blockRows - 1)
+	lo, hi := blk.off[i], blk.off[i+1]
+	return blk.cols[lo:hi:hi], blk.vals[lo:hi:hi]
+}
+
+// Pair returns the number of transactions with both a and b (for
+// Sequential: customers who bought b within the window after a); 0 when
+// a = b or either is unknown. O(log row length).
+func (c *Counts) Pair(a, b affinity.ProductID) int {
+	cols, vals := c.Row(a)
+	if i, ok := slices.BinarySearch(cols, b); ok {
+		return int(vals[i])
+	}
+	return 0
+}
+
+// PairCount returns the counts of (a, b) for the count measures.
+func (c *Counts) PairCount(a, b affinity.ProductID) PairCount {
+	return PairCount{N: c.n, A: c.Support(a), B: c.Support(b), AB: c.Pair(a, b)}
+}
+
+// Sum adds partial counts made over disjoint sets of transactions — for
+// example Count on the shards of a customer base, where every shard's
+// History lists the same products in the same order — into the counts of
+// their union: N, supports and co-counts add up. The parts must share
+// scope and window; the result has as many products as the largest part.
+// The parts are not modified.
+func Sum(ctx context.Context, parts ...*Counts) (*Counts, error) {
+	if len(parts) == 0 {
+		return nil, errors.New("similarity: Sum of no counts")
+	}
+	first := parts[0]
+	np := 0
+	for _, p := range parts {
+		if p.scope != first.scope || p.window != first.window {
+			return nil, fmt.Errorf("similarity: Sum of %v counts (window %ds) and %v counts (window %ds)", first.scope, first.window, p.scope, p.window)
+		}
+		np = max(np, p.np)
+	}
+	tx := &txTable{off: []uint32{0}}
+	for _, p := range parts {
+		base := uint32(len(tx.items))
+		if uint64(base)+uint64(len(p.tx.items)) > math.MaxUint32 {
+			return nil, fmt.Errorf("similarity: more than %d product occurrences", uint32(math.MaxUint32))
+		}
+		tx.items = append(tx.items, p.tx.items...)
+		tx.unix = append(tx.unix, p.tx.unix...)
+		tx.id = append(tx.id, p.tx.id...)
+		for _, o := range p.tx.off[1:] {
+			tx.off = append(tx.off, base+o)
+		}
+	}
+	c := &Counts{scope: first.scope, window: first.window, np: np, tx: tx, post: buildPostings(tx, np)}
+	c.support = make([]uint32, np)
+	for _, p := range parts {
+		c.n += p.n
+		for a, s := range p.support {
+			c.support[a] += s
+		}
+	}
+	err := c.fillRows(ctx, defaultWorkers(0), func(s *scratch, a affinity.ProductID) {
+		for _, p := range parts {
+			cols, vals := p.Row(a)
+			for i, b := range cols {
+				if s.cnt[b] == 0 {
+					s.touched = append(s.touched, b)
+				}
+				s.cnt[b] += vals[i]
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}

@@ -1,0 +1,197 @@
+package similarity
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/shopaffinity/affinity"
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/lapack/lapack64"
+)
+
+// DefaultEASELambda is the default [EASEOptions.Lambda].
+const DefaultEASELambda = 200
+
+// DefaultEASEMaxProducts is the default [EASEOptions.MaxProducts].
+const DefaultEASEMaxProducts = 10_000
+
+// EASEOptions configures [FitEASE]. The zero value fits baskets with
+// λ = 200 on up to 10,000 products.
+type EASEOptions struct {
+	// Count says which transactions form the rows of X: Basket (orders) or
+	// Customer (the user × item matrix of the paper). Sequential is an
+	// error: XᵀX must be symmetric.
+	Count CountOptions
+	// Lambda is the L2 regularisation λ > 0 added to the diagonal of XᵀX;
+	// default [DefaultEASELambda]. Steck (2019) used 200–1000 on data sets
+	// with 10⁵–10⁶ users; small data sets want less.
+	Lambda float64
+	// K is the number of neighbours per product; default [DefaultK].
+	K int
+	// MaxProducts bounds the size n of the dense n×n fit; default
+	// [DefaultEASEMaxProducts]. The fit takes 8·n² bytes (800 MB at
+	// n = 10,000) and O(n³) time. With more products in the counts, EASE is
+	// fitted on the n most purchased (support descending, ties by id); the
+	// rows of the others come from co-occurrence, with Fallback.
+	MaxProducts int
+	// Fallback configures the neighbours of the products left out of the
+	// fit, as for [NewIndex]; its K defaults to K. Its measure defaults to
+	// Jaccard, like NewIndex.
+	Fallback IndexOptions
+}
+
+// FitEASE fits the EASE model (Steck 2019, "Embarrassingly Shallow
+// Autoencoders for Sparse Data") on the binary transaction × product
+// matrix X of h and returns its weights as an [Index] with Measure EASE.
+// The closed-form solution is
+//
+//	P = (XᵀX + λI)⁻¹,   W = I − P·diagMat(1/diag(P)),   diag(W) = 0,
+//
+// that is W[i][j] = −P[i][j]/P[j][j] for i ≠ j. XᵀX is exactly the
+// co-occurrence counts (supports on the diagonal), so X is never built;
+// P comes from a Cholesky factorisation and inverse computed in place with
+// gonum's LAPACK (Dpotrf, Dpotri). Row i of W — how much buying i
+// predicts each j — is i's neighbour list: the K largest positive
+// weights, ties by product id; Count is the pair's co-count. See
+// [EASEOptions.MaxProducts] for large catalogs.
+//
+// ctx is checked before and after the factorisation, which cannot be
+// interrupted.
+func FitEASE(ctx context.Context, h *affinity.History, opts EASEOptions) (*Index, error) {
+	if opts.Count.Scope == Sequential {
+		return nil, errors.New("similarity: EASE needs symmetric (Basket or Customer) counts")
+	}
+	lambda := opts.Lambda
+	if lambda == 0 {
+		lambda = DefaultEASELambda
+	}
+	if !(lambda > 0) || math.IsInf(lambda, 0) {
+		return nil, fmt.Errorf("similarity: EASE λ %v is not finite and positive", opts.Lambda)
+	}
+	k := opts.K
+	if k <= 0 {
+		k = DefaultK
+	}
+	maxProducts := opts.MaxProducts
+	if maxProducts <= 0 {
+		maxProducts = DefaultEASEMaxProducts
+	}
+	fb := opts.Fallback
+	if fb.K <= 0 {
+		fb.K = k
+	}
+	if fb.Measure == EASE || fb.Measure == SVD {
+		return nil, fmt.Errorf("similarity: EASE fallback measure %v", fb.Measure)
+	}
+	c, err := Count(ctx, h, opts.Count)
+	if err != nil {
+		return nil, err
+	}
+	return fitEASE(ctx, c, lambda, k, maxProducts, fb, defaultWorkers(opts.Count.Workers))
+}
+
+func fitEASE(ctx context.Context, c *Counts, lambda float64, k, maxProducts int, fb IndexOptions, workers int) (*Index, error) {
+	var sel []affinity.ProductID
+	for p, s := range c.support {
+		if s > 0 {
+			sel = append(sel, affinity.ProductID(p))
+		}
+	}
+	slices.SortFunc(sel, func(a, b affinity.ProductID) int {
+		return cmp.Or(cmp.Compare(c.support[b], c.support[a]), cmp.Compare(a, b))
+	})
+	var rest *Index
+	if len(sel) > maxProducts {
+		sel = sel[:maxProducts]
+		var err error
+		if rest, err = NewIndex(ctx, c, fb); err != nil {
+			return nil, err
+		}
+	}
+	m := len(sel)
+	pos := make([]int32, c.np)
+	for i := range pos {
+		pos[i] = -1
+	}
+	for i, p := range sel {
+		pos[p] = int32(i)
+	}
+	// G = XᵀX + λI, upper triangle, row-major
+	g := make([]float64, m*m)
+	for i, p := range sel {
+		g[i*m+i] = float64(c.support[p]) + lambda
+		cols, vals := c.Row(p)
+		for t, b := range cols {
+			if j := int(pos[b]); j > i {
+				g[i*m+j] = float64(vals[t])
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	tri, ok := lapack64.Potrf(blas64.Symmetric{Uplo: blas.Upper, N: m, Stride: max(m, 1), Data: g})
+	if !ok {
+		return nil, errors.New("similarity: EASE: XᵀX + λI is not positive definite")
+	}
+	if _, ok := lapack64.Potri(tri); !ok {
+		return nil, errors.New("similarity: EASE: inverse failed")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// mirror the upper triangle of P into the lower one, in tiles
+	const tile = 64
+	for i0 := 0; i0 < m; i0 += tile {
+		for j0 := 0; j0 <= i0; j0 += tile {
+			for i := i0; i < min(i0+tile, m); i++ {
+				for j := j0; j < min(j0+tile, i); j++ {
+					g[i*m+j] = g[j*m+i]
+				}
+			}
+		}
+	}
+	diag := make([]float64, m)
+	for j := range m {
+		diag[j] = g[j*m+j]
+	}
+	x := &Index{measure: EASE, scope: c.scope, k: k, n: c.n, support: c.support}
+	tops := make([]topK, workers)
+	var err error
+	x.off, x.nb, err = collectRows(ctx, c.np, blockRows, workers, func(w, lo, hi int, out *rowSink) error {
+		top := &tops[w]
+		for a := lo; a < hi; a++ {
+			top.reset(k)
+			if i := int(pos[a]); i >= 0 {
+				row := g[i*m : (i+1)*m]
+				for j, pij := range row {
+					if v := -pij / diag[j]; j != i && v > 0 {
+						b := sel[j]
+						top.push(Neighbor{Product: b, Score: f32(v)})
+					}
+				}
+			} else if rest != nil {
+				for _, nb := range rest.Neighbors(affinity.ProductID(a)) {
+					top.push(nb)
+				}
+			}
+			n := len(out.nb)
+			out.add(top)
+			if pos[a] >= 0 {
+				for t := n; t < len(out.nb); t++ {
+					out.nb[t].Count = uint32(c.Pair(affinity.ProductID(a), out.nb[t].Product))
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return x, nil
+}

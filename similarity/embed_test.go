@@ -1,0 +1,164 @@
+package similarity_test
+
+import (
+	"cmp"
+	"context"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/similarity"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gonum.org/v1/gonum/mat"
+)
+
+func denseOf(m *similarity.ItemMatrix) *mat.Dense {
+	r, c := m.Dims()
+	d := mat.NewDense(r, c, nil)
+	for p := range r {
+		cols, vals := m.Row(affinity.ProductID(p))
+		for i, t := range cols {
+			d.Set(p, int(t), vals[i])
+		}
+	}
+	return d
+}
+
+func TestEmbedMatchesExactSVD(t *testing.T) {
+	ctx := context.Background()
+	d := randomData(rand.New(rand.NewPCG(12, 12)), randomOptions{customers: 80, products: 30, orders: 400, maxLines: 5})
+	h := d.history(t, nil)
+	m0, err := similarity.NewItemMatrix(ctx, h, similarity.CountOptions{Scope: similarity.Customer})
+	require.NoError(t, err)
+	m, err := m0.BM25(similarity.BM25Params{})
+	require.NoError(t, err)
+	a := denseOf(m)
+	var svd mat.SVD
+	require.True(t, svd.Factorize(a, mat.SVDThin))
+	sigma := svd.Values(nil)
+	var u mat.Dense
+	svd.UTo(&u)
+
+	cases := []struct {
+		name       string
+		opts       similarity.EmbedOptions
+		tolS, tolG float64
+	}{
+		// the range finder spans the whole row space: exact up to rounding
+		{"full range", similarity.EmbedOptions{Dim: 8, Oversample: 40}, 1e-9, 1e-8},
+		// truncated: subspace iteration converges on the leading part
+		{"randomised", similarity.EmbedOptions{Dim: 5, Oversample: 6, Iterations: 6, Workers: 3}, 1e-3, 2e-2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := similarity.Embed(ctx, m, tc.opts)
+			require.NoError(t, err)
+			dim := e.Dim()
+			require.Equal(t, tc.opts.Dim, dim)
+			require.Equal(t, 30, e.NumProducts())
+			for k, s := range e.SingularValues() {
+				assert.InEpsilon(t, sigma[k], s, tc.tolS, "σ%d", k)
+			}
+			// E·Eᵀ = U_d·Σ_d²·U_dᵀ, whatever the signs and rotations
+			scale := sigma[0] * sigma[0]
+			for i := range 30 {
+				for j := range 30 {
+					want := 0.0
+					for k := range dim {
+						want += u.At(i, k) * u.At(j, k) * sigma[k] * sigma[k]
+					}
+					got, err := similarity.VecDot(e.Vector(affinity.ProductID(i)), e.Vector(affinity.ProductID(j)))
+					require.NoError(t, err)
+					assert.InDelta(t, want/scale, got/scale, tc.tolG, "(%d,%d)", i, j)
+				}
+			}
+		})
+	}
+	e1, err := similarity.Embed(ctx, m, similarity.EmbedOptions{Dim: 4, Seed: 9})
+	require.NoError(t, err)
+	e2, err := similarity.Embed(ctx, m, similarity.EmbedOptions{Dim: 4, Seed: 9, Workers: 1})
+	require.NoError(t, err)
+	for p := range 30 {
+		for k, v := range e1.Vector(affinity.ProductID(p)) {
+			assert.InDelta(t, v, e2.Vector(affinity.ProductID(p))[k], 1e-9, "same seed, same embedding")
+		}
+	}
+	assert.Nil(t, e1.Vector(1000))
+}
+
+// pairwiseTopK is the plain loop the block-wise search replaces: the
+// cosine of every pair, one dot product at a time.
+func pairwiseTopK(e *similarity.Embedding, k int) [][]similarity.Neighbor {
+	n := e.NumProducts()
+	rows := make([][]similarity.Neighbor, n)
+	for a := range n {
+		va := e.Vector(affinity.ProductID(a))
+		var row []similarity.Neighbor
+		for b := range n {
+			vb := e.Vector(affinity.ProductID(b))
+			if a == b || isZero(va) || isZero(vb) {
+				continue
+			}
+			v, _ := similarity.VecCosine(va, vb)
+			row = append(row, similarity.Neighbor{Product: affinity.ProductID(b), Score: float32(v)})
+		}
+		slices.SortFunc(row, func(x, y similarity.Neighbor) int {
+			return cmp.Or(cmp.Compare(y.Score, x.Score), cmp.Compare(x.Product, y.Product))
+		})
+		rows[a] = row[:min(k, len(row))]
+	}
+	return rows
+}
+
+func isZero(v []float64) bool {
+	for _, x := range v {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func TestEmbeddingIndexMatchesPairwise(t *testing.T) {
+	ctx := context.Background()
+	// more products than one column block, and some never bought
+	d := randomData(rand.New(rand.NewPCG(5, 50)), randomOptions{customers: 400, products: 2300, orders: 3000, maxLines: 6})
+	h := d.history(t, nil)
+	co := similarity.CountOptions{Scope: similarity.Customer}
+	m, err := similarity.NewItemMatrix(ctx, h, co)
+	require.NoError(t, err)
+	e, err := similarity.Embed(ctx, m, similarity.EmbedOptions{Dim: 16})
+	require.NoError(t, err)
+	c, err := similarity.Count(ctx, h, co)
+	require.NoError(t, err)
+	const k = 7
+	x, err := e.Index(ctx, c, similarity.IndexOptions{K: k})
+	require.NoError(t, err)
+	assert.Equal(t, similarity.SVD, x.Measure())
+	want := pairwiseTopK(e, k)
+	empty := 0
+	for a := range e.NumProducts() {
+		got := x.Neighbors(affinity.ProductID(a))
+		require.Len(t, got, len(want[a]), "row %d", a)
+		if len(got) == 0 {
+			empty++
+		}
+		for i, g := range got {
+			assert.InDelta(t, want[a][i].Score, g.Score, 1e-6)
+			if i+1 < len(want[a]) && want[a][i].Score-want[a][i+1].Score > 1e-5 {
+				assert.Equal(t, want[a][i].Product, g.Product, "row %d rank %d", a, i)
+			}
+			assert.Equal(t, c.Pair(affinity.ProductID(a), g.Product), int(g.Count))
+			assert.LessOrEqual(t, math.Abs(float64(g.Score)), 1.0)
+		}
+	}
+	assert.Positive(t, empty, "products never bought have no neighbours")
+
+	other, err := similarity.Count(ctx, randomData(rand.New(rand.NewPCG(1, 1)), randomOptions{customers: 5, products: 5, orders: 20, maxLines: 3}).history(t, nil), co)
+	require.NoError(t, err)
+	_, err = e.Index(ctx, other, similarity.IndexOptions{})
+	assert.Error(t, err)
+}

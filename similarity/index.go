@@ -1,0 +1,329 @@
+package similarity
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/shopaffinity/affinity"
+)
+
+// DefaultK is the default number of neighbours per product.
+const DefaultK = 50
+
+// DefaultMinSupport is the default [IndexOptions.MinSupport].
+const DefaultMinSupport = 2
+
+// IndexOptions configures [NewIndex]. The zero value keeps the 50 best
+// neighbours by [Jaccard] among the pairs seen together at least twice.
+type IndexOptions struct {
+	// Measure ranks the neighbours; default Jaccard. EASE and SVD indexes
+	// come from [FitEASE] and [Embedding.Index].
+	Measure Measure
+	// K is the number of neighbours kept per product; default [DefaultK].
+	K int
+	// MinSupport is the minimum co-count of a pair to be a neighbour;
+	// default [DefaultMinSupport]. Use 1 to keep every pair seen together.
+	MinSupport int
+	// Shrinkage λ ≥ 0 multiplies each score by AB/(AB+λ), AB the
+	// co-count ([Shrink]), so that pairs seen together a few times rank
+	// below equally scored pairs seen often; 0 means none.
+	Shrinkage float64
+	// BM25 holds the parameters of the [BM25] measure; the zero value means
+	// [DefaultBM25].
+	BM25 BM25Params
+	// Workers is the number of goroutines; default GOMAXPROCS.
+	Workers int
+}
+
+func (o IndexOptions) withDefaults() (IndexOptions, error) {
+	if !o.Measure.Valid() {
+		return o, fmt.Errorf("similarity: unknown measure %d", int(o.Measure))
+	}
+	if o.K <= 0 {
+		o.K = DefaultK
+	}
+	if o.MinSupport <= 0 {
+		o.MinSupport = DefaultMinSupport
+	}
+	if o.Shrinkage < 0 || math.IsNaN(o.Shrinkage) || math.IsInf(o.Shrinkage, 0) {
+		return o, fmt.Errorf("similarity: shrinkage %v is not a finite λ ≥ 0", o.Shrinkage)
+	}
+	var err error
+	if o.BM25, err = o.BM25.withDefaults(); err != nil {
+		return o, err
+	}
+	o.Workers = defaultWorkers(o.Workers)
+	return o, nil
+}
+
+// Neighbor is one neighbour of a product in an [Index].
+type Neighbor struct {
+	// Product is the neighbour.
+	Product affinity.ProductID
+	// Score is the measure's value (after shrinkage); higher is closer.
+	// Scores are finite: +∞ (conviction of a pair that always goes
+	// together) is stored as math.MaxFloat32.
+	Score float32
+	// Count is the raw co-count of the pair (for Sequential: the anchor,
+	// then the neighbour), for explanations.
+	Count uint32
+}
+
+// better orders neighbours: higher score first, ties by lower product id.
+func better(x, y Neighbor) bool {
+	return x.Score > y.Score || (x.Score == y.Score && x.Product < y.Product)
+}
+
+func compareNeighbors(x, y Neighbor) int {
+	return cmp.Or(cmp.Compare(y.Score, x.Score), cmp.Compare(x.Product, y.Product))
+}
+
+// f32 converts a score for storage: infinities become ±MaxFloat32.
+func f32(v float64) float32 {
+	return float32(max(-math.MaxFloat32, min(math.MaxFloat32, v)))
+}
+
+// topK keeps the k best neighbours pushed to it in a binary heap whose
+// root is the worst kept one.
+type topK struct {
+	k int
+	h []Neighbor
+}
+
+func (t *topK) reset(k int) { t.k, t.h = k, t.h[:0] }
+
+func (t *topK) push(n Neighbor) {
+	h := t.h
+	if len(h) < t.k {
+		h = append(h, n)
+		for i := len(h) - 1; i > 0; {
+			p := (i - 1) / 2
+			if !better(h[p], h[i]) {
+				break
+			}
+			h[p], h[i] = h[i], h[p]
+			i = p
+		}
+		t.h = h
+		return
+	}
+	if t.k == 0 || !better(n, h[0]) {
+		return
+	}
+	h[0] = n
+	for i := 0; ; {
+		l, w := 2*i+1, i
+		if l < len(h) && better(h[w], h[l]) {
+			w = l
+		}
+		if r := l + 1; r < len(h) && better(h[w], h[r]) {
+			w = r
+		}
+		if w == i {
+			break
+		}
+		h[i], h[w] = h[w], h[i]
+		i = w
+	}
+}
+
+// appendSorted appends the kept neighbours to dst, best first.
+func (t *topK) appendSorted(dst []Neighbor) []Neighbor {
+	slices.SortFunc(t.h, compareNeighbors)
+	return append(dst, t.h...)
+}
+
+// Index holds the top-K neighbours of every product for one measure, with
+// the raw co-counts and the marginals behind them. It is immutable and
+// safe for concurrent use. Build it with [NewIndex], [FitEASE] or
+// [Embedding.Index]; persist it with [Index.WriteTo] and [ReadIndex].
+type Index struct {
+	measure    Measure
+	scope      Scope
+	k          int
+	minSupport int
+	shrinkage  float64
+	n          int
+	support    []uint32
+	off        []uint32 // len NumProducts+1
+	nb         []Neighbor
+}
+
+// NewIndex selects, for every product a, the K products b with the
+// highest score of opts.Measure on the counts of (a, b) — for directed
+// counts, b bought after a — among the pairs with a co-count of at least
+// MinSupport, after shrinkage. Ties are broken by product id.
+//
+// Every measure except BM25 is computed from the stored counts in
+// O(pairs + rows·K·log K); BM25 recounts the transactions with their
+// weights (as long as [Count] did). Rows are processed in parallel; the
+// result does not depend on the number of workers. It returns an error for
+// invalid options and ctx.Err() if ctx is done first.
+func NewIndex(ctx context.Context, c *Counts, opts IndexOptions) (*Index, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if !fromCounts(o.Measure) && o.Measure != BM25 {
+		return nil, fmt.Errorf("similarity: NewIndex cannot compute %v: use FitEASE or Embedding.Index", o.Measure)
+	}
+	x := c.newIndex(o)
+	minSup := uint32(o.MinSupport)
+	n := float64(c.n)
+	var bm *bm25Weights
+	if o.Measure == BM25 {
+		bm = newBM25Weights(c, o.BM25)
+	}
+	type state struct {
+		top topK
+		s   *scratch
+	}
+	states := make([]*state, o.Workers)
+	x.off, x.nb, err = collectRows(ctx, c.np, blockRows, o.Workers, func(w, lo, hi int, out *rowSink) error {
+		st := states[w]
+		if st == nil {
+			st = &state{}
+			if bm != nil {
+				st.s = newScratch(c.np, true)
+			}
+			states[w] = st
+		}
+		for a := lo; a < hi; a++ {
+			st.top.reset(o.K)
+			sa := float64(c.support[a])
+			if bm != nil {
+				bm.row(st.s, affinity.ProductID(a), minSup, o.Shrinkage, &st.top)
+			} else {
+				cols, vals := c.Row(affinity.ProductID(a))
+				for i, b := range cols {
+					ab := vals[i]
+					if ab < minSup {
+						continue
+					}
+					v := score(o.Measure, n, sa, float64(c.support[b]), float64(ab))
+					v = Shrink(v, int(ab), o.Shrinkage)
+					if !math.IsNaN(v) {
+						st.top.push(Neighbor{Product: b, Score: f32(v), Count: ab})
+					}
+				}
+			}
+			out.add(&st.top)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+func (c *Counts) newIndex(o IndexOptions) *Index {
+	return &Index{measure: o.Measure, scope: c.scope, k: o.K, minSupport: o.MinSupport,
+		shrinkage: o.Shrinkage, n: c.n, support: c.support}
+}
+
+// rowSink collects the neighbour rows of one block.
+type rowSink struct {
+	nb   []Neighbor
+	lens []uint32
+}
+
+// add appends the neighbours kept by t, best first, as the next row.
+func (s *rowSink) add(t *topK) {
+	n := len(s.nb)
+	s.nb = t.appendSorted(s.nb)
+	s.lens = append(s.lens, uint32(len(s.nb)-n))
+}
+
+// collectRows runs fn over blocks of rows [lo, hi) in parallel; fn adds
+// every row of its block, in order, to out. The blocks are then joined
+// into CSR offsets and one neighbour slice.
+func collectRows(ctx context.Context, np, rows, workers int, fn func(w, lo, hi int, out *rowSink) error) ([]uint32, []Neighbor, error) {
+	nblk := (np + rows - 1) / rows
+	sinks := make([]rowSink, nblk)
+	err := parallel(ctx, workers, nblk, func(w, bi int) error {
+		lo, hi := bi*rows, min((bi+1)*rows, np)
+		if err := fn(w, lo, hi, &sinks[bi]); err != nil {
+			return err
+		}
+		if len(sinks[bi].lens) != hi-lo {
+			panic("similarity: internal error: block rows missing")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	total := 0
+	for _, s := range sinks {
+		total += len(s.nb)
+	}
+	if total > math.MaxUint32 {
+		return nil, nil, fmt.Errorf("similarity: index with more than %d neighbours", uint32(math.MaxUint32))
+	}
+	off := make([]uint32, 0, np+1)
+	off = append(off, 0)
+	nb := make([]Neighbor, 0, total)
+	for i := range sinks {
+		for _, l := range sinks[i].lens {
+			off = append(off, off[len(off)-1]+l)
+		}
+		nb = append(nb, sinks[i].nb...)
+		sinks[i] = rowSink{}
+	}
+	return off, nb, nil
+}
+
+// Neighbors returns the neighbours of p, best first (score descending,
+// ties by product ascending), at most K of them. The slice is owned by the
+// Index and must not be modified; it is empty for an unknown p or a
+// product without neighbours. O(1), no allocation.
+func (x *Index) Neighbors(p affinity.ProductID) []Neighbor {
+	if int(p) >= len(x.off)-1 {
+		return nil
+	}
+	lo, hi := x.off[p], x.off[p+1]
+	return x.nb[lo:hi:hi]
+}
+
+// Support returns the number of counted transactions that contain p (0
+// for an unknown p).
+func (x *Index) Support(p affinity.ProductID) int {
+	if int(p) >= len(x.support) {
+		return 0
+	}
+	return int(x.support[p])
+}
+
+// Total returns N, the number of transactions (baskets or customers)
+// counted.
+func (x *Index) Total() int { return x.n }
+
+// NumProducts returns the number of products (rows).
+func (x *Index) NumProducts() int { return len(x.off) - 1 }
+
+// NumNeighbors returns the number of neighbours stored, over all rows.
+func (x *Index) NumNeighbors() int { return len(x.nb) }
+
+// Measure returns the measure the neighbours are ranked by.
+func (x *Index) Measure() Measure { return x.measure }
+
+// Scope returns the scope of the counts behind the index.
+func (x *Index) Scope() Scope { return x.scope }
+
+// Directed reports whether the index was built from directed (Sequential)
+// counts: b is a neighbour of a because it was bought after a.
+func (x *Index) Directed() bool { return x.scope == Sequential }
+
+// K returns the maximum number of neighbours per product.
+func (x *Index) K() int { return x.k }
+
+// MinSupport returns the minimum co-count of a neighbour (0 when the
+// measure did not use one: EASE, SVD).
+func (x *Index) MinSupport() int { return x.minSupport }
+
+// Shrinkage returns the shrinkage λ applied to the scores.
+func (x *Index) Shrinkage() float64 { return x.shrinkage }

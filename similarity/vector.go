@@ -1,0 +1,179 @@
+package similarity
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/mat"
+)
+
+// ErrLength is returned (wrapped) by the vector measures when their
+// arguments differ in length.
+var ErrLength = errors.New("similarity: vector lengths differ")
+
+// ErrNegative is returned (wrapped) by [VecWeightedJaccard] for a negative
+// component.
+var ErrNegative = errors.New("similarity: negative component")
+
+func sameLen(x, y []float64) error {
+	if len(x) != len(y) {
+		return fmt.Errorf("%w: %d and %d", ErrLength, len(x), len(y))
+	}
+	return nil
+}
+
+// VecDot returns the dot product Σ xᵢ·yᵢ (0 for empty vectors). It returns
+// an error wrapping [ErrLength] when the lengths differ. It does not
+// allocate.
+func VecDot(x, y []float64) (float64, error) {
+	if err := sameLen(x, y); err != nil {
+		return 0, err
+	}
+	return floats.Dot(x, y), nil
+}
+
+// VecCosine returns the cosine similarity x·y / (‖x‖·‖y‖), in [−1, 1].
+// It is 0 when either vector is zero (or empty): no direction, no
+// similarity. It returns an error wrapping [ErrLength] when the lengths
+// differ. It does not allocate.
+func VecCosine(x, y []float64) (float64, error) {
+	if err := sameLen(x, y); err != nil {
+		return 0, err
+	}
+	return cosine(x, y), nil
+}
+
+func cosine(x, y []float64) float64 {
+	nx, ny := floats.Norm(x, 2), floats.Norm(y, 2)
+	if nx == 0 || ny == 0 {
+		return 0
+	}
+	return clamp1(floats.Dot(x, y) / (nx * ny))
+}
+
+func clamp1(v float64) float64 { return max(-1, min(1, v)) }
+
+// correlation returns sxy/√(sxx·syy) in [−1, 1], 0 when a sum of squares
+// is zero.
+func correlation(sxy, sxx, syy float64) float64 {
+	if sxx == 0 || syy == 0 {
+		return 0
+	}
+	return clamp1(sxy / math.Sqrt(sxx*syy))
+}
+
+// VecPearson returns the Pearson correlation of x and y: the cosine of the
+// centred vectors, Σ(xᵢ−x̄)(yᵢ−ȳ) / √(Σ(xᵢ−x̄)²·Σ(yᵢ−ȳ)²), in [−1, 1]. It is
+// 0 when either vector is constant (zero variance) or empty. It returns an
+// error wrapping [ErrLength] when the lengths differ. It does not allocate.
+func VecPearson(x, y []float64) (float64, error) {
+	if err := sameLen(x, y); err != nil {
+		return 0, err
+	}
+	if len(x) == 0 {
+		return 0, nil
+	}
+	mx, my := floats.Sum(x)/float64(len(x)), floats.Sum(y)/float64(len(y))
+	var sxy, sxx, syy float64
+	for i, xi := range x {
+		dx, dy := xi-mx, y[i]-my
+		sxy += dx * dy
+		sxx += dx * dx
+		syy += dy * dy
+	}
+	return correlation(sxy, sxx, syy), nil
+}
+
+// VecAdjustedCosine returns the adjusted cosine similarity of two items
+// (Sarwar et al. 2001): x and y hold the two items' ratings by each user, 0
+// meaning "not rated", and mean holds each user's mean rating. Over the
+// users u who rated both items,
+//
+//	Σ (xᵤ−meanᵤ)(yᵤ−meanᵤ) / √(Σ (xᵤ−meanᵤ)² · Σ (yᵤ−meanᵤ)²),
+//
+// in [−1, 1]. It is 0 when no user rated both or a sum of squares is zero.
+// It returns an error wrapping [ErrLength] unless all three lengths are
+// equal. It does not allocate.
+func VecAdjustedCosine(x, y, mean []float64) (float64, error) {
+	if err := sameLen(x, y); err != nil {
+		return 0, err
+	}
+	if err := sameLen(x, mean); err != nil {
+		return 0, err
+	}
+	var sxy, sxx, syy float64
+	for u, xu := range x {
+		yu := y[u]
+		if xu == 0 || yu == 0 {
+			continue
+		}
+		dx, dy := xu-mean[u], yu-mean[u]
+		sxy += dx * dy
+		sxx += dx * dx
+		syy += dy * dy
+	}
+	return correlation(sxy, sxx, syy), nil
+}
+
+// VecEuclidean returns the similarity 1 / (1 + ‖x − y‖₂) derived from the
+// Euclidean distance, in (0, 1]: 1 for equal vectors (two zero or empty
+// vectors included). It returns an error wrapping [ErrLength] when the
+// lengths differ. It does not allocate.
+func VecEuclidean(x, y []float64) (float64, error) {
+	if err := sameLen(x, y); err != nil {
+		return 0, err
+	}
+	return 1 / (1 + floats.Distance(x, y, 2)), nil
+}
+
+// VecWeightedJaccard returns the weighted (Ruzicka) Jaccard similarity of
+// two non-negative vectors, Σ min(xᵢ, yᵢ) / Σ max(xᵢ, yᵢ), in [0, 1]; it is
+// the set Jaccard for 0/1 vectors. It is 0 when both vectors are zero or
+// empty. It returns an error wrapping [ErrLength] when the lengths differ
+// and one wrapping [ErrNegative] for a negative component. It does not
+// allocate.
+func VecWeightedJaccard(x, y []float64) (float64, error) {
+	if err := sameLen(x, y); err != nil {
+		return 0, err
+	}
+	var lo, hi float64
+	for i, xi := range x {
+		yi := y[i]
+		if xi < 0 || yi < 0 {
+			return 0, fmt.Errorf("%w: index %d", ErrNegative, i)
+		}
+		lo += min(xi, yi)
+		hi += max(xi, yi)
+	}
+	if hi == 0 {
+		return 0, nil
+	}
+	return lo / hi, nil
+}
+
+// VectorFunc is the signature of the vector measures, for [OnVectors].
+type VectorFunc func(x, y []float64) (float64, error)
+
+// OnVectors applies f to two gonum vectors. A *mat.VecDense with unit
+// increment is used in place; any other vector is copied. For example
+// OnVectors(VecCosine, u, v) is the cosine of u and v; wrap
+// [VecAdjustedCosine] in a closure to bind its means.
+func OnVectors(f VectorFunc, x, y mat.Vector) (float64, error) {
+	return f(vecData(x), vecData(y))
+}
+
+func vecData(v mat.Vector) []float64 {
+	if d, ok := v.(*mat.VecDense); ok {
+		if raw := d.RawVector(); raw.Inc == 1 {
+			return raw.Data[:raw.N:raw.N]
+		}
+	}
+	n := v.Len()
+	out := make([]float64, n)
+	for i := range n {
+		out[i] = v.AtVec(i)
+	}
+	return out
+}
