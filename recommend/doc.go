@@ -43,7 +43,7 @@
 // products are substitutes when they share a category at SubstituteDepth.
 // Edge weights are computed once in [New]; a request sums at most MaxEdges
 // of them, each anchor using its strongest edges in proportion to its
-// weight. With a known customer the top candidates (3·K, at least 30) are
+// weight. With a known customer the top candidates (2·K, at least 20) are
 // re-ranked by
 //
 //	final(c) = (1−β)·s(c)/max s + β·cos(u, v_c),   β = Personalization

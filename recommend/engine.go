@@ -154,13 +154,13 @@ type Engine struct {
 	hl   float64 // seconds
 	ew   [affinity.Wishlist + 1]float32
 
-	// edges, CSR by anchor product
+	// edges, CSR by anchor product; hot holds what a request reads per
+	// anchor in one cache line access
 	off     []uint32
+	hot     []prodHot
 	nbr     []affinity.ProductID
 	w       []float32
-	meas    []float32
-	cnt     []uint32
-	kind    []uint8
+	info    []edgeInfo // cold: read only to explain results
 	measure similarity.Measure
 	unit    string // "customers", "orders" or "" (unknown)
 	support []uint32
@@ -190,6 +190,13 @@ type Engine struct {
 	pool  sync.Pool
 }
 
+// prodHot is the per-product data a request reads for every anchor.
+type prodHot struct {
+	lo  uint32 // first edge
+	n   uint16 // number of edges
+	dim int16  // the product's only profile dimension (weight 1); -1 none, -2 several (see pdim)
+}
+
 type boost struct {
 	customers *roaring.Bitmap
 	products  []uint64
@@ -207,6 +214,14 @@ type stockSet struct {
 }
 
 func (s *stockSet) has(p affinity.ProductID) bool { return s.bits[p>>6]&(1<<(p&63)) != 0 }
+
+// edgeInfo is the evidence behind an edge, for its Reason.
+type edgeInfo struct {
+	meas float32 // the index's measure value
+	cnt  uint32  // co-count
+	lift float32
+	kind uint8
+}
 
 // edge kinds
 const (
@@ -243,6 +258,19 @@ func New(ctx context.Context, h *affinity.History, nb *similarity.Index, opts Op
 	}
 	if err := e.profiles(ctx); err != nil {
 		return nil, err
+	}
+	e.hot = make([]prodHot, np)
+	for p := range np {
+		h := prodHot{lo: e.off[p], n: uint16(min(e.off[p+1]-e.off[p], math.MaxUint16)), dim: -1}
+		if e.pdimOff != nil {
+			switch lo, hi := e.pdimOff[p], e.pdimOff[p+1]; {
+			case hi == lo+1 && e.pdimW[lo] == 1:
+				h.dim = int16(e.pdim[lo])
+			case hi > lo:
+				h.dim = -2
+			}
+		}
+		e.hot[p] = h
 	}
 	if err := e.popularity(ctx); err != nil {
 		return nil, err
@@ -459,9 +487,13 @@ func (e *Engine) edges(ctx context.Context, nb, seq *similarity.Index) error {
 			}
 			e.nbr = append(e.nbr, x.p)
 			e.w = append(e.w, x.w)
-			e.meas = append(e.meas, x.m)
-			e.cnt = append(e.cnt, x.c)
-			e.kind = append(e.kind, x.kind)
+			inf := edgeInfo{meas: x.m, cnt: x.c, kind: x.kind}
+			if x.kind&edgeTogether != 0 {
+				inf.lift = lift(x.c, e.support[a], e.support[x.p], e.total)
+			} else {
+				inf.lift = lift(x.c, e.seqSup[a], e.seqSup[x.p], e.seqTot)
+			}
+			e.info = append(e.info, inf)
 		}
 		e.off[a+1] = uint32(len(e.nbr))
 	}
@@ -549,13 +581,24 @@ func (e *Engine) rules() error {
 	return nil
 }
 
-// decay returns 2^(−age/halfLife) for age in seconds (1 for age ≤ 0).
+// decay returns 2^(−age/halfLife) for age in seconds (1 for age ≤ 0),
+// floored at 1e-30 so that a touched score is never 0 (see scratch.touch).
+// It splits the exponent into an integer part, applied to the float's
+// exponent bits, and a fraction f in [0, 1), for which 2^(−f) comes from a
+// degree-8 Taylor polynomial of e^(−f·ln 2) (relative error below 1e-6):
+// several times faster than math.Exp2 in the per-order loop.
 func decay(age int64, halfLife float64) float32 {
 	if age <= 0 {
 		return 1
 	}
-	// floored so that a touched score is never 0 (see scratch.touch)
-	return float32(max(math.Exp2(-float64(age)/halfLife), 1e-30))
+	x := float64(age) / halfLife
+	if x >= 99 {
+		return 1e-30
+	}
+	n := math.Floor(x)
+	y := (x - n) * math.Ln2
+	p := 1 - y*(1-y/2*(1-y/3*(1-y/4*(1-y/5*(1-y/6*(1-y/7*(1-y/8)))))))
+	return max(math.Float32frombits(math.Float32bits(float32(p))-uint32(n)<<23), 1e-30)
 }
 
 // popularity computes the recency-weighted popularity of every product and

@@ -33,7 +33,9 @@ type histItem struct {
 	w      float32 // anchor weight
 	last   int64   // last purchase, Unix seconds
 	n      uint32  // purchases
+	lo     uint32  // first edge, set when scored
 	ne     uint32  // edges scored
+	dim    int16   // see prodHot.dim, set when scored
 	anchor bool
 	basket bool
 }
@@ -218,18 +220,28 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 	for i := range s.items {
 		wsum += s.items[i].w
 	}
+	// First read every anchor's hot record: independent loads, so their
+	// cache misses overlap instead of queueing behind the edge loops.
 	budget := e.o.MaxEdges
 	for i := range s.items {
 		it := &s.items[i]
-		if it.w == 0 || budget <= 0 {
-			it.ne = 0
+		if it.w == 0 {
 			continue
 		}
-		lo, hi := e.off[it.p], e.off[it.p+1]
-		n := min(int(hi-lo), budget, max(MinEdges, int(float32(e.o.MaxEdges)*it.w/wsum+0.5)))
-		budget -= n
-		it.ne = uint32(n)
-		hi = lo + uint32(n)
+		ph := e.hot[it.p]
+		it.dim, it.lo = ph.dim, ph.lo
+		n := min(int(ph.n), budget, max(MinEdges, int(float32(e.o.MaxEdges)*it.w/wsum+0.5)))
+		if n > 0 {
+			budget -= n
+			it.ne = uint32(n)
+		}
+	}
+	for i := range s.items {
+		it := &s.items[i]
+		if it.ne == 0 {
+			continue
+		}
+		lo, hi := it.lo, it.lo+it.ne
 		nbr, w := e.nbr[lo:hi], e.w[lo:hi]
 		for j, q := range nbr {
 			v := s.acc[q]
@@ -248,7 +260,7 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 	rerank := personal || len(s.boosts) > 0 || r.Diversity > 0 || r.MaxPerCategory > 0
 	m := req.K
 	if rerank {
-		m = max(3*req.K, 30)
+		m = max(2*req.K, 20)
 		if r.MaxPerCategory > 0 {
 			m = max(32*req.K, 256)
 		}
@@ -516,8 +528,14 @@ func (e *Engine) customerVector(s *scratch) blas32.Vector {
 	u := s.u[:e.dims]
 	clear(u)
 	for _, it := range s.items {
-		for j := e.pdimOff[it.p]; j < e.pdimOff[it.p+1]; j++ {
-			u[e.pdim[j]] += it.w * e.pdimW[j]
+		switch {
+		case it.w == 0 || it.dim == -1:
+		case it.dim >= 0:
+			u[it.dim] += it.w
+		default:
+			for j := e.pdimOff[it.p]; j < e.pdimOff[it.p+1]; j++ {
+				u[e.pdim[j]] += it.w * e.pdimW[j]
+			}
 		}
 	}
 	v := blas32.Vector{N: e.dims, Inc: 1, Data: u}
@@ -593,7 +611,7 @@ func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
 			if it.w == 0 {
 				continue
 			}
-			lo := e.off[it.p]
+			lo := it.lo
 			for j, q := range e.nbr[lo : lo+it.ne] {
 				if bloom[q>>6&15]&(1<<(q&63)) == 0 {
 					continue
@@ -614,13 +632,10 @@ func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
 				if b.w == 0 {
 					break
 				}
-				j := b.j
-				rs := Reason{Kind: Together, Product: b.a, Count: e.cnt[j], Measure: e.meas[j], weight: b.w}
-				if e.kind[j]&edgeTogether != 0 {
-					rs.Lift = lift(e.cnt[j], e.support[b.a], e.support[r.Product], e.total)
-				} else {
+				inf := &e.info[b.j]
+				rs := Reason{Kind: Together, Product: b.a, Count: inf.cnt, Measure: inf.meas, Lift: inf.lift, weight: b.w}
+				if inf.kind&edgeTogether == 0 {
 					rs.Kind = After
-					rs.Lift = lift(e.cnt[j], e.seqSup[b.a], e.seqSup[r.Product], e.seqTot)
 				}
 				r.because[r.nbecause] = rs
 				r.nbecause++
