@@ -81,6 +81,28 @@ func BenchmarkRecommendCustomer(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
 }
 
+// BenchmarkRecommendBasket measures "frequently bought together" for a
+// three-product cart of an anonymous visitor (100k products, K = 10).
+func BenchmarkRecommendBasket(b *testing.B) {
+	f := largeFixture(b)
+	np := f.e.History().Catalog().NumProducts()
+	dst := make([]recommend.Rec, 0, 10)
+	items := make([]affinity.ProductID, 3)
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range items {
+			items[i] = affinity.ProductID((n*7919 + i*104729) % np)
+		}
+		n++
+		var err error
+		dst, err = f.e.Recommend(dst[:0], recommend.Request{Items: items, K: 10})
+		if err != nil || len(dst) != 10 {
+			b.Fatal(err, len(dst))
+		}
+	}
+}
+
 // BenchmarkRecommendParallel keeps every core busy with customer requests
 // and reports requests per second.
 func BenchmarkRecommendParallel(b *testing.B) {

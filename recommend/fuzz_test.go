@@ -1,0 +1,67 @@
+package recommend_test
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/recommend"
+)
+
+var (
+	fuzzOnce   sync.Once
+	fuzzEngine *recommend.Engine
+)
+
+// FuzzRecommend throws arbitrary requests at a small engine: any input
+// yields results or an error, never a panic, and results obey K, the
+// exclusions and uniqueness.
+func FuzzRecommend(f *testing.F) {
+	f.Add("r01", "shoe1", "sock", 3, int64(40), 0.0, 0, int64(0), int64(0), uint32(0), true)
+	f.Add("", "", "", 0, int64(-5), 0.5, 2, int64(100), int64(10), uint32(3), false)
+	f.Add("k00", "coffee", "nope", 1001, int64(1<<40), 1.5, -1, int64(-1), int64(0), uint32(1<<31), true)
+	f.Fuzz(func(t *testing.T, cust, b1, b2 string, k int, days int64, div float64, perCat int, minP, maxP int64, item uint32, seg bool) {
+		fuzzOnce.Do(func() {
+			h := tinyShop(t)
+			fuzzEngine = tinyEngine(t, h, recommend.Options{Consumables: []recommend.Consumable{{Category: "Grocery", Interval: 7 * 24 * time.Hour}}})
+		})
+		e := fuzzEngine
+		req := recommend.Request{Customer: cust, K: k, AsOf: day0.Add(time.Duration(days%(1<<20)) * time.Hour),
+			Rules: recommend.Rules{Diversity: div, MaxPerCategory: perCat, MinPrice: affinity.Money(minP), MaxPrice: affinity.Money(maxP)}}
+		if b1 != "" {
+			req.Basket = append(req.Basket, b1)
+		}
+		if b2 != "" {
+			req.Rules.Exclude = append(req.Rules.Exclude, b2)
+		}
+		if item%4 == 0 {
+			req.Items = []affinity.ProductID{affinity.ProductID(item / 4)}
+		}
+		if seg {
+			req.Segment = roaring.BitmapOf(item%64, 1, 2)
+		}
+		recs, err := e.Recommend(nil, req)
+		if err != nil {
+			if len(recs) != 0 {
+				t.Fatalf("error %v with %d results", err, len(recs))
+			}
+			return
+		}
+		if len(recs) > k {
+			t.Fatalf("%d results for k = %d", len(recs), k)
+		}
+		seen := map[affinity.ProductID]bool{}
+		for i := range recs {
+			r := &recs[i]
+			if seen[r.Product] || r.Key == b1 || r.Key == b2 {
+				t.Fatalf("result %s repeated, in the basket or excluded", r.Key)
+			}
+			seen[r.Product] = true
+			_ = r.Explain(e)
+		}
+	})
+}
+
