@@ -9,6 +9,7 @@ import (
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/evaluate"
+	"github.com/shopaffinity/affinity/similarity"
 )
 
 func ExampleScoreList() {
@@ -73,4 +74,32 @@ func ExampleTemporalSplit() {
 	fmt.Println("train lines:", s.Train.NumLines(), "test lines:", s.Test.NumLines())
 	// Output:
 	// train lines: 1 test lines: 2
+}
+
+func ExampleItemNeighbors() {
+	var b affinity.Builder
+	day := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	for _, l := range []struct{ cust, prod string }{
+		{"ann", "tent"}, {"ann", "stove"}, {"bob", "tent"}, {"bob", "stove"},
+		{"cat", "tent"}, {"cat", "lamp"}, {"dan", "tent"},
+	} {
+		if err := b.Add(affinity.Purchase{Customer: l.cust, Product: l.prod, Time: day, Quantity: 1}); err != nil {
+			panic(err)
+		}
+	}
+	h, err := b.Build(context.Background())
+	if err != nil {
+		panic(err)
+	}
+	knn := &evaluate.ItemNeighbors{Measure: similarity.Jaccard}
+	if err := knn.Fit(context.Background(), h, day); err != nil {
+		panic(err)
+	}
+	dan, _ := h.LookupCustomer("dan")
+	for _, p := range knn.Recommend(nil, dan, 3, nil) {
+		fmt.Println(h.Catalog().ProductKey(p))
+	}
+	// Output:
+	// stove
+	// lamp
 }

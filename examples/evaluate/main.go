@@ -1,0 +1,317 @@
+// Command evaluate measures the library's recommenders against the
+// baselines on a purchase or rating file, and prints markdown tables: one
+// for all relevant items and one for the items new to each customer
+// (explore), one row per recommender.
+//
+//	go run ./examples/evaluate -data ../shared/data/online-retail/online_retail_2010-2011.csv.gz -format onlineretail
+//	go run ./examples/evaluate -train u1.base -test u1.test      # a ready split, MovieLens u.data layout
+//	go run ./examples/evaluate -data u.data -format movielens -split stratified -by product -seed 42
+//
+// Defaults per format: dated data (onlineretail, cdnow, members, movielens,
+// csv) is split in time at evaluate.DefaultCutoff (about the last fifth of
+// the orders are test data); baskets files, which have no customer or time,
+// use the leave-one-item-out protocol. Rating data (movielens, and a ready
+// split) is evaluated with each customer's training items removed from
+// their recommendations, as in the published MovieLens benchmarks; purchase
+// data keeps them, since shops want repeat purchases (the explore table is
+// the cross-sell view).
+//
+// Flags:
+//
+//	-data FILE -format NAME   input file and its dataset format
+//	-train FILE -test FILE    a ready split instead (format default movielens)
+//	-split NAME               temporal, last-order, ratio (per-customer chronological),
+//	                          stratified (random, -by customer|product) or leave-one-out
+//	-cutoff DATE              temporal cutoff, YYYY-MM-DD (default evaluate.DefaultCutoff)
+//	-ratio R -seed N          training share of the ratio splits, and their seed
+//	-k K                      cutoff of the metrics (default 10)
+//	-recommenders LIST        comma-separated names (default all, see -list)
+//	-exclude-seen             remove training items from recommendations
+//	-min-rating R             only ratings ≥ R are relevant (default: any)
+//	-map relevant|min         AP denominator: |R| (default) or min(K, |R|)
+//	-metrics LIST             table columns (default precision,recall,ndcg,map,hit,coverage)
+//	-png FILE                 also draw metric@K for K = 1…20 (-chart-metric, explore items)
+//
+// The PNG chart is drawn with the standard library only (a small built-in
+// pixel font). Timings and the protocol summary go to standard error, so
+// that standard output is deterministic.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/evaluate"
+	"github.com/shopaffinity/affinity/similarity"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "evaluate:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// config holds the parsed flags.
+type config struct {
+	data, format, train, test string
+	split, cutoff, by         string
+	ratio                     float64
+	seed                      uint64
+	k                         int
+	recommenders              string
+	excludeSeen               bool
+	excludeSet                bool
+	minRating                 float64
+	mapNorm                   string
+	metrics                   string
+	png, chartMetric          string
+	lenient, categories       bool
+	lambda                    float64
+	neighbors                 int
+	list                      bool
+}
+
+func parse(args []string, stderr io.Writer) (*config, error) {
+	var c config
+	fs := flag.NewFlagSet("evaluate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.data, "data", "", "input `file` (gzip detected)")
+	fs.StringVar(&c.format, "format", "", "dataset format: "+strings.Join(dataset.Formats(), ", "))
+	fs.StringVar(&c.train, "train", "", "training `file` of a ready split (MovieLens u.data layout unless -format)")
+	fs.StringVar(&c.test, "test", "", "test `file` of a ready split")
+	fs.StringVar(&c.split, "split", "", "temporal, last-order, ratio, stratified or leave-one-out (default: temporal; leave-one-out for baskets)")
+	fs.StringVar(&c.cutoff, "cutoff", "", "temporal cutoff `date` YYYY-MM-DD (default: evaluate.DefaultCutoff)")
+	fs.StringVar(&c.by, "by", "customer", "stratum of the stratified split: customer or product")
+	fs.Float64Var(&c.ratio, "ratio", 0.75, "training share of the ratio, stratified and leave-one-out splits")
+	fs.Uint64Var(&c.seed, "seed", 42, "seed of the random splits and of the random baseline")
+	fs.IntVar(&c.k, "k", 10, "cutoff K of the metrics")
+	fs.StringVar(&c.recommenders, "recommenders", "", "comma-separated recommenders (default all; -list shows them)")
+	fs.BoolVar(&c.excludeSeen, "exclude-seen", false, "remove each customer's training items from their recommendations (default: on for rating data)")
+	fs.Float64Var(&c.minRating, "min-rating", 0, "only test ratings ≥ this are relevant (0: any rating)")
+	fs.StringVar(&c.mapNorm, "map", "relevant", "AP denominator: relevant (|R|, microsoft/recommenders' tables) or min (min(K, |R|))")
+	fs.StringVar(&c.metrics, "metrics", "precision,recall,ndcg,map,hit,coverage", "table columns: precision, recall, ndcg, map, hit, mrr, coverage, novelty")
+	fs.StringVar(&c.png, "png", "", "write a PNG chart of metric@K, K = 1…20, to `file`")
+	fs.StringVar(&c.chartMetric, "chart-metric", "ndcg", "metric of the PNG chart (explore items)")
+	fs.BoolVar(&c.lenient, "lenient", true, "skip bad input rows instead of failing")
+	fs.BoolVar(&c.categories, "categories", true, "derive categories from product names (onlineretail, baskets, members)")
+	fs.Float64Var(&c.lambda, "ease-lambda", 0, "L2 regularisation of ease (default: similarity.DefaultEASELambda)")
+	fs.IntVar(&c.neighbors, "neighbors", 0, "neighbours per product of the knn and ease recommenders (default: 200 for knn, 500 for ease)")
+	fs.BoolVar(&c.list, "list", false, "list the recommenders and exit")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "exclude-seen" {
+			c.excludeSet = true
+		}
+	})
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return &c, nil
+}
+
+// measures are the neighbour measures evaluated by default.
+var measures = []similarity.Measure{similarity.Jaccard, similarity.Cosine, similarity.Lift, similarity.Confidence, similarity.NPMI, similarity.BM25}
+
+// recommenders returns every recommender in report order: baselines
+// first.
+func recommenders(c *config) []evaluate.Recommender {
+	recs := evaluate.Baselines(c.seed)
+	recs = append(recs, &evaluate.Engine{})
+	for _, m := range measures {
+		nb := &evaluate.ItemNeighbors{Measure: m, K: c.neighbors}
+		if m == similarity.Lift || m == similarity.NPMI {
+			nb.MinSupport = 2 // raw lift and NPMI of single co-occurrences are noise
+		}
+		recs = append(recs, nb)
+	}
+	return append(recs, &evaluate.EASE{Lambda: c.lambda, K: c.neighbors})
+}
+
+func selectRecommenders(c *config) ([]evaluate.Recommender, error) {
+	all := recommenders(c)
+	if c.recommenders == "" || c.recommenders == "all" {
+		return all, nil
+	}
+	var out []evaluate.Recommender
+	for name := range strings.SplitSeq(c.recommenders, ",") {
+		name = strings.TrimSpace(name)
+		i := slices.IndexFunc(all, func(r evaluate.Recommender) bool { return r.Name() == name })
+		if i < 0 {
+			return nil, fmt.Errorf("unknown recommender %q (-list shows them)", name)
+		}
+		out = append(out, all[i])
+	}
+	return out, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parse(args, stderr)
+	if err != nil {
+		return err
+	}
+	if c.list {
+		for _, r := range recommenders(c) {
+			fmt.Fprintln(stdout, r.Name())
+		}
+		return nil
+	}
+	recs, err := selectRecommenders(c)
+	if err != nil {
+		return err
+	}
+	split, rating, err := load(ctx, c, stderr)
+	if err != nil {
+		return err
+	}
+	opts := evaluate.Options{K: c.k, ExcludeSeen: rating, MinRating: float32(c.minRating)}
+	if c.excludeSet {
+		opts.ExcludeSeen = c.excludeSeen
+	}
+	switch c.mapNorm {
+	case "relevant":
+	case "min":
+		opts.MAP = evaluate.MAPByMinKRelevant
+	default:
+		return fmt.Errorf("-map %q: want relevant or min", c.mapNorm)
+	}
+	var cols []evaluate.Metric
+	for name := range strings.SplitSeq(c.metrics, ",") {
+		m, err := evaluate.ParseMetric(strings.TrimSpace(name))
+		if err != nil {
+			return err
+		}
+		cols = append(cols, m)
+	}
+	chartMetric, err := evaluate.ParseMetric(c.chartMetric)
+	if err != nil {
+		return err
+	}
+	if c.png != "" {
+		opts.CurveK = 20
+	}
+	t0 := time.Now()
+	rep, err := evaluate.Evaluate(ctx, split, recs, opts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr, rep.Summary())
+	for _, row := range rep.Rows {
+		fmt.Fprintf(stderr, "%-16s fit %8.3fs  recommend %8.3fs\n", row.Name, row.FitTime.Seconds(), row.RecommendTime.Seconds())
+	}
+	fmt.Fprintf(stderr, "evaluated in %.2fs\n", time.Since(t0).Seconds())
+
+	fmt.Fprintf(stdout, "all items (%d customers)\n\n", rep.Rows[0].Metrics[evaluate.AllItems].Users)
+	if err := rep.WriteMarkdown(stdout, evaluate.AllItems, cols...); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nexplore: items new to the customer (%d customers)\n\n", rep.Rows[0].Metrics[evaluate.ExploreItems].Users)
+	if err := rep.WriteMarkdown(stdout, evaluate.ExploreItems, cols...); err != nil {
+		return err
+	}
+	if c.png != "" {
+		f, err := os.Create(c.png)
+		if err != nil {
+			return err
+		}
+		if err := rep.WriteChart(f, chartMetric, evaluate.ExploreItems); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// load reads the data and splits it; rating reports whether it is rating
+// data (the default for -exclude-seen).
+func load(ctx context.Context, c *config, stderr io.Writer) (*evaluate.Split, bool, error) {
+	if c.train != "" || c.test != "" {
+		if c.train == "" || c.test == "" || c.data != "" {
+			return nil, false, errors.New("give -train and -test together, without -data")
+		}
+		opts := dataset.Options{Format: cmpOr(c.format, "movielens"), Lenient: c.lenient}
+		s, err := evaluate.LoadSplit(ctx, c.train, c.test, opts)
+		if err != nil {
+			return nil, false, err
+		}
+		return s, true, nil
+	}
+	if c.data == "" {
+		return nil, false, errors.New("give -data FILE -format NAME, or -train FILE -test FILE")
+	}
+	if c.format == "" {
+		return nil, false, fmt.Errorf("-format is required with -data: one of %s", strings.Join(dataset.Formats(), ", "))
+	}
+	opts := dataset.Options{Format: c.format, Lenient: c.lenient}
+	if c.categories && (c.format == "onlineretail" || c.format == "baskets" || c.format == "members") {
+		opts.Categories = dataset.CategoryFromName
+	}
+	h, rep, err := dataset.ReadFile(ctx, c.data, opts)
+	if err != nil {
+		return nil, false, err
+	}
+	if n := rep.SkippedRows(); n > 0 {
+		fmt.Fprintf(stderr, "skipped %d of %d rows\n", n, rep.Rows)
+	}
+	rating := c.format == "movielens"
+	split := c.split
+	if split == "" {
+		split = "temporal"
+		if c.format == "baskets" {
+			split = "leave-one-out"
+		}
+	}
+	sopts := evaluate.SplitOptions{Ratio: c.ratio, Seed: c.seed}
+	var s *evaluate.Split
+	switch split {
+	case "temporal":
+		cutoff := evaluate.DefaultCutoff(h)
+		if c.cutoff != "" {
+			if cutoff, err = time.Parse(time.DateOnly, c.cutoff); err != nil {
+				return nil, false, fmt.Errorf("-cutoff: %w", err)
+			}
+		}
+		s, err = evaluate.TemporalSplit(ctx, h, cutoff)
+	case "last-order":
+		s, err = evaluate.LastOrderSplit(ctx, h)
+	case "ratio":
+		s, err = evaluate.ChronoSplit(ctx, h, sopts)
+	case "stratified":
+		switch c.by {
+		case "customer":
+		case "product", "item":
+			sopts.By = evaluate.ByProduct
+		default:
+			return nil, false, fmt.Errorf("-by %q: want customer or product", c.by)
+		}
+		s, err = evaluate.StratifiedSplit(ctx, h, sopts)
+	case "leave-one-out":
+		s, err = evaluate.LeaveOneOutSplit(ctx, h, sopts)
+		rating = true // the held-out item is never in the basket's rest
+	default:
+		return nil, false, fmt.Errorf("-split %q: want temporal, last-order, ratio, stratified or leave-one-out", split)
+	}
+	return s, rating, err
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
