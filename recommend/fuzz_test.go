@@ -64,4 +64,3 @@ func FuzzRecommend(f *testing.F) {
 		}
 	})
 }
-
