@@ -21,6 +21,21 @@ func millionCustomers() []clv.RFT {
 	return million
 }
 
+// loop runs f in b.Loop and reports the process CPU time per operation
+// (all goroutines) as cpu-ns/op.
+func loop(b *testing.B, f func() error) {
+	b.ReportAllocs()
+	start := cpuTime()
+	for b.Loop() {
+		if err := f(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if cpu := cpuTime() - start; cpu > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
+}
+
 func cdnowRows(b *testing.B) []clv.RFT {
 	h := loadCDNOWSample(b)
 	s, err := clv.Summarize(context.Background(), h, clv.SummaryOptions{CalibrationEnd: calibrationEnd})
@@ -34,22 +49,18 @@ func BenchmarkFitBGNBD(b *testing.B) {
 	ctx := context.Background()
 	b.Run("cdnow", func(b *testing.B) {
 		rows := cdnowRows(b)
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := clv.FitBGNBD(ctx, rows, clv.FitOptions{}); err != nil {
-				b.Fatal(err)
-			}
-		}
+		loop(b, func() error {
+			_, err := clv.FitBGNBD(ctx, rows, clv.FitOptions{})
+			return err
+		})
 	})
 	for _, workers := range []int{1, 2} {
 		b.Run(fmt.Sprintf("customers=1e6/workers=%d", workers), func(b *testing.B) {
 			rows := millionCustomers()
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := clv.FitBGNBD(ctx, rows, clv.FitOptions{Workers: workers}); err != nil {
-					b.Fatal(err)
-				}
-			}
+			loop(b, func() error {
+				_, err := clv.FitBGNBD(ctx, rows, clv.FitOptions{Workers: workers})
+				return err
+			})
 		})
 	}
 }
@@ -58,21 +69,17 @@ func BenchmarkFitGammaGamma(b *testing.B) {
 	ctx := context.Background()
 	b.Run("cdnow", func(b *testing.B) {
 		rows := cdnowRows(b)
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := clv.FitGammaGamma(ctx, rows, clv.FitOptions{}); err != nil {
-				b.Fatal(err)
-			}
-		}
+		loop(b, func() error {
+			_, err := clv.FitGammaGamma(ctx, rows, clv.FitOptions{})
+			return err
+		})
 	})
 	b.Run("customers=1e6", func(b *testing.B) {
 		rows := millionCustomers()
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := clv.FitGammaGamma(ctx, rows, clv.FitOptions{}); err != nil {
-				b.Fatal(err)
-			}
-		}
+		loop(b, func() error {
+			_, err := clv.FitGammaGamma(ctx, rows, clv.FitOptions{})
+			return err
+		})
 	})
 }
 
@@ -85,12 +92,10 @@ func BenchmarkScore(b *testing.B) {
 		b.Run(fmt.Sprintf("customers=1e6/workers=%d", workers), func(b *testing.B) {
 			rows := millionCustomers()
 			opts := clv.ScoreOptions{CLV: clv.CLVOptions{DiscountRate: 0.01}, Workers: workers}
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := clv.Score(ctx, rows, &bg, &gg, opts); err != nil {
-					b.Fatal(err)
-				}
-			}
+			loop(b, func() error {
+				_, err := clv.Score(ctx, rows, &bg, &gg, opts)
+				return err
+			})
 		})
 	}
 }
@@ -98,10 +103,8 @@ func BenchmarkScore(b *testing.B) {
 func BenchmarkSummarize(b *testing.B) {
 	h := loadCDNOWSample(b)
 	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := clv.Summarize(ctx, h, clv.SummaryOptions{CalibrationEnd: calibrationEnd, HoldoutEnd: holdoutEnd}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	loop(b, func() error {
+		_, err := clv.Summarize(ctx, h, clv.SummaryOptions{CalibrationEnd: calibrationEnd, HoldoutEnd: holdoutEnd})
+		return err
+	})
 }

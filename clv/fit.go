@@ -69,7 +69,7 @@ type FitInfo struct {
 	// N is the number of customers the model was fitted on.
 	N int
 	// Iterations and Evaluations count BFGS iterations and likelihood
-	// (with gradient) evaluations.
+	// (with gradient) evaluations, those for the Hessian included.
 	Iterations, Evaluations int
 	// GradientNorm is the largest absolute component of the gradient of
 	// the mean log-likelihood per customer with respect to the
@@ -288,7 +288,9 @@ func (o *objective) maximize(model string, theta0 []float64, opts FitOptions) ([
 	case info.GradientNorm > 1e3*opts.GradientTolerance && res.Status != optimize.GradientThreshold:
 		return nil, info, fail("stalled after %d iterations (at %.4g, gradient norm %.3g)", info.Iterations, theta, info.GradientNorm)
 	}
-	if why := o.checkCurvature(res.X, res.Gradient, &info); why != "" {
+	why := o.checkCurvature(res.X, res.Gradient, &info)
+	info.Evaluations = o.evals
+	if why != "" {
 		return nil, info, fail("%s", why)
 	}
 	return theta, info, nil

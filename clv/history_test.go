@@ -147,6 +147,17 @@ func TestSummarizeMatchesNaive(t *testing.T) {
 	}
 	_, err := clv.Summarize(context.Background(), nil, clv.SummaryOptions{})
 	require.ErrorIs(t, err, clv.ErrInvalid)
+	h, _ := randomHistory(t, 5)
+	_, err = clv.Summarize(context.Background(), h, clv.SummaryOptions{CalibrationEnd: time.Now(), Unit: 7})
+	require.ErrorIs(t, err, clv.ErrInvalid)
+	cctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = clv.Summarize(cctx, h, clv.SummaryOptions{CalibrationEnd: time.Now()})
+	require.ErrorIs(t, err, context.Canceled)
+	_, err = clv.Retention(cctx, h, time.Now().AddDate(-1, 0, 0), time.Now(), clv.RetentionOptions{})
+	require.ErrorIs(t, err, context.Canceled)
+	_, err = clv.CohortRetention(cctx, h, time.Now())
+	require.ErrorIs(t, err, context.Canceled)
 }
 
 func TestHistoricalMatchesNaive(t *testing.T) {
@@ -337,4 +348,21 @@ func TestCohortRetentionMatchesNaive(t *testing.T) {
 	co, err := clv.CohortRetention(context.Background(), h, time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC))
 	require.NoError(t, err)
 	assert.Empty(t, co.Months)
+}
+
+func TestUnit(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		want clv.Unit
+	}{{"week", clv.Week}, {"weeks", clv.Week}, {"day", clv.Day}, {"days", clv.Day}} {
+		u, err := clv.ParseUnit(c.s)
+		require.NoError(t, err)
+		assert.Equal(t, c.want, u)
+	}
+	_, err := clv.ParseUnit("month")
+	require.ErrorIs(t, err, clv.ErrInvalid)
+	assert.Equal(t, "week", clv.Week.String())
+	assert.Equal(t, "day", clv.Day.String())
+	assert.InDelta(t, 2, clv.Week.Of(14*24*time.Hour), 1e-15)
+	assert.InDelta(t, 14, clv.Day.Of(14*24*time.Hour), 1e-15)
 }

@@ -109,7 +109,7 @@ type Scores struct {
 }
 
 // Score computes [BGNBD.ExpectedPurchases], [BGNBD.PAlive] and, when gg is
-// not nil, [GammaGamma.ExpectedValue] and [CLV] for every row of data. It
+// not nil (bg must not be), [GammaGamma.ExpectedValue] and [CLV] for every row of data. It
 // takes O(len(data) × (CLV.Periods + series terms)) time, split over
 // opts.Workers goroutines, checks ctx every few thousand rows and returns
 // an error wrapping [ErrInvalid] for bad options or rows.
