@@ -104,6 +104,10 @@ type EASE struct {
 	// BasketScope fits on orders instead of customers (ignored for rating
 	// data).
 	BasketScope bool
+	// MaxProducts caps the size of the dense fit (the most purchased
+	// products; the others get co-occurrence neighbours); default
+	// [similarity.DefaultEASEMaxProducts]. The fit takes O(n³) time.
+	MaxProducts int
 
 	scorer scorer
 }
@@ -115,9 +119,10 @@ func (*EASE) Name() string { return "ease" }
 // (capped by similarity.EASEOptions.MaxProducts).
 func (r *EASE) Fit(ctx context.Context, train *affinity.History, asOf time.Time) error {
 	idx, err := similarity.FitEASE(ctx, train, similarity.EASEOptions{
-		Count:  countOptions(train, r.BasketScope),
-		Lambda: r.Lambda,
-		K:      cmp.Or(r.K, defaultEASENeighbors),
+		Count:       countOptions(train, r.BasketScope),
+		Lambda:      r.Lambda,
+		K:           cmp.Or(r.K, defaultEASENeighbors),
+		MaxProducts: r.MaxProducts,
 	})
 	if err != nil {
 		return err

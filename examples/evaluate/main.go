@@ -31,6 +31,7 @@
 //	-map relevant|min         AP denominator: |R| (default) or min(K, |R|)
 //	-metrics LIST             table columns (default precision,recall,ndcg,map,hit,coverage)
 //	-png FILE                 also draw metric@K for K = 1…20 (-chart-metric, explore items)
+//	-ease-lambda, -ease-max-products, -neighbors   model knobs (ease's fit is O(n³) in products)
 //
 // The PNG chart is drawn with the standard library only (a small built-in
 // pixel font). Timings and the protocol summary go to standard error, so
@@ -78,6 +79,7 @@ type config struct {
 	png, chartMetric          string
 	lenient, categories       bool
 	lambda                    float64
+	easeMax                   int
 	neighbors                 int
 	list                      bool
 }
@@ -106,6 +108,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.lenient, "lenient", true, "skip bad input rows instead of failing")
 	fs.BoolVar(&c.categories, "categories", true, "derive categories from product names (onlineretail, baskets, members)")
 	fs.Float64Var(&c.lambda, "ease-lambda", 0, "L2 regularisation of ease (default: similarity.DefaultEASELambda)")
+	fs.IntVar(&c.easeMax, "ease-max-products", 0, "fit ease on at most this many products, the most purchased (default: similarity.DefaultEASEMaxProducts); the fit takes O(n³) time")
 	fs.IntVar(&c.neighbors, "neighbors", 0, "neighbours per product of the knn and ease recommenders (default: 200 for knn, 500 for ease)")
 	fs.BoolVar(&c.list, "list", false, "list the recommenders and exit")
 	if err := fs.Parse(args); err != nil {
@@ -137,7 +140,7 @@ func recommenders(c *config) []evaluate.Recommender {
 		}
 		recs = append(recs, nb)
 	}
-	return append(recs, &evaluate.EASE{Lambda: c.lambda, K: c.neighbors})
+	return append(recs, &evaluate.EASE{Lambda: c.lambda, K: c.neighbors, MaxProducts: c.easeMax})
 }
 
 func selectRecommenders(c *config) ([]evaluate.Recommender, error) {
