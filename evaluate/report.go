@@ -35,10 +35,10 @@ type Report struct {
 type Row struct {
 	Name string
 	// Metrics are the metrics at K, indexed by [Items].
-	Metrics [numItems]Metrics
+	Metrics [3]Metrics
 	// Curve holds, per [Items], the metrics at K = 1 … CurveK (Curve[it][j-1]
 	// at K = j); nil when [Options.CurveK] was 0.
-	Curve [numItems][]Metrics
+	Curve [3][]Metrics
 	// FitTime and RecommendTime are the wall-clock times of Fit and of all
 	// Recommend calls. They are not part of the markdown output, which is
 	// deterministic.
