@@ -28,6 +28,7 @@ const (
 	DefaultProfileDepth       = 2
 	DefaultMaxHistory         = 100
 	DefaultMaxEdges           = 500
+	DefaultPopularityBlend    = 0.2
 	// MinEdges is the number of edges every anchor may use while the
 	// MaxEdges budget lasts.
 	MinEdges              = 8
@@ -91,6 +92,11 @@ type Options struct {
 	// main index: a popularity prior that turns symmetric measures such as
 	// cosine toward P(candidate | anchors). Default 0.75; negative disables.
 	PopularityExponent float64
+	// PopularityBlend λ interpolates the co-purchase score with the
+	// recency-weighted popularity: (1−λ)·s/max s + λ·pop/max pop, the most
+	// popular products joining the candidates (Jelinek–Mercer smoothing
+	// toward the popular ranking). Default 0.2; negative disables.
+	PopularityBlend float64
 	// Personalization is the weight β of the cosine between the customer's
 	// category-affinity vector and a candidate's buyer-category profile in
 	// the final score (1−β)·ŝ + β·cos, where ŝ is the co-purchase score
@@ -179,6 +185,7 @@ type Engine struct {
 
 	prior    []float32 // (1+support)^PopularityExponent; nil when off
 	pop      []float32
+	popNorm  []float32 // pop / max pop
 	popTotal float64
 	popOrder []affinity.ProductID
 	segs     []segPop
@@ -310,6 +317,8 @@ func withDefaults(o Options, h *affinity.History) Options {
 	def(&o.SequentialWeight, DefaultSequentialWeight)
 	def(&o.Personalization, DefaultPersonalization)
 	def(&o.PopularityExponent, DefaultPopularityExponent)
+	def(&o.PopularityBlend, DefaultPopularityBlend)
+	o.PopularityBlend = min(o.PopularityBlend, 1)
 	o.Personalization = min(o.Personalization, 1)
 	def(&o.ViewWeight, DefaultViewWeight)
 	def(&o.CartWeight, DefaultCartWeight)
@@ -625,8 +634,16 @@ func (e *Engine) popularity(ctx context.Context) error {
 			}
 		}
 	}
+	var top float32
 	for _, v := range e.pop {
 		e.popTotal += float64(v)
+		top = max(top, v)
+	}
+	e.popNorm = make([]float32, e.np)
+	if top > 0 {
+		for p, v := range e.pop {
+			e.popNorm[p] = v / top
+		}
 	}
 	e.popOrder = make([]affinity.ProductID, e.np)
 	for p := range e.popOrder {

@@ -224,7 +224,7 @@ func TestBadInput(t *testing.T) {
 
 func TestColdStartFallbacks(t *testing.T) {
 	h := tinyShop(t)
-	e := tinyEngine(t, h, recommend.Options{})
+	e := tinyEngine(t, h, recommend.Options{PopularityBlend: -1}) // fallbacks only, no blended popular products
 	cat := h.Catalog()
 	inStock := 0
 	for p := range cat.NumProducts() {
@@ -338,14 +338,14 @@ func TestRulesShapeResults(t *testing.T) {
 }
 
 // The engine's basket ranking equals a naive map-based implementation of
-// the documented formula (no prior, no penalty, anonymous: no
-// personalisation).
+// the documented formula (no popularity prior or blend, no penalty,
+// anonymous: no personalisation).
 func TestBasketMatchesNaive(t *testing.T) {
 	st := dataset.Demo()
 	h, err := st.History(context.Background())
 	require.NoError(t, err)
 	nb := mustIndex(t, h)
-	e, err := recommend.New(context.Background(), h, nb, recommend.Options{PopularityExponent: -1, SubstitutePenalty: 1})
+	e, err := recommend.New(context.Background(), h, nb, recommend.Options{PopularityExponent: -1, PopularityBlend: -1, SubstitutePenalty: 1})
 	require.NoError(t, err)
 	cat := h.Catalog()
 	np := cat.NumProducts()

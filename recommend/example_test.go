@@ -78,8 +78,8 @@ func ExampleEngine_Recommend() {
 	}
 	// Output:
 	// socks   neighbors 1.00  bought together with Trail Runner in 20 orders (cosine 1, lift 1.0)
-	// bottle  neighbors 0.44  bought together with Trail Runner in 10 orders (cosine 0.707, lift 1.0)
-	// cap     neighbors 0.07  bought together with Trail Runner in 2 orders (cosine 0.316, lift 1.0)
+	// bottle  neighbors 0.45  bought together with Trail Runner in 10 orders (cosine 0.707, lift 1.0)
+	// cap     neighbors 0.08  bought together with Trail Runner in 2 orders (cosine 0.316, lift 1.0)
 }
 
 // A customer's recommendations leave out what they bought; an out-of-stock

@@ -33,7 +33,7 @@ func (r *Rec) Explain(e *Engine) string {
 		}
 	}
 	if b.Len() == 0 {
-		return "related to your products"
+		return "popular in the shop" // ranked by the popularity blend alone
 	}
 	return b.String()
 }

@@ -84,7 +84,9 @@ type Rules struct {
 type Source uint8
 
 const (
-	// Neighbors: co-purchase (and sequential) evidence from the anchors.
+	// Neighbors: ranked by co-purchase (and sequential) evidence from the
+	// anchors, blended with popularity (Options.PopularityBlend); a
+	// product ranked by popularity alone has no reasons.
 	Neighbors Source = iota + 1
 	// Rebuy: a consumable the customer bought before and is due again.
 	Rebuy

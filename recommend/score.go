@@ -16,6 +16,7 @@ const (
 	fExcl   uint8 = 1 << iota // never return: bought, in the basket, excluded
 	fPicked                   // already in the results
 	fDue                      // consumable due again
+	fBlend                    // already a candidate through the popularity blend
 )
 
 type cand struct {
@@ -267,16 +268,48 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 	}
 	st := e.stock.Load()
 	s.cand = s.cand[:0]
-	for _, p := range s.touched {
-		// the score test first: acc[p] is in cache, flag[p] may not be
-		x := cand{p: p, s: s.acc[p]}
-		if len(s.cand) == m && !worse(s.cand[0], x) {
-			continue
+	if lambda := float32(e.o.PopularityBlend); lambda > 0 && len(s.touched) > 0 {
+		// interpolate with popularity: (1−λ)·s/max s + λ·pop/max pop, the
+		// m most popular products joining the candidates. They go first,
+		// so that the heap's bar is high before the long tail is scanned.
+		var amax float32
+		for _, p := range s.touched {
+			amax = max(amax, s.acc[p])
 		}
-		if s.flag[p]&(fExcl|fDue) != 0 || !e.eligible(s, st, r, p) {
-			continue
+		a := (1 - lambda) / amax
+		for _, p := range e.popOrder[:min(len(e.popOrder), m)] {
+			s.mark(p, fBlend)
+			if s.flag[p]&(fExcl|fDue) != 0 || !e.eligible(s, st, r, p) {
+				continue
+			}
+			s.cand = pushTop(s.cand, m, cand{p: p, s: a*s.acc[p] + lambda*e.popNorm[p]})
 		}
-		s.cand = pushTop(s.cand, m, x)
+		for _, p := range s.touched {
+			v := a * s.acc[p]
+			if len(s.cand) == m && v+lambda < s.cand[0].s {
+				continue // cannot make it even as the most popular product
+			}
+			x := cand{p: p, s: v + lambda*e.popNorm[p]}
+			if len(s.cand) == m && !worse(s.cand[0], x) {
+				continue
+			}
+			if s.flag[p]&(fExcl|fDue|fBlend) != 0 || !e.eligible(s, st, r, p) {
+				continue
+			}
+			s.cand = pushTop(s.cand, m, x)
+		}
+	} else {
+		for _, p := range s.touched {
+			// the score test first: acc[p] is in cache, flag[p] may not be
+			x := cand{p: p, s: s.acc[p]}
+			if len(s.cand) == m && !worse(s.cand[0], x) {
+				continue
+			}
+			if s.flag[p]&(fExcl|fDue) != 0 || !e.eligible(s, st, r, p) {
+				continue
+			}
+			s.cand = pushTop(s.cand, m, x)
+		}
 	}
 	s.sortCand()
 	if len(s.cand) > 0 {
