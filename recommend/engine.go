@@ -59,7 +59,7 @@ var (
 type Options struct {
 	// AsOf is the time of the snapshot: popularity and buyer profiles are
 	// computed from lines at or before it, and requests without an AsOf use
-	// it. Default: the time of the History's last order.
+	// it. Default: the time of the History's last order or event.
 	AsOf time.Time
 	// HalfLife is the half-life of a past purchase or event in a customer's
 	// history: its weight is 2^(−age/HalfLife). Default 30 days.
@@ -298,7 +298,16 @@ func New(ctx context.Context, h *affinity.History, nb *similarity.Index, opts Op
 
 func withDefaults(o Options, h *affinity.History) Options {
 	if o.AsOf.IsZero() {
-		o.AsOf = h.Summary().Last
+		last := h.Summary().Last.Unix()
+		if h.Summary().Last.IsZero() {
+			last = math.MinInt64
+		}
+		for i := range h.NumEvents() {
+			last = max(last, h.Event(i).Unix)
+		}
+		if last != math.MinInt64 {
+			o.AsOf = time.Unix(last, 0).UTC()
+		}
 	}
 	if o.HalfLife <= 0 {
 		o.HalfLife = DefaultHalfLife
@@ -610,8 +619,9 @@ func decay(age int64, halfLife float64) float32 {
 	return max(math.Float32frombits(math.Float32bits(float32(p))-uint32(n)<<23), 1e-30)
 }
 
-// popularity computes the recency-weighted popularity of every product and
-// of the products within each precomputed segment.
+// popularity computes the recency-weighted popularity of every product
+// (bought lines, plus events weighted like anchors) and of the products
+// within each precomputed segment.
 func (e *Engine) popularity(ctx context.Context) error {
 	h := e.h
 	phl := e.o.PopularHalfLife.Seconds()
@@ -632,6 +642,18 @@ func (e *Engine) popularity(ctx context.Context) error {
 			if h.LineQuantity(i) > 0 {
 				e.pop[h.LineProduct(i)] += d
 			}
+		}
+	}
+	// events count with their anchor weights: ratings fully (rating data
+	// has no purchases), views and carts a little
+	for i := range h.NumEvents() {
+		if i%8192 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if ev := h.Event(i); ev.Unix <= e.asOf && ev.Kind.Valid() && e.ew[ev.Kind] > 0 {
+			e.pop[ev.Product] += e.ew[ev.Kind] * decay(e.asOf-ev.Unix, phl)
 		}
 	}
 	var top float32

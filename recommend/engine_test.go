@@ -468,3 +468,35 @@ func TestNoAllocations(t *testing.T) {
 	})
 	assert.LessOrEqual(t, allocs, 0.0)
 }
+
+// Rating data (MovieLens-style: events, no purchases) works end to end:
+// rated products are anchors and are excluded, popularity counts ratings.
+func TestRatingEvents(t *testing.T) {
+	var b affinity.Builder
+	rate := func(c, p string, d int) {
+		require.NoError(t, b.AddEvent(affinity.Event{Customer: c, Product: p, Time: day(d), Kind: affinity.Rating, Weight: 4}))
+	}
+	for i := range 10 {
+		c := fmt.Sprintf("u%d", i)
+		rate(c, "alien", i)
+		rate(c, "aliens", i+1)
+		if i < 6 {
+			rate(c, "blade-runner", i+2)
+		}
+	}
+	rate("x", "alien", 3)
+	rate("y", "heat", 3)
+	h, err := b.Build(context.Background())
+	require.NoError(t, err)
+	nb, err := index(context.Background(), h, similarity.CountOptions{Scope: similarity.Customer, Events: true}, similarity.IndexOptions{Measure: similarity.Cosine, MinSupport: 1})
+	require.NoError(t, err)
+	e, err := recommend.New(context.Background(), h, nb, recommend.Options{})
+	require.NoError(t, err)
+	recs, err := e.Recommend(nil, recommend.Request{Customer: "x", K: 3})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"aliens", "blade-runner", "heat"}, keys(recs))
+	assert.Equal(t, recommend.Neighbors, recs[0].Source)
+	recs, err = e.Recommend(recs[:0], recommend.Request{K: 2})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"alien", "aliens"}, keys(recs), "popular by ratings")
+}

@@ -12,8 +12,8 @@ import (
 
 // profiles builds the category dimensions at ProfileDepth, each product's
 // own category vector (sparse, for customer vectors) and each product's
-// buyer-category profile: the sum over its buyers (up to AsOf) of their
-// L1-normalised category vectors, L2-normalised with gonum.
+// buyer-category profile: the sum over its buyers and raters (up to AsOf)
+// of their L1-normalised category vectors, L2-normalised with gonum.
 func (e *Engine) profiles(ctx context.Context) error {
 	c, h := e.cat, e.h
 	if e.o.Personalization == 0 || c.NumCategories() == 0 {
@@ -94,6 +94,14 @@ func (e *Engine) profiles(ctx context.Context) error {
 					seen[p] = uint32(cu) + 1
 					prods = append(prods, p)
 				}
+			}
+		}
+		elo, ehi := h.CustomerEvents(affinity.CustomerID(cu))
+		for i := elo; i < ehi; i++ {
+			// a rating is an interaction like a purchase (MovieLens)
+			if ev := h.Event(i); ev.Kind == affinity.Rating && ev.Unix <= e.asOf && seen[ev.Product] != uint32(cu)+1 {
+				seen[ev.Product] = uint32(cu) + 1
+				prods = append(prods, ev.Product)
 			}
 		}
 		if len(prods) == 0 {
