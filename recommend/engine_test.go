@@ -500,3 +500,32 @@ func TestRatingEvents(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"alien", "aliens"}, keys(recs), "popular by ratings")
 }
+
+// With a long history and a tight edge budget the cart still gets its
+// edges: it is served first.
+func TestCartGetsBudgetFirst(t *testing.T) {
+	st := dataset.Demo()
+	h, err := st.History(context.Background())
+	require.NoError(t, err)
+	e := newEngine(t, fixture{h: h, nb: mustIndex(t, h)}, recommend.Options{MaxEdges: 16})
+	cat := h.Catalog()
+	var cust affinity.CustomerID
+	for c := range h.NumCustomers() {
+		if lo, hi := h.CustomerLines(affinity.CustomerID(c)); hi-lo >= 30 {
+			cust = affinity.CustomerID(c)
+			break
+		}
+	}
+	cart := cat.ProductKey(e.History().LineProduct(0))
+	recs, err := e.Recommend(nil, recommend.Request{Customer: h.CustomerKey(cust), Basket: []string{cart}, K: 5, Rules: recommend.Rules{AllowRepeats: true}})
+	require.NoError(t, err)
+	fromCart := 0
+	for i := range recs {
+		for _, rs := range recs[i].Reasons() {
+			if cat.ProductKey(rs.Product) == cart {
+				fromCart++
+			}
+		}
+	}
+	assert.Positive(t, fromCart, "no result explained by the cart")
+}

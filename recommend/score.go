@@ -221,20 +221,26 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 	for i := range s.items {
 		wsum += s.items[i].w
 	}
-	// First read every anchor's hot record: independent loads, so their
-	// cache misses overlap instead of queueing behind the edge loops.
+	// First read every anchor's hot record and share out the edge budget,
+	// basket products first: independent loads, so their cache misses
+	// overlap instead of queueing behind the edge loops.
 	budget := e.o.MaxEdges
-	for i := range s.items {
-		it := &s.items[i]
-		if it.w == 0 {
-			continue
+	for pass := range 2 {
+		if pass == 0 && nb == 0 {
+			continue // no basket
 		}
-		ph := e.hot[it.p]
-		it.dim, it.lo = ph.dim, ph.lo
-		n := min(int(ph.n), budget, max(MinEdges, int(float32(e.o.MaxEdges)*it.w/wsum+0.5)))
-		if n > 0 {
-			budget -= n
-			it.ne = uint32(n)
+		for i := range s.items {
+			it := &s.items[i]
+			if it.w == 0 || it.basket != (pass == 0) {
+				continue
+			}
+			ph := e.hot[it.p]
+			it.dim, it.lo = ph.dim, ph.lo
+			n := min(int(ph.n), budget, max(MinEdges, int(float32(e.o.MaxEdges)*it.w/wsum+0.5)))
+			if n > 0 {
+				budget -= n
+				it.ne = uint32(n)
+			}
 		}
 	}
 	for i := range s.items {
