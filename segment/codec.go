@@ -10,6 +10,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"time"
@@ -393,12 +394,9 @@ func (d *decoder) bitmap(limit uint64) *roaring.Bitmap {
 	}
 	p := d.next(int(n))
 	bm := roaring.New()
-	read, err := bm.ReadFrom(bytes.NewReader(p))
-	if err == nil && read != int64(n) {
-		err = fmt.Errorf("%d trailing bytes", int64(n)-read)
-	}
+	err := checkPortable(p)
 	if err == nil {
-		err = bm.Validate()
+		_, err = bm.ReadFrom(bytes.NewReader(p))
 	}
 	if err == nil && !bm.IsEmpty() && uint64(bm.Maximum()) >= limit {
 		err = fmt.Errorf("value %d out of range", bm.Maximum())
@@ -552,11 +550,13 @@ func (d *decoder) index() *Index {
 			return nil
 		}
 		for i := range np {
-			lo, hi := p.off[i], p.off[i+1]
-			if lo > hi {
+			if p.off[i] > p.off[i+1] {
 				d.fail("invalid postings offsets")
 				return nil
 			}
+		}
+		for i := range np {
+			lo, hi := p.off[i], p.off[i+1]
 			for j := lo; j < hi; j++ {
 				if int(p.cust[j]) >= nc || j > lo && p.cust[j] <= p.cust[j-1] || int(p.days[j]) >= x.lookDays {
 					d.fail("invalid posting")
@@ -607,4 +607,116 @@ func (d *decoder) index() *Index {
 		}
 	}
 	return x
+}
+
+// Roaring's portable format: cookies and the container count from which a
+// serialization with run containers carries an offset header.
+const (
+	serialCookieRun   = 12347
+	noOffsetThreshold = 4
+)
+
+// checkPortable validates a roaring serialization in one pass, as the
+// format specification and roaring's Validate define it (sorted keys;
+// sorted, in-range array, bitset and run containers that agree with their
+// cardinality; no trailing bytes), so that no hostile input reaches the
+// decoder and validation costs time linear in the input (roaring's own
+// Validate is quadratic in the runs of a run container).
+func checkPortable(p []byte) error {
+	errShort := errors.New("truncated bitmap")
+	if len(p) < 4 {
+		return errShort
+	}
+	cookie := binary.LittleEndian.Uint32(p)
+	off := 4
+	var size int
+	var runs []byte
+	switch {
+	case cookie&0xffff == serialCookieRun:
+		size = int(cookie>>16) + 1
+		n := (size + 7) / 8
+		if len(p) < off+n {
+			return errShort
+		}
+		runs, off = p[off:off+n], off+n
+	case cookie == serialCookieNoRun:
+		if len(p) < 8 {
+			return errShort
+		}
+		size, off = int(binary.LittleEndian.Uint32(p[4:])), 8
+		if size > 1<<16 {
+			return errors.New("too many containers")
+		}
+	default:
+		return errors.New("unknown cookie")
+	}
+	if len(p) < off+4*size {
+		return errShort
+	}
+	head := p[off : off+4*size]
+	off += 4 * size
+	if runs == nil || size >= noOffsetThreshold {
+		if len(p) < off+4*size {
+			return errShort
+		}
+		off += 4 * size
+	}
+	for i := range size {
+		key := binary.LittleEndian.Uint16(head[4*i:])
+		card := int(binary.LittleEndian.Uint16(head[4*i+2:])) + 1
+		if i > 0 && key <= binary.LittleEndian.Uint16(head[4*i-4:]) {
+			return errors.New("container keys out of order")
+		}
+		switch {
+		case runs != nil && runs[i/8]&(1<<(i%8)) != 0:
+			if len(p) < off+2 {
+				return errShort
+			}
+			nr := int(binary.LittleEndian.Uint16(p[off:]))
+			off += 2
+			if nr == 0 || len(p) < off+4*nr {
+				return errShort
+			}
+			total, next := 0, 0
+			for r := range nr {
+				start := int(binary.LittleEndian.Uint16(p[off+4*r:]))
+				length := int(binary.LittleEndian.Uint16(p[off+4*r+2:])) + 1
+				if start < next || start+length > 1<<16 {
+					return errors.New("run container out of order")
+				}
+				next = start + length + 1 // runs neither overlap nor touch
+				total += length
+			}
+			if total != card {
+				return errors.New("run container cardinality mismatch")
+			}
+			off += 4 * nr
+		case card > arrayMax:
+			if len(p) < off+8*bitsetWords {
+				return errShort
+			}
+			n := 0
+			for w := range bitsetWords {
+				n += bits.OnesCount64(binary.LittleEndian.Uint64(p[off+8*w:]))
+			}
+			if n != card {
+				return errors.New("bitset cardinality mismatch")
+			}
+			off += 8 * bitsetWords
+		default:
+			if len(p) < off+2*card {
+				return errShort
+			}
+			for j := 1; j < card; j++ {
+				if binary.LittleEndian.Uint16(p[off+2*j:]) <= binary.LittleEndian.Uint16(p[off+2*j-2:]) {
+					return errors.New("array container out of order")
+				}
+			}
+			off += 2 * card
+		}
+	}
+	if off != len(p) {
+		return fmt.Errorf("%d trailing bytes", len(p)-off)
+	}
+	return nil
 }

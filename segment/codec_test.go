@@ -1,0 +1,179 @@
+package segment_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"hash/crc32"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity/segment"
+)
+
+// smallIndex builds an index of a random history with one named segment.
+func smallIndex(t testing.TB, seed uint64, customers int) *segment.Index {
+	t.Helper()
+	h := randomHistory(t, rand.New(rand.NewPCG(seed, seed)), customers)
+	x, err := segment.Build(context.Background(), h, testAsOf, segment.Options{HalfLife: 60 * segment.Day})
+	require.NoError(t, err)
+	vip, err := segment.Parse(`monetary >= 200 and recency <= 90d`)
+	require.NoError(t, err)
+	x, err = x.Define("vip", vip)
+	require.NoError(t, err)
+	x, err = x.Define("vip dept0", segment.And(segment.Segment("vip"), segment.Bought(segment.Category("Dept0"))))
+	require.NoError(t, err)
+	return x
+}
+
+func encode(t testing.TB, x *segment.Index) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	n, err := x.WriteTo(&buf)
+	require.NoError(t, err)
+	require.Equal(t, int64(buf.Len()), n)
+	return buf.Bytes()
+}
+
+func TestSaveLoadKeepsEveryAnswer(t *testing.T) {
+	x := smallIndex(t, 11, 700)
+	path := filepath.Join(t.TempDir(), "segments.idx")
+	require.NoError(t, x.Save(path))
+	y, err := segment.Load(path)
+	require.NoError(t, err)
+
+	assert.Equal(t, x.AsOf(), y.AsOf())
+	assert.Equal(t, x.Len(), y.Len())
+	assert.Equal(t, x.Segments(), y.Segments())
+	assert.Equal(t, x.RFMTable(), y.RFMTable())
+	assert.Equal(t, x.LifecycleTable(), y.LifecycleTable())
+	assert.Equal(t, encode(t, x), encode(t, y), "decode then encode gives the same bytes")
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	n := newNaive(randomHistory(t, rand.New(rand.NewPCG(11, 11)), 700), testAsOf, segment.Options{HalfLife: 60 * segment.Day})
+	g := newExprGen(rng, n)
+	for range 200 {
+		src := g.expr(3).text()
+		a, err := x.Query(src)
+		require.NoError(t, err, src)
+		b, err := y.Query(src)
+		require.NoError(t, err, src)
+		require.True(t, a.Equals(b), src)
+	}
+	a, err := x.Query(`segment("vip dept0")`)
+	require.NoError(t, err)
+	b, err := y.Query(`segment("vip dept0")`)
+	require.NoError(t, err)
+	assert.True(t, a.Equals(b))
+	assert.False(t, a.IsEmpty())
+}
+
+func TestDecodeRejectsDamage(t *testing.T) {
+	x := smallIndex(t, 12, 300)
+	good := encode(t, x)
+	_, err := segment.Decode(good)
+	require.NoError(t, err)
+
+	// every truncation
+	for n := 0; n < len(good); n += 1 + len(good)/500 {
+		_, err := segment.Decode(good[:n])
+		require.ErrorIs(t, err, segment.ErrCorrupt, "truncated to %d", n)
+	}
+	// single flipped bits anywhere
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 300 {
+		bad := bytes.Clone(good)
+		i := rng.IntN(len(bad))
+		bad[i] ^= 1 << rng.IntN(8)
+		_, err := segment.Decode(bad)
+		require.ErrorIs(t, err, segment.ErrCorrupt, "bit flip at %d", i)
+	}
+	// appended garbage, another version, another file
+	_, err = segment.Decode(append(bytes.Clone(good), 0))
+	require.ErrorIs(t, err, segment.ErrCorrupt)
+	v2 := bytes.Clone(good)
+	binary.LittleEndian.PutUint32(v2[8:], 2)
+	_, err = segment.Decode(v2)
+	require.ErrorIs(t, err, segment.ErrCorrupt)
+	assert.Contains(t, err.Error(), "unsupported version 2")
+	_, err = segment.Decode([]byte("PK\x03\x04 this is a zip file, not an index"))
+	require.ErrorIs(t, err, segment.ErrCorrupt)
+}
+
+// reseal replaces the body of an index file and fixes its length and
+// checksum, so that the body decoder itself is tested.
+func reseal(body []byte) []byte {
+	out := append([]byte("AFSEGIDX\x01\x00\x00\x00\x00\x00\x00\x00"), body...)
+	out = binary.LittleEndian.AppendUint64(out, uint64(len(body)))
+	out = binary.LittleEndian.AppendUint32(out, crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli)))
+	return append(out, "AFSX"...)
+}
+
+func TestDecodeValidatesTheBody(t *testing.T) {
+	good := encode(t, smallIndex(t, 13, 200))
+	body := good[16 : len(good)-16]
+	require.Equal(t, good, reseal(body), "the documented layout")
+	rng := rand.New(rand.NewPCG(5, 6))
+	rejected := 0
+	for range 2000 {
+		bad := bytes.Clone(body)
+		for range 1 + rng.IntN(3) {
+			bad[rng.IntN(len(bad))] = byte(rng.IntN(256))
+		}
+		x, err := segment.Decode(reseal(bad))
+		if err != nil {
+			require.ErrorIs(t, err, segment.ErrCorrupt)
+			rejected++
+			continue
+		}
+		// a change that still decodes must still encode to what was read
+		assert.Equal(t, reseal(bad), encode(t, x))
+	}
+	assert.Greater(t, rejected, 1000)
+	for n := 0; n < len(body); n += 1 + len(body)/300 {
+		_, err := segment.Decode(reseal(body[:n]))
+		require.ErrorIs(t, err, segment.ErrCorrupt, "body truncated to %d", n)
+	}
+}
+
+func TestSaveIsAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "segments.idx")
+	x := smallIndex(t, 14, 100)
+	require.NoError(t, x.Save(path))
+	before, err := os.ReadFile(path)
+	require.NoError(t, err)
+
+	// a failing save (the target is a non-empty directory, so the final
+	// rename fails) leaves no temporary file behind
+	blocked := filepath.Join(dir, "blocked")
+	require.NoError(t, os.MkdirAll(filepath.Join(blocked, "x"), 0o755))
+	require.Error(t, x.Save(blocked))
+	// a save into a missing directory fails before writing anything
+	require.Error(t, x.Save(filepath.Join(dir, "missing", "segments.idx")))
+
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.ElementsMatch(t, []string{"segments.idx", "blocked"}, names)
+
+	// overwriting replaces the whole file
+	y := smallIndex(t, 15, 120)
+	require.NoError(t, y.Save(path))
+	after, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.NotEqual(t, before, after)
+	_, err = segment.Decode(after)
+	require.NoError(t, err)
+
+	_, err = segment.Load(filepath.Join(dir, "missing.idx"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+}
