@@ -6,7 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
@@ -74,15 +74,39 @@ func (x *Index) LifecycleTable() []Stats {
 }
 
 // WriteTable writes rows as an aligned text table with the columns
-// segment, customers, share, revenue, revenue share and AOV.
+// segment, customers, share, revenue, revenue share and AOV (money rounded
+// to cents); names are left-aligned, numbers right-aligned.
 func WriteTable(w io.Writer, rows []Stats) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "segment\tcustomers\tshare\trevenue\trevenue share\tAOV\t")
+	cells := [][]string{{"segment", "customers", "share", "revenue", "revenue share", "AOV"}}
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%d\t%.1f%%\t%s\t%.1f%%\t%s\t\n",
-			r.Name, r.Customers, 100*r.Share, r.Revenue, 100*r.RevenueShare, r.AOV)
+		cells = append(cells, []string{r.Name, strconv.Itoa(r.Customers), fmt.Sprintf("%.1f%%", 100*r.Share),
+			cents(r.Revenue), fmt.Sprintf("%.1f%%", 100*r.RevenueShare), cents(r.AOV)})
 	}
-	return tw.Flush()
+	width := make([]int, len(cells[0]))
+	for _, row := range cells {
+		for i, c := range row {
+			width[i] = max(width[i], utf8.RuneCountInString(c))
+		}
+	}
+	var b strings.Builder
+	for _, row := range cells {
+		for i, c := range row {
+			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
+			if i == 0 {
+				b.WriteString(c + pad)
+			} else {
+				b.WriteString("  " + pad + c)
+			}
+		}
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// cents formats m rounded to hundredths of the currency unit.
+func cents(m affinity.Money) string {
+	return affinity.Money(divRound(int64(m), affinity.MoneyScale/100) * (affinity.MoneyScale / 100)).String()
 }
 
 // Overlap returns the matrix of intersection sizes of sets:
@@ -317,10 +341,10 @@ func compatible(a, b *Index) error {
 	return nil
 }
 
-// String formats the statistics as one line.
+// String formats the statistics as one line, money rounded to cents.
 func (s Stats) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %d customers (%.1f%%), revenue %s (%.1f%%), %d orders, AOV %s",
-		s.Name, s.Customers, 100*s.Share, s.Revenue, 100*s.RevenueShare, s.Orders, s.AOV)
+		s.Name, s.Customers, 100*s.Share, cents(s.Revenue), 100*s.RevenueShare, s.Orders, cents(s.AOV))
 	return b.String()
 }

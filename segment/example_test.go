@@ -1,0 +1,151 @@
+package segment_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/segment"
+)
+
+// exampleShop is a hand-made shop of four customers: ann buys sportswear
+// every few weeks, bob socks, cy bought sportswear a year ago, dan only
+// looked and left a cart.
+func exampleShop() *affinity.History {
+	var b affinity.Builder
+	for _, p := range []affinity.Product{
+		{Key: "run-shirt", Categories: []string{"Apparel/Sportswear"}},
+		{Key: "run-shoe", Categories: []string{"Apparel/Sportswear"}},
+		{Key: "socks", Categories: []string{"Apparel/Socks"}},
+		{Key: "mug", Categories: []string{"Home/Kitchen"}},
+	} {
+		b.AddProduct(p)
+	}
+	asOf := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	ago := func(days int) time.Time { return asOf.Add(-time.Duration(days) * 24 * time.Hour) }
+	for _, p := range []affinity.Purchase{
+		{Customer: "ann", Product: "run-shirt", Order: "a1", Time: ago(80), Quantity: 1, Price: affinity.MoneyFromFloat(30)},
+		{Customer: "ann", Product: "run-shoe", Order: "a2", Time: ago(50), Quantity: 1, Price: affinity.MoneyFromFloat(90)},
+		{Customer: "ann", Product: "mug", Order: "a2", Time: ago(50), Quantity: 1, Price: affinity.MoneyFromFloat(10)},
+		{Customer: "ann", Product: "run-shirt", Order: "a3", Time: ago(20), Quantity: 2, Price: affinity.MoneyFromFloat(30)},
+		{Customer: "bob", Product: "socks", Order: "b1", Time: ago(15), Quantity: 3, Price: affinity.MoneyFromFloat(5)},
+		{Customer: "cy", Product: "run-shoe", Order: "c1", Time: ago(400), Quantity: 1, Price: affinity.MoneyFromFloat(90)},
+	} {
+		b.Add(p)
+	}
+	b.AddEvent(affinity.Event{Customer: "dan", Product: "run-shoe", Time: ago(3), Kind: affinity.View, Weight: 1})
+	b.AddEvent(affinity.Event{Customer: "dan", Product: "run-shoe", Time: ago(3), Kind: affinity.Cart, Weight: 1})
+	h, _ := b.Build(context.Background())
+	return h
+}
+
+func ExampleBuild() {
+	h := exampleShop()
+	asOf := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	x, err := segment.Build(context.Background(), h, asOf, segment.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("customers:", x.Len())
+	ann, _ := x.LookupCustomer("ann")
+	f, _ := x.Features(ann)
+	fmt.Printf("ann: recency %dd, tenure %dd, %d orders, spent %s, AOV %s, %s\n",
+		f.Recency, f.Tenure, f.Frequency, f.Monetary, f.AOV, f.Stage)
+	fans, _ := x.Eval(segment.Affinity("Apparel/Sportswear").GE(0.5))
+	fmt.Println(x.Stats("sportswear fans", fans))
+	// Output:
+	// customers: 4
+	// ann: recency 20d, tenure 80d, 3 orders, spent 190.00, AOV 63.3333, repeat
+	// sportswear fans: 2 customers (50.0%), revenue 280.00 (94.9%), 4 orders, AOV 70.00
+}
+
+func ExampleIndex_Query() {
+	x, _ := segment.Build(context.Background(), exampleShop(), time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC), segment.Options{})
+	for _, q := range []string{
+		// the 10 % coupon: sportswear buyers who bought two to four weeks ago, not socks buyers
+		`affinity("Apparel/Sportswear") >= 0.3 and recency between 14d and 28d and not bought("Apparel/Socks")`,
+		// abandoned cart in the last week
+		`carted("run-shoe" within 7d) and not bought("run-shoe" within 7d)`,
+		// a win-back for those who once loved sportswear
+		`bought("Apparel/Sportswear") and recency > 6m`,
+	} {
+		set, err := x.Query(q)
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		fmt.Println(slices.Collect(x.Keys(set)))
+	}
+	// Output:
+	// [ann]
+	// [dan]
+	// [cy]
+}
+
+func ExampleParse() {
+	_, err := segment.Parse("affinity(\"Apparel\") >= 0.3 and\n  recency between 14d 28d")
+	var se *segment.SyntaxError
+	if errors.As(err, &se) {
+		fmt.Println(se.Line, se.Column, se.Msg)
+	}
+	fmt.Println(err)
+	// Output:
+	// 2 23 expected "and", found number 28d
+	// segment: syntax error at line 2, column 23: expected "and", found number 28d
+}
+
+func ExampleIndex_Define() {
+	x, _ := segment.Build(context.Background(), exampleShop(), time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC), segment.Options{})
+	e, _ := segment.Parse(`bought("Apparel/Sportswear") and monetary >= 100`)
+	x, err := x.Define("runners", e)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	set, _ := x.Query(`segment("runners") and lifecycle("repeat")`)
+	fmt.Println(x.Segments(), slices.Collect(x.Keys(set)))
+	_, err = x.Query(`segment("walkers")`)
+	fmt.Println(err)
+	// Output:
+	// [runners] [ann]
+	// segment: unknown name: segment "walkers" at line 1, column 1
+}
+
+func ExampleIndex_RFMTable() {
+	h, _ := dataset.Demo().History(context.Background())
+	x, _ := segment.Build(context.Background(), h, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), segment.Options{})
+	segment.WriteTable(os.Stdout, x.RFMTable())
+	// Output:
+	// segment              customers  share    revenue  revenue share    AOV
+	// Champions                  555  11.1%  202694.78          22.2%  46.20
+	// Loyal                      739  14.8%  247376.68          27.1%  45.23
+	// Potential loyalists        581  11.6%   94603.59          10.4%  46.60
+	// New                        127   2.5%   12754.11           1.4%  50.21
+	// Promising                  337   6.7%   23083.03           2.5%  46.26
+	// Need attention             106   2.1%   18917.36           2.1%  44.62
+	// About to sleep             553  11.1%   46395.53           5.1%  44.78
+	// Can't lose them            162   3.2%   53292.97           5.8%  39.16
+	// At risk                    444   8.9%   95475.65          10.5%  44.89
+	// Lost                       624  12.5%   40941.75           4.5%  46.84
+	// Hibernating                769  15.4%   76458.66           8.4%  46.88
+}
+
+func ExampleTransition() {
+	h, _ := dataset.Demo().History(context.Background())
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	before, _ := segment.Build(context.Background(), h, now.AddDate(0, -3, 0), segment.Options{})
+	after, _ := segment.Build(context.Background(), h, now, segment.Options{})
+	moved, _ := segment.Transition(before, after, segment.RFM("Loyal"), segment.RFM("At risk"))
+	fmt.Println("loyal three months ago, at risk now:", moved.GetCardinality())
+	kept, _ := segment.Transition(before, after, segment.RFM("Champions"), segment.RFM("Champions"))
+	fmt.Println("still champions:", kept.GetCardinality())
+	// Output:
+	// loyal three months ago, at risk now: 43
+	// still champions: 146
+}
