@@ -188,7 +188,7 @@ func countTx(ctx context.Context, tx *txTable, np int, cfg *config) (*Counts, er
 		c.support[a] = post.off[a+1] - post.off[a]
 	}
 	err := c.fillRows(ctx, cfg.workers, func(s *scratch, a affinity.ProductID) {
-		s.row(tx, post, a, c.window, nil)
+		s.count(tx, post, a, c.window, nil)
 	})
 	if err != nil {
 		return nil, err
@@ -213,7 +213,7 @@ func (c *Counts) fillRows(ctx context.Context, workers int, count func(s *scratc
 		for a := lo; a < hi; a++ {
 			count(s, affinity.ProductID(a))
 			s.emit(affinity.ProductID(a))
-			c.blocks[bi].off[a-lo+1] = uint32(len(s.cols))
+			c.blocks[bi].off[a-lo+1] = s.used()
 		}
 		s.flush(&c.blocks[bi], hi-lo)
 		return nil
@@ -227,10 +227,36 @@ func (c *Counts) fillRows(ctx context.Context, workers int, count func(s *scratc
 	return nil
 }
 
-// emit appends the counted row (without a) to the block buffers and
-// clears the counters.
+// emit appends the counted row (without a) to the output and clears the
+// counters.
 func (s *scratch) emit(a affinity.ProductID) {
+	if s.dense {
+		need := len(s.cnt)
+		if cap(s.cols)-len(s.cols) < need {
+			// count first rather than waste the rest of the chunk
+			need = 0
+			for _, v := range s.cnt {
+				if v != 0 {
+					need++
+				}
+			}
+		}
+		s.reserve(need)
+		n := len(s.cols)
+		cols, vals := s.cols[:cap(s.cols)], s.vals[:cap(s.vals)]
+		for i, v := range s.cnt {
+			if v != 0 && i != int(a) {
+				cols[n], vals[n] = affinity.ProductID(i), v
+				n++
+			}
+		}
+		clear(s.cnt)
+		s.cols, s.vals = cols[:n], vals[:n]
+		s.dense = false
+		return
+	}
 	s.sortTouched()
+	s.reserve(len(s.touched))
 	for _, b := range s.touched {
 		v := s.cnt[b]
 		s.cnt[b] = 0
@@ -242,14 +268,35 @@ func (s *scratch) emit(a affinity.ProductID) {
 	s.touched = s.touched[:0]
 }
 
-// flush moves the block buffers into blk, exactly sized.
+// arenaChunk is the number of entries of an output chunk.
+const arenaChunk = 1 << 18
+
+// reserve makes room for n more entries in the current chunk, starting a
+// new chunk if needed and moving the current block's entries there:
+// blocks never straddle chunks, and finished ones are never copied.
+func (s *scratch) reserve(n int) {
+	if cap(s.cols)-len(s.cols) >= n {
+		return
+	}
+	part := len(s.cols) - s.start
+	n = max(arenaChunk, 2*(part+n))
+	cols, vals := make([]affinity.ProductID, part, n), make([]uint32, part, n)
+	copy(cols, s.cols[s.start:])
+	copy(vals, s.vals[s.start:])
+	s.cols, s.vals, s.start = cols, vals, 0
+}
+
+// used returns the number of entries of the current block.
+func (s *scratch) used() uint32 { return uint32(len(s.cols) - s.start) }
+
+// flush hands the current block's entries to blk.
 func (s *scratch) flush(blk *rowBlock, rows int) {
 	for i := rows + 1; i <= blockRows; i++ {
 		blk.off[i] = blk.off[rows]
 	}
-	blk.cols = slices.Clone(s.cols)
-	blk.vals = slices.Clone(s.vals)
-	s.cols, s.vals = s.cols[:0], s.vals[:0]
+	end := len(s.cols)
+	blk.cols, blk.vals = s.cols[s.start:end:end], s.vals[s.start:end:end]
+	s.start = end
 }
 
 // NumProducts returns the number of products (rows).

@@ -166,27 +166,25 @@ func fitEASE(ctx context.Context, c *Counts, lambda float64, k, maxProducts int,
 	x.off, x.nb, err = collectRows(ctx, c.np, blockRows, workers, func(w, lo, hi int, out *rowSink) error {
 		top := &tops[w]
 		for a := lo; a < hi; a++ {
-			top.reset(k)
-			if i := int(pos[a]); i >= 0 {
+			i := int(pos[a])
+			switch {
+			case i >= 0:
+				top.reset(k)
 				row := g[i*m : (i+1)*m]
 				for j, pij := range row {
 					if v := -pij / diag[j]; j != i && v > 0 {
-						b := sel[j]
-						top.push(Neighbor{Product: b, Score: f32(v)})
+						top.push(f32(v), uint32(sel[j]))
 					}
 				}
-			} else if rest != nil {
-				for _, nb := range rest.Neighbors(affinity.ProductID(a)) {
-					top.push(nb)
+				for _, key := range top.sorted() {
+					v, b := unpackKey(key)
+					p := affinity.ProductID(b)
+					out.nb = append(out.nb, Neighbor{Product: p, Score: v, Count: uint32(c.Pair(affinity.ProductID(a), p))})
 				}
+			case rest != nil:
+				out.nb = append(out.nb, rest.Neighbors(affinity.ProductID(a))...)
 			}
-			n := len(out.nb)
-			out.add(top)
-			if pos[a] >= 0 {
-				for t := n; t < len(out.nb); t++ {
-					out.nb[t].Count = uint32(c.Pair(affinity.ProductID(a), out.nb[t].Product))
-				}
-			}
+			out.endRow()
 		}
 		return nil
 	})

@@ -307,17 +307,18 @@ func (e *Embedding) Index(ctx context.Context, c *Counts, opts IndexOptions) (*I
 				top := &st.tops[i]
 				for j, v := range row {
 					if b := c0 + j; b != lo+i && live[b] {
-						top.push(Neighbor{Product: affinity.ProductID(b), Score: float32(clamp1(v))})
+						top.push(float32(clamp1(v)), uint32(b))
 					}
 				}
 			}
 		}
 		for i := range r {
-			start := len(out.nb)
-			out.add(&st.tops[i])
-			for t := start; t < len(out.nb); t++ {
-				out.nb[t].Count = uint32(c.Pair(affinity.ProductID(lo+i), out.nb[t].Product))
+			for _, key := range st.tops[i].sorted() {
+				v, b := unpackKey(key)
+				p := affinity.ProductID(b)
+				out.nb = append(out.nb, Neighbor{Product: p, Score: v, Count: uint32(c.Pair(affinity.ProductID(lo+i), p))})
 			}
+			out.endRow()
 		}
 		return nil
 	})

@@ -1,7 +1,6 @@
 package similarity
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -77,63 +76,142 @@ func better(x, y Neighbor) bool {
 	return x.Score > y.Score || (x.Score == y.Score && x.Product < y.Product)
 }
 
-func compareNeighbors(x, y Neighbor) int {
-	return cmp.Or(cmp.Compare(y.Score, x.Score), cmp.Compare(x.Product, y.Product))
-}
-
-// f32 converts a score for storage: infinities become ±MaxFloat32.
+// f32 converts a score for storage: infinities (and values beyond the
+// float32 range) become ±MaxFloat32.
 func f32(v float64) float32 {
-	return float32(max(-math.MaxFloat32, min(math.MaxFloat32, v)))
+	x := float32(v)
+	if x > math.MaxFloat32 || x < -math.MaxFloat32 {
+		return float32(max(-math.MaxFloat32, min(math.MaxFloat32, v)))
+	}
+	return x
 }
 
-// topK keeps the k best neighbours pushed to it in a binary heap whose
-// root is the worst kept one.
+// topK keeps the k best of the (score, id) pairs offered to it. A pair is
+// packed into one key: the high 32 bits order scores descending, the low
+// 32 bits hold an id (a product, or a position in a row sorted by
+// product), so one integer comparison applies both the score and the
+// tie-break, and smaller is better. Keys below the current threshold
+// collect in a buffer of 2k; when it fills, a selection keeps the k best
+// and their worst becomes the threshold. Most candidates of a long row
+// cost one comparison, and the buffer costs O(k) per k admitted, where a
+// heap would pay O(log k) for each.
 type topK struct {
-	k int
-	h []Neighbor
+	k     int
+	h     []uint64
+	thr   uint64  // keys ≥ thr cannot make the k best
+	floor float32 // the score of thr: lower scores cannot make it either
 }
 
-func (t *topK) reset(k int) { t.k, t.h = k, t.h[:0] }
+func (t *topK) reset(k int) {
+	t.k, t.h, t.thr, t.floor = k, t.h[:0], math.MaxUint64, float32(math.Inf(-1))
+	if k == 0 {
+		t.thr, t.floor = 0, float32(math.Inf(1))
+	}
+}
 
-func (t *topK) push(n Neighbor) {
-	h := t.h
-	if len(h) < t.k {
-		h = append(h, n)
-		for i := len(h) - 1; i > 0; {
-			p := (i - 1) / 2
-			if !better(h[p], h[i]) {
-				break
+// scoreBits maps scores to uint32 so that a higher score gets a smaller
+// value; −0 is +0.
+func scoreBits(v float32) uint32 {
+	u := math.Float32bits(v + 0)
+	if u&(1<<31) != 0 {
+		u = ^u
+	} else {
+		u |= 1 << 31
+	}
+	return ^u
+}
+
+func scoreFromBits(u uint32) float32 {
+	u = ^u
+	if u&(1<<31) != 0 {
+		u &^= 1 << 31
+	} else {
+		u = ^u
+	}
+	return math.Float32frombits(u)
+}
+
+func packKey(v float32, id uint32) uint64 { return uint64(scoreBits(v))<<32 | uint64(id) }
+
+func unpackKey(key uint64) (float32, uint32) { return scoreFromBits(uint32(key >> 32)), uint32(key) }
+
+// push offers (v, id); v must not be NaN.
+func (t *topK) push(v float32, id uint32) {
+	if key := packKey(v, id); !t.rejects(key) {
+		t.pushKey(key)
+	}
+}
+
+// rejects reports whether key cannot make the k best: the cheap, inlined
+// test that keeps most candidates out of pushKey.
+func (t *topK) rejects(key uint64) bool { return key >= t.thr }
+
+// pushKey adds a key that passed rejects.
+func (t *topK) pushKey(key uint64) {
+	t.h = append(t.h, key)
+	if len(t.h) >= 2*t.k {
+		t.compact()
+	}
+}
+
+// compact keeps the k best keys and makes the worst of them the
+// threshold.
+func (t *topK) compact() {
+	selectSmallest(t.h, t.k)
+	t.h = t.h[:t.k]
+	t.thr = t.h[t.k-1]
+	t.floor, _ = unpackKey(t.thr)
+}
+
+// sorted returns the kept keys, best first.
+func (t *topK) sorted() []uint64 {
+	if len(t.h) > t.k {
+		selectSmallest(t.h, t.k)
+		t.h = t.h[:t.k]
+	}
+	slices.Sort(t.h)
+	return t.h
+}
+
+// selectSmallest reorders the distinct keys a so that a[k-1] is the k-th
+// smallest, with the smaller ones before it (1 ≤ k ≤ len(a)): a
+// quickselect with median-of-three pivots, finishing small ranges with an
+// insertion sort.
+func selectSmallest(a []uint64, k int) {
+	lo, hi := 0, len(a)
+	for hi-lo > 16 {
+		last, mid := hi-1, lo+(hi-lo)/2
+		if a[mid] < a[lo] {
+			a[mid], a[lo] = a[lo], a[mid]
+		}
+		if a[last] < a[lo] {
+			a[last], a[lo] = a[lo], a[last]
+		}
+		if a[mid] < a[last] {
+			a[mid], a[last] = a[last], a[mid]
+		}
+		pivot, p := a[last], lo
+		for j := lo; j < last; j++ {
+			if a[j] < pivot {
+				a[p], a[j] = a[j], a[p]
+				p++
 			}
-			h[p], h[i] = h[i], h[p]
-			i = p
 		}
-		t.h = h
-		return
+		a[p], a[last] = a[last], a[p]
+		switch {
+		case k-1 < p:
+			hi = p
+		case k-1 > p:
+			lo = p + 1
+		default:
+			return
+		}
 	}
-	if t.k == 0 || !better(n, h[0]) {
-		return
+	for i := lo + 1; i < hi; i++ {
+		for j := i; j > lo && a[j] < a[j-1]; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
 	}
-	h[0] = n
-	for i := 0; ; {
-		l, w := 2*i+1, i
-		if l < len(h) && better(h[w], h[l]) {
-			w = l
-		}
-		if r := l + 1; r < len(h) && better(h[w], h[r]) {
-			w = r
-		}
-		if w == i {
-			break
-		}
-		h[i], h[w] = h[w], h[i]
-		i = w
-	}
-}
-
-// appendSorted appends the kept neighbours to dst, best first.
-func (t *topK) appendSorted(dst []Neighbor) []Neighbor {
-	slices.SortFunc(t.h, compareNeighbors)
-	return append(dst, t.h...)
 }
 
 // Index holds the top-K neighbours of every product for one measure, with
@@ -180,6 +258,7 @@ func NewIndex(ctx context.Context, c *Counts, opts IndexOptions) (*Index, error)
 	type state struct {
 		top topK
 		s   *scratch
+		buf []float32
 	}
 	states := make([]*state, o.Workers)
 	x.off, x.nb, err = collectRows(ctx, c.np, blockRows, o.Workers, func(w, lo, hi int, out *rowSink) error {
@@ -195,22 +274,25 @@ func NewIndex(ctx context.Context, c *Counts, opts IndexOptions) (*Index, error)
 			st.top.reset(o.K)
 			sa := float64(c.support[a])
 			if bm != nil {
-				bm.row(st.s, affinity.ProductID(a), minSup, o.Shrinkage, &st.top)
+				bm.row(st.s, affinity.ProductID(a), minSup, o.Shrinkage, &st.top, out)
 			} else {
 				cols, vals := c.Row(affinity.ProductID(a))
-				for i, b := range cols {
-					ab := vals[i]
-					if ab < minSup {
+				st.buf = scoreRow(st.buf[:0], o.Measure, n, sa, cols, vals, c.support, o.Shrinkage)
+				top := &st.top
+				for i, v := range st.buf {
+					if v < top.floor || vals[i] < minSup || v != v {
 						continue
 					}
-					v := score(o.Measure, n, sa, float64(c.support[b]), float64(ab))
-					v = Shrink(v, int(ab), o.Shrinkage)
-					if !math.IsNaN(v) {
-						st.top.push(Neighbor{Product: b, Score: f32(v), Count: ab})
+					if key := packKey(v, uint32(i)); !top.rejects(key) {
+						top.pushKey(key)
 					}
 				}
+				for _, key := range top.sorted() {
+					v, i := unpackKey(key)
+					out.nb = append(out.nb, Neighbor{Product: cols[i], Score: v, Count: vals[i]})
+				}
 			}
-			out.add(&st.top)
+			out.endRow()
 		}
 		return nil
 	})
@@ -220,6 +302,44 @@ func NewIndex(ctx context.Context, c *Counts, opts IndexOptions) (*Index, error)
 	return x, nil
 }
 
+// scoreRow appends to dst the stored score of every entry of a row of
+// counts: f32(Shrink(score(…))). The common measures have their own loop,
+// with the expression of score for stored entries (AB ≥ 1), so the
+// results are identical.
+func scoreRow(dst []float32, m Measure, n, sa float64, cols []affinity.ProductID, vals []uint32, support []uint32, lambda float64) []float32 {
+	dst = slices.Grow(dst, len(cols))[:len(cols)]
+	fin := func(i int, v float64) {
+		if lambda > 0 {
+			v = Shrink(v, int(vals[i]), lambda)
+		}
+		dst[i] = f32(v)
+	}
+	switch m {
+	case Jaccard:
+		for i, b := range cols {
+			ab := float64(vals[i])
+			fin(i, ab/(sa+float64(support[b])-ab))
+		}
+	case Cosine:
+		for i, b := range cols {
+			fin(i, min(float64(vals[i])/math.Sqrt(sa*float64(support[b])), 1))
+		}
+	case Lift:
+		for i, b := range cols {
+			fin(i, float64(vals[i])*n/(sa*float64(support[b])))
+		}
+	case Confidence:
+		for i := range cols {
+			fin(i, float64(vals[i])/sa)
+		}
+	default:
+		for i, b := range cols {
+			fin(i, score(m, n, sa, float64(support[b]), float64(vals[i])))
+		}
+	}
+	return dst
+}
+
 func (c *Counts) newIndex(o IndexOptions) *Index {
 	return &Index{measure: o.Measure, scope: c.scope, k: o.K, minSupport: o.MinSupport,
 		shrinkage: o.Shrinkage, n: c.n, support: c.support}
@@ -227,15 +347,16 @@ func (c *Counts) newIndex(o IndexOptions) *Index {
 
 // rowSink collects the neighbour rows of one block.
 type rowSink struct {
-	nb   []Neighbor
-	lens []uint32
+	nb    []Neighbor
+	lens  []uint32
+	start int // where the current row begins in nb
 }
 
-// add appends the neighbours kept by t, best first, as the next row.
-func (s *rowSink) add(t *topK) {
-	n := len(s.nb)
-	s.nb = t.appendSorted(s.nb)
-	s.lens = append(s.lens, uint32(len(s.nb)-n))
+// endRow ends the current row: the neighbours appended to s.nb since the
+// previous one.
+func (s *rowSink) endRow() {
+	s.lens = append(s.lens, uint32(len(s.nb)-s.start))
+	s.start = len(s.nb)
 }
 
 // collectRows runs fn over blocks of rows [lo, hi) in parallel; fn adds

@@ -12,13 +12,18 @@ import (
 // counts a stamp per product that counts each customer once.
 type scratch struct {
 	cnt     []uint32
-	w       []float64 // weighted passes only
+	w       []float64 // weighted passes only: they always list touched
 	touched []affinity.ProductID
+	sorted  bool // touched is ascending
+	dense   bool // the row was counted densely and touched not listed
 	stamp   []uint32
 	gen     uint32
 	bits    []uint64
-	cols    []affinity.ProductID // output buffers of the current block
-	vals    []uint32
+	// output: the current arena chunk, in which the current block starts
+	// at start
+	cols  []affinity.ProductID
+	vals  []uint32
+	start int
 }
 
 func newScratch(np int, weighted bool) *scratch {
@@ -29,43 +34,84 @@ func newScratch(np int, weighted bool) *scratch {
 	return s
 }
 
-// row counts, for anchor a, the transactions of a that contain each other
-// product — for sequential counts (window ≥ 0), the customers who have it
-// within window seconds after a — into s.cnt, and with wt the sum of
-// wt[transaction] into s.w. Touched products are listed in s.touched, in
-// no particular order; a itself may be among them.
-func (s *scratch) row(t *txTable, p *postings, a affinity.ProductID, window int64, wt []float64) {
+// count accumulates row a: for each other product b, the transactions of
+// a that contain b — for sequential counts (t.unix set), the customers who
+// have b within window seconds after a — into s.cnt, and with wt the sum
+// of wt[transaction] into s.w. The counted products end up in s.touched
+// (or, for a dense row, are found by emit's scan); a itself may be among
+// them.
+//
+// Counting each row in full costs twice the increments of counting the
+// upper triangle and mirroring it, but the mirror is a scatter over the
+// whole matrix, which measured slower than the increments it saves.
+//
+// Rows whose work reaches a quarter of the catalog are counted densely:
+// no touched list in the inner loop, which becomes a bare increment, and
+// one scan of the counters afterwards, which also sorts.
+func (s *scratch) count(t *txTable, p *postings, a affinity.ProductID, window int64, wt []float64) {
+	np := len(s.cnt)
+	dense := p.work[a] >= uint64(np/4)
 	if t.unix != nil {
-		s.rowSeq(t, p, a, window, wt)
-		return
+		s.countSeq(t, p, a, window, dense, wt)
+	} else {
+		s.countSets(t, p, a, dense, wt)
 	}
+	s.sorted, s.dense = false, false
+	switch {
+	case dense && wt == nil:
+		// emit scans the counters
+		s.dense = true
+	case dense:
+		s.touched = s.touched[:0]
+		for b, v := range s.cnt {
+			if v != 0 {
+				s.touched = append(s.touched, affinity.ProductID(b))
+			}
+		}
+		s.sorted = true
+	}
+}
+
+func (s *scratch) countSets(t *txTable, p *postings, a affinity.ProductID, dense bool, wt []float64) {
 	cnt := s.cnt
 	for _, x := range p.of(a) {
 		items := t.tx(x)
-		if wt == nil {
+		switch {
+		case wt == nil && dense:
+			for len(items) >= 4 {
+				cnt[items[0]]++
+				cnt[items[1]]++
+				cnt[items[2]]++
+				cnt[items[3]]++
+				items = items[4:]
+			}
+			for _, b := range items {
+				cnt[b]++
+			}
+		case wt == nil:
 			for _, b := range items {
 				if cnt[b] == 0 {
 					s.touched = append(s.touched, b)
 				}
 				cnt[b]++
 			}
-			continue
-		}
-		wx := wt[x]
-		for _, b := range items {
-			if cnt[b] == 0 {
-				s.touched = append(s.touched, b)
+		default:
+			wx := wt[x]
+			for _, b := range items {
+				if cnt[b] == 0 && !dense {
+					s.touched = append(s.touched, b)
+				}
+				cnt[b]++
+				s.w[b] += wx
 			}
-			cnt[b]++
-			s.w[b] += wx
 		}
 	}
 }
 
-// rowSeq scans each customer's timeline after every purchase of a, up to
-// window seconds later, and counts each product found once per customer.
-// Entries at the same second as a are not "after" it.
-func (s *scratch) rowSeq(t *txTable, p *postings, a affinity.ProductID, window int64, wt []float64) {
+// countSeq scans each customer's timeline after every purchase of a, up
+// to window seconds later, and counts each product found once per
+// customer. Entries at the same second as a are not "after" it.
+func (s *scratch) countSeq(t *txTable, p *postings, a affinity.ProductID, window int64, dense bool, wt []float64) {
 	cnt, stamp := s.cnt, s.stamp
 	for _, x := range p.of(a) {
 		s.gen++
@@ -92,7 +138,7 @@ func (s *scratch) rowSeq(t *txTable, p *postings, a affinity.ProductID, window i
 					continue
 				}
 				stamp[b] = s.gen
-				if cnt[b] == 0 {
+				if cnt[b] == 0 && !dense {
 					s.touched = append(s.touched, b)
 				}
 				cnt[b]++
@@ -105,10 +151,13 @@ func (s *scratch) rowSeq(t *txTable, p *postings, a affinity.ProductID, window i
 	}
 }
 
-// sortTouched sorts s.touched ascending: a comparison sort for short
-// lists, a pass over a bitset for long ones.
+// sortTouched sorts s.touched ascending unless it is already: a
+// comparison sort for short lists, a pass over a bitset for long ones.
 func (s *scratch) sortTouched() {
 	n := len(s.touched)
+	if s.sorted || n < 2 {
+		return
+	}
 	if n < 128 {
 		slices.Sort(s.touched)
 		return

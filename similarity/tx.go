@@ -344,8 +344,9 @@ func (b *txBuilder) timelines(ctx context.Context) error {
 // postings is the product → transactions index: for each product the
 // transactions that contain it, ascending, each once.
 type postings struct {
-	off []uint32 // len np+1
-	tx  []uint32
+	off  []uint32 // len np+1
+	tx   []uint32
+	work []uint64 // per product: Σ length of its transactions, the work of its row
 }
 
 func (p *postings) of(a affinity.ProductID) []uint32 { return p.tx[p.off[a]:p.off[a+1]] }
@@ -353,13 +354,15 @@ func (p *postings) of(a affinity.ProductID) []uint32 { return p.tx[p.off[a]:p.of
 // buildPostings inverts t by a counting sort. Timelines may repeat a
 // product; it is listed once per transaction.
 func buildPostings(t *txTable, np int) *postings {
-	p := &postings{off: make([]uint32, np+1)}
+	p := &postings{off: make([]uint32, np+1), work: make([]uint64, np)}
 	last := make([]uint32, np) // transaction+1 that last listed a product
 	for x := range uint32(t.len()) {
-		for _, a := range t.tx(x) {
+		items := t.tx(x)
+		for _, a := range items {
 			if last[a] != x+1 {
 				last[a] = x + 1
 				p.off[a+1]++
+				p.work[a] += uint64(len(items))
 			}
 		}
 	}

@@ -241,20 +241,23 @@ func newBM25Weights(c *Counts, p BM25Params) *bm25Weights {
 	return w
 }
 
-// row pushes the BM25 neighbours of a with a co-count of at least minSup
-// to top.
-func (w *bm25Weights) row(s *scratch, a affinity.ProductID, minSup uint32, shrinkage float64, top *topK) {
+// row appends the BM25 neighbours of a with a co-count of at least
+// minSup to out, best first.
+func (w *bm25Weights) row(s *scratch, a affinity.ProductID, minSup uint32, shrinkage float64, top *topK, out *rowSink) {
 	c := w.c
-	s.row(c.tx, c.post, a, c.window, w.wt)
+	s.count(c.tx, c.post, a, c.window, w.wt)
 	fa := w.f[a]
 	for _, b := range s.touched {
-		ab, wab := s.cnt[b], s.w[b]
-		s.cnt[b], s.w[b] = 0, 0
-		if b == a || ab < minSup {
-			continue
+		if ab := s.cnt[b]; b != a && ab >= minSup {
+			top.push(f32(Shrink(fa*w.f[b]*s.w[b], int(ab), shrinkage)), uint32(b))
 		}
-		v := Shrink(fa*w.f[b]*wab, int(ab), shrinkage)
-		top.push(Neighbor{Product: b, Score: f32(v), Count: ab})
+	}
+	for _, key := range top.sorted() {
+		v, b := unpackKey(key)
+		out.nb = append(out.nb, Neighbor{Product: affinity.ProductID(b), Score: v, Count: s.cnt[b]})
+	}
+	for _, b := range s.touched {
+		s.cnt[b], s.w[b] = 0, 0
 	}
 	s.touched = s.touched[:0]
 }
