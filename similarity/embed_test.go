@@ -147,8 +147,9 @@ func TestEmbeddingIndexMatchesPairwise(t *testing.T) {
 			empty++
 		}
 		for i, g := range got {
-			assert.InDelta(t, want[a][i].Score, g.Score, 1e-6)
-			if i+1 < len(want[a]) && want[a][i].Score-want[a][i+1].Score > 1e-5 {
+			// the block-wise products run in single precision
+			assert.InDelta(t, want[a][i].Score, g.Score, 1e-5)
+			if i+1 < len(want[a]) && want[a][i].Score-want[a][i+1].Score > 1e-4 {
 				assert.Equal(t, want[a][i].Product, g.Product, "row %d rank %d", a, i)
 			}
 			assert.Equal(t, c.Pair(affinity.ProductID(a), g.Product), int(g.Count))

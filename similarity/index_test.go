@@ -212,3 +212,29 @@ func TestBM25Sequential(t *testing.T) {
 	}
 	assert.Positive(t, n)
 }
+
+// TestNewIndexLongRows covers rows far longer than K, where the selection
+// compacts its buffer many times, and dense rows.
+func TestNewIndexLongRows(t *testing.T) {
+	ctx := context.Background()
+	d := randomData(rand.New(rand.NewPCG(8, 80)), randomOptions{customers: 150, products: 400, orders: 1500, maxLines: 12})
+	h := d.history(t, nil)
+	c, err := similarity.Count(ctx, h, similarity.CountOptions{Scope: similarity.Customer})
+	require.NoError(t, err)
+	for _, m := range []similarity.Measure{similarity.Jaccard, similarity.Lift, similarity.NPMI, similarity.Leverage} {
+		for _, k := range []int{1, 9, 30, 120} {
+			o := similarity.IndexOptions{Measure: m, K: k, MinSupport: 1}
+			want := naiveIndex(c, o)
+			x, err := similarity.NewIndex(ctx, c, o)
+			require.NoError(t, err)
+			for a := range c.NumProducts() {
+				got := x.Neighbors(affinity.ProductID(a))
+				if len(want[a]) == 0 {
+					require.Empty(t, got)
+					continue
+				}
+				require.Equal(t, want[a], got, "%v K=%d row %d", m, k, a)
+			}
+		}
+	}
+}
