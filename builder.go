@@ -8,6 +8,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,11 +23,6 @@ var ErrInvalid = errors.New("affinity: invalid record")
 
 const anonBucket = math.MaxUint32
 
-type groupKey struct {
-	cust, key uint32
-	unix      int64 // only when key is 0 (no shop order id)
-}
-
 // Builder collects purchase lines, events and products in any order and
 // builds a [History]. The zero value is an empty Builder ready to use;
 // [NewBuilder] starts from an existing History. A Builder is for one
@@ -39,16 +35,13 @@ type Builder struct {
 
 	cat       catalogBuilder
 	customers keyTable
-	orderKeys keyTable
 
-	// keyGroup[k]-1 is the order of the first customer that used shop
-	// order id k (0: none yet); groups holds the orders without an id, and
-	// those whose id was used by another customer first.
-	keyGroup []uint32
-	groups   map[groupKey]uint32
-	gCust    []uint32 // anonBucket for anonymous orders
-	gKey     []uint32
-	gUnix    []int64
+	// Groups are runs of lines of one order as they arrived. A group
+	// starts whenever customer or order id change (or, without an order
+	// id, the time); Build merges the groups of one order.
+	gCust []uint32 // anonBucket for anonymous orders
+	gKey  []string // shop order id
+	gUnix []int64  // earliest line time
 
 	lGroup   []uint32
 	lProduct []ProductID
@@ -62,13 +55,15 @@ type Builder struct {
 	eWeight  []float32
 
 	// caches for runs of lines of the same customer, product and order
-	lastCust, lastProd, lastOrder string
-	lastCustID                    uint32
-	lastProdID                    ProductID
-	lastKeyID                     uint32
-	lastGroup                     groupKey
-	lastGroupID                   uint32
-	haveLast                      bool
+	lastCust, lastProd string
+	lastCustID         uint32
+	lastProdID         ProductID
+	haveLast           bool
+	lastOrder          string
+	lastGroupCust      uint32
+	lastUnix           int64
+	lastGroup          uint32
+	haveGroup          bool
 }
 
 // NewBuilder returns a Builder that starts with everything in base (which
@@ -83,37 +78,18 @@ func NewBuilder(base *History) *Builder {
 	b.cat.from(base.catalog)
 	b.customers = base.customers.clone()
 	no := base.NumOrders()
-	b.orderKeys.grow(no + 1)
-	b.orderKeys.intern("")
-	b.groups = make(map[groupKey]uint32)
 	b.gCust = make([]uint32, no)
-	b.gKey = make([]uint32, no)
+	b.gKey = make([]string, no)
 	b.gUnix = make([]int64, no)
-	for o := range no {
-		b.gUnix[o] = base.OrderUnix(OrderID(o))
-	}
 	b.lGroup = make([]uint32, base.NumLines())
-	for o := range no {
-		if k := base.OrderKey(OrderID(o)); k != "" {
-			b.gKey[o] = b.orderKeys.intern(k)
-		}
-	}
-	b.keyGroup = make([]uint32, b.orderKeys.len())
 	for o := range no {
 		c := uint32(base.OrderCustomer(OrderID(o)))
 		if c == uint32(NoCustomer) {
 			c = anonBucket
 		}
 		b.gCust[o] = c
-		if k := b.gKey[o]; k != 0 && b.keyGroup[k] == 0 {
-			b.keyGroup[k] = uint32(o) + 1
-		} else {
-			gk := groupKey{cust: c, key: k}
-			if k == 0 {
-				gk.unix = b.gUnix[o]
-			}
-			b.groups[gk] = uint32(o)
-		}
+		b.gKey[o] = base.OrderKey(OrderID(o))
+		b.gUnix[o] = base.OrderUnix(OrderID(o))
 		for i := base.orderOff[o]; i < base.orderOff[o+1]; i++ {
 			b.lGroup[i] = uint32(o)
 		}
@@ -171,29 +147,18 @@ func (b *Builder) Add(p Purchase) error {
 		cust = b.customer(p.Customer)
 	}
 	prod := b.product(p.Product)
-	var key uint32
-	if p.Order != "" {
-		if b.haveLast && p.Order == b.lastOrder {
-			key = b.lastKeyID
-		} else {
-			if b.orderKeys.len() == 0 {
-				b.orderKeys.intern("")
-			}
-			key = b.orderKeys.intern(p.Order)
-		}
-	}
 	unix := p.Time.Unix()
-	gk := groupKey{cust: cust, key: key}
-	if key == 0 {
-		gk.unix = unix
-	}
 	var g uint32
-	if b.haveLast && gk == b.lastGroup {
-		g = b.lastGroupID
+	if b.haveGroup && cust == b.lastGroupCust && p.Order == b.lastOrder && (p.Order != "" || unix == b.lastUnix) {
+		g = b.lastGroup
+		b.gUnix[g] = min(b.gUnix[g], unix)
 	} else {
-		g = b.group(gk, unix)
+		g = uint32(len(b.gCust))
+		b.gCust = append(b.gCust, cust)
+		b.gKey = append(b.gKey, p.Order)
+		b.gUnix = append(b.gUnix, unix)
+		b.lastOrder, b.lastGroupCust, b.lastUnix, b.lastGroup, b.haveGroup = p.Order, cust, unix, g, true
 	}
-	b.gUnix[g] = min(b.gUnix[g], unix)
 	b.lGroup = append(b.lGroup, g)
 	b.lProduct = append(b.lProduct, prod)
 	b.lQty = append(b.lQty, p.Quantity)
@@ -201,44 +166,17 @@ func (b *Builder) Add(p Purchase) error {
 
 	b.lastCust, b.lastCustID = p.Customer, cust
 	b.lastProd, b.lastProdID = p.Product, prod
-	b.lastOrder, b.lastKeyID = p.Order, key
-	b.lastGroup, b.lastGroupID = gk, g
 	b.haveLast = p.Customer != ""
 	return nil
 }
 
-// group returns the order of gk, creating it if needed.
-func (b *Builder) group(gk groupKey, unix int64) uint32 {
-	if gk.key != 0 {
-		for int(gk.key) >= len(b.keyGroup) {
-			b.keyGroup = append(b.keyGroup, 0)
-		}
-		switch first := b.keyGroup[gk.key]; {
-		case first == 0:
-			g := b.newGroup(gk, unix)
-			b.keyGroup[gk.key] = g + 1
-			return g
-		case b.gCust[first-1] == gk.cust:
-			return first - 1
-		}
+// orderTime is the time that identifies group g's order: its time when it
+// has no shop order id, 0 otherwise.
+func (b *Builder) orderTime(g uint32) int64 {
+	if b.gKey[g] == "" {
+		return b.gUnix[g]
 	}
-	if g, ok := b.groups[gk]; ok {
-		return g
-	}
-	if b.groups == nil {
-		b.groups = make(map[groupKey]uint32)
-	}
-	g := b.newGroup(gk, unix)
-	b.groups[gk] = g
-	return g
-}
-
-func (b *Builder) newGroup(gk groupKey, unix int64) uint32 {
-	g := uint32(len(b.gCust))
-	b.gCust = append(b.gCust, gk.cust)
-	b.gKey = append(b.gKey, gk.key)
-	b.gUnix = append(b.gUnix, unix)
-	return g
+	return 0
 }
 
 // Grow reserves room for n more purchase lines, so that adding a known
@@ -313,6 +251,114 @@ func (b *Builder) AddProduct(p Product) error {
 	return nil
 }
 
+// buyerShard gathers the buyer lists of the customers [lo, hi).
+type buyerShard struct {
+	h                 *History
+	lo, hi            int
+	seenProd, seenCat []uint32 // customer+1 that last met the product or category
+	prodPos, catPos   []uint32 // counts after count; write positions in fill
+	prodList, catList []uint32
+}
+
+// visit calls fn for every distinct product c bought and records c's first
+// and last purchase orders.
+func (sh *buyerShard) visit(c int, fn func(p ProductID)) {
+	h := sh.h
+	first, last := uint32(noOrder), uint32(noOrder)
+	mark := uint32(c) + 1
+	for o := h.custOrderOff[c]; o < h.custOrderOff[c+1]; o++ {
+		bought := false
+		for i := h.orderOff[o]; i < h.orderOff[o+1]; i++ {
+			if h.lineQty[i] <= 0 {
+				continue
+			}
+			bought = true
+			if p := h.lineProduct[i]; sh.seenProd[p] != mark {
+				sh.seenProd[p] = mark
+				fn(p)
+			}
+		}
+		if bought {
+			if first == noOrder {
+				first = o
+			}
+			last = o
+		}
+	}
+	h.firstOrder[c], h.lastOrder[c] = first, last
+}
+
+// walk calls prod for every distinct product each customer of the shard
+// bought and cat for every distinct category node of those products.
+func (sh *buyerShard) walk(ctx context.Context, prod func(c uint32, p ProductID), cat func(c uint32, k CategoryID)) error {
+	catalog := sh.h.catalog
+	for c := sh.lo; c < sh.hi; c++ {
+		if c%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		mark := uint32(c) + 1
+		sh.visit(c, func(p ProductID) {
+			prod(uint32(c), p)
+			for _, x := range catalog.Shares(p) {
+				if sh.seenCat[x.Category] != mark {
+					sh.seenCat[x.Category] = mark
+					cat(uint32(c), x.Category)
+				}
+			}
+		})
+	}
+	return nil
+}
+
+func (sh *buyerShard) count(ctx context.Context) error {
+	return sh.walk(ctx,
+		func(_ uint32, p ProductID) { sh.prodPos[p]++ },
+		func(_ uint32, k CategoryID) { sh.catPos[k]++ })
+}
+
+func (sh *buyerShard) fill(ctx context.Context) error {
+	clear(sh.seenProd)
+	clear(sh.seenCat)
+	return sh.walk(ctx,
+		func(c uint32, p ProductID) { sh.prodList[sh.prodPos[p]] = c; sh.prodPos[p]++ },
+		func(c uint32, k CategoryID) { sh.catList[sh.catPos[k]] = c; sh.catPos[k]++ })
+}
+
+// eachShard runs fn on every shard, one goroutine per shard, and returns
+// the first error.
+func eachShard(ctx context.Context, shards []buyerShard, fn func(*buyerShard, context.Context) error) error {
+	errs := make([]error, len(shards))
+	var wg sync.WaitGroup
+	for t := range shards {
+		wg.Go(func() { errs[t] = fn(&shards[t], ctx) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prefixShards turns the shards' counts (pos(shard)[i]) into CSR offsets
+// over all shards (len n+1) and each shard's write positions.
+func prefixShards(shards []buyerShard, n int, pos func(*buyerShard) []uint32) []uint32 {
+	off := make([]uint32, n+1)
+	for i := range n {
+		at := off[i]
+		for t := range shards {
+			c := pos(&shards[t])[i]
+			pos(&shards[t])[i] = at
+			at += c
+		}
+		off[i+1] = at
+	}
+	return off
+}
+
 // bitmaps turns CSR lists of ascending customer ids into run-optimised
 // bitmaps (nil for an empty list) on the given number of goroutines.
 func bitmaps(off, list []uint32, workers int) []*roaring.Bitmap {
@@ -365,9 +411,6 @@ func (b *Builder) Build(ctx context.Context) (*History, error) {
 		customers: b.customers,
 		empty:     roaring.New(),
 	}
-	if b.orderKeys.len() == 0 {
-		b.orderKeys.intern("")
-	}
 	nc := h.customers.len()
 	if err := b.sortOrders(ctx, h, nc); err != nil {
 		return nil, err
@@ -382,7 +425,8 @@ func (b *Builder) Build(ctx context.Context) (*History, error) {
 	return h, nil
 }
 
-// sortOrders orders groups by (customer, time, order key) and places lines.
+// sortOrders merges the groups of each order, orders them by (customer,
+// time, order id) and places the lines.
 func (b *Builder) sortOrders(ctx context.Context, h *History, nc int) error {
 	ng := len(b.gCust)
 	bucket := func(c uint32) int {
@@ -398,14 +442,21 @@ func (b *Builder) sortOrders(ctx context.Context, h *History, nc int) error {
 	for i := 1; i < len(off); i++ {
 		off[i] += off[i-1]
 	}
-	order := make([]uint32, ng) // new position -> group
+	order := make([]uint32, ng) // position -> group
 	next := slices.Clone(off[:nc+1])
 	for g, c := range b.gCust {
 		k := bucket(c)
 		order[next[k]] = uint32(g)
 		next[k]++
 	}
-	keys := b.orderKeys.keys
+	// canon[g] is the group that g merges into (itself for the first of
+	// an order); within a bucket, an order is its shop id, or its time
+	// when it has none.
+	canon := make([]uint32, ng)
+	for g := range canon {
+		canon[g] = uint32(g)
+	}
+	w := uint32(0) // write position of the merged groups
 	for k := range nc + 1 {
 		if k%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -413,19 +464,46 @@ func (b *Builder) sortOrders(ctx context.Context, h *History, nc int) error {
 			}
 		}
 		s := order[off[k]:off[k+1]]
+		off[k] = w
 		if len(s) > 1 {
 			slices.SortFunc(s, func(x, y uint32) int {
-				return cmp.Or(cmp.Compare(b.gUnix[x], b.gUnix[y]),
-					cmp.Compare(keys[b.gKey[x]], keys[b.gKey[y]]),
-					cmp.Compare(x, y))
+				return cmp.Or(cmp.Compare(b.gKey[x], b.gKey[y]), cmp.Compare(b.orderTime(x), b.orderTime(y)), cmp.Compare(x, y))
 			})
+			first := 0
+			for i := 1; i < len(s); i++ {
+				x, y := s[first], s[i]
+				if b.gKey[x] == b.gKey[y] && b.orderTime(x) == b.orderTime(y) {
+					canon[y] = x
+					b.gUnix[x] = min(b.gUnix[x], b.gUnix[y])
+					continue
+				}
+				first = i
+			}
+			kept := s[:0]
+			for _, g := range s {
+				if canon[g] == g {
+					kept = append(kept, g)
+				}
+			}
+			slices.SortFunc(kept, func(x, y uint32) int {
+				return cmp.Or(cmp.Compare(b.gUnix[x], b.gUnix[y]), cmp.Compare(b.gKey[x], b.gKey[y]), cmp.Compare(x, y))
+			})
+			s = kept
 		}
+		copy(order[w:], s)
+		w += uint32(len(s))
 	}
+	off[nc+1] = w
+	order = order[:w]
+	ng = int(w)
 	h.custOrderOff = off[:nc+1]
-	rank := make([]uint32, ng)
+	rank := make([]uint32, len(b.gCust))
 	h.orderDelta = make([]uint32, ng)
 	if ng > 0 {
-		lo, hi := slices.Min(b.gUnix), slices.Max(b.gUnix)
+		lo, hi := b.gUnix[order[0]], b.gUnix[order[0]]
+		for _, g := range order {
+			lo, hi = min(lo, b.gUnix[g]), max(hi, b.gUnix[g])
+		}
 		if hi-lo > math.MaxUint32 {
 			return errors.New("affinity: orders span more than 136 years")
 		}
@@ -436,7 +514,7 @@ func (b *Builder) sortOrders(ctx context.Context, h *History, nc int) error {
 	for o, g := range order {
 		rank[g] = uint32(o)
 		h.orderDelta[o] = uint32(b.gUnix[g] - h.baseUnix)
-		blob.WriteString(keys[b.gKey[g]])
+		blob.WriteString(b.gKey[g])
 		if blob.Len() > math.MaxUint32 {
 			return errors.New("affinity: order ids exceed 4 GiB")
 		}
@@ -444,6 +522,9 @@ func (b *Builder) sortOrders(ctx context.Context, h *History, nc int) error {
 	}
 	h.orderKeys = blob.String()
 	order = nil
+	for g, c := range canon {
+		rank[g] = rank[c]
+	}
 	// place lines by a stable counting sort on their order's rank
 	h.orderOff = make([]uint32, ng+1)
 	for _, g := range b.lGroup {
@@ -510,89 +591,51 @@ func (h *History) index(ctx context.Context, workers int) error {
 	np, ncat := cat.NumProducts(), cat.NumCategories()
 	h.firstOrder = make([]uint32, nc)
 	h.lastOrder = make([]uint32, nc)
-	seenCat := make([]uint32, ncat) // customer+1 that last counted cat
-	seenProd := make([]uint32, np)
-	prodOff := make([]uint32, np+1)
-	catOff := make([]uint32, ncat+1)
-	all := make([]uint32, 0, nc)
 	s := &h.summary
-	// visit calls fn for every distinct product c bought and fills in
-	// first/last purchase times.
-	visit := func(c int, fn func(p ProductID)) {
-		first, last := uint32(noOrder), uint32(noOrder)
-		for o := h.custOrderOff[c]; o < h.custOrderOff[c+1]; o++ {
-			bought := false
-			for i := h.orderOff[o]; i < h.orderOff[o+1]; i++ {
-				if h.lineQty[i] <= 0 {
-					continue
-				}
-				bought = true
-				if p := h.lineProduct[i]; seenProd[p] != uint32(c)+1 {
-					seenProd[p] = uint32(c) + 1
-					fn(p)
-				}
-			}
-			if bought {
-				if first == noOrder {
-					first = o
-				}
-				last = o
-			}
+
+	// Shard the customers into contiguous ranges of about equal line
+	// counts; each shard counts, then fills, its part of every buyer list.
+	// Lists stay in ascending customer order because shard t writes after
+	// all shards before it.
+	nShards := max(1, min(workers, nc/4096+1))
+	shards := make([]buyerShard, nShards)
+	lines := h.NumLines()
+	lo := 0
+	for t := range shards {
+		hi := nc
+		if t < nShards-1 {
+			want := uint32(lines / nShards * (t + 1))
+			hi = lo + sort.Search(nc-lo, func(i int) bool { return h.orderOff[h.custOrderOff[lo+i]] >= want })
 		}
-		h.firstOrder[c], h.lastOrder[c] = first, last
+		shards[t] = buyerShard{h: h, lo: lo, hi: hi, seenProd: make([]uint32, np), seenCat: make([]uint32, ncat),
+			prodPos: make([]uint32, np), catPos: make([]uint32, ncat)}
+		lo = hi
 	}
-	countCats := func(c int, p ProductID, add func(cat CategoryID)) {
-		for _, sh := range cat.Shares(p) {
-			if seenCat[sh.Category] != uint32(c)+1 {
-				seenCat[sh.Category] = uint32(c) + 1
-				add(sh.Category)
-			}
-		}
+	if err := eachShard(ctx, shards, (*buyerShard).count); err != nil {
+		return err
 	}
-	for c := range nc {
-		if c%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		visit(c, func(p ProductID) {
-			prodOff[p+1]++
-			countCats(c, p, func(k CategoryID) { catOff[k+1]++ })
-		})
-		if h.firstOrder[c] != noOrder {
-			all = append(all, uint32(c))
-		}
-	}
-	for i := 1; i <= np; i++ {
-		prodOff[i] += prodOff[i-1]
-	}
-	for i := 1; i <= ncat; i++ {
-		catOff[i] += catOff[i-1]
-	}
+	prodOff := prefixShards(shards, np, func(sh *buyerShard) []uint32 { return sh.prodPos })
+	catOff := prefixShards(shards, ncat, func(sh *buyerShard) []uint32 { return sh.catPos })
 	prodList := make([]uint32, prodOff[np])
 	catList := make([]uint32, catOff[ncat])
-	prodPos := slices.Clone(prodOff[:np])
-	catPos := slices.Clone(catOff[:ncat])
-	clear(seenProd)
-	clear(seenCat)
-	for c := range nc {
-		visit(c, func(p ProductID) {
-			prodList[prodPos[p]] = uint32(c)
-			prodPos[p]++
-			countCats(c, p, func(k CategoryID) {
-				catList[catPos[k]] = uint32(c)
-				catPos[k]++
-			})
-		})
+	for t := range shards {
+		shards[t].prodList, shards[t].catList = prodList, catList
+	}
+	if err := eachShard(ctx, shards, (*buyerShard).fill); err != nil {
+		return err
 	}
 	h.buyers = bitmaps(prodOff, prodList, workers)
 	h.catBuyers = bitmaps(catOff, catList, workers)
-	h.allBuyers = roaring.BitmapOf(all...)
-	h.allBuyers.RunOptimize()
-	for c := range nc {
-		for o := h.custOrderOff[c]; o < h.custOrderOff[c+1]; o++ {
-			s.CustomerRevenue += h.OrderValue(OrderID(o))
+	h.allBuyers = roaring.New()
+	for c, o := range h.firstOrder {
+		if o != noOrder {
+			h.allBuyers.Add(uint32(c))
 		}
+	}
+	h.allBuyers.RunOptimize()
+	s.CustomerRevenue = 0
+	for o := range OrderID(h.custOrderOff[nc]) {
+		s.CustomerRevenue += h.OrderValue(o)
 	}
 
 	s.Customers = nc

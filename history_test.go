@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -357,16 +358,22 @@ func TestBuildCancelled(t *testing.T) {
 }
 
 // countdownCtx reports context.Canceled from the (n+1)-th call of Err on.
+// Like every Context it is safe for concurrent use.
 type countdownCtx struct {
 	context.Context
-	n int
+	n atomic.Int64
+}
+
+func newCountdownCtx(n int) *countdownCtx {
+	c := &countdownCtx{Context: context.Background()}
+	c.n.Store(int64(n))
+	return c
 }
 
 func (c *countdownCtx) Err() error {
-	if c.n <= 0 {
+	if c.n.Add(-1) < 0 {
 		return context.Canceled
 	}
-	c.n--
 	return nil
 }
 
@@ -383,7 +390,7 @@ func TestBuildCancelledMidway(t *testing.T) {
 		require.Less(t, k, 1000, "Build never completed")
 		var b affinity.Builder
 		addAll(t, &b, recs)
-		h, err := b.Build(&countdownCtx{Context: context.Background(), n: k})
+		h, err := b.Build(newCountdownCtx(k))
 		if err != nil {
 			require.ErrorIs(t, err, context.Canceled, "after %d checks", k)
 			require.Nil(t, h, "after %d checks", k)
