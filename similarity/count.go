@@ -146,6 +146,10 @@ type rowBlock struct {
 //
 // For Basket and Customer the matrix is symmetric. For Sequential, row a
 // holds the products bought after a: Pair(a, b) counts a then b.
+//
+// Besides 8 bytes per stored pair, Counts keep the counted transactions
+// (8 to 16 bytes per product occurrence), which the BM25 measure
+// recounts with weights and Sum merges.
 type Counts struct {
 	scope   Scope
 	window  int64 // seconds
@@ -159,8 +163,9 @@ type Counts struct {
 }
 
 // Count counts the co-occurrences of products in h within opts.Scope.
-// Returns (negative quantities) never count, nor does a product bought and
-// fully returned count less: only bought lines are interactions.
+// Only bought lines (and, with Events, events) are interactions: returns
+// (negative quantities) never count, and do not cancel the purchase they
+// return.
 //
 // It builds the transactions and the product → transactions postings once,
 // then counts one anchor row at a time with a dense per-worker counter,
@@ -360,7 +365,9 @@ func (c *Counts) PairCount(a, b affinity.ProductID) PairCount {
 // History lists the same products in the same order — into the counts of
 // their union: N, supports and co-counts add up. The parts must share
 // scope and window; the result has as many products as the largest part.
-// The parts are not modified.
+// Count the shards with the same explicit AsOf when using a Lookback:
+// without one, each shard looks back from its own last order. The parts
+// are not modified.
 func Sum(ctx context.Context, parts ...*Counts) (*Counts, error) {
 	if len(parts) == 0 {
 		return nil, errors.New("similarity: Sum of no counts")

@@ -318,3 +318,30 @@ func TestCountBoundaries(t *testing.T) {
 	assert.Equal(t, 4, c.Support(a))
 	assert.Equal(t, 4, c.Total())
 }
+
+func TestEmptyHistory(t *testing.T) {
+	ctx := context.Background()
+	var b affinity.Builder
+	h, err := b.Build(ctx)
+	require.NoError(t, err)
+	for _, scope := range []similarity.Scope{similarity.Basket, similarity.Customer, similarity.Sequential} {
+		c, err := similarity.Count(ctx, h, similarity.CountOptions{Scope: scope})
+		require.NoError(t, err)
+		assert.Zero(t, c.Total())
+		assert.Zero(t, c.NumProducts())
+		for _, m := range []similarity.Measure{similarity.Lift, similarity.BM25} {
+			x, err := similarity.NewIndex(ctx, c, similarity.IndexOptions{Measure: m})
+			require.NoError(t, err)
+			assert.Zero(t, x.NumProducts())
+			assert.Empty(t, x.Neighbors(0))
+		}
+	}
+	x, err := similarity.FitEASE(ctx, h, similarity.EASEOptions{})
+	require.NoError(t, err)
+	assert.Zero(t, x.NumNeighbors())
+	m, err := similarity.NewItemMatrix(ctx, h, similarity.CountOptions{})
+	require.NoError(t, err)
+	e, err := similarity.Embed(ctx, m, similarity.EmbedOptions{})
+	require.NoError(t, err)
+	assert.Zero(t, e.Dim())
+}
