@@ -279,14 +279,7 @@ func NewIndex(ctx context.Context, c *Counts, opts IndexOptions) (*Index, error)
 				cols, vals := c.Row(affinity.ProductID(a))
 				st.buf = scoreRow(st.buf[:0], o.Measure, n, sa, cols, vals, c.support, o.Shrinkage)
 				top := &st.top
-				for i, v := range st.buf {
-					if v < top.floor || vals[i] < minSup || v != v {
-						continue
-					}
-					if key := packKey(v, uint32(i)); !top.rejects(key) {
-						top.pushKey(key)
-					}
-				}
+				selectRow(top, st.buf, vals, minSup)
 				for _, key := range top.sorted() {
 					v, i := unpackKey(key)
 					out.nb = append(out.nb, Neighbor{Product: cols[i], Score: v, Count: vals[i]})
@@ -300,6 +293,67 @@ func NewIndex(ctx context.Context, c *Counts, opts IndexOptions) (*Index, error)
 		return nil, err
 	}
 	return x, nil
+}
+
+// selectRow offers the scores of a row (ids are positions) to top, which
+// was reset to K, skipping NaN and entries with vals below minSup. It
+// starts from an estimated floor and, if fewer than K candidates reached
+// it, selects again from scratch.
+func selectRow(top *topK, scores []float32, vals []uint32, minSup uint32) {
+	k := top.k
+	top.floor = estimateFloor(scores, vals, minSup, k)
+	offerRow(top, scores, vals, minSup)
+	if len(top.h) < k && !math.IsInf(float64(top.floor), -1) {
+		top.reset(k)
+		offerRow(top, scores, vals, minSup)
+	}
+}
+
+func offerRow(top *topK, scores []float32, vals []uint32, minSup uint32) {
+	for i, v := range scores {
+		if v < top.floor || vals[i] < minSup || v != v {
+			continue
+		}
+		if key := packKey(v, uint32(i)); !top.rejects(key) {
+			top.pushKey(key)
+		}
+	}
+}
+
+// estimateFloor estimates, from a strided sample of a long row's scores,
+// a score that about 2K of them reach: a starting floor that keeps most
+// candidates from entering the selection when better ones come late. It
+// returns −∞ for short rows or too small a sample. The caller checks that
+// at least K candidates passed and otherwise selects again without it, so
+// the result is exact either way.
+func estimateFloor(scores []float32, vals []uint32, minSup uint32, k int) float32 {
+	n := len(scores)
+	m := min(n/2, 4*k) // sample size
+	if n < 8*k || m == 0 {
+		return float32(math.Inf(-1))
+	}
+	r := max(1, 2*k*m/n) // the r-th best of the sample ranks about 2k in the row
+	var best [64]float32 // the r best sample scores, descending
+	r = min(r, len(best))
+	have := 0
+	for j := range m {
+		i := j * n / m
+		v := scores[i]
+		if vals[i] < minSup || v != v || (have == r && v <= best[r-1]) {
+			continue
+		}
+		p := min(have, r-1)
+		for p > 0 && best[p-1] < v {
+			best[p] = best[p-1]
+			p--
+		}
+		best[p] = v
+		have = min(have+1, r)
+	}
+	if have < r {
+		return float32(math.Inf(-1))
+	}
+	return best[r-1]
 }
 
 // scoreRow appends to dst the stored score of every entry of a row of

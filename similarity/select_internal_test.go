@@ -1,0 +1,88 @@
+package similarity
+
+import (
+	"cmp"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestSelectRowMatchesSort checks the row selection — estimated floor,
+// threshold buffer, quickselect, fallback when the floor was too high —
+// against sorting every candidate, on random rows with ties, NaNs,
+// infinities, entries below the minimum support, and rows whose sampled
+// positions hold the best scores (so the estimate overshoots).
+func TestSelectRowMatchesSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	var top topK
+	fallbacks := 0
+	for iter := range 4000 {
+		n := rng.IntN(3000)
+		k := 1 + rng.IntN(80)
+		scores := make([]float32, n)
+		vals := make([]uint32, n)
+		levels := 1 + rng.IntN(50) // few levels: many ties
+		for i := range scores {
+			scores[i] = float32(rng.IntN(levels)) / float32(levels)
+			vals[i] = uint32(1 + rng.IntN(4))
+			switch rng.IntN(200) {
+			case 0:
+				scores[i] = float32(math.NaN())
+			case 1:
+				scores[i] = float32(math.Inf(1 - 2*rng.IntN(2)))
+			case 2:
+				scores[i] = float32(math.Copysign(0, -1))
+			}
+		}
+		if iter%3 == 0 && n > 0 {
+			// the best scores exactly where the floor estimate samples
+			m := min(n/2, 4*k)
+			for j := range m {
+				scores[j*n/max(m, 1)] = 2 + float32(j)/float32(m)
+			}
+		}
+		minSup := uint32(1 + rng.IntN(2))
+		type cand struct {
+			v float32
+			i int
+		}
+		var want []cand
+		for i, v := range scores {
+			if vals[i] >= minSup && v == v {
+				want = append(want, cand{v + 0, i})
+			}
+		}
+		slices.SortFunc(want, func(x, y cand) int { return cmp.Or(cmp.Compare(y.v, x.v), cmp.Compare(x.i, y.i)) })
+		want = want[:min(k, len(want))]
+
+		top.reset(k)
+		floor := estimateFloor(scores, vals, minSup, k)
+		top.floor = floor
+		offerRow(&top, scores, vals, minSup)
+		if len(top.h) < k && !math.IsInf(float64(floor), -1) {
+			fallbacks++
+		}
+		top.reset(k)
+		selectRow(&top, scores, vals, minSup)
+		got := top.sorted()
+		require.Len(t, got, len(want), "iteration %d", iter)
+		for r, key := range got {
+			v, i := unpackKey(key)
+			require.Equal(t, want[r].i, int(i), "iteration %d rank %d", iter, r)
+			require.Equal(t, want[r].v, v)
+		}
+	}
+	require.Positive(t, fallbacks, "the fallback path is exercised")
+}
+
+func TestScoreKeysOrder(t *testing.T) {
+	vals := []float32{float32(math.Inf(-1)), -math.MaxFloat32, -1, -1e-30, 0, 1e-30, 0.5, 1, math.MaxFloat32, float32(math.Inf(1))}
+	for i := 1; i < len(vals); i++ {
+		require.Less(t, scoreBits(vals[i]), scoreBits(vals[i-1]), "%v before %v", vals[i], vals[i-1])
+		require.Equal(t, vals[i], scoreFromBits(scoreBits(vals[i])))
+	}
+	require.Equal(t, scoreBits(0), scoreBits(float32(math.Copysign(0, -1))), "−0 is +0")
+}
