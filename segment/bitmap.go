@@ -19,31 +19,92 @@ const (
 // container at a time, by writing roaring's portable serialization and
 // decoding it once. That costs a copy per container but no per-value
 // insertion, which is what makes building hundreds of millions of bitmap
-// entries affordable. Values are pushed between open and close; the zero
-// value is ready to use and is reused after finish.
+// entries affordable. A container that will likely hold more than arrayMax
+// values can be opened dense: its values then go straight into a bitset.
+// Payload is written after room bytes reserved for the header, so that the
+// serialization needs no second copy. The zero value is ready to use and is
+// reused after finish.
 type bmWriter struct {
 	keys    []uint16
 	cards   []uint16 // cardinality - 1, as serialized
-	payload []byte   // containers, little-endian
+	payload []byte   // room bytes, then the containers, little-endian
+	room    int      // bytes reserved for the header
 	start   int      // payload offset of the open container
 	key     uint16   // key of the open container
-	buf     []byte
+	dense   bool     // the open container collects into words
+	words   *[bitsetWords]uint64
+}
+
+// reserve sets the header room for up to n containers; call it before the
+// first open after finish.
+func (w *bmWriter) reserve(n int) {
+	w.room = 8 + 8*n
 }
 
 // open starts the container with high bits key; keys must increase from
-// container to container.
-func (w *bmWriter) open(key uint16) {
-	w.key, w.start = key, len(w.payload)
+// container to container. dense collects the values in a bitset.
+func (w *bmWriter) open(key uint16, dense bool) {
+	if len(w.payload) < w.room {
+		w.payload = append(w.payload[:0], make([]byte, w.room)...)
+	}
+	w.key, w.start, w.dense = key, len(w.payload), dense
+	if dense {
+		if w.words == nil {
+			w.words = new([bitsetWords]uint64)
+		} else {
+			clear(w.words[:])
+		}
+	}
 }
 
-// push adds a value to the open container; values must increase.
+// push adds a value to the open container, which must not be dense;
+// values must increase.
 func (w *bmWriter) push(low uint16) {
 	w.payload = append(w.payload, byte(low), byte(low>>8))
 }
 
-// close ends the open container, turning it into a bitset when it holds
-// more than arrayMax values. An empty container is dropped.
+// set adds a value to the open dense container.
+func (w *bmWriter) set(low uint16) {
+	w.words[low>>6] |= 1 << (low & 63)
+}
+
+// add adds a value to the open container, dense or not.
+func (w *bmWriter) add(low uint16) {
+	if w.dense {
+		w.set(low)
+	} else {
+		w.push(low)
+	}
+}
+
+// close ends the open container as an array or, when it holds more than
+// arrayMax values, a bitset. An empty container is dropped.
 func (w *bmWriter) close() {
+	if w.dense {
+		w.dense = false
+		n := 0
+		for _, x := range w.words {
+			n += bits.OnesCount64(x)
+		}
+		if n == 0 {
+			return
+		}
+		w.keys = append(w.keys, w.key)
+		w.cards = append(w.cards, uint16(n-1))
+		if n > arrayMax {
+			for _, x := range w.words {
+				w.payload = binary.LittleEndian.AppendUint64(w.payload, x)
+			}
+			return
+		}
+		for i, x := range w.words {
+			for ; x != 0; x &= x - 1 {
+				l := uint16(i<<6 | bits.TrailingZeros64(x))
+				w.payload = append(w.payload, byte(l), byte(l>>8))
+			}
+		}
+		return
+	}
 	n := (len(w.payload) - w.start) / 2
 	if n == 0 {
 		return
@@ -73,40 +134,57 @@ func (w *bmWriter) finish() *roaring.Bitmap {
 		w.payload = w.payload[:0]
 		return bm
 	}
-	b := w.buf[:0]
-	b = binary.LittleEndian.AppendUint32(b, serialCookieNoRun)
-	b = binary.LittleEndian.AppendUint32(b, uint32(n))
-	for i := range n {
-		b = binary.LittleEndian.AppendUint16(b, w.keys[i])
-		b = binary.LittleEndian.AppendUint16(b, w.cards[i])
+	head := 8 + 8*n
+	var b []byte
+	if head <= w.room {
+		// the header goes into the room just before the payload
+		b = w.payload[w.room-head:]
+	} else {
+		b = append(make([]byte, head, head+len(w.payload)-w.room), w.payload[w.room:]...)
 	}
-	off := uint32(8 + 8*n)
+	binary.LittleEndian.PutUint32(b, serialCookieNoRun)
+	binary.LittleEndian.PutUint32(b[4:], uint32(n))
+	off := uint32(head)
 	for i := range n {
-		b = binary.LittleEndian.AppendUint32(b, off)
+		binary.LittleEndian.PutUint16(b[8+4*i:], w.keys[i])
+		binary.LittleEndian.PutUint16(b[10+4*i:], w.cards[i])
+		binary.LittleEndian.PutUint32(b[8+4*n+4*i:], off)
 		if card := int(w.cards[i]) + 1; card <= arrayMax {
 			off += uint32(2 * card)
 		} else {
 			off += 8 * bitsetWords
 		}
 	}
-	b = append(b, w.payload...)
 	if _, err := bm.ReadFrom(bytes.NewReader(b)); err != nil {
 		// The writer produced the bytes itself; failing to read them back
 		// is a bug in this file, not bad input.
 		panic("segment: internal error: " + err.Error())
 	}
-	w.buf = b[:0]
 	w.keys, w.cards, w.payload = w.keys[:0], w.cards[:0], w.payload[:0]
 	return bm
 }
 
 // fromSorted returns the bitmap of the strictly increasing ids.
 func fromSorted(w *bmWriter, ids []uint32) *roaring.Bitmap {
+	if len(ids) > 0 {
+		w.reserve(int(ids[len(ids)-1]>>16-ids[0]>>16) + 1)
+	}
 	for i := 0; i < len(ids); {
 		key := ids[i] >> 16
-		w.open(uint16(key))
-		for ; i < len(ids) && ids[i]>>16 == key; i++ {
-			w.push(uint16(ids[i]))
+		j := i
+		for j < len(ids) && ids[j]>>16 == key {
+			j++
+		}
+		if j-i > arrayMax {
+			w.open(uint16(key), true)
+			for ; i < j; i++ {
+				w.set(uint16(ids[i]))
+			}
+		} else {
+			w.open(uint16(key), false)
+			for ; i < j; i++ {
+				w.push(uint16(ids[i]))
+			}
 		}
 		w.close()
 	}
@@ -147,12 +225,20 @@ func (bb *bsiBuilder) build(ids []uint32, vals []int64) bsi {
 	}
 	k := bits.Len64(span)
 	ws := bb.writers[:k]
+	for j := range ws {
+		ws[j].reserve(int(ids[len(ids)-1]>>16-ids[0]>>16) + 1)
+	}
 	for i := 0; i < len(ids); {
 		key := uint16(ids[i] >> 16)
-		for j := range ws {
-			ws[j].open(key)
+		end := i
+		for end < len(ids) && uint16(ids[end]>>16) == key {
+			end++
 		}
-		for ; i < len(ids) && uint16(ids[i]>>16) == key; i++ {
+		// (bitsets for many writers at once would not stay in cache)
+		for j := range ws {
+			ws[j].open(key, false)
+		}
+		for ; i < end; i++ {
 			low := uint16(ids[i])
 			for u := uint64(vals[i] - base); u != 0; u &= u - 1 {
 				ws[bits.TrailingZeros64(u)].push(low)
@@ -187,7 +273,11 @@ func (b *bsi) atLeast(cand *roaring.Bitmap, t int64) *roaring.Bitmap {
 	if t <= b.base {
 		return cand
 	}
-	return b.compare(cand, uint64(t-b.base), true)
+	c := uint64(t - b.base)
+	if bits.Len64(c) > len(b.slices) {
+		return roaring.New()
+	}
+	return b.compare(cand, c, true)
 }
 
 // atMost returns the columns of cand (all present) whose value is ≤ t. It
@@ -196,39 +286,92 @@ func (b *bsi) atMost(cand *roaring.Bitmap, t int64) *roaring.Bitmap {
 	if t < b.base {
 		return roaring.New()
 	}
-	return b.compare(cand, uint64(t-b.base), false)
+	c := uint64(t - b.base)
+	if bits.Len64(c) > len(b.slices) {
+		return cand
+	}
+	return b.compare(cand, c, false)
 }
 
 // compare returns the columns of cand whose stored offset is ≥ c (ge) or
-// ≤ c. From the top slice down, eq holds the columns equal to c on the
-// bits seen so far; those that differ from c on the current bit in the
-// wanted direction are settled into out.
+// ≤ c, for c < 2^k. It walks the slices from the top bit down (O'Neil and
+// Quass's range algorithm): eq keeps the columns that agree with c on the
+// bits seen so far and shrinks in place, while the columns that leave it
+// on the wanted side of c are moved into the result — at the 0 bits of c
+// for "≥", at its 1 bits for "≤". A move costs two more operations, less
+// the smaller eq has become, so compare estimates the cost of the asked
+// form and of its complement (≥ c is cand minus ≤ c-1, ≤ c is cand minus
+// ≥ c+1) and computes the cheaper.
 func (b *bsi) compare(cand *roaring.Bitmap, c uint64, ge bool) *roaring.Bitmap {
 	k := len(b.slices)
-	if bits.Len64(c) > k {
-		if ge {
-			return roaring.New()
-		}
+	// the other form: ≥ c ⟺ not ≤ c-1; ≤ c ⟺ not ≥ c+1
+	other, otherOK := c-1, c > 0
+	if !ge {
+		other, otherOK = c+1, c+1 < 1<<k
+	}
+	if !otherOK { // ≥ 0 or ≤ 2^k-1: everything
 		return cand
 	}
-	out := roaring.New()
-	eq := cand
-	for j := k - 1; j >= 0 && !eq.IsEmpty(); j-- {
-		switch bit := c>>j&1 == 1; {
-		case bit && !ge: // value bit 0 < 1: below c
-			out.Or(roaring.AndNot(eq, b.slices[j]))
-			eq.And(b.slices[j])
-		case bit:
-			eq.And(b.slices[j])
-		case ge: // value bit 1 > 0: above c
-			out.Or(roaring.And(eq, b.slices[j]))
-			eq.AndNot(b.slices[j])
-		default:
-			eq.AndNot(b.slices[j])
+	if moveCost(other, !ge, k)+2 < moveCost(c, ge, k) {
+		orig := cand.Clone()
+		orig.AndNot(b.walk(cand, other, !ge))
+		return orig
+	}
+	return b.walk(cand, c, ge)
+}
+
+// moveCost estimates the work of walk: each move is weighted by the
+// expected relative size of eq, which halves with every bit.
+func moveCost(c uint64, ge bool, k int) float64 {
+	stop := bits.TrailingZeros64(c)
+	if !ge {
+		stop = bits.TrailingZeros64(^c)
+	}
+	cost, w := 0.0, 1.0
+	for j := k - 1; j >= stop; j-- {
+		if bit := c>>j&1 == 1; bit != ge {
+			cost += 2 * w
+		}
+		cost += w
+		w /= 2
+	}
+	return cost
+}
+
+// walk is the top-down pass of compare for one form.
+func (b *bsi) walk(cand *roaring.Bitmap, c uint64, ge bool) *roaring.Bitmap {
+	var acc *roaring.Bitmap
+	move := func(m *roaring.Bitmap) {
+		if acc == nil {
+			acc = m
+		} else {
+			acc.Or(m)
 		}
 	}
-	out.Or(eq)
-	return out
+	// Below the lowest bit of c that can still decide (the lowest 1 for
+	// "≥", the lowest 0 for "≤") every column of eq qualifies.
+	stop := bits.TrailingZeros64(c)
+	if !ge {
+		stop = bits.TrailingZeros64(^c)
+	}
+	eq := cand
+	for j := len(b.slices) - 1; j >= stop && !eq.IsEmpty(); j-- {
+		s := b.slices[j]
+		switch bit := c>>j&1 == 1; {
+		case bit && !ge: // bit 0 < 1: below c
+			move(roaring.AndNot(eq, s))
+			eq.And(s)
+		case bit:
+			eq.And(s)
+		case ge: // bit 1 > 0: above c
+			move(roaring.And(eq, s))
+			eq.AndNot(s)
+		default:
+			eq.AndNot(s)
+		}
+	}
+	move(eq) // equal to c
+	return acc
 }
 
 // equal returns the columns of cand (all present) whose value is t. It

@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -125,7 +126,7 @@ type prodPair struct {
 }
 
 type dayPair struct {
-	day int64 // Unix day
+	day int32 // Unix day
 	low uint16
 }
 
@@ -197,45 +198,42 @@ func (b *builder) scan(ctx context.Context) error {
 }
 
 // scanner holds one worker's scratch space, indexed by category or
-// product and reset lazily by stamping with the customer id + 1.
+// product and reset lazily by stamping with the customer id + 1. What one
+// category needs sits in one struct, so that a line touches one cache line
+// per category.
 type scanner struct {
 	b *builder
 
-	cstamp              []uint32
-	spend, items, ordw  []float64
-	ostamp              []uint32 // order id + 1 that last counted toward the category
-	cdays               []int32  // days since the last purchase in the category; -1 none
-	evdays              [2][]int32
-	touched             []uint32
-	bought              []uint32
-	pstamp              []uint32
-	lastBuy             []int64 // Unix time of the last bought line, any time up to asOf
-	pdays               [numActs][]int32
-	ptouched            []uint32
-	spendQ, itemQ, rank []uint16
-	keys                []uint64
-	pairs               []catPair
-	ev                  [2][]evPair
+	cats     []catScratch
+	touched  []uint32
+	bought   []uint32
+	pstamp   []uint32
+	lastBuy  []int64 // Unix time of the last bought line, any time up to asOf
+	pdays    [numActs][]int32
+	ptouched []uint32
+	keys     []uint64
+	pairs    []catPair
+	ev       [2][]evPair
+}
+
+// catScratch is one customer's running totals in one category.
+type catScratch struct {
+	spend, items, ordw float64
+	stamp              uint32 // customer id + 1 of these totals
+	ostamp             uint32 // order id + 1 that last counted toward ordw
+	days               int32  // days since the last purchase; -1 none
+	evdays             [2]int32
+	spendQ, itemQ      uint16
+	rank               uint16
 }
 
 func newScanner(b *builder) *scanner {
 	np := b.cat.NumProducts()
 	s := &scanner{
 		b:       b,
-		cstamp:  make([]uint32, b.ncat),
-		spend:   make([]float64, b.ncat),
-		items:   make([]float64, b.ncat),
-		ordw:    make([]float64, b.ncat),
-		ostamp:  make([]uint32, b.ncat),
-		cdays:   make([]int32, b.ncat),
+		cats:    make([]catScratch, b.ncat),
 		pstamp:  make([]uint32, np),
 		lastBuy: make([]int64, np),
-		spendQ:  make([]uint16, b.ncat),
-		itemQ:   make([]uint16, b.ncat),
-		rank:    make([]uint16, b.ncat),
-	}
-	for k := range s.evdays {
-		s.evdays[k] = make([]int32, b.ncat)
 	}
 	for k := range s.pdays {
 		s.pdays[k] = make([]int32, np)
@@ -243,14 +241,14 @@ func newScanner(b *builder) *scanner {
 	return s
 }
 
-func (s *scanner) touchCat(cat affinity.CategoryID, stamp uint32) {
-	if s.cstamp[cat] == stamp {
-		return
+func (s *scanner) touchCat(cat affinity.CategoryID, stamp uint32) *catScratch {
+	cs := &s.cats[cat]
+	if cs.stamp != stamp {
+		ostamp := cs.ostamp
+		*cs = catScratch{stamp: stamp, ostamp: ostamp, days: -1, evdays: [2]int32{-1, -1}}
+		s.touched = append(s.touched, uint32(cat))
 	}
-	s.cstamp[cat] = stamp
-	s.spend[cat], s.items[cat], s.ordw[cat] = 0, 0, 0
-	s.cdays[cat], s.evdays[0][cat], s.evdays[1][cat] = -1, -1, -1
-	s.touched = append(s.touched, uint32(cat))
+	return cs
 }
 
 func (s *scanner) touchProduct(p affinity.ProductID, stamp uint32) {
@@ -287,6 +285,10 @@ func (s *scanner) chunk(ctx context.Context, k int, out *chunkResult) (int64, er
 		if need := 2 * (l1 - l0); cap(s.pairs) < need {
 			s.pairs = make([]catPair, 0, need)
 		}
+		o0, _ := b.h.CustomerOrders(affinity.CustomerID(lo))
+		_, o1 := b.h.CustomerOrders(affinity.CustomerID(hi - 1))
+		out.days = make([]dayPair, 0, o1-o0)
+		out.prods[actBought] = make([]prodPair, 0, l1-l0)
 	}
 	pairs := s.pairs[:0]
 	ev := [2][]evPair{s.ev[0][:0], s.ev[1][:0]}
@@ -362,16 +364,15 @@ func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]e
 			totSpend += v
 			totItems += q
 			for _, sh := range cat.Shares(p) {
-				cc := sh.Category
-				s.touchCat(cc, stamp)
+				cs := s.touchCat(sh.Category, stamp)
 				sw := float64(sh.Weight)
-				s.spend[cc] += v * sw
-				s.items[cc] += q * sw
-				if s.ostamp[cc] != uint32(o)+1 {
-					s.ostamp[cc] = uint32(o) + 1
-					s.ordw[cc] += wt
+				cs.spend += v * sw
+				cs.items += q * sw
+				if cs.ostamp != uint32(o)+1 {
+					cs.ostamp = uint32(o) + 1
+					cs.ordw += wt
 				}
-				s.cdays[cc] = int32(d)
+				cs.days = int32(d)
 			}
 		}
 		if !bought {
@@ -382,7 +383,7 @@ func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]e
 		}
 		recency = clampDays(d)
 		if day := floorDiv(t, secondsPerDay); day != lastDay {
-			out.days = append(out.days, dayPair{day: day, low: low})
+			out.days = append(out.days, dayPair{day: int32(day), low: low})
 			lastDay = day
 		}
 		if inWin {
@@ -415,8 +416,7 @@ func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]e
 		s.touchProduct(e.Product, stamp)
 		s.pdays[kind][e.Product] = int32(d)
 		for _, sh := range cat.Shares(e.Product) {
-			s.touchCat(sh.Category, stamp)
-			s.evdays[kind-actViewed][sh.Category] = int32(d)
+			s.touchCat(sh.Category, stamp).evdays[kind-actViewed] = int32(d)
 		}
 		if kind == actCarted && s.lastBuy[e.Product] < e.Unix {
 			abandoned = int32(d)
@@ -432,15 +432,16 @@ func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]e
 	// categories: shares, ranks among the top N per level, events
 	s.bought = s.bought[:0]
 	for _, cc := range s.touched {
-		if s.cdays[cc] >= 0 {
+		cs := &s.cats[cc]
+		if cs.days >= 0 {
 			s.bought = append(s.bought, cc)
-			s.spendQ[cc] = quantShare(s.spend[cc], totSpend)
-			s.itemQ[cc] = quantShare(s.items[cc], totItems)
-			s.rank[cc] = 0
-			out.popSpend[cc] += s.spend[cc]
+			cs.spendQ = quantShare(cs.spend, totSpend)
+			cs.itemQ = quantShare(cs.items, totItems)
+			cs.rank = 0
+			out.popSpend[cc] += cs.spend
 		}
 		for k := range 2 {
-			if d := s.evdays[k][cc]; d >= 0 {
+			if d := cs.evdays[k]; d >= 0 {
 				ev[k] = append(ev[k], evPair{cat: cc, low: low, days: uint16(d)})
 			}
 		}
@@ -448,12 +449,13 @@ func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]e
 	out.popTotal += totSpend
 	s.rankTop()
 	for _, cc := range s.bought {
+		cs := &s.cats[cc]
 		*pairs = append(*pairs, catPair{
 			cat: cc, low: low,
-			spend: s.spendQ[cc], items: s.itemQ[cc],
-			orders: quantShare(s.ordw[cc], totOrders),
-			days:   uint16(s.cdays[cc]),
-			rank:   uint8(s.rank[cc]),
+			spend: cs.spendQ, items: cs.itemQ,
+			orders: quantShare(cs.ordw, totOrders),
+			days:   uint16(cs.days),
+			rank:   uint8(cs.rank),
 		})
 	}
 	for _, p := range s.ptouched {
@@ -469,15 +471,21 @@ func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]e
 // rankTop ranks the bought categories of the current customer within each
 // level by spend share, then item share, then category id, and keeps the
 // ranks up to TopN. Each category is packed into one sortable key: level,
-// spend and item shares inverted, then the id.
+// spend and item shares inverted, then the id; a customer has a handful of
+// categories, so an insertion sort does.
 func (s *scanner) rankTop() {
 	depth := s.b.depth
 	keys := s.keys[:0]
 	for _, cc := range s.bought {
-		keys = append(keys, uint64(depth[cc])<<56|uint64(shareScale-s.spendQ[cc])<<42|
-			uint64(shareScale-s.itemQ[cc])<<28|uint64(cc))
+		cs := &s.cats[cc]
+		k := uint64(depth[cc])<<56 | uint64(shareScale-cs.spendQ)<<42 | uint64(shareScale-cs.itemQ)<<28 | uint64(cc)
+		i := len(keys)
+		keys = append(keys, k)
+		for ; i > 0 && keys[i-1] > k; i-- {
+			keys[i] = keys[i-1]
+		}
+		keys[i] = k
 	}
-	slices.Sort(keys)
 	level, r := uint64(1<<63), 0
 	for _, k := range keys {
 		if l := k >> 56; l != level {
@@ -485,7 +493,7 @@ func (s *scanner) rankTop() {
 		}
 		r++
 		if r <= s.b.opts.TopN {
-			s.rank[k&(1<<28-1)] = uint16(r)
+			s.cats[k&(1<<28-1)].rank = uint16(r)
 		}
 	}
 	s.keys = keys
@@ -570,11 +578,26 @@ func (b *builder) finish(ctx context.Context) (*Index, error) {
 		}
 	}
 
-	// the customer-level attributes first, then one task per category
+	// the customer-level attributes, product postings and daily activity
+	// first, then one task per category
 	scalars := b.scalarTasks(x)
+	for k := range numActs {
+		scalars = append(scalars, func(*bsiBuilder) { x.acts[k] = b.postings(k, np) })
+	}
+	scalars = append(scalars, func(*bsiBuilder) { b.daily(x) })
 	workers := max(1, b.opts.Workers)
 	cbs := make([]*catBuilder, workers)
 	bbs := make([]*bsiBuilder, workers)
+	// categories largest first, so that no big one is left for the end
+	order := make([]uint32, b.ncat)
+	size := make([]int, b.ncat)
+	for c := range order {
+		order[c] = uint32(c)
+		for k := range b.chunks {
+			size[c] += int(b.chunks[k].pairOff[c+1] - b.chunks[k].pairOff[c])
+		}
+	}
+	slices.SortStableFunc(order, func(a, c uint32) int { return cmp.Compare(size[c], size[a]) })
 	err := parallel(ctx, workers, len(scalars)+b.ncat, func(w, i int) error {
 		if i < len(scalars) {
 			if bbs[w] == nil {
@@ -586,16 +609,12 @@ func (b *builder) finish(ctx context.Context) (*Index, error) {
 		if cbs[w] == nil {
 			cbs[w] = new(catBuilder)
 		}
-		b.category(cbs[w], x, uint32(i-len(scalars)))
+		b.category(cbs[w], x, order[i-len(scalars)])
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	for k := range numActs {
-		x.acts[k] = b.postings(k, np)
-	}
-	b.daily(x)
 	b.chunks = nil
 	return x, nil
 }
@@ -609,28 +628,29 @@ type catBuilder struct {
 	rank                    [7]bmWriter  // ranks ≤ maxTopN = 64 < 2^7
 }
 
+// reserve sets the header room of every writer for n containers.
+func (cb *catBuilder) reserve(n int) {
+	for _, w := range []*bmWriter{&cb.bought, &cb.ranked, &cb.evExist} {
+		w.reserve(n)
+	}
+	for _, g := range [][]bmWriter{cb.spend[:], cb.items[:], cb.orders[:], cb.days[:], cb.evDays[:], cb.rank[:]} {
+		for j := range g {
+			g[j].reserve(n)
+		}
+	}
+}
+
 func pushBits(ws []bmWriter, v uint16, low uint16) {
 	for u := uint32(v); u != 0; u &= u - 1 {
 		ws[bits.TrailingZeros32(u)].push(low)
 	}
 }
 
-func openAll(ws []bmWriter, key uint16) {
-	for j := range ws {
-		ws[j].open(key)
-	}
-}
-
-func closeAll(ws []bmWriter) {
-	for j := range ws {
-		ws[j].close()
-	}
-}
-
 // category builds the bitmaps and bsis of category c from the pairs of
-// every chunk.
+// every chunk, splitting each value into its set bits as it goes.
 func (b *builder) category(cb *catBuilder, x *Index, c uint32) {
 	d := &x.catData[c]
+	cb.reserve(len(b.chunks))
 	groups := [][]bmWriter{cb.spend[:], cb.items[:], cb.orders[:], cb.days[:], cb.rank[:]}
 	for k := range b.chunks {
 		ch := &b.chunks[k]
@@ -638,14 +658,16 @@ func (b *builder) category(cb *catBuilder, x *Index, c uint32) {
 		if len(pairs) == 0 {
 			continue
 		}
+		// Bitset collection pays for a lone writer, not for the fifty-odd
+		// writers of a category, whose bitsets would not stay in cache.
 		key := uint16(k)
-		cb.bought.open(key)
-		cb.ranked.open(key)
+		cb.bought.open(key, len(pairs) > arrayMax)
+		cb.ranked.open(key, false)
 		for _, g := range groups {
 			openAll(g, key)
 		}
 		for _, p := range pairs {
-			cb.bought.push(p.low)
+			cb.bought.add(p.low)
 			pushBits(cb.spend[:], p.spend, p.low)
 			pushBits(cb.items[:], p.items, p.low)
 			pushBits(cb.orders[:], p.orders, p.low)
@@ -674,10 +696,10 @@ func (b *builder) category(cb *catBuilder, x *Index, c uint32) {
 			if len(pairs) == 0 {
 				continue
 			}
-			cb.evExist.open(uint16(k))
+			cb.evExist.open(uint16(k), len(pairs) > arrayMax)
 			openAll(cb.evDays[:], uint16(k))
 			for _, p := range pairs {
-				cb.evExist.push(p.low)
+				cb.evExist.add(p.low)
 				pushBits(cb.evDays[:], p.days, p.low)
 			}
 			cb.evExist.close()
@@ -689,6 +711,18 @@ func (b *builder) category(cb *catBuilder, x *Index, c uint32) {
 		} else {
 			d.carted = a
 		}
+	}
+}
+
+func openAll(ws []bmWriter, key uint16) {
+	for j := range ws {
+		ws[j].open(key, false)
+	}
+}
+
+func closeAll(ws []bmWriter) {
+	for j := range ws {
+		ws[j].close()
 	}
 }
 
@@ -715,7 +749,6 @@ func (b *builder) postings(kind, np int) postings {
 			p.cust[i] = uint32(k)<<chunkBits | uint32(pp.low)
 			p.days[i] = pp.days
 		}
-		b.chunks[k].prods[kind] = nil
 	}
 	return p
 }
@@ -725,7 +758,7 @@ func (b *builder) daily(x *Index) {
 	first, last := int64(math.MaxInt64), int64(math.MinInt64)
 	for k := range b.chunks {
 		for _, d := range b.chunks[k].days {
-			first, last = min(first, d.day), max(last, d.day)
+			first, last = min(first, int64(d.day)), max(last, int64(d.day))
 		}
 	}
 	if first > last {
@@ -735,7 +768,7 @@ func (b *builder) daily(x *Index) {
 	off := make([]uint32, nd+1)
 	for k := range b.chunks {
 		for _, d := range b.chunks[k].days {
-			off[d.day-first+1]++
+			off[int64(d.day)-first+1]++
 		}
 	}
 	for i := 1; i <= nd; i++ {
@@ -745,7 +778,7 @@ func (b *builder) daily(x *Index) {
 	pos := slices.Clone(off[:nd])
 	for k := range b.chunks {
 		for _, d := range b.chunks[k].days {
-			i := d.day - first
+			i := int64(d.day) - first
 			ids[pos[i]] = uint32(k)<<chunkBits | uint32(d.low)
 			pos[i]++
 		}
@@ -772,11 +805,15 @@ func (b *builder) scalarTasks(x *Index) []func(bb *bsiBuilder) {
 			}
 		}
 	}
-	r, f, m := b.rfmScores(bought)
-	column := func(bb *bsiBuilder, ids []uint32, keep func(c uint32) bool, val func(c uint32) int64) attr {
-		var sel []uint32
+	var r, f, m []uint8 // RFM scores, computed by the first task that needs them
+	var rfmOnce sync.Once
+	scores := func() { rfmOnce.Do(func() { r, f, m = b.rfmScores(bought) }) }
+	// column builds the attribute of the customers of ids that keep (nil:
+	// all) selects; with bins set it also adds bins and, for recency and
+	// tenure, levels.
+	column := func(bb *bsiBuilder, ids []uint32, keep func(c uint32) bool, val func(c uint32) int64, bins bool) attr {
 		if keep != nil {
-			sel = make([]uint32, 0, len(ids))
+			sel := make([]uint32, 0, len(ids))
 			for _, c := range ids {
 				if keep(c) {
 					sel = append(sel, c)
@@ -790,37 +827,46 @@ func (b *builder) scalarTasks(x *Index) []func(bb *bsiBuilder) {
 		}
 		var w bmWriter
 		a := attr{exist: fromSorted(&w, ids), v: bb.build(ids, vals)}
-		a.exist.RunOptimize()
+		if bins {
+			a.binned(ids, vals)
+		}
 		return a
 	}
 	return []func(*bsiBuilder){
+		func(*bsiBuilder) {
+			scores()
+			b.segments(x, known, r, f, m)
+		},
+		func(bb *bsiBuilder) {
+			scores()
+			x.scalars[scR] = column(bb, bought, nil, func(c uint32) int64 { return int64(r[c]) }, false)
+			x.scalars[scF] = column(bb, bought, nil, func(c uint32) int64 { return int64(f[c]) }, false)
+			x.scalars[scM] = column(bb, bought, nil, func(c uint32) int64 { return int64(m[c]) }, false)
+		},
 		func(bb *bsiBuilder) {
 			var w bmWriter
 			x.universe = fromSorted(&w, known)
-			x.universe.RunOptimize()
-			x.scalars[scRecency] = column(bb, known, func(c uint32) bool { return b.recency[c] >= 0 }, func(c uint32) int64 { return int64(b.recency[c]) })
+			a := column(bb, known, func(c uint32) bool { return b.recency[c] >= 0 }, func(c uint32) int64 { return int64(b.recency[c]) }, true)
+			a.leveled()
+			x.scalars[scRecency] = a
 		},
 		func(bb *bsiBuilder) {
-			x.scalars[scTenure] = column(bb, known, func(c uint32) bool { return b.tenure[c] >= 0 }, func(c uint32) int64 { return int64(b.tenure[c]) })
+			a := column(bb, known, func(c uint32) bool { return b.tenure[c] >= 0 }, func(c uint32) int64 { return int64(b.tenure[c]) }, true)
+			a.leveled()
+			x.scalars[scTenure] = a
 		},
 		func(bb *bsiBuilder) {
-			x.scalars[scFrequency] = column(bb, bought, nil, func(c uint32) int64 { return int64(b.freq[c]) })
+			x.scalars[scFrequency] = column(bb, bought, nil, func(c uint32) int64 { return int64(b.freq[c]) }, false)
 		},
 		func(bb *bsiBuilder) {
-			x.scalars[scMonetary] = column(bb, known, func(c uint32) bool { return b.monetary[c] != 0 }, func(c uint32) int64 { return b.monetary[c] })
+			x.scalars[scMonetary] = column(bb, known, func(c uint32) bool { return b.monetary[c] != 0 }, func(c uint32) int64 { return b.monetary[c] }, false)
 		},
 		func(bb *bsiBuilder) {
-			x.scalars[scAOV] = column(bb, bought, nil, func(c uint32) int64 { return divRound(b.monetary[c], int64(b.freq[c])) })
+			x.scalars[scAOV] = column(bb, bought, nil, func(c uint32) int64 { return divRound(b.monetary[c], int64(b.freq[c])) }, false)
 		},
 		func(bb *bsiBuilder) {
-			x.scalars[scAbandoned] = column(bb, known, func(c uint32) bool { return b.abandoned[c] >= 0 }, func(c uint32) int64 { return int64(b.abandoned[c]) })
+			x.scalars[scAbandoned] = column(bb, known, func(c uint32) bool { return b.abandoned[c] >= 0 }, func(c uint32) int64 { return int64(b.abandoned[c]) }, true)
 		},
-		func(bb *bsiBuilder) {
-			x.scalars[scR] = column(bb, bought, nil, func(c uint32) int64 { return int64(r[c]) })
-			x.scalars[scF] = column(bb, bought, nil, func(c uint32) int64 { return int64(f[c]) })
-			x.scalars[scM] = column(bb, bought, nil, func(c uint32) int64 { return int64(m[c]) })
-		},
-		func(*bsiBuilder) { b.segments(x, known, r, f, m) },
 	}
 }
 
@@ -851,11 +897,9 @@ func (b *builder) segments(x *Index, known []uint32, r, f, m []uint8) {
 	x.rfm = make([]*roaring.Bitmap, len(rules))
 	for i := range rules {
 		x.rfm[i] = fromSorted(&w, segIDs[i])
-		x.rfm[i].RunOptimize()
 	}
 	for i := range stageIDs {
 		x.stages[i] = fromSorted(&w, stageIDs[i])
-		x.stages[i].RunOptimize()
 	}
 }
 
@@ -900,7 +944,7 @@ func (b *builder) rfmScores(scored []uint32) (r, f, m []uint8) {
 	if n == 0 {
 		return
 	}
-	vals := func(c uint32, k int) int64 {
+	value := func(c uint32, k int) int64 {
 		switch k {
 		case 0:
 			return -int64(b.recency[c]) // fewer days is better
@@ -909,17 +953,25 @@ func (b *builder) rfmScores(scored []uint32) (r, f, m []uint8) {
 		}
 		return b.monetary[c]
 	}
+	type cv struct {
+		v int64
+		c uint32
+	}
 	var wg sync.WaitGroup
 	for k, out := range [][]uint8{r, f, m} {
 		wg.Go(func() {
-			sorted := make([]int64, len(scored))
+			s := make([]cv, len(scored))
 			for i, c := range scored {
-				sorted[i] = vals(c, k)
+				s[i] = cv{value(c, k), c}
 			}
-			slices.Sort(sorted)
-			for _, c := range scored {
-				worse, _ := slices.BinarySearch(sorted, vals(c, k)) // values < v
-				out[c] = uint8(1 + 5*int64(worse)/n)
+			slices.SortFunc(s, func(a, b cv) int { return cmp.Compare(a.v, b.v) })
+			for i := 0; i < len(s); {
+				j := i
+				score := uint8(1 + 5*int64(i)/n) // i customers are worse
+				for ; j < len(s) && s[j].v == s[i].v; j++ {
+					out[s[j].c] = score
+				}
+				i = j
 			}
 		})
 	}

@@ -503,6 +503,16 @@ func (d *decoder) index() *Index {
 	for i := range x.scalars {
 		x.scalars[i] = d.attr(limit)
 	}
+	if d.err != nil {
+		return nil
+	}
+	for _, sc := range binnedScalars {
+		a := &x.scalars[sc]
+		a.binned(a.exist.ToArray(), a.v.values(nil, a.exist))
+		if hasLevels(sc) && a.bins != nil {
+			a.leveled()
+		}
+	}
 	ncat := d.count(1 + 4 + 1 + 8)
 	x.cats = make([]string, ncat)
 	x.catParent = make([]uint32, ncat)

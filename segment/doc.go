@@ -147,7 +147,9 @@
 //
 // Every numeric attribute is a bit-sliced index on roaring bitmaps: one
 // bitmap per bit of the stored value plus one of the customers that have
-// a value. Ranges, sums (revenue and orders of a segment, [Index.Stats])
+// a value. Bitmaps are kept as array and bitset containers, not run
+// containers, because intersections with runs are slower than the memory
+// they save here. Ranges, sums (revenue and orders of a segment, [Index.Stats])
 // and comparisons are a few bitmap operations per bit. Per-category
 // indexes hold only the customers who bought in the category. Product
 // sets are kept as sorted posting lists with days (one bitmap per product

@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -23,7 +24,7 @@ func (x *Index) Query(src string) (*roaring.Bitmap, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p.eval(x, x.universe), nil
+	return p.eval(x, x.universe, false), nil
 }
 
 // Eval evaluates e: the customers it selects among those the index knows,
@@ -35,7 +36,7 @@ func (x *Index) Eval(e Expr) (*roaring.Bitmap, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p.eval(x, x.universe), nil
+	return p.eval(x, x.universe, false), nil
 }
 
 // Check resolves the names of e and validates its windows and ranges
@@ -112,9 +113,18 @@ func (x *Index) shallowCopy() *Index {
 }
 
 // plan is a compiled expression. eval returns a new bitmap that is a
-// subset of within; it modifies neither within nor the index.
+// subset of within; it modifies neither within nor the index. estimate
+// guesses how many of the index's customers the plan selects, so that an
+// And can evaluate its most selective operand first and hand the smaller
+// result to the others.
 type plan interface {
-	eval(x *Index, within *roaring.Bitmap) *roaring.Bitmap
+	// eval may modify and return within when own is set.
+	eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bitmap
+	estimate(x *Index) float64
+	// cost is the relative work per candidate customer: 1 for an
+	// intersection with a stored bitmap, about two per bit slice for a
+	// comparison on a bit-sliced index.
+	cost() float64
 }
 
 // compiler resolves names against an index; src, when not empty, is the
@@ -160,8 +170,27 @@ func (c *compiler) expr(e Expr) (plan, error) {
 			ps[i] = p
 		}
 		if e.and {
-			// cheap, selective plans first: plain sets before ranges
-			slices.SortStableFunc(ps, func(a, b plan) int { return cost(a) - cost(b) })
+			// Each operand of an And works on what the earlier ones left,
+			// so they run in the order of cost per candidate over the
+			// share of candidates they remove (the classic ordering of
+			// independent filters): cheap, selective operands first.
+			type byRank struct {
+				p    plan
+				rank float64
+			}
+			n := float64(c.x.universe.GetCardinality())
+			es := make([]byRank, len(ps))
+			for i, p := range ps {
+				removed := 1.0
+				if n > 0 {
+					removed = 1 - min(p.estimate(c.x)/n, 1)
+				}
+				es[i] = byRank{p, p.cost() / max(removed, 1e-9)}
+			}
+			slices.SortStableFunc(es, func(a, b byRank) int { return cmp.Compare(a.rank, b.rank) })
+			for i := range es {
+				ps[i] = es[i].p
+			}
 			return andPlan(ps), nil
 		}
 		return orPlan(ps), nil
@@ -491,60 +520,122 @@ func satAdd(a, b int64) int64 {
 	return s
 }
 
-// cost orders the children of an And: plain sets first.
-func cost(p plan) int {
-	switch p.(type) {
-	case setPlan, nonePlan, allPlan:
-		return 0
-	case *cmpPlan, nePlan, dailyPlan:
-		return 1
-	}
-	return 2
-}
-
 type allPlan struct{}
 
-func (allPlan) eval(_ *Index, within *roaring.Bitmap) *roaring.Bitmap { return within.Clone() }
+func (allPlan) eval(_ *Index, within *roaring.Bitmap, own bool) *roaring.Bitmap {
+	if own {
+		return within
+	}
+	return within.Clone()
+}
+
+func (allPlan) estimate(x *Index) float64 { return float64(x.universe.GetCardinality()) }
+
+func (allPlan) cost() float64 { return 1 }
 
 type nonePlan struct{}
 
-func (nonePlan) eval(*Index, *roaring.Bitmap) *roaring.Bitmap { return roaring.New() }
+func (nonePlan) eval(*Index, *roaring.Bitmap, bool) *roaring.Bitmap { return roaring.New() }
+
+func (nonePlan) estimate(*Index) float64 { return 0 }
+
+func (nonePlan) cost() float64 { return 0 }
 
 type andPlan []plan
 
-func (ps andPlan) eval(x *Index, within *roaring.Bitmap) *roaring.Bitmap {
+func (ps andPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bitmap {
 	cur := within
 	for i, p := range ps {
-		cur = p.eval(x, cur)
+		cur = p.eval(x, cur, own)
+		own = true // every operand returns a bitmap of its own
 		if cur.IsEmpty() && i < len(ps)-1 {
 			break
 		}
 	}
-	if cur == within {
+	if !own {
 		return within.Clone()
 	}
 	return cur
 }
 
+func (ps andPlan) cost() float64 {
+	var c float64
+	for _, p := range ps {
+		c += p.cost()
+	}
+	return c
+}
+
+func (ps andPlan) estimate(x *Index) float64 {
+	e := float64(x.universe.GetCardinality())
+	for _, p := range ps {
+		e = min(e, p.estimate(x))
+	}
+	return e
+}
+
 type orPlan []plan
 
-func (ps orPlan) eval(x *Index, within *roaring.Bitmap) *roaring.Bitmap {
+func (ps orPlan) cost() float64 { return andPlan(ps).cost() + 1 }
+
+func (ps orPlan) estimate(x *Index) float64 {
+	var e float64
+	for _, p := range ps {
+		e += p.estimate(x)
+	}
+	return min(e, float64(x.universe.GetCardinality()))
+}
+
+func (ps orPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bitmap {
 	acc := roaring.New()
 	for _, p := range ps {
-		acc.Or(p.eval(x, within))
+		acc.Or(p.eval(x, within, false))
+	}
+	if own {
+		within.And(acc)
+		return within
 	}
 	return acc
 }
 
 type notPlan struct{ p plan }
 
-func (n notPlan) eval(x *Index, within *roaring.Bitmap) *roaring.Bitmap {
-	return roaring.AndNot(within, n.p.eval(x, within))
+func (n notPlan) cost() float64 {
+	if _, ok := n.p.(setPlan); ok {
+		return 1
+	}
+	return n.p.cost() + 1
+}
+
+func (n notPlan) estimate(x *Index) float64 {
+	return max(0, float64(x.universe.GetCardinality())-n.p.estimate(x))
+}
+
+func (n notPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bitmap {
+	var out *roaring.Bitmap
+	if s, ok := n.p.(setPlan); ok {
+		out = s.b
+	} else {
+		out = n.p.eval(x, within, false)
+	}
+	if own {
+		within.AndNot(out)
+		return within
+	}
+	return roaring.AndNot(within, out)
 }
 
 type setPlan struct{ b *roaring.Bitmap }
 
-func (s setPlan) eval(_ *Index, within *roaring.Bitmap) *roaring.Bitmap {
+func (s setPlan) estimate(*Index) float64 { return float64(s.b.GetCardinality()) }
+
+func (setPlan) cost() float64 { return 1 }
+
+func (s setPlan) eval(_ *Index, within *roaring.Bitmap, own bool) *roaring.Bitmap {
+	if own {
+		within.And(s.b)
+		return within
+	}
 	return roaring.And(within, s.b)
 }
 
@@ -563,16 +654,107 @@ func rangePlan(a *attr, zero bool, lo, hi int64) plan {
 	return &cmpPlan{a: a, zero: zero, lo: lo, hi: hi}
 }
 
-func (p *cmpPlan) eval(_ *Index, within *roaring.Bitmap) *roaring.Bitmap {
-	r := roaring.And(within, p.a.exist)
-	if p.lo > math.MinInt64 {
-		r = p.a.v.atLeast(r, p.lo)
+// estimate assumes values spread evenly over the range the slices can
+// hold: crude, but it tells a two-week recency window from a share above
+// 0.2.
+func (p *cmpPlan) estimate(x *Index) float64 {
+	if i, j, ok := p.binRange(); ok {
+		if i > j {
+			return 0
+		}
+		return float64(p.a.cum[j+1] - p.a.cum[i])
 	}
-	if p.hi < math.MaxInt64 {
-		r = p.a.v.atMost(r, p.hi)
+	n := float64(p.a.exist.GetCardinality())
+	lo, hi := float64(p.a.v.base), float64(p.a.v.base)+math.Exp2(float64(len(p.a.v.slices)))-1
+	frac := 1.0
+	if hi > lo {
+		frac = max(0, min(hi, float64(p.hi))-max(lo, float64(p.lo))+1) / (hi - lo + 1)
 	}
+	e := n * frac
 	if p.zero && p.lo <= 0 && 0 <= p.hi {
-		r.Or(roaring.AndNot(within, p.a.exist))
+		e += float64(x.universe.GetCardinality()) - n
+	}
+	return e
+}
+
+func (p *cmpPlan) cost() float64 {
+	if p.a.levels != nil {
+		return 1
+	}
+	if p.a.bins != nil {
+		return 2
+	}
+	return 2 + 2*float64(len(p.a.v.slices))
+}
+
+// binRange returns the bins [i, j] that hold the values in [p.lo, p.hi];
+// ok is false when p.a has no bins.
+func (p *cmpPlan) binRange() (i, j int, ok bool) {
+	bins := p.a.bins
+	if bins == nil {
+		return 0, 0, false
+	}
+	base := p.a.v.base
+	i = int(max(p.lo, base) - base)
+	if p.lo > base+int64(len(bins)) {
+		i = len(bins)
+	}
+	j = len(bins) - 1
+	if p.hi < base+int64(len(bins)) {
+		j = int(p.hi - base)
+		if p.hi < base {
+			j = -1
+		}
+	}
+	return i, j, true
+}
+
+func (p *cmpPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bitmap {
+	if i, j, ok := p.binRange(); ok {
+		if i > j {
+			return roaring.New()
+		}
+		if a := p.a; a.levels != nil {
+			// values in [i, j] = (offset ≤ j) minus (offset ≤ i-1)
+			r := a.atMostOffset(j)
+			a.removeAtMostOffset(r, i-1)
+			r.And(within)
+			return r
+		}
+		// the union of the fewer bins, inside the range or outside it, when
+		// that is cheaper than a pass over the bit slices
+		a := p.a
+		inside := a.cum[j+1] - a.cum[i]
+		outside := a.cum[len(a.bins)] - inside
+		if min(inside, outside) <= 4*within.GetCardinality() {
+			if inside <= outside {
+				r := x.union(a.bins[i : j+1])
+				r.And(within)
+				return r
+			}
+			r := and(within, a.exist, own)
+			r.AndNot(x.union(append(slices.Clip(a.bins[:i]), a.bins[j+1:]...)))
+			return r
+		}
+	}
+	var missing *roaring.Bitmap // customers without a value, when they count as 0
+	if p.zero && p.lo <= 0 && 0 <= p.hi {
+		missing = roaring.AndNot(within, p.a.exist)
+	}
+	r := and(within, p.a.exist, own)
+	v := &p.a.v
+	// the more selective bound first, so that the other works on fewer
+	// columns (values assumed spread over the slices' range)
+	top := float64(v.base) + math.Exp2(float64(len(v.slices)))
+	if float64(p.hi)-float64(v.base) < top-float64(p.lo) {
+		r = v.atMost(r, p.hi)
+		r = v.atLeast(r, p.lo)
+	} else {
+		r = v.atLeast(r, p.lo)
+		r = v.atMost(r, p.hi)
+	}
+	if missing != nil {
+		r.Or(missing)
 	}
 	return r
 }
@@ -584,7 +766,16 @@ type nePlan struct {
 	v    int64
 }
 
-func (p nePlan) eval(_ *Index, within *roaring.Bitmap) *roaring.Bitmap {
+func (p nePlan) cost() float64 { return 2 + float64(len(p.a.v.slices)) }
+
+func (p nePlan) estimate(x *Index) float64 {
+	if p.zero {
+		return float64(x.universe.GetCardinality())
+	}
+	return float64(p.a.exist.GetCardinality())
+}
+
+func (p nePlan) eval(_ *Index, within *roaring.Bitmap, _ bool) *roaring.Bitmap {
 	cand := roaring.And(within, p.a.exist)
 	r := roaring.AndNot(cand, p.a.v.equal(cand.Clone(), p.v))
 	if p.zero && p.v != 0 {
@@ -601,7 +792,17 @@ type productPlan struct {
 	days  uint16
 }
 
-func (p productPlan) eval(x *Index, within *roaring.Bitmap) *roaring.Bitmap {
+func (productPlan) cost() float64 { return 2 }
+
+func (p productPlan) estimate(x *Index) float64 {
+	var n float64
+	for _, prod := range p.prods {
+		n += float64(x.acts[p.kind].off[prod+1] - x.acts[p.kind].off[prod])
+	}
+	return n
+}
+
+func (p productPlan) eval(x *Index, within *roaring.Bitmap, _ bool) *roaring.Bitmap {
 	ps := &x.acts[p.kind]
 	acc := roaring.New()
 	var ids []uint32
@@ -626,8 +827,53 @@ func (p productPlan) eval(x *Index, within *roaring.Bitmap) *roaring.Bitmap {
 // dailyPlan selects the customers active on days [from, to] of x.daily.
 type dailyPlan struct{ from, to int }
 
-func (p dailyPlan) eval(x *Index, within *roaring.Bitmap) *roaring.Bitmap {
-	r := roaring.FastOr(x.daily[p.from : p.to+1]...)
+func (dailyPlan) cost() float64 { return 2 }
+
+func (p dailyPlan) estimate(x *Index) float64 {
+	var n float64
+	for _, b := range x.daily[p.from : p.to+1] {
+		n += float64(b.GetCardinality())
+	}
+	return n
+}
+
+func (p dailyPlan) eval(x *Index, within *roaring.Bitmap, _ bool) *roaring.Bitmap {
+	r := x.union(x.daily[p.from : p.to+1])
 	r.And(within)
 	return r
+}
+
+// union returns the union of bms, bitmaps of customers. Many bitmaps are
+// merged by setting bits in a dense array, in time linear in their sizes
+// and the number of customers, where merging array containers pair by pair
+// costs time quadratic in their number.
+func (x *Index) union(bms []*roaring.Bitmap) *roaring.Bitmap {
+	switch len(bms) {
+	case 0:
+		return roaring.New()
+	case 1:
+		return bms[0].Clone()
+	case 2:
+		return roaring.Or(bms[0], bms[1])
+	}
+	words := make([]uint64, (len(x.keys)+63)/64)
+	var buf [512]uint32
+	for _, b := range bms {
+		it := b.ManyIterator()
+		for n := it.NextMany(buf[:]); n > 0; n = it.NextMany(buf[:]) {
+			for _, c := range buf[:n] {
+				words[c>>6] |= 1 << (c & 63)
+			}
+		}
+	}
+	return roaring.FromDense(words, true)
+}
+
+// and returns within ∩ b, in place when own is set.
+func and(within, b *roaring.Bitmap, own bool) *roaring.Bitmap {
+	if own {
+		within.And(b)
+		return within
+	}
+	return roaring.And(within, b)
 }

@@ -32,6 +32,129 @@ var (
 type attr struct {
 	exist *roaring.Bitmap
 	v     bsi
+	// bins, kept for the day attributes of customers, holds one bitmap per
+	// stored offset (an equality encoding next to the bit slices) and cum
+	// the running counts, cum[i] = |bins[0]| + … + |bins[i-1]|: a narrow
+	// range such as two weeks of recency is then the union of a few small
+	// bitmaps, and its size is known without evaluating it.
+	bins []*roaring.Bitmap
+	cum  []uint64
+	// levels, kept for recency and tenure, range-encode the bins at the
+	// offsets in cuts: levels[i] holds the customers whose offset is at
+	// most cuts[i]. Any range is then one or two of them, differenced,
+	// plus a few bins at the edges. Cuts are every day for the first 90
+	// days, every week to a year and every 30 days beyond, which costs
+	// about 18 bytes per customer once the levels are dense.
+	levels []*roaring.Bitmap
+	cuts   []int
+}
+
+// isCut reports whether offset off gets a level.
+func isCut(off int) bool {
+	switch {
+	case off < 90:
+		return true
+	case off < 365:
+		return (off-89)%7 == 0
+	}
+	return (off-364)%30 == 0
+}
+
+// leveled adds the levels of a, which must have bins.
+func (a *attr) leveled() {
+	cur := roaring.New()
+	for off, b := range a.bins {
+		cur.Or(b)
+		if isCut(off) || off == len(a.bins)-1 {
+			a.levels = append(a.levels, cur.Clone())
+			a.cuts = append(a.cuts, off)
+		}
+	}
+}
+
+// atMostOffset returns the present customers whose offset is at most t,
+// from the highest level at or below t and the bins above it; nil means
+// none.
+func (a *attr) atMostOffset(t int) *roaring.Bitmap {
+	if t < 0 {
+		return nil
+	}
+	i, found := slices.BinarySearch(a.cuts, t)
+	if !found {
+		i--
+	}
+	var r *roaring.Bitmap
+	lo := 0
+	if i >= 0 {
+		r = a.levels[i].Clone()
+		lo = a.cuts[i] + 1
+	} else {
+		r = roaring.New()
+	}
+	for off := lo; off <= t && off < len(a.bins); off++ {
+		r.Or(a.bins[off])
+	}
+	return r
+}
+
+// removeAtMostOffset removes from r the customers whose offset is at most
+// t, in place.
+func (a *attr) removeAtMostOffset(r *roaring.Bitmap, t int) {
+	if t < 0 {
+		return
+	}
+	i, found := slices.BinarySearch(a.cuts, t)
+	if !found {
+		i--
+	}
+	lo := 0
+	if i >= 0 {
+		r.AndNot(a.levels[i])
+		lo = a.cuts[i] + 1
+	}
+	for off := lo; off <= t && off < len(a.bins); off++ {
+		r.AndNot(a.bins[off])
+	}
+}
+
+// maxBins bounds the span of values that gets bins.
+const maxBins = 1 << 16
+
+// binned adds the bins of a, built from its present ids (sorted) and their
+// values, unless the values span more than maxBins.
+func (a *attr) binned(ids []uint32, vals []int64) {
+	if len(ids) == 0 {
+		return
+	}
+	base := a.v.base
+	span := int64(0)
+	for _, v := range vals {
+		span = max(span, v-base)
+	}
+	if span >= maxBins {
+		return
+	}
+	n := int(span) + 1
+	off := make([]uint32, n+1)
+	for _, v := range vals {
+		off[v-base+1]++
+	}
+	for i := 1; i <= n; i++ {
+		off[i] += off[i-1]
+	}
+	sorted := make([]uint32, len(ids))
+	pos := slices.Clone(off[:n])
+	for i, v := range vals {
+		sorted[pos[v-base]] = ids[i]
+		pos[v-base]++
+	}
+	var w bmWriter
+	a.bins = make([]*roaring.Bitmap, n)
+	a.cum = make([]uint64, n+1)
+	for i := range n {
+		a.bins[i] = fromSorted(&w, sorted[off[i]:off[i+1]])
+		a.cum[i+1] = uint64(off[i+1])
+	}
 }
 
 // catData holds everything the index knows per category node.
@@ -67,6 +190,12 @@ const (
 	scAbandoned
 	numScalars
 )
+
+// binnedScalars are the scalar attributes with bins (days of customers);
+// the first two also get levels.
+var binnedScalars = [...]int{scRecency, scTenure, scAbandoned}
+
+func hasLevels(sc int) bool { return sc == scRecency || sc == scTenure }
 
 // Activity kinds, in their storage order.
 const (
@@ -277,7 +406,16 @@ func (x *Index) MemoryUsage() MemoryUsage {
 		}
 		return int(b.GetSizeInBytes())
 	}
-	at := func(a *attr) int { return bm(a.exist) + int(a.v.size()) }
+	at := func(a *attr) int {
+		n := bm(a.exist) + int(a.v.size()) + 8*len(a.cum) + 8*len(a.cuts)
+		for _, b := range a.bins {
+			n += bm(b)
+		}
+		for _, b := range a.levels {
+			n += bm(b)
+		}
+		return n
+	}
 	m.Customers = bm(x.universe)
 	for i := range x.scalars {
 		m.Customers += at(&x.scalars[i])
