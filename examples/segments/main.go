@@ -1,0 +1,201 @@
+// Command segments builds a customer segment index and prints the RFM
+// segment table (size, share of customers, revenue share, average order
+// value), the lifecycle stages, category-affinity segments and who moved
+// from Champions to At risk over the last three months.
+//
+//	go run ./examples/segments                       # the demo storefront
+//	go run ./examples/segments -data ../shared/data/online-retail/online_retail_2010-2011.csv.gz -format onlineretail -asof 2011-12-10
+//	go run ./examples/segments -query 'affinity("Apparel") >= 0.3 and recency between 14d and 28d'
+//
+// Files without a category column (Online Retail) get categories derived
+// from the product names with dataset.CategoryFromName.
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/segment"
+)
+
+func main() {
+	if err := run(context.Background(), os.Stdout, os.Args[1:]); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "segments:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, w io.Writer, args []string) error {
+	fs := flag.NewFlagSet("segments", flag.ContinueOnError)
+	fs.SetOutput(w)
+	data := fs.String("data", "", "purchase file (default: the built-in demo storefront)")
+	format := fs.String("format", "onlineretail", "format of -data: "+strings.Join(dataset.Formats(), ", "))
+	asOfFlag := fs.String("asof", "", "as-of date YYYY-MM-DD, UTC (default: the day after the last order)")
+	query := fs.String("query", "", "a segment query to evaluate, e.g. 'rfm(\"Champions\") and recency <= 30d'")
+	lookback := fs.Int("lookback", 730, "look-back window in days")
+	ncat := fs.Int("categories", 6, "number of top-level categories to show affinity segments for")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	h, name, err := load(ctx, *data, *format)
+	if err != nil {
+		return err
+	}
+	asOf, err := asOfDate(*asOfFlag, h)
+	if err != nil {
+		return err
+	}
+	opts := segment.Options{Lookback: time.Duration(*lookback) * segment.Day}
+	t0 := time.Now()
+	x, err := segment.Build(ctx, h, asOf, opts)
+	if err != nil {
+		return err
+	}
+	built := time.Since(t0)
+	fmt.Fprintf(w, "%s: %d customers known as of %s (look-back %d days), index built in %v\n\n",
+		name, x.Len(), asOf.Format(time.DateOnly), *lookback, built.Round(time.Millisecond))
+
+	fmt.Fprintln(w, "RFM segments")
+	if err := segment.WriteTable(w, x.RFMTable()); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nLifecycle")
+	if err := segment.WriteTable(w, x.LifecycleTable()); err != nil {
+		return err
+	}
+	if err := categories(w, x, *ncat); err != nil {
+		return err
+	}
+	if err := transitions(ctx, w, h, x, opts); err != nil {
+		return err
+	}
+	if *query != "" {
+		set, err := x.Query(*query)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "\nQuery %s\n", *query)
+		if err := segment.WriteTable(w, []segment.Stats{x.Stats("result", set)}); err != nil {
+			return err
+		}
+		var keys []string
+		for k := range x.Keys(set) {
+			if keys = append(keys, k); len(keys) == 10 {
+				break
+			}
+		}
+		fmt.Fprintf(w, "first customers: %s\n", strings.Join(keys, ", "))
+	}
+	return nil
+}
+
+// load reads the purchase file, or builds the demo storefront.
+func load(ctx context.Context, path, format string) (*affinity.History, string, error) {
+	if path == "" {
+		h, err := dataset.Demo().History(ctx)
+		return h, "demo storefront", err
+	}
+	h, _, err := dataset.ReadFile(ctx, path, dataset.Options{Format: format, Categories: dataset.CategoryFromName})
+	return h, path, err
+}
+
+// asOfDate parses -asof, or returns midnight after the last order.
+func asOfDate(s string, h *affinity.History) (time.Time, error) {
+	if s != "" {
+		t, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("-asof %q: use YYYY-MM-DD", s)
+		}
+		return t, nil
+	}
+	last := h.Summary().Last
+	if last.IsZero() {
+		return time.Time{}, errors.New("the history has no orders")
+	}
+	return last.Truncate(24*time.Hour).AddDate(0, 0, 1), nil
+}
+
+// categories prints, for the top-level categories with the largest share
+// of spend, the customers whose favourite category it is and those with a
+// strong affinity for it (a share of at least 30 % and twice the average).
+func categories(w io.Writer, x *segment.Index, n int) error {
+	var tops []string
+	for _, c := range x.Categories() {
+		if d, _ := x.CategoryDepth(c); d == 1 {
+			tops = append(tops, c)
+		}
+	}
+	if len(tops) == 0 || n <= 0 {
+		return nil
+	}
+	share := func(c string) float64 { s, _ := x.PopulationShare(c); return s }
+	slices.SortFunc(tops, func(a, b string) int { return cmp.Or(cmp.Compare(share(b), share(a)), cmp.Compare(a, b)) })
+	tops = tops[:min(n, len(tops))]
+	var fav, fans []segment.Stats
+	for _, c := range tops {
+		label := fmt.Sprintf("%s (%.1f%% of spend)", c, 100*share(c))
+		f, err := x.Eval(segment.Top(c, 1))
+		if err != nil {
+			return err
+		}
+		fav = append(fav, x.Stats(label, f))
+		s, err := x.Eval(segment.And(segment.Affinity(c).GE(0.3), segment.Lift(c).GE(2)))
+		if err != nil {
+			return err
+		}
+		fans = append(fans, x.Stats(label, s))
+	}
+	fmt.Fprintln(w, "\nFavourite top-level category: top(X, 1)")
+	if err := segment.WriteTable(w, fav); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nCategory fans: affinity(X) >= 0.3 and lift(X) >= 2")
+	return segment.WriteTable(w, fans)
+}
+
+// transitions compares the RFM segments of three months ago with today's.
+func transitions(ctx context.Context, w io.Writer, h *affinity.History, now *segment.Index, opts segment.Options) error {
+	before, err := segment.Build(ctx, h, now.AsOf().AddDate(0, -3, 0), opts)
+	if errors.Is(err, segment.ErrNoData) {
+		return nil // the data starts less than three months before asOf
+	}
+	if err != nil {
+		return err
+	}
+	names := now.RFMSegments()
+	exprs := make([]segment.Expr, len(names))
+	for i, s := range names {
+		exprs[i] = segment.RFM(s)
+	}
+	m, err := segment.Transitions(before, now, exprs, exprs)
+	if err != nil {
+		return err
+	}
+	i := slices.Index(names, "Champions")
+	if i < 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\nWhere the Champions of %s are now\n", before.AsOf().Format(time.DateOnly))
+	row := m[i]
+	for j, s := range append(names, "(no segment)") {
+		if row[j] > 0 {
+			fmt.Fprintf(w, "  %-20s %6d\n", s, row[j])
+		}
+	}
+	return nil
+}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestDemo(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), &out, []string{"-query", `rfm("Champions") and recency <= 30d`}))
+	s := out.String()
+	for _, want := range []string{
+		"demo storefront: 5000 customers known as of 2025-12-31",
+		"RFM segments",
+		"segment              customers  share    revenue  revenue share    AOV",
+		"Champions", "Hibernating", "Lifecycle", "loyal",
+		"Favourite top-level category: top(X, 1)",
+		"Category fans: affinity(X) >= 0.3 and lift(X) >= 2",
+		"Where the Champions of 2025-10-01 are now",
+		`Query rfm("Champions") and recency <= 30d`,
+		"first customers: c",
+	} {
+		assert.Contains(t, s, want)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), &out, []string{"-query", `recency between 14d 28d`})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "line 1, column 21")
+	require.Error(t, run(context.Background(), &out, []string{"-asof", "yesterday"}))
+	require.Error(t, run(context.Background(), &out, []string{"-asof", "1999-01-01"}))
+	require.Error(t, run(context.Background(), &out, []string{"-data", filepath.Join(t.TempDir(), "missing.csv")}))
+	require.Error(t, run(context.Background(), &out, []string{"extra"}))
+}
+
+// TestOnlineRetail runs the program on the UCI Online Retail file when the
+// shared data folder is present.
+func TestOnlineRetail(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real data: skipped in -short mode")
+	}
+	path := filepath.Join("..", "..", "..", "shared", "data", "online-retail", "online_retail_2010-2011.csv.gz")
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("real data not available: %v", err)
+	}
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), &out, []string{"-data", path, "-format", "onlineretail", "-asof", "2011-12-10"}))
+	s := out.String()
+	t.Log("\n" + s)
+	assert.Contains(t, s, "4339 customers known as of 2011-12-10")
+	assert.Contains(t, s, "Champions")
+	assert.Contains(t, s, "Bag (")
+}
