@@ -233,6 +233,7 @@ func BenchmarkQuery3(b *testing.B) {
 			column := median(21, func() { cols.scan() })
 			var ds []time.Duration
 			b.ReportAllocs()
+			cpu := processCPU()
 			for b.Loop() {
 				t0 := time.Now()
 				if _, err := f.x.Query(src); err != nil {
@@ -240,6 +241,7 @@ func BenchmarkQuery3(b *testing.B) {
 				}
 				ds = append(ds, time.Since(t0))
 			}
+			b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
 			slices.Sort(ds)
 			med := ds[len(ds)/2]
 			b.ReportMetric(float64(med.Nanoseconds()), "median-ns")
@@ -264,9 +266,11 @@ func BenchmarkStats(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
+			cpu := processCPU()
 			for b.Loop() {
 				f.x.Stats("all", all)
 			}
+			b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
 			b.ReportMetric(float64(all.GetCardinality()), "customers")
 		})
 	}

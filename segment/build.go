@@ -207,13 +207,18 @@ type scanner struct {
 	cats     []catScratch
 	touched  []uint32
 	bought   []uint32
-	pstamp   []uint32
-	lastBuy  []int64 // Unix time of the last bought line, any time up to asOf
-	pdays    [numActs][]int32
+	prods    []prodScratch
 	ptouched []uint32
-	keys     []uint64
+	levels   []levelTop
 	pairs    []catPair
 	ev       [2][]evPair
+}
+
+// prodScratch is one customer's interactions with one product.
+type prodScratch struct {
+	lastBuy int64 // Unix time of the last bought line, any time up to asOf
+	stamp   uint32
+	days    [numActs]int32 // days since the last interaction in the look-back; -1 none
 }
 
 // catScratch is one customer's running totals in one category.
@@ -230,13 +235,9 @@ type catScratch struct {
 func newScanner(b *builder) *scanner {
 	np := b.cat.NumProducts()
 	s := &scanner{
-		b:       b,
-		cats:    make([]catScratch, b.ncat),
-		pstamp:  make([]uint32, np),
-		lastBuy: make([]int64, np),
-	}
-	for k := range s.pdays {
-		s.pdays[k] = make([]int32, np)
+		b:     b,
+		cats:  make([]catScratch, b.ncat),
+		prods: make([]prodScratch, np),
 	}
 	return s
 }
@@ -251,16 +252,13 @@ func (s *scanner) touchCat(cat affinity.CategoryID, stamp uint32) *catScratch {
 	return cs
 }
 
-func (s *scanner) touchProduct(p affinity.ProductID, stamp uint32) {
-	if s.pstamp[p] == stamp {
-		return
+func (s *scanner) touchProduct(p affinity.ProductID, stamp uint32) *prodScratch {
+	ps := &s.prods[p]
+	if ps.stamp != stamp {
+		*ps = prodScratch{lastBuy: math.MinInt64, stamp: stamp, days: [numActs]int32{-1, -1, -1}}
+		s.ptouched = append(s.ptouched, uint32(p))
 	}
-	s.pstamp[p] = stamp
-	s.lastBuy[p] = math.MinInt64
-	for k := range s.pdays {
-		s.pdays[k][p] = -1
-	}
-	s.ptouched = append(s.ptouched, uint32(p))
+	return ps
 }
 
 // quantShare converts a share in [0, 1] to 1/shareScale, rounding half away
@@ -353,12 +351,12 @@ func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]e
 			}
 			bought = true
 			p := ln.Product
-			s.touchProduct(p, stamp)
-			s.lastBuy[p] = t
+			ps := s.touchProduct(p, stamp)
+			ps.lastBuy = t
 			if !inWin {
 				continue
 			}
-			s.pdays[actBought][p] = int32(d)
+			ps.days[actBought] = int32(d)
 			v := float64(ln.Value()) * wt
 			q := float64(ln.Quantity) * wt
 			totSpend += v
@@ -413,12 +411,12 @@ func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]e
 		default:
 			continue
 		}
-		s.touchProduct(e.Product, stamp)
-		s.pdays[kind][e.Product] = int32(d)
+		ps := s.touchProduct(e.Product, stamp)
+		ps.days[kind] = int32(d)
 		for _, sh := range cat.Shares(e.Product) {
 			s.touchCat(sh.Category, stamp).evdays[kind-actViewed] = int32(d)
 		}
-		if kind == actCarted && s.lastBuy[e.Product] < e.Unix {
+		if kind == actCarted && ps.lastBuy < e.Unix {
 			abandoned = int32(d)
 		}
 	}
@@ -460,7 +458,7 @@ func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]e
 	}
 	for _, p := range s.ptouched {
 		for k := range numActs {
-			if d := s.pdays[k][p]; d >= 0 {
+			if d := s.prods[p].days[k]; d >= 0 {
 				out.prods[k] = append(out.prods[k], prodPair{prod: p, low: low, days: uint16(d)})
 			}
 		}
@@ -470,33 +468,57 @@ func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]e
 
 // rankTop ranks the bought categories of the current customer within each
 // level by spend share, then item share, then category id, and keeps the
-// ranks up to TopN. Each category is packed into one sortable key: level,
-// spend and item shares inverted, then the id; a customer has a handful of
-// categories, so an insertion sort does.
+// ranks up to TopN. Each category is packed into one key that sorts that
+// way (spend and item shares inverted, then the id), and each level keeps
+// only its TopN smallest keys, in order.
 func (s *scanner) rankTop() {
 	depth := s.b.depth
-	keys := s.keys[:0]
+	topN := s.b.opts.TopN
+	s.levels = s.levels[:0]
 	for _, cc := range s.bought {
 		cs := &s.cats[cc]
-		k := uint64(depth[cc])<<56 | uint64(shareScale-cs.spendQ)<<42 | uint64(shareScale-cs.itemQ)<<28 | uint64(cc)
-		i := len(keys)
-		keys = append(keys, k)
-		for ; i > 0 && keys[i-1] > k; i-- {
-			keys[i] = keys[i-1]
+		k := uint64(shareScale-cs.spendQ)<<42 | uint64(shareScale-cs.itemQ)<<28 | uint64(cc)
+		d := depth[cc]
+		var lt *levelTop
+		for i := range s.levels {
+			if s.levels[i].depth == d {
+				lt = &s.levels[i]
+				break
+			}
 		}
-		keys[i] = k
+		if lt == nil {
+			if len(s.levels) == cap(s.levels) {
+				s.levels = append(s.levels, levelTop{keys: make([]uint64, topN)})
+			} else {
+				s.levels = s.levels[:len(s.levels)+1]
+			}
+			lt = &s.levels[len(s.levels)-1]
+			lt.depth, lt.n = d, 0
+		}
+		if lt.n == topN && k >= lt.keys[topN-1] {
+			continue
+		}
+		i := min(lt.n, topN-1)
+		lt.n = min(lt.n+1, topN)
+		for ; i > 0 && lt.keys[i-1] > k; i-- {
+			lt.keys[i] = lt.keys[i-1]
+		}
+		lt.keys[i] = k
 	}
-	level, r := uint64(1<<63), 0
-	for _, k := range keys {
-		if l := k >> 56; l != level {
-			level, r = l, 0
-		}
-		r++
-		if r <= s.b.opts.TopN {
-			s.cats[k&(1<<28-1)].rank = uint16(r)
+	for i := range s.levels {
+		lt := &s.levels[i]
+		for r, k := range lt.keys[:lt.n] {
+			s.cats[k&(1<<28-1)].rank = uint16(r + 1)
 		}
 	}
-	s.keys = keys
+}
+
+// levelTop holds the best keys of one level of the category tree; keys
+// has room for TopN.
+type levelTop struct {
+	depth uint8
+	n     int
+	keys  []uint64
 }
 
 func clampDays(d int64) int32 { return int32(min(d, math.MaxInt32)) }
@@ -658,8 +680,6 @@ func (b *builder) category(cb *catBuilder, x *Index, c uint32) {
 		if len(pairs) == 0 {
 			continue
 		}
-		// Bitset collection pays for a lone writer, not for the fifty-odd
-		// writers of a category, whose bitsets would not stay in cache.
 		key := uint16(k)
 		cb.bought.open(key, len(pairs) > arrayMax)
 		cb.ranked.open(key, false)
@@ -714,6 +734,9 @@ func (b *builder) category(cb *catBuilder, x *Index, c uint32) {
 	}
 }
 
+// openAll opens the writers' containers as arrays: collecting into bitsets
+// is slower for the fifty-odd writers of a category, whose bitsets do not
+// stay in cache, than converting the big arrays when they close.
 func openAll(ws []bmWriter, key uint16) {
 	for j := range ws {
 		ws[j].open(key, false)
@@ -805,9 +828,6 @@ func (b *builder) scalarTasks(x *Index) []func(bb *bsiBuilder) {
 			}
 		}
 	}
-	var r, f, m []uint8 // RFM scores, computed by the first task that needs them
-	var rfmOnce sync.Once
-	scores := func() { rfmOnce.Do(func() { r, f, m = b.rfmScores(bought) }) }
 	// column builds the attribute of the customers of ids that keep (nil:
 	// all) selects; with bins set it also adds bins and, for recency and
 	// tenure, levels.
@@ -833,15 +853,14 @@ func (b *builder) scalarTasks(x *Index) []func(bb *bsiBuilder) {
 		return a
 	}
 	return []func(*bsiBuilder){
-		func(*bsiBuilder) {
-			scores()
-			b.segments(x, known, r, f, m)
-		},
 		func(bb *bsiBuilder) {
-			scores()
+			// one task for everything RFM, so that no worker waits for
+			// the scores while another computes them
+			r, f, m := b.rfmScores(bought)
 			x.scalars[scR] = column(bb, bought, nil, func(c uint32) int64 { return int64(r[c]) }, false)
 			x.scalars[scF] = column(bb, bought, nil, func(c uint32) int64 { return int64(f[c]) }, false)
 			x.scalars[scM] = column(bb, bought, nil, func(c uint32) int64 { return int64(m[c]) }, false)
+			b.segments(x, known, r, f, m)
 		},
 		func(bb *bsiBuilder) {
 			var w bmWriter
@@ -937,45 +956,50 @@ func divRound(a, b int64) int64 {
 // rfmScores returns the quintile scores of the customers with an order in
 // the look-back (0 for the others): score = 1 + ⌊5·L/N⌋ where N counts the
 // scored customers and L those with a strictly worse value, so equal
-// values always get equal scores.
+// values always get equal scores. Recency and frequency take small values
+// and are counted; monetary values are sorted.
 func (b *builder) rfmScores(scored []uint32) (r, f, m []uint8) {
 	r, f, m = make([]uint8, b.nc), make([]uint8, b.nc), make([]uint8, b.nc)
 	n := int64(len(scored))
 	if n == 0 {
 		return
 	}
-	value := func(c uint32, k int) int64 {
-		switch k {
-		case 0:
-			return -int64(b.recency[c]) // fewer days is better
-		case 1:
-			return int64(b.freq[c])
+	// counted scores: worse(v) = customers with a value that ranks below v
+	counted := func(out []uint8, val func(c uint32) int, largerIsBetter bool) {
+		hi := 0
+		for _, c := range scored {
+			hi = max(hi, val(c))
 		}
-		return b.monetary[c]
-	}
-	type cv struct {
-		v int64
-		c uint32
-	}
-	var wg sync.WaitGroup
-	for k, out := range [][]uint8{r, f, m} {
-		wg.Go(func() {
-			s := make([]cv, len(scored))
-			for i, c := range scored {
-				s[i] = cv{value(c, k), c}
+		cnt := make([]int64, hi+1)
+		for _, c := range scored {
+			cnt[val(c)]++
+		}
+		worse := make([]int64, hi+1)
+		var acc int64
+		if largerIsBetter { // worse = count of smaller values
+			for v := 0; v <= hi; v++ {
+				worse[v], acc = acc, acc+cnt[v]
 			}
-			slices.SortFunc(s, func(a, b cv) int { return cmp.Compare(a.v, b.v) })
-			for i := 0; i < len(s); {
-				j := i
-				score := uint8(1 + 5*int64(i)/n) // i customers are worse
-				for ; j < len(s) && s[j].v == s[i].v; j++ {
-					out[s[j].c] = score
-				}
-				i = j
+		} else {
+			for v := hi; v >= 0; v-- {
+				worse[v], acc = acc, acc+cnt[v]
 			}
-		})
+		}
+		for _, c := range scored {
+			out[c] = uint8(1 + 5*worse[val(c)]/n)
+		}
 	}
-	wg.Wait()
+	counted(r, func(c uint32) int { return int(b.recency[c]) }, false)
+	counted(f, func(c uint32) int { return int(b.freq[c]) }, true)
+	vals := make([]int64, len(scored))
+	for i, c := range scored {
+		vals[i] = b.monetary[c]
+	}
+	slices.Sort(vals)
+	for _, c := range scored {
+		worse, _ := slices.BinarySearch(vals, b.monetary[c]) // values below
+		m[c] = uint8(1 + 5*int64(worse)/n)
+	}
 	return
 }
 
