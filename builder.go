@@ -154,20 +154,30 @@ func (b *Builder) Add(p Purchase) error {
 		b.gUnix[g] = min(b.gUnix[g], unix)
 	} else {
 		g = uint32(len(b.gCust))
-		b.gCust = append(b.gCust, cust)
-		b.gKey = append(b.gKey, p.Order)
-		b.gUnix = append(b.gUnix, unix)
+		b.gCust = append(double(b.gCust), cust)
+		b.gKey = append(double(b.gKey), p.Order)
+		b.gUnix = append(double(b.gUnix), unix)
 		b.lastOrder, b.lastGroupCust, b.lastUnix, b.lastGroup, b.haveGroup = p.Order, cust, unix, g, true
 	}
-	b.lGroup = append(b.lGroup, g)
-	b.lProduct = append(b.lProduct, prod)
-	b.lQty = append(b.lQty, p.Quantity)
-	b.lPrice = append(b.lPrice, p.Price)
+	b.lGroup = append(double(b.lGroup), g)
+	b.lProduct = append(double(b.lProduct), prod)
+	b.lQty = append(double(b.lQty), p.Quantity)
+	b.lPrice = append(double(b.lPrice), p.Price)
 
 	b.lastCust, b.lastCustID = p.Customer, cust
 	b.lastProd, b.lastProdID = p.Product, prod
 	b.haveLast = p.Customer != ""
 	return nil
+}
+
+// double returns s with room for at least one more element, doubling the
+// capacity when it is full: append alone grows large slices by 1.25×, which
+// allocates about five times the final size along the way.
+func double[S ~[]E, E any](s S) S {
+	if len(s) < cap(s) {
+		return s
+	}
+	return slices.Grow(s, max(cap(s), 256))
 }
 
 // orderTime is the time that identifies group g's order: its time when it
@@ -207,11 +217,11 @@ func (b *Builder) AddEvent(e Event) error {
 	case math.IsNaN(float64(e.Weight)) || math.IsInf(float64(e.Weight), 0):
 		return fmt.Errorf("%w: %v event of %q with weight %v", ErrInvalid, e.Kind, e.Product, e.Weight)
 	}
-	b.eCust = append(b.eCust, b.customers.intern(e.Customer))
-	b.eProduct = append(b.eProduct, b.cat.product(e.Product))
-	b.eUnix = append(b.eUnix, e.Time.Unix())
-	b.eKind = append(b.eKind, e.Kind)
-	b.eWeight = append(b.eWeight, e.Weight)
+	b.eCust = append(double(b.eCust), b.customers.intern(e.Customer))
+	b.eProduct = append(double(b.eProduct), b.cat.product(e.Product))
+	b.eUnix = append(double(b.eUnix), e.Time.Unix())
+	b.eKind = append(double(b.eKind), e.Kind)
+	b.eWeight = append(double(b.eWeight), e.Weight)
 	return nil
 }
 
@@ -511,13 +521,18 @@ func (b *Builder) sortOrders(ctx context.Context, h *History, nc int) error {
 	}
 	h.orderKeyOff = make([]uint32, ng+1)
 	var blob strings.Builder
+	size := 0
+	for _, g := range order {
+		size += len(b.gKey[g])
+	}
+	if size > math.MaxUint32 {
+		return errors.New("affinity: order ids exceed 4 GiB")
+	}
+	blob.Grow(size)
 	for o, g := range order {
 		rank[g] = uint32(o)
 		h.orderDelta[o] = uint32(b.gUnix[g] - h.baseUnix)
 		blob.WriteString(b.gKey[g])
-		if blob.Len() > math.MaxUint32 {
-			return errors.New("affinity: order ids exceed 4 GiB")
-		}
 		h.orderKeyOff[o+1] = uint32(blob.Len())
 	}
 	h.orderKeys = blob.String()

@@ -72,7 +72,7 @@ func (t *keyTable) intern(k string) uint32 {
 		return uint32(t.slots[i].meta) - 1
 	}
 	id := uint32(len(t.keys))
-	t.keys = append(t.keys, k)
+	t.keys = append(double(t.keys), k)
 	t.slots[i] = keySlot{meta: keyTag(h, k)<<32 | uint64(id+1), pre: keyPrefix(k)}
 	if len(t.keys)*4 > len(t.slots)*3 {
 		t.resize(len(t.slots) * 2)
