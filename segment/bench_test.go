@@ -1,6 +1,7 @@
 package segment_test
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -94,7 +95,10 @@ func BenchmarkBuild(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64((processCPU()-cpu).Milliseconds())/float64(b.N), "cpu-ms/op")
-			b.ReportMetric(float64(f.x.MemoryUsage().Total())/float64(n), "bytes/customer")
+			m := f.x.MemoryUsage()
+			b.ReportMetric(float64(m.Total())/float64(n), "bytes/customer")
+			b.Logf("memory per customer: customers %d, categories %d, products %d, keys %d bytes",
+				m.Customers/n, m.Categories/n, m.Products/n, m.Keys/n)
 			b.ReportMetric(float64(f.heap)/float64(n), "heap-bytes/customer")
 		})
 	}
@@ -296,6 +300,37 @@ func BenchmarkQueries(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkCodec writes the index in the file format and reads it back.
+func BenchmarkCodec(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(sizeName(n), func(b *testing.B) {
+			f := fixture(b, n)
+			var buf bytes.Buffer
+			if _, err := f.x.WriteTo(&buf); err != nil {
+				b.Fatal(err)
+			}
+			data := buf.Bytes()
+			b.Run("encode", func(b *testing.B) {
+				for b.Loop() {
+					var w bytes.Buffer
+					w.Grow(len(data))
+					if _, err := f.x.WriteTo(&w); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(len(data))/float64(n), "file-bytes/customer")
+			})
+			b.Run("decode", func(b *testing.B) {
+				for b.Loop() {
+					if _, err := segment.Decode(data); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		})
 	}
 }

@@ -307,10 +307,9 @@ func Decode(data []byte) (*Index, error) {
 // decoder reads the body; the first error sticks and every later read
 // returns zero values, so decoding code can check once at the end.
 type decoder struct {
-	b       []byte
-	off     int
-	err     error
-	scratch bytes.Buffer
+	b   []byte
+	off int
+	err error
 }
 
 func (d *decoder) fail(format string, args ...any) {
@@ -381,8 +380,8 @@ func (d *decoder) str() string {
 }
 
 // bitmap reads a bitmap whose values must be below limit. Only canonical
-// encodings (those WriteTo produces) are accepted, so that decoding and
-// encoding again gives the same bytes.
+// encodings (those roaring's WriteTo produces, see checkPortable) are
+// accepted, so that decoding and encoding again gives the same bytes.
 func (d *decoder) bitmap(limit uint64) *roaring.Bitmap {
 	n := d.u64()
 	if d.err != nil {
@@ -401,12 +400,6 @@ func (d *decoder) bitmap(limit uint64) *roaring.Bitmap {
 	if err == nil && !bm.IsEmpty() && uint64(bm.Maximum()) >= limit {
 		err = fmt.Errorf("value %d out of range", bm.Maximum())
 	}
-	if err == nil {
-		d.scratch.Reset()
-		if _, werr := bm.WriteTo(&d.scratch); werr != nil || !bytes.Equal(d.scratch.Bytes(), p) {
-			err = errors.New("non-canonical encoding")
-		}
-	}
 	if err != nil {
 		d.fail("bitmap: %v", err)
 		return nil
@@ -414,8 +407,10 @@ func (d *decoder) bitmap(limit uint64) *roaring.Bitmap {
 	return bm
 }
 
-// bsi reads a bit-sliced index whose slices must lie within exist.
-func (d *decoder) bsi(exist *roaring.Bitmap, limit uint64) bsi {
+// bsi reads a bit-sliced index. Values outside the attribute's column set
+// are never read (every use intersects with the set first), so they are not
+// checked for.
+func (d *decoder) bsi(limit uint64) bsi {
 	b := bsi{base: d.i64()}
 	k := int(d.u8())
 	if k > 64 {
@@ -424,22 +419,15 @@ func (d *decoder) bsi(exist *roaring.Bitmap, limit uint64) bsi {
 	}
 	b.slices = make([]*roaring.Bitmap, k)
 	for j := range k {
-		s := d.bitmap(limit)
-		if d.err != nil {
+		if b.slices[j] = d.bitmap(limit); d.err != nil {
 			return bsi{}
 		}
-		if exist == nil || s.AndCardinality(exist) != s.GetCardinality() {
-			d.fail("bsi slice outside its column set")
-			return bsi{}
-		}
-		b.slices[j] = s
 	}
 	return b
 }
 
 func (d *decoder) attr(limit uint64) attr {
-	exist := d.bitmap(limit)
-	return attr{exist: exist, v: d.bsi(exist, limit)}
+	return attr{exist: d.bitmap(limit), v: d.bsi(limit)}
 }
 
 // readInts reads what ints wrote: at most maxLen values of size bytes.
@@ -534,10 +522,10 @@ func (d *decoder) index() *Index {
 		}
 		c := &x.catData[i]
 		c.bought = d.bitmap(limit)
-		c.spend = d.bsi(c.bought, limit)
-		c.items = d.bsi(c.bought, limit)
-		c.orders = d.bsi(c.bought, limit)
-		c.days = d.bsi(c.bought, limit)
+		c.spend = d.bsi(limit)
+		c.items = d.bsi(limit)
+		c.orders = d.bsi(limit)
+		c.days = d.bsi(limit)
 		c.rank = d.attr(limit)
 		c.viewed = d.attr(limit)
 		c.carted = d.attr(limit)
@@ -631,7 +619,10 @@ const (
 // sorted, in-range array, bitset and run containers that agree with their
 // cardinality; no trailing bytes), so that no hostile input reaches the
 // decoder and validation costs time linear in the input (roaring's own
-// Validate is quadratic in the runs of a run container).
+// Validate is quadratic in the runs of a run container). It also insists on
+// the canonical form roaring writes — correct offsets, a run cookie only
+// with run containers — so that encoding a decoded index gives back the
+// same bytes.
 func checkPortable(p []byte) error {
 	errShort := errors.New("truncated bitmap")
 	if len(p) < 4 {
@@ -665,20 +656,27 @@ func checkPortable(p []byte) error {
 	}
 	head := p[off : off+4*size]
 	off += 4 * size
+	var offsets []byte // checked below: roaring's reader skips them
 	if runs == nil || size >= noOffsetThreshold {
 		if len(p) < off+4*size {
 			return errShort
 		}
+		offsets = p[off : off+4*size]
 		off += 4 * size
 	}
+	hasRun := false
 	for i := range size {
 		key := binary.LittleEndian.Uint16(head[4*i:])
 		card := int(binary.LittleEndian.Uint16(head[4*i+2:])) + 1
 		if i > 0 && key <= binary.LittleEndian.Uint16(head[4*i-4:]) {
 			return errors.New("container keys out of order")
 		}
+		if offsets != nil && binary.LittleEndian.Uint32(offsets[4*i:]) != uint32(off) {
+			return errors.New("wrong container offset")
+		}
 		switch {
 		case runs != nil && runs[i/8]&(1<<(i%8)) != 0:
+			hasRun = true
 			if len(p) < off+2 {
 				return errShort
 			}
@@ -727,6 +725,14 @@ func checkPortable(p []byte) error {
 	}
 	if off != len(p) {
 		return fmt.Errorf("%d trailing bytes", len(p)-off)
+	}
+	if runs != nil && !hasRun {
+		return errors.New("run cookie without run containers") // WriteTo would not write it
+	}
+	for i := size; runs != nil && i < 8*len(runs); i++ {
+		if runs[i/8]&(1<<(i%8)) != 0 {
+			return errors.New("stray run flag")
+		}
 	}
 	return nil
 }

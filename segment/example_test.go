@@ -74,6 +74,8 @@ func ExampleIndex_Query() {
 		`carted("run-shoe" within 7d) and not bought("run-shoe" within 7d)`,
 		// a win-back for those who once loved sportswear
 		`bought("Apparel/Sportswear") and recency > 6m`,
+		// the shoe is back in stock: who looked at it lately?
+		`viewed("run-shoe" within 30d) and not bought("run-shoe" within 30d)`,
 	} {
 		set, err := x.Query(q)
 		if err != nil {
@@ -86,6 +88,7 @@ func ExampleIndex_Query() {
 	// [ann]
 	// [dan]
 	// [cy]
+	// [dan]
 }
 
 func ExampleParse() {

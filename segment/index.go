@@ -129,10 +129,11 @@ func (a *attr) binned(ids []uint32, vals []int64) {
 	base := a.v.base
 	span := int64(0)
 	for _, v := range vals {
-		span = max(span, v-base)
-	}
-	if span >= maxBins {
-		return
+		d := v - base
+		if d < 0 || d >= maxBins { // wrapped or too wide: no bins
+			return
+		}
+		span = max(span, d)
 	}
 	n := int(span) + 1
 	off := make([]uint32, n+1)
