@@ -147,14 +147,20 @@
 //
 // Every numeric attribute is a bit-sliced index on roaring bitmaps: one
 // bitmap per bit of the stored value plus one of the customers that have
-// a value. Bitmaps are kept as array and bitset containers, not run
-// containers, because intersections with runs are slower than the memory
-// they save here. Ranges, sums (revenue and orders of a segment, [Index.Stats])
-// and comparisons are a few bitmap operations per bit. Per-category
-// indexes hold only the customers who bought in the category. Product
-// sets are kept as sorted posting lists with days (one bitmap per product
-// would cost more than the data) and become bitmaps in time linear in the
-// product's customers.
+// a value. A comparison walks the slices from the top bit down (O'Neil and
+// Quass) on the customers that earlier operands of an And left over, so
+// that And evaluates its cheapest, most selective operands first; sums
+// (revenue and orders of a segment, [Index.Stats]) take one intersection
+// count per bit. The day attributes of customers (recency, tenure,
+// abandoned carts) also keep one bitmap per day, and recency and tenure
+// range-encoded levels (every day for 90 days, every week to a year,
+// every 30 days beyond), so that "recency between 14d and 28d" is the
+// difference of two bitmaps. Per-category indexes hold only the customers
+// who bought in the category. Product sets are kept as sorted posting
+// lists with days (one bitmap per product would cost more than the data)
+// and become bitmaps in time linear in the product's customers. Bitmaps
+// are kept as array and bitset containers, not run containers, because
+// intersections with runs are slower than the memory they save here.
 //
 // [Index.Save] writes a versioned file with a CRC-32C checksum whose
 // bitmaps use roaring's portable serialization, atomically (temporary
