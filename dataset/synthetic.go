@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -268,7 +269,7 @@ func (g *generator) catalog() {
 		price := leafPrice[leaf] * math.Exp(0.5*g.rng.NormFloat64())
 		g.products[p] = affinity.Product{
 			Key:        productKey(p),
-			Name:       fmt.Sprintf("%s item %d", poolName(leafWords, leaf%len(leafWords)), p),
+			Name:       fmt.Sprintf("%s %d", g.leaves[leaf][strings.LastIndex(g.leaves[leaf], affinity.CategorySep)+1:], p),
 			Categories: cats,
 			Price:      affinity.MoneyFromFloat(math.Round(price*100) / 100),
 			InStock:    g.rng.Float64() < 0.95,
