@@ -269,7 +269,7 @@ func (g *generator) catalog() {
 		price := leafPrice[leaf] * math.Exp(0.5*g.rng.NormFloat64())
 		g.products[p] = affinity.Product{
 			Key:        productKey(p),
-			Name:       fmt.Sprintf("%s %d", g.leaves[leaf][strings.LastIndex(g.leaves[leaf], affinity.CategorySep)+1:], p),
+			Name:       fmt.Sprintf("%s %d", strings.ReplaceAll(g.leaves[leaf][strings.Index(g.leaves[leaf], affinity.CategorySep)+1:], affinity.CategorySep, " "), p),
 			Categories: cats,
 			Price:      affinity.MoneyFromFloat(math.Round(price*100) / 100),
 			InStock:    g.rng.Float64() < 0.95,
