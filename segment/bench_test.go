@@ -326,7 +326,7 @@ func BenchmarkCodec(b *testing.B) {
 			})
 			b.Run("decode", func(b *testing.B) {
 				for b.Loop() {
-					if _, err := segment.Decode(data); err != nil {
+					if _, err := decode(data); err != nil {
 						b.Fatal(err)
 					}
 				}

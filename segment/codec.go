@@ -250,32 +250,34 @@ func (x *Index) Save(path string) (err error) {
 	return nil
 }
 
-// Load reads an index written by [Index.Save] or [Index.WriteTo].
+// Load reads an index written by [Index.Save] or [Index.WriteTo]; see
+// [ReadIndex].
 func Load(path string) (*Index, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("segment: load: %w", err)
 	}
-	x, err := Decode(data)
+	x, err := decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("segment: load %s: %w", path, err)
 	}
 	return x, nil
 }
 
-// ReadIndex reads an index from r (see [Index.WriteTo]).
+// ReadIndex reads an index written by [Index.WriteTo] from r; the whole
+// file is read into memory first. A truncated, damaged or foreign file
+// returns an error wrapping [ErrCorrupt]; ReadIndex never returns a partly
+// decoded index.
 func ReadIndex(r io.Reader) (*Index, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("segment: read index: %w", err)
 	}
-	return Decode(data)
+	return decode(data)
 }
 
-// Decode decodes an index from data (see [Index.WriteTo]). A truncated,
-// damaged or foreign file returns an error wrapping [ErrCorrupt]; Decode
-// never returns a partly decoded index.
-func Decode(data []byte) (*Index, error) {
+// decode decodes an index from the bytes of a file.
+func decode(data []byte) (*Index, error) {
 	if len(data) < headerLen+trailerLen || string(data[:8]) != fileMagic {
 		return nil, fmt.Errorf("%w: not an index file", ErrCorrupt)
 	}

@@ -76,12 +76,12 @@ func TestSaveLoadKeepsEveryAnswer(t *testing.T) {
 func TestDecodeRejectsDamage(t *testing.T) {
 	x := smallIndex(t, 12, 300)
 	good := encode(t, x)
-	_, err := segment.Decode(good)
+	_, err := decode(good)
 	require.NoError(t, err)
 
 	// every truncation
 	for n := 0; n < len(good); n += 1 + len(good)/500 {
-		_, err := segment.Decode(good[:n])
+		_, err := decode(good[:n])
 		require.ErrorIs(t, err, segment.ErrCorrupt, "truncated to %d", n)
 	}
 	// single flipped bits anywhere
@@ -90,19 +90,24 @@ func TestDecodeRejectsDamage(t *testing.T) {
 		bad := bytes.Clone(good)
 		i := rng.IntN(len(bad))
 		bad[i] ^= 1 << rng.IntN(8)
-		_, err := segment.Decode(bad)
+		_, err := decode(bad)
 		require.ErrorIs(t, err, segment.ErrCorrupt, "bit flip at %d", i)
 	}
 	// appended garbage, another version, another file
-	_, err = segment.Decode(append(bytes.Clone(good), 0))
+	_, err = decode(append(bytes.Clone(good), 0))
 	require.ErrorIs(t, err, segment.ErrCorrupt)
 	v2 := bytes.Clone(good)
 	binary.LittleEndian.PutUint32(v2[8:], 2)
-	_, err = segment.Decode(v2)
+	_, err = decode(v2)
 	require.ErrorIs(t, err, segment.ErrCorrupt)
 	assert.Contains(t, err.Error(), "unsupported version 2")
-	_, err = segment.Decode([]byte("PK\x03\x04 this is a zip file, not an index"))
+	_, err = decode([]byte("PK\x03\x04 this is a zip file, not an index"))
 	require.ErrorIs(t, err, segment.ErrCorrupt)
+}
+
+// decode reads an index from bytes.
+func decode(data []byte) (*segment.Index, error) {
+	return segment.ReadIndex(bytes.NewReader(data))
 }
 
 // reseal replaces the body of an index file and fixes its length and
@@ -125,7 +130,7 @@ func TestDecodeValidatesTheBody(t *testing.T) {
 		for range 1 + rng.IntN(3) {
 			bad[rng.IntN(len(bad))] = byte(rng.IntN(256))
 		}
-		x, err := segment.Decode(reseal(bad))
+		x, err := decode(reseal(bad))
 		if err != nil {
 			require.ErrorIs(t, err, segment.ErrCorrupt)
 			rejected++
@@ -136,7 +141,7 @@ func TestDecodeValidatesTheBody(t *testing.T) {
 	}
 	assert.Greater(t, rejected, 1000)
 	for n := 0; n < len(body); n += 1 + len(body)/300 {
-		_, err := segment.Decode(reseal(body[:n]))
+		_, err := decode(reseal(body[:n]))
 		require.ErrorIs(t, err, segment.ErrCorrupt, "body truncated to %d", n)
 	}
 }
@@ -171,7 +176,7 @@ func TestSaveIsAtomic(t *testing.T) {
 	after, err := os.ReadFile(path)
 	require.NoError(t, err)
 	assert.NotEqual(t, before, after)
-	_, err = segment.Decode(after)
+	_, err = decode(after)
 	require.NoError(t, err)
 
 	_, err = segment.Load(filepath.Join(dir, "missing.idx"))

@@ -164,7 +164,7 @@
 //
 // [Index.Save] writes a versioned file with a CRC-32C checksum whose
 // bitmaps use roaring's portable serialization, atomically (temporary
-// file, sync, rename); [Load] and [Decode] reject truncated, damaged or
+// file, sync, rename); [Load] and [ReadIndex] reject truncated, damaged or
 // foreign files with [ErrCorrupt] and validate every bitmap and id.
 //
 // # Concurrency

@@ -586,16 +586,12 @@ func (ps orPlan) estimate(x *Index) float64 {
 	return min(e, float64(x.universe.GetCardinality()))
 }
 
-func (ps orPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bitmap {
+func (ps orPlan) eval(x *Index, within *roaring.Bitmap, _ bool) *roaring.Bitmap {
 	acc := roaring.New()
 	for _, p := range ps {
 		acc.Or(p.eval(x, within, false))
 	}
-	if own {
-		within.And(acc)
-		return within
-	}
-	return acc
+	return acc // a subset of within: every operand's result is
 }
 
 type notPlan struct{ p plan }

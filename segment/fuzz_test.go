@@ -71,7 +71,7 @@ func TestGoldenEncoding(t *testing.T) {
 	want, err := os.ReadFile(goldenPath)
 	require.NoError(t, err)
 	assert.Equal(t, want, got, "encoding changed; bump the version and run go test -update")
-	_, err = segment.Decode(want)
+	_, err = decode(want)
 	require.NoError(t, err)
 }
 
@@ -112,7 +112,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("AFSEGIDX"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, in := range [][]byte{data, reseal(data)} {
-			x, err := segment.Decode(in)
+			x, err := decode(in)
 			if err != nil {
 				require.ErrorIs(t, err, segment.ErrCorrupt)
 				continue
