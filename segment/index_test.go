@@ -144,7 +144,11 @@ func TestQueriesAcrossChunks(t *testing.T) {
 	x, err := segment.Build(context.Background(), h, testAsOf, segment.Options{Workers: 3})
 	require.NoError(t, err)
 	n := newNaive(h, testAsOf, segment.Options{})
-	checkQueries(t, x, n, rng, 60)
+	queries := 60
+	if raceEnabled {
+		queries = 6
+	}
+	checkQueries(t, x, n, rng, queries)
 }
 
 func TestBuildIsIndependentOfWorkers(t *testing.T) {
