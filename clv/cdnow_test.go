@@ -3,45 +3,22 @@ package clv_test
 import (
 	"context"
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/clv"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// sharedData returns the path of ../shared/data next to the repository
-// root, skipping the test when it is absent.
-func sharedData(t testing.TB, rel string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, "..", "shared", "data", rel)
-			if _, err := os.Stat(p); err != nil {
-				t.Skipf("shared data %s not available: %v", rel, err)
-			}
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-}
 
 // loadCDNOWSample reads CDNOW_sample.txt with the dataset loader: one
 // order per customer and day, since the dates carry no time.
 func loadCDNOWSample(t testing.TB) *affinity.History {
 	t.Helper()
-	h, _, err := dataset.ReadFile(context.Background(), sharedData(t, "cdnow/CDNOW_sample.txt"), dataset.Options{Format: "cdnow"})
+	h, _, err := dataset.ReadFile(context.Background(), testdata.Shared(t, "cdnow/CDNOW_sample.txt"), dataset.Options{Format: "cdnow"})
 	require.NoError(t, err)
 	return h
 }

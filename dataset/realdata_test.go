@@ -6,7 +6,6 @@ import (
 	"context"
 	"io"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,39 +13,8 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/testdata"
 )
-
-// dataDir returns the shared real-data folder, found as shared/data next
-// to the repository root, or skips the test when it is absent.
-func dataDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			data := filepath.Join(dir, "..", "shared", "data")
-			if _, err := os.Stat(data); err != nil {
-				t.Skipf("real data not available: %s is absent", data)
-			}
-			return data
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("real data not available: repository root not found")
-		}
-		dir = parent
-	}
-}
-
-// dataFile returns the path of a real-data file or skips the test.
-func dataFile(t testing.TB, rel string) string {
-	t.Helper()
-	path := filepath.Join(dataDir(t), rel)
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("real data not available: %v", err)
-	}
-	return path
-}
 
 const onlineRetailFile = "online-retail/online_retail_2010-2011.csv.gz"
 
@@ -54,7 +22,7 @@ func TestRealOnlineRetail(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real data: skipped in -short mode")
 	}
-	path := dataFile(t, onlineRetailFile)
+	path := testdata.Shared(t, onlineRetailFile)
 	h, rep, err := dataset.ReadFile(context.Background(), path, dataset.Options{Format: "onlineretail", Categories: dataset.CategoryFromName})
 	require.NoError(t, err)
 	t.Logf("report:\n%s", rep)
@@ -107,8 +75,8 @@ func TestRealOnlineRetail(t *testing.T) {
 }
 
 func TestRealCDNOW(t *testing.T) {
-	master := dataFile(t, "cdnow/CDNOW_master.txt")
-	sample := dataFile(t, "cdnow/CDNOW_sample.txt")
+	master := testdata.Shared(t, "cdnow/CDNOW_master.txt")
+	sample := testdata.Shared(t, "cdnow/CDNOW_sample.txt")
 
 	hm, rep, err := dataset.ReadFile(context.Background(), master, dataset.Options{Format: "cdnow"})
 	require.NoError(t, err)
@@ -148,7 +116,7 @@ func TestRealCDNOW(t *testing.T) {
 }
 
 func TestRealGroceries(t *testing.T) {
-	path := dataFile(t, "groceries/groceries.csv")
+	path := testdata.Shared(t, "groceries/groceries.csv")
 	h, rep, err := dataset.ReadFile(context.Background(), path, dataset.Options{Format: "baskets"})
 	require.NoError(t, err)
 	assert.Equal(t, 9_835, rep.Rows)
@@ -182,7 +150,7 @@ func TestRealGroceries(t *testing.T) {
 // BenchmarkLoadOnlineRetail loads the whole Online Retail file (531,282
 // lines) from memory, gzipped and plain; MB/s is of the uncompressed CSV.
 func BenchmarkLoadOnlineRetail(b *testing.B) {
-	gz, err := os.ReadFile(dataFile(b, onlineRetailFile))
+	gz, err := os.ReadFile(testdata.Shared(b, onlineRetailFile))
 	require.NoError(b, err)
 	zr, err := gzip.NewReader(bytes.NewReader(gz))
 	require.NoError(b, err)

@@ -3,8 +3,6 @@ package recommend_test
 import (
 	"context"
 	"math"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"testing"
@@ -15,32 +13,10 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/recommend"
 	"github.com/shopaffinity/affinity/similarity"
 )
-
-// sharedData returns ../shared/data/rel next to the repository root, or
-// skips the test when it is absent.
-func sharedData(t testing.TB, rel string) string {
-	t.Helper()
-	dir, err := filepath.Abs(".")
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "data", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("real data %s not available: %v", rel, err)
-	}
-	return p
-}
 
 // split is a temporal split: train holds everything before the cutoff;
 // test maps a train customer to the products of their first order at or
@@ -170,7 +146,7 @@ func engineRanker(t testing.TB, e *recommend.Engine, asOf time.Time, k int) func
 
 func loadOnlineRetail(t testing.TB) *affinity.History {
 	t.Helper()
-	path := sharedData(t, "online-retail/online_retail_2010-2011.csv.gz")
+	path := testdata.Shared(t, "online-retail/online_retail_2010-2011.csv.gz")
 	h, _, err := dataset.ReadFile(context.Background(), path, dataset.Options{Format: "onlineretail", Lenient: true, Categories: dataset.CategoryFromName})
 	require.NoError(t, err)
 	return h
@@ -235,7 +211,7 @@ func TestGroceriesNotWorseThanPopular(t *testing.T) {
 // groceries returns the hit rate@10 of a held-out basket item for the
 // engine with opts and for the popular list.
 func groceries(t *testing.T, opts recommend.Options) (engine, popular float64) {
-	path := sharedData(t, "groceries/groceries.csv")
+	path := testdata.Shared(t, "groceries/groceries.csv")
 	ctx := context.Background()
 	full, _, err := dataset.ReadFile(ctx, path, dataset.Options{Format: "baskets"})
 	require.NoError(t, err)

@@ -6,8 +6,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -17,31 +15,9 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/segment"
 )
-
-// sharedData returns the path of rel in the shared real-data folder
-// (shared/data next to the repository root), or skips the test when it is
-// absent.
-func sharedData(t testing.TB, rel string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			path := filepath.Join(dir, "..", "shared", "data", rel)
-			if _, err := os.Stat(path); err != nil {
-				t.Skipf("real data not available: %v", err)
-			}
-			return path
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("real data not available: repository root not found")
-		}
-		dir = parent
-	}
-}
 
 // TestOnlineRetail builds the index of the UCI Online Retail file as of
 // 2011-12-10, with categories derived from the product descriptions,
@@ -51,7 +27,7 @@ func TestOnlineRetail(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real data: skipped in -short mode")
 	}
-	path := sharedData(t, "online-retail/online_retail_2010-2011.csv.gz")
+	path := testdata.Shared(t, "online-retail/online_retail_2010-2011.csv.gz")
 	ctx := context.Background()
 	h, _, err := dataset.ReadFile(ctx, path, dataset.Options{Format: "onlineretail", Categories: dataset.CategoryFromName})
 	require.NoError(t, err)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -153,7 +154,7 @@ func TestOnlineRetail(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real data run in -short mode")
 	}
-	path := filepath.Join(sharedData(t), "online-retail", "online_retail_2010-2011.csv.gz")
+	path := filepath.Join(testdata.Shared(t, ""), "online-retail", "online_retail_2010-2011.csv.gz")
 	out, errOut, err := runArgs(t, "-data", path, "-format", "onlineretail", "-recommenders", "popular,engine")
 	require.NoError(t, err, errOut)
 	t.Log("\n" + out + errOut)
@@ -173,23 +174,4 @@ func TestOnlineRetail(t *testing.T) {
 	recall, ndcg := row("engine")
 	assert.GreaterOrEqual(t, recall, 1.5*popRecall)
 	assert.GreaterOrEqual(t, ndcg, 1.5*popNDCG)
-}
-
-// sharedData returns the shared real-data folder next to the repository,
-// or skips the test.
-func sharedData(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for d := dir; filepath.Dir(d) != d; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			data := filepath.Join(d, "..", "shared", "data")
-			if _, err := os.Stat(data); err != nil {
-				t.Skip("shared data folder not found next to the repository: ", data)
-			}
-			return data
-		}
-	}
-	t.Skip("repository root not found")
-	return ""
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -71,32 +72,10 @@ func TestRunErrors(t *testing.T) {
 	assert.Error(t, run(context.Background(), &out, []string{"-data", "no/such/file.csv"}))
 }
 
-// sharedData returns ../shared/data next to the repository root, or
-// skips the test.
-func sharedData(t *testing.T) string {
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-	data := filepath.Join(dir, "..", "shared", "data")
-	if _, err := os.Stat(data); err != nil {
-		t.Skipf("real data not available at %s", data)
-	}
-	return data
-}
-
 // TestRunGroceries checks the printed rules against counts taken straight
 // from the file.
 func TestRunGroceries(t *testing.T) {
-	path := filepath.Join(sharedData(t), "groceries", "groceries.csv")
+	path := filepath.Join(testdata.Shared(t, ""), "groceries", "groceries.csv")
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), &out, []string{"-data", path, "-format", "baskets", "-top", "10"}))
 	t.Log("\n" + out.String())
@@ -143,7 +122,7 @@ func TestRunOnlineRetail(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads 530,000 lines")
 	}
-	path := filepath.Join(sharedData(t), "online-retail", "online_retail_2010-2011.csv.gz")
+	path := filepath.Join(testdata.Shared(t, ""), "online-retail", "online_retail_2010-2011.csv.gz")
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), &out, []string{"-data", path, "-format", "onlineretail", "-top", "10"}))
 	t.Log("\n" + out.String())
