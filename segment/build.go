@@ -7,13 +7,13 @@ import (
 	"math"
 	"math/bits"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/parallel"
 )
 
 const (
@@ -144,48 +144,11 @@ type chunkResult struct {
 	popTotal float64
 }
 
-// parallel runs fn(worker, i) for i in [0, n) on up to workers goroutines.
-// Items are handed out in order; the first error stops the others.
-func parallel(ctx context.Context, workers, n int, fn func(w, i int) error) error {
-	workers = max(1, min(workers, n))
-	var next atomic.Int64
-	var stop atomic.Bool
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for !stop.Load() {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if err := ctx.Err(); err != nil {
-					errs[w] = err
-					stop.Store(true)
-					return
-				}
-				if err := fn(w, i); err != nil {
-					errs[w] = err
-					stop.Store(true)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // scan computes the per-customer features, chunk by chunk.
 func (b *builder) scan(ctx context.Context) error {
 	workers := make([]*scanner, max(1, min(b.opts.Workers, len(b.chunks))))
 	var known atomic.Int64
-	err := parallel(ctx, len(workers), len(b.chunks), func(w, k int) error {
+	err := parallel.For(ctx, len(workers), len(b.chunks), func(w, k int) error {
 		if workers[w] == nil {
 			workers[w] = newScanner(b)
 		}
@@ -620,7 +583,7 @@ func (b *builder) finish(ctx context.Context) (*Index, error) {
 		}
 	}
 	slices.SortStableFunc(order, func(a, c uint32) int { return cmp.Compare(size[c], size[a]) })
-	err := parallel(ctx, workers, len(scalars)+b.ncat, func(w, i int) error {
+	err := parallel.For(ctx, workers, len(scalars)+b.ncat, func(w, i int) error {
 		if i < len(scalars) {
 			if bbs[w] == nil {
 				bbs[w] = new(bsiBuilder)

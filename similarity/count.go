@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/parallel"
 )
 
 // Scope says which purchases count as "together". The numeric values are
@@ -103,7 +104,7 @@ func (o CountOptions) config(h *affinity.History) (*config, error) {
 	if o.Lookback < 0 || o.Window < 0 {
 		return nil, fmt.Errorf("similarity: negative lookback %v or window %v", o.Lookback, o.Window)
 	}
-	c := &config{scope: o.Scope, from: math.MinInt64, to: math.MaxInt64, events: o.Events, workers: defaultWorkers(o.Workers)}
+	c := &config{scope: o.Scope, from: math.MinInt64, to: math.MaxInt64, events: o.Events, workers: parallel.Workers(o.Workers)}
 	ref := h.Summary().Last
 	if !o.AsOf.IsZero() {
 		c.to = o.AsOf.Unix()
@@ -208,7 +209,7 @@ func (c *Counts) fillRows(ctx context.Context, workers int, count func(s *scratc
 	np := c.np
 	c.blocks = make([]rowBlock, (np+blockRows-1)/blockRows)
 	scr := make([]*scratch, workers)
-	err := parallel(ctx, workers, len(c.blocks), func(w, bi int) error {
+	err := parallel.For(ctx, workers, len(c.blocks), func(w, bi int) error {
 		s := scr[w]
 		if s == nil {
 			s = newScratch(np, false)
@@ -401,7 +402,7 @@ func Sum(ctx context.Context, parts ...*Counts) (*Counts, error) {
 			c.support[a] += s
 		}
 	}
-	err := c.fillRows(ctx, defaultWorkers(0), func(s *scratch, a affinity.ProductID) {
+	err := c.fillRows(ctx, parallel.Workers(0), func(s *scratch, a affinity.ProductID) {
 		for _, p := range parts {
 			cols, vals := p.Row(a)
 			for i, b := range cols {

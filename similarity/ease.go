@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/parallel"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/lapack/lapack64"
@@ -95,7 +96,7 @@ func FitEASE(ctx context.Context, h *affinity.History, opts EASEOptions) (*Index
 	if err != nil {
 		return nil, err
 	}
-	return fitEASE(ctx, c, lambda, k, maxProducts, fb, defaultWorkers(opts.Count.Workers))
+	return fitEASE(ctx, c, lambda, k, maxProducts, fb, parallel.Workers(opts.Count.Workers))
 }
 
 func fitEASE(ctx context.Context, c *Counts, lambda float64, k, maxProducts int, fb IndexOptions, workers int) (*Index, error) {

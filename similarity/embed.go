@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/parallel"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -72,7 +73,7 @@ func Embed(ctx context.Context, m *ItemMatrix, opts EmbedOptions) (*Embedding, e
 	if seed == 0 {
 		seed = 1
 	}
-	workers := defaultWorkers(opts.Workers)
+	workers := parallel.Workers(opts.Workers)
 	rows := m.rows
 	dim = min(dim, rows, m.cols)
 	l := min(dim+over, rows, m.cols)
@@ -197,7 +198,7 @@ func (g *gram) apply(ctx context.Context, x, y []float64, l int) error {
 		}
 		z[w] = make([]float64, l)
 	}
-	err := parallel(ctx, g.workers, shards, func(w, s int) error {
+	err := parallel.For(ctx, g.workers, shards, func(w, s int) error {
 		part, zw := g.part[w], z[w]
 		lo, hi := s*g.cols/shards, (s+1)*g.cols/shards
 		for t := lo; t < hi; t++ {
@@ -269,7 +270,7 @@ func (e *Embedding) Index(ctx context.Context, c *Counts, opts IndexOptions) (*I
 	if k <= 0 {
 		k = DefaultK
 	}
-	workers := defaultWorkers(opts.Workers)
+	workers := parallel.Workers(opts.Workers)
 	n, d := e.n, e.dim
 	// unit vectors in float32: scores are stored as float32, and single
 	// precision doubles the throughput of the products

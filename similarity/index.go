@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/parallel"
 )
 
 // DefaultK is the default number of neighbours per product.
@@ -54,7 +55,7 @@ func (o IndexOptions) withDefaults() (IndexOptions, error) {
 	if o.BM25, err = o.BM25.withDefaults(); err != nil {
 		return o, err
 	}
-	o.Workers = defaultWorkers(o.Workers)
+	o.Workers = parallel.Workers(o.Workers)
 	return o, nil
 }
 
@@ -419,7 +420,7 @@ func (s *rowSink) endRow() {
 func collectRows(ctx context.Context, np, rows, workers int, fn func(w, lo, hi int, out *rowSink) error) ([]uint32, []Neighbor, error) {
 	nblk := (np + rows - 1) / rows
 	sinks := make([]rowSink, nblk)
-	err := parallel(ctx, workers, nblk, func(w, bi int) error {
+	err := parallel.For(ctx, workers, nblk, func(w, bi int) error {
 		lo, hi := bi*rows, min((bi+1)*rows, np)
 		if err := fn(w, lo, hi, &sinks[bi]); err != nil {
 			return err

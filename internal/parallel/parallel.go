@@ -1,0 +1,58 @@
+// Package parallel runs indexed work items on a bounded number of
+// goroutines, for the build steps of the affinity packages.
+package parallel
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Workers returns w, or GOMAXPROCS when w ≤ 0.
+func Workers(w int) int {
+	if w <= 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return w
+}
+
+// For calls fn(worker, i) for every i in [0, n) on up to workers
+// goroutines, handing out i in increasing order as workers become free, so
+// that uneven items balance. worker is in [0, min(workers, n)) and
+// identifies per-worker scratch. It checks ctx before each item, stops
+// early and returns the first error (or ctx.Err()). No goroutine outlives
+// the call.
+func For(ctx context.Context, workers, n int, fn func(worker, i int) error) error {
+	workers = max(1, min(workers, n))
+	var next atomic.Int64
+	var stop atomic.Bool
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for !stop.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				err := ctx.Err()
+				if err == nil {
+					err = fn(w, i)
+				}
+				if err != nil {
+					errs[w] = err
+					stop.Store(true)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,52 @@
+package parallel_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity/internal/parallel"
+)
+
+func TestForVisitsEveryItemOnce(t *testing.T) {
+	for _, workers := range []int{1, 2, 7} {
+		seen := make([]atomic.Int32, 1000)
+		err := parallel.For(context.Background(), workers, len(seen), func(w, i int) error {
+			if w < 0 || w >= workers {
+				return errors.New("worker out of range")
+			}
+			seen[i].Add(1)
+			return nil
+		})
+		require.NoError(t, err)
+		for i := range seen {
+			require.Equal(t, int32(1), seen[i].Load(), "item %d with %d workers", i, workers)
+		}
+	}
+	require.NoError(t, parallel.For(context.Background(), 4, 0, func(int, int) error { return errors.New("never called") }))
+}
+
+func TestForStopsOnError(t *testing.T) {
+	boom := errors.New("boom")
+	var calls atomic.Int32
+	err := parallel.For(context.Background(), 2, 1_000_000, func(_, i int) error {
+		calls.Add(1)
+		if i == 10 {
+			return boom
+		}
+		return nil
+	})
+	require.ErrorIs(t, err, boom)
+	assert.Less(t, calls.Load(), int32(1_000_000), "stopped early")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err = parallel.For(ctx, 2, 10, func(int, int) error { return nil })
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, 3, parallel.Workers(3))
+	assert.Positive(t, parallel.Workers(0))
+}
