@@ -54,11 +54,11 @@ type Builder struct {
 	eKind    []EventKind
 	eWeight  []float32
 
-	// caches for runs of lines of the same customer, product and order
+	// caches for runs of lines of the same customer, product and order;
+	// valid from the zero value on, since "" is never looked up
 	lastCust, lastProd string
 	lastCustID         uint32
 	lastProdID         ProductID
-	haveLast           bool
 	lastOrder          string
 	lastGroupCust      uint32
 	lastUnix           int64
@@ -115,14 +115,14 @@ func NewBuilder(base *History) *Builder {
 func (b *Builder) Len() int { return len(b.lProduct) }
 
 func (b *Builder) customer(key string) uint32 {
-	if b.haveLast && key == b.lastCust {
+	if key == b.lastCust {
 		return b.lastCustID
 	}
 	return b.customers.intern(key)
 }
 
 func (b *Builder) product(key string) ProductID {
-	if b.haveLast && key == b.lastProd {
+	if key == b.lastProd {
 		return b.lastProdID
 	}
 	return b.cat.product(key)
@@ -166,7 +166,6 @@ func (b *Builder) Add(p Purchase) error {
 
 	b.lastCust, b.lastCustID = p.Customer, cust
 	b.lastProd, b.lastProdID = p.Product, prod
-	b.haveLast = p.Customer != ""
 	return nil
 }
 
@@ -257,7 +256,6 @@ func (b *Builder) AddProduct(p Product) error {
 		}
 	}
 	b.cat.set(p)
-	b.haveLast = false // the product cache stays valid, but keep it simple
 	return nil
 }
 
