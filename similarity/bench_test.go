@@ -351,16 +351,7 @@ func pairwiseCosineTopK(e *similarity.Embedding, k, workers int) [][]similarity.
 						continue
 					}
 					nb := similarity.Neighbor{Product: affinity.ProductID(c), Score: float32(floats.Dot(ua, unit[c*d:(c+1)*d]))}
-					if len(row) == k && nb.Score <= row[k-1].Score {
-						continue
-					}
-					i, _ := slices.BinarySearchFunc(row, nb, func(x, y similarity.Neighbor) int {
-						return cmp.Or(cmp.Compare(y.Score, x.Score), cmp.Compare(x.Product, y.Product))
-					})
-					row = slices.Insert(row, i, nb)
-					if len(row) > k {
-						row = row[:k]
-					}
+					row = insertTopK(row, nb, k)
 				}
 				rows[a] = row
 			}
@@ -396,16 +387,7 @@ func pairwiseCosineTopK32(e *similarity.Embedding, k, workers int) [][]similarit
 						continue
 					}
 					nb := similarity.Neighbor{Product: affinity.ProductID(c), Score: blas32.Dot(va, vec(c))}
-					if len(row) == k && nb.Score <= row[k-1].Score {
-						continue
-					}
-					i, _ := slices.BinarySearchFunc(row, nb, func(x, y similarity.Neighbor) int {
-						return cmp.Or(cmp.Compare(y.Score, x.Score), cmp.Compare(x.Product, y.Product))
-					})
-					row = slices.Insert(row, i, nb)
-					if len(row) > k {
-						row = row[:k]
-					}
+					row = insertTopK(row, nb, k)
 				}
 				rows[a] = row
 			}
@@ -453,4 +435,20 @@ func BenchmarkNeighbors(b *testing.B) {
 		x.Neighbors(p % np)
 		p++
 	})
+}
+
+// insertTopK inserts nb into row, kept sorted by score descending (ties by
+// product) and cut to k entries.
+func insertTopK(row []similarity.Neighbor, nb similarity.Neighbor, k int) []similarity.Neighbor {
+	if len(row) == k && nb.Score <= row[k-1].Score {
+		return row
+	}
+	i, _ := slices.BinarySearchFunc(row, nb, func(x, y similarity.Neighbor) int {
+		return cmp.Or(cmp.Compare(y.Score, x.Score), cmp.Compare(x.Product, y.Product))
+	})
+	row = slices.Insert(row, i, nb)
+	if len(row) > k {
+		row = row[:k]
+	}
+	return row
 }
