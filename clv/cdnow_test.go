@@ -73,16 +73,14 @@ func TestCDNOWPublishedFit(t *testing.T) {
 	// Holdout, weeks 40–78: mean actual vs predicted purchases by
 	// calibration frequency (the paper's conditional expectations).
 	const groups = 8
+	table, err := m.Holdout(context.Background(), s, groups)
+	require.NoError(t, err)
 	var act, pred, n [groups]float64
 	var totalAct, totalPred float64
-	for i, c := range s.Rows {
-		k := min(int(c.Frequency), groups-1)
-		e := m.ExpectedPurchases(c, s.HoldoutLength)
-		n[k]++
-		act[k] += float64(s.Holdout[i])
-		pred[k] += e
-		totalAct += float64(s.Holdout[i])
-		totalPred += e
+	for k, g := range table {
+		n[k], act[k], pred[k] = float64(g.Customers), g.Actual, g.Predicted
+		totalAct += g.Actual
+		totalPred += g.Predicted
 	}
 	for k := range groups {
 		t.Logf("x=%d%-1s n=%4.0f actual %.3f predicted %.3f", k, map[bool]string{true: "+"}[k == groups-1], n[k], act[k]/n[k], pred[k]/n[k])

@@ -223,3 +223,32 @@ func TestWinBack(t *testing.T) {
 	assert.Panics(t, func() { clv.WinBack(ids, value, alive, clv.WinBackOptions{Top: 2}) })
 	assert.Panics(t, func() { clv.WinBack(ids, value[:1], alive, clv.WinBackOptions{}) })
 }
+
+func TestHoldoutGroups(t *testing.T) {
+	m := &clv.BGNBD{R: 0.25, Alpha: 4, A: 0.8, B: 2.4}
+	s := &clv.Summary{
+		Rows:          []clv.RFT{{Frequency: 0, T: 30}, {Frequency: 1, Recency: 10, T: 30}, {Frequency: 5, Recency: 25, T: 30}, {Frequency: 9, Recency: 29, T: 30}},
+		Holdout:       []int{0, 2, 3, 7},
+		HoldoutLength: 39,
+	}
+	table, err := m.Holdout(context.Background(), s, 3)
+	require.NoError(t, err)
+	require.Len(t, table, 3)
+	assert.Equal(t, []int{0, 1, 2}, []int{table[0].Frequency, table[1].Frequency, table[2].Frequency})
+	assert.Equal(t, []int{1, 1, 2}, []int{table[0].Customers, table[1].Customers, table[2].Customers}, "x ≥ 2 share the last group")
+	assert.InDelta(t, 10, table[2].Actual, 1e-12)
+	assert.InDelta(t, 5, table[2].MeanActual(), 1e-12)
+	want := m.ExpectedPurchases(s.Rows[2], 39) + m.ExpectedPurchases(s.Rows[3], 39)
+	assert.InDelta(t, want, table[2].Predicted, 1e-12)
+	assert.InDelta(t, want/2, table[2].MeanPredicted(), 1e-12)
+	assert.Zero(t, clv.HoldoutGroup{}.MeanActual())
+
+	_, err = m.Holdout(context.Background(), s, 0)
+	require.ErrorIs(t, err, clv.ErrInvalid)
+	_, err = m.Holdout(context.Background(), &clv.Summary{Rows: s.Rows}, 3)
+	require.ErrorIs(t, err, clv.ErrNoData)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = m.Holdout(ctx, s, 3)
+	require.ErrorIs(t, err, context.Canceled)
+}

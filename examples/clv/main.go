@@ -155,7 +155,9 @@ func report(ctx context.Context, w io.Writer, h *affinity.History, cfg config) e
 		bg.Fit.N, bg.Fit.Iterations, bgTime.Round(time.Microsecond), gg.Fit.N, gg.Fit.Iterations, ggTime.Round(time.Microsecond))
 
 	if s.Holdout != nil && s.HoldoutLength > 0 {
-		holdout(w, bg, s)
+		if err := holdout(ctx, w, bg, s); err != nil {
+			return err
+		}
 	}
 
 	horizon := cfg.horizon
@@ -205,35 +207,34 @@ func fitOrPenalise[M any](w io.Writer, opts clv.FitOptions, fit func(clv.FitOpti
 
 // holdout compares the mean holdout purchases with the model's
 // conditional expectations, by calibration frequency.
-func holdout(w io.Writer, bg *clv.BGNBD, s *clv.Summary) {
+func holdout(ctx context.Context, w io.Writer, bg *clv.BGNBD, s *clv.Summary) error {
 	const groups = 8
-	var n, act, pred [groups]float64
+	table, err := bg.Holdout(ctx, s, groups)
+	if err != nil {
+		return err
+	}
 	var totAct, totPred float64
-	for i, c := range s.Rows {
-		k := min(int(c.Frequency), groups-1)
-		e := bg.ExpectedPurchases(c, s.HoldoutLength)
-		n[k]++
-		act[k] += float64(s.Holdout[i])
-		pred[k] += e
-		totAct += float64(s.Holdout[i])
-		totPred += e
+	for _, g := range table {
+		totAct += g.Actual
+		totPred += g.Predicted
 	}
 	fmt.Fprintf(w, "holdout (%.1f %ss): mean purchases per customer by calibration frequency\n", s.HoldoutLength, s.Unit)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "x\tcustomers\tactual\tpredicted\t")
-	for k := range groups {
-		if n[k] == 0 {
+	for _, g := range table {
+		if g.Customers == 0 {
 			continue
 		}
-		label := fmt.Sprint(k)
-		if k == groups-1 {
+		label := fmt.Sprint(g.Frequency)
+		if g.Frequency == groups-1 {
 			label += "+"
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%.3f\t%.3f\t\n", label, n[k], act[k]/n[k], pred[k]/n[k])
+		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.3f\t\n", label, g.Customers, g.MeanActual(), g.MeanPredicted())
 	}
 	fmt.Fprintf(tw, "all\t%d\t%.3f\t%.3f\t\n", len(s.Rows), totAct/float64(len(s.Rows)), totPred/float64(len(s.Rows)))
 	tw.Flush()
 	fmt.Fprintf(w, "total holdout purchases: actual %.0f, predicted %.1f\n\n", totAct, totPred)
+	return nil
 }
 
 // segments prints the CLV deciles and the win-back segment.

@@ -1,0 +1,67 @@
+package clv
+
+import (
+	"context"
+	"fmt"
+)
+
+// HoldoutGroup compares, for the customers with one calibration
+// frequency, the transactions they made in the holdout period with those
+// the model expected: the conditional-expectation check of Fader, Hardie &
+// Lee (2005).
+type HoldoutGroup struct {
+	// Frequency is the calibration frequency x of the group; the last
+	// group of [BGNBD.Holdout] holds every x at or above it.
+	Frequency int
+	// Customers counts the customers in the group.
+	Customers int
+	// Actual is the group's total number of holdout transactions.
+	Actual float64
+	// Predicted is the sum of the customers' expected transactions over
+	// [Summary.HoldoutLength], given their calibration history.
+	Predicted float64
+}
+
+// MeanActual returns Actual per customer (0 for an empty group).
+func (g HoldoutGroup) MeanActual() float64 { return mean(g.Actual, g.Customers) }
+
+// MeanPredicted returns Predicted per customer (0 for an empty group).
+func (g HoldoutGroup) MeanPredicted() float64 { return mean(g.Predicted, g.Customers) }
+
+func mean(sum float64, n int) float64 {
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
+}
+
+// Holdout groups the customers of s by calibration frequency 0, 1, …,
+// groups−1 (the last group taking every higher frequency too) and returns,
+// per group, the actual and the expected holdout transactions. s must come
+// from [Summarize] with a HoldoutEnd; groups must be at least 1. It takes
+// time linear in the number of customers and returns ctx.Err() if ctx is
+// done first.
+func (m *BGNBD) Holdout(ctx context.Context, s *Summary, groups int) ([]HoldoutGroup, error) {
+	switch {
+	case groups < 1:
+		return nil, fmt.Errorf("%w: %d holdout groups", ErrInvalid, groups)
+	case s == nil || len(s.Holdout) != len(s.Rows) || s.HoldoutLength <= 0:
+		return nil, fmt.Errorf("%w: the summary has no holdout period", ErrNoData)
+	}
+	out := make([]HoldoutGroup, groups)
+	for k := range out {
+		out[k].Frequency = k
+	}
+	for i, c := range s.Rows {
+		if i%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		g := &out[min(int(c.Frequency), groups-1)]
+		g.Customers++
+		g.Actual += float64(s.Holdout[i])
+		g.Predicted += m.ExpectedPurchases(c, s.HoldoutLength)
+	}
+	return out, nil
+}
