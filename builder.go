@@ -671,5 +671,11 @@ func (h *History) index(ctx context.Context, workers int) error {
 		lo, hi := h.baseUnix+int64(slices.Min(h.orderDelta)), h.baseUnix+int64(slices.Max(h.orderDelta))
 		s.First, s.Last = time.Unix(lo, 0).UTC(), time.Unix(hi, 0).UTC()
 	}
+	h.latest = s.Last
+	for _, u := range h.evUnix {
+		if t := time.Unix(u, 0).UTC(); t.After(h.latest) {
+			h.latest = t
+		}
+	}
 	return nil
 }

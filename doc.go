@@ -44,6 +44,28 @@
 // All times are stored as Unix seconds in UTC; sub-second parts are dropped.
 // An order's time is the earliest time among its lines.
 //
+// # The seam contract
+//
+// Every package above this one follows one shape, so that a value built by
+// one fits the next:
+//
+//   - Builds are Build(ctx, h, asOf, opts) (or New with the same leading
+//     arguments). asOf is required: the zero time is an error wrapping
+//     [ErrNoAsOf] (see [CheckAsOf]); [History.Latest] is the explicit
+//     "end of the data". Nothing after asOf is read.
+//   - Look-back windows are a [Lookback]: calendar months ([Months]) and/or
+//     a duration ([Days]); the zero Lookback means the option's documented
+//     default and [AllTime] means no bound.
+//   - Exported signatures use the typed dense ids ([CustomerID],
+//     [ProductID], [CategoryID], [OrderID]); roaring bitmaps hold them as
+//     uint32. Shop string keys appear only at the edges (loaders, request
+//     types, results), and request types accept either a key or a dense id.
+//   - Options structs have useful zero values; parallel work is sized by
+//     an Options field named Workers (≤ 0: GOMAXPROCS) and the result never
+//     depends on it.
+//   - Long steps report through an optional [ProgressFunc] field named
+//     Progress and stop when ctx is cancelled, returning ctx.Err() wrapped.
+//
 // # Concurrency
 //
 // A [Builder] is for one goroutine. [Builder.Build] returns a *History that is

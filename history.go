@@ -47,6 +47,7 @@ type History struct {
 	empty     *roaring.Bitmap
 
 	summary Summary
+	latest  time.Time // last order or event
 }
 
 const noOrder = math.MaxUint32

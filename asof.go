@@ -1,0 +1,157 @@
+package affinity
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrNoAsOf is returned (wrapped) by every build function of the affinity
+// packages when it is given the zero as-of time. There is no hidden
+// "latest": a caller that wants the end of its data passes
+// [History.Latest].
+var ErrNoAsOf = errors.New("affinity: as-of time required")
+
+// CheckAsOf returns an error wrapping [ErrNoAsOf], prefixed with pkg (such
+// as "segment"), when asOf is the zero time, and nil otherwise. Build
+// functions call it first.
+func CheckAsOf(pkg string, asOf time.Time) error {
+	if asOf.IsZero() {
+		return fmt.Errorf("%s: %w (pass History.Latest() for the end of the data)", pkg, ErrNoAsOf)
+	}
+	return nil
+}
+
+// Latest returns the time of the last order or event in h, in UTC: the
+// natural as-of time of a snapshot of the whole history. It is the zero
+// time when h has neither. O(1).
+func (h *History) Latest() time.Time { return h.latest }
+
+// Lookback is a look-back window ending at an as-of time: Months calendar
+// months plus Duration before it. Calendar months follow the calendar
+// (time.Time.AddDate), so Months(24) before 2012-03-01 starts on
+// 2010-03-01 whatever leap days lie between, where 730 days would not.
+//
+// The zero Lookback means the documented default of the option that holds
+// it; [AllTime] means no bound. Negative fields are invalid: see
+// [Lookback.Validate].
+type Lookback struct {
+	// Months is the number of calendar months.
+	Months int
+	// Duration is added to Months; whole days are the usual unit.
+	Duration time.Duration
+	// All means no bound: everything up to the as-of time.
+	All bool
+}
+
+// AllTime is the Lookback without bound.
+var AllTime = Lookback{All: true}
+
+// Months returns the Lookback of n calendar months.
+func Months(n int) Lookback { return Lookback{Months: n} }
+
+// Days returns the Lookback of n days of 24 hours.
+func Days(n int) Lookback { return Lookback{Duration: time.Duration(n) * 24 * time.Hour} }
+
+// IsZero reports whether l is the zero Lookback, which means "the default".
+func (l Lookback) IsZero() bool { return l == Lookback{} }
+
+// Validate returns an error wrapping [ErrInvalid] for negative fields, or
+// for All combined with a bound.
+func (l Lookback) Validate() error {
+	switch {
+	case l.Months < 0 || l.Duration < 0:
+		return fmt.Errorf("%w: negative look-back %v", ErrInvalid, l)
+	case l.All && (l.Months != 0 || l.Duration != 0):
+		return fmt.Errorf("%w: look-back both unbounded and bounded", ErrInvalid)
+	case l.Months > 12*10_000:
+		return fmt.Errorf("%w: look-back of %d months", ErrInvalid, l.Months)
+	}
+	return nil
+}
+
+// Or returns l, or def when l is zero.
+func (l Lookback) Or(def Lookback) Lookback {
+	if l.IsZero() {
+		return def
+	}
+	return l
+}
+
+// Start returns the start of the window (Start, asOf]: asOf minus Months
+// calendar months minus Duration, or the zero time for [AllTime]. The
+// zero Lookback starts at asOf itself (an empty window); resolve defaults
+// with [Lookback.Or] first.
+func (l Lookback) Start(asOf time.Time) time.Time {
+	if l.All {
+		return time.Time{}
+	}
+	return asOf.AddDate(0, -l.Months, 0).Add(-l.Duration)
+}
+
+// Contains reports whether t lies in the window (Start(asOf), asOf].
+func (l Lookback) Contains(asOf, t time.Time) bool {
+	if t.After(asOf) {
+		return false
+	}
+	return l.All || t.After(l.Start(asOf))
+}
+
+// String formats l as "24 months", "30 days", "1 month 12h0m0s" or "all".
+func (l Lookback) String() string {
+	switch {
+	case l.All:
+		return "all"
+	case l.IsZero():
+		return "default"
+	}
+	s := ""
+	if l.Months != 0 {
+		s = fmt.Sprintf("%d month", l.Months)
+		if l.Months != 1 {
+			s += "s"
+		}
+	}
+	if l.Duration != 0 {
+		if s != "" {
+			s += " "
+		}
+		day := 24 * time.Hour
+		if l.Duration%day == 0 {
+			n := int(l.Duration / day)
+			s += fmt.Sprintf("%d day", n)
+			if n != 1 {
+				s += "s"
+			}
+		} else {
+			s += l.Duration.String()
+		}
+	}
+	return s
+}
+
+// Progress is one report of a long step (load, build, count, fit,
+// evaluate): Done of Total units of Step, such as bytes read or customers
+// built. Total is 0 when unknown. Done == Total marks the end of a step.
+type Progress struct {
+	// Step names the step, such as "load", "history", "segment",
+	// "count", "neighbours", "engine", "clv" or "evaluate".
+	Step string
+	// Done and Total count the step's units; Unit names them ("bytes",
+	// "lines", "customers", "products").
+	Done, Total int64
+	Unit        string
+}
+
+// ProgressFunc receives [Progress] reports. The packages call it from one
+// goroutine at a time, a few times a second at most, and never while
+// holding a lock a request needs; it must return quickly. A nil
+// ProgressFunc is never called.
+type ProgressFunc func(Progress)
+
+// Report calls f with p when f is not nil.
+func (f ProgressFunc) Report(p Progress) {
+	if f != nil {
+		f(p)
+	}
+}
