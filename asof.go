@@ -17,10 +17,20 @@ var ErrNoAsOf = errors.New("affinity: as-of time required")
 // functions call it first.
 func CheckAsOf(pkg string, asOf time.Time) error {
 	if asOf.IsZero() {
-		return fmt.Errorf("%s: %w (pass History.Latest() for the end of the data)", pkg, ErrNoAsOf)
+		return asOfError(pkg)
 	}
 	return nil
 }
+
+// asOfError is the error of CheckAsOf: prefixed with its package once,
+// and matching ErrNoAsOf with errors.Is.
+type asOfError string
+
+func (e asOfError) Error() string {
+	return string(e) + ": as-of time required (pass an explicit time, such as History.Latest())"
+}
+
+func (e asOfError) Is(target error) bool { return target == ErrNoAsOf }
 
 // Latest returns the time of the last order or event in h, in UTC: the
 // natural as-of time of a snapshot of the whole history. It is the zero

@@ -50,7 +50,7 @@ func exampleEngine() (*recommend.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	counts, err := similarity.Count(ctx, h, similarity.CountOptions{Scope: similarity.Basket})
+	counts, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{Scope: similarity.Basket})
 	if err != nil {
 		return nil, err
 	}

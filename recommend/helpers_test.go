@@ -59,7 +59,7 @@ func plantedFixture(t testing.TB) fixture {
 }
 
 func index(ctx context.Context, h *affinity.History, co similarity.CountOptions, io similarity.IndexOptions) (*similarity.Index, error) {
-	c, err := similarity.Count(ctx, h, co)
+	c, err := similarity.Count(ctx, h, h.Latest(), co)
 	if err != nil {
 		return nil, err
 	}

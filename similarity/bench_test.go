@@ -100,7 +100,7 @@ func BenchmarkCountAndIndex10M(b *testing.B) {
 	for _, scope := range []similarity.Scope{similarity.Basket, similarity.Customer, similarity.Sequential} {
 		b.Run("scope="+scope.String(), func(b *testing.B) {
 			base := heapMB()
-			c, err := similarity.Count(ctx, h, similarity.CountOptions{Scope: scope})
+			c, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{Scope: scope})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -119,7 +119,7 @@ func BenchmarkCountAndIndex10M(b *testing.B) {
 			}()
 			start := time.Now()
 			loop(b, func() {
-				c, err := similarity.Count(ctx, h, similarity.CountOptions{Scope: scope})
+				c, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{Scope: scope})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -205,14 +205,14 @@ func BenchmarkMovieLensShape(b *testing.B) {
 		h := movieLensShape(b, kind == "purchases")
 		opts := similarity.CountOptions{Scope: similarity.Customer, MaxBasket: -1, Events: kind == "ratings"}
 		b.Run("rows/"+kind, func(b *testing.B) {
-			c, err := similarity.Count(ctx, h, opts)
+			c, err := similarity.Count(ctx, h, h.Latest(), opts)
 			if err != nil {
 				b.Fatal(err)
 			}
 			occ := pairOccurrences(c)
 			start := time.Now()
 			loop(b, func() {
-				c, _ := similarity.Count(ctx, h, opts)
+				c, _ := similarity.Count(ctx, h, h.Latest(), opts)
 				similarity.NewIndex(ctx, c, similarity.IndexOptions{Measure: similarity.Jaccard, K: 50, MinSupport: 1})
 			})
 			b.ReportMetric(occ*float64(b.N)/time.Since(start).Seconds(), "pairs/s")
@@ -261,7 +261,7 @@ func BenchmarkFitEASE(b *testing.B) {
 				}
 				easeHist[n] = h
 			}
-			c, _ := similarity.Count(ctx, h, similarity.CountOptions{Scope: similarity.Customer})
+			c, _ := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{Scope: similarity.Customer})
 			fitted := 0
 			for p := range c.NumProducts() {
 				if c.Support(affinity.ProductID(p)) > 0 {
@@ -270,7 +270,7 @@ func BenchmarkFitEASE(b *testing.B) {
 			}
 			opts := similarity.EASEOptions{Count: similarity.CountOptions{Scope: similarity.Customer}, MaxProducts: n}
 			loop(b, func() {
-				if _, err := similarity.FitEASE(ctx, h, opts); err != nil {
+				if _, err := similarity.FitEASE(ctx, h, h.Latest(), opts); err != nil {
 					b.Fatal(err)
 				}
 			})
@@ -292,13 +292,13 @@ func BenchmarkEmbeddingTopK(b *testing.B) {
 			b.Fatal(err)
 		}
 		co := similarity.CountOptions{Scope: similarity.Customer}
-		m, _ := similarity.NewItemMatrix(ctx, h, co)
+		m, _ := similarity.NewItemMatrix(ctx, h, h.Latest(), co)
 		w, _ := m.BM25(similarity.BM25Params{})
 		e, err := similarity.Embed(ctx, w, similarity.EmbedOptions{Dim: 64})
 		if err != nil {
 			b.Fatal(err)
 		}
-		c, _ := similarity.Count(ctx, h, co)
+		c, _ := similarity.Count(ctx, h, h.Latest(), co)
 		b.Run(fmt.Sprintf("block/products=%d", n), func(b *testing.B) {
 			loop(b, func() { e.Index(ctx, c, similarity.IndexOptions{K: 50}) })
 		})
@@ -320,7 +320,7 @@ func BenchmarkEmbed(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, _ := similarity.NewItemMatrix(ctx, h, similarity.CountOptions{Scope: similarity.Customer})
+	m, _ := similarity.NewItemMatrix(ctx, h, h.Latest(), similarity.CountOptions{Scope: similarity.Customer})
 	w, _ := m.BM25(similarity.BM25Params{})
 	b.Run("customers=5e4/products=1e4", func(b *testing.B) {
 		loop(b, func() { similarity.Embed(ctx, w, similarity.EmbedOptions{Dim: 64}) })
@@ -427,7 +427,7 @@ func BenchmarkMeasures(b *testing.B) {
 func BenchmarkNeighbors(b *testing.B) {
 	ctx := context.Background()
 	h := demoHistory(b)
-	c, _ := similarity.Count(ctx, h, similarity.CountOptions{})
+	c, _ := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{})
 	x, _ := similarity.NewIndex(ctx, c, similarity.IndexOptions{Measure: similarity.Lift})
 	np := affinity.ProductID(x.NumProducts())
 	var p affinity.ProductID

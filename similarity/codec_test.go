@@ -25,7 +25,7 @@ func smallIndex(t testing.TB, m similarity.Measure, scope similarity.Scope) *sim
 	t.Helper()
 	d := randomData(rand.New(rand.NewPCG(6, 6)), randomOptions{customers: 20, products: 12, orders: 120, maxLines: 4})
 	h := d.history(t, nil)
-	c, err := similarity.Count(context.Background(), h, similarity.CountOptions{Scope: scope})
+	c, err := similarity.Count(context.Background(), h, h.Latest(), similarity.CountOptions{Scope: scope})
 	require.NoError(t, err)
 	x, err := similarity.NewIndex(context.Background(), c, similarity.IndexOptions{Measure: m, K: 4, MinSupport: 1, Shrinkage: 2})
 	require.NoError(t, err)

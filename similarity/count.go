@@ -66,13 +66,10 @@ const DefaultMaxBasket = 100
 type CountOptions struct {
 	// Scope is what "together" means; default Basket.
 	Scope Scope
-	// AsOf counts only orders and events at or before AsOf; zero counts
-	// everything.
-	AsOf time.Time
-	// Lookback counts only orders and events after AsOf − Lookback (after
-	// the History's last order time − Lookback when AsOf is zero); 0
-	// counts everything up to AsOf.
-	Lookback time.Duration
+	// Lookback counts only orders and events in the window
+	// (asOf − Lookback, asOf] of the as-of time given to [Count]. The zero
+	// value means [affinity.AllTime]: everything up to asOf.
+	Lookback affinity.Lookback
 	// Window is how soon after a the purchase of b must follow to count
 	// for Sequential; default [DefaultWindow] (30 days).
 	Window time.Duration
@@ -94,24 +91,25 @@ type CountOptions struct {
 	Events bool
 }
 
-func (o CountOptions) config(h *affinity.History) (*config, error) {
+func (o CountOptions) config(asOf time.Time) (*config, error) {
+	if err := affinity.CheckAsOf("similarity", asOf); err != nil {
+		return nil, err
+	}
 	if o.Scope < Basket || o.Scope > Sequential {
 		return nil, fmt.Errorf("similarity: unknown scope %d", int(o.Scope))
 	}
 	if o.Events && o.Scope == Basket {
 		return nil, errors.New("similarity: events have no order: count them with the Customer or Sequential scope")
 	}
-	if o.Lookback < 0 || o.Window < 0 {
-		return nil, fmt.Errorf("similarity: negative lookback %v or window %v", o.Lookback, o.Window)
+	if err := o.Lookback.Validate(); err != nil {
+		return nil, fmt.Errorf("similarity: %w", err)
 	}
-	c := &config{scope: o.Scope, from: math.MinInt64, to: math.MaxInt64, events: o.Events, workers: parallel.Workers(o.Workers)}
-	ref := h.Summary().Last
-	if !o.AsOf.IsZero() {
-		c.to = o.AsOf.Unix()
-		ref = o.AsOf
+	if o.Window < 0 {
+		return nil, fmt.Errorf("similarity: negative window %v", o.Window)
 	}
-	if o.Lookback > 0 {
-		c.from = ref.Add(-o.Lookback).Unix()
+	c := &config{scope: o.Scope, from: math.MinInt64, to: asOf.Unix(), events: o.Events, workers: parallel.Workers(o.Workers)}
+	if lb := o.Lookback.Or(affinity.AllTime); !lb.All {
+		c.from = lb.Start(asOf).Unix()
 	}
 	c.window = int64(DefaultWindow / time.Second)
 	if o.Window > 0 {
@@ -163,7 +161,9 @@ type Counts struct {
 	post *postings
 }
 
-// Count counts the co-occurrences of products in h within opts.Scope.
+// Count counts the co-occurrences of products in h within opts.Scope,
+// among the orders and events at or before asOf (and after the start of
+// opts.Lookback). A zero asOf is an error wrapping [affinity.ErrNoAsOf].
 // Only bought lines (and, with Events, events) are interactions: returns
 // (negative quantities) never count, and do not cancel the purchase they
 // return.
@@ -174,8 +174,8 @@ type Counts struct {
 // partial counts whose sum is the result. The work is Σ over transactions
 // of (products per transaction)², so [CountOptions.MaxBasket] bounds it.
 // It returns ctx.Err() if ctx is done first.
-func Count(ctx context.Context, h *affinity.History, opts CountOptions) (*Counts, error) {
-	cfg, err := opts.config(h)
+func Count(ctx context.Context, h *affinity.History, asOf time.Time, opts CountOptions) (*Counts, error) {
+	cfg, err := opts.config(asOf)
 	if err != nil {
 		return nil, err
 	}
@@ -366,9 +366,8 @@ func (c *Counts) PairCount(a, b affinity.ProductID) PairCount {
 // History lists the same products in the same order — into the counts of
 // their union: N, supports and co-counts add up. The parts must share
 // scope and window; the result has as many products as the largest part.
-// Count the shards with the same explicit AsOf when using a Lookback:
-// without one, each shard looks back from its own last order. The parts
-// are not modified.
+// Count every shard with the same as-of time and options. The parts are
+// not modified.
 func Sum(ctx context.Context, parts ...*Counts) (*Counts, error) {
 	if len(parts) == 0 {
 		return nil, errors.New("similarity: Sum of no counts")

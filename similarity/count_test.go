@@ -18,18 +18,20 @@ func TestCountMatchesBruteForce(t *testing.T) {
 	ctx := context.Background()
 	cases := []struct {
 		name string
+		asOf time.Time // zero: the History's Latest
 		opt  similarity.CountOptions
 	}{
-		{"basket", similarity.CountOptions{Scope: similarity.Basket}},
-		{"customer", similarity.CountOptions{Scope: similarity.Customer}},
-		{"customer events", similarity.CountOptions{Scope: similarity.Customer, Events: true}},
-		{"sequential", similarity.CountOptions{Scope: similarity.Sequential}},
-		{"sequential 5 days", similarity.CountOptions{Scope: similarity.Sequential, Window: 5 * 24 * time.Hour}},
-		{"sequential events", similarity.CountOptions{Scope: similarity.Sequential, Events: true, Window: 10 * 24 * time.Hour}},
-		{"basket as of", similarity.CountOptions{Scope: similarity.Basket, AsOf: t0.AddDate(0, 0, 60)}},
-		{"customer lookback", similarity.CountOptions{Scope: similarity.Customer, AsOf: t0.AddDate(0, 0, 90), Lookback: 45 * 24 * time.Hour}},
-		{"customer lookback from last order", similarity.CountOptions{Scope: similarity.Customer, Lookback: 30 * 24 * time.Hour}},
-		{"sequential lookback", similarity.CountOptions{Scope: similarity.Sequential, AsOf: t0.AddDate(0, 0, 100), Lookback: 60 * 24 * time.Hour, Events: true}},
+		{"basket", time.Time{}, similarity.CountOptions{Scope: similarity.Basket}},
+		{"customer", time.Time{}, similarity.CountOptions{Scope: similarity.Customer}},
+		{"customer events", time.Time{}, similarity.CountOptions{Scope: similarity.Customer, Events: true}},
+		{"sequential", time.Time{}, similarity.CountOptions{Scope: similarity.Sequential}},
+		{"sequential 5 days", time.Time{}, similarity.CountOptions{Scope: similarity.Sequential, Window: 5 * 24 * time.Hour}},
+		{"sequential events", time.Time{}, similarity.CountOptions{Scope: similarity.Sequential, Events: true, Window: 10 * 24 * time.Hour}},
+		{"basket as of", t0.AddDate(0, 0, 60), similarity.CountOptions{Scope: similarity.Basket}},
+		{"customer lookback", t0.AddDate(0, 0, 90), similarity.CountOptions{Scope: similarity.Customer, Lookback: affinity.Days(45)}},
+		{"customer lookback from last order", time.Time{}, similarity.CountOptions{Scope: similarity.Customer, Lookback: affinity.Days(30)}},
+		{"sequential lookback", t0.AddDate(0, 0, 100), similarity.CountOptions{Scope: similarity.Sequential, Lookback: affinity.Days(60), Events: true}},
+		{"customer months lookback", t0.AddDate(0, 0, 100), similarity.CountOptions{Scope: similarity.Customer, Lookback: affinity.Months(2)}},
 	}
 	for seed := range uint64(4) {
 		rng := rand.New(rand.NewPCG(seed, 99))
@@ -41,9 +43,13 @@ func TestCountMatchesBruteForce(t *testing.T) {
 				opt.MaxBasket = -1
 				for _, workers := range []int{1, 3} {
 					opt.Workers = workers
-					c, err := similarity.Count(ctx, h, opt)
+					asOf := tc.asOf
+					if asOf.IsZero() {
+						asOf = h.Latest()
+					}
+					c, err := similarity.Count(ctx, h, asOf, opt)
 					require.NoError(t, err)
-					want := bruteCount(d, bruteOptions{scope: opt.Scope, asOf: opt.AsOf, lookback: opt.Lookback, window: opt.Window, events: opt.Events})
+					want := bruteCount(d, bruteOptions{scope: opt.Scope, asOf: asOf, from: opt.Lookback.Or(affinity.AllTime).Start(asOf), window: opt.Window, events: opt.Events})
 					requireCountsEqual(t, want, c, h.Catalog())
 					assert.Equal(t, opt.Scope, c.Scope())
 					assert.Equal(t, opt.Scope == similarity.Sequential, c.Directed())
@@ -58,7 +64,7 @@ func TestCountSymmetric(t *testing.T) {
 	d := randomData(rng, randomOptions{customers: 40, products: 30, orders: 300, maxLines: 7, returns: 0.05})
 	h := d.history(t, nil)
 	for _, scope := range []similarity.Scope{similarity.Basket, similarity.Customer} {
-		c, err := similarity.Count(context.Background(), h, similarity.CountOptions{Scope: scope})
+		c, err := similarity.Count(context.Background(), h, h.Latest(), similarity.CountOptions{Scope: scope})
 		require.NoError(t, err)
 		for a := range c.NumProducts() {
 			cols, vals := c.Row(affinity.ProductID(a))
@@ -78,11 +84,11 @@ func TestCountMaxBasketSamples(t *testing.T) {
 	for _, scope := range []similarity.Scope{similarity.Basket, similarity.Customer, similarity.Sequential} {
 		t.Run(scope.String(), func(t *testing.T) {
 			const m = 4
-			full, err := similarity.Count(ctx, h, similarity.CountOptions{Scope: scope, MaxBasket: -1})
+			full, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{Scope: scope, MaxBasket: -1})
 			require.NoError(t, err)
-			capped, err := similarity.Count(ctx, h, similarity.CountOptions{Scope: scope, MaxBasket: m, Workers: 1})
+			capped, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{Scope: scope, MaxBasket: m, Workers: 1})
 			require.NoError(t, err)
-			again, err := similarity.Count(ctx, h, similarity.CountOptions{Scope: scope, MaxBasket: m, Workers: 4})
+			again, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{Scope: scope, MaxBasket: m, Workers: 4})
 			require.NoError(t, err)
 			assert.Equal(t, full.Total(), capped.Total(), "sampling drops products, not transactions")
 
@@ -166,16 +172,17 @@ func TestSumOfShardsEqualsWhole(t *testing.T) {
 	}
 	opts := []similarity.CountOptions{
 		{Scope: similarity.Basket, MaxBasket: 5},
-		{Scope: similarity.Customer, MaxBasket: 6, Events: true, AsOf: t0.AddDate(0, 0, 100), Lookback: 80 * 24 * time.Hour},
+		{Scope: similarity.Customer, MaxBasket: 6, Events: true, Lookback: affinity.Days(80)},
 		{Scope: similarity.Sequential, MaxBasket: 7, Window: 20 * 24 * time.Hour},
 	}
 	for _, o := range opts {
 		t.Run(o.Scope.String(), func(t *testing.T) {
-			want, err := similarity.Count(ctx, whole, o)
+			asOf := t0.AddDate(0, 0, 100)
+			want, err := similarity.Count(ctx, whole, asOf, o)
 			require.NoError(t, err)
 			var parts []*similarity.Counts
 			for _, h := range shards {
-				c, err := similarity.Count(ctx, h, o)
+				c, err := similarity.Count(ctx, h, asOf, o)
 				require.NoError(t, err)
 				parts = append(parts, c)
 			}
@@ -212,9 +219,9 @@ func TestSumOfShardsEqualsWhole(t *testing.T) {
 func TestSumRejectsMixedScopes(t *testing.T) {
 	ctx := context.Background()
 	h := randomData(rand.New(rand.NewPCG(1, 1)), randomOptions{customers: 5, products: 5, orders: 10, maxLines: 3}).history(t, nil)
-	a, err := similarity.Count(ctx, h, similarity.CountOptions{Scope: similarity.Basket})
+	a, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{Scope: similarity.Basket})
 	require.NoError(t, err)
-	b, err := similarity.Count(ctx, h, similarity.CountOptions{Scope: similarity.Customer})
+	b, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{Scope: similarity.Customer})
 	require.NoError(t, err)
 	_, err = similarity.Sum(ctx, a, b)
 	require.Error(t, err)
@@ -229,24 +236,26 @@ func TestCountOptionErrors(t *testing.T) {
 		"basket events":   {Scope: similarity.Basket, Events: true},
 		"unknown scope":   {Scope: similarity.Scope(7)},
 		"negative window": {Scope: similarity.Sequential, Window: -time.Hour},
-		"negative lookbk": {Lookback: -time.Hour},
+		"negative lookbk": {Lookback: affinity.Lookback{Duration: -time.Hour}},
 	} {
-		_, err := similarity.Count(ctx, h, o)
+		_, err := similarity.Count(ctx, h, h.Latest(), o)
 		assert.Error(t, err, name)
 	}
+	_, err := similarity.Count(ctx, h, time.Time{}, similarity.CountOptions{})
+	assert.ErrorIs(t, err, affinity.ErrNoAsOf)
 }
 
 func TestCountCancelled(t *testing.T) {
 	h := randomData(rand.New(rand.NewPCG(1, 1)), randomOptions{customers: 50, products: 20, orders: 100, maxLines: 3}).history(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := similarity.Count(ctx, h, similarity.CountOptions{})
+	_, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{})
 	require.ErrorIs(t, err, context.Canceled)
 }
 
 func TestCountUnknownProducts(t *testing.T) {
 	h := randomData(rand.New(rand.NewPCG(1, 1)), randomOptions{customers: 5, products: 5, orders: 10, maxLines: 3}).history(t, nil)
-	c, err := similarity.Count(context.Background(), h, similarity.CountOptions{})
+	c, err := similarity.Count(context.Background(), h, h.Latest(), similarity.CountOptions{})
 	require.NoError(t, err)
 	const far = affinity.ProductID(1 << 30)
 	assert.Zero(t, c.Support(far))
@@ -292,7 +301,7 @@ func TestCountBoundaries(t *testing.T) {
 	require.NoError(t, err)
 	a, _ := h.Catalog().LookupProduct("A")
 	bb, _ := h.Catalog().LookupProduct("B")
-	c, err := similarity.Count(ctx, h, similarity.CountOptions{AsOf: asOf, Lookback: lookback})
+	c, err := similarity.Count(ctx, h, asOf, similarity.CountOptions{Lookback: affinity.Lookback{Duration: lookback}})
 	require.NoError(t, err)
 	assert.Equal(t, 2, c.Total())
 	assert.Equal(t, 2, c.Pair(a, bb))
@@ -311,7 +320,7 @@ func TestCountBoundaries(t *testing.T) {
 	require.NoError(t, err)
 	a, _ = h.Catalog().LookupProduct("A")
 	bb, _ = h.Catalog().LookupProduct("B")
-	c, err = similarity.Count(ctx, h, similarity.CountOptions{Scope: similarity.Sequential, Window: window})
+	c, err = similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{Scope: similarity.Sequential, Window: window})
 	require.NoError(t, err)
 	assert.Equal(t, 1, c.Pair(a, bb))
 	assert.Equal(t, 1, c.Pair(bb, a))
@@ -325,7 +334,7 @@ func TestEmptyHistory(t *testing.T) {
 	h, err := b.Build(ctx)
 	require.NoError(t, err)
 	for _, scope := range []similarity.Scope{similarity.Basket, similarity.Customer, similarity.Sequential} {
-		c, err := similarity.Count(ctx, h, similarity.CountOptions{Scope: scope})
+		c, err := similarity.Count(ctx, h, t0, similarity.CountOptions{Scope: scope})
 		require.NoError(t, err)
 		assert.Zero(t, c.Total())
 		assert.Zero(t, c.NumProducts())
@@ -336,10 +345,10 @@ func TestEmptyHistory(t *testing.T) {
 			assert.Empty(t, x.Neighbors(0))
 		}
 	}
-	x, err := similarity.FitEASE(ctx, h, similarity.EASEOptions{})
+	x, err := similarity.FitEASE(ctx, h, t0, similarity.EASEOptions{})
 	require.NoError(t, err)
 	assert.Zero(t, x.NumNeighbors())
-	m, err := similarity.NewItemMatrix(ctx, h, similarity.CountOptions{})
+	m, err := similarity.NewItemMatrix(ctx, h, t0, similarity.CountOptions{})
 	require.NoError(t, err)
 	e, err := similarity.Embed(ctx, m, similarity.EmbedOptions{})
 	require.NoError(t, err)

@@ -21,7 +21,7 @@
 // relation ("bought a camera, then a memory card"). Only bought lines
 // count (returns never do); with [CountOptions.Events], views, carts,
 // ratings and wishlists count as interactions too (Customer and
-// Sequential). [CountOptions.AsOf] and [CountOptions.Lookback] bound the
+// Sequential). The as-of time given to [Count] and [CountOptions.Lookback] bound the
 // counted period explicitly; there is no hidden clock.
 //
 // A transaction with more than [CountOptions.MaxBasket] distinct products

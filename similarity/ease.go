@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/internal/parallel"
@@ -51,7 +52,7 @@ type EASEOptions struct {
 
 // FitEASE fits the EASE model (Steck 2019, "Embarrassingly Shallow
 // Autoencoders for Sparse Data") on the binary transaction × product
-// matrix X of h and returns its weights as an [Index] with Measure EASE.
+// matrix X of h's transactions at or before asOf (see [Count]) and returns its weights as an [Index] with Measure EASE.
 // The closed-form solution is
 //
 //	P = (XᵀX + λI)⁻¹,   W = I − P·diagMat(1/diag(P)),   diag(W) = 0,
@@ -66,7 +67,7 @@ type EASEOptions struct {
 //
 // ctx is checked before and after the factorisation, which cannot be
 // interrupted.
-func FitEASE(ctx context.Context, h *affinity.History, opts EASEOptions) (*Index, error) {
+func FitEASE(ctx context.Context, h *affinity.History, asOf time.Time, opts EASEOptions) (*Index, error) {
 	if opts.Count.Scope == Sequential {
 		return nil, errors.New("similarity: EASE needs symmetric (Basket or Customer) counts")
 	}
@@ -92,7 +93,7 @@ func FitEASE(ctx context.Context, h *affinity.History, opts EASEOptions) (*Index
 	if fb.Measure == EASE || fb.Measure == SVD {
 		return nil, fmt.Errorf("similarity: EASE fallback measure %v", fb.Measure)
 	}
-	c, err := Count(ctx, h, opts.Count)
+	c, err := Count(ctx, h, asOf, opts.Count)
 	if err != nil {
 		return nil, err
 	}

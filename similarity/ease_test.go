@@ -50,7 +50,7 @@ func TestFitEASEMatchesNaive(t *testing.T) {
 	for _, scope := range []similarity.Scope{similarity.Basket, similarity.Customer} {
 		t.Run(scope.String(), func(t *testing.T) {
 			const lambda, k = 7.5, 5
-			x, err := similarity.FitEASE(ctx, h, similarity.EASEOptions{Count: similarity.CountOptions{Scope: scope, MaxBasket: -1}, Lambda: lambda, K: k})
+			x, err := similarity.FitEASE(ctx, h, h.Latest(), similarity.EASEOptions{Count: similarity.CountOptions{Scope: scope, MaxBasket: -1}, Lambda: lambda, K: k})
 			require.NoError(t, err)
 			assert.Equal(t, similarity.EASE, x.Measure())
 			want := bruteCount(d, bruteOptions{scope: scope})
@@ -94,9 +94,9 @@ func TestFitEASEFallback(t *testing.T) {
 	h := d.history(t, nil)
 	co := similarity.CountOptions{Scope: similarity.Customer}
 	fb := similarity.IndexOptions{Measure: similarity.NPMI, MinSupport: 3}
-	x, err := similarity.FitEASE(ctx, h, similarity.EASEOptions{Count: co, Lambda: 10, K: 6, MaxProducts: 8, Fallback: fb})
+	x, err := similarity.FitEASE(ctx, h, h.Latest(), similarity.EASEOptions{Count: co, Lambda: 10, K: 6, MaxProducts: 8, Fallback: fb})
 	require.NoError(t, err)
-	c, err := similarity.Count(ctx, h, co)
+	c, err := similarity.Count(ctx, h, h.Latest(), co)
 	require.NoError(t, err)
 	fb.K = 6
 	rest, err := similarity.NewIndex(ctx, c, fb)
@@ -133,7 +133,7 @@ func TestFitEASEErrors(t *testing.T) {
 		"negative lambda": {Lambda: -1},
 		"fallback EASE":   {Fallback: similarity.IndexOptions{Measure: similarity.EASE}},
 	} {
-		_, err := similarity.FitEASE(ctx, h, o)
+		_, err := similarity.FitEASE(ctx, h, h.Latest(), o)
 		assert.Error(t, err, name)
 	}
 }

@@ -31,7 +31,7 @@ func TestEmbedMatchesExactSVD(t *testing.T) {
 	ctx := context.Background()
 	d := randomData(rand.New(rand.NewPCG(12, 12)), randomOptions{customers: 80, products: 30, orders: 400, maxLines: 5})
 	h := d.history(t, nil)
-	m0, err := similarity.NewItemMatrix(ctx, h, similarity.CountOptions{Scope: similarity.Customer})
+	m0, err := similarity.NewItemMatrix(ctx, h, h.Latest(), similarity.CountOptions{Scope: similarity.Customer})
 	require.NoError(t, err)
 	m, err := m0.BM25(similarity.BM25Params{})
 	require.NoError(t, err)
@@ -128,11 +128,11 @@ func TestEmbeddingIndexMatchesPairwise(t *testing.T) {
 	d := randomData(rand.New(rand.NewPCG(5, 50)), randomOptions{customers: 400, products: 2300, orders: 3000, maxLines: 6})
 	h := d.history(t, nil)
 	co := similarity.CountOptions{Scope: similarity.Customer}
-	m, err := similarity.NewItemMatrix(ctx, h, co)
+	m, err := similarity.NewItemMatrix(ctx, h, h.Latest(), co)
 	require.NoError(t, err)
 	e, err := similarity.Embed(ctx, m, similarity.EmbedOptions{Dim: 16})
 	require.NoError(t, err)
-	c, err := similarity.Count(ctx, h, co)
+	c, err := similarity.Count(ctx, h, h.Latest(), co)
 	require.NoError(t, err)
 	const k = 7
 	x, err := e.Index(ctx, c, similarity.IndexOptions{K: k})
@@ -158,7 +158,7 @@ func TestEmbeddingIndexMatchesPairwise(t *testing.T) {
 	}
 	assert.Positive(t, empty, "products never bought have no neighbours")
 
-	other, err := similarity.Count(ctx, randomData(rand.New(rand.NewPCG(1, 1)), randomOptions{customers: 5, products: 5, orders: 20, maxLines: 3}).history(t, nil), co)
+	other, err := similarity.Count(ctx, randomData(rand.New(rand.NewPCG(1, 1)), randomOptions{customers: 5, products: 5, orders: 20, maxLines: 3}).history(t, nil), randomData(rand.New(rand.NewPCG(1, 1)), randomOptions{customers: 5, products: 5, orders: 20, maxLines: 3}).history(t, nil).Latest(), co)
 	require.NoError(t, err)
 	_, err = e.Index(ctx, other, similarity.IndexOptions{})
 	assert.Error(t, err)

@@ -45,7 +45,7 @@ func cameraShop() *affinity.History {
 func Example() {
 	ctx := context.Background()
 	h := cameraShop()
-	c, _ := similarity.Count(ctx, h, similarity.CountOptions{Scope: similarity.Basket})
+	c, _ := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{Scope: similarity.Basket})
 	x, _ := similarity.NewIndex(ctx, c, similarity.IndexOptions{Measure: similarity.Lift, MinSupport: 1, K: 3})
 	cat := h.Catalog()
 	camera, _ := cat.LookupProduct("camera")
@@ -64,7 +64,7 @@ func Example() {
 func ExampleCount_sequential() {
 	ctx := context.Background()
 	h := cameraShop()
-	c, _ := similarity.Count(ctx, h, similarity.CountOptions{Scope: similarity.Sequential, Window: 14 * 24 * time.Hour})
+	c, _ := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{Scope: similarity.Sequential, Window: 14 * 24 * time.Hour})
 	cat := h.Catalog()
 	camera, _ := cat.LookupProduct("camera")
 	card, _ := cat.LookupProduct("memory card")
@@ -126,7 +126,7 @@ func ExampleVecCosine() {
 
 func ExampleIndex_WriteTo() {
 	ctx := context.Background()
-	c, _ := similarity.Count(ctx, cameraShop(), similarity.CountOptions{})
+	c, _ := similarity.Count(ctx, cameraShop(), cameraShop().Latest(), similarity.CountOptions{})
 	x, _ := similarity.NewIndex(ctx, c, similarity.IndexOptions{Measure: similarity.NPMI, MinSupport: 1})
 	var buf bytes.Buffer
 	n, _ := x.WriteTo(&buf)
@@ -147,7 +147,7 @@ func ExampleIndex_WriteTo() {
 func ExampleFitEASE() {
 	ctx := context.Background()
 	h := cameraShop()
-	x, _ := similarity.FitEASE(ctx, h, similarity.EASEOptions{Count: similarity.CountOptions{Scope: similarity.Customer}, Lambda: 1, K: 2})
+	x, _ := similarity.FitEASE(ctx, h, h.Latest(), similarity.EASEOptions{Count: similarity.CountOptions{Scope: similarity.Customer}, Lambda: 1, K: 2})
 	cat := h.Catalog()
 	camera, _ := cat.LookupProduct("camera")
 	for _, n := range x.Neighbors(camera) {
@@ -161,7 +161,7 @@ func ExampleFitEASE() {
 func ExampleItemMatrix_BM25() {
 	ctx := context.Background()
 	h := cameraShop()
-	m, _ := similarity.NewItemMatrix(ctx, h, similarity.CountOptions{Scope: similarity.Customer})
+	m, _ := similarity.NewItemMatrix(ctx, h, h.Latest(), similarity.CountOptions{Scope: similarity.Customer})
 	w, _ := m.BM25(similarity.DefaultBM25)
 	products, customers := w.Dims()
 	cat := h.Catalog()

@@ -111,10 +111,10 @@ type bruteCounts struct {
 }
 
 type bruteOptions struct {
-	scope            similarity.Scope
-	asOf             time.Time
-	lookback, window time.Duration
-	events           bool
+	scope      similarity.Scope
+	asOf, from time.Time // the window (from, asOf]; zero asOf: no end, zero from: no start
+	window     time.Duration
+	events     bool
 }
 
 // bruteCount counts co-occurrences from the raw records with maps and
@@ -122,27 +122,17 @@ type bruteOptions struct {
 func bruteCount(d rawData, o bruteOptions) bruteCounts {
 	type okey struct{ cust, order string }
 	orderTime := map[okey]time.Time{}
-	var last time.Time
 	for _, p := range d.purchases {
 		k := okey{p.Customer, p.Order}
 		if t, ok := orderTime[k]; !ok || p.Time.Before(t) {
 			orderTime[k] = p.Time
 		}
 	}
-	for _, t := range orderTime {
-		if t.After(last) {
-			last = t
-		}
-	}
-	ref := last
-	if !o.asOf.IsZero() {
-		ref = o.asOf
-	}
 	in := func(t time.Time) bool {
 		if !o.asOf.IsZero() && t.After(o.asOf) {
 			return false
 		}
-		if o.lookback > 0 && !t.After(ref.Add(-o.lookback)) {
+		if !o.from.IsZero() && !t.After(o.from) {
 			return false
 		}
 		return true

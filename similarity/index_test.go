@@ -25,7 +25,7 @@ func TestNewIndexMatchesNaive(t *testing.T) {
 		{Scope: similarity.Customer, Events: true},
 		{Scope: similarity.Sequential, Window: 40 * 24 * 3600e9},
 	} {
-		c, err := similarity.Count(ctx, h, co)
+		c, err := similarity.Count(ctx, h, h.Latest(), co)
 		require.NoError(t, err)
 		for _, m := range countMeasures {
 			for _, o := range []similarity.IndexOptions{
@@ -79,7 +79,7 @@ func TestIndexTieBreak(t *testing.T) {
 	}
 	h, err := b.Build(ctx)
 	require.NoError(t, err)
-	c, err := similarity.Count(ctx, h, similarity.CountOptions{})
+	c, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{})
 	require.NoError(t, err)
 	x, err := similarity.NewIndex(ctx, c, similarity.IndexOptions{Measure: similarity.Lift, K: 3})
 	require.NoError(t, err)
@@ -96,7 +96,7 @@ func TestIndexTieBreak(t *testing.T) {
 func TestIndexOptionsErrors(t *testing.T) {
 	ctx := context.Background()
 	h := randomData(rand.New(rand.NewPCG(1, 1)), randomOptions{customers: 5, products: 5, orders: 20, maxLines: 3}).history(t, nil)
-	c, err := similarity.Count(ctx, h, similarity.CountOptions{})
+	c, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{})
 	require.NoError(t, err)
 	for name, o := range map[string]similarity.IndexOptions{
 		"unknown measure":    {Measure: similarity.Measure(42)},
@@ -118,7 +118,7 @@ func TestIndexOptionsErrors(t *testing.T) {
 func TestIndexUnknownProduct(t *testing.T) {
 	ctx := context.Background()
 	h := randomData(rand.New(rand.NewPCG(1, 1)), randomOptions{customers: 5, products: 5, orders: 20, maxLines: 3}).history(t, nil)
-	c, err := similarity.Count(ctx, h, similarity.CountOptions{})
+	c, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{})
 	require.NoError(t, err)
 	x, err := similarity.NewIndex(ctx, c, similarity.IndexOptions{})
 	require.NoError(t, err)
@@ -129,7 +129,7 @@ func TestIndexUnknownProduct(t *testing.T) {
 func TestNeighborsDoesNotAllocate(t *testing.T) {
 	ctx := context.Background()
 	h := randomData(rand.New(rand.NewPCG(1, 1)), randomOptions{customers: 20, products: 10, orders: 80, maxLines: 4}).history(t, nil)
-	c, err := similarity.Count(ctx, h, similarity.CountOptions{})
+	c, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{})
 	require.NoError(t, err)
 	x, err := similarity.NewIndex(ctx, c, similarity.IndexOptions{})
 	require.NoError(t, err)
@@ -147,9 +147,9 @@ func TestBM25MatchesWeightedMatrix(t *testing.T) {
 	for _, co := range []similarity.CountOptions{{Scope: similarity.Basket}, {Scope: similarity.Customer, Events: true}} {
 		for _, params := range []similarity.BM25Params{{}, {K1: 100, B: 0.8}, {K1: 0.5, B: 0}} {
 			t.Run(fmt.Sprintf("%v/%+v", co.Scope, params), func(t *testing.T) {
-				c, err := similarity.Count(ctx, h, co)
+				c, err := similarity.Count(ctx, h, h.Latest(), co)
 				require.NoError(t, err)
-				m, err := similarity.NewItemMatrix(ctx, h, co)
+				m, err := similarity.NewItemMatrix(ctx, h, h.Latest(), co)
 				require.NoError(t, err)
 				w, err := m.Binary().BM25(params)
 				require.NoError(t, err)
@@ -198,7 +198,7 @@ func TestBM25Sequential(t *testing.T) {
 	ctx := context.Background()
 	d := randomData(rand.New(rand.NewPCG(4, 2)), randomOptions{customers: 30, products: 20, orders: 300, maxLines: 4})
 	h := d.history(t, nil)
-	c, err := similarity.Count(ctx, h, similarity.CountOptions{Scope: similarity.Sequential})
+	c, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{Scope: similarity.Sequential})
 	require.NoError(t, err)
 	x, err := similarity.NewIndex(ctx, c, similarity.IndexOptions{Measure: similarity.BM25, MinSupport: 1})
 	require.NoError(t, err)
@@ -219,7 +219,7 @@ func TestNewIndexLongRows(t *testing.T) {
 	ctx := context.Background()
 	d := randomData(rand.New(rand.NewPCG(8, 80)), randomOptions{customers: 150, products: 400, orders: 1500, maxLines: 12})
 	h := d.history(t, nil)
-	c, err := similarity.Count(ctx, h, similarity.CountOptions{Scope: similarity.Customer})
+	c, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{Scope: similarity.Customer})
 	require.NoError(t, err)
 	for _, m := range []similarity.Measure{similarity.Jaccard, similarity.Lift, similarity.NPMI, similarity.Leverage} {
 		for _, k := range []int{1, 9, 30, 120} {

@@ -98,7 +98,7 @@ func recallTable(t *testing.T, h *affinity.History, pairs []dataset.Pair, floors
 	cat := h.Catalog()
 	const k, minSupport = 10, 3
 	for _, scope := range []similarity.Scope{similarity.Basket, similarity.Customer, similarity.Sequential} {
-		c, err := similarity.Count(ctx, h, similarity.CountOptions{Scope: scope})
+		c, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{Scope: scope})
 		require.NoError(t, err)
 		for _, m := range recallMeasures {
 			o := similarity.IndexOptions{Measure: m, K: k, MinSupport: minSupport}
@@ -113,9 +113,9 @@ func recallTable(t *testing.T, h *affinity.History, pairs []dataset.Pair, floors
 			assert.GreaterOrEqual(t, evident, 0.9, "%v %v", scope, m)
 		}
 	}
-	c, err := similarity.Count(ctx, h, similarity.CountOptions{Scope: similarity.Customer})
+	c, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{Scope: similarity.Customer})
 	require.NoError(t, err)
-	x, err := similarity.FitEASE(ctx, h, similarity.EASEOptions{Count: similarity.CountOptions{Scope: similarity.Customer}, K: k})
+	x, err := similarity.FitEASE(ctx, h, h.Latest(), similarity.EASEOptions{Count: similarity.CountOptions{Scope: similarity.Customer}, K: k})
 	require.NoError(t, err)
 	all, evident := plantedRecall(x, c, cat, pairs, k, minSupport)
 	t.Logf("recall@10 %-10v %-10v %.3f (%.3f of the pairs seen together ≥ %d times)", similarity.Customer, similarity.EASE, all, evident, minSupport)

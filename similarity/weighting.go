@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/shopaffinity/affinity"
 )
@@ -61,16 +62,16 @@ type ItemMatrix struct {
 }
 
 // NewItemMatrix builds the product × transaction matrix of h with the
-// transactions of [Count] (same options and sampling): for Basket a column
+// transactions of [Count] (same as-of time, options and sampling): for Basket a column
 // per order (OrderID), for Customer a column per customer (CustomerID).
 // An entry is the number of interactions of the transaction with the
 // product: its bought lines (plus its events, with Events). Sequential has
 // no transactions of this kind and is an error.
-func NewItemMatrix(ctx context.Context, h *affinity.History, opts CountOptions) (*ItemMatrix, error) {
+func NewItemMatrix(ctx context.Context, h *affinity.History, asOf time.Time, opts CountOptions) (*ItemMatrix, error) {
 	if opts.Scope == Sequential {
 		return nil, errors.New("similarity: no item matrix for the sequential scope")
 	}
-	cfg, err := opts.config(h)
+	cfg, err := opts.config(asOf)
 	if err != nil {
 		return nil, err
 	}

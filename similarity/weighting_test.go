@@ -40,7 +40,7 @@ func TestItemMatrixWeightings(t *testing.T) {
 	ctx := context.Background()
 	h, p := tinyHistory(t)
 	A, B, C := p[0], p[1], p[2]
-	m, err := similarity.NewItemMatrix(ctx, h, similarity.CountOptions{Scope: similarity.Basket})
+	m, err := similarity.NewItemMatrix(ctx, h, h.Latest(), similarity.CountOptions{Scope: similarity.Basket})
 	require.NoError(t, err)
 	r, c := m.Dims()
 	assert.Equal(t, 3, r)
@@ -78,10 +78,10 @@ func TestItemMatrixWeightings(t *testing.T) {
 	assert.Equal(t, 1.0, bin.At(A, 0))
 
 	// customer columns: the event of c2 on C counts with Events
-	cm, err := similarity.NewItemMatrix(ctx, h, similarity.CountOptions{Scope: similarity.Customer, Events: true})
+	cm, err := similarity.NewItemMatrix(ctx, h, h.Latest(), similarity.CountOptions{Scope: similarity.Customer, Events: true})
 	require.NoError(t, err)
 	assert.Equal(t, 1.0, cm.At(C, 2))
 	assert.Equal(t, 2.0, cm.At(A, 0), "two lines of A in one order")
-	_, err = similarity.NewItemMatrix(ctx, h, similarity.CountOptions{Scope: similarity.Sequential})
+	_, err = similarity.NewItemMatrix(ctx, h, h.Latest(), similarity.CountOptions{Scope: similarity.Sequential})
 	assert.Error(t, err)
 }

@@ -70,7 +70,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := similarity.Count(ctx, h, similarity.CountOptions{Scope: sc})
+	c, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{Scope: sc})
 	if err != nil {
 		return err
 	}

@@ -64,7 +64,7 @@ func run(ctx context.Context, w io.Writer) error {
 
 	// 4. Cross-sell: products bought together, ranked for one customer's
 	// thank-you mail, complements rather than substitutes.
-	counts, err := similarity.Count(ctx, h, similarity.CountOptions{Scope: similarity.Basket})
+	counts, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{Scope: similarity.Basket})
 	if err != nil {
 		return err
 	}

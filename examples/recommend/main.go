@@ -61,7 +61,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	default:
 		return fmt.Errorf("unknown scope %q (basket or customer)", *scope)
 	}
-	counts, err := similarity.Count(ctx, h, co)
+	counts, err := similarity.Count(ctx, h, h.Latest(), co)
 	if err != nil {
 		return err
 	}
