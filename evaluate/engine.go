@@ -32,7 +32,7 @@ func (*Engine) Name() string { return "engine" }
 
 // Fit counts co-occurrences, builds the index and the engine.
 func (r *Engine) Fit(ctx context.Context, train *affinity.History, asOf time.Time) error {
-	counts, err := similarity.Count(ctx, train, train.Latest(), countOptions(train, true))
+	counts, err := similarity.Count(ctx, train, asOf, countOptions(train, true))
 	if err != nil {
 		return err
 	}

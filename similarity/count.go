@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/RoaringBitmap/roaring/v2"
 	"math"
 	"slices"
 	"strings"
@@ -89,6 +90,13 @@ type CountOptions struct {
 	// data such as MovieLens. Orders have no events: Basket with Events is
 	// an error.
 	Events bool
+	// Exclude holds products (by [affinity.ProductID]) that are never
+	// counted: not in any pair, not in the supports, and not toward
+	// MaxBasket. Shops list their non-merchandise here — postage, fees,
+	// gift vouchers, manual adjustments — which co-occur with everything
+	// and are evidence of nothing. nil excludes nothing. Read during the
+	// call only.
+	Exclude *roaring.Bitmap
 }
 
 func (o CountOptions) config(asOf time.Time) (*config, error) {
@@ -107,7 +115,7 @@ func (o CountOptions) config(asOf time.Time) (*config, error) {
 	if o.Window < 0 {
 		return nil, fmt.Errorf("similarity: negative window %v", o.Window)
 	}
-	c := &config{scope: o.Scope, from: math.MinInt64, to: asOf.Unix(), events: o.Events, workers: parallel.Workers(o.Workers)}
+	c := &config{scope: o.Scope, from: math.MinInt64, to: asOf.Unix(), events: o.Events, workers: parallel.Workers(o.Workers), exclude: o.Exclude}
 	if lb := o.Lookback.Or(affinity.AllTime); !lb.All {
 		c.from = lb.Start(asOf).Unix()
 	}

@@ -115,6 +115,7 @@ type bruteOptions struct {
 	asOf, from time.Time // the window (from, asOf]; zero asOf: no end, zero from: no start
 	window     time.Duration
 	events     bool
+	exclude    map[string]bool // products never counted
 }
 
 // bruteCount counts co-occurrences from the raw records with maps and
@@ -147,7 +148,7 @@ func bruteCount(d rawData, o bruteOptions) bruteCounts {
 	for _, p := range d.purchases {
 		k := okey{p.Customer, p.Order}
 		ot := orderTime[k]
-		if p.Quantity <= 0 || !in(ot) {
+		if p.Quantity <= 0 || !in(ot) || o.exclude[p.Product] {
 			continue
 		}
 		switch o.scope {
@@ -170,7 +171,7 @@ func bruteCount(d rawData, o bruteOptions) bruteCounts {
 	}
 	if o.events {
 		for _, e := range d.events {
-			if !in(e.Time) {
+			if !in(e.Time) || o.exclude[e.Product] {
 				continue
 			}
 			if o.scope == similarity.Sequential {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"github.com/RoaringBitmap/roaring/v2"
 	"math"
 	"slices"
 	"strconv"
@@ -36,6 +37,7 @@ type config struct {
 	maxBasket int // 0: no cap
 	workers   int
 	events    bool
+	exclude   *roaring.Bitmap // products never counted; nil: none
 }
 
 func (c *config) inRange(u int64) bool { return u > c.from && u <= c.to }
@@ -106,6 +108,14 @@ func sampleDistinct(items []affinity.ProductID, tf []float32, key uint64, m int,
 func buildTx(ctx context.Context, h *affinity.History, c *config, withTF bool) (*txTable, error) {
 	np := h.Catalog().NumProducts()
 	b := txBuilder{h: h, c: c, withTF: withTF, stamp: make([]uint32, np), t: &txTable{off: []uint32{0}}}
+	if c.exclude != nil {
+		b.excluded = make([]bool, np)
+		for p := range roaring.Values(c.exclude) {
+			if int(p) < np {
+				b.excluded[p] = true
+			}
+		}
+	}
 	if withTF {
 		b.pos = make([]uint32, np)
 	}
@@ -133,6 +143,8 @@ type txBuilder struct {
 	pos    []uint32 // with tf: position of the product in items
 	mark   uint32
 	buf    []ranked
+	// excluded marks the products never counted (CountOptions.Exclude).
+	excluded []bool
 }
 
 func (b *txBuilder) nextMark() {
@@ -143,8 +155,14 @@ func (b *txBuilder) nextMark() {
 	}
 }
 
+// skip reports whether p is excluded from counting.
+func (b *txBuilder) skip(p affinity.ProductID) bool { return b.excluded != nil && b.excluded[p] }
+
 // add appends p to the current transaction unless it is there already.
 func (b *txBuilder) add(p affinity.ProductID) {
+	if b.skip(p) {
+		return
+	}
 	t := b.t
 	if b.stamp[p] == b.mark {
 		if b.withTF {
@@ -242,7 +260,7 @@ func (b *txBuilder) customers(ctx context.Context) error {
 		if b.c.events {
 			elo, ehi := h.CustomerEvents(c)
 			for i := elo; i < ehi; i++ {
-				if e := h.Event(i); b.c.inRange(e.Unix) {
+				if e := h.Event(i); b.c.inRange(e.Unix) && !b.skip(e.Product) {
 					b.add(e.Product)
 				}
 			}
@@ -284,7 +302,7 @@ func (b *txBuilder) timelines(ctx context.Context) error {
 			b.nextMark()
 			llo, lhi := h.OrderLines(o)
 			for i := llo; i < lhi; i++ {
-				if p := h.LineProduct(i); h.LineQuantity(i) > 0 && b.stamp[p] != b.mark {
+				if p := h.LineProduct(i); h.LineQuantity(i) > 0 && b.stamp[p] != b.mark && !b.skip(p) {
 					b.stamp[p] = b.mark
 					ent = append(ent, entry{u, p})
 				}
@@ -294,7 +312,7 @@ func (b *txBuilder) timelines(ctx context.Context) error {
 			n := len(ent)
 			elo, ehi := h.CustomerEvents(c)
 			for i := elo; i < ehi; i++ {
-				if e := h.Event(i); b.c.inRange(e.Unix) {
+				if e := h.Event(i); b.c.inRange(e.Unix) && !b.skip(e.Product) {
 					ent = append(ent, entry{e.Unix, e.Product})
 				}
 			}
