@@ -381,6 +381,7 @@ func Load(ctx context.Context, r io.Reader, b *affinity.Builder, opts Options) (
 	if err == nil {
 		err = formats[i].load(l, src)
 	}
+	l.finishNames()
 	return l.report(), err
 }
 
@@ -489,7 +490,8 @@ type loader struct {
 	skipIdx map[string]int
 
 	cust, prod, order interner
-	named             map[string]struct{} // products given a catalog entry
+	named             map[string]*naming // products given a catalog entry
+	namedOrder        []string           // their keys in first-seen order
 	times             timeParser
 }
 
@@ -562,21 +564,27 @@ func (l *loader) add(p affinity.Purchase, line int) *ParseError {
 }
 
 // nameProduct adds a catalog entry for key the first time it is called
-// for key with a name or categories. cats are raw category fields
-// ("a/b|c>d"); when empty, opts.Categories derives them from the name.
-// It returns the Builder's error for an entry it refuses (a category
-// path deeper than affinity.MaxCategoryDepth); the product then stays
-// without an entry.
+// for key with a name or categories, and counts the names it is given
+// later: [loader.finishNames] renames products to their most frequent name.
+// cats are raw category fields ("a/b|c>d"); when empty, opts.Categories
+// derives them from the name. It returns the Builder's error for an entry
+// it refuses (a category path deeper than affinity.MaxCategoryDepth); the
+// product then stays without an entry.
 //
 // A product that already has a catalog entry in the Builder keeps it.
 func (l *loader) nameProduct(key, name, cats string, price affinity.Money) error {
 	if l.opts.NoProducts || (name == "" && cats == "") {
 		return nil
 	}
-	if _, ok := l.named[key]; ok || l.b.HasProduct(key) {
+	if n, ok := l.named[key]; ok {
+		n.count(name)
 		return nil
 	}
-	if cats == "" && l.opts.Categories != nil && name != "" {
+	if l.b.HasProduct(key) {
+		return nil
+	}
+	derived := cats == "" && l.opts.Categories != nil && name != ""
+	if derived {
 		cats = l.opts.Categories(name)
 	}
 	p := affinity.Product{Key: key, Name: strings.Clone(name), Categories: splitCategories(cats), Price: price, InStock: true}
@@ -584,11 +592,74 @@ func (l *loader) nameProduct(key, name, cats string, price affinity.Money) error
 		return err
 	}
 	if l.named == nil {
-		l.named = make(map[string]struct{})
+		l.named = make(map[string]*naming)
 	}
-	l.named[key] = struct{}{}
+	l.named[key] = &naming{product: p, derived: derived, first: p.Name, firstN: 1}
+	l.namedOrder = append(l.namedOrder, key)
 	l.rep.Products++
 	return nil
+}
+
+// naming counts the names a product's rows give it. Most products have one
+// name, so the map of other names is made only when a second one appears.
+type naming struct {
+	product affinity.Product
+	derived bool // categories derived from the name
+	first   string
+	firstN  int
+	others  map[string]int
+	order   []string // other names in first-seen order
+}
+
+func (n *naming) count(name string) {
+	if name == "" {
+		return
+	}
+	if name == n.first {
+		n.firstN++
+		return
+	}
+	if n.others == nil {
+		n.others = make(map[string]int)
+	}
+	if _, ok := n.others[name]; !ok {
+		n.order = append(n.order, strings.Clone(name))
+	}
+	n.others[name]++
+}
+
+// best returns the most frequent name, the first seen among equals.
+func (n *naming) best() string {
+	best, most := n.first, n.firstN
+	for _, name := range n.order {
+		if c := n.others[name]; c > most {
+			best, most = name, c
+		}
+	}
+	return best
+}
+
+// finishNames gives every product the loader named its most frequent name
+// (shops reuse a product's row for adjustments such as "mailout" or
+// "damaged", which must not name the product), deriving the categories
+// again from it where they came from the name. A product whose new
+// categories the Builder refuses keeps its first entry.
+func (l *loader) finishNames() {
+	for _, key := range l.namedOrder {
+		n := l.named[key]
+		best := n.best()
+		if best == n.first {
+			continue
+		}
+		p := n.product
+		p.Name = best
+		if n.derived {
+			p.Categories = splitCategories(l.opts.Categories(best))
+		}
+		if l.b.AddProduct(p) == nil {
+			n.product, n.first = p, best
+		}
+	}
 }
 
 // splitCategories splits a category field into paths: paths are
