@@ -38,7 +38,7 @@ func loop(b *testing.B, f func() error) {
 
 func cdnowRows(b *testing.B) []clv.RFT {
 	h := loadCDNOWSample(b)
-	s, err := clv.Summarize(context.Background(), h, clv.SummaryOptions{CalibrationEnd: calibrationEnd})
+	s, err := clv.Summarize(context.Background(), h, calibrationEnd, clv.SummaryOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func BenchmarkSummarize(b *testing.B) {
 	h := loadCDNOWSample(b)
 	ctx := context.Background()
 	loop(b, func() error {
-		_, err := clv.Summarize(ctx, h, clv.SummaryOptions{CalibrationEnd: calibrationEnd, HoldoutEnd: holdoutEnd})
+		_, err := clv.Summarize(ctx, h, calibrationEnd, clv.SummaryOptions{HoldoutEnd: holdoutEnd})
 		return err
 	})
 }

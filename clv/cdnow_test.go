@@ -34,7 +34,7 @@ var (
 func TestCDNOWPublishedFit(t *testing.T) {
 	h := loadCDNOWSample(t)
 	ctx := context.Background()
-	s, err := clv.Summarize(ctx, h, clv.SummaryOptions{CalibrationEnd: calibrationEnd, HoldoutEnd: holdoutEnd, Unit: clv.Week})
+	s, err := clv.Summarize(ctx, h, calibrationEnd, clv.SummaryOptions{HoldoutEnd: holdoutEnd, Unit: clv.Week})
 	require.NoError(t, err)
 	require.Len(t, s.Rows, 2357)
 	repeat := 0
@@ -64,7 +64,7 @@ func TestCDNOWPublishedFit(t *testing.T) {
 	// The convention matters: counting 1997-09-30 in full (T = 39 weeks
 	// for a first purchase on 1997-01-01) does not give the published
 	// likelihood.
-	full, err := clv.Summarize(ctx, h, clv.SummaryOptions{CalibrationEnd: calibrationEnd.Add(24*time.Hour - time.Second)})
+	full, err := clv.Summarize(ctx, h, calibrationEnd.Add(24*time.Hour-time.Second), clv.SummaryOptions{})
 	require.NoError(t, err)
 	mf, err := clv.FitBGNBD(ctx, full.Rows, clv.FitOptions{})
 	require.NoError(t, err)

@@ -68,7 +68,7 @@
 // # Reference fit
 //
 // On the CDNOW sample of the papers (2,357 customers, calibration
-// 1997-01-01..1997-09-30, weeks), [Summarize] with CalibrationEnd
+// 1997-01-01..1997-09-30, weeks), [Summarize] as of
 // 1997-09-30 00:00 UTC and [FitBGNBD] reproduce the published r = 0.2426,
 // α = 4.4136, a = 0.7929, b = 2.4259 and log-likelihood −9582.43, and
 // [FitGammaGamma] on the 946 repeat customers p = 6.25, q = 3.74, γ = 15.44.

@@ -36,10 +36,7 @@ func shop() *affinity.History {
 
 func ExampleSummarize() {
 	h := shop()
-	s, err := clv.Summarize(context.Background(), h, clv.SummaryOptions{
-		CalibrationEnd: time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC),
-		Unit:           clv.Week,
-	})
+	s, err := clv.Summarize(context.Background(), h, time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC), clv.SummaryOptions{Unit: clv.Week})
 	if err != nil {
 		panic(err)
 	}

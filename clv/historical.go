@@ -98,8 +98,8 @@ func Historical(ctx context.Context, h *affinity.History, asOf time.Time, opts H
 	if months == nil {
 		months = []int{12, 24}
 	}
-	if asOf.IsZero() {
-		return nil, fmt.Errorf("%w: historical metrics need an as-of time", ErrInvalid)
+	if err := affinity.CheckAsOf("clv", asOf); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	nc := h.NumCustomers()
 	ws := make([]*Window, len(months))

@@ -91,7 +91,7 @@ func TestSummarizeMatchesNaive(t *testing.T) {
 		end := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
 		hEnd := end.AddDate(0, 6, 0)
 		for _, unit := range []clv.Unit{clv.Week, clv.Day} {
-			s, err := clv.Summarize(context.Background(), h, clv.SummaryOptions{CalibrationEnd: end, HoldoutEnd: hEnd, Unit: unit})
+			s, err := clv.Summarize(context.Background(), h, end, clv.SummaryOptions{HoldoutEnd: hEnd, Unit: unit})
 			require.NoError(t, err)
 			u := unit.Duration().Seconds()
 			got := map[string]int{}
@@ -145,14 +145,15 @@ func TestSummarizeMatchesNaive(t *testing.T) {
 			assert.InDelta(t, unit.Of(hEnd.Sub(end)), s.HoldoutLength, 1e-12)
 		}
 	}
-	_, err := clv.Summarize(context.Background(), nil, clv.SummaryOptions{})
+	_, err := clv.Summarize(context.Background(), nil, time.Time{}, clv.SummaryOptions{})
 	require.ErrorIs(t, err, clv.ErrInvalid)
+	require.ErrorIs(t, err, affinity.ErrNoAsOf)
 	h, _ := randomHistory(t, 5)
-	_, err = clv.Summarize(context.Background(), h, clv.SummaryOptions{CalibrationEnd: time.Now(), Unit: 7})
+	_, err = clv.Summarize(context.Background(), h, time.Now(), clv.SummaryOptions{Unit: 7})
 	require.ErrorIs(t, err, clv.ErrInvalid)
 	cctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err = clv.Summarize(cctx, h, clv.SummaryOptions{CalibrationEnd: time.Now()})
+	_, err = clv.Summarize(cctx, h, time.Now(), clv.SummaryOptions{})
 	require.ErrorIs(t, err, context.Canceled)
 	_, err = clv.Retention(cctx, h, time.Now().AddDate(-1, 0, 0), time.Now(), clv.RetentionOptions{})
 	require.ErrorIs(t, err, context.Canceled)

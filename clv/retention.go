@@ -143,6 +143,9 @@ func (c *Cohorts) Rate(i, k int) float64 {
 // of orders and lines and returns ctx.Err() if ctx is done first; an empty
 // matrix when nobody bought by asOf.
 func CohortRetention(ctx context.Context, h *affinity.History, asOf time.Time) (*Cohorts, error) {
+	if err := affinity.CheckAsOf("clv", asOf); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
 	end := asOf.Unix()
 	first := int64(0)
 	found := false

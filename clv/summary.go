@@ -85,15 +85,8 @@ type RFT struct {
 
 // SummaryOptions configures [Summarize].
 type SummaryOptions struct {
-	// CalibrationEnd is the end of the calibration period; required.
-	// Transactions at or before it are calibration data, and T is measured
-	// up to it. For data with dates only (stored at midnight UTC), the date
-	// itself is the last calibration day: CalibrationEnd 1997-09-30 gives a
-	// customer who first bought on 1997-01-01 a T of 272 days (38.86 weeks),
-	// the convention of the published CDNOW fits.
-	CalibrationEnd time.Time
-	// HoldoutEnd, when after CalibrationEnd, also counts each customer's
-	// transactions in (CalibrationEnd, HoldoutEnd] into [Summary.Holdout],
+	// HoldoutEnd, when after the as-of time, also counts each customer's
+	// transactions in (asOf, HoldoutEnd] into [Summary.Holdout],
 	// to check predictions against. Zero means no holdout.
 	HoldoutEnd time.Time
 	// Unit is the time unit of Recency and T; the zero value is Week.
@@ -118,12 +111,18 @@ type Summary struct {
 	Holdout []int
 	// HoldoutLength is the length of the holdout period in Unit.
 	HoldoutLength float64
-	// CalibrationEnd and Unit repeat the options.
+	// CalibrationEnd is the as-of time given to Summarize; Unit repeats
+	// the option.
 	CalibrationEnd time.Time
 	Unit           Unit
 }
 
-// Summarize builds the summary table of h as of opts.CalibrationEnd.
+// Summarize builds the summary table of h as of asOf, the end of the
+// calibration period: transactions at or before it are calibration data,
+// and T is measured up to it. For data with dates only (stored at midnight
+// UTC), the date itself is the last calibration day: asOf 1997-09-30 gives
+// a customer who first bought on 1997-01-01 a T of 272 days (38.86 weeks),
+// the convention of the published CDNOW fits.
 //
 // A transaction is an order with at least one bought (positive quantity)
 // line; orders holding only returns are not transactions, but their value
@@ -133,24 +132,25 @@ type Summary struct {
 // date-only file such as CDNOW merge into one transaction per customer and
 // day. Frequency counts the calibration transactions after the first,
 // Recency is the time from the first to the last of them and T the time
-// from the first to CalibrationEnd, in opts.Unit.
+// from the first to asOf, in opts.Unit.
 //
-// Customers with no transaction at or before CalibrationEnd get no row.
+// Customers with no transaction at or before asOf get no row.
 // It takes time linear in the number of lines and returns ctx.Err() if ctx
-// is done first; an error wrapping [ErrInvalid] when CalibrationEnd is zero
-// or the unit unknown.
-func Summarize(ctx context.Context, h *affinity.History, opts SummaryOptions) (*Summary, error) {
-	if opts.CalibrationEnd.IsZero() {
-		return nil, fmt.Errorf("%w: summary needs a calibration end", ErrInvalid)
+// is done first; an error wrapping both [ErrInvalid] and
+// [affinity.ErrNoAsOf] when asOf is zero, and [ErrInvalid] when the unit is
+// unknown.
+func Summarize(ctx context.Context, h *affinity.History, asOf time.Time, opts SummaryOptions) (*Summary, error) {
+	if err := affinity.CheckAsOf("clv", asOf); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if opts.Unit > Day {
 		return nil, fmt.Errorf("%w: unknown unit %v", ErrInvalid, opts.Unit)
 	}
-	end := opts.CalibrationEnd.Unix()
+	end := asOf.Unix()
 	unit := opts.Unit.Duration().Seconds()
-	holdout := opts.HoldoutEnd.After(opts.CalibrationEnd)
+	holdout := opts.HoldoutEnd.After(asOf)
 	hEnd := opts.HoldoutEnd.Unix()
-	s := &Summary{CalibrationEnd: opts.CalibrationEnd, Unit: opts.Unit}
+	s := &Summary{CalibrationEnd: asOf, Unit: opts.Unit}
 	if holdout {
 		s.HoldoutLength = float64(hEnd-end) / unit
 	}

@@ -104,7 +104,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 
 // report fits, checks and prints everything for one History.
 func report(ctx context.Context, w io.Writer, h *affinity.History, cfg config) error {
-	s, err := clv.Summarize(ctx, h, clv.SummaryOptions{CalibrationEnd: cfg.calEnd, HoldoutEnd: cfg.holdEnd, Unit: cfg.unit})
+	s, err := clv.Summarize(ctx, h, cfg.calEnd, clv.SummaryOptions{HoldoutEnd: cfg.holdEnd, Unit: cfg.unit})
 	if err != nil {
 		return err
 	}

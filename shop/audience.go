@@ -1,0 +1,254 @@
+package shop
+
+import (
+	"cmp"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/segment"
+)
+
+// Order is the order of an audience's members in [Audience.Page] and
+// [Audience.WriteCSV].
+type Order int
+
+const (
+	// ByKey orders members by shop key (byte order).
+	ByKey Order = iota
+	// BySpend puts the biggest spenders in the look-back first, ties by key.
+	BySpend
+	// ByRecency puts the most recent buyers first (customers who never
+	// bought last), ties by key.
+	ByRecency
+)
+
+// String returns "key", "spend" or "recency".
+func (o Order) String() string {
+	switch o {
+	case ByKey:
+		return "key"
+	case BySpend:
+		return "spend"
+	case ByRecency:
+		return "recency"
+	}
+	return fmt.Sprintf("Order(%d)", int(o))
+}
+
+// ParseOrder parses the names String returns.
+func ParseOrder(s string) (Order, error) {
+	for o := ByKey; o <= ByRecency; o++ {
+		if o.String() == s {
+			return o, nil
+		}
+	}
+	return 0, fmt.Errorf("shop: unknown order %q (known: key, spend, recency)", s)
+}
+
+// MaxPage bounds the limit of [Audience.Page].
+const MaxPage = 10_000
+
+// Audience is a set of the snapshot's customers — a segment query's
+// answer — with its statistics and its members in pages. It is immutable
+// and safe for concurrent use; member orders are sorted once, on first use.
+type Audience struct {
+	snap  *Snapshot
+	query string
+	set   *roaring.Bitmap
+	stats segment.Stats
+
+	once  [3]sync.Once
+	order [3][]affinity.CustomerID
+}
+
+// Segment evaluates a query in the segment syntax (see package segment)
+// against the snapshot, such as
+//
+//	recency between 14d and 28d and affinity("Apparel/Sportswear") >= 0.3
+//
+// A query that does not parse returns a *segment.SyntaxError with the
+// position of the problem.
+func (s *Snapshot) Segment(query string) (*Audience, error) {
+	set, err := s.seg.Query(query)
+	if err != nil {
+		return nil, err
+	}
+	return s.audience(query, set), nil
+}
+
+// Audience wraps a set of customers (dense ids, such as a bitmap from the
+// segment index) as an Audience. set is copied.
+func (s *Snapshot) Audience(name string, set *roaring.Bitmap) *Audience {
+	return s.audience(name, set.Clone())
+}
+
+func (s *Snapshot) audience(name string, set *roaring.Bitmap) *Audience {
+	return &Audience{snap: s, query: name, set: set, stats: s.seg.Stats(name, set)}
+}
+
+// Query returns the query (or name) the audience was made from.
+func (a *Audience) Query() string { return a.query }
+
+// Len returns the number of customers.
+func (a *Audience) Len() int { return int(a.set.GetCardinality()) }
+
+// Stats returns the audience's size, share, revenue, orders and AOV over
+// the segment look-back.
+func (a *Audience) Stats() segment.Stats { return a.stats }
+
+// Revenue returns the audience's net spend in the segment look-back.
+func (a *Audience) Revenue() affinity.Money { return a.stats.Revenue }
+
+// AOV returns the audience's average order value in the look-back.
+func (a *Audience) AOV() affinity.Money { return a.stats.AOV }
+
+// Bitmap returns the customers by dense id; the caller owns the copy.
+func (a *Audience) Bitmap() *roaring.Bitmap { return a.set.Clone() }
+
+// Member is one customer of an audience.
+type Member struct {
+	// Customer is the shop key; ID the dense id.
+	Customer string              `json:"customer"`
+	ID       affinity.CustomerID `json:"-"`
+	// Spend and Orders are the customer's net spend and order count in
+	// the segment look-back.
+	Spend  affinity.Money `json:"-"`
+	Orders int            `json:"orders"`
+	// LastPurchase is the time of the last purchase (zero when none).
+	LastPurchase time.Time `json:"last_purchase,omitzero"`
+	// RFM and Stage are the customer's RFM segment and lifecycle stage
+	// ("" when none).
+	RFM   string `json:"rfm,omitempty"`
+	Stage string `json:"stage,omitempty"`
+}
+
+// MarshalJSON encodes the member with its spend as an exact decimal
+// string.
+func (m Member) MarshalJSON() ([]byte, error) {
+	type plain Member
+	return json.Marshal(struct {
+		plain
+		Spend string `json:"spend"`
+	}{plain(m), m.Spend.String()})
+}
+
+// Page returns up to limit members starting at offset in the given order:
+// the page [offset, offset+limit). An offset past the end gives an empty
+// page; limit must be in [1, MaxPage].
+func (a *Audience) Page(order Order, offset, limit int) ([]Member, error) {
+	if order < ByKey || order > ByRecency {
+		return nil, fmt.Errorf("shop: unknown order %d", int(order))
+	}
+	if offset < 0 || limit < 1 || limit > MaxPage {
+		return nil, fmt.Errorf("shop: page offset %d, limit %d: want offset ≥ 0 and 1 ≤ limit ≤ %d", offset, limit, MaxPage)
+	}
+	ids := a.sorted(order)
+	if offset >= len(ids) {
+		return []Member{}, nil
+	}
+	ids = ids[offset:min(len(ids), offset+limit)]
+	out := make([]Member, len(ids))
+	for i, c := range ids {
+		out[i] = a.member(c)
+	}
+	return out, nil
+}
+
+// All returns every member in the given order.
+func (a *Audience) All(order Order) ([]Member, error) {
+	if order < ByKey || order > ByRecency {
+		return nil, fmt.Errorf("shop: unknown order %d", int(order))
+	}
+	ids := a.sorted(order)
+	out := make([]Member, len(ids))
+	for i, c := range ids {
+		out[i] = a.member(c)
+	}
+	return out, nil
+}
+
+func (a *Audience) member(c affinity.CustomerID) Member {
+	h := a.snap.h
+	m := Member{Customer: h.CustomerKey(c), ID: c}
+	if f, ok := a.snap.seg.Features(uint32(c)); ok {
+		m.Spend, m.Orders, m.RFM, m.Stage = f.Monetary, f.Frequency, f.RFM, f.Stage
+	}
+	if t, ok := h.LastPurchase(c); ok {
+		m.LastPurchase = t
+	}
+	return m
+}
+
+func (a *Audience) sorted(order Order) []affinity.CustomerID {
+	a.once[order].Do(func() {
+		h := a.snap.h
+		ids := make([]affinity.CustomerID, 0, a.set.GetCardinality())
+		for c := range roaring.Values(a.set) {
+			if int(c) < h.NumCustomers() {
+				ids = append(ids, affinity.CustomerID(c))
+			}
+		}
+		byKey := func(x, y affinity.CustomerID) int { return cmp.Compare(h.CustomerKey(x), h.CustomerKey(y)) }
+		switch order {
+		case ByKey:
+			slices.SortFunc(ids, byKey)
+		case BySpend:
+			spend := make(map[affinity.CustomerID]affinity.Money, len(ids))
+			for _, c := range ids {
+				if f, ok := a.snap.seg.Features(uint32(c)); ok {
+					spend[c] = f.Monetary
+				}
+			}
+			slices.SortFunc(ids, func(x, y affinity.CustomerID) int {
+				return cmp.Or(cmp.Compare(spend[y], spend[x]), byKey(x, y))
+			})
+		case ByRecency:
+			last := func(c affinity.CustomerID) int64 {
+				if t, ok := h.LastPurchase(c); ok {
+					return t.Unix()
+				}
+				return -1 << 62
+			}
+			slices.SortFunc(ids, func(x, y affinity.CustomerID) int {
+				return cmp.Or(cmp.Compare(last(y), last(x)), byKey(x, y))
+			})
+		}
+		a.order[order] = ids
+	})
+	return a.order[order]
+}
+
+// WriteCSV writes the members in the given order with a header:
+// customer, spend, orders, last_purchase (RFC 3339, empty when none),
+// rfm_segment, lifecycle. Spend is exact (up to four decimals).
+func (a *Audience) WriteCSV(w io.Writer, order Order) error {
+	if order < ByKey || order > ByRecency {
+		return fmt.Errorf("shop: unknown order %d", int(order))
+	}
+	cw := csv.NewWriter(w)
+	if err := cw.Write([]string{"customer", "spend", "orders", "last_purchase", "rfm_segment", "lifecycle"}); err != nil {
+		return err
+	}
+	rec := make([]string, 6)
+	for _, c := range a.sorted(order) {
+		m := a.member(c)
+		last := ""
+		if !m.LastPurchase.IsZero() {
+			last = m.LastPurchase.Format(time.RFC3339)
+		}
+		rec[0], rec[1], rec[2], rec[3], rec[4], rec[5] = m.Customer, m.Spend.String(), strconv.Itoa(m.Orders), last, m.RFM, m.Stage
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}

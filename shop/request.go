@@ -1,0 +1,210 @@
+package shop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/recommend"
+)
+
+// DefaultK is the number of results of a [Request] with K = 0.
+const DefaultK = 10
+
+// MaxK bounds [Request.K].
+const MaxK = recommend.MaxK
+
+// Sentinel errors of requests; test with errors.Is.
+var (
+	// ErrUnknownCustomer: a request by dense id names no customer of the
+	// snapshot. (A request by shop key for an unknown customer is served
+	// as a cold start instead.)
+	ErrUnknownCustomer = errors.New("shop: unknown customer")
+	// ErrUnknownCategory: a request's category filter names no category.
+	ErrUnknownCategory = errors.New("shop: unknown category")
+	// ErrInvalidRequest: K outside [0, MaxK].
+	ErrInvalidRequest = errors.New("shop: invalid request")
+)
+
+// Request asks for recommendations. Which fields are set decides what for:
+// a customer (complements of their history), a cart (complements of its
+// products, "frequently bought together" for one product), both, or
+// neither (the shop's popular products).
+type Request struct {
+	// Customer is the shop's customer key. A key the snapshot does not
+	// know (a customer newer than the snapshot) is served from the
+	// fallbacks, and the Result says so.
+	Customer string
+	// CustomerID names the customer by dense id instead, when ByID is set.
+	CustomerID affinity.CustomerID
+	// ByID selects CustomerID instead of Customer.
+	ByID bool
+	// Cart holds shop product keys: the cart, the order just placed, or
+	// the product being viewed. Keys the snapshot does not know are left
+	// out and listed in Result.Ignored.
+	Cart []string
+	// K is the number of results: 0 means DefaultK; at most MaxK.
+	K int
+	// Category keeps only products in this category or below it, by path
+	// at any level ("Apparel" or "Apparel/Sportswear"); "" keeps all.
+	Category string
+	// Exclude lists shop product keys never to return (unknown keys are
+	// listed in Result.Ignored).
+	Exclude []string
+}
+
+// Recommend answers req from the snapshot. Non-merchandise is never
+// recommended nor given as a reason, out-of-stock products are left out,
+// and a reason whose lift is below 1 is dropped. The result's Recs is the
+// only allocation on the way (beyond Ignored when keys are unknown).
+func (s *Snapshot) Recommend(ctx context.Context, req Request) (Result, error) {
+	if ctx == nil {
+		return Result{}, ErrNilContext
+	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, fmt.Errorf("shop: %w", err)
+	}
+	k := req.K
+	if k == 0 {
+		k = DefaultK
+	}
+	if k < 0 || k > MaxK {
+		return Result{}, fmt.Errorf("%w: K = %d outside [1, %d]", ErrInvalidRequest, req.K, MaxK)
+	}
+	h, cat := s.h, s.h.Catalog()
+	res := Result{Customer: req.Customer, AsOf: s.asOf}
+	if req.ByID {
+		if int(req.CustomerID) >= h.NumCustomers() {
+			return Result{}, fmt.Errorf("%w: id %d", ErrUnknownCustomer, req.CustomerID)
+		}
+		res.Customer = h.CustomerKey(req.CustomerID)
+	}
+	if res.Customer != "" {
+		_, res.Known = h.LookupCustomer(res.Customer)
+	}
+	var catID affinity.CategoryID
+	filter := req.Category != ""
+	if filter {
+		var ok bool
+		if catID, ok = cat.LookupCategory(req.Category); !ok {
+			return Result{}, fmt.Errorf("%w: %q", ErrUnknownCategory, req.Category)
+		}
+	}
+	rr := recommend.Request{Customer: res.Customer}
+	rr.Basket, res.Ignored = s.known(req.Cart, res.Ignored)
+	rr.Rules.Exclude, res.Ignored = s.known(req.Exclude, res.Ignored)
+	if !res.Known {
+		rr.Customer = "" // served like an anonymous visitor
+	}
+
+	sp, _ := s.scratch.Get().(*[]recommend.Rec)
+	if sp == nil {
+		sp = new([]recommend.Rec)
+	}
+	defer s.scratch.Put(sp)
+	res.Recs = make([]Rec, 0, k)
+	res.ColdStart = true
+	// With a category filter, ask for more until k pass it or the engine
+	// has no more.
+	for want := k; ; want = min(2*want, MaxK) {
+		rr.K = want
+		recs, err := s.eng.Recommend((*sp)[:0], rr)
+		*sp = recs
+		if err != nil {
+			return Result{}, fmt.Errorf("shop: %w", err)
+		}
+		res.Recs = res.Recs[:0]
+		for i := range recs {
+			if len(res.Recs) == k {
+				break
+			}
+			if filter && !s.inCategory(recs[i].Product, catID) {
+				continue
+			}
+			res.Recs = append(res.Recs, s.rec(&recs[i]))
+		}
+		if !filter || len(res.Recs) == k || len(recs) < want || want == MaxK {
+			break
+		}
+	}
+	for i := range res.Recs {
+		if src := res.Recs[i].Source; src == recommend.Neighbors || src == recommend.Rebuy {
+			res.ColdStart = false
+		}
+	}
+	return res, nil
+}
+
+// Together returns the products most often bought together with the
+// product with shop key product ("frequently bought together"), as a cart
+// request of that one product.
+func (s *Snapshot) Together(ctx context.Context, product string, k int) (Result, error) {
+	if _, ok := s.h.Catalog().LookupProduct(product); !ok {
+		return Result{}, fmt.Errorf("%w: %q", recommend.ErrUnknownProduct, product)
+	}
+	return s.Recommend(ctx, Request{Cart: []string{product}, K: k})
+}
+
+// known returns keys without those the catalog does not know, appending
+// those to ignored. It allocates only when some key is unknown.
+func (s *Snapshot) known(keys, ignored []string) ([]string, []string) {
+	cat := s.h.Catalog()
+	for i, key := range keys {
+		if _, ok := cat.LookupProduct(key); ok {
+			continue
+		}
+		kept := slices.Clone(keys[:i])
+		for _, key := range keys[i:] {
+			if _, ok := cat.LookupProduct(key); ok {
+				kept = append(kept, key)
+			} else {
+				ignored = append(ignored, key)
+			}
+		}
+		return kept, ignored
+	}
+	return keys, ignored
+}
+
+// inCategory reports whether one of p's categories is c or below it.
+func (s *Snapshot) inCategory(p affinity.ProductID, c affinity.CategoryID) bool {
+	cat := s.h.Catalog()
+	d := cat.Depth(c)
+	for _, pc := range cat.Categories(p) {
+		if cat.Depth(pc) >= d && cat.Ancestor(pc, d) == c {
+			return true
+		}
+	}
+	return false
+}
+
+// rec turns an engine result into a served one.
+func (s *Snapshot) rec(r *recommend.Rec) Rec {
+	cat := s.h.Catalog()
+	out := Rec{Product: r.Key, Name: cat.ProductName(r.Product), Price: cat.ProductPrice(r.Product), Score: r.Score, Source: r.Source}
+	if c := s.cats[r.Product]; c >= 0 {
+		out.Category = cat.CategoryPath(affinity.CategoryID(c))
+	}
+	for _, x := range r.Reasons() {
+		if s.nonMerch.Contains(uint32(x.Product)) {
+			continue
+		}
+		rs := Reason{Kind: x.Kind, Product: cat.ProductKey(x.Product), Name: cat.ProductName(x.Product), Count: int(x.Count)}
+		switch x.Kind {
+		case recommend.Again:
+			rs.Unit, rs.Days = "purchases", float64(x.Measure)
+		case recommend.After:
+			rs.Unit, rs.Lift = "customers", float64(x.Lift)
+		default:
+			rs.Unit, rs.Lift = s.unit, float64(x.Lift)
+		}
+		if x.Kind != recommend.Again && !(rs.Lift >= 1) {
+			continue // bought together less often than chance: no evidence
+		}
+		out.reasons[out.nr] = rs
+		out.nr++
+	}
+	return out
+}

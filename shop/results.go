@@ -1,0 +1,248 @@
+package shop
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/recommend"
+)
+
+// Rec is one recommended product, ready to serve: shop keys, name,
+// category, price, where it came from and why. It marshals to JSON with
+// the source and reason kinds as names, the price as an exact decimal
+// string and an explanation a shop owner understands.
+type Rec struct {
+	// Product is the shop's product key; Name its catalog name.
+	Product, Name string
+	// Category is the path of the product's first category ("" when it
+	// has none).
+	Category string
+	// Price is the catalog's list price.
+	Price affinity.Money
+	// Score ranks results of the same Source (see recommend.Rec.Score).
+	Score float64
+	// Source says how the product was found: co-purchase neighbours, a
+	// due re-buy, or a popularity fallback.
+	Source recommend.Source
+
+	reasons [recommend.MaxReasons]Reason
+	nr      uint8
+}
+
+// Reasons returns the evidence for r, strongest first: at most
+// recommend.MaxReasons, none for a fallback. The slice aliases r.
+func (r *Rec) Reasons() []Reason { return r.reasons[:r.nr] }
+
+// Explanation returns one line a shop owner understands, such as "bought
+// together with Running Shoes in 124 orders — 3.2× more often than
+// chance". It allocates: call it when the text is shown.
+func (r *Rec) Explanation() string {
+	rs := r.Reasons()
+	if len(rs) == 0 {
+		switch r.Source {
+		case recommend.SegmentPopular:
+			return "popular with customers like you"
+		default:
+			return "popular in the shop"
+		}
+	}
+	parts := make([]string, len(rs))
+	for i, x := range rs {
+		parts[i] = x.String()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Reason is one piece of evidence for a [Rec].
+type Reason struct {
+	// Kind says what links Product to the result: bought together, bought
+	// after, or the result itself bought before and due again.
+	Kind recommend.ReasonKind
+	// Product and Name are the shop key and name of the product that led
+	// to the result (the result itself for a re-buy).
+	Product, Name string
+	// Count is the co-count (orders or customers, see Unit) for together
+	// and after, the number of earlier purchases for a re-buy.
+	Count int
+	// Unit is what Count counts: "orders" or "customers" ("purchases" for
+	// a re-buy).
+	Unit string
+	// Lift is how many times more often than chance the pair is bought
+	// together (always ≥ 1 here: a pair bought together less often than
+	// chance is no evidence); 0 for a re-buy.
+	Lift float64
+	// Days is the number of days since the last purchase, for a re-buy.
+	Days float64
+}
+
+// String explains the reason in a sentence fragment.
+func (x Reason) String() string {
+	name := x.Name
+	if name == "" {
+		name = x.Product
+	}
+	switch x.Kind {
+	case recommend.Again:
+		return fmt.Sprintf("bought %d %s before, last %.0f days ago: due again", x.Count, plural(x.Count, "time", "times"), x.Days)
+	case recommend.After:
+		return fmt.Sprintf("bought after %s by %d %s — %.1f× more often than chance", name, x.Count, x.Unit, x.Lift)
+	default:
+		by := "by"
+		if x.Unit == "orders" {
+			by = "in"
+		}
+		return fmt.Sprintf("bought together with %s %s %d %s — %.1f× more often than chance", name, by, x.Count, x.Unit, x.Lift)
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// Result is the answer to a [Request].
+type Result struct {
+	// Customer is the shop key of the customer asked about ("" for none).
+	Customer string
+	// Known reports whether the snapshot knows the customer.
+	Known bool
+	// ColdStart reports that no result came from the customer's or the
+	// cart's own evidence: all are popularity fallbacks, as for a new
+	// visitor or a customer the snapshot does not know yet.
+	ColdStart bool
+	// AsOf is the snapshot time the answer is as of.
+	AsOf time.Time
+	// Ignored lists cart and exclude keys the snapshot does not know
+	// (products newer than the snapshot); they were left out of the
+	// request. nil when none.
+	Ignored []string
+	// Recs are the recommendations, best first.
+	Recs []Rec
+}
+
+var sourceNames = map[recommend.Source]string{
+	recommend.Neighbors:      "neighbors",
+	recommend.Rebuy:          "rebuy",
+	recommend.SegmentPopular: "segment-popular",
+	recommend.Popular:        "popular",
+}
+
+var kindNames = map[recommend.ReasonKind]string{
+	recommend.Together: "together",
+	recommend.After:    "after",
+	recommend.Again:    "again",
+}
+
+func nameOf[K comparable](names map[K]string, k K) string {
+	if s, ok := names[k]; ok {
+		return s
+	}
+	return fmt.Sprint(k)
+}
+
+func parseName[K comparable](names map[K]string, s, what string) (K, error) {
+	for k, n := range names {
+		if n == s {
+			return k, nil
+		}
+	}
+	var zero K
+	return zero, fmt.Errorf("shop: unknown %s %q", what, s)
+}
+
+type reasonJSON struct {
+	Kind    string  `json:"kind"`
+	Product string  `json:"product"`
+	Name    string  `json:"name,omitempty"`
+	Count   int     `json:"count"`
+	Unit    string  `json:"unit"`
+	Lift    float64 `json:"lift,omitempty"`
+	Days    float64 `json:"days,omitempty"`
+	Text    string  `json:"text"`
+}
+
+type recJSON struct {
+	Product     string       `json:"product"`
+	Name        string       `json:"name,omitempty"`
+	Category    string       `json:"category,omitempty"`
+	Price       string       `json:"price"`
+	Score       float64      `json:"score"`
+	Source      string       `json:"source"`
+	Reasons     []reasonJSON `json:"reasons"`
+	Explanation string       `json:"explanation"`
+}
+
+// MarshalJSON encodes r with names for its source and reason kinds, the
+// price as an exact decimal string ("12.50") and the explanation.
+func (r Rec) MarshalJSON() ([]byte, error) {
+	j := recJSON{Product: r.Product, Name: r.Name, Category: r.Category, Price: r.Price.String(), Score: r.Score,
+		Source: nameOf(sourceNames, r.Source), Reasons: make([]reasonJSON, r.nr), Explanation: r.Explanation()}
+	for i, x := range r.Reasons() {
+		j.Reasons[i] = reasonJSON{Kind: nameOf(kindNames, x.Kind), Product: x.Product, Name: x.Name, Count: x.Count,
+			Unit: x.Unit, Lift: x.Lift, Days: x.Days, Text: x.String()}
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes (the explanation and
+// reason texts are derived and ignored).
+func (r *Rec) UnmarshalJSON(b []byte) error {
+	var j recJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	if len(j.Reasons) > recommend.MaxReasons {
+		return fmt.Errorf("shop: %d reasons, at most %d", len(j.Reasons), recommend.MaxReasons)
+	}
+	price, err := affinity.ParseMoney(j.Price, '.')
+	if err != nil {
+		return fmt.Errorf("shop: price: %w", err)
+	}
+	src, err := parseName(sourceNames, j.Source, "source")
+	if err != nil {
+		return err
+	}
+	out := Rec{Product: j.Product, Name: j.Name, Category: j.Category, Price: price, Score: j.Score, Source: src, nr: uint8(len(j.Reasons))}
+	for i, x := range j.Reasons {
+		k, err := parseName(kindNames, x.Kind, "reason kind")
+		if err != nil {
+			return err
+		}
+		out.reasons[i] = Reason{Kind: k, Product: x.Product, Name: x.Name, Count: x.Count, Unit: x.Unit, Lift: x.Lift, Days: x.Days}
+	}
+	*r = out
+	return nil
+}
+
+type resultJSON struct {
+	Customer  string    `json:"customer,omitempty"`
+	Known     bool      `json:"known"`
+	ColdStart bool      `json:"cold_start"`
+	AsOf      time.Time `json:"as_of"`
+	Ignored   []string  `json:"ignored,omitempty"`
+	Recs      []Rec     `json:"recommendations"`
+}
+
+// MarshalJSON encodes the result with snake_case names.
+func (r Result) MarshalJSON() ([]byte, error) {
+	recs := r.Recs
+	if recs == nil {
+		recs = []Rec{}
+	}
+	return json.Marshal(resultJSON{r.Customer, r.Known, r.ColdStart, r.AsOf, r.Ignored, recs})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes.
+func (r *Result) UnmarshalJSON(b []byte) error {
+	var j resultJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*r = Result{j.Customer, j.Known, j.ColdStart, j.AsOf, j.Ignored, j.Recs}
+	return nil
+}

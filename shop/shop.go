@@ -1,0 +1,218 @@
+package shop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
+)
+
+// Shop is the front door a storefront holds: the current [Snapshot] of
+// everything affinity knows about the shop, a way to refresh it, and live
+// controls (stock) that survive every refresh. All methods are safe for
+// concurrent use; requests read the snapshot current when they start and
+// never wait for a refresh.
+type Shop struct {
+	set *settings
+	cur atomic.Pointer[Snapshot]
+
+	refreshing sync.Mutex // one refresh at a time
+
+	// mu guards the live controls and their application to a snapshot
+	// being published, so that a control set during a refresh reaches the
+	// new snapshot too.
+	mu    sync.Mutex
+	stock map[string]bool // shop key → in stock, overriding the catalog
+}
+
+// ErrNilContext is returned by the functions of this package given a nil
+// context.
+var ErrNilContext = errors.New("shop: nil context")
+
+// Open loads src into a new History and builds the first snapshot: the
+// segment index, the co-purchase neighbours and the recommendation engine,
+// all as of one time (see [Options.AsOf]). It reports each step to
+// opts.Progress and stops with ctx's error, wrapped, when ctx is done.
+func Open(ctx context.Context, src Source, opts Options) (*Shop, error) {
+	if ctx == nil {
+		return nil, ErrNilContext
+	}
+	if src == nil {
+		return nil, errors.New("shop: nil source")
+	}
+	set, err := opts.resolve()
+	if err != nil {
+		return nil, err
+	}
+	s := &Shop{set: set, stock: map[string]bool{}}
+	b := &affinity.Builder{Workers: opts.Workers}
+	rep, err := s.load(ctx, src, b)
+	if err != nil {
+		return nil, err
+	}
+	return s, s.publish(ctx, b, rep)
+}
+
+// OpenHistory builds the first snapshot from a History built elsewhere.
+func OpenHistory(ctx context.Context, h *affinity.History, opts Options) (*Shop, error) {
+	if ctx == nil {
+		return nil, ErrNilContext
+	}
+	if h == nil {
+		return nil, errors.New("shop: nil History")
+	}
+	set, err := opts.resolve()
+	if err != nil {
+		return nil, err
+	}
+	s := &Shop{set: set, stock: map[string]bool{}}
+	snap, err := newSnapshot(ctx, h, dataset.Report{Format: "history"}, set)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.applyStock(snap)
+	s.cur.Store(snap)
+	return s, nil
+}
+
+// Snapshot returns the current snapshot. It never blocks; hold on to the
+// returned value for a consistent view across several calls.
+func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
+
+// Refresh loads src on top of the current History (with
+// [affinity.NewBuilder]: new orders are added, products and categories
+// extended), builds the next snapshot and swaps it in atomically. Requests
+// keep being served from the current snapshot while it builds. Refreshes
+// run one at a time; a failed or cancelled refresh leaves the current
+// snapshot in place and returns the error.
+func (s *Shop) Refresh(ctx context.Context, src Source) error {
+	if ctx == nil {
+		return ErrNilContext
+	}
+	if src == nil {
+		return errors.New("shop: nil source")
+	}
+	s.refreshing.Lock()
+	defer s.refreshing.Unlock()
+	b := affinity.NewBuilder(s.cur.Load().h)
+	b.Workers = s.set.o.Workers
+	rep, err := s.load(ctx, src, b)
+	if err != nil {
+		return err
+	}
+	return s.publish(ctx, b, rep)
+}
+
+func (s *Shop) load(ctx context.Context, src Source, b *affinity.Builder) (dataset.Report, error) {
+	p := s.set.o.Progress
+	p.Report(affinity.Progress{Step: "load", Unit: "rows"})
+	rep, err := src.Load(withProgress(ctx, p), b)
+	if err != nil {
+		return rep, fmt.Errorf("shop: load: %w", err)
+	}
+	p.Report(affinity.Progress{Step: "load", Done: int64(rep.Rows), Total: int64(rep.Rows), Unit: "rows"})
+	return rep, nil
+}
+
+func (s *Shop) publish(ctx context.Context, b *affinity.Builder, rep dataset.Report) error {
+	done := step(s.set.o.Progress, "history", int64(b.Len()), "lines")
+	h, err := b.Build(ctx)
+	if err != nil {
+		return fmt.Errorf("shop: build history: %w", err)
+	}
+	done()
+	snap, err := newSnapshot(ctx, h, rep, s.set)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.applyStock(snap)
+	s.cur.Store(snap)
+	return nil
+}
+
+// SetInStock marks the product with shop key key in or out of stock, in
+// the current snapshot at once and in every later one: the setting
+// overrides the catalog's stock flag until changed again. A key the
+// current snapshot does not know yet is remembered and applies once the
+// product appears. Out-of-stock products are not recommended (unless a
+// request's rules include them). Non-merchandise stays out whatever the
+// setting.
+func (s *Shop) SetInStock(key string, inStock bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stock[key] = inStock
+	s.applyStock(s.cur.Load())
+}
+
+// SetStock replaces every stock setting at once: keys in inStock are in
+// stock, keys in outOfStock are not, and all earlier settings are
+// forgotten (products not named follow the catalog again).
+func (s *Shop) SetStock(inStock, outOfStock []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.stock)
+	for _, k := range inStock {
+		s.stock[k] = true
+	}
+	for _, k := range outOfStock {
+		s.stock[k] = false
+	}
+	s.applyStock(s.cur.Load())
+}
+
+// applyStock gives snap's engine the stock set: the catalog's flags with
+// the live settings applied, non-merchandise removed. s.mu is held.
+func (s *Shop) applyStock(snap *Snapshot) {
+	cat := snap.h.Catalog()
+	st := roaring.New()
+	for p := range cat.NumProducts() {
+		if cat.InStock(affinity.ProductID(p)) {
+			st.Add(uint32(p))
+		}
+	}
+	for k, in := range s.stock {
+		p, ok := cat.LookupProduct(k)
+		if !ok {
+			continue
+		}
+		if in {
+			st.Add(uint32(p))
+		} else {
+			st.Remove(uint32(p))
+		}
+	}
+	st.AndNot(snap.nonMerch)
+	snap.eng.SetStock(st)
+}
+
+// step reports the start of a build step and returns the function that
+// reports its end.
+func step(p affinity.ProgressFunc, name string, total int64, unit string) func() {
+	p.Report(affinity.Progress{Step: name, Total: total, Unit: unit})
+	return func() { p.Report(affinity.Progress{Step: name, Done: total, Total: total, Unit: unit}) }
+}
+
+type progressKey struct{}
+
+// withProgress hands the progress callback to sources that can report
+// their own progress (files report bytes read).
+func withProgress(ctx context.Context, p affinity.ProgressFunc) context.Context {
+	if p == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, progressKey{}, p)
+}
+
+func progressOf(ctx context.Context) affinity.ProgressFunc {
+	p, _ := ctx.Value(progressKey{}).(affinity.ProgressFunc)
+	return p
+}

@@ -1,0 +1,141 @@
+package shop
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/recommend"
+	"github.com/shopaffinity/affinity/segment"
+	"github.com/shopaffinity/affinity/similarity"
+)
+
+// Snapshot is everything affinity knows about the shop as of one time:
+// the History, the segment index, the co-purchase neighbours and the
+// recommendation engine. It is immutable (except for the engine's stock
+// set, which the Shop's live controls swap atomically) and safe for any
+// number of goroutines. The underlying values are exposed for power users.
+type Snapshot struct {
+	h        *affinity.History
+	asOf     time.Time
+	report   dataset.Report
+	seg      *segment.Index
+	nb       *similarity.Index
+	eng      *recommend.Engine
+	nonMerch *roaring.Bitmap
+	unit     string // "orders" or "customers": what a co-count counts
+	cats     []int  // per product: its first category, or -1
+
+	scratch sync.Pool // *[]recommend.Rec
+}
+
+// emptyAsOf is the as-of time of a snapshot of an empty History.
+var emptyAsOf = time.Unix(0, 0).UTC()
+
+func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, set *settings) (*Snapshot, error) {
+	o := set.o
+	asOf := o.AsOf
+	if asOf.IsZero() {
+		asOf = h.Latest()
+	}
+	if asOf.IsZero() {
+		asOf = emptyAsOf
+	}
+	s := &Snapshot{h: h, asOf: asOf, report: rep, nonMerch: roaring.New()}
+	cat := h.Catalog()
+	s.cats = make([]int, cat.NumProducts())
+	for p := range cat.NumProducts() {
+		id := affinity.ProductID(p)
+		if set.nonKeys[cat.ProductKey(id)] || set.isNon(cat.Product(id)) {
+			s.nonMerch.Add(uint32(p))
+		}
+		s.cats[p] = -1
+		if cs := cat.Categories(id); len(cs) > 0 {
+			s.cats[p] = int(cs[0])
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("shop: %w", err)
+	}
+
+	prog := o.Progress
+	segOpts := o.Segment
+	if lb := o.Lookback.Or(DefaultLookback); !o.Lookback.IsZero() || segOpts.Lookback == 0 {
+		segOpts.Lookback = asOf.Sub(lb.Start(asOf))
+	}
+	segOpts.Workers = o.Workers
+	done := step(prog, "segment", int64(h.NumCustomers()), "customers")
+	var err error
+	if s.seg, err = segment.Build(ctx, h, asOf, segOpts); err != nil {
+		return nil, fmt.Errorf("shop: segment index: %w", err)
+	}
+	done()
+
+	co := similarity.CountOptions{Scope: set.scope, Workers: o.Workers, Exclude: s.nonMerch}
+	if h.NumOrders() == 0 && h.NumEvents() > 0 {
+		// Rating data: no orders, the events are the interactions.
+		co.Scope, co.Events = similarity.Customer, true
+	}
+	s.unit = "orders"
+	if co.Scope != similarity.Basket {
+		s.unit = "customers"
+	}
+	done = step(prog, "count", int64(h.NumLines()+h.NumEvents()), "lines")
+	counts, err := similarity.Count(ctx, h, asOf, co)
+	if err != nil {
+		return nil, fmt.Errorf("shop: co-purchase counts: %w", err)
+	}
+	done()
+	done = step(prog, "neighbours", int64(cat.NumProducts()), "products")
+	if s.nb, err = similarity.NewIndex(ctx, counts, similarity.IndexOptions{Measure: set.measure, K: set.k, Workers: o.Workers}); err != nil {
+		return nil, fmt.Errorf("shop: neighbours: %w", err)
+	}
+	done()
+
+	ro := o.Recommend
+	ro.AsOf = asOf
+	if o.HalfLife > 0 {
+		ro.HalfLife = o.HalfLife
+	}
+	done = step(prog, "engine", int64(cat.NumProducts()), "products")
+	if s.eng, err = recommend.New(ctx, h, s.nb, ro); err != nil {
+		return nil, fmt.Errorf("shop: engine: %w", err)
+	}
+	done()
+	return s, nil
+}
+
+// History returns the purchase history of the snapshot.
+func (s *Snapshot) History() *affinity.History { return s.h }
+
+// AsOf returns the time the snapshot is as of: every index was built from
+// the data at or before it.
+func (s *Snapshot) AsOf() time.Time { return s.asOf }
+
+// Report returns what the load (or the refresh) that made this snapshot
+// read: rows, lines, skipped rows by reason.
+func (s *Snapshot) Report() dataset.Report { return s.report }
+
+// Segments returns the segment index.
+func (s *Snapshot) Segments() *segment.Index { return s.seg }
+
+// Neighbors returns the co-purchase neighbour index.
+func (s *Snapshot) Neighbors() *similarity.Index { return s.nb }
+
+// Engine returns the recommendation engine.
+func (s *Snapshot) Engine() *recommend.Engine { return s.eng }
+
+// IsNonMerchandise reports whether the product with shop key key is
+// non-merchandise in this snapshot (false for an unknown key).
+func (s *Snapshot) IsNonMerchandise(key string) bool {
+	p, ok := s.h.Catalog().LookupProduct(key)
+	return ok && s.nonMerch.Contains(uint32(p))
+}
+
+// NonMerchandise returns the non-merchandise products by dense id. The
+// bitmap is the snapshot's own: do not modify it.
+func (s *Snapshot) NonMerchandise() *roaring.Bitmap { return s.nonMerch }

@@ -1,0 +1,154 @@
+package shop
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
+)
+
+// A Source adds a shop's records — purchases, events, catalog entries — to
+// a Builder. [Open] loads one into an empty Builder; [Shop.Refresh] loads
+// one into a Builder started from the current History, so a refresh
+// source holds what changed. Sources returned by this package are safe to
+// load more than once.
+type Source interface {
+	// Load adds the records to b and reports what it read. On error b may
+	// hold part of them; the caller discards it.
+	Load(ctx context.Context, b *affinity.Builder) (dataset.Report, error)
+}
+
+// SourceFunc adapts a function to [Source].
+type SourceFunc func(ctx context.Context, b *affinity.Builder) (dataset.Report, error)
+
+// Load calls f.
+func (f SourceFunc) Load(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
+	return f(ctx, b)
+}
+
+// File is the file at path in format (one of [dataset.Formats]), read
+// with the format's defaults ([dataset.Defaults]: lenient, every skipped
+// row counted in the report, categories derived from product names where
+// the format has none). It reports the bytes read to [Options.Progress].
+func File(path, format string) Source {
+	return SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
+		opts, err := dataset.Defaults(format)
+		if err != nil {
+			return dataset.Report{Format: format}, err
+		}
+		return loadFile(ctx, path, b, opts)
+	})
+}
+
+// FileWith is the file at path read with explicit loader options.
+func FileWith(path string, opts dataset.Options) Source {
+	return SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
+		return loadFile(ctx, path, b, opts)
+	})
+}
+
+func loadFile(ctx context.Context, path string, b *affinity.Builder, opts dataset.Options) (dataset.Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return dataset.Report{Format: opts.Format}, err
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if p := progressOf(ctx); p != nil {
+		var size int64
+		if fi, err := f.Stat(); err == nil {
+			size = fi.Size()
+		}
+		r = &progressReader{r: f, p: p, total: size}
+	}
+	return dataset.Load(ctx, r, b, opts)
+}
+
+// progressReader reports the bytes read every 4 MiB.
+type progressReader struct {
+	r           io.Reader
+	p           affinity.ProgressFunc
+	done, total int64
+	next        int64
+}
+
+func (r *progressReader) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
+	r.done += int64(n)
+	if r.done >= r.next || err == io.EOF {
+		r.next = r.done + 4<<20
+		r.p.Report(affinity.Progress{Step: "load", Done: r.done, Total: r.total, Unit: "bytes"})
+	}
+	return n, err
+}
+
+// Purchases is a sequence of purchase lines, such as rows a storefront
+// reads from its own database. A line the Builder rejects stops the load
+// with an error naming its position in the sequence.
+func Purchases(seq iter.Seq[affinity.Purchase]) Source {
+	return SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
+		rep := dataset.Report{Format: "purchases"}
+		for p := range seq {
+			if rep.Rows%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					return rep, fmt.Errorf("shop: %w", err)
+				}
+			}
+			rep.Rows++
+			if err := b.Add(p); err != nil {
+				return rep, fmt.Errorf("shop: purchase %d: %w", rep.Rows, err)
+			}
+			rep.Loaded++
+			rep.Purchases++
+			if p.Customer == "" {
+				rep.Anonymous++
+			}
+			if p.Quantity < 0 {
+				rep.Returns++
+			}
+		}
+		return rep, nil
+	})
+}
+
+// Storefront is a generated storefront ([dataset.Generate]): its catalog,
+// purchases and events.
+func Storefront(s *dataset.Storefront) Source {
+	return SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
+		rep := dataset.Report{Format: "synthetic"}
+		for _, p := range s.Products {
+			if err := b.AddProduct(p); err != nil {
+				return rep, fmt.Errorf("shop: product %q: %w", p.Key, err)
+			}
+			rep.Products++
+		}
+		prep, err := Purchases(func(yield func(affinity.Purchase) bool) {
+			for _, p := range s.Purchases {
+				if !yield(p) {
+					return
+				}
+			}
+		}).Load(ctx, b)
+		rep.Rows, rep.Loaded, rep.Purchases, rep.Anonymous, rep.Returns = prep.Rows, prep.Loaded, prep.Purchases, prep.Anonymous, prep.Returns
+		if err != nil {
+			return rep, err
+		}
+		for _, e := range s.Events {
+			rep.Rows++
+			if err := b.AddEvent(e); err != nil {
+				return rep, fmt.Errorf("shop: event %d: %w", rep.Events+1, err)
+			}
+			rep.Loaded++
+			rep.Events++
+		}
+		return rep, nil
+	})
+}
+
+// Demo is the embedded demo storefront ([dataset.Demo]): 5,000 customers,
+// 1,000 products and two years of orders, deterministic.
+func Demo() Source { return Storefront(dataset.Demo()) }
