@@ -151,6 +151,14 @@ func (x *Index) Features(c uint32) (f Features, ok bool) {
 	return fs[0], true
 }
 
+// FeaturesOf returns the features of the customers of set that the index
+// knows, in id order. It decodes them together, bit slice by bit slice:
+// for more than a few customers it is much faster than [Index.Features]
+// per customer. The slice is the caller's.
+func (x *Index) FeaturesOf(set *roaring.Bitmap) []Features {
+	return x.features(roaring.And(set, x.universe))
+}
+
 // features decodes the features of the customers of set (all known), in id
 // order, a slice at a time.
 func (x *Index) features(set *roaring.Bitmap) []Features {

@@ -65,8 +65,10 @@ type Audience struct {
 	set   *roaring.Bitmap
 	stats segment.Stats
 
-	once  [3]sync.Once
-	order [3][]affinity.CustomerID
+	loadOnce sync.Once
+	members  []Member // in id order
+	once     [3]sync.Once
+	order    [3][]int32 // positions in members
 }
 
 // Segment evaluates a query in the segment syntax (see package segment)
@@ -77,6 +79,12 @@ type Audience struct {
 // A query that does not parse returns a *segment.SyntaxError with the
 // position of the problem.
 func (s *Snapshot) Segment(query string) (*Audience, error) {
+	if s.seg == nil {
+		if _, err := segment.Parse(query); err != nil {
+			return nil, err
+		}
+		return s.audience(query, roaring.New()), nil
+	}
 	set, err := s.seg.Query(query)
 	if err != nil {
 		return nil, err
@@ -91,6 +99,9 @@ func (s *Snapshot) Audience(name string, set *roaring.Bitmap) *Audience {
 }
 
 func (s *Snapshot) audience(name string, set *roaring.Bitmap) *Audience {
+	if s.seg == nil {
+		return &Audience{snap: s, query: name, set: roaring.New(), stats: segment.Stats{Name: name}}
+	}
 	return &Audience{snap: s, query: name, set: set, stats: s.seg.Stats(name, set)}
 }
 
@@ -150,14 +161,14 @@ func (a *Audience) Page(order Order, offset, limit int) ([]Member, error) {
 	if offset < 0 || limit < 1 || limit > MaxPage {
 		return nil, fmt.Errorf("shop: page offset %d, limit %d: want offset ≥ 0 and 1 ≤ limit ≤ %d", offset, limit, MaxPage)
 	}
-	ids := a.sorted(order)
-	if offset >= len(ids) {
+	idx := a.sorted(order)
+	if offset >= len(idx) {
 		return []Member{}, nil
 	}
-	ids = ids[offset:min(len(ids), offset+limit)]
-	out := make([]Member, len(ids))
-	for i, c := range ids {
-		out[i] = a.member(c)
+	idx = idx[offset:min(len(idx), offset+limit)]
+	out := make([]Member, len(idx))
+	for i, j := range idx {
+		out[i] = a.members[j]
 	}
 	return out, nil
 }
@@ -167,61 +178,57 @@ func (a *Audience) All(order Order) ([]Member, error) {
 	if order < ByKey || order > ByRecency {
 		return nil, fmt.Errorf("shop: unknown order %d", int(order))
 	}
-	ids := a.sorted(order)
-	out := make([]Member, len(ids))
-	for i, c := range ids {
-		out[i] = a.member(c)
+	idx := a.sorted(order)
+	out := make([]Member, len(idx))
+	for i, j := range idx {
+		out[i] = a.members[j]
 	}
 	return out, nil
 }
 
-func (a *Audience) member(c affinity.CustomerID) Member {
-	h := a.snap.h
-	m := Member{Customer: h.CustomerKey(c), ID: c}
-	if f, ok := a.snap.seg.Features(uint32(c)); ok {
-		m.Spend, m.Orders, m.RFM, m.Stage = f.Monetary, f.Frequency, f.RFM, f.Stage
-	}
-	if t, ok := h.LastPurchase(c); ok {
-		m.LastPurchase = t
-	}
-	return m
+// load decodes every member's features once, in id order.
+func (a *Audience) load() []Member {
+	a.loadOnce.Do(func() {
+		h := a.snap.h
+		var fs []segment.Features
+		if a.snap.seg != nil {
+			fs = a.snap.seg.FeaturesOf(a.set)
+		}
+		a.members = make([]Member, len(fs))
+		for i, f := range fs {
+			c, _ := h.LookupCustomer(f.Customer)
+			m := Member{Customer: f.Customer, ID: c, Spend: f.Monetary, Orders: f.Frequency, RFM: f.RFM, Stage: f.Stage}
+			if t, ok := h.LastPurchase(c); ok && !t.After(a.snap.asOf) {
+				m.LastPurchase = t
+			}
+			a.members[i] = m
+		}
+	})
+	return a.members
 }
 
-func (a *Audience) sorted(order Order) []affinity.CustomerID {
+// sorted returns the members' positions in the given order.
+func (a *Audience) sorted(order Order) []int32 {
 	a.once[order].Do(func() {
-		h := a.snap.h
-		ids := make([]affinity.CustomerID, 0, a.set.GetCardinality())
-		for c := range roaring.Values(a.set) {
-			if int(c) < h.NumCustomers() {
-				ids = append(ids, affinity.CustomerID(c))
-			}
+		ms := a.load()
+		idx := make([]int32, len(ms))
+		for i := range idx {
+			idx[i] = int32(i)
 		}
-		byKey := func(x, y affinity.CustomerID) int { return cmp.Compare(h.CustomerKey(x), h.CustomerKey(y)) }
+		byKey := func(x, y int32) int { return cmp.Compare(ms[x].Customer, ms[y].Customer) }
 		switch order {
 		case ByKey:
-			slices.SortFunc(ids, byKey)
+			slices.SortFunc(idx, byKey)
 		case BySpend:
-			spend := make(map[affinity.CustomerID]affinity.Money, len(ids))
-			for _, c := range ids {
-				if f, ok := a.snap.seg.Features(uint32(c)); ok {
-					spend[c] = f.Monetary
-				}
-			}
-			slices.SortFunc(ids, func(x, y affinity.CustomerID) int {
-				return cmp.Or(cmp.Compare(spend[y], spend[x]), byKey(x, y))
+			slices.SortFunc(idx, func(x, y int32) int {
+				return cmp.Or(cmp.Compare(ms[y].Spend, ms[x].Spend), byKey(x, y))
 			})
 		case ByRecency:
-			last := func(c affinity.CustomerID) int64 {
-				if t, ok := h.LastPurchase(c); ok {
-					return t.Unix()
-				}
-				return -1 << 62
-			}
-			slices.SortFunc(ids, func(x, y affinity.CustomerID) int {
-				return cmp.Or(cmp.Compare(last(y), last(x)), byKey(x, y))
+			slices.SortFunc(idx, func(x, y int32) int {
+				return cmp.Or(ms[y].LastPurchase.Compare(ms[x].LastPurchase), byKey(x, y))
 			})
 		}
-		a.order[order] = ids
+		a.order[order] = idx
 	})
 	return a.order[order]
 }
@@ -238,8 +245,8 @@ func (a *Audience) WriteCSV(w io.Writer, order Order) error {
 		return err
 	}
 	rec := make([]string, 6)
-	for _, c := range a.sorted(order) {
-		m := a.member(c)
+	for _, j := range a.sorted(order) {
+		m := &a.members[j]
 		last := ""
 		if !m.LastPurchase.IsZero() {
 			last = m.LastPurchase.Format(time.RFC3339)

@@ -99,13 +99,16 @@ func (s *Snapshot) Recommend(ctx context.Context, req Request) (Result, error) {
 		rr.Customer = "" // served like an anonymous visitor
 	}
 
+	res.ColdStart = true
+	if cat.NumProducts() == 0 {
+		return res, nil // nothing to recommend yet
+	}
 	sp, _ := s.scratch.Get().(*[]recommend.Rec)
 	if sp == nil {
 		sp = new([]recommend.Rec)
 	}
 	defer s.scratch.Put(sp)
 	res.Recs = make([]Rec, 0, k)
-	res.ColdStart = true
 	// With a category filter, ask for more until k pass it or the engine
 	// has no more.
 	for want := k; ; want = min(2*want, MaxK) {

@@ -70,8 +70,12 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	segOpts.Workers = o.Workers
 	done := step(prog, "segment", int64(h.NumCustomers()), "customers")
 	var err error
-	if s.seg, err = segment.Build(ctx, h, asOf, segOpts); err != nil {
-		return nil, fmt.Errorf("shop: segment index: %w", err)
+	if h.NumOrders() > 0 || h.NumEvents() > 0 {
+		// A shop without any order yet has no segment index: its
+		// audiences are empty.
+		if s.seg, err = segment.Build(ctx, h, asOf, segOpts); err != nil {
+			return nil, fmt.Errorf("shop: segment index: %w", err)
+		}
 	}
 	done()
 
@@ -120,7 +124,8 @@ func (s *Snapshot) AsOf() time.Time { return s.asOf }
 // read: rows, lines, skipped rows by reason.
 func (s *Snapshot) Report() dataset.Report { return s.report }
 
-// Segments returns the segment index.
+// Segments returns the segment index; nil for a shop without any order
+// or event yet.
 func (s *Snapshot) Segments() *segment.Index { return s.seg }
 
 // Neighbors returns the co-purchase neighbour index.

@@ -1,0 +1,60 @@
+package shop_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/shop"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestRecommendAllocations pins the request path: the result slice is its
+// only allocation.
+func TestRecommendAllocations(t *testing.T) {
+	snap := demo(t).Snapshot()
+	ctx := context.Background()
+	key := buyer(t, snap.History())
+	cart := []string{snap.History().Catalog().ProductKey(3)}
+	_, err := snap.Recommend(ctx, shop.Request{Customer: key, Cart: cart, K: 10}) // warm the scratch pool
+	require.NoError(t, err)
+	allocs := testing.AllocsPerRun(200, func() {
+		if _, err := snap.Recommend(ctx, shop.Request{Customer: key, Cart: cart, K: 10}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.LessOrEqual(t, allocs, 1.0)
+}
+
+// BenchmarkRecommend measures one customer request through the front
+// door on the demo shop, customers taken in turn.
+func BenchmarkRecommend(b *testing.B) {
+	s, err := shop.Open(context.Background(), shop.Demo(), shop.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	snap := s.Snapshot()
+	h := snap.History()
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		key := h.CustomerKey(affinity.CustomerID(i % h.NumCustomers()))
+		if _, err := snap.Recommend(ctx, shop.Request{Customer: key, K: 10}); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkOpenDemo measures opening the demo shop: load, History,
+// segment index, counts, neighbours and engine.
+func BenchmarkOpenDemo(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := shop.Open(context.Background(), shop.Demo(), shop.Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

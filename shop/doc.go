@@ -1,0 +1,51 @@
+// Package shop is the front door of affinity for a storefront: one value
+// to open, query and refresh.
+//
+//	s, err := shop.Open(ctx, shop.File("orders.csv.gz", "onlineretail"), shop.Options{})
+//	snap := s.Snapshot()
+//	res, err := snap.Recommend(ctx, shop.Request{Customer: "c42", Cart: []string{"sku-1"}, K: 5})
+//	aud, err := snap.Segment(`recency between 14d and 28d and affinity("Sportswear") >= 0.3`)
+//	err = s.Refresh(ctx, shop.Purchases(newOrders))
+//
+// # Model
+//
+// [Open] loads a [Source] — a file in any format package dataset knows, a
+// generated storefront, a sequence of purchases from the shop's own code —
+// into an [affinity.History] and builds a [Snapshot]: the segment index
+// (package segment), the co-purchase neighbours (package similarity) and
+// the recommendation engine (package recommend), all as of one time:
+// [Options.AsOf], or the time of the last order or event in the data. The
+// underlying packages stay public, and the snapshot hands out their values
+// for anything the front door does not cover.
+//
+// [Options] has measured defaults (see [DefaultScope], [DefaultMeasure],
+// [DefaultNeighbors], [DefaultLookback]), each overridable.
+//
+// # Serving
+//
+// [Snapshot.Recommend] answers a [Request] by shop keys (or dense ids) with
+// results ready to serve: [Rec] and [Reason] carry shop keys, names,
+// category, price, source and an explanation such as "bought together with
+// Running Shoes in 124 orders — 3.2× more often than chance", and marshal
+// to JSON. A reason whose lift is below 1 is never given. A customer the
+// snapshot does not know is served from the popularity fallbacks, and
+// [Result.ColdStart] says so. [Snapshot.Segment] evaluates a query of the
+// segment syntax into an [Audience]: counts, revenue and AOV, members in
+// pages ordered by spend, recency or key, and CSV.
+//
+// # Live controls
+//
+// Stock is set by shop key ([Shop.SetInStock]) and survives every refresh.
+// Non-merchandise — postage, fees, gift vouchers, manual adjustments,
+// recognised by [DefaultNonMerchandise] or listed in
+// [Options.NonMerchandise] — is never counted as co-purchase evidence,
+// never given as a reason and never recommended.
+//
+// # Concurrency
+//
+// A Shop is safe for concurrent use. A Snapshot is immutable: requests
+// read the snapshot current when they start and never wait. [Shop.Refresh]
+// builds the next snapshot beside the current one and swaps a pointer;
+// refreshes run one at a time. Long steps report to [Options.Progress] and
+// stop when their context is cancelled.
+package shop
