@@ -234,7 +234,9 @@ func (r Result) MarshalJSON() ([]byte, error) {
 	if recs == nil {
 		recs = []Rec{}
 	}
-	return json.Marshal(resultJSON{r.Customer, r.Known, r.ColdStart, r.AsOf, r.Ignored, recs})
+	j := resultJSON(r)
+	j.Recs = recs
+	return json.Marshal(j)
 }
 
 // UnmarshalJSON decodes what MarshalJSON encodes.
@@ -243,6 +245,6 @@ func (r *Result) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*r = Result{j.Customer, j.Known, j.ColdStart, j.AsOf, j.Ignored, j.Recs}
+	*r = Result(j)
 	return nil
 }
