@@ -152,3 +152,12 @@ func Storefront(s *dataset.Storefront) Source {
 // Demo is the embedded demo storefront ([dataset.Demo]): 5,000 customers,
 // 1,000 products and two years of orders, deterministic.
 func Demo() Source { return Storefront(dataset.Demo()) }
+
+// FileOrDemo is [File] for a non-empty path and [Demo] otherwise: what a
+// command with -data FILE -format NAME flags opens.
+func FileOrDemo(path, format string) Source {
+	if path == "" {
+		return Demo()
+	}
+	return File(path, format)
+}

@@ -1,86 +1,103 @@
-// Command quickstart runs the main job of affinity on the embedded demo
-// storefront: it builds the purchase history, splits the customers into RFM
-// segments, finds the customers due for a coupon, and picks cross-sell
-// products for a thank-you mail, each with its reason.
+// Command quickstart runs the main job of affinity on a shop's orders: it
+// opens the shop (the embedded demo storefront, or your own file), splits
+// the customers into RFM segments, finds the customers due for a coupon,
+// and picks the cross-sell products of a thank-you mail, each with its
+// reason.
 //
 //	go run ./examples/quickstart
+//	go run ./examples/quickstart -data orders.csv.gz -format onlineretail
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
-	"github.com/shopaffinity/affinity/recommend"
 	"github.com/shopaffinity/affinity/segment"
-	"github.com/shopaffinity/affinity/similarity"
+	"github.com/shopaffinity/affinity/shop"
 )
 
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	data := flag.String("data", "", "orders file (default: the embedded demo storefront)")
+	format := flag.String("format", "csv", "format of -data: "+strings.Join(dataset.Formats(), ", "))
+	flag.Parse()
+	src := shop.FileOrDemo(*data, *format)
+	if err := run(context.Background(), os.Stdout, src, shop.TerminalProgress(os.Stderr)); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, w io.Writer) error {
-	// 1. The purchase history: generated, deterministic demo data.
-	demo := dataset.Demo()
-	h, err := demo.History(ctx)
+func run(ctx context.Context, w io.Writer, src shop.Source, progress affinity.ProgressFunc) error {
+	// 1. Open the shop: load the orders and build every index as of the
+	// time of the last order. The load report says what was read and what
+	// was skipped, and why.
+	s, err := shop.Open(ctx, src, shop.Options{Progress: progress})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "# The demo storefront")
-	fmt.Fprint(w, h.Summary())
-
-	// Every computation takes an explicit as-of time: here the day after
-	// the last order.
-	asOf := h.Summary().Last.Truncate(24 * time.Hour).Add(24 * time.Hour)
+	snap := s.Snapshot()
+	h := snap.History()
+	fmt.Fprintf(w, "# The shop\n%s\n%s", snap.Report(), h.Summary())
 
 	// 2. Segments: RFM groups with their size, revenue share and AOV.
-	idx, err := segment.Build(ctx, h, asOf, segment.Options{})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\n# RFM segments as of %s\n", asOf.Format(time.DateOnly))
-	if err := segment.WriteTable(w, idx.RFMTable()); err != nil {
+	fmt.Fprintf(w, "\n# RFM segments as of %s\n", snap.AsOf().Format(time.DateTime))
+	if err := segment.WriteTable(w, snap.Segments().RFMTable()); err != nil {
 		return err
 	}
 
 	// 3. A campaign: the 10 % coupon for customers who bought two to four
 	// weeks ago, are fond of a department and have not bought from it in
-	// that time.
-	dept := h.Catalog().CategoryPath(h.Catalog().Roots()[0])
-	query := fmt.Sprintf(`recency between 14d and 28d and affinity(%q) >= 0.2 and not bought(%q within 28d)`, dept, dept)
-	coupon, err := idx.Query(query)
-	if err != nil {
-		return err
+	// that time. The audience pages through its members, biggest spenders
+	// first.
+	cat := h.Catalog()
+	if len(cat.Roots()) > 0 {
+		dept := cat.CategoryPath(cat.Roots()[0])
+		query := fmt.Sprintf(`recency between 14d and 28d and affinity(%q) >= 0.2 and not bought(%q within 28d)`, dept, dept)
+		coupon, err := snap.Segment(query)
+		if err != nil {
+			return err
+		}
+		st := coupon.Stats()
+		st.Name = "coupon"
+		fmt.Fprintf(w, "\n# Coupon campaign\n%s\n%s\n", query, st)
+		top, err := coupon.Page(shop.BySpend, 0, 3)
+		if err != nil {
+			return err
+		}
+		for _, m := range top {
+			fmt.Fprintf(w, "  %s spent %s in %d orders, last on %s\n", m.Customer, m.Spend, m.Orders, m.LastPurchase.Format(time.DateOnly))
+		}
 	}
-	fmt.Fprintf(w, "\n# Coupon campaign\n%s\n%s\n", query, idx.Stats("coupon", coupon))
 
-	// 4. Cross-sell: products bought together, ranked for one customer's
-	// thank-you mail, complements rather than substitutes.
-	counts, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{Scope: similarity.Basket})
+	// 4. A thank-you mail: complements of the customer's last order, given
+	// as the cart, with the customer's history behind it.
+	customer, basket, ok := lastOrder(h)
+	if !ok {
+		return nil
+	}
+	res, err := snap.Recommend(ctx, shop.Request{Customer: customer, Cart: basket, K: 5})
 	if err != nil {
 		return err
 	}
-	nb, err := similarity.NewIndex(ctx, counts, similarity.IndexOptions{Measure: similarity.Cosine})
-	if err != nil {
-		return err
+	fmt.Fprintf(w, "\n# Thank-you mail for %s (last order: %s)\n", customer, strings.Join(basket, ", "))
+	for i, r := range res.Recs {
+		fmt.Fprintf(w, "%d. %s %-26q %8s  %s\n", i+1, r.Product, r.Name, r.Price, r.Explanation())
 	}
-	engine, err := recommend.New(ctx, h, nb, recommend.Options{AsOf: asOf})
-	if err != nil {
-		return err
-	}
-	// The customer: a repeat buyer whose latest order (two lines or more)
-	// is the most recent in the shop; ties go to the smaller id.
+	return nil
+}
+
+// lastOrder returns the repeat customer (three orders or more) whose last
+// order of two lines or more is the most recent; ties go to the smaller id.
+func lastOrder(h *affinity.History) (customer string, basket []string, ok bool) {
 	var c affinity.CustomerID
 	var last affinity.OrderID
-	found := false
 	for id := range affinity.CustomerID(h.NumCustomers()) {
 		lo, hi := h.CustomerOrders(id)
 		if hi-lo < 3 {
@@ -89,29 +106,18 @@ func run(ctx context.Context, w io.Writer) error {
 		if l0, l1 := h.OrderLines(hi - 1); l1-l0 < 2 {
 			continue
 		}
-		if !found || h.OrderUnix(hi-1) > h.OrderUnix(last) {
-			c, last, found = id, hi-1, true
+		if !ok || h.OrderUnix(hi-1) > h.OrderUnix(last) {
+			c, last, ok = id, hi-1, true
 		}
 	}
-	if !found {
-		return fmt.Errorf("no repeat customer in the demo data")
+	if !ok {
+		return "", nil, false
 	}
-	customer := h.CustomerKey(c)
-	lo, hi := h.CustomerOrders(c)
-	var basket []string
 	l0, l1 := h.OrderLines(last)
 	for i := l0; i < l1; i++ {
-		basket = append(basket, h.Catalog().ProductKey(h.LineProduct(i)))
+		if h.LineQuantity(i) > 0 {
+			basket = append(basket, h.Catalog().ProductKey(h.LineProduct(i)))
+		}
 	}
-	recs, err := engine.Recommend(nil, recommend.Request{Customer: customer, Basket: basket, K: 5})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\n# Thank-you mail for %s (%d orders; the last on %s: %v)\n",
-		customer, hi-lo, h.OrderTime(last).Format(time.DateOnly), basket)
-	cat := h.Catalog()
-	for i, r := range recs {
-		fmt.Fprintf(w, "%d. %s %-24q %s\n", i+1, r.Key, cat.ProductName(r.Product), r.Explain(engine))
-	}
-	return nil
+	return h.CustomerKey(c), basket, true
 }

@@ -7,15 +7,17 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/shopaffinity/affinity/shop"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func TestQuickstart(t *testing.T) {
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out))
+	require.NoError(t, run(context.Background(), &out, shop.Demo(), nil))
 	s := out.String()
-	for _, section := range []string{"# The demo storefront", "# RFM segments as of 2025-12-31", "# Coupon campaign", "# Thank-you mail for "} {
+	for _, section := range []string{"# The shop", "rows", "# RFM segments as of 2025-12-30 23:34:00", "# Coupon campaign", "# Thank-you mail for "} {
 		assert.Contains(t, s, section)
 	}
 	for _, seg := range []string{"Champions", "Loyal", "At risk", "Can't lose them", "Hibernating", "Lost"} {
@@ -25,10 +27,13 @@ func TestQuickstart(t *testing.T) {
 	require.Len(t, m, 2, s)
 	n, _ := strconv.Atoi(m[1])
 	assert.Positive(t, n, "the coupon segment is not empty")
-	recs := regexp.MustCompile(`(?m)^\d\. p\d{5} .*bought together with .* in \d+ orders`).FindAllString(s, -1)
-	assert.Len(t, recs, 5, "five cross-sell products, each with its reason")
+	recs := regexp.MustCompile(`(?m)^\d\. p\d{5} .*bought together with .* in \d+ orders — \d+\.\d× more often than chance`).FindAllString(s, -1)
+	assert.GreaterOrEqual(t, len(recs), 3, "cross-sell products with their reasons")
+	assert.Len(t, regexp.MustCompile(`(?m)^\d\. p\d{5} `).FindAllString(s, -1), 5, "five cross-sell products")
+	assert.NotRegexp(t, `lift 0\.|0\.\d× more often`, s, "no pair bought together less than chance is a reason")
+	assert.Regexp(t, `(?m)^  c\d{6} spent \d+\.\d\d in \d+ orders`, s, "the coupon's top spenders")
 
 	var again bytes.Buffer
-	require.NoError(t, run(context.Background(), &again))
+	require.NoError(t, run(context.Background(), &again, shop.Demo(), nil))
 	assert.Equal(t, s, again.String(), "same data, same output")
 }

@@ -1,0 +1,49 @@
+package shop
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/shopaffinity/affinity"
+)
+
+// TerminalProgress returns a ProgressFunc that keeps one status line up
+// to date on f — "segment 5000/5000 customers" — when f is a terminal,
+// and nil (no reports) otherwise, so that piped output stays clean. The
+// line is redrawn at most ten times a second and cleared when the last
+// build step ("engine") ends.
+func TerminalProgress(f *os.File) affinity.ProgressFunc {
+	if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return nil
+	}
+	var mu sync.Mutex
+	var last time.Time
+	return func(p affinity.Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		end := p.Total > 0 && p.Done == p.Total
+		if end && p.Step == "engine" {
+			fmt.Fprint(f, "\r\033[K")
+			return
+		}
+		if now := time.Now(); end || now.Sub(last) >= 100*time.Millisecond {
+			last = now
+			fmt.Fprintf(f, "\r\033[K%s", progressLine(p))
+		}
+	}
+}
+
+// progressLine formats a report as "step done/total unit" or, without a
+// total, "step done unit".
+func progressLine(p affinity.Progress) string {
+	switch {
+	case p.Total > 0 && p.Unit == "bytes":
+		return fmt.Sprintf("%-10s %5.1f%% of %.1f MB", p.Step, 100*float64(p.Done)/float64(p.Total), float64(p.Total)/1e6)
+	case p.Total > 0:
+		return fmt.Sprintf("%-10s %d/%d %s", p.Step, p.Done, p.Total, p.Unit)
+	default:
+		return fmt.Sprintf("%-10s %d %s", p.Step, p.Done, p.Unit)
+	}
+}
