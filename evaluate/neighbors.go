@@ -118,7 +118,7 @@ func (*EASE) Name() string { return "ease" }
 // Fit solves the EASE model on train: O(n³) in the number of products n
 // (capped by similarity.EASEOptions.MaxProducts).
 func (r *EASE) Fit(ctx context.Context, train *affinity.History, asOf time.Time) error {
-	idx, err := similarity.FitEASE(ctx, train, train.Latest(), similarity.EASEOptions{
+	idx, err := similarity.FitEASE(ctx, train, asOf, similarity.EASEOptions{
 		Count:       countOptions(train, r.BasketScope),
 		Lambda:      r.Lambda,
 		K:           cmp.Or(r.K, defaultEASENeighbors),

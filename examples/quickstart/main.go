@@ -72,7 +72,7 @@ func run(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	engine, err := recommend.New(ctx, h, nb, recommend.Options{AsOf: asOf})
+	engine, err := recommend.New(ctx, h, nb, asOf, recommend.Options{})
 	if err != nil {
 		return err
 	}

@@ -25,8 +25,10 @@ func TestQuickstart(t *testing.T) {
 	require.Len(t, m, 2, s)
 	n, _ := strconv.Atoi(m[1])
 	assert.Positive(t, n, "the coupon segment is not empty")
-	recs := regexp.MustCompile(`(?m)^\d\. p\d{5} .*bought together with .* in \d+ orders`).FindAllString(s, -1)
-	assert.Len(t, recs, 5, "five cross-sell products, each with its reason")
+	recs := regexp.MustCompile(`(?m)^\d\. p\d{5} .*(bought together with .* in \d+ orders|popular in the shop)`).FindAllString(s, -1)
+	assert.Len(t, recs, 5, "five cross-sell products, each with its reason or labelled popular")
+	withReason := regexp.MustCompile(`(?m)^\d\. p\d{5} .*bought together with .* in \d+ orders — \d+\.\d× more often than chance`).FindAllString(s, -1)
+	assert.GreaterOrEqual(t, len(withReason), 3, "most of them with evidence above chance")
 
 	var again bytes.Buffer
 	require.NoError(t, run(context.Background(), &again))
