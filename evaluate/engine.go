@@ -18,8 +18,8 @@ import (
 // The engine leaves out what the customer already bought or rated, so its
 // repeat metrics are zero by design.
 type Engine struct {
-	// Options are passed to recommend.New; AsOf is set to the split's.
-	// The zero value means the engine's defaults.
+	// Options are passed to recommend.New with the split's AsOf. The
+	// zero value means the engine's defaults.
 	Options recommend.Options
 
 	engine *recommend.Engine
@@ -40,9 +40,7 @@ func (r *Engine) Fit(ctx context.Context, train *affinity.History, asOf time.Tim
 	if err != nil {
 		return err
 	}
-	opts := r.Options
-	opts.AsOf = asOf
-	e, err := recommend.New(ctx, train, idx, opts)
+	e, err := recommend.New(ctx, train, idx, asOf, r.Options)
 	if err != nil {
 		return err
 	}
@@ -56,7 +54,7 @@ func (r *Engine) Recommend(dst []affinity.ProductID, c affinity.CustomerID, k in
 	if r.engine == nil || k <= 0 || int(c) >= r.train.NumCustomers() {
 		return dst
 	}
-	req := recommend.Request{Customer: r.train.CustomerKey(c), Rules: recommend.Rules{IncludeOutOfStock: true}}
+	req := recommend.Request{CustomerID: c, ByID: true, Rules: recommend.Rules{IncludeOutOfStock: true}}
 	from := len(dst)
 	for want := k; ; want = min(2*want, recommend.MaxK) {
 		req.K = want

@@ -58,6 +58,10 @@ func (n MAPNorm) String() string {
 	return "relevant"
 }
 
+// MaxK is the largest Options.K and Options.CurveK: lists longer than a
+// thousand products measure nothing a shop shows.
+const MaxK = 1000
+
 // Options configures [Evaluate]. The zero value means the defaults.
 type Options struct {
 	// K is the cutoff of the ranked lists; default 10.
@@ -114,12 +118,21 @@ var ErrBadList = errors.New("evaluate: invalid recommendation list")
 // when ctx is done, and an error wrapping [ErrBadList] when a recommender
 // returns an invalid list.
 func Evaluate(ctx context.Context, s *Split, recs []Recommender, opts Options) (*Report, error) {
+	if ctx == nil {
+		return nil, errors.New("evaluate: nil context")
+	}
 	if s == nil || s.Train == nil || s.Test == nil {
 		return nil, errors.New("evaluate: split without train or test History")
+	}
+	if opts.K > MaxK || opts.CurveK > MaxK {
+		return nil, fmt.Errorf("evaluate: K = %d, CurveK = %d: at most MaxK = %d", opts.K, opts.CurveK, MaxK)
 	}
 	o := opts.withDefaults()
 	names := make(map[string]bool, len(recs))
 	for _, r := range recs {
+		if r == nil {
+			return nil, errors.New("evaluate: nil recommender")
+		}
 		name := r.Name()
 		switch {
 		case name == "":

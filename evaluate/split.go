@@ -178,26 +178,25 @@ func (s *splitter) build(ctx context.Context, asOf time.Time, protocol string) (
 		return nil, fmt.Errorf("%w: %s: no test data", ErrEmptySplit, protocol)
 	}
 	if asOf.IsZero() {
-		asOf = LatestTime(train)
+		asOf = train.Latest()
 	}
 	return &Split{Train: train, Test: test, AsOf: asOf, Protocol: protocol}, nil
+}
+
+// checkInput rejects the nil inputs of the split functions.
+func checkInput(ctx context.Context, h *affinity.History) error {
+	switch {
+	case ctx == nil:
+		return errors.New("evaluate: nil context")
+	case h == nil:
+		return errors.New("evaluate: nil History")
+	}
+	return nil
 }
 
 func hasCustomerData(h *affinity.History) bool {
 	lo, _ := h.AnonymousOrders()
 	return lo > 0 || h.NumEvents() > 0
-}
-
-// LatestTime returns the time of the latest order or event of h (the zero
-// time when h is empty).
-func LatestTime(h *affinity.History) time.Time {
-	last := h.Summary().Last
-	for i := range h.NumEvents() {
-		if t := h.Event(i).Time(); t.After(last) {
-			last = t
-		}
-	}
-	return last
 }
 
 // DefaultCutoff returns the default cutoff of [TemporalSplit]: 00:00 UTC
@@ -206,6 +205,9 @@ func LatestTime(h *affinity.History) time.Time {
 // data. Without customer orders it uses the events' times. It returns the
 // zero time for a History without customer orders and events.
 func DefaultCutoff(h *affinity.History) time.Time {
+	if h == nil {
+		return time.Time{}
+	}
 	lo, _ := h.AnonymousOrders()
 	var times []int64
 	if lo > 0 {
@@ -233,6 +235,9 @@ func DefaultCutoff(h *affinity.History) time.Time {
 // inform co-purchase counts); later ones go to test, where they are never
 // evaluated. AsOf is the cutoff. See [DefaultCutoff] for a default.
 func TemporalSplit(ctx context.Context, h *affinity.History, cutoff time.Time) (*Split, error) {
+	if err := checkInput(ctx, h); err != nil {
+		return nil, err
+	}
 	if cutoff.IsZero() {
 		return nil, errors.New("evaluate: temporal split without a cutoff")
 	}
@@ -273,6 +278,9 @@ func TemporalSplit(ctx context.Context, h *affinity.History, cutoff time.Time) (
 // a customer's held-out order remain in training, as usual for this
 // protocol.
 func LastOrderSplit(ctx context.Context, h *affinity.History) (*Split, error) {
+	if err := checkInput(ctx, h); err != nil {
+		return nil, err
+	}
 	s := newSplitter(h)
 	for c := range affinity.CustomerID(h.NumCustomers()) {
 		if c%4096 == 0 {
@@ -382,6 +390,9 @@ func (s *splitter) place(units []unit, c affinity.CustomerID, ratio float64) {
 // fall on both sides when they tie. Anonymous orders stay in training.
 // AsOf is the latest training time.
 func ChronoSplit(ctx context.Context, h *affinity.History, opts SplitOptions) (*Split, error) {
+	if err := checkInput(ctx, h); err != nil {
+		return nil, err
+	}
 	ratio, err := opts.ratio()
 	if err != nil {
 		return nil, err
@@ -410,6 +421,9 @@ func ChronoSplit(ctx context.Context, h *affinity.History, opts SplitOptions) (*
 // interaction j of n (1-based) is a training one when j/n ≤ Ratio.
 // Anonymous orders stay in training. AsOf is the latest training time.
 func StratifiedSplit(ctx context.Context, h *affinity.History, opts SplitOptions) (*Split, error) {
+	if err := checkInput(ctx, h); err != nil {
+		return nil, err
+	}
 	ratio, err := opts.ratio()
 	if err != nil {
 		return nil, err
@@ -507,6 +521,9 @@ const BasketPrefix = "basket "
 // order. Training baskets keep their customers (anonymous ones stay
 // anonymous); events stay in training. AsOf is the latest training time.
 func LeaveOneOutSplit(ctx context.Context, h *affinity.History, opts SplitOptions) (*Split, error) {
+	if err := checkInput(ctx, h); err != nil {
+		return nil, err
+	}
 	ratio, err := opts.ratio()
 	if err != nil {
 		return nil, err
@@ -583,6 +600,9 @@ func basketProducts(dst []affinity.ProductID, h *affinity.History, o affinity.Or
 // Customers and products are matched between the two by shop key. AsOf is
 // the latest training time.
 func LoadSplit(ctx context.Context, trainPath, testPath string, opts dataset.Options) (*Split, error) {
+	if ctx == nil {
+		return nil, errors.New("evaluate: nil context")
+	}
 	train, _, err := dataset.ReadFile(ctx, trainPath, opts)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: training file: %w", err)
@@ -591,6 +611,6 @@ func LoadSplit(ctx context.Context, trainPath, testPath string, opts dataset.Opt
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: test file: %w", err)
 	}
-	return &Split{Train: train, Test: test, AsOf: LatestTime(train),
+	return &Split{Train: train, Test: test, AsOf: train.Latest(),
 		Protocol: "ready split " + filepath.Base(trainPath) + " / " + filepath.Base(testPath)}, nil
 }

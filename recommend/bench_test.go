@@ -36,7 +36,7 @@ func largeFixture(b *testing.B) benchFixture {
 		require.NoError(b, err)
 		nb, err := index(ctx, h, similarity.CountOptions{Scope: similarity.Customer}, similarity.IndexOptions{Measure: similarity.Cosine, K: 50})
 		require.NoError(b, err)
-		e, err := recommend.New(ctx, h, nb, recommend.Options{})
+		e, err := recommend.New(ctx, h, nb, h.Latest(), recommend.Options{})
 		require.NoError(b, err)
 		bench.e = e
 		for c := range h.NumCustomers() {
@@ -137,14 +137,14 @@ func BenchmarkRecommendAllMovieLensShape(b *testing.B) {
 	require.NoError(b, err)
 	nb, err := index(ctx, h, similarity.CountOptions{Scope: similarity.Customer}, similarity.IndexOptions{Measure: similarity.Cosine, K: 100})
 	require.NoError(b, err)
-	e, err := recommend.New(ctx, h, nb, recommend.Options{})
+	e, err := recommend.New(ctx, h, nb, h.Latest(), recommend.Options{})
 	require.NoError(b, err)
 	b.Logf("%d customers, %d products, %d lines", h.NumCustomers(), h.Catalog().NumProducts(), h.NumLines())
 	b.ReportAllocs()
 	cpu0, n := processCPU(), 0
 	for b.Loop() {
 		n++
-		out, err := e.RecommendAll(ctx, recommend.Request{K: 10}, 2)
+		out, err := e.RecommendAll(ctx, recommend.Request{K: 10})
 		if err != nil || len(out) != h.NumCustomers() {
 			b.Fatal(err)
 		}

@@ -8,10 +8,15 @@
 //
 // # Building an engine
 //
-//	counts, _ := similarity.Count(ctx, h, similarity.CountOptions{Scope: similarity.Basket})
+//	asOf := h.Latest()
+//	counts, _ := similarity.Count(ctx, h, asOf, similarity.CountOptions{Scope: similarity.Basket})
 //	nb, _ := similarity.NewIndex(ctx, counts, similarity.IndexOptions{Measure: similarity.Cosine})
-//	e, _ := recommend.New(ctx, h, nb, recommend.Options{})
+//	e, _ := recommend.New(ctx, h, nb, asOf, recommend.Options{})
 //	recs, _ := e.Recommend(nil, recommend.Request{Customer: "c42", K: 10})
+//
+// New follows the seam contract of the root package: the as-of time is
+// required, a customer is given by shop key (Request.Customer) or dense id
+// (Request.CustomerID with ByID), products by key (Basket) or id (Items).
 //
 // The index decides which products are neighbours and with what weight;
 // Cosine at Basket or Customer scope is the recommended measure (see
@@ -95,9 +100,16 @@
 //
 // Every co-purchase result carries up to MaxReasons [Reason]s — the anchors
 // that contributed most, with the co-count, the measure value and the lift
-// — stored inside the Rec without allocating. [Rec.Explain] formats them:
-// "bought together with Running Shoes by 124 customers (cosine 0.41, lift
-// 3.2)".
+// — stored inside the Rec without allocating. A pair bought together less
+// often than chance (lift below 1) is never a reason; a result left
+// without reasons was placed by popularity and says so (Source Popular).
+// [Rec.Explain] formats them: "bought together with Running Shoes by 124
+// customers — 3.2× more often than chance".
+//
+// # Non-merchandise
+//
+// Options.Exclude lists products — postage, fees, manual adjustments,
+// vouchers — that are never recommended, never anchors and never reasons.
 //
 // # Defaults
 //
@@ -147,6 +159,6 @@
 // are safe for concurrent use. Each request borrows its scratch memory
 // (dense score arrays reset through touched lists) from a sync.Pool, so a
 // request allocates nothing when dst has room for K results.
-// [Engine.RecommendAll] runs on an explicit number of goroutines that end
-// before it returns.
+// [Engine.RecommendAll] runs on Options.Workers goroutines (through the
+// shared worker loop) that end before it returns.
 package recommend

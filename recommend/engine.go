@@ -38,6 +38,8 @@ const (
 	DefaultRatingWeight   = 1.0
 	// MaxK is the largest K a request may ask for.
 	MaxK = 1000
+	// MaxWorkers is the largest Options.Workers.
+	MaxWorkers = 1024
 	// MaxProfileDims caps the dimension of the category-affinity vectors:
 	// when the profile depth has more category nodes, the ones with the
 	// most buyers are kept.
@@ -52,15 +54,24 @@ var (
 	// ErrUnknownProduct is returned (wrapped, naming the id) when a basket
 	// or exclude list names a product the engine's catalog does not know.
 	ErrUnknownProduct = errors.New("recommend: unknown product")
+	// ErrInvalidOptions is returned (wrapped, naming the field) by [New]
+	// for options that have no meaning: NaN or infinite weights and
+	// exponents, more than MaxWorkers workers.
+	ErrInvalidOptions = errors.New("recommend: invalid options")
 )
 
 // Options configures [New]. The zero value of every field means its
 // documented default; doc.go explains the defaults.
 type Options struct {
-	// AsOf is the time of the snapshot: popularity and buyer profiles are
-	// computed from lines at or before it, and requests without an AsOf use
-	// it. Default: the time of the History's last order or event.
-	AsOf time.Time
+	// Workers is the number of goroutines of [Engine.RecommendAll]
+	// (≤ 0: GOMAXPROCS; at most MaxWorkers). Results never depend on it.
+	Workers int
+	// Exclude holds products that are never recommended and never given
+	// as reasons, nor used as anchors: non-merchandise such as postage,
+	// fees, manual adjustments and gift vouchers. Ids outside the catalog
+	// are ignored. Read during New only. (Keeping them out of the
+	// co-occurrence counts is the caller's choice: see similarity.)
+	Exclude *roaring.Bitmap
 	// HalfLife is the half-life of a past purchase or event in a customer's
 	// history: its weight is 2^(−age/HalfLife). Default 30 days.
 	HalfLife time.Duration
@@ -152,13 +163,15 @@ type Boost struct {
 // Engine ranks complementary products. It is immutable after [New] except
 // for the stock set ([Engine.SetStock]) and safe for concurrent use.
 type Engine struct {
-	h    *affinity.History
-	cat  *affinity.Catalog
-	np   int
-	o    Options
-	asOf int64
-	hl   float64 // seconds
-	ew   [affinity.Wishlist + 1]float32
+	h        *affinity.History
+	cat      *affinity.Catalog
+	np       int
+	o        Options
+	asOf     int64
+	asOfTime time.Time
+	excl     []uint64 // Options.Exclude as a dense bitset
+	hl       float64  // seconds
+	ew       [affinity.Wishlist + 1]float32
 
 	// edges, CSR by anchor product; hot holds what a request reads per
 	// anchor in one cache line access
@@ -238,13 +251,29 @@ const (
 )
 
 // New builds an Engine from h and the co-purchase index nb (built from h,
-// typically with similarity.Basket or similarity.Customer scope). It takes
-// time linear in the lines of h plus the index's edges. It returns an
-// error when h or nb is nil, an index does not match h's catalog, or ctx is
-// done.
-func New(ctx context.Context, h *affinity.History, nb *similarity.Index, opts Options) (*Engine, error) {
-	if h == nil || nb == nil {
-		return nil, errors.New("recommend: nil history or index")
+// typically with similarity.Basket or similarity.Customer scope) as of
+// asOf: popularity and buyer profiles are computed from lines and events
+// at or before it, and requests without an AsOf are served as of it. It
+// takes time linear in the lines of h plus the index's edges. It returns
+// an error when ctx, h or nb is nil, asOf is zero (wrapping
+// [affinity.ErrNoAsOf]; pass h.Latest() for the end of the data), an
+// option is invalid (NaN or infinite weights, too many workers: wrapping
+// [ErrInvalidOptions] and naming the field), an index does not match h's
+// catalog, or ctx is done.
+func New(ctx context.Context, h *affinity.History, nb *similarity.Index, asOf time.Time, opts Options) (*Engine, error) {
+	switch {
+	case ctx == nil:
+		return nil, errors.New("recommend: nil context")
+	case h == nil:
+		return nil, errors.New("recommend: nil history")
+	case nb == nil:
+		return nil, errors.New("recommend: nil index")
+	}
+	if err := affinity.CheckAsOf("recommend", asOf); err != nil {
+		return nil, err
+	}
+	if err := opts.validate(); err != nil {
+		return nil, err
 	}
 	cat := h.Catalog()
 	np := cat.NumProducts()
@@ -254,11 +283,22 @@ func New(ctx context.Context, h *affinity.History, nb *similarity.Index, opts Op
 	if q := opts.Sequential; q != nil && q.NumProducts() > np {
 		return nil, fmt.Errorf("recommend: sequential index has %d products, catalog %d: built from another history", q.NumProducts(), np)
 	}
-	e := &Engine{h: h, cat: cat, np: np, o: withDefaults(opts, h)}
-	e.asOf = e.o.AsOf.Unix()
+	e := &Engine{h: h, cat: cat, np: np, o: withDefaults(opts), asOfTime: asOf.UTC()}
+	e.asOf = asOf.Unix()
 	e.hl = e.o.HalfLife.Seconds()
 	e.ew = [...]float32{affinity.View: float32(e.o.ViewWeight), affinity.Cart: float32(e.o.CartWeight),
 		affinity.Rating: float32(e.o.RatingWeight), affinity.Wishlist: float32(e.o.WishlistWeight)}
+	e.excl = make([]uint64, (np+63)/64)
+	if opts.Exclude != nil {
+		it := opts.Exclude.Iterator()
+		for it.HasNext() {
+			p := it.Next()
+			if int(p) >= np {
+				break
+			}
+			e.excl[p>>6] |= 1 << (p & 63)
+		}
+	}
 	e.substitutes()
 	if err := e.edges(ctx, nb, e.o.Sequential); err != nil {
 		return nil, err
@@ -296,19 +336,30 @@ func New(ctx context.Context, h *affinity.History, nb *similarity.Index, opts Op
 	return e, nil
 }
 
-func withDefaults(o Options, h *affinity.History) Options {
-	if o.AsOf.IsZero() {
-		last := h.Summary().Last.Unix()
-		if h.Summary().Last.IsZero() {
-			last = math.MinInt64
-		}
-		for i := range h.NumEvents() {
-			last = max(last, h.Event(i).Unix)
-		}
-		if last != math.MinInt64 {
-			o.AsOf = time.Unix(last, 0).UTC()
+// validate rejects options no default can repair: NaN or infinite
+// weights and exponents, too many workers.
+func (o *Options) validate() error {
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{
+		{"SequentialWeight", o.SequentialWeight}, {"SubstitutePenalty", o.SubstitutePenalty},
+		{"LiftExponent", o.LiftExponent}, {"PopularityExponent", o.PopularityExponent},
+		{"PopularityBlend", o.PopularityBlend}, {"Personalization", o.Personalization},
+		{"ViewWeight", o.ViewWeight}, {"CartWeight", o.CartWeight},
+		{"WishlistWeight", o.WishlistWeight}, {"RatingWeight", o.RatingWeight},
+	} {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("%w: %s is %v", ErrInvalidOptions, f.name, f.v)
 		}
 	}
+	if o.Workers > MaxWorkers {
+		return fmt.Errorf("%w: Workers = %d, at most MaxWorkers = %d", ErrInvalidOptions, o.Workers, MaxWorkers)
+	}
+	return nil
+}
+
+func withDefaults(o Options) Options {
 	if o.HalfLife <= 0 {
 		o.HalfLife = DefaultHalfLife
 	}
@@ -357,8 +408,8 @@ func withDefaults(o Options, h *affinity.History) Options {
 // History returns the History the engine was built from.
 func (e *Engine) History() *affinity.History { return e.h }
 
-// AsOf returns the snapshot time (Options.AsOf or its default).
-func (e *Engine) AsOf() time.Time { return e.o.AsOf }
+// AsOf returns the snapshot time given to [New], in UTC.
+func (e *Engine) AsOf() time.Time { return e.asOfTime }
 
 // SetStock replaces the set of in-stock products atomically; requests that
 // start afterwards see the new set. Product ids outside the catalog are
@@ -468,9 +519,13 @@ func (e *Engine) edges(ctx context.Context, nb, seq *similarity.Index) error {
 		}
 		pa := affinity.ProductID(a)
 		buf = buf[:0]
+		if e.excluded(pa) {
+			e.off[a+1] = uint32(len(e.nbr))
+			continue
+		}
 		if a < nb.NumProducts() {
 			for _, n := range nb.Neighbors(pa) {
-				if n.Product == pa || int(n.Product) >= e.np || !(n.Score > 0) {
+				if n.Product == pa || int(n.Product) >= e.np || !(n.Score > 0) || e.excluded(n.Product) {
 					continue
 				}
 				w := n.Score * e.tilt(n.Count, e.support[a], e.support[n.Product], e.total) * e.priorOf(n.Product)
@@ -480,7 +535,7 @@ func (e *Engine) edges(ctx context.Context, nb, seq *similarity.Index) error {
 		if seq != nil && a < seq.NumProducts() {
 			sw := float32(e.o.SequentialWeight)
 			for _, n := range seq.Neighbors(pa) {
-				if n.Product == pa || int(n.Product) >= e.np || !(n.Score > 0) || sw == 0 {
+				if n.Product == pa || int(n.Product) >= e.np || !(n.Score > 0) || sw == 0 || e.excluded(n.Product) {
 					continue
 				}
 				w := sw * n.Score * e.tilt(n.Count, e.seqSup[a], e.seqSup[n.Product], e.seqTot) * e.priorOf(n.Product)
@@ -517,6 +572,9 @@ func (e *Engine) edges(ctx context.Context, nb, seq *similarity.Index) error {
 	}
 	return nil
 }
+
+// excluded reports whether p is in Options.Exclude.
+func (e *Engine) excluded(p affinity.ProductID) bool { return e.excl[p>>6]&(1<<(p&63)) != 0 }
 
 // priorOf returns the popularity prior of p (1 when off).
 func (e *Engine) priorOf(p affinity.ProductID) float32 {

@@ -13,7 +13,8 @@ import (
 )
 
 // exampleEngine builds a small running shop: shoes are bought with socks
-// and bottles, a second pair of shoes now and then.
+// and bottles, a second pair of shoes now and then; caps sell mostly on
+// their own.
 func exampleEngine() (*recommend.Engine, error) {
 	ctx := context.Background()
 	var b affinity.Builder
@@ -46,6 +47,12 @@ func exampleEngine() (*recommend.Engine, error) {
 			}
 		}
 	}
+	for i := range 10 {
+		cust := fmt.Sprintf("d%02d", i)
+		if err := b.Add(affinity.Purchase{Customer: cust, Product: "cap", Order: cust, Time: t0.AddDate(0, 0, i), Quantity: 1, Price: 10 * affinity.MoneyScale}); err != nil {
+			return nil, err
+		}
+	}
 	h, err := b.Build(ctx)
 	if err != nil {
 		return nil, err
@@ -58,12 +65,13 @@ func exampleEngine() (*recommend.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return recommend.New(ctx, h, nb, recommend.Options{})
+	return recommend.New(ctx, h, nb, h.Latest(), recommend.Options{})
 }
 
 // Frequently bought together: complements of the product on the page, with
 // the reason for each. The other pair of shoes is a substitute and is not
-// offered.
+// offered. Caps are bought with the shoes less often than chance would
+// have it, so the cap is offered as popular, not as a complement.
 func ExampleEngine_Recommend() {
 	e, err := exampleEngine()
 	if err != nil {
@@ -77,9 +85,9 @@ func ExampleEngine_Recommend() {
 		fmt.Printf("%-7s %-9s %.2f  %s\n", r.Key, r.Source, r.Score, r.Explain(e))
 	}
 	// Output:
-	// socks   neighbors 1.00  bought together with Trail Runner in 20 orders (cosine 1, lift 1.0)
-	// bottle  neighbors 0.45  bought together with Trail Runner in 10 orders (cosine 0.707, lift 1.0)
-	// cap     neighbors 0.08  bought together with Trail Runner in 2 orders (cosine 0.316, lift 1.0)
+	// socks   neighbors 1.00  bought together with Trail Runner in 20 orders — 1.5× more often than chance
+	// bottle  neighbors 0.45  bought together with Trail Runner in 10 orders — 1.5× more often than chance
+	// cap     popular   0.19  popular in the shop
 }
 
 // A customer's recommendations leave out what they bought; an out-of-stock
@@ -113,5 +121,5 @@ func ExampleEngine_SetStock() {
 	show()
 	// Output:
 	// bottle (neighbors), shoe-road (neighbors)
-	// shoe-road (neighbors), cap (neighbors)
+	// shoe-road (neighbors), cap (popular)
 }

@@ -8,8 +8,8 @@ import (
 )
 
 // Explain returns a one-line, human-readable explanation of r, such as
-// "bought together with Running Shoes by 124 customers (cosine 0.41, lift
-// 3.2)". e must be the engine that produced r. It allocates; call it when
+// "bought together with Running Shoes by 124 customers — 3.2× more often
+// than chance". e must be the engine that produced r. It allocates; call it when
 // the text is shown, not in the ranking path.
 func (r *Rec) Explain(e *Engine) string {
 	switch r.Source {
@@ -27,9 +27,9 @@ func (r *Rec) Explain(e *Engine) string {
 		case Again:
 			fmt.Fprintf(&b, "bought %d %s before, last %.0f days ago: due again", rs.Count, plural(int(rs.Count), "time", "times"), rs.Measure)
 		case After:
-			fmt.Fprintf(&b, "bought after %s %s (%s %.3g, lift %.1f)", e.name(rs.Product), e.count(rs.Count, true), e.measure, rs.Measure, rs.Lift)
+			fmt.Fprintf(&b, "bought after %s %s%s", e.name(rs.Product), e.count(rs.Count, true), times(rs.Lift))
 		default:
-			fmt.Fprintf(&b, "bought together with %s %s (%s %.3g, lift %.1f)", e.name(rs.Product), e.count(rs.Count, false), e.measure, rs.Measure, rs.Lift)
+			fmt.Fprintf(&b, "bought together with %s %s%s", e.name(rs.Product), e.count(rs.Count, false), times(rs.Lift))
 		}
 	}
 	if b.Len() == 0 {
@@ -58,6 +58,18 @@ func (e *Engine) count(n uint32, seq bool) string {
 		return fmt.Sprintf("in %d %s", n, plural(int(n), "order", "orders"))
 	}
 	return fmt.Sprintf("%d %s", n, plural(int(n), "time", "times"))
+}
+
+// times words a lift (≥ 1) as " — 3.2× more often than chance", or ""
+// when the pair is bought together about as often as chance would have it.
+func times(lift float32) string {
+	if lift < 1.05 {
+		return ""
+	}
+	if lift < 10 {
+		return fmt.Sprintf(" — %.1f× more often than chance", lift)
+	}
+	return fmt.Sprintf(" — %.0f× more often than chance", lift)
 }
 
 func plural(n int, one, many string) string {

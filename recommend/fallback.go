@@ -38,6 +38,9 @@ func (e *Engine) fallback(s *scratch, dst []Rec, base int, req *Request, c affin
 			break
 		}
 	}
+	if len(e.popOrder) == 0 {
+		return dst // an empty catalog
+	}
 	top := e.pop[e.popOrder[0]]
 	for _, p := range e.popOrder {
 		if full() {

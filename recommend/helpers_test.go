@@ -68,7 +68,7 @@ func index(ctx context.Context, h *affinity.History, co similarity.CountOptions,
 
 func newEngine(t testing.TB, f fixture, o recommend.Options) *recommend.Engine {
 	t.Helper()
-	e, err := recommend.New(context.Background(), f.h, f.nb, o)
+	e, err := recommend.New(context.Background(), f.h, f.nb, f.h.Latest(), o)
 	require.NoError(t, err)
 	return e
 }

@@ -169,7 +169,7 @@ func TestOnlineRetailBeatsPopular(t *testing.T) {
 	for _, cfg := range realConfigs() {
 		nb, err := index(ctx, sp.train, similarity.CountOptions{Scope: cfg.scope, Workers: runtime.GOMAXPROCS(0)}, similarity.IndexOptions{Measure: cfg.measure, K: 50})
 		require.NoError(t, err)
-		e, err := recommend.New(ctx, sp.train, nb, cfg.opts)
+		e, err := recommend.New(ctx, sp.train, nb, sp.train.Latest(), cfg.opts)
 		require.NoError(t, err)
 		got := evaluate(sp, 10, engineRanker(t, e, cutoff, 10))
 		t.Logf("%-30s recall@10 %.4f (%.2f×) ndcg@10 %.4f (%.2f×)", cfg.name, got.recall, got.recall/pop.recall, got.ndcg, got.ndcg/pop.ndcg)
@@ -232,7 +232,7 @@ func groceries(t *testing.T, opts recommend.Options) (engine, popular float64) {
 	require.NoError(t, err)
 	nb, err := index(ctx, train, similarity.CountOptions{Scope: similarity.Basket}, similarity.IndexOptions{Measure: similarity.Cosine})
 	require.NoError(t, err)
-	e, err := recommend.New(ctx, train, nb, opts)
+	e, err := recommend.New(ctx, train, nb, train.Latest(), opts)
 	require.NoError(t, err)
 	popList := make([]affinity.ProductID, 0, 16)
 	recs, err := e.Recommend(nil, recommend.Request{K: 10 + 32, Rules: recommend.Rules{IncludeOutOfStock: true}})

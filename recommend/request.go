@@ -1,6 +1,7 @@
 package recommend
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -25,6 +26,11 @@ type Request struct {
 	// id the engine does not know (a customer newer than the snapshot) is
 	// served like an anonymous visitor.
 	Customer string
+	// CustomerID is the customer by dense id of the engine's History; an
+	// id outside it is served like an anonymous visitor.
+	CustomerID affinity.CustomerID
+	// ByID selects CustomerID instead of Customer.
+	ByID bool
 	// Basket holds shop product ids: the cart, the order just placed or the
 	// product being viewed. Unknown ids are an error (ErrUnknownProduct).
 	// Duplicates count once.
@@ -80,45 +86,67 @@ type Rules struct {
 	Diversity float64
 }
 
-// Source tells where a result came from.
+// Source tells where a result came from. Its text form (String,
+// MarshalText, so also JSON) is its lower-case name.
 type Source uint8
 
 const (
 	// Neighbors: ranked by co-purchase (and sequential) evidence from the
-	// anchors, blended with popularity (Options.PopularityBlend); a
-	// product ranked by popularity alone has no reasons.
+	// anchors, blended with popularity (Options.PopularityBlend); it has
+	// at least one reason.
 	Neighbors Source = iota + 1
 	// Rebuy: a consumable the customer bought before and is due again.
 	Rebuy
 	// SegmentPopular: fallback, popular in the customer's or the requested
 	// segment.
 	SegmentPopular
-	// Popular: fallback, popular in the whole shop (recency-weighted).
+	// Popular: popular in the whole shop (recency-weighted): either placed
+	// among the co-purchase results by the popularity blend without any
+	// evidence above chance from the anchors, or the last fallback.
 	Popular
+	// Repeat: next-basket mode — the customer's own product, bought
+	// before and likely bought again (frequency and recency).
+	Repeat
 )
 
-// String returns the source's lower-case name.
+var sourceNames = [...]string{Neighbors: "neighbors", Rebuy: "rebuy", SegmentPopular: "segment-popular", Popular: "popular", Repeat: "repeat"}
+
+// String returns the source's lower-case name, or "unknown".
 func (s Source) String() string {
-	switch s {
-	case Neighbors:
-		return "neighbors"
-	case Rebuy:
-		return "rebuy"
-	case SegmentPopular:
-		return "segment-popular"
-	case Popular:
-		return "popular"
+	if int(s) < len(sourceNames) && sourceNames[s] != "" {
+		return sourceNames[s]
 	}
 	return "unknown"
 }
 
-// Fallback reports whether s is one of the cold-start fallbacks.
+// MarshalText returns the name of s; an unknown value is an error.
+func (s Source) MarshalText() ([]byte, error) {
+	if s.String() == "unknown" {
+		return nil, fmt.Errorf("recommend: unknown source %d", uint8(s))
+	}
+	return []byte(s.String()), nil
+}
+
+// UnmarshalText parses a name returned by String.
+func (s *Source) UnmarshalText(b []byte) error {
+	for i, n := range sourceNames {
+		if n != "" && n == string(b) {
+			*s = Source(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("recommend: unknown source %q", b)
+}
+
+// Fallback reports whether s is one of the cold-start fallbacks' sources
+// (SegmentPopular or Popular).
 func (s Source) Fallback() bool { return s == SegmentPopular || s == Popular }
 
 // MaxReasons is the number of reasons a [Rec] keeps.
 const MaxReasons = 3
 
-// ReasonKind says what links a reason's product to the result.
+// ReasonKind says what links a reason's product to the result. Its text
+// form is its lower-case name.
 type ReasonKind uint8
 
 const (
@@ -127,14 +155,45 @@ const (
 	Together ReasonKind = iota + 1
 	// After: bought after the reason's product (sequential index).
 	After
-	// Again: the result itself, bought before; a due consumable.
+	// Again: the result itself, bought before; a due consumable or, in
+	// next-basket mode, a repeat item.
 	Again
 )
+
+var reasonNames = [...]string{Together: "together", After: "after", Again: "again"}
+
+// String returns the kind's lower-case name, or "unknown".
+func (k ReasonKind) String() string {
+	if int(k) < len(reasonNames) && reasonNames[k] != "" {
+		return reasonNames[k]
+	}
+	return "unknown"
+}
+
+// MarshalText returns the name of k; an unknown value is an error.
+func (k ReasonKind) MarshalText() ([]byte, error) {
+	if k.String() == "unknown" {
+		return nil, fmt.Errorf("recommend: unknown reason kind %d", uint8(k))
+	}
+	return []byte(k.String()), nil
+}
+
+// UnmarshalText parses a name returned by String.
+func (k *ReasonKind) UnmarshalText(b []byte) error {
+	for i, n := range reasonNames {
+		if n != "" && n == string(b) {
+			*k = ReasonKind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("recommend: unknown reason kind %q", b)
+}
 
 // Reason is one product that led to a result, with the evidence. For
 // Together and After, Count is the co-count (orders or customers, as the
 // index counted), Measure the index's measure value and Lift the lift of
-// the pair. For Again, Count is the number of earlier purchases, Measure
+// the pair, at least 1: a pair bought together less often than chance is
+// never given as a reason. For Again, Count is the number of earlier purchases, Measure
 // the days since the last one and Lift 0.
 type Reason struct {
 	Kind    ReasonKind

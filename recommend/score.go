@@ -9,6 +9,7 @@ import (
 	"gonum.org/v1/gonum/blas/blas32"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/topk"
 )
 
 // per-product flags of a scratch
@@ -26,8 +27,6 @@ type cand struct {
 
 // better orders candidates by score descending, then product id ascending.
 func better(a, b cand) int { return cmp.Or(cmp.Compare(b.s, a.s), cmp.Compare(a.p, b.p)) }
-
-func worse(a, b cand) bool { return a.s < b.s || (a.s == b.s && a.p > b.p) }
 
 type histItem struct {
 	p      affinity.ProductID
@@ -66,23 +65,28 @@ type scratch struct {
 	boosts  []int
 	simMax  []float32
 	best    []bestEdge
-	keys    []uint64
+	top     topk.Keys
 }
 
 // sortCand sorts s.cand like better (score descending, then id) through
-// packed integer keys: scores are non-negative, and the bits of
-// non-negative floats order like the floats.
+// the packed keys of internal/topk.
 func (s *scratch) sortCand() {
 	if len(s.cand) < 2 {
 		return
 	}
-	s.keys = s.keys[:0]
+	s.top.Reset(len(s.cand))
 	for _, c := range s.cand {
-		s.keys = append(s.keys, uint64(^math.Float32bits(c.s))<<32|uint64(c.p))
+		s.top.PushKey(topk.Pack(c.s, uint32(c.p)))
 	}
-	slices.Sort(s.keys)
-	for i, k := range s.keys {
-		s.cand[i] = cand{p: affinity.ProductID(uint32(k)), s: math.Float32frombits(^uint32(k >> 32))}
+	s.takeTop()
+}
+
+// takeTop replaces s.cand by the keys kept in s.top, best first.
+func (s *scratch) takeTop() {
+	s.cand = s.cand[:0]
+	for _, k := range s.top.Sorted() {
+		v, p := topk.Unpack(k)
+		s.cand = append(s.cand, cand{p: affinity.ProductID(p), s: v})
 	}
 }
 
@@ -140,7 +144,10 @@ func (s *scratch) reset() {
 // concurrent use.
 func (e *Engine) Recommend(dst []Rec, req Request) ([]Rec, error) {
 	c, known := affinity.NoCustomer, false
-	if req.Customer != "" {
+	switch {
+	case req.ByID:
+		c, known = req.CustomerID, int(req.CustomerID) < e.h.NumCustomers()
+	case req.Customer != "":
 		c, known = e.h.LookupCustomer(req.Customer)
 	}
 	return e.recommend(dst, &req, c, known)
@@ -273,11 +280,12 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 		}
 	}
 	st := e.stock.Load()
-	s.cand = s.cand[:0]
+	s.top.Reset(m)
 	if lambda := float32(e.o.PopularityBlend); lambda > 0 && len(s.touched) > 0 {
 		// interpolate with popularity: (1−λ)·s/max s + λ·pop/max pop, the
 		// m most popular products joining the candidates. They go first,
-		// so that the heap's bar is high before the long tail is scanned.
+		// so that the selection's bar is high before the long tail is
+		// scanned.
 		var amax float32
 		for _, p := range s.touched {
 			amax = max(amax, s.acc[p])
@@ -288,36 +296,36 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 			if s.flag[p]&(fExcl|fDue) != 0 || !e.eligible(s, st, r, p) {
 				continue
 			}
-			s.cand = pushTop(s.cand, m, cand{p: p, s: a*s.acc[p] + lambda*e.popNorm[p]})
+			s.top.Push(a*s.acc[p]+lambda*e.popNorm[p], uint32(p))
 		}
 		for _, p := range s.touched {
 			v := a * s.acc[p]
-			if len(s.cand) == m && v+lambda < s.cand[0].s {
+			if v+lambda < s.top.Floor {
 				continue // cannot make it even as the most popular product
 			}
-			x := cand{p: p, s: v + lambda*e.popNorm[p]}
-			if len(s.cand) == m && !worse(s.cand[0], x) {
+			key := topk.Pack(v+lambda*e.popNorm[p], uint32(p))
+			if s.top.Rejects(key) {
 				continue
 			}
 			if s.flag[p]&(fExcl|fDue|fBlend) != 0 || !e.eligible(s, st, r, p) {
 				continue
 			}
-			s.cand = pushTop(s.cand, m, x)
+			s.top.PushKey(key)
 		}
 	} else {
 		for _, p := range s.touched {
 			// the score test first: acc[p] is in cache, flag[p] may not be
-			x := cand{p: p, s: s.acc[p]}
-			if len(s.cand) == m && !worse(s.cand[0], x) {
+			key := topk.Pack(s.acc[p], uint32(p))
+			if s.top.Rejects(key) {
 				continue
 			}
 			if s.flag[p]&(fExcl|fDue) != 0 || !e.eligible(s, st, r, p) {
 				continue
 			}
-			s.cand = pushTop(s.cand, m, x)
+			s.top.PushKey(key)
 		}
 	}
-	s.sortCand()
+	s.takeTop()
 	if len(s.cand) > 0 {
 		smax := s.cand[0].s
 		beta := float32(e.o.Personalization)
@@ -380,42 +388,6 @@ func (e *Engine) appendRec(s *scratch, dst []Rec, p affinity.ProductID, score fl
 	return dst
 }
 
-// pushTop keeps the m best candidates in h, a heap with the worst at h[0].
-func pushTop(h []cand, m int, c cand) []cand {
-	if len(h) < m {
-		h = append(h, c)
-		for i := len(h) - 1; i > 0; {
-			par := (i - 1) / 2
-			if !worse(h[i], h[par]) {
-				break
-			}
-			h[i], h[par] = h[par], h[i]
-			i = par
-		}
-		return h
-	}
-	if !worse(h[0], c) {
-		return h
-	}
-	h[0] = c
-	for i := 0; ; {
-		l := 2*i + 1
-		if l >= len(h) {
-			break
-		}
-		j := l
-		if r := l + 1; r < len(h) && worse(h[r], h[l]) {
-			j = r
-		}
-		if !worse(h[j], h[i]) {
-			break
-		}
-		h[i], h[j] = h[j], h[i]
-		i = j
-	}
-	return h
-}
-
 // history adds the customer's purchases and events up to asOf as anchors
 // (most recent first, at most MaxHistory distinct products), marks bought
 // products as excluded and finds due consumables. It returns the sum of
@@ -464,6 +436,9 @@ func (e *Engine) history(s *scratch, c affinity.CustomerID, asOf int64, allowRep
 }
 
 func (e *Engine) addHist(s *scratch, p affinity.ProductID, w float32, t int64, bought, allowRepeats bool) {
+	if e.excluded(p) {
+		return // non-merchandise: never an anchor, never a reason
+	}
 	pos := s.hpos.get(p)
 	if pos == 0 {
 		s.items = append(s.items, histItem{p: p, anchor: len(s.items) < e.o.MaxHistory})
@@ -486,6 +461,9 @@ func (e *Engine) addHist(s *scratch, p affinity.ProductID, w float32, t int64, b
 // addBasket adds p as a basket anchor (weights are set by the caller) and
 // returns 1 if p is new to the basket.
 func (e *Engine) addBasket(s *scratch, p affinity.ProductID, markSubs bool) int {
+	if e.excluded(p) {
+		return 0 // non-merchandise in the cart says nothing
+	}
 	pos := s.hpos.get(p)
 	if pos == 0 {
 		s.items = append(s.items, histItem{p: p, anchor: true})
@@ -516,6 +494,9 @@ func (e *Engine) addBasket(s *scratch, p affinity.ProductID, markSubs bool) int 
 // eligible applies the per-product rules: stock, price band, substitutes
 // of basket products.
 func (e *Engine) eligible(s *scratch, st *stockSet, r *Rules, p affinity.ProductID) bool {
+	if e.excluded(p) {
+		return false
+	}
 	if !r.IncludeOutOfStock && !st.has(p) {
 		return false
 	}
@@ -656,8 +637,8 @@ func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
 					continue
 				}
 				ri := int(s.rpos.get(q)) - 1
-				if ri < 0 {
-					continue
+				if ri < 0 || !(e.info[int(lo)+j].lift >= 1) {
+					continue // not a result, or bought together less than chance: no reason
 				}
 				insertBest(s.best[ri*MaxReasons:(ri+1)*MaxReasons], bestEdge{w: it.w * e.w[int(lo)+j], a: it.p, j: lo + uint32(j)})
 			}
@@ -678,6 +659,9 @@ func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
 				}
 				r.because[r.nbecause] = rs
 				r.nbecause++
+			}
+			if r.nbecause == 0 {
+				r.Source = Popular // placed by the popularity blend: no evidence above chance
 			}
 		case Rebuy:
 			it := s.items[s.hpos.get(r.Product)-1]

@@ -133,7 +133,7 @@ func (s *Snapshot) Recommend(ctx context.Context, req Request) (Result, error) {
 		}
 	}
 	for i := range res.Recs {
-		if src := res.Recs[i].Source; src == recommend.Neighbors || src == recommend.Rebuy {
+		if !res.Recs[i].Source.Fallback() {
 			res.ColdStart = false
 		}
 	}

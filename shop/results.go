@@ -45,6 +45,8 @@ func (r *Rec) Explanation() string {
 		switch r.Source {
 		case recommend.SegmentPopular:
 			return "popular with customers like you"
+		case recommend.Repeat:
+			return "bought before and likely again"
 		default:
 			return "popular in the shop"
 		}
@@ -125,65 +127,35 @@ type Result struct {
 	Recs []Rec
 }
 
-var sourceNames = map[recommend.Source]string{
-	recommend.Neighbors:      "neighbors",
-	recommend.Rebuy:          "rebuy",
-	recommend.SegmentPopular: "segment-popular",
-	recommend.Popular:        "popular",
-}
-
-var kindNames = map[recommend.ReasonKind]string{
-	recommend.Together: "together",
-	recommend.After:    "after",
-	recommend.Again:    "again",
-}
-
-func nameOf[K comparable](names map[K]string, k K) string {
-	if s, ok := names[k]; ok {
-		return s
-	}
-	return fmt.Sprint(k)
-}
-
-func parseName[K comparable](names map[K]string, s, what string) (K, error) {
-	for k, n := range names {
-		if n == s {
-			return k, nil
-		}
-	}
-	var zero K
-	return zero, fmt.Errorf("shop: unknown %s %q", what, s)
-}
-
 type reasonJSON struct {
-	Kind    string  `json:"kind"`
-	Product string  `json:"product"`
-	Name    string  `json:"name,omitempty"`
-	Count   int     `json:"count"`
-	Unit    string  `json:"unit"`
-	Lift    float64 `json:"lift,omitempty"`
-	Days    float64 `json:"days,omitempty"`
-	Text    string  `json:"text"`
+	Kind    recommend.ReasonKind `json:"kind"`
+	Product string               `json:"product"`
+	Name    string               `json:"name,omitempty"`
+	Count   int                  `json:"count"`
+	Unit    string               `json:"unit"`
+	Lift    float64              `json:"lift,omitempty"`
+	Days    float64              `json:"days,omitempty"`
+	Text    string               `json:"text"`
 }
 
 type recJSON struct {
-	Product     string       `json:"product"`
-	Name        string       `json:"name,omitempty"`
-	Category    string       `json:"category,omitempty"`
-	Price       string       `json:"price"`
-	Score       float64      `json:"score"`
-	Source      string       `json:"source"`
-	Reasons     []reasonJSON `json:"reasons"`
-	Explanation string       `json:"explanation"`
+	Product     string           `json:"product"`
+	Name        string           `json:"name,omitempty"`
+	Category    string           `json:"category,omitempty"`
+	Price       string           `json:"price"`
+	Score       float64          `json:"score"`
+	Source      recommend.Source `json:"source"`
+	Reasons     []reasonJSON     `json:"reasons"`
+	Explanation string           `json:"explanation"`
 }
 
 // MarshalJSON encodes r with names for its source and reason kinds, the
 // price as an exact decimal string ("12.50") and the explanation.
 func (r Rec) MarshalJSON() ([]byte, error) {
 	j := recJSON{Product: r.Product, Name: r.Name, Category: r.Category, Price: r.Price.String(), Score: r.Score,
-		Source: nameOf(sourceNames, r.Source), Reasons: make([]reasonJSON, r.nr), Explanation: r.Explanation()}
+		Source: r.Source, Reasons: make([]reasonJSON, r.nr), Explanation: r.Explanation()}
 	for i, x := range r.Reasons() {
-		j.Reasons[i] = reasonJSON{Kind: nameOf(kindNames, x.Kind), Product: x.Product, Name: x.Name, Count: x.Count,
+		j.Reasons[i] = reasonJSON{Kind: x.Kind, Product: x.Product, Name: x.Name, Count: x.Count,
 			Unit: x.Unit, Lift: x.Lift, Days: x.Days, Text: x.String()}
 	}
 	return json.Marshal(j)
@@ -203,17 +175,9 @@ func (r *Rec) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return fmt.Errorf("shop: price: %w", err)
 	}
-	src, err := parseName(sourceNames, j.Source, "source")
-	if err != nil {
-		return err
-	}
-	out := Rec{Product: j.Product, Name: j.Name, Category: j.Category, Price: price, Score: j.Score, Source: src, nr: uint8(len(j.Reasons))}
+	out := Rec{Product: j.Product, Name: j.Name, Category: j.Category, Price: price, Score: j.Score, Source: j.Source, nr: uint8(len(j.Reasons))}
 	for i, x := range j.Reasons {
-		k, err := parseName(kindNames, x.Kind, "reason kind")
-		if err != nil {
-			return err
-		}
-		out.reasons[i] = Reason{Kind: k, Product: x.Product, Name: x.Name, Count: x.Count, Unit: x.Unit, Lift: x.Lift, Days: x.Days}
+		out.reasons[i] = Reason{Kind: x.Kind, Product: x.Product, Name: x.Name, Count: x.Count, Unit: x.Unit, Lift: x.Lift, Days: x.Days}
 	}
 	*r = out
 	return nil

@@ -181,7 +181,7 @@ func TestJSONRoundTrip(t *testing.T) {
 	var raw map[string]any
 	require.NoError(t, json.Unmarshal(b, &raw))
 	first := raw["recommendations"].([]any)[0].(map[string]any)
-	assert.Contains(t, []any{"neighbors", "rebuy", "segment-popular", "popular"}, first["source"])
+	assert.Contains(t, []any{"neighbors", "rebuy", "segment-popular", "popular", "repeat"}, first["source"])
 	assert.IsType(t, "", first["price"], "money as an exact decimal string")
 	assert.NotEmpty(t, first["explanation"])
 

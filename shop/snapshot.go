@@ -101,12 +101,12 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	done()
 
 	ro := o.Recommend
-	ro.AsOf = asOf
+	ro.Exclude = s.nonMerch
 	if o.HalfLife > 0 {
 		ro.HalfLife = o.HalfLife
 	}
 	done = step(prog, "engine", int64(cat.NumProducts()), "products")
-	if s.eng, err = recommend.New(ctx, h, s.nb, ro); err != nil {
+	if s.eng, err = recommend.New(ctx, h, s.nb, asOf, ro); err != nil {
 		return nil, fmt.Errorf("shop: engine: %w", err)
 	}
 	done()

@@ -331,7 +331,7 @@ func (e *Embedding) Index(ctx context.Context, c *Counts, opts IndexOptions) (*I
 				row := s.Data[i*s.Stride : i*s.Stride+s.Cols]
 				top := &st.tops[i]
 				for j, v := range row {
-					if v < top.floor {
+					if v < top.Floor {
 						continue
 					}
 					if b := c0 + j; b != lo+i && live[b] {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/internal/parallel"
+	"github.com/shopaffinity/affinity/internal/topk"
 )
 
 // DefaultK is the default number of neighbours per product.
@@ -87,133 +88,19 @@ func f32(v float64) float32 {
 	return x
 }
 
-// topK keeps the k best of the (score, id) pairs offered to it. A pair is
-// packed into one key: the high 32 bits order scores descending, the low
-// 32 bits hold an id (a product, or a position in a row sorted by
-// product), so one integer comparison applies both the score and the
-// tie-break, and smaller is better. Keys below the current threshold
-// collect in a buffer of 2k; when it fills, a selection keeps the k best
-// and their worst becomes the threshold. Most candidates of a long row
-// cost one comparison, and the buffer costs O(k) per k admitted, where a
-// heap would pay O(log k) for each.
-type topK struct {
-	k     int
-	h     []uint64
-	thr   uint64  // keys ≥ thr cannot make the k best
-	floor float32 // the score of thr: lower scores cannot make it either
-}
+// topK keeps the k best of the (score, id) pairs offered to it: the
+// shared packed-key selection of internal/topk, with the short names the
+// row loops of this package use.
+type topK struct{ topk.Keys }
 
-func (t *topK) reset(k int) {
-	t.k, t.h, t.thr, t.floor = k, t.h[:0], math.MaxUint64, float32(math.Inf(-1))
-	if k == 0 {
-		t.thr, t.floor = 0, float32(math.Inf(1))
-	}
-}
+func (t *topK) reset(k int)               { t.Reset(k) }
+func (t *topK) push(v float32, id uint32) { t.Push(v, id) }
+func (t *topK) rejects(key uint64) bool   { return t.Rejects(key) }
+func (t *topK) pushKey(key uint64)        { t.PushKey(key) }
+func (t *topK) sorted() []uint64          { return t.Sorted() }
 
-// scoreBits maps scores to uint32 so that a higher score gets a smaller
-// value; −0 is +0.
-func scoreBits(v float32) uint32 {
-	u := math.Float32bits(v + 0)
-	if u&(1<<31) != 0 {
-		u = ^u
-	} else {
-		u |= 1 << 31
-	}
-	return ^u
-}
-
-func scoreFromBits(u uint32) float32 {
-	u = ^u
-	if u&(1<<31) != 0 {
-		u &^= 1 << 31
-	} else {
-		u = ^u
-	}
-	return math.Float32frombits(u)
-}
-
-func packKey(v float32, id uint32) uint64 { return uint64(scoreBits(v))<<32 | uint64(id) }
-
-func unpackKey(key uint64) (float32, uint32) { return scoreFromBits(uint32(key >> 32)), uint32(key) }
-
-// push offers (v, id); v must not be NaN.
-func (t *topK) push(v float32, id uint32) {
-	if key := packKey(v, id); !t.rejects(key) {
-		t.pushKey(key)
-	}
-}
-
-// rejects reports whether key cannot make the k best: the cheap, inlined
-// test that keeps most candidates out of pushKey.
-func (t *topK) rejects(key uint64) bool { return key >= t.thr }
-
-// pushKey adds a key that passed rejects.
-func (t *topK) pushKey(key uint64) {
-	t.h = append(t.h, key)
-	if len(t.h) >= 2*t.k {
-		t.compact()
-	}
-}
-
-// compact keeps the k best keys and makes the worst of them the
-// threshold.
-func (t *topK) compact() {
-	selectSmallest(t.h, t.k)
-	t.h = t.h[:t.k]
-	t.thr = t.h[t.k-1]
-	t.floor, _ = unpackKey(t.thr)
-}
-
-// sorted returns the kept keys, best first.
-func (t *topK) sorted() []uint64 {
-	if len(t.h) > t.k {
-		selectSmallest(t.h, t.k)
-		t.h = t.h[:t.k]
-	}
-	slices.Sort(t.h)
-	return t.h
-}
-
-// selectSmallest reorders the distinct keys a so that a[k-1] is the k-th
-// smallest, with the smaller ones before it (1 ≤ k ≤ len(a)): a
-// quickselect with median-of-three pivots, finishing small ranges with an
-// insertion sort.
-func selectSmallest(a []uint64, k int) {
-	lo, hi := 0, len(a)
-	for hi-lo > 16 {
-		last, mid := hi-1, lo+(hi-lo)/2
-		if a[mid] < a[lo] {
-			a[mid], a[lo] = a[lo], a[mid]
-		}
-		if a[last] < a[lo] {
-			a[last], a[lo] = a[lo], a[last]
-		}
-		if a[mid] < a[last] {
-			a[mid], a[last] = a[last], a[mid]
-		}
-		pivot, p := a[last], lo
-		for j := lo; j < last; j++ {
-			if a[j] < pivot {
-				a[p], a[j] = a[j], a[p]
-				p++
-			}
-		}
-		a[p], a[last] = a[last], a[p]
-		switch {
-		case k-1 < p:
-			hi = p
-		case k-1 > p:
-			lo = p + 1
-		default:
-			return
-		}
-	}
-	for i := lo + 1; i < hi; i++ {
-		for j := i; j > lo && a[j] < a[j-1]; j-- {
-			a[j], a[j-1] = a[j-1], a[j]
-		}
-	}
-}
+func packKey(v float32, id uint32) uint64    { return topk.Pack(v, id) }
+func unpackKey(key uint64) (float32, uint32) { return topk.Unpack(key) }
 
 // Index holds the top-K neighbours of every product for one measure, with
 // the raw co-counts and the marginals behind them. It is immutable and
@@ -301,10 +188,10 @@ func NewIndex(ctx context.Context, c *Counts, opts IndexOptions) (*Index, error)
 // starts from an estimated floor and, if fewer than K candidates reached
 // it, selects again from scratch.
 func selectRow(top *topK, scores []float32, vals []uint32, minSup uint32) {
-	k := top.k
-	top.floor = estimateFloor(scores, vals, minSup, k)
+	k := top.K()
+	top.Floor = estimateFloor(scores, vals, minSup, k)
 	offerRow(top, scores, vals, minSup)
-	if len(top.h) < k && !math.IsInf(float64(top.floor), -1) {
+	if top.Len() < k && !math.IsInf(float64(top.Floor), -1) {
 		top.reset(k)
 		offerRow(top, scores, vals, minSup)
 	}
@@ -312,7 +199,7 @@ func selectRow(top *topK, scores []float32, vals []uint32, minSup uint32) {
 
 func offerRow(top *topK, scores []float32, vals []uint32, minSup uint32) {
 	for i, v := range scores {
-		if v < top.floor || vals[i] < minSup || v != v {
+		if v < top.Floor || vals[i] < minSup || v != v {
 			continue
 		}
 		if key := packKey(v, uint32(i)); !top.rejects(key) {

@@ -69,7 +69,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
-	e, err := recommend.New(ctx, h, nb, recommend.Options{})
+	e, err := recommend.New(ctx, h, nb, h.Latest(), recommend.Options{})
 	if err != nil {
 		return err
 	}
