@@ -140,6 +140,9 @@ type Summary struct {
 // is done first; an error wrapping [ErrInvalid] when CalibrationEnd is zero
 // or the unit unknown.
 func Summarize(ctx context.Context, h *affinity.History, opts SummaryOptions) (*Summary, error) {
+	if err := checkArgs(ctx, missing(h == nil, "history")...); err != nil {
+		return nil, err
+	}
 	if opts.CalibrationEnd.IsZero() {
 		return nil, fmt.Errorf("%w: summary needs a calibration end", ErrInvalid)
 	}
