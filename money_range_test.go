@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/reliability"
 )
 
 // extremeMoney returns amounts near zero, near the bounds and random ones.
@@ -66,6 +67,8 @@ func TestMoneyCheckedArithmetic(t *testing.T) {
 	}
 	_, ok := affinity.Money(math.MinInt64).Mul(-1)
 	assert.False(t, ok, "the minimum int64 has no positive counterpart")
+	reliability.Add(t, reliability.Record{Kind: "invalid", Subject: "Money.Add and Money.Mul on extreme values (property test against math/big)", Cases: 400_001,
+		Outcome: "exact in range; out of range reported and saturated, never wrapped"})
 }
 
 func TestMoneyFromFloatRange(t *testing.T) {
@@ -84,6 +87,8 @@ func TestMoneyFromFloatRange(t *testing.T) {
 	m, err = affinity.MoneyFromFloatChecked(-2.55)
 	require.NoError(t, err)
 	assert.Equal(t, affinity.Money(-25500), m)
+	reliability.Add(t, reliability.Record{Kind: "invalid", Subject: "MoneyFromFloat(Checked) with NaN, ±Inf, ±1e30, ±9.3e14", Cases: 7,
+		Outcome: "ErrMoneyRange; MoneyFromFloat saturates (NaN → 0), never the minimum int64"})
 }
 
 // TestBuilderRefusesMoneyOverflow checks that no line and no sum of lines
@@ -115,6 +120,8 @@ func TestBuilderRefusesMoneyOverflow(t *testing.T) {
 	nb := affinity.NewBuilder(h)
 	err = nb.Add(affinity.Purchase{Customer: "d", Product: "p", Order: "o4", Time: at, Quantity: 1, Price: half})
 	require.ErrorIs(t, err, affinity.ErrMoneyRange)
+	reliability.Add(t, reliability.Record{Kind: "invalid", Subject: "Builder.Add: line value or gross beyond MaxMoney", Cases: 3,
+		Outcome: "ErrInvalid + ErrMoneyRange; revenue of what was accepted exact"})
 }
 
 func TestBuilderTimeRange(t *testing.T) {
@@ -135,4 +142,6 @@ func TestBuilderTimeRange(t *testing.T) {
 	h, err := b.Build(context.Background())
 	require.NoError(t, err, "every accepted time fits the History's 32-bit offsets")
 	assert.Equal(t, time.Unix(affinity.MaxUnix, 0).UTC(), h.Summary().Last)
+	reliability.Add(t, reliability.Record{Kind: "invalid", Subject: "Builder.Add/AddEvent with times outside 1970..2106", Cases: 2 * len(bad),
+		Outcome: "ErrInvalid at Add; Build never fails on the 136-year span"})
 }

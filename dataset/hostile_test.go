@@ -15,6 +15,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/reliability"
 )
 
 // bomb returns a gzip stream of head followed by body repeated until
@@ -69,9 +70,10 @@ func TestUnclosedQuoteGzipBomb(t *testing.T) {
 		"baskets":      "a,b\n\"",
 		"catalog":      "product,name\np1,\"",
 	}
+	var worst uint64
 	for format, head := range heads {
 		t.Run(format, func(t *testing.T) {
-			data := bomb(t, head, body, 64<<20)
+			data := bomb(t, head, body, 16<<20)
 			alloc, err := allocated(func() error {
 				var b affinity.Builder
 				var err error
@@ -82,7 +84,7 @@ func TestUnclosedQuoteGzipBomb(t *testing.T) {
 				}
 				return err
 			})
-			t.Logf("%d bytes of gzip, 64 MiB decompressed: %.1f MiB allocated, %v", len(data), float64(alloc)/(1<<20), err)
+			t.Logf("%d bytes of gzip, 16 MiB decompressed: %.1f MiB allocated, %v", len(data), float64(alloc)/(1<<20), err)
 			// The quoted field reaches MaxField (64 KiB) first: on the
 			// ~650th line of 100 bytes, in the field the quote opened.
 			pe := requireLimit(t, err, "MaxField")
@@ -109,8 +111,11 @@ func TestUnclosedQuoteGzipBomb(t *testing.T) {
 			assert.InDelta(t, 2+(1<<20)/100, pe.Line, 2)
 			assert.Positive(t, pe.Column)
 			assert.Less(t, alloc, uint64(24<<20), "memory stays bounded by the limits")
+			worst = max(worst, alloc)
 		})
 	}
+	reliability.Add(t, reliability.Record{Kind: "hostile", Subject: "gzip bomb with an unclosed quote (csv, onlineretail, members, baskets, catalog)",
+		Cases: 2 * len(heads), Outcome: fmt.Sprintf("ErrLimit (MaxField, or MaxLine) with line and field; ≤ %.1f MiB allocated for 16 MiB decompressed", float64(worst)/(1<<20))})
 }
 
 func TestLimits(t *testing.T) {
@@ -120,6 +125,7 @@ func TestLimits(t *testing.T) {
 		var b affinity.Builder
 		_, err := dataset.Load(ctx, bytes.NewReader(data), &b, dataset.Options{Limits: dataset.Limits{MaxBytes: 1 << 20, MaxRows: -1}})
 		requireLimit(t, err, "MaxBytes")
+		reliability.Add(t, reliability.Record{Kind: "hostile", Subject: "gzip bomb beyond Limits.MaxBytes", Cases: 1, Outcome: "ErrLimit naming MaxBytes"})
 		b = affinity.Builder{}
 		_, err = dataset.Load(ctx, bytes.NewReader(data), &b, dataset.Options{Limits: dataset.Limits{MaxBytes: -1}})
 		require.NoError(t, err, "-1 lifts the limit")
@@ -135,6 +141,8 @@ func TestLimits(t *testing.T) {
 		_, err = loadErr(strings.Repeat(" 1 19970101 1 1.00\n", 10), dataset.Options{Format: "cdnow", Limits: dataset.Limits{MaxRows: 3}})
 		requireLimit(t, err, "MaxRows")
 	})
+	reliability.Add(t, reliability.Record{Kind: "invalid", Subject: "dataset.Limits (MaxBytes, MaxRows, MaxField, MaxLine, MaxCategories, MaxBasket)", Cases: 6,
+		Outcome: "each limit stops or skips with an error naming it and how to raise it"})
 	t.Run("MaxField", func(t *testing.T) {
 		data := "customer,product,time,name\nc1,p1,2024-01-02,\"" + strings.Repeat("y", 300) + "\"\n"
 		_, err := loadErr(data, dataset.Options{Lenient: true, Limits: dataset.Limits{MaxField: 200}})
@@ -207,6 +215,8 @@ func TestDatesOutOfRange(t *testing.T) {
 	}
 	_, err := loadErr("a,b\n", dataset.Options{Format: "baskets", BasketTime: affinity.Summary{}.First.AddDate(1, 0, 0)})
 	require.ErrorContains(t, err, "BasketTime")
+	reliability.Add(t, reliability.Record{Kind: "hostile", Subject: "dates outside 1970..2106 (csv, cdnow, members, onlineretail, movielens, baskets)", Cases: 2*len(cases) + 1,
+		Outcome: "strict: error with line and column; lenient: skipped as \"time out of range\", the rest builds"})
 }
 
 // TestMoneyOutOfRange checks that no row can wrap money: price × quantity
@@ -239,6 +249,8 @@ func TestMoneyOutOfRange(t *testing.T) {
 	cd := " 1 19970101 1 900000000000000\n 2 19970101 1 900000000000000\n"
 	_, err = loadErr(cd, dataset.Options{Format: "cdnow"})
 	require.ErrorIs(t, err, affinity.ErrMoneyRange)
+	reliability.Add(t, reliability.Record{Kind: "hostile", Subject: "price × quantity and file totals beyond Money's range", Cases: 5,
+		Outcome: "strict: ErrMoneyRange with line (and column); lenient: skipped as \"amount out of range\"; revenue exact"})
 }
 
 func TestHeaderStrayBytes(t *testing.T) {
@@ -273,6 +285,8 @@ func TestHeaderStrayBytes(t *testing.T) {
 		_, rep := loadString(t, "customer,product,time,country,notes\n"+"c1,p1,2024-01-02,UK,x\n", dataset.Options{})
 		assert.Equal(t, []string{"country", "notes"}, rep.Ignored)
 	})
+	reliability.Add(t, reliability.Record{Kind: "hostile", Subject: "CSV headers with a BOM, zero-width or stray bytes, misspellings", Cases: 11,
+		Outcome: "invisible characters tolerated; near misses a strict error naming the column; lenient maps or lists them"})
 }
 
 func TestDuplicateRows(t *testing.T) {
@@ -299,4 +313,6 @@ func TestDuplicateRows(t *testing.T) {
 	assert.Equal(t, 1, rep.Duplicates)
 	_, rep = loadString(t, "1\t2\t3\t881250949\n1\t2\t3\t881250949\n", dataset.Options{Format: "movielens"})
 	assert.Equal(t, 1, rep.Duplicates)
+	reliability.Add(t, reliability.Record{Kind: "hostile", Subject: "exact duplicate rows (csv, cdnow, movielens)", Cases: 4,
+		Outcome: "counted in Report.Duplicates; kept, or skipped and counted with DropDuplicates"})
 }
