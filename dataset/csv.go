@@ -387,7 +387,7 @@ func (l *loader) purchaseRow(src *csvSource, rec []string, h *header, kind csvKi
 		return l.reject(h.fail(src, colPrice, reasonMoneyRange,
 			fmt.Errorf("%d × %v: %w", qty, price, affinity.ErrMoneyRange)))
 	}
-	if l.duplicate(customer+"\x00"+order+"\x00"+ts, rec, line) {
+	if l.duplicate(rec, line, customer, order, ts) {
 		return nil
 	}
 	name, cats := h.field(rec, colName), h.field(rec, colCategory)

@@ -217,7 +217,7 @@ func (l *loader) cdnowRow(customer string, f []string, line, off int) error {
 	case amount < 0:
 		return l.reject(fieldError(line, off+4, "dollars", reasonNegPrice, fmt.Errorf("negative amount %s", f[2])))
 	}
-	if l.duplicate(customer+"\x00"+f[0], f, line) {
+	if l.duplicate(f, line, customer, f[0]) {
 		return nil
 	}
 	sign, n := int32(1), q
@@ -300,7 +300,7 @@ func (l *loader) ratingRow(f []string, line int) error {
 	if err := checkTime(t, f[3]); err != nil {
 		return l.reject(fieldError(line, 4, "timestamp", reasonTimeRange, err))
 	}
-	if l.duplicate(f[0], f, line) {
+	if l.duplicate(f, line, f[0]) {
 		return nil
 	}
 	user, item := l.cust.get(f[0]), l.prod.get(f[1])

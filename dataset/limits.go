@@ -179,23 +179,35 @@ func (b *boundedReader) scanLines(chunk []byte) *ParseError {
 }
 
 // scanCSV follows the quoting state through chunk and bounds record and
-// field sizes.
+// field sizes. Its state lives in locals for speed and is stored back on
+// return.
 func (b *boundedReader) scanCSV(chunk []byte) *ParseError {
+	rec, fb, field := b.rec, b.fieldBytes, b.field
+	inQuote, quoteEnd, fieldStart, commaAt := b.inQuote, b.quoteEnd, b.fieldStart, b.commaAt
+	lineLim, fieldLim := b.lim.line, b.lim.field
+	comma := b.comma
+	var bad *ParseError
+scan:
 	for _, c := range chunk {
-		if b.inQuote {
-			if b.quoteEnd {
-				b.quoteEnd = false
+		if inQuote {
+			switch {
+			case quoteEnd:
+				quoteEnd = false
 				if c != '"' {
-					b.inQuote = false
+					inQuote = false
 					goto unquoted
 				}
-			} else if c == '"' {
-				b.quoteEnd = true
-			} else if c == '\n' {
+			case c == '"':
+				quoteEnd = true
+			case c == '\n':
 				b.line++
 			}
-			if e := b.count(); e != nil {
-				return e
+			rec++
+			fb++
+			if rec > lineLim || fb > fieldLim {
+				b.rec, b.fieldBytes, b.field, b.inQuote = rec, fb, field, inQuote
+				bad = b.limitErr()
+				break scan
 			}
 			continue
 		}
@@ -203,44 +215,54 @@ func (b *boundedReader) scanCSV(chunk []byte) *ParseError {
 		switch {
 		case c == '\n':
 			b.line++
-			b.rec, b.recLine, b.field, b.fieldBytes, b.fieldStart, b.commaAt = 0, b.line, 1, 0, true, 0
+			rec, b.recLine, field, fb, fieldStart, commaAt = 0, b.line, 1, 0, true, 0
 			continue
-		case c == b.comma[b.commaAt]:
-			b.commaAt++
-			if b.commaAt == len(b.comma) {
-				b.commaAt = 0
-				b.field++
-				b.fieldBytes = -1 // the separator is not part of the next field
-				b.fieldStart = true
-				if e := b.count(); e != nil {
-					return e
+		case c == comma[commaAt]:
+			commaAt++
+			if commaAt == len(comma) {
+				commaAt = 0
+				field++
+				fb = -1 // the separator is not part of the next field
+				fieldStart = true
+				rec++
+				fb++
+				if rec > lineLim {
+					b.rec, b.fieldBytes, b.field, b.inQuote = rec, fb, field, inQuote
+					bad = b.limitErr()
+					break scan
 				}
 				continue
 			}
 		default:
-			b.commaAt = 0
-			if c == b.comma[0] {
-				b.commaAt = 1
+			commaAt = 0
+			if c == comma[0] {
+				commaAt = 1
 			}
 		}
-		if b.fieldStart && c == '"' {
-			b.inQuote, b.quoteLine = true, b.line
+		if fieldStart && c == '"' {
+			inQuote, b.quoteLine = true, b.line
 		}
-		b.fieldStart = false
-		if e := b.count(); e != nil {
-			return e
+		fieldStart = false
+		rec++
+		fb++
+		// The bytes of a separator being matched are not the field's.
+		if rec > lineLim || fb-int64(commaAt) > fieldLim {
+			b.rec, b.fieldBytes, b.field, b.inQuote = rec, fb, field, inQuote
+			bad = b.limitErr()
+			break scan
 		}
 	}
+	if bad != nil {
+		return bad
+	}
+	b.rec, b.fieldBytes, b.field = rec, fb, field
+	b.inQuote, b.quoteEnd, b.fieldStart, b.commaAt = inQuote, quoteEnd, fieldStart, commaAt
 	return nil
 }
 
-// count adds one byte to the record and the field and checks both limits.
-func (b *boundedReader) count() *ParseError {
-	b.rec++
-	b.fieldBytes++
-	if b.rec <= b.lim.line && b.fieldBytes <= b.lim.field {
-		return nil
-	}
+// limitErr returns the error for the record or field that went past its
+// limit.
+func (b *boundedReader) limitErr() *ParseError {
 	e := &ParseError{Line: b.line, Column: b.field, Reason: reasonLineLong}
 	what := fmt.Sprintf("record from line %d", b.recLine)
 	if b.inQuote {

@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"os"
 	"slices"
@@ -648,10 +650,11 @@ func checkTime(t time.Time, text string) error {
 	return fmt.Errorf("time %q (%v) outside 1970-01-01..2106-02-07 UTC", text, t.UTC().Format(time.DateTime))
 }
 
-// duplicate counts rec when it repeats a row remembered since group last
-// changed, and remembers it otherwise. It reports whether the row is to
-// be dropped (Options.DropDuplicates).
-func (l *loader) duplicate(group string, rec []string, line int) bool {
+// duplicate counts rec when it repeats a row remembered since the order
+// (group, the key fields of the order) last changed, and remembers it
+// otherwise. It reports whether the row is to be dropped
+// (Options.DropDuplicates).
+func (l *loader) duplicate(rec []string, line int, group ...string) bool {
 	if !l.dups.check(group, rec, l.lim.baskets) {
 		return false
 	}
@@ -666,34 +669,45 @@ func (l *loader) duplicate(group string, rec []string, line int) bool {
 	return false
 }
 
-// dupTracker remembers the rows of the current order.
+// dupTracker remembers the rows of the current order by a 64-bit hash of
+// their fields (a false match within one order has a probability below
+// 1e-11 for 10,000 rows).
 type dupTracker struct {
-	group string
-	seen  map[string]struct{}
-	key   []byte
+	seed  maphash.Seed
+	group uint64
+	seen  map[uint64]struct{}
+}
+
+// hash returns the hash of fields, each length-prefixed.
+func (d *dupTracker) hash(fields []string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(d.seed)
+	for _, f := range fields {
+		var n [8]byte
+		binary.LittleEndian.PutUint64(n[:], uint64(len(f)))
+		h.Write(n[:])
+		h.WriteString(f)
+	}
+	return h.Sum64()
 }
 
 // check reports whether rec was seen since group last changed; it
 // remembers at most limit rows per group.
-func (d *dupTracker) check(group string, rec []string, limit int) bool {
-	if group != d.group || d.seen == nil {
-		d.group = strings.Clone(group)
-		if d.seen == nil {
-			d.seen = make(map[string]struct{})
-		}
+func (d *dupTracker) check(group, rec []string, limit int) bool {
+	if d.seen == nil {
+		d.seed = maphash.MakeSeed()
+		d.seen = make(map[uint64]struct{})
+	}
+	if g := d.hash(group); g != d.group {
+		d.group = g
 		clear(d.seen)
 	}
-	d.key = d.key[:0]
-	for _, f := range rec {
-		d.key = strconv.AppendInt(d.key, int64(len(f)), 10)
-		d.key = append(d.key, ':')
-		d.key = append(d.key, f...)
-	}
-	if _, ok := d.seen[string(d.key)]; ok {
+	k := d.hash(rec)
+	if _, ok := d.seen[k]; ok {
 		return true
 	}
 	if len(d.seen) < limit {
-		d.seen[string(d.key)] = struct{}{}
+		d.seen[k] = struct{}{}
 	}
 	return false
 }
