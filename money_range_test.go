@@ -2,6 +2,7 @@ package affinity_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -144,4 +145,40 @@ func TestBuilderTimeRange(t *testing.T) {
 	assert.Equal(t, time.Unix(affinity.MaxUnix, 0).UTC(), h.Summary().Last)
 	reliability.Add(t, reliability.Record{Kind: "invalid", Subject: "Builder.Add/AddEvent with times outside 1970..2106", Cases: 2 * len(bad),
 		Outcome: "ErrInvalid at Add; Build never fails on the 136-year span"})
+}
+
+// FuzzMoneyArithmetic checks Money.Add and Money.Mul against math/big on
+// any operands: exact in range, reported and saturated outside.
+func FuzzMoneyArithmetic(f *testing.F) {
+	f.Add(int64(25500), int64(3), int64(-1))
+	f.Add(int64(math.MaxInt64), int64(1), int64(2))
+	f.Add(int64(math.MinInt64), int64(-1), int64(-1))
+	f.Add(int64(-math.MaxInt64), int64(math.MaxInt32), int64(math.MinInt32))
+	f.Fuzz(func(t *testing.T, a, b, n int64) {
+		check := func(op string, want *big.Int, got affinity.Money, ok bool) {
+			if bigFits(want) {
+				require.True(t, ok, "%d %s", a, op)
+				require.Equal(t, want.Int64(), int64(got), "%d %s", a, op)
+				return
+			}
+			require.False(t, ok, "%d %s", a, op)
+			if want.Sign() > 0 {
+				require.Equal(t, affinity.MaxMoney, got)
+			} else {
+				require.Equal(t, affinity.MinMoney, got)
+			}
+		}
+		got, ok := affinity.Money(a).Add(affinity.Money(b))
+		check(fmt.Sprintf("+ %d", b), new(big.Int).Add(big.NewInt(a), big.NewInt(b)), got, ok)
+		got, ok = affinity.Money(a).Mul(n)
+		check(fmt.Sprintf("× %d", n), new(big.Int).Mul(big.NewInt(a), big.NewInt(n)), got, ok)
+		f := math.Float64frombits(uint64(n))
+		m, err := affinity.MoneyFromFloatChecked(f)
+		if err == nil {
+			require.InDelta(t, f*affinity.MoneyScale, float64(m), 1+math.Abs(f*affinity.MoneyScale)*1e-15)
+		} else {
+			require.ErrorIs(t, err, affinity.ErrMoneyRange)
+		}
+		require.NotEqual(t, affinity.Money(math.MinInt64), affinity.MoneyFromFloat(f))
+	})
 }
