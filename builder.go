@@ -64,6 +64,8 @@ type Builder struct {
 	lastUnix           int64
 	lastGroup          uint32
 	haveGroup          bool
+
+	gross Money // sum of |Quantity × Price| over all lines, ≤ MaxMoney
 }
 
 // NewBuilder returns a Builder that starts with everything in base (which
@@ -97,6 +99,10 @@ func NewBuilder(base *History) *Builder {
 	b.lProduct = slices.Clone(base.lineProduct)
 	b.lQty = slices.Clone(base.lineQty)
 	b.lPrice = slices.Clone(base.linePrice)
+	for i, q := range b.lQty {
+		v, _ := b.lPrice[i].Mul(int64(q))
+		b.gross += max(v, -v) // base's own gross fits: Add checked it
+	}
 	b.eCust = make([]uint32, base.NumEvents())
 	for c := range base.NumCustomers() {
 		for i := base.evOff[c]; i < base.evOff[c+1]; i++ {
@@ -129,19 +135,38 @@ func (b *Builder) product(key string) ProductID {
 }
 
 // Add appends one purchase line. It returns an error wrapping [ErrInvalid]
-// when the product id is empty, the time is zero, the quantity is zero or
-// the price is negative; nothing is stored then.
+// when the product id is empty, the time is zero or outside the range of
+// [ValidTime], the quantity is zero or the price is negative; nothing is
+// stored then.
+//
+// Money never wraps: Add also refuses, with an error wrapping both
+// [ErrInvalid] and [ErrMoneyRange], a line whose value Quantity × Price
+// does not fit in [Money], or that would take the gross value of all
+// lines (the sum of their absolute values, returns included) beyond
+// [MaxMoney]. Every sum of line values of the History — an order's value,
+// a customer's spend, the revenue — therefore fits in Money.
 func (b *Builder) Add(p Purchase) error {
 	switch {
 	case p.Product == "":
 		return fmt.Errorf("%w: purchase without product id", ErrInvalid)
 	case p.Time.IsZero():
 		return fmt.Errorf("%w: purchase of %q without time", ErrInvalid, p.Product)
+	case !ValidTime(p.Time):
+		return fmt.Errorf("%w: purchase of %q at %v, outside 1970-01-01..2106-02-07 UTC", ErrInvalid, p.Product, p.Time.UTC())
 	case p.Quantity == 0:
 		return fmt.Errorf("%w: purchase of %q with quantity 0", ErrInvalid, p.Product)
 	case p.Price < 0:
 		return fmt.Errorf("%w: purchase of %q with negative price %v", ErrInvalid, p.Product, p.Price)
 	}
+	v, ok := p.Price.Mul(int64(p.Quantity))
+	if !ok {
+		return fmt.Errorf("%w: purchase of %q: %d × %v: %w", ErrInvalid, p.Product, p.Quantity, p.Price, ErrMoneyRange)
+	}
+	gross, ok := b.gross.Add(max(v, -v))
+	if !ok {
+		return fmt.Errorf("%w: purchase of %q: gross value of all lines beyond %v: %w", ErrInvalid, p.Product, MaxMoney, ErrMoneyRange)
+	}
+	b.gross = gross
 	cust := uint32(anonBucket)
 	if p.Customer != "" {
 		cust = b.customer(p.Customer)
@@ -201,8 +226,9 @@ func (b *Builder) Grow(n int) {
 }
 
 // AddEvent appends one event. It returns an error wrapping [ErrInvalid] when
-// the customer or product id is empty, the time is zero, the kind is not
-// defined or the weight is not finite.
+// the customer or product id is empty, the time is zero or outside the
+// range of [ValidTime], the kind is not defined or the weight is not
+// finite.
 func (b *Builder) AddEvent(e Event) error {
 	switch {
 	case e.Customer == "":
@@ -211,6 +237,8 @@ func (b *Builder) AddEvent(e Event) error {
 		return fmt.Errorf("%w: %v event without product id", ErrInvalid, e.Kind)
 	case e.Time.IsZero():
 		return fmt.Errorf("%w: %v event of %q without time", ErrInvalid, e.Kind, e.Product)
+	case !ValidTime(e.Time):
+		return fmt.Errorf("%w: %v event of %q at %v, outside 1970-01-01..2106-02-07 UTC", ErrInvalid, e.Kind, e.Product, e.Time.UTC())
 	case !e.Kind.Valid():
 		return fmt.Errorf("%w: event of %q with unknown kind %d", ErrInvalid, e.Product, uint8(e.Kind))
 	case math.IsNaN(float64(e.Weight)) || math.IsInf(float64(e.Weight), 0):

@@ -2,6 +2,7 @@ package affinity
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -17,8 +18,8 @@ type Purchase struct {
 	// and order id form one order. Empty means "one order per customer and
 	// time": lines of the same customer at the same second are merged.
 	Order string
-	// Time is when the order was placed; required. It is stored in Unix
-	// seconds (UTC).
+	// Time is when the order was placed; required, within the range
+	// [ValidTime] accepts. It is stored in Unix seconds (UTC).
 	Time time.Time
 	// Quantity is the number of units; negative for a return or a
 	// cancellation, which reduces spend and never counts as interest. Zero is
@@ -30,8 +31,31 @@ type Purchase struct {
 }
 
 // Value returns Quantity × Price: the line's contribution to spend
-// (negative for a return).
-func (p Purchase) Value() Money { return Money(p.Quantity) * p.Price }
+// (negative for a return). It saturates at [MaxMoney] or [MinMoney] when
+// the product does not fit, which [Builder.Add] refuses; use [Money.Mul] to
+// detect that.
+func (p Purchase) Value() Money {
+	v, _ := p.Price.Mul(int64(p.Quantity))
+	return v
+}
+
+// MinUnix and MaxUnix bound the times a [History] stores, in Unix seconds:
+// from 1970-01-01 00:00:00 UTC to 2106-02-07 06:28:15 UTC. A History keeps
+// order times as 32-bit offsets from its earliest order, so any set of
+// times in this range fits.
+const (
+	MinUnix = 0
+	MaxUnix = math.MaxUint32
+)
+
+// ValidTime reports whether t lies in [MinUnix, MaxUnix], the range of
+// purchase and event times that [Builder.Add] and [Builder.AddEvent]
+// accept. Loaders check it per row, so that one bad date is a located row
+// error rather than a failed [Builder.Build].
+func ValidTime(t time.Time) bool {
+	u := t.Unix()
+	return u >= MinUnix && u <= MaxUnix
+}
 
 // EventKind is the kind of a non-purchase interaction.
 type EventKind uint8
@@ -92,8 +116,14 @@ type Line struct {
 	Price    Money
 }
 
-// Value returns Quantity × Price (negative for a return).
-func (l Line) Value() Money { return Money(l.Quantity) * l.Price }
+// Value returns Quantity × Price (negative for a return). For the lines of
+// a [History] it never overflows: [Builder.Add] keeps the sum of all line
+// values, taken absolutely, within [MaxMoney]. Other lines saturate as in
+// [Purchase.Value].
+func (l Line) Value() Money {
+	v, _ := l.Price.Mul(int64(l.Quantity))
+	return v
+}
 
 // EventLine is one stored event of a [History].
 type EventLine struct {

@@ -127,11 +127,13 @@ func (h *History) OrderKey(o OrderID) string {
 	return h.orderKeys[h.orderKeyOff[o]:h.orderKeyOff[o+1]]
 }
 
-// OrderValue returns the net value of o: the sum of its lines' values.
+// OrderValue returns the net value of o: the sum of its lines' values. It
+// never overflows: [Builder.Add] keeps the gross value of all lines of a
+// History within [MaxMoney], so every sum of line values fits.
 func (h *History) OrderValue(o OrderID) Money {
 	var v Money
 	for i := h.orderOff[o]; i < h.orderOff[o+1]; i++ {
-		v += Money(h.lineQty[i]) * h.linePrice[i]
+		v += Money(h.lineQty[i]) * h.linePrice[i] // bounded: see Builder.Add
 	}
 	return v
 }
@@ -217,7 +219,9 @@ type Summary struct {
 	// AnonymousOrders and AnonymousLines count what has no customer.
 	AnonymousOrders, AnonymousLines int
 	// Revenue is the net value of all lines (returns subtracted), anonymous
-	// ones included; CustomerRevenue leaves the anonymous ones out.
+	// ones included; CustomerRevenue leaves the anonymous ones out. Both
+	// are exact: the gross value of a History's lines fits in Money (see
+	// [Builder.Add]).
 	Revenue, CustomerRevenue Money
 	// First and Last are the times of the first and last order (zero when
 	// there is none).

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"strconv"
 )
 
@@ -16,11 +17,91 @@ const MoneyScale = 10_000
 // ±9.2e14 currency units.
 type Money int64
 
+// MaxMoney and MinMoney are the largest and smallest amounts [Money]
+// holds: about ±9.2e14 currency units. MinMoney is -MaxMoney (not the
+// minimum int64), so that negating an amount never overflows.
+const (
+	MaxMoney Money = math.MaxInt64
+	MinMoney Money = -MaxMoney
+)
+
+// ErrMoneyRange is returned (wrapped) for an amount, or the result of money
+// arithmetic, outside [MinMoney, MaxMoney], and for NaN.
+var ErrMoneyRange = errors.New("affinity: money out of range")
+
 // MoneyFromFloat converts a float amount in currency units to Money, rounding
-// half away from zero. It is meant for generated data and tests; parse text
-// with [ParseMoney] to avoid float rounding altogether.
+// half away from zero. It saturates: amounts beyond the range (±Inf
+// included) become [MaxMoney] or [MinMoney], and NaN becomes 0. It is meant
+// for generated data and tests; use [MoneyFromFloatChecked] to get an error
+// instead, and parse text with [ParseMoney] to avoid float rounding
+// altogether.
 func MoneyFromFloat(f float64) Money {
-	return Money(math.Round(f * MoneyScale))
+	m, err := MoneyFromFloatChecked(f)
+	if err != nil {
+		switch {
+		case f > 0:
+			return MaxMoney
+		case f < 0:
+			return MinMoney
+		}
+		return 0
+	}
+	return m
+}
+
+// MoneyFromFloatChecked is [MoneyFromFloat] with an error wrapping
+// [ErrMoneyRange] for NaN, ±Inf and amounts whose rounded value lies
+// outside [MinMoney, MaxMoney].
+func MoneyFromFloatChecked(f float64) (Money, error) {
+	v := math.Round(f * MoneyScale)
+	// float64(math.MaxInt64) is 2^63, which does not fit: compare with <.
+	if !(v < math.MaxInt64 && v > -math.MaxInt64) {
+		return 0, fmt.Errorf("%w: %v", ErrMoneyRange, f)
+	}
+	return Money(v), nil
+}
+
+// Add returns m + x and whether the sum lies in [MinMoney, MaxMoney];
+// when it does not, the result is saturated at the bound and ok is false.
+func (m Money) Add(x Money) (sum Money, ok bool) {
+	s := m + x
+	// Overflow flips the sign away from both operands.
+	if (x > 0 && s < m) || (x < 0 && s > m) || s < MinMoney {
+		if x > 0 {
+			return MaxMoney, false
+		}
+		return MinMoney, false
+	}
+	return s, true
+}
+
+// Mul returns m × n and whether the product lies in [MinMoney, MaxMoney];
+// when it does not, the result is saturated at the bound of its sign and
+// ok is false. Use it for price × quantity.
+func (m Money) Mul(n int64) (product Money, ok bool) {
+	if m == 0 || n == 0 {
+		return 0, true
+	}
+	hi, lo := bits.Mul64(absU64(int64(m)), absU64(n))
+	neg := (m < 0) != (n < 0)
+	if hi != 0 || lo > uint64(MaxMoney) {
+		if neg {
+			return MinMoney, false
+		}
+		return MaxMoney, false
+	}
+	if neg {
+		return -Money(lo), true
+	}
+	return Money(lo), true
+}
+
+// absU64 returns |v| as a uint64 (exact for the minimum int64 too).
+func absU64(v int64) uint64 {
+	if v < 0 {
+		return -uint64(v)
+	}
+	return uint64(v)
 }
 
 // Float returns m in currency units as a float64 (for statistics and models).

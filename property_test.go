@@ -42,11 +42,12 @@ func (r record) valid() bool {
 	switch {
 	case r.purchase != nil:
 		p := r.purchase
-		return p.Product != "" && !p.Time.IsZero() && p.Quantity != 0 && p.Price >= 0
+		_, fits := p.Price.Mul(int64(p.Quantity))
+		return p.Product != "" && !p.Time.IsZero() && affinity.ValidTime(p.Time) && p.Quantity != 0 && p.Price >= 0 && fits
 	case r.event != nil:
 		e := r.event
 		w := float64(e.Weight)
-		return e.Customer != "" && e.Product != "" && !e.Time.IsZero() &&
+		return e.Customer != "" && e.Product != "" && !e.Time.IsZero() && affinity.ValidTime(e.Time) &&
 			e.Kind >= affinity.View && e.Kind <= affinity.Wishlist && !math.IsNaN(w) && !math.IsInf(w, 0)
 	default:
 		return r.product.Key != "" && r.product.Price >= 0

@@ -126,6 +126,9 @@ func (p *bgParams) set(theta, xs []float64) {
 // beyond T, [ErrNotConverged] (with the reason) when the search fails, and
 // ctx.Err() (wrapped) when ctx is done. It never returns NaN parameters.
 func FitBGNBD(ctx context.Context, data []RFT, opts FitOptions) (*BGNBD, error) {
+	if err := checkArgs(ctx); err != nil {
+		return nil, err
+	}
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err

@@ -72,6 +72,9 @@ func (g *ggParams) set(theta, xs []float64) {
 // [ErrNotConverged] when the search fails (for example when the values do
 // not vary between customers), and ctx.Err() (wrapped) when ctx is done.
 func FitGammaGamma(ctx context.Context, data []RFT, opts FitOptions) (*GammaGamma, error) {
+	if err := checkArgs(ctx); err != nil {
+		return nil, err
+	}
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err

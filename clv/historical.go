@@ -94,6 +94,9 @@ func (w *Window) SpendPerBuyer() affinity.Money {
 // an error wrapping [ErrInvalid] for a window shorter than a month or a
 // zero asOf.
 func Historical(ctx context.Context, h *affinity.History, asOf time.Time, opts HistoricalOptions) ([]*Window, error) {
+	if err := checkArgs(ctx, missing(h == nil, "history")...); err != nil {
+		return nil, err
+	}
 	months := opts.Months
 	if months == nil {
 		months = []int{12, 24}

@@ -42,6 +42,9 @@ func mean(sum float64, n int) float64 {
 // time linear in the number of customers and returns ctx.Err() if ctx is
 // done first.
 func (m *BGNBD) Holdout(ctx context.Context, s *Summary, groups int) ([]HoldoutGroup, error) {
+	if err := checkArgs(ctx, missing(m == nil, "model")...); err != nil {
+		return nil, err
+	}
 	switch {
 	case groups < 1:
 		return nil, fmt.Errorf("%w: %d holdout groups", ErrInvalid, groups)

@@ -53,6 +53,9 @@ func (p *Period) Rate() float64 {
 // returns ctx.Err() if ctx is done first, or an error wrapping [ErrInvalid]
 // unless start is before end.
 func Retention(ctx context.Context, h *affinity.History, start, end time.Time, opts RetentionOptions) (*Period, error) {
+	if err := checkArgs(ctx, missing(h == nil, "history")...); err != nil {
+		return nil, err
+	}
 	if !start.Before(end) {
 		return nil, fmt.Errorf("%w: retention period %v..%v is empty", ErrInvalid, start, end)
 	}
@@ -143,6 +146,9 @@ func (c *Cohorts) Rate(i, k int) float64 {
 // of orders and lines and returns ctx.Err() if ctx is done first; an empty
 // matrix when nobody bought by asOf.
 func CohortRetention(ctx context.Context, h *affinity.History, asOf time.Time) (*Cohorts, error) {
+	if err := checkArgs(ctx, missing(h == nil, "history")...); err != nil {
+		return nil, err
+	}
 	if err := affinity.CheckAsOf("clv", asOf); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

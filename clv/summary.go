@@ -140,6 +140,9 @@ type Summary struct {
 // [affinity.ErrNoAsOf] when asOf is zero, and [ErrInvalid] when the unit is
 // unknown.
 func Summarize(ctx context.Context, h *affinity.History, asOf time.Time, opts SummaryOptions) (*Summary, error) {
+	if err := checkArgs(ctx, missing(h == nil, "history")...); err != nil {
+		return nil, err
+	}
 	if err := affinity.CheckAsOf("clv", asOf); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

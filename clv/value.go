@@ -59,6 +59,9 @@ func (o CLVOptions) withDefaults() (CLVOptions, error) {
 // cumulative expectation itself). It returns an error wrapping [ErrInvalid]
 // for bad options.
 func CLV(bg *BGNBD, gg *GammaGamma, c RFT, opts CLVOptions) (float64, error) {
+	if bg == nil || gg == nil {
+		return 0, fmt.Errorf("%w: nil model", ErrInvalid)
+	}
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return 0, err
@@ -114,6 +117,9 @@ type Scores struct {
 // opts.Workers goroutines, checks ctx every few thousand rows and returns
 // an error wrapping [ErrInvalid] for bad options or rows.
 func Score(ctx context.Context, data []RFT, bg *BGNBD, gg *GammaGamma, opts ScoreOptions) (*Scores, error) {
+	if err := checkArgs(ctx, missing(bg == nil, "BG/NBD model")...); err != nil {
+		return nil, err
+	}
 	copts, err := opts.CLV.withDefaults()
 	if err != nil {
 		return nil, err

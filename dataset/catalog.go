@@ -28,6 +28,9 @@ type CatalogOptions struct {
 	// product whose category field is empty or absent (see
 	// [Options.Categories]).
 	Categories func(name string) string
+	// Limits bounds line, field, input and row sizes as for [Load]; the
+	// zero value means safe defaults.
+	Limits Limits
 }
 
 // CatalogColumns names the header fields of a catalog file. Names are
@@ -78,11 +81,11 @@ func LoadCatalog(ctx context.Context, r io.Reader, b *affinity.Builder, opts Cat
 	if err := checkSeparators(opts.Comma, opts.DecimalSep); err != nil {
 		return Report{Format: "catalog"}, err
 	}
-	l := newLoader(ctx, b, Options{Lenient: opts.Lenient, DecimalSep: opts.DecimalSep, Comma: opts.Comma, Categories: opts.Categories}, "catalog")
+	l := newLoader(ctx, b, Options{Lenient: opts.Lenient, DecimalSep: opts.DecimalSep, Comma: opts.Comma, Categories: opts.Categories, Limits: opts.Limits}, "catalog")
 	if err := ctx.Err(); err != nil {
 		return l.report(), fmt.Errorf("dataset: %w", err)
 	}
-	src, err := open(r)
+	src, err := open(r, l.lim, true, opts.Comma)
 	if err == nil {
 		err = l.loadCatalog(src, opts)
 	}
@@ -136,8 +139,11 @@ func (l *loader) productRow(src *csvSource, rec []string, h *header, seen map[st
 		cats = l.opts.Categories(name)
 	}
 	key = strings.Clone(key)
-	p := affinity.Product{Key: key, Name: strings.Clone(name), Categories: splitCategories(cats), Price: price, InStock: inStock}
-	if err := l.b.AddProduct(p); err != nil {
+	paths, err := l.splitCategories(cats)
+	if err == nil {
+		err = l.b.AddProduct(affinity.Product{Key: key, Name: strings.Clone(name), Categories: paths, Price: price, InStock: inStock})
+	}
+	if err != nil {
 		c := catCategory
 		if !h.has(c) || h.field(rec, c) == "" {
 			c = catName

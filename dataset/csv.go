@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/shopaffinity/affinity"
 )
@@ -38,12 +41,15 @@ type header struct {
 }
 
 // normHeader folds a header name for matching: lower case, without
-// spaces, underscores, hyphens and dots.
+// spaces, underscores, hyphens and dots, and without invisible format
+// characters (a byte-order mark, zero-width spaces) that editors and
+// exports leave in headers.
 func normHeader(s string) string {
 	var b strings.Builder
 	for _, r := range strings.ToLower(strings.TrimSpace(s)) {
-		switch r {
-		case ' ', '_', '-', '.', '\t':
+		switch {
+		case r == ' ' || r == '_' || r == '-' || r == '.' || r == '\t':
+		case unicode.Is(unicode.Cf, r):
 		default:
 			b.WriteRune(r)
 		}
@@ -51,9 +57,69 @@ func normHeader(s string) string {
 	return b.String()
 }
 
+// looseHeader keeps only the ASCII letters and digits of a normalised
+// header name: "\xffcustomer" and "customer#" both become "customer".
+func looseHeader(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			return r
+		}
+		return -1
+	}, s)
+}
+
+// nearMiss returns the name among the unmapped specs' names that header
+// name k almost matches: equal but for stray characters, or one edit away
+// from a name of five or more letters. It returns "" when there is none.
+func nearMiss(k string, specs []colSpec, idx []int) (name string, loose bool) {
+	if len(k) > 64 {
+		return "", false
+	}
+	lk := looseHeader(k)
+	for c, sp := range specs {
+		if idx[c] >= 0 {
+			continue
+		}
+		for _, n := range sp.names {
+			nn := normHeader(n)
+			if lk != "" && lk == looseHeader(nn) {
+				return n, true
+			}
+			if len(nn) >= 5 && editDistance1(k, nn) {
+				return n, false
+			}
+		}
+	}
+	return "", false
+}
+
+// editDistance1 reports whether a and b differ by exactly one inserted,
+// deleted or replaced byte.
+func editDistance1(a, b string) bool {
+	if len(a) < len(b) {
+		a, b = b, a
+	}
+	if len(a)-len(b) > 1 || a == b {
+		return false
+	}
+	i := 0
+	for i < len(b) && a[i] == b[i] {
+		i++
+	}
+	if len(a) == len(b) {
+		return a[i+1:] == b[i+1:]
+	}
+	return a[i+1:] == b[i:]
+}
+
 // mapHeader resolves specs against the header record rec found at line.
-// Duplicate names and missing required columns are errors.
-func mapHeader(rec []string, specs []colSpec, line int) (header, error) {
+// Duplicate names and missing required columns are errors. A column that
+// maps to no field but nearly matches the name of an unmapped one (see
+// nearMiss) is an error in strict mode, so that a stray byte cannot turn
+// a whole file anonymous; in lenient mode a column equal to a name but for
+// stray characters is mapped to it. ignored receives the texts of the
+// columns left unmapped.
+func mapHeader(rec []string, specs []colSpec, line int, lenient bool, ignored *[]string) (header, error) {
 	seen := make(map[string]int, len(rec))
 	for i, f := range rec {
 		k := normHeader(f)
@@ -77,6 +143,42 @@ func mapHeader(rec []string, specs []colSpec, line int) (header, error) {
 				break
 			}
 		}
+	}
+	used := make([]bool, len(rec))
+	for _, i := range h.idx {
+		if i >= 0 {
+			used[i] = true
+		}
+	}
+	for i, f := range rec {
+		k := normHeader(f)
+		if used[i] || k == "" {
+			continue
+		}
+		if name, loose := nearMiss(k, specs, h.idx); name != "" {
+			if !lenient {
+				return header{}, &ParseError{Line: line, Column: i + 1, Field: strconv.Quote(f), Reason: reasonHeader,
+					Err: fmt.Errorf("column %q matches no known column; did you mean %q? (rename it, or name it in Options.Columns)", f, name)}
+			}
+			if loose {
+				for c, sp := range specs {
+					if h.idx[c] < 0 && slices.Contains(sp.names, name) {
+						h.idx[c], h.text[c] = i, strings.Clone(strings.TrimSpace(f))
+					}
+				}
+				continue
+			}
+		}
+		if len(*ignored) < 32 {
+			t := strings.TrimSpace(f)
+			if len(t) > 64 {
+				t = strings.ToValidUTF8(t[:64], "") + "…"
+			}
+			*ignored = append(*ignored, strings.Clone(t))
+		}
+	}
+	missing = missing[:0]
+	for c, sp := range specs {
 		if h.idx[c] < 0 && sp.required {
 			alt := make([]string, len(sp.names))
 			for i, n := range sp.names {
@@ -201,7 +303,7 @@ func (l *loader) eachRecord(r io.Reader, specs []colSpec, row func(src *csvSourc
 				bad.Reason = reasonHeader
 				return bad
 			}
-			hm, err := mapHeader(rec, specs, src.line)
+			hm, err := mapHeader(rec, specs, src.line, l.opts.Lenient, &l.rep.Ignored)
 			if err != nil {
 				return err
 			}
@@ -255,6 +357,9 @@ func (l *loader) purchaseRow(src *csvSource, rec []string, h *header, kind csvKi
 	if !ok {
 		return l.reject(h.fail(src, colTime, reasonTime, &valueError{what: "time", text: ts}))
 	}
+	if err := checkTime(t, ts); err != nil {
+		return l.reject(h.fail(src, colTime, reasonTimeRange, err))
+	}
 	qty := int32(1)
 	if h.has(colQuantity) {
 		s := h.field(rec, colQuantity)
@@ -277,6 +382,13 @@ func (l *loader) purchaseRow(src *csvSource, rec []string, h *header, kind csvKi
 			return l.reject(bad)
 		}
 		price = m
+	}
+	if _, ok := price.Mul(int64(qty)); !ok {
+		return l.reject(h.fail(src, colPrice, reasonMoneyRange,
+			fmt.Errorf("%d × %v: %w", qty, price, affinity.ErrMoneyRange)))
+	}
+	if l.duplicate(rec, line, customer, order, ts) {
+		return nil
 	}
 	name, cats := h.field(rec, colName), h.field(rec, colCategory)
 	switch kind {

@@ -50,6 +50,9 @@ func loadBaskets(l *loader, r io.Reader) error {
 	if t.IsZero() {
 		t = defaultBasketTime
 	}
+	if err := checkTime(t, "Options.BasketTime"); err != nil {
+		return fmt.Errorf("dataset: %w", err)
+	}
 	return l.eachRecord(r, nil, func(src *csvSource, rec []string, _ *header) error {
 		return l.basket(rec, src.line, t)
 	})
@@ -65,6 +68,10 @@ func (l *loader) basket(items []string, line int, t time.Time) error {
 	}
 	if n == 0 {
 		return l.reject(&ParseError{Line: line, Reason: reasonEmptyBask, Err: errors.New("basket without items")})
+	}
+	if n > l.lim.baskets {
+		return l.reject(&ParseError{Line: line, Reason: reasonBasket,
+			Err: &limitError{name: "MaxBasket", value: int64(l.lim.baskets), what: fmt.Sprintf("basket of %d items", n)}})
 	}
 	// Catalog entries first: a refused one rejects the basket whole.
 	for i, it := range items {
@@ -193,6 +200,9 @@ func (l *loader) cdnowRow(customer string, f []string, line, off int) error {
 	if !ok {
 		return l.reject(fieldError(line, off+2, "date", reasonTime, &valueError{what: "date", text: f[0]}))
 	}
+	if err := checkTime(t, f[0]); err != nil {
+		return l.reject(fieldError(line, off+2, "date", reasonTimeRange, err))
+	}
 	q, ok := parseQuantity(f[1])
 	switch {
 	case !ok:
@@ -206,6 +216,9 @@ func (l *loader) cdnowRow(customer string, f []string, line, off int) error {
 		return l.reject(fieldError(line, off+4, "dollars", reasonPrice, &valueError{what: "amount", text: f[2], err: err}))
 	case amount < 0:
 		return l.reject(fieldError(line, off+4, "dollars", reasonNegPrice, fmt.Errorf("negative amount %s", f[2])))
+	}
+	if l.duplicate(f, line, customer, f[0]) {
+		return nil
 	}
 	sign, n := int32(1), q
 	if q < 0 {
@@ -283,6 +296,12 @@ func (l *loader) ratingRow(f []string, line int) error {
 	t, ok := parseTime("unix", f[3], time.UTC)
 	if !ok {
 		return l.reject(fieldError(line, 4, "timestamp", reasonTime, &valueError{what: "timestamp", text: f[3]}))
+	}
+	if err := checkTime(t, f[3]); err != nil {
+		return l.reject(fieldError(line, 4, "timestamp", reasonTimeRange, err))
+	}
+	if l.duplicate(f, line, f[0]) {
+		return nil
 	}
 	user, item := l.cust.get(f[0]), l.prod.get(f[1])
 	if l.opts.MovieLensAsPurchases {

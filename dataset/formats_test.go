@@ -39,7 +39,7 @@ func lineQuantities(h *affinity.History) map[string]int {
 func TestOnlineRetail(t *testing.T) {
 	h, rep := loadString(t, readFixture(t, "retail.csv"), dataset.Options{Format: "onlineretail"})
 	assert.Equal(t, dataset.Report{
-		Format: "onlineretail", Rows: 11, Loaded: 10, Purchases: 10, Anonymous: 3, Returns: 2, Products: 9,
+		Format: "onlineretail", Rows: 11, Loaded: 10, Purchases: 10, Anonymous: 3, Returns: 2, Products: 9, Ignored: []string{"Country"},
 		Skipped: []dataset.Skip{{Reason: "adjustment", Count: 1, FirstLine: 11}},
 	}, rep)
 
@@ -94,7 +94,7 @@ func TestOnlineRetail(t *testing.T) {
 
 func TestOnlineRetailII(t *testing.T) {
 	h, rep := loadString(t, readFixture(t, "retail2.csv"), dataset.Options{Format: "onlineretail"})
-	assert.Equal(t, dataset.Report{Format: "onlineretail", Rows: 4, Loaded: 4, Purchases: 4, Anonymous: 1, Returns: 1, Products: 4}, rep)
+	assert.Equal(t, dataset.Report{Format: "onlineretail", Rows: 4, Loaded: 4, Purchases: 4, Anonymous: 1, Returns: 1, Products: 4, Ignored: []string{"Country"}}, rep)
 	lo, hi := ordersOf(h, "13085")
 	require.Equal(t, affinity.OrderID(1), hi-lo)
 	assert.Equal(t, time.Date(2009, 12, 1, 7, 45, 0, 0, time.UTC), h.OrderTime(lo), "UCI's 12/1/2009 7:45 layout")

@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"os"
 	"slices"
@@ -82,6 +84,14 @@ type Options struct {
 	// ([affinity.Builder.HasProduct]), so a catalog loaded before with
 	// [LoadCatalog] is kept as it is.
 	NoProducts bool
+	// Limits bounds line, field, input and row sizes; the zero value
+	// means safe defaults (see [Limits]).
+	Limits Limits
+	// DropDuplicates skips rows that repeat an earlier row of the same
+	// order exactly (see [Report.Duplicates]), counting them in
+	// [Report.Skipped] as "duplicate row". Without it they are loaded
+	// and only counted.
+	DropDuplicates bool
 }
 
 // Columns names the header fields of the "csv" format. Header names are
@@ -164,6 +174,19 @@ type Report struct {
 	// Products counts catalog entries added with
 	// [affinity.Builder.AddProduct].
 	Products int
+	// Duplicates counts rows that repeat an earlier row of the same order
+	// exactly: every field equal, in a row of the same customer, order id
+	// and time (CDNOW, MovieLens: customer and date or time). They are
+	// loaded, as a shop may sell the same line twice, unless
+	// [Options.DropDuplicates] skips them. Rows are compared within an
+	// order of up to [Limits.MaxBasket] distinct rows.
+	Duplicates int
+	// FirstDuplicate is the line of the first duplicate row, 0 when
+	// there is none.
+	FirstDuplicate int
+	// Ignored lists the header texts of columns that no field maps, in
+	// file order (at most 32, each cut to 64 bytes).
+	Ignored []string
 	// Skipped lists the skipped rows by reason, in the order in which
 	// each reason first occurred. In strict mode it holds only rows the
 	// format skips by definition (such as "adjustment" in Online Retail).
@@ -191,6 +214,12 @@ func (r Report) String() string {
 	row("returns", r.Returns)
 	row("events", r.Events)
 	row("products", r.Products)
+	if r.Duplicates > 0 {
+		row("duplicates", fmt.Sprintf("%d (first at line %d)", r.Duplicates, r.FirstDuplicate))
+	}
+	if len(r.Ignored) > 0 {
+		row("ignored", strings.Join(r.Ignored, ", "))
+	}
 	row("skipped", r.SkippedRows())
 	for _, s := range r.Skipped {
 		fmt.Fprintf(&b, "  %-22s %d (first at line %d)\n", s.Reason, s.Count, s.FirstLine)
@@ -250,10 +279,12 @@ func (e *ParseError) Unwrap() error { return e.Err }
 // header and no rows is not empty: it loads as a zero [Report].
 var ErrEmpty = errors.New("dataset: empty input")
 
-// ErrLineTooLong is wrapped by the [ParseError] returned when a physical
-// input line exceeds 1 MiB, which no supported format produces; it keeps
-// a malformed file from being read into memory whole.
-var ErrLineTooLong = errors.New("line longer than 1 MiB")
+// ErrLineTooLong is wrapped (with [ErrLimit]) by the [ParseError]
+// returned when a physical line, or a CSV record, exceeds
+// [Limits.MaxLine] (1 MiB by default), which no supported format
+// produces; it keeps a malformed file, such as one with an unclosed
+// quote, from being read into memory whole.
+var ErrLineTooLong = errors.New("dataset: line too long")
 
 // Reasons of skipped rows (see [Skip.Reason] and [ParseError.Reason]).
 const (
@@ -276,25 +307,29 @@ const (
 	reasonHeader     = "bad header"
 	reasonRead       = "read error"
 	reasonLineLong   = "line too long"
+	reasonFieldLong  = "field too long"
+	reasonLimit      = "limit exceeded"
+	reasonTimeRange  = "time out of range"
+	reasonMoneyRange = "amount out of range"
+	reasonBasket     = "basket too large"
+	reasonDupRow     = "duplicate row"
 )
-
-// maxLine bounds the length of a physical input line.
-const maxLine = 1 << 20
 
 // format is a short name and its loader.
 type format struct {
 	name string
 	load func(l *loader, r io.Reader) error
+	csv  bool // CSV quoting applies
 }
 
 // formats lists the formats in the order of Formats.
 var formats = []format{
-	{"baskets", loadBaskets},
-	{"cdnow", loadCDNOW},
-	{"csv", loadGenericCSV},
-	{"members", loadMembers},
-	{"movielens", loadMovieLens},
-	{"onlineretail", loadOnlineRetail},
+	{"baskets", loadBaskets, true},
+	{"cdnow", loadCDNOW, false},
+	{"csv", loadGenericCSV, true},
+	{"members", loadMembers, true},
+	{"movielens", loadMovieLens, false},
+	{"onlineretail", loadOnlineRetail, true},
 }
 
 // Formats returns the short names accepted by [Options.Format], sorted:
@@ -377,7 +412,7 @@ func Load(ctx context.Context, r io.Reader, b *affinity.Builder, opts Options) (
 	if err := ctx.Err(); err != nil {
 		return l.report(), fmt.Errorf("dataset: %w", err)
 	}
-	src, err := open(r)
+	src, err := open(r, l.lim, formats[i].csv, opts.Comma)
 	if err == nil {
 		err = formats[i].load(l, src)
 	}
@@ -422,25 +457,28 @@ func checkSeparators(comma rune, dec byte) error {
 }
 
 // open returns the decoded input stream: gunzipped when it starts with
-// the gzip magic, without a leading byte-order mark, and with physical
-// lines limited to maxLine bytes. It returns ErrEmpty for input without
-// any byte.
-func open(r io.Reader) (io.Reader, error) {
+// the gzip magic, without a leading byte-order mark, and bounded by lim
+// (see boundedReader; csv selects CSV quoting with separator comma). It
+// returns ErrEmpty for input without any byte.
+func open(r io.Reader, lim limits, csv bool, comma rune) (io.Reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	magic, err := br.Peek(2)
 	if err != nil && err != io.EOF {
 		return nil, &ParseError{Line: 1, Reason: reasonRead, Err: err}
 	}
+	var in io.Reader = br
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, &ParseError{Line: 1, Reason: reasonRead, Err: fmt.Errorf("gzip: %w", err)}
 		}
-		br = bufio.NewReaderSize(zr, 64<<10)
+		in = zr
 	}
+	// Bound the decompressed stream before anything buffers it.
+	br = bufio.NewReaderSize(newBoundedReader(in, lim, csv, comma), 64<<10)
 	head, err := br.Peek(3)
 	if err != nil && err != io.EOF {
-		return nil, &ParseError{Line: 1, Reason: reasonRead, Err: err}
+		return nil, err
 	}
 	if bytes.HasPrefix(head, []byte("\xef\xbb\xbf")) {
 		_, _ = br.Discard(3)
@@ -452,32 +490,7 @@ func open(r io.Reader) (io.Reader, error) {
 		}
 	}
 	// The CSV and line readers use this buffer as it is.
-	return bufio.NewReaderSize(&lineLimit{r: br, line: 1}, 64<<10), nil
-}
-
-// lineLimit fails a read once a physical line grows beyond maxLine.
-type lineLimit struct {
-	r    io.Reader
-	run  int // bytes since the last line feed
-	line int // 1-based number of the current line
-}
-
-func (l *lineLimit) Read(p []byte) (int, error) {
-	n, err := l.r.Read(p)
-	chunk := p[:n]
-	if i := bytes.LastIndexByte(chunk, '\n'); i >= 0 {
-		l.line += bytes.Count(chunk[:i], []byte{'\n'}) + 1
-		l.run = n - i - 1
-	} else {
-		l.run += n
-	}
-	if l.run > maxLine {
-		return n, &ParseError{Line: l.line, Reason: reasonLineLong, Err: ErrLineTooLong}
-	}
-	if err != nil && err != io.EOF {
-		err = &ParseError{Line: l.line, Reason: reasonRead, Err: err}
-	}
-	return n, err
+	return br, nil
 }
 
 // loader holds the state shared by the format loaders: the Builder, the
@@ -486,8 +499,10 @@ type loader struct {
 	ctx     context.Context
 	b       *affinity.Builder
 	opts    Options
+	lim     limits
 	rep     Report
 	skipIdx map[string]int
+	dups    dupTracker
 
 	cust, prod, order interner
 	named             map[string]*naming // products given a catalog entry
@@ -504,6 +519,7 @@ func newLoader(ctx context.Context, b *affinity.Builder, opts Options, format st
 		ctx:   ctx,
 		b:     b,
 		opts:  opts,
+		lim:   opts.Limits.resolve(),
 		rep:   Report{Format: format},
 		times: timeParser{layouts: opts.TimeLayouts, loc: loc},
 	}
@@ -512,11 +528,17 @@ func newLoader(ctx context.Context, b *affinity.Builder, opts Options, format st
 func (l *loader) report() Report {
 	r := l.rep
 	r.Skipped = slices.Clone(r.Skipped)
+	r.Ignored = slices.Clone(r.Ignored)
 	return r
 }
 
-// row counts a data row and checks ctx every 4096 rows.
+// row counts a data row, enforces Limits.MaxRows and checks ctx every
+// 4096 rows.
 func (l *loader) row(line int) error {
+	if l.rep.Rows >= l.lim.rows {
+		return &ParseError{Line: line, Reason: reasonLimit,
+			Err: &limitError{name: "MaxRows", value: int64(l.lim.rows), what: "data rows"}}
+	}
 	l.rep.Rows++
 	if l.rep.Rows%4096 == 0 {
 		if err := l.ctx.Err(); err != nil {
@@ -551,7 +573,11 @@ func (l *loader) skip(reason string, line int) {
 // add adds one purchase line; the caller has validated it.
 func (l *loader) add(p affinity.Purchase, line int) *ParseError {
 	if err := l.b.Add(p); err != nil {
-		return &ParseError{Line: line, Reason: reasonRecord, Err: err}
+		reason := reasonRecord
+		if errors.Is(err, affinity.ErrMoneyRange) {
+			reason = reasonMoneyRange
+		}
+		return &ParseError{Line: line, Reason: reason, Err: err}
 	}
 	l.rep.Purchases++
 	if p.Customer == "" {
@@ -587,7 +613,11 @@ func (l *loader) nameProduct(key, name, cats string, price affinity.Money) error
 	if derived {
 		cats = l.opts.Categories(name)
 	}
-	p := affinity.Product{Key: key, Name: strings.Clone(name), Categories: splitCategories(cats), Price: price, InStock: true}
+	paths, err := l.splitCategories(cats)
+	if err != nil {
+		return err
+	}
+	p := affinity.Product{Key: key, Name: strings.Clone(name), Categories: paths, Price: price, InStock: true}
 	if err := l.b.AddProduct(p); err != nil {
 		return err
 	}
@@ -654,7 +684,11 @@ func (l *loader) finishNames() {
 		p := n.product
 		p.Name = best
 		if n.derived {
-			p.Categories = splitCategories(l.opts.Categories(best))
+			cats, err := l.splitCategories(l.opts.Categories(best))
+			if err != nil {
+				continue
+			}
+			p.Categories = cats
 		}
 		if l.b.AddProduct(p) == nil {
 			n.product, n.first = p, best
@@ -663,10 +697,14 @@ func (l *loader) finishNames() {
 }
 
 // splitCategories splits a category field into paths: paths are
-// separated by "|", levels by "/" or ">". Empty paths are dropped.
-func splitCategories(s string) []string {
+// separated by "|", levels by "/" or ">". Empty paths are dropped. More
+// than Limits.MaxCategories paths are an error.
+func (l *loader) splitCategories(s string) ([]string, error) {
 	if strings.TrimSpace(s) == "" {
-		return nil
+		return nil, nil
+	}
+	if n := strings.Count(s, "|") + 1; n > l.lim.cats {
+		return nil, &limitError{name: "MaxCategories", value: int64(l.lim.cats), what: fmt.Sprintf("%d category paths", n)}
 	}
 	var out []string
 	for p := range strings.SplitSeq(s, "|") {
@@ -675,7 +713,78 @@ func splitCategories(s string) []string {
 			out = append(out, p)
 		}
 	}
-	return out
+	return out, nil
+}
+
+// checkTime returns the error for a time outside the range a History
+// stores (see affinity.ValidTime), nil for a time inside.
+func checkTime(t time.Time, text string) error {
+	if affinity.ValidTime(t) {
+		return nil
+	}
+	return fmt.Errorf("time %q (%v) outside 1970-01-01..2106-02-07 UTC", text, t.UTC().Format(time.DateTime))
+}
+
+// duplicate counts rec when it repeats a row remembered since the order
+// (group, the key fields of the order) last changed, and remembers it
+// otherwise. It reports whether the row is to be dropped
+// (Options.DropDuplicates).
+func (l *loader) duplicate(rec []string, line int, group ...string) bool {
+	if !l.dups.check(group, rec, l.lim.baskets) {
+		return false
+	}
+	l.rep.Duplicates++
+	if l.rep.FirstDuplicate == 0 {
+		l.rep.FirstDuplicate = line
+	}
+	if l.opts.DropDuplicates {
+		l.skip(reasonDupRow, line)
+		return true
+	}
+	return false
+}
+
+// dupTracker remembers the rows of the current order by a 64-bit hash of
+// their fields (a false match within one order has a probability below
+// 1e-11 for 10,000 rows).
+type dupTracker struct {
+	seed  maphash.Seed
+	group uint64
+	seen  map[uint64]struct{}
+}
+
+// hash returns the hash of fields, each length-prefixed.
+func (d *dupTracker) hash(fields []string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(d.seed)
+	for _, f := range fields {
+		var n [8]byte
+		binary.LittleEndian.PutUint64(n[:], uint64(len(f)))
+		h.Write(n[:])
+		h.WriteString(f)
+	}
+	return h.Sum64()
+}
+
+// check reports whether rec was seen since group last changed; it
+// remembers at most limit rows per group.
+func (d *dupTracker) check(group, rec []string, limit int) bool {
+	if d.seen == nil {
+		d.seed = maphash.MakeSeed()
+		d.seen = make(map[uint64]struct{})
+	}
+	if g := d.hash(group); g != d.group {
+		d.group = g
+		clear(d.seen)
+	}
+	k := d.hash(rec)
+	if _, ok := d.seen[k]; ok {
+		return true
+	}
+	if len(d.seen) < limit {
+		d.seen[k] = struct{}{}
+	}
+	return false
 }
 
 // interner returns an owned copy of each distinct key, so that keys kept

@@ -9,8 +9,10 @@ import (
 	"hash/crc32"
 	"io"
 	"math"
+	"os"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/atomicfile"
 )
 
 // ErrCorrupt is returned (wrapped) by [ReadIndex] for input that is not a
@@ -25,6 +27,9 @@ var ErrVersion = errors.New("similarity: unsupported index version")
 const (
 	indexMagic   = "AFSIMIDX"
 	indexVersion = 1
+	// headerSize is the size of the encoding up to the supports: magic,
+	// version, measure, scope, K, min support, shrinkage, N, P and M.
+	headerSize = 8 + 4*5 + 8 + 8 + 4 + 8
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -167,14 +172,72 @@ func (d *decoder) fail(format string, args ...any) {
 // read them, so that a corrupt size cannot exhaust memory.
 const maxPrealloc = 1 << 16
 
+// Save writes x to the file at path atomically (see [Index.WriteTo] for
+// the format): it writes a temporary file in the same directory, fsyncs
+// it, renames it over path and fsyncs the directory, so that a crash or an
+// error never leaves a half-written index in place of a good one.
+func (x *Index) Save(path string) error {
+	err := atomicfile.Write(path, func(w io.Writer) error {
+		_, err := x.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("similarity: save %s: %w", path, err)
+	}
+	return nil
+}
+
+// LoadIndex reads the index in the file at path, written by [Index.Save]
+// or [Index.WriteTo]; see [ReadIndex]. The sizes the file's header claims
+// are checked against the file's size before anything is allocated.
+func LoadIndex(path string) (*Index, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("similarity: load: %w", err)
+	}
+	defer f.Close()
+	x, err := ReadIndex(f)
+	if err != nil {
+		return nil, fmt.Errorf("similarity: load %s: %w", path, err)
+	}
+	return x, nil
+}
+
+// remaining returns how many bytes r still holds, when r can tell: a
+// reader with a Len method (bytes.Reader, strings.Reader, bytes.Buffer)
+// or a regular file.
+func remaining(r io.Reader) (int64, bool) {
+	switch v := r.(type) {
+	case interface{ Len() int }:
+		return int64(v.Len()), true
+	case *os.File:
+		st, err := v.Stat()
+		if err != nil || !st.Mode().IsRegular() {
+			return 0, false
+		}
+		pos, err := v.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return 0, false
+		}
+		return st.Size() - pos, true
+	}
+	return 0, false
+}
+
 // ReadIndex reads an index written by [Index.WriteTo], and nothing past
 // its end. It validates the whole encoding — magic, version, sizes, every
 // neighbour (in range, not the product itself, best first, finite score)
 // and the checksum — and returns an error wrapping [ErrVersion] or
-// [ErrCorrupt] (or the reader's error) without a partial index. Memory
-// grows with the input actually read, not with sizes the input claims.
+// [ErrCorrupt] (or the reader's error) without a partial index.
+//
+// Memory grows with the input actually read, never with sizes the input
+// claims: when r can tell how many bytes remain (a Len method, as
+// bytes.Reader has, or a regular *os.File), the sizes in the header are
+// checked against them before anything is allocated; otherwise arrays
+// grow as their elements arrive, from at most 64 Ki elements reserved.
 func ReadIndex(r io.Reader) (*Index, error) {
-	d := &decoder{r: r, crc: crc32.New(castagnoli), chunk: make([]byte, 12<<12)}
+	left, sized := remaining(r)
+	d := &decoder{r: r, crc: crc32.New(castagnoli)}
 	if string(d.read(8)) != indexMagic && d.err == nil {
 		return nil, fmt.Errorf("%w: bad magic", ErrCorrupt)
 	}
@@ -209,6 +272,14 @@ func ReadIndex(r io.Reader) (*Index, error) {
 	if d.err != nil {
 		return nil, d.err
 	}
+	// Body: P supports and P row lengths (4 bytes each), M neighbours
+	// (12 bytes each) and the checksum.
+	body := 8*uint64(np) + 12*m + 4
+	if sized && body > uint64(left-headerSize) {
+		return nil, fmt.Errorf("%w: header claims %d products and %d neighbours (%d bytes), %d bytes remain",
+			ErrCorrupt, np, m, body, left-headerSize)
+	}
+	d.chunk = make([]byte, max(12, min(12<<12, body)))
 	x.k, x.minSupport, x.n = int(k), int(minSup), int(n)
 	x.support = make([]uint32, 0, min(int(np), maxPrealloc))
 	d.records(uint64(np), 4, func(b []byte) bool {

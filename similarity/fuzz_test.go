@@ -25,10 +25,16 @@ func FuzzReadIndex(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := bytes.NewReader(data)
 		x, err := similarity.ReadIndex(r)
+		// A reader that cannot tell its size takes the streaming path,
+		// which must agree.
+		y, err2 := similarity.ReadIndex(onlyReader{bytes.NewReader(data)})
+		require.Equal(t, err == nil, err2 == nil, "sized: %v, streaming: %v", err, err2)
 		if err != nil {
 			require.Nil(t, x)
+			require.Nil(t, y)
 			return
 		}
+		requireSameIndex(t, x, y)
 		var buf bytes.Buffer
 		_, err = x.WriteTo(&buf)
 		require.NoError(t, err)

@@ -1,0 +1,279 @@
+package dataset
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+)
+
+// Limits bounds what one load may read, so that a hostile or broken file
+// costs an error, never unbounded memory or time. Each field's zero value
+// means the default given with it; a negative value means no limit. The
+// error for an exceeded limit wraps [ErrLimit], names the limit and stops
+// the load in strict and lenient mode alike, except MaxCategories and
+// MaxBasket, which reject one row (counted in lenient mode).
+type Limits struct {
+	// MaxLine is the longest physical line, and for the CSV formats the
+	// longest record (a quoted field may span lines), in bytes after
+	// decompression; default 1 MiB. A quote opened and never closed fails
+	// here, at the line and field where the record reaches the limit.
+	MaxLine int
+	// MaxField is the longest field of a CSV record in bytes, quotes
+	// included; default 64 KiB.
+	MaxField int
+	// MaxBytes is the most input bytes read after decompression; default
+	// 16 GiB. It stops gzip bombs.
+	MaxBytes int64
+	// MaxRows is the most data rows read; default 100 million.
+	MaxRows int
+	// MaxCategories is the most category paths one product may have
+	// (several paths are separated by "|"); default 64.
+	MaxCategories int
+	// MaxBasket is the most items in one basket of the "baskets" format;
+	// default 10,000.
+	MaxBasket int
+}
+
+// The defaults of [Limits].
+const (
+	DefaultMaxLine       = 1 << 20
+	DefaultMaxField      = 64 << 10
+	DefaultMaxBytes      = 16 << 30
+	DefaultMaxRows       = 100_000_000
+	DefaultMaxCategories = 64
+	DefaultMaxBasket     = 10_000
+)
+
+// ErrLimit is wrapped by the error returned when the input exceeds one of
+// the [Limits].
+var ErrLimit = errors.New("dataset: limit exceeded")
+
+// limits are Limits resolved: the defaults filled in, "no limit" as the
+// largest value.
+type limits struct {
+	line, field         int64
+	bytes               int64
+	rows, cats, baskets int
+}
+
+func (o Limits) resolve() limits {
+	pick := func(v, def int64) int64 {
+		switch {
+		case v == 0:
+			return def
+		case v < 0:
+			return 1<<63 - 1
+		}
+		return v
+	}
+	return limits{
+		line:    pick(int64(o.MaxLine), DefaultMaxLine),
+		field:   pick(int64(o.MaxField), DefaultMaxField),
+		bytes:   pick(o.MaxBytes, DefaultMaxBytes),
+		rows:    int(pick(int64(o.MaxRows), DefaultMaxRows)),
+		cats:    int(pick(int64(o.MaxCategories), DefaultMaxCategories)),
+		baskets: int(pick(int64(o.MaxBasket), DefaultMaxBasket)),
+	}
+}
+
+// limitError is an exceeded limit; it matches ErrLimit (and
+// ErrLineTooLong for MaxLine).
+type limitError struct {
+	name  string // field of Limits
+	value int64  // the limit
+	what  string // what exceeded it
+}
+
+func (e *limitError) Error() string {
+	return fmt.Sprintf("%s: more than Limits.%s = %d; raise Options.Limits.%s (-1 for no limit) if the input is genuine",
+		e.what, e.name, e.value, e.name)
+}
+
+func (e *limitError) Is(target error) bool {
+	return target == ErrLimit || (target == ErrLineTooLong && e.name == "MaxLine")
+}
+
+// boundedReader passes input through while enforcing MaxBytes, MaxLine and
+// MaxField and counting lines. For CSV input it follows the quoting of
+// encoding/csv (a field is quoted when it starts with '"'; inside, '""'
+// is a quote and line breaks do not end the record), so that the record
+// and field sizes it bounds are those the CSV reader would buffer.
+type boundedReader struct {
+	r     io.Reader
+	lim   limits
+	csv   bool
+	comma []byte // UTF-8 of the field separator (CSV)
+
+	total      int64 // bytes read
+	line       int   // 1-based physical line of the next byte
+	rec        int64 // bytes of the current record (line, for non-CSV)
+	recLine    int   // line where the current record started
+	field      int   // 1-based field number within the record
+	fieldBytes int64
+	fieldStart bool // the next byte starts a field
+	inQuote    bool // inside a quoted field
+	quoteEnd   bool // saw '"' inside a quoted field: closes it unless '"' follows
+	quoteLine  int  // line where the open quote started
+	commaAt    int  // bytes of comma matched so far
+	err        error
+}
+
+func newBoundedReader(r io.Reader, lim limits, csv bool, comma rune) *boundedReader {
+	if comma == 0 {
+		comma = ','
+	}
+	return &boundedReader{r: r, lim: lim, csv: csv, comma: utf8.AppendRune(nil, comma),
+		line: 1, recLine: 1, field: 1, fieldStart: true}
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	n, err := b.r.Read(p)
+	b.total += int64(n)
+	if b.total > b.lim.bytes {
+		b.err = &ParseError{Line: b.line, Reason: reasonLimit,
+			Err: &limitError{name: "MaxBytes", value: b.lim.bytes, what: "input (after decompression)"}}
+		return 0, b.err
+	}
+	var bad *ParseError
+	if b.csv {
+		bad = b.scanCSV(p[:n])
+	} else {
+		bad = b.scanLines(p[:n])
+	}
+	if bad != nil {
+		b.err = bad
+		return 0, bad
+	}
+	if err != nil && err != io.EOF {
+		err = &ParseError{Line: b.line, Reason: reasonRead, Err: err}
+	}
+	return n, err
+}
+
+// scanLines counts lines and bounds their length.
+func (b *boundedReader) scanLines(chunk []byte) *ParseError {
+	for len(chunk) > 0 {
+		i := bytes.IndexByte(chunk, '\n')
+		if i < 0 {
+			b.rec += int64(len(chunk))
+			break
+		}
+		b.rec += int64(i)
+		if b.rec > b.lim.line {
+			break
+		}
+		b.line++
+		b.rec = 0
+		chunk = chunk[i+1:]
+	}
+	if b.rec > b.lim.line {
+		return &ParseError{Line: b.line, Reason: reasonLineLong,
+			Err: &limitError{name: "MaxLine", value: b.lim.line, what: "line"}}
+	}
+	return nil
+}
+
+// scanCSV follows the quoting state through chunk and bounds record and
+// field sizes. Its state lives in locals for speed and is stored back on
+// return.
+func (b *boundedReader) scanCSV(chunk []byte) *ParseError {
+	rec, fb, field := b.rec, b.fieldBytes, b.field
+	inQuote, quoteEnd, fieldStart, commaAt := b.inQuote, b.quoteEnd, b.fieldStart, b.commaAt
+	lineLim, fieldLim := b.lim.line, b.lim.field
+	comma := b.comma
+	var bad *ParseError
+scan:
+	for _, c := range chunk {
+		if inQuote {
+			switch {
+			case quoteEnd:
+				quoteEnd = false
+				if c != '"' {
+					inQuote = false
+					goto unquoted
+				}
+			case c == '"':
+				quoteEnd = true
+			case c == '\n':
+				b.line++
+			}
+			rec++
+			fb++
+			if rec > lineLim || fb > fieldLim {
+				b.rec, b.fieldBytes, b.field, b.inQuote = rec, fb, field, inQuote
+				bad = b.limitErr()
+				break scan
+			}
+			continue
+		}
+	unquoted:
+		switch {
+		case c == '\n':
+			b.line++
+			rec, b.recLine, field, fb, fieldStart, commaAt = 0, b.line, 1, 0, true, 0
+			continue
+		case c == comma[commaAt]:
+			commaAt++
+			if commaAt == len(comma) {
+				commaAt = 0
+				field++
+				fb = -1 // the separator is not part of the next field
+				fieldStart = true
+				rec++
+				fb++
+				if rec > lineLim {
+					b.rec, b.fieldBytes, b.field, b.inQuote = rec, fb, field, inQuote
+					bad = b.limitErr()
+					break scan
+				}
+				continue
+			}
+		default:
+			commaAt = 0
+			if c == comma[0] {
+				commaAt = 1
+			}
+		}
+		if fieldStart && c == '"' {
+			inQuote, b.quoteLine = true, b.line
+		}
+		fieldStart = false
+		rec++
+		fb++
+		// The bytes of a separator being matched are not the field's.
+		if rec > lineLim || fb-int64(commaAt) > fieldLim {
+			b.rec, b.fieldBytes, b.field, b.inQuote = rec, fb, field, inQuote
+			bad = b.limitErr()
+			break scan
+		}
+	}
+	if bad != nil {
+		return bad
+	}
+	b.rec, b.fieldBytes, b.field = rec, fb, field
+	b.inQuote, b.quoteEnd, b.fieldStart, b.commaAt = inQuote, quoteEnd, fieldStart, commaAt
+	return nil
+}
+
+// limitErr returns the error for the record or field that went past its
+// limit.
+func (b *boundedReader) limitErr() *ParseError {
+	e := &ParseError{Line: b.line, Column: b.field, Reason: reasonLineLong}
+	what := fmt.Sprintf("record from line %d", b.recLine)
+	if b.inQuote {
+		what += fmt.Sprintf(" (inside a quote opened at line %d and not closed)", b.quoteLine)
+	}
+	if b.rec > b.lim.line {
+		e.Err = &limitError{name: "MaxLine", value: b.lim.line, what: what}
+		return e
+	}
+	e.Reason = reasonFieldLong
+	what = fmt.Sprintf("field %d of the %s", b.field, what)
+	e.Err = &limitError{name: "MaxField", value: b.lim.field, what: what}
+	return e
+}

@@ -1,0 +1,73 @@
+package dataset
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestBoundedReaderMatchesCSV checks the quote tracking of boundedReader
+// against encoding/csv's own writer: on random records with quotes,
+// separators and line breaks inside fields, the reader passes input whose
+// longest record and field are exactly at the limits and fails it one
+// byte below either, naming the limit.
+func TestBoundedReaderMatchesCSV(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	alphabet := []string{"a", "b", "\"", "\n", " ", "é", "¦", ","}
+	for iter := range 500 {
+		comma := []rune{',', ';', '¦', '\t'}[iter%4]
+		var buf bytes.Buffer
+		w := csv.NewWriter(&buf)
+		w.Comma = comma
+		maxRec, maxField := 0, 0
+		for range 1 + r.IntN(6) {
+			rec := make([]string, 1+r.IntN(4))
+			for i := range rec {
+				var f strings.Builder
+				for range r.IntN(12) {
+					f.WriteString(alphabet[r.IntN(len(alphabet))])
+				}
+				rec[i] = f.String()
+			}
+			if len(rec) == 1 && rec[0] == "" {
+				rec[0] = "x" // a lone empty field is written as a blank line
+			}
+			var one bytes.Buffer
+			ow := csv.NewWriter(&one)
+			ow.Comma = comma
+			require.NoError(t, ow.Write(rec))
+			ow.Flush()
+			maxRec = max(maxRec, one.Len()-1) // the line break ends the record
+			for _, f := range rec {
+				var fb bytes.Buffer
+				fw := csv.NewWriter(&fb)
+				fw.Comma = comma
+				require.NoError(t, fw.Write([]string{f, "x"}))
+				fw.Flush()
+				maxField = max(maxField, fb.Len()-2-len(string(comma)))
+			}
+			require.NoError(t, w.Write(rec))
+		}
+		w.Flush()
+		data := buf.Bytes()
+		read := func(line, field int) error {
+			br := newBoundedReader(bytes.NewReader(data), Limits{MaxLine: line, MaxField: field}.resolve(), true, comma)
+			_, err := io.Copy(io.Discard, br)
+			return err
+		}
+		require.NoError(t, read(maxRec, maxField), "%q", data)
+		err := read(maxRec-1, maxField)
+		require.True(t, maxRec <= 1 || errors.Is(err, ErrLineTooLong), "%q: %v", data, err)
+		if maxField > 1 {
+			err = read(maxRec, maxField-1)
+			require.ErrorIs(t, err, ErrLimit, "%q", data)
+			require.ErrorContains(t, err, "MaxField")
+		}
+	}
+}

@@ -1,0 +1,68 @@
+// Package atomicfile replaces files atomically, for the Save methods of
+// persisted structures: a crash or an error never leaves a half-written
+// file in place of a good one.
+package atomicfile
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Write writes a new file at path through write: it writes a temporary
+// file in the same directory (so that the rename cannot cross file
+// systems), flushes and fsyncs it, renames it over path and fsyncs the
+// directory, so that the rename itself is durable where the platform
+// allows it. On any error the temporary file is removed and path is left
+// as it was. The file gets mode 0644.
+func Write(path string, write func(w io.Writer) error) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 1<<16)
+	if err = write(bw); err != nil {
+		return err
+	}
+	if err = bw.Flush(); err != nil {
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// syncDir fsyncs a directory; platforms that cannot (Windows) return an
+// error from Sync that is not worth failing a finished save for.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	defer d.Close()
+	_ = d.Sync()
+	return nil
+}

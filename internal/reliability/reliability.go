@@ -1,0 +1,163 @@
+// Package reliability collects what the hostile-input tests of the
+// repository tried and saw, and turns it, with the logs of the fuzzers,
+// into the reliability table of the README. Tests call [Add]; it does
+// nothing unless the environment variable named by [EnvLog] names a file.
+package reliability
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// EnvLog names the environment variable holding the path of the JSON-lines
+// file that [Add] appends to.
+const EnvLog = "AFFINITY_RELIABILITY_LOG"
+
+// Record is one line of the table: a class of hostile input a test tried.
+type Record struct {
+	// Kind is "cut" (a saved format cut at every prefix), "hostile" (a
+	// crafted file or header) or "invalid" (invalid arguments or options
+	// given to the API).
+	Kind string `json:"kind"`
+	// Subject names the format, file or function, e.g. "similarity index".
+	Subject string `json:"subject"`
+	// Cases counts the inputs tried.
+	Cases int `json:"cases"`
+	// Outcome says what every one of them did, e.g. "all rejected with
+	// ErrCorrupt, at most 70 KiB allocated".
+	Outcome string `json:"outcome"`
+}
+
+var mu sync.Mutex
+
+// Add appends r to the file named by [EnvLog]; without it, it does
+// nothing. Several test processes may append to the same file.
+func Add(t testing.TB, r Record) {
+	t.Helper()
+	path := os.Getenv(EnvLog)
+	if path == "" {
+		return
+	}
+	line, err := json.Marshal(r)
+	if err != nil {
+		t.Fatalf("reliability: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatalf("reliability: %v", err)
+	}
+	defer f.Close()
+	if _, err := f.Write(append(line, '\n')); err != nil {
+		t.Fatalf("reliability: %v", err)
+	}
+}
+
+// ReadRecords reads the records of a file written by [Add], merging equal
+// kinds and subjects (the last outcome wins, cases add up only when a test
+// ran more than once, so they are taken from the last record too).
+func ReadRecords(r io.Reader) ([]Record, error) {
+	var out []Record
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		var rec Record
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			return nil, fmt.Errorf("reliability: %w", err)
+		}
+		i := slices.IndexFunc(out, func(o Record) bool { return o.Kind == rec.Kind && o.Subject == rec.Subject })
+		if i >= 0 {
+			out[i] = rec
+		} else {
+			out = append(out, rec)
+		}
+	}
+	return out, sc.Err()
+}
+
+// Fuzz is the result of one fuzzer run, read from the output of
+// go test -fuzz.
+type Fuzz struct {
+	Target, Package string
+	// Execs is the number of executions the fuzzer reported last.
+	Execs int64
+	// Seconds is the elapsed time it reported last.
+	Seconds int
+	// NewInteresting counts the inputs it added to the corpus.
+	NewInteresting int
+	// Passed reports whether the run ended in ok/PASS.
+	Passed bool
+}
+
+var fuzzLine = regexp.MustCompile(`fuzz: elapsed: (\d+)s, execs: (\d+) \([^)]*\)(?:, new interesting: (\d+))?`)
+
+// ParseFuzzLog reads the output of `go test -run='^$' -fuzz=^Target$` for
+// the named target and package.
+func ParseFuzzLog(target, pkg string, r io.Reader) (Fuzz, error) {
+	f := Fuzz{Target: target, Package: pkg}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if m := fuzzLine.FindStringSubmatch(line); m != nil {
+			f.Seconds, _ = strconv.Atoi(m[1])
+			f.Execs, _ = strconv.ParseInt(m[2], 10, 64)
+			if m[3] != "" {
+				f.NewInteresting, _ = strconv.Atoi(m[3])
+			}
+		}
+		if line == "PASS" || strings.HasPrefix(line, "ok ") {
+			f.Passed = true
+		}
+		if line == "FAIL" || strings.HasPrefix(line, "--- FAIL") {
+			f.Passed = false
+			return f, nil
+		}
+	}
+	return f, sc.Err()
+}
+
+// Table writes the reliability table in Markdown: the fuzzers first, then
+// the records by kind.
+func Table(w io.Writer, fuzz []Fuzz, recs []Record) error {
+	var b strings.Builder
+	b.WriteString("| Input class | Subject | Tried | Outcome |\n|---|---|---:|---|\n")
+	for _, f := range fuzz {
+		outcome := "no failure"
+		if !f.Passed {
+			outcome = "**FAILED** (crasher saved under testdata/fuzz)"
+		}
+		fmt.Fprintf(&b, "| fuzzer, %d s | `%s` (%s) | %s execs | %s |\n", f.Seconds, f.Target, f.Package, group(f.Execs), outcome)
+	}
+	kinds := map[string]string{"cut": "saved file cut at every prefix", "hostile": "hostile file", "invalid": "invalid API input"}
+	for _, kind := range []string{"cut", "hostile", "invalid"} {
+		for _, r := range recs {
+			if r.Kind == kind {
+				fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", kinds[kind], r.Subject, group(int64(r.Cases)), r.Outcome)
+			}
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// group formats n with thousands separators.
+func group(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

@@ -1,0 +1,184 @@
+package affinity_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/big"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/reliability"
+)
+
+// extremeMoney returns amounts near zero, near the bounds and random ones.
+func extremeMoney(r *rand.Rand) affinity.Money {
+	switch r.IntN(5) {
+	case 0:
+		return affinity.Money(r.Int64N(2001) - 1000)
+	case 1:
+		return affinity.MaxMoney - affinity.Money(r.Int64N(1000))
+	case 2:
+		return affinity.MinMoney + affinity.Money(r.Int64N(1000))
+	case 3:
+		return affinity.Money(int64(r.Uint64()))
+	}
+	return affinity.Money(r.Int64N(1<<40) - 1<<39)
+}
+
+// bigFits reports whether v lies in [MinMoney, MaxMoney].
+func bigFits(v *big.Int) bool {
+	return v.Cmp(big.NewInt(int64(affinity.MinMoney))) >= 0 && v.Cmp(big.NewInt(int64(affinity.MaxMoney))) <= 0
+}
+
+// TestMoneyCheckedArithmetic compares Money.Add and Money.Mul with exact
+// big-integer arithmetic on extreme values: in range they are exact, out
+// of range they report it and saturate at the bound of the true sign.
+func TestMoneyCheckedArithmetic(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 11))
+	for range 200_000 {
+		a, b := extremeMoney(r), extremeMoney(r)
+		want := new(big.Int).Add(big.NewInt(int64(a)), big.NewInt(int64(b)))
+		got, ok := a.Add(b)
+		if bigFits(want) {
+			require.True(t, ok, "%d + %d", a, b)
+			require.Equal(t, want.Int64(), int64(got), "%d + %d", a, b)
+		} else {
+			require.False(t, ok, "%d + %d", a, b)
+			require.Equal(t, map[bool]affinity.Money{true: affinity.MaxMoney, false: affinity.MinMoney}[want.Sign() > 0], got)
+		}
+		n := int64(extremeMoney(r))
+		if r.IntN(2) == 0 {
+			n = int64(int32(n)) // quantities are int32
+		}
+		want = new(big.Int).Mul(big.NewInt(int64(a)), big.NewInt(n))
+		got, ok = a.Mul(n)
+		if bigFits(want) {
+			require.True(t, ok, "%d × %d", a, n)
+			require.Equal(t, want.Int64(), int64(got), "%d × %d", a, n)
+		} else {
+			require.False(t, ok, "%d × %d", a, n)
+			require.Equal(t, map[bool]affinity.Money{true: affinity.MaxMoney, false: affinity.MinMoney}[want.Sign() > 0], got)
+		}
+	}
+	_, ok := affinity.Money(math.MinInt64).Mul(-1)
+	assert.False(t, ok, "the minimum int64 has no positive counterpart")
+	reliability.Add(t, reliability.Record{Kind: "invalid", Subject: "Money.Add and Money.Mul on extreme values (property test against math/big)", Cases: 400_001,
+		Outcome: "exact in range; out of range reported and saturated, never wrapped"})
+}
+
+func TestMoneyFromFloatRange(t *testing.T) {
+	for _, f := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), 1e30, -1e30, 9.3e14, -9.3e14} {
+		_, err := affinity.MoneyFromFloatChecked(f)
+		require.ErrorIs(t, err, affinity.ErrMoneyRange, "%v", f)
+	}
+	assert.Equal(t, affinity.MaxMoney, affinity.MoneyFromFloat(math.Inf(1)))
+	assert.Equal(t, affinity.MaxMoney, affinity.MoneyFromFloat(1e30))
+	assert.Equal(t, affinity.MinMoney, affinity.MoneyFromFloat(math.Inf(-1)))
+	assert.Equal(t, affinity.MinMoney, affinity.MoneyFromFloat(-1e30))
+	assert.Equal(t, affinity.Money(0), affinity.MoneyFromFloat(math.NaN()))
+	m, err := affinity.MoneyFromFloatChecked(9.2e14)
+	require.NoError(t, err)
+	assert.Equal(t, affinity.Money(9.2e18), m)
+	m, err = affinity.MoneyFromFloatChecked(-2.55)
+	require.NoError(t, err)
+	assert.Equal(t, affinity.Money(-25500), m)
+	reliability.Add(t, reliability.Record{Kind: "invalid", Subject: "MoneyFromFloat(Checked) with NaN, ±Inf, ±1e30, ±9.3e14", Cases: 7,
+		Outcome: "ErrMoneyRange; MoneyFromFloat saturates (NaN → 0), never the minimum int64"})
+}
+
+// TestBuilderRefusesMoneyOverflow checks that no line and no sum of lines
+// can wrap: a line whose value overflows is refused, and so is the line
+// that would take the gross value beyond MaxMoney; what was accepted sums
+// exactly.
+func TestBuilderRefusesMoneyOverflow(t *testing.T) {
+	at := time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)
+	var b affinity.Builder
+	err := b.Add(affinity.Purchase{Customer: "c", Product: "p", Time: at, Quantity: math.MaxInt32, Price: affinity.MaxMoney / 2})
+	require.ErrorIs(t, err, affinity.ErrInvalid)
+	require.ErrorIs(t, err, affinity.ErrMoneyRange)
+
+	half := affinity.MaxMoney / 2
+	require.NoError(t, b.Add(affinity.Purchase{Customer: "c", Product: "p", Order: "o1", Time: at, Quantity: 1, Price: half}))
+	require.NoError(t, b.Add(affinity.Purchase{Customer: "c", Product: "p", Order: "o2", Time: at, Quantity: -1, Price: half}))
+	// The net is 0, but the gross is full: one more unit would wrap a
+	// sum of positive lines.
+	err = b.Add(affinity.Purchase{Customer: "d", Product: "p", Order: "o3", Time: at, Quantity: 1, Price: half})
+	require.ErrorIs(t, err, affinity.ErrMoneyRange)
+	require.NoError(t, b.Add(affinity.Purchase{Customer: "d", Product: "p", Order: "o3", Time: at, Quantity: 1, Price: 1}))
+	h, err := b.Build(context.Background())
+	require.NoError(t, err)
+	s := h.Summary()
+	assert.Equal(t, affinity.Money(1), s.Revenue)
+	assert.Equal(t, half, h.OrderValue(0))
+
+	// A Builder started from h keeps counting h's gross.
+	nb := affinity.NewBuilder(h)
+	err = nb.Add(affinity.Purchase{Customer: "d", Product: "p", Order: "o4", Time: at, Quantity: 1, Price: half})
+	require.ErrorIs(t, err, affinity.ErrMoneyRange)
+	reliability.Add(t, reliability.Record{Kind: "invalid", Subject: "Builder.Add: line value or gross beyond MaxMoney", Cases: 3,
+		Outcome: "ErrInvalid + ErrMoneyRange; revenue of what was accepted exact"})
+}
+
+func TestBuilderTimeRange(t *testing.T) {
+	ok := []time.Time{time.Unix(affinity.MinUnix, 0), time.Unix(affinity.MaxUnix, 0), time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)}
+	bad := []time.Time{time.Unix(affinity.MinUnix-1, 0), time.Unix(affinity.MaxUnix+1, 0),
+		time.Date(170, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)}
+	var b affinity.Builder
+	for _, at := range ok {
+		assert.True(t, affinity.ValidTime(at), "%v", at)
+		require.NoError(t, b.Add(affinity.Purchase{Customer: "c", Product: "p", Time: at, Quantity: 1}))
+		require.NoError(t, b.AddEvent(affinity.Event{Customer: "c", Product: "p", Time: at, Kind: affinity.View, Weight: 1}))
+	}
+	for _, at := range bad {
+		assert.False(t, affinity.ValidTime(at), "%v", at)
+		require.ErrorIs(t, b.Add(affinity.Purchase{Customer: "c", Product: "p", Time: at, Quantity: 1}), affinity.ErrInvalid)
+		require.ErrorIs(t, b.AddEvent(affinity.Event{Customer: "c", Product: "p", Time: at, Kind: affinity.View, Weight: 1}), affinity.ErrInvalid)
+	}
+	h, err := b.Build(context.Background())
+	require.NoError(t, err, "every accepted time fits the History's 32-bit offsets")
+	assert.Equal(t, time.Unix(affinity.MaxUnix, 0).UTC(), h.Summary().Last)
+	reliability.Add(t, reliability.Record{Kind: "invalid", Subject: "Builder.Add/AddEvent with times outside 1970..2106", Cases: 2 * len(bad),
+		Outcome: "ErrInvalid at Add; Build never fails on the 136-year span"})
+}
+
+// FuzzMoneyArithmetic checks Money.Add and Money.Mul against math/big on
+// any operands: exact in range, reported and saturated outside.
+func FuzzMoneyArithmetic(f *testing.F) {
+	f.Add(int64(25500), int64(3), int64(-1))
+	f.Add(int64(math.MaxInt64), int64(1), int64(2))
+	f.Add(int64(math.MinInt64), int64(-1), int64(-1))
+	f.Add(int64(-math.MaxInt64), int64(math.MaxInt32), int64(math.MinInt32))
+	f.Fuzz(func(t *testing.T, a, b, n int64) {
+		check := func(op string, want *big.Int, got affinity.Money, ok bool) {
+			if bigFits(want) {
+				require.True(t, ok, "%d %s", a, op)
+				require.Equal(t, want.Int64(), int64(got), "%d %s", a, op)
+				return
+			}
+			require.False(t, ok, "%d %s", a, op)
+			if want.Sign() > 0 {
+				require.Equal(t, affinity.MaxMoney, got)
+			} else {
+				require.Equal(t, affinity.MinMoney, got)
+			}
+		}
+		got, ok := affinity.Money(a).Add(affinity.Money(b))
+		check(fmt.Sprintf("+ %d", b), new(big.Int).Add(big.NewInt(a), big.NewInt(b)), got, ok)
+		got, ok = affinity.Money(a).Mul(n)
+		check(fmt.Sprintf("× %d", n), new(big.Int).Mul(big.NewInt(a), big.NewInt(n)), got, ok)
+		f := math.Float64frombits(uint64(n))
+		m, err := affinity.MoneyFromFloatChecked(f)
+		if err == nil {
+			require.InDelta(t, f*affinity.MoneyScale, float64(m), 1+math.Abs(f*affinity.MoneyScale)*1e-15)
+		} else {
+			require.ErrorIs(t, err, affinity.ErrMoneyRange)
+		}
+		require.NotEqual(t, affinity.Money(math.MinInt64), affinity.MoneyFromFloat(f))
+	})
+}
