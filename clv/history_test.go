@@ -145,10 +145,10 @@ func TestSummarizeMatchesNaive(t *testing.T) {
 			assert.InDelta(t, unit.Of(hEnd.Sub(end)), s.HoldoutLength, 1e-12)
 		}
 	}
-	_, err := clv.Summarize(context.Background(), nil, time.Time{}, clv.SummaryOptions{})
+	h, _ := randomHistory(t, 5)
+	_, err := clv.Summarize(context.Background(), h, time.Time{}, clv.SummaryOptions{})
 	require.ErrorIs(t, err, clv.ErrInvalid)
 	require.ErrorIs(t, err, affinity.ErrNoAsOf)
-	h, _ := randomHistory(t, 5)
 	_, err = clv.Summarize(context.Background(), h, time.Now(), clv.SummaryOptions{Unit: 7})
 	require.ErrorIs(t, err, clv.ErrInvalid)
 	cctx, cancel := context.WithCancel(context.Background())
