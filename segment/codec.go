@@ -10,6 +10,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math"
+	"math/big"
 	"math/bits"
 	"os"
 	"path/filepath"
@@ -20,7 +21,7 @@ import (
 	"github.com/shopaffinity/affinity"
 )
 
-// The index file format, version 1. All integers are little-endian.
+// The index file format, version 2. All integers are little-endian.
 //
 //	header  "AFSEGIDX" (8 bytes), version uint32, flags uint32 (0)
 //	body    the fields written by encode, in order; every bitmap is a
@@ -34,7 +35,7 @@ import (
 const (
 	fileMagic   = "AFSEGIDX"
 	trailMagic  = "AFSX"
-	fileVersion = 1
+	fileVersion = 2
 	headerLen   = 16
 	trailerLen  = 16
 )
@@ -96,16 +97,19 @@ func (e *encoder) attr(a attr) {
 }
 
 // ints writes a length and the values, little-endian, size bytes each.
-func ints[T uint16 | uint32](e *encoder, v []T, size int) {
+func ints[T uint16 | uint32 | int64](e *encoder, v []T, size int) {
 	e.u64(uint64(len(v)))
 	for len(v) > 0 && e.err == nil {
 		n := min(len(v), 1024)
 		buf := e.tmp[:0]
 		for _, x := range v[:n] {
-			if size == 2 {
+			switch size {
+			case 2:
 				buf = binary.LittleEndian.AppendUint16(buf, uint16(x))
-			} else {
+			case 4:
 				buf = binary.LittleEndian.AppendUint32(buf, uint32(x))
+			default:
+				buf = binary.LittleEndian.AppendUint64(buf, uint64(x))
 			}
 		}
 		e.Write(buf)
@@ -144,6 +148,10 @@ func (x *Index) encode(e *encoder) {
 	o := &x.opts
 	e.i64(x.asOf)
 	e.u32(uint32(x.lookDays))
+	e.u32(uint32(o.Lookback.Months))
+	e.i64(int64(o.Lookback.Duration))
+	e.u8(boolByte(o.Lookback.All))
+	e.u8(uint8(o.RFMScoring))
 	e.i64(int64(o.HalfLife))
 	e.u32(uint32(o.TopN))
 	e.u32(uint32(o.LoyalOrders))
@@ -204,11 +212,32 @@ func (x *Index) encode(e *encoder) {
 	}
 	e.i64(int64(x.revenue))
 	e.i64(x.orders)
+	e.u8(boolByte(x.exact))
+	if x.exact {
+		for k := range x.exDen {
+			ints(e, x.exDen[k], 8)
+		}
+		e.str(x.popDen.String())
+		for i := range x.catData {
+			d := &x.catData[i]
+			for k := range d.exNum {
+				ints(e, d.exNum[k], 8)
+			}
+			e.str(d.popNum.String())
+		}
+	}
 	e.u32(uint32(len(x.defs)))
 	for _, d := range x.defs {
 		e.str(d.name)
 		e.str(d.expr.String())
 	}
+}
+
+func boolByte(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Save writes the index to the file path atomically: it writes a
@@ -357,8 +386,10 @@ func (d *decoder) u64() uint64 {
 func (d *decoder) i64() int64   { return int64(d.u64()) }
 func (d *decoder) f64() float64 { return math.Float64frombits(d.u64()) }
 
-// count reads a uint32 count of items of at least min bytes each and
-// checks that they can fit in the rest of the body.
+// count reads a uint32 count of items that take at least minBytes each in
+// the file and checks that they fit in the rest of the body, so that no
+// count makes the decoder allocate more than a small multiple of the bytes
+// actually there.
 func (d *decoder) count(minBytes int) int {
 	n := int(d.u32())
 	if d.err == nil && n*minBytes > len(d.b)-d.off {
@@ -367,6 +398,20 @@ func (d *decoder) count(minBytes int) int {
 	}
 	return n
 }
+
+// Least encoded sizes of the repeated items, for count: a string is at
+// least its one-byte length, a bitmap its 8-byte length and an 8-byte
+// empty serialization, a bsi its base and slice count.
+const (
+	minString = 1
+	minBitmap = 16
+	minBSI    = 9
+	minAttr   = minBitmap + minBSI
+	// a category: path, parent, depth, population share, bought, four
+	// bsis and three attributes
+	minCategory = minString + 4 + 1 + 8 + minBitmap + 4*minBSI + 3*minAttr
+	minRule     = minString + 6
+)
 
 func (d *decoder) str() string {
 	if d.err != nil {
@@ -428,12 +473,26 @@ func (d *decoder) bsi(limit uint64) bsi {
 	return b
 }
 
+// bigInt reads a decimal integer of at most 40 digits (128 bits).
+func (d *decoder) bigInt() *big.Int {
+	s := d.str()
+	if d.err != nil {
+		return nil
+	}
+	v, ok := new(big.Int).SetString(s, 10)
+	if !ok || len(s) > 41 || v.String() != s {
+		d.fail("bad integer %.20q", s)
+		return nil
+	}
+	return v
+}
+
 func (d *decoder) attr(limit uint64) attr {
 	return attr{exist: d.bitmap(limit), v: d.bsi(limit)}
 }
 
 // readInts reads what ints wrote: at most maxLen values of size bytes.
-func readInts[T uint16 | uint32](d *decoder, maxLen, size int) []T {
+func readInts[T uint16 | uint32 | int64](d *decoder, maxLen, size int) []T {
 	n := d.u64()
 	if d.err == nil && (n > uint64(maxLen) || n > uint64(len(d.b)-d.off)/uint64(size)) {
 		d.fail("array of %d values", n)
@@ -444,10 +503,13 @@ func readInts[T uint16 | uint32](d *decoder, maxLen, size int) []T {
 	}
 	v := make([]T, n)
 	for i := range v {
-		if size == 2 {
+		switch size {
+		case 2:
 			v[i] = T(binary.LittleEndian.Uint16(p[2*i:]))
-		} else {
+		case 4:
 			v[i] = T(binary.LittleEndian.Uint32(p[4*i:]))
+		default:
+			v[i] = T(binary.LittleEndian.Uint64(p[8*i:]))
 		}
 	}
 	return v
@@ -457,13 +519,16 @@ func (d *decoder) index() *Index {
 	x := &Index{asOf: d.i64()}
 	o := &x.opts
 	x.lookDays = int(d.u32())
-	o.Lookback = time.Duration(x.lookDays) * Day
+	o.Lookback.Months = int(d.u32())
+	o.Lookback.Duration = time.Duration(d.i64())
+	o.Lookback.All = d.u8() == 1
+	o.RFMScoring = RFMScoring(d.u8())
 	o.HalfLife = time.Duration(d.i64())
 	o.TopN = int(d.u32())
 	o.LoyalOrders = int(d.u32())
 	o.LapseAfter = time.Duration(d.u32()) * Day
 	o.ChurnAfter = time.Duration(d.u32()) * Day
-	nr := d.count(7)
+	nr := d.count(minRule)
 	o.RFMRules = make([]RFMRule, nr)
 	for i := range o.RFMRules {
 		r := &o.RFMRules[i]
@@ -475,15 +540,19 @@ func (d *decoder) index() *Index {
 	if d.err != nil {
 		return nil
 	}
-	checked, err := o.withDefaults()
-	if err != nil || checked.Lookback != o.Lookback || checked.TopN != o.TopN || checked.LoyalOrders != o.LoyalOrders ||
+	wantDays, _ := lookWindow(o.Lookback, x.asOf)
+	if o.Lookback.All {
+		wantDays = maxDays - 1
+	}
+	checked, err := o.withDefaults(wantDays)
+	if err != nil || wantDays != x.lookDays || checked.Lookback != o.Lookback || checked.TopN != o.TopN || checked.LoyalOrders != o.LoyalOrders ||
 		checked.LapseAfter != o.LapseAfter || checked.ChurnAfter != o.ChurnAfter {
 		d.fail("invalid options: %v", err)
 		return nil
 	}
 	o.Workers = checked.Workers
 
-	nc := d.count(1)
+	nc := d.count(minString)
 	x.keys = make([]string, nc)
 	for i := range x.keys {
 		x.keys[i] = d.str()
@@ -503,7 +572,7 @@ func (d *decoder) index() *Index {
 			a.leveled()
 		}
 	}
-	ncat := d.count(1 + 4 + 1 + 8)
+	ncat := d.count(minCategory)
 	x.cats = make([]string, ncat)
 	x.catParent = make([]uint32, ncat)
 	x.catDepth = make([]uint8, ncat)
@@ -532,7 +601,7 @@ func (d *decoder) index() *Index {
 		c.viewed = d.attr(limit)
 		c.carted = d.attr(limit)
 	}
-	np := d.count(1)
+	np := d.count(minString)
 	x.products = make([]string, np)
 	for i := range x.products {
 		x.products[i] = d.str()
@@ -566,7 +635,7 @@ func (d *decoder) index() *Index {
 		}
 	}
 	x.day0 = d.i64()
-	nd := d.count(8)
+	nd := d.count(minBitmap)
 	x.daily = make([]*roaring.Bitmap, nd)
 	for i := range x.daily {
 		x.daily[i] = d.bitmap(limit)
@@ -580,7 +649,37 @@ func (d *decoder) index() *Index {
 	}
 	x.revenue = affinity.Money(d.i64())
 	x.orders = d.i64()
-	ndef := d.count(2)
+	switch d.u8() {
+	case 0:
+	case 1:
+		if o.HalfLife != 0 {
+			d.fail("exact shares with a half-life")
+			return nil
+		}
+		x.exact = true
+		for k := range x.exDen {
+			if x.exDen[k] = readInts[int64](d, nc, 8); d.err == nil && len(x.exDen[k]) != nc {
+				d.fail("share denominators of %d customers, want %d", len(x.exDen[k]), nc)
+			}
+		}
+		x.popDen = d.bigInt()
+		for i := range x.catData {
+			c := &x.catData[i]
+			n := int(c.bought.GetCardinality())
+			for k := range c.exNum {
+				if c.exNum[k] = readInts[int64](d, n, 8); d.err == nil && len(c.exNum[k]) != n {
+					d.fail("share numerators of %d customers in category %d, want %d", len(c.exNum[k]), i, n)
+				}
+			}
+			c.popNum = d.bigInt()
+			if d.err != nil {
+				return nil
+			}
+		}
+	default:
+		d.fail("bad exact flag")
+	}
+	ndef := d.count(2 * minString)
 	if d.err != nil {
 		return nil
 	}

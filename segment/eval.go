@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"math/big"
 	"slices"
 	"strings"
 	"time"
@@ -411,6 +412,11 @@ func (c *compiler) comparison(e *cmpExpr) (plan, error) {
 			return nil, err
 		}
 		d := &c.x.catData[id]
+		if c.x.exact {
+			if p, ok := c.exactShare(e, d, id); ok {
+				return p, nil
+			}
+		}
 		switch e.a.kind {
 		case akAffinity:
 			a = &attr{exist: d.bought, v: d.spend}
@@ -442,6 +448,40 @@ func (c *compiler) comparison(e *cmpExpr) (plan, error) {
 		return nePlan{a: a, zero: info.zero, v: *ne}, nil
 	}
 	return rangePlan(a, info.zero, lo, hi), nil
+}
+
+// exactShare compiles a comparison of a share attribute of category id
+// to an exact plan; ok is false for the other attributes.
+func (c *compiler) exactShare(e *cmpExpr, d *catData, id uint32) (p plan, ok bool) {
+	k := 0
+	switch e.a.kind {
+	case akAffinity, akLift:
+	case akItemShare:
+		k = 1
+	case akOrderShare:
+		k = 2
+	default:
+		return nil, false
+	}
+	v, hi := ratOf(e.v), ratOf(e.hi)
+	if e.a.kind == akLift {
+		// lift ≥ t ⟺ share ≥ t·pop, pop = Σ spend in the category / Σ spend
+		pop := new(big.Rat)
+		if c.x.popDen.Sign() > 0 && d.popNum.Sign() > 0 {
+			pop.SetFrac(d.popNum, c.x.popDen)
+		}
+		if pop.Sign() == 0 {
+			// no one spent in the category: every lift is 0
+			if matchesZero(bounds(e, 1)) {
+				return allPlan{}, true
+			}
+			return nonePlan{}, true
+		}
+		v.Mul(v, pop)
+		hi.Mul(hi, pop)
+	}
+	stored := [...]bsi{d.spend, d.items, d.orders}[k]
+	return exactComparison(&attr{exist: d.bought, v: stored}, d.exNum[k], c.x.exDen[k], e.op, v, hi), true
 }
 
 var scalarOf = [...]int{

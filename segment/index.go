@@ -3,6 +3,7 @@ package segment
 import (
 	"errors"
 	"iter"
+	"math/big"
 	"slices"
 	"sync"
 	"time"
@@ -166,6 +167,12 @@ type catData struct {
 	spend, items, orders, days bsi
 	rank                       attr // rank among the customer's top categories at this level
 	viewed, carted             attr // days since the last view / add-to-cart
+	// exNum holds, when the index keeps shares exactly, the numerators of
+	// the spend, item and order shares of the bought customers in
+	// ascending id order (spend and items times the weights' common
+	// denominator); popNum is the sum of the spend numerators.
+	exNum  [3][]int64
+	popNum *big.Int
 }
 
 // postings lists, per product, the customers with an interaction of one
@@ -243,6 +250,13 @@ type Index struct {
 
 	revenue affinity.Money // net spend of the universe in the look-back
 	orders  int64
+
+	// exact is set when shares are decided exactly: exDen holds the share
+	// denominators per customer (spend and items times the common
+	// denominator of the weights, orders), popDen their spend sum.
+	exact  bool
+	exDen  [3][]int64
+	popDen *big.Int
 
 	defs []definition // named segments, in definition order
 

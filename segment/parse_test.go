@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/segment"
 )
 
@@ -157,7 +158,7 @@ func TestBadInputIsAClearError(t *testing.T) {
 		{`rfm("Champs")`, `RFM segment "Champs" (known: Champions, Loyal`, segment.ErrUnknown},
 		{`lifecycle("sleeping")`, `lifecycle stage "sleeping"`, segment.ErrUnknown},
 		{`recency between 28d and 14d`, `empty range: recency between 28d and 14d`, segment.ErrInvalid},
-		{`bought("Dept0" within 800d)`, `window 800d exceeds the index's look-back of 730d`, segment.ErrInvalid},
+		{`bought("Dept0" within 800d)`, `window 800d exceeds the index's look-back of 731d`, segment.ErrInvalid},
 		{`active between "2024-02-01" and "2024-01-01"`, `empty date range`, segment.ErrInvalid},
 		{`top("Dept0", 5)`, `top 5 exceeds the index's TopN 3`, segment.ErrInvalid},
 	}
@@ -193,14 +194,16 @@ func TestBuildRejectsBadInput(t *testing.T) {
 	_, err = segment.Build(ctx, nil, testAsOf, segment.Options{})
 	require.ErrorIs(t, err, segment.ErrInvalid)
 	_, err = segment.Build(ctx, h, time.Time{}, segment.Options{})
-	require.ErrorIs(t, err, segment.ErrInvalid)
+	require.ErrorIs(t, err, affinity.ErrNoAsOf)
 	for _, o := range []segment.Options{
-		{Lookback: -segment.Day},
-		{Lookback: 36 * time.Hour},
+		{Lookback: affinity.Days(-1)},
+		{Lookback: affinity.Lookback{Months: 1, All: true}},
+		{Lookback: affinity.Months(200 * 12)},
+		{RFMScoring: 7},
 		{HalfLife: -time.Hour},
 		{TopN: 100},
 		{LoyalOrders: 1},
-		{Lookback: 30 * segment.Day, LapseAfter: 60 * segment.Day},
+		{Lookback: affinity.Days(30), LapseAfter: 60 * segment.Day},
 		{LapseAfter: 100 * segment.Day, ChurnAfter: 100 * segment.Day},
 		{RFMRules: []segment.RFMRule{{Name: "x", R: segment.ScoreRange{Min: 0, Max: 6}}}},
 		{RFMRules: []segment.RFMRule{{Name: "x"}, {Name: "X"}}},
