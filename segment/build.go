@@ -82,11 +82,11 @@ type builder struct {
 	// exact is set when the shares are kept as exact integer ratios
 	// (no half-life, see exactWeights); shareW holds, per entry of
 	// Catalog.Shares, the weight times den, an integer.
-	exact  bool
-	den    int64
-	shareW []int64
-	wOff   []uint32 // per product, into shareW
-	sat    atomic.Bool
+	exact    bool
+	den      int64
+	shareW   []int64
+	wOff     []uint32 // per product, into shareW
+	sat      atomic.Bool
 	nc, ncat int
 	depth    []uint8 // per category
 
@@ -554,9 +554,9 @@ func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]e
 		*pairs = append(*pairs, catPair{
 			cat: cc, low: low,
 			spend: cs.spendQ, items: cs.itemQ,
-			orders: quantShare(cs.ordw, totOrders),
-			days:   uint16(cs.days),
-			rank:   uint8(cs.rank),
+			orders:  quantShare(cs.ordw, totOrders),
+			days:    uint16(cs.days),
+			rank:    uint8(cs.rank),
 			exSpend: cs.exSpend, exItems: cs.exItems, exOrders: cs.exOrders,
 		})
 	}

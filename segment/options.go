@@ -20,11 +20,11 @@ const (
 	// affinity.Months(24), 24 calendar months, the usual CLV "lifetime".
 	DefaultLookbackMonths = 24
 	DefaultTopN           = 3
-	DefaultLoyalOrders = 4
-	DefaultLapseAfter  = 180 * Day
-	DefaultChurnAfter  = 365 * Day
-	maxTopN            = 64
-	maxDays            = 1 << 16 // windows and look-backs stay below ~179 years
+	DefaultLoyalOrders    = 4
+	DefaultLapseAfter     = 180 * Day
+	DefaultChurnAfter     = 365 * Day
+	maxTopN               = 64
+	maxDays               = 1 << 16 // windows and look-backs stay below ~179 years
 )
 
 // Options configures [Build]. The zero value means the documented defaults.
