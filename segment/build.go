@@ -14,6 +14,9 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 
+	"github.com/shopaffinity/affinity/internal/bsi"
+	"github.com/shopaffinity/affinity/internal/roaringio"
+
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/internal/parallel"
 )
@@ -716,12 +719,12 @@ func (b *builder) finish(ctx context.Context) (*Index, error) {
 	// first, then one task per category
 	scalars := b.scalarTasks(x)
 	for k := range numActs {
-		scalars = append(scalars, func(*bsiBuilder) { x.acts[k] = b.postings(k, np) })
+		scalars = append(scalars, func(*bsi.Builder) { x.acts[k] = b.postings(k, np) })
 	}
-	scalars = append(scalars, func(*bsiBuilder) { b.daily(x) })
+	scalars = append(scalars, func(*bsi.Builder) { b.daily(x) })
 	workers := max(1, b.opts.Workers)
 	cbs := make([]*catBuilder, workers)
-	bbs := make([]*bsiBuilder, workers)
+	bbs := make([]*bsi.Builder, workers)
 	// categories largest first, so that no big one is left for the end
 	order := make([]uint32, b.ncat)
 	size := make([]int, b.ncat)
@@ -735,7 +738,7 @@ func (b *builder) finish(ctx context.Context) (*Index, error) {
 	err := parallel.For(ctx, workers, len(scalars)+b.ncat, func(w, i int) error {
 		if i < len(scalars) {
 			if bbs[w] == nil {
-				bbs[w] = new(bsiBuilder)
+				bbs[w] = new(bsi.Builder)
 			}
 			scalars[i](bbs[w])
 			return nil
@@ -776,27 +779,27 @@ func int128(hi, lo uint64) *big.Int {
 // catBuilder holds the writers that build one category's bitmaps and
 // bsis in a single pass over its pairs. Shares and days have base 0.
 type catBuilder struct {
-	bought, ranked, evExist bmWriter
-	spend, items, orders    [14]bmWriter // shares ≤ 10000 < 2^14
-	days, evDays            [16]bmWriter // days < maxDays = 2^16
-	rank                    [7]bmWriter  // ranks ≤ maxTopN = 64 < 2^7
+	bought, ranked, evExist roaringio.Writer
+	spend, items, orders    [14]roaringio.Writer // shares ≤ 10000 < 2^14
+	days, evDays            [16]roaringio.Writer // days < maxDays = 2^16
+	rank                    [7]roaringio.Writer  // ranks ≤ maxTopN = 64 < 2^7
 }
 
 // reserve sets the header room of every writer for n containers.
 func (cb *catBuilder) reserve(n int) {
-	for _, w := range []*bmWriter{&cb.bought, &cb.ranked, &cb.evExist} {
-		w.reserve(n)
+	for _, w := range []*roaringio.Writer{&cb.bought, &cb.ranked, &cb.evExist} {
+		w.Reserve(n)
 	}
-	for _, g := range [][]bmWriter{cb.spend[:], cb.items[:], cb.orders[:], cb.days[:], cb.evDays[:], cb.rank[:]} {
+	for _, g := range [][]roaringio.Writer{cb.spend[:], cb.items[:], cb.orders[:], cb.days[:], cb.evDays[:], cb.rank[:]} {
 		for j := range g {
-			g[j].reserve(n)
+			g[j].Reserve(n)
 		}
 	}
 }
 
-func pushBits(ws []bmWriter, v uint16, low uint16) {
+func pushBits(ws []roaringio.Writer, v uint16, low uint16) {
 	for u := uint32(v); u != 0; u &= u - 1 {
-		ws[bits.TrailingZeros32(u)].push(low)
+		ws[bits.TrailingZeros32(u)].Push(low)
 	}
 }
 
@@ -805,7 +808,7 @@ func pushBits(ws []bmWriter, v uint16, low uint16) {
 func (b *builder) category(cb *catBuilder, x *Index, c uint32) {
 	d := &x.catData[c]
 	cb.reserve(len(b.chunks))
-	groups := [][]bmWriter{cb.spend[:], cb.items[:], cb.orders[:], cb.days[:], cb.rank[:]}
+	groups := [][]roaringio.Writer{cb.spend[:], cb.items[:], cb.orders[:], cb.days[:], cb.rank[:]}
 	for k := range b.chunks {
 		ch := &b.chunks[k]
 		pairs := ch.pairs[ch.pairOff[c]:ch.pairOff[c+1]]
@@ -813,34 +816,34 @@ func (b *builder) category(cb *catBuilder, x *Index, c uint32) {
 			continue
 		}
 		key := uint16(k)
-		cb.bought.open(key, len(pairs) > arrayMax)
-		cb.ranked.open(key, false)
+		cb.bought.Open(key, len(pairs) > roaringio.ArrayMax)
+		cb.ranked.Open(key, false)
 		for _, g := range groups {
 			openAll(g, key)
 		}
 		for _, p := range pairs {
-			cb.bought.add(p.low)
+			cb.bought.Add(p.low)
 			pushBits(cb.spend[:], p.spend, p.low)
 			pushBits(cb.items[:], p.items, p.low)
 			pushBits(cb.orders[:], p.orders, p.low)
 			pushBits(cb.days[:], p.days, p.low)
 			if p.rank > 0 {
-				cb.ranked.push(p.low)
+				cb.ranked.Push(p.low)
 				pushBits(cb.rank[:], uint16(p.rank), p.low)
 			}
 		}
-		cb.bought.close()
-		cb.ranked.close()
+		cb.bought.Close()
+		cb.ranked.Close()
 		for _, g := range groups {
 			closeAll(g)
 		}
 	}
-	d.bought = cb.bought.finish()
-	d.spend = bsi{slices: finishSlices(cb.spend[:])}
-	d.items = bsi{slices: finishSlices(cb.items[:])}
-	d.orders = bsi{slices: finishSlices(cb.orders[:])}
-	d.days = bsi{slices: finishSlices(cb.days[:])}
-	d.rank = attr{exist: cb.ranked.finish(), v: bsi{slices: finishSlices(cb.rank[:])}}
+	d.bought = cb.bought.Finish()
+	d.spend = bsi.BSI{Slices: bsi.FinishSlices(cb.spend[:])}
+	d.items = bsi.BSI{Slices: bsi.FinishSlices(cb.items[:])}
+	d.orders = bsi.BSI{Slices: bsi.FinishSlices(cb.orders[:])}
+	d.days = bsi.BSI{Slices: bsi.FinishSlices(cb.days[:])}
+	d.rank = attr{exist: cb.ranked.Finish(), v: bsi.BSI{Slices: bsi.FinishSlices(cb.rank[:])}}
 	if x.exact {
 		n := int(d.bought.GetCardinality())
 		for k := range d.exNum {
@@ -867,16 +870,16 @@ func (b *builder) category(cb *catBuilder, x *Index, c uint32) {
 			if len(pairs) == 0 {
 				continue
 			}
-			cb.evExist.open(uint16(k), len(pairs) > arrayMax)
+			cb.evExist.Open(uint16(k), len(pairs) > roaringio.ArrayMax)
 			openAll(cb.evDays[:], uint16(k))
 			for _, p := range pairs {
-				cb.evExist.add(p.low)
+				cb.evExist.Add(p.low)
 				pushBits(cb.evDays[:], p.days, p.low)
 			}
-			cb.evExist.close()
+			cb.evExist.Close()
 			closeAll(cb.evDays[:])
 		}
-		a := attr{exist: cb.evExist.finish(), v: bsi{slices: finishSlices(cb.evDays[:])}}
+		a := attr{exist: cb.evExist.Finish(), v: bsi.BSI{Slices: bsi.FinishSlices(cb.evDays[:])}}
 		if e == 0 {
 			d.viewed = a
 		} else {
@@ -888,15 +891,15 @@ func (b *builder) category(cb *catBuilder, x *Index, c uint32) {
 // openAll opens the writers' containers as arrays: collecting into bitsets
 // is slower for the fifty-odd writers of a category, whose bitsets do not
 // stay in cache, than converting the big arrays when they close.
-func openAll(ws []bmWriter, key uint16) {
+func openAll(ws []roaringio.Writer, key uint16) {
 	for j := range ws {
-		ws[j].open(key, false)
+		ws[j].Open(key, false)
 	}
 }
 
-func closeAll(ws []bmWriter) {
+func closeAll(ws []roaringio.Writer) {
 	for j := range ws {
-		ws[j].close()
+		ws[j].Close()
 	}
 }
 
@@ -957,18 +960,18 @@ func (b *builder) daily(x *Index) {
 			pos[i]++
 		}
 	}
-	var w bmWriter
+	var w roaringio.Writer
 	x.day0 = first
 	x.daily = make([]*roaring.Bitmap, nd)
 	for i := range nd {
-		x.daily[i] = fromSorted(&w, ids[off[i]:off[i+1]])
+		x.daily[i] = roaringio.FromSorted(&w, ids[off[i]:off[i+1]])
 	}
 }
 
 // scalarTasks returns the tasks that build the customer-level attributes,
 // the RFM segments and the lifecycle stages; they run in parallel with the
 // categories.
-func (b *builder) scalarTasks(x *Index) []func(bb *bsiBuilder) {
+func (b *builder) scalarTasks(x *Index) []func(bb *bsi.Builder) {
 	known := make([]uint32, 0, b.nKnown)
 	var bought []uint32
 	for c, k := range b.known {
@@ -982,7 +985,7 @@ func (b *builder) scalarTasks(x *Index) []func(bb *bsiBuilder) {
 	// column builds the attribute of the customers of ids that keep (nil:
 	// all) selects; with bins set it also adds bins and, for recency and
 	// tenure, levels.
-	column := func(bb *bsiBuilder, ids []uint32, keep func(c uint32) bool, val func(c uint32) int64, bins bool) attr {
+	column := func(bb *bsi.Builder, ids []uint32, keep func(c uint32) bool, val func(c uint32) int64, bins bool) attr {
 		if keep != nil {
 			sel := make([]uint32, 0, len(ids))
 			for _, c := range ids {
@@ -996,15 +999,15 @@ func (b *builder) scalarTasks(x *Index) []func(bb *bsiBuilder) {
 		for i, c := range ids {
 			vals[i] = val(c)
 		}
-		var w bmWriter
-		a := attr{exist: fromSorted(&w, ids), v: bb.build(ids, vals)}
+		var w roaringio.Writer
+		a := attr{exist: roaringio.FromSorted(&w, ids), v: bb.Build(ids, vals)}
 		if bins {
 			a.binned(ids, vals)
 		}
 		return a
 	}
-	return []func(*bsiBuilder){
-		func(bb *bsiBuilder) {
+	return []func(*bsi.Builder){
+		func(bb *bsi.Builder) {
 			// one task for everything RFM, so that no worker waits for
 			// the scores while another computes them
 			r, f, m := b.rfmScores(bought)
@@ -1013,28 +1016,28 @@ func (b *builder) scalarTasks(x *Index) []func(bb *bsiBuilder) {
 			x.scalars[scM] = column(bb, bought, nil, func(c uint32) int64 { return int64(m[c]) }, false)
 			b.segments(x, known, r, f, m)
 		},
-		func(bb *bsiBuilder) {
-			var w bmWriter
-			x.universe = fromSorted(&w, known)
+		func(bb *bsi.Builder) {
+			var w roaringio.Writer
+			x.universe = roaringio.FromSorted(&w, known)
 			a := column(bb, known, func(c uint32) bool { return b.recency[c] >= 0 }, func(c uint32) int64 { return int64(b.recency[c]) }, true)
 			a.leveled()
 			x.scalars[scRecency] = a
 		},
-		func(bb *bsiBuilder) {
+		func(bb *bsi.Builder) {
 			a := column(bb, known, func(c uint32) bool { return b.tenure[c] >= 0 }, func(c uint32) int64 { return int64(b.tenure[c]) }, true)
 			a.leveled()
 			x.scalars[scTenure] = a
 		},
-		func(bb *bsiBuilder) {
+		func(bb *bsi.Builder) {
 			x.scalars[scFrequency] = column(bb, bought, nil, func(c uint32) int64 { return int64(b.freq[c]) }, false)
 		},
-		func(bb *bsiBuilder) {
+		func(bb *bsi.Builder) {
 			x.scalars[scMonetary] = column(bb, known, func(c uint32) bool { return b.monetary[c] != 0 }, func(c uint32) int64 { return b.monetary[c] }, false)
 		},
-		func(bb *bsiBuilder) {
+		func(bb *bsi.Builder) {
 			x.scalars[scAOV] = column(bb, bought, nil, func(c uint32) int64 { return divRound(b.monetary[c], int64(b.freq[c])) }, false)
 		},
-		func(bb *bsiBuilder) {
+		func(bb *bsi.Builder) {
 			x.scalars[scAbandoned] = column(bb, known, func(c uint32) bool { return b.abandoned[c] >= 0 }, func(c uint32) int64 { return int64(b.abandoned[c]) }, true)
 		},
 	}
@@ -1063,13 +1066,13 @@ func (b *builder) segments(x *Index, known []uint32, r, f, m []uint8) {
 			stageIDs[st] = append(stageIDs[st], c)
 		}
 	}
-	var w bmWriter
+	var w roaringio.Writer
 	x.rfm = make([]*roaring.Bitmap, len(rules))
 	for i := range rules {
-		x.rfm[i] = fromSorted(&w, segIDs[i])
+		x.rfm[i] = roaringio.FromSorted(&w, segIDs[i])
 	}
 	for i := range stageIDs {
-		x.stages[i] = fromSorted(&w, stageIDs[i])
+		x.stages[i] = roaringio.FromSorted(&w, stageIDs[i])
 	}
 }
 

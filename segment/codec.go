@@ -4,19 +4,20 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash"
 	"hash/crc32"
 	"io"
 	"math"
 	"math/big"
-	"math/bits"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/shopaffinity/affinity/internal/bsi"
+	"github.com/shopaffinity/affinity/internal/roaringio"
 
 	"github.com/shopaffinity/affinity"
 )
@@ -83,17 +84,17 @@ func (e *encoder) bitmap(b *roaring.Bitmap) {
 	}
 }
 
-func (e *encoder) bsi(b bsi) {
-	e.i64(b.base)
-	e.u8(uint8(len(b.slices)))
-	for _, s := range b.slices {
+func (e *encoder) bitSliced(b bsi.BSI) {
+	e.i64(b.Base)
+	e.u8(uint8(len(b.Slices)))
+	for _, s := range b.Slices {
 		e.bitmap(s)
 	}
 }
 
 func (e *encoder) attr(a attr) {
 	e.bitmap(a.exist)
-	e.bsi(a.v)
+	e.bitSliced(a.v)
 }
 
 // ints writes a length and the values, little-endian, size bytes each.
@@ -182,10 +183,10 @@ func (x *Index) encode(e *encoder) {
 		e.f64(x.popShare[i])
 		d := &x.catData[i]
 		e.bitmap(d.bought)
-		e.bsi(d.spend)
-		e.bsi(d.items)
-		e.bsi(d.orders)
-		e.bsi(d.days)
+		e.bitSliced(d.spend)
+		e.bitSliced(d.items)
+		e.bitSliced(d.orders)
+		e.bitSliced(d.days)
 		e.attr(d.rank)
 		e.attr(d.viewed)
 		e.attr(d.carted)
@@ -427,7 +428,7 @@ func (d *decoder) str() string {
 }
 
 // bitmap reads a bitmap whose values must be below limit. Only canonical
-// encodings (those roaring's WriteTo produces, see checkPortable) are
+// encodings (those roaring's WriteTo produces, see roaringio.Validate) are
 // accepted, so that decoding and encoding again gives the same bytes.
 func (d *decoder) bitmap(limit uint64) *roaring.Bitmap {
 	n := d.u64()
@@ -440,7 +441,7 @@ func (d *decoder) bitmap(limit uint64) *roaring.Bitmap {
 	}
 	p := d.next(int(n))
 	bm := roaring.New()
-	err := checkPortable(p)
+	err := roaringio.Validate(p)
 	if err == nil {
 		_, err = bm.ReadFrom(bytes.NewReader(p))
 	}
@@ -454,20 +455,20 @@ func (d *decoder) bitmap(limit uint64) *roaring.Bitmap {
 	return bm
 }
 
-// bsi reads a bit-sliced index. Values outside the attribute's column set
+// bitSliced reads a bit-sliced index. Values outside the attribute's column set
 // are never read (every use intersects with the set first), so they are not
 // checked for.
-func (d *decoder) bsi(limit uint64) bsi {
-	b := bsi{base: d.i64()}
+func (d *decoder) bitSliced(limit uint64) bsi.BSI {
+	b := bsi.BSI{Base: d.i64()}
 	k := int(d.u8())
 	if k > 64 {
 		d.fail("bsi with %d slices", k)
-		return bsi{}
+		return bsi.BSI{}
 	}
-	b.slices = make([]*roaring.Bitmap, k)
+	b.Slices = make([]*roaring.Bitmap, k)
 	for j := range k {
-		if b.slices[j] = d.bitmap(limit); d.err != nil {
-			return bsi{}
+		if b.Slices[j] = d.bitmap(limit); d.err != nil {
+			return bsi.BSI{}
 		}
 	}
 	return b
@@ -488,7 +489,7 @@ func (d *decoder) bigInt() *big.Int {
 }
 
 func (d *decoder) attr(limit uint64) attr {
-	return attr{exist: d.bitmap(limit), v: d.bsi(limit)}
+	return attr{exist: d.bitmap(limit), v: d.bitSliced(limit)}
 }
 
 // readInts reads what ints wrote: at most maxLen values of size bytes.
@@ -567,7 +568,7 @@ func (d *decoder) index() *Index {
 	}
 	for _, sc := range binnedScalars {
 		a := &x.scalars[sc]
-		a.binned(a.exist.ToArray(), a.v.values(nil, a.exist))
+		a.binned(a.exist.ToArray(), a.v.Values(nil, a.exist))
 		if hasLevels(sc) && a.bins != nil {
 			a.leveled()
 		}
@@ -593,10 +594,10 @@ func (d *decoder) index() *Index {
 		}
 		c := &x.catData[i]
 		c.bought = d.bitmap(limit)
-		c.spend = d.bsi(limit)
-		c.items = d.bsi(limit)
-		c.orders = d.bsi(limit)
-		c.days = d.bsi(limit)
+		c.spend = d.bitSliced(limit)
+		c.items = d.bitSliced(limit)
+		c.orders = d.bitSliced(limit)
+		c.days = d.bitSliced(limit)
 		c.rank = d.attr(limit)
 		c.viewed = d.attr(limit)
 		c.carted = d.attr(limit)
@@ -706,134 +707,4 @@ func (d *decoder) index() *Index {
 		}
 	}
 	return x
-}
-
-// Roaring's portable format: cookies and the container count from which a
-// serialization with run containers carries an offset header.
-const (
-	serialCookieRun   = 12347
-	noOffsetThreshold = 4
-)
-
-// checkPortable validates a roaring serialization in one pass, as the
-// format specification and roaring's Validate define it (sorted keys;
-// sorted, in-range array, bitset and run containers that agree with their
-// cardinality; no trailing bytes), so that no hostile input reaches the
-// decoder and validation costs time linear in the input (roaring's own
-// Validate is quadratic in the runs of a run container). It also insists on
-// the canonical form roaring writes — correct offsets, a run cookie only
-// with run containers — so that encoding a decoded index gives back the
-// same bytes.
-func checkPortable(p []byte) error {
-	errShort := errors.New("truncated bitmap")
-	if len(p) < 4 {
-		return errShort
-	}
-	cookie := binary.LittleEndian.Uint32(p)
-	off := 4
-	var size int
-	var runs []byte
-	switch {
-	case cookie&0xffff == serialCookieRun:
-		size = int(cookie>>16) + 1
-		n := (size + 7) / 8
-		if len(p) < off+n {
-			return errShort
-		}
-		runs, off = p[off:off+n], off+n
-	case cookie == serialCookieNoRun:
-		if len(p) < 8 {
-			return errShort
-		}
-		size, off = int(binary.LittleEndian.Uint32(p[4:])), 8
-		if size > 1<<16 {
-			return errors.New("too many containers")
-		}
-	default:
-		return errors.New("unknown cookie")
-	}
-	if len(p) < off+4*size {
-		return errShort
-	}
-	head := p[off : off+4*size]
-	off += 4 * size
-	var offsets []byte // checked below: roaring's reader skips them
-	if runs == nil || size >= noOffsetThreshold {
-		if len(p) < off+4*size {
-			return errShort
-		}
-		offsets = p[off : off+4*size]
-		off += 4 * size
-	}
-	hasRun := false
-	for i := range size {
-		key := binary.LittleEndian.Uint16(head[4*i:])
-		card := int(binary.LittleEndian.Uint16(head[4*i+2:])) + 1
-		if i > 0 && key <= binary.LittleEndian.Uint16(head[4*i-4:]) {
-			return errors.New("container keys out of order")
-		}
-		if offsets != nil && binary.LittleEndian.Uint32(offsets[4*i:]) != uint32(off) {
-			return errors.New("wrong container offset")
-		}
-		switch {
-		case runs != nil && runs[i/8]&(1<<(i%8)) != 0:
-			hasRun = true
-			if len(p) < off+2 {
-				return errShort
-			}
-			nr := int(binary.LittleEndian.Uint16(p[off:]))
-			off += 2
-			if nr == 0 || len(p) < off+4*nr {
-				return errShort
-			}
-			total, next := 0, 0
-			for r := range nr {
-				start := int(binary.LittleEndian.Uint16(p[off+4*r:]))
-				length := int(binary.LittleEndian.Uint16(p[off+4*r+2:])) + 1
-				if start < next || start+length > 1<<16 {
-					return errors.New("run container out of order")
-				}
-				next = start + length + 1 // runs neither overlap nor touch
-				total += length
-			}
-			if total != card {
-				return errors.New("run container cardinality mismatch")
-			}
-			off += 4 * nr
-		case card > arrayMax:
-			if len(p) < off+8*bitsetWords {
-				return errShort
-			}
-			n := 0
-			for w := range bitsetWords {
-				n += bits.OnesCount64(binary.LittleEndian.Uint64(p[off+8*w:]))
-			}
-			if n != card {
-				return errors.New("bitset cardinality mismatch")
-			}
-			off += 8 * bitsetWords
-		default:
-			if len(p) < off+2*card {
-				return errShort
-			}
-			for j := 1; j < card; j++ {
-				if binary.LittleEndian.Uint16(p[off+2*j:]) <= binary.LittleEndian.Uint16(p[off+2*j-2:]) {
-					return errors.New("array container out of order")
-				}
-			}
-			off += 2 * card
-		}
-	}
-	if off != len(p) {
-		return fmt.Errorf("%d trailing bytes", len(p)-off)
-	}
-	if runs != nil && !hasRun {
-		return errors.New("run cookie without run containers") // WriteTo would not write it
-	}
-	for i := size; runs != nil && i < 8*len(runs); i++ {
-		if runs[i/8]&(1<<(i%8)) != 0 {
-			return errors.New("stray run flag")
-		}
-	}
-	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/shopaffinity/affinity/internal/bsi"
 )
 
 // Query parses src (see [Parse]) and evaluates it: the customers it
@@ -480,7 +482,7 @@ func (c *compiler) exactShare(e *cmpExpr, d *catData, id uint32) (p plan, ok boo
 		v.Mul(v, pop)
 		hi.Mul(hi, pop)
 	}
-	stored := [...]bsi{d.spend, d.items, d.orders}[k]
+	stored := [...]bsi.BSI{d.spend, d.items, d.orders}[k]
 	return exactComparison(&attr{exist: d.bought, v: stored}, d.exNum[k], c.x.exDen[k], e.op, v, hi), true
 }
 
@@ -701,7 +703,7 @@ func (p *cmpPlan) estimate(x *Index) float64 {
 		return float64(p.a.cum[j+1] - p.a.cum[i])
 	}
 	n := float64(p.a.exist.GetCardinality())
-	lo, hi := float64(p.a.v.base), float64(p.a.v.base)+math.Exp2(float64(len(p.a.v.slices)))-1
+	lo, hi := float64(p.a.v.Base), float64(p.a.v.Base)+math.Exp2(float64(len(p.a.v.Slices)))-1
 	frac := 1.0
 	if hi > lo {
 		frac = max(0, min(hi, float64(p.hi))-max(lo, float64(p.lo))+1) / (hi - lo + 1)
@@ -720,7 +722,7 @@ func (p *cmpPlan) cost() float64 {
 	if p.a.bins != nil {
 		return 2
 	}
-	return 2 + 2*float64(len(p.a.v.slices))
+	return 2 + 2*float64(len(p.a.v.Slices))
 }
 
 // binRange returns the bins [i, j] that hold the values in [p.lo, p.hi];
@@ -730,7 +732,7 @@ func (p *cmpPlan) binRange() (i, j int, ok bool) {
 	if bins == nil {
 		return 0, 0, false
 	}
-	base := p.a.v.base
+	base := p.a.v.Base
 	i = int(max(p.lo, base) - base)
 	if p.lo > base+int64(len(bins)) {
 		i = len(bins)
@@ -781,13 +783,13 @@ func (p *cmpPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bitm
 	v := &p.a.v
 	// the more selective bound first, so that the other works on fewer
 	// columns (values assumed spread over the slices' range)
-	top := float64(v.base) + math.Exp2(float64(len(v.slices)))
-	if float64(p.hi)-float64(v.base) < top-float64(p.lo) {
-		r = v.atMost(r, p.hi)
-		r = v.atLeast(r, p.lo)
+	top := float64(v.Base) + math.Exp2(float64(len(v.Slices)))
+	if float64(p.hi)-float64(v.Base) < top-float64(p.lo) {
+		r = v.AtMost(r, p.hi)
+		r = v.AtLeast(r, p.lo)
 	} else {
-		r = v.atLeast(r, p.lo)
-		r = v.atMost(r, p.hi)
+		r = v.AtLeast(r, p.lo)
+		r = v.AtMost(r, p.hi)
 	}
 	if missing != nil {
 		r.Or(missing)
@@ -802,7 +804,7 @@ type nePlan struct {
 	v    int64
 }
 
-func (p nePlan) cost() float64 { return 2 + float64(len(p.a.v.slices)) }
+func (p nePlan) cost() float64 { return 2 + float64(len(p.a.v.Slices)) }
 
 func (p nePlan) estimate(x *Index) float64 {
 	if p.zero {
@@ -813,7 +815,7 @@ func (p nePlan) estimate(x *Index) float64 {
 
 func (p nePlan) eval(_ *Index, within *roaring.Bitmap, _ bool) *roaring.Bitmap {
 	cand := roaring.And(within, p.a.exist)
-	r := roaring.AndNot(cand, p.a.v.equal(cand.Clone(), p.v))
+	r := roaring.AndNot(cand, p.a.v.Equal(cand.Clone(), p.v))
 	if p.zero && p.v != 0 {
 		r.Or(roaring.AndNot(within, p.a.exist))
 	}
