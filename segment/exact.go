@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/shopaffinity/affinity/segment/query"
 )
 
 // Exact shares.
@@ -136,23 +138,23 @@ func (p *exactPlan) eval(x *Index, within *roaring.Bitmap, _ bool) *roaring.Bitm
 // exactComparison compiles a comparison of a share attribute to an exact
 // plan; the thresholds are shares (lift thresholds already multiplied by
 // the population share).
-func exactComparison(a *attr, num, den []int64, op cmpOp, v, hi *big.Rat) plan {
+func exactComparison(a *attr, num, den []int64, op query.Op, v, hi *big.Rat) plan {
 	p := &exactPlan{a: a, num: num, den: den}
 	switch op {
-	case opGE:
+	case query.GE:
 		p.lo = v
-	case opGT:
+	case query.GT:
 		p.lo, p.loStrict = v, true
-	case opLE:
+	case query.LE:
 		p.hi = v
-	case opLT:
+	case query.LT:
 		p.hi, p.hiStrict = v, true
-	case opEQ:
+	case query.EQ:
 		p.lo, p.hi = v, v
-	case opNE:
+	case query.NE:
 		p.lo, p.hi = v, v
 		return notPlan{p}
-	case opBetween:
+	case query.Between:
 		p.lo, p.hi = v, hi
 	}
 	return p

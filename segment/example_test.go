@@ -99,8 +99,8 @@ func ExampleParse() {
 	}
 	fmt.Println(err)
 	// Output:
-	// 2 23 expected "and", found number 28d
-	// segment: syntax error at line 2, column 23: expected "and", found number 28d
+	// 2 23 expected "and", found number "28d"
+	// query: syntax error at line 2, column 23: expected "and", found number "28d"
 }
 
 func ExampleIndex_Define() {
@@ -117,7 +117,7 @@ func ExampleIndex_Define() {
 	fmt.Println(err)
 	// Output:
 	// [runners] [ann]
-	// segment: unknown name: segment "walkers" at line 1, column 1
+	// segment: unknown name: segment "walkers" at line 1, column 9
 }
 
 func ExampleIndex_RFMTable() {

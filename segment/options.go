@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/segment/query"
 )
 
 // Day is the unit of every recency, tenure and window: features count whole
@@ -120,11 +121,11 @@ func (o Options) withDefaults(lookDays int) (Options, error) {
 	case o.LoyalOrders < 2:
 		return o, fmt.Errorf("%w: LoyalOrders %d is less than 2", ErrInvalid, o.LoyalOrders)
 	case o.LapseAfter > lookback:
-		return o, fmt.Errorf("%w: LapseAfter %s exceeds Lookback %v (%dd)", ErrInvalid, fmtDays(o.LapseAfter), o.Lookback, lookDays)
+		return o, fmt.Errorf("%w: LapseAfter %s exceeds Lookback %v (%dd)", ErrInvalid, query.FormatDays(o.LapseAfter), o.Lookback, lookDays)
 	case o.RFMScoring != RFMRank && o.RFMScoring != RFMNTile:
 		return o, fmt.Errorf("%w: RFMScoring %d", ErrInvalid, o.RFMScoring)
 	case o.ChurnAfter <= o.LapseAfter:
-		return o, fmt.Errorf("%w: ChurnAfter %s does not exceed LapseAfter %s", ErrInvalid, fmtDays(o.ChurnAfter), fmtDays(o.LapseAfter))
+		return o, fmt.Errorf("%w: ChurnAfter %s does not exceed LapseAfter %s", ErrInvalid, query.FormatDays(o.ChurnAfter), query.FormatDays(o.LapseAfter))
 	}
 	if err := validateRules(o.RFMRules); err != nil {
 		return o, err
@@ -145,13 +146,6 @@ func wholeDays(what string, d time.Duration) (int, error) {
 	return int(d / Day), nil
 }
 
-// fmtDays formats a whole-day duration the way the query syntax writes it.
-func fmtDays(d time.Duration) string {
-	if d%Day != 0 {
-		return d.String()
-	}
-	return fmt.Sprintf("%dd", d/Day)
-}
 
 // lookDays returns the length in days, rounded up, of the look-back l
 // (defaults resolved) ending at asOf (Unix seconds), and the Unix time of
