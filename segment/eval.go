@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/RoaringBitmap/roaring/v2"
-
 )
 
 // Query parses src (see [Parse]) and evaluates it: the customers it
@@ -124,4 +123,3 @@ type plan interface {
 	// comparison on a bit-sliced index.
 	cost() float64
 }
-

@@ -146,7 +146,6 @@ func wholeDays(what string, d time.Duration) (int, error) {
 	return int(d / Day), nil
 }
 
-
 // lookDays returns the length in days, rounded up, of the look-back l
 // (defaults resolved) ending at asOf (Unix seconds), and the Unix time of
 // its start: an order at t is in the look-back when start < t ≤ asOf. For
