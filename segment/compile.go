@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/big"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -136,6 +137,7 @@ func (c *compiler) expr(e Expr) (plan, error) {
 // candidates they remove (the classic ordering of independent filters):
 // cheap, selective operands first.
 func (c *compiler) and(ps []plan) plan {
+	ps = mergeRanges(ps)
 	type byRank struct {
 		p    plan
 		rank float64
@@ -154,6 +156,42 @@ func (c *compiler) and(ps []plan) plan {
 		ps[i] = es[i].p
 	}
 	return andPlan(ps)
+}
+
+// mergeRanges replaces the comparisons of an And on the same column by
+// one comparison with the intersection of their ranges, so that a long
+// list of rules on a few attributes evaluates a few ranges. The first
+// comparison of a column keeps its place.
+func mergeRanges(ps []plan) []plan {
+	at := map[string]int{}
+	out := ps[:0:0]
+	for _, p := range ps {
+		var key string
+		switch p := p.(type) {
+		case *cmpPlan:
+			key = p.key
+		case *exactPlan:
+			key = p.key
+		}
+		i, seen := at[key]
+		if key == "" || !seen {
+			if key != "" {
+				at[key] = len(out)
+			}
+			out = append(out, p)
+			continue
+		}
+		switch q := out[i].(type) {
+		case *cmpPlan:
+			m := *q
+			p := p.(*cmpPlan)
+			m.lo, m.hi = max(m.lo, p.lo), min(m.hi, p.hi)
+			out[i] = &m
+		case *exactPlan:
+			out[i] = q.intersect(p.(*exactPlan))
+		}
+	}
+	return out
 }
 
 // category resolves a category path; pos locates it.
@@ -353,7 +391,17 @@ func (c *compiler) comparison(e *query.Compare) (plan, error) {
 	if ne != nil {
 		return nePlan{a: a, zero: at.zero, v: *ne}, nil
 	}
-	return rangePlan(a, at.zero, lo, hi), nil
+	p := rangePlan(a, at.zero, lo, hi)
+	if cp, ok := p.(*cmpPlan); ok {
+		cp.key = columnKey(at, id)
+	}
+	return p, nil
+}
+
+// columnKey names the column of attribute at (of category id) for
+// mergeRanges. Lift has its own key: its thresholds are scaled.
+func columnKey(at *attribute, id uint32) string {
+	return at.spec.Name + "\x00" + strconv.FormatBool(at.spec.Arg) + "\x00" + strconv.FormatUint(uint64(id), 10)
 }
 
 // exactShare compiles a comparison of a share attribute of category id
@@ -377,7 +425,11 @@ func (c *compiler) exactShare(e *query.Compare, at *attribute, id uint32) plan {
 		v.Mul(v, pop)
 		hi.Mul(hi, pop)
 	}
-	return exactComparison(at.column(c.x, id), d.exNum[at.exact], c.x.exDen[at.exact], e.Op, v, hi)
+	p := exactComparison(at.column(c.x, id), d.exNum[at.exact], c.x.exDen[at.exact], e.Op, v, hi)
+	if ep, ok := p.(*exactPlan); ok {
+		ep.key = columnKey(at, id)
+	}
+	return p
 }
 
 // bounds converts a comparison with thresholds in natural units into an

@@ -48,6 +48,34 @@ type exactPlan struct {
 	den                []int64
 	lo, hi             *big.Rat
 	loStrict, hiStrict bool
+	key                string // as cmpPlan.key
+}
+
+// intersect returns the plan of the shares in both p's and q's ranges
+// (same column).
+func (p *exactPlan) intersect(q *exactPlan) *exactPlan {
+	r := *p
+	if q.lo != nil {
+		if c := 1; r.lo != nil {
+			c = q.lo.Cmp(r.lo)
+			if c > 0 || c == 0 && q.loStrict {
+				r.lo, r.loStrict = q.lo, q.loStrict
+			}
+		} else {
+			r.lo, r.loStrict = q.lo, q.loStrict
+		}
+	}
+	if q.hi != nil {
+		if r.hi != nil {
+			c := q.hi.Cmp(r.hi)
+			if c < 0 || c == 0 && q.hiStrict {
+				r.hi, r.hiStrict = q.hi, q.hiStrict
+			}
+		} else {
+			r.hi, r.hiStrict = q.hi, q.hiStrict
+		}
+	}
+	return &r
 }
 
 // storedRange returns the stored range of the candidates (every customer

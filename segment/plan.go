@@ -128,6 +128,9 @@ type cmpPlan struct {
 	a      *attr
 	zero   bool
 	lo, hi int64
+	// key names the column (attribute and category) for merging the
+	// ranges of an And; empty: never merged
+	key string
 }
 
 func rangePlan(a *attr, zero bool, lo, hi int64) plan {
