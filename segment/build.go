@@ -5,12 +5,17 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/big"
 	"math/bits"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/shopaffinity/affinity/internal/bsi"
+	"github.com/shopaffinity/affinity/internal/roaringio"
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/internal/parallel"
@@ -35,19 +40,26 @@ func Build(ctx context.Context, h *affinity.History, asOf time.Time, opts Option
 	if h == nil {
 		return nil, fmt.Errorf("%w: nil History", ErrInvalid)
 	}
-	if asOf.IsZero() {
-		return nil, fmt.Errorf("%w: zero asOf", ErrInvalid)
+	if err := affinity.CheckAsOf("segment", asOf); err != nil {
+		return nil, err
 	}
-	o, err := opts.withDefaults()
+	lookDays, start := lookWindow(opts.Lookback, asOf.Unix())
+	o, err := opts.withDefaults(lookDays)
 	if err != nil {
 		return nil, err
+	}
+	if o.Lookback.All {
+		lookDays = maxDays - 1
 	}
 	if n := h.Catalog().NumCategories(); n >= 1<<28 {
 		return nil, fmt.Errorf("%w: %d categories are more than the index supports", ErrInvalid, n)
 	}
-	b := newBuilder(h, asOf.Unix(), o)
+	b := newBuilder(h, asOf.Unix(), o, lookDays, start)
 	if err := b.scan(ctx); err != nil {
 		return nil, err
+	}
+	if b.maxDay >= int64(lookDays) {
+		return nil, fmt.Errorf("%w: Lookback %v reaches %d days back, at most %d are supported", ErrInvalid, o.Lookback, b.maxDay, lookDays-1)
 	}
 	if b.nKnown == 0 {
 		s := h.Summary()
@@ -66,7 +78,18 @@ type builder struct {
 	asOf     int64
 	opts     Options
 	lookDays int
+	start    int64   // Unix time: the look-back is (start, asOf]
 	halfLife float64 // seconds; 0 = no decay
+	maxDay   int64   // most days back of an order or event in the look-back
+
+	// exact is set when the shares are kept as exact integer ratios
+	// (no half-life, see exactWeights); shareW holds, per entry of
+	// Catalog.Shares, the weight times den, an integer.
+	exact    bool
+	den      int64
+	shareW   []int64
+	wOff     []uint32 // per product, into shareW
+	sat      atomic.Bool
 	nc, ncat int
 	depth    []uint8 // per category
 
@@ -75,16 +98,19 @@ type builder struct {
 	recency, tenure, abandoned []int32 // -1 = none
 	freq                       []int32
 	monetary                   []int64
+	lastBuy                    []int64 // Unix time of the last bought order, any time up to asOf
+	totSpend, totItems         []int64 // exact share denominators (times den), when exact
 	nKnown                     int64
 
 	chunks []chunkResult
 }
 
-func newBuilder(h *affinity.History, asOf int64, o Options) *builder {
+func newBuilder(h *affinity.History, asOf int64, o Options, lookDays int, start int64) *builder {
 	nc := h.NumCustomers()
 	b := &builder{
 		h: h, cat: h.Catalog(), asOf: asOf, opts: o,
-		lookDays:  int(o.Lookback / Day),
+		lookDays:  lookDays,
+		start:     start,
 		halfLife:  o.HalfLife.Seconds(),
 		nc:        nc,
 		ncat:      h.Catalog().NumCategories(),
@@ -94,7 +120,12 @@ func newBuilder(h *affinity.History, asOf int64, o Options) *builder {
 		abandoned: make([]int32, nc),
 		freq:      make([]int32, nc),
 		monetary:  make([]int64, nc),
+		lastBuy:   make([]int64, nc),
 		chunks:    make([]chunkResult, (nc+1<<chunkBits-1)>>chunkBits),
+	}
+	b.exactWeights()
+	if b.exact {
+		b.totSpend, b.totItems = make([]int64, nc), make([]int64, nc)
 	}
 	b.depth = make([]uint8, b.ncat)
 	for c := range b.ncat {
@@ -103,12 +134,86 @@ func newBuilder(h *affinity.History, asOf int64, o Options) *builder {
 	return b
 }
 
+// maxShareDen bounds the common denominator of the category weights for
+// which shares are kept exactly.
+const maxShareDen = 1 << 20
+
+// exactWeights decides whether the shares can be kept as exact ratios of
+// integers and prepares the integer weights. A product in n category
+// paths counts toward a category node with weight m/n (m of its paths lie
+// below the node, at most n); with den the least common multiple of every
+// product's n, each weight times den is the integer m·den/n, so spend and
+// items per category are integers times den. Decayed shares (a positive
+// HalfLife) are real numbers and stay at the stored resolution.
+func (b *builder) exactWeights() {
+	if b.opts.HalfLife > 0 {
+		return
+	}
+	cat := b.cat
+	np := cat.NumProducts()
+	den := int64(1)
+	for p := range np {
+		n := int64(len(cat.Categories(affinity.ProductID(p))))
+		if n > 1 {
+			den = den / gcd(den, n) * n
+			if den > maxShareDen {
+				return
+			}
+		}
+	}
+	b.wOff = make([]uint32, np+1)
+	for p := range np {
+		id := affinity.ProductID(p)
+		n := int64(len(cat.Categories(id)))
+		for _, sh := range cat.Shares(id) {
+			m := int64(math.Round(float64(sh.Weight) * float64(n)))
+			b.shareW = append(b.shareW, min(m, n)*(den/max(n, 1)))
+		}
+		b.wOff[p+1] = uint32(len(b.shareW))
+	}
+	b.exact, b.den = true, den
+}
+
+func gcd(a, b int64) int64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+// satMulAdd returns acc + v·w, saturated at the int64 range, and whether
+// it saturated.
+func satMulAdd(acc, v, w int64) (int64, bool) {
+	hi, lo := bits.Mul64(uint64(max(v, -v)), uint64(w))
+	if hi != 0 || lo > math.MaxInt64 || v == math.MinInt64 {
+		if v < 0 {
+			return math.MinInt64, true
+		}
+		return math.MaxInt64, true
+	}
+	p := int64(lo)
+	if v < 0 {
+		p = -p
+	}
+	s := acc + p
+	if (p > 0 && s < acc) || (p < 0 && s > acc) {
+		if p > 0 {
+			return math.MaxInt64, true
+		}
+		return math.MinInt64, true
+	}
+	return s, false
+}
+
 // catPair is one customer's values in one category.
 type catPair struct {
 	cat                        uint32
 	low                        uint16 // customer id & 0xffff
 	spend, items, orders, days uint16
 	rank                       uint8
+	// exact numerators of the shares (spend and items times den, orders),
+	// when the builder keeps shares exactly
+	exSpend, exItems, exOrders int64
 }
 
 // evPair is the days since a customer's last view or cart in a category.
@@ -157,6 +262,16 @@ func (b *builder) scan(ctx context.Context) error {
 		return err
 	})
 	b.nKnown = known.Load()
+	for _, s := range workers {
+		if s != nil {
+			b.maxDay = max(b.maxDay, s.maxDay)
+			if s.sat {
+				// a customer's spend times den left the int64 range:
+				// shares fall back to the stored resolution
+				b.exact = false
+			}
+		}
+	}
 	return err
 }
 
@@ -175,6 +290,8 @@ type scanner struct {
 	levels   []levelTop
 	pairs    []catPair
 	ev       [2][]evPair
+	maxDay   int64
+	sat      bool
 }
 
 // prodScratch is one customer's interactions with one product.
@@ -187,6 +304,8 @@ type prodScratch struct {
 // catScratch is one customer's running totals in one category.
 type catScratch struct {
 	spend, items, ordw float64
+	exSpend, exItems   int64 // exact spend and items times den
+	exOrders           int64
 	stamp              uint32 // customer id + 1 of these totals
 	ostamp             uint32 // order id + 1 that last counted toward ordw
 	days               int32  // days since the last purchase; -1 none
@@ -286,8 +405,9 @@ func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]e
 	var freq int32
 	var monetary int64
 	var totSpend, totItems, totOrders float64
+	var exSpend, exItems int64
 	lastDay := int64(math.MinInt64)
-	look := int64(b.lookDays)
+	lastBuy := int64(math.MinInt64)
 
 	olo, ohi := h.CustomerOrders(id)
 	for o := olo; o < ohi; o++ {
@@ -297,7 +417,10 @@ func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]e
 		}
 		known = true
 		d := (b.asOf - t) / secondsPerDay
-		inWin := d < look
+		inWin := t > b.start
+		if inWin {
+			s.maxDay = max(s.maxDay, d)
+		}
 		wt := 1.0
 		if inWin && b.halfLife > 0 {
 			wt = math.Exp2(-float64(b.asOf-t) / b.halfLife)
@@ -324,7 +447,15 @@ func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]e
 			q := float64(ln.Quantity) * wt
 			totSpend += v
 			totItems += q
-			for _, sh := range cat.Shares(p) {
+			var ws []int64
+			if b.exact {
+				ws = b.shareW[b.wOff[p]:b.wOff[p+1]]
+				var s1, s2 bool
+				exSpend, s1 = satMulAdd(exSpend, int64(ln.Value()), b.den)
+				exItems, s2 = satMulAdd(exItems, int64(ln.Quantity), b.den)
+				s.sat = s.sat || s1 || s2
+			}
+			for j, sh := range cat.Shares(p) {
 				cs := s.touchCat(sh.Category, stamp)
 				sw := float64(sh.Weight)
 				cs.spend += v * sw
@@ -332,8 +463,15 @@ func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]e
 				if cs.ostamp != uint32(o)+1 {
 					cs.ostamp = uint32(o) + 1
 					cs.ordw += wt
+					cs.exOrders++
 				}
 				cs.days = int32(d)
+				if ws != nil {
+					var s1, s2 bool
+					cs.exSpend, s1 = satMulAdd(cs.exSpend, int64(ln.Value()), ws[j])
+					cs.exItems, s2 = satMulAdd(cs.exItems, int64(ln.Quantity), ws[j])
+					s.sat = s.sat || s1 || s2
+				}
 			}
 		}
 		if !bought {
@@ -343,6 +481,7 @@ func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]e
 			tenure = clampDays(d)
 		}
 		recency = clampDays(d)
+		lastBuy = t
 		if day := floorDiv(t, secondsPerDay); day != lastDay {
 			out.days = append(out.days, dayPair{day: int32(day), low: low})
 			lastDay = day
@@ -362,9 +501,10 @@ func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]e
 		}
 		known = true
 		d := (b.asOf - e.Unix) / secondsPerDay
-		if d >= look {
+		if e.Unix <= b.start {
 			continue
 		}
+		s.maxDay = max(s.maxDay, d)
 		var kind int
 		switch e.Kind {
 		case affinity.View:
@@ -388,7 +528,10 @@ func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]e
 	}
 	b.known[c] = true
 	b.recency[c], b.tenure[c], b.abandoned[c] = recency, tenure, abandoned
-	b.freq[c], b.monetary[c] = freq, monetary
+	b.freq[c], b.monetary[c], b.lastBuy[c] = freq, monetary, lastBuy
+	if b.exact {
+		b.totSpend[c], b.totItems[c] = exSpend, exItems
+	}
 
 	// categories: shares, ranks among the top N per level, events
 	s.bought = s.bought[:0]
@@ -414,9 +557,10 @@ func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]e
 		*pairs = append(*pairs, catPair{
 			cat: cc, low: low,
 			spend: cs.spendQ, items: cs.itemQ,
-			orders: quantShare(cs.ordw, totOrders),
-			days:   uint16(cs.days),
-			rank:   uint8(cs.rank),
+			orders:  quantShare(cs.ordw, totOrders),
+			days:    uint16(cs.days),
+			rank:    uint8(cs.rank),
+			exSpend: cs.exSpend, exItems: cs.exItems, exOrders: cs.exOrders,
 		})
 	}
 	for _, p := range s.ptouched {
@@ -521,6 +665,7 @@ func (b *builder) finish(ctx context.Context) (*Index, error) {
 		asOf:     b.asOf,
 		opts:     b.opts,
 		lookDays: b.lookDays,
+		exact:    b.exact,
 		keys:     make([]string, b.nc),
 		cats:     make([]string, b.ncat),
 		catDepth: make([]uint8, b.ncat),
@@ -529,6 +674,13 @@ func (b *builder) finish(ctx context.Context) (*Index, error) {
 	}
 	for c := range b.nc {
 		x.keys[c] = b.h.CustomerKey(affinity.CustomerID(c))
+	}
+	if b.exact {
+		orders := make([]int64, b.nc)
+		for c, f := range b.freq {
+			orders[c] = int64(f)
+		}
+		x.exDen = [3][]int64{b.totSpend, b.totItems, orders}
 	}
 	x.catParent = make([]uint32, b.ncat)
 	for c := range b.ncat {
@@ -567,12 +719,12 @@ func (b *builder) finish(ctx context.Context) (*Index, error) {
 	// first, then one task per category
 	scalars := b.scalarTasks(x)
 	for k := range numActs {
-		scalars = append(scalars, func(*bsiBuilder) { x.acts[k] = b.postings(k, np) })
+		scalars = append(scalars, func(*bsi.Builder) { x.acts[k] = b.postings(k, np) })
 	}
-	scalars = append(scalars, func(*bsiBuilder) { b.daily(x) })
+	scalars = append(scalars, func(*bsi.Builder) { b.daily(x) })
 	workers := max(1, b.opts.Workers)
 	cbs := make([]*catBuilder, workers)
-	bbs := make([]*bsiBuilder, workers)
+	bbs := make([]*bsi.Builder, workers)
 	// categories largest first, so that no big one is left for the end
 	order := make([]uint32, b.ncat)
 	size := make([]int, b.ncat)
@@ -586,7 +738,7 @@ func (b *builder) finish(ctx context.Context) (*Index, error) {
 	err := parallel.For(ctx, workers, len(scalars)+b.ncat, func(w, i int) error {
 		if i < len(scalars) {
 			if bbs[w] == nil {
-				bbs[w] = new(bsiBuilder)
+				bbs[w] = new(bsi.Builder)
 			}
 			scalars[i](bbs[w])
 			return nil
@@ -601,33 +753,53 @@ func (b *builder) finish(ctx context.Context) (*Index, error) {
 		return nil, err
 	}
 	b.chunks = nil
+	if x.exact {
+		var lo, hi uint64
+		for _, v := range b.totSpend {
+			var carry uint64
+			lo, carry = bits.Add64(lo, uint64(v), 0)
+			hi += uint64(v>>63) + carry
+		}
+		x.popDen = int128(hi, lo)
+	}
 	return x, nil
+}
+
+// int128 returns the two's complement 128-bit integer hi·2^64 + lo.
+func int128(hi, lo uint64) *big.Int {
+	v := new(big.Int).SetUint64(hi)
+	v.Lsh(v, 64)
+	v.Or(v, new(big.Int).SetUint64(lo))
+	if hi>>63 == 1 {
+		v.Sub(v, new(big.Int).Lsh(big.NewInt(1), 128))
+	}
+	return v
 }
 
 // catBuilder holds the writers that build one category's bitmaps and
 // bsis in a single pass over its pairs. Shares and days have base 0.
 type catBuilder struct {
-	bought, ranked, evExist bmWriter
-	spend, items, orders    [14]bmWriter // shares ≤ 10000 < 2^14
-	days, evDays            [16]bmWriter // days < maxDays = 2^16
-	rank                    [7]bmWriter  // ranks ≤ maxTopN = 64 < 2^7
+	bought, ranked, evExist roaringio.Writer
+	spend, items, orders    [14]roaringio.Writer // shares ≤ 10000 < 2^14
+	days, evDays            [16]roaringio.Writer // days < maxDays = 2^16
+	rank                    [7]roaringio.Writer  // ranks ≤ maxTopN = 64 < 2^7
 }
 
 // reserve sets the header room of every writer for n containers.
 func (cb *catBuilder) reserve(n int) {
-	for _, w := range []*bmWriter{&cb.bought, &cb.ranked, &cb.evExist} {
-		w.reserve(n)
+	for _, w := range []*roaringio.Writer{&cb.bought, &cb.ranked, &cb.evExist} {
+		w.Reserve(n)
 	}
-	for _, g := range [][]bmWriter{cb.spend[:], cb.items[:], cb.orders[:], cb.days[:], cb.evDays[:], cb.rank[:]} {
+	for _, g := range [][]roaringio.Writer{cb.spend[:], cb.items[:], cb.orders[:], cb.days[:], cb.evDays[:], cb.rank[:]} {
 		for j := range g {
-			g[j].reserve(n)
+			g[j].Reserve(n)
 		}
 	}
 }
 
-func pushBits(ws []bmWriter, v uint16, low uint16) {
+func pushBits(ws []roaringio.Writer, v uint16, low uint16) {
 	for u := uint32(v); u != 0; u &= u - 1 {
-		ws[bits.TrailingZeros32(u)].push(low)
+		ws[bits.TrailingZeros32(u)].Push(low)
 	}
 }
 
@@ -636,7 +808,7 @@ func pushBits(ws []bmWriter, v uint16, low uint16) {
 func (b *builder) category(cb *catBuilder, x *Index, c uint32) {
 	d := &x.catData[c]
 	cb.reserve(len(b.chunks))
-	groups := [][]bmWriter{cb.spend[:], cb.items[:], cb.orders[:], cb.days[:], cb.rank[:]}
+	groups := [][]roaringio.Writer{cb.spend[:], cb.items[:], cb.orders[:], cb.days[:], cb.rank[:]}
 	for k := range b.chunks {
 		ch := &b.chunks[k]
 		pairs := ch.pairs[ch.pairOff[c]:ch.pairOff[c+1]]
@@ -644,34 +816,53 @@ func (b *builder) category(cb *catBuilder, x *Index, c uint32) {
 			continue
 		}
 		key := uint16(k)
-		cb.bought.open(key, len(pairs) > arrayMax)
-		cb.ranked.open(key, false)
+		cb.bought.Open(key, len(pairs) > roaringio.ArrayMax)
+		cb.ranked.Open(key, false)
 		for _, g := range groups {
 			openAll(g, key)
 		}
 		for _, p := range pairs {
-			cb.bought.add(p.low)
+			cb.bought.Add(p.low)
 			pushBits(cb.spend[:], p.spend, p.low)
 			pushBits(cb.items[:], p.items, p.low)
 			pushBits(cb.orders[:], p.orders, p.low)
 			pushBits(cb.days[:], p.days, p.low)
 			if p.rank > 0 {
-				cb.ranked.push(p.low)
+				cb.ranked.Push(p.low)
 				pushBits(cb.rank[:], uint16(p.rank), p.low)
 			}
 		}
-		cb.bought.close()
-		cb.ranked.close()
+		cb.bought.Close()
+		cb.ranked.Close()
 		for _, g := range groups {
 			closeAll(g)
 		}
 	}
-	d.bought = cb.bought.finish()
-	d.spend = bsi{slices: finishSlices(cb.spend[:])}
-	d.items = bsi{slices: finishSlices(cb.items[:])}
-	d.orders = bsi{slices: finishSlices(cb.orders[:])}
-	d.days = bsi{slices: finishSlices(cb.days[:])}
-	d.rank = attr{exist: cb.ranked.finish(), v: bsi{slices: finishSlices(cb.rank[:])}}
+	d.bought = cb.bought.Finish()
+	d.spend = bsi.BSI{Slices: bsi.FinishSlices(cb.spend[:])}
+	d.items = bsi.BSI{Slices: bsi.FinishSlices(cb.items[:])}
+	d.orders = bsi.BSI{Slices: bsi.FinishSlices(cb.orders[:])}
+	d.days = bsi.BSI{Slices: bsi.FinishSlices(cb.days[:])}
+	d.rank = attr{exist: cb.ranked.Finish(), v: bsi.BSI{Slices: bsi.FinishSlices(cb.rank[:])}}
+	if x.exact {
+		n := int(d.bought.GetCardinality())
+		for k := range d.exNum {
+			d.exNum[k] = make([]int64, 0, n)
+		}
+		var lo, hi uint64 // the 128-bit sum of the spend numerators
+		for k := range b.chunks {
+			ch := &b.chunks[k]
+			for _, p := range ch.pairs[ch.pairOff[c]:ch.pairOff[c+1]] {
+				d.exNum[0] = append(d.exNum[0], p.exSpend)
+				d.exNum[1] = append(d.exNum[1], p.exItems)
+				d.exNum[2] = append(d.exNum[2], p.exOrders)
+				var carry uint64
+				lo, carry = bits.Add64(lo, uint64(p.exSpend), 0)
+				hi += uint64(p.exSpend>>63) + carry
+			}
+		}
+		d.popNum = int128(hi, lo)
+	}
 	for e := range 2 {
 		for k := range b.chunks {
 			ch := &b.chunks[k]
@@ -679,16 +870,16 @@ func (b *builder) category(cb *catBuilder, x *Index, c uint32) {
 			if len(pairs) == 0 {
 				continue
 			}
-			cb.evExist.open(uint16(k), len(pairs) > arrayMax)
+			cb.evExist.Open(uint16(k), len(pairs) > roaringio.ArrayMax)
 			openAll(cb.evDays[:], uint16(k))
 			for _, p := range pairs {
-				cb.evExist.add(p.low)
+				cb.evExist.Add(p.low)
 				pushBits(cb.evDays[:], p.days, p.low)
 			}
-			cb.evExist.close()
+			cb.evExist.Close()
 			closeAll(cb.evDays[:])
 		}
-		a := attr{exist: cb.evExist.finish(), v: bsi{slices: finishSlices(cb.evDays[:])}}
+		a := attr{exist: cb.evExist.Finish(), v: bsi.BSI{Slices: bsi.FinishSlices(cb.evDays[:])}}
 		if e == 0 {
 			d.viewed = a
 		} else {
@@ -700,15 +891,15 @@ func (b *builder) category(cb *catBuilder, x *Index, c uint32) {
 // openAll opens the writers' containers as arrays: collecting into bitsets
 // is slower for the fifty-odd writers of a category, whose bitsets do not
 // stay in cache, than converting the big arrays when they close.
-func openAll(ws []bmWriter, key uint16) {
+func openAll(ws []roaringio.Writer, key uint16) {
 	for j := range ws {
-		ws[j].open(key, false)
+		ws[j].Open(key, false)
 	}
 }
 
-func closeAll(ws []bmWriter) {
+func closeAll(ws []roaringio.Writer) {
 	for j := range ws {
-		ws[j].close()
+		ws[j].Close()
 	}
 }
 
@@ -769,18 +960,18 @@ func (b *builder) daily(x *Index) {
 			pos[i]++
 		}
 	}
-	var w bmWriter
+	var w roaringio.Writer
 	x.day0 = first
 	x.daily = make([]*roaring.Bitmap, nd)
 	for i := range nd {
-		x.daily[i] = fromSorted(&w, ids[off[i]:off[i+1]])
+		x.daily[i] = roaringio.FromSorted(&w, ids[off[i]:off[i+1]])
 	}
 }
 
 // scalarTasks returns the tasks that build the customer-level attributes,
 // the RFM segments and the lifecycle stages; they run in parallel with the
 // categories.
-func (b *builder) scalarTasks(x *Index) []func(bb *bsiBuilder) {
+func (b *builder) scalarTasks(x *Index) []func(bb *bsi.Builder) {
 	known := make([]uint32, 0, b.nKnown)
 	var bought []uint32
 	for c, k := range b.known {
@@ -794,7 +985,7 @@ func (b *builder) scalarTasks(x *Index) []func(bb *bsiBuilder) {
 	// column builds the attribute of the customers of ids that keep (nil:
 	// all) selects; with bins set it also adds bins and, for recency and
 	// tenure, levels.
-	column := func(bb *bsiBuilder, ids []uint32, keep func(c uint32) bool, val func(c uint32) int64, bins bool) attr {
+	column := func(bb *bsi.Builder, ids []uint32, keep func(c uint32) bool, val func(c uint32) int64, bins bool) attr {
 		if keep != nil {
 			sel := make([]uint32, 0, len(ids))
 			for _, c := range ids {
@@ -808,15 +999,15 @@ func (b *builder) scalarTasks(x *Index) []func(bb *bsiBuilder) {
 		for i, c := range ids {
 			vals[i] = val(c)
 		}
-		var w bmWriter
-		a := attr{exist: fromSorted(&w, ids), v: bb.build(ids, vals)}
+		var w roaringio.Writer
+		a := attr{exist: roaringio.FromSorted(&w, ids), v: bb.Build(ids, vals)}
 		if bins {
 			a.binned(ids, vals)
 		}
 		return a
 	}
-	return []func(*bsiBuilder){
-		func(bb *bsiBuilder) {
+	return []func(*bsi.Builder){
+		func(bb *bsi.Builder) {
 			// one task for everything RFM, so that no worker waits for
 			// the scores while another computes them
 			r, f, m := b.rfmScores(bought)
@@ -825,28 +1016,28 @@ func (b *builder) scalarTasks(x *Index) []func(bb *bsiBuilder) {
 			x.scalars[scM] = column(bb, bought, nil, func(c uint32) int64 { return int64(m[c]) }, false)
 			b.segments(x, known, r, f, m)
 		},
-		func(bb *bsiBuilder) {
-			var w bmWriter
-			x.universe = fromSorted(&w, known)
+		func(bb *bsi.Builder) {
+			var w roaringio.Writer
+			x.universe = roaringio.FromSorted(&w, known)
 			a := column(bb, known, func(c uint32) bool { return b.recency[c] >= 0 }, func(c uint32) int64 { return int64(b.recency[c]) }, true)
 			a.leveled()
 			x.scalars[scRecency] = a
 		},
-		func(bb *bsiBuilder) {
+		func(bb *bsi.Builder) {
 			a := column(bb, known, func(c uint32) bool { return b.tenure[c] >= 0 }, func(c uint32) int64 { return int64(b.tenure[c]) }, true)
 			a.leveled()
 			x.scalars[scTenure] = a
 		},
-		func(bb *bsiBuilder) {
+		func(bb *bsi.Builder) {
 			x.scalars[scFrequency] = column(bb, bought, nil, func(c uint32) int64 { return int64(b.freq[c]) }, false)
 		},
-		func(bb *bsiBuilder) {
+		func(bb *bsi.Builder) {
 			x.scalars[scMonetary] = column(bb, known, func(c uint32) bool { return b.monetary[c] != 0 }, func(c uint32) int64 { return b.monetary[c] }, false)
 		},
-		func(bb *bsiBuilder) {
+		func(bb *bsi.Builder) {
 			x.scalars[scAOV] = column(bb, bought, nil, func(c uint32) int64 { return divRound(b.monetary[c], int64(b.freq[c])) }, false)
 		},
-		func(bb *bsiBuilder) {
+		func(bb *bsi.Builder) {
 			x.scalars[scAbandoned] = column(bb, known, func(c uint32) bool { return b.abandoned[c] >= 0 }, func(c uint32) int64 { return int64(b.abandoned[c]) }, true)
 		},
 	}
@@ -875,13 +1066,13 @@ func (b *builder) segments(x *Index, known []uint32, r, f, m []uint8) {
 			stageIDs[st] = append(stageIDs[st], c)
 		}
 	}
-	var w bmWriter
+	var w roaringio.Writer
 	x.rfm = make([]*roaring.Bitmap, len(rules))
 	for i := range rules {
-		x.rfm[i] = fromSorted(&w, segIDs[i])
+		x.rfm[i] = roaringio.FromSorted(&w, segIDs[i])
 	}
 	for i := range stageIDs {
-		x.stages[i] = fromSorted(&w, stageIDs[i])
+		x.stages[i] = roaringio.FromSorted(&w, stageIDs[i])
 	}
 }
 
@@ -952,6 +1143,13 @@ func (b *builder) rfmScores(scored []uint32) (r, f, m []uint8) {
 			out[c] = uint8(1 + 5*worse[val(c)]/n)
 		}
 	}
+	if b.opts.RFMScoring == RFMNTile {
+		keys := func(c uint32) string { return b.h.CustomerKey(affinity.CustomerID(c)) }
+		ntile(r, scored, func(c uint32) int64 { return b.lastBuy[c] }, keys)
+		ntile(f, scored, func(c uint32) int64 { return int64(b.freq[c]) }, keys)
+		ntile(m, scored, func(c uint32) int64 { return b.monetary[c] }, keys)
+		return
+	}
 	counted(r, func(c uint32) int { return int(b.recency[c]) }, false)
 	counted(f, func(c uint32) int { return int(b.freq[c]) }, true)
 	vals := make([]int64, len(scored))
@@ -964,6 +1162,27 @@ func (b *builder) rfmScores(scored []uint32) (r, f, m []uint8) {
 		m[c] = uint8(1 + 5*int64(worse)/n)
 	}
 	return
+}
+
+// ntile sets out[c] for the customers of scored to SQL's NTILE(5) OVER
+// (ORDER BY val(c), key(c)): in that order, the first n mod 5 tiles get
+// ⌊n/5⌋+1 customers and the others ⌊n/5⌋. Keys are compared as bytes;
+// equal keys (which a History does not have) fall back to the dense id.
+func ntile(out []uint8, scored []uint32, val func(c uint32) int64, key func(c uint32) string) {
+	ids := slices.Clone(scored)
+	slices.SortFunc(ids, func(a, b uint32) int {
+		return cmp.Or(cmp.Compare(val(a), val(b)), strings.Compare(key(a), key(b)), cmp.Compare(a, b))
+	})
+	n := len(ids)
+	size, rem := n/5, n%5
+	large := rem * (size + 1) // rows in the larger tiles
+	for i, c := range ids {
+		if i < large {
+			out[c] = uint8(1 + i/(size+1))
+		} else {
+			out[c] = uint8(1 + rem + (i-large)/size)
+		}
+	}
 }
 
 // indexNames builds the lookup maps of categories and products.

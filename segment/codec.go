@@ -4,23 +4,25 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash"
 	"hash/crc32"
 	"io"
 	"math"
-	"math/bits"
+	"math/big"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
+	"github.com/shopaffinity/affinity/internal/bsi"
+	"github.com/shopaffinity/affinity/internal/roaringio"
+
 	"github.com/shopaffinity/affinity"
 )
 
-// The index file format, version 1. All integers are little-endian.
+// The index file format, version 2. All integers are little-endian.
 //
 //	header  "AFSEGIDX" (8 bytes), version uint32, flags uint32 (0)
 //	body    the fields written by encode, in order; every bitmap is a
@@ -34,7 +36,7 @@ import (
 const (
 	fileMagic   = "AFSEGIDX"
 	trailMagic  = "AFSX"
-	fileVersion = 1
+	fileVersion = 2
 	headerLen   = 16
 	trailerLen  = 16
 )
@@ -82,30 +84,33 @@ func (e *encoder) bitmap(b *roaring.Bitmap) {
 	}
 }
 
-func (e *encoder) bsi(b bsi) {
-	e.i64(b.base)
-	e.u8(uint8(len(b.slices)))
-	for _, s := range b.slices {
+func (e *encoder) bitSliced(b bsi.BSI) {
+	e.i64(b.Base)
+	e.u8(uint8(len(b.Slices)))
+	for _, s := range b.Slices {
 		e.bitmap(s)
 	}
 }
 
 func (e *encoder) attr(a attr) {
 	e.bitmap(a.exist)
-	e.bsi(a.v)
+	e.bitSliced(a.v)
 }
 
 // ints writes a length and the values, little-endian, size bytes each.
-func ints[T uint16 | uint32](e *encoder, v []T, size int) {
+func ints[T uint16 | uint32 | int64](e *encoder, v []T, size int) {
 	e.u64(uint64(len(v)))
 	for len(v) > 0 && e.err == nil {
 		n := min(len(v), 1024)
 		buf := e.tmp[:0]
 		for _, x := range v[:n] {
-			if size == 2 {
+			switch size {
+			case 2:
 				buf = binary.LittleEndian.AppendUint16(buf, uint16(x))
-			} else {
+			case 4:
 				buf = binary.LittleEndian.AppendUint32(buf, uint32(x))
+			default:
+				buf = binary.LittleEndian.AppendUint64(buf, uint64(x))
 			}
 		}
 		e.Write(buf)
@@ -144,6 +149,10 @@ func (x *Index) encode(e *encoder) {
 	o := &x.opts
 	e.i64(x.asOf)
 	e.u32(uint32(x.lookDays))
+	e.u32(uint32(o.Lookback.Months))
+	e.i64(int64(o.Lookback.Duration))
+	e.u8(boolByte(o.Lookback.All))
+	e.u8(uint8(o.RFMScoring))
 	e.i64(int64(o.HalfLife))
 	e.u32(uint32(o.TopN))
 	e.u32(uint32(o.LoyalOrders))
@@ -174,10 +183,10 @@ func (x *Index) encode(e *encoder) {
 		e.f64(x.popShare[i])
 		d := &x.catData[i]
 		e.bitmap(d.bought)
-		e.bsi(d.spend)
-		e.bsi(d.items)
-		e.bsi(d.orders)
-		e.bsi(d.days)
+		e.bitSliced(d.spend)
+		e.bitSliced(d.items)
+		e.bitSliced(d.orders)
+		e.bitSliced(d.days)
 		e.attr(d.rank)
 		e.attr(d.viewed)
 		e.attr(d.carted)
@@ -204,11 +213,32 @@ func (x *Index) encode(e *encoder) {
 	}
 	e.i64(int64(x.revenue))
 	e.i64(x.orders)
+	e.u8(boolByte(x.exact))
+	if x.exact {
+		for k := range x.exDen {
+			ints(e, x.exDen[k], 8)
+		}
+		e.str(x.popDen.String())
+		for i := range x.catData {
+			d := &x.catData[i]
+			for k := range d.exNum {
+				ints(e, d.exNum[k], 8)
+			}
+			e.str(d.popNum.String())
+		}
+	}
 	e.u32(uint32(len(x.defs)))
 	for _, d := range x.defs {
 		e.str(d.name)
 		e.str(d.expr.String())
 	}
+}
+
+func boolByte(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Save writes the index to the file path atomically: it writes a
@@ -357,8 +387,10 @@ func (d *decoder) u64() uint64 {
 func (d *decoder) i64() int64   { return int64(d.u64()) }
 func (d *decoder) f64() float64 { return math.Float64frombits(d.u64()) }
 
-// count reads a uint32 count of items of at least min bytes each and
-// checks that they can fit in the rest of the body.
+// count reads a uint32 count of items that take at least minBytes each in
+// the file and checks that they fit in the rest of the body, so that no
+// count makes the decoder allocate more than a small multiple of the bytes
+// actually there.
 func (d *decoder) count(minBytes int) int {
 	n := int(d.u32())
 	if d.err == nil && n*minBytes > len(d.b)-d.off {
@@ -367,6 +399,20 @@ func (d *decoder) count(minBytes int) int {
 	}
 	return n
 }
+
+// Least encoded sizes of the repeated items, for count: a string is at
+// least its one-byte length, a bitmap its 8-byte length and an 8-byte
+// empty serialization, a bsi its base and slice count.
+const (
+	minString = 1
+	minBitmap = 16
+	minBSI    = 9
+	minAttr   = minBitmap + minBSI
+	// a category: path, parent, depth, population share, bought, four
+	// bsis and three attributes
+	minCategory = minString + 4 + 1 + 8 + minBitmap + 4*minBSI + 3*minAttr
+	minRule     = minString + 6
+)
 
 func (d *decoder) str() string {
 	if d.err != nil {
@@ -382,7 +428,7 @@ func (d *decoder) str() string {
 }
 
 // bitmap reads a bitmap whose values must be below limit. Only canonical
-// encodings (those roaring's WriteTo produces, see checkPortable) are
+// encodings (those roaring's WriteTo produces, see roaringio.Validate) are
 // accepted, so that decoding and encoding again gives the same bytes.
 func (d *decoder) bitmap(limit uint64) *roaring.Bitmap {
 	n := d.u64()
@@ -395,7 +441,7 @@ func (d *decoder) bitmap(limit uint64) *roaring.Bitmap {
 	}
 	p := d.next(int(n))
 	bm := roaring.New()
-	err := checkPortable(p)
+	err := roaringio.Validate(p)
 	if err == nil {
 		_, err = bm.ReadFrom(bytes.NewReader(p))
 	}
@@ -409,31 +455,45 @@ func (d *decoder) bitmap(limit uint64) *roaring.Bitmap {
 	return bm
 }
 
-// bsi reads a bit-sliced index. Values outside the attribute's column set
+// bitSliced reads a bit-sliced index. Values outside the attribute's column set
 // are never read (every use intersects with the set first), so they are not
 // checked for.
-func (d *decoder) bsi(limit uint64) bsi {
-	b := bsi{base: d.i64()}
+func (d *decoder) bitSliced(limit uint64) bsi.BSI {
+	b := bsi.BSI{Base: d.i64()}
 	k := int(d.u8())
 	if k > 64 {
 		d.fail("bsi with %d slices", k)
-		return bsi{}
+		return bsi.BSI{}
 	}
-	b.slices = make([]*roaring.Bitmap, k)
+	b.Slices = make([]*roaring.Bitmap, k)
 	for j := range k {
-		if b.slices[j] = d.bitmap(limit); d.err != nil {
-			return bsi{}
+		if b.Slices[j] = d.bitmap(limit); d.err != nil {
+			return bsi.BSI{}
 		}
 	}
 	return b
 }
 
+// bigInt reads a decimal integer of at most 40 digits (128 bits).
+func (d *decoder) bigInt() *big.Int {
+	s := d.str()
+	if d.err != nil {
+		return nil
+	}
+	v, ok := new(big.Int).SetString(s, 10)
+	if !ok || len(s) > 41 || v.String() != s {
+		d.fail("bad integer %.20q", s)
+		return nil
+	}
+	return v
+}
+
 func (d *decoder) attr(limit uint64) attr {
-	return attr{exist: d.bitmap(limit), v: d.bsi(limit)}
+	return attr{exist: d.bitmap(limit), v: d.bitSliced(limit)}
 }
 
 // readInts reads what ints wrote: at most maxLen values of size bytes.
-func readInts[T uint16 | uint32](d *decoder, maxLen, size int) []T {
+func readInts[T uint16 | uint32 | int64](d *decoder, maxLen, size int) []T {
 	n := d.u64()
 	if d.err == nil && (n > uint64(maxLen) || n > uint64(len(d.b)-d.off)/uint64(size)) {
 		d.fail("array of %d values", n)
@@ -444,10 +504,13 @@ func readInts[T uint16 | uint32](d *decoder, maxLen, size int) []T {
 	}
 	v := make([]T, n)
 	for i := range v {
-		if size == 2 {
+		switch size {
+		case 2:
 			v[i] = T(binary.LittleEndian.Uint16(p[2*i:]))
-		} else {
+		case 4:
 			v[i] = T(binary.LittleEndian.Uint32(p[4*i:]))
+		default:
+			v[i] = T(binary.LittleEndian.Uint64(p[8*i:]))
 		}
 	}
 	return v
@@ -457,13 +520,16 @@ func (d *decoder) index() *Index {
 	x := &Index{asOf: d.i64()}
 	o := &x.opts
 	x.lookDays = int(d.u32())
-	o.Lookback = time.Duration(x.lookDays) * Day
+	o.Lookback.Months = int(d.u32())
+	o.Lookback.Duration = time.Duration(d.i64())
+	o.Lookback.All = d.u8() == 1
+	o.RFMScoring = RFMScoring(d.u8())
 	o.HalfLife = time.Duration(d.i64())
 	o.TopN = int(d.u32())
 	o.LoyalOrders = int(d.u32())
 	o.LapseAfter = time.Duration(d.u32()) * Day
 	o.ChurnAfter = time.Duration(d.u32()) * Day
-	nr := d.count(7)
+	nr := d.count(minRule)
 	o.RFMRules = make([]RFMRule, nr)
 	for i := range o.RFMRules {
 		r := &o.RFMRules[i]
@@ -475,15 +541,19 @@ func (d *decoder) index() *Index {
 	if d.err != nil {
 		return nil
 	}
-	checked, err := o.withDefaults()
-	if err != nil || checked.Lookback != o.Lookback || checked.TopN != o.TopN || checked.LoyalOrders != o.LoyalOrders ||
+	wantDays, _ := lookWindow(o.Lookback, x.asOf)
+	if o.Lookback.All {
+		wantDays = maxDays - 1
+	}
+	checked, err := o.withDefaults(wantDays)
+	if err != nil || wantDays != x.lookDays || checked.Lookback != o.Lookback || checked.TopN != o.TopN || checked.LoyalOrders != o.LoyalOrders ||
 		checked.LapseAfter != o.LapseAfter || checked.ChurnAfter != o.ChurnAfter {
 		d.fail("invalid options: %v", err)
 		return nil
 	}
 	o.Workers = checked.Workers
 
-	nc := d.count(1)
+	nc := d.count(minString)
 	x.keys = make([]string, nc)
 	for i := range x.keys {
 		x.keys[i] = d.str()
@@ -498,12 +568,12 @@ func (d *decoder) index() *Index {
 	}
 	for _, sc := range binnedScalars {
 		a := &x.scalars[sc]
-		a.binned(a.exist.ToArray(), a.v.values(nil, a.exist))
+		a.binned(a.exist.ToArray(), a.v.Values(nil, a.exist))
 		if hasLevels(sc) && a.bins != nil {
 			a.leveled()
 		}
 	}
-	ncat := d.count(1 + 4 + 1 + 8)
+	ncat := d.count(minCategory)
 	x.cats = make([]string, ncat)
 	x.catParent = make([]uint32, ncat)
 	x.catDepth = make([]uint8, ncat)
@@ -524,15 +594,15 @@ func (d *decoder) index() *Index {
 		}
 		c := &x.catData[i]
 		c.bought = d.bitmap(limit)
-		c.spend = d.bsi(limit)
-		c.items = d.bsi(limit)
-		c.orders = d.bsi(limit)
-		c.days = d.bsi(limit)
+		c.spend = d.bitSliced(limit)
+		c.items = d.bitSliced(limit)
+		c.orders = d.bitSliced(limit)
+		c.days = d.bitSliced(limit)
 		c.rank = d.attr(limit)
 		c.viewed = d.attr(limit)
 		c.carted = d.attr(limit)
 	}
-	np := d.count(1)
+	np := d.count(minString)
 	x.products = make([]string, np)
 	for i := range x.products {
 		x.products[i] = d.str()
@@ -566,7 +636,7 @@ func (d *decoder) index() *Index {
 		}
 	}
 	x.day0 = d.i64()
-	nd := d.count(8)
+	nd := d.count(minBitmap)
 	x.daily = make([]*roaring.Bitmap, nd)
 	for i := range x.daily {
 		x.daily[i] = d.bitmap(limit)
@@ -580,7 +650,37 @@ func (d *decoder) index() *Index {
 	}
 	x.revenue = affinity.Money(d.i64())
 	x.orders = d.i64()
-	ndef := d.count(2)
+	switch d.u8() {
+	case 0:
+	case 1:
+		if o.HalfLife != 0 {
+			d.fail("exact shares with a half-life")
+			return nil
+		}
+		x.exact = true
+		for k := range x.exDen {
+			if x.exDen[k] = readInts[int64](d, nc, 8); d.err == nil && len(x.exDen[k]) != nc {
+				d.fail("share denominators of %d customers, want %d", len(x.exDen[k]), nc)
+			}
+		}
+		x.popDen = d.bigInt()
+		for i := range x.catData {
+			c := &x.catData[i]
+			n := int(c.bought.GetCardinality())
+			for k := range c.exNum {
+				if c.exNum[k] = readInts[int64](d, n, 8); d.err == nil && len(c.exNum[k]) != n {
+					d.fail("share numerators of %d customers in category %d, want %d", len(c.exNum[k]), i, n)
+				}
+			}
+			c.popNum = d.bigInt()
+			if d.err != nil {
+				return nil
+			}
+		}
+	default:
+		d.fail("bad exact flag")
+	}
+	ndef := d.count(2 * minString)
 	if d.err != nil {
 		return nil
 	}
@@ -607,134 +707,4 @@ func (d *decoder) index() *Index {
 		}
 	}
 	return x
-}
-
-// Roaring's portable format: cookies and the container count from which a
-// serialization with run containers carries an offset header.
-const (
-	serialCookieRun   = 12347
-	noOffsetThreshold = 4
-)
-
-// checkPortable validates a roaring serialization in one pass, as the
-// format specification and roaring's Validate define it (sorted keys;
-// sorted, in-range array, bitset and run containers that agree with their
-// cardinality; no trailing bytes), so that no hostile input reaches the
-// decoder and validation costs time linear in the input (roaring's own
-// Validate is quadratic in the runs of a run container). It also insists on
-// the canonical form roaring writes — correct offsets, a run cookie only
-// with run containers — so that encoding a decoded index gives back the
-// same bytes.
-func checkPortable(p []byte) error {
-	errShort := errors.New("truncated bitmap")
-	if len(p) < 4 {
-		return errShort
-	}
-	cookie := binary.LittleEndian.Uint32(p)
-	off := 4
-	var size int
-	var runs []byte
-	switch {
-	case cookie&0xffff == serialCookieRun:
-		size = int(cookie>>16) + 1
-		n := (size + 7) / 8
-		if len(p) < off+n {
-			return errShort
-		}
-		runs, off = p[off:off+n], off+n
-	case cookie == serialCookieNoRun:
-		if len(p) < 8 {
-			return errShort
-		}
-		size, off = int(binary.LittleEndian.Uint32(p[4:])), 8
-		if size > 1<<16 {
-			return errors.New("too many containers")
-		}
-	default:
-		return errors.New("unknown cookie")
-	}
-	if len(p) < off+4*size {
-		return errShort
-	}
-	head := p[off : off+4*size]
-	off += 4 * size
-	var offsets []byte // checked below: roaring's reader skips them
-	if runs == nil || size >= noOffsetThreshold {
-		if len(p) < off+4*size {
-			return errShort
-		}
-		offsets = p[off : off+4*size]
-		off += 4 * size
-	}
-	hasRun := false
-	for i := range size {
-		key := binary.LittleEndian.Uint16(head[4*i:])
-		card := int(binary.LittleEndian.Uint16(head[4*i+2:])) + 1
-		if i > 0 && key <= binary.LittleEndian.Uint16(head[4*i-4:]) {
-			return errors.New("container keys out of order")
-		}
-		if offsets != nil && binary.LittleEndian.Uint32(offsets[4*i:]) != uint32(off) {
-			return errors.New("wrong container offset")
-		}
-		switch {
-		case runs != nil && runs[i/8]&(1<<(i%8)) != 0:
-			hasRun = true
-			if len(p) < off+2 {
-				return errShort
-			}
-			nr := int(binary.LittleEndian.Uint16(p[off:]))
-			off += 2
-			if nr == 0 || len(p) < off+4*nr {
-				return errShort
-			}
-			total, next := 0, 0
-			for r := range nr {
-				start := int(binary.LittleEndian.Uint16(p[off+4*r:]))
-				length := int(binary.LittleEndian.Uint16(p[off+4*r+2:])) + 1
-				if start < next || start+length > 1<<16 {
-					return errors.New("run container out of order")
-				}
-				next = start + length + 1 // runs neither overlap nor touch
-				total += length
-			}
-			if total != card {
-				return errors.New("run container cardinality mismatch")
-			}
-			off += 4 * nr
-		case card > arrayMax:
-			if len(p) < off+8*bitsetWords {
-				return errShort
-			}
-			n := 0
-			for w := range bitsetWords {
-				n += bits.OnesCount64(binary.LittleEndian.Uint64(p[off+8*w:]))
-			}
-			if n != card {
-				return errors.New("bitset cardinality mismatch")
-			}
-			off += 8 * bitsetWords
-		default:
-			if len(p) < off+2*card {
-				return errShort
-			}
-			for j := 1; j < card; j++ {
-				if binary.LittleEndian.Uint16(p[off+2*j:]) <= binary.LittleEndian.Uint16(p[off+2*j-2:]) {
-					return errors.New("array container out of order")
-				}
-			}
-			off += 2 * card
-		}
-	}
-	if off != len(p) {
-		return fmt.Errorf("%d trailing bytes", len(p)-off)
-	}
-	if runs != nil && !hasRun {
-		return errors.New("run cookie without run containers") // WriteTo would not write it
-	}
-	for i := size; runs != nil && i < 8*len(runs); i++ {
-		if runs[i/8]&(1<<(i%8)) != 0 {
-			return errors.New("stray run flag")
-		}
-	}
-	return nil
 }

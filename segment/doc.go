@@ -12,10 +12,13 @@
 // # Features
 //
 // [Build] looks at the orders and events at or before asOf; nothing reads
-// the clock. Most features cover the look-back window (asOf−Lookback,
-// asOf], 730 days (24 months, the usual CLV "lifetime") unless
-// [Options.Lookback] says otherwise. Days are whole periods of 24 hours
-// counted back from asOf: an order 30 hours before asOf is 1 day ago.
+// the clock. Most features cover the look-back window (start, asOf]: 24
+// calendar months (the usual CLV "lifetime"; [affinity.Months](24), so
+// that a window across February 29 has 731 days) unless [Options.Lookback]
+// says otherwise; [affinity.AllTime] means everything up to asOf. Days
+// are whole periods of 24 hours counted back from asOf: an order 30 hours
+// before asOf is 1 day ago; windows of the query syntax may be as long as
+// the look-back in days, rounded up.
 //
 //   - recency: days since the last purchase (an order with a bought line),
 //     at any time up to asOf; none for customers who never bought.
@@ -42,8 +45,10 @@
 // product in several category paths counts toward each with the weight of
 // [affinity.Catalog.Shares]. With [Options.HalfLife] each order's weight
 // in the shares is 2^(−age/HalfLife), so that old interests fade. Shares
-// are stored in steps of 1/10000, rounded half away from zero; money in
-// [affinity.Money] units (1/10000 of the currency unit); days as integers.
+// are stored in steps of 1/10000, rounded half away from zero, and, unless
+// a half-life is set, also as exact integer ratios (see "Exact
+// comparisons"); money in [affinity.Money] units (1/10000 of the currency
+// unit); days as integers.
 //
 // The customers an index knows ([Index.Len]) are those with an order or
 // event at or before asOf; [Index.All] returns them and Not complements
@@ -62,7 +67,19 @@
 //
 // # RFM
 //
-// Customers with an order in the look-back get three scores from 1 to 5:
+// Customers with an order in the look-back get three scores from 1 to 5,
+// in one of two ways chosen by [Options.RFMScoring]. With [RFMNTile] the
+// scores are those of SQL's
+//
+//	NTILE(5) OVER (ORDER BY value, customer_key)
+//
+// where value is the time of the last purchase in seconds for R (not whole
+// days, so that ties are rare and SQL can reproduce it), the number of
+// orders in the look-back for F and the net spend in the look-back for M,
+// all ascending (5 is the most recent, most frequent, highest spending),
+// and customer_key the shop's customer id compared as bytes: every score
+// holds a fifth of the customers (the first n mod 5 tiles one more), and
+// equal values can get different scores. With [RFMRank], the default,
 // score = 1 + ⌊5·L/N⌋, where N counts the scored customers and L those
 // with a strictly worse value (a longer time since the last purchase,
 // fewer orders, less spend). This is the competition rank (SQL RANK()) cut
@@ -133,11 +150,28 @@
 // between includes both ends. rank("X") <= 2 and top("X", 2) are the same.
 // segment("name") refers to a segment defined with [Index.Define].
 //
-// Comparisons happen at the stored resolution: 1/10000 for shares, one
-// Money unit, one day. A threshold is converted to it exactly when it is
-// within 1e-9 (relative) of a stored step, so affinity("X") >= 0.3 means a
-// stored share of at least 3000. Lift compares the stored affinity with
-// the threshold times the population share.
+// # Exact comparisons
+//
+// Shares (affinity, itemshare, ordershare) and lift are compared exactly
+// when the index has no half-life: a threshold is the decimal number it is
+// written as (in Go, the shortest decimal that prints the float64), and
+// affinity("X") >= 0.3 selects the customers whose spend in X, times 10,
+// is at least their total spend times 3, in integers — a customer at
+// 29.997 % is out, one at exactly 30 % in. Spend and items in a category
+// count each product with its weight m/n (m of its n category paths lie
+// below the category); the index multiplies every weight by the least
+// common multiple of the n (up to 2^20) so that the ratios stay integer.
+// ordershare is orders with the category over orders; lift("X") >= t
+// compares spend_X / spend with t · (Σ spend_X / Σ spend) over all
+// customers, exactly. Evaluation stays bitmap algebra: the stored shares
+// (1/10000) decide every customer more than 1.5 steps from a threshold,
+// and only the customers in that band are checked with integer
+// arithmetic. Without exact ratios (a half-life, or a weight denominator
+// or spend beyond the int64 range) shares compare at the stored
+// resolution: a threshold within 1e-9 (relative) of a stored step counts
+// as that step, so affinity("X") >= 0.3 means a stored share of at least
+// 3000. Other attributes compare at their resolution, which is exact: one
+// Money unit, one day, one order.
 //
 // Syntax errors are *[SyntaxError] with offset, line and column; unknown
 // categories, products and segments wrap [ErrUnknown], empty windows and

@@ -99,8 +99,8 @@ func ExampleParse() {
 	}
 	fmt.Println(err)
 	// Output:
-	// 2 23 expected "and", found number 28d
-	// segment: syntax error at line 2, column 23: expected "and", found number 28d
+	// 2 23 expected "and", found number "28d"
+	// query: syntax error at line 2, column 23: expected "and", found number "28d"
 }
 
 func ExampleIndex_Define() {
@@ -117,7 +117,7 @@ func ExampleIndex_Define() {
 	fmt.Println(err)
 	// Output:
 	// [runners] [ann]
-	// segment: unknown name: segment "walkers" at line 1, column 1
+	// segment: unknown name: segment "walkers" at line 1, column 9
 }
 
 func ExampleIndex_RFMTable() {
@@ -126,17 +126,17 @@ func ExampleIndex_RFMTable() {
 	segment.WriteTable(os.Stdout, x.RFMTable())
 	// Output:
 	// segment              customers  share    revenue  revenue share    AOV
-	// Champions                  555  11.1%  202694.78          22.2%  46.20
-	// Loyal                      739  14.8%  247376.68          27.1%  45.23
-	// Potential loyalists        581  11.6%   94603.59          10.4%  46.60
+	// Champions                  555  11.1%  203227.73          22.3%  46.29
+	// Loyal                      740  14.8%  247566.87          27.1%  45.23
+	// Potential loyalists        580  11.6%   94430.76          10.3%  46.61
 	// New                        127   2.5%   12754.11           1.4%  50.21
 	// Promising                  337   6.7%   23083.03           2.5%  46.26
 	// Need attention             106   2.1%   18917.36           2.1%  44.62
 	// About to sleep             553  11.1%   46395.53           5.1%  44.78
-	// Can't lose them            162   3.2%   53292.97           5.8%  39.16
-	// At risk                    444   8.9%   95475.65          10.5%  44.89
-	// Lost                       624  12.5%   40941.75           4.5%  46.84
-	// Hibernating                769  15.4%   76458.66           8.4%  46.88
+	// Can't lose them            163   3.3%   53587.49           5.9%  39.09
+	// At risk                    444   8.9%   95605.39          10.5%  44.95
+	// Lost                       626  12.5%   41181.06           4.5%  47.01
+	// Hibernating                769  15.4%   76373.77           8.4%  46.83
 }
 
 func ExampleTransition() {

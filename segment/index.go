@@ -3,11 +3,15 @@ package segment
 import (
 	"errors"
 	"iter"
+	"math/big"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/shopaffinity/affinity/internal/bsi"
+	"github.com/shopaffinity/affinity/internal/roaringio"
 
 	"github.com/shopaffinity/affinity"
 )
@@ -31,7 +35,7 @@ var (
 // attr is one numeric attribute: the present columns and their values.
 type attr struct {
 	exist *roaring.Bitmap
-	v     bsi
+	v     bsi.BSI
 	// bins, kept for the day attributes of customers, holds one bitmap per
 	// stored offset (an equality encoding next to the bit slices) and cum
 	// the running counts, cum[i] = |bins[0]| + … + |bins[i-1]|: a narrow
@@ -126,7 +130,7 @@ func (a *attr) binned(ids []uint32, vals []int64) {
 	if len(ids) == 0 {
 		return
 	}
-	base := a.v.base
+	base := a.v.Base
 	span := int64(0)
 	for _, v := range vals {
 		d := v - base
@@ -149,11 +153,11 @@ func (a *attr) binned(ids []uint32, vals []int64) {
 		sorted[pos[v-base]] = ids[i]
 		pos[v-base]++
 	}
-	var w bmWriter
+	var w roaringio.Writer
 	a.bins = make([]*roaring.Bitmap, n)
 	a.cum = make([]uint64, n+1)
 	for i := range n {
-		a.bins[i] = fromSorted(&w, sorted[off[i]:off[i+1]])
+		a.bins[i] = roaringio.FromSorted(&w, sorted[off[i]:off[i+1]])
 		a.cum[i+1] = uint64(off[i+1])
 	}
 }
@@ -163,9 +167,15 @@ type catData struct {
 	bought *roaring.Bitmap // bought in the category within the look-back
 	// values of the bought customers: shares in 1/shareScale, days since the
 	// last purchase in the category
-	spend, items, orders, days bsi
+	spend, items, orders, days bsi.BSI
 	rank                       attr // rank among the customer's top categories at this level
 	viewed, carted             attr // days since the last view / add-to-cart
+	// exNum holds, when the index keeps shares exactly, the numerators of
+	// the spend, item and order shares of the bought customers in
+	// ascending id order (spend and items times the weights' common
+	// denominator); popNum is the sum of the spend numerators.
+	exNum  [3][]int64
+	popNum *big.Int
 }
 
 // postings lists, per product, the customers with an interaction of one
@@ -243,6 +253,13 @@ type Index struct {
 
 	revenue affinity.Money // net spend of the universe in the look-back
 	orders  int64
+
+	// exact is set when shares are decided exactly: exDen holds the share
+	// denominators per customer (spend and items times the common
+	// denominator of the weights, orders), popDen their spend sum.
+	exact  bool
+	exDen  [3][]int64
+	popDen *big.Int
 
 	defs []definition // named segments, in definition order
 
@@ -408,7 +425,7 @@ func (x *Index) MemoryUsage() MemoryUsage {
 		return int(b.GetSizeInBytes())
 	}
 	at := func(a *attr) int {
-		n := bm(a.exist) + int(a.v.size()) + 8*len(a.cum) + 8*len(a.cuts)
+		n := bm(a.exist) + int(a.v.Size()) + 8*len(a.cum) + 8*len(a.cuts)
 		for _, b := range a.bins {
 			n += bm(b)
 		}
@@ -432,7 +449,7 @@ func (x *Index) MemoryUsage() MemoryUsage {
 	}
 	for i := range x.catData {
 		d := &x.catData[i]
-		m.Categories += bm(d.bought) + int(d.spend.size()+d.items.size()+d.orders.size()+d.days.size()) +
+		m.Categories += bm(d.bought) + int(d.spend.Size()+d.items.Size()+d.orders.Size()+d.days.Size()) +
 			at(&d.rank) + at(&d.viewed) + at(&d.carted)
 	}
 	m.Categories += 14 * len(x.cats) // parent, depth, population share

@@ -108,7 +108,7 @@ func TestQueriesMatchNaiveScan(t *testing.T) {
 	}{
 		{"defaults", segment.Options{}},
 		{"half-life", segment.Options{HalfLife: 90 * segment.Day, TopN: 2}},
-		{"short look-back", segment.Options{Lookback: 120 * segment.Day, LapseAfter: 60 * segment.Day, ChurnAfter: 100 * segment.Day, LoyalOrders: 3}},
+		{"short look-back", segment.Options{Lookback: affinity.Days(120), LapseAfter: 60 * segment.Day, ChurnAfter: 100 * segment.Day, LoyalOrders: 3}},
 		{"custom rules", segment.Options{RFMRules: []segment.RFMRule{
 			{Name: "Big spenders", M: segment.ScoreRange{Min: 4, Max: 5}},
 			{Name: "Recent", R: segment.ScoreRange{Min: 5, Max: 5}},

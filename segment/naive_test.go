@@ -3,6 +3,7 @@ package segment_test
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -39,6 +40,21 @@ type naiveCustomer struct {
 	rfm, stage                 string
 	spend                      map[affinity.CategoryID]float64
 	totSpend                   float64
+	lastBuy                    int64 // Unix time of the last bought order
+	// exact shares, without half-life: numerators per category (spend,
+	// items, orders) and denominators
+	exNum [3]map[affinity.CategoryID]*big.Rat
+	exDen [3]*big.Rat
+}
+
+// exactShare returns the exact share k (0 spend, 1 items, 2 orders) of
+// category cc: 0 without a purchase in it or without a positive total.
+func (c *naiveCustomer) exactShare(k int, cc affinity.CategoryID) *big.Rat {
+	num, ok := c.exNum[k][cc]
+	if !ok || c.exDen[k].Sign() <= 0 {
+		return new(big.Rat)
+	}
+	return new(big.Rat).Quo(num, c.exDen[k])
 }
 
 // naive is the oracle for one History, asOf and options.
@@ -46,14 +62,21 @@ type naive struct {
 	h        *affinity.History
 	asOf     int64
 	opts     segment.Options
-	look     int64
+	look     int64 // the look-back in days, rounded up
+	start    int64 // the look-back is (start, asOf]
 	cust     []naiveCustomer
 	popShare map[affinity.CategoryID]float64
+	popExact map[affinity.CategoryID]*big.Rat
 }
 
 func newNaive(h *affinity.History, asOf time.Time, opts segment.Options) *naive {
-	if opts.Lookback == 0 {
-		opts.Lookback = segment.DefaultLookback
+	if opts.Lookback.IsZero() {
+		opts.Lookback = affinity.Months(segment.DefaultLookbackMonths)
+	}
+	start := opts.Lookback.Start(asOf).Unix()
+	look := (asOf.Unix() - start + day - 1) / day
+	if opts.Lookback.All {
+		start, look = math.MinInt64, 1<<16-1
 	}
 	if opts.TopN == 0 {
 		opts.TopN = segment.DefaultTopN
@@ -62,7 +85,7 @@ func newNaive(h *affinity.History, asOf time.Time, opts segment.Options) *naive 
 		opts.LoyalOrders = segment.DefaultLoyalOrders
 	}
 	if opts.LapseAfter == 0 {
-		opts.LapseAfter = min(segment.DefaultLapseAfter, opts.Lookback)
+		opts.LapseAfter = min(segment.DefaultLapseAfter, time.Duration(look)*segment.Day)
 	}
 	if opts.ChurnAfter == 0 {
 		opts.ChurnAfter = max(segment.DefaultChurnAfter, opts.LapseAfter+segment.Day)
@@ -70,7 +93,7 @@ func newNaive(h *affinity.History, asOf time.Time, opts segment.Options) *naive 
 	if opts.RFMRules == nil {
 		opts.RFMRules = segment.DefaultRFMRules()
 	}
-	n := &naive{h: h, asOf: asOf.Unix(), opts: opts, look: int64(opts.Lookback / segment.Day)}
+	n := &naive{h: h, asOf: asOf.Unix(), opts: opts, look: look, start: start}
 	n.cust = make([]naiveCustomer, h.NumCustomers())
 	for c := range n.cust {
 		n.customer(affinity.CustomerID(c))
@@ -93,7 +116,17 @@ func (n *naive) customer(id affinity.CustomerID) {
 	*c = naiveCustomer{recency: -1, tenure: -1, abandoned: -1,
 		spendQ: map[affinity.CategoryID]int{}, itemQ: map[affinity.CategoryID]int{}, orderQ: map[affinity.CategoryID]int{},
 		catDays: map[affinity.CategoryID]int{}, rank: map[affinity.CategoryID]int{}, days: map[int64]bool{},
-		spend: map[affinity.CategoryID]float64{}}
+		spend: map[affinity.CategoryID]float64{}, lastBuy: math.MinInt64}
+	for k := range c.exNum {
+		c.exNum[k] = map[affinity.CategoryID]*big.Rat{}
+		c.exDen[k] = new(big.Rat)
+	}
+	add := func(m map[affinity.CategoryID]*big.Rat, cc affinity.CategoryID, v *big.Rat) {
+		if m[cc] == nil {
+			m[cc] = new(big.Rat)
+		}
+		m[cc].Add(m[cc], v)
+	}
 	for k := range c.evDays {
 		c.evDays[k] = map[affinity.CategoryID]int{}
 	}
@@ -112,7 +145,7 @@ func (n *naive) customer(id affinity.CustomerID) {
 		}
 		c.known = true
 		d := (n.asOf - t) / day
-		inWin := d < n.look
+		inWin := t > n.start
 		wt := 1.0
 		if inWin && n.opts.HalfLife > 0 {
 			wt = math.Exp2(-float64(n.asOf-t) / n.opts.HalfLife.Seconds())
@@ -140,7 +173,16 @@ func (n *naive) customer(id affinity.CustomerID) {
 			q := float64(ln.Quantity) * wt
 			c.totSpend += v
 			totItems += q
+			c.exDen[0].Add(c.exDen[0], big.NewRat(int64(ln.Value()), 1))
+			c.exDen[1].Add(c.exDen[1], big.NewRat(int64(ln.Quantity), 1))
+			paths := int64(len(cat.Categories(ln.Product)))
 			for _, sh := range cat.Shares(ln.Product) {
+				w := big.NewRat(int64(math.Round(float64(sh.Weight)*float64(paths))), paths)
+				add(c.exNum[0], sh.Category, new(big.Rat).Mul(w, big.NewRat(int64(ln.Value()), 1)))
+				add(c.exNum[1], sh.Category, new(big.Rat).Mul(w, big.NewRat(int64(ln.Quantity), 1)))
+				if !inOrder[sh.Category] {
+					add(c.exNum[2], sh.Category, big.NewRat(1, 1))
+				}
 				sw := float64(sh.Weight)
 				c.spend[sh.Category] += v * sw
 				items[sh.Category] += q * sw
@@ -160,10 +202,12 @@ func (n *naive) customer(id affinity.CustomerID) {
 			c.recency = int(d)
 		}
 		c.tenure = max(c.tenure, int(d))
+		c.lastBuy = max(c.lastBuy, t)
 		c.days[int64(math.Floor(float64(t)/day))] = true
 		if inWin {
 			c.freq++
 			totOrders += wt
+			c.exDen[2].Add(c.exDen[2], big.NewRat(1, 1))
 		}
 	}
 	elo, ehi := h.CustomerEvents(id)
@@ -174,7 +218,7 @@ func (n *naive) customer(id affinity.CustomerID) {
 		}
 		c.known = true
 		d := int((n.asOf - e.Unix) / day)
-		if int64(d) >= n.look {
+		if e.Unix <= n.start {
 			continue
 		}
 		k := 0
@@ -251,15 +295,29 @@ func (n *naive) customer(id affinity.CustomerID) {
 
 func (n *naive) population() {
 	n.popShare = map[affinity.CategoryID]float64{}
+	n.popExact = map[affinity.CategoryID]*big.Rat{}
 	tot := 0.0
+	exTot := new(big.Rat)
 	for i := range n.cust {
 		c := &n.cust[i]
 		if !c.known {
 			continue
 		}
 		tot += c.totSpend
+		exTot.Add(exTot, c.exDen[0])
 		for cc := range c.catDays {
 			n.popShare[cc] += c.spend[cc]
+			if n.popExact[cc] == nil {
+				n.popExact[cc] = new(big.Rat)
+			}
+			n.popExact[cc].Add(n.popExact[cc], c.exNum[0][cc])
+		}
+	}
+	for _, v := range n.popExact {
+		if exTot.Sign() > 0 && v.Sign() > 0 {
+			v.Quo(v, exTot)
+		} else {
+			v.SetInt64(0)
 		}
 	}
 	for cc := range n.popShare {
@@ -294,12 +352,19 @@ func (n *naive) rfmScores() {
 	slices.Sort(mon)
 	below := func(sorted []int64, v int64) int { i, _ := slices.BinarySearch(sorted, v); return i }
 	above := func(sorted []int64, v int64) int { i, _ := slices.BinarySearch(sorted, v+1); return len(sorted) - i }
+	if n.opts.RFMScoring == segment.RFMNTile {
+		n.ntile(scored, func(c *naiveCustomer) int64 { return c.lastBuy }, func(c *naiveCustomer, s int) { c.r = s })
+		n.ntile(scored, func(c *naiveCustomer) int64 { return int64(c.freq) }, func(c *naiveCustomer, s int) { c.f = s })
+		n.ntile(scored, func(c *naiveCustomer) int64 { return c.monetary }, func(c *naiveCustomer, s int) { c.m = s })
+	}
 	for _, i := range scored {
 		c := &n.cust[i]
-		lr := above(rec, int64(c.recency))
-		lf := below(freq, int64(c.freq))
-		lm := below(mon, c.monetary)
-		c.r, c.f, c.m = 1+5*lr/N, 1+5*lf/N, 1+5*lm/N
+		if n.opts.RFMScoring != segment.RFMNTile {
+			lr := above(rec, int64(c.recency))
+			lf := below(freq, int64(c.freq))
+			lm := below(mon, c.monetary)
+			c.r, c.f, c.m = 1+5*lr/N, 1+5*lf/N, 1+5*lm/N
+		}
 		for _, rule := range n.opts.RFMRules {
 			in := func(s segment.ScoreRange, v int) bool {
 				if s == (segment.ScoreRange{}) {
@@ -313,6 +378,41 @@ func (n *naive) rfmScores() {
 			}
 		}
 	}
+}
+
+// ntile is SQL's NTILE(5) OVER (ORDER BY val, customer_key), written the
+// way the SQL standard describes it: the rows in order, the first n mod 5
+// tiles one row larger than the rest.
+func (n *naive) ntile(scored []int, val func(c *naiveCustomer) int64, set func(c *naiveCustomer, score int)) {
+	rows := slices.Clone(scored)
+	key := func(i int) string { return n.h.CustomerKey(affinity.CustomerID(i)) }
+	slices.SortFunc(rows, func(a, b int) int {
+		if va, vb := val(&n.cust[a]), val(&n.cust[b]); va != vb {
+			return cmpInt(va, vb)
+		}
+		return strings.Compare(key(a), key(b))
+	})
+	r := 0
+	for tile := 1; tile <= 5; tile++ {
+		size := len(rows) / 5
+		if tile <= len(rows)%5 {
+			size++
+		}
+		for range size {
+			set(&n.cust[rows[r]], tile)
+			r++
+		}
+	}
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // set evaluates a test expression on every known customer.
@@ -700,7 +800,24 @@ func (g *exprGen) categoryCmp() tExpr {
 		}
 		return plain(v / 10000)
 	}
-	switch g.rng.IntN(6) {
+	if g.n.opts.HalfLife == 0 {
+		switch k := g.rng.IntN(6); k {
+		case 0, 1, 2:
+			name := []string{"affinity", "itemshare", "ordershare"}[k]
+			return g.exactCmp(name+"("+q+")", func(n *naive, i int) *big.Rat { return n.cust[i].exactShare(k, c) }, big.NewRat(1, 1))
+		case 5:
+			pop := g.n.popExact[c]
+			if pop == nil {
+				pop = new(big.Rat)
+			}
+			return g.exactCmp("lift("+q+")", func(n *naive, i int) *big.Rat { return n.cust[i].exactShare(0, c) }, pop)
+		}
+	}
+	k := g.rng.IntN(6)
+	if g.n.opts.HalfLife == 0 {
+		k = 3 + g.rng.IntN(2) // the shares are above
+	}
+	switch k {
 	case 0:
 		return g.comparison("affinity("+q+")", share(func(cu *naiveCustomer) map[affinity.CategoryID]int { return cu.spendQ }), true, 1, shareText)
 	case 1:
@@ -725,6 +842,106 @@ func (g *exprGen) categoryCmp() tExpr {
 		return tCmp{src: fmt.Sprintf("lift(%s) >= %s", q, plain(v)), get: get, zero: true, lo: v, hi: math.Inf(1)}
 	}
 	return tCmp{src: fmt.Sprintf("lift(%s) < %s", q, plain(v)), get: get, zero: true, lo: math.Inf(-1), hi: math.Nextafter(v, math.Inf(-1))}
+}
+
+// tExact compares an exact share with [lo, hi] (nil: unbounded), each
+// end included unless strict, or, for ne, with lo; scale multiplies the
+// thresholds (the population share of a lift).
+type tExact struct {
+	src                string
+	get                func(n *naive, c int) *big.Rat
+	lo, hi             *big.Rat
+	loStrict, hiStrict bool
+	ne                 bool
+	scale              *big.Rat
+}
+
+func (e tExact) text() string { return e.src }
+
+func (e tExact) eval(n *naive, c int) bool {
+	v := e.get(n, c)
+	if e.scale != nil && e.scale.Sign() == 0 { // lift of a category no one bought: 0
+		v = new(big.Rat)
+	} else if e.scale != nil {
+		v = new(big.Rat).Quo(v, e.scale)
+	}
+	if e.ne {
+		return v.Cmp(e.lo) != 0
+	}
+	if e.lo != nil {
+		if k := v.Cmp(e.lo); k < 0 || k == 0 && e.loStrict {
+			return false
+		}
+	}
+	if e.hi != nil {
+		if k := v.Cmp(e.hi); k > 0 || k == 0 && e.hiStrict {
+			return false
+		}
+	}
+	return true
+}
+
+// exactCmp returns a random comparison of an exact share (a lift when
+// scale is not 1) with thresholds on and next to the values of random
+// customers: the value itself when it is a short decimal, else the value
+// rounded to 4 or 5 decimals and moved by a step.
+func (g *exprGen) exactCmp(name string, get func(n *naive, c int) *big.Rat, scale *big.Rat) tExpr {
+	r := g.rng
+	pick := func() *big.Rat {
+		v := new(big.Rat)
+		for range 10 {
+			c := r.IntN(len(g.n.cust))
+			if g.n.cust[c].known {
+				v = get(g.n, c)
+				if scale.Sign() > 0 {
+					v.Quo(v, scale)
+				}
+				break
+			}
+		}
+		if s := v.FloatString(8); r.IntN(3) == 0 {
+			if w, _ := new(big.Rat).SetString(s); w.Cmp(v) == 0 {
+				return v // a short decimal: the threshold on the value
+			}
+		}
+		digits := 4 + r.IntN(2)
+		w, _ := new(big.Rat).SetString(v.FloatString(digits))
+		step := new(big.Rat).SetFrac64(int64(r.IntN(3)-1), int64(math.Pow10(digits)))
+		return w.Add(w, step)
+	}
+	text := func(v *big.Rat) string {
+		s := strings.TrimRight(strings.TrimRight(v.FloatString(10), "0"), ".")
+		if scale.Cmp(big.NewRat(1, 1)) == 0 && r.IntN(3) == 0 && v.Sign() >= 0 {
+			p := new(big.Rat).Mul(v, big.NewRat(100, 1))
+			return strings.TrimRight(strings.TrimRight(p.FloatString(10), "0"), ".") + "%"
+		}
+		return s
+	}
+	a, b := pick(), pick()
+	if a.Cmp(b) > 0 {
+		a, b = b, a
+	}
+	e := tExact{get: get}
+	if scale.Cmp(big.NewRat(1, 1)) != 0 {
+		e.scale = scale
+	}
+	switch r.IntN(7) {
+	case 0:
+		e.src, e.lo, e.hi = name+" between "+text(a)+" and "+text(b), a, b
+	case 1:
+		e.src, e.lo = name+" >= "+text(a), a
+	case 2:
+		e.src, e.lo, e.loStrict = name+" > "+text(a), a, true
+	case 3:
+		e.src, e.hi = name+" <= "+text(a), a
+	case 4:
+		e.src, e.hi, e.hiStrict = name+" < "+text(a), a, true
+	case 5:
+		e.src, e.lo, e.hi = name+" = "+text(a), a, a
+	default:
+		e.src, e.lo, e.ne = name+" != "+text(a), a, true
+	}
+	return e
 }
 
 // checkQueries compares count random expressions on x with the oracle.

@@ -2,9 +2,13 @@ package segment
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/segment/query"
 )
 
 // Day is the unit of every recency, tenure and window: features count whole
@@ -13,23 +17,28 @@ const Day = 24 * time.Hour
 
 // Default option values.
 const (
-	DefaultLookback    = 730 * Day // 24 months, the usual CLV "lifetime"
-	DefaultTopN        = 3
-	DefaultLoyalOrders = 4
-	DefaultLapseAfter  = 180 * Day
-	DefaultChurnAfter  = 365 * Day
-	maxTopN            = 64
-	maxDays            = 1 << 16 // windows and look-backs stay below ~179 years
+	// DefaultLookbackMonths is the look-back of the zero [Options.Lookback]:
+	// affinity.Months(24), 24 calendar months, the usual CLV "lifetime".
+	DefaultLookbackMonths = 24
+	DefaultTopN           = 3
+	DefaultLoyalOrders    = 4
+	DefaultLapseAfter     = 180 * Day
+	DefaultChurnAfter     = 365 * Day
+	maxTopN               = 64
+	maxDays               = 1 << 16 // windows and look-backs stay below ~179 years
 )
 
 // Options configures [Build]. The zero value means the documented defaults.
 type Options struct {
-	// Lookback is the window (asOf-Lookback, asOf] whose orders and events
-	// make up frequency, monetary value, average order value, the category
-	// shares and every bought/viewed/carted set; a whole number of days.
-	// Default 730 days (24 months). Recency and tenure look at all orders up
-	// to asOf regardless.
-	Lookback time.Duration
+	// Lookback is the window (Lookback.Start(asOf), asOf] whose orders and
+	// events make up frequency, monetary value, average order value, the
+	// category shares and every bought/viewed/carted set. The zero value
+	// means affinity.Months(24): 24 calendar months, so that a window
+	// across February 29 keeps its extra day; [affinity.AllTime] means
+	// everything up to asOf. The window, in whole days rounded up, must be
+	// shorter than 65,536 days. Recency and tenure look at all orders up to
+	// asOf regardless.
+	Lookback affinity.Lookback
 	// HalfLife, when positive, weights each order in the category shares by
 	// 2^(-age/HalfLife), so that old interests fade. Zero means no decay.
 	// It does not affect frequency, monetary value or recency.
@@ -42,11 +51,16 @@ type Options struct {
 	// least 2.
 	LoyalOrders int
 	// LapseAfter is the recency beyond which a customer is lapsing; default
-	// 180 days. It must not exceed Lookback.
+	// 180 days, or the look-back's length in days when that is shorter. It
+	// must not exceed the look-back.
 	LapseAfter time.Duration
 	// ChurnAfter is the recency beyond which a customer is churned; default
 	// 365 days. It must exceed LapseAfter.
 	ChurnAfter time.Duration
+	// RFMScoring chooses how RFM scores are computed: [RFMRank] (the zero
+	// value: equal values share a score) or [RFMNTile] (SQL's NTILE(5),
+	// ties broken by customer key). See the package documentation.
+	RFMScoring RFMScoring
 	// RFMRules is the ordered RFM segment map; nil means
 	// [DefaultRFMRules]. A customer belongs to the first rule that matches
 	// its scores, or to no RFM segment when none does.
@@ -56,10 +70,22 @@ type Options struct {
 	Workers int
 }
 
-// withDefaults fills in defaults and validates the options.
-func (o Options) withDefaults() (Options, error) {
-	if o.Lookback == 0 {
-		o.Lookback = DefaultLookback
+// withDefaults fills in defaults and validates the options. lookDays is
+// the look-back's length in days, rounded up (0 for [affinity.AllTime]).
+func (o Options) withDefaults(lookDays int) (Options, error) {
+	if err := o.Lookback.Validate(); err != nil {
+		return o, fmt.Errorf("%w: Lookback: %v", ErrInvalid, err)
+	}
+	o.Lookback = o.Lookback.Or(affinity.Months(DefaultLookbackMonths))
+	if !o.Lookback.All && lookDays <= 0 {
+		return o, fmt.Errorf("%w: Lookback %v is an empty window", ErrInvalid, o.Lookback)
+	}
+	if lookDays >= maxDays {
+		return o, fmt.Errorf("%w: Lookback %v spans %d days, at most %d are supported", ErrInvalid, o.Lookback, lookDays, maxDays-1)
+	}
+	lookback := time.Duration(lookDays) * Day
+	if o.Lookback.All {
+		lookback = maxDays * Day
 	}
 	if o.TopN == 0 {
 		o.TopN = DefaultTopN
@@ -68,7 +94,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.LoyalOrders = DefaultLoyalOrders
 	}
 	if o.LapseAfter == 0 {
-		o.LapseAfter = min(DefaultLapseAfter, o.Lookback)
+		o.LapseAfter = min(DefaultLapseAfter, lookback)
 	}
 	if o.ChurnAfter == 0 {
 		o.ChurnAfter = max(DefaultChurnAfter, o.LapseAfter+Day)
@@ -82,7 +108,7 @@ func (o Options) withDefaults() (Options, error) {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"Lookback", o.Lookback}, {"LapseAfter", o.LapseAfter}, {"ChurnAfter", o.ChurnAfter}} {
+	}{{"LapseAfter", o.LapseAfter}, {"ChurnAfter", o.ChurnAfter}} {
 		if _, err := wholeDays(d.name, d.v); err != nil {
 			return o, err
 		}
@@ -94,10 +120,12 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("%w: TopN %d is not in [1, %d]", ErrInvalid, o.TopN, maxTopN)
 	case o.LoyalOrders < 2:
 		return o, fmt.Errorf("%w: LoyalOrders %d is less than 2", ErrInvalid, o.LoyalOrders)
-	case o.LapseAfter > o.Lookback:
-		return o, fmt.Errorf("%w: LapseAfter %s exceeds Lookback %s", ErrInvalid, fmtDays(o.LapseAfter), fmtDays(o.Lookback))
+	case o.LapseAfter > lookback:
+		return o, fmt.Errorf("%w: LapseAfter %s exceeds Lookback %v (%dd)", ErrInvalid, query.FormatDays(o.LapseAfter), o.Lookback, lookDays)
+	case o.RFMScoring != RFMRank && o.RFMScoring != RFMNTile:
+		return o, fmt.Errorf("%w: RFMScoring %d", ErrInvalid, o.RFMScoring)
 	case o.ChurnAfter <= o.LapseAfter:
-		return o, fmt.Errorf("%w: ChurnAfter %s does not exceed LapseAfter %s", ErrInvalid, fmtDays(o.ChurnAfter), fmtDays(o.LapseAfter))
+		return o, fmt.Errorf("%w: ChurnAfter %s does not exceed LapseAfter %s", ErrInvalid, query.FormatDays(o.ChurnAfter), query.FormatDays(o.LapseAfter))
 	}
 	if err := validateRules(o.RFMRules); err != nil {
 		return o, err
@@ -118,12 +146,50 @@ func wholeDays(what string, d time.Duration) (int, error) {
 	return int(d / Day), nil
 }
 
-// fmtDays formats a whole-day duration the way the query syntax writes it.
-func fmtDays(d time.Duration) string {
-	if d%Day != 0 {
-		return d.String()
+// lookDays returns the length in days, rounded up, of the look-back l
+// (defaults resolved) ending at asOf (Unix seconds), and the Unix time of
+// its start: an order at t is in the look-back when start < t ≤ asOf. For
+// [affinity.AllTime] it returns 0 and math.MinInt64.
+func lookWindow(l affinity.Lookback, asOf int64) (days int, start int64) {
+	l = l.Or(affinity.Months(DefaultLookbackMonths))
+	if l.All {
+		return 0, math.MinInt64
 	}
-	return fmt.Sprintf("%dd", d/Day)
+	start = l.Start(time.Unix(asOf, 0).UTC()).Unix()
+	span := asOf - start
+	if span <= 0 {
+		return 0, asOf
+	}
+	return int((span + secondsPerDay - 1) / secondsPerDay), start
+}
+
+// RFMScoring is a way of turning recency, frequency and monetary values
+// into scores from 1 to 5; see the package documentation.
+type RFMScoring uint8
+
+const (
+	// RFMRank gives equal values equal scores: score = 1 + ⌊5·L/N⌋ with L
+	// the customers with a strictly worse value (SQL RANK() cut into
+	// quintiles). Recency is counted in whole days.
+	RFMRank RFMScoring = iota
+	// RFMNTile gives the scores of SQL's NTILE(5) OVER (ORDER BY value,
+	// customer_key): customers sorted by value, ties broken by the shop's
+	// customer key (byte order), cut into five tiles whose sizes differ by
+	// at most one, the larger tiles first. R orders by the exact time of the
+	// last purchase (seconds), F by frequency and M by monetary value, all
+	// ascending, so 5 is the most recent, most frequent, highest spending.
+	RFMNTile
+)
+
+// String returns "rank" or "ntile".
+func (s RFMScoring) String() string {
+	switch s {
+	case RFMRank:
+		return "rank"
+	case RFMNTile:
+		return "ntile"
+	}
+	return fmt.Sprintf("RFMScoring(%d)", s)
 }
 
 // ScoreRange is an inclusive range of RFM scores. The zero value means any

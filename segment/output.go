@@ -42,9 +42,9 @@ func (x *Index) Stats(name string, set *roaring.Bitmap) Stats {
 		s.Share = float64(s.Customers) / float64(n)
 	}
 	m := &x.scalars[scMonetary]
-	s.Revenue = affinity.Money(m.v.sum(roaring.And(in, m.exist)))
+	s.Revenue = affinity.Money(m.v.Sum(roaring.And(in, m.exist)))
 	f := &x.scalars[scFrequency]
-	s.Orders = f.v.sum(roaring.And(in, f.exist))
+	s.Orders = f.v.Sum(roaring.And(in, f.exist))
 	if x.revenue > 0 {
 		s.RevenueShare = float64(s.Revenue) / float64(x.revenue)
 	}
@@ -171,7 +171,7 @@ func (x *Index) features(set *roaring.Bitmap) []Features {
 	for sc := range numScalars {
 		a := &x.scalars[sc]
 		present := roaring.And(set, a.exist)
-		vals = a.v.values(vals, present)
+		vals = a.v.Values(vals, present)
 		j := 0
 		it := present.Iterator()
 		for k := 0; it.HasNext(); k++ {

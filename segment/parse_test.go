@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/segment"
 )
 
@@ -48,7 +50,7 @@ func TestParseErrorsHavePositions(t *testing.T) {
 			assert.Equal(t, tc.line, se.Line, "line")
 			assert.Equal(t, tc.column, se.Column, "column")
 			assert.Contains(t, se.Msg, tc.msg)
-			assert.Contains(t, se.Error(), "segment: syntax error at line")
+			assert.Contains(t, se.Error(), "query: syntax error at line")
 		})
 	}
 }
@@ -61,7 +63,7 @@ func TestParseDeepNestingIsAnError(t *testing.T) {
 	_, err := segment.Parse(src + "all")
 	var se *segment.SyntaxError
 	require.ErrorAs(t, err, &se)
-	assert.Contains(t, se.Msg, "nested too deeply")
+	assert.Contains(t, se.Msg, "nested deeper than Limits.MaxDepth (200)")
 	long := "not "
 	for range 1000 {
 		long += "not "
@@ -149,17 +151,19 @@ func TestBadInputIsAClearError(t *testing.T) {
 		src, msg string
 		sentinel error
 	}{
-		{`affinity("Dept0/Grup0") >= 0.3`, `unknown name: category "Dept0/Grup0" at line 1, column 1`, segment.ErrUnknown},
+		{`affinity("Dept0/Grup0") >= 0.3`, `unknown name: category "Dept0/Grup0" at line 1, column 10`, segment.ErrUnknown},
 		{`bought("group0")`, `did you mean "Dept0/Group0"`, segment.ErrUnknown},
-		{`bought(product("Dept0"))`, `product "Dept0"`, segment.ErrUnknown},
-		{`recency < 3d and bought("nothing")`, `category "nothing" at line 1, column 18 (nor a product)`, segment.ErrUnknown},
-		{`segment("vip")`, `segment "vip"`, segment.ErrUnknown},
+		{`bought(product("Dept0"))`, `product "Dept0" at line 1, column 16`, segment.ErrUnknown},
+		{`recency < 3d and bought("nothing")`, `category "nothing" at line 1, column 25 (nor a product)`, segment.ErrUnknown},
+		{`segment("vip")`, `segment "vip" at line 1, column 9`, segment.ErrUnknown},
 		{`rfm("Champs")`, `RFM segment "Champs" (known: Champions, Loyal`, segment.ErrUnknown},
-		{`lifecycle("sleeping")`, `lifecycle stage "sleeping"`, segment.ErrUnknown},
-		{`recency between 28d and 14d`, `empty range: recency between 28d and 14d`, segment.ErrInvalid},
-		{`bought("Dept0" within 800d)`, `window 800d exceeds the index's look-back of 730d`, segment.ErrInvalid},
-		{`active between "2024-02-01" and "2024-01-01"`, `empty date range`, segment.ErrInvalid},
-		{`top("Dept0", 5)`, `top 5 exceeds the index's TopN 3`, segment.ErrInvalid},
+		{`all and lifecycle( "sleeping")`, `lifecycle stage "sleeping" (known: new, repeat, loyal, lapsing, churned) at line 1, column 20`, segment.ErrUnknown},
+		{`recency between 28d and 14d`, `empty range: recency between 28d and 14d at line 1, column 17`, segment.ErrInvalid},
+		{`bought("Dept0" within 800d)`, `window 800d exceeds the index's look-back of 731d at line 1, column 23`, segment.ErrInvalid},
+		{`active between "2024-02-01" and "2024-01-01"`, `empty date range: 2024-02-01 is after 2024-01-01 at line 1, column 16`, segment.ErrInvalid},
+		{`top("Dept0", 5)`, `top 5 exceeds the index's TopN 3 at line 1, column 14`, segment.ErrInvalid},
+		{"recency < 3d and\n  affinity(\"" + strings.Repeat("x", 500) + "\") > 0.1",
+			`category "` + strings.Repeat("x", 60) + `"… at line 2, column 12`, segment.ErrUnknown},
 	}
 	for _, tc := range cases {
 		_, err := x.Query(tc.src)
@@ -193,14 +197,16 @@ func TestBuildRejectsBadInput(t *testing.T) {
 	_, err = segment.Build(ctx, nil, testAsOf, segment.Options{})
 	require.ErrorIs(t, err, segment.ErrInvalid)
 	_, err = segment.Build(ctx, h, time.Time{}, segment.Options{})
-	require.ErrorIs(t, err, segment.ErrInvalid)
+	require.ErrorIs(t, err, affinity.ErrNoAsOf)
 	for _, o := range []segment.Options{
-		{Lookback: -segment.Day},
-		{Lookback: 36 * time.Hour},
+		{Lookback: affinity.Days(-1)},
+		{Lookback: affinity.Lookback{Months: 1, All: true}},
+		{Lookback: affinity.Months(200 * 12)},
+		{RFMScoring: 7},
 		{HalfLife: -time.Hour},
 		{TopN: 100},
 		{LoyalOrders: 1},
-		{Lookback: 30 * segment.Day, LapseAfter: 60 * segment.Day},
+		{Lookback: affinity.Days(30), LapseAfter: 60 * segment.Day},
 		{LapseAfter: 100 * segment.Day, ChurnAfter: 100 * segment.Day},
 		{RFMRules: []segment.RFMRule{{Name: "x", R: segment.ScoreRange{Min: 0, Max: 6}}}},
 		{RFMRules: []segment.RFMRule{{Name: "x"}, {Name: "X"}}},

@@ -44,7 +44,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	format := fs.String("format", "onlineretail", "format of -data: "+strings.Join(dataset.Formats(), ", "))
 	asOfFlag := fs.String("asof", "", "as-of date YYYY-MM-DD, UTC (default: the day after the last order)")
 	query := fs.String("query", "", "a segment query to evaluate, e.g. 'rfm(\"Champions\") and recency <= 30d'")
-	lookback := fs.Int("lookback", 730, "look-back window in days")
+	lookback := fs.Int("lookback", 24, "look-back window in calendar months")
 	ncat := fs.Int("categories", 6, "number of top-level categories to show affinity segments for")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -60,14 +60,14 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := segment.Options{Lookback: time.Duration(*lookback) * segment.Day}
+	opts := segment.Options{Lookback: affinity.Months(*lookback)}
 	t0 := time.Now()
 	x, err := segment.Build(ctx, h, asOf, opts)
 	if err != nil {
 		return err
 	}
 	built := time.Since(t0)
-	fmt.Fprintf(w, "%s: %d customers known as of %s (look-back %d days), index built in %v\n\n",
+	fmt.Fprintf(w, "%s: %d customers known as of %s (look-back %d months), index built in %v\n\n",
 		name, x.Len(), asOf.Format(time.DateOnly), *lookback, built.Round(time.Millisecond))
 
 	fmt.Fprintln(w, "RFM segments")

@@ -1,4 +1,4 @@
-package segment
+package query
 
 import (
 	"fmt"
@@ -16,22 +16,100 @@ type SyntaxError struct {
 	Msg                  string
 }
 
-// Error formats the error as "segment: syntax error at line L, column C: msg".
+// Error formats the error as "query: syntax error at line L, column C: msg".
 func (e *SyntaxError) Error() string {
-	return fmt.Sprintf("segment: syntax error at line %d, column %d: %s", e.Line, e.Column, e.Msg)
+	return fmt.Sprintf("query: syntax error at line %d, column %d: %s", e.Line, e.Column, e.Msg)
 }
 
-// position returns the 1-based line and column of byte offset off in src.
-func position(src string, off int) (line, col int) {
+// Position returns the 1-based line and column (in code points) of byte
+// offset off in src.
+func Position(src string, off int) (line, col int) {
 	off = min(max(off, 0), len(src))
 	line = 1 + strings.Count(src[:off], "\n")
 	start := strings.LastIndexByte(src[:off], '\n') + 1
 	return line, 1 + utf8.RuneCountInString(src[start:off])
 }
 
-// maxDepth bounds the nesting of parentheses and "not", so that hostile
-// input cannot exhaust the stack.
-const maxDepth = 200
+// Default limits of [Limits].
+const (
+	DefaultMaxLen   = 64 << 10 // bytes of query text
+	DefaultMaxDepth = 200      // nested parentheses and "not"
+)
+
+// maxWindowDays bounds windows: days fit in 16 bits; maxRank bounds top.
+const (
+	maxWindowDays = 1 << 16
+	maxRank       = 64
+)
+
+// Limits bounds what [Syntax.Parse] accepts, so that hostile input can
+// neither exhaust the stack nor make an error message or a parse cost
+// more than the limits allow. The zero value means the defaults.
+type Limits struct {
+	// MaxLen is the longest query text in bytes; default DefaultMaxLen.
+	MaxLen int
+	// MaxDepth is the deepest nesting of parentheses and "not"; default
+	// DefaultMaxDepth.
+	MaxDepth int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxLen <= 0 {
+		l.MaxLen = DefaultMaxLen
+	}
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = DefaultMaxDepth
+	}
+	return l
+}
+
+// Syntax is the text syntax with its vocabulary of attributes. The zero
+// value knows no attributes; build one with [NewSyntax]. A Syntax is
+// immutable and safe for concurrent use once built.
+type Syntax struct {
+	// Limits bounds the input; see [Limits].
+	Limits Limits
+	attrs  map[attrKey]AttrSpec
+}
+
+type attrKey struct {
+	name string
+	arg  bool
+}
+
+// NewSyntax returns the syntax that knows the attributes specs, with the
+// default limits. Names are matched case-insensitively.
+func NewSyntax(specs ...AttrSpec) *Syntax {
+	s := &Syntax{attrs: make(map[attrKey]AttrSpec, len(specs))}
+	for _, a := range specs {
+		a.Name = strings.ToLower(a.Name)
+		s.attrs[attrKey{a.Name, a.Arg}] = a
+	}
+	return s
+}
+
+// Attr returns the attribute name (with an argument when arg is set) and
+// whether the syntax knows it.
+func (s *Syntax) Attr(name string, arg bool) (AttrSpec, bool) {
+	a, ok := s.attrs[attrKey{strings.ToLower(name), arg}]
+	return a, ok
+}
+
+// maxExcerpt is the longest piece of input an error message quotes.
+const maxExcerpt = 60
+
+// Excerpt returns s quoted in Go syntax, cut to its first 60 code points
+// and "…" when longer, for error messages that quote input.
+func Excerpt(s string) string {
+	n := 0
+	for i := range s {
+		if n == maxExcerpt {
+			return strconv.Quote(s[:i]) + "…"
+		}
+		n++
+	}
+	return strconv.Quote(s)
+}
 
 type tokKind uint8
 
@@ -55,18 +133,23 @@ type token struct {
 }
 
 type parser struct {
-	src   string
-	pos   int // next byte to lex
-	tok   token
-	depth int
+	syn    *Syntax
+	limits Limits
+	src    string
+	pos    int // next byte to lex
+	tok    token
+	depth  int
 }
 
 // Parse parses an expression in the text syntax described in the package
-// documentation. Syntax errors are returned as *[SyntaxError]. Names are
-// not resolved: an unknown category is reported when the expression is
-// evaluated.
-func Parse(src string) (Expr, error) {
-	p := &parser{src: src}
+// documentation. Syntax errors, unknown attributes and input beyond
+// s.Limits are returned as *[SyntaxError]. Other names are not resolved:
+// an unknown category is reported when the expression is evaluated.
+func (s *Syntax) Parse(src string) (Expr, error) {
+	p := &parser{syn: s, limits: s.Limits.withDefaults(), src: src}
+	if len(src) > p.limits.MaxLen {
+		return nil, p.errorf(p.limits.MaxLen, "query of %d bytes is longer than Limits.MaxLen (%d bytes); raise the limit to accept it", len(src), p.limits.MaxLen)
+	}
 	if err := p.next(); err != nil {
 		return nil, err
 	}
@@ -84,7 +167,7 @@ func Parse(src string) (Expr, error) {
 }
 
 func (p *parser) errorf(off int, format string, args ...any) *SyntaxError {
-	line, col := position(p.src, off)
+	line, col := Position(p.src, off)
 	return &SyntaxError{Offset: off, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)}
 }
 
@@ -93,13 +176,13 @@ func (p *parser) describe() string {
 	case tEOF:
 		return "end of expression"
 	case tString:
-		return strconv.Quote(p.tok.text)
+		return Excerpt(p.tok.text)
 	case tIdent:
-		return "word " + strconv.Quote(p.tok.text)
+		return "word " + Excerpt(p.tok.text)
 	case tNumber:
-		return "number " + p.tok.text
+		return "number " + Excerpt(p.tok.text)
 	}
-	return strconv.Quote(p.tok.text)
+	return Excerpt(p.tok.text)
 }
 
 func isLetter(c byte) bool { return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
@@ -166,7 +249,7 @@ func (p *parser) next() error {
 		}
 		text, err := strconv.Unquote(s[start:p.pos])
 		if err != nil {
-			return p.errorf(start, "invalid string %s", s[start:p.pos])
+			return p.errorf(start, "invalid string %s", Excerpt(s[start:p.pos]))
 		}
 		p.tok = token{kind: tString, text: text, off: start}
 	case c == '(':
@@ -253,14 +336,14 @@ func (p *parser) list(word string, operand func() (Expr, error)) (Expr, error) {
 	if len(xs) == 1 {
 		return x, nil
 	}
-	return &boolExpr{and: word == "and", xs: xs}, nil
+	return &Bool{And: word == "and", Xs: xs}, nil
 }
 
 func (p *parser) unary() (Expr, error) {
 	p.depth++
 	defer func() { p.depth-- }()
-	if p.depth > maxDepth {
-		return nil, p.errorf(p.tok.off, "expression nested too deeply")
+	if p.depth > p.limits.MaxDepth {
+		return nil, p.errorf(p.tok.off, "expression nested deeper than Limits.MaxDepth (%d); raise the limit to accept it", p.limits.MaxDepth)
 	}
 	if p.isWord("not") {
 		if err := p.next(); err != nil {
@@ -270,19 +353,9 @@ func (p *parser) unary() (Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &notExpr{x: x}, nil
+		return &Negation{X: x}, nil
 	}
 	return p.primary()
-}
-
-var scalarAttrs = map[string]attrKind{
-	"recency": akRecency, "tenure": akTenure, "frequency": akFrequency, "monetary": akMonetary,
-	"aov": akAOV, "rscore": akRScore, "fscore": akFScore, "mscore": akMScore,
-}
-
-var categoryAttrs = map[string]attrKind{
-	"affinity": akAffinity, "itemshare": akItemShare, "ordershare": akOrderShare,
-	"lift": akLift, "recency": akCatRecency, "rank": akRank,
 }
 
 func (p *parser) primary() (Expr, error) {
@@ -308,67 +381,73 @@ func (p *parser) primary() (Expr, error) {
 		return nil, err
 	}
 	word := t.text
-	if k, ok := categoryAttrs[word]; ok && p.tok.kind == tLParen {
-		cat, err := p.stringArg()
+	if a, ok := p.syn.Attr(word, true); ok && p.tok.kind == tLParen {
+		arg, argOff, err := p.stringArg()
 		if err != nil {
 			return nil, err
 		}
-		return p.comparison(Attr{kind: k, cat: cat}, t.off)
+		c, err := p.comparison(Attr{Name: a.Name, Arg: arg, Unit: a.Unit, HasArg: true}, t.off)
+		if err != nil {
+			return nil, err
+		}
+		c.ArgPos = argOff + 1
+		return c, nil
 	}
-	if k, ok := scalarAttrs[word]; ok {
-		return p.comparison(Attr{kind: k}, t.off)
+	if a, ok := p.syn.Attr(word, false); ok {
+		return p.comparison(Attr{Name: a.Name, Unit: a.Unit}, t.off)
 	}
 	switch word {
 	case "all":
-		return constExpr{all: true}, nil
+		return Const{All: true}, nil
 	case "none":
-		return constExpr{}, nil
+		return Const{}, nil
 	case "bought":
-		return p.activity(actBought, t.off)
+		return p.activity(Bought, t.off)
 	case "viewed":
-		return p.activity(actViewed, t.off)
+		return p.activity(Viewed, t.off)
 	case "carted":
-		return p.activity(actCarted, t.off)
+		return p.activity(Carted, t.off)
 	case "abandoned":
 		return p.abandoned(t.off)
 	case "active":
 		return p.active(t.off)
 	case "segment":
-		return p.ref(refSegment, t.off)
+		return p.ref(SegmentRef, t.off)
 	case "rfm":
-		return p.ref(refRFM, t.off)
+		return p.ref(RFMRef, t.off)
 	case "lifecycle":
-		return p.ref(refLifecycle, t.off)
+		return p.ref(LifecycleRef, t.off)
 	case "top":
 		return p.top(t.off)
 	}
-	if _, ok := categoryAttrs[word]; ok {
+	if _, ok := p.syn.Attr(word, true); ok {
 		return nil, p.errorf(p.tok.off, "expected \"(\" and a category after %s, found %s", word, p.describe())
 	}
-	return nil, p.errorf(t.off, "unknown word %q", word)
+	return nil, p.errorf(t.off, "unknown word %s", Excerpt(word))
 }
 
-// stringArg parses ( "string" ).
-func (p *parser) stringArg() (string, error) {
+// stringArg parses ( "string" ) and returns the string and its offset.
+func (p *parser) stringArg() (string, int, error) {
 	if _, err := p.expect(tLParen, `"("`); err != nil {
-		return "", err
+		return "", 0, err
 	}
 	s, err := p.expect(tString, "a quoted name")
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	if _, err := p.expect(tRParen, `")"`); err != nil {
-		return "", err
+		return "", 0, err
 	}
-	return s.text, nil
+	return s.text, s.off, nil
 }
 
-func (p *parser) comparison(a Attr, off int) (Expr, error) {
-	u := attrInfo[a.kind].unit
+func (p *parser) comparison(a Attr, off int) (*Compare, error) {
+	u := a.Unit
 	if p.isWord("between") {
 		if err := p.next(); err != nil {
 			return nil, err
 		}
+		loPos := p.tok.off + 1
 		lo, err := p.value(u)
 		if err != nil {
 			return nil, err
@@ -376,42 +455,44 @@ func (p *parser) comparison(a Attr, off int) (Expr, error) {
 		if err := p.expectWord("and"); err != nil {
 			return nil, err
 		}
+		hiPos := p.tok.off + 1
 		hi, err := p.value(u)
 		if err != nil {
 			return nil, err
 		}
-		return &cmpExpr{a: a, op: opBetween, v: lo, hi: hi, pos: off + 1}, nil
+		return &Compare{Attr: a, Op: Between, V: lo, Hi: hi, Pos: off + 1, ValuePos: loPos, HiPos: hiPos}, nil
 	}
 	if p.tok.kind != tOp {
 		return nil, p.errorf(p.tok.off, "expected a comparison (<, <=, >, >=, =, != or between) after %s, found %s", a, p.describe())
 	}
-	var op cmpOp
+	var op Op
 	switch p.tok.text {
 	case "<":
-		op = opLT
+		op = LT
 	case "<=":
-		op = opLE
+		op = LE
 	case ">":
-		op = opGT
+		op = GT
 	case ">=":
-		op = opGE
+		op = GE
 	case "=":
-		op = opEQ
+		op = EQ
 	case "!=":
-		op = opNE
+		op = NE
 	}
 	if err := p.next(); err != nil {
 		return nil, err
 	}
+	vPos := p.tok.off + 1
 	v, err := p.value(u)
 	if err != nil {
 		return nil, err
 	}
-	return &cmpExpr{a: a, op: op, v: v, pos: off + 1}, nil
+	return &Compare{Attr: a, Op: op, V: v, Pos: off + 1, ValuePos: vPos}, nil
 }
 
 // value parses [-] [currency [-]] number [unit] as a value of unit u.
-func (p *parser) value(u unit) (float64, error) {
+func (p *parser) value(u Unit) (float64, error) {
 	neg := false
 	if p.tok.kind == tMinus {
 		neg = true
@@ -420,7 +501,7 @@ func (p *parser) value(u unit) (float64, error) {
 		}
 	}
 	if p.tok.kind == tCurrency {
-		if u != unitMoney {
+		if u != Money {
 			return 0, p.errorf(p.tok.off, "a currency sign only goes with monetary and aov")
 		}
 		if err := p.next(); err != nil {
@@ -440,20 +521,20 @@ func (p *parser) value(u unit) (float64, error) {
 	num, suffix := splitNumber(t.text)
 	v, err := strconv.ParseFloat(num, 64)
 	if err != nil {
-		return 0, p.errorf(t.off, "invalid number %s", t.text)
+		return 0, p.errorf(t.off, "invalid number %s", Excerpt(t.text))
 	}
 	switch {
 	case suffix == "":
-	case u == unitDays && daysPerUnit[strings.ToLower(suffix)] > 0:
+	case u == Days && daysPerUnit[strings.ToLower(suffix)] > 0:
 		v *= float64(daysPerUnit[strings.ToLower(suffix)])
-	case u == unitShare && suffix == "%":
+	case u == Share && suffix == "%":
 		v /= 100
-	case u == unitDays:
-		return 0, p.errorf(t.off+len(num), "unknown duration unit %q (use d, w, m or y)", suffix)
-	case u == unitShare:
-		return 0, p.errorf(t.off+len(num), "unexpected %q after a share (write 0.3 or 30%%)", suffix)
+	case u == Days:
+		return 0, p.errorf(t.off+len(num), "unknown duration unit %s (use d, w, m or y)", Excerpt(suffix))
+	case u == Share:
+		return 0, p.errorf(t.off+len(num), "unexpected %s after a share (write 0.3 or 30%%)", Excerpt(suffix))
 	default:
-		return 0, p.errorf(t.off+len(num), "unexpected %q after a number", suffix)
+		return 0, p.errorf(t.off+len(num), "unexpected %s after a number", Excerpt(suffix))
 	}
 	if neg {
 		v = -v
@@ -482,47 +563,47 @@ func (p *parser) duration() (time.Duration, error) {
 	num, suffix := splitNumber(t.text)
 	n, err := strconv.ParseUint(num, 10, 32)
 	if err != nil {
-		return 0, p.errorf(t.off, "invalid duration %s (use a whole number of days, weeks, months or years)", t.text)
+		return 0, p.errorf(t.off, "invalid duration %s (use a whole number of days, weeks, months or years)", Excerpt(t.text))
 	}
 	per := 1
 	if suffix != "" {
 		per = daysPerUnit[strings.ToLower(suffix)]
 		if per == 0 {
-			return 0, p.errorf(t.off+len(num), "unknown duration unit %q (use d, w, m or y)", suffix)
+			return 0, p.errorf(t.off+len(num), "unknown duration unit %s (use d, w, m or y)", Excerpt(suffix))
 		}
 	}
 	days := n * uint64(per)
 	if days == 0 {
-		return 0, p.errorf(t.off, "empty window %s", t.text)
+		return 0, p.errorf(t.off, "empty window %s", Excerpt(t.text))
 	}
-	if days >= maxDays {
-		return 0, p.errorf(t.off, "window %s is too long", t.text)
+	if days >= maxWindowDays {
+		return 0, p.errorf(t.off, "window %s is too long", Excerpt(t.text))
 	}
-	return time.Duration(days) * Day, p.next()
+	return time.Duration(days) * 24 * time.Hour, p.next()
 }
 
 func (p *parser) target() (Target, error) {
 	switch {
 	case p.tok.kind == tString:
-		t := Target{kind: targetAuto, key: p.tok.text}
+		t := Target{Kind: AnyTarget, Key: p.tok.text, Pos: p.tok.off + 1}
 		return t, p.next()
 	case p.isWord("category"), p.isWord("product"):
-		kind := targetCategory
+		kind := CategoryTarget
 		if p.tok.text == "product" {
-			kind = targetProduct
+			kind = ProductTarget
 		}
 		if err := p.next(); err != nil {
 			return Target{}, err
 		}
-		key, err := p.stringArg()
-		return Target{kind: kind, key: key}, err
+		key, off, err := p.stringArg()
+		return Target{Kind: kind, Key: key, Pos: off + 1}, err
 	}
 	return Target{}, p.errorf(p.tok.off, "expected a quoted category or product, category(\"…\") or product(\"…\"), found %s", p.describe())
 }
 
 // activity parses ( target {, target} [(within | ,) duration] ).
-func (p *parser) activity(kind int, off int) (Expr, error) {
-	a := Activity{kind: kind, pos: off + 1}
+func (p *parser) activity(kind ActKind, off int) (Expr, error) {
+	a := Activity{Kind: kind, Pos: off + 1}
 	if _, err := p.expect(tLParen, `"("`); err != nil {
 		return nil, err
 	}
@@ -531,7 +612,7 @@ func (p *parser) activity(kind int, off int) (Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		a.targets = append(a.targets, t)
+		a.Targets = append(a.Targets, t)
 		if p.isWord("within") {
 			break
 		}
@@ -542,15 +623,16 @@ func (p *parser) activity(kind int, off int) (Expr, error) {
 			return nil, err
 		}
 		if p.tok.kind == tNumber {
+			a.WithinPos = p.tok.off + 1
 			d, err := p.duration()
 			if err != nil {
 				return nil, err
 			}
-			a.within = d
+			a.Window = d
 			break
 		}
 	}
-	if err := p.closeWindow(&a.within, false); err != nil {
+	if err := p.closeWindow(&a.Window, &a.WithinPos, false); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -559,13 +641,14 @@ func (p *parser) activity(kind int, off int) (Expr, error) {
 // closeWindow parses an optional "within duration" (or, when bare is
 // set, a duration alone) into *d unless it is already set, and the
 // closing parenthesis.
-func (p *parser) closeWindow(d *time.Duration, bare bool) error {
+func (p *parser) closeWindow(d *time.Duration, pos *int, bare bool) error {
 	if *d == 0 && (p.isWord("within") || bare && p.tok.kind == tNumber) {
 		if p.isWord("within") {
 			if err := p.next(); err != nil {
 				return err
 			}
 		}
+		*pos = p.tok.off + 1
 		v, err := p.duration()
 		if err != nil {
 			return err
@@ -577,11 +660,11 @@ func (p *parser) closeWindow(d *time.Duration, bare bool) error {
 }
 
 func (p *parser) abandoned(off int) (Expr, error) {
-	e := &abandonedExpr{pos: off + 1}
+	e := &Abandoned{Pos: off + 1}
 	if _, err := p.expect(tLParen, `"("`); err != nil {
 		return nil, err
 	}
-	if err := p.closeWindow(&e.within, true); err != nil {
+	if err := p.closeWindow(&e.Window, &e.WithinPos, true); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -594,7 +677,7 @@ func (p *parser) date() (time.Time, error) {
 	}
 	d, perr := time.Parse(time.DateOnly, t.text)
 	if perr != nil {
-		return time.Time{}, p.errorf(t.off, "invalid date %q (use YYYY-MM-DD)", t.text)
+		return time.Time{}, p.errorf(t.off, "invalid date %s (use YYYY-MM-DD)", Excerpt(t.text))
 	}
 	return d, nil
 }
@@ -603,6 +686,7 @@ func (p *parser) active(off int) (Expr, error) {
 	if err := p.expectWord("between"); err != nil {
 		return nil, err
 	}
+	fromPos := p.tok.off + 1
 	from, err := p.date()
 	if err != nil {
 		return nil, err
@@ -610,23 +694,24 @@ func (p *parser) active(off int) (Expr, error) {
 	if err := p.expectWord("and"); err != nil {
 		return nil, err
 	}
+	toPos := p.tok.off + 1
 	to, err := p.date()
 	if err != nil {
 		return nil, err
 	}
-	return &activeExpr{from: from, to: to, pos: off + 1}, nil
+	return &Active{From: from, To: to, Pos: off + 1, FromPos: fromPos, ToPos: toPos}, nil
 }
 
-func (p *parser) ref(kind refKind, off int) (Expr, error) {
-	name, err := p.stringArg()
+func (p *parser) ref(kind RefKind, off int) (Expr, error) {
+	name, nameOff, err := p.stringArg()
 	if err != nil {
 		return nil, err
 	}
-	return &refExpr{kind: kind, name: name, pos: off + 1}, nil
+	return &Ref{Kind: kind, Name: name, Pos: off + 1, NamePos: nameOff + 1}, nil
 }
 
 func (p *parser) top(off int) (Expr, error) {
-	e := &topExpr{pos: off + 1}
+	e := &Top{Pos: off + 1}
 	if _, err := p.expect(tLParen, `"("`); err != nil {
 		return nil, err
 	}
@@ -634,17 +719,17 @@ func (p *parser) top(off int) (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.cat = s.text
+	e.Cat, e.CatPos = s.text, s.off+1
 	if p.tok.kind == tComma {
 		if err := p.next(); err != nil {
 			return nil, err
 		}
 		t := p.tok
 		n, perr := strconv.Atoi(t.text)
-		if t.kind != tNumber || perr != nil || n < 1 || n > maxTopN {
-			return nil, p.errorf(t.off, "expected a rank from 1 to %d, found %s", maxTopN, p.describe())
+		if t.kind != tNumber || perr != nil || n < 1 || n > maxRank {
+			return nil, p.errorf(t.off, "expected a rank from 1 to %d, found %s", maxRank, p.describe())
 		}
-		e.n = n
+		e.N, e.NPos = n, t.off+1
 		if err := p.next(); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,271 @@
+package bsi
+
+import (
+	"math/bits"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/shopaffinity/affinity/internal/roaringio"
+)
+
+// BSI is a bit-sliced index: the value of a present column c is
+// Base + Σ 2^j [c ∈ Slices[j]]. Which columns are present is kept outside,
+// so that several measures of the same columns share one presence bitmap.
+// Comparisons and sums are bitmap algebra over the slices (O'Neil and
+// Quass, "Improved query performance with variant indexes", 1997): they
+// never visit columns one by one.
+type BSI struct {
+	Base   int64
+	Slices []*roaring.Bitmap
+}
+
+// Builder builds BSIs from columns sorted by id, with one writer per
+// slice so that each value is split into its set bits in a single pass.
+// The zero value is ready to use; reuse it to avoid allocations.
+type Builder struct {
+	writers [64]roaringio.Writer
+}
+
+// Build returns the BSI of vals[i] at ids[i]; ids must be strictly
+// increasing. base is the minimum value (0 when there are no values).
+func (bb *Builder) Build(ids []uint32, vals []int64) BSI {
+	if len(ids) == 0 {
+		return BSI{}
+	}
+	base := vals[0]
+	for _, v := range vals[1:] {
+		base = min(base, v)
+	}
+	var span uint64
+	for _, v := range vals {
+		span |= uint64(v - base)
+	}
+	k := bits.Len64(span)
+	ws := bb.writers[:k]
+	for j := range ws {
+		ws[j].Reserve(int(ids[len(ids)-1]>>16-ids[0]>>16) + 1)
+	}
+	for i := 0; i < len(ids); {
+		key := uint16(ids[i] >> 16)
+		end := i
+		for end < len(ids) && uint16(ids[end]>>16) == key {
+			end++
+		}
+		// (bitsets for many writers at once would not stay in cache)
+		for j := range ws {
+			ws[j].Open(key, false)
+		}
+		for ; i < end; i++ {
+			low := uint16(ids[i])
+			for u := uint64(vals[i] - base); u != 0; u &= u - 1 {
+				ws[bits.TrailingZeros64(u)].Push(low)
+			}
+		}
+		for j := range ws {
+			ws[j].Close()
+		}
+	}
+	return BSI{Base: base, Slices: FinishSlices(ws)}
+}
+
+// FinishSlices finishes the writers of ws, one per bit, and returns their
+// bitmaps without empty top slices.
+func FinishSlices(ws []roaringio.Writer) []*roaring.Bitmap {
+	k := len(ws)
+	for k > 0 && ws[k-1].Empty() {
+		k--
+	}
+	slices := make([]*roaring.Bitmap, k)
+	for j := range ws {
+		b := ws[j].Finish()
+		if j < k {
+			slices[j] = b
+		}
+	}
+	return slices
+}
+
+// AtLeast returns the columns of cand (which must all be present) whose
+// value is ≥ t. It takes ownership of cand and may return it modified.
+func (b *BSI) AtLeast(cand *roaring.Bitmap, t int64) *roaring.Bitmap {
+	if t <= b.Base {
+		return cand
+	}
+	c := uint64(t - b.Base)
+	if bits.Len64(c) > len(b.Slices) {
+		return roaring.New()
+	}
+	return b.compare(cand, c, true)
+}
+
+// AtMost returns the columns of cand (all present) whose value is ≤ t. It
+// takes ownership of cand.
+func (b *BSI) AtMost(cand *roaring.Bitmap, t int64) *roaring.Bitmap {
+	if t < b.Base {
+		return roaring.New()
+	}
+	c := uint64(t - b.Base)
+	if bits.Len64(c) > len(b.Slices) {
+		return cand
+	}
+	return b.compare(cand, c, false)
+}
+
+// compare returns the columns of cand whose stored offset is ≥ c (ge) or
+// ≤ c, for c < 2^k. It walks the slices from the top bit down (O'Neil and
+// Quass's range algorithm): eq keeps the columns that agree with c on the
+// bits seen so far and shrinks in place, while the columns that leave it
+// on the wanted side of c are moved into the result — at the 0 bits of c
+// for "≥", at its 1 bits for "≤". A move costs two more operations, less
+// the smaller eq has become, so compare estimates the cost of the asked
+// form and of its complement (≥ c is cand minus ≤ c-1, ≤ c is cand minus
+// ≥ c+1) and computes the cheaper.
+func (b *BSI) compare(cand *roaring.Bitmap, c uint64, ge bool) *roaring.Bitmap {
+	k := len(b.Slices)
+	// the other form: ≥ c ⟺ not ≤ c-1; ≤ c ⟺ not ≥ c+1
+	other, otherOK := c-1, c > 0
+	if !ge {
+		other, otherOK = c+1, c+1 < 1<<k
+	}
+	if !otherOK { // ≥ 0 or ≤ 2^k-1: everything
+		return cand
+	}
+	if moveCost(other, !ge, k)+2 < moveCost(c, ge, k) {
+		orig := cand.Clone()
+		orig.AndNot(b.walk(cand, other, !ge))
+		return orig
+	}
+	return b.walk(cand, c, ge)
+}
+
+// moveCost estimates the work of walk: each move is weighted by the
+// expected relative size of eq, which halves with every bit.
+func moveCost(c uint64, ge bool, k int) float64 {
+	stop := bits.TrailingZeros64(c)
+	if !ge {
+		stop = bits.TrailingZeros64(^c)
+	}
+	cost, w := 0.0, 1.0
+	for j := k - 1; j >= stop; j-- {
+		if bit := c>>j&1 == 1; bit != ge {
+			cost += 2 * w
+		}
+		cost += w
+		w /= 2
+	}
+	return cost
+}
+
+// walk is the top-down pass of compare for one form.
+func (b *BSI) walk(cand *roaring.Bitmap, c uint64, ge bool) *roaring.Bitmap {
+	var acc *roaring.Bitmap
+	move := func(m *roaring.Bitmap) {
+		if acc == nil {
+			acc = m
+		} else {
+			acc.Or(m)
+		}
+	}
+	// Below the lowest bit of c that can still decide (the lowest 1 for
+	// "≥", the lowest 0 for "≤") every column of eq qualifies.
+	stop := bits.TrailingZeros64(c)
+	if !ge {
+		stop = bits.TrailingZeros64(^c)
+	}
+	eq := cand
+	for j := len(b.Slices) - 1; j >= stop && !eq.IsEmpty(); j-- {
+		s := b.Slices[j]
+		switch bit := c>>j&1 == 1; {
+		case bit && !ge: // bit 0 < 1: below c
+			move(roaring.AndNot(eq, s))
+			eq.And(s)
+		case bit:
+			eq.And(s)
+		case ge: // bit 1 > 0: above c
+			move(roaring.And(eq, s))
+			eq.AndNot(s)
+		default:
+			eq.AndNot(s)
+		}
+	}
+	move(eq) // Equal to c
+	return acc
+}
+
+// Equal returns the columns of cand (all present) whose value is t. It
+// takes ownership of cand.
+func (b *BSI) Equal(cand *roaring.Bitmap, t int64) *roaring.Bitmap {
+	if t < b.Base {
+		return roaring.New()
+	}
+	c := uint64(t - b.Base)
+	k := len(b.Slices)
+	if bits.Len64(c) > k {
+		return roaring.New()
+	}
+	eq := cand
+	for j := k - 1; j >= 0 && !eq.IsEmpty(); j-- {
+		if c>>j&1 == 1 {
+			eq.And(b.Slices[j])
+		} else {
+			eq.AndNot(b.Slices[j])
+		}
+	}
+	return eq
+}
+
+// Sum returns the sum of the values of the columns of set (all present)
+// using one intersection count per slice.
+func (b *BSI) Sum(set *roaring.Bitmap) int64 {
+	s := b.Base * int64(set.GetCardinality())
+	for j, sl := range b.Slices {
+		s += int64(set.AndCardinality(sl)) << j
+	}
+	return s
+}
+
+// Values decodes the values of the columns of set (all present) into dst
+// in ascending column order, slice by slice and 2^16 columns at a time, so
+// that decoding many columns costs a pass over the slices rather than a
+// lookup per column and slice.
+func (b *BSI) Values(dst []int64, set *roaring.Bitmap) []int64 {
+	n := int(set.GetCardinality())
+	dst = append(dst[:0], make([]int64, n)...)
+	if n == 0 {
+		return dst
+	}
+	ids := set.ToArray()
+	var pos [1 << 16]int32 // position in ids of each low value of the chunk
+	for i := 0; i < n; {
+		key := ids[i] >> 16
+		start := i
+		for ; i < n && ids[i]>>16 == key; i++ {
+			pos[uint16(ids[i])] = int32(i)
+		}
+		lo, hi := uint64(key)<<16, uint64(key+1)<<16
+		chunk := roaring.New()
+		chunk.AddMany(ids[start:i])
+		for j, sl := range b.Slices {
+			if sl.CardinalityInRange(lo, hi) == 0 {
+				continue
+			}
+			roaring.And(sl, chunk).Iterate(func(x uint32) bool {
+				dst[pos[uint16(x)]] |= 1 << j
+				return true
+			})
+		}
+	}
+	for i := range dst {
+		dst[i] += b.Base
+	}
+	return dst
+}
+
+// Size returns roaring's estimate of the bytes held by the slices.
+func (b *BSI) Size() uint64 {
+	var n uint64
+	for _, s := range b.Slices {
+		n += s.GetSizeInBytes()
+	}
+	return n + 8
+}

@@ -1,0 +1,105 @@
+package bsi_test
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity/internal/bsi"
+)
+
+// columns returns n random strictly increasing column ids spread over
+// several 2^16 chunks, dense in some and sparse in others, and a value
+// for each in [base, base+span).
+func columns(rng *rand.Rand, n int, base, span int64) ([]uint32, []int64) {
+	seen := map[uint32]bool{}
+	var ids []uint32
+	for len(ids) < n {
+		var c uint32
+		if rng.IntN(2) == 0 {
+			c = uint32(rng.IntN(5000)) // a dense first chunk
+		} else {
+			c = uint32(rng.IntN(4 << 16))
+		}
+		if !seen[c] {
+			seen[c] = true
+			ids = append(ids, c)
+		}
+	}
+	slices.Sort(ids)
+	vals := make([]int64, n)
+	for i := range vals {
+		vals[i] = base + rng.Int64N(span)
+	}
+	return ids, vals
+}
+
+// TestBSIMatchesNaive checks every operation against a map of values, for
+// random columns, values (negative bases included), candidate sets and
+// thresholds on, between and beyond the values.
+func TestBSIMatchesNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var bb bsi.Builder
+	for round := range 60 {
+		n := 1 + rng.IntN(6000)
+		base := []int64{0, -37, 1 << 40, -(1 << 50)}[round%4]
+		span := []int64{1, 2, 100, 10_001, 1 << 33}[rng.IntN(5)]
+		ids, vals := columns(rng, n, base, span)
+		x := bb.Build(ids, vals)
+		value := map[uint32]int64{}
+		for i, c := range ids {
+			value[c] = vals[i]
+		}
+		all := roaring.BitmapOf(ids...)
+		// Values decodes every column
+		require.Equal(t, vals, x.Values(nil, all), "round %d", round)
+		for range 20 {
+			cand := roaring.New()
+			for _, c := range ids {
+				if rng.IntN(3) > 0 {
+					cand.Add(c)
+				}
+			}
+			tv := vals[rng.IntN(len(vals))] + int64(rng.IntN(5)) - 2
+			if rng.IntN(8) == 0 {
+				tv = base - 1 - rng.Int64N(10)
+			}
+			naive := func(keep func(v int64) bool) []uint32 {
+				var out []uint32
+				for _, c := range cand.ToArray() {
+					if keep(value[c]) {
+						out = append(out, c)
+					}
+				}
+				return out
+			}
+			arr := func(b *roaring.Bitmap) []uint32 {
+				if a := b.ToArray(); len(a) > 0 {
+					return a
+				}
+				return nil
+			}
+			require.Equal(t, naive(func(v int64) bool { return v >= tv }), arr(x.AtLeast(cand.Clone(), tv)), "≥ %d", tv)
+			require.Equal(t, naive(func(v int64) bool { return v <= tv }), arr(x.AtMost(cand.Clone(), tv)), "≤ %d", tv)
+			require.Equal(t, naive(func(v int64) bool { return v == tv }), arr(x.Equal(cand.Clone(), tv)), "= %d", tv)
+			var sum int64
+			for _, c := range cand.ToArray() {
+				sum += value[c]
+			}
+			require.Equal(t, sum, x.Sum(cand))
+		}
+	}
+}
+
+func TestBuildEmptyAndConstant(t *testing.T) {
+	var bb bsi.Builder
+	x := bb.Build(nil, nil)
+	require.Empty(t, x.Slices)
+	x = bb.Build([]uint32{3, 9}, []int64{7, 7})
+	require.Empty(t, x.Slices, "constant values need no slices")
+	require.Equal(t, []uint32{3, 9}, x.AtLeast(roaring.BitmapOf(3, 9), 7).ToArray())
+	require.True(t, x.AtLeast(roaring.BitmapOf(3, 9), 8).IsEmpty())
+}

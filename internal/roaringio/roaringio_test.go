@@ -1,0 +1,90 @@
+package roaringio_test
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity/internal/roaringio"
+)
+
+// randomIDs returns sorted distinct ids: empty, sparse, dense (bitset
+// containers) and runs, over several containers.
+func randomIDs(rng *rand.Rand) []uint32 {
+	set := map[uint32]bool{}
+	for range rng.IntN(4) {
+		key := uint32(rng.IntN(6)) << 16
+		switch rng.IntN(3) {
+		case 0: // sparse
+			for range rng.IntN(100) {
+				set[key|uint32(rng.IntN(1<<16))] = true
+			}
+		case 1: // dense: a bitset container
+			for range 4097 + rng.IntN(30_000) {
+				set[key|uint32(rng.IntN(1<<16))] = true
+			}
+		default: // a run
+			start := uint32(rng.IntN(1 << 15))
+			for i := range uint32(rng.IntN(20_000)) {
+				set[key|(start+i)] = true
+			}
+		}
+	}
+	ids := make([]uint32, 0, len(set))
+	for c := range set {
+		ids = append(ids, c)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func TestWriterMatchesRoaring(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	var w roaringio.Writer
+	for range 200 {
+		ids := randomIDs(rng)
+		got := roaringio.FromSorted(&w, ids)
+		require.True(t, roaring.BitmapOf(ids...).Equals(got))
+		require.NoError(t, got.Validate())
+		// the writer's bitmaps serialize to bytes that Validate accepts
+		var buf bytes.Buffer
+		_, err := got.WriteTo(&buf)
+		require.NoError(t, err)
+		require.NoError(t, roaringio.Validate(buf.Bytes()))
+	}
+}
+
+func TestValidate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	for range 200 {
+		bm := roaring.BitmapOf(randomIDs(rng)...)
+		if rng.IntN(2) == 0 {
+			bm.RunOptimize()
+		}
+		var buf bytes.Buffer
+		_, err := bm.WriteTo(&buf)
+		require.NoError(t, err)
+		good := buf.Bytes()
+		require.NoError(t, roaringio.Validate(good), "roaring's own serialization")
+		// every truncation is rejected
+		for n := 0; n < len(good); n += 1 + len(good)/50 {
+			require.Error(t, roaringio.Validate(good[:n]), "cut at %d of %d", n, len(good))
+		}
+		// damage: whatever Validate accepts, roaring reads back to a valid bitmap
+		for range 20 {
+			bad := bytes.Clone(good)
+			bad[rng.IntN(len(bad))] ^= byte(1 + rng.IntN(255))
+			if roaringio.Validate(bad) == nil {
+				var back roaring.Bitmap
+				_, err := back.ReadFrom(bytes.NewReader(bad))
+				require.NoError(t, err)
+				require.NoError(t, back.Validate())
+			}
+		}
+	}
+	require.Error(t, roaringio.Validate(append(bytes.Clone([]byte{0x3a, 0x30, 0, 0, 0, 0, 0, 0}), 0)), "trailing byte")
+}

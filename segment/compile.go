@@ -1,0 +1,500 @@
+package segment
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"math/big"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopaffinity/affinity/segment/query"
+)
+
+// MaxExprDepth bounds the nesting of an Expr built in Go (parsed text is
+// bounded by [query.Limits] first): deeper expressions are an error
+// wrapping [ErrInvalid] that names the limit. And and Or of the same
+// kind count once, however they are nested.
+const MaxExprDepth = 10_000
+
+// compiler resolves names against an index; src, when not empty, is the
+// text the expression was parsed from, for error positions.
+type compiler struct {
+	x     *Index
+	src   string
+	refs  int // segment references being expanded
+	depth int
+}
+
+func (x *Index) compile(e Expr, src string) (plan, error) {
+	c := &compiler{x: x, src: src}
+	return c.expr(e)
+}
+
+// errorf formats an error wrapping sentinel, located at pos (offset + 1
+// in the parsed text) when known.
+func (c *compiler) errorf(sentinel error, pos int, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	if pos > 0 && c.src != "" {
+		line, col := query.Position(c.src, pos-1)
+		msg = fmt.Sprintf("%s at line %d, column %d", msg, line, col)
+	}
+	return fmt.Errorf("%w: %s", sentinel, msg)
+}
+
+// flatten returns the operands of b with every nested Bool of the same
+// kind spliced in, without recursion, so that a deep chain of And(And(…),
+// x) compiles in linear time.
+func flatten(b *query.Bool) []Expr {
+	out := make([]Expr, 0, len(b.Xs))
+	stack := []Expr{b}
+	for len(stack) > 0 {
+		e := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if nb, ok := e.(*query.Bool); ok && nb.And == b.And {
+			for i := len(nb.Xs) - 1; i >= 0; i-- {
+				stack = append(stack, nb.Xs[i])
+			}
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func (c *compiler) expr(e Expr) (plan, error) {
+	c.depth++
+	defer func() { c.depth-- }()
+	if c.depth > MaxExprDepth {
+		return nil, fmt.Errorf("%w: expression nested deeper than MaxExprDepth (%d)", ErrInvalid, MaxExprDepth)
+	}
+	switch e := e.(type) {
+	case nil:
+		return nil, fmt.Errorf("%w: nil expression", ErrInvalid)
+	case query.Const:
+		if e.All {
+			return allPlan{}, nil
+		}
+		return nonePlan{}, nil
+	case *query.Bool:
+		xs := flatten(e)
+		if len(xs) == 0 {
+			return c.expr(query.Const{All: e.And})
+		}
+		ps := make([]plan, len(xs))
+		for i, x := range xs {
+			p, err := c.expr(x)
+			if err != nil {
+				return nil, err
+			}
+			ps[i] = p
+		}
+		if e.And {
+			return c.and(ps), nil
+		}
+		return orPlan(ps), nil
+	case *query.Negation:
+		p, err := c.expr(e.X)
+		if err != nil {
+			return nil, err
+		}
+		return notPlan{p}, nil
+	case *query.Compare:
+		return c.comparison(e)
+	case query.Activity:
+		return c.activity(e)
+	case *query.Abandoned:
+		days, err := c.window(e.Window, e.WithinPos)
+		if err != nil {
+			return nil, err
+		}
+		return rangePlan(&c.x.scalars[scAbandoned], false, math.MinInt64, int64(days-1)), nil
+	case *query.Active:
+		return c.active(e)
+	case *query.Ref:
+		return c.ref(e)
+	case *query.Top:
+		id, err := c.category(e.Cat, e.CatPos)
+		if err != nil {
+			return nil, err
+		}
+		n := e.N
+		if n == 0 {
+			n = c.x.opts.TopN
+		}
+		if n < 1 || n > c.x.opts.TopN {
+			return nil, c.errorf(ErrInvalid, e.NPos, "top %d exceeds the index's TopN %d", n, c.x.opts.TopN)
+		}
+		return rangePlan(&c.x.catData[id].rank, false, 1, int64(n)), nil
+	}
+	return nil, fmt.Errorf("%w: unsupported expression %T", ErrInvalid, e)
+}
+
+// and orders the operands of an And: each works on what the earlier ones
+// left, so they run in the order of cost per candidate over the share of
+// candidates they remove (the classic ordering of independent filters):
+// cheap, selective operands first.
+func (c *compiler) and(ps []plan) plan {
+	ps = mergeRanges(ps)
+	type byRank struct {
+		p    plan
+		rank float64
+	}
+	n := float64(c.x.universe.GetCardinality())
+	es := make([]byRank, len(ps))
+	for i, p := range ps {
+		removed := 1.0
+		if n > 0 {
+			removed = 1 - min(p.estimate(c.x)/n, 1)
+		}
+		es[i] = byRank{p, p.cost() / max(removed, 1e-9)}
+	}
+	slices.SortStableFunc(es, func(a, b byRank) int { return cmp.Compare(a.rank, b.rank) })
+	for i := range es {
+		ps[i] = es[i].p
+	}
+	return andPlan(ps)
+}
+
+// mergeRanges replaces the comparisons of an And on the same column by
+// one comparison with the intersection of their ranges, so that a long
+// list of rules on a few attributes evaluates a few ranges. The first
+// comparison of a column keeps its place.
+func mergeRanges(ps []plan) []plan {
+	at := map[string]int{}
+	out := ps[:0:0]
+	for _, p := range ps {
+		var key string
+		switch p := p.(type) {
+		case *cmpPlan:
+			key = p.key
+		case *exactPlan:
+			key = p.key
+		}
+		i, seen := at[key]
+		if key == "" || !seen {
+			if key != "" {
+				at[key] = len(out)
+			}
+			out = append(out, p)
+			continue
+		}
+		switch q := out[i].(type) {
+		case *cmpPlan:
+			m := *q
+			p := p.(*cmpPlan)
+			m.lo, m.hi = max(m.lo, p.lo), min(m.hi, p.hi)
+			out[i] = &m
+		case *exactPlan:
+			out[i] = q.intersect(p.(*exactPlan))
+		}
+	}
+	return out
+}
+
+// category resolves a category path; pos locates it.
+func (c *compiler) category(path string, pos int) (uint32, error) {
+	if id, ok := c.x.lookupCategory(path); ok {
+		return id, nil
+	}
+	msg := "category " + query.Excerpt(path)
+	if s := c.x.suggestCategories(path); len(s) > 0 {
+		msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, ", "))
+	}
+	return 0, c.errorf(ErrUnknown, pos, "%s", msg)
+}
+
+// suggestCategories returns up to three known paths that equal path
+// ignoring case, or whose last level equals path's last level.
+func (x *Index) suggestCategories(path string) []string {
+	last := func(s string) string { return s[strings.LastIndex(s, "/")+1:] }
+	want := strings.TrimSpace(last(path))
+	var out []string
+	for _, p := range x.cats {
+		if strings.EqualFold(p, path) || strings.EqualFold(last(p), want) {
+			out = append(out, query.Excerpt(p))
+			if len(out) == 3 {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// window converts an activity window to days; 0 means the look-back.
+func (c *compiler) window(d time.Duration, pos int) (int, error) {
+	if d == 0 {
+		return c.x.lookDays, nil
+	}
+	days, err := wholeDays("window", d)
+	if err != nil {
+		return 0, c.errorf(ErrInvalid, pos, "%s", strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": "))
+	}
+	if days > c.x.lookDays {
+		return 0, c.errorf(ErrInvalid, pos, "window %dd exceeds the index's look-back of %dd", days, c.x.lookDays)
+	}
+	return days, nil
+}
+
+func (c *compiler) activity(a Activity) (plan, error) {
+	if len(a.Targets) == 0 {
+		return nil, c.errorf(ErrInvalid, a.Pos, "%s() without a category or product", a.Kind)
+	}
+	if a.Kind > query.Carted {
+		return nil, fmt.Errorf("%w: invalid activity kind %d", ErrInvalid, a.Kind)
+	}
+	days, err := c.window(a.Window, a.WithinPos)
+	if err != nil {
+		return nil, err
+	}
+	kind := int(a.Kind) // actBought, actViewed, actCarted in that order
+	var ps []plan
+	var prods []uint32
+	for _, t := range a.Targets {
+		cat, isCat := c.x.lookupCategory(t.Key)
+		prod, isProd := c.x.prodIndex[t.Key]
+		switch t.Kind {
+		case query.CategoryTarget:
+			isProd = false
+		case query.ProductTarget:
+			isCat = false
+		}
+		key := query.Excerpt(t.Key)
+		switch {
+		case isCat && isProd:
+			return nil, c.errorf(ErrInvalid, t.Pos, "%s is both a category and a product; write category(%s) or product(%s)", key, key, key)
+		case isProd:
+			prods = append(prods, prod)
+		case isCat:
+			d := &c.x.catData[cat]
+			switch kind {
+			case actBought:
+				if days == c.x.lookDays {
+					ps = append(ps, setPlan{d.bought})
+				} else {
+					ps = append(ps, rangePlan(&attr{exist: d.bought, v: d.days}, false, math.MinInt64, int64(days-1)))
+				}
+			case actViewed:
+				ps = append(ps, rangePlan(&d.viewed, false, math.MinInt64, int64(days-1)))
+			case actCarted:
+				ps = append(ps, rangePlan(&d.carted, false, math.MinInt64, int64(days-1)))
+			}
+		case t.Kind == query.ProductTarget:
+			return nil, c.errorf(ErrUnknown, t.Pos, "product %s", key)
+		case t.Kind == query.CategoryTarget:
+			_, err := c.category(t.Key, t.Pos)
+			return nil, err
+		default:
+			_, err := c.category(t.Key, t.Pos)
+			return nil, fmt.Errorf("%w (nor a product)", err)
+		}
+	}
+	if len(prods) > 0 {
+		ps = append(ps, productPlan{kind: kind, prods: prods, days: uint16(min(days, math.MaxUint16))})
+	}
+	if len(ps) == 1 {
+		return ps[0], nil
+	}
+	return orPlan(ps), nil
+}
+
+func (c *compiler) active(e *query.Active) (plan, error) {
+	if e.From.After(e.To) {
+		return nil, c.errorf(ErrInvalid, e.FromPos, "empty date range: %s is after %s", e.From.Format(time.DateOnly), e.To.Format(time.DateOnly))
+	}
+	from := floorDiv(e.From.Unix(), secondsPerDay) - c.x.day0
+	to := floorDiv(e.To.Unix(), secondsPerDay) - c.x.day0
+	from, to = max(from, 0), min(to, int64(len(c.x.daily))-1)
+	if from > to {
+		return nonePlan{}, nil
+	}
+	return dailyPlan{from: int(from), to: int(to)}, nil
+}
+
+func (c *compiler) ref(e *query.Ref) (plan, error) {
+	name := query.Excerpt(e.Name)
+	switch e.Kind {
+	case query.SegmentRef:
+		d := c.x.definition(e.Name)
+		if d == nil {
+			return nil, c.errorf(ErrUnknown, e.NamePos, "segment %s", name)
+		}
+		c.refs++
+		defer func() { c.refs-- }()
+		if c.refs > len(c.x.defs) {
+			return nil, c.errorf(ErrInvalid, e.NamePos, "segment %s refers to itself", name)
+		}
+		inner := &compiler{x: c.x, refs: c.refs, depth: c.depth}
+		return inner.expr(d.expr)
+	case query.RFMRef:
+		for i, r := range c.x.opts.RFMRules {
+			if strings.EqualFold(r.Name, strings.TrimSpace(e.Name)) {
+				return setPlan{c.x.rfm[i]}, nil
+			}
+		}
+		return nil, c.errorf(ErrUnknown, e.NamePos, "RFM segment %s (known: %s)", name, strings.Join(c.x.RFMSegments(), ", "))
+	case query.LifecycleRef:
+		for i, s := range stages {
+			if strings.EqualFold(s, strings.TrimSpace(e.Name)) {
+				return setPlan{c.x.stages[i]}, nil
+			}
+		}
+		return nil, c.errorf(ErrUnknown, e.NamePos, "lifecycle stage %s (known: %s)", name, strings.Join(stages[:], ", "))
+	}
+	return nil, fmt.Errorf("%w: unsupported reference", ErrInvalid)
+}
+
+func (c *compiler) comparison(e *query.Compare) (plan, error) {
+	at, ok := lookupAttr(e.Attr)
+	if !ok {
+		return nil, c.errorf(ErrInvalid, e.Pos, "unknown attribute %s", query.Excerpt(e.Attr.String()))
+	}
+	if e.Op == 0 || e.Op > query.Between {
+		return nil, fmt.Errorf("%w: invalid comparison", ErrInvalid)
+	}
+	unit := at.spec.Unit
+	for i, v := range []float64{e.V, e.Hi} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, c.errorf(ErrInvalid, []int{e.ValuePos, e.HiPos}[i], "threshold %v of %s is not a number", v, e.Attr)
+		}
+	}
+	if e.Op == query.Between && e.V > e.Hi {
+		return nil, c.errorf(ErrInvalid, e.ValuePos, "empty range: %s between %s and %s",
+			e.Attr, query.FormatValue(e.V, unit), query.FormatValue(e.Hi, unit))
+	}
+	var id uint32
+	if at.spec.Arg {
+		var err error
+		if id, err = c.category(e.Attr.Arg, e.ArgPos); err != nil {
+			return nil, err
+		}
+		if at.exact >= 0 && c.x.exact {
+			return c.exactShare(e, at, id), nil
+		}
+	}
+	a := at.column(c.x, id)
+	scale := at.scale
+	if at.lift {
+		pop := c.x.popShare[id]
+		if pop <= 0 {
+			// no one spent in the category: every lift is 0
+			if matchesZero(bounds(e, 1)) {
+				return allPlan{}, nil
+			}
+			return nonePlan{}, nil
+		}
+		scale *= pop
+	}
+	lo, hi, ne := bounds(e, scale)
+	if ne != nil {
+		return nePlan{a: a, zero: at.zero, v: *ne}, nil
+	}
+	p := rangePlan(a, at.zero, lo, hi)
+	if cp, ok := p.(*cmpPlan); ok {
+		cp.key = columnKey(at, id)
+	}
+	return p, nil
+}
+
+// columnKey names the column of attribute at (of category id) for
+// mergeRanges. Lift has its own key: its thresholds are scaled.
+func columnKey(at *attribute, id uint32) string {
+	return at.spec.Name + "\x00" + strconv.FormatBool(at.spec.Arg) + "\x00" + strconv.FormatUint(uint64(id), 10)
+}
+
+// exactShare compiles a comparison of a share attribute of category id
+// to an exact plan (see exact.go).
+func (c *compiler) exactShare(e *query.Compare, at *attribute, id uint32) plan {
+	d := &c.x.catData[id]
+	v, hi := ratOf(e.V), ratOf(e.Hi)
+	if at.lift {
+		// lift ≥ t ⟺ share ≥ t·pop, pop = Σ spend in the category / Σ spend
+		pop := new(big.Rat)
+		if c.x.popDen.Sign() > 0 && d.popNum.Sign() > 0 {
+			pop.SetFrac(d.popNum, c.x.popDen)
+		}
+		if pop.Sign() == 0 {
+			// no one spent in the category: every lift is 0
+			if matchesZero(bounds(e, 1)) {
+				return allPlan{}
+			}
+			return nonePlan{}
+		}
+		v.Mul(v, pop)
+		hi.Mul(hi, pop)
+	}
+	p := exactComparison(at.column(c.x, id), d.exNum[at.exact], c.x.exDen[at.exact], e.Op, v, hi)
+	if ep, ok := p.(*exactPlan); ok {
+		ep.key = columnKey(at, id)
+	}
+	return p
+}
+
+// bounds converts a comparison with thresholds in natural units into an
+// inclusive range [lo, hi] of stored integers (scale stored units per
+// natural unit). For != it returns the excluded value in ne instead, or an
+// empty range when the value cannot be stored exactly. Thresholds within
+// 1e-9 (relative) of a whole stored unit count as that unit, so that 0.3
+// means 3000/10000 despite binary floating point.
+func bounds(e *query.Compare, scale float64) (lo, hi int64, ne *int64) {
+	t := snap(e.V * scale)
+	lo, hi = math.MinInt64, math.MaxInt64
+	switch e.Op {
+	case query.GE:
+		lo = toInt(math.Ceil(t))
+	case query.GT:
+		lo = satAdd(toInt(math.Floor(t)), 1)
+	case query.LE:
+		hi = toInt(math.Floor(t))
+	case query.LT:
+		hi = satAdd(toInt(math.Ceil(t)), -1)
+	case query.EQ:
+		if t != math.Trunc(t) {
+			return 1, 0, nil
+		}
+		lo, hi = toInt(t), toInt(t)
+	case query.NE:
+		if t != math.Trunc(t) {
+			return math.MinInt64, math.MaxInt64, nil
+		}
+		v := toInt(t)
+		return 0, 0, &v
+	case query.Between:
+		lo, hi = toInt(math.Ceil(t)), toInt(math.Floor(snap(e.Hi*scale)))
+	}
+	return lo, hi, nil
+}
+
+func matchesZero(lo, hi int64, ne *int64) bool {
+	if ne != nil {
+		return *ne != 0
+	}
+	return lo <= 0 && 0 <= hi
+}
+func snap(t float64) float64 {
+	if r := math.Round(t); math.Abs(t-r) <= 1e-9*math.Max(1, math.Abs(t)) {
+		return r
+	}
+	return t
+}
+func toInt(f float64) int64 {
+	switch {
+	case f >= math.MaxInt64:
+		return math.MaxInt64
+	case f <= math.MinInt64:
+		return math.MinInt64
+	}
+	return int64(f)
+}
+func satAdd(a, b int64) int64 {
+	s := a + b
+	if b > 0 && s < a {
+		return math.MaxInt64
+	}
+	if b < 0 && s > a {
+		return math.MinInt64
+	}
+	return s
+}

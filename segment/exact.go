@@ -1,0 +1,189 @@
+package segment
+
+import (
+	"math"
+	"math/big"
+	"strconv"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/shopaffinity/affinity/segment/query"
+)
+
+// Exact shares.
+//
+// The share attributes (affinity, itemshare, ordershare and lift) are
+// stored as bit-sliced indexes of shares rounded to 1/shareScale, which is
+// what makes ranges fast, but a rounded share cannot decide a threshold
+// that falls between two customers' exact shares: a customer at 29.997 %
+// is stored as 0.3000. When the index keeps the exact numerators and
+// denominators (Index.exact: no half-life), a comparison is decided
+// exactly: the stored shares split the customers into those surely in,
+// surely out and a narrow band of stored values around each threshold,
+// and only the band is checked with integer arithmetic, num·q ≥ den·p for
+// a threshold p/q.
+
+// shareBand is how many stored steps a stored share may lie from the exact
+// share times shareScale: half a step of rounding plus the error of the
+// floating-point sums, which is far below the rest.
+const shareBand = 1.5
+
+// ratOf returns the threshold v as the decimal number it prints as (the
+// shortest representation that parses back to v), so that 0.3 means 3/10
+// and not the binary fraction nearest to it.
+func ratOf(v float64) *big.Rat {
+	r, ok := new(big.Rat).SetString(strconv.FormatFloat(v, 'g', -1, 64))
+	if !ok { // not reached for finite v
+		r = new(big.Rat).SetFloat64(v)
+	}
+	return r
+}
+
+// exactPlan selects the customers whose exact share num/den lies between
+// lo and hi (nil: unbounded), each end included unless strict; customers
+// without a value have share 0.
+type exactPlan struct {
+	a                  *attr // present customers and their stored shares
+	num                []int64
+	den                []int64
+	lo, hi             *big.Rat
+	loStrict, hiStrict bool
+	key                string // as cmpPlan.key
+}
+
+// intersect returns the plan of the shares in both p's and q's ranges
+// (same column).
+func (p *exactPlan) intersect(q *exactPlan) *exactPlan {
+	r := *p
+	if q.lo != nil {
+		if c := 1; r.lo != nil {
+			c = q.lo.Cmp(r.lo)
+			if c > 0 || c == 0 && q.loStrict {
+				r.lo, r.loStrict = q.lo, q.loStrict
+			}
+		} else {
+			r.lo, r.loStrict = q.lo, q.loStrict
+		}
+	}
+	if q.hi != nil {
+		if r.hi != nil {
+			c := q.hi.Cmp(r.hi)
+			if c < 0 || c == 0 && q.hiStrict {
+				r.hi, r.hiStrict = q.hi, q.hiStrict
+			}
+		} else {
+			r.hi, r.hiStrict = q.hi, q.hiStrict
+		}
+	}
+	return &r
+}
+
+// storedRange returns the stored range of the candidates (every customer
+// that may qualify) and of the customers surely in.
+func (p *exactPlan) storedRange() (cLo, cHi, sLo, sHi int64) {
+	cLo, sLo, cHi, sHi = math.MinInt64, math.MinInt64, math.MaxInt64, math.MaxInt64
+	if p.lo != nil {
+		f, _ := p.lo.Float64()
+		t := f * shareScale
+		cLo, sLo = toInt(math.Ceil(t-shareBand)), satAdd(toInt(math.Floor(t+shareBand)), 1)
+	}
+	if p.hi != nil {
+		f, _ := p.hi.Float64()
+		t := f * shareScale
+		cHi, sHi = toInt(math.Floor(t+shareBand)), satAdd(toInt(math.Ceil(t-shareBand)), -1)
+	}
+	return
+}
+
+func (p *exactPlan) candidates() *cmpPlan {
+	cLo, cHi, _, _ := p.storedRange()
+	return &cmpPlan{a: p.a, lo: cLo, hi: cHi}
+}
+
+func (p *exactPlan) cost() float64 { return p.candidates().cost() + 1 }
+
+func (p *exactPlan) estimate(x *Index) float64 {
+	e := p.candidates().estimate(x)
+	if p.matches(big.NewRat(0, 1)) {
+		e += float64(x.universe.GetCardinality() - p.a.exist.GetCardinality())
+	}
+	return min(e, float64(x.universe.GetCardinality()))
+}
+
+// matches reports whether the share s lies in the range.
+func (p *exactPlan) matches(s *big.Rat) bool {
+	if p.lo != nil {
+		if c := s.Cmp(p.lo); c < 0 || c == 0 && p.loStrict {
+			return false
+		}
+	}
+	if p.hi != nil {
+		if c := s.Cmp(p.hi); c > 0 || c == 0 && p.hiStrict {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *exactPlan) eval(x *Index, within *roaring.Bitmap, _ bool) *roaring.Bitmap {
+	cLo, cHi, sLo, sHi := p.storedRange()
+	var r *roaring.Bitmap
+	if cLo > cHi {
+		r = roaring.New()
+	} else {
+		r = (&cmpPlan{a: p.a, lo: cLo, hi: cHi}).eval(x, within, false)
+	}
+	band := r
+	if sLo <= sHi && !r.IsEmpty() {
+		sure := (&cmpPlan{a: p.a, lo: sLo, hi: sHi}).eval(x, r, false)
+		band = roaring.AndNot(r, sure)
+		r = sure
+	} else {
+		r = roaring.New()
+	}
+	// the band, exactly: num/den against each bound
+	var s big.Rat
+	var n, d big.Int
+	it := band.Iterator()
+	for it.HasNext() {
+		c := it.Next()
+		i := p.a.exist.Rank(c) - 1
+		num, den := p.num[i], p.den[c]
+		if den <= 0 {
+			num, den = 0, 1 // no spend: share 0
+		}
+		s.SetFrac(n.SetInt64(num), d.SetInt64(den))
+		if p.matches(&s) {
+			r.Add(c)
+		}
+	}
+	if p.matches(new(big.Rat)) {
+		r.Or(roaring.AndNot(within, p.a.exist))
+	}
+	return r
+}
+
+// exactComparison compiles a comparison of a share attribute to an exact
+// plan; the thresholds are shares (lift thresholds already multiplied by
+// the population share).
+func exactComparison(a *attr, num, den []int64, op query.Op, v, hi *big.Rat) plan {
+	p := &exactPlan{a: a, num: num, den: den}
+	switch op {
+	case query.GE:
+		p.lo = v
+	case query.GT:
+		p.lo, p.loStrict = v, true
+	case query.LE:
+		p.hi = v
+	case query.LT:
+		p.hi, p.hiStrict = v, true
+	case query.EQ:
+		p.lo, p.hi = v, v
+	case query.NE:
+		p.lo, p.hi = v, v
+		return notPlan{p}
+	case query.Between:
+		p.lo, p.hi = v, hi
+	}
+	return p
+}

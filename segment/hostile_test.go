@@ -1,0 +1,94 @@
+package segment_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"runtime"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity/segment"
+)
+
+// exactIndex is tinyIndex's history built without a half-life, so that the
+// file holds the exact share columns too.
+func exactIndex(t testing.TB) *segment.Index {
+	x := tinyIndex(t)
+	require.True(t, x.Options().HalfLife == 0)
+	return x
+}
+
+// allocated returns the bytes allocated while running f.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestDecodeEveryPrefix cuts an index file at every length, as a crash
+// during a non-atomic copy would, and the body at every length with a
+// valid checksum: every cut is an error wrapping ErrCorrupt.
+func TestDecodeEveryPrefix(t *testing.T) {
+	good := encode(t, exactIndex(t))
+	body := good[16 : len(good)-16]
+	step := 1
+	if raceEnabled {
+		step = 7
+	}
+	for n := 0; n < len(good); n += step {
+		_, err := decode(good[:n])
+		require.ErrorIs(t, err, segment.ErrCorrupt, "file cut at %d", n)
+	}
+	for n := 0; n < len(body); n += step {
+		_, err := decode(reseal(body[:n]))
+		require.ErrorIs(t, err, segment.ErrCorrupt, "body cut at %d", n)
+	}
+}
+
+// TestCraftedCountsAllocateLittle writes a count of millions over every
+// offset of a valid body and reseals it, so that the checksum holds: each
+// such file must fail or decode without allocating more than a small
+// multiple of its size.
+func TestCraftedCountsAllocateLittle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("decodes a few thousand crafted files")
+	}
+	good := encode(t, exactIndex(t))
+	body := good[16 : len(good)-16]
+	worst, worstAt := uint64(0), 0
+	for i := 0; i+4 <= len(body); i++ {
+		for _, claim := range []uint32{5_000_000} {
+			bad := bytes.Clone(body)
+			binary.LittleEndian.PutUint32(bad[i:], claim)
+			file := reseal(bad)
+			var err error
+			n := allocated(func() { _, err = decode(file) })
+			if err != nil {
+				require.ErrorIs(t, err, segment.ErrCorrupt)
+			}
+			if n > worst {
+				worst, worstAt = n, i
+			}
+		}
+	}
+	// decoding the good file itself, for scale
+	base := allocated(func() { _, _ = decode(good) })
+	t.Logf("file %d bytes, decoding it allocates %d; worst crafted count at body offset %d allocated %d bytes", len(good), base, worstAt, worst)
+	require.Less(t, worst, 4*base+(1<<20), "a crafted count allocated %d bytes (good file: %d)", worst, base)
+}
+
+func TestBuildOfExactIndexRoundTrips(t *testing.T) {
+	x := exactIndex(t)
+	y, err := decode(encode(t, x))
+	require.NoError(t, err)
+	for _, q := range []string{`affinity("Apparel") >= 0.5`, `lift("Home") > 1`, `itemshare("Apparel/Tops") = 0.4`} {
+		a, err := x.Query(q)
+		require.NoError(t, err)
+		b, err := y.Query(q)
+		require.NoError(t, err)
+		require.Equal(t, a.ToArray(), b.ToArray(), q)
+	}
+}
