@@ -5,13 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shopaffinity/affinity/internal/parallel"
 	"math"
 	"runtime"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -365,18 +364,7 @@ func (sh *buyerShard) fill(ctx context.Context) error {
 // eachShard runs fn on every shard, one goroutine per shard, and returns
 // the first error.
 func eachShard(ctx context.Context, shards []buyerShard, fn func(*buyerShard, context.Context) error) error {
-	errs := make([]error, len(shards))
-	var wg sync.WaitGroup
-	for t := range shards {
-		wg.Go(func() { errs[t] = fn(&shards[t], ctx) })
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return parallel.For(ctx, len(shards), len(shards), func(_, t int) error { return fn(&shards[t], ctx) })
 }
 
 // prefixShards turns the shards' counts (pos(shard)[i]) into CSR offsets
@@ -397,33 +385,23 @@ func prefixShards(shards []buyerShard, n int, pos func(*buyerShard) []uint32) []
 
 // bitmaps turns CSR lists of ascending customer ids into run-optimised
 // bitmaps (nil for an empty list) on the given number of goroutines.
-func bitmaps(off, list []uint32, workers int) []*roaring.Bitmap {
+func bitmaps(ctx context.Context, off, list []uint32, workers int) ([]*roaring.Bitmap, error) {
 	n := len(off) - 1
 	out := make([]*roaring.Bitmap, n)
-	var wg sync.WaitGroup
-	var next atomic.Int64
 	const chunk = 256
-	for range max(workers, 1) {
-		wg.Go(func() {
-			for {
-				lo := int(next.Add(chunk)) - chunk
-				if lo >= n {
-					return
-				}
-				for i := lo; i < min(lo+chunk, n); i++ {
-					if off[i] == off[i+1] {
-						continue
-					}
-					bm := roaring.New()
-					bm.AddMany(list[off[i]:off[i+1]])
-					bm.RunOptimize()
-					out[i] = bm
-				}
+	err := parallel.For(ctx, workers, (n+chunk-1)/chunk, func(_, c int) error {
+		for i := c * chunk; i < min((c+1)*chunk, n); i++ {
+			if off[i] == off[i+1] {
+				continue
 			}
-		})
-	}
-	wg.Wait()
-	return out
+			bm := roaring.New()
+			bm.AddMany(list[off[i]:off[i+1]])
+			bm.RunOptimize()
+			out[i] = bm
+		}
+		return nil
+	})
+	return out, err
 }
 
 func (b *Builder) workers() int {
@@ -665,8 +643,13 @@ func (h *History) index(ctx context.Context, workers int) error {
 	if err := eachShard(ctx, shards, (*buyerShard).fill); err != nil {
 		return err
 	}
-	h.buyers = bitmaps(prodOff, prodList, workers)
-	h.catBuyers = bitmaps(catOff, catList, workers)
+	var err error
+	if h.buyers, err = bitmaps(ctx, prodOff, prodList, workers); err != nil {
+		return err
+	}
+	if h.catBuyers, err = bitmaps(ctx, catOff, catList, workers); err != nil {
+		return err
+	}
 	h.allBuyers = roaring.New()
 	for c, o := range h.firstOrder {
 		if o != noOrder {

@@ -1,13 +1,12 @@
 package clv
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shopaffinity/affinity/internal/parallel"
 	"math"
 	"slices"
-	"sync"
 
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
@@ -161,7 +160,9 @@ func (o *objective) sums(theta []float64) {
 	}
 	part := o.partial[:nb*w]
 	clear(part)
-	forBlocks(o.workers, nb, func(b int) error {
+	// Cancellation is checked between iterations (see above), so every
+	// block runs: the blocks never see a done context here.
+	_ = parallel.For(context.Background(), o.workers, nb, func(_, b int) error {
 		o.block(b*blockRows, min((b+1)*blockRows, o.n), part[b*w:(b+1)*w])
 		return nil
 	})
@@ -170,32 +171,6 @@ func (o *objective) sums(theta []float64) {
 		floats.Add(o.sum, part[b*w:(b+1)*w])
 	}
 	o.finish(o.sum)
-}
-
-// forBlocks calls fn(b) for every block b in [0, nb) on up to workers
-// goroutines (block b on goroutine b mod workers), waits for all and
-// returns the error of the first goroutine that failed. Each goroutine
-// stops at its first error.
-func forBlocks(workers, nb int, fn func(b int) error) error {
-	workers = max(1, min(workers, nb))
-	run := func(start int) error {
-		for b := start; b < nb; b += workers {
-			if err := fn(b); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if workers == 1 {
-		return run(0)
-	}
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for k := range workers {
-		wg.Go(func() { errs[k] = run(k) })
-	}
-	wg.Wait()
-	return cmp.Or(errs...)
 }
 
 // maximize runs BFGS from the plain-scale start theta0 and returns the

@@ -3,6 +3,7 @@ package clv
 import (
 	"context"
 	"fmt"
+	"github.com/shopaffinity/affinity/internal/parallel"
 	"math"
 	"time"
 )
@@ -138,10 +139,7 @@ func Score(ctx context.Context, data []RFT, bg *BGNBD, gg *GammaGamma, opts Scor
 		s.CLV = make([]float64, n)
 	}
 	const block = 4096
-	err = forBlocks(opts.Workers, (n+block-1)/block, func(b int) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	err = parallel.For(ctx, max(opts.Workers, 1), (n+block-1)/block, func(_, b int) error {
 		for i := b * block; i < min((b+1)*block, n); i++ {
 			sc.score(s, i)
 		}
