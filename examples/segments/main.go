@@ -1,7 +1,8 @@
-// Command segments builds a customer segment index and prints the RFM
+// Command segments opens a shop and prints its customer segments: the RFM
 // segment table (size, share of customers, revenue share, average order
-// value), the lifecycle stages, category-affinity segments and who moved
-// from Champions to At risk over the last three months.
+// value), the lifecycle stages, category-affinity segments, who moved
+// from Champions to At risk over the last three months, and the answer to
+// a query in the segment syntax with its biggest spenders.
 //
 //	go run ./examples/segments                       # the demo storefront
 //	go run ./examples/segments -data ../shared/data/online-retail/online_retail_2010-2011.csv.gz -format onlineretail -asof 2011-12-10
@@ -26,6 +27,7 @@ import (
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/segment"
+	"github.com/shopaffinity/affinity/shop"
 )
 
 func main() {
@@ -52,23 +54,32 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	h, name, err := load(ctx, *data, *format)
+	var asOf time.Time // zero: as of the last order or event
+	if *asOfFlag != "" {
+		t, err := time.Parse(time.DateOnly, *asOfFlag)
+		if err != nil {
+			return fmt.Errorf("-asof %q: use YYYY-MM-DD", *asOfFlag)
+		}
+		asOf = t
+	}
+	name := *data
+	if name == "" {
+		name = "demo storefront"
+	}
+	// Open the shop: the load report and the summary say what was read.
+	s, err := shop.Open(ctx, shop.FileOrDemo(*data, *format), shop.Options{
+		AsOf: asOf, Lookback: affinity.Months(*lookback), Progress: shop.TerminalProgress(os.Stderr)})
 	if err != nil {
 		return err
 	}
-	asOf, err := asOfDate(*asOfFlag, h)
-	if err != nil {
-		return err
+	snap := s.Snapshot()
+	h, x := snap.History(), snap.Segments()
+	if x == nil {
+		return errors.New("the shop has no orders yet")
 	}
-	opts := segment.Options{Lookback: affinity.Months(*lookback)}
-	t0 := time.Now()
-	x, err := segment.Build(ctx, h, asOf, opts)
-	if err != nil {
-		return err
-	}
-	built := time.Since(t0)
-	fmt.Fprintf(w, "%s: %d customers known as of %s (look-back %d months), index built in %v\n\n",
-		name, x.Len(), asOf.Format(time.DateOnly), *lookback, built.Round(time.Millisecond))
+	fmt.Fprintf(w, "%s\n%s\n", snap.Report(), h.Summary())
+	fmt.Fprintf(w, "%s: %d customers known as of %s (look-back %d months)\n\n",
+		name, x.Len(), snap.AsOf().Format(time.DateTime), *lookback)
 
 	fmt.Fprintln(w, "RFM segments")
 	if err := segment.WriteTable(w, x.RFMTable()); err != nil {
@@ -81,53 +92,33 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	if err := categories(w, x, *ncat); err != nil {
 		return err
 	}
-	if err := transitions(ctx, w, h, x, opts); err != nil {
+	if err := transitions(ctx, w, h, x, x.Options()); err != nil {
 		return err
 	}
 	if *query != "" {
-		set, err := x.Query(*query)
+		// An audience: statistics, then members in pages, biggest
+		// spenders first.
+		aud, err := snap.Segment(*query)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "\nQuery %s\n", *query)
-		if err := segment.WriteTable(w, []segment.Stats{x.Stats("result", set)}); err != nil {
+		st := aud.Stats()
+		st.Name = "result"
+		if err := segment.WriteTable(w, []segment.Stats{st}); err != nil {
+			return err
+		}
+		top, err := aud.Page(shop.BySpend, 0, 10)
+		if err != nil {
 			return err
 		}
 		var keys []string
-		for k := range x.Keys(set) {
-			if keys = append(keys, k); len(keys) == 10 {
-				break
-			}
+		for _, m := range top {
+			keys = append(keys, fmt.Sprintf("%s (%s)", m.Customer, m.Spend))
 		}
-		fmt.Fprintf(w, "first customers: %s\n", strings.Join(keys, ", "))
+		fmt.Fprintf(w, "biggest spenders: %s\n", strings.Join(keys, ", "))
 	}
 	return nil
-}
-
-// load reads the purchase file, or builds the demo storefront.
-func load(ctx context.Context, path, format string) (*affinity.History, string, error) {
-	if path == "" {
-		h, err := dataset.Demo().History(ctx)
-		return h, "demo storefront", err
-	}
-	h, _, err := dataset.ReadFile(ctx, path, dataset.Options{Format: format, Categories: dataset.CategoryFromName})
-	return h, path, err
-}
-
-// asOfDate parses -asof, or returns midnight after the last order.
-func asOfDate(s string, h *affinity.History) (time.Time, error) {
-	if s != "" {
-		t, err := time.Parse(time.DateOnly, s)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("-asof %q: use YYYY-MM-DD", s)
-		}
-		return t, nil
-	}
-	last := h.Summary().Last
-	if last.IsZero() {
-		return time.Time{}, errors.New("the history has no orders")
-	}
-	return last.Truncate(24*time.Hour).AddDate(0, 0, 1), nil
 }
 
 // categories prints, for the top-level categories with the largest share

@@ -16,15 +16,16 @@ func TestDemo(t *testing.T) {
 	require.NoError(t, run(context.Background(), &out, []string{"-query", `rfm("Champions") and recency <= 30d`}))
 	s := out.String()
 	for _, want := range []string{
-		"demo storefront: 5000 customers known as of 2025-12-31",
+		"format     synthetic", "customers          5000",
+		"demo storefront: 5000 customers known as of 2025-12-30 23:34:00",
 		"RFM segments",
 		"segment              customers  share    revenue  revenue share    AOV",
 		"Champions", "Hibernating", "Lifecycle", "loyal",
 		"Favourite top-level category: top(X, 1)",
 		"Category fans: affinity(X) >= 0.3 and lift(X) >= 2",
-		"Where the Champions of 2025-10-01 are now",
+		"Where the Champions of 2025-09-30 are now",
 		`Query rfm("Champions") and recency <= 30d`,
-		"first customers: c",
+		"biggest spenders: c",
 	} {
 		assert.Contains(t, s, want)
 	}
@@ -55,7 +56,8 @@ func TestOnlineRetail(t *testing.T) {
 	require.NoError(t, run(context.Background(), &out, []string{"-data", path, "-format", "onlineretail", "-asof", "2011-12-10"}))
 	s := out.String()
 	t.Log("\n" + s)
-	assert.Contains(t, s, "4339 customers known as of 2011-12-10")
+	assert.Contains(t, s, "4339 customers known as of 2011-12-10 00:00:00")
+	assert.Contains(t, s, "format     onlineretail")
 	assert.Contains(t, s, "Champions")
 	assert.Contains(t, s, "Bag (")
 }
