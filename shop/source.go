@@ -161,3 +161,22 @@ func FileOrDemo(path, format string) Source {
 	}
 	return File(path, format)
 }
+
+// LoadHistory loads src into a new History without building any index:
+// for programs that need only the purchase lines. The Report says what
+// was read.
+func LoadHistory(ctx context.Context, src Source) (*affinity.History, dataset.Report, error) {
+	if ctx == nil {
+		return nil, dataset.Report{}, ErrNilContext
+	}
+	var b affinity.Builder
+	rep, err := src.Load(ctx, &b)
+	if err != nil {
+		return nil, rep, fmt.Errorf("shop: load: %w", err)
+	}
+	h, err := b.Build(ctx)
+	if err != nil {
+		return nil, rep, fmt.Errorf("shop: build history: %w", err)
+	}
+	return h, rep, nil
+}

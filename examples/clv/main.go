@@ -27,6 +27,7 @@ import (
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/clv"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/shop"
 )
 
 func main() {
@@ -82,10 +83,15 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	if *months < 1 || *customers < 0 || *horizon < 0 || *workers < 1 || *penalty < 0 {
 		return errors.New("-months and -workers must be ≥ 1, -customers, -horizon and -penalty ≥ 0")
 	}
-	h, name, err := load(ctx, *data, *format)
+	h, rep, err := shop.LoadHistory(ctx, shop.FileOrDemo(*data, *format))
 	if err != nil {
 		return err
 	}
+	name := "demo storefront"
+	if *data != "" {
+		name = fmt.Sprintf("%s (%s)", filepath.Base(*data), *format)
+	}
+	fmt.Fprintf(w, "%s\n%s\n", rep, h.Summary())
 	sum := h.Summary()
 	if sum.Orders == 0 {
 		return errors.New("no orders in the data")
@@ -275,19 +281,6 @@ func historical(ctx context.Context, w io.Writer, h *affinity.History, cfg confi
 			p.AtStart.GetCardinality(), p.AtEnd.GetCardinality(), p.New.GetCardinality(), p.Rate())
 	}
 	return nil
-}
-
-// load reads the purchase file, or the demo storefront when path is empty.
-func load(ctx context.Context, path, format string) (*affinity.History, string, error) {
-	if path == "" {
-		h, err := dataset.Demo().History(ctx)
-		return h, "demo storefront", err
-	}
-	h, _, err := dataset.ReadFile(ctx, path, dataset.Options{Format: format})
-	if err != nil {
-		return nil, "", err
-	}
-	return h, fmt.Sprintf("%s (%s)", filepath.Base(path), format), nil
 }
 
 // day parses a YYYY-MM-DD date as its midnight UTC; def when s is empty.

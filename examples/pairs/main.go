@@ -26,6 +26,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/shop"
 	"github.com/shopaffinity/affinity/similarity"
 )
 
@@ -66,10 +67,15 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
-	h, name, err := load(ctx, *data, *format)
+	h, rep, err := shop.LoadHistory(ctx, shop.FileOrDemo(*data, *format))
 	if err != nil {
 		return err
 	}
+	name := *data
+	if name == "" {
+		name = "demo storefront"
+	}
+	fmt.Fprintf(w, "%s\n%s\n", rep, h.Summary())
 	c, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{Scope: sc})
 	if err != nil {
 		return err
@@ -136,13 +142,4 @@ func label(cat *affinity.Catalog, p affinity.ProductID) string {
 		return key
 	}
 	return key + " " + strings.ToLower(name)
-}
-
-func load(ctx context.Context, path, format string) (*affinity.History, string, error) {
-	if path == "" {
-		h, err := dataset.Demo().History(ctx)
-		return h, "demo storefront", err
-	}
-	h, _, err := dataset.ReadFile(ctx, path, dataset.Options{Format: format, Lenient: true})
-	return h, path, err
 }
