@@ -13,6 +13,8 @@
 //	members       Member_number,Date,itemDescription with dd-mm-yyyy dates
 //	movielens     MovieLens u.data: user, item, rating, unix time
 //	csv           any CSV, with the column mapping in [Options.Columns]
+//	shopify       Shopify's orders export, one row per line item
+//	woocommerce   WooCommerce's order export, one row per line item
 //
 // Loaders stream: they read one row at a time and never hold a second copy
 // of the file. In strict mode the first bad row is an error that names its
