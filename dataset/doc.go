@@ -21,6 +21,14 @@
 // line and column; in lenient mode bad rows are skipped, and the [Report]
 // counts every skipped row by reason, so nothing is lost silently.
 //
+// # Live sources
+//
+// [SQLSource] polls a shop database through database/sql with any driver
+// and a cursor, and returns one [affinity.OrderChange] per changed order;
+// [LoadSeq] loads purchases from an iterator. The "shopify" and
+// "woocommerce" formats load each order as one put, so re-loading an
+// export replaces orders instead of adding them twice.
+//
 // # Synthetic storefront
 //
 // [Generate] builds a seeded storefront: a three-level category tree,

@@ -2,6 +2,7 @@ package dataset_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"log"
 	"strings"
@@ -41,4 +42,59 @@ func ExampleLoad_shopify() {
 	// #1002 bob@example.com 2024-03-03 01:40 refund -1 4.50
 	// skipped: cancelled order 1
 	// revenue: 107.90
+}
+
+// Purchases from Go code: here the purchases of one History, filtered, into
+// a new Builder.
+func ExampleLoadSeq() {
+	var b affinity.Builder
+	if _, err := dataset.Load(context.Background(), strings.NewReader(shopifyExport), &b, dataset.Options{Format: "shopify"}); err != nil {
+		log.Fatal(err)
+	}
+	h, err := b.Build(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	socks := func(yield func(affinity.Purchase) bool) {
+		for p := range h.Purchases() {
+			if p.Product == "SOCK-M" && !yield(p) {
+				return
+			}
+		}
+	}
+	var nb affinity.Builder
+	rep, err := dataset.LoadSeq(context.Background(), socks, &nb, dataset.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("loaded:", rep.Loaded)
+	// Output:
+	// loaded: 2
+}
+
+// Polling a shop database: each poll reads the orders changed since the
+// last cursor and applies them onto the current History. It needs a
+// database, so it is compiled but not run; the tests run it against
+// PostgreSQL.
+func ExampleSQLSource() {
+	poll := func(ctx context.Context, db *sql.DB, current *affinity.History, cursor any) (*affinity.History, any, error) {
+		const query = `SELECT o.id AS order_id, o.customer_id, o.created_at, o.updated_at, o.status,
+       l.sku AS product_id, l.quantity, l.price
+FROM orders o JOIN order_lines l ON l.order_id = o.id
+WHERE o.updated_at >= $1`
+		src := &dataset.SQLSource{DB: db, Query: query, Cancelled: []string{"cancelled"}}
+		batch, err := src.Poll(ctx, cursor) // cursor: time.Time{} at first
+		if err != nil {
+			return nil, cursor, err
+		}
+		b := affinity.NewBuilder(current)
+		for _, c := range batch.Changes {
+			if err := b.Apply(c); err != nil {
+				return nil, cursor, err
+			}
+		}
+		next, err := b.Build(ctx)
+		return next, batch.Cursor, err
+	}
+	_ = poll
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -208,4 +209,28 @@ func FuzzOrderFormats(f *testing.F) {
 		require.Equal(t, rep.Anonymous, s.AnonymousLines)
 		require.Equal(t, rep.Returns, s.Returns)
 	})
+}
+
+func TestLoadSeq(t *testing.T) {
+	ok := affinity.Purchase{Customer: "a", Product: "x", Time: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), Quantity: 1}
+	bad := ok
+	bad.Quantity = 0
+	seq := slices.Values([]affinity.Purchase{ok, bad, ok})
+	var b affinity.Builder
+	_, err := dataset.LoadSeq(context.Background(), seq, &b, dataset.Options{})
+	var pe *dataset.ParseError
+	require.True(t, errors.As(err, &pe), "%v", err)
+	assert.Equal(t, 2, pe.Line)
+	require.ErrorIs(t, err, affinity.ErrInvalid)
+
+	var lb affinity.Builder
+	rep, err := dataset.LoadSeq(context.Background(), seq, &lb, dataset.Options{Lenient: true})
+	require.NoError(t, err)
+	assert.Equal(t, dataset.Report{Format: "seq", Rows: 3, Loaded: 2, Purchases: 2,
+		Skipped: []dataset.Skip{{Reason: "invalid record", Count: 1, FirstLine: 2}}}, rep)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = dataset.LoadSeq(ctx, seq, &lb, dataset.Options{})
+	require.ErrorIs(t, err, context.Canceled)
 }
