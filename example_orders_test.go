@@ -40,19 +40,10 @@ func ExampleBuilder_PutOrder() {
 }
 
 func ExampleBuilder_EraseCustomer() {
-	var b affinity.Builder
-	for _, p := range examplePurchases {
-		if err := b.Add(p); err != nil {
-			log.Fatal(err)
-		}
-	}
-	h, err := b.Build(context.Background())
-	if err != nil {
-		log.Fatal(err)
-	}
+	h := exampleHistory()
 	nb := affinity.NewBuilder(h)
 	nb.EraseCustomer("alice")
-	h, err = nb.Build(context.Background())
+	h, err := nb.Build(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -65,16 +56,7 @@ func ExampleBuilder_EraseCustomer() {
 }
 
 func ExampleHistory_Purchases() {
-	var b affinity.Builder
-	for _, p := range examplePurchases {
-		if err := b.Add(p); err != nil {
-			log.Fatal(err)
-		}
-	}
-	h, err := b.Build(context.Background())
-	if err != nil {
-		log.Fatal(err)
-	}
+	h := exampleHistory()
 	for p := range h.Purchases() {
 		fmt.Printf("%-6q %-5s %-8s %s %2d × %v\n", p.Customer, p.Order, p.Product, p.Time.Format("01-02"), p.Quantity, p.Price)
 	}
@@ -85,4 +67,19 @@ func ExampleHistory_Purchases() {
 	// "alice" 1003  shoe-42  03-09 -1 × 89.90
 	// "bob"  1002  socks    03-02  2 × 4.50
 	// ""           bottle   03-06  1 × 12.00
+}
+
+// exampleHistory builds the History of examplePurchases.
+func exampleHistory() *affinity.History {
+	var b affinity.Builder
+	for _, p := range examplePurchases {
+		if err := b.Add(p); err != nil {
+			log.Fatal(err)
+		}
+	}
+	h, err := b.Build(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	return h
 }

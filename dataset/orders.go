@@ -1,7 +1,9 @@
 package dataset
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/shopaffinity/affinity"
@@ -51,6 +53,59 @@ func (o *orderBuf) start(key string, line int) *ParseError {
 	return nil
 }
 
+// orderFormat describes an export with one row per line item: the column
+// of the order id, and how the order-level fields (read from an order's
+// first row) and a line item (appended to the order's lines) are read.
+type orderFormat struct {
+	specs     []colSpec
+	orderCol  int
+	readOrder func(l *loader, o *orderBuf, src *csvSource, rec []string, h *header) *ParseError
+	readLine  func(l *loader, o *orderBuf, src *csvSource, rec []string, h *header) *ParseError
+}
+
+// loadOrders reads an order export: it groups adjacent rows by order id
+// and hands each order to the Builder as one put or delete.
+func (l *loader) loadOrders(r io.Reader, f orderFormat) error {
+	var o orderBuf
+	err := l.eachRecord(r, f.specs, func(src *csvSource, rec []string, h *header) error {
+		if len(rec) != h.n {
+			return l.reject(&ParseError{Line: src.line, Reason: reasonFieldCount,
+				Err: fmt.Errorf("%d fields, the header has %d", len(rec), h.n)})
+		}
+		key := h.field(rec, f.orderCol)
+		if key == "" {
+			return l.reject(h.fail(src, f.orderCol, reasonOrder, errors.New("missing order id")))
+		}
+		if !o.open || key != o.key {
+			if err := l.flushOrder(&o); err != nil {
+				return err
+			}
+			if e := o.start(l.order.get(key), src.line); e != nil {
+				return l.reject(e)
+			}
+			if e := f.readOrder(l, &o, src, rec, h); e != nil {
+				return l.badOrder(&o, e)
+			}
+		} else if o.bad != "" {
+			l.skip(o.bad, src.line)
+			return nil
+		}
+		if !o.del {
+			n := len(o.lines)
+			if e := f.readLine(l, &o, src, rec, h); e != nil {
+				o.lines = o.lines[:n]
+				return l.reject(e)
+			}
+		}
+		o.rows++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return l.flushOrder(&o)
+}
+
 // flush puts or deletes the buffered order and counts its rows.
 func (l *loader) flushOrder(o *orderBuf) error {
 	if !o.open {
@@ -84,7 +139,14 @@ func (l *loader) flushOrder(o *orderBuf) error {
 	if err := l.b.PutOrder(o.key, 0, o.lines); err != nil {
 		return &ParseError{Line: o.seen[o.key], Reason: reasonRecord, Err: err}
 	}
-	for _, p := range o.lines {
+	l.countLines(o.lines)
+	l.rep.Loaded += o.rows
+	return nil
+}
+
+// countLines counts purchase lines handed to the Builder in the Report.
+func (l *loader) countLines(lines []affinity.Purchase) {
+	for _, p := range lines {
 		l.rep.Purchases++
 		if p.Customer == "" {
 			l.rep.Anonymous++
@@ -93,8 +155,6 @@ func (l *loader) flushOrder(o *orderBuf) error {
 			l.rep.Returns++
 		}
 	}
-	l.rep.Loaded += o.rows
-	return nil
 }
 
 // badOrder marks the order whose first row failed: the row and the rest
@@ -127,4 +187,52 @@ func exactLines(dst []affinity.Purchase, p affinity.Purchase, n int32, total aff
 	dst = append(dst, p)
 	p.Quantity, p.Price = sign, unit+rem
 	return append(dst, p)
+}
+
+// quantity reads the non-zero line quantity of column c.
+func quantity(src *csvSource, rec []string, h *header, c int) (int32, *ParseError) {
+	s := h.field(rec, c)
+	q, ok := parseQuantity(s)
+	switch {
+	case !ok:
+		return 0, h.fail(src, c, reasonQuantity, &valueError{what: "quantity", text: s})
+	case q == 0:
+		return 0, h.fail(src, c, reasonZeroQty, errors.New("quantity 0"))
+	}
+	return q, nil
+}
+
+// orderTime reads the order time of column c into o.
+func (l *loader) orderTime(o *orderBuf, src *csvSource, rec []string, h *header, c int) *ParseError {
+	ts := h.field(rec, c)
+	t, ok := l.times.parse(ts)
+	if !ok {
+		return h.fail(src, c, reasonTime, &valueError{what: "time", text: ts})
+	}
+	o.time = t
+	return nil
+}
+
+// lineProduct returns the product id of a line item — the first
+// non-empty of the key columns, else the name column — and gives the
+// product a catalog entry named after the name column.
+func (l *loader) lineProduct(src *csvSource, rec []string, h *header, price affinity.Money, nameCol int, keyCols ...int) (string, *ParseError) {
+	name := h.field(rec, nameCol)
+	product := ""
+	for _, c := range keyCols {
+		if product = h.field(rec, c); product != "" {
+			break
+		}
+	}
+	if product == "" {
+		product = name
+	}
+	if product == "" {
+		return "", h.fail(src, nameCol, reasonProduct, errors.New("line item without product id or name"))
+	}
+	product = l.prod.get(product)
+	if err := l.nameProduct(product, name, "", price); err != nil {
+		return "", h.fail(src, nameCol, reasonCategory, err)
+	}
+	return product, nil
 }

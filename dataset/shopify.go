@@ -1,7 +1,6 @@
 package dataset
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -45,57 +44,15 @@ var shopifyLayouts = []string{"2006-01-02 15:04:05 -0700", "2006-01-02T15:04:05Z
 
 func loadShopify(l *loader, r io.Reader) error {
 	l.times.setDefault(shopifyLayouts)
-	var o orderBuf
-	err := l.eachRecord(r, shopifySpecs, func(src *csvSource, rec []string, h *header) error {
-		if len(rec) != h.n {
-			return l.reject(&ParseError{Line: src.line, Reason: reasonFieldCount,
-				Err: fmt.Errorf("%d fields, the header has %d", len(rec), h.n)})
-		}
-		name := h.field(rec, shName)
-		if name == "" {
-			return l.reject(h.fail(src, shName, reasonOrder, errors.New("missing order name")))
-		}
-		if !o.open || name != o.key {
-			if err := l.flushOrder(&o); err != nil {
-				return err
-			}
-			if e := o.start(l.order.get(name), src.line); e != nil {
-				return l.reject(e)
-			}
-			if e := l.shopifyOrder(&o, src, rec, h); e != nil {
-				return l.badOrder(&o, e)
-			}
-		} else if o.bad != "" {
-			l.skip(o.bad, src.line)
-			return nil
-		}
-		if o.del {
-			o.rows++
-			return nil
-		}
-		p, e := l.shopifyLine(&o, src, rec, h)
-		if e != nil {
-			return l.reject(e)
-		}
-		o.rows++
-		o.lines = append(o.lines, p)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return l.flushOrder(&o)
+	return l.loadOrders(r, orderFormat{specs: shopifySpecs, orderCol: shName, readOrder: (*loader).shopifyOrder, readLine: (*loader).shopifyLine})
 }
 
 // shopifyOrder reads the order-level fields of an order's first row.
 func (l *loader) shopifyOrder(o *orderBuf, src *csvSource, rec []string, h *header) *ParseError {
 	o.customer = l.cust.get(strings.ToLower(h.field(rec, shEmail)))
-	ts := h.field(rec, shCreated)
-	t, ok := l.times.parse(ts)
-	if !ok {
-		return h.fail(src, shCreated, reasonTime, &valueError{what: "time", text: ts})
+	if e := l.orderTime(o, src, rec, h, shCreated); e != nil {
+		return e
 	}
-	o.time = t
 	switch strings.ToLower(h.field(rec, shFinancial)) {
 	case "refunded", "voided":
 		o.del = true
@@ -116,31 +73,20 @@ func (l *loader) shopifyOrder(o *orderBuf, src *csvSource, rec []string, h *head
 	return nil
 }
 
-// shopifyLine reads the line-item fields of a row.
-func (l *loader) shopifyLine(o *orderBuf, src *csvSource, rec []string, h *header) (affinity.Purchase, *ParseError) {
-	s := h.field(rec, shQuantity)
-	q, ok := parseQuantity(s)
-	switch {
-	case !ok:
-		return affinity.Purchase{}, h.fail(src, shQuantity, reasonQuantity, &valueError{what: "quantity", text: s})
-	case q == 0:
-		return affinity.Purchase{}, h.fail(src, shQuantity, reasonZeroQty, errors.New("quantity 0"))
+// shopifyLine reads the line item of a row into o.
+func (l *loader) shopifyLine(o *orderBuf, src *csvSource, rec []string, h *header) *ParseError {
+	q, e := quantity(src, rec, h, shQuantity)
+	if e != nil {
+		return e
 	}
 	price, bad := l.price(src, h, shPrice, h.field(rec, shPrice))
 	if bad != nil {
-		return affinity.Purchase{}, bad
+		return bad
 	}
-	name := h.field(rec, shItem)
-	product := h.field(rec, shSKU)
-	if product == "" {
-		product = name
+	product, e := l.lineProduct(src, rec, h, price, shItem, shSKU)
+	if e != nil {
+		return e
 	}
-	if product == "" {
-		return affinity.Purchase{}, h.fail(src, shItem, reasonProduct, errors.New("line item without sku or name"))
-	}
-	product = l.prod.get(product)
-	if err := l.nameProduct(product, name, "", price); err != nil {
-		return affinity.Purchase{}, h.fail(src, shItem, reasonCategory, err)
-	}
-	return affinity.Purchase{Customer: o.customer, Product: product, Order: o.key, Time: o.time, Quantity: q, Price: price}, nil
+	o.lines = append(o.lines, affinity.Purchase{Customer: o.customer, Product: product, Order: o.key, Time: o.time, Quantity: q, Price: price})
+	return nil
 }

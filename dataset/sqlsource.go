@@ -110,7 +110,6 @@ const (
 type sqlGroup struct {
 	customer string
 	version  int64
-	cursor   any
 	del      bool
 	bad      bool
 	seen     bool // customer set from the first row
@@ -221,15 +220,7 @@ func (s *SQLSource) Poll(ctx context.Context, since any) (SQLBatch, error) {
 			out.Changes = append(out.Changes, affinity.OrderChange{Key: key, Version: g.version, Delete: true})
 		default:
 			out.Changes = append(out.Changes, affinity.OrderChange{Key: key, Version: g.version, Lines: g.lines})
-			for _, p := range g.lines {
-				l.rep.Purchases++
-				if p.Customer == "" {
-					l.rep.Anonymous++
-				}
-				if p.Quantity < 0 {
-					l.rep.Returns++
-				}
-			}
+			l.countLines(g.lines)
 		}
 		l.rep.Loaded += g.rows
 	}
