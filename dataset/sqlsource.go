@@ -49,6 +49,10 @@ type SQLSource struct {
 	Lenient bool
 	// Location is the time zone of text times without one; nil means UTC.
 	Location *time.Location
+	// MaxRows bounds the rows one poll reads, and so its memory: more is
+	// an error wrapping [ErrLimit]. 0 means [DefaultMaxRows]; negative
+	// means no limit.
+	MaxRows int
 }
 
 // SQLColumns names the result columns of [SQLSource.Query], matched
@@ -155,11 +159,8 @@ func (s *SQLSource) Poll(ctx context.Context, since any) (SQLBatch, error) {
 		return out, err
 	}
 	loc := s.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	l := &loader{ctx: ctx, opts: Options{Lenient: s.Lenient}, rep: out.Report,
-		times: timeParser{layouts: sqlLayouts, loc: loc}}
+	l := newLoader(ctx, nil, Options{Lenient: s.Lenient, Location: loc, TimeLayouts: sqlLayouts,
+		Limits: Limits{MaxRows: s.MaxRows}}, "sql")
 	cancelled := make(map[string]bool, len(s.Cancelled))
 	for _, c := range s.Cancelled {
 		cancelled[strings.ToLower(c)] = true
