@@ -65,6 +65,8 @@ type Builder struct {
 	haveGroup          bool
 
 	gross Money // sum of |Quantity × Price| over all lines, ≤ MaxMoney
+
+	changes *orderChanges // staged by PutOrder, DeleteOrder, EraseCustomer
 }
 
 // NewBuilder returns a Builder that starts with everything in base (which
@@ -116,7 +118,7 @@ func NewBuilder(base *History) *Builder {
 }
 
 // Len returns the number of purchase lines added so far (those of a base
-// History included).
+// History included); lines staged by [Builder.PutOrder] count from Build.
 func (b *Builder) Len() int { return len(b.lProduct) }
 
 func (b *Builder) customer(key string) uint32 {
@@ -145,17 +147,8 @@ func (b *Builder) product(key string) ProductID {
 // [MaxMoney]. Every sum of line values of the History — an order's value,
 // a customer's spend, the revenue — therefore fits in Money.
 func (b *Builder) Add(p Purchase) error {
-	switch {
-	case p.Product == "":
-		return fmt.Errorf("%w: purchase without product id", ErrInvalid)
-	case p.Time.IsZero():
-		return fmt.Errorf("%w: purchase of %q without time", ErrInvalid, p.Product)
-	case !ValidTime(p.Time):
-		return fmt.Errorf("%w: purchase of %q at %v, outside 1970-01-01..2106-02-07 UTC", ErrInvalid, p.Product, p.Time.UTC())
-	case p.Quantity == 0:
-		return fmt.Errorf("%w: purchase of %q with quantity 0", ErrInvalid, p.Product)
-	case p.Price < 0:
-		return fmt.Errorf("%w: purchase of %q with negative price %v", ErrInvalid, p.Product, p.Price)
+	if err := checkPurchase(p); err != nil {
+		return err
 	}
 	v, ok := p.Price.Mul(int64(p.Quantity))
 	if !ok {
@@ -411,8 +404,9 @@ func (b *Builder) workers() int {
 	return runtime.GOMAXPROCS(0)
 }
 
-// Build sorts what was added into a new [History] and resets the Builder to
-// empty. It takes time linear in the number of lines and events (plus a
+// Build applies the staged order changes ([Builder.Apply],
+// [Builder.EraseCustomer]), sorts what was added into a new [History] and
+// resets the Builder to empty. It takes time linear in the number of lines and events (plus a
 // sort of each customer's orders). Order times are stored as seconds after
 // the earliest order, so they may span at most 2^32 seconds (about 136
 // years); a wider span is an error. It returns ctx.Err() if ctx is done
@@ -420,6 +414,9 @@ func (b *Builder) workers() int {
 func (b *Builder) Build(ctx context.Context) (*History, error) {
 	workers := b.workers()
 	defer func() { *b = Builder{Workers: workers} }()
+	if err := b.applyChanges(); err != nil {
+		return nil, err
+	}
 	h := &History{
 		catalog:   b.cat.finish(),
 		customers: b.customers,

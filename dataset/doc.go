@@ -13,11 +13,21 @@
 //	members       Member_number,Date,itemDescription with dd-mm-yyyy dates
 //	movielens     MovieLens u.data: user, item, rating, unix time
 //	csv           any CSV, with the column mapping in [Options.Columns]
+//	shopify       Shopify's orders export, one row per line item
+//	woocommerce   WooCommerce's order export, one row per line item
 //
 // Loaders stream: they read one row at a time and never hold a second copy
 // of the file. In strict mode the first bad row is an error that names its
 // line and column; in lenient mode bad rows are skipped, and the [Report]
 // counts every skipped row by reason, so nothing is lost silently.
+//
+// # Live sources
+//
+// [SQLSource] polls a shop database through database/sql with any driver
+// and a cursor, and returns one [affinity.OrderChange] per changed order;
+// [LoadSeq] loads purchases from an iterator. The "shopify" and
+// "woocommerce" formats load each order as one put, so re-loading an
+// export replaces orders instead of adding them twice.
 //
 // # Synthetic storefront
 //

@@ -32,6 +32,7 @@ type Options struct {
 	//   - "members": Member_number,Date,itemDescription (Kaggle groceries).
 	//   - "movielens": MovieLens ratings (u.data, ratings.dat, ratings.csv).
 	//   - "csv": any CSV with a header, mapped by Columns.
+	//   - "shopify", "woocommerce": the platforms' order exports.
 	//
 	// Empty means "csv". [Formats] describes each format.
 	Format string
@@ -330,6 +331,8 @@ var formats = []format{
 	{"members", loadMembers, true},
 	{"movielens", loadMovieLens, false},
 	{"onlineretail", loadOnlineRetail, true},
+	{"shopify", loadShopify, true},
+	{"woocommerce", loadWooCommerce, true},
 }
 
 // Formats returns the short names accepted by [Options.Format], sorted:
@@ -372,6 +375,43 @@ var formats = []format{
 //     modes. A customer id that is empty or "0" makes the line anonymous;
 //     a trailing ".0" (from spreadsheet exports) is dropped. Country is
 //     ignored.
+//   - "shopify": Shopify's orders export (orders_export.csv), one row per
+//     line item, described below.
+//   - "woocommerce": WooCommerce's order export, one row per line item
+//     (the Customer/Order/Coupon Export extension's default layout).
+//
+// The two order formats load each order as one [affinity.Builder.PutOrder]
+// (version 0, so a later row of the same export or a later export wins):
+// loading an export again, or a newer export onto the History built from
+// an older one, replaces orders instead of adding their lines twice, and
+// cancelled orders become [affinity.Builder.DeleteOrder]. The rows of an
+// order must be adjacent; an order that reappears after another is a
+// "split order". Both skip the rows of cancelled orders as "cancelled
+// order", in strict mode too.
+//
+// "shopify": Name → order, Email (lower-cased) → customer (empty:
+// anonymous), Created at → time ("2024-03-01 10:15:00 -0700"),
+// Lineitem sku → product (Lineitem name when the sku is empty),
+// Lineitem name → product name, Lineitem quantity and Lineitem price →
+// quantity and unit price. Only an order's first row carries the
+// order-level columns (Email, Financial Status, Created at, Cancelled at,
+// Refunded Amount); they apply to every line of the order, and errors in
+// them name that first row. An order with Cancelled at set or Financial
+// Status "refunded" or "voided" is cancelled. A Refunded Amount above
+// zero becomes one [RefundProduct] line of quantity −1, capped at the
+// value of the order's lines. Other columns are ignored, currency
+// included.
+//
+// "woocommerce": order_number (or order_id) → order, customer_id →
+// customer (for guests, customer_id 0 or empty, billing_email
+// lower-cased), order_date → time in [Options.Location], item_sku →
+// product (item_product_id, then item_name, when empty), item_name →
+// product name, item_quantity → quantity, item_total / item_quantity →
+// unit price (split exactly as for "cdnow" when it does not divide), and
+// item_refunded_qty with item_refunded → a return line of the same
+// product. Headers match by key or display name ("item_sku", "Item
+// SKU"). Statuses cancelled, refunded, failed, pending, checkout-draft,
+// draft and trash (with or without "wc-") make an order cancelled.
 //
 // The returned slice is freshly allocated.
 func Formats() []string {

@@ -552,7 +552,7 @@ func TestLoadReadError(t *testing.T) {
 }
 
 func TestFormats(t *testing.T) {
-	assert.Equal(t, []string{"baskets", "cdnow", "csv", "members", "movielens", "onlineretail"}, dataset.Formats())
+	assert.Equal(t, []string{"baskets", "cdnow", "csv", "members", "movielens", "onlineretail", "shopify", "woocommerce"}, dataset.Formats())
 	f := dataset.Formats()
 	f[0] = "changed"
 	assert.Equal(t, "baskets", dataset.Formats()[0], "the result is a copy")

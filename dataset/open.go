@@ -16,7 +16,8 @@ import (
 //   - lenient: bad rows are skipped and counted by reason in the [Report]
 //     rather than stopping the load — print the report;
 //   - categories derived from product names ([CategoryFromName]) for
-//     formats that carry none ("onlineretail", "baskets", "members") and
+//     formats that carry none ("onlineretail", "baskets", "members",
+//     "shopify", "woocommerce") and
 //     for "csv" rows without a category column; "cdnow" has one product
 //     and "movielens" has no names, so they get none.
 //
@@ -30,7 +31,7 @@ func Defaults(format string) (Options, error) {
 	}
 	o := Options{Format: format, Lenient: true}
 	switch format {
-	case "onlineretail", "baskets", "members", "csv":
+	case "onlineretail", "baskets", "members", "csv", "shopify", "woocommerce":
 		o.Categories = CategoryFromName
 	}
 	return o, nil

@@ -18,7 +18,7 @@ func TestDefaults(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, f, o.Format)
 			assert.True(t, o.Lenient, "user files are read leniently, with a report")
-			named := f == "onlineretail" || f == "baskets" || f == "members" || f == "csv"
+			named := f == "onlineretail" || f == "baskets" || f == "members" || f == "csv" || f == "shopify" || f == "woocommerce"
 			assert.Equal(t, named, o.Categories != nil, "categories derived exactly where the format has names but no categories")
 		})
 	}

@@ -1,0 +1,268 @@
+package affinity
+
+import (
+	"cmp"
+	"fmt"
+	"hash/maphash"
+	"maps"
+	"slices"
+)
+
+// OrderChange is one change of a shop's orders as a feed delivers it: the
+// whole current version of an order (a put), or its removal (a delete).
+// An order is the unit of change: a put carries every line of the order as
+// it stands now, so edits, partial refunds and re-deliveries are all the
+// same operation. See [Builder.Apply].
+type OrderChange struct {
+	// Key is the shop's order id; required. Order keys are global to the
+	// shop: a change of key K replaces every order with key K, whatever
+	// its customer.
+	Key string
+	// Version orders the changes of one order: the change with the
+	// highest Version wins, whatever the order in which changes arrive.
+	// An updated-at time in Unix microseconds or a change sequence number
+	// are the usual choices; 0 everywhere means "the last call wins".
+	Version int64
+	// Delete removes the order; Lines are ignored then.
+	Delete bool
+	// Lines are the order's lines. Their Order field must be empty or Key,
+	// and they must all have the same Customer (empty for an anonymous
+	// order). A put without lines is a delete.
+	Lines []Purchase
+}
+
+// orderChanges holds what PutOrder, DeleteOrder and EraseCustomer staged;
+// Build applies it.
+type orderChanges struct {
+	byKey  map[string]*stagedOrder
+	erased map[string]struct{}
+}
+
+type stagedOrder struct {
+	version int64
+	del     bool
+	lines   []Purchase
+}
+
+// PutOrder stages version version of order key with the given lines: at
+// [Builder.Build] they replace every line with order id key that the
+// Builder holds, from its base History or added with [Builder.Add] before
+// or after the call. Putting the same version again changes nothing, so a
+// feed can be replayed. See [Builder.Apply] for versions and errors.
+func (b *Builder) PutOrder(key string, version int64, lines []Purchase) error {
+	return b.Apply(OrderChange{Key: key, Version: version, Lines: lines})
+}
+
+// DeleteOrder stages the removal of every line with order id key (see
+// [Builder.Apply]). Deleting an order the Builder does not hold is not an
+// error: the delete still overrides older puts of key that arrive later.
+func (b *Builder) DeleteOrder(key string, version int64) error {
+	return b.Apply(OrderChange{Key: key, Version: version, Delete: true})
+}
+
+// Apply stages one order change; [Builder.Build] applies the staged
+// changes. Within one Builder, the change of a key with the highest
+// Version wins; on equal versions a delete beats a put and, between two
+// puts, the later call wins. So a feed applied twice, or shuffled (with
+// distinct versions per order), builds the same History as the feed
+// applied once in order. A base History keeps no versions: the first
+// change of an order in a Builder replaces the base's version of it, and
+// a delete is forgotten once built (a later Builder accepts a put of the
+// same key again, whatever its version).
+//
+// Customers and products first met in a put get their dense ids at Build,
+// in (Version, Key) order of the puts that survive, so ids depend on what
+// survives and not on the order of the calls. Lines are copied; their
+// string fields are kept as they are.
+//
+// Apply returns an error wrapping [ErrInvalid], and stages nothing, when
+// the key is empty, a line is one that [Builder.Add] would refuse, a
+// line names another order or the lines name two customers. Build
+// returns an error wrapping [ErrMoneyRange] if the surviving puts take the
+// gross value of all lines beyond [MaxMoney]. It takes time linear in the
+// number of lines.
+func (b *Builder) Apply(c OrderChange) error {
+	if c.Key == "" {
+		return fmt.Errorf("%w: order change without order id", ErrInvalid)
+	}
+	del := c.Delete || len(c.Lines) == 0
+	var lines []Purchase
+	if !del {
+		lines = make([]Purchase, len(c.Lines))
+		for i, p := range c.Lines {
+			if err := checkPurchase(p); err != nil {
+				return fmt.Errorf("order %q line %d: %w", c.Key, i+1, err)
+			}
+			if _, ok := p.Price.Mul(int64(p.Quantity)); !ok {
+				return fmt.Errorf("%w: order %q line %d: %d × %v: %w", ErrInvalid, c.Key, i+1, p.Quantity, p.Price, ErrMoneyRange)
+			}
+			switch {
+			case p.Order != "" && p.Order != c.Key:
+				return fmt.Errorf("%w: order %q line %d belongs to order %q", ErrInvalid, c.Key, i+1, p.Order)
+			case p.Customer != c.Lines[0].Customer:
+				return fmt.Errorf("%w: order %q has lines of customers %q and %q", ErrInvalid, c.Key, c.Lines[0].Customer, p.Customer)
+			}
+			p.Order = c.Key
+			lines[i] = p
+		}
+	}
+	ch := b.staged()
+	if old, ok := ch.byKey[c.Key]; ok && (c.Version < old.version || c.Version == old.version && old.del && !del) {
+		return nil
+	}
+	ch.byKey[c.Key] = &stagedOrder{version: c.Version, del: del, lines: lines}
+	return nil
+}
+
+// EraseCustomer stages the erasure of customer key, as a data-protection
+// request demands: at [Builder.Build] every order line and event of the
+// customer — from the base History, added before or after this call, or
+// staged by a put — is dropped, and the key is removed from the id table.
+// The customer's dense id stays allocated so that the ids of everyone else
+// do not move: in the next History it has the empty key, no orders and no
+// events, and [History.LookupCustomer] no longer finds key. Products and
+// categories stay. Erasing an unknown customer is not an error. O(1); the
+// work happens at Build, in time linear in the Builder's contents.
+func (b *Builder) EraseCustomer(key string) {
+	if key == "" {
+		return
+	}
+	b.staged().erased[key] = struct{}{}
+}
+
+func (b *Builder) staged() *orderChanges {
+	if b.changes == nil {
+		b.changes = &orderChanges{byKey: make(map[string]*stagedOrder), erased: make(map[string]struct{})}
+	}
+	return b.changes
+}
+
+// checkPurchase returns the error Add returns for a line it refuses.
+func checkPurchase(p Purchase) error {
+	switch {
+	case p.Product == "":
+		return fmt.Errorf("%w: purchase without product id", ErrInvalid)
+	case p.Time.IsZero():
+		return fmt.Errorf("%w: purchase of %q without time", ErrInvalid, p.Product)
+	case !ValidTime(p.Time):
+		return fmt.Errorf("%w: purchase of %q at %v, outside 1970-01-01..2106-02-07 UTC", ErrInvalid, p.Product, p.Time.UTC())
+	case p.Quantity == 0:
+		return fmt.Errorf("%w: purchase of %q with quantity 0", ErrInvalid, p.Product)
+	case p.Price < 0:
+		return fmt.Errorf("%w: purchase of %q with negative price %v", ErrInvalid, p.Product, p.Price)
+	}
+	return nil
+}
+
+// applyChanges applies the staged changes to the staging columns: it
+// drops the groups of replaced, deleted and erased orders and the events
+// of erased customers, turns erased customers into tombstones, and adds
+// the surviving puts in (version, key) order.
+func (b *Builder) applyChanges() error {
+	ch := b.changes
+	if ch == nil {
+		return nil
+	}
+	b.changes = nil
+	erased := make([]bool, b.customers.len())
+	var tomb []uint32
+	for key := range ch.erased {
+		if id, ok := b.customers.lookup(key); ok {
+			erased[id] = true
+			tomb = append(tomb, id)
+		}
+	}
+	isErased := func(c uint32) bool { return c != anonBucket && erased[c] }
+
+	// Drop groups of changed orders and erased customers, then their lines.
+	ng := len(b.gCust)
+	remap := make([]uint32, ng)
+	w := 0
+	for g := range ng {
+		_, changed := ch.byKey[b.gKey[g]]
+		if (changed && b.gKey[g] != "") || isErased(b.gCust[g]) {
+			remap[g] = anonBucket
+			continue
+		}
+		remap[g] = uint32(w)
+		b.gCust[w], b.gKey[w], b.gUnix[w] = b.gCust[g], b.gKey[g], b.gUnix[g]
+		w++
+	}
+	if w < ng {
+		clear(b.gKey[w:]) // release the strings
+		b.gCust, b.gKey, b.gUnix = b.gCust[:w], b.gKey[:w], b.gUnix[:w]
+		w = 0
+		for i, g := range b.lGroup {
+			if remap[g] == anonBucket {
+				v := Money(b.lQty[i]) * b.lPrice[i] // fits: Add checked it
+				b.gross -= max(v, -v)
+				continue
+			}
+			b.lGroup[w], b.lProduct[w], b.lQty[w], b.lPrice[w] = remap[g], b.lProduct[i], b.lQty[i], b.lPrice[i]
+			w++
+		}
+		b.lGroup, b.lProduct, b.lQty, b.lPrice = b.lGroup[:w], b.lProduct[:w], b.lQty[:w], b.lPrice[:w]
+	}
+	if len(tomb) > 0 {
+		w = 0
+		for i, c := range b.eCust {
+			if erased[c] {
+				continue
+			}
+			b.eCust[w], b.eProduct[w], b.eUnix[w], b.eKind[w], b.eWeight[w] = c, b.eProduct[i], b.eUnix[i], b.eKind[i], b.eWeight[i]
+			w++
+		}
+		b.eCust, b.eProduct, b.eUnix, b.eKind, b.eWeight = b.eCust[:w], b.eProduct[:w], b.eUnix[:w], b.eKind[:w], b.eWeight[:w]
+		b.customers.erase(tomb)
+	}
+	// The caches may name dropped groups or erased customers.
+	b.lastCust, b.lastProd, b.lastOrder = "", "", ""
+	b.haveGroup = false
+
+	keys := slices.Collect(maps.Keys(ch.byKey))
+	slices.SortFunc(keys, func(x, y string) int {
+		return cmp.Or(cmp.Compare(ch.byKey[x].version, ch.byKey[y].version), cmp.Compare(x, y))
+	})
+	for _, key := range keys {
+		o := ch.byKey[key]
+		if o.del {
+			continue
+		}
+		if _, gone := ch.erased[o.lines[0].Customer]; gone {
+			continue
+		}
+		b.haveGroup = false // a put is one order, never joined to the one before
+		for _, p := range o.lines {
+			if err := b.Add(p); err != nil {
+				return fmt.Errorf("affinity: staged order %q: %w", key, err) // only ErrMoneyRange: Apply checked the rest
+			}
+		}
+	}
+	b.haveGroup = false
+	return nil
+}
+
+// erase removes the keys of ids from the table; their ids keep the empty
+// key and are never found again. O(len(t.slots)).
+func (t *keyTable) erase(ids []uint32) {
+	for _, id := range ids {
+		t.keys[id] = ""
+	}
+	old := t.slots
+	t.slots = make([]keySlot, len(old))
+	mask := len(old) - 1
+	for _, s := range old {
+		if s.meta == 0 {
+			continue
+		}
+		k := t.keys[uint32(s.meta)-1]
+		if k == "" {
+			continue
+		}
+		i := int(maphash.String(keySeed, k) >> t.shift)
+		for t.slots[i].meta != 0 {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = s
+	}
+}

@@ -1,0 +1,386 @@
+package affinity_test
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// feedOp is one call of an order feed: a put, a delete or an erasure.
+type feedOp struct {
+	change affinity.OrderChange
+	erase  string // customer key; the op is an erasure when set
+}
+
+func (op feedOp) applyTo(b *affinity.Builder) error {
+	if op.erase != "" {
+		b.EraseCustomer(op.erase)
+		return nil
+	}
+	return b.Apply(op.change)
+}
+
+// orderFixture is a base of Add calls and a feed over the same small pools
+// of customers, products and order keys, so that puts replace base orders,
+// orders move between customers and erasures hit orders and events.
+type orderFixture struct {
+	base   []affinity.Purchase
+	events []affinity.Event
+	feed   []feedOp
+}
+
+func genOrderFixture(r *rand.Rand, nBase, nFeed int) orderFixture {
+	nCust, nProd, nKey := 1+r.IntN(8), 1+r.IntN(10), 1+r.IntN(12)
+	t0 := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	when := func() time.Time { return t0.Add(time.Duration(r.IntN(50)) * time.Hour) }
+	cust := func() string {
+		if r.IntN(8) == 0 {
+			return ""
+		}
+		return fmt.Sprintf("c%d", r.IntN(nCust))
+	}
+	line := func(c, order string) affinity.Purchase {
+		q := int32(1 + r.IntN(3))
+		if r.IntN(6) == 0 {
+			q = -q
+		}
+		return affinity.Purchase{Customer: c, Product: fmt.Sprintf("p%d", r.IntN(nProd)), Order: order,
+			Time: when(), Quantity: q, Price: affinity.Money(r.IntN(5) * 2500)}
+	}
+	var f orderFixture
+	for range nBase {
+		order := ""
+		if r.IntN(4) != 0 {
+			order = fmt.Sprintf("o%d", r.IntN(nKey))
+		}
+		f.base = append(f.base, line(cust(), order))
+	}
+	for range nBase / 3 {
+		f.events = append(f.events, affinity.Event{Customer: fmt.Sprintf("c%d", r.IntN(nCust)),
+			Product: fmt.Sprintf("p%d", r.IntN(nProd)), Time: when(), Kind: affinity.View, Weight: 1})
+	}
+	for i := range nFeed {
+		key := fmt.Sprintf("o%d", r.IntN(nKey))
+		v := int64(i + 1) // distinct versions, increasing with feed position
+		switch k := r.IntN(10); {
+		case k == 0:
+			f.feed = append(f.feed, feedOp{erase: fmt.Sprintf("c%d", r.IntN(nCust))})
+		case k <= 2:
+			f.feed = append(f.feed, feedOp{change: affinity.OrderChange{Key: key, Version: v, Delete: true}})
+		default:
+			c := cust()
+			lines := make([]affinity.Purchase, 1+r.IntN(4))
+			for j := range lines {
+				lines[j] = line(c, "")
+			}
+			f.feed = append(f.feed, feedOp{change: affinity.OrderChange{Key: key, Version: v, Lines: lines}})
+		}
+	}
+	return f
+}
+
+func buildFixture(t testing.TB, base *affinity.History, f orderFixture, feeds ...[]feedOp) *affinity.History {
+	t.Helper()
+	b := affinity.NewBuilder(base)
+	if base == nil {
+		for _, p := range f.base {
+			require.NoError(t, b.Add(p))
+		}
+		for _, e := range f.events {
+			require.NoError(t, b.AddEvent(e))
+		}
+	}
+	for _, feed := range feeds {
+		for _, op := range feed {
+			require.NoError(t, op.applyTo(b))
+		}
+	}
+	h, err := b.Build(context.Background())
+	require.NoError(t, err)
+	return h
+}
+
+// modelOrders is the naive statement of the order semantics: the base's
+// orders grouped by (customer, order id) or (customer, second), minus every
+// order whose key the feed touched and everything of erased customers, plus
+// the winning put of each key. It returns one string per order, sorted, and
+// the number of events left.
+func modelOrders(f orderFixture) (orders []string, events int, erased map[string]bool) {
+	type win struct {
+		version int64
+		del     bool
+		lines   []affinity.Purchase
+	}
+	wins := map[string]win{}
+	erased = map[string]bool{}
+	for _, op := range f.feed {
+		if op.erase != "" {
+			erased[op.erase] = true
+			continue
+		}
+		c := op.change
+		del := c.Delete || len(c.Lines) == 0
+		if w, ok := wins[c.Key]; ok && (c.Version < w.version || c.Version == w.version && w.del && !del) {
+			continue
+		}
+		wins[c.Key] = win{c.Version, del, c.Lines}
+	}
+	type group struct {
+		cust, key string
+		unix      int64
+		lines     []string
+	}
+	var groups []*group
+	find := map[string]*group{}
+	add := func(cust, key string, p affinity.Purchase) {
+		id := cust + "|" + key
+		if key == "" {
+			id += fmt.Sprint("|", p.Time.Unix())
+		}
+		g := find[id]
+		if g == nil {
+			g = &group{cust: cust, key: key, unix: p.Time.Unix()}
+			find[id] = g
+			groups = append(groups, g)
+		}
+		g.unix = min(g.unix, p.Time.Unix())
+		g.lines = append(g.lines, fmt.Sprintf("%s:%d:%d", p.Product, p.Quantity, p.Price))
+	}
+	for _, p := range f.base {
+		if _, touched := wins[p.Order]; (touched && p.Order != "") || erased[p.Customer] {
+			continue
+		}
+		add(p.Customer, p.Order, p)
+	}
+	for key, w := range wins {
+		if w.del || erased[w.lines[0].Customer] {
+			continue
+		}
+		for _, p := range w.lines {
+			add(p.Customer, key, p)
+		}
+	}
+	for _, g := range groups {
+		orders = append(orders, fmt.Sprintf("%s|%s|%d|%v", g.cust, g.key, g.unix, g.lines))
+	}
+	slices.Sort(orders)
+	for _, e := range f.events {
+		if !erased[e.Customer] {
+			events++
+		}
+	}
+	return orders, events, erased
+}
+
+// historyOrders describes h's orders the way modelOrders does.
+func historyOrders(h *affinity.History) []string {
+	var out []string
+	cat := h.Catalog()
+	for o := range affinity.OrderID(h.NumOrders()) {
+		c, cust := h.OrderCustomer(o), ""
+		if c != affinity.NoCustomer {
+			cust = h.CustomerKey(c)
+		}
+		var lines []string
+		lo, hi := h.OrderLines(o)
+		for i := lo; i < hi; i++ {
+			l := h.Line(i)
+			lines = append(lines, fmt.Sprintf("%s:%d:%d", cat.ProductKey(l.Product), l.Quantity, l.Price))
+		}
+		out = append(out, fmt.Sprintf("%s|%s|%d|%v", cust, h.OrderKey(o), h.OrderUnix(o), lines))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestOrderFeedMatchesModel(t *testing.T) {
+	for seed := range uint64(300) {
+		r := rand.New(rand.NewPCG(seed, 14))
+		f := genOrderFixture(r, r.IntN(40), r.IntN(40))
+		h := buildFixture(t, nil, f, f.feed)
+		want, events, erased := modelOrders(f)
+		require.Equal(t, want, historyOrders(h), "seed %d", seed)
+		assert.Equal(t, events, h.NumEvents(), "seed %d", seed)
+		for key := range erased {
+			_, ok := h.LookupCustomer(key)
+			assert.False(t, ok, "seed %d: erased customer %s still found", seed, key)
+		}
+		var revenue affinity.Money
+		for p := range h.Purchases() {
+			revenue += p.Value()
+			assert.False(t, erased[p.Customer], "seed %d: line of erased customer %s", seed, p.Customer)
+		}
+		assert.Equal(t, revenue, h.Summary().Revenue, "seed %d", seed)
+		checkInvariants(t, h)
+
+		// The same feed through a base History built from the base calls.
+		b0 := buildFixture(t, nil, orderFixture{base: f.base, events: f.events})
+		assert.Equal(t, want, historyOrders(buildFixture(t, b0, f, f.feed)), "seed %d: feed on a base", seed)
+	}
+}
+
+func TestOrderFeedIdempotent(t *testing.T) {
+	for seed := range uint64(200) {
+		r := rand.New(rand.NewPCG(seed, 15))
+		f := genOrderFixture(r, r.IntN(40), 1+r.IntN(40))
+		once := buildFixture(t, nil, f, f.feed)
+		want := viewHistory(once)
+
+		assert.Equal(t, want, viewHistory(buildFixture(t, nil, f, f.feed, f.feed)), "seed %d: feed twice in one Builder", seed)
+		assert.Equal(t, want, viewHistory(buildFixture(t, once, f, f.feed)), "seed %d: feed replayed on its own result", seed)
+
+		shuffled := slices.Clone(f.feed)
+		r.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		assert.Equal(t, want, viewHistory(buildFixture(t, nil, f, shuffled)), "seed %d: shuffled feed", seed)
+		assert.Equal(t, want, viewHistory(buildFixture(t, nil, f, shuffled, f.feed)), "seed %d: shuffled then in order", seed)
+	}
+}
+
+func TestPutOrderSameLineTwice(t *testing.T) {
+	line := affinity.Purchase{Customer: "ann", Product: "mug", Time: at(0), Quantity: 2, Price: 5_0000}
+	var b affinity.Builder
+	require.NoError(t, b.PutOrder("#1001", 0, []affinity.Purchase{line}))
+	require.NoError(t, b.PutOrder("#1001", 0, []affinity.Purchase{line}))
+	h, err := b.Build(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, affinity.Money(10_0000), h.Summary().Revenue, "a re-delivered order counts once")
+	assert.Equal(t, 1, h.NumOrders())
+
+	// A partial refund arrives as a new version of the order.
+	b2 := affinity.NewBuilder(h)
+	refund := line
+	refund.Quantity = -1
+	require.NoError(t, b2.PutOrder("#1001", 1, []affinity.Purchase{line, refund}))
+	require.NoError(t, b2.PutOrder("#1001", 0, []affinity.Purchase{line, line})) // stale: ignored
+	h2, err := b2.Build(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, affinity.Money(5_0000), h2.Summary().Revenue)
+	assert.Equal(t, 2, h2.NumLines())
+}
+
+func TestOrderChangeErrors(t *testing.T) {
+	ok := affinity.Purchase{Customer: "ann", Product: "mug", Time: at(0), Quantity: 1}
+	bad := []struct {
+		name string
+		c    affinity.OrderChange
+	}{
+		{"no key", affinity.OrderChange{Lines: []affinity.Purchase{ok}}},
+		{"no product", affinity.OrderChange{Key: "1", Lines: []affinity.Purchase{ok, {Customer: "ann", Time: at(0), Quantity: 1}}}},
+		{"zero quantity", affinity.OrderChange{Key: "1", Lines: []affinity.Purchase{{Customer: "ann", Product: "x", Time: at(0)}}}},
+		{"other order", affinity.OrderChange{Key: "1", Lines: []affinity.Purchase{{Customer: "ann", Product: "x", Order: "2", Time: at(0), Quantity: 1}}}},
+		{"two customers", affinity.OrderChange{Key: "1", Lines: []affinity.Purchase{ok, {Customer: "bob", Product: "x", Time: at(0), Quantity: 1}}}},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			var b affinity.Builder
+			require.ErrorIs(t, b.Apply(tc.c), affinity.ErrInvalid)
+			h, err := b.Build(context.Background())
+			require.NoError(t, err)
+			assert.Zero(t, h.NumOrders(), "a refused change stages nothing")
+		})
+	}
+}
+
+func TestEraseCustomer(t *testing.T) {
+	var b affinity.Builder
+	for _, p := range []affinity.Purchase{
+		{Customer: "ann", Product: "mug", Order: "1", Time: at(0), Quantity: 1, Price: 1_0000},
+		{Customer: "bob", Product: "mug", Order: "2", Time: at(5), Quantity: 1, Price: 1_0000},
+		{Customer: "cat", Product: "pen", Order: "3", Time: at(9), Quantity: 1, Price: 2_0000},
+	} {
+		require.NoError(t, b.Add(p))
+	}
+	require.NoError(t, b.AddEvent(affinity.Event{Customer: "bob", Product: "pen", Time: at(7), Kind: affinity.View, Weight: 1}))
+	base, err := b.Build(context.Background())
+	require.NoError(t, err)
+	bob := customer(t, base, "bob")
+	catID := customer(t, base, "cat")
+
+	nb := affinity.NewBuilder(base)
+	nb.EraseCustomer("bob")
+	// A line of bob arriving after the request in the same feed is dropped too.
+	require.NoError(t, nb.PutOrder("4", 0, []affinity.Purchase{{Customer: "bob", Product: "pen", Time: at(20), Quantity: 1}}))
+	h, err := nb.Build(context.Background())
+	require.NoError(t, err)
+
+	_, found := h.LookupCustomer("bob")
+	assert.False(t, found)
+	assert.Equal(t, "", h.CustomerKey(bob))
+	lo, hi := h.CustomerOrders(bob)
+	assert.Equal(t, lo, hi)
+	elo, ehi := h.CustomerEvents(bob)
+	assert.Equal(t, elo, ehi)
+	assert.Zero(t, h.NumEvents())
+	assert.Equal(t, catID, customer(t, h, "cat"), "other customers keep their ids")
+	assert.Equal(t, affinity.Money(3_0000), h.Summary().Revenue)
+	assert.False(t, h.Buyers(productID(t, h, "mug")).Contains(uint32(bob)))
+	for p := range h.Purchases() {
+		assert.NotEqual(t, "bob", p.Customer)
+	}
+
+	// The erasure survives the next generations; the key can come back as a
+	// new customer.
+	nb = affinity.NewBuilder(h)
+	require.NoError(t, nb.Add(affinity.Purchase{Customer: "bob", Product: "mug", Order: "9", Time: at(30), Quantity: 1}))
+	h2, err := nb.Build(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, affinity.CustomerID(h.NumCustomers()), customer(t, h2, "bob"))
+	assert.Equal(t, "", h2.CustomerKey(bob))
+}
+
+func TestPurchasesRebuild(t *testing.T) {
+	for seed := range uint64(60) {
+		r := rand.New(rand.NewPCG(seed, 16))
+		recs := genRecords(r, 1+r.IntN(200))
+		h := build(t, nil, recs)
+		var b affinity.Builder
+		cat := h.Catalog()
+		for p := range cat.NumProducts() {
+			require.NoError(t, b.AddProduct(cat.Product(affinity.ProductID(p))))
+		}
+		// Customer by customer, so that customers with events only keep
+		// their ids too.
+		pur, stop := iter.Pull(h.Purchases())
+		defer stop()
+		for c := range affinity.CustomerID(h.NumCustomers()) {
+			lo, hi := h.CustomerLines(c)
+			for range hi - lo {
+				p, ok := pur()
+				require.True(t, ok)
+				require.NoError(t, b.Add(p))
+			}
+			elo, ehi := h.CustomerEvents(c)
+			for i := elo; i < ehi; i++ {
+				e := h.Event(i)
+				require.NoError(t, b.AddEvent(affinity.Event{Customer: h.CustomerKey(c), Product: cat.ProductKey(e.Product), Time: e.Time(), Kind: e.Kind, Weight: e.Weight}))
+			}
+		}
+		for p, ok := pur(); ok; p, ok = pur() {
+			require.NoError(t, b.Add(p))
+		}
+		got, err := b.Build(context.Background())
+		require.NoError(t, err)
+		want := viewHistory(h)
+		gotView := viewHistory(got)
+		// Category ids follow AddProduct order, which a rebuild cannot
+		// replay; everything keyed by customers, products and orders must
+		// match.
+		want.Categories, want.Roots, want.Shares, want.CategoryBuyers, want.Summary.Categories = nil, nil, nil, nil, 0
+		gotView.Categories, gotView.Roots, gotView.Shares, gotView.CategoryBuyers, gotView.Summary.Categories = nil, nil, nil, nil, 0
+		require.Equal(t, want, gotView, "seed %d", seed)
+
+		var events []affinity.Event
+		for e := range h.Events() {
+			events = append(events, e)
+		}
+		require.Len(t, events, h.NumEvents())
+	}
+}

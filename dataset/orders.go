@@ -1,0 +1,238 @@
+package dataset
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/shopaffinity/affinity"
+)
+
+// RefundProduct is the product id of the line that carries an order-level
+// refund whose lines the export does not name (Shopify's "Refunded
+// Amount"): quantity −1, the refunded amount as its price. It reduces the
+// order's value and spend and, as a return, never counts as interest.
+const RefundProduct = "refund"
+
+// Reasons of the order formats ("shopify", "woocommerce").
+const (
+	reasonOrder     = "missing order"
+	reasonSplit     = "split order"
+	reasonCancelled = "cancelled order"
+	reasonRefund    = "invalid refund"
+)
+
+// orderBuf collects the rows of one order of an export with one row per
+// line item; flush hands the order to the Builder as one put (or delete).
+type orderBuf struct {
+	key      string
+	customer string    // from the order's first row
+	time     time.Time // from the order's first row
+	open     bool
+	rows     int    // data rows of the order read so far
+	bad      string // reason the order's first row failed; its rows are skipped
+	del      bool   // cancelled: the order is deleted
+	refund   affinity.Money
+	lines    []affinity.Purchase
+	seen     map[string]int // order key → first line, to detect split orders
+}
+
+// start begins order key at line; it returns the row's error when the
+// key was seen before, not on the row just before.
+func (o *orderBuf) start(key string, line int) *ParseError {
+	if first, ok := o.seen[key]; ok {
+		return &ParseError{Line: line, Reason: reasonSplit,
+			Err: fmt.Errorf("order %q continues after other orders (it starts at line %d); rows of an order must be adjacent", key, first)}
+	}
+	if o.seen == nil {
+		o.seen = make(map[string]int)
+	}
+	o.seen[key] = line
+	*o = orderBuf{key: key, open: true, seen: o.seen, lines: o.lines[:0]}
+	return nil
+}
+
+// orderFormat describes an export with one row per line item: the column
+// of the order id, and how the order-level fields (read from an order's
+// first row) and a line item (appended to the order's lines) are read.
+type orderFormat struct {
+	specs     []colSpec
+	orderCol  int
+	readOrder func(l *loader, o *orderBuf, src *csvSource, rec []string, h *header) *ParseError
+	readLine  func(l *loader, o *orderBuf, src *csvSource, rec []string, h *header) *ParseError
+}
+
+// loadOrders reads an order export: it groups adjacent rows by order id
+// and hands each order to the Builder as one put or delete.
+func (l *loader) loadOrders(r io.Reader, f orderFormat) error {
+	var o orderBuf
+	err := l.eachRecord(r, f.specs, func(src *csvSource, rec []string, h *header) error {
+		if len(rec) != h.n {
+			return l.reject(&ParseError{Line: src.line, Reason: reasonFieldCount,
+				Err: fmt.Errorf("%d fields, the header has %d", len(rec), h.n)})
+		}
+		key := h.field(rec, f.orderCol)
+		if key == "" {
+			return l.reject(h.fail(src, f.orderCol, reasonOrder, errors.New("missing order id")))
+		}
+		if !o.open || key != o.key {
+			if err := l.flushOrder(&o); err != nil {
+				return err
+			}
+			if e := o.start(l.order.get(key), src.line); e != nil {
+				return l.reject(e)
+			}
+			if e := f.readOrder(l, &o, src, rec, h); e != nil {
+				return l.badOrder(&o, e)
+			}
+		} else if o.bad != "" {
+			l.skip(o.bad, src.line)
+			return nil
+		}
+		if !o.del {
+			n := len(o.lines)
+			if e := f.readLine(l, &o, src, rec, h); e != nil {
+				o.lines = o.lines[:n]
+				return l.reject(e)
+			}
+		}
+		o.rows++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return l.flushOrder(&o)
+}
+
+// flush puts or deletes the buffered order and counts its rows.
+func (l *loader) flushOrder(o *orderBuf) error {
+	if !o.open {
+		return nil
+	}
+	o.open = false
+	switch {
+	case o.bad != "":
+		return nil // rows counted as they were skipped
+	case o.del:
+		for range o.rows {
+			l.skip(reasonCancelled, o.seen[o.key])
+		}
+		return l.b.DeleteOrder(o.key, 0)
+	case len(o.lines) == 0:
+		return nil // every line was skipped
+	}
+	if o.refund > 0 {
+		var value affinity.Money
+		for _, p := range o.lines {
+			value += p.Value()
+		}
+		// The refund may include shipping and taxes, which the lines do
+		// not: it is capped at the value of the lines.
+		if r := min(o.refund, value); r > 0 {
+			p := o.lines[0]
+			p.Product, p.Quantity, p.Price = RefundProduct, -1, r
+			o.lines = append(o.lines, p)
+		}
+	}
+	if err := l.b.PutOrder(o.key, 0, o.lines); err != nil {
+		return &ParseError{Line: o.seen[o.key], Reason: reasonRecord, Err: err}
+	}
+	l.countLines(o.lines)
+	l.rep.Loaded += o.rows
+	return nil
+}
+
+// countLines counts purchase lines handed to the Builder in the Report.
+func (l *loader) countLines(lines []affinity.Purchase) {
+	for _, p := range lines {
+		l.rep.Purchases++
+		if p.Customer == "" {
+			l.rep.Anonymous++
+		}
+		if p.Quantity < 0 {
+			l.rep.Returns++
+		}
+	}
+}
+
+// badOrder marks the order whose first row failed: the row and the rest
+// of the order are skipped (lenient) or the load stops (strict).
+func (l *loader) badOrder(o *orderBuf, e *ParseError) error {
+	o.bad = e.Reason
+	return l.reject(e)
+}
+
+// exactLines appends to dst the lines for n units (n ≠ 0, negative for a
+// return) of p whose total value is |total|: one line at total/|n| when
+// that is exact in [affinity.Money], otherwise |n|−1 units at the
+// truncated unit price and one unit carrying the remainder, so that
+// units and value both stay exact (as the "cdnow" format does).
+func exactLines(dst []affinity.Purchase, p affinity.Purchase, n int32, total affinity.Money) []affinity.Purchase {
+	sign, k := int32(1), n
+	if n < 0 {
+		sign, k = -1, -n
+	}
+	if total < 0 {
+		total = -total
+	}
+	unit := total / affinity.Money(k)
+	rem := total - unit*affinity.Money(k)
+	p.Quantity, p.Price = n, unit
+	if rem == 0 {
+		return append(dst, p)
+	}
+	p.Quantity = sign * (k - 1)
+	dst = append(dst, p)
+	p.Quantity, p.Price = sign, unit+rem
+	return append(dst, p)
+}
+
+// quantity reads the non-zero line quantity of column c.
+func quantity(src *csvSource, rec []string, h *header, c int) (int32, *ParseError) {
+	s := h.field(rec, c)
+	q, ok := parseQuantity(s)
+	switch {
+	case !ok:
+		return 0, h.fail(src, c, reasonQuantity, &valueError{what: "quantity", text: s})
+	case q == 0:
+		return 0, h.fail(src, c, reasonZeroQty, errors.New("quantity 0"))
+	}
+	return q, nil
+}
+
+// orderTime reads the order time of column c into o.
+func (l *loader) orderTime(o *orderBuf, src *csvSource, rec []string, h *header, c int) *ParseError {
+	ts := h.field(rec, c)
+	t, ok := l.times.parse(ts)
+	if !ok {
+		return h.fail(src, c, reasonTime, &valueError{what: "time", text: ts})
+	}
+	o.time = t
+	return nil
+}
+
+// lineProduct returns the product id of a line item — the first
+// non-empty of the key columns, else the name column — and gives the
+// product a catalog entry named after the name column.
+func (l *loader) lineProduct(src *csvSource, rec []string, h *header, price affinity.Money, nameCol int, keyCols ...int) (string, *ParseError) {
+	name := h.field(rec, nameCol)
+	product := ""
+	for _, c := range keyCols {
+		if product = h.field(rec, c); product != "" {
+			break
+		}
+	}
+	if product == "" {
+		product = name
+	}
+	if product == "" {
+		return "", h.fail(src, nameCol, reasonProduct, errors.New("line item without product id or name"))
+	}
+	product = l.prod.get(product)
+	if err := l.nameProduct(product, name, "", price); err != nil {
+		return "", h.fail(src, nameCol, reasonCategory, err)
+	}
+	return product, nil
+}

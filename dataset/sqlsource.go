@@ -1,0 +1,465 @@
+package dataset
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopaffinity/affinity"
+)
+
+// SQLSource reads order lines from a database through database/sql, with
+// any driver, for incremental polling: each [SQLSource.Poll] reads the
+// lines of the orders changed since a cursor and returns them as order
+// changes for [affinity.Builder.Apply], with the cursor for the next
+// poll. The library imports no driver: the caller opens DB with the one
+// it uses. A SQLSource is safe for concurrent use if DB is.
+type SQLSource struct {
+	// DB is the database to read; required.
+	DB *sql.DB
+	// Query selects order lines. Its only argument is the cursor (written
+	// $1, ? or :1, as the driver wants), and it must return every line of
+	// each order it returns, so filter on the order's change column, not
+	// the line's, for example:
+	//
+	//	SELECT o.id AS order_id, o.customer_id, o.created_at, o.updated_at,
+	//	       o.status, l.sku AS product_id, l.quantity, l.price
+	//	FROM orders o JOIN order_lines l ON l.order_id = o.id
+	//	WHERE o.updated_at >= $1
+	//
+	// Compare with ">=": rows at the cursor are read again, which costs
+	// nothing because changes are idempotent, and no order committed late
+	// with the cursor's own time is missed. No ORDER BY is needed.
+	Query string
+	// Columns names the result columns; see [SQLColumns].
+	Columns SQLColumns
+	// Cancelled lists the values of the Status column (compared ignoring
+	// case) that cancel an order, such as "cancelled" or "refunded".
+	Cancelled []string
+	// Lenient skips bad rows, counting them in [Report.Skipped], instead
+	// of failing the poll. The other rows of an order with a bad row are
+	// skipped too (reason "incomplete order"), since a put must hold the
+	// whole order: the History keeps that order's previous version.
+	Lenient bool
+	// Location is the time zone of text times without one; nil means UTC.
+	Location *time.Location
+	// MaxRows bounds the rows one poll reads, and so its memory: more is
+	// an error wrapping [ErrLimit]. 0 means [DefaultMaxRows]; negative
+	// means no limit.
+	MaxRows int
+}
+
+// SQLColumns names the result columns of [SQLSource.Query], matched
+// exactly. An empty field means the default name in parentheses.
+type SQLColumns struct {
+	// Order is the shop's order id ("order_id"); required.
+	Order string
+	// Customer is the customer id ("customer_id"); optional: without the
+	// column, or with NULL or "", an order is anonymous.
+	Customer string
+	// Product is the product id ("product_id"); required.
+	Product string
+	// Time is when the order was placed ("created_at"): a timestamp, or
+	// text in RFC 3339 or "2006-01-02 15:04:05"; required.
+	Time string
+	// Quantity is the line's units ("quantity"), an integer, negative for
+	// a return; optional, 1 when absent. A line with quantity 0 is a line
+	// removed from the order: skipped as "removed line".
+	Quantity string
+	// Price is the unit price ("price"): numeric, text or floating point,
+	// read exactly as a decimal; optional, 0 when absent.
+	Price string
+	// Version is the cursor column ("updated_at"): an updated-at
+	// timestamp or an increasing integer such as the order id or a change
+	// sequence. The largest value read is the next cursor; it is also the
+	// changes' [affinity.OrderChange.Version] (Unix microseconds for
+	// times), so later versions of an order win. Required.
+	Version string
+	// Status is the order status ("status"), compared with
+	// [SQLSource.Cancelled]; optional.
+	Status string
+}
+
+// SQLBatch is what one [SQLSource.Poll] read.
+type SQLBatch struct {
+	// Changes holds one change per order read, sorted by (Version, Key):
+	// a put with all its lines, or a delete for an order that is
+	// cancelled or has no line left. Apply them with
+	// [affinity.Builder.Apply].
+	Changes []affinity.OrderChange
+	// Cursor is the largest value of the Version column read, of the
+	// type of the since argument (time.Time or int64); since itself when
+	// no row was read. Pass it to the next Poll.
+	Cursor any
+	// Report counts the rows. Its Line fields and those of errors are
+	// 1-based row numbers of the query's result.
+	Report Report
+}
+
+// Reasons of skipped SQL rows, beside the file reasons.
+const (
+	reasonRemoved    = "removed line"
+	reasonIncomplete = "incomplete order"
+	reasonVersion    = "invalid version"
+	reasonNull       = "null value"
+)
+
+// sqlGroup collects the rows of one order.
+type sqlGroup struct {
+	customer string
+	version  int64
+	del      bool
+	bad      bool
+	seen     bool // customer set from the first row
+	rows     int  // good rows, skipped as incomplete if bad
+	firstRow int
+	lines    []affinity.Purchase
+}
+
+// Poll runs the query with since as its argument and returns the orders
+// it read as changes, with the next cursor. since is a time.Time (for a
+// timestamp Version column; the zero time reads everything) or an int64
+// (for an integer one); its type decides how the Version column is read.
+//
+// In strict mode the first bad row fails the poll with a [*ParseError]
+// naming the row and the column. Poll stops when ctx is done (the query
+// is cancelled through the driver) and returns an error wrapping
+// ctx.Err(). Memory grows with the rows of one poll; bound a poll with the
+// query (a time window) when a backlog may be large.
+func (s *SQLSource) Poll(ctx context.Context, since any) (SQLBatch, error) {
+	out := SQLBatch{Cursor: since, Report: Report{Format: "sql"}}
+	switch v := since.(type) {
+	case time.Time:
+	case int64:
+	case int:
+		since, out.Cursor = int64(v), int64(v)
+	default:
+		return out, fmt.Errorf("dataset: sql cursor of type %T, want time.Time or int64", since)
+	}
+	if s.DB == nil || s.Query == "" {
+		return out, errors.New("dataset: sql source without DB or Query")
+	}
+	rows, err := s.DB.QueryContext(ctx, s.Query, since)
+	if err != nil {
+		return out, fmt.Errorf("dataset: sql query: %w", err)
+	}
+	defer rows.Close()
+	names, err := rows.Columns()
+	if err != nil {
+		return out, fmt.Errorf("dataset: sql columns: %w", err)
+	}
+	m, err := s.Columns.mapping(names)
+	if err != nil {
+		return out, err
+	}
+	loc := s.Location
+	l := newLoader(ctx, nil, Options{Lenient: s.Lenient, Location: loc, TimeLayouts: sqlLayouts,
+		Limits: Limits{MaxRows: s.MaxRows}}, "sql")
+	cancelled := make(map[string]bool, len(s.Cancelled))
+	for _, c := range s.Cancelled {
+		cancelled[strings.ToLower(c)] = true
+	}
+	vals := make([]any, len(names))
+	ptrs := make([]any, len(names))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	groups := map[string]*sqlGroup{}
+	var cursor any
+	row := 0
+	for rows.Next() {
+		row++
+		if err := l.row(row); err != nil {
+			return out, err
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return out, fmt.Errorf("dataset: sql row %d: %w", row, err)
+		}
+		r := sqlRow{vals: vals, m: m, names: names, line: row}
+		key, e := r.text(colOrder, true)
+		if e == nil && key == "" {
+			e = r.fail(colOrder, reasonOrder, errors.New("empty order id"))
+		}
+		if e != nil {
+			if err := l.reject(e); err != nil {
+				return out, err
+			}
+			continue
+		}
+		g := groups[key]
+		if g == nil {
+			g = &sqlGroup{firstRow: row}
+			groups[strings.Clone(key)] = g
+		}
+		if e := readRow(l, &r, g, since, cancelled, &cursor); e != nil {
+			if err := l.reject(e); err != nil {
+				return out, err
+			}
+			g.bad = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		if ctx.Err() != nil {
+			return out, fmt.Errorf("dataset: sql poll stopped at row %d: %w", row, ctx.Err())
+		}
+		return out, fmt.Errorf("dataset: sql rows: %w", err)
+	}
+	for key, g := range groups {
+		switch {
+		case g.bad:
+			for range g.rows {
+				l.skip(reasonIncomplete, g.firstRow)
+			}
+			continue
+		case g.del || len(g.lines) == 0:
+			out.Changes = append(out.Changes, affinity.OrderChange{Key: key, Version: g.version, Delete: true})
+		default:
+			out.Changes = append(out.Changes, affinity.OrderChange{Key: key, Version: g.version, Lines: g.lines})
+			l.countLines(g.lines)
+		}
+		l.rep.Loaded += g.rows
+	}
+	slices.SortFunc(out.Changes, func(a, b affinity.OrderChange) int {
+		return cmp.Or(cmp.Compare(a.Version, b.Version), cmp.Compare(a.Key, b.Key))
+	})
+	if cursor != nil {
+		out.Cursor = cursor
+	}
+	out.Report = l.report()
+	return out, nil
+}
+
+var sqlLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999-07", "2006-01-02 15:04:05.999999999", "2006-01-02"}
+
+// readRow reads one result row into g.
+func readRow(l *loader, r *sqlRow, g *sqlGroup, since any, cancelled map[string]bool, cursor *any) *ParseError {
+	version, cur, e := r.version(since)
+	if e != nil {
+		return e
+	}
+	if *cursor == nil || versionLess(*cursor, cur) {
+		*cursor = cur
+	}
+	g.version = max(g.version, version)
+	if r.has(colCategory) { // the status column
+		st, e := r.text(colCategory, false)
+		if e != nil {
+			return e
+		}
+		if cancelled[strings.ToLower(st)] {
+			g.del = true
+		}
+	}
+	customer, e := r.text(colCustomer, false)
+	if e != nil {
+		return e
+	}
+	if !g.seen {
+		g.seen = true
+		g.customer = l.cust.get(customer)
+	} else if customer != g.customer {
+		return r.fail(colCustomer, reasonCustomer, fmt.Errorf("customer %q differs from the order's %q", customer, g.customer))
+	}
+	product, e := r.text(colProduct, true)
+	if e == nil && product == "" {
+		e = r.fail(colProduct, reasonProduct, errors.New("empty product id"))
+	}
+	if e != nil {
+		return e
+	}
+	t, e := r.time(l)
+	if e != nil {
+		return e
+	}
+	q := int32(1)
+	if r.has(colQuantity) {
+		if q, e = r.quantity(); e != nil {
+			return e
+		}
+	}
+	var price affinity.Money
+	if r.has(colPrice) {
+		if price, e = r.money(); e != nil {
+			return e
+		}
+	}
+	g.rows++
+	if q == 0 {
+		g.rows--
+		l.skip(reasonRemoved, r.line)
+		return nil
+	}
+	g.lines = append(g.lines, affinity.Purchase{Customer: g.customer, Product: l.prod.get(product), Time: t, Quantity: q, Price: price})
+	return nil
+}
+
+func versionLess(a, b any) bool {
+	switch a := a.(type) {
+	case time.Time:
+		return a.Before(b.(time.Time))
+	case int64:
+		return a < b.(int64)
+	}
+	return false
+}
+
+// mapping resolves the columns against the result's names; it reuses the
+// CSV column indexes, with colCategory standing for Status and colName for
+// Version.
+func (c SQLColumns) mapping(names []string) ([]int, error) {
+	want := []struct {
+		col      int
+		name     string
+		required bool
+	}{
+		{colOrder, cmp.Or(c.Order, "order_id"), true},
+		{colCustomer, cmp.Or(c.Customer, "customer_id"), c.Customer != ""},
+		{colProduct, cmp.Or(c.Product, "product_id"), true},
+		{colTime, cmp.Or(c.Time, "created_at"), true},
+		{colQuantity, cmp.Or(c.Quantity, "quantity"), c.Quantity != ""},
+		{colPrice, cmp.Or(c.Price, "price"), c.Price != ""},
+		{colName, cmp.Or(c.Version, "updated_at"), true},
+		{colCategory, cmp.Or(c.Status, "status"), c.Status != ""},
+	}
+	m := make([]int, numCols)
+	for i := range m {
+		m[i] = -1
+	}
+	for _, w := range want {
+		m[w.col] = slices.Index(names, w.name)
+		if m[w.col] < 0 && w.required {
+			return nil, fmt.Errorf("dataset: sql result has no column %q (columns: %s)", w.name, strings.Join(names, ", "))
+		}
+	}
+	return m, nil
+}
+
+// sqlRow is one scanned result row.
+type sqlRow struct {
+	vals  []any
+	m     []int
+	names []string
+	line  int
+}
+
+func (r *sqlRow) has(c int) bool { return r.m[c] >= 0 }
+
+func (r *sqlRow) fail(c int, reason string, err error) *ParseError {
+	return &ParseError{Line: r.line, Column: r.m[c] + 1, Field: r.names[r.m[c]], Reason: reason, Err: err}
+}
+
+// text returns column c as text; NULL is "" unless required.
+func (r *sqlRow) text(c int, required bool) (string, *ParseError) {
+	if !r.has(c) {
+		return "", nil
+	}
+	switch v := r.vals[r.m[c]].(type) {
+	case nil:
+		if required {
+			return "", r.fail(c, reasonNull, errors.New("NULL"))
+		}
+		return "", nil
+	case string:
+		return strings.TrimSpace(v), nil
+	case []byte:
+		return strings.TrimSpace(string(v)), nil
+	case int64:
+		return strconv.FormatInt(v, 10), nil
+	default:
+		return strings.TrimSpace(fmt.Sprint(v)), nil
+	}
+}
+
+func (r *sqlRow) time(l *loader) (time.Time, *ParseError) {
+	switch v := r.vals[r.m[colTime]].(type) {
+	case time.Time:
+		if v.IsZero() {
+			break
+		}
+		return v, nil
+	case string, []byte:
+		s, _ := r.text(colTime, false)
+		if t, ok := l.times.parse(s); ok {
+			return t, nil
+		}
+		return time.Time{}, r.fail(colTime, reasonTime, &valueError{what: "time", text: s})
+	}
+	return time.Time{}, r.fail(colTime, reasonTime, fmt.Errorf("invalid time %v", r.vals[r.m[colTime]]))
+}
+
+func (r *sqlRow) quantity() (int32, *ParseError) {
+	switch v := r.vals[r.m[colQuantity]].(type) {
+	case int64:
+		if v >= -1<<31 && v < 1<<31 {
+			return int32(v), nil
+		}
+	case string, []byte:
+		s, _ := r.text(colQuantity, false)
+		if q, ok := parseQuantity(s); ok {
+			return q, nil
+		}
+	case float64:
+		if q := int32(v); float64(q) == v {
+			return q, nil
+		}
+	}
+	return 0, r.fail(colQuantity, reasonQuantity, fmt.Errorf("invalid quantity %v", r.vals[r.m[colQuantity]]))
+}
+
+func (r *sqlRow) money() (affinity.Money, *ParseError) {
+	var s string
+	switch v := r.vals[r.m[colPrice]].(type) {
+	case nil:
+		return 0, nil
+	case int64:
+		s = strconv.FormatInt(v, 10)
+	case float64:
+		s = strconv.FormatFloat(v, 'f', -1, 64)
+	default:
+		s, _ = r.text(colPrice, false)
+	}
+	m, err := affinity.ParseMoney(s, '.')
+	switch {
+	case err != nil:
+		return 0, r.fail(colPrice, reasonPrice, &valueError{what: "price", text: s, err: err})
+	case m < 0:
+		return 0, r.fail(colPrice, reasonNegPrice, fmt.Errorf("negative price %s", s))
+	}
+	return m, nil
+}
+
+// version reads the Version column as the kind of since: the change's
+// version and the cursor value.
+func (r *sqlRow) version(since any) (int64, any, *ParseError) {
+	v := r.vals[r.m[colName]]
+	if _, isTime := since.(time.Time); isTime {
+		switch t := v.(type) {
+		case time.Time:
+			return t.UnixMicro(), t, nil
+		case string, []byte:
+			s, _ := r.text(colName, false)
+			for _, layout := range sqlLayouts {
+				if t, err := time.Parse(layout, s); err == nil {
+					return t.UnixMicro(), t, nil
+				}
+			}
+		}
+		return 0, nil, r.fail(colName, reasonVersion, fmt.Errorf("invalid updated-at %v", v))
+	}
+	switch n := v.(type) {
+	case int64:
+		return n, n, nil
+	case string, []byte:
+		s, _ := r.text(colName, false)
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return n, n, nil
+		}
+	}
+	return 0, nil, r.fail(colName, reasonVersion, fmt.Errorf("invalid version %v", v))
+}

@@ -1,0 +1,61 @@
+package affinity
+
+import (
+	"iter"
+	"time"
+)
+
+// Purchases returns the purchase lines of h with their shop keys, in the
+// History's order: customers by id, each customer's orders in time order,
+// lines as stored, then the anonymous orders. A line's Time is its order's
+// time (a History keeps only the earliest time of an order's lines), and
+// Order is its order's shop id.
+//
+// Fed to an empty [Builder] after the catalog (AddProduct of every
+// [Catalog.Product] in id order), the purchases rebuild the same orders,
+// lines, summary and buyer sets; customer ids match too when every
+// customer has an order, since customers are numbered in first-seen
+// order (add [History.Events] afterwards for the others). Erased
+// customers ([Builder.EraseCustomer]) have nothing to yield.
+//
+// Each step takes O(1) time; the strings yielded are owned by h.
+func (h *History) Purchases() iter.Seq[Purchase] {
+	return func(yield func(Purchase) bool) {
+		nc := h.NumCustomers()
+		for c := 0; c <= nc; c++ {
+			lo, hi := h.AnonymousOrders()
+			key := ""
+			if c < nc {
+				key = h.CustomerKey(CustomerID(c))
+				lo, hi = h.CustomerOrders(CustomerID(c))
+			}
+			for o := lo; o < hi; o++ {
+				p := Purchase{Customer: key, Order: h.OrderKey(o), Time: h.OrderTime(o)}
+				for i := h.orderOff[o]; i < h.orderOff[o+1]; i++ {
+					p.Product = h.catalog.ProductKey(h.lineProduct[i])
+					p.Quantity, p.Price = h.lineQty[i], h.linePrice[i]
+					if !yield(p) {
+						return
+					}
+				}
+			}
+		}
+	}
+}
+
+// Events returns the events of h with their shop keys, customers by id and
+// each customer's events in time order. Each step takes O(1) time.
+func (h *History) Events() iter.Seq[Event] {
+	return func(yield func(Event) bool) {
+		for c := range CustomerID(h.NumCustomers()) {
+			key := h.CustomerKey(c)
+			for i := h.evOff[c]; i < h.evOff[c+1]; i++ {
+				e := Event{Customer: key, Product: h.catalog.ProductKey(h.evProduct[i]),
+					Time: time.Unix(h.evUnix[i], 0).UTC(), Kind: h.evKind[i], Weight: h.evWeight[i]}
+				if !yield(e) {
+					return
+				}
+			}
+		}
+	}
+}
