@@ -98,7 +98,7 @@ func (e *encoder) attr(a attr) {
 }
 
 // ints writes a length and the values, little-endian, size bytes each.
-func ints[T uint16 | uint32 | int64](e *encoder, v []T, size int) {
+func ints[T uint16 | uint32 | int32 | int64](e *encoder, v []T, size int) {
 	e.u64(uint64(len(v)))
 	for len(v) > 0 && e.err == nil {
 		n := min(len(v), 1024)
@@ -216,13 +216,13 @@ func (x *Index) encode(e *encoder) {
 	e.u8(boolByte(x.exact))
 	if x.exact {
 		for k := range x.exDen {
-			ints(e, x.exDen[k], 8)
+			e.intColumn(x.exDen[k])
 		}
 		e.str(x.popDen.String())
 		for i := range x.catData {
 			d := &x.catData[i]
 			for k := range d.exNum {
-				ints(e, d.exNum[k], 8)
+				e.intColumn(d.exNum[k])
 			}
 			e.str(d.popNum.String())
 		}
@@ -232,6 +232,17 @@ func (x *Index) encode(e *encoder) {
 		e.str(d.name)
 		e.str(d.expr.String())
 	}
+}
+
+// intColumn writes the width (4 or 8 bytes) and the values of c.
+func (e *encoder) intColumn(c intColumn) {
+	if c.w64 != nil {
+		e.u8(8)
+		ints(e, c.w64, 8)
+		return
+	}
+	e.u8(4)
+	ints(e, c.w32, 4)
 }
 
 func boolByte(b bool) uint8 {
@@ -474,6 +485,19 @@ func (d *decoder) bitSliced(limit uint64) bsi.BSI {
 	return b
 }
 
+// intColumn reads what encoder.intColumn wrote: at most maxLen values.
+func (d *decoder) intColumn(maxLen int) intColumn {
+	switch w := d.u8(); w {
+	case 4:
+		return intColumn{w32: readInts[int32](d, maxLen, 4)}
+	case 8:
+		return intColumn{w64: readInts[int64](d, maxLen, 8)}
+	default:
+		d.fail("integer column of width %d", w)
+	}
+	return intColumn{}
+}
+
 // bigInt reads a decimal integer of at most 40 digits (128 bits).
 func (d *decoder) bigInt() *big.Int {
 	s := d.str()
@@ -493,7 +517,7 @@ func (d *decoder) attr(limit uint64) attr {
 }
 
 // readInts reads what ints wrote: at most maxLen values of size bytes.
-func readInts[T uint16 | uint32 | int64](d *decoder, maxLen, size int) []T {
+func readInts[T uint16 | uint32 | int32 | int64](d *decoder, maxLen, size int) []T {
 	n := d.u64()
 	if d.err == nil && (n > uint64(maxLen) || n > uint64(len(d.b)-d.off)/uint64(size)) {
 		d.fail("array of %d values", n)
@@ -659,8 +683,8 @@ func (d *decoder) index() *Index {
 		}
 		x.exact = true
 		for k := range x.exDen {
-			if x.exDen[k] = readInts[int64](d, nc, 8); d.err == nil && len(x.exDen[k]) != nc {
-				d.fail("share denominators of %d customers, want %d", len(x.exDen[k]), nc)
+			if x.exDen[k] = d.intColumn(nc); d.err == nil && x.exDen[k].len() != nc {
+				d.fail("share denominators of %d customers, want %d", x.exDen[k].len(), nc)
 			}
 		}
 		x.popDen = d.bigInt()
@@ -668,8 +692,8 @@ func (d *decoder) index() *Index {
 			c := &x.catData[i]
 			n := int(c.bought.GetCardinality())
 			for k := range c.exNum {
-				if c.exNum[k] = readInts[int64](d, n, 8); d.err == nil && len(c.exNum[k]) != n {
-					d.fail("share numerators of %d customers in category %d, want %d", len(c.exNum[k]), i, n)
+				if c.exNum[k] = d.intColumn(n); d.err == nil && c.exNum[k].len() != n {
+					d.fail("share numerators of %d customers in category %d, want %d", c.exNum[k].len(), i, n)
 				}
 			}
 			c.popNum = d.bigInt()
