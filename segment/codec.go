@@ -11,7 +11,6 @@ import (
 	"math"
 	"math/big"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -20,6 +19,7 @@ import (
 	"github.com/shopaffinity/affinity/internal/roaringio"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/atomicfile"
 )
 
 // The index file format, version 2. All integers are little-endian.
@@ -252,41 +252,18 @@ func boolByte(b bool) uint8 {
 	return 0
 }
 
-// Save writes the index to the file path atomically: it writes a
-// temporary file in the same directory, syncs it and renames it over
-// path, so that a crash or an error never leaves a half-written file in
-// place of a good one.
-func (x *Index) Save(path string) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+// Save writes the index to the file path atomically with
+// internal/atomicfile: a temporary file in the same directory, flushed,
+// fsynced and renamed over path, then the directory fsynced, so that a
+// crash or an error never leaves a half-written file in place of a good
+// one.
+func (x *Index) Save(path string) error {
+	err := atomicfile.Write(path, func(w io.Writer) error {
+		_, err := x.WriteTo(w)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("segment: save: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = x.WriteTo(f); err != nil {
 		return fmt.Errorf("segment: save %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("segment: save %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("segment: save %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("segment: save %s: %w", path, err)
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync() // make the rename durable where the platform allows it
-		d.Close()
 	}
 	return nil
 }

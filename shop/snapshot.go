@@ -64,8 +64,8 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 
 	prog := o.Progress
 	segOpts := o.Segment
-	if lb := o.Lookback.Or(DefaultLookback); !o.Lookback.IsZero() || segOpts.Lookback == 0 {
-		segOpts.Lookback = asOf.Sub(lb.Start(asOf))
+	if !o.Lookback.IsZero() || segOpts.Lookback.IsZero() {
+		segOpts.Lookback = o.Lookback.Or(DefaultLookback)
 	}
 	segOpts.Workers = o.Workers
 	done := step(prog, "segment", int64(h.NumCustomers()), "customers")
