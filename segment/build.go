@@ -89,7 +89,6 @@ type builder struct {
 	den      int64
 	shareW   []int64
 	wOff     []uint32 // per product, into shareW
-	sat      atomic.Bool
 	nc, ncat int
 	depth    []uint8 // per category
 
