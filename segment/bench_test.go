@@ -131,12 +131,14 @@ func query3(f *benchFixture) (src, x, y string) {
 }
 
 // columns holds, per customer, what query3 needs: recency (-1 when the
-// customer never bought), the spend share of x in 1/10000 and whether the
-// customer bought in y, all within the look-back.
+// customer never bought), the spend in x and in total as integers times
+// den (the least common multiple of the products' numbers of category
+// paths, so that the weights m/n are integers) and whether the customer
+// bought in y, all within the 24-month look-back.
 type columns struct {
-	recency []int32
-	shareX  []uint16
-	boughtY []bool
+	recency    []int32
+	inX, spend []int64
+	boughtY    []bool
 }
 
 // scanColumns computes the columns from the raw lines of every customer.
@@ -145,11 +147,21 @@ func scanColumns(h *affinity.History, asOf time.Time, xPath, yPath string) *colu
 	xc, _ := cat.LookupCategory(xPath)
 	yc, _ := cat.LookupCategory(yPath)
 	now := asOf.Unix()
-	const look = 730
+	start := asOf.AddDate(0, -24, 0).Unix()
+	den := int64(1)
+	for p := range cat.NumProducts() {
+		if k := int64(len(cat.Categories(affinity.ProductID(p)))); k > 1 {
+			g, b := den, k
+			for b != 0 {
+				g, b = b, g%b
+			}
+			den = den / g * k
+		}
+	}
 	n := h.NumCustomers()
-	cols := &columns{recency: make([]int32, n), shareX: make([]uint16, n), boughtY: make([]bool, n)}
+	cols := &columns{recency: make([]int32, n), inX: make([]int64, n), spend: make([]int64, n), boughtY: make([]bool, n)}
 	for c := range affinity.CustomerID(n) {
-		var spend, inX float64
+		var spend, inX int64
 		last := int64(-1)
 		olo, ohi := h.CustomerOrders(c)
 		for o := olo; o < ohi; o++ {
@@ -165,15 +177,16 @@ func scanColumns(h *affinity.History, asOf time.Time, xPath, yPath string) *colu
 					continue
 				}
 				last = d
-				if d >= look {
+				if t <= start {
 					continue
 				}
-				v := float64(ln.Value())
-				spend += v
+				v := int64(ln.Value())
+				spend += v * den
+				paths := int64(len(cat.Categories(ln.Product)))
 				for _, sh := range cat.Shares(ln.Product) {
 					switch sh.Category {
 					case xc:
-						inX += v * float64(sh.Weight)
+						inX += v * int64(math.Round(float64(sh.Weight)*float64(paths))) * (den / paths)
 					case yc:
 						cols.boughtY[c] = true
 					}
@@ -181,9 +194,7 @@ func scanColumns(h *affinity.History, asOf time.Time, xPath, yPath string) *colu
 			}
 		}
 		cols.recency[c] = int32(last)
-		if spend > 0 {
-			cols.shareX[c] = uint16(math.Round(inX / spend * 10000))
-		}
+		cols.inX[c], cols.spend[c] = inX, spend
 	}
 	return cols
 }
@@ -192,7 +203,8 @@ func scanColumns(h *affinity.History, asOf time.Time, xPath, yPath string) *colu
 func (cols *columns) scan() *roaring.Bitmap {
 	out := roaring.New()
 	for c, r := range cols.recency {
-		if r >= 14 && r <= 28 && cols.shareX[c] >= 2000 && !cols.boughtY[c] {
+		// the share of x is at least 0.2: 5·inX ≥ spend, exactly
+		if r >= 14 && r <= 28 && cols.spend[c] > 0 && 5*cols.inX[c] >= cols.spend[c] && !cols.boughtY[c] {
 			out.Add(uint32(c))
 		}
 	}

@@ -89,7 +89,6 @@ type builder struct {
 	den      int64
 	shareW   []int64
 	wOff     []uint32 // per product, into shareW
-	sat      atomic.Bool
 	nc, ncat int
 	depth    []uint8 // per category
 
@@ -212,8 +211,10 @@ type catPair struct {
 	spend, items, orders, days uint16
 	rank                       uint8
 	// exact numerators of the shares (spend and items times den, orders),
-	// when the builder keeps shares exactly
-	exSpend, exItems, exOrders int64
+	// when the builder keeps shares exactly; items beyond 32 bits turn
+	// exact shares off (see scanner.sat)
+	exSpend           int64
+	exItems, exOrders int32
 }
 
 // evPair is the days since a customer's last view or cart in a category.
@@ -560,8 +561,11 @@ func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]e
 			orders:  quantShare(cs.ordw, totOrders),
 			days:    uint16(cs.days),
 			rank:    uint8(cs.rank),
-			exSpend: cs.exSpend, exItems: cs.exItems, exOrders: cs.exOrders,
+			exSpend: cs.exSpend, exItems: int32(cs.exItems), exOrders: int32(cs.exOrders),
 		})
+		if cs.exItems != int64(int32(cs.exItems)) || cs.exOrders != int64(int32(cs.exOrders)) {
+			s.sat = true
+		}
 	}
 	for _, p := range s.ptouched {
 		for k := range numActs {
@@ -680,7 +684,7 @@ func (b *builder) finish(ctx context.Context) (*Index, error) {
 		for c, f := range b.freq {
 			orders[c] = int64(f)
 		}
-		x.exDen = [3][]int64{b.totSpend, b.totItems, orders}
+		x.exDen = [3]intColumn{newIntColumn(b.totSpend), newIntColumn(b.totItems), newIntColumn(orders)}
 	}
 	x.catParent = make([]uint32, b.ncat)
 	for c := range b.ncat {
@@ -846,22 +850,26 @@ func (b *builder) category(cb *catBuilder, x *Index, c uint32) {
 	d.rank = attr{exist: cb.ranked.Finish(), v: bsi.BSI{Slices: bsi.FinishSlices(cb.rank[:])}}
 	if x.exact {
 		n := int(d.bought.GetCardinality())
-		for k := range d.exNum {
-			d.exNum[k] = make([]int64, 0, n)
+		var num [3][]int64
+		for k := range num {
+			num[k] = make([]int64, 0, n)
 		}
 		var lo, hi uint64 // the 128-bit sum of the spend numerators
 		for k := range b.chunks {
 			ch := &b.chunks[k]
 			for _, p := range ch.pairs[ch.pairOff[c]:ch.pairOff[c+1]] {
-				d.exNum[0] = append(d.exNum[0], p.exSpend)
-				d.exNum[1] = append(d.exNum[1], p.exItems)
-				d.exNum[2] = append(d.exNum[2], p.exOrders)
+				num[0] = append(num[0], p.exSpend)
+				num[1] = append(num[1], int64(p.exItems))
+				num[2] = append(num[2], int64(p.exOrders))
 				var carry uint64
 				lo, carry = bits.Add64(lo, uint64(p.exSpend), 0)
 				hi += uint64(p.exSpend>>63) + carry
 			}
 		}
 		d.popNum = int128(hi, lo)
+		for k := range num {
+			d.exNum[k] = newIntColumn(num[k])
+		}
 	}
 	for e := range 2 {
 		for k := range b.chunks {

@@ -11,7 +11,6 @@ import (
 	"math"
 	"math/big"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -20,6 +19,7 @@ import (
 	"github.com/shopaffinity/affinity/internal/roaringio"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/atomicfile"
 )
 
 // The index file format, version 2. All integers are little-endian.
@@ -98,7 +98,7 @@ func (e *encoder) attr(a attr) {
 }
 
 // ints writes a length and the values, little-endian, size bytes each.
-func ints[T uint16 | uint32 | int64](e *encoder, v []T, size int) {
+func ints[T uint16 | uint32 | int32 | int64](e *encoder, v []T, size int) {
 	e.u64(uint64(len(v)))
 	for len(v) > 0 && e.err == nil {
 		n := min(len(v), 1024)
@@ -216,13 +216,13 @@ func (x *Index) encode(e *encoder) {
 	e.u8(boolByte(x.exact))
 	if x.exact {
 		for k := range x.exDen {
-			ints(e, x.exDen[k], 8)
+			e.intColumn(x.exDen[k])
 		}
 		e.str(x.popDen.String())
 		for i := range x.catData {
 			d := &x.catData[i]
 			for k := range d.exNum {
-				ints(e, d.exNum[k], 8)
+				e.intColumn(d.exNum[k])
 			}
 			e.str(d.popNum.String())
 		}
@@ -234,6 +234,17 @@ func (x *Index) encode(e *encoder) {
 	}
 }
 
+// intColumn writes the width (4 or 8 bytes) and the values of c.
+func (e *encoder) intColumn(c intColumn) {
+	if c.w64 != nil {
+		e.u8(8)
+		ints(e, c.w64, 8)
+		return
+	}
+	e.u8(4)
+	ints(e, c.w32, 4)
+}
+
 func boolByte(b bool) uint8 {
 	if b {
 		return 1
@@ -241,41 +252,18 @@ func boolByte(b bool) uint8 {
 	return 0
 }
 
-// Save writes the index to the file path atomically: it writes a
-// temporary file in the same directory, syncs it and renames it over
-// path, so that a crash or an error never leaves a half-written file in
-// place of a good one.
-func (x *Index) Save(path string) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+// Save writes the index to the file path atomically with
+// internal/atomicfile: a temporary file in the same directory, flushed,
+// fsynced and renamed over path, then the directory fsynced, so that a
+// crash or an error never leaves a half-written file in place of a good
+// one.
+func (x *Index) Save(path string) error {
+	err := atomicfile.Write(path, func(w io.Writer) error {
+		_, err := x.WriteTo(w)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("segment: save: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = x.WriteTo(f); err != nil {
 		return fmt.Errorf("segment: save %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("segment: save %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("segment: save %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("segment: save %s: %w", path, err)
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync() // make the rename durable where the platform allows it
-		d.Close()
 	}
 	return nil
 }
@@ -474,6 +462,19 @@ func (d *decoder) bitSliced(limit uint64) bsi.BSI {
 	return b
 }
 
+// intColumn reads what encoder.intColumn wrote: at most maxLen values.
+func (d *decoder) intColumn(maxLen int) intColumn {
+	switch w := d.u8(); w {
+	case 4:
+		return intColumn{w32: readInts[int32](d, maxLen, 4)}
+	case 8:
+		return intColumn{w64: readInts[int64](d, maxLen, 8)}
+	default:
+		d.fail("integer column of width %d", w)
+	}
+	return intColumn{}
+}
+
 // bigInt reads a decimal integer of at most 40 digits (128 bits).
 func (d *decoder) bigInt() *big.Int {
 	s := d.str()
@@ -493,7 +494,7 @@ func (d *decoder) attr(limit uint64) attr {
 }
 
 // readInts reads what ints wrote: at most maxLen values of size bytes.
-func readInts[T uint16 | uint32 | int64](d *decoder, maxLen, size int) []T {
+func readInts[T uint16 | uint32 | int32 | int64](d *decoder, maxLen, size int) []T {
 	n := d.u64()
 	if d.err == nil && (n > uint64(maxLen) || n > uint64(len(d.b)-d.off)/uint64(size)) {
 		d.fail("array of %d values", n)
@@ -659,8 +660,8 @@ func (d *decoder) index() *Index {
 		}
 		x.exact = true
 		for k := range x.exDen {
-			if x.exDen[k] = readInts[int64](d, nc, 8); d.err == nil && len(x.exDen[k]) != nc {
-				d.fail("share denominators of %d customers, want %d", len(x.exDen[k]), nc)
+			if x.exDen[k] = d.intColumn(nc); d.err == nil && x.exDen[k].len() != nc {
+				d.fail("share denominators of %d customers, want %d", x.exDen[k].len(), nc)
 			}
 		}
 		x.popDen = d.bigInt()
@@ -668,8 +669,8 @@ func (d *decoder) index() *Index {
 			c := &x.catData[i]
 			n := int(c.bought.GetCardinality())
 			for k := range c.exNum {
-				if c.exNum[k] = readInts[int64](d, n, 8); d.err == nil && len(c.exNum[k]) != n {
-					d.fail("share numerators of %d customers in category %d, want %d", len(c.exNum[k]), i, n)
+				if c.exNum[k] = d.intColumn(n); d.err == nil && c.exNum[k].len() != n {
+					d.fail("share numerators of %d customers in category %d, want %d", c.exNum[k].len(), i, n)
 				}
 			}
 			c.popNum = d.bigInt()

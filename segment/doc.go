@@ -175,7 +175,26 @@
 //
 // Syntax errors are *[SyntaxError] with offset, line and column; unknown
 // categories, products and segments wrap [ErrUnknown], empty windows and
-// reversed ranges wrap [ErrInvalid], each with the position in the query.
+// reversed ranges wrap [ErrInvalid], each with the line and column of the
+// offending token (the category's string, the window, the lower end of
+// the range). Error messages quote at most 60 characters of input. A
+// query longer than 64 KiB or nested deeper than 200 parentheses and
+// "not"s is a syntax error naming the limit ([query.Limits]); an Expr
+// built in Go may nest [MaxExprDepth] levels, And within And (Or within
+// Or) not counting: nested Ands and Ors are flattened, and the
+// comparisons of one And on one column are merged into one range, so that
+// a chain of 100,000 And(acc, x) evaluates in linear time.
+//
+// # Packages
+//
+// The syntax and the expression tree live in package [query], which
+// names attributes and knows nothing of indexes; this package resolves
+// the names (attrs.go holds the one table of numeric attributes: adding
+// one whose values the builder computes is an entry there), compiles and
+// evaluates. The bit-sliced index and roaring's wire format, writer and
+// validator, are internal packages (internal/bsi, internal/roaringio); the
+// package documentation of internal/bsi measures it against roaring's own
+// BSI.
 //
 // # Storage
 //

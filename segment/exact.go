@@ -23,6 +23,39 @@ import (
 // and only the band is checked with integer arithmetic, num·q ≥ den·p for
 // a threshold p/q.
 
+// intColumn is a column of integers stored in 32 bits when every value
+// fits, else in 64: the exact numerators and denominators of most shops
+// fit in 32 bits, which halves their memory.
+type intColumn struct {
+	w32 []int32
+	w64 []int64
+}
+
+// newIntColumn returns the column of v, narrowed when it fits; it may keep v.
+func newIntColumn(v []int64) intColumn {
+	for _, x := range v {
+		if x != int64(int32(x)) {
+			return intColumn{w64: v}
+		}
+	}
+	w := make([]int32, len(v))
+	for i, x := range v {
+		w[i] = int32(x)
+	}
+	return intColumn{w32: w}
+}
+
+func (c intColumn) at(i int) int64 {
+	if c.w64 != nil {
+		return c.w64[i]
+	}
+	return int64(c.w32[i])
+}
+
+func (c intColumn) len() int { return len(c.w32) + len(c.w64) }
+
+func (c intColumn) size() int { return 4*len(c.w32) + 8*len(c.w64) }
+
 // shareBand is how many stored steps a stored share may lie from the exact
 // share times shareScale: half a step of rounding plus the error of the
 // floating-point sums, which is far below the rest.
@@ -44,8 +77,8 @@ func ratOf(v float64) *big.Rat {
 // without a value have share 0.
 type exactPlan struct {
 	a                  *attr // present customers and their stored shares
-	num                []int64
-	den                []int64
+	num                intColumn
+	den                intColumn
 	lo, hi             *big.Rat
 	loStrict, hiStrict bool
 	key                string // as cmpPlan.key
@@ -148,7 +181,7 @@ func (p *exactPlan) eval(x *Index, within *roaring.Bitmap, _ bool) *roaring.Bitm
 	for it.HasNext() {
 		c := it.Next()
 		i := p.a.exist.Rank(c) - 1
-		num, den := p.num[i], p.den[c]
+		num, den := p.num.at(int(i)), p.den.at(int(c))
 		if den <= 0 {
 			num, den = 0, 1 // no spend: share 0
 		}
@@ -166,7 +199,7 @@ func (p *exactPlan) eval(x *Index, within *roaring.Bitmap, _ bool) *roaring.Bitm
 // exactComparison compiles a comparison of a share attribute to an exact
 // plan; the thresholds are shares (lift thresholds already multiplied by
 // the population share).
-func exactComparison(a *attr, num, den []int64, op query.Op, v, hi *big.Rat) plan {
+func exactComparison(a *attr, num, den intColumn, op query.Op, v, hi *big.Rat) plan {
 	p := &exactPlan{a: a, num: num, den: den}
 	switch op {
 	case query.GE:

@@ -209,3 +209,16 @@ func TestNTileScoresMatchSQL(t *testing.T) {
 	}
 	checkQueries(t, x, n, rng, 150)
 }
+
+// TestDefineKeepsExactShares: an index with a named segment answers as
+// exactly as the one it was defined on.
+func TestDefineKeepsExactShares(t *testing.T) {
+	h, ids := boundaryShop(t)
+	x, err := segment.Build(context.Background(), h, testAsOf, segment.Options{})
+	require.NoError(t, err)
+	y, err := x.Define("fans", segment.Affinity("X").GE(0.3))
+	require.NoError(t, err)
+	got, err := y.Query(`segment("fans") and affinity("X") <= 0.3`)
+	require.NoError(t, err)
+	assert.Equal(t, []uint32{ids["at30"]}, got.ToArray())
+}

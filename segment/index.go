@@ -174,7 +174,7 @@ type catData struct {
 	// the spend, item and order shares of the bought customers in
 	// ascending id order (spend and items times the weights' common
 	// denominator); popNum is the sum of the spend numerators.
-	exNum  [3][]int64
+	exNum  [3]intColumn
 	popNum *big.Int
 }
 
@@ -258,7 +258,7 @@ type Index struct {
 	// denominators per customer (spend and items times the common
 	// denominator of the weights, orders), popDen their spend sum.
 	exact  bool
-	exDen  [3][]int64
+	exDen  [3]intColumn
 	popDen *big.Int
 
 	defs []definition // named segments, in definition order
@@ -453,6 +453,14 @@ func (x *Index) MemoryUsage() MemoryUsage {
 			at(&d.rank) + at(&d.viewed) + at(&d.carted)
 	}
 	m.Categories += 14 * len(x.cats) // parent, depth, population share
+	for i := range x.catData {
+		for _, c := range x.catData[i].exNum {
+			m.Categories += c.size()
+		}
+	}
+	for _, c := range x.exDen {
+		m.Customers += c.size()
+	}
 	for i := range x.acts {
 		p := &x.acts[i]
 		m.Products += 4*(len(p.off)+len(p.cust)) + 2*len(p.days)

@@ -154,15 +154,17 @@ func TestQueriesAcrossChunks(t *testing.T) {
 func TestBuildIsIndependentOfWorkers(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	h := randomHistory(t, rng, 3000)
-	var enc [][]byte
-	for _, w := range []int{1, 2, 5} {
-		x, err := segment.Build(context.Background(), h, testAsOf, segment.Options{Workers: w, HalfLife: 30 * segment.Day})
-		require.NoError(t, err)
-		var buf bytes.Buffer
-		_, err = x.WriteTo(&buf)
-		require.NoError(t, err)
-		enc = append(enc, buf.Bytes())
+	for _, half := range []time.Duration{0, 30 * segment.Day} { // exact shares and decayed ones
+		var enc [][]byte
+		for _, w := range []int{1, 2, 5} {
+			x, err := segment.Build(context.Background(), h, testAsOf, segment.Options{Workers: w, HalfLife: half, RFMScoring: segment.RFMNTile})
+			require.NoError(t, err)
+			var buf bytes.Buffer
+			_, err = x.WriteTo(&buf)
+			require.NoError(t, err)
+			enc = append(enc, buf.Bytes())
+		}
+		assert.Equal(t, enc[0], enc[1])
+		assert.Equal(t, enc[0], enc[2])
 	}
-	assert.Equal(t, enc[0], enc[1])
-	assert.Equal(t, enc[0], enc[2])
 }
