@@ -82,6 +82,7 @@ func ExampleSQLSource() {
        l.sku AS product_id, l.quantity, l.price
 FROM orders o JOIN order_lines l ON l.order_id = o.id
 WHERE o.updated_at >= $1`
+		// README: SQL source
 		src := &dataset.SQLSource{DB: db, Query: query, Cancelled: []string{"cancelled"}}
 		batch, err := src.Poll(ctx, cursor) // cursor: time.Time{} at first
 		if err != nil {
@@ -95,6 +96,7 @@ WHERE o.updated_at >= $1`
 		}
 		next, err := b.Build(ctx)
 		return next, batch.Cursor, err
+		// README: end
 	}
 	_ = poll
 }
