@@ -87,11 +87,13 @@ func OpenHistory(ctx context.Context, h *affinity.History, opts Options) (*Shop,
 func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 
 // Refresh loads src on top of the current History (with
-// [affinity.NewBuilder]: new orders are added, products and categories
-// extended), builds the next snapshot and swaps it in atomically. Requests
-// keep being served from the current snapshot while it builds. Refreshes
-// run one at a time; a failed or cancelled refresh leaves the current
-// snapshot in place and returns the error.
+// [affinity.NewBuilder]: new orders are added, order changes replace or
+// delete earlier versions, products and categories are extended), builds
+// the next snapshot and swaps it in atomically. Requests keep being served
+// from the current snapshot while it builds. Refreshes run one at a time;
+// a failed or cancelled refresh leaves the current snapshot in place and
+// returns the error. A source that reads nothing (no row, no change)
+// leaves the snapshot as it is and costs only the read.
 func (s *Shop) Refresh(ctx context.Context, src Source) error {
 	if ctx == nil {
 		return ErrNilContext
@@ -106,6 +108,9 @@ func (s *Shop) Refresh(ctx context.Context, src Source) error {
 	rep, err := s.load(ctx, src, b)
 	if err != nil {
 		return err
+	}
+	if rep.Rows == 0 && rep.Loaded == 0 && rep.Products == 0 {
+		return nil // nothing changed
 	}
 	return s.publish(ctx, b, rep)
 }

@@ -1,0 +1,90 @@
+package shop
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"sync"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
+)
+
+// Changes is a feed of order changes ([affinity.OrderChange]): a put
+// replaces every earlier version of the order (edits, partial refunds,
+// re-deliveries), a delete removes it, and the change with the highest
+// Version wins whatever the order of arrival — so replaying a feed, or
+// loading it twice, gives the same History as loading it once.
+func Changes(seq iter.Seq[affinity.OrderChange]) Source {
+	return SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
+		rep := dataset.Report{Format: "changes"}
+		for c := range seq {
+			if rep.Rows%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return rep, fmt.Errorf("shop: %w", err)
+				}
+			}
+			rep.Rows++
+			if err := b.Apply(c); err != nil {
+				return rep, fmt.Errorf("shop: change %d (order %q): %w", rep.Rows, c.Key, err)
+			}
+			rep.Loaded++
+			rep.Purchases += len(c.Lines)
+		}
+		return rep, nil
+	})
+}
+
+// Erase erases customers by shop key (data-protection erasure): their
+// lines, events and key are gone from the next snapshot, and from
+// anything saved after it. Unknown keys are ignored.
+func Erase(keys ...string) Source {
+	return SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
+		for _, k := range keys {
+			b.EraseCustomer(k)
+		}
+		return dataset.Report{Format: "erase", Rows: len(keys), Loaded: len(keys)}, nil
+	})
+}
+
+// SQLFeed polls a database for changed orders (see [dataset.SQLSource]):
+// each Load — each [Shop.Refresh] with the feed — reads the orders changed
+// since the cursor of the previous successful Load and applies them as
+// order changes. It is safe for concurrent use; loads run one at a time.
+type SQLFeed struct {
+	src    *dataset.SQLSource
+	mu     sync.Mutex
+	cursor any
+}
+
+// SQL returns a feed over src that starts at cursor: the zero time.Time
+// (or int64 0, for an integer version column) reads every order.
+func SQL(src *dataset.SQLSource, cursor any) *SQLFeed {
+	return &SQLFeed{src: src, cursor: cursor}
+}
+
+// Cursor returns the cursor the next Load starts from.
+func (f *SQLFeed) Cursor() any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cursor
+}
+
+// Load polls the database and applies the changes to b. The cursor moves
+// on only after every change applied; a failed load is tried again from
+// the same cursor next time.
+func (f *SQLFeed) Load(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	batch, err := f.src.Poll(ctx, f.cursor)
+	if err != nil {
+		return batch.Report, err
+	}
+	for _, c := range batch.Changes {
+		if err := b.Apply(c); err != nil {
+			return batch.Report, fmt.Errorf("shop: order %q: %w", c.Key, err)
+		}
+	}
+	f.cursor = batch.Cursor
+	return batch.Report, nil
+}
