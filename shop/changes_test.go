@@ -85,7 +85,7 @@ func TestChangesIdempotent(t *testing.T) {
 	require.NoError(t, err)
 	half := len(feed) / 2
 	require.NoError(t, twice.Refresh(ctx, shop.Changes(slices.Values(feed[:half]))))
-	require.NoError(t, twice.Refresh(ctx, shop.Changes(slices.Values(feed))))           // replays the first half
+	require.NoError(t, twice.Refresh(ctx, shop.Changes(slices.Values(feed))))             // replays the first half
 	require.NoError(t, twice.Refresh(ctx, shop.Changes(slices.Values(orderFeed(sf, 2))))) // the whole feed again, shuffled
 	assert.Equal(t, want, snapshotView(t, twice.Snapshot()), "replayed feed, same snapshot")
 
