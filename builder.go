@@ -32,6 +32,8 @@ type Builder struct {
 	// steps; 0 means GOMAXPROCS. No goroutine outlives Build.
 	Workers int
 
+	base *History // a base History not yet copied into the columns (see thaw)
+
 	cat       catalogBuilder
 	customers keyTable
 
@@ -72,12 +74,23 @@ type Builder struct {
 // NewBuilder returns a Builder that starts with everything in base (which
 // may be nil). Customers, products, categories and orders of base keep
 // their ids; lines added with the same customer and order id as an existing
-// order join that order. base itself is not modified.
+// order join that order. base itself is not modified. The Builder copies
+// base (time and memory linear in its size) at the first call that adds or
+// changes anything; [Builder.Build] without any such call returns base
+// itself, so a refresh that finds nothing new costs O(1).
 func NewBuilder(base *History) *Builder {
-	b := &Builder{}
+	return &Builder{base: base}
+}
+
+// thaw copies the base History into the Builder's columns, once, before
+// the first change: a Builder from a base that nothing changes builds the
+// base itself, in O(1).
+func (b *Builder) thaw() {
+	base := b.base
 	if base == nil {
-		return b
+		return
 	}
+	b.base = nil
 	b.cat.from(base.catalog)
 	b.customers = base.customers.clone()
 	no := base.NumOrders()
@@ -114,12 +127,16 @@ func NewBuilder(base *History) *Builder {
 	b.eUnix = slices.Clone(base.evUnix)
 	b.eKind = slices.Clone(base.evKind)
 	b.eWeight = slices.Clone(base.evWeight)
-	return b
 }
 
 // Len returns the number of purchase lines added so far (those of a base
 // History included); lines staged by [Builder.PutOrder] count from Build.
-func (b *Builder) Len() int { return len(b.lProduct) }
+func (b *Builder) Len() int {
+	if b.base != nil {
+		return b.base.NumLines()
+	}
+	return len(b.lProduct)
+}
 
 func (b *Builder) customer(key string) uint32 {
 	if key == b.lastCust {
@@ -147,6 +164,7 @@ func (b *Builder) product(key string) ProductID {
 // [MaxMoney]. Every sum of line values of the History — an order's value,
 // a customer's spend, the revenue — therefore fits in Money.
 func (b *Builder) Add(p Purchase) error {
+	b.thaw()
 	if err := checkPurchase(p); err != nil {
 		return err
 	}
@@ -208,6 +226,7 @@ func (b *Builder) orderTime(g uint32) int64 {
 // Grow reserves room for n more purchase lines, so that adding a known
 // number of lines does not reallocate the staging columns.
 func (b *Builder) Grow(n int) {
+	b.thaw()
 	if n <= 0 {
 		return
 	}
@@ -222,6 +241,7 @@ func (b *Builder) Grow(n int) {
 // range of [ValidTime], the kind is not defined or the weight is not
 // finite.
 func (b *Builder) AddEvent(e Event) error {
+	b.thaw()
 	switch {
 	case e.Customer == "":
 		return fmt.Errorf("%w: %v event without customer id", ErrInvalid, e.Kind)
@@ -249,6 +269,7 @@ func (b *Builder) AddEvent(e Event) error {
 // or a category. Loaders use it to add names they find in purchase files
 // without overwriting a catalog loaded before.
 func (b *Builder) HasProduct(key string) bool {
+	b.thaw()
 	id, ok := b.cat.products.lookup(key)
 	return ok && b.cat.described[id]
 }
@@ -264,6 +285,7 @@ const MaxCategoryDepth = 64
 // when the key is empty, the price negative or a category path deeper than
 // [MaxCategoryDepth] levels.
 func (b *Builder) AddProduct(p Product) error {
+	b.thaw()
 	switch {
 	case p.Key == "":
 		return fmt.Errorf("%w: product without key", ErrInvalid)
@@ -414,6 +436,13 @@ func (b *Builder) workers() int {
 func (b *Builder) Build(ctx context.Context) (*History, error) {
 	workers := b.workers()
 	defer func() { *b = Builder{Workers: workers} }()
+	if b.base != nil {
+		// Nothing changed the base: it is the History.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return b.base, nil
+	}
 	if err := b.applyChanges(); err != nil {
 		return nil, err
 	}

@@ -82,6 +82,7 @@ func (b *Builder) DeleteOrder(key string, version int64) error {
 // gross value of all lines beyond [MaxMoney]. It takes time linear in the
 // number of lines.
 func (b *Builder) Apply(c OrderChange) error {
+	b.thaw()
 	if c.Key == "" {
 		return fmt.Errorf("%w: order change without order id", ErrInvalid)
 	}
@@ -124,6 +125,7 @@ func (b *Builder) Apply(c OrderChange) error {
 // categories stay. Erasing an unknown customer is not an error. O(1); the
 // work happens at Build, in time linear in the Builder's contents.
 func (b *Builder) EraseCustomer(key string) {
+	b.thaw()
 	if key == "" {
 		return
 	}

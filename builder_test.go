@@ -183,3 +183,34 @@ func TestHasProduct(t *testing.T) {
 	assert.False(t, nb.HasProduct("bare"))
 	assert.True(t, nb.HasProduct("named"), "entries of the base count")
 }
+
+// TestNewBuilderUnchanged: a Builder from a base that nothing changes
+// builds the base itself; the first change copies it, leaving it intact.
+func TestNewBuilderUnchanged(t *testing.T) {
+	ctx := context.Background()
+	h := buildPurchases(t,
+		affinity.Purchase{Customer: "a", Product: "p", Order: "o1", Time: at(0), Quantity: 1, Price: 10},
+		affinity.Purchase{Customer: "b", Product: "q", Order: "o2", Time: at(5), Quantity: 2, Price: 20})
+	b := affinity.NewBuilder(h)
+	assert.Equal(t, 2, b.Len())
+	same, err := b.Build(ctx)
+	require.NoError(t, err)
+	assert.Same(t, h, same)
+
+	b = affinity.NewBuilder(h)
+	require.NoError(t, b.Add(affinity.Purchase{Customer: "a", Product: "q", Order: "o3", Time: at(9), Quantity: 1, Price: 20}))
+	next, err := b.Build(ctx)
+	require.NoError(t, err)
+	assert.NotSame(t, h, next)
+	assert.Equal(t, 3, next.NumLines())
+	assert.Equal(t, 2, h.NumLines(), "the base is not modified")
+
+	b = affinity.NewBuilder(h)
+	b.EraseCustomer("a")
+	erased, err := b.Build(ctx)
+	require.NoError(t, err)
+	_, ok := erased.LookupCustomer("a")
+	assert.False(t, ok)
+	_, ok = h.LookupCustomer("a")
+	assert.True(t, ok)
+}

@@ -92,8 +92,9 @@ func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 // the next snapshot and swaps it in atomically. Requests keep being served
 // from the current snapshot while it builds. Refreshes run one at a time;
 // a failed or cancelled refresh leaves the current snapshot in place and
-// returns the error. A source that reads nothing (no row, no change)
-// leaves the snapshot as it is and costs only the read.
+// returns the error. A source that changes nothing (no new line, event,
+// product or order change) leaves the snapshot as it is and costs only
+// the read (see [affinity.NewBuilder]).
 func (s *Shop) Refresh(ctx context.Context, src Source) error {
 	if ctx == nil {
 		return ErrNilContext
@@ -108,9 +109,6 @@ func (s *Shop) Refresh(ctx context.Context, src Source) error {
 	rep, err := s.load(ctx, src, b)
 	if err != nil {
 		return err
-	}
-	if rep.Rows == 0 && rep.Loaded == 0 && rep.Products == 0 {
-		return nil // nothing changed
 	}
 	return s.publish(ctx, b, rep)
 }
@@ -133,6 +131,9 @@ func (s *Shop) publish(ctx context.Context, b *affinity.Builder, rep dataset.Rep
 		return fmt.Errorf("shop: build history: %w", err)
 	}
 	done()
+	if cur := s.cur.Load(); cur != nil && cur.h == h {
+		return nil // the source changed nothing: keep the snapshot
+	}
 	snap, err := newSnapshot(ctx, h, rep, s.set)
 	if err != nil {
 		return err
