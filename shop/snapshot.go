@@ -29,8 +29,11 @@ type Snapshot struct {
 	nonMerch *roaring.Bitmap
 	unit     string // "orders" or "customers": what a co-count counts
 	cats     []int  // per product: its first category, or -1
+	lookback affinity.Lookback
+	workers  int
 
 	scratch sync.Pool // *[]recommend.Rec
+	values  valueState
 }
 
 // emptyAsOf is the as-of time of a snapshot of an empty History.
@@ -45,7 +48,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	if asOf.IsZero() {
 		asOf = emptyAsOf
 	}
-	s := &Snapshot{h: h, asOf: asOf, report: rep, nonMerch: roaring.New()}
+	s := &Snapshot{h: h, asOf: asOf, report: rep, nonMerch: roaring.New(), workers: o.Workers}
 	cat := h.Catalog()
 	s.cats = make([]int, cat.NumProducts())
 	for p := range cat.NumProducts() {
@@ -68,6 +71,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		segOpts.Lookback = o.Lookback
 	}
 	segOpts.Lookback = segOpts.Lookback.Or(DefaultLookback)
+	s.lookback = segOpts.Lookback
 	segOpts.Workers = o.Workers
 	done := step(prog, "segment", int64(h.NumCustomers()), "customers")
 	var err error

@@ -1,0 +1,230 @@
+package shop
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/clv"
+)
+
+// Profile is what the snapshot knows about one customer, for a customer
+// page or a support screen.
+type Profile struct {
+	// Customer is the shop key; Known reports whether the snapshot knows it
+	// (the other fields are zero otherwise).
+	Customer string `json:"customer"`
+	Known    bool   `json:"known"`
+	// Orders, Spend and AOV are the customer's orders, net spend and
+	// average order value in the segment look-back.
+	Orders int            `json:"orders"`
+	Spend  affinity.Money `json:"-"`
+	AOV    affinity.Money `json:"-"`
+	// FirstPurchase and LastPurchase bound the customer's purchases at or
+	// before the snapshot time (zero without any).
+	FirstPurchase time.Time `json:"first_purchase,omitzero"`
+	LastPurchase  time.Time `json:"last_purchase,omitzero"`
+	// R, F and M are the RFM scores (1–5, 0 when not scored), RFM the RFM
+	// segment and Stage the lifecycle stage ("" when none).
+	R, F, M int    `json:"-"`
+	RFM     string `json:"rfm,omitempty"`
+	Stage   string `json:"stage,omitempty"`
+	// Top are the customer's top-level categories by share of spend in the
+	// look-back, largest first (at most three).
+	Top []CategoryShare `json:"top_categories"`
+	// Value holds the model-based predictions, nil when the models could
+	// not be fitted on this shop's data (see [Snapshot.Value]).
+	Value *Value `json:"value,omitempty"`
+}
+
+// CategoryShare is a category with the customer's share of spend in it.
+type CategoryShare struct {
+	Category string  `json:"category"`
+	Share    float64 `json:"share"`
+}
+
+// Value is one customer's predicted value: BG/NBD and Gamma-Gamma
+// (package clv) fitted on the whole shop as of the snapshot time.
+type Value struct {
+	// PAlive is the probability that the customer is still active.
+	PAlive float64 `json:"p_alive"`
+	// ExpectedPurchases is the expected number of purchases in the next
+	// twelve months.
+	ExpectedPurchases float64 `json:"expected_purchases_12m"`
+	// CLV is the expected revenue of the next twelve months, undiscounted,
+	// in currency units; 0 when the customer has no repeat purchase to
+	// estimate spend from and the shop no Gamma-Gamma model.
+	CLV float64 `json:"clv_12m"`
+}
+
+// MarshalJSON encodes the profile with money as exact decimal strings and
+// the RFM scores as "R", "F", "M".
+func (p Profile) MarshalJSON() ([]byte, error) {
+	type plain Profile
+	return json.Marshal(struct {
+		plain
+		Spend string `json:"spend"`
+		AOV   string `json:"aov"`
+		R     int    `json:"r"`
+		F     int    `json:"f"`
+		M     int    `json:"m"`
+	}{plain(p), p.Spend.String(), p.AOV.String(), p.R, p.F, p.M})
+}
+
+// Profile returns what the snapshot knows about the customer with shop key
+// key. An unknown key gives a Profile with Known false, not an error. The
+// first call on a snapshot fits the value models (see [Snapshot.Value]);
+// ctx bounds that fit.
+func (s *Snapshot) Profile(ctx context.Context, key string) (Profile, error) {
+	p := Profile{Customer: key}
+	c, ok := s.h.LookupCustomer(key)
+	if !ok {
+		return p, nil
+	}
+	p.Known = true
+	if s.seg != nil {
+		if f, ok := s.seg.Features(uint32(c)); ok {
+			p.Orders, p.Spend, p.AOV, p.R, p.F, p.M, p.RFM, p.Stage = f.Frequency, f.Monetary, f.AOV, f.R, f.F, f.M, f.RFM, f.Stage
+		}
+	}
+	if t, ok := s.h.FirstPurchase(c); ok && !t.After(s.asOf) {
+		p.FirstPurchase = t
+	}
+	if t, ok := s.h.LastPurchase(c); ok && !t.After(s.asOf) {
+		p.LastPurchase = t
+	}
+	p.Top = s.topCategories(c, 3)
+	v, err := s.Value(ctx)
+	if err != nil && !errors.Is(err, errNoModel) {
+		return p, err
+	}
+	if v != nil {
+		p.Value = v.of(c)
+	}
+	return p, nil
+}
+
+// topCategories returns c's top-level categories by share of spend in the
+// segment look-back (bought lines only).
+func (s *Snapshot) topCategories(c affinity.CustomerID, n int) []CategoryShare {
+	h, cat := s.h, s.h.Catalog()
+	from := s.lookback.Start(s.asOf)
+	spend := map[affinity.CategoryID]float64{}
+	var total float64
+	lo, hi := h.CustomerOrders(c)
+	for o := lo; o < hi; o++ {
+		if t := h.OrderTime(o); t.After(s.asOf) || !t.After(from) {
+			continue
+		}
+		llo, lhi := h.OrderLines(o)
+		for i := llo; i < lhi; i++ {
+			ln := h.Line(i)
+			if ln.Quantity <= 0 || s.nonMerch.Contains(uint32(ln.Product)) {
+				continue
+			}
+			v := ln.Value().Float()
+			total += v
+			for _, sh := range cat.Shares(ln.Product) {
+				if cat.Depth(sh.Category) == 1 {
+					spend[sh.Category] += v * float64(sh.Weight)
+				}
+			}
+		}
+	}
+	out := make([]CategoryShare, 0, len(spend))
+	for k, v := range spend {
+		if total > 0 {
+			out = append(out, CategoryShare{Category: cat.CategoryPath(k), Share: v / total})
+		}
+	}
+	slices.SortFunc(out, func(a, b CategoryShare) int {
+		return cmp.Or(cmp.Compare(b.Share, a.Share), cmp.Compare(a.Category, b.Category))
+	})
+	return out[:min(n, len(out))]
+}
+
+// Values are the value models of a snapshot: BG/NBD and Gamma-Gamma fitted
+// on every customer's purchases up to the snapshot time, in weeks.
+type Values struct {
+	// BGNBD and GammaGamma are the fitted models; GammaGamma is nil when
+	// it could not be fitted (too few repeat customers).
+	BGNBD      *clv.BGNBD
+	GammaGamma *clv.GammaGamma
+	// Penalized reports that the exact maximum likelihood fit did not
+	// converge and the models were fitted with clv.FitOptions.Penalty 1
+	// (dropout that hardly varies between customers).
+	Penalized bool
+
+	row    []int32 // per customer: its row, or -1
+	scores *clv.Scores
+}
+
+var errNoModel = errors.New("shop: no value model")
+
+func (v *Values) of(c affinity.CustomerID) *Value {
+	if int(c) >= len(v.row) || v.row[c] < 0 {
+		return nil
+	}
+	i := v.row[c]
+	out := &Value{PAlive: v.scores.PAlive[i], ExpectedPurchases: v.scores.ExpectedPurchases[i]}
+	if v.scores.CLV != nil {
+		out.CLV = v.scores.CLV[i]
+	}
+	return out
+}
+
+// valueState is the lazily fitted value model of a snapshot.
+type valueState struct {
+	once sync.Once
+	v    *Values
+	err  error
+}
+
+// Value fits the value models once per snapshot, on first use (a CDNOW-sized
+// shop takes milliseconds, a million customers about a second), and
+// returns them. A shop whose data cannot support the models gets an error;
+// [Snapshot.Profile] then leaves Value out.
+func (s *Snapshot) Value(ctx context.Context) (*Values, error) {
+	s.values.once.Do(func() { s.values.v, s.values.err = s.fitValues(ctx) })
+	return s.values.v, s.values.err
+}
+
+func (s *Snapshot) fitValues(ctx context.Context) (*Values, error) {
+	sum, err := clv.Summarize(ctx, s.h, s.asOf, clv.SummaryOptions{Unit: clv.Week})
+	if err != nil {
+		return nil, err
+	}
+	if len(sum.Rows) < 10 {
+		return nil, fmt.Errorf("%w: %d customers", errNoModel, len(sum.Rows))
+	}
+	v := &Values{row: make([]int32, s.h.NumCustomers())}
+	for i := range v.row {
+		v.row[i] = -1
+	}
+	for i, c := range sum.Customers {
+		v.row[c] = int32(i)
+	}
+	fit := clv.FitOptions{Workers: s.workers}
+	v.BGNBD, err = clv.FitBGNBD(ctx, sum.Rows, fit)
+	if errors.Is(err, clv.ErrNotConverged) {
+		fit.Penalty, v.Penalized = 1, true
+		v.BGNBD, err = clv.FitBGNBD(ctx, sum.Rows, fit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errNoModel, err)
+	}
+	if gg, err := clv.FitGammaGamma(ctx, sum.Rows, fit); err == nil {
+		v.GammaGamma = gg
+	}
+	v.scores, err = clv.Score(ctx, sum.Rows, v.BGNBD, v.GammaGamma, clv.ScoreOptions{Workers: s.workers})
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}

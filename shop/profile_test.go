@@ -1,0 +1,57 @@
+package shop_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestProfile(t *testing.T) {
+	ctx := context.Background()
+	snap := demo(t).Snapshot()
+	h := snap.History()
+	key := buyer(t, h)
+	p, err := snap.Profile(ctx, key)
+	require.NoError(t, err)
+	assert.True(t, p.Known)
+	c, _ := h.LookupCustomer(key)
+	first, _ := h.FirstPurchase(c)
+	assert.Equal(t, first, p.FirstPurchase)
+	f, ok := snap.Segments().Features(uint32(c))
+	require.True(t, ok)
+	assert.Equal(t, f.Monetary, p.Spend)
+	assert.Equal(t, f.RFM, p.RFM)
+	require.NotEmpty(t, p.Top)
+	var sum float64
+	for i, x := range p.Top {
+		sum += x.Share
+		assert.NotContains(t, x.Category, affinity.CategorySep, "top-level categories")
+		if i > 0 {
+			assert.GreaterOrEqual(t, p.Top[i-1].Share, x.Share)
+		}
+	}
+	assert.LessOrEqual(t, sum, 1+1e-9)
+	require.NotNil(t, p.Value, "the value models fit the demo shop")
+	assert.InDelta(t, 0.5, p.Value.PAlive, 0.5)
+	assert.GreaterOrEqual(t, p.Value.ExpectedPurchases, 0.0)
+
+	b, err := json.Marshal(p)
+	require.NoError(t, err)
+	var raw map[string]any
+	require.NoError(t, json.Unmarshal(b, &raw))
+	assert.Equal(t, p.Spend.String(), raw["spend"])
+	assert.Contains(t, raw, "value")
+
+	unknown, err := snap.Profile(ctx, "nobody")
+	require.NoError(t, err)
+	assert.False(t, unknown.Known)
+	assert.Nil(t, unknown.Value)
+
+	v, err := snap.Value(ctx)
+	require.NoError(t, err)
+	assert.NotNil(t, v.BGNBD)
+}
