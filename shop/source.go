@@ -180,3 +180,49 @@ func LoadHistory(ctx context.Context, src Source) (*affinity.History, dataset.Re
 	}
 	return h, rep, nil
 }
+
+// Sources loads several sources in turn into one Builder, such as a
+// catalog file followed by the orders of a database; the reports are
+// added up.
+func Sources(srcs ...Source) Source {
+	return SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
+		var rep dataset.Report
+		for i, src := range srcs {
+			r, err := src.Load(ctx, b)
+			rep.Rows += r.Rows
+			rep.Loaded += r.Loaded
+			rep.Purchases += r.Purchases
+			rep.Anonymous += r.Anonymous
+			rep.Returns += r.Returns
+			rep.Events += r.Events
+			rep.Products += r.Products
+			rep.Duplicates += r.Duplicates
+			rep.Ignored = append(rep.Ignored, r.Ignored...)
+			rep.Skipped = append(rep.Skipped, r.Skipped...)
+			if rep.Format == "" {
+				rep.Format = r.Format
+			} else if r.Format != "" && r.Format != rep.Format {
+				rep.Format += "+" + r.Format
+			}
+			if err != nil {
+				return rep, fmt.Errorf("shop: source %d: %w", i+1, err)
+			}
+		}
+		return rep, nil
+	})
+}
+
+// Catalog is the products of a generated storefront, without its orders:
+// a catalog for a shop whose orders come from elsewhere.
+func Catalog(products []affinity.Product) Source {
+	return SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
+		rep := dataset.Report{Format: "catalog"}
+		for _, p := range products {
+			if err := b.AddProduct(p); err != nil {
+				return rep, fmt.Errorf("shop: product %q: %w", p.Key, err)
+			}
+			rep.Products++
+		}
+		return rep, nil
+	})
+}

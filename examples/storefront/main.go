@@ -1,0 +1,128 @@
+// Command storefront is the personalisation service of a Go shop, built
+// the way a careful team runs one in production: a JSON API and a web page
+// over the front door (package shop), with the orders taken from the
+// embedded demo shop, a file, or a PostgreSQL database polled for new and
+// changed orders.
+//
+//	go run ./examples/storefront                                   # the demo shop on 127.0.0.1:8080
+//	go run ./examples/storefront -data orders.csv.gz -format onlineretail
+//	go run ./examples/storefront -orders-db postgres://user:pw@127.0.0.1/shop -refresh 10s
+//
+// Requests never wait for a refresh and never see a half-built state: a
+// refresh builds the next snapshot beside the current one and swaps it in.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the PostgreSQL driver for database/sql
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/shop"
+)
+
+// config is the command line.
+type config struct {
+	addr, data, format, catalog string
+	ordersDB, ordersQuery       string
+	refresh                     time.Duration
+}
+
+// defaultQuery reads the orders and order_lines tables of the schema in
+// the README (and in the PostgreSQL test).
+const defaultQuery = `SELECT o.id AS order_id, o.customer_id, o.created_at, o.updated_at, o.status,
+       l.sku AS product_id, l.quantity, l.price
+FROM orders o JOIN order_lines l ON l.order_id = o.id
+WHERE o.updated_at >= $1`
+
+func main() {
+	var c config
+	flag.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
+	flag.StringVar(&c.data, "data", "", "orders file (default: the embedded demo shop)")
+	flag.StringVar(&c.format, "format", "csv", "format of -data: "+strings.Join(dataset.Formats(), ", "))
+	flag.StringVar(&c.catalog, "catalog", "", "catalog CSV (product id, name, category path, price, in stock) for -orders-db")
+	flag.StringVar(&c.ordersDB, "orders-db", "", "PostgreSQL URL of the orders database, polled every -refresh")
+	flag.StringVar(&c.ordersQuery, "orders-query", defaultQuery, "query of -orders-db; $1 is the updated-at cursor")
+	flag.DurationVar(&c.refresh, "refresh", 10*time.Second, "how often -orders-db is polled")
+	flag.Parse()
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := run(c, log); err != nil {
+		log.Error("storefront", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run(c config, log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	src, feed, closeDB, err := source(c)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	t0 := time.Now()
+	s, err := shop.Open(ctx, src, shop.Options{Progress: shop.TerminalProgress(os.Stderr)})
+	if err != nil {
+		return err
+	}
+	snap := s.Snapshot()
+	log.Info("shop open", "customers", snap.History().NumCustomers(), "lines", snap.History().NumLines(),
+		"as_of", snap.AsOf(), "took", time.Since(t0).Round(time.Millisecond))
+	srv := newServer(s, log)
+	if feed != nil {
+		go srv.poll(ctx, feed, c.refresh)
+	}
+	hs := &http.Server{Addr: c.addr, Handler: srv, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.ListenAndServe() }()
+	log.Info("listening", "addr", "http://"+c.addr)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// source returns what to open the shop from and, for a database, the feed
+// to poll.
+func source(c config) (shop.Source, shop.Source, func(), error) {
+	if c.ordersDB == "" {
+		return shop.FileOrDemo(c.data, c.format), nil, func() {}, nil
+	}
+	db, err := sql.Open("pgx", c.ordersDB)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("-orders-db: %w", err)
+	}
+	feed := shop.SQL(&dataset.SQLSource{DB: db, Query: c.ordersQuery, Cancelled: []string{"cancelled", "refunded"}, Lenient: true}, time.Time{})
+	var catalog shop.Source = shop.Catalog(dataset.Demo().Products)
+	if c.catalog != "" {
+		catalog = shop.SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
+			f, err := os.Open(c.catalog)
+			if err != nil {
+				return dataset.Report{}, err
+			}
+			defer f.Close()
+			return dataset.LoadCatalog(ctx, f, b, dataset.CatalogOptions{})
+		})
+	}
+	return shop.Sources(catalog, feed), feed, func() { db.Close() }, nil
+}

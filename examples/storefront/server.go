@@ -1,0 +1,358 @@
+package main
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/shopaffinity/affinity/recommend"
+	"github.com/shopaffinity/affinity/segment"
+	"github.com/shopaffinity/affinity/shop"
+)
+
+// maxBody bounds request bodies (cart and stock updates).
+const maxBody = 64 << 10
+
+//go:embed web
+var web embed.FS
+
+var page = template.Must(template.ParseFS(web, "web/index.html"))
+
+// server serves the API and the page from the shop's current snapshot.
+type server struct {
+	shop    *shop.Shop
+	log     *slog.Logger
+	mux     *http.ServeMux
+	metrics *metrics
+}
+
+func newServer(s *shop.Shop, log *slog.Logger) *server {
+	srv := &server{shop: s, log: log, mux: http.NewServeMux(), metrics: newMetrics(s)}
+	routes := []struct {
+		pattern string
+		h       func(w http.ResponseWriter, r *http.Request) error
+	}{
+		{"GET /{$}", srv.index},
+		{"GET /api/customers/{id}", srv.profile},
+		{"GET /api/customers/{id}/recommendations", srv.customerRecs},
+		{"POST /api/cart/recommendations", srv.cartRecs},
+		{"GET /api/products/{id}/together", srv.together},
+		{"GET /api/segments", srv.segments},
+		{"GET /api/segments/query", srv.query},
+		{"GET /api/segments/query.csv", srv.queryCSV},
+		{"PUT /api/stock", srv.stock},
+		{"GET /healthz", srv.health},
+		{"GET /metrics", srv.metrics.serve},
+	}
+	for _, rt := range routes {
+		srv.mux.Handle(rt.pattern, srv.wrap(rt.pattern, rt.h))
+	}
+	return srv
+}
+
+func (srv *server) ServeHTTP(w http.ResponseWriter, r *http.Request) { srv.mux.ServeHTTP(w, r) }
+
+// apiError is an error with its HTTP status and, for a bad query, the
+// position of the problem.
+type apiError struct {
+	Status   int    `json:"-"`
+	Message  string `json:"error"`
+	Line     int    `json:"line,omitempty"`
+	Column   int    `json:"column,omitempty"`
+	Position int    `json:"offset,omitempty"`
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+func errorf(status int, format string, args ...any) error {
+	return &apiError{Status: status, Message: fmt.Sprintf(format, args...)}
+}
+
+// wrap times a handler, turns its error into a JSON error with the right
+// status, and turns a panic into a 500 instead of a dead connection.
+func (srv *server) wrap(route string, h func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t0 := time.Now()
+		status := http.StatusOK
+		defer func() {
+			if p := recover(); p != nil {
+				srv.log.Error("panic", "route", route, "panic", fmt.Sprint(p))
+				status = http.StatusInternalServerError
+				writeJSON(w, status, &apiError{Message: "internal error"})
+			}
+			srv.metrics.observe(route, status, time.Since(t0))
+		}()
+		if err := h(w, r); err != nil {
+			e := toAPIError(err)
+			status = e.Status
+			if status >= 500 {
+				srv.log.Error("request", "route", route, "error", err)
+			}
+			writeJSON(w, status, e)
+		}
+	})
+}
+
+func toAPIError(err error) *apiError {
+	var e *apiError
+	var se *segment.SyntaxError
+	var mb *http.MaxBytesError
+	switch {
+	case errors.As(err, &e):
+		return e
+	case errors.As(err, &se):
+		return &apiError{Status: http.StatusBadRequest, Message: se.Error(), Line: se.Line, Column: se.Column, Position: se.Offset}
+	case errors.As(err, &mb):
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("body larger than %d bytes", mb.Limit)}
+	case errors.Is(err, recommend.ErrUnknownProduct), errors.Is(err, shop.ErrUnknownCustomer):
+		return &apiError{Status: http.StatusNotFound, Message: err.Error()}
+	case errors.Is(err, shop.ErrInvalidRequest), errors.Is(err, shop.ErrUnknownCategory), errors.Is(err, segment.ErrInvalid):
+		return &apiError{Status: http.StatusBadRequest, Message: err.Error()}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &apiError{Status: http.StatusServiceUnavailable, Message: err.Error()}
+	}
+	return &apiError{Status: http.StatusInternalServerError, Message: err.Error()}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// intParam reads an integer query parameter, def when absent.
+func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		return 0, errorf(http.StatusBadRequest, "%s=%q: want an integer in [%d, %d]", name, s, lo, hi)
+	}
+	return n, nil
+}
+
+func (srv *server) index(w http.ResponseWriter, r *http.Request) error {
+	snap := srv.shop.Snapshot()
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	return page.Execute(w, map[string]any{"AsOf": snap.AsOf().Format(time.DateTime), "Customers": snap.History().NumCustomers(),
+		"Products": snap.History().Catalog().NumProducts()})
+}
+
+func (srv *server) profile(w http.ResponseWriter, r *http.Request) error {
+	snap := srv.shop.Snapshot()
+	p, err := snap.Profile(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if !p.Known {
+		return errorf(http.StatusNotFound, "unknown customer %q", p.Customer)
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+func (srv *server) customerRecs(w http.ResponseWriter, r *http.Request) error {
+	k, err := intParam(r, "k", shop.DefaultK, 1, shop.MaxK)
+	if err != nil {
+		return err
+	}
+	res, err := srv.shop.Snapshot().Recommend(r.Context(), shop.Request{Customer: r.PathValue("id"), K: k, Category: r.URL.Query().Get("category")})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// cartRequest is the body of POST /api/cart/recommendations.
+type cartRequest struct {
+	Customer string   `json:"customer"`
+	Cart     []string `json:"cart"`
+	K        int      `json:"k"`
+	Category string   `json:"category"`
+}
+
+func (srv *server) cartRecs(w http.ResponseWriter, r *http.Request) error {
+	var req cartRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.K == 0 {
+		req.K = shop.DefaultK
+	}
+	res, err := srv.shop.Snapshot().Recommend(r.Context(), shop.Request{Customer: req.Customer, Cart: req.Cart, K: req.K, Category: req.Category})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (srv *server) together(w http.ResponseWriter, r *http.Request) error {
+	k, err := intParam(r, "k", 5, 1, shop.MaxK)
+	if err != nil {
+		return err
+	}
+	res, err := srv.shop.Snapshot().Together(r.Context(), r.PathValue("id"), k)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// segmentRow is one segment of GET /api/segments.
+type segmentRow struct {
+	Kind         string  `json:"kind"`
+	Name         string  `json:"name"`
+	Customers    int     `json:"customers"`
+	Share        float64 `json:"share"`
+	Revenue      string  `json:"revenue"`
+	RevenueShare float64 `json:"revenue_share"`
+	Orders       int64   `json:"orders"`
+	AOV          string  `json:"aov"`
+}
+
+func (srv *server) segments(w http.ResponseWriter, r *http.Request) error {
+	x := srv.shop.Snapshot().Segments()
+	rows := []segmentRow{}
+	if x != nil {
+		add := func(kind string, table []segment.Stats) {
+			for _, s := range table {
+				rows = append(rows, segmentRow{kind, s.Name, s.Customers, s.Share, s.Revenue.String(), s.RevenueShare, s.Orders, s.AOV.String()})
+			}
+		}
+		add("rfm", x.RFMTable())
+		add("lifecycle", x.LifecycleTable())
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"as_of": srv.shop.Snapshot().AsOf(), "segments": rows})
+	return nil
+}
+
+// audience evaluates the query of a request.
+func (srv *server) audience(r *http.Request) (*shop.Audience, shop.Order, error) {
+	q := r.URL.Query().Get("q")
+	if q == "" {
+		return nil, 0, errorf(http.StatusBadRequest, "missing query parameter q")
+	}
+	order := shop.BySpend
+	if o := r.URL.Query().Get("order"); o != "" {
+		var err error
+		if order, err = shop.ParseOrder(o); err != nil {
+			return nil, 0, errorf(http.StatusBadRequest, "%v", err)
+		}
+	}
+	aud, err := srv.shop.Snapshot().Segment(q)
+	return aud, order, err
+}
+
+func (srv *server) query(w http.ResponseWriter, r *http.Request) error {
+	aud, order, err := srv.audience(r)
+	if err != nil {
+		return err
+	}
+	offset, err := intParam(r, "offset", 0, 0, 1<<31-1)
+	if err != nil {
+		return err
+	}
+	limit, err := intParam(r, "limit", 20, 1, shop.MaxPage)
+	if err != nil {
+		return err
+	}
+	page, err := aud.Page(order, offset, limit)
+	if err != nil {
+		return err
+	}
+	st := aud.Stats()
+	writeJSON(w, http.StatusOK, map[string]any{"query": aud.Query(), "count": st.Customers, "share": st.Share,
+		"revenue": st.Revenue.String(), "orders": st.Orders, "aov": st.AOV.String(), "order": order.String(),
+		"offset": offset, "customers": page})
+	return nil
+}
+
+func (srv *server) queryCSV(w http.ResponseWriter, r *http.Request) error {
+	aud, order, err := srv.audience(r)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="segment.csv"`)
+	return aud.WriteCSV(w, order)
+}
+
+// stockUpdate is the body of PUT /api/stock.
+type stockUpdate struct {
+	InStock    []string `json:"in_stock"`
+	OutOfStock []string `json:"out_of_stock"`
+}
+
+func (srv *server) stock(w http.ResponseWriter, r *http.Request) error {
+	var u stockUpdate
+	if err := decode(w, r, &u); err != nil {
+		return err
+	}
+	for _, k := range u.InStock {
+		srv.shop.SetInStock(k, true)
+	}
+	for _, k := range u.OutOfStock {
+		srv.shop.SetInStock(k, false)
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"in_stock": len(u.InStock), "out_of_stock": len(u.OutOfStock)})
+	return nil
+}
+
+func (srv *server) health(w http.ResponseWriter, r *http.Request) error {
+	snap := srv.shop.Snapshot()
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "as_of": snap.AsOf(), "customers": snap.History().NumCustomers()})
+	return nil
+}
+
+// decode reads a JSON body of at most maxBody bytes.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return err
+		}
+		return errorf(http.StatusBadRequest, "bad JSON body: %v", err)
+	}
+	return nil
+}
+
+// poll refreshes the shop from feed every interval until ctx is done. A
+// failed refresh is logged and tried again at the next tick; requests go
+// on with the current snapshot meanwhile.
+func (srv *server) poll(ctx context.Context, feed shop.Source, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		t0 := time.Now()
+		before := srv.shop.Snapshot()
+		if err := srv.shop.Refresh(ctx, feed); err != nil {
+			if ctx.Err() == nil {
+				srv.log.Warn("refresh failed", "error", err)
+			}
+			continue
+		}
+		if after := srv.shop.Snapshot(); after != before {
+			srv.metrics.refreshed()
+			srv.log.Info("refreshed", "lines", after.History().NumLines(), "as_of", after.AsOf(), "took", time.Since(t0).Round(time.Millisecond))
+		}
+	}
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/shopaffinity/affinity/shop"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var (
+	demoOnce sync.Once
+	demoShop *shop.Shop
+	demoErr  error
+)
+
+// testServer serves the demo shop (opened once for the package's tests).
+func testServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	demoOnce.Do(func() { demoShop, demoErr = shop.Open(context.Background(), shop.Demo(), shop.Options{}) })
+	require.NoError(t, demoErr)
+	srv := httptest.NewServer(newServer(demoShop, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// call makes a request and decodes the JSON answer into v (when not nil),
+// returning the status.
+func call(t *testing.T, method, url, body string, v any) int {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	if v != nil {
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(v), "%s %s", method, url)
+	}
+	return resp.StatusCode
+}
+
+func TestAPI(t *testing.T) {
+	srv := testServer(t)
+	u := srv.URL
+
+	var recs shop.Result
+	require.Equal(t, 200, call(t, "GET", u+"/api/customers/c000740/recommendations?k=4", "", &recs))
+	assert.True(t, recs.Known)
+	assert.Len(t, recs.Recs, 4)
+	assert.NotEmpty(t, recs.Recs[0].Explanation())
+
+	dept := demoShop.Snapshot().History().Catalog().CategoryPath(demoShop.Snapshot().History().Catalog().Roots()[0])
+	require.Equal(t, 200, call(t, "GET", u+"/api/customers/c000740/recommendations?k=3&category="+dept, "", &recs))
+	for _, r := range recs.Recs {
+		assert.True(t, strings.HasPrefix(r.Category, dept), r.Category)
+	}
+
+	var prof map[string]any
+	require.Equal(t, 200, call(t, "GET", u+"/api/customers/c000740", "", &prof))
+	assert.Equal(t, "c000740", prof["customer"])
+	assert.Contains(t, prof, "rfm")
+	assert.Contains(t, prof, "value")
+	assert.NotEmpty(t, prof["top_categories"])
+
+	require.Equal(t, 200, call(t, "POST", u+"/api/cart/recommendations", `{"cart":["p00746","p00966"],"k":3}`, &recs))
+	assert.Len(t, recs.Recs, 3)
+	for _, r := range recs.Recs {
+		assert.NotContains(t, []string{"p00746", "p00966"}, r.Product)
+	}
+
+	require.Equal(t, 200, call(t, "GET", u+"/api/products/p00746/together?k=3", "", &recs))
+	assert.Len(t, recs.Recs, 3)
+
+	var segs struct {
+		Segments []segmentRow `json:"segments"`
+	}
+	require.Equal(t, 200, call(t, "GET", u+"/api/segments", "", &segs))
+	var champions bool
+	for _, s := range segs.Segments {
+		champions = champions || s.Kind == "rfm" && s.Name == "Champions" && s.Customers > 0
+	}
+	assert.True(t, champions)
+
+	var q struct {
+		Count     int              `json:"count"`
+		Revenue   string           `json:"revenue"`
+		Customers []map[string]any `json:"customers"`
+	}
+	require.Equal(t, 200, call(t, "GET", u+"/api/segments/query?q=frequency%20%3E%3D%205&limit=7&order=spend", "", &q))
+	assert.Positive(t, q.Count)
+	assert.Len(t, q.Customers, 7)
+
+	resp, err := http.Get(u + "/api/segments/query.csv?q=frequency%20%3E%3D%205&order=key")
+	require.NoError(t, err)
+	rows, err := csv.NewReader(resp.Body).ReadAll()
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, "text/csv; charset=utf-8", resp.Header.Get("Content-Type"))
+	assert.Len(t, rows, q.Count+1)
+
+	var health map[string]any
+	require.Equal(t, 200, call(t, "GET", u+"/healthz", "", &health))
+	assert.Equal(t, "ok", health["status"])
+
+	var m struct {
+		Routes []routeReport `json:"routes"`
+	}
+	require.Equal(t, 200, call(t, "GET", u+"/metrics", "", &m))
+	assert.NotEmpty(t, m.Routes)
+
+	resp, err = http.Get(u + "/")
+	require.NoError(t, err)
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Contains(t, string(page), "5000 customers")
+}
+
+func TestAPIErrors(t *testing.T) {
+	srv := testServer(t)
+	u := srv.URL
+	cases := []struct {
+		name, method, path, body string
+		status                   int
+		contains                 string
+	}{
+		{"bad query", "GET", "/api/segments/query?q=frequency%20%3E%3D", "", 400, "column"},
+		{"missing query", "GET", "/api/segments/query", "", 400, "missing query"},
+		{"bad order", "GET", "/api/segments/query?q=frequency%20%3E%3D%201&order=height", "", 400, "unknown order"},
+		{"bad limit", "GET", "/api/segments/query?q=frequency%20%3E%3D%201&limit=0", "", 400, "limit"},
+		{"bad k", "GET", "/api/customers/c000740/recommendations?k=abc", "", 400, "k="},
+		{"huge k", "GET", "/api/customers/c000740/recommendations?k=100000", "", 400, "k="},
+		{"unknown category", "GET", "/api/customers/c000740/recommendations?category=Nope", "", 400, "unknown category"},
+		{"unknown customer", "GET", "/api/customers/nobody", "", 404, "unknown customer"},
+		{"unknown product", "GET", "/api/products/nope/together", "", 404, "unknown product"},
+		{"bad JSON", "POST", "/api/cart/recommendations", `{"cart":`, 400, "bad JSON"},
+		{"unknown field", "POST", "/api/cart/recommendations", `{"basket":["p1"]}`, 400, "unknown field"},
+		{"oversized body", "POST", "/api/cart/recommendations", `{"cart":["` + strings.Repeat("x", maxBody) + `"]}`, 413, "larger than"},
+		{"oversized stock", "PUT", "/api/stock", `{"in_stock":["` + strings.Repeat("x", maxBody) + `"]}`, 413, "larger than"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var e apiError
+			assert.Equal(t, tc.status, call(t, tc.method, u+tc.path, tc.body, &e))
+			assert.Contains(t, e.Message, tc.contains)
+		})
+	}
+	var e apiError
+	require.Equal(t, 400, call(t, "GET", u+"/api/segments/query?q=recency%20between%2014d%2028d", "", &e))
+	assert.Positive(t, e.Column, "the position of a bad query")
+	assert.Equal(t, http.StatusMethodNotAllowed, call(t, "DELETE", u+"/api/segments", "", nil))
+	assert.Equal(t, http.StatusNotFound, call(t, "GET", u+"/nowhere", "", nil))
+}
+
+func TestStockUpdate(t *testing.T) {
+	ctx := context.Background()
+	s, err := shop.Open(ctx, shop.Demo(), shop.Options{})
+	require.NoError(t, err)
+	srv := httptest.NewServer(newServer(s, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	defer srv.Close()
+	var before shop.Result
+	require.Equal(t, 200, call(t, "GET", srv.URL+"/api/customers/c000740/recommendations?k=3", "", &before))
+	top := before.Recs[0].Product
+	require.Equal(t, 200, call(t, "PUT", srv.URL+"/api/stock", `{"out_of_stock":["`+top+`"]}`, nil))
+	var after shop.Result
+	require.Equal(t, 200, call(t, "GET", srv.URL+"/api/customers/c000740/recommendations?k=3", "", &after))
+	for _, r := range after.Recs {
+		assert.NotEqual(t, top, r.Product)
+	}
+}
