@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/shop"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestPostgres runs the service on orders in PostgreSQL: the demo shop's
+// orders are loaded into a fresh schema, the service opens on them, and an
+// order inserted afterwards and a cancellation both show up after the next
+// poll.
+func TestPostgres(t *testing.T) {
+	url := os.Getenv("AFFINITY_TEST_POSTGRES")
+	if url == "" {
+		t.Skip("no PostgreSQL: set AFFINITY_TEST_POSTGRES=postgres://user:password@127.0.0.1:5432/dbname to run (.ci/run starts one)")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db, err := sql.Open("pgx", url)
+	require.NoError(t, err)
+	defer db.Close()
+	schema := fmt.Sprintf("storefront_%d_%d", os.Getpid(), rand.Uint32())
+	_, err = db.ExecContext(ctx, fmt.Sprintf(`CREATE SCHEMA %[1]s;
+CREATE TABLE %[1]s.orders (id text PRIMARY KEY, customer_id text, created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL, status text NOT NULL DEFAULT 'paid');
+CREATE TABLE %[1]s.order_lines (order_id text NOT NULL REFERENCES %[1]s.orders(id), sku text NOT NULL,
+  quantity integer NOT NULL, price numeric(14,4) NOT NULL)`, schema))
+	require.NoError(t, err)
+	defer db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+
+	// The demo shop's orders, in batches of multi-row inserts.
+	demo := dataset.Demo()
+	type order struct {
+		cust string
+		at   time.Time
+	}
+	orders := map[string]order{}
+	var keys []string
+	for _, p := range demo.Purchases {
+		if _, ok := orders[p.Order]; !ok {
+			keys = append(keys, p.Order)
+			orders[p.Order] = order{p.Customer, p.Time}
+		}
+	}
+	insertBatches(t, db, fmt.Sprintf("INSERT INTO %s.orders (id, customer_id, created_at, updated_at) VALUES ", schema), len(keys), 4,
+		func(i int) []any { o := orders[keys[i]]; return []any{keys[i], o.cust, o.at, o.at} })
+	insertBatches(t, db, fmt.Sprintf("INSERT INTO %s.order_lines VALUES ", schema), len(demo.Purchases), 4,
+		func(i int) []any {
+			p := demo.Purchases[i]
+			return []any{p.Order, p.Product, p.Quantity, p.Price.String()}
+		})
+
+	query := strings.ReplaceAll(strings.ReplaceAll(defaultQuery, "FROM orders", "FROM "+schema+".orders"), "JOIN order_lines", "JOIN "+schema+".order_lines")
+	src, feed, closeDB, err := source(config{ordersDB: url, ordersQuery: query})
+	require.NoError(t, err)
+	defer closeDB()
+	s, err := shop.Open(ctx, src, shop.Options{})
+	require.NoError(t, err)
+	h := s.Snapshot().History()
+	assert.Equal(t, len(demo.Purchases), h.NumLines(), "every demo line came through PostgreSQL")
+	srv := newServer(s, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	const every = 300 * time.Millisecond
+	go srv.poll(ctx, feed, every)
+
+	// A new customer's first order, and the cancellation of an old order.
+	last := h.Latest()
+	cancelled := keys[0]
+	cancelledLines := 0
+	for _, p := range demo.Purchases {
+		if p.Order == cancelled {
+			cancelledLines++
+		}
+	}
+	t0 := time.Now()
+	_, err = db.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s.orders VALUES ('web-1', 'newbie', $1, $1, 'paid')`, schema), last.Add(time.Hour))
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s.order_lines VALUES ('web-1', 'p00746', 1, 19.90), ('web-1', 'p00966', 2, 4.50)`, schema))
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, fmt.Sprintf(`UPDATE %s.orders SET status = 'cancelled', updated_at = $2 WHERE id = $1`, schema), cancelled, last.Add(time.Hour))
+	require.NoError(t, err)
+
+	var res shop.Result
+	deadline := time.Now().Add(every + 5*time.Second)
+	for {
+		require.Equal(t, 200, call(t, "GET", ts.URL+"/api/customers/newbie/recommendations?k=3", "", &res))
+		if res.Known || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	visible := time.Since(t0)
+	require.True(t, res.Known, "the new order is visible after a poll")
+	assert.False(t, res.ColdStart)
+	assert.LessOrEqual(t, visible, every+time.Second, "from INSERT to changed recommendations within the refresh interval + 1 s")
+	t.Logf("INSERT to visible: %v (refresh every %v)", visible.Round(time.Millisecond), every)
+	h = s.Snapshot().History()
+	assert.Equal(t, len(demo.Purchases)+2-cancelledLines, h.NumLines(), "the cancelled order's lines are gone")
+}
+
+// insertBatches inserts n rows of the given width with multi-row INSERTs.
+func insertBatches(t *testing.T, db *sql.DB, prefix string, n, width int, row func(i int) []any) {
+	t.Helper()
+	const batch = 1000
+	for lo := 0; lo < n; lo += batch {
+		hi := min(n, lo+batch)
+		var b strings.Builder
+		b.WriteString(prefix)
+		args := make([]any, 0, (hi-lo)*width)
+		for i := lo; i < hi; i++ {
+			if i > lo {
+				b.WriteString(", ")
+			}
+			b.WriteString("(")
+			for j := range width {
+				if j > 0 {
+					b.WriteString(", ")
+				}
+				fmt.Fprintf(&b, "$%d", len(args)+j+1)
+			}
+			b.WriteString(")")
+			args = append(args, row(i)...)
+		}
+		_, err := db.Exec(b.String(), args...)
+		require.NoError(t, err)
+	}
+}
