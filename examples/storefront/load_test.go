@@ -23,16 +23,13 @@ import (
 )
 
 // TestLoad runs 32 concurrent clients against the service on loopback for
-// 20 s (AFFINITY_LOAD_SECONDS overrides; -short runs 3 s) while new orders
+// 3 s (AFFINITY_LOAD_SECONDS overrides: .ci/run runs 20 s) while new orders
 // refresh the shop every second: first at a steady 1,000 requests/s, the
 // target rate, then as fast as the clients can go. It fails on any failed
 // request and reports requests/s and the latency quantiles. It is left out
 // of race-detector builds, whose timings mean nothing.
 func TestLoad(t *testing.T) {
-	seconds := 20
-	if testing.Short() {
-		seconds = 3
-	}
+	seconds := 3
 	if v := os.Getenv("AFFINITY_LOAD_SECONDS"); v != "" {
 		fmt.Sscan(v, &seconds)
 	}

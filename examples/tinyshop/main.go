@@ -35,7 +35,7 @@ func handler(s *shop.Shop) http.Handler {
 		aud, err := s.Snapshot().Segment(r.URL.Query().Get("q"))
 		if err == nil {
 			top, _ := aud.Page(shop.BySpend, 0, 20)
-			v = map[string]any{"customers": aud.Len(), "revenue": aud.Revenue().String(), "top": top}
+			v = map[string]any{"customers": aud.Len(), "revenue": aud.Revenue().Format(2), "top": top}
 		}
 		reply(w, v, err)
 	})
