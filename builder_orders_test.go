@@ -6,6 +6,7 @@ import (
 	"iter"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -408,5 +409,37 @@ func TestPurchasesRebuild(t *testing.T) {
 			events = append(events, e)
 		}
 		require.Len(t, events, h.NumEvents())
+	}
+}
+
+func TestLookupOrder(t *testing.T) {
+	for seed := range uint64(40) {
+		r := rand.New(rand.NewPCG(seed, 17))
+		h := build(t, nil, genRecords(r, 1+r.IntN(200)))
+		first := map[string]affinity.OrderID{}
+		for o := range affinity.OrderID(h.NumOrders()) {
+			if _, ok := first[h.OrderKey(o)]; !ok {
+				first[h.OrderKey(o)] = o
+			}
+		}
+		var wg sync.WaitGroup
+		bad := make([]bool, 4)
+		for g := range bad {
+			wg.Go(func() { // concurrent first calls build the index once
+				for key, want := range first {
+					got, ok := h.LookupOrder(key)
+					if key == "" {
+						bad[g] = bad[g] || ok
+					} else if !ok || got != want {
+						bad[g] = true
+					}
+				}
+				if _, ok := h.LookupOrder("no such order"); ok {
+					bad[g] = true
+				}
+			})
+		}
+		wg.Wait()
+		assert.Equal(t, make([]bool, 4), bad, "seed %d", seed)
 	}
 }
