@@ -6,6 +6,7 @@ import (
 	"iter"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -108,20 +109,51 @@ func buildFixture(t testing.TB, base *affinity.History, f orderFixture, feeds ..
 	return h
 }
 
-// modelOrders is the naive statement of the order semantics: the base's
-// orders grouped by (customer, order id) or (customer, second), minus every
-// order whose key the feed touched and everything of erased customers, plus
-// the winning put of each key. It returns one string per order, sorted, and
-// the number of events left.
-func modelOrders(f orderFixture) (orders []string, events int, erased map[string]bool) {
+// feedOrder is an order of the naive model: its lines as
+// "product:quantity:price".
+type feedOrder struct {
+	cust, key string
+	unix      int64
+	lines     []string
+}
+
+func (o feedOrder) String() string { return fmt.Sprintf("%s|%s|%d|%v", o.cust, o.key, o.unix, o.lines) }
+
+// groupOrders groups purchases as a Builder does: by (customer, order id),
+// or (customer, second) without an order id; an order's time is its
+// earliest line's.
+func groupOrders(dst []feedOrder, ps []affinity.Purchase) []feedOrder {
+	at := map[string]int{}
+	for _, p := range ps {
+		id := p.Customer + "|" + p.Order
+		if p.Order == "" {
+			id += fmt.Sprint("|", p.Time.Unix())
+		}
+		i, ok := at[id]
+		if !ok {
+			i = len(dst)
+			at[id] = i
+			dst = append(dst, feedOrder{cust: p.Customer, key: p.Order, unix: p.Time.Unix()})
+		}
+		dst[i].unix = min(dst[i].unix, p.Time.Unix())
+		dst[i].lines = append(dst[i].lines, fmt.Sprintf("%s:%d:%d", p.Product, p.Quantity, p.Price))
+	}
+	return dst
+}
+
+// modelFeed is the naive statement of one Builder's order semantics: the
+// orders it starts with, minus every order whose key the feed touched and
+// everything of customers erased in the feed, plus the winning put of each
+// key unless its customer is erased.
+func modelFeed(orders []feedOrder, events []affinity.Event, feed []feedOp) ([]feedOrder, []affinity.Event, map[string]bool) {
 	type win struct {
 		version int64
 		del     bool
 		lines   []affinity.Purchase
 	}
 	wins := map[string]win{}
-	erased = map[string]bool{}
-	for _, op := range f.feed {
+	erased := map[string]bool{}
+	for _, op := range feed {
 		if op.erase != "" {
 			erased[op.erase] = true
 			continue
@@ -133,51 +165,34 @@ func modelOrders(f orderFixture) (orders []string, events int, erased map[string
 		}
 		wins[c.Key] = win{c.Version, del, c.Lines}
 	}
-	type group struct {
-		cust, key string
-		unix      int64
-		lines     []string
-	}
-	var groups []*group
-	find := map[string]*group{}
-	add := func(cust, key string, p affinity.Purchase) {
-		id := cust + "|" + key
-		if key == "" {
-			id += fmt.Sprint("|", p.Time.Unix())
-		}
-		g := find[id]
-		if g == nil {
-			g = &group{cust: cust, key: key, unix: p.Time.Unix()}
-			find[id] = g
-			groups = append(groups, g)
-		}
-		g.unix = min(g.unix, p.Time.Unix())
-		g.lines = append(g.lines, fmt.Sprintf("%s:%d:%d", p.Product, p.Quantity, p.Price))
-	}
-	for _, p := range f.base {
-		if _, touched := wins[p.Order]; (touched && p.Order != "") || erased[p.Customer] {
+	var out []feedOrder
+	for _, o := range orders {
+		if _, touched := wins[o.key]; (touched && o.key != "") || erased[o.cust] {
 			continue
 		}
-		add(p.Customer, p.Order, p)
+		out = append(out, o)
 	}
 	for key, w := range wins {
 		if w.del || erased[w.lines[0].Customer] {
 			continue
 		}
-		for _, p := range w.lines {
-			add(p.Customer, key, p)
+		lines := slices.Clone(w.lines)
+		for i := range lines {
+			lines[i].Order = key
 		}
+		out = groupOrders(out, lines)
 	}
-	for _, g := range groups {
-		orders = append(orders, fmt.Sprintf("%s|%s|%d|%v", g.cust, g.key, g.unix, g.lines))
+	events = slices.DeleteFunc(slices.Clone(events), func(e affinity.Event) bool { return erased[e.Customer] })
+	return out, events, erased
+}
+
+func orderStrings(orders []feedOrder) []string {
+	var s []string
+	for _, o := range orders {
+		s = append(s, o.String())
 	}
-	slices.Sort(orders)
-	for _, e := range f.events {
-		if !erased[e.Customer] {
-			events++
-		}
-	}
-	return orders, events, erased
+	slices.Sort(s)
+	return s
 }
 
 // historyOrders describes h's orders the way modelOrders does.
@@ -206,7 +221,8 @@ func TestOrderFeedMatchesModel(t *testing.T) {
 		r := rand.New(rand.NewPCG(seed, 14))
 		f := genOrderFixture(r, r.IntN(40), r.IntN(40))
 		h := buildFixture(t, nil, f, f.feed)
-		want, events, erased := modelOrders(f)
+		orders, evs, erased := modelFeed(groupOrders(nil, f.base), f.events, f.feed)
+		want, events := orderStrings(orders), len(evs)
 		require.Equal(t, want, historyOrders(h), "seed %d", seed)
 		assert.Equal(t, events, h.NumEvents(), "seed %d", seed)
 		for key := range erased {
@@ -224,6 +240,17 @@ func TestOrderFeedMatchesModel(t *testing.T) {
 		// The same feed through a base History built from the base calls.
 		b0 := buildFixture(t, nil, orderFixture{base: f.base, events: f.events})
 		assert.Equal(t, want, historyOrders(buildFixture(t, b0, f, f.feed)), "seed %d: feed on a base", seed)
+
+		// The feed split over two refreshes, as polls deliver it: an
+		// erasure is final within its Builder, and a later put may bring
+		// the key back as a new customer.
+		k := r.IntN(len(f.feed) + 1)
+		h1 := buildFixture(t, nil, f, f.feed[:k])
+		o1, e1, _ := modelFeed(groupOrders(nil, f.base), f.events, f.feed[:k])
+		o2, e2, _ := modelFeed(o1, e1, f.feed[k:])
+		h2 := buildFixture(t, h1, f, f.feed[k:])
+		assert.Equal(t, orderStrings(o2), historyOrders(h2), "seed %d: feed split at %d", seed, k)
+		assert.Equal(t, len(e2), h2.NumEvents(), "seed %d: feed split at %d", seed, k)
 	}
 }
 
@@ -382,5 +409,37 @@ func TestPurchasesRebuild(t *testing.T) {
 			events = append(events, e)
 		}
 		require.Len(t, events, h.NumEvents())
+	}
+}
+
+func TestLookupOrder(t *testing.T) {
+	for seed := range uint64(40) {
+		r := rand.New(rand.NewPCG(seed, 17))
+		h := build(t, nil, genRecords(r, 1+r.IntN(200)))
+		first := map[string]affinity.OrderID{}
+		for o := range affinity.OrderID(h.NumOrders()) {
+			if _, ok := first[h.OrderKey(o)]; !ok {
+				first[h.OrderKey(o)] = o
+			}
+		}
+		var wg sync.WaitGroup
+		bad := make([]bool, 4)
+		for g := range bad {
+			wg.Go(func() { // concurrent first calls build the index once
+				for key, want := range first {
+					got, ok := h.LookupOrder(key)
+					if key == "" {
+						bad[g] = bad[g] || ok
+					} else if !ok || got != want {
+						bad[g] = true
+					}
+				}
+				if _, ok := h.LookupOrder("no such order"); ok {
+					bad[g] = true
+				}
+			})
+		}
+		wg.Wait()
+		assert.Equal(t, make([]bool, 4), bad, "seed %d", seed)
 	}
 }

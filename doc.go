@@ -44,6 +44,17 @@
 // All times are stored as Unix seconds in UTC; sub-second parts are dropped.
 // An order's time is the earliest time among its lines.
 //
+// # Orders as the unit of change
+//
+// A shop's orders change after they are placed: edits, partial refunds,
+// cancellations, erasure requests. [Builder.PutOrder] stages the whole
+// current version of an order by its shop order id and replaces every
+// earlier line of it, [Builder.DeleteOrder] removes it, and the highest
+// [OrderChange.Version] wins, so a feed replayed or delivered out of order
+// builds the same History. [Builder.EraseCustomer] drops a customer's
+// lines, events and key. [History.Purchases] and [History.Events] give the
+// data back out.
+//
 // # The seam contract
 //
 // Every package above this one follows one shape, so that a value built by

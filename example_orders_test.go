@@ -83,3 +83,14 @@ func exampleHistory() *affinity.History {
 	}
 	return h
 }
+
+func ExampleHistory_LookupOrder() {
+	h := exampleHistory()
+	o, ok := h.LookupOrder("1003")
+	fmt.Println(ok, h.CustomerKey(h.OrderCustomer(o)), h.OrderTime(o).Format("2006-01-02"), h.OrderValue(o))
+	_, ok = h.LookupOrder("9999")
+	fmt.Println(ok)
+	// Output:
+	// true alice 2024-03-09 -89.90
+	// false
+}

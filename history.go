@@ -48,6 +48,8 @@ type History struct {
 
 	summary Summary
 	latest  time.Time // last order or event
+
+	byKey orderKeyIndex // built on first LookupOrder
 }
 
 const noOrder = math.MaxUint32

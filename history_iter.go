@@ -1,7 +1,11 @@
 package affinity
 
 import (
+	"cmp"
 	"iter"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -58,4 +62,38 @@ func (h *History) Events() iter.Seq[Event] {
 			}
 		}
 	}
+}
+
+// orderKeyIndex is the order ids of a History sorted by shop order id,
+// built once on first use.
+type orderKeyIndex struct {
+	once  sync.Once
+	order []OrderID
+}
+
+// LookupOrder returns the order with shop order id key: the one with the
+// lowest id when several customers' orders share the key (shops that feed
+// orders through [Builder.PutOrder] keep keys unique). The empty key is
+// never found. The first call sorts the order ids by key, in O(n log n)
+// time and 4 bytes per order, kept for later calls, which take
+// O(log n) string comparisons. Safe for concurrent use.
+func (h *History) LookupOrder(key string) (OrderID, bool) {
+	if key == "" {
+		return 0, false
+	}
+	x := &h.byKey
+	x.once.Do(func() {
+		x.order = make([]OrderID, h.NumOrders())
+		for i := range x.order {
+			x.order[i] = OrderID(i)
+		}
+		slices.SortFunc(x.order, func(a, b OrderID) int {
+			return cmp.Or(strings.Compare(h.OrderKey(a), h.OrderKey(b)), cmp.Compare(a, b))
+		})
+	})
+	i, found := slices.BinarySearchFunc(x.order, key, func(o OrderID, k string) int { return strings.Compare(h.OrderKey(o), k) })
+	if !found {
+		return 0, false
+	}
+	return x.order[i], true
 }

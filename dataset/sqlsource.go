@@ -49,6 +49,12 @@ type SQLSource struct {
 	Lenient bool
 	// Location is the time zone of text times without one; nil means UTC.
 	Location *time.Location
+	// Overlap moves a time cursor back before the query runs, so that an
+	// order committed late with an updated-at a little before the cursor
+	// (a long transaction) is still read; the orders in the overlap are
+	// read again, which is harmless since changes are idempotent. Zero
+	// means none; integer cursors ignore it.
+	Overlap time.Duration
 	// MaxRows bounds the rows one poll reads, and so its memory: more is
 	// an error wrapping [ErrLimit]. 0 means [DefaultMaxRows]; negative
 	// means no limit.
@@ -94,8 +100,8 @@ type SQLBatch struct {
 	// [affinity.Builder.Apply].
 	Changes []affinity.OrderChange
 	// Cursor is the largest value of the Version column read, of the
-	// type of the since argument (time.Time or int64); since itself when
-	// no row was read. Pass it to the next Poll.
+	// type of the since argument (time.Time or int64), or since itself
+	// when that is larger or no row was read. Pass it to the next Poll.
 	Cursor any
 	// Report counts the rows. Its Line fields and those of errors are
 	// 1-based row numbers of the query's result.
@@ -145,7 +151,11 @@ func (s *SQLSource) Poll(ctx context.Context, since any) (SQLBatch, error) {
 	if s.DB == nil || s.Query == "" {
 		return out, errors.New("dataset: sql source without DB or Query")
 	}
-	rows, err := s.DB.QueryContext(ctx, s.Query, since)
+	arg := since
+	if t, ok := since.(time.Time); ok && s.Overlap > 0 && !t.IsZero() {
+		arg = t.Add(-s.Overlap)
+	}
+	rows, err := s.DB.QueryContext(ctx, s.Query, arg)
 	if err != nil {
 		return out, fmt.Errorf("dataset: sql query: %w", err)
 	}
@@ -228,8 +238,8 @@ func (s *SQLSource) Poll(ctx context.Context, since any) (SQLBatch, error) {
 	slices.SortFunc(out.Changes, func(a, b affinity.OrderChange) int {
 		return cmp.Or(cmp.Compare(a.Version, b.Version), cmp.Compare(a.Key, b.Key))
 	})
-	if cursor != nil {
-		out.Cursor = cursor
+	if cursor != nil && versionLess(since, cursor) {
+		out.Cursor = cursor // never back, even when only the overlap was read
 	}
 	out.Report = l.report()
 	return out, nil

@@ -140,12 +140,30 @@ func TestSQLSource(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, want, ordersOnly(applyBatch(t, h2, again)))
 
+	// An order committed late, with an updated-at before the cursor, is
+	// missed without an overlap and read with one.
+	exec(t, db, "INSERT INTO "+schema+".orders VALUES (5, 'cat', $1, $1, 'paid')", t1.Add(-time.Hour))
+	exec(t, db, "INSERT INTO "+schema+".order_lines VALUES (5, 'pen', 1, 1.1)")
+	late, err := src.Poll(ctx, next.Cursor)
+	require.NoError(t, err)
+	assert.NotContains(t, keys(late.Changes), "5 del=false lines=1")
+	src.Overlap = 2 * time.Hour
+	late, err = src.Poll(ctx, next.Cursor)
+	require.NoError(t, err)
+	assert.Contains(t, keys(late.Changes), "5 del=false lines=1")
+	assert.Equal(t, next.Cursor, late.Cursor)
+	exec(t, db, "UPDATE "+schema+".orders SET updated_at = $1 WHERE id = 4", t1.Add(-time.Minute))
+	back, err := src.Poll(ctx, next.Cursor)
+	require.NoError(t, err)
+	assert.Equal(t, next.Cursor, back.Cursor, "the cursor never moves back")
+	exec(t, db, "UPDATE "+schema+".orders SET updated_at = $1 WHERE id = 4", t1.Add(2*time.Minute))
+
 	// An increasing order id as the cursor.
 	byID := &dataset.SQLSource{DB: db, Query: ordersQuery(schema, "id"), Columns: dataset.SQLColumns{Version: "order_id"}}
 	idBatch, err := byID.Poll(ctx, int64(3))
 	require.NoError(t, err)
-	assert.Equal(t, int64(4), idBatch.Cursor)
-	assert.Equal(t, []string{"3 del=false lines=1", "4 del=false lines=1"}, keys(idBatch.Changes))
+	assert.Equal(t, int64(5), idBatch.Cursor)
+	assert.Equal(t, []string{"3 del=false lines=1", "4 del=false lines=1", "5 del=false lines=1"}, keys(idBatch.Changes))
 	assert.Equal(t, int64(4), idBatch.Changes[1].Version)
 }
 
