@@ -316,3 +316,20 @@ func TestDuplicateRows(t *testing.T) {
 	reliability.Add(t, reliability.Record{Kind: "hostile", Subject: "exact duplicate rows (csv, cdnow, movielens)", Cases: 4,
 		Outcome: "counted in Report.Duplicates; kept, or skipped and counted with DropDuplicates"})
 }
+
+// TestManyNamesPerProduct gives one product a new name on every row: the
+// distinct names counted per product are bounded, so a name first seen
+// after the bound cannot win however often it repeats.
+func TestManyNamesPerProduct(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("customer,product,time,name\n")
+	for i := range 2000 {
+		fmt.Fprintf(&b, "c1,p1,2024-01-02,name %d\nc1,p1,2024-01-02,name 0\n", i)
+	}
+	for range 3000 {
+		b.WriteString("c1,p1,2024-01-02,late\n")
+	}
+	h, rep := loadString(t, b.String(), dataset.Options{})
+	assert.Equal(t, 7000, rep.Loaded)
+	assert.Equal(t, "name 0", h.Catalog().Product(0).Name)
+}

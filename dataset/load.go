@@ -693,10 +693,17 @@ func (n *naming) count(name string) {
 		n.others = make(map[string]int)
 	}
 	if _, ok := n.others[name]; !ok {
+		if len(n.others) >= maxNames {
+			return // later new names are not counted
+		}
 		n.order = append(n.order, strings.Clone(name))
 	}
 	n.others[name]++
 }
+
+// maxNames bounds the distinct names counted per product: a file giving
+// one product a new name on every row must not grow a map per row.
+const maxNames = 256
 
 // best returns the most frequent name, the first seen among equals.
 func (n *naming) best() string {
