@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"math"
 	"time"
 
 	"github.com/shopaffinity/affinity"
@@ -167,4 +168,20 @@ func ExampleNewBuilder() {
 	// new: 3 customers, 3 orders, 5 lines
 	// bob keeps his id: true
 	// bob's order 1002: 21.00
+}
+
+// Money arithmetic that might leave the range reports it instead of
+// wrapping around.
+func ExampleMoney_Mul() {
+	price, _ := affinity.ParseMoney("19.99", 0)
+	v, ok := price.Mul(3)
+	fmt.Println(v, ok)
+	_, ok = affinity.MaxMoney.Mul(2)
+	fmt.Println(ok)
+	_, err := affinity.MoneyFromFloatChecked(math.Inf(1))
+	fmt.Println(err)
+	// Output:
+	// 59.97 true
+	// false
+	// affinity: money out of range: +Inf
 }

@@ -29,6 +29,18 @@
 // "woocommerce" formats load each order as one put, so re-loading an
 // export replaces orders instead of adding them twice.
 //
+// # Limits
+//
+// A load reads at most what [Limits] allows — line and CSV record (an
+// unclosed quote included), field, decompressed bytes, rows, category
+// paths per product, items per basket — with safe defaults, so that a
+// hostile or broken file costs an error naming the limit, never the
+// process. Times must lie in the range a History stores
+// ([affinity.ValidTime]) and price × quantity in [affinity.Money]'s range;
+// other rows are errors with line and column, or counted skips in lenient
+// mode. Exact duplicate rows of an order are counted in
+// [Report.Duplicates] and kept unless [Options.DropDuplicates].
+//
 // # Synthetic storefront
 //
 // [Generate] builds a seeded storefront: a three-level category tree,

@@ -18,22 +18,30 @@ import (
 	"github.com/shopaffinity/affinity/internal/reliability"
 )
 
-// bomb returns a gzip stream of head followed by body repeated until
-// size bytes of decompressed input.
-func bomb(t testing.TB, head, body string, size int) []byte {
+// bomb returns a gzip stream of about gzipSize bytes: head, then body
+// repeated. It is built as concatenated gzip members (which gzip readers
+// decompress as one stream), so that a bomb of a megabyte that expands to
+// hundreds is cheap to make.
+func bomb(t testing.TB, head, body string, gzipSize int) (data []byte, expanded int64) {
 	t.Helper()
-	var z bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&z, gzip.BestCompression)
-	require.NoError(t, err)
-	_, err = io.WriteString(zw, head)
-	require.NoError(t, err)
-	chunk := []byte(strings.Repeat(body, max(1, (64<<10)/len(body))))
-	for n := len(head); n < size; n += len(chunk) {
-		_, err = zw.Write(chunk)
+	member := func(s string) []byte {
+		var z bytes.Buffer
+		zw, err := gzip.NewWriterLevel(&z, gzip.BestCompression)
 		require.NoError(t, err)
+		_, err = io.WriteString(zw, s)
+		require.NoError(t, err)
+		require.NoError(t, zw.Close())
+		return z.Bytes()
 	}
-	require.NoError(t, zw.Close())
-	return z.Bytes()
+	out := member(head)
+	expanded = int64(len(head))
+	chunk := strings.Repeat(body, max(1, (1<<20)/len(body)))
+	m := member(chunk)
+	for len(out) < gzipSize {
+		out = append(out, m...)
+		expanded += int64(len(chunk))
+	}
+	return out, expanded
 }
 
 // allocated returns the bytes allocated by fn and its error.
@@ -71,9 +79,11 @@ func TestUnclosedQuoteGzipBomb(t *testing.T) {
 		"catalog":      "product,name\np1,\"",
 	}
 	var worst uint64
+	var size int64
 	for format, head := range heads {
 		t.Run(format, func(t *testing.T) {
-			data := bomb(t, head, body, 16<<20)
+			data, n := bomb(t, head, body, 1<<20)
+			size = n
 			alloc, err := allocated(func() error {
 				var b affinity.Builder
 				var err error
@@ -84,7 +94,7 @@ func TestUnclosedQuoteGzipBomb(t *testing.T) {
 				}
 				return err
 			})
-			t.Logf("%d bytes of gzip, 16 MiB decompressed: %.1f MiB allocated, %v", len(data), float64(alloc)/(1<<20), err)
+			t.Logf("%d bytes of gzip, %d MiB decompressed: %.1f MiB allocated, %v", len(data), n>>20, float64(alloc)/(1<<20), err)
 			// The quoted field reaches MaxField (64 KiB) first: on the
 			// ~650th line of 100 bytes, in the field the quote opened.
 			pe := requireLimit(t, err, "MaxField")
@@ -115,13 +125,13 @@ func TestUnclosedQuoteGzipBomb(t *testing.T) {
 		})
 	}
 	reliability.Add(t, reliability.Record{Kind: "hostile", Subject: "gzip bomb with an unclosed quote (csv, onlineretail, members, baskets, catalog)",
-		Cases: 2 * len(heads), Outcome: fmt.Sprintf("ErrLimit (MaxField, or MaxLine) with line and field; ≤ %.1f MiB allocated for 16 MiB decompressed", float64(worst)/(1<<20))})
+		Cases: 2 * len(heads), Outcome: fmt.Sprintf("ErrLimit (MaxField, or MaxLine) with line and field; ≤ %.1f MiB allocated for a 1 MB gzip expanding to %d MiB", float64(worst)/(1<<20), size>>20)})
 }
 
 func TestLimits(t *testing.T) {
 	ctx := context.Background()
 	t.Run("MaxBytes", func(t *testing.T) {
-		data := bomb(t, "customer,product,time\n", "c1,p1,2024-01-02\n", 8<<20)
+		data, _ := bomb(t, "customer,product,time\n", "c1,p1,2024-01-02\n", 12<<10)
 		var b affinity.Builder
 		_, err := dataset.Load(ctx, bytes.NewReader(data), &b, dataset.Options{Limits: dataset.Limits{MaxBytes: 1 << 20, MaxRows: -1}})
 		requireLimit(t, err, "MaxBytes")
@@ -315,4 +325,21 @@ func TestDuplicateRows(t *testing.T) {
 	assert.Equal(t, 1, rep.Duplicates)
 	reliability.Add(t, reliability.Record{Kind: "hostile", Subject: "exact duplicate rows (csv, cdnow, movielens)", Cases: 4,
 		Outcome: "counted in Report.Duplicates; kept, or skipped and counted with DropDuplicates"})
+}
+
+// TestManyNamesPerProduct gives one product a new name on every row: the
+// distinct names counted per product are bounded, so a name first seen
+// after the bound cannot win however often it repeats.
+func TestManyNamesPerProduct(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("customer,product,time,name\n")
+	for i := range 2000 {
+		fmt.Fprintf(&b, "c1,p1,2024-01-02,name %d\nc1,p1,2024-01-02,name 0\n", i)
+	}
+	for range 3000 {
+		b.WriteString("c1,p1,2024-01-02,late\n")
+	}
+	h, rep := loadString(t, b.String(), dataset.Options{})
+	assert.Equal(t, 7000, rep.Loaded)
+	assert.Equal(t, "name 0", h.Catalog().Product(0).Name)
 }

@@ -138,11 +138,16 @@ type Skip struct {
 	// mode, one of "malformed csv" (bad quoting), "wrong field count",
 	// "missing product", "missing customer", "invalid time", "invalid
 	// quantity", "zero quantity", "invalid price", "negative price",
-	// "invalid rating", "empty basket", "invalid category" (a path deeper
-	// than [affinity.MaxCategoryDepth]), "duplicate product" and "invalid
-	// stock flag" (catalogs), "invalid record" (refused by the Builder);
-	// or "adjustment" for Online Retail's "A" invoices, which are skipped
-	// in strict mode too.
+	// "invalid rating", "empty basket", "basket too large"
+	// ([Limits.MaxBasket]), "invalid category" (a path deeper than
+	// [affinity.MaxCategoryDepth], or more paths than
+	// [Limits.MaxCategories]), "time out of range" (outside
+	// [affinity.ValidTime]), "amount out of range" (price × quantity, or
+	// the file's gross value, beyond [affinity.MaxMoney]), "duplicate
+	// product" and "invalid stock flag" (catalogs), "invalid record"
+	// (refused by the Builder); or, in strict mode too, "adjustment" for
+	// Online Retail's "A" invoices and "duplicate row" with
+	// [Options.DropDuplicates].
 	Reason string
 	// Count is the number of rows skipped for Reason.
 	Count int
@@ -190,7 +195,8 @@ type Report struct {
 	Ignored []string
 	// Skipped lists the skipped rows by reason, in the order in which
 	// each reason first occurred. In strict mode it holds only rows the
-	// format skips by definition (such as "adjustment" in Online Retail).
+	// format or the options skip by definition ("adjustment" in Online
+	// Retail, "duplicate row" with [Options.DropDuplicates]).
 	Skipped []Skip
 }
 
@@ -693,10 +699,17 @@ func (n *naming) count(name string) {
 		n.others = make(map[string]int)
 	}
 	if _, ok := n.others[name]; !ok {
+		if len(n.others) >= maxNames {
+			return // later new names are not counted
+		}
 		n.order = append(n.order, strings.Clone(name))
 	}
 	n.others[name]++
 }
+
+// maxNames bounds the distinct names counted per product: a file giving
+// one product a new name on every row must not grow a map per row.
+const maxNames = 256
 
 // best returns the most frequent name, the first seen among equals.
 func (n *naming) best() string {

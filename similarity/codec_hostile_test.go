@@ -139,3 +139,25 @@ func TestIndexSaveAtomic(t *testing.T) {
 	_, err = similarity.LoadIndex(filepath.Join(dir, "missing.idx"))
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
+
+// FuzzLoadIndex saves arbitrary bytes as a file and loads it: the file
+// path checks the header against the file's size, and must agree with
+// the streaming decoder on every input.
+func FuzzLoadIndex(f *testing.F) {
+	f.Add(encode(f, smallIndex(f, similarity.Lift, similarity.Basket)))
+	f.Add(craft(1<<32-1, 1<<32-1, 1<<31-1, nil))
+	f.Add(craft(4, 16, 4, make([]byte, 32)))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(dir, "fuzz.idx")
+		require.NoError(t, os.WriteFile(path, data, 0o644))
+		x, err := similarity.LoadIndex(path)
+		y, err2 := similarity.ReadIndex(onlyReader{bytes.NewReader(data)})
+		require.Equal(t, err == nil, err2 == nil, "file: %v, streaming: %v", err, err2)
+		if err != nil {
+			require.Nil(t, x)
+			return
+		}
+		requireSameIndex(t, x, y)
+	})
+}
