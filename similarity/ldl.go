@@ -3,6 +3,7 @@ package similarity
 import (
 	"cmp"
 	"context"
+	"errors"
 	"math"
 	"slices"
 
@@ -37,10 +38,19 @@ func (s *sparseCols) nnz() int { return len(s.row) }
 type ldlOptions struct {
 	fill int     // entries kept per column, besides the diagonal; < 0: all
 	tol  float64 // entries of magnitude below tol are dropped; 0: none
-	// minPivot is the smallest pivot accepted: a pivot the dropping made
-	// smaller is replaced by it. For XᵀX + λI every exact pivot is ≥ λ.
+	// minPivot is the smallest pivot of the exact factorisation: for
+	// XᵀX + λI every pivot is ≥ λ. A smaller pivot means the dropping lost
+	// positive definiteness.
 	minPivot float64
+	// compensate adds every dropped entry's magnitude to the diagonal
+	// (see incompleteLDL). Without it, a pivot below minPivot stops the
+	// factorisation with errBreakdown.
+	compensate bool
 }
+
+// errBreakdown reports an incomplete factorisation without compensation
+// that lost positive definiteness.
+var errBreakdown = errors.New("similarity: incomplete factorisation broke down")
 
 // keep reports whether a column with n candidate entries must be
 // truncated to the fill.
@@ -55,10 +65,14 @@ func (o ldlOptions) truncates(n int) bool { return o.fill >= 0 && n > o.fill }
 // complement is A[j:, j] − Σ_{k<j, L[j][k]≠0} L[j][k]·D[k]·L[j:, k]; the
 // columns k that touch row j are found through linked lists keyed by the
 // next unused row of each finished column, so the work is the number of
-// multiply-adds, never a scan of L. Of column j's multipliers
-// L[i][j] = w[i]/D[j], those below opts.tol in magnitude are dropped and
-// only the opts.fill largest are kept (ties by row). With fill < 0 and
-// tol = 0 the factorisation is exact. Time O(Σ_k nnz(L[:,k])² + nnz(A)),
+// multiply-adds, never a scan of L. Of column j's Schur complement entries
+// w[i], those below opts.tol·w[j] in magnitude are dropped and only the
+// opts.fill largest are kept (ties by row). With opts.compensate each
+// dropped entry is compensated on the diagonal (see below), so
+// L·D·Lᵀ = A + E with E positive semidefinite and every pivot at least the
+// smallest eigenvalue of A; without it, it returns errBreakdown when a
+// pivot falls below opts.minPivot. With fill < 0 and tol = 0 the
+// factorisation is exact. Time O(Σ_k nnz(L[:,k])² + nnz(A)),
 // memory O(nnz(L) + m). ctx is checked every 256 columns.
 func incompleteLDL(ctx context.Context, m int, diag []float64, lower func(j int, emit func(i int32, v float64)), opts ldlOptions) (*sparseCols, []float64, error) {
 	l := &sparseCols{ptr: make([]int64, 1, m+1)}
@@ -66,6 +80,7 @@ func incompleteLDL(ctx context.Context, m int, diag []float64, lower func(j int,
 	w := make([]float64, m)
 	mark := make([]bool, m)
 	var touched []int32
+	extra := make([]float64, m) // the diagonal compensation of dropped entries
 	// next[k]: position in l of column k's next row to use; head[r] the
 	// first column whose next row is r, link[k] the one after k.
 	next := make([]int64, m)
@@ -89,7 +104,7 @@ func incompleteLDL(ctx context.Context, m int, diag []float64, lower func(j int,
 			}
 		}
 		touched = touched[:0]
-		w[j] = diag[j]
+		w[j] = diag[j] + extra[j]
 		mark[j] = true
 		lower(j, emit)
 		for k := head[j]; k >= 0; {
@@ -105,24 +120,39 @@ func incompleteLDL(ctx context.Context, m int, diag []float64, lower func(j int,
 			}
 			k = after
 		}
+		// Dropping the entry e = w[i] of the Schur complement is factoring
+		// A + E with E[i][j] = E[j][i] = −e. Adding |e|·s to E[j][j] and
+		// |e|/s to E[i][i] (s = √(A[j][j]/A[i][i]) balances the scales)
+		// makes that 2×2 block of E positive semidefinite, so the result is
+		// the exact LDLᵀ of a positive definite matrix (Ajiz and Jennings
+		// 1984): every pivot stays ≥ λ, however much is dropped.
 		piv := w[j]
-		if !(piv >= opts.minPivot) {
-			piv = opts.minPivot
-		}
-		d[j] = piv
-		w[j], mark[j] = 0, false
 		cand = cand[:0]
 		for _, i := range touched {
-			if int(i) == j {
-				continue
-			}
-			v := w[i] / piv
-			w[i] = v
-			if v != 0 && math.Abs(v) >= opts.tol {
+			if int(i) != j && w[i] != 0 && math.Abs(w[i]) >= opts.tol*piv {
 				cand = append(cand, i)
 			}
 		}
-		cand = keepLargest(cand, w, opts)
+		kept := keepLargest(cand, w, opts)
+		for _, i := range kept {
+			mark[i] = false // kept: not compensated
+		}
+		for _, i := range touched {
+			if opts.compensate && int(i) != j && mark[i] && w[i] != 0 {
+				e, s := math.Abs(w[i]), math.Sqrt(diag[j]/diag[i])
+				piv += e * s
+				extra[i] += e / s
+			}
+		}
+		if !(piv >= opts.minPivot*(1-1e-9)) {
+			return nil, nil, errBreakdown
+		}
+		d[j] = piv
+		w[j], mark[j] = 0, false
+		cand = kept
+		for _, i := range cand {
+			w[i] /= piv
+		}
 		slices.Sort(cand)
 		for _, i := range cand {
 			l.row = append(l.row, i)

@@ -70,7 +70,7 @@ func TestIncompleteLDLExact(t *testing.T) {
 	for trial := range 20 {
 		m := 1 + rng.IntN(40)
 		a := randomSPD(rng, m, 30, 0.1+0.3*rng.Float64(), 0.5+rng.Float64()*3)
-		exact := ldlOptions{fill: -1, minPivot: 1e-12}
+		exact := ldlOptions{fill: -1, minPivot: 0.5}
 		l, d := ldlOf(t, a, exact)
 		// L·D·Lᵀ = A
 		ld := l.dense(m)
@@ -99,31 +99,44 @@ func TestIncompleteLDLExact(t *testing.T) {
 	}
 }
 
+// TestIncompleteLDLDrops checks the bounds on the fill, and that the
+// compensated incomplete factorisation is the exact factorisation of a
+// matrix M = L·D·Lᵀ with M − A positive semidefinite, so every pivot is at
+// least λ.
 func TestIncompleteLDLDrops(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 2))
-	a := randomSPD(rng, 60, 200, 0.2, 1)
-	for _, o := range []ldlOptions{{fill: 3, minPivot: 1}, {fill: -1, tol: 0.05, minPivot: 1}, {fill: 5, tol: 0.01, minPivot: 1}} {
+	const m, lambda = 60, 1.5
+	a := randomSPD(rng, m, 200, 0.2, lambda)
+	for _, o := range []ldlOptions{{fill: 0, compensate: true}, {fill: 3, compensate: true}, {fill: -1, tol: 0.05, compensate: true}, {fill: 5, tol: 0.01, compensate: true}} {
 		l, d := ldlOf(t, a, o)
-		for j := range 60 {
-			rows, vals := l.col(j)
+		for j := range m {
+			rows, _ := l.col(j)
 			if o.fill >= 0 {
 				assert.LessOrEqual(t, len(rows), o.fill)
 			}
 			for t2, i := range rows {
 				assert.Greater(t, int(i), j)
-				assert.GreaterOrEqual(t, abs(vals[t2]), o.tol)
 				if t2 > 0 {
 					assert.Less(t, rows[t2-1], i, "rows ascend")
 				}
 			}
-			assert.GreaterOrEqual(t, d[j], o.minPivot)
+			assert.GreaterOrEqual(t, d[j], lambda*(1-1e-12), "pivot %d", j)
 		}
-		k, err := approxInverse(context.Background(), l, 60, o, 3)
+		ld := l.dense(m)
+		var e mat.Dense
+		e.Mul(ld, mat.NewDiagDense(m, d))
+		e.Mul(&e, ld.T())
+		e.Sub(&e, a)
+		var eig mat.EigenSym
+		require.True(t, eig.Factorize(mat.NewSymDense(m, e.RawMatrix().Data), false))
+		assert.GreaterOrEqual(t, eig.Values(nil)[0], -1e-9, "L·D·Lᵀ − A is positive semidefinite, %+v", o)
+
+		k, err := approxInverse(context.Background(), l, m, o, 3)
 		require.NoError(t, err)
-		k1, err := approxInverse(context.Background(), l, 60, o, 1)
+		k1, err := approxInverse(context.Background(), l, m, o, 1)
 		require.NoError(t, err)
 		assert.Equal(t, k1, k, "independent of the workers")
-		for j := range 60 {
+		for j := range m {
 			rows, _ := k.col(j)
 			if o.fill >= 0 {
 				assert.LessOrEqual(t, len(rows), o.fill)
@@ -131,5 +144,3 @@ func TestIncompleteLDLDrops(t *testing.T) {
 		}
 	}
 }
-
-func abs(v float64) float64 { return max(v, -v) }

