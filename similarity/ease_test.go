@@ -1,6 +1,7 @@
 package similarity_test
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -355,8 +356,44 @@ func TestFitEASEErrors(t *testing.T) {
 		"sequential":      {Count: similarity.CountOptions{Scope: similarity.Sequential}},
 		"negative lambda": {Lambda: -1},
 		"fallback EASE":   {Fallback: similarity.IndexOptions{Measure: similarity.EASE}},
+		"unknown solver":  {Solver: 7},
+		"NaN tolerance":   {Solver: similarity.EASESparse, Sparse: similarity.SparseEASEOptions{Tolerance: math.NaN()}},
 	} {
 		_, err := similarity.FitEASE(ctx, h, h.Latest(), o)
 		assert.Error(t, err, name)
+	}
+}
+
+// TestFitEASERoundTrip checks that an index of signed weights survives
+// the encoding.
+func TestFitEASERoundTrip(t *testing.T) {
+	ctx := context.Background()
+	h := randomData(rand.New(rand.NewPCG(8, 8)), randomOptions{customers: 50, products: 20, orders: 300, maxLines: 5}).history(t, nil)
+	for _, solver := range []similarity.EASESolver{similarity.EASEDense, similarity.EASESparse} {
+		x, err := similarity.FitEASE(ctx, h, h.Latest(), similarity.EASEOptions{Count: similarity.CountOptions{Scope: similarity.Customer}, Lambda: 2, K: -1, Solver: solver})
+		require.NoError(t, err)
+		negative := 0
+		for p := range x.NumProducts() {
+			for _, n := range x.Neighbors(affinity.ProductID(p)) {
+				if n.Score < 0 {
+					negative++
+				}
+			}
+		}
+		assert.Positive(t, negative, solver)
+		var buf bytes.Buffer
+		_, err = x.WriteTo(&buf)
+		require.NoError(t, err)
+		y, err := similarity.ReadIndex(&buf)
+		require.NoError(t, err, solver)
+		for p := range x.NumProducts() {
+			assert.Equal(t, x.Neighbors(affinity.ProductID(p)), y.Neighbors(affinity.ProductID(p)))
+		}
+	}
+}
+
+func TestEASESolverString(t *testing.T) {
+	for s, want := range map[similarity.EASESolver]string{similarity.EASEAuto: "auto", similarity.EASEDense: "dense", similarity.EASESparse: "sparse", 9: "EASESolver(9)"} {
+		assert.Equal(t, want, s.String())
 	}
 }
