@@ -397,3 +397,13 @@ func TestEASESolverString(t *testing.T) {
 		assert.Equal(t, want, s.String())
 	}
 }
+
+func TestFitEASECanceled(t *testing.T) {
+	h := randomData(rand.New(rand.NewPCG(2, 2)), randomOptions{customers: 30, products: 15, orders: 100, maxLines: 4}).history(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, solver := range []similarity.EASESolver{similarity.EASEDense, similarity.EASESparse} {
+		_, err := similarity.FitEASE(ctx, h, h.Latest(), similarity.EASEOptions{Solver: solver})
+		require.ErrorIs(t, err, context.Canceled, solver)
+	}
+}

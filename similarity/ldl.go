@@ -1,7 +1,6 @@
 package similarity
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"math"
@@ -171,15 +170,48 @@ func incompleteLDL(ctx context.Context, m int, diag []float64, lower func(j int,
 }
 
 // keepLargest truncates idx to the opts.fill entries of largest |w[i]|,
-// ties by lower index, when it holds more; the order is lost.
+// ties by lower index, when it holds more; the order is lost. A
+// quickselect: O(len(idx)) expected.
 func keepLargest(idx []int32, w []float64, opts ldlOptions) []int32 {
 	if !opts.truncates(len(idx)) {
 		return idx
 	}
-	slices.SortFunc(idx, func(a, b int32) int {
-		return cmp.Or(cmp.Compare(math.Abs(w[b]), math.Abs(w[a])), cmp.Compare(a, b))
-	})
-	return idx[:opts.fill]
+	before := func(a, b int32) bool { // a ranks before b
+		x, y := math.Abs(w[a]), math.Abs(w[b])
+		return x > y || (x == y && a < b)
+	}
+	k := opts.fill
+	lo, hi := 0, len(idx)
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		// median of three to idx[hi-1]
+		if before(idx[mid], idx[lo]) {
+			idx[mid], idx[lo] = idx[lo], idx[mid]
+		}
+		if before(idx[hi-1], idx[lo]) {
+			idx[hi-1], idx[lo] = idx[lo], idx[hi-1]
+		}
+		if before(idx[mid], idx[hi-1]) {
+			idx[mid], idx[hi-1] = idx[hi-1], idx[mid]
+		}
+		pivot, p := idx[hi-1], lo
+		for j := lo; j < hi-1; j++ {
+			if before(idx[j], pivot) {
+				idx[p], idx[j] = idx[j], idx[p]
+				p++
+			}
+		}
+		idx[p], idx[hi-1] = idx[hi-1], idx[p]
+		switch {
+		case k < p:
+			hi = p
+		case k > p+1:
+			lo = p + 1
+		default:
+			return idx[:k]
+		}
+	}
+	return idx[:k]
 }
 
 // approxInverse returns a sparse approximation of L⁻¹, for L unit lower

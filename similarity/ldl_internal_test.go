@@ -1,8 +1,11 @@
 package similarity
 
 import (
+	"cmp"
 	"context"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -142,5 +145,31 @@ func TestIncompleteLDLDrops(t *testing.T) {
 				assert.LessOrEqual(t, len(rows), o.fill)
 			}
 		}
+	}
+}
+
+// TestKeepLargest checks the selection against a sort.
+func TestKeepLargest(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for range 500 {
+		n := rng.IntN(60)
+		w := make([]float64, n)
+		idx := make([]int32, n)
+		for i := range w {
+			w[i] = float64(rng.IntN(9) - 4) // many ties
+			idx[i] = int32(i)
+		}
+		rng.Shuffle(n, func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
+		fill := rng.IntN(n + 2)
+		want := slices.Clone(idx)
+		slices.SortFunc(want, func(a, b int32) int {
+			return cmp.Or(cmp.Compare(math.Abs(w[b]), math.Abs(w[a])), cmp.Compare(a, b))
+		})
+		want = want[:min(fill, n)]
+		got := slices.Clone(keepLargest(idx, w, ldlOptions{fill: fill}))
+		slices.SortFunc(got, func(a, b int32) int {
+			return cmp.Or(cmp.Compare(math.Abs(w[b]), math.Abs(w[a])), cmp.Compare(a, b))
+		})
+		require.Equal(t, want, got, "n %d fill %d", n, fill)
 	}
 }
