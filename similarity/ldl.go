@@ -29,9 +29,6 @@ func (s *sparseCols) col(j int) ([]int32, []float64) {
 	return s.row[lo:hi:hi], s.val[lo:hi:hi]
 }
 
-// nnz returns the number of stored entries.
-func (s *sparseCols) nnz() int { return len(s.row) }
-
 // ldlOptions bounds the fill of the incomplete factorisation and of the
 // approximate inverse.
 type ldlOptions struct {
