@@ -94,8 +94,11 @@
 //
 // The default, [EASEAuto], is dense up to [EASEOptions.MaxProducts]
 // (5,000) products and sparse beyond. On leave-one-out splits of synthetic
-// shops the sparse model ranks within 0.5 % of the dense one (recall and
-// NDCG at 10).
+// shops the sparse model's recall and NDCG at 10 are within 1 % of the
+// dense model's (TestSparseEASEQuality). Fit times on two shared cores
+// (CPU time, counting included, 10 customers per product): dense 1.7 s at
+// 2,000 products and 32 s at 5,000; sparse 0.2 s, 0.6 s, 3.2 s at 20,000
+// and 20 s at 100,000 (BenchmarkFitEASE, BenchmarkFitSparseEASE).
 //
 // # Counting at scale
 //
