@@ -76,15 +76,16 @@ func (o SparseEASEOptions) withDefaults(k int) (SparseEASEOptions, error) {
 	return o, nil
 }
 
-// fitSparseEASE is the sparse solver of [FitEASE], after SANSA (Spišák,
-// Bartyzal, Tomanová, RecSys 2023), on the products sel (those with a
-// purchase):
+// fitSparseEASE is the sparse solver of [FitEASE], after SANSA (Spišák
+// et al., "Scalable Approximate NonSymmetric Autoencoder for Collaborative
+// Filtering", RecSys 2023), on the products sel (those with a purchase):
 //
 //  1. Order the products by the number of products they were bought
 //     with, ascending (ties by id): a static minimum-degree ordering, so
 //     that the densely connected products come last and cause little fill.
 //  2. Factor A = XᵀX + λI ≈ L·D·Lᵀ by an incomplete LDLᵀ that keeps the
-//     Fill largest multipliers above Tolerance per column.
+//     Fill largest multipliers above Tolerance per column; on a breakdown,
+//     with a larger fill or with compensation ([SparseEASEOptions.Fill]).
 //  3. Approximate K ≈ L⁻¹ column by column by sparse forward substitution,
 //     with the same dropping. Then P = A⁻¹ ≈ Kᵀ·D⁻¹·K, so
 //     P[i][j] = Σ_r K[r][i]·K[r][j]/D[r] is a sparse dot product of two
@@ -95,9 +96,11 @@ func (o SparseEASEOptions) withDefaults(k int) (SparseEASEOptions, error) {
 //
 // With m products, f = Fill and c = Candidates, the time is about
 // O(m·f²) for the factor, O(Σ visited entries·f) for the inverse and
-// O(m·c·f) for the weights; memory O(m·f) plus the counts. With Fill
-// negative and Tolerance zero, every step is exact and the result equals
-// the dense solution on the candidate pairs.
+// O(m·c·f) for the weights; memory O(m·f) plus the counts. With Fill and
+// Tolerance negative, every step is exact and the result equals the dense
+// solution on the candidate pairs. Unlike SANSA, which keeps W factored
+// and scores customers with two sparse products, W is materialised row by
+// row on the candidate pairs, because an [Index] holds neighbour rows.
 func fitSparseEASE(ctx context.Context, c *Counts, sel []affinity.ProductID, o EASEOptions, workers int) (*Index, error) {
 	m := len(sel)
 	order := slices.Clone(sel)
