@@ -285,6 +285,13 @@ func TestFitEASEByHand(t *testing.T) {
 		"b": {{"a", 2. / 6}},
 		"c": {{"a", 3. / 6}},
 	})
+
+	// nothing bought by the as-of time: no weights
+	for _, solver := range []similarity.EASESolver{similarity.EASEDense, similarity.EASESparse} {
+		x, err := similarity.FitEASE(ctx, h, day.Add(-time.Hour), similarity.EASEOptions{Count: co, K: -1, Solver: solver})
+		require.NoError(t, err)
+		assert.Zero(t, x.NumNeighbors(), solver)
+	}
 }
 
 // TestFitSparseEASEExact checks that the sparse solver without dropping
