@@ -245,38 +245,62 @@ func BenchmarkMovieLensShape(b *testing.B) {
 
 var easeHist = map[int]*affinity.History{}
 
-// BenchmarkFitEASE fits EASE on catalogs of 2 k, 5 k and 10 k products
-// (customers = 10 × products, customer scope, all products with a
-// purchase fitted). The dense fit is O(n³): run with -benchtime=1x.
-func BenchmarkFitEASE(b *testing.B) {
+// easeHistory returns the synthetic storefront of the EASE benchmarks:
+// n products, 10·n customers, no events; generated once per size.
+func easeHistory(b *testing.B, n int) *affinity.History {
+	h := easeHist[n]
+	if h == nil {
+		s := dataset.Generate(dataset.SyntheticOptions{Customers: 10 * n, Products: n, Categories: max(50, n/50), ViewsPerLine: -1})
+		var err error
+		if h, err = s.History(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		easeHist[n] = h
+	}
+	return h
+}
+
+// benchmarkEASE fits EASE with opts on each size and reports the products
+// fitted and the weights kept.
+func benchmarkEASE(b *testing.B, sizes []int, opts similarity.EASEOptions) {
 	ctx := context.Background()
-	for _, n := range []int{2_000, 5_000, 10_000} {
+	opts.Count = similarity.CountOptions{Scope: similarity.Customer}
+	for _, n := range sizes {
 		b.Run(fmt.Sprintf("products=%d", n), func(b *testing.B) {
-			h := easeHist[n]
-			if h == nil {
-				s := dataset.Generate(dataset.SyntheticOptions{Customers: 10 * n, Products: n, Categories: max(50, n/50), ViewsPerLine: -1})
-				var err error
-				if h, err = s.History(ctx); err != nil {
-					b.Fatal(err)
-				}
-				easeHist[n] = h
-			}
-			c, _ := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{Scope: similarity.Customer})
+			h := easeHistory(b, n)
+			c, _ := similarity.Count(ctx, h, h.Latest(), opts.Count)
 			fitted := 0
 			for p := range c.NumProducts() {
 				if c.Support(affinity.ProductID(p)) > 0 {
 					fitted++
 				}
 			}
-			opts := similarity.EASEOptions{Count: similarity.CountOptions{Scope: similarity.Customer}, MaxProducts: n}
+			opts.MaxProducts = n
+			var x *similarity.Index
 			loop(b, func() {
-				if _, err := similarity.FitEASE(ctx, h, h.Latest(), opts); err != nil {
+				var err error
+				if x, err = similarity.FitEASE(ctx, h, h.Latest(), opts); err != nil {
 					b.Fatal(err)
 				}
 			})
 			b.ReportMetric(float64(fitted), "fitted-products")
+			b.ReportMetric(float64(x.NumNeighbors()), "weights")
 		})
 	}
+}
+
+// BenchmarkFitEASE fits dense EASE on catalogs of 2 k, 5 k and 10 k
+// products (customers = 10 × products, customer scope, all products with
+// a purchase fitted). The dense fit is O(n³): run with -benchtime=1x.
+func BenchmarkFitEASE(b *testing.B) {
+	benchmarkEASE(b, []int{2_000, 5_000, 10_000}, similarity.EASEOptions{Solver: similarity.EASEDense})
+}
+
+// BenchmarkFitSparseEASE fits sparse EASE (default options) on catalogs
+// of 2 k to 100 k products, shaped as in BenchmarkFitEASE. Run the big
+// sizes with -benchtime=1x.
+func BenchmarkFitSparseEASE(b *testing.B) {
+	benchmarkEASE(b, []int{2_000, 5_000, 20_000, 100_000}, similarity.EASEOptions{Solver: similarity.EASESparse})
 }
 
 // BenchmarkEmbeddingTopK compares the block-wise cosine top-K (gonum

@@ -9,7 +9,7 @@
 //	  └─ Count(ctx, h, CountOptions{Scope: Basket})   → *Counts  (CSR co-counts + marginals)
 //	       └─ NewIndex(ctx, c, IndexOptions{Measure: Lift, MinSupport: 20, Shrinkage: 10})
 //	            → *Index: Neighbors(p) = top-K (product, score, raw co-count)
-//	  └─ FitEASE(ctx, h, EASEOptions{...})             → *Index (Measure EASE)
+//	  └─ FitEASE(ctx, h, asOf, EASEOptions{...})       → *Index (Measure EASE, signed weights)
 //	  └─ NewItemMatrix(ctx, h, ...).BM25(...) → Embed → Embedding.Index → *Index (Measure SVD)
 //
 // # Scopes
@@ -77,6 +77,28 @@
 // [SetDice], [SetCosine] and [SetOverlap] compare roaring bitmaps — buyer
 // sets, basket sets — from cardinalities only (AndCardinality), never
 // building an intersection.
+//
+// # Learned weights (EASE)
+//
+// [FitEASE] fits Steck's EASE on the transaction × product matrix X:
+// P = (XᵀX + λI)⁻¹ and W[i][j] = −P[i][j]/P[j][j] (i ≠ j); a customer who
+// bought the products S scores j by Σ_{i∈S} W[i][j]. Its neighbours are
+// signed: each row keeps the K weights of largest magnitude, ordered by
+// weight, so the negative ones ("bought i, so not j") come last; K < 0
+// keeps them all. Two solvers ([EASESolver]):
+//
+//	dense   Cholesky of XᵀX + λI (gonum LAPACK)   O(n³) time, 8·n² bytes, exact
+//	sparse  incomplete LDLᵀ (fill f per column),  O(n·f²) + O(n·c·f) time, O(n·f) bytes
+//	        approximate L⁻¹, P ≈ L⁻ᵀD⁻¹L⁻¹,         weights of the c most co-bought
+//	        W on the pairs bought together          products of each product
+//
+// The default, [EASEAuto], is dense up to [EASEOptions.MaxProducts]
+// (5,000) products and sparse beyond. On leave-one-out splits of synthetic
+// shops the sparse model's recall and NDCG at 10 are within 1 % of the
+// dense model's (TestSparseEASEQuality). Fit times on two shared cores
+// (CPU time, counting included, 10 customers per product): dense 1.7 s at
+// 2,000 products and 32 s at 5,000; sparse 0.2 s, 0.6 s, 3.2 s at 20,000
+// and 20 s at 100,000 (BenchmarkFitEASE, BenchmarkFitSparseEASE).
 //
 // # Counting at scale
 //

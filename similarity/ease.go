@@ -19,12 +19,46 @@ import (
 // DefaultEASELambda is the default [EASEOptions.Lambda].
 const DefaultEASELambda = 200
 
-// DefaultEASEMaxProducts is the default [EASEOptions.MaxProducts]: a fit
-// of about half a minute and 200 MB on two cores.
+// DefaultEASEMaxProducts is the default [EASEOptions.MaxProducts]: a dense
+// fit of about half a minute and 200 MB on two cores.
 const DefaultEASEMaxProducts = 5_000
 
+// EASESolver says how [FitEASE] computes the inverse of XᵀX + λI. The
+// numeric values are stable.
+type EASESolver int
+
+const (
+	// EASEAuto solves densely when at most [EASEOptions.MaxProducts]
+	// products have a purchase, and with [EASESparse] otherwise.
+	EASEAuto EASESolver = iota
+	// EASEDense solves exactly with a dense Cholesky factorisation:
+	// O(n³) time, 8·n² bytes. With more than MaxProducts products, the
+	// MaxProducts most purchased are fitted and the others get
+	// co-occurrence neighbours ([EASEOptions.Fallback]).
+	EASEDense
+	// EASESparse fits every product with an approximate sparse inverse
+	// (incomplete LDLᵀ, then an approximate inverse of the factor) in the
+	// manner of SANSA; see [SparseEASEOptions].
+	EASESparse
+	numSolvers
+)
+
+// String returns "auto", "dense" or "sparse".
+func (s EASESolver) String() string {
+	switch s {
+	case EASEAuto:
+		return "auto"
+	case EASEDense:
+		return "dense"
+	case EASESparse:
+		return "sparse"
+	}
+	return fmt.Sprintf("EASESolver(%d)", int(s))
+}
+
 // EASEOptions configures [FitEASE]. The zero value fits baskets with
-// λ = 200 on up to 5,000 products.
+// λ = 200, keeps 50 weights per product, and solves densely up to 5,000
+// products and sparsely beyond.
 type EASEOptions struct {
 	// Count says which transactions form the rows of X: Basket (orders) or
 	// Customer (the user × item matrix of the paper). Sequential is an
@@ -34,73 +68,104 @@ type EASEOptions struct {
 	// default [DefaultEASELambda]. Steck (2019) used 200–1000 on data sets
 	// with 10⁵–10⁶ users; small data sets want less.
 	Lambda float64
-	// K is the number of neighbours per product; default [DefaultK].
+	// K is the number of weights kept per product, the largest in
+	// magnitude, negative ones included; default [DefaultK]. A negative K
+	// keeps every non-zero weight: with the dense solver, the Index then
+	// holds all of W and scoring with it is the exact model.
 	K int
+	// Solver chooses the dense or the sparse fit; default [EASEAuto].
+	Solver EASESolver
 	// MaxProducts bounds the size n of the dense n×n fit; default
-	// [DefaultEASEMaxProducts]. The fit takes 8·n² bytes and O(n³) time:
-	// with gonum's pure-Go LAPACK on two cores about 2 s at n = 2,000,
-	// 30 s at 5,000 and 6 min (800 MB) at 10,000; 20,000 (3.2 GB) is the
-	// practical ceiling. With more products in the counts, EASE is fitted
-	// on the n most purchased (support descending, ties by id); the rows
-	// of the others come from co-occurrence, with Fallback.
+	// [DefaultEASEMaxProducts]. The dense fit takes 8·n² bytes and O(n³)
+	// time: with gonum's pure-Go LAPACK on two cores about 2 s at
+	// n = 2,000, 30 s at 5,000 and 6 min (800 MB) at 10,000. Under
+	// EASEAuto, more products than this switch to the sparse solver; under
+	// EASEDense, the n most purchased (support descending, ties by id) are
+	// fitted and the rows of the others come from co-occurrence, with
+	// Fallback.
 	MaxProducts int
-	// Fallback configures the neighbours of the products left out of the
-	// fit, as for [NewIndex]; its K defaults to K. Its measure defaults to
-	// Jaccard, like NewIndex.
+	// Fallback configures the neighbours of the products left out of a
+	// dense fit, as for [NewIndex]; its K defaults to K ([DefaultK] when K
+	// is negative). Its measure defaults to Jaccard, like NewIndex.
 	Fallback IndexOptions
+	// Sparse configures the sparse solver.
+	Sparse SparseEASEOptions
 }
 
 // FitEASE fits the EASE model (Steck 2019, "Embarrassingly Shallow
 // Autoencoders for Sparse Data") on the binary transaction × product
-// matrix X of h's transactions at or before asOf (see [Count]) and returns its weights as an [Index] with Measure EASE.
-// The closed-form solution is
+// matrix X of h's transactions at or before asOf (see [Count]) and returns
+// its weights as an [Index] with Measure EASE. The closed-form solution is
 //
 //	P = (XᵀX + λI)⁻¹,   W = I − P·diagMat(1/diag(P)),   diag(W) = 0,
 //
-// that is W[i][j] = −P[i][j]/P[j][j] for i ≠ j. XᵀX is exactly the
-// co-occurrence counts (supports on the diagonal), so X is never built;
-// P comes from a Cholesky factorisation and inverse computed in place with
-// gonum's LAPACK (Dpotrf, Dpotri). Row i of W — how much buying i
-// predicts each j — is i's neighbour list: the K largest positive
-// weights, ties by product id; Count is the pair's co-count. See
-// [EASEOptions.MaxProducts] for large catalogs.
+// that is W[i][j] = −P[i][j]/P[j][j] for i ≠ j, and a customer with items
+// S scores product j by Σ_{i∈S} W[i][j]. XᵀX is exactly the co-occurrence
+// counts (supports on the diagonal), so X is never built. Row i of W — how
+// much buying i predicts each j — is i's neighbour list: the K weights of
+// largest magnitude, negative ones included (they are what sets EASE apart
+// from co-occurrence scores: "bought i, so probably not j"), listed by
+// weight descending, ties by product id; Count is the pair's co-count.
+// Consumers that sum weights must add the negative ones too; consumers
+// that want edges take the positive prefix of each row.
 //
-// ctx is checked before and after the factorisation, which cannot be
-// interrupted.
+// The dense solver ([EASEDense]) factors XᵀX + λI by Cholesky and inverts
+// it in place with gonum's LAPACK (Dpotrf, Dpotri): exact, O(n³) time and
+// 8·n² bytes for n fitted products; with K < 0 the Index holds every
+// weight. The sparse solver ([EASESparse], [SparseEASEOptions]) scales to
+// 10⁵ products. [EASEAuto], the default, takes the dense one up to
+// [EASEOptions.MaxProducts] products.
+//
+// ctx is checked before and after the dense factorisation, which cannot be
+// interrupted, and every few hundred columns of the sparse one.
 func FitEASE(ctx context.Context, h *affinity.History, asOf time.Time, opts EASEOptions) (*Index, error) {
 	if opts.Count.Scope == Sequential {
 		return nil, errors.New("similarity: EASE needs symmetric (Basket or Customer) counts")
 	}
-	lambda := opts.Lambda
-	if lambda == 0 {
-		lambda = DefaultEASELambda
-	}
-	if !(lambda > 0) || math.IsInf(lambda, 0) {
-		return nil, fmt.Errorf("similarity: EASE λ %v is not finite and positive", opts.Lambda)
-	}
-	k := opts.K
-	if k <= 0 {
-		k = DefaultK
-	}
-	maxProducts := opts.MaxProducts
-	if maxProducts <= 0 {
-		maxProducts = DefaultEASEMaxProducts
-	}
-	fb := opts.Fallback
-	if fb.K <= 0 {
-		fb.K = k
-	}
-	if fb.Measure == EASE || fb.Measure == SVD {
-		return nil, fmt.Errorf("similarity: EASE fallback measure %v", fb.Measure)
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	c, err := Count(ctx, h, asOf, opts.Count)
 	if err != nil {
 		return nil, err
 	}
-	return fitEASE(ctx, c, lambda, k, maxProducts, fb, parallel.Workers(opts.Count.Workers))
+	return fitEASE(ctx, c, o, parallel.Workers(opts.Count.Workers))
 }
 
-func fitEASE(ctx context.Context, c *Counts, lambda float64, k, maxProducts int, fb IndexOptions, workers int) (*Index, error) {
+func (o EASEOptions) withDefaults() (EASEOptions, error) {
+	if o.Lambda == 0 {
+		o.Lambda = DefaultEASELambda
+	}
+	if !(o.Lambda > 0) || math.IsInf(o.Lambda, 0) {
+		return o, fmt.Errorf("similarity: EASE λ %v is not finite and positive", o.Lambda)
+	}
+	if o.K == 0 {
+		o.K = DefaultK
+	}
+	if o.MaxProducts <= 0 {
+		o.MaxProducts = DefaultEASEMaxProducts
+	}
+	if o.Solver < 0 || o.Solver >= numSolvers {
+		return o, fmt.Errorf("similarity: unknown EASE solver %d", int(o.Solver))
+	}
+	if o.Fallback.K <= 0 {
+		o.Fallback.K = o.K
+		if o.K < 0 {
+			o.Fallback.K = DefaultK
+		}
+	}
+	if o.Fallback.Measure == EASE || o.Fallback.Measure == SVD {
+		return o, fmt.Errorf("similarity: EASE fallback measure %v", o.Fallback.Measure)
+	}
+	var err error
+	o.Sparse, err = o.Sparse.withDefaults(o.K)
+	return o, err
+}
+
+// fitted returns the products with a purchase, support descending, ties
+// by id.
+func (c *Counts) fitted() []affinity.ProductID {
 	var sel []affinity.ProductID
 	for p, s := range c.support {
 		if s > 0 {
@@ -110,22 +175,103 @@ func fitEASE(ctx context.Context, c *Counts, lambda float64, k, maxProducts int,
 	slices.SortFunc(sel, func(a, b affinity.ProductID) int {
 		return cmp.Or(cmp.Compare(c.support[b], c.support[a]), cmp.Compare(a, b))
 	})
+	return sel
+}
+
+func fitEASE(ctx context.Context, c *Counts, o EASEOptions, workers int) (*Index, error) {
+	sel := c.fitted()
+	if o.Solver == EASESparse || (o.Solver == EASEAuto && len(sel) > o.MaxProducts) {
+		return fitSparseEASE(ctx, c, sel, o, workers)
+	}
 	var rest *Index
-	if len(sel) > maxProducts {
-		sel = sel[:maxProducts]
+	if len(sel) > o.MaxProducts {
+		sel = sel[:o.MaxProducts]
 		var err error
-		if rest, err = NewIndex(ctx, c, fb); err != nil {
+		if rest, err = NewIndex(ctx, c, o.Fallback); err != nil {
 			return nil, err
 		}
 	}
 	m := len(sel)
-	pos := make([]int32, c.np)
+	pos := positions(c.np, sel)
+	w, err := denseEASE(ctx, c, sel, pos, o.Lambda)
+	if err != nil {
+		return nil, err
+	}
+	x := c.easeIndex(o.K, m)
+	if rest != nil {
+		x.k = max(x.k, rest.k)
+	}
+	tops := make([]topK, workers)
+	x.off, x.nb, err = collectRows(ctx, c.np, blockRows, workers, func(wk, lo, hi int, out *rowSink) error {
+		top := &tops[wk]
+		for a := lo; a < hi; a++ {
+			switch i := int(pos[a]); {
+			case i >= 0:
+				top.reset(x.k)
+				row := w[i*m : (i+1)*m]
+				for j, v := range row {
+					if v != 0 {
+						top.push(f32(math.Abs(v)), uint32(sel[j]))
+					}
+				}
+				out.appendSigned(top, func(id uint32) Neighbor {
+					b := affinity.ProductID(id)
+					return Neighbor{Product: b, Score: f32(row[pos[b]]), Count: uint32(c.Pair(affinity.ProductID(a), b))}
+				})
+			case rest != nil:
+				out.nb = append(out.nb, rest.Neighbors(affinity.ProductID(a))...)
+			}
+			out.endRow()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// easeIndex returns an empty EASE index over c's products keeping k
+// weights per row, or all of them (at most m−1) for k < 0.
+func (c *Counts) easeIndex(k, m int) *Index {
+	if k < 0 {
+		k = max(m-1, 1)
+	}
+	return &Index{measure: EASE, scope: c.scope, k: k, n: c.n, support: c.support}
+}
+
+// positions maps every product to its position in sel, or −1.
+func positions(np int, sel []affinity.ProductID) []int32 {
+	pos := make([]int32, np)
 	for i := range pos {
 		pos[i] = -1
 	}
 	for i, p := range sel {
 		pos[p] = int32(i)
 	}
+	return pos
+}
+
+// appendSigned appends the neighbours selected in top — keys of
+// (|weight|, id) — made by nb from their ids, then orders them by signed
+// weight descending, ties by product id.
+func (s *rowSink) appendSigned(top *topK, nb func(id uint32) Neighbor) {
+	from := len(s.nb)
+	for _, key := range top.sorted() {
+		_, id := unpackKey(key)
+		s.nb = append(s.nb, nb(id))
+	}
+	slices.SortFunc(s.nb[from:], func(x, y Neighbor) int {
+		return cmp.Or(cmp.Compare(y.Score, x.Score), cmp.Compare(x.Product, y.Product))
+	})
+}
+
+// denseEASE returns W (m×m, row-major) for the products sel (pos their
+// positions): G = XᵀX + λI from the counts, its Cholesky factorisation
+// and inverse P in place (LAPACK Dpotrf, Dpotri on the upper triangle),
+// then W[i][j] = −P[i][j]/P[j][j] with a zero diagonal, written over P.
+func denseEASE(ctx context.Context, c *Counts, sel []affinity.ProductID, pos []int32, lambda float64) ([]float64, error) {
+	m := len(sel)
 	// G = XᵀX + λI, upper triangle, row-major
 	g := make([]float64, m*m)
 	for i, p := range sel {
@@ -165,36 +311,12 @@ func fitEASE(ctx context.Context, c *Counts, lambda float64, k, maxProducts int,
 	for j := range m {
 		diag[j] = g[j*m+j]
 	}
-	x := &Index{measure: EASE, scope: c.scope, k: k, n: c.n, support: c.support}
-	tops := make([]topK, workers)
-	var err error
-	x.off, x.nb, err = collectRows(ctx, c.np, blockRows, workers, func(w, lo, hi int, out *rowSink) error {
-		top := &tops[w]
-		for a := lo; a < hi; a++ {
-			i := int(pos[a])
-			switch {
-			case i >= 0:
-				top.reset(k)
-				row := g[i*m : (i+1)*m]
-				for j, pij := range row {
-					if v := -pij / diag[j]; j != i && v > 0 {
-						top.push(f32(v), uint32(sel[j]))
-					}
-				}
-				for _, key := range top.sorted() {
-					v, b := unpackKey(key)
-					p := affinity.ProductID(b)
-					out.nb = append(out.nb, Neighbor{Product: p, Score: v, Count: uint32(c.Pair(affinity.ProductID(a), p))})
-				}
-			case rest != nil:
-				out.nb = append(out.nb, rest.Neighbors(affinity.ProductID(a))...)
-			}
-			out.endRow()
+	for i := range m {
+		row := g[i*m : (i+1)*m]
+		for j := range row {
+			row[j] = -row[j] / diag[j]
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		row[i] = 0
 	}
-	return x, nil
+	return g, nil
 }

@@ -147,15 +147,43 @@ func ExampleIndex_WriteTo() {
 func ExampleFitEASE() {
 	ctx := context.Background()
 	h := cameraShop()
-	x, _ := similarity.FitEASE(ctx, h, h.Latest(), similarity.EASEOptions{Count: similarity.CountOptions{Scope: similarity.Customer}, Lambda: 1, K: 2})
+	// K: -1 keeps every weight: the Index holds all of W, negative weights
+	// included, and summing rows scores customers exactly as EASE does.
+	x, _ := similarity.FitEASE(ctx, h, h.Latest(), similarity.EASEOptions{Count: similarity.CountOptions{Scope: similarity.Customer}, Lambda: 1, K: -1})
 	cat := h.Catalog()
 	camera, _ := cat.LookupProduct("camera")
 	for _, n := range x.Neighbors(camera) {
-		fmt.Printf("%-12s %.3f (bought by the same customer %d×)\n", cat.ProductKey(n.Product), n.Score, n.Count)
+		fmt.Printf("%-12s %+.3f (bought by the same customer %d×)\n", cat.ProductKey(n.Product), n.Score, n.Count)
 	}
 	// Output:
-	// memory card  0.711 (bought by the same customer 4×)
-	// bag          0.228 (bought by the same customer 2×)
+	// memory card  +0.711 (bought by the same customer 4×)
+	// bag          +0.228 (bought by the same customer 2×)
+	// tripod       -0.028 (bought by the same customer 1×)
+	// batteries    -0.182 (bought by the same customer 1×)
+}
+
+func ExampleFitEASE_sparse() {
+	ctx := context.Background()
+	h := cameraShop()
+	co := similarity.CountOptions{Scope: similarity.Customer}
+	dense, _ := similarity.FitEASE(ctx, h, h.Latest(), similarity.EASEOptions{Count: co, Lambda: 1, Solver: similarity.EASEDense})
+	// the sparse solver computes the weights of the pairs bought together,
+	// from an approximate inverse; on a catalog this small it is exact
+	sparse, _ := similarity.FitEASE(ctx, h, h.Latest(), similarity.EASEOptions{Count: co, Lambda: 1, Solver: similarity.EASESparse})
+	cat := h.Catalog()
+	card, _ := cat.LookupProduct("memory card")
+	for _, n := range sparse.Neighbors(card) {
+		for _, d := range dense.Neighbors(card) {
+			if d.Product == n.Product {
+				fmt.Printf("%-10s sparse %+.3f dense %+.3f\n", cat.ProductKey(n.Product), n.Score, d.Score)
+			}
+		}
+	}
+	// Output:
+	// camera     sparse +0.638 dense +0.638
+	// batteries  sparse +0.409 dense +0.409
+	// tripod     sparse +0.063 dense +0.063
+	// bag        sparse +0.024 dense +0.024
 }
 
 func ExampleItemMatrix_BM25() {

@@ -66,7 +66,9 @@ type Neighbor struct {
 	Product affinity.ProductID
 	// Score is the measure's value (after shrinkage); higher is closer.
 	// Scores are finite: +∞ (conviction of a pair that always goes
-	// together) is stored as math.MaxFloat32.
+	// together) is stored as math.MaxFloat32. EASE weights are signed: a
+	// negative one says that buying the anchor makes the neighbour less
+	// likely ([FitEASE]).
 	Score float32
 	// Count is the raw co-count of the pair (for Sequential: the anchor,
 	// then the neighbour), for explanations.
