@@ -141,6 +141,9 @@ type Options struct {
 	Segments []*roaring.Bitmap
 	// Boosts multiply the scores of chosen products for chosen customers.
 	Boosts []Boost
+	// NextBasket turns on next-basket mode (the customer's own repeat
+	// items ranked with explore items); off by default. See [NextBasket].
+	NextBasket NextBasket
 }
 
 // Consumable marks a category (any level, given as path) as re-bought.
@@ -169,8 +172,11 @@ type Engine struct {
 	o        Options
 	asOf     int64
 	asOfTime time.Time
-	excl     []uint64 // Options.Exclude as a dense bitset
-	hl       float64  // seconds
+	excl     []uint64  // Options.Exclude as a dense bitset
+	nbAlpha  float32   // NextBasket.RepeatWeight
+	nbHL     float64   // NextBasket.HalfLife in seconds
+	prop     []float32 // repeat propensity^η per product; nil when off
+	hl       float64   // seconds
 	ew       [affinity.Wishlist + 1]float32
 
 	// edges, CSR by anchor product; hot holds what a request reads per
@@ -197,6 +203,8 @@ type Engine struct {
 	pdimW   []float32
 
 	prior    []float32 // (1+support)^PopularityExponent; nil when off
+	learned  bool      // the main index is a learned model (EASE)
+	signed   bool      // some edge weights are negative
 	pop      []float32
 	popNorm  []float32 // pop / max pop
 	popTotal float64
@@ -286,6 +294,8 @@ func New(ctx context.Context, h *affinity.History, nb *similarity.Index, asOf ti
 	e := &Engine{h: h, cat: cat, np: np, o: withDefaults(opts), asOfTime: asOf.UTC()}
 	e.asOf = asOf.Unix()
 	e.hl = e.o.HalfLife.Seconds()
+	e.nbAlpha = float32(e.o.NextBasket.RepeatWeight)
+	e.nbHL = e.o.NextBasket.HalfLife.Seconds()
 	e.ew = [...]float32{affinity.View: float32(e.o.ViewWeight), affinity.Cart: float32(e.o.CartWeight),
 		affinity.Rating: float32(e.o.RatingWeight), affinity.Wishlist: float32(e.o.WishlistWeight)}
 	e.excl = make([]uint64, (np+63)/64)
@@ -322,6 +332,9 @@ func New(ctx context.Context, h *affinity.History, nb *similarity.Index, asOf ti
 	if err := e.popularity(ctx); err != nil {
 		return nil, err
 	}
+	if err := e.propensities(ctx); err != nil {
+		return nil, err
+	}
 	if err := e.rules(); err != nil {
 		return nil, err
 	}
@@ -356,7 +369,12 @@ func (o *Options) validate() error {
 	if o.Workers > MaxWorkers {
 		return fmt.Errorf("%w: Workers = %d, at most MaxWorkers = %d", ErrInvalidOptions, o.Workers, MaxWorkers)
 	}
-	return nil
+	return o.NextBasket.validate()
+}
+
+// errorField is the error of an invalid option.
+func errorField(name string, v any, why string) error {
+	return fmt.Errorf("%w: %s = %v: %s", ErrInvalidOptions, name, v, why)
 }
 
 func withDefaults(o Options) Options {
@@ -400,6 +418,12 @@ func withDefaults(o Options) Options {
 	}
 	if o.MaxHistory <= 0 {
 		o.MaxHistory = DefaultMaxHistory
+	}
+	if o.NextBasket.HalfLife == 0 {
+		o.NextBasket.HalfLife = DefaultNextBasketHalfLife
+	}
+	if o.NextBasket.Propensity == 0 {
+		o.NextBasket.Propensity = 1
 	}
 	o.SubstituteDepth = max(o.SubstituteDepth, 0)
 	return o
@@ -502,7 +526,11 @@ func (e *Engine) edges(ctx context.Context, nb, seq *similarity.Index) error {
 			e.seqSup[p] = uint32(seq.Support(affinity.ProductID(p)))
 		}
 	}
-	if rho := e.o.PopularityExponent; rho > 0 {
+	// a learned model (EASE) has accounted for popularity and
+	// co-occurrence chance itself: its weights are used as they are,
+	// negative ones included
+	e.learned = nb.Measure() == similarity.EASE
+	if rho := e.o.PopularityExponent; rho > 0 && !e.learned {
 		e.prior = make([]float32, e.np)
 		for p, sup := range e.support {
 			e.prior[p] = float32(math.Pow(1+float64(sup), rho))
@@ -525,10 +553,16 @@ func (e *Engine) edges(ctx context.Context, nb, seq *similarity.Index) error {
 		}
 		if a < nb.NumProducts() {
 			for _, n := range nb.Neighbors(pa) {
-				if n.Product == pa || int(n.Product) >= e.np || !(n.Score > 0) || e.excluded(n.Product) {
+				if n.Product == pa || int(n.Product) >= e.np || n.Score != n.Score || e.excluded(n.Product) {
 					continue
 				}
-				w := n.Score * e.tilt(n.Count, e.support[a], e.support[n.Product], e.total) * e.priorOf(n.Product)
+				if !(n.Score > 0) && !(e.learned && n.Score < 0) {
+					continue
+				}
+				w := n.Score
+				if !e.learned {
+					w *= e.tilt(n.Count, e.support[a], e.support[n.Product], e.total) * e.priorOf(n.Product)
+				}
 				buf = append(buf, edge{p: n.Product, w: w, m: n.Score, c: n.Count, kind: edgeTogether})
 			}
 		}
@@ -548,9 +582,13 @@ func (e *Engine) edges(ctx context.Context, nb, seq *similarity.Index) error {
 			}
 		}
 		// strongest first: a request may use only a prefix of the list
-		slices.SortFunc(buf, func(x, y edge) int { return cmp.Or(cmp.Compare(y.w, x.w), cmp.Compare(x.p, y.p)) })
+		slices.SortFunc(buf, func(x, y edge) int { return cmp.Or(cmp.Compare(abs32(y.w), abs32(x.w)), cmp.Compare(x.p, y.p)) })
 		for _, x := range buf {
-			x.w = max(x.w, 1e-6) // keeps scores positive (see scratch.touch)
+			if x.w < 0 {
+				e.signed = true
+			} else {
+				x.w = max(x.w, 1e-6) // keeps scores positive (see scratch.touch)
+			}
 			if e.same(pa, x.p) {
 				if pen <= 0 {
 					continue
@@ -575,6 +613,8 @@ func (e *Engine) edges(ctx context.Context, nb, seq *similarity.Index) error {
 
 // excluded reports whether p is in Options.Exclude.
 func (e *Engine) excluded(p affinity.ProductID) bool { return e.excl[p>>6]&(1<<(p&63)) != 0 }
+
+func abs32(v float32) float32 { return max(v, -v) }
 
 // priorOf returns the popularity prior of p (1 when off).
 func (e *Engine) priorOf(p affinity.ProductID) float32 {

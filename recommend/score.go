@@ -18,6 +18,9 @@ const (
 	fPicked                   // already in the results
 	fDue                      // consumable due again
 	fBlend                    // already a candidate through the popularity blend
+	fTouch                    // scored (signed models, where a score may be 0 or negative)
+	fBan                      // excluded by the request's rules: never returned
+	fRepeat                   // a repeat candidate of next-basket mode
 )
 
 type cand struct {
@@ -32,6 +35,8 @@ type histItem struct {
 	p      affinity.ProductID
 	w      float32 // anchor weight
 	last   int64   // last purchase, Unix seconds
+	first  int64   // first purchase, Unix seconds
+	rep    float32 // next-basket repeat weight: Σ 2^(−age/NextBasket.HalfLife)
 	n      uint32  // purchases
 	lo     uint32  // first edge, set when scored
 	ne     uint32  // edges scored
@@ -193,7 +198,7 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 		if !ok {
 			return dst, fmt.Errorf("%w: excluded product %q", ErrUnknownProduct, key)
 		}
-		s.mark(p, fExcl)
+		s.mark(p, fExcl|fBan)
 	}
 	var hsum float32
 	if known {
@@ -257,6 +262,17 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 		}
 		lo, hi := it.lo, it.lo+it.ne
 		nbr, w := e.nbr[lo:hi], e.w[lo:hi]
+		if e.signed {
+			// a sum of signed weights may pass through 0: membership by flag
+			for j, q := range nbr {
+				if s.flag[q]&fTouch == 0 {
+					s.mark(q, fTouch)
+					s.touched = append(s.touched, q)
+				}
+				s.acc[q] += it.w * w[j]
+			}
+			continue
+		}
 		for j, q := range nbr {
 			v := s.acc[q]
 			if v == 0 {
@@ -264,6 +280,16 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 			}
 			s.acc[q] = v + it.w*w[j]
 		}
+	}
+	if e.signed {
+		// only positive evidence ranks
+		s.touched = slices.DeleteFunc(s.touched, func(p affinity.ProductID) bool {
+			if s.acc[p] > 0 {
+				return false
+			}
+			s.acc[p] = 0
+			return true
+		})
 	}
 
 	for i, b := range e.boosts {
@@ -350,11 +376,15 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 	}
 	// due consumables rank with the strongest complement
 	for _, d := range s.due {
-		if e.eligible(s, st, r, d.p) {
+		if s.flag[d.p]&fBan == 0 && e.eligible(s, st, r, d.p) {
 			s.cand = append(s.cand, cand{p: d.p, s: 1})
 		}
 	}
-	if rerank || len(s.due) > 0 {
+	nrep := 0
+	if e.nbAlpha > 0 && known {
+		nrep = e.repeats(s, st, r, asOf)
+	}
+	if rerank || len(s.due) > 0 || nrep > 0 {
 		s.sortCand()
 	}
 	if r.Diversity > 0 {
@@ -369,8 +399,11 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 			continue
 		}
 		src := Neighbors
-		if s.flag[x.p]&fDue != 0 {
+		switch f := s.flag[x.p]; {
+		case f&fDue != 0:
 			src = Rebuy
+		case f&fRepeat != 0:
+			src = Repeat
 		}
 		dst = e.appendRec(s, dst, x.p, x.s, src)
 	}
@@ -403,10 +436,14 @@ func (e *Engine) history(s *scratch, c affinity.CustomerID, asOf int64, allowRep
 		o--
 		t := h.OrderUnix(o)
 		d := decay(asOf-t, e.hl)
+		var rd float32
+		if e.nbAlpha > 0 {
+			rd = decay(asOf-t, e.nbHL)
+		}
 		lo, hi := h.OrderLines(o)
 		for i := lo; i < hi; i++ {
 			if h.LineQuantity(i) > 0 {
-				e.addHist(s, h.LineProduct(i), d, t, true, allowRepeats)
+				e.addHist(s, h.LineProduct(i), d, rd, t, true, allowRepeats)
 			}
 		}
 	}
@@ -420,7 +457,11 @@ func (e *Engine) history(s *scratch, c affinity.CustomerID, asOf int64, allowRep
 		if w == 0 && ev.Kind != affinity.Rating {
 			continue
 		}
-		e.addHist(s, ev.Product, w*decay(asOf-ev.Unix, e.hl), ev.Unix, ev.Kind == affinity.Rating, allowRepeats)
+		var rd float32
+		if e.nbAlpha > 0 && ev.Kind == affinity.Rating {
+			rd = decay(asOf-ev.Unix, e.nbHL)
+		}
+		e.addHist(s, ev.Product, w*decay(asOf-ev.Unix, e.hl), rd, ev.Unix, ev.Kind == affinity.Rating, allowRepeats)
 	}
 	var sum float32
 	for i := range s.items {
@@ -435,7 +476,7 @@ func (e *Engine) history(s *scratch, c affinity.CustomerID, asOf int64, allowRep
 	return sum
 }
 
-func (e *Engine) addHist(s *scratch, p affinity.ProductID, w float32, t int64, bought, allowRepeats bool) {
+func (e *Engine) addHist(s *scratch, p affinity.ProductID, w, rw float32, t int64, bought, allowRepeats bool) {
 	if e.excluded(p) {
 		return // non-merchandise: never an anchor, never a reason
 	}
@@ -455,6 +496,10 @@ func (e *Engine) addHist(s *scratch, p affinity.ProductID, w float32, t int64, b
 		}
 		it.n++
 		it.last = max(it.last, t)
+		it.rep += rw
+		if it.first == 0 || t < it.first {
+			it.first = t
+		}
 	}
 }
 
@@ -637,7 +682,7 @@ func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
 					continue
 				}
 				ri := int(s.rpos.get(q)) - 1
-				if ri < 0 || !(e.info[int(lo)+j].lift >= 1) {
+				if ri < 0 || !(e.info[int(lo)+j].lift >= 1) || !(e.w[int(lo)+j] > 0) {
 					continue // not a result, or bought together less than chance: no reason
 				}
 				insertBest(s.best[ri*MaxReasons:(ri+1)*MaxReasons], bestEdge{w: it.w * e.w[int(lo)+j], a: it.p, j: lo + uint32(j)})
@@ -663,7 +708,7 @@ func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
 			if r.nbecause == 0 {
 				r.Source = Popular // placed by the popularity blend: no evidence above chance
 			}
-		case Rebuy:
+		case Rebuy, Repeat:
 			it := s.items[s.hpos.get(r.Product)-1]
 			r.because[0] = Reason{Kind: Again, Product: r.Product, Count: it.n, Measure: float32(asOf-it.last) / 86400}
 			r.nbecause = 1

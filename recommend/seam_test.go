@@ -55,6 +55,8 @@ func TestNewSeam(t *testing.T) {
 		"CartWeight":         func(o *recommend.Options, v float64) { o.CartWeight = v },
 		"WishlistWeight":     func(o *recommend.Options, v float64) { o.WishlistWeight = v },
 		"RatingWeight":       func(o *recommend.Options, v float64) { o.RatingWeight = v },
+		"RepeatWeight":       func(o *recommend.Options, v float64) { o.NextBasket.RepeatWeight = v },
+		"IntervalWeight":     func(o *recommend.Options, v float64) { o.NextBasket.IntervalWeight = v },
 	}
 	for name, set := range fields {
 		for _, v := range bad {
