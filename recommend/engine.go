@@ -21,14 +21,18 @@ const (
 	DefaultHalfLife           = 30 * 24 * time.Hour
 	DefaultPopularHalfLife    = 90 * 24 * time.Hour
 	DefaultSequentialWeight   = 0.5
-	DefaultSubstitutePenalty  = 0.5
+	DefaultSubstitutePenalty  = 1.0
 	DefaultLiftExponent       = 0.0
-	DefaultPopularityExponent = 0.75
-	DefaultPersonalization    = 0.2
+	DefaultPopularityExponent = 0.25
+	DefaultPersonalization    = 0.4
 	DefaultProfileDepth       = 2
 	DefaultMaxHistory         = 100
 	DefaultMaxEdges           = 500
-	DefaultPopularityBlend    = 0.2
+	DefaultPopularityBlend    = 0.0
+	// DefaultBasketPopularityExponent and DefaultBasketPopularityBlend
+	// are the defaults of requests without a customer history.
+	DefaultBasketPopularityExponent = 0.75
+	DefaultBasketPopularityBlend    = 0.2
 	// MinEdges is the number of edges every anchor may use while the
 	// MaxEdges budget lasts.
 	MinEdges              = 8
@@ -101,13 +105,22 @@ type Options struct {
 	// PopularityExponent ρ multiplies a candidate's co-purchase score by
 	// (1 + support)^ρ, support being its number of transactions in the
 	// main index: a popularity prior that turns symmetric measures such as
-	// cosine toward P(candidate | anchors). Default 0.75; negative disables.
+	// cosine toward P(candidate | anchors). It applies to requests of a
+	// customer with a history; default 0.25; negative disables. Learned
+	// models (EASE) have no prior.
 	PopularityExponent float64
 	// PopularityBlend λ interpolates the co-purchase score with the
 	// recency-weighted popularity: (1−λ)·s/max s + λ·pop/max pop, the most
 	// popular products joining the candidates (Jelinek–Mercer smoothing
-	// toward the popular ranking). Default 0.2; negative disables.
+	// toward the popular ranking). It applies to requests of a customer
+	// with a history; default 0 (off).
 	PopularityBlend float64
+	// BasketPopularityExponent and BasketPopularityBlend are
+	// PopularityExponent and PopularityBlend for requests without a
+	// customer history (a cart, a product page, an anonymous visitor),
+	// whose few anchors leave the evidence thin; defaults 0.75 and 0.2;
+	// negative disables.
+	BasketPopularityExponent, BasketPopularityBlend float64
 	// Personalization is the weight β of the cosine between the customer's
 	// category-affinity vector and a candidate's buyer-category profile in
 	// the final score (1−β)·ŝ + β·cos, where ŝ is the co-purchase score
@@ -203,6 +216,7 @@ type Engine struct {
 	pdimW   []float32
 
 	prior    []float32 // (1+support)^PopularityExponent; nil when off
+	priorB   []float32 // (1+support)^BasketPopularityExponent; nil when off
 	learned  bool      // the main index is a learned model (EASE)
 	signed   bool      // some edge weights are negative
 	pop      []float32
@@ -359,6 +373,7 @@ func (o *Options) validate() error {
 		{"SequentialWeight", o.SequentialWeight}, {"SubstitutePenalty", o.SubstitutePenalty},
 		{"LiftExponent", o.LiftExponent}, {"PopularityExponent", o.PopularityExponent},
 		{"PopularityBlend", o.PopularityBlend}, {"Personalization", o.Personalization},
+		{"BasketPopularityExponent", o.BasketPopularityExponent}, {"BasketPopularityBlend", o.BasketPopularityBlend},
 		{"ViewWeight", o.ViewWeight}, {"CartWeight", o.CartWeight},
 		{"WishlistWeight", o.WishlistWeight}, {"RatingWeight", o.RatingWeight},
 	} {
@@ -397,6 +412,9 @@ func withDefaults(o Options) Options {
 	def(&o.PopularityExponent, DefaultPopularityExponent)
 	def(&o.PopularityBlend, DefaultPopularityBlend)
 	o.PopularityBlend = min(o.PopularityBlend, 1)
+	def(&o.BasketPopularityExponent, DefaultBasketPopularityExponent)
+	def(&o.BasketPopularityBlend, DefaultBasketPopularityBlend)
+	o.BasketPopularityBlend = min(o.BasketPopularityBlend, 1)
 	o.Personalization = min(o.Personalization, 1)
 	def(&o.ViewWeight, DefaultViewWeight)
 	def(&o.CartWeight, DefaultCartWeight)
@@ -530,12 +548,17 @@ func (e *Engine) edges(ctx context.Context, nb, seq *similarity.Index) error {
 	// co-occurrence chance itself: its weights are used as they are,
 	// negative ones included
 	e.learned = nb.Measure() == similarity.EASE
-	if rho := e.o.PopularityExponent; rho > 0 && !e.learned {
-		e.prior = make([]float32, e.np)
-		for p, sup := range e.support {
-			e.prior[p] = float32(math.Pow(1+float64(sup), rho))
+	priors := func(rho float64) []float32 {
+		if rho <= 0 || e.learned {
+			return nil
 		}
+		pr := make([]float32, e.np)
+		for p, sup := range e.support {
+			pr[p] = float32(math.Pow(1+float64(sup), rho))
+		}
+		return pr
 	}
+	e.prior, e.priorB = priors(e.o.PopularityExponent), priors(e.o.BasketPopularityExponent)
 	e.off = make([]uint32, e.np+1)
 	var buf []edge
 	pen := float32(e.o.SubstitutePenalty)
@@ -561,7 +584,7 @@ func (e *Engine) edges(ctx context.Context, nb, seq *similarity.Index) error {
 				}
 				w := n.Score
 				if !e.learned {
-					w *= e.tilt(n.Count, e.support[a], e.support[n.Product], e.total) * e.priorOf(n.Product)
+					w *= e.tilt(n.Count, e.support[a], e.support[n.Product], e.total)
 				}
 				buf = append(buf, edge{p: n.Product, w: w, m: n.Score, c: n.Count, kind: edgeTogether})
 			}
@@ -572,7 +595,7 @@ func (e *Engine) edges(ctx context.Context, nb, seq *similarity.Index) error {
 				if n.Product == pa || int(n.Product) >= e.np || !(n.Score > 0) || sw == 0 || e.excluded(n.Product) {
 					continue
 				}
-				w := sw * n.Score * e.tilt(n.Count, e.seqSup[a], e.seqSup[n.Product], e.seqTot) * e.priorOf(n.Product)
+				w := sw * n.Score * e.tilt(n.Count, e.seqSup[a], e.seqSup[n.Product], e.seqTot)
 				if i := slices.IndexFunc(buf, func(x edge) bool { return x.p == n.Product }); i >= 0 {
 					buf[i].w += w
 					buf[i].kind |= edgeAfter
@@ -589,7 +612,8 @@ func (e *Engine) edges(ctx context.Context, nb, seq *similarity.Index) error {
 			} else {
 				x.w = max(x.w, 1e-6) // keeps scores positive (see scratch.touch)
 			}
-			if e.same(pa, x.p) {
+			if !e.learned && e.same(pa, x.p) {
+				// (a learned model has weighed substitutes itself)
 				if pen <= 0 {
 					continue
 				}
@@ -615,14 +639,6 @@ func (e *Engine) edges(ctx context.Context, nb, seq *similarity.Index) error {
 func (e *Engine) excluded(p affinity.ProductID) bool { return e.excl[p>>6]&(1<<(p&63)) != 0 }
 
 func abs32(v float32) float32 { return max(v, -v) }
-
-// priorOf returns the popularity prior of p (1 when off).
-func (e *Engine) priorOf(p affinity.ProductID) float32 {
-	if e.prior == nil {
-		return 1
-	}
-	return e.prior[p]
-}
 
 // tilt returns lift^LiftExponent, lift clamped to [1/16, 16].
 func (e *Engine) tilt(c, sa, sb uint32, n int) float32 {

@@ -292,6 +292,17 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 		})
 	}
 
+	// the popularity prior and blend of the request's kind
+	prior, lambda := e.priorB, float32(e.o.BasketPopularityBlend)
+	if hsum > 0 {
+		prior, lambda = e.prior, float32(e.o.PopularityBlend)
+	}
+	if prior != nil {
+		for _, p := range s.touched {
+			s.acc[p] *= prior[p]
+		}
+	}
+
 	for i, b := range e.boosts {
 		if b.customers == nil || (known && b.customers.Contains(uint32(c))) {
 			s.boosts = append(s.boosts, i)
@@ -307,7 +318,7 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 	}
 	st := e.stock.Load()
 	s.top.Reset(m)
-	if lambda := float32(e.o.PopularityBlend); lambda > 0 && len(s.touched) > 0 {
+	if lambda > 0 && len(s.touched) > 0 {
 		// interpolate with popularity: (1−λ)·s/max s + λ·pop/max pop, the
 		// m most popular products joining the candidates. They go first,
 		// so that the selection's bar is high before the long tail is
@@ -487,7 +498,13 @@ func (e *Engine) addHist(s *scratch, p affinity.ProductID, w, rw float32, t int6
 		s.hpos.set(p, pos)
 	}
 	it := &s.items[pos-1]
-	if it.anchor {
+	switch {
+	case !it.anchor:
+	case e.learned:
+		// a learned model was fitted on binary rows: a product counts
+		// once, with the weight of its latest purchase or event
+		it.w = max(it.w, w)
+	default:
 		it.w += w
 	}
 	if bought {

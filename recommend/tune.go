@@ -22,10 +22,10 @@ type Grid struct {
 	// similarity.DefaultEASEMaxProducts products, EASE within customers.
 	Models []Model
 	// HalfLives of the customer's history (Options.HalfLife); default
-	// 30 and 90 days.
+	// 30 days, 90 days and 10 years (no decay to speak of).
 	HalfLives []time.Duration
 	// Blends are popularity blends (Options.PopularityBlend); default
-	// 0.2 (the default) and −1 (off).
+	// −1 (off, the default) and 0.2.
 	Blends []float64
 	// RepeatWeights are next-basket mixes (Options.NextBasket.RepeatWeight);
 	// default 0 (explore only) when Explore, else 0, 0.5, 0.7 and 0.9.
@@ -193,10 +193,10 @@ func (g Grid) withDefaults(h *affinity.History) Grid {
 		}
 	}
 	if len(g.HalfLives) == 0 {
-		g.HalfLives = []time.Duration{DefaultHalfLife, 90 * 24 * time.Hour}
+		g.HalfLives = []time.Duration{DefaultHalfLife, 90 * 24 * time.Hour, 3650 * 24 * time.Hour}
 	}
 	if len(g.Blends) == 0 {
-		g.Blends = []float64{DefaultPopularityBlend, -1}
+		g.Blends = []float64{-1, 0.2}
 	}
 	if len(g.RepeatWeights) == 0 {
 		g.RepeatWeights = []float64{0}
