@@ -604,8 +604,16 @@ func (e *Engine) edges(ctx context.Context, nb, seq *similarity.Index) error {
 				}
 			}
 		}
-		// strongest first: a request may use only a prefix of the list
-		slices.SortFunc(buf, func(x, y edge) int { return cmp.Or(cmp.Compare(abs32(y.w), abs32(x.w)), cmp.Compare(x.p, y.p)) })
+		// strongest first, the basket prior included (the candidate's
+		// popularity decides which edges matter when evidence is thin): a
+		// request may use only a prefix of the list
+		rank := func(x edge) float32 {
+			if e.priorB != nil {
+				return abs32(x.w) * e.priorB[x.p]
+			}
+			return abs32(x.w)
+		}
+		slices.SortFunc(buf, func(x, y edge) int { return cmp.Or(cmp.Compare(rank(y), rank(x)), cmp.Compare(x.p, y.p)) })
 		for _, x := range buf {
 			if x.w < 0 {
 				e.signed = true
