@@ -87,8 +87,8 @@ func (e *Engine) repeats(s *scratch, st *stockSet, r *Rules, asOf int64) int {
 			continue
 		}
 		v := it.rep
-		if e.prop != nil {
-			v *= e.prop[it.p]
+		if e.rep.prop != nil {
+			v *= e.rep.prop[it.p]
 		}
 
 		if gamma > 0 && it.n > 1 && it.last > it.first {
@@ -122,32 +122,37 @@ func (e *Engine) repeats(s *scratch, st *stockSet, r *Rules, asOf int64) int {
 	return len(s.cand) - n0
 }
 
-// propensities computes every product's repeat propensity
-// q(i)^Propensity (see [NextBasket]) from the orders at or before the
-// snapshot: one pass over the customers' lines.
-func (e *Engine) propensities(ctx context.Context) error {
-	eta := e.o.NextBasket.Propensity
-	if e.nbAlpha == 0 || eta <= 0 {
-		return nil
+// repeatModel is the next-basket part built once by [newRepeatModel]:
+// every product's repeat propensity.
+type repeatModel struct {
+	prop []float32 // q(i)^η; nil when off
+}
+
+// newRepeatModel computes every product's repeat propensity q(i)^eta
+// (see [NextBasket]) from the orders at or before asOf (Unix seconds):
+// one pass over the customers' lines. eta ≤ 0 gives an empty model.
+func newRepeatModel(ctx context.Context, h *affinity.History, np int, asOf int64, eta float64) (repeatModel, error) {
+	var t repeatModel
+	if eta <= 0 {
+		return t, nil
 	}
-	h := e.h
-	again := make([]uint32, e.np) // customers who bought p in two orders
-	later := make([]uint32, e.np) // customers who bought p and ordered later
-	seen := make([]uint32, e.np)  // customer+1 once bought in an earlier order
-	cnt := make([]uint32, e.np)   // customer+1 once counted in again
-	inOrder := make([]uint32, e.np)
+	again := make([]uint32, np) // customers who bought p in two orders
+	later := make([]uint32, np) // customers who bought p and ordered later
+	seen := make([]uint32, np)  // customer+1 once bought in an earlier order
+	cnt := make([]uint32, np)   // customer+1 once counted in again
+	inOrder := make([]uint32, np)
 	var prods []affinity.ProductID // the customer's distinct products so far
 	for c := range h.NumCustomers() {
 		if c%4096 == 0 {
 			if err := ctx.Err(); err != nil {
-				return err
+				return t, err
 			}
 		}
 		mark := uint32(c) + 1
 		prods = prods[:0]
 		olo, ohi := h.CustomerOrders(affinity.CustomerID(c))
 		last := olo
-		for o := olo; o < ohi && h.OrderUnix(o) <= e.asOf; o++ {
+		for o := olo; o < ohi && h.OrderUnix(o) <= asOf; o++ {
 			last = o
 			l0, l1 := h.OrderLines(o)
 			for i := l0; i < l1; i++ {
@@ -175,12 +180,12 @@ func (e *Engine) propensities(ctx context.Context) error {
 			}
 		}
 	}
-	e.prop = make([]float32, e.np)
-	for p := range e.np {
+	t.prop = make([]float32, np)
+	for p := range np {
 		q := (float64(again[p]) + 1) / (float64(later[p]) + 2)
-		e.prop[p] = float32(math.Pow(q, eta))
+		t.prop[p] = float32(math.Pow(q, eta))
 	}
-	return nil
+	return t, nil
 }
 
 // RepeatShare returns the share of repeat items in customers' next
