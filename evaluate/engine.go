@@ -3,10 +3,12 @@ package evaluate
 import (
 	"cmp"
 	"context"
+	"errors"
 	"time"
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/recommend"
+	"github.com/shopaffinity/affinity/similarity"
 )
 
 // Engine evaluates the recommend engine ([recommend.New]) on the index of
@@ -25,6 +27,9 @@ type Engine struct {
 	// Options are passed to recommend.New with the split's AsOf. The
 	// zero value means the engine's defaults.
 	Options recommend.Options
+	// Sequential adds a directed index ("bought within 30 days after",
+	// cosine, counted on the training History) as Options.Sequential.
+	Sequential bool
 	// Tune, when not nil, chooses the model and options with
 	// [recommend.Tune] on the training History (its validation window is
 	// the end of training, before the test period) and fits the best
@@ -49,10 +54,24 @@ func (r *Engine) Fit(ctx context.Context, train *affinity.History, asOf time.Tim
 	}
 	if r.Tune != nil {
 		t, err := recommend.Tune(ctx, train, asOf, *r.Tune)
+		switch {
+		case errors.Is(err, recommend.ErrNoValidation):
+			// nothing to tune on: Model and Options stand
+		case err != nil:
+			return err
+		default:
+			r.Tuning, c = t, t.Best.Candidate
+		}
+	}
+	if r.Sequential {
+		co := similarity.CountOptions{Scope: similarity.Sequential}
+		counts, err := similarity.Count(ctx, train, asOf, co)
 		if err != nil {
 			return err
 		}
-		r.Tuning, c = t, t.Best.Candidate
+		if c.Options.Sequential, err = similarity.NewIndex(ctx, counts, similarity.IndexOptions{Measure: similarity.Cosine}); err != nil {
+			return err
+		}
 	}
 	e, err := c.New(ctx, train, asOf)
 	if err != nil {

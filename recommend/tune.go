@@ -48,6 +48,12 @@ type Grid struct {
 	Progress affinity.ProgressFunc
 }
 
+// ErrNoValidation is returned (wrapped) by [Tune] when the validation
+// window holds no customer who also bought before it (data without
+// customers or time, such as anonymous baskets, or too short a history):
+// there is nothing to tune on, and the defaults stand.
+var ErrNoValidation = errors.New("recommend: tune: no validation customers")
+
 // Candidate is a model with the options of an engine on it.
 type Candidate struct {
 	Model   Model
@@ -107,7 +113,7 @@ type Tuning struct {
 // training side only (asOf the end of training), so that the validation
 // window comes before any test window; then build Best.Candidate as of
 // the end of training. It returns an error for nil inputs, a zero asOf, a
-// window with no validation customer, and ctx.Err().
+// window with no validation customer ([ErrNoValidation]), and ctx.Err().
 func Tune(ctx context.Context, h *affinity.History, asOf time.Time, grid Grid) (*Tuning, error) {
 	switch {
 	case ctx == nil:
@@ -125,7 +131,7 @@ func Tune(ctx context.Context, h *affinity.History, asOf time.Time, grid Grid) (
 	from := asOf.Add(-g.Validation)
 	val := validationSet(h, from, asOf, g)
 	if len(val.users) == 0 {
-		return nil, fmt.Errorf("recommend: tune: no customer bought both before %s and in the validation window", from.Format(time.DateOnly))
+		return nil, fmt.Errorf("%w: no customer bought both before %s and in the window", ErrNoValidation, from.Format(time.DateOnly))
 	}
 	t := &Tuning{From: from, To: asOf, Customers: len(val.users)}
 	total := int64(len(g.Models) + len(g.HalfLives) + len(g.Blends) + len(g.RepeatWeights))

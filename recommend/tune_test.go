@@ -59,5 +59,5 @@ func TestTune(t *testing.T) {
 	_, err = recommend.Tune(ctx, h, h.Latest(), recommend.Grid{K: recommend.MaxK + 1})
 	require.ErrorIs(t, err, recommend.ErrInvalidOptions)
 	_, err = recommend.Tune(ctx, h, time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC), grid)
-	require.Error(t, err, "no validation customer")
+	require.ErrorIs(t, err, recommend.ErrNoValidation)
 }
