@@ -39,6 +39,8 @@
 //	-metrics LIST             table columns (default precision,recall,ndcg,map,hit,coverage)
 //	-png FILE                 also draw metric@K for K = 1…20 (-chart-metric, explore items)
 //	-ease-lambda, -ease-max-products, -neighbors   model knobs (ease's fit is O(n³) in products)
+//	-half-life DAYS, -sequential   the engine rows' history half-life, and a sequential index
+//	                          ("bought within 30 days after") beside the co-purchase one
 //
 // The PNG chart is drawn with the standard library only (a small built-in
 // pixel font). Timings and the protocol summary go to standard error, so
@@ -92,6 +94,8 @@ type config struct {
 	easeMax                   int
 	neighbors                 int
 	list                      bool
+	halfLife                  float64
+	sequential                bool
 }
 
 func parse(args []string, stderr io.Writer) (*config, error) {
@@ -122,6 +126,8 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.easeMax, "ease-max-products", 0, "fit ease on at most this many products, the most purchased (default: similarity.DefaultEASEMaxProducts); the fit takes O(n³) time")
 	fs.IntVar(&c.neighbors, "neighbors", 0, "neighbours per product of the knn and ease recommenders (default: 200 for knn, 500 for ease)")
 	fs.BoolVar(&c.list, "list", false, "list the recommenders and exit")
+	fs.Float64Var(&c.halfLife, "half-life", 0, "half-life in `days` of the customer's history in the engine rows (default: recommend.DefaultHalfLife)")
+	fs.BoolVar(&c.sequential, "sequential", false, "give the engine rows a sequential index beside the co-purchase one")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -148,8 +154,10 @@ const nextBasketMix = 0.9
 // explore items when training items are excluded).
 func recommenders(c *config) []evaluate.Recommender {
 	recs := evaluate.Baselines(c.seed)
-	recs = append(recs, &evaluate.Engine{},
-		&evaluate.Engine{Label: "engine-next-basket", Options: recommend.Options{NextBasket: recommend.NextBasket{RepeatWeight: nextBasketMix}}},
+	hl := time.Duration(c.halfLife * float64(24*time.Hour))
+	recs = append(recs, &evaluate.Engine{Options: recommend.Options{HalfLife: hl}, Sequential: c.sequential},
+		&evaluate.Engine{Label: "engine-next-basket", Sequential: c.sequential,
+			Options: recommend.Options{HalfLife: hl, NextBasket: recommend.NextBasket{RepeatWeight: nextBasketMix}}},
 		&evaluate.Engine{Label: "engine-tuned", Tune: &recommend.Grid{}})
 	for _, m := range measures {
 		nb := &evaluate.ItemNeighbors{Measure: m, K: c.neighbors}
