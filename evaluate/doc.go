@@ -108,7 +108,10 @@
 // # Concurrency
 //
 // Splits and Reports are immutable once returned and safe for concurrent
-// readers. [Evaluate] runs the recommenders one after the other on the
-// calling goroutine; a Recommender value must not be used by two
-// evaluations at once.
+// readers. [Evaluate] fits and runs up to Options.Workers recommenders at
+// the same time, each on one goroutine (its Fit, then its Recommend
+// calls); rows come back in the order given, whatever finishes first, and
+// Options.Progress hears how many customers have been evaluated. A
+// Recommender value must not be used by two evaluations at once, nor
+// share mutable state with another recommender of the same evaluation.
 package evaluate

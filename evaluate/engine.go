@@ -1,7 +1,9 @@
 package evaluate
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"time"
 
 	"github.com/shopaffinity/affinity"
@@ -9,38 +11,69 @@ import (
 	"github.com/shopaffinity/affinity/similarity"
 )
 
-// Engine evaluates the recommend engine ([recommend.New]) with its default
-// options, on a cosine neighbour index with the similarity defaults (the measure the engine's
-// documentation recommends) counted within orders — within customers, with
-// events, for rating data, which has no orders — and fitted as of the
-// split's AsOf. Requests use the default rules, except that stock is
-// ignored: the catalog's stock flags describe today, not the test period.
-// The engine leaves out what the customer already bought or rated, so its
-// repeat metrics are zero by design.
+// Engine evaluates the recommend engine ([recommend.New]) on the index of
+// Model, fitted as of the split's AsOf; by default with its default
+// options on a cosine index counted within orders (within customers, with
+// events, for rating data, which has no orders). Requests use the default
+// rules, except that stock is ignored: the catalog's stock flags describe
+// today, not the test period. Without next-basket mode the engine leaves
+// out what the customer already bought or rated, so its repeat metrics
+// are zero by design.
 type Engine struct {
+	// Label is the row's name; default "engine".
+	Label string
+	// Model builds the index; nil means [recommend.DefaultModel].
+	Model *recommend.Model
 	// Options are passed to recommend.New with the split's AsOf. The
 	// zero value means the engine's defaults.
 	Options recommend.Options
+	// Sequential adds a directed index ("bought within 30 days after",
+	// cosine, counted on the training History) as Options.Sequential.
+	Sequential bool
+	// Tune, when not nil, chooses the model and options with
+	// [recommend.Tune] on the training History (its validation window is
+	// the end of training, before the test period) and fits the best
+	// candidate; Model and Options are then ignored.
+	Tune *recommend.Grid
+	// Tuning is set by Fit when Tune is used.
+	Tuning *recommend.Tuning
 
 	engine *recommend.Engine
 	train  *affinity.History
 	recs   []recommend.Rec
 }
 
-// Name returns "engine".
-func (*Engine) Name() string { return "engine" }
+// Name returns Label, or "engine".
+func (r *Engine) Name() string { return cmp.Or(r.Label, "engine") }
 
-// Fit counts co-occurrences, builds the index and the engine.
+// Fit builds the index and the engine (after tuning, with Tune).
 func (r *Engine) Fit(ctx context.Context, train *affinity.History, asOf time.Time) error {
-	counts, err := similarity.Count(ctx, train, asOf, countOptions(train, true))
-	if err != nil {
-		return err
+	c := recommend.Candidate{Model: recommend.DefaultModel(), Options: r.Options}
+	if r.Model != nil {
+		c.Model = *r.Model
 	}
-	idx, err := similarity.NewIndex(ctx, counts, similarity.IndexOptions{Measure: similarity.Cosine})
-	if err != nil {
-		return err
+	if r.Tune != nil {
+		t, err := recommend.Tune(ctx, train, asOf, *r.Tune)
+		switch {
+		case errors.Is(err, recommend.ErrNoValidation):
+			// nothing to tune on: Model and Options stand
+		case err != nil:
+			return err
+		default:
+			r.Tuning, c = t, t.Best.Candidate
+		}
 	}
-	e, err := recommend.New(ctx, train, idx, asOf, r.Options)
+	if r.Sequential {
+		co := similarity.CountOptions{Scope: similarity.Sequential}
+		counts, err := similarity.Count(ctx, train, asOf, co)
+		if err != nil {
+			return err
+		}
+		if c.Options.Sequential, err = similarity.NewIndex(ctx, counts, similarity.IndexOptions{Measure: similarity.Cosine}); err != nil {
+			return err
+		}
+	}
+	e, err := c.New(ctx, train, asOf)
 	if err != nil {
 		return err
 	}

@@ -6,17 +6,20 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/parallel"
 )
 
 // Recommender is a model that is fitted on the training side of a [Split]
 // and then ranks products for the customers of that training History.
 //
 // Evaluate calls Fit once, then Recommend once per evaluated customer, all
-// from one goroutine; a Recommender value is not used by two evaluations
-// at the same time.
+// from one goroutine (other recommenders run on other goroutines at the
+// same time); a Recommender value is not used by two evaluations at the
+// same time.
 type Recommender interface {
 	// Name is the row label in a [Report]. The baselines use the reserved
 	// names "popular", "segment-popular", "repeat" and "random"; other
@@ -86,7 +89,18 @@ type Options struct {
 	// weight is at least MinRating (e.g. 4 for "liked"). Training ratings
 	// count as seen whatever their value.
 	MinRating float32
+	// Workers is the number of recommenders fitted and evaluated at the
+	// same time (≤ 0: GOMAXPROCS, at most MaxWorkers). The report does not
+	// depend on it, apart from the measured times.
+	Workers int
+	// Progress, when not nil, receives reports of step "evaluate" in
+	// units of "customers": the evaluated customers times the
+	// recommenders.
+	Progress affinity.ProgressFunc
 }
+
+// MaxWorkers is the largest Options.Workers.
+const MaxWorkers = 1024
 
 func (o Options) withDefaults() Options {
 	if o.K <= 0 {
@@ -127,6 +141,9 @@ func Evaluate(ctx context.Context, s *Split, recs []Recommender, opts Options) (
 	if opts.K > MaxK || opts.CurveK > MaxK {
 		return nil, fmt.Errorf("evaluate: K = %d, CurveK = %d: at most MaxK = %d", opts.K, opts.CurveK, MaxK)
 	}
+	if opts.Workers > MaxWorkers {
+		return nil, fmt.Errorf("evaluate: Workers = %d: at most MaxWorkers = %d", opts.Workers, MaxWorkers)
+	}
 	o := opts.withDefaults()
 	names := make(map[string]bool, len(recs))
 	for _, r := range recs {
@@ -159,14 +176,37 @@ func Evaluate(ctx context.Context, s *Split, recs []Recommender, opts Options) (
 		ColdUsers:     g.cold,
 		TrainProducts: g.nActive,
 	}
-	for _, r := range recs {
-		row, err := g.run(ctx, r, o)
-		if err != nil {
-			return nil, err
-		}
-		rep.Rows = append(rep.Rows, row)
+	rep.Rows = make([]Row, len(recs))
+	pr := &progress{f: o.Progress, total: int64(len(g.users)) * int64(len(recs))}
+	pr.report(0)
+	err = parallel.For(ctx, parallel.Workers(o.Workers), len(recs), func(_, i int) error {
+		row, err := g.run(ctx, recs[i], o, pr)
+		rep.Rows[i] = row
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return rep, nil
+}
+
+// progress serialises the reports of concurrent evaluations.
+type progress struct {
+	mu    sync.Mutex
+	f     affinity.ProgressFunc
+	done  int64
+	total int64
+}
+
+// report adds n evaluated customers and reports.
+func (p *progress) report(n int64) {
+	if p.f == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done += n
+	p.f(affinity.Progress{Step: "evaluate", Done: p.done, Total: p.total, Unit: "customers"})
 }
 
 // kindMask is a set of event kinds.
@@ -349,7 +389,7 @@ func forInteractions(h *affinity.History, c affinity.CustomerID, kinds kindMask,
 }
 
 // run fits r and scores its lists for every evaluated customer.
-func (g *ground) run(ctx context.Context, r Recommender, o Options) (Row, error) {
+func (g *ground) run(ctx context.Context, r Recommender, o Options, pr *progress) (Row, error) {
 	row := Row{Name: r.Name()}
 	t0 := time.Now()
 	if err := r.Fit(ctx, g.train, g.asOf); err != nil {
@@ -380,10 +420,14 @@ func (g *ground) run(ctx context.Context, r Recommender, o Options) (Row, error)
 	for it := range hits {
 		hits[it] = make([]bool, maxK)
 	}
+	const chunk = 1024
 	for ui := range g.users {
-		if ui%1024 == 0 {
+		if ui%chunk == 0 {
 			if err := ctx.Err(); err != nil {
 				return row, fmt.Errorf("evaluate: %s: %w", r.Name(), err)
+			}
+			if ui > 0 {
+				pr.report(chunk)
 			}
 		}
 		u := &g.users[ui]
@@ -425,6 +469,9 @@ func (g *ground) run(ctx context.Context, r Recommender, o Options) (Row, error)
 		}
 	}
 	row.RecommendTime = time.Since(t0)
+	if n := len(g.users); n > 0 {
+		pr.report(int64((n-1)%chunk + 1))
+	}
 	for it := range numItems {
 		row.Metrics[it], row.Curve[it] = acc[it].result(o.K, o.CurveK)
 	}

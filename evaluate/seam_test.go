@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/evaluate"
 )
 
@@ -42,4 +43,35 @@ func TestEvaluateLimits(t *testing.T) {
 		assert.Error(t, err, name)
 	}
 	assert.True(t, evaluate.DefaultCutoff(nil).IsZero())
+}
+
+// TestEvaluateParallelDeterministic: the report is the same with one
+// worker and with several, and progress counts every customer of every
+// recommender, ending at the total.
+func TestEvaluateParallelDeterministic(t *testing.T) {
+	h := storefront(t, 400, 3)
+	ctx := context.Background()
+	s, err := evaluate.TemporalSplit(ctx, h, evaluate.DefaultCutoff(h))
+	require.NoError(t, err)
+	recs := func() []evaluate.Recommender {
+		return append(evaluate.Baselines(1), &evaluate.Engine{}, &evaluate.ItemNeighbors{})
+	}
+	one, err := evaluate.Evaluate(ctx, s, recs(), evaluate.Options{Workers: 1, CurveK: 5})
+	require.NoError(t, err)
+	var reports []affinity.Progress
+	many, err := evaluate.Evaluate(ctx, s, recs(), evaluate.Options{Workers: 4, CurveK: 5, Progress: func(p affinity.Progress) { reports = append(reports, p) }})
+	require.NoError(t, err)
+	require.Len(t, many.Rows, len(one.Rows))
+	for i := range one.Rows {
+		a, b := one.Rows[i], many.Rows[i]
+		a.FitTime, a.RecommendTime, b.FitTime, b.RecommendTime = 0, 0, 0, 0
+		assert.Equal(t, a, b, a.Name)
+	}
+	require.NotEmpty(t, reports)
+	last := reports[len(reports)-1]
+	assert.Equal(t, int64(one.Users*len(one.Rows)), last.Total)
+	assert.Equal(t, last.Total, last.Done)
+	for i := 1; i < len(reports); i++ {
+		assert.GreaterOrEqual(t, reports[i].Done, reports[i-1].Done)
+	}
 }

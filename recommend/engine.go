@@ -1,7 +1,6 @@
 package recommend
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,14 +20,18 @@ const (
 	DefaultHalfLife           = 30 * 24 * time.Hour
 	DefaultPopularHalfLife    = 90 * 24 * time.Hour
 	DefaultSequentialWeight   = 0.5
-	DefaultSubstitutePenalty  = 0.5
+	DefaultSubstitutePenalty  = 1.0
 	DefaultLiftExponent       = 0.0
-	DefaultPopularityExponent = 0.75
-	DefaultPersonalization    = 0.2
+	DefaultPopularityExponent = 0.25
+	DefaultPersonalization    = 0.4
 	DefaultProfileDepth       = 2
 	DefaultMaxHistory         = 100
 	DefaultMaxEdges           = 500
-	DefaultPopularityBlend    = 0.2
+	DefaultPopularityBlend    = 0.0
+	// DefaultBasketPopularityExponent and DefaultBasketPopularityBlend
+	// are the defaults of requests without a customer history.
+	DefaultBasketPopularityExponent = 0.75
+	DefaultBasketPopularityBlend    = 0.2
 	// MinEdges is the number of edges every anchor may use while the
 	// MaxEdges budget lasts.
 	MinEdges              = 8
@@ -101,13 +104,22 @@ type Options struct {
 	// PopularityExponent ρ multiplies a candidate's co-purchase score by
 	// (1 + support)^ρ, support being its number of transactions in the
 	// main index: a popularity prior that turns symmetric measures such as
-	// cosine toward P(candidate | anchors). Default 0.75; negative disables.
+	// cosine toward P(candidate | anchors). It applies to requests of a
+	// customer with a history; default 0.25; negative disables. Learned
+	// models (EASE) have no prior.
 	PopularityExponent float64
 	// PopularityBlend λ interpolates the co-purchase score with the
 	// recency-weighted popularity: (1−λ)·s/max s + λ·pop/max pop, the most
 	// popular products joining the candidates (Jelinek–Mercer smoothing
-	// toward the popular ranking). Default 0.2; negative disables.
+	// toward the popular ranking). It applies to requests of a customer
+	// with a history; default 0 (off).
 	PopularityBlend float64
+	// BasketPopularityExponent and BasketPopularityBlend are
+	// PopularityExponent and PopularityBlend for requests without a
+	// customer history (a cart, a product page, an anonymous visitor),
+	// whose few anchors leave the evidence thin; defaults 0.75 and 0.2;
+	// negative disables.
+	BasketPopularityExponent, BasketPopularityBlend float64
 	// Personalization is the weight β of the cosine between the customer's
 	// category-affinity vector and a candidate's buyer-category profile in
 	// the final score (1−β)·ŝ + β·cos, where ŝ is the co-purchase score
@@ -141,6 +153,9 @@ type Options struct {
 	Segments []*roaring.Bitmap
 	// Boosts multiply the scores of chosen products for chosen customers.
 	Boosts []Boost
+	// NextBasket turns on next-basket mode (the customer's own repeat
+	// items ranked with explore items); off by default. See [NextBasket].
+	NextBasket NextBasket
 }
 
 // Consumable marks a category (any level, given as path) as re-bought.
@@ -169,39 +184,20 @@ type Engine struct {
 	o        Options
 	asOf     int64
 	asOfTime time.Time
-	excl     []uint64 // Options.Exclude as a dense bitset
-	hl       float64  // seconds
+	excl     bitset  // Options.Exclude
+	nbAlpha  float32 // NextBasket.RepeatWeight
+	nbHL     float64 // NextBasket.HalfLife in seconds
+	hl       float64 // seconds
 	ew       [affinity.Wishlist + 1]float32
 
-	// edges, CSR by anchor product; hot holds what a request reads per
-	// anchor in one cache line access
-	off     []uint32
-	hot     []prodHot
-	nbr     []affinity.ProductID
-	w       []float32
-	info    []edgeInfo // cold: read only to explain results
-	measure similarity.Measure
-	unit    string // "customers", "orders" or "" (unknown)
-	support []uint32
-	total   int
-	seqSup  []uint32
-	seqTot  int
-
-	subOff []uint32
-	subCat []affinity.CategoryID
-
-	dims    int
-	prof    []float32 // np × dims, rows L2-normalised
-	pdimOff []uint32
-	pdim    []uint16
-	pdimW   []float32
-
-	prior    []float32 // (1+support)^PopularityExponent; nil when off
-	pop      []float32
-	popNorm  []float32 // pop / max pop
-	popTotal float64
-	popOrder []affinity.ProductID
-	segs     []segPop
+	// the parts, built once by their constructors
+	*edgeTable
+	*profiles
+	*popularity
+	sub  *substitutes
+	rep  repeatModel
+	hot  []prodHot // per anchor, what a request reads in one cache line
+	segs []segPop
 
 	rebuy  []int64 // seconds; nil when no consumables
 	boosts []boost
@@ -234,21 +230,6 @@ type stockSet struct {
 }
 
 func (s *stockSet) has(p affinity.ProductID) bool { return s.bits[p>>6]&(1<<(p&63)) != 0 }
-
-// edgeInfo is the evidence behind an edge, for its Reason.
-type edgeInfo struct {
-	meas float32 // the index's measure value
-	cnt  uint32  // co-count
-	lift float32
-	kind uint8
-}
-
-// edge kinds
-const (
-	edgeTogether uint8 = 1 << iota
-	edgeAfter
-	edgeSame
-)
 
 // New builds an Engine from h and the co-purchase index nb (built from h,
 // typically with similarity.Basket or similarity.Customer scope) as of
@@ -286,9 +267,11 @@ func New(ctx context.Context, h *affinity.History, nb *similarity.Index, asOf ti
 	e := &Engine{h: h, cat: cat, np: np, o: withDefaults(opts), asOfTime: asOf.UTC()}
 	e.asOf = asOf.Unix()
 	e.hl = e.o.HalfLife.Seconds()
+	e.nbAlpha = float32(e.o.NextBasket.RepeatWeight)
+	e.nbHL = e.o.NextBasket.HalfLife.Seconds()
 	e.ew = [...]float32{affinity.View: float32(e.o.ViewWeight), affinity.Cart: float32(e.o.CartWeight),
 		affinity.Rating: float32(e.o.RatingWeight), affinity.Wishlist: float32(e.o.WishlistWeight)}
-	e.excl = make([]uint64, (np+63)/64)
+	e.excl = newBitset(np)
 	if opts.Exclude != nil {
 		it := opts.Exclude.Iterator()
 		for it.HasNext() {
@@ -296,14 +279,15 @@ func New(ctx context.Context, h *affinity.History, nb *similarity.Index, asOf ti
 			if int(p) >= np {
 				break
 			}
-			e.excl[p>>6] |= 1 << (p & 63)
+			e.excl.add(affinity.ProductID(p))
 		}
 	}
-	e.substitutes()
-	if err := e.edges(ctx, nb, e.o.Sequential); err != nil {
+	var err error
+	e.sub = newSubstitutes(cat, np, e.o.SubstituteDepth)
+	if e.edgeTable, err = newEdgeTable(ctx, np, nb, e.o.Sequential, &e.o, e.sub, e.excl); err != nil {
 		return nil, err
 	}
-	if err := e.profiles(ctx); err != nil {
+	if e.profiles, err = newProfiles(ctx, h, np, e.asOf, e.o.ProfileDepth, e.o.Personalization > 0); err != nil {
 		return nil, err
 	}
 	e.hot = make([]prodHot, np)
@@ -319,7 +303,15 @@ func New(ctx context.Context, h *affinity.History, nb *similarity.Index, asOf ti
 		}
 		e.hot[p] = h
 	}
-	if err := e.popularity(ctx); err != nil {
+	if e.popularity, err = newPopularity(ctx, h, np, e.asOf, e.o.PopularHalfLife.Seconds(), e.ew); err != nil {
+		return nil, err
+	}
+	if e.nbAlpha > 0 {
+		if e.rep, err = newRepeatModel(ctx, h, np, e.asOf, e.o.NextBasket.Propensity); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.segments(ctx); err != nil {
 		return nil, err
 	}
 	if err := e.rules(); err != nil {
@@ -346,6 +338,7 @@ func (o *Options) validate() error {
 		{"SequentialWeight", o.SequentialWeight}, {"SubstitutePenalty", o.SubstitutePenalty},
 		{"LiftExponent", o.LiftExponent}, {"PopularityExponent", o.PopularityExponent},
 		{"PopularityBlend", o.PopularityBlend}, {"Personalization", o.Personalization},
+		{"BasketPopularityExponent", o.BasketPopularityExponent}, {"BasketPopularityBlend", o.BasketPopularityBlend},
 		{"ViewWeight", o.ViewWeight}, {"CartWeight", o.CartWeight},
 		{"WishlistWeight", o.WishlistWeight}, {"RatingWeight", o.RatingWeight},
 	} {
@@ -356,7 +349,12 @@ func (o *Options) validate() error {
 	if o.Workers > MaxWorkers {
 		return fmt.Errorf("%w: Workers = %d, at most MaxWorkers = %d", ErrInvalidOptions, o.Workers, MaxWorkers)
 	}
-	return nil
+	return o.NextBasket.validate()
+}
+
+// errorField is the error of an invalid option.
+func errorField(name string, v any, why string) error {
+	return fmt.Errorf("%w: %s = %v: %s", ErrInvalidOptions, name, v, why)
 }
 
 func withDefaults(o Options) Options {
@@ -379,6 +377,9 @@ func withDefaults(o Options) Options {
 	def(&o.PopularityExponent, DefaultPopularityExponent)
 	def(&o.PopularityBlend, DefaultPopularityBlend)
 	o.PopularityBlend = min(o.PopularityBlend, 1)
+	def(&o.BasketPopularityExponent, DefaultBasketPopularityExponent)
+	def(&o.BasketPopularityBlend, DefaultBasketPopularityBlend)
+	o.BasketPopularityBlend = min(o.BasketPopularityBlend, 1)
 	o.Personalization = min(o.Personalization, 1)
 	def(&o.ViewWeight, DefaultViewWeight)
 	def(&o.CartWeight, DefaultCartWeight)
@@ -400,6 +401,12 @@ func withDefaults(o Options) Options {
 	}
 	if o.MaxHistory <= 0 {
 		o.MaxHistory = DefaultMaxHistory
+	}
+	if o.NextBasket.HalfLife == 0 {
+		o.NextBasket.HalfLife = DefaultNextBasketHalfLife
+	}
+	if o.NextBasket.Propensity == 0 {
+		o.NextBasket.Propensity = 1
 	}
 	o.SubstituteDepth = max(o.SubstituteDepth, 0)
 	return o
@@ -440,166 +447,12 @@ func (e *Engine) InStock(p affinity.ProductID) bool {
 	return int(p) < e.np && e.stock.Load().has(p)
 }
 
-// substitutes precomputes each product's categories at SubstituteDepth.
-func (e *Engine) substitutes() {
-	c := e.cat
-	e.subOff = make([]uint32, e.np+1)
-	for p := range e.np {
-		start := len(e.subCat)
-		for _, l := range c.Categories(affinity.ProductID(p)) {
-			a := l
-			if e.o.SubstituteDepth > 0 {
-				a = c.Ancestor(l, e.o.SubstituteDepth)
-			}
-			if !slices.Contains(e.subCat[start:], a) {
-				e.subCat = append(e.subCat, a)
-			}
-		}
-		e.subOff[p+1] = uint32(len(e.subCat))
-	}
-}
-
-func (e *Engine) subs(p affinity.ProductID) []affinity.CategoryID {
-	return e.subCat[e.subOff[p]:e.subOff[p+1]]
-}
-
-func (e *Engine) same(a, b affinity.ProductID) bool {
-	for _, x := range e.subs(a) {
-		if slices.Contains(e.subs(b), x) {
-			return true
-		}
-	}
-	return false
-}
-
-type edge struct {
-	p    affinity.ProductID
-	w    float32
-	m    float32
-	c    uint32
-	kind uint8
-}
-
-// edges merges the neighbour lists of nb and seq into one CSR with the
-// engine's edge weights.
-func (e *Engine) edges(ctx context.Context, nb, seq *similarity.Index) error {
-	e.measure = nb.Measure()
-	switch nb.Scope() {
-	case similarity.Basket:
-		e.unit = "orders"
-	case similarity.Customer, similarity.Sequential:
-		e.unit = "customers"
-	}
-	e.total = nb.Total()
-	e.support = make([]uint32, e.np)
-	for p := range nb.NumProducts() {
-		e.support[p] = uint32(nb.Support(affinity.ProductID(p)))
-	}
-	if seq != nil {
-		e.seqTot = seq.Total()
-		e.seqSup = make([]uint32, e.np)
-		for p := range seq.NumProducts() {
-			e.seqSup[p] = uint32(seq.Support(affinity.ProductID(p)))
-		}
-	}
-	if rho := e.o.PopularityExponent; rho > 0 {
-		e.prior = make([]float32, e.np)
-		for p, sup := range e.support {
-			e.prior[p] = float32(math.Pow(1+float64(sup), rho))
-		}
-	}
-	e.off = make([]uint32, e.np+1)
-	var buf []edge
-	pen := float32(e.o.SubstitutePenalty)
-	for a := range e.np {
-		if a%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		pa := affinity.ProductID(a)
-		buf = buf[:0]
-		if e.excluded(pa) {
-			e.off[a+1] = uint32(len(e.nbr))
-			continue
-		}
-		if a < nb.NumProducts() {
-			for _, n := range nb.Neighbors(pa) {
-				if n.Product == pa || int(n.Product) >= e.np || !(n.Score > 0) || e.excluded(n.Product) {
-					continue
-				}
-				w := n.Score * e.tilt(n.Count, e.support[a], e.support[n.Product], e.total) * e.priorOf(n.Product)
-				buf = append(buf, edge{p: n.Product, w: w, m: n.Score, c: n.Count, kind: edgeTogether})
-			}
-		}
-		if seq != nil && a < seq.NumProducts() {
-			sw := float32(e.o.SequentialWeight)
-			for _, n := range seq.Neighbors(pa) {
-				if n.Product == pa || int(n.Product) >= e.np || !(n.Score > 0) || sw == 0 || e.excluded(n.Product) {
-					continue
-				}
-				w := sw * n.Score * e.tilt(n.Count, e.seqSup[a], e.seqSup[n.Product], e.seqTot) * e.priorOf(n.Product)
-				if i := slices.IndexFunc(buf, func(x edge) bool { return x.p == n.Product }); i >= 0 {
-					buf[i].w += w
-					buf[i].kind |= edgeAfter
-				} else {
-					buf = append(buf, edge{p: n.Product, w: w, m: n.Score, c: n.Count, kind: edgeAfter})
-				}
-			}
-		}
-		// strongest first: a request may use only a prefix of the list
-		slices.SortFunc(buf, func(x, y edge) int { return cmp.Or(cmp.Compare(y.w, x.w), cmp.Compare(x.p, y.p)) })
-		for _, x := range buf {
-			x.w = max(x.w, 1e-6) // keeps scores positive (see scratch.touch)
-			if e.same(pa, x.p) {
-				if pen <= 0 {
-					continue
-				}
-				x.w *= pen
-				x.kind |= edgeSame
-			}
-			e.nbr = append(e.nbr, x.p)
-			e.w = append(e.w, x.w)
-			inf := edgeInfo{meas: x.m, cnt: x.c, kind: x.kind}
-			if x.kind&edgeTogether != 0 {
-				inf.lift = lift(x.c, e.support[a], e.support[x.p], e.total)
-			} else {
-				inf.lift = lift(x.c, e.seqSup[a], e.seqSup[x.p], e.seqTot)
-			}
-			e.info = append(e.info, inf)
-		}
-		e.off[a+1] = uint32(len(e.nbr))
-	}
-	return nil
-}
-
 // excluded reports whether p is in Options.Exclude.
-func (e *Engine) excluded(p affinity.ProductID) bool { return e.excl[p>>6]&(1<<(p&63)) != 0 }
+func (e *Engine) excluded(p affinity.ProductID) bool { return e.excl.has(p) }
 
-// priorOf returns the popularity prior of p (1 when off).
-func (e *Engine) priorOf(p affinity.ProductID) float32 {
-	if e.prior == nil {
-		return 1
-	}
-	return e.prior[p]
-}
+func (e *Engine) subs(p affinity.ProductID) []affinity.CategoryID { return e.sub.of(p) }
 
-// tilt returns lift^LiftExponent, lift clamped to [1/16, 16].
-func (e *Engine) tilt(c, sa, sb uint32, n int) float32 {
-	if e.o.LiftExponent == 0 || sa == 0 || sb == 0 {
-		return 1
-	}
-	lift := float64(c) * float64(n) / (float64(sa) * float64(sb))
-	lift = min(max(lift, 1.0/16), 16)
-	return float32(math.Pow(lift, e.o.LiftExponent))
-}
-
-func lift(c, sa, sb uint32, n int) float32 {
-	if sa == 0 || sb == 0 {
-		return 0
-	}
-	return float32(float64(c) * float64(n) / (float64(sa) * float64(sb)))
-}
+func (e *Engine) same(a, b affinity.ProductID) bool { return e.sub.same(a, b) }
 
 // rules resolves consumables and boosts.
 func (e *Engine) rules() error {
@@ -677,61 +530,9 @@ func decay(age int64, halfLife float64) float32 {
 	return max(math.Float32frombits(math.Float32bits(float32(p))-uint32(n)<<23), 1e-30)
 }
 
-// popularity computes the recency-weighted popularity of every product
-// (bought lines, plus events weighted like anchors) and of the products
-// within each precomputed segment.
-func (e *Engine) popularity(ctx context.Context) error {
-	h := e.h
-	phl := e.o.PopularHalfLife.Seconds()
-	e.pop = make([]float32, e.np)
-	for o := range h.NumOrders() {
-		if o%8192 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		t := h.OrderUnix(affinity.OrderID(o))
-		if t > e.asOf {
-			continue
-		}
-		d := decay(e.asOf-t, phl)
-		lo, hi := h.OrderLines(affinity.OrderID(o))
-		for i := lo; i < hi; i++ {
-			if h.LineQuantity(i) > 0 {
-				e.pop[h.LineProduct(i)] += d
-			}
-		}
-	}
-	// events count with their anchor weights: ratings fully (rating data
-	// has no purchases), views and carts a little
-	for i := range h.NumEvents() {
-		if i%8192 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		if ev := h.Event(i); ev.Unix <= e.asOf && ev.Kind.Valid() && e.ew[ev.Kind] > 0 {
-			e.pop[ev.Product] += e.ew[ev.Kind] * decay(e.asOf-ev.Unix, phl)
-		}
-	}
-	var top float32
-	for _, v := range e.pop {
-		e.popTotal += float64(v)
-		top = max(top, v)
-	}
-	e.popNorm = make([]float32, e.np)
-	if top > 0 {
-		for p, v := range e.pop {
-			e.popNorm[p] = v / top
-		}
-	}
-	e.popOrder = make([]affinity.ProductID, e.np)
-	for p := range e.popOrder {
-		e.popOrder[p] = affinity.ProductID(p)
-	}
-	slices.SortFunc(e.popOrder, func(a, b affinity.ProductID) int {
-		return cmp.Or(cmp.Compare(e.pop[b], e.pop[a]), cmp.Compare(a, b))
-	})
+// segments precomputes the favourites of Options.Segments for the
+// cold-start fallback.
+func (e *Engine) segments(ctx context.Context) error {
 	if len(e.o.Segments) == 0 {
 		return nil
 	}

@@ -224,7 +224,7 @@ func TestBadInput(t *testing.T) {
 
 func TestColdStartFallbacks(t *testing.T) {
 	h := tinyShop(t)
-	e := tinyEngine(t, h, recommend.Options{PopularityBlend: -1}) // fallbacks only, no blended popular products
+	e := tinyEngine(t, h, recommend.Options{PopularityBlend: -1, BasketPopularityBlend: -1}) // fallbacks only, no blended popular products
 	cat := h.Catalog()
 	inStock := 0
 	for p := range cat.NumProducts() {
@@ -345,7 +345,7 @@ func TestBasketMatchesNaive(t *testing.T) {
 	h, err := st.History(context.Background())
 	require.NoError(t, err)
 	nb := mustIndex(t, h)
-	e, err := recommend.New(context.Background(), h, nb, h.Latest(), recommend.Options{PopularityExponent: -1, PopularityBlend: -1, SubstitutePenalty: 1})
+	e, err := recommend.New(context.Background(), h, nb, h.Latest(), recommend.Options{PopularityExponent: -1, PopularityBlend: -1, BasketPopularityExponent: -1, BasketPopularityBlend: -1, SubstitutePenalty: 1})
 	require.NoError(t, err)
 	cat := h.Catalog()
 	np := cat.NumProducts()

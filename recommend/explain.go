@@ -25,7 +25,10 @@ func (r *Rec) Explain(e *Engine) string {
 		}
 		switch rs.Kind {
 		case Again:
-			fmt.Fprintf(&b, "bought %d %s before, last %.0f days ago: due again", rs.Count, plural(int(rs.Count), "time", "times"), rs.Measure)
+			fmt.Fprintf(&b, "bought %d %s before, last %.0f days ago", rs.Count, plural(int(rs.Count), "time", "times"), rs.Measure)
+			if r.Source == Rebuy {
+				b.WriteString(": due again")
+			}
 		case After:
 			fmt.Fprintf(&b, "bought after %s %s%s", e.name(rs.Product), e.count(rs.Count, true), times(rs.Lift))
 		default:

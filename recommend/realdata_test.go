@@ -195,7 +195,7 @@ func realConfigs() []realConfig {
 	return []realConfig{
 		{name: "basket cosine, defaults", scope: similarity.Basket, measure: similarity.Cosine, check: true},
 		{name: "plain item cosine", scope: similarity.Basket, measure: similarity.Cosine,
-			opts: recommend.Options{PopularityExponent: -1, PopularityBlend: -1, SubstitutePenalty: 1, Personalization: -1, MaxEdges: -1}},
+			opts: recommend.Options{PopularityExponent: -1, PopularityBlend: -1, BasketPopularityExponent: -1, BasketPopularityBlend: -1, SubstitutePenalty: 1, Personalization: -1, MaxEdges: -1}},
 		{name: "customer cosine, defaults", scope: similarity.Customer, measure: similarity.Cosine},
 	}
 }

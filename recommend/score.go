@@ -18,6 +18,9 @@ const (
 	fPicked                   // already in the results
 	fDue                      // consumable due again
 	fBlend                    // already a candidate through the popularity blend
+	fTouch                    // scored (signed models, where a score may be 0 or negative)
+	fBan                      // excluded by the request's rules: never returned
+	fRepeat                   // a repeat candidate of next-basket mode
 )
 
 type cand struct {
@@ -32,6 +35,8 @@ type histItem struct {
 	p      affinity.ProductID
 	w      float32 // anchor weight
 	last   int64   // last purchase, Unix seconds
+	first  int64   // first purchase, Unix seconds
+	rep    float32 // next-basket repeat weight: Σ 2^(−age/NextBasket.HalfLife)
 	n      uint32  // purchases
 	lo     uint32  // first edge, set when scored
 	ne     uint32  // edges scored
@@ -182,48 +187,94 @@ func checkRequest(req *Request) error {
 	return nil
 }
 
+// job is the state of one request as it passes the stages of run.
+type job struct {
+	req      *Request
+	r        *Rules
+	c        affinity.CustomerID
+	known    bool
+	asOf     int64
+	st       *stockSet
+	hsum     float32 // the customer's history weight
+	nb       int     // distinct basket products
+	personal bool
+	rerank   bool
+	m        int // candidates kept for the re-ranking stages
+	lambda   float32
+	prior    []float32
+}
+
+// run serves one request: a pipeline of stages, each of a screen, that
+// share the scratch s. dst is returned extended by at most K results.
 func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID, known bool) ([]Rec, error) {
-	asOf := e.asOf
+	j := &job{req: req, r: &req.Rules, c: c, known: known, asOf: e.asOf, st: e.stock.Load()}
 	if !req.AsOf.IsZero() {
-		asOf = req.AsOf.Unix()
+		j.asOf = req.AsOf.Unix()
 	}
-	r := &req.Rules
+	if err := e.anchors(s, j); err != nil {
+		return dst, err
+	}
+	e.budget(s, j)
+	e.score(s, j)
+	e.plan(s, j)
+	e.selectTop(s, j)
+	e.rescore(s, j)
+	e.addOwn(s, j)
+	if j.r.Diversity > 0 {
+		e.mmr(s, req.K, float32(j.r.Diversity))
+	}
+	base := len(dst)
+	dst = e.emit(s, j, dst)
+	e.explain(s, dst[base:], j.asOf)
+	if len(dst)-base < req.K {
+		dst = e.fallback(s, dst, base, req, c, known, j.st, j.asOf)
+	}
+	return dst, nil
+}
+
+// anchors collects the request's anchors: rule exclusions, the
+// customer's history (as of the request), the basket with its weight.
+func (e *Engine) anchors(s *scratch, j *job) error {
+	r := j.r
 	for _, key := range r.Exclude {
 		p, ok := e.cat.LookupProduct(key)
 		if !ok {
-			return dst, fmt.Errorf("%w: excluded product %q", ErrUnknownProduct, key)
+			return fmt.Errorf("%w: excluded product %q", ErrUnknownProduct, key)
 		}
-		s.mark(p, fExcl)
+		s.mark(p, fExcl|fBan)
 	}
-	var hsum float32
-	if known {
-		hsum = e.history(s, c, asOf, r.AllowRepeats)
+	if j.known {
+		j.hsum = e.history(s, j.c, j.asOf, r.AllowRepeats)
 	}
-	personal := hsum > 0 && e.dims > 0 && e.o.Personalization > 0
-	nb := 0
-	for _, key := range req.Basket {
+	j.personal = j.hsum > 0 && e.dims > 0 && e.o.Personalization > 0
+	for _, key := range j.req.Basket {
 		p, ok := e.cat.LookupProduct(key)
 		if !ok {
-			return dst, fmt.Errorf("%w: basket product %q", ErrUnknownProduct, key)
+			return fmt.Errorf("%w: basket product %q", ErrUnknownProduct, key)
 		}
-		nb += e.addBasket(s, p, !r.AllowSubstitutes)
+		j.nb += e.addBasket(s, p, !r.AllowSubstitutes)
 	}
-	for _, p := range req.Items {
+	for _, p := range j.req.Items {
 		if int(p) >= e.np {
-			return dst, fmt.Errorf("%w: basket product id %d", ErrUnknownProduct, p)
+			return fmt.Errorf("%w: basket product id %d", ErrUnknownProduct, p)
 		}
-		nb += e.addBasket(s, p, !r.AllowSubstitutes)
+		j.nb += e.addBasket(s, p, !r.AllowSubstitutes)
 	}
-	if nb > 0 {
-		bw := max(1, hsum/float32(nb))
+	if j.nb > 0 {
+		bw := max(1, j.hsum/float32(j.nb))
 		for i := range s.items {
 			if s.items[i].basket {
 				s.items[i].w += bw
 			}
 		}
 	}
+	return nil
+}
 
-	// co-purchase scores
+// budget shares out the MaxEdges edges of a request among the anchors,
+// in proportion to their weights (at least MinEdges each).
+func (e *Engine) budget(s *scratch, j *job) {
+	nb := j.nb
 	var wsum float32
 	for i := range s.items {
 		wsum += s.items[i].w
@@ -250,6 +301,11 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 			}
 		}
 	}
+}
+
+// score sums the anchors' edges into s.acc (the hot loop) and applies
+// the popularity prior of the request's kind.
+func (e *Engine) score(s *scratch, j *job) {
 	for i := range s.items {
 		it := &s.items[i]
 		if it.ne == 0 {
@@ -257,6 +313,17 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 		}
 		lo, hi := it.lo, it.lo+it.ne
 		nbr, w := e.nbr[lo:hi], e.w[lo:hi]
+		if e.signed {
+			// a sum of signed weights may pass through 0: membership by flag
+			for j, q := range nbr {
+				if s.flag[q]&fTouch == 0 {
+					s.mark(q, fTouch)
+					s.touched = append(s.touched, q)
+				}
+				s.acc[q] += it.w * w[j]
+			}
+			continue
+		}
 		for j, q := range nbr {
 			v := s.acc[q]
 			if v == 0 {
@@ -265,23 +332,56 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 			s.acc[q] = v + it.w*w[j]
 		}
 	}
+	if e.signed {
+		// only positive evidence ranks
+		s.touched = slices.DeleteFunc(s.touched, func(p affinity.ProductID) bool {
+			if s.acc[p] > 0 {
+				return false
+			}
+			s.acc[p] = 0
+			return true
+		})
+	}
 
+	// the popularity prior and blend of the request's kind
+	prior, lambda := e.priorB, float32(e.o.BasketPopularityBlend)
+	if j.hsum > 0 {
+		prior, lambda = e.prior, float32(e.o.PopularityBlend)
+	}
+	j.prior, j.lambda = prior, lambda
+	if prior != nil {
+		for _, p := range s.touched {
+			s.acc[p] *= prior[p]
+		}
+	}
+
+}
+
+// plan decides the boosts that apply and how many candidates the
+// re-ranking stages need.
+func (e *Engine) plan(s *scratch, j *job) {
 	for i, b := range e.boosts {
-		if b.customers == nil || (known && b.customers.Contains(uint32(c))) {
+		if b.customers == nil || (j.known && b.customers.Contains(uint32(j.c))) {
 			s.boosts = append(s.boosts, i)
 		}
 	}
-	rerank := personal || len(s.boosts) > 0 || r.Diversity > 0 || r.MaxPerCategory > 0
-	m := req.K
-	if rerank {
-		m = max(2*req.K, 20)
+	r := j.r
+	j.rerank = j.personal || len(s.boosts) > 0 || r.Diversity > 0 || r.MaxPerCategory > 0
+	j.m = j.req.K
+	if j.rerank {
+		j.m = max(2*j.req.K, 20)
 		if r.MaxPerCategory > 0 {
-			m = max(32*req.K, 256)
+			j.m = max(32*j.req.K, 256)
 		}
 	}
-	st := e.stock.Load()
+}
+
+// selectTop keeps the m best eligible candidates in s.cand, best first,
+// blended with popularity when the request's blend is on.
+func (e *Engine) selectTop(s *scratch, j *job) {
+	m, r, st, lambda := j.m, j.r, j.st, j.lambda
 	s.top.Reset(m)
-	if lambda := float32(e.o.PopularityBlend); lambda > 0 && len(s.touched) > 0 {
+	if lambda > 0 && len(s.touched) > 0 {
 		// interpolate with popularity: (1−λ)·s/max s + λ·pop/max pop, the
 		// m most popular products joining the candidates. They go first,
 		// so that the selection's bar is high before the long tail is
@@ -326,6 +426,12 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 		}
 	}
 	s.takeTop()
+}
+
+// rescore scales the candidates to [0, 1] and applies personalisation
+// and boosts.
+func (e *Engine) rescore(s *scratch, j *job) {
+	personal := j.personal
 	if len(s.cand) > 0 {
 		smax := s.cand[0].s
 		beta := float32(e.o.Personalization)
@@ -348,19 +454,30 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 			x.s = v
 		}
 	}
-	// due consumables rank with the strongest complement
+}
+
+// addOwn adds the customer's own products: due consumables and, in
+// next-basket mode, repeat candidates; then sorts when scores moved.
+func (e *Engine) addOwn(s *scratch, j *job) {
 	for _, d := range s.due {
-		if e.eligible(s, st, r, d.p) {
+		// due consumables rank with the strongest complement
+		if s.flag[d.p]&fBan == 0 && e.eligible(s, j.st, j.r, d.p) {
 			s.cand = append(s.cand, cand{p: d.p, s: 1})
 		}
 	}
-	if rerank || len(s.due) > 0 {
+	nrep := 0
+	if e.nbAlpha > 0 && j.known {
+		nrep = e.repeats(s, j.st, j.r, j.asOf)
+	}
+	if j.rerank || len(s.due) > 0 || nrep > 0 {
 		s.sortCand()
 	}
-	if r.Diversity > 0 {
-		e.mmr(s, req.K, float32(r.Diversity))
-	}
-	base := len(dst)
+}
+
+// emit appends up to K candidates within the category caps, each with
+// its source.
+func (e *Engine) emit(s *scratch, j *job, dst []Rec) []Rec {
+	base, req, r := len(dst), j.req, j.r
 	for _, x := range s.cand {
 		if len(dst)-base == req.K {
 			break
@@ -369,17 +486,15 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 			continue
 		}
 		src := Neighbors
-		if s.flag[x.p]&fDue != 0 {
+		switch f := s.flag[x.p]; {
+		case f&fDue != 0:
 			src = Rebuy
+		case f&fRepeat != 0:
+			src = Repeat
 		}
 		dst = e.appendRec(s, dst, x.p, x.s, src)
 	}
-	e.explain(s, dst[base:], asOf)
-
-	if len(dst)-base < req.K {
-		dst = e.fallback(s, dst, base, req, c, known, st, asOf)
-	}
-	return dst, nil
+	return dst
 }
 
 func (e *Engine) appendRec(s *scratch, dst []Rec, p affinity.ProductID, score float32, src Source) []Rec {
@@ -403,10 +518,14 @@ func (e *Engine) history(s *scratch, c affinity.CustomerID, asOf int64, allowRep
 		o--
 		t := h.OrderUnix(o)
 		d := decay(asOf-t, e.hl)
+		var rd float32
+		if e.nbAlpha > 0 {
+			rd = decay(asOf-t, e.nbHL)
+		}
 		lo, hi := h.OrderLines(o)
 		for i := lo; i < hi; i++ {
 			if h.LineQuantity(i) > 0 {
-				e.addHist(s, h.LineProduct(i), d, t, true, allowRepeats)
+				e.addHist(s, h.LineProduct(i), d, rd, t, true, allowRepeats)
 			}
 		}
 	}
@@ -420,7 +539,11 @@ func (e *Engine) history(s *scratch, c affinity.CustomerID, asOf int64, allowRep
 		if w == 0 && ev.Kind != affinity.Rating {
 			continue
 		}
-		e.addHist(s, ev.Product, w*decay(asOf-ev.Unix, e.hl), ev.Unix, ev.Kind == affinity.Rating, allowRepeats)
+		var rd float32
+		if e.nbAlpha > 0 && ev.Kind == affinity.Rating {
+			rd = decay(asOf-ev.Unix, e.nbHL)
+		}
+		e.addHist(s, ev.Product, w*decay(asOf-ev.Unix, e.hl), rd, ev.Unix, ev.Kind == affinity.Rating, allowRepeats)
 	}
 	var sum float32
 	for i := range s.items {
@@ -435,7 +558,7 @@ func (e *Engine) history(s *scratch, c affinity.CustomerID, asOf int64, allowRep
 	return sum
 }
 
-func (e *Engine) addHist(s *scratch, p affinity.ProductID, w float32, t int64, bought, allowRepeats bool) {
+func (e *Engine) addHist(s *scratch, p affinity.ProductID, w, rw float32, t int64, bought, allowRepeats bool) {
 	if e.excluded(p) {
 		return // non-merchandise: never an anchor, never a reason
 	}
@@ -446,7 +569,13 @@ func (e *Engine) addHist(s *scratch, p affinity.ProductID, w float32, t int64, b
 		s.hpos.set(p, pos)
 	}
 	it := &s.items[pos-1]
-	if it.anchor {
+	switch {
+	case !it.anchor:
+	case e.learned:
+		// a learned model was fitted on binary rows: a product counts
+		// once, with the weight of its latest purchase or event
+		it.w = max(it.w, w)
+	default:
 		it.w += w
 	}
 	if bought {
@@ -455,6 +584,10 @@ func (e *Engine) addHist(s *scratch, p affinity.ProductID, w float32, t int64, b
 		}
 		it.n++
 		it.last = max(it.last, t)
+		it.rep += rw
+		if it.first == 0 || t < it.first {
+			it.first = t
+		}
 	}
 }
 
@@ -637,7 +770,7 @@ func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
 					continue
 				}
 				ri := int(s.rpos.get(q)) - 1
-				if ri < 0 || !(e.info[int(lo)+j].lift >= 1) {
+				if ri < 0 || !(e.info[int(lo)+j].lift >= 1) || !(e.w[int(lo)+j] > 0) {
 					continue // not a result, or bought together less than chance: no reason
 				}
 				insertBest(s.best[ri*MaxReasons:(ri+1)*MaxReasons], bestEdge{w: it.w * e.w[int(lo)+j], a: it.p, j: lo + uint32(j)})
@@ -663,7 +796,7 @@ func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
 			if r.nbecause == 0 {
 				r.Source = Popular // placed by the popularity blend: no evidence above chance
 			}
-		case Rebuy:
+		case Rebuy, Repeat:
 			it := s.items[s.hpos.get(r.Product)-1]
 			r.because[0] = Reason{Kind: Again, Product: r.Product, Count: it.n, Measure: float32(asOf-it.last) / 86400}
 			r.nbecause = 1

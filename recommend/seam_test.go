@@ -45,16 +45,20 @@ func TestNewSeam(t *testing.T) {
 
 	bad := []float64{math.NaN(), math.Inf(1), math.Inf(-1)}
 	fields := map[string]func(*recommend.Options, float64){
-		"SequentialWeight":   func(o *recommend.Options, v float64) { o.SequentialWeight = v },
-		"SubstitutePenalty":  func(o *recommend.Options, v float64) { o.SubstitutePenalty = v },
-		"LiftExponent":       func(o *recommend.Options, v float64) { o.LiftExponent = v },
-		"PopularityExponent": func(o *recommend.Options, v float64) { o.PopularityExponent = v },
-		"PopularityBlend":    func(o *recommend.Options, v float64) { o.PopularityBlend = v },
-		"Personalization":    func(o *recommend.Options, v float64) { o.Personalization = v },
-		"ViewWeight":         func(o *recommend.Options, v float64) { o.ViewWeight = v },
-		"CartWeight":         func(o *recommend.Options, v float64) { o.CartWeight = v },
-		"WishlistWeight":     func(o *recommend.Options, v float64) { o.WishlistWeight = v },
-		"RatingWeight":       func(o *recommend.Options, v float64) { o.RatingWeight = v },
+		"SequentialWeight":         func(o *recommend.Options, v float64) { o.SequentialWeight = v },
+		"SubstitutePenalty":        func(o *recommend.Options, v float64) { o.SubstitutePenalty = v },
+		"LiftExponent":             func(o *recommend.Options, v float64) { o.LiftExponent = v },
+		"PopularityExponent":       func(o *recommend.Options, v float64) { o.PopularityExponent = v },
+		"PopularityBlend":          func(o *recommend.Options, v float64) { o.PopularityBlend = v },
+		"Personalization":          func(o *recommend.Options, v float64) { o.Personalization = v },
+		"ViewWeight":               func(o *recommend.Options, v float64) { o.ViewWeight = v },
+		"CartWeight":               func(o *recommend.Options, v float64) { o.CartWeight = v },
+		"WishlistWeight":           func(o *recommend.Options, v float64) { o.WishlistWeight = v },
+		"RatingWeight":             func(o *recommend.Options, v float64) { o.RatingWeight = v },
+		"BasketPopularityExponent": func(o *recommend.Options, v float64) { o.BasketPopularityExponent = v },
+		"BasketPopularityBlend":    func(o *recommend.Options, v float64) { o.BasketPopularityBlend = v },
+		"RepeatWeight":             func(o *recommend.Options, v float64) { o.NextBasket.RepeatWeight = v },
+		"IntervalWeight":           func(o *recommend.Options, v float64) { o.NextBasket.IntervalWeight = v },
 	}
 	for name, set := range fields {
 		for _, v := range bad {

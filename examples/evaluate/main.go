@@ -6,6 +6,8 @@
 //	go run ./examples/evaluate -data ../shared/data/online-retail/online_retail_2010-2011.csv.gz -format onlineretail
 //	go run ./examples/evaluate -train u1.base -test u1.test      # a ready split, MovieLens u.data layout
 //	go run ./examples/evaluate -data u.data -format movielens -split stratified -by product -seed 42
+//	go run ./examples/evaluate -synthetic movielens    # MovieLens-100k-shaped synthetic store
+//	go run ./examples/evaluate                         # the demo store
 //
 // Defaults per format: dated data (onlineretail, cdnow, members, movielens,
 // csv) is split in time at evaluate.DefaultCutoff (about the last fifth of
@@ -19,6 +21,11 @@
 // Flags:
 //
 //	-data FILE -format NAME   input file and its dataset format
+//	-synthetic NAME           demo (the default without -data) or movielens: a synthetic
+//	                          store of MovieLens-100k shape (943 customers, 1,682 products,
+//	                          about 75,000 lines), split at random per customer
+//	                          (-split stratified) with training items excluded, as
+//	                          rating benchmarks are
 //	-train FILE -test FILE    a ready split instead (format default movielens)
 //	-split NAME               temporal, last-order, ratio (per-customer chronological),
 //	                          stratified (random, -by customer|product) or leave-one-out
@@ -32,6 +39,8 @@
 //	-metrics LIST             table columns (default precision,recall,ndcg,map,hit,coverage)
 //	-png FILE                 also draw metric@K for K = 1…20 (-chart-metric, explore items)
 //	-ease-lambda, -ease-max-products, -neighbors   model knobs (ease's fit is O(n³) in products)
+//	-half-life DAYS, -sequential   the engine rows' history half-life, and a sequential index
+//	                          ("bought within 30 days after") beside the co-purchase one
 //
 // The PNG chart is drawn with the standard library only (a small built-in
 // pixel font). Timings and the protocol summary go to standard error, so
@@ -49,8 +58,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/evaluate"
+	"github.com/shopaffinity/affinity/recommend"
 	"github.com/shopaffinity/affinity/similarity"
 )
 
@@ -66,6 +77,7 @@ func main() {
 // config holds the parsed flags.
 type config struct {
 	data, format, train, test string
+	synthetic                 string
 	split, cutoff, by         string
 	ratio                     float64
 	seed                      uint64
@@ -82,6 +94,8 @@ type config struct {
 	easeMax                   int
 	neighbors                 int
 	list                      bool
+	halfLife                  float64
+	sequential                bool
 }
 
 func parse(args []string, stderr io.Writer) (*config, error) {
@@ -90,6 +104,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.data, "data", "", "input `file` (gzip detected)")
 	fs.StringVar(&c.format, "format", "", "dataset format: "+strings.Join(dataset.Formats(), ", "))
+	fs.StringVar(&c.synthetic, "synthetic", "", "synthetic store instead of -data: demo or movielens")
 	fs.StringVar(&c.train, "train", "", "training `file` of a ready split (MovieLens u.data layout unless -format)")
 	fs.StringVar(&c.test, "test", "", "test `file` of a ready split")
 	fs.StringVar(&c.split, "split", "", "temporal, last-order, ratio, stratified or leave-one-out (default: temporal; leave-one-out for baskets)")
@@ -111,6 +126,8 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.easeMax, "ease-max-products", 0, "fit ease on at most this many products, the most purchased (default: similarity.DefaultEASEMaxProducts); the fit takes O(n³) time")
 	fs.IntVar(&c.neighbors, "neighbors", 0, "neighbours per product of the knn and ease recommenders (default: 200 for knn, 500 for ease)")
 	fs.BoolVar(&c.list, "list", false, "list the recommenders and exit")
+	fs.Float64Var(&c.halfLife, "half-life", 0, "half-life in `days` of the customer's history in the engine rows (default: recommend.DefaultHalfLife)")
+	fs.BoolVar(&c.sequential, "sequential", false, "give the engine rows a sequential index beside the co-purchase one")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -128,11 +145,20 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 // measures are the neighbour measures evaluated by default.
 var measures = []similarity.Measure{similarity.Jaccard, similarity.Cosine, similarity.Lift, similarity.Confidence, similarity.NPMI, similarity.BM25}
 
+// nextBasketMix is the repeat weight of the engine-next-basket row.
+const nextBasketMix = 0.9
+
 // recommenders returns every recommender in report order: baselines
-// first.
+// first. engine-tuned chooses its model and options with recommend.Tune
+// on the last four weeks of the training data, scored on all items (on
+// explore items when training items are excluded).
 func recommenders(c *config) []evaluate.Recommender {
 	recs := evaluate.Baselines(c.seed)
-	recs = append(recs, &evaluate.Engine{})
+	hl := time.Duration(c.halfLife * float64(24*time.Hour))
+	recs = append(recs, &evaluate.Engine{Options: recommend.Options{HalfLife: hl}, Sequential: c.sequential},
+		&evaluate.Engine{Label: "engine-next-basket", Sequential: c.sequential,
+			Options: recommend.Options{HalfLife: hl, NextBasket: recommend.NextBasket{RepeatWeight: nextBasketMix}}},
+		&evaluate.Engine{Label: "engine-tuned", Tune: &recommend.Grid{}})
 	for _, m := range measures {
 		nb := &evaluate.ItemNeighbors{Measure: m, K: c.neighbors}
 		if m == similarity.Lift || m == similarity.NPMI {
@@ -205,6 +231,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if c.png != "" {
 		opts.CurveK = 20
 	}
+	for _, r := range recs {
+		if e, ok := r.(*evaluate.Engine); ok && e.Tune != nil {
+			e.Tune.Explore = opts.ExcludeSeen
+		}
+	}
+	opts.Progress = progressLine(stderr)
 	t0 := time.Now()
 	rep, err := evaluate.Evaluate(ctx, split, recs, opts)
 	if err != nil {
@@ -215,6 +247,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "%-16s fit %8.3fs  recommend %8.3fs\n", row.Name, row.FitTime.Seconds(), row.RecommendTime.Seconds())
 	}
 	fmt.Fprintf(stderr, "evaluated in %.2fs\n", time.Since(t0).Seconds())
+	for _, r := range recs {
+		if e, ok := r.(*evaluate.Engine); ok && e.Tuning != nil {
+			fmt.Fprintf(stderr, "%s: validation %s to %s, %d customers\n", e.Name(), e.Tuning.From.Format(time.DateOnly), e.Tuning.To.Format(time.DateOnly), e.Tuning.Customers)
+			for _, t := range e.Tuning.Trials {
+				fmt.Fprintln(stderr, "  ", t)
+			}
+			fmt.Fprintln(stderr, "   best:", e.Tuning.Best)
+		}
+	}
 
 	fmt.Fprintf(stdout, "all items (%d customers)\n\n", rep.Rows[0].Metrics[evaluate.AllItems].Users)
 	if err := rep.WriteMarkdown(stdout, evaluate.AllItems, cols...); err != nil {
@@ -254,11 +295,43 @@ func load(ctx context.Context, c *config, stderr io.Writer) (*evaluate.Split, bo
 		}
 		return s, true, nil
 	}
-	if c.data == "" {
-		return nil, false, errors.New("give -data FILE -format NAME, or -train FILE -test FILE")
+	var h *affinity.History
+	rating := c.format == "movielens"
+	split := c.split
+	switch {
+	case c.data != "" && c.synthetic != "":
+		return nil, false, errors.New("give -data or -synthetic, not both")
+	case c.data == "":
+		var st *dataset.Storefront
+		switch c.synthetic {
+		case "", "demo":
+			st = dataset.Demo()
+		case "movielens":
+			st = dataset.Generate(dataset.SyntheticOptions{Customers: 943, Products: 1682, Categories: 19, MeanOrders: 44, MeanLines: 2.5, RepeatRate: 0.01, ViewsPerLine: -1, Seed: 5})
+			rating = true
+			if split == "" {
+				split = "stratified"
+			}
+		default:
+			return nil, false, fmt.Errorf("-synthetic %q: want demo or movielens", c.synthetic)
+		}
+		var err error
+		if h, err = st.History(ctx); err != nil {
+			return nil, false, err
+		}
+	default:
+		var err error
+		if h, err = readData(ctx, c, stderr); err != nil {
+			return nil, false, err
+		}
 	}
+	return splitHistory(ctx, c, h, split, rating)
+}
+
+// readData reads -data in -format.
+func readData(ctx context.Context, c *config, stderr io.Writer) (*affinity.History, error) {
 	if c.format == "" {
-		return nil, false, fmt.Errorf("-format is required with -data: one of %s", strings.Join(dataset.Formats(), ", "))
+		return nil, fmt.Errorf("-format is required with -data: one of %s", strings.Join(dataset.Formats(), ", "))
 	}
 	opts := dataset.Options{Format: c.format, Lenient: c.lenient}
 	if c.categories && (c.format == "onlineretail" || c.format == "baskets" || c.format == "members") {
@@ -266,13 +339,19 @@ func load(ctx context.Context, c *config, stderr io.Writer) (*evaluate.Split, bo
 	}
 	h, rep, err := dataset.ReadFile(ctx, c.data, opts)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	if n := rep.SkippedRows(); n > 0 {
 		fmt.Fprintf(stderr, "skipped %d of %d rows\n", n, rep.Rows)
 	}
-	rating := c.format == "movielens"
-	split := c.split
+	return h, nil
+}
+
+// splitHistory splits h by -split (default: temporal, leave-one-out for
+// baskets); rating reports whether training items are excluded by
+// default.
+func splitHistory(ctx context.Context, c *config, h *affinity.History, split string, rating bool) (*evaluate.Split, bool, error) {
+	var err error
 	if split == "" {
 		split = "temporal"
 		if c.format == "baskets" {
@@ -310,6 +389,26 @@ func load(ctx context.Context, c *config, stderr io.Writer) (*evaluate.Split, bo
 		return nil, false, fmt.Errorf("-split %q: want temporal, last-order, ratio, stratified or leave-one-out", split)
 	}
 	return s, rating, err
+}
+
+// progressLine returns a progress reporter that redraws one line on w
+// when w is a terminal, and nil (silence) otherwise.
+func progressLine(w io.Writer) affinity.ProgressFunc {
+	f, ok := w.(*os.File)
+	if !ok {
+		return nil
+	}
+	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return nil
+	}
+	return func(p affinity.Progress) {
+		if p.Total > 0 {
+			fmt.Fprintf(w, "\r%s: %d of %d %s (%.0f%%)", p.Step, p.Done, p.Total, p.Unit, 100*float64(p.Done)/float64(p.Total))
+		}
+		if p.Done == p.Total {
+			fmt.Fprintln(w)
+		}
+	}
 }
 
 func cmpOr(s, def string) string {

@@ -128,7 +128,8 @@ func TestRunBasketsAndChart(t *testing.T) {
 func TestRunErrors(t *testing.T) {
 	data := ratingsFile(t, 20, 30)
 	for _, args := range [][]string{
-		{},
+		{"-synthetic", "nope"},
+		{"-synthetic", "demo", "-data", data},
 		{"-data", data},
 		{"-data", data, "-format", "nope"},
 		{"-data", data, "-format", "movielens", "-split", "sideways"},
@@ -144,7 +145,7 @@ func TestRunErrors(t *testing.T) {
 	}
 	out, _, err := runArgs(t, "-list")
 	require.NoError(t, err)
-	assert.Equal(t, "popular\nsegment-popular\nrepeat\nrandom\nengine\nknn-jaccard\nknn-cosine\nknn-lift\nknn-confidence\nknn-npmi\nknn-bm25\nease\n", out)
+	assert.Equal(t, "popular\nsegment-popular\nrepeat\nrandom\nengine\nengine-next-basket\nengine-tuned\nknn-jaccard\nknn-cosine\nknn-lift\nknn-confidence\nknn-npmi\nknn-bm25\nease\n", out)
 }
 
 // TestOnlineRetail checks the cross-sell claim on real data: with the
@@ -174,4 +175,25 @@ func TestOnlineRetail(t *testing.T) {
 	recall, ndcg := row("engine")
 	assert.GreaterOrEqual(t, recall, 1.5*popRecall)
 	assert.GreaterOrEqual(t, ndcg, 1.5*popNDCG)
+}
+
+// TestRunDemo: without arguments the command evaluates the demo store; in
+// next-basket mode the engine finds the repeat purchases it leaves out by
+// default.
+func TestRunDemo(t *testing.T) {
+	out, errOut, err := runArgs(t, "-recommenders", "popular,engine,engine-next-basket", "-metrics", "ndcg")
+	require.NoError(t, err, errOut)
+	all := out[:strings.Index(out, "explore:")]
+	ndcg := func(name string) float64 {
+		for line := range strings.SplitSeq(all, "\n") {
+			if f := strings.Split(line, " | "); strings.HasPrefix(line, "| "+name+" |") {
+				v, err := strconv.ParseFloat(strings.TrimSuffix(f[1], " |"), 64)
+				require.NoError(t, err, line)
+				return v
+			}
+		}
+		t.Fatalf("no row %s in\n%s", name, out)
+		return 0
+	}
+	assert.Greater(t, ndcg("engine-next-basket"), ndcg("engine"), "\n%s", out)
 }

@@ -1,0 +1,198 @@
+package recommend
+
+import (
+	"cmp"
+	"context"
+	"math"
+	"slices"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/similarity"
+)
+
+// edgeTable is the engine's item graph, built once by [newEdgeTable]: for
+// every anchor product its candidates and edge weights in CSR form,
+// strongest first, with the evidence behind each edge for the reasons,
+// and the marginals the weights came from.
+type edgeTable struct {
+	off     []uint32 // len NumProducts+1
+	nbr     []affinity.ProductID
+	w       []float32
+	info    []edgeInfo // cold: read only to explain results
+	measure similarity.Measure
+	unit    string // "customers", "orders" or "" (unknown)
+	support []uint32
+	total   int
+	seqSup  []uint32
+	seqTot  int
+	prior   []float32 // (1+support)^PopularityExponent; nil when off
+	priorB  []float32 // (1+support)^BasketPopularityExponent; nil when off
+	learned bool      // the main index is a learned model (EASE)
+	signed  bool      // some edge weights are negative
+}
+
+// edgeInfo is the evidence behind an edge, for its Reason.
+type edgeInfo struct {
+	meas float32 // the index's measure value
+	cnt  uint32  // co-count
+	lift float32
+	kind uint8
+}
+
+// edge kinds
+const (
+	edgeTogether uint8 = 1 << iota
+	edgeAfter
+	edgeSame
+)
+
+type edge struct {
+	p    affinity.ProductID
+	w    float32
+	m    float32
+	c    uint32
+	kind uint8
+}
+
+// newEdgeTable merges the neighbour lists of nb and seq into one CSR
+// with the engine's edge weights (see the package documentation), rows
+// strongest first, leaving out the excluded products. It takes time
+// linear in the index's edges plus a sort of each row.
+func newEdgeTable(ctx context.Context, np int, nb, seq *similarity.Index, o *Options, sub *substitutes, excl bitset) (*edgeTable, error) {
+	t := &edgeTable{}
+	t.measure = nb.Measure()
+	switch nb.Scope() {
+	case similarity.Basket:
+		t.unit = "orders"
+	case similarity.Customer, similarity.Sequential:
+		t.unit = "customers"
+	}
+	t.total = nb.Total()
+	t.support = make([]uint32, np)
+	for p := range nb.NumProducts() {
+		t.support[p] = uint32(nb.Support(affinity.ProductID(p)))
+	}
+	if seq != nil {
+		t.seqTot = seq.Total()
+		t.seqSup = make([]uint32, np)
+		for p := range seq.NumProducts() {
+			t.seqSup[p] = uint32(seq.Support(affinity.ProductID(p)))
+		}
+	}
+	// a learned model (EASE) has accounted for popularity and
+	// co-occurrence chance itself: its weights are used as they are,
+	// negative ones included
+	t.learned = nb.Measure() == similarity.EASE
+	priors := func(rho float64) []float32 {
+		if rho <= 0 || t.learned {
+			return nil
+		}
+		pr := make([]float32, np)
+		for p, sup := range t.support {
+			pr[p] = float32(math.Pow(1+float64(sup), rho))
+		}
+		return pr
+	}
+	t.prior, t.priorB = priors(o.PopularityExponent), priors(o.BasketPopularityExponent)
+	t.off = make([]uint32, np+1)
+	var buf []edge
+	pen := float32(o.SubstitutePenalty)
+	for a := range np {
+		if a%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		pa := affinity.ProductID(a)
+		buf = buf[:0]
+		if excl.has(pa) {
+			t.off[a+1] = uint32(len(t.nbr))
+			continue
+		}
+		if a < nb.NumProducts() {
+			for _, n := range nb.Neighbors(pa) {
+				if n.Product == pa || int(n.Product) >= np || n.Score != n.Score || excl.has(n.Product) {
+					continue
+				}
+				if !(n.Score > 0) && !(t.learned && n.Score < 0) {
+					continue
+				}
+				w := n.Score
+				if !t.learned {
+					w *= tilt(o.LiftExponent, n.Count, t.support[a], t.support[n.Product], t.total)
+				}
+				buf = append(buf, edge{p: n.Product, w: w, m: n.Score, c: n.Count, kind: edgeTogether})
+			}
+		}
+		if seq != nil && a < seq.NumProducts() {
+			sw := float32(o.SequentialWeight)
+			for _, n := range seq.Neighbors(pa) {
+				if n.Product == pa || int(n.Product) >= np || !(n.Score > 0) || sw == 0 || excl.has(n.Product) {
+					continue
+				}
+				w := sw * n.Score * tilt(o.LiftExponent, n.Count, t.seqSup[a], t.seqSup[n.Product], t.seqTot)
+				if i := slices.IndexFunc(buf, func(x edge) bool { return x.p == n.Product }); i >= 0 {
+					buf[i].w += w
+					buf[i].kind |= edgeAfter
+				} else {
+					buf = append(buf, edge{p: n.Product, w: w, m: n.Score, c: n.Count, kind: edgeAfter})
+				}
+			}
+		}
+		// strongest first, the basket prior included (the candidate's
+		// popularity decides which edges matter when evidence is thin): a
+		// request may use only a prefix of the list
+		rank := func(x edge) float32 {
+			if t.priorB != nil {
+				return abs32(x.w) * t.priorB[x.p]
+			}
+			return abs32(x.w)
+		}
+		slices.SortFunc(buf, func(x, y edge) int { return cmp.Or(cmp.Compare(rank(y), rank(x)), cmp.Compare(x.p, y.p)) })
+		for _, x := range buf {
+			if x.w < 0 {
+				t.signed = true
+			} else {
+				x.w = max(x.w, 1e-6) // keeps scores positive (see scratch.touch)
+			}
+			if !t.learned && sub.same(pa, x.p) {
+				// (a learned model has weighed substitutes itself)
+				if pen <= 0 {
+					continue
+				}
+				x.w *= pen
+				x.kind |= edgeSame
+			}
+			t.nbr = append(t.nbr, x.p)
+			t.w = append(t.w, x.w)
+			inf := edgeInfo{meas: x.m, cnt: x.c, kind: x.kind}
+			if x.kind&edgeTogether != 0 {
+				inf.lift = lift(x.c, t.support[a], t.support[x.p], t.total)
+			} else {
+				inf.lift = lift(x.c, t.seqSup[a], t.seqSup[x.p], t.seqTot)
+			}
+			t.info = append(t.info, inf)
+		}
+		t.off[a+1] = uint32(len(t.nbr))
+	}
+	return t, nil
+}
+
+func abs32(v float32) float32 { return max(v, -v) }
+
+// tilt returns lift^exp, lift clamped to [1/16, 16].
+func tilt(exp float64, c, sa, sb uint32, n int) float32 {
+	if exp == 0 || sa == 0 || sb == 0 {
+		return 1
+	}
+	lift := float64(c) * float64(n) / (float64(sa) * float64(sb))
+	lift = min(max(lift, 1.0/16), 16)
+	return float32(math.Pow(lift, exp))
+}
+
+func lift(c, sa, sb uint32, n int) float32 {
+	if sa == 0 || sb == 0 {
+		return 0
+	}
+	return float32(float64(c) * float64(n) / (float64(sa) * float64(sb)))
+}

@@ -1,0 +1,83 @@
+package recommend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/similarity"
+)
+
+// Model says how the neighbour index an [Engine] ranks with is built from
+// a History: a measure on co-occurrence counts at a scope, or a learned
+// item-item model. The zero value is Jaccard within orders; see
+// [DefaultModel]. Rating data (with rating events and no orders) is
+// always counted within customers.
+type Model struct {
+	// Name labels the model in [Tune]'s table; default the measure and
+	// scope, such as "cosine/basket".
+	Name string
+	// Measure is the similarity measure; EASE fits Steck's model with
+	// similarity.FitEASE. Ignored when Fit is set.
+	Measure similarity.Measure
+	// Scope is what "together" means: similarity.Basket (default) or
+	// similarity.Customer. Ignored when Fit is set.
+	Scope similarity.Scope
+	// K is the number of neighbours per product; default
+	// similarity.DefaultK.
+	K int
+	// Fit, when not nil, builds the index instead, as of asOf (any
+	// builder of the seam's shape, such as a learned model's).
+	Fit func(ctx context.Context, h *affinity.History, asOf time.Time) (*similarity.Index, error)
+}
+
+// DefaultModel returns cosine within orders, the model [New]'s defaults
+// were measured with.
+func DefaultModel() Model { return Model{Measure: similarity.Cosine, Scope: similarity.Basket} }
+
+// String returns m.Name, or the measure and scope.
+func (m Model) String() string {
+	if m.Name != "" {
+		return m.Name
+	}
+	if m.Fit != nil {
+		return "custom"
+	}
+	return m.Measure.String() + "/" + m.Scope.String()
+}
+
+// Index builds m's index from h as of asOf. Rating data (a History with
+// rating events) is counted within customers, events included, whatever
+// the scope.
+func (m Model) Index(ctx context.Context, h *affinity.History, asOf time.Time) (*similarity.Index, error) {
+	if h == nil {
+		return nil, errors.New("recommend: nil history")
+	}
+	if m.Fit != nil {
+		return m.Fit(ctx, h, asOf)
+	}
+	co := similarity.CountOptions{Scope: m.Scope}
+	if hasRatings(h) {
+		co = similarity.CountOptions{Scope: similarity.Customer, Events: true}
+	}
+	if m.Measure == similarity.EASE {
+		return similarity.FitEASE(ctx, h, asOf, similarity.EASEOptions{Count: co, K: m.K})
+	}
+	c, err := similarity.Count(ctx, h, asOf, co)
+	if err != nil {
+		return nil, fmt.Errorf("recommend: model %v: %w", m, err)
+	}
+	return similarity.NewIndex(ctx, c, similarity.IndexOptions{Measure: m.Measure, K: m.K})
+}
+
+// hasRatings reports whether h holds rating events.
+func hasRatings(h *affinity.History) bool {
+	for i := range h.NumEvents() {
+		if h.Event(i).Kind == affinity.Rating {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,323 @@
+package recommend
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/parallel"
+	"github.com/shopaffinity/affinity/similarity"
+)
+
+// Grid is the search space of [Tune]. Every nil or empty field means its
+// documented default; a field with one value fixes that setting.
+type Grid struct {
+	// Models to try; default cosine within orders, cosine within
+	// customers and, for catalogs of at most
+	// similarity.DefaultEASEMaxProducts products, EASE within customers.
+	Models []Model
+	// HalfLives of the customer's history (Options.HalfLife); default
+	// 30 days, 90 days and 10 years (no decay to speak of).
+	HalfLives []time.Duration
+	// Blends are popularity blends (Options.PopularityBlend); default
+	// −1 (off, the default) and 0.2.
+	Blends []float64
+	// RepeatWeights are next-basket mixes (Options.NextBasket.RepeatWeight);
+	// default 0 (explore only) when Explore, else 0, 0.5, 0.7 and 0.9.
+	RepeatWeights []float64
+	// Base holds the other options of every candidate.
+	Base Options
+	// Validation is the length of the validation window: the last weeks
+	// before asOf, held out; default 28 days.
+	Validation time.Duration
+	// K is the list length scored; default 10.
+	K int
+	// Explore scores only the items new to each customer (cross-sell);
+	// default false: every item bought in the window (next basket).
+	Explore bool
+	// MaxCustomers caps the validation customers (every n-th, in id
+	// order); default 3,000.
+	MaxCustomers int
+	// Workers, Progress: as everywhere (step "tune", unit "candidates").
+	Workers  int
+	Progress affinity.ProgressFunc
+}
+
+// ErrNoValidation is returned (wrapped) by [Tune] when the validation
+// window holds no customer who also bought before it (data without
+// customers or time, such as anonymous baskets, or too short a history):
+// there is nothing to tune on, and the defaults stand.
+var ErrNoValidation = errors.New("recommend: tune: no validation customers")
+
+// Candidate is a model with the options of an engine on it.
+type Candidate struct {
+	Model   Model
+	Options Options
+}
+
+// New builds the candidate's index and engine from h as of asOf.
+func (c Candidate) New(ctx context.Context, h *affinity.History, asOf time.Time) (*Engine, error) {
+	if err := affinity.CheckAsOf("recommend", asOf); err != nil {
+		return nil, err
+	}
+	idx, err := c.Model.Index(ctx, h, asOf)
+	if err != nil {
+		return nil, err
+	}
+	return New(ctx, h, idx, asOf, c.Options)
+}
+
+// Trial is one candidate tried by [Tune] with its validation score.
+type Trial struct {
+	Candidate Candidate
+	// NDCG is the mean NDCG@K over the validation customers.
+	NDCG float64
+}
+
+// String describes the trial on one line: model, half-life, blend, mix,
+// score.
+func (t Trial) String() string {
+	o := t.Candidate.Options
+	return fmt.Sprintf("%-20s half-life %4.0fd  blend %5.2f  repeat %4.2f  ndcg %.4f",
+		t.Candidate.Model, o.HalfLife.Hours()/24, o.PopularityBlend, o.NextBasket.RepeatWeight, t.NDCG)
+}
+
+// Tuning is the result of [Tune].
+type Tuning struct {
+	// Best is the candidate with the highest validation NDCG (ties: the
+	// one tried first).
+	Best Trial
+	// Trials are every candidate tried, in order.
+	Trials []Trial
+	// Validation is the window (From, To] the candidates were scored on,
+	// and Customers the number of customers scored.
+	From, To  time.Time
+	Customers int
+}
+
+// Tune chooses the engine for a shop from its own data. It holds out the
+// last Grid.Validation before asOf: candidates are built as of the start
+// of that window (nothing inside it is read) and each validation customer
+// — bought before the window and in it — gets a top-K list, scored by
+// NDCG@K against the products they bought in the window. The grid is
+// searched one dimension at a time, in the order model, half-life,
+// popularity blend, next-basket mix, each keeping the best so far (a
+// coordinate search: 2–4 candidates per dimension, not their product).
+//
+// To measure the tuned engine without overfitting, call Tune on the
+// training side only (asOf the end of training), so that the validation
+// window comes before any test window; then build Best.Candidate as of
+// the end of training. It returns an error for nil inputs, a zero asOf, a
+// window with no validation customer ([ErrNoValidation]), and ctx.Err().
+func Tune(ctx context.Context, h *affinity.History, asOf time.Time, grid Grid) (*Tuning, error) {
+	switch {
+	case ctx == nil:
+		return nil, errors.New("recommend: nil context")
+	case h == nil:
+		return nil, errors.New("recommend: nil history")
+	}
+	if err := affinity.CheckAsOf("recommend", asOf); err != nil {
+		return nil, err
+	}
+	g := grid.withDefaults(h)
+	if g.K > MaxK {
+		return nil, fmt.Errorf("%w: Grid.K = %d, at most MaxK = %d", ErrInvalidOptions, g.K, MaxK)
+	}
+	from := asOf.Add(-g.Validation)
+	val := validationSet(h, from, asOf, g)
+	if len(val.users) == 0 {
+		return nil, fmt.Errorf("%w: no customer bought both before %s and in the window", ErrNoValidation, from.Format(time.DateOnly))
+	}
+	t := &Tuning{From: from, To: asOf, Customers: len(val.users)}
+	total := int64(len(g.Models) + len(g.HalfLives) + len(g.Blends) + len(g.RepeatWeights))
+	indexes := map[int]*similarity.Index{}
+	try := func(mi int, o Options) (Trial, error) {
+		idx, ok := indexes[mi]
+		if !ok {
+			var err error
+			if idx, err = g.Models[mi].Index(ctx, h, from); err != nil {
+				return Trial{}, err
+			}
+			indexes[mi] = idx
+		}
+		e, err := New(ctx, h, idx, from, o)
+		if err != nil {
+			return Trial{}, err
+		}
+		score, err := val.score(ctx, e, g)
+		if err != nil {
+			return Trial{}, err
+		}
+		tr := Trial{Candidate: Candidate{Model: g.Models[mi], Options: o}, NDCG: score}
+		t.Trials = append(t.Trials, tr)
+		g.Progress.Report(affinity.Progress{Step: "tune", Done: int64(len(t.Trials)), Total: total, Unit: "candidates"})
+		return tr, nil
+	}
+	best, bestModel := Trial{NDCG: -1}, 0
+	o := g.Base
+	o.HalfLife, o.PopularityBlend, o.NextBasket.RepeatWeight = g.HalfLives[0], g.Blends[0], g.RepeatWeights[0]
+	steps := []struct {
+		n   int
+		set func(*Options, int) int // returns the model index
+	}{
+		{len(g.Models), func(_ *Options, i int) int { return i }},
+		{len(g.HalfLives), func(o *Options, i int) int { o.HalfLife = g.HalfLives[i]; return bestModel }},
+		{len(g.Blends), func(o *Options, i int) int { o.PopularityBlend = g.Blends[i]; return bestModel }},
+		{len(g.RepeatWeights), func(o *Options, i int) int { o.NextBasket.RepeatWeight = g.RepeatWeights[i]; return bestModel }},
+	}
+	for si, st := range steps {
+		cur := o
+		for i := range st.n {
+			if si > 0 && i == 0 {
+				continue // the best so far already has it
+			}
+			c := cur
+			mi := st.set(&c, i)
+			tr, err := try(mi, c)
+			if err != nil {
+				return nil, err
+			}
+			if tr.NDCG > best.NDCG {
+				best, bestModel, o = tr, mi, c
+			}
+		}
+	}
+	t.Best = best
+	return t, nil
+}
+
+func (g Grid) withDefaults(h *affinity.History) Grid {
+	if len(g.Models) == 0 {
+		g.Models = []Model{DefaultModel(), {Measure: similarity.Cosine, Scope: similarity.Customer}}
+		if h.Catalog().NumProducts() <= similarity.DefaultEASEMaxProducts {
+			g.Models = append(g.Models, Model{Measure: similarity.EASE, Scope: similarity.Customer})
+		}
+	}
+	if len(g.HalfLives) == 0 {
+		g.HalfLives = []time.Duration{DefaultHalfLife, 90 * 24 * time.Hour, 3650 * 24 * time.Hour}
+	}
+	if len(g.Blends) == 0 {
+		g.Blends = []float64{-1, 0.2}
+	}
+	if len(g.RepeatWeights) == 0 {
+		g.RepeatWeights = []float64{0}
+		if !g.Explore {
+			g.RepeatWeights = []float64{0, 0.5, 0.7, 0.9}
+		}
+	}
+	g.Validation = cmp.Or(g.Validation, 28*24*time.Hour)
+	g.K = cmp.Or(g.K, 10)
+	g.MaxCustomers = cmp.Or(g.MaxCustomers, 3000)
+	return g
+}
+
+// validation holds the validation customers and their relevant products.
+type validation struct {
+	users []affinity.CustomerID
+	off   []int32
+	rel   []affinity.ProductID // sorted per user
+	from  time.Time
+	idcg  []float64
+}
+
+func validationSet(h *affinity.History, from, to time.Time, g Grid) *validation {
+	v := &validation{from: from, off: []int32{0}}
+	f, t := from.Unix(), to.Unix()
+	var cands []affinity.CustomerID
+	for c := range h.NumCustomers() {
+		olo, ohi := h.CustomerOrders(affinity.CustomerID(c))
+		if olo == ohi || h.OrderUnix(olo) > f {
+			continue
+		}
+		for o := olo; o < ohi; o++ {
+			if u := h.OrderUnix(o); u > f && u <= t {
+				cands = append(cands, affinity.CustomerID(c))
+				break
+			}
+		}
+	}
+	step := max(1, (len(cands)+g.MaxCustomers-1)/g.MaxCustomers)
+	var before []affinity.ProductID
+	for i := 0; i < len(cands); i += step {
+		c := cands[i]
+		olo, ohi := h.CustomerOrders(c)
+		before = before[:0]
+		start := len(v.rel)
+		for o := olo; o < ohi; o++ {
+			u := h.OrderUnix(o)
+			if u > t {
+				break
+			}
+			lo, hi := h.OrderLines(o)
+			for l := lo; l < hi; l++ {
+				if h.LineQuantity(l) <= 0 {
+					continue
+				}
+				if p := h.LineProduct(l); u <= f {
+					before = append(before, p)
+				} else {
+					v.rel = append(v.rel, p)
+				}
+			}
+		}
+		rel := v.rel[start:]
+		slices.Sort(rel)
+		rel = slices.Compact(rel)
+		if g.Explore {
+			slices.Sort(before)
+			rel = slices.DeleteFunc(rel, func(p affinity.ProductID) bool { _, ok := slices.BinarySearch(before, p); return ok })
+		}
+		v.rel = v.rel[:start+len(rel)]
+		if len(rel) == 0 {
+			continue
+		}
+		v.users = append(v.users, c)
+		v.off = append(v.off, int32(len(v.rel)))
+	}
+	v.idcg = make([]float64, g.K+1)
+	for i := 1; i <= g.K; i++ {
+		v.idcg[i] = v.idcg[i-1] + 1/math.Log2(float64(i+1))
+	}
+	return v
+}
+
+// score returns the mean NDCG@K of e's lists over the validation users.
+func (v *validation) score(ctx context.Context, e *Engine, g Grid) (float64, error) {
+	workers := min(parallel.Workers(g.Workers), len(v.users))
+	ndcg := make([]float64, len(v.users))
+	bufs := make([][]Rec, workers)
+	const block = 64
+	n := (len(v.users) + block - 1) / block
+	err := parallel.For(ctx, workers, n, func(w, b int) error {
+		for u := b * block; u < min((b+1)*block, len(v.users)); u++ {
+			req := Request{CustomerID: v.users[u], ByID: true, K: g.K, AsOf: v.from, Rules: Rules{IncludeOutOfStock: true}}
+			recs, err := e.Recommend(bufs[w][:0], req)
+			if err != nil {
+				return err
+			}
+			bufs[w] = recs
+			rel := v.rel[v.off[u]:v.off[u+1]]
+			var dcg float64
+			for i, r := range recs {
+				if _, ok := slices.BinarySearch(rel, r.Product); ok {
+					dcg += 1 / math.Log2(float64(i+2))
+				}
+			}
+			ndcg[u] = dcg / v.idcg[min(len(rel), g.K)]
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	var sum float64
+	for _, x := range ndcg { // in user order: the same sum for any number of workers
+		sum += x
+	}
+	return sum / float64(len(v.users)), nil
+}

@@ -1,0 +1,63 @@
+package recommend_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/recommend"
+	"github.com/shopaffinity/affinity/similarity"
+)
+
+func TestTune(t *testing.T) {
+	ctx := context.Background()
+	h, err := dataset.Demo().History(ctx)
+	require.NoError(t, err)
+	grid := recommend.Grid{
+		Models:        []recommend.Model{recommend.DefaultModel(), {Measure: similarity.Cosine, Scope: similarity.Customer}},
+		HalfLives:     []time.Duration{30 * 24 * time.Hour, 90 * 24 * time.Hour},
+		RepeatWeights: []float64{0, 0.9},
+		MaxCustomers:  500,
+	}
+	tu, err := recommend.Tune(ctx, h, h.Latest(), grid)
+	require.NoError(t, err)
+	// coordinate search: 2 models, then 1 more of each other dimension
+	require.Len(t, tu.Trials, 2+1+1+1)
+	best := tu.Trials[0]
+	for _, tr := range tu.Trials {
+		if tr.NDCG > best.NDCG {
+			best = tr
+		}
+	}
+	assert.Equal(t, best.NDCG, tu.Best.NDCG)
+	assert.Equal(t, 0.9, tu.Best.Candidate.Options.NextBasket.RepeatWeight, "the demo store re-buys: next-basket mode wins on all items")
+	assert.Equal(t, h.Latest().Add(-28*24*time.Hour), tu.From)
+	assert.Positive(t, tu.Customers)
+	assert.LessOrEqual(t, tu.Customers, 500)
+
+	// deterministic, whatever the workers
+	grid.Workers = 1
+	again, err := recommend.Tune(ctx, h, h.Latest(), grid)
+	require.NoError(t, err)
+	for i := range tu.Trials {
+		assert.Equal(t, tu.Trials[i].NDCG, again.Trials[i].NDCG, tu.Trials[i].String())
+	}
+
+	// the validation window is held out: its score is that of an engine
+	// built as of its start, with requests as of its start
+	e, err := tu.Best.Candidate.New(ctx, h, tu.From)
+	require.NoError(t, err)
+	assert.Equal(t, tu.From, e.AsOf())
+
+	_, err = recommend.Tune(ctx, h, time.Time{}, grid)
+	require.ErrorIs(t, err, affinity.ErrNoAsOf)
+	_, err = recommend.Tune(ctx, h, h.Latest(), recommend.Grid{K: recommend.MaxK + 1})
+	require.ErrorIs(t, err, recommend.ErrInvalidOptions)
+	_, err = recommend.Tune(ctx, h, time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC), grid)
+	require.ErrorIs(t, err, recommend.ErrNoValidation)
+}
