@@ -22,6 +22,30 @@ const (
 	DefaultNeighbors = 50
 )
 
+// Mode is the choice of [Options.NextBasket].
+type Mode int
+
+const (
+	// Auto decides from the data: next-basket mode when the share of
+	// repeat items in customers' next orders (recommend.RepeatShare) is at
+	// least DefaultRepeatShare.
+	Auto Mode = iota
+	// Off serves explore items only: what the customer has not bought.
+	Off
+	// On ranks the customer's own repeat items together with explore items
+	// (recommend.NextBasket with RepeatWeight DefaultRepeatWeight).
+	On
+)
+
+// DefaultRepeatShare is the share of repeat items in next orders from which
+// [Auto] turns next-basket mode on: groceries and wholesale are above it,
+// gift shops (the demo 0.35, Online Retail 0.42) below it.
+const DefaultRepeatShare = 0.5
+
+// DefaultRepeatWeight is the repeat weight of next-basket mode, the mix
+// measured best on the evaluation data sets (examples/evaluate).
+const DefaultRepeatWeight = 0.9
+
 // DefaultLookback is the default segment look-back: 24 calendar months.
 var DefaultLookback = affinity.Months(24)
 
@@ -52,6 +76,12 @@ type Options struct {
 	// Lookback is the segment look-back (frequency, monetary value,
 	// category shares); the zero value means [DefaultLookback].
 	Lookback affinity.Lookback
+	// NextBasket chooses how a customer's own past products are served:
+	// [Auto] (the default) turns next-basket mode on when the shop's data
+	// shows that customers mostly buy again what they bought before (see
+	// [DefaultRepeatShare]); [On] and [Off] force it. Ignored when
+	// Recommend.NextBasket is set.
+	NextBasket Mode
 
 	// NonMerchandise lists product keys that are not merchandise —
 	// postage, fees, gift vouchers, manual adjustments — beside those
@@ -109,6 +139,9 @@ func (o Options) resolve() (*settings, error) {
 	}
 	if o.HalfLife < 0 {
 		return nil, fmt.Errorf("shop: negative Options.HalfLife %v", o.HalfLife)
+	}
+	if o.NextBasket < Auto || o.NextBasket > On {
+		return nil, fmt.Errorf("shop: unknown Options.NextBasket %d", int(o.NextBasket))
 	}
 	if err := o.Lookback.Validate(); err != nil {
 		return nil, fmt.Errorf("shop: Options.Lookback: %w", err)

@@ -565,3 +565,34 @@ func ExampleOpen() {
 	// known: false cold start: true results: 3
 	// loyal customers: true
 }
+
+func TestNextBasketMode(t *testing.T) {
+	ctx := context.Background()
+	sf := small(12)
+	for _, tc := range []struct {
+		mode shop.Mode
+		on   bool
+	}{{shop.Off, false}, {shop.On, true}} {
+		s, err := shop.Open(ctx, shop.Storefront(sf), shop.Options{NextBasket: tc.mode})
+		require.NoError(t, err)
+		_, on := s.Snapshot().RepeatShare()
+		assert.Equal(t, tc.on, on)
+		if tc.on {
+			res, err := s.Snapshot().Recommend(ctx, shop.Request{Customer: buyer(t, s.Snapshot().History()), K: 10})
+			require.NoError(t, err)
+			repeats := 0
+			for _, r := range res.Recs {
+				if r.Source == recommend.Repeat {
+					repeats++
+					assert.NotEmpty(t, r.Explanation())
+				}
+			}
+			assert.Positive(t, repeats, "next-basket mode serves the customer's own items")
+		}
+	}
+	share, on := demo(t).Snapshot().RepeatShare()
+	assert.InDelta(t, 0.345, share, 0.01, "the demo's repeat share")
+	assert.False(t, on, "Auto: a gift shop is served explore items")
+	_, err := shop.Open(ctx, shop.Storefront(sf), shop.Options{NextBasket: 7})
+	assert.Error(t, err)
+}

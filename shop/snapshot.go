@@ -32,6 +32,9 @@ type Snapshot struct {
 	lookback affinity.Lookback
 	workers  int
 
+	repeatShare float64 // of the data, when measured
+	nextBasket  bool
+
 	scratch sync.Pool // *[]recommend.Rec
 	values  valueState
 }
@@ -107,6 +110,15 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 
 	ro := o.Recommend
 	ro.Exclude = s.nonMerch
+	if ro.NextBasket.RepeatWeight == 0 && o.NextBasket != Off {
+		if s.repeatShare, err = recommend.RepeatShare(ctx, h, asOf); err != nil {
+			return nil, fmt.Errorf("shop: repeat share: %w", err)
+		}
+		if o.NextBasket == On || s.repeatShare >= DefaultRepeatShare {
+			ro.NextBasket.RepeatWeight = DefaultRepeatWeight
+		}
+	}
+	s.nextBasket = ro.NextBasket.RepeatWeight > 0
 	if o.HalfLife > 0 {
 		ro.HalfLife = o.HalfLife
 	}
@@ -117,6 +129,11 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	done()
 	return s, nil
 }
+
+// RepeatShare returns the share of repeat items in customers' next orders
+// as measured for [Options.NextBasket] (0 when not measured), and whether
+// the engine serves customers in next-basket mode.
+func (s *Snapshot) RepeatShare() (share float64, nextBasket bool) { return s.repeatShare, s.nextBasket }
 
 // History returns the purchase history of the snapshot.
 func (s *Snapshot) History() *affinity.History { return s.h }
