@@ -294,7 +294,7 @@ func (x *Index) All() *roaring.Bitmap { return x.universe.Clone() }
 
 // CustomerKey returns the shop id of customer c, or "" when c is out of
 // range.
-func (x *Index) CustomerKey(c uint32) string {
+func (x *Index) CustomerKey(c affinity.CustomerID) string {
 	if int(c) >= len(x.keys) {
 		return ""
 	}
@@ -304,7 +304,7 @@ func (x *Index) CustomerKey(c uint32) string {
 // LookupCustomer returns the dense id of the shop customer id key. The
 // first call sorts the keys once (O(n log n)); later calls are binary
 // searches.
-func (x *Index) LookupCustomer(key string) (uint32, bool) {
+func (x *Index) LookupCustomer(key string) (affinity.CustomerID, bool) {
 	x.lookupOnce.Do(func() {
 		ids := make([]uint32, len(x.keys))
 		for i := range ids {
@@ -333,7 +333,7 @@ func (x *Index) LookupCustomer(key string) (uint32, bool) {
 	if !ok {
 		return 0, false
 	}
-	return x.byKey[i], true
+	return affinity.CustomerID(x.byKey[i]), true
 }
 
 // Keys returns the shop customer ids of the customers in set, in ascending

@@ -143,11 +143,11 @@ type Features struct {
 
 // Features returns the features of customer c; ok is false when the index
 // does not know c.
-func (x *Index) Features(c uint32) (f Features, ok bool) {
-	if !x.universe.Contains(c) {
+func (x *Index) Features(c affinity.CustomerID) (f Features, ok bool) {
+	if !x.universe.Contains(uint32(c)) {
 		return Features{}, false
 	}
-	fs := x.features(roaring.BitmapOf(c))
+	fs := x.features(roaring.BitmapOf(uint32(c)))
 	return fs[0], true
 }
 

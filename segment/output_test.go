@@ -104,14 +104,14 @@ func TestWriteCSVAndFeatures(t *testing.T) {
 		}
 		require.Equal(t, want, row)
 
-		f, ok := x.Features(uint32(c))
+		f, ok := x.Features(affinity.CustomerID(c))
 		require.True(t, ok)
 		assert.Equal(t, nc.recency, f.Recency)
 		assert.Equal(t, nc.rfm, f.RFM)
 		assert.Equal(t, affinity.Money(nc.monetary), f.Monetary)
 		id, ok := x.LookupCustomer(row[0])
 		require.True(t, ok)
-		assert.Equal(t, uint32(c), id)
+		assert.Equal(t, affinity.CustomerID(c), id)
 	}
 	_, ok := x.LookupCustomer("nobody")
 	assert.False(t, ok)

@@ -89,7 +89,7 @@ func (s *Snapshot) Profile(ctx context.Context, key string) (Profile, error) {
 	}
 	p.Known = true
 	if s.seg != nil {
-		if f, ok := s.seg.Features(uint32(c)); ok {
+		if f, ok := s.seg.Features(c); ok {
 			p.Orders, p.Spend, p.AOV, p.R, p.F, p.M, p.RFM, p.Stage = f.Frequency, f.Monetary, f.AOV, f.R, f.F, f.M, f.RFM, f.Stage
 		}
 	}

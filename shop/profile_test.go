@@ -21,7 +21,7 @@ func TestProfile(t *testing.T) {
 	c, _ := h.LookupCustomer(key)
 	first, _ := h.FirstPurchase(c)
 	assert.Equal(t, first, p.FirstPurchase)
-	f, ok := snap.Segments().Features(uint32(c))
+	f, ok := snap.Segments().Features(c)
 	require.True(t, ok)
 	assert.Equal(t, f.Monetary, p.Spend)
 	assert.Equal(t, f.RFM, p.RFM)
