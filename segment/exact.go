@@ -3,6 +3,7 @@ package segment
 import (
 	"math"
 	"math/big"
+	"math/bits"
 	"strconv"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -158,23 +159,34 @@ func (p *exactPlan) matches(s *big.Rat) bool {
 	return true
 }
 
-func (p *exactPlan) eval(x *Index, within *roaring.Bitmap, _ bool) *roaring.Bitmap {
+func (p *exactPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bitmap {
 	cLo, cHi, sLo, sHi := p.storedRange()
-	var r *roaring.Bitmap
-	if cLo > cHi {
-		r = roaring.New()
-	} else {
-		r = (&cmpPlan{a: p.a, lo: cLo, hi: cHi}).eval(x, within, false)
+	zero := p.matches(new(big.Rat))
+	var missing *roaring.Bitmap
+	if zero {
+		missing = roaring.AndNot(within, p.a.exist)
 	}
-	band := r
-	if sLo <= sHi && !r.IsEmpty() {
-		sure := (&cmpPlan{a: p.a, lo: sLo, hi: sHi}).eval(x, r, false)
-		band = roaring.AndNot(r, sure)
-		r = sure
+	all := and(within, p.a.exist, own)
+	v := &p.a.v
+	// candidates q ∈ [cLo, cHi] and sure q ∈ [sLo, sHi], from one pass
+	// per bound over the bit slices
+	var cand, sure *roaring.Bitmap
+	if p.lo != nil {
+		cand, sure = v.AtLeastPair(all, cLo, max(sLo, cLo))
 	} else {
-		r = roaring.New()
+		cand, sure = all, all.Clone()
 	}
-	// the band, exactly: num/den against each bound
+	if p.hi != nil && !cand.IsEmpty() {
+		aboveSure, aboveCand := v.AtLeastPair(cand.Clone(), satAdd(min(sHi, cHi), 1), satAdd(cHi, 1))
+		cand.AndNot(aboveCand)
+		sure.AndNot(aboveSure)
+	}
+	if sLo > sHi {
+		sure = roaring.New()
+	}
+	band := roaring.AndNot(cand, sure)
+	r := sure
+	bl, bh, fast := p.ints()
 	var s big.Rat
 	var n, d big.Int
 	it := band.Iterator()
@@ -185,15 +197,79 @@ func (p *exactPlan) eval(x *Index, within *roaring.Bitmap, _ bool) *roaring.Bitm
 		if den <= 0 {
 			num, den = 0, 1 // no spend: share 0
 		}
-		s.SetFrac(n.SetInt64(num), d.SetInt64(den))
-		if p.matches(&s) {
+		var ok bool
+		if fast {
+			ok = (p.lo == nil || cmpFrac(num, den, bl) >= boolInt(p.loStrict)) &&
+				(p.hi == nil || cmpFrac(num, den, bh) <= -boolInt(p.hiStrict))
+		} else {
+			ok = p.matches(s.SetFrac(n.SetInt64(num), d.SetInt64(den)))
+		}
+		if ok {
 			r.Add(c)
 		}
 	}
-	if p.matches(new(big.Rat)) {
-		r.Or(roaring.AndNot(within, p.a.exist))
+	if missing != nil {
+		r.Or(missing)
 	}
 	return r
+}
+
+// frac is a threshold p/q with q > 0.
+type frac struct{ p, q int64 }
+
+// ints returns the bounds as fractions of int64, when they fit.
+func (p *exactPlan) ints() (lo, hi frac, ok bool) {
+	conv := func(r *big.Rat) (frac, bool) {
+		if r == nil {
+			return frac{}, true
+		}
+		if !r.Num().IsInt64() || !r.Denom().IsInt64() {
+			return frac{}, false
+		}
+		return frac{r.Num().Int64(), r.Denom().Int64()}, true
+	}
+	lo, ok1 := conv(p.lo)
+	hi, ok2 := conv(p.hi)
+	return lo, hi, ok1 && ok2
+}
+
+// cmpFrac compares num/den (den > 0) with f: -1, 0 or +1, exactly, in
+// 128-bit products.
+func cmpFrac(num, den int64, f frac) int {
+	h1, l1 := mul128(num, f.q)
+	h2, l2 := mul128(den, f.p)
+	switch {
+	case h1 != h2:
+		if h1 < h2 {
+			return -1
+		}
+		return 1
+	case l1 != l2:
+		if l1 < l2 {
+			return -1
+		}
+		return 1
+	}
+	return 0
+}
+
+// mul128 returns a·b as a signed 128-bit integer hi·2^64 + lo.
+func mul128(a, b int64) (hi int64, lo uint64) {
+	h, l := bits.Mul64(uint64(a), uint64(b))
+	if a < 0 {
+		h -= uint64(b)
+	}
+	if b < 0 {
+		h -= uint64(a)
+	}
+	return int64(h), l
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // exactComparison compiles a comparison of a share attribute to an exact
