@@ -685,6 +685,9 @@ func (b *builder) finish(ctx context.Context) (*Index, error) {
 			orders[c] = int64(f)
 		}
 		x.exDen = [3]intColumn{newIntColumn(b.totSpend), newIntColumn(b.totItems), newIntColumn(orders)}
+		for k := 1; k < 3; k++ {
+			x.exCompact[k] = maxOf(x.exDen[k]) <= compactDen
+		}
 	}
 	x.catParent = make([]uint32, b.ncat)
 	for c := range b.ncat {
@@ -871,7 +874,13 @@ func (b *builder) category(cb *catBuilder, x *Index, c uint32) {
 		} else {
 			spend32 = make([]int32, 0, n)
 		}
-		items, orders := make([]int32, 0, n), make([]int32, 0, n)
+		var items, orders []int32
+		if !x.exCompact[1] {
+			items = make([]int32, 0, n)
+		}
+		if !x.exCompact[2] {
+			orders = make([]int32, 0, n)
+		}
 		for k := range b.chunks {
 			ch := &b.chunks[k]
 			for _, p := range ch.pairs[ch.pairOff[c]:ch.pairOff[c+1]] {
@@ -880,8 +889,12 @@ func (b *builder) category(cb *catBuilder, x *Index, c uint32) {
 				} else {
 					spend32 = append(spend32, int32(p.exSpend))
 				}
-				items = append(items, p.exItems)
-				orders = append(orders, p.exOrders)
+				if items != nil {
+					items = append(items, p.exItems)
+				}
+				if orders != nil {
+					orders = append(orders, p.exOrders)
+				}
 			}
 		}
 		d.exNum = [3]intColumn{{w32: spend32, w64: spend64}, {w32: items}, {w32: orders}}

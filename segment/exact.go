@@ -53,6 +53,23 @@ func (c intColumn) at(i int) int64 {
 	return int64(c.w32[i])
 }
 
+// maxOf returns the largest value of c, or MinInt64 when c is empty.
+func maxOf(c intColumn) int64 {
+	m := int64(math.MinInt64)
+	for i := range c.len() {
+		m = max(m, c.at(i))
+	}
+	return m
+}
+
+// compactDen is the largest denominator for which a numerator is
+// recovered from the stored share instead of kept: with den ≤ compactDen
+// the exact share num/den lies within half a stored step of the stored
+// q/shareScale, so num is the one integer within den/(2·shareScale) ≤
+// 1/4 of q·den/shareScale. Item and order counts of a customer are
+// almost always that small, so their numerators cost nothing.
+const compactDen = shareScale / 2
+
 func (c intColumn) len() int { return len(c.w32) + len(c.w64) }
 
 func (c intColumn) size() int { return 4*len(c.w32) + 8*len(c.w64) }
@@ -78,8 +95,9 @@ func ratOf(v float64) *big.Rat {
 // without a value have share 0.
 type exactPlan struct {
 	a                  *attr // present customers and their stored shares
-	num                intColumn
+	num                intColumn // empty when compact
 	den                intColumn
+	compact            bool // recover num from the stored share
 	lo, hi             *big.Rat
 	loStrict, hiStrict bool
 	key                string // as cmpPlan.key
@@ -192,8 +210,13 @@ func (p *exactPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bi
 	it := band.Iterator()
 	for it.HasNext() {
 		c := it.Next()
-		i := p.a.exist.Rank(c) - 1
-		num, den := p.num.at(int(i)), p.den.at(int(c))
+		den := p.den.at(int(c))
+		var num int64
+		if p.compact {
+			num = int64(math.Round(float64(v.Value(c)) * float64(den) / shareScale))
+		} else {
+			num = p.num.at(int(p.a.exist.Rank(c) - 1))
+		}
 		if den <= 0 {
 			num, den = 0, 1 // no spend: share 0
 		}
@@ -275,8 +298,8 @@ func boolInt(b bool) int {
 // exactComparison compiles a comparison of a share attribute to an exact
 // plan; the thresholds are shares (lift thresholds already multiplied by
 // the population share).
-func exactComparison(a *attr, num, den intColumn, op query.Op, v, hi *big.Rat) plan {
-	p := &exactPlan{a: a, num: num, den: den}
+func exactComparison(a *attr, num, den intColumn, compact bool, op query.Op, v, hi *big.Rat) plan {
+	p := &exactPlan{a: a, num: num, den: den, compact: compact}
 	switch op {
 	case query.GE:
 		p.lo = v

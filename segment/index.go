@@ -259,6 +259,10 @@ type Index struct {
 	// denominator of the weights, orders), popDen their spend sum.
 	exact  bool
 	exDen  [3]intColumn
+	// exCompact[k] is set when every denominator of share k is at most
+	// compactDen: the numerators are then not kept but recovered from the
+	// stored share (see exactPlan)
+	exCompact [3]bool
 	popDen *big.Int
 
 	defs []definition // named segments, in definition order

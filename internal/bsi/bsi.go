@@ -281,6 +281,18 @@ func (b *BSI) Equal(cand *roaring.Bitmap, t int64) *roaring.Bitmap {
 	return eq
 }
 
+// Value returns the value of column c, which must be present: Base plus
+// the bits of the slices that hold c. O(slices).
+func (b *BSI) Value(c uint32) int64 {
+	v := b.Base
+	for j, s := range b.Slices {
+		if s.Contains(c) {
+			v += 1 << j
+		}
+	}
+	return v
+}
+
 // Sum returns the sum of the values of the columns of set (all present)
 // using one intersection count per slice.
 func (b *BSI) Sum(set *roaring.Bitmap) int64 {
