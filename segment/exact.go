@@ -94,7 +94,7 @@ func ratOf(v float64) *big.Rat {
 // lo and hi (nil: unbounded), each end included unless strict; customers
 // without a value have share 0.
 type exactPlan struct {
-	a                  *attr // present customers and their stored shares
+	a                  *attr     // present customers and their stored shares
 	num                intColumn // empty when compact
 	den                intColumn
 	compact            bool // recover num from the stored share
