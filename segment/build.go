@@ -685,6 +685,9 @@ func (b *builder) finish(ctx context.Context) (*Index, error) {
 			orders[c] = int64(f)
 		}
 		x.exDen = [3]intColumn{newIntColumn(b.totSpend), newIntColumn(b.totItems), newIntColumn(orders)}
+		for k := 1; k < 3; k++ {
+			x.exCompact[k] = maxOf(x.exDen[k]) <= compactDen
+		}
 	}
 	x.catParent = make([]uint32, b.ncat)
 	for c := range b.ncat {
@@ -849,28 +852,54 @@ func (b *builder) category(cb *catBuilder, x *Index, c uint32) {
 	d.days = bsi.BSI{Slices: bsi.FinishSlices(cb.days[:])}
 	d.rank = attr{exist: cb.ranked.Finish(), v: bsi.BSI{Slices: bsi.FinishSlices(cb.rank[:])}}
 	if x.exact {
+		// spend numerators in 32 bits when they all fit; items and
+		// orders always do (see catPair)
 		n := int(d.bought.GetCardinality())
-		var num [3][]int64
-		for k := range num {
-			num[k] = make([]int64, 0, n)
-		}
+		wide := false
 		var lo, hi uint64 // the 128-bit sum of the spend numerators
 		for k := range b.chunks {
 			ch := &b.chunks[k]
 			for _, p := range ch.pairs[ch.pairOff[c]:ch.pairOff[c+1]] {
-				num[0] = append(num[0], p.exSpend)
-				num[1] = append(num[1], int64(p.exItems))
-				num[2] = append(num[2], int64(p.exOrders))
+				wide = wide || p.exSpend != int64(int32(p.exSpend))
 				var carry uint64
 				lo, carry = bits.Add64(lo, uint64(p.exSpend), 0)
 				hi += uint64(p.exSpend>>63) + carry
 			}
 		}
 		d.popNum = int128(hi, lo)
-		for k := range num {
-			d.exNum[k] = newIntColumn(num[k])
+		var spend64 []int64
+		var spend32 []int32
+		if wide {
+			spend64 = make([]int64, 0, n)
+		} else {
+			spend32 = make([]int32, 0, n)
 		}
+		var items, orders []int32
+		if !x.exCompact[1] {
+			items = make([]int32, 0, n)
+		}
+		if !x.exCompact[2] {
+			orders = make([]int32, 0, n)
+		}
+		for k := range b.chunks {
+			ch := &b.chunks[k]
+			for _, p := range ch.pairs[ch.pairOff[c]:ch.pairOff[c+1]] {
+				if wide {
+					spend64 = append(spend64, p.exSpend)
+				} else {
+					spend32 = append(spend32, int32(p.exSpend))
+				}
+				if items != nil {
+					items = append(items, p.exItems)
+				}
+				if orders != nil {
+					orders = append(orders, p.exOrders)
+				}
+			}
+		}
+		d.exNum = [3]intColumn{{w32: spend32, w64: spend64}, {w32: items}, {w32: orders}}
 	}
+
 	for e := range 2 {
 		for k := range b.chunks {
 			ch := &b.chunks[k]

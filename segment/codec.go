@@ -217,12 +217,15 @@ func (x *Index) encode(e *encoder) {
 	if x.exact {
 		for k := range x.exDen {
 			e.intColumn(x.exDen[k])
+			e.u8(boolByte(x.exCompact[k]))
 		}
 		e.str(x.popDen.String())
 		for i := range x.catData {
 			d := &x.catData[i]
 			for k := range d.exNum {
-				e.intColumn(d.exNum[k])
+				if !x.exCompact[k] {
+					e.intColumn(d.exNum[k])
+				}
 			}
 			e.str(d.popNum.String())
 		}
@@ -663,12 +666,25 @@ func (d *decoder) index() *Index {
 			if x.exDen[k] = d.intColumn(nc); d.err == nil && x.exDen[k].len() != nc {
 				d.fail("share denominators of %d customers, want %d", x.exDen[k].len(), nc)
 			}
+			switch d.u8() {
+			case 0:
+			case 1:
+				x.exCompact[k] = true
+				if k == 0 || maxOf(x.exDen[k]) > compactDen {
+					d.fail("compact share numerators with denominators above %d", compactDen)
+				}
+			default:
+				d.fail("bad compact flag")
+			}
 		}
 		x.popDen = d.bigInt()
 		for i := range x.catData {
 			c := &x.catData[i]
 			n := int(c.bought.GetCardinality())
 			for k := range c.exNum {
+				if x.exCompact[k] {
+					continue
+				}
 				if c.exNum[k] = d.intColumn(n); d.err == nil && c.exNum[k].len() != n {
 					d.fail("share numerators of %d customers in category %d, want %d", c.exNum[k].len(), i, n)
 				}

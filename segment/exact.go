@@ -3,6 +3,7 @@ package segment
 import (
 	"math"
 	"math/big"
+	"math/bits"
 	"strconv"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -52,6 +53,23 @@ func (c intColumn) at(i int) int64 {
 	return int64(c.w32[i])
 }
 
+// maxOf returns the largest value of c, or MinInt64 when c is empty.
+func maxOf(c intColumn) int64 {
+	m := int64(math.MinInt64)
+	for i := range c.len() {
+		m = max(m, c.at(i))
+	}
+	return m
+}
+
+// compactDen is the largest denominator for which a numerator is
+// recovered from the stored share instead of kept: with den ≤ compactDen
+// the exact share num/den lies within half a stored step of the stored
+// q/shareScale, so num is the one integer within den/(2·shareScale) ≤
+// 1/4 of q·den/shareScale. Item and order counts of a customer are
+// almost always that small, so their numerators cost nothing.
+const compactDen = shareScale / 2
+
 func (c intColumn) len() int { return len(c.w32) + len(c.w64) }
 
 func (c intColumn) size() int { return 4*len(c.w32) + 8*len(c.w64) }
@@ -76,9 +94,10 @@ func ratOf(v float64) *big.Rat {
 // lo and hi (nil: unbounded), each end included unless strict; customers
 // without a value have share 0.
 type exactPlan struct {
-	a                  *attr // present customers and their stored shares
-	num                intColumn
+	a                  *attr     // present customers and their stored shares
+	num                intColumn // empty when compact
 	den                intColumn
+	compact            bool // recover num from the stored share
 	lo, hi             *big.Rat
 	loStrict, hiStrict bool
 	key                string // as cmpPlan.key
@@ -158,49 +177,129 @@ func (p *exactPlan) matches(s *big.Rat) bool {
 	return true
 }
 
-func (p *exactPlan) eval(x *Index, within *roaring.Bitmap, _ bool) *roaring.Bitmap {
+func (p *exactPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bitmap {
 	cLo, cHi, sLo, sHi := p.storedRange()
-	var r *roaring.Bitmap
-	if cLo > cHi {
-		r = roaring.New()
-	} else {
-		r = (&cmpPlan{a: p.a, lo: cLo, hi: cHi}).eval(x, within, false)
+	zero := p.matches(new(big.Rat))
+	var missing *roaring.Bitmap
+	if zero {
+		missing = roaring.AndNot(within, p.a.exist)
 	}
-	band := r
-	if sLo <= sHi && !r.IsEmpty() {
-		sure := (&cmpPlan{a: p.a, lo: sLo, hi: sHi}).eval(x, r, false)
-		band = roaring.AndNot(r, sure)
-		r = sure
+	all := and(within, p.a.exist, own)
+	v := &p.a.v
+	// candidates q ∈ [cLo, cHi] and sure q ∈ [sLo, sHi], from one pass
+	// per bound over the bit slices
+	var cand, sure *roaring.Bitmap
+	if p.lo != nil {
+		cand, sure = v.AtLeastPair(all, cLo, max(sLo, cLo))
 	} else {
-		r = roaring.New()
+		cand, sure = all, all.Clone()
 	}
-	// the band, exactly: num/den against each bound
+	if p.hi != nil && !cand.IsEmpty() {
+		aboveSure, aboveCand := v.AtLeastPair(cand.Clone(), satAdd(min(sHi, cHi), 1), satAdd(cHi, 1))
+		cand.AndNot(aboveCand)
+		sure.AndNot(aboveSure)
+	}
+	if sLo > sHi {
+		sure = roaring.New()
+	}
+	band := roaring.AndNot(cand, sure)
+	r := sure
+	bl, bh, fast := p.ints()
 	var s big.Rat
 	var n, d big.Int
 	it := band.Iterator()
 	for it.HasNext() {
 		c := it.Next()
-		i := p.a.exist.Rank(c) - 1
-		num, den := p.num.at(int(i)), p.den.at(int(c))
+		den := p.den.at(int(c))
+		var num int64
+		if p.compact {
+			num = int64(math.Round(float64(v.Value(c)) * float64(den) / shareScale))
+		} else {
+			num = p.num.at(int(p.a.exist.Rank(c) - 1))
+		}
 		if den <= 0 {
 			num, den = 0, 1 // no spend: share 0
 		}
-		s.SetFrac(n.SetInt64(num), d.SetInt64(den))
-		if p.matches(&s) {
+		var ok bool
+		if fast {
+			ok = (p.lo == nil || cmpFrac(num, den, bl) >= boolInt(p.loStrict)) &&
+				(p.hi == nil || cmpFrac(num, den, bh) <= -boolInt(p.hiStrict))
+		} else {
+			ok = p.matches(s.SetFrac(n.SetInt64(num), d.SetInt64(den)))
+		}
+		if ok {
 			r.Add(c)
 		}
 	}
-	if p.matches(new(big.Rat)) {
-		r.Or(roaring.AndNot(within, p.a.exist))
+	if missing != nil {
+		r.Or(missing)
 	}
 	return r
+}
+
+// frac is a threshold p/q with q > 0.
+type frac struct{ p, q int64 }
+
+// ints returns the bounds as fractions of int64, when they fit.
+func (p *exactPlan) ints() (lo, hi frac, ok bool) {
+	conv := func(r *big.Rat) (frac, bool) {
+		if r == nil {
+			return frac{}, true
+		}
+		if !r.Num().IsInt64() || !r.Denom().IsInt64() {
+			return frac{}, false
+		}
+		return frac{r.Num().Int64(), r.Denom().Int64()}, true
+	}
+	lo, ok1 := conv(p.lo)
+	hi, ok2 := conv(p.hi)
+	return lo, hi, ok1 && ok2
+}
+
+// cmpFrac compares num/den (den > 0) with f: -1, 0 or +1, exactly, in
+// 128-bit products.
+func cmpFrac(num, den int64, f frac) int {
+	h1, l1 := mul128(num, f.q)
+	h2, l2 := mul128(den, f.p)
+	switch {
+	case h1 != h2:
+		if h1 < h2 {
+			return -1
+		}
+		return 1
+	case l1 != l2:
+		if l1 < l2 {
+			return -1
+		}
+		return 1
+	}
+	return 0
+}
+
+// mul128 returns a·b as a signed 128-bit integer hi·2^64 + lo.
+func mul128(a, b int64) (hi int64, lo uint64) {
+	h, l := bits.Mul64(uint64(a), uint64(b))
+	if a < 0 {
+		h -= uint64(b)
+	}
+	if b < 0 {
+		h -= uint64(a)
+	}
+	return int64(h), l
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // exactComparison compiles a comparison of a share attribute to an exact
 // plan; the thresholds are shares (lift thresholds already multiplied by
 // the population share).
-func exactComparison(a *attr, num, den intColumn, op query.Op, v, hi *big.Rat) plan {
-	p := &exactPlan{a: a, num: num, den: den}
+func exactComparison(a *attr, num, den intColumn, compact bool, op query.Op, v, hi *big.Rat) plan {
+	p := &exactPlan{a: a, num: num, den: den, compact: compact}
 	switch op {
 	case query.GE:
 		p.lo = v

@@ -222,3 +222,47 @@ func TestDefineKeepsExactShares(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []uint32{ids["at30"]}, got.ToArray())
 }
+
+// TestLargeItemCountsStayExact: with more than 5,000 items a customer's
+// item share cannot be recovered from the stored share, so the index keeps
+// the numerators; answers stay exact either way.
+func TestLargeItemCountsStayExact(t *testing.T) {
+	var b affinity.Builder
+	require.NoError(t, b.AddProduct(affinity.Product{Key: "x", Categories: []string{"X"}}))
+	require.NoError(t, b.AddProduct(affinity.Product{Key: "y", Categories: []string{"Y"}}))
+	at := testAsOf.Add(-segment.Day)
+	for i, c := range []struct {
+		key  string
+		x, y int32
+	}{{"at30", 1800, 4200}, {"below", 17_999, 42_001}, {"small", 3, 7}} {
+		for _, l := range []struct {
+			p string
+			q int32
+		}{{"x", c.x}, {"y", c.y}} {
+			require.NoError(t, b.Add(affinity.Purchase{Customer: c.key, Product: l.p, Order: fmt.Sprint(i), Time: at, Quantity: l.q, Price: 1}))
+		}
+	}
+	h, err := b.Build(context.Background())
+	require.NoError(t, err)
+	x, err := segment.Build(context.Background(), h, testAsOf, segment.Options{})
+	require.NoError(t, err)
+	for _, y := range []*segment.Index{x, must2(decodeIndex(t, x))} {
+		got, err := y.Query(`itemshare("X") >= 0.3`)
+		require.NoError(t, err)
+		assert.Equal(t, []uint32{0, 2}, got.ToArray())
+		got, err = y.Query(`itemshare("X") < 0.3 and affinity("X") < 0.3`)
+		require.NoError(t, err)
+		assert.Equal(t, []uint32{1}, got.ToArray())
+	}
+}
+
+func decodeIndex(t *testing.T, x *segment.Index) (*segment.Index, error) {
+	return decode(encode(t, x))
+}
+
+func must2(x *segment.Index, err error) *segment.Index {
+	if err != nil {
+		panic(err)
+	}
+	return x
+}

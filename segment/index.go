@@ -257,9 +257,13 @@ type Index struct {
 	// exact is set when shares are decided exactly: exDen holds the share
 	// denominators per customer (spend and items times the common
 	// denominator of the weights, orders), popDen their spend sum.
-	exact  bool
-	exDen  [3]intColumn
-	popDen *big.Int
+	exact bool
+	exDen [3]intColumn
+	// exCompact[k] is set when every denominator of share k is at most
+	// compactDen: the numerators are then not kept but recovered from the
+	// stored share (see exactPlan)
+	exCompact [3]bool
+	popDen    *big.Int
 
 	defs []definition // named segments, in definition order
 

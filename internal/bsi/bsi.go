@@ -192,6 +192,73 @@ func (b *BSI) walk(cand *roaring.Bitmap, c uint64, ge bool) *roaring.Bitmap {
 	return acc
 }
 
+// AtLeastPair returns the columns of cand (all present) whose value is
+// ≥ t1 and those whose value is ≥ t2, for t1 ≤ t2, in one top-down pass
+// while the two thresholds agree on their high bits and two passes over
+// the low bits where they differ: about the cost of one comparison when
+// the thresholds are close. It takes ownership of cand; ge2 ⊆ ge1.
+func (b *BSI) AtLeastPair(cand *roaring.Bitmap, t1, t2 int64) (ge1, ge2 *roaring.Bitmap) {
+	if t2 < t1 {
+		panic("bsi: AtLeastPair with t2 < t1")
+	}
+	k := len(b.Slices)
+	switch {
+	case t1 <= b.Base:
+		return cand, b.AtLeast(cand.Clone(), t2)
+	case bits.Len64(uint64(t1-b.Base)) > k:
+		return roaring.New(), roaring.New()
+	case bits.Len64(uint64(t2-b.Base)) > k:
+		return b.AtLeast(cand, t1), roaring.New()
+	}
+	c1, c2 := uint64(t1-b.Base), uint64(t2-b.Base)
+	acc := roaring.New() // columns above both thresholds
+	eq := cand
+	j := k - 1
+	for ; j >= 0 && c1>>j&1 == c2>>j&1 && !eq.IsEmpty(); j-- {
+		s := b.Slices[j]
+		if c1>>j&1 == 1 {
+			eq.And(s)
+		} else {
+			acc.Or(roaring.And(eq, s))
+			eq.AndNot(s)
+		}
+	}
+	if j < 0 || eq.IsEmpty() { // equal thresholds, or nothing left to split
+		acc.Or(eq)
+		return acc, acc.Clone()
+	}
+	// bit j: c1 has 0, c2 has 1; the columns with a 1 are above c1 and
+	// agree with c2 so far
+	s := b.Slices[j]
+	eq2 := roaring.And(eq, s)
+	eq.AndNot(s)
+	ge1 = geFrom(b.Slices, eq, c1, j-1)
+	ge1.Or(eq2)
+	ge2 = geFrom(b.Slices, eq2.Clone(), c2, j-1)
+	ge1.Or(acc)
+	ge2.Or(acc)
+	return ge1, ge2
+}
+
+// geFrom returns the columns of eq, which agree with c on the bits above
+// j, whose value is ≥ c, looking at bits j down to 0. It takes ownership
+// of eq.
+func geFrom(slices []*roaring.Bitmap, eq *roaring.Bitmap, c uint64, j int) *roaring.Bitmap {
+	acc := roaring.New()
+	stop := bits.TrailingZeros64(c) // below the lowest 1 of c, every column of eq qualifies
+	for ; j >= stop && j >= 0 && !eq.IsEmpty(); j-- {
+		s := slices[j]
+		if c>>j&1 == 1 {
+			eq.And(s)
+		} else {
+			acc.Or(roaring.And(eq, s))
+			eq.AndNot(s)
+		}
+	}
+	acc.Or(eq)
+	return acc
+}
+
 // Equal returns the columns of cand (all present) whose value is t. It
 // takes ownership of cand.
 func (b *BSI) Equal(cand *roaring.Bitmap, t int64) *roaring.Bitmap {
@@ -212,6 +279,18 @@ func (b *BSI) Equal(cand *roaring.Bitmap, t int64) *roaring.Bitmap {
 		}
 	}
 	return eq
+}
+
+// Value returns the value of column c, which must be present: Base plus
+// the bits of the slices that hold c. O(slices).
+func (b *BSI) Value(c uint32) int64 {
+	v := b.Base
+	for j, s := range b.Slices {
+		if s.Contains(c) {
+			v += 1 << j
+		}
+	}
+	return v
 }
 
 // Sum returns the sum of the values of the columns of set (all present)

@@ -103,3 +103,30 @@ func TestBuildEmptyAndConstant(t *testing.T) {
 	require.Equal(t, []uint32{3, 9}, x.AtLeast(roaring.BitmapOf(3, 9), 7).ToArray())
 	require.True(t, x.AtLeast(roaring.BitmapOf(3, 9), 8).IsEmpty())
 }
+
+func TestAtLeastPairMatchesAtLeast(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var bb bsi.Builder
+	for round := range 200 {
+		base := []int64{0, -5, 1 << 20}[round%3]
+		ids, vals := columns(rng, 1+rng.IntN(3000), base, []int64{1, 3, 17, 10_001, 1 << 20}[rng.IntN(5)])
+		x := bb.Build(ids, vals)
+		cand := roaring.New()
+		for _, c := range ids {
+			if rng.IntN(4) > 0 {
+				cand.Add(c)
+			}
+		}
+		t1 := vals[rng.IntN(len(vals))] + int64(rng.IntN(7)) - 3
+		if rng.IntN(6) == 0 {
+			t1 = base - int64(rng.IntN(3))
+		}
+		t2 := t1 + int64(rng.IntN(6))
+		if rng.IntN(6) == 0 {
+			t2 = t1 + rng.Int64N(1<<22)
+		}
+		g1, g2 := x.AtLeastPair(cand.Clone(), t1, t2)
+		require.Equal(t, x.AtLeast(cand.Clone(), t1).ToArray(), g1.ToArray(), "≥ %d", t1)
+		require.Equal(t, x.AtLeast(cand.Clone(), t2).ToArray(), g2.ToArray(), "≥ %d", t2)
+	}
+}

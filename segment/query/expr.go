@@ -96,10 +96,17 @@ func None() Expr { return Const{} }
 // Const is everyone (All) or no one.
 type Const struct{ All bool }
 
-func (e *Bool) String() string     { return exprString(e) }
+// String returns the expression in the text syntax.
+func (e *Bool) String() string { return exprString(e) }
+
+// String returns the expression in the text syntax.
 func (e *Negation) String() string { return exprString(e) }
-func (e Const) String() string     { return exprString(e) }
-func (e *Compare) String() string  { return exprString(e) }
+
+// String returns the expression in the text syntax.
+func (e Const) String() string { return exprString(e) }
+
+// String returns the expression in the text syntax.
+func (e *Compare) String() string { return exprString(e) }
 
 func (e *Bool) write(b *strings.Builder, prec int) {
 	my, sep := precOr, " or "
@@ -372,6 +379,7 @@ type Abandoned struct {
 	Pos, WithinPos int
 }
 
+// String returns the expression in the text syntax.
 func (e *Abandoned) String() string { return exprString(e) }
 
 func (e *Abandoned) write(b *strings.Builder, _ int) {
@@ -390,6 +398,7 @@ type Active struct {
 	Pos, FromPos, ToPos int
 }
 
+// String returns the expression in the text syntax.
 func (e *Active) String() string { return exprString(e) }
 
 func (e *Active) write(b *strings.Builder, _ int) {
@@ -419,6 +428,7 @@ type Ref struct {
 	Pos, NamePos int
 }
 
+// String returns the expression in the text syntax.
 func (e *Ref) String() string { return exprString(e) }
 
 func (e *Ref) write(b *strings.Builder, _ int) {
@@ -439,6 +449,7 @@ type Top struct {
 	Pos, CatPos, NPos int
 }
 
+// String returns the expression in the text syntax.
 func (e *Top) String() string { return exprString(e) }
 
 func (e *Top) write(b *strings.Builder, _ int) {
