@@ -18,8 +18,9 @@ import (
 // documented default; a field with one value fixes that setting.
 type Grid struct {
 	// Models to try; default cosine within orders, cosine within
-	// customers and, for catalogs of at most
-	// similarity.DefaultEASEMaxProducts products, EASE within customers.
+	// customers and EASE within customers (similarity.FitEASE: exact up
+	// to similarity.DefaultEASEMaxProducts products, the sparse
+	// approximate inverse beyond).
 	Models []Model
 	// HalfLives of the customer's history (Options.HalfLife); default
 	// 30 days, 90 days and 10 years (no decay to speak of).
@@ -193,10 +194,8 @@ func Tune(ctx context.Context, h *affinity.History, asOf time.Time, grid Grid) (
 
 func (g Grid) withDefaults(h *affinity.History) Grid {
 	if len(g.Models) == 0 {
-		g.Models = []Model{DefaultModel(), {Measure: similarity.Cosine, Scope: similarity.Customer}}
-		if h.Catalog().NumProducts() <= similarity.DefaultEASEMaxProducts {
-			g.Models = append(g.Models, Model{Measure: similarity.EASE, Scope: similarity.Customer})
-		}
+		g.Models = []Model{DefaultModel(), {Measure: similarity.Cosine, Scope: similarity.Customer},
+			{Measure: similarity.EASE, Scope: similarity.Customer}}
 	}
 	if len(g.HalfLives) == 0 {
 		g.HalfLives = []time.Duration{DefaultHalfLife, 90 * 24 * time.Hour, 3650 * 24 * time.Hour}
