@@ -57,7 +57,7 @@ type Transaction struct {
 // Count returns for the History of those transactions — whatever the
 // split. It is the per-shard state of a distributed count: a worker Adds
 // the transactions it owns, the partials travel as [Partial.MarshalBinary]
-// bytes and are merged by key, row block by row block ([Partial.Rows]).
+// bytes and are merged by key, row block by row block ([Partial.Blocks]).
 //
 // Memory is about 40 bytes per distinct stored pair. A Partial is for one
 // goroutine; the zero value is not usable: start with [NewPartial].
@@ -327,18 +327,28 @@ func (p *Partial) Merge(q *Partial) error {
 	return nil
 }
 
-// Rows returns a new Partial with the pairs of p whose first product
-// (the row of [Counts.Row]) is in [lo, hi), and neither N nor supports:
-// the row block a distributed count merges by key. Merging the row blocks
-// of a partition of the products with [Partial.Marginals] gives p back.
-func (p *Partial) Rows(lo, hi affinity.ProductID) *Partial {
-	q := p.empty()
-	for k, v := range p.pairs {
-		if a := affinity.ProductID(k >> 32); a >= lo && a < hi {
-			q.pairs[k] = v
-		}
+// Blocks splits the pairs of p by row block: part i holds the pairs whose
+// first product (the row of [Counts.Row]) is in [i·rows, (i+1)·rows), and
+// neither N nor supports. They are what a distributed count merges by
+// key; merging every block with [Partial.Marginals] gives p back. The
+// result has one Partial per block up to the last non-empty one; empty
+// blocks are nil. It takes one pass over the pairs and panics if rows < 1.
+func (p *Partial) Blocks(rows int) []*Partial {
+	if rows < 1 {
+		panic("similarity: Blocks of fewer than 1 row")
 	}
-	return q
+	var out []*Partial
+	for k, v := range p.pairs {
+		i := int(k>>32) / rows
+		if i >= len(out) {
+			out = append(out, make([]*Partial, i+1-len(out))...)
+		}
+		if out[i] == nil {
+			out[i] = p.empty()
+		}
+		out[i].pairs[k] = v
+	}
+	return out
 }
 
 // Marginals returns a new Partial with N and the supports of p and no

@@ -67,15 +67,16 @@ func shardedCount(t *testing.T, rng *rand.Rand, h *affinity.History, asOf time.T
 	// as a pipeline would: marginals and row blocks travel separately
 	total, err := similarity.NewPartial(asOf, o)
 	require.NoError(t, err)
-	step := max(1, np/3)
 	for _, p := range parts {
 		b, err := p.MarshalBinary()
 		require.NoError(t, err)
 		var q similarity.Partial
 		require.NoError(t, q.UnmarshalBinary(b))
 		require.NoError(t, total.Merge(q.Marginals()))
-		for lo := 0; lo < np; lo += step {
-			require.NoError(t, total.Merge(q.Rows(affinity.ProductID(lo), affinity.ProductID(lo+step))))
+		for _, blk := range q.Blocks(1 + rng.IntN(np)) {
+			if blk != nil {
+				require.NoError(t, total.Merge(blk))
+			}
 		}
 	}
 	c, err := total.Counts(np)
@@ -83,21 +84,30 @@ func shardedCount(t *testing.T, rng *rand.Rand, h *affinity.History, asOf time.T
 	return total, c
 }
 
-// joinedIndex ranks the rows of p in random blocks, each from counts
-// holding every support and only the block's rows, and joins the blocks.
+// joinedIndex ranks the rows of p in blocks of a random size, each from
+// counts holding every support and only the block's rows, and joins the
+// blocks.
 func joinedIndex(t *testing.T, p *similarity.Partial, np int, rng *rand.Rand, io similarity.IndexOptions) *similarity.Index {
 	t.Helper()
 	var parts []*similarity.Index
-	for lo := 0; lo < np; {
-		hi := min(np, lo+1+rng.IntN(np/2+1))
-		blk := p.Marginals()
-		require.NoError(t, blk.Merge(p.Rows(affinity.ProductID(lo), affinity.ProductID(hi))))
-		c, err := blk.Counts(np)
+	for _, blk := range p.Blocks(1 + rng.IntN(np)) {
+		if blk == nil {
+			continue
+		}
+		m := p.Marginals()
+		require.NoError(t, m.Merge(blk))
+		c, err := m.Counts(np)
 		require.NoError(t, err)
 		x, err := similarity.NewIndex(context.Background(), c, io)
 		require.NoError(t, err)
 		parts = append(parts, x)
-		lo = hi
+	}
+	if len(parts) == 0 {
+		c, err := p.Counts(np)
+		require.NoError(t, err)
+		x, err := similarity.NewIndex(context.Background(), c, io)
+		require.NoError(t, err)
+		return x
 	}
 	x, err := similarity.JoinIndex(parts...)
 	require.NoError(t, err)

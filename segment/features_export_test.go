@@ -1,0 +1,43 @@
+package segment_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/segment"
+)
+
+// ScoreRFM on the features of an index, with the scores cleared, gives the
+// scores of the index back.
+func TestScoreRFMMatchesBuild(t *testing.T) {
+	ctx := context.Background()
+	h, err := dataset.Demo().History(ctx)
+	require.NoError(t, err)
+	for _, o := range []segment.Options{{}, {Lookback: 365 * segment.Day, RFMRules: segment.DefaultRFMRules()[:4]}} {
+		x, err := segment.Build(ctx, h, h.Latest(), o)
+		require.NoError(t, err)
+		var want, got []segment.Features
+		for c := range uint32(x.NumCustomers()) {
+			f, ok := x.Features(c)
+			if !ok {
+				continue
+			}
+			want = append(want, f)
+			f.R, f.F, f.M, f.RFM = 9, 9, 9, "x"
+			got = append(got, f)
+		}
+		require.NoError(t, segment.ScoreRFM(got, o))
+		require.Equal(t, want, got)
+		scored := 0
+		for _, f := range got {
+			if f.R > 0 {
+				scored++
+			}
+		}
+		require.Greater(t, scored, 100)
+	}
+	require.Error(t, segment.ScoreRFM(nil, segment.Options{TopN: -1}))
+}
