@@ -1,5 +1,7 @@
 package segment
 
+import "github.com/RoaringBitmap/roaring/v2"
+
 // ScoreRFM sets R, F, M and RFM of every element of fs as [Build] scores
 // the customers of an index that knows exactly the customers of fs: the
 // scored customers are those with Frequency > 0, ranked by Recency,
@@ -42,4 +44,13 @@ func ScoreRFM(fs []Features, opts Options) error {
 		}
 	}
 	return nil
+}
+
+// FeaturesOf returns the features of the customers of set that x knows,
+// in id order: [Index.Features] for many customers at once, decoding each
+// attribute once for all of them instead of once per customer. Use it on
+// sets of up to a few hundred thousand customers at a time; the result
+// is freshly allocated.
+func (x *Index) FeaturesOf(set *roaring.Bitmap) []Features {
+	return x.features(roaring.And(set, x.universe))
 }

@@ -19,15 +19,18 @@ func TestScoreRFMMatchesBuild(t *testing.T) {
 	for _, o := range []segment.Options{{}, {Lookback: 365 * segment.Day, RFMRules: segment.DefaultRFMRules()[:4]}} {
 		x, err := segment.Build(ctx, h, h.Latest(), o)
 		require.NoError(t, err)
-		var want, got []segment.Features
-		for c := range uint32(x.NumCustomers()) {
-			f, ok := x.Features(c)
-			if !ok {
-				continue
-			}
-			want = append(want, f)
+		want := x.FeaturesOf(x.All())
+		ids := x.All().ToArray()
+		require.Len(t, want, len(ids))
+		for i := 0; i < len(ids); i += 97 {
+			f, ok := x.Features(ids[i])
+			require.True(t, ok)
+			require.Equal(t, f, want[i], "FeaturesOf is Features for many")
+		}
+		got := make([]segment.Features, len(want))
+		for i, f := range want {
 			f.R, f.F, f.M, f.RFM = 9, 9, 9, "x"
-			got = append(got, f)
+			got[i] = f
 		}
 		require.NoError(t, segment.ScoreRFM(got, o))
 		require.Equal(t, want, got)

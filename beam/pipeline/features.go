@@ -141,14 +141,15 @@ func (f *chunkFn) ProcessElement(ctx context.Context, chunk int, parts func(*Par
 	if err != nil {
 		return err
 	}
-	for c := range uint32(h.NumCustomers()) {
-		if h.CustomerKey(affinity.CustomerID(c)) != all[c].Customer {
-			return fmt.Errorf("pipeline: chunk %d: customer %d is %q, want %q", chunk, c, h.CustomerKey(affinity.CustomerID(c)), all[c].Customer)
+	for c := range affinity.CustomerID(h.NumCustomers()) {
+		if h.CustomerKey(c) != all[c].Customer {
+			return fmt.Errorf("pipeline: chunk %d: customer %d is %q, want %q", chunk, c, h.CustomerKey(c), all[c].Customer)
 		}
-		ft, ok := x.Features(c)
-		if !ok {
-			continue
-		}
+	}
+	known := x.All()
+	fts := x.FeaturesOf(known)
+	for i, c := range known.ToArray() {
+		ft := fts[i]
 		emit(featureRec{ID: base + int64(c), Customer: ft.Customer, Recency: int64(ft.Recency), Tenure: int64(ft.Tenure),
 			Freq: int64(ft.Frequency), Monetary: int64(ft.Monetary), AOV: int64(ft.AOV), Stage: ft.Stage, Abandoned: int64(ft.AbandonedCartDays)})
 	}
