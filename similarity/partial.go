@@ -59,7 +59,8 @@ type Transaction struct {
 // the transactions it owns, the partials travel as [Partial.MarshalBinary]
 // bytes and are merged by key, row block by row block ([Partial.Blocks]).
 //
-// Memory is about 40 bytes per distinct stored pair. A Partial is for one
+// Memory is about 12 bytes per distinct stored pair, plus up to
+// 2^20 pairs of recent Adds held in a hash map. A Partial is for one
 // goroutine; the zero value is not usable: start with [NewPartial].
 type Partial struct {
 	scope     Scope
@@ -68,7 +69,11 @@ type Partial struct {
 	maxBasket int   // 0: no cap
 	n         int64
 	support   map[affinity.ProductID]uint32
-	pairs     map[uint64]uint32 // a<<32 | b
+	// pair counts by key a<<32 | b: keys ascending with vals, and the
+	// counts of the latest Adds in pend, merged into them from time to time
+	keys []uint64
+	vals []uint32
+	pend map[uint64]uint32
 	// scratch of Add
 	buf  []ranked
 	ent  []txEntry
@@ -94,14 +99,64 @@ func NewPartial(asOf time.Time, opts CountOptions) (*Partial, error) {
 		return nil, err
 	}
 	return &Partial{scope: c.scope, window: c.window, from: c.from, to: c.to, maxBasket: c.maxBasket,
-		support: map[affinity.ProductID]uint32{}, pairs: map[uint64]uint32{}}, nil
+		support: map[affinity.ProductID]uint32{}, pend: map[uint64]uint32{}}, nil
 }
 
 // Total returns N, the number of transactions counted so far.
 func (p *Partial) Total() int { return int(p.n) }
 
-// NumPairs returns the number of distinct ordered pairs stored.
-func (p *Partial) NumPairs() int { return len(p.pairs) }
+// maxPending is the number of pending pairs beyond which Add compacts.
+var maxPending = 1 << 20 // a var for tests
+
+// compact merges the pending pair counts into the sorted ones.
+func (p *Partial) compact() error {
+	if len(p.pend) == 0 {
+		return nil
+	}
+	ks := slices.Sorted(maps.Keys(p.pend))
+	vs := make([]uint32, len(ks))
+	for i, k := range ks {
+		vs[i] = p.pend[k]
+	}
+	clear(p.pend)
+	var err error
+	p.keys, p.vals, err = mergePairs(p.keys, p.vals, ks, vs)
+	return err
+}
+
+// mergePairs merges two ascending runs of pair counts, adding the counts
+// of equal keys.
+func mergePairs(ak []uint64, av []uint32, bk []uint64, bv []uint32) ([]uint64, []uint32, error) {
+	if len(ak) == 0 {
+		return bk, bv, nil
+	}
+	if len(bk) == 0 {
+		return ak, av, nil
+	}
+	ks := make([]uint64, 0, len(ak)+len(bk))
+	vs := make([]uint32, 0, len(ak)+len(bk))
+	i, j := 0, 0
+	for i < len(ak) && j < len(bk) {
+		switch {
+		case ak[i] < bk[j]:
+			ks, vs = append(ks, ak[i]), append(vs, av[i])
+			i++
+		case ak[i] > bk[j]:
+			ks, vs = append(ks, bk[j]), append(vs, bv[j])
+			j++
+		default:
+			if uint64(av[i])+uint64(bv[j]) > math.MaxUint32 {
+				return nil, nil, fmt.Errorf("similarity: more than %d transactions for one pair", uint32(math.MaxUint32))
+			}
+			ks, vs = append(ks, ak[i]), append(vs, av[i]+bv[j])
+			i++
+			j++
+		}
+	}
+	ks, vs = append(ks, ak[i:]...), append(vs, av[i:]...)
+	ks, vs = append(ks, bk[j:]...), append(vs, bv[j:]...)
+	return ks, vs, nil
+}
 
 // mergeOrders merges the orders of t with the same identity, drops those
 // outside the counted period and returns the rest sorted as a History
@@ -148,6 +203,11 @@ func (p *Partial) Add(t Transaction) error {
 	if t.Customer == "" && p.scope != Basket {
 		return nil // anonymous orders have no customer to count
 	}
+	if len(p.pend) >= maxPending {
+		if err := p.compact(); err != nil {
+			return err
+		}
+	}
 	orders := p.mergeOrders(t)
 	switch p.scope {
 	case Basket:
@@ -189,12 +249,12 @@ func (p *Partial) sample(items []affinity.ProductID, key func() uint64) []affini
 	return items
 }
 
-func (p *Partial) bump(m map[uint64]uint32, k uint64) error {
-	v := m[k]
+func (p *Partial) bump(k uint64) error {
+	v := p.pend[k]
 	if v == math.MaxUint32 {
 		return fmt.Errorf("similarity: more than %d transactions for one pair", uint32(math.MaxUint32))
 	}
-	m[k] = v + 1
+	p.pend[k] = v + 1
 	return nil
 }
 
@@ -221,7 +281,7 @@ func (p *Partial) addSet(items []affinity.ProductID, key func() uint64) error {
 	for _, a := range items {
 		for _, b := range items {
 			if a != b {
-				if err := p.bump(p.pairs, uint64(a)<<32|uint64(b)); err != nil {
+				if err := p.bump(uint64(a)<<32 | uint64(b)); err != nil {
 					return err
 				}
 			}
@@ -283,7 +343,7 @@ func (p *Partial) addTimeline(customer string, orders []TxOrder) error {
 			}
 			if k := uint64(e.p)<<32 | uint64(f.p); f.p != e.p && !seen[k] {
 				seen[k] = true
-				if err := p.bump(p.pairs, k); err != nil {
+				if err := p.bump(k); err != nil {
 					return err
 				}
 			}
@@ -301,9 +361,17 @@ func (p *Partial) compatible(q *Partial) error {
 }
 
 // Merge adds the counts of q, made with the same as-of time and options
-// over other transactions, to p. q is not modified.
+// over other transactions, to p. q keeps its counts (it may reorganise
+// them internally, so it must not be in use by another goroutine). The
+// pairs merge in time linear in the pairs of both.
 func (p *Partial) Merge(q *Partial) error {
 	if err := p.compatible(q); err != nil {
+		return err
+	}
+	if err := p.compact(); err != nil {
+		return err
+	}
+	if err := q.compact(); err != nil {
 		return err
 	}
 	add := func(v, w uint32) (uint32, error) {
@@ -319,11 +387,11 @@ func (p *Partial) Merge(q *Partial) error {
 			return err
 		}
 	}
-	for k, v := range q.pairs {
-		if p.pairs[k], err = add(p.pairs[k], v); err != nil {
-			return err
-		}
+	ks, vs, err := mergePairs(p.keys, p.vals, q.keys, q.vals)
+	if err != nil {
+		return err
 	}
+	p.keys, p.vals = slices.Clip(ks), slices.Clip(vs) // q's slices may be shared: never append in place
 	return nil
 }
 
@@ -332,23 +400,30 @@ func (p *Partial) Merge(q *Partial) error {
 // neither N nor supports. They are what a distributed count merges by
 // key; merging every block with [Partial.Marginals] gives p back. The
 // result has one Partial per block up to the last non-empty one; empty
-// blocks are nil. It takes one pass over the pairs and panics if rows < 1.
-func (p *Partial) Blocks(rows int) []*Partial {
+// blocks are nil. It takes one pass over the pairs, returns an error when
+// a count overflows, and panics if rows < 1.
+func (p *Partial) Blocks(rows int) ([]*Partial, error) {
 	if rows < 1 {
 		panic("similarity: Blocks of fewer than 1 row")
 	}
+	if err := p.compact(); err != nil {
+		return nil, err
+	}
 	var out []*Partial
-	for k, v := range p.pairs {
-		i := int(k>>32) / rows
+	for lo := 0; lo < len(p.keys); {
+		i := int(p.keys[lo]>>32) / rows
+		hi := lo + 1
+		for hi < len(p.keys) && int(p.keys[hi]>>32)/rows == i {
+			hi++
+		}
 		if i >= len(out) {
 			out = append(out, make([]*Partial, i+1-len(out))...)
 		}
-		if out[i] == nil {
-			out[i] = p.empty()
-		}
-		out[i].pairs[k] = v
+		out[i] = p.empty()
+		out[i].keys, out[i].vals = slices.Clone(p.keys[lo:hi]), slices.Clone(p.vals[lo:hi])
+		lo = hi
 	}
-	return out
+	return out, nil
 }
 
 // Marginals returns a new Partial with N and the supports of p and no
@@ -362,7 +437,7 @@ func (p *Partial) Marginals() *Partial {
 
 func (p *Partial) empty() *Partial {
 	return &Partial{scope: p.scope, window: p.window, from: p.from, to: p.to, maxBasket: p.maxBasket,
-		support: map[affinity.ProductID]uint32{}, pairs: map[uint64]uint32{}}
+		support: map[affinity.ProductID]uint32{}, pend: map[uint64]uint32{}}
 }
 
 // Counts returns the co-occurrence counts of p over np products: the
@@ -376,7 +451,10 @@ func (p *Partial) Counts(np int) (*Counts, error) {
 			return nil, fmt.Errorf("similarity: partial count of product %d, beyond the %d products", a, np)
 		}
 	}
-	keys := slices.Sorted(maps.Keys(p.pairs))
+	if err := p.compact(); err != nil {
+		return nil, err
+	}
+	keys := p.keys
 	if len(keys) > 0 && keys[len(keys)-1]>>32 >= uint64(np) || slices.ContainsFunc(keys, func(k uint64) bool { return uint32(k) >= uint32(np) }) {
 		return nil, fmt.Errorf("similarity: partial count of a product beyond the %d products", np)
 	}
@@ -397,7 +475,7 @@ func (p *Partial) Counts(np int) (*Counts, error) {
 		for a := lo; a < hi; a++ {
 			for ; i < len(keys) && keys[i]>>32 == uint64(a); i++ {
 				blk.cols = append(blk.cols, affinity.ProductID(uint32(keys[i])))
-				blk.vals = append(blk.vals, p.pairs[keys[i]])
+				blk.vals = append(blk.vals, p.vals[i])
 			}
 			blk.off[a-lo+1] = uint32(len(blk.cols))
 		}
@@ -411,13 +489,17 @@ func (p *Partial) Counts(np int) (*Counts, error) {
 
 const partialMagic = "AFSIMPRT"
 
-// MarshalBinary encodes p: magic "AFSIMPRT", then as unsigned varints the
+// MarshalBinary encodes p (an error only when a count overflows): magic "AFSIMPRT", then as unsigned varints the
 // scope, window, MaxBasket and N, the period bounds as zig-zag varints,
 // the supports (count, then delta-coded product and support) and the
 // pairs (count, then delta-coded pair key and count), both ascending. The
 // encoding of equal Partials is identical.
 func (p *Partial) MarshalBinary() ([]byte, error) {
-	b := []byte(partialMagic)
+	if err := p.compact(); err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, 64+8*len(p.support)+6*len(p.keys))
+	b = append(b, partialMagic...)
 	b = binary.AppendUvarint(b, uint64(p.scope))
 	b = binary.AppendUvarint(b, uint64(p.window))
 	b = binary.AppendUvarint(b, uint64(p.maxBasket))
@@ -431,11 +513,11 @@ func (p *Partial) MarshalBinary() ([]byte, error) {
 		b = binary.AppendUvarint(b, uint64(p.support[a]))
 		prev = uint64(a)
 	}
-	b = binary.AppendUvarint(b, uint64(len(p.pairs)))
+	b = binary.AppendUvarint(b, uint64(len(p.keys)))
 	prev = 0
-	for _, k := range slices.Sorted(maps.Keys(p.pairs)) {
+	for i, k := range p.keys {
 		b = binary.AppendUvarint(b, k-prev)
-		b = binary.AppendUvarint(b, uint64(p.pairs[k]))
+		b = binary.AppendUvarint(b, uint64(p.vals[i]))
 		prev = k
 	}
 	return b, nil
@@ -487,14 +569,16 @@ func (p *Partial) UnmarshalBinary(data []byte) error {
 		prev = a
 	}
 	np := u(uint64(len(d)) / 2)
-	q.pairs = make(map[uint64]uint32, np)
+	q.keys, q.vals = make([]uint64, 0, np), make([]uint32, 0, np)
+	q.pend = map[uint64]uint32{}
 	prev = 0
 	for i := uint64(0); i < np && !bad; i++ {
 		k := prev + u(math.MaxUint64-prev)
 		if i > 0 && k == prev {
 			bad = true
 		}
-		q.pairs[k] = uint32(u(math.MaxUint32))
+		q.keys = append(q.keys, k)
+		q.vals = append(q.vals, uint32(u(math.MaxUint32)))
 		prev = k
 	}
 	if bad || len(d) != 0 {

@@ -73,7 +73,9 @@ func shardedCount(t *testing.T, rng *rand.Rand, h *affinity.History, asOf time.T
 		var q similarity.Partial
 		require.NoError(t, q.UnmarshalBinary(b))
 		require.NoError(t, total.Merge(q.Marginals()))
-		for _, blk := range q.Blocks(1 + rng.IntN(np)) {
+		blocks, err := q.Blocks(1 + rng.IntN(np))
+		require.NoError(t, err)
+		for _, blk := range blocks {
 			if blk != nil {
 				require.NoError(t, total.Merge(blk))
 			}
@@ -90,7 +92,9 @@ func shardedCount(t *testing.T, rng *rand.Rand, h *affinity.History, asOf time.T
 func joinedIndex(t *testing.T, p *similarity.Partial, np int, rng *rand.Rand, io similarity.IndexOptions) *similarity.Index {
 	t.Helper()
 	var parts []*similarity.Index
-	for _, blk := range p.Blocks(1 + rng.IntN(np)) {
+	blocks, err := p.Blocks(1 + rng.IntN(np))
+	require.NoError(t, err)
+	for _, blk := range blocks {
 		if blk == nil {
 			continue
 		}
@@ -131,6 +135,11 @@ func TestPartialEqualsCount(t *testing.T) {
 	ctx := context.Background()
 	for seed := range uint64(6) {
 		rng := rand.New(rand.NewPCG(seed, 17))
+		if seed%2 == 1 { // compact every few transactions
+			defer similarity.SetMaxPending(int(seed) * 5)()
+		} else {
+			defer similarity.SetMaxPending(1 << 20)()
+		}
 		d := randomData(rng, randomOptions{customers: 40, products: 60, orders: 300, maxLines: 12, anonymous: 0.2, returns: 0.1, days: 90})
 		h := d.history(t, nil)
 		asOf := t0.AddDate(0, 0, 75)

@@ -128,7 +128,7 @@ type countFn struct {
 	BlockRows int
 }
 
-func (f *countFn) ProcessElement(ctx context.Context, _ int, parts func(*Part) bool, dict Dict, blocks func(int, []byte), marginals func([]byte)) error {
+func (f *countFn) ProcessElement(ctx context.Context, _ int, parts func(*Part) bool, dict Dict, emitBlock func(int, []byte), marginals func([]byte)) error {
 	ids := make(map[string]affinity.ProductID, len(dict.Keys))
 	for i, k := range dict.Keys {
 		ids[k] = affinity.ProductID(i)
@@ -168,7 +168,11 @@ func (f *countFn) ProcessElement(ctx context.Context, _ int, parts func(*Part) b
 		return err
 	}
 	marginals(m)
-	for i, b := range p.Blocks(f.BlockRows) {
+	blocks, err := p.Blocks(f.BlockRows)
+	if err != nil {
+		return err
+	}
+	for i, b := range blocks {
 		if b == nil {
 			continue
 		}
@@ -176,7 +180,7 @@ func (f *countFn) ProcessElement(ctx context.Context, _ int, parts func(*Part) b
 		if err != nil {
 			return err
 		}
-		blocks(i, enc)
+		emitBlock(i, enc)
 	}
 	return nil
 }
