@@ -1,25 +1,38 @@
 package segment
 
-import "github.com/RoaringBitmap/roaring/v2"
+import (
+	"fmt"
+	"time"
+
+	"github.com/shopaffinity/affinity"
+)
 
 // ScoreRFM sets R, F, M and RFM of every element of fs as [Build] scores
-// the customers of an index that knows exactly the customers of fs: the
-// scored customers are those with Frequency > 0, ranked by Recency,
-// Frequency and Monetary into quintiles (see the package documentation),
-// and each gets the first rule of opts.RFMRules that matches; the others
-// get 0 scores and no segment. The other fields of fs are read, not
-// changed.
+// the customers of an index built as of asOf with opts that knows exactly
+// the customers of fs: the scored customers are those with Frequency > 0,
+// ranked by Recency, Frequency and Monetary into quintiles (see the
+// package documentation), and each gets the first rule of opts.RFMRules
+// that matches; the others get 0 scores and no segment. The other fields
+// of fs are read, not changed.
 //
 // It is the population step of a distributed build: workers compute each
 // customer's features on their shard of customers (with Build on a
 // History of the shard, whose per-customer features do not depend on the
-// other customers, or with [Index.Features]), and one step scores them
-// all. It takes O(n log n) time and returns an error wrapping
-// [ErrInvalid] for invalid options.
-func ScoreRFM(fs []Features, opts Options) error {
-	o, err := opts.withDefaults()
+// other customers, and [Index.FeaturesOf]), and one step scores them all.
+// It takes O(n log n) time. It returns an error wrapping [ErrInvalid] for
+// invalid options, and for [RFMNTile], whose ties are broken by the time
+// of the last purchase, which Features do not hold.
+func ScoreRFM(fs []Features, asOf time.Time, opts Options) error {
+	if err := affinity.CheckAsOf("segment", asOf); err != nil {
+		return err
+	}
+	lookDays, _ := lookWindow(opts.Lookback, asOf.Unix())
+	o, err := opts.withDefaults(lookDays)
 	if err != nil {
 		return err
+	}
+	if o.RFMScoring != RFMRank {
+		return fmt.Errorf("%w: ScoreRFM scores by rank only, not %v", ErrInvalid, o.RFMScoring)
 	}
 	n := len(fs)
 	b := &builder{nc: n, opts: o, recency: make([]int32, n), freq: make([]int32, n), monetary: make([]int64, n)}
@@ -44,13 +57,4 @@ func ScoreRFM(fs []Features, opts Options) error {
 		}
 	}
 	return nil
-}
-
-// FeaturesOf returns the features of the customers of set that x knows,
-// in id order: [Index.Features] for many customers at once, decoding each
-// attribute once for all of them instead of once per customer. Use it on
-// sets of up to a few hundred thousand customers at a time; the result
-// is freshly allocated.
-func (x *Index) FeaturesOf(set *roaring.Bitmap) []Features {
-	return x.features(roaring.And(set, x.universe))
 }

@@ -3,9 +3,11 @@ package segment_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/segment"
 )
@@ -16,7 +18,7 @@ func TestScoreRFMMatchesBuild(t *testing.T) {
 	ctx := context.Background()
 	h, err := dataset.Demo().History(ctx)
 	require.NoError(t, err)
-	for _, o := range []segment.Options{{}, {Lookback: 365 * segment.Day, RFMRules: segment.DefaultRFMRules()[:4]}} {
+	for _, o := range []segment.Options{{}, {Lookback: affinity.Months(12), RFMRules: segment.DefaultRFMRules()[:4]}} {
 		x, err := segment.Build(ctx, h, h.Latest(), o)
 		require.NoError(t, err)
 		want := x.FeaturesOf(x.All())
@@ -32,7 +34,7 @@ func TestScoreRFMMatchesBuild(t *testing.T) {
 			f.R, f.F, f.M, f.RFM = 9, 9, 9, "x"
 			got[i] = f
 		}
-		require.NoError(t, segment.ScoreRFM(got, o))
+		require.NoError(t, segment.ScoreRFM(got, h.Latest(), o))
 		require.Equal(t, want, got)
 		scored := 0
 		for _, f := range got {
@@ -42,5 +44,8 @@ func TestScoreRFMMatchesBuild(t *testing.T) {
 		}
 		require.Greater(t, scored, 100)
 	}
-	require.Error(t, segment.ScoreRFM(nil, segment.Options{TopN: -1}))
+	at := h.Latest()
+	require.ErrorIs(t, segment.ScoreRFM(nil, at, segment.Options{TopN: -1}), segment.ErrInvalid)
+	require.ErrorIs(t, segment.ScoreRFM(nil, at, segment.Options{RFMScoring: segment.RFMNTile}), segment.ErrInvalid)
+	require.ErrorIs(t, segment.ScoreRFM(nil, time.Time{}, segment.Options{}), affinity.ErrNoAsOf)
 }

@@ -159,6 +159,7 @@ func (f *chunkFn) ProcessElement(ctx context.Context, chunk int, parts func(*Par
 // scoreFn scores RFM over every customer and writes the features and the
 // segments.
 type scoreFn struct {
+	AsOf    time.Time
 	Segment segment.Options
 	Output  string
 }
@@ -180,7 +181,7 @@ func (f *scoreFn) ProcessElement(ctx context.Context, _ int, recs func(*featureR
 		fs[i] = segment.Features{Customer: r.Customer, Recency: int(r.Recency), Tenure: int(r.Tenure), Frequency: int(r.Freq),
 			Monetary: affinity.Money(r.Monetary), AOV: affinity.Money(r.AOV), Stage: r.Stage, AbandonedCartDays: int(r.Abandoned)}
 	}
-	if err := segment.ScoreRFM(fs, f.Segment); err != nil {
+	if err := segment.ScoreRFM(fs, f.AsOf, f.Segment); err != nil {
 		return err
 	}
 	if err := writeFile(ctx, path.Join(f.Output, "features.csv"), FeaturesCSV(fs)); err != nil {
@@ -253,7 +254,7 @@ func NewFeatures(in Input, o Features) (*beam.Pipeline, error) {
 	if err := affinity.CheckAsOf("pipeline", o.AsOf); err != nil {
 		return nil, err
 	}
-	if err := segment.ScoreRFM(nil, o.Segment); err != nil {
+	if err := segment.ScoreRFM(nil, o.AsOf, o.Segment); err != nil {
 		return nil, err
 	}
 	if o.Output == "" {
@@ -273,6 +274,6 @@ func NewFeatures(in Input, o Features) (*beam.Pipeline, error) {
 	ids := beam.ParDo(s, &customerIDsFn{Output: o.Output}, dict)
 	chunks := beam.ParDo(s, joinID, beam.CoGroupByKey(s, cust, ids))
 	recs := beam.ParDo(s, &chunkFn{AsOf: o.AsOf, Segment: o.Segment}, beam.GroupByKey(s, chunks))
-	beam.ParDo0(s, &scoreFn{Segment: o.Segment, Output: o.Output}, beam.GroupByKey(s, beam.AddFixedKey(s, recs)), beam.SideInput{Input: dict})
+	beam.ParDo0(s, &scoreFn{AsOf: o.AsOf, Segment: o.Segment, Output: o.Output}, beam.GroupByKey(s, beam.AddFixedKey(s, recs)), beam.SideInput{Input: dict})
 	return p, nil
 }

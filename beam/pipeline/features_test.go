@@ -80,7 +80,7 @@ func TestFeaturesDemo(t *testing.T) {
 	require.NoError(t, err)
 	for _, o := range []pipeline.Features{
 		{AsOf: h.Latest()},
-		{AsOf: h.Latest().AddDate(0, -6, 0), Segment: segment.Options{Lookback: 365 * segment.Day, LoyalOrders: 3}},
+		{AsOf: h.Latest().AddDate(0, -6, 0), Segment: segment.Options{Lookback: affinity.Months(12), LoyalOrders: 3}},
 	} {
 		t.Run(o.AsOf.Format(time.DateOnly), func(t *testing.T) {
 			dir := checkFeatures(t, in, h, o)
