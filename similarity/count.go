@@ -167,6 +167,7 @@ type Counts struct {
 	// the transactions, kept for weighted passes (BM25)
 	tx   *txTable
 	post *postings
+	noTx bool // made by Partial.Counts: tx is empty
 }
 
 // Count counts the co-occurrences of products in h within opts.Scope,
@@ -404,6 +405,7 @@ func Sum(ctx context.Context, parts ...*Counts) (*Counts, error) {
 	c := &Counts{scope: first.scope, window: first.window, np: np, tx: tx, post: buildPostings(tx, np)}
 	c.support = make([]uint32, np)
 	for _, p := range parts {
+		c.noTx = c.noTx || p.noTx
 		c.n += p.n
 		for a, s := range p.support {
 			c.support[a] += s

@@ -138,6 +138,9 @@ func NewIndex(ctx context.Context, c *Counts, opts IndexOptions) (*Index, error)
 	if !fromCounts(o.Measure) && o.Measure != BM25 {
 		return nil, fmt.Errorf("similarity: NewIndex cannot compute %v: use FitEASE or Embedding.Index", o.Measure)
 	}
+	if o.Measure == BM25 && c.noTx {
+		return nil, fmt.Errorf("similarity: NewIndex cannot compute %v from counts without transactions (Partial.Counts)", o.Measure)
+	}
 	x := c.newIndex(o)
 	minSup := uint32(o.MinSupport)
 	n := float64(c.n)

@@ -1,0 +1,92 @@
+// Command affinity-beam runs affinity's heavy builds as Apache Beam
+// pipelines, on the local prism runner or on any runner Beam's Go SDK
+// submits to (Flink, Spark, Dataflow), chosen with Beam's own flags:
+//
+//	affinity-beam -job copurchase -input 'orders/*.csv.gz' -format onlineretail \
+//	    -asof 2011-12-09 -scope basket -measure lift -k 50 -output neighbours.idx
+//	affinity-beam -job features -input 'orders/*.csv' -asof 2011-12-09 -output features/
+//
+// See beam/README.md for the runner flags.
+package main
+
+import (
+	"context"
+	"flag"
+	"log"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs" // gs:// paths
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/beam/pipeline"
+	"github.com/shopaffinity/affinity/similarity"
+)
+
+var (
+	job       = flag.String("job", "copurchase", "pipeline: copurchase or features")
+	input     = flag.String("input", "", "input file or glob (files are read in sorted order)")
+	format    = flag.String("format", "csv", "input format: a dataset format name")
+	lenient   = flag.Bool("lenient", false, "skip bad rows instead of failing")
+	asOf      = flag.String("asof", "", "as-of time, RFC 3339 or YYYY-MM-DD (required)")
+	output    = flag.String("output", "", "index file (copurchase) or directory (features)")
+	scope     = flag.String("scope", "basket", "co-purchase scope: basket, customer or sequential")
+	measure   = flag.String("measure", "jaccard", "co-purchase measure")
+	k         = flag.Int("k", similarity.DefaultK, "neighbours per product")
+	minSup    = flag.Int("minsupport", similarity.DefaultMinSupport, "minimum co-count of a neighbour")
+	shrink    = flag.Float64("shrinkage", 0, "shrinkage λ")
+	months    = flag.Int("months", 0, "look-back in calendar months (0: everything up to the as-of time)")
+	maxBasket = flag.Int("maxbasket", 0, "products per transaction before sampling (0: default, <0: no cap)")
+	shards    = flag.Int("shards", 0, "partial counts (0: default 16)")
+)
+
+func main() {
+	flag.Parse()
+	beam.Init()
+	ctx := context.Background()
+	at, err := time.Parse(time.RFC3339, *asOf)
+	if err != nil {
+		if at, err = time.Parse(time.DateOnly, *asOf); err != nil {
+			log.Fatalf("-asof: %v", err)
+		}
+	}
+	files, err := pipeline.Glob(ctx, *input)
+	if err != nil {
+		log.Fatal(err)
+	}
+	in := pipeline.Input{Files: files, Format: *format, Lenient: *lenient}
+	var p *beam.Pipeline
+	switch *job {
+	case "copurchase":
+		sc, err := similarity.ParseScope(*scope)
+		if err != nil {
+			log.Fatal(err)
+		}
+		m, err := similarity.ParseMeasure(*measure)
+		if err != nil {
+			log.Fatal(err)
+		}
+		o := pipeline.CoPurchase{AsOf: at, Output: *output, Shards: *shards,
+			Count: similarity.CountOptions{Scope: sc, MaxBasket: *maxBasket},
+			Index: similarity.IndexOptions{Measure: m, K: *k, MinSupport: *minSup, Shrinkage: *shrink}}
+		if *months > 0 {
+			o.Count.Lookback = affinity.Months(*months)
+		}
+		p, err = pipeline.NewCoPurchase(in, o)
+		if err != nil {
+			log.Fatal(err)
+		}
+	case "features":
+		p, err = pipeline.NewFeatures(in, pipeline.Features{AsOf: at, Output: *output})
+		if err != nil {
+			log.Fatal(err)
+		}
+	default:
+		log.Fatalf("unknown -job %q", *job)
+	}
+	if err := beamx.Run(ctx, p); err != nil {
+		log.Fatal(err)
+	}
+}

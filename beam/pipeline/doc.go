@@ -1,0 +1,45 @@
+// Package pipeline runs affinity's two heavy builds as Apache Beam
+// pipelines — co-occurrence counts with the neighbour index from them
+// ([NewCoPurchase]), and per-customer features with the segments from them
+// ([NewFeatures]) — on the local prism runner or on Flink, Spark or
+// Dataflow, and produces exactly what the single-machine build produces
+// from the same files ([LoadHistory]): the same index file, byte for byte,
+// and the same features, dictionaries and segment bitmaps.
+//
+// The per-shard work is the library's code: similarity.Partial counts a
+// shard's transactions with the rules of similarity.Count and merges by
+// key; similarity.NewIndex ranks each block of rows and
+// similarity.JoinIndex joins them; segment.Build computes the features of
+// a chunk of customers and segment.ScoreRFM scores everyone. The
+// pipelines only move data.
+//
+// # Dense ids across workers
+//
+// A single machine interns customer and product ids in the order it first
+// sees them while reading the files one after the other. The pipelines
+// reproduce that order without a shared counter: every reader loads one
+// file into a History of its own, whose ids are first-seen order within
+// the file, and tags each customer and product with the position
+// file index << 32 | id within the file. The smallest position of a key
+// over all files is its first sighting in the concatenated input, so
+// sorting the keys by it gives the single machine's ids. The dictionaries
+// are built in one step (one string per product or customer) and
+// published beside the outputs as "id,key" CSV files.
+//
+// Everything downstream of the ids is then the same arithmetic on the
+// same integers: the MaxBasket sample hashes shop keys and ranks products
+// by id, supports and co-counts are integer sums whatever the partition,
+// rows are ranked with the same top-K and tie-breaks, and customers are
+// processed in chunks of 2^16 consecutive ids, one roaring container each.
+//
+// # Limits
+//
+// A file is read by one worker and must fit in its memory as a History:
+// split big inputs into many files. The dictionaries, the join of the
+// ranked blocks (K neighbours per product) and the RFM scoring (one small
+// record per customer) each run on one worker. BM25 (which needs the
+// transactions themselves) and events are not supported by the
+// co-purchase pipeline; the features pipeline exports the customer-level
+// features (recency, tenure, frequency, monetary, AOV, RFM, lifecycle)
+// and segments, not the per-category attributes of a segment.Index.
+package pipeline

@@ -1,0 +1,279 @@
+package pipeline
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/segment"
+)
+
+// Features configures [NewFeatures]. It is serialised into the pipeline,
+// so it holds plain values only.
+type Features struct {
+	// AsOf is the as-of time of the features; required.
+	AsOf time.Time
+	// Segment are the options of segment.Build; Workers is ignored.
+	Segment segment.Options
+	// Output is the directory the results are written to (see
+	// [NewFeatures]).
+	Output string
+}
+
+// chunkBits sizes the customer chunks features are computed in: 2^16
+// consecutive ids, one roaring container.
+const chunkBits = 16
+
+// featureRec is one customer's features, by dense id.
+type featureRec struct {
+	ID                    int64
+	Customer              string
+	Recency, Tenure, Freq int64
+	Monetary, AOV         int64
+	Stage                 string
+	Abandoned             int64
+}
+
+func init() {
+	beam.RegisterType(typeOf[featureRec]())
+	register.Function3x0(customerParts)
+	register.Function2x2(partPos)
+	register.DoFn3x1[context.Context, Dict, func(string, int), error](&customerIDsFn{})
+	register.Function4x0(joinID)
+	register.Iter1[int]()
+	register.DoFn4x1[context.Context, int, func(*Part) bool, func(featureRec), error](&chunkFn{})
+	register.Emitter1[featureRec]()
+	register.Iter1[featureRec]()
+	register.DoFn4x1[context.Context, int, func(*featureRec) bool, Dict, error](&scoreFn{})
+}
+
+// customerParts keeps the Parts of customers, keyed by customer.
+func customerParts(_ int, p Part, emit func(string, Part)) {
+	if p.Customer != "" {
+		emit(p.Customer, p)
+	}
+}
+
+func partPos(key string, p Part) (string, int64) { return key, p.Pos }
+
+// customerIDsFn writes the customer dictionary and emits every
+// customer's dense id.
+type customerIDsFn struct {
+	Output string
+}
+
+func (f *customerIDsFn) ProcessElement(ctx context.Context, d Dict, emit func(string, int)) error {
+	for i, k := range d.Keys {
+		emit(k, i)
+	}
+	return writeFile(ctx, path.Join(f.Output, "customers.csv"), dictCSV("customer", d))
+}
+
+// joinID gives a customer's Part its dense id (in Pos) and sends it to
+// the chunk of its id.
+func joinID(_ string, parts func(*Part) bool, ids func(*int) bool, emit func(int, Part)) {
+	var id int
+	ids(&id)
+	var p Part
+	parts(&p)
+	p.Pos = int64(id)
+	emit(id>>chunkBits, p)
+}
+
+// chunkFn builds a History of one chunk of customers — interned in id
+// order, so that local id + chunk base is the global id — and computes
+// their features with segment.Build, whose per-customer features depend
+// on the customer's own lines only.
+type chunkFn struct {
+	AsOf    time.Time
+	Segment segment.Options
+}
+
+func (f *chunkFn) ProcessElement(ctx context.Context, chunk int, parts func(*Part) bool, emit func(featureRec)) error {
+	var all []Part
+	for {
+		var p Part
+		if !parts(&p) {
+			break
+		}
+		all = append(all, p)
+	}
+	slices.SortFunc(all, func(a, b Part) int { return cmp.Compare(a.Pos, b.Pos) })
+	base := int64(chunk) << chunkBits
+	var b affinity.Builder
+	b.Workers = 1
+	for i, p := range all {
+		if p.Pos != base+int64(i) {
+			return fmt.Errorf("pipeline: chunk %d lacks customer %d", chunk, base+int64(i))
+		}
+		for _, o := range p.Orders {
+			t := time.Unix(o.Unix, 0).UTC()
+			for j, prod := range o.Products {
+				err := b.Add(affinity.Purchase{Customer: p.Customer, Product: prod, Order: o.Key, Time: t, Quantity: o.Qty[j], Price: affinity.Money(o.Price[j])})
+				if err != nil {
+					return err
+				}
+			}
+		}
+	}
+	h, err := b.Build(ctx)
+	if err != nil {
+		return err
+	}
+	o := f.Segment
+	o.Workers = 1
+	x, err := segment.Build(ctx, h, f.AsOf, o)
+	if errors.Is(err, segment.ErrNoData) {
+		return nil // nobody in the chunk had bought by asOf
+	}
+	if err != nil {
+		return err
+	}
+	for c := range affinity.CustomerID(h.NumCustomers()) {
+		if h.CustomerKey(c) != all[c].Customer {
+			return fmt.Errorf("pipeline: chunk %d: customer %d is %q, want %q", chunk, c, h.CustomerKey(c), all[c].Customer)
+		}
+	}
+	known := x.All()
+	fts := x.FeaturesOf(known)
+	for i, c := range known.ToArray() {
+		ft := fts[i]
+		emit(featureRec{ID: base + int64(c), Customer: ft.Customer, Recency: int64(ft.Recency), Tenure: int64(ft.Tenure),
+			Freq: int64(ft.Frequency), Monetary: int64(ft.Monetary), AOV: int64(ft.AOV), Stage: ft.Stage, Abandoned: int64(ft.AbandonedCartDays)})
+	}
+	return nil
+}
+
+// scoreFn scores RFM over every customer and writes the features and the
+// segments.
+type scoreFn struct {
+	AsOf    time.Time
+	Segment segment.Options
+	Output  string
+}
+
+func (f *scoreFn) ProcessElement(ctx context.Context, _ int, recs func(*featureRec) bool, dict Dict) error {
+	var all []featureRec
+	for {
+		var r featureRec
+		if !recs(&r) {
+			break
+		}
+		all = append(all, r)
+	}
+	slices.SortFunc(all, func(a, b featureRec) int { return cmp.Compare(a.ID, b.ID) })
+	fs := make([]segment.Features, len(all))
+	ids := make([]uint32, len(all))
+	for i, r := range all {
+		ids[i] = uint32(r.ID)
+		fs[i] = segment.Features{Customer: r.Customer, Recency: int(r.Recency), Tenure: int(r.Tenure), Frequency: int(r.Freq),
+			Monetary: affinity.Money(r.Monetary), AOV: affinity.Money(r.AOV), Stage: r.Stage, AbandonedCartDays: int(r.Abandoned)}
+	}
+	if err := segment.ScoreRFM(fs, f.AsOf, f.Segment); err != nil {
+		return err
+	}
+	if err := writeFile(ctx, path.Join(f.Output, "features.csv"), FeaturesCSV(fs)); err != nil {
+		return err
+	}
+	rules := f.Segment.RFMRules
+	if rules == nil {
+		rules = segment.DefaultRFMRules()
+	}
+	sets := []Segment{{Kind: "all", Name: "all", Set: roaring.BitmapOf(ids...)}}
+	for _, r := range rules {
+		sets = append(sets, Segment{Kind: "rfm", Name: r.Name, Set: roaring.New()})
+	}
+	for _, st := range segment.Stages() {
+		sets = append(sets, Segment{Kind: "lifecycle", Name: st, Set: roaring.New()})
+	}
+	for i, ft := range fs {
+		for j := range sets {
+			if (sets[j].Kind == "rfm" && sets[j].Name == ft.RFM) || (sets[j].Kind == "lifecycle" && sets[j].Name == ft.Stage) {
+				sets[j].Set.Add(ids[i])
+			}
+		}
+	}
+	return WriteSegments(ctx, f.Output, dict, sets)
+}
+
+// FeaturesCSV formats features the way segment.Index.WriteCSV does: a
+// header, then one row per customer in the order of fs.
+func FeaturesCSV(fs []segment.Features) []byte {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	_ = w.Write([]string{"customer", "recency_days", "tenure_days", "frequency", "monetary", "aov",
+		"r", "f", "m", "rfm_segment", "lifecycle", "abandoned_cart_days"})
+	days := func(d int) string {
+		if d < 0 {
+			return ""
+		}
+		return strconv.Itoa(d)
+	}
+	for _, f := range fs {
+		row := []string{f.Customer, days(f.Recency), days(f.Tenure), strconv.Itoa(f.Frequency), f.Monetary.String(), "", "", "", "",
+			f.RFM, f.Stage, days(f.AbandonedCartDays)}
+		if f.R > 0 {
+			row[5] = f.AOV.String()
+			row[6], row[7], row[8] = strconv.Itoa(f.R), strconv.Itoa(f.F), strconv.Itoa(f.M)
+		}
+		_ = w.Write(row)
+	}
+	w.Flush()
+	return buf.Bytes()
+}
+
+// NewFeatures returns the customer-features pipeline. It reads the order
+// lines of in, groups them by customer, assigns customer ids in
+// first-seen order (the ids of the single-machine History of the same
+// files, [LoadHistory]), computes each customer's features as of o.AsOf
+// with segment.Build on chunks of 65,536 consecutive ids, scores RFM over
+// all customers with segment.ScoreRFM, and writes to the directory
+// o.Output:
+//
+//   - customers.csv: the customer dictionary, "id,customer" in id order;
+//   - features.csv: the features, as segment.Index.WriteCSV writes them
+//     for every customer the index knows;
+//   - the segments (everyone known, the RFM segments, the lifecycle
+//     stages) as roaring bitmaps over the dictionary, see [WriteSegments].
+//
+// The scoring step holds one record per customer (about 100 bytes) on
+// one worker; everything before it is spread over the workers.
+func NewFeatures(in Input, o Features) (*beam.Pipeline, error) {
+	if err := affinity.CheckAsOf("pipeline", o.AsOf); err != nil {
+		return nil, err
+	}
+	if err := segment.ScoreRFM(nil, o.AsOf, o.Segment); err != nil {
+		return nil, err
+	}
+	if o.Output == "" {
+		return nil, errors.New("pipeline: no output directory")
+	}
+	if len(in.Files) == 0 {
+		return nil, errors.New("pipeline: no input files")
+	}
+	if _, err := in.options(); err != nil {
+		return nil, err
+	}
+	p, s := beam.NewPipelineWithRoot()
+	parts, _ := readParts(s, in, 1)
+	s = s.Scope("features")
+	cust := beam.ParDo(s, customerParts, parts)
+	dict := dictionary(s, beam.ParDo(s, partPos, cust))
+	ids := beam.ParDo(s, &customerIDsFn{Output: o.Output}, dict)
+	chunks := beam.ParDo(s, joinID, beam.CoGroupByKey(s, cust, ids))
+	recs := beam.ParDo(s, &chunkFn{AsOf: o.AsOf, Segment: o.Segment}, beam.GroupByKey(s, chunks))
+	beam.ParDo0(s, &scoreFn{AsOf: o.AsOf, Segment: o.Segment, Output: o.Output}, beam.GroupByKey(s, beam.AddFixedKey(s, recs)), beam.SideInput{Input: dict})
+	return p, nil
+}

@@ -1,0 +1,261 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local" // local paths
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
+)
+
+// Input says which files to read and how. It is part of a pipeline's
+// serialised DoFns, so it holds plain values only.
+type Input struct {
+	// Files are the input files, read in this order: the order of the
+	// single-machine build being reproduced. A path may be local or on
+	// any file system Beam registers (gs://, s3://) when the program
+	// imports it. Expand a glob with [Glob].
+	Files []string
+	// Format, Lenient, Columns, TimeLayouts, DecimalSep, Comma and
+	// NoProducts are those of [dataset.Options].
+	Format      string
+	Lenient     bool
+	Columns     dataset.Columns
+	TimeLayouts []string
+	DecimalSep  byte
+	Comma       rune
+	NoProducts  bool
+	// Location is the IANA name of the time zone of times without one
+	// ("" is UTC).
+	Location string
+}
+
+// Glob returns the files matching pattern, sorted: the order in which a
+// single machine that loads them one after the other sees them.
+func Glob(ctx context.Context, pattern string) ([]string, error) {
+	fs, err := filesystem.New(ctx, pattern)
+	if err != nil {
+		return nil, err
+	}
+	defer fs.Close()
+	files, err := fs.List(ctx, pattern)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("pipeline: no file matches %q", pattern)
+	}
+	slices.Sort(files)
+	return files, nil
+}
+
+func (in Input) options() (dataset.Options, error) {
+	o := dataset.Options{Format: in.Format, Lenient: in.Lenient, Columns: in.Columns, TimeLayouts: in.TimeLayouts,
+		DecimalSep: in.DecimalSep, Comma: in.Comma, NoProducts: in.NoProducts}
+	if in.Location != "" {
+		loc, err := time.LoadLocation(in.Location)
+		if err != nil {
+			return o, fmt.Errorf("pipeline: %w", err)
+		}
+		o.Location = loc
+	}
+	return o, nil
+}
+
+// LoadHistory is the single-machine build the pipelines reproduce: the
+// files of in loaded one after the other into one Builder, then built.
+func LoadHistory(ctx context.Context, in Input) (*affinity.History, error) {
+	o, err := in.options()
+	if err != nil {
+		return nil, err
+	}
+	var b affinity.Builder
+	for _, f := range in.Files {
+		if err := loadFile(ctx, f, &b, o); err != nil {
+			return nil, err
+		}
+	}
+	return b.Build(ctx)
+}
+
+func loadFile(ctx context.Context, path string, b *affinity.Builder, o dataset.Options) error {
+	fs, err := filesystem.New(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer fs.Close()
+	r, err := fs.OpenRead(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if _, err := dataset.Load(ctx, r, b, o); err != nil {
+		return fmt.Errorf("pipeline: %s: %w", path, err)
+	}
+	return nil
+}
+
+// Order is one order of a [Part]: its shop id, time (the earliest of its
+// lines in the file) and lines.
+type Order struct {
+	Key      string
+	Unix     int64
+	Products []string
+	Qty      []int32
+	Price    []int64
+}
+
+// Part is what one input file holds of one customer — or of one anonymous
+// order —, keyed by [partKey]. Pos is the customer's first-seen position,
+// file index << 32 | rank of first appearance within the file, which
+// orders the customers as a single machine reading the files in order
+// interns them.
+type Part struct {
+	Customer string
+	Pos      int64
+	Orders   []Order
+}
+
+// fileSpec is one input file and its place in the input order.
+type fileSpec struct {
+	Index int
+	Path  string
+}
+
+func init() {
+	beam.RegisterType(typeOf[fileSpec]())
+	beam.RegisterType(typeOf[Part]())
+	beam.RegisterType(typeOf[Order]())
+	register.DoFn4x1[context.Context, fileSpec, func(string, Part), func(string, int64), error](&readFn{})
+	register.Emitter2[string, Part]()
+	register.Emitter2[string, int64]()
+	register.Function2x1(minPos)
+	register.DoFn3x0[string, func(*Part) bool, func(int, Part)](&mergeFn{})
+	register.Iter1[Part]()
+	register.Emitter2[int, Part]()
+}
+
+// readFn loads one file with the dataset package into a History of its
+// own and emits its customers and anonymous orders as Parts, and every
+// product it names with its first-seen position.
+type readFn struct {
+	In Input
+}
+
+func pos(file int, rank uint32) int64 { return int64(file)<<32 | int64(rank) }
+
+func (f *readFn) ProcessElement(ctx context.Context, spec fileSpec, parts func(string, Part), products func(string, int64)) error {
+	o, err := f.In.options()
+	if err != nil {
+		return err
+	}
+	var b affinity.Builder
+	b.Workers = 1
+	if err := loadFile(ctx, spec.Path, &b, o); err != nil {
+		return err
+	}
+	h, err := b.Build(ctx)
+	if err != nil {
+		return err
+	}
+	cat := h.Catalog()
+	for p := range affinity.ProductID(cat.NumProducts()) {
+		products(cat.ProductKey(p), pos(spec.Index, uint32(p)))
+	}
+	order := func(o affinity.OrderID) Order {
+		lo, hi := h.OrderLines(o)
+		r := Order{Key: h.OrderKey(o), Unix: h.OrderUnix(o)}
+		for i := lo; i < hi; i++ {
+			ln := h.Line(i)
+			r.Products = append(r.Products, cat.ProductKey(ln.Product))
+			r.Qty = append(r.Qty, ln.Quantity)
+			r.Price = append(r.Price, int64(ln.Price))
+		}
+		return r
+	}
+	for c := range affinity.CustomerID(h.NumCustomers()) {
+		p := Part{Customer: h.CustomerKey(c), Pos: pos(spec.Index, uint32(c))}
+		lo, hi := h.CustomerOrders(c)
+		for o := lo; o < hi; o++ {
+			p.Orders = append(p.Orders, order(o))
+		}
+		parts(partKey(p.Customer, ""), p)
+	}
+	lo, hi := h.AnonymousOrders()
+	for o := lo; o < hi; o++ {
+		r := order(o)
+		parts(partKey("", orderIdentity(r)), Part{Pos: -1, Orders: []Order{r}})
+	}
+	return nil
+}
+
+// orderIdentity is what makes lines one order in an affinity.Builder
+// (besides the customer): the order id, or the time when there is none.
+func orderIdentity(o Order) string {
+	if o.Key == "" {
+		return fmt.Sprintf("\x00%d", o.Unix)
+	}
+	return o.Key
+}
+
+// partKey groups the Parts of one customer, or of one anonymous order.
+func partKey(customer, anonOrder string) string {
+	if customer != "" {
+		return "c" + customer
+	}
+	return "a" + anonOrder
+}
+
+func minPos(a, b int64) int64 { return min(a, b) }
+
+// mergeFn joins the Parts of one key from every file and sends the
+// result to one of Shards shards, by a hash of the key.
+type mergeFn struct {
+	Shards int
+}
+
+func (f *mergeFn) ProcessElement(key string, parts func(*Part) bool, emit func(int, Part)) {
+	var m Part
+	for first := true; ; first = false {
+		var p Part
+		if !parts(&p) {
+			break
+		}
+		if first || p.Pos < m.Pos {
+			m.Customer, m.Pos = p.Customer, p.Pos
+		}
+		m.Orders = append(m.Orders, p.Orders...)
+	}
+	emit(shardOf(key, f.Shards), m)
+}
+
+// shardOf spreads keys over shards by an FNV-1a hash.
+func shardOf(key string, shards int) int {
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	return int(h.Sum64() % uint64(max(1, shards)))
+}
+
+// readParts reads the input files and returns the Parts merged by
+// customer (or anonymous order), keyed by shard, and the products with
+// their first-seen positions.
+func readParts(s beam.Scope, in Input, shards int) (parts, products beam.PCollection) {
+	s = s.Scope("read")
+	specs := make([]fileSpec, len(in.Files))
+	for i, f := range in.Files {
+		specs[i] = fileSpec{Index: i, Path: f}
+	}
+	files := beam.CreateList(s, specs)
+	raw, prods := beam.ParDo2(s, &readFn{In: in}, beam.Reshuffle(s, files))
+	products = beam.CombinePerKey(s, minPos, prods)
+	parts = beam.ParDo(s, &mergeFn{Shards: shards}, beam.GroupByKey(s, raw))
+	return parts, products
+}

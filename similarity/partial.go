@@ -1,0 +1,632 @@
+package similarity
+
+import (
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/shopaffinity/affinity"
+)
+
+// TxOrder is one order of a [Transaction]: the shop's order id, the order
+// time and the products of its bought lines.
+type TxOrder struct {
+	// Key is the shop's order id; "" means "one order per customer and
+	// second", as in [affinity.Purchase].
+	Key string
+	// Unix is the order time in Unix seconds: the earliest time of its
+	// lines.
+	Unix int64
+	// Products are the products of the order's lines with a positive
+	// quantity, in line order; repeats are allowed. Returns are left out,
+	// but an order of returns only is still listed (with no products),
+	// since its time may be the earliest of the order.
+	Products []affinity.ProductID
+}
+
+// Transaction is the unit [Partial.Add] counts: every order of one
+// customer, or one anonymous order. Product ids must be the dense ids of
+// one product dictionary shared by every Partial that will be merged —
+// the [affinity.Catalog] of the single-machine History being reproduced —
+// because the MaxBasket sample ranks products by id.
+//
+// Orders with the same identity — the same Key, and for an empty Key the
+// same Unix — are one order, as in [affinity.Builder]: Add merges them
+// (earliest time, products concatenated). A customer's orders must all be
+// in one Transaction, and all the lines of an anonymous order in one.
+type Transaction struct {
+	// Customer is the shop's customer id; "" for anonymous orders, which
+	// count only in the Basket scope.
+	Customer string
+	// Orders are the orders, in any order.
+	Orders []TxOrder
+}
+
+// Partial is a co-occurrence count over some of the transactions of a
+// shop: the number of transactions N, the product supports and the pair
+// co-counts, made with the rules of [Count] (as-of time, look-back,
+// scope, window, MaxBasket sample). Partials over disjoint sets of
+// transactions [Partial.Merge] into the Partial of their union, and the
+// Partial of all of them gives, with [Partial.Counts], exactly the counts
+// Count returns for the History of those transactions — whatever the
+// split. It is the per-shard state of a distributed count: a worker Adds
+// the transactions it owns, the partials travel as [Partial.MarshalBinary]
+// bytes and are merged by key, row block by row block ([Partial.Blocks]).
+//
+// Memory is about 12 bytes per distinct stored pair, plus up to
+// 2^20 pairs of recent Adds held in a hash map. A Partial is for one
+// goroutine; the zero value is not usable: start with [NewPartial].
+type Partial struct {
+	scope     Scope
+	window    int64 // seconds
+	from, to  int64 // counted: from < t ≤ to
+	maxBasket int   // 0: no cap
+	n         int64
+	support   map[affinity.ProductID]uint32
+	// pair counts by key a<<32 | b: keys ascending with vals, and the
+	// counts of the latest Adds in pend, merged into them from time to time
+	keys []uint64
+	vals []uint32
+	pend map[uint64]uint32
+	// scratch of Add
+	buf  []ranked
+	ent  []txEntry
+	keep map[affinity.ProductID]bool
+	seen map[uint64]bool
+}
+
+type txEntry struct {
+	unix int64
+	p    affinity.ProductID
+}
+
+// NewPartial returns an empty Partial counting as [Count] would with asOf
+// and opts. Events are not supported (Transactions hold orders only) and
+// opts.Workers is ignored. A zero asOf is an error wrapping
+// [affinity.ErrNoAsOf].
+func NewPartial(asOf time.Time, opts CountOptions) (*Partial, error) {
+	if opts.Events {
+		return nil, errors.New("similarity: a Partial counts orders only, not events")
+	}
+	c, err := opts.config(asOf)
+	if err != nil {
+		return nil, err
+	}
+	return &Partial{scope: c.scope, window: c.window, from: c.from, to: c.to, maxBasket: c.maxBasket,
+		support: map[affinity.ProductID]uint32{}, pend: map[uint64]uint32{}}, nil
+}
+
+// Total returns N, the number of transactions counted so far.
+func (p *Partial) Total() int { return int(p.n) }
+
+// maxPending is the number of pending pairs beyond which Add compacts.
+var maxPending = 1 << 20 // a var for tests
+
+// compact merges the pending pair counts into the sorted ones.
+func (p *Partial) compact() error {
+	if len(p.pend) == 0 {
+		return nil
+	}
+	ks := slices.Sorted(maps.Keys(p.pend))
+	vs := make([]uint32, len(ks))
+	for i, k := range ks {
+		vs[i] = p.pend[k]
+	}
+	clear(p.pend)
+	var err error
+	p.keys, p.vals, err = mergePairs(p.keys, p.vals, ks, vs)
+	return err
+}
+
+// mergePairs merges two ascending runs of pair counts, adding the counts
+// of equal keys.
+func mergePairs(ak []uint64, av []uint32, bk []uint64, bv []uint32) ([]uint64, []uint32, error) {
+	if len(ak) == 0 {
+		return bk, bv, nil
+	}
+	if len(bk) == 0 {
+		return ak, av, nil
+	}
+	ks := make([]uint64, 0, len(ak)+len(bk))
+	vs := make([]uint32, 0, len(ak)+len(bk))
+	i, j := 0, 0
+	for i < len(ak) && j < len(bk) {
+		switch {
+		case ak[i] < bk[j]:
+			ks, vs = append(ks, ak[i]), append(vs, av[i])
+			i++
+		case ak[i] > bk[j]:
+			ks, vs = append(ks, bk[j]), append(vs, bv[j])
+			j++
+		default:
+			if uint64(av[i])+uint64(bv[j]) > math.MaxUint32 {
+				return nil, nil, fmt.Errorf("similarity: more than %d transactions for one pair", uint32(math.MaxUint32))
+			}
+			ks, vs = append(ks, ak[i]), append(vs, av[i]+bv[j])
+			i++
+			j++
+		}
+	}
+	ks, vs = append(ks, ak[i:]...), append(vs, av[i:]...)
+	ks, vs = append(ks, bk[j:]...), append(vs, bv[j:]...)
+	return ks, vs, nil
+}
+
+// mergeOrders merges the orders of t with the same identity, drops those
+// outside the counted period and returns the rest sorted as a History
+// sorts a customer's orders: by time, then order id.
+func (p *Partial) mergeOrders(t Transaction) []TxOrder {
+	type ident struct {
+		key  string
+		unix int64
+	}
+	id := func(o *TxOrder) ident {
+		if o.Key == "" {
+			return ident{unix: o.Unix}
+		}
+		return ident{key: o.Key}
+	}
+	orders := slices.Clone(t.Orders)
+	slices.SortStableFunc(orders, func(x, y TxOrder) int {
+		a, b := id(&x), id(&y)
+		return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.unix, b.unix))
+	})
+	out := orders[:0]
+	for i := 0; i < len(orders); {
+		o := orders[i]
+		j := i + 1
+		if j < len(orders) && id(&orders[j]) == id(&o) {
+			o.Products = slices.Clone(o.Products)
+			for ; j < len(orders) && id(&orders[j]) == id(&o); j++ {
+				o.Unix = min(o.Unix, orders[j].Unix)
+				o.Products = append(o.Products, orders[j].Products...)
+			}
+		}
+		i = j
+		if o.Unix > p.from && o.Unix <= p.to {
+			out = append(out, o)
+		}
+	}
+	slices.SortFunc(out, func(x, y TxOrder) int { return cmp.Or(cmp.Compare(x.Unix, y.Unix), cmp.Compare(x.Key, y.Key)) })
+	return out
+}
+
+// Add counts one transaction. It returns an error when a count would
+// overflow (2^32 − 1 transactions per product).
+func (p *Partial) Add(t Transaction) error {
+	if t.Customer == "" && p.scope != Basket {
+		return nil // anonymous orders have no customer to count
+	}
+	if len(p.pend) >= maxPending {
+		if err := p.compact(); err != nil {
+			return err
+		}
+	}
+	orders := p.mergeOrders(t)
+	switch p.scope {
+	case Basket:
+		for _, o := range orders {
+			items := distinct(nil, o.Products)
+			key := func() uint64 { return keyHash(t.Customer, o.Key, strconv.FormatInt(o.Unix, 10)) }
+			if err := p.addSet(items, key); err != nil {
+				return err
+			}
+		}
+		return nil
+	case Customer:
+		var items []affinity.ProductID
+		for _, o := range orders {
+			items = append(items, o.Products...)
+		}
+		return p.addSet(distinct(nil, items), func() uint64 { return keyHash(t.Customer) })
+	}
+	return p.addTimeline(t.Customer, orders)
+}
+
+// distinct appends the distinct products of items to dst, ascending.
+func distinct(dst, items []affinity.ProductID) []affinity.ProductID {
+	start := len(dst)
+	dst = append(dst, items...)
+	tail := dst[start:]
+	slices.Sort(tail)
+	return dst[:start+len(slices.Compact(tail))]
+}
+
+// sample cuts items down to MaxBasket with the sample of Count and
+// returns them ascending.
+func (p *Partial) sample(items []affinity.ProductID, key func() uint64) []affinity.ProductID {
+	if m := p.maxBasket; m > 0 && len(items) > m {
+		_, p.buf = sampleDistinct(items, nil, key(), m, p.buf)
+		items = items[:m]
+	}
+	slices.Sort(items)
+	return items
+}
+
+func (p *Partial) bump(k uint64) error {
+	v := p.pend[k]
+	if v == math.MaxUint32 {
+		return fmt.Errorf("similarity: more than %d transactions for one pair", uint32(math.MaxUint32))
+	}
+	p.pend[k] = v + 1
+	return nil
+}
+
+func (p *Partial) count(items []affinity.ProductID) error {
+	p.n++
+	for _, a := range items {
+		if p.support[a] == math.MaxUint32 {
+			return fmt.Errorf("similarity: more than %d transactions for one product", uint32(math.MaxUint32))
+		}
+		p.support[a]++
+	}
+	return nil
+}
+
+// addSet counts one Basket or Customer transaction of distinct products.
+func (p *Partial) addSet(items []affinity.ProductID, key func() uint64) error {
+	if len(items) == 0 {
+		return nil
+	}
+	items = p.sample(items, key)
+	if err := p.count(items); err != nil {
+		return err
+	}
+	for _, a := range items {
+		for _, b := range items {
+			if a != b {
+				if err := p.bump(uint64(a)<<32 | uint64(b)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// addTimeline counts one customer for Sequential: (a, b) once when b was
+// bought strictly after some purchase of a and at most window later.
+func (p *Partial) addTimeline(customer string, orders []TxOrder) error {
+	ent := p.ent[:0]
+	var all []affinity.ProductID
+	for _, o := range orders {
+		start := len(all)
+		all = distinct(all, o.Products)
+		for _, x := range all[start:] {
+			ent = append(ent, txEntry{o.Unix, x})
+		}
+	}
+	p.ent = ent
+	items := distinct(nil, all)
+	if len(items) == 0 {
+		return nil
+	}
+	sampled := p.maxBasket > 0 && len(items) > p.maxBasket
+	items = p.sample(items, func() uint64 { return keyHash(customer) })
+	if sampled {
+		if p.keep == nil {
+			p.keep = map[affinity.ProductID]bool{}
+		}
+		clear(p.keep)
+		for _, x := range items {
+			p.keep[x] = true
+		}
+		kept := ent[:0]
+		for _, e := range ent {
+			if p.keep[e.p] {
+				kept = append(kept, e)
+			}
+		}
+		ent = kept
+	}
+	if err := p.count(items); err != nil {
+		return err
+	}
+	if p.seen == nil {
+		p.seen = map[uint64]bool{}
+	}
+	seen := p.seen
+	clear(seen)
+	for i, e := range ent {
+		for _, f := range ent[i+1:] {
+			if f.unix <= e.unix {
+				continue
+			}
+			if f.unix > e.unix+p.window {
+				break
+			}
+			if k := uint64(e.p)<<32 | uint64(f.p); f.p != e.p && !seen[k] {
+				seen[k] = true
+				if err := p.bump(k); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// compatible returns an error unless q counts with the rules of p.
+func (p *Partial) compatible(q *Partial) error {
+	if p.scope != q.scope || p.window != q.window || p.from != q.from || p.to != q.to || p.maxBasket != q.maxBasket {
+		return errors.New("similarity: merge of partial counts made with different options")
+	}
+	return nil
+}
+
+// Merge adds the counts of q, made with the same as-of time and options
+// over other transactions, to p. q keeps its counts (it may reorganise
+// them internally, so it must not be in use by another goroutine). The
+// pairs merge in time linear in the pairs of both.
+func (p *Partial) Merge(q *Partial) error {
+	if err := p.compatible(q); err != nil {
+		return err
+	}
+	if err := p.compact(); err != nil {
+		return err
+	}
+	if err := q.compact(); err != nil {
+		return err
+	}
+	add := func(v, w uint32) (uint32, error) {
+		if uint64(v)+uint64(w) > math.MaxUint32 {
+			return 0, fmt.Errorf("similarity: merged count above %d", uint32(math.MaxUint32))
+		}
+		return v + w, nil
+	}
+	var err error
+	p.n += q.n
+	for a, s := range q.support {
+		if p.support[a], err = add(p.support[a], s); err != nil {
+			return err
+		}
+	}
+	ks, vs, err := mergePairs(p.keys, p.vals, q.keys, q.vals)
+	if err != nil {
+		return err
+	}
+	p.keys, p.vals = slices.Clip(ks), slices.Clip(vs) // q's slices may be shared: never append in place
+	return nil
+}
+
+// Blocks splits the pairs of p by row block: part i holds the pairs whose
+// first product (the row of [Counts.Row]) is in [i·rows, (i+1)·rows), and
+// neither N nor supports. They are what a distributed count merges by
+// key; merging every block with [Partial.Marginals] gives p back. The
+// result has one Partial per block up to the last non-empty one; empty
+// blocks are nil. It takes one pass over the pairs, returns an error when
+// a count overflows, and panics if rows < 1.
+func (p *Partial) Blocks(rows int) ([]*Partial, error) {
+	if rows < 1 {
+		panic("similarity: Blocks of fewer than 1 row")
+	}
+	if err := p.compact(); err != nil {
+		return nil, err
+	}
+	var out []*Partial
+	for lo := 0; lo < len(p.keys); {
+		i := int(p.keys[lo]>>32) / rows
+		hi := lo + 1
+		for hi < len(p.keys) && int(p.keys[hi]>>32)/rows == i {
+			hi++
+		}
+		if i >= len(out) {
+			out = append(out, make([]*Partial, i+1-len(out))...)
+		}
+		out[i] = p.empty()
+		out[i].keys, out[i].vals = slices.Clone(p.keys[lo:hi]), slices.Clone(p.vals[lo:hi])
+		lo = hi
+	}
+	return out, nil
+}
+
+// Marginals returns a new Partial with N and the supports of p and no
+// pairs.
+func (p *Partial) Marginals() *Partial {
+	q := p.empty()
+	q.n = p.n
+	q.support = maps.Clone(p.support)
+	return q
+}
+
+func (p *Partial) empty() *Partial {
+	return &Partial{scope: p.scope, window: p.window, from: p.from, to: p.to, maxBasket: p.maxBasket,
+		support: map[affinity.ProductID]uint32{}, pend: map[uint64]uint32{}}
+}
+
+// Counts returns the co-occurrence counts of p over np products: the
+// *Counts that [Count] returns for the History of the transactions added
+// (N, supports, rows), when np is the number of products of its catalog.
+// It is an error when p holds a product id ≥ np. The result holds no
+// transactions, so [NewIndex] cannot rank it by [BM25].
+func (p *Partial) Counts(np int) (*Counts, error) {
+	for a := range p.support {
+		if int(a) >= np {
+			return nil, fmt.Errorf("similarity: partial count of product %d, beyond the %d products", a, np)
+		}
+	}
+	if err := p.compact(); err != nil {
+		return nil, err
+	}
+	keys := p.keys
+	if len(keys) > 0 && keys[len(keys)-1]>>32 >= uint64(np) || slices.ContainsFunc(keys, func(k uint64) bool { return uint32(k) >= uint32(np) }) {
+		return nil, fmt.Errorf("similarity: partial count of a product beyond the %d products", np)
+	}
+	if p.n > math.MaxInt32 {
+		return nil, fmt.Errorf("similarity: %d transactions", p.n)
+	}
+	c := &Counts{scope: p.scope, window: p.window, np: np, n: int(p.n), noTx: true,
+		tx: &txTable{off: []uint32{0}}, support: make([]uint32, np)}
+	c.post = buildPostings(c.tx, np)
+	for a, s := range p.support {
+		c.support[a] = s
+	}
+	c.blocks = make([]rowBlock, (np+blockRows-1)/blockRows)
+	i := 0
+	for bi := range c.blocks {
+		blk := &c.blocks[bi]
+		lo, hi := bi*blockRows, min((bi+1)*blockRows, np)
+		for a := lo; a < hi; a++ {
+			for ; i < len(keys) && keys[i]>>32 == uint64(a); i++ {
+				blk.cols = append(blk.cols, affinity.ProductID(uint32(keys[i])))
+				blk.vals = append(blk.vals, p.vals[i])
+			}
+			blk.off[a-lo+1] = uint32(len(blk.cols))
+		}
+		for r := hi - lo + 1; r <= blockRows; r++ {
+			blk.off[r] = blk.off[hi-lo]
+		}
+	}
+	c.pairs = len(keys)
+	return c, nil
+}
+
+const partialMagic = "AFSIMPRT"
+
+// MarshalBinary encodes p (an error only when a count overflows): magic "AFSIMPRT", then as unsigned varints the
+// scope, window, MaxBasket and N, the period bounds as zig-zag varints,
+// the supports (count, then delta-coded product and support) and the
+// pairs (count, then delta-coded pair key and count), both ascending. The
+// encoding of equal Partials is identical.
+func (p *Partial) MarshalBinary() ([]byte, error) {
+	if err := p.compact(); err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, 64+8*len(p.support)+6*len(p.keys))
+	b = append(b, partialMagic...)
+	b = binary.AppendUvarint(b, uint64(p.scope))
+	b = binary.AppendUvarint(b, uint64(p.window))
+	b = binary.AppendUvarint(b, uint64(p.maxBasket))
+	b = binary.AppendVarint(b, p.from)
+	b = binary.AppendVarint(b, p.to)
+	b = binary.AppendUvarint(b, uint64(p.n))
+	b = binary.AppendUvarint(b, uint64(len(p.support)))
+	prev := uint64(0)
+	for _, a := range slices.Sorted(maps.Keys(p.support)) {
+		b = binary.AppendUvarint(b, uint64(a)-prev)
+		b = binary.AppendUvarint(b, uint64(p.support[a]))
+		prev = uint64(a)
+	}
+	b = binary.AppendUvarint(b, uint64(len(p.keys)))
+	prev = 0
+	for i, k := range p.keys {
+		b = binary.AppendUvarint(b, k-prev)
+		b = binary.AppendUvarint(b, uint64(p.vals[i]))
+		prev = k
+	}
+	return b, nil
+}
+
+// UnmarshalBinary decodes an encoding of [Partial.MarshalBinary] into p,
+// replacing its contents. It returns an error wrapping [ErrCorrupt] for
+// input that is not one, and allocates no more than the input's size
+// justifies.
+func (p *Partial) UnmarshalBinary(data []byte) error {
+	if len(data) < len(partialMagic) || string(data[:len(partialMagic)]) != partialMagic {
+		return fmt.Errorf("%w: not a partial count", ErrCorrupt)
+	}
+	d := data[len(partialMagic):]
+	bad := false
+	u := func(limit uint64) uint64 {
+		v, n := binary.Uvarint(d)
+		if n <= 0 || v > limit {
+			bad = true
+			return 0
+		}
+		d = d[n:]
+		return v
+	}
+	s := func() int64 {
+		v, n := binary.Varint(d)
+		if n <= 0 {
+			bad = true
+			return 0
+		}
+		d = d[n:]
+		return v
+	}
+	q := Partial{}
+	q.scope = Scope(u(uint64(Sequential)))
+	q.window = int64(u(math.MaxInt64))
+	q.maxBasket = int(u(math.MaxInt32))
+	q.from, q.to = s(), s()
+	q.n = int64(u(math.MaxInt64))
+	ns := u(uint64(len(d)) / 2)
+	q.support = make(map[affinity.ProductID]uint32, ns)
+	prev := uint64(0)
+	for i := uint64(0); i < ns && !bad; i++ {
+		a := prev + u(math.MaxUint32-prev)
+		if i > 0 && a == prev {
+			bad = true
+		}
+		q.support[affinity.ProductID(a)] = uint32(u(math.MaxUint32))
+		prev = a
+	}
+	np := u(uint64(len(d)) / 2)
+	q.keys, q.vals = make([]uint64, 0, np), make([]uint32, 0, np)
+	q.pend = map[uint64]uint32{}
+	prev = 0
+	for i := uint64(0); i < np && !bad; i++ {
+		k := prev + u(math.MaxUint64-prev)
+		if i > 0 && k == prev {
+			bad = true
+		}
+		q.keys = append(q.keys, k)
+		q.vals = append(q.vals, uint32(u(math.MaxUint32)))
+		prev = k
+	}
+	if bad || len(d) != 0 {
+		return fmt.Errorf("%w: bad partial count", ErrCorrupt)
+	}
+	*p = q
+	return nil
+}
+
+// JoinIndex joins indexes built with the same options from counts that
+// share N and supports but hold the pairs of disjoint sets of rows — the
+// row blocks of a distributed count ([Partial.Rows] merged with
+// [Partial.Marginals]) — into the index of all the rows: the index
+// [NewIndex] builds from the whole counts. A product's neighbours come
+// from the one part whose row is not empty. It returns an error for parts
+// that differ in options, products, N or supports, or that both hold a
+// row. The parts are not modified; the result shares no memory with them.
+func JoinIndex(parts ...*Index) (*Index, error) {
+	if len(parts) == 0 {
+		return nil, errors.New("similarity: JoinIndex of no indexes")
+	}
+	f := parts[0]
+	np := f.NumProducts()
+	total := 0
+	for _, x := range parts {
+		if x.measure != f.measure || x.scope != f.scope || x.k != f.k || x.minSupport != f.minSupport ||
+			x.shrinkage != f.shrinkage || x.n != f.n || !slices.Equal(x.support, f.support) || x.NumProducts() != np {
+			return nil, errors.New("similarity: JoinIndex of indexes with different options or counts")
+		}
+		total += len(x.nb)
+	}
+	if total > math.MaxUint32 {
+		return nil, fmt.Errorf("similarity: index with more than %d neighbours", uint32(math.MaxUint32))
+	}
+	out := &Index{measure: f.measure, scope: f.scope, k: f.k, minSupport: f.minSupport, shrinkage: f.shrinkage,
+		n: f.n, support: slices.Clone(f.support), off: make([]uint32, 1, np+1), nb: make([]Neighbor, 0, total)}
+	for a := range affinity.ProductID(np) {
+		var row []Neighbor
+		for _, x := range parts {
+			if r := x.Neighbors(a); len(r) > 0 {
+				if row != nil {
+					return nil, fmt.Errorf("similarity: JoinIndex: product %d has neighbours in two parts", a)
+				}
+				row = r
+			}
+		}
+		out.nb = append(out.nb, row...)
+		out.off = append(out.off, uint32(len(out.nb)))
+	}
+	return out, nil
+}
