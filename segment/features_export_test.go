@@ -25,7 +25,7 @@ func TestScoreRFMMatchesBuild(t *testing.T) {
 		ids := x.All().ToArray()
 		require.Len(t, want, len(ids))
 		for i := 0; i < len(ids); i += 97 {
-			f, ok := x.Features(ids[i])
+			f, ok := x.Features(affinity.CustomerID(ids[i]))
 			require.True(t, ok)
 			require.Equal(t, f, want[i], "FeaturesOf is Features for many")
 		}
