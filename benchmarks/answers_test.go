@@ -23,8 +23,9 @@ func testLines(t *testing.T) int {
 }
 
 // TestAnswersEqual answers the five questions three ways on the same CSV
-// file and requires the same customers and the same spend, to the Money
-// unit, from each.
+// file — DuckDB on the lines, DuckDB on per-customer tables, affinity's
+// segment index — and requires the same customers and the same spend, to
+// the Money unit, from each; the naive Go scan must agree with DuckDB too.
 func TestAnswersEqual(t *testing.T) {
 	ctx := context.Background()
 	shop, err := benchmarks.Generate(t.TempDir(), testLines(t))
@@ -57,6 +58,10 @@ func TestAnswersEqual(t *testing.T) {
 	}
 
 	require.Empty(t, benchmarks.Compare("raw", "precomputed", raw, pre), "DuckDB raw and precomputed differ")
+	lines, err := benchmarks.NaiveLoad(shop.Path)
+	require.NoError(t, err)
+	naive := benchmarks.NaiveAnswers(shop, benchmarks.NaiveFeatures(lines))
+	require.Empty(t, benchmarks.Compare("raw", "naive", raw, naive), "DuckDB raw and the naive scan differ")
 	for _, q := range benchmarks.Questions {
 		t.Run(string(q), func(t *testing.T) {
 			var diffs []string

@@ -198,7 +198,7 @@ WHERE c.spend > 0 AND k.spend * 10 >= c.spend * 3`, money("c.monetary"), quote(d
 // CellsSQL returns the query that counts the R×F cells the way w:
 // (r, f, customers, net spend) rows, the timed form of QRFM.
 func (d *Duck) CellsSQL(w Way) string {
-	return fmt.Sprintf(`SELECT r, f, count(*), sum(m) FROM (%s) GROUP BY r, f`, d.SQL(w, QRFM))
+	return fmt.Sprintf(`SELECT r, f, count(*), CAST(sum(m) AS BIGINT) FROM (%s) GROUP BY r, f`, d.SQL(w, QRFM))
 }
 
 // Answer runs the query of q the way w and returns its answer; for QRFM it

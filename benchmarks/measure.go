@@ -1,0 +1,81 @@
+package benchmarks
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Step is one timed step of a run.
+type Step struct {
+	// Name names the step ("load", "history", …).
+	Name string `json:"name"`
+	// Seconds is the wall-clock time of the step (the median of the
+	// repetitions for queries).
+	Seconds float64 `json:"seconds"`
+	// PeakMB is the peak resident set size of the process during the step
+	// in MiB (VmHWM after resetting it before the step), which includes
+	// everything earlier steps left resident; 0 when not measured.
+	PeakMB float64 `json:"peak_mb,omitempty"`
+	// P99 is the 99th percentile of the repetitions for per-request steps.
+	P99 float64 `json:"p99,omitempty"`
+}
+
+// resetPeak collects garbage, returns freed memory to the system and resets
+// the process's peak resident set size (Linux: writing 5 to
+// /proc/self/clear_refs). It reports whether the reset worked.
+func resetPeak() bool {
+	runtime.GC()
+	debug.FreeOSMemory()
+	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+}
+
+// peakMB returns VmHWM of /proc/self/status in MiB, 0 when unavailable.
+func peakMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		if f := bytes.Fields(sc.Bytes()); len(f) >= 2 && string(f[0]) == "VmHWM:" {
+			kb, _ := strconv.ParseFloat(string(f[1]), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// Measure runs f once as the step name and returns its time and peak
+// resident memory.
+func Measure(name string, f func() error) (Step, error) {
+	ok := resetPeak()
+	start := time.Now()
+	err := f()
+	s := Step{Name: name, Seconds: time.Since(start).Seconds()}
+	if ok {
+		s.PeakMB = peakMB()
+	}
+	return s, err
+}
+
+// Repeat runs f at least minReps times and until minDur has passed (at most
+// 10,000 times) and returns the median time and the 99th percentile.
+func Repeat(name string, minReps int, minDur time.Duration, f func() error) (Step, error) {
+	var ds []float64
+	begin := time.Now()
+	for len(ds) < minReps || time.Since(begin) < minDur && len(ds) < 10_000 {
+		start := time.Now()
+		if err := f(); err != nil {
+			return Step{Name: name}, err
+		}
+		ds = append(ds, time.Since(start).Seconds())
+	}
+	slices.Sort(ds)
+	return Step{Name: name, Seconds: ds[len(ds)/2], P99: ds[min(len(ds)-1, len(ds)*99/100)]}, nil
+}
