@@ -45,27 +45,15 @@ func Exprs(shop *Shop) map[Question]segment.Expr {
 	return map[Question]segment.Expr{QShare: share, QRecent: recent, QCoupon: coupon, QCouponStats: coupon}
 }
 
-// CellExpr returns the expression of the R×F cell (r, f), scores 1 to 5.
-func CellExpr(r, f int) segment.Expr {
-	return segment.And(segment.RScore().EQ(float64(r)), segment.FScore().EQ(float64(f)))
-}
-
 // Affinity answers the questions with a segment index.
 type Affinity struct {
 	X     *segment.Index
 	exprs map[Question]segment.Expr
-	cells [5][5]segment.Expr
 }
 
 // NewAffinity prepares the questions for the shop on x.
 func NewAffinity(shop *Shop, x *segment.Index) *Affinity {
-	a := &Affinity{X: x, exprs: Exprs(shop)}
-	for r := range 5 {
-		for f := range 5 {
-			a.cells[r][f] = CellExpr(r+1, f+1)
-		}
-	}
-	return a
+	return &Affinity{X: x, exprs: Exprs(shop)}
 }
 
 // Set evaluates the expression of q (QShare, QRecent or QCoupon) and
@@ -99,16 +87,23 @@ func (a *Affinity) Stats(q Question) (Set, error) {
 
 // Cells returns the count and net spend of each R×F cell; with keys it
 // also lists the cells' customers. Without keys it is the timed form of
-// QRFM.
+// QRFM. It evaluates the five R and the five F scores once and intersects
+// them per cell.
 func (a *Affinity) Cells(keys bool) ([5][5]Set, error) {
 	var out [5][5]Set
-	var bm *roaring.Bitmap
+	var rs, fs [5]*roaring.Bitmap
+	for i := range 5 {
+		var err error
+		if rs[i], err = a.X.Eval(segment.RScore().EQ(float64(i + 1))); err != nil {
+			return out, err
+		}
+		if fs[i], err = a.X.Eval(segment.FScore().EQ(float64(i + 1))); err != nil {
+			return out, err
+		}
+	}
 	for r := range 5 {
 		for f := range 5 {
-			var err error
-			if bm, err = a.X.Eval(a.cells[r][f]); err != nil {
-				return out, fmt.Errorf("R%d F%d: %w", r+1, f+1, err)
-			}
+			bm := roaring.And(rs[r], fs[f])
 			st := a.X.Stats("", bm)
 			out[r][f] = Set{Customers: st.Customers, Spend: st.Revenue}
 			if keys {

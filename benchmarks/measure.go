@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -18,6 +19,10 @@ type Step struct {
 	// Seconds is the wall-clock time of the step (the median of the
 	// repetitions for queries).
 	Seconds float64 `json:"seconds"`
+	// CPUSeconds is the processor time (user and system, every thread) the
+	// process spent in the step; on a shared machine it varies less than
+	// the wall-clock time. 0 for repeated steps.
+	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
 	// PeakMB is the peak resident set size of the process during the step
 	// in MiB (VmHWM after resetting it before the step), which includes
 	// everything earlier steps left resident; 0 when not measured.
@@ -55,13 +60,24 @@ func peakMB() float64 {
 // resident memory.
 func Measure(name string, f func() error) (Step, error) {
 	ok := resetPeak()
+	cpu := cpuSeconds()
 	start := time.Now()
 	err := f()
-	s := Step{Name: name, Seconds: time.Since(start).Seconds()}
+	s := Step{Name: name, Seconds: time.Since(start).Seconds(), CPUSeconds: cpuSeconds() - cpu}
 	if ok {
 		s.PeakMB = peakMB()
 	}
 	return s, err
+}
+
+// cpuSeconds returns the processor time the process has used so far, user
+// and system, all threads (getrusage); 0 where unavailable.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // Repeat runs f at least minReps times and until minDur has passed (at most

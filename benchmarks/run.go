@@ -110,10 +110,14 @@ func RunAffinity(ctx context.Context, shop *Shop) (*Result, error) {
 		if err != nil {
 			return err
 		}
-		if _, err := clv.FitBGNBD(ctx, s.Rows, clv.FitOptions{}); err != nil {
+		// The synthetic shop's dropout hardly varies between customers, so
+		// the exact BG/NBD estimate runs off to infinity; a mild penalty
+		// keeps it finite (see clv.FitOptions.Penalty).
+		fo := clv.FitOptions{Penalty: 1}
+		if _, err := clv.FitBGNBD(ctx, s.Rows, fo); err != nil {
 			return err
 		}
-		_, err = clv.FitGammaGamma(ctx, s.Rows, clv.FitOptions{})
+		_, err = clv.FitGammaGamma(ctx, s.Rows, fo)
 		return err
 	}); err != nil {
 		return nil, err
