@@ -193,13 +193,20 @@ func Plot(dir string, runs []*Run) error {
 		return err
 	}
 
-	mem := []series{{name: "affinity, load to segment index", colour: 0}, {name: "affinity, every step", colour: 2}, {name: "DuckDB, load + precompute", colour: 1, dashed: true}}
+	mem := []series{{name: "affinity, load to segment index", colour: 0}, {name: "DuckDB, load + precompute", colour: 1, dashed: true}, {name: "naive Go, load + features", colour: 2}}
 	for _, r := range runs {
 		t := r.Totals()
 		x := float64(r.Shop.Rows)
 		mem[0].xy = append(mem[0].xy, plotter.XY{X: x, Y: t.AffinityPeak})
-		mem[1].xy = append(mem[1].xy, plotter.XY{X: x, Y: t.AffinityPeakAll})
-		mem[2].xy = append(mem[2].xy, plotter.XY{X: x, Y: t.DuckPeak})
+		mem[1].xy = append(mem[1].xy, plotter.XY{X: x, Y: t.DuckPeak})
+		naive := 0.0
+		for _, name := range NaiveSteps[:2] {
+			s, _ := step(r.Naive, name)
+			naive = max(naive, s.PeakMB)
+		}
+		if naive > 0 {
+			mem[2].xy = append(mem[2].xy, plotter.XY{X: x, Y: naive})
+		}
 	}
 	return chart(filepath.Join(dir, "memory.png"), "Peak resident memory against size (log-log)",
 		"order lines", "peak resident set (MiB)", func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }, mem)

@@ -157,8 +157,12 @@ func WriteMarkdown(w io.Writer, runs []*Run) {
 			if i1 >= 0 && name != "recommend one" {
 				s1, _ := step(res(runs[i1]), name)
 				s2, _ := step(res(runs[i2]), name)
-				if e := Exponent(float64(runs[i1].Shop.Rows), s1.Seconds, float64(runs[i2].Shop.Rows), s2.Seconds); !math.IsNaN(e) {
+				n1, n2 := float64(runs[i1].Shop.Rows), float64(runs[i2].Shop.Rows)
+				if e := Exponent(n1, s1.Seconds, n2, s2.Seconds); !math.IsNaN(e) {
 					k = fmt.Sprintf("%.2f", e)
+					if c := Exponent(n1, s1.CPUSeconds, n2, s2.CPUSeconds); !math.IsNaN(c) {
+						k += fmt.Sprintf(" (CPU %.2f)", c)
+					}
 				}
 			}
 			p("| %s %s | %s | %s | %s |\n", way, name, strings.Join(cells, " | "), cpu, k)

@@ -177,11 +177,7 @@ func RunDuck(ctx context.Context, shop *Shop) (*Result, error) {
 			reps, dur = rawReps, 0
 		}
 		for _, q := range Questions {
-			f := func() error { return d.Answer(ctx, w, q, &Answers{}) }
-			if q == QRFM {
-				f = func() error { return d.cells(ctx, w) }
-			}
-			s, err := Repeat(string(q), reps, dur, f)
+			s, err := Repeat(string(q), reps, dur, func() error { return d.Timed(ctx, w, q) })
 			if err != nil {
 				return nil, fmt.Errorf("%s %s: %w", w, q, err)
 			}
@@ -196,8 +192,13 @@ func RunDuck(ctx context.Context, shop *Shop) (*Result, error) {
 	return res, nil
 }
 
-// cells runs the timed form of QRFM: the 25 cells' counts and spend.
-func (d *Duck) cells(ctx context.Context, w Way) error {
+// Timed runs the timed form of q the way w: the customers and their spend
+// (QShare, QRecent, QCoupon), the 25 cells' counts and spend (QRFM), or the
+// count and spend (QCouponStats).
+func (d *Duck) Timed(ctx context.Context, w Way, q Question) error {
+	if q != QRFM {
+		return d.Answer(ctx, w, q, &Answers{})
+	}
 	rows, err := d.DB.QueryContext(ctx, d.CellsSQL(w))
 	if err != nil {
 		return err
