@@ -89,7 +89,7 @@ func RunAffinity(ctx context.Context, shop *Shop) (*Result, error) {
 
 	var nb *similarity.Index
 	if err := step("co-occurrence + neighbours", func() error {
-		c, err := similarity.Count(ctx, h, similarity.CountOptions{Scope: similarity.Basket, AsOf: AsOf})
+		c, err := similarity.Count(ctx, h, AsOf, similarity.CountOptions{Scope: similarity.Basket})
 		if err != nil {
 			return err
 		}
@@ -106,7 +106,7 @@ func RunAffinity(ctx context.Context, shop *Shop) (*Result, error) {
 		return nil, err
 	}
 	if err := step("clv fit", func() error {
-		s, err := clv.Summarize(ctx, h, clv.SummaryOptions{CalibrationEnd: AsOf})
+		s, err := clv.Summarize(ctx, h, AsOf, clv.SummaryOptions{})
 		if err != nil {
 			return err
 		}
