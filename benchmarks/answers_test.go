@@ -11,15 +11,19 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// testLines is the size of the shop the tests compare on: 10 k lines unless
-// BENCH_TEST_LINES says otherwise.
-func testLines(t *testing.T) int {
-	if s := os.Getenv("BENCH_TEST_LINES"); s != "" {
-		n, err := strconv.Atoi(s)
-		require.NoError(t, err)
-		return n
+// envLines returns the line count in the environment variable name (a
+// number such as 1000000 or 1e6, one of benchmarks.Sizes), or def when it
+// is unset.
+func envLines(tb testing.TB, name string, def int) int {
+	s := os.Getenv(name)
+	if s == "" {
+		return def
 	}
-	return benchmarks.Sizes[0]
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		tb.Fatalf("%s: %v", name, err)
+	}
+	return int(n)
 }
 
 // TestAnswersEqual answers the five questions three ways on the same CSV
@@ -28,7 +32,7 @@ func testLines(t *testing.T) int {
 // the Money unit, from each; the naive Go scan must agree with DuckDB too.
 func TestAnswersEqual(t *testing.T) {
 	ctx := context.Background()
-	shop, err := benchmarks.Generate(t.TempDir(), testLines(t))
+	shop, err := benchmarks.Generate(t.TempDir(), envLines(t, "BENCH_TEST_LINES", benchmarks.Sizes[0]))
 	require.NoError(t, err)
 
 	d, err := benchmarks.OpenDuck(shop, 0)

@@ -3,33 +3,18 @@ package benchmarks_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"strconv"
 	"testing"
 
 	"github.com/shopaffinity/affinity/benchmarks"
 )
 
-// benchLines is the size of the shop BenchmarkQuestions runs on: 100 k
-// lines unless BENCH_LINES says otherwise (one of benchmarks.Sizes).
-func benchLines(b *testing.B) int {
-	if s := os.Getenv("BENCH_LINES"); s != "" {
-		n, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return int(n)
-	}
-	return benchmarks.Sizes[1]
-}
-
 // BenchmarkQuestions times the timed form of every marketer question three
-// ways on one shop: affinity's segment index, DuckDB on the per-customer
+// ways on one shop of BENCH_LINES lines (default 100 k): affinity's segment index, DuckDB on the per-customer
 // tables and DuckDB on the raw lines. cmd/report measures the same with
 // its own loop, in separate processes, at every size.
 func BenchmarkQuestions(b *testing.B) {
 	ctx := context.Background()
-	shop, err := benchmarks.Generate(b.TempDir(), benchLines(b))
+	shop, err := benchmarks.Generate(b.TempDir(), envLines(b, "BENCH_LINES", benchmarks.Sizes[1]))
 	if err != nil {
 		b.Fatal(err)
 	}
