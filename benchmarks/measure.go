@@ -29,6 +29,9 @@ type Step struct {
 	PeakMB float64 `json:"peak_mb,omitempty"`
 	// P99 is the 99th percentile of the repetitions for per-request steps.
 	P99 float64 `json:"p99,omitempty"`
+	// CPUMedian is the median processor time of the repetitions of a
+	// repeated step (process-wide: every thread, DuckDB's included).
+	CPUMedian float64 `json:"cpu_median,omitempty"`
 }
 
 // resetPeak collects garbage, returns freed memory to the system and resets
@@ -81,17 +84,36 @@ func cpuSeconds() float64 {
 }
 
 // Repeat runs f at least minReps times and until minDur has passed (at most
-// 10,000 times) and returns the median time and the 99th percentile.
+// 10,000 times) and returns the median time, the 99th percentile and the
+// median processor time.
 func Repeat(name string, minReps int, minDur time.Duration, f func() error) (Step, error) {
-	var ds []float64
+	var ds, cs []float64
 	begin := time.Now()
 	for len(ds) < minReps || time.Since(begin) < minDur && len(ds) < 10_000 {
+		cpu := cpuSeconds()
 		start := time.Now()
 		if err := f(); err != nil {
 			return Step{Name: name}, err
 		}
 		ds = append(ds, time.Since(start).Seconds())
+		cs = append(cs, cpuSeconds()-cpu)
 	}
 	slices.Sort(ds)
-	return Step{Name: name, Seconds: ds[len(ds)/2], P99: ds[min(len(ds)-1, len(ds)*99/100)]}, nil
+	slices.Sort(cs)
+	return Step{Name: name, Seconds: ds[len(ds)/2], P99: ds[min(len(ds)-1, len(ds)*99/100)], CPUMedian: cs[len(cs)/2]}, nil
+}
+
+// LoadAverage returns the 1-minute load average of the machine (Linux), or
+// 0: on a shared machine it says how much the wall-clock times are worth.
+func LoadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := bytes.Fields(b)
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(string(f[0]), 64)
+	return v
 }

@@ -26,6 +26,9 @@ type Result struct {
 	Queries map[string]Step `json:"queries"`
 	// Digests maps a way ("affinity", "duckdb raw", …) to its answers.
 	Digests map[string]Digest `json:"digests"`
+	// Load holds the machine's 1-minute load average at the start and at
+	// the end of the run.
+	Load [2]float64 `json:"load"`
 }
 
 // Query timing: every question runs at least queryReps times and for at

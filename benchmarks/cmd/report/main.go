@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/shopaffinity/affinity/benchmarks"
@@ -32,6 +33,7 @@ func main() {
 	out := flag.String("out", "report", "directory for results.json, report.md and the PNG plots")
 	data := flag.String("data", filepath.Join(os.TempDir(), "affinity-bench"), "directory for the generated CSV files")
 	replot := flag.Bool("replot", false, "redraw tables and plots from -out/results.json only")
+	ways := flag.String("ways", "duckdb,affinity,naive", "ways to run; the others are kept from -out/results.json (same sizes)")
 	worker := flag.String("worker", "", "internal: run one way (affinity, duckdb, naive) on the shop of -shop and print JSON")
 	shopFile := flag.String("shop", "", "internal: the shop description for -worker")
 	flag.Parse()
@@ -48,15 +50,16 @@ func main() {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		log.Fatal(err)
 	}
-	var runs []*benchmarks.Run
+	var runs, old []*benchmarks.Run
+	if b, err := os.ReadFile(filepath.Join(*out, "results.json")); err == nil {
+		if err := json.Unmarshal(b, &old); err != nil {
+			log.Fatal(err)
+		}
+	} else if *replot || *ways != "duckdb,affinity,naive" {
+		log.Fatal(err)
+	}
 	if *replot {
-		b, err := os.ReadFile(filepath.Join(*out, "results.json"))
-		if err != nil {
-			log.Fatal(err)
-		}
-		if err := json.Unmarshal(b, &runs); err != nil {
-			log.Fatal(err)
-		}
+		runs = old
 	} else {
 		if err := os.MkdirAll(*data, 0o755); err != nil {
 			log.Fatal(err)
@@ -65,7 +68,13 @@ func main() {
 			if float64(n) < *minLines || float64(n) > *maxLines {
 				continue
 			}
-			r, err := runSize(*data, n)
+			var prev *benchmarks.Run
+			for _, r := range old {
+				if r.Shop.Lines == n {
+					prev = r
+				}
+			}
+			r, err := runSize(*data, n, strings.Split(*ways, ","), prev)
 			if err != nil {
 				log.Fatal(err)
 			}
@@ -91,9 +100,9 @@ func main() {
 	}
 }
 
-// runSize generates the shop of n lines and runs the three ways on it, each
-// in a child process.
-func runSize(data string, n int) (*benchmarks.Run, error) {
+// runSize generates the shop of n lines and runs the given ways on it, each
+// in a child process; the results of the other ways come from prev.
+func runSize(data string, n int, ways []string, prev *benchmarks.Run) (*benchmarks.Run, error) {
 	start := time.Now()
 	shop, err := benchmarks.Generate(data, n)
 	if err != nil {
@@ -110,7 +119,10 @@ func runSize(data string, n int) (*benchmarks.Run, error) {
 		return nil, err
 	}
 	run := &benchmarks.Run{Shop: shop}
-	for _, way := range []string{"duckdb", "affinity", "naive"} {
+	if prev != nil {
+		run.Duck, run.Affinity, run.Naive = prev.Duck, prev.Affinity, prev.Naive
+	}
+	for _, way := range ways {
 		start := time.Now()
 		cmd := exec.Command(self, "-worker", way, "-shop", shopFile)
 		cmd.Stderr = os.Stderr
@@ -132,6 +144,9 @@ func runSize(data string, n int) (*benchmarks.Run, error) {
 		}
 		log.Printf("  %s done in %.1f s", way, time.Since(start).Seconds())
 	}
+	if run.Duck == nil || run.Affinity == nil || run.Naive == nil {
+		return nil, fmt.Errorf("%d lines: results of some ways neither run nor in results.json", n)
+	}
 	for way, qs := range run.Mismatches() {
 		log.Printf("  %s differs from DuckDB on raw lines: %v", way, qs)
 	}
@@ -148,6 +163,7 @@ func runWorker(ctx context.Context, way, shopFile string) error {
 		return err
 	}
 	var res *benchmarks.Result
+	load := benchmarks.LoadAverage()
 	switch way {
 	case "affinity":
 		res, err = benchmarks.RunAffinity(ctx, &shop)
@@ -161,6 +177,7 @@ func runWorker(ctx context.Context, way, shopFile string) error {
 	if err != nil {
 		return err
 	}
+	res.Load = [2]float64{load, benchmarks.LoadAverage()}
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
