@@ -27,8 +27,10 @@ func LoadAffinity(ctx context.Context, shop *Shop) (*affinity.Builder, error) {
 }
 
 // SegmentOptions are the options of the segment index the questions run
-// on: the defaults, whose look-back is 24 months.
-func SegmentOptions() segment.Options { return segment.Options{} }
+// on: the default look-back of 24 calendar months, and RFM scores by
+// NTILE(5) in the order of the value, then the customer key, as SQL
+// computes them.
+func SegmentOptions() segment.Options { return segment.Options{RFMScoring: segment.RFMNTile} }
 
 // BuildIndex builds the segment index of h as of AsOf.
 func BuildIndex(ctx context.Context, h *affinity.History) (*segment.Index, error) {

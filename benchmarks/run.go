@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"time"
 
 	"github.com/shopaffinity/affinity"
@@ -103,7 +102,7 @@ func RunAffinity(ctx context.Context, shop *Shop) (*Result, error) {
 	}
 	var e *recommend.Engine
 	if err := step("engine", func() (err error) {
-		e, err = recommend.New(ctx, h, nb, recommend.Options{AsOf: AsOf})
+		e, err = recommend.New(ctx, h, nb, AsOf, recommend.Options{})
 		return err
 	}); err != nil {
 		return nil, err
@@ -146,7 +145,7 @@ func RunAffinity(ctx context.Context, shop *Shop) (*Result, error) {
 	}
 	res.Steps = append(res.Steps, s)
 	if err := step("recommend all", func() error {
-		_, err := e.RecommendAll(ctx, recommend.Request{K: 10}, runtime.GOMAXPROCS(0))
+		_, err := e.RecommendAll(ctx, recommend.Request{K: 10})
 		return err
 	}); err != nil {
 		return nil, err
