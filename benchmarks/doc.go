@@ -8,13 +8,19 @@
 // # What it compares
 //
 // [Generate] writes a deterministic shop ([dataset.Generate]) as one CSV
-// file. [LoadDuck] loads it into an in-memory DuckDB and [PrecomputeDuck]
-// derives per-customer tables; [LoadAffinity] and [BuildAffinity] load the
+// file. [Duck.Load] loads it into an in-memory DuckDB and [Duck.Precompute]
+// derives per-customer tables; [LoadAffinity] and [BuildIndex] load the
 // same file through the dataset CSV loader and build the History and the
 // segment index. Five marketer questions ([Questions]) are then answered
 // three ways — SQL on the raw lines, SQL on the per-customer tables and
-// segment expressions — and [Compare] checks that the customer sets and
-// the spend agree to the Money unit.
+// segment expressions ([Affinity]) — and [Compare] checks that the customer
+// sets and the spend agree to the Money unit. A naive Go baseline
+// ([NaiveLoad], [NaiveFeatures], [NaiveAnswer], [NaiveNeighbors]) answers
+// them too.
+//
+// [RunAffinity], [RunDuck] and [RunNaive] time every step with its peak
+// memory ([Measure], [Repeat]); [WriteMarkdown] and [Plot] turn the results
+// into the tables and plots of README.md, through cmd/report.
 //
 // # Semantics the three ways share
 //

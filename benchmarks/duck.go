@@ -118,6 +118,7 @@ const (
 	Precomputed            // SQL on cust and cust_cat
 )
 
+// String returns "duckdb raw" or "duckdb precomputed".
 func (w Way) String() string {
 	if w == Raw {
 		return "duckdb raw"
