@@ -128,7 +128,11 @@ func newChart(title, xLabel, yLabel string, yFormat func(float64) string, ss []s
 			}
 			return math.Pow(10, math.Floor(math.Log10(v)+1e-9))
 		}
-		p.X.Min, p.X.Max = decade(xmin, false), decade(xmax, true)
+		// the nominal sizes lie a little off their decade (10,010,071
+		// lines): the x axis ends at the nearest decade, the y axis at
+		// whole decades around the data.
+		p.X.Min = min(xmin, math.Pow(10, math.Round(math.Log10(xmin))))
+		p.X.Max = max(xmax, math.Pow(10, math.Round(math.Log10(xmax))))
 		p.Y.Min, p.Y.Max = decade(ymin, false), decade(ymax, true)
 	}
 	return p, &legend, nil
