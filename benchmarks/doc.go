@@ -1,5 +1,38 @@
-// Package benchmarks holds the scale suite of affinity: benchmarks that run
-// the library's public API on synthetic storefronts of up to 10 M order
-// lines, 1 M customers and 100 k products. See README.md in this folder for
-// how to run them and the latest figures.
+// Package benchmarks holds the scale suite of affinity: it runs the
+// library's public API on synthetic storefronts of 10 k to 10 M order lines
+// and puts it side by side with DuckDB on the same CSV file.
+//
+// The suite is its own module (github.com/shopaffinity/affinity/benchmarks)
+// so that importers of the library never pull DuckDB or cgo.
+//
+// # What it compares
+//
+// [Generate] writes a deterministic shop ([dataset.Generate]) as one CSV
+// file. [Duck.Load] loads it into an in-memory DuckDB and [Duck.Precompute]
+// derives per-customer tables; [LoadAffinity] and [BuildIndex] load the
+// same file through the dataset CSV loader and build the History and the
+// segment index. Five marketer questions ([Questions]) are then answered
+// three ways — SQL on the raw lines, SQL on the per-customer tables and
+// segment expressions ([Affinity]) — and [Compare] checks that the customer
+// sets and the spend agree to the Money unit. A naive Go baseline
+// ([NaiveLoad], [NaiveFeatures], [NaiveAnswer], [NaiveNeighbors]) answers
+// them too.
+//
+// [RunAffinity], [RunDuck] and [RunNaive] time every step with its peak
+// memory ([Measure], [Repeat]); [WriteMarkdown] and [Plot] turn the results
+// into the tables and plots of README.md, through cmd/report.
+//
+// # Semantics the three ways share
+//
+// The as-of time is [AsOf]; the look-back is 24 calendar months, the
+// window (AsOf − 24 months, AsOf]. Spend is quantity × unit price in
+// affinity.Money; net spend (monetary) subtracts returns, category spend
+// counts bought lines only. A category share of at least 30 % is the exact
+// integer comparison spend_X·10 ≥ spend_total·3. Recency is whole days of
+// 24 hours since the last bought line at or before AsOf. RFM scores are
+// SQL's NTILE(5) over the customers with a bought order in the look-back,
+// ordered by the value (last purchase time, number of orders) and then by
+// customer key.
+//
+// See README.md for the figures and how to reproduce them.
 package benchmarks

@@ -1,0 +1,143 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/segment"
+)
+
+// LoadAffinity reads the shop's CSV file through the dataset CSV loader
+// into a new Builder, strictly.
+func LoadAffinity(ctx context.Context, shop *Shop) (*affinity.Builder, error) {
+	var b affinity.Builder
+	_, err := dataset.LoadFile(ctx, shop.Path, &b, dataset.Options{
+		Format:      "csv",
+		TimeLayouts: []string{TimeLayout},
+		Columns:     dataset.Columns{Order: "order"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// SegmentOptions are the options of the segment index the questions run
+// on: the default look-back of 24 calendar months, and RFM scores by
+// NTILE(5) in the order of the value, then the customer key, as SQL
+// computes them.
+func SegmentOptions() segment.Options { return segment.Options{RFMScoring: segment.RFMNTile} }
+
+// BuildIndex builds the segment index of h as of AsOf.
+func BuildIndex(ctx context.Context, h *affinity.History) (*segment.Index, error) {
+	return segment.Build(ctx, h, AsOf, SegmentOptions())
+}
+
+// Exprs returns the segment expressions of QShare, QRecent and QCoupon
+// for the shop.
+func Exprs(shop *Shop) map[Question]segment.Expr {
+	share := segment.Affinity(shop.Category).GE(0.3)
+	recent := segment.Recency().Between(14, 28)
+	coupon := segment.And(share, recent,
+		segment.Not(segment.Bought(segment.Category(shop.Sub)).Within(90*segment.Day)))
+	return map[Question]segment.Expr{QShare: share, QRecent: recent, QCoupon: coupon, QCouponStats: coupon}
+}
+
+// Affinity answers the questions with a segment index.
+type Affinity struct {
+	X     *segment.Index
+	exprs map[Question]segment.Expr
+}
+
+// NewAffinity prepares the questions for the shop on x.
+func NewAffinity(shop *Shop, x *segment.Index) *Affinity {
+	return &Affinity{X: x, exprs: Exprs(shop)}
+}
+
+// Set evaluates the expression of q (QShare, QRecent or QCoupon) and
+// returns its customers' keys, sorted, with their count and net spend.
+// This is the timed form of those questions: the list of customers a
+// coupon goes to.
+func (a *Affinity) Set(q Question) (Set, error) {
+	bm, err := a.X.Eval(a.exprs[q])
+	if err != nil {
+		return Set{}, err
+	}
+	st := a.X.Stats(string(q), bm)
+	keys := make([]string, 0, bm.GetCardinality())
+	for k := range a.X.Keys(bm) {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return Set{Keys: keys, Customers: st.Customers, Spend: st.Revenue}, nil
+}
+
+// Stats returns the count and net spend of the customers of q, without
+// their keys: the timed form of QCouponStats.
+func (a *Affinity) Stats(q Question) (Set, error) {
+	bm, err := a.X.Eval(a.exprs[q])
+	if err != nil {
+		return Set{}, err
+	}
+	st := a.X.Stats(string(q), bm)
+	return Set{Customers: st.Customers, Spend: st.Revenue}, nil
+}
+
+// Cells returns the count and net spend of each R×F cell; with keys it
+// also lists the cells' customers. Without keys it is the timed form of
+// QRFM. It evaluates the five R and the five F scores once and intersects
+// them per cell.
+func (a *Affinity) Cells(keys bool) ([5][5]Set, error) {
+	var out [5][5]Set
+	var rs, fs [5]*roaring.Bitmap
+	for i := range 5 {
+		var err error
+		if rs[i], err = a.X.Eval(segment.RScore().EQ(float64(i + 1))); err != nil {
+			return out, err
+		}
+		if fs[i], err = a.X.Eval(segment.FScore().EQ(float64(i + 1))); err != nil {
+			return out, err
+		}
+	}
+	for r := range 5 {
+		for f := range 5 {
+			bm := roaring.And(rs[r], fs[f])
+			st := a.X.Stats("", bm)
+			out[r][f] = Set{Customers: st.Customers, Spend: st.Revenue}
+			if keys {
+				ks := []string{}
+				for k := range a.X.Keys(bm) {
+					ks = append(ks, k)
+				}
+				slices.Sort(ks)
+				out[r][f].Keys = ks
+			}
+		}
+	}
+	return out, nil
+}
+
+// Answers answers every question.
+func (a *Affinity) Answers() (*Answers, error) {
+	ans := &Answers{Sets: map[Question]Set{}}
+	for _, q := range []Question{QShare, QRecent, QCoupon} {
+		s, err := a.Set(q)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", q, err)
+		}
+		ans.Sets[q] = s
+	}
+	s, err := a.Stats(QCouponStats)
+	if err != nil {
+		return nil, err
+	}
+	ans.Sets[QCouponStats] = s
+	if ans.RFM, err = a.Cells(true); err != nil {
+		return nil, err
+	}
+	return ans, nil
+}

@@ -1,0 +1,168 @@
+package benchmarks
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
+)
+
+// Sizes are the nominal line counts of the suite: 10 k, 100 k, 1 M and 10 M
+// order lines.
+var Sizes = []int{10_000, 100_000, 1_000_000, 10_000_000}
+
+// customersFor maps the nominal sizes to the customer counts that give
+// about that many purchase lines: lines per customer grow from 7.3 at
+// 1,370 customers to 10.6 at 945,000 (more products, fewer repeats of the
+// same product), measured once with the options of [Options].
+var customersFor = map[int]int{10_000: 1_370, 100_000: 12_200, 1_000_000: 104_400, 10_000_000: 945_000}
+
+// AsOf is the as-of time of every question: the end of the generated
+// trading period (2024-01-01 plus 730 days). Its 24-month look-back starts
+// on 2024-01-01, one day before a 730-day one would (2024 is a leap year).
+var AsOf = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// LookbackMonths is the look-back of every windowed feature, in calendar
+// months.
+const LookbackMonths = 24
+
+// TimeLayout is the layout of the time column of the CSV files.
+const TimeLayout = "2006-01-02 15:04:05"
+
+// Shop is a generated storefront written as a CSV file.
+type Shop struct {
+	// Lines is the nominal size (one of [Sizes]); Rows the number of lines
+	// in the file.
+	Lines, Rows int
+	// Customers and Products are the generator's counts.
+	Customers, Products int
+	// Path is the CSV file: a header and one row per purchase line with
+	// the columns customer, order, product, category, time, quantity and
+	// price.
+	Path string
+	// Bytes is the size of the file.
+	Bytes int64
+	// Category is a top-level category and Sub a second-level category
+	// below it, the subjects of the questions.
+	Category, Sub string
+}
+
+// Options returns the synthetic options of the shop with about lines
+// purchase lines: the customers of the table above (lines/10 for other
+// sizes), a tenth as many products (at least 1,000), 500 leaf categories,
+// seed 1, no events.
+func Options(lines int) dataset.SyntheticOptions {
+	c, ok := customersFor[lines]
+	if !ok {
+		c = max(lines/10, 1)
+	}
+	return dataset.SyntheticOptions{Customers: c, Products: max(c/10, 1000), Categories: 500, Seed: 1, ViewsPerLine: -1}
+}
+
+// Generate generates the shop of about lines purchase lines and writes it
+// to dir/orders-<lines>.csv, unless a file of that name written by an
+// earlier call exists (the generator is deterministic). Each product keeps
+// its first category path only, so that category spend is never split
+// between paths.
+func Generate(dir string, lines int) (*Shop, error) {
+	o := Options(lines)
+	path := filepath.Join(dir, fmt.Sprintf("orders-%d.csv", lines))
+	s := dataset.Generate(o)
+	sh := &Shop{Lines: lines, Rows: len(s.Purchases), Customers: o.Customers, Products: o.Products, Path: path}
+	sh.Category, sh.Sub = subjects(s)
+	if st, err := os.Stat(path); err == nil && st.Size() > 0 {
+		sh.Bytes = st.Size()
+		return sh, nil
+	}
+	if err := writeCSV(path, s); err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	sh.Bytes = st.Size()
+	return sh, nil
+}
+
+// subjects picks the top-level category with the most bought spend and the
+// second-level category with the most bought spend below it; ties go to
+// the smaller path.
+func subjects(s *dataset.Storefront) (cat, sub string) {
+	leaf := make(map[string]string, len(s.Products))
+	for _, p := range s.Products {
+		leaf[p.Key] = p.Categories[0]
+	}
+	spend := map[string]affinity.Money{}
+	for _, p := range s.Purchases {
+		if p.Quantity > 0 {
+			parts := strings.SplitN(leaf[p.Product], affinity.CategorySep, 3)
+			spend[parts[0]] += p.Value()
+			spend[parts[0]+affinity.CategorySep+parts[1]] += p.Value()
+		}
+	}
+	best := func(prefix string, level int) string {
+		b := ""
+		for k, v := range spend {
+			if strings.Count(k, affinity.CategorySep) != level || !strings.HasPrefix(k, prefix) {
+				continue
+			}
+			if b == "" || v > spend[b] || v == spend[b] && k < b {
+				b = k
+			}
+		}
+		return b
+	}
+	cat = best("", 0)
+	return cat, best(cat+affinity.CategorySep, 1)
+}
+
+func writeCSV(path string, s *dataset.Storefront) error {
+	cat := make(map[string]string, len(s.Products))
+	for _, p := range s.Products {
+		cat[p.Key] = p.Categories[0]
+	}
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	w.WriteString("customer,order,product,category,time,quantity,price\n")
+	var buf []byte
+	for _, p := range s.Purchases {
+		buf = buf[:0]
+		buf = append(buf, p.Customer...)
+		buf = append(buf, ',')
+		buf = append(buf, p.Order...)
+		buf = append(buf, ',')
+		buf = append(buf, p.Product...)
+		buf = append(buf, ',')
+		buf = append(buf, cat[p.Product]...)
+		buf = append(buf, ',')
+		buf = p.Time.UTC().AppendFormat(buf, TimeLayout)
+		buf = append(buf, ',')
+		buf = strconv.AppendInt(buf, int64(p.Quantity), 10)
+		buf = append(buf, ',')
+		buf = append(buf, p.Price.String()...)
+		buf = append(buf, '\n')
+		if _, err := w.Write(buf); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
