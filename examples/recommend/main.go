@@ -21,8 +21,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
-	"github.com/shopaffinity/affinity/recommend"
-	"github.com/shopaffinity/affinity/similarity"
+	"github.com/shopaffinity/affinity/shop"
 )
 
 func main() {
@@ -45,83 +44,64 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	h, name, err := load(ctx, *data, *format)
-	if err != nil {
-		return err
-	}
-	m, err := similarity.ParseMeasure(*measure)
-	if err != nil {
-		return err
-	}
-	co := similarity.CountOptions{Scope: similarity.Basket}
-	switch *scope {
-	case "basket":
-	case "customer":
-		co.Scope = similarity.Customer
-	default:
+	if *scope != "basket" && *scope != "customer" {
 		return fmt.Errorf("unknown scope %q (basket or customer)", *scope)
 	}
-	counts, err := similarity.Count(ctx, h, h.Latest(), co)
+	if *k < 1 || *k > shop.MaxK {
+		return fmt.Errorf("-k %d outside [1, %d]", *k, shop.MaxK)
+	}
+	name := *data
+	if name == "" {
+		name = "demo storefront"
+	}
+	// Open the shop: neighbours by the chosen measure and scope, the engine
+	// on top, all as of the last order.
+	s, err := shop.Open(ctx, shop.FileOrDemo(*data, *format), shop.Options{Scope: *scope, Measure: *measure,
+		Progress: shop.TerminalProgress(os.Stderr)})
 	if err != nil {
 		return err
 	}
-	nb, err := similarity.NewIndex(ctx, counts, similarity.IndexOptions{Measure: m})
-	if err != nil {
-		return err
-	}
-	e, err := recommend.New(ctx, h, nb, h.Latest(), recommend.Options{})
-	if err != nil {
-		return err
-	}
+	snap := s.Snapshot()
+	h := snap.History()
 	cat := h.Catalog()
-	fmt.Fprintf(w, "%s: %d customers, %d products, %d orders; as of %s\n", name, h.NumCustomers(), cat.NumProducts(), h.NumOrders(), e.AsOf().Format("2006-01-02"))
+	fmt.Fprintf(w, "%s\n%s\n", snap.Report(), h.Summary())
+	fmt.Fprintf(w, "%s: %d customers, %d products, %d orders; as of %s\n", name, h.NumCustomers(), cat.NumProducts(), h.NumOrders(), snap.AsOf().Format("2006-01-02"))
 
+	// Frequently bought together: a cart of one product.
 	if *product == "" {
-		recs, err := e.Recommend(nil, recommend.Request{K: 1, Rules: recommend.Rules{IncludeOutOfStock: true}})
+		top, err := snap.Recommend(ctx, shop.Request{K: 1})
 		if err != nil {
 			return err
 		}
-		if len(recs) == 0 {
+		if len(top.Recs) == 0 {
 			return errors.New("empty catalog")
 		}
-		*product = recs[0].Key
+		*product = top.Recs[0].Product
 	}
 	p, ok := cat.LookupProduct(*product)
 	if !ok {
 		return fmt.Errorf("unknown product %q", *product)
 	}
-	recs, err := e.Recommend(nil, recommend.Request{Basket: []string{*product}, K: *k})
+	res, err := snap.Together(ctx, *product, *k)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\nFrequently bought together with %s %q:\n", *product, cat.ProductName(p))
-	print(w, e, recs)
+	print(w, res.Recs)
 
+	// A customer's recommendations, from their time-decayed history.
 	if *customer == "" {
 		*customer = latestCustomer(h)
 	}
 	if *customer != "" {
-		recs, err = e.Recommend(recs[:0], recommend.Request{Customer: *customer, K: *k})
+		res, err = snap.Recommend(ctx, shop.Request{Customer: *customer, K: *k})
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "\nFor customer %s:\n", *customer)
-		print(w, e, recs)
+		print(w, res.Recs)
 	}
 	return nil
-}
-
-func load(ctx context.Context, path, format string) (*affinity.History, string, error) {
-	if path == "" {
-		h, err := dataset.Demo().History(ctx)
-		return h, "demo storefront", err
-	}
-	opts := dataset.Options{Format: format, Lenient: true}
-	if format == "onlineretail" || format == "baskets" {
-		opts.Categories = dataset.CategoryFromName
-	}
-	h, _, err := dataset.ReadFile(ctx, path, opts)
-	return h, path, err
 }
 
 // latestCustomer returns the customer with the most recent order.
@@ -135,9 +115,8 @@ func latestCustomer(h *affinity.History) string {
 	return best
 }
 
-func print(w io.Writer, e *recommend.Engine, recs []recommend.Rec) {
-	cat := e.History().Catalog()
+func print(w io.Writer, recs []shop.Rec) {
 	for i, r := range recs {
-		fmt.Fprintf(w, "%3d. %-10s %-28.28s %-15s %.3f  %s\n", i+1, r.Key, cat.ProductName(r.Product), r.Source, r.Score, r.Explain(e))
+		fmt.Fprintf(w, "%3d. %-10s %-28.28s %-15s %.3f  %s\n", i+1, r.Product, r.Name, r.Source, r.Score, r.Explanation())
 	}
 }
