@@ -333,17 +333,21 @@ func readData(ctx context.Context, c *config, stderr io.Writer) (*affinity.Histo
 	if c.format == "" {
 		return nil, fmt.Errorf("-format is required with -data: one of %s", strings.Join(dataset.Formats(), ", "))
 	}
-	opts := dataset.Options{Format: c.format, Lenient: c.lenient}
-	if c.categories && (c.format == "onlineretail" || c.format == "baskets" || c.format == "members") {
-		opts.Categories = dataset.CategoryFromName
+	// The format's defaults (dataset.Defaults), with -lenient and
+	// -categories able to turn theirs off.
+	opts, err := dataset.Defaults(c.format)
+	if err != nil {
+		return nil, err
+	}
+	opts.Lenient = c.lenient
+	if !c.categories {
+		opts.Categories = nil
 	}
 	h, rep, err := dataset.ReadFile(ctx, c.data, opts)
 	if err != nil {
 		return nil, err
 	}
-	if n := rep.SkippedRows(); n > 0 {
-		fmt.Fprintf(stderr, "skipped %d of %d rows\n", n, rep.Rows)
-	}
+	fmt.Fprintf(stderr, "%s\n%s\n", rep, h.Summary())
 	return h, nil
 }
 
