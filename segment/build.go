@@ -180,9 +180,19 @@ func gcd(a, b int64) int64 {
 	return a
 }
 
-// satMulAdd returns acc + v·w, saturated at the int64 range, and whether
-// it saturated.
+// satMulAdd returns acc + v·w and false, or a value saturated at the
+// int64 range and true when v·w or the sum leaves that range (w > 0).
 func satMulAdd(acc, v, w int64) (int64, bool) {
+	if w == 1 { // one category path and den 1: the usual case
+		s := acc + v
+		if (v > 0 && s < acc) || (v < 0 && s > acc) {
+			if v > 0 {
+				return math.MaxInt64, true
+			}
+			return math.MinInt64, true
+		}
+		return s, false
+	}
 	hi, lo := bits.Mul64(uint64(max(v, -v)), uint64(w))
 	if hi != 0 || lo > math.MaxInt64 || v == math.MinInt64 {
 		if v < 0 {
