@@ -180,28 +180,32 @@ func gcd(a, b int64) int64 {
 	return a
 }
 
-// satMulAdd returns acc + v·w, saturated at the int64 range, and whether
-// it saturated.
+// satMulAdd returns acc + v·w and false, or a value saturated at the
+// int64 range and true when v·w or the sum leaves that range (w > 0).
 func satMulAdd(acc, v, w int64) (int64, bool) {
-	hi, lo := bits.Mul64(uint64(max(v, -v)), uint64(w))
-	if hi != 0 || lo > math.MaxInt64 || v == math.MinInt64 {
-		if v < 0 {
-			return math.MinInt64, true
+	p := v
+	if w != 1 { // w is 1 for one category path and den 1: the usual case
+		hi, lo := bits.Mul64(uint64(max(v, -v)), uint64(w))
+		if hi != 0 || lo > math.MaxInt64 || v == math.MinInt64 {
+			return saturated(v), true
 		}
-		return math.MaxInt64, true
-	}
-	p := int64(lo)
-	if v < 0 {
-		p = -p
+		if p = int64(lo); v < 0 {
+			p = -p
+		}
 	}
 	s := acc + p
 	if (p > 0 && s < acc) || (p < 0 && s > acc) {
-		if p > 0 {
-			return math.MaxInt64, true
-		}
-		return math.MinInt64, true
+		return saturated(p), true
 	}
 	return s, false
+}
+
+// saturated returns the end of the int64 range on the side of v's sign.
+func saturated(v int64) int64 {
+	if v < 0 {
+		return math.MinInt64
+	}
+	return math.MaxInt64
 }
 
 // catPair is one customer's values in one category.
