@@ -343,3 +343,32 @@ func TestManyNamesPerProduct(t *testing.T) {
 	assert.Equal(t, 7000, rep.Loaded)
 	assert.Equal(t, "name 0", h.Catalog().Product(0).Name)
 }
+
+// TestOrderFormatsRanges checks the order formats (one put per order) for
+// the date and money ranges: located errors in strict mode, the order's
+// rows skipped and counted in lenient mode, never a Build that fails.
+func TestOrderFormatsRanges(t *testing.T) {
+	shop := readFixture(t, "shopify_orders.csv")
+	woo := readFixture(t, "woocommerce_orders.csv")
+	cases := []struct {
+		name, format, data, reason string
+	}{
+		{"shopify date", "shopify", strings.Replace(shop, "2024-03-01 10:15:00 -0700,1,Trail", "9999-03-01 10:15:00 -0700,1,Trail", 1), "time out of range"},
+		{"woocommerce date", "woocommerce", strings.Replace(woo, "2001,2001,2001,2024-05-01", "2001,2001,2001,0170-05-01", 1), "time out of range"},
+		{"shopify money", "shopify", strings.Replace(shop, ",3,Merino Socks,4.50,", ",2000000000,Merino Socks,900000000000,", 1), "amount out of range"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			require.NotEqual(t, shop, tc.data)
+			_, err := loadErr(tc.data, dataset.Options{Format: tc.format})
+			var pe *dataset.ParseError
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, tc.reason, pe.Reason, "%v", err)
+			assert.Equal(t, 2, pe.Line)
+			_, rep := loadString(t, tc.data, dataset.Options{Format: tc.format, Lenient: true})
+			require.NotEmpty(t, rep.Skipped)
+			assert.Equal(t, tc.reason, rep.Skipped[0].Reason)
+			assert.Equal(t, rep.Rows, rep.Loaded+rep.SkippedRows())
+		})
+	}
+}

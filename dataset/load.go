@@ -549,6 +549,9 @@ type loader struct {
 	rep     Report
 	skipIdx map[string]int
 	dups    dupTracker
+	// putGross is the gross value of the orders put so far (order
+	// formats), kept within Money.
+	putGross affinity.Money
 
 	cust, prod, order interner
 	named             map[string]*naming // products given a catalog entry

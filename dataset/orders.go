@@ -123,11 +123,17 @@ func (l *loader) flushOrder(o *orderBuf) error {
 	case len(o.lines) == 0:
 		return nil // every line was skipped
 	}
-	if o.refund > 0 {
-		var value affinity.Money
-		for _, p := range o.lines {
-			value += p.Value()
+	value, e := l.orderValue(o)
+	if e != nil {
+		if !l.opts.Lenient {
+			return e
 		}
+		for range o.rows {
+			l.skip(reasonMoneyRange, o.seen[o.key])
+		}
+		return nil
+	}
+	if o.refund > 0 {
 		// The refund may include shipping and taxes, which the lines do
 		// not: it is capped at the value of the lines.
 		if r := min(o.refund, value); r > 0 {
@@ -142,6 +148,29 @@ func (l *loader) flushOrder(o *orderBuf) error {
 	l.countLines(o.lines)
 	l.rep.Loaded += o.rows
 	return nil
+}
+
+// orderValue returns the net value of o's lines, checking that it, the
+// order's gross value and the gross value of every order put so far fit
+// in Money, so that the Builder cannot refuse the load at Build without
+// a line to show for it.
+func (l *loader) orderValue(o *orderBuf) (affinity.Money, *ParseError) {
+	var value, gross affinity.Money
+	ok := true
+	for _, p := range o.lines {
+		v, fits := p.Price.Mul(int64(p.Quantity))
+		var okV, okG bool
+		value, okV = value.Add(v)
+		gross, okG = gross.Add(max(v, -v))
+		ok = ok && fits && okV && okG
+	}
+	total, okT := l.putGross.Add(gross)
+	if !ok || !okT {
+		return 0, &ParseError{Line: o.seen[o.key], Reason: reasonMoneyRange,
+			Err: fmt.Errorf("order %q: value beyond the range of Money: %w", o.key, affinity.ErrMoneyRange)}
+	}
+	l.putGross = total
+	return value, nil
 }
 
 // countLines counts purchase lines handed to the Builder in the Report.
@@ -208,6 +237,9 @@ func (l *loader) orderTime(o *orderBuf, src *csvSource, rec []string, h *header,
 	t, ok := l.times.parse(ts)
 	if !ok {
 		return h.fail(src, c, reasonTime, &valueError{what: "time", text: ts})
+	}
+	if err := checkTime(t, ts); err != nil {
+		return h.fail(src, c, reasonTimeRange, err)
 	}
 	o.time = t
 	return nil

@@ -392,10 +392,16 @@ func (r *sqlRow) time(l *loader) (time.Time, *ParseError) {
 		if v.IsZero() {
 			break
 		}
+		if err := checkTime(v, v.String()); err != nil {
+			return time.Time{}, r.fail(colTime, reasonTimeRange, err)
+		}
 		return v, nil
 	case string, []byte:
 		s, _ := r.text(colTime, false)
 		if t, ok := l.times.parse(s); ok {
+			if err := checkTime(t, s); err != nil {
+				return time.Time{}, r.fail(colTime, reasonTimeRange, err)
+			}
 			return t, nil
 		}
 		return time.Time{}, r.fail(colTime, reasonTime, &valueError{what: "time", text: s})

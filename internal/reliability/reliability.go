@@ -97,8 +97,14 @@ type Fuzz struct {
 	Seconds int
 	// NewInteresting counts the inputs it added to the corpus.
 	NewInteresting int
-	// Passed reports whether the run ended in ok/PASS.
+	// Passed reports whether the run found no failing input: it ended in
+	// ok/PASS, or failed only on Go's fuzztime deadline race.
 	Passed bool
+	// DeadlineRace reports a run that go test failed with a bare "context
+	// deadline exceeded" as -fuzztime expired, writing no failing input:
+	// a race in Go's fuzzing coordinator (go.dev/issue/75804, fixed in
+	// Go 1.27), not a finding.
+	DeadlineRace bool
 }
 
 var fuzzLine = regexp.MustCompile(`fuzz: elapsed: (\d+)s, execs: (\d+) \([^)]*\)(?:, new interesting: (\d+))?`)
@@ -109,6 +115,7 @@ func ParseFuzzLog(target, pkg string, r io.Reader) (Fuzz, error) {
 	f := Fuzz{Target: target, Package: pkg}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	failed, deadline, input := false, false, false
 	for sc.Scan() {
 		line := sc.Text()
 		if m := fuzzLine.FindStringSubmatch(line); m != nil {
@@ -118,13 +125,20 @@ func ParseFuzzLog(target, pkg string, r io.Reader) (Fuzz, error) {
 				f.NewInteresting, _ = strconv.Atoi(m[3])
 			}
 		}
-		if line == "PASS" || strings.HasPrefix(line, "ok ") {
+		switch {
+		case line == "PASS" || strings.HasPrefix(line, "ok "):
 			f.Passed = true
+		case line == "FAIL" || strings.HasPrefix(line, "--- FAIL"):
+			failed = true
+		case strings.TrimSpace(line) == "context deadline exceeded":
+			deadline = true
+		case strings.Contains(line, "Failing input written"):
+			input = true
 		}
-		if line == "FAIL" || strings.HasPrefix(line, "--- FAIL") {
-			f.Passed = false
-			return f, nil
-		}
+	}
+	if failed {
+		f.DeadlineRace = deadline && !input
+		f.Passed = f.DeadlineRace
 	}
 	return f, sc.Err()
 }
@@ -136,6 +150,9 @@ func Table(w io.Writer, fuzz []Fuzz, recs []Record) error {
 	b.WriteString("| Input class | Subject | Tried | Outcome |\n|---|---|---:|---|\n")
 	for _, f := range fuzz {
 		outcome := "no failure"
+		if f.DeadlineRace {
+			outcome = "no failure (the run ended on Go's fuzztime deadline race, go.dev/issue/75804)"
+		}
 		if !f.Passed {
 			outcome = "**FAILED** (crasher saved under testdata/fuzz)"
 		}

@@ -27,10 +27,16 @@ func TestParseFuzzLog(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, reliability.Fuzz{Target: "FuzzReadIndex", Package: "similarity", Execs: 71234, Seconds: 10, NewInteresting: 5, Passed: true}, f)
 
-	failed := strings.Replace(sampleLog, "PASS", "--- FAIL: FuzzReadIndex (0.02s)", 1)
+	failed := strings.Replace(sampleLog, "PASS", "--- FAIL: FuzzReadIndex (0.02s)\n    fuzz_test.go:12: boom\n    Failing input written to testdata/fuzz/FuzzReadIndex/0123\n", 1)
 	f, err = reliability.ParseFuzzLog("FuzzReadIndex", "similarity", strings.NewReader(failed))
 	require.NoError(t, err)
 	assert.False(t, f.Passed)
+
+	race := strings.Replace(sampleLog, "PASS", "--- FAIL: FuzzReadIndex (10.10s)\n    context deadline exceeded\nFAIL", 1)
+	f, err = reliability.ParseFuzzLog("FuzzReadIndex", "similarity", strings.NewReader(race))
+	require.NoError(t, err)
+	assert.True(t, f.Passed, "no failing input: Go's coordinator race")
+	assert.True(t, f.DeadlineRace)
 }
 
 func TestRecordsAndTable(t *testing.T) {
