@@ -1,0 +1,150 @@
+package campaign
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/clv"
+	"github.com/shopaffinity/affinity/shop"
+)
+
+// The built-in tactics. Each returns a fresh Campaign that can be changed
+// before use; the priorities put the time-critical messages first
+// (abandoned cart, back in stock, thank-you) and the evergreen ones last.
+
+// Coupon is the coupon a few weeks after a purchase: customers whose last
+// purchase was 14 to 28 whole days before the plan's time (both
+// included), with up to four products from their favourite category
+// ([Favourites]) and the offer "10% off". Priority 30.
+func Coupon() Campaign {
+	return Campaign{Name: "coupon", Schedule: Schedule{MinDays: 14, MaxDays: 28}, Content: Favourites,
+		Offer: "10% off", Priority: 30}
+}
+
+// ThankYou is the thank-you mail with the complements of what was just
+// bought: customers whose last purchase was 0 to 6 whole days before the
+// plan's time (a weekly plan reaches every buyer once), with up to four
+// complements of that order ([CrossSell]). Priority 50.
+func ThankYou() Campaign {
+	return Campaign{Name: "thank-you", Schedule: Schedule{MinDays: 0, MaxDays: 6}, Content: CrossSell, Priority: 50}
+}
+
+// AbandonedCartReminder reminds customers of what they left in the cart:
+// an add-to-cart in the 7 days before the plan's time of a product they
+// have not bought since (the segment query abandoned(within 7d)), with
+// those products ([AbandonedCart]), most recent first. Priority 70.
+func AbandonedCartReminder() Campaign {
+	return Campaign{Name: "abandoned-cart", Audience: "abandoned(within 7d)", Content: AbandonedCart,
+		Window: 7 * 24 * time.Hour, Priority: 70}
+}
+
+// BackInStockAlert tells customers that products they viewed (or wished
+// for) in the 30 days before the plan's time, and have not bought since,
+// are back in stock: restocked lists their shop keys. The message holds
+// those products ([BackInStock]). Priority 60.
+func BackInStockAlert(restocked ...string) Campaign {
+	return Campaign{Name: "back-in-stock", Content: BackInStock, Window: 30 * 24 * time.Hour,
+		Products: restocked, Priority: 60, Select: viewedAny(30*24*time.Hour, restocked)}
+}
+
+// viewedAny selects the customers with a view or wishlist event of one of
+// keys in the window before asOf.
+func viewedAny(window time.Duration, keys []string) SelectFunc {
+	return func(ctx context.Context, snap *shop.Snapshot, asOf time.Time) (*roaring.Bitmap, error) {
+		h := snap.History()
+		want := map[affinity.ProductID]bool{}
+		for _, k := range keys {
+			if p, ok := h.Catalog().LookupProduct(k); ok {
+				want[p] = true
+			}
+		}
+		from, to := asOf.Add(-window).Unix(), asOf.Unix()
+		out := roaring.New()
+		for c := range h.NumCustomers() {
+			if c%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+			}
+			lo, hi := h.CustomerEvents(affinity.CustomerID(c))
+			for i := lo; i < hi; i++ {
+				e := h.Event(i)
+				if e.Unix > from && e.Unix <= to && (e.Kind == affinity.View || e.Kind == affinity.Wishlist) && want[e.Product] {
+					out.Add(uint32(c))
+					break
+				}
+			}
+		}
+		return out, nil
+	}
+}
+
+// Birthday is the birthday offer: customers whose birthday falls in the 7
+// days from the plan's time on (today included), given by the customer
+// attribute birthday (see [segment.Attributes]: the segment query
+// days_to("birthday") between 0 and 6), who opted in where the shop has
+// an opt-in column, with up to four favourites and the offer "birthday
+// gift". Priority 20.
+func Birthday() Campaign {
+	return Campaign{Name: "birthday", Audience: `days_to("birthday") between 0 and 6`, Content: Favourites,
+		Offer: "birthday gift", Priority: 20}
+}
+
+// GroupFavouritesFor shows a group of customers (a segment query, such as
+// `affinity("Apparel/Sportswear") >= 0.3` or `frequency = 1`) the
+// products most of its members bought in the segment look-back
+// ([GroupFavourites]), leaving out what each already owns. Priority 10.
+func GroupFavouritesFor(name, query string) Campaign {
+	return Campaign{Name: name, Audience: query, Content: GroupFavourites, Priority: 10}
+}
+
+// WinBack is the win-back of valuable customers drifting away: among the
+// customers with a purchase in the look-back of the BG/NBD model, those in
+// the top 20 % by past spend whose P(alive) at the plan's time is below
+// 0.5 ([clv.WinBack]), with the BG/NBD model fitted (weeks, maximum
+// likelihood; with clv's mild penalty 1 only if the exact fit does not
+// converge) on the whole history up to the plan's time. They get up to
+// four favourites and the offer "15% off". Priority 40.
+func WinBack() Campaign {
+	return Campaign{Name: "win-back", Content: Favourites, Offer: "15% off", Priority: 40, Select: winBack}
+}
+
+func winBack(ctx context.Context, snap *shop.Snapshot, asOf time.Time) (*roaring.Bitmap, error) {
+	h := snap.History()
+	sum, err := clv.Summarize(ctx, h, asOf, clv.SummaryOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if len(sum.Rows) == 0 {
+		return roaring.New(), nil
+	}
+	bg, err := clv.FitBGNBD(ctx, sum.Rows, clv.FitOptions{})
+	if errors.Is(err, clv.ErrNotConverged) {
+		bg, err = clv.FitBGNBD(ctx, sum.Rows, clv.FitOptions{Penalty: 1})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("win-back: %w", err)
+	}
+	sc, err := clv.Score(ctx, sum.Rows, bg, nil, clv.ScoreOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("win-back: %w", err)
+	}
+	return clv.WinBack(sum.Customers, sum.Spend, sc.PAlive, clv.WinBackOptions{}), nil
+}
+
+// Builtins returns every built-in tactic that needs no extra input:
+// abandoned cart, thank-you, win-back, coupon, birthday (only when the
+// shop has a birthday attribute; see [Birthday]) and favourites of
+// first-time buyers ("new-customers", frequency = 1). Back in stock needs
+// the restocked products: add [BackInStockAlert].
+func Builtins(withBirthday bool) []Campaign {
+	cs := []Campaign{AbandonedCartReminder(), ThankYou(), WinBack(), Coupon()}
+	if withBirthday {
+		cs = append(cs, Birthday())
+	}
+	return append(cs, GroupFavouritesFor("new-customers", "frequency = 1"))
+}

@@ -1,0 +1,208 @@
+package campaign
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/shop"
+)
+
+// Content is the rule that picks the products of a message.
+type Content int
+
+const (
+	// NoProducts sends the message without products (a plain coupon).
+	NoProducts Content = iota
+	// CrossSell recommends the complements of the customer's last order:
+	// a [shop.Request] with the order's products as the cart, the order's
+	// products excluded.
+	CrossSell
+	// Favourites recommends from the customer's favourite category: the
+	// top level-two category (or top level-one when the tree is flat) of
+	// their spend in the segment look-back, as a [shop.Request] for the
+	// customer filtered to that category. Customers without one get their
+	// plain recommendations.
+	Favourites
+	// GroupFavourites sends the products bought by the most members of the
+	// campaign's audience in the segment look-back (ties by product id),
+	// leaving out those the customer already bought.
+	GroupFavourites
+	// AbandonedCart sends the products the customer added to the cart in
+	// [Campaign.Window] before the as-of time and has not bought since,
+	// most recent first.
+	AbandonedCart
+	// BackInStock sends the products of [Campaign.Products] (the items
+	// back in stock) the customer viewed or wished for in
+	// [Campaign.Window] before the as-of time and has not bought since,
+	// most recent first.
+	BackInStock
+)
+
+var contentNames = [...]string{"none", "cross-sell", "favourites", "group-favourites", "abandoned-cart", "back-in-stock"}
+
+// String returns the content rule's name, such as "cross-sell".
+func (c Content) String() string {
+	if c >= 0 && int(c) < len(contentNames) {
+		return contentNames[c]
+	}
+	return fmt.Sprintf("Content(%d)", int(c))
+}
+
+// Schedule says when, relative to the customer's last purchase, a
+// campaign is due. The plan's as-of time is the sending time: a customer
+// is due when the whole days between their last purchase and it lie in
+// [MinDays, MaxDays]. The zero Schedule is always due, for customers who
+// bought or not.
+type Schedule struct {
+	// MinDays and MaxDays bound the whole days since the last purchase,
+	// both included; MaxDays 0 means no upper bound. With either set,
+	// customers who never bought are not due.
+	MinDays, MaxDays int
+}
+
+// IsZero reports whether s is always due.
+func (s Schedule) IsZero() bool { return s.MinDays == 0 && s.MaxDays == 0 }
+
+// query returns the schedule as a segment clause ("" for the zero value).
+func (s Schedule) query() string {
+	switch {
+	case s.IsZero():
+		return ""
+	case s.MaxDays == 0:
+		return fmt.Sprintf("recency >= %dd", s.MinDays)
+	default:
+		return fmt.Sprintf("recency between %dd and %dd", s.MinDays, s.MaxDays)
+	}
+}
+
+// SelectFunc returns an audience the segment syntax cannot express (a
+// model score, a list from elsewhere) as customer ids of snap's History,
+// as of asOf. The bitmap is owned by the caller.
+type SelectFunc func(ctx context.Context, snap *shop.Snapshot, asOf time.Time) (*roaring.Bitmap, error)
+
+// Campaign is one retention tactic: who (Audience and Select), when
+// (Schedule), what (Content) and how it is measured (Control).
+type Campaign struct {
+	// Name identifies the campaign in plans, lists and reports, and seeds
+	// its control group; it must be non-empty and unique within a plan.
+	Name string
+	// Audience is a segment query (see package segment) selecting the
+	// customers; "" means every customer the segment index knows.
+	Audience string
+	// Select, when set, is intersected with Audience.
+	Select SelectFunc
+	// Schedule restricts the audience to customers due on the plan's day.
+	Schedule Schedule
+	// Content picks the products of each message.
+	Content Content
+	// K is the number of products per message; 0 means 4. A customer for
+	// whom a product-bearing rule finds no product is not contacted.
+	K int
+	// Window is the look-back of AbandonedCart and BackInStock; 0 means
+	// 7 days.
+	Window time.Duration
+	// Products are shop product keys the content rule is limited to:
+	// the restocked items of BackInStock.
+	Products []string
+	// Priority orders campaigns in a plan: higher first, ties by name. A
+	// customer capped by an earlier campaign is left out of later ones.
+	Priority int
+	// Control is the share of the audience, in [0, 1), held out as the
+	// control group; 0 means DefaultControl. Use a negative value for no
+	// control group.
+	Control float64
+	// Offer is free text for the mail tool ("10% off", "free shipping"),
+	// copied to every message.
+	Offer string
+}
+
+// DefaultControl is the control share of a campaign with Control 0: one
+// customer in ten is held out.
+const DefaultControl = 0.1
+
+func (c *Campaign) k() int {
+	if c.K == 0 {
+		return 4
+	}
+	return c.K
+}
+
+func (c *Campaign) window() time.Duration {
+	if c.Window == 0 {
+		return 7 * 24 * time.Hour
+	}
+	return c.Window
+}
+
+func (c *Campaign) control() float64 {
+	switch {
+	case c.Control == 0:
+		return DefaultControl
+	case c.Control < 0:
+		return 0
+	}
+	return c.Control
+}
+
+func (c *Campaign) validate() error {
+	switch {
+	case c.Name == "":
+		return errors.New("campaign: empty name")
+	case c.K < 0 || c.K > shop.MaxK:
+		return fmt.Errorf("campaign %q: K = %d outside [0, %d]", c.Name, c.K, shop.MaxK)
+	case c.Control >= 1:
+		return fmt.Errorf("campaign %q: control share %v not below 1", c.Name, c.Control)
+	case c.Window < 0:
+		return fmt.Errorf("campaign %q: negative window %v", c.Name, c.Window)
+	case c.Schedule.MinDays < 0 || c.Schedule.MaxDays < 0 || (c.Schedule.MaxDays > 0 && c.Schedule.MaxDays < c.Schedule.MinDays):
+		return fmt.Errorf("campaign %q: schedule %d..%d days is empty or negative", c.Name, c.Schedule.MinDays, c.Schedule.MaxDays)
+	case c.Content < NoProducts || c.Content > BackInStock:
+		return fmt.Errorf("campaign %q: unknown content rule %d", c.Name, int(c.Content))
+	case c.Content == BackInStock && len(c.Products) == 0:
+		return fmt.Errorf("campaign %q: back-in-stock needs the restocked Products", c.Name)
+	}
+	return nil
+}
+
+// query returns the campaign's segment query: audience and schedule.
+func (c *Campaign) query() string {
+	q, s := c.Audience, c.Schedule.query()
+	switch {
+	case q == "" && s == "":
+		return "all"
+	case q == "":
+		return s
+	case s == "":
+		return q
+	}
+	return "(" + q + ") and " + s
+}
+
+// Members returns the campaign's audience as of the snapshot's time:
+// Audience and Schedule evaluated on the snapshot's segment index, and
+// Select intersected. It ignores caps, opt-outs and control groups.
+func (c *Campaign) Members(ctx context.Context, snap *shop.Snapshot) (*roaring.Bitmap, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	aud, err := snap.Segment(c.query())
+	if err != nil {
+		return nil, fmt.Errorf("campaign %q: %w", c.Name, err)
+	}
+	set := aud.Bitmap()
+	if c.Select != nil {
+		sel, err := c.Select(ctx, snap, snap.AsOf())
+		if err != nil {
+			return nil, fmt.Errorf("campaign %q: %w", c.Name, err)
+		}
+		set.And(sel)
+	}
+	return set, nil
+}
+
+// customerOf converts a bitmap value.
+func customerOf(v uint32) affinity.CustomerID { return affinity.CustomerID(v) }

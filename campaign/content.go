@@ -1,0 +1,252 @@
+package campaign
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/shop"
+)
+
+// Item is one product of a message with its shop key, name and the reason
+// it was chosen, in words a customer can be shown.
+type Item struct {
+	Product string `json:"product"`
+	Name    string `json:"name"`
+	Reason  string `json:"reason"`
+}
+
+// content computes the items of the members of one campaign. It holds
+// what is shared between customers (the group favourites).
+type content struct {
+	c     *Campaign
+	snap  *shop.Snapshot
+	asOf  time.Time
+	group []affinity.ProductID // GroupFavourites, best first
+	count []int                // buyers in the audience per group entry
+	size  int
+	only  map[affinity.ProductID]bool // Products, resolved
+}
+
+func newContent(c *Campaign, snap *shop.Snapshot, members *roaring.Bitmap) *content {
+	ct := &content{c: c, snap: snap, asOf: snap.AsOf()}
+	h := snap.History()
+	cat := h.Catalog()
+	if len(c.Products) > 0 {
+		ct.only = make(map[affinity.ProductID]bool, len(c.Products))
+		for _, k := range c.Products {
+			if p, ok := cat.LookupProduct(k); ok {
+				ct.only[p] = true
+			}
+		}
+	}
+	if c.Content == GroupFavourites {
+		ct.size = int(members.GetCardinality())
+		non := snap.NonMerchandise()
+		type pc struct {
+			p affinity.ProductID
+			n int
+		}
+		var all []pc
+		for p := range cat.NumProducts() {
+			if non.Contains(uint32(p)) {
+				continue
+			}
+			if n := int(h.Buyers(affinity.ProductID(p)).AndCardinality(members)); n > 0 {
+				all = append(all, pc{affinity.ProductID(p), n})
+			}
+		}
+		slices.SortFunc(all, func(a, b pc) int { return cmp.Or(cmp.Compare(b.n, a.n), cmp.Compare(a.p, b.p)) })
+		// Enough for K after leaving out what a customer bought.
+		for _, x := range all[:min(len(all), 8*c.k()+64)] {
+			ct.group = append(ct.group, x.p)
+			ct.count = append(ct.count, x.n)
+		}
+	}
+	return ct
+}
+
+// items returns the items of customer c; nil when the rule finds none.
+func (ct *content) items(ctx context.Context, c affinity.CustomerID) ([]Item, error) {
+	h := ct.snap.History()
+	key := h.CustomerKey(c)
+	k := ct.c.k()
+	switch ct.c.Content {
+	case NoProducts:
+		return []Item{}, nil
+	case CrossSell:
+		lo, hi := h.CustomerOrders(c)
+		last := affinity.OrderID(0)
+		found := false
+		for o := hi; o > lo; o-- {
+			if !h.OrderTime(o - 1).After(ct.asOf) {
+				last, found = o-1, true
+				break
+			}
+		}
+		if !found {
+			return nil, nil
+		}
+		var cart []string
+		l0, l1 := h.OrderLines(last)
+		for i := l0; i < l1; i++ {
+			if h.LineQuantity(i) > 0 {
+				cart = append(cart, h.Catalog().ProductKey(h.LineProduct(i)))
+			}
+		}
+		if len(cart) == 0 {
+			return nil, nil
+		}
+		return ct.recommend(ctx, shop.Request{Customer: key, Cart: cart, Exclude: cart, K: k})
+	case Favourites:
+		req := shop.Request{Customer: key, K: k}
+		if fav := ct.favourite(c); fav != "" {
+			req.Category = fav
+		}
+		return ct.recommend(ctx, req)
+	case GroupFavourites:
+		out := make([]Item, 0, k)
+		cat := h.Catalog()
+		for i, p := range ct.group {
+			if len(out) == k {
+				break
+			}
+			if h.Buyers(p).Contains(uint32(c)) {
+				continue
+			}
+			out = append(out, Item{Product: cat.ProductKey(p), Name: cat.ProductName(p),
+				Reason: fmt.Sprintf("bought by %d of the %d customers in %s", ct.count[i], ct.size, ct.c.Name)})
+		}
+		return nonEmpty(out), nil
+	case AbandonedCart:
+		return ct.events(c, func(e affinity.EventLine) bool { return e.Kind == affinity.Cart }, "left in the cart on %s"), nil
+	case BackInStock:
+		return ct.events(c, func(e affinity.EventLine) bool {
+			return (e.Kind == affinity.View || e.Kind == affinity.Wishlist) && ct.only[e.Product]
+		}, "viewed on %s, back in stock"), nil
+	}
+	return nil, fmt.Errorf("campaign %q: unknown content rule %d", ct.c.Name, int(ct.c.Content))
+}
+
+func nonEmpty(items []Item) []Item {
+	if len(items) == 0 {
+		return nil
+	}
+	return items
+}
+
+// recommend asks the snapshot and turns the answer into items.
+func (ct *content) recommend(ctx context.Context, req shop.Request) ([]Item, error) {
+	res, err := ct.snap.Recommend(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("campaign %q: %w", ct.c.Name, err)
+	}
+	out := make([]Item, 0, len(res.Recs))
+	for i := range res.Recs {
+		r := &res.Recs[i]
+		if ct.only != nil && !ct.only[ct.product(r.Product)] {
+			continue
+		}
+		out = append(out, Item{Product: r.Product, Name: r.Name, Reason: r.Explanation()})
+	}
+	return nonEmpty(out), nil
+}
+
+func (ct *content) product(key string) affinity.ProductID {
+	p, _ := ct.snap.History().Catalog().LookupProduct(key)
+	return p
+}
+
+// favourite returns the path of the customer's favourite category: the
+// one of depth 2 (or 1 in a flat tree) with the most spend in the segment
+// look-back; "" when none.
+func (ct *content) favourite(c affinity.CustomerID) string {
+	h := ct.snap.History()
+	cat := h.Catalog()
+	start := ct.snap.Segments().Options().Lookback.Start(ct.asOf)
+	spend := map[affinity.CategoryID]int64{}
+	lo, hi := h.CustomerOrders(c)
+	for o := lo; o < hi; o++ {
+		t := h.OrderTime(o)
+		if t.After(ct.asOf) || !t.After(start) {
+			continue
+		}
+		l0, l1 := h.OrderLines(o)
+		for i := l0; i < l1; i++ {
+			ln := h.Line(i)
+			if ln.Quantity <= 0 || ct.snap.NonMerchandise().Contains(uint32(ln.Product)) {
+				continue
+			}
+			for _, cid := range cat.Categories(ln.Product) {
+				d := min(cat.Depth(cid), 2)
+				spend[cat.Ancestor(cid, d)] += int64(ln.Value())
+			}
+		}
+	}
+	best, bestV := affinity.NoCategory, int64(0)
+	for cid, v := range spend {
+		if v > bestV || (v == bestV && cid < best) {
+			best, bestV = cid, v
+		}
+	}
+	if best == affinity.NoCategory {
+		return ""
+	}
+	return cat.CategoryPath(best)
+}
+
+// events returns the products of the customer's events in the window that
+// keep says yes to and that were not bought after the event, most recent
+// first, ties by product id.
+func (ct *content) events(c affinity.CustomerID, keep func(affinity.EventLine) bool, why string) []Item {
+	h := ct.snap.History()
+	cat := h.Catalog()
+	from := ct.asOf.Add(-ct.c.window()).Unix()
+	to := ct.asOf.Unix()
+	last := map[affinity.ProductID]int64{}
+	lo, hi := h.CustomerEvents(c)
+	for i := lo; i < hi; i++ {
+		e := h.Event(i)
+		if e.Unix <= from || e.Unix > to || !keep(e) || ct.snap.NonMerchandise().Contains(uint32(e.Product)) {
+			continue
+		}
+		last[e.Product] = max(last[e.Product], e.Unix)
+	}
+	if len(last) == 0 {
+		return nil
+	}
+	ol, oh := h.CustomerOrders(c)
+	for o := ol; o < oh; o++ {
+		u := h.OrderUnix(o)
+		if u > to {
+			continue
+		}
+		l0, l1 := h.OrderLines(o)
+		for i := l0; i < l1; i++ {
+			if t, ok := last[h.LineProduct(i)]; ok && h.LineQuantity(i) > 0 && u >= t {
+				delete(last, h.LineProduct(i))
+			}
+		}
+	}
+	type pe struct {
+		p affinity.ProductID
+		t int64
+	}
+	var ps []pe
+	for p, t := range last {
+		if cat.InStock(p) || ct.only[p] {
+			ps = append(ps, pe{p, t})
+		}
+	}
+	slices.SortFunc(ps, func(a, b pe) int { return cmp.Or(cmp.Compare(b.t, a.t), cmp.Compare(a.p, b.p)) })
+	out := make([]Item, 0, min(len(ps), ct.c.k()))
+	for _, x := range ps[:min(len(ps), ct.c.k())] {
+		out = append(out, Item{Product: cat.ProductKey(x.p), Name: cat.ProductName(x.p),
+			Reason: fmt.Sprintf(why, time.Unix(x.t, 0).UTC().Format(time.DateOnly))})
+	}
+	return nonEmpty(out)
+}

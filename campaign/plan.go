@@ -1,0 +1,245 @@
+package campaign
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/shop"
+)
+
+// Message is one entry of a plan: a customer, a campaign and what to send.
+// A control message (Control true) is not sent: the customer is held out
+// to measure the campaign, and the entry records what they would have
+// received.
+type Message struct {
+	Campaign string `json:"campaign"`
+	// Customer is the shop's customer key; Email the customer's e-mail
+	// address when the plan was given one ([Options.Email]).
+	Customer string              `json:"customer"`
+	ID       affinity.CustomerID `json:"-"`
+	Email    string              `json:"email,omitempty"`
+	// Time is the plan's as-of time: when the message goes out.
+	Time    time.Time `json:"time"`
+	Control bool      `json:"control"`
+	Offer   string    `json:"offer,omitempty"`
+	Items   []Item    `json:"items"`
+}
+
+// Options configures [Build]. The zero value means one message per
+// customer per 7 days, no past sends, nobody opted out, no e-mail column.
+type Options struct {
+	// Cap is the most messages a customer gets in any CapWindow, past
+	// sends included; 0 means 1, negative means no cap.
+	Cap int
+	// CapWindow is the frequency cap's window; 0 means 7 days. A past send
+	// at time t counts when t is in (asOf − CapWindow, asOf].
+	CapWindow time.Duration
+	// Sent lists past messages (earlier plans' Messages); control entries
+	// count toward the cap like sent ones, since a held-out customer must
+	// look like a contacted one to the later campaigns.
+	Sent []Message
+	// OptOut lists customer keys that must never be contacted; they are
+	// neither sent nor held out.
+	OptOut []string
+	// OptIn, when set, is the only customers that may be contacted (an
+	// e-mail opt-in); nil means everyone not opted out.
+	OptIn *roaring.Bitmap
+	// Email returns the e-mail address of a customer key ("" when
+	// unknown); nil leaves Message.Email empty.
+	Email func(customer string) string
+}
+
+// Count says what happened to one campaign's audience in a plan. Audience
+// = OptedOut + Capped + NoContent + Control + Treated.
+type Count struct {
+	Campaign string `json:"campaign"`
+	// Audience is the number of customers the audience and schedule
+	// selected.
+	Audience int `json:"audience"`
+	// OptedOut were left out by Options.OptOut or Options.OptIn.
+	OptedOut int `json:"opted_out"`
+	// Capped were left out by the frequency cap: reached by a campaign of
+	// higher priority in this plan (CappedByPlan) or by past sends.
+	Capped       int `json:"capped"`
+	CappedByPlan int `json:"capped_by_plan"`
+	// NoContent were left out because the content rule found no product.
+	NoContent int `json:"no_content"`
+	// Control were held out; Treated are sent.
+	Control int `json:"control"`
+	Treated int `json:"treated"`
+}
+
+// Plan is the messages of one sending time over several campaigns, with
+// the counts behind them.
+type Plan struct {
+	AsOf time.Time
+	// Messages are ordered by campaign (priority order), then customer key.
+	Messages []Message
+	// Counts holds one entry per campaign, in priority order.
+	Counts []Count
+}
+
+// Build plans the messages of campaigns as of asOf, which must be the
+// snapshot's as-of time (see shop.Options.AsOf): the time the messages
+// go out. Campaigns are taken by Priority (higher first, ties by name).
+// For each, a member of its audience is left out
+// when opted out, when the cap is reached (past sends in the cap window
+// and earlier campaigns of this plan), or when the content rule finds no
+// product; the others are held out as control when [InControl] says so,
+// else sent. Control entries take a cap slot too. The plan depends only on
+// its inputs. It returns an error wrapping affinity.ErrNoAsOf for a zero
+// asOf.
+func Build(ctx context.Context, snap *shop.Snapshot, asOf time.Time, campaigns []Campaign, opts Options) (*Plan, error) {
+	if err := affinity.CheckAsOf("campaign", asOf); err != nil {
+		return nil, err
+	}
+	if snap == nil {
+		return nil, errors.New("campaign: nil snapshot")
+	}
+	if !asOf.Equal(snap.AsOf()) {
+		return nil, fmt.Errorf("campaign: as-of %v differs from the snapshot's %v", asOf, snap.AsOf())
+	}
+	if opts.CapWindow < 0 {
+		return nil, fmt.Errorf("campaign: negative cap window %v", opts.CapWindow)
+	}
+	cs := slices.Clone(campaigns)
+	names := map[string]bool{}
+	for i := range cs {
+		if err := cs[i].validate(); err != nil {
+			return nil, err
+		}
+		if names[cs[i].Name] {
+			return nil, fmt.Errorf("campaign: duplicate name %q", cs[i].Name)
+		}
+		names[cs[i].Name] = true
+	}
+	slices.SortStableFunc(cs, func(a, b Campaign) int {
+		return cmp.Or(cmp.Compare(b.Priority, a.Priority), cmp.Compare(a.Name, b.Name))
+	})
+	capN := opts.Cap
+	if capN == 0 {
+		capN = 1
+	}
+	if capN < 0 {
+		capN = math.MaxInt
+	}
+	window := opts.CapWindow
+	if window == 0 {
+		window = 7 * 24 * time.Hour
+	}
+	h := snap.History()
+	past := map[affinity.CustomerID]int{}
+	for _, m := range opts.Sent {
+		if m.Time.After(asOf) || !m.Time.After(asOf.Add(-window)) {
+			continue
+		}
+		if c, ok := h.LookupCustomer(m.Customer); ok {
+			past[c]++
+		}
+	}
+	out := roaring.New()
+	for _, k := range opts.OptOut {
+		if c, ok := h.LookupCustomer(k); ok {
+			out.Add(uint32(c))
+		}
+	}
+	planned := map[affinity.CustomerID]int{}
+	p := &Plan{AsOf: asOf}
+	for i := range cs {
+		c := &cs[i]
+		members, err := c.Members(ctx, snap)
+		if err != nil {
+			return nil, err
+		}
+		cnt := Count{Campaign: c.Name, Audience: int(members.GetCardinality())}
+		ct := newContent(c, snap, members)
+		share := c.control()
+		var msgs []Message
+		for it := members.Iterator(); it.HasNext(); {
+			v := it.Next()
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("campaign: %w", err)
+			}
+			id := customerOf(v)
+			if out.Contains(v) || (opts.OptIn != nil && !opts.OptIn.Contains(v)) {
+				cnt.OptedOut++
+				continue
+			}
+			if past[id]+planned[id] >= capN {
+				cnt.Capped++
+				if planned[id] > 0 {
+					cnt.CappedByPlan++
+				}
+				continue
+			}
+			items, err := ct.items(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			if items == nil {
+				cnt.NoContent++
+				continue
+			}
+			key := h.CustomerKey(id)
+			m := Message{Campaign: c.Name, Customer: key, ID: id, Time: asOf, Offer: c.Offer, Items: items,
+				Control: InControl(c.Name, key, share)}
+			if opts.Email != nil {
+				m.Email = opts.Email(key)
+			}
+			if m.Control {
+				cnt.Control++
+			} else {
+				cnt.Treated++
+			}
+			planned[id]++
+			msgs = append(msgs, m)
+		}
+		slices.SortFunc(msgs, func(a, b Message) int { return cmp.Compare(a.Customer, b.Customer) })
+		p.Messages = append(p.Messages, msgs...)
+		p.Counts = append(p.Counts, cnt)
+	}
+	return p, nil
+}
+
+// InControl reports whether the customer with shop key customer is in the
+// control group of the named campaign, of the given share in [0, 1): the
+// 64-bit FNV-1a hash of campaign, a zero byte and customer, passed
+// through MurmurHash3's 64-bit finaliser (FNV alone leaves keys that
+// differ in their last digits clustered), divided by 2⁶⁴, is below share. The answer depends on nothing else, so a customer
+// stays in (or out of) a campaign's control group from one plan to the
+// next, and groups of different campaigns are independent.
+func InControl(campaign, customer string, share float64) bool {
+	if share <= 0 {
+		return false
+	}
+	f := fnv.New64a()
+	f.Write([]byte(campaign))
+	f.Write([]byte{0})
+	f.Write([]byte(customer))
+	x := f.Sum64()
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return float64(x) < share*(1<<64)
+}
+
+// Sent returns the messages that go out (control entries left out).
+func (p *Plan) Sent() []Message {
+	var out []Message
+	for _, m := range p.Messages {
+		if !m.Control {
+			out = append(out, m)
+		}
+	}
+	return out
+}
