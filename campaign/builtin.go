@@ -42,8 +42,8 @@ func AbandonedCartReminder() Campaign {
 		Window: 7 * 24 * time.Hour, Priority: 70}
 }
 
-// BackInStockAlert tells customers that products they viewed (or wished
-// for) in the 30 days before the plan's time, and have not bought since,
+// BackInStockAlert tells customers that products they viewed, added to
+// the cart or wished for in the 30 days before the plan's time, and have not bought since,
 // are back in stock: restocked lists their shop keys. The message holds
 // those products ([BackInStock]). Priority 60.
 func BackInStockAlert(restocked ...string) Campaign {
@@ -51,8 +51,8 @@ func BackInStockAlert(restocked ...string) Campaign {
 		Products: restocked, Priority: 60, Select: viewedAny(30*24*time.Hour, restocked)}
 }
 
-// viewedAny selects the customers with a view or wishlist event of one of
-// keys in the window before asOf.
+// viewedAny selects the customers with a view, add-to-cart or wishlist
+// event of one of keys in the window before asOf.
 func viewedAny(window time.Duration, keys []string) SelectFunc {
 	return func(ctx context.Context, snap *shop.Snapshot, asOf time.Time) (*roaring.Bitmap, error) {
 		h := snap.History()
@@ -73,7 +73,7 @@ func viewedAny(window time.Duration, keys []string) SelectFunc {
 			lo, hi := h.CustomerEvents(affinity.CustomerID(c))
 			for i := lo; i < hi; i++ {
 				e := h.Event(i)
-				if e.Unix > from && e.Unix <= to && (e.Kind == affinity.View || e.Kind == affinity.Wishlist) && want[e.Product] {
+				if e.Unix > from && e.Unix <= to && e.Kind != affinity.Rating && want[e.Product] {
 					out.Add(uint32(c))
 					break
 				}

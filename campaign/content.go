@@ -101,13 +101,13 @@ func (ct *content) items(ctx context.Context, c affinity.CustomerID) ([]Item, er
 		if len(cart) == 0 {
 			return nil, nil
 		}
-		return ct.recommend(ctx, shop.Request{Customer: key, Cart: cart, Exclude: cart, K: k})
+		return ct.recommend(ctx, shop.Request{Customer: key, Cart: cart, Exclude: cart, K: k}, true)
 	case Favourites:
 		req := shop.Request{Customer: key, K: k}
 		if fav := ct.favourite(c); fav != "" {
 			req.Category = fav
 		}
-		return ct.recommend(ctx, req)
+		return ct.recommend(ctx, req, false)
 	case GroupFavourites:
 		out := make([]Item, 0, k)
 		cat := h.Catalog()
@@ -126,8 +126,8 @@ func (ct *content) items(ctx context.Context, c affinity.CustomerID) ([]Item, er
 		return ct.events(c, func(e affinity.EventLine) bool { return e.Kind == affinity.Cart }, "left in the cart on %s"), nil
 	case BackInStock:
 		return ct.events(c, func(e affinity.EventLine) bool {
-			return (e.Kind == affinity.View || e.Kind == affinity.Wishlist) && ct.only[e.Product]
-		}, "viewed on %s, back in stock"), nil
+			return e.Kind != affinity.Rating && ct.only[e.Product]
+		}, "looked at on %s, back in stock"), nil
 	}
 	return nil, fmt.Errorf("campaign %q: unknown content rule %d", ct.c.Name, int(ct.c.Content))
 }
@@ -140,7 +140,8 @@ func nonEmpty(items []Item) []Item {
 }
 
 // recommend asks the snapshot and turns the answer into items.
-func (ct *content) recommend(ctx context.Context, req shop.Request) ([]Item, error) {
+// With complements, popularity fallbacks are left out.
+func (ct *content) recommend(ctx context.Context, req shop.Request, complements bool) ([]Item, error) {
 	res, err := ct.snap.Recommend(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("campaign %q: %w", ct.c.Name, err)
@@ -148,7 +149,7 @@ func (ct *content) recommend(ctx context.Context, req shop.Request) ([]Item, err
 	out := make([]Item, 0, len(res.Recs))
 	for i := range res.Recs {
 		r := &res.Recs[i]
-		if ct.only != nil && !ct.only[ct.product(r.Product)] {
+		if (ct.only != nil && !ct.only[ct.product(r.Product)]) || (complements && r.Source.Fallback()) {
 			continue
 		}
 		out = append(out, Item{Product: r.Product, Name: r.Name, Reason: r.Explanation()})

@@ -535,3 +535,86 @@ func (g *generator) views(key string, t time.Time, p int, s *Storefront) {
 		s.Events = append(s.Events, affinity.Event{Customer: key, Product: pk, Time: t.Add(-time.Minute), Kind: affinity.Cart, Weight: 1})
 	}
 }
+
+// ResponseOptions configures [Storefront.Respond]. The zero value of a
+// field means its documented default.
+type ResponseOptions struct {
+	// Start is the beginning (exclusive) of the response period, such as
+	// the time a campaign went out; required.
+	Start time.Time
+	// Days is the length of the period; default 14.
+	Days int
+	// BaseRate is the probability that a customer buys in the period
+	// without any campaign; default 0.1.
+	BaseRate float64
+	// Uplift is the probability added for treated customers: the planted
+	// effect. 0 plants none (an A/A test).
+	Uplift float64
+	// Seed seeds the draws; the same inputs give the same purchases.
+	// Default 1.
+	Seed uint64
+}
+
+// ResponseTruth is what [Storefront.Respond] planted.
+type ResponseTruth struct {
+	// Uplift repeats the planted difference in conversion.
+	Uplift float64
+	// MeanOrderValue is the expected value of a response order, in
+	// currency units: the mean list price of the catalog.
+	MeanOrderValue float64
+	// Incremental is the expected revenue the campaign added, in currency
+	// units: Uplift × treated customers × MeanOrderValue.
+	Incremental float64
+}
+
+// Respond plants campaign responders: the purchases of the given
+// customers (shop keys) in the period (Start, Start+Days]. Each customer
+// buys once with probability BaseRate, plus Uplift when in treated,
+// independently: one order of one product drawn uniformly from the
+// catalog, quantity 1, at its list price, at a uniform time in the period.
+// Order keys start with "r", so they never collide with the storefront's.
+// The purchases extend the storefront's history (add them with a Builder
+// started from it); the truth gives the effect a measurement should
+// recover. It panics, as a caller bug, for a zero Start, rates outside
+// [0, 1] or a storefront without products.
+func (s *Storefront) Respond(treated, control []string, opts ResponseOptions) ([]affinity.Purchase, ResponseTruth) {
+	if opts.Days <= 0 {
+		opts.Days = 14
+	}
+	if opts.BaseRate == 0 {
+		opts.BaseRate = 0.1
+	}
+	if opts.Seed == 0 {
+		opts.Seed = 1
+	}
+	if opts.Start.IsZero() || len(s.Products) == 0 || opts.BaseRate < 0 || opts.Uplift < 0 || opts.BaseRate+opts.Uplift > 1 {
+		panic("dataset: Respond needs a start time, products and rates with 0 ≤ BaseRate+Uplift ≤ 1")
+	}
+	rng := rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x5851f42d4c957f2d))
+	var sum float64
+	for _, p := range s.Products {
+		sum += p.Price.Float()
+	}
+	truth := ResponseTruth{Uplift: opts.Uplift, MeanOrderValue: sum / float64(len(s.Products))}
+	truth.Incremental = opts.Uplift * float64(len(treated)) * truth.MeanOrderValue
+	span := float64(opts.Days) * 24 * float64(time.Hour)
+	var out []affinity.Purchase
+	n := 0
+	buy := func(keys []string, rate float64) {
+		for _, k := range keys {
+			if rng.Float64() >= rate {
+				continue
+			}
+			n++
+			p := s.Products[rng.IntN(len(s.Products))]
+			at := opts.Start.Add(time.Duration((1 - rng.Float64()) * span)).Truncate(time.Second)
+			if !at.After(opts.Start) {
+				at = opts.Start.Add(time.Second)
+			}
+			out = append(out, affinity.Purchase{Customer: k, Product: p.Key, Order: "r" + strconv.Itoa(n), Time: at, Quantity: 1, Price: p.Price})
+		}
+	}
+	buy(treated, opts.BaseRate+opts.Uplift)
+	buy(control, opts.BaseRate)
+	return out, truth
+}

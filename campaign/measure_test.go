@@ -1,0 +1,150 @@
+package campaign_test
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/campaign"
+	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/shop"
+	"github.com/stretchr/testify/require"
+)
+
+// everyone is one campaign over every customer of the demo with a large
+// control group, for power.
+func everyone(t *testing.T) (*shop.Snapshot, *campaign.Plan, []string, []string) {
+	snap := demo(t)
+	c := campaign.Campaign{Name: "all", Control: 0.3}
+	p, err := campaign.Build(context.Background(), snap, snap.AsOf(), []campaign.Campaign{c}, campaign.Options{})
+	require.NoError(t, err)
+	var treated, control []string
+	for _, m := range p.Messages {
+		if m.Control {
+			control = append(control, m.Customer)
+		} else {
+			treated = append(treated, m.Customer)
+		}
+	}
+	return snap, p, treated, control
+}
+
+// responses builds the History of the demo extended by the planted
+// responses.
+func responses(t *testing.T, snap *shop.Snapshot, ps []affinity.Purchase) *affinity.History {
+	b := affinity.NewBuilder(snap.History())
+	for _, p := range ps {
+		require.NoError(t, b.Add(p))
+	}
+	h, err := b.Build(context.Background())
+	require.NoError(t, err)
+	return h
+}
+
+func TestMeasureRecoversPlantedUplift(t *testing.T) {
+	snap, p, treated, control := everyone(t)
+	start := snap.AsOf()
+	ps, truth := dataset.Demo().Respond(treated, control, dataset.ResponseOptions{Start: start, Days: 14, BaseRate: 0.1, Uplift: 0.05, Seed: 7})
+	h := responses(t, snap, ps)
+	res, err := campaign.Measure(context.Background(), h, p.Messages, start, start.AddDate(0, 0, 14), campaign.MeasureOptions{})
+	require.NoError(t, err)
+	require.Len(t, res, 1)
+	r := res[0]
+	require.Equal(t, len(treated), r.Treated.Customers)
+	require.Equal(t, len(control), r.Control.Customers)
+	require.InDelta(t, 0.15, r.Treated.Conversion, 0.02)
+	require.InDelta(t, 0.10, r.Control.Conversion, 0.03)
+	require.True(t, r.UpliftCI[0] <= truth.Uplift && truth.Uplift <= r.UpliftCI[1], "uplift %v not in %v", truth.Uplift, r.UpliftCI)
+	require.True(t, r.IncrementalCI[0] <= truth.Incremental && truth.Incremental <= r.IncrementalCI[1],
+		"incremental %v not in %v", truth.Incremental, r.IncrementalCI)
+	require.True(t, r.Significant(), "a 5-point uplift on 5,000 customers should show: %+v", r)
+	// AOV of one-line response orders is the mean price, on both sides.
+	require.InDelta(t, truth.MeanOrderValue, r.Treated.AOV, truth.MeanOrderValue*0.3)
+}
+
+// TestMeasureCoverage runs many planted experiments: the 95 % intervals
+// cover the planted effect about 95 % of the time, and with no effect (A/A)
+// about 5 % of them are significant.
+func TestMeasureCoverage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200 experiments")
+	}
+	snap, p, treated, control := everyone(t)
+	start := snap.AsOf()
+	end := start.AddDate(0, 0, 14)
+	// Measure needs only the customers' keys and the period's orders: a
+	// History of the responses alone answers the same.
+	hist := func(ps []affinity.Purchase) *affinity.History {
+		var b affinity.Builder
+		for _, x := range ps {
+			require.NoError(t, b.Add(x))
+		}
+		h, err := b.Build(context.Background())
+		require.NoError(t, err)
+		return h
+	}
+	const runs = 200
+	covered, falsePos := 0, 0
+	for seed := range uint64(runs) {
+		ps, truth := dataset.Demo().Respond(treated, control, dataset.ResponseOptions{Start: start, Uplift: 0.03, Seed: seed + 1})
+		res, err := campaign.Measure(context.Background(), hist(ps), p.Messages, start, end, campaign.MeasureOptions{})
+		require.NoError(t, err)
+		if r := res[0]; r.IncrementalCI[0] <= truth.Incremental && truth.Incremental <= r.IncrementalCI[1] {
+			covered++
+		}
+		ps, _ = dataset.Demo().Respond(treated, control, dataset.ResponseOptions{Start: start, Seed: seed + 1001})
+		res, err = campaign.Measure(context.Background(), hist(ps), p.Messages, start, end, campaign.MeasureOptions{})
+		require.NoError(t, err)
+		if res[0].Significant() {
+			falsePos++
+		}
+	}
+	// Binomial(200, 0.05): mean 10, sd 3.1; the bounds are about ±3 sd.
+	t.Logf("coverage %d/%d, A/A significant %d/%d", covered, runs, falsePos, runs)
+	require.GreaterOrEqual(t, covered, runs-20)
+	require.LessOrEqual(t, falsePos, 20)
+}
+
+// TestMeasureExact checks the figures on a hand-made history.
+func TestMeasureExact(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	var b affinity.Builder
+	add := func(c, o string, days int, qty int32, price float64) {
+		require.NoError(t, b.Add(affinity.Purchase{Customer: c, Product: "p", Order: o, Time: t0.AddDate(0, 0, days), Quantity: qty, Price: affinity.MoneyFromFloat(price)}))
+	}
+	add("a", "o1", -5, 1, 100) // before the period: not counted
+	add("a", "o2", 1, 2, 10)   // 20
+	add("a", "o3", 2, 1, 30)   // 30
+	add("b", "o4", 3, 1, 40)   // 40
+	add("b", "o5", 4, -1, 40)  // return: −40, not an order
+	add("c", "o6", 20, 1, 99)  // after the period
+	add("d", "o7", 5, 1, 10)   // control, 10
+	h, err := b.Build(context.Background())
+	require.NoError(t, err)
+	msgs := []campaign.Message{
+		{Campaign: "x", Customer: "a"}, {Campaign: "x", Customer: "b"}, {Campaign: "x", Customer: "c"},
+		{Campaign: "x", Customer: "unknown"},
+		{Campaign: "x", Customer: "d", Control: true}, {Campaign: "x", Customer: "e", Control: true},
+	}
+	res, err := campaign.Measure(context.Background(), h, msgs, t0, t0.AddDate(0, 0, 14), campaign.MeasureOptions{})
+	require.NoError(t, err)
+	r := res[0]
+	require.Equal(t, campaign.Group{Customers: 4, Converted: 2, Orders: 3, Revenue: affinity.MoneyFromFloat(50),
+		Conversion: 0.5, RevenuePerCustomer: 12.5, AOV: 50.0 / 3}, r.Treated)
+	require.Equal(t, campaign.Group{Customers: 2, Converted: 1, Orders: 1, Revenue: affinity.MoneyFromFloat(10),
+		Conversion: 0.5, RevenuePerCustomer: 5, AOV: 10}, r.Control)
+	require.InDelta(t, 0, r.Uplift, 1e-12)
+	require.InDelta(t, (12.5-5)*4, r.Incremental, 1e-9)
+	// Welch: revenue per treated customer 50, 0, 0, 0 (variance 625),
+	// control 10, 0 (variance 50).
+	half := 1.959963984540054 * math.Sqrt(625.0/4+50.0/2) * 4
+	require.InDelta(t, r.Incremental-half, r.IncrementalCI[0], 1e-6)
+	require.InDelta(t, r.Incremental+half, r.IncrementalCI[1], 1e-6)
+
+	_, err = campaign.Measure(context.Background(), h, msgs, t0, t0, campaign.MeasureOptions{})
+	require.Error(t, err)
+	_, err = campaign.Measure(context.Background(), h, msgs, t0, t0.AddDate(0, 0, 1), campaign.MeasureOptions{Confidence: 1})
+	require.Error(t, err)
+}
