@@ -16,6 +16,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/campaign"
+	"github.com/shopaffinity/affinity/clv"
 	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/shop"
 	"github.com/stretchr/testify/require"
@@ -175,13 +176,21 @@ func TestBuiltinsDemo(t *testing.T) {
 	require.Equal(t, "new-customers", p.Counts[len(p.Counts)-1].Campaign)
 	checkRules(t, snap, p, restocked)
 
-	// win-back: valuable and drifting, so never recent.
-	for _, m := range p.Messages {
-		if m.Campaign == "win-back" {
-			last, _ := snap.History().LastPurchase(m.ID)
-			require.Greater(t, snap.AsOf().Sub(last), 30*24*time.Hour, "win-back of %s who bought recently", m.Customer)
-		}
-	}
+	// win-back: exactly clv's WinBack on the exact BG/NBD fit (the demo
+	// needs no penalty), less nobody: it has the highest priority among
+	// the overlapping campaigns after abandoned cart and thank-you.
+	sum, err := clv.Summarize(ctx, snap.History(), snap.AsOf(), clv.SummaryOptions{})
+	require.NoError(t, err)
+	bg, err := clv.FitBGNBD(ctx, sum.Rows, clv.FitOptions{})
+	require.NoError(t, err)
+	sc, err := clv.Score(ctx, sum.Rows, bg, nil, clv.ScoreOptions{})
+	require.NoError(t, err)
+	want := clv.WinBack(sum.Customers, sum.Spend, sc.PAlive, clv.WinBackOptions{})
+	wb := campaign.WinBack()
+	got, err := wb.Members(ctx, snap)
+	require.NoError(t, err)
+	require.True(t, want.Equals(got), "win-back audience differs from clv.WinBack: %d vs %d", got.GetCardinality(), want.GetCardinality())
+	require.Equal(t, int(want.GetCardinality()), names["win-back"].Audience)
 }
 
 func TestPlanDeterministicAndCapped(t *testing.T) {

@@ -30,11 +30,11 @@ func ExampleBuild() {
 	}
 	// Output:
 	// campaign        audience capped control    sent
-	// abandoned-cart        28      0       3      24
-	// thank-you            164     15      21     126
-	// win-back             562      0      49     513
-	// coupon               222      0      20     202
-	// new-customers        996      0     102     894
+	// abandoned-cart        16      0       1      11
+	// thank-you            107      8       7      91
+	// win-back             658      0      69     589
+	// coupon               173      1      14     158
+	// new-customers       1233      0     127    1106
 }
 
 // The list for the mail tool: one row per message, control rows included

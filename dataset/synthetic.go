@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // SyntheticOptions configures [Generate]. The zero value of every field
@@ -33,7 +34,9 @@ type SyntheticOptions struct {
 	// Days is the length of the trading period; default 730.
 	Days int
 	// MeanOrders is the mean number of orders per customer (at least 1;
-	// one-time buyers are common); default 4.
+	// one-time buyers are common) before the end of the trading period
+	// cuts them short; default 4. Customers differ in how likely they are
+	// to stop after each order (see [Generate]).
 	MeanOrders float64
 	// MeanLines is the mean number of lines per order (at least 1);
 	// default 2.5.
@@ -193,7 +196,10 @@ func poolName(pool []string, i int) string {
 // Generate builds a deterministic synthetic storefront: a three-level
 // category tree, products with Zipf popularity and log-normal prices,
 // customers with three preferred leaf categories (weights 0.5, 0.3, 0.2),
-// orders spread over the trading period with a yearly season, repeat
+// heterogeneous drop-out (after each order a customer stops with a
+// probability of their own, drawn from Beta(3, 2·(MeanOrders−1))) and
+// heterogeneous purchase rates (Gamma(3, 3) times the shop's), the two
+// spreads the BG/NBD model estimates; orders spread over the trading period with a yearly season, repeat
 // purchases, returns, views and add-to-carts (some carts abandoned), and
 // planted complementary pairs across departments. The same options always
 // give the same storefront. It takes time and memory linear in the number of
@@ -402,13 +408,21 @@ func (g *generator) customer(c int, s *Storefront) {
 	t := o.Start.Add(time.Duration(rng.Float64() * 0.9 * span)).Truncate(time.Minute)
 	nOrders := 1
 	if extra := o.MeanOrders - 1; extra > 0 {
-		// geometric number of repeat orders with the right mean
-		p := 1 / (1 + extra)
+		// Heterogeneous drop-out: after each order the customer stops with
+		// probability p, drawn per customer from Beta(3, 2·(MeanOrders−1)),
+		// so that the number of orders, geometric given p, has mean
+		// E[1/p] = (α+β−1)/(α−1) = MeanOrders. A p shared by everyone would leave the
+		// BG/NBD model nothing to estimate its spread from.
+		p := distuv.Beta{Alpha: 3, Beta: 2 * extra, Src: rng}.Rand()
 		for rng.Float64() > p {
 			nOrders++
 		}
 	}
 	meanGap := span * 0.6 / o.MeanOrders
+	// Heterogeneous purchase rates: the customer's rate is the shop's
+	// times λ ~ Gamma(3, 3), and the gap is scaled by E[1/λ] / λ = (2/3) / λ
+	// so that the mean gap stays meanGap.
+	meanGap *= (2.0 / 3.0) / distuv.Gamma{Alpha: 3, Beta: 3, Src: rng}.Rand()
 	var bought []int
 	var later []pending // complements and returns due in later orders
 	for n := 0; n < nOrders && t.Before(end); n++ {

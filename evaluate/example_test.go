@@ -42,13 +42,13 @@ func ExampleEvaluate() {
 		panic(err)
 	}
 	// Output:
-	// temporal split at 2025-08-19 00:00:00
+	// temporal split at 2025-08-08 00:00:00
 	// | recommender | recall@5 | ndcg@5 |
 	// |---|---:|---:|
-	// | popular | 0.2805 | 0.2280 |
-	// | segment-popular | 0.2697 | 0.2146 |
+	// | popular | 0.2855 | 0.2125 |
+	// | segment-popular | 0.2690 | 0.1968 |
 	// | repeat | 0.0000 | 0.0000 |
-	// | random | 0.0392 | 0.0426 |
+	// | random | 0.0545 | 0.0507 |
 }
 
 func ExampleTemporalSplit() {

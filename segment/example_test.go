@@ -126,17 +126,17 @@ func ExampleIndex_RFMTable() {
 	segment.WriteTable(os.Stdout, x.RFMTable())
 	// Output:
 	// segment              customers  share    revenue  revenue share    AOV
-	// Champions                  555  11.1%  203227.73          22.3%  46.29
-	// Loyal                      740  14.8%  247566.87          27.1%  45.23
-	// Potential loyalists        580  11.6%   94430.76          10.3%  46.61
-	// New                        127   2.5%   12754.11           1.4%  50.21
-	// Promising                  337   6.7%   23083.03           2.5%  46.26
-	// Need attention             106   2.1%   18917.36           2.1%  44.62
-	// About to sleep             553  11.1%   46395.53           5.1%  44.78
-	// Can't lose them            163   3.3%   53587.49           5.9%  39.09
-	// At risk                    444   8.9%   95605.39          10.5%  44.95
-	// Lost                       626  12.5%   41181.06           4.5%  47.01
-	// Hibernating                769  15.4%   76373.77           8.4%  46.83
+	// Champions                  686  13.7%  244268.80          27.6%  45.37
+	// Loyal                      801  16.0%  253207.17          28.6%  45.41
+	// Potential loyalists        624  12.5%   69882.25           7.9%  45.00
+	// New                         33   0.7%    2055.84           0.2%  62.30
+	// Promising                  233   4.7%   12155.52           1.4%  52.17
+	// Need attention             142   2.8%   18849.14           2.1%  44.25
+	// About to sleep             468   9.4%   29638.32           3.3%  43.59
+	// Can't lose them            145   2.9%   56647.16           6.4%  43.14
+	// At risk                    669  13.4%  120138.42          13.6%  45.18
+	// Lost                       415   8.3%   18473.46           2.1%  44.51
+	// Hibernating                784  15.7%   60765.23           6.9%  47.77
 }
 
 func ExampleTransition() {
@@ -149,6 +149,6 @@ func ExampleTransition() {
 	kept, _ := segment.Transition(before, after, segment.RFM("Champions"), segment.RFM("Champions"))
 	fmt.Println("still champions:", kept.GetCardinality())
 	// Output:
-	// loyal three months ago, at risk now: 43
-	// still champions: 146
+	// loyal three months ago, at risk now: 25
+	// still champions: 224
 }
