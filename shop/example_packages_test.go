@@ -39,13 +39,13 @@ func Example_segments() {
 		fmt.Println(err)
 	}
 	// Output:
-	// coupon: 64 customers (1.3%), revenue 19587.81 (2.1%), 397 orders, AOV 49.34
+	// coupon: 47 customers (0.9%), revenue 15141.84 (1.7%), 351 orders, AOV 43.14
 	// segment  customers  share    revenue  revenue share    AOV
-	// new            253   5.1%   11487.62           1.3%  45.41
-	// repeat         708  14.2%   80314.68           8.8%  45.58
-	// loyal         1396  27.9%  440984.27          48.3%  46.25
-	// lapsing       1278  25.6%  212459.85          23.3%  43.71
-	// churned       1365  27.3%  167876.68          18.4%  45.40
+	// new            261   5.2%   13627.71           1.5%  52.21
+	// repeat         615  12.3%   68519.97           7.7%  44.78
+	// loyal         1102  22.0%  378339.99          42.7%  45.48
+	// lapsing       1306  26.1%  220195.75          24.9%  45.30
+	// churned       1716  34.3%  205397.89          23.2%  44.91
 }
 
 // The packages behind the front door, used directly: co-purchase counts,
@@ -82,7 +82,7 @@ func Example_recommend() {
 		fmt.Println(err)
 	}
 	// Output:
-	// p00413 neighbors bought together with Outdoor Lamps 746 in 126 orders — 1.2× more often than chance; bought together with Essentials Cables 41 in 12 orders — 2.2× more often than chance; bought together with Premium Cables 907 in 33 orders — 1.9× more often than chance
-	// p00379 neighbors bought together with Outdoor Lamps 746 in 83 orders — 1.4× more often than chance; bought together with Premium Socks 19 in 31 orders — 1.4× more often than chance; bought together with Essentials Cables 41 in 6 orders — 1.9× more often than chance
-	// p00482 neighbors bought together with Outdoor Lamps 746 in 55 orders — 1.5× more often than chance; bought together with Premium Socks 19 in 21 orders — 1.5× more often than chance; bought together with Essentials Cables 41 in 4 orders — 2.0× more often than chance
+	// p00966 neighbors bought together with Outdoor Lamps 746 in 161 orders — 16× more often than chance
+	// p00696 neighbors bought together with Outdoor Lamps 746 in 160 orders — 15× more often than chance
+	// p00379 neighbors bought together with Outdoor Lamps 746 in 67 orders — 1.2× more often than chance; bought together with Essentials Cables 413 in 443 orders — 1.3× more often than chance
 }

@@ -19,10 +19,10 @@ func Example() {
 		fmt.Println(err)
 	}
 	// Output:
-	// p00413 Essentials Cables 413 — bought together with Outdoor Lamps 746 in 126 orders — 1.2× more often than chance; bought together with Essentials Cables 41 in 12 orders — 2.2× more often than chance; bought together with Premium Cables 907 in 33 orders — 1.9× more often than chance
-	// p00379 Essentials Lamps 379 — bought together with Outdoor Lamps 746 in 83 orders — 1.4× more often than chance; bought together with Premium Socks 19 in 31 orders — 1.4× more often than chance; bought together with Essentials Cables 41 in 6 orders — 1.9× more often than chance
-	// p00482 Classic Running 482 — bought together with Outdoor Lamps 746 in 55 orders — 1.5× more often than chance; bought together with Premium Socks 19 in 21 orders — 1.5× more often than chance; bought together with Essentials Cables 41 in 4 orders — 2.0× more often than chance
-	// 164 customers, revenue 48325.80
+	// p00966 Premium Socks 966 — bought together with Outdoor Lamps 746 in 161 orders — 15.5× more often than chance
+	// p00696 Outdoor Lamps 696 — bought together with Outdoor Lamps 746 in 160 orders — 15.5× more often than chance
+	// p00379 Essentials Lamps 379 — bought together with Outdoor Lamps 746 in 67 orders — 1.2× more often than chance; bought together with Essentials Cables 413 in 443 orders — 1.3× more often than chance
+	// 128 customers, revenue 39541.95
 	// as of 2025-12-31 09:30:00 +0000 UTC
 }
 
