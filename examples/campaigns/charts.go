@@ -1,0 +1,355 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/shopaffinity/affinity/campaign"
+	"github.com/shopaffinity/affinity/clv"
+	"github.com/shopaffinity/affinity/shop"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/palette/moreland"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+// Two colours that stay distinct for colour-blind readers (blue and
+// orange of the Okabe–Ito palette).
+var (
+	blue   = color.NRGBA{R: 0, G: 114, B: 178, A: 255}
+	orange = color.NRGBA{R: 230, G: 159, B: 0, A: 255}
+)
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// charts writes the four charts into dir and returns their file names.
+func charts(ctx context.Context, dir string, snap *shop.Snapshot, res []campaign.Result) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var files []string
+	save := func(name string, p *plot.Plot, w, h vg.Length) error {
+		files = append(files, name)
+		return p.Save(w, h, filepath.Join(dir, name))
+	}
+	p, err := rfmChart(snap)
+	if err != nil {
+		return nil, err
+	}
+	if err := save("rfm.png", p, 8*vg.Inch, 5*vg.Inch); err != nil {
+		return nil, err
+	}
+	if err := cohortChart(ctx, filepath.Join(dir, "cohorts.png"), snap); err != nil {
+		return nil, err
+	}
+	files = append(files, "cohorts.png")
+	if p, err = clvChart(ctx, snap); err != nil {
+		return nil, err
+	}
+	if err := save("clv.png", p, 8*vg.Inch, 5*vg.Inch); err != nil {
+		return nil, err
+	}
+	if p, err = campaignChart(res); err != nil {
+		return nil, err
+	}
+	if err := save("campaigns.png", p, 8*vg.Inch, 5*vg.Inch); err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+// bars returns two bar series side by side on nominal positions.
+func bars(a, b plotter.Values, la, lb string, horizontal bool, p *plot.Plot) error {
+	w := vg.Points(16)
+	ba, err := plotter.NewBarChart(a, w)
+	if err != nil {
+		return err
+	}
+	bb, err := plotter.NewBarChart(b, w)
+	if err != nil {
+		return err
+	}
+	ba.Color, bb.Color = blue, orange
+	ba.LineStyle.Width, bb.LineStyle.Width = 0, 0
+	ba.Horizontal, bb.Horizontal = horizontal, horizontal
+	ba.Offset, bb.Offset = -w/2, w/2
+	if horizontal {
+		// the first series on top of its pair
+		ba.Offset, bb.Offset = w/2, -w/2
+	}
+	p.Add(plotter.NewGrid(), ba, bb) // grid first, under the bars
+	p.Legend.Add(la, ba)
+	p.Legend.Add(lb, bb)
+	p.Legend.Top = true
+	return nil
+}
+
+// rfmChart: each RFM segment's share of customers and of revenue.
+func rfmChart(snap *shop.Snapshot) (*plot.Plot, error) {
+	x := snap.Segments()
+	if x == nil {
+		return nil, errors.New("no segment index")
+	}
+	table := x.RFMTable()
+	slices.Reverse(table) // first rule at the top
+	var names []string
+	var cust, rev plotter.Values
+	for _, s := range table {
+		names = append(names, s.Name)
+		cust = append(cust, 100*s.Share)
+		rev = append(rev, 100*s.RevenueShare)
+	}
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("RFM segments as of %s: share of customers and of revenue", snap.AsOf().Format("2006-01-02"))
+	p.X.Label.Text = "share (%)"
+	p.Y.Label.Text = "RFM segment"
+	if err := bars(cust, rev, "customers", "revenue (24 months)", true, p); err != nil {
+		return nil, err
+	}
+	p.NominalY(names...)
+	p.X.Min = 0
+	p.X.Max = 1.35 * max(slices.Max(cust), slices.Max(rev)) // room for the legend
+	p.X.Tick.Marker = niceTicks{}
+	p.Legend.Left = false
+	return p, nil
+}
+
+// cohortGrid is the cohort matrix as a heat map grid: x = months since
+// acquisition (from 1), y = cohort (oldest at the top).
+type cohortGrid struct{ c *clv.Cohorts }
+
+func (g cohortGrid) Dims() (c, r int) { return len(g.c.Months) - 1, len(g.c.Months) }
+func (g cohortGrid) X(c int) float64  { return float64(c + 1) }
+func (g cohortGrid) Y(r int) float64  { return float64(r) }
+func (g cohortGrid) Z(c, r int) float64 {
+	i := len(g.c.Months) - 1 - r
+	if c+1 >= len(g.c.Active[i]) || g.c.Size[i] == 0 {
+		return math.NaN()
+	}
+	return 100 * g.c.Rate(i, c+1)
+}
+
+type cohortTicks struct{ c *clv.Cohorts }
+
+func (t cohortTicks) Ticks(min, max float64) []plot.Tick {
+	var out []plot.Tick
+	n := len(t.c.Months)
+	for r := range n {
+		label := ""
+		if i := n - 1 - r; i%3 == 0 || i == n-1 {
+			label = t.c.Months[i].Format("2006-01")
+		}
+		out = append(out, plot.Tick{Value: float64(r), Label: label})
+	}
+	return out
+}
+
+// niceTicks labels about six round values (1, 2 or 5 × 10ⁿ apart), with
+// an unlabelled tick between labels.
+type niceTicks struct{}
+
+func (niceTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(hi > lo) {
+		return []plot.Tick{{Value: lo, Label: fmt.Sprint(lo)}}
+	}
+	raw := (hi - lo) / 6
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*mag >= raw {
+			step = m * mag
+			break
+		}
+	}
+	var out []plot.Tick
+	for v := math.Ceil(lo/step) * step; v <= hi+step*1e-9; v += step {
+		out = append(out, plot.Tick{Value: v, Label: fmt.Sprintf("%g", math.Round(v/step)*step)})
+		if mid := v + step/2; mid <= hi {
+			out = append(out, plot.Tick{Value: mid})
+		}
+	}
+	return out
+}
+
+type everyTicks struct{ step int }
+
+func (t everyTicks) Ticks(min, max float64) []plot.Tick {
+	var out []plot.Tick
+	for v := math.Ceil(min); v <= max; v++ {
+		label := ""
+		if int(v)%t.step == 0 || v == 1 {
+			label = fmt.Sprint(int(v))
+		}
+		out = append(out, plot.Tick{Value: v, Label: label})
+	}
+	return out
+}
+
+// cohortChart draws the cohort retention heat map with its colour bar.
+func cohortChart(ctx context.Context, path string, snap *shop.Snapshot) error {
+	co, err := clv.CohortRetention(ctx, snap.History(), snap.AsOf())
+	if err != nil {
+		return err
+	}
+	if len(co.Months) < 2 {
+		return errors.New("cohort chart: fewer than two months of data")
+	}
+	g := cohortGrid{co}
+	maxZ := 0.0
+	cols, rows := g.Dims()
+	for c := range cols {
+		for r := range rows {
+			if z := g.Z(c, r); z > maxZ {
+				maxZ = z
+			}
+		}
+	}
+	cm := moreland.ExtendedBlackBody()
+	cm.SetMin(0)
+	cm.SetMax(max(maxZ, 1))
+	hm := plotter.NewHeatMap(g, cm.Palette(64))
+	hm.Min, hm.Max = 0, max(maxZ, 1)
+	hm.NaN = color.White
+	p := plot.New()
+	p.Title.Text = "Cohort retention: % of each month's new customers buying again k months later"
+	p.X.Label.Text = "months since first purchase (k)"
+	p.Y.Label.Text = "cohort (month of first purchase)"
+	p.Add(hm)
+	p.X.Tick.Marker = everyTicks{3}
+	p.Y.Tick.Marker = cohortTicks{co}
+
+	bar := plot.New()
+	bar.Title.Text = "%"
+	bar.HideX()
+	bar.Add(&plotter.ColorBar{ColorMap: cm, Vertical: true})
+
+	const w, h = 9 * vg.Inch, 6 * vg.Inch
+	img := vgimg.New(w, h)
+	dc := draw.New(img)
+	p.Draw(draw.Crop(dc, 0, -0.9*vg.Inch, 0, 0))
+	bar.Draw(draw.Crop(dc, w-0.85*vg.Inch, 0, 0.4*vg.Inch, -0.3*vg.Inch))
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// clvChart: the distribution of 12-month CLV, split by P(alive).
+func clvChart(ctx context.Context, snap *shop.Snapshot) (*plot.Plot, error) {
+	h, asOf := snap.History(), snap.AsOf()
+	sum, err := clv.Summarize(ctx, h, asOf, clv.SummaryOptions{})
+	if err != nil {
+		return nil, err
+	}
+	bg, err := clv.FitBGNBD(ctx, sum.Rows, clv.FitOptions{})
+	if errors.Is(err, clv.ErrNotConverged) {
+		bg, err = clv.FitBGNBD(ctx, sum.Rows, clv.FitOptions{Penalty: 1})
+	}
+	if err != nil {
+		return nil, err
+	}
+	var repeat []clv.RFT
+	for _, r := range sum.Rows {
+		if r.Frequency > 0 {
+			repeat = append(repeat, r)
+		}
+	}
+	gg, err := clv.FitGammaGamma(ctx, repeat, clv.FitOptions{})
+	if errors.Is(err, clv.ErrNotConverged) {
+		gg, err = clv.FitGammaGamma(ctx, repeat, clv.FitOptions{Penalty: 1})
+	}
+	if err != nil {
+		return nil, err
+	}
+	sc, err := clv.Score(ctx, sum.Rows, bg, gg, clv.ScoreOptions{})
+	if err != nil {
+		return nil, err
+	}
+	vals := slices.Clone(sc.CLV)
+	slices.Sort(vals)
+	hi := vals[int(0.98*float64(len(vals)-1))] // the top 2 % would flatten the rest
+	const n = 40
+	width := hi / n
+	all := make([]plotter.HistogramBin, n)
+	low := make([]plotter.HistogramBin, n)
+	for i := range all {
+		all[i] = plotter.HistogramBin{Min: float64(i) * width, Max: float64(i+1) * width}
+		low[i] = all[i]
+	}
+	nLow := 0
+	for i, v := range sc.CLV {
+		b := min(int(v/width), n-1)
+		if b < 0 {
+			b = 0
+		}
+		all[b].Weight++
+		if sc.PAlive[i] < 0.5 {
+			low[b].Weight++
+			nLow++
+		}
+	}
+	ha := &plotter.Histogram{Bins: all, Width: width, FillColor: blue}
+	hl := &plotter.Histogram{Bins: low, Width: width, FillColor: orange}
+	ha.LineStyle.Width, hl.LineStyle.Width = 0, 0
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("Predicted 12-month CLV of %d customers (BG/NBD + Gamma-Gamma, as of %s)", len(vals), asOf.Format("2006-01-02"))
+	p.X.Label.Text = fmt.Sprintf("CLV (currency units; the last bar holds everything above %.0f)", hi)
+	p.Y.Label.Text = "customers"
+	p.Add(ha, hl)
+	p.Legend.Add(fmt.Sprintf("P(alive) ≥ 0.5 (%d)", len(vals)-nLow), ha)
+	p.Legend.Add(fmt.Sprintf("P(alive) < 0.5 (%d)", nLow), hl)
+	p.Legend.Top = true
+	p.X.Min, p.Y.Min = 0, 0
+	p.X.Tick.Marker, p.Y.Tick.Marker = niceTicks{}, niceTicks{}
+	return p, nil
+}
+
+// campaignChart: revenue per customer, treated against control, per
+// campaign, with the control's 95 % interval of the difference as error
+// bars on the treated bar.
+func campaignChart(res []campaign.Result) (*plot.Plot, error) {
+	var names []string
+	var t, c plotter.Values
+	for _, r := range res {
+		if r.Control.Customers == 0 {
+			continue
+		}
+		names = append(names, fmt.Sprintf("%s\n(%d / %d)", r.Campaign, r.Treated.Customers, r.Control.Customers))
+		t = append(t, r.Treated.RevenuePerCustomer)
+		c = append(c, r.Control.RevenuePerCustomer)
+	}
+	if len(names) == 0 {
+		return nil, errors.New("campaign chart: no campaign with a control group")
+	}
+	p := plot.New()
+	p.Title.Text = "Revenue per customer after the send: treated vs control"
+	p.Y.Label.Text = "revenue per customer (currency units)"
+	p.X.Label.Text = "campaign (treated / control customers)"
+	if err := bars(t, c, "treated (sent)", "control (held out)", false, p); err != nil {
+		return nil, err
+	}
+	p.NominalX(names...)
+	p.Y.Min = 0
+	p.Y.Max = 1.25 * max(slices.Max(t), slices.Max(c)) // room for the legend
+	p.Y.Tick.Marker = niceTicks{}
+	return p, nil
+}

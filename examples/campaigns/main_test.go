@@ -1,0 +1,65 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shopaffinity/affinity/campaign"
+	"github.com/shopaffinity/affinity/internal/testdata"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestDemo(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), &out, []string{"-out", filepath.Join(dir, "lists"), "-png", filepath.Join(dir, "png")}))
+	s := out.String()
+	for _, want := range []string{
+		"format     synthetic", "customers          5000",
+		"demo storefront: week's plan as of 2025-12-16 22:29:00",
+		"abandoned-cart", "back-in-stock", "thank-you", "win-back", "coupon", "new-customers",
+		"the cap removed", "Measurement (treated vs control", "Retention over the 6 months",
+		"lists written to", "charts written to",
+	} {
+		assert.Contains(t, s, want)
+	}
+	for _, f := range []string{"png/rfm.png", "png/cohorts.png", "png/clv.png", "png/campaigns.png", "lists/plan.csv", "lists/plan.json", "lists/results.json"} {
+		fi, err := os.Stat(filepath.Join(dir, f))
+		require.NoError(t, err)
+		assert.Positive(t, fi.Size(), f)
+	}
+	f, err := os.Open(filepath.Join(dir, "lists", "plan.json"))
+	require.NoError(t, err)
+	defer f.Close()
+	msgs, err := campaign.ReadJSON(f)
+	require.NoError(t, err)
+	require.NotEmpty(t, msgs)
+	csv, err := os.ReadFile(filepath.Join(dir, "lists", "plan.csv"))
+	require.NoError(t, err)
+	assert.Equal(t, len(msgs)+1, strings.Count(string(csv), "\n"))
+}
+
+func TestOnlineRetail(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads Online Retail")
+	}
+	path := filepath.Join(testdata.Shared(t, ""), "online-retail", "online_retail_2010-2011.csv.gz")
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), &out, []string{"-data", path, "-format", "onlineretail"}))
+	s := out.String()
+	for _, want := range []string{"format     onlineretail", "week's plan as of 2011-11-25", "thank-you", "win-back", "coupon", "Measurement"} {
+		assert.Contains(t, s, want)
+	}
+}
+
+func TestBadFlags(t *testing.T) {
+	var out bytes.Buffer
+	require.Error(t, run(context.Background(), &out, []string{"-control", "1"}))
+	require.Error(t, run(context.Background(), &out, []string{"-days", "0"}))
+	require.Error(t, run(context.Background(), &out, []string{"extra"}))
+}
