@@ -84,11 +84,11 @@ func viewedAny(window time.Duration, keys []string) SelectFunc {
 }
 
 // Birthday is the birthday offer: customers whose birthday falls in the 7
-// days from the plan's time on (today included), given by the customer
-// attribute birthday (see [segment.Attributes]: the segment query
-// days_to("birthday") between 0 and 6), who opted in where the shop has
-// an opt-in column, with up to four favourites and the offer "birthday
-// gift". Priority 20.
+// days from the plan's day on (today included), given by the date
+// attribute birthday ([Options.Attributes]; the segment query
+// days_to("birthday") between 0 and 6), with up to four favourites and
+// the offer "birthday gift". Priority 20. Add `and flag("optin") = 1` to
+// its Audience, or set [Options.OptIn], where mails need an opt-in.
 func Birthday() Campaign {
 	return Campaign{Name: "birthday", Audience: `days_to("birthday") between 0 and 6`, Content: Favourites,
 		Offer: "birthday gift", Priority: 20}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/segment"
 	"github.com/shopaffinity/affinity/shop"
 )
 
@@ -183,17 +184,28 @@ func (c *Campaign) query() string {
 }
 
 // Members returns the campaign's audience as of the snapshot's time:
-// Audience and Schedule evaluated on the snapshot's segment index, and
-// Select intersected. It ignores caps, opt-outs and control groups.
-func (c *Campaign) Members(ctx context.Context, snap *shop.Snapshot) (*roaring.Bitmap, error) {
+// Audience and Schedule evaluated on the snapshot's segment index (with
+// the customer attributes attrs attached when not nil, see
+// [segment.Attributes]), and Select intersected. It ignores caps,
+// opt-outs and control groups. The bitmap is owned by the caller.
+func (c *Campaign) Members(ctx context.Context, snap *shop.Snapshot, attrs *segment.Attributes) (*roaring.Bitmap, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	aud, err := snap.Segment(c.query())
+	x := snap.Segments()
+	if x == nil {
+		return roaring.New(), nil // a shop without orders: nobody
+	}
+	if attrs != nil {
+		var err error
+		if x, err = x.WithAttributes(attrs); err != nil {
+			return nil, fmt.Errorf("campaign %q: %w", c.Name, err)
+		}
+	}
+	set, err := x.Query(c.query())
 	if err != nil {
 		return nil, fmt.Errorf("campaign %q: %w", c.Name, err)
 	}
-	set := aud.Bitmap()
 	if c.Select != nil {
 		sel, err := c.Select(ctx, snap, snap.AsOf())
 		if err != nil {

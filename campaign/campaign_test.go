@@ -18,6 +18,7 @@ import (
 	"github.com/shopaffinity/affinity/campaign"
 	"github.com/shopaffinity/affinity/clv"
 	"github.com/shopaffinity/affinity/internal/testdata"
+	"github.com/shopaffinity/affinity/segment"
 	"github.com/shopaffinity/affinity/shop"
 	"github.com/stretchr/testify/require"
 )
@@ -146,7 +147,7 @@ func checkRules(t *testing.T, snap *shop.Snapshot, p *campaign.Plan, restocked [
 				require.Less(t, bought, ev)
 			}
 		case "new-customers":
-			f, ok := snap.Segments().Features(uint32(c))
+			f, ok := snap.Segments().Features(c)
 			require.True(t, ok)
 			require.Equal(t, 1, f.Frequency)
 			for _, it := range m.Items {
@@ -187,7 +188,7 @@ func TestBuiltinsDemo(t *testing.T) {
 	require.NoError(t, err)
 	want := clv.WinBack(sum.Customers, sum.Spend, sc.PAlive, clv.WinBackOptions{})
 	wb := campaign.WinBack()
-	got, err := wb.Members(ctx, snap)
+	got, err := wb.Members(ctx, snap, nil)
 	require.NoError(t, err)
 	require.True(t, want.Equals(got), "win-back audience differs from clv.WinBack: %d vs %d", got.GetCardinality(), want.GetCardinality())
 	require.Equal(t, int(want.GetCardinality()), names["win-back"].Audience)
@@ -380,4 +381,54 @@ func TestBuiltinsOnlineRetail(t *testing.T) {
 		require.Positive(t, c.Treated, "%s sends nothing on Online Retail", c.Campaign)
 	}
 	checkRules(t, snap, p, nil)
+}
+
+// TestBirthdayWithAttributes gives the demo's customers birthdays, an
+// opt-in and e-mail addresses, and checks the birthday built-in.
+func TestBirthdayWithAttributes(t *testing.T) {
+	ctx := context.Background()
+	snap := demo(t)
+	h := snap.History()
+	var a segment.Attributes
+	today := snap.AsOf().Truncate(24 * time.Hour)
+	for c := range affinity.CustomerID(h.NumCustomers()) {
+		bd := time.Date(1960+int(c%40), 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int(c*7919%365))
+		require.NoError(t, a.SetDate("birthday", c, bd))
+		require.NoError(t, a.SetFlag("optin", c, c%3 != 0))
+		require.NoError(t, a.SetText("email", c, h.CustomerKey(c)+"@example.com"))
+	}
+	b := campaign.Birthday()
+	b.Audience += ` and flag("optin") = 1`
+	p, err := campaign.Build(ctx, snap, snap.AsOf(), []campaign.Campaign{b}, campaign.Options{Attributes: &a})
+	require.NoError(t, err)
+	require.Positive(t, p.Counts[0].Treated)
+	for _, m := range p.Messages {
+		c := m.ID
+		require.NotZero(t, c%3, "%s did not opt in", m.Customer)
+		bd, _ := a.Date("birthday", c)
+		next := time.Date(today.Year(), bd.Month(), bd.Day(), 0, 0, 0, 0, time.UTC)
+		if next.Before(today) {
+			next = next.AddDate(1, 0, 0)
+		}
+		d := int(next.Sub(today).Hours() / 24)
+		require.True(t, d >= 0 && d <= 6, "%s: birthday in %d days", m.Customer, d)
+		require.Equal(t, m.Customer+"@example.com", m.Email)
+		require.Equal(t, "birthday gift", m.Offer)
+	}
+	// Everyone due and opted in is planned (no cap conflicts in a single
+	// campaign), less those without content.
+	want := 0
+	for c := range affinity.CustomerID(h.NumCustomers()) {
+		bd, _ := a.Date("birthday", c)
+		next := time.Date(today.Year(), bd.Month(), bd.Day(), 0, 0, 0, 0, time.UTC)
+		if next.Before(today) {
+			next = next.AddDate(1, 0, 0)
+		}
+		if d := int(next.Sub(today).Hours() / 24); d <= 6 && c%3 != 0 && snap.Segments().All().Contains(uint32(c)) {
+			want++
+		}
+	}
+	require.Equal(t, want, p.Counts[0].Audience)
+	_, err = campaign.Build(ctx, snap, snap.AsOf(), []campaign.Campaign{campaign.Birthday()}, campaign.Options{})
+	require.ErrorContains(t, err, "birthday", "without attributes the birthday campaign cannot run")
 }

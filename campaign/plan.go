@@ -12,6 +12,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/segment"
 	"github.com/shopaffinity/affinity/shop"
 )
 
@@ -53,8 +54,13 @@ type Options struct {
 	// e-mail opt-in); nil means everyone not opted out.
 	OptIn *roaring.Bitmap
 	// Email returns the e-mail address of a customer key ("" when
-	// unknown); nil leaves Message.Email empty.
+	// unknown); nil means the text attribute "email" of Attributes, if
+	// any, else none.
 	Email func(customer string) string
+	// Attributes are the customers' fields loaded beside the orders
+	// (segment.LoadAttributes): audiences may use them, as in
+	// days_to("birthday") between 0 and 6 or flag("optin") = 1.
+	Attributes *segment.Attributes
 }
 
 // Count says what happened to one campaign's audience in a plan. Audience
@@ -155,7 +161,7 @@ func Build(ctx context.Context, snap *shop.Snapshot, asOf time.Time, campaigns [
 	p := &Plan{AsOf: asOf}
 	for i := range cs {
 		c := &cs[i]
-		members, err := c.Members(ctx, snap)
+		members, err := c.Members(ctx, snap, opts.Attributes)
 		if err != nil {
 			return nil, err
 		}
@@ -191,8 +197,11 @@ func Build(ctx context.Context, snap *shop.Snapshot, asOf time.Time, campaigns [
 			key := h.CustomerKey(id)
 			m := Message{Campaign: c.Name, Customer: key, ID: id, Time: asOf, Offer: c.Offer, Items: items,
 				Control: InControl(c.Name, key, share)}
-			if opts.Email != nil {
+			switch {
+			case opts.Email != nil:
 				m.Email = opts.Email(key)
+			case opts.Attributes != nil:
+				m.Email, _ = opts.Attributes.Text("email", id)
 			}
 			if m.Control {
 				cnt.Control++

@@ -25,6 +25,9 @@ type attribute struct {
 	exact int
 	// lift divides the share by the population's share (see Lift)
 	lift bool
+	// customer: the argument names a customer attribute (see Attributes),
+	// not a category
+	customer bool
 }
 
 func scalar(sc int) func(x *Index, _ uint32) *attr {
@@ -56,7 +59,12 @@ var attributes = []attribute{
 		column: catColumn(func(d *catData) *attr { return &attr{exist: d.bought, v: d.days} })},
 	{spec: query.AttrSpec{Name: "rank", Unit: query.Count, Arg: true}, scale: 1, exact: -1,
 		column: catColumn(func(d *catData) *attr { return &d.rank })},
+	{spec: query.AttrSpec{Name: "flag", Unit: query.Count, Arg: true}, zero: true, scale: 1, exact: -1, customer: true, column: custColumn},
+	{spec: query.AttrSpec{Name: "days_to", Unit: query.Days, Arg: true}, scale: 1, exact: -1, customer: true, column: custColumn},
+	{spec: query.AttrSpec{Name: "days_since", Unit: query.Days, Arg: true}, scale: 1, exact: -1, customer: true, column: custColumn},
 }
+
+func custColumn(x *Index, id uint32) *attr { return &x.cust.cols[id] }
 
 // syntax is the text syntax with the attributes of the table.
 var syntax = func() *query.Syntax {

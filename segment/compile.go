@@ -365,7 +365,13 @@ func (c *compiler) comparison(e *query.Compare) (plan, error) {
 			e.Attr, query.FormatValue(e.V, unit), query.FormatValue(e.Hi, unit))
 	}
 	var id uint32
-	if at.spec.Arg {
+	if at.customer {
+		var ok bool
+		if id, ok = c.x.customerColumn(at.spec.Name, e.Attr.Arg); !ok {
+			return nil, c.errorf(ErrUnknown, e.ArgPos, "customer attribute %s %s (known: %s)", at.spec.Name,
+				query.Excerpt(e.Attr.Arg), strings.Join(c.x.customerFields(at.spec.Name), ", "))
+		}
+	} else if at.spec.Arg {
 		var err error
 		if id, err = c.category(e.Attr.Arg, e.ArgPos); err != nil {
 			return nil, err

@@ -107,6 +107,7 @@ func (x *Index) shallowCopy() *Index {
 		day0: x.day0, daily: x.daily, rfm: x.rfm, stages: x.stages,
 		revenue: x.revenue, orders: x.orders, defs: x.defs,
 		exact: x.exact, exDen: x.exDen, popDen: x.popDen, exCompact: x.exCompact,
+		cust: x.cust,
 	}
 }
 

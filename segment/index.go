@@ -234,6 +234,8 @@ type Index struct {
 
 	scalars [numScalars]attr
 
+	cust *customerCols // customer attributes (WithAttributes); nil when none
+
 	cats      []string
 	catParent []uint32 // noParent for a top-level node
 	catDepth  []uint8

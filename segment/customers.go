@@ -1,0 +1,244 @@
+package segment
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/bsi"
+	"github.com/shopaffinity/affinity/internal/roaringio"
+)
+
+// Attributes are the per-customer fields a shop keeps beside its orders —
+// an e-mail opt-in, a birthday, a signup date, a country — by customer id
+// (dense ids of the History the index was built from). Boolean fields are flags (a
+// customer has the flag or not); date fields hold a calendar date (UTC
+// day) per customer; text fields (an e-mail address, a country) are kept
+// as text, and each value of a text field is a flag too, named
+// "field=value" (such as "country=DE"). Load them from a file with
+// [LoadAttributes] or set them one by one; attach them to an index with
+// [Index.WithAttributes], which makes them usable in queries:
+//
+//	flag("optin") = 1                    # opted in
+//	flag("country=DE") = 1               # text field country is DE
+//	days_to("birthday") between 0 and 6  # birthday within the coming week, today included
+//	days_since("signup") >= 30d          # signed up at least 30 days ago
+//
+// days_to counts the whole days from the index's as-of day to the next
+// anniversary of the date (0 on the day itself; February 29 falls on
+// March 1 in other years); days_since the whole days from the date to the
+// as-of day (negative for a date after it). A customer without a flag
+// counts as 0 (flag("optin") = 0 selects everyone not opted in); a
+// customer without a date has no value there, and no comparison matches
+// them. The zero value is empty and ready to use; an Attributes is not
+// safe for concurrent writes.
+type Attributes struct {
+	flags map[string]*roaring.Bitmap
+	dates map[string]map[affinity.CustomerID]int64 // Unix day numbers
+	texts map[string]map[affinity.CustomerID]string
+}
+
+// MaxAttributeName bounds the length of a field name.
+const MaxAttributeName = 128
+
+func checkName(name string) error {
+	if name == "" || len(name) > MaxAttributeName || strings.ContainsAny(name, "\x00\n") {
+		return fmt.Errorf("segment: attribute name %q: want 1 to %d characters without NUL or newline", name, MaxAttributeName)
+	}
+	return nil
+}
+
+// SetFlag sets or clears the boolean field name of customer c.
+func (a *Attributes) SetFlag(name string, c affinity.CustomerID, v bool) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	if a.flags == nil {
+		a.flags = map[string]*roaring.Bitmap{}
+	}
+	b := a.flags[name]
+	if b == nil {
+		b = roaring.New()
+		a.flags[name] = b
+	}
+	if v {
+		b.Add(uint32(c))
+	} else {
+		b.Remove(uint32(c))
+	}
+	return nil
+}
+
+// SetDate sets the date field name of customer c to t's UTC day.
+func (a *Attributes) SetDate(name string, c affinity.CustomerID, t time.Time) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	if a.dates == nil {
+		a.dates = map[string]map[affinity.CustomerID]int64{}
+	}
+	if a.dates[name] == nil {
+		a.dates[name] = map[affinity.CustomerID]int64{}
+	}
+	a.dates[name][c] = floorDiv(t.Unix(), 86400)
+	return nil
+}
+
+// SetText sets the text field name of customer c; the customer also gets
+// the flag "name=v" (and loses the flag of an earlier value).
+func (a *Attributes) SetText(name string, c affinity.CustomerID, v string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	if a.texts == nil {
+		a.texts = map[string]map[affinity.CustomerID]string{}
+	}
+	if a.texts[name] == nil {
+		a.texts[name] = map[affinity.CustomerID]string{}
+	}
+	if old, ok := a.texts[name][c]; ok {
+		if err := a.SetFlag(name+"="+old, c, false); err != nil {
+			return err
+		}
+	}
+	a.texts[name][c] = v
+	if v == "" {
+		return nil
+	}
+	return a.SetFlag(name+"="+v, c, true)
+}
+
+// Flag returns the customers with the flag name, or nil when there is no
+// such flag. The bitmap is a's own: do not modify it.
+func (a *Attributes) Flag(name string) *roaring.Bitmap { return a.flags[name] }
+
+// Date returns customer c's date field name (midnight UTC).
+func (a *Attributes) Date(name string, c affinity.CustomerID) (time.Time, bool) {
+	d, ok := a.dates[name][c]
+	return time.Unix(d*86400, 0).UTC(), ok
+}
+
+// Text returns customer c's text field name.
+func (a *Attributes) Text(name string, c affinity.CustomerID) (string, bool) {
+	v, ok := a.texts[name][c]
+	return v, ok
+}
+
+// Names returns the names of the flags, dates and texts, each sorted.
+func (a *Attributes) Names() (flags, dates, texts []string) {
+	return slices.Sorted(maps.Keys(a.flags)), slices.Sorted(maps.Keys(a.dates)), slices.Sorted(maps.Keys(a.texts))
+}
+
+// customerCols are the attribute columns of an index: one per flag,
+// two per date (days_to and days_since), by column key.
+type customerCols struct {
+	cols  []attr
+	index map[string]uint32 // attribute name + "\x00" + field → column
+}
+
+// WithAttributes returns an index that shares x's data and answers the
+// attribute comparisons of a (see [Attributes]) as of x's as-of time:
+// flags become bitmaps, dates bit-sliced indexes of days. Customers
+// outside x's customer ids are left out. The returned index replaces the
+// attributes of x, if any; x itself is unchanged. Attributes are not
+// saved by [Index.WriteTo]: attach them again after loading. It takes
+// time linear in the number of values.
+func (x *Index) WithAttributes(a *Attributes) (*Index, error) {
+	if a == nil {
+		return nil, errors.New("segment: nil Attributes")
+	}
+	n := uint32(len(x.keys))
+	cc := &customerCols{index: map[string]uint32{}}
+	var bb bsi.Builder
+	add := func(key string, ids []uint32, vals []int64) {
+		var w roaringio.Writer
+		cc.index[key] = uint32(len(cc.cols))
+		cc.cols = append(cc.cols, attr{exist: roaringio.FromSorted(&w, ids), v: bb.Build(ids, vals)})
+	}
+	flags, dates, _ := a.Names()
+	for _, name := range flags {
+		var ids []uint32
+		var vals []int64
+		for it := a.flags[name].Iterator(); it.HasNext(); {
+			c := it.Next()
+			if c >= n {
+				break
+			}
+			ids = append(ids, c)
+			vals = append(vals, 1)
+		}
+		add("flag\x00"+name, ids, vals)
+	}
+	today := floorDiv(x.asOf, 86400)
+	ty, tm, td := time.Unix(today*86400, 0).UTC().Date()
+	for _, name := range dates {
+		col := a.dates[name]
+		ids := make([]uint32, 0, len(col))
+		for c := range col {
+			if uint32(c) < n {
+				ids = append(ids, uint32(c))
+			}
+		}
+		slices.Sort(ids)
+		to := make([]int64, len(ids))
+		since := make([]int64, len(ids))
+		for i, c := range ids {
+			d := col[affinity.CustomerID(c)]
+			since[i] = today - d
+			to[i] = daysToAnniversary(time.Unix(d*86400, 0).UTC(), ty, tm, td)
+		}
+		add("days_to\x00"+name, ids, to)
+		add("days_since\x00"+name, ids, since)
+	}
+	y := x.shallowCopy()
+	y.cust = cc
+	return y, nil
+}
+
+// daysToAnniversary returns the days from the day (y, m, d) to the next
+// anniversary of date (0 when it is that day). February 29 is March 1 in
+// years without it.
+func daysToAnniversary(date time.Time, y int, m time.Month, d int) int64 {
+	today := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	next := anniversary(date, y)
+	if next.Before(today) {
+		next = anniversary(date, y+1)
+	}
+	return int64(next.Sub(today) / (24 * time.Hour))
+}
+
+// anniversary returns date's month and day in year y (time.Date moves
+// February 29 to March 1 in other years).
+func anniversary(date time.Time, y int) time.Time {
+	return time.Date(y, date.Month(), date.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// customerColumn resolves a customer attribute comparison to its column.
+func (x *Index) customerColumn(attrName, field string) (uint32, bool) {
+	if x.cust == nil {
+		return 0, false
+	}
+	id, ok := x.cust.index[attrName+"\x00"+field]
+	return id, ok
+}
+
+// customerFields lists the fields an attribute knows, for error messages.
+func (x *Index) customerFields(attrName string) []string {
+	if x.cust == nil {
+		return nil
+	}
+	var out []string
+	for k := range x.cust.index {
+		if name, field, _ := strings.Cut(k, "\x00"); name == attrName {
+			out = append(out, field)
+		}
+	}
+	slices.SortFunc(out, cmp.Compare[string])
+	return out
+}

@@ -1,0 +1,183 @@
+package segment
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+)
+
+// AttributeOptions says how [LoadAttributes] reads a file of customer
+// attributes. Columns not named here are ignored.
+type AttributeOptions struct {
+	// Customer is the header of the customer key column; "" means
+	// "customer".
+	Customer string
+	// Flags are the headers of boolean columns: 1, 0, true, false, yes,
+	// no, y, n, t, f (any case); empty means no value.
+	Flags []string
+	// Dates are the headers of date columns in DateLayout; empty means no
+	// value.
+	Dates []string
+	// Texts are the headers of text columns (e-mail, country): each
+	// non-empty value is kept and is a flag "header=value".
+	Texts []string
+	// DateLayout is the layout of dates (time.Parse); "" means
+	// "2006-01-02".
+	DateLayout string
+}
+
+// AttributeReport says what [LoadAttributes] read.
+type AttributeReport struct {
+	// Rows counts the data rows; Loaded those of a known customer.
+	Rows, Loaded int
+	// UnknownCustomers counts rows whose customer the index does not know
+	// (customers without any order or event yet), which are skipped.
+	UnknownCustomers int
+}
+
+// MaxAttributeRows bounds the rows LoadAttributes reads.
+const MaxAttributeRows = 50_000_000
+
+// LoadAttributes reads a CSV file with a header row — one row per
+// customer, such as
+//
+//	customer,email,optin,birthday,signup,country
+//	c42,ann@example.com,yes,1990-06-02,2024-03-01,DE
+//
+// — into Attributes keyed by the customer ids of x (see
+// [Index.LookupCustomer]). A header named in opts that is missing, a
+// value that does not parse or a row with the wrong number of fields is
+// an error with its line and column; rows of customers x does not know
+// are counted and skipped. A customer on several rows keeps the last
+// value of each field.
+func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, AttributeReport, error) {
+	var rep AttributeReport
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
+	head, err := cr.Read()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, rep, errors.New("segment: attributes: empty file, want a header row")
+		}
+		return nil, rep, fmt.Errorf("segment: attributes: %w", err)
+	}
+	head = slices.Clone(head)
+	col := func(name string) (int, error) {
+		for i, h := range head {
+			if strings.EqualFold(strings.TrimSpace(h), name) {
+				return i, nil
+			}
+		}
+		return 0, fmt.Errorf("segment: attributes: line 1: no column %q (header: %s)", name, strings.Join(head, ","))
+	}
+	custCol, err := col(cmpOr(opts.Customer, "customer"))
+	if err != nil {
+		return nil, rep, err
+	}
+	type field struct {
+		name string
+		i    int
+	}
+	cols := func(names []string) ([]field, error) {
+		out := make([]field, len(names))
+		for j, n := range names {
+			i, err := col(n)
+			if err != nil {
+				return nil, err
+			}
+			if err := checkName(n); err != nil {
+				return nil, err
+			}
+			out[j] = field{n, i}
+		}
+		return out, nil
+	}
+	flags, err := cols(opts.Flags)
+	if err != nil {
+		return nil, rep, err
+	}
+	dates, err := cols(opts.Dates)
+	if err != nil {
+		return nil, rep, err
+	}
+	texts, err := cols(opts.Texts)
+	if err != nil {
+		return nil, rep, err
+	}
+	layout := cmpOr(opts.DateLayout, time.DateOnly)
+	a := &Attributes{}
+	for _, f := range flags {
+		_ = a.SetFlag(f.name, 0, false) // the flag exists even when nobody has it
+	}
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, rep, fmt.Errorf("segment: attributes: %w", err)
+		}
+		rep.Rows++
+		if rep.Rows > MaxAttributeRows {
+			return nil, rep, fmt.Errorf("segment: attributes: more than %d rows", MaxAttributeRows)
+		}
+		line, _ := cr.FieldPos(0)
+		c, ok := x.LookupCustomer(strings.TrimSpace(rec[custCol]))
+		if !ok {
+			rep.UnknownCustomers++
+			continue
+		}
+		rep.Loaded++
+		for _, f := range flags {
+			v := strings.TrimSpace(rec[f.i])
+			if v == "" {
+				continue
+			}
+			b, ok := parseBool(v)
+			if !ok {
+				_, column := cr.FieldPos(f.i)
+				return nil, rep, fmt.Errorf("segment: attributes: line %d, column %d: %s %q is not a boolean (1/0, true/false, yes/no)", line, column, f.name, v)
+			}
+			_ = a.SetFlag(f.name, c, b)
+		}
+		for _, f := range dates {
+			v := strings.TrimSpace(rec[f.i])
+			if v == "" {
+				continue
+			}
+			t, err := time.Parse(layout, v)
+			if err != nil {
+				_, column := cr.FieldPos(f.i)
+				return nil, rep, fmt.Errorf("segment: attributes: line %d, column %d: %s %q is not a date in layout %s", line, column, f.name, v, layout)
+			}
+			_ = a.SetDate(f.name, c, t)
+		}
+		for _, f := range texts {
+			if v := strings.TrimSpace(rec[f.i]); v != "" {
+				_ = a.SetText(f.name, c, v)
+			}
+		}
+	}
+	return a, rep, nil
+}
+
+func parseBool(s string) (bool, bool) {
+	switch strings.ToLower(s) {
+	case "1", "true", "yes", "y", "t":
+		return true, true
+	case "0", "false", "no", "n", "f":
+		return false, true
+	}
+	return false, false
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -1,0 +1,159 @@
+package segment_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/segment"
+	"github.com/stretchr/testify/require"
+)
+
+// attrIndex builds an index of n customers with one order each.
+func attrIndex(t *testing.T, n int, asOf time.Time) *segment.Index {
+	var b affinity.Builder
+	for i := range n {
+		require.NoError(t, b.Add(affinity.Purchase{Customer: fmt.Sprintf("c%03d", i), Product: "p", Order: fmt.Sprint(i),
+			Time: asOf.AddDate(0, 0, -1-i%50), Quantity: 1, Price: affinity.MoneyFromFloat(1)}))
+	}
+	h, err := b.Build(context.Background())
+	require.NoError(t, err)
+	x, err := segment.Build(context.Background(), h, asOf, segment.Options{})
+	require.NoError(t, err)
+	return x
+}
+
+func TestAttributesAgainstNaive(t *testing.T) {
+	asOf := time.Date(2025, 3, 1, 15, 0, 0, 0, time.UTC)
+	const n = 300
+	x := attrIndex(t, n, asOf)
+	rng := rand.New(rand.NewPCG(1, 2))
+	var a segment.Attributes
+	optin := map[affinity.CustomerID]bool{}
+	birth := map[affinity.CustomerID]time.Time{}
+	signup := map[affinity.CustomerID]time.Time{}
+	for c := range affinity.CustomerID(n) {
+		if rng.IntN(3) > 0 {
+			v := rng.IntN(2) == 0
+			require.NoError(t, a.SetFlag("optin", c, v))
+			optin[c] = v
+		}
+		if rng.IntN(4) > 0 {
+			d := time.Date(1950+rng.IntN(60), 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, rng.IntN(366))
+			if c == 7 {
+				d = time.Date(1992, 2, 29, 0, 0, 0, 0, time.UTC)
+			}
+			require.NoError(t, a.SetDate("birthday", c, d))
+			birth[c] = d
+		}
+		if rng.IntN(4) > 0 {
+			d := asOf.AddDate(0, 0, 30-rng.IntN(800))
+			require.NoError(t, a.SetDate("signup", c, d))
+			signup[c] = d
+		}
+	}
+	y, err := x.WithAttributes(&a)
+	require.NoError(t, err)
+	today := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	// naive days to the next birthday, by stepping day by day
+	daysTo := func(d time.Time) int {
+		for k := 0; k < 400; k++ {
+			day := today.AddDate(0, 0, k)
+			m, dd := d.Month(), d.Day()
+			if m == 2 && dd == 29 && !(day.Year()%4 == 0 && (day.Year()%100 != 0 || day.Year()%400 == 0)) {
+				m, dd = 3, 1
+			}
+			if day.Month() == m && day.Day() == dd {
+				return k
+			}
+		}
+		panic("no anniversary")
+	}
+	require.Equal(t, 0, daysTo(time.Date(1990, 3, 1, 0, 0, 0, 0, time.UTC)))
+	require.Equal(t, 0, daysTo(birth[7]), "February 29 is March 1 in 2025")
+	for range 200 {
+		lo, hi := rng.IntN(400)-10, 0
+		hi = lo + rng.IntN(60)
+		k := rng.IntN(900) - 50
+		f := rng.IntN(2)
+		q := fmt.Sprintf(`days_to("birthday") between %d and %d and days_since("signup") >= %d or flag("optin") = %d`, lo, hi, k, f)
+		got, err := y.Query(q)
+		require.NoError(t, err, q)
+		want := roaring.New()
+		for c := range affinity.CustomerID(n) {
+			b, hasB := birth[c]
+			s, hasS := signup[c]
+			left := hasB && hasS && daysTo(b) >= lo && daysTo(b) <= hi && int(today.Sub(s).Hours()/24) >= k
+			fv := 0
+			if optin[c] {
+				fv = 1
+			}
+			if left || fv == f {
+				want.Add(uint32(c))
+			}
+		}
+		require.True(t, want.Equals(got), "%s: got %d want %d", q, got.GetCardinality(), want.GetCardinality())
+	}
+	// The base index does not know the attributes, and the error says
+	// which fields exist.
+	_, err = x.Query(`flag("optin") = 1`)
+	require.Error(t, err)
+	_, err = y.Query(`flag("optout") = 1`)
+	require.ErrorContains(t, err, "known: optin")
+}
+
+func TestLoadAttributes(t *testing.T) {
+	asOf := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	x := attrIndex(t, 5, asOf)
+	src := "customer,email,optin,birthday,country\n" +
+		"c000,ann@example.com,yes,1990-06-03,DE\n" +
+		"c001,,no,,FR\n" +
+		"c002,bob@example.com,1,1985-05-20,DE\n" +
+		"zzz,x@example.com,yes,1990-01-01,DE\n"
+	a, rep, err := segment.LoadAttributes(strings.NewReader(src), x, segment.AttributeOptions{
+		Flags: []string{"optin"}, Dates: []string{"birthday"}, Texts: []string{"email", "country"}})
+	require.NoError(t, err)
+	require.Equal(t, segment.AttributeReport{Rows: 4, Loaded: 3, UnknownCustomers: 1}, rep)
+	y, err := x.WithAttributes(a)
+	require.NoError(t, err)
+	keys := func(q string) []string {
+		set, err := y.Query(q)
+		require.NoError(t, err, q)
+		var out []string
+		for k := range y.Keys(set) {
+			out = append(out, k)
+		}
+		return out
+	}
+	require.Equal(t, []string{"c000", "c002"}, keys(`flag("optin") = 1`))
+	require.Equal(t, []string{"c000"}, keys(`flag("optin") = 1 and days_to("birthday") <= 6d`))
+	require.Equal(t, []string{"c000", "c002"}, keys(`flag("country=DE") = 1`))
+	require.Equal(t, []string{"c001", "c003", "c004"}, keys(`flag("optin") = 0`))
+	e, ok := a.Text("email", 2)
+	require.True(t, ok)
+	require.Equal(t, "bob@example.com", e)
+
+	for _, bad := range []struct{ src, want string }{
+		{"customer,optin\nc000,maybe\n", "line 2, column 6"},
+		{"customer,birthday\nc000,1990-13-01\n", "line 2, column 6"},
+		{"name,optin\n", "no column \"customer\""},
+		{"", "header"},
+		{"customer,optin\nc000,1,2\n", "line 2"},
+	} {
+		_, _, err := segment.LoadAttributes(strings.NewReader(bad.src), x, segment.AttributeOptions{Flags: namesIn(bad.src, "optin"), Dates: namesIn(bad.src, "birthday")})
+		require.ErrorContains(t, err, bad.want, bad.src)
+	}
+}
+
+// namesIn returns []string{name} when src's header has it.
+func namesIn(src, name string) []string {
+	if head, _, _ := strings.Cut(src, "\n"); strings.Contains(head, name) {
+		return []string{name}
+	}
+	return nil
+}
