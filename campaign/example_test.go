@@ -19,6 +19,7 @@ func ExampleBuild() {
 	if err != nil {
 		panic(err)
 	}
+	// README: campaigns
 	snap := s.Snapshot()
 	plan, err := campaign.Build(ctx, snap, snap.AsOf(), campaign.Builtins(false), campaign.Options{})
 	if err != nil {
@@ -28,6 +29,7 @@ func ExampleBuild() {
 	for _, c := range plan.Counts {
 		fmt.Printf("%-15s %8d %6d %7d %7d\n", c.Campaign, c.Audience, c.Capped, c.Control, c.Treated)
 	}
+	// README: end
 	// Output:
 	// campaign        audience capped control    sent
 	// abandoned-cart        16      0       1      11
