@@ -9,7 +9,10 @@ import "math"
 //	ψ(x) ≈ ln x − 1/(2x) − 1/(12x²) + 1/(120x⁴) − 1/(252x⁶) + 1/(240x⁸) − 1/(132x¹⁰) + 691/(32760x¹²),
 //
 // whose truncation error at x ≥ 10 is below 1e-16 relative. Only positive
-// arguments occur in the models.
+// arguments occur in the models. gonum's mathext.Digamma would do, but it
+// is less accurate: 5.3e-11 off ψ(1) = −γ and 1.2e-12 off ψ(10), where
+// this one is within 1e-15 (TestDigamma checks both against the exact
+// values), so the analytic gradients keep their own.
 func digamma(x float64) float64 {
 	switch {
 	case x == 0:
@@ -78,7 +81,9 @@ const rescale = 1e200
 // overflows; the cost is O(g·z/(1−z) + log(1e-16)/log z) terms for the
 // smaller growth exponent g. It returns NaN only if the series has not
 // converged within maxSeriesTerms terms (t beyond about 10⁵(α+T), or a
-// and x both above about 10⁵).
+// and x both above about 10⁵). gonum's mathext.Hypergeo sums the
+// textbook series unscaled, which overflows for the large frequencies
+// this handles, hence the function of our own.
 func bgExpected(r, a, b, x, z, L float64) float64 {
 	eps := a - 1
 	C := a + b + x - 1
