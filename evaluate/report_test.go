@@ -83,9 +83,18 @@ func TestWriteChart(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 720, img.Bounds().Dx())
 	assert.Equal(t, 420, img.Bounds().Dy())
-	// the first recommender's legend swatch is its palette colour
-	r, g, b, _ := img.At(540, 40).RGBA()
-	assert.Equal(t, [3]uint32{0x1f, 0x77, 0xb4}, [3]uint32{r >> 8, g >> 8, b >> 8})
+	// each recommender's line is drawn in its own colour: the first two
+	// palette colours (blue, orange) appear, exactly, somewhere
+	for _, want := range [][3]uint32{{0x00, 0x72, 0xb2}, {0xe6, 0x9f, 0x00}} {
+		found := false
+		for y := 0; y < 420 && !found; y++ {
+			for x := 0; x < 720 && !found; x++ {
+				r, g, b, _ := img.At(x, y).RGBA()
+				found = [3]uint32{r >> 8, g >> 8, b >> 8} == want
+			}
+		}
+		assert.True(t, found, "colour %x not in the chart", want)
+	}
 
 	noCurve := &evaluate.Report{K: 10}
 	require.Error(t, noCurve.WriteChart(&one, evaluate.Recall, evaluate.AllItems))

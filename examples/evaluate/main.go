@@ -42,8 +42,8 @@
 //	-half-life DAYS, -sequential   the engine rows' history half-life, and a sequential index
 //	                          ("bought within 30 days after") beside the co-purchase one
 //
-// The PNG chart is drawn with the standard library only (a small built-in
-// pixel font). Timings and the protocol summary go to standard error, so
+// The PNG chart is drawn with gonum.org/v1/plot (evaluate.Report.WriteChart).
+// Timings and the protocol summary go to standard error, so
 // that standard output is deterministic.
 package main
 
