@@ -157,3 +157,36 @@ func namesIn(src, name string) []string {
 	}
 	return nil
 }
+
+// Customer attributes loaded beside the orders: who opted in and has a
+// birthday in the coming week?
+func ExampleIndex_WithAttributes() {
+	ctx := context.Background()
+	asOf := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	var b affinity.Builder
+	for i, c := range []string{"ann", "bob", "cy"} {
+		_ = b.Add(affinity.Purchase{Customer: c, Product: "p", Order: fmt.Sprint(i), Time: asOf.AddDate(0, -1, 0), Quantity: 1, Price: affinity.MoneyFromFloat(10)})
+	}
+	h, _ := b.Build(ctx)
+	x, _ := segment.Build(ctx, h, asOf, segment.Options{})
+	file := "customer,email,optin,birthday\n" +
+		"ann,ann@example.com,yes,1990-06-03\n" +
+		"bob,bob@example.com,no,1985-06-01\n" +
+		"cy,,yes,1979-12-24\n"
+	attrs, rep, err := segment.LoadAttributes(strings.NewReader(file), x, segment.AttributeOptions{
+		Flags: []string{"optin"}, Dates: []string{"birthday"}, Texts: []string{"email"}})
+	if err != nil {
+		panic(err)
+	}
+	y, _ := x.WithAttributes(attrs)
+	set, _ := y.Query(`flag("optin") = 1 and days_to("birthday") between 0 and 6`)
+	fmt.Println(rep.Loaded, "customers loaded")
+	for key := range y.Keys(set) {
+		id, _ := y.LookupCustomer(key)
+		email, _ := attrs.Text("email", id)
+		fmt.Println(key, email)
+	}
+	// Output:
+	// 3 customers loaded
+	// ann ann@example.com
+}

@@ -126,7 +126,8 @@
 //	attribute  = "recency" | "tenure" | "frequency" | "monetary" | "aov"
 //	           | "rscore" | "fscore" | "mscore"
 //	           | ( "affinity" | "itemshare" | "ordershare" | "lift"
-//	             | "recency" | "rank" ) "(" string ")" .
+//	             | "recency" | "rank" ) "(" string ")"
+//	           | ( "flag" | "days_to" | "days_since" ) "(" string ")" .
 //	activity   = ( "bought" | "viewed" | "carted" )
 //	             "(" target { "," target } [ ( "within" | "," ) duration ] ")" .
 //	target     = string | "category" "(" string ")" | "product" "(" string ")" .
@@ -149,6 +150,9 @@
 // and carted cover the whole look-back; a window may not be longer.
 // between includes both ends. rank("X") <= 2 and top("X", 2) are the same.
 // segment("name") refers to a segment defined with [Index.Define].
+// flag, days_to and days_since name the customer attributes attached with
+// [Index.WithAttributes] (an opt-in, a birthday, a signup date; see
+// [Attributes]): flag("optin") = 1 and days_to("birthday") between 0 and 6.
 //
 // # Exact comparisons
 //
