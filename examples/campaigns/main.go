@@ -137,6 +137,10 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	if err := printResults(w, res, truth); err != nil {
 		return err
 	}
+	if truth == nil {
+		fmt.Fprintln(w, "Nothing was sent on this data (an A/A test): about 1 interval in 20 excludes 0 by chance,\n"+
+			"and a few very large orders in a small group shift revenue per customer far more than conversion.")
+	}
 	if err := retention(ctx, w, h, asOf); err != nil {
 		return err
 	}
