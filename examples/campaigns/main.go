@@ -275,14 +275,15 @@ func printResults(w io.Writer, res []campaign.Result, truth map[string]dataset.R
 }
 
 // retention prints the standard figures: the retention rate of the last
-// 6 months (a customer is one who bought in the 12 months before) and
-// the cohorts' second-month retention.
+// 6 months (a customer at a time is one who bought in the 6 months
+// before it, so that a year of data is enough) and the cohorts'
+// second-month retention.
 func retention(ctx context.Context, w io.Writer, h *affinity.History, asOf time.Time) error {
-	p, err := clv.Retention(ctx, h, asOf.AddDate(0, -6, 0), asOf, clv.RetentionOptions{})
+	p, err := clv.Retention(ctx, h, asOf.AddDate(0, -6, 0), asOf, clv.RetentionOptions{ActiveMonths: 6})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nRetention over the 6 months to %s: %.1f%% (customers at start %d, at end %d, new %d)\n",
+	fmt.Fprintf(w, "\nRetention over the 6 months to %s: %.1f%% (customers active in the 6 months before: at start %d, at end %d, of them new %d)\n",
 		asOf.Format(time.DateOnly), 100*p.Rate(), p.AtStart.GetCardinality(), p.AtEnd.GetCardinality(), p.New.GetCardinality())
 	co, err := clv.CohortRetention(ctx, h, asOf)
 	if err != nil {
