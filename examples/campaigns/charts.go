@@ -319,6 +319,9 @@ func clvChart(ctx context.Context, snap *shop.Snapshot) (*plot.Plot, error) {
 	p.Legend.Add(fmt.Sprintf("P(alive) < 0.5 (%d)", nLow), hl)
 	p.Legend.Top = true
 	p.X.Min, p.Y.Min = 0, 0
+	for _, b := range all {
+		p.Y.Max = max(p.Y.Max, 1.2*b.Weight) // room for the legend
+	}
 	p.X.Tick.Marker, p.Y.Tick.Marker = niceTicks{}, niceTicks{}
 	return p, nil
 }
