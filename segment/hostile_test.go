@@ -3,11 +3,13 @@ package segment_test
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopaffinity/affinity/internal/reliability"
 	"github.com/shopaffinity/affinity/segment"
 )
 
@@ -46,6 +48,9 @@ func TestDecodeEveryPrefix(t *testing.T) {
 		_, err := decode(reseal(body[:n]))
 		require.ErrorIs(t, err, segment.ErrCorrupt, "body cut at %d", n)
 	}
+	reliability.Add(t, reliability.Record{Kind: "cut", Subject: "segment index (ReadIndex, Load)",
+		Cases:   (len(good) + len(body) + step - 1) / step,
+		Outcome: fmt.Sprintf("every prefix of a %d-byte index, and of its body resealed with a valid checksum, rejected with ErrCorrupt", len(good))})
 }
 
 // TestCraftedCountsAllocateLittle writes a count of millions over every
@@ -78,6 +83,8 @@ func TestCraftedCountsAllocateLittle(t *testing.T) {
 	base := allocated(func() { _, _ = decode(good) })
 	t.Logf("file %d bytes, decoding it allocates %d; worst crafted count at body offset %d allocated %d bytes", len(good), base, worstAt, worst)
 	require.Less(t, worst, 4*base+(1<<20), "a crafted count allocated %d bytes (good file: %d)", worst, base)
+	reliability.Add(t, reliability.Record{Kind: "hostile", Subject: "segment index with a crafted count at every offset (valid checksum)",
+		Cases: len(body) - 3, Outcome: fmt.Sprintf("each rejected with ErrCorrupt or decoded; ≤ %d bytes allocated (the good %d-byte file: %d)", worst, len(good), base)})
 }
 
 func TestBuildOfExactIndexRoundTrips(t *testing.T) {
