@@ -101,11 +101,7 @@ func toKeyPos(k string, p int64) keyPos { return keyPos{k, p} }
 type dictFn struct{}
 
 func (dictFn) ProcessElement(_ int, kps func(*keyPos) bool, emit func(Dict)) {
-	var all []keyPos
-	var kp keyPos
-	for kps(&kp) {
-		all = append(all, kp)
-	}
+	all := collect(kps)
 	slices.SortFunc(all, func(a, b keyPos) int { return cmp.Or(cmp.Compare(a.Pos, b.Pos), cmp.Compare(a.Key, b.Key)) })
 	d := Dict{Keys: make([]string, len(all))}
 	for i, kp := range all {
@@ -137,11 +133,8 @@ func (f *countFn) ProcessElement(ctx context.Context, _ int, parts func(*Part) b
 	if err != nil {
 		return err
 	}
-	for {
-		var part Part
-		if !parts(&part) {
-			break
-		}
+	var part Part
+	for parts(&part) { // streamed: a shard's customers need not fit in memory
 		tx := similarity.Transaction{Customer: part.Customer, Orders: make([]similarity.TxOrder, len(part.Orders))}
 		for i, o := range part.Orders {
 			t := similarity.TxOrder{Key: o.Key, Unix: o.Unix}
@@ -162,6 +155,7 @@ func (f *countFn) ProcessElement(ctx context.Context, _ int, parts func(*Part) b
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		part = Part{}
 	}
 	m, err := p.Marginals().MarshalBinary()
 	if err != nil {
@@ -257,8 +251,7 @@ type writeIndexFn struct {
 
 func (f *writeIndexFn) ProcessElement(ctx context.Context, marginals []byte, parts func(*[]byte) bool, dict Dict) error {
 	var xs []*similarity.Index
-	var b []byte
-	for parts(&b) {
+	for _, b := range collect(parts) {
 		x, err := similarity.ReadIndex(bytes.NewReader(b))
 		if err != nil {
 			return err
@@ -267,6 +260,7 @@ func (f *writeIndexFn) ProcessElement(ctx context.Context, marginals []byte, par
 	}
 	var x *similarity.Index
 	if len(xs) == 0 { // no pairs at all: the index of the marginals
+		var b []byte
 		var m similarity.Partial
 		if err := m.UnmarshalBinary(marginals); err != nil {
 			return err

@@ -102,14 +102,7 @@ type chunkFn struct {
 }
 
 func (f *chunkFn) ProcessElement(ctx context.Context, chunk int, parts func(*Part) bool, emit func(featureRec)) error {
-	var all []Part
-	for {
-		var p Part
-		if !parts(&p) {
-			break
-		}
-		all = append(all, p)
-	}
+	all := collect(parts)
 	slices.SortFunc(all, func(a, b Part) int { return cmp.Compare(a.Pos, b.Pos) })
 	base := int64(chunk) << chunkBits
 	var b affinity.Builder
@@ -165,14 +158,7 @@ type scoreFn struct {
 }
 
 func (f *scoreFn) ProcessElement(ctx context.Context, _ int, recs func(*featureRec) bool, dict Dict) error {
-	var all []featureRec
-	for {
-		var r featureRec
-		if !recs(&r) {
-			break
-		}
-		all = append(all, r)
-	}
+	all := collect(recs)
 	slices.SortFunc(all, func(a, b featureRec) int { return cmp.Compare(a.ID, b.ID) })
 	fs := make([]segment.Features, len(all))
 	ids := make([]uint32, len(all))

@@ -224,12 +224,8 @@ type mergeFn struct {
 
 func (f *mergeFn) ProcessElement(key string, parts func(*Part) bool, emit func(int, Part)) {
 	var m Part
-	for first := true; ; first = false {
-		var p Part
-		if !parts(&p) {
-			break
-		}
-		if first || p.Pos < m.Pos {
+	for i, p := range collect(parts) {
+		if i == 0 || p.Pos < m.Pos {
 			m.Customer, m.Pos = p.Customer, p.Pos
 		}
 		m.Orders = append(m.Orders, p.Orders...)
