@@ -1,0 +1,121 @@
+package shop_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/shop"
+)
+
+// stepTimer records the wall time of each build step from the Progress
+// reports (a report with Done 0 starts a step, Done == Total ends it).
+type stepTimer struct {
+	mu    sync.Mutex
+	start map[string]time.Time
+	total map[string]time.Duration
+}
+
+func newStepTimer() *stepTimer {
+	return &stepTimer{start: map[string]time.Time{}, total: map[string]time.Duration{}}
+}
+
+func (t *stepTimer) report(p affinity.Progress) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := time.Now()
+	switch {
+	case p.Done == 0:
+		t.start[p.Step] = now
+	case p.Total > 0 && p.Done == p.Total:
+		if s, ok := t.start[p.Step]; ok {
+			t.total[p.Step] += now.Sub(s)
+			delete(t.start, p.Step)
+		}
+	}
+}
+
+// liveLines returns n new purchase lines in orders of 4 lines of
+// existing customers, all after the History's latest time: what a live
+// feed delivers between two refreshes.
+func liveLines(h *affinity.History, round, n int) []affinity.Purchase {
+	rng := rand.New(rand.NewPCG(uint64(round), 77))
+	cat := h.Catalog()
+	at := h.Latest().Add(time.Duration(round+1) * time.Hour)
+	out := make([]affinity.Purchase, 0, n)
+	for len(out) < n {
+		c := affinity.CustomerID(rng.IntN(h.NumCustomers()))
+		order := fmt.Sprintf("live-%d-%d", round, len(out))
+		for range min(4, n-len(out)) {
+			p := affinity.ProductID(rng.IntN(cat.NumProducts()))
+			out = append(out, affinity.Purchase{Customer: h.CustomerKey(c), Product: cat.ProductKey(p), Order: order,
+				Time: at, Quantity: 1, Price: affinity.Money(1000)})
+		}
+	}
+	return out
+}
+
+// BenchmarkRefresh measures a refresh that adds 10,000 lines (new orders
+// of existing customers) to a shop of about 1 M lines, 100,000 customers
+// and 10,000 products, with the time of each build step reported as
+// ms/op metrics. Each iteration adds 10,000 more lines.
+func BenchmarkRefresh(b *testing.B) {
+	for _, customers := range []int{100_000} {
+		b.Run(fmt.Sprintf("customers=%d", customers), func(b *testing.B) {
+			benchRefresh(b, customers, customers/10)
+		})
+	}
+}
+
+func benchRefresh(b *testing.B, customers, products int) {
+	ctx := context.Background()
+	sf := dataset.Generate(dataset.SyntheticOptions{Customers: customers, Products: products, Categories: 200, Seed: 5, ViewsPerLine: -1})
+	st := newStepTimer()
+	s, err := shop.Open(ctx, shop.Storefront(sf), shop.Options{Progress: st.report})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := s.Snapshot().History()
+	b.Logf("shop: %d lines, %d orders, %d customers, %d products", h.NumLines(), h.NumOrders(), h.NumCustomers(), h.Catalog().NumProducts())
+	feeds := make([][]affinity.Purchase, 0, 16)
+	st = newStepTimer()
+	s, err = shop.OpenHistory(ctx, h, shop.Options{Progress: st.report})
+	if err != nil {
+		b.Fatal(err)
+	}
+	st.total = map[string]time.Duration{}
+	b.ReportAllocs()
+	round := 0
+	var elapsed time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		if round == len(feeds) {
+			feeds = append(feeds, liveLines(s.Snapshot().History(), round, 10_000))
+		}
+		feed := feeds[round]
+		b.StartTimer()
+		t0 := time.Now()
+		if err := s.Refresh(ctx, shop.Purchases(func(yield func(affinity.Purchase) bool) {
+			for _, p := range feed {
+				if !yield(p) {
+					return
+				}
+			}
+		})); err != nil {
+			b.Fatal(err)
+		}
+		elapsed += time.Since(t0)
+		round++
+	}
+	if got := s.Snapshot().History().NumLines(); got != h.NumLines()+10_000*round {
+		b.Fatalf("refreshed shop has %d lines, want %d", got, h.NumLines()+10_000*round)
+	}
+	for _, step := range []string{"load", "history", "segment", "count", "neighbours", "engine"} {
+		b.ReportMetric(float64(st.total[step].Microseconds())/1e3/float64(round), step+"-ms/op")
+	}
+}
