@@ -32,7 +32,8 @@ type Builder struct {
 	// steps; 0 means GOMAXPROCS. No goroutine outlives Build.
 	Workers int
 
-	base *History // a base History not yet copied into the columns (see thaw)
+	base  *History    // a base History not yet copied into the columns (see thaw)
+	merge *mergeState // what Build keeps of a base History once copied (see builder_merge.go)
 
 	cat       catalogBuilder
 	customers keyTable
@@ -91,6 +92,7 @@ func (b *Builder) thaw() {
 		return
 	}
 	b.base = nil
+	b.merge = &mergeState{base: base, groups: base.NumOrders()}
 	b.cat.from(base.catalog)
 	b.customers = base.customers.clone()
 	no := base.NumOrders()
@@ -452,6 +454,7 @@ func (b *Builder) Build(ctx context.Context) (*History, error) {
 		empty:     roaring.New(),
 	}
 	nc := h.customers.len()
+	b.merge.mark(b.gCust, nc)
 	if err := b.sortOrders(ctx, h, nc); err != nil {
 		return nil, err
 	}
@@ -459,7 +462,7 @@ func (b *Builder) Build(ctx context.Context) (*History, error) {
 		return nil, err
 	}
 	b.sortEvents(h, nc)
-	if err := h.index(ctx, workers); err != nil {
+	if err := h.index(ctx, workers, b.merge); err != nil {
 		return nil, err
 	}
 	return h, nil
@@ -505,7 +508,7 @@ func (b *Builder) sortOrders(ctx context.Context, h *History, nc int) error {
 		}
 		s := order[off[k]:off[k+1]]
 		off[k] = w
-		if len(s) > 1 {
+		if len(s) > 1 && !b.merge.sorted(k) {
 			slices.SortFunc(s, func(x, y uint32) int {
 				return cmp.Or(cmp.Compare(b.gKey[x], b.gKey[y]), cmp.Compare(b.orderTime(x), b.orderTime(y)), cmp.Compare(x, y))
 			})
@@ -629,52 +632,22 @@ func (b *Builder) sortEvents(h *History, nc int) {
 
 // index computes first/last purchase times, buyer bitmaps and the summary.
 // Buyer lists are gathered in two passes into CSR arrays (customers in
-// ascending order), then turned into bitmaps on the given number of workers.
-func (h *History) index(ctx context.Context, workers int) error {
+// ascending order), then turned into bitmaps on the given number of
+// workers — or, for a Builder started from a base History, patched from
+// the base's (see mergeState.reindex).
+func (h *History) index(ctx context.Context, workers int, m *mergeState) error {
 	nc := h.NumCustomers()
 	cat := h.catalog
 	np, ncat := cat.NumProducts(), cat.NumCategories()
 	h.firstOrder = make([]uint32, nc)
 	h.lastOrder = make([]uint32, nc)
 	s := &h.summary
-
-	// Shard the customers into contiguous ranges of about equal line
-	// counts; each shard counts, then fills, its part of every buyer list.
-	// Lists stay in ascending customer order because shard t writes after
-	// all shards before it.
-	nShards := max(1, min(workers, nc/4096+1))
-	shards := make([]buyerShard, nShards)
-	lines := h.NumLines()
-	lo := 0
-	for t := range shards {
-		hi := nc
-		if t < nShards-1 {
-			want := uint32(lines / nShards * (t + 1))
-			hi = lo + sort.Search(nc-lo, func(i int) bool { return h.orderOff[h.custOrderOff[lo+i]] >= want })
+	if ok, err := m.reindex(ctx, h); err != nil {
+		return err
+	} else if !ok {
+		if err := h.buyerIndex(ctx, workers); err != nil {
+			return err
 		}
-		shards[t] = buyerShard{h: h, lo: lo, hi: hi, seenProd: make([]uint32, np), seenCat: make([]uint32, ncat),
-			prodPos: make([]uint32, np), catPos: make([]uint32, ncat)}
-		lo = hi
-	}
-	if err := eachShard(ctx, shards, (*buyerShard).count); err != nil {
-		return err
-	}
-	prodOff := prefixShards(shards, np, func(sh *buyerShard) []uint32 { return sh.prodPos })
-	catOff := prefixShards(shards, ncat, func(sh *buyerShard) []uint32 { return sh.catPos })
-	prodList := make([]uint32, prodOff[np])
-	catList := make([]uint32, catOff[ncat])
-	for t := range shards {
-		shards[t].prodList, shards[t].catList = prodList, catList
-	}
-	if err := eachShard(ctx, shards, (*buyerShard).fill); err != nil {
-		return err
-	}
-	var err error
-	if h.buyers, err = bitmaps(ctx, prodOff, prodList, workers); err != nil {
-		return err
-	}
-	if h.catBuyers, err = bitmaps(ctx, catOff, catList, workers); err != nil {
-		return err
 	}
 	h.allBuyers = roaring.New()
 	for c, o := range h.firstOrder {
@@ -713,6 +686,53 @@ func (h *History) index(ctx context.Context, workers int) error {
 		if t := time.Unix(u, 0).UTC(); t.After(h.latest) {
 			h.latest = t
 		}
+	}
+	return nil
+}
+
+// buyerIndex builds first and last purchase orders and the buyer bitmaps
+// from every line.
+func (h *History) buyerIndex(ctx context.Context, workers int) error {
+	nc := h.NumCustomers()
+	cat := h.catalog
+	np, ncat := cat.NumProducts(), cat.NumCategories()
+	// Shard the customers into contiguous ranges of about equal line
+	// counts; each shard counts, then fills, its part of every buyer list.
+	// Lists stay in ascending customer order because shard t writes after
+	// all shards before it.
+	nShards := max(1, min(workers, nc/4096+1))
+	shards := make([]buyerShard, nShards)
+	lines := h.NumLines()
+	lo := 0
+	for t := range shards {
+		hi := nc
+		if t < nShards-1 {
+			want := uint32(lines / nShards * (t + 1))
+			hi = lo + sort.Search(nc-lo, func(i int) bool { return h.orderOff[h.custOrderOff[lo+i]] >= want })
+		}
+		shards[t] = buyerShard{h: h, lo: lo, hi: hi, seenProd: make([]uint32, np), seenCat: make([]uint32, ncat),
+			prodPos: make([]uint32, np), catPos: make([]uint32, ncat)}
+		lo = hi
+	}
+	if err := eachShard(ctx, shards, (*buyerShard).count); err != nil {
+		return err
+	}
+	prodOff := prefixShards(shards, np, func(sh *buyerShard) []uint32 { return sh.prodPos })
+	catOff := prefixShards(shards, ncat, func(sh *buyerShard) []uint32 { return sh.catPos })
+	prodList := make([]uint32, prodOff[np])
+	catList := make([]uint32, catOff[ncat])
+	for t := range shards {
+		shards[t].prodList, shards[t].catList = prodList, catList
+	}
+	if err := eachShard(ctx, shards, (*buyerShard).fill); err != nil {
+		return err
+	}
+	var err error
+	if h.buyers, err = bitmaps(ctx, prodOff, prodList, workers); err != nil {
+		return err
+	}
+	if h.catBuyers, err = bitmaps(ctx, catOff, catList, workers); err != nil {
+		return err
 	}
 	return nil
 }

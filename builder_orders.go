@@ -184,12 +184,14 @@ func (b *Builder) applyChanges() error {
 		_, changed := ch.byKey[b.gKey[g]]
 		if (changed && b.gKey[g] != "") || isErased(b.gCust[g]) {
 			remap[g] = anonBucket
+			b.merge.drop(b.gCust[g], g)
 			continue
 		}
 		remap[g] = uint32(w)
 		b.gCust[w], b.gKey[w], b.gUnix[w] = b.gCust[g], b.gKey[g], b.gUnix[g]
 		w++
 	}
+	b.merge.compact()
 	if w < ng {
 		clear(b.gKey[w:]) // release the strings
 		b.gCust, b.gKey, b.gUnix = b.gCust[:w], b.gKey[:w], b.gUnix[:w]

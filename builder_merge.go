@@ -1,0 +1,235 @@
+package affinity
+
+import (
+	"cmp"
+	"context"
+	"slices"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// mergeIndex switches the incremental buyer index of a Builder started
+// from a base History on; tests switch it off to compare with a full
+// build.
+var mergeIndex = true
+
+// mergeState is what a Builder started from a base History remembers so
+// that Build costs time in proportion to the change where it can: the
+// base's orders of customers that nothing touched are already sorted,
+// and their buyer lists are already built.
+type mergeState struct {
+	base    *History
+	groups  int      // the first groups of the Builder are the base's orders (those not dropped)
+	lost    int      // base groups dropped by applyChanges
+	dropped []uint32 // customers (anonBucket: anonymous) whose base orders applyChanges dropped
+	touched []bool   // per customer bucket (anonymous last): has new or dropped orders
+	list    []uint32 // the touched customers, ascending
+}
+
+// drop records that applyChanges dropped group g of customer c. Nil-safe.
+func (m *mergeState) drop(c uint32, g int) {
+	if m == nil {
+		return
+	}
+	m.dropped = append(m.dropped, c)
+	if g < m.groups {
+		m.lost++
+	}
+}
+
+// compact records the end of applyChanges' drops. Nil-safe.
+func (m *mergeState) compact() {
+	if m == nil {
+		return
+	}
+	m.groups -= m.lost
+	m.lost = 0
+}
+
+// mark finds the touched customer buckets: those with a group after the
+// base's or a dropped order. Customers new since the base count as
+// touched. Nil-safe; O(new groups + dropped orders + customers).
+func (m *mergeState) mark(gCust []uint32, nc int) {
+	if m == nil {
+		return
+	}
+	m.touched = make([]bool, nc+1)
+	bucket := func(c uint32) int {
+		if c == anonBucket {
+			return nc
+		}
+		return int(c)
+	}
+	for _, c := range gCust[m.groups:] {
+		m.touched[bucket(c)] = true
+	}
+	for _, c := range m.dropped {
+		m.touched[bucket(c)] = true
+	}
+	for c := m.base.NumCustomers(); c < nc; c++ {
+		m.touched[c] = true
+	}
+	for c, t := range m.touched[:nc] {
+		if t {
+			m.list = append(m.list, uint32(c))
+		}
+	}
+}
+
+// sorted reports whether bucket k holds only base orders, already in
+// order and merged. Nil-safe.
+func (m *mergeState) sorted(k int) bool {
+	return m != nil && !m.touched[k]
+}
+
+// buyerChange adds customer c to (or removes it from) the buyers of
+// product or category x.
+type buyerChange struct {
+	x, c uint32
+	add  bool
+}
+
+// reindex builds h's first and last purchase orders and its buyer
+// bitmaps from the base's, recomputing only what the touched customers
+// change: time linear in the customers plus the touched customers' lines
+// plus the size of the changed bitmaps. It reports false, having done
+// nothing, when the catalog moved a base product to other categories
+// (then every buyer of it moves: the full index is cheaper). Nil-safe.
+func (m *mergeState) reindex(ctx context.Context, h *History) (bool, error) {
+	if m == nil || !mergeIndex {
+		return false, nil
+	}
+	base := m.base
+	bc, nc := base.catalog, h.catalog
+	for p := range bc.NumProducts() {
+		if !slices.EqualFunc(bc.Shares(ProductID(p)), nc.Shares(ProductID(p)), func(x, y CategoryShare) bool { return x.Category == y.Category }) {
+			return false, nil
+		}
+	}
+	// Untouched customers keep their orders, shifted.
+	baseNC := base.NumCustomers()
+	for c := range h.NumCustomers() {
+		if c >= baseNC || m.touched[c] {
+			continue
+		}
+		shift := h.custOrderOff[c] - base.custOrderOff[c] // wraps for a shift down; the sum is right
+		h.firstOrder[c], h.lastOrder[c] = base.firstOrder[c], base.lastOrder[c]
+		if h.firstOrder[c] != noOrder {
+			h.firstOrder[c] += shift
+			h.lastOrder[c] += shift
+		}
+	}
+	np, ncat := nc.NumProducts(), nc.NumCategories()
+	oldP, newP := make([]uint32, np), make([]uint32, np)
+	oldK, newK := make([]uint32, ncat), make([]uint32, ncat)
+	var prod, cat []buyerChange
+	for i, c := range m.list {
+		if i%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return false, err
+			}
+		}
+		// Mark what c bought before and after, then list the
+		// differences, each once: marks are unique per customer and a
+		// listed entry is cleared.
+		mark := uint32(i) + 1
+		var was func(fn func(p ProductID))
+		if int(c) < baseNC {
+			was = func(fn func(p ProductID)) { eachBought(base, c, fn) }
+		} else {
+			was = func(func(p ProductID)) {}
+		}
+		is := func(fn func(p ProductID)) { eachBought(h, c, fn) }
+		was(func(p ProductID) {
+			oldP[p] = mark
+			for _, x := range bc.Shares(p) {
+				oldK[x.Category] = mark
+			}
+		})
+		is(func(p ProductID) {
+			newP[p] = mark
+			for _, x := range nc.Shares(p) {
+				newK[x.Category] = mark
+			}
+		})
+		was(func(p ProductID) {
+			if oldP[p] == mark && newP[p] != mark {
+				prod = append(prod, buyerChange{uint32(p), c, false})
+				oldP[p] = 0
+			}
+			for _, x := range bc.Shares(p) {
+				if k := x.Category; oldK[k] == mark && newK[k] != mark {
+					cat = append(cat, buyerChange{uint32(k), c, false})
+					oldK[k] = 0
+				}
+			}
+		})
+		is(func(p ProductID) {
+			if newP[p] == mark && oldP[p] != mark {
+				prod = append(prod, buyerChange{uint32(p), c, true})
+				newP[p] = 0
+			}
+			for _, x := range nc.Shares(p) {
+				if k := x.Category; newK[k] == mark && oldK[k] != mark {
+					cat = append(cat, buyerChange{uint32(k), c, true})
+					newK[k] = 0
+				}
+			}
+		})
+		h.firstOrder[c], h.lastOrder[c] = noOrder, noOrder
+		for o := h.custOrderOff[c]; o < h.custOrderOff[c+1]; o++ {
+			for j := h.orderOff[o]; j < h.orderOff[o+1]; j++ {
+				if h.lineQty[j] > 0 {
+					if h.firstOrder[c] == noOrder {
+						h.firstOrder[c] = o
+					}
+					h.lastOrder[c] = o
+					break
+				}
+			}
+		}
+	}
+	h.buyers = patchBitmaps(base.buyers, np, prod)
+	h.catBuyers = patchBitmaps(base.catBuyers, ncat, cat)
+	return true, nil
+}
+
+// eachBought calls fn for the product of every line of positive quantity
+// of customer c in h.
+func eachBought(h *History, c uint32, fn func(p ProductID)) {
+	for i := h.orderOff[h.custOrderOff[c]]; i < h.orderOff[h.custOrderOff[c+1]]; i++ {
+		if h.lineQty[i] > 0 {
+			fn(h.lineProduct[i])
+		}
+	}
+}
+
+// patchBitmaps returns n bitmaps: those of base (shared, not copied)
+// where changes name none, and copies with the changes applied where
+// they do (nil when that leaves a bitmap empty).
+func patchBitmaps(base []*roaring.Bitmap, n int, changes []buyerChange) []*roaring.Bitmap {
+	out := make([]*roaring.Bitmap, n)
+	copy(out, base)
+	slices.SortStableFunc(changes, func(a, b buyerChange) int { return cmp.Compare(a.x, b.x) })
+	for i := 0; i < len(changes); {
+		x := changes[i].x
+		bm := roaring.New()
+		if out[x] != nil {
+			bm = out[x].Clone()
+		}
+		for ; i < len(changes) && changes[i].x == x; i++ {
+			if changes[i].add {
+				bm.Add(changes[i].c)
+			} else {
+				bm.Remove(changes[i].c)
+			}
+		}
+		if bm.IsEmpty() {
+			bm = nil
+		} else {
+			bm.RunOptimize()
+		}
+		out[x] = bm
+	}
+	return out
+}

@@ -1,0 +1,9 @@
+package affinity
+
+// SetMergeIndex switches the incremental buyer index of Builders started
+// from a base History on or off and returns the previous setting.
+func SetMergeIndex(on bool) bool {
+	was := mergeIndex
+	mergeIndex = on
+	return was
+}
