@@ -71,7 +71,7 @@ func OpenHistory(ctx context.Context, h *affinity.History, opts Options) (*Shop,
 		return nil, err
 	}
 	s := &Shop{set: set, stock: map[string]bool{}}
-	snap, err := newSnapshot(ctx, h, dataset.Report{Format: "history"}, set)
+	snap, err := newSnapshot(ctx, h, dataset.Report{Format: "history"}, set, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -131,10 +131,11 @@ func (s *Shop) publish(ctx context.Context, b *affinity.Builder, rep dataset.Rep
 		return fmt.Errorf("shop: build history: %w", err)
 	}
 	done()
-	if cur := s.cur.Load(); cur != nil && cur.h == h {
+	cur := s.cur.Load()
+	if cur != nil && cur.h == h {
 		return nil // the source changed nothing: keep the snapshot
 	}
-	snap, err := newSnapshot(ctx, h, rep, s.set)
+	snap, err := newSnapshot(ctx, h, rep, s.set, cur)
 	if err != nil {
 		return err
 	}

@@ -25,6 +25,7 @@ type Snapshot struct {
 	report   dataset.Report
 	seg      *segment.Index
 	nb       *similarity.Index
+	counts   *similarity.Counts // what nb was built from; the next refresh recounts from it
 	eng      *recommend.Engine
 	nonMerch *roaring.Bitmap
 	unit     string // "orders" or "customers": what a co-count counts
@@ -42,7 +43,11 @@ type Snapshot struct {
 // emptyAsOf is the as-of time of a snapshot of an empty History.
 var emptyAsOf = time.Unix(0, 0).UTC()
 
-func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, set *settings) (*Snapshot, error) {
+// newSnapshot builds the snapshot of h. prev, when not nil, is the
+// snapshot of an earlier History of the same shop (h built on prev's
+// with affinity.NewBuilder): the co-purchase counts are then recounted
+// from prev's (similarity.Recount), in time proportional to the change.
+func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, set *settings, prev *Snapshot) (*Snapshot, error) {
 	o := set.o
 	asOf := o.AsOf
 	if asOf.IsZero() {
@@ -97,11 +102,17 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		s.unit = "customers"
 	}
 	done = step(prog, "count", int64(h.NumLines()+h.NumEvents()), "lines")
-	counts, err := similarity.Count(ctx, h, asOf, co)
+	var counts *similarity.Counts
+	if prev != nil && prev.counts != nil {
+		counts, err = similarity.Recount(ctx, prev.counts, prev.h, h, asOf, co)
+	} else {
+		counts, err = similarity.Count(ctx, h, asOf, co)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("shop: co-purchase counts: %w", err)
 	}
 	done()
+	s.counts = counts
 	done = step(prog, "neighbours", int64(cat.NumProducts()), "products")
 	if s.nb, err = similarity.NewIndex(ctx, counts, similarity.IndexOptions{Measure: set.measure, K: set.k, Workers: o.Workers}); err != nil {
 		return nil, fmt.Errorf("shop: neighbours: %w", err)

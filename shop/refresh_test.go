@@ -1,0 +1,100 @@
+package shop_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/shop"
+	"github.com/stretchr/testify/require"
+)
+
+// randomChanges returns a feed of random order changes on h: new orders
+// of known and new customers, replacements of existing orders with other
+// lines, deletions, and, through erase, customers to erase.
+func randomChanges(r *rand.Rand, h *affinity.History, round int) (feed []affinity.OrderChange, erase []string) {
+	cat := h.Catalog()
+	at := h.Latest()
+	product := func() string { return cat.ProductKey(affinity.ProductID(r.IntN(cat.NumProducts()))) }
+	lines := func(cust string, t time.Time) []affinity.Purchase {
+		ls := make([]affinity.Purchase, 1+r.IntN(4))
+		for i := range ls {
+			ls[i] = affinity.Purchase{Customer: cust, Product: product(), Time: t, Quantity: int32(1 + r.IntN(2)), Price: 500}
+		}
+		return ls
+	}
+	customer := func() string {
+		if r.IntN(5) == 0 {
+			return fmt.Sprintf("new-%d-%d", round, r.IntN(10))
+		}
+		return h.CustomerKey(affinity.CustomerID(r.IntN(h.NumCustomers())))
+	}
+	for i := range 5 + r.IntN(30) {
+		v := int64(round*1000 + i)
+		switch k := r.IntN(10); {
+		case k < 2 && h.NumOrders() > 0: // delete an existing order
+			feed = append(feed, affinity.OrderChange{Key: h.OrderKey(affinity.OrderID(r.IntN(h.NumOrders()))), Version: v, Delete: true})
+		case k < 5 && h.NumOrders() > 0: // replace an existing order
+			o := affinity.OrderID(r.IntN(h.NumOrders()))
+			cust := ""
+			if c := h.OrderCustomer(o); c != affinity.NoCustomer {
+				cust = h.CustomerKey(c)
+			}
+			feed = append(feed, affinity.OrderChange{Key: h.OrderKey(o), Version: v, Lines: lines(cust, h.OrderTime(o))})
+		default: // a new order
+			feed = append(feed, affinity.OrderChange{Key: fmt.Sprintf("live-%d-%d", round, i), Version: v,
+				Lines: lines(customer(), at.Add(time.Duration(r.IntN(48))*time.Hour))})
+		}
+	}
+	if r.IntN(3) == 0 {
+		erase = append(erase, h.CustomerKey(affinity.CustomerID(r.IntN(h.NumCustomers()))))
+	}
+	return feed, erase
+}
+
+// TestRefreshMatchesRebuild refreshes a shop with random feeds of new
+// orders, replacements, deletions and erasures and checks after each
+// refresh that every answer — lines, segment features, neighbours,
+// recommendations — equals a full rebuild of the same History.
+func TestRefreshMatchesRebuild(t *testing.T) {
+	ctx := context.Background()
+	for seed := range uint64(6) {
+		r := rand.New(rand.NewPCG(seed, 41))
+		sf := dataset.Generate(dataset.SyntheticOptions{Customers: 150 + r.IntN(150), Products: 60, Categories: 10, Seed: seed + 1, ViewsPerLine: -1})
+		var opts shop.Options
+		if seed%2 == 1 {
+			opts.Neighbors, opts.Measure = 5, "bm25"
+		}
+		s, err := shop.Open(ctx, shop.Storefront(sf), opts)
+		require.NoError(t, err)
+		for round := range 4 {
+			feed, erase := randomChanges(r, s.Snapshot().History(), round)
+			require.NoError(t, s.Refresh(ctx, shop.Sources(shop.Changes(func(yield func(affinity.OrderChange) bool) {
+				for _, c := range feed {
+					if !yield(c) {
+						return
+					}
+				}
+			}), shop.Erase(erase...))))
+			got := s.Snapshot()
+			full, err := shop.OpenHistory(ctx, got.History(), opts)
+			require.NoError(t, err)
+			want := full.Snapshot()
+			msg := fmt.Sprintf("seed %d round %d", seed, round)
+			require.Equal(t, snapshotView(t, want), snapshotView(t, got), msg)
+			h := got.History()
+			for i := range 20 {
+				req := shop.Request{CustomerID: affinity.CustomerID(i * h.NumCustomers() / 20), ByID: true, K: 5}
+				w, err := want.Recommend(ctx, req)
+				require.NoError(t, err)
+				g, err := got.Recommend(ctx, req)
+				require.NoError(t, err)
+				require.Equal(t, w, g, "%s: customer %d", msg, req.CustomerID)
+			}
+		}
+	}
+}
