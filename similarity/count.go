@@ -343,7 +343,7 @@ func (c *Counts) Support(p affinity.ProductID) int {
 
 // Row returns the products that co-occur with a (for Sequential: follow
 // a), ascending, and their co-counts. Both slices are owned by c; they are
-// empty for an unknown a. O(1).
+// nil for an empty row or an unknown a. O(1).
 func (c *Counts) Row(a affinity.ProductID) ([]affinity.ProductID, []uint32) {
 	if int(a) >= c.np {
 		return nil, nil
@@ -351,6 +351,9 @@ func (c *Counts) Row(a affinity.ProductID) ([]affinity.ProductID, []uint32) {
 	blk := &c.blocks[a>>blockShift]
 	i := a & (blockRows - 1)
 	lo, hi := blk.off[i], blk.off[i+1]
+	if lo == hi {
+		return nil, nil // whether the block's memory exists depends on the workers
+	}
 	return blk.cols[lo:hi:hi], blk.vals[lo:hi:hi]
 }
 
