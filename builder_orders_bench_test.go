@@ -4,15 +4,16 @@ import (
 	"context"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/shopaffinity/affinity"
 )
 
 // BenchmarkRefreshOrders measures a refresh through NewBuilder and Build on
-// a History of 10^6 lines: with no change (the cost of a full rebuild),
-// and with 1,000 orders replaced by an edited version, 1,000 deleted, or
-// 100 customers erased. The difference to "none" is the cost of the
-// changes, which BenchmarkApplyChanges measures alone.
+// a History of 10^6 lines: with no change (which returns the base itself),
+// with 10,000 new lines in new orders, and with 1,000 orders replaced by an
+// edited version, 1,000 deleted, or 100 customers erased.
+// BenchmarkApplyChanges measures the staging of the changes alone.
 func BenchmarkRefreshOrders(b *testing.B) {
 	ctx := context.Background()
 	d := newBenchData(1_000_000)
@@ -42,6 +43,19 @@ func BenchmarkRefreshOrders(b *testing.B) {
 		apply func(*affinity.Builder) error
 	}{
 		{"none", func(*affinity.Builder) error { return nil }},
+		{"add=10000", func(nb *affinity.Builder) error {
+			// 2,500 new orders of 4 lines of customers spread over the
+			// History, after its latest order: a live feed's refresh.
+			at := base.Latest().Add(time.Hour)
+			for i := range 10_000 {
+				c := base.CustomerKey(affinity.CustomerID(i / 4 * 37 % base.NumCustomers()))
+				p := d.products[i*13%len(d.products)]
+				if err := nb.Add(affinity.Purchase{Customer: c, Product: p.Key, Order: "live-" + strconv.Itoa(i/4), Time: at, Quantity: 1, Price: p.Price}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
 		{"put=1000", func(nb *affinity.Builder) error {
 			for i, k := range keys {
 				if err := nb.PutOrder(k, int64(i), edited(k)); err != nil {

@@ -184,11 +184,7 @@ type Counts struct {
 // of (products per transaction)², so [CountOptions.MaxBasket] bounds it.
 // It returns ctx.Err() if ctx is done first.
 func Count(ctx context.Context, h *affinity.History, asOf time.Time, opts CountOptions) (*Counts, error) {
-	cfg, err := opts.config(asOf)
-	if err != nil {
-		return nil, err
-	}
-	tx, err := buildTx(ctx, h, cfg, false)
+	cfg, tx, err := transactions(ctx, h, asOf, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -27,19 +27,15 @@ import (
 // other scopes, or without prev, it is Count. prev and prevH are not
 // modified; the result shares memory with prev, which stays valid.
 func Recount(ctx context.Context, prev *Counts, prevH, h *affinity.History, asOf time.Time, opts CountOptions) (*Counts, error) {
-	if prev == nil || prevH == nil || opts.Scope != Basket || prev.scope != Basket || prev.tx == nil || prev.tx.len() != prev.n {
-		return Count(ctx, h, asOf, opts)
+	cfg, tx, err := transactions(ctx, h, asOf, opts)
+	if err != nil {
+		return nil, err
+	}
+	if prev == nil || prevH == nil || cfg.scope != Basket || prev.scope != Basket || prev.tx == nil || prev.tx.len() != prev.n {
+		return countTx(ctx, tx, h.Catalog().NumProducts(), cfg)
 	}
 	if prev.np > h.Catalog().NumProducts() {
 		return nil, errors.New("similarity: Recount of counts with more products than the History")
-	}
-	cfg, err := opts.config(asOf)
-	if err != nil {
-		return nil, err
-	}
-	tx, err := buildTx(ctx, h, cfg, false)
-	if err != nil {
-		return nil, err
 	}
 	np := h.Catalog().NumProducts()
 	plus, minus := diffTx(prevH, prev.tx, h, tx)
@@ -86,6 +82,20 @@ func Recount(ctx context.Context, prev *Counts, prevH, h *affinity.History, asOf
 		c.pairs += len(c.blocks[bi].cols)
 	}
 	return c, nil
+}
+
+// transactions validates opts and collects the transactions of h that
+// Count counts.
+func transactions(ctx context.Context, h *affinity.History, asOf time.Time, opts CountOptions) (*config, *txTable, error) {
+	cfg, err := opts.config(asOf)
+	if err != nil {
+		return nil, nil, err
+	}
+	tx, err := buildTx(ctx, h, cfg, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, tx, nil
 }
 
 // rowDelta adds sign × the co-counts of a in the transactions t (with
