@@ -94,7 +94,10 @@ func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 // a failed or cancelled refresh leaves the current snapshot in place and
 // returns the error. A source that changes nothing (no new line, event,
 // product or order change) leaves the snapshot as it is and costs only
-// the read (see [affinity.NewBuilder]).
+// the read (see [affinity.NewBuilder]). The History's buyer index and the
+// co-purchase counts are updated from the current snapshot's in time
+// proportional to the changed customers and orders (plus linear copies);
+// the segment index, the neighbours and the engine are rebuilt.
 func (s *Shop) Refresh(ctx context.Context, src Source) error {
 	if ctx == nil {
 		return ErrNilContext
