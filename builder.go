@@ -100,12 +100,16 @@ func (b *Builder) thaw() {
 	b.gKey = make([]string, no)
 	b.gUnix = make([]int64, no)
 	b.lGroup = make([]uint32, base.NumLines())
+	c := uint32(0) // the customer of order o, walked along (no search per order)
+	nc := uint32(base.NumCustomers())
 	for o := range no {
-		c := uint32(base.OrderCustomer(OrderID(o)))
-		if c == uint32(NoCustomer) {
-			c = anonBucket
+		for c < nc && uint32(o) >= base.custOrderOff[c+1] {
+			c++
 		}
 		b.gCust[o] = c
+		if c == nc {
+			b.gCust[o] = anonBucket
+		}
 		b.gKey[o] = base.OrderKey(OrderID(o))
 		b.gUnix[o] = base.OrderUnix(OrderID(o))
 		for i := base.orderOff[o]; i < base.orderOff[o+1]; i++ {
