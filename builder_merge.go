@@ -4,14 +4,14 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"sync/atomic"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
 
-// mergeIndex switches the incremental buyer index of a Builder started
-// from a base History on; tests switch it off to compare with a full
-// build.
-var mergeIndex = true
+// noMergeIndex switches the incremental buyer index of a Builder started
+// from a base History off; tests do, to compare with a full build.
+var noMergeIndex atomic.Bool
 
 // mergeState is what a Builder started from a base History remembers so
 // that Build costs time in proportion to the change where it can: the
@@ -96,7 +96,7 @@ type buyerChange struct {
 // nothing, when the catalog moved a base product to other categories
 // (then every buyer of it moves: the full index is cheaper). Nil-safe.
 func (m *mergeState) reindex(ctx context.Context, h *History) (bool, error) {
-	if m == nil || !mergeIndex {
+	if m == nil || noMergeIndex.Load() {
 		return false, nil
 	}
 	base := m.base

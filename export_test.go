@@ -3,7 +3,5 @@ package affinity
 // SetMergeIndex switches the incremental buyer index of Builders started
 // from a base History on or off and returns the previous setting.
 func SetMergeIndex(on bool) bool {
-	was := mergeIndex
-	mergeIndex = on
-	return was
+	return !noMergeIndex.Swap(!on)
 }
