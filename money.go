@@ -110,26 +110,28 @@ func (m Money) Float() float64 { return float64(m) / MoneyScale }
 // String formats m in currency units with two decimals, or with up to four
 // when the amount has more precision, e.g. "2.55", "-11.20", "0.001".
 func (m Money) String() string {
-	neg := m < 0
+	var buf [24]byte
+	return string(m.Append(buf[:0]))
+}
+
+// Append appends the text of [Money.String] to b and returns the extended
+// buffer, without allocating when b has room.
+func (m Money) Append(b []byte) []byte {
 	u := uint64(m)
-	if neg {
+	if m < 0 {
+		b = append(b, '-')
 		u = -u
 	}
 	whole, frac := u/MoneyScale, u%MoneyScale
-	digits := 2
+	b = strconv.AppendUint(b, whole, 10)
+	b = append(b, '.', byte('0'+frac/1000), byte('0'+frac/100%10))
 	if frac%100 != 0 {
-		digits = 4
+		b = append(b, byte('0'+frac/10%10))
+		if frac%10 != 0 {
+			b = append(b, byte('0'+frac%10))
+		}
 	}
-	fs := fmt.Sprintf("%04d", frac)[:digits]
-	for digits > 2 && fs[len(fs)-1] == '0' {
-		fs = fs[:len(fs)-1]
-		digits--
-	}
-	s := strconv.FormatUint(whole, 10) + "." + fs
-	if neg {
-		s = "-" + s
-	}
-	return s
+	return b
 }
 
 // ErrMoney is returned (wrapped) by [ParseMoney] for text that is not a

@@ -187,8 +187,23 @@ func (b *boundedReader) scanCSV(chunk []byte) *ParseError {
 	lineLim, fieldLim := b.lim.line, b.lim.field
 	comma := b.comma
 	var bad *ParseError
+	i := 0
 scan:
-	for _, c := range chunk {
+	for ; i < len(chunk); i++ {
+		if rec == 0 && !inQuote && commaAt == 0 {
+			// Fast path at the start of a record: a whole line without a
+			// quote, no longer than either limit, needs no byte-by-byte
+			// state (no field in it can be longer than the line).
+			rest := chunk[i:]
+			j := bytes.IndexByte(rest, '\n')
+			if j >= 0 && int64(j) <= min(lineLim, fieldLim) && bytes.IndexByte(rest[:j], '"') < 0 {
+				b.line++
+				b.recLine, field, fb, fieldStart = b.line, 1, 0, true
+				i += j
+				continue
+			}
+		}
+		c := chunk[i]
 		if inQuote {
 			switch {
 			case quoteEnd:

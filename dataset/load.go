@@ -5,11 +5,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
+	"math/bits"
 	"os"
 	"slices"
 	"strconv"
@@ -805,21 +805,19 @@ func (l *loader) duplicate(rec []string, line int, group ...string) bool {
 // 1e-11 for 10,000 rows).
 type dupTracker struct {
 	seed  maphash.Seed
-	group uint64
+	group []string // the current group's fields
 	seen  map[uint64]struct{}
 }
 
-// hash returns the hash of fields, each length-prefixed.
+// hash returns the hash of fields, in order: each field is hashed on
+// its own and mixed into the running value, so that field boundaries
+// count ("ab","c" and "a","bc" differ).
 func (d *dupTracker) hash(fields []string) uint64 {
-	var h maphash.Hash
-	h.SetSeed(d.seed)
+	h := uint64(len(fields))
 	for _, f := range fields {
-		var n [8]byte
-		binary.LittleEndian.PutUint64(n[:], uint64(len(f)))
-		h.Write(n[:])
-		h.WriteString(f)
+		h = (bits.RotateLeft64(h, 29) ^ maphash.String(d.seed, f)) * 0x9e3779b97f4a7c15
 	}
-	return h.Sum64()
+	return h
 }
 
 // check reports whether rec was seen since group last changed; it
@@ -829,8 +827,8 @@ func (d *dupTracker) check(group, rec []string, limit int) bool {
 		d.seed = maphash.MakeSeed()
 		d.seen = make(map[uint64]struct{})
 	}
-	if g := d.hash(group); g != d.group {
-		d.group = g
+	if !slices.Equal(group, d.group) {
+		d.group = append(d.group[:0], group...)
 		clear(d.seen)
 	}
 	k := d.hash(rec)

@@ -2,6 +2,7 @@ package shop
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 
@@ -100,9 +101,15 @@ type Options struct {
 	// overrides Segment.Lookback. Workers is taken from Workers below.
 	Segment segment.Options
 
-	// Workers is the number of goroutines each build step uses; ≤ 0 means
-	// GOMAXPROCS. Results never depend on it.
+	// Workers is the number of goroutines each build step of [Open] uses;
+	// ≤ 0 means GOMAXPROCS. Results never depend on it.
 	Workers int
+	// RefreshWorkers is the number of goroutines each build step of
+	// [Shop.Refresh] uses. ≤ 0 means one fewer than Workers (at least
+	// one): a refresh runs beside the requests it must not slow down, and
+	// a build that takes every core keeps a request waiting for the Go
+	// scheduler's 10 ms time slice. Results never depend on it.
+	RefreshWorkers int
 	// Progress, when set, receives a report at the start and end of each
 	// build step — "load" (bytes or rows), "history", "segment", "count",
 	// "neighbours", "engine" — from the goroutine that builds.
@@ -117,6 +124,8 @@ type settings struct {
 	k       int
 	isNon   func(affinity.Product) bool
 	nonKeys map[string]bool
+	// refreshWorkers is Options.RefreshWorkers resolved
+	refreshWorkers int
 }
 
 func (o Options) resolve() (*settings, error) {
@@ -148,6 +157,14 @@ func (o Options) resolve() (*settings, error) {
 	}
 	if s.isNon == nil {
 		s.isNon = DefaultNonMerchandise
+	}
+	s.refreshWorkers = o.RefreshWorkers
+	if s.refreshWorkers <= 0 {
+		w := o.Workers
+		if w <= 0 {
+			w = runtime.GOMAXPROCS(0)
+		}
+		s.refreshWorkers = max(1, w-1)
 	}
 	s.nonKeys = make(map[string]bool, len(o.NonMerchandise))
 	for _, k := range o.NonMerchandise {

@@ -181,7 +181,8 @@ func (v *Values) of(c affinity.CustomerID) *Value {
 
 // valueState is the lazily fitted value model of a snapshot.
 type valueState struct {
-	once sync.Once
+	mu   sync.Mutex
+	done bool // v and err are the fit's outcome
 	v    *Values
 	err  error
 }
@@ -189,10 +190,28 @@ type valueState struct {
 // Value fits the value models once per snapshot, on first use (a CDNOW-sized
 // shop takes milliseconds, a million customers about a second), and
 // returns them. A shop whose data cannot support the models gets an error;
-// [Snapshot.Profile] then leaves Value out.
+// [Snapshot.Profile] then leaves Value out. A fit stopped by ctx is not
+// kept: the next call fits again. Once a snapshot's models have been
+// asked for, [Shop.Refresh] fits the next snapshot's before swapping it
+// in, so that requests do not wait for the fit after every refresh.
 func (s *Snapshot) Value(ctx context.Context) (*Values, error) {
-	s.values.once.Do(func() { s.values.v, s.values.err = s.fitValues(ctx) })
+	s.values.mu.Lock()
+	defer s.values.mu.Unlock()
+	if !s.values.done {
+		v, err := s.fitValues(ctx)
+		if err != nil && ctx.Err() != nil {
+			return nil, err
+		}
+		s.values.v, s.values.err, s.values.done = v, err, true
+	}
 	return s.values.v, s.values.err
+}
+
+// valuesAsked reports whether the value models of s have been fitted.
+func (s *Snapshot) valuesAsked() bool {
+	s.values.mu.Lock()
+	defer s.values.mu.Unlock()
+	return s.values.done
 }
 
 func (s *Snapshot) fitValues(ctx context.Context) (*Values, error) {

@@ -65,7 +65,8 @@ func TestRefreshMatchesRebuild(t *testing.T) {
 	for seed := range uint64(6) {
 		r := rand.New(rand.NewPCG(seed, 41))
 		sf := dataset.Generate(dataset.SyntheticOptions{Customers: 150 + r.IntN(150), Products: 60, Categories: 10, Seed: seed + 1, ViewsPerLine: -1})
-		var opts shop.Options
+		// refreshes and rebuilds on different numbers of workers
+		opts := shop.Options{Workers: 1 + int(seed%2), RefreshWorkers: 1 + int(seed%3)}
 		if seed%2 == 1 {
 			opts.Neighbors, opts.Measure = 5, "bm25"
 		}

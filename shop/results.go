@@ -3,7 +3,6 @@ package shop
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/shopaffinity/affinity"
@@ -40,22 +39,8 @@ func (r *Rec) Reasons() []Reason { return r.reasons[:r.nr] }
 // together with Running Shoes in 124 orders — 3.2× more often than
 // chance". It allocates: call it when the text is shown.
 func (r *Rec) Explanation() string {
-	rs := r.Reasons()
-	if len(rs) == 0 {
-		switch r.Source {
-		case recommend.SegmentPopular:
-			return "popular with customers like you"
-		case recommend.Repeat:
-			return "bought before and likely again"
-		default:
-			return "popular in the shop"
-		}
-	}
-	parts := make([]string, len(rs))
-	for i, x := range rs {
-		parts[i] = x.String()
-	}
-	return strings.Join(parts, "; ")
+	var buf [256]byte
+	return string(r.appendExplanation(buf[:0]))
 }
 
 // Reason is one piece of evidence for a [Rec].
@@ -82,22 +67,8 @@ type Reason struct {
 
 // String explains the reason in a sentence fragment.
 func (x Reason) String() string {
-	name := x.Name
-	if name == "" {
-		name = x.Product
-	}
-	switch x.Kind {
-	case recommend.Again:
-		return fmt.Sprintf("bought %d %s before, last %.0f days ago: due again", x.Count, plural(x.Count, "time", "times"), x.Days)
-	case recommend.After:
-		return fmt.Sprintf("bought after %s by %d %s — %.1f× more often than chance", name, x.Count, x.Unit, x.Lift)
-	default:
-		by := "by"
-		if x.Unit == "orders" {
-			by = "in"
-		}
-		return fmt.Sprintf("bought together with %s %s %d %s — %.1f× more often than chance", name, by, x.Count, x.Unit, x.Lift)
-	}
+	var buf [160]byte
+	return string(x.appendText(buf[:0]))
 }
 
 func plural(n int, one, many string) string {
@@ -151,15 +122,7 @@ type recJSON struct {
 
 // MarshalJSON encodes r with names for its source and reason kinds, the
 // price as an exact decimal string ("12.50") and the explanation.
-func (r Rec) MarshalJSON() ([]byte, error) {
-	j := recJSON{Product: r.Product, Name: r.Name, Category: r.Category, Price: r.Price.String(), Score: r.Score,
-		Source: r.Source, Reasons: make([]reasonJSON, r.nr), Explanation: r.Explanation()}
-	for i, x := range r.Reasons() {
-		j.Reasons[i] = reasonJSON{Kind: x.Kind, Product: x.Product, Name: x.Name, Count: x.Count,
-			Unit: x.Unit, Lift: x.Lift, Days: x.Days, Text: x.String()}
-	}
-	return json.Marshal(j)
-}
+func (r Rec) MarshalJSON() ([]byte, error) { return r.AppendJSON(make([]byte, 0, 512)) }
 
 // UnmarshalJSON decodes what MarshalJSON encodes (the explanation and
 // reason texts are derived and ignored).
@@ -194,13 +157,7 @@ type resultJSON struct {
 
 // MarshalJSON encodes the result with snake_case names.
 func (r Result) MarshalJSON() ([]byte, error) {
-	recs := r.Recs
-	if recs == nil {
-		recs = []Rec{}
-	}
-	j := resultJSON(r)
-	j.Recs = recs
-	return json.Marshal(j)
+	return r.AppendJSON(make([]byte, 0, 512*(1+len(r.Recs))))
 }
 
 // UnmarshalJSON decodes what MarshalJSON encodes.

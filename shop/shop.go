@@ -55,7 +55,7 @@ func Open(ctx context.Context, src Source, opts Options) (*Shop, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s, s.publish(ctx, b, rep)
+	return s, s.publish(ctx, b, rep, opts.Workers)
 }
 
 // OpenHistory builds the first snapshot from a History built elsewhere.
@@ -71,7 +71,7 @@ func OpenHistory(ctx context.Context, h *affinity.History, opts Options) (*Shop,
 		return nil, err
 	}
 	s := &Shop{set: set, stock: map[string]bool{}}
-	snap, err := newSnapshot(ctx, h, dataset.Report{Format: "history"}, set, nil)
+	snap, err := newSnapshot(ctx, h, dataset.Report{Format: "history"}, set, nil, opts.Workers)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +97,9 @@ func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 // the read (see [affinity.NewBuilder]). The History's buyer index and the
 // co-purchase counts are updated from the current snapshot's in time
 // proportional to the changed customers and orders (plus linear copies);
-// the segment index, the neighbours and the engine are rebuilt.
+// the segment index, the neighbours and the engine are rebuilt, on
+// [Options.RefreshWorkers] goroutines so that a core stays free for the
+// requests served meanwhile.
 func (s *Shop) Refresh(ctx context.Context, src Source) error {
 	if ctx == nil {
 		return ErrNilContext
@@ -108,12 +110,12 @@ func (s *Shop) Refresh(ctx context.Context, src Source) error {
 	s.refreshing.Lock()
 	defer s.refreshing.Unlock()
 	b := affinity.NewBuilder(s.cur.Load().h)
-	b.Workers = s.set.o.Workers
+	b.Workers = s.set.refreshWorkers
 	rep, err := s.load(ctx, src, b)
 	if err != nil {
 		return err
 	}
-	return s.publish(ctx, b, rep)
+	return s.publish(ctx, b, rep, s.set.refreshWorkers)
 }
 
 func (s *Shop) load(ctx context.Context, src Source, b *affinity.Builder) (dataset.Report, error) {
@@ -127,7 +129,7 @@ func (s *Shop) load(ctx context.Context, src Source, b *affinity.Builder) (datas
 	return rep, nil
 }
 
-func (s *Shop) publish(ctx context.Context, b *affinity.Builder, rep dataset.Report) error {
+func (s *Shop) publish(ctx context.Context, b *affinity.Builder, rep dataset.Report, workers int) error {
 	done := step(s.set.o.Progress, "history", int64(b.Len()), "lines")
 	h, err := b.Build(ctx)
 	if err != nil {
@@ -138,9 +140,15 @@ func (s *Shop) publish(ctx context.Context, b *affinity.Builder, rep dataset.Rep
 	if cur != nil && cur.h == h {
 		return nil // the source changed nothing: keep the snapshot
 	}
-	snap, err := newSnapshot(ctx, h, rep, s.set, cur)
+	snap, err := newSnapshot(ctx, h, rep, s.set, cur, workers)
 	if err != nil {
 		return err
+	}
+	if cur != nil && cur.valuesAsked() {
+		// the shop serves profiles: fit before the swap, not in a request
+		if _, err := snap.Value(ctx); err != nil && ctx.Err() != nil {
+			return fmt.Errorf("shop: value models: %w", err)
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -47,7 +47,8 @@ var emptyAsOf = time.Unix(0, 0).UTC()
 // snapshot of an earlier History of the same shop (h built on prev's
 // with affinity.NewBuilder): the co-purchase counts are then recounted
 // from prev's (similarity.Recount), in time proportional to the change.
-func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, set *settings, prev *Snapshot) (*Snapshot, error) {
+// workers is the number of goroutines of each build step.
+func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, set *settings, prev *Snapshot, workers int) (*Snapshot, error) {
 	o := set.o
 	asOf := o.AsOf
 	if asOf.IsZero() {
@@ -56,7 +57,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	if asOf.IsZero() {
 		asOf = emptyAsOf
 	}
-	s := &Snapshot{h: h, asOf: asOf, report: rep, nonMerch: roaring.New(), workers: o.Workers}
+	s := &Snapshot{h: h, asOf: asOf, report: rep, nonMerch: roaring.New(), workers: set.refreshWorkers}
 	cat := h.Catalog()
 	s.cats = make([]int, cat.NumProducts())
 	for p := range cat.NumProducts() {
@@ -80,7 +81,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	}
 	segOpts.Lookback = segOpts.Lookback.Or(DefaultLookback)
 	s.lookback = segOpts.Lookback
-	segOpts.Workers = o.Workers
+	segOpts.Workers = workers
 	done := step(prog, "segment", int64(h.NumCustomers()), "customers")
 	var err error
 	if h.NumOrders() > 0 || h.NumEvents() > 0 {
@@ -92,7 +93,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	}
 	done()
 
-	co := similarity.CountOptions{Scope: set.scope, Workers: o.Workers, Exclude: s.nonMerch}
+	co := similarity.CountOptions{Scope: set.scope, Workers: workers, Exclude: s.nonMerch}
 	if h.NumOrders() == 0 && h.NumEvents() > 0 {
 		// Rating data: no orders, the events are the interactions.
 		co.Scope, co.Events = similarity.Customer, true
@@ -114,7 +115,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	done()
 	s.counts = counts
 	done = step(prog, "neighbours", int64(cat.NumProducts()), "products")
-	if s.nb, err = similarity.NewIndex(ctx, counts, similarity.IndexOptions{Measure: set.measure, K: set.k, Workers: o.Workers}); err != nil {
+	if s.nb, err = similarity.NewIndex(ctx, counts, similarity.IndexOptions{Measure: set.measure, K: set.k, Workers: workers}); err != nil {
 		return nil, fmt.Errorf("shop: neighbours: %w", err)
 	}
 	done()

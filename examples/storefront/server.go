@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/shopaffinity/affinity/recommend"
@@ -127,6 +128,26 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// buffers are the response buffers of writeResult.
+var buffers = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+
+// writeResult writes a recommendation result, encoded by its own
+// appender into a pooled buffer: the hot path of the service, it skips
+// encoding/json's reflection and its validation of a Marshaler's output.
+func writeResult(w http.ResponseWriter, res shop.Result) error {
+	bp := buffers.Get().(*[]byte)
+	defer buffers.Put(bp)
+	b, err := res.AppendJSON((*bp)[:0])
+	if err != nil {
+		return err
+	}
+	*bp = append(b, '\n')
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(*bp)
+	return nil
+}
+
 // intParam reads an integer query parameter, def when absent.
 func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
 	s := r.URL.Query().Get(name)
@@ -169,8 +190,7 @@ func (srv *server) customerRecs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, res)
-	return nil
+	return writeResult(w, res)
 }
 
 // cartRequest is the body of POST /api/cart/recommendations.
@@ -193,8 +213,7 @@ func (srv *server) cartRecs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, res)
-	return nil
+	return writeResult(w, res)
 }
 
 func (srv *server) together(w http.ResponseWriter, r *http.Request) error {

@@ -1,0 +1,147 @@
+package shop
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/recommend"
+	"github.com/stretchr/testify/require"
+)
+
+// refReasonText is Reason.String written with fmt.
+func refReasonText(x Reason) string {
+	name := x.Name
+	if name == "" {
+		name = x.Product
+	}
+	switch x.Kind {
+	case recommend.Again:
+		return fmt.Sprintf("bought %d %s before, last %.0f days ago: due again", x.Count, plural(x.Count, "time", "times"), x.Days)
+	case recommend.After:
+		return fmt.Sprintf("bought after %s by %d %s — %.1f× more often than chance", name, x.Count, x.Unit, x.Lift)
+	default:
+		by := "by"
+		if x.Unit == "orders" {
+			by = "in"
+		}
+		return fmt.Sprintf("bought together with %s %s %d %s — %.1f× more often than chance", name, by, x.Count, x.Unit, x.Lift)
+	}
+}
+
+func refExplanation(r *Rec) string {
+	if r.nr == 0 {
+		switch r.Source {
+		case recommend.SegmentPopular:
+			return "popular with customers like you"
+		case recommend.Repeat:
+			return "bought before and likely again"
+		default:
+			return "popular in the shop"
+		}
+	}
+	var parts []string
+	for _, x := range r.Reasons() {
+		parts = append(parts, refReasonText(x))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// refMarshal encodes r through encoding/json's reflection on the JSON
+// shapes.
+func refMarshal(r Result) ([]byte, error) {
+	type refResult struct {
+		Customer  string    `json:"customer,omitempty"`
+		Known     bool      `json:"known"`
+		ColdStart bool      `json:"cold_start"`
+		AsOf      time.Time `json:"as_of"`
+		Ignored   []string  `json:"ignored,omitempty"`
+		Recs      []recJSON `json:"recommendations"`
+	}
+	out := refResult{Customer: r.Customer, Known: r.Known, ColdStart: r.ColdStart, AsOf: r.AsOf, Ignored: r.Ignored, Recs: []recJSON{}}
+	for i := range r.Recs {
+		x := &r.Recs[i]
+		j := recJSON{Product: x.Product, Name: x.Name, Category: x.Category, Price: x.Price.String(), Score: x.Score,
+			Source: x.Source, Reasons: []reasonJSON{}, Explanation: refExplanation(x)}
+		for _, y := range x.Reasons() {
+			j.Reasons = append(j.Reasons, reasonJSON{Kind: y.Kind, Product: y.Product, Name: y.Name, Count: y.Count,
+				Unit: y.Unit, Lift: y.Lift, Days: y.Days, Text: refReasonText(y)})
+		}
+		out.Recs = append(out.Recs, j)
+	}
+	return json.Marshal(out)
+}
+
+// TestAppendJSONMatchesEncodingJSON holds the hand-written encoder to
+// encoding/json byte for byte, on random results with hostile strings
+// (quotes, control characters, HTML, invalid UTF-8, U+2028), floats of
+// every magnitude, extreme money amounts and times in several zones; the
+// output also decodes back to the result.
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	pieces := []string{"a", "Zoë", "\"", "\\", "\n", "\t", "\b", "\f", "\r", "\x00", "\x1f", "<b>", "&", "\u2028", "\u2029",
+		"\xff", "\xe2\x82", "€", "😀", " ", "/", "'", "\x7f"}
+	str := func() string {
+		var b strings.Builder
+		for range r.IntN(6) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		return b.String()
+	}
+	float := func() float64 {
+		switch r.IntN(7) {
+		case 0:
+			return 0
+		case 6:
+			return math.Pow(10, r.Float64()*60-30) // every magnitude
+		case 1:
+			return r.Float64() * 1e-8
+		case 2:
+			return r.Float64() * 1e25
+		case 3:
+			return -r.Float64()
+		default:
+			return r.Float64() * 100
+		}
+	}
+	zones := []*time.Location{time.UTC, time.FixedZone("x", -7*3600), time.FixedZone("y", 5*3600+1800)}
+	sources := []recommend.Source{recommend.Neighbors, recommend.Repeat, recommend.SegmentPopular, recommend.Popular}
+	kinds := []recommend.ReasonKind{recommend.Together, recommend.After, recommend.Again}
+	units := []string{"orders", "customers", "purchases"}
+	for iter := range 2000 {
+		res := Result{Customer: str(), Known: r.IntN(2) == 0, ColdStart: r.IntN(2) == 0,
+			AsOf: time.Unix(r.Int64N(4e9), r.Int64N(1e9)*int64(r.IntN(2))).In(zones[r.IntN(len(zones))])}
+		for range r.IntN(3) {
+			res.Ignored = append(res.Ignored, str())
+		}
+		for range r.IntN(4) {
+			rec := Rec{Product: str(), Name: str(), Category: str(), Price: affinity.Money(r.Int64() >> r.IntN(64)), Score: float(),
+				Source: sources[r.IntN(len(sources))], nr: uint8(r.IntN(recommend.MaxReasons + 1))}
+			if r.IntN(10) == 0 {
+				rec.Price = math.MinInt64
+			}
+			for i := range int(rec.nr) {
+				rec.reasons[i] = Reason{Kind: kinds[r.IntN(len(kinds))], Product: str(), Name: str(), Count: r.IntN(1000) - 1,
+					Unit: units[r.IntN(len(units))], Lift: float(), Days: float()}
+			}
+			res.Recs = append(res.Recs, rec)
+		}
+		want, err := refMarshal(res)
+		require.NoError(t, err)
+		got, err := res.AppendJSON(nil)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got), "iteration %d", iter)
+		for i := range res.Recs {
+			require.Equal(t, refExplanation(&res.Recs[i]), res.Recs[i].Explanation())
+		}
+		var back Result
+		require.NoError(t, json.Unmarshal(got, &back), "iteration %d: %s", iter, got)
+	}
+	_, err := Result{AsOf: time.Unix(0, 0), Recs: []Rec{{Score: math.NaN(), Source: recommend.Popular}}}.AppendJSON(nil)
+	require.Error(t, err)
+}
