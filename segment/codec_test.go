@@ -120,6 +120,7 @@ func reseal(body []byte) []byte {
 }
 
 func TestDecodeValidatesTheBody(t *testing.T) {
+	t.Parallel()
 	good := encode(t, smallIndex(t, 13, 200))
 	body := good[16 : len(good)-16]
 	require.Equal(t, good, reseal(body), "the documented layout")

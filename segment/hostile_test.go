@@ -34,6 +34,7 @@ func allocated(f func()) uint64 {
 // during a non-atomic copy would, and the body at every length with a
 // valid checksum: every cut is an error wrapping ErrCorrupt.
 func TestDecodeEveryPrefix(t *testing.T) {
+	t.Parallel()
 	good := encode(t, exactIndex(t))
 	body := good[16 : len(good)-16]
 	step := 1

@@ -136,6 +136,7 @@ func TestQueriesMatchNaiveScan(t *testing.T) {
 // TestQueriesAcrossChunks uses more than 65,536 customers, so that the
 // build merges several partial results.
 func TestQueriesAcrossChunks(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds a 70,000-customer history")
 	}

@@ -24,6 +24,7 @@ import (
 // prints the RFM and lifecycle tables and category-affinity segments, and
 // checks random queries against the naive scan.
 func TestOnlineRetail(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("real data: skipped in -short mode")
 	}

@@ -137,6 +137,7 @@ func overlap(a, b map[affinity.CustomerID][]affinity.ProductID) float64 {
 // co-occurrences, on which the automatic fill grows) — and requires
 // recall@10 and NDCG@10 within 2 % of the dense model's.
 func TestSparseEASEQuality(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("fits dense EASE on 1,700 products")
 	}

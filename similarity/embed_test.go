@@ -123,6 +123,7 @@ func isZero(v []float64) bool {
 }
 
 func TestEmbeddingIndexMatchesPairwise(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	// more products than one column block, and some never bought
 	d := randomData(rand.New(rand.NewPCG(5, 50)), randomOptions{customers: 400, products: 2300, orders: 3000, maxLines: 6})

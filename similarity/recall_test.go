@@ -82,6 +82,7 @@ func TestPlantedComplementsRecall(t *testing.T) {
 }
 
 func TestPlantedComplementsRecallLarge(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("generates a 20,000-customer storefront")
 	}

@@ -16,6 +16,7 @@ import (
 // infinities, entries below the minimum support, and rows whose sampled
 // positions hold the best scores (so the estimate overshoots).
 func TestSelectRowMatchesSort(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(9, 9))
 	var top topK
 	fallbacks := 0

@@ -23,7 +23,7 @@ import (
 )
 
 // TestLoad runs 32 concurrent clients against the service on loopback for
-// 3 s (AFFINITY_LOAD_SECONDS overrides: .ci/run runs 20 s) while new orders
+// 1 s (AFFINITY_LOAD_SECONDS overrides: .ci/run runs 20 s) while new orders
 // refresh the shop every second: first at a steady 1,000 requests/s, the
 // target rate, then as fast as the clients can go. Before them, a shorter
 // steady phase without refreshes gives the idle latency to compare with.
@@ -31,7 +31,7 @@ import (
 // quantiles. It is left out of race-detector builds, whose timings mean
 // nothing.
 func TestLoad(t *testing.T) {
-	seconds := 3
+	seconds := 1
 	if v := os.Getenv("AFFINITY_LOAD_SECONDS"); v != "" {
 		fmt.Sscan(v, &seconds)
 	}
@@ -128,9 +128,9 @@ func TestLoad(t *testing.T) {
 			quantile(all, 0.5).Round(time.Microsecond), quantile(all, 0.99).Round(time.Microsecond),
 			all[len(all)-1].Round(time.Microsecond), failed.Load(), refreshes.Load())
 	}
-	run("steady 1000/s, no refresh", time.Duration(max(seconds/2, 2))*time.Second, 1000)
+	run("steady 1000/s, no refresh", time.Duration(max(seconds/2, 1))*time.Second, 1000)
 	refreshing.Store(true)
 	run("steady 1000/s", time.Duration(seconds)*time.Second, 1000)
-	run("flat out", time.Duration(max(seconds/4, 2))*time.Second, 0)
+	run("flat out", time.Duration(max(seconds/4, 1))*time.Second, 0)
 	assert.Positive(t, refreshes.Load(), "the shop refreshed during the load")
 }
