@@ -3,6 +3,7 @@ package benchmarks
 import (
 	"bufio"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -67,20 +68,28 @@ func Options(lines int) dataset.SyntheticOptions {
 
 // Generate generates the shop of about lines purchase lines and writes it
 // to dir/orders-<lines>.csv, unless a file of that name written by an
-// earlier call exists (the generator is deterministic). Each product keeps
-// its first category path only, so that category spend is never split
-// between paths.
+// earlier call holds the same purchases: the fingerprint of the generated
+// purchases is kept beside the file (<file>.fingerprint), so that a file
+// written by an earlier version of the generator is written again. Each
+// product keeps its first category path only, so that category spend is
+// never split between paths.
 func Generate(dir string, lines int) (*Shop, error) {
 	o := Options(lines)
 	path := filepath.Join(dir, fmt.Sprintf("orders-%d.csv", lines))
 	s := dataset.Generate(o)
 	sh := &Shop{Lines: lines, Rows: len(s.Purchases), Customers: o.Customers, Products: o.Products, Path: path}
 	sh.Category, sh.Sub = subjects(s)
+	fp := fingerprint(s)
 	if st, err := os.Stat(path); err == nil && st.Size() > 0 {
-		sh.Bytes = st.Size()
-		return sh, nil
+		if old, err := os.ReadFile(path + ".fingerprint"); err == nil && string(old) == fp {
+			sh.Bytes = st.Size()
+			return sh, nil
+		}
 	}
 	if err := writeCSV(path, s); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path+".fingerprint", []byte(fp), 0o644); err != nil {
 		return nil, err
 	}
 	st, err := os.Stat(path)
@@ -121,6 +130,25 @@ func subjects(s *dataset.Storefront) (cat, sub string) {
 	}
 	cat = best("", 0)
 	return cat, best(cat+affinity.CategorySep, 1)
+}
+
+// fingerprint returns a hash of the purchases and product categories of
+// s, in hex: what the CSV file is written from.
+func fingerprint(s *dataset.Storefront) string {
+	h := fnv.New64a()
+	var b []byte
+	for _, p := range s.Products {
+		b = append(append(append(b[:0], p.Key...), 0), p.Categories[0]...)
+		h.Write(append(b, '\n'))
+	}
+	for _, p := range s.Purchases {
+		b = append(append(append(append(append(b[:0], p.Customer...), 0), p.Order...), 0), p.Product...)
+		b = strconv.AppendInt(append(b, 0), p.Time.UnixNano(), 10)
+		b = strconv.AppendInt(append(b, 0), int64(p.Quantity), 10)
+		b = strconv.AppendInt(append(b, 0), int64(p.Price), 10)
+		h.Write(append(b, '\n'))
+	}
+	return fmt.Sprintf("%d purchases %016x", len(s.Purchases), h.Sum64())
 }
 
 func writeCSV(path string, s *dataset.Storefront) error {

@@ -35,6 +35,7 @@ func TestLoad(t *testing.T) {
 	if v := os.Getenv("AFFINITY_LOAD_SECONDS"); v != "" {
 		fmt.Sscan(v, &seconds)
 	}
+	defer tuneGC(defaultGOGC)() // as main does
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s, err := shop.Open(ctx, shop.Demo(), shop.Options{})

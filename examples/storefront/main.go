@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -37,6 +38,7 @@ type config struct {
 	addr, data, format, catalog string
 	ordersDB, ordersQuery       string
 	refresh                     time.Duration
+	gogc                        int
 }
 
 // defaultQuery reads the orders and order_lines tables of the schema in
@@ -55,6 +57,7 @@ func main() {
 	flag.StringVar(&c.ordersDB, "orders-db", "", "PostgreSQL URL of the orders database, polled every -refresh")
 	flag.StringVar(&c.ordersQuery, "orders-query", defaultQuery, "query of -orders-db; $1 is the updated-at cursor")
 	flag.DurationVar(&c.refresh, "refresh", 10*time.Second, "how often -orders-db is polled")
+	flag.IntVar(&c.gogc, "gogc", defaultGOGC, "garbage collector target percentage (GOGC); the GOGC environment variable, when set, wins")
 	flag.Parse()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	if err := run(c, log); err != nil {
@@ -63,7 +66,28 @@ func main() {
 	}
 }
 
+// defaultGOGC is the service's garbage collector target. A shop's heap is
+// mostly its long-lived snapshot, and a refresh allocates about a
+// snapshot's worth: at Go's default of 100 every refresh starts a
+// collection whose marking competes with the requests (in the load test,
+// p99 1.1 ms at 1,000 requests/s with refreshes instead of 0.6 ms). 400
+// lets the heap grow to five times the live data between collections
+// instead of twice: for a shop of several GB, run with -gogc 100 or set
+// GOMEMLIMIT to the memory the service may use.
+const defaultGOGC = 400
+
+// tuneGC sets the collector's target percentage unless GOGC is set in
+// the environment, and returns a function that restores the previous one.
+func tuneGC(percent int) (restore func()) {
+	if os.Getenv("GOGC") != "" || percent <= 0 {
+		return func() {}
+	}
+	prev := debug.SetGCPercent(percent)
+	return func() { debug.SetGCPercent(prev) }
+}
+
 func run(c config, log *slog.Logger) error {
+	defer tuneGC(c.gogc)()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	src, feed, closeDB, err := source(c)
