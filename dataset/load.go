@@ -553,10 +553,11 @@ type loader struct {
 	// formats), kept within Money.
 	putGross affinity.Money
 
-	cust, prod, order interner
-	named             map[string]*naming // products given a catalog entry
-	namedOrder        []string           // their keys in first-seen order
-	times             timeParser
+	prod        interner
+	cust, order owner
+	named       map[string]*naming // products given a catalog entry
+	namedOrder  []string           // their keys in first-seen order
+	times       timeParser
 }
 
 func newLoader(ctx context.Context, b *affinity.Builder, opts Options, format string) *loader {
@@ -806,8 +807,14 @@ func (l *loader) duplicate(rec []string, line int, group ...string) bool {
 type dupTracker struct {
 	seed  maphash.Seed
 	group []string // the current group's fields
-	seen  map[uint64]struct{}
+	// the hashes of the group's rows: the first few in a slice (an
+	// order has a handful of lines), the rest in a map
+	few  []uint64
+	seen map[uint64]struct{}
 }
+
+// dupFew is the number of row hashes per group kept in the slice.
+const dupFew = 32
 
 // hash returns the hash of fields, in order: each field is hashed on
 // its own and mixed into the running value, so that field boundaries
@@ -823,19 +830,32 @@ func (d *dupTracker) hash(fields []string) uint64 {
 // check reports whether rec was seen since group last changed; it
 // remembers at most limit rows per group.
 func (d *dupTracker) check(group, rec []string, limit int) bool {
-	if d.seen == nil {
+	if d.few == nil {
 		d.seed = maphash.MakeSeed()
-		d.seen = make(map[uint64]struct{})
+		d.few = make([]uint64, 0, dupFew)
 	}
 	if !slices.Equal(group, d.group) {
 		d.group = append(d.group[:0], group...)
-		clear(d.seen)
+		d.few = d.few[:0]
+		if len(d.seen) > 0 {
+			clear(d.seen)
+		}
 	}
 	k := d.hash(rec)
+	if slices.Contains(d.few, k) {
+		return true
+	}
 	if _, ok := d.seen[k]; ok {
 		return true
 	}
-	if len(d.seen) < limit {
+	switch {
+	case len(d.few)+len(d.seen) >= limit:
+	case len(d.few) < dupFew:
+		d.few = append(d.few, k)
+	default:
+		if d.seen == nil {
+			d.seen = make(map[uint64]struct{})
+		}
 		d.seen[k] = struct{}{}
 	}
 	return false
@@ -862,6 +882,23 @@ func (in *interner) get(s string) string {
 	}
 	in.last = v
 	return v
+}
+
+// owner returns an owned copy of a key (so that it does not pin the row
+// buffer it was sliced from), reusing the previous copy when the same key
+// comes again at once: the lines of one order, the orders of one customer
+// in a sorted file. A key that comes back later is copied again; the
+// Builder keeps one copy per distinct key and the others are garbage once
+// the line is added. For customer and order keys, whose distinct values
+// run into the millions, that is cheaper than a lookup per row in a map of
+// all of them.
+type owner struct{ last string }
+
+func (o *owner) get(s string) string {
+	if s != o.last {
+		o.last = strings.Clone(s)
+	}
+	return o.last
 }
 
 // timeParser parses times with a list of layouts, remembering the last
