@@ -140,6 +140,17 @@ func (h *History) OrderValue(o OrderID) Money {
 	return v
 }
 
+// OrderBought reports whether o has a bought line (a positive quantity):
+// an order of returns only is not a purchase.
+func (h *History) OrderBought(o OrderID) bool {
+	for i := h.orderOff[o]; i < h.orderOff[o+1]; i++ {
+		if h.lineQty[i] > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // Line returns purchase line i, 0 ≤ i < NumLines.
 func (h *History) Line(i int) Line {
 	return Line{Product: h.lineProduct[i], Quantity: h.lineQty[i], Price: h.linePrice[i]}

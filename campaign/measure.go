@@ -124,7 +124,7 @@ func Measure(ctx context.Context, h *affinity.History, msgs []Message, from, to 
 				if rev, ok = rev.Add(v); !ok {
 					return nil, fmt.Errorf("campaign: revenue of %q: %w", m.Customer, affinity.ErrMoneyRange)
 				}
-				if bought(h, o) {
+				if h.OrderBought(o) {
 					orders++
 				}
 			}
@@ -180,15 +180,4 @@ func diff(a, b []float64, z float64) (d, half float64) {
 		vb = 0
 	}
 	return ma - mb, z * math.Sqrt(va/float64(len(a))+vb/float64(len(b)))
-}
-
-// bought reports whether order o has a bought (positive quantity) line.
-func bought(h *affinity.History, o affinity.OrderID) bool {
-	lo, hi := h.OrderLines(o)
-	for i := lo; i < hi; i++ {
-		if h.LineQuantity(i) > 0 {
-			return true
-		}
-	}
-	return false
 }

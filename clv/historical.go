@@ -131,7 +131,7 @@ func Historical(ctx context.Context, h *affinity.History, asOf time.Time, opts H
 			if t > end {
 				continue
 			}
-			v, b := h.OrderValue(o-1), bought(h, o-1)
+			v, b := h.OrderValue(o-1), h.OrderBought(o-1)
 			in := false
 			for k := range ws {
 				if t > starts[k] {

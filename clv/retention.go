@@ -95,7 +95,7 @@ func Retention(ctx context.Context, h *affinity.History, start, end time.Time, o
 			if t > e {
 				break
 			}
-			if (t > sLo && t <= s || t > eLo) && bought(h, o) {
+			if (t > sLo && t <= s || t > eLo) && h.OrderBought(o) {
 				inStart = inStart || t > sLo && t <= s
 				inEnd = inEnd || t > eLo
 			}
@@ -195,7 +195,7 @@ func CohortRetention(ctx context.Context, h *affinity.History, asOf time.Time) (
 				break
 			}
 			k := monthIndex(t) - m0 - cohort
-			if k != last && k >= 0 && bought(h, o) {
+			if k != last && k >= 0 && h.OrderBought(o) {
 				row[k]++
 				last = k
 			}

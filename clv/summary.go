@@ -175,14 +175,14 @@ func Summarize(ctx context.Context, h *affinity.History, asOf time.Time, opts Su
 		for o := lo; o < hi; o++ {
 			t := h.OrderUnix(o)
 			if t > end {
-				if holdout && t <= hEnd && bought(h, o) {
+				if holdout && t <= hEnd && h.OrderBought(o) {
 					holdoutCount++
 				}
 				continue
 			}
 			v := h.OrderValue(o)
 			spend += v
-			if !bought(h, o) {
+			if !h.OrderBought(o) {
 				continue
 			}
 			if n == 0 {
@@ -212,15 +212,4 @@ func Summarize(ctx context.Context, h *affinity.History, asOf time.Time, opts Su
 		}
 	}
 	return s, nil
-}
-
-// bought reports whether order o has a line with a positive quantity.
-func bought(h *affinity.History, o affinity.OrderID) bool {
-	lo, hi := h.OrderLines(o)
-	for i := lo; i < hi; i++ {
-		if h.LineQuantity(i) > 0 {
-			return true
-		}
-	}
-	return false
 }
