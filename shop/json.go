@@ -61,10 +61,12 @@ func (r Result) AppendJSON(b []byte) ([]byte, error) {
 // AppendJSON appends the JSON encoding of r (as [Rec.MarshalJSON]) to b
 // and returns the extended buffer.
 func (r *Rec) AppendJSON(b []byte) ([]byte, error) {
-	src, err := r.Source.MarshalText()
-	if err != nil {
+	src := r.Source.String()
+	if src == "unknown" { // MarshalText's error, without its allocation on the way
+		_, err := r.Source.MarshalText()
 		return nil, fmt.Errorf("json: error calling MarshalText for type recommend.Source: %w", err)
 	}
+	var err error
 	b = append(b, `{"product":`...)
 	b = appendJSONString(b, r.Product)
 	if r.Name != "" {
@@ -82,18 +84,19 @@ func (r *Rec) AppendJSON(b []byte) ([]byte, error) {
 		return nil, err
 	}
 	b = append(b, `,"source":`...)
-	b = appendJSONString(b, string(src))
+	b = appendJSONString(b, src)
 	b = append(b, `,"reasons":[`...)
 	for i, x := range r.Reasons() {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		kind, err := x.Kind.MarshalText()
-		if err != nil {
+		kind := x.Kind.String()
+		if kind == "unknown" {
+			_, err := x.Kind.MarshalText()
 			return nil, fmt.Errorf("json: error calling MarshalText for type recommend.ReasonKind: %w", err)
 		}
 		b = append(b, `{"kind":`...)
-		b = appendJSONString(b, string(kind))
+		b = appendJSONString(b, kind)
 		b = append(b, `,"product":`...)
 		b = appendJSONString(b, x.Product)
 		if x.Name != "" {

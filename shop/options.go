@@ -108,7 +108,9 @@ type Options struct {
 	// [Shop.Refresh] uses. ≤ 0 means one fewer than Workers (at least
 	// one): a refresh runs beside the requests it must not slow down, and
 	// a build that takes every core keeps a request waiting for the Go
-	// scheduler's 10 ms time slice. Results never depend on it.
+	// scheduler's 10 ms time slice. The value models a snapshot fits on
+	// first use (see [Snapshot.Value]) use as many. Results never depend
+	// on it.
 	RefreshWorkers int
 	// Progress, when set, receives a report at the start and end of each
 	// build step — "load" (bytes or rows), "history", "segment", "count",
