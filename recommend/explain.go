@@ -2,6 +2,7 @@ package recommend
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/shopaffinity/affinity"
@@ -65,14 +66,24 @@ func (e *Engine) count(n uint32, seq bool) string {
 
 // times words a lift (≥ 1) as " — 3.2× more often than chance", or ""
 // when the pair is bought together about as often as chance would have it.
-func times(lift float32) string {
-	if lift < 1.05 {
-		return ""
+func times(lift float32) string { return string(AppendLift(nil, float64(lift))) }
+
+// AppendLift appends the words for a lift to b, as the engine's
+// explanations put them: " — 3.2× more often than chance" (one decimal
+// below 10, none from 10 on), or nothing below 1.05, where the pair is
+// bought together about as often as chance would have it and "1.0× more
+// often" would read as nonsense.
+func AppendLift(b []byte, lift float64) []byte {
+	if !(lift >= 1.05) {
+		return b
 	}
+	b = append(b, " — "...)
 	if lift < 10 {
-		return fmt.Sprintf(" — %.1f× more often than chance", lift)
+		b = strconv.AppendFloat(b, lift, 'f', 1, 64)
+	} else {
+		b = strconv.AppendFloat(b, lift, 'f', 0, 64)
 	}
-	return fmt.Sprintf(" — %.0f× more often than chance", lift)
+	return append(b, "× more often than chance"...)
 }
 
 func plural(n int, one, many string) string {

@@ -251,9 +251,7 @@ func (x Reason) appendText(b []byte) []byte {
 	b = strconv.AppendInt(b, int64(x.Count), 10)
 	b = append(b, ' ')
 	b = append(b, x.Unit...)
-	b = append(b, " — "...)
-	b = strconv.AppendFloat(b, x.Lift, 'f', 1, 64)
-	return append(b, "× more often than chance"...)
+	return recommend.AppendLift(b, x.Lift)
 }
 
 // appendExplanation appends r's explanation (see [Rec.Explanation]).

@@ -24,14 +24,25 @@ func refReasonText(x Reason) string {
 	case recommend.Again:
 		return fmt.Sprintf("bought %d %s before, last %.0f days ago: due again", x.Count, plural(x.Count, "time", "times"), x.Days)
 	case recommend.After:
-		return fmt.Sprintf("bought after %s by %d %s — %.1f× more often than chance", name, x.Count, x.Unit, x.Lift)
+		return fmt.Sprintf("bought after %s by %d %s", name, x.Count, x.Unit) + refLift(x.Lift)
 	default:
 		by := "by"
 		if x.Unit == "orders" {
 			by = "in"
 		}
-		return fmt.Sprintf("bought together with %s %s %d %s — %.1f× more often than chance", name, by, x.Count, x.Unit, x.Lift)
+		return fmt.Sprintf("bought together with %s %s %d %s", name, by, x.Count, x.Unit) + refLift(x.Lift)
 	}
+}
+
+// refLift is recommend.AppendLift written with fmt.
+func refLift(lift float64) string {
+	switch {
+	case !(lift >= 1.05):
+		return ""
+	case lift < 10:
+		return fmt.Sprintf(" — %.1f× more often than chance", lift)
+	}
+	return fmt.Sprintf(" — %.0f× more often than chance", lift)
 }
 
 func refExplanation(r *Rec) string {
