@@ -1,9 +1,9 @@
 package dataset
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"slices"
 	"strconv"
@@ -211,7 +211,7 @@ func (h *header) fail(src *csvSource, c int, reason string, err error) *ParseErr
 	if !h.has(c) {
 		return &ParseError{Line: src.line, Reason: reason, Err: err}
 	}
-	line, _ := src.cr.FieldPos(h.idx[c])
+	line := src.fieldLine(h.idx[c])
 	return &ParseError{Line: line, Column: h.idx[c] + 1, Field: h.text[c], Reason: reason, Err: err}
 }
 
@@ -225,47 +225,6 @@ type valueError struct {
 func (e *valueError) Error() string { return "invalid " + e.what + " " + strconv.Quote(e.text) }
 
 func (e *valueError) Unwrap() error { return e.err }
-
-// csvSource reads CSV records one at a time, reusing the record slice.
-type csvSource struct {
-	cr   *csv.Reader
-	line int // line of the last record
-}
-
-func newCSVSource(r io.Reader, comma rune) *csvSource {
-	cr := csv.NewReader(r)
-	if comma != 0 {
-		cr.Comma = comma
-	}
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	return &csvSource{cr: cr}
-}
-
-// next returns the next record. A record that is not valid CSV comes
-// back as bad, a row error; err is io.EOF at the end of the input or a
-// fatal error. Blank lines are skipped.
-func (s *csvSource) next() (rec []string, bad *ParseError, err error) {
-	rec, err = s.cr.Read()
-	if err == nil {
-		s.line, _ = s.cr.FieldPos(0)
-		return rec, nil, nil
-	}
-	if err == io.EOF {
-		return nil, nil, err
-	}
-	var mine *ParseError
-	if errors.As(err, &mine) {
-		return nil, nil, mine
-	}
-	var ce *csv.ParseError
-	if errors.As(err, &ce) {
-		s.line = ce.StartLine
-		return nil, &ParseError{Line: ce.StartLine, Reason: reasonMalformed,
-			Err: fmt.Errorf("%w (line %d, byte %d)", ce.Err, ce.Line, ce.Column)}, nil
-	}
-	return nil, nil, &ParseError{Line: s.line + 1, Reason: reasonRead, Err: err}
-}
 
 // csvKind selects the format rules applied to a purchase row.
 type csvKind uint8
@@ -288,7 +247,11 @@ func (l *loader) loadPurchaseCSV(r io.Reader, specs []colSpec, kind csvKind) err
 // record; malformed ones go to l.reject. With specs, the first record is
 // a header resolved by specs; without, every record is data and h is nil.
 func (l *loader) eachRecord(r io.Reader, specs []colSpec, row func(src *csvSource, rec []string, h *header) error) error {
-	src := newCSVSource(r, l.opts.Comma)
+	if !l.dups.seeded {
+		l.dups.setSeed(maphash.MakeSeed())
+	}
+	src := newCSVSource(r, l.opts.Comma, l.dups.seed)
+	defer src.close()
 	var h *header
 	for {
 		rec, bad, err := src.next()
@@ -387,7 +350,7 @@ func (l *loader) purchaseRow(src *csvSource, rec []string, h *header, kind csvKi
 		return l.reject(h.fail(src, colPrice, reasonMoneyRange,
 			fmt.Errorf("%d × %v: %w", qty, price, affinity.ErrMoneyRange)))
 	}
-	if l.duplicate(rec, line, customer, order, ts) {
+	if l.duplicateHash(src.hash(), line, customer, order, ts) {
 		return nil
 	}
 	name, cats := h.field(rec, colName), h.field(rec, colCategory)

@@ -35,7 +35,7 @@ func TestDupTrackerMatchesNaive(t *testing.T) {
 				if !want && len(naive) < limit {
 					naive[key] = true
 				}
-				if got := d.check([]string{g}, rec, limit); got != want {
+				if got := d.check([]string{g}, d.hash(rec), limit); got != want {
 					t.Fatalf("iteration %d, limit %d: row %q of group %s: duplicate %v, want %v", iter, limit, rec, g, got, want)
 				}
 			}

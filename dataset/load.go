@@ -429,9 +429,16 @@ func Formats() []string {
 }
 
 // Load reads purchases (or events) in opts.Format from r and adds them to
-// b, in one streaming pass with memory bounded by the longest row. Gzip
-// input is detected by its magic bytes and decompressed; a UTF-8
-// byte-order mark is skipped; lines may end in LF or CRLF.
+// b, in one streaming pass with memory bounded by the longest row and a
+// few blocks of input. Gzip input is detected by its magic bytes and
+// decompressed; a UTF-8 byte-order mark is skipped; lines may end in LF
+// or CRLF.
+//
+// The CSV formats are read in blocks of whole records: with more than one
+// core, decompression and CSV parsing run on other goroutines (up to
+// three) while the rows of earlier blocks are checked and added to b in
+// input order, so the result, the Report and every error are those of a
+// sequential read. Rows reach b only from the calling goroutine.
 //
 // In strict mode the first bad row stops the load with a [*ParseError]
 // naming line and column; with opts.Lenient bad rows are skipped and
@@ -787,7 +794,13 @@ func checkTime(t time.Time, text string) error {
 // otherwise. It reports whether the row is to be dropped
 // (Options.DropDuplicates).
 func (l *loader) duplicate(rec []string, line int, group ...string) bool {
-	if !l.dups.check(group, rec, l.lim.baskets) {
+	return l.duplicateHash(l.dups.hash(rec), line, group...)
+}
+
+// duplicateHash is duplicate for a row whose fields hash to k (see
+// dupTracker.hash).
+func (l *loader) duplicateHash(k uint64, line int, group ...string) bool {
+	if !l.dups.check(group, k, l.lim.baskets) {
 		return false
 	}
 	l.rep.Duplicates++
@@ -805,8 +818,9 @@ func (l *loader) duplicate(rec []string, line int, group ...string) bool {
 // their fields (a false match within one order has a probability below
 // 1e-11 for 10,000 rows).
 type dupTracker struct {
-	seed  maphash.Seed
-	group []string // the current group's fields
+	seed   maphash.Seed
+	seeded bool
+	group  []string // the current group's fields
 	// the hashes of the group's rows: the first few in a slice (an
 	// order has a handful of lines), the rest in a map
 	few  []uint64
@@ -820,18 +834,31 @@ const dupFew = 32
 // its own and mixed into the running value, so that field boundaries
 // count ("ab","c" and "a","bc" differ).
 func (d *dupTracker) hash(fields []string) uint64 {
+	if !d.seeded {
+		d.setSeed(maphash.MakeSeed())
+	}
+	return hashFields(d.seed, fields)
+}
+
+// setSeed sets the seed of the row hashes; the CSV reader hashes rows
+// with it while it parses them.
+func (d *dupTracker) setSeed(seed maphash.Seed) {
+	d.seed, d.seeded = seed, true
+}
+
+// hashFields returns the hash of fields with seed (see dupTracker.hash).
+func hashFields(seed maphash.Seed, fields []string) uint64 {
 	h := uint64(len(fields))
 	for _, f := range fields {
-		h = (bits.RotateLeft64(h, 29) ^ maphash.String(d.seed, f)) * 0x9e3779b97f4a7c15
+		h = (bits.RotateLeft64(h, 29) ^ maphash.String(seed, f)) * 0x9e3779b97f4a7c15
 	}
 	return h
 }
 
-// check reports whether rec was seen since group last changed; it
-// remembers at most limit rows per group.
-func (d *dupTracker) check(group, rec []string, limit int) bool {
+// check reports whether a row with hash k was seen since group last
+// changed; it remembers at most limit rows per group.
+func (d *dupTracker) check(group []string, k uint64, limit int) bool {
 	if d.few == nil {
-		d.seed = maphash.MakeSeed()
 		d.few = make([]uint64, 0, dupFew)
 	}
 	if !slices.Equal(group, d.group) {
@@ -841,7 +868,6 @@ func (d *dupTracker) check(group, rec []string, limit int) bool {
 			clear(d.seen)
 		}
 	}
-	k := d.hash(rec)
 	if slices.Contains(d.few, k) {
 		return true
 	}
@@ -942,11 +968,77 @@ func parseTime(layout, s string, loc *time.Location) (time.Time, bool) {
 		}
 		return time.Unix(n, 0).UTC(), true
 	}
-	t, err := time.ParseInLocation(layout, s, loc)
-	if err != nil || t.IsZero() {
+	t, ok := parseFixed(layout, s, loc)
+	if !ok {
+		var err error
+		if t, err = time.ParseInLocation(layout, s, loc); err != nil {
+			return time.Time{}, false
+		}
+	}
+	if t.IsZero() {
 		return time.Time{}, false
 	}
 	return t, true
+}
+
+// parseFixed parses s in one of the all-numeric layouts the CSV formats
+// default to (RFC 3339 in UTC included), when s has exactly the layout's
+// shape and valid fields;
+// otherwise it returns false and time.ParseInLocation decides. Where it
+// returns true the result is time.ParseInLocation's, about 4 times
+// faster.
+func parseFixed(layout, s string, loc *time.Location) (time.Time, bool) {
+	switch layout {
+	case "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02":
+	case time.RFC3339:
+		// in UTC only ("Z"); an offset takes the general parser
+		if len(s) != 20 || s[19] != 'Z' {
+			return time.Time{}, false
+		}
+		s, layout, loc = s[:19], "2006-01-02T15:04:05", time.UTC
+	default:
+		return time.Time{}, false
+	}
+	if len(s) != len(layout) {
+		return time.Time{}, false
+	}
+	for i := range len(layout) {
+		switch c := s[i]; layout[i] {
+		case '-', ' ', 'T', ':':
+			if c != layout[i] {
+				return time.Time{}, false
+			}
+		default:
+			if c < '0' || c > '9' {
+				return time.Time{}, false
+			}
+		}
+	}
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	year, month, day := num(0, 4), num(5, 2), num(8, 2)
+	var hour, minute, sec int
+	if len(s) > 10 {
+		hour, minute = num(11, 2), num(14, 2)
+	}
+	if len(s) > 16 {
+		sec = num(17, 2)
+	}
+	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, 0, loc), true
+}
+
+// daysIn returns the number of days of month in year (proleptic
+// Gregorian, as package time counts).
+func daysIn(month, year int) int {
+	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
 // parseQuantity parses an int32 quantity; "6.0" is accepted as 6.

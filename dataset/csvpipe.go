@@ -1,0 +1,508 @@
+package dataset
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// The CSV reader of the loaders splits the decoded input into blocks of
+// whole records and parses the blocks on other goroutines while the
+// loader applies the records of earlier blocks, in input order. Each
+// block is parsed by encoding/csv itself, so records, field positions
+// and malformed-record errors are exactly those of one encoding/csv
+// Reader over the whole input; only the cut points need care, and
+// csvRecordEnd finds them by following encoding/csv's rules (a record
+// ends at the end of a line unless a quoted field is still open there).
+
+// csvBlockSize is the size of a block handed to a parser: large enough
+// that the hand-over costs nothing, small enough that a few blocks in
+// flight cost little memory.
+var csvBlockSize = 256 << 10
+
+// csvWorkers returns the number of parsing goroutines; 0 parses on the
+// loader's goroutine.
+var csvWorkers = func() int {
+	return min(runtime.GOMAXPROCS(0)-1, 3)
+}
+
+// csvBlock is a run of whole CSV records and where it starts.
+type csvBlock struct {
+	data  []byte
+	line  int   // line number of data[0]
+	lines int   // line breaks in data
+	err   error // fatal read error after data; nil at the end of the input
+	last  bool  // the input ends after data (or err)
+	out   chan *csvBatch
+}
+
+// csvBatch is a parsed block.
+type csvBatch struct {
+	fields []string // the fields of every record, one after the other
+	recs   []csvRec
+	// lines holds, for the records whose fields do not all start on the
+	// record's first line (by index in recs), the line of each field
+	lines map[int][]int
+	err   error // fatal read error after the records
+	last  bool
+}
+
+// csvRec is one record of a batch.
+type csvRec struct {
+	end  int    // its fields are fields[previous end:end]
+	hash uint64 // of its fields, with the source's seed (see hashFields)
+	line int    // line the record starts on
+	bad  *ParseError
+}
+
+// csvSource reads CSV records one at a time, in input order.
+type csvSource struct {
+	comma rune
+	seed  maphash.Seed // of the record hashes
+	line  int          // line of the last record
+	rec   *csvRec      // the last record
+	recI  int          // its index in cur.recs
+
+	cur   *csvBatch
+	start int // fields of cur before the next record
+	i     int // next record of cur
+
+	batches chan *csvBatch // batches the loader is done with
+
+	// sequential mode: blocks are cut and parsed on the caller's goroutine
+	split *csvSplitter
+	done  bool
+
+	// pipelined mode
+	order chan chan *csvBatch
+	quit  chan struct{}
+	wg    sync.WaitGroup
+}
+
+func newCSVSource(r io.Reader, comma rune, seed maphash.Seed) *csvSource {
+	if comma == 0 {
+		comma = ','
+	}
+	s := &csvSource{comma: comma, seed: seed}
+	sp := &csvSplitter{r: r, comma: comma, line: 1}
+	sp.buf, sp.err = fill(r, make([]byte, 0, csvBlockSize))
+	workers := csvWorkers()
+	sp.free = make(chan []byte, 2*workers+4)
+	s.batches = make(chan *csvBatch, 2*workers+4)
+	if sp.err != nil || workers == 0 {
+		// The input fits in one block, or there is no core to spare:
+		// parse here.
+		s.split = sp
+		return s
+	}
+	s.order = make(chan chan *csvBatch, 2*workers+2)
+	s.quit = make(chan struct{})
+	work := make(chan *csvBlock)
+	s.wg.Add(1 + workers)
+	for range workers {
+		go func() {
+			defer s.wg.Done()
+			for b := range work {
+				out := parseCSVBlock(b, comma, s.seed, s.batches)
+				sp.recycle(b.data)
+				b.out <- out
+			}
+		}()
+	}
+	go func() {
+		defer s.wg.Done()
+		defer close(work)
+		defer close(s.order)
+		for {
+			b, ok := sp.next()
+			if !ok {
+				return
+			}
+			b.out = make(chan *csvBatch, 1)
+			select {
+			case s.order <- b.out:
+			case <-s.quit:
+				return
+			}
+			select {
+			case work <- b:
+			case <-s.quit:
+				return
+			}
+		}
+	}()
+	return s
+}
+
+// csvSplitter cuts the input into blocks of whole records.
+type csvSplitter struct {
+	r     io.Reader
+	comma rune
+	buf   []byte // read and not yet handed out; starts at a record
+	err   error  // of the last read; io.EOF at the end of the input
+	line  int    // line number of buf[0]
+	ended bool
+	free  chan []byte // block buffers the parsers are done with
+}
+
+// next returns the next block; false after the last one.
+func (sp *csvSplitter) next() (*csvBlock, bool) {
+	if sp.ended {
+		return nil, false
+	}
+	for {
+		n := len(sp.buf)
+		if sp.err != io.EOF {
+			// the end of the input ends the last record; otherwise cut
+			// after the last whole one (a read error drops a record it
+			// cut short, as encoding/csv does)
+			n = csvCut(sp.buf, sp.comma)
+		}
+		if sp.err == nil && n == 0 {
+			// not one whole record in the buffer: make room for more
+			sp.buf, sp.err = fill(sp.r, grow(sp.buf))
+			continue
+		}
+		b := &csvBlock{data: sp.buf[:n], line: sp.line}
+		b.lines = bytes.Count(b.data, []byte{'\n'})
+		sp.line += b.lines
+		if sp.err != nil {
+			b.last, sp.ended = true, true
+			if sp.err != io.EOF {
+				b.err = sp.err
+			}
+			return b, true
+		}
+		var next []byte
+		select {
+		case next = <-sp.free:
+		default:
+		}
+		if cap(next) < max(csvBlockSize, 2*(len(sp.buf)-n)) {
+			next = make([]byte, 0, max(csvBlockSize, 2*(len(sp.buf)-n)))
+		}
+		next = append(next[:0], sp.buf[n:]...)
+		sp.buf, sp.err = fill(sp.r, next)
+		return b, true
+	}
+}
+
+// recycle returns a block buffer to the splitter.
+func (sp *csvSplitter) recycle(buf []byte) {
+	if sp.free == nil {
+		return
+	}
+	select {
+	case sp.free <- buf[:0]:
+	default:
+	}
+}
+
+// grow doubles the capacity of buf, keeping its bytes.
+func grow(buf []byte) []byte {
+	n := make([]byte, len(buf), 2*max(cap(buf), 1))
+	copy(n, buf)
+	return n
+}
+
+// fill reads from r until buf is full or the input ends; err is io.EOF
+// at the end of the input.
+func fill(r io.Reader, buf []byte) ([]byte, error) {
+	for len(buf) < cap(buf) {
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
+}
+
+// close stops the goroutines of the source and waits for them, so that
+// nothing reads the input after the load returns.
+func (s *csvSource) close() {
+	if s.quit == nil || s.done {
+		return
+	}
+	s.done = true
+	close(s.quit)
+	for range s.order { // let the splitter finish a send
+	}
+	s.wg.Wait()
+}
+
+// next returns the next record. A record that is not valid CSV comes
+// back as bad, a row error; err is io.EOF at the end of the input or a
+// fatal error. Blank lines are skipped. The record slice stays valid
+// until the next call; its strings stay valid for good.
+func (s *csvSource) next() (rec []string, bad *ParseError, err error) {
+	for s.cur == nil || s.i == len(s.cur.recs) {
+		if s.cur != nil {
+			if s.cur.err != nil {
+				err := s.cur.err
+				var mine *ParseError
+				if errors.As(err, &mine) {
+					return nil, nil, mine
+				}
+				return nil, nil, &ParseError{Line: s.line + 1, Reason: reasonRead, Err: err}
+			}
+			if s.cur.last {
+				return nil, nil, io.EOF
+			}
+		}
+		if !s.nextBatch() {
+			return nil, nil, io.EOF
+		}
+	}
+	r := &s.cur.recs[s.i]
+	s.i++
+	s.line, s.rec, s.recI = r.line, r, s.i-1
+	from := s.start
+	s.start = r.end
+	if r.bad != nil {
+		return nil, r.bad, nil
+	}
+	return s.cur.fields[from:r.end], nil, nil
+}
+
+// nextBatch makes the next parsed block current; false at the end.
+func (s *csvSource) nextBatch() bool {
+	s.i, s.start = 0, 0
+	if s.cur != nil {
+		// the parsers reuse the batch
+		select {
+		case s.batches <- s.cur:
+		default:
+		}
+		s.cur = nil
+	}
+	if s.order == nil {
+		b, ok := s.split.next()
+		if !ok {
+			return false
+		}
+		s.cur = parseCSVBlock(b, s.comma, s.seed, s.batches)
+		s.split.recycle(b.data)
+		return true
+	}
+	out, ok := <-s.order
+	if !ok {
+		return false
+	}
+	s.cur = <-out
+	return true
+}
+
+// hash returns the hash of the last record's fields (see hashFields).
+func (s *csvSource) hash() uint64 { return s.rec.hash }
+
+// fieldLine returns the line field i of the last record starts on.
+func (s *csvSource) fieldLine(i int) int {
+	if lines := s.cur.lines[s.recI]; i < len(lines) {
+		return lines[i]
+	}
+	return s.line
+}
+
+// parseCSVBlock parses the records of b with encoding/csv, numbering
+// lines from b.line.
+func parseCSVBlock(b *csvBlock, comma rune, seed maphash.Seed, free chan *csvBatch) *csvBatch {
+	var out *csvBatch
+	select {
+	case out = <-free:
+		out.fields, out.recs, out.lines = out.fields[:0], out.recs[:0], nil
+	default:
+		out = new(csvBatch)
+	}
+	// room for a record per line, with as many fields as the first line
+	// has separators plus one
+	n := b.lines + 1
+	if cap(out.recs) < n {
+		out.recs = make([]csvRec, 0, n)
+	}
+	first := b.data
+	if i := bytes.IndexByte(first, '\n'); i >= 0 {
+		first = first[:i]
+	}
+	var sep [utf8.UTFMax]byte
+	perRec := bytes.Count(first, sep[:utf8.EncodeRune(sep[:], comma)]) + 1
+	if cap(out.fields) < n*perRec {
+		out.fields = make([]string, 0, n*perRec)
+	}
+	out.err, out.last = b.err, b.last
+	if bytes.IndexByte(b.data, '"') < 0 {
+		parsePlain(out, b, comma, seed)
+		return out
+	}
+	cr := csv.NewReader(bytes.NewReader(b.data))
+	cr.Comma = comma
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	off := b.line - 1
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var ce *csv.ParseError
+			if !errors.As(err, &ce) {
+				// not reachable for a bytes.Reader; keep the error
+				out.recs = append(out.recs, csvRec{end: len(out.fields), line: off + 1,
+					bad: &ParseError{Line: off + 1, Reason: reasonMalformed, Err: err}})
+				continue
+			}
+			out.recs = append(out.recs, csvRec{end: len(out.fields), line: ce.StartLine + off,
+				bad: &ParseError{Line: ce.StartLine + off, Reason: reasonMalformed,
+					Err: fmt.Errorf("%w (line %d, byte %d)", ce.Err, ce.Line+off, ce.Column)}})
+			continue
+		}
+		out.fields = append(out.fields, rec...)
+		first, _ := cr.FieldPos(0)
+		r := csvRec{end: len(out.fields), line: first + off, hash: hashFields(seed, rec)}
+		if l, _ := cr.FieldPos(len(rec) - 1); l != first {
+			lines := make([]int, len(rec))
+			for i := range rec {
+				l, _ := cr.FieldPos(i)
+				lines[i] = l + off
+			}
+			if out.lines == nil {
+				out.lines = make(map[int][]int)
+			}
+			out.lines[len(out.recs)] = lines
+		}
+		out.recs = append(out.recs, r)
+	}
+	return out
+}
+
+// parsePlain parses a block without any quote as encoding/csv does: every
+// line is a record of fields between separators, "\r\n" ends a line as
+// "\n" does, a blank line is skipped and a "\r" right before the end of
+// the input is dropped. Each record's text is one string, its fields
+// substrings of it.
+func parsePlain(out *csvBatch, b *csvBlock, comma rune, seed maphash.Seed) {
+	var sep [utf8.UTFMax]byte
+	sep2 := sep[:utf8.EncodeRune(sep[:], comma)]
+	data, line := b.data, b.line
+	for len(data) > 0 {
+		var text []byte
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			text, data = data[:i], data[i+1:]
+		} else {
+			text, data = data, nil // the last line, without a line break
+		}
+		if n := len(text); n > 0 && text[n-1] == '\r' {
+			text = text[:n-1]
+		}
+		if len(text) == 0 {
+			line++
+			continue // a blank line
+		}
+		rec := string(text)
+		start := len(out.fields)
+		for {
+			i := strings.Index(rec, string(sep2))
+			if i < 0 {
+				out.fields = append(out.fields, rec)
+				break
+			}
+			out.fields = append(out.fields, rec[:i])
+			rec = rec[i+len(sep2):]
+		}
+		out.recs = append(out.recs, csvRec{end: len(out.fields), line: line,
+			hash: hashFields(seed, out.fields[start:])})
+		line++
+	}
+}
+
+// csvCut returns the length of the longest prefix of buf made of whole
+// records, each ending with its line break; buf starts at a record.
+func csvCut(buf []byte, comma rune) int {
+	if bytes.IndexByte(buf, '"') < 0 {
+		// Without a quote every line is a record.
+		return bytes.LastIndexByte(buf, '\n') + 1
+	}
+	n := 0
+	for {
+		m, ok := csvRecordEnd(buf[n:], comma)
+		if !ok {
+			return n
+		}
+		n += m
+	}
+}
+
+// csvRecordEnd returns the length of the record at the start of buf, up
+// to and including the line break that ends it, following the rules of
+// encoding/csv (without LazyQuotes, TrimLeadingSpace or Comment): a
+// record ends at the end of its line unless a quoted field is open
+// there; a malformed field ends its record at the end of the line. ok is
+// false when buf ends first.
+func csvRecordEnd(buf []byte, comma rune) (n int, ok bool) {
+	var sep [utf8.UTFMax]byte
+	sep2 := sep[:utf8.EncodeRune(sep[:], comma)]
+	pos := 0 // start of the current line in buf
+	nl := bytes.IndexByte(buf, '\n')
+	if nl < 0 {
+		return 0, false
+	}
+	line := content(buf[:nl+1])
+	for {
+		// at the start of a field
+		if len(line) == 0 || line[0] != '"' {
+			i := bytes.Index(line, sep2)
+			field := line
+			if i >= 0 {
+				field = line[:i]
+			}
+			if i < 0 || bytes.IndexByte(field, '"') >= 0 {
+				return pos + nl + 1, true // last field, or a bare quote
+			}
+			line = line[i+len(sep2):]
+			continue
+		}
+		line = line[1:]
+		for {
+			i := bytes.IndexByte(line, '"')
+			if i < 0 {
+				// the quoted field goes on on the next line
+				pos += nl + 1
+				nl = bytes.IndexByte(buf[pos:], '\n')
+				if nl < 0 {
+					return 0, false
+				}
+				line = content(buf[pos : pos+nl+1])
+				continue
+			}
+			line = line[i+1:]
+			if len(line) > 0 && line[0] == '"' {
+				line = line[1:] // an escaped quote
+				continue
+			}
+			if bytes.HasPrefix(line, sep2) {
+				line = line[len(sep2):]
+				break // the next field
+			}
+			// end of line, or a quote followed by anything else: either
+			// way the record ends with this line
+			return pos + nl + 1, true
+		}
+	}
+}
+
+// content returns a line without its line break ("\n" or "\r\n").
+func content(line []byte) []byte {
+	line = line[:len(line)-1]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line
+}

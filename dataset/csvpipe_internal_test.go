@@ -1,0 +1,238 @@
+package dataset
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity"
+)
+
+// refRecord is what one Read of a plain encoding/csv Reader over the whole
+// input gives, in the loader's terms.
+type refRecord struct {
+	fields []string
+	line   int
+	lines  []int // per field
+	bad    string
+	fatal  string
+}
+
+// readReference reads the input with one encoding/csv Reader, the way the
+// loaders read CSV before the input was split into blocks.
+func readReference(r io.Reader, comma rune) []refRecord {
+	cr := csv.NewReader(bufio.NewReader(r))
+	cr.Comma = comma
+	cr.FieldsPerRecord = -1
+	var out []refRecord
+	last := 0
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return out
+		}
+		var ce *csv.ParseError
+		switch {
+		case err == nil:
+			l, _ := cr.FieldPos(0)
+			rr := refRecord{fields: rec, line: l}
+			for i := range rec {
+				fl, _ := cr.FieldPos(i)
+				rr.lines = append(rr.lines, fl)
+			}
+			last = l
+			out = append(out, rr)
+		case errors.As(err, &ce):
+			last = ce.StartLine
+			out = append(out, refRecord{line: ce.StartLine,
+				bad: fmt.Sprintf("line %d: %v (line %d, byte %d)", ce.StartLine, ce.Err, ce.Line, ce.Column)})
+		default:
+			return append(out, refRecord{fatal: fmt.Sprintf("line %d: %v", last+1, err)})
+		}
+	}
+}
+
+// readSource reads the input with csvSource.
+func readSource(r io.Reader, comma rune) []refRecord {
+	seed := maphash.MakeSeed()
+	src := newCSVSource(r, comma, seed)
+	defer src.close()
+	var out []refRecord
+	for {
+		rec, bad, err := src.next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			var pe *ParseError
+			if errors.As(err, &pe) {
+				return append(out, refRecord{fatal: fmt.Sprintf("line %d: %v", pe.Line, pe.Err)})
+			}
+			return append(out, refRecord{fatal: err.Error()})
+		}
+		if bad != nil {
+			out = append(out, refRecord{line: src.line, bad: fmt.Sprintf("line %d: %v", bad.Line, bad.Err)})
+			continue
+		}
+		if src.hash() != hashFields(seed, rec) {
+			return append(out, refRecord{fatal: "the record's hash is not that of its fields"})
+		}
+		rr := refRecord{fields: append([]string(nil), rec...), line: src.line}
+		for i := range rec {
+			rr.lines = append(rr.lines, src.fieldLine(i))
+		}
+		out = append(out, rr)
+	}
+}
+
+// failAfter returns its bytes and then a read error instead of EOF.
+type failAfter struct {
+	r   io.Reader
+	err error
+}
+
+func (f *failAfter) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if err == io.EOF {
+		return n, f.err
+	}
+	return n, err
+}
+
+// randomCSV returns text made of the bytes that matter to CSV parsing.
+func randomCSV(rng *rand.Rand, n int, comma rune) string {
+	pieces := []string{"a", "bc", string(comma), string(comma), "\"", "\"", "\"\"", "\n", "\n", "\r\n", "\r", " ", "é", "\n\n"}
+	var b strings.Builder
+	for range n {
+		b.WriteString(pieces[rng.IntN(len(pieces))])
+	}
+	return b.String()
+}
+
+// TestCSVSourceMatchesEncodingCSV checks that cutting the input into blocks
+// of whole records and parsing them in parallel gives exactly the records,
+// line numbers and malformed-record errors of one encoding/csv Reader
+// over the whole input, and the same records before a read error, for random text full of quotes,
+// separators and line breaks, every block size from 1 byte up, with and
+// without parsing goroutines.
+func TestCSVSourceMatchesEncodingCSV(t *testing.T) {
+	oldSize, oldWorkers := csvBlockSize, csvWorkers
+	t.Cleanup(func() { csvBlockSize, csvWorkers = oldSize, oldWorkers })
+	rng := rand.New(rand.NewPCG(7, 11))
+	fatal := errors.New("disk on fire")
+	for i := range 3000 {
+		comma := []rune{',', ';', '\t', 'é'}[i%4]
+		text := randomCSV(rng, rng.IntN(60), comma)
+		if i%5 == 0 {
+			// mostly plain lines, the fast path of the splitter
+			text = strings.Repeat("x,y,z\n", rng.IntN(20)) + text + strings.Repeat("u,v\n", rng.IntN(20))
+		}
+		want := readReference(strings.NewReader(text), comma)
+		// A read error ends the input after its last line break: a line it
+		// cuts short is not parsed (encoding/csv would report a malformed
+		// partial line before the error).
+		whole := text[:strings.LastIndexByte(text, '\n')+1]
+		wantFail := readReference(&failAfter{strings.NewReader(whole), fatal}, comma)
+		for _, workers := range []int{0, 1, 3} {
+			csvWorkers = func() int { return workers }
+			csvBlockSize = 1 + rng.IntN(40)
+			got := readSource(strings.NewReader(text), comma)
+			require.Equal(t, want, got, "input %q, comma %q, block %d, workers %d", text, comma, csvBlockSize, workers)
+			got = readSource(&failAfter{strings.NewReader(text), fatal}, comma)
+			require.Equal(t, wantFail, got, "input %q with a read error, comma %q, block %d, workers %d", text, comma, csvBlockSize, workers)
+		}
+	}
+}
+
+// TestCSVSourceCloseEarly checks that a load that stops early stops the
+// parsing goroutines and leaves no read of the input behind.
+func TestCSVSourceCloseEarly(t *testing.T) {
+	oldSize, oldWorkers := csvBlockSize, csvWorkers
+	t.Cleanup(func() { csvBlockSize, csvWorkers = oldSize, oldWorkers })
+	csvBlockSize, csvWorkers = 64, func() int { return 2 }
+	text := strings.Repeat("c1,o1,p1,2024-01-01,1,2.50\n", 10000)
+	r := &countingReader{r: strings.NewReader(text)}
+	src := newCSVSource(r, ',', maphash.MakeSeed())
+	for range 10 {
+		_, _, err := src.next()
+		require.NoError(t, err)
+	}
+	src.close()
+	n := r.n
+	require.Less(t, n, len(text), "the whole input was read for 10 records")
+	src.close() // a second close is harmless
+	require.Equal(t, n, r.n, "the input was read after close")
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+// TestLoadBlocksMatchSequential loads a file of many blocks, with quoted
+// names, multi-line fields, malformed and duplicate rows, once with
+// parsing goroutines and small blocks and once on one goroutine, and
+// checks that the purchases and the report are the same.
+func TestLoadBlocksMatchSequential(t *testing.T) {
+	oldSize, oldWorkers := csvBlockSize, csvWorkers
+	t.Cleanup(func() { csvBlockSize, csvWorkers = oldSize, oldWorkers })
+	rng := rand.New(rand.NewPCG(1, 2))
+	var b strings.Builder
+	b.WriteString("customer,order,product,name,time,quantity,price\n")
+	for i := range 20000 {
+		name := fmt.Sprintf("Item %d", i%300)
+		switch rng.IntN(50) {
+		case 0:
+			name = fmt.Sprintf("\"Item, %d\"", i%300) // quoted, with a separator
+		case 1:
+			name = "\"two\nlines\"" // a field over two lines
+		case 2:
+			name = "bad \" quote" // malformed
+		}
+		line := fmt.Sprintf("c%d,o%d,p%d,%s,2024-%02d-%02d 10:%02d:00,%d,%d.%02d\n",
+			i/7, i/3, rng.IntN(500), name, 1+i%12, 1+i%28, i%60, 1+rng.IntN(3), rng.IntN(20), rng.IntN(100))
+		b.WriteString(line)
+		if rng.IntN(100) == 0 {
+			b.WriteString(line) // an exact duplicate
+		}
+		if rng.IntN(200) == 0 {
+			b.WriteString("\r\n") // a blank line
+		}
+	}
+	data := b.String()
+	load := func(workers, block int) ([]affinity.Purchase, Report) {
+		csvWorkers, csvBlockSize = func() int { return workers }, block
+		var bl affinity.Builder
+		rep, err := Load(context.Background(), strings.NewReader(data), &bl, Options{Lenient: true})
+		require.NoError(t, err)
+		h, err := bl.Build(context.Background())
+		require.NoError(t, err)
+		return slices.Collect(h.Purchases()), rep
+	}
+	want, wantRep := load(0, len(data)+1)
+	require.NotZero(t, wantRep.Duplicates)
+	require.NotEmpty(t, wantRep.Skipped)
+	for _, w := range []int{1, 3} {
+		for _, block := range []int{100, 4096, 65536} {
+			got, rep := load(w, block)
+			require.Equal(t, wantRep, rep, "workers %d, block %d", w, block)
+			require.Equal(t, want, got, "workers %d, block %d", w, block)
+		}
+	}
+}
