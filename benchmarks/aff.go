@@ -3,7 +3,6 @@ package benchmarks
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/shopaffinity/affinity"
@@ -68,12 +67,7 @@ func (a *Affinity) Set(q Question) (Set, error) {
 		return Set{}, err
 	}
 	st := a.X.Stats(string(q), bm)
-	keys := make([]string, 0, bm.GetCardinality())
-	for k := range a.X.Keys(bm) {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return Set{Keys: keys, Customers: st.Customers, Spend: st.Revenue}, nil
+	return Set{Keys: a.X.SortedKeys(bm), Customers: st.Customers, Spend: st.Revenue}, nil
 }
 
 // Stats returns the count and net spend of the customers of q, without
@@ -109,12 +103,7 @@ func (a *Affinity) Cells(keys bool) ([5][5]Set, error) {
 			st := a.X.Stats("", bm)
 			out[r][f] = Set{Customers: st.Customers, Spend: st.Revenue}
 			if keys {
-				ks := []string{}
-				for k := range a.X.Keys(bm) {
-					ks = append(ks, k)
-				}
-				slices.Sort(ks)
-				out[r][f].Keys = ks
+				out[r][f].Keys = a.X.SortedKeys(bm)
 			}
 		}
 	}

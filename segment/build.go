@@ -1185,10 +1185,10 @@ func (b *builder) rfmScores(scored []uint32) (r, f, m []uint8) {
 		}
 	}
 	if b.opts.RFMScoring == RFMNTile {
-		keys := func(c uint32) string { return b.h.CustomerKey(affinity.CustomerID(c)) }
-		ntile(r, scored, func(c uint32) int64 { return b.lastBuy[c] }, keys)
-		ntile(f, scored, func(c uint32) int64 { return int64(b.freq[c]) }, keys)
-		ntile(m, scored, func(c uint32) int64 { return b.monetary[c] }, keys)
+		rank := keyRanks(scored, func(c uint32) string { return b.h.CustomerKey(affinity.CustomerID(c)) })
+		ntile(r, scored, func(c uint32) int64 { return b.lastBuy[c] }, rank)
+		ntile(f, scored, func(c uint32) int64 { return int64(b.freq[c]) }, rank)
+		ntile(m, scored, func(c uint32) int64 { return b.monetary[c] }, rank)
 		return
 	}
 	counted(r, func(c uint32) int { return int(b.recency[c]) }, false)
@@ -1205,23 +1205,51 @@ func (b *builder) rfmScores(scored []uint32) (r, f, m []uint8) {
 	return
 }
 
+// keyRanks returns, for the customers of scored in their order, their
+// ranks by key (compared as bytes; equal keys, which a History does not
+// have, by dense id). The keys are sorted once, so that the three NTILE
+// orders compare integers.
+func keyRanks(scored []uint32, key func(c uint32) string) []uint32 {
+	pos := make([]uint32, len(scored))
+	for i := range pos {
+		pos[i] = uint32(i)
+	}
+	slices.SortFunc(pos, func(a, b uint32) int {
+		ca, cb := scored[a], scored[b]
+		return cmp.Or(strings.Compare(key(ca), key(cb)), cmp.Compare(ca, cb))
+	})
+	rank := make([]uint32, len(scored))
+	for r, i := range pos {
+		rank[i] = uint32(r)
+	}
+	return rank
+}
+
 // ntile sets out[c] for the customers of scored to SQL's NTILE(5) OVER
 // (ORDER BY val(c), key(c)): in that order, the first n mod 5 tiles get
-// ⌊n/5⌋+1 customers and the others ⌊n/5⌋. Keys are compared as bytes;
-// equal keys (which a History does not have) fall back to the dense id.
-func ntile(out []uint8, scored []uint32, val func(c uint32) int64, key func(c uint32) string) {
-	ids := slices.Clone(scored)
-	slices.SortFunc(ids, func(a, b uint32) int {
-		return cmp.Or(cmp.Compare(val(a), val(b)), strings.Compare(key(a), key(b)), cmp.Compare(a, b))
+// ⌊n/5⌋+1 customers and the others ⌊n/5⌋. rank holds the key order of
+// scored (see keyRanks).
+func ntile(out []uint8, scored []uint32, val func(c uint32) int64, rank []uint32) {
+	type row struct {
+		v    int64
+		rank uint32
+		c    uint32
+	}
+	rows := make([]row, len(scored))
+	for i, c := range scored {
+		rows[i] = row{val(c), rank[i], c}
+	}
+	slices.SortFunc(rows, func(a, b row) int {
+		return cmp.Or(cmp.Compare(a.v, b.v), cmp.Compare(a.rank, b.rank))
 	})
-	n := len(ids)
+	n := len(rows)
 	size, rem := n/5, n%5
 	large := rem * (size + 1) // rows in the larger tiles
-	for i, c := range ids {
+	for i, r := range rows {
 		if i < large {
-			out[c] = uint8(1 + i/(size+1))
+			out[r.c] = uint8(1 + i/(size+1))
 		} else {
-			out[c] = uint8(1 + rem + (i-large)/size)
+			out[r.c] = uint8(1 + rem + (i-large)/size)
 		}
 	}
 }

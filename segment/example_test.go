@@ -152,3 +152,19 @@ func ExampleTransition() {
 	// loyal three months ago, at risk now: 25
 	// still champions: 224
 }
+
+// ExampleIndex_SortedKeys lists an audience for an export, sorted by
+// customer key, with its count and spend.
+func ExampleIndex_SortedKeys() {
+	h := exampleShop()
+	asOf := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	x, err := segment.Build(context.Background(), h, asOf, segment.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	buyers, _ := x.Eval(segment.Frequency().GE(1))
+	st := x.Stats("buyers", buyers)
+	fmt.Println(x.SortedKeys(buyers), st.Customers, st.Revenue)
+	// Output: [ann bob cy] 3 295.00
+}

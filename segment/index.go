@@ -271,6 +271,11 @@ type Index struct {
 
 	lookupOnce sync.Once
 	byKey      []uint32 // customer ids sorted by key, built on first lookup
+	keyRank    []uint32 // per customer id: its position in byKey
+	sorted     []string // the keys in byKey order
+
+	statsOnce sync.Once
+	statCols  []statCol // per customer, decoded on the first small Stats
 }
 
 const noParent = ^uint32(0)
@@ -311,22 +316,7 @@ func (x *Index) CustomerKey(c affinity.CustomerID) string {
 // first call sorts the keys once (O(n log n)); later calls are binary
 // searches.
 func (x *Index) LookupCustomer(key string) (affinity.CustomerID, bool) {
-	x.lookupOnce.Do(func() {
-		ids := make([]uint32, len(x.keys))
-		for i := range ids {
-			ids[i] = uint32(i)
-		}
-		slices.SortFunc(ids, func(a, b uint32) int {
-			if x.keys[a] < x.keys[b] {
-				return -1
-			}
-			if x.keys[a] > x.keys[b] {
-				return 1
-			}
-			return int(a) - int(b)
-		})
-		x.byKey = ids
-	})
+	x.lookupOnce.Do(x.sortKeys)
 	i, ok := slices.BinarySearchFunc(x.byKey, key, func(id uint32, k string) int {
 		switch kk := x.keys[id]; {
 		case kk < k:
@@ -340,6 +330,106 @@ func (x *Index) LookupCustomer(key string) (affinity.CustomerID, bool) {
 		return 0, false
 	}
 	return affinity.CustomerID(x.byKey[i]), true
+}
+
+// sortKeys sorts the customer ids by key (as bytes, then by id) into
+// byKey and records each id's position in keyRank.
+func (x *Index) sortKeys() {
+	ids := make([]uint32, len(x.keys))
+	for i := range ids {
+		ids[i] = uint32(i)
+	}
+	slices.SortFunc(ids, func(a, b uint32) int {
+		if x.keys[a] < x.keys[b] {
+			return -1
+		}
+		if x.keys[a] > x.keys[b] {
+			return 1
+		}
+		return int(a) - int(b)
+	})
+	x.byKey = ids
+	x.keyRank = make([]uint32, len(ids))
+	x.sorted = make([]string, len(ids))
+	for r, id := range ids {
+		x.keyRank[id] = uint32(r)
+		x.sorted[r] = x.keys[id]
+	}
+}
+
+// SortedKeys returns the shop customer ids of the customers in set in
+// ascending order of the keys compared as bytes (SQL's ORDER BY on the
+// key in the C collation), the form an export or a mailing list wants.
+// Ids outside the index are skipped. The first call (of SortedKeys or
+// [Index.LookupCustomer]) sorts all keys once, O(n log n), and keeps 24
+// bytes per customer; later calls take time linear in the size of set
+// (the ids' ranks are radix-sorted), or in the customers for a set of
+// more than a sixteenth of them (the keys are walked in order).
+func (x *Index) SortedKeys(set *roaring.Bitmap) []string {
+	x.lookupOnce.Do(x.sortKeys)
+	n := len(x.keys)
+	ids := set.ToArray()
+	if i, _ := slices.BinarySearch(ids, uint32(n)); i < len(ids) {
+		ids = ids[:i] // not customers of the index
+	}
+	keys := make([]string, 0, len(ids))
+	if len(ids) > n/denseKeys {
+		// A large set: mark it and walk the keys in order.
+		marks := make([]uint64, (n+63)/64)
+		for _, c := range ids {
+			marks[c/64] |= 1 << (c % 64)
+		}
+		for r, c := range x.byKey {
+			if marks[c/64]&(1<<(c%64)) != 0 {
+				keys = append(keys, x.sorted[r])
+			}
+		}
+		return keys
+	}
+	ranks := ids // sorted in place of the ids
+	for i, c := range ids {
+		ranks[i] = x.keyRank[c]
+	}
+	radixSort(ranks, uint32(n))
+	for _, r := range ranks {
+		keys = append(keys, x.sorted[r])
+	}
+	return keys
+}
+
+// denseKeys is the divisor of the customers above which SortedKeys walks
+// all keys instead of sorting the set's ranks (measured on a million
+// customers: walking is faster from a tenth to a quarter of them).
+const denseKeys = 16
+
+// radixSort sorts v, whose values are below limit, in place: least
+// significant byte first, one counting pass per byte limit needs.
+func radixSort(v []uint32, limit uint32) {
+	if len(v) < 256 {
+		slices.Sort(v)
+		return
+	}
+	tmp := make([]uint32, len(v))
+	src, dst := v, tmp
+	top := max(limit, 1) - 1 // the largest possible value
+	for shift := uint(0); shift < 32 && (shift == 0 || top>>shift > 0); shift += 8 {
+		var count [257]int
+		for _, x := range src {
+			count[(x>>shift)&0xff+1]++
+		}
+		for i := 1; i < 257; i++ {
+			count[i] += count[i-1]
+		}
+		for _, x := range src {
+			d := (x >> shift) & 0xff
+			dst[count[d]] = x
+			count[d]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &v[0] {
+		copy(v, src)
+	}
 }
 
 // Keys returns the shop customer ids of the customers in set, in ascending

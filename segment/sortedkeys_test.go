@@ -1,0 +1,52 @@
+package segment_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/segment"
+)
+
+// TestSortedKeys checks SortedKeys against sorting the keys of Keys, for
+// random subsets of every density, the empty set and ids past the index.
+func TestSortedKeys(t *testing.T) {
+	t.Parallel()
+	// keys in an order of their own, not that of the ids
+	rng := rand.New(rand.NewPCG(1, 9))
+	var b affinity.Builder
+	at := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 3000 {
+		key := strconv.FormatUint(rng.Uint64(), 36)
+		if i%10 == 0 {
+			key = "c" + key[:2] // short keys, prefixes of others
+		}
+		require.NoError(t, b.Add(affinity.Purchase{Customer: key, Product: "p", Time: at.Add(time.Duration(i) * time.Hour), Quantity: 1, Price: 1}))
+	}
+	h, err := b.Build(context.Background())
+	require.NoError(t, err)
+	x, err := segment.Build(context.Background(), h, h.Latest(), segment.Options{})
+	require.NoError(t, err)
+	require.False(t, slices.IsSorted(slices.Collect(x.Keys(x.All()))), "the keys are not in id order")
+	n := x.NumCustomers()
+	for _, density := range []float64{0, 0.001, 0.05, 0.3, 1} {
+		set := roaring.New()
+		for c := range n {
+			if rng.Float64() < density {
+				set.Add(uint32(c))
+			}
+		}
+		set.Add(uint32(n + 5)) // not a customer of the index
+		want := append([]string{}, slices.Sorted(x.Keys(set))...)
+		got := x.SortedKeys(set)
+		require.Equal(t, want, got, "density %v", density)
+		require.True(t, slices.IsSorted(got))
+	}
+}
