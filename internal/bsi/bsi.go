@@ -314,7 +314,14 @@ func (b *BSI) Values(dst []int64, set *roaring.Bitmap) []int64 {
 		return dst
 	}
 	ids := set.ToArray()
-	var pos [1 << 16]int32 // position in ids of each low value of the chunk
+	// pos maps the low 16 bits of a column of the current chunk to its
+	// position in ids; sized to the largest low value, not 2^16 entries,
+	// so that decoding a small index does not allocate 256 KiB per call
+	top := uint16(0)
+	for _, c := range ids {
+		top = max(top, uint16(c))
+	}
+	pos := make([]int32, int(top)+1)
 	for i := 0; i < n; {
 		key := ids[i] >> 16
 		start := i
