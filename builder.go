@@ -96,10 +96,10 @@ func (b *Builder) thaw() {
 	b.cat.from(base.catalog)
 	b.customers = base.customers.clone()
 	no := base.NumOrders()
-	b.gCust = make([]uint32, no)
-	b.gKey = make([]string, no)
-	b.gUnix = make([]int64, no)
-	b.lGroup = make([]uint32, base.NumLines())
+	b.gCust = make([]uint32, no, roomFor(no))
+	b.gKey = make([]string, no, roomFor(no))
+	b.gUnix = make([]int64, no, roomFor(no))
+	b.lGroup = make([]uint32, base.NumLines(), roomFor(base.NumLines()))
 	c := uint32(0) // the customer of order o, walked along (no search per order)
 	nc := uint32(base.NumCustomers())
 	for o := range no {
@@ -116,23 +116,36 @@ func (b *Builder) thaw() {
 			b.lGroup[i] = uint32(o)
 		}
 	}
-	b.lProduct = slices.Clone(base.lineProduct)
-	b.lQty = slices.Clone(base.lineQty)
-	b.lPrice = slices.Clone(base.linePrice)
+	b.lProduct = cloneRoom(base.lineProduct)
+	b.lQty = cloneRoom(base.lineQty)
+	b.lPrice = cloneRoom(base.linePrice)
 	for i, q := range b.lQty {
 		v, _ := b.lPrice[i].Mul(int64(q))
 		b.gross += max(v, -v) // base's own gross fits: Add checked it
 	}
-	b.eCust = make([]uint32, base.NumEvents())
+	b.eCust = make([]uint32, base.NumEvents(), roomFor(base.NumEvents()))
 	for c := range base.NumCustomers() {
 		for i := base.evOff[c]; i < base.evOff[c+1]; i++ {
 			b.eCust[i] = uint32(c)
 		}
 	}
-	b.eProduct = slices.Clone(base.evProduct)
-	b.eUnix = slices.Clone(base.evUnix)
-	b.eKind = slices.Clone(base.evKind)
-	b.eWeight = slices.Clone(base.evWeight)
+	b.eProduct = cloneRoom(base.evProduct)
+	b.eUnix = cloneRoom(base.evUnix)
+	b.eKind = cloneRoom(base.evKind)
+	b.eWeight = cloneRoom(base.evWeight)
+}
+
+// roomFor returns the capacity of a copied column of n entries: room for
+// a refresh's new lines (a sixteenth more, at least 4,096), so that the
+// first Add after thaw does not double, and copy again, every column of
+// a large base.
+func roomFor(n int) int { return n + n/16 + 4096 }
+
+// cloneRoom copies s into a slice of capacity roomFor(len(s)).
+func cloneRoom[S ~[]E, E any](s S) S {
+	c := make(S, len(s), roomFor(len(s)))
+	copy(c, s)
+	return c
 }
 
 // Len returns the number of purchase lines added so far (those of a base
