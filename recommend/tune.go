@@ -36,6 +36,13 @@ type Grid struct {
 	// Validation is the length of the validation window: the last weeks
 	// before asOf, held out; default 28 days.
 	Validation time.Duration
+	// Holdout is what is held out for validation: the last Validation
+	// before asOf ([HoldoutTime], the default) or a random quarter of
+	// each validation customer's products ([HoldoutRandom], drawn with
+	// Seed).
+	Holdout Holdout
+	// Seed seeds HoldoutRandom.
+	Seed uint64
 	// K is the list length scored; default 10.
 	K int
 	// Explore scores only the items new to each customer (cross-sell);
@@ -95,8 +102,9 @@ type Tuning struct {
 	Best Trial
 	// Trials are every candidate tried, in order.
 	Trials []Trial
-	// Validation is the window (From, To] the candidates were scored on,
-	// and Customers the number of customers scored.
+	// Validation is the window (From, To] the candidates were scored on
+	// (From = To = asOf with HoldoutRandom), and Customers the number of
+	// customers scored.
 	From, To  time.Time
 	Customers int
 }
@@ -109,6 +117,11 @@ type Tuning struct {
 // searched one dimension at a time, in the order model, half-life,
 // popularity blend, next-basket mix, each keeping the best so far (a
 // coordinate search: 2–4 candidates per dimension, not their product).
+//
+// With Grid.Holdout [HoldoutRandom] the candidates are built, as of
+// asOf, from h without a random quarter of each validation customer's
+// products instead, and scored on those: for data whose use (or test) is
+// not the future, such as ratings.
 //
 // To measure the tuned engine without overfitting, call Tune on the
 // training side only (asOf the end of training), so that the validation
@@ -130,9 +143,24 @@ func Tune(ctx context.Context, h *affinity.History, asOf time.Time, grid Grid) (
 		return nil, fmt.Errorf("%w: Grid.K = %d, at most MaxK = %d", ErrInvalidOptions, g.K, MaxK)
 	}
 	from := asOf.Add(-g.Validation)
-	val := validationSet(h, from, asOf, g)
-	if len(val.users) == 0 {
-		return nil, fmt.Errorf("%w: no customer bought both before %s and in the window", ErrNoValidation, from.Format(time.DateOnly))
+	var val *validation
+	train := h // what the candidates are built from, as of from
+	switch g.Holdout {
+	case HoldoutTime:
+		if val = validationSet(h, from, asOf, g); len(val.users) == 0 {
+			return nil, fmt.Errorf("%w: no customer bought both before %s and in the window", ErrNoValidation, from.Format(time.DateOnly))
+		}
+	case HoldoutRandom:
+		var err error
+		if val, train, err = randomHoldout(ctx, h, asOf, g); err != nil {
+			return nil, err
+		}
+		if len(val.users) == 0 {
+			return nil, fmt.Errorf("%w: no customer with %d products by %s", ErrNoValidation, MinHoldoutProducts, asOf.Format(time.DateOnly))
+		}
+		from = asOf
+	default:
+		return nil, fmt.Errorf("%w: Grid.Holdout %v", ErrInvalidOptions, g.Holdout)
 	}
 	t := &Tuning{From: from, To: asOf, Customers: len(val.users)}
 	total := int64(len(g.Models) + len(g.HalfLives) + len(g.Blends) + len(g.RepeatWeights))
@@ -141,12 +169,12 @@ func Tune(ctx context.Context, h *affinity.History, asOf time.Time, grid Grid) (
 		idx, ok := indexes[mi]
 		if !ok {
 			var err error
-			if idx, err = g.Models[mi].Index(ctx, h, from); err != nil {
+			if idx, err = g.Models[mi].Index(ctx, train, from); err != nil {
 				return Trial{}, err
 			}
 			indexes[mi] = idx
 		}
-		e, err := New(ctx, h, idx, from, o)
+		e, err := New(ctx, train, idx, from, o)
 		if err != nil {
 			return Trial{}, err
 		}
@@ -278,11 +306,17 @@ func validationSet(h *affinity.History, from, to time.Time, g Grid) *validation 
 		v.users = append(v.users, c)
 		v.off = append(v.off, int32(len(v.rel)))
 	}
-	v.idcg = make([]float64, g.K+1)
-	for i := 1; i <= g.K; i++ {
-		v.idcg[i] = v.idcg[i-1] + 1/math.Log2(float64(i+1))
-	}
+	v.idcg = idcgTable(g.K)
 	return v
+}
+
+// idcgTable returns the ideal DCG of 0 to k relevant products.
+func idcgTable(k int) []float64 {
+	t := make([]float64, k+1)
+	for i := 1; i <= k; i++ {
+		t[i] = t[i-1] + 1/math.Log2(float64(i+1))
+	}
+	return t
 }
 
 // score returns the mean NDCG@K of e's lists over the validation users.

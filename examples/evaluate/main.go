@@ -81,6 +81,7 @@ type config struct {
 	split, cutoff, by         string
 	ratio                     float64
 	seed                      uint64
+	randomSplit               bool // set by splitHistory
 	k                         int
 	recommenders              string
 	excludeSeen               bool
@@ -234,6 +235,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, r := range recs {
 		if e, ok := r.(*evaluate.Engine); ok && e.Tune != nil {
 			e.Tune.Explore = opts.ExcludeSeen
+			if c.randomSplit {
+				e.Tune.Holdout, e.Tune.Seed = recommend.HoldoutRandom, c.seed
+			}
 		}
 	}
 	opts.Progress = progressLine(stderr)
@@ -363,6 +367,9 @@ func splitHistory(ctx context.Context, c *config, h *affinity.History, split str
 		}
 	}
 	sopts := evaluate.SplitOptions{Ratio: c.ratio, Seed: c.seed}
+	// engine-tuned validates as the split tests: on random splits, on a
+	// random holdout of the training side
+	c.randomSplit = split == "stratified" || split == "leave-one-out"
 	var s *evaluate.Split
 	switch split {
 	case "temporal":

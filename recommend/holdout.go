@@ -1,0 +1,181 @@
+package recommend
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/shopaffinity/affinity"
+)
+
+// Holdout is how [Tune] holds out the data it validates on.
+type Holdout int
+
+const (
+	// HoldoutTime holds out the last Grid.Validation before asOf: the
+	// candidates see the past and are scored on the future, as a shop's
+	// engine is (the default).
+	HoldoutTime Holdout = iota
+	// HoldoutRandom holds out a random quarter of each validation
+	// customer's products (at least one, of customers with at least
+	// MinHoldoutProducts), whenever they were bought: the protocol of
+	// rating benchmarks such as MovieLens, whose test splits are random.
+	// Tune on the data it will be judged on: with a random test split,
+	// a time holdout rewards recency that the test does not.
+	HoldoutRandom
+)
+
+// String returns "time" or "random".
+func (h Holdout) String() string {
+	switch h {
+	case HoldoutTime:
+		return "time"
+	case HoldoutRandom:
+		return "random"
+	}
+	return fmt.Sprintf("Holdout(%d)", int(h))
+}
+
+// MinHoldoutProducts is the fewest distinct products a customer needs to
+// be a validation customer of [HoldoutRandom].
+const MinHoldoutProducts = 4
+
+// randomHoldout returns the validation set of HoldoutRandom and the
+// History without the held-out products of the validation customers (their
+// purchase lines and events of those products; everything else, the
+// catalog and later data included, is kept). Products count as
+// interactions as in the engine: bought with a positive quantity, or rated,
+// at or before asOf.
+func randomHoldout(ctx context.Context, h *affinity.History, asOf time.Time, g Grid) (*validation, *affinity.History, error) {
+	at := asOf.Unix()
+	v := &validation{from: asOf, off: []int32{0}, idcg: idcgTable(g.K)}
+	// the products each customer interacted with, distinct and sorted
+	var items []affinity.ProductID
+	products := func(c affinity.CustomerID) []affinity.ProductID {
+		items = items[:0]
+		olo, ohi := h.CustomerOrders(c)
+		for o := olo; o < ohi && h.OrderUnix(o) <= at; o++ {
+			lo, hi := h.OrderLines(o)
+			for l := lo; l < hi; l++ {
+				if h.LineQuantity(l) > 0 {
+					items = append(items, h.LineProduct(l))
+				}
+			}
+		}
+		elo, ehi := h.CustomerEvents(c)
+		for i := elo; i < ehi; i++ {
+			if e := h.Event(i); e.Kind == affinity.Rating && e.Unix <= at {
+				items = append(items, e.Product)
+			}
+		}
+		slices.Sort(items)
+		return slices.Compact(items)
+	}
+	var cands []affinity.CustomerID
+	for c := range h.NumCustomers() {
+		if len(products(affinity.CustomerID(c))) >= MinHoldoutProducts {
+			cands = append(cands, affinity.CustomerID(c))
+		}
+	}
+	held := make(map[affinity.CustomerID][]affinity.ProductID)
+	step := max(1, (len(cands)+g.MaxCustomers-1)/g.MaxCustomers)
+	for i := 0; i < len(cands); i += step {
+		c := cands[i]
+		ps := slices.Clone(products(c))
+		rng := rand.New(rand.NewPCG(g.Seed, uint64(c)))
+		rng.Shuffle(len(ps), func(a, b int) { ps[a], ps[b] = ps[b], ps[a] })
+		out := ps[:max(1, len(ps)/4)]
+		slices.Sort(out)
+		held[c] = out
+		v.users = append(v.users, c)
+		v.rel = append(v.rel, out...)
+		v.off = append(v.off, int32(len(v.rel)))
+	}
+	if len(v.users) == 0 {
+		return v, nil, nil
+	}
+	isHeld := func(c affinity.CustomerID, p affinity.ProductID) bool {
+		_, ok := slices.BinarySearch(held[c], p)
+		return ok
+	}
+	var b affinity.Builder
+	cat := h.Catalog()
+	for p := range cat.NumProducts() {
+		if err := b.AddProduct(cat.Product(affinity.ProductID(p))); err != nil {
+			return nil, nil, err
+		}
+	}
+	addOrder := func(o affinity.OrderID, c affinity.CustomerID, key string) error {
+		lo, hi := h.OrderLines(o)
+		for l := lo; l < hi; l++ {
+			line := h.Line(l)
+			if key != "" && isHeld(c, line.Product) {
+				continue
+			}
+			err := b.Add(affinity.Purchase{Customer: key, Product: cat.ProductKey(line.Product), Order: h.OrderKey(o),
+				Time: h.OrderTime(o), Quantity: line.Quantity, Price: line.Price})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for c := range h.NumCustomers() {
+		if c%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, nil, err
+			}
+		}
+		id := affinity.CustomerID(c)
+		key := h.CustomerKey(id)
+		olo, ohi := h.CustomerOrders(id)
+		for o := olo; o < ohi; o++ {
+			if err := addOrder(o, id, key); err != nil {
+				return nil, nil, err
+			}
+		}
+		elo, ehi := h.CustomerEvents(id)
+		for i := elo; i < ehi; i++ {
+			e := h.Event(i)
+			if isHeld(id, e.Product) {
+				continue
+			}
+			if err := b.AddEvent(affinity.Event{Customer: key, Product: cat.ProductKey(e.Product), Time: e.Time(), Kind: e.Kind, Weight: e.Weight}); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	alo, ahi := h.AnonymousOrders()
+	for o := alo; o < ahi; o++ {
+		if err := addOrder(o, affinity.NoCustomer, ""); err != nil {
+			return nil, nil, err
+		}
+	}
+	train, err := b.Build(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	// ids in train by key: a customer without any record (erased) has no
+	// id there, and the catalog is copied in id order
+	for i, c := range v.users {
+		tc, ok := train.LookupCustomer(h.CustomerKey(c))
+		if !ok {
+			return nil, nil, fmt.Errorf("recommend: tune: holdout lost customer %q", h.CustomerKey(c))
+		}
+		v.users[i] = tc
+	}
+	tcat := train.Catalog()
+	for i, p := range v.rel {
+		tp, ok := tcat.LookupProduct(cat.ProductKey(p))
+		if !ok {
+			return nil, nil, fmt.Errorf("recommend: tune: holdout lost product %q", cat.ProductKey(p))
+		}
+		v.rel[i] = tp
+	}
+	for u := range v.users {
+		slices.Sort(v.rel[v.off[u]:v.off[u+1]])
+	}
+	return v, train, nil
+}
