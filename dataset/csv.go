@@ -250,7 +250,14 @@ func (l *loader) eachRecord(r io.Reader, specs []colSpec, row func(src *csvSourc
 	if !l.dups.seeded {
 		l.dups.setSeed(maphash.MakeSeed())
 	}
-	src := newCSVSource(r, l.opts.Comma, l.dups.seed)
+	workers := l.opts.Workers
+	switch {
+	case workers == 0:
+		workers = csvWorkers()
+	case workers < 0:
+		workers = 0
+	}
+	src := newCSVSource(r, l.opts.Comma, l.dups.seed, workers)
 	defer src.close()
 	var h *header
 	for {

@@ -27,8 +27,8 @@ import (
 // flight cost little memory.
 var csvBlockSize = 256 << 10
 
-// csvWorkers returns the number of parsing goroutines; 0 parses on the
-// loader's goroutine.
+// csvWorkers returns the default number of parsing goroutines
+// (Options.Workers 0); 0 parses on the loader's goroutine.
 var csvWorkers = func() int {
 	return min(runtime.GOMAXPROCS(0)-1, 3)
 }
@@ -86,14 +86,13 @@ type csvSource struct {
 	wg    sync.WaitGroup
 }
 
-func newCSVSource(r io.Reader, comma rune, seed maphash.Seed) *csvSource {
+func newCSVSource(r io.Reader, comma rune, seed maphash.Seed, workers int) *csvSource {
 	if comma == 0 {
 		comma = ','
 	}
 	s := &csvSource{comma: comma, seed: seed}
 	sp := &csvSplitter{r: r, comma: comma, line: 1}
 	sp.buf, sp.err = fill(r, make([]byte, 0, csvBlockSize))
-	workers := csvWorkers()
 	sp.free = make(chan []byte, 2*workers+4)
 	s.batches = make(chan *csvBatch, 2*workers+4)
 	if sp.err != nil || workers == 0 {

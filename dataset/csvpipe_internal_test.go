@@ -65,7 +65,7 @@ func readReference(r io.Reader, comma rune) []refRecord {
 // readSource reads the input with csvSource.
 func readSource(r io.Reader, comma rune) []refRecord {
 	seed := maphash.MakeSeed()
-	src := newCSVSource(r, comma, seed)
+	src := newCSVSource(r, comma, seed, csvWorkers())
 	defer src.close()
 	var out []refRecord
 	for {
@@ -162,7 +162,7 @@ func TestCSVSourceCloseEarly(t *testing.T) {
 	csvBlockSize, csvWorkers = 64, func() int { return 2 }
 	text := strings.Repeat("c1,o1,p1,2024-01-01,1,2.50\n", 10000)
 	r := &countingReader{r: strings.NewReader(text)}
-	src := newCSVSource(r, ',', maphash.MakeSeed())
+	src := newCSVSource(r, ',', maphash.MakeSeed(), csvWorkers())
 	for range 10 {
 		_, _, err := src.next()
 		require.NoError(t, err)
@@ -235,4 +235,18 @@ func TestLoadBlocksMatchSequential(t *testing.T) {
 			require.Equal(t, want, got, "workers %d, block %d", w, block)
 		}
 	}
+	// Options.Workers overrides the default: none, or two
+	csvWorkers, csvBlockSize = func() int { return 3 }, 4096
+	for _, w := range []int{-1, 2} {
+		var bl affinity.Builder
+		rep, err := Load(context.Background(), strings.NewReader(data), &bl, Options{Lenient: true, Workers: w})
+		require.NoError(t, err)
+		h, err := bl.Build(context.Background())
+		require.NoError(t, err)
+		require.Equal(t, wantRep, rep, "Options.Workers %d", w)
+		require.Equal(t, want, slices.Collect(h.Purchases()), "Options.Workers %d", w)
+	}
+	var bl affinity.Builder
+	_, err := Load(context.Background(), strings.NewReader(data), &bl, Options{Workers: MaxWorkers + 1})
+	require.ErrorContains(t, err, "MaxWorkers")
 }

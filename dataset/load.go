@@ -41,6 +41,12 @@ type Options struct {
 	// [*ParseError]. Header errors, read errors and cancellation stop
 	// the load in both modes.
 	Lenient bool
+	// Workers is the number of goroutines that gunzip and parse CSV
+	// blocks beside the calling one: 0 means one fewer than GOMAXPROCS,
+	// at most 3; a negative value means none (everything on the calling
+	// goroutine, as a server that keeps a core for its requests may
+	// want); at most MaxWorkers. The result never depends on it.
+	Workers int
 	// Columns maps the purchase fields to header names for the "csv"
 	// format; other formats ignore it.
 	Columns Columns
@@ -461,6 +467,9 @@ func Load(ctx context.Context, r io.Reader, b *affinity.Builder, opts Options) (
 	if err := checkSeparators(opts.Comma, opts.DecimalSep); err != nil {
 		return Report{Format: name}, err
 	}
+	if opts.Workers > MaxWorkers {
+		return Report{Format: name}, fmt.Errorf("dataset: Options.Workers = %d: at most MaxWorkers = %d", opts.Workers, MaxWorkers)
+	}
 	l := newLoader(ctx, b, opts, name)
 	if err := ctx.Err(); err != nil {
 		return l.report(), fmt.Errorf("dataset: %w", err)
@@ -498,6 +507,9 @@ func ReadFile(ctx context.Context, path string, opts Options) (*affinity.History
 	}
 	return h, rep, nil
 }
+
+// MaxWorkers is the largest Options.Workers.
+const MaxWorkers = 64
 
 func checkSeparators(comma rune, dec byte) error {
 	if comma != 0 && (comma == '\r' || comma == '\n' || comma == '"' || comma == utf8.RuneError || !utf8.ValidRune(comma)) {

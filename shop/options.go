@@ -108,7 +108,10 @@ type Options struct {
 	// [Shop.Refresh] uses. ≤ 0 means one fewer than Workers (at least
 	// one): a refresh runs beside the requests it must not slow down, and
 	// a build that takes every core keeps a request waiting for the Go
-	// scheduler's 10 ms time slice. The value models a snapshot fits on
+	// scheduler's 10 ms time slice (a file source, unless its
+	// dataset.Options.Workers says otherwise, parses CSV on
+	// RefreshWorkers − 1 goroutines beside the loading one). The value
+	// models a snapshot fits on
 	// first use (see [Snapshot.Value]) use as many. Results never depend
 	// on it.
 	RefreshWorkers int

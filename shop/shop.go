@@ -51,7 +51,7 @@ func Open(ctx context.Context, src Source, opts Options) (*Shop, error) {
 	}
 	s := &Shop{set: set, stock: map[string]bool{}}
 	b := &affinity.Builder{Workers: opts.Workers}
-	rep, err := s.load(ctx, src, b)
+	rep, err := s.load(ctx, src, b, opts.Workers)
 	if err != nil {
 		return nil, err
 	}
@@ -111,16 +111,25 @@ func (s *Shop) Refresh(ctx context.Context, src Source) error {
 	defer s.refreshing.Unlock()
 	b := affinity.NewBuilder(s.cur.Load().h)
 	b.Workers = s.set.refreshWorkers
-	rep, err := s.load(ctx, src, b)
+	rep, err := s.load(ctx, src, b, s.set.refreshWorkers)
 	if err != nil {
 		return err
 	}
 	return s.publish(ctx, b, rep, s.set.refreshWorkers)
 }
 
-func (s *Shop) load(ctx context.Context, src Source, b *affinity.Builder) (dataset.Report, error) {
+// load reads src into b on workers goroutines (≤ 0: GOMAXPROCS): a file
+// source parses on workers − 1 beside the loading one.
+func (s *Shop) load(ctx context.Context, src Source, b *affinity.Builder, workers int) (dataset.Report, error) {
 	p := s.set.o.Progress
 	p.Report(affinity.Progress{Step: "load", Unit: "rows"})
+	if workers > 0 {
+		pw := workers - 1
+		if pw == 0 {
+			pw = -1 // dataset.Options.Workers: none
+		}
+		ctx = context.WithValue(ctx, parseWorkersKey{}, pw)
+	}
 	rep, err := src.Load(withProgress(ctx, p), b)
 	if err != nil {
 		return rep, fmt.Errorf("shop: load: %w", err)
@@ -220,6 +229,18 @@ func step(p affinity.ProgressFunc, name string, total int64, unit string) func()
 }
 
 type progressKey struct{}
+
+// parseWorkersKey holds the dataset.Options.Workers of file sources that
+// leave it unset: none beside the loading goroutine during a refresh on
+// one worker, so that a core stays free for requests.
+type parseWorkersKey struct{}
+
+// parseWorkers returns what parseWorkersKey holds (0 without it: the
+// loader's default).
+func parseWorkers(ctx context.Context) int {
+	w, _ := ctx.Value(parseWorkersKey{}).(int)
+	return w
+}
 
 // withProgress hands the progress callback to sources that can report
 // their own progress (files report bytes read).

@@ -52,6 +52,9 @@ func FileWith(path string, opts dataset.Options) Source {
 }
 
 func loadFile(ctx context.Context, path string, b *affinity.Builder, opts dataset.Options) (dataset.Report, error) {
+	if opts.Workers == 0 {
+		opts.Workers = parseWorkers(ctx)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return dataset.Report{Format: opts.Format}, err
