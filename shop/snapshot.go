@@ -2,6 +2,7 @@ package shop
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -35,6 +36,7 @@ type Snapshot struct {
 
 	repeatShare float64 // of the data, when measured
 	nextBasket  bool
+	tuning      *recommend.Tuning // Options.Tune's result, when it ran
 
 	scratch sync.Pool // *[]recommend.Rec
 	values  valueState
@@ -73,6 +75,13 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("shop: %w", err)
 	}
+
+	if o.Tune != nil && !set.tuned {
+		if err := tune(ctx, h, asOf, set, s.nonMerch, workers); err != nil {
+			return nil, err
+		}
+	}
+	s.tuning = set.tuning
 
 	prog := o.Progress
 	segOpts := o.Segment
@@ -130,17 +139,81 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 			ro.NextBasket.RepeatWeight = DefaultRepeatWeight
 		}
 	}
-	s.nextBasket = ro.NextBasket.RepeatWeight > 0
 	if o.HalfLife > 0 {
 		ro.HalfLife = o.HalfLife
 	}
+	engIdx := s.nb
+	if t := set.tuning; t != nil {
+		best := t.Best.Candidate
+		ro.HalfLife, ro.PopularityBlend = best.Options.HalfLife, best.Options.PopularityBlend
+		ro.NextBasket.RepeatWeight = best.Options.NextBasket.RepeatWeight
+		if m := best.Model; learned(m) {
+			done = step(prog, "model", int64(cat.NumProducts()), "products")
+			if m.Fit == nil && m.Measure == similarity.EASE {
+				eo := co // the shop's counts: without the non-merchandise
+				if !co.Events {
+					eo.Scope = m.Scope // rating data is counted within customers
+				}
+				engIdx, err = similarity.FitEASE(ctx, h, asOf, similarity.EASEOptions{Count: eo, K: m.K})
+			} else {
+				engIdx, err = m.Index(ctx, h, asOf)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("shop: tuned model %v: %w", m, err)
+			}
+			done()
+		}
+	}
+	s.nextBasket = ro.NextBasket.RepeatWeight > 0
 	done = step(prog, "engine", int64(cat.NumProducts()), "products")
-	if s.eng, err = recommend.New(ctx, h, s.nb, asOf, ro); err != nil {
+	if s.eng, err = recommend.New(ctx, h, engIdx, asOf, ro); err != nil {
 		return nil, fmt.Errorf("shop: engine: %w", err)
 	}
 	done()
 	return s, nil
 }
+
+// tune runs Options.Tune on h as of asOf (see [Options.Tune]) and records
+// the result in set: the best model's scope and measure replace set's when
+// it is a co-occurrence model.
+func tune(ctx context.Context, h *affinity.History, asOf time.Time, set *settings, nonMerch *roaring.Bitmap, workers int) error {
+	set.tuned = true
+	o := set.o
+	g := *o.Tune
+	g.Base = o.Recommend
+	g.Base.Exclude = nonMerch
+	if g.Workers == 0 {
+		g.Workers = workers
+	}
+	if g.Progress == nil {
+		g.Progress = o.Progress
+	}
+	t, err := recommend.Tune(ctx, h, asOf, g)
+	switch {
+	case errors.Is(err, recommend.ErrNoValidation):
+		return nil // the defaults stand
+	case err != nil:
+		return fmt.Errorf("shop: tune: %w", err)
+	}
+	set.tuning = t
+	if m := t.Best.Candidate.Model; !learned(m) {
+		set.scope, set.measure = m.Scope, m.Measure
+		if m.K > 0 {
+			set.k = m.K
+		}
+	}
+	return nil
+}
+
+// learned reports whether m is fitted from the history (EASE, SVD or its
+// own Fit) rather than a measure on co-occurrence counts.
+func learned(m recommend.Model) bool {
+	return m.Fit != nil || m.Measure == similarity.EASE || m.Measure == similarity.SVD
+}
+
+// Tuning returns what [Options.Tune] tried and chose, or nil when the
+// shop was not tuned (no Options.Tune, or nothing to validate on).
+func (s *Snapshot) Tuning() *recommend.Tuning { return s.tuning }
 
 // RepeatShare returns the share of repeat items in customers' next orders
 // as measured for [Options.NextBasket] (0 when not measured), and whether
