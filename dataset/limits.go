@@ -117,6 +117,11 @@ type boundedReader struct {
 	quoteEnd   bool // saw '"' inside a quoted field: closes it unless '"' follows
 	quoteLine  int  // line where the open quote started
 	commaAt    int  // bytes of comma matched so far
+	// lineErr is set when the record is malformed for encoding/csv (a
+	// quote inside an unquoted field, or a closing quote followed by
+	// anything but a separator or the line's end): the reader then ends
+	// the record with this line, so no quote after it opens a field
+	lineErr bool
 	err        error
 }
 
@@ -183,7 +188,7 @@ func (b *boundedReader) scanLines(chunk []byte) *ParseError {
 // return.
 func (b *boundedReader) scanCSV(chunk []byte) *ParseError {
 	rec, fb, field := b.rec, b.fieldBytes, b.field
-	inQuote, quoteEnd, fieldStart, commaAt := b.inQuote, b.quoteEnd, b.fieldStart, b.commaAt
+	inQuote, quoteEnd, fieldStart, commaAt, lineErr := b.inQuote, b.quoteEnd, b.fieldStart, b.commaAt, b.lineErr
 	lineLim, fieldLim := b.lim.line, b.lim.field
 	comma := b.comma
 	var bad *ParseError
@@ -210,6 +215,9 @@ scan:
 				quoteEnd = false
 				if c != '"' {
 					inQuote = false
+					if c != '\n' && c != '\r' && c != comma[0] {
+						lineErr = true // encoding/csv's ErrQuote
+					}
 					goto unquoted
 				}
 			case c == '"':
@@ -230,7 +238,7 @@ scan:
 		switch {
 		case c == '\n':
 			b.line++
-			rec, b.recLine, field, fb, fieldStart, commaAt = 0, b.line, 1, 0, true, 0
+			rec, b.recLine, field, fb, fieldStart, commaAt, lineErr = 0, b.line, 1, 0, true, 0, false
 			continue
 		case c == comma[commaAt]:
 			commaAt++
@@ -254,8 +262,12 @@ scan:
 				commaAt = 1
 			}
 		}
-		if fieldStart && c == '"' {
+		switch {
+		case c != '"':
+		case fieldStart && !lineErr:
 			inQuote, b.quoteLine = true, b.line
+		case !fieldStart:
+			lineErr = true // a bare quote: encoding/csv's ErrBareQuote
 		}
 		fieldStart = false
 		rec++
@@ -271,7 +283,7 @@ scan:
 		return bad
 	}
 	b.rec, b.fieldBytes, b.field = rec, fb, field
-	b.inQuote, b.quoteEnd, b.fieldStart, b.commaAt = inQuote, quoteEnd, fieldStart, commaAt
+	b.inQuote, b.quoteEnd, b.fieldStart, b.commaAt, b.lineErr = inQuote, quoteEnd, fieldStart, commaAt, lineErr
 	return nil
 }
 

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"errors"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"testing/iotest"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity"
 )
 
 // TestBoundedReaderMatchesCSV checks the quote tracking of boundedReader
@@ -102,5 +105,51 @@ func TestBoundedReaderChunking(t *testing.T) {
 		if we == "" {
 			require.Equal(t, wl, gl, "%q", data)
 		}
+	}
+}
+
+// TestBoundedReaderFollowsMalformedRecords checks the record sizes
+// boundedReader bounds on malformed CSV: a quote inside an unquoted field
+// or after a closing quote ends encoding/csv's record with its line, so a
+// quote later on that line must not open a field that swallows the lines
+// after it. On random text full of quotes, MaxLine at the longest record
+// encoding/csv reads (csvRecordEnd, checked against encoding/csv in
+// TestCSVSourceMatchesEncodingCSV) passes.
+func TestBoundedReaderFollowsMalformedRecords(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 9))
+	pieces := []string{"a", "bc", ",", ",", "\"", "\"", "\"\"", "\n", "\n", "\r\n", " "}
+	for range 5000 {
+		var b strings.Builder
+		for range 1 + r.IntN(50) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		data := b.String()
+		longest := 0
+		for rest := []byte(data); len(rest) > 0; {
+			n, ok := csvRecordEnd(rest, ',')
+			if !ok {
+				n = len(rest) + 1 // the last record, without a line break
+			}
+			longest = max(longest, n-1)
+			rest = rest[min(n, len(rest)):]
+		}
+		br := newBoundedReader(strings.NewReader(data), Limits{MaxLine: max(longest, 1), MaxField: -1}.resolve(), true, ',')
+		_, err := io.Copy(io.Discard, br)
+		require.NoError(t, err, "%q: longest record %d bytes", data, longest)
+	}
+}
+
+// TestLenientLoadSkipsMalformedRecord is the case that failed: a row with
+// a stray quote, then a quote at the start of a later field of the same
+// row, used to open a "quoted field" to the end of the file and stop a
+// lenient load with a MaxLine error instead of skipping the row.
+func TestLenientLoadSkipsMalformedRecord(t *testing.T) {
+	for _, bad := range []string{"\"abc\"x,p1,\"def\n", "c\"1,p1,\"def\n"} {
+		data := "customer,product,time\n" + bad + strings.Repeat("c1,p1,2024-01-01\n", 100)
+		var b affinity.Builder
+		rep, err := Load(context.Background(), strings.NewReader(data), &b, Options{Lenient: true, Limits: Limits{MaxLine: 200}})
+		require.NoError(t, err, "%q", bad)
+		require.Equal(t, 100, rep.Loaded, "%q", bad)
+		require.Equal(t, []Skip{{Reason: reasonMalformed, Count: 1, FirstLine: 2}}, rep.Skipped, "%q", bad)
 	}
 }
