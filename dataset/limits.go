@@ -122,7 +122,7 @@ type boundedReader struct {
 	// anything but a separator or the line's end): the reader then ends
 	// the record with this line, so no quote after it opens a field
 	lineErr bool
-	err        error
+	err     error
 }
 
 func newBoundedReader(r io.Reader, lim limits, csv bool, comma rune) *boundedReader {
