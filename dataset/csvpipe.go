@@ -15,12 +15,14 @@ import (
 
 // The CSV reader of the loaders splits the decoded input into blocks of
 // whole records and parses the blocks on other goroutines while the
-// loader applies the records of earlier blocks, in input order. Each
-// block is parsed by encoding/csv itself, so records, field positions
-// and malformed-record errors are exactly those of one encoding/csv
-// Reader over the whole input; only the cut points need care, and
-// csvRecordEnd finds them by following encoding/csv's rules (a record
-// ends at the end of a line unless a quoted field is still open there).
+// loader applies the records of earlier blocks, in input order. A block
+// with a quote is parsed by encoding/csv itself, and one without is split
+// at line breaks and separators as encoding/csv would (parsePlain), so
+// records, field positions and malformed-record errors are exactly those
+// of one encoding/csv Reader over the whole input; only the cut points
+// need care, and csvRecordEnd finds them by following encoding/csv's
+// rules (a record ends at the end of a line unless a quoted field is
+// still open there).
 
 // csvBlockSize is the size of a block handed to a parser: large enough
 // that the hand-over costs nothing, small enough that a few blocks in
