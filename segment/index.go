@@ -511,7 +511,9 @@ func (m MemoryUsage) Total() int { return m.Customers + m.Categories + m.Product
 
 // MemoryUsage estimates the bytes x keeps resident from roaring's size
 // estimate of each bitmap and the lengths of its arrays. It takes time
-// linear in the number of bitmaps.
+// linear in the number of bitmaps. It leaves out what the index builds on
+// first use: the key order of LookupCustomer and SortedKeys (24 bytes per
+// customer) and the spend and order columns of Stats on small sets (16).
 func (x *Index) MemoryUsage() MemoryUsage {
 	var m MemoryUsage
 	bm := func(b *roaring.Bitmap) int {
