@@ -390,8 +390,7 @@ func parseCSVBlock(b *csvBlock, comma rune, seed maphash.Seed, free chan *csvBat
 // the input is dropped. Each record's text is one string, its fields
 // substrings of it.
 func parsePlain(out *csvBatch, b *csvBlock, comma rune, seed maphash.Seed) {
-	var sep [utf8.UTFMax]byte
-	sep2 := sep[:utf8.EncodeRune(sep[:], comma)]
+	sep := string(comma)
 	data, line := b.data, b.line
 	for len(data) > 0 {
 		var text []byte
@@ -410,13 +409,13 @@ func parsePlain(out *csvBatch, b *csvBlock, comma rune, seed maphash.Seed) {
 		rec := string(text)
 		start := len(out.fields)
 		for {
-			i := strings.Index(rec, string(sep2))
+			i := strings.Index(rec, sep)
 			if i < 0 {
 				out.fields = append(out.fields, rec)
 				break
 			}
 			out.fields = append(out.fields, rec[:i])
-			rec = rec[i+len(sep2):]
+			rec = rec[i+len(sep):]
 		}
 		out.recs = append(out.recs, csvRec{end: len(out.fields), line: line,
 			hash: hashFields(seed, out.fields[start:])})
