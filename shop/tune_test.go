@@ -96,4 +96,18 @@ func TestTuneWithoutValidationKeepsDefaults(t *testing.T) {
 	res, err := s.Snapshot().Recommend(ctx, shop.Request{Customer: "a", K: 3})
 	require.NoError(t, err)
 	require.NotEmpty(t, res.Recs)
+
+	// an empty shop opens, and its first orders arrive, with the defaults
+	s, err = shop.Open(ctx, shop.Purchases(func(func(affinity.Purchase) bool) {}), shop.Options{Tune: &recommend.Grid{}})
+	require.NoError(t, err)
+	require.Nil(t, s.Snapshot().Tuning())
+	require.NoError(t, s.Refresh(ctx, shop.Purchases(func(yield func(affinity.Purchase) bool) {
+		for _, p := range lines {
+			if !yield(p) {
+				return
+			}
+		}
+	})))
+	require.Nil(t, s.Snapshot().Tuning())
+	require.Equal(t, len(lines), s.Snapshot().History().NumLines())
 }
