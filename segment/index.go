@@ -366,35 +366,55 @@ func (x *Index) sortKeys() {
 // (the ids' ranks are radix-sorted), or in the customers for a set of
 // more than a sixteenth of them (the keys are walked in order).
 func (x *Index) SortedKeys(set *roaring.Bitmap) []string {
+	ranks := x.sortedRanks(set)
+	keys := make([]string, len(ranks))
+	for i, r := range ranks {
+		keys[i] = x.sorted[r]
+	}
+	return keys
+}
+
+// SortedIDs returns the customers of set in the order of [Index.SortedKeys]
+// (ascending keys compared as bytes), at the same cost. Ids outside the
+// index are skipped.
+func (x *Index) SortedIDs(set *roaring.Bitmap) []affinity.CustomerID {
+	ranks := x.sortedRanks(set)
+	ids := make([]affinity.CustomerID, len(ranks))
+	for i, r := range ranks {
+		ids[i] = affinity.CustomerID(x.byKey[r])
+	}
+	return ids
+}
+
+// sortedRanks returns the key ranks of the customers of set (ids outside
+// the index skipped), ascending.
+func (x *Index) sortedRanks(set *roaring.Bitmap) []uint32 {
 	x.lookupOnce.Do(x.sortKeys)
 	n := len(x.keys)
 	ids := set.ToArray()
 	if i, _ := slices.BinarySearch(ids, uint32(n)); i < len(ids) {
 		ids = ids[:i] // not customers of the index
 	}
-	keys := make([]string, 0, len(ids))
 	if len(ids) > n/denseKeys {
 		// A large set: mark it and walk the keys in order.
 		marks := make([]uint64, (n+63)/64)
 		for _, c := range ids {
 			marks[c/64] |= 1 << (c % 64)
 		}
+		ranks := ids[:0] // the ids are no longer read
 		for r, c := range x.byKey {
 			if marks[c/64]&(1<<(c%64)) != 0 {
-				keys = append(keys, x.sorted[r])
+				ranks = append(ranks, uint32(r))
 			}
 		}
-		return keys
+		return ranks
 	}
 	ranks := ids // sorted in place of the ids
 	for i, c := range ids {
 		ranks[i] = x.keyRank[c]
 	}
 	radixSort(ranks, uint32(n))
-	for _, r := range ranks {
-		keys = append(keys, x.sorted[r])
-	}
-	return keys
+	return ranks
 }
 
 // denseKeys is the divisor of the customers above which SortedKeys walks

@@ -376,6 +376,33 @@ func (x *Index) sumsBySlice(in *roaring.Bitmap) (revenue, orders int64) {
 // whose intersection with every slice costs a lookup per customer and
 // slice).
 func (x *Index) sumsByColumn(in *roaring.Bitmap) (revenue, orders int64) {
+	cols := x.statColumns()
+	var buf [256]uint32
+	it := in.ManyIterator()
+	for k := it.NextMany(buf[:]); k > 0; k = it.NextMany(buf[:]) {
+		for _, c := range buf[:k] {
+			revenue += cols[c].money
+			orders += cols[c].orders
+		}
+	}
+	return revenue, orders
+}
+
+// Spend returns customer c's net spend in the look-back, the Monetary of
+// [Index.Features], without decoding the rest (0 when the index does not
+// know c). The first call decodes the spend and order columns that
+// [Index.Stats] uses for small sets (16 bytes per customer); later calls
+// take O(1).
+func (x *Index) Spend(c affinity.CustomerID) affinity.Money {
+	if int(c) >= len(x.keys) {
+		return 0
+	}
+	return affinity.Money(x.statColumns()[c].money)
+}
+
+// statColumns returns the per-customer spend and orders, decoded from
+// the bit slices on first use.
+func (x *Index) statColumns() []statCol {
 	x.statsOnce.Do(func() {
 		x.statCols = make([]statCol, len(x.keys))
 		m, f := &x.scalars[scMonetary], &x.scalars[scFrequency]
@@ -390,15 +417,7 @@ func (x *Index) sumsByColumn(in *roaring.Bitmap) (revenue, orders int64) {
 			x.statCols[it.Next()].orders = vals[i]
 		}
 	})
-	var buf [256]uint32
-	it := in.ManyIterator()
-	for k := it.NextMany(buf[:]); k > 0; k = it.NextMany(buf[:]) {
-		for _, c := range buf[:k] {
-			revenue += x.statCols[c].money
-			orders += x.statCols[c].orders
-		}
-	}
-	return revenue, orders
+	return x.statCols
 }
 
 // statCol is one customer's net spend and orders in the look-back.

@@ -48,5 +48,19 @@ func TestSortedKeys(t *testing.T) {
 		got := x.SortedKeys(set)
 		require.Equal(t, want, got, "density %v", density)
 		require.True(t, slices.IsSorted(got))
+		ids := x.SortedIDs(set)
+		require.Len(t, ids, len(want))
+		for i, c := range ids {
+			require.Equal(t, want[i], x.CustomerKey(c), "density %v, position %d", density, i)
+		}
+	}
+	// Spend is the Monetary of Features, for every customer
+	for c := range affinity.CustomerID(n + 2) {
+		f, ok := x.Features(c)
+		if !ok {
+			require.Zero(t, x.Spend(c), "customer %d", c)
+			continue
+		}
+		require.Equal(t, f.Monetary, x.Spend(c), "customer %d", c)
 	}
 }

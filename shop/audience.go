@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -65,10 +66,14 @@ type Audience struct {
 	set   *roaring.Bitmap
 	stats segment.Stats
 
+	knownOnce sync.Once
+	known     []uint32 // the members (customers of set the index knows), in id order
+
 	loadOnce sync.Once
-	members  []Member // in id order
-	once     [3]sync.Once
-	order    [3][]int32 // positions in members
+	members  []Member // every member, in the order of known
+
+	once  [3]sync.Once
+	order [3][]affinity.CustomerID // the members in each order
 }
 
 // Segment evaluates a query in the segment syntax (see package segment)
@@ -153,7 +158,9 @@ func (m Member) MarshalJSON() ([]byte, error) {
 
 // Page returns up to limit members starting at offset in the given order:
 // the page [offset, offset+limit). An offset past the end gives an empty
-// page; limit must be in [1, MaxPage].
+// page; limit must be in [1, MaxPage]. The first page of an order sorts
+// the members once (by key rank, then by spend or last purchase); a page
+// decodes the features of its own members only.
 func (a *Audience) Page(order Order, offset, limit int) ([]Member, error) {
 	if order < ByKey || order > ByRecency {
 		return nil, fmt.Errorf("shop: unknown order %d", int(order))
@@ -161,16 +168,11 @@ func (a *Audience) Page(order Order, offset, limit int) ([]Member, error) {
 	if offset < 0 || limit < 1 || limit > MaxPage {
 		return nil, fmt.Errorf("shop: page offset %d, limit %d: want offset ≥ 0 and 1 ≤ limit ≤ %d", offset, limit, MaxPage)
 	}
-	idx := a.sorted(order)
-	if offset >= len(idx) {
+	ids := a.sorted(order)
+	if offset >= len(ids) {
 		return []Member{}, nil
 	}
-	idx = idx[offset:min(len(idx), offset+limit)]
-	out := make([]Member, len(idx))
-	for i, j := range idx {
-		out[i] = a.members[j]
-	}
-	return out, nil
+	return a.membersOf(ids[offset:min(len(ids), offset+limit)]), nil
 }
 
 // All returns every member in the given order.
@@ -178,57 +180,110 @@ func (a *Audience) All(order Order) ([]Member, error) {
 	if order < ByKey || order > ByRecency {
 		return nil, fmt.Errorf("shop: unknown order %d", int(order))
 	}
-	idx := a.sorted(order)
-	out := make([]Member, len(idx))
-	for i, j := range idx {
-		out[i] = a.members[j]
+	ms := a.load()
+	ids := a.sorted(order)
+	out := make([]Member, len(ids))
+	for i, c := range ids {
+		out[i] = ms[a.pos(c)]
 	}
 	return out, nil
+}
+
+// knownIDs returns the members' ids in id order: the customers of the set
+// that the segment index knows.
+func (a *Audience) knownIDs() []uint32 {
+	a.knownOnce.Do(func() {
+		if x := a.snap.seg; x != nil {
+			a.known = roaring.And(a.set, x.All()).ToArray()
+		}
+	})
+	return a.known
+}
+
+// pos returns the position of member c in knownIDs.
+func (a *Audience) pos(c affinity.CustomerID) int {
+	i, _ := slices.BinarySearch(a.knownIDs(), uint32(c))
+	return i
 }
 
 // load decodes every member's features once, in id order.
 func (a *Audience) load() []Member {
 	a.loadOnce.Do(func() {
-		h := a.snap.h
-		var fs []segment.Features
-		if a.snap.seg != nil {
-			fs = a.snap.seg.FeaturesOf(a.set)
+		ids := a.knownIDs()
+		a.members = make([]Member, len(ids))
+		if len(ids) == 0 {
+			return
 		}
-		a.members = make([]Member, len(fs))
+		fs := a.snap.seg.FeaturesOf(roaring.BitmapOf(ids...))
 		for i, f := range fs {
-			c, _ := h.LookupCustomer(f.Customer)
-			m := Member{Customer: f.Customer, ID: c, Spend: f.Monetary, Orders: f.Frequency, RFM: f.RFM, Stage: f.Stage}
-			if t, ok := h.LastPurchase(c); ok && !t.After(a.snap.asOf) {
-				m.LastPurchase = t
-			}
-			a.members[i] = m
+			a.members[i] = a.member(affinity.CustomerID(ids[i]), f)
 		}
 	})
 	return a.members
 }
 
-// sorted returns the members' positions in the given order.
-func (a *Audience) sorted(order Order) []int32 {
+// membersOf returns the members ids (in that order), decoding only their
+// features.
+func (a *Audience) membersOf(ids []affinity.CustomerID) []Member {
+	bm := roaring.New()
+	for _, c := range ids {
+		bm.Add(uint32(c))
+	}
+	fs := a.snap.seg.FeaturesOf(bm) // in id order
+	byID := bm.ToArray()
+	out := make([]Member, len(ids))
+	for i, c := range ids {
+		j, _ := slices.BinarySearch(byID, uint32(c))
+		out[i] = a.member(c, fs[j])
+	}
+	return out
+}
+
+// member makes the Member of customer c from its features.
+func (a *Audience) member(c affinity.CustomerID, f segment.Features) Member {
+	m := Member{Customer: f.Customer, ID: c, Spend: f.Monetary, Orders: f.Frequency, RFM: f.RFM, Stage: f.Stage}
+	if t, ok := a.snap.h.LastPurchase(c); ok && !t.After(a.snap.asOf) {
+		m.LastPurchase = t
+	}
+	return m
+}
+
+// sorted returns the members' ids in the given order: by key from the
+// index's key order, and by spend or last purchase with ties in that
+// order.
+func (a *Audience) sorted(order Order) []affinity.CustomerID {
 	a.once[order].Do(func() {
-		ms := a.load()
-		idx := make([]int32, len(ms))
-		for i := range idx {
-			idx[i] = int32(i)
+		x := a.snap.seg
+		if x == nil {
+			return
 		}
-		byKey := func(x, y int32) int { return cmp.Compare(ms[x].Customer, ms[y].Customer) }
-		switch order {
-		case ByKey:
-			slices.SortFunc(idx, byKey)
-		case BySpend:
-			slices.SortFunc(idx, func(x, y int32) int {
-				return cmp.Or(cmp.Compare(ms[y].Spend, ms[x].Spend), byKey(x, y))
-			})
-		case ByRecency:
-			slices.SortFunc(idx, func(x, y int32) int {
-				return cmp.Or(ms[y].LastPurchase.Compare(ms[x].LastPurchase), byKey(x, y))
-			})
+		ids := x.SortedIDs(roaring.BitmapOf(a.knownIDs()...))
+		if order != ByKey {
+			type kv struct {
+				c affinity.CustomerID
+				k int32 // position in key order: the tie-break
+				v int64
+			}
+			vs := make([]kv, len(ids))
+			for i, c := range ids {
+				vs[i].c, vs[i].k = c, int32(i)
+				switch order {
+				case BySpend:
+					vs[i].v = int64(x.Spend(c))
+				case ByRecency:
+					if t, ok := a.snap.h.LastPurchase(c); ok && !t.After(a.snap.asOf) {
+						vs[i].v = t.Unix()
+					} else {
+						vs[i].v = math.MinInt64 // never bought: last
+					}
+				}
+			}
+			slices.SortFunc(vs, func(p, q kv) int { return cmp.Or(cmp.Compare(q.v, p.v), cmp.Compare(p.k, q.k)) })
+			for i := range vs {
+				ids[i] = vs[i].c
+			}
 		}
-		a.order[order] = idx
+		a.order[order] = ids
 	})
 	return a.order[order]
 }
@@ -245,8 +300,9 @@ func (a *Audience) WriteCSV(w io.Writer, order Order) error {
 		return err
 	}
 	rec := make([]string, 6)
-	for _, j := range a.sorted(order) {
-		m := &a.members[j]
+	ms := a.load()
+	for _, c := range a.sorted(order) {
+		m := &ms[a.pos(c)]
 		last := ""
 		if !m.LastPurchase.IsZero() {
 			last = m.LastPurchase.Format(time.RFC3339)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/shop"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -59,5 +60,33 @@ func BenchmarkOpenDemo(b *testing.B) {
 		if _, err := shop.Open(context.Background(), shop.Demo(), shop.Options{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkAudiencePage measures what a request for the first page of a
+// segment costs on a shop of 100,000 customers: the query, a fresh
+// Audience and its first 50 members in each order (every customer with
+// an order is a member).
+func BenchmarkAudiencePage(b *testing.B) {
+	ctx := context.Background()
+	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 100_000, Products: 10_000, Categories: 200, Seed: 5, ViewsPerLine: -1})
+	s, err := shop.Open(ctx, shop.Storefront(sf), shop.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	snap := s.Snapshot()
+	for o := shop.ByKey; o <= shop.ByRecency; o++ {
+		b.Run(o.String(), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				aud, err := snap.Segment(`frequency >= 1`)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := aud.Page(o, 0, 50); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
