@@ -96,60 +96,45 @@ func randomHoldout(ctx context.Context, h *affinity.History, asOf time.Time, g G
 	if len(v.users) == 0 {
 		return v, nil, nil
 	}
-	isHeld := func(c affinity.CustomerID, p affinity.ProductID) bool {
-		_, ok := slices.BinarySearch(held[c], p)
+	// the History again, without the held-out pairs: the catalog first, then
+	// its purchases and events (History.Purchases rebuilds the same orders)
+	cat := h.Catalog()
+	heldKeys := make(map[string][]string, len(held)) // customer key → product keys, sorted
+	for c, ps := range held {
+		for _, p := range ps {
+			heldKeys[h.CustomerKey(c)] = append(heldKeys[h.CustomerKey(c)], cat.ProductKey(p))
+		}
+		slices.Sort(heldKeys[h.CustomerKey(c)])
+	}
+	isHeld := func(customer, product string) bool {
+		_, ok := slices.BinarySearch(heldKeys[customer], product)
 		return ok
 	}
 	var b affinity.Builder
-	cat := h.Catalog()
 	for p := range cat.NumProducts() {
 		if err := b.AddProduct(cat.Product(affinity.ProductID(p))); err != nil {
 			return nil, nil, err
 		}
 	}
-	addOrder := func(o affinity.OrderID, c affinity.CustomerID, key string) error {
-		lo, hi := h.OrderLines(o)
-		for l := lo; l < hi; l++ {
-			line := h.Line(l)
-			if key != "" && isHeld(c, line.Product) {
-				continue
-			}
-			err := b.Add(affinity.Purchase{Customer: key, Product: cat.ProductKey(line.Product), Order: h.OrderKey(o),
-				Time: h.OrderTime(o), Quantity: line.Quantity, Price: line.Price})
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	for c := range h.NumCustomers() {
-		if c%4096 == 0 {
+	n := 0
+	for p := range h.Purchases() {
+		if n++; n%(1<<16) == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, nil, err
 			}
 		}
-		id := affinity.CustomerID(c)
-		key := h.CustomerKey(id)
-		olo, ohi := h.CustomerOrders(id)
-		for o := olo; o < ohi; o++ {
-			if err := addOrder(o, id, key); err != nil {
-				return nil, nil, err
-			}
+		if p.Customer != "" && isHeld(p.Customer, p.Product) {
+			continue
 		}
-		elo, ehi := h.CustomerEvents(id)
-		for i := elo; i < ehi; i++ {
-			e := h.Event(i)
-			if isHeld(id, e.Product) {
-				continue
-			}
-			if err := b.AddEvent(affinity.Event{Customer: key, Product: cat.ProductKey(e.Product), Time: e.Time(), Kind: e.Kind, Weight: e.Weight}); err != nil {
-				return nil, nil, err
-			}
+		if err := b.Add(p); err != nil {
+			return nil, nil, err
 		}
 	}
-	alo, ahi := h.AnonymousOrders()
-	for o := alo; o < ahi; o++ {
-		if err := addOrder(o, affinity.NoCustomer, ""); err != nil {
+	for e := range h.Events() {
+		if isHeld(e.Customer, e.Product) {
+			continue
+		}
+		if err := b.AddEvent(e); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -157,8 +142,8 @@ func randomHoldout(ctx context.Context, h *affinity.History, asOf time.Time, g G
 	if err != nil {
 		return nil, nil, err
 	}
-	// ids in train by key: a customer without any record (erased) has no
-	// id there, and the catalog is copied in id order
+	// ids in train by key: a customer with only events, or without any
+	// record (erased), may have another id there
 	for i, c := range v.users {
 		tc, ok := train.LookupCustomer(h.CustomerKey(c))
 		if !ok {
@@ -166,7 +151,7 @@ func randomHoldout(ctx context.Context, h *affinity.History, asOf time.Time, g G
 		}
 		v.users[i] = tc
 	}
-	tcat := train.Catalog()
+	tcat := train.Catalog() // copied in id order: the same ids, found by key all the same
 	for i, p := range v.rel {
 		tp, ok := tcat.LookupProduct(cat.ProductKey(p))
 		if !ok {
