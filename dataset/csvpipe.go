@@ -69,8 +69,7 @@ type csvSource struct {
 	comma rune
 	seed  maphash.Seed // of the record hashes
 	line  int          // line of the last record
-	rec   *csvRec      // the last record
-	recI  int          // its index in cur.recs
+	recI  int          // index in cur.recs of the last record
 
 	cur   *csvBatch
 	start int // fields of cur before the next record
@@ -264,7 +263,7 @@ func (s *csvSource) next() (rec []string, bad *ParseError, err error) {
 	}
 	r := &s.cur.recs[s.i]
 	s.i++
-	s.line, s.rec, s.recI = r.line, r, s.i-1
+	s.line, s.recI = r.line, s.i-1
 	from := s.start
 	s.start = r.end
 	if r.bad != nil {
@@ -302,7 +301,7 @@ func (s *csvSource) nextBatch() bool {
 }
 
 // hash returns the hash of the last record's fields (see hashFields).
-func (s *csvSource) hash() uint64 { return s.rec.hash }
+func (s *csvSource) hash() uint64 { return s.cur.recs[s.recI].hash }
 
 // fieldLine returns the line field i of the last record starts on.
 func (s *csvSource) fieldLine(i int) int {

@@ -67,7 +67,8 @@ type Audience struct {
 	stats segment.Stats
 
 	knownOnce sync.Once
-	known     []uint32 // the members (customers of set the index knows), in id order
+	knownSet  *roaring.Bitmap // the members: the customers of set the index knows
+	known     []uint32        // the same, in id order
 
 	loadOnce sync.Once
 	members  []Member // every member, in the order of known
@@ -193,9 +194,11 @@ func (a *Audience) All(order Order) ([]Member, error) {
 // that the segment index knows.
 func (a *Audience) knownIDs() []uint32 {
 	a.knownOnce.Do(func() {
+		a.knownSet = roaring.New()
 		if x := a.snap.seg; x != nil {
-			a.known = roaring.And(a.set, x.All()).ToArray()
+			a.knownSet = roaring.And(a.set, x.All())
 		}
+		a.known = a.knownSet.ToArray()
 	})
 	return a.known
 }
@@ -214,7 +217,7 @@ func (a *Audience) load() []Member {
 		if len(ids) == 0 {
 			return
 		}
-		fs := a.snap.seg.FeaturesOf(roaring.BitmapOf(ids...))
+		fs := a.snap.seg.FeaturesOf(a.knownSet)
 		for i, f := range fs {
 			a.members[i] = a.member(affinity.CustomerID(ids[i]), f)
 		}
@@ -257,7 +260,8 @@ func (a *Audience) sorted(order Order) []affinity.CustomerID {
 		if x == nil {
 			return
 		}
-		ids := x.SortedIDs(roaring.BitmapOf(a.knownIDs()...))
+		a.knownIDs()
+		ids := x.SortedIDs(a.knownSet)
 		if order != ByKey {
 			type kv struct {
 				c affinity.CustomerID
