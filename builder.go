@@ -320,6 +320,26 @@ func (b *Builder) AddProduct(p Product) error {
 	return nil
 }
 
+// AddCategory adds the category node path (levels separated by
+// [CategorySep], cleaned by [CleanCategoryPath]) and its ancestors, if not
+// there yet, without any product in it, and returns its id. Nodes are
+// numbered in the order they are first added, here or by
+// [Builder.AddProduct], so that adding the nodes of a [Catalog] in id
+// order before its products rebuilds the same ids. It returns an error
+// wrapping [ErrInvalid] for an empty path or one deeper than
+// [MaxCategoryDepth] levels.
+func (b *Builder) AddCategory(path string) (CategoryID, error) {
+	b.thaw()
+	clean := CleanCategoryPath(path)
+	switch {
+	case clean == "":
+		return NoCategory, fmt.Errorf("%w: empty category path %q", ErrInvalid, path)
+	case strings.Count(clean, CategorySep)+1 > MaxCategoryDepth:
+		return NoCategory, fmt.Errorf("%w: category path deeper than %d levels", ErrInvalid, MaxCategoryDepth)
+	}
+	return b.cat.category(clean), nil
+}
+
 // buyerShard gathers the buyer lists of the customers [lo, hi).
 type buyerShard struct {
 	h                 *History

@@ -246,3 +246,57 @@ func TestDeepCategoryPath(t *testing.T) {
 	// empty levels do not count
 	require.NoError(t, b.AddProduct(affinity.Product{Key: "r", Categories: []string{path + "//"}}))
 }
+
+// AddCategory before the products rebuilds a catalog's category ids even
+// where AddProduct alone would number them differently (nodes of replaced
+// categories, nodes without products).
+func TestAddCategoryRebuildsIDs(t *testing.T) {
+	var b affinity.Builder
+	require.NoError(t, b.AddProduct(affinity.Product{Key: "x", Categories: []string{"Z/Old"}}))
+	require.NoError(t, b.AddProduct(affinity.Product{Key: "y", Categories: []string{"A/B", "C"}}))
+	require.NoError(t, b.AddProduct(affinity.Product{Key: "x", Categories: []string{"C", "A"}}))
+	id, err := b.AddCategory(" Lone / Leaf ")
+	require.NoError(t, err)
+	h, err := b.Build(context.Background())
+	require.NoError(t, err)
+	c := h.Catalog()
+	assert.Equal(t, "Lone/Leaf", c.CategoryPath(id))
+	assert.Equal(t, c.NumCategories()-1, int(id))
+
+	var r affinity.Builder
+	for k := range affinity.CategoryID(c.NumCategories()) {
+		got, err := r.AddCategory(c.CategoryPath(k))
+		require.NoError(t, err)
+		require.Equal(t, k, got, "node %q", c.CategoryPath(k))
+	}
+	for p := range affinity.ProductID(c.NumProducts()) {
+		require.NoError(t, r.AddProduct(c.Product(p)))
+	}
+	h2, err := r.Build(context.Background())
+	require.NoError(t, err)
+	c2 := h2.Catalog()
+	require.Equal(t, c.NumCategories(), c2.NumCategories())
+	for k := range affinity.CategoryID(c.NumCategories()) {
+		assert.Equal(t, c.CategoryPath(k), c2.CategoryPath(k))
+		assert.Equal(t, c.Parent(k), c2.Parent(k))
+		assert.Equal(t, c.Depth(k), c2.Depth(k))
+	}
+	for p := range affinity.ProductID(c.NumProducts()) {
+		assert.Equal(t, c.Shares(p), c2.Shares(p))
+	}
+
+	// Products alone number the nodes in another order: the test is not
+	// vacuous.
+	var naive affinity.Builder
+	for p := range affinity.ProductID(c.NumProducts()) {
+		require.NoError(t, naive.AddProduct(c.Product(p)))
+	}
+	h3, err := naive.Build(context.Background())
+	require.NoError(t, err)
+	assert.NotEqual(t, c.CategoryPath(0), h3.Catalog().CategoryPath(0))
+
+	for _, bad := range []string{"", " / ", strings.Repeat("a/", affinity.MaxCategoryDepth) + "a"} {
+		_, err := r.AddCategory(bad)
+		assert.ErrorIs(t, err, affinity.ErrInvalid, "%q", bad)
+	}
+}

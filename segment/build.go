@@ -40,26 +40,17 @@ func Build(ctx context.Context, h *affinity.History, asOf time.Time, opts Option
 	if h == nil {
 		return nil, fmt.Errorf("%w: nil History", ErrInvalid)
 	}
-	if err := affinity.CheckAsOf("segment", asOf); err != nil {
-		return nil, err
-	}
-	lookDays, start := lookWindow(opts.Lookback, asOf.Unix())
-	o, err := opts.withDefaults(lookDays)
+	b, err := prepare(h.Catalog(), h.NumCustomers(), asOf, opts)
 	if err != nil {
 		return nil, err
 	}
-	if o.Lookback.All {
-		lookDays = maxDays - 1
-	}
-	if n := h.Catalog().NumCategories(); n >= 1<<28 {
-		return nil, fmt.Errorf("%w: %d categories are more than the index supports", ErrInvalid, n)
-	}
-	b := newBuilder(h, asOf.Unix(), o, lookDays, start)
+	b.h = h
+	b.key = func(c int) string { return h.CustomerKey(affinity.CustomerID(c)) }
 	if err := b.scan(ctx); err != nil {
 		return nil, err
 	}
-	if b.maxDay >= int64(lookDays) {
-		return nil, fmt.Errorf("%w: Lookback %v reaches %d days back, at most %d are supported", ErrInvalid, o.Lookback, b.maxDay, lookDays-1)
+	if err := b.checkDays(); err != nil {
+		return nil, err
 	}
 	if b.nKnown == 0 {
 		s := h.Summary()
@@ -71,9 +62,39 @@ func Build(ctx context.Context, h *affinity.History, asOf time.Time, opts Option
 	return b.finish(ctx)
 }
 
+// prepare checks asOf and opts and returns the builder of nc customers
+// over cat (its History unset).
+func prepare(cat *affinity.Catalog, nc int, asOf time.Time, opts Options) (*builder, error) {
+	if err := affinity.CheckAsOf("segment", asOf); err != nil {
+		return nil, err
+	}
+	lookDays, start := lookWindow(opts.Lookback, asOf.Unix())
+	o, err := opts.withDefaults(lookDays)
+	if err != nil {
+		return nil, err
+	}
+	if o.Lookback.All {
+		lookDays = maxDays - 1
+	}
+	if n := cat.NumCategories(); n >= 1<<28 {
+		return nil, fmt.Errorf("%w: %d categories are more than the index supports", ErrInvalid, n)
+	}
+	return newBuilder(cat, nc, asOf.Unix(), o, lookDays, start), nil
+}
+
+// checkDays reports an error when an order or event of the look-back
+// lies more days back than the index supports.
+func (b *builder) checkDays() error {
+	if b.maxDay >= int64(b.lookDays) {
+		return fmt.Errorf("%w: Lookback %v reaches %d days back, at most %d are supported", ErrInvalid, b.opts.Lookback, b.maxDay, b.lookDays-1)
+	}
+	return nil
+}
+
 // builder carries the state of one Build.
 type builder struct {
-	h        *affinity.History
+	h        *affinity.History // nil in a Join
+	key      func(c int) string
 	cat      *affinity.Catalog
 	asOf     int64
 	opts     Options
@@ -104,15 +125,14 @@ type builder struct {
 	chunks []chunkResult
 }
 
-func newBuilder(h *affinity.History, asOf int64, o Options, lookDays int, start int64) *builder {
-	nc := h.NumCustomers()
+func newBuilder(cat *affinity.Catalog, nc int, asOf int64, o Options, lookDays int, start int64) *builder {
 	b := &builder{
-		h: h, cat: h.Catalog(), asOf: asOf, opts: o,
+		cat: cat, asOf: asOf, opts: o,
 		lookDays:  lookDays,
 		start:     start,
 		halfLife:  o.HalfLife.Seconds(),
 		nc:        nc,
-		ncat:      h.Catalog().NumCategories(),
+		ncat:      cat.NumCategories(),
 		known:     make([]bool, nc),
 		recency:   make([]int32, nc),
 		tenure:    make([]int32, nc),
@@ -681,7 +701,7 @@ func (b *builder) finish(ctx context.Context) (*Index, error) {
 		popShare: make([]float64, b.ncat),
 	}
 	for c := range b.nc {
-		x.keys[c] = b.h.CustomerKey(affinity.CustomerID(c))
+		x.keys[c] = b.key(c)
 	}
 	if b.exact {
 		orders := make([]int64, b.nc)
@@ -1165,6 +1185,26 @@ func (b *builder) rfmScores(scored []uint32) (r, f, m []uint8) {
 		for _, c := range scored {
 			hi = max(hi, val(c))
 		}
+		if hi >= 1<<20 && hi > 4*len(scored) {
+			// values too sparse to count (a joined part's, see Join):
+			// sort them instead
+			sorted := make([]int, len(scored))
+			for i, c := range scored {
+				sorted[i] = val(c)
+			}
+			slices.Sort(sorted)
+			for _, c := range scored {
+				v := val(c)
+				below, _ := slices.BinarySearch(sorted, v)
+				worse := below
+				if !largerIsBetter {
+					at, _ := slices.BinarySearch(sorted, v+1)
+					worse = len(sorted) - at
+				}
+				out[c] = uint8(1 + 5*int64(worse)/n)
+			}
+			return
+		}
 		cnt := make([]int64, hi+1)
 		for _, c := range scored {
 			cnt[val(c)]++
@@ -1185,7 +1225,7 @@ func (b *builder) rfmScores(scored []uint32) (r, f, m []uint8) {
 		}
 	}
 	if b.opts.RFMScoring == RFMNTile {
-		rank := keyRanks(scored, func(c uint32) string { return b.h.CustomerKey(affinity.CustomerID(c)) })
+		rank := keyRanks(scored, func(c uint32) string { return b.key(int(c)) })
 		ntile(r, scored, func(c uint32) int64 { return b.lastBuy[c] }, rank)
 		ntile(f, scored, func(c uint32) int64 { return int64(b.freq[c]) }, rank)
 		ntile(m, scored, func(c uint32) int64 { return b.monetary[c] }, rank)

@@ -146,27 +146,7 @@ func (x *Index) WriteTo(w io.Writer) (int64, error) {
 }
 
 func (x *Index) encode(e *encoder) {
-	o := &x.opts
-	e.i64(x.asOf)
-	e.u32(uint32(x.lookDays))
-	e.u32(uint32(o.Lookback.Months))
-	e.i64(int64(o.Lookback.Duration))
-	e.u8(boolByte(o.Lookback.All))
-	e.u8(uint8(o.RFMScoring))
-	e.i64(int64(o.HalfLife))
-	e.u32(uint32(o.TopN))
-	e.u32(uint32(o.LoyalOrders))
-	e.u32(uint32(o.LapseAfter / Day))
-	e.u32(uint32(o.ChurnAfter / Day))
-	e.u32(uint32(len(o.RFMRules)))
-	for _, r := range o.RFMRules {
-		e.str(r.Name)
-		for _, s := range []ScoreRange{r.R, r.F, r.M} {
-			lo, hi := s.bounds()
-			e.u8(uint8(lo))
-			e.u8(uint8(hi))
-		}
-	}
+	encodeOptions(e, x.asOf, x.lookDays, &x.opts)
 	e.u32(uint32(len(x.keys)))
 	for _, k := range x.keys {
 		e.str(k)
@@ -253,6 +233,31 @@ func boolByte(b bool) uint8 {
 		return 1
 	}
 	return 0
+}
+
+// encodeOptions writes the as-of time, the look-back days and the options
+// of an index (or of a Part's fingerprint).
+func encodeOptions(e *encoder, asOf int64, lookDays int, o *Options) {
+	e.i64(asOf)
+	e.u32(uint32(lookDays))
+	e.u32(uint32(o.Lookback.Months))
+	e.i64(int64(o.Lookback.Duration))
+	e.u8(boolByte(o.Lookback.All))
+	e.u8(uint8(o.RFMScoring))
+	e.i64(int64(o.HalfLife))
+	e.u32(uint32(o.TopN))
+	e.u32(uint32(o.LoyalOrders))
+	e.u32(uint32(o.LapseAfter / Day))
+	e.u32(uint32(o.ChurnAfter / Day))
+	e.u32(uint32(len(o.RFMRules)))
+	for _, r := range o.RFMRules {
+		e.str(r.Name)
+		for _, s := range []ScoreRange{r.R, r.F, r.M} {
+			lo, hi := s.bounds()
+			e.u8(uint8(lo))
+			e.u8(uint8(hi))
+		}
+	}
 }
 
 // Save writes the index to the file path atomically with

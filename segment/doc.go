@@ -228,6 +228,18 @@
 // file, sync, rename); [Load] and [ReadIndex] reject truncated, damaged or
 // foreign files with [ErrCorrupt] and validate every bitmap and id.
 //
+// # Distributed builds
+//
+// A customer's features depend only on the customer's own orders and
+// events and on the catalog; only the RFM scores, the population shares
+// and the bitmaps span customers. [BuildPart] computes the features of
+// one run of [PartSize] consecutive customer ids (one roaring container)
+// from a History that holds those customers and the whole catalog;
+// [Part.MarshalBinary] encodes the result for the wire; [Join] puts the
+// runs together into the index [Build] gives on the whole History, byte
+// for byte. The Beam pipeline in this module's beam/ directory computes
+// the parts on many workers and joins them on one.
+//
 // # Concurrency
 //
 // An *Index is immutable after [Build] or [Load] and safe for any number

@@ -168,3 +168,35 @@ func ExampleIndex_SortedKeys() {
 	fmt.Println(x.SortedKeys(buyers), st.Customers, st.Revenue)
 	// Output: [ann bob cy] 3 295.00
 }
+
+// A distributed build: each run of PartSize customers is computed on its
+// own (here the shop has one run) and sent as bytes; Join gives the index
+// Build gives.
+func ExampleJoin() {
+	ctx := context.Background()
+	h := exampleShop()
+	asOf := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+
+	p, err := segment.BuildPart(ctx, h, asOf, segment.Options{})
+	if err != nil {
+		panic(err)
+	}
+	wire, err := p.MarshalBinary() // what a worker sends
+	if err != nil {
+		panic(err)
+	}
+	var got segment.Part
+	if err := got.UnmarshalBinary(wire); err != nil {
+		panic(err)
+	}
+	x, err := segment.Join(ctx, h.Catalog(), asOf, segment.Options{}, []*segment.Part{&got})
+	if err != nil {
+		panic(err)
+	}
+	sporty, err := x.Query(`affinity("Apparel/Sportswear") >= 0.5`)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(got.Len(), "customers;", slices.Collect(x.Keys(sporty)))
+	// Output: 4 customers; [ann cy]
+}

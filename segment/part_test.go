@@ -1,0 +1,229 @@
+package segment_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"hash/crc32"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/segment"
+)
+
+// partHistories splits h into the Histories of its runs of PartSize
+// customers, each with h's whole catalog (category nodes and products
+// with h's ids) and the run's orders and events, customers in id order.
+func partHistories(t testing.TB, h *affinity.History) []*affinity.History {
+	t.Helper()
+	cat := h.Catalog()
+	var out []*affinity.History
+	for base := 0; base < h.NumCustomers(); base += segment.PartSize {
+		var b affinity.Builder
+		for k := range affinity.CategoryID(cat.NumCategories()) {
+			_, err := b.AddCategory(cat.CategoryPath(k))
+			require.NoError(t, err)
+		}
+		for p := range affinity.ProductID(cat.NumProducts()) {
+			require.NoError(t, b.AddProduct(cat.Product(p)))
+		}
+		for c := affinity.CustomerID(base); int(c) < min(base+segment.PartSize, h.NumCustomers()); c++ {
+			key := h.CustomerKey(c)
+			lo, hi := h.CustomerOrders(c)
+			for o := lo; o < hi; o++ {
+				l0, l1 := h.OrderLines(o)
+				for i := l0; i < l1; i++ {
+					ln := h.Line(i)
+					require.NoError(t, b.Add(affinity.Purchase{Customer: key, Product: cat.ProductKey(ln.Product), Order: h.OrderKey(o),
+						Time: h.OrderTime(o), Quantity: ln.Quantity, Price: ln.Price}))
+				}
+			}
+			e0, e1 := h.CustomerEvents(c)
+			for i := e0; i < e1; i++ {
+				e := h.Event(i)
+				require.NoError(t, b.AddEvent(affinity.Event{Customer: key, Product: cat.ProductKey(e.Product), Time: e.Time(), Kind: e.Kind, Weight: e.Weight}))
+			}
+		}
+		ph, err := b.Build(context.Background())
+		require.NoError(t, err)
+		out = append(out, ph)
+	}
+	return out
+}
+
+// buildParts builds the Parts of h, each sent through its binary
+// encoding.
+func buildParts(t testing.TB, h *affinity.History, asOf time.Time, opts segment.Options) []*segment.Part {
+	t.Helper()
+	var parts []*segment.Part
+	for _, ph := range partHistories(t, h) {
+		p, err := segment.BuildPart(context.Background(), ph, asOf, opts)
+		require.NoError(t, err)
+		data, err := p.MarshalBinary()
+		require.NoError(t, err)
+		var q segment.Part
+		require.NoError(t, q.UnmarshalBinary(data))
+		again, err := q.MarshalBinary()
+		require.NoError(t, err)
+		require.Equal(t, data, again, "decoding and encoding again changes a part")
+		parts = append(parts, &q)
+	}
+	return parts
+}
+
+// requireJoinEqualsBuild checks that the Join of h's parts is Build's
+// index of h, byte for byte.
+func requireJoinEqualsBuild(t *testing.T, h *affinity.History, asOf time.Time, opts segment.Options) {
+	t.Helper()
+	want, err := segment.Build(context.Background(), h, asOf, opts)
+	require.NoError(t, err)
+	parts := buildParts(t, h, asOf, opts)
+	got, err := segment.Join(context.Background(), h.Catalog(), asOf, opts, parts)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(encode(t, want), encode(t, got)), "Join differs from Build (%d parts)", len(parts))
+}
+
+var partOptions = []segment.Options{
+	{},
+	{RFMScoring: segment.RFMNTile, TopN: 2},
+	{HalfLife: 45 * segment.Day, Lookback: affinity.Months(12)},
+	{Lookback: affinity.AllTime, LoyalOrders: 2},
+	{Lookback: affinity.Days(90), Workers: 3},
+}
+
+func TestJoinEqualsBuild(t *testing.T) {
+	for seed := range uint64(6) {
+		rng := rand.New(rand.NewPCG(seed, 17))
+		h := randomHistory(t, rng, 50+rng.IntN(1500))
+		for _, o := range partOptions {
+			requireJoinEqualsBuild(t, h, testAsOf, o)
+		}
+		requireJoinEqualsBuild(t, h, testAsOf.Add(-200*segment.Day), segment.Options{RFMScoring: segment.RFMNTile})
+	}
+}
+
+// Runs of 65,536 customers: the second part starts a new roaring
+// container, and the NTILE scores and population shares span both.
+func TestJoinAcrossParts(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds a 70,000-customer history")
+	}
+	rng := rand.New(rand.NewPCG(3, 8))
+	h := randomHistory(t, rng, 70_000)
+	require.Greater(t, h.NumCustomers(), segment.PartSize)
+	for _, o := range []segment.Options{{RFMScoring: segment.RFMNTile}, {HalfLife: 30 * segment.Day}} {
+		requireJoinEqualsBuild(t, h, testAsOf, o)
+	}
+}
+
+func TestJoinRejectsMismatchedParts(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(9, 9))
+	h := randomHistory(t, rng, 300)
+	parts := buildParts(t, h, testAsOf, segment.Options{})
+	cat := h.Catalog()
+
+	_, err := segment.Join(ctx, cat, testAsOf.Add(time.Hour), segment.Options{}, parts)
+	require.ErrorIs(t, err, segment.ErrInvalid, "another as-of time")
+	_, err = segment.Join(ctx, cat, testAsOf, segment.Options{TopN: 2}, parts)
+	require.ErrorIs(t, err, segment.ErrInvalid, "other options")
+	other := randomHistory(t, rand.New(rand.NewPCG(10, 10)), 300)
+	_, err = segment.Join(ctx, other.Catalog(), testAsOf, segment.Options{}, parts)
+	require.ErrorIs(t, err, segment.ErrInvalid, "another catalog")
+	_, err = segment.Join(ctx, cat, testAsOf, segment.Options{}, []*segment.Part{parts[0], parts[0]})
+	require.ErrorIs(t, err, segment.ErrInvalid, "a part that is not full before the last")
+	_, err = segment.Join(ctx, cat, testAsOf, segment.Options{}, nil)
+	require.ErrorIs(t, err, segment.ErrInvalid)
+	_, err = segment.Join(ctx, cat, testAsOf, segment.Options{}, []*segment.Part{nil})
+	require.ErrorIs(t, err, segment.ErrInvalid)
+	_, err = segment.Join(ctx, nil, testAsOf, segment.Options{}, parts)
+	require.ErrorIs(t, err, segment.ErrInvalid)
+	_, err = segment.Join(ctx, cat, time.Time{}, segment.Options{}, parts)
+	require.ErrorIs(t, err, affinity.ErrNoAsOf)
+
+	// nobody active by asOf: a valid part, no index
+	early := testAsOf.AddDate(-30, 0, 0)
+	p, err := segment.BuildPart(ctx, h, early, segment.Options{Lookback: affinity.AllTime})
+	require.NoError(t, err)
+	_, err = segment.Join(ctx, cat, early, segment.Options{Lookback: affinity.AllTime}, []*segment.Part{p})
+	require.ErrorIs(t, err, segment.ErrNoData)
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = segment.Join(cancelled, cat, testAsOf, segment.Options{}, parts)
+	require.ErrorIs(t, err, context.Canceled)
+
+	var bb affinity.Builder
+	for c := range segment.PartSize + 1 {
+		require.NoError(t, bb.Add(affinity.Purchase{Customer: strconv.Itoa(c), Product: "p", Time: testAsOf, Quantity: 1}))
+	}
+	big, err := bb.Build(ctx)
+	require.NoError(t, err)
+	_, err = segment.BuildPart(ctx, big, testAsOf, segment.Options{})
+	require.ErrorIs(t, err, segment.ErrInvalid, "more customers than a part holds")
+}
+
+func TestPartDecodeRejectsDamage(t *testing.T) {
+	h := randomHistory(t, rand.New(rand.NewPCG(4, 4)), 200)
+	p, err := segment.BuildPart(context.Background(), h, testAsOf, segment.Options{})
+	require.NoError(t, err)
+	data, err := p.MarshalBinary()
+	require.NoError(t, err)
+	var q segment.Part
+	for _, bad := range [][]byte{nil, data[:20], data[:len(data)-1], append(bytes.Clone(data), 0)} {
+		require.ErrorIs(t, q.UnmarshalBinary(bad), segment.ErrCorrupt)
+	}
+	for i := 0; i < len(data); i += 1 + len(data)/500 { // every region of the encoding
+		d := bytes.Clone(data)
+		d[i] ^= 0x40
+		require.ErrorIs(t, q.UnmarshalBinary(d), segment.ErrCorrupt, "byte %d flipped", i)
+	}
+	require.Zero(t, q.Len(), "a failed decode leaves the Part as it was")
+}
+
+// withChecksum wraps a part body in a valid header and trailer, so that
+// the fuzzer reaches the field checks.
+func withChecksum(body []byte) []byte {
+	out := append([]byte("AFSEGPRT"), 1, 0, 0, 0)
+	out = append(out, body...)
+	out = binary.LittleEndian.AppendUint64(out, uint64(len(body)))
+	return binary.LittleEndian.AppendUint32(out, crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli)))
+}
+
+// FuzzPartJoin decodes damaged parts: decoding never panics and never
+// allocates without bound, and a part that decodes either fails to join
+// or joins into an index that saves and loads again.
+func FuzzPartJoin(f *testing.F) {
+	h := randomHistory(f, rand.New(rand.NewPCG(5, 6)), 40)
+	for _, o := range []segment.Options{{}, {HalfLife: 30 * segment.Day}} {
+		p, err := segment.BuildPart(context.Background(), h, testAsOf, o)
+		require.NoError(f, err)
+		data, err := p.MarshalBinary()
+		require.NoError(f, err)
+		f.Add(data[12:len(data)-12], o.HalfLife > 0)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, decay bool) {
+		var p segment.Part
+		if p.UnmarshalBinary(withChecksum(body)) != nil {
+			return
+		}
+		o := segment.Options{}
+		if decay {
+			o.HalfLife = 30 * segment.Day
+		}
+		x, err := segment.Join(context.Background(), h.Catalog(), testAsOf, o, []*segment.Part{&p})
+		if err != nil {
+			return
+		}
+		data := encode(t, x)
+		y, err := segment.ReadIndex(bytes.NewReader(data))
+		require.NoError(t, err, "a joined index does not load")
+		require.Equal(t, data, encode(t, y))
+	})
+}
