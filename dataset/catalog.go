@@ -141,7 +141,7 @@ func (l *loader) productRow(src *csvSource, rec []string, h *header, seen map[st
 	key = strings.Clone(key)
 	paths, err := l.splitCategories(cats)
 	if err == nil {
-		err = l.b.AddProduct(affinity.Product{Key: key, Name: strings.Clone(name), Categories: paths, Price: price, InStock: inStock})
+		err = l.addProduct(affinity.Product{Key: key, Name: strings.Clone(name), Categories: paths, Price: price, InStock: inStock})
 	}
 	if err != nil {
 		c := catCategory

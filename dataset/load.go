@@ -77,6 +77,14 @@ type Options struct {
 	// by "|"; "" means no category. [CategoryFromName] is a ready-made
 	// choice.
 	Categories func(name string) string
+	// OnProduct, when set, is called with every catalog entry the load
+	// adds or replaces with [affinity.Builder.AddProduct], in the order
+	// of the calls, after each succeeds: a product's entry when a row
+	// first names it, and again when its most frequent name replaces the
+	// first one at the end of the load. It lets a caller follow how the
+	// Builder's catalog grows — the order in which category nodes get
+	// their ids — without reading the file again.
+	OnProduct func(p affinity.Product)
 	// BasketTime is the time given to every basket of the "baskets"
 	// format, which has none. Zero means 2000-01-01 00:00:00 UTC.
 	BasketTime time.Time
@@ -687,7 +695,7 @@ func (l *loader) nameProduct(key, name, cats string, price affinity.Money) error
 		return err
 	}
 	p := affinity.Product{Key: key, Name: strings.Clone(name), Categories: paths, Price: price, InStock: true}
-	if err := l.b.AddProduct(p); err != nil {
+	if err := l.addProduct(p); err != nil {
 		return err
 	}
 	if l.named == nil {
@@ -745,6 +753,17 @@ func (n *naming) best() string {
 	return best
 }
 
+// addProduct adds p to the Builder and tells Options.OnProduct.
+func (l *loader) addProduct(p affinity.Product) error {
+	if err := l.b.AddProduct(p); err != nil {
+		return err
+	}
+	if l.opts.OnProduct != nil {
+		l.opts.OnProduct(p)
+	}
+	return nil
+}
+
 // finishNames gives every product the loader named its most frequent name
 // (shops reuse a product's row for adjustments such as "mailout" or
 // "damaged", which must not name the product), deriving the categories
@@ -766,7 +785,7 @@ func (l *loader) finishNames() {
 			}
 			p.Categories = cats
 		}
-		if l.b.AddProduct(p) == nil {
+		if l.addProduct(p) == nil {
 			n.product, n.first = p, best
 		}
 	}

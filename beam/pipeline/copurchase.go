@@ -320,7 +320,7 @@ func NewCoPurchase(in Input, o CoPurchase) (*beam.Pipeline, error) {
 		return nil, err
 	}
 	p, s := beam.NewPipelineWithRoot()
-	parts, products := readParts(s, in, o.Shards)
+	parts, products, _ := readParts(s, in, o.Shards, false)
 	dict := dictionary(s.Scope("products"), products)
 	s = s.Scope("copurchase")
 	byShard := beam.GroupByKey(s, parts)

@@ -10,8 +10,9 @@
 // shard's transactions with the rules of similarity.Count and merges by
 // key; similarity.NewIndex ranks each block of rows and
 // similarity.JoinIndex joins them; segment.Build computes the features of
-// a chunk of customers and segment.ScoreRFM scores everyone. The
-// pipelines only move data.
+// a chunk of customers and segment.ScoreRFM scores everyone, or
+// segment.BuildPart computes a chunk's part of the segment index and
+// segment.Join puts the parts together. The pipelines only move data.
 //
 // # Dense ids across workers
 //
@@ -26,6 +27,15 @@
 // are built in one step (one string per product or customer) and
 // published beside the outputs as "id,key" CSV files.
 //
+// Category ids follow the order in which a single machine creates the
+// nodes: when a product gets a catalog entry (its first named row in a
+// file, and its most frequent name at the end of the file) unless an
+// earlier file already described it. Each reader records its file's
+// entries in order (dataset.Options.OnProduct); per product only the
+// entries of the earliest file that has any are kept; one step replays
+// them file by file, over the products in id order, into the catalog
+// every chunk is built over.
+//
 // Everything downstream of the ids is then the same arithmetic on the
 // same integers: the MaxBasket sample hashes shop keys and ranks products
 // by id, supports and co-counts are integer sums whatever the partition,
@@ -39,7 +49,8 @@
 // ranked blocks (K neighbours per product) and the RFM scoring (one small
 // record per customer) each run on one worker. BM25 (which needs the
 // transactions themselves) and events are not supported by the
-// co-purchase pipeline; the features pipeline exports the customer-level
+// co-purchase pipeline. The features pipeline exports the customer-level
 // features (recency, tenure, frequency, monetary, AOV, RFM, lifecycle)
-// and segments, not the per-category attributes of a segment.Index.
+// and segments; with [Features.Index] it also writes the whole segment
+// index, which one worker joins and must hold.
 package pipeline

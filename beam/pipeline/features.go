@@ -30,7 +30,17 @@ type Features struct {
 	// Output is the directory the results are written to (see
 	// [NewFeatures]).
 	Output string
+	// Index makes the job also write the saved segment index,
+	// segments.idx, with every attribute the index has — per-category
+	// shares, ranks and recency included — from the catalog of the input
+	// files. Its parts are computed beside the features; one worker joins
+	// them and holds the whole index while it writes it.
+	Index bool
 }
+
+// IndexFile is the name of the saved segment index in a features output
+// directory (see [Features.Index]); read it with segment.Load.
+const IndexFile = "segments.idx"
 
 // chunkBits sizes the customer chunks features are computed in: 2^16
 // consecutive ids, one roaring container.
@@ -57,6 +67,11 @@ func init() {
 	register.Emitter1[featureRec]()
 	register.Iter1[featureRec]()
 	register.DoFn4x1[context.Context, int, func(*featureRec) bool, Dict, error](&scoreFn{})
+	beam.RegisterType(typeOf[partBytes]())
+	register.DoFn5x1[context.Context, int, func(*Part) bool, catalogSpec, func(partBytes), error](&partFn{})
+	register.Emitter1[partBytes]()
+	register.Iter1[partBytes]()
+	register.DoFn5x1[context.Context, int, func(*partBytes) bool, catalogSpec, Dict, error](&joinFn{})
 }
 
 // customerParts keeps the Parts of customers, keyed by customer.
@@ -102,26 +117,7 @@ type chunkFn struct {
 }
 
 func (f *chunkFn) ProcessElement(ctx context.Context, chunk int, parts func(*Part) bool, emit func(featureRec)) error {
-	all := collect(parts)
-	slices.SortFunc(all, func(a, b Part) int { return cmp.Compare(a.Pos, b.Pos) })
-	base := int64(chunk) << chunkBits
-	var b affinity.Builder
-	b.Workers = 1
-	for i, p := range all {
-		if p.Pos != base+int64(i) {
-			return fmt.Errorf("pipeline: chunk %d lacks customer %d", chunk, base+int64(i))
-		}
-		for _, o := range p.Orders {
-			t := time.Unix(o.Unix, 0).UTC()
-			for j, prod := range o.Products {
-				err := b.Add(affinity.Purchase{Customer: p.Customer, Product: prod, Order: o.Key, Time: t, Quantity: o.Qty[j], Price: affinity.Money(o.Price[j])})
-				if err != nil {
-					return err
-				}
-			}
-		}
-	}
-	h, err := b.Build(ctx)
+	h, _, err := chunkHistory(ctx, chunk, parts, new(affinity.Builder))
 	if err != nil {
 		return err
 	}
@@ -134,11 +130,50 @@ func (f *chunkFn) ProcessElement(ctx context.Context, chunk int, parts func(*Par
 	if err != nil {
 		return err
 	}
-	for c := range affinity.CustomerID(h.NumCustomers()) {
-		if h.CustomerKey(c) != all[c].Customer {
-			return fmt.Errorf("pipeline: chunk %d: customer %d is %q, want %q", chunk, c, h.CustomerKey(c), all[c].Customer)
+	emitFeatures(chunk, x, emit)
+	return nil
+}
+
+// chunkHistory builds the History of one chunk of customers on b (empty,
+// or holding the shop's catalog only).
+func chunkHistory(ctx context.Context, chunk int, parts func(*Part) bool, b *affinity.Builder) (*affinity.History, []Part, error) {
+	all := collect(parts)
+	slices.SortFunc(all, func(a, b Part) int { return cmp.Compare(a.Pos, b.Pos) })
+	base := int64(chunk) << chunkBits
+	b.Workers = 1
+	for i, p := range all {
+		if p.Pos != base+int64(i) {
+			return nil, nil, fmt.Errorf("pipeline: chunk %d lacks customer %d", chunk, base+int64(i))
+		}
+		for _, o := range p.Orders {
+			t := time.Unix(o.Unix, 0).UTC()
+			for j, prod := range o.Products {
+				err := b.Add(affinity.Purchase{Customer: p.Customer, Product: prod, Order: o.Key, Time: t, Quantity: o.Qty[j], Price: affinity.Money(o.Price[j])})
+				if err != nil {
+					return nil, nil, err
+				}
+			}
 		}
 	}
+	h, err := b.Build(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if h.NumCustomers() != len(all) {
+		return nil, nil, fmt.Errorf("pipeline: chunk %d has %d customers, its History %d", chunk, len(all), h.NumCustomers())
+	}
+	for c := range affinity.CustomerID(h.NumCustomers()) {
+		if h.CustomerKey(c) != all[c].Customer {
+			return nil, nil, fmt.Errorf("pipeline: chunk %d: customer %d is %q, want %q", chunk, c, h.CustomerKey(c), all[c].Customer)
+		}
+	}
+	return h, all, nil
+}
+
+// emitFeatures emits the features of the customers x (an index of the
+// chunk's History h) knows, with their global ids.
+func emitFeatures(chunk int, x *segment.Index, emit func(featureRec)) {
+	base := int64(chunk) << chunkBits
 	known := x.All()
 	fts := x.FeaturesOf(known)
 	for i, c := range known.ToArray() {
@@ -146,7 +181,95 @@ func (f *chunkFn) ProcessElement(ctx context.Context, chunk int, parts func(*Par
 		emit(featureRec{ID: base + int64(c), Customer: ft.Customer, Recency: int64(ft.Recency), Tenure: int64(ft.Tenure),
 			Freq: int64(ft.Frequency), Monetary: int64(ft.Monetary), AOV: int64(ft.AOV), Stage: ft.Stage, Abandoned: int64(ft.AbandonedCartDays)})
 	}
+}
+
+// partBytes is one chunk's segment.Part, encoded.
+type partBytes struct {
+	Chunk int
+	Data  []byte
+}
+
+// partFn builds the History of one chunk over the shop's catalog and
+// emits its segment.Part.
+type partFn struct {
+	AsOf    time.Time
+	Segment segment.Options
+
+	cat *affinity.History // the catalog's History, built on first use
+}
+
+func (f *partFn) ProcessElement(ctx context.Context, chunk int, parts func(*Part) bool, spec catalogSpec, emit func(partBytes)) error {
+	if f.cat == nil {
+		h, err := spec.history(ctx)
+		if err != nil {
+			return err
+		}
+		f.cat = h
+	}
+	h, _, err := chunkHistory(ctx, chunk, parts, affinity.NewBuilder(f.cat))
+	if err != nil {
+		return err
+	}
+	p, err := segment.BuildPart(ctx, h, f.AsOf, f.Segment)
+	if err != nil {
+		return err
+	}
+	data, err := p.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	emit(partBytes{Chunk: chunk, Data: data})
 	return nil
+}
+
+// joinFn joins every chunk's Part into the segment index and writes it.
+type joinFn struct {
+	AsOf    time.Time
+	Segment segment.Options
+	Output  string
+}
+
+func (f *joinFn) ProcessElement(ctx context.Context, _ int, parts func(*partBytes) bool, spec catalogSpec, dict Dict) error {
+	all := collect(parts)
+	slices.SortFunc(all, func(a, b partBytes) int { return cmp.Compare(a.Chunk, b.Chunk) })
+	ps := make([]*segment.Part, len(all))
+	for i, pb := range all {
+		if pb.Chunk != i {
+			return fmt.Errorf("pipeline: the part of chunk %d is missing", i)
+		}
+		ps[i] = new(segment.Part)
+		if err := ps[i].UnmarshalBinary(pb.Data); err != nil {
+			return fmt.Errorf("pipeline: chunk %d: %w", i, err)
+		}
+		all[i].Data = nil
+	}
+	cat, err := spec.history(ctx)
+	if err != nil {
+		return err
+	}
+	x, err := segment.Join(ctx, cat.Catalog(), f.AsOf, f.Segment, ps)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if _, err := x.WriteTo(&buf); err != nil {
+		return err
+	}
+	if err := writeFile(ctx, path.Join(f.Output, IndexFile), buf.Bytes()); err != nil {
+		return err
+	}
+	buf.Reset()
+	if err := x.WriteCSV(&buf, x.All()); err != nil {
+		return err
+	}
+	if err := writeFile(ctx, path.Join(f.Output, "features.csv"), buf.Bytes()); err != nil {
+		return err
+	}
+	sets, err := Segments(x)
+	if err != nil {
+		return err
+	}
+	return WriteSegments(ctx, f.Output, dict, sets)
 }
 
 // scoreFn scores RFM over every customer and writes the features and the
@@ -236,11 +359,33 @@ func FeaturesCSV(fs []segment.Features) []byte {
 //
 // The scoring step holds one record per customer (about 100 bytes) on
 // one worker; everything before it is spread over the workers.
+//
+// With o.Index set, the job also writes [IndexFile], the saved segment
+// index of the single-machine History with every attribute (per-category
+// shares, lift, ranks, recency, bought, viewed and carted sets), byte for
+// byte what segment.Build and Index.WriteTo give. The catalog — category
+// nodes numbered as the single machine numbers them — is rebuilt from
+// each file's catalog entries (see [prodCalls]); the workers compute a
+// segment.Part per chunk of 65,536 customers over it (segment.BuildPart),
+// and one worker joins them (segment.Join) and writes the index, then
+// features.csv and the segments from it. That worker holds the whole
+// index (about 0.9 KB per customer) and the parts; o.Segment may then use
+// any option of segment.Build, RFMNTile scores included.
 func NewFeatures(in Input, o Features) (*beam.Pipeline, error) {
 	if err := affinity.CheckAsOf("pipeline", o.AsOf); err != nil {
 		return nil, err
 	}
-	if err := segment.ScoreRFM(nil, o.AsOf, o.Segment); err != nil {
+	if o.Index {
+		// the options of a Build, checked on an empty History
+		var b affinity.Builder
+		empty, err := b.Build(context.Background())
+		if err != nil {
+			return nil, err
+		}
+		if _, err := segment.BuildPart(context.Background(), empty, o.AsOf, o.Segment); err != nil {
+			return nil, err
+		}
+	} else if err := segment.ScoreRFM(nil, o.AsOf, o.Segment); err != nil {
 		return nil, err
 	}
 	if o.Output == "" {
@@ -253,13 +398,20 @@ func NewFeatures(in Input, o Features) (*beam.Pipeline, error) {
 		return nil, err
 	}
 	p, s := beam.NewPipelineWithRoot()
-	parts, _ := readParts(s, in, 1)
+	parts, products, facts := readParts(s, in, 1, o.Index)
 	s = s.Scope("features")
 	cust := beam.ParDo(s, customerParts, parts)
 	dict := dictionary(s, beam.ParDo(s, partPos, cust))
 	ids := beam.ParDo(s, &customerIDsFn{Output: o.Output}, dict)
-	chunks := beam.ParDo(s, joinID, beam.CoGroupByKey(s, cust, ids))
-	recs := beam.ParDo(s, &chunkFn{AsOf: o.AsOf, Segment: o.Segment}, beam.GroupByKey(s, chunks))
+	chunks := beam.GroupByKey(s, beam.ParDo(s, joinID, beam.CoGroupByKey(s, cust, ids)))
+	if o.Index {
+		spec := catalogPCollection(s, facts, dictionary(s.Scope("products"), products))
+		pbs := beam.ParDo(s, &partFn{AsOf: o.AsOf, Segment: o.Segment}, chunks, beam.SideInput{Input: spec})
+		beam.ParDo0(s, &joinFn{AsOf: o.AsOf, Segment: o.Segment, Output: o.Output}, beam.GroupByKey(s, beam.AddFixedKey(s, pbs)),
+			beam.SideInput{Input: spec}, beam.SideInput{Input: dict})
+		return p, nil
+	}
+	recs := beam.ParDo(s, &chunkFn{AsOf: o.AsOf, Segment: o.Segment}, chunks)
 	beam.ParDo0(s, &scoreFn{AsOf: o.AsOf, Segment: o.Segment, Output: o.Output}, beam.GroupByKey(s, beam.AddFixedKey(s, recs)), beam.SideInput{Input: dict})
 	return p, nil
 }

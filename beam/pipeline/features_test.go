@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/beam/pipeline"
+	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/segment"
 )
 
@@ -25,6 +27,12 @@ func singleFeatures(t *testing.T, h *affinity.History, o pipeline.Features, dir 
 	var csv bytes.Buffer
 	require.NoError(t, x.WriteCSV(&csv, x.All()))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "features.csv"), csv.Bytes(), 0o644))
+	if o.Index {
+		var idx bytes.Buffer
+		_, err := x.WriteTo(&idx)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, pipeline.IndexFile), idx.Bytes(), 0o644))
+	}
 	sets, err := pipeline.Segments(x)
 	require.NoError(t, err)
 	var d pipeline.Dict
@@ -53,7 +61,13 @@ func requireSameDirs(t *testing.T, want, got string) []string {
 	var names []string
 	for name, b := range w {
 		require.Contains(t, g, name)
-		require.Equal(t, string(b), string(g[name]), "%s differs from the single-machine file", name)
+		if !bytes.Equal(b, g[name]) {
+			at := 0
+			for at < min(len(b), len(g[name])) && b[at] == g[name][at] {
+				at++
+			}
+			t.Fatalf("%s differs from the single-machine file from byte %d on (%d bytes, single machine %d)", name, at, len(g[name]), len(b))
+		}
 		names = append(names, name)
 	}
 	require.Len(t, g, len(w), "file sets differ")
@@ -89,6 +103,42 @@ func TestFeaturesDemo(t *testing.T) {
 	}
 }
 
+// demoCategories returns the category paths of the demo shop's products,
+// by key.
+func demoCategories() map[string][]string {
+	cats := map[string][]string{}
+	for _, p := range dataset.Demo().Products {
+		cats[p.Key] = p.Categories
+	}
+	return cats
+}
+
+// The saved index: per-category attributes over the catalog the files
+// carry, products spread over several files (one huge customer, one huge
+// basket), byte for byte the single machine's.
+func TestFeaturesIndex(t *testing.T) {
+	in := pipeline.Input{Files: writeCatalogParts(t, t.TempDir(), skewed(), demoCategories(), 9000)}
+	require.Greater(t, len(in.Files), 2)
+	h, err := pipeline.LoadHistory(context.Background(), in)
+	require.NoError(t, err)
+	require.Greater(t, h.Catalog().NumCategories(), 5)
+	for _, o := range []pipeline.Features{
+		{AsOf: h.Latest(), Index: true},
+		{AsOf: h.Latest().AddDate(0, -3, 0), Index: true, Segment: segment.Options{RFMScoring: segment.RFMNTile, HalfLife: 60 * segment.Day}},
+	} {
+		t.Run(o.AsOf.Format(time.DateOnly), func(t *testing.T) {
+			dir := checkFeatures(t, in, h, o)
+			x, err := segment.Load(filepath.Join(dir, pipeline.IndexFile))
+			require.NoError(t, err)
+			require.Equal(t, h.Catalog().NumCategories(), len(x.Categories()))
+			top := h.Catalog().CategoryPath(0)
+			fans, err := x.Query(fmt.Sprintf("affinity(%q) >= 0.5", top))
+			require.NoError(t, err)
+			require.False(t, fans.IsEmpty(), "nobody spends half in %q", top)
+		})
+	}
+}
+
 func TestFeaturesOptions(t *testing.T) {
 	in := pipeline.Input{Files: []string{"x.csv"}}
 	_, err := pipeline.NewFeatures(in, pipeline.Features{Output: "x"})
@@ -97,4 +147,32 @@ func TestFeaturesOptions(t *testing.T) {
 	require.Error(t, err)
 	_, err = pipeline.NewFeatures(in, pipeline.Features{AsOf: time.Now()})
 	require.Error(t, err, "no output")
+}
+
+// A single machine keeps a product's entry from the first file that
+// describes it and ignores later files' ones, nodes included; the job
+// numbers the category nodes the same way.
+func TestFeaturesIndexFirstEntryWins(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"a.csv": "customer,product,order,time,quantity,price,category\n" +
+			"c1,X,o1,2025-01-01T00:00:00Z,1,10,A/A1\n" +
+			"c2,Z,o2,2025-01-02T00:00:00Z,1,5,\n",
+		"b.csv": "customer,product,order,time,quantity,price,category\n" +
+			"c3,X,o3,2025-02-01T00:00:00Z,1,10,B/B1\n" +
+			"c3,Y,o3,2025-02-01T00:00:00Z,1,7,C\n" +
+			"c4,Z,o4,2025-02-02T00:00:00Z,2,5,D\n",
+	}
+	var in pipeline.Input
+	for _, name := range []string{"a.csv", "b.csv"} {
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(path, []byte(files[name]), 0o644))
+		in.Files = append(in.Files, path)
+	}
+	h, err := pipeline.LoadHistory(context.Background(), in)
+	require.NoError(t, err)
+	out := checkFeatures(t, in, h, pipeline.Features{AsOf: h.Latest(), Index: true})
+	x, err := segment.Load(filepath.Join(out, pipeline.IndexFile))
+	require.NoError(t, err)
+	require.Equal(t, []string{"A", "A/A1", "C", "D"}, x.Categories())
 }

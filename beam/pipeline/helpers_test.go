@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,16 +46,31 @@ func skewed() []affinity.Purchase {
 // orders may straddle two files — and returns their paths in order.
 func writeParts(t testing.TB, dir string, lines []affinity.Purchase, per int) []string {
 	t.Helper()
+	return writeCatalogParts(t, dir, lines, nil, per)
+}
+
+// writeCatalogParts is writeParts with a category column: each line
+// carries the category paths of its product in cats ("|"-separated).
+func writeCatalogParts(t testing.TB, dir string, lines []affinity.Purchase, cats map[string][]string, per int) []string {
+	t.Helper()
 	var files []string
 	for start := 0; start < len(lines); start += per {
 		path := filepath.Join(dir, fmt.Sprintf("part-%03d.csv", len(files)))
 		f, err := os.Create(path)
 		require.NoError(t, err)
 		w := csv.NewWriter(f)
-		require.NoError(t, w.Write([]string{"customer", "product", "order", "time", "quantity", "price"}))
+		header := []string{"customer", "product", "order", "time", "quantity", "price"}
+		if cats != nil {
+			header = append(header, "category")
+		}
+		require.NoError(t, w.Write(header))
 		for _, p := range lines[start:min(start+per, len(lines))] {
-			require.NoError(t, w.Write([]string{p.Customer, p.Product, p.Order, p.Time.UTC().Format(time.RFC3339),
-				strconv.Itoa(int(p.Quantity)), p.Price.String()}))
+			row := []string{p.Customer, p.Product, p.Order, p.Time.UTC().Format(time.RFC3339),
+				strconv.Itoa(int(p.Quantity)), p.Price.String()}
+			if cats != nil {
+				row = append(row, strings.Join(cats[p.Product], "|"))
+			}
+			require.NoError(t, w.Write(row))
 		}
 		w.Flush()
 		require.NoError(t, w.Error())

@@ -36,6 +36,10 @@ type Input struct {
 	// Location is the IANA name of the time zone of times without one
 	// ("" is UTC).
 	Location string
+	// NameCategories derives a category from the product name where a
+	// row has none (dataset.Options.Categories = dataset.CategoryFromName,
+	// which dataset.Defaults sets for formats without a category column).
+	NameCategories bool
 }
 
 // Glob returns the files matching pattern, sorted: the order in which a
@@ -60,6 +64,9 @@ func Glob(ctx context.Context, pattern string) ([]string, error) {
 func (in Input) options() (dataset.Options, error) {
 	o := dataset.Options{Format: in.Format, Lenient: in.Lenient, Columns: in.Columns, TimeLayouts: in.TimeLayouts,
 		DecimalSep: in.DecimalSep, Comma: in.Comma, NoProducts: in.NoProducts}
+	if in.NameCategories {
+		o.Categories = dataset.CategoryFromName
+	}
 	if in.Location != "" {
 		loc, err := time.LoadLocation(in.Location)
 		if err != nil {
@@ -134,7 +141,7 @@ func init() {
 	beam.RegisterType(typeOf[fileSpec]())
 	beam.RegisterType(typeOf[Part]())
 	beam.RegisterType(typeOf[Order]())
-	register.DoFn4x1[context.Context, fileSpec, func(string, Part), func(string, int64), error](&readFn{})
+	register.DoFn5x1[context.Context, fileSpec, func(string, Part), func(string, int64), func(string, prodCalls), error](&readFn{})
 	register.Emitter2[string, Part]()
 	register.Emitter2[string, int64]()
 	register.Function2x1(minPos)
@@ -148,17 +155,24 @@ func init() {
 // product it names with its first-seen position.
 type readFn struct {
 	In Input
+	// Catalog makes the read also emit the file's catalog entries.
+	Catalog bool
 }
 
 func pos(file int, rank uint32) int64 { return int64(file)<<32 | int64(rank) }
 
-func (f *readFn) ProcessElement(ctx context.Context, spec fileSpec, parts func(string, Part), products func(string, int64)) error {
+func (f *readFn) ProcessElement(ctx context.Context, spec fileSpec, parts func(string, Part), products func(string, int64), facts func(string, prodCalls)) error {
 	o, err := f.In.options()
 	if err != nil {
 		return err
 	}
 	var b affinity.Builder
 	b.Workers = 1
+	var calls map[string]*prodCalls
+	if f.Catalog {
+		calls = map[string]*prodCalls{}
+		o.OnProduct = recordCalls(spec.Index, calls)
+	}
 	if err := loadFile(ctx, spec.Path, &b, o); err != nil {
 		return err
 	}
@@ -169,6 +183,9 @@ func (f *readFn) ProcessElement(ctx context.Context, spec fileSpec, parts func(s
 	cat := h.Catalog()
 	for p := range affinity.ProductID(cat.NumProducts()) {
 		products(cat.ProductKey(p), pos(spec.Index, uint32(p)))
+	}
+	for k, c := range calls {
+		facts(k, *c)
 	}
 	order := func(o affinity.OrderID) Order {
 		lo, hi := h.OrderLines(o)
@@ -241,17 +258,19 @@ func shardOf(key string, shards int) int {
 }
 
 // readParts reads the input files and returns the Parts merged by
-// customer (or anonymous order), keyed by shard, and the products with
-// their first-seen positions.
-func readParts(s beam.Scope, in Input, shards int) (parts, products beam.PCollection) {
+// customer (or anonymous order), keyed by shard, the products with their
+// first-seen positions and, when catalog is set, each product's catalog
+// entries from the first file that has any (see [prodCalls]).
+func readParts(s beam.Scope, in Input, shards int, catalog bool) (parts, products, facts beam.PCollection) {
 	s = s.Scope("read")
 	specs := make([]fileSpec, len(in.Files))
 	for i, f := range in.Files {
 		specs[i] = fileSpec{Index: i, Path: f}
 	}
 	files := beam.CreateList(s, specs)
-	raw, prods := beam.ParDo2(s, &readFn{In: in}, beam.Reshuffle(s, files))
+	raw, prods, fs := beam.ParDo3(s, &readFn{In: in, Catalog: catalog}, beam.Reshuffle(s, files))
 	products = beam.CombinePerKey(s, minPos, prods)
 	parts = beam.ParDo(s, &mergeFn{Shards: shards}, beam.GroupByKey(s, raw))
-	return parts, products
+	facts = beam.CombinePerKey(s, firstFile, fs)
+	return parts, products, facts
 }

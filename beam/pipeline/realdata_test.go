@@ -13,6 +13,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/beam/pipeline"
+	"github.com/shopaffinity/affinity/segment"
 	"github.com/shopaffinity/affinity/similarity"
 )
 
@@ -69,6 +70,15 @@ func TestOnlineRetail(t *testing.T) {
 	})
 	t.Run("features", func(t *testing.T) {
 		dir := checkFeatures(t, in, h, pipeline.Features{AsOf: asOf})
+		requireSegmentsDecode(t, dir)
+	})
+	t.Run("index", func(t *testing.T) {
+		in := in
+		in.NameCategories = true // categories from the descriptions
+		h, err := pipeline.LoadHistory(context.Background(), in)
+		require.NoError(t, err)
+		require.Greater(t, h.Catalog().NumCategories(), 10)
+		dir := checkFeatures(t, in, h, pipeline.Features{AsOf: asOf, Index: true, Segment: segment.Options{RFMScoring: segment.RFMNTile}})
 		requireSegmentsDecode(t, dir)
 	})
 }

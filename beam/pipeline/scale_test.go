@@ -30,7 +30,11 @@ func TestScale(t *testing.T) {
 	}
 	ctx := context.Background()
 	shop := dataset.Generate(dataset.SyntheticOptions{Customers: n / 10, Products: max(1000, n/100), Categories: 200, ViewsPerLine: -1})
-	in := pipeline.Input{Files: writeParts(t, t.TempDir(), shop.Purchases, (len(shop.Purchases)+7)/8)}
+	cats := map[string][]string{}
+	for _, p := range shop.Products {
+		cats[p.Key] = p.Categories
+	}
+	in := pipeline.Input{Files: writeCatalogParts(t, t.TempDir(), shop.Purchases, cats, (len(shop.Purchases)+7)/8)}
 	t.Logf("%d lines, %d customers, %d products, %d files", len(shop.Purchases), n/10, max(1000, n/100), len(in.Files))
 
 	start := time.Now()
@@ -55,17 +59,19 @@ func TestScale(t *testing.T) {
 	require.True(t, bytes.Equal(want, got), "co-purchase index differs")
 	t.Logf("co-purchase: one machine load %v + count and rank %v; prism %v", load.Round(time.Millisecond), single.Round(time.Millisecond), beam.Round(time.Millisecond))
 
-	fo := pipeline.Features{AsOf: asOf}
-	wantDir := t.TempDir()
-	start = time.Now()
-	singleFeatures(t, h, fo, wantDir)
-	single = time.Since(start)
-	fo.Output = t.TempDir()
-	p, err = pipeline.NewFeatures(in, fo)
-	require.NoError(t, err)
-	start = time.Now()
-	run(t, p)
-	beam = time.Since(start)
-	requireSameDirs(t, wantDir, fo.Output)
-	t.Logf("features: one machine load %v + segment build and export %v; prism %v", load.Round(time.Millisecond), single.Round(time.Millisecond), beam.Round(time.Millisecond))
+	for _, index := range []bool{false, true} {
+		fo := pipeline.Features{AsOf: asOf, Index: index}
+		wantDir := t.TempDir()
+		start = time.Now()
+		singleFeatures(t, h, fo, wantDir)
+		single = time.Since(start)
+		fo.Output = t.TempDir()
+		p, err = pipeline.NewFeatures(in, fo)
+		require.NoError(t, err)
+		start = time.Now()
+		run(t, p)
+		beam = time.Since(start)
+		requireSameDirs(t, wantDir, fo.Output)
+		t.Logf("features (index %v): one machine load %v + segment build, files and export %v; prism %v", index, load.Round(time.Millisecond), single.Round(time.Millisecond), beam.Round(time.Millisecond))
+	}
 }

@@ -5,6 +5,8 @@
 //	affinity-beam -job copurchase -input 'orders/*.csv.gz' -format onlineretail \
 //	    -asof 2011-12-09 -scope basket -measure lift -k 50 -output neighbours.idx
 //	affinity-beam -job features -input 'orders/*.csv' -asof 2011-12-09 -output features/
+//	affinity-beam -job features -index -namecats -input 'orders/*.csv.gz' -format onlineretail \
+//	    -asof 2011-12-09 -output features/
 //
 // See beam/README.md for the runner flags.
 package main
@@ -40,6 +42,8 @@ var (
 	months    = flag.Int("months", 0, "look-back in calendar months (0: everything up to the as-of time)")
 	maxBasket = flag.Int("maxbasket", 0, "products per transaction before sampling (0: default, <0: no cap)")
 	shards    = flag.Int("shards", 0, "partial counts (0: default 16)")
+	nameCats  = flag.Bool("namecats", false, "derive a category from the product name where a row has none")
+	index     = flag.Bool("index", false, "features: also write the saved segment index, segments.idx")
 )
 
 func main() {
@@ -56,7 +60,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	in := pipeline.Input{Files: files, Format: *format, Lenient: *lenient}
+	in := pipeline.Input{Files: files, Format: *format, Lenient: *lenient, NameCategories: *nameCats}
 	var p *beam.Pipeline
 	switch *job {
 	case "copurchase":
@@ -79,7 +83,7 @@ func main() {
 			log.Fatal(err)
 		}
 	case "features":
-		p, err = pipeline.NewFeatures(in, pipeline.Features{AsOf: at, Output: *output})
+		p, err = pipeline.NewFeatures(in, pipeline.Features{AsOf: at, Output: *output, Index: *index})
 		if err != nil {
 			log.Fatal(err)
 		}
