@@ -57,6 +57,43 @@ func (c *naiveCustomer) exactShare(k int, cc affinity.CategoryID) *big.Rat {
 	return new(big.Rat).Quo(num, c.exDen[k])
 }
 
+// fracSum is an exact sum of fractions, one integer numerator per
+// denominator, so that adding costs no gcd; the test data never comes
+// near int64's range, and checkedAdd panics rather than wraps.
+type fracSum map[int64]int64
+
+func (s fracSum) add(num, den int64) { s[den] = checkedAdd(s[den], num) }
+
+// rat returns the sum as a rational.
+func (s fracSum) rat() *big.Rat {
+	for den, num := range s {
+		if len(s) == 1 { // the usual case: one category path per product
+			return big.NewRat(num, den)
+		}
+	}
+	r := new(big.Rat)
+	for den, num := range s {
+		r.Add(r, big.NewRat(num, den))
+	}
+	return r
+}
+
+func checkedAdd(a, b int64) int64 {
+	s := a + b
+	if (b > 0 && s < a) || (b < 0 && s > a) {
+		panic("naive: exact sum leaves int64")
+	}
+	return s
+}
+
+func checkedMul(a, b int64) int64 {
+	p := a * b
+	if a != 0 && (p/a != b || (a == -1 && b == math.MinInt64)) {
+		panic("naive: exact product leaves int64")
+	}
+	return p
+}
+
 // naive is the oracle for one History, asOf and options.
 type naive struct {
 	h        *affinity.History
@@ -117,16 +154,29 @@ func (n *naive) customer(id affinity.CustomerID) {
 		spendQ: map[affinity.CategoryID]int{}, itemQ: map[affinity.CategoryID]int{}, orderQ: map[affinity.CategoryID]int{},
 		catDays: map[affinity.CategoryID]int{}, rank: map[affinity.CategoryID]int{}, days: map[int64]bool{},
 		spend: map[affinity.CategoryID]float64{}, lastBuy: math.MinInt64}
-	for k := range c.exNum {
-		c.exNum[k] = map[affinity.CategoryID]*big.Rat{}
-		c.exDen[k] = new(big.Rat)
+	// exact sums: per share k and category, one integer numerator per
+	// denominator (a product's number of category paths); turned into
+	// rationals at the end
+	var exNum [3]map[affinity.CategoryID]fracSum
+	var exDen [3]int64
+	for k := range exNum {
+		exNum[k] = map[affinity.CategoryID]fracSum{}
 	}
-	add := func(m map[affinity.CategoryID]*big.Rat, cc affinity.CategoryID, v *big.Rat) {
+	add := func(m map[affinity.CategoryID]fracSum, cc affinity.CategoryID, num, den int64) {
 		if m[cc] == nil {
-			m[cc] = new(big.Rat)
+			m[cc] = fracSum{}
 		}
-		m[cc].Add(m[cc], v)
+		m[cc].add(num, den)
 	}
+	defer func() {
+		for k := range exNum {
+			c.exNum[k] = make(map[affinity.CategoryID]*big.Rat, len(exNum[k]))
+			for cc, f := range exNum[k] {
+				c.exNum[k][cc] = f.rat()
+			}
+			c.exDen[k] = big.NewRat(exDen[k], 1)
+		}
+	}()
 	for k := range c.evDays {
 		c.evDays[k] = map[affinity.CategoryID]int{}
 	}
@@ -173,15 +223,15 @@ func (n *naive) customer(id affinity.CustomerID) {
 			q := float64(ln.Quantity) * wt
 			c.totSpend += v
 			totItems += q
-			c.exDen[0].Add(c.exDen[0], big.NewRat(int64(ln.Value()), 1))
-			c.exDen[1].Add(c.exDen[1], big.NewRat(int64(ln.Quantity), 1))
+			exDen[0] = checkedAdd(exDen[0], int64(ln.Value()))
+			exDen[1] = checkedAdd(exDen[1], int64(ln.Quantity))
 			paths := int64(len(cat.Categories(ln.Product)))
 			for _, sh := range cat.Shares(ln.Product) {
-				w := big.NewRat(int64(math.Round(float64(sh.Weight)*float64(paths))), paths)
-				add(c.exNum[0], sh.Category, new(big.Rat).Mul(w, big.NewRat(int64(ln.Value()), 1)))
-				add(c.exNum[1], sh.Category, new(big.Rat).Mul(w, big.NewRat(int64(ln.Quantity), 1)))
+				m := int64(math.Round(float64(sh.Weight) * float64(paths))) // weight m/paths
+				add(exNum[0], sh.Category, checkedMul(m, int64(ln.Value())), paths)
+				add(exNum[1], sh.Category, checkedMul(m, int64(ln.Quantity)), paths)
 				if !inOrder[sh.Category] {
-					add(c.exNum[2], sh.Category, big.NewRat(1, 1))
+					add(exNum[2], sh.Category, 1, 1)
 				}
 				sw := float64(sh.Weight)
 				c.spend[sh.Category] += v * sw
@@ -207,7 +257,7 @@ func (n *naive) customer(id affinity.CustomerID) {
 		if inWin {
 			c.freq++
 			totOrders += wt
-			c.exDen[2].Add(c.exDen[2], big.NewRat(1, 1))
+			exDen[2]++
 		}
 	}
 	elo, ehi := h.CustomerEvents(id)
