@@ -292,6 +292,45 @@ func BenchmarkStats(b *testing.B) {
 	}
 }
 
+// BenchmarkRFGrid computes the count, revenue and orders of the 25 R×F
+// cells (R score r and F score f) two ways: one Stats per intersection,
+// and one CrossTab.
+func BenchmarkRFGrid(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(sizeName(n), func(b *testing.B) {
+			f := fixture(b, n)
+			var rs, fs []*roaring.Bitmap
+			for s := 1; s <= 5; s++ {
+				r, err := f.x.Eval(segment.RScore().EQ(float64(s)))
+				if err != nil {
+					b.Fatal(err)
+				}
+				fr, err := f.x.Eval(segment.FScore().EQ(float64(s)))
+				if err != nil {
+					b.Fatal(err)
+				}
+				rs, fs = append(rs, r), append(fs, fr)
+			}
+			b.Run("stats", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					for _, r := range rs {
+						for _, fr := range fs {
+							f.x.Stats("", roaring.And(r, fr))
+						}
+					}
+				}
+			})
+			b.Run("crosstab", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					f.x.CrossTab(rs, fs)
+				}
+			})
+		})
+	}
+}
+
 // BenchmarkQueries times typical segment queries on the larger fixture.
 func BenchmarkQueries(b *testing.B) {
 	f := fixture(b, benchSizes[len(benchSizes)-1])

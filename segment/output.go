@@ -40,9 +40,6 @@ type Stats struct {
 func (x *Index) Stats(name string, set *roaring.Bitmap) Stats {
 	in := roaring.And(set, x.universe)
 	s := Stats{Name: name, Customers: int(in.GetCardinality())}
-	if n := x.Len(); n > 0 {
-		s.Share = float64(s.Customers) / float64(n)
-	}
 	var rev int64
 	if uint64(s.Customers)*8 < uint64(len(x.keys)) {
 		rev, s.Orders = x.sumsByColumn(in)
@@ -50,12 +47,7 @@ func (x *Index) Stats(name string, set *roaring.Bitmap) Stats {
 		rev, s.Orders = x.sumsBySlice(in)
 	}
 	s.Revenue = affinity.Money(rev)
-	if x.revenue > 0 {
-		s.RevenueShare = float64(s.Revenue) / float64(x.revenue)
-	}
-	if s.Orders > 0 {
-		s.AOV = affinity.Money(divRound(int64(s.Revenue), s.Orders))
-	}
+	x.finishStats(&s)
 	return s
 }
 
