@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/segment"
@@ -199,4 +201,32 @@ func ExampleJoin() {
 	}
 	fmt.Println(got.Len(), "customers;", slices.Collect(x.Keys(sporty)))
 	// Output: 4 customers; [ann cy]
+}
+
+// The classic R×F grid of a shop: customers and revenue by recency score
+// (rows) and frequency score (columns), in one pass.
+func ExampleIndex_CrossTab() {
+	h, _ := dataset.Demo().History(context.Background())
+	x, _ := segment.Build(context.Background(), h, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), segment.Options{})
+	var r, f []*roaring.Bitmap
+	for s := 1; s <= 5; s++ {
+		rs, _ := x.Eval(segment.RScore().EQ(float64(s)))
+		fs, _ := x.Eval(segment.FScore().EQ(float64(s)))
+		r, f = append(r, rs), append(f, fs)
+	}
+	fmt.Println("R\\F      1      2      3      4      5")
+	for i, row := range x.CrossTab(r, f) {
+		fmt.Printf("%d ", i+1)
+		for _, cell := range row {
+			fmt.Printf("%6d", cell.Customers)
+		}
+		fmt.Println()
+	}
+	// Output:
+	// R\F      1      2      3      4      5
+	// 1    415   247   146   157    35
+	// 2    296   241   159   207   110
+	// 3    256   212   142   226   153
+	// 4    233   180   164   256   166
+	// 5     33   139   141   325   361
 }
