@@ -69,7 +69,7 @@ func init() {
 	register.Emitter2[string, prodCalls]()
 	register.Function2x1(firstFile)
 	register.Function2x1(callsOnly)
-	register.DoFn5x1[context.Context, int, func(*prodCalls) bool, Dict, func(catalogSpec), error](&catalogFn{})
+	register.DoFn4x1[context.Context, Dict, func(*prodCalls) bool, func(catalogSpec), error](&catalogFn{})
 	register.Iter1[prodCalls]()
 	register.Emitter1[catalogSpec]()
 }
@@ -89,7 +89,7 @@ type call struct {
 	paths     []string
 }
 
-func (catalogFn) ProcessElement(ctx context.Context, _ int, facts func(*prodCalls) bool, products Dict, emit func(catalogSpec)) error {
+func (catalogFn) ProcessElement(ctx context.Context, products Dict, facts func(*prodCalls) bool, emit func(catalogSpec)) error {
 	var calls []call
 	for _, pc := range collect(facts) {
 		for i, seq := range pc.Seq {
@@ -134,7 +134,9 @@ func (catalogFn) ProcessElement(ctx context.Context, _ int, facts func(*prodCall
 func catalogPCollection(s beam.Scope, facts, productDict beam.PCollection) beam.PCollection {
 	s = s.Scope("catalog")
 	fs := beam.ParDo(s, callsOnly, facts)
-	return beam.ParDo(s, &catalogFn{}, beam.GroupByKey(s, beam.AddFixedKey(s, fs)), beam.SideInput{Input: productDict})
+	// the dictionary drives it, so that a shop without any catalog entry
+	// still gets its (category-less) catalog
+	return beam.ParDo(s, &catalogFn{}, productDict, beam.SideInput{Input: fs})
 }
 
 // history returns a History that holds the catalog of spec and nothing

@@ -320,7 +320,7 @@ func NewCoPurchase(in Input, o CoPurchase) (*beam.Pipeline, error) {
 		return nil, err
 	}
 	p, s := beam.NewPipelineWithRoot()
-	parts, products, _ := readParts(s, in, o.Shards, false)
+	parts, products, _ := readParts(s, in, o.Shards, readFn{})
 	dict := dictionary(s.Scope("products"), products)
 	s = s.Scope("copurchase")
 	byShard := beam.GroupByKey(s, parts)

@@ -47,9 +47,12 @@
 // A file is read by one worker and must fit in its memory as a History:
 // split big inputs into many files. The dictionaries, the join of the
 // ranked blocks (K neighbours per product) and the RFM scoring (one small
-// record per customer) each run on one worker. BM25 (which needs the
-// transactions themselves) and events are not supported by the
-// co-purchase pipeline. The features pipeline exports the customer-level
+// record per customer) each run on one worker. The pipelines read order
+// lines only. The co-purchase counts leave events out, as
+// similarity.Count does by default; to the features pipeline a file with
+// events (MovieLens ratings, views, carts) is an error rather than
+// silently different features. BM25, which needs the transactions
+// themselves, is not supported by the co-purchase pipeline. The features pipeline exports the customer-level
 // features (recency, tenure, frequency, monetary, AOV, RFM, lifecycle)
 // and segments; with [Features.Index] it also writes the whole segment
 // index, which one worker joins and must hold.

@@ -398,7 +398,7 @@ func NewFeatures(in Input, o Features) (*beam.Pipeline, error) {
 		return nil, err
 	}
 	p, s := beam.NewPipelineWithRoot()
-	parts, products, facts := readParts(s, in, 1, o.Index)
+	parts, products, facts := readParts(s, in, 1, readFn{Catalog: o.Index, NoEvents: true})
 	s = s.Scope("features")
 	cust := beam.ParDo(s, customerParts, parts)
 	dict := dictionary(s, beam.ParDo(s, partPos, cust))

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
@@ -175,4 +176,22 @@ func TestFeaturesIndexFirstEntryWins(t *testing.T) {
 	x, err := segment.Load(filepath.Join(out, pipeline.IndexFile))
 	require.NoError(t, err)
 	require.Equal(t, []string{"A", "A/A1", "C", "D"}, x.Categories())
+}
+
+// Events are not silently dropped: a file of ratings is an error, and
+// read as purchases it gives the single machine's features.
+func TestFeaturesRejectEvents(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "u.data")
+	require.NoError(t, os.WriteFile(path, []byte("1\t10\t5\t881250949\n1\t11\t3\t881250960\n2\t10\t4\t881300000\n"), 0o644))
+	in := pipeline.Input{Files: []string{path}, Format: "movielens"}
+	asOf := time.Unix(881400000, 0)
+	p, err := pipeline.NewFeatures(in, pipeline.Features{AsOf: asOf, Output: t.TempDir()})
+	require.NoError(t, err)
+	_, err = prism.Execute(context.Background(), p)
+	require.ErrorContains(t, err, "3 events")
+
+	in.MovieLensAsPurchases = true
+	h, err := pipeline.LoadHistory(context.Background(), in)
+	require.NoError(t, err)
+	checkFeatures(t, in, h, pipeline.Features{AsOf: asOf, Index: true})
 }

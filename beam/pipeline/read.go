@@ -24,8 +24,8 @@ type Input struct {
 	// any file system Beam registers (gs://, s3://) when the program
 	// imports it. Expand a glob with [Glob].
 	Files []string
-	// Format, Lenient, Columns, TimeLayouts, DecimalSep, Comma and
-	// NoProducts are those of [dataset.Options].
+	// Format, Lenient, Columns, TimeLayouts, DecimalSep, Comma, NoProducts
+	// and MovieLensAsPurchases are those of [dataset.Options].
 	Format      string
 	Lenient     bool
 	Columns     dataset.Columns
@@ -33,6 +33,9 @@ type Input struct {
 	DecimalSep  byte
 	Comma       rune
 	NoProducts  bool
+	// MovieLensAsPurchases reads MovieLens ratings as purchases: the
+	// pipelines read order lines only, and a file with events is an error.
+	MovieLensAsPurchases bool
 	// Location is the IANA name of the time zone of times without one
 	// ("" is UTC).
 	Location string
@@ -63,7 +66,7 @@ func Glob(ctx context.Context, pattern string) ([]string, error) {
 
 func (in Input) options() (dataset.Options, error) {
 	o := dataset.Options{Format: in.Format, Lenient: in.Lenient, Columns: in.Columns, TimeLayouts: in.TimeLayouts,
-		DecimalSep: in.DecimalSep, Comma: in.Comma, NoProducts: in.NoProducts}
+		DecimalSep: in.DecimalSep, Comma: in.Comma, NoProducts: in.NoProducts, MovieLensAsPurchases: in.MovieLensAsPurchases}
 	if in.NameCategories {
 		o.Categories = dataset.CategoryFromName
 	}
@@ -157,6 +160,9 @@ type readFn struct {
 	In Input
 	// Catalog makes the read also emit the file's catalog entries.
 	Catalog bool
+	// NoEvents makes a file with events an error (the features pipeline:
+	// its customers' events would count, the Parts do not carry them).
+	NoEvents bool
 }
 
 func pos(file int, rank uint32) int64 { return int64(file)<<32 | int64(rank) }
@@ -179,6 +185,9 @@ func (f *readFn) ProcessElement(ctx context.Context, spec fileSpec, parts func(s
 	h, err := b.Build(ctx)
 	if err != nil {
 		return err
+	}
+	if n := h.NumEvents(); n > 0 && f.NoEvents {
+		return fmt.Errorf("pipeline: %s holds %d events (ratings, views or carts); the pipelines read order lines only (MovieLens ratings: set Input.MovieLensAsPurchases)", spec.Path, n)
 	}
 	cat := h.Catalog()
 	for p := range affinity.ProductID(cat.NumProducts()) {
@@ -259,16 +268,17 @@ func shardOf(key string, shards int) int {
 
 // readParts reads the input files and returns the Parts merged by
 // customer (or anonymous order), keyed by shard, the products with their
-// first-seen positions and, when catalog is set, each product's catalog
-// entries from the first file that has any (see [prodCalls]).
-func readParts(s beam.Scope, in Input, shards int, catalog bool) (parts, products, facts beam.PCollection) {
+// first-seen positions and, when rf.Catalog is set, each product's
+// catalog entries from the first file that has any (see [prodCalls]).
+func readParts(s beam.Scope, in Input, shards int, rf readFn) (parts, products, facts beam.PCollection) {
 	s = s.Scope("read")
 	specs := make([]fileSpec, len(in.Files))
 	for i, f := range in.Files {
 		specs[i] = fileSpec{Index: i, Path: f}
 	}
 	files := beam.CreateList(s, specs)
-	raw, prods, fs := beam.ParDo3(s, &readFn{In: in, Catalog: catalog}, beam.Reshuffle(s, files))
+	rf.In = in
+	raw, prods, fs := beam.ParDo3(s, &rf, beam.Reshuffle(s, files))
 	products = beam.CombinePerKey(s, minPos, prods)
 	parts = beam.ParDo(s, &mergeFn{Shards: shards}, beam.GroupByKey(s, raw))
 	facts = beam.CombinePerKey(s, firstFile, fs)

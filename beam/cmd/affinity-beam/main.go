@@ -44,6 +44,7 @@ var (
 	shards    = flag.Int("shards", 0, "partial counts (0: default 16)")
 	nameCats  = flag.Bool("namecats", false, "derive a category from the product name where a row has none")
 	index     = flag.Bool("index", false, "features: also write the saved segment index, segments.idx")
+	mlBuys    = flag.Bool("ratings-as-purchases", false, "movielens: read ratings as purchases (the features job reads no events)")
 )
 
 func main() {
@@ -60,7 +61,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	in := pipeline.Input{Files: files, Format: *format, Lenient: *lenient, NameCategories: *nameCats}
+	in := pipeline.Input{Files: files, Format: *format, Lenient: *lenient, NameCategories: *nameCats, MovieLensAsPurchases: *mlBuys}
 	var p *beam.Pipeline
 	switch *job {
 	case "copurchase":
