@@ -365,10 +365,11 @@ func FeaturesCSV(fs []segment.Features) []byte {
 // shares, lift, ranks, recency, bought, viewed and carted sets), byte for
 // byte what segment.Build and Index.WriteTo give. The catalog — category
 // nodes numbered as the single machine numbers them — is rebuilt from
-// each file's catalog entries (see [prodCalls]); the workers compute a
-// segment.Part per chunk of 65,536 customers over it (segment.BuildPart),
-// and one worker joins them (segment.Join) and writes the index, then
-// features.csv and the segments from it. That worker holds the whole
+// each file's catalog entries (see "Dense ids across workers" in the
+// package documentation); the workers compute a segment.Part per chunk of
+// 65,536 customers over it (segment.BuildPart), and one worker joins them
+// (segment.Join) and writes the index, then features.csv and the segments
+// from it. That worker holds the whole
 // index (about 0.9 KB per customer) and the parts; o.Segment may then use
 // any option of segment.Build, RFMNTile scores included.
 func NewFeatures(in Input, o Features) (*beam.Pipeline, error) {

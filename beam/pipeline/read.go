@@ -269,7 +269,7 @@ func shardOf(key string, shards int) int {
 // readParts reads the input files and returns the Parts merged by
 // customer (or anonymous order), keyed by shard, the products with their
 // first-seen positions and, when rf.Catalog is set, each product's
-// catalog entries from the first file that has any (see [prodCalls]).
+// catalog entries from the first file that has any.
 func readParts(s beam.Scope, in Input, shards int, rf readFn) (parts, products, facts beam.PCollection) {
 	s = s.Scope("read")
 	specs := make([]fileSpec, len(in.Files))
