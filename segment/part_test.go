@@ -227,3 +227,31 @@ func FuzzPartJoin(f *testing.F) {
 		require.Equal(t, data, encode(t, y))
 	})
 }
+
+// A count claiming millions of records, written at every offset of a
+// part's body (checksum valid), is rejected or decoded without allocating
+// more than a small multiple of what the good part takes.
+func TestPartCraftedCountsAllocateLittle(t *testing.T) {
+	h := randomHistory(t, rand.New(rand.NewPCG(8, 8)), 12)
+	p, err := segment.BuildPart(context.Background(), h, testAsOf, segment.Options{})
+	require.NoError(t, err)
+	data, err := p.MarshalBinary()
+	require.NoError(t, err)
+	body := data[12 : len(data)-12]
+	var q segment.Part
+	base := allocated(func() { require.NoError(t, q.UnmarshalBinary(data)) })
+	worst := uint64(0)
+	for i := 0; i+4 <= len(body); i++ {
+		bad := bytes.Clone(body)
+		binary.LittleEndian.PutUint32(bad[i:], 5_000_000)
+		file := withChecksum(bad)
+		var err error
+		n := allocated(func() { err = q.UnmarshalBinary(file) })
+		if err != nil {
+			require.ErrorIs(t, err, segment.ErrCorrupt)
+		}
+		worst = max(worst, n)
+	}
+	t.Logf("part of %d bytes: decoding allocates %d, the worst crafted count %d", len(data), base, worst)
+	require.Less(t, worst, 4*base+(1<<20))
+}
