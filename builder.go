@@ -83,6 +83,21 @@ func NewBuilder(base *History) *Builder {
 	return &Builder{base: base}
 }
 
+// NewCatalogBuilder returns a Builder that starts with the catalog c —
+// every product and category node with its id and entry (name, price,
+// stock flag, categories) — and no customer, order or event. It is where
+// a History that shares another one's product and category ids begins:
+// one run of customers of a distributed build (segment.BuildPart), or a
+// test History over a fixed catalog. c itself is not modified; the copy
+// takes time and memory linear in its size.
+func NewCatalogBuilder(c *Catalog) *Builder {
+	b := &Builder{}
+	if c != nil {
+		b.cat.from(c)
+	}
+	return b
+}
+
 // thaw copies the base History into the Builder's columns, once, before
 // the first change: a Builder from a base that nothing changes builds the
 // base itself, in O(1).

@@ -300,3 +300,37 @@ func TestAddCategoryRebuildsIDs(t *testing.T) {
 		assert.ErrorIs(t, err, affinity.ErrInvalid, "%q", bad)
 	}
 }
+
+// NewCatalogBuilder starts a History with another one's product and
+// category ids and entries, and none of its orders.
+func TestNewCatalogBuilderKeepsIDs(t *testing.T) {
+	var b affinity.Builder
+	require.NoError(t, b.AddProduct(affinity.Product{Key: "x", Name: "X", Categories: []string{"Z/Old"}, Price: 300, InStock: true}))
+	require.NoError(t, b.AddProduct(affinity.Product{Key: "y", Categories: []string{"A/B", "C"}}))
+	require.NoError(t, b.AddProduct(affinity.Product{Key: "x", Name: "X2", Categories: []string{"C", "A"}, Price: 200}))
+	require.NoError(t, b.Add(affinity.Purchase{Customer: "a", Product: "y", Time: at(0), Quantity: 1, Price: 100}))
+	require.NoError(t, b.Add(affinity.Purchase{Customer: "a", Product: "new", Time: at(0), Quantity: 1, Price: 100}))
+	h, err := b.Build(context.Background())
+	require.NoError(t, err)
+	c := h.Catalog()
+
+	nb := affinity.NewCatalogBuilder(c)
+	require.NoError(t, nb.Add(affinity.Purchase{Customer: "q", Product: "x", Time: at(1), Quantity: 2, Price: 50}))
+	h2, err := nb.Build(context.Background())
+	require.NoError(t, err)
+	c2 := h2.Catalog()
+	require.Equal(t, 1, h2.NumCustomers())
+	require.Equal(t, 1, h2.NumLines())
+	require.Equal(t, c.NumProducts(), c2.NumProducts())
+	require.Equal(t, c.NumCategories(), c2.NumCategories())
+	for p := range affinity.ProductID(c.NumProducts()) {
+		assert.Equal(t, c.Product(p), c2.Product(p))
+		assert.Equal(t, c.Shares(p), c2.Shares(p))
+	}
+	for k := range affinity.CategoryID(c.NumCategories()) {
+		assert.Equal(t, c.CategoryPath(k), c2.CategoryPath(k))
+	}
+	empty, err := affinity.NewCatalogBuilder(nil).Build(context.Background())
+	require.NoError(t, err)
+	assert.Zero(t, empty.Catalog().NumProducts(), "a nil catalog: an empty Builder")
+}

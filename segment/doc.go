@@ -234,7 +234,8 @@
 // events and on the catalog; only the RFM scores, the population shares
 // and the bitmaps span customers. [BuildPart] computes the features of
 // one run of [PartSize] consecutive customer ids (one roaring container)
-// from a History that holds those customers and the whole catalog;
+// from a History that holds those customers and the whole catalog
+// (started with [affinity.NewCatalogBuilder]);
 // [Part.MarshalBinary] encodes the result for the wire; [Join] puts the
 // runs together into the index [Build] gives on the whole History, byte
 // for byte. The Beam pipeline in this module's beam/ directory computes

@@ -50,9 +50,10 @@ func (p *Part) Len() int { return len(p.keys) }
 // + h.NumCustomers() − 1 for some multiple base of PartSize, in that
 // order — with their orders and events, and the whole shop's catalog:
 // every product and category node, with the ids they have in the whole
-// shop's History. A customer's features depend only on the customer's own
-// orders and events and on the catalog, so that the Part equals that run
-// of a [Build] of the whole History. The arguments mean what they mean to
+// shop's History ([affinity.NewCatalogBuilder] of the shop's catalog
+// starts such a History). A customer's features depend only on the
+// customer's own orders and events and on the catalog, so that the Part
+// equals that run of a [Build] of the whole History. The arguments mean what they mean to
 // [Build]; opts.Workers is ignored. BuildPart does not return
 // [ErrNoData]: a run whose customers have no order or event by asOf is a
 // valid Part.

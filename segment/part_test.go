@@ -24,14 +24,7 @@ func partHistories(t testing.TB, h *affinity.History) []*affinity.History {
 	cat := h.Catalog()
 	var out []*affinity.History
 	for base := 0; base < h.NumCustomers(); base += segment.PartSize {
-		var b affinity.Builder
-		for k := range affinity.CategoryID(cat.NumCategories()) {
-			_, err := b.AddCategory(cat.CategoryPath(k))
-			require.NoError(t, err)
-		}
-		for p := range affinity.ProductID(cat.NumProducts()) {
-			require.NoError(t, b.AddProduct(cat.Product(p)))
-		}
+		b := affinity.NewCatalogBuilder(cat)
 		for c := affinity.CustomerID(base); int(c) < min(base+segment.PartSize, h.NumCustomers()); c++ {
 			key := h.CustomerKey(c)
 			lo, hi := h.CustomerOrders(c)
