@@ -48,8 +48,7 @@ func TestCrossTabMatchesStats(t *testing.T) {
 		return sets
 	}
 	for round := range 48 {
-		// small tables take the dense path, tables of more than 256
-		// cells the labels (or pairwise intersections)
+		// small tables, and tables of several hundred cells
 		lo, spread := 1, 6
 		if round >= 24 {
 			lo, spread = 17, 10

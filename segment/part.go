@@ -337,20 +337,12 @@ func (p *Part) encode(e *encoder) {
 	for k := range r.ev {
 		ev := r.ev[k]
 		e.u32(uint32(len(ev)))
-		records(e, len(ev), func(buf []byte, i int) []byte {
-			buf = binary.LittleEndian.AppendUint32(buf, ev[i].cat)
-			buf = binary.LittleEndian.AppendUint16(buf, ev[i].low)
-			return binary.LittleEndian.AppendUint16(buf, ev[i].days)
-		})
+		records(e, len(ev), func(buf []byte, i int) []byte { return appendIDLowDays(buf, ev[i].cat, ev[i].low, ev[i].days) })
 	}
 	for k := range r.prods {
 		pp := r.prods[k]
 		e.u32(uint32(len(pp)))
-		records(e, len(pp), func(buf []byte, i int) []byte {
-			buf = binary.LittleEndian.AppendUint32(buf, pp[i].prod)
-			buf = binary.LittleEndian.AppendUint16(buf, pp[i].low)
-			return binary.LittleEndian.AppendUint16(buf, pp[i].days)
-		})
+		records(e, len(pp), func(buf []byte, i int) []byte { return appendIDLowDays(buf, pp[i].prod, pp[i].low, pp[i].days) })
 	}
 	e.u32(uint32(len(r.days)))
 	records(e, len(r.days), func(buf []byte, i int) []byte {
@@ -361,6 +353,14 @@ func (p *Part) encode(e *encoder) {
 		e.f64(v)
 	}
 	e.f64(r.popTotal)
+}
+
+// appendIDLowDays appends an event or product pair: a category or product
+// id, a customer's low bits and days.
+func appendIDLowDays(buf []byte, id uint32, low, days uint16) []byte {
+	buf = binary.LittleEndian.AppendUint32(buf, id)
+	buf = binary.LittleEndian.AppendUint16(buf, low)
+	return binary.LittleEndian.AppendUint16(buf, days)
 }
 
 // records writes n records, each appended to a buffer by rec, in batches.
