@@ -33,8 +33,9 @@ type Features struct {
 	// Index makes the job also write the saved segment index,
 	// segments.idx, with every attribute the index has — per-category
 	// shares, ranks and recency included — from the catalog of the input
-	// files. Its parts are computed beside the features; one worker joins
-	// them and holds the whole index while it writes it.
+	// files. The workers compute its parts instead of per-chunk features;
+	// one worker joins them, holds the whole index while it writes it, and
+	// writes the features and segments from it.
 	Index bool
 }
 
@@ -117,7 +118,7 @@ type chunkFn struct {
 }
 
 func (f *chunkFn) ProcessElement(ctx context.Context, chunk int, parts func(*Part) bool, emit func(featureRec)) error {
-	h, _, err := chunkHistory(ctx, chunk, parts, new(affinity.Builder))
+	h, err := chunkHistory(ctx, chunk, parts, new(affinity.Builder))
 	if err != nil {
 		return err
 	}
@@ -136,42 +137,42 @@ func (f *chunkFn) ProcessElement(ctx context.Context, chunk int, parts func(*Par
 
 // chunkHistory builds the History of one chunk of customers on b (empty,
 // or holding the shop's catalog only).
-func chunkHistory(ctx context.Context, chunk int, parts func(*Part) bool, b *affinity.Builder) (*affinity.History, []Part, error) {
+func chunkHistory(ctx context.Context, chunk int, parts func(*Part) bool, b *affinity.Builder) (*affinity.History, error) {
 	all := collect(parts)
 	slices.SortFunc(all, func(a, b Part) int { return cmp.Compare(a.Pos, b.Pos) })
 	base := int64(chunk) << chunkBits
 	b.Workers = 1
 	for i, p := range all {
 		if p.Pos != base+int64(i) {
-			return nil, nil, fmt.Errorf("pipeline: chunk %d lacks customer %d", chunk, base+int64(i))
+			return nil, fmt.Errorf("pipeline: chunk %d lacks customer %d", chunk, base+int64(i))
 		}
 		for _, o := range p.Orders {
 			t := time.Unix(o.Unix, 0).UTC()
 			for j, prod := range o.Products {
 				err := b.Add(affinity.Purchase{Customer: p.Customer, Product: prod, Order: o.Key, Time: t, Quantity: o.Qty[j], Price: affinity.Money(o.Price[j])})
 				if err != nil {
-					return nil, nil, err
+					return nil, err
 				}
 			}
 		}
 	}
 	h, err := b.Build(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if h.NumCustomers() != len(all) {
-		return nil, nil, fmt.Errorf("pipeline: chunk %d has %d customers, its History %d", chunk, len(all), h.NumCustomers())
+		return nil, fmt.Errorf("pipeline: chunk %d has %d customers, its History %d", chunk, len(all), h.NumCustomers())
 	}
 	for c := range affinity.CustomerID(h.NumCustomers()) {
 		if h.CustomerKey(c) != all[c].Customer {
-			return nil, nil, fmt.Errorf("pipeline: chunk %d: customer %d is %q, want %q", chunk, c, h.CustomerKey(c), all[c].Customer)
+			return nil, fmt.Errorf("pipeline: chunk %d: customer %d is %q, want %q", chunk, c, h.CustomerKey(c), all[c].Customer)
 		}
 	}
-	return h, all, nil
+	return h, nil
 }
 
-// emitFeatures emits the features of the customers x (an index of the
-// chunk's History h) knows, with their global ids.
+// emitFeatures emits the features of the customers x (an index of one
+// chunk's History) knows, with their global ids.
 func emitFeatures(chunk int, x *segment.Index, emit func(featureRec)) {
 	base := int64(chunk) << chunkBits
 	known := x.All()
@@ -206,7 +207,7 @@ func (f *partFn) ProcessElement(ctx context.Context, chunk int, parts func(*Part
 		}
 		f.cat = h
 	}
-	h, _, err := chunkHistory(ctx, chunk, parts, affinity.NewBuilder(f.cat))
+	h, err := chunkHistory(ctx, chunk, parts, affinity.NewBuilder(f.cat))
 	if err != nil {
 		return err
 	}
