@@ -29,7 +29,7 @@ type prodCalls struct {
 }
 
 // recordCalls returns an OnProduct function that records a file's
-// catalog entries into calls, by product, and the counter of entries.
+// catalog entries into calls, by product, numbered in the order made.
 func recordCalls(file int, calls map[string]*prodCalls) func(affinity.Product) {
 	seq := int64(0)
 	return func(p affinity.Product) {
