@@ -106,6 +106,11 @@ func TestScoreMatchesPerCustomerMethods(t *testing.T) {
 		}
 		h := clv.Week.Of(horizon)
 		for i, c := range rows {
+			if i%5 != 0 && i < len(rows)-2 {
+				// a fifth of the simulated rows, and the two edge cases,
+				// against the per-customer methods: those are slow
+				continue
+			}
 			assert.InDelta(t, bg.PAlive(c), s.PAlive[i], 1e-15)
 			e := bg.ExpectedPurchases(c, h)
 			assert.InDelta(t, e, s.ExpectedPurchases[i], 1e-11*math.Max(1, e))

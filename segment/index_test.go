@@ -24,6 +24,15 @@ var testAsOf = time.Date(2024, 6, 30, 12, 0, 0, 0, time.UTC)
 // only and customers who appear after asOf.
 func randomHistory(t testing.TB, rng *rand.Rand, customers int) *affinity.History {
 	t.Helper()
+	return randomHistoryActive(t, rng, customers, nil)
+}
+
+// randomHistoryActive is randomHistory where only the customers c with
+// active(c) (every one when active is nil) get random orders and events;
+// the others have a single line three years before testAsOf, outside the
+// default look-back, so that they hold customer ids but cost little.
+func randomHistoryActive(t testing.TB, rng *rand.Rand, customers int, active func(c int) bool) *affinity.History {
+	t.Helper()
 	var b affinity.Builder
 	var leaves []string
 	for d := range 3 {
@@ -66,6 +75,12 @@ func randomHistory(t testing.TB, rng *rand.Rand, customers int) *affinity.Histor
 	order := 0
 	for c := range customers {
 		key := fmt.Sprintf("c%05d", c)
+		if active != nil && !active(c) {
+			order++
+			require.NoError(t, b.Add(affinity.Purchase{Customer: key, Product: fmt.Sprintf("p%03d", c%nProd),
+				Order: fmt.Sprintf("o%d", order), Time: testAsOf.Add(-3 * 365 * segment.Day), Quantity: 1, Price: 100}))
+			continue
+		}
 		shift := time.Duration(0)
 		if rng.IntN(30) == 0 {
 			shift = 400 * segment.Day // everything after asOf
@@ -133,23 +148,41 @@ func TestQueriesMatchNaiveScan(t *testing.T) {
 	}
 }
 
+// nearChunkEdges is true for the customer ids within 2,500 of the start
+// or end of a run of 65,536 (segment.PartSize), where one partial result
+// of a build ends and the next begins.
+func nearChunkEdges(c int) bool {
+	off := c % segment.PartSize
+	return off < 2500 || off >= segment.PartSize-2500
+}
+
 // TestQueriesAcrossChunks uses more than 65,536 customers, so that the
-// build merges several partial results.
+// build merges several partial results; the customers near the edges of
+// the runs have random histories.
 func TestQueriesAcrossChunks(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds a 70,000-customer history")
 	}
 	rng := rand.New(rand.NewPCG(99, 1))
-	h := randomHistory(t, rng, 70_000)
-	x, err := segment.Build(context.Background(), h, testAsOf, segment.Options{Workers: 3})
-	require.NoError(t, err)
-	n := newNaive(h, testAsOf, segment.Options{})
-	queries := 60
+	h := randomHistoryActive(t, rng, 70_000, nearChunkEdges)
+	queries := 40
 	if raceEnabled {
 		queries = 6
 	}
-	checkQueries(t, x, n, rng, queries)
+	// exact shares, and decayed ones (whose lift divides by the population
+	// shares summed over the runs)
+	for _, o := range []segment.Options{{}, {HalfLife: 60 * segment.Day}} {
+		x, err := segment.Build(context.Background(), h, testAsOf, segment.Options{Workers: 3, HalfLife: o.HalfLife})
+		require.NoError(t, err)
+		n := newNaive(h, testAsOf, o)
+		for id, want := range n.popShare {
+			got, ok := x.PopulationShare(h.Catalog().CategoryPath(id))
+			require.True(t, ok)
+			require.InDelta(t, want, got, 1e-9, "population share of %s", h.Catalog().CategoryPath(id))
+		}
+		checkQueries(t, x, n, rng, queries)
+	}
 }
 
 func TestBuildIsIndependentOfWorkers(t *testing.T) {

@@ -108,7 +108,7 @@ func TestJoinAcrossParts(t *testing.T) {
 		t.Skip("builds a 70,000-customer history")
 	}
 	rng := rand.New(rand.NewPCG(3, 8))
-	h := randomHistory(t, rng, 70_000)
+	h := randomHistoryActive(t, rng, 70_000, nearChunkEdges)
 	require.Greater(t, h.NumCustomers(), segment.PartSize)
 	// exact shares and NTILE scores, whose ranks span both parts (decayed
 	// shares are joined in TestJoinEqualsBuild)
