@@ -64,3 +64,41 @@ func TestSortedKeys(t *testing.T) {
 		require.Equal(t, f.Monetary, x.Spend(c), "customer %d", c)
 	}
 }
+
+// BenchmarkSortedKeys lists sets of several sizes from an index of a
+// million customers whose keys are in an order of their own, not that of
+// the ids (as in a shop whose ids follow the first purchase).
+func BenchmarkSortedKeys(b *testing.B) {
+	const n = 1_000_000
+	rng := rand.New(rand.NewPCG(4, 4))
+	var ab affinity.Builder
+	at := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	for i, k := range rng.Perm(n) {
+		if err := ab.Add(affinity.Purchase{Customer: "c" + strconv.Itoa(10_000_000+k), Product: "p", Time: at.Add(time.Duration(i) * time.Second), Quantity: 1, Price: 1}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	h, err := ab.Build(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	x, err := segment.Build(context.Background(), h, h.Latest(), segment.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	x.SortedKeys(roaring.New()) // the key ranking, once
+	for _, share := range []float64{0.01, 0.03, 0.06, 0.12, 0.3} {
+		set := roaring.New()
+		for c := range n {
+			if rng.Float64() < share {
+				set.Add(uint32(c))
+			}
+		}
+		b.Run("share="+strconv.FormatFloat(share, 'f', -1, 64), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				x.SortedKeys(set)
+			}
+		})
+	}
+}

@@ -25,8 +25,9 @@ import (
 // TestLoad runs 32 concurrent clients against the service on loopback for
 // 1 s (AFFINITY_LOAD_SECONDS overrides: .ci/run runs 20 s) while new orders
 // refresh the shop every second: first at a steady 1,000 requests/s, the
-// target rate, then as fast as the clients can go. Before them, a shorter
-// steady phase without refreshes gives the idle latency to compare with.
+// target rate, then for a quarter of that time as fast as the clients can
+// go. Before them, a steady phase of half that time without refreshes
+// gives the idle latency to compare with.
 // It fails on any failed request and reports requests/s and the latency
 // quantiles. It is left out of race-detector builds, whose timings mean
 // nothing.
@@ -129,9 +130,10 @@ func TestLoad(t *testing.T) {
 			quantile(all, 0.5).Round(time.Microsecond), quantile(all, 0.99).Round(time.Microsecond),
 			all[len(all)-1].Round(time.Microsecond), failed.Load(), refreshes.Load())
 	}
-	run("steady 1000/s, no refresh", time.Duration(max(seconds/2, 1))*time.Second, 1000)
+	d := time.Duration(seconds) * time.Second
+	run("steady 1000/s, no refresh", d/2, 1000)
 	refreshing.Store(true)
-	run("steady 1000/s", time.Duration(seconds)*time.Second, 1000)
-	run("flat out", time.Duration(max(seconds/4, 1))*time.Second, 0)
+	run("steady 1000/s", d, 1000) // spans a tick of the refresher
+	run("flat out", d/4, 0)
 	assert.Positive(t, refreshes.Load(), "the shop refreshed during the load")
 }
