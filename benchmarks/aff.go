@@ -83,13 +83,26 @@ func (a *Affinity) Stats(q Question) (Set, error) {
 
 // Cells returns the count and net spend of each R×F cell; with keys it
 // also lists the cells' customers. Without keys it is the timed form of
-// QRFM. It evaluates the five R and the five F scores once and sums the
-// 25 cells in one pass (Index.CrossTab), as SQL's GROUP BY r, f does.
+// QRFM: Index.ScoreGrid sums the 25 cells in one pass over the stored R
+// and F scores, as SQL's GROUP BY r, f does over a table that holds them.
+// With keys, the five R and five F bands are evaluated and each cell's
+// customers are their intersection.
 func (a *Affinity) Cells(keys bool) ([5][5]Set, error) {
 	var out [5][5]Set
+	cells, err := a.X.ScoreGrid(segment.RScore(), segment.FScore(), nil)
+	if err != nil {
+		return out, err
+	}
+	for r := range 5 {
+		for f := range 5 {
+			out[r][f] = Set{Customers: cells[r][f].Customers, Spend: cells[r][f].Revenue}
+		}
+	}
+	if !keys {
+		return out, nil
+	}
 	var rs, fs [5]*roaring.Bitmap
 	for i := range 5 {
-		var err error
 		if rs[i], err = a.X.Eval(segment.RScore().EQ(float64(i + 1))); err != nil {
 			return out, err
 		}
@@ -97,13 +110,9 @@ func (a *Affinity) Cells(keys bool) ([5][5]Set, error) {
 			return out, err
 		}
 	}
-	cells := a.X.CrossTab(rs[:], fs[:]) // one pass: the bands are disjoint
 	for r := range 5 {
 		for f := range 5 {
-			out[r][f] = Set{Customers: cells[r][f].Customers, Spend: cells[r][f].Revenue}
-			if keys {
-				out[r][f].Keys = a.X.SortedKeys(roaring.And(rs[r], fs[f]))
-			}
+			out[r][f].Keys = a.X.SortedKeys(roaring.And(rs[r], fs[f]))
 		}
 	}
 	return out, nil

@@ -293,8 +293,8 @@ func BenchmarkStats(b *testing.B) {
 }
 
 // BenchmarkRFGrid computes the count, revenue and orders of the 25 R×F
-// cells (R score r and F score f) two ways: one Stats per intersection,
-// and one CrossTab.
+// cells (R score r and F score f) three ways: one Stats per intersection,
+// one CrossTab of the evaluated score bands, and ScoreGrid.
 func BenchmarkRFGrid(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(sizeName(n), func(b *testing.B) {
@@ -325,6 +325,15 @@ func BenchmarkRFGrid(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
 					f.x.CrossTab(rs, fs)
+				}
+			})
+			f.x.ScoreGrid(segment.RScore(), segment.FScore(), nil) // the score columns, once
+			b.Run("scoregrid", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := f.x.ScoreGrid(segment.RScore(), segment.FScore(), nil); err != nil {
+						b.Fatal(err)
+					}
 				}
 			})
 		})

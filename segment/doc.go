@@ -90,7 +90,8 @@
 // ([DefaultRFMRules], replaceable with [Options.RFMRules]) is an ordered
 // table of score ranges; a customer belongs to the first rule that
 // matches. [Index.RFMTable] gives size, share, revenue share and AOV per
-// segment.
+// segment, and [Index.ScoreGrid] the same per cell of two scores (the
+// R×F grid).
 //
 // Lifecycle stages ([Stages]) partition the customers who bought at or
 // before asOf: churned when the last purchase is more than ChurnAfter

@@ -203,25 +203,53 @@ func ExampleJoin() {
 	// Output: 4 customers; [ann cy]
 }
 
-// The classic R×F grid of a shop: customers and revenue by recency score
-// (rows) and frequency score (columns), in one pass.
+// Segments by segments: how many customers of each lifecycle stage spend
+// at least half of their money in each department, in one pass.
 func ExampleIndex_CrossTab() {
 	h, _ := dataset.Demo().History(context.Background())
 	x, _ := segment.Build(context.Background(), h, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), segment.Options{})
-	var r, f []*roaring.Bitmap
-	for s := 1; s <= 5; s++ {
-		rs, _ := x.Eval(segment.RScore().EQ(float64(s)))
-		fs, _ := x.Eval(segment.FScore().EQ(float64(s)))
-		r, f = append(r, rs), append(f, fs)
+	depts := []string{"Apparel", "Home", "Collections"}
+	var stages, fans []*roaring.Bitmap
+	for _, s := range segment.Stages() {
+		b, _ := x.Eval(segment.Lifecycle(s))
+		stages = append(stages, b)
+	}
+	for _, d := range depts {
+		b, _ := x.Eval(segment.Affinity(d).GE(0.5))
+		fans = append(fans, b)
+	}
+	fmt.Printf("%-8s %7s %7s %11s\n", "", depts[0], depts[1], depts[2])
+	for i, row := range x.CrossTab(stages, fans) {
+		fmt.Printf("%-8s %7d %7d %11d\n", segment.Stages()[i], row[0].Customers, row[1].Customers, row[2].Customers)
+	}
+	// Output:
+	//          Apparel    Home Collections
+	// new          155      99           3
+	// repeat       283     314           0
+	// loyal        481     577           0
+	// lapsing      625     668           5
+	// churned      794     906          20
+}
+
+// The classic R×F grid of a shop: customers and revenue by recency score
+// (rows) and frequency score (columns), straight from the stored scores.
+func ExampleIndex_ScoreGrid() {
+	h, _ := dataset.Demo().History(context.Background())
+	x, _ := segment.Build(context.Background(), h, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), segment.Options{})
+	grid, err := x.ScoreGrid(segment.RScore(), segment.FScore(), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
 	}
 	fmt.Println("R\\F      1      2      3      4      5")
-	for i, row := range x.CrossTab(r, f) {
+	for i, row := range grid {
 		fmt.Printf("%d ", i+1)
 		for _, cell := range row {
 			fmt.Printf("%6d", cell.Customers)
 		}
 		fmt.Println()
 	}
+	fmt.Println("revenue of R5 F5:", grid[4][4].Revenue.Format(2))
 	// Output:
 	// R\F      1      2      3      4      5
 	// 1    415   247   146   157    35
@@ -229,4 +257,5 @@ func ExampleIndex_CrossTab() {
 	// 3    256   212   142   226   153
 	// 4    233   180   164   256   166
 	// 5     33   139   141   325   361
+	// revenue of R5 F5: 171323.25
 }

@@ -276,6 +276,9 @@ type Index struct {
 
 	statsOnce sync.Once
 	statCols  []statCol // per customer, decoded on the first small Stats
+
+	scoresOnce sync.Once
+	scoreCols  [3][]uint8 // per customer: R, F and M score, 0 none; decoded on the first ScoreGrid
 }
 
 const noParent = ^uint32(0)
