@@ -394,26 +394,32 @@ func (x *Index) SortedIDs(set *roaring.Bitmap) []affinity.CustomerID {
 func (x *Index) sortedRanks(set *roaring.Bitmap) []uint32 {
 	x.lookupOnce.Do(x.sortKeys)
 	n := len(x.keys)
-	ids := set.ToArray()
-	if i, _ := slices.BinarySearch(ids, uint32(n)); i < len(ids) {
-		ids = ids[:i] // not customers of the index
+	inside := 0 // members that are customers of the index
+	if n > 0 {
+		inside = int(set.Rank(uint32(n - 1)))
 	}
-	if len(ids) > n/denseKeys {
-		// A large set: mark it and walk the keys in order.
+	if inside > n/denseKeys {
+		// A large set: mark it and walk the keys in order. Every rank is
+		// written and kept when marked: no branch to mispredict on a set
+		// that holds a random part of the keys.
+		b := set
+		if b.Maximum() >= uint32(n) { // ids beyond the index
+			b = set.Clone()
+			b.RemoveRange(uint64(n), uint64(set.Maximum())+1)
+		}
 		marks := make([]uint64, (n+63)/64)
-		for _, c := range ids {
-			marks[c/64] |= 1 << (c % 64)
-		}
-		ranks := ids[:0] // the ids are no longer read
+		b.WriteDenseTo(marks)
+		ranks := make([]uint32, inside+1)
+		k := 0
 		for r, c := range x.byKey {
-			if marks[c/64]&(1<<(c%64)) != 0 {
-				ranks = append(ranks, uint32(r))
-			}
+			ranks[k] = uint32(r)
+			k += int(marks[c/64] >> (c % 64) & 1)
 		}
-		return ranks
+		return ranks[:k]
 	}
-	ranks := ids // sorted in place of the ids
-	for i, c := range ids {
+	ids := set.ToArray()
+	ranks := ids[:inside] // sorted in place of the ids; the rest are not customers
+	for i, c := range ranks {
 		ranks[i] = x.keyRank[c]
 	}
 	radixSort(ranks, uint32(n))
