@@ -60,6 +60,14 @@ func TestBrowser(t *testing.T) {
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(css("#segments .bar"))))
 	assert.Contains(t, text("#segments"), "Champions")
 
+	// The R×F grid: the top-right cell is the recent, frequent customers.
+	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(css("#grid td"))))
+	best, err := demoShop.Snapshot().Segment("rscore = 5 and fscore = 5")
+	require.NoError(t, err)
+	corner, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#grid tr:nth-child(2) td:last-child .n").textContent`))
+	require.NoError(t, err)
+	assert.Equal(t, strconv.Itoa(best.Len()), corner, "R5 F5 in the top-right cell")
+
 	// A segment query and its live count.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Clear(css("#q")), chromedp.SendKeys(css("#q"), "frequency >= 5")))
 	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("#count").textContent === "`+strconv.Itoa(aud.Len())+`"`))

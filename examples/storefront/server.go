@@ -241,9 +241,21 @@ type segmentRow struct {
 	AOV          string  `json:"aov"`
 }
 
+// gridCell is one cell of the R×F grid: the customers with one recency
+// and one frequency score.
+type gridCell struct {
+	R            int     `json:"r"`
+	F            int     `json:"f"`
+	Customers    int     `json:"customers"`
+	Revenue      string  `json:"revenue"`
+	RevenueShare float64 `json:"revenue_share"`
+}
+
 func (srv *server) segments(w http.ResponseWriter, r *http.Request) error {
-	x := srv.shop.Snapshot().Segments()
+	snap := srv.shop.Snapshot()
+	x := snap.Segments()
 	rows := []segmentRow{}
+	grid := []gridCell{}
 	if x != nil {
 		add := func(kind string, table []segment.Stats) {
 			for _, s := range table {
@@ -252,8 +264,17 @@ func (srv *server) segments(w http.ResponseWriter, r *http.Request) error {
 		}
 		add("rfm", x.RFMTable())
 		add("lifecycle", x.LifecycleTable())
+		cells, err := x.ScoreGrid(segment.RScore(), segment.FScore(), nil)
+		if err != nil {
+			return err
+		}
+		for i, row := range cells {
+			for j, c := range row {
+				grid = append(grid, gridCell{i + 1, j + 1, c.Customers, c.Revenue.Format(2), c.RevenueShare})
+			}
+		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"as_of": srv.shop.Snapshot().AsOf(), "segments": rows})
+	writeJSON(w, http.StatusOK, map[string]any{"as_of": snap.AsOf(), "segments": rows, "grid": grid})
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -85,6 +86,7 @@ func TestAPI(t *testing.T) {
 
 	var segs struct {
 		Segments []segmentRow `json:"segments"`
+		Grid     []gridCell   `json:"grid"`
 	}
 	require.Equal(t, 200, call(t, "GET", u+"/api/segments", "", &segs))
 	var champions bool
@@ -92,6 +94,15 @@ func TestAPI(t *testing.T) {
 		champions = champions || s.Kind == "rfm" && s.Name == "Champions" && s.Customers > 0
 	}
 	assert.True(t, champions)
+	// the R×F grid: every cell is the query of its two scores
+	require.Len(t, segs.Grid, 25)
+	for i, c := range segs.Grid {
+		require.Equal(t, [2]int{i/5 + 1, i%5 + 1}, [2]int{c.R, c.F})
+		aud, err := demoShop.Snapshot().Segment(fmt.Sprintf("rscore = %d and fscore = %d", c.R, c.F))
+		require.NoError(t, err)
+		assert.Equal(t, aud.Len(), c.Customers, "R%d F%d", c.R, c.F)
+		assert.Equal(t, aud.Revenue().Format(2), c.Revenue, "R%d F%d", c.R, c.F)
+	}
 
 	var q struct {
 		Count     int              `json:"count"`
