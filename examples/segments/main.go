@@ -1,6 +1,6 @@
 // Command segments opens a shop and prints its customer segments: the RFM
 // segment table (size, share of customers, revenue share, average order
-// value), the lifecycle stages, category-affinity segments, who moved
+// value), the R×F grid, the lifecycle stages, category-affinity segments, who moved
 // from Champions to At risk over the last three months, and the answer to
 // a query in the segment syntax with its biggest spenders.
 //
@@ -85,6 +85,9 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 
 	fmt.Fprintln(w, "RFM segments")
 	if err := segment.WriteTable(w, x.RFMTable()); err != nil {
+		return err
+	}
+	if err := rfGrid(w, x); err != nil {
 		return err
 	}
 	fmt.Fprintln(w, "\nLifecycle")
@@ -189,6 +192,30 @@ func transitions(ctx context.Context, w io.Writer, h *affinity.History, now *seg
 		if row[j] > 0 {
 			fmt.Fprintf(w, "  %-20s %6d\n", s, row[j])
 		}
+	}
+	return nil
+}
+
+// rfGrid prints the classic R×F grid: customers and their share of
+// revenue by recency score (rows, 5 = most recent on top) and frequency
+// score (columns), from the scores stored in the index.
+func rfGrid(w io.Writer, x *segment.Index) error {
+	grid, err := x.ScoreGrid(segment.RScore(), segment.FScore(), nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nR×F grid: customers (share of revenue)")
+	fmt.Fprint(w, "   ")
+	for f := 1; f <= 5; f++ {
+		fmt.Fprintf(w, " %15s", fmt.Sprintf("F%d", f))
+	}
+	fmt.Fprintln(w)
+	for r := 5; r >= 1; r-- {
+		fmt.Fprintf(w, "R%d ", r)
+		for _, c := range grid[r-1] {
+			fmt.Fprintf(w, " %15s", fmt.Sprintf("%d (%.1f%%)", c.Customers, 100*c.RevenueShare))
+		}
+		fmt.Fprintln(w)
 	}
 	return nil
 }

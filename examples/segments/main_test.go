@@ -5,6 +5,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -26,9 +28,28 @@ func TestDemo(t *testing.T) {
 		"Where the Champions of 2025-09-30 are now",
 		`Query rfm("Champions") and recency <= 30d`,
 		"biggest spenders: c",
+		"R×F grid: customers (share of revenue)",
 	} {
 		assert.Contains(t, s, want)
 	}
+	// the grid's 25 cells hold every customer with an order in the
+	// look-back once: all 5,000 demo customers
+	total, rows := 0, 0
+	for _, line := range strings.Split(s, "\n") {
+		if len(line) < 3 || line[0] != 'R' || line[1] < '1' || line[1] > '5' || line[2] != ' ' {
+			continue
+		}
+		rows++
+		for _, f := range strings.Fields(line)[1:] {
+			if !strings.HasPrefix(f, "(") {
+				n, err := strconv.Atoi(f)
+				require.NoError(t, err, line)
+				total += n
+			}
+		}
+	}
+	assert.Equal(t, 5, rows)
+	assert.Equal(t, 5000, total)
 }
 
 func TestBadInput(t *testing.T) {
