@@ -542,7 +542,8 @@ func (m MemoryUsage) Total() int { return m.Customers + m.Categories + m.Product
 // estimate of each bitmap and the lengths of its arrays. It takes time
 // linear in the number of bitmaps. It leaves out what the index builds on
 // first use: the key order of LookupCustomer and SortedKeys (24 bytes per
-// customer) and the spend and order columns of Stats on small sets (16).
+// customer), the spend and order columns of Stats on small sets and of
+// ScoreGrid (16) and the score columns of ScoreGrid (3).
 func (x *Index) MemoryUsage() MemoryUsage {
 	var m MemoryUsage
 	bm := func(b *roaring.Bitmap) int {
