@@ -15,6 +15,7 @@ import (
 // the columns, both or neither are disjoint, with unknown ids, empty and
 // nil sets.
 func TestCrossTabMatchesStats(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(12, 34))
 	h := randomHistory(t, rng, 3000)
 	x, err := segment.Build(context.Background(), h, testAsOf, segment.Options{})

@@ -29,6 +29,7 @@ func attrIndex(t *testing.T, n int, asOf time.Time) *segment.Index {
 }
 
 func TestAttributesAgainstNaive(t *testing.T) {
+	t.Parallel()
 	asOf := time.Date(2025, 3, 1, 15, 0, 0, 0, time.UTC)
 	const n = 300
 	x := attrIndex(t, n, asOf)

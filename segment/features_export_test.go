@@ -15,6 +15,7 @@ import (
 // ScoreRFM on the features of an index, with the scores cleared, gives the
 // scores of the index back.
 func TestScoreRFMMatchesBuild(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	h, err := dataset.Demo().History(ctx)
 	require.NoError(t, err)

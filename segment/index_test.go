@@ -117,6 +117,7 @@ func randomHistoryActive(t testing.TB, rng *rand.Rand, customers int, active fun
 }
 
 func TestQueriesMatchNaiveScan(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		opts segment.Options

@@ -90,6 +90,7 @@ var partOptions = []segment.Options{
 }
 
 func TestJoinEqualsBuild(t *testing.T) {
+	t.Parallel()
 	for seed := range uint64(6) {
 		rng := rand.New(rand.NewPCG(seed, 17))
 		h := randomHistory(t, rng, 50+rng.IntN(1500))
