@@ -397,19 +397,21 @@ func (x *Index) Spend(c affinity.CustomerID) affinity.Money {
 func (x *Index) statColumns() []statCol {
 	x.statsOnce.Do(func() {
 		x.statCols = make([]statCol, len(x.keys))
-		m, f := &x.scalars[scMonetary], &x.scalars[scFrequency]
-		vals := m.v.Values(nil, m.exist)
-		it := m.exist.Iterator()
-		for i := 0; it.HasNext(); i++ {
-			x.statCols[it.Next()].money = vals[i]
-		}
-		vals = f.v.Values(vals, f.exist)
-		it = f.exist.Iterator()
-		for i := 0; it.HasNext(); i++ {
-			x.statCols[it.Next()].orders = vals[i]
-		}
+		buf := x.scalars[scMonetary].scatter(nil, func(c uint32, v int64) { x.statCols[c].money = v })
+		x.scalars[scFrequency].scatter(buf, func(c uint32, v int64) { x.statCols[c].orders = v })
 	})
 	return x.statCols
+}
+
+// scatter decodes a's values and hands each to set with its customer,
+// in ascending id order; buf is scratch space, returned for reuse.
+func (a *attr) scatter(buf []int64, set func(c uint32, v int64)) []int64 {
+	buf = a.v.Values(buf, a.exist)
+	it := a.exist.Iterator()
+	for i := 0; it.HasNext(); i++ {
+		set(it.Next(), buf[i])
+	}
+	return buf
 }
 
 // statCol is one customer's net spend and orders in the look-back.

@@ -94,17 +94,10 @@ func scoreColumn(a Attr) (int, error) {
 // decoded from the bit slices on first use.
 func (x *Index) scoreColumns() [3][]uint8 {
 	x.scoresOnce.Do(func() {
-		var vals []int64
+		var buf []int64
 		for k, sc := range [3]int{scR, scF, scM} {
-			a := &x.scalars[sc]
 			col := make([]uint8, len(x.keys))
-			vals = a.v.Values(vals, a.exist)
-			it := a.exist.Iterator()
-			for i := 0; it.HasNext(); i++ {
-				if id := it.Next(); int(id) < len(col) {
-					col[id] = uint8(vals[i])
-				}
-			}
+			buf = x.scalars[sc].scatter(buf, func(c uint32, v int64) { col[c] = uint8(v) })
 			x.scoreCols[k] = col
 		}
 	})
