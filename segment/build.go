@@ -234,11 +234,14 @@ type catPair struct {
 	low                        uint16 // customer id & 0xffff
 	spend, items, orders, days uint16
 	rank                       uint8
-	// exact numerators of the shares (spend and items times den, orders),
-	// when the builder keeps shares exactly; items beyond 32 bits turn
-	// exact shares off (see scanner.sat)
-	exSpend           int64
-	exItems, exOrders int32
+	// the exact numerators of the shares (spend and items times den,
+	// orders) less the ones the stored shares imply (predictNum), when the
+	// builder keeps shares exactly: computed while the customer's totals
+	// are at hand, which saves the category step a cache miss per pair.
+	// Differences of items or orders beyond 32 bits turn exact shares off
+	// (see scanner.sat).
+	resSpend            int64
+	resItems, resOrders int32
 }
 
 // evPair is the days since a customer's last view or cart in a category.
@@ -272,6 +275,9 @@ type chunkResult struct {
 	days     []dayPair
 	popSpend []float64
 	popTotal float64
+	// popNum is, per category, the 128-bit sum (hi, lo) of the exact
+	// spend numerators, when exact
+	popNum [][2]uint64
 }
 
 // scan computes the per-customer features, chunk by chunk.
@@ -382,6 +388,7 @@ func quantShare(num, den float64) uint16 {
 func (s *scanner) chunk(ctx context.Context, k int, out *chunkResult) (int64, error) {
 	b := s.b
 	out.popSpend = make([]float64, b.ncat)
+	out.popNum = make([][2]uint64, b.ncat)
 	lo, hi := k<<chunkBits, min((k+1)<<chunkBits, b.nc)
 	if hi > lo {
 		// about two category pairs per line is typical; growing is slow
@@ -579,17 +586,27 @@ func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]e
 	s.rankTop()
 	for _, cc := range s.bought {
 		cs := &s.cats[cc]
-		*pairs = append(*pairs, catPair{
+		p := catPair{
 			cat: cc, low: low,
 			spend: cs.spendQ, items: cs.itemQ,
-			orders:  quantShare(cs.ordw, totOrders),
-			days:    uint16(cs.days),
-			rank:    uint8(cs.rank),
-			exSpend: cs.exSpend, exItems: int32(cs.exItems), exOrders: int32(cs.exOrders),
-		})
-		if cs.exItems != int64(int32(cs.exItems)) || cs.exOrders != int64(int32(cs.exOrders)) {
-			s.sat = true
+			orders: quantShare(cs.ordw, totOrders),
+			days:   uint16(cs.days),
+			rank:   uint8(cs.rank),
 		}
+		if b.exact {
+			var carry uint64
+			sum := &out.popNum[cc]
+			sum[1], carry = bits.Add64(sum[1], uint64(cs.exSpend), 0)
+			sum[0] += uint64(cs.exSpend>>63) + carry
+			p.resSpend = cs.exSpend - predictNum(int64(p.spend), exSpend) // wraps, as exactPlan adds it back
+			ri := cs.exItems - predictNum(int64(p.items), exItems)
+			ro := cs.exOrders - predictNum(int64(p.orders), int64(freq))
+			p.resItems, p.resOrders = int32(ri), int32(ro)
+			if ri != int64(p.resItems) || ro != int64(p.resOrders) {
+				s.sat = true
+			}
+		}
+		*pairs = append(*pairs, p)
 	}
 	for _, p := range s.ptouched {
 		for k := range numActs {
@@ -704,14 +721,7 @@ func (b *builder) finish(ctx context.Context) (*Index, error) {
 		x.keys[c] = b.key(c)
 	}
 	if b.exact {
-		orders := make([]int64, b.nc)
-		for c, f := range b.freq {
-			orders[c] = int64(f)
-		}
-		x.exDen = [3]intColumn{newIntColumn(b.totSpend), newIntColumn(b.totItems), newIntColumn(orders)}
-		for k := 1; k < 3; k++ {
-			x.exCompact[k] = maxOf(x.exDen[k]) <= compactDen
-		}
+		x.exDen = [3]packedInts{packInts(b.totSpend), packInts(b.totItems), packInts(b.freq)}
 	}
 	x.catParent = make([]uint32, b.ncat)
 	for c := range b.ncat {
@@ -814,6 +824,7 @@ type catBuilder struct {
 	spend, items, orders    [14]roaringio.Writer // shares ≤ 10000 < 2^14
 	days, evDays            [16]roaringio.Writer // days < maxDays = 2^16
 	rank                    [7]roaringio.Writer  // ranks ≤ maxTopN = 64 < 2^7
+	res                     [3][]int64           // exact numerators less their predictions
 }
 
 // reserve sets the header room of every writer for n containers.
@@ -876,52 +887,28 @@ func (b *builder) category(cb *catBuilder, x *Index, c uint32) {
 	d.days = bsi.BSI{Slices: bsi.FinishSlices(cb.days[:])}
 	d.rank = attr{exist: cb.ranked.Finish(), v: bsi.BSI{Slices: bsi.FinishSlices(cb.rank[:])}}
 	if x.exact {
-		// spend numerators in 32 bits when they all fit; items and
-		// orders always do (see catPair)
-		n := int(d.bought.GetCardinality())
-		wide := false
 		var lo, hi uint64 // the 128-bit sum of the spend numerators
+		for k := range b.chunks {
+			sum := b.chunks[k].popNum[c]
+			var carry uint64
+			lo, carry = bits.Add64(lo, sum[1], 0)
+			hi += sum[0] + carry
+		}
+		for s := range cb.res {
+			cb.res[s] = cb.res[s][:0]
+		}
 		for k := range b.chunks {
 			ch := &b.chunks[k]
 			for _, p := range ch.pairs[ch.pairOff[c]:ch.pairOff[c+1]] {
-				wide = wide || p.exSpend != int64(int32(p.exSpend))
-				var carry uint64
-				lo, carry = bits.Add64(lo, uint64(p.exSpend), 0)
-				hi += uint64(p.exSpend>>63) + carry
+				cb.res[0] = append(cb.res[0], p.resSpend)
+				cb.res[1] = append(cb.res[1], int64(p.resItems))
+				cb.res[2] = append(cb.res[2], int64(p.resOrders))
 			}
 		}
 		d.popNum = int128(hi, lo)
-		var spend64 []int64
-		var spend32 []int32
-		if wide {
-			spend64 = make([]int64, 0, n)
-		} else {
-			spend32 = make([]int32, 0, n)
+		for s := range cb.res {
+			d.exNum[s] = packInts(cb.res[s])
 		}
-		var items, orders []int32
-		if !x.exCompact[1] {
-			items = make([]int32, 0, n)
-		}
-		if !x.exCompact[2] {
-			orders = make([]int32, 0, n)
-		}
-		for k := range b.chunks {
-			ch := &b.chunks[k]
-			for _, p := range ch.pairs[ch.pairOff[c]:ch.pairOff[c+1]] {
-				if wide {
-					spend64 = append(spend64, p.exSpend)
-				} else {
-					spend32 = append(spend32, int32(p.exSpend))
-				}
-				if items != nil {
-					items = append(items, p.exItems)
-				}
-				if orders != nil {
-					orders = append(orders, p.exOrders)
-				}
-			}
-		}
-		d.exNum = [3]intColumn{{w32: spend32, w64: spend64}, {w32: items}, {w32: orders}}
 	}
 
 	for e := range 2 {
@@ -977,17 +964,30 @@ func (b *builder) postings(kind, np int) postings {
 	for i := 1; i <= np; i++ {
 		p.off[i] += p.off[i-1]
 	}
-	p.cust = make([]uint32, n)
-	p.days = make([]uint16, n)
+	cust := make([]uint32, n)
+	days := make([]uint16, n)
 	pos := slices.Clone(p.off[:np])
 	for k := range b.chunks {
 		for _, pp := range b.chunks[k].prods[kind] {
 			i := pos[pp.prod]
 			pos[pp.prod]++
-			p.cust[i] = uint32(k)<<chunkBits | uint32(pp.low)
-			p.days[i] = pp.days
+			cust[i] = uint32(k)<<chunkBits | uint32(pp.low)
+			days[i] = pp.days
 		}
 	}
+	// cust becomes the gaps, in place, back to front
+	p.first = make([]uint32, np)
+	for prod := np - 1; prod >= 0; prod-- {
+		lo, hi := p.off[prod], p.off[prod+1]
+		if lo == hi {
+			continue
+		}
+		for i := hi - 1; i > lo; i-- {
+			cust[i] -= cust[i-1] + 1
+		}
+		p.first[prod], cust[lo] = cust[lo], 0
+	}
+	p.gap, p.days = packInts(cust), packInts(days)
 	return p
 }
 

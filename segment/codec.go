@@ -11,6 +11,7 @@ import (
 	"math"
 	"math/big"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -22,7 +23,7 @@ import (
 	"github.com/shopaffinity/affinity/internal/atomicfile"
 )
 
-// The index file format, version 2. All integers are little-endian.
+// The index file format, version 3. All integers are little-endian.
 //
 //	header  "AFSEGIDX" (8 bytes), version uint32, flags uint32 (0)
 //	body    the fields written by encode, in order; every bitmap is a
@@ -36,7 +37,7 @@ import (
 const (
 	fileMagic   = "AFSEGIDX"
 	trailMagic  = "AFSX"
-	fileVersion = 2
+	fileVersion = 3
 	headerLen   = 16
 	trailerLen  = 16
 )
@@ -177,8 +178,9 @@ func (x *Index) encode(e *encoder) {
 	}
 	for i := range x.acts {
 		ints(e, x.acts[i].off, 4)
-		ints(e, x.acts[i].cust, 4)
-		ints(e, x.acts[i].days, 2)
+		ints(e, x.acts[i].first, 4)
+		e.packed(&x.acts[i].gap)
+		e.packed(&x.acts[i].days)
 	}
 	e.i64(x.day0)
 	e.u32(uint32(len(x.daily)))
@@ -196,16 +198,13 @@ func (x *Index) encode(e *encoder) {
 	e.u8(boolByte(x.exact))
 	if x.exact {
 		for k := range x.exDen {
-			e.intColumn(x.exDen[k])
-			e.u8(boolByte(x.exCompact[k]))
+			e.packed(&x.exDen[k])
 		}
 		e.str(x.popDen.String())
 		for i := range x.catData {
 			d := &x.catData[i]
 			for k := range d.exNum {
-				if !x.exCompact[k] {
-					e.intColumn(d.exNum[k])
-				}
+				e.packed(&d.exNum[k])
 			}
 			e.str(d.popNum.String())
 		}
@@ -217,15 +216,26 @@ func (x *Index) encode(e *encoder) {
 	}
 }
 
-// intColumn writes the width (4 or 8 bytes) and the values of c.
-func (e *encoder) intColumn(c intColumn) {
-	if c.w64 != nil {
-		e.u8(8)
-		ints(e, c.w64, 8)
+// packed writes the length of p, then 0 when every value is 0, else 1,
+// the width of each block and the words.
+func (e *encoder) packed(p *packedInts) {
+	e.u64(uint64(p.n))
+	if p.words == nil {
+		e.u8(0)
 		return
 	}
-	e.u8(4)
-	ints(e, c.w32, 4)
+	e.u8(1)
+	e.Write(p.widths)
+	for w := p.words; len(w) > 0 && e.err == nil; {
+		n := min(len(w), 1024)
+		buf := e.tmp[:0]
+		for _, v := range w[:n] {
+			buf = binary.LittleEndian.AppendUint64(buf, v)
+		}
+		e.tmp = buf
+		e.Write(buf)
+		w = w[n:]
+	}
 }
 
 func boolByte(b bool) uint8 {
@@ -470,17 +480,49 @@ func (d *decoder) bitSliced(limit uint64) bsi.BSI {
 	return b
 }
 
-// intColumn reads what encoder.intColumn wrote: at most maxLen values.
-func (d *decoder) intColumn(maxLen int) intColumn {
-	switch w := d.u8(); w {
-	case 4:
-		return intColumn{w32: readInts[int32](d, maxLen, 4)}
-	case 8:
-		return intColumn{w64: readInts[int64](d, maxLen, 8)}
-	default:
-		d.fail("integer column of width %d", w)
+// packed reads what encoder.packed wrote, a column of n values; what it
+// allocates is bounded by the bytes it reads.
+func (d *decoder) packed(n int, what string) packedInts {
+	if m := d.u64(); d.err == nil && m != uint64(n) {
+		d.fail("%s: %d values, want %d", what, m, n)
 	}
-	return intColumn{}
+	switch f := d.u8(); {
+	case d.err != nil:
+		return packedInts{}
+	case f == 0:
+		return packedInts{n: n}
+	case f != 1:
+		d.fail("%s: bad flag %d", what, f)
+		return packedInts{}
+	}
+	nb := (n + packBlock - 1) / packBlock
+	ws := d.next(nb)
+	if ws == nil {
+		return packedInts{}
+	}
+	p := packedInts{n: n, widths: slices.Clone(ws), start: make([]uint32, nb)}
+	total := 0
+	for b, w := range p.widths {
+		if w > 64 {
+			d.fail("%s: block of width %d", what, w)
+			return packedInts{}
+		}
+		p.start[b] = uint32(total)
+		total += blockWords(int(w), b, n)
+	}
+	if total == 0 {
+		d.fail("%s: blocks of zeros flagged as values", what)
+		return packedInts{}
+	}
+	raw := d.next(8 * total)
+	if raw == nil {
+		return packedInts{}
+	}
+	p.words = make([]uint64, total)
+	for i := range p.words {
+		p.words[i] = binary.LittleEndian.Uint64(raw[8*i:])
+	}
+	return p
 }
 
 // bigInt reads a decimal integer of at most 40 digits (128 bits).
@@ -619,12 +661,11 @@ func (d *decoder) index() *Index {
 	for k := range x.acts {
 		p := &x.acts[k]
 		p.off = readInts[uint32](d, np+1, 4)
-		p.cust = readInts[uint32](d, math.MaxInt32, 4)
-		p.days = readInts[uint16](d, math.MaxInt32, 2)
+		p.first = readInts[uint32](d, np, 4)
 		if d.err != nil {
 			return nil
 		}
-		if len(p.off) != np+1 || p.off[0] != 0 || int(p.off[np]) != len(p.cust) || len(p.days) != len(p.cust) {
+		if len(p.off) != np+1 || p.off[0] != 0 || len(p.first) != np {
 			d.fail("invalid postings")
 			return nil
 		}
@@ -634,10 +675,32 @@ func (d *decoder) index() *Index {
 				return nil
 			}
 		}
-		for i := range np {
-			lo, hi := p.off[i], p.off[i+1]
+		n := int(p.off[np])
+		p.gap = d.packed(n, "posting gaps")
+		p.days = d.packed(n, "posting days")
+		if d.err != nil {
+			return nil
+		}
+		for prod := range np {
+			lo, hi := p.off[prod], p.off[prod+1]
+			if lo == hi && p.first[prod] != 0 {
+				d.fail("invalid posting")
+				return nil
+			}
+			c := int64(p.first[prod])
 			for j := lo; j < hi; j++ {
-				if int(p.cust[j]) >= nc || j > lo && p.cust[j] <= p.cust[j-1] || int(p.days[j]) >= x.lookDays {
+				if j > lo {
+					g := p.gap.at(int(j))
+					if g < 0 || g >= int64(nc) {
+						d.fail("invalid posting")
+						return nil
+					}
+					c += g + 1
+				} else if p.gap.at(int(j)) != 0 {
+					d.fail("invalid posting")
+					return nil
+				}
+				if days := p.days.at(int(j)); c >= int64(nc) || days < 0 || days >= int64(x.lookDays) {
 					d.fail("invalid posting")
 					return nil
 				}
@@ -668,31 +731,14 @@ func (d *decoder) index() *Index {
 		}
 		x.exact = true
 		for k := range x.exDen {
-			if x.exDen[k] = d.intColumn(nc); d.err == nil && x.exDen[k].len() != nc {
-				d.fail("share denominators of %d customers, want %d", x.exDen[k].len(), nc)
-			}
-			switch d.u8() {
-			case 0:
-			case 1:
-				x.exCompact[k] = true
-				if k == 0 || maxOf(x.exDen[k]) > compactDen {
-					d.fail("compact share numerators with denominators above %d", compactDen)
-				}
-			default:
-				d.fail("bad compact flag")
-			}
+			x.exDen[k] = d.packed(nc, "share denominators")
 		}
 		x.popDen = d.bigInt()
 		for i := range x.catData {
 			c := &x.catData[i]
 			n := int(c.bought.GetCardinality())
 			for k := range c.exNum {
-				if x.exCompact[k] {
-					continue
-				}
-				if c.exNum[k] = d.intColumn(n); d.err == nil && c.exNum[k].len() != n {
-					d.fail("share numerators of %d customers in category %d, want %d", c.exNum[k].len(), i, n)
-				}
+				c.exNum[k] = d.packed(n, fmt.Sprintf("share numerators of category %d", i))
 			}
 			c.popNum = d.bigInt()
 			if d.err != nil {

@@ -97,10 +97,10 @@ func TestDecodeRejectsDamage(t *testing.T) {
 	_, err = decode(append(bytes.Clone(good), 0))
 	require.ErrorIs(t, err, segment.ErrCorrupt)
 	v2 := bytes.Clone(good)
-	binary.LittleEndian.PutUint32(v2[8:], 3)
+	binary.LittleEndian.PutUint32(v2[8:], 4)
 	_, err = decode(v2)
 	require.ErrorIs(t, err, segment.ErrCorrupt)
-	assert.Contains(t, err.Error(), "unsupported version 3")
+	assert.Contains(t, err.Error(), "unsupported version 4")
 	_, err = decode([]byte("PK\x03\x04 this is a zip file, not an index"))
 	require.ErrorIs(t, err, segment.ErrCorrupt)
 }
@@ -113,7 +113,7 @@ func decode(data []byte) (*segment.Index, error) {
 // reseal replaces the body of an index file and fixes its length and
 // checksum, so that the body decoder itself is tested.
 func reseal(body []byte) []byte {
-	out := append([]byte("AFSEGIDX\x02\x00\x00\x00\x00\x00\x00\x00"), body...)
+	out := append([]byte("AFSEGIDX\x03\x00\x00\x00\x00\x00\x00\x00"), body...)
 	out = binary.LittleEndian.AppendUint64(out, uint64(len(body)))
 	out = binary.LittleEndian.AppendUint32(out, crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli)))
 	return append(out, "AFSX"...)

@@ -431,7 +431,7 @@ func (c *compiler) exactShare(e *query.Compare, at *attribute, id uint32) plan {
 		v.Mul(v, pop)
 		hi.Mul(hi, pop)
 	}
-	p := exactComparison(at.column(c.x, id), d.exNum[at.exact], c.x.exDen[at.exact], c.x.exCompact[at.exact], e.Op, v, hi)
+	p := exactComparison(at.column(c.x, id), &d.exNum[at.exact], &c.x.exDen[at.exact], e.Op, v, hi)
 	if ep, ok := p.(*exactPlan); ok {
 		ep.key = columnKey(at, id)
 	}

@@ -168,10 +168,11 @@
 // common multiple of the n (up to 2^20) so that the ratios stay integer.
 // ordershare is orders with the category over orders; lift("X") >= t
 // compares spend_X / spend with t · (Σ spend_X / Σ spend) over all
-// customers, exactly. The index keeps the spend numerators (32 bits each
-// where they fit) and the denominators of every customer; item and order
-// numerators only when some customer has more than 5,000 items or orders,
-// since below that they follow from the stored share. Evaluation stays
+// customers, exactly. The index keeps every customer's denominators and,
+// per category, each numerator as its difference from the numerator the
+// stored share implies, bit-packed in blocks of 64: a few bits for most
+// customers and none for item and order counts below 5,000, which follow
+// from the stored share alone. Evaluation stays
 // bitmap algebra: the stored shares
 // (1/10000) decide every customer more than 1.5 steps from a threshold,
 // and only the customers in that band are checked with integer

@@ -22,57 +22,10 @@ import (
 // exactly: the stored shares split the customers into those surely in,
 // surely out and a narrow band of stored values around each threshold,
 // and only the band is checked with integer arithmetic, num·q ≥ den·p for
-// a threshold p/q.
-
-// intColumn is a column of integers stored in 32 bits when every value
-// fits, else in 64: the exact numerators and denominators of most shops
-// fit in 32 bits, which halves their memory.
-type intColumn struct {
-	w32 []int32
-	w64 []int64
-}
-
-// newIntColumn returns the column of v, narrowed when it fits; it may keep v.
-func newIntColumn(v []int64) intColumn {
-	for _, x := range v {
-		if x != int64(int32(x)) {
-			return intColumn{w64: v}
-		}
-	}
-	w := make([]int32, len(v))
-	for i, x := range v {
-		w[i] = int32(x)
-	}
-	return intColumn{w32: w}
-}
-
-func (c intColumn) at(i int) int64 {
-	if c.w64 != nil {
-		return c.w64[i]
-	}
-	return int64(c.w32[i])
-}
-
-// maxOf returns the largest value of c, or MinInt64 when c is empty.
-func maxOf(c intColumn) int64 {
-	m := int64(math.MinInt64)
-	for i := range c.len() {
-		m = max(m, c.at(i))
-	}
-	return m
-}
-
-// compactDen is the largest denominator for which a numerator is
-// recovered from the stored share instead of kept: with den ≤ compactDen
-// the exact share num/den lies within half a stored step of the stored
-// q/shareScale, so num is the one integer within den/(2·shareScale) ≤
-// 1/4 of q·den/shareScale. Item and order counts of a customer are
-// almost always that small, so their numerators cost nothing.
-const compactDen = shareScale / 2
-
-func (c intColumn) len() int { return len(c.w32) + len(c.w64) }
-
-func (c intColumn) size() int { return 4*len(c.w32) + 8*len(c.w64) }
+// a threshold p/q. A numerator is kept as its difference from the one its
+// stored share implies (predictNum), bit-packed (packedInts): a few bits
+// for most customers, none when the denominator is small, as item and
+// order counts usually are.
 
 // shareBand is how many stored steps a stored share may lie from the exact
 // share times shareScale: half a step of rounding plus the error of the
@@ -94,10 +47,9 @@ func ratOf(v float64) *big.Rat {
 // lo and hi (nil: unbounded), each end included unless strict; customers
 // without a value have share 0.
 type exactPlan struct {
-	a                  *attr     // present customers and their stored shares
-	num                intColumn // empty when compact
-	den                intColumn
-	compact            bool // recover num from the stored share
+	a                  *attr       // present customers and their stored shares
+	num                *packedInts // numerators less predictNum, by rank in a.exist
+	den                *packedInts // by customer id
 	lo, hi             *big.Rat
 	loStrict, hiStrict bool
 	key                string // as cmpPlan.key
@@ -211,12 +163,7 @@ func (p *exactPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bi
 	for it.HasNext() {
 		c := it.Next()
 		den := p.den.at(int(c))
-		var num int64
-		if p.compact {
-			num = int64(math.Round(float64(v.Value(c)) * float64(den) / shareScale))
-		} else {
-			num = p.num.at(int(p.a.exist.Rank(c) - 1))
-		}
+		num := predictNum(v.Value(c), den) + p.num.at(int(p.a.exist.Rank(c)-1)) // wraps as the build did
 		if den <= 0 {
 			num, den = 0, 1 // no spend: share 0
 		}
@@ -298,8 +245,8 @@ func boolInt(b bool) int {
 // exactComparison compiles a comparison of a share attribute to an exact
 // plan; the thresholds are shares (lift thresholds already multiplied by
 // the population share).
-func exactComparison(a *attr, num, den intColumn, compact bool, op query.Op, v, hi *big.Rat) plan {
-	p := &exactPlan{a: a, num: num, den: den, compact: compact}
+func exactComparison(a *attr, num, den *packedInts, op query.Op, v, hi *big.Rat) plan {
+	p := &exactPlan{a: a, num: num, den: den}
 	switch op {
 	case query.GE:
 		p.lo = v

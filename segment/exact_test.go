@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -224,8 +225,8 @@ func TestDefineKeepsExactShares(t *testing.T) {
 }
 
 // TestLargeItemCountsStayExact: with more than 5,000 items a customer's
-// item share cannot be recovered from the stored share, so the index keeps
-// the numerators; answers stay exact either way.
+// item share cannot be recovered from the stored share alone, so the
+// index keeps the difference; answers stay exact either way.
 func TestLargeItemCountsStayExact(t *testing.T) {
 	var b affinity.Builder
 	require.NoError(t, b.AddProduct(affinity.Product{Key: "x", Categories: []string{"X"}}))
@@ -265,4 +266,55 @@ func must2(x *segment.Index, err error) *segment.Index {
 		panic(err)
 	}
 	return x
+}
+
+// TestHugeSpendsStayExact: spends of up to 10^17 Money units leave a
+// difference of dozens of bits between a numerator and the one its stored
+// share implies; customers a unit either side of 30 % are still told apart,
+// before and after a round trip through the file format.
+func TestHugeSpendsStayExact(t *testing.T) {
+	var b affinity.Builder
+	require.NoError(t, b.AddProduct(affinity.Product{Key: "x", Categories: []string{"X"}}))
+	require.NoError(t, b.AddProduct(affinity.Product{Key: "y", Categories: []string{"Y"}}))
+	at := testAsOf.Add(-segment.Day)
+	type spend struct {
+		key  string
+		x, y affinity.Money
+	}
+	var want, below []uint32
+	var custs []spend
+	for i, total := range []affinity.Money{1e6, 1e9, 1e12, 1e15, 1e17} {
+		x := total / 10 * 3
+		custs = append(custs,
+			spend{fmt.Sprint("at-", i), x, total - x},
+			spend{fmt.Sprint("below-", i), x - 1, total - x + 1},
+			spend{fmt.Sprint("above-", i), x + 1, total - x - 1})
+	}
+	for i, c := range custs {
+		for _, l := range []struct {
+			p string
+			m affinity.Money
+		}{{"x", c.x}, {"y", c.y}} {
+			require.NoError(t, b.Add(affinity.Purchase{Customer: c.key, Product: l.p, Order: fmt.Sprint(i), Time: at, Quantity: 1, Price: l.m}))
+		}
+	}
+	h, err := b.Build(context.Background())
+	require.NoError(t, err)
+	for c := range h.NumCustomers() {
+		if strings.HasPrefix(h.CustomerKey(affinity.CustomerID(c)), "below") {
+			below = append(below, uint32(c))
+		} else {
+			want = append(want, uint32(c))
+		}
+	}
+	x, err := segment.Build(context.Background(), h, testAsOf, segment.Options{})
+	require.NoError(t, err)
+	for _, y := range []*segment.Index{x, must2(decodeIndex(t, x))} {
+		got, err := y.Query(`affinity("X") >= 0.3`)
+		require.NoError(t, err)
+		assert.Equal(t, want, got.ToArray())
+		got, err = y.Query(`affinity("X") < 30%`)
+		require.NoError(t, err)
+		assert.Equal(t, below, got.ToArray())
+	}
 }

@@ -173,19 +173,39 @@ type catData struct {
 	// exNum holds, when the index keeps shares exactly, the numerators of
 	// the spend, item and order shares of the bought customers in
 	// ascending id order (spend and items times the weights' common
-	// denominator); popNum is the sum of the spend numerators.
-	exNum  [3]intColumn
+	// denominator), each less the numerator its stored share implies
+	// (predictNum), bit-packed; popNum is the sum of the spend numerators.
+	exNum  [3]packedInts
 	popNum *big.Int
 }
 
 // postings lists, per product, the customers with an interaction of one
 // kind within the look-back and the days since the last one, sorted by
 // customer id: a compressed column that turns into a bitmap in time linear
-// in the product's customers.
+// in the product's customers. Entries off[p] to off[p+1] are product p's;
+// its first customer is first[p], each later one the previous plus
+// gap[i] + 1, and days[i] is the days since the customer's last
+// interaction. gap and days are bit-packed: a product bought by one
+// customer in a hundred takes about 15 bits per entry for the customer,
+// not 32.
 type postings struct {
-	off  []uint32 // len NumProducts+1
-	cust []uint32
-	days []uint16
+	off   []uint32 // len NumProducts+1
+	first []uint32 // len NumProducts; 0 for a product without entries
+	gap   packedInts
+	days  packedInts
+}
+
+// each calls f with the customer and the days of product prod's entries,
+// in customer order.
+func (p *postings) each(prod uint32, f func(c uint32, days int64)) {
+	lo, hi := int(p.off[prod]), int(p.off[prod+1])
+	c := p.first[prod]
+	for i := lo; i < hi; i++ {
+		if i > lo {
+			c += uint32(p.gap.at(i)) + 1
+		}
+		f(c, p.days.at(i))
+	}
 }
 
 // Scalar attributes of a customer, in their storage order.
@@ -259,13 +279,9 @@ type Index struct {
 	// exact is set when shares are decided exactly: exDen holds the share
 	// denominators per customer (spend and items times the common
 	// denominator of the weights, orders), popDen their spend sum.
-	exact bool
-	exDen [3]intColumn
-	// exCompact[k] is set when every denominator of share k is at most
-	// compactDen: the numerators are then not kept but recovered from the
-	// stored share (see exactPlan)
-	exCompact [3]bool
-	popDen    *big.Int
+	exact  bool
+	exDen  [3]packedInts
+	popDen *big.Int
 
 	defs []definition // named segments, in definition order
 
@@ -582,16 +598,16 @@ func (x *Index) MemoryUsage() MemoryUsage {
 	}
 	m.Categories += 14 * len(x.cats) // parent, depth, population share
 	for i := range x.catData {
-		for _, c := range x.catData[i].exNum {
-			m.Categories += c.size()
+		for k := range x.catData[i].exNum {
+			m.Categories += x.catData[i].exNum[k].size()
 		}
 	}
-	for _, c := range x.exDen {
-		m.Customers += c.size()
+	for k := range x.exDen {
+		m.Customers += x.exDen[k].size()
 	}
 	for i := range x.acts {
 		p := &x.acts[i]
-		m.Products += 4*(len(p.off)+len(p.cust)) + 2*len(p.days)
+		m.Products += 4*(len(p.off)+len(p.first)) + p.gap.size() + p.days.size()
 	}
 	for _, s := range [][]string{x.keys, x.products, x.cats} {
 		for _, k := range s {

@@ -95,7 +95,7 @@ func BuildPart(ctx context.Context, h *affinity.History, asOf time.Time, opts Op
 
 // emptyResult is the chunk result of no customers.
 func emptyResult(ncat int) chunkResult {
-	r := chunkResult{popSpend: make([]float64, ncat), pairOff: make([]uint32, ncat+1)}
+	r := chunkResult{popSpend: make([]float64, ncat), popNum: make([][2]uint64, ncat), pairOff: make([]uint32, ncat+1)}
 	for i := range r.evOff {
 		r.evOff[i] = make([]uint32, ncat+1)
 	}
@@ -261,12 +261,12 @@ func (p *Part) checkJoin(b *builder, k int, stamps []uint64) error {
 	return nil
 }
 
-// Part encoding, version 1: the magic "AFSEGPRT", a uint32 version, the
+// Part encoding, version 2: the magic "AFSEGPRT", a uint32 version, the
 // body, then the body's length (uint64) and CRC-32C (uint32). All
 // integers are little-endian.
 const (
 	partMagic   = "AFSEGPRT"
-	partVersion = 1
+	partVersion = 2
 	// least encoded sizes of the repeated records
 	pairLen = 4 + 2 + 4*2 + 1 + 8 + 4 + 4
 	evLen   = 4 + 2 + 2
@@ -330,9 +330,9 @@ func (p *Part) encode(e *encoder) {
 			buf = binary.LittleEndian.AppendUint16(buf, v)
 		}
 		buf = append(buf, q.rank)
-		buf = binary.LittleEndian.AppendUint64(buf, uint64(q.exSpend))
-		buf = binary.LittleEndian.AppendUint32(buf, uint32(q.exItems))
-		return binary.LittleEndian.AppendUint32(buf, uint32(q.exOrders))
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(q.resSpend))
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(q.resItems))
+		return binary.LittleEndian.AppendUint32(buf, uint32(q.resOrders))
 	})
 	for k := range r.ev {
 		ev := r.ev[k]
@@ -353,6 +353,10 @@ func (p *Part) encode(e *encoder) {
 		e.f64(v)
 	}
 	e.f64(r.popTotal)
+	for _, v := range r.popNum {
+		e.u64(v[0])
+		e.u64(v[1])
+	}
 }
 
 // appendIDLowDays appends an event or product pair: a category or product
@@ -480,7 +484,7 @@ func (d *decoder) part() *Part {
 		q.cat, q.low = d.u32(), d.u16()
 		q.spend, q.items, q.orders, q.days = d.u16(), d.u16(), d.u16(), d.u16()
 		q.rank = d.u8()
-		q.exSpend, q.exItems, q.exOrders = d.i64(), int32(d.u32()), int32(d.u32())
+		q.resSpend, q.resItems, q.resOrders = d.i64(), int32(d.u32()), int32(d.u32())
 		if d.err != nil {
 			return nil
 		}
@@ -552,6 +556,16 @@ func (d *decoder) part() *Part {
 			d.fail("category %d spend %v of %v", c, v, r.popTotal)
 			break
 		}
+	}
+	if d.err == nil && p.ncat*16 > len(d.b)-d.off {
+		d.fail("category numerators run past the end")
+	}
+	if d.err != nil {
+		return nil
+	}
+	r.popNum = make([][2]uint64, p.ncat)
+	for i := range r.popNum {
+		r.popNum[i] = [2]uint64{d.u64(), d.u64()}
 	}
 	return p
 }

@@ -294,12 +294,11 @@ func (p productPlan) eval(x *Index, within *roaring.Bitmap, _ bool) *roaring.Bit
 	var ids []uint32
 	for _, prod := range p.prods {
 		ids = ids[:0]
-		lo, hi := ps.off[prod], ps.off[prod+1]
-		for i := lo; i < hi; i++ {
-			if ps.days[i] < p.days {
-				ids = append(ids, ps.cust[i])
+		ps.each(prod, func(c uint32, days int64) {
+			if days < int64(p.days) {
+				ids = append(ids, c)
 			}
-		}
+		})
 		if len(p.prods) == 1 {
 			acc.AddMany(ids)
 		} else {
