@@ -159,23 +159,38 @@ func (p *exactPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bi
 	bl, bh, fast := p.ints()
 	var s big.Rat
 	var n, d big.Int
-	it := band.Iterator()
-	for it.HasNext() {
-		c := it.Next()
-		den := p.den.at(int(c))
-		num := predictNum(v.Value(c), den) + p.num.at(int(p.a.exist.Rank(c)-1)) // wraps as the build did
-		if den <= 0 {
-			num, den = 0, 1 // no spend: share 0
+	// The band's stored shares are the few values of [cLo, cHi] outside
+	// [sLo, sHi]: one Equal per value gives every member its stored share
+	// at the cost of a few intersections, not a lookup per slice and member.
+	top := v.Base + 1<<len(v.Slices) - 1
+	for q := max(cLo, v.Base); q <= min(cHi, top) && !band.IsEmpty(); q++ {
+		if q >= sLo && q <= sHi {
+			if sHi >= top {
+				break
+			}
+			q = sHi
+			continue
 		}
-		var ok bool
-		if fast {
-			ok = (p.lo == nil || cmpFrac(num, den, bl) >= boolInt(p.loStrict)) &&
-				(p.hi == nil || cmpFrac(num, den, bh) <= -boolInt(p.hiStrict))
-		} else {
-			ok = p.matches(s.SetFrac(n.SetInt64(num), d.SetInt64(den)))
-		}
-		if ok {
-			r.Add(c)
+		eq := v.Equal(band.Clone(), q)
+		band.AndNot(eq)
+		it := eq.Iterator()
+		for it.HasNext() {
+			c := it.Next()
+			den := p.den.at(int(c))
+			num := predictNum(q, den) + p.num.at(int(p.a.exist.Rank(c)-1)) // wraps as the build did
+			if den <= 0 {
+				num, den = 0, 1 // no spend: share 0
+			}
+			var ok bool
+			if fast {
+				ok = (p.lo == nil || cmpFrac(num, den, bl) >= boolInt(p.loStrict)) &&
+					(p.hi == nil || cmpFrac(num, den, bh) <= -boolInt(p.hiStrict))
+			} else {
+				ok = p.matches(s.SetFrac(n.SetInt64(num), d.SetInt64(den)))
+			}
+			if ok {
+				r.Add(c)
+			}
 		}
 	}
 	if missing != nil {
