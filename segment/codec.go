@@ -305,11 +305,41 @@ func Load(path string) (*Index, error) {
 // returns an error wrapping [ErrCorrupt]; ReadIndex never returns a partly
 // decoded index.
 func ReadIndex(r io.Reader) (*Index, error) {
-	data, err := io.ReadAll(r)
+	data, err := readAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("segment: read index: %w", err)
 	}
 	return decode(data)
+}
+
+// readAll reads r to its end into one buffer of the size r reports, when
+// it does (a regular file, a bytes or strings reader), instead of growing
+// one by doubling: a large index then costs one copy and its own size.
+func readAll(r io.Reader) ([]byte, error) {
+	size := int64(-1)
+	switch v := r.(type) {
+	case interface{ Len() int }:
+		size = int64(v.Len())
+	case *os.File:
+		if st, err := v.Stat(); err == nil && st.Mode().IsRegular() {
+			if off, err := v.Seek(0, io.SeekCurrent); err == nil && off <= st.Size() {
+				size = st.Size() - off
+			}
+		}
+	}
+	if size < 0 || size > math.MaxInt32*64 {
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, size+1) // one more byte tells a reader that grew
+	n, err := io.ReadFull(r, buf)
+	switch err {
+	case io.EOF, io.ErrUnexpectedEOF:
+		return buf[:n], nil
+	case nil:
+		rest, err := io.ReadAll(r)
+		return append(buf, rest...), err
+	}
+	return nil, err
 }
 
 // decode decodes an index from the bytes of a file.

@@ -67,11 +67,22 @@ func isCut(off int) bool {
 // leveled adds the levels of a, which must have bins.
 func (a *attr) leveled() {
 	cur := roaring.New()
+	changed := true
 	for off, b := range a.bins {
-		cur.Or(b)
+		if !b.IsEmpty() {
+			cur.Or(b)
+			changed = true
+		}
 		if isCut(off) || off == len(a.bins)-1 {
-			a.levels = append(a.levels, cur.Clone())
+			// a level equal to the one before it is the same bitmap:
+			// levels and bins are only read
+			if changed || len(a.levels) == 0 {
+				a.levels = append(a.levels, cur.Clone())
+			} else {
+				a.levels = append(a.levels, a.levels[len(a.levels)-1])
+			}
 			a.cuts = append(a.cuts, off)
+			changed = false
 		}
 	}
 }
@@ -156,8 +167,13 @@ func (a *attr) binned(ids []uint32, vals []int64) {
 	var w roaringio.Writer
 	a.bins = make([]*roaring.Bitmap, n)
 	a.cum = make([]uint64, n+1)
+	empty := roaring.New() // every empty bin: bins are only read
 	for i := range n {
-		a.bins[i] = roaringio.FromSorted(&w, sorted[off[i]:off[i+1]])
+		if off[i] == off[i+1] {
+			a.bins[i] = empty
+		} else {
+			a.bins[i] = roaringio.FromSorted(&w, sorted[off[i]:off[i+1]])
+		}
 		a.cum[i+1] = uint64(off[i+1])
 	}
 }
@@ -570,11 +586,15 @@ func (x *Index) MemoryUsage() MemoryUsage {
 	}
 	at := func(a *attr) int {
 		n := bm(a.exist) + int(a.v.Size()) + 8*len(a.cum) + 8*len(a.cuts)
-		for _, b := range a.bins {
-			n += bm(b)
+		for i, b := range a.bins {
+			if i == 0 || b != a.bins[i-1] { // shared empty bins count once
+				n += bm(b)
+			}
 		}
-		for _, b := range a.levels {
-			n += bm(b)
+		for i, b := range a.levels {
+			if i == 0 || b != a.levels[i-1] { // as do repeated levels
+				n += bm(b)
+			}
 		}
 		return n
 	}
