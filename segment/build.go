@@ -722,6 +722,7 @@ func (b *builder) finish(ctx context.Context) (*Index, error) {
 	}
 	if b.exact {
 		x.exDen = [3]packedInts{packInts(b.totSpend), packInts(b.totItems), packInts(b.freq)}
+		x.shareCols = new(atomic.Int32)
 	}
 	x.catParent = make([]uint32, b.ncat)
 	for c := range b.ncat {
@@ -906,6 +907,7 @@ func (b *builder) category(cb *catBuilder, x *Index, c uint32) {
 			}
 		}
 		d.popNum = int128(hi, lo)
+		d.cols = new([3]shareColumn)
 		for s := range cb.res {
 			d.exNum[s] = packInts(cb.res[s])
 		}

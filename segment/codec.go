@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"os"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -760,6 +761,7 @@ func (d *decoder) index() *Index {
 			return nil
 		}
 		x.exact = true
+		x.shareCols = new(atomic.Int32)
 		for k := range x.exDen {
 			x.exDen[k] = d.packed(nc, "share denominators")
 		}
@@ -771,6 +773,7 @@ func (d *decoder) index() *Index {
 				c.exNum[k] = d.packed(n, fmt.Sprintf("share numerators of category %d", i))
 			}
 			c.popNum = d.bigInt()
+			c.cols = new([3]shareColumn)
 			if d.err != nil {
 				return nil
 			}

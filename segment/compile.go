@@ -434,6 +434,7 @@ func (c *compiler) exactShare(e *query.Compare, at *attribute, id uint32) plan {
 	p := exactComparison(at.column(c.x, id), &d.exNum[at.exact], &c.x.exDen[at.exact], e.Op, v, hi)
 	if ep, ok := p.(*exactPlan); ok {
 		ep.key = columnKey(at, id)
+		ep.cols, ep.kind = d.cols, at.exact
 	}
 	return p
 }

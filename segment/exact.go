@@ -5,6 +5,8 @@ import (
 	"math/big"
 	"math/bits"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
@@ -47,9 +49,11 @@ func ratOf(v float64) *big.Rat {
 // lo and hi (nil: unbounded), each end included unless strict; customers
 // without a value have share 0.
 type exactPlan struct {
-	a                  *attr       // present customers and their stored shares
-	num                *packedInts // numerators less predictNum, by rank in a.exist
-	den                *packedInts // by customer id
+	a                  *attr           // present customers and their stored shares
+	num                *packedInts     // numerators less predictNum, by rank in a.exist
+	den                *packedInts     // by customer id
+	cols               *[3]shareColumn // the category's share columns, or nil
+	kind               int             // which share: spend, items, orders
 	lo, hi             *big.Rat
 	loStrict, hiStrict bool
 	key                string // as cmpPlan.key
@@ -137,6 +141,9 @@ func (p *exactPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bi
 		missing = roaring.AndNot(within, p.a.exist)
 	}
 	all := and(within, p.a.exist, own)
+	if col := p.column(x, all); col != nil {
+		return p.evalColumn(col, all, missing)
+	}
 	v := &p.a.v
 	// candidates q ∈ [cLo, cHi] and sure q ∈ [sLo, sHi], from one pass
 	// per bound over the bit slices
@@ -156,9 +163,6 @@ func (p *exactPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bi
 	}
 	band := roaring.AndNot(cand, sure)
 	r := sure
-	bl, bh, fast := p.ints()
-	var s big.Rat
-	var n, d big.Int
 	// The band's stored shares are the few values of [cLo, cHi] outside
 	// [sLo, sHi]: one Equal per value gives every member its stored share
 	// at the cost of a few intersections, not a lookup per slice and member.
@@ -175,24 +179,99 @@ func (p *exactPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bi
 		band.AndNot(eq)
 		it := eq.Iterator()
 		for it.HasNext() {
-			c := it.Next()
-			den := p.den.at(int(c))
-			num := predictNum(q, den) + p.num.at(int(p.a.exist.Rank(c)-1)) // wraps as the build did
-			if den <= 0 {
-				num, den = 0, 1 // no spend: share 0
-			}
-			var ok bool
-			if fast {
-				ok = (p.lo == nil || cmpFrac(num, den, bl) >= boolInt(p.loStrict)) &&
-					(p.hi == nil || cmpFrac(num, den, bh) <= -boolInt(p.hiStrict))
-			} else {
-				ok = p.matches(s.SetFrac(n.SetInt64(num), d.SetInt64(den)))
-			}
-			if ok {
+			if c := it.Next(); p.inBand(c, q) {
 				r.Add(c)
 			}
 		}
 	}
+	if missing != nil {
+		r.Or(missing)
+	}
+	return r
+}
+
+// inBand decides exactly whether customer c, whose stored share is q,
+// lies in the range.
+func (p *exactPlan) inBand(c uint32, q int64) bool {
+	den := p.den.at(int(c))
+	num := predictNum(q, den) + p.num.at(int(p.a.exist.Rank(c)-1)) // wraps as the build did
+	if den <= 0 {
+		num, den = 0, 1 // no spend: share 0
+	}
+	if bl, bh, fast := p.ints(); fast {
+		return (p.lo == nil || cmpFrac(num, den, bl) >= boolInt(p.loStrict)) &&
+			(p.hi == nil || cmpFrac(num, den, bh) <= -boolInt(p.hiStrict))
+	}
+	return p.matches(new(big.Rat).SetFrac(big.NewInt(num), big.NewInt(den)))
+}
+
+// A share column holds a category's stored shares of one kind per
+// customer id (0 for a customer without one), decoded from the bit slices
+// the second time a comparison's candidates are few: the comparison then
+// reads one entry per candidate instead of intersecting 14 slices with
+// them. It costs 2 bytes per customer; an index decodes at most
+// maxShareColumns of them and compares on the slices beyond that.
+// Measured on a million customers: BenchmarkQuery3 888 → 475 µs; the
+// query (recency two to four weeks and a share of a category of 214,000
+// buyers) that decodes a column took 11.7 ms, the same query later
+// 0.4–0.5 ms. A query asked once never pays the decoding.
+type shareColumn struct {
+	uses atomic.Int32
+	once sync.Once
+	v    []uint16
+}
+
+// maxShareColumns bounds the share columns an index decodes (32 MB at a
+// million customers).
+const maxShareColumns = 16
+
+// sparseCandidates is the divisor of a category's buyers below which a
+// comparison's candidates read the share column: a variable so that a
+// test can send every comparison to the slices (0) or to the column
+// (negative).
+var sparseCandidates = 8
+
+// column returns the share column for the candidates all, or nil when the
+// comparison should intersect the slices: too many candidates, or the
+// index's budget of columns spent.
+func (p *exactPlan) column(x *Index, all *roaring.Bitmap) []uint16 {
+	if p.cols == nil || x.shareCols == nil || sparseCandidates == 0 ||
+		sparseCandidates > 0 && all.GetCardinality()*uint64(sparseCandidates) >= p.a.exist.GetCardinality() {
+		return nil
+	}
+	sc := &p.cols[p.kind]
+	if sc.uses.Load() < 2 && sc.uses.Add(1) < 2 {
+		return nil
+	}
+	sc.once.Do(func() {
+		if x.shareCols.Add(1) > maxShareColumns {
+			return
+		}
+		col := make([]uint16, len(x.keys))
+		p.a.scatter(nil, func(c uint32, v int64) { col[c] = uint16(v) })
+		sc.v = col
+	})
+	return sc.v
+}
+
+// evalColumn is eval on the share column.
+func (p *exactPlan) evalColumn(col []uint16, all, missing *roaring.Bitmap) *roaring.Bitmap {
+	cLo, cHi, sLo, sHi := p.storedRange()
+	var ids []uint32
+	var buf [256]uint32
+	it := all.ManyIterator()
+	for n := it.NextMany(buf[:]); n > 0; n = it.NextMany(buf[:]) {
+		for _, c := range buf[:n] {
+			q := int64(col[c])
+			switch {
+			case q < cLo || q > cHi:
+			case q >= sLo && q <= sHi, p.inBand(c, q):
+				ids = append(ids, c)
+			}
+		}
+	}
+	r := roaring.New()
+	r.AddMany(ids)
 	if missing != nil {
 		r.Or(missing)
 	}

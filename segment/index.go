@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -195,6 +196,7 @@ type catData struct {
 	// (predictNum), bit-packed; popNum is the sum of the spend numerators.
 	exNum  [3]packedInts
 	popNum *big.Int
+	cols   *[3]shareColumn // decoded on use, when the index keeps shares exactly
 }
 
 // postings lists, per product, the customers with an interaction of one
@@ -319,6 +321,8 @@ type Index struct {
 
 	scoresOnce sync.Once
 	scoreCols  [3][]uint8 // per customer: R, F and M score, 0 none; decoded on the first ScoreGrid
+
+	shareCols *atomic.Int32 // share columns decoded so far (see shareColumn); nil: none
 }
 
 const noParent = ^uint32(0)
@@ -616,9 +620,11 @@ func (m MemoryUsage) Total() int { return m.Customers + m.Categories + m.Product
 // MemoryUsage estimates the bytes x keeps resident from roaring's size
 // estimate of each bitmap and the lengths of its arrays. It takes time
 // linear in the number of bitmaps. It leaves out what the index builds on
-// first use: the key order of LookupCustomer and SortedKeys (12 bytes per
-// customer and a copy of the keys' bytes), the spend and order columns of Stats on small sets and of
-// ScoreGrid (16) and the score columns of ScoreGrid (3).
+// use: the key order of LookupCustomer and SortedKeys (12 bytes per
+// customer and a copy of the keys' bytes), the spend and order columns of
+// Stats on small sets and of ScoreGrid (16), the score columns of
+// ScoreGrid (3) and the share columns of exact comparisons on few
+// candidates (2 each, at most 16 columns).
 func (x *Index) MemoryUsage() MemoryUsage {
 	var m MemoryUsage
 	bm := func(b *roaring.Bitmap) int {
