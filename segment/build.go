@@ -275,9 +275,9 @@ type chunkResult struct {
 	days     []dayPair
 	popSpend []float64
 	popTotal float64
-	// popNum is, per category, the 128-bit sum (hi, lo) of the exact
-	// spend numerators, when exact
-	popNum [][2]uint64
+	// popNum is, per category, the sum of the exact spend numerators,
+	// when exact
+	popNum []sum128
 }
 
 // scan computes the per-customer features, chunk by chunk.
@@ -388,7 +388,7 @@ func quantShare(num, den float64) uint16 {
 func (s *scanner) chunk(ctx context.Context, k int, out *chunkResult) (int64, error) {
 	b := s.b
 	out.popSpend = make([]float64, b.ncat)
-	out.popNum = make([][2]uint64, b.ncat)
+	out.popNum = make([]sum128, b.ncat)
 	lo, hi := k<<chunkBits, min((k+1)<<chunkBits, b.nc)
 	if hi > lo {
 		// about two category pairs per line is typical; growing is slow
@@ -594,10 +594,7 @@ func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]e
 			rank:   uint8(cs.rank),
 		}
 		if b.exact {
-			var carry uint64
-			sum := &out.popNum[cc]
-			sum[1], carry = bits.Add64(sum[1], uint64(cs.exSpend), 0)
-			sum[0] += uint64(cs.exSpend>>63) + carry
+			out.popNum[cc].addInt(cs.exSpend)
 			p.resSpend = cs.exSpend - predictNum(int64(p.spend), exSpend) // wraps, as exactPlan adds it back
 			ri := cs.exItems - predictNum(int64(p.items), exItems)
 			ro := cs.exOrders - predictNum(int64(p.orders), int64(freq))
@@ -796,23 +793,35 @@ func (b *builder) finish(ctx context.Context) (*Index, error) {
 	}
 	b.chunks = nil
 	if x.exact {
-		var lo, hi uint64
+		var sum sum128
 		for _, v := range b.totSpend {
-			var carry uint64
-			lo, carry = bits.Add64(lo, uint64(v), 0)
-			hi += uint64(v>>63) + carry
+			sum.addInt(v)
 		}
-		x.popDen = int128(hi, lo)
+		x.popDen = sum.big()
 	}
 	return x, nil
 }
 
-// int128 returns the two's complement 128-bit integer hi·2^64 + lo.
-func int128(hi, lo uint64) *big.Int {
-	v := new(big.Int).SetUint64(hi)
+// sum128 is a two's complement 128-bit sum, hi·2^64 + lo: sums of int64
+// numerators that cannot overflow.
+type sum128 struct{ hi, lo uint64 }
+
+// addInt adds v.
+func (s *sum128) addInt(v int64) { s.add(sum128{uint64(v >> 63), uint64(v)}) }
+
+// add adds t.
+func (s *sum128) add(t sum128) {
+	var carry uint64
+	s.lo, carry = bits.Add64(s.lo, t.lo, 0)
+	s.hi += t.hi + carry
+}
+
+// big returns s as a big.Int.
+func (s sum128) big() *big.Int {
+	v := new(big.Int).SetUint64(s.hi)
 	v.Lsh(v, 64)
-	v.Or(v, new(big.Int).SetUint64(lo))
-	if hi>>63 == 1 {
+	v.Or(v, new(big.Int).SetUint64(s.lo))
+	if s.hi>>63 == 1 {
 		v.Sub(v, new(big.Int).Lsh(big.NewInt(1), 128))
 	}
 	return v
@@ -888,12 +897,9 @@ func (b *builder) category(cb *catBuilder, x *Index, c uint32) {
 	d.days = bsi.BSI{Slices: bsi.FinishSlices(cb.days[:])}
 	d.rank = attr{exist: cb.ranked.Finish(), v: bsi.BSI{Slices: bsi.FinishSlices(cb.rank[:])}}
 	if x.exact {
-		var lo, hi uint64 // the 128-bit sum of the spend numerators
+		var sum sum128 // of the spend numerators
 		for k := range b.chunks {
-			sum := b.chunks[k].popNum[c]
-			var carry uint64
-			lo, carry = bits.Add64(lo, sum[1], 0)
-			hi += sum[0] + carry
+			sum.add(b.chunks[k].popNum[c])
 		}
 		for s := range cb.res {
 			cb.res[s] = cb.res[s][:0]
@@ -906,7 +912,7 @@ func (b *builder) category(cb *catBuilder, x *Index, c uint32) {
 				cb.res[2] = append(cb.res[2], int64(p.resOrders))
 			}
 		}
-		d.popNum = int128(hi, lo)
+		d.popNum = sum.big()
 		d.cols = new([3]shareColumn)
 		for s := range cb.res {
 			d.exNum[s] = packInts(cb.res[s])

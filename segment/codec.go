@@ -102,6 +102,11 @@ func (e *encoder) attr(a attr) {
 // ints writes a length and the values, little-endian, size bytes each.
 func ints[T uint16 | uint32 | int32 | int64](e *encoder, v []T, size int) {
 	e.u64(uint64(len(v)))
+	values(e, v, size)
+}
+
+// values writes the values, little-endian, size bytes each.
+func values[T uint16 | uint32 | int32 | int64 | uint64](e *encoder, v []T, size int) {
 	for len(v) > 0 && e.err == nil {
 		n := min(len(v), 1024)
 		buf := e.tmp[:0]
@@ -227,16 +232,7 @@ func (e *encoder) packed(p *packedInts) {
 	}
 	e.u8(1)
 	e.Write(p.widths)
-	for w := p.words; len(w) > 0 && e.err == nil; {
-		n := min(len(w), 1024)
-		buf := e.tmp[:0]
-		for _, v := range w[:n] {
-			buf = binary.LittleEndian.AppendUint64(buf, v)
-		}
-		e.tmp = buf
-		e.Write(buf)
-		w = w[n:]
-	}
+	values(e, p.words, 8)
 }
 
 func boolByte(b bool) uint8 {
@@ -531,27 +527,18 @@ func (d *decoder) packed(n int, what string) packedInts {
 	if ws == nil {
 		return packedInts{}
 	}
-	p := packedInts{n: n, widths: slices.Clone(ws), start: make([]uint32, nb)}
-	total := 0
-	for b, w := range p.widths {
-		if w > 64 {
-			d.fail("%s: block of width %d", what, w)
-			return packedInts{}
-		}
-		p.start[b] = uint32(total)
-		total += blockWords(int(w), b, n)
+	p := packedInts{n: n, widths: slices.Clone(ws)}
+	if i := slices.IndexFunc(p.widths, func(w uint8) bool { return w > 64 }); i >= 0 {
+		d.fail("%s: block of width %d", what, p.widths[i])
+		return packedInts{}
 	}
+	total := p.layout()
 	if total == 0 {
 		d.fail("%s: blocks of zeros flagged as values", what)
 		return packedInts{}
 	}
-	raw := d.next(8 * total)
-	if raw == nil {
+	if p.words = readValues[uint64](d, total, 8); p.words == nil {
 		return packedInts{}
-	}
-	p.words = make([]uint64, total)
-	for i := range p.words {
-		p.words[i] = binary.LittleEndian.Uint64(raw[8*i:])
 	}
 	return p
 }
@@ -580,7 +567,16 @@ func readInts[T uint16 | uint32 | int32 | int64](d *decoder, maxLen, size int) [
 	if d.err == nil && (n > uint64(maxLen) || n > uint64(len(d.b)-d.off)/uint64(size)) {
 		d.fail("array of %d values", n)
 	}
-	p := d.next(size * int(n))
+	if d.err != nil {
+		return nil
+	}
+	return readValues[T](d, int(n), size)
+}
+
+// readValues reads n values of size bytes each, which the caller has
+// checked fit in the rest of the body.
+func readValues[T uint16 | uint32 | int32 | int64 | uint64](d *decoder, n, size int) []T {
+	p := d.next(size * n)
 	if p == nil {
 		return nil
 	}
@@ -712,29 +708,23 @@ func (d *decoder) index() *Index {
 		if d.err != nil {
 			return nil
 		}
-		for prod := range np {
-			lo, hi := p.off[prod], p.off[prod+1]
-			if lo == hi && p.first[prod] != 0 {
-				d.fail("invalid posting")
+		for i := range n {
+			if g := p.gap.at(i); g < 0 || g >= int64(nc) {
+				d.fail("invalid posting gap")
 				return nil
 			}
-			c := int64(p.first[prod])
-			for j := lo; j < hi; j++ {
-				if j > lo {
-					g := p.gap.at(int(j))
-					if g < 0 || g >= int64(nc) {
-						d.fail("invalid posting")
-						return nil
-					}
-					c += g + 1
-				} else if p.gap.at(int(j)) != 0 {
-					d.fail("invalid posting")
-					return nil
-				}
-				if days := p.days.at(int(j)); c >= int64(nc) || days < 0 || days >= int64(x.lookDays) {
-					d.fail("invalid posting")
-					return nil
-				}
+		}
+		for prod := range np {
+			lo, hi := p.off[prod], p.off[prod+1]
+			ok := lo < hi && p.gap.at(int(lo)) == 0 || lo == hi && p.first[prod] == 0
+			prev := int64(-1)
+			p.each(uint32(prod), func(c uint32, days int64) {
+				ok = ok && int64(c) > prev && int(c) < nc && days >= 0 && days < int64(x.lookDays)
+				prev = int64(c)
+			})
+			if !ok {
+				d.fail("invalid posting")
+				return nil
 			}
 		}
 	}

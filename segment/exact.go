@@ -141,8 +141,9 @@ func (p *exactPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bi
 		missing = roaring.AndNot(within, p.a.exist)
 	}
 	all := and(within, p.a.exist, own)
+	in := p.inBand()
 	if col := p.column(x, all); col != nil {
-		return p.evalColumn(col, all, missing)
+		return evalColumn(col, all, missing, cLo, cHi, sLo, sHi, in)
 	}
 	v := &p.a.v
 	// candidates q ∈ [cLo, cHi] and sure q ∈ [sLo, sHi], from one pass
@@ -179,7 +180,7 @@ func (p *exactPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bi
 		band.AndNot(eq)
 		it := eq.Iterator()
 		for it.HasNext() {
-			if c := it.Next(); p.inBand(c, q) {
+			if c := it.Next(); in(c, q) {
 				r.Add(c)
 			}
 		}
@@ -190,19 +191,22 @@ func (p *exactPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bi
 	return r
 }
 
-// inBand decides exactly whether customer c, whose stored share is q,
-// lies in the range.
-func (p *exactPlan) inBand(c uint32, q int64) bool {
-	den := p.den.at(int(c))
-	num := predictNum(q, den) + p.num.at(int(p.a.exist.Rank(c)-1)) // wraps as the build did
-	if den <= 0 {
-		num, den = 0, 1 // no spend: share 0
+// inBand returns the exact test of a band member: whether customer c,
+// whose stored share is q, lies in the range.
+func (p *exactPlan) inBand() func(c uint32, q int64) bool {
+	bl, bh, fast := p.ints()
+	return func(c uint32, q int64) bool {
+		den := p.den.at(int(c))
+		num := predictNum(q, den) + p.num.at(int(p.a.exist.Rank(c)-1)) // wraps as the build did
+		if den <= 0 {
+			num, den = 0, 1 // no spend: share 0
+		}
+		if fast {
+			return (p.lo == nil || cmpFrac(num, den, bl) >= boolInt(p.loStrict)) &&
+				(p.hi == nil || cmpFrac(num, den, bh) <= -boolInt(p.hiStrict))
+		}
+		return p.matches(new(big.Rat).SetFrac(big.NewInt(num), big.NewInt(den)))
 	}
-	if bl, bh, fast := p.ints(); fast {
-		return (p.lo == nil || cmpFrac(num, den, bl) >= boolInt(p.loStrict)) &&
-			(p.hi == nil || cmpFrac(num, den, bh) <= -boolInt(p.hiStrict))
-	}
-	return p.matches(new(big.Rat).SetFrac(big.NewInt(num), big.NewInt(den)))
 }
 
 // A share column holds a category's stored shares of one kind per
@@ -254,9 +258,10 @@ func (p *exactPlan) column(x *Index, all *roaring.Bitmap) []uint16 {
 	return sc.v
 }
 
-// evalColumn is eval on the share column.
-func (p *exactPlan) evalColumn(col []uint16, all, missing *roaring.Bitmap) *roaring.Bitmap {
-	cLo, cHi, sLo, sHi := p.storedRange()
+// evalColumn is eval on the share column: the candidates all with a
+// stored share in [cLo, cHi], those in [sLo, sHi] surely, the others when
+// in says so, and missing.
+func evalColumn(col []uint16, all, missing *roaring.Bitmap, cLo, cHi, sLo, sHi int64, in func(uint32, int64) bool) *roaring.Bitmap {
 	var ids []uint32
 	var buf [256]uint32
 	it := all.ManyIterator()
@@ -265,7 +270,7 @@ func (p *exactPlan) evalColumn(col []uint16, all, missing *roaring.Bitmap) *roar
 			q := int64(col[c])
 			switch {
 			case q < cLo || q > cHi:
-			case q >= sLo && q <= sHi, p.inBand(c, q):
+			case q >= sLo && q <= sHi, in(c, q):
 				ids = append(ids, c)
 			}
 		}

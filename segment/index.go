@@ -442,11 +442,11 @@ func (x *Index) sortedKey(r uint32) string {
 // key in the C collation), the form an export or a mailing list wants.
 // Ids outside the index are skipped. The first call (of SortedKeys or
 // [Index.LookupCustomer]) sorts all keys once, O(n log n), and keeps 12
-// bytes per customer and a copy of the keys' bytes; later calls take time linear in the size of set
-// (the ids' ranks are radix-sorted), or in the customers for a set of
-// more than a sixteenth of them (the keys are walked in order). The
-// strings share one buffer of the index: holding any of them keeps the
-// copy of all keys' bytes.
+// bytes per customer and a copy of the keys' bytes; later calls take time
+// linear in the size of set (the ids' ranks are radix-sorted), or in the
+// customers for a set of more than a sixteenth of them (the keys are
+// walked in order). The strings share one buffer of the index: holding
+// any of them keeps the copy of all keys' bytes.
 func (x *Index) SortedKeys(set *roaring.Bitmap) []string {
 	ranks := x.sortedRanks(set)
 	keys := make([]string, len(ranks))
@@ -635,13 +635,13 @@ func (x *Index) MemoryUsage() MemoryUsage {
 	}
 	at := func(a *attr) int {
 		n := bm(a.exist) + int(a.v.Size()) + 8*len(a.cum) + 8*len(a.cuts)
-		for i, b := range a.bins {
-			if i == 0 || b != a.bins[i-1] { // shared empty bins count once
+		for _, b := range a.bins {
+			if !b.IsEmpty() { // the empty bins share one bitmap
 				n += bm(b)
 			}
 		}
 		for i, b := range a.levels {
-			if i == 0 || b != a.levels[i-1] { // as do repeated levels
+			if i == 0 || b != a.levels[i-1] { // a repeated level is the same bitmap
 				n += bm(b)
 			}
 		}

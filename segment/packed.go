@@ -7,8 +7,9 @@ import "math/bits"
 // −2, … as 0, 1, 2, 3, …) in widths[b] bits each, the width of the block's
 // largest, in the widths[b] words from words[start[b]]. A block of small
 // values costs a few bits per value, and any value is read in constant
-// time. A column of zeros keeps no blocks at all. The exact share numerators and denominators are stored this way:
-// most are far below the 32 or 64 bits of a plain slice.
+// time. A column of zeros keeps no blocks at all. The exact share
+// numerators and denominators and the product postings are stored this
+// way: most values are far below the 32 or 64 bits of a plain slice.
 type packedInts struct {
 	n      int
 	widths []uint8
@@ -20,10 +21,17 @@ type packedInts struct {
 // fills exactly w words.
 const packBlock = 64
 
-// blockWords returns the words that block b of a column of n values
-// takes at width w: w for a full block, fewer for a shorter last one.
-func blockWords(w, b, n int) int {
-	return (w*min(packBlock, n-b*packBlock) + 63) / 64
+// layout sets the first word of each block from the widths and returns
+// the number of words: a full block of width w takes w words, a shorter
+// last one fewer.
+func (p *packedInts) layout() int {
+	p.start = make([]uint32, len(p.widths))
+	total := 0
+	for b, w := range p.widths {
+		p.start[b] = uint32(total)
+		total += (int(w)*min(packBlock, p.n-b*packBlock) + 63) / 64
+	}
+	return total
 }
 
 func zigzag(v int64) uint64 { return uint64(v<<1) ^ uint64(v>>63) }
@@ -33,17 +41,15 @@ func unzigzag(u uint64) int64 { return int64(u>>1) ^ -int64(u&1) }
 // packInts packs vals.
 func packInts[T int64 | int32 | uint32 | uint16](vals []T) packedInts {
 	nb := (len(vals) + packBlock - 1) / packBlock
-	p := packedInts{n: len(vals), widths: make([]uint8, nb), start: make([]uint32, nb)}
-	total := 0
+	p := packedInts{n: len(vals), widths: make([]uint8, nb)}
 	for b := range nb {
 		var or uint64
 		for _, v := range vals[b*packBlock : min((b+1)*packBlock, len(vals))] {
 			or |= zigzag(int64(v))
 		}
 		p.widths[b] = uint8(bits.Len64(or))
-		p.start[b] = uint32(total)
-		total += blockWords(int(p.widths[b]), b, len(vals))
 	}
+	total := p.layout()
 	if total == 0 {
 		return packedInts{n: len(vals)} // every value 0
 	}

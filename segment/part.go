@@ -95,7 +95,7 @@ func BuildPart(ctx context.Context, h *affinity.History, asOf time.Time, opts Op
 
 // emptyResult is the chunk result of no customers.
 func emptyResult(ncat int) chunkResult {
-	r := chunkResult{popSpend: make([]float64, ncat), popNum: make([][2]uint64, ncat), pairOff: make([]uint32, ncat+1)}
+	r := chunkResult{popSpend: make([]float64, ncat), popNum: make([]sum128, ncat), pairOff: make([]uint32, ncat+1)}
 	for i := range r.evOff {
 		r.evOff[i] = make([]uint32, ncat+1)
 	}
@@ -354,8 +354,8 @@ func (p *Part) encode(e *encoder) {
 	}
 	e.f64(r.popTotal)
 	for _, v := range r.popNum {
-		e.u64(v[0])
-		e.u64(v[1])
+		e.u64(v.hi)
+		e.u64(v.lo)
 	}
 }
 
@@ -563,9 +563,9 @@ func (d *decoder) part() *Part {
 	if d.err != nil {
 		return nil
 	}
-	r.popNum = make([][2]uint64, p.ncat)
+	r.popNum = make([]sum128, p.ncat)
 	for i := range r.popNum {
-		r.popNum[i] = [2]uint64{d.u64(), d.u64()}
+		r.popNum[i] = sum128{hi: d.u64(), lo: d.u64()}
 	}
 	return p
 }

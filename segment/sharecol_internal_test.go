@@ -1,7 +1,6 @@
 package segment
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -16,15 +15,7 @@ import (
 // slices, and requires the same customers, on a shop whose shares sit on
 // simple fractions (many customers exactly at a threshold).
 func TestShareColumnsMatchSlices(t *testing.T) {
-	shop := dataset.Generate(dataset.SyntheticOptions{Customers: 4000, Products: 60, Categories: 6, MeanLines: 2, Seed: 9})
-	h, err := shop.History(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, err := Build(context.Background(), h, h.Latest(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	x := generatedIndex(t, dataset.SyntheticOptions{Customers: 4000, Products: 60, Categories: 6, MeanLines: 2, Seed: 9})
 	if !x.exact {
 		t.Fatal("index without exact shares")
 	}

@@ -10,12 +10,10 @@ import (
 	"github.com/shopaffinity/affinity/dataset"
 )
 
-// TestStatsColumnsMatchSlices checks that the per-customer columns give
-// the sums of the bit-sliced indexes, for random sets of every density,
-// customers without orders and ids past the index included.
-func TestStatsColumnsMatchSlices(t *testing.T) {
-	shop := dataset.Generate(dataset.SyntheticOptions{Customers: 5000, Products: 300, Seed: 3})
-	h, err := shop.History(context.Background())
+// generatedIndex builds the index of a generated shop as of its last order.
+func generatedIndex(t *testing.T, so dataset.SyntheticOptions) *Index {
+	t.Helper()
+	h, err := dataset.Generate(so).History(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,6 +21,14 @@ func TestStatsColumnsMatchSlices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return x
+}
+
+// TestStatsColumnsMatchSlices checks that the per-customer columns give
+// the sums of the bit-sliced indexes, for random sets of every density,
+// customers without orders and ids past the index included.
+func TestStatsColumnsMatchSlices(t *testing.T) {
+	x := generatedIndex(t, dataset.SyntheticOptions{Customers: 5000, Products: 300, Seed: 3})
 	rng := rand.New(rand.NewPCG(2, 2))
 	for _, density := range []float64{0, 0.01, 0.1, 0.5, 1} {
 		set := roaring.New()
