@@ -32,8 +32,9 @@ type Builder struct {
 	// steps; 0 means GOMAXPROCS. No goroutine outlives Build.
 	Workers int
 
-	base  *History    // a base History not yet copied into the columns (see thaw)
-	merge *mergeState // what Build keeps of a base History once copied (see builder_merge.go)
+	base  *History    // a base History nothing has changed yet (see thaw)
+	over  *History    // the base History the columns add to (see builder_over.go)
+	merge *mergeState // what Build keeps of a base History (see builder_merge.go)
 
 	cat       catalogBuilder
 	customers keyTable
@@ -75,10 +76,13 @@ type Builder struct {
 // NewBuilder returns a Builder that starts with everything in base (which
 // may be nil). Customers, products, categories and orders of base keep
 // their ids; lines added with the same customer and order id as an existing
-// order join that order. base itself is not modified. The Builder copies
-// base (time and memory linear in its size) at the first call that adds or
-// changes anything; [Builder.Build] without any such call returns base
-// itself, so a refresh that finds nothing new costs O(1).
+// order join that order. base itself is not modified and is not copied
+// while records are added: [Builder.Build] writes the new History in one
+// pass, copying the orders, lines and events of the customers that nothing
+// touched from base in bulk and sorting only the touched customers' orders,
+// so that a refresh costs a linear copy plus time in proportion to the
+// change. [Builder.Build] without any change returns base itself, so a
+// refresh that finds nothing new costs O(1).
 func NewBuilder(base *History) *Builder {
 	return &Builder{base: base}
 }
@@ -98,69 +102,20 @@ func NewCatalogBuilder(c *Catalog) *Builder {
 	return b
 }
 
-// thaw copies the base History into the Builder's columns, once, before
-// the first change: a Builder from a base that nothing changes builds the
-// base itself, in O(1).
+// thaw starts building on the base History, once, before the first
+// change: the catalog and the customer ids are copied, the orders, lines
+// and events stay in the base (b.over) until Build. A Builder from a base
+// that nothing changes builds the base itself, in O(1).
 func (b *Builder) thaw() {
 	base := b.base
 	if base == nil {
 		return
 	}
 	b.base = nil
-	b.merge = &mergeState{base: base, groups: base.NumOrders()}
+	b.over = base
 	b.cat.from(base.catalog)
 	b.customers = base.customers.clone()
-	no := base.NumOrders()
-	b.gCust = make([]uint32, no, roomFor(no))
-	b.gKey = make([]string, no, roomFor(no))
-	b.gUnix = make([]int64, no, roomFor(no))
-	b.lGroup = make([]uint32, base.NumLines(), roomFor(base.NumLines()))
-	c := uint32(0) // the customer of order o, walked along (no search per order)
-	nc := uint32(base.NumCustomers())
-	for o := range no {
-		for c < nc && uint32(o) >= base.custOrderOff[c+1] {
-			c++
-		}
-		b.gCust[o] = c
-		if c == nc {
-			b.gCust[o] = anonBucket
-		}
-		b.gKey[o] = base.OrderKey(OrderID(o))
-		b.gUnix[o] = base.OrderUnix(OrderID(o))
-		for i := base.orderOff[o]; i < base.orderOff[o+1]; i++ {
-			b.lGroup[i] = uint32(o)
-		}
-	}
-	b.lProduct = cloneRoom(base.lineProduct)
-	b.lQty = cloneRoom(base.lineQty)
-	b.lPrice = cloneRoom(base.linePrice)
-	for i, q := range b.lQty {
-		v, _ := b.lPrice[i].Mul(int64(q))
-		b.gross += max(v, -v) // base's own gross fits: Add checked it
-	}
-	b.eCust = make([]uint32, base.NumEvents(), roomFor(base.NumEvents()))
-	for c := range base.NumCustomers() {
-		for i := base.evOff[c]; i < base.evOff[c+1]; i++ {
-			b.eCust[i] = uint32(c)
-		}
-	}
-	b.eProduct = cloneRoom(base.evProduct)
-	b.eUnix = cloneRoom(base.evUnix)
-	b.eKind = cloneRoom(base.evKind)
-	b.eWeight = cloneRoom(base.evWeight)
-}
-
-// roomFor returns the capacity of a copied column of n entries: room for
-// a refresh's new lines (a sixteenth more, at least 4,096), so that the
-// first Add after thaw does not double, and copy again, every column of
-// a large base.
-func roomFor(n int) int { return n + n/16 + 4096 }
-
-// cloneRoom copies s into a slice of capacity roomFor(len(s)).
-func cloneRoom[S ~[]E, E any](s S) S {
-	c := make(S, len(s), roomFor(len(s)))
-	copy(c, s)
-	return c
+	b.gross = base.gross
 }
 
 // Len returns the number of purchase lines added so far (those of a base
@@ -168,6 +123,9 @@ func cloneRoom[S ~[]E, E any](s S) S {
 func (b *Builder) Len() int {
 	if b.base != nil {
 		return b.base.NumLines()
+	}
+	if b.over != nil {
+		return b.over.NumLines() + len(b.lProduct)
 	}
 	return len(b.lProduct)
 }
@@ -482,8 +440,10 @@ func (b *Builder) workers() int {
 
 // Build applies the staged order changes ([Builder.Apply],
 // [Builder.EraseCustomer]), sorts what was added into a new [History] and
-// resets the Builder to empty. It takes time linear in the number of lines and events (plus a
-// sort of each customer's orders). Order times are stored as seconds after
+// resets the Builder to empty. It takes time linear in the number of lines
+// and events (plus a sort of each customer's orders); on a base History
+// (see [NewBuilder]) only the touched customers' orders are sorted, the
+// rest is copied. Order times are stored as seconds after
 // the earliest order, so they may span at most 2^32 seconds (about 136
 // years); a wider span is an error. It returns ctx.Err() if ctx is done
 // before it finishes; the Builder is empty afterwards either way.
@@ -497,16 +457,16 @@ func (b *Builder) Build(ctx context.Context) (*History, error) {
 		}
 		return b.base, nil
 	}
-	if err := b.applyChanges(); err != nil {
+	if b.over != nil {
+		if !copyBase.Load() {
+			return b.buildOver(ctx)
+		}
+		b.materialize()
+	}
+	if _, err := b.applyChanges(); err != nil {
 		return nil, err
 	}
-	h := &History{
-		catalog:   b.cat.finish(),
-		customers: b.customers,
-		empty:     roaring.New(),
-	}
-	nc := h.customers.len()
-	b.merge.mark(b.gCust, nc)
+	h, nc := b.newHistory()
 	if err := b.sortOrders(ctx, h, nc); err != nil {
 		return nil, err
 	}
@@ -514,10 +474,25 @@ func (b *Builder) Build(ctx context.Context) (*History, error) {
 		return nil, err
 	}
 	b.sortEvents(h, nc)
+	h.gross = b.gross
 	if err := h.index(ctx, workers, b.merge); err != nil {
 		return nil, err
 	}
 	return h, nil
+}
+
+// newHistory starts the History that Build fills: the catalog and
+// customers, once the changes are applied; nc is the number of customers.
+// It marks the customers whose orders changed since a base History.
+func (b *Builder) newHistory() (h *History, nc int) {
+	h = &History{
+		catalog:   b.cat.finish(),
+		customers: b.customers,
+		empty:     roaring.New(),
+	}
+	nc = h.customers.len()
+	b.merge.mark(b.gCust, nc)
+	return h, nc
 }
 
 // sortOrders merges the groups of each order, orders them by (customer,

@@ -160,13 +160,13 @@ func checkPurchase(p Purchase) error {
 // drops the groups of replaced, deleted and erased orders and the events
 // of erased customers, turns erased customers into tombstones, and adds
 // the surviving puts in (version, key) order.
-func (b *Builder) applyChanges() error {
+func (b *Builder) applyChanges() (erased []bool, err error) {
 	ch := b.changes
 	if ch == nil {
-		return nil
+		return nil, nil
 	}
 	b.changes = nil
-	erased := make([]bool, b.customers.len())
+	erased = make([]bool, b.customers.len())
 	var tomb []uint32
 	for key := range ch.erased {
 		if id, ok := b.customers.lookup(key); ok {
@@ -238,12 +238,12 @@ func (b *Builder) applyChanges() error {
 		b.haveGroup = false // a put is one order, never joined to the one before
 		for _, p := range o.lines {
 			if err := b.Add(p); err != nil {
-				return fmt.Errorf("affinity: staged order %q: %w", key, err) // only ErrMoneyRange: Apply checked the rest
+				return nil, fmt.Errorf("affinity: staged order %q: %w", key, err) // only ErrMoneyRange: Apply checked the rest
 			}
 		}
 	}
 	b.haveGroup = false
-	return nil
+	return erased, nil
 }
 
 // erase removes the keys of ids from the table; their ids keep the empty

@@ -48,6 +48,7 @@ type History struct {
 
 	summary Summary
 	latest  time.Time // last order or event
+	gross   Money     // sum of |Quantity × Price| over all lines (see Builder.Add)
 
 	byKey orderKeyIndex // built on first LookupOrder
 }

@@ -1,0 +1,513 @@
+package affinity
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"math"
+	"slices"
+	"strings"
+	"sync/atomic"
+)
+
+// copyBase makes Build copy the base History into the Builder's columns
+// and sort everything, instead of building on top of it; tests compare
+// the two.
+var copyBase atomic.Bool
+
+// A Builder started from a base History (NewBuilder) keeps the base
+// as it is: what is added goes into the Builder's columns alone, and
+// Build (buildOver) writes the new History in one pass over the
+// customers. A customer that nothing touched keeps the base's orders,
+// lines and events, copied in bulk with the runs of untouched customers
+// around it; only the touched customers' orders are sorted and merged.
+// The result is the History that copying the base into the columns and
+// sorting everything (materialize, then Build's general path) gives,
+// field for field; a refresh of a large History costs a linear copy of
+// its columns and a sort of the change.
+
+// materialize copies the base History into the Builder's columns, ahead
+// of what was staged on top of it: the columns then hold what a Builder
+// that had been given the base's records first would hold.
+func (b *Builder) materialize() {
+	base := b.over
+	b.over = nil
+	no, nl, ne := base.NumOrders(), base.NumLines(), base.NumEvents()
+	gCust := make([]uint32, no, no+len(b.gCust))
+	gKey := make([]string, no, no+len(b.gKey))
+	gUnix := make([]int64, no, no+len(b.gUnix))
+	lGroup := make([]uint32, nl, nl+len(b.lGroup))
+	c := uint32(0) // the customer of order o, walked along (no search per order)
+	nc := uint32(base.NumCustomers())
+	for o := range no {
+		for c < nc && uint32(o) >= base.custOrderOff[c+1] {
+			c++
+		}
+		gCust[o] = c
+		if c == nc {
+			gCust[o] = anonBucket
+		}
+		gKey[o] = base.OrderKey(OrderID(o))
+		gUnix[o] = base.OrderUnix(OrderID(o))
+		for i := base.orderOff[o]; i < base.orderOff[o+1]; i++ {
+			lGroup[i] = uint32(o)
+		}
+	}
+	for _, g := range b.lGroup {
+		lGroup = append(lGroup, g+uint32(no))
+	}
+	b.gCust, b.gKey, b.gUnix = append(gCust, b.gCust...), append(gKey, b.gKey...), append(gUnix, b.gUnix...)
+	b.lGroup = lGroup
+	b.lProduct = append(slices.Clip(slices.Clone(base.lineProduct)), b.lProduct...)
+	b.lQty = append(slices.Clip(slices.Clone(base.lineQty)), b.lQty...)
+	b.lPrice = append(slices.Clip(slices.Clone(base.linePrice)), b.lPrice...)
+	eCust := make([]uint32, ne, ne+len(b.eCust))
+	for c := range base.NumCustomers() {
+		for i := base.evOff[c]; i < base.evOff[c+1]; i++ {
+			eCust[i] = uint32(c)
+		}
+	}
+	b.eCust = append(eCust, b.eCust...)
+	b.eProduct = append(slices.Clip(slices.Clone(base.evProduct)), b.eProduct...)
+	b.eUnix = append(slices.Clip(slices.Clone(base.evUnix)), b.eUnix...)
+	b.eKind = append(slices.Clip(slices.Clone(base.evKind)), b.eKind...)
+	b.eWeight = append(slices.Clip(slices.Clone(base.evWeight)), b.eWeight...)
+	b.merge = &mergeState{base: base, groups: no}
+	b.haveGroup = false // group ids moved
+}
+
+// overOrder is one order of a touched customer in buildOver: base order
+// base (−1: none) merged with the staged groups that share its id.
+type overOrder struct {
+	key   string
+	unix  int64
+	base  int    // base order, or −1
+	first uint32 // its first staged line in overBuild.lines
+	n     uint32 // its number of staged lines
+}
+
+// groupRef is a base order (id < the number of base orders) or a staged
+// group (id − the number of base orders) in a touched customer's sort.
+type groupRef struct {
+	id   uint32
+	key  string
+	unix int64
+}
+
+// buildOver is Build for a Builder whose records go on top of b.over.
+func (b *Builder) buildOver(ctx context.Context) (*History, error) {
+	base := b.over
+	b.over = nil
+	b.merge = &mergeState{base: base}
+	ch := b.changes
+	erased, err := b.applyChanges()
+	if err != nil {
+		return nil, err
+	}
+	nb := uint32(base.NumOrders())
+	nc0 := base.NumCustomers()
+	// Base orders that a put, a delete or an erasure drops.
+	var drop []bool
+	dropOrder := func(o uint32, c uint32) {
+		if drop == nil {
+			drop = make([]bool, nb)
+		}
+		drop[o] = true
+		for i := base.orderOff[o]; i < base.orderOff[o+1]; i++ {
+			v := Money(base.lineQty[i]) * base.linePrice[i] // fits: Add checked it
+			b.gross -= max(v, -v)
+		}
+		b.merge.dropped = append(b.merge.dropped, c)
+	}
+	if ch != nil && len(ch.byKey) > 0 {
+		c := uint32(0)
+		for o := range nb {
+			for int(c) < nc0 && o >= base.custOrderOff[c+1] {
+				c++
+			}
+			k := base.OrderKey(OrderID(o))
+			if k == "" {
+				continue
+			}
+			if _, changed := ch.byKey[k]; changed {
+				cust := c
+				if int(c) == nc0 {
+					cust = anonBucket
+				}
+				dropOrder(o, cust)
+			}
+		}
+	}
+	for c, gone := range erased[:min(len(erased), nc0)] {
+		if !gone {
+			continue
+		}
+		for o := base.custOrderOff[c]; o < base.custOrderOff[c+1]; o++ {
+			if drop == nil || !drop[o] {
+				dropOrder(o, uint32(c))
+			}
+		}
+	}
+	isErased := func(c int) bool { return c < len(erased) && erased[c] }
+
+	h, nc := b.newHistory()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ob, err := b.overOrders(ctx, base, drop, nc)
+	if err != nil {
+		return nil, err
+	}
+	if err := ob.write(h, base, b); err != nil {
+		return nil, err
+	}
+	b.overEvents(h, base, isErased, nc)
+	h.gross = b.gross
+	if err := h.index(ctx, b.workers(), b.merge); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// overBuild is the plan of the orders of the new History: per customer
+// bucket (anonymous last), the base's orders as they are, or, for a
+// touched bucket, its merged orders.
+type overBuild struct {
+	nc      int
+	touched []bool              // per bucket (anonymous last): merged, not copied
+	orders  map[int][]overOrder // per touched bucket, its orders in order
+	lines   []uint32            // staged lines by merged order, in line order
+}
+
+// overOrders merges the orders of every touched bucket.
+func (b *Builder) overOrders(ctx context.Context, base *History, drop []bool, nc int) (*overBuild, error) {
+	nb := uint32(base.NumOrders())
+	nc0 := base.NumCustomers()
+	bucket := func(c uint32) int {
+		if c == anonBucket {
+			return nc
+		}
+		return int(c)
+	}
+	baseRange := func(k int) (lo, hi uint32) {
+		switch {
+		case k < nc0:
+			return base.custOrderOff[k], base.custOrderOff[k+1]
+		case k == nc:
+			return base.custOrderOff[nc0], nb
+		}
+		return 0, 0
+	}
+	// staged groups by bucket, ascending within one
+	byBucket := map[int][]uint32{}
+	for g, c := range b.gCust {
+		k := bucket(c)
+		byBucket[k] = append(byBucket[k], uint32(g))
+	}
+	ob := &overBuild{nc: nc, touched: b.merge.touched, orders: map[int][]overOrder{}}
+	var refs []groupRef
+	var n uint32 // staged lines placed so far, counted per order below
+	keys := make([]int, 0, len(b.merge.list)+1)
+	for _, c := range b.merge.list {
+		keys = append(keys, int(c))
+	}
+	if b.merge.touched[nc] {
+		keys = append(keys, nc)
+	}
+	type slot struct {
+		k, i int
+	}
+	groupOrder := make([]slot, len(b.gCust))
+	for j, k := range keys {
+		if j%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		refs = refs[:0]
+		lo, hi := baseRange(k)
+		for o := lo; o < hi; o++ {
+			if drop == nil || !drop[o] {
+				refs = append(refs, groupRef{id: o, key: base.OrderKey(OrderID(o)), unix: base.OrderUnix(OrderID(o))})
+			}
+		}
+		for _, g := range byBucket[k] {
+			refs = append(refs, groupRef{id: nb + g, key: b.gKey[g], unix: b.gUnix[g]})
+		}
+		// As sortOrders: an order is its shop id, or its time when it has
+		// none; the groups of one order merge into the first.
+		at := func(r groupRef) int64 {
+			if r.key == "" {
+				return r.unix
+			}
+			return 0
+		}
+		slices.SortFunc(refs, func(x, y groupRef) int {
+			return cmp.Or(cmp.Compare(x.key, y.key), cmp.Compare(at(x), at(y)), cmp.Compare(x.id, y.id))
+		})
+		var orders []overOrder
+		members := make([][]uint32, 0, len(refs)) // per order: its staged groups
+		for i, r := range refs {
+			if i > 0 && r.key == refs[i-1].key && at(r) == at(refs[i-1]) {
+				o := &orders[len(orders)-1]
+				o.unix = min(o.unix, r.unix)
+				// A base order is first among those it merges with (ids
+				// sort the base's first), and never merges with another
+				// base order: a History has one order per id and customer.
+				members[len(members)-1] = append(members[len(members)-1], r.id-nb)
+				continue
+			}
+			o := overOrder{key: r.key, unix: r.unix, base: -1}
+			var m []uint32
+			if r.id < nb {
+				o.base = int(r.id)
+			} else {
+				m = append(m, r.id-nb)
+			}
+			orders = append(orders, o)
+			members = append(members, m)
+		}
+		idx := make([]int, len(orders))
+		for i := range idx {
+			idx[i] = i
+		}
+		firstID := func(i int) uint32 {
+			if orders[i].base >= 0 {
+				return uint32(orders[i].base)
+			}
+			return nb + members[i][0]
+		}
+		slices.SortFunc(idx, func(x, y int) int {
+			return cmp.Or(cmp.Compare(orders[x].unix, orders[y].unix), cmp.Compare(orders[x].key, orders[y].key), cmp.Compare(firstID(x), firstID(y)))
+		})
+		sorted := make([]overOrder, len(orders))
+		for pos, i := range idx {
+			sorted[pos] = orders[i]
+			for _, g := range members[i] {
+				groupOrder[g] = slot{k, pos}
+			}
+		}
+		ob.orders[k] = sorted
+	}
+	// Staged lines by order, in line order (a stable counting sort).
+	for _, g := range b.lGroup {
+		s := groupOrder[g]
+		ob.orders[s.k][s.i].n++
+	}
+	for _, k := range keys {
+		os := ob.orders[k]
+		for i := range os {
+			os[i].first = n
+			n += os[i].n
+			os[i].n = 0
+		}
+	}
+	ob.lines = make([]uint32, n)
+	for i, g := range b.lGroup {
+		s := groupOrder[g]
+		o := &ob.orders[s.k][s.i]
+		ob.lines[o.first+o.n] = uint32(i)
+		o.n++
+	}
+	return ob, nil
+}
+
+// write fills h's order and line columns from the plan: runs of
+// untouched buckets are copied from the base in bulk.
+func (ob *overBuild) write(h *History, base *History, b *Builder) error {
+	nc, nc0 := ob.nc, base.NumCustomers()
+	nb := uint32(base.NumOrders())
+	// run returns the untouched buckets k … k1 from k and their base
+	// orders [lo, hi); ok is false when k is touched.
+	run := func(k int) (k1 int, lo, hi uint32, ok bool) {
+		if ob.touched[k] {
+			return k, 0, 0, false
+		}
+		if k == nc {
+			return k, base.custOrderOff[nc0], nb, true
+		}
+		k1 = k
+		for k1+1 < nc0 && !ob.touched[k1+1] {
+			k1++
+		}
+		return k1, base.custOrderOff[k], base.custOrderOff[k1+1], true
+	}
+	// Sizes, and the time span.
+	var no, nl, nk int
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for k := 0; k <= nc; k++ {
+		k1, blo, bhi, ok := run(k)
+		if !ok {
+			for _, o := range ob.orders[k] {
+				no++
+				nk += len(o.key)
+				nl += int(o.n)
+				if o.base >= 0 {
+					nl += int(base.orderOff[o.base+1] - base.orderOff[o.base])
+				}
+				lo, hi = min(lo, o.unix), max(hi, o.unix)
+			}
+			continue
+		}
+		if bhi > blo {
+			no += int(bhi - blo)
+			nl += int(base.orderOff[bhi] - base.orderOff[blo])
+			nk += int(base.orderKeyOff[bhi] - base.orderKeyOff[blo])
+			dlo, dhi := slices.Min(base.orderDelta[blo:bhi]), slices.Max(base.orderDelta[blo:bhi])
+			lo, hi = min(lo, base.baseUnix+int64(dlo)), max(hi, base.baseUnix+int64(dhi))
+		}
+		k = k1
+	}
+	if no == 0 {
+		lo, hi = 0, 0
+	}
+	if hi-lo > math.MaxUint32 {
+		return errors.New("affinity: orders span more than 136 years")
+	}
+	if nk > math.MaxUint32 {
+		return errors.New("affinity: order ids exceed 4 GiB")
+	}
+	h.baseUnix = lo
+	h.custOrderOff = make([]uint32, nc+1)
+	h.orderDelta = make([]uint32, no)
+	h.orderKeyOff = make([]uint32, no+1)
+	h.orderOff = make([]uint32, no+1)
+	h.lineProduct = make([]ProductID, nl)
+	h.lineQty = make([]int32, nl)
+	h.linePrice = make([]Money, nl)
+	var keys strings.Builder
+	keys.Grow(nk)
+	shift := base.baseUnix - lo
+	o, l := uint32(0), uint32(0) // orders and lines written
+	for k := 0; k <= nc; k++ {
+		h.custOrderOff[k] = o
+		k1, blo, bhi, ok := run(k)
+		if !ok {
+			for _, x := range ob.orders[k] {
+				h.orderDelta[o] = uint32(x.unix - lo)
+				keys.WriteString(x.key)
+				h.orderKeyOff[o+1] = uint32(keys.Len())
+				if x.base >= 0 {
+					llo, lhi := base.orderOff[x.base], base.orderOff[x.base+1]
+					copy(h.lineProduct[l:], base.lineProduct[llo:lhi])
+					copy(h.lineQty[l:], base.lineQty[llo:lhi])
+					copy(h.linePrice[l:], base.linePrice[llo:lhi])
+					l += lhi - llo
+				}
+				for _, i := range ob.lines[x.first : x.first+x.n] {
+					h.lineProduct[l], h.lineQty[l], h.linePrice[l] = b.lProduct[i], b.lQty[i], b.lPrice[i]
+					l++
+				}
+				o++
+				h.orderOff[o] = l
+			}
+			continue
+		}
+		for c := k + 1; c <= k1; c++ {
+			h.custOrderOff[c] = o + base.custOrderOff[c] - blo
+		}
+		if n := bhi - blo; n > 0 {
+			if shift == 0 {
+				copy(h.orderDelta[o:], base.orderDelta[blo:bhi])
+			} else {
+				for i, d := range base.orderDelta[blo:bhi] {
+					h.orderDelta[o+uint32(i)] = uint32(int64(d) + shift)
+				}
+			}
+			klo := base.orderKeyOff[blo]
+			kat := uint32(keys.Len())
+			keys.WriteString(base.orderKeys[klo:base.orderKeyOff[bhi]])
+			llo, lhi := base.orderOff[blo], base.orderOff[bhi]
+			for i := uint32(1); i <= n; i++ {
+				h.orderKeyOff[o+i] = base.orderKeyOff[blo+i] - klo + kat
+				h.orderOff[o+i] = base.orderOff[blo+i] - llo + l
+			}
+			copy(h.lineProduct[l:], base.lineProduct[llo:lhi])
+			copy(h.lineQty[l:], base.lineQty[llo:lhi])
+			copy(h.linePrice[l:], base.linePrice[llo:lhi])
+			o += n
+			l += lhi - llo
+		}
+		k = k1
+	}
+	h.orderKeys = keys.String()
+	return nil
+}
+
+// overEvents fills h's event columns: the base's events of customers
+// without new ones (in bulk), merged by time with the new ones otherwise
+// (base first among equal times, as a stable sort of both gives).
+func (b *Builder) overEvents(h *History, base *History, erased func(int) bool, nc int) {
+	nc0 := base.NumCustomers()
+	staged := make([]uint32, len(b.eCust))
+	off := make([]uint32, nc+1)
+	for _, c := range b.eCust {
+		off[c+1]++
+	}
+	for i := 1; i <= nc; i++ {
+		off[i] += off[i-1]
+	}
+	pos := slices.Clone(off[:nc])
+	for i, c := range b.eCust {
+		staged[pos[c]] = uint32(i)
+		pos[c]++
+	}
+	n := len(b.eCust)
+	for c := range min(nc, nc0) {
+		if !erased(c) {
+			n += int(base.evOff[c+1] - base.evOff[c])
+		}
+	}
+	h.evOff = make([]uint32, nc+1)
+	h.evProduct = make([]ProductID, n)
+	h.evUnix = make([]int64, n)
+	h.evKind = make([]EventKind, n)
+	h.evWeight = make([]float32, n)
+	w := uint32(0)
+	fromBase := func(lo, hi uint32) {
+		copy(h.evProduct[w:], base.evProduct[lo:hi])
+		copy(h.evUnix[w:], base.evUnix[lo:hi])
+		copy(h.evKind[w:], base.evKind[lo:hi])
+		copy(h.evWeight[w:], base.evWeight[lo:hi])
+		w += hi - lo
+	}
+	fromStaged := func(i uint32) {
+		h.evProduct[w], h.evUnix[w], h.evKind[w], h.evWeight[w] = b.eProduct[i], b.eUnix[i], b.eKind[i], b.eWeight[i]
+		w++
+	}
+	for c := 0; c < nc; c++ {
+		h.evOff[c] = w
+		s := staged[off[c]:off[c+1]]
+		var blo, bhi uint32
+		if c < nc0 && !erased(c) {
+			blo, bhi = base.evOff[c], base.evOff[c+1]
+		}
+		if len(s) == 0 {
+			if bhi > blo || (c < nc0 && !erased(c)) {
+				// a run of base customers without new events, none erased
+				c1 := c
+				for c1+1 < nc0 && off[c1+1] == off[c1+2] && !erased(c1+1) {
+					c1++
+				}
+				bhi = base.evOff[c1+1]
+				for x := c + 1; x <= c1; x++ {
+					h.evOff[x] = w + base.evOff[x] - blo
+				}
+				c = c1
+			}
+			fromBase(blo, bhi)
+			continue
+		}
+		slices.SortStableFunc(s, func(x, y uint32) int { return cmp.Compare(b.eUnix[x], b.eUnix[y]) })
+		i := blo
+		for _, j := range s {
+			for i < bhi && base.evUnix[i] <= b.eUnix[j] {
+				fromBase(i, i+1)
+				i++
+			}
+			fromStaged(j)
+		}
+		fromBase(i, bhi)
+	}
+	h.evOff[nc] = w
+}

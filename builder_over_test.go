@@ -1,0 +1,87 @@
+package affinity_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/stretchr/testify/require"
+)
+
+// grossOf is the naive gross value of h's lines: the sum of |quantity ×
+// price|.
+func grossOf(h *affinity.History) affinity.Money {
+	var g affinity.Money
+	for i := range h.NumLines() {
+		l := h.Line(i)
+		v := affinity.Money(l.Quantity) * l.Price
+		g += max(v, -v)
+	}
+	return g
+}
+
+// TestBuildOverMatchesCopy builds random changes on a base History two
+// ways — on top of the base, copying the untouched customers in bulk (the
+// default), and copying the base into the Builder's columns and sorting
+// everything — and requires the same History: every order, line, event,
+// key, buyer bitmap and the summary, and the gross value Builders started
+// from it go on with. The changes are lines that join the base's orders
+// or start new ones (with and without order ids, anonymous, returns, new
+// customers and products), events, catalog entries, and feeds of puts,
+// deletes and erasures.
+func TestBuildOverMatchesCopy(t *testing.T) {
+	both := func(t *testing.T, seed uint64, what string, fn func() *affinity.History) *affinity.History {
+		t.Helper()
+		over := fn()
+		was := affinity.SetCopyBase(true)
+		copied := fn()
+		affinity.SetCopyBase(was)
+		require.Equal(t, viewHistory(copied), viewHistory(over), "seed %d: %s", seed, what)
+		require.Equal(t, grossOf(copied), affinity.HistoryGross(over), "seed %d: %s: gross", seed, what)
+		require.Equal(t, affinity.HistoryGross(copied), affinity.HistoryGross(over), "seed %d: %s: gross", seed, what)
+		return over
+	}
+	for seed := range uint64(300) {
+		r := rand.New(rand.NewPCG(seed, 33))
+		recs := genRecords(r, 1+r.IntN(300))
+		k := r.IntN(len(recs) + 1)
+		h1 := build(t, nil, recs[:k])
+		h2 := both(t, seed, "records on a base", func() *affinity.History { return build(t, h1, recs[k:]) })
+		// and again on the result, with the records once more
+		both(t, seed, "records twice", func() *affinity.History { return build(t, h2, recs[:k/2]) })
+
+		f := genOrderFixture(r, r.IntN(80), r.IntN(40))
+		base := buildFixture(t, nil, orderFixture{base: f.base, events: f.events})
+		both(t, seed, "feed on a base", func() *affinity.History { return buildFixture(t, base, f, f.feed) })
+		more := genRecords(r, 1+r.IntN(40))
+		both(t, seed, "feed and records on a base", func() *affinity.History {
+			b := affinity.NewBuilder(base)
+			for _, op := range f.feed[:len(f.feed)/2] {
+				require.NoError(t, op.applyTo(b))
+			}
+			for _, rec := range more {
+				_ = rec.addTo(b) // invalid records are refused either way
+			}
+			for _, op := range f.feed[len(f.feed)/2:] {
+				require.NoError(t, op.applyTo(b))
+			}
+			h, err := b.Build(context.Background())
+			require.NoError(t, err)
+			return h
+		})
+	}
+}
+
+// TestBuildOverNothingAdded: a Builder from a base that only looked at it
+// (HasProduct) builds a History equal to the base.
+func TestBuildOverNothingAdded(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	base := build(t, nil, genRecords(r, 400))
+	b := affinity.NewBuilder(base)
+	b.HasProduct("p1")
+	h, err := b.Build(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, viewHistory(base), viewHistory(h))
+	require.Equal(t, affinity.HistoryGross(base), affinity.HistoryGross(h))
+}
