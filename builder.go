@@ -475,6 +475,7 @@ func (b *Builder) Build(ctx context.Context) (*History, error) {
 	}
 	b.sortEvents(h, nc)
 	h.gross = b.gross
+	h.setLineage(nil, nil, nil) // the copying path (tests) keeps no changes
 	if err := h.index(ctx, workers, b.merge); err != nil {
 		return nil, err
 	}

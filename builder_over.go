@@ -163,6 +163,7 @@ func (b *Builder) buildOver(ctx context.Context) (*History, error) {
 	}
 	b.overEvents(h, base, isErased, nc)
 	h.gross = b.gross
+	h.setLineage(b.merge, b.eCust, erased)
 	if err := h.index(ctx, b.workers(), b.merge); err != nil {
 		return nil, err
 	}

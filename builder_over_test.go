@@ -2,6 +2,7 @@ package affinity_test
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -84,4 +85,94 @@ func TestBuildOverNothingAdded(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, viewHistory(base), viewHistory(h))
 	require.Equal(t, affinity.HistoryGross(base), affinity.HistoryGross(h))
+}
+
+// customerView is what ChangedSince promises stays the same for a
+// customer it does not list: orders (id, time, lines) and events.
+func customerView(h *affinity.History, c affinity.CustomerID) []string {
+	var out []string
+	lo, hi := h.CustomerOrders(c)
+	for o := lo; o < hi; o++ {
+		out = append(out, orderString(h, o))
+	}
+	elo, ehi := h.CustomerEvents(c)
+	for i := elo; i < ehi; i++ {
+		out = append(out, fmt.Sprintf("event %+v", h.Event(i)))
+	}
+	return out
+}
+
+func orderString(h *affinity.History, o affinity.OrderID) string {
+	s := fmt.Sprintf("%s@%d:", h.OrderKey(o), h.OrderUnix(o))
+	lo, hi := h.OrderLines(o)
+	for i := lo; i < hi; i++ {
+		s += fmt.Sprintf(" %+v", h.Line(i))
+	}
+	return s
+}
+
+func anonymousView(h *affinity.History) []string {
+	var out []string
+	lo, hi := h.AnonymousOrders()
+	for o := lo; o < hi; o++ {
+		out = append(out, orderString(h, o))
+	}
+	return out
+}
+
+// TestChangedSince checks, on random changes to random Histories, that
+// every customer ChangedSince does not list has the same orders, lines
+// and events as in the base, and so do the anonymous orders unless
+// reported; that every changed customer is listed; and that it answers
+// only for a History and its direct base.
+func TestChangedSince(t *testing.T) {
+	for seed := range uint64(300) {
+		r := rand.New(rand.NewPCG(seed, 34))
+		recs := genRecords(r, 1+r.IntN(300))
+		k := r.IntN(len(recs) + 1)
+		h1 := build(t, nil, recs[:k])
+		f := genOrderFixture(r, 0, r.IntN(20))
+		b := affinity.NewBuilder(h1)
+		for _, rec := range recs[k:] {
+			_ = rec.addTo(b)
+		}
+		for _, op := range f.feed {
+			require.NoError(t, op.applyTo(b))
+		}
+		h2, err := b.Build(context.Background())
+		require.NoError(t, err)
+		ch, ok := h2.ChangedSince(h1)
+		require.True(t, ok, "seed %d", seed)
+		listed := map[affinity.CustomerID]bool{}
+		for i, c := range ch.Customers {
+			listed[c] = true
+			if i > 0 {
+				require.Less(t, ch.Customers[i-1], c, "seed %d: ascending", seed)
+			}
+		}
+		for i := range h2.NumCustomers() {
+			c := affinity.CustomerID(i)
+			if i >= h1.NumCustomers() {
+				require.True(t, listed[c], "seed %d: new customer %d not listed", seed, c)
+				continue
+			}
+			if !listed[c] {
+				require.Equal(t, customerView(h1, c), customerView(h2, c), "seed %d: customer %d not listed but changed", seed, c)
+			}
+		}
+		if !ch.Anonymous {
+			require.Equal(t, anonymousView(h1), anonymousView(h2), "seed %d: anonymous orders changed", seed)
+		}
+		// only the direct base
+		h3 := build(t, h2, recs[:1])
+		if h3 != h2 {
+			_, ok = h3.ChangedSince(h1)
+			require.False(t, ok, "seed %d: not the direct base", seed)
+		}
+		_, ok = h1.ChangedSince(h2)
+		require.False(t, ok, "seed %d: the other way round", seed)
+		same, ok := h2.ChangedSince(h2)
+		require.True(t, ok)
+		require.Empty(t, same.Customers)
+	}
 }

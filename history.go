@@ -49,6 +49,7 @@ type History struct {
 	summary Summary
 	latest  time.Time // last order or event
 	gross   Money     // sum of |Quantity × Price| over all lines (see Builder.Add)
+	lin     lineage   // this History's number and its changes from its base
 
 	byKey orderKeyIndex // built on first LookupOrder
 }

@@ -167,7 +167,8 @@ type Counts struct {
 	// the transactions, kept for weighted passes (BM25)
 	tx   *txTable
 	post *postings
-	noTx bool // made by Partial.Counts: tx is empty
+	noTx bool    // made by Partial.Counts: tx is empty
+	cfg  *config // what tx was collected with (Count, Recount); nil: unknown
 }
 
 // Count counts the co-occurrences of products in h within opts.Scope,
@@ -184,7 +185,11 @@ type Counts struct {
 // of (products per transaction)², so [CountOptions.MaxBasket] bounds it.
 // It returns ctx.Err() if ctx is done first.
 func Count(ctx context.Context, h *affinity.History, asOf time.Time, opts CountOptions) (*Counts, error) {
-	cfg, tx, err := transactions(ctx, h, asOf, opts)
+	cfg, err := opts.config(asOf)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := buildTx(ctx, h, cfg, false)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +198,7 @@ func Count(ctx context.Context, h *affinity.History, asOf time.Time, opts CountO
 
 func countTx(ctx context.Context, tx *txTable, np int, cfg *config) (*Counts, error) {
 	post := buildPostings(tx, np)
-	c := &Counts{scope: cfg.scope, window: cfg.window, np: np, n: tx.len(), tx: tx, post: post}
+	c := &Counts{scope: cfg.scope, window: cfg.window, np: np, n: tx.len(), tx: tx, post: post, cfg: cfg}
 	c.support = make([]uint32, np)
 	for a := range np {
 		c.support[a] = post.off[a+1] - post.off[a]

@@ -4,10 +4,12 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/shopaffinity/affinity"
 )
 
@@ -17,32 +19,51 @@ import (
 // their dense ids (as [affinity.NewBuilder] guarantees) — in time
 // proportional to the change where it can.
 //
-// For the Basket scope it collects h's transactions (linear in the lines
-// of h), matches them with prev's by customer, order id and time, and
-// adds the co-counts of the new or changed orders and subtracts those of
+// For the Basket scope it finds the new, changed and removed orders and
+// adds the co-counts of the new or changed ones and subtracts those of
 // the removed or changed ones: only the rows of their products are
-// rebuilt, the other rows are shared with prev. Counts are sums, so the
+// rebuilt, the other rows are shared with prev. When h was built on
+// prevH ([affinity.History.ChangedSince]) and prev was counted with the
+// same start, basket cap and exclusions, the changed customers are known:
+// the other customers' transactions are copied from prev (a linear copy)
+// and only the changed customers' lines are read. Otherwise it collects
+// h's transactions (linear in the lines of h) and matches them with
+// prev's by customer, order id and time. Counts are sums, so the
 // result is exactly Count's whatever prev's as-of time and options were
 // (a transaction counted differently before is simply changed). For the
 // other scopes, or without prev, it is Count. prev and prevH are not
 // modified; the result shares memory with prev, which stays valid.
 func Recount(ctx context.Context, prev *Counts, prevH, h *affinity.History, asOf time.Time, opts CountOptions) (*Counts, error) {
-	cfg, tx, err := transactions(ctx, h, asOf, opts)
+	if h == nil {
+		return nil, errors.New("similarity: nil history")
+	}
+	cfg, err := opts.config(asOf)
 	if err != nil {
 		return nil, err
 	}
-	if prev == nil || prevH == nil || cfg.scope != Basket || prev.scope != Basket || prev.tx == nil || prev.tx.len() != prev.n {
-		return countTx(ctx, tx, h.Catalog().NumProducts(), cfg)
-	}
-	if prev.np > h.Catalog().NumProducts() {
-		return nil, errors.New("similarity: Recount of counts with more products than the History")
-	}
 	np := h.Catalog().NumProducts()
-	plus, minus := diffTx(prevH, prev.tx, h, tx)
+	var tx, plus, minus *txTable
+	if ch, ok := h.ChangedSince(prevH); ok && prev.sameBaskets(cfg, prevH) && prev.np <= np {
+		// h was built on prevH: copy the unchanged customers' baskets
+		if tx, plus, minus, err = patchTx(ctx, prev, prevH, h, ch, cfg); err != nil {
+			return nil, err
+		}
+	} else {
+		if tx, err = buildTx(ctx, h, cfg, false); err != nil {
+			return nil, err
+		}
+		if prev == nil || prevH == nil || cfg.scope != Basket || prev.scope != Basket || prev.tx == nil || prev.tx.len() != prev.n {
+			return countTx(ctx, tx, np, cfg)
+		}
+		if prev.np > np {
+			return nil, errors.New("similarity: Recount of counts with more products than the History")
+		}
+		plus, minus = diffTx(prevH, prev.tx, h, tx)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	c := &Counts{scope: Basket, window: cfg.window, np: np, n: tx.len(), tx: tx, post: buildPostings(tx, np)}
+	c := &Counts{scope: Basket, window: cfg.window, np: np, n: tx.len(), tx: tx, post: buildPostings(tx, np), cfg: cfg}
 	c.support = make([]uint32, np)
 	for a := range np {
 		c.support[a] = c.post.off[a+1] - c.post.off[a]
@@ -84,18 +105,123 @@ func Recount(ctx context.Context, prev *Counts, prevH, h *affinity.History, asOf
 	return c, nil
 }
 
-// transactions validates opts and collects the transactions of h that
-// Count counts.
-func transactions(ctx context.Context, h *affinity.History, asOf time.Time, opts CountOptions) (*config, *txTable, error) {
-	cfg, err := opts.config(asOf)
-	if err != nil {
-		return nil, nil, err
+// sameBaskets reports whether prev (of History prevH) holds the basket
+// transactions that cfg collects from the orders of prevH: same scope,
+// start, basket cap and excluded products, and both ends after prevH's
+// last order. Then a customer whose orders did not change has the same
+// transactions under both.
+func (prev *Counts) sameBaskets(cfg *config, prevH *affinity.History) bool {
+	if prev == nil || prev.cfg == nil || prev.tx == nil || prev.tx.len() != prev.n || cfg.scope != Basket || prev.scope != Basket {
+		return false
 	}
-	tx, err := buildTx(ctx, h, cfg, false)
-	if err != nil {
-		return nil, nil, err
+	p := prev.cfg
+	if p.from != cfg.from || p.maxBasket != cfg.maxBasket {
+		return false
 	}
-	return cfg, tx, nil
+	if s := prevH.Summary(); s.Orders > 0 && (p.to < s.Last.Unix() || cfg.to < s.Last.Unix()) {
+		return false
+	}
+	return sameExcluded(p.exclude, cfg.exclude, uint64(prev.np))
+}
+
+// sameExcluded reports whether a and b (nil: none) exclude the same
+// products below np.
+func sameExcluded(a, b *roaring.Bitmap, np uint64) bool {
+	below := func(x *roaring.Bitmap) *roaring.Bitmap {
+		if x == nil {
+			return roaring.New()
+		}
+		y := x.Clone()
+		y.RemoveRange(np, math.MaxUint32+1)
+		return y
+	}
+	return below(a).Equals(below(b))
+}
+
+// patchTx returns the basket transactions of h, built on prevH (ch says
+// what changed), from prev's: runs of unchanged customers' transactions
+// are copied with their order ids shifted, the changed customers' (and,
+// when changed, the anonymous orders') are collected anew. plus and minus
+// are the transactions collected anew and those they replace. Time is a
+// copy of prev's transactions plus the changed customers' lines.
+func patchTx(ctx context.Context, prev *Counts, prevH, h *affinity.History, ch affinity.Changes, cfg *config) (tx, plus, minus *txTable, err error) {
+	old := prev.tx
+	b := newTxBuilder(h, cfg, false)
+	t := b.t
+	t.off = slices.Grow(t.off, old.len()+len(ch.Customers)*4)
+	t.items = slices.Grow(t.items, len(old.items)+len(ch.Customers)*16)
+	t.id = slices.Grow(t.id, old.len()+len(ch.Customers)*4)
+	plus, minus = &txTable{off: []uint32{0}}, &txTable{off: []uint32{0}}
+	// at returns the first transaction of old whose order is o or later.
+	at := func(o affinity.OrderID) int {
+		i, _ := slices.BinarySearch(old.id, uint32(o))
+		return i
+	}
+	appendTx := func(dst, src *txTable, i, j int, shift uint32) {
+		lo := src.off[i]
+		base := uint32(len(dst.items))
+		dst.items = append(dst.items, src.items[lo:src.off[j]]...)
+		for x := i; x < j; x++ {
+			dst.off = append(dst.off, src.off[x+1]-lo+base)
+			dst.id = append(dst.id, src.id[x]+shift)
+		}
+	}
+	// copyRun copies the transactions of prevH's orders [olo, ohi), which
+	// are h's orders from nlo on.
+	copyRun := func(olo, ohi, nlo affinity.OrderID) {
+		if ohi > olo {
+			appendTx(t, old, at(olo), at(ohi), uint32(nlo-olo))
+		}
+	}
+	// renew collects h's orders [nlo, nhi) anew, in place of prevH's
+	// [olo, ohi).
+	renew := func(olo, ohi, nlo, nhi affinity.OrderID) error {
+		appendTx(minus, old, at(olo), at(ohi), 0)
+		first := t.len()
+		for o := nlo; o < nhi; o++ {
+			if err := b.basket(o); err != nil {
+				return err
+			}
+		}
+		appendTx(plus, t, first, t.len(), 0)
+		return nil
+	}
+	oldNC := affinity.CustomerID(prevH.NumCustomers())
+	next := affinity.CustomerID(0)           // first customer not written yet
+	flush := func(end affinity.CustomerID) { // the unchanged customers [next, end)
+		if end > next {
+			olo, _ := prevH.CustomerOrders(next)
+			_, ohi := prevH.CustomerOrders(end - 1)
+			nlo, _ := h.CustomerOrders(next)
+			copyRun(olo, ohi, nlo)
+		}
+	}
+	for i, c := range ch.Customers {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+		flush(min(c, oldNC))
+		var olo, ohi affinity.OrderID
+		if c < oldNC {
+			olo, ohi = prevH.CustomerOrders(c)
+		}
+		nlo, nhi := h.CustomerOrders(c)
+		if err := renew(olo, ohi, nlo, nhi); err != nil {
+			return nil, nil, nil, err
+		}
+		next = c + 1
+	}
+	flush(oldNC)
+	olo, ohi := prevH.AnonymousOrders()
+	nlo, nhi := h.AnonymousOrders()
+	if ch.Anonymous {
+		err = renew(olo, ohi, nlo, nhi)
+	} else {
+		copyRun(olo, ohi, nlo)
+	}
+	return t, plus, minus, err
 }
 
 // rowDelta adds sign × the co-counts of a in the transactions t (with

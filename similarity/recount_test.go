@@ -71,13 +71,17 @@ func TestRecountMatchesCount(t *testing.T) {
 	for seed := range uint64(150) {
 		r := rand.New(rand.NewPCG(seed, 31))
 		g := &recountGen{r: r, nCust: 1 + r.IntN(12), nProd: 2 + r.IntN(15), nKey: 1 + r.IntN(25), t0: time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)}
-		opts := similarity.CountOptions{}
-		if r.IntN(3) == 0 {
-			opts.MaxBasket = 1 + r.IntN(3)
+		randomOpts := func() similarity.CountOptions {
+			var opts similarity.CountOptions
+			if r.IntN(3) == 0 {
+				opts.MaxBasket = 1 + r.IntN(3)
+			}
+			if r.IntN(3) == 0 {
+				opts.Exclude = roaring.BitmapOf(uint32(r.IntN(g.nProd)))
+			}
+			return opts
 		}
-		if r.IntN(3) == 0 {
-			opts.Exclude = roaring.BitmapOf(uint32(r.IntN(g.nProd)))
-		}
+		opts := randomOpts()
 		var b affinity.Builder
 		for range r.IntN(80) {
 			require.NoError(t, b.Add(g.line(g.cust(), g.key())))
@@ -98,6 +102,9 @@ func TestRecountMatchesCount(t *testing.T) {
 			require.NoError(t, err)
 			if r.IntN(4) == 0 {
 				asOf = asOf.Add(-time.Duration(r.IntN(30)) * time.Hour) // a different window: changed transactions
+			}
+			if r.IntN(4) == 0 {
+				opts = randomOpts() // other transactions: a cap or exclusions added, changed or dropped
 			}
 			msg := fmt.Sprintf("seed %d step %d", seed, step)
 			got, err := similarity.Recount(ctx, counts, h, h2, asOf, opts)

@@ -106,19 +106,7 @@ func sampleDistinct(items []affinity.ProductID, tf []float32, key uint64, m int,
 // buildTx collects the transactions of h in scope. withTF also records
 // interaction counts per entry (for item matrices).
 func buildTx(ctx context.Context, h *affinity.History, c *config, withTF bool) (*txTable, error) {
-	np := h.Catalog().NumProducts()
-	b := txBuilder{h: h, c: c, withTF: withTF, stamp: make([]uint32, np), t: &txTable{off: []uint32{0}}}
-	if c.exclude != nil {
-		b.excluded = make([]bool, np)
-		for p := range roaring.Values(c.exclude) {
-			if int(p) < np {
-				b.excluded[p] = true
-			}
-		}
-	}
-	if withTF {
-		b.pos = make([]uint32, np)
-	}
+	b := newTxBuilder(h, c, withTF)
 	var err error
 	switch c.scope {
 	case Basket:
@@ -132,6 +120,24 @@ func buildTx(ctx context.Context, h *affinity.History, c *config, withTF bool) (
 		return nil, err
 	}
 	return b.t, nil
+}
+
+// newTxBuilder returns a builder of h's transactions under c, empty.
+func newTxBuilder(h *affinity.History, c *config, withTF bool) *txBuilder {
+	np := h.Catalog().NumProducts()
+	b := &txBuilder{h: h, c: c, withTF: withTF, stamp: make([]uint32, np), t: &txTable{off: []uint32{0}}}
+	if c.exclude != nil {
+		b.excluded = make([]bool, np)
+		for p := range roaring.Values(c.exclude) {
+			if int(p) < np {
+				b.excluded[p] = true
+			}
+		}
+	}
+	if withTF {
+		b.pos = make([]uint32, np)
+	}
+	return b
 }
 
 type txBuilder struct {
@@ -219,28 +225,32 @@ func (b *txBuilder) close(start int, id uint32, key func() uint64) error {
 }
 
 func (b *txBuilder) baskets(ctx context.Context) error {
-	h := b.h
-	for o := range affinity.OrderID(h.NumOrders()) {
+	for o := range affinity.OrderID(b.h.NumOrders()) {
 		if o%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		b.nextMark()
-		start := len(b.t.items)
-		b.addOrder(o)
-		err := b.close(start, uint32(o), func() uint64 {
-			key := ""
-			if c := h.OrderCustomer(o); c != affinity.NoCustomer {
-				key = h.CustomerKey(c)
-			}
-			return keyHash(key, h.OrderKey(o), strconv.FormatInt(h.OrderUnix(o), 10))
-		})
-		if err != nil {
+		if err := b.basket(o); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// basket collects the transaction of order o (Basket scope).
+func (b *txBuilder) basket(o affinity.OrderID) error {
+	h := b.h
+	b.nextMark()
+	start := len(b.t.items)
+	b.addOrder(o)
+	return b.close(start, uint32(o), func() uint64 {
+		key := ""
+		if c := h.OrderCustomer(o); c != affinity.NoCustomer {
+			key = h.CustomerKey(c)
+		}
+		return keyHash(key, h.OrderKey(o), strconv.FormatInt(h.OrderUnix(o), 10))
+	})
 }
 
 func (b *txBuilder) customers(ctx context.Context) error {
