@@ -242,6 +242,23 @@ func (s *stockSet) has(p affinity.ProductID) bool { return s.bits[p>>6]&(1<<(p&6
 // [ErrInvalidOptions] and naming the field), an index does not match h's
 // catalog, or ctx is done.
 func New(ctx context.Context, h *affinity.History, nb *similarity.Index, asOf time.Time, opts Options) (*Engine, error) {
+	return newEngine(ctx, nil, h, nb, asOf, opts)
+}
+
+// Renew returns the Engine that New(ctx, h, nb, asOf, opts) returns,
+// computed from prev where that is cheaper: prev is an engine of the
+// History that h was built on ([affinity.NewBuilder], see
+// [affinity.History.ChangedSince]), as a shop's refresh has it. The
+// buyer-category profiles are then updated for the changed customers only
+// (when the catalog's categories at ProfileDepth and the products'
+// categories are unchanged, and both engines see every line of the
+// earlier History); the rest is built as New builds it. With a nil prev,
+// or any other History, it is New. prev is not modified and stays valid.
+func Renew(ctx context.Context, prev *Engine, h *affinity.History, nb *similarity.Index, asOf time.Time, opts Options) (*Engine, error) {
+	return newEngine(ctx, prev, h, nb, asOf, opts)
+}
+
+func newEngine(ctx context.Context, prev *Engine, h *affinity.History, nb *similarity.Index, asOf time.Time, opts Options) (*Engine, error) {
 	switch {
 	case ctx == nil:
 		return nil, errors.New("recommend: nil context")
@@ -287,8 +304,15 @@ func New(ctx context.Context, h *affinity.History, nb *similarity.Index, asOf ti
 	if e.edgeTable, err = newEdgeTable(ctx, np, nb, e.o.Sequential, &e.o, e.sub, e.excl); err != nil {
 		return nil, err
 	}
-	if e.profiles, err = newProfiles(ctx, h, np, e.asOf, e.o.ProfileDepth, e.o.Personalization > 0); err != nil {
-		return nil, err
+	if prev != nil && prev.profiles != nil {
+		if e.profiles, err = updateProfiles(ctx, prev.profiles, prev.h, h, np, e.asOf, e.o.ProfileDepth, e.o.Personalization > 0); err != nil {
+			return nil, err
+		}
+	}
+	if e.profiles == nil {
+		if e.profiles, err = newProfiles(ctx, h, np, e.asOf, e.o.ProfileDepth, e.o.Personalization > 0); err != nil {
+			return nil, err
+		}
 	}
 	e.hot = make([]prodHot, np)
 	for p := range np {

@@ -3,6 +3,7 @@ package recommend
 import (
 	"cmp"
 	"context"
+	"math"
 	"slices"
 
 	"gonum.org/v1/gonum/blas/blas32"
@@ -11,26 +12,64 @@ import (
 )
 
 // profiles are the category-affinity vectors, built once by
-// [newProfiles].
+// [newProfiles] (or [updateProfiles] from an earlier engine's).
 type profiles struct {
 	dims    int
 	prof    []float32 // np × dims, rows L2-normalised
 	pdimOff []uint32
 	pdim    []uint16
 	pdimW   []float32
+	nodes   []affinity.CategoryID // the category node of each dimension
+	sum     []int64               // np × dims: Σ over buyers of their vectors, in units of 2^-profileBits
+	asOf    int64                 // the lines and events counted: those at or before asOf
+	depth   int
 }
+
+// profileBits is the fixed-point precision of a customer's L1-normalised
+// category vector in profiles.sum: integer sums do not depend on the order
+// of the customers, so that a profile updated customer by customer
+// (updateProfiles) is the one a full pass computes, bit for bit. A
+// vector's entries add up to 2^40, so sums over fewer than 2^23 buyers
+// cannot overflow.
+const profileBits = 40
 
 // newProfiles builds the category dimensions at depth, each product's own
 // category vector (sparse, for customer vectors) and each product's
 // buyer-category profile: the sum over its buyers and raters (up to asOf)
-// of their L1-normalised category vectors, L2-normalised with gonum. Off
-// (or with fewer than two categories at depth) it returns empty profiles
-// (dims 0). Time linear in the lines of h times the categories of a line.
+// of their L1-normalised category vectors, L2-normalised. Off (or with
+// fewer than two categories at depth) it returns empty profiles (dims 0).
+// Time linear in the lines of h times the categories of a line.
 func newProfiles(ctx context.Context, h *affinity.History, np int, asOf int64, depth int, on bool) (*profiles, error) {
-	t := &profiles{}
+	t := profileDims(h, np, depth, on)
+	if t.dims == 0 {
+		return t, nil
+	}
+	t.asOf = asOf
+	t.sum = make([]int64, np*t.dims)
+	w := t.newVecScratch(np)
+	for cu := range h.NumCustomers() {
+		if cu%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		t.addCustomer(w, h, affinity.CustomerID(cu), 1)
+	}
+	t.prof = make([]float32, np*t.dims)
+	for p := range np {
+		t.normalize(affinity.ProductID(p))
+	}
+	return t, nil
+}
+
+// profileDims returns profiles with the dimensions and the products'
+// own category vectors of h's catalog at depth, and no buyer profiles
+// yet (dims 0 when off or with fewer than two categories at depth).
+func profileDims(h *affinity.History, np, depth int, on bool) *profiles {
+	t := &profiles{depth: depth}
 	c := h.Catalog()
 	if !on || c.NumCategories() == 0 {
-		return t, nil
+		return t
 	}
 	dimOf := make([]int32, c.NumCategories())
 	for i := range dimOf {
@@ -47,7 +86,7 @@ func newProfiles(ctx context.Context, h *affinity.History, np int, asOf int64, d
 		}
 	}
 	if len(nodes) < 2 {
-		return t, nil // one category says nothing about taste
+		return t // one category says nothing about taste
 	}
 	if len(nodes) > MaxProfileDims {
 		slices.SortFunc(nodes, func(a, b affinity.CategoryID) int {
@@ -62,8 +101,8 @@ func newProfiles(ctx context.Context, h *affinity.History, np int, asOf int64, d
 	for i, a := range nodes {
 		dimOf[a] = int32(i)
 	}
-	D := len(nodes)
-	t.dims = D
+	t.nodes = nodes
+	t.dims = len(nodes)
 	t.pdimOff = make([]uint32, np+1)
 	for p := range np {
 		leaves := c.Categories(affinity.ProductID(p))
@@ -83,64 +122,152 @@ func newProfiles(ctx context.Context, h *affinity.History, np int, asOf int64, d
 		}
 		t.pdimOff[p+1] = uint32(len(t.pdim))
 	}
+	return t
+}
 
+// vecScratch is the working memory of addCustomer.
+type vecScratch struct {
+	u     []float64 // per dimension
+	dims  []uint16  // the customer's non-zero dimensions
+	fixed []int64   // their entries in units of 2^-profileBits
+	prods []affinity.ProductID
+	seen  []uint32 // customer + 1 that listed the product
+}
+
+func (t *profiles) newVecScratch(np int) *vecScratch {
+	return &vecScratch{u: make([]float64, t.dims), seen: make([]uint32, np)}
+}
+
+// addCustomer adds sign × customer cu's L1-normalised category vector
+// (its distinct bought and rated products up to t.asOf in h) to the sums
+// of each of those products. It reports whether it changed any.
+func (t *profiles) addCustomer(w *vecScratch, h *affinity.History, cu affinity.CustomerID, sign int64) bool {
+	mark := uint32(cu) + 1
+	w.prods = w.prods[:0]
+	olo, ohi := h.CustomerOrders(cu)
+	for o := olo; o < ohi; o++ {
+		if h.OrderUnix(o) > t.asOf {
+			break
+		}
+		lo, hi := h.OrderLines(o)
+		for i := lo; i < hi; i++ {
+			p := h.LineProduct(i)
+			if h.LineQuantity(i) > 0 && w.seen[p] != mark {
+				w.seen[p] = mark
+				w.prods = append(w.prods, p)
+			}
+		}
+	}
+	elo, ehi := h.CustomerEvents(cu)
+	for i := elo; i < ehi; i++ {
+		// a rating is an interaction like a purchase (MovieLens)
+		if ev := h.Event(i); ev.Kind == affinity.Rating && ev.Unix <= t.asOf && w.seen[ev.Product] != mark {
+			w.seen[ev.Product] = mark
+			w.prods = append(w.prods, ev.Product)
+		}
+	}
+	// the next call may be for the same customer in another History
+	for _, p := range w.prods {
+		w.seen[p] = 0
+	}
+	w.dims = w.dims[:0]
+	var sum float64
+	for _, p := range w.prods {
+		for j := t.pdimOff[p]; j < t.pdimOff[p+1]; j++ {
+			d := t.pdim[j]
+			if w.u[d] == 0 {
+				w.dims = append(w.dims, d)
+			}
+			w.u[d] += float64(t.pdimW[j])
+			sum += float64(t.pdimW[j])
+		}
+	}
+	if sum == 0 {
+		return false
+	}
+	w.fixed = w.fixed[:0]
+	for _, d := range w.dims {
+		w.fixed = append(w.fixed, sign*int64(math.Round(w.u[d]/sum*(1<<profileBits))))
+		w.u[d] = 0
+	}
+	for _, p := range w.prods {
+		row := t.sum[int(p)*t.dims:]
+		for i, d := range w.dims {
+			row[d] += w.fixed[i]
+		}
+	}
+	return true
+}
+
+// normalize sets p's profile to its sum, L2-normalised.
+func (t *profiles) normalize(p affinity.ProductID) {
+	i := int(p) * t.dims
+	sum, out := t.sum[i:i+t.dims], t.prof[i:i+t.dims]
+	var n float64
+	for _, x := range sum {
+		n += float64(x) * float64(x)
+	}
+	if n == 0 {
+		clear(out)
+		return
+	}
+	n = math.Sqrt(n)
+	for j, x := range sum {
+		out[j] = float32(float64(x) / n)
+	}
+}
+
+// updateProfiles returns the profiles newProfiles(ctx, h, np, asOf,
+// depth, on) returns, from prev, the profiles of prevH (as of prevAsOf),
+// when h was built on prevH and the dimensions and the products' category
+// vectors are the same: the sums of the products of the changed
+// customers change by their vectors then and now, the other products keep
+// prev's profiles. It returns nil when it cannot.
+func updateProfiles(ctx context.Context, prev *profiles, prevH, h *affinity.History, np int, asOf int64, depth int, on bool) (*profiles, error) {
+	ch, ok := h.ChangedSince(prevH)
+	if !ok || prev == nil || prev.dims == 0 || prev.depth != depth || len(prev.pdimOff) > np+1 {
+		return nil, nil
+	}
+	if latest := prevH.Latest().Unix(); prev.asOf < latest || asOf < latest {
+		return nil, nil // lines of unchanged customers counted differently
+	}
+	t := profileDims(h, np, depth, on)
+	pnp := len(prev.pdimOff) - 1
+	if !slices.Equal(t.nodes, prev.nodes) || !slices.Equal(t.pdimOff[:pnp+1], prev.pdimOff) ||
+		!slices.Equal(t.pdim[:len(prev.pdim)], prev.pdim) || !slices.Equal(t.pdimW[:len(prev.pdimW)], prev.pdimW) {
+		return nil, nil
+	}
+	D := t.dims
+	t.asOf = asOf
+	t.sum = make([]int64, np*D)
+	copy(t.sum, prev.sum)
 	t.prof = make([]float32, np*D)
-	u := make([]float32, D)
-	var prods []affinity.ProductID
-	seen := make([]uint32, np)
-	for cu := range h.NumCustomers() {
-		if cu%4096 == 0 {
+	copy(t.prof, prev.prof)
+	touched := make([]bool, np)
+	old := *prev
+	old.sum = t.sum // subtract the old vectors from the new sums
+	w := t.newVecScratch(np)
+	pnc := affinity.CustomerID(prevH.NumCustomers())
+	for i, c := range ch.Customers {
+		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		prods = prods[:0]
-		olo, ohi := h.CustomerOrders(affinity.CustomerID(cu))
-		for o := olo; o < ohi; o++ {
-			if h.OrderUnix(o) > asOf {
-				break
-			}
-			lo, hi := h.OrderLines(o)
-			for i := lo; i < hi; i++ {
-				p := h.LineProduct(i)
-				if h.LineQuantity(i) > 0 && seen[p] != uint32(cu)+1 {
-					seen[p] = uint32(cu) + 1
-					prods = append(prods, p)
-				}
+		if c < pnc && old.addCustomer(w, prevH, c, -1) {
+			for _, p := range w.prods {
+				touched[p] = true
 			}
 		}
-		elo, ehi := h.CustomerEvents(affinity.CustomerID(cu))
-		for i := elo; i < ehi; i++ {
-			// a rating is an interaction like a purchase (MovieLens)
-			if ev := h.Event(i); ev.Kind == affinity.Rating && ev.Unix <= asOf && seen[ev.Product] != uint32(cu)+1 {
-				seen[ev.Product] = uint32(cu) + 1
-				prods = append(prods, ev.Product)
+		if t.addCustomer(w, h, c, 1) {
+			for _, p := range w.prods {
+				touched[p] = true
 			}
-		}
-		if len(prods) == 0 {
-			continue
-		}
-		clear(u)
-		var sum float32
-		for _, p := range prods {
-			for j := t.pdimOff[p]; j < t.pdimOff[p+1]; j++ {
-				u[t.pdim[j]] += t.pdimW[j]
-				sum += t.pdimW[j]
-			}
-		}
-		if sum == 0 {
-			continue
-		}
-		uv := blas32.Vector{N: D, Inc: 1, Data: u}
-		blas32.Scal(1/sum, uv)
-		for _, p := range prods {
-			blas32.Axpy(1, uv, t.row(p))
 		}
 	}
-	for p := range np {
-		r := t.row(affinity.ProductID(p))
-		if n := blas32.Nrm2(r); n > 0 {
-			blas32.Scal(1/n, r)
+	for p, x := range touched {
+		if x {
+			t.normalize(affinity.ProductID(p))
 		}
 	}
 	return t, nil

@@ -166,7 +166,11 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	}
 	s.nextBasket = ro.NextBasket.RepeatWeight > 0
 	done = step(prog, "engine", int64(cat.NumProducts()), "products")
-	if s.eng, err = recommend.New(ctx, h, engIdx, asOf, ro); err != nil {
+	var prevEng *recommend.Engine
+	if prev != nil {
+		prevEng = prev.eng // Renew updates what the change leaves cheap to update
+	}
+	if s.eng, err = recommend.Renew(ctx, prevEng, h, engIdx, asOf, ro); err != nil {
 		return nil, fmt.Errorf("shop: engine: %w", err)
 	}
 	done()

@@ -1,0 +1,140 @@
+package recommend
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/similarity"
+)
+
+// changeShop returns a History built on h with random changes: new
+// orders of known and new customers (some in the past), replaced and
+// deleted orders, an erased customer, rating events, new products and,
+// when moveProduct, a product moved to another category.
+func changeShop(t *testing.T, r *rand.Rand, h *affinity.History, moveProduct bool) *affinity.History {
+	t.Helper()
+	cat := h.Catalog()
+	b := affinity.NewBuilder(h)
+	product := func() string {
+		if r.IntN(20) == 0 {
+			key := fmt.Sprintf("new-%d", r.IntN(5))
+			require.NoError(t, b.AddProduct(affinity.Product{Key: key, Categories: []string{cat.CategoryPath(affinity.CategoryID(r.IntN(cat.NumCategories())))}}))
+			return key
+		}
+		return cat.ProductKey(affinity.ProductID(r.IntN(cat.NumProducts())))
+	}
+	customer := func() string {
+		if r.IntN(8) == 0 {
+			return fmt.Sprintf("newcomer-%d", r.IntN(4))
+		}
+		return h.CustomerKey(affinity.CustomerID(r.IntN(h.NumCustomers())))
+	}
+	when := func() time.Time {
+		if r.IntN(4) == 0 {
+			return h.Latest().Add(-time.Duration(r.IntN(2000)) * time.Hour)
+		}
+		return h.Latest().Add(time.Duration(1+r.IntN(48)) * time.Hour)
+	}
+	for i := range 1 + r.IntN(30) {
+		c, at := customer(), when()
+		lines := make([]affinity.Purchase, 1+r.IntN(4))
+		for j := range lines {
+			lines[j] = affinity.Purchase{Customer: c, Product: product(), Time: at, Quantity: int32(1 + r.IntN(2)), Price: affinity.Money(1 + r.IntN(50_000))}
+		}
+		switch x := r.IntN(10); {
+		case x == 0 && h.NumOrders() > 0:
+			key := h.OrderKey(affinity.OrderID(r.IntN(h.NumOrders())))
+			require.NoError(t, b.DeleteOrder(key, int64(i+1)))
+		case x == 1 && h.NumOrders() > 0:
+			key := h.OrderKey(affinity.OrderID(r.IntN(h.NumOrders())))
+			require.NoError(t, b.PutOrder(key, int64(i+1), lines))
+		case x == 2:
+			require.NoError(t, b.AddEvent(affinity.Event{Customer: c, Product: product(), Time: at, Kind: affinity.Rating, Weight: 4}))
+		default:
+			for _, p := range lines {
+				p.Order = fmt.Sprintf("live-%d", i)
+				require.NoError(t, b.Add(p))
+			}
+		}
+	}
+	if r.IntN(6) == 0 {
+		b.EraseCustomer(customer())
+	}
+	if moveProduct {
+		p := affinity.ProductID(r.IntN(cat.NumProducts()))
+		require.NoError(t, b.AddProduct(affinity.Product{Key: cat.ProductKey(p), Name: cat.Product(p).Name,
+			Categories: []string{cat.CategoryPath(affinity.CategoryID(r.IntN(cat.NumCategories())))}}))
+	}
+	h2, err := b.Build(context.Background())
+	require.NoError(t, err)
+	return h2
+}
+
+func engineOf(t *testing.T, prev *Engine, h *affinity.History, asOf time.Time) *Engine {
+	t.Helper()
+	ctx := context.Background()
+	counts, err := similarity.Count(ctx, h, asOf, similarity.CountOptions{})
+	require.NoError(t, err)
+	nb, err := similarity.NewIndex(ctx, counts, similarity.IndexOptions{Measure: similarity.Cosine})
+	require.NoError(t, err)
+	e, err := Renew(ctx, prev, h, nb, asOf, Options{})
+	require.NoError(t, err)
+	return e
+}
+
+// TestRenewMatchesNew renews engines across random changes and requires
+// the buyer-category profiles of a fresh engine, bit for bit, and the
+// same recommendations for every customer. Most changes leave the
+// catalog's categories as they were, so that the profiles are updated
+// customer by customer (checked); some move a product to another
+// category, which needs the full pass.
+func TestRenewMatchesNew(t *testing.T) {
+	ctx := context.Background()
+	updated := 0
+	const seeds = 40
+	for seed := range uint64(seeds) {
+		r := rand.New(rand.NewPCG(seed, 8))
+		sf := dataset.Generate(dataset.SyntheticOptions{Customers: 150 + r.IntN(200), Products: 60 + r.IntN(100), Categories: 4 + r.IntN(20), Seed: seed + 1, ViewsPerLine: -1})
+		h, err := sf.History(ctx)
+		require.NoError(t, err)
+		e := engineOf(t, nil, h, h.Latest())
+		for step := range 3 {
+			msg := fmt.Sprintf("seed %d step %d", seed, step)
+			h2 := changeShop(t, r, h, r.IntN(5) == 0)
+			asOf := h2.Latest()
+			switch r.IntN(8) {
+			case 0: // an engine of the earlier History that did not see its last days
+				e = engineOf(t, nil, h, h.Latest().Add(-72*time.Hour))
+			case 1: // a new engine that does not see the earlier History's last days
+				asOf = h.Latest().Add(-72 * time.Hour)
+			}
+			if up, err := updateProfiles(ctx, e.profiles, h, h2, h2.Catalog().NumProducts(), asOf.Unix(), e.o.ProfileDepth, true); err == nil && up != nil {
+				updated++
+			}
+			got := engineOf(t, e, h2, asOf)
+			want := engineOf(t, nil, h2, asOf)
+			require.Equal(t, want.dims, got.dims, msg)
+			require.Equal(t, want.nodes, got.nodes, msg)
+			require.Equal(t, want.sum, got.sum, msg)
+			require.Equal(t, want.prof, got.prof, msg)
+			var a, b []Rec
+			for c := range h2.NumCustomers() {
+				req := Request{CustomerID: affinity.CustomerID(c), ByID: true, K: 10}
+				a, err = want.Recommend(a[:0], req)
+				require.NoError(t, err)
+				b, err = got.Recommend(b[:0], req)
+				require.NoError(t, err)
+				require.Equal(t, a, b, "%s: customer %d", msg, c)
+			}
+			h, e = h2, got
+		}
+	}
+	require.GreaterOrEqual(t, updated, seeds, "profiles updated customer by customer in a third of the steps or more")
+}
