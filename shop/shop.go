@@ -94,10 +94,15 @@ func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 // a failed or cancelled refresh leaves the current snapshot in place and
 // returns the error. A source that changes nothing (no new line, event,
 // product or order change) leaves the snapshot as it is and costs only
-// the read (see [affinity.NewBuilder]). The History's buyer index and the
-// co-purchase counts are updated from the current snapshot's in time
-// proportional to the changed customers and orders (plus linear copies);
-// the segment index, the neighbours and the engine are rebuilt, on
+// the read (see [affinity.NewBuilder]). The rest costs in proportion to
+// the change plus linear copies where it can: the History is written with
+// the untouched customers copied from the current one and only the
+// changed customers' orders sorted and indexed; the co-purchase counts
+// ([similarity.Recount]) copy the unchanged customers' baskets and recount
+// only the rows of the products in changed orders; the engine
+// ([recommend.Renew]) updates the buyer-category profiles of the changed
+// customers' products. The segment index, the neighbour lists and the
+// rest of the engine are rebuilt in full. Everything runs on
 // [Options.RefreshWorkers] goroutines so that a core stays free for the
 // requests served meanwhile.
 func (s *Shop) Refresh(ctx context.Context, src Source) error {
