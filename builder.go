@@ -458,7 +458,7 @@ func (b *Builder) Build(ctx context.Context) (*History, error) {
 		return b.base, nil
 	}
 	if b.over != nil {
-		if !copyBase.Load() {
+		if !b.preferCopy() {
 			return b.buildOver(ctx)
 		}
 		b.materialize()
@@ -475,7 +475,7 @@ func (b *Builder) Build(ctx context.Context) (*History, error) {
 	}
 	b.sortEvents(h, nc)
 	h.gross = b.gross
-	h.setLineage(nil, nil, nil) // the copying path (tests) keeps no changes
+	h.setLineage(nil, nil, nil) // the copying path keeps no changes
 	if err := h.index(ctx, workers, b.merge); err != nil {
 		return nil, err
 	}

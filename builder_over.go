@@ -10,10 +10,41 @@ import (
 	"sync/atomic"
 )
 
-// copyBase makes Build copy the base History into the Builder's columns
-// and sort everything, instead of building on top of it; tests compare
-// the two.
-var copyBase atomic.Bool
+// baseMode overrides how Build treats a base History (tests and
+// benchmarks compare the ways): baseAuto decides by the size of the
+// change (preferCopy), baseCopy always copies the base into the Builder's
+// columns and sorts everything, baseOver always builds on top of it.
+var baseMode atomic.Int32
+
+const (
+	baseAuto int32 = iota
+	baseCopy
+	baseOver
+)
+
+// copyMinStaged is the number of staged lines and events below which
+// Build always builds on top of a base: small changes, where building on
+// top wins by far and keeps the lineage (ChangedSince).
+const copyMinStaged = 1 << 16
+
+// preferCopy reports whether copying the base into the columns and
+// sorting everything is the faster way to Build: when what was staged is
+// large and at least half the size of the base (measured by
+// BenchmarkBuildOnBase: on 1 M lines building on top takes 0.5× the time of
+// copying with a tenth of the lines added, 1.3× with half of them, 1.6×
+// with all of them). A History built by copying does not know what
+// changed since its base, so what is derived from it is rebuilt in full,
+// which a change of that size costs anyway.
+func (b *Builder) preferCopy() bool {
+	switch baseMode.Load() {
+	case baseCopy:
+		return true
+	case baseOver:
+		return false
+	}
+	staged := len(b.lGroup) + len(b.eCust)
+	return staged >= copyMinStaged && 2*staged >= b.over.NumLines()+b.over.NumEvents()
+}
 
 // A Builder started from a base History (NewBuilder) keeps the base
 // as it is: what is added goes into the Builder's columns alone, and

@@ -34,10 +34,11 @@ func grossOf(h *affinity.History) affinity.Money {
 func TestBuildOverMatchesCopy(t *testing.T) {
 	both := func(t *testing.T, seed uint64, what string, fn func() *affinity.History) *affinity.History {
 		t.Helper()
+		was := affinity.SetBaseMode(affinity.BaseOver)
 		over := fn()
-		was := affinity.SetCopyBase(true)
+		affinity.SetBaseMode(affinity.BaseCopy)
 		copied := fn()
-		affinity.SetCopyBase(was)
+		affinity.SetBaseMode(was)
 		require.Equal(t, viewHistory(copied), viewHistory(over), "seed %d: %s", seed, what)
 		require.Equal(t, grossOf(copied), affinity.HistoryGross(over), "seed %d: %s: gross", seed, what)
 		require.Equal(t, affinity.HistoryGross(copied), affinity.HistoryGross(over), "seed %d: %s: gross", seed, what)

@@ -170,6 +170,40 @@ func ExampleNewBuilder() {
 	// bob's order 1002: 21.00
 }
 
+// A History built on another one knows which customers changed, so that
+// indexes built on the earlier one can be updated for those alone.
+func ExampleHistory_ChangedSince() {
+	var b affinity.Builder
+	for _, p := range examplePurchases[:3] {
+		if err := b.Add(p); err != nil {
+			log.Fatal(err)
+		}
+	}
+	old, err := b.Build(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	nb := affinity.NewBuilder(old)
+	if err := nb.Add(affinity.Purchase{Customer: "carol", Order: "1005", Product: "socks", Time: day(10), Quantity: 1, Price: 4_5000}); err != nil {
+		log.Fatal(err)
+	}
+	h, err := nb.Build(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	changes, ok := h.ChangedSince(old)
+	fmt.Println("built on old:", ok)
+	for _, c := range changes.Customers {
+		fmt.Println("changed:", h.CustomerKey(c))
+	}
+	_, ok = old.ChangedSince(h)
+	fmt.Println("the other way round:", ok)
+	// Output:
+	// built on old: true
+	// changed: carol
+	// the other way round: false
+}
+
 // Money arithmetic that might leave the range reports it instead of
 // wrapping around.
 func ExampleMoney_Mul() {

@@ -6,11 +6,19 @@ func SetMergeIndex(on bool) bool {
 	return !noMergeIndex.Swap(!on)
 }
 
-// SetCopyBase makes Builders started from a base History copy it into
-// their columns and sort everything at Build (on), instead of building on
-// top of it, and returns the previous setting.
-func SetCopyBase(on bool) bool {
-	return copyBase.Swap(on)
+// Ways Build treats a base History: decided by the size of the change,
+// always copying the base into the Builder's columns and sorting
+// everything, always building on top of the base.
+const (
+	BaseAuto = baseAuto
+	BaseCopy = baseCopy
+	BaseOver = baseOver
+)
+
+// SetBaseMode sets the way Builders started from a base History build
+// and returns the previous setting.
+func SetBaseMode(m int32) int32 {
+	return baseMode.Swap(m)
 }
 
 // HistoryGross returns the gross value of h's lines that Builders started
