@@ -36,7 +36,7 @@ func TestSortedKeys(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, slices.IsSorted(slices.Collect(x.Keys(x.All()))), "the keys are not in id order")
 	n := x.NumCustomers()
-	for _, density := range []float64{0, 0.001, 0.05, 0.3, 1} {
+	for _, density := range []float64{0, 0.001, 0.003, 0.01, 0.05, 0.1, 0.3, 1} {
 		set := roaring.New()
 		for c := range n {
 			if rng.Float64() < density {
@@ -87,7 +87,7 @@ func BenchmarkSortedKeys(b *testing.B) {
 		b.Fatal(err)
 	}
 	x.SortedKeys(roaring.New()) // the key ranking, once
-	for _, share := range []float64{0.01, 0.03, 0.06, 0.12, 0.3} {
+	for _, share := range []float64{0.001, 0.003, 0.01, 0.03, 0.06, 0.12, 0.3} {
 		set := roaring.New()
 		for c := range n {
 			if rng.Float64() < share {

@@ -24,6 +24,9 @@ type scratch struct {
 	cols  []affinity.ProductID
 	vals  []uint32
 	start int
+	// touch keeps the loads countSets issues ahead of use from being
+	// optimised away.
+	touch affinity.ProductID
 }
 
 func newScratch(np int, weighted bool) *scratch {
@@ -73,40 +76,67 @@ func (s *scratch) count(t *txTable, p *postings, a affinity.ProductID, window in
 }
 
 func (s *scratch) countSets(t *txTable, p *postings, a affinity.ProductID, dense bool, wt []float64) {
-	cnt := s.cnt
-	for _, x := range p.of(a) {
-		items := t.tx(x)
-		switch {
-		case wt == nil && dense:
-			for len(items) >= 4 {
-				cnt[items[0]]++
-				cnt[items[1]]++
-				cnt[items[2]]++
-				cnt[items[3]]++
-				items = items[4:]
+	cnt, off, all := s.cnt, t.off, t.items
+	xs := p.of(a)
+	// The transactions of a lie anywhere in t: reading one is a cache
+	// miss, and waiting for each in turn is what a large History's count
+	// costs. In batches, the offsets of txBatch transactions are loaded
+	// first and their first items touched next, loads that do not depend
+	// on each other and so wait together; the counting that follows finds
+	// them in the cache. (Loading a batch ahead of its counting measured
+	// no faster.)
+	var bounds [2 * txBatch]uint32 // lo, hi of each transaction of the batch
+	var touch affinity.ProductID
+	for len(xs) > 0 {
+		batch, cur := xs[:min(len(xs), txBatch)], &bounds
+		xs = xs[len(batch):]
+		for j, x := range batch {
+			cur[2*j], cur[2*j+1] = off[x], off[x+1]
+		}
+		for j := range batch {
+			if cur[2*j] < cur[2*j+1] {
+				touch |= all[cur[2*j]]
 			}
-			for _, b := range items {
-				cnt[b]++
-			}
-		case wt == nil:
-			for _, b := range items {
-				if cnt[b] == 0 {
-					s.touched = append(s.touched, b)
+		}
+		for j, x := range batch {
+			items := all[cur[2*j]:cur[2*j+1]]
+			switch {
+			case wt == nil && dense:
+				for len(items) >= 4 {
+					cnt[items[0]]++
+					cnt[items[1]]++
+					cnt[items[2]]++
+					cnt[items[3]]++
+					items = items[4:]
 				}
-				cnt[b]++
-			}
-		default:
-			wx := wt[x]
-			for _, b := range items {
-				if cnt[b] == 0 && !dense {
-					s.touched = append(s.touched, b)
+				for _, b := range items {
+					cnt[b]++
 				}
-				cnt[b]++
-				s.w[b] += wx
+			case wt == nil:
+				for _, b := range items {
+					if cnt[b] == 0 {
+						s.touched = append(s.touched, b)
+					}
+					cnt[b]++
+				}
+			default:
+				wx := wt[x]
+				for _, b := range items {
+					if cnt[b] == 0 && !dense {
+						s.touched = append(s.touched, b)
+					}
+					cnt[b]++
+					s.w[b] += wx
+				}
 			}
 		}
 	}
+	s.touch = touch
 }
+
+// txBatch is the number of transactions whose loads countSets issues
+// together.
+const txBatch = 32
 
 // countSeq scans each customer's timeline after every purchase of a, up
 // to window seconds later, and counts each product found once per
