@@ -1,6 +1,5 @@
-// Command tinyshop is a storefront's personalisation service in one screen:
-// a customer's recommendations, a segment query, and new orders that refresh
-// the shop while it serves. Try: curl 'localhost:8080/segments?q=frequency>=5'
+// Command tinyshop is a storefront's personalisation service in one screen: a
+// customer's recommendations, a segment query, and new orders that refresh it.
 package main
 
 import (
@@ -20,6 +19,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	log.Print("serving the demo shop: curl 'http://127.0.0.1:8080/segments?q=frequency>=5'")
 	log.Fatal(http.ListenAndServe("127.0.0.1:8080", handler(s)))
 }
 
