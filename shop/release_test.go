@@ -1,0 +1,73 @@
+package shop_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+	"weak"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/shop"
+)
+
+// TestRefreshReleasesOldSnapshots: a long-running shop refreshes all day,
+// and each refresh builds its snapshot from the previous one (History on
+// its base, counts recounted, engine renewed, value fits carried). None of
+// the parts may keep the snapshot before it alive: once nothing else holds
+// an old snapshot, it and its History, segment index, neighbours and
+// engine are garbage, however many refreshes followed.
+func TestRefreshReleasesOldSnapshots(t *testing.T) {
+	ctx := context.Background()
+	s, err := shop.Open(ctx, shop.Demo(), shop.Options{})
+	require.NoError(t, err)
+	type held struct {
+		snap  weak.Pointer[shop.Snapshot]
+		h     weak.Pointer[affinity.History]
+		parts []func() bool // whether each part is still alive
+	}
+	var old []held
+	for i := range 4 {
+		snap := s.Snapshot()
+		// use what a refresh may carry over: the value fits and a request
+		_, err := snap.Value(ctx)
+		require.NoError(t, err)
+		_, err = snap.Recommend(ctx, shop.Request{Customer: snap.History().CustomerKey(0), K: 5})
+		require.NoError(t, err)
+		seg, nb, eng := weak.Make(snap.Segments()), weak.Make(snap.Neighbors()), weak.Make(snap.Engine())
+		old = append(old, held{
+			snap: weak.Make(snap),
+			h:    weak.Make(snap.History()),
+			parts: []func() bool{
+				func() bool { return seg.Value() != nil },
+				func() bool { return nb.Value() != nil },
+				func() bool { return eng.Value() != nil },
+			},
+		})
+		at := snap.History().Latest().Add(time.Hour)
+		lines := []affinity.Purchase{
+			{Customer: snap.History().CustomerKey(affinity.CustomerID(i)), Order: fmt.Sprintf("live-%d", i), Product: snap.History().Catalog().ProductKey(affinity.ProductID(i)), Time: at, Quantity: 1, Price: 990_000},
+			{Customer: fmt.Sprintf("new-%d", i), Order: fmt.Sprintf("live-new-%d", i), Product: snap.History().Catalog().ProductKey(affinity.ProductID(i + 1)), Time: at, Quantity: 2, Price: 450_000},
+		}
+		snap = nil
+		require.NoError(t, s.Refresh(ctx, shop.Purchases(slices.Values(lines))))
+	}
+	runtime.GC()
+	runtime.GC()
+	for i, o := range old {
+		require.True(t, o.snap.Value() == nil, "snapshot %d is still alive after %d refreshes", i, len(old)-i)
+		require.True(t, o.h.Value() == nil, "History of snapshot %d is still alive", i)
+		for j, alive := range o.parts {
+			require.False(t, alive(), "part %d (segment index, neighbours, engine) of snapshot %d is still alive", j, i)
+		}
+	}
+	// the current snapshot is another matter: the shop holds it
+	cur := weak.Make(s.Snapshot())
+	runtime.GC()
+	require.True(t, cur.Value() != nil)
+	require.Equal(t, 5000+4, s.Snapshot().History().NumCustomers())
+}
