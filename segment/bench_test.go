@@ -376,6 +376,8 @@ func BenchmarkQueries(b *testing.B) {
 		fmt.Sprintf(`bought(%q within 30d)`, xPath),
 		`active between "2025-11-25" and "2025-12-02"`,
 		`rscore >= 4 and fscore >= 4 and mscore >= 4`,
+		`recency between 14d and 28d`,
+		`recency between 100d and 200d`,
 	} {
 		b.Run(q, func(b *testing.B) {
 			b.ReportAllocs()

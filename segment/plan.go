@@ -202,8 +202,7 @@ func (p *cmpPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bitm
 		}
 		if a := p.a; a.levels != nil {
 			// values in [i, j] = (offset ≤ j) minus (offset ≤ i-1)
-			r := a.atMostOffset(j)
-			a.removeAtMostOffset(r, i-1)
+			r := a.offsetRange(i, j)
 			r.And(within)
 			return r
 		}
