@@ -451,14 +451,17 @@ func (x *Index) sortedKey(r uint32) string {
 // bytes per customer and a copy of the keys' bytes; later calls take time
 // linear in the size of set (the ids' ranks are radix-sorted), or in the
 // customers for a set of more than a sixteenth of them (the keys are
-// walked in order). The strings share one buffer of the index: holding
-// any of them keeps the copy of all keys' bytes.
+// walked in order), and allocate little beyond the result. The strings
+// share one buffer of the index: holding any of them keeps the copy of
+// all keys' bytes.
 func (x *Index) SortedKeys(set *roaring.Bitmap) []string {
-	ranks := x.sortedRanks(set)
-	keys := make([]string, len(ranks))
-	for i, r := range ranks {
-		keys[i] = x.sortedKey(r)
-	}
+	inside := x.inside(set)
+	keys := make([]string, 0, inside)
+	x.sortedRanks(set, inside, func(ranks []uint32) {
+		for _, r := range ranks {
+			keys = append(keys, x.sortedKey(r))
+		}
+	})
 	return keys
 }
 
@@ -466,49 +469,88 @@ func (x *Index) SortedKeys(set *roaring.Bitmap) []string {
 // (ascending keys compared as bytes), at the same cost. Ids outside the
 // index are skipped.
 func (x *Index) SortedIDs(set *roaring.Bitmap) []affinity.CustomerID {
-	ranks := x.sortedRanks(set)
-	ids := make([]affinity.CustomerID, len(ranks))
-	for i, r := range ranks {
-		ids[i] = affinity.CustomerID(x.byKey[r])
-	}
+	inside := x.inside(set)
+	ids := make([]affinity.CustomerID, 0, inside)
+	x.sortedRanks(set, inside, func(ranks []uint32) {
+		for _, r := range ranks {
+			ids = append(ids, affinity.CustomerID(x.byKey[r]))
+		}
+	})
 	return ids
 }
 
-// sortedRanks returns the key ranks of the customers of set (ids outside
-// the index skipped), ascending.
-func (x *Index) sortedRanks(set *roaring.Bitmap) []uint32 {
+// inside returns the number of members of set that are customers of the
+// index, after the keys are sorted.
+func (x *Index) inside(set *roaring.Bitmap) int {
 	x.lookupOnce.Do(x.sortKeys)
-	n := len(x.keys)
-	inside := 0 // members that are customers of the index
-	if n > 0 {
-		inside = int(set.Rank(uint32(n - 1)))
+	if n := len(x.keys); n > 0 {
+		return int(set.Rank(uint32(n - 1)))
 	}
+	return 0
+}
+
+// rankBlock is the number of key ranks sortedRanks walks at a time.
+const rankBlock = 4096
+
+// Scratch of sortedRanks, reused across calls: a bit per customer, and
+// the ids and ranks of a small set.
+var (
+	markPool = sync.Pool{New: func() any { return new([]uint64) }}
+	rankPool = sync.Pool{New: func() any { return new([]uint32) }}
+)
+
+// sortedRanks passes the key ranks of the inside customers of set (ids
+// outside the index skipped) to emit, ascending, in one or more calls.
+func (x *Index) sortedRanks(set *roaring.Bitmap, inside int, emit func(ranks []uint32)) {
+	n := len(x.keys)
 	if inside > n/denseKeys {
-		// A large set: mark it and walk the keys in order. Every rank is
-		// written and kept when marked: no branch to mispredict on a set
-		// that holds a random part of the keys.
+		// A large set: mark it and walk the keys in order, a block at a
+		// time. Every rank is written and kept when marked: no branch to
+		// mispredict on a set that holds a random part of the keys.
 		b := set
 		if b.Maximum() >= uint32(n) { // ids beyond the index
 			b = set.Clone()
 			b.RemoveRange(uint64(n), uint64(set.Maximum())+1)
 		}
-		marks := make([]uint64, (n+63)/64)
+		mp := markPool.Get().(*[]uint64)
+		defer markPool.Put(mp)
+		marks := slices.Grow((*mp)[:0], (n+63)/64)[:(n+63)/64]
+		*mp = marks
+		clear(marks)
 		b.WriteDenseTo(marks)
-		ranks := make([]uint32, inside+1)
-		k := 0
-		for r, c := range x.byKey {
-			ranks[k] = uint32(r)
-			k += int(marks[c/64] >> (c % 64) & 1)
+		var buf [rankBlock + 1]uint32
+		for lo := 0; lo < n; lo += rankBlock {
+			k := 0
+			for r, c := range x.byKey[lo:min(lo+rankBlock, n)] {
+				buf[k] = uint32(lo + r)
+				k += int(marks[c/64] >> (c % 64) & 1)
+			}
+			if k > 0 {
+				emit(buf[:k])
+			}
 		}
-		return ranks[:k]
+		return
 	}
-	ids := set.ToArray()
-	ranks := ids[:inside] // sorted in place of the ids; the rest are not customers
+	if inside == 0 {
+		return
+	}
+	rp := rankPool.Get().(*[]uint32)
+	defer rankPool.Put(rp)
+	ranks := slices.Grow((*rp)[:0], 2*inside)[:inside]
+	*rp = ranks
+	it := set.ManyIterator()
+	for k := 0; k < inside; { // the first inside members are the customers
+		m := it.NextMany(ranks[k:])
+		if m == 0 {
+			panic("segment: internal error: set has fewer members than its rank")
+		}
+		k += m
+	}
 	for i, c := range ranks {
 		ranks[i] = x.keyRank[c]
 	}
-	radixSort(ranks, uint32(n))
-	return ranks
+	radixSort(ranks, uint32(n), ranks[inside:2*inside])
+	emit(ranks)
 }
 
 // denseKeys is the divisor of the customers above which SortedKeys walks
@@ -517,13 +559,17 @@ func (x *Index) sortedRanks(set *roaring.Bitmap) []uint32 {
 const denseKeys = 16
 
 // radixSort sorts v, whose values are below limit, in place: least
-// significant byte first, one counting pass per byte limit needs.
-func radixSort(v []uint32, limit uint32) {
+// significant byte first, one counting pass per byte limit needs. tmp,
+// when at least as long as v, is its scratch space.
+func radixSort(v []uint32, limit uint32, tmp []uint32) {
 	if len(v) < 256 {
 		slices.Sort(v)
 		return
 	}
-	tmp := make([]uint32, len(v))
+	if len(tmp) < len(v) {
+		tmp = make([]uint32, len(v))
+	}
+	tmp = tmp[:len(v)]
 	src, dst := v, tmp
 	top := max(limit, 1) - 1 // the largest possible value
 	for shift := uint(0); shift < 32 && (shift == 0 || top>>shift > 0); shift += 8 {

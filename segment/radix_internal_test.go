@@ -18,9 +18,14 @@ func TestRadixSort(t *testing.T) {
 				v[i] = rng.Uint32N(limit)
 			}
 			want := slices.Sorted(slices.Values(v))
-			radixSort(v, limit)
+			w := slices.Clone(v)
+			radixSort(v, limit, nil)
 			if !slices.Equal(v, want) {
 				t.Fatalf("limit %d, n %d: not sorted", limit, n)
+			}
+			radixSort(w, limit, make([]uint32, n+3)) // with scratch space
+			if !slices.Equal(w, want) {
+				t.Fatalf("limit %d, n %d, with scratch: not sorted", limit, n)
 			}
 		}
 	}

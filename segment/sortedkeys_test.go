@@ -23,7 +23,7 @@ func TestSortedKeys(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 9))
 	var b affinity.Builder
 	at := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 3000 {
+	for i := range 5000 { // more customers than sortedRanks walks at a time
 		key := strconv.FormatUint(rng.Uint64(), 36)
 		if i%10 == 0 {
 			key = "c" + key[:2] // short keys, prefixes of others
