@@ -582,8 +582,7 @@ type loader struct {
 
 	prod        interner
 	cust, order owner
-	named       map[string]*naming // products given a catalog entry
-	namedOrder  []string           // their keys in first-seen order
+	named       []*naming // products given a catalog entry, in first-seen order
 	times       timeParser
 }
 
@@ -679,11 +678,16 @@ func (l *loader) nameProduct(key, name, cats string, price affinity.Money) error
 	if l.opts.NoProducts || (name == "" && cats == "") {
 		return nil
 	}
-	if n, ok := l.named[key]; ok {
-		n.count(name)
+	e := l.prod.entry(key) // the entry of the row's product, just interned
+	if e.named != nil {
+		e.named.count(name)
+		return nil
+	}
+	if e.known {
 		return nil
 	}
 	if l.b.HasProduct(key) {
+		e.known = true
 		return nil
 	}
 	derived := cats == "" && l.opts.Categories != nil && name != ""
@@ -694,15 +698,12 @@ func (l *loader) nameProduct(key, name, cats string, price affinity.Money) error
 	if err != nil {
 		return err
 	}
-	p := affinity.Product{Key: key, Name: strings.Clone(name), Categories: paths, Price: price, InStock: true}
+	p := affinity.Product{Key: e.key, Name: strings.Clone(name), Categories: paths, Price: price, InStock: true}
 	if err := l.addProduct(p); err != nil {
 		return err
 	}
-	if l.named == nil {
-		l.named = make(map[string]*naming)
-	}
-	l.named[key] = &naming{product: p, derived: derived, first: p.Name, firstN: 1}
-	l.namedOrder = append(l.namedOrder, key)
+	e.named = &naming{product: p, derived: derived, first: p.Name, firstN: 1}
+	l.named = append(l.named, e.named)
 	l.rep.Products++
 	return nil
 }
@@ -770,8 +771,7 @@ func (l *loader) addProduct(p affinity.Product) error {
 // again from it where they came from the name. A product whose new
 // categories the Builder refuses keeps its first entry.
 func (l *loader) finishNames() {
-	for _, key := range l.namedOrder {
-		n := l.named[key]
+	for _, n := range l.named {
 		best := n.best()
 		if best == n.first {
 			continue
@@ -918,27 +918,39 @@ func (d *dupTracker) check(group []string, k uint64, limit int) bool {
 	return false
 }
 
-// interner returns an owned copy of each distinct key, so that keys kept
-// by the Builder do not pin the row buffers they were sliced from.
+// interner returns an owned copy of each distinct product key, so that
+// keys kept by the Builder do not pin the row buffers they were sliced
+// from, and keeps what the loader knows of the product with it, so that
+// naming a product on every row costs no second lookup.
 type interner struct {
-	last string
-	m    map[string]string
+	last *prodEntry
+	m    map[string]*prodEntry
 }
 
-func (in *interner) get(s string) string {
-	if s == in.last {
+// prodEntry is one distinct product key of the input.
+type prodEntry struct {
+	key   string
+	named *naming // the catalog entry the loader gave the product; nil: none yet
+	known bool    // the Builder had an entry for it before the loader named it
+}
+
+func (in *interner) get(s string) string { return in.entry(s).key }
+
+// entry returns the entry of key s, made on first sight.
+func (in *interner) entry(s string) *prodEntry {
+	if in.last != nil && s == in.last.key {
 		return in.last
 	}
-	v, ok := in.m[s]
+	e, ok := in.m[s]
 	if !ok {
 		if in.m == nil {
-			in.m = make(map[string]string)
+			in.m = make(map[string]*prodEntry)
 		}
-		v = strings.Clone(s)
-		in.m[v] = v
+		e = &prodEntry{key: strings.Clone(s)}
+		in.m[e.key] = e
 	}
-	in.last = v
-	return v
+	in.last = e
+	return e
 }
 
 // owner returns an owned copy of a key (so that it does not pin the row
