@@ -32,7 +32,9 @@ type Changes struct {
 // ChangedSince returns what differs in h from prev, when h was built by
 // a [Builder] started from prev ([NewBuilder](prev) with at least one
 // change; without any, Build returns prev itself and nothing differs).
-// ok is false otherwise, for any other pair of Histories: the caller
+// ok is false otherwise, for any other pair of Histories, and when the
+// change was large (at least 65,536 lines and events, and half the size
+// of prev), which Build applies by sorting everything anew: the caller
 // must then compare them in full. The catalog is not covered: products
 // may have been added or described anew, and categories added. It lets
 // the indexes built on prev be updated for h in time proportional to the
