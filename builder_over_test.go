@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/shopaffinity/affinity"
 	"github.com/stretchr/testify/require"
@@ -175,5 +176,44 @@ func TestChangedSince(t *testing.T) {
 		same, ok := h2.ChangedSince(h2)
 		require.True(t, ok)
 		require.Empty(t, same.Customers)
+	}
+}
+
+// TestLargeChangeBuiltByCopying: a change of at least 65,536 lines and
+// half the base is built by copying everything (faster there) and keeps
+// no lineage, giving the same History as building on top; a smaller change
+// keeps its lineage.
+func TestLargeChangeBuiltByCopying(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	add := func(b *affinity.Builder, from, n int) {
+		for i := from; i < from+n; i++ {
+			require.NoError(t, b.Add(affinity.Purchase{Customer: fmt.Sprintf("c%d", i%5000), Product: fmt.Sprintf("p%d", i%300),
+				Order: fmt.Sprintf("o%d", i/3), Time: at.Add(time.Duration(i) * time.Minute), Quantity: 1, Price: 10_000}))
+		}
+	}
+	var b0 affinity.Builder
+	add(&b0, 0, 20_000)
+	base, err := b0.Build(ctx)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		n       int
+		lineage bool
+	}{{1_000, true}, {65_535, true}, {65_536, false}} {
+		built := func(mode int32) *affinity.History {
+			was := affinity.SetBaseMode(mode)
+			defer affinity.SetBaseMode(was)
+			b := affinity.NewBuilder(base)
+			add(b, 20_000, tc.n)
+			h, err := b.Build(ctx)
+			require.NoError(t, err)
+			return h
+		}
+		h := built(affinity.BaseAuto)
+		_, ok := h.ChangedSince(base)
+		require.Equal(t, tc.lineage, ok, "%d lines on 20,000", tc.n)
+		if !ok {
+			require.Equal(t, viewHistory(built(affinity.BaseOver)), viewHistory(h), "%d lines on 20,000", tc.n)
+		}
 	}
 }
