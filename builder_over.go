@@ -515,7 +515,7 @@ func (b *Builder) overEvents(h *History, base *History, erased func(int) bool, n
 			blo, bhi = base.evOff[c], base.evOff[c+1]
 		}
 		if len(s) == 0 {
-			if bhi > blo || (c < nc0 && !erased(c)) {
+			if c < nc0 && !erased(c) {
 				// a run of base customers without new events, none erased
 				c1 := c
 				for c1+1 < nc0 && off[c1+1] == off[c1+2] && !erased(c1+1) {
