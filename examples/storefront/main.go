@@ -102,7 +102,7 @@ func run(c config, log *slog.Logger) error {
 	}
 	snap := s.Snapshot()
 	log.Info("shop open", "customers", snap.History().NumCustomers(), "lines", snap.History().NumLines(),
-		"as_of", snap.AsOf(), "took", time.Since(t0).Round(time.Millisecond))
+		"as_of", snap.AsOf(), "took", time.Since(t0).Round(time.Millisecond).String())
 	srv := newServer(s, log)
 	if feed != nil {
 		go srv.poll(ctx, feed, c.refresh)

@@ -392,7 +392,7 @@ func (srv *server) poll(ctx context.Context, feed shop.Source, every time.Durati
 		}
 		if after := srv.shop.Snapshot(); after != before {
 			srv.metrics.refreshed()
-			srv.log.Info("refreshed", "lines", after.History().NumLines(), "as_of", after.AsOf(), "took", time.Since(t0).Round(time.Millisecond))
+			srv.log.Info("refreshed", "lines", after.History().NumLines(), "as_of", after.AsOf(), "took", time.Since(t0).Round(time.Millisecond).String())
 		}
 	}
 }
