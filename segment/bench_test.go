@@ -373,6 +373,7 @@ func BenchmarkQueries(b *testing.B) {
 		`lifecycle("lapsing") and frequency >= 4`,
 		fmt.Sprintf(`top(%q, 1) and monetary >= 100`, xPath),
 		fmt.Sprintf(`lift(%q) >= 2 and recency <= 30d`, xPath),
+		fmt.Sprintf(`affinity(%q) >= 0.3`, xPath),
 		fmt.Sprintf(`bought(%q within 30d)`, xPath),
 		`active between "2025-11-25" and "2025-12-02"`,
 		`rscore >= 4 and fscore >= 4 and mscore >= 4`,

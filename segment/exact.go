@@ -165,25 +165,20 @@ func (p *exactPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bi
 	band := roaring.AndNot(cand, sure)
 	r := sure
 	// The band's stored shares are the few values of [cLo, cHi] outside
-	// [sLo, sHi]: one Equal per value gives every member its stored share
-	// at the cost of a few intersections, not a lookup per slice and member.
-	top := v.Base + 1<<len(v.Slices) - 1
-	for q := max(cLo, v.Base); q <= min(cHi, top) && !band.IsEmpty(); q++ {
-		if q >= sLo && q <= sHi {
-			if sHi >= top {
-				break
-			}
-			q = sHi
-			continue
-		}
-		eq := v.Equal(band.Clone(), q)
-		band.AndNot(eq)
-		it := eq.Iterator()
-		for it.HasNext() {
-			if c := it.Next(); in(c, q) {
-				r.Add(c)
+	// [sLo, sHi]: one decoding pass over the slices gives every member its
+	// stored share (three Equal passes, one per value, took 15 % of a
+	// share query on a million customers).
+	if !band.IsEmpty() {
+		qs := v.Values(nil, band)
+		ids := band.ToArray()
+		k := 0
+		for i, c := range ids {
+			if in(c, qs[i]) {
+				ids[k] = c
+				k++
 			}
 		}
+		r.AddMany(ids[:k])
 	}
 	if missing != nil {
 		r.Or(missing)

@@ -71,34 +71,87 @@ func TestSortedKeys(t *testing.T) {
 func BenchmarkSortedKeys(b *testing.B) {
 	const n = 1_000_000
 	rng := rand.New(rand.NewPCG(4, 4))
-	var ab affinity.Builder
-	at := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
-	for i, k := range rng.Perm(n) {
-		if err := ab.Add(affinity.Purchase{Customer: "c" + strconv.Itoa(10_000_000+k), Product: "p", Time: at.Add(time.Duration(i) * time.Second), Quantity: 1, Price: 1}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	h, err := ab.Build(context.Background())
-	if err != nil {
-		b.Fatal(err)
-	}
-	x, err := segment.Build(context.Background(), h, h.Latest(), segment.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	x := permutedIndex(b, rng, n)
 	x.SortedKeys(roaring.New()) // the key ranking, once
-	for _, share := range []float64{0.001, 0.003, 0.01, 0.03, 0.06, 0.12, 0.3} {
+	for _, share := range []float64{0.001, 0.003, 0.01, 0.03, 0.06, 0.12, 0.3, 0.6} {
 		set := roaring.New()
 		for c := range n {
 			if rng.Float64() < share {
 				set.Add(uint32(c))
 			}
 		}
-		b.Run("share="+strconv.FormatFloat(share, 'f', -1, 64), func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				x.SortedKeys(set)
+		for path, name := range []string{"chosen", "radix", "marks", "walk"} {
+			b.Run("share="+strconv.FormatFloat(share, 'f', -1, 64)+"/"+name, func(b *testing.B) {
+				defer segment.SortedPath(path - 1)()
+				b.ReportAllocs()
+				for b.Loop() {
+					x.SortedKeys(set)
+				}
+			})
+		}
+	}
+}
+
+// permutedIndex returns the index of n customers whose keys are in an
+// order of their own, unrelated to the ids.
+func permutedIndex(tb testing.TB, rng *rand.Rand, n int) *segment.Index {
+	tb.Helper()
+	var ab affinity.Builder
+	at := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	for i, k := range rng.Perm(n) {
+		if err := ab.Add(affinity.Purchase{Customer: "c" + strconv.Itoa(10_000_000+k), Product: "p", Time: at.Add(time.Duration(i) * time.Second), Quantity: 1, Price: 1}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	h, err := ab.Build(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	x, err := segment.Build(context.Background(), h, h.Latest(), segment.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return x
+}
+
+// TestSortedRanksPaths checks each way of ordering a set's keys (radix
+// sort of the ranks, marks of the ranks, walk of all keys) against a sort
+// of the set's keys, for random sets from empty to all customers, with
+// ids beyond the index, on keys in random order.
+func TestSortedRanksPaths(t *testing.T) {
+	const n = 3000
+	rng := rand.New(rand.NewPCG(8, 8))
+	x := permutedIndex(t, rng, n)
+	for round := range 60 {
+		share := []float64{0, 0.001, 0.01, 0.1, 0.4, 0.7, 1}[round%7]
+		set := roaring.New()
+		for c := range n + 100 { // a hundred ids beyond the index
+			if rng.Float64() < share {
+				set.Add(uint32(c))
 			}
-		})
+		}
+		var want []string
+		for _, c := range set.ToArray() {
+			if c < n {
+				want = append(want, x.CustomerKey(affinity.CustomerID(c)))
+			}
+		}
+		slices.Sort(want)
+		var wantIDs []affinity.CustomerID
+		for _, k := range want {
+			c, _ := x.LookupCustomer(k)
+			wantIDs = append(wantIDs, c)
+		}
+		for path := -1; path <= 2; path++ {
+			restore := segment.SortedPath(path)
+			keys, ids := x.SortedKeys(set), x.SortedIDs(set)
+			restore()
+			if len(keys)+len(want) > 0 && !slices.Equal(keys, want) {
+				t.Fatalf("round %d, path %d: %d keys, want %d", round, path, len(keys), len(want))
+			}
+			if len(ids)+len(wantIDs) > 0 && !slices.Equal(ids, wantIDs) {
+				t.Fatalf("round %d, path %d: %d ids, want %d", round, path, len(ids), len(wantIDs))
+			}
+		}
 	}
 }

@@ -95,6 +95,10 @@ func (b *BSI) AtLeast(cand *roaring.Bitmap, t int64) *roaring.Bitmap {
 	if bits.Len64(c) > len(b.Slices) {
 		return roaring.New()
 	}
+	if b.dense(cand, c, c) {
+		ge, _ := b.geWords(cand, c, c, false, false)
+		return ge
+	}
 	return b.compare(cand, c, true)
 }
 
@@ -105,8 +109,12 @@ func (b *BSI) AtMost(cand *roaring.Bitmap, t int64) *roaring.Bitmap {
 		return roaring.New()
 	}
 	c := uint64(t - b.Base)
-	if bits.Len64(c) > len(b.Slices) {
+	if bits.Len64(c) > len(b.Slices) || c+1 == 1<<len(b.Slices) {
 		return cand
+	}
+	if b.dense(cand, c+1, c+1) { // ≤ c is cand less ≥ c+1
+		le, _ := b.geWords(cand, c+1, c+1, false, true)
+		return le
 	}
 	return b.compare(cand, c, false)
 }
@@ -211,6 +219,9 @@ func (b *BSI) AtLeastPair(cand *roaring.Bitmap, t1, t2 int64) (ge1, ge2 *roaring
 		return b.AtLeast(cand, t1), roaring.New()
 	}
 	c1, c2 := uint64(t1-b.Base), uint64(t2-b.Base)
+	if b.dense(cand, c1, c2) {
+		return b.geWords(cand, c1, c2, true, false)
+	}
 	acc := roaring.New() // columns above both thresholds
 	eq := cand
 	j := k - 1

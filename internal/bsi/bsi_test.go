@@ -37,10 +37,27 @@ func columns(rng *rand.Rand, n int, base, span int64) ([]uint32, []int64) {
 	return ids, vals
 }
 
+// forms runs test with the comparisons in their bitmap form, their word
+// form, and choosing between them by density.
+func forms(t *testing.T, test func(t *testing.T)) {
+	for _, f := range []struct {
+		name string
+		mode int
+	}{{"bitmaps", -1}, {"words", 1}, {"chosen", 0}} {
+		t.Run(f.name, func(t *testing.T) {
+			defer bsi.SetWords(f.mode)()
+			test(t)
+		})
+	}
+}
+
 // TestBSIMatchesNaive checks every operation against a map of values, for
 // random columns, values (negative bases included), candidate sets and
-// thresholds on, between and beyond the values.
-func TestBSIMatchesNaive(t *testing.T) {
+// thresholds on, between and beyond the values, with the comparisons in
+// each form.
+func TestBSIMatchesNaive(t *testing.T) { forms(t, testBSIMatchesNaive) }
+
+func testBSIMatchesNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var bb bsi.Builder
 	for round := range 60 {
@@ -85,6 +102,10 @@ func TestBSIMatchesNaive(t *testing.T) {
 			require.Equal(t, naive(func(v int64) bool { return v >= tv }), arr(x.AtLeast(cand.Clone(), tv)), "≥ %d", tv)
 			require.Equal(t, naive(func(v int64) bool { return v <= tv }), arr(x.AtMost(cand.Clone(), tv)), "≤ %d", tv)
 			require.Equal(t, naive(func(v int64) bool { return v == tv }), arr(x.Equal(cand.Clone(), tv)), "= %d", tv)
+			t2 := tv + []int64{0, 1, 2, 5, 1 << 12}[rng.IntN(5)]
+			g1, g2 := x.AtLeastPair(cand.Clone(), tv, t2)
+			require.Equal(t, naive(func(v int64) bool { return v >= tv }), arr(g1), "pair ≥ %d", tv)
+			require.Equal(t, naive(func(v int64) bool { return v >= t2 }), arr(g2), "pair ≥ %d", t2)
 			var sum int64
 			for _, c := range cand.ToArray() {
 				sum += value[c]
@@ -104,7 +125,9 @@ func TestBuildEmptyAndConstant(t *testing.T) {
 	require.True(t, x.AtLeast(roaring.BitmapOf(3, 9), 8).IsEmpty())
 }
 
-func TestAtLeastPairMatchesAtLeast(t *testing.T) {
+func TestAtLeastPairMatchesAtLeast(t *testing.T) { forms(t, testAtLeastPairMatchesAtLeast) }
+
+func testAtLeastPairMatchesAtLeast(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	var bb bsi.Builder
 	for round := range 200 {

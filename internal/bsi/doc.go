@@ -12,8 +12,8 @@
 //
 //	                               this package   roaring.BSI
 //	build from sorted columns           99 ms        392 ms
-//	share ≥ 0.3, every column          0.93 ms        161 ms
-//	share ≥ 0.3, 10 % candidates       1.09 ms        7.6 ms
+//	share ≥ 0.3, every column          0.40 ms        161 ms
+//	share ≥ 0.3, 10 % candidates       0.81 ms        7.6 ms
 //	sum over 10 % candidates           85 µs         135 µs
 //
 // The reasons:
@@ -21,6 +21,10 @@
 //   - comparisons take a candidate set and narrow it in place, so that a
 //     conjunction works on what earlier operands left instead of on every
 //     column, and pick the cheaper of a comparison and its complement;
+//   - on dense candidates, a comparison copies the candidates and the
+//     slices it needs into plain words once and decides 64 columns at a
+//     time in registers, instead of two or three bitmap operations per
+//     slice (before that, the two comparisons above took 0.93 and 1.09 ms);
 //   - the slices are built in one pass from sorted columns by writing
 //     roaring's serialization ([roaringio.Writer]) rather than by a
 //     SetValue per column;

@@ -1,0 +1,172 @@
+package bsi
+
+import (
+	"math/bits"
+	"sync"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// Comparisons on words.
+//
+// The slice-at-a-time walk of compare costs two or three bitmap operations
+// per slice, each reading two bitmaps and writing a third. When the
+// candidates are dense, it is cheaper to copy the candidates and the
+// slices once into plain words and run the whole walk for 64 columns at a
+// time in registers: every slice is read once and nothing is written until
+// the result. Measured by BenchmarkRange on a million columns with 14-bit
+// values (go test -run '^$' -bench Range -benchtime 50x ./internal/bsi/),
+// "≥" on every column takes 0.40–0.43 ms on words against 0.83–0.85 ms
+// by the walk, and on a candidate set of a tenth of the columns 0.81–0.91
+// against 1.14 ms; in package segment, lift and monetary thresholds on a
+// million customers take half the time. The walk stays for sparse
+// candidates, where its array containers cost less than the words of the
+// whole id range, and for comparisons that visit few slices.
+
+// wordsSlices is the fewest slices a comparison visits for the word form:
+// over fewer (RFM scores take three) the few bitmap operations of the walk
+// cost less than copying the slices and the result (measured by
+// BenchmarkQueries in package segment: "rscore >= 4 and fscore >= 4 and
+// mscore >= 4" took 35 % longer on words).
+const wordsSlices = 6
+
+// wordsDensity is the divisor of the words of the id range above which
+// the candidates are dense enough for the words: at least one candidate
+// per wordsDensity words.
+const wordsDensity = 4
+
+// useWords is the test hook that forces the word or the bitmap form:
+// 0 chooses by density, 1 always words, -1 never.
+var useWords = 0
+
+// wordPool holds the scratch words of the comparisons.
+var wordPool = sync.Pool{New: func() any { return new([]uint64) }}
+
+// dense reports whether a comparison on cand with thresholds c1 and c2
+// takes the word form.
+func (b *BSI) dense(cand *roaring.Bitmap, c1, c2 uint64) bool {
+	switch useWords {
+	case 1:
+		return !cand.IsEmpty()
+	case -1:
+		return false
+	}
+	stop := min(bits.TrailingZeros64(c1), bits.TrailingZeros64(c2))
+	if cand.IsEmpty() || len(b.Slices)-stop < wordsSlices {
+		return false
+	}
+	return cand.GetCardinality()*wordsDensity >= uint64(b.span(cand))
+}
+
+// span returns the number of words that cover cand and every slice.
+func (b *BSI) span(cand *roaring.Bitmap) int {
+	top := cand.Maximum()
+	for _, s := range b.Slices {
+		if !s.IsEmpty() {
+			top = max(top, s.Maximum())
+		}
+	}
+	return int(top/64) + 1
+}
+
+// geWords returns the columns of cand whose stored offset is ≥ c1 and
+// those whose offset is ≥ c2 (c1, c2 ≥ 1 and below 2^k, the second only
+// when two is set), computed on words; with below set, the first result
+// is instead the columns of cand below c1.
+func (b *BSI) geWords(cand *roaring.Bitmap, c1, c2 uint64, two, below bool) (ge1, ge2 *roaring.Bitmap) {
+	if !two {
+		c2 = c1
+	}
+	k := len(b.Slices)
+	// below the lowest 1 of a threshold, every column that agrees with it
+	// so far qualifies: those slices are not needed
+	stop := min(bits.TrailingZeros64(c1), bits.TrailingZeros64(c2))
+	n := b.span(cand)
+	need := (k - stop + 3) * n
+	wp := wordPool.Get().(*[]uint64)
+	defer wordPool.Put(wp)
+	if cap(*wp) < need {
+		*wp = make([]uint64, need)
+	}
+	w := (*wp)[:need]
+	clear(w[:(k-stop+1)*n])
+	sl := make([][]uint64, k)
+	for j := stop; j < k; j++ {
+		sl[j] = w[(j-stop)*n : (j-stop+1)*n]
+		b.Slices[j].WriteDenseTo(sl[j])
+	}
+	at := (k - stop) * n
+	cw := w[at : at+n]
+	cand.WriteDenseTo(cw)
+	o1 := w[at+n : at+2*n]
+	o2 := w[at+2*n : at+3*n]
+	geKernel(sl, cw, c1, c2, o1, o2)
+	if below {
+		for i, c := range cw {
+			o1[i] = c &^ o1[i]
+		}
+	}
+	ge1 = roaring.FromDense(o1, true)
+	if two {
+		ge2 = roaring.FromDense(o2, true)
+	}
+	return ge1, ge2
+}
+
+// geChunk is the number of words geKernel keeps in flight: the state of
+// two walks over them stays within the first-level cache.
+const geChunk = 256
+
+// geKernel writes to o1 and o2 the words of the columns of cand whose
+// value in the slices sl (nil below the lowest 1 of either threshold) is ≥ c1 and ≥ c2: the walk of
+// compare, a chunk of words at a time, shared while the thresholds agree.
+func geKernel(sl [][]uint64, cand []uint64, c1, c2 uint64, o1, o2 []uint64) {
+	k := len(sl)
+	stop1, stop2 := bits.TrailingZeros64(c1), bits.TrailingZeros64(c2)
+	var eq1, gt1, eq2, gt2 [geChunk]uint64
+	for lo := 0; lo < len(cand); lo += geChunk {
+		hi := min(lo+geChunk, len(cand))
+		m := hi - lo
+		e1, g1 := eq1[:m], gt1[:m]
+		copy(e1, cand[lo:hi])
+		clear(g1)
+		j := k - 1
+		for ; j >= max(stop1, stop2) && c1>>j&1 == c2>>j&1; j-- {
+			geStep(e1, g1, sl[j][lo:hi], c1>>j&1 == 1)
+		}
+		e2, g2 := eq2[:m], gt2[:m]
+		copy(e2, e1)
+		copy(g2, g1)
+		for j1 := j; j1 >= stop1; j1-- {
+			geStep(e1, g1, sl[j1][lo:hi], c1>>j1&1 == 1)
+		}
+		for j2 := j; j2 >= stop2; j2-- {
+			geStep(e2, g2, sl[j2][lo:hi], c2>>j2&1 == 1)
+		}
+		out1, out2 := o1[lo:hi], o2[lo:hi]
+		for i := range out1 {
+			out1[i] = g1[i] | e1[i]
+		}
+		for i := range out2 {
+			out2[i] = g2[i] | e2[i]
+		}
+	}
+}
+
+// geStep applies slice s to the columns eq that agree with the threshold
+// so far and the columns gt above it: at a 1 bit of the threshold a column
+// without the bit falls below, at a 0 bit a column with it rises above.
+func geStep(eq, gt, s []uint64, one bool) {
+	s = s[:len(eq)]
+	gt = gt[:len(eq)]
+	if one {
+		for i := range eq {
+			eq[i] &= s[i]
+		}
+		return
+	}
+	for i := range eq {
+		gt[i] |= eq[i] & s[i]
+		eq[i] &^= s[i]
+	}
+}
