@@ -2,6 +2,7 @@ package shop
 
 import (
 	"cmp"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -85,13 +86,17 @@ type Audience struct {
 // A query that does not parse returns a *segment.SyntaxError with the
 // position of the problem.
 func (s *Snapshot) Segment(query string) (*Audience, error) {
-	if s.seg == nil {
+	x, err := s.segs.get(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	if x == nil {
 		if _, err := segment.Parse(query); err != nil {
 			return nil, err
 		}
 		return s.audience(query, roaring.New()), nil
 	}
-	set, err := s.seg.Query(query)
+	set, err := x.Query(query)
 	if err != nil {
 		return nil, err
 	}
@@ -105,10 +110,11 @@ func (s *Snapshot) Audience(name string, set *roaring.Bitmap) *Audience {
 }
 
 func (s *Snapshot) audience(name string, set *roaring.Bitmap) *Audience {
-	if s.seg == nil {
+	x := s.Segments()
+	if x == nil {
 		return &Audience{snap: s, query: name, set: roaring.New(), stats: segment.Stats{Name: name}}
 	}
-	return &Audience{snap: s, query: name, set: set, stats: s.seg.Stats(name, set)}
+	return &Audience{snap: s, query: name, set: set, stats: x.Stats(name, set)}
 }
 
 // Query returns the query (or name) the audience was made from.
@@ -195,7 +201,7 @@ func (a *Audience) All(order Order) ([]Member, error) {
 func (a *Audience) knownIDs() []uint32 {
 	a.knownOnce.Do(func() {
 		a.knownSet = roaring.New()
-		if x := a.snap.seg; x != nil {
+		if x := a.snap.Segments(); x != nil {
 			a.knownSet = roaring.And(a.set, x.All())
 		}
 		a.known = a.knownSet.ToArray()
@@ -217,7 +223,7 @@ func (a *Audience) load() []Member {
 		if len(ids) == 0 {
 			return
 		}
-		fs := a.snap.seg.FeaturesOf(a.knownSet)
+		fs := a.snap.Segments().FeaturesOf(a.knownSet)
 		for i, f := range fs {
 			a.members[i] = a.member(affinity.CustomerID(ids[i]), f)
 		}
@@ -232,7 +238,7 @@ func (a *Audience) membersOf(ids []affinity.CustomerID) []Member {
 	for _, c := range ids {
 		bm.Add(uint32(c))
 	}
-	fs := a.snap.seg.FeaturesOf(bm) // in id order
+	fs := a.snap.Segments().FeaturesOf(bm) // in id order
 	byID := bm.ToArray()
 	out := make([]Member, len(ids))
 	for i, c := range ids {
@@ -256,7 +262,7 @@ func (a *Audience) member(c affinity.CustomerID, f segment.Features) Member {
 // order.
 func (a *Audience) sorted(order Order) []affinity.CustomerID {
 	a.once[order].Do(func() {
-		x := a.snap.seg
+		x := a.snap.Segments()
 		if x == nil {
 			return
 		}

@@ -88,8 +88,12 @@ func (s *Snapshot) Profile(ctx context.Context, key string) (Profile, error) {
 		return p, nil
 	}
 	p.Known = true
-	if s.seg != nil {
-		if f, ok := s.seg.Features(c); ok {
+	x, err := s.segs.get(ctx)
+	if err != nil {
+		return p, err
+	}
+	if x != nil {
+		if f, ok := x.Features(c); ok {
 			p.Orders, p.Spend, p.AOV, p.R, p.F, p.M, p.RFM, p.Stage = f.Frequency, f.Monetary, f.AOV, f.R, f.F, f.M, f.RFM, f.Stage
 		}
 	}

@@ -67,6 +67,7 @@ func BenchmarkRecommendDuringRefresh(b *testing.B) {
 							b.Error(err)
 							return
 						}
+						s.Snapshot().Segments() // the index the refresh builds in the background
 						refreshes.Add(1)
 					}
 				})

@@ -71,7 +71,7 @@ func OpenHistory(ctx context.Context, h *affinity.History, opts Options) (*Shop,
 		return nil, err
 	}
 	s := &Shop{set: set, stock: map[string]bool{}}
-	snap, err := newSnapshot(ctx, h, dataset.Report{Format: "history"}, set, nil, opts.Workers)
+	snap, err := newSnapshot(ctx, h, dataset.Report{Format: "history"}, set, nil, opts.Workers, false)
 	if err != nil {
 		return nil, err
 	}
@@ -101,10 +101,19 @@ func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 // ([similarity.Recount]) copy the unchanged customers' baskets and recount
 // only the rows of the products in changed orders; the engine
 // ([recommend.Renew]) updates the buyer-category profiles of the changed
-// customers' products. The segment index, the neighbour lists and the
-// rest of the engine are rebuilt in full. Everything runs on
+// customers' products. The neighbour lists and the rest of the engine are
+// rebuilt in full. The segment index is rebuilt in full too, but after
+// the new snapshot is served: Refresh returns, and recommendations see
+// the change, without waiting for it, while [Snapshot.Segments],
+// [Snapshot.Segment] and audiences wait for the new snapshot's index
+// (their answers are as of the new snapshot, never the old one's). A
+// shop that serves profiles ([Snapshot.Profile], [Snapshot.Value]) has
+// the index built before the swap instead, as profiles read it in
+// requests. A refresh that comes before the last one's index is done
+// stops that build unless someone waits for it. Everything runs on
 // [Options.RefreshWorkers] goroutines so that a core stays free for the
-// requests served meanwhile.
+// requests served meanwhile; the segment step's progress is reported
+// from the background build.
 func (s *Shop) Refresh(ctx context.Context, src Source) error {
 	if ctx == nil {
 		return ErrNilContext
@@ -154,7 +163,10 @@ func (s *Shop) publish(ctx context.Context, b *affinity.Builder, rep dataset.Rep
 	if cur != nil && cur.h == h {
 		return nil // the source changed nothing: keep the snapshot
 	}
-	snap, err := newSnapshot(ctx, h, rep, s.set, cur, workers)
+	// A refresh serves the new snapshot before its segment index is built,
+	// unless the shop serves profiles, which read the index in requests.
+	background := cur != nil && !cur.valuesAsked()
+	snap, err := newSnapshot(ctx, h, rep, s.set, cur, workers, background)
 	if err != nil {
 		return err
 	}
@@ -168,6 +180,10 @@ func (s *Shop) publish(ctx context.Context, b *affinity.Builder, rep dataset.Rep
 	defer s.mu.Unlock()
 	s.applyStock(snap)
 	s.cur.Store(snap)
+	if cur != nil {
+		cur.segs.replaced()
+	}
+	snap.segs.begin()
 	return nil
 }
 

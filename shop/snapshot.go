@@ -24,7 +24,7 @@ type Snapshot struct {
 	h        *affinity.History
 	asOf     time.Time
 	report   dataset.Report
-	seg      *segment.Index
+	segs     *segIndex
 	nb       *similarity.Index
 	counts   *similarity.Counts // what nb was built from; the next refresh recounts from it
 	eng      *recommend.Engine
@@ -49,8 +49,10 @@ var emptyAsOf = time.Unix(0, 0).UTC()
 // snapshot of an earlier History of the same shop (h built on prev's
 // with affinity.NewBuilder): the co-purchase counts are then recounted
 // from prev's (similarity.Recount), in time proportional to the change.
-// workers is the number of goroutines of each build step.
-func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, set *settings, prev *Snapshot, workers int) (*Snapshot, error) {
+// workers is the number of goroutines of each build step. With background
+// set, the segment index is left to be built once the snapshot is served
+// (see segIndex).
+func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, set *settings, prev *Snapshot, workers int, background bool) (*Snapshot, error) {
 	o := set.o
 	asOf := o.AsOf
 	if asOf.IsZero() {
@@ -91,16 +93,29 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	segOpts.Lookback = segOpts.Lookback.Or(DefaultLookback)
 	s.lookback = segOpts.Lookback
 	segOpts.Workers = workers
-	done := step(prog, "segment", int64(h.NumCustomers()), "customers")
-	var err error
-	if h.NumOrders() > 0 || h.NumEvents() > 0 {
-		// A shop without any order yet has no segment index: its
-		// audiences are empty.
-		if s.seg, err = segment.Build(ctx, h, asOf, segOpts); err != nil {
+	buildSeg := func(ctx context.Context) (*segment.Index, error) {
+		if h.NumOrders() == 0 && h.NumEvents() == 0 {
+			// A shop without any order yet has no segment index: its
+			// audiences are empty.
+			return nil, nil
+		}
+		done := step(prog, "segment", int64(h.NumCustomers()), "customers")
+		x, err := segment.Build(ctx, h, asOf, segOpts)
+		if err != nil {
 			return nil, fmt.Errorf("shop: segment index: %w", err)
 		}
+		done()
+		return x, nil
 	}
-	done()
+	if background {
+		s.segs = laterSeg(buildSeg) // begun once the snapshot is served
+	} else {
+		x, err := buildSeg(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.segs = builtSeg(x)
+	}
 
 	co := similarity.CountOptions{Scope: set.scope, Workers: workers, Exclude: s.nonMerch}
 	if h.NumOrders() == 0 && h.NumEvents() > 0 {
@@ -111,8 +126,9 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	if co.Scope != similarity.Basket {
 		s.unit = "customers"
 	}
-	done = step(prog, "count", int64(h.NumLines()+h.NumEvents()), "lines")
+	done := step(prog, "count", int64(h.NumLines()+h.NumEvents()), "lines")
 	var counts *similarity.Counts
+	var err error
 	if prev != nil && prev.counts != nil {
 		counts, err = similarity.Recount(ctx, prev.counts, prev.h, h, asOf, co)
 	} else {
@@ -236,8 +252,21 @@ func (s *Snapshot) AsOf() time.Time { return s.asOf }
 func (s *Snapshot) Report() dataset.Report { return s.report }
 
 // Segments returns the segment index; nil for a shop without any order
-// or event yet.
-func (s *Snapshot) Segments() *segment.Index { return s.seg }
+// or event yet. After [Shop.Refresh] the index of the new snapshot is
+// built in the background (Refresh returns once recommendations see the
+// change); Segments waits for it. [Snapshot.SegmentIndex] waits within a
+// context.
+func (s *Snapshot) Segments() *segment.Index {
+	x, _ := s.segs.get(context.Background())
+	return x
+}
+
+// SegmentIndex returns the segment index like [Snapshot.Segments],
+// waiting for its build until ctx is done, and the build's error if it
+// failed.
+func (s *Snapshot) SegmentIndex(ctx context.Context) (*segment.Index, error) {
+	return s.segs.get(ctx)
+}
 
 // Neighbors returns the co-purchase neighbour index.
 func (s *Snapshot) Neighbors() *similarity.Index { return s.nb }

@@ -8,8 +8,11 @@
 //	go run ./examples/storefront -data orders.csv.gz -format onlineretail
 //	go run ./examples/storefront -orders-db postgres://user:pw@127.0.0.1/shop -refresh 10s
 //
-// Requests never wait for a refresh and never see a half-built state: a
-// refresh builds the next snapshot beside the current one and swaps it in.
+// Requests never see a half-built state: a refresh builds the next
+// snapshot beside the current one and swaps it in. Recommendation
+// requests never wait; segment requests right after a refresh wait for
+// the new snapshot's segment index, which is built after the swap (a
+// shop that has served a profile builds it before the swap).
 package main
 
 import (

@@ -1,0 +1,129 @@
+package shop
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/shopaffinity/affinity/segment"
+)
+
+// TestSegIndexStates drives segIndex with a build that runs until it is
+// released or stopped: a replaced build without waiters stops, a later
+// get starts it again and gets its result; a build with a waiter is not
+// stopped by the replacement; a waiter whose context ends leaves without
+// the index; every caller gets the one result; errors other than a stop
+// are final.
+func TestSegIndexStates(t *testing.T) {
+	x := new(segment.Index)
+	var builds atomic.Int32
+	release := make(chan struct{})
+	build := func(ctx context.Context) (*segment.Index, error) {
+		builds.Add(1)
+		select {
+		case <-release:
+			return x, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+
+	// replaced while nobody waits: the build stops, get builds again
+	g := beginSeg(build)
+	g.replaced()
+	waitFor(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.cancel == nil })
+	if n := builds.Load(); n != 1 {
+		t.Fatalf("%d builds before get, want 1", n)
+	}
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	if got, err := g.get(ended); !errors.Is(err, context.Canceled) || got != nil {
+		t.Fatalf("get with an ended context = %v, %v", got, err)
+	}
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			if got, err := g.get(context.Background()); got != x || err != nil {
+				t.Errorf("get = %v, %v", got, err)
+			}
+		})
+	}
+	waitFor(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.waiters == 3 })
+	g.replaced() // waiters: not stopped
+	close(release)
+	wg.Wait()
+	if n := builds.Load(); n != 2 {
+		t.Fatalf("%d builds, want 2 (the stopped one and the one get started)", n)
+	}
+	if got, err := g.get(context.Background()); got != x || err != nil {
+		t.Fatalf("get after the build = %v, %v", got, err)
+	}
+
+	// a get that comes after the stop but before the stopped build
+	// returns starts it again
+	proceed := make(chan struct{})
+	var builds2 atomic.Int32
+	g = beginSeg(func(ctx context.Context) (*segment.Index, error) {
+		if builds2.Add(1) == 1 {
+			<-ctx.Done()
+			<-proceed
+			return nil, ctx.Err()
+		}
+		return x, nil
+	})
+	g.replaced()
+	res := make(chan *segment.Index)
+	go func() {
+		got, _ := g.get(context.Background())
+		res <- got
+	}()
+	waitFor(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.waiters == 1 })
+	close(proceed)
+	select {
+	case got := <-res:
+		if got != x {
+			t.Fatalf("get across a stop = %v", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("get across a stop never returned")
+	}
+	if n := builds2.Load(); n != 2 {
+		t.Fatalf("%d builds across a stop, want 2", n)
+	}
+
+	// an error that is not a stop is the result
+	bad := errors.New("bad")
+	g = beginSeg(func(context.Context) (*segment.Index, error) { return nil, bad })
+	if _, err := g.get(context.Background()); !errors.Is(err, bad) {
+		t.Fatalf("get = %v, want %v", err, bad)
+	}
+	g.replaced()
+	if _, err := g.get(context.Background()); !errors.Is(err, bad) {
+		t.Fatalf("get after replaced = %v, want %v", err, bad)
+	}
+
+	// an index built before the snapshot is served
+	if got, err := builtSeg(x).get(ended); got != x || err != nil {
+		t.Fatalf("built get = %v, %v", got, err)
+	}
+}
+
+// waitFor polls cond until it holds, failing after ten seconds.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for start := time.Now(); !cond(); time.Sleep(time.Millisecond) {
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("condition not reached")
+		}
+	}
+}
+
+// beginSeg returns the segIndex of build, started.
+func beginSeg(build func(context.Context) (*segment.Index, error)) *segIndex {
+	g := laterSeg(build)
+	g.begin()
+	return g
+}

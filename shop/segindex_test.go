@@ -1,0 +1,128 @@
+package shop_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/shop"
+)
+
+// indexBytes returns the snapshot's segment index in the file format.
+func indexBytes(t *testing.T, snap *shop.Snapshot) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	_, err := snap.Segments().WriteTo(&buf)
+	require.NoError(t, err)
+	return buf.Bytes()
+}
+
+// TestSegmentsAfterQuickRefreshes: refreshes build the segment index in
+// the background, and one that comes before the last one's index is done
+// stops that build. Every snapshot, the replaced ones held by a caller
+// included, still gives the index of its own History when asked (built
+// again on demand), to many callers at once, and the same as a shop
+// opened on that History.
+func TestSegmentsAfterQuickRefreshes(t *testing.T) {
+	ctx := context.Background()
+	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 4000, Products: 300, Categories: 20, Seed: 9, ViewsPerLine: -1})
+	opts := shop.Options{RefreshWorkers: 1}
+	s, err := shop.Open(ctx, shop.Storefront(sf), opts)
+	require.NoError(t, err)
+	var held []*shop.Snapshot
+	for round := range 5 {
+		h := s.Snapshot().History()
+		at := h.Latest().Add(time.Hour)
+		var lines []affinity.Purchase
+		for i := range 40 {
+			c := affinity.CustomerID((round*977 + i*131) % h.NumCustomers())
+			lines = append(lines, affinity.Purchase{Customer: h.CustomerKey(c), Order: fmt.Sprintf("r%d-%d", round, i),
+				Product: h.Catalog().ProductKey(affinity.ProductID((round + i) % h.Catalog().NumProducts())), Time: at, Quantity: 1, Price: 1990})
+		}
+		require.NoError(t, s.Refresh(ctx, shop.Purchases(slices.Values(lines))))
+		held = append(held, s.Snapshot()) // without asking for its index
+	}
+	for i, snap := range held {
+		want, err := shop.OpenHistory(ctx, snap.History(), opts)
+		require.NoError(t, err)
+		wantBytes := indexBytes(t, want.Snapshot())
+		var wg sync.WaitGroup
+		got := make([][]byte, 4)
+		for g := range got {
+			wg.Go(func() {
+				var buf bytes.Buffer
+				if _, err := snap.Segments().WriteTo(&buf); err == nil {
+					got[g] = buf.Bytes()
+				}
+			})
+		}
+		wg.Wait()
+		for g := range got {
+			require.True(t, bytes.Equal(wantBytes, got[g]), "snapshot %d, caller %d: index differs from a shop opened on its History", i, g)
+		}
+		a, err := snap.Segment("recency <= 1d")
+		require.NoError(t, err)
+		require.GreaterOrEqual(t, a.Len(), 40-1, "snapshot %d: the refresh's buyers are recent", i)
+	}
+}
+
+// TestSegmentIndexWaitsWithinContext: a caller whose context ends while
+// the index is being built gets the context's error; a later call gets
+// the index.
+func TestSegmentIndexWaitsWithinContext(t *testing.T) {
+	ctx := context.Background()
+	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 20000, Products: 500, Categories: 30, Seed: 4, ViewsPerLine: -1})
+	s, err := shop.Open(ctx, shop.Storefront(sf), shop.Options{RefreshWorkers: 1})
+	require.NoError(t, err)
+	h := s.Snapshot().History()
+	line := affinity.Purchase{Customer: h.CustomerKey(0), Order: "late", Product: h.Catalog().ProductKey(0), Time: h.Latest().Add(time.Hour), Quantity: 1, Price: 100}
+	require.NoError(t, s.Refresh(ctx, shop.Purchases(slices.Values([]affinity.Purchase{line}))))
+	snap := s.Snapshot()
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if x, err := snap.SegmentIndex(done); err != nil {
+		require.ErrorIs(t, err, context.Canceled)
+		require.Nil(t, x)
+	}
+	x, err := snap.SegmentIndex(ctx)
+	require.NoError(t, err)
+	require.Same(t, x, snap.Segments())
+	require.Equal(t, h.NumCustomers(), x.NumCustomers())
+}
+
+// A refresh returns once recommendations see the new orders; the new
+// snapshot's segment index is built after the swap, and SegmentIndex
+// waits for it (within the context) so that segment answers are as of the
+// new snapshot too.
+func ExampleSnapshot_SegmentIndex() {
+	ctx := context.Background()
+	s, err := shop.Open(ctx, shop.Demo(), shop.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	at := s.Snapshot().AsOf().Add(time.Hour)
+	order := []affinity.Purchase{{Customer: "walk-in-1", Order: "w1", Product: s.Snapshot().History().Catalog().ProductKey(0), Time: at, Quantity: 1, Price: 1250}}
+	if err := s.Refresh(ctx, shop.Purchases(slices.Values(order))); err != nil {
+		fmt.Println(err)
+		return
+	}
+	snap := s.Snapshot()
+	x, err := snap.SegmentIndex(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, known := x.LookupCustomer("walk-in-1")
+	fmt.Println("the new customer is in the index:", known)
+	// Output:
+	// the new customer is in the index: true
+}
