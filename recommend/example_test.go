@@ -171,3 +171,47 @@ func ExampleRenew() {
 	// shoe-trail 0.9015  same as New: true
 	// socks      0.9015  same as New: true
 }
+
+// CountRepeats tallies what RepeatShare divides; after a change built on
+// the History, RecountRepeats updates the tally from the changed customers
+// alone and gives what a full count gives.
+func ExampleRecountRepeats() {
+	ctx := context.Background()
+	t0 := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	var b affinity.Builder
+	add := func(b *affinity.Builder, cust, order string, day int, products ...string) {
+		for _, p := range products {
+			if err := b.Add(affinity.Purchase{Customer: cust, Product: p, Order: order, Time: t0.AddDate(0, 0, day), Quantity: 1, Price: affinity.MoneyScale}); err != nil {
+				panic(err)
+			}
+		}
+	}
+	add(&b, "ann", "a1", 0, "milk", "bread")
+	add(&b, "ann", "a2", 7, "milk", "eggs") // milk again: 1 repeat of 2
+	add(&b, "bob", "b1", 1, "coffee")
+	h0, err := b.Build(ctx)
+	if err != nil {
+		panic(err)
+	}
+	t, err := recommend.CountRepeats(ctx, h0, h0.Latest())
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%d of %d: %.2f\n", t.Repeat, t.Total, t.Share())
+
+	nb := affinity.NewBuilder(h0)
+	add(nb, "bob", "b2", 9, "coffee", "filters") // coffee again
+	h, err := nb.Build(ctx)
+	if err != nil {
+		panic(err)
+	}
+	t, err = recommend.RecountRepeats(ctx, t, h0, h, h.Latest())
+	if err != nil {
+		panic(err)
+	}
+	full, _ := recommend.CountRepeats(ctx, h, h.Latest())
+	fmt.Printf("%d of %d: %.2f, same as a full count: %v\n", t.Repeat, t.Total, t.Share(), t == full)
+	// Output:
+	// 1 of 2: 0.50
+	// 2 of 4: 0.50, same as a full count: true
+}

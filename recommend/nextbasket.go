@@ -197,55 +197,134 @@ func newRepeatModel(ctx context.Context, h *affinity.History, np int, asOf int64
 // a half or more) is served best in next-basket mode; a shop where it is
 // low (books, furniture) by explore items alone. Time is linear in the
 // lines of h; it returns an error for a nil ctx or h, a zero asOf, or
-// ctx.Err().
+// ctx.Err(). [CountRepeats] returns the counts it divides, which
+// [RecountRepeats] updates after a change in time proportional to it.
 func RepeatShare(ctx context.Context, h *affinity.History, asOf time.Time) (float64, error) {
-	switch {
-	case ctx == nil:
-		return 0, errors.New("recommend: nil context")
-	case h == nil:
-		return 0, errors.New("recommend: nil history")
+	t, err := CountRepeats(ctx, h, asOf)
+	return t.Share(), err
+}
+
+// RepeatTally holds what [RepeatShare] divides, as of AsOf: Repeat, the
+// distinct products of customers' next orders that the customer had
+// bought before, and Total, all distinct products of those orders.
+type RepeatTally struct {
+	Repeat, Total int64
+	AsOf          time.Time
+}
+
+// Share returns Repeat / Total, 0 without any next order.
+func (t RepeatTally) Share() float64 {
+	if t.Total == 0 {
+		return 0
 	}
-	if err := affinity.CheckAsOf("recommend", asOf); err != nil {
-		return 0, err
+	return float64(t.Repeat) / float64(t.Total)
+}
+
+// CountRepeats returns the tally of [RepeatShare] for h as of asOf, with
+// the same errors.
+func CountRepeats(ctx context.Context, h *affinity.History, asOf time.Time) (RepeatTally, error) {
+	if err := checkRepeats(ctx, h, asOf); err != nil {
+		return RepeatTally{}, err
 	}
-	end := asOf.Unix()
-	np := h.Catalog().NumProducts()
-	seen := make([]uint32, np) // customer+1 who bought it in an earlier order
-	inOrder := make([]uint32, np)
-	var repeat, total int64
+	t := RepeatTally{AsOf: asOf}
+	rs := newRepeatScratch(h)
 	for c := range h.NumCustomers() {
 		if c%4096 == 0 {
 			if err := ctx.Err(); err != nil {
-				return 0, err
+				return RepeatTally{}, err
 			}
 		}
-		mark := uint32(c) + 1
-		olo, ohi := h.CustomerOrders(affinity.CustomerID(c))
-		for o := olo; o < ohi && h.OrderUnix(o) <= end; o++ {
-			l0, l1 := h.OrderLines(o)
-			first := o == olo
-			for i := l0; i < l1; i++ {
-				p := h.LineProduct(i)
-				if h.LineQuantity(i) <= 0 || inOrder[p] == uint32(o)+1 {
-					continue
-				}
-				inOrder[p] = uint32(o) + 1
-				if !first {
-					total++
-					if seen[p] == mark {
-						repeat++
-					}
+		r, n := rs.customer(h, affinity.CustomerID(c), asOf.Unix())
+		t.Repeat += r
+		t.Total += n
+	}
+	return t, nil
+}
+
+// RecountRepeats returns CountRepeats(ctx, h, asOf) from prev, the tally
+// of prevH, when h was built on prevH by an [affinity.Builder] and
+// neither prev's as-of time nor asOf is before prevH's latest order or
+// event: the customers that did not change ([affinity.History.ChangedSince])
+// then count the same, and only the changed ones are counted again, in
+// prevH and in h. Otherwise it counts everything.
+func RecountRepeats(ctx context.Context, prev RepeatTally, prevH, h *affinity.History, asOf time.Time) (RepeatTally, error) {
+	if err := checkRepeats(ctx, h, asOf); err != nil {
+		return RepeatTally{}, err
+	}
+	ch, ok := h.ChangedSince(prevH)
+	if latest := prevH.Latest(); !ok || prev.AsOf.IsZero() || prev.AsOf.Before(latest) || asOf.Before(latest) {
+		return CountRepeats(ctx, h, asOf)
+	}
+	t := RepeatTally{Repeat: prev.Repeat, Total: prev.Total, AsOf: asOf}
+	old, cur := newRepeatScratch(prevH), newRepeatScratch(h)
+	pnc := affinity.CustomerID(prevH.NumCustomers())
+	for i, c := range ch.Customers {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return RepeatTally{}, err
+			}
+		}
+		if c < pnc {
+			r, n := old.customer(prevH, c, prev.AsOf.Unix())
+			t.Repeat -= r
+			t.Total -= n
+		}
+		r, n := cur.customer(h, c, asOf.Unix())
+		t.Repeat += r
+		t.Total += n
+	}
+	return t, nil
+}
+
+// checkRepeats checks the arguments of CountRepeats and RecountRepeats.
+func checkRepeats(ctx context.Context, h *affinity.History, asOf time.Time) error {
+	switch {
+	case ctx == nil:
+		return errors.New("recommend: nil context")
+	case h == nil:
+		return errors.New("recommend: nil history")
+	}
+	return affinity.CheckAsOf("recommend", asOf)
+}
+
+// repeatScratch marks products per customer and per order while counting
+// repeats in one History.
+type repeatScratch struct {
+	seen    []uint32 // customer+1 who bought the product in an earlier order
+	inOrder []uint32 // order+1 that has the product already
+}
+
+func newRepeatScratch(h *affinity.History) *repeatScratch {
+	np := h.Catalog().NumProducts()
+	return &repeatScratch{seen: make([]uint32, np), inOrder: make([]uint32, np)}
+}
+
+// customer returns customer c's repeat and total distinct products of
+// its orders at or before end after its first.
+func (rs *repeatScratch) customer(h *affinity.History, c affinity.CustomerID, end int64) (repeat, total int64) {
+	mark := uint32(c) + 1
+	olo, ohi := h.CustomerOrders(c)
+	for o := olo; o < ohi && h.OrderUnix(o) <= end; o++ {
+		l0, l1 := h.OrderLines(o)
+		first := o == olo
+		for i := l0; i < l1; i++ {
+			p := h.LineProduct(i)
+			if h.LineQuantity(i) <= 0 || rs.inOrder[p] == uint32(o)+1 {
+				continue
+			}
+			rs.inOrder[p] = uint32(o) + 1
+			if !first {
+				total++
+				if rs.seen[p] == mark {
+					repeat++
 				}
 			}
-			for i := l0; i < l1; i++ {
-				if h.LineQuantity(i) > 0 {
-					seen[h.LineProduct(i)] = mark
-				}
+		}
+		for i := l0; i < l1; i++ {
+			if h.LineQuantity(i) > 0 {
+				rs.seen[h.LineProduct(i)] = mark
 			}
 		}
 	}
-	if total == 0 {
-		return 0, nil
-	}
-	return float64(repeat) / float64(total), nil
+	return repeat, total
 }

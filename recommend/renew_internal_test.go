@@ -138,3 +138,40 @@ func TestRenewMatchesNew(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, updated, seeds, "profiles updated customer by customer in a third of the steps or more")
 }
+
+// TestRecountRepeatsMatchesCount: the tally of RepeatShare recounted for
+// the changed customers equals the one counted in full, over random
+// changes (small ones recounted, large ones rebuilt), as-of times at the
+// latest order, later, or before the earlier History's end (which counts
+// in full), and chains of recounts.
+func TestRecountRepeatsMatchesCount(t *testing.T) {
+	ctx := context.Background()
+	for seed := range uint64(30) {
+		r := rand.New(rand.NewPCG(seed, 9))
+		sf := dataset.Generate(dataset.SyntheticOptions{Customers: 100 + r.IntN(200), Products: 30 + r.IntN(60), Categories: 5, Seed: seed + 3, ViewsPerLine: -1})
+		h, err := sf.History(ctx)
+		require.NoError(t, err)
+		tally, err := CountRepeats(ctx, h, h.Latest())
+		require.NoError(t, err)
+		for step := range 4 {
+			msg := fmt.Sprintf("seed %d step %d", seed, step)
+			h2 := changeShop(t, r, h, r.IntN(6) == 0)
+			asOf := h2.Latest()
+			switch r.IntN(5) {
+			case 0:
+				asOf = asOf.Add(96 * time.Hour)
+			case 1:
+				asOf = h.Latest().Add(-48 * time.Hour)
+			}
+			got, err := RecountRepeats(ctx, tally, h, h2, asOf)
+			require.NoError(t, err, msg)
+			want, err := CountRepeats(ctx, h2, asOf)
+			require.NoError(t, err, msg)
+			require.Equal(t, want, got, msg)
+			share, err := RepeatShare(ctx, h2, asOf)
+			require.NoError(t, err, msg)
+			require.Equal(t, want.Share(), share, msg)
+			h, tally = h2, got
+		}
+	}
+}

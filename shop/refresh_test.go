@@ -87,6 +87,10 @@ func TestRefreshMatchesRebuild(t *testing.T) {
 			want := full.Snapshot()
 			msg := fmt.Sprintf("seed %d round %d", seed, round)
 			require.Equal(t, snapshotView(t, want), snapshotView(t, got), msg)
+			ws, wn := want.RepeatShare()
+			gs, gn := got.RepeatShare()
+			require.Equal(t, ws, gs, "%s: repeat share", msg)
+			require.Equal(t, wn, gn, "%s: next-basket mode", msg)
 			h := got.History()
 			for i := range 20 {
 				req := shop.Request{CustomerID: affinity.CustomerID(i * h.NumCustomers() / 20), ByID: true, K: 5}

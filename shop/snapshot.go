@@ -34,7 +34,8 @@ type Snapshot struct {
 	lookback affinity.Lookback
 	workers  int
 
-	repeatShare float64 // of the data, when measured
+	repeatShare float64                // of the data, when measured
+	repeats     *recommend.RepeatTally // what repeatShare divides; the next refresh recounts from it
 	nextBasket  bool
 	tuning      *recommend.Tuning // Options.Tune's result, when it ran
 
@@ -148,7 +149,14 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	ro := o.Recommend
 	ro.Exclude = s.nonMerch
 	if ro.NextBasket.RepeatWeight == 0 && o.NextBasket != Off {
-		if s.repeatShare, err = recommend.RepeatShare(ctx, h, asOf); err != nil {
+		var t recommend.RepeatTally
+		if prev != nil && prev.repeats != nil {
+			t, err = recommend.RecountRepeats(ctx, *prev.repeats, prev.h, h, asOf)
+		} else {
+			t, err = recommend.CountRepeats(ctx, h, asOf)
+		}
+		s.repeats, s.repeatShare = &t, t.Share()
+		if err != nil {
 			return nil, fmt.Errorf("shop: repeat share: %w", err)
 		}
 		if o.NextBasket == On || s.repeatShare >= DefaultRepeatShare {
