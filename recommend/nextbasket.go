@@ -246,13 +246,13 @@ func CountRepeats(ctx context.Context, h *affinity.History, asOf time.Time) (Rep
 // neither prev's as-of time nor asOf is before prevH's latest order or
 // event: the customers that did not change ([affinity.History.ChangedSince])
 // then count the same, and only the changed ones are counted again, in
-// prevH and in h. Otherwise it counts everything.
+// prevH and in h. Otherwise (a nil prevH included) it counts everything.
 func RecountRepeats(ctx context.Context, prev RepeatTally, prevH, h *affinity.History, asOf time.Time) (RepeatTally, error) {
 	if err := checkRepeats(ctx, h, asOf); err != nil {
 		return RepeatTally{}, err
 	}
-	ch, ok := h.ChangedSince(prevH)
-	if latest := prevH.Latest(); !ok || prev.AsOf.IsZero() || prev.AsOf.Before(latest) || asOf.Before(latest) {
+	ch, ok := h.ChangedSince(prevH) // false for a nil prevH
+	if !ok || prev.AsOf.IsZero() || prev.AsOf.Before(prevH.Latest()) || asOf.Before(prevH.Latest()) {
 		return CountRepeats(ctx, h, asOf)
 	}
 	t := RepeatTally{Repeat: prev.Repeat, Total: prev.Total, AsOf: asOf}

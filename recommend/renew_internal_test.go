@@ -153,6 +153,9 @@ func TestRecountRepeatsMatchesCount(t *testing.T) {
 		require.NoError(t, err)
 		tally, err := CountRepeats(ctx, h, h.Latest())
 		require.NoError(t, err)
+		fromNil, err := RecountRepeats(ctx, tally, nil, h, h.Latest()) // no earlier History: counted in full
+		require.NoError(t, err)
+		require.Equal(t, tally, fromNil)
 		for step := range 4 {
 			msg := fmt.Sprintf("seed %d step %d", seed, step)
 			h2 := changeShop(t, r, h, r.IntN(6) == 0)
