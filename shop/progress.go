@@ -2,6 +2,7 @@ package shop
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"time"
@@ -13,24 +14,39 @@ import (
 // to date on f — "segment 5000/5000 customers" — when f is a terminal,
 // and nil (no reports) otherwise, so that piped output stays clean. The
 // line is redrawn at most ten times a second and cleared when the last
-// build step ("engine") ends.
+// build step ("engine") ends, and again when a refresh's segment index,
+// built in the background after it, is done.
 func TerminalProgress(f *os.File) affinity.ProgressFunc {
 	if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
 		return nil
 	}
+	return statusLine(f)
+}
+
+// statusLine is TerminalProgress on any writer.
+func statusLine(w io.Writer) affinity.ProgressFunc {
 	var mu sync.Mutex
 	var last time.Time
+	built := false // the engine of the current build is done
 	return func(p affinity.Progress) {
 		mu.Lock()
 		defer mu.Unlock()
 		end := p.Total > 0 && p.Done == p.Total
-		if end && p.Step == "engine" {
-			fmt.Fprint(f, "\r\033[K")
+		switch {
+		case p.Step == "load" || p.Step == "history":
+			built = false // a new build
+		case end && p.Step == "engine":
+			built = true
+			fmt.Fprint(w, "\r\033[K")
+			return
+		case end && built:
+			// a step after the engine: the segment index of a refresh
+			fmt.Fprint(w, "\r\033[K")
 			return
 		}
 		if now := time.Now(); end || now.Sub(last) >= 100*time.Millisecond {
 			last = now
-			fmt.Fprintf(f, "\r\033[K%s", progressLine(p))
+			fmt.Fprintf(w, "\r\033[K%s", progressLine(p))
 		}
 	}
 }
