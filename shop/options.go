@@ -136,6 +136,9 @@ type Options struct {
 	// build step — "load" (bytes or rows), "history", "segment", "count",
 	// "neighbours", "engine", and with Tune "tune" (candidates) and
 	// "model" (a learned model's fit) — from the goroutine that builds.
+	// A refresh's "segment" step comes after its "engine" step, from the
+	// goroutine that builds the index in the background (see
+	// [Shop.Refresh]); one stopped by a newer refresh reports no end.
 	Progress affinity.ProgressFunc
 }
 
