@@ -646,7 +646,8 @@ func (d *decoder) index() *Index {
 	}
 	for _, sc := range binnedScalars {
 		a := &x.scalars[sc]
-		a.binned(a.exist.ToArray(), a.v.Values(nil, a.exist))
+		ids := a.exist.ToArray()
+		a.binned(ids, a.v.ValuesOf(nil, ids))
 		if hasLevels(sc) && a.bins != nil {
 			a.leveled()
 		}

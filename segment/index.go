@@ -504,35 +504,61 @@ var (
 // sortedRanks passes the key ranks of the inside customers of set (ids
 // outside the index skipped) to emit, ascending, in one or more calls.
 func (x *Index) sortedRanks(set *roaring.Bitmap, inside int, emit func(ranks []uint32)) {
-	n := len(x.keys)
 	if inside == 0 {
 		return
 	}
-	switch path := sortedPath(n, inside); {
-	case path == pathWalk:
+	switch sortedPath(len(x.keys), inside) {
+	case pathWalk:
 		x.walkRanks(set, emit)
-		return
-	case path == pathMarks:
+	case pathMarks:
 		x.markRanks(set, inside, emit)
-		return
+	default:
+		x.radixRanks(set, inside, emit)
 	}
+}
+
+// radixRanks passes the ranks of the first inside members of set to emit
+// by looking each one up and radix-sorting them.
+func (x *Index) radixRanks(set *roaring.Bitmap, inside int, emit func(ranks []uint32)) {
 	rp := rankPool.Get().(*[]uint32)
 	defer rankPool.Put(rp)
 	ranks := slices.Grow((*rp)[:0], 2*inside)[:inside]
 	*rp = ranks
+	k := 0
+	eachInside(set, inside, func(ids []uint32) {
+		for _, c := range ids {
+			ranks[k] = x.keyRank[c]
+			k++
+		}
+	})
+	radixSort(ranks, uint32(len(x.keys)), ranks[inside:2*inside])
+	emit(ranks)
+}
+
+// eachInside passes the first inside members of set (the customers of
+// the index: ids are ascending) to f, a block at a time.
+func eachInside(set *roaring.Bitmap, inside int, f func(ids []uint32)) {
+	var buf [rankBlock]uint32
 	it := set.ManyIterator()
-	for k := 0; k < inside; { // the first inside members are the customers
-		m := it.NextMany(ranks[k:])
+	for left := inside; left > 0; {
+		m := it.NextMany(buf[:min(len(buf), left)])
 		if m == 0 {
 			panic("segment: internal error: set has fewer members than its rank")
 		}
-		k += m
+		f(buf[:m])
+		left -= m
 	}
-	for i, c := range ranks {
-		ranks[i] = x.keyRank[c]
-	}
-	radixSort(ranks, uint32(n), ranks[inside:2*inside])
-	emit(ranks)
+}
+
+// rankMarks returns cleared scratch of a bit per customer from markPool,
+// and the function that returns it.
+func (x *Index) rankMarks() (marks []uint64, release func()) {
+	mp := markPool.Get().(*[]uint64)
+	w := (len(x.keys) + 63) / 64
+	marks = slices.Grow((*mp)[:0], w)[:w]
+	*mp = marks
+	clear(marks)
+	return marks, func() { markPool.Put(mp) }
 }
 
 // Ways of sortedRanks to order a set's key ranks.
@@ -581,11 +607,8 @@ func (x *Index) walkRanks(set *roaring.Bitmap, emit func(ranks []uint32)) {
 		b = set.Clone()
 		b.RemoveRange(uint64(n), uint64(set.Maximum())+1)
 	}
-	mp := markPool.Get().(*[]uint64)
-	defer markPool.Put(mp)
-	marks := slices.Grow((*mp)[:0], (n+63)/64)[:(n+63)/64]
-	*mp = marks
-	clear(marks)
+	marks, release := x.rankMarks()
+	defer release()
 	b.WriteDenseTo(marks)
 	var buf [rankBlock + 1]uint32
 	for lo := 0; lo < n; lo += rankBlock {
@@ -604,25 +627,15 @@ func (x *Index) walkRanks(set *roaring.Bitmap, emit func(ranks []uint32)) {
 // by marking each member's rank in a bitmap of the ranks and reading it
 // in order: work in the members, not in all keys, and no sort.
 func (x *Index) markRanks(set *roaring.Bitmap, inside int, emit func(ranks []uint32)) {
-	n := len(x.keys)
-	mp := markPool.Get().(*[]uint64)
-	defer markPool.Put(mp)
-	marks := slices.Grow((*mp)[:0], (n+63)/64)[:(n+63)/64]
-	*mp = marks
-	clear(marks)
-	var buf [rankBlock]uint32
-	it := set.ManyIterator()
-	for left := inside; left > 0; {
-		m := it.NextMany(buf[:min(len(buf), left)])
-		if m == 0 {
-			panic("segment: internal error: set has fewer members than its rank")
-		}
-		for _, c := range buf[:m] {
+	marks, release := x.rankMarks()
+	defer release()
+	eachInside(set, inside, func(ids []uint32) {
+		for _, c := range ids {
 			r := x.keyRank[c]
 			marks[r/64] |= 1 << (r % 64)
 		}
-		left -= m
-	}
+	})
+	var buf [rankBlock]uint32
 	k := 0
 	for i, w := range marks {
 		for ; w != 0; w &= w - 1 {

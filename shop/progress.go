@@ -35,12 +35,9 @@ func statusLine(w io.Writer) affinity.ProgressFunc {
 		switch {
 		case p.Step == "load" || p.Step == "history":
 			built = false // a new build
-		case end && p.Step == "engine":
+		case end && (p.Step == "engine" || built):
+			// the engine, or a step after it (a refresh's segment index)
 			built = true
-			fmt.Fprint(w, "\r\033[K")
-			return
-		case end && built:
-			// a step after the engine: the segment index of a refresh
 			fmt.Fprint(w, "\r\033[K")
 			return
 		}

@@ -102,8 +102,9 @@ func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 // only the rows of the products in changed orders; the engine
 // ([recommend.Renew]) updates the buyer-category profiles of the changed
 // customers' products, and the repeat share of next-basket mode
-// ([recommend.RecountRepeats]) counts only the changed customers again. The neighbour lists and the rest of the engine are
-// rebuilt in full. The segment index is rebuilt in full too, but after
+// ([recommend.RecountRepeats]) counts only the changed customers again.
+// The neighbour lists and the rest of the engine are rebuilt in full. The
+// segment index is rebuilt in full too, but after
 // the new snapshot is served: Refresh returns, and recommendations see
 // the change, without waiting for it, while [Snapshot.Segments],
 // [Snapshot.Segment] and audiences wait for the new snapshot's index

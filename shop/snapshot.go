@@ -34,10 +34,9 @@ type Snapshot struct {
 	lookback affinity.Lookback
 	workers  int
 
-	repeatShare float64                // of the data, when measured
-	repeats     *recommend.RepeatTally // what repeatShare divides; the next refresh recounts from it
-	nextBasket  bool
-	tuning      *recommend.Tuning // Options.Tune's result, when it ran
+	repeats    *recommend.RepeatTally // the repeat share of the data, when measured; the next refresh recounts from it
+	nextBasket bool
+	tuning     *recommend.Tuning // Options.Tune's result, when it ran
 
 	scratch sync.Pool // *[]recommend.Rec
 	values  valueState
@@ -155,11 +154,11 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		} else {
 			t, err = recommend.CountRepeats(ctx, h, asOf)
 		}
-		s.repeats, s.repeatShare = &t, t.Share()
 		if err != nil {
 			return nil, fmt.Errorf("shop: repeat share: %w", err)
 		}
-		if o.NextBasket == On || s.repeatShare >= DefaultRepeatShare {
+		s.repeats = &t
+		if o.NextBasket == On || t.Share() >= DefaultRepeatShare {
 			ro.NextBasket.RepeatWeight = DefaultRepeatWeight
 		}
 	}
@@ -246,7 +245,12 @@ func (s *Snapshot) Tuning() *recommend.Tuning { return s.tuning }
 // RepeatShare returns the share of repeat items in customers' next orders
 // as measured for [Options.NextBasket] (0 when not measured), and whether
 // the engine serves customers in next-basket mode.
-func (s *Snapshot) RepeatShare() (share float64, nextBasket bool) { return s.repeatShare, s.nextBasket }
+func (s *Snapshot) RepeatShare() (share float64, nextBasket bool) {
+	if s.repeats != nil {
+		share = s.repeats.Share()
+	}
+	return share, s.nextBasket
+}
 
 // History returns the purchase history of the snapshot.
 func (s *Snapshot) History() *affinity.History { return s.h }

@@ -319,12 +319,17 @@ func (b *BSI) Sum(set *roaring.Bitmap) int64 {
 // that decoding many columns costs a pass over the slices rather than a
 // lookup per column and slice.
 func (b *BSI) Values(dst []int64, set *roaring.Bitmap) []int64 {
-	n := int(set.GetCardinality())
+	return b.ValuesOf(dst, set.ToArray())
+}
+
+// ValuesOf is Values for the columns ids (strictly increasing, all
+// present), for a caller that has them as a slice already.
+func (b *BSI) ValuesOf(dst []int64, ids []uint32) []int64 {
+	n := len(ids)
 	dst = append(dst[:0], make([]int64, n)...)
 	if n == 0 {
 		return dst
 	}
-	ids := set.ToArray()
 	// pos maps the low 16 bits of a column of the current chunk to its
 	// position in ids; sized to the largest low value, not 2^16 entries,
 	// so that decoding a small index does not allocate 256 KiB per call

@@ -82,7 +82,7 @@ func (b *BSI) geWords(cand *roaring.Bitmap, c1, c2 uint64, two, below bool) (ge1
 	// so far qualifies: those slices are not needed
 	stop := min(bits.TrailingZeros64(c1), bits.TrailingZeros64(c2))
 	n := b.span(cand)
-	need := (k - stop + 3) * n
+	need := (k - stop + 3) * n // the slices, cand, and the two results
 	wp := wordPool.Get().(*[]uint64)
 	defer wordPool.Put(wp)
 	if cap(*wp) < need {
@@ -99,7 +99,10 @@ func (b *BSI) geWords(cand *roaring.Bitmap, c1, c2 uint64, two, below bool) (ge1
 	cw := w[at : at+n]
 	cand.WriteDenseTo(cw)
 	o1 := w[at+n : at+2*n]
-	o2 := w[at+2*n : at+3*n]
+	var o2 []uint64
+	if two {
+		o2 = w[at+2*n : at+3*n]
+	}
 	geKernel(sl, cw, c1, c2, o1, o2)
 	if below {
 		for i, c := range cw {
@@ -118,8 +121,9 @@ func (b *BSI) geWords(cand *roaring.Bitmap, c1, c2 uint64, two, below bool) (ge1
 const geChunk = 256
 
 // geKernel writes to o1 and o2 the words of the columns of cand whose
-// value in the slices sl (nil below the lowest 1 of either threshold) is ≥ c1 and ≥ c2: the walk of
-// compare, a chunk of words at a time, shared while the thresholds agree.
+// value in the slices sl (nil below the lowest 1 of either threshold) is
+// ≥ c1 and ≥ c2: the walk of compare, a chunk of words at a time, shared
+// while the thresholds agree. A nil o2 skips the second threshold.
 func geKernel(sl [][]uint64, cand []uint64, c1, c2 uint64, o1, o2 []uint64) {
 	k := len(sl)
 	stop1, stop2 := bits.TrailingZeros64(c1), bits.TrailingZeros64(c2)
@@ -134,22 +138,27 @@ func geKernel(sl [][]uint64, cand []uint64, c1, c2 uint64, o1, o2 []uint64) {
 		for ; j >= max(stop1, stop2) && c1>>j&1 == c2>>j&1; j-- {
 			geStep(e1, g1, sl[j][lo:hi], c1>>j&1 == 1)
 		}
-		e2, g2 := eq2[:m], gt2[:m]
-		copy(e2, e1)
-		copy(g2, g1)
+		if o2 != nil {
+			e2, g2 := eq2[:m], gt2[:m]
+			copy(e2, e1)
+			copy(g2, g1)
+			for j2 := j; j2 >= stop2; j2-- {
+				geStep(e2, g2, sl[j2][lo:hi], c2>>j2&1 == 1)
+			}
+			geOut(o2[lo:hi], g2, e2)
+		}
 		for j1 := j; j1 >= stop1; j1-- {
 			geStep(e1, g1, sl[j1][lo:hi], c1>>j1&1 == 1)
 		}
-		for j2 := j; j2 >= stop2; j2-- {
-			geStep(e2, g2, sl[j2][lo:hi], c2>>j2&1 == 1)
-		}
-		out1, out2 := o1[lo:hi], o2[lo:hi]
-		for i := range out1 {
-			out1[i] = g1[i] | e1[i]
-		}
-		for i := range out2 {
-			out2[i] = g2[i] | e2[i]
-		}
+		geOut(o1[lo:hi], g1, e1)
+	}
+}
+
+// geOut writes the columns above the threshold or equal to it.
+func geOut(out, gt, eq []uint64) {
+	gt, eq = gt[:len(out)], eq[:len(out)]
+	for i := range out {
+		out[i] = gt[i] | eq[i]
 	}
 }
 
