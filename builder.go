@@ -686,9 +686,13 @@ func (h *History) index(ctx context.Context, workers int, m *mergeState) error {
 		}
 	}
 	h.allBuyers.RunOptimize()
-	s.CustomerRevenue = 0
-	for o := range OrderID(h.custOrderOff[nc]) {
-		s.CustomerRevenue += h.OrderValue(o)
+	if m != nil && !noMergeIndex.Load() {
+		s.CustomerRevenue = m.customerRevenue(h)
+	} else {
+		s.CustomerRevenue = 0
+		for o := range OrderID(h.custOrderOff[nc]) {
+			s.CustomerRevenue += h.OrderValue(o)
+		}
 	}
 
 	s.Customers = nc

@@ -82,6 +82,28 @@ func (m *mergeState) sorted(k int) bool {
 	return m != nil && !m.touched[k]
 }
 
+// customerRevenue returns the revenue of h's customers' orders: the
+// base's, less the touched customers' orders in the base, plus theirs in
+// h. Money sums are exact, so it is the sum over every order.
+func (m *mergeState) customerRevenue(h *History) Money {
+	base := m.base
+	rev := base.summary.CustomerRevenue
+	baseNC := CustomerID(base.NumCustomers())
+	for _, c := range m.list {
+		if c := CustomerID(c); c < baseNC {
+			lo, hi := base.CustomerOrders(c)
+			for o := lo; o < hi; o++ {
+				rev -= base.OrderValue(o)
+			}
+		}
+		lo, hi := h.CustomerOrders(CustomerID(c))
+		for o := lo; o < hi; o++ {
+			rev += h.OrderValue(o)
+		}
+	}
+	return rev
+}
+
 // buyerChange adds customer c to (or removes it from) the buyers of
 // product or category x.
 type buyerChange struct {

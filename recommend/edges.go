@@ -1,7 +1,6 @@
 package recommend
 
 import (
-	"cmp"
 	"context"
 	"math"
 	"slices"
@@ -96,6 +95,8 @@ func newEdgeTable(ctx context.Context, np int, nb, seq *similarity.Index, o *Opt
 	t.prior, t.priorB = priors(o.PopularityExponent), priors(o.BasketPopularityExponent)
 	t.off = make([]uint32, np+1)
 	var buf []edge
+	var keys []uint64
+	pos := make([]uint32, np) // a product's place in buf
 	pen := float32(o.SubstitutePenalty)
 	for a := range np {
 		if a%4096 == 0 {
@@ -142,14 +143,24 @@ func newEdgeTable(ctx context.Context, np int, nb, seq *similarity.Index, o *Opt
 		// strongest first, the basket prior included (the candidate's
 		// popularity decides which edges matter when evidence is thin): a
 		// request may use only a prefix of the list
-		rank := func(x edge) float32 {
+		// (sorted as packed keys: the rank's bits, which order as the
+		// rank does for non-negative floats, inverted for strongest
+		// first, then the product)
+		keys = keys[:0]
+		for i, x := range buf {
+			r := abs32(x.w)
 			if t.priorB != nil {
-				return abs32(x.w) * t.priorB[x.p]
+				r *= t.priorB[x.p]
 			}
-			return abs32(x.w)
+			if r == 0 {
+				r = 0 // not −0
+			}
+			pos[x.p] = uint32(i)
+			keys = append(keys, uint64(^math.Float32bits(r))<<32|uint64(x.p))
 		}
-		slices.SortFunc(buf, func(x, y edge) int { return cmp.Or(cmp.Compare(rank(y), rank(x)), cmp.Compare(x.p, y.p)) })
-		for _, x := range buf {
+		slices.Sort(keys)
+		for _, key := range keys {
+			x := buf[pos[uint32(key)]]
 			if x.w < 0 {
 				t.signed = true
 			} else {

@@ -1,8 +1,8 @@
 package recommend
 
 import (
-	"cmp"
 	"context"
+	"math"
 	"slices"
 
 	"github.com/shopaffinity/affinity"
@@ -66,12 +66,20 @@ func newPopularity(ctx context.Context, h *affinity.History, np int, asOf int64,
 			t.popNorm[p] = v / top
 		}
 	}
-	t.popOrder = make([]affinity.ProductID, np)
-	for p := range t.popOrder {
-		t.popOrder[p] = affinity.ProductID(p)
+	// most popular first, ties by product: packed keys of the inverted
+	// bits of a non-negative float (which order as the float does) and
+	// the product
+	keys := make([]uint64, np)
+	for p, v := range t.pop {
+		if v == 0 {
+			v = 0 // not −0
+		}
+		keys[p] = uint64(^math.Float32bits(v))<<32 | uint64(p)
 	}
-	slices.SortFunc(t.popOrder, func(a, b affinity.ProductID) int {
-		return cmp.Or(cmp.Compare(t.pop[b], t.pop[a]), cmp.Compare(a, b))
-	})
+	slices.Sort(keys)
+	t.popOrder = make([]affinity.ProductID, np)
+	for i, k := range keys {
+		t.popOrder[i] = affinity.ProductID(uint32(k))
+	}
 	return t, nil
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shopaffinity/affinity"
@@ -164,11 +165,14 @@ type Counts struct {
 	support []uint32
 	blocks  []rowBlock
 	pairs   int
-	// the transactions, kept for weighted passes (BM25)
-	tx   *txTable
-	post *postings
-	noTx bool    // made by Partial.Counts: tx is empty
-	cfg  *config // what tx was collected with (Count, Recount); nil: unknown
+	// the transactions, kept for weighted passes (BM25), and their
+	// postings, built on first use when Recount made the counts (a
+	// refresh that never asks for them does not pay for them)
+	tx       *txTable
+	post     *postings
+	postOnce sync.Once
+	noTx     bool    // made by Partial.Counts: tx is empty
+	cfg      *config // what tx was collected with (Count, Recount); nil: unknown
 }
 
 // Count counts the co-occurrences of products in h within opts.Scope,

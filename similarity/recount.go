@@ -63,12 +63,15 @@ func Recount(ctx context.Context, prev *Counts, prevH, h *affinity.History, asOf
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	c := &Counts{scope: Basket, window: cfg.window, np: np, n: tx.len(), tx: tx, post: buildPostings(tx, np), cfg: cfg}
-	c.support = make([]uint32, np)
-	for a := range np {
-		c.support[a] = c.post.off[a+1] - c.post.off[a]
-	}
+	c := &Counts{scope: Basket, window: cfg.window, np: np, n: tx.len(), tx: tx, cfg: cfg}
 	addPost, subPost := buildPostings(plus, np), buildPostings(minus, np)
+	// a product's support is the transactions that list it: prev's, plus
+	// the added ones, minus the removed ones
+	c.support = make([]uint32, np)
+	copy(c.support, prev.support)
+	for a := range np {
+		c.support[a] += (addPost.off[a+1] - addPost.off[a]) - (subPost.off[a+1] - subPost.off[a])
+	}
 	touchedBlock := make([]bool, (np+blockRows-1)/blockRows)
 	for a := range np {
 		if addPost.off[a+1] > addPost.off[a] || subPost.off[a+1] > subPost.off[a] {

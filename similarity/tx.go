@@ -411,3 +411,14 @@ func buildPostings(t *txTable, np int) *postings {
 	}
 	return p
 }
+
+// postings returns the product → transactions postings of c, built on
+// first use when c was made without them.
+func (c *Counts) postings() *postings {
+	c.postOnce.Do(func() {
+		if c.post == nil {
+			c.post = buildPostings(c.tx, c.np)
+		}
+	})
+	return c.post
+}

@@ -246,7 +246,7 @@ func newBM25Weights(c *Counts, p BM25Params) *bm25Weights {
 // minSup to out, best first.
 func (w *bm25Weights) row(s *scratch, a affinity.ProductID, minSup uint32, shrinkage float64, top *topK, out *rowSink) {
 	c := w.c
-	s.count(c.tx, c.post, a, c.window, w.wt)
+	s.count(c.tx, c.postings(), a, c.window, w.wt)
 	fa := w.f[a]
 	for _, b := range s.touched {
 		if ab := s.cnt[b]; b != a && ab >= minSup {
