@@ -22,7 +22,8 @@ import (
 type Engine struct {
 	// Label is the row's name; default "engine".
 	Label string
-	// Model builds the index; nil means [recommend.DefaultModel].
+	// Model builds the index; nil means recommend.ModelFor(train), the
+	// model package shop uses by default.
 	Model *recommend.Model
 	// Options are passed to recommend.New with the split's AsOf. The
 	// zero value means the engine's defaults.
@@ -48,7 +49,7 @@ func (r *Engine) Name() string { return cmp.Or(r.Label, "engine") }
 
 // Fit builds the index and the engine (after tuning, with Tune).
 func (r *Engine) Fit(ctx context.Context, train *affinity.History, asOf time.Time) error {
-	c := recommend.Candidate{Model: recommend.DefaultModel(), Options: r.Options}
+	c := recommend.Candidate{Model: recommend.ModelFor(train), Options: r.Options}
 	if r.Model != nil {
 		c.Model = *r.Model
 	}

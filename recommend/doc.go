@@ -157,9 +157,10 @@
 //     categories): 0.4 beat 0 and 0.2 on all three.
 //   - HalfLife 30 days (SAR's default): best on the temporal split (90
 //     days: −3 %); random splits, which have no recency, prefer no decay
-//     ([Tune] tries both).
+//     ([Tune] tries both). Ratings do not decay by default: a rating's
+//     time is when it was entered.
 //   - MaxEdges 500: bounds the work per request (100k products, 50-item
-//     history: about 20 µs).
+//     history: about 20 µs). A learned model's rows are summed whole.
 //   - LiftExponent 0: a lift tilt favours niche pairs and cost recall on
 //     real data; raise it (0.25–0.5) for "surprising" cross-sell.
 //   - SequentialWeight 0.5: ordered evidence adds to, but does not

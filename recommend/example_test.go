@@ -8,6 +8,7 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/recommend"
 	"github.com/shopaffinity/affinity/similarity"
 )
@@ -214,4 +215,30 @@ func ExampleRecountRepeats() {
 	// Output:
 	// 1 of 2: 0.50
 	// 2 of 4: 0.50, same as a full count: true
+}
+
+// ModelFor chooses the engine's model from the shape of the data: the
+// co-purchase neighbours for purchases, EASE for rating data.
+func ExampleModelFor() {
+	ctx := context.Background()
+	purchases, err := dataset.Demo().History(ctx)
+	if err != nil {
+		panic(err)
+	}
+	var b affinity.Builder
+	for i, r := range []struct{ user, movie string }{{"ann", "m1"}, {"ann", "m2"}, {"bob", "m2"}, {"bob", "m3"}} {
+		t := time.Date(2024, 1, 1+i, 0, 0, 0, 0, time.UTC)
+		if err := b.AddEvent(affinity.Event{Customer: r.user, Product: r.movie, Time: t, Kind: affinity.Rating, Weight: 4}); err != nil {
+			panic(err)
+		}
+	}
+	ratings, err := b.Build(ctx)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(recommend.ModelFor(purchases))
+	fmt.Println(recommend.ModelFor(ratings))
+	// Output:
+	// cosine/basket
+	// ease/customer
 }

@@ -23,7 +23,10 @@ type Grid struct {
 	// approximate inverse beyond).
 	Models []Model
 	// HalfLives of the customer's history (Options.HalfLife); default
-	// 30 days, 90 days and 10 years (no decay to speak of).
+	// 30 days, 90 days and 10 years (no decay to speak of), and for
+	// rating data (rating events, no orders) 0 (the engine's default
+	// there, no decay), 365 and 30 days. The models are compared at the
+	// first.
 	HalfLives []time.Duration
 	// Blends are popularity blends (Options.PopularityBlend); default
 	// −1 (off, the default) and 0.2.
@@ -91,8 +94,12 @@ type Trial struct {
 // score.
 func (t Trial) String() string {
 	o := t.Candidate.Options
-	return fmt.Sprintf("%-20s half-life %4.0fd  blend %5.2f  repeat %4.2f  ndcg %.4f",
-		t.Candidate.Model, o.HalfLife.Hours()/24, o.PopularityBlend, o.NextBasket.RepeatWeight, t.NDCG)
+	hl := fmt.Sprintf("%6.0fd", o.HalfLife.Hours()/24)
+	if o.HalfLife <= 0 {
+		hl = "default"
+	}
+	return fmt.Sprintf("%-20s half-life %7s  blend %5.2f  repeat %4.2f  ndcg %.4f",
+		t.Candidate.Model, hl, o.PopularityBlend, o.NextBasket.RepeatWeight, t.NDCG)
 }
 
 // Tuning is the result of [Tune].
@@ -227,6 +234,11 @@ func (g Grid) withDefaults(h *affinity.History) Grid {
 	}
 	if len(g.HalfLives) == 0 {
 		g.HalfLives = []time.Duration{DefaultHalfLife, 90 * 24 * time.Hour, 3650 * 24 * time.Hour}
+		if ratingData(h) {
+			// the engine's default for ratings (no decay) first: the
+			// models are compared with it
+			g.HalfLives = []time.Duration{0, 365 * 24 * time.Hour, DefaultHalfLife}
+		}
 	}
 	if len(g.Blends) == 0 {
 		g.Blends = []float64{-1, 0.2}

@@ -19,7 +19,11 @@
 // for anything the front door does not cover.
 //
 // [Options] has measured defaults (see [DefaultScope], [DefaultMeasure],
-// [DefaultNeighbors], [DefaultLookback]), each overridable.
+// [DefaultNeighbors], [DefaultLookback]), each overridable. The engine
+// scores with the model recommend.ModelFor chooses for the data
+// ([Options.Model]): the co-purchase neighbours for purchases, EASE for
+// rating data; [Options.Tune] chooses among more on the shop's own
+// history.
 //
 // # Serving
 //

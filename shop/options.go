@@ -71,6 +71,17 @@ type Options struct {
 	Measure string
 	// Neighbors is the number of neighbours kept per product; default 50.
 	Neighbors int
+	// Model is what the recommendation engine scores with: "auto" (the
+	// zero value) takes recommend.ModelFor's choice — EASE within
+	// customers for rating data (rating events, no orders), the
+	// co-purchase neighbours otherwise; "neighbours" always the
+	// co-purchase neighbours (Scope, Measure); "ease" the EASE model
+	// (similarity.FitEASE within Scope, dense up to
+	// recommend.DefaultEASEMaxDense products and sparse beyond). A learned
+	// model is fitted again at every snapshot, without the
+	// non-merchandise; the neighbours still give the reasons' counts.
+	// Ignored when Tune chose a model.
+	Model string
 	// HalfLife is the half-life of a customer's past purchases in their
 	// recommendations; zero means recommend's default (30 days).
 	HalfLife time.Duration
@@ -148,6 +159,7 @@ type settings struct {
 	scope   similarity.Scope
 	measure similarity.Measure
 	k       int
+	model   string // "auto", "neighbours" or "ease"
 	isNon   func(affinity.Product) bool
 	nonKeys map[string]bool
 	// refreshWorkers is Options.RefreshWorkers resolved
@@ -166,6 +178,11 @@ func (o Options) resolve() (*settings, error) {
 	}
 	if s.measure, err = similarity.ParseMeasure(cmpOr(o.Measure, DefaultMeasure)); err != nil {
 		return nil, fmt.Errorf("shop: Options.Measure: %w", err)
+	}
+	switch s.model = cmpOr(o.Model, "auto"); s.model {
+	case "auto", "neighbours", "ease":
+	default:
+		return nil, fmt.Errorf("shop: Options.Model %q: want auto, neighbours or ease", o.Model)
 	}
 	if s.measure == similarity.EASE || s.measure == similarity.SVD {
 		return nil, fmt.Errorf("shop: Options.Measure %q is a learned model, not a co-occurrence measure", o.Measure)

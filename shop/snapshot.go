@@ -37,6 +37,7 @@ type Snapshot struct {
 	repeats    *recommend.RepeatTally // the repeat share of the data, when measured; the next refresh recounts from it
 	nextBasket bool
 	tuning     *recommend.Tuning // Options.Tune's result, when it ran
+	model      recommend.Model   // what the engine scores with
 
 	scratch sync.Pool // *[]recommend.Rec
 	values  valueState
@@ -166,26 +167,37 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		ro.HalfLife = o.HalfLife
 	}
 	engIdx := s.nb
-	if t := set.tuning; t != nil {
-		best := t.Best.Candidate
+	var model recommend.Model // the engine's, when learned
+	switch {
+	case set.tuning != nil:
+		best := set.tuning.Best.Candidate
 		ro.HalfLife, ro.PopularityBlend = best.Options.HalfLife, best.Options.PopularityBlend
 		ro.NextBasket.RepeatWeight = best.Options.NextBasket.RepeatWeight
-		if m := best.Model; learned(m) {
-			done = step(prog, "model", int64(cat.NumProducts()), "products")
-			if m.Fit == nil && m.Measure == similarity.EASE {
-				eo := co // the shop's counts: without the non-merchandise
-				if !co.Events {
-					eo.Scope = m.Scope // rating data is counted within customers
-				}
-				engIdx, err = similarity.FitEASE(ctx, h, asOf, similarity.EASEOptions{Count: eo, K: m.K})
-			} else {
-				engIdx, err = m.Index(ctx, h, asOf)
+		model = best.Model
+	case set.model == "auto":
+		model = recommend.ModelFor(h)
+	case set.model == "ease":
+		model = recommend.Model{Measure: similarity.EASE, Scope: set.scope, MaxDense: recommend.DefaultEASEMaxDense}
+	}
+	if learned(model) {
+		done = step(prog, "model", int64(cat.NumProducts()), "products")
+		if model.Fit == nil && model.Measure == similarity.EASE {
+			eo := co // the shop's counts: without the non-merchandise
+			if !co.Events {
+				eo.Scope = model.Scope // rating data is counted within customers
 			}
-			if err != nil {
-				return nil, fmt.Errorf("shop: tuned model %v: %w", m, err)
-			}
-			done()
+			engIdx, err = similarity.FitEASE(ctx, h, asOf, similarity.EASEOptions{Count: eo, K: model.K, MaxProducts: model.MaxDense})
+		} else {
+			engIdx, err = model.Index(ctx, h, asOf)
 		}
+		if err != nil {
+			return nil, fmt.Errorf("shop: model %v: %w", model, err)
+		}
+		done()
+	}
+	s.model = model
+	if !learned(model) {
+		s.model = recommend.Model{Measure: set.measure, Scope: co.Scope, K: set.k}
 	}
 	s.nextBasket = ro.NextBasket.RepeatWeight > 0
 	done = step(prog, "engine", int64(cat.NumProducts()), "products")
@@ -237,6 +249,11 @@ func tune(ctx context.Context, h *affinity.History, asOf time.Time, set *setting
 func learned(m recommend.Model) bool {
 	return m.Fit != nil || m.Measure == similarity.EASE || m.Measure == similarity.SVD
 }
+
+// Model returns what the snapshot's engine scores with: a learned model
+// (see [Options.Model] and [Options.Tune]) or the co-purchase neighbours'
+// measure and scope.
+func (s *Snapshot) Model() recommend.Model { return s.model }
 
 // Tuning returns what [Options.Tune] tried and chose, or nil when the
 // shop was not tuned (no Options.Tune, or nothing to validate on).

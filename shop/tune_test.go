@@ -39,23 +39,7 @@ func TestTuneChoosesTheEngine(t *testing.T) {
 		require.NoError(t, err)
 		want, err := recommend.New(ctx, h, idx, asOf, recommend.Options{Exclude: non, HalfLife: best.Options.HalfLife, PopularityBlend: best.Options.PopularityBlend})
 		require.NoError(t, err)
-		served := 0
-		for c := range affinity.CustomerID(h.NumCustomers()) {
-			res, err := snap.Recommend(ctx, shop.Request{Customer: h.CustomerKey(c), K: 8})
-			require.NoError(t, err)
-			exp, err := want.Recommend(nil, recommend.Request{CustomerID: c, ByID: true, K: 8})
-			require.NoError(t, err)
-			require.Len(t, res.Recs, len(exp), "customer %s", h.CustomerKey(c))
-			for i, r := range res.Recs {
-				require.Equal(t, h.Catalog().ProductKey(exp[i].Product), r.Product, "customer %s, rank %d", h.CustomerKey(c), i)
-				require.False(t, snap.IsNonMerchandise(r.Product))
-				for _, x := range r.Reasons() {
-					require.False(t, snap.IsNonMerchandise(x.Product))
-				}
-			}
-			served += len(res.Recs)
-		}
-		require.Positive(t, served)
+		requireServes(t, snap, want, 8)
 	}
 	first := s.Snapshot()
 	check(first)
@@ -110,4 +94,30 @@ func TestTuneWithoutValidationKeepsDefaults(t *testing.T) {
 	})))
 	require.Nil(t, s.Snapshot().Tuning())
 	require.Equal(t, len(lines), s.Snapshot().History().NumLines())
+}
+
+// requireServes checks that snap serves every customer of its History
+// exactly what want recommends (K each), never non-merchandise nor a
+// reason that is, and serves something.
+func requireServes(t *testing.T, snap *shop.Snapshot, want *recommend.Engine, k int) {
+	t.Helper()
+	ctx := context.Background()
+	h := snap.History()
+	served := 0
+	for c := range affinity.CustomerID(h.NumCustomers()) {
+		res, err := snap.Recommend(ctx, shop.Request{Customer: h.CustomerKey(c), K: k})
+		require.NoError(t, err)
+		exp, err := want.Recommend(nil, recommend.Request{CustomerID: c, ByID: true, K: k})
+		require.NoError(t, err)
+		require.Len(t, res.Recs, len(exp), "customer %s", h.CustomerKey(c))
+		for i, r := range res.Recs {
+			require.Equal(t, h.Catalog().ProductKey(exp[i].Product), r.Product, "customer %s, rank %d", h.CustomerKey(c), i)
+			require.False(t, snap.IsNonMerchandise(r.Product))
+			for _, x := range r.Reasons() {
+				require.False(t, snap.IsNonMerchandise(x.Product))
+			}
+		}
+		served += len(res.Recs)
+	}
+	require.Positive(t, served)
 }

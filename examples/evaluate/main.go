@@ -25,7 +25,9 @@
 //	                          store of MovieLens-100k shape (943 customers, 1,682 products,
 //	                          about 75,000 lines), split at random per customer
 //	                          (-split stratified) with training items excluded, as
-//	                          rating benchmarks are
+//	                          rating benchmarks are; movielens-ratings: the same
+//	                          store as rating data (one rating per customer and
+//	                          product, no orders), as a MovieLens file loads
 //	-train FILE -test FILE    a ready split instead (format default movielens)
 //	-split NAME               temporal, last-order, ratio (per-customer chronological),
 //	                          stratified (random, -by customer|product) or leave-one-out
@@ -107,7 +109,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.data, "data", "", "input `file` (gzip detected)")
 	fs.StringVar(&c.format, "format", "", "dataset format: "+strings.Join(dataset.Formats(), ", "))
-	fs.StringVar(&c.synthetic, "synthetic", "", "synthetic store instead of -data: demo or movielens")
+	fs.StringVar(&c.synthetic, "synthetic", "", "synthetic store instead of -data: demo, movielens or movielens-ratings")
 	fs.StringVar(&c.train, "train", "", "training `file` of a ready split (MovieLens u.data layout unless -format)")
 	fs.StringVar(&c.test, "test", "", "test `file` of a ready split")
 	fs.StringVar(&c.split, "split", "", "temporal, last-order, ratio, stratified or leave-one-out (default: temporal; leave-one-out for baskets)")
@@ -312,18 +314,23 @@ func load(ctx context.Context, c *config, stderr io.Writer) (*evaluate.Split, bo
 		switch c.synthetic {
 		case "", "demo":
 			st = dataset.Demo()
-		case "movielens":
+		case "movielens", "movielens-ratings":
 			st = dataset.Generate(dataset.SyntheticOptions{Customers: 943, Products: 1682, Categories: 19, MeanOrders: 44, MeanLines: 2.5, RepeatRate: 0.01, ViewsPerLine: -1, Seed: 5})
 			rating = true
 			if split == "" {
 				split = "stratified"
 			}
 		default:
-			return nil, false, fmt.Errorf("-synthetic %q: want demo or movielens", c.synthetic)
+			return nil, false, fmt.Errorf("-synthetic %q: want demo, movielens or movielens-ratings", c.synthetic)
 		}
 		var err error
 		if h, err = st.History(ctx); err != nil {
 			return nil, false, err
+		}
+		if c.synthetic == "movielens-ratings" {
+			if h, err = asRatings(ctx, h); err != nil {
+				return nil, false, err
+			}
 		}
 	default:
 		var err error
@@ -332,6 +339,32 @@ func load(ctx context.Context, c *config, stderr io.Writer) (*evaluate.Split, bo
 		}
 	}
 	return splitHistory(ctx, c, h, split, rating)
+}
+
+// asRatings returns h's purchases as rating data, as a MovieLens file
+// holds them: one rating event (weight 1) per customer and product, at
+// the customer's first purchase of it, and no orders.
+func asRatings(ctx context.Context, h *affinity.History) (*affinity.History, error) {
+	var b affinity.Builder
+	for c := range affinity.CustomerID(h.NumCustomers()) {
+		seen := map[affinity.ProductID]bool{}
+		lo, hi := h.CustomerOrders(c)
+		for o := lo; o < hi; o++ {
+			llo, lhi := h.OrderLines(o)
+			for i := llo; i < lhi; i++ {
+				p := h.LineProduct(i)
+				if h.LineQuantity(i) <= 0 || seen[p] {
+					continue
+				}
+				seen[p] = true
+				ev := affinity.Event{Customer: h.CustomerKey(c), Product: h.Catalog().ProductKey(p), Time: h.OrderTime(o), Kind: affinity.Rating, Weight: 1}
+				if err := b.AddEvent(ev); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return b.Build(ctx)
 }
 
 // readData reads -data in -format.
