@@ -94,6 +94,16 @@ func newEdgeTable(ctx context.Context, np int, nb, seq *similarity.Index, o *Opt
 	}
 	t.prior, t.priorB = priors(o.PopularityExponent), priors(o.BasketPopularityExponent)
 	t.off = make([]uint32, np+1)
+	// at most every neighbour of every product: allocated once, not grown
+	most := 0
+	for _, x := range []*similarity.Index{nb, seq} {
+		if x != nil {
+			for a := range min(x.NumProducts(), np) {
+				most += len(x.Neighbors(affinity.ProductID(a)))
+			}
+		}
+	}
+	t.nbr, t.w, t.info = make([]affinity.ProductID, 0, most), make([]float32, 0, most), make([]edgeInfo, 0, most)
 	var buf []edge
 	var keys []uint64
 	pos := make([]uint32, np) // a product's place in buf
