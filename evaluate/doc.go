@@ -97,6 +97,10 @@
 // by the customer's items × item-neighbour scores of a similarity measure
 // (SAR-style, optionally time-decayed), [EASE] by the learned item-item
 // model, and [Engine] is the recommend engine with its defaults.
+// [TIFUKNN] is a reference next-basket method from the literature (Hu et
+// al. 2020), for comparison with the engine's next-basket mode: each
+// customer's time-decayed item frequencies blended with their nearest
+// customers'.
 //
 // # Reports
 //

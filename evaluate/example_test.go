@@ -103,3 +103,35 @@ func ExampleItemNeighbors() {
 	// stove
 	// lamp
 }
+
+// TIFU-KNN blends a customer's own time-decayed purchase frequencies with
+// those of the customers who buy most like them.
+func ExampleTIFUKNN() {
+	var b affinity.Builder
+	day := func(d int) time.Time { return time.Date(2024, 3, d, 0, 0, 0, 0, time.UTC) }
+	for i, l := range []struct{ cust, prod string }{
+		{"ann", "coffee"}, {"ann", "milk"}, {"ann", "coffee"},
+		{"bob", "coffee"}, {"bob", "filters"}, {"bob", "coffee"},
+		{"cat", "tea"},
+	} {
+		if err := b.Add(affinity.Purchase{Customer: l.cust, Product: l.prod, Order: fmt.Sprint(l.cust, i), Time: day(1 + i), Quantity: 1}); err != nil {
+			panic(err)
+		}
+	}
+	h, err := b.Build(context.Background())
+	if err != nil {
+		panic(err)
+	}
+	tifu := &evaluate.TIFUKNN{Neighbors: 1}
+	if err := tifu.Fit(context.Background(), h, day(10)); err != nil {
+		panic(err)
+	}
+	ann, _ := h.LookupCustomer("ann")
+	for _, p := range tifu.Recommend(nil, ann, 3, nil) {
+		fmt.Println(h.Catalog().ProductKey(p))
+	}
+	// Output:
+	// coffee
+	// milk
+	// filters
+}

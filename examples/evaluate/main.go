@@ -41,6 +41,8 @@
 //	-metrics LIST             table columns (default precision,recall,ndcg,map,hit,coverage)
 //	-png FILE                 also draw metric@K for K = 1…20 (-chart-metric, explore items)
 //	-ease-lambda, -ease-max-products, -neighbors   model knobs (ease's fit is O(n³) in products)
+//	-tifu-alpha, -tifu-groups, -tifu-neighbors, -tifu-within-decay, -tifu-group-decay
+//	                          tifu-knn's settings (defaults: the reference implementation's)
 //	-half-life DAYS, -sequential   the engine rows' history half-life, and a sequential index
 //	                          ("bought within 30 days after") beside the co-purchase one
 //
@@ -101,6 +103,7 @@ type config struct {
 	list                      bool
 	halfLife                  float64
 	sequential                bool
+	tifu                      evaluate.TIFUKNN
 }
 
 func parse(args []string, stderr io.Writer) (*config, error) {
@@ -131,6 +134,11 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.easeMax, "ease-max-products", 0, "fit ease on at most this many products, the most purchased (default: similarity.DefaultEASEMaxProducts); the fit takes O(n³) time")
 	fs.IntVar(&c.neighbors, "neighbors", 0, "neighbours per product of the knn and ease recommenders (default: 200 for knn, 500 for ease)")
 	fs.BoolVar(&c.list, "list", false, "list the recommenders and exit")
+	fs.Float64Var(&c.tifu.Alpha, "tifu-alpha", 0, "tifu-knn: weight of the customer's own vector (default: evaluate.DefaultTIFUAlpha)")
+	fs.IntVar(&c.tifu.Groups, "tifu-groups", 0, "tifu-knn: basket groups (default: evaluate.DefaultTIFUGroups)")
+	fs.IntVar(&c.tifu.Neighbors, "tifu-neighbors", 0, "tifu-knn: nearest customers (default: evaluate.DefaultTIFUNeighbors)")
+	fs.Float64Var(&c.tifu.WithinDecay, "tifu-within-decay", 0, "tifu-knn: decay within a group (default: evaluate.DefaultTIFUWithinDecay)")
+	fs.Float64Var(&c.tifu.GroupDecay, "tifu-group-decay", 0, "tifu-knn: decay across groups (default: evaluate.DefaultTIFUGroupDecay)")
 	fs.Float64Var(&c.halfLife, "half-life", 0, "half-life in `days` of the customer's history in the engine rows (default: recommend.DefaultHalfLife)")
 	fs.BoolVar(&c.sequential, "sequential", false, "give the engine rows a sequential index beside the co-purchase one")
 	if err := fs.Parse(args); err != nil {
@@ -171,7 +179,8 @@ func recommenders(c *config) []evaluate.Recommender {
 		}
 		recs = append(recs, nb)
 	}
-	return append(recs, &evaluate.EASE{Lambda: c.lambda, K: c.neighbors, MaxProducts: c.easeMax})
+	return append(recs, &evaluate.EASE{Lambda: c.lambda, K: c.neighbors, MaxProducts: c.easeMax}, &evaluate.TIFUKNN{Alpha: c.tifu.Alpha, Groups: c.tifu.Groups, Neighbors: c.tifu.Neighbors,
+		WithinDecay: c.tifu.WithinDecay, GroupDecay: c.tifu.GroupDecay})
 }
 
 func selectRecommenders(c *config) ([]evaluate.Recommender, error) {

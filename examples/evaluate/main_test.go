@@ -145,7 +145,7 @@ func TestRunErrors(t *testing.T) {
 	}
 	out, _, err := runArgs(t, "-list")
 	require.NoError(t, err)
-	assert.Equal(t, "popular\nsegment-popular\nrepeat\nrandom\nengine\nengine-next-basket\nengine-tuned\nknn-jaccard\nknn-cosine\nknn-lift\nknn-confidence\nknn-npmi\nknn-bm25\nease\n", out)
+	assert.Equal(t, "popular\nsegment-popular\nrepeat\nrandom\nengine\nengine-next-basket\nengine-tuned\nknn-jaccard\nknn-cosine\nknn-lift\nknn-confidence\nknn-npmi\nknn-bm25\nease\ntifu-knn\n", out)
 }
 
 // TestOnlineRetail checks the cross-sell claim on real data: with the
