@@ -146,8 +146,9 @@ type Options struct {
 	RefreshWorkers int
 	// Progress, when set, receives a report at the start and end of each
 	// build step — "load" (bytes or rows), "history", "segment", "count",
-	// "neighbours", "engine", and with Tune "tune" (candidates) and
-	// "model" (a learned model's fit) — from the goroutine that builds.
+	// "neighbours", "model" (the fit of a learned model, see Model and
+	// Tune), "engine", and with Tune "tune" (candidates) — from the
+	// goroutine that builds.
 	// A refresh's "segment" step comes after its "engine" step, from the
 	// goroutine that builds the index in the background (see
 	// [Shop.Refresh]); one stopped by a newer refresh reports no end.
