@@ -52,7 +52,8 @@ type TIFUKNN struct {
 	WithinDecay, GroupDecay float64
 	// Neighbors is the number of nearest customers; default 300.
 	Neighbors int
-	// Alpha in [0, 1] weighs the customer's own vector; default 0.7.
+	// Alpha in (0, 1] weighs the customer's own vector; zero means the
+	// default, 0.7.
 	Alpha float64
 
 	vecs  [][]pif // per customer, by product
@@ -98,7 +99,7 @@ func (r *TIFUKNN) settings() (groups int, rb, rg float64, k int, alpha float64, 
 	case k < 1:
 		err = fmt.Errorf("evaluate: TIFUKNN.Neighbors %d < 1", k)
 	case !(alpha >= 0 && alpha <= 1):
-		err = fmt.Errorf("evaluate: TIFUKNN.Alpha %v outside [0, 1]", alpha)
+		err = fmt.Errorf("evaluate: TIFUKNN.Alpha %v outside (0, 1]", alpha)
 	}
 	return
 }
@@ -121,6 +122,7 @@ func (r *TIFUKNN) Fit(ctx context.Context, train *affinity.History, asOf time.Ti
 	until := asOf.Unix()
 	var baskets []timedBasket
 	w := make([]float64, np)
+	seen := make([]uint32, np) // customer+1 that last listed the product
 	var touched []affinity.ProductID
 	for c := range affinity.CustomerID(nc) {
 		if c%1024 == 0 {
@@ -154,7 +156,8 @@ func (r *TIFUKNN) Fit(ctx context.Context, train *affinity.History, asOf time.Ti
 			for j := g[1]; j < g[2]; j++ {
 				bw := gw * math.Pow(rb, float64(g[2]-1-j))
 				for _, p := range baskets[j].prods {
-					if w[p] == 0 {
+					if seen[p] != uint32(c)+1 {
+						seen[p] = uint32(c) + 1
 						touched = append(touched, p)
 					}
 					w[p] += bw
