@@ -127,6 +127,15 @@
 // whether to turn it on. [Tune] chooses the model and options for a shop
 // on a validation window held out at the end of its own data.
 //
+// # Models
+//
+// The engine scores with any [similarity.Index]: co-occurrence neighbours
+// or a learned model such as EASE. [ModelFor] gives the model measured
+// best for the shape of the data — cosine within orders for purchases,
+// EASE within customers for rating data, where ratings also do not decay
+// and a learned model's rows are summed whole by default — and package
+// shop uses it unless told otherwise.
+//
 // # Defaults
 //
 // The defaults were measured with examples/evaluate (K = 10, NDCG@10)
