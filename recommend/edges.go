@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/topk"
 	"github.com/shopaffinity/affinity/similarity"
 )
 
@@ -153,20 +154,15 @@ func newEdgeTable(ctx context.Context, np int, nb, seq *similarity.Index, o *Opt
 		// strongest first, the basket prior included (the candidate's
 		// popularity decides which edges matter when evidence is thin): a
 		// request may use only a prefix of the list
-		// (sorted as packed keys: the rank's bits, which order as the
-		// rank does for non-negative floats, inverted for strongest
-		// first, then the product)
+		// (sorted as packed keys: rank descending, then product)
 		keys = keys[:0]
 		for i, x := range buf {
 			r := abs32(x.w)
 			if t.priorB != nil {
 				r *= t.priorB[x.p]
 			}
-			if r == 0 {
-				r = 0 // not −0
-			}
 			pos[x.p] = uint32(i)
-			keys = append(keys, uint64(^math.Float32bits(r))<<32|uint64(x.p))
+			keys = append(keys, topk.Pack(r, uint32(x.p)))
 		}
 		slices.Sort(keys)
 		for _, key := range keys {

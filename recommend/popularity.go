@@ -2,10 +2,10 @@ package recommend
 
 import (
 	"context"
-	"math"
 	"slices"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/topk"
 )
 
 // popularity is the shop's recency-weighted popularity, built once by
@@ -66,15 +66,10 @@ func newPopularity(ctx context.Context, h *affinity.History, np int, asOf int64,
 			t.popNorm[p] = v / top
 		}
 	}
-	// most popular first, ties by product: packed keys of the inverted
-	// bits of a non-negative float (which order as the float does) and
-	// the product
+	// most popular first, ties by product, as packed keys
 	keys := make([]uint64, np)
 	for p, v := range t.pop {
-		if v == 0 {
-			v = 0 // not −0
-		}
-		keys[p] = uint64(^math.Float32bits(v))<<32 | uint64(p)
+		keys[p] = topk.Pack(v, uint32(p))
 	}
 	slices.Sort(keys)
 	t.popOrder = make([]affinity.ProductID, np)
