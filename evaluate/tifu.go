@@ -56,6 +56,8 @@ type TIFUKNN struct {
 	// default, 0.7.
 	Alpha float64
 
+	k     int     // Neighbors, resolved by Fit
+	alpha float64 // Alpha, resolved by Fit
 	vecs  [][]pif // per customer, by product
 	norm2 []float64
 	post  [][]postEntry // per product: the customers with a weight for it
@@ -87,10 +89,7 @@ func (r *TIFUKNN) Name() string { return cmp.Or(r.Label, "tifu-knn") }
 
 func (r *TIFUKNN) settings() (groups int, rb, rg float64, k int, alpha float64, err error) {
 	groups, rb, rg, k, alpha = cmp.Or(r.Groups, DefaultTIFUGroups), cmp.Or(r.WithinDecay, DefaultTIFUWithinDecay),
-		cmp.Or(r.GroupDecay, DefaultTIFUGroupDecay), cmp.Or(r.Neighbors, DefaultTIFUNeighbors), r.Alpha
-	if alpha == 0 {
-		alpha = DefaultTIFUAlpha
-	}
+		cmp.Or(r.GroupDecay, DefaultTIFUGroupDecay), cmp.Or(r.Neighbors, DefaultTIFUNeighbors), cmp.Or(r.Alpha, DefaultTIFUAlpha)
 	switch {
 	case groups < 1:
 		err = fmt.Errorf("evaluate: TIFUKNN.Groups %d < 1", groups)
@@ -98,7 +97,7 @@ func (r *TIFUKNN) settings() (groups int, rb, rg float64, k int, alpha float64, 
 		err = fmt.Errorf("evaluate: TIFUKNN decay rates %v, %v outside (0, 1]", rb, rg)
 	case k < 1:
 		err = fmt.Errorf("evaluate: TIFUKNN.Neighbors %d < 1", k)
-	case !(alpha >= 0 && alpha <= 1):
+	case !(alpha > 0 && alpha <= 1):
 		err = fmt.Errorf("evaluate: TIFUKNN.Alpha %v outside (0, 1]", alpha)
 	}
 	return
@@ -110,10 +109,11 @@ func (r *TIFUKNN) Fit(ctx context.Context, train *affinity.History, asOf time.Ti
 	if train == nil {
 		return errors.New("evaluate: nil history")
 	}
-	groups, rb, rg, _, _, err := r.settings()
+	groups, rb, rg, k, alpha, err := r.settings()
 	if err != nil {
 		return err
 	}
+	r.k, r.alpha = k, alpha
 	nc, np := train.NumCustomers(), train.Catalog().NumProducts()
 	r.vecs, r.norm2 = make([][]pif, nc), make([]float64, nc)
 	r.post = make([][]postEntry, np)
@@ -210,7 +210,7 @@ func (r *TIFUKNN) Recommend(dst []affinity.ProductID, c affinity.CustomerID, k i
 	if int(c) >= len(r.vecs) || len(r.vecs[c]) == 0 {
 		return dst
 	}
-	_, _, _, kn, alpha, _ := r.settings()
+	kn, alpha := r.k, r.alpha
 	u := r.vecs[c]
 	for _, x := range u {
 		for _, e := range r.post[x.p] {
