@@ -179,8 +179,8 @@ func recommenders(c *config) []evaluate.Recommender {
 		}
 		recs = append(recs, nb)
 	}
-	return append(recs, &evaluate.EASE{Lambda: c.lambda, K: c.neighbors, MaxProducts: c.easeMax}, &evaluate.TIFUKNN{Alpha: c.tifu.Alpha, Groups: c.tifu.Groups, Neighbors: c.tifu.Neighbors,
-		WithinDecay: c.tifu.WithinDecay, GroupDecay: c.tifu.GroupDecay})
+	tifu := c.tifu // the settings the flags gave
+	return append(recs, &evaluate.EASE{Lambda: c.lambda, K: c.neighbors, MaxProducts: c.easeMax}, &tifu)
 }
 
 func selectRecommenders(c *config) ([]evaluate.Recommender, error) {
