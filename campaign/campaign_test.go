@@ -75,10 +75,11 @@ func checkRules(t *testing.T, snap *shop.Snapshot, p *campaign.Plan, restocked [
 	h := snap.History()
 	cat := h.Catalog()
 	asOf := snap.AsOf()
+	segAsOf := snap.Segments().AsOf() // schedules count the segment index's days
 	days := func(c affinity.CustomerID) int {
 		last, ok := h.LastPurchase(c)
 		require.True(t, ok)
-		return int(asOf.Sub(last) / (24 * time.Hour))
+		return int(segAsOf.Sub(last) / (24 * time.Hour))
 	}
 	lastOrder := func(c affinity.CustomerID) map[string]bool {
 		lo, hi := h.CustomerOrders(c)

@@ -65,6 +65,13 @@ func Build(ctx context.Context, h *affinity.History, asOf time.Time, opts Option
 // prepare checks asOf and opts and returns the builder of nc customers
 // over cat (its History unset).
 func prepare(cat *affinity.Catalog, nc int, asOf time.Time, opts Options) (*builder, error) {
+	return prepareWith(cat, nc, asOf, opts, nil, false)
+}
+
+// prepareWith is prepare with the category weights w of cat, when not
+// nil, computed before; with noArrays set the builder's per-customer
+// arrays are left for the caller to set.
+func prepareWith(cat *affinity.Catalog, nc int, asOf time.Time, opts Options, w *weights, noArrays bool) (*builder, error) {
 	if err := affinity.CheckAsOf("segment", asOf); err != nil {
 		return nil, err
 	}
@@ -79,7 +86,7 @@ func prepare(cat *affinity.Catalog, nc int, asOf time.Time, opts Options) (*buil
 	if n := cat.NumCategories(); n >= 1<<28 {
 		return nil, fmt.Errorf("%w: %d categories are more than the index supports", ErrInvalid, n)
 	}
-	return newBuilder(cat, nc, asOf.Unix(), o, lookDays, start), nil
+	return newBuilder(cat, nc, asOf.Unix(), o, lookDays, start, w, noArrays), nil
 }
 
 // checkDays reports an error when an order or event of the look-back
@@ -103,36 +110,49 @@ type builder struct {
 	halfLife float64 // seconds; 0 = no decay
 	maxDay   int64   // most days back of an order or event in the look-back
 
-	// exact is set when the shares are kept as exact integer ratios
-	// (no half-life, see exactWeights); shareW holds, per entry of
-	// Catalog.Shares, the weight times den, an integer.
-	exact    bool
-	den      int64
-	shareW   []int64
-	wOff     []uint32 // per product, into shareW
+	weights
 	nc, ncat int
 	depth    []uint8 // per category
 
 	// per customer, written by the chunk that owns the customer
+	custArrays
+	nKnown int64
+
+	chunks []chunkResult
+
+	// only, when set, lists the customers to scan (ascending): a delta
+	// of Update scans the changed customers alone. shared is then the
+	// index whose catalog-level parts (category and product names) the
+	// delta shares; its population-wide parts are Update's.
+	only   []uint32
+	shared *Index
+}
+
+// weights are the integer category weights of exact shares.
+type weights struct {
+	// exact is set when the shares are kept as exact integer ratios
+	// (no half-life, see exactWeights); shareW holds, per entry of
+	// Catalog.Shares, the weight times den, an integer.
+	exact  bool
+	den    int64
+	shareW []int64
+	wOff   []uint32 // per product, into shareW
+}
+
+// custArrays are a build's per-customer values, indexed by customer id.
+type custArrays struct {
 	known                      []bool
 	recency, tenure, abandoned []int32 // -1 = none
 	freq                       []int32
 	monetary                   []int64
 	lastBuy                    []int64 // Unix time of the last bought order, any time up to asOf
 	totSpend, totItems         []int64 // exact share denominators (times den), when exact
-	nKnown                     int64
-
-	chunks []chunkResult
 }
 
-func newBuilder(cat *affinity.Catalog, nc int, asOf int64, o Options, lookDays int, start int64) *builder {
-	b := &builder{
-		cat: cat, asOf: asOf, opts: o,
-		lookDays:  lookDays,
-		start:     start,
-		halfLife:  o.HalfLife.Seconds(),
-		nc:        nc,
-		ncat:      cat.NumCategories(),
+// newArrays returns the arrays of nc customers (totSpend and totItems
+// only when exact).
+func newArrays(nc int, exact bool) custArrays {
+	a := custArrays{
 		known:     make([]bool, nc),
 		recency:   make([]int32, nc),
 		tenure:    make([]int32, nc),
@@ -140,11 +160,33 @@ func newBuilder(cat *affinity.Catalog, nc int, asOf int64, o Options, lookDays i
 		freq:      make([]int32, nc),
 		monetary:  make([]int64, nc),
 		lastBuy:   make([]int64, nc),
-		chunks:    make([]chunkResult, (nc+1<<chunkBits-1)>>chunkBits),
 	}
-	b.exactWeights()
-	if b.exact {
-		b.totSpend, b.totItems = make([]int64, nc), make([]int64, nc)
+	if exact {
+		a.totSpend, a.totItems = make([]int64, nc), make([]int64, nc)
+	}
+	return a
+}
+
+// newBuilder returns the builder of nc customers. w, when not nil, are
+// the category weights of cat, computed before; with noArrays set the
+// per-customer arrays are left for the caller to set.
+func newBuilder(cat *affinity.Catalog, nc int, asOf int64, o Options, lookDays int, start int64, w *weights, noArrays bool) *builder {
+	b := &builder{
+		cat: cat, asOf: asOf, opts: o,
+		lookDays: lookDays,
+		start:    start,
+		halfLife: o.HalfLife.Seconds(),
+		nc:       nc,
+		ncat:     cat.NumCategories(),
+		chunks:   make([]chunkResult, (nc+1<<chunkBits-1)>>chunkBits),
+	}
+	if w != nil {
+		b.weights = *w
+	} else {
+		b.exactWeights()
+	}
+	if !noArrays {
+		b.custArrays = newArrays(nc, b.exact)
 	}
 	b.depth = make([]uint8, b.ncat)
 	for c := range b.ncat {
@@ -390,6 +432,9 @@ func (s *scanner) chunk(ctx context.Context, k int, out *chunkResult) (int64, er
 	out.popSpend = make([]float64, b.ncat)
 	out.popNum = make([]sum128, b.ncat)
 	lo, hi := k<<chunkBits, min((k+1)<<chunkBits, b.nc)
+	if b.only != nil {
+		return s.subset(ctx, lo, hi, out)
+	}
 	if hi > lo {
 		// about two category pairs per line is typical; growing is slow
 		l0, _ := b.h.CustomerLines(affinity.CustomerID(lo))
@@ -415,11 +460,40 @@ func (s *scanner) chunk(ctx context.Context, k int, out *chunkResult) (int64, er
 			n++
 		}
 	}
-	out.pairs, out.pairOff = byCategory(pairs, b.ncat, func(p *catPair) uint32 { return p.cat })
+	s.group(out, pairs, ev)
+	return n, nil
+}
+
+// group sorts the pairs of a chunk by category into out and keeps their
+// buffers for the next chunk.
+func (s *scanner) group(out *chunkResult, pairs []catPair, ev [2][]evPair) {
+	out.pairs, out.pairOff = byCategory(pairs, s.b.ncat, func(p *catPair) uint32 { return p.cat })
 	for i := range ev {
-		out.ev[i], out.evOff[i] = byCategory(ev[i], b.ncat, func(p *evPair) uint32 { return p.cat })
+		out.ev[i], out.evOff[i] = byCategory(ev[i], s.b.ncat, func(p *evPair) uint32 { return p.cat })
 	}
 	s.pairs, s.ev = pairs, ev
+}
+
+// subset scans the customers of b.only in [lo, hi) into out, as chunk
+// does for all of them.
+func (s *scanner) subset(ctx context.Context, lo, hi int, out *chunkResult) (int64, error) {
+	only := s.b.only
+	i, _ := slices.BinarySearch(only, uint32(lo))
+	j, _ := slices.BinarySearch(only, uint32(hi))
+	pairs := s.pairs[:0]
+	ev := [2][]evPair{s.ev[0][:0], s.ev[1][:0]}
+	var n int64
+	for k, c := range only[i:j] {
+		if k%4096 == 4095 {
+			if err := ctx.Err(); err != nil {
+				return n, err
+			}
+		}
+		if s.customer(int(c), out, &pairs, &ev) {
+			n++
+		}
+	}
+	s.group(out, pairs, ev)
 	return n, nil
 }
 
@@ -702,55 +776,56 @@ func byCategory[T any](pairs []T, ncat int, cat func(*T) uint32) ([]T, []uint32)
 
 // finish merges the chunk results into an Index.
 func (b *builder) finish(ctx context.Context) (*Index, error) {
-	cat := b.cat
 	x := &Index{
 		asOf:     b.asOf,
 		opts:     b.opts,
 		lookDays: b.lookDays,
 		exact:    b.exact,
-		keys:     make([]string, b.nc),
-		cats:     make([]string, b.ncat),
-		catDepth: make([]uint8, b.ncat),
 		catData:  make([]catData, b.ncat),
-		popShare: make([]float64, b.ncat),
 	}
-	for c := range b.nc {
-		x.keys[c] = b.key(c)
+	if b.shared != nil {
+		b.shareCatalog(x)
+	} else {
+		b.catalog(x)
 	}
 	if b.exact {
 		x.exDen = [3]packedInts{packInts(b.totSpend), packInts(b.totItems), packInts(b.freq)}
 		x.shareCols = new(atomic.Int32)
 	}
-	x.catParent = make([]uint32, b.ncat)
-	for c := range b.ncat {
-		id := affinity.CategoryID(c)
-		x.cats[c] = cat.CategoryPath(id)
-		x.catDepth[c] = uint8(min(cat.Depth(id), math.MaxUint8))
-		x.catParent[c] = noParent
-		if p := cat.Parent(id); p != affinity.NoCategory {
-			x.catParent[c] = uint32(p)
-		}
-	}
-	np := cat.NumProducts()
-	x.products = make([]string, np)
-	for p := range np {
-		x.products[p] = cat.ProductKey(affinity.ProductID(p))
-	}
-	x.indexNames()
+	np := b.cat.NumProducts()
 
-	// population shares, summed in chunk order
-	popTotal := 0.0
-	for k := range b.chunks {
-		popTotal += b.chunks[k].popTotal
-		for c, v := range b.chunks[k].popSpend {
-			x.popShare[c] += v
+	// population sums, in chunk order
+	popNum := make([]sum128, b.ncat)
+	var popDen sum128
+	if b.exact {
+		for k := range b.chunks {
+			for c, v := range b.chunks[k].popNum {
+				popNum[c].add(v)
+			}
+		}
+		for _, v := range b.totSpend {
+			popDen.addInt(v)
 		}
 	}
-	for c := range x.popShare {
-		if popTotal > 0 {
-			x.popShare[c] /= popTotal
+	if b.shared == nil {
+		x.popShare = make([]float64, b.ncat)
+		if b.exact {
+			exactShares(x.popShare, popNum, popDen)
 		} else {
-			x.popShare[c] = 0
+			popTotal := 0.0
+			for k := range b.chunks {
+				popTotal += b.chunks[k].popTotal
+				for c, v := range b.chunks[k].popSpend {
+					x.popShare[c] += v
+				}
+			}
+			for c := range x.popShare {
+				if popTotal > 0 {
+					x.popShare[c] /= popTotal
+				} else {
+					x.popShare[c] = 0
+				}
+			}
 		}
 	}
 
@@ -785,7 +860,11 @@ func (b *builder) finish(ctx context.Context) (*Index, error) {
 		if cbs[w] == nil {
 			cbs[w] = new(catBuilder)
 		}
-		b.category(cbs[w], x, order[i-len(scalars)])
+		c := order[i-len(scalars)]
+		b.category(cbs[w], x, c)
+		if x.exact {
+			x.catData[c].popNum = popNum[c].big()
+		}
 		return nil
 	})
 	if err != nil {
@@ -793,13 +872,66 @@ func (b *builder) finish(ctx context.Context) (*Index, error) {
 	}
 	b.chunks = nil
 	if x.exact {
-		var sum sum128
-		for _, v := range b.totSpend {
-			sum.addInt(v)
+		x.popDen = popDen.big()
+		if b.h != nil && b.shared == nil {
+			x.cols = &custCols{
+				cat: b.cat, w: b.weights,
+				recency: b.recency, freq: b.freq,
+				monetary: b.monetary, lastBuy: b.lastBuy,
+				popNum: popNum, popDen: popDen,
+			}
 		}
-		x.popDen = sum.big()
 	}
 	return x, nil
+}
+
+// catalog fills in the keys and the category and product names of x.
+func (b *builder) catalog(x *Index) {
+	cat := b.cat
+	x.keys = make([]string, b.nc)
+	for c := range b.nc {
+		x.keys[c] = b.key(c)
+	}
+	x.cats = make([]string, b.ncat)
+	x.catDepth = make([]uint8, b.ncat)
+	x.catParent = make([]uint32, b.ncat)
+	for c := range b.ncat {
+		id := affinity.CategoryID(c)
+		x.cats[c] = cat.CategoryPath(id)
+		x.catDepth[c] = uint8(min(cat.Depth(id), math.MaxUint8))
+		x.catParent[c] = noParent
+		if p := cat.Parent(id); p != affinity.NoCategory {
+			x.catParent[c] = uint32(p)
+		}
+	}
+	np := cat.NumProducts()
+	x.products = make([]string, np)
+	for p := range np {
+		x.products[p] = cat.ProductKey(affinity.ProductID(p))
+	}
+	x.indexNames()
+}
+
+// shareCatalog gives x the category and product names of b.shared, whose
+// catalog is b's.
+func (b *builder) shareCatalog(x *Index) {
+	y := b.shared
+	x.cats, x.catDepth, x.catParent, x.catIndex = y.cats, y.catDepth, y.catParent, y.catIndex
+	x.products, x.prodIndex = y.products, y.prodIndex
+}
+
+// exactShares sets share[c] to num[c]/den, rounded to the nearest float64
+// (0 when den is not positive).
+func exactShares(share []float64, num []sum128, den sum128) {
+	d := den.big()
+	if d.Sign() <= 0 {
+		clear(share)
+		return
+	}
+	var r big.Rat
+	for c := range share {
+		share[c], _ = r.SetFrac(num[c].big(), d).Float64()
+	}
 }
 
 // sum128 is a two's complement 128-bit sum, hi·2^64 + lo: sums of int64
@@ -814,6 +946,13 @@ func (s *sum128) add(t sum128) {
 	var carry uint64
 	s.lo, carry = bits.Add64(s.lo, t.lo, 0)
 	s.hi += t.hi + carry
+}
+
+// sub subtracts t.
+func (s *sum128) sub(t sum128) {
+	var borrow uint64
+	s.lo, borrow = bits.Sub64(s.lo, t.lo, 0)
+	s.hi -= t.hi + borrow
 }
 
 // big returns s as a big.Int.
@@ -897,10 +1036,6 @@ func (b *builder) category(cb *catBuilder, x *Index, c uint32) {
 	d.days = bsi.BSI{Slices: bsi.FinishSlices(cb.days[:])}
 	d.rank = attr{exist: cb.ranked.Finish(), v: bsi.BSI{Slices: bsi.FinishSlices(cb.rank[:])}}
 	if x.exact {
-		var sum sum128 // of the spend numerators
-		for k := range b.chunks {
-			sum.add(b.chunks[k].popNum[c])
-		}
 		for s := range cb.res {
 			cb.res[s] = cb.res[s][:0]
 		}
@@ -912,7 +1047,6 @@ func (b *builder) category(cb *catBuilder, x *Index, c uint32) {
 				cb.res[2] = append(cb.res[2], int64(p.resOrders))
 			}
 		}
-		d.popNum = sum.big()
 		d.cols = new([3]shareColumn)
 		for s := range cb.res {
 			d.exNum[s] = packInts(cb.res[s])
@@ -1051,40 +1185,13 @@ func (b *builder) scalarTasks(x *Index) []func(bb *bsi.Builder) {
 			}
 		}
 	}
-	// column builds the attribute of the customers of ids that keep (nil:
-	// all) selects; with bins set it also adds bins and, for recency and
-	// tenure, levels.
-	column := func(bb *bsi.Builder, ids []uint32, keep func(c uint32) bool, val func(c uint32) int64, bins bool) attr {
-		if keep != nil {
-			sel := make([]uint32, 0, len(ids))
-			for _, c := range ids {
-				if keep(c) {
-					sel = append(sel, c)
-				}
-			}
-			ids = sel
-		}
-		vals := make([]int64, len(ids))
-		for i, c := range ids {
-			vals[i] = val(c)
-		}
-		var w roaringio.Writer
-		a := attr{exist: roaringio.FromSorted(&w, ids), v: bb.Build(ids, vals)}
-		if bins {
-			a.binned(ids, vals)
-		}
-		return a
+	var tasks []func(*bsi.Builder)
+	if b.shared == nil { // a delta's scores are Update's
+		// one task for everything RFM, first, so that no worker waits
+		// for the scores while another computes them
+		tasks = append(tasks, func(bb *bsi.Builder) { b.population(bb, x, known, bought) })
 	}
-	return []func(*bsi.Builder){
-		func(bb *bsi.Builder) {
-			// one task for everything RFM, so that no worker waits for
-			// the scores while another computes them
-			r, f, m := b.rfmScores(bought)
-			x.scalars[scR] = column(bb, bought, nil, func(c uint32) int64 { return int64(r[c]) }, false)
-			x.scalars[scF] = column(bb, bought, nil, func(c uint32) int64 { return int64(f[c]) }, false)
-			x.scalars[scM] = column(bb, bought, nil, func(c uint32) int64 { return int64(m[c]) }, false)
-			b.segments(x, known, r, f, m)
-		},
+	return append(tasks,
 		func(bb *bsi.Builder) {
 			var w roaringio.Writer
 			x.universe = roaringio.FromSorted(&w, known)
@@ -1109,38 +1216,105 @@ func (b *builder) scalarTasks(x *Index) []func(bb *bsi.Builder) {
 		func(bb *bsi.Builder) {
 			x.scalars[scAbandoned] = column(bb, known, func(c uint32) bool { return b.abandoned[c] >= 0 }, func(c uint32) int64 { return int64(b.abandoned[c]) }, true)
 		},
+	)
+}
+
+// population builds the parts of x that depend on every customer: the
+// RFM scores and segments, the lifecycle stages and the totals. known
+// lists the customers x knows, bought those with an order in the
+// look-back.
+func (b *builder) population(bb *bsi.Builder, x *Index, known, bought []uint32) {
+	r, f, m := b.rfmScores(bought)
+	x.scalars[scR] = column(bb, bought, nil, func(c uint32) int64 { return int64(r[c]) }, false)
+	x.scalars[scF] = column(bb, bought, nil, func(c uint32) int64 { return int64(f[c]) }, false)
+	x.scalars[scM] = column(bb, bought, nil, func(c uint32) int64 { return int64(m[c]) }, false)
+	b.segments(x, known, r, f, m)
+}
+
+// column builds the attribute of the customers of ids (ascending) that
+// keep (nil: all) selects; with bins set it also adds bins and, for
+// recency and tenure, levels.
+func column(bb *bsi.Builder, ids []uint32, keep func(c uint32) bool, val func(c uint32) int64, bins bool) attr {
+	if keep != nil {
+		sel := make([]uint32, 0, len(ids))
+		for _, c := range ids {
+			if keep(c) {
+				sel = append(sel, c)
+			}
+		}
+		ids = sel
 	}
+	vals := make([]int64, len(ids))
+	for i, c := range ids {
+		vals[i] = val(c)
+	}
+	var w roaringio.Writer
+	a := attr{exist: roaringio.FromSorted(&w, ids), v: bb.Build(ids, vals)}
+	if bins {
+		a.binned(ids, vals)
+	}
+	return a
 }
 
 // segments builds the RFM segments and lifecycle stages and sums revenue
 // and orders.
 func (b *builder) segments(x *Index, known []uint32, r, f, m []uint8) {
 	rules := b.opts.RFMRules
-	segIDs := make([][]uint32, len(rules))
-	var stageIDs [len(stages)][]uint32
 	lapse, churn := int32(b.opts.LapseAfter/Day), int32(b.opts.ChurnAfter/Day)
-	for _, c := range known {
-		x.revenue += affinity.Money(b.monetary[c])
-		x.orders += int64(b.freq[c])
-		if b.freq[c] > 0 {
-			for i, rule := range rules {
-				if rule.R.contains(int(r[c])) && rule.F.contains(int(f[c])) && rule.M.contains(int(m[c])) {
-					segIDs[i] = append(segIDs[i], c)
-					break
+	// the rule of each scored R, F, M triple (len(rules): none)
+	var rule [6][6][6]uint16
+	for sr := 1; sr <= 5; sr++ {
+		for sf := 1; sf <= 5; sf++ {
+			for sm := 1; sm <= 5; sm++ {
+				rule[sr][sf][sm] = uint16(len(rules))
+				for i, ru := range rules {
+					if ru.R.contains(sr) && ru.F.contains(sf) && ru.M.contains(sm) {
+						rule[sr][sf][sm] = uint16(i)
+						break
+					}
 				}
 			}
 		}
-		if rec := b.recency[c]; rec >= 0 {
-			st := lifecycleStage(rec, b.freq[c], lapse, churn, int32(b.opts.LoyalOrders))
-			stageIDs[st] = append(stageIDs[st], c)
+	}
+	// each known customer's rule and stage (len(stages): none), counted,
+	// then the ids of each in one exactly sized pass
+	const none = uint8(len(stages))
+	seg := make([]uint16, len(known))
+	st := make([]uint8, len(known))
+	segN := make([]int, len(rules)+1)
+	var stN [len(stages) + 1]int
+	for i, c := range known {
+		x.revenue += affinity.Money(b.monetary[c])
+		x.orders += int64(b.freq[c])
+		seg[i] = uint16(len(rules))
+		if b.freq[c] > 0 && r[c] > 0 && f[c] > 0 && m[c] > 0 {
+			seg[i] = rule[r[c]][f[c]][m[c]]
 		}
+		st[i] = none
+		if rec := b.recency[c]; rec >= 0 {
+			st[i] = uint8(lifecycleStage(rec, b.freq[c], lapse, churn, int32(b.opts.LoyalOrders)))
+		}
+		segN[seg[i]]++
+		stN[st[i]]++
+	}
+	segIDs := make([][]uint32, len(rules)+1)
+	for i := range segIDs {
+		segIDs[i] = make([]uint32, 0, segN[i])
+	}
+	var stageIDs [len(stages) + 1][]uint32
+	for i := range stageIDs {
+		stageIDs[i] = make([]uint32, 0, stN[i])
+	}
+	for i, c := range known {
+		segIDs[seg[i]] = append(segIDs[seg[i]], c)
+		stageIDs[st[i]] = append(stageIDs[st[i]], c)
 	}
 	var w roaringio.Writer
 	x.rfm = make([]*roaring.Bitmap, len(rules))
 	for i := range rules {
 		x.rfm[i] = roaringio.FromSorted(&w, segIDs[i])
 	}
-	for i := range stageIDs {
+	for i := range stages {
 		x.stages[i] = roaringio.FromSorted(&w, stageIDs[i])
 	}
 }
@@ -1245,12 +1419,84 @@ func (b *builder) rfmScores(scored []uint32) (r, f, m []uint8) {
 	for i, c := range scored {
 		vals[i] = b.monetary[c]
 	}
-	slices.Sort(vals)
+	cuts := quintileCuts(vals)
 	for _, c := range scored {
-		worse, _ := slices.BinarySearch(vals, b.monetary[c]) // values below
-		m[c] = uint8(1 + 5*int64(worse)/n)
+		v, s := b.monetary[c], uint8(1)
+		for _, t := range cuts {
+			if v > t {
+				s++
+			}
+		}
+		m[c] = s
 	}
 	return
+}
+
+// quintileCuts returns the values that decide the quintile scores of
+// vals (reordered): with w the number of values below v, the score
+// 1 + ⌊5w/n⌋ is 1 plus the number of cuts below v, because ⌊5w/n⌋ ≥ k
+// exactly when w ≥ t = ⌈kn/5⌉, that is when the t-th smallest value is
+// below v. Four order statistics cost linear time, where ranking every
+// value costs a sort and a search per value.
+func quintileCuts(vals []int64) (cuts [4]int64) {
+	n := len(vals)
+	from := 0
+	for k := 1; k <= 4; k++ {
+		t := (k*n + 4) / 5 // ⌈kn/5⌉ ≥ 1
+		nthElement(vals[from:], t-1-from)
+		cuts[k-1] = vals[t-1]
+		from = t
+	}
+	return cuts
+}
+
+// nthElement reorders a so that a[k] is the value a sorted a would hold
+// there, no value before it larger and none after it smaller
+// (quickselect with a median-of-three pivot and Hoare's partition, which
+// splits runs of equal values evenly; after 64 rounds the rest is sorted,
+// so that no input takes quadratic time). internal/topk.SelectSmallest
+// partitions distinct keys only; spend values repeat.
+func nthElement(a []int64, k int) {
+	lo, hi := 0, len(a)-1
+	for round := 0; lo < hi; round++ {
+		if round == 64 {
+			slices.Sort(a[lo : hi+1])
+			return
+		}
+		mid := lo + (hi-lo)/2
+		if a[mid] < a[lo] {
+			a[mid], a[lo] = a[lo], a[mid]
+		}
+		if a[hi] < a[lo] {
+			a[hi], a[lo] = a[lo], a[hi]
+		}
+		if a[hi] < a[mid] {
+			a[hi], a[mid] = a[mid], a[hi]
+		}
+		p := a[mid]
+		i, j := lo, hi
+		for i <= j {
+			for a[i] < p {
+				i++
+			}
+			for a[j] > p {
+				j--
+			}
+			if i <= j {
+				a[i], a[j] = a[j], a[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return // a[j+1 : i] all equal p
+		}
+	}
 }
 
 // keyRanks returns, for the customers of scored in their order, their

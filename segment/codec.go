@@ -130,6 +130,13 @@ func values[T uint16 | uint32 | int32 | int64 | uint64](e *encoder, v []T, size 
 // checksummed file format described in the package documentation. It
 // implements io.WriterTo.
 func (x *Index) WriteTo(w io.Writer) (int64, error) {
+	if x.over != nil {
+		y, err := x.compacted()
+		if err != nil {
+			return 0, err
+		}
+		return y.WriteTo(w)
+	}
 	bw := bufio.NewWriterSize(w, 1<<16)
 	var head [headerLen]byte
 	copy(head[:], fileMagic)

@@ -198,6 +198,7 @@ func (x *Index) WithAttributes(a *Attributes) (*Index, error) {
 	}
 	y := x.shallowCopy()
 	y.cust = cc
+	y.resync()
 	return y, nil
 }
 

@@ -243,13 +243,35 @@
 // for byte. The Beam pipeline in this module's beam/ directory computes
 // the parts on many workers and joins them on one.
 //
+// # Updates
+//
+// The same locality makes refreshes cheap. [Update] takes the index of a
+// History and the History a Builder made from it (new, replaced and
+// deleted orders, erased customers, events) and returns the index of the
+// new one: it computes the features of the changed customers alone into
+// a small delta index and lays it over the full one, with the population
+// parts (RFM scores and segments, lifecycle stages, totals, population
+// shares) computed anew from per-customer columns the index keeps (24
+// bytes per customer). Queries run on both layers and unite the answers,
+// so an updated index answers exactly as a full build of the new History
+// would; later updates lay a larger delta over the same full index until
+// an eighth of the customers have changed, when Update builds anew. On
+// 1 M customers and 10 M lines, after a refresh of 10,000 lines, Update
+// took 0.35–0.45 s where Build takes 4.3 s on two cores (BenchmarkUpdate,
+// BenchmarkBuild), and a three-clause query and the Stats of every
+// customer took 1.2–1.3× their time on the full index
+// (BenchmarkUpdatedQuery3; the first query after an update also decodes
+// the delta's columns it reads). The as-of time stays the
+// index's: a caller that wants day counts to move on (the next day)
+// builds anew, as package shop does at the first refresh of each day.
+//
 // # Concurrency
 //
-// An *Index is immutable after [Build] or [Load] and safe for any number
-// of concurrent readers. [Index.Define] returns a new Index that shares
+// An *Index is immutable after [Build], [Update] or [Load] and safe for
+// any number of concurrent readers. [Index.Define] returns a new Index that shares
 // the data of the old one. Bitmaps returned by methods are new and belong
 // to the caller; bitmaps passed in are only read. Build uses
 // [Options.Workers] goroutines and none outlives the call; its result does
-// not depend on the number of workers. To refresh, build a new index and
-// swap a pointer (for example an atomic.Pointer[segment.Index]).
+// not depend on the number of workers. To refresh, update or build a new
+// index and swap a pointer (for example an atomic.Pointer[segment.Index]).
 package segment

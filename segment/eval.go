@@ -17,6 +17,24 @@ func (x *Index) Query(src string) (*roaring.Bitmap, error) {
 	if err != nil {
 		return nil, err
 	}
+	return x.run(e, src)
+}
+
+// run compiles and evaluates e (parsed from src, when given); an updated
+// index evaluates it on both layers.
+func (x *Index) run(e Expr, src string) (*roaring.Bitmap, error) {
+	if o := x.over; o != nil {
+		r, err := o.bv.run(e, src)
+		if err != nil {
+			return nil, err
+		}
+		d, err := o.dv.run(e, src)
+		if err != nil {
+			return nil, err
+		}
+		r.Or(d)
+		return r, nil
+	}
 	p, err := x.compile(e, src)
 	if err != nil {
 		return nil, err
@@ -29,16 +47,15 @@ func (x *Index) Query(src string) (*roaring.Bitmap, error) {
 // bitmaps involved, never a scan of the customers. Unknown names wrap
 // [ErrUnknown]; bad windows, ranges and thresholds wrap [ErrInvalid].
 func (x *Index) Eval(e Expr) (*roaring.Bitmap, error) {
-	p, err := x.compile(e, "")
-	if err != nil {
-		return nil, err
-	}
-	return p.eval(x, x.universe, false), nil
+	return x.run(e, "")
 }
 
 // Check resolves the names of e and validates its windows and ranges
 // without evaluating it.
 func (x *Index) Check(e Expr) error {
+	if x.over != nil {
+		x = x.over.dv // the layers share the catalog and the definitions
+	}
 	_, err := x.compile(e, "")
 	return err
 }
@@ -67,6 +84,7 @@ func (x *Index) Define(name string, e Expr) (*Index, error) {
 	}
 	y := x.shallowCopy()
 	y.defs = append(slices.Clip(x.defs), definition{name: name, expr: e})
+	y.resync()
 	return y, nil
 }
 
@@ -107,7 +125,7 @@ func (x *Index) shallowCopy() *Index {
 		day0: x.day0, daily: x.daily, rfm: x.rfm, stages: x.stages,
 		revenue: x.revenue, orders: x.orders, defs: x.defs,
 		exact: x.exact, exDen: x.exDen, popDen: x.popDen, shareCols: x.shareCols,
-		cust: x.cust,
+		cust: x.cust, cols: x.cols, over: x.over,
 	}
 }
 

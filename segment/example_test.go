@@ -259,3 +259,46 @@ func ExampleIndex_ScoreGrid() {
 	// 5     33   139   141   325   361
 	// revenue of R5 F5: 171323.25
 }
+
+// ExampleUpdate refreshes an index with new orders: bob buys running
+// shoes and dan, who only looked, buys socks. Update recomputes their
+// features alone and answers as a full build would.
+func ExampleUpdate() {
+	ctx := context.Background()
+	h := exampleShop()
+	asOf := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	x, err := segment.Build(ctx, h, asOf, segment.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	const q = `affinity("Apparel/Sportswear") >= 0.5`
+	before, _ := x.Query(q)
+	fmt.Println("before:", x.SortedKeys(before))
+
+	nb := affinity.NewBuilder(h)
+	nb.Add(affinity.Purchase{Customer: "bob", Product: "run-shoe", Order: "b2", Time: asOf.Add(-time.Hour), Quantity: 1, Price: affinity.MoneyFromFloat(90)})
+	nb.Add(affinity.Purchase{Customer: "dan", Product: "socks", Order: "d1", Time: asOf.Add(-time.Hour), Quantity: 2, Price: affinity.MoneyFromFloat(5)})
+	h2, err := nb.Build(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	y, err := segment.Update(ctx, x, h, h2)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	after, _ := y.Query(q)
+	fmt.Println("after:", y.SortedKeys(after))
+	for _, key := range []string{"bob", "dan"} {
+		c, _ := y.LookupCustomer(key)
+		f, _ := y.Features(c)
+		fmt.Printf("%s: %d orders, spent %s, %s\n", key, f.Frequency, f.Monetary, f.Stage)
+	}
+	// Output:
+	// before: [ann cy]
+	// after: [ann bob cy]
+	// bob: 2 orders, spent 105.00, repeat
+	// dan: 1 orders, spent 10.00, new
+}

@@ -8,3 +8,7 @@ func SortedPath(p int) (restore func()) {
 	forcePath = p
 	return func() { forcePath = old }
 }
+
+// Layered reports whether x was made by Update as a delta over a full
+// index, rather than built in full.
+func Layered(x *Index) bool { return x.over != nil }

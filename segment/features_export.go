@@ -35,7 +35,7 @@ func ScoreRFM(fs []Features, asOf time.Time, opts Options) error {
 		return fmt.Errorf("%w: ScoreRFM scores by rank only, not %v", ErrInvalid, o.RFMScoring)
 	}
 	n := len(fs)
-	b := &builder{nc: n, opts: o, recency: make([]int32, n), freq: make([]int32, n), monetary: make([]int64, n)}
+	b := &builder{nc: n, opts: o, custArrays: custArrays{recency: make([]int32, n), freq: make([]int32, n), monetary: make([]int64, n)}}
 	var scored []uint32
 	for i, f := range fs {
 		b.recency[i], b.freq[i], b.monetary[i] = clampDays(int64(f.Recency)), int32(f.Frequency), int64(f.Monetary)

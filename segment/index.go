@@ -330,6 +330,11 @@ type Index struct {
 	scoreCols  [3][]uint8 // per customer: R, F and M score, 0 none; decoded on the first ScoreGrid
 
 	shareCols *atomic.Int32 // share columns decoded so far (see shareColumn); nil: none
+
+	// cols is set on an index built by Build or Update (see custCols),
+	// over on one made by Update (see overlay).
+	cols *custCols
+	over *overlay
 }
 
 const noParent = ^uint32(0)
@@ -772,6 +777,15 @@ func (m MemoryUsage) Total() int { return m.Customers + m.Categories + m.Product
 // ScoreGrid (3) and the share columns of exact comparisons on few
 // candidates (2 each, at most 16 columns).
 func (x *Index) MemoryUsage() MemoryUsage {
+	if o := x.over; o != nil {
+		// the base, the delta and the population-wide parts
+		m, d := o.base.MemoryUsage(), o.dv.MemoryUsage()
+		m.Customers += d.Customers + int(o.touched.GetSizeInBytes()) + 24*len(x.keys)
+		m.Categories += d.Categories
+		m.Products += d.Products
+		m.Keys += 16 * (len(x.keys) - len(o.base.keys))
+		return m
+	}
 	var m MemoryUsage
 	bm := func(b *roaring.Bitmap) int {
 		if b == nil {

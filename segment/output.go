@@ -159,6 +159,9 @@ func (x *Index) FeaturesOf(set *roaring.Bitmap) []Features {
 // features decodes the features of the customers of set (all known), in id
 // order, a slice at a time.
 func (x *Index) features(set *roaring.Bitmap) []Features {
+	if x.over != nil {
+		return x.over.features(set)
+	}
 	ids := set.ToArray()
 	out := make([]Features, len(ids))
 	for i, c := range ids {
@@ -245,7 +248,7 @@ func (x *Index) WriteCSV(w io.Writer, set *roaring.Bitmap) error {
 		return strconv.Itoa(d)
 	}
 	row := make([]string, len(csvHeader))
-	for lo := uint64(0); lo <= uint64(in.Maximum()) && !in.IsEmpty(); lo += 1 << chunkBits {
+	for lo := uint64(0); !in.IsEmpty() && lo <= uint64(in.Maximum()); lo += 1 << chunkBits {
 		part := roaring.And(in, rangeBitmap(lo, lo+1<<chunkBits))
 		for _, f := range x.features(part) {
 			row[0] = f.Customer
@@ -370,6 +373,9 @@ func denseSet(b *roaring.Bitmap) bool {
 // from the bit-sliced indexes: a pass over every slice, the way for dense
 // sets.
 func (x *Index) sumsBySlice(in *roaring.Bitmap) (revenue, orders int64) {
+	if x.over != nil {
+		return x.overlaySums(in)
+	}
 	m, f := &x.scalars[scMonetary], &x.scalars[scFrequency]
 	return m.v.Sum(roaring.And(in, m.exist)), f.v.Sum(roaring.And(in, f.exist))
 }
@@ -408,6 +414,10 @@ func (x *Index) Spend(c affinity.CustomerID) affinity.Money {
 // the bit slices on first use.
 func (x *Index) statColumns() []statCol {
 	x.statsOnce.Do(func() {
+		if x.over != nil {
+			x.statCols = x.overlayStats()
+			return
+		}
 		x.statCols = make([]statCol, len(x.keys))
 		buf := x.scalars[scMonetary].scatter(nil, func(c uint32, v int64) { x.statCols[c].money = v })
 		x.scalars[scFrequency].scatter(buf, func(c uint32, v int64) { x.statCols[c].orders = v })

@@ -75,6 +75,9 @@ func TestWriteCSVAndFeatures(t *testing.T) {
 	require.NoError(t, err)
 	n := newNaive(h, testAsOf, segment.Options{})
 	var buf bytes.Buffer
+	var empty bytes.Buffer
+	require.NoError(t, x.WriteCSV(&empty, roaring.New()), "a set of no known customer")
+	require.Equal(t, "customer,recency_days,tenure_days,frequency,monetary,aov,r,f,m,rfm_segment,lifecycle,abandoned_cart_days\n", empty.String())
 	require.NoError(t, x.WriteCSV(&buf, x.All()))
 	rows, err := csv.NewReader(&buf).ReadAll()
 	require.NoError(t, err)

@@ -15,7 +15,7 @@ func TestRankScoresSparseValues(t *testing.T) {
 	for round := range 200 {
 		n := 1 + rng.IntN(300)
 		b := &builder{nc: n, opts: Options{RFMScoring: RFMRank},
-			recency: make([]int32, n), freq: make([]int32, n), monetary: make([]int64, n)}
+			custArrays: custArrays{recency: make([]int32, n), freq: make([]int32, n), monetary: make([]int64, n)}}
 		scale := int32(20)
 		if round%2 == 1 {
 			scale = 1 << 30

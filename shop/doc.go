@@ -50,8 +50,8 @@
 // A Shop is safe for concurrent use. A Snapshot is immutable: requests
 // read the snapshot current when they start and never wait. [Shop.Refresh]
 // builds the next snapshot beside the current one and swaps a pointer;
-// refreshes run one at a time. The new snapshot's segment index is built
-// after the swap, in the background: [Snapshot.Segments] and the calls
-// that read it wait for it. Long steps report to [Options.Progress] and
+// refreshes run one at a time. The new snapshot's segment index is
+// updated (or built) in the background: [Snapshot.Segments] and the
+// calls that read it wait for it. Long steps report to [Options.Progress] and
 // stop when their context is cancelled.
 package shop

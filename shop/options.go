@@ -57,7 +57,11 @@ type Options struct {
 	// AsOf fixes the as-of time of every snapshot. Zero means each
 	// snapshot is as of its own data: [affinity.History.Latest], the time
 	// of the last order or event it holds — never the wall clock, so the
-	// same data gives the same answers.
+	// same data gives the same answers. The segment index is then as of
+	// the end of that day (UTC), so that recency and the other day counts
+	// are calendar days and a refresh within the day updates the index
+	// with the changed customers alone (segment.Update) instead of
+	// building it anew; the first refresh of a new day builds it in full.
 	AsOf time.Time
 
 	// Scope is what "bought together" means for the co-purchase

@@ -118,7 +118,7 @@ func (s *Snapshot) Profile(ctx context.Context, key string) (Profile, error) {
 // segment look-back (bought lines only).
 func (s *Snapshot) topCategories(c affinity.CustomerID, n int) []CategoryShare {
 	h, cat := s.h, s.h.Catalog()
-	from := s.lookback.Start(s.asOf)
+	from := s.lookback.Start(s.segAsOf) // the segment index's window
 	spend := map[affinity.CategoryID]float64{}
 	var total float64
 	lo, hi := h.CustomerOrders(c)

@@ -57,7 +57,7 @@ func TestOpenDemo(t *testing.T) {
 	h := snap.History()
 	assert.Equal(t, h.Latest(), snap.AsOf(), "a snapshot is as of its own data")
 	assert.Equal(t, 5000, h.NumCustomers())
-	assert.Equal(t, snap.AsOf(), snap.Segments().AsOf())
+	assert.Equal(t, time.Date(2025, 12, 30, 23, 59, 59, 0, time.UTC), snap.Segments().AsOf(), "the segment index is as of the end of the day")
 	assert.Equal(t, "synthetic", snap.Report().Format)
 
 	key := buyer(t, h)

@@ -23,6 +23,7 @@ import (
 type Snapshot struct {
 	h        *affinity.History
 	asOf     time.Time
+	segAsOf  time.Time // the segment index's: the end of asOf's day, unless Options.AsOf is set
 	report   dataset.Report
 	segs     *segIndex
 	nb       *similarity.Index
@@ -62,7 +63,10 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	if asOf.IsZero() {
 		asOf = emptyAsOf
 	}
-	s := &Snapshot{h: h, asOf: asOf, report: rep, nonMerch: roaring.New(), workers: set.refreshWorkers}
+	s := &Snapshot{h: h, asOf: asOf, segAsOf: asOf, report: rep, nonMerch: roaring.New(), workers: set.refreshWorkers}
+	if o.AsOf.IsZero() {
+		s.segAsOf = endOfDay(asOf)
+	}
 	cat := h.Catalog()
 	s.cats = make([]int, cat.NumProducts())
 	for p := range cat.NumProducts() {
@@ -94,6 +98,15 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	segOpts.Lookback = segOpts.Lookback.Or(DefaultLookback)
 	s.lookback = segOpts.Lookback
 	segOpts.Workers = workers
+	// Within a day, a refresh updates the previous snapshot's index (see
+	// segment.Update): only what holds the previous index is kept, not
+	// the previous snapshot.
+	var prevSegs *segIndex
+	var prevH *affinity.History
+	if prev != nil && prev.segAsOf.Equal(s.segAsOf) {
+		prevSegs, prevH = prev.segs, prev.h
+	}
+	segAsOf := s.segAsOf
 	buildSeg := func(ctx context.Context) (*segment.Index, error) {
 		if h.NumOrders() == 0 && h.NumEvents() == 0 {
 			// A shop without any order yet has no segment index: its
@@ -101,7 +114,17 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 			return nil, nil
 		}
 		done := step(prog, "segment", int64(h.NumCustomers()), "customers")
-		x, err := segment.Build(ctx, h, asOf, segOpts)
+		var x *segment.Index
+		var err error
+		if prevSegs != nil {
+			// the previous index, waiting for it if its build still runs
+			if px, perr := prevSegs.get(ctx); perr == nil && px != nil {
+				x, err = segment.Update(ctx, px, prevH, h)
+			}
+		}
+		if x == nil && err == nil {
+			x, err = segment.Build(ctx, h, segAsOf, segOpts)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("shop: segment index: %w", err)
 		}
@@ -273,8 +296,19 @@ func (s *Snapshot) RepeatShare() (share float64, nextBasket bool) {
 func (s *Snapshot) History() *affinity.History { return s.h }
 
 // AsOf returns the time the snapshot is as of: every index was built from
-// the data at or before it.
+// the data at or before it. The segment index is as of the end of that
+// day (UTC; see [Options.AsOf]).
 func (s *Snapshot) AsOf() time.Time { return s.asOf }
+
+// endOfDay returns the last second of t's day (UTC).
+func endOfDay(t time.Time) time.Time {
+	const day = 24 * 60 * 60
+	d := t.Unix() / day
+	if t.Unix()%day < 0 {
+		d--
+	}
+	return time.Unix(d*day+day-1, 0).UTC()
+}
 
 // Report returns what the load (or the refresh) that made this snapshot
 // read: rows, lines, skipped rows by reason.

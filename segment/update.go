@@ -1,0 +1,419 @@
+package segment
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/bsi"
+)
+
+// custCols are what an index built by [Build] or [Update] keeps so that
+// [Update] can recompute its population-wide parts without a full build:
+// per customer the values the RFM scores and lifecycle stages come from,
+// and the exact population sums of the category shares.
+type custCols struct {
+	cat               *affinity.Catalog
+	w                 weights // the catalog's category weights
+	recency, freq     []int32
+	monetary, lastBuy []int64
+	popNum            []sum128 // per category: the sum of the exact spend numerators
+	popDen            sum128   // the sum of the exact spend denominators
+}
+
+// overlay is what an index made by [Update] answers from: a full index
+// (the base), less the touched customers, plus a delta index of the
+// touched customers alone. Both are read through views that share their
+// data and carry the population-wide parts of the whole (RFM scores and
+// segments, lifecycle stages, totals, population shares), so that a
+// query evaluated on each and united gives what one full index gives.
+type overlay struct {
+	base    *Index          // the full index under the delta
+	bv, dv  *Index          // views of the base (less the touched customers) and of the delta
+	touched *roaring.Bitmap // customers whose features the delta holds
+	full    *compaction     // the full index, built on first need
+}
+
+// compaction builds, once, the full index of the History an overlay
+// describes, for the methods that read every part of an index at once
+// (WriteTo, Save).
+type compaction struct {
+	once sync.Once
+	h    *affinity.History
+	x    *Index
+	err  error
+}
+
+// maxDeltaShare bounds the delta of an updated index: when more than one
+// customer in maxDeltaShare is touched since the full index under it was
+// built, Update builds a full index instead.
+const maxDeltaShare = 8
+
+// Update returns the index of h as of x's as-of time with x's options:
+// the index [Build] gives, answer for answer, when x describes prev and h
+// was built from prev by an [affinity.Builder] (see
+// [affinity.History.ChangedSince]). It computes the features of the
+// customers whose orders or events changed since the full index under x
+// was built (the touched customers) and lays them over it, so that it
+// takes time proportional to their lines and events plus a pass over the
+// customers for the population-wide parts (RFM scores and segments,
+// lifecycle stages, totals and population shares), not a scan of every
+// line: at 1 M customers, 10 M lines and 10,000 changed lines, a few
+// hundred milliseconds against seconds. Queries read both layers, at
+// about the cost of two queries.
+//
+// Update builds a full index instead when it cannot update: when prev
+// and h are not a base and its successor, when the catalog changed
+// (products or categories added or described anew), when shares are not
+// kept exactly (a positive HalfLife, or money too large), when x was read
+// by [Load] or put together by [Join], and when more than an eighth of
+// the customers are touched since the last full build. The named segments
+// and customer attributes of x carry over to the result (the attributes
+// as they were attached: attach them again to cover new customers). [Index.WriteTo]
+// and [Index.Save] of an updated index build the full index once, on
+// first use, and write it.
+func Update(ctx context.Context, x *Index, prev, h *affinity.History) (*Index, error) {
+	if x == nil || prev == nil || h == nil {
+		return nil, fmt.Errorf("%w: nil Index or History", ErrInvalid)
+	}
+	y, ok, err := x.update(ctx, prev, h)
+	if err != nil || ok {
+		return y, err
+	}
+	full, err := Build(ctx, h, x.AsOf(), x.opts)
+	if err != nil {
+		return nil, err
+	}
+	return full.carry(x), nil
+}
+
+// carry returns x with the named segments and customer attributes of
+// from (x itself when from has none).
+func (x *Index) carry(from *Index) *Index {
+	if len(from.defs) == 0 && from.cust == nil {
+		return x
+	}
+	y := x.shallowCopy()
+	y.defs, y.cust = from.defs, from.cust
+	y.resync()
+	return y
+}
+
+// update lays the changes from prev to h over x; ok is false when it
+// cannot (see Update).
+func (x *Index) update(ctx context.Context, prev, h *affinity.History) (y *Index, ok bool, err error) {
+	cols := x.cols
+	if cols == nil || !x.exact || !sameCatalog(cols.cat, h.Catalog()) || !sameCatalog(cols.cat, prev.Catalog()) {
+		return nil, false, nil
+	}
+	ch, ok := h.ChangedSince(prev)
+	nc := h.NumCustomers()
+	if !ok || nc < len(x.keys) || prev.NumCustomers() != len(x.keys) {
+		return nil, false, nil
+	}
+	base, touched := x, roaring.New()
+	if x.over != nil {
+		base, touched = x.over.base, x.over.touched.Clone()
+	}
+	for _, c := range ch.Customers {
+		touched.Add(uint32(c))
+	}
+	if touched.GetCardinality()*maxDeltaShare > uint64(nc) {
+		return nil, false, nil
+	}
+	only := touched.ToArray()
+
+	// the touched customers as of now, and as x holds them (from prev)
+	d, err := x.scanOnly(ctx, h, nc, only)
+	if d != nil {
+		defer d.release()
+	}
+	if err != nil || !d.exact {
+		return nil, false, err
+	}
+	i, _ := slices.BinarySearch(only, uint32(prev.NumCustomers()))
+	old, err := x.scanOnly(ctx, prev, prev.NumCustomers(), only[:i])
+	if old != nil {
+		defer old.release()
+	}
+	if err != nil || !old.exact {
+		return nil, false, err
+	}
+	popNum := slices.Clone(cols.popNum)
+	popDen := cols.popDen
+	oldNum, oldDen := old.sums()
+	newNum, newDen := d.sums()
+	for c := range popNum {
+		popNum[c].sub(oldNum[c])
+		popNum[c].add(newNum[c])
+	}
+	popDen.sub(oldDen)
+	popDen.add(newDen)
+	delta, err := d.finish(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+
+	// the per-customer columns of the whole, and what depends on all of it
+	mc := &custCols{
+		cat: h.Catalog(), w: cols.w,
+		recency:  grown(cols.recency, nc),
+		freq:     grown(cols.freq, nc),
+		monetary: grown(cols.monetary, nc),
+		lastBuy:  grown(cols.lastBuy, nc),
+		popNum:   popNum, popDen: popDen,
+	}
+	keys, copied := x.keys, false // shared unless a customer is new or erased
+	for _, c := range only {
+		mc.recency[c], mc.freq[c] = d.recency[c], d.freq[c]
+		mc.monetary[c], mc.lastBuy[c] = d.monetary[c], d.lastBuy[c]
+		if k := h.CustomerKey(affinity.CustomerID(c)); int(c) >= len(keys) || keys[c] != k {
+			if !copied {
+				keys, copied = grown(x.keys, nc), true
+			}
+			keys[c] = k
+		}
+	}
+	bu := roaring.AndNot(base.universe, touched)
+	m := &Index{
+		asOf: x.asOf, opts: x.opts, lookDays: x.lookDays,
+		keys: keys, universe: roaring.Or(bu, delta.universe),
+		cats: base.cats, catParent: base.catParent, catDepth: base.catDepth, catIndex: base.catIndex,
+		products: base.products, prodIndex: base.prodIndex,
+		popShare: make([]float64, len(popNum)),
+		exact:    true, popDen: popDen.big(),
+		defs: x.defs, cust: x.cust, cols: mc,
+	}
+	if m.universe.IsEmpty() {
+		return nil, false, nil // Build reports why
+	}
+	exactShares(m.popShare, popNum, popDen)
+	known := m.universe.ToArray()
+	bought := make([]uint32, 0, len(known))
+	for _, c := range known {
+		if mc.freq[c] > 0 {
+			bought = append(bought, c)
+		}
+	}
+	g := &builder{
+		nc: nc, opts: x.opts,
+		custArrays: custArrays{recency: mc.recency, freq: mc.freq, monetary: mc.monetary, lastBuy: mc.lastBuy},
+		key:        func(c int) string { return keys[c] },
+	}
+	g.population(new(bsi.Builder), m, known, bought)
+
+	pn := make([]*big.Int, len(popNum))
+	for c := range pn {
+		pn[c] = popNum[c].big()
+	}
+	m.over = &overlay{
+		base:    base,
+		bv:      m.view(base, bu, pn),
+		dv:      m.view(delta, delta.universe, pn),
+		touched: touched,
+		full:    &compaction{h: h},
+	}
+	return m, true, nil
+}
+
+// sameCatalog reports whether a and b describe the same products and
+// categories.
+func sameCatalog(a, b *affinity.Catalog) bool {
+	return a == b || (a != nil && b != nil && catalogDigest(a) == catalogDigest(b))
+}
+
+// grown returns a copy of s with room for n values (zero beyond s).
+func grown[T any](s []T, n int) []T {
+	out := make([]T, n)
+	copy(out, s)
+	return out
+}
+
+// scanOnly scans the customers of only (ascending, below nc) of h as of
+// x's time with x's options, for a delta sharing x's catalog parts.
+func (x *Index) scanOnly(ctx context.Context, h *affinity.History, nc int, only []uint32) (*builder, error) {
+	b, err := prepareWith(h.Catalog(), nc, x.AsOf(), x.opts, &x.cols.w, true)
+	if err != nil {
+		return nil, err
+	}
+	b.custArrays = pooledArrays(nc, b.exact)
+	b.h = h
+	b.key = func(c int) string { return h.CustomerKey(affinity.CustomerID(c)) }
+	b.only, b.shared = only, x
+	if err := b.scan(ctx); err != nil {
+		return b, err
+	}
+	if err := b.checkDays(); err != nil {
+		return b, err
+	}
+	return b, nil
+}
+
+// arrayCache keeps the per-customer arrays of the last two scans of few
+// customers (Update's two), clean, for the next update: at a million
+// customers they are 50 MB each, which would otherwise be allocated and
+// cleared twice per update. (A sync.Pool would lose them to the
+// collections that a refresh's other allocations start.)
+var arrayCache struct {
+	mu   sync.Mutex
+	kept []custArrays
+}
+
+// pooledArrays returns clean arrays of nc customers.
+func pooledArrays(nc int, exact bool) custArrays {
+	arrayCache.mu.Lock()
+	defer arrayCache.mu.Unlock()
+	for i, a := range arrayCache.kept {
+		if len(a.known) == nc && (a.totSpend != nil) == exact {
+			arrayCache.kept = slices.Delete(arrayCache.kept, i, i+1)
+			return a
+		}
+	}
+	return newArrays(nc, exact)
+}
+
+// release clears what a scan of b.only wrote to its arrays and returns
+// them to the pool.
+func (b *builder) release() {
+	a := b.custArrays
+	for _, c := range b.only {
+		a.known[c] = false
+		a.recency[c], a.tenure[c], a.abandoned[c], a.freq[c] = 0, 0, 0, 0
+		a.monetary[c], a.lastBuy[c] = 0, 0
+		if a.totSpend != nil {
+			a.totSpend[c], a.totItems[c] = 0, 0
+		}
+	}
+	b.custArrays = custArrays{}
+	arrayCache.mu.Lock()
+	defer arrayCache.mu.Unlock()
+	if len(arrayCache.kept) == 2 {
+		arrayCache.kept = arrayCache.kept[1:]
+	}
+	arrayCache.kept = append(arrayCache.kept, a)
+}
+
+// sums returns the exact spend numerators per category and the spend
+// denominator summed over the scanned customers.
+func (b *builder) sums() (num []sum128, den sum128) {
+	num = make([]sum128, b.ncat)
+	for k := range b.chunks {
+		for c, v := range b.chunks[k].popNum {
+			num[c].add(v)
+		}
+	}
+	if b.only != nil {
+		for _, c := range b.only {
+			den.addInt(b.totSpend[c])
+		}
+		return num, den
+	}
+	for _, v := range b.totSpend {
+		den.addInt(v)
+	}
+	return num, den
+}
+
+// view returns an index that shares v's data, with the customers of
+// universe and m's population-wide parts (pn: the population spend
+// numerators per category).
+func (m *Index) view(v *Index, universe *roaring.Bitmap, pn []*big.Int) *Index {
+	y := v.shallowCopy()
+	y.keys, y.universe = m.keys, universe
+	for _, sc := range [...]int{scR, scF, scM} {
+		y.scalars[sc] = m.scalars[sc]
+	}
+	y.rfm, y.stages, y.revenue, y.orders = m.rfm, m.stages, m.revenue, m.orders
+	y.popShare, y.popDen = m.popShare, m.popDen
+	y.catData = slices.Clone(v.catData)
+	for c := range y.catData {
+		y.catData[c].popNum = pn[c]
+	}
+	y.defs, y.cust = m.defs, m.cust
+	y.cols, y.over = nil, nil
+	return y
+}
+
+// resync gives the views of an updated index x its named segments and
+// customer attributes, after a copy changed them.
+func (x *Index) resync() {
+	o := x.over
+	if o == nil {
+		return
+	}
+	bv, dv := o.bv.shallowCopy(), o.dv.shallowCopy()
+	bv.defs, bv.cust = x.defs, x.cust
+	dv.defs, dv.cust = x.defs, x.cust
+	x.over = &overlay{base: o.base, bv: bv, dv: dv, touched: o.touched, full: o.full}
+}
+
+// compacted returns the full index of an updated index x, built on first
+// use and shared by its copies, with x's named segments and attributes.
+func (x *Index) compacted() (*Index, error) {
+	c := x.over.full
+	c.once.Do(func() {
+		c.x, c.err = Build(context.Background(), c.h, time.Unix(x.asOf, 0), x.opts)
+		c.h = nil
+	})
+	if c.err != nil {
+		return nil, c.err
+	}
+	return c.x.carry(x), nil
+}
+
+// features returns the features of the customers of set (all known to
+// x), in id order, from both layers.
+func (o *overlay) features(set *roaring.Bitmap) []Features {
+	a, d := roaring.And(set, o.bv.universe), roaring.And(set, o.dv.universe)
+	fa, fd := o.bv.features(a), o.dv.features(d)
+	if len(fd) == 0 {
+		return fa
+	}
+	ia, id := a.ToArray(), d.ToArray()
+	out := make([]Features, 0, len(fa)+len(fd))
+	i, j := 0, 0
+	for i < len(ia) || j < len(id) {
+		if j == len(id) || (i < len(ia) && ia[i] < id[j]) {
+			out = append(out, fa[i])
+			i++
+		} else {
+			out = append(out, fd[j])
+			j++
+		}
+	}
+	return out
+}
+
+// overlayStats returns the spend and orders of the customers of an
+// updated index x, from its per-customer columns (the values the
+// monetary and frequency attributes hold; 0 for the customers without).
+func (x *Index) overlayStats() []statCol {
+	cols := make([]statCol, len(x.keys))
+	for c := range cols {
+		cols[c] = statCol{money: x.cols.monetary[c], orders: int64(x.cols.freq[c])}
+	}
+	return cols
+}
+
+// sums returns the net spend and the orders of the customers of in (all
+// known to x): the base layer's from its bit slices, the delta's, which
+// are few, from x's per-customer columns.
+func (x *Index) overlaySums(in *roaring.Bitmap) (revenue, orders int64) {
+	o := x.over
+	revenue, orders = o.bv.sumsBySlice(roaring.And(in, o.bv.universe))
+	var buf [256]uint32
+	it := roaring.And(in, o.dv.universe).ManyIterator()
+	for k := it.NextMany(buf[:]); k > 0; k = it.NextMany(buf[:]) {
+		for _, c := range buf[:k] {
+			revenue += x.cols.monetary[c]
+			orders += int64(x.cols.freq[c])
+		}
+	}
+	return revenue, orders
+}
