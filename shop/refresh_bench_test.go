@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
 	"syscall"
@@ -82,7 +83,10 @@ func cpuTime(b *testing.B) time.Duration {
 // returns and recommendations see it. The day's first refresh, which
 // builds the index in full, runs before the timer and is logged. The time of each build step is reported as
 // ms/op metrics and the CPU time of the iteration (all goroutines) as
-// cpu-ms/op. Each iteration adds 10,000 more lines.
+// cpu-ms/op. Each iteration adds 10,000 more lines. heap-x is the live
+// heap of the shop after the iterations (its snapshot's segment index a
+// delta over a built one) against the shop's after it opened (a built
+// index).
 func BenchmarkRefresh(b *testing.B) {
 	for _, customers := range []int{100_000, 1_000_000} {
 		b.Run(fmt.Sprintf("customers=%d", customers), func(b *testing.B) {
@@ -93,20 +97,23 @@ func BenchmarkRefresh(b *testing.B) {
 
 func benchRefresh(b *testing.B, customers, products int) {
 	ctx := context.Background()
-	sf := dataset.Generate(dataset.SyntheticOptions{Customers: customers, Products: products, Categories: 200, Seed: 5, ViewsPerLine: -1})
-	st := newStepTimer()
-	s, err := shop.Open(ctx, shop.Storefront(sf), shop.Options{Progress: st.report})
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := s.Snapshot().History()
+	h := func() *affinity.History { // the generated data goes out of scope with it
+		sf := dataset.Generate(dataset.SyntheticOptions{Customers: customers, Products: products, Categories: 200, Seed: 5, ViewsPerLine: -1})
+		h, err := sf.History(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return h
+	}()
 	b.Logf("shop: %d lines, %d orders, %d customers, %d products", h.NumLines(), h.NumOrders(), h.NumCustomers(), h.Catalog().NumProducts())
 	feeds := make([][]affinity.Purchase, 0, 16)
-	st = newStepTimer()
-	s, err = shop.OpenHistory(ctx, h, shop.Options{Progress: st.report})
+	st := newStepTimer()
+	s, err := shop.OpenHistory(ctx, h, shop.Options{Progress: st.report})
 	if err != nil {
 		b.Fatal(err)
 	}
+	runtime.GC()
+	built := liveHeap() // one snapshot with a built index
 	// The shop's data ends at 23:59, so the first refresh starts a new
 	// day and builds the segment index in full (see shop.Options.AsOf);
 	// it runs before the timer and is logged. The iterations are the
@@ -153,6 +160,11 @@ func benchRefresh(b *testing.B, customers, products int) {
 		b.Fatalf("refreshed shop has %d lines, want %d", got, h.NumLines()+10_000*(round+1))
 	}
 	b.ReportMetric(float64(cpu.Microseconds())/1e3/float64(round), "cpu-ms/op")
+	// one snapshot whose index is a delta laid over a built one
+	feeds, feed = nil, nil
+	runtime.GC()
+	b.ReportMetric(float64(liveHeap())/float64(built), "heap-x")
+	runtime.KeepAlive(s)
 	b.ReportMetric(float64(recs.Microseconds())/1e3/float64(round), "recs-ms/op")
 	for _, step := range []string{"load", "history", "segment", "count", "neighbours", "engine"} {
 		b.ReportMetric(float64(st.total[step].Microseconds())/1e3/float64(round), step+"-ms/op")

@@ -104,11 +104,12 @@ func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 // customers' products, and the repeat share of next-basket mode
 // ([recommend.RecountRepeats]) counts only the changed customers again.
 // The neighbour lists and the rest of the engine are rebuilt in full. The
-// segment index is updated after the new snapshot is served: within the
-// day of the current snapshot's index (see [Options.AsOf]) the changed
-// customers' features are laid over it ([segment.Update]); the first
-// refresh of a new day, and one that adds products or categories, builds
-// it in full. Refresh returns, and recommendations see the change,
+// segment index is updated: within the day of the current snapshot's
+// index (see [Options.AsOf]) the changed customers' features are laid
+// over it ([segment.Update]) on one more goroutine, beside the other
+// steps, from their start; the first refresh of a new day, and one that
+// adds products or categories, builds it in full after the new snapshot
+// is served. Refresh returns, and recommendations see the change,
 // without waiting for the index, while [Snapshot.Segments], [Snapshot.Segment]
 // and audiences wait for the new snapshot's index (their answers are as
 // of the new snapshot, never the old one's). A shop that serves profiles
@@ -116,8 +117,8 @@ func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 // swap instead, as profiles read it in requests. A refresh that comes
 // before the last one's index is done stops that build unless someone
 // waits for it (an update waits for the index it updates). Everything
-// runs on [Options.RefreshWorkers] goroutines so that a core stays free
-// for the requests served meanwhile; the segment step's progress is
+// else runs on [Options.RefreshWorkers] goroutines so that a core stays
+// free for the requests served meanwhile; the segment step's progress is
 // reported from the goroutine that builds the index.
 func (s *Shop) Refresh(ctx context.Context, src Source) error {
 	if ctx == nil {

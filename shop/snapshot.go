@@ -54,7 +54,7 @@ var emptyAsOf = time.Unix(0, 0).UTC()
 // workers is the number of goroutines of each build step. With background
 // set, the segment index is left to be built once the snapshot is served
 // (see segIndex).
-func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, set *settings, prev *Snapshot, workers int, background bool) (*Snapshot, error) {
+func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, set *settings, prev *Snapshot, workers int, background bool) (_ *Snapshot, err error) {
 	o := set.o
 	asOf := o.AsOf
 	if asOf.IsZero() {
@@ -133,6 +133,18 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	}
 	if background {
 		s.segs = laterSeg(buildSeg) // begun once the snapshot is served
+		if prevSegs != nil {
+			// An update of the index costs a fraction of the refresh:
+			// begin it now, beside the other steps, so that segment
+			// queries see the change about when recommendations do
+			// (stopped if the refresh fails).
+			s.segs.begin()
+			defer func() {
+				if err != nil {
+					s.segs.replaced()
+				}
+			}()
+		}
 	} else {
 		x, err := buildSeg(ctx)
 		if err != nil {
@@ -152,7 +164,6 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	}
 	done := step(prog, "count", int64(h.NumLines()+h.NumEvents()), "lines")
 	var counts *similarity.Counts
-	var err error
 	if prev != nil && prev.counts != nil {
 		counts, err = similarity.Recount(ctx, prev.counts, prev.h, h, asOf, co)
 	} else {
