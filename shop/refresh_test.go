@@ -14,9 +14,10 @@ import (
 )
 
 // randomChanges returns a feed of random order changes on h: new orders
-// of known and new customers, replacements of existing orders with other
-// lines, deletions, and, through erase, customers to erase.
-func randomChanges(r *rand.Rand, h *affinity.History, round int) (feed []affinity.OrderChange, erase []string) {
+// of known and new customers (within 48 steps after its latest order),
+// replacements of existing orders with other lines, deletions, and,
+// through erase, customers to erase; at most max changes.
+func randomChanges(r *rand.Rand, h *affinity.History, round, max int, step time.Duration) (feed []affinity.OrderChange, erase []string) {
 	cat := h.Catalog()
 	at := h.Latest()
 	product := func() string { return cat.ProductKey(affinity.ProductID(r.IntN(cat.NumProducts()))) }
@@ -33,7 +34,7 @@ func randomChanges(r *rand.Rand, h *affinity.History, round int) (feed []affinit
 		}
 		return h.CustomerKey(affinity.CustomerID(r.IntN(h.NumCustomers())))
 	}
-	for i := range 5 + r.IntN(30) {
+	for i := range 1 + r.IntN(max) {
 		v := int64(round*1000 + i)
 		switch k := r.IntN(10); {
 		case k < 2 && h.NumOrders() > 0: // delete an existing order
@@ -47,7 +48,7 @@ func randomChanges(r *rand.Rand, h *affinity.History, round int) (feed []affinit
 			feed = append(feed, affinity.OrderChange{Key: h.OrderKey(o), Version: v, Lines: lines(cust, h.OrderTime(o))})
 		default: // a new order
 			feed = append(feed, affinity.OrderChange{Key: fmt.Sprintf("live-%d-%d", round, i), Version: v,
-				Lines: lines(customer(), at.Add(time.Duration(r.IntN(48))*time.Hour))})
+				Lines: lines(customer(), at.Add(time.Duration(r.IntN(48))*step))})
 		}
 	}
 	if r.IntN(3) == 0 {
@@ -59,10 +60,17 @@ func randomChanges(r *rand.Rand, h *affinity.History, round int) (feed []affinit
 // TestRefreshMatchesRebuild refreshes a shop with random feeds of new
 // orders, replacements, deletions and erasures and checks after each
 // refresh that every answer — lines, segment features, neighbours,
-// recommendations — equals a full rebuild of the same History.
+// recommendations — equals a full rebuild of the same History. Half the
+// seeds send small feeds minutes apart, so that after the first refresh
+// (the data ends at 23:59) the segment index is updated within the day
+// rather than built; the others large feeds hours apart.
 func TestRefreshMatchesRebuild(t *testing.T) {
 	ctx := context.Background()
-	for seed := range uint64(6) {
+	for seed := range uint64(8) {
+		max, step := 30, time.Hour
+		if seed%4 >= 2 {
+			max, step = 4, time.Minute
+		}
 		r := rand.New(rand.NewPCG(seed, 41))
 		sf := dataset.Generate(dataset.SyntheticOptions{Customers: 150 + r.IntN(150), Products: 60, Categories: 10, Seed: seed + 1, ViewsPerLine: -1})
 		// refreshes and rebuilds on different numbers of workers
@@ -72,8 +80,8 @@ func TestRefreshMatchesRebuild(t *testing.T) {
 		}
 		s, err := shop.Open(ctx, shop.Storefront(sf), opts)
 		require.NoError(t, err)
-		for round := range 4 {
-			feed, erase := randomChanges(r, s.Snapshot().History(), round)
+		for round := range 5 {
+			feed, erase := randomChanges(r, s.Snapshot().History(), round, max, step)
 			require.NoError(t, s.Refresh(ctx, shop.Sources(shop.Changes(func(yield func(affinity.OrderChange) bool) {
 				for _, c := range feed {
 					if !yield(c) {
