@@ -48,6 +48,9 @@ func TestSaveLoadKeepsEveryAnswer(t *testing.T) {
 	require.NoError(t, err)
 
 	assert.Equal(t, x.AsOf(), y.AsOf())
+	wo, go_ := x.Options(), y.Options()
+	wo.Workers, go_.Workers = 0, 0
+	assert.Equal(t, wo, go_, "a loaded index reports the options it was built with")
 	assert.Equal(t, x.Len(), y.Len())
 	assert.Equal(t, x.Segments(), y.Segments())
 	assert.Equal(t, x.RFMTable(), y.RFMTable())

@@ -102,6 +102,16 @@ func (o Options) withDefaults(lookDays int) (Options, error) {
 	if o.RFMRules == nil {
 		o.RFMRules = DefaultRFMRules()
 	}
+	// a zero range means every score: spell it out (a copy), as an index
+	// file stores it, so that Options reports the same rules either way
+	rules := o.RFMRules
+	o.RFMRules = make([]RFMRule, len(rules))
+	for i, r := range rules {
+		for _, s := range []*ScoreRange{&r.R, &r.F, &r.M} {
+			s.Min, s.Max = s.bounds()
+		}
+		o.RFMRules[i] = r
+	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
