@@ -124,8 +124,9 @@ type builder struct {
 	// of Update scans the changed customers alone. shared is then the
 	// index whose catalog-level parts (category and product names) the
 	// delta shares; its population-wide parts are Update's.
-	only   []uint32
-	shared *Index
+	only    []uint32
+	shared  *Index
+	scratch *scratch // where a scan of only returns its arrays
 }
 
 // weights are the integer category weights of exact shares.
@@ -879,6 +880,7 @@ func (b *builder) finish(ctx context.Context) (*Index, error) {
 				recency: b.recency, freq: b.freq,
 				monetary: b.monetary, lastBuy: b.lastBuy,
 				popNum: popNum, popDen: popDen,
+				scratch: new(scratch),
 			}
 		}
 	}

@@ -25,6 +25,41 @@ type custCols struct {
 	monetary, lastBuy []int64
 	popNum            []sum128 // per category: the sum of the exact spend numerators
 	popDen            sum128   // the sum of the exact spend denominators
+	scratch           *scratch // shared along a chain of updates
+}
+
+// scratch keeps the per-customer arrays of the last two scans of few
+// customers (an update's two), cleared, for the next update of the same
+// chain: at a million customers they are 50 MB each, which would
+// otherwise be allocated and cleared twice per update. (A sync.Pool would
+// lose them to the collections that a refresh's other allocations start;
+// a package-level cache would keep them after the shop is gone.)
+type scratch struct {
+	mu   sync.Mutex
+	kept []custArrays
+}
+
+// arrays returns cleared arrays of nc customers.
+func (s *scratch) arrays(nc int, exact bool) custArrays {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, a := range s.kept {
+		if len(a.known) == nc && (a.totSpend != nil) == exact {
+			s.kept = slices.Delete(s.kept, i, i+1)
+			return a
+		}
+	}
+	return newArrays(nc, exact)
+}
+
+// keep takes back arrays that are clear again.
+func (s *scratch) keep(a custArrays) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.kept) == 2 {
+		s.kept = s.kept[1:]
+	}
+	s.kept = append(s.kept, a)
 }
 
 // overlay is what an index made by [Update] answers from: a full index
@@ -167,7 +202,7 @@ func (x *Index) update(ctx context.Context, prev, h *affinity.History) (y *Index
 		freq:     grown(cols.freq, nc),
 		monetary: grown(cols.monetary, nc),
 		lastBuy:  grown(cols.lastBuy, nc),
-		popNum:   popNum, popDen: popDen,
+		popNum:   popNum, popDen: popDen, scratch: cols.scratch,
 	}
 	keys, copied := x.keys, false // shared unless a customer is new or erased
 	for _, c := range only {
@@ -242,7 +277,8 @@ func (x *Index) scanOnly(ctx context.Context, h *affinity.History, nc int, only 
 	if err != nil {
 		return nil, err
 	}
-	b.custArrays = pooledArrays(nc, b.exact)
+	b.scratch = x.cols.scratch
+	b.custArrays = b.scratch.arrays(nc, b.exact)
 	b.h = h
 	b.key = func(c int) string { return h.CustomerKey(affinity.CustomerID(c)) }
 	b.only, b.shared = only, x
@@ -255,31 +291,8 @@ func (x *Index) scanOnly(ctx context.Context, h *affinity.History, nc int, only 
 	return b, nil
 }
 
-// arrayCache keeps the per-customer arrays of the last two scans of few
-// customers (Update's two), clean, for the next update: at a million
-// customers they are 50 MB each, which would otherwise be allocated and
-// cleared twice per update. (A sync.Pool would lose them to the
-// collections that a refresh's other allocations start.)
-var arrayCache struct {
-	mu   sync.Mutex
-	kept []custArrays
-}
-
-// pooledArrays returns clean arrays of nc customers.
-func pooledArrays(nc int, exact bool) custArrays {
-	arrayCache.mu.Lock()
-	defer arrayCache.mu.Unlock()
-	for i, a := range arrayCache.kept {
-		if len(a.known) == nc && (a.totSpend != nil) == exact {
-			arrayCache.kept = slices.Delete(arrayCache.kept, i, i+1)
-			return a
-		}
-	}
-	return newArrays(nc, exact)
-}
-
-// release clears what a scan of b.only wrote to its arrays and returns
-// them to the pool.
+// release clears what a scan of b.only wrote to its arrays and gives
+// them back to its scratch.
 func (b *builder) release() {
 	a := b.custArrays
 	for _, c := range b.only {
@@ -291,12 +304,7 @@ func (b *builder) release() {
 		}
 	}
 	b.custArrays = custArrays{}
-	arrayCache.mu.Lock()
-	defer arrayCache.mu.Unlock()
-	if len(arrayCache.kept) == 2 {
-		arrayCache.kept = arrayCache.kept[1:]
-	}
-	arrayCache.kept = append(arrayCache.kept, a)
+	b.scratch.keep(a)
 }
 
 // sums returns the exact spend numerators per category and the spend
