@@ -889,15 +889,20 @@ func (b *builder) finish(ctx context.Context) (*Index, error) {
 
 // catalog fills in the keys and the category and product names of x.
 func (b *builder) catalog(x *Index) {
-	cat := b.cat
 	x.keys = make([]string, b.nc)
 	for c := range b.nc {
 		x.keys[c] = b.key(c)
 	}
-	x.cats = make([]string, b.ncat)
-	x.catDepth = make([]uint8, b.ncat)
-	x.catParent = make([]uint32, b.ncat)
-	for c := range b.ncat {
+	catalogNames(x, b.cat)
+}
+
+// catalogNames fills in the category and product names of x from cat.
+func catalogNames(x *Index, cat *affinity.Catalog) {
+	ncat := cat.NumCategories()
+	x.cats = make([]string, ncat)
+	x.catDepth = make([]uint8, ncat)
+	x.catParent = make([]uint32, ncat)
+	for c := range ncat {
 		id := affinity.CategoryID(c)
 		x.cats[c] = cat.CategoryPath(id)
 		x.catDepth[c] = uint8(min(cat.Depth(id), math.MaxUint8))

@@ -27,13 +27,16 @@ import (
 var updateAsOf = time.Date(2024, 3, 2, 12, 0, 0, 0, time.UTC)
 
 // updateGen makes a random shop and random refreshes of it for the
-// Update tests. Every product is in the catalog of the first History, so
-// that refreshes never change the catalog and Update can lay them over.
+// Update tests. The catalog of the first History holds most products;
+// a refresh sometimes adds one, in a category path of the catalog or a
+// new one, which Update lays over as long as the weights' common
+// denominator stays.
 type updateGen struct {
 	r       *rand.Rand
 	asOf    time.Time
 	start   time.Time // the look-back is (start, asOf]; zero for AllTime
 	prods   []string
+	paths   []string // category paths of the catalog
 	nCust   int
 	newCust int      // customers made up by refreshes so far
 	orders  []string // order keys used so far
@@ -139,6 +142,7 @@ func (g *updateGen) history(t *testing.T, nProd int) *affinity.History {
 		_, err := b.AddCategory("Empty/Nothing") // a category no one can buy in
 		require.NoError(t, err)
 	}
+	g.paths = paths
 	for p := range nProd {
 		key := "p" + strconv.Itoa(p)
 		g.prods = append(g.prods, key)
@@ -195,6 +199,18 @@ func (g *updateGen) customer(h *affinity.History) string {
 // too), events, erasures, and anonymous orders.
 func (g *updateGen) refresh(t *testing.T, b *affinity.Builder, h *affinity.History, touch int) {
 	r := g.r
+	if len(g.paths) > 0 && r.IntN(6) == 0 { // a new product, bought below
+		key := "n" + strconv.Itoa(len(g.prods))
+		cats := []string{g.paths[r.IntN(len(g.paths))]}
+		switch r.IntN(4) {
+		case 0:
+			cats = []string{"New/Shelf" + strconv.Itoa(r.IntN(2))}
+		case 1:
+			cats = append(cats, g.paths[r.IntN(len(g.paths))]) // may change the weights' denominator
+		}
+		require.NoError(t, b.AddProduct(affinity.Product{Key: key, Categories: cats, InStock: true}))
+		g.prods = append(g.prods, key)
+	}
 	for range touch {
 		cust := g.customer(h)
 		for range 1 + r.IntN(3) {
@@ -857,14 +873,23 @@ func TestUpdateFallsBack(t *testing.T) {
 		{"anonymous order", x, h, refresh(h, func(b *affinity.Builder) {
 			require.NoError(t, b.Add(affinity.Purchase{Product: "p1", Time: at, Quantity: 1, Price: 100}))
 		}), true},
-		{"new product", x, h, refresh(h, func(b *affinity.Builder) { require.NoError(t, b.Add(buy("new-product"))) }), false},
+		{"new product", x, h, refresh(h, func(b *affinity.Builder) { require.NoError(t, b.Add(buy("new-product"))) }), true},
 		{"new product in an event", x, h, refresh(h, func(b *affinity.Builder) {
 			require.NoError(t, b.AddEvent(affinity.Event{Customer: c0, Product: "new-product", Kind: affinity.View, Time: at, Weight: 1}))
-		}), false},
+		}), true},
 		{"new category", x, h, refresh(h, func(b *affinity.Builder) {
 			_, err := b.AddCategory("Garden/Tools")
 			require.NoError(t, err)
 			require.NoError(t, b.Add(buy("p1")))
+		}), true},
+		{"new product in a new category", x, h, refresh(h, func(b *affinity.Builder) {
+			require.NoError(t, b.AddProduct(affinity.Product{Key: "rake", Categories: []string{"Garden/Tools"}, InStock: true}))
+			require.NoError(t, b.Add(buy("rake")))
+			require.NoError(t, b.Add(buy("p1")))
+		}), true},
+		{"new product in three paths: another common denominator", x, h, refresh(h, func(b *affinity.Builder) {
+			require.NoError(t, b.AddProduct(affinity.Product{Key: "trio", Categories: []string{"Sports", "Home", "Garden/Tools"}, InStock: true}))
+			require.NoError(t, b.Add(buy("trio")))
 		}), false},
 		{"product described anew", x, h, refresh(h, func(b *affinity.Builder) {
 			require.NoError(t, b.AddProduct(affinity.Product{Key: "p1", Categories: []string{"Sports/Shoes", "Home"}}))

@@ -107,9 +107,9 @@ func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 // segment index is updated: within the day of the current snapshot's
 // index (see [Options.AsOf]) the changed customers' features are laid
 // over it ([segment.Update]) on one more goroutine, beside the other
-// steps, from their start; the first refresh of a new day, and one that
-// adds products or categories, builds it in full after the new snapshot
-// is served. Refresh returns, and recommendations see the change,
+// steps, from their start (or builds it in full where segment.Update
+// cannot lay the change over); the first refresh of a new day builds it
+// in full after the new snapshot is served. Refresh returns, and recommendations see the change,
 // without waiting for the index, while [Snapshot.Segments], [Snapshot.Segment]
 // and audiences wait for the new snapshot's index (their answers are as
 // of the new snapshot, never the old one's). A shop that serves profiles
