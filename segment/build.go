@@ -86,7 +86,10 @@ func prepareWith(cat *affinity.Catalog, nc int, asOf time.Time, opts Options, w 
 	if n := cat.NumCategories(); n >= 1<<28 {
 		return nil, fmt.Errorf("%w: %d categories are more than the index supports", ErrInvalid, n)
 	}
-	return newBuilder(cat, nc, asOf.Unix(), o, lookDays, start, w, noArrays), nil
+	b := newBuilder(cat, nc, asOf.Unix(), o, lookDays, start, w, noArrays)
+	b.given = opts
+	b.given.Workers = 0 // not an option of the index
+	return b, nil
 }
 
 // checkDays reports an error when an order or event of the look-back
@@ -106,6 +109,7 @@ type builder struct {
 	asOf     int64
 	opts     Options
 	lookDays int
+	given    Options // opts as given, before defaults (Workers aside)
 	start    int64   // Unix time: the look-back is (start, asOf]
 	halfLife float64 // seconds; 0 = no decay
 	maxDay   int64   // most days back of an order or event in the look-back
@@ -780,6 +784,7 @@ func (b *builder) finish(ctx context.Context) (*Index, error) {
 	x := &Index{
 		asOf:     b.asOf,
 		opts:     b.opts,
+		given:    b.given,
 		lookDays: b.lookDays,
 		exact:    b.exact,
 		catData:  make([]catData, b.ncat),

@@ -637,6 +637,8 @@ func (d *decoder) index() *Index {
 		return nil
 	}
 	o.Workers = checked.Workers
+	x.given = *o // what was given is not stored: the options with their defaults
+	x.given.Workers = 0
 
 	nc := d.count(minString)
 	x.keys = make([]string, nc)

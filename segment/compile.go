@@ -110,7 +110,7 @@ func (c *compiler) expr(e Expr) (plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		return rangePlan(&c.x.scalars[scAbandoned], false, math.MinInt64, int64(days-1)), nil
+		return rangePlan(&c.x.scalars[scAbandoned], false, math.MinInt64, c.x.shifted(int64(days-1))), nil
 	case *query.Active:
 		return c.active(e)
 	case *query.Ref:
@@ -274,12 +274,12 @@ func (c *compiler) activity(a Activity) (plan, error) {
 				if days == c.x.lookDays {
 					ps = append(ps, setPlan{d.bought})
 				} else {
-					ps = append(ps, rangePlan(&attr{exist: d.bought, v: d.days}, false, math.MinInt64, int64(days-1)))
+					ps = append(ps, rangePlan(&attr{exist: d.bought, v: d.days}, false, math.MinInt64, c.x.shifted(int64(days-1))))
 				}
 			case actViewed:
-				ps = append(ps, rangePlan(&d.viewed, false, math.MinInt64, int64(days-1)))
+				ps = append(ps, rangePlan(&d.viewed, false, math.MinInt64, c.x.shifted(int64(days-1))))
 			case actCarted:
-				ps = append(ps, rangePlan(&d.carted, false, math.MinInt64, int64(days-1)))
+				ps = append(ps, rangePlan(&d.carted, false, math.MinInt64, c.x.shifted(int64(days-1))))
 			}
 		case t.Kind == query.ProductTarget:
 			return nil, c.errorf(ErrUnknown, t.Pos, "product %s", key)
@@ -292,7 +292,7 @@ func (c *compiler) activity(a Activity) (plan, error) {
 		}
 	}
 	if len(prods) > 0 {
-		ps = append(ps, productPlan{kind: kind, prods: prods, days: uint16(min(days, math.MaxUint16))})
+		ps = append(ps, productPlan{kind: kind, prods: prods, days: uint16(max(0, min(c.x.shifted(int64(days)), math.MaxUint16)))})
 	}
 	if len(ps) == 1 {
 		return ps[0], nil
@@ -394,6 +394,13 @@ func (c *compiler) comparison(e *query.Compare) (plan, error) {
 		scale *= pop
 	}
 	lo, hi, ne := bounds(e, scale)
+	if at.spec.Unit == query.Days && !at.customer {
+		lo, hi = c.x.shifted(lo), c.x.shifted(hi)
+		if ne != nil {
+			v := c.x.shifted(*ne)
+			ne = &v
+		}
+	}
 	if ne != nil {
 		return nePlan{a: a, zero: at.zero, v: *ne}, nil
 	}

@@ -117,7 +117,7 @@ func (x *Index) definition(name string) *definition {
 // shallowCopy returns a new Index sharing x's immutable data.
 func (x *Index) shallowCopy() *Index {
 	return &Index{
-		asOf: x.asOf, opts: x.opts, lookDays: x.lookDays,
+		asOf: x.asOf, opts: x.opts, given: x.given, lookDays: x.lookDays,
 		keys: x.keys, universe: x.universe, scalars: x.scalars,
 		cats: x.cats, catParent: x.catParent, catDepth: x.catDepth, catData: x.catData,
 		popShare: x.popShare, catIndex: x.catIndex,
@@ -125,7 +125,7 @@ func (x *Index) shallowCopy() *Index {
 		day0: x.day0, daily: x.daily, rfm: x.rfm, stages: x.stages,
 		revenue: x.revenue, orders: x.orders, defs: x.defs,
 		exact: x.exact, exDen: x.exDen, popDen: x.popDen, shareCols: x.shareCols,
-		cust: x.cust, cols: x.cols, over: x.over,
+		cust: x.cust, cols: x.cols, over: x.over, shift: x.shift,
 	}
 }
 

@@ -302,3 +302,36 @@ func ExampleUpdate() {
 	// bob: 2 orders, spent 105.00, repeat
 	// dan: 1 orders, spent 10.00, new
 }
+
+// ExampleUpdateAt moves an index two days on: recency counts from the new
+// day, and the customers whose orders left the look-back are recomputed.
+func ExampleUpdateAt() {
+	ctx := context.Background()
+	h := exampleShop()
+	asOf := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	x, err := segment.Build(ctx, h, asOf, segment.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	nb := affinity.NewBuilder(h)
+	nb.Add(affinity.Purchase{Customer: "bob", Product: "socks", Order: "b2", Time: asOf.Add(36 * time.Hour), Quantity: 1, Price: affinity.MoneyFromFloat(5)})
+	h2, err := nb.Build(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	y, err := segment.UpdateAt(ctx, x, h, h2, asOf.Add(2*segment.Day))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, key := range []string{"ann", "bob"} {
+		c, _ := y.LookupCustomer(key)
+		f, _ := y.Features(c)
+		fmt.Printf("%s: recency %dd, %d orders\n", key, f.Recency, f.Frequency)
+	}
+	// Output:
+	// ann: recency 22d, 3 orders
+	// bob: recency 0d, 2 orders
+}

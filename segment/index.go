@@ -274,6 +274,7 @@ const (
 type Index struct {
 	asOf     int64 // Unix seconds
 	opts     Options
+	given    Options // the options as given to Build, whose defaults another as-of time derives anew
 	lookDays int
 
 	keys     []string        // shop customer ids by dense id
@@ -335,6 +336,20 @@ type Index struct {
 	// over on one made by Update (see overlay).
 	cols *custCols
 	over *overlay
+	// shift, on the base layer of an index that Update moved to a later
+	// day, is the number of days its stored day values lag: a customer's
+	// recency is the stored one plus shift.
+	shift int64
+}
+
+// shifted returns the stored value that day count v (as of x's time)
+// corresponds to on a layer whose stored days lag by x.shift; the
+// unbounded ends stay unbounded.
+func (x *Index) shifted(v int64) int64 {
+	if x.shift == 0 || v == math.MinInt64 || v == math.MaxInt64 {
+		return v
+	}
+	return v - x.shift
 }
 
 const noParent = ^uint32(0)

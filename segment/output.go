@@ -203,6 +203,15 @@ func (x *Index) features(set *roaring.Bitmap) []Features {
 			}
 		}
 	}
+	if x.shift != 0 {
+		for i := range out {
+			for _, d := range []*int{&out[i].Recency, &out[i].Tenure, &out[i].AbandonedCartDays} {
+				if *d >= 0 {
+					*d += int(x.shift)
+				}
+			}
+		}
+	}
 	for i, s := range x.rfm {
 		x.labelSet(ids, roaring.And(set, s), func(j int) { out[j].RFM = x.opts.RFMRules[i].Name })
 	}

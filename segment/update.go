@@ -117,18 +117,52 @@ const maxDeltaShare = 8
 // and [Index.Save] of an updated index build the full index once, on
 // first use, and write it.
 func Update(ctx context.Context, x *Index, prev, h *affinity.History) (*Index, error) {
+	if x == nil {
+		return nil, fmt.Errorf("%w: nil Index", ErrInvalid)
+	}
+	return UpdateAt(ctx, x, prev, h, x.AsOf())
+}
+
+// UpdateAt is [Update] to a later as-of time, a whole number of days
+// after x's: the index [Build] gives on h as of asOf. The stored day
+// counts of the full index under x stay as they are and are read that
+// many days older; the customers whose orders or events crossed an edge
+// of the look-back window (or came after x's as-of time and are now
+// included) join the changed ones, found by a pass over the orders and
+// events. Customer attributes are as of x's time, so an index that has
+// them is built anew at a later time, as is one whose as-of time does not
+// move by whole days.
+func UpdateAt(ctx context.Context, x *Index, prev, h *affinity.History, asOf time.Time) (*Index, error) {
 	if x == nil || prev == nil || h == nil {
 		return nil, fmt.Errorf("%w: nil Index or History", ErrInvalid)
 	}
-	y, ok, err := x.update(ctx, prev, h)
+	if err := affinity.CheckAsOf("segment", asOf); err != nil {
+		return nil, err
+	}
+	y, ok, err := x.update(ctx, prev, h, asOf.Unix())
 	if err != nil || ok {
 		return y, err
 	}
-	full, err := Build(ctx, h, x.AsOf(), x.opts)
+	full, err := Build(ctx, h, asOf, x.buildOptions())
 	if err != nil {
 		return nil, err
 	}
+	if asOf.Unix() != x.asOf && x.cust != nil {
+		y := full.carry(x)
+		y.cust = nil // as of the old time
+		return y, nil
+	}
 	return full.carry(x), nil
+}
+
+// buildOptions returns the options to build x's index anew with, at any
+// as-of time: the options x was built with as given, so that the
+// defaults that depend on the look-back's length (LapseAfter) follow the
+// time; Workers as x's.
+func (x *Index) buildOptions() Options {
+	o := x.given
+	o.Workers = x.opts.Workers
+	return o
 }
 
 // carry returns x with the named segments and customer attributes of
@@ -145,9 +179,13 @@ func (x *Index) carry(from *Index) *Index {
 
 // update lays the changes from prev to h over x; ok is false when it
 // cannot (see Update).
-func (x *Index) update(ctx context.Context, prev, h *affinity.History) (y *Index, ok bool, err error) {
+func (x *Index) update(ctx context.Context, prev, h *affinity.History, asOf int64) (y *Index, ok bool, err error) {
 	cols := x.cols
 	if cols == nil || !x.exact || !sameCatalog(cols.cat, prev.Catalog()) {
+		return nil, false, nil
+	}
+	later := asOf - x.asOf // seconds, a whole number of days
+	if later < 0 || later%secondsPerDay != 0 || (later > 0 && x.cust != nil) {
 		return nil, false, nil
 	}
 	// names is the index whose category and product names the result
@@ -171,13 +209,16 @@ func (x *Index) update(ctx context.Context, prev, h *affinity.History) (y *Index
 	for _, c := range ch.Customers {
 		touched.Add(uint32(c))
 	}
+	if later > 0 {
+		touched.Or(windowEdge(h, x.asOf, asOf, x.opts.Lookback))
+	}
 	if touched.GetCardinality()*maxDeltaShare > uint64(nc) {
 		return nil, false, nil
 	}
 	only := touched.ToArray()
 
 	// the touched customers as of now, and as x holds them (from prev)
-	d, err := x.scanOnly(ctx, h, nc, only, &w, names)
+	d, err := x.scanOnly(ctx, h, nc, only, &w, names, asOf)
 	if d != nil {
 		defer d.release()
 	}
@@ -185,7 +226,7 @@ func (x *Index) update(ctx context.Context, prev, h *affinity.History) (y *Index
 		return nil, false, err
 	}
 	i, _ := slices.BinarySearch(only, uint32(prev.NumCustomers()))
-	old, err := x.scanOnly(ctx, prev, prev.NumCustomers(), only[:i], &cols.w, x)
+	old, err := x.scanOnly(ctx, prev, prev.NumCustomers(), only[:i], &cols.w, x, x.asOf)
 	if old != nil {
 		defer old.release()
 	}
@@ -218,6 +259,13 @@ func (x *Index) update(ctx context.Context, prev, h *affinity.History) (y *Index
 		lastBuy:  grown(cols.lastBuy, nc),
 		popNum:   popNum, popDen: popDen, scratch: cols.scratch,
 	}
+	if later > 0 { // the others' last purchases lie that many days further back
+		for c, r := range mc.recency {
+			if r >= 0 {
+				mc.recency[c] = r + int32(later/secondsPerDay)
+			}
+		}
+	}
 	keys, copied := x.keys, false // shared unless a customer is new or erased
 	for _, c := range only {
 		mc.recency[c], mc.freq[c] = d.recency[c], d.freq[c]
@@ -231,7 +279,7 @@ func (x *Index) update(ctx context.Context, prev, h *affinity.History) (y *Index
 	}
 	bu := roaring.AndNot(base.universe, touched)
 	m := &Index{
-		asOf: x.asOf, opts: x.opts, lookDays: x.lookDays,
+		asOf: asOf, opts: d.opts, given: x.given, lookDays: d.lookDays,
 		keys: keys, universe: roaring.Or(bu, delta.universe),
 		cats: names.cats, catParent: names.catParent, catDepth: names.catDepth, catIndex: names.catIndex,
 		products: names.products, prodIndex: names.prodIndex,
@@ -251,7 +299,7 @@ func (x *Index) update(ctx context.Context, prev, h *affinity.History) (y *Index
 		}
 	}
 	g := &builder{
-		nc: nc, opts: x.opts,
+		nc: nc, opts: d.opts,
 		custArrays: custArrays{recency: mc.recency, freq: mc.freq, monetary: mc.monetary, lastBuy: mc.lastBuy},
 		key:        func(c int) string { return keys[c] },
 	}
@@ -269,6 +317,39 @@ func (x *Index) update(ctx context.Context, prev, h *affinity.History) (y *Index
 		full:    &compaction{h: h},
 	}
 	return m, true, nil
+}
+
+// windowEdge returns the customers of h with an order or event that the
+// look-back as of from and the one as of to disagree on: in the days
+// between the starts of the two windows, or after from and at or before
+// to.
+func windowEdge(h *affinity.History, from, to int64, l affinity.Lookback) *roaring.Bitmap {
+	_, s0 := lookWindow(l, from)
+	_, s1 := lookWindow(l, to)
+	in := func(t int64) bool {
+		return (t > min(s0, s1) && t <= max(s0, s1)) || (t > from && t <= to)
+	}
+	out := roaring.New()
+	for c := range affinity.CustomerID(h.NumCustomers()) {
+		lo, hi := h.CustomerOrders(c)
+		for o := lo; o < hi; o++ {
+			if in(h.OrderUnix(o)) {
+				out.Add(uint32(c))
+				break
+			}
+		}
+		if out.Contains(uint32(c)) {
+			continue
+		}
+		elo, ehi := h.CustomerEvents(c)
+		for i := elo; i < ehi; i++ {
+			if in(h.Event(i).Unix) {
+				out.Add(uint32(c))
+				break
+			}
+		}
+	}
+	return out
 }
 
 // sameCatalog reports whether a and b describe the same products and
@@ -315,10 +396,10 @@ func grown[T any](s []T, n int) []T {
 }
 
 // scanOnly scans the customers of only (ascending, below nc) of h as of
-// x's time with x's options and the category weights w of h's catalog,
+// asOf with x's options and the category weights w of h's catalog,
 // for a delta taking its category and product names from names.
-func (x *Index) scanOnly(ctx context.Context, h *affinity.History, nc int, only []uint32, w *weights, names *Index) (*builder, error) {
-	b, err := prepareWith(h.Catalog(), nc, x.AsOf(), x.opts, w, true)
+func (x *Index) scanOnly(ctx context.Context, h *affinity.History, nc int, only []uint32, w *weights, names *Index, asOf int64) (*builder, error) {
+	b, err := prepareWith(h.Catalog(), nc, time.Unix(asOf, 0), x.buildOptions(), w, true)
 	if err != nil {
 		return nil, err
 	}
@@ -379,6 +460,8 @@ func (b *builder) sums() (num []sum128, den sum128) {
 func (m *Index) view(v *Index, universe *roaring.Bitmap, pn []*big.Int) *Index {
 	y := v.shallowCopy()
 	y.keys, y.universe = m.keys, universe
+	y.shift = (m.asOf - v.asOf) / secondsPerDay // days the layer's stored counts lag
+	y.asOf, y.lookDays = m.asOf, m.lookDays
 	for _, sc := range [...]int{scR, scF, scM} {
 		y.scalars[sc] = m.scalars[sc]
 	}
@@ -440,7 +523,7 @@ func (x *Index) resync() {
 func (x *Index) compacted() (*Index, error) {
 	c := x.over.full
 	c.once.Do(func() {
-		c.x, c.err = Build(context.Background(), c.h, time.Unix(x.asOf, 0), x.opts)
+		c.x, c.err = Build(context.Background(), c.h, time.Unix(x.asOf, 0), x.buildOptions())
 		c.h = nil
 	})
 	if c.err != nil {

@@ -59,9 +59,9 @@ type Options struct {
 	// of the last order or event it holds — never the wall clock, so the
 	// same data gives the same answers. The segment index is then as of
 	// the end of that day (UTC), so that recency and the other day counts
-	// are calendar days and a refresh within the day updates the index
-	// with the changed customers alone (segment.Update) instead of
-	// building it anew; the first refresh of a new day builds it in full.
+	// are calendar days and a refresh updates the index with the changed
+	// customers alone (segment.UpdateAt; on a new day also those whose
+	// orders left the look-back) instead of building it anew.
 	AsOf time.Time
 
 	// Scope is what "bought together" means for the co-purchase

@@ -81,7 +81,8 @@ func cpuTime(b *testing.B) time.Duration {
 // index, which the refresh updates in the background: ns/op is the time
 // until segment queries see the change, recs-ms/op the time until Refresh
 // returns and recommendations see it. The day's first refresh, which
-// builds the index in full, runs before the timer and is logged. The time of each build step is reported as
+// also moves the index to the new day, runs before the timer and is
+// logged. The time of each build step is reported as
 // ms/op metrics and the CPU time of the iteration (all goroutines) as
 // cpu-ms/op. Each iteration adds 10,000 more lines. heap-x is the live
 // heap of the shop after the iterations (its snapshot's segment index a
@@ -115,9 +116,9 @@ func benchRefresh(b *testing.B, customers, products int) {
 	runtime.GC()
 	built := liveHeap() // one snapshot with a built index
 	// The shop's data ends at 23:59, so the first refresh starts a new
-	// day and builds the segment index in full (see shop.Options.AsOf);
+	// day and moves the segment index on to it (see shop.Options.AsOf);
 	// it runs before the timer and is logged. The iterations are the
-	// refreshes of a day, which update the index.
+	// refreshes within that day.
 	t0 := time.Now()
 	feed := liveLines(h, -1, 10_000)
 	if err := s.Refresh(ctx, shop.Purchases(slices.Values(feed))); err != nil {

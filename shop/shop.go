@@ -104,12 +104,12 @@ func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 // customers' products, and the repeat share of next-basket mode
 // ([recommend.RecountRepeats]) counts only the changed customers again.
 // The neighbour lists and the rest of the engine are rebuilt in full. The
-// segment index is updated: within the day of the current snapshot's
-// index (see [Options.AsOf]) the changed customers' features are laid
-// over it ([segment.Update]) on one more goroutine, beside the other
-// steps, from their start (or builds it in full where segment.Update
-// cannot lay the change over); the first refresh of a new day builds it
-// in full after the new snapshot is served. Refresh returns, and recommendations see the change,
+// segment index is updated: the changed customers' features (on a new
+// day also those of the customers whose orders left the look-back) are
+// laid over the current snapshot's index ([segment.UpdateAt], see
+// [Options.AsOf]) on one more goroutine, beside the other steps, from
+// their start, or the index is built in full where that cannot be done
+// (see segment.Update). Refresh returns, and recommendations see the change,
 // without waiting for the index, while [Snapshot.Segments], [Snapshot.Segment]
 // and audiences wait for the new snapshot's index (their answers are as
 // of the new snapshot, never the old one's). A shop that serves profiles

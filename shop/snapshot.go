@@ -98,12 +98,12 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	segOpts.Lookback = segOpts.Lookback.Or(DefaultLookback)
 	s.lookback = segOpts.Lookback
 	segOpts.Workers = workers
-	// Within a day, a refresh updates the previous snapshot's index (see
-	// segment.Update): only what holds the previous index is kept, not
-	// the previous snapshot.
+	// A refresh updates the previous snapshot's index, to a later day
+	// too (see segment.UpdateAt): only what holds the previous index is
+	// kept, not the previous snapshot.
 	var prevSegs *segIndex
 	var prevH *affinity.History
-	if prev != nil && prev.segAsOf.Equal(s.segAsOf) {
+	if prev != nil && !s.segAsOf.Before(prev.segAsOf) {
 		prevSegs, prevH = prev.segs, prev.h
 	}
 	segAsOf := s.segAsOf
@@ -119,7 +119,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		if prevSegs != nil {
 			// the previous index, waiting for it if its build still runs
 			if px, perr := prevSegs.get(ctx); perr == nil && px != nil {
-				x, err = segment.Update(ctx, px, prevH, h)
+				x, err = segment.UpdateAt(ctx, px, prevH, h, segAsOf)
 			}
 		}
 		if x == nil && err == nil {

@@ -1,0 +1,120 @@
+package segment_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/segment"
+)
+
+// TestUpdateAcrossDays moves shops day by day as a storefront does: each
+// refresh brings the orders and events of the next one to three days
+// (some changing older orders), and UpdateAt moves the index to the new
+// day. Every answer must equal the full Build as of that day, and most
+// moves must be laid over the index rather than built: only the
+// customers whose orders or events crossed an edge of the look-back join
+// the changed ones.
+func TestUpdateAcrossDays(t *testing.T) {
+	ctx := context.Background()
+	seeds := uint64(24)
+	if raceEnabled {
+		seeds = 8
+	}
+	var steps, layered int
+	for seed := range seeds {
+		r := rand.New(rand.NewPCG(seed, 91))
+		opts := segment.Options{}
+		switch seed % 4 {
+		case 1:
+			opts.Lookback = affinity.Months(3)
+		case 2:
+			opts.RFMScoring = segment.RFMNTile
+		case 3:
+			opts.Lookback = affinity.Days(45)
+		}
+		asOf := time.Date(2024, 2, 26, 23, 59, 59, 0, time.UTC) // the end of a day, as package shop keeps it
+		nCust, nProd := 150+r.IntN(150), 6+r.IntN(10)
+		prods := make([]string, nProd)
+		var b affinity.Builder
+		paths := []string{"Sports", "Sports/Shoes", "Home", "Home/Kitchen", "Books"}
+		for p := range prods {
+			prods[p] = "p" + strconv.Itoa(p)
+			cats := []string{paths[r.IntN(len(paths))]}
+			if r.IntN(4) == 0 {
+				cats = append(cats, paths[r.IntN(len(paths))])
+			}
+			require.NoError(t, b.AddProduct(affinity.Product{Key: prods[p], Categories: cats, InStock: true}))
+		}
+		order := 0
+		line := func(cust string, at time.Time) affinity.Purchase {
+			q := int32(1 + r.IntN(3))
+			if r.IntN(10) == 0 {
+				q = -q
+			}
+			return affinity.Purchase{Customer: cust, Product: prods[r.IntN(nProd)], Order: "o" + strconv.Itoa(order),
+				Time: at, Quantity: q, Price: affinity.Money(1+r.IntN(40)) * affinity.MoneyScale / 4}
+		}
+		buy := func(nb *affinity.Builder, cust string, at time.Time) {
+			order++
+			for range 1 + r.IntN(3) {
+				require.NoError(t, nb.Add(line(cust, at)))
+			}
+		}
+		for c := range nCust {
+			cust := "c" + strconv.Itoa(c)
+			for range r.IntN(6) { // two years of orders, spread evenly
+				buy(&b, cust, asOf.Add(-time.Duration(r.Int64N(int64(800*segment.Day)))))
+			}
+			if r.IntN(3) == 0 {
+				require.NoError(t, b.AddEvent(affinity.Event{Customer: cust, Product: prods[r.IntN(nProd)], Kind: affinity.Cart,
+					Time: asOf.Add(-time.Duration(r.Int64N(int64(60 * segment.Day)))), Weight: 1}))
+			}
+		}
+		h, err := b.Build(ctx)
+		require.NoError(t, err)
+		x, err := segment.Build(ctx, h, asOf, opts)
+		require.NoError(t, err)
+		for step := range 5 {
+			days := 1 + r.IntN(3)
+			if step == 0 {
+				days = 0 // a refresh within the day first
+			}
+			next := asOf.Add(time.Duration(days) * segment.Day)
+			nb := affinity.NewBuilder(h)
+			for range 1 + r.IntN(6) { // the new days' orders, some by new customers
+				cust := "c" + strconv.Itoa(r.IntN(nCust+5))
+				buy(nb, cust, next.Add(-time.Duration(r.Int64N(int64(max(days, 1))*int64(segment.Day)))))
+			}
+			if r.IntN(3) == 0 {
+				require.NoError(t, nb.DeleteOrder("o"+strconv.Itoa(r.IntN(order)), int64(step+1)))
+			}
+			if r.IntN(4) == 0 {
+				require.NoError(t, nb.AddEvent(affinity.Event{Customer: "c" + strconv.Itoa(r.IntN(nCust)), Product: prods[0],
+					Kind: affinity.View, Time: next.Add(-time.Hour), Weight: 1}))
+			}
+			h2, err := nb.Build(ctx)
+			require.NoError(t, err)
+			msg := fmt.Sprintf("seed %d step %d (%d days on, options %+v)", seed, step, days, opts)
+			got, err := segment.UpdateAt(ctx, x, h, h2, next)
+			require.NoError(t, err, msg)
+			want, err := segment.Build(ctx, h2, next, opts)
+			require.NoError(t, err, msg)
+			steps++
+			if segment.Layered(got) {
+				layered++
+			}
+			queries, bad := updateQueries(r, want, h2.Catalog(), 3, 3)
+			requireSameIndex(t, msg, r, got, want, x, h2, updateCheck{queries: queries, bad: bad, random: 10})
+			x, h, asOf = got, h2, next
+		}
+	}
+	t.Logf("%d steps, %d layered", steps, layered)
+	require.GreaterOrEqual(t, layered*100, 70*steps, "too few layered moves: %d of %d", layered, steps)
+}
