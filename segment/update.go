@@ -130,8 +130,9 @@ func Update(ctx context.Context, x *Index, prev, h *affinity.History) (*Index, e
 // of the look-back window (or came after x's as-of time and are now
 // included) join the changed ones, found by a pass over the orders and
 // events. Customer attributes are as of x's time, so an index that has
-// them is built anew at a later time, as is one whose as-of time does not
-// move by whole days.
+// them is built anew at a later time, without them (attach them again);
+// an as-of time earlier than x's, or not a whole number of days after
+// it, is built anew too.
 func UpdateAt(ctx context.Context, x *Index, prev, h *affinity.History, asOf time.Time) (*Index, error) {
 	if x == nil || prev == nil || h == nil {
 		return nil, fmt.Errorf("%w: nil Index or History", ErrInvalid)
