@@ -801,17 +801,10 @@ func (b *builder) finish(ctx context.Context) (*Index, error) {
 	np := b.cat.NumProducts()
 
 	// population sums, in chunk order
-	popNum := make([]sum128, b.ncat)
+	var popNum []sum128
 	var popDen sum128
 	if b.exact {
-		for k := range b.chunks {
-			for c, v := range b.chunks[k].popNum {
-				popNum[c].add(v)
-			}
-		}
-		for _, v := range b.totSpend {
-			popDen.addInt(v)
-		}
+		popNum, popDen = b.sums()
 	}
 	if b.shared == nil {
 		x.popShare = make([]float64, b.ncat)

@@ -263,7 +263,7 @@
 // BenchmarkBuild), and a three-clause query and the Stats of every
 // customer took 1.2–1.3× their time on the full index
 // (BenchmarkUpdatedQuery3; the first query after an update also decodes
-// the delta's columns it reads). [UpdateAt] also moves the index to a
+// the delta's columns it reads). [Update] also moves the index to a
 // later day: the full index's day counts are read that many days older,
 // and the customers whose orders or events crossed an edge of the
 // look-back join the changed ones (few: a day's worth of two years'

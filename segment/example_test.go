@@ -284,7 +284,7 @@ func ExampleUpdate() {
 		fmt.Println(err)
 		return
 	}
-	y, err := segment.Update(ctx, x, h, h2)
+	y, err := segment.Update(ctx, x, h, h2, x.AsOf(), segment.UpdateOptions{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -303,9 +303,9 @@ func ExampleUpdate() {
 	// dan: 1 orders, spent 10.00, new
 }
 
-// ExampleUpdateAt moves an index two days on: recency counts from the new
+// ExampleUpdate_laterDay moves an index two days on: recency counts from the new
 // day, and the customers whose orders left the look-back are recomputed.
-func ExampleUpdateAt() {
+func ExampleUpdate_laterDay() {
 	ctx := context.Background()
 	h := exampleShop()
 	asOf := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
@@ -321,7 +321,7 @@ func ExampleUpdateAt() {
 		fmt.Println(err)
 		return
 	}
-	y, err := segment.UpdateAt(ctx, x, h, h2, asOf.Add(2*segment.Day))
+	y, err := segment.Update(ctx, x, h, h2, asOf.Add(2*segment.Day), segment.UpdateOptions{})
 	if err != nil {
 		fmt.Println(err)
 		return

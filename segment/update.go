@@ -26,6 +26,26 @@ type custCols struct {
 	popNum            []sum128 // per category: the sum of the exact spend numerators
 	popDen            sum128   // the sum of the exact spend denominators
 	scratch           *scratch // shared along a chain of updates
+
+	digestOnce sync.Once
+	digest     uint64 // catalogDigest of cat, computed on first use
+}
+
+// catDigest returns catalogDigest(c.cat), computed once (or handed on
+// by the update that made c, which hashed the same catalog).
+func (c *custCols) catDigest() uint64 {
+	c.digestOnce.Do(func() { c.digest = catalogDigest(c.cat) })
+	return c.digest
+}
+
+// sameCatalog reports whether cat describes the products and categories
+// of c.cat, and cat's digest when it had to be hashed.
+func (c *custCols) sameCatalog(cat *affinity.Catalog) (same bool, digest uint64, hashed bool) {
+	if cat == c.cat {
+		return true, 0, false
+	}
+	d := catalogDigest(cat)
+	return d == c.catDigest(), d, true
 }
 
 // scratch keeps the per-customer arrays of the last two scans of few
@@ -90,9 +110,17 @@ type compaction struct {
 // built, Update builds a full index instead.
 const maxDeltaShare = 8
 
-// Update returns the index of h as of x's as-of time with x's options:
-// the index [Build] gives, answer for answer, when x describes prev and h
-// was built from prev by an [affinity.Builder] (see
+// UpdateOptions tune [Update].
+type UpdateOptions struct {
+	// Workers is the number of goroutines of the update (and of a full
+	// build in its place), and the result's Options().Workers; ≤ 0 means
+	// x's Options().Workers. The result does not otherwise depend on it.
+	Workers int
+}
+
+// Update returns the index of h as of asOf with x's options: the index
+// [Build] gives, answer for answer, when x describes prev and h was built
+// from prev by an [affinity.Builder] (see
 // [affinity.History.ChangedSince]). It computes the features of the
 // customers whose orders or events changed since the full index under x
 // was built (the touched customers) and lays them over it, so that it
@@ -104,85 +132,82 @@ const maxDeltaShare = 8
 // 1.2–1.3× the time on a full index. Products and categories added to
 // the catalog are taken in.
 //
+// asOf is x's as-of time or a whole number of days after it. On a later
+// day the stored day counts of the full index under x are read that many
+// days older, and the customers whose orders or events crossed an edge
+// of the look-back window (or came after x's as-of time and are now
+// included) join the changed ones, found by a pass over the orders and
+// events.
+//
 // Update builds a full index instead when it cannot update: when prev
 // and h are not a base and its successor, when the catalog changed other
 // than by additions (a product described anew, in other categories) or
 // a new product changes the common denominator of the category weights
 // (see "Exact comparisons"), when shares are not kept exactly (a positive
 // HalfLife, or money too large), when x was read by [Load] or put
-// together by [Join], and when more than an eighth of the customers are
+// together by [Join], when asOf is earlier than x's or not a whole number
+// of days after it, and when more than an eighth of the customers are
 // touched since the last full build. The named segments and customer
 // attributes of x carry over to the result (the attributes as they were
-// attached: attach them again to cover new customers). [Index.WriteTo]
-// and [Index.Save] of an updated index build the full index once, on
-// first use, and write it.
-func Update(ctx context.Context, x *Index, prev, h *affinity.History) (*Index, error) {
-	if x == nil {
-		return nil, fmt.Errorf("%w: nil Index", ErrInvalid)
-	}
-	return UpdateAt(ctx, x, prev, h, x.AsOf())
-}
-
-// UpdateAt is [Update] to a later as-of time, a whole number of days
-// after x's: the index [Build] gives on h as of asOf. The stored day
-// counts of the full index under x stay as they are and are read that
-// many days older; the customers whose orders or events crossed an edge
-// of the look-back window (or came after x's as-of time and are now
-// included) join the changed ones, found by a pass over the orders and
-// events. Customer attributes are as of x's time, so an index that has
-// them is built anew at a later time, without them (attach them again);
-// an as-of time earlier than x's, or not a whole number of days after
-// it, is built anew too.
-func UpdateAt(ctx context.Context, x *Index, prev, h *affinity.History, asOf time.Time) (*Index, error) {
+// attached: attach them again to cover new customers); at a later as-of
+// time the attributes, whose day columns are as of x's, are dropped and
+// the index is built anew. [Index.WriteTo] and [Index.Save] of an updated
+// index build the full index once, on first use, and write it.
+func Update(ctx context.Context, x *Index, prev, h *affinity.History, asOf time.Time, opts UpdateOptions) (*Index, error) {
 	if x == nil || prev == nil || h == nil {
 		return nil, fmt.Errorf("%w: nil Index or History", ErrInvalid)
 	}
 	if err := affinity.CheckAsOf("segment", asOf); err != nil {
 		return nil, err
 	}
-	y, ok, err := x.update(ctx, prev, h, asOf.Unix())
+	if opts.Workers <= 0 {
+		opts.Workers = x.opts.Workers
+	}
+	y, ok, err := x.update(ctx, prev, h, asOf.Unix(), opts.Workers)
 	if err != nil || ok {
 		return y, err
 	}
-	full, err := Build(ctx, h, asOf, x.buildOptions())
+	full, err := Build(ctx, h, asOf, x.buildOptions(opts.Workers))
 	if err != nil {
 		return nil, err
 	}
-	if asOf.Unix() != x.asOf && x.cust != nil {
-		y := full.carry(x)
-		y.cust = nil // as of the old time
-		return y, nil
+	cust := x.cust
+	if asOf.Unix() != x.asOf {
+		cust = nil // as of the old time
 	}
-	return full.carry(x), nil
+	return full.carry(x.defs, cust), nil
 }
 
 // buildOptions returns the options to build x's index anew with, at any
-// as-of time: the options x was built with as given, so that the
-// defaults that depend on the look-back's length (LapseAfter) follow the
-// time; Workers as x's.
-func (x *Index) buildOptions() Options {
+// as-of time, on workers goroutines: the options x was built with as
+// given, so that the defaults that depend on the look-back's length
+// (LapseAfter) follow the time.
+func (x *Index) buildOptions(workers int) Options {
 	o := x.given
-	o.Workers = x.opts.Workers
+	o.Workers = workers
 	return o
 }
 
-// carry returns x with the named segments and customer attributes of
-// from (x itself when from has none).
-func (x *Index) carry(from *Index) *Index {
-	if len(from.defs) == 0 && from.cust == nil {
+// carry returns x with the named segments defs and the customer
+// attributes cust (x itself when there are none).
+func (x *Index) carry(defs []definition, cust *customerCols) *Index {
+	if len(defs) == 0 && cust == nil {
 		return x
 	}
 	y := x.shallowCopy()
-	y.defs, y.cust = from.defs, from.cust
+	y.defs, y.cust = defs, cust
 	y.resync()
 	return y
 }
 
 // update lays the changes from prev to h over x; ok is false when it
 // cannot (see Update).
-func (x *Index) update(ctx context.Context, prev, h *affinity.History, asOf int64) (y *Index, ok bool, err error) {
+func (x *Index) update(ctx context.Context, prev, h *affinity.History, asOf int64, workers int) (y *Index, ok bool, err error) {
 	cols := x.cols
-	if cols == nil || !x.exact || !sameCatalog(cols.cat, prev.Catalog()) {
+	if cols == nil || !x.exact {
+		return nil, false, nil
+	}
+	if same, _, _ := cols.sameCatalog(prev.Catalog()); !same {
 		return nil, false, nil
 	}
 	later := asOf - x.asOf // seconds, a whole number of days
@@ -192,7 +217,8 @@ func (x *Index) update(ctx context.Context, prev, h *affinity.History, asOf int6
 	// names is the index whose category and product names the result
 	// takes: x's, or new ones when h's catalog extends x's
 	names, w := x, cols.w
-	if !sameCatalog(cols.cat, h.Catalog()) {
+	same, digest, hashed := cols.sameCatalog(h.Catalog())
+	if !same {
 		var ok bool
 		if names, w, ok = extendedCatalog(cols, h.Catalog(), x.opts); !ok {
 			return nil, false, nil
@@ -219,7 +245,7 @@ func (x *Index) update(ctx context.Context, prev, h *affinity.History, asOf int6
 	only := touched.ToArray()
 
 	// the touched customers as of now, and as x holds them (from prev)
-	d, err := x.scanOnly(ctx, h, nc, only, &w, names, asOf)
+	d, err := x.scanOnly(ctx, h, nc, only, &w, names, asOf, workers)
 	if d != nil {
 		defer d.release()
 	}
@@ -227,7 +253,7 @@ func (x *Index) update(ctx context.Context, prev, h *affinity.History, asOf int6
 		return nil, false, err
 	}
 	i, _ := slices.BinarySearch(only, uint32(prev.NumCustomers()))
-	old, err := x.scanOnly(ctx, prev, prev.NumCustomers(), only[:i], &cols.w, x, x.asOf)
+	old, err := x.scanOnly(ctx, prev, prev.NumCustomers(), only[:i], &cols.w, x, x.asOf, workers)
 	if old != nil {
 		defer old.release()
 	}
@@ -259,6 +285,9 @@ func (x *Index) update(ctx context.Context, prev, h *affinity.History, asOf int6
 		monetary: grown(cols.monetary, nc),
 		lastBuy:  grown(cols.lastBuy, nc),
 		popNum:   popNum, popDen: popDen, scratch: cols.scratch,
+	}
+	if hashed && same { // the next update compares with h's catalog
+		mc.digestOnce.Do(func() { mc.digest = digest })
 	}
 	if later > 0 { // the others' last purchases lie that many days further back
 		for c, r := range mc.recency {
@@ -330,33 +359,28 @@ func windowEdge(h *affinity.History, from, to int64, l affinity.Lookback) *roari
 	in := func(t int64) bool {
 		return (t > min(s0, s1) && t <= max(s0, s1)) || (t > from && t <= to)
 	}
-	out := roaring.New()
-	for c := range affinity.CustomerID(h.NumCustomers()) {
+	crossed := func(c affinity.CustomerID) bool {
 		lo, hi := h.CustomerOrders(c)
 		for o := lo; o < hi; o++ {
 			if in(h.OrderUnix(o)) {
-				out.Add(uint32(c))
-				break
+				return true
 			}
-		}
-		if out.Contains(uint32(c)) {
-			continue
 		}
 		elo, ehi := h.CustomerEvents(c)
 		for i := elo; i < ehi; i++ {
 			if in(h.Event(i).Unix) {
-				out.Add(uint32(c))
-				break
+				return true
 			}
+		}
+		return false
+	}
+	out := roaring.New()
+	for c := range affinity.CustomerID(h.NumCustomers()) {
+		if crossed(c) {
+			out.Add(uint32(c))
 		}
 	}
 	return out
-}
-
-// sameCatalog reports whether a and b describe the same products and
-// categories.
-func sameCatalog(a, b *affinity.Catalog) bool {
-	return a == b || (a != nil && b != nil && catalogDigest(a) == catalogDigest(b))
 }
 
 // extendedCatalog checks that cat extends the catalog of cols — the same
@@ -397,10 +421,11 @@ func grown[T any](s []T, n int) []T {
 }
 
 // scanOnly scans the customers of only (ascending, below nc) of h as of
-// asOf with x's options and the category weights w of h's catalog,
+// asOf with x's options on workers goroutines and the category weights w
+// of h's catalog,
 // for a delta taking its category and product names from names.
-func (x *Index) scanOnly(ctx context.Context, h *affinity.History, nc int, only []uint32, w *weights, names *Index, asOf int64) (*builder, error) {
-	b, err := prepareWith(h.Catalog(), nc, time.Unix(asOf, 0), x.buildOptions(), w, true)
+func (x *Index) scanOnly(ctx context.Context, h *affinity.History, nc int, only []uint32, w *weights, names *Index, asOf int64, workers int) (*builder, error) {
+	b, err := prepareWith(h.Catalog(), nc, time.Unix(asOf, 0), x.buildOptions(workers), w, true)
 	if err != nil {
 		return nil, err
 	}
@@ -524,13 +549,13 @@ func (x *Index) resync() {
 func (x *Index) compacted() (*Index, error) {
 	c := x.over.full
 	c.once.Do(func() {
-		c.x, c.err = Build(context.Background(), c.h, time.Unix(x.asOf, 0), x.buildOptions())
+		c.x, c.err = Build(context.Background(), c.h, time.Unix(x.asOf, 0), x.buildOptions(x.opts.Workers))
 		c.h = nil
 	})
 	if c.err != nil {
 		return nil, c.err
 	}
-	return c.x.carry(x), nil
+	return c.x.carry(x.defs, x.cust), nil
 }
 
 // features returns the features of the customers of set (all known to

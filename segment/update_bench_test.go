@@ -49,7 +49,7 @@ func updatedFixture(b *testing.B, n int) (*benchFixture, *updated) {
 	}
 	ch, _ := h2.ChangedSince(f.h)
 	u := &updated{h2: h2, touched: len(ch.Customers)}
-	if u.upd, err = segment.Update(ctx, f.x, f.h, h2); err != nil {
+	if u.upd, err = segment.Update(ctx, f.x, f.h, h2, f.x.AsOf(), segment.UpdateOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	if u.full, err = segment.Build(ctx, h2, f.asOf, segment.Options{}); err != nil {
@@ -70,7 +70,7 @@ func BenchmarkUpdate(b *testing.B) {
 			b.ReportAllocs()
 			cpu := processCPU()
 			for b.Loop() {
-				x, err := segment.Update(ctx, f.x, f.h, u.h2)
+				x, err := segment.Update(ctx, f.x, f.h, u.h2, f.x.AsOf(), segment.UpdateOptions{})
 				if err != nil {
 					b.Fatal(err)
 				}

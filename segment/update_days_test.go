@@ -16,7 +16,7 @@ import (
 
 // TestUpdateAcrossDays moves shops day by day as a storefront does: each
 // refresh brings the orders and events of the next one to three days
-// (some changing older orders), and UpdateAt moves the index to the new
+// (some changing older orders), and Update moves the index to the new
 // day. Every answer must equal the full Build as of that day, and most
 // moves must be laid over the index rather than built: only the
 // customers whose orders or events crossed an edge of the look-back join
@@ -102,7 +102,7 @@ func TestUpdateAcrossDays(t *testing.T) {
 			h2, err := nb.Build(ctx)
 			require.NoError(t, err)
 			msg := fmt.Sprintf("seed %d step %d (%d days on, options %+v)", seed, step, days, opts)
-			got, err := segment.UpdateAt(ctx, x, h, h2, next)
+			got, err := segment.Update(ctx, x, h, h2, next, segment.UpdateOptions{})
 			require.NoError(t, err, msg)
 			want, err := segment.Build(ctx, h2, next, opts)
 			require.NoError(t, err, msg)

@@ -668,7 +668,7 @@ func TestUpdateMatchesBuild(t *testing.T) {
 			require.NoError(t, err, msg)
 
 			// an eighth of the refreshes come a day or more later: the
-			// index moves on (UpdateAt), and attached attributes, which
+			// index moves on (Update to a later asOf), and attached attributes, which
 			// are as of the old time, are dropped. This generator puts
 			// many orders on the edges of the look-back and after asOf,
 			// so most of those moves are built in full; see
@@ -681,7 +681,7 @@ func TestUpdateMatchesBuild(t *testing.T) {
 				}
 				carry.attrs = nil
 			}
-			got, gerr := segment.UpdateAt(ctx, x, h, h2, g.asOf)
+			got, gerr := segment.Update(ctx, x, h, h2, g.asOf, segment.UpdateOptions{})
 			want, werr := segment.Build(ctx, h2, g.asOf, opts)
 			steps++
 			if werr != nil {
@@ -720,7 +720,7 @@ func TestUpdateMatchesBuild(t *testing.T) {
 				g.refresh(t, nb, h, 1+r.IntN(2))
 				hb, err := nb.Build(ctx)
 				require.NoError(t, err, msg)
-				sib, serr := segment.Update(ctx, x, h, hb)
+				sib, serr := segment.Update(ctx, x, h, hb, x.AsOf(), segment.UpdateOptions{})
 				wsib, werr := segment.Build(ctx, hb, g.asOf, opts)
 				if werr == nil {
 					require.NoError(t, serr, "%s: sibling", msg)
@@ -924,7 +924,7 @@ func TestUpdateFallsBack(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := segment.Update(ctx, tc.x, tc.prev, tc.h)
+			got, err := segment.Update(ctx, tc.x, tc.prev, tc.h, tc.x.AsOf(), segment.UpdateOptions{})
 			require.NoError(t, err)
 			require.Equal(t, tc.layered, segment.Layered(got), "layered")
 			want, err := segment.Build(ctx, tc.h, g.asOf, tc.x.Options())
@@ -937,7 +937,7 @@ func TestUpdateFallsBack(t *testing.T) {
 	t.Run("file of an updated index", func(t *testing.T) {
 		// a layered index writes the full index; read back, it is updated
 		// in full
-		y, err := segment.Update(ctx, x, h, small)
+		y, err := segment.Update(ctx, x, h, small, x.AsOf(), segment.UpdateOptions{})
 		require.NoError(t, err)
 		require.True(t, segment.Layered(y))
 		yf := file(y)
@@ -956,7 +956,7 @@ func TestUpdateFallsBack(t *testing.T) {
 		loaded, err := segment.Load(path)
 		require.NoError(t, err)
 		require.False(t, segment.Layered(loaded))
-		got, err := segment.Update(ctx, yf, small, hs)
+		got, err := segment.Update(ctx, yf, small, hs, yf.AsOf(), segment.UpdateOptions{})
 		require.NoError(t, err)
 		require.False(t, segment.Layered(got))
 		want, err := segment.Build(ctx, hs, g.asOf, yf.Options())
@@ -970,9 +970,11 @@ func TestUpdateFallsBack(t *testing.T) {
 			x       *segment.Index
 			prev, h *affinity.History
 		}{{nil, h, small}, {x, nil, small}, {x, h, nil}} {
-			_, err := segment.Update(ctx, args.x, args.prev, args.h)
+			_, err := segment.Update(ctx, args.x, args.prev, args.h, g.asOf, segment.UpdateOptions{})
 			require.ErrorIs(t, err, segment.ErrInvalid)
 		}
+		_, err := segment.Update(ctx, x, h, small, time.Time{}, segment.UpdateOptions{})
+		require.ErrorIs(t, err, affinity.ErrNoAsOf, "asOf is required")
 	})
 
 	t.Run("no data", func(t *testing.T) {
@@ -985,7 +987,7 @@ func TestUpdateFallsBack(t *testing.T) {
 		})
 		_, werr := segment.Build(ctx, empty, g.asOf, opts)
 		require.ErrorIs(t, werr, segment.ErrNoData)
-		_, gerr := segment.Update(ctx, x, h, empty)
+		_, gerr := segment.Update(ctx, x, h, empty, x.AsOf(), segment.UpdateOptions{})
 		require.ErrorIs(t, gerr, segment.ErrNoData)
 		require.Equal(t, werr.Error(), gerr.Error())
 	})
@@ -1024,7 +1026,7 @@ func TestUpdateKeepsDefinitions(t *testing.T) {
 		g.refresh(t, nb, h, touch)
 		h2, err := nb.Build(ctx)
 		require.NoError(t, err)
-		got, err := segment.Update(ctx, x, h, h2)
+		got, err := segment.Update(ctx, x, h, h2, x.AsOf(), segment.UpdateOptions{})
 		require.NoError(t, err, msg)
 		require.Equal(t, step != 2, segment.Layered(got), "%s: layered", msg)
 		want, err := segment.Build(ctx, h2, g.asOf, segment.Options{})
@@ -1073,7 +1075,7 @@ func TestUpdateConcurrentReads(t *testing.T) {
 		g.refresh(t, nb, h, 3)
 		h2, err := nb.Build(ctx)
 		require.NoError(t, err)
-		x, err = segment.Update(ctx, x, h, h2)
+		x, err = segment.Update(ctx, x, h, h2, x.AsOf(), segment.UpdateOptions{})
 		require.NoError(t, err)
 		h = h2
 	}
@@ -1140,7 +1142,7 @@ func TestUpdateErasesTwoCustomers(t *testing.T) {
 	nb.EraseCustomer("c7")
 	h2, err := nb.Build(ctx)
 	require.NoError(t, err)
-	got, err := segment.Update(ctx, x, h, h2)
+	got, err := segment.Update(ctx, x, h, h2, x.AsOf(), segment.UpdateOptions{})
 	require.NoError(t, err)
 	require.True(t, segment.Layered(got))
 	want, err := segment.Build(ctx, h2, updateAsOf, segment.Options{})
@@ -1170,7 +1172,7 @@ func TestUpdateConcurrentUpdates(t *testing.T) {
 	g.refresh(t, nb, h, 2)
 	h1, err := nb.Build(ctx)
 	require.NoError(t, err)
-	x, err = segment.Update(ctx, x, h, h1) // updates of a layered index
+	x, err = segment.Update(ctx, x, h, h1, x.AsOf(), segment.UpdateOptions{}) // updates of a layered index
 	require.NoError(t, err)
 	require.True(t, segment.Layered(x))
 	var hs []*affinity.History
@@ -1190,7 +1192,7 @@ func TestUpdateConcurrentUpdates(t *testing.T) {
 	for i := range hs {
 		wg.Go(func() {
 			for range 3 {
-				got, err := segment.Update(ctx, x, h1, hs[i])
+				got, err := segment.Update(ctx, x, h1, hs[i], x.AsOf(), segment.UpdateOptions{})
 				if !assert.NoError(t, err) {
 					return
 				}

@@ -60,7 +60,7 @@ type Options struct {
 	// same data gives the same answers. The segment index is then as of
 	// the end of that day (UTC), so that recency and the other day counts
 	// are calendar days and a refresh updates the index with the changed
-	// customers alone (segment.UpdateAt; on a new day also those whose
+	// customers alone (segment.Update; on a new day also those whose
 	// orders left the look-back) instead of building it anew.
 	AsOf time.Time
 

@@ -106,7 +106,7 @@ func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 // The neighbour lists and the rest of the engine are rebuilt in full. The
 // segment index is updated: the changed customers' features (on a new
 // day also those of the customers whose orders left the look-back) are
-// laid over the current snapshot's index ([segment.UpdateAt], see
+// laid over the current snapshot's index ([segment.Update], see
 // [Options.AsOf]) on one more goroutine, beside the other steps, from
 // their start, or the index is built in full where that cannot be done
 // (see segment.Update). Refresh returns, and recommendations see the change,

@@ -99,7 +99,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	s.lookback = segOpts.Lookback
 	segOpts.Workers = workers
 	// A refresh updates the previous snapshot's index, to a later day
-	// too (see segment.UpdateAt): only what holds the previous index is
+	// too (see segment.Update): only what holds the previous index is
 	// kept, not the previous snapshot.
 	var prevSegs *segIndex
 	var prevH *affinity.History
@@ -119,7 +119,8 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		if prevSegs != nil {
 			// the previous index, waiting for it if its build still runs
 			if px, perr := prevSegs.get(ctx); perr == nil && px != nil {
-				x, err = segment.UpdateAt(ctx, px, prevH, h, segAsOf)
+				// on one goroutine: it runs beside the refresh's steps
+				x, err = segment.Update(ctx, px, prevH, h, segAsOf, segment.UpdateOptions{Workers: 1})
 			}
 		}
 		if x == nil && err == nil {
@@ -313,12 +314,7 @@ func (s *Snapshot) AsOf() time.Time { return s.asOf }
 
 // endOfDay returns the last second of t's day (UTC).
 func endOfDay(t time.Time) time.Time {
-	const day = 24 * 60 * 60
-	d := t.Unix() / day
-	if t.Unix()%day < 0 {
-		d--
-	}
-	return time.Unix(d*day+day-1, 0).UTC()
+	return t.UTC().Truncate(24 * time.Hour).Add(24*time.Hour - time.Second)
 }
 
 // Report returns what the load (or the refresh) that made this snapshot
