@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/stretchr/testify/require"
 )
 
@@ -21,7 +22,7 @@ func TestMergedIndexMatchesFullIndex(t *testing.T) {
 		defer affinity.SetMergeIndex(was)
 		return merged, viewHistory(fn())
 	}
-	for seed := range uint64(200) {
+	for seed := range uint64(testdata.Scale(200, 40)) {
 		r := rand.New(rand.NewPCG(seed, 21))
 		f := genOrderFixture(r, r.IntN(60), r.IntN(30))
 		base := buildFixture(t, nil, orderFixture{base: f.base, events: f.events})

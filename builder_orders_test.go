@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -217,7 +218,7 @@ func historyOrders(h *affinity.History) []string {
 }
 
 func TestOrderFeedMatchesModel(t *testing.T) {
-	for seed := range uint64(300) {
+	for seed := range uint64(testdata.Scale(300, 60)) {
 		r := rand.New(rand.NewPCG(seed, 14))
 		f := genOrderFixture(r, r.IntN(40), r.IntN(40))
 		h := buildFixture(t, nil, f, f.feed)
@@ -255,7 +256,7 @@ func TestOrderFeedMatchesModel(t *testing.T) {
 }
 
 func TestOrderFeedIdempotent(t *testing.T) {
-	for seed := range uint64(200) {
+	for seed := range uint64(testdata.Scale(200, 40)) {
 		r := rand.New(rand.NewPCG(seed, 15))
 		f := genOrderFixture(r, r.IntN(40), 1+r.IntN(40))
 		once := buildFixture(t, nil, f, f.feed)

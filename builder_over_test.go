@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/stretchr/testify/require"
 )
 
@@ -45,7 +46,7 @@ func TestBuildOverMatchesCopy(t *testing.T) {
 		require.Equal(t, affinity.HistoryGross(copied), affinity.HistoryGross(over), "seed %d: %s: gross", seed, what)
 		return over
 	}
-	for seed := range uint64(300) {
+	for seed := range uint64(testdata.Scale(300, 40)) {
 		r := rand.New(rand.NewPCG(seed, 33))
 		recs := genRecords(r, 1+r.IntN(300))
 		k := r.IntN(len(recs) + 1)
@@ -128,7 +129,7 @@ func anonymousView(h *affinity.History) []string {
 // reported; that every changed customer is listed; and that it answers
 // only for a History and its direct base.
 func TestChangedSince(t *testing.T) {
-	for seed := range uint64(300) {
+	for seed := range uint64(testdata.Scale(300, 60)) {
 		r := rand.New(rand.NewPCG(seed, 34))
 		recs := genRecords(r, 1+r.IntN(300))
 		k := r.IntN(len(recs) + 1)

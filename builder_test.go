@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -27,7 +28,7 @@ func checkIncremental(t *testing.T, first, rest []record) {
 }
 
 func TestIncrementalBuild(t *testing.T) {
-	for seed := range uint64(100) {
+	for seed := range uint64(testdata.Scale(100, 20)) {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 3))
 			recs := genRecords(r, 1+r.IntN(150))

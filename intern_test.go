@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity/internal/testdata"
 )
 
 // keyTable against a Go map on keys built to collide in every way the slot
@@ -32,7 +34,7 @@ func TestKeyTableAgainstMap(t *testing.T) {
 	var tab keyTable
 	want := map[string]uint32{}
 	var order []string
-	for range 200_000 {
+	for range testdata.Scale(200_000, 40_000) {
 		k := randomKey()
 		id := tab.intern(k)
 		if w, ok := want[k]; ok {

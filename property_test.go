@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -723,7 +724,7 @@ func checkInvariants(t testing.TB, h *affinity.History) {
 }
 
 func TestHistoryMatchesModel(t *testing.T) {
-	for seed := range uint64(200) {
+	for seed := range uint64(testdata.Scale(200, 40)) {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 1))
 			recs := genRecords(r, 1+r.IntN(120))
@@ -736,6 +737,8 @@ func TestHistoryMatchesModelLarge(t *testing.T) {
 	sizes := []int{2000, 5000, 20000}
 	if testing.Short() {
 		sizes = sizes[:1]
+	} else if !testdata.Long() {
+		sizes = sizes[:2]
 	}
 	for i, n := range sizes {
 		t.Run(fmt.Sprintf("records=%d", n), func(t *testing.T) {

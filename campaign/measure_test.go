@@ -9,6 +9,7 @@ import (
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/campaign"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/shop"
 	"github.com/stretchr/testify/require"
 )
@@ -85,7 +86,7 @@ func TestMeasureCoverage(t *testing.T) {
 		require.NoError(t, err)
 		return h
 	}
-	runs := 200
+	runs := testdata.Scale(200, 40)
 	if raceEnabled {
 		runs = 40
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/clv"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -88,7 +89,7 @@ func TestCLV(t *testing.T) {
 }
 
 func TestScoreMatchesPerCustomerMethods(t *testing.T) {
-	rows := simulate(30_000, cdnowLike, 21)
+	rows := simulate(testdata.Scale(30_000, 6_000), cdnowLike, 21)
 	rows = append(rows, clv.RFT{Frequency: 3000, Recency: 50, T: 51, MeanValue: 20}, clv.RFT{T: 0})
 	bg, gg := paperBG, paperGG
 	ctx := context.Background()

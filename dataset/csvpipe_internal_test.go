@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 )
 
 // refRecord is what one Read of a plain encoding/csv Reader over the whole
@@ -130,7 +131,7 @@ func TestCSVSourceMatchesEncodingCSV(t *testing.T) {
 	t.Cleanup(func() { csvBlockSize, csvWorkers = oldSize, oldWorkers })
 	rng := rand.New(rand.NewPCG(7, 11))
 	fatal := errors.New("disk on fire")
-	for i := range 3000 {
+	for i := range testdata.Scale(3000, 400) {
 		comma := []rune{',', ';', '\t', 'é'}[i%4]
 		text := randomCSV(rng, rng.IntN(60), comma)
 		if i%5 == 0 {
@@ -195,7 +196,7 @@ func TestLoadBlocksMatchSequential(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var b strings.Builder
 	b.WriteString("customer,order,product,name,time,quantity,price\n")
-	for i := range 20000 {
+	for i := range testdata.Scale(20000, 5000) { // 5,000 lines: 260 KB, still four blocks of 65,536 bytes
 		name := fmt.Sprintf("Item %d", i%300)
 		switch rng.IntN(50) {
 		case 0:

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/shopaffinity/affinity/internal/testdata"
 )
 
 // TestDupTrackerMatchesNaive holds the duplicate-row tracker (a slice for
@@ -14,7 +16,7 @@ import (
 // groups.
 func TestDupTrackerMatchesNaive(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
-	for iter := range 60 {
+	for iter := range testdata.Scale(60, 12) {
 		limit := 1 + r.IntN(100)
 		var d dupTracker
 		var naive map[string]bool

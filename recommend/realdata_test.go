@@ -167,6 +167,9 @@ func TestOnlineRetailBeatsPopular(t *testing.T) {
 	pop := evaluate(sp, 10, popularRanker(sp.train, 10))
 	t.Logf("%d test customers; popular: recall@10 %.4f ndcg@10 %.4f", len(sp.test), pop.recall, pop.ndcg)
 	for _, cfg := range realConfigs() {
+		if !cfg.check && !testdata.Long() {
+			continue // a reference, only logged: the long suite evaluates it
+		}
 		nb, err := index(ctx, sp.train, similarity.CountOptions{Scope: cfg.scope, Workers: runtime.GOMAXPROCS(0)}, similarity.IndexOptions{Measure: cfg.measure, K: 50})
 		require.NoError(t, err)
 		e, err := recommend.New(ctx, sp.train, nb, sp.train.Latest(), cfg.opts)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/similarity"
 )
 
@@ -98,7 +99,7 @@ func engineOf(t *testing.T, prev *Engine, h *affinity.History, asOf time.Time) *
 func TestRenewMatchesNew(t *testing.T) {
 	ctx := context.Background()
 	updated := 0
-	const seeds = 40
+	seeds := testdata.Scale(40, 8)
 	for seed := range uint64(seeds) {
 		r := rand.New(rand.NewPCG(seed, 8))
 		sf := dataset.Generate(dataset.SyntheticOptions{Customers: 150 + r.IntN(200), Products: 60 + r.IntN(100), Categories: 4 + r.IntN(20), Seed: seed + 1, ViewsPerLine: -1})
@@ -146,7 +147,7 @@ func TestRenewMatchesNew(t *testing.T) {
 // in full), and chains of recounts.
 func TestRecountRepeatsMatchesCount(t *testing.T) {
 	ctx := context.Background()
-	for seed := range uint64(30) {
+	for seed := range uint64(testdata.Scale(30, 6)) {
 		r := rand.New(rand.NewPCG(seed, 9))
 		sf := dataset.Generate(dataset.SyntheticOptions{Customers: 100 + r.IntN(200), Products: 30 + r.IntN(60), Categories: 5, Seed: seed + 3, ViewsPerLine: -1})
 		h, err := sf.History(ctx)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/segment"
 )
 
@@ -128,8 +129,8 @@ func TestDecodeValidatesTheBody(t *testing.T) {
 	body := good[16 : len(good)-16]
 	require.Equal(t, good, reseal(body), "the documented layout")
 	rng := rand.New(rand.NewPCG(5, 6))
-	rejected := 0
-	for range 2000 {
+	rejected, trials := 0, testdata.Scale(2000, 200)
+	for range trials {
 		bad := bytes.Clone(body)
 		for range 1 + rng.IntN(3) {
 			bad[rng.IntN(len(bad))] = byte(rng.IntN(256))
@@ -143,8 +144,8 @@ func TestDecodeValidatesTheBody(t *testing.T) {
 		// a change that still decodes must still encode to what was read
 		assert.Equal(t, reseal(bad), encode(t, x))
 	}
-	assert.Greater(t, rejected, 1000)
-	for n := 0; n < len(body); n += 1 + len(body)/300 {
+	assert.Greater(t, rejected, trials/2)
+	for n := 0; n < len(body); n += 1 + len(body)/testdata.Scale(300, 60) {
 		_, err := decode(reseal(body[:n]))
 		require.ErrorIs(t, err, segment.ErrCorrupt, "body truncated to %d", n)
 	}

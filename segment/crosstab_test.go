@@ -8,6 +8,7 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/segment"
 )
 
@@ -48,10 +49,11 @@ func TestCrossTabMatchesStats(t *testing.T) {
 		}
 		return sets
 	}
-	for round := range 48 {
+	rounds := testdata.Scale(48, 16) // a multiple of 8: every case, small and large
+	for round := range rounds {
 		// small tables, and tables of several hundred cells
 		lo, spread := 1, 6
-		if round >= 24 {
+		if round >= rounds/2 {
 			lo, spread = 17, 10
 		}
 		size := func() int { return lo + rng.IntN(spread) }

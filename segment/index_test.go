@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/segment"
 )
 
@@ -144,17 +145,21 @@ func TestQueriesMatchNaiveScan(t *testing.T) {
 				}
 			}
 			require.Equal(t, known, x.Len())
-			checkQueries(t, x, n, rng, 400)
+			checkQueries(t, x, n, rng, testdata.Scale(400, 100))
 		})
 	}
 }
 
-// nearChunkEdges is true for the customer ids within 2,500 of the start
-// or end of a run of 65,536 (segment.PartSize), where one partial result
-// of a build ends and the next begins.
+// chunkEdge is how near the edges of a run nearChunkEdges reaches: 2,500
+// customer ids in the long suite, 500 in the quick one.
+var chunkEdge = testdata.Scale(2500, 500)
+
+// nearChunkEdges is true for the customer ids within chunkEdge of the
+// start or end of a run of 65,536 (segment.PartSize), where one partial
+// result of a build ends and the next begins.
 func nearChunkEdges(c int) bool {
 	off := c % segment.PartSize
-	return off < 2500 || off >= segment.PartSize-2500
+	return off < chunkEdge || off >= segment.PartSize-chunkEdge
 }
 
 // TestQueriesAcrossChunks uses more than 65,536 customers, so that the
@@ -167,7 +172,7 @@ func TestQueriesAcrossChunks(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(99, 1))
 	h := randomHistoryActive(t, rng, 70_000, nearChunkEdges)
-	queries := 40
+	queries := testdata.Scale(40, 10)
 	if raceEnabled {
 		queries = 6
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/segment"
 )
 
@@ -26,21 +27,7 @@ func partHistories(t testing.TB, h *affinity.History) []*affinity.History {
 	for base := 0; base < h.NumCustomers(); base += segment.PartSize {
 		b := affinity.NewCatalogBuilder(cat)
 		for c := affinity.CustomerID(base); int(c) < min(base+segment.PartSize, h.NumCustomers()); c++ {
-			key := h.CustomerKey(c)
-			lo, hi := h.CustomerOrders(c)
-			for o := lo; o < hi; o++ {
-				l0, l1 := h.OrderLines(o)
-				for i := l0; i < l1; i++ {
-					ln := h.Line(i)
-					require.NoError(t, b.Add(affinity.Purchase{Customer: key, Product: cat.ProductKey(ln.Product), Order: h.OrderKey(o),
-						Time: h.OrderTime(o), Quantity: ln.Quantity, Price: ln.Price}))
-				}
-			}
-			e0, e1 := h.CustomerEvents(c)
-			for i := e0; i < e1; i++ {
-				e := h.Event(i)
-				require.NoError(t, b.AddEvent(affinity.Event{Customer: key, Product: cat.ProductKey(e.Product), Time: e.Time(), Kind: e.Kind, Weight: e.Weight}))
-			}
+			copyCustomer(t, b, h, c)
 		}
 		ph, err := b.Build(context.Background())
 		require.NoError(t, err)
@@ -91,7 +78,7 @@ var partOptions = []segment.Options{
 
 func TestJoinEqualsBuild(t *testing.T) {
 	t.Parallel()
-	for seed := range uint64(6) {
+	for seed := range uint64(testdata.Scale(6, 2)) {
 		rng := rand.New(rand.NewPCG(seed, 17))
 		h := randomHistory(t, rng, 50+rng.IntN(1500))
 		for _, o := range partOptions {
@@ -235,7 +222,8 @@ func TestPartCraftedCountsAllocateLittle(t *testing.T) {
 	var q segment.Part
 	base := allocated(func() { require.NoError(t, q.UnmarshalBinary(data)) })
 	worst := uint64(0)
-	for i := 0; i+4 <= len(body); i++ {
+	// every offset in the long suite, every third in the quick one
+	for i := 0; i+4 <= len(body); i += testdata.Scale(1, 3) {
 		bad := bytes.Clone(body)
 		binary.LittleEndian.PutUint32(bad[i:], 5_000_000)
 		file := withChecksum(bad)
@@ -248,4 +236,25 @@ func TestPartCraftedCountsAllocateLittle(t *testing.T) {
 	}
 	t.Logf("part of %d bytes: decoding allocates %d, the worst crafted count %d", len(data), base, worst)
 	require.Less(t, worst, 4*base+(1<<20))
+}
+
+// copyCustomer adds the orders and events of h's customer c to b.
+func copyCustomer(t testing.TB, b *affinity.Builder, h *affinity.History, c affinity.CustomerID) {
+	t.Helper()
+	cat := h.Catalog()
+	key := h.CustomerKey(c)
+	lo, hi := h.CustomerOrders(c)
+	for o := lo; o < hi; o++ {
+		l0, l1 := h.OrderLines(o)
+		for i := l0; i < l1; i++ {
+			ln := h.Line(i)
+			require.NoError(t, b.Add(affinity.Purchase{Customer: key, Product: cat.ProductKey(ln.Product), Order: h.OrderKey(o),
+				Time: h.OrderTime(o), Quantity: ln.Quantity, Price: ln.Price}))
+		}
+	}
+	e0, e1 := h.CustomerEvents(c)
+	for i := e0; i < e1; i++ {
+		e := h.Event(i)
+		require.NoError(t, b.AddEvent(affinity.Event{Customer: key, Product: cat.ProductKey(e.Product), Time: e.Time(), Kind: e.Kind, Weight: e.Weight}))
+	}
 }

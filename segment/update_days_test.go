@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/segment"
 )
 
@@ -23,9 +24,9 @@ import (
 // the changed ones.
 func TestUpdateAcrossDays(t *testing.T) {
 	ctx := context.Background()
-	seeds := uint64(24)
+	seeds := uint64(testdata.Scale(24, 4)) // a multiple of 4: every options case
 	if raceEnabled {
-		seeds = 8
+		seeds = uint64(testdata.Scale(8, 4))
 	}
 	var steps, layered int
 	for seed := range seeds {

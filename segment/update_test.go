@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/segment"
 )
 
@@ -610,9 +611,12 @@ func historyKeys(h *affinity.History) []string {
 // for most refreshes, layers over layers included.
 func TestUpdateMatchesBuild(t *testing.T) {
 	ctx := context.Background()
-	seeds, random := uint64(160), 25
+	// the quick suite's 20 seeds still make about 70 steps, two tiny
+	// shops and enough layered, relayered and fallen-back updates for the
+	// shares asserted below
+	seeds, random := uint64(testdata.Scale(160, 20)), 25
 	if raceEnabled {
-		seeds, random = 50, 8
+		seeds, random = uint64(testdata.Scale(50, 20)), 8
 	}
 	var steps, layered, relayered, fallbacks, errs, changed, selective, checked, moved int
 	for seed := range seeds {

@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
-	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/recommend"
 	"github.com/shopaffinity/affinity/shop"
 	"github.com/shopaffinity/affinity/similarity"
@@ -67,7 +66,9 @@ func TestModelOption(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, similarity.Cosine, s.Snapshot().Model().Measure)
 
-	purchases, err := dataset.Demo().History(ctx)
+	// purchase data of a small generated shop: the model depends on the
+	// kind of data, not its size, and "ease" fits on every product
+	purchases, err := small(5).History(ctx)
 	require.NoError(t, err)
 	s, err = shop.OpenHistory(ctx, purchases, shop.Options{})
 	require.NoError(t, err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/shop"
 	"github.com/stretchr/testify/require"
 )
@@ -66,7 +67,9 @@ func randomChanges(r *rand.Rand, h *affinity.History, round, max int, step time.
 // rather than built; the others large feeds hours apart.
 func TestRefreshMatchesRebuild(t *testing.T) {
 	ctx := context.Background()
-	for seed := range uint64(8) {
+	// the quick suite's four seeds still give every seed%4 feed, both
+	// measures and every number of refresh workers
+	for seed := range uint64(testdata.Scale(8, 4)) {
 		max, step := 30, time.Hour
 		if seed%4 >= 2 {
 			max, step = 4, time.Minute

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/shop"
 )
 
@@ -38,7 +39,7 @@ func TestSegmentsAfterQuickRefreshes(t *testing.T) {
 	s, err := shop.Open(ctx, shop.Storefront(sf), opts)
 	require.NoError(t, err)
 	var held []*shop.Snapshot
-	for round := range 5 {
+	for round := range testdata.Scale(5, 3) {
 		h := s.Snapshot().History()
 		at := h.Latest().Add(time.Hour)
 		var lines []affinity.Purchase

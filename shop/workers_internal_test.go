@@ -17,9 +17,11 @@ import (
 func TestParseWorkersFollowRefreshWorkers(t *testing.T) {
 	ctx := context.Background()
 	var seen []int
+	// a small shop: what the source is told does not depend on its size
+	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 300, Products: 120, Categories: 12, Seed: 1, Days: 365})
 	src := SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
 		seen = append(seen, parseWorkers(ctx))
-		return Storefront(dataset.Demo()).Load(ctx, b)
+		return Storefront(sf).Load(ctx, b)
 	})
 	s, err := Open(ctx, src, Options{RefreshWorkers: 1})
 	require.NoError(t, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/similarity"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -33,7 +34,7 @@ func TestCountMatchesBruteForce(t *testing.T) {
 		{"sequential lookback", t0.AddDate(0, 0, 100), similarity.CountOptions{Scope: similarity.Sequential, Lookback: affinity.Days(60), Events: true}},
 		{"customer months lookback", t0.AddDate(0, 0, 100), similarity.CountOptions{Scope: similarity.Customer, Lookback: affinity.Months(2)}},
 	}
-	for seed := range uint64(4) {
+	for seed := range uint64(testdata.Scale(4, 2)) {
 		rng := rand.New(rand.NewPCG(seed, 99))
 		d := randomData(rng, randomOptions{customers: 25, products: 18, orders: 220, maxLines: 6, anonymous: 0.15, returns: 0.08, events: 150})
 		h := d.history(t, nil)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/similarity"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -135,7 +136,10 @@ func overlap(a, b map[affinity.CustomerID][]affinity.ProductID) float64 {
 // a retail-shaped catalog (sparse co-occurrences) and a MovieLens-shaped
 // one (943 customers, 1,682 products, about 70 products each: dense
 // co-occurrences, on which the automatic fill grows) — and requires
-// recall@10 and NDCG@10 within 2 % of the dense model's.
+// recall@10 and NDCG@10 within 2 % of the dense model's. The quick suite
+// fits shops of the same shapes with about a third of the products
+// (the fill still grows once on the ratings-shaped one); the long one
+// (testdata.Long) the sizes above.
 func TestSparseEASEQuality(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
@@ -143,8 +147,8 @@ func TestSparseEASEQuality(t *testing.T) {
 	}
 	ctx := context.Background()
 	for name, so := range map[string]dataset.SyntheticOptions{
-		"retail":  {Customers: 15_000, Products: 1_500, Categories: 60, ViewsPerLine: -1, Seed: 3},
-		"ratings": {Customers: 943, Products: 1682, Categories: 19, MeanOrders: 20, MeanLines: 5, RepeatRate: -1, Zipf: 0.9, ViewsPerLine: -1, Seed: 3},
+		"retail":  {Customers: testdata.Scale(15_000, 4_000), Products: testdata.Scale(1_500, 500), Categories: testdata.Scale(60, 20), ViewsPerLine: -1, Seed: 3},
+		"ratings": {Customers: testdata.Scale(943, 400), Products: testdata.Scale(1682, 600), Categories: 19, MeanOrders: 20, MeanLines: 5, RepeatRate: -1, Zipf: 0.9, ViewsPerLine: -1, Seed: 3},
 	} {
 		t.Run(name, func(t *testing.T) {
 			lo := leaveOneOut(t, dataset.Generate(so), 7)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"testing"
 
 	"github.com/shopaffinity/affinity"
@@ -90,25 +89,37 @@ func TestEmbedMatchesExactSVD(t *testing.T) {
 }
 
 // pairwiseTopK is the plain loop the block-wise search replaces: the
-// cosine of every pair, one dot product at a time.
+// cosine of every pair, one dot product at a time, each row's k best
+// (score descending, ties by product) kept by insertion.
 func pairwiseTopK(e *similarity.Embedding, k int) [][]similarity.Neighbor {
 	n := e.NumProducts()
 	rows := make([][]similarity.Neighbor, n)
+	before := func(x, y similarity.Neighbor) bool {
+		return cmp.Or(cmp.Compare(y.Score, x.Score), cmp.Compare(x.Product, y.Product)) < 0
+	}
 	for a := range n {
 		va := e.Vector(affinity.ProductID(a))
-		var row []similarity.Neighbor
+		row := make([]similarity.Neighbor, 0, k)
 		for b := range n {
 			vb := e.Vector(affinity.ProductID(b))
 			if a == b || isZero(va) || isZero(vb) {
 				continue
 			}
 			v, _ := similarity.VecCosine(va, vb)
-			row = append(row, similarity.Neighbor{Product: affinity.ProductID(b), Score: float32(v)})
+			nb := similarity.Neighbor{Product: affinity.ProductID(b), Score: float32(v)}
+			switch {
+			case len(row) < k:
+				row = append(row, nb)
+			case k > 0 && before(nb, row[k-1]):
+				row[k-1] = nb
+			default:
+				continue
+			}
+			for i := len(row) - 1; i > 0 && before(row[i], row[i-1]); i-- {
+				row[i], row[i-1] = row[i-1], row[i]
+			}
 		}
-		slices.SortFunc(row, func(x, y similarity.Neighbor) int {
-			return cmp.Or(cmp.Compare(y.Score, x.Score), cmp.Compare(x.Product, y.Product))
-		})
-		rows[a] = row[:min(k, len(row))]
+		rows[a] = row
 	}
 	return rows
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/similarity"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -200,7 +201,7 @@ func checkMeasureInvariants(t *testing.T, c similarity.PairCount) {
 
 func TestMeasureInvariantsOnRandomCounts(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 8))
-	for i := range 5000 {
+	for i := range testdata.Scale(5000, 1000) {
 		n := rng.IntN(1000)
 		a := rng.IntN(n + 1)
 		b := rng.IntN(n + 1)

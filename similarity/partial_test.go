@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/similarity"
 )
 
@@ -133,7 +134,7 @@ func requireSameCounts(t *testing.T, want, got *similarity.Counts) {
 
 func TestPartialEqualsCount(t *testing.T) {
 	ctx := context.Background()
-	for seed := range uint64(6) {
+	for seed := range uint64(testdata.Scale(6, 2)) { // odd and even seeds
 		rng := rand.New(rand.NewPCG(seed, 17))
 		if seed%2 == 1 { // compact every few transactions
 			defer similarity.SetMaxPending(int(seed) * 5)()

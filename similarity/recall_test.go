@@ -8,6 +8,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/similarity"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -86,7 +87,10 @@ func TestPlantedComplementsRecallLarge(t *testing.T) {
 	if testing.Short() {
 		t.Skip("generates a 20,000-customer storefront")
 	}
-	s := dataset.Generate(dataset.SyntheticOptions{Customers: 20_000, Products: 2_000, Categories: 80, ViewsPerLine: -1})
+	// the long suite's shop; the quick one's has half the customers,
+	// products and categories, with the same floors
+	s := dataset.Generate(dataset.SyntheticOptions{Customers: testdata.Scale(20_000, 10_000), Products: testdata.Scale(2_000, 1_000),
+		Categories: testdata.Scale(80, 40), ViewsPerLine: -1})
 	h, err := s.History(context.Background())
 	require.NoError(t, err)
 	recallTable(t, h, s.Truth.Complements, map[similarity.Scope]float64{

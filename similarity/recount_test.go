@@ -9,6 +9,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/similarity"
 	"github.com/stretchr/testify/require"
 )
@@ -68,7 +69,7 @@ func (g *recountGen) change(t *testing.T, b *affinity.Builder, version int64) {
 // basket sampling and excluded products, over several refreshes.
 func TestRecountMatchesCount(t *testing.T) {
 	ctx := context.Background()
-	for seed := range uint64(150) {
+	for seed := range uint64(testdata.Scale(150, 20)) {
 		r := rand.New(rand.NewPCG(seed, 31))
 		g := &recountGen{r: r, nCust: 1 + r.IntN(12), nProd: 2 + r.IntN(15), nKey: 1 + r.IntN(25), t0: time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)}
 		randomOpts := func() similarity.CountOptions {

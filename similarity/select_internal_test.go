@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity/internal/testdata"
 )
 
 // TestSelectRowMatchesSort checks the row selection — estimated floor,
@@ -20,7 +22,7 @@ func TestSelectRowMatchesSort(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	var top topK
 	fallbacks := 0
-	for iter := range 4000 {
+	for iter := range testdata.Scale(4000, 400) {
 		n := rng.IntN(3000)
 		k := 1 + rng.IntN(80)
 		scores := make([]float32, n)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/similarity"
 	"github.com/stretchr/testify/assert"
 )
@@ -32,7 +33,7 @@ func TestSetFixtures(t *testing.T) {
 
 func TestSetsMatchNaiveOnRandomData(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 4))
-	for range 120 {
+	for range testdata.Scale(120, 30) {
 		universe := 1 + rng.IntN(140_000) // spans array, bitmap and run containers
 		da, db := rng.Float64(), rng.Float64()
 		a, b := roaring.New(), roaring.New()

@@ -44,10 +44,16 @@ func TestDemo(t *testing.T) {
 	assert.Equal(t, len(msgs)+1, strings.Count(string(csv), "\n"))
 }
 
+// TestOnlineRetail runs the program on the UCI Online Retail file. Loading
+// it and opening the shop take a second or more, so it runs in the long
+// suite only; the quick suite plans the built-in campaigns on that file in
+// package campaign (TestBuiltinsOnlineRetail) and runs the program on the
+// demo (TestDemo).
 func TestOnlineRetail(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads Online Retail")
 	}
+	testdata.SkipUnlessLong(t)
 	path := filepath.Join(testdata.Shared(t, ""), "online-retail", "online_retail_2010-2011.csv.gz")
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), &out, []string{"-data", path, "-format", "onlineretail"}))

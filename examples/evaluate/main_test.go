@@ -150,11 +150,14 @@ func TestRunErrors(t *testing.T) {
 
 // TestOnlineRetail checks the cross-sell claim on real data: with the
 // command's defaults (temporal split), the engine beats popular on
-// explore recall@10 and NDCG@10 by at least 1.5×.
+// explore recall@10 and NDCG@10 by at least 1.5×. It runs in the long
+// suite only; the quick suite checks the claim on a temporal split of the
+// file in package recommend (TestOnlineRetailBeatsPopular).
 func TestOnlineRetail(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real data run in -short mode")
 	}
+	testdata.SkipUnlessLong(t)
 	path := filepath.Join(testdata.Shared(t, ""), "online-retail", "online_retail_2010-2011.csv.gz")
 	out, errOut, err := runArgs(t, "-data", path, "-format", "onlineretail", "-recommenders", "popular,engine")
 	require.NoError(t, err, errOut)
@@ -189,8 +192,12 @@ func TestRunDemo(t *testing.T) {
 
 // TestRunMovieLensRatings runs the MovieLens-shaped store as rating data:
 // no orders, and the engine's defaults for ratings (EASE, no decay) rank
-// with EASE alone and above the co-occurrence neighbours.
+// with EASE alone and above the co-occurrence neighbours. Its two dense
+// EASE fits on 1,682 products take seconds, so it runs in the long suite
+// only; the quick suite checks the claim on a 700-product shop in package
+// evaluate (TestEngineOnRatingsKeepsUpWithItsParts).
 func TestRunMovieLensRatings(t *testing.T) {
+	testdata.SkipUnlessLong(t)
 	out, errOut, err := runArgs(t, "-synthetic", "movielens-ratings", "-recommenders", "engine,knn-jaccard,ease", "-metrics", "ndcg")
 	require.NoError(t, err, errOut)
 	require.Contains(t, errOut, "(0 with repeat items", "one rating per customer and product")

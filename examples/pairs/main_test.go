@@ -118,10 +118,15 @@ func TestRunGroceries(t *testing.T) {
 	assert.Equal(t, "hamburger meat", rs[0].b)
 }
 
+// TestRunOnlineRetail runs the program on the UCI Online Retail file. Its
+// 530,000 lines take a second to load and count, so it runs in the long
+// suite only; the quick suite runs the program on the Groceries file
+// (TestRunGroceries) and the demo.
 func TestRunOnlineRetail(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads 530,000 lines")
 	}
+	testdata.SkipUnlessLong(t)
 	path := filepath.Join(testdata.Shared(t, ""), "online-retail", "online_retail_2010-2011.csv.gz")
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), &out, []string{"-data", path, "-format", "onlineretail", "-top", "10"}))

@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity/internal/testdata"
 )
 
 func TestDemo(t *testing.T) {
@@ -64,11 +66,15 @@ func TestBadInput(t *testing.T) {
 }
 
 // TestOnlineRetail runs the program on the UCI Online Retail file when the
-// shared data folder is present.
+// shared data folder is present. Loading the file and opening the shop
+// take a second whatever the program does, so it runs in the long suite
+// only; the quick suite loads the file in the dataset, segment, recommend
+// and campaign tests, and runs the program on the demo (TestDemo).
 func TestOnlineRetail(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real data: skipped in -short mode")
 	}
+	testdata.SkipUnlessLong(t)
 	path := filepath.Join("..", "..", "..", "shared", "data", "online-retail", "online_retail_2010-2011.csv.gz")
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("real data not available: %v", err)

@@ -13,6 +13,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity/internal/testdata"
 )
 
 // chromium returns the path of a Chromium binary, or skips the test.
@@ -29,8 +31,11 @@ func chromium(t *testing.T) string {
 // TestBrowser drives the page in headless Chromium: a segment query shows
 // its count, a customer shows recommendations with reasons, and adding
 // products to the cart shows cross-sells. It saves a screenshot to
-// $AFFINITY_ARTIFACTS (default: the test's temporary folder).
+// $AFFINITY_ARTIFACTS (default: the test's temporary folder). Starting
+// Chromium takes seconds of wall time whatever the test does, so it runs
+// in the long suite only (testdata.Long, as CI runs it).
 func TestBrowser(t *testing.T) {
+	testdata.SkipUnlessLong(t)
 	bin := chromium(t)
 	ts := testServer(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/shop"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -27,14 +28,20 @@ import (
 // refresh the shop every second: first at a steady 1,000 requests/s, the
 // target rate, then for a quarter of that time as fast as the clients can
 // go. Before them, a steady phase of half that time without refreshes
-// gives the idle latency to compare with.
+// gives the idle latency to compare with. The quick suite (without
+// testdata.Long or AFFINITY_LOAD_SECONDS) runs 0.4 s and refreshes every
+// 0.2 s, so that the steady phase still spans refreshes.
 // It fails on any failed request and reports requests/s and the latency
 // quantiles. It is left out of race-detector builds, whose timings mean
 // nothing.
 func TestLoad(t *testing.T) {
-	seconds := 1
+	d, every := time.Second, time.Second
 	if v := os.Getenv("AFFINITY_LOAD_SECONDS"); v != "" {
+		seconds := 1
 		fmt.Sscan(v, &seconds)
+		d = time.Duration(seconds) * time.Second
+	} else if !testdata.Long() {
+		d, every = 400*time.Millisecond, 200*time.Millisecond
 	}
 	defer tuneGC(defaultGOGC)() // as main does
 	ctx, cancel := context.WithCancel(context.Background())
@@ -55,7 +62,7 @@ func TestLoad(t *testing.T) {
 	go func() {
 		h := s.Snapshot().History()
 		at := h.Latest()
-		tick := time.NewTicker(time.Second)
+		tick := time.NewTicker(every)
 		defer tick.Stop()
 		for i := 0; ; i++ {
 			select {
@@ -130,7 +137,6 @@ func TestLoad(t *testing.T) {
 			quantile(all, 0.5).Round(time.Microsecond), quantile(all, 0.99).Round(time.Microsecond),
 			all[len(all)-1].Round(time.Microsecond), failed.Load(), refreshes.Load())
 	}
-	d := time.Duration(seconds) * time.Second
 	run("steady 1000/s, no refresh", d/2, 1000)
 	refreshing.Store(true)
 	run("steady 1000/s", d, 1000) // spans a tick of the refresher

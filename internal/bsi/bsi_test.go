@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity/internal/bsi"
+	"github.com/shopaffinity/affinity/internal/testdata"
 )
 
 // columns returns n random strictly increasing column ids spread over
@@ -60,7 +61,7 @@ func TestBSIMatchesNaive(t *testing.T) { forms(t, testBSIMatchesNaive) }
 func testBSIMatchesNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var bb bsi.Builder
-	for round := range 60 {
+	for round := range testdata.Scale(60, 8) { // a multiple of 4: every base
 		n := 1 + rng.IntN(6000)
 		base := []int64{0, -37, 1 << 40, -(1 << 50)}[round%4]
 		span := []int64{1, 2, 100, 10_001, 1 << 33}[rng.IntN(5)]
@@ -130,7 +131,7 @@ func TestAtLeastPairMatchesAtLeast(t *testing.T) { forms(t, testAtLeastPairMatch
 func testAtLeastPairMatchesAtLeast(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	var bb bsi.Builder
-	for round := range 200 {
+	for round := range testdata.Scale(200, 30) { // a multiple of 3: every base
 		base := []int64{0, -5, 1 << 20}[round%3]
 		ids, vals := columns(rng, 1+rng.IntN(3000), base, []int64{1, 3, 17, 10_001, 1 << 20}[rng.IntN(5)])
 		x := bb.Build(ids, vals)

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity/internal/roaringio"
+	"github.com/shopaffinity/affinity/internal/testdata"
 )
 
 // randomIDs returns sorted distinct ids: empty, sparse, dense (bitset
@@ -45,7 +46,7 @@ func randomIDs(rng *rand.Rand) []uint32 {
 func TestWriterMatchesRoaring(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	var w roaringio.Writer
-	for range 200 {
+	for range testdata.Scale(200, 40) {
 		ids := randomIDs(rng)
 		got := roaringio.FromSorted(&w, ids)
 		require.True(t, roaring.BitmapOf(ids...).Equals(got))
@@ -60,7 +61,7 @@ func TestWriterMatchesRoaring(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, 2))
-	for range 200 {
+	for range testdata.Scale(200, 40) {
 		bm := roaring.BitmapOf(randomIDs(rng)...)
 		if rng.IntN(2) == 0 {
 			bm.RunOptimize()

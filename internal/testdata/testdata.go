@@ -1,6 +1,7 @@
 // Package testdata locates the public datasets the tests read: the folder
 // shared/data next to the repository checkout, which is never committed.
-// Tests that need it skip, with a message, when it is absent.
+// Tests that need it skip, with a message, when it is absent. It also holds
+// the switch between the quick and the long test suite ([Long], [Scale]).
 package testdata
 
 import (

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity/internal/testdata"
 )
 
 func TestScoreKeysOrder(t *testing.T) {
@@ -24,7 +26,7 @@ func TestScoreKeysOrder(t *testing.T) {
 func TestKeysMatchesSort(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	var top Keys
-	for iter := range 2000 {
+	for iter := range testdata.Scale(2000, 300) {
 		n, k := rng.IntN(2000), rng.IntN(60)
 		levels := 1 + rng.IntN(30)
 		type pair struct {
