@@ -12,3 +12,36 @@ func SortedPath(p int) (restore func()) {
 // Layered reports whether x was made by Update as a delta over a full
 // index, rather than built in full.
 func Layered(x *Index) bool { return x.over != nil }
+
+// SetCompactShare sets the share of touched customers at which an update
+// with UpdateOptions.Compact starts its background build (one in n) and
+// returns the function that restores it.
+func SetCompactShare(n uint64) (restore func()) {
+	old := compactShare
+	compactShare = n
+	return func() { compactShare = old }
+}
+
+// WaitCompaction waits for the background build an updated index x
+// carries, if any, and reports whether there was one.
+func WaitCompaction(x *Index) bool {
+	if x.over == nil || x.over.next == nil {
+		return false
+	}
+	<-x.over.next.done
+	return true
+}
+
+// Base returns the full index under an updated index x, or x itself.
+func Base(x *Index) *Index {
+	if x.over == nil {
+		return x
+	}
+	return x.over.base
+}
+
+// CompactionDone reports whether the background build an updated index
+// x carries is done (true when there is none).
+func CompactionDone(x *Index) bool {
+	return x.over == nil || x.over.next == nil || x.over.next.ready()
+}

@@ -93,6 +93,50 @@ type overlay struct {
 	bv, dv  *Index          // views of the base (less the touched customers) and of the delta
 	touched *roaring.Bitmap // customers whose features the delta holds
 	full    *compaction     // the full index, built on first need
+
+	// With UpdateOptions.Compact: the full index of a History of the
+	// chain, built in the background, and the customers touched since that
+	// History (nil when none is built).
+	next  *background
+	since *roaring.Bitmap
+}
+
+// background is the full index of one History of a chain of updates,
+// built on a goroutine of its own, that a later update of the chain lays
+// its delta over once it is done (see [UpdateOptions.Compact]).
+type background struct {
+	done chan struct{} // closed when x and err are final
+	x    *Index
+	err  error
+}
+
+// buildBackground starts building the full index of h as of asOf with
+// opts on a new goroutine.
+func buildBackground(h *affinity.History, asOf int64, opts Options) *background {
+	bg := &background{done: make(chan struct{})}
+	go func() {
+		defer close(bg.done)
+		bg.x, bg.err = Build(context.Background(), h, time.Unix(asOf, 0), opts)
+	}()
+	return bg
+}
+
+// ready reports whether the build is done.
+func (bg *background) ready() bool {
+	select {
+	case <-bg.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// baseFor reports whether the built index can be the base of an update
+// of x to asOf: built exactly, as of x's time or whole days before it.
+func (bg *background) baseFor(x *Index, asOf int64) bool {
+	f := bg.x
+	return bg.err == nil && f != nil && f.exact && f.over == nil && f.asOf <= asOf &&
+		(asOf-f.asOf)%secondsPerDay == 0 && len(f.keys) <= len(x.keys)
 }
 
 // compaction builds, once, the full index of the History an overlay
@@ -110,12 +154,30 @@ type compaction struct {
 // built, Update builds a full index instead.
 const maxDeltaShare = 8
 
+// compactShare is when an update with UpdateOptions.Compact starts the
+// full build that its successors lay their deltas over: once more than
+// one customer in compactShare is touched since the full index under it.
+var compactShare uint64 = 32
+
 // UpdateOptions tune [Update].
 type UpdateOptions struct {
 	// Workers is the number of goroutines of the update (and of a full
 	// build in its place), and the result's Options().Workers; ≤ 0 means
 	// x's Options().Workers. The result does not otherwise depend on it.
 	Workers int
+
+	// Compact folds the delta into a new full index in the background, as
+	// a log-structured store compacts: once more than one customer in 32
+	// is touched since the full index under the result, the update starts
+	// building the full index of h as of asOf on one goroutine of its own
+	// (holding h until it is done), and a later Update of a result
+	// descended from this one lays its changes over that index instead,
+	// once it is done: its delta then holds only the customers touched
+	// since h. Where the delta would otherwise outgrow an eighth of the
+	// customers (and a full build replace it), the update waits for the
+	// background build. Without Compact the delta grows along the chain
+	// until that full build. The answers are the same either way.
+	Compact bool
 }
 
 // Update returns the index of h as of asOf with x's options: the index
@@ -163,7 +225,7 @@ func Update(ctx context.Context, x *Index, prev, h *affinity.History, asOf time.
 	if opts.Workers <= 0 {
 		opts.Workers = x.opts.Workers
 	}
-	y, ok, err := x.update(ctx, prev, h, asOf.Unix(), opts.Workers)
+	y, ok, err := x.update(ctx, prev, h, asOf.Unix(), opts)
 	if err != nil || ok {
 		return y, err
 	}
@@ -202,7 +264,8 @@ func (x *Index) carry(defs []definition, cust *customerCols) *Index {
 
 // update lays the changes from prev to h over x; ok is false when it
 // cannot (see Update).
-func (x *Index) update(ctx context.Context, prev, h *affinity.History, asOf int64, workers int) (y *Index, ok bool, err error) {
+func (x *Index) update(ctx context.Context, prev, h *affinity.History, asOf int64, uo UpdateOptions) (y *Index, ok bool, err error) {
+	workers := uo.Workers
 	cols := x.cols
 	if cols == nil || !x.exact {
 		return nil, false, nil
@@ -229,15 +292,39 @@ func (x *Index) update(ctx context.Context, prev, h *affinity.History, asOf int6
 	if !ok || nc < len(x.keys) || prev.NumCustomers() != len(x.keys) {
 		return nil, false, nil
 	}
-	base, touched := x, roaring.New()
-	if x.over != nil {
-		base, touched = x.over.base, x.over.touched.Clone()
-	}
+	// the customers whose features change: those whose orders or events
+	// did, and on a later day those whose orders crossed an edge of the
+	// look-back
+	changed := roaring.New()
 	for _, c := range ch.Customers {
-		touched.Add(uint32(c))
+		changed.Add(uint32(c))
 	}
 	if later > 0 {
-		touched.Or(windowEdge(h, x.asOf, asOf, x.opts.Lookback))
+		changed.Or(windowEdge(h, x.asOf, asOf, x.opts.Lookback))
+	}
+	base, touched := x, changed
+	var next *background
+	var since *roaring.Bitmap
+	if o := x.over; o != nil {
+		base, touched = o.base, roaring.Or(o.touched, changed)
+		next, since = o.next, o.since
+	}
+	if next != nil {
+		since = roaring.Or(since, changed)
+		if touched.GetCardinality()*maxDeltaShare > uint64(nc) && since.GetCardinality()*maxDeltaShare <= uint64(nc) {
+			// rather than a full build: wait for the one under way
+			select {
+			case <-next.done:
+			case <-ctx.Done():
+				return nil, false, ctx.Err()
+			}
+		}
+		if next.ready() {
+			if next.baseFor(x, asOf) {
+				base, touched = next.x, since
+			}
+			next, since = nil, nil
+		}
 	}
 	if touched.GetCardinality()*maxDeltaShare > uint64(nc) {
 		return nil, false, nil
@@ -339,12 +426,16 @@ func (x *Index) update(ctx context.Context, prev, h *affinity.History, asOf int6
 	for c := range pn {
 		pn[c] = popNum[c].big()
 	}
+	if uo.Compact && next == nil && touched.GetCardinality()*compactShare > uint64(nc) {
+		next, since = buildBackground(h, asOf, x.buildOptions(1)), roaring.New()
+	}
 	m.over = &overlay{
 		base:    base,
 		bv:      m.view(base, bu, pn),
 		dv:      m.view(delta, delta.universe, pn),
 		touched: touched,
 		full:    &compaction{h: h},
+		next:    next, since: since,
 	}
 	return m, true, nil
 }
@@ -541,7 +632,7 @@ func (x *Index) resync() {
 	bv, dv := o.bv.shallowCopy(), o.dv.shallowCopy()
 	bv.defs, bv.cust = x.defs, x.cust
 	dv.defs, dv.cust = x.defs, x.cust
-	x.over = &overlay{base: o.base, bv: bv, dv: dv, touched: o.touched, full: o.full}
+	x.over = &overlay{base: o.base, bv: bv, dv: dv, touched: o.touched, full: o.full, next: o.next, since: o.since}
 }
 
 // compacted returns the full index of an updated index x, built on first

@@ -63,6 +63,29 @@ func liveLines(h *affinity.History, round, n int) []affinity.Purchase {
 	return out
 }
 
+// median returns the median of ds (the mean of the middle two of an even
+// number); 0 for none.
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
+}
+
+// roundAll rounds each of ds to the millisecond, for a log line.
+func roundAll(ds []time.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = d.Round(time.Millisecond)
+	}
+	return out
+}
+
 // cpuTime returns the CPU time the process used so far (user and
 // system): on a shared machine it varies less than the wall time.
 func cpuTime(b *testing.B) time.Duration {
@@ -84,7 +107,13 @@ func cpuTime(b *testing.B) time.Duration {
 // also moves the index to the new day, runs before the timer and is
 // logged. The time of each build step is reported as
 // ms/op metrics and the CPU time of the iteration (all goroutines) as
-// cpu-ms/op. Each iteration adds 10,000 more lines. heap-x is the live
+// cpu-ms/op. Each iteration adds 10,000 more lines. p50-ms and
+// recs-p50-ms are the medians of the iterations' two times (ns/op and
+// recs-ms/op their means): the first refreshes after the shop opens land
+// on memory the process has not touched before (the heap grows until its
+// first collection), later ones reuse what collections freed, as in a
+// server that has run for a while; run enough iterations (-benchtime 24x)
+// for the median to show the latter. heap-x is the live
 // heap of the shop after the iterations (its snapshot's segment index a
 // delta over a built one) against the shop's after it opened (a built
 // index).
@@ -133,6 +162,7 @@ func benchRefresh(b *testing.B, customers, products int) {
 	b.ReportAllocs()
 	round := 0
 	var cpu, recs time.Duration
+	var recsEach, segEach []time.Duration // each refresh's, for the medians
 	for b.Loop() {
 		b.StopTimer()
 		if round == len(feeds) {
@@ -150,10 +180,13 @@ func benchRefresh(b *testing.B, customers, products int) {
 		})); err != nil {
 			b.Fatal(err)
 		}
-		recs += time.Since(t0)
+		r := time.Since(t0)
+		recs += r
+		recsEach = append(recsEach, r)
 		if _, err := s.Snapshot().SegmentIndex(ctx); err != nil {
 			b.Fatal(err)
 		}
+		segEach = append(segEach, time.Since(t0))
 		cpu += cpuTime(b) - c0
 		round++
 	}
@@ -167,6 +200,9 @@ func benchRefresh(b *testing.B, customers, products int) {
 	b.ReportMetric(float64(liveHeap())/float64(built), "heap-x")
 	runtime.KeepAlive(s)
 	b.ReportMetric(float64(recs.Microseconds())/1e3/float64(round), "recs-ms/op")
+	b.ReportMetric(float64(median(recsEach).Microseconds())/1e3, "recs-p50-ms")
+	b.ReportMetric(float64(median(segEach).Microseconds())/1e3, "p50-ms")
+	b.Logf("each refresh until recommendations see it: %v; until segment queries do: %v", roundAll(recsEach), roundAll(segEach))
 	for _, step := range []string{"load", "history", "segment", "count", "neighbours", "engine"} {
 		b.ReportMetric(float64(st.total[step].Microseconds())/1e3/float64(round), step+"-ms/op")
 	}

@@ -109,7 +109,12 @@ func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 // laid over the current snapshot's index ([segment.Update], see
 // [Options.AsOf]) on one more goroutine, beside the other steps, from
 // their start, or the index is built in full where that cannot be done
-// (see segment.Update). Refresh returns, and recommendations see the change,
+// (see segment.Update). Once the changed customers since the last full
+// index exceed one in 32, that update starts a full build of its
+// History on a goroutine of its own (segment.UpdateOptions.Compact),
+// which later refreshes lay their changes over once it is done, so that
+// the delta, and each update's cost, stays small and a busy day needs no
+// full build in the refresh's path. Refresh returns, and recommendations see the change,
 // without waiting for the index, while [Snapshot.Segments], [Snapshot.Segment]
 // and audiences wait for the new snapshot's index (their answers are as
 // of the new snapshot, never the old one's). A shop that serves profiles

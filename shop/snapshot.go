@@ -119,8 +119,10 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		if prevSegs != nil {
 			// the previous index, waiting for it if its build still runs
 			if px, perr := prevSegs.get(ctx); perr == nil && px != nil {
-				// on one goroutine: it runs beside the refresh's steps
-				x, err = segment.Update(ctx, px, prevH, h, segAsOf, segment.UpdateOptions{Workers: 1})
+				// on one goroutine: it runs beside the refresh's steps; a
+				// full index is built in the background from time to time
+				// for later refreshes to lay their changes over
+				x, err = segment.Update(ctx, px, prevH, h, segAsOf, segment.UpdateOptions{Workers: 1, Compact: true})
 			}
 		}
 		if x == nil && err == nil {

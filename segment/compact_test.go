@@ -1,0 +1,123 @@
+package segment_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
+	"github.com/shopaffinity/affinity/segment"
+)
+
+// TestUpdateCompacts follows chains of updates with
+// UpdateOptions.Compact, which start full builds in the background and
+// lay later deltas over them, and requires every index of the chain to
+// answer as the full build of its History does: whether the background
+// build was done by the next update (waited for here at random) or not,
+// across later days, erasures, catalog additions and fallbacks.
+func TestUpdateCompacts(t *testing.T) {
+	ctx := context.Background()
+	defer segment.SetCompactShare(1 << 40)() // every layered update starts one
+	seeds := uint64(testdata.Scale(30, 10))
+	if raceEnabled {
+		seeds = uint64(testdata.Scale(20, 6))
+	}
+	var steps, layered, rebased, started, waited int
+	for seed := range seeds {
+		r := rand.New(rand.NewPCG(seed, 1113))
+		opts := randomUpdateOptions(r)
+		g := &updateGen{r: r, asOf: updateAsOf, nCust: 40 + r.IntN(60)}
+		if l := opts.Lookback.Or(affinity.Months(segment.DefaultLookbackMonths)); !l.All {
+			g.start = l.Start(g.asOf)
+		}
+		h := g.history(t, 2+r.IntN(14))
+		x, err := segment.Build(ctx, h, g.asOf, opts)
+		require.NoError(t, err, "seed %d", seed)
+		for step := range 6 {
+			msg := fmt.Sprintf("seed %d step %d (%d customers, options %+v)", seed, step, h.NumCustomers(), opts)
+			nb := affinity.NewBuilder(h)
+			g.refresh(t, nb, h, 1+r.IntN(2))
+			h2, err := nb.Build(ctx)
+			require.NoError(t, err, msg)
+			if r.IntN(10) == 0 { // a day later
+				g.asOf = g.asOf.Add(segment.Day)
+				if l := opts.Lookback.Or(affinity.Months(segment.DefaultLookbackMonths)); !l.All {
+					g.start = l.Start(g.asOf)
+				}
+			}
+			got, gerr := segment.Update(ctx, x, h, h2, g.asOf, segment.UpdateOptions{Compact: true})
+			want, werr := segment.Build(ctx, h2, g.asOf, opts)
+			steps++
+			if werr != nil {
+				require.Error(t, gerr, "%s: Build fails with %v", msg, werr)
+				break
+			}
+			require.NoError(t, gerr, msg)
+			if segment.Layered(got) {
+				layered++
+				if segment.Layered(x) && segment.Base(got) != segment.Base(x) {
+					rebased++ // laid over the background build of an earlier History
+				}
+			}
+			queries, bad := updateQueries(r, want, h2.Catalog(), 3, 3)
+			requireSameIndex(t, msg, r, got, want, x, h2, updateCheck{queries: queries, bad: bad, random: 10, keys: g.keys})
+			if r.IntN(2) == 0 && segment.WaitCompaction(got) {
+				waited++
+			}
+			if segment.Layered(got) && segment.WaitCompaction(got) {
+				started++
+			}
+			x, h = got, h2
+		}
+		// the last index again, after every background build is done
+		want, err := segment.Build(ctx, h, g.asOf, opts)
+		if err == nil {
+			queries, bad := updateQueries(r, want, h.Catalog(), 3, 3)
+			requireSameIndex(t, fmt.Sprintf("seed %d, at the end", seed), r, x, want, x, h, updateCheck{queries: queries, bad: bad, random: 10, keys: g.keys})
+		}
+	}
+	t.Logf("%d steps: %d layered, %d of them over a background build; %d background builds, %d waited for at once",
+		steps, layered, rebased, started, waited)
+	require.Greater(t, started, steps/4, "too few background builds")
+	require.Greater(t, rebased, steps/8, "too few updates laid over a background build")
+}
+
+// TestUpdateCompactsAfterTime requires that a chain of updates with
+// Compact lays its delta over the background build once that is done,
+// without being waited for: the delta then shrinks to the customers
+// touched since.
+func TestUpdateCompactsAfterTime(t *testing.T) {
+	ctx := context.Background()
+	defer segment.SetCompactShare(1 << 40)()
+	r := rand.New(rand.NewPCG(3, 5))
+	g := &updateGen{r: r, asOf: updateAsOf, nCust: 80}
+	h := g.history(t, 8)
+	x, err := segment.Build(ctx, h, g.asOf, segment.Options{})
+	require.NoError(t, err)
+	var bases []*segment.Index
+	for step := range 4 {
+		nb := affinity.NewBuilder(h)
+		g.refresh(t, nb, h, 2)
+		h2, err := nb.Build(ctx)
+		require.NoError(t, err)
+		got, err := segment.Update(ctx, x, h, h2, g.asOf, segment.UpdateOptions{Compact: true})
+		require.NoError(t, err)
+		require.True(t, segment.Layered(got), "step %d", step)
+		bases = append(bases, segment.Base(got))
+		deadline := time.Now().Add(time.Minute)
+		for segment.Layered(got) && !segment.CompactionDone(got) && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		x, h = got, h2
+	}
+	// step 0 lies over the first full build and starts a background
+	// build of its History; step 1 lies over that one, and so on
+	for i := 1; i < len(bases); i++ {
+		require.NotSame(t, bases[i-1], bases[i], "step %d: the same base as the step before", i)
+	}
+}
