@@ -63,6 +63,11 @@ func liveLines(h *affinity.History, round, n int) []affinity.Purchase {
 	return out
 }
 
+// refreshSettle is how long BenchmarkRefresh waits after its iterations
+// for a background build of the segment index to finish (one goroutine:
+// about 8 s at 1 M customers on the 2-core machine).
+const refreshSettle = 20 * time.Second
+
 // median returns the median of ds (the mean of the middle two of an even
 // number); 0 for none.
 func median(ds []time.Duration) time.Duration {
@@ -113,10 +118,13 @@ func cpuTime(b *testing.B) time.Duration {
 // on memory the process has not touched before (the heap grows until its
 // first collection), later ones reuse what collections freed, as in a
 // server that has run for a while; run enough iterations (-benchtime 24x)
-// for the median to show the latter. heap-x is the live
+// for the median to show the latter. heap-x-last is the live
 // heap of the shop after the iterations (its snapshot's segment index a
-// delta over a built one) against the shop's after it opened (a built
-// index).
+// delta over a built one, perhaps with a background build of the next
+// full index under way or done) against the shop's after it opened (a
+// built index); heap-x the same after a pause for any background build
+// to finish and one more refresh of 1,000 lines, which lays its delta
+// over that build: base and delta between compactions.
 func BenchmarkRefresh(b *testing.B) {
 	for _, customers := range []int{100_000, 1_000_000} {
 		b.Run(fmt.Sprintf("customers=%d", customers), func(b *testing.B) {
@@ -194,8 +202,21 @@ func benchRefresh(b *testing.B, customers, products int) {
 		b.Fatalf("refreshed shop has %d lines, want %d", got, h.NumLines()+10_000*(round+1))
 	}
 	b.ReportMetric(float64(cpu.Microseconds())/1e3/float64(round), "cpu-ms/op")
-	// one snapshot whose index is a delta laid over a built one
+	// one snapshot whose index is a delta laid over a built one, and
+	// perhaps a background build of the next full index under way
+	b.StopTimer()
 	feeds, feed = nil, nil
+	runtime.GC()
+	b.ReportMetric(float64(liveHeap())/float64(built), "heap-x-last")
+	// between compactions: once a background build is done, the next
+	// refresh lays its delta over it and the older full index goes
+	time.Sleep(refreshSettle)
+	if err := s.Refresh(ctx, shop.Purchases(slices.Values(liveLines(s.Snapshot().History(), 1_000_000, 1_000)))); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.Snapshot().SegmentIndex(ctx); err != nil {
+		b.Fatal(err)
+	}
 	runtime.GC()
 	b.ReportMetric(float64(liveHeap())/float64(built), "heap-x")
 	runtime.KeepAlive(s)
