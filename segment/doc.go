@@ -255,7 +255,12 @@
 // bytes per customer). Queries run on both layers and unite the answers,
 // so an updated index answers exactly as a full build of the new History
 // would; later updates lay a larger delta over the same full index until
-// an eighth of the customers have changed, when Update builds anew.
+// an eighth of the customers have changed, when Update builds anew. With
+// [UpdateOptions.Compact] (which package shop uses) an update whose delta
+// holds more than one customer in 32 starts a full build of its History
+// in the background, and the first later update after it is done lays its
+// delta over that build, so the delta stays small and no refresh waits
+// for a full build.
 // Products and categories added to the catalog are taken in; a product
 // put in other categories changes its buyers' shares and is built anew. On
 // 1 M customers and 10 M lines, after a refresh of 10,000 lines, Update
