@@ -36,8 +36,9 @@ type Builder struct {
 	over  *History    // the base History the columns add to (see builder_over.go)
 	merge *mergeState // what Build keeps of a base History (see builder_merge.go)
 
-	cat       catalogBuilder
-	customers keyTable
+	cat        catalogBuilder
+	customers  keyTable
+	custShared bool // customers is the base History's table, not yet copied
 
 	// Groups are runs of lines of one order as they arrived. A group
 	// starts whenever customer or order id change (or, without an order
@@ -116,8 +117,28 @@ func (b *Builder) thaw() {
 	b.base = nil
 	b.over = base
 	b.cat.from(base.catalog)
-	b.customers = base.customers.clone()
+	b.customers, b.custShared = base.customers, true // cloned on the first change
 	b.gross = base.gross
+}
+
+// internCustomer returns the id of the customer key, adding the key to
+// the table (a copy of the base's, made on the first new key) when new.
+func (b *Builder) internCustomer(key string) uint32 {
+	if b.custShared {
+		if id, ok := b.customers.lookup(key); ok {
+			return id
+		}
+		b.ownCustomers()
+	}
+	return b.customers.intern(key)
+}
+
+// ownCustomers makes the customer table the Builder's own, copying the
+// base History's that it shares until a key is added or erased.
+func (b *Builder) ownCustomers() {
+	if b.custShared {
+		b.customers, b.custShared = b.customers.clone(), false
+	}
 }
 
 // Len returns the number of purchase lines added so far (those of a base
@@ -136,7 +157,7 @@ func (b *Builder) customer(key string) uint32 {
 	if key == b.lastCust {
 		return b.lastCustID
 	}
-	return b.customers.intern(key)
+	return b.internCustomer(key)
 }
 
 func (b *Builder) product(key string) ProductID {
@@ -250,7 +271,7 @@ func (b *Builder) AddEvent(e Event) error {
 	case math.IsNaN(float64(e.Weight)) || math.IsInf(float64(e.Weight), 0):
 		return fmt.Errorf("%w: %v event of %q with weight %v", ErrInvalid, e.Kind, e.Product, e.Weight)
 	}
-	b.eCust = append(double(b.eCust), b.customers.intern(e.Customer))
+	b.eCust = append(double(b.eCust), b.internCustomer(e.Customer))
 	b.eProduct = append(double(b.eProduct), b.cat.product(e.Product))
 	b.eUnix = append(double(b.eUnix), e.Time.Unix())
 	b.eKind = append(double(b.eKind), e.Kind)

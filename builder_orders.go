@@ -217,6 +217,7 @@ func (b *Builder) applyChanges() (erased []bool, err error) {
 			w++
 		}
 		b.eCust, b.eProduct, b.eUnix, b.eKind, b.eWeight = b.eCust[:w], b.eProduct[:w], b.eUnix[:w], b.eKind[:w], b.eWeight[:w]
+		b.ownCustomers()
 		b.customers.erase(tomb)
 	}
 	// The caches may name dropped groups or erased customers.
