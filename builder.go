@@ -285,8 +285,8 @@ func (b *Builder) AddEvent(e Event) error {
 // without overwriting a catalog loaded before.
 func (b *Builder) HasProduct(key string) bool {
 	b.thaw()
-	id, ok := b.cat.products.lookup(key)
-	return ok && b.cat.described[id]
+	id, ok := b.cat.lookup(key)
+	return ok && b.cat.isDescribed(id)
 }
 
 // MaxCategoryDepth is the deepest category path [Builder.AddProduct]

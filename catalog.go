@@ -163,6 +163,10 @@ func (c *Catalog) Roots() []CategoryID { return c.roots[:len(c.roots):len(c.root
 
 // catalogBuilder accumulates catalog data; it becomes a Catalog in finish.
 type catalogBuilder struct {
+	// base is the catalog the builder started from and has not changed
+	// yet: the fields below are filled from it on the first change, and
+	// finish returns it as it is when none came
+	base     *Catalog
 	products keyTable
 	name     []string
 	price    []Money
@@ -177,6 +181,12 @@ type catalogBuilder struct {
 }
 
 func (cb *catalogBuilder) product(key string) ProductID {
+	if cb.base != nil {
+		if id, ok := cb.base.products.lookup(key); ok {
+			return ProductID(id)
+		}
+		cb.own()
+	}
 	id := cb.products.intern(key)
 	if int(id) == len(cb.name) {
 		cb.name = append(cb.name, "")
@@ -190,6 +200,12 @@ func (cb *catalogBuilder) product(key string) ProductID {
 
 // category interns a cleaned, non-empty path and all its prefixes.
 func (cb *catalogBuilder) category(path string) CategoryID {
+	if cb.base != nil {
+		if id, ok := cb.base.cats.lookup(path); ok {
+			return CategoryID(id)
+		}
+		cb.own()
+	}
 	if id, ok := cb.cats.lookup(path); ok {
 		return CategoryID(id)
 	}
@@ -205,6 +221,7 @@ func (cb *catalogBuilder) category(path string) CategoryID {
 }
 
 func (cb *catalogBuilder) set(p Product) {
+	cb.own()
 	id := cb.product(p.Key)
 	cb.name[id] = p.Name
 	cb.price[id] = p.Price
@@ -223,7 +240,34 @@ func (cb *catalogBuilder) set(p Product) {
 	cb.leaves[id] = leaves
 }
 
+// from starts the builder on c, which it shares until the first change.
 func (cb *catalogBuilder) from(c *Catalog) {
+	*cb = catalogBuilder{base: c}
+}
+
+// isDescribed reports whether product id has a catalog entry.
+func (cb *catalogBuilder) isDescribed(id uint32) bool {
+	if c := cb.base; c != nil {
+		return c.name[id] != "" || c.price[id] != 0 || len(c.Categories(ProductID(id))) > 0
+	}
+	return cb.described[id]
+}
+
+// lookup returns the id of the product key.
+func (cb *catalogBuilder) lookup(key string) (uint32, bool) {
+	if cb.base != nil {
+		return cb.base.products.lookup(key)
+	}
+	return cb.products.lookup(key)
+}
+
+// own fills the builder from the catalog it shares, before a change.
+func (cb *catalogBuilder) own() {
+	c := cb.base
+	if c == nil {
+		return
+	}
+	cb.base = nil
 	cb.products = c.products.clone()
 	n := c.NumProducts()
 	cb.name = slices.Clone(c.name)
@@ -241,6 +285,9 @@ func (cb *catalogBuilder) from(c *Catalog) {
 }
 
 func (cb *catalogBuilder) finish() *Catalog {
+	if cb.base != nil {
+		return cb.base // unchanged, and immutable
+	}
 	c := &Catalog{
 		products: cb.products,
 		name:     cb.name,

@@ -56,3 +56,51 @@ func TestBuilderSharesCustomerTable(t *testing.T) {
 	_, ok = h3.LookupCustomer("c1")
 	require.False(t, ok, "erased key still found")
 }
+
+// TestBuilderSharesCatalog requires that a History built on a base with
+// lines and events of known products only shares the base's catalog, and
+// that a new product, a new description or a new category makes a new
+// one, leaving the base's alone.
+func TestBuilderSharesCatalog(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	var b Builder
+	require.NoError(t, b.AddProduct(Product{Key: "p", Name: "Socks", Categories: []string{"Wear/Socks"}, Price: 300, InStock: true}))
+	require.NoError(t, b.Add(Purchase{Customer: "c1", Product: "p", Order: "o1", Time: at, Quantity: 1, Price: 300}))
+	require.NoError(t, b.Add(Purchase{Customer: "c1", Product: "q", Order: "o1", Time: at, Quantity: 1, Price: 100}))
+	base, err := b.Build(ctx)
+	require.NoError(t, err)
+
+	nb := NewBuilder(base)
+	require.NoError(t, nb.Add(Purchase{Customer: "c2", Product: "q", Order: "o2", Time: at, Quantity: 2, Price: 100}))
+	require.NoError(t, nb.AddEvent(Event{Customer: "c1", Product: "p", Kind: Cart, Time: at, Weight: 1}))
+	require.True(t, nb.HasProduct("p"))
+	require.False(t, nb.HasProduct("q"), "q has no catalog entry")
+	h1, err := nb.Build(ctx)
+	require.NoError(t, err)
+	require.Same(t, base.Catalog(), h1.Catalog())
+
+	for name, change := range map[string]func(b *Builder) error{
+		"new product by a line": func(b *Builder) error {
+			return b.Add(Purchase{Customer: "c1", Product: "r", Order: "o3", Time: at, Quantity: 1, Price: 100})
+		},
+		"described anew": func(b *Builder) error {
+			return b.AddProduct(Product{Key: "q", Name: "Laces", Categories: []string{"Wear/Laces"}, InStock: true})
+		},
+		"new product by an event": func(b *Builder) error {
+			return b.AddEvent(Event{Customer: "c1", Product: "s", Kind: View, Time: at, Weight: 1})
+		},
+	} {
+		nb := NewBuilder(h1)
+		require.NoError(t, change(nb), name)
+		h2, err := nb.Build(ctx)
+		require.NoError(t, err, name)
+		require.NotSame(t, base.Catalog(), h2.Catalog(), name)
+		c := base.Catalog()
+		require.Equal(t, 2, c.NumProducts(), name)
+		require.Equal(t, 2, c.NumCategories(), name)
+		q, ok := c.LookupProduct("q")
+		require.True(t, ok, name)
+		require.Empty(t, c.Product(q).Name, name)
+	}
+}

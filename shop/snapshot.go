@@ -68,16 +68,12 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		s.segAsOf = endOfDay(asOf)
 	}
 	cat := h.Catalog()
-	s.cats = make([]int, cat.NumProducts())
-	for p := range cat.NumProducts() {
-		id := affinity.ProductID(p)
-		if set.nonKeys[cat.ProductKey(id)] || set.isNon(cat.Product(id)) {
-			s.nonMerch.Add(uint32(p))
-		}
-		s.cats[p] = -1
-		if cs := cat.Categories(id); len(cs) > 0 {
-			s.cats[p] = int(cs[0])
-		}
+	if prev != nil && prev.h.Catalog() == cat {
+		// the same catalog (a refresh without product changes): the same
+		// non-merchandise and first categories, both read-only
+		s.nonMerch, s.cats = prev.nonMerch, prev.cats
+	} else {
+		s.productTables(cat, set)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("shop: %w", err)
@@ -356,3 +352,19 @@ func (s *Snapshot) IsNonMerchandise(key string) bool {
 // NonMerchandise returns the non-merchandise products by dense id. The
 // bitmap is the snapshot's own: do not modify it.
 func (s *Snapshot) NonMerchandise() *roaring.Bitmap { return s.nonMerch }
+
+// productTables fills s's non-merchandise products and each product's
+// first category from cat.
+func (s *Snapshot) productTables(cat *affinity.Catalog, set *settings) {
+	s.cats = make([]int, cat.NumProducts())
+	for p := range cat.NumProducts() {
+		id := affinity.ProductID(p)
+		if set.nonKeys[cat.ProductKey(id)] || set.isNon(cat.Product(id)) {
+			s.nonMerch.Add(uint32(p))
+		}
+		s.cats[p] = -1
+		if cs := cat.Categories(id); len(cs) > 0 {
+			s.cats[p] = int(cs[0])
+		}
+	}
+}
