@@ -95,8 +95,10 @@ func NewBuilder(base *History) *Builder {
 // stock flag, categories) — and no customer, order or event. It is where
 // a History that shares another one's product and category ids begins:
 // one run of customers of a distributed build (segment.BuildPart), or a
-// test History over a fixed catalog. c itself is not modified; the copy
-// takes time and memory linear in its size.
+// test History over a fixed catalog. c itself is not modified: the
+// Builder shares it until a product is added or described anew, then
+// copies it (time and memory linear in its size), and a History built
+// without such a change has c as its catalog.
 func NewCatalogBuilder(c *Catalog) *Builder {
 	b := &Builder{}
 	if c != nil {
