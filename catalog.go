@@ -248,9 +248,15 @@ func (cb *catalogBuilder) from(c *Catalog) {
 // isDescribed reports whether product id has a catalog entry.
 func (cb *catalogBuilder) isDescribed(id uint32) bool {
 	if c := cb.base; c != nil {
-		return c.name[id] != "" || c.price[id] != 0 || len(c.Categories(ProductID(id))) > 0
+		return c.described(ProductID(id))
 	}
 	return cb.described[id]
+}
+
+// described reports whether p has a catalog entry: a name, a price or a
+// category.
+func (c *Catalog) described(p ProductID) bool {
+	return c.name[p] != "" || c.price[p] != 0 || len(c.Categories(p)) > 0
 }
 
 // lookup returns the id of the product key.
@@ -277,7 +283,7 @@ func (cb *catalogBuilder) own() {
 	cb.described = make([]bool, n)
 	for p := range n {
 		cb.leaves[p] = slices.Clone(c.Categories(ProductID(p)))
-		cb.described[p] = c.name[p] != "" || c.price[p] != 0 || len(cb.leaves[p]) > 0
+		cb.described[p] = c.described(ProductID(p))
 	}
 	cb.cats = c.cats.clone()
 	cb.parent = slices.Clone(c.parent)

@@ -63,7 +63,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	if asOf.IsZero() {
 		asOf = emptyAsOf
 	}
-	s := &Snapshot{h: h, asOf: asOf, segAsOf: asOf, report: rep, nonMerch: roaring.New(), workers: set.refreshWorkers}
+	s := &Snapshot{h: h, asOf: asOf, segAsOf: asOf, report: rep, workers: set.refreshWorkers}
 	if o.AsOf.IsZero() {
 		s.segAsOf = endOfDay(asOf)
 	}
@@ -356,7 +356,7 @@ func (s *Snapshot) NonMerchandise() *roaring.Bitmap { return s.nonMerch }
 // productTables fills s's non-merchandise products and each product's
 // first category from cat.
 func (s *Snapshot) productTables(cat *affinity.Catalog, set *settings) {
-	s.cats = make([]int, cat.NumProducts())
+	s.nonMerch, s.cats = roaring.New(), make([]int, cat.NumProducts())
 	for p := range cat.NumProducts() {
 		id := affinity.ProductID(p)
 		if set.nonKeys[cat.ProductKey(id)] || set.isNon(cat.Product(id)) {
