@@ -46,9 +46,12 @@ func run(ctx context.Context, w io.Writer, src shop.Source, progress affinity.Pr
 	h := snap.History()
 	fmt.Fprintf(w, "# The shop\n%s\n%s", snap.Report(), h.Summary())
 
-	// 2. Segments: RFM groups with their size, revenue share and AOV.
-	fmt.Fprintf(w, "\n# RFM segments as of %s\n", snap.AsOf().Format(time.DateTime))
-	if err := segment.WriteTable(w, snap.Segments().RFMTable()); err != nil {
+	// 2. Segments: RFM groups with their size, revenue share and AOV. The
+	// segment index counts whole days from the end of the latest order's
+	// day (shop.Options.AsOf sets another time).
+	segs := snap.Segments()
+	fmt.Fprintf(w, "\n# RFM segments as of %s\n", segs.AsOf().Format(time.DateTime))
+	if err := segment.WriteTable(w, segs.RFMTable()); err != nil {
 		return err
 	}
 

@@ -17,7 +17,7 @@ func TestQuickstart(t *testing.T) {
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), &out, shop.Demo(), nil))
 	s := out.String()
-	for _, section := range []string{"# The shop", "rows", "# RFM segments as of 2025-12-30 22:29:00", "# Coupon campaign", "# Thank-you mail for "} {
+	for _, section := range []string{"# The shop", "rows", "# RFM segments as of 2025-12-30 23:59:59", "# Coupon campaign", "# Thank-you mail for "} {
 		assert.Contains(t, s, section)
 	}
 	for _, seg := range []string{"Champions", "Loyal", "At risk", "Can't lose them", "Hibernating", "Lost"} {
