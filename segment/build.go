@@ -1230,10 +1230,17 @@ func (b *builder) scalarTasks(x *Index) []func(bb *bsi.Builder) {
 // look-back.
 func (b *builder) population(bb *bsi.Builder, x *Index, known, bought []uint32) {
 	r, f, m := b.rfmScores(bought)
+	b.populate(bb, x, known, bought, r, f, m)
+}
+
+// populate builds population's parts of x from the scores r, f and m of
+// every customer.
+func (b *builder) populate(bb *bsi.Builder, x *Index, known, bought []uint32, r, f, m []uint8) {
 	x.scalars[scR] = column(bb, bought, nil, func(c uint32) int64 { return int64(r[c]) }, false)
 	x.scalars[scF] = column(bb, bought, nil, func(c uint32) int64 { return int64(f[c]) }, false)
 	x.scalars[scM] = column(bb, bought, nil, func(c uint32) int64 { return int64(m[c]) }, false)
 	b.segments(x, known, r, f, m)
+	x.setScores(r, f, m)
 }
 
 // column builds the attribute of the customers of ids (ascending) that

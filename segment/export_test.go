@@ -45,3 +45,17 @@ func Base(x *Index) *Index {
 func CompactionDone(x *Index) bool {
 	return x.over == nil || x.over.next == nil || x.over.next.ready()
 }
+
+// SetPatchShare sets the share of customers (one in n) above which an
+// update builds the RFM scores, segments and stages in full instead of
+// patching the previous index's, and returns the function that restores
+// it.
+func SetPatchShare(n int) (restore func()) {
+	old := patchShare
+	patchShare = n
+	return func() { patchShare = old }
+}
+
+// Patched returns the number of updates so far that patched the previous
+// index's RFM scores, segments and stages.
+func Patched() int64 { return patched.Load() }

@@ -29,6 +29,8 @@ func TestUpdateAcrossDays(t *testing.T) {
 		seeds = uint64(testdata.Scale(8, 4))
 	}
 	var steps, layered int
+	patched0 := segment.Patched()
+	defer segment.SetPatchShare(1)() // patch whenever the scores keep their range
 	for seed := range seeds {
 		r := rand.New(rand.NewPCG(seed, 91))
 		opts := segment.Options{}
@@ -116,6 +118,8 @@ func TestUpdateAcrossDays(t *testing.T) {
 			x, h, asOf = got, h2, next
 		}
 	}
-	t.Logf("%d steps, %d layered", steps, layered)
+	patchedN := segment.Patched() - patched0
+	t.Logf("%d steps, %d layered, %d with patched RFM parts", steps, layered, patchedN)
+	require.Positive(t, patchedN, "no move patched the RFM parts")
 	require.GreaterOrEqual(t, layered*100, 70*steps, "too few layered moves: %d of %d", layered, steps)
 }

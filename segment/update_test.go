@@ -619,8 +619,15 @@ func TestUpdateMatchesBuild(t *testing.T) {
 		seeds, random = uint64(testdata.Scale(50, 20)), 8
 	}
 	var steps, layered, relayered, fallbacks, errs, changed, selective, checked, moved int
+	patched0 := segment.Patched()
 	for seed := range seeds {
 		r := rand.New(rand.NewPCG(seed, 77))
+		// odd seeds patch the RFM parts of the previous index whenever the
+		// score columns keep their range, even ones at the default share
+		restore := func() {}
+		if seed%2 == 1 {
+			restore = segment.SetPatchShare(1)
+		}
 		opts := randomUpdateOptions(r)
 		nCust := 24 + r.IntN(72)
 		if seed%10 == 0 {
@@ -750,9 +757,12 @@ func TestUpdateMatchesBuild(t *testing.T) {
 		for _, k := range kept {
 			k.recheck(t)
 		}
+		restore()
 	}
-	t.Logf("%d steps: %d layered (%d over layers, %d with changed features, %d to a later day), %d rebuilt, %d errors; %d of %d listed queries selective",
-		steps, layered, relayered, changed, moved, fallbacks, errs, selective, checked)
+	patchedN := segment.Patched() - patched0
+	t.Logf("%d steps: %d layered (%d over layers, %d with changed features, %d to a later day, %d with patched RFM parts), %d rebuilt, %d errors; %d of %d listed queries selective",
+		steps, layered, relayered, changed, moved, patchedN, fallbacks, errs, selective, checked)
+	require.Greater(t, patchedN*5, int64(layered), "too few updates patched the RFM parts")
 	require.Greater(t, changed*2, layered, "too few layered updates change the features")
 	require.Greater(t, selective*3, checked, "too few selective queries")
 	require.GreaterOrEqual(t, layered*100, 60*steps, "too few layered updates: %d of %d", layered, steps)
