@@ -91,24 +91,34 @@ func (b *builder) patchPopulation(x, prev *Index, prevRecency, prevFreq []int32,
 	k, k0 := newClassifier(b.opts), newClassifier(prev.opts)
 	on := min(len(prev.keys), len(prevRecency), len(prevFreq))
 	limit := b.nc/patchShare + 1
+	// the customers each index knows, a bit each (the columns of the
+	// others hold zeros, not absent values)
+	known0, known1 := make([]uint64, (b.nc+63)/64), make([]uint64, (b.nc+63)/64)
+	prev.universe.WriteDenseTo(known0)
+	x.universe.WriteDenseTo(known1)
 	var chg []scoreChange
 	var revenue, orders int64
 	lo, hi := [3]uint8{6, 6, 6}, [3]uint8{}
 	for c := range b.nc {
-		revenue += b.monetary[c]
-		orders += int64(b.freq[c])
 		s1 := [3]uint8{r[c], f[c], m[c]}
 		for j, v := range s1 {
 			if v > 0 {
 				lo[j], hi[j] = min(lo[j], v), max(hi[j], v)
 			}
 		}
-		seg1, st1 := k.classify(s1, b.recency[c], b.freq[c])
+		seg1, st1 := k.none, uint8(len(stages))
+		if known1[c/64]>>(c%64)&1 == 1 {
+			revenue += b.monetary[c]
+			orders += int64(b.freq[c])
+			seg1, st1 = k.classify(s1, b.recency[c], b.freq[c])
+		}
 		var s0 [3]uint8
 		seg0, st0 := k0.none, uint8(len(stages))
 		if c < on {
 			s0 = [3]uint8{old[0][c], old[1][c], old[2][c]}
-			seg0, st0 = k0.classify(s0, prevRecency[c], prevFreq[c])
+			if known0[c/64]>>(c%64)&1 == 1 {
+				seg0, st0 = k0.classify(s0, prevRecency[c], prevFreq[c])
+			}
 		}
 		if s0 == s1 && seg0 == seg1 && st0 == st1 {
 			continue
