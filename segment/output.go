@@ -38,7 +38,7 @@ type Stats struct {
 // for a smaller set it looks each customer up in spend and order columns
 // decoded from them on the first such call (16 bytes per customer).
 func (x *Index) Stats(name string, set *roaring.Bitmap) Stats {
-	in := roaring.And(set, x.universe)
+	in := x.within(set)
 	s := Stats{Name: name, Customers: int(in.GetCardinality())}
 	var rev int64
 	if denseSet(in) {
@@ -49,6 +49,18 @@ func (x *Index) Stats(name string, set *roaring.Bitmap) Stats {
 	s.Revenue = affinity.Money(rev)
 	x.finishStats(&s)
 	return s
+}
+
+// within returns the customers of set that the index knows: set itself
+// (read, not modified) when the index knows every id below its number of
+// customers and set holds none above, as the sets of its queries do;
+// their intersection otherwise.
+func (x *Index) within(set *roaring.Bitmap) *roaring.Bitmap {
+	n := uint64(len(x.keys))
+	if set.IsEmpty() || (uint64(set.Maximum()) < n && x.universe.GetCardinality() == n) {
+		return set
+	}
+	return roaring.And(set, x.universe)
 }
 
 // RFMTable returns the statistics of each RFM segment in rule order.
