@@ -397,8 +397,21 @@ func (x *Index) sumsBySlice(in *roaring.Bitmap) (revenue, orders int64) {
 	if x.over != nil {
 		return x.overlaySums(in)
 	}
-	m, f := &x.scalars[scMonetary], &x.scalars[scFrequency]
-	return m.v.Sum(roaring.And(in, m.exist)), f.v.Sum(roaring.And(in, f.exist))
+	return x.scalars[scMonetary].sumOver(in), x.scalars[scFrequency].sumOver(in)
+}
+
+// sumOver returns the sum of a's values over the customers of in that
+// have one: one intersection count with the presence bitmap and one per
+// slice, without intersecting in first.
+func (a *attr) sumOver(in *roaring.Bitmap) int64 {
+	if a.exist == nil {
+		return 0
+	}
+	s := a.v.Base * int64(in.AndCardinality(a.exist))
+	for j, sl := range a.v.Slices {
+		s += int64(in.AndCardinality(sl)) << j
+	}
+	return s
 }
 
 // sumsByColumn returns what sumsBySlice does from per-customer columns
