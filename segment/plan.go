@@ -203,7 +203,9 @@ func (p *cmpPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bitm
 		if a := p.a; a.levels != nil {
 			// values in [i, j] = (offset ≤ j) minus (offset ≤ i-1)
 			r := a.offsetRange(i, j)
-			r.And(within)
+			if !x.allIDs(within) {
+				r.And(within)
+			}
 			return r
 		}
 		// the union of the fewer bins, inside the range or outside it, when
@@ -214,7 +216,9 @@ func (p *cmpPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bitm
 		if min(inside, outside) <= 4*within.GetCardinality() {
 			if inside <= outside {
 				r := x.union(a.bins[i : j+1])
-				r.And(within)
+				if !x.allIDs(within) {
+					r.And(within)
+				}
 				return r
 			}
 			r := and(within, a.exist, own)
@@ -360,4 +364,12 @@ func and(within, b *roaring.Bitmap, own bool) *roaring.Bitmap {
 		return within
 	}
 	return roaring.And(within, b)
+}
+
+// allIDs reports whether set holds every id below the index's number of
+// customers, so that intersecting a bitmap of the index's customers with
+// it changes nothing.
+func (x *Index) allIDs(set *roaring.Bitmap) bool {
+	n := uint64(len(x.keys))
+	return n > 0 && set.GetCardinality() == n && uint64(set.Maximum()) < n
 }
