@@ -140,7 +140,7 @@ func (p *exactPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bi
 	if zero {
 		missing = roaring.AndNot(within, p.a.exist)
 	}
-	all := and(within, p.a.exist, own)
+	all := x.and(within, p.a.exist, own)
 	in := p.inBand()
 	if col := p.column(x, all); col != nil {
 		return evalColumn(col, all, missing, cLo, cHi, sLo, sHi, in)

@@ -221,7 +221,7 @@ func (p *cmpPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bitm
 				}
 				return r
 			}
-			r := and(within, a.exist, own)
+			r := x.and(within, a.exist, own)
 			r.AndNot(x.union(append(slices.Clip(a.bins[:i]), a.bins[j+1:]...)))
 			return r
 		}
@@ -230,7 +230,7 @@ func (p *cmpPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bitm
 	if p.zero && p.lo <= 0 && 0 <= p.hi {
 		missing = roaring.AndNot(within, p.a.exist)
 	}
-	r := and(within, p.a.exist, own)
+	r := x.and(within, p.a.exist, own)
 	v := &p.a.v
 	// the more selective bound first, so that the other works on fewer
 	// columns (values assumed spread over the slices' range)
@@ -308,7 +308,9 @@ func (p productPlan) eval(x *Index, within *roaring.Bitmap, _ bool) *roaring.Bit
 			acc.Or(roaring.BitmapOf(ids...))
 		}
 	}
-	acc.And(within)
+	if !x.allIDs(within) {
+		acc.And(within)
+	}
 	return acc
 }
 
@@ -327,7 +329,9 @@ func (p dailyPlan) estimate(x *Index) float64 {
 
 func (p dailyPlan) eval(x *Index, within *roaring.Bitmap, _ bool) *roaring.Bitmap {
 	r := x.union(x.daily[p.from : p.to+1])
-	r.And(within)
+	if !x.allIDs(within) {
+		r.And(within)
+	}
 	return r
 }
 
@@ -364,6 +368,15 @@ func and(within, b *roaring.Bitmap, own bool) *roaring.Bitmap {
 		return within
 	}
 	return roaring.And(within, b)
+}
+
+// and returns within ∩ b for b a bitmap of the index's customers: a copy
+// of b when within holds every id, in place in within when own is set.
+func (x *Index) and(within, b *roaring.Bitmap, own bool) *roaring.Bitmap {
+	if !own && x.allIDs(within) {
+		return b.Clone()
+	}
+	return and(within, b, own)
 }
 
 // allIDs reports whether set holds every id below the index's number of
