@@ -262,7 +262,11 @@ func New(ctx context.Context, h *affinity.History, nb *similarity.Index, asOf ti
 // buyer-category profiles are then updated for the changed customers only
 // (when the catalog's categories at ProfileDepth and the products'
 // categories are unchanged, and both engines see every line of the
-// earlier History); the rest is built as New builds it. With a nil prev,
+// earlier History), and so is the recency-weighted popularity (when
+// prev saw every line of the earlier History, asOf is not before prev's
+// and within the same 32-day block of time, its weights decayed to the
+// block's end and summed in fixed point, so that the result equals a
+// full pass bit for bit); the rest is built as New builds it. With a nil prev,
 // or any other History, it is New. prev is not modified and stays valid.
 func Renew(ctx context.Context, prev *Engine, h *affinity.History, nb *similarity.Index, asOf time.Time, opts Options) (*Engine, error) {
 	return newEngine(ctx, prev, h, nb, asOf, opts)
@@ -343,7 +347,12 @@ func newEngine(ctx context.Context, prev *Engine, h *affinity.History, nb *simil
 		}
 		e.hot[p] = h
 	}
-	if e.popularity, err = newPopularity(ctx, h, np, e.asOf, e.o.PopularHalfLife.Seconds(), e.ew); err != nil {
+	if prev != nil {
+		e.popularity, err = renewPopularity(ctx, prev.popularity, prev.h, h, np, e.asOf, e.o.PopularHalfLife.Seconds(), e.ew)
+	} else {
+		e.popularity, err = newPopularity(ctx, h, np, e.asOf, e.o.PopularHalfLife.Seconds(), e.ew)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if e.nbAlpha > 0 {

@@ -2,6 +2,7 @@ package recommend
 
 import (
 	"context"
+	"math"
 	"slices"
 
 	"github.com/shopaffinity/affinity"
@@ -9,39 +10,62 @@ import (
 )
 
 // popularity is the shop's recency-weighted popularity, built once by
-// [newPopularity]: the popular fallback, the popularity blend and the
-// baseline of segment favourites.
+// [newPopularity] or [renewPopularity]: the popular fallback, the
+// popularity blend and the baseline of segment favourites.
 type popularity struct {
 	pop      []float32
 	popNorm  []float32 // pop / max pop
 	popTotal float64
 	popOrder []affinity.ProductID // by pop descending, then id
+
+	// sums are the products' weights in fixed point (popScale), each
+	// decayed to ref (see popRef): integers, so that a renewal
+	// that subtracts and adds the changed customers' lines gets the sums
+	// a full pass gets, whatever the order
+	sums     []int64
+	ref      int64
+	asOf     int64
+	phl      float64
+	ew       [affinity.Wishlist + 1]float32
+	complete bool // every line and event of the History at or before asOf
+	renewed  bool // by renewPopularity from the sums of an earlier one
 }
+
+// popScale is the fixed point of popularity.sums: a line's weight at the
+// reference time is 2^32; weights below 2^−32 (32 half-lives) count 0.
+const popScale = 1 << 32
+
+// popRef returns the reference time of the popularity as of asOf: the end
+// of its block of popRefDays days since 1970, so that the refreshes of a
+// month share it.
+func popRef(asOf int64) int64 {
+	const block = popRefDays * 24 * 60 * 60
+	n := asOf / block
+	if asOf < 0 && asOf%block != 0 {
+		n--
+	}
+	return (n + 1) * block
+}
+
+// popRefDays is the span of the blocks of popRef: a line's weight at the
+// reference time is at most that many days of decay below its weight as
+// of asOf (2^(−32/90) ≈ 0.78 at the default half-life), far above the
+// fixed point's resolution.
+const popRefDays = 32
 
 // newPopularity computes the recency-weighted popularity of the np
 // products as of asOf (Unix seconds): bought lines weigh
 // 2^(−age/halfLife), halfLife in seconds, and events the same times their
 // anchor weight ew. Time linear in the lines and events of h.
 func newPopularity(ctx context.Context, h *affinity.History, np int, asOf int64, phl float64, ew [affinity.Wishlist + 1]float32) (*popularity, error) {
-	t := &popularity{}
-	t.pop = make([]float32, np)
+	t := &popularity{sums: make([]int64, np), ref: popRef(asOf), asOf: asOf, phl: phl, ew: ew}
 	for o := range h.NumOrders() {
 		if o%8192 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		ot := h.OrderUnix(affinity.OrderID(o))
-		if ot > asOf {
-			continue
-		}
-		d := decay(asOf-ot, phl)
-		lo, hi := h.OrderLines(affinity.OrderID(o))
-		for i := lo; i < hi; i++ {
-			if h.LineQuantity(i) > 0 {
-				t.pop[h.LineProduct(i)] += d
-			}
-		}
+		t.addOrder(h, affinity.OrderID(o), 1)
 	}
 	// events count with their anchor weights: ratings fully (rating data
 	// has no purchases), views and carts a little
@@ -51,9 +75,114 @@ func newPopularity(ctx context.Context, h *affinity.History, np int, asOf int64,
 				return nil, err
 			}
 		}
-		if ev := h.Event(i); ev.Unix <= asOf && ev.Kind.Valid() && ew[ev.Kind] > 0 {
-			t.pop[ev.Product] += ew[ev.Kind] * decay(asOf-ev.Unix, phl)
+		t.addEvent(h, i, 1)
+	}
+	t.complete = asOf >= h.Latest().Unix()
+	t.finish(np)
+	return t, nil
+}
+
+// renewPopularity returns what newPopularity(ctx, h, np, asOf, phl, ew)
+// returns, from prev's sums where that is cheaper: when prev counted
+// every line of prevH, h was built from prevH (see
+// [affinity.History.ChangedSince]), both share a reference time (popRef)
+// and weights, and asOf is at least prev's, only the changed customers'
+// lines and events (and the anonymous orders when they changed) are
+// subtracted and added again. Otherwise, and with a nil prev, it is
+// newPopularity.
+func renewPopularity(ctx context.Context, prev *popularity, prevH, h *affinity.History, np int, asOf int64, phl float64, ew [affinity.Wishlist + 1]float32) (*popularity, error) {
+	if prev == nil || prevH == nil || !prev.complete || prev.ref != popRef(asOf) || prev.phl != phl || prev.ew != ew ||
+		asOf < prev.asOf || len(prev.sums) > np {
+		return newPopularity(ctx, h, np, asOf, phl, ew)
+	}
+	ch, ok := h.ChangedSince(prevH)
+	if !ok {
+		return newPopularity(ctx, h, np, asOf, phl, ew)
+	}
+	t := &popularity{sums: make([]int64, np), ref: prev.ref, asOf: asOf, phl: phl, ew: ew, renewed: true}
+	copy(t.sums, prev.sums)
+	// the unchanged customers' lines are all at or before prev.asOf
+	old := *prev
+	old.sums = t.sums
+	pnc := affinity.CustomerID(prevH.NumCustomers())
+	for i, c := range ch.Customers {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 		}
+		if c < pnc {
+			old.addCustomer(prevH, c, -1)
+		}
+		if int(c) < h.NumCustomers() {
+			t.addCustomer(h, c, 1)
+		}
+	}
+	if ch.Anonymous {
+		lo, hi := prevH.AnonymousOrders()
+		for o := lo; o < hi; o++ {
+			old.addOrder(prevH, o, -1)
+		}
+		lo, hi = h.AnonymousOrders()
+		for o := lo; o < hi; o++ {
+			t.addOrder(h, o, 1)
+		}
+	}
+	t.complete = asOf >= h.Latest().Unix()
+	t.finish(np)
+	return t, nil
+}
+
+// addCustomer adds sign times the weights of customer c's orders and
+// events in h to t.sums.
+func (t *popularity) addCustomer(h *affinity.History, c affinity.CustomerID, sign int64) {
+	lo, hi := h.CustomerOrders(c)
+	for o := lo; o < hi; o++ {
+		t.addOrder(h, o, sign)
+	}
+	elo, ehi := h.CustomerEvents(c)
+	for i := elo; i < ehi; i++ {
+		t.addEvent(h, i, sign)
+	}
+}
+
+// addOrder adds sign times the weight of order o's bought lines, when at
+// or before t.asOf.
+func (t *popularity) addOrder(h *affinity.History, o affinity.OrderID, sign int64) {
+	ot := h.OrderUnix(o)
+	if ot > t.asOf {
+		return
+	}
+	d := sign * fixedWeight(float64(decay(t.ref-ot, t.phl)))
+	lo, hi := h.OrderLines(o)
+	for i := lo; i < hi; i++ {
+		if h.LineQuantity(i) > 0 {
+			t.sums[h.LineProduct(i)] += d
+		}
+	}
+}
+
+// addEvent adds sign times the weight of event i, when at or before
+// t.asOf.
+func (t *popularity) addEvent(h *affinity.History, i int, sign int64) {
+	if ev := h.Event(i); ev.Unix <= t.asOf && ev.Kind.Valid() && t.ew[ev.Kind] > 0 {
+		t.sums[ev.Product] += sign * fixedWeight(float64(t.ew[ev.Kind])*float64(decay(t.ref-ev.Unix, t.phl)))
+	}
+}
+
+// fixedWeight returns w in popScale's fixed point.
+func fixedWeight(w float64) int64 { return int64(math.Round(w * popScale)) }
+
+// finish derives the popularity of every product from t.sums, each scaled
+// from the reference time back to asOf, its normalised values and order.
+func (t *popularity) finish(np int) {
+	scale := math.Exp2(float64(t.ref-t.asOf)/t.phl) / popScale
+	if t.phl <= 0 || math.IsInf(scale, 0) || math.IsNaN(scale) {
+		scale = 1.0 / popScale
+	}
+	t.pop = make([]float32, np)
+	for p, v := range t.sums {
+		t.pop[p] = float32(float64(v) * scale)
 	}
 	var top float32
 	for _, v := range t.pop {
@@ -76,5 +205,4 @@ func newPopularity(ctx context.Context, h *affinity.History, np int, asOf int64,
 	for i, k := range keys {
 		t.popOrder[i] = affinity.ProductID(uint32(k))
 	}
-	return t, nil
 }

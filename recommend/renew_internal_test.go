@@ -16,8 +16,8 @@ import (
 )
 
 // changeShop returns a History built on h with random changes: new
-// orders of known and new customers (some in the past), replaced and
-// deleted orders, an erased customer, rating events, new products and,
+// orders of known and new customers (some in the past) and anonymous
+// ones, replaced and deleted orders, an erased customer, rating events, new products and,
 // when moveProduct, a product moved to another category.
 func changeShop(t *testing.T, r *rand.Rand, h *affinity.History, moveProduct bool) *affinity.History {
 	t.Helper()
@@ -35,7 +35,10 @@ func changeShop(t *testing.T, r *rand.Rand, h *affinity.History, moveProduct boo
 		if r.IntN(8) == 0 {
 			return fmt.Sprintf("newcomer-%d", r.IntN(4))
 		}
-		return h.CustomerKey(affinity.CustomerID(r.IntN(h.NumCustomers())))
+		if k := h.CustomerKey(affinity.CustomerID(r.IntN(h.NumCustomers()))); k != "" {
+			return k
+		}
+		return "newcomer-0" // an erased customer's id has no key
 	}
 	when := func() time.Time {
 		if r.IntN(4) == 0 {
@@ -59,8 +62,12 @@ func changeShop(t *testing.T, r *rand.Rand, h *affinity.History, moveProduct boo
 		case x == 2:
 			require.NoError(t, b.AddEvent(affinity.Event{Customer: c, Product: product(), Time: at, Kind: affinity.Rating, Weight: 4}))
 		default:
+			anonymous := r.IntN(10) == 0 // a guest checkout
 			for _, p := range lines {
 				p.Order = fmt.Sprintf("live-%d", i)
+				if anonymous {
+					p.Customer = ""
+				}
 				require.NoError(t, b.Add(p))
 			}
 		}
@@ -98,7 +105,7 @@ func engineOf(t *testing.T, prev *Engine, h *affinity.History, asOf time.Time) *
 // category, which needs the full pass.
 func TestRenewMatchesNew(t *testing.T) {
 	ctx := context.Background()
-	updated := 0
+	updated, renewedPop := 0, 0
 	seeds := testdata.Scale(40, 8)
 	for seed := range uint64(seeds) {
 		r := rand.New(rand.NewPCG(seed, 8))
@@ -125,6 +132,16 @@ func TestRenewMatchesNew(t *testing.T) {
 			require.Equal(t, want.nodes, got.nodes, msg)
 			require.Equal(t, want.sum, got.sum, msg)
 			require.Equal(t, want.prof, got.prof, msg)
+			// the popularity, bit for bit, renewed from the earlier sums
+			// or counted in full
+			require.Equal(t, want.sums, got.sums, msg)
+			require.Equal(t, want.pop, got.pop, msg)
+			require.Equal(t, want.popNorm, got.popNorm, msg)
+			require.Equal(t, want.popOrder, got.popOrder, msg)
+			require.Equal(t, want.popTotal, got.popTotal, msg)
+			if got.popularity.renewed {
+				renewedPop++
+			}
 			var a, b []Rec
 			for c := range h2.NumCustomers() {
 				req := Request{CustomerID: affinity.CustomerID(c), ByID: true, K: 10}
@@ -137,7 +154,9 @@ func TestRenewMatchesNew(t *testing.T) {
 			h, e = h2, got
 		}
 	}
-	require.GreaterOrEqual(t, updated, seeds, "profiles updated customer by customer in a third of the steps or more")
+	t.Logf("%d of %d steps updated the profiles customer by customer, %d renewed the popularity from the earlier sums", updated, 3*seeds, renewedPop)
+	require.GreaterOrEqual(t, 4*updated, 3*seeds, "profiles updated customer by customer in a quarter of the steps or more")
+	require.GreaterOrEqual(t, renewedPop, seeds, "popularity renewed in a third of the steps or more")
 }
 
 // TestRecountRepeatsMatchesCount: the tally of RepeatShare recounted for

@@ -101,7 +101,8 @@ func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 // ([similarity.Recount]) copy the unchanged customers' baskets and recount
 // only the rows of the products in changed orders; the engine
 // ([recommend.Renew]) updates the buyer-category profiles of the changed
-// customers' products, and the repeat share of next-basket mode
+// customers' products and the popularity by their lines, and the repeat
+// share of next-basket mode
 // ([recommend.RecountRepeats]) counts only the changed customers again.
 // The neighbour lists and the rest of the engine are rebuilt in full. The
 // segment index is updated: the changed customers' features (on a new
