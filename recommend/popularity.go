@@ -18,11 +18,13 @@ type popularity struct {
 	popTotal float64
 	popOrder []affinity.ProductID // by pop descending, then id
 
-	// sums are the products' weights in fixed point (popScale), each
-	// decayed to ref (see popRef): integers, so that a renewal
+	// sums are the products' weights in fixed point (2^shift for a
+	// line's full weight), each decayed to ref (see popRef): integers, so
+	// that a renewal
 	// that subtracts and adds the changed customers' lines gets the sums
 	// a full pass gets, whatever the order
 	sums     []int64
+	shift    int
 	ref      int64
 	asOf     int64
 	phl      float64
@@ -31,9 +33,18 @@ type popularity struct {
 	renewed  bool // by renewPopularity from the sums of an earlier one
 }
 
-// popScale is the fixed point of popularity.sums: a line's weight at the
-// reference time is 2^32; weights below 2^−32 (32 half-lives) count 0.
-const popScale = 1 << 32
+// popShift returns the fixed point of popularity.sums for n lines and
+// events with anchor weights ew: 2^32 for a line's full weight (weights
+// below 2^−32, 32 half-lives, count 0), fewer bits when n lines and
+// events of the greatest weight could otherwise pass 2^62.
+func popShift(n int, ew [affinity.Wishlist + 1]float32) int {
+	top := 1.0
+	for _, w := range ew {
+		top = max(top, float64(w))
+	}
+	_, e := math.Frexp(float64(n+1) * top) // n·top < 2^e
+	return max(min(32, 62-e), -1074)
+}
 
 // popRef returns the reference time of the popularity as of asOf: the end
 // of its block of popRefDays days since 1970, so that the refreshes of a
@@ -58,7 +69,7 @@ const popRefDays = 32
 // 2^(−age/halfLife), halfLife in seconds, and events the same times their
 // anchor weight ew. Time linear in the lines and events of h.
 func newPopularity(ctx context.Context, h *affinity.History, np int, asOf int64, phl float64, ew [affinity.Wishlist + 1]float32) (*popularity, error) {
-	t := &popularity{sums: make([]int64, np), ref: popRef(asOf), asOf: asOf, phl: phl, ew: ew}
+	t := &popularity{sums: make([]int64, np), shift: popShift(h.NumLines()+h.NumEvents(), ew), ref: popRef(asOf), asOf: asOf, phl: phl, ew: ew}
 	for o := range h.NumOrders() {
 		if o%8192 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -92,14 +103,14 @@ func newPopularity(ctx context.Context, h *affinity.History, np int, asOf int64,
 // newPopularity.
 func renewPopularity(ctx context.Context, prev *popularity, prevH, h *affinity.History, np int, asOf int64, phl float64, ew [affinity.Wishlist + 1]float32) (*popularity, error) {
 	if prev == nil || prevH == nil || !prev.complete || prev.ref != popRef(asOf) || prev.phl != phl || prev.ew != ew ||
-		asOf < prev.asOf || len(prev.sums) > np {
+		asOf < prev.asOf || len(prev.sums) > np || prev.shift != popShift(h.NumLines()+h.NumEvents(), ew) {
 		return newPopularity(ctx, h, np, asOf, phl, ew)
 	}
 	ch, ok := h.ChangedSince(prevH)
 	if !ok {
 		return newPopularity(ctx, h, np, asOf, phl, ew)
 	}
-	t := &popularity{sums: make([]int64, np), ref: prev.ref, asOf: asOf, phl: phl, ew: ew, renewed: true}
+	t := &popularity{sums: make([]int64, np), shift: prev.shift, ref: prev.ref, asOf: asOf, phl: phl, ew: ew, renewed: true}
 	copy(t.sums, prev.sums)
 	// the unchanged customers' lines are all at or before prev.asOf
 	old := *prev
@@ -153,7 +164,7 @@ func (t *popularity) addOrder(h *affinity.History, o affinity.OrderID, sign int6
 	if ot > t.asOf {
 		return
 	}
-	d := sign * fixedWeight(float64(decay(t.ref-ot, t.phl)))
+	d := sign * t.fixed(float64(decay(t.ref-ot, t.phl)))
 	lo, hi := h.OrderLines(o)
 	for i := lo; i < hi; i++ {
 		if h.LineQuantity(i) > 0 {
@@ -166,19 +177,19 @@ func (t *popularity) addOrder(h *affinity.History, o affinity.OrderID, sign int6
 // t.asOf.
 func (t *popularity) addEvent(h *affinity.History, i int, sign int64) {
 	if ev := h.Event(i); ev.Unix <= t.asOf && ev.Kind.Valid() && t.ew[ev.Kind] > 0 {
-		t.sums[ev.Product] += sign * fixedWeight(float64(t.ew[ev.Kind])*float64(decay(t.ref-ev.Unix, t.phl)))
+		t.sums[ev.Product] += sign * t.fixed(float64(t.ew[ev.Kind])*float64(decay(t.ref-ev.Unix, t.phl)))
 	}
 }
 
-// fixedWeight returns w in popScale's fixed point.
-func fixedWeight(w float64) int64 { return int64(math.Round(w * popScale)) }
+// fixed returns w in t's fixed point.
+func (t *popularity) fixed(w float64) int64 { return int64(math.Round(math.Ldexp(w, t.shift))) }
 
 // finish derives the popularity of every product from t.sums, each scaled
 // from the reference time back to asOf, its normalised values and order.
 func (t *popularity) finish(np int) {
-	scale := math.Exp2(float64(t.ref-t.asOf)/t.phl) / popScale
+	scale := math.Ldexp(math.Exp2(float64(t.ref-t.asOf)/t.phl), -t.shift)
 	if t.phl <= 0 || math.IsInf(scale, 0) || math.IsNaN(scale) {
-		scale = 1.0 / popScale
+		scale = math.Ldexp(1, -t.shift)
 	}
 	t.pop = make([]float32, np)
 	for p, v := range t.sums {
