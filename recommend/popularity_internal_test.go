@@ -39,24 +39,7 @@ func TestPopularityMatchesNaive(t *testing.T) {
 		asOf := h.Latest().Unix() - int64(r.IntN(3))*int64(r.IntN(90))*24*3600
 		got, err := newPopularity(ctx, h, np, asOf, phl, ew)
 		require.NoError(t, err)
-		want := make([]float64, np)
-		for o := range h.NumOrders() {
-			ot := h.OrderUnix(affinity.OrderID(o))
-			if ot > asOf {
-				continue
-			}
-			lo, hi := h.OrderLines(affinity.OrderID(o))
-			for i := lo; i < hi; i++ {
-				if h.LineQuantity(i) > 0 {
-					want[h.LineProduct(i)] += math.Exp2(-float64(asOf-ot) / phl)
-				}
-			}
-		}
-		for i := range h.NumEvents() {
-			if ev := h.Event(i); ev.Unix <= asOf && ev.Kind.Valid() && ew[ev.Kind] > 0 {
-				want[ev.Product] += float64(ew[ev.Kind]) * math.Exp2(-float64(asOf-ev.Unix)/phl)
-			}
-		}
+		want := naivePopularity(h, np, asOf, phl, ew)
 		top := 0.0
 		for _, v := range want {
 			top = max(top, v)

@@ -1272,25 +1272,10 @@ func column(bb *bsi.Builder, ids []uint32, keep func(c uint32) bool, val func(c 
 // and orders.
 func (b *builder) segments(x *Index, known []uint32, r, f, m []uint8) {
 	rules := b.opts.RFMRules
-	lapse, churn := int32(b.opts.LapseAfter/Day), int32(b.opts.ChurnAfter/Day)
-	// the rule of each scored R, F, M triple (len(rules): none)
-	var rule [6][6][6]uint16
-	for sr := 1; sr <= 5; sr++ {
-		for sf := 1; sf <= 5; sf++ {
-			for sm := 1; sm <= 5; sm++ {
-				rule[sr][sf][sm] = uint16(len(rules))
-				for i, ru := range rules {
-					if ru.R.contains(sr) && ru.F.contains(sf) && ru.M.contains(sm) {
-						rule[sr][sf][sm] = uint16(i)
-						break
-					}
-				}
-			}
-		}
-	}
-	// each known customer's rule and stage (len(stages): none), counted,
-	// then the ids of each in one exactly sized pass
-	const none = uint8(len(stages))
+	k := newClassifier(b.opts)
+	// each known customer's rule (len(rules): none) and stage
+	// (len(stages): none), counted, then the ids of each in one exactly
+	// sized pass
 	seg := make([]uint16, len(known))
 	st := make([]uint8, len(known))
 	segN := make([]int, len(rules)+1)
@@ -1298,14 +1283,7 @@ func (b *builder) segments(x *Index, known []uint32, r, f, m []uint8) {
 	for i, c := range known {
 		x.revenue += affinity.Money(b.monetary[c])
 		x.orders += int64(b.freq[c])
-		seg[i] = uint16(len(rules))
-		if b.freq[c] > 0 && r[c] > 0 && f[c] > 0 && m[c] > 0 {
-			seg[i] = rule[r[c]][f[c]][m[c]]
-		}
-		st[i] = none
-		if rec := b.recency[c]; rec >= 0 {
-			st[i] = uint8(lifecycleStage(rec, b.freq[c], lapse, churn, int32(b.opts.LoyalOrders)))
-		}
+		seg[i], st[i] = k.classify([3]uint8{r[c], f[c], m[c]}, b.recency[c], b.freq[c])
 		segN[seg[i]]++
 		stN[st[i]]++
 	}

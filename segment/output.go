@@ -56,8 +56,7 @@ func (x *Index) Stats(name string, set *roaring.Bitmap) Stats {
 // customers and set holds none above, as the sets of its queries do;
 // their intersection otherwise.
 func (x *Index) within(set *roaring.Bitmap) *roaring.Bitmap {
-	n := uint64(len(x.keys))
-	if set.IsEmpty() || (uint64(set.Maximum()) < n && x.universe.GetCardinality() == n) {
+	if set.IsEmpty() || (uint64(set.Maximum()) < uint64(len(x.keys)) && x.allIDs(x.universe)) {
 		return set
 	}
 	return roaring.And(set, x.universe)

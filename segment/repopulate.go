@@ -30,7 +30,8 @@ type scoreChange struct {
 }
 
 // classifier gives a customer's RFM segment and lifecycle stage from the
-// scores, recency and frequency, as segments does.
+// scores, recency and frequency: for segments, and for the old and the
+// new side of patchPopulation.
 type classifier struct {
 	rule                [6][6][6]uint16 // len(rules): none
 	lapse, churn, loyal int32
