@@ -81,7 +81,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	}
 	fmt.Fprintf(w, "%s\n%s\n", snap.Report(), h.Summary())
 	fmt.Fprintf(w, "%s: %d customers known as of %s (look-back %d months)\n\n",
-		name, x.Len(), snap.AsOf().Format(time.DateTime), *lookback)
+		name, x.Len(), x.AsOf().Format(time.DateTime), *lookback)
 
 	fmt.Fprintln(w, "RFM segments")
 	if err := segment.WriteTable(w, x.RFMTable()); err != nil {

@@ -21,7 +21,7 @@ func TestDemo(t *testing.T) {
 	s := out.String()
 	for _, want := range []string{
 		"format     synthetic", "customers          5000",
-		"demo storefront: 5000 customers known as of 2025-12-30 22:29:00",
+		"demo storefront: 5000 customers known as of 2025-12-30 23:59:59",
 		"RFM segments",
 		"segment              customers  share    revenue  revenue share    AOV",
 		"Champions", "Hibernating", "Lifecycle", "loyal",
