@@ -45,13 +45,16 @@ func TestSortedKeys(t *testing.T) {
 		}
 		set.Add(uint32(n + 5)) // not a customer of the index
 		want := append([]string{}, slices.Sorted(x.Keys(set))...)
-		got := x.SortedKeys(set)
-		require.Equal(t, want, got, "density %v", density)
-		require.True(t, slices.IsSorted(got))
-		ids := x.SortedIDs(set)
-		require.Len(t, ids, len(want))
-		for i, c := range ids {
-			require.Equal(t, want[i], x.CustomerKey(c), "density %v, position %d", density, i)
+		for path := -1; path <= 2; path++ { // the chosen way, then each forced
+			restore := segment.SortedPath(path)
+			got := x.SortedKeys(set)
+			ids := x.SortedIDs(set)
+			restore()
+			require.Equal(t, want, got, "density %v, path %d", density, path)
+			require.Len(t, ids, len(want))
+			for i, c := range ids {
+				require.Equal(t, want[i], x.CustomerKey(c), "density %v, path %d, position %d", density, path, i)
+			}
 		}
 	}
 	// Spend is the Monetary of Features, for every customer
