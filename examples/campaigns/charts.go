@@ -44,6 +44,7 @@ func charts(ctx context.Context, dir string, snap *shop.Snapshot, res []campaign
 	var files []string
 	save := func(name string, p *plot.Plot, w, h vg.Length) error {
 		files = append(files, name)
+		margins(p)
 		return p.Save(w, h, filepath.Join(dir, name))
 	}
 	p, err := rfmChart(snap)
@@ -70,6 +71,14 @@ func charts(ctx context.Context, dir string, snap *shop.Snapshot, res []campaign
 		return nil, err
 	}
 	return files, nil
+}
+
+// margins keeps the title off the top edge and the legend off the title
+// and the right edge.
+func margins(p *plot.Plot) {
+	p.Title.Padding = vg.Points(8)
+	p.Legend.XOffs = -vg.Points(8)
+	p.Legend.YOffs = -vg.Points(6)
 }
 
 // bars returns two bar series side by side on nominal positions.
@@ -121,8 +130,9 @@ func rfmChart(snap *shop.Snapshot) (*plot.Plot, error) {
 		return nil, err
 	}
 	p.NominalY(names...)
+	p.Y.Min, p.Y.Max = -0.5, float64(len(names))-0.5
 	p.X.Min = 0
-	p.X.Max = 1.35 * max(slices.Max(cust), slices.Max(rev)) // room for the legend
+	p.X.Max = 1.5 * max(slices.Max(cust), slices.Max(rev)) // room for the legend
 	p.X.Tick.Marker = niceTicks{}
 	p.Legend.Left = false
 	return p, nil
@@ -351,6 +361,7 @@ func campaignChart(res []campaign.Result) (*plot.Plot, error) {
 		return nil, err
 	}
 	p.NominalX(names...)
+	p.X.Min, p.X.Max = -0.5, float64(len(names))-0.5 // half a slot beside the outer pairs
 	p.Y.Min = 0
 	p.Y.Max = 1.25 * max(slices.Max(t), slices.Max(c)) // room for the legend
 	p.Y.Tick.Marker = niceTicks{}
