@@ -107,8 +107,10 @@ func GroupFavouritesFor(name, query string) Campaign {
 // the top 20 % by past spend whose P(alive) at the plan's time is below
 // 0.5 ([clv.WinBack]), with the BG/NBD model fitted (weeks, maximum
 // likelihood; with clv's mild penalty 1 only if the exact fit does not
-// converge) on the whole history up to the plan's time. They get up to
-// four favourites and the offer "15% off". Priority 40.
+// converge) on the whole history up to the plan's time — MBG/NBD when the
+// shop's [shop.Options.ValueModel] is "mbgnbd", which also lets one-time
+// buyers qualify (BG/NBD keeps them alive with probability 1). They get up
+// to four favourites and the offer "15% off". Priority 40.
 func WinBack() Campaign {
 	return Campaign{Name: "win-back", Content: Favourites, Offer: "15% off", Priority: 40, Select: winBack}
 }
@@ -122,9 +124,13 @@ func winBack(ctx context.Context, snap *shop.Snapshot, asOf time.Time) (*roaring
 	if len(sum.Rows) == 0 {
 		return roaring.New(), nil
 	}
-	bg, err := clv.FitBGNBD(ctx, sum.Rows, clv.FitOptions{})
+	fit := clv.FitBGNBD
+	if snap.ValueModel() == "mbgnbd" {
+		fit = clv.FitMBGNBD
+	}
+	bg, err := fit(ctx, sum.Rows, clv.FitOptions{})
 	if errors.Is(err, clv.ErrNotConverged) {
-		bg, err = clv.FitBGNBD(ctx, sum.Rows, clv.FitOptions{Penalty: 1})
+		bg, err = fit(ctx, sum.Rows, clv.FitOptions{Penalty: 1})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("win-back: %w", err)

@@ -99,3 +99,57 @@ func TestCDNOWPublishedFit(t *testing.T) {
 	assert.Equal(t, 1882.0, totalAct)
 	assert.InEpsilon(t, totalAct, totalPred, 0.15)
 }
+
+// TestCDNOWPublishedMBGFit fits MBG/NBD to the same calibration rows and
+// compares with BTYDplus's estimates (r 0.525, α 6.183, a 0.891, b 1.614,
+// printed to three decimals), then sets both models' holdout predictions
+// side by side.
+func TestCDNOWPublishedMBGFit(t *testing.T) {
+	h := loadCDNOWSample(t)
+	ctx := context.Background()
+	s, err := clv.Summarize(ctx, h, calibrationEnd, clv.SummaryOptions{HoldoutEnd: holdoutEnd, Unit: clv.Week})
+	require.NoError(t, err)
+	m, err := clv.FitMBGNBD(ctx, s.Rows, clv.FitOptions{})
+	require.NoError(t, err)
+	assert.InDelta(t, 0.525, m.R, 0.0005)
+	assert.InDelta(t, 6.183, m.Alpha, 0.0005)
+	assert.InDelta(t, 0.891, m.A, 0.0005)
+	assert.InDelta(t, 1.614, m.B, 0.0005)
+	bg, err := clv.FitBGNBD(ctx, s.Rows, clv.FitOptions{})
+	require.NoError(t, err)
+	t.Logf("log-likelihood: MBG/NBD %.2f, BG/NBD %.2f", m.Fit.LogLikelihood, bg.Fit.LogLikelihood)
+
+	const groups = 8
+	mt, err := m.Holdout(ctx, s, groups)
+	require.NoError(t, err)
+	bt, err := bg.Holdout(ctx, s, groups)
+	require.NoError(t, err)
+	var act, mp, bp float64
+	for k := range groups {
+		n := float64(mt[k].Customers)
+		t.Logf("x=%d n=%4.0f actual %.3f MBG/NBD %.3f BG/NBD %.3f", k, n, mt[k].Actual/n, mt[k].Predicted/n, bt[k].Predicted/n)
+		act += mt[k].Actual
+		mp += mt[k].Predicted
+		bp += bt[k].Predicted
+	}
+	t.Logf("holdout purchases: actual %.0f, MBG/NBD %.1f, BG/NBD %.1f", act, mp, bp)
+	assert.InEpsilon(t, act, mp, 0.20)
+
+	// the one-time buyers: sure to be alive in BG/NBD, not in MBG/NBD, and
+	// the less likely the longer ago their purchase
+	var early, late clv.RFT
+	for _, c := range s.Rows {
+		if c.Frequency == 0 {
+			if early.T == 0 || c.T < early.T {
+				early = c
+			}
+			if c.T > late.T {
+				late = c
+			}
+		}
+	}
+	assert.Equal(t, 1.0, bg.PAlive(late))
+	assert.Less(t, m.PAlive(late), m.PAlive(early))
+	assert.Less(t, m.PAlive(early), 1.0)
+	t.Logf("P(alive) of a one-time buyer, MBG/NBD: %.3f at T = %.1f weeks, %.3f at T = %.1f weeks", m.PAlive(early), early.T, m.PAlive(late), late.T)
+}

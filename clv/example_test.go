@@ -102,6 +102,27 @@ func ExampleBGNBD_ExpectedPurchases() {
 	// x=15 tx=38    next 39 weeks 10.07, P(alive) 0.94
 }
 
+// MBG/NBD on the same customers, with BTYDplus's CDNOW estimates: a
+// customer without repeat purchases may have dropped out at the first
+// purchase, so P(alive) is below 1 for x = 0 as well.
+func ExampleFitMBGNBD() {
+	m := clv.BGNBD{R: 0.525, Alpha: 6.183, A: 0.891, B: 1.614, Modified: true}
+	for _, c := range []clv.RFT{
+		{Frequency: 0, Recency: 0, T: 10},
+		{Frequency: 0, Recency: 0, T: 38.86},
+		{Frequency: 2, Recency: 30.43, T: 38.86},
+		{Frequency: 2, Recency: 5, T: 38.86},
+	} {
+		fmt.Printf("x=%-2v tx=%-5v T=%-5v next 39 weeks %.2f, P(alive) %.2f\n",
+			c.Frequency, c.Recency, c.T, m.ExpectedPurchases(c, 39), m.PAlive(c))
+	}
+	// Output:
+	// x=0  tx=0     T=10    next 39 weeks 0.48, P(alive) 0.52
+	// x=0  tx=0     T=38.86 next 39 weeks 0.15, P(alive) 0.39
+	// x=2  tx=30.43 T=38.86 next 39 weeks 1.26, P(alive) 0.71
+	// x=2  tx=5     T=38.86 next 39 weeks 0.19, P(alive) 0.11
+}
+
 func ExampleCLV() {
 	bg := clv.BGNBD{R: 0.2426, Alpha: 4.4136, A: 0.7929, B: 2.4259}
 	gg := clv.GammaGamma{P: 6.25, Q: 3.74, Gamma: 15.44}

@@ -8,7 +8,14 @@ var Digamma = digamma
 // BGNBDLikelihood returns the BG/NBD log-likelihood of data at (r, α, a, b)
 // and its gradient with respect to them, as the fit computes them.
 func BGNBDLikelihood(data []RFT, theta []float64, workers int) (float64, []float64) {
-	o, _ := newBGObjective(context.Background(), data, workers)
+	o, _ := newBGObjective(context.Background(), data, workers, false)
+	o.sums(theta)
+	return o.sum[0], o.sum[1:]
+}
+
+// MBGNBDLikelihood is BGNBDLikelihood for the MBG/NBD model.
+func MBGNBDLikelihood(data []RFT, theta []float64, workers int) (float64, []float64) {
+	o, _ := newBGObjective(context.Background(), data, workers, true)
 	o.sums(theta)
 	return o.sum[0], o.sum[1:]
 }

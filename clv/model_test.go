@@ -96,7 +96,7 @@ func checkGradient(t *testing.T, ll func([]float64) float64, theta, grad []float
 	}
 }
 
-func TestBGNBDGradientMatchesFiniteDifferences(t *testing.T) {
+func TestBGNBDGradientsMatchFiniteDifferences(t *testing.T) {
 	rng := rand.New(rand.NewPCG(6, 7))
 	rows := simulate(2000, cdnowLike, 8)
 	// heavy buyers stress the log-sum-exp and the digamma differences
@@ -105,17 +105,21 @@ func TestBGNBDGradientMatchesFiniteDifferences(t *testing.T) {
 		clv.RFT{Frequency: 20000, Recency: 38.9, T: 39},
 		clv.RFT{Frequency: 300, Recency: 1, T: 39},
 	)
-	ll := func(theta []float64) float64 { v, _ := clv.BGNBDLikelihood(rows, theta, 1); return v }
-	for range 15 {
-		m := randomModel(rng)
-		theta := []float64{m.R, m.Alpha, m.A, m.B}
-		v, grad := clv.BGNBDLikelihood(rows, theta, 1)
-		require.False(t, math.IsNaN(v) || math.IsInf(v, 0), "ll %v at %v", v, theta)
-		checkGradient(t, ll, theta, grad)
-		// independent of the number of workers, bit for bit
-		v3, grad3 := clv.BGNBDLikelihood(rows, theta, 3)
-		assert.Equal(t, v, v3)
-		assert.Equal(t, grad, grad3)
+	// BG/NBD, then MBG/NBD (whose rows without repeat purchases take the
+	// dropout branch as well)
+	for _, lik := range []func([]clv.RFT, []float64, int) (float64, []float64){clv.BGNBDLikelihood, clv.MBGNBDLikelihood} {
+		ll := func(theta []float64) float64 { v, _ := lik(rows, theta, 1); return v }
+		for range 15 {
+			m := randomModel(rng)
+			theta := []float64{m.R, m.Alpha, m.A, m.B}
+			v, grad := lik(rows, theta, 1)
+			require.False(t, math.IsNaN(v) || math.IsInf(v, 0), "ll %v at %v", v, theta)
+			checkGradient(t, ll, theta, grad)
+			// independent of the number of workers, bit for bit
+			v3, grad3 := lik(rows, theta, 3)
+			assert.Equal(t, v, v3)
+			assert.Equal(t, grad, grad3)
+		}
 	}
 }
 

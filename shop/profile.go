@@ -153,11 +153,13 @@ func (s *Snapshot) topCategories(c affinity.CustomerID, n int) []CategoryShare {
 	return out[:min(n, len(out))]
 }
 
-// Values are the value models of a snapshot: BG/NBD and Gamma-Gamma fitted
-// on every customer's purchases up to the snapshot time, in weeks.
+// Values are the value models of a snapshot: BG/NBD (or MBG/NBD, see
+// [Options.ValueModel]) and Gamma-Gamma fitted on every customer's
+// purchases up to the snapshot time, in weeks.
 type Values struct {
-	// BGNBD and GammaGamma are the fitted models; GammaGamma is nil when
-	// it could not be fitted (too few repeat customers).
+	// BGNBD and GammaGamma are the fitted models; BGNBD has Modified set
+	// for MBG/NBD, and GammaGamma is nil when it could not be fitted (too
+	// few repeat customers).
 	BGNBD      *clv.BGNBD
 	GammaGamma *clv.GammaGamma
 	// Penalized reports that the exact maximum likelihood fit did not
@@ -234,10 +236,14 @@ func (s *Snapshot) fitValues(ctx context.Context) (*Values, error) {
 		v.row[c] = int32(i)
 	}
 	fit := clv.FitOptions{Workers: s.workers}
-	v.BGNBD, err = clv.FitBGNBD(ctx, sum.Rows, fit)
+	fitBG := clv.FitBGNBD
+	if s.mbg {
+		fitBG = clv.FitMBGNBD
+	}
+	v.BGNBD, err = fitBG(ctx, sum.Rows, fit)
 	if errors.Is(err, clv.ErrNotConverged) {
 		fit.Penalty, v.Penalized = 1, true
-		v.BGNBD, err = clv.FitBGNBD(ctx, sum.Rows, fit)
+		v.BGNBD, err = fitBG(ctx, sum.Rows, fit)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errNoModel, err)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/shop"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -54,4 +56,43 @@ func TestProfile(t *testing.T) {
 	v, err := snap.Value(ctx)
 	require.NoError(t, err)
 	assert.NotNil(t, v.BGNBD)
+}
+
+// TestProfileValueModel checks Options.ValueModel: with "mbgnbd" the
+// profiles' P(alive) comes from clv.FitMBGNBD, and a one-time buyer whose
+// purchase lies long back is no longer surely alive, as under BG/NBD.
+func TestProfileValueModel(t *testing.T) {
+	ctx := context.Background()
+	bgSnap := demo(t).Snapshot()
+	s, err := shop.Open(ctx, shop.Demo(), shop.Options{ValueModel: "mbgnbd"})
+	require.NoError(t, err)
+	snap := s.Snapshot()
+	v, err := snap.Value(ctx)
+	require.NoError(t, err)
+	require.True(t, v.BGNBD.Modified)
+	bv, err := bgSnap.Value(ctx)
+	require.NoError(t, err)
+	require.False(t, bv.BGNBD.Modified)
+
+	// the one-time buyer with the oldest purchase
+	h := snap.History()
+	var key string
+	var oldest time.Time
+	for c := range affinity.CustomerID(h.NumCustomers()) {
+		if lo, hi := h.CustomerOrders(c); hi-lo != 1 {
+			continue
+		}
+		if first, ok := h.FirstPurchase(c); ok && (key == "" || first.Before(oldest)) {
+			key, oldest = h.CustomerKey(c), first
+		}
+	}
+	require.NotEmpty(t, key, "the demo has one-time buyers")
+	mp, err := snap.Profile(ctx, key)
+	require.NoError(t, err)
+	bp, err := bgSnap.Profile(ctx, key)
+	require.NoError(t, err)
+	require.NotNil(t, mp.Value)
+	require.NotNil(t, bp.Value)
+	assert.Equal(t, 1.0, bp.Value.PAlive, "BG/NBD: a one-time buyer is alive")
+	assert.Less(t, mp.Value.PAlive, 0.5, "MBG/NBD: a one-time buyer of %s", oldest.Format(time.DateOnly))
 }

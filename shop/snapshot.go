@@ -34,6 +34,7 @@ type Snapshot struct {
 	cats     []int  // per product: its first category, or -1
 	lookback affinity.Lookback
 	workers  int
+	mbg      bool // the value model is MBG/NBD (Options.ValueModel)
 
 	repeats    *recommend.RepeatTally // the repeat share of the data, when measured; the next refresh recounts from it
 	nextBasket bool
@@ -63,7 +64,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	if asOf.IsZero() {
 		asOf = emptyAsOf
 	}
-	s := &Snapshot{h: h, asOf: asOf, segAsOf: asOf, report: rep, workers: set.refreshWorkers}
+	s := &Snapshot{h: h, asOf: asOf, segAsOf: asOf, report: rep, workers: set.refreshWorkers, mbg: set.mbg}
 	if o.AsOf.IsZero() {
 		s.segAsOf = endOfDay(asOf)
 	}
@@ -300,6 +301,16 @@ func (s *Snapshot) RepeatShare() (share float64, nextBasket bool) {
 		share = s.repeats.Share()
 	}
 	return share, s.nextBasket
+}
+
+// ValueModel returns the purchase model of the snapshot's value models
+// and of tactics that judge P(alive): "bgnbd" or "mbgnbd" (see
+// [Options.ValueModel]).
+func (s *Snapshot) ValueModel() string {
+	if s.mbg {
+		return "mbgnbd"
+	}
+	return "bgnbd"
 }
 
 // History returns the purchase history of the snapshot.

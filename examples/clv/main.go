@@ -1,10 +1,14 @@
-// Command clv fits the BG/NBD purchase model and the Gamma-Gamma spend
+// Command clv fits the BG/NBD (or MBG/NBD) purchase model and the Gamma-Gamma spend
 // model to a purchase history, compares the parameters with the published
 // CDNOW fit, checks the predictions against a holdout period, and prints
 // per-customer predictions, CLV segments and historical metrics.
 //
 //	go run ./examples/clv                                  # the demo storefront
 //	go run ./examples/clv -data ../shared/data/cdnow/CDNOW_sample.txt -format cdnow -calibration-end 1997-09-30 -unit week
+//	go run ./examples/clv -data ../shared/data/cdnow/CDNOW_sample.txt -format cdnow -calibration-end 1997-09-30 -unit week -model mbgnbd
+//
+// -model mbgnbd fits MBG/NBD instead of BG/NBD (compared with BTYDplus's
+// CDNOW estimates): a one-time buyer may then have dropped out.
 //
 // Transactions at or before the calibration end (a date means its
 // midnight, UTC, which for date-only files such as CDNOW includes that
@@ -48,6 +52,14 @@ var published = map[string]float64{
 	"p": 6.25, "q": 3.74, "gamma": 15.44,
 }
 
+// publishedMBG holds BTYDplus's MBG/NBD estimates on the same data (three
+// decimals) and the Gamma-Gamma ones, which do not depend on the purchase
+// model.
+var publishedMBG = map[string]float64{
+	"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614,
+	"p": 6.25, "q": 3.74, "gamma": 15.44,
+}
+
 type config struct {
 	data, format            string
 	calEnd, holdEnd         time.Time
@@ -57,6 +69,7 @@ type config struct {
 	discount, margin        float64
 	workers                 int
 	penalty                 float64
+	mbg                     bool // -model mbgnbd
 	publishedCalibrationEnd bool
 }
 
@@ -74,6 +87,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	discount := fs.Float64("discount", 0.01, "monthly discount rate of the CLV")
 	margin := fs.Float64("margin", 1, "profit margin applied to spend (1 = revenue)")
 	workers := fs.Int("workers", 2, "goroutines for fitting and scoring")
+	model := fs.String("model", "bgnbd", "purchase model: bgnbd (BG/NBD) or mbgnbd (MBG/NBD, where a one-time buyer may have dropped out)")
 	penalty := fs.Float64("penalty", 0, "penalty on the models' shape parameters (0: exact maximum likelihood; on failure the fit is retried with 1)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -83,6 +97,13 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	var err error
 	if cfg.unit, err = clv.ParseUnit(*unit); err != nil {
 		return err
+	}
+	switch *model {
+	case "bgnbd":
+	case "mbgnbd":
+		cfg.mbg = true
+	default:
+		return fmt.Errorf("-model %q: want bgnbd or mbgnbd", *model)
 	}
 	if *months < 1 || *customers < 0 || *horizon < 0 || *workers < 1 || *penalty < 0 {
 		return errors.New("-months and -workers must be ≥ 1, -customers, -horizon and -penalty ≥ 0")
@@ -129,7 +150,11 @@ func report(ctx context.Context, w io.Writer, h *affinity.History, cfg config) e
 
 	fit := clv.FitOptions{Workers: cfg.workers, Penalty: cfg.penalty}
 	start := time.Now()
-	bg, fit, err := fitOrPenalise(w, fit, func(o clv.FitOptions) (*clv.BGNBD, error) { return clv.FitBGNBD(ctx, s.Rows, o) })
+	fitBG, pub, name := clv.FitBGNBD, published, "BG/NBD"
+	if cfg.mbg {
+		fitBG, pub, name = clv.FitMBGNBD, publishedMBG, "MBG/NBD"
+	}
+	bg, fit, err := fitOrPenalise(w, fit, func(o clv.FitOptions) (*clv.BGNBD, error) { return fitBG(ctx, s.Rows, o) })
 	if err != nil {
 		return err
 	}
@@ -146,8 +171,12 @@ func report(ctx context.Context, w io.Writer, h *affinity.History, cfg config) e
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	param := func(name string, v float64, digits int) {
-		if paper {
-			fmt.Fprintf(tw, "%s\t%.*f\tpublished %.*f\n", name, digits, v, digits, published[name])
+		if want, ok := pub[name]; paper && ok {
+			pd := digits
+			if cfg.mbg {
+				pd = min(digits, 3) // BTYDplus prints three decimals
+			}
+			fmt.Fprintf(tw, "%s\t%.*f\tpublished %.*f\n", name, digits, v, pd, want)
 		} else {
 			fmt.Fprintf(tw, "%s\t%.*f\n", name, digits, v)
 		}
@@ -161,8 +190,8 @@ func report(ctx context.Context, w io.Writer, h *affinity.History, cfg config) e
 	param("q", gg.Q, 2)
 	param("gamma", gg.Gamma, 2)
 	tw.Flush()
-	fmt.Fprintf(w, "BG/NBD on %d customers: %d iterations, %v; Gamma-Gamma on %d repeat customers: %d iterations, %v\n\n",
-		bg.Fit.N, bg.Fit.Iterations, bgTime.Round(time.Microsecond), gg.Fit.N, gg.Fit.Iterations, ggTime.Round(time.Microsecond))
+	fmt.Fprintf(w, "%s on %d customers: %d iterations, %v; Gamma-Gamma on %d repeat customers: %d iterations, %v\n\n",
+		name, bg.Fit.N, bg.Fit.Iterations, bgTime.Round(time.Microsecond), gg.Fit.N, gg.Fit.Iterations, ggTime.Round(time.Microsecond))
 
 	if s.Holdout != nil && s.HoldoutLength > 0 {
 		if err := holdout(ctx, w, bg, s); err != nil {

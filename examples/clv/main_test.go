@@ -50,6 +50,31 @@ func TestRunCDNOWReproducesPublishedFit(t *testing.T) {
 	assert.Contains(t, s, "top CLV decile")
 }
 
+// TestRunCDNOWMBG runs -model mbgnbd on the CDNOW sample: BTYDplus's
+// estimates, and a one-time buyer with P(alive) below 1.
+func TestRunCDNOWMBG(t *testing.T) {
+	path := cdnowSample(t)
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), &out, []string{
+		"-data", path, "-format", "cdnow", "-calibration-end", "1997-09-30", "-unit", "week", "-customers", "4", "-model", "mbgnbd",
+	}))
+	s := out.String()
+	line := regexp.MustCompile(`(?m)^(r|alpha|a|b|loglik|p|q|gamma)\s+(\S+)\s+published (\S+)$`)
+	rows := line.FindAllStringSubmatch(s, -1)
+	require.Len(t, rows, 7, s) // no published log-likelihood
+	for _, r := range rows {
+		got, err := strconv.ParseFloat(r[2], 64)
+		require.NoError(t, err)
+		want, err := strconv.ParseFloat(r[3], 64)
+		require.NoError(t, err)
+		assert.Equal(t, publishedMBG[r[1]], want)
+		assert.InDelta(t, want, got, 0.0005+1e-9, r[1])
+	}
+	assert.Contains(t, s, "MBG/NBD on 2357 customers")
+	// customer 00050 bought once, 38.86 weeks before the calibration end
+	assert.Regexp(t, `00050\s+0\s+0\.00\s+38\.86\s+0\.00\s+0\.154\s+0\.390`, s)
+}
+
 func TestRunDemo(t *testing.T) {
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), &out, []string{"-customers", "3", "-unit", "day"}))
@@ -72,6 +97,7 @@ func TestRunErrors(t *testing.T) {
 	assert.Error(t, run(ctx, &out, []string{"-unit", "fortnight"}))
 	assert.Error(t, run(ctx, &out, []string{"-calibration-end", "30/09/1997"}))
 	assert.Error(t, run(ctx, &out, []string{"-months", "0"}))
+	assert.Error(t, run(ctx, &out, []string{"-model", "pareto"}))
 	assert.Error(t, run(ctx, &out, []string{"-data", "no/such/file.txt"}))
 	assert.Error(t, run(ctx, &out, []string{"-data", "main.go", "-format", "nope"}))
 }
