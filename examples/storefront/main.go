@@ -99,7 +99,9 @@ func run(c config, log *slog.Logger) error {
 	}
 	defer closeDB()
 	t0 := time.Now()
-	s, err := shop.Open(ctx, src, shop.Options{Progress: shop.TerminalProgress(os.Stderr)})
+	// MBG/NBD: the customer panel's P(alive) of a one-time buyer falls with
+	// the time since the purchase, instead of BG/NBD's constant 100 %.
+	s, err := shop.Open(ctx, src, shop.Options{ValueModel: "mbgnbd", Progress: shop.TerminalProgress(os.Stderr)})
 	if err != nil {
 		return err
 	}
