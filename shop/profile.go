@@ -49,8 +49,9 @@ type CategoryShare struct {
 	Share    float64 `json:"share"`
 }
 
-// Value is one customer's predicted value: BG/NBD and Gamma-Gamma
-// (package clv) fitted on the whole shop as of the snapshot time.
+// Value is one customer's predicted value: BG/NBD (or MBG/NBD, see
+// [Options.ValueModel]) and Gamma-Gamma (package clv) fitted on the whole
+// shop as of the snapshot time.
 type Value struct {
 	// PAlive is the probability that the customer is still active.
 	PAlive float64 `json:"p_alive"`
