@@ -11,6 +11,7 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/shopaffinity/affinity/clv"
+	"github.com/shopaffinity/affinity/internal/testdata"
 )
 
 // simulateMBG draws n customers of the MBG/NBD model from tr: as
@@ -151,7 +152,7 @@ func TestMBGNBDScoresMatchIntegrals(t *testing.T) {
 }
 
 func TestFitMBGNBDRecoversSimulatedParameters(t *testing.T) {
-	rows := simulateMBG(100_000, cdnowLike, 29)
+	rows := simulateMBG(testdata.Scale(100_000, 40_000), cdnowLike, 29)
 	m, err := clv.FitMBGNBD(context.Background(), rows, clv.FitOptions{Workers: 2})
 	require.NoError(t, err)
 	assert.True(t, m.Modified)
