@@ -98,8 +98,8 @@ func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 // the change plus linear copies where it can: the History is written with
 // the untouched customers copied from the current one and only the
 // changed customers' orders sorted and indexed; the co-purchase counts
-// ([similarity.Recount]) copy the unchanged customers' baskets and recount
-// only the rows of the products in changed orders; the engine
+// ([similarity.Recount]) read only the changed customers' baskets and
+// recount only the rows of the products in changed orders; the engine
 // ([recommend.Renew]) updates the buyer-category profiles of the changed
 // customers' products and the popularity by their lines, and the repeat
 // share of next-basket mode

@@ -162,17 +162,48 @@ type Counts struct {
 	scope   Scope
 	window  int64 // seconds
 	np, n   int
+	items   int // product occurrences in the transactions
 	support []uint32
 	blocks  []rowBlock
 	pairs   int
 	// the transactions, kept for weighted passes (BM25), and their
-	// postings, built on first use when Recount made the counts (a
-	// refresh that never asks for them does not pay for them)
+	// postings. Recount leaves both to be built on first use: the
+	// transactions are collected again from h, under cfg (a refresh that
+	// never asks for them does not pay for them)
 	tx       *txTable
+	h        *affinity.History // what tx is collected from when nil
+	txOnce   sync.Once
 	post     *postings
 	postOnce sync.Once
 	noTx     bool    // made by Partial.Counts: tx is empty
 	cfg      *config // what tx was collected with (Count, Recount); nil: unknown
+}
+
+// transactions returns the transactions of c, collected from c.h on
+// first use when Recount made c without them. Recount checked that they
+// fit (Count of the same History would have failed otherwise), so the
+// collection cannot fail.
+func (c *Counts) transactions() *txTable {
+	c.txOnce.Do(func() {
+		if c.tx != nil {
+			return
+		}
+		tx, err := buildTx(context.Background(), c.h, c.cfg, false)
+		if err != nil {
+			panic("similarity: internal error: transactions of a recount: " + err.Error())
+		}
+		if tx.len() != c.n {
+			panic("similarity: internal error: a recount's transactions do not add up")
+		}
+		c.tx = tx
+	})
+	return c.tx
+}
+
+// knowsTx reports whether c holds, or can collect, every transaction it
+// counted (not so for Partial.Counts and their sums).
+func (c *Counts) knowsTx() bool {
+	return c.h != nil || c.tx != nil && c.tx.len() == c.n
 }
 
 // Count counts the co-occurrences of products in h within opts.Scope,
@@ -202,7 +233,7 @@ func Count(ctx context.Context, h *affinity.History, asOf time.Time, opts CountO
 
 func countTx(ctx context.Context, tx *txTable, np int, cfg *config) (*Counts, error) {
 	post := buildPostings(tx, np)
-	c := &Counts{scope: cfg.scope, window: cfg.window, np: np, n: tx.len(), tx: tx, post: post, cfg: cfg}
+	c := &Counts{scope: cfg.scope, window: cfg.window, np: np, n: tx.len(), items: len(tx.items), tx: tx, post: post, cfg: cfg}
 	c.support = make([]uint32, np)
 	for a := range np {
 		c.support[a] = post.off[a+1] - post.off[a]
@@ -400,13 +431,14 @@ func Sum(ctx context.Context, parts ...*Counts) (*Counts, error) {
 	tx := &txTable{off: []uint32{0}}
 	for _, p := range parts {
 		base := uint32(len(tx.items))
-		if uint64(base)+uint64(len(p.tx.items)) > math.MaxUint32 {
+		if uint64(base)+uint64(len(p.transactions().items)) > math.MaxUint32 {
 			return nil, fmt.Errorf("similarity: more than %d product occurrences", uint32(math.MaxUint32))
 		}
-		tx.items = append(tx.items, p.tx.items...)
-		tx.unix = append(tx.unix, p.tx.unix...)
-		tx.id = append(tx.id, p.tx.id...)
-		for _, o := range p.tx.off[1:] {
+		pt := p.transactions()
+		tx.items = append(tx.items, pt.items...)
+		tx.unix = append(tx.unix, pt.unix...)
+		tx.id = append(tx.id, pt.id...)
+		for _, o := range pt.off[1:] {
 			tx.off = append(tx.off, base+o)
 		}
 	}
@@ -415,6 +447,7 @@ func Sum(ctx context.Context, parts ...*Counts) (*Counts, error) {
 	for _, p := range parts {
 		c.noTx = c.noTx || p.noTx
 		c.n += p.n
+		c.items += p.items
 		for a, s := range p.support {
 			c.support[a] += s
 		}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -25,10 +26,12 @@ import (
 // rebuilt, the other rows are shared with prev. When h was built on
 // prevH ([affinity.History.ChangedSince]) and prev was counted with the
 // same start, basket cap and exclusions, the changed customers are known:
-// the other customers' transactions are copied from prev (a linear copy)
-// and only the changed customers' lines are read. Otherwise it collects
-// h's transactions (linear in the lines of h) and matches them with
-// prev's by customer, order id and time. Counts are sums, so the
+// only their lines are read, in prevH and in h, and nothing is done for
+// the other customers. The result then keeps no transactions: a weighted
+// measure (BM25) or a later Recount that needs them collects them from h
+// on first use. Otherwise it collects h's transactions (linear in the
+// lines of h) and matches them with prev's by customer, order id and
+// time. Counts are sums, so the
 // result is exactly Count's whatever prev's as-of time and options were
 // (a transaction counted differently before is simply changed). For the
 // other scopes, or without prev, it is Count. prev and prevH are not
@@ -42,28 +45,36 @@ func Recount(ctx context.Context, prev *Counts, prevH, h *affinity.History, asOf
 		return nil, err
 	}
 	np := h.Catalog().NumProducts()
-	var tx, plus, minus *txTable
+	var c *Counts
+	var plus, minus *txTable
 	if ch, ok := h.ChangedSince(prevH); ok && prev.sameBaskets(cfg, prevH) && prev.np <= np {
-		// h was built on prevH: copy the unchanged customers' baskets
-		if tx, plus, minus, err = patchTx(ctx, prev, prevH, h, ch, cfg); err != nil {
+		// h was built on prevH: the unchanged customers' baskets are
+		// prev's, only the changed customers' are collected, from both
+		if plus, minus, err = changedTx(ctx, prev, prevH, h, ch, cfg); err != nil {
 			return nil, err
 		}
+		items := prev.items + len(plus.items) - len(minus.items)
+		if items > math.MaxUint32 {
+			return nil, fmt.Errorf("similarity: more than %d product occurrences", uint32(math.MaxUint32))
+		}
+		c = &Counts{scope: Basket, window: cfg.window, np: np, n: prev.n + plus.len() - minus.len(), items: items, h: h, cfg: cfg}
 	} else {
-		if tx, err = buildTx(ctx, h, cfg, false); err != nil {
+		tx, err := buildTx(ctx, h, cfg, false)
+		if err != nil {
 			return nil, err
 		}
-		if prev == nil || prevH == nil || cfg.scope != Basket || prev.scope != Basket || prev.tx == nil || prev.tx.len() != prev.n {
+		if prev == nil || prevH == nil || cfg.scope != Basket || prev.scope != Basket || !prev.knowsTx() {
 			return countTx(ctx, tx, np, cfg)
 		}
 		if prev.np > np {
 			return nil, errors.New("similarity: Recount of counts with more products than the History")
 		}
-		plus, minus = diffTx(prevH, prev.tx, h, tx)
+		plus, minus = diffTx(prevH, prev.transactions(), h, tx)
+		c = &Counts{scope: Basket, window: cfg.window, np: np, n: tx.len(), items: len(tx.items), tx: tx, cfg: cfg}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	c := &Counts{scope: Basket, window: cfg.window, np: np, n: tx.len(), tx: tx, cfg: cfg}
 	addPost, subPost := buildPostings(plus, np), buildPostings(minus, np)
 	// a product's support is the transactions that list it: prev's, plus
 	// the added ones, minus the removed ones
@@ -114,7 +125,7 @@ func Recount(ctx context.Context, prev *Counts, prevH, h *affinity.History, asOf
 // last order. Then a customer whose orders did not change has the same
 // transactions under both.
 func (prev *Counts) sameBaskets(cfg *config, prevH *affinity.History) bool {
-	if prev == nil || prev.cfg == nil || prev.tx == nil || prev.tx.len() != prev.n || cfg.scope != Basket || prev.scope != Basket {
+	if prev == nil || prev.cfg == nil || !prev.knowsTx() || cfg.scope != Basket || prev.scope != Basket {
 		return false
 	}
 	p := prev.cfg
@@ -141,90 +152,51 @@ func sameExcluded(a, b *roaring.Bitmap, np uint64) bool {
 	return below(a).Equals(below(b))
 }
 
-// patchTx returns the basket transactions of h, built on prevH (ch says
-// what changed), from prev's: runs of unchanged customers' transactions
-// are copied with their order ids shifted, the changed customers' (and,
-// when changed, the anonymous orders') are collected anew. plus and minus
-// are the transactions collected anew and those they replace. Time is a
-// copy of prev's transactions plus the changed customers' lines.
-func patchTx(ctx context.Context, prev *Counts, prevH, h *affinity.History, ch affinity.Changes, cfg *config) (tx, plus, minus *txTable, err error) {
-	old := prev.tx
-	b := newTxBuilder(h, cfg, false)
-	t := b.t
-	t.off = slices.Grow(t.off, old.len()+len(ch.Customers)*4)
-	t.items = slices.Grow(t.items, len(old.items)+len(ch.Customers)*16)
-	t.id = slices.Grow(t.id, old.len()+len(ch.Customers)*4)
-	plus, minus = &txTable{off: []uint32{0}}, &txTable{off: []uint32{0}}
-	// at returns the first transaction of old whose order is o or later.
-	at := func(o affinity.OrderID) int {
-		i, _ := slices.BinarySearch(old.id, uint32(o))
-		return i
-	}
-	appendTx := func(dst, src *txTable, i, j int, shift uint32) {
-		lo := src.off[i]
-		base := uint32(len(dst.items))
-		dst.items = append(dst.items, src.items[lo:src.off[j]]...)
-		for x := i; x < j; x++ {
-			dst.off = append(dst.off, src.off[x+1]-lo+base)
-			dst.id = append(dst.id, src.id[x]+shift)
-		}
-	}
-	// copyRun copies the transactions of prevH's orders [olo, ohi), which
-	// are h's orders from nlo on.
-	copyRun := func(olo, ohi, nlo affinity.OrderID) {
-		if ohi > olo {
-			appendTx(t, old, at(olo), at(ohi), uint32(nlo-olo))
-		}
-	}
-	// renew collects h's orders [nlo, nhi) anew, in place of prevH's
-	// [olo, ohi).
-	renew := func(olo, ohi, nlo, nhi affinity.OrderID) error {
-		appendTx(minus, old, at(olo), at(ohi), 0)
-		first := t.len()
-		for o := nlo; o < nhi; o++ {
+// changedTx returns the basket transactions of the customers ch lists
+// (and of the anonymous orders, when they changed) in h (plus) and in
+// prevH (minus), prev's History, collected under prev's configuration
+// there: the same transactions as prev counted, since sameBaskets held.
+// The other customers' transactions are the same in both and are not
+// read: time is proportional to the changed customers' lines.
+func changedTx(ctx context.Context, prev *Counts, prevH, h *affinity.History, ch affinity.Changes, cfg *config) (plus, minus *txTable, err error) {
+	nb, ob := newTxBuilder(h, cfg, false), newTxBuilder(prevH, prev.cfg, false)
+	collect := func(b *txBuilder, lo, hi affinity.OrderID) error {
+		for o := lo; o < hi; o++ {
 			if err := b.basket(o); err != nil {
 				return err
 			}
 		}
-		appendTx(plus, t, first, t.len(), 0)
 		return nil
 	}
 	oldNC := affinity.CustomerID(prevH.NumCustomers())
-	next := affinity.CustomerID(0)           // first customer not written yet
-	flush := func(end affinity.CustomerID) { // the unchanged customers [next, end)
-		if end > next {
-			olo, _ := prevH.CustomerOrders(next)
-			_, ohi := prevH.CustomerOrders(end - 1)
-			nlo, _ := h.CustomerOrders(next)
-			copyRun(olo, ohi, nlo)
-		}
-	}
 	for i, c := range ch.Customers {
 		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
-				return nil, nil, nil, err
+				return nil, nil, err
 			}
 		}
-		flush(min(c, oldNC))
-		var olo, ohi affinity.OrderID
 		if c < oldNC {
-			olo, ohi = prevH.CustomerOrders(c)
+			lo, hi := prevH.CustomerOrders(c)
+			if err := collect(ob, lo, hi); err != nil {
+				return nil, nil, err
+			}
 		}
-		nlo, nhi := h.CustomerOrders(c)
-		if err := renew(olo, ohi, nlo, nhi); err != nil {
-			return nil, nil, nil, err
+		lo, hi := h.CustomerOrders(c)
+		if err := collect(nb, lo, hi); err != nil {
+			return nil, nil, err
 		}
-		next = c + 1
 	}
-	flush(oldNC)
-	olo, ohi := prevH.AnonymousOrders()
-	nlo, nhi := h.AnonymousOrders()
 	if ch.Anonymous {
-		err = renew(olo, ohi, nlo, nhi)
-	} else {
-		copyRun(olo, ohi, nlo)
+		olo, ohi := prevH.AnonymousOrders()
+		if err := collect(ob, olo, ohi); err != nil {
+			return nil, nil, err
+		}
+		nlo, nhi := h.AnonymousOrders()
+		if err := collect(nb, nlo, nhi); err != nil {
+			return nil, nil, err
+		}
 	}
-	return t, plus, minus, err
+	return nb.t, ob.t, nil
 }
 
 // rowDelta adds sign × the co-counts of a in the transactions t (with

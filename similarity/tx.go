@@ -417,7 +417,7 @@ func buildPostings(t *txTable, np int) *postings {
 func (c *Counts) postings() *postings {
 	c.postOnce.Do(func() {
 		if c.post == nil {
-			c.post = buildPostings(c.tx, c.np)
+			c.post = buildPostings(c.transactions(), c.np)
 		}
 	})
 	return c.post

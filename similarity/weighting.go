@@ -223,14 +223,15 @@ func newBM25Weights(c *Counts, p BM25Params) *bm25Weights {
 	if n > 0 {
 		avg /= n
 	}
-	w := &bm25Weights{c: c, wt: make([]float64, c.tx.len()), f: make([]float64, c.np)}
+	tx := c.transactions()
+	w := &bm25Weights{c: c, wt: make([]float64, tx.len()), f: make([]float64, c.np)}
 	for a, s := range c.support {
 		w.f[a] = p.factor(1, float64(s), avg)
 	}
 	seen := make([]uint32, c.np)
-	for x := range uint32(c.tx.len()) {
+	for x := range uint32(tx.len()) {
 		df := 0
-		for _, a := range c.tx.tx(x) {
+		for _, a := range tx.tx(x) {
 			if seen[a] != x+1 {
 				seen[a] = x + 1
 				df++
@@ -246,7 +247,7 @@ func newBM25Weights(c *Counts, p BM25Params) *bm25Weights {
 // minSup to out, best first.
 func (w *bm25Weights) row(s *scratch, a affinity.ProductID, minSup uint32, shrinkage float64, top *topK, out *rowSink) {
 	c := w.c
-	s.count(c.tx, c.postings(), a, c.window, w.wt)
+	s.count(c.transactions(), c.postings(), a, c.window, w.wt)
 	fa := w.f[a]
 	for _, b := range s.touched {
 		if ab := s.cnt[b]; b != a && ab >= minSup {
