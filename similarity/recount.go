@@ -27,9 +27,9 @@ import (
 // prevH ([affinity.History.ChangedSince]) and prev was counted with the
 // same start, basket cap and exclusions, the changed customers are known:
 // only their lines are read, in prevH and in h, and nothing is done for
-// the other customers. The result then keeps no transactions: a weighted
-// measure (BM25) or a later Recount that needs them collects them from h
-// on first use. Otherwise it collects h's transactions (linear in the
+// the other customers. The result then keeps no transactions but a
+// reference to h: a weighted measure (BM25) or a later Recount that needs
+// them collects them from h on first use. Otherwise it collects h's transactions (linear in the
 // lines of h) and matches them with prev's by customer, order id and
 // time. Counts are sums, so the
 // result is exactly Count's whatever prev's as-of time and options were
