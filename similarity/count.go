@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopaffinity/affinity"
@@ -173,6 +174,7 @@ type Counts struct {
 	tx       *txTable
 	h        *affinity.History // what tx is collected from when nil
 	txOnce   sync.Once
+	txUsed   atomic.Bool // transactions was called: a consumer needs them
 	post     *postings
 	postOnce sync.Once
 	noTx     bool    // made by Partial.Counts: tx is empty
@@ -184,6 +186,7 @@ type Counts struct {
 // fit (Count of the same History would have failed otherwise), so the
 // collection cannot fail.
 func (c *Counts) transactions() *txTable {
+	c.txUsed.Store(true)
 	c.txOnce.Do(func() {
 		if c.tx != nil {
 			return

@@ -29,7 +29,10 @@ import (
 // only their lines are read, in prevH and in h, and nothing is done for
 // the other customers. The result then keeps no transactions but a
 // reference to h: a weighted measure (BM25) or a later Recount that needs
-// them collects them from h on first use. Otherwise it collects h's transactions (linear in the
+// them collects them from h on first use. When they were asked of prev,
+// Recount carries them over instead (a linear copy, with the changed
+// customers' collected anew): a shop that weighs with BM25 needs them at
+// every refresh. Otherwise it collects h's transactions (linear in the
 // lines of h) and matches them with prev's by customer, order id and
 // time. Counts are sums, so the
 // result is exactly Count's whatever prev's as-of time and options were
@@ -49,15 +52,28 @@ func Recount(ctx context.Context, prev *Counts, prevH, h *affinity.History, asOf
 	var plus, minus *txTable
 	if ch, ok := h.ChangedSince(prevH); ok && prev.sameBaskets(cfg, prevH) && prev.np <= np {
 		// h was built on prevH: the unchanged customers' baskets are
-		// prev's, only the changed customers' are collected, from both
-		if plus, minus, err = changedTx(ctx, prev, prevH, h, ch, cfg); err != nil {
-			return nil, err
+		// prev's, only the changed customers' are collected
+		if prev.txUsed.Load() {
+			// prev's transactions were asked for (BM25): they will be
+			// again, so they are carried over, copied with the changed
+			// customers' collected anew
+			tx, p, m, err := patchTx(ctx, prev, prevH, h, ch, cfg)
+			if err != nil {
+				return nil, err
+			}
+			plus, minus = p, m
+			c = &Counts{scope: Basket, window: cfg.window, np: np, n: tx.len(), items: len(tx.items), tx: tx, cfg: cfg}
+		} else {
+			// from both Histories, and none of the others' is read
+			if plus, minus, err = changedTx(ctx, prev, prevH, h, ch, cfg); err != nil {
+				return nil, err
+			}
+			items := prev.items + len(plus.items) - len(minus.items)
+			if items > math.MaxUint32 {
+				return nil, fmt.Errorf("similarity: more than %d product occurrences", uint32(math.MaxUint32))
+			}
+			c = &Counts{scope: Basket, window: cfg.window, np: np, n: prev.n + plus.len() - minus.len(), items: items, h: h, cfg: cfg}
 		}
-		items := prev.items + len(plus.items) - len(minus.items)
-		if items > math.MaxUint32 {
-			return nil, fmt.Errorf("similarity: more than %d product occurrences", uint32(math.MaxUint32))
-		}
-		c = &Counts{scope: Basket, window: cfg.window, np: np, n: prev.n + plus.len() - minus.len(), items: items, h: h, cfg: cfg}
 	} else {
 		tx, err := buildTx(ctx, h, cfg, false)
 		if err != nil {
@@ -197,6 +213,92 @@ func changedTx(ctx context.Context, prev *Counts, prevH, h *affinity.History, ch
 		}
 	}
 	return nb.t, ob.t, nil
+}
+
+// patchTx returns the basket transactions of h, built on prevH (ch says
+// what changed), from prev's: runs of unchanged customers' transactions
+// are copied with their order ids shifted, the changed customers' (and,
+// when changed, the anonymous orders') are collected anew. plus and minus
+// are the transactions collected anew and those they replace. Time is a
+// copy of prev's transactions plus the changed customers' lines.
+func patchTx(ctx context.Context, prev *Counts, prevH, h *affinity.History, ch affinity.Changes, cfg *config) (tx, plus, minus *txTable, err error) {
+	old := prev.transactions()
+	b := newTxBuilder(h, cfg, false)
+	t := b.t
+	t.off = slices.Grow(t.off, old.len()+len(ch.Customers)*4)
+	t.items = slices.Grow(t.items, len(old.items)+len(ch.Customers)*16)
+	t.id = slices.Grow(t.id, old.len()+len(ch.Customers)*4)
+	plus, minus = &txTable{off: []uint32{0}}, &txTable{off: []uint32{0}}
+	// at returns the first transaction of old whose order is o or later.
+	at := func(o affinity.OrderID) int {
+		i, _ := slices.BinarySearch(old.id, uint32(o))
+		return i
+	}
+	appendTx := func(dst, src *txTable, i, j int, shift uint32) {
+		lo := src.off[i]
+		base := uint32(len(dst.items))
+		dst.items = append(dst.items, src.items[lo:src.off[j]]...)
+		for x := i; x < j; x++ {
+			dst.off = append(dst.off, src.off[x+1]-lo+base)
+			dst.id = append(dst.id, src.id[x]+shift)
+		}
+	}
+	// copyRun copies the transactions of prevH's orders [olo, ohi), which
+	// are h's orders from nlo on.
+	copyRun := func(olo, ohi, nlo affinity.OrderID) {
+		if ohi > olo {
+			appendTx(t, old, at(olo), at(ohi), uint32(nlo-olo))
+		}
+	}
+	// renew collects h's orders [nlo, nhi) anew, in place of prevH's
+	// [olo, ohi).
+	renew := func(olo, ohi, nlo, nhi affinity.OrderID) error {
+		appendTx(minus, old, at(olo), at(ohi), 0)
+		first := t.len()
+		for o := nlo; o < nhi; o++ {
+			if err := b.basket(o); err != nil {
+				return err
+			}
+		}
+		appendTx(plus, t, first, t.len(), 0)
+		return nil
+	}
+	oldNC := affinity.CustomerID(prevH.NumCustomers())
+	next := affinity.CustomerID(0)           // first customer not written yet
+	flush := func(end affinity.CustomerID) { // the unchanged customers [next, end)
+		if end > next {
+			olo, _ := prevH.CustomerOrders(next)
+			_, ohi := prevH.CustomerOrders(end - 1)
+			nlo, _ := h.CustomerOrders(next)
+			copyRun(olo, ohi, nlo)
+		}
+	}
+	for i, c := range ch.Customers {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+		flush(min(c, oldNC))
+		var olo, ohi affinity.OrderID
+		if c < oldNC {
+			olo, ohi = prevH.CustomerOrders(c)
+		}
+		nlo, nhi := h.CustomerOrders(c)
+		if err := renew(olo, ohi, nlo, nhi); err != nil {
+			return nil, nil, nil, err
+		}
+		next = c + 1
+	}
+	flush(oldNC)
+	olo, ohi := prevH.AnonymousOrders()
+	nlo, nhi := h.AnonymousOrders()
+	if ch.Anonymous {
+		err = renew(olo, ohi, nlo, nhi)
+	} else {
+		copyRun(olo, ohi, nlo)
+	}
+	return t, plus, minus, err
 }
 
 // rowDelta adds sign × the co-counts of a in the transactions t (with
