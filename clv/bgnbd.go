@@ -112,10 +112,7 @@ func (p *bgParams) set(theta, xs []float64) {
 	la, lal := math.Log(a), math.Log(alpha)
 	// MBG/NBD: the alive branch survives one dropout more, B(a, b+x+1)
 	// for B(a, b+x), and the dropped branch exists for x = 0 as well
-	var d float64
-	if p.modified {
-		d = 1
-	}
+	d := shiftOf(p.modified)
 	for j, x := range xs {
 		p.c0[j] = lgamma(r+x) - lr + r*lal + lab + lgamma(b+x+d) - lb - lgamma(a+b+x+d)
 		p.dr0[j] = digamma(r+x) - pr + lal
@@ -151,13 +148,6 @@ func (p *bgParams) set(theta, xs []float64) {
 // beyond T, [ErrNotConverged] (with the reason) when the search fails, and
 // ctx.Err() (wrapped) when ctx is done. It never returns NaN parameters.
 func FitBGNBD(ctx context.Context, data []RFT, opts FitOptions) (*BGNBD, error) {
-	if err := checkArgs(ctx); err != nil {
-		return nil, err
-	}
-	opts, err := opts.withDefaults()
-	if err != nil {
-		return nil, err
-	}
 	return fitBG(ctx, data, opts, false)
 }
 
@@ -181,6 +171,11 @@ func FitBGNBD(ctx context.Context, data []RFT, opts FitOptions) (*BGNBD, error) 
 //
 // Cost, errors and guarantees are those of FitBGNBD.
 func FitMBGNBD(ctx context.Context, data []RFT, opts FitOptions) (*BGNBD, error) {
+	return fitBG(ctx, data, opts, true)
+}
+
+// fitBG is FitBGNBD, or FitMBGNBD with modified.
+func fitBG(ctx context.Context, data []RFT, opts FitOptions, modified bool) (*BGNBD, error) {
 	if err := checkArgs(ctx); err != nil {
 		return nil, err
 	}
@@ -188,12 +183,6 @@ func FitMBGNBD(ctx context.Context, data []RFT, opts FitOptions) (*BGNBD, error)
 	if err != nil {
 		return nil, err
 	}
-	return fitBG(ctx, data, opts, true)
-}
-
-// fitBG is FitBGNBD, or FitMBGNBD with modified, after their argument
-// checks.
-func fitBG(ctx context.Context, data []RFT, opts FitOptions, modified bool) (*BGNBD, error) {
 	name := (&BGNBD{Modified: modified}).name()
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: %s fit on no customers", ErrNoData, name)
@@ -330,8 +319,10 @@ func (m *BGNBD) LogLikelihood(data []RFT) float64 {
 // shift is 1 for MBG/NBD, 0 for BG/NBD: MBG/NBD's conditional formulas
 // are BG/NBD's with b+1 for b (a customer alive at T has survived one
 // dropout more).
-func (m *BGNBD) shift() float64 {
-	if m.Modified {
+func (m *BGNBD) shift() float64 { return shiftOf(m.Modified) }
+
+func shiftOf(modified bool) float64 {
+	if modified {
 		return 1
 	}
 	return 0

@@ -434,10 +434,10 @@ func Sum(ctx context.Context, parts ...*Counts) (*Counts, error) {
 	tx := &txTable{off: []uint32{0}}
 	for _, p := range parts {
 		base := uint32(len(tx.items))
-		if uint64(base)+uint64(len(p.transactions().items)) > math.MaxUint32 {
+		pt := p.transactions()
+		if uint64(base)+uint64(len(pt.items)) > math.MaxUint32 {
 			return nil, fmt.Errorf("similarity: more than %d product occurrences", uint32(math.MaxUint32))
 		}
-		pt := p.transactions()
 		tx.items = append(tx.items, pt.items...)
 		tx.unix = append(tx.unix, pt.unix...)
 		tx.id = append(tx.id, pt.id...)

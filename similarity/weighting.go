@@ -207,9 +207,11 @@ func (m *ItemMatrix) BM25(p BM25Params) (*ItemMatrix, error) {
 // transaction's squared idf and each product's length factor, for binary
 // term frequencies.
 type bm25Weights struct {
-	c  *Counts
-	wt []float64
-	f  []float64
+	c    *Counts
+	tx   *txTable // c's transactions, fetched once
+	post *postings
+	wt   []float64
+	f    []float64
 }
 
 func newBM25Weights(c *Counts, p BM25Params) *bm25Weights {
@@ -224,7 +226,7 @@ func newBM25Weights(c *Counts, p BM25Params) *bm25Weights {
 		avg /= n
 	}
 	tx := c.transactions()
-	w := &bm25Weights{c: c, wt: make([]float64, tx.len()), f: make([]float64, c.np)}
+	w := &bm25Weights{c: c, tx: tx, post: c.postings(), wt: make([]float64, tx.len()), f: make([]float64, c.np)}
 	for a, s := range c.support {
 		w.f[a] = p.factor(1, float64(s), avg)
 	}
@@ -247,7 +249,7 @@ func newBM25Weights(c *Counts, p BM25Params) *bm25Weights {
 // minSup to out, best first.
 func (w *bm25Weights) row(s *scratch, a affinity.ProductID, minSup uint32, shrinkage float64, top *topK, out *rowSink) {
 	c := w.c
-	s.count(c.transactions(), c.postings(), a, c.window, w.wt)
+	s.count(w.tx, w.post, a, c.window, w.wt)
 	fa := w.f[a]
 	for _, b := range s.touched {
 		if ab := s.cnt[b]; b != a && ab >= minSup {
