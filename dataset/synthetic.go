@@ -210,7 +210,14 @@ func Generate(opts SyntheticOptions) *Storefront {
 	g.catalog()
 	g.plant()
 	s := &Storefront{Options: o, Products: g.products, Truth: Truth{TopCategories: make(map[string][]string, o.Customers), Complements: g.pairs}}
-	s.Purchases = make([]affinity.Purchase, 0, int(float64(o.Customers)*o.MeanOrders*o.MeanLines*1.15))
+	lines := float64(o.Customers) * o.MeanOrders * o.MeanLines * 1.15
+	s.Purchases = make([]affinity.Purchase, 0, int(lines))
+	if o.ViewsPerLine > 0 {
+		// a line's views, geometric with mean ViewsPerLine, and its cart
+		// event when it has views; abandoned carts beside
+		v := o.ViewsPerLine
+		s.Events = make([]affinity.Event, 0, int(lines*(v+v/(1+v))+float64(o.Customers)*o.MeanOrders*o.AbandonRate))
+	}
 	for c := range o.Customers {
 		g.customer(c, s)
 	}
