@@ -2,7 +2,6 @@ package campaign
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -128,10 +127,7 @@ func winBack(ctx context.Context, snap *shop.Snapshot, asOf time.Time) (*roaring
 	if snap.ValueModel() == "mbgnbd" {
 		fit = clv.FitMBGNBD
 	}
-	bg, err := fit(ctx, sum.Rows, clv.FitOptions{})
-	if errors.Is(err, clv.ErrNotConverged) {
-		bg, err = fit(ctx, sum.Rows, clv.FitOptions{Penalty: 1})
-	}
+	bg, err := fit(ctx, sum.Rows, clv.FitOptions{Fallback: 1})
 	if err != nil {
 		return nil, fmt.Errorf("win-back: %w", err)
 	}

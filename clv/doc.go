@@ -51,7 +51,9 @@
 // likelihood whose supremum is at infinity: when the dropout probability
 // hardly varies between customers, a and b grow without bound together
 // (the error says so). [FitOptions.Penalty] then gives a finite estimate,
-// shrunk slightly towards 1.
+// shrunk slightly towards 1. [FitOptions.Fallback] makes that second fit
+// only when the exact one fails, and [FitInfo] says which was returned
+// and why: what a program fitting an unknown shop's data wants.
 //
 // [BGNBD.ExpectedPurchases] and [BGNBD.PAlive] score one customer; [CLV]
 // discounts the expected purchases of each period and multiplies by the

@@ -2,8 +2,10 @@ package clv_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/shopaffinity/affinity"
@@ -81,6 +83,45 @@ func ExampleFitBGNBD() {
 	// Output:
 	// r=0.51 alpha=10.14 a=1.39 b=3.81
 	// standard errors [0.01 0.32 0.18 0.59]
+}
+
+// A shop whose customers all drop out with the same probability (0.2
+// after each purchase) has no finite BG/NBD maximum: a and b grow
+// together without bound. With Fallback the fit is made again with that
+// penalty and says so; the estimate keeps the dropout probability near
+// 0.2.
+func ExampleFitOptions_fallback() {
+	src := rand.NewPCG(3, 4)
+	rng := rand.New(src)
+	rate := distuv.Gamma{Alpha: 0.25, Beta: 4.4, Src: src}
+	rows := make([]clv.RFT, 20000)
+	for i := range rows {
+		T := 52 * rng.Float64()
+		lambda := rate.Rand()
+		var x, last float64
+		for t := rng.ExpFloat64() / lambda; t <= T; t += rng.ExpFloat64() / lambda {
+			x, last = x+1, t
+			if rng.Float64() < 0.2 {
+				break
+			}
+		}
+		rows[i] = clv.RFT{Frequency: x, Recency: last, T: T}
+	}
+	ctx := context.Background()
+	_, err := clv.FitBGNBD(ctx, rows, clv.FitOptions{})
+	fmt.Println("exact fit converged:", !errors.Is(err, clv.ErrNotConverged))
+	m, err := clv.FitBGNBD(ctx, rows, clv.FitOptions{Fallback: 1})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("penalty:", m.Fit.Penalty)
+	fmt.Println("why:", strings.Contains(m.Fit.ExactError, "dropout probability hardly varies"))
+	fmt.Printf("mean dropout a/(a+b) = %.2f\n", m.A/(m.A+m.B))
+	// Output:
+	// exact fit converged: false
+	// penalty: 1
+	// why: true
+	// mean dropout a/(a+b) = 0.22
 }
 
 // The published CDNOW parameters (Fader, Hardie & Lee 2005), in weeks.

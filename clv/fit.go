@@ -41,11 +41,19 @@ type FitOptions struct {
 	// exact maximum likelihood estimate, as in the papers. 1 is a mild
 	// value.
 	Penalty float64
+	// Fallback, when positive and Penalty is 0, is the penalty of a second
+	// fit made when the exact one does not converge (an error wrapping
+	// [ErrNotConverged]; not after a cancellation or invalid data): the
+	// exact estimate where it exists, a finite shrunk one where the
+	// likelihood has its supremum at infinity. [FitInfo.Penalty] says
+	// which one was returned. 0 means no second fit. When both fail the
+	// error is the second fit's, and it wraps ErrNotConverged too.
+	Fallback float64
 }
 
 func (o FitOptions) withDefaults() (FitOptions, error) {
-	if o.MaxIterations < 0 || o.Workers < 0 || !(o.GradientTolerance >= 0) || !(o.Penalty >= 0) ||
-		math.IsInf(o.GradientTolerance, 0) || math.IsInf(o.Penalty, 0) {
+	if o.MaxIterations < 0 || o.Workers < 0 || !(o.GradientTolerance >= 0) || !(o.Penalty >= 0) || !(o.Fallback >= 0) ||
+		math.IsInf(o.GradientTolerance, 0) || math.IsInf(o.Penalty, 0) || math.IsInf(o.Fallback, 0) {
 		return o, fmt.Errorf("%w: negative fit option %+v", ErrInvalid, o)
 	}
 	if o.MaxIterations == 0 {
@@ -78,6 +86,15 @@ type FitInfo struct {
 	// the order of the model's fields, from the inverse of the observed
 	// information (the Hessian of the log-likelihood, penalty included).
 	StdErr []float64
+	// Penalty is the penalty of the estimate: [FitOptions.Penalty], or
+	// FitOptions.Fallback when the exact fit did not converge and the
+	// second one did. Iterations and Evaluations then count the second
+	// fit only.
+	Penalty float64
+	// ExactError is the exact fit's error message when the estimate is
+	// the Fallback's, and "" otherwise: why the likelihood had no finite
+	// maximum.
+	ExactError string
 }
 
 // blockRows is the number of rows of one partial sum of a likelihood.
@@ -174,8 +191,24 @@ func (o *objective) sums(theta []float64) {
 }
 
 // maximize runs BFGS from the plain-scale start theta0 and returns the
-// plain-scale optimum and the fit info.
+// plain-scale optimum and the fit info; with opts.Fallback, again with
+// that penalty when the exact fit does not converge.
 func (o *objective) maximize(model string, theta0 []float64, opts FitOptions) ([]float64, FitInfo, error) {
+	theta, info, err := o.maximizeOnce(model, theta0, opts)
+	if opts.Penalty == 0 && opts.Fallback > 0 && o.err == nil && errors.Is(err, ErrNotConverged) {
+		exact := err.Error()
+		opts.Penalty = opts.Fallback
+		o.evals = 0
+		if theta, info, err = o.maximizeOnce(model, theta0, opts); err == nil {
+			info.ExactError = exact
+		}
+	}
+	info.Penalty = opts.Penalty
+	return theta, info, err
+}
+
+// maximizeOnce is maximize without the fallback.
+func (o *objective) maximizeOnce(model string, theta0 []float64, opts FitOptions) ([]float64, FitInfo, error) {
 	o.theta = make([]float64, o.dim)
 	o.penalty = opts.Penalty
 	lx := make([]float64, o.dim)

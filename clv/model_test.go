@@ -252,6 +252,60 @@ func TestFitHomogeneousDropout(t *testing.T) {
 	// The penalised log-likelihood is below the unpenalised supremum but
 	// close to it.
 	assert.Less(t, m.Fit.LogLikelihood, (&clv.BGNBD{R: tr.r, Alpha: tr.alpha, A: tr.a, B: tr.b}).LogLikelihood(rows)+1)
+	assert.Equal(t, 1.0, m.Fit.Penalty)
+	assert.Empty(t, m.Fit.ExactError)
+
+	// Fallback makes the second fit itself: the same estimate as the
+	// penalised fit, saying why the exact one failed.
+	for _, fit := range []func(context.Context, []clv.RFT, clv.FitOptions) (*clv.BGNBD, error){clv.FitBGNBD, clv.FitMBGNBD} {
+		want, err := fit(ctx, rows, clv.FitOptions{Penalty: 1})
+		require.NoError(t, err)
+		got, err := fit(ctx, rows, clv.FitOptions{Fallback: 1})
+		require.NoError(t, err)
+		assert.Equal(t, want.R, got.R)
+		assert.Equal(t, want.B, got.B)
+		assert.Equal(t, 1.0, got.Fit.Penalty)
+		assert.Contains(t, got.Fit.ExactError, "hardly varies")
+		assert.Equal(t, want.Fit.Iterations, got.Fit.Iterations)
+	}
+}
+
+// Fallback is used only when the exact fit does not converge: a fit that
+// converges is the exact one, and an error of another kind is returned as
+// it is.
+func TestFitFallbackOnlyWhenNeeded(t *testing.T) {
+	ctx := context.Background()
+	rows := simulate(2000, cdnowLike, 15)
+	exact, err := clv.FitBGNBD(ctx, rows, clv.FitOptions{})
+	require.NoError(t, err)
+	m, err := clv.FitBGNBD(ctx, rows, clv.FitOptions{Fallback: 1})
+	require.NoError(t, err)
+	assert.Equal(t, exact, m)
+	assert.Zero(t, m.Fit.Penalty)
+
+	gg, err := clv.FitGammaGamma(ctx, rows, clv.FitOptions{Fallback: 1})
+	require.NoError(t, err)
+	assert.Zero(t, gg.Fit.Penalty)
+	// values that do not vary: no finite Gamma-Gamma maximum, a finite
+	// penalised one
+	flat := []clv.RFT{{Frequency: 2, Recency: 3, T: 5, MeanValue: 10}, {Frequency: 3, Recency: 4, T: 5, MeanValue: 10}, {Frequency: 1, Recency: 1, T: 5, MeanValue: 10}}
+	_, err = clv.FitGammaGamma(ctx, flat, clv.FitOptions{})
+	require.ErrorIs(t, err, clv.ErrNotConverged)
+	gg, err = clv.FitGammaGamma(ctx, flat, clv.FitOptions{Fallback: 1})
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, gg.Fit.Penalty)
+	assert.NotEmpty(t, gg.Fit.ExactError)
+
+	// a cancelled fit is not retried; a fit that fails penalised too
+	// reports the penalised failure
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = clv.FitBGNBD(cctx, rows, clv.FitOptions{Fallback: 1})
+	require.ErrorIs(t, err, context.Canceled)
+	_, err = clv.FitBGNBD(ctx, rows, clv.FitOptions{Fallback: 1, MaxIterations: 2})
+	require.ErrorIs(t, err, clv.ErrNotConverged)
+	_, err = clv.FitBGNBD(ctx, rows, clv.FitOptions{Fallback: -1})
+	require.ErrorIs(t, err, clv.ErrInvalid)
 }
 
 // hyp2f1 sums the Gauss hypergeometric series directly (for |z| < 1 and

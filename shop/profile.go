@@ -163,9 +163,11 @@ type Values struct {
 	// few repeat customers).
 	BGNBD      *clv.BGNBD
 	GammaGamma *clv.GammaGamma
-	// Penalized reports that the exact maximum likelihood fit did not
-	// converge and the models were fitted with clv.FitOptions.Penalty 1
-	// (dropout that hardly varies between customers).
+	// Penalized reports that the purchase model's exact maximum
+	// likelihood fit did not converge (dropout that hardly varies between
+	// customers, for one) and both models were fitted with
+	// clv.FitOptions.Penalty 1; BGNBD.Fit.ExactError says why. The spend
+	// model alone can be penalised too: see GammaGamma.Fit.Penalty.
 	Penalized bool
 
 	row    []int32 // per customer: its row, or -1
@@ -236,18 +238,16 @@ func (s *Snapshot) fitValues(ctx context.Context) (*Values, error) {
 	for i, c := range sum.Customers {
 		v.row[c] = int32(i)
 	}
-	fit := clv.FitOptions{Workers: s.workers}
+	fit := clv.FitOptions{Workers: s.workers, Fallback: 1}
 	fitBG := clv.FitBGNBD
 	if s.mbg {
 		fitBG = clv.FitMBGNBD
 	}
-	v.BGNBD, err = fitBG(ctx, sum.Rows, fit)
-	if errors.Is(err, clv.ErrNotConverged) {
-		fit.Penalty, v.Penalized = 1, true
-		v.BGNBD, err = fitBG(ctx, sum.Rows, fit)
-	}
-	if err != nil {
+	if v.BGNBD, err = fitBG(ctx, sum.Rows, fit); err != nil {
 		return nil, fmt.Errorf("%w: %w", errNoModel, err)
+	}
+	if v.Penalized = v.BGNBD.Fit.Penalty > 0; v.Penalized {
+		fit.Penalty = 1 // the spend model as shrunk as the purchase model
 	}
 	if gg, err := clv.FitGammaGamma(ctx, sum.Rows, fit); err == nil {
 		v.GammaGamma = gg

@@ -270,10 +270,11 @@ func clvChart(ctx context.Context, snap *shop.Snapshot) (*plot.Plot, error) {
 	if err != nil {
 		return nil, err
 	}
-	bg, err := clv.FitBGNBD(ctx, sum.Rows, clv.FitOptions{})
-	if errors.Is(err, clv.ErrNotConverged) {
-		bg, err = clv.FitBGNBD(ctx, sum.Rows, clv.FitOptions{Penalty: 1})
+	fit := clv.FitBGNBD
+	if snap.ValueModel() == "mbgnbd" {
+		fit = clv.FitMBGNBD
 	}
+	bg, err := fit(ctx, sum.Rows, clv.FitOptions{Fallback: 1})
 	if err != nil {
 		return nil, err
 	}
@@ -283,10 +284,7 @@ func clvChart(ctx context.Context, snap *shop.Snapshot) (*plot.Plot, error) {
 			repeat = append(repeat, r)
 		}
 	}
-	gg, err := clv.FitGammaGamma(ctx, repeat, clv.FitOptions{})
-	if errors.Is(err, clv.ErrNotConverged) {
-		gg, err = clv.FitGammaGamma(ctx, repeat, clv.FitOptions{Penalty: 1})
-	}
+	gg, err := clv.FitGammaGamma(ctx, repeat, clv.FitOptions{Fallback: 1})
 	if err != nil {
 		return nil, err
 	}
@@ -321,7 +319,11 @@ func clvChart(ctx context.Context, snap *shop.Snapshot) (*plot.Plot, error) {
 	hl := &plotter.Histogram{Bins: low, Width: width, FillColor: orange}
 	ha.LineStyle.Width, hl.LineStyle.Width = 0, 0
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("Predicted 12-month CLV of %d customers (BG/NBD + Gamma-Gamma, as of %s)", len(vals), asOf.Format("2006-01-02"))
+	model := "BG/NBD"
+	if bg.Modified {
+		model = "MBG/NBD"
+	}
+	p.Title.Text = fmt.Sprintf("Predicted 12-month CLV of %d customers (%s + Gamma-Gamma, as of %s)", len(vals), model, asOf.Format("2006-01-02"))
 	p.X.Label.Text = fmt.Sprintf("CLV (currency units; the last bar holds everything above %.0f)", hi)
 	p.Y.Label.Text = "customers"
 	p.Add(ha, hl)

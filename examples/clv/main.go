@@ -149,21 +149,26 @@ func report(ctx context.Context, w io.Writer, h *affinity.History, cfg config) e
 		cfg.calEnd.Format(time.DateOnly), cfg.unit, len(s.Rows), repeat, s.HoldoutLength, cfg.unit, cfg.holdEnd.Format(time.DateOnly))
 
 	fit := clv.FitOptions{Workers: cfg.workers, Penalty: cfg.penalty}
+	if fit.Penalty == 0 {
+		fit.Fallback = 1 // a finite, slightly shrunk estimate where the exact one fails
+	}
 	start := time.Now()
 	fitBG, pub, name := clv.FitBGNBD, published, "BG/NBD"
 	if cfg.mbg {
 		fitBG, pub, name = clv.FitMBGNBD, publishedMBG, "MBG/NBD"
 	}
-	bg, fit, err := fitOrPenalise(w, fit, func(o clv.FitOptions) (*clv.BGNBD, error) { return fitBG(ctx, s.Rows, o) })
+	bg, err := fitBG(ctx, s.Rows, fit)
 	if err != nil {
 		return err
 	}
+	penalised(w, &fit, bg.Fit)
 	bgTime := time.Since(start)
 	start = time.Now()
-	gg, fit, err := fitOrPenalise(w, fit, func(o clv.FitOptions) (*clv.GammaGamma, error) { return clv.FitGammaGamma(ctx, s.Rows, o) })
+	gg, err := clv.FitGammaGamma(ctx, s.Rows, fit)
 	if err != nil {
 		return err
 	}
+	penalised(w, &fit, gg.Fit)
 	ggTime := time.Since(start)
 	// The published values apply to the CDNOW sample with the papers'
 	// calibration period in weeks.
@@ -230,18 +235,13 @@ func report(ctx context.Context, w io.Writer, h *affinity.History, cfg config) e
 	return historical(ctx, w, h, cfg)
 }
 
-// fitOrPenalise runs fit with opts and, when the exact maximum likelihood
-// fit fails (its maximum may lie at infinity, as the error explains),
-// again with a penalty, which gives a finite, slightly shrunk estimate. It
-// returns the options that succeeded.
-func fitOrPenalise[M any](w io.Writer, opts clv.FitOptions, fit func(clv.FitOptions) (M, error)) (M, clv.FitOptions, error) {
-	m, err := fit(opts)
-	if errors.Is(err, clv.ErrNotConverged) && opts.Penalty == 0 {
-		fmt.Fprintf(w, "%v\nrefitting with penalty 1\n\n", err)
-		opts.Penalty = 1
-		m, err = fit(opts)
+// penalised says why a fit fell back to a penalty (FitOptions.Fallback),
+// and keeps that penalty in fit for the fits that follow.
+func penalised(w io.Writer, fit *clv.FitOptions, info clv.FitInfo) {
+	if info.ExactError != "" {
+		fmt.Fprintf(w, "%s\nrefitted with penalty %g\n\n", info.ExactError, info.Penalty)
+		fit.Penalty = info.Penalty
 	}
-	return m, opts, err
 }
 
 // holdout compares the mean holdout purchases with the model's

@@ -85,7 +85,7 @@ func TestRunDemo(t *testing.T) {
 	assert.NotContains(t, s, "published", "the published values belong to CDNOW only")
 	// The demo's customers differ in drop-out: exact maximum likelihood
 	// converges, no penalty needed.
-	assert.NotContains(t, s, "refitting with penalty", "the demo's BG/NBD fit needs no penalty")
+	assert.NotContains(t, s, "refitted with penalty", "the demo's BG/NBD fit needs no penalty")
 	assert.NotContains(t, s, "NaN")
 	assert.Contains(t, s, "holdout")
 	assert.Contains(t, s, "12 months to")
