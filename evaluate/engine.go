@@ -22,8 +22,9 @@ import (
 type Engine struct {
 	// Label is the row's name; default "engine".
 	Label string
-	// Model builds the index; nil means recommend.ModelFor(train), the
-	// model package shop uses by default.
+	// Model builds the index; nil means recommend.Choose's choice on the
+	// training History with recommend.AutoGrid(Options), as package shop
+	// chooses by default (Tuning then holds what it tried).
 	Model *recommend.Model
 	// Options are passed to recommend.New with the split's AsOf. The
 	// zero value means the engine's defaults.
@@ -36,7 +37,14 @@ type Engine struct {
 	// the end of training, before the test period) and fits the best
 	// candidate; Model and Options are then ignored.
 	Tune *recommend.Grid
-	// Tuning is set by Fit when Tune is used.
+	// Holdout and Seed are the validation of the default choice of Model
+	// (recommend.Grid.Holdout and Seed of its grid): the last weeks of
+	// training by default, as in a shop; recommend.HoldoutRandom suits a
+	// random split, whose test is not the future.
+	Holdout recommend.Holdout
+	Seed    uint64
+	// Tuning is set by Fit when Tune is used, or when the default choice
+	// of Model validated candidates.
 	Tuning *recommend.Tuning
 
 	engine *recommend.Engine
@@ -49,9 +57,17 @@ func (r *Engine) Name() string { return cmp.Or(r.Label, "engine") }
 
 // Fit builds the index and the engine (after tuning, with Tune).
 func (r *Engine) Fit(ctx context.Context, train *affinity.History, asOf time.Time) error {
-	c := recommend.Candidate{Model: recommend.ModelFor(train), Options: r.Options}
-	if r.Model != nil {
+	c := recommend.Candidate{Model: recommend.DefaultModel(), Options: r.Options}
+	switch {
+	case r.Model != nil:
 		c.Model = *r.Model
+	case r.Tune == nil:
+		g := recommend.AutoGrid(r.Options)
+		g.Workers, g.Holdout, g.Seed = r.Options.Workers, r.Holdout, r.Seed
+		var err error
+		if c, r.Tuning, err = recommend.Choose(ctx, train, asOf, g); err != nil {
+			return err
+		}
 	}
 	if r.Tune != nil {
 		t, err := recommend.Tune(ctx, train, asOf, *r.Tune)

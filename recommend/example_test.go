@@ -242,3 +242,31 @@ func ExampleModelFor() {
 	// cosine/basket
 	// ease/customer
 }
+
+// Choose decides between the co-purchase neighbours and EASE on the
+// shop's own last four weeks; on the demo store the neighbours win, at
+// the default 30-day half-life.
+func ExampleChoose() {
+	ctx := context.Background()
+	h, err := dataset.Demo().History(ctx)
+	if err != nil {
+		panic(err)
+	}
+	c, tuning, err := recommend.Choose(ctx, h, h.Latest(), recommend.AutoGrid(recommend.Options{}))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%v, half-life %v days, chosen on %d customers\n", c.Model, c.Options.HalfLife.Hours()/24, tuning.Customers)
+	e, err := c.New(ctx, h, h.Latest())
+	if err != nil {
+		panic(err)
+	}
+	recs, err := e.Recommend(nil, recommend.Request{Customer: "c000042", K: 3})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(len(recs), "recommendations")
+	// Output:
+	// cosine/basket, half-life 30 days, chosen on 272 customers
+	// 3 recommendations
+}

@@ -47,8 +47,9 @@ func DefaultModel() Model { return Model{Measure: similarity.Cosine, Scope: simi
 // fraction of its time.
 const DefaultEASEMaxDense = 2_000
 
-// ModelFor returns the model measured best for a history shaped like h,
-// the model package shop uses unless told otherwise:
+// ModelFor returns the model for a history shaped like h without
+// validating on it, which [Choose] falls back to (and package shop with
+// it) where there is nothing to validate on:
 //
 //   - rating data — rating events and no orders, as in MovieLens — gets
 //     EASE within customers (dense up to [DefaultEASEMaxDense] products,
@@ -58,9 +59,11 @@ const DefaultEASEMaxDense = 2_000
 //     ahead of neighbourhood models on MovieLens-20M, Netflix and the
 //     Million Song Dataset;
 //   - purchase data gets [DefaultModel], cosine within orders, ahead of
-//     EASE on Groceries baskets and on Online Retail's new items.
+//     EASE on Groceries baskets and on the demo store (behind it on
+//     Online Retail's new items and on the MovieLens-shaped store, which
+//     Choose finds).
 //
-// [Tune] chooses among more models on the shop's own history.
+// [Choose] and [Tune] choose on the shop's own history.
 func ModelFor(h *affinity.History) Model {
 	if ratingData(h) {
 		return Model{Measure: similarity.EASE, Scope: similarity.Customer, MaxDense: DefaultEASEMaxDense}

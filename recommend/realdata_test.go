@@ -183,6 +183,35 @@ func TestOnlineRetailBeatsPopular(t *testing.T) {
 	}
 }
 
+// On Online Retail, recommend.Choose on the training side (validated on
+// its last four weeks, before the test) chooses EASE, and the engine on
+// it ranks the test customers' new items above the engine on the
+// co-purchase neighbours it was chosen over. The EASE fits take seconds:
+// the long suite runs it.
+func TestChooseOnlineRetail(t *testing.T) {
+	testdata.SkipUnlessLong(t)
+	full := loadOnlineRetail(t)
+	cutoff := time.Date(2011, 9, 1, 0, 0, 0, 0, time.UTC)
+	sp := temporalSplit(t, full, cutoff)
+	ctx := context.Background()
+	asOf := sp.train.Latest()
+	c, tu, err := recommend.Choose(ctx, sp.train, asOf, recommend.AutoGrid(recommend.Options{}))
+	require.NoError(t, err)
+	require.NotNil(t, tu)
+	for _, tr := range tu.Trials {
+		t.Log(tr)
+	}
+	require.Equal(t, similarity.EASE, c.Model.Measure)
+	chosen, err := c.New(ctx, sp.train, asOf)
+	require.NoError(t, err)
+	other, err := recommend.Candidate{Model: recommend.DefaultModel()}.New(ctx, sp.train, asOf)
+	require.NoError(t, err)
+	got := evaluate(sp, 10, engineRanker(t, chosen, cutoff, 10))
+	nb := evaluate(sp, 10, engineRanker(t, other, cutoff, 10))
+	t.Logf("chosen %v: ndcg@10 %.4f, recall@10 %.4f; neighbours: %.4f, %.4f", c.Model, got.ndcg, got.recall, nb.ndcg, nb.recall)
+	assert.Greater(t, got.ndcg, nb.ndcg)
+}
+
 type realConfig struct {
 	name    string
 	scope   similarity.Scope

@@ -54,6 +54,10 @@ type Grid struct {
 	// MaxCustomers caps the validation customers (every n-th, in id
 	// order); default 3,000.
 	MaxCustomers int
+	// MinCustomers is the fewest validation customers to tune on: with
+	// fewer, Tune returns [ErrNoValidation] rather than choose on noise;
+	// default 1.
+	MinCustomers int
 	// Workers, Progress: as everywhere (step "tune", unit "candidates").
 	Workers  int
 	Progress affinity.ProgressFunc
@@ -169,8 +173,13 @@ func Tune(ctx context.Context, h *affinity.History, asOf time.Time, grid Grid) (
 	default:
 		return nil, fmt.Errorf("%w: Grid.Holdout %v", ErrInvalidOptions, g.Holdout)
 	}
+	if len(val.users) < g.MinCustomers {
+		return nil, fmt.Errorf("%w: %d validation customers, fewer than Grid.MinCustomers = %d", ErrNoValidation, len(val.users), g.MinCustomers)
+	}
 	t := &Tuning{From: from, To: asOf, Customers: len(val.users)}
-	total := int64(len(g.Models) + len(g.HalfLives) + len(g.Blends) + len(g.RepeatWeights))
+	// every model, then the other values of each later dimension (its
+	// first is the best so far's)
+	total := int64(len(g.Models) + len(g.HalfLives) + len(g.Blends) + len(g.RepeatWeights) - 3)
 	indexes := map[int]*similarity.Index{}
 	try := func(mi int, o Options) (Trial, error) {
 		idx, ok := indexes[mi]
@@ -252,6 +261,7 @@ func (g Grid) withDefaults(h *affinity.History) Grid {
 	g.Validation = cmp.Or(g.Validation, 28*24*time.Hour)
 	g.K = cmp.Or(g.K, 10)
 	g.MaxCustomers = cmp.Or(g.MaxCustomers, 3000)
+	g.MinCustomers = max(g.MinCustomers, 1)
 	return g
 }
 

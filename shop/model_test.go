@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/recommend"
 	"github.com/shopaffinity/affinity/shop"
 	"github.com/shopaffinity/affinity/similarity"
@@ -66,8 +68,9 @@ func TestModelOption(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, similarity.Cosine, s.Snapshot().Model().Measure)
 
-	// purchase data of a small generated shop: the model depends on the
-	// kind of data, not its size, and "ease" fits on every product
+	// purchase data of a small generated shop, with too few customers to
+	// choose on (recommend.AutoMinCustomers): recommend.ModelFor's
+	// neighbours; "ease" fits on every product
 	purchases, err := small(5).History(ctx)
 	require.NoError(t, err)
 	s, err = shop.OpenHistory(ctx, purchases, shop.Options{})
@@ -80,4 +83,68 @@ func TestModelOption(t *testing.T) {
 
 	_, err = shop.OpenHistory(ctx, purchases, shop.Options{Model: "svd"})
 	require.ErrorContains(t, err, "Options.Model")
+}
+
+// tasteShop is a store shaped like MovieLens (many small orders, almost
+// nothing bought twice), on which EASE ranks the last weeks' purchases
+// better than the co-purchase neighbours.
+func tasteShop(t *testing.T) []affinity.Purchase {
+	t.Helper()
+	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 1000, Products: 400, Categories: 19, MeanOrders: 44,
+		MeanLines: 2.5, RepeatRate: 0.01, ViewsPerLine: -1, Seed: 5})
+	return sf.Purchases
+}
+
+// TestAutoModel: Options.Model "auto" chooses on the shop's own history
+// when it opens (recommend.Choose) — EASE on a taste-shaped store, the
+// neighbours on the demo store — and every refresh keeps the choice; a
+// shop too young to choose on waits for a refresh with enough history.
+func TestAutoModel(t *testing.T) {
+	ctx := context.Background()
+	all := tasteShop(t)
+	s, err := shop.Open(ctx, shop.Purchases(slices.Values(all)), shop.Options{})
+	require.NoError(t, err)
+	snap := s.Snapshot()
+	require.NotNil(t, snap.Tuning())
+	require.Equal(t, similarity.EASE, snap.Model().Measure, "%v", snap.Tuning().Trials)
+	best := snap.Tuning().Best
+	// the same choice by hand
+	g := recommend.AutoGrid(recommend.Options{Exclude: snap.NonMerchandise()})
+	g.Models[0].K = shop.DefaultNeighbors
+	c, tu, err := recommend.Choose(ctx, snap.History(), snap.AsOf(), g)
+	require.NoError(t, err)
+	require.Equal(t, tu.Best.NDCG, best.NDCG)
+	require.Equal(t, c.Model, snap.Model())
+
+	// a refresh keeps the model chosen at open, and says what was tried
+	late := snap.AsOf().Add(time.Hour)
+	require.NoError(t, s.Refresh(ctx, shop.Purchases(slices.Values([]affinity.Purchase{
+		{Customer: "c000001", Product: all[0].Product, Time: late, Quantity: 1, Price: all[0].Price}}))))
+	require.Same(t, snap.Tuning(), s.Snapshot().Tuning())
+	require.Equal(t, snap.Model(), s.Snapshot().Model())
+
+	// "neighbours" does not choose
+	s2, err := shop.Open(ctx, shop.Purchases(slices.Values(all)), shop.Options{Model: "neighbours"})
+	require.NoError(t, err)
+	require.Nil(t, s2.Snapshot().Tuning())
+	require.Equal(t, similarity.Cosine, s2.Snapshot().Model().Measure)
+
+	// the demo store: the neighbours win
+	s3, err := shop.Open(ctx, shop.Demo(), shop.Options{})
+	require.NoError(t, err)
+	require.NotNil(t, s3.Snapshot().Tuning())
+	require.Equal(t, recommend.Model{Measure: similarity.Cosine, Scope: similarity.Basket, K: shop.DefaultNeighbors}, s3.Snapshot().Model())
+
+	// opened on the first twentieth of the purchases, the shop has too few
+	// customers in its last four weeks to choose on; the refresh that
+	// brings the rest chooses
+	slices.SortStableFunc(all, func(a, b affinity.Purchase) int { return a.Time.Compare(b.Time) })
+	cut := len(all) / 20
+	young, err := shop.Open(ctx, shop.Purchases(slices.Values(all[:cut])), shop.Options{})
+	require.NoError(t, err)
+	require.Nil(t, young.Snapshot().Tuning())
+	require.Equal(t, similarity.Cosine, young.Snapshot().Model().Measure)
+	require.NoError(t, young.Refresh(ctx, shop.Purchases(slices.Values(all[cut:]))))
+	require.NotNil(t, young.Snapshot().Tuning())
+	require.Equal(t, similarity.EASE, young.Snapshot().Model().Measure)
 }

@@ -80,8 +80,13 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		return nil, fmt.Errorf("shop: %w", err)
 	}
 
-	if o.Tune != nil && !set.tuned {
+	switch {
+	case o.Tune != nil && !set.tuned:
 		if err := tune(ctx, h, asOf, set, s.nonMerch, workers); err != nil {
+			return nil, err
+		}
+	case o.Tune == nil && set.model == "auto" && set.chosen == nil:
+		if err := choose(ctx, h, asOf, set, s.nonMerch, workers); err != nil {
 			return nil, err
 		}
 	}
@@ -203,6 +208,8 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	engIdx := s.nb
 	var model recommend.Model // the engine's, when learned
 	switch {
+	case set.chosen != nil: // Options.Model "auto", validated
+		model, ro.HalfLife = set.chosen.Model, set.chosen.Options.HalfLife
 	case set.tuning != nil:
 		best := set.tuning.Best.Candidate
 		ro.HalfLife, ro.PopularityBlend = best.Options.HalfLife, best.Options.PopularityBlend
@@ -278,6 +285,31 @@ func tune(ctx context.Context, h *affinity.History, asOf time.Time, set *setting
 	return nil
 }
 
+// choose makes the choice of Options.Model "auto" (recommend.Choose on
+// recommend.AutoGrid, the shop's co-purchase neighbours against EASE)
+// and records it in set once it validated candidates; until then (a
+// shop younger than the validation window) every snapshot tries again,
+// and the snapshot takes recommend.ModelFor's model.
+func choose(ctx context.Context, h *affinity.History, asOf time.Time, set *settings, nonMerch *roaring.Bitmap, workers int) error {
+	o := set.o
+	base := o.Recommend
+	base.Exclude = nonMerch
+	if o.HalfLife > 0 {
+		base.HalfLife = o.HalfLife
+	}
+	g := recommend.AutoGrid(base)
+	g.Models[0] = recommend.Model{Measure: set.measure, Scope: set.scope, K: set.k} // the shop's neighbours
+	g.Workers, g.Progress = workers, o.Progress
+	c, t, err := recommend.Choose(ctx, h, asOf, g)
+	if err != nil {
+		return fmt.Errorf("shop: model choice: %w", err)
+	}
+	if t != nil {
+		set.chosen, set.tuning = &c, t
+	}
+	return nil
+}
+
 // learned reports whether m is fitted from the history (EASE, SVD or its
 // own Fit) rather than a measure on co-occurrence counts.
 func learned(m recommend.Model) bool {
@@ -289,8 +321,10 @@ func learned(m recommend.Model) bool {
 // measure and scope.
 func (s *Snapshot) Model() recommend.Model { return s.model }
 
-// Tuning returns what [Options.Tune] tried and chose, or nil when the
-// shop was not tuned (no Options.Tune, or nothing to validate on).
+// Tuning returns what [Options.Tune], or the choice of Options.Model
+// "auto", tried and chose, or nil when nothing was validated (a model set
+// by Options.Model, rating data, a catalogue above
+// recommend.AutoMaxProducts, or a history too short to validate on).
 func (s *Snapshot) Tuning() *recommend.Tuning { return s.tuning }
 
 // RepeatShare returns the share of repeat items in customers' next orders

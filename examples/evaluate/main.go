@@ -246,11 +246,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		opts.CurveK = 20
 	}
 	for _, r := range recs {
-		if e, ok := r.(*evaluate.Engine); ok && e.Tune != nil {
+		e, ok := r.(*evaluate.Engine)
+		switch {
+		case !ok:
+		case e.Tune != nil:
 			e.Tune.Explore = opts.ExcludeSeen
 			if c.randomSplit {
 				e.Tune.Holdout, e.Tune.Seed = recommend.HoldoutRandom, c.seed
 			}
+		case c.randomSplit:
+			e.Holdout, e.Seed = recommend.HoldoutRandom, c.seed // the default model choice
 		}
 	}
 	opts.Progress = progressLine(stderr)

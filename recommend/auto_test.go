@@ -1,0 +1,138 @@
+package recommend_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/recommend"
+	"github.com/shopaffinity/affinity/similarity"
+)
+
+// tasteShop is a store shaped like MovieLens: many small orders, almost
+// no product bought twice, where what a customer likes says more than
+// what an order holds together.
+func tasteShop(t *testing.T) *affinity.History {
+	t.Helper()
+	h, err := dataset.Generate(dataset.SyntheticOptions{Customers: 1000, Products: 400, Categories: 19, MeanOrders: 44,
+		MeanLines: 2.5, RepeatRate: 0.01, ViewsPerLine: -1, Seed: 5}).History(context.Background())
+	require.NoError(t, err)
+	return h
+}
+
+// TestChoose: the choice is Tune's best on AutoGrid — EASE on the
+// taste-shaped store, the co-purchase neighbours on the demo store — with
+// the base options otherwise, and a progress report that reaches its
+// total.
+func TestChoose(t *testing.T) {
+	ctx := context.Background()
+	ease := recommend.Model{Measure: similarity.EASE, Scope: similarity.Customer, MaxDense: recommend.DefaultEASEMaxDense}
+	demo, err := dataset.Demo().History(ctx)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name string
+		h    *affinity.History
+		want recommend.Model
+	}{{"taste", tasteShop(t), ease}, {"demo", demo, recommend.DefaultModel()}} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := tc.h
+			base := recommend.Options{NextBasket: recommend.NextBasket{RepeatWeight: 0.5}, Personalization: 0.3}
+			g := recommend.AutoGrid(base)
+			var last affinity.Progress
+			g.Progress = func(p affinity.Progress) { last = p }
+			c, tu, err := recommend.Choose(ctx, h, h.Latest(), g)
+			require.NoError(t, err)
+			require.NotNil(t, tu)
+			assert.Equal(t, tc.want, c.Model, "%v", tu.Trials)
+			assert.GreaterOrEqual(t, tu.Customers, recommend.AutoMinCustomers)
+			// 2 models, then the other 2 half-lives of the chosen one
+			require.Len(t, tu.Trials, 4)
+			assert.Equal(t, affinity.Progress{Step: "tune", Done: 4, Total: 4, Unit: "candidates"}, last)
+
+			want, err := recommend.Tune(ctx, h, h.Latest(), g)
+			require.NoError(t, err)
+			assert.Equal(t, want.Best, tu.Best)
+			assert.Equal(t, tu.Best.Candidate.Model, c.Model)
+			assert.Equal(t, tu.Best.Candidate.Options.HalfLife, c.Options.HalfLife)
+			// the rest is the base's: the next-basket mix is not validated
+			got := c.Options
+			got.HalfLife = 0
+			assert.Equal(t, base, got)
+
+			// a half-life set in the base is kept: models only
+			base.HalfLife = 45 * 24 * time.Hour
+			c, tu, err = recommend.Choose(ctx, h, h.Latest(), recommend.AutoGrid(base))
+			require.NoError(t, err)
+			assert.Len(t, tu.Trials, 2)
+			assert.Equal(t, base.HalfLife, c.Options.HalfLife)
+		})
+	}
+}
+
+// TestChooseWithoutValidation: rating data, too few validation customers
+// and a cancelled context.
+func TestChooseWithoutValidation(t *testing.T) {
+	ctx := context.Background()
+	var b affinity.Builder
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for c := range 300 {
+		for j := range 6 {
+			require.NoError(t, b.AddEvent(affinity.Event{Customer: fmt.Sprint("u", c), Product: fmt.Sprint("m", (c*7+j*3)%50),
+				Time: t0.AddDate(0, 0, 10*j+c%9), Kind: affinity.Rating, Weight: 4}))
+		}
+	}
+	ratings, err := b.Build(ctx)
+	require.NoError(t, err)
+	c, tu, err := recommend.Choose(ctx, ratings, ratings.Latest(), recommend.AutoGrid(recommend.Options{}))
+	require.NoError(t, err)
+	assert.Nil(t, tu, "rating data is not validated")
+	assert.Equal(t, recommend.ModelFor(ratings), c.Model)
+
+	// the taste store with its validation window cut to a day has fewer
+	// validation customers than AutoMinCustomers: the default model, no
+	// table, no error
+	h := tasteShop(t)
+	g := recommend.AutoGrid(recommend.Options{})
+	g.Validation = 24 * time.Hour
+	c, tu, err = recommend.Choose(ctx, h, h.Latest(), g)
+	require.NoError(t, err)
+	assert.Nil(t, tu)
+	assert.Equal(t, recommend.DefaultModel(), c.Model)
+	_, err = recommend.Tune(ctx, h, h.Latest(), g)
+	require.ErrorIs(t, err, recommend.ErrNoValidation)
+	g.MinCustomers = 1
+	_, err = recommend.Tune(ctx, h, h.Latest(), g)
+	require.NoError(t, err, "the same window, without the minimum")
+
+	// a catalogue above AutoMaxProducts keeps the neighbours unvalidated,
+	// however much history there is to validate on
+	var big affinity.Builder
+	for p := range recommend.AutoMaxProducts + 1 {
+		require.NoError(t, big.AddProduct(affinity.Product{Key: fmt.Sprint("p", p)}))
+	}
+	for p := range h.Purchases() {
+		require.NoError(t, big.Add(p))
+	}
+	bh, err := big.Build(ctx)
+	require.NoError(t, err)
+	g.Validation, g.MinCustomers = 0, 1
+	_, err = recommend.Tune(ctx, bh, bh.Latest(), g)
+	require.NoError(t, err, "there is history to validate on")
+	c, tu, err = recommend.Choose(ctx, bh, bh.Latest(), g)
+	require.NoError(t, err)
+	assert.Nil(t, tu)
+	assert.Equal(t, recommend.DefaultModel(), c.Model)
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, _, err = recommend.Choose(cctx, h, h.Latest(), recommend.AutoGrid(recommend.Options{}))
+	require.ErrorIs(t, err, context.Canceled)
+	_, _, err = recommend.Choose(ctx, h, time.Time{}, recommend.AutoGrid(recommend.Options{}))
+	require.ErrorIs(t, err, affinity.ErrNoAsOf)
+}
