@@ -51,15 +51,23 @@ func TestChoose(t *testing.T) {
 			require.NotNil(t, tu)
 			assert.Equal(t, tc.want, c.Model, "%v", tu.Trials)
 			assert.GreaterOrEqual(t, tu.Customers, recommend.AutoMinCustomers)
-			// 2 models, then the other 2 half-lives of the chosen one
-			require.Len(t, tu.Trials, 4)
-			assert.Equal(t, affinity.Progress{Step: "tune", Done: 4, Total: 4, Unit: "candidates"}, last)
-
-			want, err := recommend.Tune(ctx, h, h.Latest(), g)
-			require.NoError(t, err)
-			assert.Equal(t, want.Best, tu.Best)
+			// every model at every half-life
+			require.Len(t, tu.Trials, 6)
+			assert.Equal(t, affinity.Progress{Step: "tune", Done: 6, Total: 6, Unit: "candidates"}, last)
+			// Best is the chosen model's best half-life
 			assert.Equal(t, tu.Best.Candidate.Model, c.Model)
 			assert.Equal(t, tu.Best.Candidate.Options.HalfLife, c.Options.HalfLife)
+			for _, tr := range tu.Trials {
+				assert.Positive(t, tr.StdErr, tr.String())
+				if tr.Candidate.Model.String() == c.Model.String() {
+					assert.LessOrEqual(t, tr.NDCG, tu.Best.NDCG, tr.String())
+				}
+			}
+			// the same trials, whatever the workers
+			g.Workers, g.Progress = 1, nil
+			_, again, err := recommend.Choose(ctx, h, h.Latest(), g)
+			require.NoError(t, err)
+			assert.Equal(t, tu.Trials, again.Trials)
 			// the rest is the base's: the next-basket mix is not validated
 			got := c.Options
 			got.HalfLife = 0
@@ -67,7 +75,8 @@ func TestChoose(t *testing.T) {
 
 			// a half-life set in the base is kept: models only
 			base.HalfLife = 45 * 24 * time.Hour
-			c, tu, err = recommend.Choose(ctx, h, h.Latest(), recommend.AutoGrid(base))
+			g = recommend.AutoGrid(base)
+			c, tu, err = recommend.Choose(ctx, h, h.Latest(), g)
 			require.NoError(t, err)
 			assert.Len(t, tu.Trials, 2)
 			assert.Equal(t, base.HalfLife, c.Options.HalfLife)

@@ -134,7 +134,8 @@
 // on Online Retail's new items and on a MovieLens-shaped store EASE
 // within customers ranks above cosine within orders, on Groceries and on
 // the demo store below it. [Choose] therefore decides on the shop's own
-// last four weeks ([AutoGrid]: the two models and three half-lives), and
+// last four weeks ([AutoGrid]: the two models at three half-lives, EASE
+// only when significantly better), and
 // package shop does so when a shop opens unless told otherwise. [ModelFor]
 // gives the model for the shape of the data without validation — cosine
 // within orders for purchases, EASE within customers for rating data,

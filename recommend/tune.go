@@ -90,20 +90,21 @@ func (c Candidate) New(ctx context.Context, h *affinity.History, asOf time.Time)
 // Trial is one candidate tried by [Tune] with its validation score.
 type Trial struct {
 	Candidate Candidate
-	// NDCG is the mean NDCG@K over the validation customers.
-	NDCG float64
+	// NDCG is the mean NDCG@K over the validation customers, and StdErr
+	// its standard error (the customers' standard deviation over √n).
+	NDCG, StdErr float64
 }
 
 // String describes the trial on one line: model, half-life, blend, mix,
-// score.
+// score and its standard error.
 func (t Trial) String() string {
 	o := t.Candidate.Options
 	hl := fmt.Sprintf("%6.0fd", o.HalfLife.Hours()/24)
 	if o.HalfLife <= 0 {
 		hl = "default"
 	}
-	return fmt.Sprintf("%-20s half-life %7s  blend %5.2f  repeat %4.2f  ndcg %.4f",
-		t.Candidate.Model, hl, o.PopularityBlend, o.NextBasket.RepeatWeight, t.NDCG)
+	return fmt.Sprintf("%-20s half-life %7s  blend %5.2f  repeat %4.2f  ndcg %.4f ± %.4f",
+		t.Candidate.Model, hl, o.PopularityBlend, o.NextBasket.RepeatWeight, t.NDCG, t.StdErr)
 }
 
 // Tuning is the result of [Tune].
@@ -150,32 +151,11 @@ func Tune(ctx context.Context, h *affinity.History, asOf time.Time, grid Grid) (
 		return nil, err
 	}
 	g := grid.withDefaults(h)
-	if g.K > MaxK {
-		return nil, fmt.Errorf("%w: Grid.K = %d, at most MaxK = %d", ErrInvalidOptions, g.K, MaxK)
+	val, train, err := g.holdOut(ctx, h, asOf) // train: what the candidates are built from, as of from
+	if err != nil {
+		return nil, err
 	}
-	from := asOf.Add(-g.Validation)
-	var val *validation
-	train := h // what the candidates are built from, as of from
-	switch g.Holdout {
-	case HoldoutTime:
-		if val = validationSet(h, from, asOf, g); len(val.users) == 0 {
-			return nil, fmt.Errorf("%w: no customer bought both before %s and in the window", ErrNoValidation, from.Format(time.DateOnly))
-		}
-	case HoldoutRandom:
-		var err error
-		if val, train, err = randomHoldout(ctx, h, asOf, g); err != nil {
-			return nil, err
-		}
-		if len(val.users) == 0 {
-			return nil, fmt.Errorf("%w: no customer with %d products by %s", ErrNoValidation, MinHoldoutProducts, asOf.Format(time.DateOnly))
-		}
-		from = asOf
-	default:
-		return nil, fmt.Errorf("%w: Grid.Holdout %v", ErrInvalidOptions, g.Holdout)
-	}
-	if len(val.users) < g.MinCustomers {
-		return nil, fmt.Errorf("%w: %d validation customers, fewer than Grid.MinCustomers = %d", ErrNoValidation, len(val.users), g.MinCustomers)
-	}
+	from := val.from
 	t := &Tuning{From: from, To: asOf, Customers: len(val.users)}
 	// every model, then the other values of each later dimension (its
 	// first is the best so far's)
@@ -194,11 +174,11 @@ func Tune(ctx context.Context, h *affinity.History, asOf time.Time, grid Grid) (
 		if err != nil {
 			return Trial{}, err
 		}
-		score, err := val.score(ctx, e, g)
+		scores, err := val.scores(ctx, e, g)
 		if err != nil {
 			return Trial{}, err
 		}
-		tr := Trial{Candidate: Candidate{Model: g.Models[mi], Options: o}, NDCG: score}
+		tr := newTrial(Candidate{Model: g.Models[mi], Options: o}, scores)
 		t.Trials = append(t.Trials, tr)
 		g.Progress.Report(affinity.Progress{Step: "tune", Done: int64(len(t.Trials)), Total: total, Unit: "candidates"})
 		return tr, nil
@@ -234,6 +214,67 @@ func Tune(ctx context.Context, h *affinity.History, asOf time.Time, grid Grid) (
 	}
 	t.Best = best
 	return t, nil
+}
+
+// holdOut returns the validation customers of g (Holdout, Validation,
+// MinCustomers) and the History the candidates are built from, as of
+// the validation's from: h itself for HoldoutTime, h without the held
+// out products for HoldoutRandom.
+func (g Grid) holdOut(ctx context.Context, h *affinity.History, asOf time.Time) (*validation, *affinity.History, error) {
+	if g.K > MaxK {
+		return nil, nil, fmt.Errorf("%w: Grid.K = %d, at most MaxK = %d", ErrInvalidOptions, g.K, MaxK)
+	}
+	from := asOf.Add(-g.Validation)
+	var val *validation
+	train := h
+	switch g.Holdout {
+	case HoldoutTime:
+		if val = validationSet(h, from, asOf, g); len(val.users) == 0 {
+			return nil, nil, fmt.Errorf("%w: no customer bought both before %s and in the window", ErrNoValidation, from.Format(time.DateOnly))
+		}
+	case HoldoutRandom:
+		var err error
+		if val, train, err = randomHoldout(ctx, h, asOf, g); err != nil {
+			return nil, nil, err
+		}
+		if len(val.users) == 0 {
+			return nil, nil, fmt.Errorf("%w: no customer with %d products by %s", ErrNoValidation, MinHoldoutProducts, asOf.Format(time.DateOnly))
+		}
+	default:
+		return nil, nil, fmt.Errorf("%w: Grid.Holdout %v", ErrInvalidOptions, g.Holdout)
+	}
+	if len(val.users) < g.MinCustomers {
+		return nil, nil, fmt.Errorf("%w: %d validation customers, fewer than Grid.MinCustomers = %d", ErrNoValidation, len(val.users), g.MinCustomers)
+	}
+	return val, train, nil
+}
+
+// newTrial returns the trial of c with the validation customers' NDCG
+// scores: their mean and its standard error.
+func newTrial(c Candidate, scores []float64) Trial {
+	mean, se := meanStdErr(scores)
+	return Trial{Candidate: c, NDCG: mean, StdErr: se}
+}
+
+// meanStdErr returns the mean of xs (summed in order, so the same for
+// any number of workers) and its standard error, sd/√n (0 for fewer
+// than two values).
+func meanStdErr(xs []float64) (mean, se float64) {
+	if len(xs) == 0 {
+		return 0, 0
+	}
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(len(xs))
+	if len(xs) < 2 {
+		return mean, 0
+	}
+	var ss float64
+	for _, x := range xs {
+		ss += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(ss / float64(len(xs)-1) / float64(len(xs)))
 }
 
 func (g Grid) withDefaults(h *affinity.History) Grid {
@@ -342,7 +383,9 @@ func idcgTable(k int) []float64 {
 }
 
 // score returns the mean NDCG@K of e's lists over the validation users.
-func (v *validation) score(ctx context.Context, e *Engine, g Grid) (float64, error) {
+// scores returns the NDCG@K of e's list for every validation customer,
+// in customer order.
+func (v *validation) scores(ctx context.Context, e *Engine, g Grid) ([]float64, error) {
 	workers := min(parallel.Workers(g.Workers), len(v.users))
 	ndcg := make([]float64, len(v.users))
 	bufs := make([][]Rec, workers)
@@ -368,11 +411,7 @@ func (v *validation) score(ctx context.Context, e *Engine, g Grid) (float64, err
 		return nil
 	})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	var sum float64
-	for _, x := range ndcg { // in user order: the same sum for any number of workers
-		sum += x
-	}
-	return sum / float64(len(v.users)), nil
+	return ndcg, nil
 }

@@ -21,9 +21,9 @@
 // [Options] has measured defaults (see [DefaultScope], [DefaultMeasure],
 // [DefaultNeighbors], [DefaultLookback]), each overridable. The engine
 // scores with the model the shop's own history chooses when it opens
-// ([Options.Model] "auto", recommend.Choose): the co-purchase neighbours
-// or EASE, whichever ranks the last four weeks' purchases better, and its
-// half-life; EASE for rating data. No one model wins everywhere: EASE
+// ([Options.Model] "auto", recommend.Choose): the co-purchase neighbours,
+// or EASE where it ranks the last four weeks' purchases significantly
+// better, and its half-life; EASE for rating data. No one model wins everywhere: EASE
 // ranks new items 7 % higher on Online Retail and 40 % higher on a
 // MovieLens-shaped store, the neighbours 4–6 % higher on Groceries and on
 // the demo store. [Options.Tune] searches more settings.

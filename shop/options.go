@@ -78,8 +78,9 @@ type Options struct {
 	// Model is what the recommendation engine scores with: "auto" (the
 	// zero value) chooses on the shop's own history with recommend.Choose
 	// when the shop opens: the co-purchase neighbours against EASE within
-	// customers, at half-lives of 30 days, 90 days and 10 years unless
-	// HalfLife sets one, validated on the last four weeks (the table is
+	// customers, each at half-lives of 30 days, 90 days and 10 years
+	// unless HalfLife sets one, validated on the last four weeks, EASE
+	// only where it ranks significantly better (the table is
 	// [Snapshot.Tuning]; step "tune" of Progress); then every snapshot
 	// uses that model and half-life. Rating data (rating events, no
 	// orders) gets EASE within customers without validation, a catalogue

@@ -1,0 +1,41 @@
+package recommend
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestSignificantlyBetter checks the decision of Choose against scores
+// with known differences: none, a constant one, and noise around a small
+// one.
+func TestSignificantlyBetter(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	base := make([]float64, 400)
+	for i := range base {
+		base[i] = r.Float64()
+	}
+	shift := func(d, noise float64) []float64 {
+		out := make([]float64, len(base))
+		for i, x := range base {
+			out[i] = x + d + noise*r.NormFloat64()
+		}
+		return out
+	}
+	assert.False(t, significantlyBetter(base, base), "equal")
+	assert.True(t, significantlyBetter(shift(0.01, 0), base), "better for every customer")
+	assert.False(t, significantlyBetter(shift(-0.01, 0), base), "worse for every customer")
+	// a mean difference of 0.01 in noise of sd 0.3 over 400 customers:
+	// standard error 0.015, within noise
+	assert.False(t, significantlyBetter(shift(0.01, 0.3), base))
+	// 0.1 in the same noise: 6.7 standard errors
+	assert.True(t, significantlyBetter(shift(0.1, 0.3), base))
+
+	mean, se := meanStdErr([]float64{1, 2, 3, 4})
+	assert.Equal(t, 2.5, mean)
+	assert.InDelta(t, 0.6455, se, 1e-4) // sd √(5/3) over √4
+	mean, se = meanStdErr([]float64{7})
+	assert.Equal(t, 7.0, mean)
+	assert.Zero(t, se)
+}
