@@ -162,10 +162,11 @@ type Options struct {
 	// [Shop.Refresh] uses. ≤ 0 means one fewer than Workers (at least
 	// one): a refresh runs beside the requests it must not slow down, and
 	// a build that takes every core makes them wait for one. Measured with
-	// BenchmarkRecommendDuringRefresh on 2 cores and 100 k customers, a
-	// request took 9 µs on average and 120–128 µs at p99.9 while one
-	// worker refreshed, 12 µs and 142–210 µs while two did (68 µs at p99.9
-	// idle). A file source, unless its dataset.Options.Workers says
+	// BenchmarkRecommendDuringRefresh on 2 cores and 100 k customers (on
+	// the co-purchase neighbours, before the default model choice picked
+	// EASE for that shop), a request took 9 µs on average and 120–128 µs
+	// at p99.9 while one worker refreshed, 12 µs and 142–210 µs while two
+	// did (68 µs at p99.9 idle). A file source, unless its dataset.Options.Workers says
 	// otherwise, parses CSV on RefreshWorkers − 1 goroutines beside the
 	// loading one. The value models a snapshot fits on first use (see
 	// [Snapshot.Value]) use as many. An update of the segment index runs
