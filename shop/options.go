@@ -82,7 +82,10 @@ type Options struct {
 	// unless HalfLife sets one, validated on the last four weeks, EASE
 	// only where it ranks significantly better (the table is
 	// [Snapshot.Tuning]; step "tune" of Progress); then every snapshot
-	// uses that model and half-life. Rating data (rating events, no
+	// uses that model and half-life. A shop opened anew on later data
+	// chooses anew, and may choose otherwise: to compare a refreshed shop
+	// with one rebuilt from the same data, give both the same Model and
+	// HalfLife. Rating data (rating events, no
 	// orders) gets EASE within customers without validation, a catalogue
 	// above recommend.AutoMaxProducts products the neighbours, and a shop
 	// younger than the validation window recommend.ModelFor's model until
