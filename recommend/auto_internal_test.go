@@ -16,10 +16,12 @@ func TestSignificantlyBetter(t *testing.T) {
 	for i := range base {
 		base[i] = r.Float64()
 	}
+	// base shifted by d plus and minus noise in turn: the paired
+	// differences have mean d and standard deviation noise (about)
 	shift := func(d, noise float64) []float64 {
 		out := make([]float64, len(base))
 		for i, x := range base {
-			out[i] = x + d + noise*r.NormFloat64()
+			out[i] = x + d + noise*float64(1-2*(i%2))
 		}
 		return out
 	}
@@ -29,8 +31,10 @@ func TestSignificantlyBetter(t *testing.T) {
 	// a mean difference of 0.01 in noise of sd 0.3 over 400 customers:
 	// standard error 0.015, within noise
 	assert.False(t, significantlyBetter(shift(0.01, 0.3), base))
-	// 0.1 in the same noise: 6.7 standard errors
-	assert.True(t, significantlyBetter(shift(0.1, 0.3), base))
+	// 0.02 in noise of sd 0.3: 1.3 standard errors, beyond one
+	assert.True(t, significantlyBetter(shift(0.02, 0.3), base))
+	// 0.01 in noise of sd 0.2: 1.0 standard error, not beyond
+	assert.False(t, significantlyBetter(shift(0.00999, 0.2), base))
 
 	mean, se := meanStdErr([]float64{1, 2, 3, 4})
 	assert.Equal(t, 2.5, mean)
