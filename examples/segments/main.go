@@ -69,8 +69,11 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 		name = "demo storefront"
 	}
 	// Open the shop: the load report and the summary say what was read.
+	// This program asks for no recommendations, so it takes the
+	// co-purchase neighbours as they are rather than have the shop choose
+	// a recommendation model on its history (seconds on a large shop).
 	s, err := shop.Open(ctx, shop.FileOrDemo(*data, *format), shop.Options{
-		AsOf: asOf, Lookback: affinity.Months(*lookback), Progress: shop.TerminalProgress(os.Stderr)})
+		AsOf: asOf, Lookback: affinity.Months(*lookback), Model: "neighbours", Progress: shop.TerminalProgress(os.Stderr)})
 	if err != nil {
 		return err
 	}
