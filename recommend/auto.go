@@ -78,7 +78,7 @@ func AutoGrid(base Options) Grid {
 // window and in it — than g.MinCustomers (a young or small shop): a
 // caller can try again once the history is longer. It returns an error
 // for nil inputs, a zero asOf, and ctx.Err().
-func Choose(ctx context.Context, h *affinity.History, asOf time.Time, grid Grid) (Candidate, *Tuning, error) {
+func Choose(ctx context.Context, h *affinity.History, asOf time.Time, g Grid) (Candidate, *Tuning, error) {
 	switch {
 	case ctx == nil:
 		return Candidate{}, nil, errors.New("recommend: nil context")
@@ -88,11 +88,11 @@ func Choose(ctx context.Context, h *affinity.History, asOf time.Time, grid Grid)
 	if err := affinity.CheckAsOf("recommend", asOf); err != nil {
 		return Candidate{}, nil, err
 	}
-	c := Candidate{Model: ModelFor(h), Options: grid.Base}
+	c := Candidate{Model: ModelFor(h), Options: g.Base}
 	if ratingData(h) || h.Catalog().NumProducts() > AutoMaxProducts {
 		return c, nil, nil
 	}
-	g := grid.withDefaults(h)
+	g = g.withDefaults(h)
 	val, train, err := g.holdOut(ctx, h, asOf)
 	switch {
 	case errors.Is(err, ErrNoValidation):
