@@ -193,6 +193,7 @@ func TestOnlineRetailBeatsPopular(t *testing.T) {
 // the rule's price. The EASE fits take seconds: the long suite runs it.
 func TestChooseOnlineRetail(t *testing.T) {
 	testdata.SkipUnlessLong(t)
+	testdata.SkipUnderRace(t)
 	full := loadOnlineRetail(t)
 	cutoff := time.Date(2011, 10, 27, 0, 0, 0, 0, time.UTC)
 	sp := temporalSplit(t, full, cutoff)

@@ -54,6 +54,7 @@ func TestOnlineRetail(t *testing.T) {
 		t.Skip("loads Online Retail")
 	}
 	testdata.SkipUnlessLong(t)
+	testdata.SkipUnderRace(t)
 	path := filepath.Join(testdata.Shared(t, ""), "online-retail", "online_retail_2010-2011.csv.gz")
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), &out, []string{"-data", path, "-format", "onlineretail"}))

@@ -158,6 +158,7 @@ func TestOnlineRetail(t *testing.T) {
 		t.Skip("real data run in -short mode")
 	}
 	testdata.SkipUnlessLong(t)
+	testdata.SkipUnderRace(t)
 	path := filepath.Join(testdata.Shared(t, ""), "online-retail", "online_retail_2010-2011.csv.gz")
 	out, errOut, err := runArgs(t, "-data", path, "-format", "onlineretail", "-recommenders", "popular,engine")
 	require.NoError(t, err, errOut)

@@ -40,3 +40,15 @@ func SkipUnlessLong(t testing.TB) {
 		t.Skip("long test: set " + LongEnv + "=1 to run it")
 	}
 }
+
+// SkipUnderRace skips t under the race detector, saying where it runs
+// instead: for the few real-data runs whose numeric work (EASE fits on
+// Online Retail) takes minutes there, while the concurrency they go
+// through is the same as on the demo data the race detector checks. CI
+// (.ci/run) runs them without the detector in a step of their own.
+func SkipUnderRace(t testing.TB) {
+	t.Helper()
+	if Race {
+		t.Skip("real-data run skipped under the race detector: .ci/run runs it without (step \"real data without the race detector\")")
+	}
+}
