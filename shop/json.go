@@ -270,8 +270,48 @@ func (r *Rec) appendExplanation(b []byte) []byte {
 	for i, x := range rs {
 		if i > 0 {
 			b = append(b, "; "...)
+			if x.Kind != recommend.Again && x.Kind == rs[i-1].Kind {
+				b = x.appendShort(b)
+				continue
+			}
 		}
 		b = x.appendText(b)
 	}
 	return b
+}
+
+// appendShort appends the text of a reason that follows one of its kind
+// in an explanation, without the verb the first one gave and with the
+// lift as a bare factor: "with Classic Lamps in 121 orders (1.3×)".
+func (x Reason) appendShort(b []byte) []byte {
+	name := x.Name
+	if name == "" {
+		name = x.Product
+	}
+	if x.Kind == recommend.After {
+		b = append(b, "after "...)
+		b = append(b, name...)
+		b = append(b, " by "...)
+	} else {
+		b = append(b, "with "...)
+		b = append(b, name...)
+		if x.Unit == "orders" {
+			b = append(b, " in "...)
+		} else {
+			b = append(b, " by "...)
+		}
+	}
+	b = strconv.AppendInt(b, int64(x.Count), 10)
+	b = append(b, ' ')
+	b = append(b, x.Unit...)
+	if !(x.Lift >= 1.05) { // as recommend.AppendLift: no factor near 1
+		return b
+	}
+	b = append(b, " ("...)
+	if x.Lift < 10 {
+		b = strconv.AppendFloat(b, x.Lift, 'f', 1, 64)
+	} else {
+		b = strconv.AppendFloat(b, x.Lift, 'f', 0, 64)
+	}
+	return append(b, "×)"...)
 }

@@ -57,10 +57,38 @@ func refExplanation(r *Rec) string {
 		}
 	}
 	var parts []string
-	for _, x := range r.Reasons() {
+	rs := r.Reasons()
+	for i, x := range rs {
+		if i > 0 && x.Kind != recommend.Again && x.Kind == rs[i-1].Kind {
+			parts = append(parts, refShortText(x))
+			continue
+		}
 		parts = append(parts, refReasonText(x))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// refShortText is Reason.appendShort written with fmt.
+func refShortText(x Reason) string {
+	name := x.Name
+	if name == "" {
+		name = x.Product
+	}
+	head := "with " + name + " in"
+	switch {
+	case x.Kind == recommend.After:
+		head = "after " + name + " by"
+	case x.Unit != "orders":
+		head = "with " + name + " by"
+	}
+	out := fmt.Sprintf("%s %d %s", head, x.Count, x.Unit)
+	switch {
+	case !(x.Lift >= 1.05):
+		return out
+	case x.Lift < 10:
+		return out + fmt.Sprintf(" (%.1f×)", x.Lift)
+	}
+	return out + fmt.Sprintf(" (%.0f×)", x.Lift)
 }
 
 // refMarshal encodes r through encoding/json's reflection on the JSON
