@@ -91,7 +91,7 @@ type Options struct {
 	// younger than the validation window recommend.ModelFor's model until
 	// a refresh finds enough history to choose. The choice costs a few
 	// builds of the engine at open: 0.3 s on the demo shop (opened in
-	// 0.39 s against 0.09 s), about 6 s on Online Retail (4,000 products,
+	// 0.39 s against 0.09 s), about 7 s on Online Retail (4,000 products,
 	// 400,000 lines), which chooses EASE.
 	// "neighbours" always takes the co-purchase neighbours (Scope,
 	// Measure); "ease" the EASE model (similarity.FitEASE within Scope,
