@@ -97,7 +97,7 @@ type Options struct {
 	// Measure); "ease" the EASE model (similarity.FitEASE within Scope,
 	// dense up to recommend.DefaultEASEMaxDense products and sparse
 	// beyond). A learned model is fitted again at every snapshot, without
-	// the non-merchandise (about 2 s on Online Retail); the neighbours
+	// the non-merchandise (about 3 s on Online Retail); the neighbours
 	// still give the reasons' counts. Ignored when Tune chose a model.
 	Model string
 	// ValueModel is the purchase model of [Snapshot.Value] and of the
