@@ -78,12 +78,18 @@ func AppendLift(b []byte, lift float64) []byte {
 		return b
 	}
 	b = append(b, " — "...)
+	return append(AppendTimes(b, lift), " more often than chance"...)
+}
+
+// AppendTimes appends a lift as a factor to b, as [AppendLift] words it
+// without the phrase: "3.2×" (one decimal below 10, none from 10 on).
+func AppendTimes(b []byte, lift float64) []byte {
 	if lift < 10 {
 		b = strconv.AppendFloat(b, lift, 'f', 1, 64)
 	} else {
 		b = strconv.AppendFloat(b, lift, 'f', 0, 64)
 	}
-	return append(b, "× more often than chance"...)
+	return append(b, "×"...)
 }
 
 func plural(n int, one, many string) string {

@@ -222,25 +222,41 @@ func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
 
 // appendText appends the sentence of x (see [Reason.String]).
 func (x Reason) appendText(b []byte) []byte {
+	if x.Kind != recommend.Again {
+		return x.appendPair(b, false)
+	}
+	b = append(b, "bought "...)
+	b = strconv.AppendInt(b, int64(x.Count), 10)
+	b = append(b, ' ')
+	b = append(b, plural(x.Count, "time", "times")...)
+	b = append(b, " before, last "...)
+	b = strconv.AppendFloat(b, x.Days, 'f', 0, 64)
+	return append(b, " days ago: due again"...)
+}
+
+// appendPair appends a reason that links two products (bought together,
+// bought after): in full, "bought together with Running Shoes in 124
+// orders — 3.2× more often than chance"; short, as it follows one of its
+// kind in an explanation, without the verb and with the lift as a bare
+// factor, "with Running Shoes in 124 orders (3.2×)".
+func (x Reason) appendPair(b []byte, short bool) []byte {
 	name := x.Name
 	if name == "" {
 		name = x.Product
 	}
-	switch x.Kind {
-	case recommend.Again:
+	if !short {
 		b = append(b, "bought "...)
-		b = strconv.AppendInt(b, int64(x.Count), 10)
-		b = append(b, ' ')
-		b = append(b, plural(x.Count, "time", "times")...)
-		b = append(b, " before, last "...)
-		b = strconv.AppendFloat(b, x.Days, 'f', 0, 64)
-		return append(b, " days ago: due again"...)
-	case recommend.After:
-		b = append(b, "bought after "...)
+	}
+	switch {
+	case x.Kind == recommend.After:
+		b = append(b, "after "...)
 		b = append(b, name...)
 		b = append(b, " by "...)
 	default:
-		b = append(b, "bought together with "...)
+		if !short {
+			b = append(b, "together "...)
+		}
+		b = append(b, "with "...)
 		b = append(b, name...)
 		if x.Unit == "orders" {
 			b = append(b, " in "...)
@@ -251,7 +267,14 @@ func (x Reason) appendText(b []byte) []byte {
 	b = strconv.AppendInt(b, int64(x.Count), 10)
 	b = append(b, ' ')
 	b = append(b, x.Unit...)
-	return recommend.AppendLift(b, x.Lift)
+	if !short {
+		return recommend.AppendLift(b, x.Lift)
+	}
+	if !(x.Lift >= 1.05) { // as recommend.AppendLift: no factor near 1
+		return b
+	}
+	b = append(b, " ("...)
+	return append(recommend.AppendTimes(b, x.Lift), ')')
 }
 
 // appendExplanation appends r's explanation (see [Rec.Explanation]).
@@ -271,47 +294,11 @@ func (r *Rec) appendExplanation(b []byte) []byte {
 		if i > 0 {
 			b = append(b, "; "...)
 			if x.Kind != recommend.Again && x.Kind == rs[i-1].Kind {
-				b = x.appendShort(b)
+				b = x.appendPair(b, true)
 				continue
 			}
 		}
 		b = x.appendText(b)
 	}
 	return b
-}
-
-// appendShort appends the text of a reason that follows one of its kind
-// in an explanation, without the verb the first one gave and with the
-// lift as a bare factor: "with Classic Lamps in 121 orders (1.3×)".
-func (x Reason) appendShort(b []byte) []byte {
-	name := x.Name
-	if name == "" {
-		name = x.Product
-	}
-	if x.Kind == recommend.After {
-		b = append(b, "after "...)
-		b = append(b, name...)
-		b = append(b, " by "...)
-	} else {
-		b = append(b, "with "...)
-		b = append(b, name...)
-		if x.Unit == "orders" {
-			b = append(b, " in "...)
-		} else {
-			b = append(b, " by "...)
-		}
-	}
-	b = strconv.AppendInt(b, int64(x.Count), 10)
-	b = append(b, ' ')
-	b = append(b, x.Unit...)
-	if !(x.Lift >= 1.05) { // as recommend.AppendLift: no factor near 1
-		return b
-	}
-	b = append(b, " ("...)
-	if x.Lift < 10 {
-		b = strconv.AppendFloat(b, x.Lift, 'f', 1, 64)
-	} else {
-		b = strconv.AppendFloat(b, x.Lift, 'f', 0, 64)
-	}
-	return append(b, "×)"...)
 }
