@@ -100,8 +100,7 @@ func Choose(ctx context.Context, h *affinity.History, asOf time.Time, g Grid) (C
 	case err != nil:
 		return Candidate{}, nil, err
 	}
-	t := &Tuning{From: val.from, To: asOf, Customers: len(val.users)}
-	total := int64(len(g.Models) * len(g.HalfLives))
+	s := newSearch(g, train, val, asOf, len(g.Models)*len(g.HalfLives))
 	type best struct {
 		trial  Trial
 		scores []float64
@@ -116,17 +115,10 @@ func Choose(ctx context.Context, h *affinity.History, asOf time.Time, g Grid) (C
 		for hi, hl := range g.HalfLives {
 			o := g.Base
 			o.HalfLife, o.PopularityBlend, o.NextBasket.RepeatWeight = hl, g.Blends[0], g.RepeatWeights[0]
-			e, err := New(ctx, train, idx, val.from, o)
+			tr, scores, err := s.try(ctx, m, idx, o)
 			if err != nil {
 				return Candidate{}, nil, err
 			}
-			scores, err := val.scores(ctx, e, g)
-			if err != nil {
-				return Candidate{}, nil, err
-			}
-			tr := newTrial(Candidate{Model: m, Options: o}, scores)
-			t.Trials = append(t.Trials, tr)
-			g.Progress.Report(affinity.Progress{Step: "tune", Done: int64(len(t.Trials)), Total: total, Unit: "candidates"})
 			if hi == 0 || tr.NDCG > top.trial.NDCG {
 				top = best{tr, scores}
 			}
@@ -135,10 +127,10 @@ func Choose(ctx context.Context, h *affinity.History, asOf time.Time, g Grid) (C
 			kept = top
 		}
 	}
-	t.Best = kept.trial
+	s.t.Best = kept.trial
 	c.Model = kept.trial.Candidate.Model
 	c.Options.HalfLife, c.Options.PopularityBlend = kept.trial.Candidate.Options.HalfLife, kept.trial.Candidate.Options.PopularityBlend
-	return c, t, nil
+	return c, s.t, nil
 }
 
 // significantlyBetter reports whether the per-customer scores a (of one

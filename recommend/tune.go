@@ -155,33 +155,21 @@ func Tune(ctx context.Context, h *affinity.History, asOf time.Time, grid Grid) (
 	if err != nil {
 		return nil, err
 	}
-	from := val.from
-	t := &Tuning{From: from, To: asOf, Customers: len(val.users)}
 	// every model, then the other values of each later dimension (its
 	// first is the best so far's)
-	total := int64(len(g.Models) + len(g.HalfLives) + len(g.Blends) + len(g.RepeatWeights) - 3)
+	s := newSearch(g, train, val, asOf, len(g.Models)+len(g.HalfLives)+len(g.Blends)+len(g.RepeatWeights)-3)
 	indexes := map[int]*similarity.Index{}
 	try := func(mi int, o Options) (Trial, error) {
 		idx, ok := indexes[mi]
 		if !ok {
 			var err error
-			if idx, err = g.Models[mi].Index(ctx, train, from); err != nil {
+			if idx, err = g.Models[mi].Index(ctx, train, val.from); err != nil {
 				return Trial{}, err
 			}
 			indexes[mi] = idx
 		}
-		e, err := New(ctx, train, idx, from, o)
-		if err != nil {
-			return Trial{}, err
-		}
-		scores, err := val.scores(ctx, e, g)
-		if err != nil {
-			return Trial{}, err
-		}
-		tr := newTrial(Candidate{Model: g.Models[mi], Options: o}, scores)
-		t.Trials = append(t.Trials, tr)
-		g.Progress.Report(affinity.Progress{Step: "tune", Done: int64(len(t.Trials)), Total: total, Unit: "candidates"})
-		return tr, nil
+		tr, _, err := s.try(ctx, g.Models[mi], idx, o)
+		return tr, err
 	}
 	best, bestModel := Trial{NDCG: -1}, 0
 	o := g.Base
@@ -212,8 +200,42 @@ func Tune(ctx context.Context, h *affinity.History, asOf time.Time, grid Grid) (
 			}
 		}
 	}
-	t.Best = best
-	return t, nil
+	s.t.Best = best
+	return s.t, nil
+}
+
+// search scores candidates on one validation and records them.
+type search struct {
+	g     Grid
+	train *affinity.History // what the candidates are built from, as of val.from
+	val   *validation
+	t     *Tuning
+	total int64
+}
+
+// newSearch returns the search of g on val, which will try total
+// candidates.
+func newSearch(g Grid, train *affinity.History, val *validation, asOf time.Time, total int) *search {
+	return &search{g: g, train: train, val: val, total: int64(total),
+		t: &Tuning{From: val.from, To: asOf, Customers: len(val.users)}}
+}
+
+// try builds the engine of model m (its index idx) with options o, scores
+// it on the validation customers, records the trial and reports progress;
+// it returns the trial and every customer's score.
+func (s *search) try(ctx context.Context, m Model, idx *similarity.Index, o Options) (Trial, []float64, error) {
+	e, err := New(ctx, s.train, idx, s.val.from, o)
+	if err != nil {
+		return Trial{}, nil, err
+	}
+	scores, err := s.val.scores(ctx, e, s.g)
+	if err != nil {
+		return Trial{}, nil, err
+	}
+	tr := newTrial(Candidate{Model: m, Options: o}, scores)
+	s.t.Trials = append(s.t.Trials, tr)
+	s.g.Progress.Report(affinity.Progress{Step: "tune", Done: int64(len(s.t.Trials)), Total: s.total, Unit: "candidates"})
+	return tr, scores, nil
 }
 
 // holdOut returns the validation customers of g (Holdout, Validation,
