@@ -79,13 +79,7 @@ func AutoGrid(base Options) Grid {
 // caller can try again once the history is longer. It returns an error
 // for nil inputs, a zero asOf, and ctx.Err().
 func Choose(ctx context.Context, h *affinity.History, asOf time.Time, g Grid) (Candidate, *Tuning, error) {
-	switch {
-	case ctx == nil:
-		return Candidate{}, nil, errors.New("recommend: nil context")
-	case h == nil:
-		return Candidate{}, nil, errors.New("recommend: nil history")
-	}
-	if err := affinity.CheckAsOf("recommend", asOf); err != nil {
+	if err := checkArgs(ctx, h, asOf); err != nil {
 		return Candidate{}, nil, err
 	}
 	c := Candidate{Model: ModelFor(h), Options: g.Base}

@@ -223,7 +223,7 @@ func (t RepeatTally) Share() float64 {
 // CountRepeats returns the tally of [RepeatShare] for h as of asOf, with
 // the same errors.
 func CountRepeats(ctx context.Context, h *affinity.History, asOf time.Time) (RepeatTally, error) {
-	if err := checkRepeats(ctx, h, asOf); err != nil {
+	if err := checkArgs(ctx, h, asOf); err != nil {
 		return RepeatTally{}, err
 	}
 	t := RepeatTally{AsOf: asOf}
@@ -248,7 +248,7 @@ func CountRepeats(ctx context.Context, h *affinity.History, asOf time.Time) (Rep
 // then count the same, and only the changed ones are counted again, in
 // prevH and in h. Otherwise (a nil prevH included) it counts everything.
 func RecountRepeats(ctx context.Context, prev RepeatTally, prevH, h *affinity.History, asOf time.Time) (RepeatTally, error) {
-	if err := checkRepeats(ctx, h, asOf); err != nil {
+	if err := checkArgs(ctx, h, asOf); err != nil {
 		return RepeatTally{}, err
 	}
 	ch, ok := h.ChangedSince(prevH) // false for a nil prevH
@@ -276,8 +276,9 @@ func RecountRepeats(ctx context.Context, prev RepeatTally, prevH, h *affinity.Hi
 	return t, nil
 }
 
-// checkRepeats checks the arguments of CountRepeats and RecountRepeats.
-func checkRepeats(ctx context.Context, h *affinity.History, asOf time.Time) error {
+// checkArgs checks the arguments of CountRepeats, RecountRepeats, Tune
+// and Choose: a context, a History and an as-of time.
+func checkArgs(ctx context.Context, h *affinity.History, asOf time.Time) error {
 	switch {
 	case ctx == nil:
 		return errors.New("recommend: nil context")

@@ -141,13 +141,7 @@ type Tuning struct {
 // the end of training. It returns an error for nil inputs, a zero asOf, a
 // window with no validation customer ([ErrNoValidation]), and ctx.Err().
 func Tune(ctx context.Context, h *affinity.History, asOf time.Time, grid Grid) (*Tuning, error) {
-	switch {
-	case ctx == nil:
-		return nil, errors.New("recommend: nil context")
-	case h == nil:
-		return nil, errors.New("recommend: nil history")
-	}
-	if err := affinity.CheckAsOf("recommend", asOf); err != nil {
+	if err := checkArgs(ctx, h, asOf); err != nil {
 		return nil, err
 	}
 	g := grid.withDefaults(h)
