@@ -173,3 +173,63 @@ func TestKeepLargest(t *testing.T) {
 		require.Equal(t, want, got, "n %d fill %d", n, fill)
 	}
 }
+
+// TestFactorResidual checks columnResidual and factorResidual against a
+// dense computation of ‖A·x − e_j‖₂, x = (L·D·Lᵀ)⁻¹·e_j: zero for the exact
+// factor, and the dense value for factors with entries dropped.
+func TestFactorResidual(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(3, 11))
+	for trial := range 12 {
+		m := 1 + rng.IntN(50)
+		a := randomSPD(rng, m, 120, 0.1+0.3*rng.Float64(), 0.5+rng.Float64())
+		diag := make([]float64, m)
+		for i := range m {
+			diag[i] = a.At(i, i)
+		}
+		ax := func(k int, x []float64) float64 {
+			var v float64
+			for i := range m {
+				v += a.At(k, i) * x[i]
+			}
+			return v
+		}
+		for _, o := range []ldlOptions{{fill: -1}, {fill: 2, compensate: true}, {fill: 0, compensate: true}, {fill: -1, tol: 0.1, compensate: true}} {
+			l, d := ldlOf(t, a, o)
+			ld := l.dense(m)
+			var f mat.Dense
+			f.Mul(ld, mat.NewDiagDense(m, d))
+			f.Mul(&f, ld.T())
+			x, y := make([]float64, m), make([]float64, m)
+			var worst float64
+			for j := range m {
+				e := mat.NewVecDense(m, nil)
+				e.SetVec(j, 1)
+				var xv, r mat.VecDense
+				require.NoError(t, xv.SolveVec(&f, e))
+				r.MulVec(a, &xv)
+				r.SubVec(&r, e)
+				want := mat.Norm(&r, 2)
+				got := columnResidual(l, d, m, ax, j, x, y)
+				require.InDelta(t, want, got, 1e-9*(1+want), "trial %d column %d %+v", trial, j, o)
+				if o.fill < 0 && o.tol == 0 {
+					require.Less(t, got, 1e-9, "exact factor")
+				}
+				if m <= residualColumns {
+					worst = max(worst, got)
+				}
+			}
+			if m <= residualColumns {
+				for _, workers := range []int{1, 3} {
+					got, err := factorResidual(ctx, l, d, m, ax, workers)
+					require.NoError(t, err)
+					require.Equal(t, worst, got, "every column sampled")
+				}
+			}
+		}
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err := factorResidual(done, nil, nil, 5, nil, 1)
+	require.ErrorIs(t, err, context.Canceled)
+}
