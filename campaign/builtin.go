@@ -108,8 +108,11 @@ func GroupFavouritesFor(name, query string) Campaign {
 // likelihood; with clv's mild penalty 1 only if the exact fit does not
 // converge) on the whole history up to the plan's time — MBG/NBD when the
 // shop's [shop.Options.ValueModel] is "mbgnbd", which also lets one-time
-// buyers qualify (BG/NBD keeps them alive with probability 1). They get up
-// to four favourites and the offer "15% off". Priority 40.
+// buyers qualify (BG/NBD keeps them alive with probability 1). A plan at
+// the snapshot's time reads P(alive) from [shop.Snapshot.Value], the same
+// fit (fitted once per snapshot) as the customers' profiles show; a plan
+// at another time fits the model as of that time. They get up to four
+// favourites and the offer "15% off". Priority 40.
 func WinBack() Campaign {
 	return Campaign{Name: "win-back", Content: Favourites, Offer: "15% off", Priority: 40, Select: winBack}
 }
@@ -122,6 +125,16 @@ func winBack(ctx context.Context, snap *shop.Snapshot, asOf time.Time) (*roaring
 	}
 	if len(sum.Rows) == 0 {
 		return roaring.New(), nil
+	}
+	if asOf.Equal(snap.AsOf()) {
+		alive, err := snapshotAlive(ctx, snap, sum.Customers)
+		if err != nil {
+			return nil, err
+		}
+		if alive != nil {
+			return clv.WinBack(sum.Customers, sum.Spend, alive, clv.WinBackOptions{}), nil
+		}
+		// no snapshot models (too few customers): fit as at any other time
 	}
 	fit := clv.FitBGNBD
 	if snap.ValueModel() == "mbgnbd" {
@@ -149,4 +162,23 @@ func Builtins(withBirthday bool) []Campaign {
 		cs = append(cs, Birthday())
 	}
 	return append(cs, GroupFavouritesFor("new-customers", "frequency = 1"))
+}
+
+// snapshotAlive returns the P(alive) of customers from the snapshot's
+// value models, or nil when the snapshot has none or they do not cover
+// every one of the customers; an error only for ctx's.
+func snapshotAlive(ctx context.Context, snap *shop.Snapshot, customers []affinity.CustomerID) ([]float64, error) {
+	v, err := snap.Value(ctx)
+	if err != nil {
+		return nil, ctx.Err()
+	}
+	alive := make([]float64, len(customers))
+	for i, c := range customers {
+		x, ok := v.Of(c)
+		if !ok {
+			return nil, nil
+		}
+		alive[i] = x.PAlive
+	}
+	return alive, nil
 }

@@ -176,6 +176,18 @@ type Values struct {
 
 var errNoModel = errors.New("shop: no value model")
 
+// Of returns customer c's value, as [Snapshot.Profile] shows it, and
+// whether the models cover c (a customer with a purchase by the snapshot
+// time). Campaigns and reports that need every customer's P(alive) or
+// CLV read it here rather than fitting the models again, so that their
+// figures are the profile's.
+func (v *Values) Of(c affinity.CustomerID) (Value, bool) {
+	if x := v.of(c); x != nil {
+		return *x, true
+	}
+	return Value{}, false
+}
+
 func (v *Values) of(c affinity.CustomerID) *Value {
 	if int(c) >= len(v.row) || v.row[c] < 0 {
 		return nil

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/campaign"
 	"github.com/shopaffinity/affinity/clv"
 	"github.com/shopaffinity/affinity/shop"
@@ -263,36 +264,25 @@ func cohortChart(ctx context.Context, path string, snap *shop.Snapshot) error {
 	return f.Close()
 }
 
-// clvChart: the distribution of 12-month CLV, split by P(alive).
+// clvChart: the distribution of 12-month CLV, split by P(alive), as the
+// customers' profiles show them (the snapshot's value models).
 func clvChart(ctx context.Context, snap *shop.Snapshot) (*plot.Plot, error) {
 	h, asOf := snap.History(), snap.AsOf()
-	sum, err := clv.Summarize(ctx, h, asOf, clv.SummaryOptions{})
+	v, err := snap.Value(ctx)
 	if err != nil {
 		return nil, err
 	}
-	fit := clv.FitBGNBD
-	if snap.ValueModel() == "mbgnbd" {
-		fit = clv.FitMBGNBD
-	}
-	bg, err := fit(ctx, sum.Rows, clv.FitOptions{Fallback: 1})
-	if err != nil {
-		return nil, err
-	}
-	var repeat []clv.RFT
-	for _, r := range sum.Rows {
-		if r.Frequency > 0 {
-			repeat = append(repeat, r)
+	var clvs, alive []float64
+	for c := range h.NumCustomers() {
+		if x, ok := v.Of(affinity.CustomerID(c)); ok {
+			clvs = append(clvs, x.CLV)
+			alive = append(alive, x.PAlive)
 		}
 	}
-	gg, err := clv.FitGammaGamma(ctx, repeat, clv.FitOptions{Fallback: 1})
-	if err != nil {
-		return nil, err
+	if len(clvs) == 0 {
+		return nil, errors.New("no customer with a value")
 	}
-	sc, err := clv.Score(ctx, sum.Rows, bg, gg, clv.ScoreOptions{})
-	if err != nil {
-		return nil, err
-	}
-	vals := slices.Clone(sc.CLV)
+	vals := slices.Clone(clvs)
 	slices.Sort(vals)
 	hi := vals[int(0.98*float64(len(vals)-1))] // the top 2 % would flatten the rest
 	const n = 40
@@ -304,13 +294,13 @@ func clvChart(ctx context.Context, snap *shop.Snapshot) (*plot.Plot, error) {
 		low[i] = all[i]
 	}
 	nLow := 0
-	for i, v := range sc.CLV {
+	for i, v := range clvs {
 		b := min(int(v/width), n-1)
 		if b < 0 {
 			b = 0
 		}
 		all[b].Weight++
-		if sc.PAlive[i] < 0.5 {
+		if alive[i] < 0.5 {
 			low[b].Weight++
 			nLow++
 		}
@@ -320,7 +310,7 @@ func clvChart(ctx context.Context, snap *shop.Snapshot) (*plot.Plot, error) {
 	ha.LineStyle.Width, hl.LineStyle.Width = 0, 0
 	p := plot.New()
 	model := "BG/NBD"
-	if bg.Modified {
+	if v.BGNBD.Modified {
 		model = "MBG/NBD"
 	}
 	p.Title.Text = fmt.Sprintf("Predicted 12-month CLV of %d customers (%s + Gamma-Gamma, as of %s)", len(vals), model, asOf.Format("2006-01-02"))
