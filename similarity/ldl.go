@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/bits"
 	"slices"
 
 	"github.com/shopaffinity/affinity/internal/parallel"
@@ -214,12 +215,14 @@ func keepLargest(idx []int32, w []float64, opts ldlOptions) []int32 {
 // approxInverse returns a sparse approximation of L⁻¹, for L unit lower
 // triangular (l without its diagonal), by columns, also without the unit
 // diagonal. Column j solves L·x = e_j by forward substitution in sparse
-// form: the nonzeros of x are visited in increasing row order (a binary
-// heap), and one whose magnitude fell below opts.tol is dropped before it
+// form: the nonzeros of x are visited in increasing row order (a bit per
+// row, scanned forward, since a row only adds to the rows below it), and
+// one whose magnitude fell below opts.tol is dropped before it
 // propagates; of what remains, the opts.fill largest are kept. With
 // fill < 0 and tol = 0 it is exact. Columns are independent and computed
 // by workers in parallel; the result does not depend on their number. Time
-// O(Σ_j Σ_{visited r} nnz(L[:,r]) · log), memory O(nnz(result)).
+// O(Σ_j (Σ_{visited r} nnz(L[:,r]) + span_j/64)), span_j the distance
+// from j to the column's last visited row; memory O(nnz(result) + m).
 func approxInverse(ctx context.Context, l *sparseCols, m int, opts ldlOptions, workers int) (*sparseCols, error) {
 	const block = 256
 	nblk := (m + block - 1) / block
@@ -231,43 +234,52 @@ func approxInverse(ctx context.Context, l *sparseCols, m int, opts ldlOptions, w
 	parts := make([]part, nblk)
 	type scratch struct {
 		x    []float64
-		mark []bool
-		heap []int32
+		mark []bool   // rows of x reached in this column
+		rows []uint64 // a bit per reached row still to propagate
 		seen []int32
 	}
 	scr := make([]*scratch, workers)
 	err := parallel.For(ctx, workers, nblk, func(wk, b int) error {
 		s := scr[wk]
 		if s == nil {
-			s = &scratch{x: make([]float64, m), mark: make([]bool, m)}
+			s = &scratch{x: make([]float64, m), mark: make([]bool, m), rows: make([]uint64, (m+63)/64)}
 			scr[wk] = s
 		}
 		p := &parts[b]
 		for j := b * block; j < min((b+1)*block, m); j++ {
-			s.heap, s.seen = s.heap[:0], s.seen[:0]
+			s.seen = s.seen[:0]
 			// x[j] = 1: propagate column j of L directly
 			rows, vals := l.col(j)
+			hi := j // the highest row set in s.rows
 			for t, i := range rows {
 				s.x[i] = -vals[t]
 				s.mark[i] = true
-				s.heap = heapPush(s.heap, i)
+				s.rows[i>>6] |= 1 << (i & 63)
+				hi = max(hi, int(i))
 			}
-			for len(s.heap) > 0 {
-				var r int32
-				r, s.heap = heapPop(s.heap)
-				xr := s.x[r]
-				if xr == 0 || math.Abs(xr) < opts.tol {
-					s.x[r], s.mark[r] = 0, false
-					continue
-				}
-				s.seen = append(s.seen, r)
-				rows, vals := l.col(int(r))
-				for t, i := range rows {
-					if !s.mark[i] {
-						s.mark[i] = true
-						s.heap = heapPush(s.heap, i)
+			// the rows in increasing order: a row only adds to rows
+			// below it, so a forward scan of the bits finds them all
+			for wi := (j + 1) >> 6; wi <= hi>>6; wi++ {
+				for s.rows[wi] != 0 {
+					r := int32(wi<<6 + bits.TrailingZeros64(s.rows[wi]))
+					s.rows[wi] &= s.rows[wi] - 1
+					xr := s.x[r]
+					if xr == 0 || math.Abs(xr) < opts.tol {
+						s.x[r], s.mark[r] = 0, false
+						continue
 					}
-					s.x[i] -= vals[t] * xr
+					s.seen = append(s.seen, r)
+					rows, vals := l.col(int(r))
+					for t, i := range rows {
+						if !s.mark[i] {
+							s.mark[i] = true
+							s.rows[i>>6] |= 1 << (i & 63)
+						}
+						s.x[i] -= vals[t] * xr
+					}
+					if n := len(rows); n > 0 {
+						hi = max(hi, int(rows[n-1]))
+					}
 				}
 			}
 			kept := keepLargest(s.seen, s.x, opts)
@@ -301,40 +313,4 @@ func approxInverse(ctx context.Context, l *sparseCols, m int, opts ldlOptions, w
 		*p = part{}
 	}
 	return inv, nil
-}
-
-// heapPush and heapPop keep a binary min-heap of row indices.
-func heapPush(h []int32, v int32) []int32 {
-	h = append(h, v)
-	for i := len(h) - 1; i > 0; {
-		p := (i - 1) / 2
-		if h[p] <= h[i] {
-			break
-		}
-		h[p], h[i] = h[i], h[p]
-		i = p
-	}
-	return h
-}
-
-func heapPop(h []int32) (int32, []int32) {
-	top := h[0]
-	n := len(h) - 1
-	h[0] = h[n]
-	h = h[:n]
-	for i := 0; ; {
-		c := 2*i + 1
-		if c >= n {
-			break
-		}
-		if c+1 < n && h[c+1] < h[c] {
-			c++
-		}
-		if h[i] <= h[c] {
-			break
-		}
-		h[i], h[c] = h[c], h[i]
-		i = c
-	}
-	return top, h
 }
