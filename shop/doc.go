@@ -34,9 +34,10 @@
 // results ready to serve: [Rec] and [Reason] carry shop keys, names,
 // category, price, source and an explanation such as "bought together with
 // Running Shoes in 124 orders — 3.2× more often than chance", and marshal
-// to JSON. A reason whose lift is below 1 is never given. A customer the
-// snapshot does not know is served from the popularity fallbacks, and
-// [Result.ColdStart] says so. [Snapshot.Segment] evaluates a query of the
+// to JSON. A reason whose lift is below 1 is never given, and a factor is
+// stated only where the count makes it credible (recommend.CredibleLift).
+// A customer the snapshot does not know is served from the popularity
+// fallbacks, and [Result.ColdStart] says so. [Snapshot.Segment] evaluates a query of the
 // segment syntax into an [Audience]: counts, revenue and AOV, members in
 // pages ordered by spend, recency or key, and CSV.
 //

@@ -268,9 +268,9 @@ func (x Reason) appendPair(b []byte, short bool) []byte {
 	b = append(b, ' ')
 	b = append(b, x.Unit...)
 	if !short {
-		return recommend.AppendLift(b, x.Lift)
+		return recommend.AppendCredibleLift(b, x.Count, x.Lift)
 	}
-	if !(x.Lift >= 1.05) { // as recommend.AppendLift: no factor near 1
+	if !(x.Lift >= 1.05) || !(recommend.CredibleLift(x.Count, x.Lift) >= 1) { // as recommend.AppendCredibleLift
 		return b
 	}
 	b = append(b, " ("...)

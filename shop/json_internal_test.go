@@ -24,20 +24,20 @@ func refReasonText(x Reason) string {
 	case recommend.Again:
 		return fmt.Sprintf("bought %d %s before, last %.0f days ago: due again", x.Count, plural(x.Count, "time", "times"), x.Days)
 	case recommend.After:
-		return fmt.Sprintf("bought after %s by %d %s", name, x.Count, x.Unit) + refLift(x.Lift)
+		return fmt.Sprintf("bought after %s by %d %s", name, x.Count, x.Unit) + refLift(x.Count, x.Lift)
 	default:
 		by := "by"
 		if x.Unit == "orders" {
 			by = "in"
 		}
-		return fmt.Sprintf("bought together with %s %s %d %s", name, by, x.Count, x.Unit) + refLift(x.Lift)
+		return fmt.Sprintf("bought together with %s %s %d %s", name, by, x.Count, x.Unit) + refLift(x.Count, x.Lift)
 	}
 }
 
-// refLift is recommend.AppendLift written with fmt.
-func refLift(lift float64) string {
+// refLift is recommend.AppendCredibleLift written with fmt.
+func refLift(count int, lift float64) string {
 	switch {
-	case !(lift >= 1.05):
+	case !(lift >= 1.05) || !(recommend.CredibleLift(count, lift) >= 1):
 		return ""
 	case lift < 10:
 		return fmt.Sprintf(" — %.1f× more often than chance", lift)
@@ -83,7 +83,7 @@ func refShortText(x Reason) string {
 	}
 	out := fmt.Sprintf("%s %d %s", head, x.Count, x.Unit)
 	switch {
-	case !(x.Lift >= 1.05):
+	case !(x.Lift >= 1.05) || !(recommend.CredibleLift(x.Count, x.Lift) >= 1):
 		return out
 	case x.Lift < 10:
 		return out + fmt.Sprintf(" (%.1f×)", x.Lift)

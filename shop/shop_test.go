@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -67,7 +68,7 @@ func TestOpenDemo(t *testing.T) {
 	assert.False(t, res.ColdStart)
 	assert.Equal(t, key, res.Customer)
 	require.Len(t, res.Recs, 5)
-	withReasons := 0
+	withReasons, stated := 0, 0
 	for _, r := range res.Recs {
 		assert.NotEmpty(t, r.Product)
 		assert.NotEmpty(t, r.Name)
@@ -77,12 +78,18 @@ func TestOpenDemo(t *testing.T) {
 			withReasons++
 			if x.Kind != recommend.Again {
 				assert.GreaterOrEqual(t, x.Lift, 1.0, "a pair bought together less than chance is no reason")
-				assert.Contains(t, x.String(), "more often than chance")
+				// the factor is stated only where the count makes it credible
+				credible := x.Lift >= 1.05 && recommend.CredibleLift(x.Count, x.Lift) >= 1
+				assert.Equal(t, credible, strings.Contains(x.String(), "more often than chance"), "%s: count %d, lift %.2f", x, x.Count, x.Lift)
+				if credible {
+					stated++
+				}
 			}
 		}
 		assert.NotEmpty(t, r.Explanation())
 	}
 	assert.Positive(t, withReasons)
+	assert.Positive(t, stated, "some reason states its factor")
 
 	// The same customer by dense id.
 	id, _ := h.LookupCustomer(key)
