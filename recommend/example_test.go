@@ -273,3 +273,18 @@ func ExampleChoose() {
 	// cosine/basket, half-life 30 days, chosen on 272 customers
 	// 3 recommendations
 }
+
+// A lift is stated in an explanation only where the co-count makes it
+// credible: the same lift of 1.3 is noise on 15 orders and evidence on
+// 121.
+func ExampleCredibleLift() {
+	for _, n := range []int{2, 15, 121, 443} {
+		fmt.Printf("%3d orders at lift 1.3: at least %.2f, %q\n", n, recommend.CredibleLift(n, 1.3),
+			recommend.AppendCredibleLift(nil, n, 1.3))
+	}
+	// Output:
+	//   2 orders at lift 1.3: at least 0.23, ""
+	//  15 orders at lift 1.3: at least 0.80, ""
+	// 121 orders at lift 1.3: at least 1.11, " — 1.3× more often than chance"
+	// 443 orders at lift 1.3: at least 1.20, " — 1.3× more often than chance"
+}
