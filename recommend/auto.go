@@ -15,7 +15,7 @@ import (
 // fit takes about 1.5 s on two cores (similarity's
 // BenchmarkFitSparseEASE, retail-shaped), more where products are bought
 // with many others and the fit needs a larger fill to be accurate
-// (Online Retail's 3,500 products: 3.2 s). Larger catalogues keep
+// (Online Retail's 3,500 products: 2.5–3.8 s). Larger catalogues keep
 // [DefaultModel].
 const AutoMaxProducts = 20_000
 

@@ -233,3 +233,34 @@ func TestFactorResidual(t *testing.T) {
 	_, err := factorResidual(done, nil, nil, 5, nil, 1)
 	require.ErrorIs(t, err, context.Canceled)
 }
+
+// TestGrowFill checks the automatic fill's steps and bounds.
+func TestGrowFill(t *testing.T) {
+	for _, tc := range []struct {
+		f, m      int
+		breakdown bool
+		want      int
+		ok        bool
+	}{
+		{64, 1000, true, 128, true},
+		{64, 1000, false, 96, true},
+		{256, 3500, false, 384, true},
+		{384, 3500, false, 512, true}, // 576 clamped to the fill bound
+		{512, 3500, true, 512, false},
+		{256, 100_000, true, 335, true}, // 2²⁵ entries over 100,000 columns
+		{335, 100_000, false, 335, false},
+		{64, 1 << 20, false, 64, false}, // the entry bound is below the start
+	} {
+		got, ok := growFill(tc.f, tc.m, tc.breakdown)
+		assert.Equal(t, tc.want, got, "%+v", tc)
+		assert.Equal(t, tc.ok, ok, "%+v", tc)
+	}
+	// from the start the steps reach the bound and stop there
+	f, steps := DefaultSparseEASEFill, 0
+	for next, ok := growFill(f, 2000, false); ok; next, ok = growFill(f, 2000, false) {
+		require.Greater(t, next, f)
+		f, steps = next, steps+1
+	}
+	assert.Equal(t, maxAutoFill, f)
+	assert.Equal(t, 6, steps, "64, 96, 144, 216, 324, 486, 512")
+}

@@ -16,25 +16,45 @@ import (
 // from.
 const DefaultSparseEASEFill = 64
 
-// maxAutoFill and maxAutoEntries bound the automatic fill: it doubles
-// from DefaultSparseEASEFill up to 512 entries per column and 2²⁵ entries
-// (about 400 MB for the factor) in all.
+// maxAutoFill and maxAutoEntries bound the automatic fill: up to 512
+// entries per column and 2²⁵ entries (about 400 MB for the factor) in all.
 const (
 	maxAutoFill    = 512
 	maxAutoEntries = 1 << 25
 )
 
+// growFill returns the automatic fill after f for m products, and false
+// when f is at the bounds: twice f after a breakdown, which only a
+// fill far too small causes, and half again after a factor that completed
+// but missed the accuracy check, which a fill nearer the needed one may
+// pass (the factorisation's time grows with the square of the fill: on
+// Online Retail's training history, whose factor breaks down up to 256,
+// the check then passes at 384 where doubling reached 512), clamped to
+// the bounds.
+func growFill(f, m int, breakdown bool) (int, bool) {
+	limit := min(maxAutoFill, maxAutoEntries/max(m, 1))
+	if f >= limit {
+		return f, false
+	}
+	next := f + f/2
+	if breakdown {
+		next = 2 * f
+	}
+	return min(next, limit), true
+}
+
 // MaxSparseEASEResidual is the accuracy the automatic fill of
 // [SparseEASEOptions] asks of the incomplete factor: ‖A·x − e_j‖₂ at most
 // this for x = (L·D·Lᵀ)⁻¹·e_j on every sampled column j. Measured with
-// examples/evaluate (EASE, 50 neighbours), factors within it ranked as
-// dense EASE does, to 0.5 %: Online Retail at a fill of 512 (largest
-// sampled residual 0.07), the MovieLens-shaped store at 128 (0.05), the
-// demo store and Groceries at 64 (0.006 and less); a synthetic retail
-// store of 20,000 products kept 64 (0.12), within 0.2 % of a fill of 256.
-// Factors beyond it ranked lower: the MovieLens-shaped store at 64 (1.0)
-// by 32 %, Online Retail at 256 (0.76) by 5 %, the MovieLens shape as
-// ratings at 64 (0.30) by 2.5 %.
+// examples/evaluate (EASE, 50 neighbours; all-items NDCG@10), factors
+// within it ranked as dense EASE does, to 0.5 %: the MovieLens-shaped
+// store at a fill of 96 (largest sampled residual 0.09) and as ratings at
+// 96 (0.07), Online Retail's training history at 384 (0.11), the demo
+// store and Groceries at 64 (0.006 and less); a synthetic retail store of
+// 20,000 products kept 64 (0.12), within 0.2 % of a fill of 256. Factors
+// beyond it ranked lower: the MovieLens-shaped store at 64 (1.0) by 32 %,
+// Online Retail at 256 (0.76) by 5 %, the MovieLens shape as ratings at 64
+// (0.30) by 2.5 %.
 const MaxSparseEASEResidual = 0.2
 
 // residualColumns is the number of columns the accuracy check samples.
@@ -59,11 +79,12 @@ type SparseEASEOptions struct {
 	// inaccurate: on a MovieLens-shaped store a fill of 64 gave a factor
 	// whose inverse missed the exact one by its own size in some
 	// columns, and products so misjudged were recommended to everyone
-	// (NDCG@10 31 % below dense EASE; with 128, equal to it).
+	// (NDCG@10 31 % below dense EASE; with 96, equal to it).
 	//
 	// The zero value chooses the fill: it starts at
-	// [DefaultSparseEASEFill] and doubles, up to 512 and 2²⁵ entries in
-	// all, after a breakdown and while the factor is inaccurate: while
+	// [DefaultSparseEASEFill] and grows, up to 512 and 2²⁵ entries in all:
+	// it doubles after a breakdown and grows by half while the factor is
+	// inaccurate: while
 	// x = (L·D·Lᵀ)⁻¹·e_j misses A·x = e_j by more than
 	// [MaxSparseEASEResidual] (2-norm) for any of 32 columns j spread over
 	// the elimination order (a check that costs 32 triangular solves and
@@ -165,12 +186,12 @@ func fitSparseEASE(ctx context.Context, c *Counts, sel []affinity.ProductID, o E
 	var l *sparseCols
 	var d []float64
 	var err error
+	auto := o.Sparse.Fill == 0
 	for {
 		l, d, err = incompleteLDL(ctx, m, diag, lower, lo)
-		grow := o.Sparse.Fill == 0 && 2*lo.fill <= maxAutoFill && m*2*lo.fill <= maxAutoEntries
 		if errors.Is(err, errBreakdown) {
-			if grow {
-				lo.fill *= 2
+			if next, ok := growFill(lo.fill, m, true); auto && ok {
+				lo.fill = next
 			} else {
 				lo.compensate = true
 			}
@@ -179,7 +200,8 @@ func fitSparseEASE(ctx context.Context, c *Counts, sel []affinity.ProductID, o E
 		if err != nil {
 			return nil, err
 		}
-		if !grow || lo.compensate {
+		next, ok := growFill(lo.fill, m, false)
+		if !auto || lo.compensate || !ok {
 			break
 		}
 		r, err := factorResidual(ctx, l, d, m, ax, workers)
@@ -189,7 +211,7 @@ func fitSparseEASE(ctx context.Context, c *Counts, sel []affinity.ProductID, o E
 		if r <= MaxSparseEASEResidual {
 			break
 		}
-		lo.fill *= 2
+		lo.fill = next
 	}
 	inv, err := approxInverse(ctx, l, m, lo, workers)
 	if err != nil {
