@@ -227,7 +227,12 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 			if !co.Events {
 				eo.Scope = model.Scope // rating data is counted within customers
 			}
-			engIdx, err = similarity.FitEASE(ctx, h, asOf, similarity.EASEOptions{Count: eo, K: model.K, MaxProducts: model.MaxDense})
+			var info similarity.EASEInfo
+			engIdx, err = similarity.FitEASE(ctx, h, asOf, similarity.EASEOptions{Count: eo, K: model.K, MaxProducts: model.MaxDense,
+				Sparse: similarity.SparseEASEOptions{StartFill: set.easeFill}, Info: &info})
+			if err == nil && info.Sparse {
+				set.easeFill = info.Fill // the next snapshot's fit starts there
+			}
 		} else {
 			engIdx, err = model.Index(ctx, h, asOf)
 		}

@@ -90,6 +90,28 @@ type EASEOptions struct {
 	Fallback IndexOptions
 	// Sparse configures the sparse solver.
 	Sparse SparseEASEOptions
+	// Info, when not nil, receives how the model was fitted: the solver,
+	// and for the sparse one its fill and the accuracy it reached.
+	Info *EASEInfo
+}
+
+// EASEInfo says how [FitEASE] fitted a model (see [EASEOptions.Info]).
+type EASEInfo struct {
+	// Sparse reports that the sparse solver fitted the model.
+	Sparse bool
+	// Fill is the sparse factor's fill per column (see
+	// [SparseEASEOptions.Fill]); a later fit of a similar history can
+	// start there ([SparseEASEOptions.StartFill]).
+	Fill int
+	// Residual is the largest ‖A·x − e_j‖₂ of the accuracy check on the
+	// final factor (see [MaxSparseEASEResidual]), 0 when no check ran (a
+	// fixed fill, or a compensated factorisation). Above
+	// MaxSparseEASEResidual it says that the automatic fill reached its
+	// bound before the accuracy it asks for.
+	Residual float64
+	// Compensated reports a factorisation with dropped entries compensated
+	// on the diagonal, after a breakdown at a fixed fill or at the bound.
+	Compensated bool
 }
 
 // FitEASE fits the EASE model (Steck 2019, "Embarrassingly Shallow
@@ -182,6 +204,9 @@ func fitEASE(ctx context.Context, c *Counts, o EASEOptions, workers int) (*Index
 	sel := c.fitted()
 	if o.Solver == EASESparse || (o.Solver == EASEAuto && len(sel) > o.MaxProducts) {
 		return fitSparseEASE(ctx, c, sel, o, workers)
+	}
+	if o.Info != nil {
+		*o.Info = EASEInfo{}
 	}
 	var rest *Index
 	if len(sel) > o.MaxProducts {

@@ -32,7 +32,7 @@ const (
 // the check then passes at 384 where doubling reached 512), clamped to
 // the bounds.
 func growFill(f, m int, breakdown bool) (int, bool) {
-	limit := min(maxAutoFill, maxAutoEntries/max(m, 1))
+	limit := autoFillLimit(m)
 	if f >= limit {
 		return f, false
 	}
@@ -42,6 +42,9 @@ func growFill(f, m int, breakdown bool) (int, bool) {
 	}
 	return min(next, limit), true
 }
+
+// autoFillLimit is the largest automatic fill for m products.
+func autoFillLimit(m int) int { return min(maxAutoFill, maxAutoEntries/max(m, 1)) }
 
 // MaxSparseEASEResidual is the accuracy the automatic fill of
 // [SparseEASEOptions] asks of the incomplete factor: ‖A·x − e_j‖₂ at most
@@ -95,6 +98,12 @@ type SparseEASEOptions struct {
 	// the MovieLens-shaped store a fill of 64 so compensated ranks about
 	// 10 % below dense EASE.
 	Fill int
+	// StartFill, with Fill 0, is where the automatic fill starts instead of
+	// [DefaultSparseEASEFill]: the fill an earlier fit of the same shop
+	// ended at ([EASEInfo].Fill), so that a refit skips the smaller tries
+	// (on Online Retail three factorisations that break down, a fifth of
+	// the fit). The fill grows from there as usual but never shrinks.
+	StartFill int
 	// Tolerance drops entries of L and of L⁻¹ smaller in magnitude (both
 	// are unit triangular, so the tolerance is relative to the diagonal);
 	// default [DefaultSparseEASETolerance]; negative means none.
@@ -112,6 +121,9 @@ func (o SparseEASEOptions) withDefaults(k int) (SparseEASEOptions, error) {
 	}
 	if math.IsNaN(o.Tolerance) || math.IsInf(o.Tolerance, 0) {
 		return o, fmt.Errorf("similarity: sparse EASE tolerance %v", o.Tolerance)
+	}
+	if o.StartFill < 0 {
+		return o, fmt.Errorf("similarity: sparse EASE start fill %d", o.StartFill)
 	}
 	o.Tolerance = max(o.Tolerance, 0)
 	if o.Candidates == 0 {
@@ -181,15 +193,20 @@ func fitSparseEASE(ctx context.Context, c *Counts, sel []affinity.ProductID, o E
 	}
 	lo := ldlOptions{fill: o.Sparse.Fill, tol: o.Sparse.Tolerance, minPivot: o.Lambda}
 	if lo.fill == 0 {
-		lo.fill = DefaultSparseEASEFill
+		lo.fill = max(o.Sparse.StartFill, DefaultSparseEASEFill)
+		if limit := autoFillLimit(m); lo.fill > limit {
+			lo.fill = max(limit, DefaultSparseEASEFill)
+		}
 	}
 	var l *sparseCols
 	var d []float64
 	var err error
 	auto := o.Sparse.Fill == 0
+	var residual float64 // of the last accuracy check
 	for {
 		l, d, err = incompleteLDL(ctx, m, diag, lower, lo)
 		if errors.Is(err, errBreakdown) {
+			residual = 0
 			if next, ok := growFill(lo.fill, m, true); auto && ok {
 				lo.fill = next
 			} else {
@@ -200,18 +217,22 @@ func fitSparseEASE(ctx context.Context, c *Counts, sel []affinity.ProductID, o E
 		if err != nil {
 			return nil, err
 		}
-		next, ok := growFill(lo.fill, m, false)
-		if !auto || lo.compensate || !ok {
+		if !auto || lo.compensate {
 			break
 		}
 		r, err := factorResidual(ctx, l, d, m, ax, workers)
 		if err != nil {
 			return nil, err
 		}
-		if r <= MaxSparseEASEResidual {
+		residual = r
+		next, ok := growFill(lo.fill, m, false)
+		if r <= MaxSparseEASEResidual || !ok {
 			break
 		}
 		lo.fill = next
+	}
+	if o.Info != nil {
+		*o.Info = EASEInfo{Sparse: true, Fill: lo.fill, Residual: residual, Compensated: lo.compensate}
 	}
 	inv, err := approxInverse(ctx, l, m, lo, workers)
 	if err != nil {

@@ -1,0 +1,62 @@
+package similarity_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/similarity"
+)
+
+// TestEASEInfo checks what FitEASE reports through EASEOptions.Info, and
+// that a fit started at the fill an earlier one ended at
+// (SparseEASEOptions.StartFill) gives the same model.
+func TestEASEInfo(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	// the ratings shape of TestSparseEASEQuality, on which the fill grows
+	h, err := dataset.Generate(dataset.SyntheticOptions{Customers: 400, Products: 600, Categories: 19, MeanOrders: 20, MeanLines: 5, RepeatRate: -1, Zipf: 0.9, ViewsPerLine: -1, Seed: 3}).History(ctx)
+	require.NoError(t, err)
+	fit := func(o similarity.EASEOptions) (*similarity.Index, similarity.EASEInfo) {
+		var info similarity.EASEInfo
+		o.Count, o.K, o.Info = similarity.CountOptions{Scope: similarity.Customer}, 50, &info
+		x, err := similarity.FitEASE(ctx, h, h.Latest(), o)
+		require.NoError(t, err)
+		return x, info
+	}
+
+	_, dense := fit(similarity.EASEOptions{Solver: similarity.EASEDense})
+	assert.Equal(t, similarity.EASEInfo{}, dense, "the dense solver: nothing to report")
+
+	x, info := fit(similarity.EASEOptions{Solver: similarity.EASESparse})
+	require.True(t, info.Sparse)
+	assert.Greater(t, info.Fill, similarity.DefaultSparseEASEFill, "the fill grew on this shape")
+	assert.Positive(t, info.Residual)
+	assert.LessOrEqual(t, info.Residual, similarity.MaxSparseEASEResidual)
+	assert.False(t, info.Compensated)
+
+	again, info2 := fit(similarity.EASEOptions{Solver: similarity.EASESparse, Sparse: similarity.SparseEASEOptions{StartFill: info.Fill}})
+	assert.Equal(t, info, info2, "started where the first fit ended")
+	require.Equal(t, x.NumProducts(), again.NumProducts())
+	for p := range x.NumProducts() {
+		require.Equal(t, x.Neighbors(affinity.ProductID(p)), again.Neighbors(affinity.ProductID(p)), "product %d", p)
+	}
+
+	// a start beyond the bound is clamped to it; below the default, the default
+	_, big := fit(similarity.EASEOptions{Solver: similarity.EASESparse, Sparse: similarity.SparseEASEOptions{StartFill: 1 << 20}})
+	assert.Equal(t, 512, big.Fill)
+	_, small := fit(similarity.EASEOptions{Solver: similarity.EASESparse, Sparse: similarity.SparseEASEOptions{StartFill: 1}})
+	assert.Equal(t, info, small)
+
+	// a fixed fill: no check, nothing grows
+	_, fixed := fit(similarity.EASEOptions{Solver: similarity.EASESparse, Sparse: similarity.SparseEASEOptions{Fill: 32}})
+	assert.Equal(t, 32, fixed.Fill)
+	assert.Zero(t, fixed.Residual)
+
+	_, err = similarity.FitEASE(ctx, h, h.Latest(), similarity.EASEOptions{Solver: similarity.EASESparse, Sparse: similarity.SparseEASEOptions{StartFill: -1}})
+	assert.Error(t, err)
+}
