@@ -212,9 +212,6 @@ type settings struct {
 	tuned  bool
 	tuning *recommend.Tuning
 	chosen *recommend.Candidate
-	// easeFill is the fill the last sparse EASE fit ended at, where the
-	// next snapshot's fit starts (similarity.SparseEASEOptions.StartFill)
-	easeFill int
 }
 
 func (o Options) resolve() (*settings, error) {

@@ -102,7 +102,10 @@ type SparseEASEOptions struct {
 	// [DefaultSparseEASEFill]: the fill an earlier fit of the same shop
 	// ended at ([EASEInfo].Fill), so that a refit skips the smaller tries
 	// (on Online Retail three factorisations that break down, a fifth of
-	// the fit). The fill grows from there as usual but never shrinks.
+	// the fit). The fill grows from there as usual but never shrinks, so
+	// the model can differ from a fit from the default start, which may
+	// stop at a smaller fill: package shop does not use it, since a
+	// snapshot after refreshes must equal one built anew.
 	StartFill int
 	// Tolerance drops entries of L and of L⁻¹ smaller in magnitude (both
 	// are unit triangular, so the tolerance is relative to the diagonal);
