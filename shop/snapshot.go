@@ -227,9 +227,6 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 			if !co.Events {
 				eo.Scope = model.Scope // rating data is counted within customers
 			}
-			// every fit starts at the default fill, not where the last
-			// snapshot's ended (SparseEASEOptions.StartFill): the model
-			// must not depend on the refreshes that led to the history
 			engIdx, err = similarity.FitEASE(ctx, h, asOf, similarity.EASEOptions{Count: eo, K: model.K, MaxProducts: model.MaxDense})
 		} else {
 			engIdx, err = model.Index(ctx, h, asOf)

@@ -100,8 +100,7 @@ type EASEInfo struct {
 	// Sparse reports that the sparse solver fitted the model.
 	Sparse bool
 	// Fill is the sparse factor's fill per column (see
-	// [SparseEASEOptions.Fill]); a later fit of a similar history can
-	// start there ([SparseEASEOptions.StartFill]).
+	// [SparseEASEOptions.Fill]).
 	Fill int
 	// Residual is the largest ‖A·x − e_j‖₂ of the accuracy check on the
 	// final factor (see [MaxSparseEASEResidual]), 0 when no check ran (a

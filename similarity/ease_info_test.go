@@ -12,9 +12,7 @@ import (
 	"github.com/shopaffinity/affinity/similarity"
 )
 
-// TestEASEInfo checks what FitEASE reports through EASEOptions.Info, and
-// that a fit started at the fill an earlier one ended at
-// (SparseEASEOptions.StartFill) gives the same model.
+// TestEASEInfo checks what FitEASE reports through EASEOptions.Info.
 func TestEASEInfo(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -39,24 +37,16 @@ func TestEASEInfo(t *testing.T) {
 	assert.LessOrEqual(t, info.Residual, similarity.MaxSparseEASEResidual)
 	assert.False(t, info.Compensated)
 
-	again, info2 := fit(similarity.EASEOptions{Solver: similarity.EASESparse, Sparse: similarity.SparseEASEOptions{StartFill: info.Fill}})
-	assert.Equal(t, info, info2, "started where the first fit ended")
+	// the reported fill is the one the model was fitted at
+	again, fixedAt := fit(similarity.EASEOptions{Solver: similarity.EASESparse, Sparse: similarity.SparseEASEOptions{Fill: info.Fill}})
+	assert.Equal(t, similarity.EASEInfo{Sparse: true, Fill: info.Fill}, fixedAt)
 	require.Equal(t, x.NumProducts(), again.NumProducts())
 	for p := range x.NumProducts() {
 		require.Equal(t, x.Neighbors(affinity.ProductID(p)), again.Neighbors(affinity.ProductID(p)), "product %d", p)
 	}
 
-	// a start beyond the bound is clamped to it; below the default, the default
-	_, big := fit(similarity.EASEOptions{Solver: similarity.EASESparse, Sparse: similarity.SparseEASEOptions{StartFill: 1 << 20}})
-	assert.Equal(t, 512, big.Fill)
-	_, small := fit(similarity.EASEOptions{Solver: similarity.EASESparse, Sparse: similarity.SparseEASEOptions{StartFill: 1}})
-	assert.Equal(t, info, small)
-
 	// a fixed fill: no check, nothing grows
 	_, fixed := fit(similarity.EASEOptions{Solver: similarity.EASESparse, Sparse: similarity.SparseEASEOptions{Fill: 32}})
 	assert.Equal(t, 32, fixed.Fill)
 	assert.Zero(t, fixed.Residual)
-
-	_, err = similarity.FitEASE(ctx, h, h.Latest(), similarity.EASEOptions{Solver: similarity.EASESparse, Sparse: similarity.SparseEASEOptions{StartFill: -1}})
-	assert.Error(t, err)
 }

@@ -32,7 +32,7 @@ const (
 // the check then passes at 384 where doubling reached 512), clamped to
 // the bounds.
 func growFill(f, m int, breakdown bool) (int, bool) {
-	limit := autoFillLimit(m)
+	limit := min(maxAutoFill, maxAutoEntries/max(m, 1))
 	if f >= limit {
 		return f, false
 	}
@@ -42,9 +42,6 @@ func growFill(f, m int, breakdown bool) (int, bool) {
 	}
 	return min(next, limit), true
 }
-
-// autoFillLimit is the largest automatic fill for m products.
-func autoFillLimit(m int) int { return min(maxAutoFill, maxAutoEntries/max(m, 1)) }
 
 // MaxSparseEASEResidual is the accuracy the automatic fill of
 // [SparseEASEOptions] asks of the incomplete factor: ‖A·x − e_j‖₂ at most
@@ -98,15 +95,6 @@ type SparseEASEOptions struct {
 	// the MovieLens-shaped store a fill of 64 so compensated ranks about
 	// 10 % below dense EASE.
 	Fill int
-	// StartFill, with Fill 0, is where the automatic fill starts instead of
-	// [DefaultSparseEASEFill]: the fill an earlier fit of the same shop
-	// ended at ([EASEInfo].Fill), so that a refit skips the smaller tries
-	// (on Online Retail three factorisations that break down, a fifth of
-	// the fit). The fill grows from there as usual but never shrinks, so
-	// the model can differ from a fit from the default start, which may
-	// stop at a smaller fill: package shop does not use it, since a
-	// snapshot after refreshes must equal one built anew.
-	StartFill int
 	// Tolerance drops entries of L and of L⁻¹ smaller in magnitude (both
 	// are unit triangular, so the tolerance is relative to the diagonal);
 	// default [DefaultSparseEASETolerance]; negative means none.
@@ -124,9 +112,6 @@ func (o SparseEASEOptions) withDefaults(k int) (SparseEASEOptions, error) {
 	}
 	if math.IsNaN(o.Tolerance) || math.IsInf(o.Tolerance, 0) {
 		return o, fmt.Errorf("similarity: sparse EASE tolerance %v", o.Tolerance)
-	}
-	if o.StartFill < 0 {
-		return o, fmt.Errorf("similarity: sparse EASE start fill %d", o.StartFill)
 	}
 	o.Tolerance = max(o.Tolerance, 0)
 	if o.Candidates == 0 {
@@ -196,10 +181,7 @@ func fitSparseEASE(ctx context.Context, c *Counts, sel []affinity.ProductID, o E
 	}
 	lo := ldlOptions{fill: o.Sparse.Fill, tol: o.Sparse.Tolerance, minPivot: o.Lambda}
 	if lo.fill == 0 {
-		lo.fill = max(o.Sparse.StartFill, DefaultSparseEASEFill)
-		if limit := autoFillLimit(m); lo.fill > limit {
-			lo.fill = max(limit, DefaultSparseEASEFill)
-		}
+		lo.fill = DefaultSparseEASEFill
 	}
 	var l *sparseCols
 	var d []float64
