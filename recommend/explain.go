@@ -82,10 +82,19 @@ func times(count uint32, lift float32) string {
 // under chance), one seen 121 times at 1.3 gets " — 1.3× more often than
 // chance".
 func AppendCredibleLift(b []byte, count int, lift float64) []byte {
-	if !(CredibleLift(count, lift) >= 1) {
+	if !StatesLift(count, lift) {
 		return b
 	}
 	return AppendLift(b, lift)
+}
+
+// StatesLift reports whether an explanation states the lift of a pair
+// bought together count times: when the lift is at least 1.05 (near 1,
+// "1.0× more often" reads as nonsense) and credible ([CredibleLift] at
+// least 1). Explanations that word the factor their own way, such as
+// package shop's short "(3.2×)", ask it too.
+func StatesLift(count int, lift float64) bool {
+	return lift >= 1.05 && CredibleLift(count, lift) >= 1
 }
 
 // CredibleLift returns the lower end of a one-sided 95 % confidence

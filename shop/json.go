@@ -270,7 +270,7 @@ func (x Reason) appendPair(b []byte, short bool) []byte {
 	if !short {
 		return recommend.AppendCredibleLift(b, x.Count, x.Lift)
 	}
-	if !(x.Lift >= 1.05) || !(recommend.CredibleLift(x.Count, x.Lift) >= 1) { // as recommend.AppendCredibleLift
+	if !recommend.StatesLift(x.Count, x.Lift) {
 		return b
 	}
 	b = append(b, " ("...)

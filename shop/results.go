@@ -63,8 +63,8 @@ type Reason struct {
 	// Lift is how many times more often than chance the pair is bought
 	// together (always ≥ 1 here: a pair bought together less often than
 	// chance is no evidence); 0 for a re-buy. The explanation states it
-	// only when it is at least 1.05 and credible for Count
-	// (recommend.CredibleLift at least 1).
+	// only when recommend.StatesLift: at least 1.05 and credible for
+	// Count.
 	Lift float64
 	// Days is the number of days since the last purchase, for a re-buy.
 	Days float64
