@@ -50,6 +50,7 @@ func Exprs(shop *Shop) map[Question]segment.Expr {
 type Affinity struct {
 	X     *segment.Index
 	exprs map[Question]segment.Expr
+	keys  []string // the last answer of Timed, whose slice the next reuses
 }
 
 // NewAffinity prepares the questions for the shop on x.
@@ -58,9 +59,9 @@ func NewAffinity(shop *Shop, x *segment.Index) *Affinity {
 }
 
 // Set evaluates the expression of q (QShare, QRecent or QCoupon) and
-// returns its customers' keys, sorted, with their count and net spend.
-// This is the timed form of those questions: the list of customers a
-// coupon goes to.
+// returns its customers' keys, sorted, with their count and net spend:
+// the list of customers a coupon goes to. [Affinity.Timed] is its timed
+// form.
 func (a *Affinity) Set(q Question) (Set, error) {
 	bm, err := a.X.Eval(a.exprs[q])
 	if err != nil {
@@ -68,6 +69,20 @@ func (a *Affinity) Set(q Question) (Set, error) {
 	}
 	st := a.X.Stats(string(q), bm)
 	return Set{Keys: a.X.SortedKeys(bm), Customers: st.Customers, Spend: st.Revenue}, nil
+}
+
+// Timed is Set as a server answers question after question: the keys go
+// into the slice of the last answer (segment.Index.AppendSortedKeys), so a
+// large answer allocates nothing. The returned keys are valid until the
+// next call. This is the timed form of QShare, QRecent and QCoupon.
+func (a *Affinity) Timed(q Question) (Set, error) {
+	bm, err := a.X.Eval(a.exprs[q])
+	if err != nil {
+		return Set{}, err
+	}
+	st := a.X.Stats(string(q), bm)
+	a.keys = a.X.AppendSortedKeys(a.keys[:0], bm)
+	return Set{Keys: a.keys, Customers: st.Customers, Spend: st.Revenue}, nil
 }
 
 // Stats returns the count and net spend of the customers of q, without

@@ -57,8 +57,17 @@ func TestAnswersEqual(t *testing.T) {
 	require.Equal(t, shop.Rows, h.NumLines())
 	x, err := benchmarks.BuildIndex(ctx, h)
 	require.NoError(t, err)
-	aff, err := benchmarks.NewAffinity(shop, x).Answers()
+	a := benchmarks.NewAffinity(shop, x)
+	aff, err := a.Answers()
 	require.NoError(t, err)
+	// The timed form, which reuses its last answer's slice, answers the same.
+	for range 2 {
+		for _, q := range []benchmarks.Question{benchmarks.QShare, benchmarks.QRecent, benchmarks.QCoupon} {
+			got, err := a.Timed(q)
+			require.NoError(t, err)
+			require.Equal(t, aff.Sets[q], got, "%s, timed", q)
+		}
+	}
 
 	// The questions must select someone, or equality proves little.
 	for _, q := range []benchmarks.Question{benchmarks.QShare, benchmarks.QRecent, benchmarks.QCoupon} {

@@ -53,7 +53,7 @@ func BenchmarkQuestions(b *testing.B) {
 				case benchmarks.QCouponStats:
 					_, err = a.Stats(q)
 				default:
-					_, err = a.Set(q)
+					_, err = a.Timed(q)
 				}
 				if err != nil {
 					b.Fatal(err)

@@ -76,7 +76,7 @@ func RunAffinity(ctx context.Context, shop *Shop) (*Result, error) {
 	// the process has never touched (a page fault per 4 KiB).
 	runtime.GC()
 	for _, q := range Questions {
-		f := func() error { _, err := a.Set(q); return err }
+		f := func() error { _, err := a.Timed(q); return err }
 		switch q {
 		case QRFM:
 			f = func() error { _, err := a.Cells(false); return err }

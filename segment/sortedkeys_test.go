@@ -2,6 +2,7 @@ package segment_test
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -19,13 +20,25 @@ import (
 // random subsets of every density, the empty set and ids past the index.
 func TestSortedKeys(t *testing.T) {
 	t.Parallel()
+	for _, fixed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fixed width %v", fixed), func(t *testing.T) { testSortedKeys(t, fixed) })
+	}
+}
+
+// testSortedKeys checks SortedKeys, AppendSortedKeys and SortedIDs on
+// keys of varying width (short keys prefixes of others), or of one width,
+// the index's offset-free case.
+func testSortedKeys(t *testing.T, fixed bool) {
 	// keys in an order of their own, not that of the ids
 	rng := rand.New(rand.NewPCG(1, 9))
 	var b affinity.Builder
 	at := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 5000 { // more customers than sortedRanks walks at a time
 		key := strconv.FormatUint(rng.Uint64(), 36)
-		if i%10 == 0 {
+		switch {
+		case fixed:
+			key = fmt.Sprintf("c%07d", rng.IntN(1e7))
+		case i%10 == 0:
 			key = "c" + key[:2] // short keys, prefixes of others
 		}
 		require.NoError(t, b.Add(affinity.Purchase{Customer: key, Product: "p", Time: at.Add(time.Duration(i) * time.Hour), Quantity: 1, Price: 1}))
@@ -36,6 +49,7 @@ func TestSortedKeys(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, slices.IsSorted(slices.Collect(x.Keys(x.All()))), "the keys are not in id order")
 	n := x.NumCustomers()
+	reused := []string{"kept"}
 	for _, density := range []float64{0, 0.001, 0.003, 0.01, 0.05, 0.1, 0.3, 1} {
 		set := roaring.New()
 		for c := range n {
@@ -48,14 +62,21 @@ func TestSortedKeys(t *testing.T) {
 		for path := -1; path <= 2; path++ { // the chosen way, then each forced
 			restore := segment.SortedPath(path)
 			got := x.SortedKeys(set)
+			reused = x.AppendSortedKeys(reused[:1], set)
 			ids := x.SortedIDs(set)
 			restore()
 			require.Equal(t, want, got, "density %v, path %d", density, path)
+			require.Equal(t, append([]string{"kept"}, want...), reused, "density %v, path %d: appended", density, path)
 			require.Len(t, ids, len(want))
 			for i, c := range ids {
 				require.Equal(t, want[i], x.CustomerKey(c), "density %v, path %d, position %d", density, path, i)
 			}
 		}
+	}
+	for c := range affinity.CustomerID(n) {
+		got, ok := x.LookupCustomer(x.CustomerKey(c))
+		require.True(t, ok)
+		require.Equal(t, c, got)
 	}
 	// Spend is the Monetary of Features, for every customer
 	for c := range affinity.CustomerID(n + 2) {
@@ -92,11 +113,19 @@ func BenchmarkSortedKeys(b *testing.B) {
 				}
 			})
 		}
+		// the chosen way into the last answer's slice (AppendSortedKeys)
+		b.Run("share="+strconv.FormatFloat(share, 'f', -1, 64)+"/appended", func(b *testing.B) {
+			b.ReportAllocs()
+			var keys []string
+			for b.Loop() {
+				keys = x.AppendSortedKeys(keys[:0], set)
+			}
+		})
 	}
 }
 
 // permutedIndex returns the index of n customers whose keys are in an
-// order of their own, unrelated to the ids.
+// order of their own, unrelated to the ids, all of one width.
 func permutedIndex(tb testing.TB, rng *rand.Rand, n int) *segment.Index {
 	tb.Helper()
 	var ab affinity.Builder
