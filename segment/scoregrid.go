@@ -2,6 +2,7 @@ package segment
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
@@ -33,45 +34,100 @@ func (x *Index) ScoreGrid(row, col Attr, set *roaring.Bitmap) (cells [5][5]Stats
 	sc := x.scoreColumns()
 	r, c := sc[ri], sc[ci]
 	stat := x.statColumns()
-	var n [25]int
-	var rev, orders [25]int64
-	add := func(id uint32) {
-		a, b := r[id], c[id]
-		if a == 0 || b == 0 {
-			return
-		}
-		k := int(a-1)*5 + int(b-1)
-		n[k]++
-		rev[k] += stat[id].money
-		orders[k] += stat[id].orders
-	}
+	var g grid
 	if set == nil {
-		for id := range uint32(len(r)) {
-			add(id)
-		}
+		g.addAll(r, c, stat)
 	} else {
 		it := set.ManyIterator()
 		buf := make([]uint32, 1024)
-	scan:
 		for {
 			m := it.NextMany(buf)
 			if m == 0 {
 				break
 			}
-			for _, id := range buf[:m] {
-				if int(id) >= len(r) {
-					break scan // ascending: the rest are beyond the index
-				}
-				add(id)
+			ids := buf[:m]
+			if i, _ := slices.BinarySearch(ids, uint32(len(r))); i < m {
+				ids = ids[:i] // ascending: the rest are beyond the index
+			}
+			g.addIDs(ids, r, c, stat)
+			if len(ids) < m {
+				break
 			}
 		}
 	}
 	for k := range 25 {
 		st := &cells[k/5][k%5]
-		st.Customers, st.Revenue, st.Orders = n[k], affinity.Money(rev[k]), orders[k]
+		for l := range gridLanes {
+			st.Customers += int(g.n[l][k])
+			st.Revenue += affinity.Money(g.rev[l][k])
+			st.Orders += g.orders[l][k]
+		}
 		x.finishStats(st)
 	}
 	return cells, nil
+}
+
+// gridLanes is the number of independent sets of sums a grid keeps:
+// consecutive customers, who often fall in the same cell, add to
+// different lanes, so that an addition does not wait for the one before.
+const gridLanes = 4
+
+// grid holds the sums of ScoreGrid: per lane, per cell (row score − 1)·5 +
+// (column score − 1), and a 26th cell for the customers without scores.
+type grid struct {
+	n           [gridLanes][26]int64
+	rev, orders [gridLanes][26]int64
+}
+
+// gridCell maps a row score a and a column score b (0 to 5; 0: none),
+// as a·8 + b, to their cell: 25 when either is 0.
+var gridCell = func() (t [64]uint8) {
+	for a := range 8 {
+		for b := range 8 {
+			t[a*8+b] = 25
+			if a >= 1 && a <= 5 && b >= 1 && b <= 5 {
+				t[a*8+b] = uint8((a-1)*5 + b - 1)
+			}
+		}
+	}
+	return t
+}()
+
+// add adds customer id to lane l.
+func (g *grid) add(l int, id uint32, r, c []uint8, stat []statCol) {
+	k := gridCell[(r[id]&7)<<3|c[id]&7]
+	g.n[l][k]++
+	g.rev[l][k] += stat[id].money
+	g.orders[l][k] += stat[id].orders
+}
+
+// addAll adds every customer (the ids of r).
+func (g *grid) addAll(r, c []uint8, stat []statCol) {
+	n := uint32(len(r))
+	id := uint32(0)
+	for ; id+gridLanes <= n; id += gridLanes {
+		g.add(0, id, r, c, stat)
+		g.add(1, id+1, r, c, stat)
+		g.add(2, id+2, r, c, stat)
+		g.add(3, id+3, r, c, stat)
+	}
+	for ; id < n; id++ {
+		g.add(0, id, r, c, stat)
+	}
+}
+
+// addIDs adds the customers ids, all below len(r).
+func (g *grid) addIDs(ids []uint32, r, c []uint8, stat []statCol) {
+	i := 0
+	for ; i+gridLanes <= len(ids); i += gridLanes {
+		g.add(0, ids[i], r, c, stat)
+		g.add(1, ids[i+1], r, c, stat)
+		g.add(2, ids[i+2], r, c, stat)
+		g.add(3, ids[i+3], r, c, stat)
+	}
+	for ; i < len(ids); i++ {
+		g.add(0, ids[i], r, c, stat)
+	}
 }
 
 // scoreColumn returns the position of a in the index's score columns: 0
