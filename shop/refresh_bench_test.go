@@ -136,7 +136,21 @@ func cpuTime(b *testing.B) time.Duration {
 func BenchmarkRefresh(b *testing.B) {
 	for _, customers := range []int{100_000, 1_000_000} {
 		b.Run(fmt.Sprintf("customers=%d", customers), func(b *testing.B) {
-			benchRefresh(b, customers, customers/10)
+			benchRefresh(b, customers, customers/10, shop.Options{})
+		})
+	}
+}
+
+// BenchmarkRefreshModel is BenchmarkRefresh on the shop of 100,000
+// customers and 10,000 products with EASE (fitted by the sparse solver),
+// its model fitted again before each refreshed snapshot is served
+// (RefitInline) or after, in the background (RefitBackground). The
+// iterations follow each other at once, so with RefitBackground the fits
+// run beside the refreshes.
+func BenchmarkRefreshModel(b *testing.B) {
+	for _, refit := range []shop.Refit{shop.RefitInline, shop.RefitBackground} {
+		b.Run(fmt.Sprintf("refit=%v", map[shop.Refit]string{shop.RefitInline: "inline", shop.RefitBackground: "background"}[refit]), func(b *testing.B) {
+			benchRefresh(b, 100_000, 10_000, shop.Options{Model: "ease", ModelRefit: refit})
 		})
 	}
 }
@@ -156,7 +170,7 @@ func touchedHeap() uint64 {
 	return m[0].Value.Uint64() - m[1].Value.Uint64()
 }
 
-func benchRefresh(b *testing.B, customers, products int) {
+func benchRefresh(b *testing.B, customers, products int, opts shop.Options) {
 	ctx := context.Background()
 	h := func() *affinity.History { // the generated data goes out of scope with it
 		sf := dataset.Generate(dataset.SyntheticOptions{Customers: customers, Products: products, Categories: 200, Seed: 5, ViewsPerLine: -1})
@@ -169,7 +183,8 @@ func benchRefresh(b *testing.B, customers, products int) {
 	b.Logf("shop: %d lines, %d orders, %d customers, %d products", h.NumLines(), h.NumOrders(), h.NumCustomers(), h.Catalog().NumProducts())
 	feeds := make([][]affinity.Purchase, 0, 16)
 	st := newStepTimer()
-	s, err := shop.OpenHistory(ctx, h, shop.Options{Progress: st.report})
+	opts.Progress = st.report
+	s, err := shop.OpenHistory(ctx, h, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -263,7 +278,10 @@ func benchRefresh(b *testing.B, customers, products int) {
 		b.ReportMetric(float64(median(steady).Microseconds())/1e3, "steady-p50-ms")
 	}
 	b.ReportMetric(float64(len(steady)), "steady-n")
-	for _, step := range []string{"load", "history", "segment", "count", "neighbours", "engine"} {
+	for _, step := range []string{"load", "history", "segment", "count", "neighbours", "model", "engine"} {
+		if _, ok := st.total[step]; !ok && step == "model" {
+			continue // no learned model
+		}
 		b.ReportMetric(float64(st.total[step].Microseconds())/1e3/float64(round), step+"-ms/op")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/similarity"
 )
 
 // Shop is the front door a storefront holds: the current [Snapshot] of
@@ -28,6 +29,15 @@ type Shop struct {
 	// new snapshot too.
 	mu    sync.Mutex
 	stock map[string]bool // shop key → in stock, overriding the catalog
+
+	refit refitState // the background fit of Options.ModelRefit
+}
+
+// refitState is the state of a shop's background model fit.
+type refitState struct {
+	mu   sync.Mutex
+	done chan struct{} // closed when the running fit stops; nil when none runs
+	err  error         // why the last fit failed; nil after a success
 }
 
 // ErrNilContext is returned by the functions of this package given a nil
@@ -104,7 +114,9 @@ func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 // customers' products and the popularity by their lines, and the repeat
 // share of next-basket mode
 // ([recommend.RecountRepeats]) counts only the changed customers again.
-// The neighbour lists and the rest of the engine are rebuilt in full. The
+// The neighbour lists and the rest of the engine are rebuilt in full, and
+// a learned model is fitted again, before the swap or after it
+// ([Options.ModelRefit]). The
 // segment index is updated: the changed customers' features (on a new
 // day also those of the customers whose orders left the look-back) are
 // laid over the current snapshot's index ([segment.Update], see
@@ -196,7 +208,101 @@ func (s *Shop) publish(ctx context.Context, b *affinity.Builder, rep dataset.Rep
 		cur.segs.replaced()
 	}
 	snap.segs.begin()
+	if !snap.ModelCurrent() {
+		s.startRefit()
+	}
 	return nil
+}
+
+// startRefit starts the background fit of the current snapshot's model
+// unless it runs (it then fits again for the newest snapshot).
+func (s *Shop) startRefit() {
+	s.refit.mu.Lock()
+	defer s.refit.mu.Unlock()
+	if s.refit.done == nil {
+		s.refit.done = make(chan struct{})
+		go s.refitLoop(s.refit.done)
+	}
+}
+
+// refitLoop fits the current snapshot's learned model on its history
+// and serves a snapshot of that history with it, until the current
+// snapshot's model is current or a fit fails. It reports the fit as step
+// "model" of Options.Progress, from its goroutine.
+func (s *Shop) refitLoop(done chan struct{}) {
+	ctx := context.Background()
+	stop := func(err error) {
+		s.refit.err = err
+		s.refit.done = nil
+		close(done)
+	}
+	for {
+		s.refit.mu.Lock()
+		snap := s.cur.Load()
+		if snap.ModelCurrent() {
+			stop(nil)
+			s.refit.mu.Unlock()
+			return
+		}
+		s.refit.mu.Unlock()
+		end := step(s.set.o.Progress, "model", int64(snap.h.Catalog().NumProducts()), "products")
+		idx, err := snap.fit.index(ctx, snap.h, snap.asOf)
+		if err == nil {
+			end()
+			err = s.adoptModel(ctx, idx, snap.seq)
+		}
+		if err != nil {
+			s.refit.mu.Lock()
+			stop(fmt.Errorf("shop: background model fit: %w", err))
+			s.refit.mu.Unlock()
+			return
+		}
+	}
+}
+
+// adoptModel serves a snapshot of the current history with idx, the
+// model fitted on the history of number seq, unless the current snapshot's
+// model is as new.
+func (s *Shop) adoptModel(ctx context.Context, idx *similarity.Index, seq uint64) error {
+	s.refreshing.Lock()
+	defer s.refreshing.Unlock()
+	cur := s.cur.Load()
+	if cur.modelIdx == nil || cur.modelSeq >= seq {
+		return nil
+	}
+	snap, err := cur.withModel(ctx, idx, seq)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.applyStock(snap)
+	s.cur.Store(snap) // the segment index is cur's: not replaced
+	return nil
+}
+
+// WaitModel waits until the current snapshot's learned model is fitted on
+// its own history ([Snapshot.ModelCurrent]): at once without
+// [RefitBackground] or a refresh since the last fit. It returns the error
+// of a background fit that failed (the shop then keeps serving the model
+// it had, and the next refresh tries again), or ctx's error, wrapped.
+func (s *Shop) WaitModel(ctx context.Context) error {
+	if ctx == nil {
+		return ErrNilContext
+	}
+	for {
+		s.refit.mu.Lock()
+		done, err := s.refit.done, s.refit.err
+		s.refit.mu.Unlock()
+		if done == nil {
+			return err
+		}
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return fmt.Errorf("shop: %w", ctx.Err())
+		}
+	}
 }
 
 // SetInStock marks the product with shop key key in or out of stock, in

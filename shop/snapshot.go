@@ -41,8 +41,46 @@ type Snapshot struct {
 	tuning     *recommend.Tuning // Options.Tune's result, when it ran
 	model      recommend.Model   // what the engine scores with
 
-	scratch sync.Pool // *[]recommend.Rec
-	values  valueState
+	// seq numbers the shop's histories: the first snapshot's is 0, each
+	// refresh's one more. A learned model's index is modelIdx, fitted on
+	// the history of number modelSeq (below seq with RefitBackground
+	// until the background fit catches up); fit holds what fitting it
+	// again takes, ro the engine's options.
+	seq, modelSeq uint64
+	modelIdx      *similarity.Index
+	fit           modelFit
+	ro            recommend.Options
+
+	scratch sync.Pool   // *[]recommend.Rec
+	values  *valueState // shared by the snapshots of one history
+}
+
+// modelFit is what fitting a snapshot's learned model takes beside the
+// history and the as-of time.
+type modelFit struct {
+	model recommend.Model
+	count similarity.CountOptions // the shop's counts: the non-merchandise left out
+}
+
+// index fits the model on h as of asOf.
+func (f modelFit) index(ctx context.Context, h *affinity.History, asOf time.Time) (*similarity.Index, error) {
+	m := f.model
+	if m.Fit == nil && m.Measure == similarity.EASE {
+		eo := f.count
+		if !eo.Events {
+			eo.Scope = m.Scope // rating data is counted within customers
+		}
+		return similarity.FitEASE(ctx, h, asOf, similarity.EASEOptions{Count: eo, K: m.K, MaxProducts: m.MaxDense})
+	}
+	return m.Index(ctx, h, asOf)
+}
+
+// sameModel reports whether a and b are the same model of one shop: a
+// custom Fit is the same as another, since a shop's Fit comes from its
+// Options alone.
+func sameModel(a, b recommend.Model) bool {
+	return a.Name == b.Name && a.Measure == b.Measure && a.Scope == b.Scope && a.K == b.K &&
+		a.MaxDense == b.MaxDense && (a.Fit == nil) == (b.Fit == nil)
 }
 
 // emptyAsOf is the as-of time of a snapshot of an empty History.
@@ -64,7 +102,10 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	if asOf.IsZero() {
 		asOf = emptyAsOf
 	}
-	s := &Snapshot{h: h, asOf: asOf, segAsOf: asOf, report: rep, workers: set.refreshWorkers, mbg: set.mbg}
+	s := &Snapshot{h: h, asOf: asOf, segAsOf: asOf, report: rep, workers: set.refreshWorkers, mbg: set.mbg, values: new(valueState)}
+	if prev != nil {
+		s.seq = prev.seq + 1
+	}
 	if o.AsOf.IsZero() {
 		s.segAsOf = endOfDay(asOf)
 	}
@@ -221,20 +262,19 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		model = recommend.Model{Measure: similarity.EASE, Scope: set.scope, MaxDense: recommend.DefaultEASEMaxDense}
 	}
 	if learned(model) {
-		done = step(prog, "model", int64(cat.NumProducts()), "products")
-		if model.Fit == nil && model.Measure == similarity.EASE {
-			eo := co // the shop's counts: without the non-merchandise
-			if !co.Events {
-				eo.Scope = model.Scope // rating data is counted within customers
-			}
-			engIdx, err = similarity.FitEASE(ctx, h, asOf, similarity.EASEOptions{Count: eo, K: model.K, MaxProducts: model.MaxDense})
+		s.fit = modelFit{model: model, count: co}
+		if o.ModelRefit == RefitBackground && prev != nil && prev.modelIdx != nil && sameModel(prev.model, model) {
+			// served with the last snapshot's fit, fitted again later
+			s.modelIdx, s.modelSeq = prev.modelIdx, prev.modelSeq
 		} else {
-			engIdx, err = model.Index(ctx, h, asOf)
+			done = step(prog, "model", int64(cat.NumProducts()), "products")
+			if s.modelIdx, err = s.fit.index(ctx, h, asOf); err != nil {
+				return nil, fmt.Errorf("shop: model %v: %w", model, err)
+			}
+			s.modelSeq = s.seq
+			done()
 		}
-		if err != nil {
-			return nil, fmt.Errorf("shop: model %v: %w", model, err)
-		}
-		done()
+		engIdx = s.modelIdx
 	}
 	s.model = model
 	if !learned(model) {
@@ -249,9 +289,30 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	if s.eng, err = recommend.Renew(ctx, prevEng, h, engIdx, asOf, ro); err != nil {
 		return nil, fmt.Errorf("shop: engine: %w", err)
 	}
+	s.ro = ro
 	done()
 	return s, nil
 }
+
+// withModel returns a snapshot of s's history whose engine scores with
+// idx, a fit of s's learned model on the history of number seq.
+func (s *Snapshot) withModel(ctx context.Context, idx *similarity.Index, seq uint64) (*Snapshot, error) {
+	eng, err := recommend.Renew(ctx, s.eng, s.h, idx, s.asOf, s.ro)
+	if err != nil {
+		return nil, fmt.Errorf("shop: engine: %w", err)
+	}
+	return &Snapshot{h: s.h, asOf: s.asOf, segAsOf: s.segAsOf, report: s.report, segs: s.segs, nb: s.nb, counts: s.counts,
+		eng: eng, nonMerch: s.nonMerch, unit: s.unit, cats: s.cats, lookback: s.lookback, workers: s.workers, mbg: s.mbg,
+		repeats: s.repeats, nextBasket: s.nextBasket, tuning: s.tuning, model: s.model,
+		seq: s.seq, modelSeq: seq, modelIdx: idx, fit: s.fit, ro: s.ro, values: s.values}, nil
+}
+
+// ModelCurrent reports whether the snapshot's learned model (see
+// [Options.Model]) was fitted on the snapshot's own history: always so
+// with [RefitInline] and for co-purchase neighbours; with
+// [RefitBackground] not until the background fit after a refresh is done
+// (then [Shop.Snapshot] returns a snapshot of the same history that is).
+func (s *Snapshot) ModelCurrent() bool { return s.modelIdx == nil || s.modelSeq == s.seq }
 
 // tune runs Options.Tune on h as of asOf (see [Options.Tune]) and records
 // the result in set: the best model's scope and measure replace set's when

@@ -1,0 +1,103 @@
+package shop_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/shop"
+	"github.com/stretchr/testify/require"
+)
+
+// TestBackgroundRefitMatchesRebuild refreshes a shop on EASE with
+// RefitBackground while its background fit is held: the refreshed
+// snapshots hold the new orders at once and the last fitted model, and
+// WaitModel waits. Once the fit may go on, it catches up with every
+// refresh made meanwhile, and the shop then answers as one built anew on
+// the same history.
+func TestBackgroundRefitMatchesRebuild(t *testing.T) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(3, 41))
+	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 200, Products: 60, Categories: 10, Seed: 4, ViewsPerLine: -1})
+	gate := make(chan struct{})
+	var hold atomic.Bool
+	var fits atomic.Int32 // background fits begun
+	opts := shop.Options{Model: "ease", ModelRefit: shop.RefitBackground, Workers: 1,
+		Progress: func(p affinity.Progress) {
+			if p.Step == "model" && p.Done == 0 && hold.Load() {
+				fits.Add(1)
+				<-gate
+			}
+		}}
+	s, err := shop.Open(ctx, shop.Storefront(sf), opts)
+	require.NoError(t, err)
+	require.True(t, s.Snapshot().ModelCurrent(), "the first snapshot's model is fitted on it")
+	require.NoError(t, s.WaitModel(ctx))
+
+	hold.Store(true)
+	for round := range 3 {
+		before := s.Snapshot().History().NumLines()
+		feed, _ := randomChanges(r, s.Snapshot().History(), round, 30, time.Hour)
+		require.NoError(t, s.Refresh(ctx, shop.Changes(slices.Values(feed))))
+		snap := s.Snapshot()
+		require.False(t, snap.ModelCurrent(), "round %d: the model lags while its fit is held", round)
+		require.NotEqual(t, before, snap.History().NumLines(), "round %d: the new orders are served at once", round)
+		_, err := snap.Recommend(ctx, shop.Request{CustomerID: 0, ByID: true, K: 5})
+		require.NoError(t, err)
+	}
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, s.WaitModel(short), context.DeadlineExceeded, "WaitModel waits for the held fit")
+	require.Equal(t, int32(1), fits.Load(), "one fit runs at a time")
+
+	close(gate)
+	require.NoError(t, s.WaitModel(ctx))
+	got := s.Snapshot()
+	require.True(t, got.ModelCurrent())
+	// the held fit was of the first refresh's history: one more for the last
+	require.Equal(t, int32(2), fits.Load(), "the fit catches up with the refreshes made meanwhile")
+
+	rebuilt, err := shop.OpenHistory(ctx, got.History(), shop.Options{Model: "ease", Workers: 1})
+	require.NoError(t, err)
+	want := rebuilt.Snapshot()
+	require.Equal(t, snapshotView(t, want), snapshotView(t, got))
+	h := got.History()
+	for i := range 25 {
+		req := shop.Request{CustomerID: affinity.CustomerID(i * h.NumCustomers() / 25), ByID: true, K: 5}
+		w, err := want.Recommend(ctx, req)
+		require.NoError(t, err)
+		g, err := got.Recommend(ctx, req)
+		require.NoError(t, err)
+		require.Equal(t, w, g, "customer %d", req.CustomerID)
+	}
+	// the snapshot that took the fit serves the same segment index
+	n, err := got.Segment("recency <= 30d")
+	require.NoError(t, err)
+	m, err := want.Segment("recency <= 30d")
+	require.NoError(t, err)
+	require.Equal(t, m.Bitmap().ToArray(), n.Bitmap().ToArray())
+	require.Positive(t, m.Len())
+}
+
+// TestRefitInlineIsCurrent: without RefitBackground, and on co-purchase
+// neighbours, every refreshed snapshot's model is current at once.
+func TestRefitInlineIsCurrent(t *testing.T) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(5, 41))
+	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 150, Products: 40, Categories: 8, Seed: 6, ViewsPerLine: -1})
+	for _, opts := range []shop.Options{{Model: "ease"}, {Model: "neighbours", ModelRefit: shop.RefitBackground}} {
+		s, err := shop.Open(ctx, shop.Storefront(sf), opts)
+		require.NoError(t, err)
+		feed, _ := randomChanges(r, s.Snapshot().History(), 0, 30, time.Hour)
+		require.NoError(t, s.Refresh(ctx, shop.Changes(slices.Values(feed))))
+		require.True(t, s.Snapshot().ModelCurrent(), "model %q", opts.Model)
+		require.NoError(t, s.WaitModel(ctx))
+	}
+	_, err := shop.Open(ctx, shop.Storefront(sf), shop.Options{ModelRefit: 7})
+	require.ErrorContains(t, err, "ModelRefit")
+}
