@@ -222,8 +222,10 @@ type Options struct {
 	// A refresh's "segment" step runs beside the others (an update of
 	// the index) or after its "engine" step (a full build), from the
 	// goroutine that builds the index in the background (see
-	// [Shop.Refresh]), so Progress may be called from two goroutines at
-	// once; a step stopped by a newer refresh reports no end.
+	// [Shop.Refresh]), and with ModelRefit RefitBackground a refresh's
+	// "model" step from the goroutine of the background fit, so Progress
+	// may be called from several goroutines at once; a step stopped by a
+	// newer refresh reports no end.
 	Progress affinity.ProgressFunc
 }
 

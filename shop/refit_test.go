@@ -50,6 +50,19 @@ func TestBackgroundRefitMatchesRebuild(t *testing.T) {
 		_, err := snap.Recommend(ctx, shop.Request{CustomerID: 0, ByID: true, K: 5})
 		require.NoError(t, err)
 	}
+	// a product and a customer the held model has never seen
+	at := s.Snapshot().History().Latest().Add(time.Minute)
+	someone := s.Snapshot().History().Catalog().ProductKey(3)
+	require.NoError(t, s.Refresh(ctx, shop.Purchases(slices.Values([]affinity.Purchase{
+		{Customer: "c-new", Order: "o-new", Product: "p-new", Time: at, Quantity: 1, Price: 500},
+		{Customer: "c-new", Order: "o-new", Product: someone, Time: at, Quantity: 1, Price: 700},
+	}))))
+	require.False(t, s.Snapshot().ModelCurrent())
+	for _, req := range []shop.Request{{Customer: "c-new", K: 5}, {Cart: []string{"p-new"}, K: 5}, {Customer: "c-new", Cart: []string{"p-new", someone}, K: 5}} {
+		res, err := s.Snapshot().Recommend(ctx, req)
+		require.NoError(t, err, "%+v", req)
+		require.NotEmpty(t, res.Recs, "%+v", req)
+	}
 	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
 	require.ErrorIs(t, s.WaitModel(short), context.DeadlineExceeded, "WaitModel waits for the held fit")
