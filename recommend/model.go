@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/shopaffinity/affinity"
@@ -32,6 +33,10 @@ type Model struct {
 	// sparse solver fits them (similarity.EASEOptions.MaxProducts under
 	// similarity.EASEAuto); zero means similarity.DefaultEASEMaxProducts.
 	MaxDense int
+	// Shrinkage is the co-occurrence measure's shrinkage λ
+	// (similarity.IndexOptions.Shrinkage): a score times AB/(AB+λ), AB
+	// the co-count; zero means none. Ignored by EASE, SVD and Fit.
+	Shrinkage float64
 	// Fit, when not nil, builds the index instead, as of asOf (any
 	// builder of the seam's shape, such as a learned model's).
 	Fit func(ctx context.Context, h *affinity.History, asOf time.Time) (*similarity.Index, error)
@@ -79,7 +84,11 @@ func (m Model) String() string {
 	if m.Fit != nil {
 		return "custom"
 	}
-	return m.Measure.String() + "/" + m.Scope.String()
+	name := m.Measure.String() + "/" + m.Scope.String()
+	if m.Shrinkage > 0 && m.Measure != similarity.EASE && m.Measure != similarity.SVD {
+		name += " λ" + strconv.FormatFloat(m.Shrinkage, 'g', -1, 64)
+	}
+	return name
 }
 
 // Index builds m's index from h as of asOf. Rating data (a History with
@@ -103,7 +112,7 @@ func (m Model) Index(ctx context.Context, h *affinity.History, asOf time.Time) (
 	if err != nil {
 		return nil, fmt.Errorf("recommend: model %v: %w", m, err)
 	}
-	return similarity.NewIndex(ctx, c, similarity.IndexOptions{Measure: m.Measure, K: m.K})
+	return similarity.NewIndex(ctx, c, similarity.IndexOptions{Measure: m.Measure, K: m.K, Shrinkage: m.Shrinkage})
 }
 
 // ratingData reports whether h is rating data: rating events and no

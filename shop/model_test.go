@@ -3,6 +3,7 @@ package shop_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -147,4 +148,44 @@ func TestAutoModel(t *testing.T) {
 	require.NoError(t, young.Refresh(ctx, shop.Purchases(slices.Values(all[cut:]))))
 	require.NotNil(t, young.Snapshot().Tuning())
 	require.Equal(t, similarity.EASE, young.Snapshot().Model().Measure)
+}
+
+// TestShrinkageOption: Options.Shrinkage reaches the neighbours and the
+// engine's model (zero: none), and each score is the unshrunk one times
+// AB/(AB+λ).
+func TestShrinkageOption(t *testing.T) {
+	ctx := context.Background()
+	h, err := small(7).History(ctx)
+	require.NoError(t, err)
+	const lambda = 3
+	scores := map[float64]map[[2]affinity.ProductID]similarity.Neighbor{}
+	for _, l := range []float64{0, lambda} {
+		s, err := shop.OpenHistory(ctx, h, shop.Options{Model: "neighbours", Shrinkage: l})
+		require.NoError(t, err)
+		require.Equal(t, l, s.Snapshot().Model().Shrinkage)
+		require.Equal(t, map[float64]string{0: "cosine/basket", lambda: "cosine/basket λ3"}[l], s.Snapshot().Model().String())
+		nb := s.Snapshot().Neighbors()
+		m := map[[2]affinity.ProductID]similarity.Neighbor{}
+		for p := range affinity.ProductID(nb.NumProducts()) {
+			for _, n := range nb.Neighbors(p) {
+				m[[2]affinity.ProductID{p, n.Product}] = n
+			}
+		}
+		scores[l] = m
+	}
+	checked := 0
+	for pair, plain := range scores[0] {
+		shrunk, ok := scores[lambda][pair]
+		if !ok {
+			continue // fell out of the top K
+		}
+		ab := float64(plain.Count)
+		require.InDelta(t, float64(plain.Score)*ab/(ab+lambda), float64(shrunk.Score), 1e-5, "pair %v", pair)
+		checked++
+	}
+	require.Positive(t, checked)
+	for _, bad := range []float64{-1, math.NaN(), math.Inf(1)} {
+		_, err := shop.OpenHistory(ctx, h, shop.Options{Shrinkage: bad})
+		require.ErrorContains(t, err, "Shrinkage")
+	}
 }

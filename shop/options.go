@@ -2,6 +2,7 @@ package shop
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"strings"
 	"time"
@@ -94,6 +95,19 @@ type Options struct {
 	Measure string
 	// Neighbors is the number of neighbours kept per product; default 50.
 	Neighbors int
+	// Shrinkage discounts the neighbours of little evidence: each score
+	// is multiplied by AB/(AB+λ), AB the number of orders (customers, in
+	// customer scope) with both products (similarity.IndexOptions.
+	// Shrinkage); zero, the default, means none. Measured with
+	// examples/evaluate (2026-12-04), λ = 2 against none: explore NDCG@10
+	// of the engine on the demo store 0.3037 → 0.3122, on Groceries
+	// 0.2119 → 0.2122 with its catalogue coverage 0.43 → 0.36;
+	// knn-cosine on Online Retail's new items 0.0352 → 0.0386 (all items
+	// 0.2093 → 0.2078; the engine there chooses EASE, which shrinkage
+	// does not touch) and on the MovieLens shape 0.2500 → 0.2494. Not the
+	// default: the one real store where the shop ranks by the neighbours
+	// gains 0.1 % and recommends a sixth fewer of its products.
+	Shrinkage float64
 	// Model is what the recommendation engine scores with: "auto" (the
 	// zero value) chooses on the shop's own history with recommend.Choose
 	// when the shop opens: the co-purchase neighbours against EASE within
@@ -248,6 +262,8 @@ type settings struct {
 	tuned  bool
 	tuning *recommend.Tuning
 	chosen *recommend.Candidate
+	// shrinkage is the neighbours' (Options.Shrinkage resolved)
+	shrinkage float64
 }
 
 func (o Options) resolve() (*settings, error) {
@@ -259,6 +275,10 @@ func (o Options) resolve() (*settings, error) {
 	if s.measure, err = similarity.ParseMeasure(cmpOr(o.Measure, DefaultMeasure)); err != nil {
 		return nil, fmt.Errorf("shop: Options.Measure: %w", err)
 	}
+	if o.Shrinkage < 0 || math.IsNaN(o.Shrinkage) || math.IsInf(o.Shrinkage, 0) {
+		return nil, fmt.Errorf("shop: Options.Shrinkage %v is not a finite λ ≥ 0", o.Shrinkage)
+	}
+	s.shrinkage = o.Shrinkage
 	switch s.model = cmpOr(o.Model, "auto"); s.model {
 	case "auto", "neighbours", "ease":
 	default:

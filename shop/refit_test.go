@@ -49,6 +49,9 @@ func TestBackgroundRefitMatchesRebuild(t *testing.T) {
 		require.NotEqual(t, before, snap.History().NumLines(), "round %d: the new orders are served at once", round)
 		_, err := snap.Recommend(ctx, shop.Request{CustomerID: 0, ByID: true, K: 5})
 		require.NoError(t, err)
+		if round == 0 { // the fit of this history begins, and is held
+			require.Eventually(t, func() bool { return fits.Load() == 1 }, 10*time.Second, time.Millisecond)
+		}
 	}
 	// a product and a customer the held model has never seen
 	at := s.Snapshot().History().Latest().Add(time.Minute)

@@ -221,7 +221,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	done()
 	s.counts = counts
 	done = step(prog, "neighbours", int64(cat.NumProducts()), "products")
-	if s.nb, err = similarity.NewIndex(ctx, counts, similarity.IndexOptions{Measure: set.measure, K: set.k, Workers: workers}); err != nil {
+	if s.nb, err = similarity.NewIndex(ctx, counts, similarity.IndexOptions{Measure: set.measure, K: set.k, Shrinkage: set.shrinkage, Workers: workers}); err != nil {
 		return nil, fmt.Errorf("shop: neighbours: %w", err)
 	}
 	done()
@@ -278,7 +278,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	}
 	s.model = model
 	if !learned(model) {
-		s.model = recommend.Model{Measure: set.measure, Scope: co.Scope, K: set.k}
+		s.model = recommend.Model{Measure: set.measure, Scope: co.Scope, K: set.k, Shrinkage: set.shrinkage}
 	}
 	s.nextBasket = ro.NextBasket.RepeatWeight > 0
 	done = step(prog, "engine", int64(cat.NumProducts()), "products")
@@ -338,7 +338,7 @@ func tune(ctx context.Context, h *affinity.History, asOf time.Time, set *setting
 	}
 	set.tuning = t
 	if m := t.Best.Candidate.Model; !learned(m) {
-		set.scope, set.measure = m.Scope, m.Measure
+		set.scope, set.measure, set.shrinkage = m.Scope, m.Measure, m.Shrinkage
 		if m.K > 0 {
 			set.k = m.K
 		}
@@ -359,7 +359,7 @@ func choose(ctx context.Context, h *affinity.History, asOf time.Time, set *setti
 		base.HalfLife = o.HalfLife
 	}
 	g := recommend.AutoGrid(base)
-	g.Models[0] = recommend.Model{Measure: set.measure, Scope: set.scope, K: set.k} // the shop's neighbours
+	g.Models[0] = recommend.Model{Measure: set.measure, Scope: set.scope, K: set.k, Shrinkage: set.shrinkage} // the shop's neighbours
 	g.Workers, g.Progress = workers, o.Progress
 	c, t, err := recommend.Choose(ctx, h, asOf, g)
 	if err != nil {
