@@ -144,8 +144,9 @@ type Options struct {
 	// a median of 801 ms inline, 745 ms of it the fit, against 175 ms in
 	// the background. It changes nothing for a shop on co-purchase
 	// neighbours, recounted at every refresh, nor for a snapshot whose
-	// model differs from the last one's (the first choice of "auto"):
-	// that one is fitted before it is served. A background fit holds its
+	// model differs from the last one's (the first choice of "auto"),
+	// nor for a refresh that erases a customer (the last fit's weights
+	// carry what they bought): that one is fitted before it is served. A background fit holds its
 	// History until it is done, which may be a refresh or two later.
 	ModelRefit Refit
 	// ValueModel is the purchase model of [Snapshot.Value] and of the

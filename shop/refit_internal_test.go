@@ -103,3 +103,37 @@ func reflectValue(v reflect.Value) any {
 	}
 	return reflect.NewAt(v.Type(), v.Addr().UnsafePointer()).Elem().Interface()
 }
+
+// TestBackgroundRefitNotAfterErasure: a refresh that erases a customer
+// fits the model before the swap even with RefitBackground, so that no
+// weight fitted on the erased customer's orders is served after it; a
+// background fit of an older history is then not adopted.
+func TestBackgroundRefitNotAfterErasure(t *testing.T) {
+	ctx := context.Background()
+	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 120, Products: 40, Categories: 8, Seed: 5, ViewsPerLine: -1})
+	s, err := Open(ctx, Storefront(sf), Options{Model: "ease", ModelRefit: RefitBackground, Workers: 1})
+	require.NoError(t, err)
+	gate := make(chan struct{})
+	started := make(chan struct{}, 8)
+	refitStarts = func() { started <- struct{}{}; <-gate }
+	defer func() { refitStarts = nil }()
+
+	// an ordinary refresh: served with the last fit, refitted in the background (held)
+	require.NoError(t, s.Refresh(ctx, Purchases(slices.Values(refitFeed(s.Snapshot().History(), "r1")))))
+	<-started
+	lagging := s.Snapshot()
+	require.False(t, lagging.ModelCurrent())
+
+	// the erasure: fitted before the swap
+	gone := lagging.History().CustomerKey(5)
+	require.NoError(t, s.Refresh(ctx, Erase(gone)))
+	snap := s.Snapshot()
+	require.True(t, snap.ModelCurrent(), "a refresh that erases a customer fits inline")
+	require.NotSame(t, lagging.modelIdx, snap.modelIdx)
+	_, known := snap.History().LookupCustomer(gone)
+	require.False(t, known)
+
+	close(gate) // the held fit of the history before the erasure ends
+	require.NoError(t, s.WaitModel(ctx))
+	require.Same(t, snap, s.Snapshot(), "the older fit is not adopted")
+}

@@ -230,6 +230,9 @@ func (s *Shop) startRefit() {
 // snapshot's model is current or a fit fails. It reports the fit as step
 // "model" of Options.Progress, from its goroutine.
 func (s *Shop) refitLoop(done chan struct{}) {
+	if refitStarts != nil {
+		refitStarts()
+	}
 	ctx := context.Background()
 	stop := func(err error) {
 		s.refit.err = err
@@ -259,6 +262,10 @@ func (s *Shop) refitLoop(done chan struct{}) {
 		}
 	}
 }
+
+// refitStarts, when set (by tests), is called as a background fit
+// starts.
+var refitStarts func()
 
 // adoptModel serves a snapshot of the current history with idx, the
 // model fitted on the history of number seq, unless the current snapshot's

@@ -75,6 +75,24 @@ func (f modelFit) index(ctx context.Context, h *affinity.History, asOf time.Time
 	return m.Index(ctx, h, asOf)
 }
 
+// erasedSince reports whether h, built on prev, erased a customer of
+// prev, or may have (the change is too large to tell): a learned model
+// fitted on prev is then not served with h, since its weights carry
+// what the erased customers bought.
+func erasedSince(prev, h *affinity.History) bool {
+	ch, ok := h.ChangedSince(prev)
+	if !ok {
+		return true
+	}
+	n := affinity.CustomerID(prev.NumCustomers())
+	for _, c := range ch.Customers {
+		if c < n && h.CustomerKey(c) == "" && prev.CustomerKey(c) != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // sameModel reports whether a and b are the same model of one shop: a
 // custom Fit is the same as another, since a shop's Fit comes from its
 // Options alone.
@@ -263,7 +281,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	}
 	if learned(model) {
 		s.fit = modelFit{model: model, count: co}
-		if o.ModelRefit == RefitBackground && prev != nil && prev.modelIdx != nil && sameModel(prev.model, model) {
+		if o.ModelRefit == RefitBackground && prev != nil && prev.modelIdx != nil && sameModel(prev.model, model) && !erasedSince(prev.h, h) {
 			// served with the last snapshot's fit, fitted again later
 			s.modelIdx, s.modelSeq = prev.modelIdx, prev.modelSeq
 		} else {
