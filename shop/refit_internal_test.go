@@ -67,6 +67,14 @@ func TestBackgroundRefitFailure(t *testing.T) {
 	require.NoError(t, s.WaitModel(ctx))
 	require.True(t, s.Snapshot().ModelCurrent())
 	require.Equal(t, int32(3), calls.Load())
+
+	// a failure, then an erasure, whose refresh fits inline: nothing to wait for
+	calls.Store(1)
+	refresh("r4")
+	require.ErrorIs(t, s.WaitModel(ctx), broken)
+	require.NoError(t, s.Refresh(ctx, Erase(s.Snapshot().History().CustomerKey(7))))
+	require.True(t, s.Snapshot().ModelCurrent())
+	require.NoError(t, s.WaitModel(ctx))
 }
 
 // TestWithModelCopiesEverything: the snapshot that takes a background

@@ -292,7 +292,8 @@ func (s *Shop) adoptModel(ctx context.Context, idx *similarity.Index, seq uint64
 // its own history ([Snapshot.ModelCurrent]): at once without
 // [RefitBackground] or a refresh since the last fit. It returns the error
 // of a background fit that failed (the shop then keeps serving the model
-// it had, and the next refresh tries again), or ctx's error, wrapped.
+// it had, and the next refresh tries again) while the current snapshot's
+// model is not current, or ctx's error, wrapped.
 func (s *Shop) WaitModel(ctx context.Context) error {
 	if ctx == nil {
 		return ErrNilContext
@@ -302,6 +303,9 @@ func (s *Shop) WaitModel(ctx context.Context) error {
 		done, err := s.refit.done, s.refit.err
 		s.refit.mu.Unlock()
 		if done == nil {
+			if s.cur.Load().ModelCurrent() {
+				return nil // a later snapshot's fit ran inline
+			}
 			return err
 		}
 		select {
