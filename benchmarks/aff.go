@@ -55,34 +55,34 @@ type Affinity struct {
 
 // NewAffinity prepares the questions for the shop on x.
 func NewAffinity(shop *Shop, x *segment.Index) *Affinity {
-	return &Affinity{X: x, exprs: Exprs(shop)}
+	return &Affinity{X: x, exprs: Exprs(shop), keys: []string{}}
 }
 
 // Set evaluates the expression of q (QShare, QRecent or QCoupon) and
 // returns its customers' keys, sorted, with their count and net spend:
 // the list of customers a coupon goes to. [Affinity.Timed] is its timed
 // form.
-func (a *Affinity) Set(q Question) (Set, error) {
-	bm, err := a.X.Eval(a.exprs[q])
-	if err != nil {
-		return Set{}, err
-	}
-	st := a.X.Stats(string(q), bm)
-	return Set{Keys: a.X.SortedKeys(bm), Customers: st.Customers, Spend: st.Revenue}, nil
-}
+func (a *Affinity) Set(q Question) (Set, error) { return a.answer(q, []string{}) }
 
 // Timed is Set as a server answers question after question: the keys go
 // into the slice of the last answer (segment.Index.AppendSortedKeys), so a
 // large answer allocates nothing. The returned keys are valid until the
 // next call. This is the timed form of QShare, QRecent and QCoupon.
 func (a *Affinity) Timed(q Question) (Set, error) {
+	s, err := a.answer(q, a.keys[:0])
+	a.keys = s.Keys
+	return s, err
+}
+
+// answer is Set with the keys appended to keys (not nil, so that an
+// empty answer lists no keys rather than none at all).
+func (a *Affinity) answer(q Question, keys []string) (Set, error) {
 	bm, err := a.X.Eval(a.exprs[q])
 	if err != nil {
-		return Set{}, err
+		return Set{Keys: keys}, err
 	}
 	st := a.X.Stats(string(q), bm)
-	a.keys = a.X.AppendSortedKeys(a.keys[:0], bm)
-	return Set{Keys: a.keys, Customers: st.Customers, Spend: st.Revenue}, nil
+	return Set{Keys: a.X.AppendSortedKeys(keys, bm), Customers: st.Customers, Spend: st.Revenue}, nil
 }
 
 // Stats returns the count and net spend of the customers of q, without

@@ -101,7 +101,9 @@ func (g *grid) add(l int, id uint32, r, c []uint8, stat []statCol) {
 	g.orders[l][k] += stat[id].orders
 }
 
-// addAll adds every customer (the ids of r).
+// addAll adds every customer (the ids of r). It is addIDs without the
+// ids: feeding addIDs blocks of consecutive ids measured 1.4 → 2.1 ms on
+// BenchmarkRFGrid at 1 M customers.
 func (g *grid) addAll(r, c []uint8, stat []statCol) {
 	n := uint32(len(r))
 	id := uint32(0)
