@@ -29,11 +29,13 @@ var (
 	demoErr  error
 )
 
-// demo returns the snapshot of the demo shop as of its last order.
+// demo returns the snapshot of the demo shop as of its last order, on
+// the neighbours (what "auto" chooses on the demo, without the
+// validation runs that choose it: the campaigns are what is tested here).
 func demo(t testing.TB) *shop.Snapshot {
 	t.Helper()
 	demoOnce.Do(func() {
-		s, err := shop.Open(context.Background(), shop.Demo(), shop.Options{})
+		s, err := shop.Open(context.Background(), shop.Demo(), shop.Options{Model: "neighbours"})
 		if err != nil {
 			demoErr = err
 			return

@@ -17,7 +17,7 @@ import (
 // keeps alive with probability 1.
 func TestWinBackFollowsTheValueModel(t *testing.T) {
 	ctx := context.Background()
-	s, err := shop.Open(ctx, shop.Demo(), shop.Options{ValueModel: "mbgnbd"})
+	s, err := shop.Open(ctx, shop.Demo(), shop.Options{ValueModel: "mbgnbd", Model: "neighbours"})
 	require.NoError(t, err)
 	snap := s.Snapshot()
 	require.Equal(t, "mbgnbd", snap.ValueModel())

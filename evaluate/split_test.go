@@ -58,18 +58,28 @@ func compareRecords(x, y record) int {
 }
 
 // assertPartition checks that train and test together hold exactly the
-// records of src, and that the catalogs agree id by id.
-func assertPartition(t *testing.T, src *affinity.History, s *evaluate.Split) {
+// records of src, and that the catalogs agree id by id. It returns the
+// records of train and of test, for the caller's further checks.
+func assertPartition(t *testing.T, src *affinity.History, s *evaluate.Split) (train, test []record) {
 	t.Helper()
-	all := append(records(s.Train), records(s.Test)...)
+	return assertPartitionOf(t, src, records(src), s)
+}
+
+// assertPartitionOf is assertPartition given srcRecords, records(src):
+// for the tests that split one History several times.
+func assertPartitionOf(t *testing.T, src *affinity.History, srcRecords []record, s *evaluate.Split) (train, test []record) {
+	t.Helper()
+	train, test = records(s.Train), records(s.Test)
+	all := slices.Concat(train, test)
 	slices.SortFunc(all, compareRecords)
-	assert.Equal(t, records(src), all, "train ∪ test = source")
+	assert.Equal(t, srcRecords, all, "train ∪ test = source")
 	for _, h := range []*affinity.History{s.Train, s.Test} {
 		require.Equal(t, src.Catalog().NumProducts(), h.Catalog().NumProducts())
 		for p := range affinity.ProductID(src.Catalog().NumProducts()) {
 			assert.Equal(t, src.Catalog().Product(p), h.Catalog().Product(p))
 		}
 	}
+	return train, test
 }
 
 func TestTemporalSplit(t *testing.T) {
@@ -79,12 +89,11 @@ func TestTemporalSplit(t *testing.T) {
 	assert.Equal(t, cutoff, cutoff.Truncate(24*time.Hour))
 	s, err := evaluate.TemporalSplit(ctx, h, cutoff)
 	require.NoError(t, err)
-	assertPartition(t, h, s)
+	train, test := assertPartition(t, h, s)
 	assert.Equal(t, cutoff, s.AsOf)
-	for _, r := range records(s.Train) {
+	for _, r := range train {
 		assert.Less(t, r.unix, cutoff.Unix(), "no training record at or after the cutoff")
 	}
-	test := records(s.Test)
 	for _, r := range test {
 		assert.GreaterOrEqual(t, r.unix, cutoff.Unix(), "no test record before the cutoff")
 	}
@@ -111,7 +120,7 @@ func TestLastOrderSplit(t *testing.T) {
 	}, []rating{{"u1", "E", 7, 4}, {"u1", "F", 10, 5}, {"u4", "A", 1, 3}, {"u4", "B", 6, 1}})
 	s, err := evaluate.LastOrderSplit(context.Background(), h)
 	require.NoError(t, err)
-	assertPartition(t, h, s)
+	_, test := assertPartition(t, h, s)
 	want := []record{
 		{cust: "u1", prod: "A", order: "o3", unix: day(9).Unix(), qty: 1},
 		{cust: "u1", prod: "D", order: "o3", unix: day(9).Unix(), qty: 1},
@@ -119,18 +128,19 @@ func TestLastOrderSplit(t *testing.T) {
 		{cust: "u4", prod: "B", unix: day(6).Unix(), kind: affinity.Rating, weight: 1},
 	}
 	slices.SortFunc(want, compareRecords)
-	assert.Equal(t, want, records(s.Test))
+	assert.Equal(t, want, test)
 	assert.Equal(t, day(7), s.AsOf, "latest training time: u1's rating on day 7")
 }
 
 func TestChronoSplit(t *testing.T) {
 	ctx := context.Background()
 	h := storefront(t, 300, 5)
+	src := records(h) // the same for every ratio
 	for _, ratio := range []float64{0.5, 0.75, 0.9} {
 		s, err := evaluate.ChronoSplit(ctx, h, evaluate.SplitOptions{Ratio: ratio})
 		require.NoError(t, err)
-		assertPartition(t, h, s)
-		train, test := byCustomer(records(s.Train)), byCustomer(records(s.Test))
+		trainRecords, testRecords := assertPartitionOf(t, h, src, s)
+		train, test := byCustomer(trainRecords), byCustomer(testRecords)
 		for c := range affinity.CustomerID(h.NumCustomers()) {
 			key := h.CustomerKey(c)
 			n := len(train[key]) + len(test[key])
@@ -172,11 +182,12 @@ func byCustomer(rs []record) map[string][]record {
 func TestStratifiedSplit(t *testing.T) {
 	ctx := context.Background()
 	h := storefront(t, 400, 9)
+	src := records(h) // the same for both strata
 	for _, by := range []evaluate.Stratum{evaluate.ByCustomer, evaluate.ByProduct} {
 		t.Run(by.String(), func(t *testing.T) {
 			s, err := evaluate.StratifiedSplit(ctx, h, evaluate.SplitOptions{By: by, Seed: 42})
 			require.NoError(t, err)
-			assertPartition(t, h, s)
+			trainRecords, testRecords := assertPartitionOf(t, h, src, s)
 			group := func(r record) string {
 				if by == evaluate.ByProduct {
 					return r.prod
@@ -192,7 +203,7 @@ func TestStratifiedSplit(t *testing.T) {
 				}
 				return m
 			}
-			train, test := count(records(s.Train)), count(records(s.Test))
+			train, test := count(trainRecords), count(testRecords)
 			groups := 0
 			for g, n := range train {
 				assert.Equal(t, trainCount(n+test[g], 0.75), n, "stratum %s keeps the ratio", g)
@@ -202,10 +213,10 @@ func TestStratifiedSplit(t *testing.T) {
 
 			again, err := evaluate.StratifiedSplit(ctx, h, evaluate.SplitOptions{By: by, Seed: 42})
 			require.NoError(t, err)
-			assert.Equal(t, records(s.Test), records(again.Test), "same seed, same split")
+			assert.Equal(t, testRecords, records(again.Test), "same seed, same split")
 			other, err := evaluate.StratifiedSplit(ctx, h, evaluate.SplitOptions{By: by, Seed: 43})
 			require.NoError(t, err)
-			assert.NotEqual(t, records(s.Test), records(other.Test), "another seed, another split")
+			assert.NotEqual(t, testRecords, records(other.Test), "another seed, another split")
 		})
 	}
 }

@@ -3,6 +3,7 @@ package recommend_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,13 +16,19 @@ import (
 	"github.com/shopaffinity/affinity/similarity"
 )
 
+// tasteShopOnce builds tasteShop's History once for the tests that use it.
+var tasteShopOnce = sync.OnceValues(func() (*affinity.History, error) {
+	return dataset.Generate(dataset.SyntheticOptions{Customers: 1000, Products: 400, Categories: 19, MeanOrders: 44,
+		MeanLines: 2.5, RepeatRate: 0.01, ViewsPerLine: -1, Seed: 5}).History(context.Background())
+})
+
 // tasteShop is a store shaped like MovieLens: many small orders, almost
 // no product bought twice, where what a customer likes says more than
-// what an order holds together.
+// what an order holds together. It is built once and shared: read it,
+// never change it.
 func tasteShop(t *testing.T) *affinity.History {
 	t.Helper()
-	h, err := dataset.Generate(dataset.SyntheticOptions{Customers: 1000, Products: 400, Categories: 19, MeanOrders: 44,
-		MeanLines: 2.5, RepeatRate: 0.01, ViewsPerLine: -1, Seed: 5}).History(context.Background())
+	h, err := tasteShopOnce()
 	require.NoError(t, err)
 	return h
 }
@@ -33,8 +40,7 @@ func tasteShop(t *testing.T) *affinity.History {
 func TestChoose(t *testing.T) {
 	ctx := context.Background()
 	ease := recommend.Model{Measure: similarity.EASE, Scope: similarity.Customer, MaxDense: recommend.DefaultEASEMaxDense}
-	demo, err := dataset.Demo().History(ctx)
-	require.NoError(t, err)
+	demo := demoHistory(t)
 	for _, tc := range []struct {
 		name string
 		h    *affinity.History

@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
-	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/recommend"
 	"github.com/shopaffinity/affinity/similarity"
 )
@@ -160,8 +159,11 @@ func TestConsumableDue(t *testing.T) {
 	assert.Error(t, err)
 }
 
+// mustIndexOptions are the options of mustIndex's cosine index.
+var mustIndexOptions = similarity.IndexOptions{Measure: similarity.Cosine, MinSupport: 1}
+
 func mustIndex(t testing.TB, h *affinity.History) *similarity.Index {
-	nb, err := index(context.Background(), h, similarity.CountOptions{}, similarity.IndexOptions{Measure: similarity.Cosine, MinSupport: 1})
+	nb, err := index(context.Background(), h, similarity.CountOptions{}, mustIndexOptions)
 	require.NoError(t, err)
 	return nb
 }
@@ -297,10 +299,8 @@ func TestSegments(t *testing.T) {
 }
 
 func TestRulesShapeResults(t *testing.T) {
-	st := dataset.Demo()
-	h, err := st.History(context.Background())
-	require.NoError(t, err)
-	e := newEngine(t, fixture{h: h, nb: mustIndex(t, h)}, recommend.Options{})
+	h, nb := demoIndex(t)
+	e := newEngine(t, fixture{h: h, nb: nb}, recommend.Options{})
 	cat := h.Catalog()
 	cust := h.CustomerKey(7)
 	lo, hi := affinity.MoneyFromFloat(5), affinity.MoneyFromFloat(20)
@@ -341,10 +341,7 @@ func TestRulesShapeResults(t *testing.T) {
 // the documented formula (no popularity prior or blend, no penalty,
 // anonymous: no personalisation).
 func TestBasketMatchesNaive(t *testing.T) {
-	st := dataset.Demo()
-	h, err := st.History(context.Background())
-	require.NoError(t, err)
-	nb := mustIndex(t, h)
+	h, nb := demoIndex(t)
 	e, err := recommend.New(context.Background(), h, nb, h.Latest(), recommend.Options{PopularityExponent: -1, PopularityBlend: -1, BasketPopularityExponent: -1, BasketPopularityBlend: -1, SubstitutePenalty: 1})
 	require.NoError(t, err)
 	cat := h.Catalog()
@@ -400,12 +397,11 @@ func TestBasketMatchesNaive(t *testing.T) {
 }
 
 func TestConcurrentDeterministic(t *testing.T) {
-	st := dataset.Demo()
-	h, err := st.History(context.Background())
-	require.NoError(t, err)
-	e := newEngine(t, fixture{h: h, nb: mustIndex(t, h)}, recommend.Options{})
+	h, nb := demoIndex(t)
+	e := newEngine(t, fixture{h: h, nb: nb}, recommend.Options{})
 	const n = 200
 	want := make([][]recommend.Rec, n)
+	var err error
 	for c := range n {
 		want[c], err = e.Recommend(nil, recommend.Request{Customer: h.CustomerKey(affinity.CustomerID(c)), K: 10})
 		require.NoError(t, err)
@@ -451,10 +447,8 @@ func TestNoAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("sync.Pool drops items under the race detector")
 	}
-	st := dataset.Demo()
-	h, err := st.History(context.Background())
-	require.NoError(t, err)
-	e := newEngine(t, fixture{h: h, nb: mustIndex(t, h)}, recommend.Options{})
+	h, nb := demoIndex(t)
+	e := newEngine(t, fixture{h: h, nb: nb}, recommend.Options{})
 	dst := make([]recommend.Rec, 0, 10)
 	i := 0
 	allocs := testing.AllocsPerRun(500, func() {
@@ -504,10 +498,8 @@ func TestRatingEvents(t *testing.T) {
 // With a long history and a tight edge budget the cart still gets its
 // edges: it is served first.
 func TestCartGetsBudgetFirst(t *testing.T) {
-	st := dataset.Demo()
-	h, err := st.History(context.Background())
-	require.NoError(t, err)
-	e := newEngine(t, fixture{h: h, nb: mustIndex(t, h)}, recommend.Options{MaxEdges: 16})
+	h, nb := demoIndex(t)
+	e := newEngine(t, fixture{h: h, nb: nb}, recommend.Options{MaxEdges: 16})
 	cat := h.Catalog()
 	var cust affinity.CustomerID
 	for c := range h.NumCustomers() {

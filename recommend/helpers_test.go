@@ -58,6 +58,34 @@ func plantedFixture(t testing.TB) fixture {
 	return planted
 }
 
+// demoHistory is the demo storefront's History, built once for every test
+// of the package (recommend.DemoHistory): read it, never change it.
+func demoHistory(t testing.TB) *affinity.History {
+	t.Helper()
+	h, err := recommend.DemoHistory()
+	require.NoError(t, err)
+	return h
+}
+
+// demoIndexOnce is mustIndex of the demo History, built once.
+var demoIndexOnce = sync.OnceValues(func() (*similarity.Index, error) {
+	h, err := recommend.DemoHistory()
+	if err != nil {
+		return nil, err
+	}
+	return index(context.Background(), h, similarity.CountOptions{}, mustIndexOptions)
+})
+
+// demoIndex is the demo History and its neighbour index (mustIndex's),
+// each built once and shared: read them, never change them.
+func demoIndex(t testing.TB) (*affinity.History, *similarity.Index) {
+	t.Helper()
+	h := demoHistory(t)
+	nb, err := demoIndexOnce()
+	require.NoError(t, err)
+	return h, nb
+}
+
 func index(ctx context.Context, h *affinity.History, co similarity.CountOptions, io similarity.IndexOptions) (*similarity.Index, error) {
 	c, err := similarity.Count(ctx, h, h.Latest(), co)
 	if err != nil {

@@ -10,13 +10,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
-	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/similarity"
 )
 
+// demoHistory is the demo storefront's History, shared by the tests
+// (DemoHistory): read it, never change it.
 func demoHistory(t *testing.T) *affinity.History {
 	t.Helper()
-	h, err := dataset.Demo().History(context.Background())
+	h, err := DemoHistory()
 	require.NoError(t, err)
 	return h
 }
@@ -86,10 +87,18 @@ func TestPartRepeatModel(t *testing.T) {
 			}
 			orders = append(orders, in)
 		}
-		for p := range np {
+		// only the products the customer bought count: for any other,
+		// first stays −1 and n 0
+		bought := map[affinity.ProductID]bool{}
+		for _, in := range orders {
+			for p := range in {
+				bought[p] = true
+			}
+		}
+		for p := range bought {
 			first, n := -1, 0
 			for i, in := range orders {
-				if in[affinity.ProductID(p)] {
+				if in[p] {
 					if first < 0 {
 						first = i
 					}

@@ -12,16 +12,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
-	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/recommend"
 	"github.com/shopaffinity/affinity/similarity"
 )
 
 func demoEngine(t testing.TB, o recommend.Options) (*affinity.History, *similarity.Index, *recommend.Engine) {
 	t.Helper()
-	h, err := dataset.Demo().History(context.Background())
-	require.NoError(t, err)
-	nb := mustIndex(t, h)
+	h, nb := demoIndex(t)
 	e, err := recommend.New(context.Background(), h, nb, h.Latest(), o)
 	require.NoError(t, err)
 	return h, nb, e

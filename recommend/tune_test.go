@@ -9,15 +9,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
-	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/recommend"
 	"github.com/shopaffinity/affinity/similarity"
 )
 
 func TestTune(t *testing.T) {
 	ctx := context.Background()
-	h, err := dataset.Demo().History(ctx)
-	require.NoError(t, err)
+	h := demoHistory(t)
 	grid := recommend.Grid{
 		Models:        []recommend.Model{recommend.DefaultModel(), {Measure: similarity.Cosine, Scope: similarity.Customer}},
 		HalfLives:     []time.Duration{30 * 24 * time.Hour, 90 * 24 * time.Hour},

@@ -83,15 +83,17 @@ func TestDecodeRejectsDamage(t *testing.T) {
 	_, err := decode(good)
 	require.NoError(t, err)
 
-	// every truncation
-	for n := 0; n < len(good); n += 1 + len(good)/500 {
+	// truncations all along the file (500 in the long suite, 100 in the
+	// quick one: each decode copies the file, of some 200 KB)
+	for n := 0; n < len(good); n += 1 + len(good)/testdata.Scale(500, 100) {
 		_, err := decode(good[:n])
 		require.ErrorIs(t, err, segment.ErrCorrupt, "truncated to %d", n)
 	}
 	// single flipped bits anywhere
 	rng := rand.New(rand.NewPCG(3, 4))
-	for range 300 {
-		bad := bytes.Clone(good)
+	bad := make([]byte, len(good)) // rewritten by every flip
+	for range testdata.Scale(300, 100) {
+		copy(bad, good)
 		i := rng.IntN(len(bad))
 		bad[i] ^= 1 << rng.IntN(8)
 		_, err := decode(bad)
@@ -116,8 +118,12 @@ func decode(data []byte) (*segment.Index, error) {
 
 // reseal replaces the body of an index file and fixes its length and
 // checksum, so that the body decoder itself is tested.
-func reseal(body []byte) []byte {
-	out := append([]byte("AFSEGIDX\x03\x00\x00\x00\x00\x00\x00\x00"), body...)
+func reseal(body []byte) []byte { return resealTo(nil, body) }
+
+// resealTo is reseal into dst's memory (its contents are lost), for the
+// tests that reseal many bodies one after the other.
+func resealTo(dst, body []byte) []byte {
+	out := append(append(dst[:0], "AFSEGIDX\x03\x00\x00\x00\x00\x00\x00\x00"...), body...)
 	out = binary.LittleEndian.AppendUint64(out, uint64(len(body)))
 	out = binary.LittleEndian.AppendUint32(out, crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli)))
 	return append(out, "AFSX"...)
@@ -130,23 +136,29 @@ func TestDecodeValidatesTheBody(t *testing.T) {
 	require.Equal(t, good, reseal(body), "the documented layout")
 	rng := rand.New(rand.NewPCG(5, 6))
 	rejected, trials := 0, testdata.Scale(2000, 200)
+	// one damaged body and one file, rewritten by every trial (ReadIndex
+	// reads the file into memory of its own)
+	bad := make([]byte, len(body))
+	var file []byte
 	for range trials {
-		bad := bytes.Clone(body)
+		copy(bad, body)
 		for range 1 + rng.IntN(3) {
 			bad[rng.IntN(len(bad))] = byte(rng.IntN(256))
 		}
-		x, err := decode(reseal(bad))
+		file = resealTo(file, bad)
+		x, err := decode(file)
 		if err != nil {
 			require.ErrorIs(t, err, segment.ErrCorrupt)
 			rejected++
 			continue
 		}
 		// a change that still decodes must still encode to what was read
-		assert.Equal(t, reseal(bad), encode(t, x))
+		assert.Equal(t, file, encode(t, x))
 	}
 	assert.Greater(t, rejected, trials/2)
 	for n := 0; n < len(body); n += 1 + len(body)/testdata.Scale(300, 60) {
-		_, err := decode(reseal(body[:n]))
+		file = resealTo(file, body[:n])
+		_, err := decode(file)
 		require.ErrorIs(t, err, segment.ErrCorrupt, "body truncated to %d", n)
 	}
 }

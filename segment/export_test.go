@@ -1,5 +1,7 @@
 package segment
 
+import "github.com/RoaringBitmap/roaring/v2"
+
 // SortedPath forces the way SortedKeys and SortedIDs order a set's keys
 // (0 radix sort of the ranks, 1 marks of the ranks, 2 walk of all keys;
 // -1 chooses by size) and returns the function that restores the choice.
@@ -30,6 +32,15 @@ func WaitCompaction(x *Index) bool {
 	}
 	<-x.over.next.done
 	return true
+}
+
+// Touched returns the customers whose features the delta of an updated
+// index x holds, or nil when x was built in full.
+func Touched(x *Index) *roaring.Bitmap {
+	if x.over == nil {
+		return nil
+	}
+	return x.over.touched.Clone()
 }
 
 // Base returns the full index under an updated index x, or x itself.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +18,17 @@ import (
 )
 
 var testAsOf = time.Date(2024, 6, 30, 12, 0, 0, 0, time.UTC)
+
+// noErr is require.NoError for the hot loops that make fixtures: it
+// costs a comparison unless err is an error (require.NoError marks its
+// caller a helper on every call, which the loops of a 70,000-customer
+// history notice).
+func noErr(t testing.TB, err error, msgAndArgs ...any) {
+	if err != nil {
+		t.Helper()
+		require.NoError(t, err, msgAndArgs...)
+	}
+}
 
 // randomHistory builds a random storefront around testAsOf: a small
 // category tree, products with zero, one or two category paths, orders
@@ -78,7 +90,7 @@ func randomHistoryActive(t testing.TB, rng *rand.Rand, customers int, active fun
 		key := fmt.Sprintf("c%05d", c)
 		if active != nil && !active(c) {
 			order++
-			require.NoError(t, b.Add(affinity.Purchase{Customer: key, Product: fmt.Sprintf("p%03d", c%nProd),
+			noErr(t, b.Add(affinity.Purchase{Customer: key, Product: fmt.Sprintf("p%03d", c%nProd),
 				Order: fmt.Sprintf("o%d", order), Time: testAsOf.Add(-3 * 365 * segment.Day), Quantity: 1, Price: 100}))
 			continue
 		}
@@ -102,13 +114,13 @@ func randomHistoryActive(t testing.TB, rng *rand.Rand, customers int, active fun
 				if rng.IntN(15) == 0 {
 					price = 0
 				}
-				require.NoError(t, b.Add(affinity.Purchase{Customer: key, Product: fmt.Sprintf("p%03d", rng.IntN(nProd)),
+				noErr(t, b.Add(affinity.Purchase{Customer: key, Product: fmt.Sprintf("p%03d", rng.IntN(nProd)),
 					Order: fmt.Sprintf("o%d", order), Time: at.Add(time.Duration(rng.IntN(3)) * time.Hour), Quantity: q, Price: price}))
 			}
 		}
 		for range rng.IntN(6) {
 			kind := []affinity.EventKind{affinity.View, affinity.View, affinity.Cart, affinity.Rating}[rng.IntN(4)]
-			require.NoError(t, b.AddEvent(affinity.Event{Customer: key, Product: fmt.Sprintf("p%03d", rng.IntN(nProd)),
+			noErr(t, b.AddEvent(affinity.Event{Customer: key, Product: fmt.Sprintf("p%03d", rng.IntN(nProd)),
 				Time: when().Add(shift), Kind: kind, Weight: 1}))
 		}
 	}
@@ -162,6 +174,32 @@ func nearChunkEdges(c int) bool {
 	return off < chunkEdge || off >= segment.PartSize-chunkEdge
 }
 
+// chunkShop is the 70,000-customer History of TestQueriesAcrossChunks
+// and TestJoinAcrossParts, built once (it costs as much as either
+// test's own checks) and shared read-only, as a History may be.
+var chunkShop struct {
+	once sync.Once
+	h    *affinity.History
+	rest rand.PCG // the random source after h, for the queries
+}
+
+// chunkHistory returns chunkShop's History, randomHistoryActive of
+// 70,000 customers with nearChunkEdges active, from the source
+// NewPCG(99, 1), and that source as h left it.
+func chunkHistory(t *testing.T) (*affinity.History, *rand.PCG) {
+	t.Helper()
+	chunkShop.once.Do(func() {
+		src := rand.NewPCG(99, 1)
+		chunkShop.h = randomHistoryActive(t, rand.New(src), 70_000, nearChunkEdges)
+		chunkShop.rest = *src
+	})
+	if chunkShop.h == nil {
+		t.Fatal("building the 70,000-customer history failed (in the test that built it first)")
+	}
+	rest := chunkShop.rest
+	return chunkShop.h, &rest
+}
+
 // TestQueriesAcrossChunks uses more than 65,536 customers, so that the
 // build merges several partial results; the customers near the edges of
 // the runs have random histories.
@@ -170,8 +208,8 @@ func TestQueriesAcrossChunks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a 70,000-customer history")
 	}
-	rng := rand.New(rand.NewPCG(99, 1))
-	h := randomHistoryActive(t, rng, 70_000, nearChunkEdges)
+	h, src := chunkHistory(t)
+	rng := rand.New(src)
 	queries := testdata.Scale(40, 10)
 	if raceEnabled {
 		queries = 6

@@ -42,38 +42,51 @@ type naiveCustomer struct {
 	totSpend                   float64
 	lastBuy                    int64 // Unix time of the last bought order
 	// exact shares, without half-life: numerators per category (spend,
-	// items, orders) and denominators
-	exNum [3]map[affinity.CategoryID]*big.Rat
-	exDen [3]*big.Rat
+	// items, orders) and denominators, turned into rationals when asked
+	// for (exactShare), as few are
+	exNum [3]map[affinity.CategoryID]fracSum
+	exDen [3]int64
 }
 
 // exactShare returns the exact share k (0 spend, 1 items, 2 orders) of
 // category cc: 0 without a purchase in it or without a positive total.
 func (c *naiveCustomer) exactShare(k int, cc affinity.CategoryID) *big.Rat {
 	num, ok := c.exNum[k][cc]
-	if !ok || c.exDen[k].Sign() <= 0 {
+	if !ok || c.exDen[k] <= 0 {
 		return new(big.Rat)
 	}
-	return new(big.Rat).Quo(num, c.exDen[k])
+	r := num.rat()
+	return r.Quo(r, new(big.Rat).SetInt64(c.exDen[k]))
 }
 
 // fracSum is an exact sum of fractions, one integer numerator per
-// denominator, so that adding costs no gcd; the test data never comes
-// near int64's range, and checkedAdd panics rather than wraps.
-type fracSum map[int64]int64
+// denominator (a short list: a product's denominator is its number of
+// category paths), so that adding costs no gcd; the test data never
+// comes near int64's range, and checkedAdd panics rather than wraps.
+type fracSum []frac
 
-func (s fracSum) add(num, den int64) { s[den] = checkedAdd(s[den], num) }
+// frac is the fraction num/den.
+type frac struct{ num, den int64 }
+
+// add returns s plus num/den.
+func (s fracSum) add(num, den int64) fracSum {
+	for i := range s {
+		if s[i].den == den {
+			s[i].num = checkedAdd(s[i].num, num)
+			return s
+		}
+	}
+	return append(s, frac{num, den})
+}
 
 // rat returns the sum as a rational.
 func (s fracSum) rat() *big.Rat {
-	for den, num := range s {
-		if len(s) == 1 { // the usual case: one category path per product
-			return big.NewRat(num, den)
-		}
+	if len(s) == 1 { // the usual case: one category path per product
+		return big.NewRat(s[0].num, s[0].den)
 	}
 	r := new(big.Rat)
-	for den, num := range s {
-		r.Add(r, big.NewRat(num, den))
+	for _, f := range s {
+		r.Add(r, big.NewRat(f.num, f.den))
 	}
 	return r
 }
@@ -150,44 +163,45 @@ func quant(num, den float64) int {
 func (n *naive) customer(id affinity.CustomerID) {
 	h, cat := n.h, n.h.Catalog()
 	c := &n.cust[id]
-	*c = naiveCustomer{recency: -1, tenure: -1, abandoned: -1,
-		spendQ: map[affinity.CategoryID]int{}, itemQ: map[affinity.CategoryID]int{}, orderQ: map[affinity.CategoryID]int{},
-		catDays: map[affinity.CategoryID]int{}, rank: map[affinity.CategoryID]int{}, days: map[int64]bool{},
-		spend: map[affinity.CategoryID]float64{}, lastBuy: math.MinInt64}
+	*c = naiveCustomer{recency: -1, tenure: -1, abandoned: -1, days: map[int64]bool{}, lastBuy: math.MinInt64}
+	olo, ohi := h.CustomerOrders(id)
+	elo, ehi := h.CustomerEvents(id)
+	// Only the orders and events in the look-back write the maps below
+	// (days aside). A customer without any, as most of those of the
+	// 70,000-customer tests, keeps them nil, which reads as empty: making
+	// them would cost more than the rest of the customer's scan.
+	inLook := func(t int64) bool { return t > n.start && t <= n.asOf }
+	active := false
+	for o := olo; o < ohi && !active; o++ {
+		active = inLook(h.OrderUnix(o))
+	}
+	for i := elo; i < ehi && !active; i++ {
+		active = inLook(h.Event(i).Unix)
+	}
 	// exact sums: per share k and category, one integer numerator per
-	// denominator (a product's number of category paths); turned into
-	// rationals at the end
-	var exNum [3]map[affinity.CategoryID]fracSum
-	var exDen [3]int64
-	for k := range exNum {
-		exNum[k] = map[affinity.CategoryID]fracSum{}
+	// denominator (a product's number of category paths)
+	exNum, exDen := &c.exNum, &c.exDen
+	if active {
+		c.spendQ, c.itemQ, c.orderQ = map[affinity.CategoryID]int{}, map[affinity.CategoryID]int{}, map[affinity.CategoryID]int{}
+		c.catDays, c.rank = map[affinity.CategoryID]int{}, map[affinity.CategoryID]int{}
+		c.spend = map[affinity.CategoryID]float64{}
+		for k := range exNum {
+			exNum[k] = map[affinity.CategoryID]fracSum{}
+		}
+		for k := range c.evDays {
+			c.evDays[k] = map[affinity.CategoryID]int{}
+		}
+		for k := range c.prodDays {
+			c.prodDays[k] = map[affinity.ProductID]int{}
+		}
 	}
 	add := func(m map[affinity.CategoryID]fracSum, cc affinity.CategoryID, num, den int64) {
-		if m[cc] == nil {
-			m[cc] = fracSum{}
-		}
-		m[cc].add(num, den)
-	}
-	defer func() {
-		for k := range exNum {
-			c.exNum[k] = make(map[affinity.CategoryID]*big.Rat, len(exNum[k]))
-			for cc, f := range exNum[k] {
-				c.exNum[k][cc] = f.rat()
-			}
-			c.exDen[k] = big.NewRat(exDen[k], 1)
-		}
-	}()
-	for k := range c.evDays {
-		c.evDays[k] = map[affinity.CategoryID]int{}
-	}
-	for k := range c.prodDays {
-		c.prodDays[k] = map[affinity.ProductID]int{}
+		m[cc] = m[cc].add(num, den)
 	}
 	items := map[affinity.CategoryID]float64{}
 	ordw := map[affinity.CategoryID]float64{}
 	var totItems, totOrders float64
 	lastBuy := map[affinity.ProductID]int64{}
-	olo, ohi := h.CustomerOrders(id)
 	for o := olo; o < ohi; o++ {
 		t := h.OrderUnix(o)
 		if t > n.asOf {
@@ -260,7 +274,6 @@ func (n *naive) customer(id affinity.CustomerID) {
 			exDen[2]++
 		}
 	}
-	elo, ehi := h.CustomerEvents(id)
 	for i := elo; i < ehi; i++ {
 		e := h.Event(i)
 		if e.Unix > n.asOf {
@@ -347,28 +360,42 @@ func (n *naive) population() {
 	n.popShare = map[affinity.CategoryID]float64{}
 	n.popExact = map[affinity.CategoryID]*big.Rat{}
 	tot := 0.0
-	exTot := new(big.Rat)
+	// the exact sums, in big integers (a huge spend times the customers
+	// leaves int64): the spends, and per category its numerators per
+	// denominator, so that adding costs no gcd
+	exTot, add := new(big.Int), new(big.Int)
+	popNum := map[affinity.CategoryID]map[int64]*big.Int{}
 	for i := range n.cust {
 		c := &n.cust[i]
 		if !c.known {
 			continue
 		}
 		tot += c.totSpend
-		exTot.Add(exTot, c.exDen[0])
+		exTot.Add(exTot, add.SetInt64(c.exDen[0]))
 		for cc := range c.catDays {
 			n.popShare[cc] += c.spend[cc]
-			if n.popExact[cc] == nil {
-				n.popExact[cc] = new(big.Rat)
+			if popNum[cc] == nil {
+				popNum[cc] = map[int64]*big.Int{}
 			}
-			n.popExact[cc].Add(n.popExact[cc], c.exNum[0][cc])
+			for _, f := range c.exNum[0][cc] {
+				if popNum[cc][f.den] == nil {
+					popNum[cc][f.den] = new(big.Int)
+				}
+				popNum[cc][f.den].Add(popNum[cc][f.den], add.SetInt64(f.num))
+			}
 		}
 	}
-	for _, v := range n.popExact {
+	for cc, nums := range popNum {
+		v := new(big.Rat)
+		for den, num := range nums {
+			v.Add(v, new(big.Rat).SetFrac(num, big.NewInt(den)))
+		}
 		if exTot.Sign() > 0 && v.Sign() > 0 {
-			v.Quo(v, exTot)
+			v.Quo(v, new(big.Rat).SetInt(exTot))
 		} else {
 			v.SetInt64(0)
 		}
+		n.popExact[cc] = v
 	}
 	for cc := range n.popShare {
 		if tot > 0 {

@@ -41,7 +41,7 @@ func testSortedKeys(t *testing.T, fixed bool) {
 		case i%10 == 0:
 			key = "c" + key[:2] // short keys, prefixes of others
 		}
-		require.NoError(t, b.Add(affinity.Purchase{Customer: key, Product: "p", Time: at.Add(time.Duration(i) * time.Hour), Quantity: 1, Price: 1}))
+		noErr(t, b.Add(affinity.Purchase{Customer: key, Product: "p", Time: at.Add(time.Duration(i) * time.Hour), Quantity: 1, Price: 1}))
 	}
 	h, err := b.Build(context.Background())
 	require.NoError(t, err)
@@ -68,9 +68,11 @@ func testSortedKeys(t *testing.T, fixed bool) {
 			require.Equal(t, want, got, "density %v, path %d", density, path)
 			require.Equal(t, append([]string{"kept"}, want...), reused, "density %v, path %d: appended", density, path)
 			require.Len(t, ids, len(want))
+			idKeys := make([]string, len(ids))
 			for i, c := range ids {
-				require.Equal(t, want[i], x.CustomerKey(c), "density %v, path %d, position %d", density, path, i)
+				idKeys[i] = x.CustomerKey(c)
 			}
+			require.Equal(t, want, idKeys, "density %v, path %d: the keys of SortedIDs", density, path)
 		}
 	}
 	for c := range affinity.CustomerID(n) {
@@ -78,14 +80,30 @@ func testSortedKeys(t *testing.T, fixed bool) {
 		require.True(t, ok)
 		require.Equal(t, c, got)
 	}
-	// Spend is the Monetary of Features, for every customer
+	// Spend is the Monetary of Features, for every customer: of
+	// FeaturesOf for all of them at once (Features of one customer costs
+	// about as much as FeaturesOf of all), and of Features for every 97th
+	// and the last, which must be what FeaturesOf holds for them
+	all := x.All()
+	feats := x.FeaturesOf(all)
+	require.Len(t, feats, int(all.GetCardinality()))
+	i := 0
 	for c := range affinity.CustomerID(n + 2) {
-		f, ok := x.Features(c)
-		if !ok {
+		if !all.Contains(uint32(c)) {
 			require.Zero(t, x.Spend(c), "customer %d", c)
 			continue
 		}
-		require.Equal(t, f.Monetary, x.Spend(c), "customer %d", c)
+		require.Equal(t, feats[i].Monetary, x.Spend(c), "customer %d", c)
+		if i%97 == 0 || i == len(feats)-1 {
+			f, ok := x.Features(c)
+			require.True(t, ok, "customer %d", c)
+			require.Equal(t, feats[i], f, "customer %d: Features is FeaturesOf for one", c)
+		}
+		i++
+	}
+	for _, c := range []affinity.CustomerID{affinity.CustomerID(n), affinity.CustomerID(n + 1)} {
+		_, ok := x.Features(c)
+		require.False(t, ok, "customer %d past the index", c)
 	}
 }
 

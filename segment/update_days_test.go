@@ -67,7 +67,7 @@ func TestUpdateAcrossDays(t *testing.T) {
 		buy := func(nb *affinity.Builder, cust string, at time.Time) {
 			order++
 			for range 1 + r.IntN(3) {
-				require.NoError(t, nb.Add(line(cust, at)))
+				noErr(t, nb.Add(line(cust, at)))
 			}
 		}
 		for c := range nCust {
@@ -76,7 +76,7 @@ func TestUpdateAcrossDays(t *testing.T) {
 				buy(&b, cust, asOf.Add(-time.Duration(r.Int64N(int64(800*segment.Day)))))
 			}
 			if r.IntN(3) == 0 {
-				require.NoError(t, b.AddEvent(affinity.Event{Customer: cust, Product: prods[r.IntN(nProd)], Kind: affinity.Cart,
+				noErr(t, b.AddEvent(affinity.Event{Customer: cust, Product: prods[r.IntN(nProd)], Kind: affinity.Cart,
 					Time: asOf.Add(-time.Duration(r.Int64N(int64(60 * segment.Day)))), Weight: 1}))
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/recommend"
 	"github.com/stretchr/testify/require"
 )
@@ -152,7 +153,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	sources := []recommend.Source{recommend.Neighbors, recommend.Repeat, recommend.SegmentPopular, recommend.Popular}
 	kinds := []recommend.ReasonKind{recommend.Together, recommend.After, recommend.Again}
 	units := []string{"orders", "customers", "purchases"}
-	for iter := range 2000 {
+	for iter := range testdata.Scale(2000, 500) {
 		res := Result{Customer: str(), Known: r.IntN(2) == 0, ColdStart: r.IntN(2) == 0,
 			AsOf: time.Unix(r.Int64N(4e9), r.Int64N(1e9)*int64(r.IntN(2))).In(zones[r.IntN(len(zones))])}
 		for range r.IntN(3) {

@@ -64,7 +64,7 @@ func TestProfile(t *testing.T) {
 func TestProfileValueModel(t *testing.T) {
 	ctx := context.Background()
 	bgSnap := demo(t).Snapshot()
-	s, err := shop.Open(ctx, shop.Demo(), shop.Options{ValueModel: "mbgnbd"})
+	s, err := shop.Open(ctx, shop.Demo(), shop.Options{ValueModel: "mbgnbd", Model: "neighbours"}) // the value model is what is checked
 	require.NoError(t, err)
 	snap := s.Snapshot()
 	v, err := snap.Value(ctx)

@@ -35,7 +35,8 @@ func indexBytes(t *testing.T, snap *shop.Snapshot) []byte {
 func TestSegmentsAfterQuickRefreshes(t *testing.T) {
 	ctx := context.Background()
 	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 4000, Products: 300, Categories: 20, Seed: 9, ViewsPerLine: -1})
-	opts := shop.Options{RefreshWorkers: 1}
+	// the neighbours: what is checked here is the segment index
+	opts := shop.Options{RefreshWorkers: 1, Model: "neighbours"}
 	s, err := shop.Open(ctx, shop.Storefront(sf), opts)
 	require.NoError(t, err)
 	var held []*shop.Snapshot
@@ -81,7 +82,7 @@ func TestSegmentsAfterQuickRefreshes(t *testing.T) {
 func TestSegmentIndexWaitsWithinContext(t *testing.T) {
 	ctx := context.Background()
 	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 20000, Products: 500, Categories: 30, Seed: 4, ViewsPerLine: -1})
-	s, err := shop.Open(ctx, shop.Storefront(sf), shop.Options{RefreshWorkers: 1})
+	s, err := shop.Open(ctx, shop.Storefront(sf), shop.Options{RefreshWorkers: 1, Model: "neighbours"})
 	require.NoError(t, err)
 	h := s.Snapshot().History()
 	line := affinity.Purchase{Customer: h.CustomerKey(0), Order: "late", Product: h.Catalog().ProductKey(0), Time: h.Latest().Add(time.Hour), Quantity: 1, Price: 100}

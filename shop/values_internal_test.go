@@ -16,7 +16,8 @@ import (
 // models were asked for, Refresh fits the next snapshot's before the swap.
 func TestValueFitAndRefresh(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, Demo(), Options{})
+	// the neighbours: what is checked here is the value models
+	s, err := Open(ctx, Demo(), Options{Model: "neighbours"})
 	require.NoError(t, err)
 	snap := s.Snapshot()
 	require.False(t, snap.valuesAsked())
@@ -41,7 +42,7 @@ func TestValueFitAndRefresh(t *testing.T) {
 	require.True(t, next.valuesAsked(), "the refresh fitted the value models of the new snapshot")
 
 	// A shop that never asks for values does not pay for them.
-	s2, err := Open(ctx, Demo(), Options{})
+	s2, err := Open(ctx, Demo(), Options{Model: "neighbours"})
 	require.NoError(t, err)
 	require.NoError(t, s2.Refresh(ctx, Changes(slices.Values([]affinity.OrderChange{order}))))
 	require.False(t, s2.Snapshot().valuesAsked())

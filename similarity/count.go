@@ -322,8 +322,14 @@ func (s *scratch) emit(a affinity.ProductID) {
 	s.touched = s.touched[:0]
 }
 
-// arenaChunk is the number of entries of an output chunk.
-const arenaChunk = 1 << 18
+// firstChunk and arenaChunk are the number of entries of a worker's
+// first output chunk and of its largest: each chunk is twice the one
+// before, so that a small count does not allocate and zero 2 MiB per
+// worker (the chunk of a large one), and a large one soon allocates few.
+const (
+	firstChunk = 1 << 12
+	arenaChunk = 1 << 18
+)
 
 // reserve makes room for n more entries in the current chunk, starting a
 // new chunk if needed and moving the current block's entries there:
@@ -333,7 +339,8 @@ func (s *scratch) reserve(n int) {
 		return
 	}
 	part := len(s.cols) - s.start
-	n = max(arenaChunk, 2*(part+n))
+	s.chunk = min(arenaChunk, max(firstChunk, 2*s.chunk))
+	n = max(s.chunk, 2*(part+n))
 	cols, vals := make([]affinity.ProductID, part, n), make([]uint32, part, n)
 	copy(cols, s.cols[s.start:])
 	copy(vals, s.vals[s.start:])

@@ -11,6 +11,7 @@ import (
 	"github.com/shopaffinity/affinity/similarity"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -90,22 +91,30 @@ func TestEmbedMatchesExactSVD(t *testing.T) {
 
 // pairwiseTopK is the plain loop the block-wise search replaces: the
 // cosine of every pair, one dot product at a time, each row's k best
-// (score descending, ties by product) kept by insertion.
+// (score descending, ties by product) kept by insertion. The cosine is
+// VecCosine's, x·y / (‖x‖·‖y‖) clamped to [−1, 1], with each vector's
+// norm (and whether it is zero) computed once rather than for every pair.
 func pairwiseTopK(e *similarity.Embedding, k int) [][]similarity.Neighbor {
 	n := e.NumProducts()
 	rows := make([][]similarity.Neighbor, n)
 	before := func(x, y similarity.Neighbor) bool {
 		return cmp.Or(cmp.Compare(y.Score, x.Score), cmp.Compare(x.Product, y.Product)) < 0
 	}
+	norm := make([]float64, n)
+	zero := make([]bool, n)
+	for a := range n {
+		va := e.Vector(affinity.ProductID(a))
+		norm[a], zero[a] = floats.Norm(va, 2), isZero(va)
+	}
 	for a := range n {
 		va := e.Vector(affinity.ProductID(a))
 		row := make([]similarity.Neighbor, 0, k)
 		for b := range n {
-			vb := e.Vector(affinity.ProductID(b))
-			if a == b || isZero(va) || isZero(vb) {
+			if a == b || zero[a] || zero[b] {
 				continue
 			}
-			v, _ := similarity.VecCosine(va, vb)
+			vb := e.Vector(affinity.ProductID(b))
+			v := max(-1, min(1, floats.Dot(va, vb)/(norm[a]*norm[b])))
 			nb := similarity.Neighbor{Product: affinity.ProductID(b), Score: float32(v)}
 			switch {
 			case len(row) < k:

@@ -24,6 +24,7 @@ type scratch struct {
 	cols  []affinity.ProductID
 	vals  []uint32
 	start int
+	chunk int // the length of the last chunk started
 	// touch keeps the loads countSets issues ahead of use from being
 	// optimised away.
 	touch affinity.ProductID
