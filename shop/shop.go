@@ -31,6 +31,18 @@ type Shop struct {
 	stock map[string]bool // shop key → in stock, overriding the catalog
 
 	refit refitState // the background fit of Options.ModelRefit
+
+	// life is done once Close is called: it stops the background work
+	// and the refresh under way.
+	life   context.Context
+	closed context.CancelFunc
+}
+
+// newShop returns a shop with settings set and no snapshot yet.
+func newShop(set *settings) *Shop {
+	s := &Shop{set: set, stock: map[string]bool{}}
+	s.life, s.closed = context.WithCancel(context.Background())
+	return s
 }
 
 // refitState is the state of a shop's background model fit.
@@ -43,6 +55,10 @@ type refitState struct {
 // ErrNilContext is returned by the functions of this package given a nil
 // context.
 var ErrNilContext = errors.New("shop: nil context")
+
+// ErrClosed is returned by [Shop.Refresh] and [Shop.WaitModel] after
+// [Shop.Close], and by a refresh that Close stopped.
+var ErrClosed = errors.New("shop: closed")
 
 // Open loads src into a new History and builds the first snapshot: the
 // segment index, the co-purchase neighbours and the recommendation engine,
@@ -59,7 +75,7 @@ func Open(ctx context.Context, src Source, opts Options) (*Shop, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Shop{set: set, stock: map[string]bool{}}
+	s := newShop(set)
 	b := &affinity.Builder{Workers: opts.Workers}
 	rep, err := s.load(ctx, src, b, opts.Workers)
 	if err != nil {
@@ -80,7 +96,7 @@ func OpenHistory(ctx context.Context, h *affinity.History, opts Options) (*Shop,
 	if err != nil {
 		return nil, err
 	}
-	s := &Shop{set: set, stock: map[string]bool{}}
+	s := newShop(set)
 	snap, err := newSnapshot(ctx, h, dataset.Report{Format: "history"}, set, nil, opts.Workers, false)
 	if err != nil {
 		return nil, err
@@ -145,15 +161,28 @@ func (s *Shop) Refresh(ctx context.Context, src Source) error {
 	if src == nil {
 		return errors.New("shop: nil source")
 	}
+	if s.life.Err() != nil {
+		return ErrClosed
+	}
+	// Close stops a refresh under way as its own context would
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	defer context.AfterFunc(s.life, func() { stop(ErrClosed) })()
 	s.refreshing.Lock()
 	defer s.refreshing.Unlock()
+	if s.life.Err() != nil {
+		return ErrClosed
+	}
 	b := affinity.NewBuilder(s.cur.Load().h)
 	b.Workers = s.set.refreshWorkers
 	rep, err := s.load(ctx, src, b, s.set.refreshWorkers)
-	if err != nil {
-		return err
+	if err == nil {
+		err = s.publish(ctx, b, rep, s.set.refreshWorkers)
 	}
-	return s.publish(ctx, b, rep, s.set.refreshWorkers)
+	if err != nil && context.Cause(ctx) == ErrClosed {
+		return fmt.Errorf("shop: refresh stopped: %w", ErrClosed)
+	}
+	return err
 }
 
 // load reads src into b on workers goroutines (≤ 0: GOMAXPROCS): a file
@@ -233,8 +262,11 @@ func (s *Shop) refitLoop(done chan struct{}) {
 	if refitStarts != nil {
 		refitStarts()
 	}
-	ctx := context.Background()
+	ctx := s.life // Close stops the fit
 	stop := func(err error) {
+		if ctx.Err() != nil {
+			err = ErrClosed
+		}
 		s.refit.err = err
 		s.refit.done = nil
 		close(done)
@@ -288,6 +320,34 @@ func (s *Shop) adoptModel(ctx context.Context, idx *similarity.Index, seq uint64
 	return nil
 }
 
+// Close stops the shop's background work and waits for it: the refresh
+// under way, if any, returns an error wrapping [ErrClosed] and leaves the
+// snapshot as it was; a background model fit ([RefitBackground]) stops,
+// and the current snapshot's segment index, if still being built and
+// waited for by nobody, stops being built. Later calls of Refresh and
+// WaitModel return ErrClosed. Snapshots stay usable: requests, audiences
+// and live controls keep working on the last one, and a segment index
+// whose build was stopped is built when asked for. A full segment build
+// that a refresh's update started in the background (see Refresh) runs
+// to its end. Close is safe to call more than once, and concurrently
+// with the rest.
+func (s *Shop) Close() {
+	s.closed()
+	// the refresh under way sees its context done and returns
+	s.refreshing.Lock()
+	//lint:ignore SA2001 the lock is taken only to wait for the refresh under way
+	s.refreshing.Unlock()
+	s.refit.mu.Lock()
+	done := s.refit.done
+	s.refit.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+	if snap := s.cur.Load(); snap != nil {
+		snap.segs.replaced()
+	}
+}
+
 // WaitModel waits until the current snapshot's learned model is fitted on
 // its own history ([Snapshot.ModelCurrent]): at once without
 // [RefitBackground] or a refresh since the last fit. It returns the error
@@ -303,6 +363,9 @@ func (s *Shop) WaitModel(ctx context.Context) error {
 		done, err := s.refit.done, s.refit.err
 		s.refit.mu.Unlock()
 		if done == nil {
+			if s.life.Err() != nil {
+				return ErrClosed
+			}
 			if s.cur.Load().ModelCurrent() {
 				return nil // a later snapshot's fit ran inline
 			}

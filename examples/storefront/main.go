@@ -108,6 +108,7 @@ func run(c config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	defer s.Close() // on the way out: stops a refresh or model fit under way
 	snap := s.Snapshot()
 	log.Info("shop open", "customers", snap.History().NumCustomers(), "lines", snap.History().NumLines(),
 		"as_of", snap.AsOf(), "took", time.Since(t0).Round(time.Millisecond).String())

@@ -1,0 +1,84 @@
+package shop
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/recommend"
+	"github.com/shopaffinity/affinity/similarity"
+)
+
+// TestCloseStopsTheBackgroundFit: Close stops a background model fit
+// through its context and waits for it; the shop keeps serving the model
+// it had, and WaitModel and Refresh then return ErrClosed.
+func TestCloseStopsTheBackgroundFit(t *testing.T) {
+	ctx := context.Background()
+	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 120, Products: 40, Categories: 8, Seed: 4, ViewsPerLine: -1})
+	s, err := Open(ctx, Storefront(sf), Options{Model: "neighbours", ModelRefit: RefitBackground, Workers: 1})
+	require.NoError(t, err)
+	started := make(chan struct{}, 1)
+	var fitErr error
+	fit := func(ctx context.Context, h *affinity.History, asOf time.Time) (*similarity.Index, error) {
+		if s.Snapshot().modelIdx == nil { // the first fit, before the swap
+			return similarity.FitEASE(ctx, h, asOf, similarity.EASEOptions{})
+		}
+		started <- struct{}{}
+		<-ctx.Done() // a fit that takes until it is stopped
+		fitErr = ctx.Err()
+		return nil, fitErr
+	}
+	s.set.chosen = &recommend.Candidate{Model: recommend.Model{Name: "custom", Fit: fit}}
+	require.NoError(t, s.Refresh(ctx, Purchases(slices.Values(refitFeed(s.Snapshot().History(), "c1")))))
+	served := s.Snapshot()
+	require.True(t, served.ModelCurrent())
+	require.NoError(t, s.Refresh(ctx, Purchases(slices.Values(refitFeed(s.Snapshot().History(), "c2")))))
+	<-started // the background fit runs
+	s.Close()
+	require.ErrorIs(t, fitErr, context.Canceled, "the fit saw its context end")
+	require.ErrorIs(t, s.WaitModel(ctx), ErrClosed)
+	snap := s.Snapshot()
+	require.False(t, snap.ModelCurrent())
+	require.Same(t, served.modelIdx, snap.modelIdx, "the model fitted before is served")
+	res, err := snap.Recommend(ctx, Request{Customer: snap.History().CustomerKey(0), K: 3})
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Recs)
+	err = s.Refresh(ctx, Purchases(slices.Values(refitFeed(snap.History(), "c3"))))
+	require.ErrorIs(t, err, ErrClosed)
+	require.Same(t, snap, s.Snapshot())
+	s.Close() // again: nothing to do
+}
+
+// TestCloseStopsTheRefresh: Close during a refresh stops it; Refresh
+// returns ErrClosed and the snapshot is the one before.
+func TestCloseStopsTheRefresh(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, Storefront(dataset.Generate(dataset.SyntheticOptions{Customers: 100, Products: 30, Categories: 6, Seed: 5})), Options{Model: "neighbours"})
+	require.NoError(t, err)
+	before := s.Snapshot()
+	loading := make(chan struct{})
+	slow := SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
+		close(loading)
+		<-ctx.Done()
+		return dataset.Report{}, ctx.Err()
+	})
+	errc := make(chan error, 1)
+	go func() { errc <- s.Refresh(ctx, slow) }()
+	<-loading
+	s.Close()
+	err = <-errc
+	require.ErrorIs(t, err, ErrClosed)
+	require.False(t, errors.Is(err, context.DeadlineExceeded))
+	require.Same(t, before, s.Snapshot())
+	// the last snapshot serves segments, built on demand if stopped
+	x, err := s.Snapshot().SegmentIndex(ctx)
+	require.NoError(t, err)
+	require.Equal(t, before.History().NumCustomers(), x.NumCustomers())
+	require.ErrorIs(t, s.WaitModel(ctx), ErrClosed)
+}
