@@ -25,7 +25,7 @@ import (
 
 // The word form runs on one goroutine: copying the slices on two and
 // walking two ranges of the words was no faster on the 2-core machine
-// (BenchmarkRange "≥" on every column 0.36 ms against 0.28 ms on one,
+// (BenchmarkRange "≥" on every column 0.37 ms against 0.29 ms on one,
 // 2026-12-05): the copies are bound by memory.
 
 // wordsSlices is the fewest slices a comparison visits for the word form:
