@@ -118,23 +118,23 @@ func WinBack() Campaign {
 }
 
 func winBack(ctx context.Context, snap *shop.Snapshot, asOf time.Time) (*roaring.Bitmap, error) {
-	h := snap.History()
-	sum, err := clv.Summarize(ctx, h, asOf, clv.SummaryOptions{})
+	if asOf.Equal(snap.AsOf()) {
+		// the snapshot's models, on their own summary of the history
+		v, err := snap.Value(ctx)
+		if err == nil {
+			return v.WinBack(clv.WinBackOptions{}), nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		// no snapshot models (too few customers): fit as at any other time
+	}
+	sum, err := clv.Summarize(ctx, snap.History(), asOf, clv.SummaryOptions{})
 	if err != nil {
 		return nil, err
 	}
 	if len(sum.Rows) == 0 {
 		return roaring.New(), nil
-	}
-	if asOf.Equal(snap.AsOf()) {
-		alive, err := snapshotAlive(ctx, snap, sum.Customers)
-		if err != nil {
-			return nil, err
-		}
-		if alive != nil {
-			return clv.WinBack(sum.Customers, sum.Spend, alive, clv.WinBackOptions{}), nil
-		}
-		// no snapshot models (too few customers): fit as at any other time
 	}
 	fit := clv.FitBGNBD
 	if snap.ValueModel() == "mbgnbd" {
@@ -162,23 +162,4 @@ func Builtins(withBirthday bool) []Campaign {
 		cs = append(cs, Birthday())
 	}
 	return append(cs, GroupFavouritesFor("new-customers", "frequency = 1"))
-}
-
-// snapshotAlive returns the P(alive) of customers from the snapshot's
-// value models, or nil when the snapshot has none or they do not cover
-// every one of the customers; an error only for ctx's.
-func snapshotAlive(ctx context.Context, snap *shop.Snapshot, customers []affinity.CustomerID) ([]float64, error) {
-	v, err := snap.Value(ctx)
-	if err != nil {
-		return nil, ctx.Err()
-	}
-	alive := make([]float64, len(customers))
-	for i, c := range customers {
-		x, ok := v.Of(c)
-		if !ok {
-			return nil, nil
-		}
-		alive[i] = x.PAlive
-	}
-	return alive, nil
 }

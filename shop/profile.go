@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/clv"
 )
@@ -172,6 +174,9 @@ type Values struct {
 
 	row    []int32 // per customer: its row, or -1
 	scores *clv.Scores
+	// the customers of the rows and their net spend (clv.Summary)
+	customers []affinity.CustomerID
+	spend     []float64
 }
 
 var errNoModel = errors.New("shop: no value model")
@@ -186,6 +191,16 @@ func (v *Values) Of(c affinity.CustomerID) (Value, bool) {
 		return *x, true
 	}
 	return Value{}, false
+}
+
+// WinBack returns the win-back audience of the models ([clv.WinBack]):
+// among the customers with a purchase by the snapshot time, those in the
+// top opts.Top by net spend whose P(alive) is below opts.MaxPAlive, as
+// clv.WinBack gives it on the summary and scores the models were fitted
+// and scored on, without summarising the history again. The bitmap is
+// the caller's.
+func (v *Values) WinBack(opts clv.WinBackOptions) *roaring.Bitmap {
+	return clv.WinBack(v.customers, v.spend, v.scores.PAlive, opts)
 }
 
 func (v *Values) of(c affinity.CustomerID) *Value {
@@ -243,7 +258,7 @@ func (s *Snapshot) fitValues(ctx context.Context) (*Values, error) {
 	if len(sum.Rows) < 10 {
 		return nil, fmt.Errorf("%w: %d customers", errNoModel, len(sum.Rows))
 	}
-	v := &Values{row: make([]int32, s.h.NumCustomers())}
+	v := &Values{row: make([]int32, s.h.NumCustomers()), customers: sum.Customers, spend: sum.Spend}
 	for i := range v.row {
 		v.row[i] = -1
 	}
