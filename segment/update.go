@@ -112,11 +112,14 @@ type background struct {
 
 // buildBackground starts building the full index of h as of asOf with
 // opts on a new goroutine.
-func buildBackground(h *affinity.History, asOf int64, opts Options) *background {
+func buildBackground(ctx context.Context, h *affinity.History, asOf int64, opts Options) *background {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	bg := &background{done: make(chan struct{})}
 	go func() {
 		defer close(bg.done)
-		bg.x, bg.err = Build(context.Background(), h, time.Unix(asOf, 0), opts)
+		bg.x, bg.err = Build(ctx, h, time.Unix(asOf, 0), opts)
 	}()
 	return bg
 }
@@ -178,6 +181,14 @@ type UpdateOptions struct {
 	// background build. Without Compact the delta grows along the chain
 	// until that full build. The answers are the same either way.
 	Compact bool
+
+	// Background is the context of the background build Compact starts
+	// (the update's own context ends with the update): once it is done,
+	// the build stops, and later updates go on as if none had been
+	// started, with a full build where the delta would outgrow its bound.
+	// Nil lets the build run to its end. A server that shuts down passes
+	// the context that ends then.
+	Background context.Context
 }
 
 // Update returns the index of h as of asOf with x's options: the index
@@ -434,7 +445,7 @@ func (x *Index) update(ctx context.Context, prev, h *affinity.History, asOf int6
 		pn[c] = popNum[c].big()
 	}
 	if uo.Compact && next == nil && touched.GetCardinality()*compactShare > uint64(nc) {
-		next, since = buildBackground(h, asOf, x.buildOptions(1)), roaring.New()
+		next, since = buildBackground(uo.Background, h, asOf, x.buildOptions(1)), roaring.New()
 	}
 	m.over = &overlay{
 		base:    base,

@@ -1,6 +1,7 @@
 package shop
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"runtime"
@@ -265,6 +266,8 @@ type settings struct {
 	chosen *recommend.Candidate
 	// shrinkage is the neighbours' (Options.Shrinkage resolved)
 	shrinkage float64
+	// life is the shop's (Shop.life): done once the shop is closed
+	life context.Context
 }
 
 func (o Options) resolve() (*settings, error) {

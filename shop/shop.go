@@ -42,6 +42,7 @@ type Shop struct {
 func newShop(set *settings) *Shop {
 	s := &Shop{set: set, stock: map[string]bool{}}
 	s.life, s.closed = context.WithCancel(context.Background())
+	set.life = s.life
 	return s
 }
 
@@ -324,13 +325,12 @@ func (s *Shop) adoptModel(ctx context.Context, idx *similarity.Index, seq uint64
 // under way, if any, returns an error wrapping [ErrClosed] and leaves the
 // snapshot as it was; a background model fit ([RefitBackground]) stops,
 // and the current snapshot's segment index, if still being built and
-// waited for by nobody, stops being built. Later calls of Refresh and
-// WaitModel return ErrClosed. Snapshots stay usable: requests, audiences
-// and live controls keep working on the last one, and a segment index
-// whose build was stopped is built when asked for. A full segment build
-// that a refresh's update started in the background (see Refresh) runs
-// to its end. Close is safe to call more than once, and concurrently
-// with the rest.
+// waited for by nobody, stops being built, as does the full segment build
+// a refresh's update started in the background (see Refresh). Later calls
+// of Refresh and WaitModel return ErrClosed. Snapshots stay usable:
+// requests, audiences and live controls keep working on the last one, and
+// a segment index whose build was stopped is built when asked for. Close
+// is safe to call more than once, and concurrently with the rest.
 func (s *Shop) Close() {
 	s.closed()
 	// the refresh under way sees its context done and returns

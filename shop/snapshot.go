@@ -183,7 +183,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 				// on one goroutine: it runs beside the refresh's steps; a
 				// full index is built in the background from time to time
 				// for later refreshes to lay their changes over
-				x, err = segment.Update(ctx, px, prevH, h, segAsOf, segment.UpdateOptions{Workers: 1, Compact: true})
+				x, err = segment.Update(ctx, px, prevH, h, segAsOf, segment.UpdateOptions{Workers: 1, Compact: true, Background: set.life})
 			}
 		}
 		if x == nil && err == nil {
