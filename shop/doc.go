@@ -57,5 +57,7 @@
 // refreshes run one at a time. The new snapshot's segment index is
 // updated (or built) in the background: [Snapshot.Segments] and the
 // calls that read it wait for it. Long steps report to [Options.Progress] and
-// stop when their context is cancelled.
+// stop when their context is cancelled. [Shop.Close] stops the background
+// work (a refresh under way, a background model fit, segment builds) and
+// waits for it: a server calls it on its way out.
 package shop
