@@ -266,7 +266,7 @@ type settings struct {
 	chosen *recommend.Candidate
 	// shrinkage is the neighbours' (Options.Shrinkage resolved)
 	shrinkage float64
-	// life is the shop's (Shop.life): done once the shop is closed
+	// life is the shop's: done once the shop is closed (Shop.Close)
 	life context.Context
 }
 

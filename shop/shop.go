@@ -32,17 +32,15 @@ type Shop struct {
 
 	refit refitState // the background fit of Options.ModelRefit
 
-	// life is done once Close is called: it stops the background work
-	// and the refresh under way.
-	life   context.Context
+	// closed ends set.life, the context of the background work and of
+	// the refresh under way (Close)
 	closed context.CancelFunc
 }
 
 // newShop returns a shop with settings set and no snapshot yet.
 func newShop(set *settings) *Shop {
 	s := &Shop{set: set, stock: map[string]bool{}}
-	s.life, s.closed = context.WithCancel(context.Background())
-	set.life = s.life
+	set.life, s.closed = context.WithCancel(context.Background())
 	return s
 }
 
@@ -162,16 +160,13 @@ func (s *Shop) Refresh(ctx context.Context, src Source) error {
 	if src == nil {
 		return errors.New("shop: nil source")
 	}
-	if s.life.Err() != nil {
-		return ErrClosed
-	}
 	// Close stops a refresh under way as its own context would
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	defer context.AfterFunc(s.life, func() { stop(ErrClosed) })()
+	defer context.AfterFunc(s.set.life, func() { stop(ErrClosed) })()
 	s.refreshing.Lock()
 	defer s.refreshing.Unlock()
-	if s.life.Err() != nil {
+	if s.set.life.Err() != nil {
 		return ErrClosed
 	}
 	b := affinity.NewBuilder(s.cur.Load().h)
@@ -263,7 +258,7 @@ func (s *Shop) refitLoop(done chan struct{}) {
 	if refitStarts != nil {
 		refitStarts()
 	}
-	ctx := s.life // Close stops the fit
+	ctx := s.set.life // Close stops the fit
 	stop := func(err error) {
 		if ctx.Err() != nil {
 			err = ErrClosed
@@ -363,7 +358,7 @@ func (s *Shop) WaitModel(ctx context.Context) error {
 		done, err := s.refit.done, s.refit.err
 		s.refit.mu.Unlock()
 		if done == nil {
-			if s.life.Err() != nil {
+			if s.set.life.Err() != nil {
 				return ErrClosed
 			}
 			if s.cur.Load().ModelCurrent() {
