@@ -123,8 +123,10 @@
 // # Next basket
 //
 // With Options.NextBasket the customer's own products come back, ranked
-// by a time-decayed frequency times the product's repeat propensity and
-// blended with the explore items (see [NextBasket]); [RepeatShare]
+// by a time-decayed frequency times the product's repeat propensity, its
+// trend and its current demand over the shop (the season's goods come
+// back in season), and blended with the explore items (see
+// [NextBasket]); [RepeatShare]
 // measures how much of a shop's next orders are repeats, to decide
 // whether to turn it on. [Tune] chooses the model and options for a shop
 // on a validation window held out at the end of its own data.

@@ -356,7 +356,7 @@ func newEngine(ctx context.Context, prev *Engine, h *affinity.History, nb *simil
 		return nil, err
 	}
 	if e.nbAlpha > 0 {
-		if e.rep, err = newRepeatModel(ctx, h, np, e.asOf, e.o.NextBasket.Propensity); err != nil {
+		if e.rep, err = newRepeatModel(ctx, h, np, e.asOf, e.o.NextBasket); err != nil {
 			return nil, err
 		}
 	}
@@ -456,6 +456,15 @@ func withDefaults(o Options) Options {
 	}
 	if o.NextBasket.Propensity == 0 {
 		o.NextBasket.Propensity = 1
+	}
+	if o.NextBasket.Trend == 0 {
+		o.NextBasket.Trend = DefaultTrend
+	}
+	if o.NextBasket.Demand == 0 {
+		o.NextBasket.Demand = DefaultDemand
+	}
+	if o.NextBasket.TrendWindow == 0 {
+		o.NextBasket.TrendWindow = DefaultTrendWindow
 	}
 	o.SubstituteDepth = max(o.SubstituteDepth, 0)
 	return o

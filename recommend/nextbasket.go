@@ -21,13 +21,16 @@ const DefaultNextBasketHalfLife = 90 * 24 * time.Hour
 // scored by a time-decayed frequency (as TIFU-KNN's repeat vector, Hu et
 // al. 2020):
 //
-//	rep(i) = Σ_{purchases of i} 2^(−age/HalfLife) · ((1−γ) + γ·due(i)) · q(i)^η,
+//	rep(i) = Σ_{purchases of i} 2^(−age/HalfLife) · ((1−γ) + γ·due(i)) · q(i)^η · t(i)^τ · d(i)^δ,
 //	due(i) = min(ρ, 1/ρ),  ρ = (time since the last purchase) / (mean interval between purchases)
 //
 // where γ = IntervalWeight and due(i) = 1 for products bought once (an
 // item bought every four weeks peaks four weeks after its last purchase),
-// and q(i) is the product's repeat propensity over all customers (see
-// Propensity): paper towels come back, a wedding present does not.
+// q(i) is the product's repeat propensity over all customers (see
+// Propensity): paper towels come back, a wedding present does not; and
+// t(i) and d(i) are the product's trend and current demand over all
+// customers (see Trend): what the shop sells more of now than over the
+// year, such as a season's goods, and what it sells now.
 // The final score blends the repeat score with the engine's usual
 // (explore) score, each scaled to [0, 1]:
 //
@@ -53,7 +56,52 @@ type NextBasket struct {
 	// (Laplace-smoothed), measured as of the engine's snapshot. Default 1;
 	// negative disables.
 	Propensity float64
+	// Trend is the exponent τ of the product's trend t(i), and Demand the
+	// exponent δ of its current demand d(i), in the repeat score,
+	// rep(i)·t(i)^τ·d(i)^δ. Both count the distinct customers who bought
+	// the product over all customers: recent(i) in the last TrendWindow
+	// before the snapshot, usual(i) the number the product's rate over the
+	// year before (or the whole history, when shorter) predicts for such
+	// a window, each plus a prior of 5 customers:
+	//
+	//	t(i) = (recent(i) + 5) / (usual(i) + 5),   d(i) = (recent(i) + 5) / 5
+	//
+	// so that a customer's Christmas decorations from last winter rank
+	// above their everyday items in November, and not in June, and that
+	// of two products the customer bought as often, the one the shop sells
+	// now ranks first. A history shorter than two windows has neither (t =
+	// d = 1). Defaults 0.5 and 0.25; negative disables.
+	//
+	// Measured with examples/evaluate on Online Retail 2010-2011 (all
+	// items, NDCG@10, next-basket mode; examples/evaluate/RESULTS.md) at
+	// five temporal cut-offs from April to October 2011, the defaults
+	// over a 14-day window gained between 0.2 % (September) and 4.8 %
+	// (October, before the Christmas season) and lost at none; the trend
+	// alone lost 0.5 % in April and gained 4.1 % in October, the demand
+	// alone gained 0.3 % to 2.4 %. On the synthetic demo shop the defaults
+	// gained 1.9 %. [Tune] tries the shop without both.
+	Trend, Demand float64
+	// TrendWindow is the recent window of Trend and Demand; default 14
+	// days.
+	TrendWindow time.Duration
 }
+
+// Defaults of [NextBasket.Trend], [NextBasket.Demand] and
+// [NextBasket.TrendWindow].
+const (
+	DefaultTrend       = 0.5
+	DefaultDemand      = 0.25
+	DefaultTrendWindow = 14 * 24 * time.Hour
+)
+
+// trendYear is the longest span a product's usual rate is measured over,
+// and trendPrior the customers added to both sides of its trend and
+// demand, so that a product two customers bought in the window, and
+// nobody before, is not the shop's trend.
+const (
+	trendYear  = 365 * 24 * time.Hour
+	trendPrior = 5
+)
 
 func (nb NextBasket) validate() error {
 	for _, f := range []struct {
@@ -64,11 +112,21 @@ func (nb NextBasket) validate() error {
 			return errorField(f.name, f.v, "want a value in [0, 1]")
 		}
 	}
-	if math.IsNaN(nb.Propensity) || math.IsInf(nb.Propensity, 0) {
-		return errorField("NextBasket.Propensity", nb.Propensity, "want a finite exponent")
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"NextBasket.Propensity", nb.Propensity}, {"NextBasket.Trend", nb.Trend}, {"NextBasket.Demand", nb.Demand}} {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			return errorField(f.name, f.v, "want a finite exponent")
+		}
 	}
-	if nb.HalfLife < 0 {
-		return errorField("NextBasket.HalfLife", nb.HalfLife, "want a positive duration or 0 for the default")
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+	}{{"NextBasket.HalfLife", nb.HalfLife}, {"NextBasket.TrendWindow", nb.TrendWindow}} {
+		if f.v < 0 {
+			return errorField(f.name, f.v, "want a positive duration or 0 for the default")
+		}
 	}
 	return nil
 }
@@ -123,17 +181,20 @@ func (e *Engine) repeats(s *scratch, st *stockSet, r *Rules, asOf int64) int {
 }
 
 // repeatModel is the next-basket part built once by [newRepeatModel]:
-// every product's repeat propensity.
+// every product's repeat propensity, trend and demand.
 type repeatModel struct {
-	prop []float32 // q(i)^η; nil when off
+	prop []float32 // q(i)^η · t(i)^τ · d(i)^δ; nil when all are off
 }
 
-// newRepeatModel computes every product's repeat propensity q(i)^eta
-// (see [NextBasket]) from the orders at or before asOf (Unix seconds):
-// one pass over the customers' lines. eta ≤ 0 gives an empty model.
-func newRepeatModel(ctx context.Context, h *affinity.History, np int, asOf int64, eta float64) (repeatModel, error) {
+// newRepeatModel computes every product's factor q(i)^η · t(i)^τ · d(i)^δ
+// of the repeat score (see [NextBasket]; nb has its defaults) from the
+// orders at or before asOf (Unix seconds): one pass over the customers'
+// lines. With every exponent ≤ 0 the model is empty.
+func newRepeatModel(ctx context.Context, h *affinity.History, np int, asOf int64, nb NextBasket) (repeatModel, error) {
 	var t repeatModel
-	if eta <= 0 {
+	eta, tau, delta := nb.Propensity, nb.Trend, nb.Demand
+	trend := tau > 0 || delta > 0
+	if eta <= 0 && !trend {
 		return t, nil
 	}
 	again := make([]uint32, np) // customers who bought p in two orders
@@ -141,6 +202,14 @@ func newRepeatModel(ctx context.Context, h *affinity.History, np int, asOf int64
 	seen := make([]uint32, np)  // customer+1 once bought in an earlier order
 	cnt := make([]uint32, np)   // customer+1 once counted in again
 	inOrder := make([]uint32, np)
+	// trend and demand: customers who bought p in the window and in the
+	// year before asOf, and the customer+1 last counted in each
+	var recent, year, rmark, ymark []uint32
+	window, span := int64(nb.TrendWindow/time.Second), int64(trendYear/time.Second)
+	first := asOf // the earliest order at or before asOf
+	if trend {
+		recent, year, rmark, ymark = make([]uint32, np), make([]uint32, np), make([]uint32, np), make([]uint32, np)
+	}
 	var prods []affinity.ProductID // the customer's distinct products so far
 	for c := range h.NumCustomers() {
 		if c%4096 == 0 {
@@ -151,13 +220,28 @@ func newRepeatModel(ctx context.Context, h *affinity.History, np int, asOf int64
 		mark := uint32(c) + 1
 		prods = prods[:0]
 		olo, ohi := h.CustomerOrders(affinity.CustomerID(c))
+		if olo < ohi {
+			first = min(first, h.OrderUnix(olo))
+		}
 		last := olo
 		for o := olo; o < ohi && h.OrderUnix(o) <= asOf; o++ {
 			last = o
+			age := asOf - h.OrderUnix(o)
 			l0, l1 := h.OrderLines(o)
 			for i := l0; i < l1; i++ {
 				p := h.LineProduct(i)
-				if h.LineQuantity(i) <= 0 || inOrder[p] == uint32(o)+1 {
+				if h.LineQuantity(i) <= 0 {
+					continue
+				}
+				if trend && age < span && ymark[p] != mark {
+					ymark[p] = mark
+					year[p]++
+				}
+				if trend && age < window && rmark[p] != mark {
+					rmark[p] = mark
+					recent[p]++
+				}
+				if inOrder[p] == uint32(o)+1 {
 					continue
 				}
 				inOrder[p] = uint32(o) + 1
@@ -180,10 +264,30 @@ func newRepeatModel(ctx context.Context, h *affinity.History, np int, asOf int64
 			}
 		}
 	}
+	span = min(span, asOf-first+1)
+	if span < 2*window {
+		trend = false // too short a history for a trend
+	}
+	if eta <= 0 && !trend {
+		return t, nil
+	}
 	t.prop = make([]float32, np)
 	for p := range np {
-		q := (float64(again[p]) + 1) / (float64(later[p]) + 2)
-		t.prop[p] = float32(math.Pow(q, eta))
+		f := 1.0
+		if eta > 0 {
+			f = math.Pow((float64(again[p])+1)/(float64(later[p])+2), eta)
+		}
+		if trend {
+			r := float64(recent[p]) + trendPrior
+			if tau > 0 {
+				usual := float64(year[p]) * float64(window) / float64(span)
+				f *= math.Pow(r/(usual+trendPrior), tau)
+			}
+			if delta > 0 {
+				f *= math.Pow(r/trendPrior, delta)
+			}
+		}
+		t.prop[p] = float32(f)
 	}
 	return t, nil
 }

@@ -71,7 +71,7 @@ func TestRepeatShareMatchesNaive(t *testing.T) {
 func TestNextBasket(t *testing.T) {
 	h, nb, plain := demoEngine(t, recommend.Options{})
 	ctx := context.Background()
-	e, err := recommend.New(ctx, h, nb, h.Latest(), recommend.Options{NextBasket: recommend.NextBasket{RepeatWeight: 1, Propensity: -1, HalfLife: 60 * 24 * time.Hour}})
+	e, err := recommend.New(ctx, h, nb, h.Latest(), recommend.Options{NextBasket: recommend.NextBasket{RepeatWeight: 1, Propensity: -1, Trend: -1, Demand: -1, HalfLife: 60 * 24 * time.Hour}})
 	require.NoError(t, err)
 	asOf := h.Latest()
 	checked := 0

@@ -71,7 +71,7 @@ func TestPartRepeatModel(t *testing.T) {
 	h := demoHistory(t)
 	np := h.Catalog().NumProducts()
 	asOf := h.Latest().Unix()
-	m, err := newRepeatModel(context.Background(), h, np, asOf, 1)
+	m, err := newRepeatModel(context.Background(), h, np, asOf, NextBasket{Propensity: 1, Trend: -1, Demand: -1})
 	require.NoError(t, err)
 	again, later := make([]float64, np), make([]float64, np)
 	for c := range h.NumCustomers() {
@@ -116,7 +116,7 @@ func TestPartRepeatModel(t *testing.T) {
 	for p := range np {
 		assert.InDelta(t, (again[p]+1)/(later[p]+2), float64(m.prop[p]), 1e-6, "product %d", p)
 	}
-	off, err := newRepeatModel(context.Background(), h, np, asOf, -1)
+	off, err := newRepeatModel(context.Background(), h, np, asOf, NextBasket{Propensity: -1, Trend: -1, Demand: -1})
 	require.NoError(t, err)
 	assert.Nil(t, off.prop)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/shopaffinity/affinity"
@@ -34,6 +35,13 @@ type Grid struct {
 	// RepeatWeights are next-basket mixes (Options.NextBasket.RepeatWeight);
 	// default 0 (explore only) when Explore, else 0, 0.5, 0.7 and 0.9.
 	RepeatWeights []float64
+	// Trends are values of the next-basket trend and demand exponents
+	// together (Options.NextBasket.Trend and Demand): 0 gives each its
+	// default, a negative value turns both off, a positive one sets both;
+	// default 0 and −1. They are tried only when the best candidate so
+	// far is in next-basket mode: a shop whose demand has seasons keeps
+	// them, one whose recent weeks are noise drops them.
+	Trends []float64
 	// Base holds the other options of every candidate.
 	Base Options
 	// Validation is the length of the validation window: the last weeks
@@ -95,16 +103,26 @@ type Trial struct {
 	NDCG, StdErr float64
 }
 
-// String describes the trial on one line: model, half-life, blend, mix,
-// score and its standard error.
+// String describes the trial on one line: model, half-life, blend, mix
+// (and in next-basket mode the trend), score and its standard error.
 func (t Trial) String() string {
 	o := t.Candidate.Options
 	hl := fmt.Sprintf("%6.0fd", o.HalfLife.Hours()/24)
 	if o.HalfLife <= 0 {
 		hl = "default"
 	}
-	return fmt.Sprintf("%-20s half-life %7s  blend %5.2f  repeat %4.2f  ndcg %.4f ± %.4f",
-		t.Candidate.Model, hl, o.PopularityBlend, o.NextBasket.RepeatWeight, t.NDCG, t.StdErr)
+	s := fmt.Sprintf("%-20s half-life %7s  blend %5.2f  repeat %4.2f", t.Candidate.Model, hl, o.PopularityBlend, o.NextBasket.RepeatWeight)
+	if o.NextBasket.RepeatWeight > 0 {
+		tr := "default"
+		switch v := o.NextBasket.Trend; {
+		case v < 0:
+			tr = "off"
+		case v > 0:
+			tr = strconv.FormatFloat(v, 'g', 3, 64)
+		}
+		s += fmt.Sprintf("  trend %s", tr)
+	}
+	return s + fmt.Sprintf("  ndcg %.4f ± %.4f", t.NDCG, t.StdErr)
 }
 
 // Tuning is the result of [Tune].
@@ -127,8 +145,8 @@ type Tuning struct {
 // — bought before the window and in it — gets a top-K list, scored by
 // NDCG@K against the products they bought in the window. The grid is
 // searched one dimension at a time, in the order model, half-life,
-// popularity blend, next-basket mix, each keeping the best so far (a
-// coordinate search: 2–4 candidates per dimension, not their product).
+// popularity blend, next-basket mix, trend, each keeping the best so far
+// (a coordinate search: 2–4 candidates per dimension, not their product).
 //
 // With Grid.Holdout [HoldoutRandom] the candidates are built, as of
 // asOf, from h without a random quarter of each validation customer's
@@ -151,7 +169,7 @@ func Tune(ctx context.Context, h *affinity.History, asOf time.Time, grid Grid) (
 	}
 	// every model, then the other values of each later dimension (its
 	// first is the best so far's)
-	s := newSearch(g, train, val, asOf, len(g.Models)+len(g.HalfLives)+len(g.Blends)+len(g.RepeatWeights)-3)
+	s := newSearch(g, train, val, asOf, len(g.Models)+len(g.HalfLives)+len(g.Blends)+len(g.RepeatWeights)+len(g.Trends)-4)
 	indexes := map[int]*similarity.Index{}
 	try := func(mi int, o Options) (Trial, error) {
 		idx, ok := indexes[mi]
@@ -168,6 +186,7 @@ func Tune(ctx context.Context, h *affinity.History, asOf time.Time, grid Grid) (
 	best, bestModel := Trial{NDCG: -1}, 0
 	o := g.Base
 	o.HalfLife, o.PopularityBlend, o.NextBasket.RepeatWeight = g.HalfLives[0], g.Blends[0], g.RepeatWeights[0]
+	setTrend(&o.NextBasket, g.Trends[0])
 	steps := []struct {
 		n   int
 		set func(*Options, int) int // returns the model index
@@ -176,8 +195,13 @@ func Tune(ctx context.Context, h *affinity.History, asOf time.Time, grid Grid) (
 		{len(g.HalfLives), func(o *Options, i int) int { o.HalfLife = g.HalfLives[i]; return bestModel }},
 		{len(g.Blends), func(o *Options, i int) int { o.PopularityBlend = g.Blends[i]; return bestModel }},
 		{len(g.RepeatWeights), func(o *Options, i int) int { o.NextBasket.RepeatWeight = g.RepeatWeights[i]; return bestModel }},
+		{len(g.Trends), func(o *Options, i int) int { setTrend(&o.NextBasket, g.Trends[i]); return bestModel }},
 	}
 	for si, st := range steps {
+		if si == len(steps)-1 && o.NextBasket.RepeatWeight == 0 {
+			s.total -= int64(st.n - 1) // no trend outside next-basket mode
+			continue
+		}
 		cur := o
 		for i := range st.n {
 			if si > 0 && i == 0 {
@@ -196,6 +220,15 @@ func Tune(ctx context.Context, h *affinity.History, asOf time.Time, grid Grid) (
 	}
 	s.t.Best = best
 	return s.t, nil
+}
+
+// setTrend sets the trend and demand exponents of nb to the Grid.Trends
+// value v.
+func setTrend(nb *NextBasket, v float64) {
+	if v < 0 {
+		v = -1
+	}
+	nb.Trend, nb.Demand = v, v
 }
 
 // search scores candidates on one validation and records them.
@@ -314,6 +347,9 @@ func (g Grid) withDefaults(h *affinity.History) Grid {
 		if !g.Explore {
 			g.RepeatWeights = []float64{0, 0.5, 0.7, 0.9}
 		}
+	}
+	if len(g.Trends) == 0 {
+		g.Trends = []float64{0, -1}
 	}
 	g.Validation = cmp.Or(g.Validation, 28*24*time.Hour)
 	g.K = cmp.Or(g.K, 10)

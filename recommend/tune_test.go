@@ -25,7 +25,10 @@ func TestTune(t *testing.T) {
 	tu, err := recommend.Tune(ctx, h, h.Latest(), grid)
 	require.NoError(t, err)
 	// coordinate search: 2 models, then 1 more of each other dimension
-	require.Len(t, tu.Trials, 2+1+1+1)
+	// (the trend tried because the best so far is in next-basket mode)
+	require.Len(t, tu.Trials, 2+1+1+1+1)
+	last := tu.Trials[len(tu.Trials)-1].Candidate.Options.NextBasket
+	assert.Equal(t, recommend.NextBasket{RepeatWeight: 0.9, Trend: -1, Demand: -1}, last, "the trend step turns both exponents off")
 	best := tu.Trials[0]
 	for _, tr := range tu.Trials {
 		if tr.NDCG > best.NDCG {
@@ -37,6 +40,16 @@ func TestTune(t *testing.T) {
 	assert.Equal(t, h.Latest().Add(-28*24*time.Hour), tu.From)
 	assert.Positive(t, tu.Customers)
 	assert.LessOrEqual(t, tu.Customers, 500)
+
+	// outside next-basket mode the trend is not tried
+	explore := grid
+	explore.RepeatWeights = []float64{0}
+	ex, err := recommend.Tune(ctx, h, h.Latest(), explore)
+	require.NoError(t, err)
+	require.Len(t, ex.Trials, 2+1+1)
+	for _, tr := range ex.Trials {
+		assert.Zero(t, tr.Candidate.Options.NextBasket, tr.String())
+	}
 
 	// deterministic, whatever the workers
 	grid.Workers = 1

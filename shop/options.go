@@ -194,8 +194,8 @@ type Options struct {
 	// with Recommend as every candidate's base (Grid.Base is ignored).
 	// Every snapshot then uses the best candidate: its model for the
 	// engine (an EASE model fitted again at every refresh, without the
-	// non-merchandise) and its half-life, popularity blend and next-basket
-	// mix, in place of HalfLife, NextBasket and Recommend's. A best model
+	// non-merchandise) and its half-life, popularity blend, next-basket
+	// mix and trend, in place of HalfLife, NextBasket and Recommend's. A best model
 	// that is a co-occurrence measure also replaces Scope and Measure for
 	// the co-purchase neighbours; otherwise the neighbours and the reasons'
 	// counts keep them. A history with nothing to validate on

@@ -272,7 +272,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	case set.tuning != nil:
 		best := set.tuning.Best.Candidate
 		ro.HalfLife, ro.PopularityBlend = best.Options.HalfLife, best.Options.PopularityBlend
-		ro.NextBasket.RepeatWeight = best.Options.NextBasket.RepeatWeight
+		ro.NextBasket = best.Options.NextBasket // the mix and the trend, on Recommend's base
 		model = best.Model
 	case set.model == "auto":
 		model = recommend.ModelFor(h)

@@ -121,3 +121,40 @@ func requireServes(t *testing.T, snap *shop.Snapshot, want *recommend.Engine, k 
 	}
 	require.Positive(t, served)
 }
+
+// TestTuneKeepsTheTrendChoice: a tuned shop in next-basket mode serves
+// the tuned trend setting, not the engine's default.
+func TestTuneKeepsTheTrendChoice(t *testing.T) {
+	ctx := context.Background()
+	src, _ := nonMerchShop(t)
+	grid := easeGrid()
+	grid.RepeatWeights, grid.Trends = []float64{0.9}, []float64{-1}
+	s, err := shop.Open(ctx, src, shop.Options{Tune: grid})
+	require.NoError(t, err)
+	snap := s.Snapshot()
+	best := snap.Tuning().Best.Candidate
+	require.Equal(t, recommend.NextBasket{RepeatWeight: 0.9, Trend: -1, Demand: -1}, best.Options.NextBasket)
+	h, asOf, non := snap.History(), snap.AsOf(), snap.NonMerchandise()
+	idx, err := similarity.FitEASE(ctx, h, asOf, similarity.EASEOptions{Count: similarity.CountOptions{Scope: similarity.Customer, Exclude: non}})
+	require.NoError(t, err)
+	engine := func(nb recommend.NextBasket) *recommend.Engine {
+		e, err := recommend.New(ctx, h, idx, asOf, recommend.Options{Exclude: non, HalfLife: best.Options.HalfLife,
+			PopularityBlend: best.Options.PopularityBlend, NextBasket: nb})
+		require.NoError(t, err)
+		return e
+	}
+	off, on := engine(best.Options.NextBasket), engine(recommend.NextBasket{RepeatWeight: 0.9})
+	// the test can fail: on this shop the trend changes some lists
+	differ := false
+	for c := range affinity.CustomerID(h.NumCustomers()) {
+		a, err := off.Recommend(nil, recommend.Request{CustomerID: c, ByID: true, K: 8})
+		require.NoError(t, err)
+		b, err := on.Recommend(nil, recommend.Request{CustomerID: c, ByID: true, K: 8})
+		require.NoError(t, err)
+		for i := range min(len(a), len(b)) {
+			differ = differ || a[i].Product != b[i].Product
+		}
+	}
+	require.True(t, differ, "the trend changes nothing on this shop")
+	requireServes(t, snap, off, 8)
+}

@@ -45,6 +45,8 @@
 //	                          tifu-knn's settings (defaults: the reference implementation's)
 //	-half-life DAYS, -sequential   the engine rows' history half-life, and a sequential index
 //	                          ("bought within 30 days after") beside the co-purchase one
+//	-trend X, -demand X       engine-next-basket's exponents of the products' trend and
+//	                          current demand (recommend.NextBasket; negative: none)
 //
 // The PNG chart is drawn with gonum.org/v1/plot (evaluate.Report.WriteChart).
 // Timings and the protocol summary go to standard error, so
@@ -102,6 +104,7 @@ type config struct {
 	neighbors                 int
 	list                      bool
 	halfLife                  float64
+	trend, demand             float64
 	sequential                bool
 	tifu                      evaluate.TIFUKNN
 }
@@ -141,6 +144,8 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.Float64Var(&c.tifu.GroupDecay, "tifu-group-decay", 0, "tifu-knn: decay across groups (default: evaluate.DefaultTIFUGroupDecay)")
 	fs.Float64Var(&c.halfLife, "half-life", 0, "half-life in `days` of the customer's history in the engine rows (default: recommend.DefaultHalfLife)")
 	fs.BoolVar(&c.sequential, "sequential", false, "give the engine rows a sequential index beside the co-purchase one")
+	fs.Float64Var(&c.trend, "trend", 0, "engine-next-basket: exponent of the products' trend, negative for none (default: recommend.DefaultTrend)")
+	fs.Float64Var(&c.demand, "demand", 0, "engine-next-basket: exponent of the products' current demand, negative for none (default: recommend.DefaultDemand)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -170,7 +175,7 @@ func recommenders(c *config) []evaluate.Recommender {
 	hl := time.Duration(c.halfLife * float64(24*time.Hour))
 	recs = append(recs, &evaluate.Engine{Options: recommend.Options{HalfLife: hl}, Sequential: c.sequential},
 		&evaluate.Engine{Label: "engine-next-basket", Sequential: c.sequential,
-			Options: recommend.Options{HalfLife: hl, NextBasket: recommend.NextBasket{RepeatWeight: nextBasketMix}}},
+			Options: recommend.Options{HalfLife: hl, NextBasket: recommend.NextBasket{RepeatWeight: nextBasketMix, Trend: c.trend, Demand: c.demand}}},
 		&evaluate.Engine{Label: "engine-tuned", Tune: &recommend.Grid{}})
 	for _, m := range measures {
 		nb := &evaluate.ItemNeighbors{Measure: m, K: c.neighbors}
