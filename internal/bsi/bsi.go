@@ -323,13 +323,50 @@ func (b *BSI) Values(dst []int64, set *roaring.Bitmap) []int64 {
 }
 
 // ValuesOf is Values for the columns ids (strictly increasing, all
-// present), for a caller that has them as a slice already.
+// present), for a caller that has them as a slice already. A few columns
+// per 2^16 (fewer than fewPerChunk) are looked up one by one in every
+// slice; more are decoded a chunk of 2^16 columns at a time.
 func (b *BSI) ValuesOf(dst []int64, ids []uint32) []int64 {
 	n := len(ids)
 	dst = append(dst[:0], make([]int64, n)...)
 	if n == 0 {
 		return dst
 	}
+	chunks := 1
+	for i := 1; i < n; i++ {
+		if ids[i]>>16 != ids[i-1]>>16 {
+			chunks++
+		}
+	}
+	if n < fewPerChunk*chunks {
+		for j, sl := range b.Slices {
+			for i, c := range ids {
+				if sl.Contains(c) {
+					dst[i] |= 1 << j
+				}
+			}
+		}
+	} else {
+		b.valuesByChunk(dst, ids)
+	}
+	for i := range dst {
+		dst[i] += b.Base
+	}
+	return dst
+}
+
+// fewPerChunk is the number of columns per chunk of 2^16 below which
+// ValuesOf looks each column up in each slice: a lookup costs about as
+// much as 1/64 of intersecting a chunk's columns with a slice (measured
+// on a million columns with 14 slices: the 175 columns of a share
+// threshold's band took 0.14 ms by chunks, most of it in intersections
+// and their allocations, and 0.03 ms by lookups).
+const fewPerChunk = 64
+
+// valuesByChunk ORs into dst the bits of the columns ids, a chunk of 2^16
+// columns at a time: the chunk's columns intersected with every slice.
+func (b *BSI) valuesByChunk(dst []int64, ids []uint32) {
+	n := len(ids)
 	// pos maps the low 16 bits of a column of the current chunk to its
 	// position in ids; sized to the largest low value, not 2^16 entries,
 	// so that decoding a small index does not allocate 256 KiB per call
@@ -344,23 +381,15 @@ func (b *BSI) ValuesOf(dst []int64, ids []uint32) []int64 {
 		for ; i < n && ids[i]>>16 == key; i++ {
 			pos[uint16(ids[i])] = int32(i)
 		}
-		lo, hi := uint64(key)<<16, uint64(key+1)<<16
 		chunk := roaring.New()
 		chunk.AddMany(ids[start:i])
 		for j, sl := range b.Slices {
-			if sl.CardinalityInRange(lo, hi) == 0 {
-				continue
-			}
 			roaring.And(sl, chunk).Iterate(func(x uint32) bool {
 				dst[pos[uint16(x)]] |= 1 << j
 				return true
 			})
 		}
 	}
-	for i := range dst {
-		dst[i] += b.Base
-	}
-	return dst
 }
 
 // Size returns roaring's estimate of the bytes held by the slices.

@@ -72,8 +72,19 @@ func testBSIMatchesNaive(t *testing.T) {
 			value[c] = vals[i]
 		}
 		all := roaring.BitmapOf(ids...)
-		// Values decodes every column
+		// Values decodes every column, and ValuesOf any of them: a few
+		// per chunk (looked up) or many (decoded by chunks)
 		require.Equal(t, vals, x.Values(nil, all), "round %d", round)
+		for _, keep := range []int{1, 10, 100} {
+			var sub []uint32
+			var want []int64
+			for i, c := range ids {
+				if rng.IntN(100) < keep {
+					sub, want = append(sub, c), append(want, vals[i])
+				}
+			}
+			require.Equal(t, want, x.ValuesOf(nil, sub), "round %d, %d %% of the columns", round, keep)
+		}
 		for range 20 {
 			cand := roaring.New()
 			for _, c := range ids {
