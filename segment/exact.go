@@ -147,29 +147,36 @@ func (p *exactPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bi
 	}
 	v := &p.a.v
 	// candidates q ∈ [cLo, cHi] and sure q ∈ [sLo, sHi], from one pass
-	// per bound over the bit slices
-	var cand, sure *roaring.Bitmap
-	if p.lo != nil {
-		cand, sure = v.AtLeastPair(all, cLo, max(sLo, cLo))
+	// per bound over the bit slices; r starts as the sure ones, and ids
+	// lists the band, the candidates that are not sure
+	var r *roaring.Bitmap
+	var ids []uint32
+	if p.lo != nil && p.hi == nil {
+		// a lower bound alone: the band listed from the comparison's
+		// words, without a bitmap of the candidates
+		r, ids = v.AtLeastSplit(all, cLo, max(sLo, cLo))
 	} else {
-		cand, sure = all, all.Clone()
+		var cand, sure *roaring.Bitmap
+		if p.lo != nil {
+			cand, sure = v.AtLeastPair(all, cLo, max(sLo, cLo))
+		} else {
+			cand, sure = all, all.Clone()
+		}
+		if p.hi != nil && !cand.IsEmpty() {
+			aboveSure, aboveCand := v.AtLeastPair(cand.Clone(), satAdd(min(sHi, cHi), 1), satAdd(cHi, 1))
+			cand.AndNot(aboveCand)
+			sure.AndNot(aboveSure)
+		}
+		if sLo > sHi {
+			sure = roaring.New()
+		}
+		r, ids = sure, roaring.AndNot(cand, sure).ToArray()
 	}
-	if p.hi != nil && !cand.IsEmpty() {
-		aboveSure, aboveCand := v.AtLeastPair(cand.Clone(), satAdd(min(sHi, cHi), 1), satAdd(cHi, 1))
-		cand.AndNot(aboveCand)
-		sure.AndNot(aboveSure)
-	}
-	if sLo > sHi {
-		sure = roaring.New()
-	}
-	band := roaring.AndNot(cand, sure)
-	r := sure
 	// The band's stored shares are the few values of [cLo, cHi] outside
 	// [sLo, sHi]: one decoding pass over the slices gives every member its
 	// stored share (three Equal passes, one per value, took 15 % of a
 	// share query on a million customers).
-	if !band.IsEmpty() {
-		ids := band.ToArray()
+	if len(ids) > 0 {
 		qs := v.ValuesOf(nil, ids)
 		k := 0
 		for i, c := range ids {

@@ -251,6 +251,23 @@ func (b *BSI) AtLeastPair(cand *roaring.Bitmap, t1, t2 int64) (ge1, ge2 *roaring
 	return ge1, ge2
 }
 
+// AtLeastSplit returns the columns of cand (all present) whose value is
+// ≥ t2 and, in ascending order, those whose value is in [t1, t2), for
+// t1 ≤ t2: AtLeastPair for a caller that wants the columns between the
+// thresholds, a narrow band, as a list. It takes ownership of cand.
+func (b *BSI) AtLeastSplit(cand *roaring.Bitmap, t1, t2 int64) (ge2 *roaring.Bitmap, between []uint32) {
+	if t2 < t1 {
+		panic("bsi: AtLeastSplit with t2 < t1")
+	}
+	if k := len(b.Slices); t1 > b.Base && bits.Len64(uint64(t2-b.Base)) <= k {
+		if c1, c2 := uint64(t1-b.Base), uint64(t2-b.Base); b.dense(cand, c1, c2) {
+			return b.splitWords(cand, c1, c2)
+		}
+	}
+	ge1, ge2 := b.AtLeastPair(cand, t1, t2)
+	return ge2, roaring.AndNot(ge1, ge2).ToArray()
+}
+
 // geFrom returns the columns of eq, which agree with c on the bits above
 // j, whose value is ≥ c, looking at bits j down to 0. It takes ownership
 // of eq.

@@ -79,6 +79,48 @@ func (b *BSI) span(cand *roaring.Bitmap) int {
 // when two is set), computed on words; with below set, the first result
 // is instead the columns of cand below c1.
 func (b *BSI) geWords(cand *roaring.Bitmap, c1, c2 uint64, two, below bool) (ge1, ge2 *roaring.Bitmap) {
+	w := b.runWords(cand, c1, c2, two)
+	defer w.release()
+	if below {
+		for i, c := range w.cand {
+			w.o1[i] = c &^ w.o1[i]
+		}
+	}
+	ge1 = roaring.FromDense(w.o1, true)
+	if two {
+		ge2 = roaring.FromDense(w.o2, true)
+	}
+	return ge1, ge2
+}
+
+// splitWords returns the columns of cand whose stored offset is ≥ c2 and,
+// in ascending order, those whose offset is in [c1, c2) (1 ≤ c1 ≤ c2 <
+// 2^k), computed on words: the second as a list, as a narrow band is
+// cheaper to list from the words than to make a bitmap of.
+func (b *BSI) splitWords(cand *roaring.Bitmap, c1, c2 uint64) (ge2 *roaring.Bitmap, between []uint32) {
+	w := b.runWords(cand, c1, c2, true)
+	defer w.release()
+	for i, x := range w.o1 {
+		for x &^= w.o2[i]; x != 0; x &= x - 1 {
+			between = append(between, uint32(i*64+bits.TrailingZeros64(x)))
+		}
+	}
+	return roaring.FromDense(w.o2, true), between
+}
+
+// wordRun holds the words of one comparison: the candidates and the
+// columns ≥ each threshold, in scratch from wordPool until release.
+type wordRun struct {
+	cand, o1, o2 []uint64
+	scratch      *[]uint64
+}
+
+func (w *wordRun) release() { wordPool.Put(w.scratch) }
+
+// runWords copies cand and the slices a comparison with thresholds c1 and
+// c2 (the second only when two is set) visits into words and runs
+// geKernel on them.
+func (b *BSI) runWords(cand *roaring.Bitmap, c1, c2 uint64, two bool) wordRun {
 	if !two {
 		c2 = c1
 	}
@@ -89,7 +131,6 @@ func (b *BSI) geWords(cand *roaring.Bitmap, c1, c2 uint64, two, below bool) (ge1
 	n := b.span(cand)
 	need := (k - stop + 3) * n // the slices, cand, and the two results
 	wp := wordPool.Get().(*[]uint64)
-	defer wordPool.Put(wp)
 	if cap(*wp) < need {
 		*wp = make([]uint64, need)
 	}
@@ -101,24 +142,13 @@ func (b *BSI) geWords(cand *roaring.Bitmap, c1, c2 uint64, two, below bool) (ge1
 		b.Slices[j].WriteDenseTo(sl[j])
 	}
 	at := (k - stop) * n
-	cw := w[at : at+n]
-	cand.WriteDenseTo(cw)
-	o1 := w[at+n : at+2*n]
-	var o2 []uint64
+	r := wordRun{cand: w[at : at+n], o1: w[at+n : at+2*n], scratch: wp}
+	cand.WriteDenseTo(r.cand)
 	if two {
-		o2 = w[at+2*n : at+3*n]
+		r.o2 = w[at+2*n : at+3*n]
 	}
-	geKernel(sl, cw, c1, c2, o1, o2)
-	if below {
-		for i, c := range cw {
-			o1[i] = c &^ o1[i]
-		}
-	}
-	ge1 = roaring.FromDense(o1, true)
-	if two {
-		ge2 = roaring.FromDense(o2, true)
-	}
-	return ge1, ge2
+	geKernel(sl, r.cand, c1, c2, r.o1, r.o2)
+	return r
 }
 
 // geChunk is the number of words geKernel keeps in flight: the state of
