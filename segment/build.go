@@ -796,7 +796,7 @@ func (b *builder) finish(ctx context.Context) (*Index, error) {
 	}
 	if b.exact {
 		x.exDen = [3]packedInts{packInts(b.totSpend), packInts(b.totItems), packInts(b.freq)}
-		x.shareCols = new(atomic.Int32)
+		x.share = new(shareBudget)
 	}
 	np := b.cat.NumProducts()
 

@@ -12,7 +12,6 @@ import (
 	"math/big"
 	"os"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -761,7 +760,7 @@ func (d *decoder) index() *Index {
 			return nil
 		}
 		x.exact = true
-		x.shareCols = new(atomic.Int32)
+		x.share = new(shareBudget)
 		for k := range x.exDen {
 			x.exDen[k] = d.packed(nc, "share denominators")
 		}

@@ -124,7 +124,7 @@ func (x *Index) shallowCopy() *Index {
 		products: x.products, prodIndex: x.prodIndex, acts: x.acts,
 		day0: x.day0, daily: x.daily, rfm: x.rfm, stages: x.stages,
 		revenue: x.revenue, orders: x.orders, defs: x.defs,
-		exact: x.exact, exDen: x.exDen, popDen: x.popDen, shareCols: x.shareCols,
+		exact: x.exact, exDen: x.exDen, popDen: x.popDen, share: x.share,
 		cust: x.cust, cols: x.cols, over: x.over, shift: x.shift,
 	}
 }

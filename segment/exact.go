@@ -10,6 +10,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 
+	"github.com/shopaffinity/affinity/internal/bsi"
 	"github.com/shopaffinity/affinity/segment/query"
 )
 
@@ -154,7 +155,7 @@ func (p *exactPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bi
 	if p.lo != nil && p.hi == nil {
 		// a lower bound alone: the band listed from the comparison's
 		// words, without a bitmap of the candidates
-		r, ids = v.AtLeastSplit(all, cLo, max(sLo, cLo))
+		r, ids = v.AtLeastSplit(all, cLo, max(sLo, cLo), p.words(x))
 	} else {
 		var cand, sure *roaring.Bitmap
 		if p.lo != nil {
@@ -225,11 +226,29 @@ type shareColumn struct {
 	uses atomic.Int32
 	once sync.Once
 	v    []uint16
+
+	// words are the share's bit slices as words (bsi.Words), made on
+	// the second comparison of many candidates: the comparison on words
+	// then reads them instead of copying the slices each time (on a
+	// million customers, 0.12 of the 0.40 ms of a share threshold over a
+	// category of 443,000 buyers). They cost what the slices cost as
+	// bitmaps, about 1.7 MB at a million customers; an index makes at
+	// most maxShareWords of them.
+	wordUses atomic.Int32
+	wordOnce sync.Once
+	words    *bsi.Words
 }
 
+// shareBudget counts the share columns and words an index has made.
+type shareBudget struct{ cols, words atomic.Int32 }
+
 // maxShareColumns bounds the share columns an index decodes (32 MB at a
-// million customers).
-const maxShareColumns = 16
+// million customers), and maxShareWords the shares it keeps as words (7
+// MB at a million customers, for the 14 slices of a spend share).
+const (
+	maxShareColumns = 16
+	maxShareWords   = 4
+)
 
 // sparseCandidates is the divisor of a category's buyers below which a
 // comparison's candidates read the share column: a variable so that a
@@ -241,7 +260,7 @@ var sparseCandidates = 8
 // comparison should intersect the slices: too many candidates, or the
 // index's budget of columns spent.
 func (p *exactPlan) column(x *Index, all *roaring.Bitmap) []uint16 {
-	if p.cols == nil || x.shareCols == nil || sparseCandidates == 0 ||
+	if p.cols == nil || x.share == nil || sparseCandidates == 0 ||
 		sparseCandidates > 0 && all.GetCardinality()*uint64(sparseCandidates) >= p.a.exist.GetCardinality() {
 		return nil
 	}
@@ -250,7 +269,7 @@ func (p *exactPlan) column(x *Index, all *roaring.Bitmap) []uint16 {
 		return nil
 	}
 	sc.once.Do(func() {
-		if x.shareCols.Add(1) > maxShareColumns {
+		if x.share.cols.Add(1) > maxShareColumns {
 			return
 		}
 		col := make([]uint16, len(x.keys))
@@ -258,6 +277,25 @@ func (p *exactPlan) column(x *Index, all *roaring.Bitmap) []uint16 {
 		sc.v = col
 	})
 	return sc.v
+}
+
+// words returns the slices of the comparison's share as words from its
+// second call on, while the index's budget lasts; nil otherwise.
+func (p *exactPlan) words(x *Index) *bsi.Words {
+	if p.cols == nil || x.share == nil {
+		return nil
+	}
+	sc := &p.cols[p.kind]
+	if sc.wordUses.Load() < 2 && sc.wordUses.Add(1) < 2 {
+		return nil
+	}
+	sc.wordOnce.Do(func() {
+		if x.share.words.Add(1) > maxShareWords {
+			return
+		}
+		sc.words = p.a.v.Words(uint32(len(x.keys)))
+	})
+	return sc.words
 }
 
 // evalColumn is eval on the share column: the candidates all with a

@@ -8,7 +8,6 @@ import (
 	"math/bits"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -333,7 +332,7 @@ type Index struct {
 	scoresOnce sync.Once
 	scoreCols  [3][]uint8 // per customer: R, F and M score, 0 none; decoded on the first ScoreGrid
 
-	shareCols *atomic.Int32 // share columns decoded so far (see shareColumn); nil: none
+	share *shareBudget // share columns and words made so far (see shareColumn); nil: none
 
 	// cols is set on an index built by Build or Update (see custCols),
 	// over on one made by Update (see overlay).

@@ -53,7 +53,43 @@ func TestShareColumnsMatchSlices(t *testing.T) {
 			}
 		}
 	}
-	if x.shareCols.Load() == 0 {
+	if x.share.cols.Load() == 0 {
 		t.Fatal("no share column was decoded")
+	}
+}
+
+// TestShareWordsMatchSlices evaluates lower bounds on shares over every
+// customer again and again: from the second time the comparison reads the
+// share's slices as words (shareColumn.words) instead of copying them,
+// and must select the same customers, until the index's budget of words
+// is spent.
+func TestShareWordsMatchSlices(t *testing.T) {
+	x := generatedIndex(t, dataset.SyntheticOptions{Customers: 4000, Products: 60, Categories: 6, MeanLines: 2, Seed: 9})
+	if !x.exact {
+		t.Fatal("index without exact shares")
+	}
+	for _, cat := range x.cats[:min(len(x.cats), maxShareWords+2)] {
+		for _, q := range []string{`affinity(%q) >= 0.5`, `affinity(%q) > 0.3333`, `itemshare(%q) >= 0.25`} {
+			src := fmt.Sprintf(q, cat)
+			e, err := Parse(src)
+			if err != nil {
+				t.Fatal(src, err)
+			}
+			var first *roaring.Bitmap
+			for i := range 4 {
+				got, err := x.Eval(e)
+				if err != nil {
+					t.Fatal(src, err)
+				}
+				if i == 0 {
+					first = got
+				} else if !got.Equals(first) {
+					t.Fatalf("%s, time %d: %d customers, the first time %d", src, i+1, got.GetCardinality(), first.GetCardinality())
+				}
+			}
+		}
+	}
+	if n := x.share.words.Load(); n <= maxShareWords {
+		t.Fatalf("%d shares asked for words, want more than the budget of %d", n, maxShareWords)
 	}
 }

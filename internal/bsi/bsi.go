@@ -254,14 +254,16 @@ func (b *BSI) AtLeastPair(cand *roaring.Bitmap, t1, t2 int64) (ge1, ge2 *roaring
 // AtLeastSplit returns the columns of cand (all present) whose value is
 // ≥ t2 and, in ascending order, those whose value is in [t1, t2), for
 // t1 ≤ t2: AtLeastPair for a caller that wants the columns between the
-// thresholds, a narrow band, as a list. It takes ownership of cand.
-func (b *BSI) AtLeastSplit(cand *roaring.Bitmap, t1, t2 int64) (ge2 *roaring.Bitmap, between []uint32) {
+// thresholds, a narrow band, as a list. It takes ownership of cand. words,
+// when not nil, are b's slices as words (b.Words), which a comparison on
+// words then reads instead of copying the slices.
+func (b *BSI) AtLeastSplit(cand *roaring.Bitmap, t1, t2 int64, words *Words) (ge2 *roaring.Bitmap, between []uint32) {
 	if t2 < t1 {
 		panic("bsi: AtLeastSplit with t2 < t1")
 	}
 	if k := len(b.Slices); t1 > b.Base && bits.Len64(uint64(t2-b.Base)) <= k {
 		if c1, c2 := uint64(t1-b.Base), uint64(t2-b.Base); b.dense(cand, c1, c2) {
-			return b.splitWords(cand, c1, c2)
+			return b.splitWords(cand, c1, c2, words)
 		}
 	}
 	ge1, ge2 := b.AtLeastPair(cand, t1, t2)

@@ -118,12 +118,15 @@ func testBSIMatchesNaive(t *testing.T) {
 			g1, g2 := x.AtLeastPair(cand.Clone(), tv, t2)
 			require.Equal(t, naive(func(v int64) bool { return v >= tv }), arr(g1), "pair ≥ %d", tv)
 			require.Equal(t, naive(func(v int64) bool { return v >= t2 }), arr(g2), "pair ≥ %d", t2)
-			s2, between := x.AtLeastSplit(cand.Clone(), tv, t2)
-			require.Equal(t, naive(func(v int64) bool { return v >= t2 }), arr(s2), "split ≥ %d", t2)
-			if len(between) == 0 {
-				between = nil
+			// with the slices copied, and read from their words
+			for _, words := range []*bsi.Words{nil, x.Words(uint32(ids[len(ids)-1]) + 1)} {
+				s2, between := x.AtLeastSplit(cand.Clone(), tv, t2, words)
+				require.Equal(t, naive(func(v int64) bool { return v >= t2 }), arr(s2), "split ≥ %d", t2)
+				if len(between) == 0 {
+					between = nil
+				}
+				require.Equal(t, naive(func(v int64) bool { return v >= tv && v < t2 }), between, "split [%d, %d)", tv, t2)
 			}
-			require.Equal(t, naive(func(v int64) bool { return v >= tv && v < t2 }), between, "split [%d, %d)", tv, t2)
 			var sum int64
 			for _, c := range cand.ToArray() {
 				sum += value[c]
@@ -169,7 +172,7 @@ func testAtLeastPairMatchesAtLeast(t *testing.T) {
 		g1, g2 := x.AtLeastPair(cand.Clone(), t1, t2)
 		require.Equal(t, x.AtLeast(cand.Clone(), t1).ToArray(), g1.ToArray(), "≥ %d", t1)
 		require.Equal(t, x.AtLeast(cand.Clone(), t2).ToArray(), g2.ToArray(), "≥ %d", t2)
-		s2, between := x.AtLeastSplit(cand.Clone(), t1, t2)
+		s2, between := x.AtLeastSplit(cand.Clone(), t1, t2, x.Words(uint32(ids[len(ids)-1])+1))
 		require.Equal(t, g2.ToArray(), s2.ToArray(), "split ≥ %d", t2)
 		require.Equal(t, roaring.AndNot(g1, g2).ToArray(), append([]uint32{}, between...), "split [%d, %d)", t1, t2)
 	}

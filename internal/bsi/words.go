@@ -79,7 +79,7 @@ func (b *BSI) span(cand *roaring.Bitmap) int {
 // when two is set), computed on words; with below set, the first result
 // is instead the columns of cand below c1.
 func (b *BSI) geWords(cand *roaring.Bitmap, c1, c2 uint64, two, below bool) (ge1, ge2 *roaring.Bitmap) {
-	w := b.runWords(cand, c1, c2, two)
+	w := b.runWords(cand, c1, c2, two, nil)
 	defer w.release()
 	if below {
 		for i, c := range w.cand {
@@ -95,10 +95,11 @@ func (b *BSI) geWords(cand *roaring.Bitmap, c1, c2 uint64, two, below bool) (ge1
 
 // splitWords returns the columns of cand whose stored offset is ≥ c2 and,
 // in ascending order, those whose offset is in [c1, c2) (1 ≤ c1 ≤ c2 <
-// 2^k), computed on words: the second as a list, as a narrow band is
-// cheaper to list from the words than to make a bitmap of.
-func (b *BSI) splitWords(cand *roaring.Bitmap, c1, c2 uint64) (ge2 *roaring.Bitmap, between []uint32) {
-	w := b.runWords(cand, c1, c2, true)
+// 2^k), computed on words (pre: the slices as words, or nil): the second
+// as a list, as a narrow band is cheaper to list from the words than to
+// make a bitmap of.
+func (b *BSI) splitWords(cand *roaring.Bitmap, c1, c2 uint64, pre *Words) (ge2 *roaring.Bitmap, between []uint32) {
+	w := b.runWords(cand, c1, c2, true, pre)
 	defer w.release()
 	for i, x := range w.o1 {
 		for x &^= w.o2[i]; x != 0; x &= x - 1 {
@@ -119,8 +120,9 @@ func (w *wordRun) release() { wordPool.Put(w.scratch) }
 
 // runWords copies cand and the slices a comparison with thresholds c1 and
 // c2 (the second only when two is set) visits into words and runs
-// geKernel on them.
-func (b *BSI) runWords(cand *roaring.Bitmap, c1, c2 uint64, two bool) wordRun {
+// geKernel on them. The slices are read from pre instead when it covers
+// the words of cand.
+func (b *BSI) runWords(cand *roaring.Bitmap, c1, c2 uint64, two bool, pre *Words) wordRun {
 	if !two {
 		c2 = c1
 	}
@@ -129,19 +131,27 @@ func (b *BSI) runWords(cand *roaring.Bitmap, c1, c2 uint64, two bool) wordRun {
 	// so far qualifies: those slices are not needed
 	stop := min(bits.TrailingZeros64(c1), bits.TrailingZeros64(c2))
 	n := b.span(cand)
-	need := (k - stop + 3) * n // the slices, cand, and the two results
+	copied := k - stop // slices copied into the scratch
+	if pre != nil && len(pre.w) == k && pre.n >= n {
+		copied = 0
+	}
+	need := (copied + 3) * n // the slices copied, cand, and the two results
 	wp := wordPool.Get().(*[]uint64)
 	if cap(*wp) < need {
 		*wp = make([]uint64, need)
 	}
 	w := (*wp)[:need]
-	clear(w[:(k-stop+1)*n])
+	clear(w[:(copied+1)*n])
 	sl := make([][]uint64, k)
 	for j := stop; j < k; j++ {
+		if copied == 0 {
+			sl[j] = pre.w[j][:n]
+			continue
+		}
 		sl[j] = w[(j-stop)*n : (j-stop+1)*n]
 		b.Slices[j].WriteDenseTo(sl[j])
 	}
-	at := (k - stop) * n
+	at := copied * n
 	r := wordRun{cand: w[at : at+n], o1: w[at+n : at+2*n], scratch: wp}
 	cand.WriteDenseTo(r.cand)
 	if two {
@@ -150,6 +160,36 @@ func (b *BSI) runWords(cand *roaring.Bitmap, c1, c2 uint64, two bool) wordRun {
 	geKernel(sl, r.cand, c1, c2, r.o1, r.o2)
 	return r
 }
+
+// Words are a BSI's slices as plain words, made once by [BSI.Words] for
+// a comparison that runs often: it then reads them instead of copying the
+// slices into words each time. They cost n/8 bytes per slice for n
+// columns, about what a dense slice costs as a bitmap.
+type Words struct {
+	w [][]uint64
+	n int // words per slice
+}
+
+// Words returns b's slices as words covering the columns below n (at
+// least every column of every slice).
+func (b *BSI) Words(n uint32) *Words {
+	nw := int((uint64(n) + 63) / 64)
+	for _, s := range b.Slices {
+		if !s.IsEmpty() {
+			nw = max(nw, int(s.Maximum()/64)+1)
+		}
+	}
+	all := make([]uint64, nw*len(b.Slices))
+	w := &Words{w: make([][]uint64, len(b.Slices)), n: nw}
+	for j, s := range b.Slices {
+		w.w[j] = all[j*nw : (j+1)*nw : (j+1)*nw]
+		s.WriteDenseTo(w.w[j])
+	}
+	return w
+}
+
+// Size returns the bytes the words hold.
+func (w *Words) Size() int { return 8 * w.n * len(w.w) }
 
 // geChunk is the number of words geKernel keeps in flight: the state of
 // two walks over them stays within the first-level cache.
