@@ -141,7 +141,12 @@ func (p *exactPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bi
 	if zero {
 		missing = roaring.AndNot(within, p.a.exist)
 	}
-	all := x.and(within, p.a.exist, own)
+	// the candidates: the customers with a share, shared with the index
+	// (read, never modified) when within holds every customer
+	all, shared := p.a.exist, !own && x.allIDs(within)
+	if !shared {
+		all = and(within, p.a.exist, own)
+	}
 	in := p.inBand()
 	if col := p.column(x, all); col != nil {
 		return evalColumn(col, all, missing, cLo, cHi, sLo, sHi, in)
@@ -157,6 +162,9 @@ func (p *exactPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bi
 		// words, without a bitmap of the candidates
 		r, ids = v.AtLeastSplit(all, cLo, max(sLo, cLo), p.words(x))
 	} else {
+		if shared {
+			all = all.Clone()
+		}
 		var cand, sure *roaring.Bitmap
 		if p.lo != nil {
 			cand, sure = v.AtLeastPair(all, cLo, max(sLo, cLo))

@@ -254,9 +254,10 @@ func (b *BSI) AtLeastPair(cand *roaring.Bitmap, t1, t2 int64) (ge1, ge2 *roaring
 // AtLeastSplit returns the columns of cand (all present) whose value is
 // ≥ t2 and, in ascending order, those whose value is in [t1, t2), for
 // t1 ≤ t2: AtLeastPair for a caller that wants the columns between the
-// thresholds, a narrow band, as a list. It takes ownership of cand. words,
-// when not nil, are b's slices as words (b.Words), which a comparison on
-// words then reads instead of copying the slices.
+// thresholds, a narrow band, as a list. It does not modify cand, which
+// the caller may share. words, when not nil, are b's slices as words
+// (b.Words), which a comparison on words then reads instead of copying
+// the slices.
 func (b *BSI) AtLeastSplit(cand *roaring.Bitmap, t1, t2 int64, words *Words) (ge2 *roaring.Bitmap, between []uint32) {
 	if t2 < t1 {
 		panic("bsi: AtLeastSplit with t2 < t1")
@@ -266,7 +267,7 @@ func (b *BSI) AtLeastSplit(cand *roaring.Bitmap, t1, t2 int64, words *Words) (ge
 			return b.splitWords(cand, c1, c2, words)
 		}
 	}
-	ge1, ge2 := b.AtLeastPair(cand, t1, t2)
+	ge1, ge2 := b.AtLeastPair(cand.Clone(), t1, t2)
 	return ge2, roaring.AndNot(ge1, ge2).ToArray()
 }
 

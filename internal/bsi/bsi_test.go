@@ -172,7 +172,11 @@ func testAtLeastPairMatchesAtLeast(t *testing.T) {
 		g1, g2 := x.AtLeastPair(cand.Clone(), t1, t2)
 		require.Equal(t, x.AtLeast(cand.Clone(), t1).ToArray(), g1.ToArray(), "≥ %d", t1)
 		require.Equal(t, x.AtLeast(cand.Clone(), t2).ToArray(), g2.ToArray(), "≥ %d", t2)
-		s2, between := x.AtLeastSplit(cand.Clone(), t1, t2, x.Words(uint32(ids[len(ids)-1])+1))
+		before := cand.Clone()
+		s2, between := x.AtLeastSplit(cand, t1, t2, x.Words(uint32(ids[len(ids)-1])+1))
+		require.True(t, cand.Equals(before), "AtLeastSplit changed its candidates")
+		_, _ = x.AtLeastSplit(cand, t1, t2, nil)
+		require.True(t, cand.Equals(before), "AtLeastSplit changed its candidates")
 		require.Equal(t, g2.ToArray(), s2.ToArray(), "split ≥ %d", t2)
 		require.Equal(t, roaring.AndNot(g1, g2).ToArray(), append([]uint32{}, between...), "split [%d, %d)", t1, t2)
 	}
