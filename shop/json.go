@@ -119,6 +119,9 @@ func (r *Rec) AppendJSON(b []byte) ([]byte, error) {
 				return nil, err
 			}
 		}
+		if x.Due {
+			b = append(b, `,"due":true`...)
+		}
 		b = append(b, `,"text":`...)
 		var txt [160]byte
 		b = appendJSONString(b, bytesString(x.appendText(txt[:0])))
@@ -231,7 +234,11 @@ func (x Reason) appendText(b []byte) []byte {
 	b = append(b, plural(x.Count, "time", "times")...)
 	b = append(b, " before, last "...)
 	b = strconv.AppendFloat(b, x.Days, 'f', 0, 64)
-	return append(b, " days ago: due again"...)
+	b = append(b, " days ago"...)
+	if x.Due {
+		b = append(b, ": due again"...)
+	}
+	return b
 }
 
 // appendPair appends a reason that links two products (bought together,

@@ -23,7 +23,11 @@ func refReasonText(x Reason) string {
 	}
 	switch x.Kind {
 	case recommend.Again:
-		return fmt.Sprintf("bought %d %s before, last %.0f days ago: due again", x.Count, plural(x.Count, "time", "times"), x.Days)
+		s := fmt.Sprintf("bought %d %s before, last %.0f days ago", x.Count, plural(x.Count, "time", "times"), x.Days)
+		if x.Due {
+			s += ": due again"
+		}
+		return s
 	case recommend.After:
 		return fmt.Sprintf("bought after %s by %d %s", name, x.Count, x.Unit) + refLift(x.Count, x.Lift)
 	default:
@@ -110,7 +114,7 @@ func refMarshal(r Result) ([]byte, error) {
 			Source: x.Source, Reasons: []reasonJSON{}, Explanation: refExplanation(x)}
 		for _, y := range x.Reasons() {
 			j.Reasons = append(j.Reasons, reasonJSON{Kind: y.Kind, Product: y.Product, Name: y.Name, Count: y.Count,
-				Unit: y.Unit, Lift: y.Lift, Days: y.Days, Text: refReasonText(y)})
+				Unit: y.Unit, Lift: y.Lift, Days: y.Days, Due: y.Due, Text: refReasonText(y)})
 		}
 		out.Recs = append(out.Recs, j)
 	}
@@ -167,7 +171,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 			}
 			for i := range int(rec.nr) {
 				rec.reasons[i] = Reason{Kind: kinds[r.IntN(len(kinds))], Product: str(), Name: str(), Count: r.IntN(1000) - 1,
-					Unit: units[r.IntN(len(units))], Lift: float(), Days: float()}
+					Unit: units[r.IntN(len(units))], Lift: float(), Days: float(), Due: r.IntN(2) == 0}
 			}
 			res.Recs = append(res.Recs, rec)
 		}

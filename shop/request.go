@@ -197,7 +197,7 @@ func (s *Snapshot) rec(r *recommend.Rec) Rec {
 		rs := Reason{Kind: x.Kind, Product: cat.ProductKey(x.Product), Name: cat.ProductName(x.Product), Count: int(x.Count)}
 		switch x.Kind {
 		case recommend.Again:
-			rs.Unit, rs.Days = "purchases", float64(x.Measure)
+			rs.Unit, rs.Days, rs.Due = "purchases", float64(x.Measure), r.Source == recommend.Rebuy
 		case recommend.After:
 			rs.Unit, rs.Lift = "customers", float64(x.Lift)
 		default:

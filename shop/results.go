@@ -49,7 +49,8 @@ func (r *Rec) Explanation() string {
 // Reason is one piece of evidence for a [Rec].
 type Reason struct {
 	// Kind says what links Product to the result: bought together, bought
-	// after, or the result itself bought before and due again.
+	// after, or the result itself bought before (and, when Due, due
+	// again).
 	Kind recommend.ReasonKind
 	// Product and Name are the shop key and name of the product that led
 	// to the result (the result itself for a re-buy).
@@ -68,6 +69,11 @@ type Reason struct {
 	Lift float64
 	// Days is the number of days since the last purchase, for a re-buy.
 	Days float64
+	// Due, for a re-buy, says the product is due again by the customer's
+	// usual interval between its purchases (a consumable, Source Rebuy);
+	// a product next-basket mode brings back (Source Repeat) is not,
+	// unless it is also due.
+	Due bool
 }
 
 // String explains the reason in a sentence fragment.
@@ -111,6 +117,7 @@ type reasonJSON struct {
 	Unit    string               `json:"unit"`
 	Lift    float64              `json:"lift,omitempty"`
 	Days    float64              `json:"days,omitempty"`
+	Due     bool                 `json:"due,omitempty"`
 	Text    string               `json:"text"`
 }
 
@@ -145,7 +152,7 @@ func (r *Rec) UnmarshalJSON(b []byte) error {
 	}
 	out := Rec{Product: j.Product, Name: j.Name, Category: j.Category, Price: price, Score: j.Score, Source: j.Source, nr: uint8(len(j.Reasons))}
 	for i, x := range j.Reasons {
-		out.reasons[i] = Reason{Kind: x.Kind, Product: x.Product, Name: x.Name, Count: x.Count, Unit: x.Unit, Lift: x.Lift, Days: x.Days}
+		out.reasons[i] = Reason{Kind: x.Kind, Product: x.Product, Name: x.Name, Count: x.Count, Unit: x.Unit, Lift: x.Lift, Days: x.Days, Due: x.Due}
 	}
 	*r = out
 	return nil
