@@ -34,6 +34,9 @@ func (r *Rec) Explain(e *Engine) string {
 			if r.Source == Rebuy {
 				b.WriteString(": due again")
 			}
+			if rs.Trend >= TrendStated {
+				fmt.Fprintf(&b, "; %.1f× its usual buyers in the last %.0f days", rs.Trend, e.o.NextBasket.TrendWindow.Hours()/24)
+			}
 		case After:
 			fmt.Fprintf(&b, "bought after %s %s%s", e.name(rs.Product), e.count(rs.Count, true), times(rs.Count, rs.Lift))
 		default:

@@ -37,7 +37,10 @@ const DefaultNextBasketHalfLife = 90 * 24 * time.Hour
 //	final(i) = α·rep(i)/max rep + (1−α)·explore(i),   α = RepeatWeight
 //
 // Results from the repeat side have [Source] Repeat and one reason of
-// kind Again; the others keep their sources. Products in the basket,
+// kind Again, which carries the product's trend t(i); the explanation
+// states it from [TrendStated] on ("bought 17 times before, last 372
+// days ago; 4.6× its usual buyers in the last 14 days"). The others keep
+// their sources. Products in the basket,
 // excluded by the rules or out of stock are not repeated.
 type NextBasket struct {
 	// RepeatWeight α in [0, 1] turns next-basket mode on (> 0) and weighs
@@ -183,7 +186,16 @@ func (e *Engine) repeats(s *scratch, st *stockSet, r *Rules, asOf int64) int {
 // repeatModel is the next-basket part built once by [newRepeatModel]:
 // every product's repeat propensity, trend and demand.
 type repeatModel struct {
-	prop []float32 // q(i)^η · t(i)^τ · d(i)^δ; nil when all are off
+	prop  []float32 // q(i)^η · t(i)^τ · d(i)^δ; nil when all are off
+	trend []float32 // t(i) itself, for the reasons; nil when not counted
+}
+
+// trendOf returns product p's trend t(p), 0 when not counted.
+func (m *repeatModel) trendOf(p affinity.ProductID) float32 {
+	if m.trend == nil {
+		return 0
+	}
+	return m.trend[p]
 }
 
 // newRepeatModel computes every product's factor q(i)^η · t(i)^τ · d(i)^δ
@@ -272,6 +284,9 @@ func newRepeatModel(ctx context.Context, h *affinity.History, np int, asOf int64
 		return t, nil
 	}
 	t.prop = make([]float32, np)
+	if trend {
+		t.trend = make([]float32, np)
+	}
 	for p := range np {
 		f := 1.0
 		if eta > 0 {
@@ -279,8 +294,9 @@ func newRepeatModel(ctx context.Context, h *affinity.History, np int, asOf int64
 		}
 		if trend {
 			r := float64(recent[p]) + trendPrior
+			usual := float64(year[p]) * float64(window) / float64(span)
+			t.trend[p] = float32(r / (usual + trendPrior))
 			if tau > 0 {
-				usual := float64(year[p]) * float64(window) / float64(span)
 				f *= math.Pow(r/(usual+trendPrior), tau)
 			}
 			if delta > 0 {

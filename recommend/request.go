@@ -194,15 +194,24 @@ func (k *ReasonKind) UnmarshalText(b []byte) error {
 // index counted), Measure the index's measure value and Lift the lift of
 // the pair, at least 1: a pair bought together less often than chance is
 // never given as a reason. For Again, Count is the number of earlier purchases, Measure
-// the days since the last one and Lift 0.
+// the days since the last one, Lift 0 and Trend, in next-basket mode, the
+// product's trend over the shop (its buyers in the last
+// NextBasket.TrendWindow against the number its usual rate predicts, see
+// [NextBasket]; 0 when not measured).
 type Reason struct {
 	Kind    ReasonKind
 	Product affinity.ProductID
 	Count   uint32
 	Measure float32
 	Lift    float32
+	Trend   float32
 	weight  float32
 }
+
+// TrendStated is the least trend a re-buy's explanation states ("2.4×
+// its usual buyers in the last 14 days"): below it, a product's recent
+// weeks are no news.
+const TrendStated = 1.5
 
 // Rec is one recommended product.
 type Rec struct {

@@ -798,7 +798,7 @@ func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
 			}
 		case Rebuy, Repeat:
 			it := s.items[s.hpos.get(r.Product)-1]
-			r.because[0] = Reason{Kind: Again, Product: r.Product, Count: it.n, Measure: float32(asOf-it.last) / 86400}
+			r.because[0] = Reason{Kind: Again, Product: r.Product, Count: it.n, Measure: float32(asOf-it.last) / 86400, Trend: e.rep.trendOf(r.Product)}
 			r.nbecause = 1
 		}
 	}

@@ -64,11 +64,30 @@ func TestNextBasketTrend(t *testing.T) {
 	assert.Equal(t, "decor", first(recommend.NextBasket{}), "the defaults: the season's product first")
 	assert.Equal(t, "decor", first(recommend.NextBasket{Demand: -1}), "the trend alone")
 	assert.Equal(t, "tape", first(recommend.NextBasket{Trend: -1, Demand: -1}), "frequency alone: the customer's everyday product")
+
+	// the reasons carry the trend, and the explanation states the season's
+	e, err := recommend.New(ctx, h, idx, asOf, recommend.Options{NextBasket: recommend.NextBasket{RepeatWeight: 1}})
+	require.NoError(t, err)
+	recs, err := e.Recommend(nil, recommend.Request{Customer: "me", K: 2})
+	require.NoError(t, err)
+	require.Len(t, recs, 2)
+	for _, r := range recs {
+		require.Len(t, r.Reasons(), 1)
+		tr := r.Reasons()[0].Trend
+		switch r.Key {
+		case "decor": // 60 buyers in ten days against 61 in 290: (60+5)/(2.9+5)
+			assert.InDelta(t, 65/(61*14.0/290+5), tr, 0.05)
+			assert.Contains(t, r.Explain(e), "; 8.2× its usual buyers in the last 14 days")
+		default:
+			assert.Less(t, tr, float32(recommend.TrendStated))
+			assert.NotContains(t, r.Explain(e), "usual buyers")
+		}
+	}
 	// outside the season (the window before the decorations sold) the
 	// everyday product leads again
-	e, err := recommend.New(ctx, h, idx, asOf.AddDate(0, 0, -12), recommend.Options{NextBasket: recommend.NextBasket{RepeatWeight: 1, Propensity: -1}})
+	e, err = recommend.New(ctx, h, idx, asOf.AddDate(0, 0, -12), recommend.Options{NextBasket: recommend.NextBasket{RepeatWeight: 1, Propensity: -1}})
 	require.NoError(t, err)
-	recs, err := e.Recommend(nil, recommend.Request{Customer: "me", K: 1})
+	recs, err = e.Recommend(nil, recommend.Request{Customer: "me", K: 1})
 	require.NoError(t, err)
 	require.Len(t, recs, 1)
 	assert.Equal(t, "tape", recs[0].Key)

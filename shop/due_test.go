@@ -14,14 +14,15 @@ import (
 
 // TestReasonDue: a product served again says "due again" only when it is
 // a consumable due by its interval (Source Rebuy), not when next-basket
-// mode brings it back for its frequency (Source Repeat).
+// mode brings it back for its frequency (Source Repeat); it states its
+// trend over the shop when it is at least recommend.TrendStated.
 func TestReasonDue(t *testing.T) {
 	ctx := context.Background()
 	s, err := shop.Open(ctx, shop.Demo(), shop.Options{Model: "neighbours", NextBasket: shop.On})
 	require.NoError(t, err)
 	snap := s.Snapshot()
 	h := snap.History()
-	seen := map[recommend.Source]int{}
+	seen, trends := map[recommend.Source]int{}, 0
 	for c := 0; c < h.NumCustomers(); c += 7 {
 		res, err := snap.Recommend(ctx, shop.Request{Customer: h.CustomerKey(affinity.CustomerID(c)), K: 10})
 		require.NoError(t, err)
@@ -34,8 +35,13 @@ func TestReasonDue(t *testing.T) {
 				require.Equal(t, r.Source == recommend.Rebuy, x.Due, "%s %s", r.Product, r.Source)
 				require.Equal(t, x.Due, strings.HasSuffix(x.String(), ": due again"), x.String())
 				require.Equal(t, x.Due, strings.Contains(r.Explanation(), "due again"), r.Explanation())
+				require.Equal(t, x.Trend >= recommend.TrendStated, strings.Contains(x.String(), "× its usual buyers in the last 14 days"), x.String())
+				if x.Trend > 0 {
+					trends++
+				}
 			}
 		}
 	}
 	require.Positive(t, seen[recommend.Repeat], "next-basket mode brings products back")
+	require.Positive(t, trends, "the re-buys carry their trend")
 }

@@ -122,6 +122,18 @@ func (r *Rec) AppendJSON(b []byte) ([]byte, error) {
 		if x.Due {
 			b = append(b, `,"due":true`...)
 		}
+		if x.Trend != 0 {
+			b = append(b, `,"trend":`...)
+			if b, err = appendJSONFloat(b, x.Trend); err != nil {
+				return nil, err
+			}
+		}
+		if x.TrendDays != 0 {
+			b = append(b, `,"trend_days":`...)
+			if b, err = appendJSONFloat(b, x.TrendDays); err != nil {
+				return nil, err
+			}
+		}
 		b = append(b, `,"text":`...)
 		var txt [160]byte
 		b = appendJSONString(b, bytesString(x.appendText(txt[:0])))
@@ -237,6 +249,13 @@ func (x Reason) appendText(b []byte) []byte {
 	b = append(b, " days ago"...)
 	if x.Due {
 		b = append(b, ": due again"...)
+	}
+	if x.Trend >= recommend.TrendStated {
+		b = append(b, "; "...)
+		b = strconv.AppendFloat(b, x.Trend, 'f', 1, 64)
+		b = append(b, "× its usual buyers in the last "...)
+		b = strconv.AppendFloat(b, x.TrendDays, 'f', 0, 64)
+		b = append(b, " days"...)
 	}
 	return b
 }

@@ -27,6 +27,9 @@ func refReasonText(x Reason) string {
 		if x.Due {
 			s += ": due again"
 		}
+		if x.Trend >= recommend.TrendStated {
+			s += fmt.Sprintf("; %.1f× its usual buyers in the last %.0f days", x.Trend, x.TrendDays)
+		}
 		return s
 	case recommend.After:
 		return fmt.Sprintf("bought after %s by %d %s", name, x.Count, x.Unit) + refLift(x.Count, x.Lift)
@@ -114,7 +117,7 @@ func refMarshal(r Result) ([]byte, error) {
 			Source: x.Source, Reasons: []reasonJSON{}, Explanation: refExplanation(x)}
 		for _, y := range x.Reasons() {
 			j.Reasons = append(j.Reasons, reasonJSON{Kind: y.Kind, Product: y.Product, Name: y.Name, Count: y.Count,
-				Unit: y.Unit, Lift: y.Lift, Days: y.Days, Due: y.Due, Text: refReasonText(y)})
+				Unit: y.Unit, Lift: y.Lift, Days: y.Days, Due: y.Due, Trend: y.Trend, TrendDays: y.TrendDays, Text: refReasonText(y)})
 		}
 		out.Recs = append(out.Recs, j)
 	}
@@ -171,7 +174,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 			}
 			for i := range int(rec.nr) {
 				rec.reasons[i] = Reason{Kind: kinds[r.IntN(len(kinds))], Product: str(), Name: str(), Count: r.IntN(1000) - 1,
-					Unit: units[r.IntN(len(units))], Lift: float(), Days: float(), Due: r.IntN(2) == 0}
+					Unit: units[r.IntN(len(units))], Lift: float(), Days: float(), Due: r.IntN(2) == 0, Trend: float(), TrendDays: float()}
 			}
 			res.Recs = append(res.Recs, rec)
 		}

@@ -198,6 +198,9 @@ func (s *Snapshot) rec(r *recommend.Rec) Rec {
 		switch x.Kind {
 		case recommend.Again:
 			rs.Unit, rs.Days, rs.Due = "purchases", float64(x.Measure), r.Source == recommend.Rebuy
+			if x.Trend > 0 {
+				rs.Trend, rs.TrendDays = float64(x.Trend), s.trendDays
+			}
 		case recommend.After:
 			rs.Unit, rs.Lift = "customers", float64(x.Lift)
 		default:

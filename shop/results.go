@@ -74,6 +74,11 @@ type Reason struct {
 	// a product next-basket mode brings back (Source Repeat) is not,
 	// unless it is also due.
 	Due bool
+	// Trend, for a re-buy in next-basket mode, is how many times its
+	// usual number of buyers the product had over the whole shop in the
+	// last TrendDays days (recommend.NextBasket.Trend); 0 when not
+	// measured. The explanation states it from recommend.TrendStated on.
+	Trend, TrendDays float64
 }
 
 // String explains the reason in a sentence fragment.
@@ -110,15 +115,17 @@ type Result struct {
 }
 
 type reasonJSON struct {
-	Kind    recommend.ReasonKind `json:"kind"`
-	Product string               `json:"product"`
-	Name    string               `json:"name,omitempty"`
-	Count   int                  `json:"count"`
-	Unit    string               `json:"unit"`
-	Lift    float64              `json:"lift,omitempty"`
-	Days    float64              `json:"days,omitempty"`
-	Due     bool                 `json:"due,omitempty"`
-	Text    string               `json:"text"`
+	Kind      recommend.ReasonKind `json:"kind"`
+	Product   string               `json:"product"`
+	Name      string               `json:"name,omitempty"`
+	Count     int                  `json:"count"`
+	Unit      string               `json:"unit"`
+	Lift      float64              `json:"lift,omitempty"`
+	Days      float64              `json:"days,omitempty"`
+	Due       bool                 `json:"due,omitempty"`
+	Trend     float64              `json:"trend,omitempty"`
+	TrendDays float64              `json:"trend_days,omitempty"`
+	Text      string               `json:"text"`
 }
 
 type recJSON struct {
@@ -152,7 +159,7 @@ func (r *Rec) UnmarshalJSON(b []byte) error {
 	}
 	out := Rec{Product: j.Product, Name: j.Name, Category: j.Category, Price: price, Score: j.Score, Source: j.Source, nr: uint8(len(j.Reasons))}
 	for i, x := range j.Reasons {
-		out.reasons[i] = Reason{Kind: x.Kind, Product: x.Product, Name: x.Name, Count: x.Count, Unit: x.Unit, Lift: x.Lift, Days: x.Days, Due: x.Due}
+		out.reasons[i] = Reason{Kind: x.Kind, Product: x.Product, Name: x.Name, Count: x.Count, Unit: x.Unit, Lift: x.Lift, Days: x.Days, Due: x.Due, Trend: x.Trend, TrendDays: x.TrendDays}
 	}
 	*r = out
 	return nil

@@ -1,6 +1,7 @@
 package shop
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -38,6 +39,7 @@ type Snapshot struct {
 
 	repeats    *recommend.RepeatTally // the repeat share of the data, when measured; the next refresh recounts from it
 	nextBasket bool
+	trendDays  float64           // the next-basket trend's window in days
 	tuning     *recommend.Tuning // Options.Tune's result, when it ran
 	model      recommend.Model   // what the engine scores with
 
@@ -299,6 +301,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		s.model = recommend.Model{Measure: set.measure, Scope: co.Scope, K: set.k, Shrinkage: set.shrinkage}
 	}
 	s.nextBasket = ro.NextBasket.RepeatWeight > 0
+	s.trendDays = cmp.Or(ro.NextBasket.TrendWindow, recommend.DefaultTrendWindow).Hours() / 24
 	done = step(prog, "engine", int64(cat.NumProducts()), "products")
 	var prevEng *recommend.Engine
 	if prev != nil {
@@ -321,7 +324,7 @@ func (s *Snapshot) withModel(ctx context.Context, idx *similarity.Index, seq uin
 	}
 	return &Snapshot{h: s.h, asOf: s.asOf, segAsOf: s.segAsOf, report: s.report, segs: s.segs, nb: s.nb, counts: s.counts,
 		eng: eng, nonMerch: s.nonMerch, unit: s.unit, cats: s.cats, lookback: s.lookback, workers: s.workers, mbg: s.mbg,
-		repeats: s.repeats, nextBasket: s.nextBasket, tuning: s.tuning, model: s.model,
+		repeats: s.repeats, nextBasket: s.nextBasket, trendDays: s.trendDays, tuning: s.tuning, model: s.model,
 		seq: s.seq, modelSeq: seq, modelIdx: idx, fit: s.fit, ro: s.ro, values: s.values}, nil
 }
 
