@@ -30,13 +30,7 @@ func (r *Rec) Explain(e *Engine) string {
 		}
 		switch rs.Kind {
 		case Again:
-			fmt.Fprintf(&b, "bought %d %s before, last %.0f days ago", rs.Count, plural(int(rs.Count), "time", "times"), rs.Measure)
-			if r.Source == Rebuy {
-				b.WriteString(": due again")
-			}
-			if rs.Trend >= TrendStated {
-				fmt.Fprintf(&b, "; %.1f× its usual buyers in the last %.0f days", rs.Trend, e.o.NextBasket.TrendWindow.Hours()/24)
-			}
+			b.Write(AppendRebuy(nil, int(rs.Count), float64(rs.Measure), r.Source == Rebuy, float64(rs.Trend), e.o.NextBasket.TrendWindow.Hours()/24))
 		case After:
 			fmt.Fprintf(&b, "bought after %s %s%s", e.name(rs.Product), e.count(rs.Count, true), times(rs.Count, rs.Lift))
 		default:
@@ -76,6 +70,33 @@ func (e *Engine) count(n uint32, seq bool) string {
 // it (see [AppendCredibleLift]).
 func times(count uint32, lift float32) string {
 	return string(AppendCredibleLift(nil, int(count), float64(lift)))
+}
+
+// AppendRebuy appends the words of a re-buy reason (kind Again) for a
+// product bought count times before, the last days ago: "bought 3 times
+// before, last 40 days ago", then ": due again" when it is due by its
+// interval (Source Rebuy), and "; 2.4× its usual buyers in the last 14
+// days" when its trend over trendDays days is at least [TrendStated].
+// Package shop words its served reasons with it.
+func AppendRebuy(b []byte, count int, days float64, due bool, trend, trendDays float64) []byte {
+	b = append(b, "bought "...)
+	b = strconv.AppendInt(b, int64(count), 10)
+	b = append(b, ' ')
+	b = append(b, plural(count, "time", "times")...)
+	b = append(b, " before, last "...)
+	b = strconv.AppendFloat(b, days, 'f', 0, 64)
+	b = append(b, " days ago"...)
+	if due {
+		b = append(b, ": due again"...)
+	}
+	if trend >= TrendStated {
+		b = append(b, "; "...)
+		b = strconv.AppendFloat(b, trend, 'f', 1, 64)
+		b = append(b, "× its usual buyers in the last "...)
+		b = strconv.AppendFloat(b, trendDays, 'f', 0, 64)
+		b = append(b, " days"...)
+	}
+	return b
 }
 
 // AppendCredibleLift appends [AppendLift]'s words for a pair bought

@@ -240,24 +240,7 @@ func (x Reason) appendText(b []byte) []byte {
 	if x.Kind != recommend.Again {
 		return x.appendPair(b, false)
 	}
-	b = append(b, "bought "...)
-	b = strconv.AppendInt(b, int64(x.Count), 10)
-	b = append(b, ' ')
-	b = append(b, plural(x.Count, "time", "times")...)
-	b = append(b, " before, last "...)
-	b = strconv.AppendFloat(b, x.Days, 'f', 0, 64)
-	b = append(b, " days ago"...)
-	if x.Due {
-		b = append(b, ": due again"...)
-	}
-	if x.Trend >= recommend.TrendStated {
-		b = append(b, "; "...)
-		b = strconv.AppendFloat(b, x.Trend, 'f', 1, 64)
-		b = append(b, "× its usual buyers in the last "...)
-		b = strconv.AppendFloat(b, x.TrendDays, 'f', 0, 64)
-		b = append(b, " days"...)
-	}
-	return b
+	return recommend.AppendRebuy(b, x.Count, x.Days, x.Due, x.Trend, x.TrendDays)
 }
 
 // appendPair appends a reason that links two products (bought together,
