@@ -295,9 +295,10 @@ func newRepeatModel(ctx context.Context, h *affinity.History, np int, asOf int64
 		if trend {
 			r := float64(recent[p]) + trendPrior
 			usual := float64(year[p]) * float64(window) / float64(span)
-			t.trend[p] = float32(r / (usual + trendPrior))
+			tr := r / (usual + trendPrior)
+			t.trend[p] = float32(tr)
 			if tau > 0 {
-				f *= math.Pow(r/(usual+trendPrior), tau)
+				f *= math.Pow(tr, tau)
 			}
 			if delta > 0 {
 				f *= math.Pow(r/trendPrior, delta)

@@ -188,9 +188,6 @@ func (b *BSI) Words(n uint32) *Words {
 	return w
 }
 
-// Size returns the bytes the words hold.
-func (w *Words) Size() int { return 8 * w.n * len(w.w) }
-
 // geChunk is the number of words geKernel keeps in flight: the state of
 // two walks over them stays within the first-level cache.
 const geChunk = 256
