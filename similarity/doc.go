@@ -101,11 +101,11 @@
 // model's recall and NDCG at 10 are within 2 % of the dense model's
 // (TestSparseEASEQuality, TestSparseEASEQualityOnEvaluateSplit). Fit
 // times on two shared cores (CPU time, counting included, 10 customers
-// per product): dense 1.7 s at 2,000 products and 32 s at 5,000; sparse
-// 0.2 s, 0.6 s, 3.2 s at 20,000 and 20 s at 100,000 (BenchmarkFitEASE,
-// BenchmarkFitSparseEASE), all at the first fill. Online Retail's 3,500
-// products, each bought with many others, need a fill of 384 to 512:
-// 2.5–3.8 s wall-clock.
+// per product): dense 1.2 s at 2,000 products, 18 s at 5,000 and 173 s
+// at 10,000; sparse 0.2 s, 0.6 s, 3.2 s at 20,000 and 20 s at 100,000
+// (BenchmarkFitEASE, BenchmarkFitSparseEASE), all at the first fill.
+// Online Retail's 3,500 products, each bought with many others, need a
+// fill of 384 to 512: 2.5–3.8 s wall-clock.
 //
 // # Counting at scale
 //
