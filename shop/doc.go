@@ -56,7 +56,10 @@
 // builds the next snapshot beside the current one and swaps a pointer;
 // refreshes run one at a time. The new snapshot's segment index is
 // updated (or built) in the background: [Snapshot.Segments] and the
-// calls that read it wait for it. Long steps report to [Options.Progress] and
+// calls that read it wait for it. A learned model (EASE) is fitted again
+// in the background too, and a snapshot of the same history with the new
+// fit replaces the served one when it is done ([Options.ModelRefit],
+// [Shop.WaitModel]). Long steps report to [Options.Progress] and
 // stop when their context is cancelled. [Shop.Close] stops the background
 // work (a refresh under way, a background model fit, segment builds) and
 // waits for it: a server calls it on its way out.

@@ -44,10 +44,6 @@ const (
 type Refit int
 
 const (
-	// RefitInline fits a learned model again for every snapshot before
-	// it is served: a refreshed shop answers at once as one built anew on
-	// the same data, and a refresh takes the fit's time.
-	RefitInline Refit = iota
 	// RefitBackground serves a refreshed snapshot with the model of the
 	// snapshot before it and fits the model on the new history in the
 	// background; once the fit is done, a snapshot of the same history
@@ -55,8 +51,12 @@ const (
 	// orders count at once — as the customers' anchors, their repeat
 	// items, what they already bought, popularity — and only the
 	// learned item-item weights lag (see [Snapshot.ModelCurrent] and
-	// [Shop.WaitModel]).
-	RefitBackground
+	// [Shop.WaitModel]). It is the zero value.
+	RefitBackground Refit = iota
+	// RefitInline fits a learned model again for every snapshot before
+	// it is served: a refreshed shop answers at once as one built anew on
+	// the same data, and a refresh takes the fit's time.
+	RefitInline
 )
 
 // DefaultRepeatShare is the share of repeat items in next orders from which
@@ -119,36 +119,43 @@ type Options struct {
 	// uses that model and half-life. A shop opened anew on later data
 	// chooses anew, and may choose otherwise: to compare a refreshed shop
 	// with one rebuilt from the same data, give both the same Model and
-	// HalfLife. Rating data (rating events, no
+	// HalfLife (and wait for a learned model's fit, see ModelRefit).
+	// Rating data (rating events, no
 	// orders) gets EASE within customers without validation, a catalogue
 	// above recommend.AutoMaxProducts products the neighbours, and a shop
 	// younger than the validation window recommend.ModelFor's model until
 	// a refresh finds enough history to choose. The choice costs a few
-	// builds of the engine at open: 0.3 s on the demo shop (opened in
-	// 0.39 s against 0.09 s), about 7 s on Online Retail (4,000 products,
+	// builds of the engine at open: 0.16 s on the demo shop (opened in
+	// 0.21 s against 0.05 s), about 7 s on Online Retail (4,000 products,
 	// 400,000 lines), which chooses EASE.
 	// "neighbours" always takes the co-purchase neighbours (Scope,
 	// Measure); "ease" the EASE model (similarity.FitEASE within Scope,
 	// dense up to recommend.DefaultEASEMaxDense products and sparse
 	// beyond). A learned model is fitted again at every snapshot, without
-	// the non-merchandise (about 3 s on Online Retail), before the
-	// snapshot is served unless ModelRefit says after; the neighbours
+	// the non-merchandise (about 3 s on Online Retail), after the
+	// snapshot is served unless ModelRefit says before; the neighbours
 	// still give the reasons' counts. Ignored when Tune chose a model.
 	Model string
 	// ModelRefit is when a refresh fits a learned model again:
-	// [RefitInline] (the zero value) before the new snapshot is served,
-	// or [RefitBackground] after it, on a goroutine of its own that
-	// reports step "model" to Progress and serves a snapshot with the
-	// new fit when it is done. BenchmarkRefreshModel (100,000 customers,
-	// 10,000 products, sparse EASE; refreshes of 10,000 lines one after
-	// another) measured the time until recommendations see a refresh at
-	// a median of 801 ms inline, 745 ms of it the fit, against 175 ms in
-	// the background. It changes nothing for a shop on co-purchase
-	// neighbours, recounted at every refresh, nor for a snapshot whose
-	// model differs from the last one's (the first choice of "auto"),
-	// nor for a refresh that erases a customer (the last fit's weights
-	// carry what they bought): that one is fitted before it is served. A background fit holds its
-	// History until it is done, which may be a refresh or two later.
+	// [RefitBackground] (the zero value) after the new snapshot is served,
+	// on a goroutine of its own that reports step "model" to Progress and
+	// serves a snapshot of the same history with the new fit when it is
+	// done, or [RefitInline] before it is served. A fit costs what the
+	// whole history and catalogue cost, whatever the change, so the
+	// default keeps the time until a refresh is seen in proportion to the
+	// change: BenchmarkRefreshModel (100,000 customers, 10,000 products,
+	// sparse EASE; refreshes of 10,000 lines one after another) measured
+	// it at a median of 610 ms inline, 589 ms of it the fit, against
+	// 171 ms in the background. Choose RefitInline where a refreshed shop
+	// must answer at once as one built anew on the same data (a report,
+	// a test), or wait for the fit with [Shop.WaitModel]. It changes
+	// nothing for a shop on co-purchase neighbours, recounted at every
+	// refresh, nor for a snapshot whose model differs from the last one's
+	// (the first choice of "auto"), nor for a refresh that erases a
+	// customer (the last fit's weights carry what they bought): that one
+	// is fitted before it is served. A background fit holds its History
+	// until it is done, which may be a refresh or two later, and runs on
+	// RefreshWorkers goroutines beside the next refresh.
 	ModelRefit Refit
 	// ValueModel is the purchase model of [Snapshot.Value] and of the
 	// profiles' P(alive) and predicted purchases: "bgnbd" (the zero

@@ -15,7 +15,8 @@ import (
 )
 
 // TestBackgroundRefitMatchesRebuild refreshes a shop on EASE with
-// RefitBackground while its background fit is held: the refreshed
+// RefitBackground, the zero value of Options.ModelRefit, while its
+// background fit is held: the refreshed
 // snapshots hold the new orders at once and the last fitted model, and
 // WaitModel waits. Once the fit may go on, it catches up with every
 // refresh made meanwhile, and the shop then answers as one built anew on
@@ -27,7 +28,8 @@ func TestBackgroundRefitMatchesRebuild(t *testing.T) {
 	gate := make(chan struct{})
 	var hold atomic.Bool
 	var fits atomic.Int32 // background fits begun
-	opts := shop.Options{Model: "ease", ModelRefit: shop.RefitBackground, Workers: 1,
+	// ModelRefit left at its zero value, RefitBackground
+	opts := shop.Options{Model: "ease", Workers: 1,
 		Progress: func(p affinity.Progress) {
 			if p.Step == "model" && p.Done == 0 && hold.Load() {
 				fits.Add(1)
@@ -100,13 +102,13 @@ func TestBackgroundRefitMatchesRebuild(t *testing.T) {
 	require.Positive(t, m.Len())
 }
 
-// TestRefitInlineIsCurrent: without RefitBackground, and on co-purchase
+// TestRefitInlineIsCurrent: with RefitInline, and on co-purchase
 // neighbours, every refreshed snapshot's model is current at once.
 func TestRefitInlineIsCurrent(t *testing.T) {
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(5, 41))
 	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 150, Products: 40, Categories: 8, Seed: 6, ViewsPerLine: -1})
-	for _, opts := range []shop.Options{{Model: "ease"}, {Model: "neighbours", ModelRefit: shop.RefitBackground}} {
+	for _, opts := range []shop.Options{{Model: "ease", ModelRefit: shop.RefitInline}, {Model: "neighbours", ModelRefit: shop.RefitBackground}} {
 		s, err := shop.Open(ctx, shop.Storefront(sf), opts)
 		require.NoError(t, err)
 		feed, _ := randomChanges(r, s.Snapshot().History(), 0, 30, time.Hour)

@@ -130,8 +130,8 @@ func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 // share of next-basket mode
 // ([recommend.RecountRepeats]) counts only the changed customers again.
 // The neighbour lists and the rest of the engine are rebuilt in full, and
-// a learned model is fitted again, before the swap or after it
-// ([Options.ModelRefit]). The
+// a learned model is fitted again, after the swap (the default) or
+// before it ([Options.ModelRefit]). The
 // segment index is updated: the changed customers' features (on a new
 // day also those of the customers whose orders left the look-back) are
 // laid over the current snapshot's index ([segment.Update], see

@@ -101,10 +101,10 @@ func run(c config, log *slog.Logger) error {
 	t0 := time.Now()
 	// MBG/NBD: the customer panel's P(alive) of a one-time buyer falls with
 	// the time since the purchase, instead of BG/NBD's constant 100 %.
-	// RefitBackground: a shop whose model choice picks EASE serves each
-	// refresh without waiting for the fit (the demo keeps the neighbours).
-	s, err := shop.Open(ctx, src, shop.Options{ValueModel: "mbgnbd", ModelRefit: shop.RefitBackground,
-		Progress: shop.TerminalProgress(os.Stderr)})
+	// A shop whose model choice picks EASE serves each refresh without
+	// waiting for the fit (ModelRefit's default; the demo keeps the
+	// neighbours).
+	s, err := shop.Open(ctx, src, shop.Options{ValueModel: "mbgnbd", Progress: shop.TerminalProgress(os.Stderr)})
 	if err != nil {
 		return err
 	}
