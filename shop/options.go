@@ -132,9 +132,10 @@ type Options struct {
 	// Measure); "ease" the EASE model (similarity.FitEASE within Scope,
 	// dense up to recommend.DefaultEASEMaxDense products and sparse
 	// beyond). A learned model is fitted again at every snapshot, without
-	// the non-merchandise (about 3 s on Online Retail), after the
-	// snapshot is served unless ModelRefit says before; the neighbours
-	// still give the reasons' counts. Ignored when Tune chose a model.
+	// the non-merchandise (4.3–4.7 s on Online Retail, on one core),
+	// after the snapshot is served unless ModelRefit says before; the
+	// neighbours still give the reasons' counts. Ignored when Tune chose
+	// a model.
 	Model string
 	// ModelRefit is when a refresh fits a learned model again:
 	// [RefitBackground] (the zero value) after the new snapshot is served,
