@@ -50,8 +50,15 @@ func TestChoose(t *testing.T) {
 			h := tc.h
 			base := recommend.Options{NextBasket: recommend.NextBasket{RepeatWeight: 0.5}, Personalization: 0.3}
 			g := recommend.AutoGrid(base)
-			var last affinity.Progress
-			g.Progress = func(p affinity.Progress) { last = p }
+			var first, last affinity.Progress
+			reports := 0
+			g.Progress = func(p affinity.Progress) {
+				if reports == 0 {
+					first = p
+				}
+				reports++
+				last = p
+			}
 			c, tu, err := recommend.Choose(ctx, h, h.Latest(), g)
 			require.NoError(t, err)
 			require.NotNil(t, tu)
@@ -59,7 +66,11 @@ func TestChoose(t *testing.T) {
 			assert.GreaterOrEqual(t, tu.Customers, recommend.AutoMinCustomers)
 			// every model at every half-life
 			require.Len(t, tu.Trials, 6)
+			// the step starts at 0 (a progress line shows it during the
+			// first candidate's fit) and counts every candidate
+			assert.Equal(t, affinity.Progress{Step: "tune", Total: 6, Unit: "candidates"}, first)
 			assert.Equal(t, affinity.Progress{Step: "tune", Done: 6, Total: 6, Unit: "candidates"}, last)
+			assert.Equal(t, 7, reports)
 			// Best is the chosen model's best half-life
 			assert.Equal(t, tu.Best.Candidate.Model, c.Model)
 			assert.Equal(t, tu.Best.Candidate.Options.HalfLife, c.Options.HalfLife)

@@ -241,8 +241,10 @@ type search struct {
 }
 
 // newSearch returns the search of g on val, which will try total
-// candidates.
+// candidates, and reports the start of step "tune" (Done 0), so that a
+// progress line shows it while the first candidate is fitted.
 func newSearch(g Grid, train *affinity.History, val *validation, asOf time.Time, total int) *search {
+	g.Progress.Report(affinity.Progress{Step: "tune", Total: int64(total), Unit: "candidates"}) // the step starts
 	return &search{g: g, train: train, val: val, total: int64(total),
 		t: &Tuning{From: val.from, To: asOf, Customers: len(val.users)}}
 }
