@@ -147,7 +147,7 @@ type Options struct {
 	// change: BenchmarkRefreshModel (100,000 customers, 10,000 products,
 	// sparse EASE; refreshes of 10,000 lines one after another) measured
 	// it at a median of 610 ms inline, 589 ms of it the fit, against
-	// 171 ms in the background. Choose RefitInline where a refreshed shop
+	// 171 ms in the background. Set RefitInline where a refreshed shop
 	// must answer at once as one built anew on the same data (a report,
 	// a test), or wait for the fit with [Shop.WaitModel]. It changes
 	// nothing for a shop on co-purchase neighbours, recounted at every
