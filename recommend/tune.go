@@ -194,8 +194,9 @@ func Tune(ctx context.Context, h *affinity.History, asOf time.Time, grid Grid) (
 		}
 		return s.try(ctx, g.Models[mi], idx, o)
 	}
-	best, bestModel := Trial{NDCG: -1}, 0
-	var bestScores []float64
+	var best Trial
+	var bestModel int
+	var bestScores []float64 // nil until the first trial
 	o := g.Base
 	o.HalfLife, o.PopularityBlend, o.NextBasket.RepeatWeight = g.HalfLives[0], g.Blends[0], g.RepeatWeights[0]
 	setTrend(&o.NextBasket, g.Trends[0])

@@ -107,32 +107,20 @@ func (r *Rec) AppendJSON(b []byte) ([]byte, error) {
 		b = strconv.AppendInt(b, int64(x.Count), 10)
 		b = append(b, `,"unit":`...)
 		b = appendJSONString(b, x.Unit)
-		if x.Lift != 0 {
-			b = append(b, `,"lift":`...)
-			if b, err = appendJSONFloat(b, x.Lift); err != nil {
-				return nil, err
-			}
+		if b, err = appendFloatField(b, `,"lift":`, x.Lift); err != nil {
+			return nil, err
 		}
-		if x.Days != 0 {
-			b = append(b, `,"days":`...)
-			if b, err = appendJSONFloat(b, x.Days); err != nil {
-				return nil, err
-			}
+		if b, err = appendFloatField(b, `,"days":`, x.Days); err != nil {
+			return nil, err
 		}
 		if x.Due {
 			b = append(b, `,"due":true`...)
 		}
-		if x.Trend != 0 {
-			b = append(b, `,"trend":`...)
-			if b, err = appendJSONFloat(b, x.Trend); err != nil {
-				return nil, err
-			}
+		if b, err = appendFloatField(b, `,"trend":`, x.Trend); err != nil {
+			return nil, err
 		}
-		if x.TrendDays != 0 {
-			b = append(b, `,"trend_days":`...)
-			if b, err = appendJSONFloat(b, x.TrendDays); err != nil {
-				return nil, err
-			}
+		if b, err = appendFloatField(b, `,"trend_days":`, x.TrendDays); err != nil {
+			return nil, err
 		}
 		b = append(b, `,"text":`...)
 		var txt [160]byte
@@ -203,6 +191,16 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// appendFloatField appends the field whose `,"name":` prefix is key with
+// the value f, as encoding/json does for a float64 field with omitempty:
+// nothing when f is 0.
+func appendFloatField(b []byte, key string, f float64) ([]byte, error) {
+	if f == 0 {
+		return b, nil
+	}
+	return appendJSONFloat(append(b, key...), f)
 }
 
 // appendJSONFloat appends f the way encoding/json encodes a float64.
