@@ -129,8 +129,10 @@ func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 // customers' products and the popularity by their lines, and the repeat
 // share of next-basket mode
 // ([recommend.RecountRepeats]) counts only the changed customers again.
-// The neighbour lists and the rest of the engine are rebuilt in full, and
-// a learned model is fitted again, after the swap (the default) or
+// The neighbour lists ([similarity.Reindex]) select again only the rows
+// of the products in changed baskets and merge the rows that hold a
+// product whose total moved; the rest of the engine is rebuilt in full,
+// and a learned model is fitted again, after the swap (the default) or
 // before it ([Options.ModelRefit]). The
 // segment index is updated: the changed customers' features (on a new
 // day also those of the customers whose orders left the look-back) are

@@ -241,7 +241,14 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	done()
 	s.counts = counts
 	done = step(prog, "neighbours", int64(cat.NumProducts()), "products")
-	if s.nb, err = similarity.NewIndex(ctx, counts, similarity.IndexOptions{Measure: set.measure, K: set.k, Shrinkage: set.shrinkage, Workers: workers}); err != nil {
+	io := similarity.IndexOptions{Measure: set.measure, K: set.k, Shrinkage: set.shrinkage, Workers: workers}
+	if prev != nil && prev.nb != nil && prev.counts != nil {
+		// only the rows the change reaches are selected again
+		s.nb, err = similarity.Reindex(ctx, prev.nb, prev.counts, counts, io)
+	} else {
+		s.nb, err = similarity.NewIndex(ctx, counts, io)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("shop: neighbours: %w", err)
 	}
 	done()

@@ -179,6 +179,26 @@ type Counts struct {
 	postOnce sync.Once
 	noTx     bool    // made by Partial.Counts: tx is empty
 	cfg      *config // what tx was collected with (Count, Recount); nil: unknown
+
+	// lineage, for Reindex: the number of these counts (0 until asked
+	// for, see ident) and, for a Recount, the number of the counts it
+	// started from and, a bit per product, the rows that differ from
+	// those counts' in a co-count or the support, or are new
+	id      atomic.Uint64
+	from    uint64
+	changed []uint64
+}
+
+// countsSeq numbers Counts (ident).
+var countsSeq atomic.Uint64
+
+// ident returns the number of c, unique among the Counts of the process.
+func (c *Counts) ident() uint64 {
+	if id := c.id.Load(); id != 0 {
+		return id
+	}
+	c.id.CompareAndSwap(0, countsSeq.Add(1))
+	return c.id.Load()
 }
 
 // transactions returns the transactions of c, collected from c.h on

@@ -122,6 +122,13 @@
 // [CountOptions.MaxBasket] bounds. [NewIndex] then scores each row and
 // keeps its K best with a threshold buffer over packed (score, id) keys.
 //
+// A refresh of a History ([affinity.NewBuilder]) need not count and
+// index again: [Recount] reads only the changed customers' baskets and
+// counts again only the rows of their products, sharing the other rows,
+// and [Reindex] selects again only those rows, merges the lists that
+// hold a product whose support moved from their previous entries, and
+// copies the others. Both give exactly what [Count] and [NewIndex] give.
+//
 // Measured on 2 shared cores (see the benchmarks): 10 M lines of 1 M
 // customers and 100 k products count and index (top 50 by lift) in
 // 2–6 s per scope, with 210–310 MB of counts and index; data of MovieLens

@@ -13,3 +13,11 @@ func DenseEASEWeights(ctx context.Context, c *Counts, lambda float64) ([]affinit
 	w, err := denseEASE(ctx, c, sel, positions(c.np, sel), lambda)
 	return sel, w, err
 }
+
+// ReindexStats is Reindex with how it made the rows: whether NewIndex made
+// them all, how many rows it selected in full, merged from their
+// previous list, and of the selected how many were merges that fell back.
+func ReindexStats(ctx context.Context, prev *Index, prevCounts, c *Counts, opts IndexOptions) (x *Index, full bool, selected, merged, fallback int, err error) {
+	x, st, err := reindex(ctx, prev, prevCounts, c, opts)
+	return x, st.full, st.selected, st.merged, st.fallback, err
+}

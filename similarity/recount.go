@@ -105,6 +105,14 @@ func Recount(ctx context.Context, prev *Counts, prevH, h *affinity.History, asOf
 			touchedBlock[a>>blockShift] = true
 		}
 	}
+	// the rows that changed, or whose support did, or that are new
+	c.from, c.changed = prev.ident(), make([]uint64, (np+63)/64)
+	mark := func(a int) { c.changed[a>>6] |= 1 << (a & 63) }
+	for a := range np {
+		if a >= prev.np || c.support[a] != prev.support[a] {
+			mark(a)
+		}
+	}
 	c.blocks = make([]rowBlock, len(touchedBlock))
 	s := newScratch(np, false)
 	delta := make([]int64, np)
@@ -126,7 +134,9 @@ func Recount(ctx context.Context, prev *Counts, prevH, h *affinity.History, asOf
 			slices.Sort(s.touched)
 			cols, vals := prev.Row(affinity.ProductID(a))
 			s.reserve(len(cols) + len(s.touched))
-			s.mergeRow(affinity.ProductID(a), cols, vals, delta)
+			if s.mergeRow(affinity.ProductID(a), cols, vals, delta) {
+				mark(a)
+			}
 			c.blocks[bi].off[a-lo+1] = s.used()
 		}
 		s.flush(&c.blocks[bi], hi-lo)
@@ -317,8 +327,9 @@ func rowDelta(s *scratch, delta []int64, t *txTable, p *postings, a affinity.Pro
 
 // mergeRow appends row a — the previous row (cols, vals) plus delta at
 // the touched products, ascending, without a and without zeros — to the
-// output, and clears delta and the touched list.
-func (s *scratch) mergeRow(a affinity.ProductID, cols []affinity.ProductID, vals []uint32, delta []int64) {
+// output, and clears delta and the touched list. It reports whether
+// delta changed the row.
+func (s *scratch) mergeRow(a affinity.ProductID, cols []affinity.ProductID, vals []uint32, delta []int64) (changed bool) {
 	i := 0
 	put := func(b affinity.ProductID, v int64) {
 		if v != 0 && b != a {
@@ -331,6 +342,7 @@ func (s *scratch) mergeRow(a affinity.ProductID, cols []affinity.ProductID, vals
 			put(cols[i], int64(vals[i]))
 		}
 		v := delta[b]
+		changed = changed || v != 0 && b != a
 		if i < len(cols) && cols[i] == b {
 			v += int64(vals[i])
 			i++
@@ -342,6 +354,7 @@ func (s *scratch) mergeRow(a affinity.ProductID, cols []affinity.ProductID, vals
 		put(cols[i], int64(vals[i]))
 	}
 	s.touched = s.touched[:0]
+	return changed
 }
 
 // diffTx matches the basket transactions of two Histories of one shop —
