@@ -473,6 +473,12 @@ func (b *Builder) workers() int {
 // years); a wider span is an error. It returns ctx.Err() if ctx is done
 // before it finishes; the Builder is empty afterwards either way.
 func (b *Builder) Build(ctx context.Context) (*History, error) {
+	if b == nil {
+		return nil, NilArgument("affinity", "Builder")
+	}
+	if err := CheckContext("affinity", ctx); err != nil {
+		return nil, err
+	}
 	workers := b.workers()
 	defer func() { *b = Builder{Workers: workers} }()
 	if b.base != nil {

@@ -76,6 +76,10 @@
 //     depends on it.
 //   - Long steps report through an optional [ProgressFunc] field named
 //     Progress and stop when ctx is cancelled, returning ctx.Err() wrapped.
+//   - A nil context or a nil required argument (a History, counts, an
+//     index, a Builder, a source) is an error matching [ErrNilArgument]
+//     (see [CheckContext] and [NilArgument]), never a panic, in the
+//     caller or in a worker goroutine.
 //
 // # Concurrency
 //

@@ -189,6 +189,12 @@ func (c *Campaign) query() string {
 // [segment.Attributes]), and Select intersected. It ignores caps,
 // opt-outs and control groups. The bitmap is owned by the caller.
 func (c *Campaign) Members(ctx context.Context, snap *shop.Snapshot, attrs *segment.Attributes) (*roaring.Bitmap, error) {
+	if err := affinity.CheckContext("campaign", ctx); err != nil {
+		return nil, err
+	}
+	if snap == nil {
+		return nil, affinity.NilArgument("campaign", "snapshot")
+	}
 	if err := c.validate(); err != nil {
 		return nil, err
 	}

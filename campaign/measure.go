@@ -3,7 +3,6 @@ package campaign
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -80,8 +79,11 @@ type MeasureOptions struct {
 // orders and returns an error for an empty period or a level outside
 // (0, 1).
 func Measure(ctx context.Context, h *affinity.History, msgs []Message, from, to time.Time, opts MeasureOptions) ([]Result, error) {
+	if err := affinity.CheckContext("campaign", ctx); err != nil {
+		return nil, err
+	}
 	if h == nil {
-		return nil, errors.New("campaign: nil History")
+		return nil, affinity.NilArgument("campaign", "History")
 	}
 	if !from.Before(to) {
 		return nil, fmt.Errorf("campaign: measurement period %v..%v is empty", from, to)

@@ -3,7 +3,6 @@ package campaign
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -104,11 +103,14 @@ type Plan struct {
 // its inputs. It returns an error wrapping affinity.ErrNoAsOf for a zero
 // asOf.
 func Build(ctx context.Context, snap *shop.Snapshot, asOf time.Time, campaigns []Campaign, opts Options) (*Plan, error) {
+	if err := affinity.CheckContext("campaign", ctx); err != nil {
+		return nil, err
+	}
 	if err := affinity.CheckAsOf("campaign", asOf); err != nil {
 		return nil, err
 	}
 	if snap == nil {
-		return nil, errors.New("campaign: nil snapshot")
+		return nil, affinity.NilArgument("campaign", "snapshot")
 	}
 	if !asOf.Equal(snap.AsOf()) {
 		return nil, fmt.Errorf("campaign: as-of %v differs from the snapshot's %v", asOf, snap.AsOf())

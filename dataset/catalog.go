@@ -78,6 +78,9 @@ const (
 // the entries of a catalog loaded before it. Loading the catalog first is
 // therefore the order that keeps the catalog's data.
 func LoadCatalog(ctx context.Context, r io.Reader, b *affinity.Builder, opts CatalogOptions) (Report, error) {
+	if err := checkArgs(ctx, b, r == nil, "reader"); err != nil {
+		return Report{Format: "catalog"}, err
+	}
 	if err := checkSeparators(opts.Comma, opts.DecimalSep); err != nil {
 		return Report{Format: "catalog"}, err
 	}

@@ -468,6 +468,9 @@ func Load(ctx context.Context, r io.Reader, b *affinity.Builder, opts Options) (
 	if name == "" {
 		name = "csv"
 	}
+	if err := checkArgs(ctx, b, r == nil, "reader"); err != nil {
+		return Report{Format: name}, err
+	}
 	i := slices.IndexFunc(formats, func(f format) bool { return f.name == name })
 	if i < 0 {
 		return Report{Format: opts.Format}, fmt.Errorf("dataset: unknown format %q (known: %s)", opts.Format, strings.Join(Formats(), ", "))
@@ -493,6 +496,9 @@ func Load(ctx context.Context, r io.Reader, b *affinity.Builder, opts Options) (
 // LoadFile is [Load] on the file at path; gzip files are recognised by
 // content, whatever their name.
 func LoadFile(ctx context.Context, path string, b *affinity.Builder, opts Options) (Report, error) {
+	if err := checkArgs(ctx, b, false, ""); err != nil {
+		return Report{Format: opts.Format}, err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return Report{Format: opts.Format}, fmt.Errorf("dataset: %w", err)
@@ -504,6 +510,9 @@ func LoadFile(ctx context.Context, path string, b *affinity.Builder, opts Option
 // ReadFile loads the file at path into a new Builder and builds the
 // History. It returns a nil History with any error.
 func ReadFile(ctx context.Context, path string, opts Options) (*affinity.History, Report, error) {
+	if err := affinity.CheckContext("dataset", ctx); err != nil {
+		return nil, Report{Format: opts.Format}, err
+	}
 	var b affinity.Builder
 	rep, err := LoadFile(ctx, path, &b, opts)
 	if err != nil {
@@ -1095,4 +1104,19 @@ func parseQuantity(s string) (int32, bool) {
 	}
 	n, err := strconv.ParseInt(s[:i], 10, 32)
 	return int32(n), err == nil
+}
+
+// checkArgs returns the error for a nil ctx or Builder, or, when other is
+// true, a nil argument named what.
+func checkArgs(ctx context.Context, b *affinity.Builder, other bool, what string) error {
+	if err := affinity.CheckContext("dataset", ctx); err != nil {
+		return err
+	}
+	if b == nil {
+		return affinity.NilArgument("dataset", "Builder")
+	}
+	if other {
+		return affinity.NilArgument("dataset", what)
+	}
+	return nil
 }

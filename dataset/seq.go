@@ -17,6 +17,9 @@ import (
 // checks ctx every 4096 purchases and returns an error wrapping ctx.Err()
 // when it is done. The Report counts what was read until then.
 func LoadSeq(ctx context.Context, seq iter.Seq[affinity.Purchase], b *affinity.Builder, opts Options) (Report, error) {
+	if err := checkArgs(ctx, b, seq == nil, "sequence"); err != nil {
+		return Report{Format: "seq"}, err
+	}
 	l := newLoader(ctx, b, opts, "seq")
 	if err := ctx.Err(); err != nil {
 		return l.report(), fmt.Errorf("dataset: %w", err)

@@ -140,6 +140,12 @@ type sqlGroup struct {
 // query (a time window) when a backlog may be large.
 func (s *SQLSource) Poll(ctx context.Context, since any) (SQLBatch, error) {
 	out := SQLBatch{Cursor: since, Report: Report{Format: "sql"}}
+	if err := affinity.CheckContext("dataset", ctx); err != nil {
+		return out, err
+	}
+	if s == nil {
+		return out, affinity.NilArgument("dataset", "SQLSource")
+	}
 	switch v := since.(type) {
 	case time.Time:
 	case int64:

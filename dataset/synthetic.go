@@ -141,6 +141,12 @@ type Storefront struct {
 // History builds an [affinity.History] from the storefront's products,
 // purchases and events.
 func (s *Storefront) History(ctx context.Context) (*affinity.History, error) {
+	if err := affinity.CheckContext("dataset", ctx); err != nil {
+		return nil, err
+	}
+	if s == nil {
+		return nil, affinity.NilArgument("dataset", "Storefront")
+	}
 	var b affinity.Builder
 	for _, p := range s.Products {
 		if err := b.AddProduct(p); err != nil {

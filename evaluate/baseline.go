@@ -115,6 +115,9 @@ func (*Popular) Name() string { return PopularName }
 
 // Fit counts the training interactions; linear in the size of train.
 func (b *Popular) Fit(ctx context.Context, train *affinity.History, asOf time.Time) error {
+	if err := checkInput(ctx, train); err != nil {
+		return err
+	}
 	var since int64 = -1 << 63
 	if b.Window > 0 {
 		since = asOf.Add(-b.Window).Unix() + 1
@@ -155,6 +158,9 @@ func (*SegmentPopular) Name() string { return SegmentPopularName }
 // Fit assigns segments and counts popularity per segment; linear in the
 // size of train plus a sort per segment.
 func (b *SegmentPopular) Fit(ctx context.Context, train *affinity.History, _ time.Time) error {
+	if err := checkInput(ctx, train); err != nil {
+		return err
+	}
 	global, _, err := popularity(ctx, train, -1<<63)
 	if err != nil {
 		return err
@@ -343,6 +349,9 @@ func (*Random) Name() string { return RandomName }
 
 // Fit collects the products with interactions.
 func (b *Random) Fit(ctx context.Context, train *affinity.History, _ time.Time) error {
+	if err := checkInput(ctx, train); err != nil {
+		return err
+	}
 	ranked, _, err := popularity(ctx, train, -1<<63)
 	if err != nil {
 		return err

@@ -57,6 +57,9 @@ func (r *Engine) Name() string { return cmp.Or(r.Label, "engine") }
 
 // Fit builds the index and the engine (after tuning, with Tune).
 func (r *Engine) Fit(ctx context.Context, train *affinity.History, asOf time.Time) error {
+	if err := checkInput(ctx, train); err != nil {
+		return err
+	}
 	c := recommend.Candidate{Model: recommend.DefaultModel(), Options: r.Options}
 	switch {
 	case r.Model != nil:

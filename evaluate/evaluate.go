@@ -132,11 +132,11 @@ var ErrBadList = errors.New("evaluate: invalid recommendation list")
 // when ctx is done, and an error wrapping [ErrBadList] when a recommender
 // returns an invalid list.
 func Evaluate(ctx context.Context, s *Split, recs []Recommender, opts Options) (*Report, error) {
-	if ctx == nil {
-		return nil, errors.New("evaluate: nil context")
+	if err := affinity.CheckContext("evaluate", ctx); err != nil {
+		return nil, err
 	}
 	if s == nil || s.Train == nil || s.Test == nil {
-		return nil, errors.New("evaluate: split without train or test History")
+		return nil, affinity.NilArgument("evaluate", "split, or split without train or test History")
 	}
 	if opts.K > MaxK || opts.CurveK > MaxK {
 		return nil, fmt.Errorf("evaluate: K = %d, CurveK = %d: at most MaxK = %d", opts.K, opts.CurveK, MaxK)

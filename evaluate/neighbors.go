@@ -68,6 +68,9 @@ func (r *ItemNeighbors) Name() string {
 
 // Fit counts co-occurrences in train and builds the neighbour index.
 func (r *ItemNeighbors) Fit(ctx context.Context, train *affinity.History, asOf time.Time) error {
+	if err := checkInput(ctx, train); err != nil {
+		return err
+	}
 	counts, err := similarity.Count(ctx, train, asOf, countOptions(train, r.BasketScope))
 	if err != nil {
 		return err
@@ -118,6 +121,9 @@ func (*EASE) Name() string { return "ease" }
 // Fit solves the EASE model on train: O(n³) in the number of products n
 // (capped by similarity.EASEOptions.MaxProducts).
 func (r *EASE) Fit(ctx context.Context, train *affinity.History, asOf time.Time) error {
+	if err := checkInput(ctx, train); err != nil {
+		return err
+	}
 	idx, err := similarity.FitEASE(ctx, train, asOf, similarity.EASEOptions{
 		Count:       countOptions(train, r.BasketScope),
 		Lambda:      r.Lambda,

@@ -185,11 +185,11 @@ func (s *splitter) build(ctx context.Context, asOf time.Time, protocol string) (
 
 // checkInput rejects the nil inputs of the split functions.
 func checkInput(ctx context.Context, h *affinity.History) error {
-	switch {
-	case ctx == nil:
-		return errors.New("evaluate: nil context")
-	case h == nil:
-		return errors.New("evaluate: nil History")
+	if err := affinity.CheckContext("evaluate", ctx); err != nil {
+		return err
+	}
+	if h == nil {
+		return affinity.NilArgument("evaluate", "History")
 	}
 	return nil
 }
@@ -600,8 +600,8 @@ func basketProducts(dst []affinity.ProductID, h *affinity.History, o affinity.Or
 // Customers and products are matched between the two by shop key. AsOf is
 // the latest training time.
 func LoadSplit(ctx context.Context, trainPath, testPath string, opts dataset.Options) (*Split, error) {
-	if ctx == nil {
-		return nil, errors.New("evaluate: nil context")
+	if err := affinity.CheckContext("evaluate", ctx); err != nil {
+		return nil, err
 	}
 	train, _, err := dataset.ReadFile(ctx, trainPath, opts)
 	if err != nil {

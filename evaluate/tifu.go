@@ -3,7 +3,6 @@ package evaluate
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -106,8 +105,8 @@ func (r *TIFUKNN) settings() (groups int, rb, rg float64, k int, alpha float64, 
 // Fit computes every customer's vector from their orders at or before
 // asOf.
 func (r *TIFUKNN) Fit(ctx context.Context, train *affinity.History, asOf time.Time) error {
-	if train == nil {
-		return errors.New("evaluate: nil history")
+	if err := checkInput(ctx, train); err != nil {
+		return err
 	}
 	groups, rb, rg, k, alpha, err := r.settings()
 	if err != nil {

@@ -2,7 +2,6 @@ package recommend
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/shopaffinity/affinity"
@@ -18,8 +17,8 @@ import (
 // workers. It returns an error for a nil ctx, ctx.Err() when ctx is done,
 // and the errors of [Engine.Recommend].
 func (e *Engine) RecommendAll(ctx context.Context, req Request) ([][]Rec, error) {
-	if ctx == nil {
-		return nil, errors.New("recommend: nil context")
+	if err := affinity.CheckContext("recommend", ctx); err != nil {
+		return nil, err
 	}
 	if req.Customer != "" || req.ByID || len(req.Basket) > 0 || len(req.Items) > 0 {
 		return nil, fmt.Errorf("%w: RecommendAll takes no customer or basket", ErrInvalidRequest)

@@ -273,13 +273,14 @@ func Renew(ctx context.Context, prev *Engine, h *affinity.History, nb *similarit
 }
 
 func newEngine(ctx context.Context, prev *Engine, h *affinity.History, nb *similarity.Index, asOf time.Time, opts Options) (*Engine, error) {
+	if err := affinity.CheckContext("recommend", ctx); err != nil {
+		return nil, err
+	}
 	switch {
-	case ctx == nil:
-		return nil, errors.New("recommend: nil context")
 	case h == nil:
-		return nil, errors.New("recommend: nil history")
+		return nil, affinity.NilArgument("recommend", "History")
 	case nb == nil:
-		return nil, errors.New("recommend: nil index")
+		return nil, affinity.NilArgument("recommend", "index")
 	}
 	if err := affinity.CheckAsOf("recommend", asOf); err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package recommend
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -95,8 +94,11 @@ func (m Model) String() string {
 // rating events) is counted within customers, events included, whatever
 // the scope.
 func (m Model) Index(ctx context.Context, h *affinity.History, asOf time.Time) (*similarity.Index, error) {
+	if err := affinity.CheckContext("recommend", ctx); err != nil {
+		return nil, err
+	}
 	if h == nil {
-		return nil, errors.New("recommend: nil history")
+		return nil, affinity.NilArgument("recommend", "History")
 	}
 	if m.Fit != nil {
 		return m.Fit(ctx, h, asOf)

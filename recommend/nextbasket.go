@@ -2,7 +2,6 @@ package recommend
 
 import (
 	"context"
-	"errors"
 	"math"
 	"time"
 
@@ -400,11 +399,11 @@ func RecountRepeats(ctx context.Context, prev RepeatTally, prevH, h *affinity.Hi
 // checkArgs checks the arguments of CountRepeats, RecountRepeats, Tune
 // and Choose: a context, a History and an as-of time.
 func checkArgs(ctx context.Context, h *affinity.History, asOf time.Time) error {
-	switch {
-	case ctx == nil:
-		return errors.New("recommend: nil context")
-	case h == nil:
-		return errors.New("recommend: nil history")
+	if err := affinity.CheckContext("recommend", ctx); err != nil {
+		return err
+	}
+	if h == nil {
+		return affinity.NilArgument("recommend", "History")
 	}
 	return affinity.CheckAsOf("recommend", asOf)
 }

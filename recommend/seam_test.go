@@ -34,10 +34,13 @@ func TestNewSeam(t *testing.T) {
 	require.ErrorIs(t, err, affinity.ErrNoAsOf)
 	//lint:ignore SA1012 a nil context is the input under test
 	_, err = recommend.New(nil, h, nb, h.Latest(), recommend.Options{}) //nolint:staticcheck
+	require.ErrorIs(t, err, affinity.ErrNilArgument)
 	require.ErrorContains(t, err, "nil context")
 	_, err = recommend.New(ctx, nil, nb, h.Latest(), recommend.Options{})
-	require.ErrorContains(t, err, "nil history")
+	require.ErrorIs(t, err, affinity.ErrNilArgument)
+	require.ErrorContains(t, err, "nil History")
 	_, err = recommend.New(ctx, h, nil, h.Latest(), recommend.Options{})
+	require.ErrorIs(t, err, affinity.ErrNilArgument)
 	require.ErrorContains(t, err, "nil index")
 
 	bad := []float64{math.NaN(), math.Inf(1), math.Inf(-1)}

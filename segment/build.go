@@ -37,6 +37,9 @@ const (
 // for bad options and one wrapping [ErrNoData] when h has no order or event
 // at or before asOf.
 func Build(ctx context.Context, h *affinity.History, asOf time.Time, opts Options) (*Index, error) {
+	if err := affinity.CheckContext("segment", ctx, ErrInvalid); err != nil {
+		return nil, err
+	}
 	if h == nil {
 		return nil, fmt.Errorf("%w: nil History", ErrInvalid)
 	}

@@ -58,6 +58,9 @@ func (p *Part) Len() int { return len(p.keys) }
 // [ErrNoData]: a run whose customers have no order or event by asOf is a
 // valid Part.
 func BuildPart(ctx context.Context, h *affinity.History, asOf time.Time, opts Options) (*Part, error) {
+	if err := affinity.CheckContext("segment", ctx, ErrInvalid); err != nil {
+		return nil, err
+	}
 	if h == nil {
 		return nil, fmt.Errorf("%w: nil History", ErrInvalid)
 	}
@@ -155,6 +158,9 @@ func catalogDigest(cat *affinity.Catalog) uint64 {
 // wrapping [ErrCorrupt] when a Part's contents are inconsistent, and one
 // wrapping [ErrNoData] when no customer has an order or event by asOf.
 func Join(ctx context.Context, cat *affinity.Catalog, asOf time.Time, opts Options, parts []*Part) (*Index, error) {
+	if err := affinity.CheckContext("segment", ctx, ErrInvalid); err != nil {
+		return nil, err
+	}
 	if cat == nil {
 		return nil, fmt.Errorf("%w: nil Catalog", ErrInvalid)
 	}

@@ -229,6 +229,9 @@ type UpdateOptions struct {
 // the index is built anew. [Index.WriteTo] and [Index.Save] of an updated
 // index build the full index once, on first use, and write it.
 func Update(ctx context.Context, x *Index, prev, h *affinity.History, asOf time.Time, opts UpdateOptions) (*Index, error) {
+	if err := affinity.CheckContext("segment", ctx, ErrInvalid); err != nil {
+		return nil, err
+	}
 	if x == nil || prev == nil || h == nil {
 		return nil, fmt.Errorf("%w: nil Index or History", ErrInvalid)
 	}

@@ -86,6 +86,9 @@ func (p Profile) MarshalJSON() ([]byte, error) {
 // ctx bounds that fit.
 func (s *Snapshot) Profile(ctx context.Context, key string) (Profile, error) {
 	p := Profile{Customer: key}
+	if ctx == nil {
+		return p, ErrNilContext
+	}
 	c, ok := s.h.LookupCustomer(key)
 	if !ok {
 		return p, nil
@@ -231,6 +234,9 @@ type valueState struct {
 // asked for, [Shop.Refresh] fits the next snapshot's before swapping it
 // in, so that requests do not wait for the fit after every refresh.
 func (s *Snapshot) Value(ctx context.Context) (*Values, error) {
+	if ctx == nil {
+		return nil, ErrNilContext
+	}
 	s.values.mu.Lock()
 	defer s.values.mu.Unlock()
 	if !s.values.done {

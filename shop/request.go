@@ -144,6 +144,9 @@ func (s *Snapshot) Recommend(ctx context.Context, req Request) (Result, error) {
 // product with shop key product ("frequently bought together"), as a cart
 // request of that one product.
 func (s *Snapshot) Together(ctx context.Context, product string, k int) (Result, error) {
+	if ctx == nil {
+		return Result{}, ErrNilContext
+	}
 	if _, ok := s.h.Catalog().LookupProduct(product); !ok {
 		return Result{}, fmt.Errorf("%w: %q", recommend.ErrUnknownProduct, product)
 	}

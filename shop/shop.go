@@ -52,8 +52,11 @@ type refitState struct {
 }
 
 // ErrNilContext is returned by the functions of this package given a nil
-// context.
-var ErrNilContext = errors.New("shop: nil context")
+// context. It also matches [affinity.ErrNilArgument].
+var ErrNilContext = affinity.NilArgument("shop", "context")
+
+// errNilSource is returned for a nil Source.
+var errNilSource = affinity.NilArgument("shop", "source")
 
 // ErrClosed is returned by [Shop.Refresh] and [Shop.WaitModel] after
 // [Shop.Close], and by a refresh that Close stopped.
@@ -68,7 +71,7 @@ func Open(ctx context.Context, src Source, opts Options) (*Shop, error) {
 		return nil, ErrNilContext
 	}
 	if src == nil {
-		return nil, errors.New("shop: nil source")
+		return nil, errNilSource
 	}
 	set, err := opts.resolve()
 	if err != nil {
@@ -89,7 +92,7 @@ func OpenHistory(ctx context.Context, h *affinity.History, opts Options) (*Shop,
 		return nil, ErrNilContext
 	}
 	if h == nil {
-		return nil, errors.New("shop: nil History")
+		return nil, affinity.NilArgument("shop", "History")
 	}
 	set, err := opts.resolve()
 	if err != nil {
@@ -160,7 +163,7 @@ func (s *Shop) Refresh(ctx context.Context, src Source) error {
 		return ErrNilContext
 	}
 	if src == nil {
-		return errors.New("shop: nil source")
+		return errNilSource
 	}
 	// Close stops a refresh under way as its own context would
 	ctx, stop := context.WithCancelCause(ctx)

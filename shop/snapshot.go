@@ -467,6 +467,9 @@ func (s *Snapshot) Segments() *segment.Index {
 // waiting for its build until ctx is done, and the build's error if it
 // failed.
 func (s *Snapshot) SegmentIndex(ctx context.Context) (*segment.Index, error) {
+	if ctx == nil {
+		return nil, ErrNilContext
+	}
 	return s.segs.get(ctx)
 }
 

@@ -172,6 +172,9 @@ func LoadHistory(ctx context.Context, src Source) (*affinity.History, dataset.Re
 	if ctx == nil {
 		return nil, dataset.Report{}, ErrNilContext
 	}
+	if src == nil {
+		return nil, dataset.Report{}, errNilSource
+	}
 	var b affinity.Builder
 	rep, err := src.Load(ctx, &b)
 	if err != nil {

@@ -243,6 +243,12 @@ func (c *Counts) knowsTx() bool {
 // of (products per transaction)², so [CountOptions.MaxBasket] bounds it.
 // It returns ctx.Err() if ctx is done first.
 func Count(ctx context.Context, h *affinity.History, asOf time.Time, opts CountOptions) (*Counts, error) {
+	if err := affinity.CheckContext("similarity", ctx); err != nil {
+		return nil, err
+	}
+	if h == nil {
+		return nil, affinity.NilArgument("similarity", "History")
+	}
 	cfg, err := opts.config(asOf)
 	if err != nil {
 		return nil, err
@@ -447,6 +453,12 @@ func (c *Counts) PairCount(a, b affinity.ProductID) PairCount {
 // Count every shard with the same as-of time and options. The parts are
 // not modified.
 func Sum(ctx context.Context, parts ...*Counts) (*Counts, error) {
+	if err := affinity.CheckContext("similarity", ctx); err != nil {
+		return nil, err
+	}
+	if slices.Contains(parts, nil) {
+		return nil, affinity.NilArgument("similarity", "Counts")
+	}
 	if len(parts) == 0 {
 		return nil, errors.New("similarity: Sum of no counts")
 	}

@@ -140,6 +140,12 @@ type EASEInfo struct {
 // ctx is checked before and after the dense factorisation, which cannot be
 // interrupted, and every few hundred columns of the sparse one.
 func FitEASE(ctx context.Context, h *affinity.History, asOf time.Time, opts EASEOptions) (*Index, error) {
+	if err := affinity.CheckContext("similarity", ctx); err != nil {
+		return nil, err
+	}
+	if h == nil {
+		return nil, affinity.NilArgument("similarity", "History")
+	}
 	if opts.Count.Scope == Sequential {
 		return nil, errors.New("similarity: EASE needs symmetric (Basket or Customer) counts")
 	}

@@ -57,6 +57,12 @@ type Embedding struct {
 // parallel over transaction shards, memory O((products + transactions) +
 // workers·products·(d+p)). It returns ctx.Err() if ctx is done first.
 func Embed(ctx context.Context, m *ItemMatrix, opts EmbedOptions) (*Embedding, error) {
+	if err := affinity.CheckContext("similarity", ctx); err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, affinity.NilArgument("similarity", "ItemMatrix")
+	}
 	dim := opts.Dim
 	if dim <= 0 {
 		dim = 64
@@ -263,6 +269,15 @@ func (e *Embedding) SingularValues() []float64 { return e.sigma[:len(e.sigma):le
 // precision; the block form is what lets an optimised BLAS
 // (blas32.Use) speed them up.
 func (e *Embedding) Index(ctx context.Context, c *Counts, opts IndexOptions) (*Index, error) {
+	if err := affinity.CheckContext("similarity", ctx); err != nil {
+		return nil, err
+	}
+	if e == nil {
+		return nil, affinity.NilArgument("similarity", "Embedding")
+	}
+	if c == nil {
+		return nil, affinity.NilArgument("similarity", "Counts")
+	}
 	if c.np != e.n {
 		return nil, fmt.Errorf("similarity: embedding of %d products, counts of %d", e.n, c.np)
 	}

@@ -131,6 +131,12 @@ type Index struct {
 // result does not depend on the number of workers. It returns an error for
 // invalid options and ctx.Err() if ctx is done first.
 func NewIndex(ctx context.Context, c *Counts, opts IndexOptions) (*Index, error) {
+	if err := affinity.CheckContext("similarity", ctx); err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, affinity.NilArgument("similarity", "Counts")
+	}
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err

@@ -40,8 +40,11 @@ import (
 // other scopes, or without prev, it is Count. prev and prevH are not
 // modified; the result shares memory with prev, which stays valid.
 func Recount(ctx context.Context, prev *Counts, prevH, h *affinity.History, asOf time.Time, opts CountOptions) (*Counts, error) {
+	if err := affinity.CheckContext("similarity", ctx); err != nil {
+		return nil, err
+	}
 	if h == nil {
-		return nil, errors.New("similarity: nil history")
+		return nil, affinity.NilArgument("similarity", "History")
 	}
 	cfg, err := opts.config(asOf)
 	if err != nil {

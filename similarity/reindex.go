@@ -28,6 +28,12 @@ import (
 // transactions (Lift, NPMI, PMI, Leverage, Conviction, Support) when that
 // number changed. prev and the counts are not modified.
 func Reindex(ctx context.Context, prev *Index, prevCounts, c *Counts, opts IndexOptions) (*Index, error) {
+	if err := affinity.CheckContext("similarity", ctx); err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, affinity.NilArgument("similarity", "Counts")
+	}
 	x, _, err := reindex(ctx, prev, prevCounts, c, opts)
 	return x, err
 }

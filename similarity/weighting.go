@@ -68,6 +68,12 @@ type ItemMatrix struct {
 // product: its bought lines (plus its events, with Events). Sequential has
 // no transactions of this kind and is an error.
 func NewItemMatrix(ctx context.Context, h *affinity.History, asOf time.Time, opts CountOptions) (*ItemMatrix, error) {
+	if err := affinity.CheckContext("similarity", ctx); err != nil {
+		return nil, err
+	}
+	if h == nil {
+		return nil, affinity.NilArgument("similarity", "History")
+	}
 	if opts.Scope == Sequential {
 		return nil, errors.New("similarity: no item matrix for the sequential scope")
 	}

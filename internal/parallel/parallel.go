@@ -4,10 +4,13 @@ package parallel
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"sync"
 	"sync/atomic"
 )
+
+var errNilContext = errors.New("affinity: nil context")
 
 // Workers returns w, or GOMAXPROCS when w ≤ 0.
 func Workers(w int) int {
@@ -22,8 +25,13 @@ func Workers(w int) int {
 // that uneven items balance. worker is in [0, min(workers, n)) and
 // identifies per-worker scratch. It checks ctx before each item, stops
 // early and returns the first error (or ctx.Err()). No goroutine outlives
-// the call.
+// the call. A nil ctx is an error, returned before any goroutine starts
+// (the entry points of the affinity packages check their context first;
+// this keeps one they miss from crashing in a worker).
 func For(ctx context.Context, workers, n int, fn func(worker, i int) error) error {
+	if ctx == nil {
+		return errNilContext
+	}
 	workers = max(1, min(workers, n))
 	var next atomic.Int64
 	var stop atomic.Bool

@@ -50,3 +50,13 @@ func TestForStopsOnError(t *testing.T) {
 	assert.Equal(t, 3, parallel.Workers(3))
 	assert.Positive(t, parallel.Workers(0))
 }
+
+// TestForNilContext: a nil context is an error returned before any work,
+// not a panic in a worker goroutine.
+func TestForNilContext(t *testing.T) {
+	var nilCtx context.Context
+	ran := false
+	err := parallel.For(nilCtx, 2, 4, func(_, _ int) error { ran = true; return nil })
+	require.Error(t, err)
+	require.False(t, ran)
+}

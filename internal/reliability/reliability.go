@@ -7,6 +7,7 @@ package reliability
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -177,4 +178,28 @@ func group(n int64) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// Calls runs each of calls as a subtest of t, named by its key, and
+// checks that the error it returns matches every one of want
+// (errors.Is); then it adds r with Cases set to the number of calls. It
+// is the table test of invalid arguments: a call that panics fails the
+// test like any other.
+func Calls(t *testing.T, r Record, calls map[string]func() error, want ...error) {
+	t.Helper()
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			err := call()
+			if err == nil {
+				t.Fatalf("no error; want one matching %v", want)
+			}
+			for _, w := range want {
+				if !errors.Is(err, w) {
+					t.Fatalf("error %q does not match %q", err, w)
+				}
+			}
+		})
+	}
+	r.Cases = len(calls)
+	Add(t, r)
 }

@@ -1,0 +1,44 @@
+package shop_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/reliability"
+	"github.com/shopaffinity/affinity/shop"
+)
+
+// TestNilArguments calls every function and method of the front door
+// that takes a context with a nil one, and those that take a source or a
+// History with a nil one: each returns ErrNilContext or an error matching
+// affinity.ErrNilArgument, none panics.
+func TestNilArguments(t *testing.T) {
+	var nilCtx context.Context
+	ctx := context.Background()
+	s := demo(t)
+	snap := s.Snapshot()
+	key := snap.History().CustomerKey(0)
+	ctxCalls := map[string]func() error{
+		"Open":         func() error { _, err := shop.Open(nilCtx, shop.Demo(), shop.Options{}); return err },
+		"OpenHistory":  func() error { _, err := shop.OpenHistory(nilCtx, snap.History(), shop.Options{}); return err },
+		"LoadHistory":  func() error { _, _, err := shop.LoadHistory(nilCtx, shop.Demo()); return err },
+		"Refresh":      func() error { return s.Refresh(nilCtx, shop.Demo()) },
+		"WaitModel":    func() error { return s.WaitModel(nilCtx) },
+		"Recommend":    func() error { _, err := snap.Recommend(nilCtx, shop.Request{Customer: key}); return err },
+		"Together":     func() error { _, err := snap.Together(nilCtx, "p1", 3); return err },
+		"Profile":      func() error { _, err := snap.Profile(nilCtx, key); return err },
+		"Value":        func() error { _, err := snap.Value(nilCtx); return err },
+		"SegmentIndex": func() error { _, err := snap.SegmentIndex(nilCtx); return err },
+	}
+	reliability.Calls(t, reliability.Record{Kind: "invalid", Subject: "shop: every call that takes a context, with a nil one",
+		Outcome: "ErrNilContext, matching affinity.ErrNilArgument; no panic"}, ctxCalls, shop.ErrNilContext, affinity.ErrNilArgument)
+	argCalls := map[string]func() error{
+		"Open nil source":         func() error { _, err := shop.Open(ctx, nil, shop.Options{}); return err },
+		"OpenHistory nil History": func() error { _, err := shop.OpenHistory(ctx, nil, shop.Options{}); return err },
+		"LoadHistory nil source":  func() error { _, _, err := shop.LoadHistory(ctx, nil); return err },
+		"Refresh nil source":      func() error { return s.Refresh(ctx, nil) },
+	}
+	reliability.Calls(t, reliability.Record{Kind: "invalid", Subject: "shop: Open, OpenHistory, LoadHistory and Refresh with a nil source or History",
+		Outcome: "an error matching affinity.ErrNilArgument; no panic"}, argCalls, affinity.ErrNilArgument)
+}
