@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"github.com/shopaffinity/affinity/internal/parallel"
 	"math"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -456,12 +455,7 @@ func bitmaps(ctx context.Context, off, list []uint32, workers int) ([]*roaring.B
 	return out, err
 }
 
-func (b *Builder) workers() int {
-	if b.Workers > 0 {
-		return b.Workers
-	}
-	return runtime.GOMAXPROCS(0)
-}
+func (b *Builder) workers() int { return parallel.Workers(b.Workers) }
 
 // Build applies the staged order changes ([Builder.Apply],
 // [Builder.EraseCustomer]), sorts what was added into a new [History] and

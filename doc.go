@@ -72,8 +72,10 @@
 //     uint32. Shop string keys appear only at the edges (loaders, request
 //     types, results), and request types accept either a key or a dense id.
 //   - Options structs have useful zero values; parallel work is sized by
-//     an Options field named Workers (≤ 0: GOMAXPROCS) and the result never
-//     depends on it.
+//     an Options field named Workers (≤ 0: GOMAXPROCS; above 1,024 it
+//     counts as 1,024, unless a package rejects it, as recommend, evaluate
+//     and dataset do beyond their MaxWorkers) and the result never depends
+//     on it.
 //   - Long steps report through an optional [ProgressFunc] field named
 //     Progress and stop when ctx is cancelled, returning ctx.Err() wrapped.
 //   - A nil context or a nil required argument (a History, counts, an

@@ -3,6 +3,8 @@ package affinity_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -45,4 +47,22 @@ func TestBuildNilArguments(t *testing.T) {
 	require.Equal(t, 1, h.NumLines())
 	_, err = (*affinity.Builder)(nil).Build(context.Background())
 	require.ErrorIs(t, err, affinity.ErrNilArgument)
+}
+
+// TestBuildHugeWorkers: Builder.Workers = 2⁴⁰ counts as the parallel
+// package's bound and builds what the default builds.
+func TestBuildHugeWorkers(t *testing.T) {
+	ctx := context.Background()
+	build := func(workers int) *affinity.History {
+		b := affinity.Builder{Workers: workers}
+		for i := range 500 {
+			require.NoError(t, b.Add(affinity.Purchase{Customer: fmt.Sprintf("c%d", i%40), Product: fmt.Sprintf("p%d", i%17),
+				Order: fmt.Sprintf("o%d", i/3), Time: time.Date(2024, 1, 1+i%28, 0, 0, 0, 0, time.UTC), Quantity: 1, Price: 100}))
+		}
+		h, err := b.Build(ctx)
+		require.NoError(t, err)
+		return h
+	}
+	want, got := build(0), build(1<<40)
+	require.Equal(t, slices.Collect(want.Purchases()), slices.Collect(got.Purchases()))
 }

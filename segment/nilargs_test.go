@@ -1,6 +1,7 @@
 package segment_test
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
@@ -36,4 +37,24 @@ func TestNilArguments(t *testing.T) {
 	}
 	reliability.Calls(t, reliability.Record{Kind: "invalid", Subject: "segment build functions: nil context",
 		Outcome: "ErrInvalid, matching affinity.ErrNilArgument; no panic"}, calls, segment.ErrInvalid, affinity.ErrNilArgument)
+}
+
+// TestHugeWorkerCount: Workers = 2⁴⁰ counts as parallel.MaxWorkers and
+// builds the index the default does, byte for byte, instead of
+// exhausting memory.
+func TestHugeWorkerCount(t *testing.T) {
+	ctx := context.Background()
+	h, err := dataset.Generate(dataset.SyntheticOptions{Customers: 300, Products: 20, Seed: 3, ViewsPerLine: -1}).History(ctx)
+	require.NoError(t, err)
+	encode := func(workers int) []byte {
+		x, err := segment.Build(ctx, h, h.Latest(), segment.Options{Workers: workers})
+		require.NoError(t, err)
+		var buf bytes.Buffer
+		_, err = x.WriteTo(&buf)
+		require.NoError(t, err)
+		return buf.Bytes()
+	}
+	require.Equal(t, encode(0), encode(1<<40))
+	reliability.Add(t, reliability.Record{Kind: "invalid", Subject: "segment.Build with Workers = 2⁴⁰", Cases: 1,
+		Outcome: "counted as parallel.MaxWorkers (1,024); the default's index, byte for byte"})
 }

@@ -3,11 +3,11 @@ package segment
 import (
 	"fmt"
 	"math"
-	"runtime"
 	"strings"
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/parallel"
 	"github.com/shopaffinity/affinity/segment/query"
 )
 
@@ -112,9 +112,7 @@ func (o Options) withDefaults(lookDays int) (Options, error) {
 		}
 		o.RFMRules[i] = r
 	}
-	if o.Workers <= 0 {
-		o.Workers = runtime.GOMAXPROCS(0)
-	}
+	o.Workers = parallel.Workers(o.Workers)
 	for _, d := range []struct {
 		name string
 		v    time.Duration

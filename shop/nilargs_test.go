@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/internal/reliability"
 	"github.com/shopaffinity/affinity/shop"
@@ -41,4 +43,27 @@ func TestNilArguments(t *testing.T) {
 	}
 	reliability.Calls(t, reliability.Record{Kind: "invalid", Subject: "shop: Open, OpenHistory, LoadHistory and Refresh with a nil source or History",
 		Outcome: "an error matching affinity.ErrNilArgument; no panic"}, argCalls, affinity.ErrNilArgument)
+}
+
+// TestHugeWorkerCounts: Workers and RefreshWorkers of 2⁴⁰ count as
+// parallel.MaxWorkers: the shop opens and refreshes, answering as one
+// opened with the defaults, instead of exhausting memory.
+func TestHugeWorkerCounts(t *testing.T) {
+	ctx := context.Background()
+	want := demo(t).Snapshot()
+	s, err := shop.Open(ctx, shop.Demo(), shop.Options{Workers: 1 << 40, RefreshWorkers: 1 << 40})
+	require.NoError(t, err)
+	defer s.Close()
+	got := s.Snapshot()
+	for i := range 10 {
+		req := shop.Request{Customer: want.History().CustomerKey(affinity.CustomerID(i * 37)), K: 5}
+		w, err := want.Recommend(ctx, req)
+		require.NoError(t, err)
+		g, err := got.Recommend(ctx, req)
+		require.NoError(t, err)
+		require.Equal(t, w, g)
+	}
+	require.NoError(t, s.Refresh(ctx, shop.Erase(want.History().CustomerKey(1))))
+	reliability.Add(t, reliability.Record{Kind: "invalid", Subject: "shop.Open and Refresh with Workers and RefreshWorkers = 2⁴⁰", Cases: 1,
+		Outcome: "counted as parallel.MaxWorkers (1,024); the default's answers"})
 }

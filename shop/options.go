@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"runtime"
 	"strings"
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/parallel"
 	"github.com/shopaffinity/affinity/recommend"
 	"github.com/shopaffinity/affinity/segment"
 	"github.com/shopaffinity/affinity/similarity"
@@ -327,13 +327,9 @@ func (o Options) resolve() (*settings, error) {
 	if s.isNon == nil {
 		s.isNon = DefaultNonMerchandise
 	}
-	s.refreshWorkers = o.RefreshWorkers
-	if s.refreshWorkers <= 0 {
-		w := o.Workers
-		if w <= 0 {
-			w = runtime.GOMAXPROCS(0)
-		}
-		s.refreshWorkers = max(1, w-1)
+	s.refreshWorkers = parallel.Workers(o.RefreshWorkers)
+	if o.RefreshWorkers <= 0 {
+		s.refreshWorkers = max(1, parallel.Workers(o.Workers)-1)
 	}
 	s.nonKeys = make(map[string]bool, len(o.NonMerchandise))
 	for _, k := range o.NonMerchandise {

@@ -55,3 +55,31 @@ func TestNilArguments(t *testing.T) {
 	reliability.Calls(t, reliability.Record{Kind: "invalid", Subject: "similarity entry points: nil context, History, counts, matrix or embedding",
 		Outcome: "an error matching affinity.ErrNilArgument; no panic"}, calls, affinity.ErrNilArgument)
 }
+
+// TestHugeWorkerCounts: a Workers option of 2⁴⁰ counts as
+// parallel.MaxWorkers goroutines (each with its scratch) and gives the
+// result of the default, instead of exhausting memory.
+func TestHugeWorkerCounts(t *testing.T) {
+	ctx := context.Background()
+	h, err := dataset.Generate(dataset.SyntheticOptions{Customers: 200, Products: 30, Seed: 2, ViewsPerLine: -1}).History(ctx)
+	require.NoError(t, err)
+	at := h.Latest()
+	const huge = 1 << 40
+	want, err := similarity.Count(ctx, h, at, similarity.CountOptions{})
+	require.NoError(t, err)
+	got, err := similarity.Count(ctx, h, at, similarity.CountOptions{Workers: huge})
+	require.NoError(t, err)
+	requireSameCounts(t, want, got)
+	wx, err := similarity.NewIndex(ctx, want, similarity.IndexOptions{})
+	require.NoError(t, err)
+	gx, err := similarity.NewIndex(ctx, want, similarity.IndexOptions{Workers: huge})
+	require.NoError(t, err)
+	requireSameLists(t, wx, gx, "NewIndex")
+	we, err := similarity.FitEASE(ctx, h, at, similarity.EASEOptions{})
+	require.NoError(t, err)
+	ge, err := similarity.FitEASE(ctx, h, at, similarity.EASEOptions{Count: similarity.CountOptions{Workers: huge}})
+	require.NoError(t, err)
+	requireSameLists(t, we, ge, "FitEASE")
+	reliability.Add(t, reliability.Record{Kind: "invalid", Subject: "similarity: Workers = 2⁴⁰ (Count, NewIndex, FitEASE)", Cases: 3,
+		Outcome: "counted as parallel.MaxWorkers (1,024); the default's result"})
+}

@@ -12,12 +12,18 @@ import (
 
 var errNilContext = errors.New("affinity: nil context")
 
-// Workers returns w, or GOMAXPROCS when w ≤ 0.
+// MaxWorkers bounds the number of goroutines [Workers] gives: more cannot
+// make a build faster on any machine, and each costs per-worker scratch
+// (a dense counter per product, for some builds), so that a huge
+// Workers option would otherwise exhaust memory.
+const MaxWorkers = 1024
+
+// Workers returns w, at most MaxWorkers, or GOMAXPROCS when w ≤ 0.
 func Workers(w int) int {
 	if w <= 0 {
 		return runtime.GOMAXPROCS(0)
 	}
-	return w
+	return min(w, MaxWorkers)
 }
 
 // For calls fn(worker, i) for every i in [0, n) on up to workers

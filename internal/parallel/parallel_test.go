@@ -3,6 +3,7 @@ package parallel_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync/atomic"
 	"testing"
 
@@ -59,4 +60,15 @@ func TestForNilContext(t *testing.T) {
 	err := parallel.For(nilCtx, 2, 4, func(_, _ int) error { ran = true; return nil })
 	require.Error(t, err)
 	require.False(t, ran)
+}
+
+// TestWorkersBounded: Workers gives GOMAXPROCS for w ≤ 0 and never more
+// than MaxWorkers, so that per-worker scratch stays bounded whatever an
+// Options field says.
+func TestWorkersBounded(t *testing.T) {
+	require.Equal(t, runtime.GOMAXPROCS(0), parallel.Workers(0))
+	require.Equal(t, runtime.GOMAXPROCS(0), parallel.Workers(-3))
+	require.Equal(t, 7, parallel.Workers(7))
+	require.Equal(t, parallel.MaxWorkers, parallel.Workers(parallel.MaxWorkers+1))
+	require.Equal(t, parallel.MaxWorkers, parallel.Workers(1<<62))
 }
