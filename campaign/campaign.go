@@ -157,6 +157,8 @@ func (c *Campaign) validate() error {
 		return fmt.Errorf("campaign %q: K = %d outside [0, %d]", c.Name, c.K, shop.MaxK)
 	case c.Control >= 1:
 		return fmt.Errorf("campaign %q: control share %v not below 1", c.Name, c.Control)
+	case c.Control != c.Control:
+		return fmt.Errorf("campaign %q: control share NaN", c.Name)
 	case c.Window < 0:
 		return fmt.Errorf("campaign %q: negative window %v", c.Name, c.Window)
 	case c.Schedule.MinDays < 0 || c.Schedule.MaxDays < 0 || (c.Schedule.MaxDays > 0 && c.Schedule.MaxDays < c.Schedule.MinDays):

@@ -321,6 +321,8 @@ func TestBuildErrors(t *testing.T) {
 		{},
 		{Name: "x", K: -1},
 		{Name: "x", Control: 1},
+		{Name: "x", Control: math.NaN()},
+		{Name: "x", Control: math.Inf(1)},
 		{Name: "x", Schedule: campaign.Schedule{MinDays: 10, MaxDays: 5}},
 		{Name: "x", Content: campaign.BackInStock},
 		{Name: "x", Audience: "recency >"},
