@@ -50,13 +50,15 @@ func TestNilArguments(t *testing.T) {
 // opened with the defaults, instead of exhausting memory.
 func TestHugeWorkerCounts(t *testing.T) {
 	ctx := context.Background()
-	want := demo(t).Snapshot()
-	s, err := shop.Open(ctx, shop.Demo(), shop.Options{Workers: 1 << 40, RefreshWorkers: 1 << 40})
+	def, err := shop.Open(ctx, shop.Storefront(small(5)), shop.Options{})
+	require.NoError(t, err)
+	want := def.Snapshot()
+	s, err := shop.Open(ctx, shop.Storefront(small(5)), shop.Options{Workers: 1 << 40, RefreshWorkers: 1 << 40})
 	require.NoError(t, err)
 	defer s.Close()
 	got := s.Snapshot()
 	for i := range 10 {
-		req := shop.Request{Customer: want.History().CustomerKey(affinity.CustomerID(i * 37)), K: 5}
+		req := shop.Request{Customer: want.History().CustomerKey(affinity.CustomerID(i * 29)), K: 5}
 		w, err := want.Recommend(ctx, req)
 		require.NoError(t, err)
 		g, err := got.Recommend(ctx, req)
