@@ -183,7 +183,8 @@ func (s *splitter) build(ctx context.Context, asOf time.Time, protocol string) (
 	return &Split{Train: train, Test: test, AsOf: asOf, Protocol: protocol}, nil
 }
 
-// checkInput rejects the nil inputs of the split functions.
+// checkInput rejects the nil inputs of the split functions and of the
+// recommenders' Fit methods.
 func checkInput(ctx context.Context, h *affinity.History) error {
 	if err := affinity.CheckContext("evaluate", ctx); err != nil {
 		return err
