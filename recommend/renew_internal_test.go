@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -126,8 +127,18 @@ func TestRenewMatchesNew(t *testing.T) {
 			if up, err := updateProfiles(ctx, e.profiles, h, h2, h2.Catalog().NumProducts(), asOf.Unix(), e.o.ProfileDepth, true); err == nil && up != nil {
 				updated++
 			}
+			var prevSum []int64
+			var prevProf []float32
+			if e.profiles != nil {
+				prevSum, prevProf = slices.Clone(e.sum), slices.Clone(e.prof)
+			}
 			got := engineOf(t, e, h2, asOf)
 			want := engineOf(t, nil, h2, asOf)
+			if e.profiles != nil {
+				// renewing leaves the earlier engine's profiles as they were
+				require.Equal(t, prevSum, e.sum, "%s: earlier sums changed", msg)
+				require.Equal(t, prevProf, e.prof, "%s: earlier profiles changed", msg)
+			}
 			require.Equal(t, want.dims, got.dims, msg)
 			require.Equal(t, want.nodes, got.nodes, msg)
 			require.Equal(t, want.sum, got.sum, msg)
