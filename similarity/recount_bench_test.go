@@ -108,6 +108,14 @@ func BenchmarkReindex(b *testing.B) {
 			b.Fatal(err)
 		}
 		name := fmt.Sprintf("products=%d/lines=%d", np, np/10)
+		b.Run(name+"/recount", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := similarity.Recount(ctx, prev, h1, h2, at, similarity.CountOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 		b.Run(name+"/new", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
