@@ -86,8 +86,8 @@ type Options struct {
 	// carts are not purchases and do not count unless listed.
 	Events []affinity.EventKind
 	// MinRating, when positive, makes a test rating relevant only when its
-	// weight is at least MinRating (e.g. 4 for "liked"). Training ratings
-	// count as seen whatever their value.
+	// weight is at least MinRating (e.g. 4 for "liked"); NaN is an error.
+	// Training ratings count as seen whatever their value.
 	MinRating float32
 	// Workers is the number of recommenders fitted and evaluated at the
 	// same time (≤ 0: GOMAXPROCS, at most MaxWorkers). The report does not
@@ -143,6 +143,9 @@ func Evaluate(ctx context.Context, s *Split, recs []Recommender, opts Options) (
 	}
 	if opts.Workers > MaxWorkers {
 		return nil, fmt.Errorf("evaluate: Workers = %d: at most MaxWorkers = %d", opts.Workers, MaxWorkers)
+	}
+	if opts.MinRating != opts.MinRating {
+		return nil, errors.New("evaluate: MinRating is NaN")
 	}
 	o := opts.withDefaults()
 	names := make(map[string]bool, len(recs))

@@ -2,6 +2,7 @@ package evaluate_test
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
@@ -130,6 +131,10 @@ func TestEvaluateMinRating(t *testing.T) {
 	m := rep.Rows[0].Metrics[evaluate.AllItems]
 	assert.InDelta(t, 0.5, m.Precision, 1e-9)
 	assert.InDelta(t, 0.5, m.MRR, 1e-9)
+
+	// a NaN threshold is an error, not silently no threshold
+	_, err = evaluate.Evaluate(context.Background(), split, []evaluate.Recommender{rec}, evaluate.Options{K: 2, MinRating: float32(math.NaN())})
+	require.ErrorContains(t, err, "MinRating is NaN")
 
 	// ratings are not relevant when Events leaves them out (views only)
 	rep, err = evaluate.Evaluate(context.Background(), split, []evaluate.Recommender{rec}, evaluate.Options{K: 2, Events: []affinity.EventKind{affinity.View}})
