@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/shopaffinity/affinity/internal/parallel"
 	"math"
 	"slices"
 	"sort"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/shopaffinity/affinity/internal/parallel"
 )
 
 // ErrInvalid is returned (wrapped) by [Builder.Add], [Builder.AddEvent] and

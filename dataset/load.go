@@ -510,9 +510,6 @@ func LoadFile(ctx context.Context, path string, b *affinity.Builder, opts Option
 // ReadFile loads the file at path into a new Builder and builds the
 // History. It returns a nil History with any error.
 func ReadFile(ctx context.Context, path string, opts Options) (*affinity.History, Report, error) {
-	if err := affinity.CheckContext("dataset", ctx); err != nil {
-		return nil, Report{Format: opts.Format}, err
-	}
 	var b affinity.Builder
 	rep, err := LoadFile(ctx, path, &b, opts)
 	if err != nil {

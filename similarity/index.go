@@ -149,7 +149,6 @@ func NewIndex(ctx context.Context, c *Counts, opts IndexOptions) (*Index, error)
 	}
 	x := c.newIndex(o)
 	minSup := uint32(o.MinSupport)
-	n := float64(c.n)
 	var bm *bm25Weights
 	if o.Measure == BM25 {
 		bm = newBM25Weights(c, o.BM25)
@@ -170,19 +169,11 @@ func NewIndex(ctx context.Context, c *Counts, opts IndexOptions) (*Index, error)
 			states[w] = st
 		}
 		for a := lo; a < hi; a++ {
-			st.top.reset(o.K)
-			sa := float64(c.support[a])
 			if bm != nil {
+				st.top.reset(o.K)
 				bm.row(st.s, affinity.ProductID(a), minSup, o.Shrinkage, &st.top, out)
 			} else {
-				cols, vals := c.Row(affinity.ProductID(a))
-				st.buf = scoreRow(st.buf[:0], o.Measure, n, sa, cols, vals, c.support, o.Shrinkage)
-				top := &st.top
-				selectRow(top, st.buf, vals, minSup)
-				for _, key := range top.sorted() {
-					v, i := unpackKey(key)
-					out.nb = append(out.nb, Neighbor{Product: cols[i], Score: v, Count: vals[i]})
-				}
+				st.buf = c.topRow(affinity.ProductID(a), o, &st.top, st.buf, out)
 			}
 			out.endRow()
 		}
@@ -192,6 +183,21 @@ func NewIndex(ctx context.Context, c *Counts, opts IndexOptions) (*Index, error)
 		return nil, err
 	}
 	return x, nil
+}
+
+// topRow appends to out the K neighbours of a by o's measure (not BM25):
+// the stored co-counts of its row scored and selected, with top and buf
+// as scratch. It returns buf, grown.
+func (c *Counts) topRow(a affinity.ProductID, o IndexOptions, top *topK, buf []float32, out *rowSink) []float32 {
+	top.reset(o.K)
+	cols, vals := c.Row(a)
+	buf = scoreRow(buf[:0], o.Measure, float64(c.n), float64(c.support[a]), cols, vals, c.support, o.Shrinkage)
+	selectRow(top, buf, vals, uint32(o.MinSupport))
+	for _, key := range top.sorted() {
+		v, i := unpackKey(key)
+		out.nb = append(out.nb, Neighbor{Product: cols[i], Score: v, Count: vals[i]})
+	}
+	return buf
 }
 
 // selectRow offers the scores of a row (ids are positions) to top, which

@@ -31,10 +31,7 @@ func Reindex(ctx context.Context, prev *Index, prevCounts, c *Counts, opts Index
 	if err := affinity.CheckContext("similarity", ctx); err != nil {
 		return nil, err
 	}
-	if c == nil {
-		return nil, affinity.NilArgument("similarity", "Counts")
-	}
-	x, _, err := reindex(ctx, prev, prevCounts, c, opts)
+	x, _, err := reindex(ctx, prev, prevCounts, c, opts) // nil c: NewIndex's error
 	return x, err
 }
 
@@ -127,14 +124,7 @@ func reindex(ctx context.Context, prev *Index, prevCounts, c *Counts, opts Index
 			states[w] = st
 		}
 		selectFull := func(a int) {
-			st.top.reset(o.K)
-			cols, vals := c.Row(affinity.ProductID(a))
-			st.buf = scoreRow(st.buf[:0], o.Measure, n, float64(c.support[a]), cols, vals, c.support, o.Shrinkage)
-			selectRow(&st.top, st.buf, vals, minSup)
-			for _, key := range st.top.sorted() {
-				v, i := unpackKey(key)
-				out.nb = append(out.nb, Neighbor{Product: cols[i], Score: v, Count: vals[i]})
-			}
+			st.buf = c.topRow(affinity.ProductID(a), o, &st.top, st.buf, out)
 			st.st.selected++
 		}
 		for a := lo; a < hi; a++ {
