@@ -444,16 +444,11 @@ func (s *scanner) chunk(ctx context.Context, k int, out *chunkResult) (int64, er
 		return s.subset(ctx, lo, hi, out)
 	}
 	if hi > lo {
-		// about two category pairs per line is typical; growing is slow
 		l0, _ := b.h.CustomerLines(affinity.CustomerID(lo))
 		_, l1 := b.h.CustomerLines(affinity.CustomerID(hi - 1))
-		if need := 2 * (l1 - l0); cap(s.pairs) < need {
-			s.pairs = make([]catPair, 0, need)
-		}
 		o0, _ := b.h.CustomerOrders(affinity.CustomerID(lo))
 		_, o1 := b.h.CustomerOrders(affinity.CustomerID(hi - 1))
-		out.days = make([]dayPair, 0, o1-o0)
-		out.prods[actBought] = make([]prodPair, 0, l1-l0)
+		s.presize(out, l1-l0, int(o1-o0))
 	}
 	pairs := s.pairs[:0]
 	ev := [2][]evPair{s.ev[0][:0], s.ev[1][:0]}
@@ -472,6 +467,17 @@ func (s *scanner) chunk(ctx context.Context, k int, out *chunkResult) (int64, er
 	return n, nil
 }
 
+// presize makes room for the pairs, days and bought products of a chunk
+// of lines lines in orders orders: about two category pairs per line is
+// typical, and growing is slow.
+func (s *scanner) presize(out *chunkResult, lines, orders int) {
+	if need := 2 * lines; cap(s.pairs) < need {
+		s.pairs = make([]catPair, 0, need)
+	}
+	out.days = make([]dayPair, 0, orders)
+	out.prods[actBought] = make([]prodPair, 0, lines)
+}
+
 // group sorts the pairs of a chunk by category into out and keeps their
 // buffers for the next chunk.
 func (s *scanner) group(out *chunkResult, pairs []catPair, ev [2][]evPair) {
@@ -488,6 +494,13 @@ func (s *scanner) subset(ctx context.Context, lo, hi int, out *chunkResult) (int
 	only := s.b.only
 	i, _ := slices.BinarySearch(only, uint32(lo))
 	j, _ := slices.BinarySearch(only, uint32(hi))
+	var lines, orders int
+	for _, c := range only[i:j] {
+		l0, l1 := s.b.h.CustomerLines(affinity.CustomerID(c))
+		o0, o1 := s.b.h.CustomerOrders(affinity.CustomerID(c))
+		lines, orders = lines+l1-l0, orders+int(o1-o0)
+	}
+	s.presize(out, lines, orders)
 	pairs := s.pairs[:0]
 	ev := [2][]evPair{s.ev[0][:0], s.ev[1][:0]}
 	var n int64

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -88,4 +89,72 @@ func TestValidate(t *testing.T) {
 		}
 	}
 	require.Error(t, roaringio.Validate(append(bytes.Clone([]byte{0x3a, 0x30, 0, 0, 0, 0, 0, 0}), 0)), "trailing byte")
+}
+
+// TestFinishedBitmapsStayTheirOwn checks what Finish's shared buffers
+// must not break: a bitmap keeps its values while the writer builds the
+// next ones, changing a bitmap or one derived from it (which shares its
+// copy-on-write containers) changes no other, and reading bitmaps from
+// several goroutines at once writes nothing (run with -race). Both the
+// bitmaps read from a buffer of their own and the larger ones copied out
+// of the writer's are among them.
+func TestFinishedBitmapsStayTheirOwn(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	var w roaringio.Writer
+	var ids [][]uint32
+	var got []*roaring.Bitmap
+	small := 0
+	for i := range testdata.Scale(120, 30) {
+		v := randomIDs(rng)
+		if i%3 == 0 { // more containers: over 32 KiB serialized
+			for k := range uint32(4 + rng.IntN(12)) {
+				for range 5000 {
+					v = append(v, (k+8)<<16|uint32(rng.IntN(1<<16)))
+				}
+			}
+			slices.Sort(v)
+			v = slices.Compact(v)
+		}
+		ids = append(ids, v)
+		got = append(got, roaringio.FromSorted(&w, v))
+		if got[len(got)-1].GetSerializedSizeInBytes() <= 32<<10 {
+			small++
+		}
+	}
+	require.GreaterOrEqual(t, small, 5, "too few bitmaps of a buffer of their own")
+	require.GreaterOrEqual(t, len(got)-small, 5, "too few bitmaps copied out")
+
+	// readers on several goroutines at once, sharing containers
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for i := 1; i < len(got); i++ {
+				u := roaring.Or(got[i-1], got[i])
+				u.Or(got[i])
+				_ = roaring.AndNot(u, got[i-1]).GetCardinality()
+			}
+		})
+	}
+	wg.Wait()
+
+	for i, bm := range got {
+		require.True(t, roaring.BitmapOf(ids[i]...).Equals(bm), "bitmap %d changed after later builds", i)
+		// a derived bitmap shares bm's containers; changing it leaves bm
+		d := roaring.Or(bm, roaring.New())
+		for _, c := range ids[i] {
+			if rng.IntN(4) == 0 {
+				d.Remove(c)
+			}
+		}
+		d.Add(uint32(rng.IntN(24<<16) + 1))
+		require.True(t, roaring.BitmapOf(ids[i]...).Equals(bm), "changing a derived bitmap changed bitmap %d", i)
+		// and changing bm leaves what was derived before
+		keep := d.Clone()
+		if len(ids[i]) > 0 {
+			bm.Remove(ids[i][0])
+		}
+		bm.Add(7 << 16)
+		require.True(t, keep.Equals(d), "changing bitmap %d changed one derived from it", i)
+		require.NoError(t, bm.Validate())
+	}
 }

@@ -18,13 +18,13 @@ const (
 
 // Writer builds a roaring bitmap from sorted values, one 2^16-value
 // container at a time, by writing roaring's portable serialization and
-// decoding it once. That costs a copy per container but no per-value
-// insertion, which is what makes building hundreds of millions of bitmap
-// entries affordable. A container that will likely hold more than ArrayMax
-// values can be opened dense: its values then go straight into a bitset.
-// Payload is written after room bytes reserved for the header, so that the
-// serialization needs no second copy. The zero value is ready to use and is
-// reused after finish.
+// decoding it once. That costs a copy per container (or one per bitmap,
+// see [Writer.Finish]) but no per-value insertion, which is what makes
+// building hundreds of millions of bitmap entries affordable. A container
+// that will likely hold more than ArrayMax values can be opened dense: its
+// values then go straight into a bitset. Payload is written after room
+// bytes reserved for the header, so that a large serialization needs no
+// second copy. The zero value is ready to use and is reused after finish.
 type Writer struct {
 	keys    []uint16
 	cards   []uint16 // cardinality - 1, as serialized
@@ -126,8 +126,22 @@ func (w *Writer) Close() {
 	}
 }
 
+// ownBufferMax is the size of the largest serialization that [Writer.Finish]
+// reads without copying: larger buffers are rounded up to whole pages of
+// the heap, which would waste more than copying their containers out
+// costs.
+const ownBufferMax = 32 << 10
+
 // Finish returns the bitmap of everything added since the last finish and
 // resets w.
+//
+// A bitmap of up to ownBufferMax bytes serialized is read from a buffer of
+// its own, exactly that size, without copying its containers out of it
+// (one allocation per bitmap instead of one per container): its
+// containers are marked copy-on-write, as roaring's FromBuffer does, so
+// that changing the bitmap, or one that shares a container with it,
+// copies that container first, and the buffer is never written again. A
+// larger one is decoded from w's own buffer, one copy per container.
 func (w *Writer) Finish() *roaring.Bitmap {
 	bm := roaring.New()
 	n := len(w.keys)
@@ -136,12 +150,18 @@ func (w *Writer) Finish() *roaring.Bitmap {
 		return bm
 	}
 	head := 8 + 8*n
+	body := w.payload[min(w.room, len(w.payload)):]
+	own := head+len(body) <= ownBufferMax
 	var b []byte
-	if head <= w.room {
+	switch {
+	case own:
+		b = make([]byte, head+len(body))
+		copy(b[head:], body)
+	case head <= w.room:
 		// the header goes into the room just before the payload
 		b = w.payload[w.room-head:]
-	} else {
-		b = append(make([]byte, head, head+len(w.payload)-w.room), w.payload[w.room:]...)
+	default:
+		b = append(make([]byte, head, head+len(body)), body...)
 	}
 	binary.LittleEndian.PutUint32(b, serialCookieNoRun)
 	binary.LittleEndian.PutUint32(b[4:], uint32(n))
@@ -156,7 +176,13 @@ func (w *Writer) Finish() *roaring.Bitmap {
 			off += 8 * bitsetWords
 		}
 	}
-	if _, err := bm.ReadFrom(bytes.NewReader(b)); err != nil {
+	var err error
+	if own {
+		_, err = bm.FromBuffer(b)
+	} else {
+		_, err = bm.ReadFrom(bytes.NewReader(b))
+	}
+	if err != nil {
 		// The writer produced the bytes itself; failing to read them back
 		// is a bug in this file, not bad input.
 		panic("roaringio: internal error: " + err.Error())
