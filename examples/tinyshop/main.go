@@ -1,10 +1,15 @@
 // Command tinyshop is a storefront's personalisation service in one screen: a
 // customer's recommendations, a segment query, and new orders that refresh it.
+//
+//	go run ./examples/tinyshop
+//	go run ./examples/tinyshop -data orders.csv.gz -format onlineretail -addr 127.0.0.1:8081
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"flag"
+	"io"
 	"log"
 	"net/http"
 	"slices"
@@ -15,46 +20,50 @@ import (
 )
 
 func main() {
-	s, err := shop.Open(context.Background(), shop.Demo(), shop.Options{})
+	addr := flag.String("addr", "127.0.0.1:8080", "address to serve on")
+	data := flag.String("data", "", "orders file (default: the embedded demo shop)")
+	format := flag.String("format", "csv", "format of -data (see dataset.Formats)")
+	flag.Parse()
+	s, err := shop.Open(context.Background(), shop.FileOrDemo(*data, *format), shop.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
-	log.Print("serving the demo shop: curl 'http://127.0.0.1:8080/segments?q=frequency>=5'")
-	log.Fatal(http.ListenAndServe("127.0.0.1:8080", handler(s)))
+	log.Printf("%s\n%sserving: curl 'http://%s/segments?q=frequency>=5'", s.Snapshot().Report(), s.Snapshot().History().Summary(), *addr)
+	log.Fatal(http.ListenAndServe(*addr, handler(s)))
 }
 
 func handler(s *shop.Shop) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /customers/{id}/recommendations", func(w http.ResponseWriter, r *http.Request) {
-		k, _ := strconv.Atoi(r.URL.Query().Get("k"))
-		res, err := s.Snapshot().Recommend(r.Context(), shop.Request{Customer: r.PathValue("id"), K: k})
-		reply(w, res, err)
+	handle := func(pattern string, f func(r *http.Request) (any, error)) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			v, err := f(r)
+			if err != nil {
+				w.WriteHeader(http.StatusBadRequest)
+				v = map[string]string{"error": err.Error()}
+			}
+			_ = json.NewEncoder(w).Encode(v)
+		})
+	}
+	handle("GET /customers/{id}/recommendations", func(r *http.Request) (any, error) {
+		k, _ := strconv.Atoi(r.URL.Query().Get("k")) // 0: the default
+		return s.Snapshot().Recommend(r.Context(), shop.Request{Customer: r.PathValue("id"), K: k})
 	})
-	mux.HandleFunc("GET /segments", func(w http.ResponseWriter, r *http.Request) {
-		var v any
+	handle("GET /segments", func(r *http.Request) (any, error) {
 		aud, err := s.Snapshot().Segment(r.URL.Query().Get("q"))
-		if err == nil {
-			top, _ := aud.Page(shop.BySpend, 0, 20)
-			v = map[string]any{"customers": aud.Len(), "revenue": aud.Revenue().Format(2), "top": top}
+		if err != nil {
+			return nil, err
 		}
-		reply(w, v, err)
+		top, err := aud.Page(shop.BySpend, 0, 20)
+		return map[string]any{"customers": aud.Len(), "revenue": aud.Revenue().Format(2), "top": top}, err
 	})
-	mux.HandleFunc("POST /orders", func(w http.ResponseWriter, r *http.Request) {
-		var lines []affinity.Purchase
-		err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&lines)
-		if err == nil {
-			err = s.Refresh(r.Context(), shop.Purchases(slices.Values(lines)))
+	handle("POST /orders", func(r *http.Request) (any, error) {
+		var lines []affinity.Purchase // a body over 1 MiB is cut short and fails to decode
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&lines); err != nil {
+			return nil, err
 		}
-		reply(w, map[string]any{"as_of": s.Snapshot().AsOf()}, err)
+		err := s.Refresh(r.Context(), shop.Purchases(slices.Values(lines)))
+		return map[string]any{"as_of": s.Snapshot().AsOf()}, err
 	})
 	return mux
-}
-
-func reply(w http.ResponseWriter, v any, err error) {
-	w.Header().Set("Content-Type", "application/json")
-	if err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		v = map[string]string{"error": err.Error()}
-	}
-	_ = json.NewEncoder(w).Encode(v)
 }
