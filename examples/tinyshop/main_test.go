@@ -54,4 +54,14 @@ func TestTinyShop(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+
+	// A body over 1 MiB is refused, and nothing of it is taken in.
+	lines := s.Snapshot().History().NumLines()
+	item := strings.Trim(body, "[]")
+	big := "[" + strings.Repeat(item+",", 1<<20/(len(item)+1)) + item + "]" // just over 1 MiB
+	resp, err = http.Post(srv.URL+"/orders", "application/json", strings.NewReader(big))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.Equal(t, lines, s.Snapshot().History().NumLines())
 }
