@@ -2,6 +2,7 @@ package affinity
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"strings"
@@ -264,6 +265,31 @@ func (s Summary) String() string {
 		row("last order", s.Last.Format(time.DateTime))
 	}
 	return b.String()
+}
+
+// LogValue gives a structured logger ([log/slog]) the summary as a group
+// of snake_case attributes named as in [Summary.String], with the revenues
+// as exact decimal strings ([Money.String]) instead of Money's integer
+// units, and the first and last order times only when there is an order.
+func (s Summary) LogValue() slog.Value {
+	attrs := []slog.Attr{
+		slog.Int("customers", s.Customers),
+		slog.Int("buyers", s.Buyers),
+		slog.Int("products", s.Products),
+		slog.Int("categories", s.Categories),
+		slog.Int("orders", s.Orders),
+		slog.Int("lines", s.Lines),
+		slog.Int("returns", s.Returns),
+		slog.Int("events", s.Events),
+		slog.Int("anonymous_orders", s.AnonymousOrders),
+		slog.Int("anonymous_lines", s.AnonymousLines),
+		slog.String("revenue", s.Revenue.String()),
+		slog.String("customer_revenue", s.CustomerRevenue.String()),
+	}
+	if !s.First.IsZero() {
+		attrs = append(attrs, slog.Time("first_order", s.First), slog.Time("last_order", s.Last))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // MemoryUsage is an estimate of the bytes a [History] keeps resident.

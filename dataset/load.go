@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"log/slog"
 	"math/bits"
 	"os"
 	"slices"
@@ -246,6 +247,39 @@ func (r Report) String() string {
 		fmt.Fprintf(&b, "  %-22s %d (first at line %d)\n", s.Reason, s.Count, s.FirstLine)
 	}
 	return b.String()
+}
+
+// LogValue gives a structured logger ([log/slog]) the report as a group
+// of snake_case attributes named as in [Report.String]: the counts, the
+// duplicates and ignored columns when there are any, the skipped rows in
+// all, and per reason (in the order in which each first occurred, spaces
+// as underscores) its count and first line.
+func (r Report) LogValue() slog.Value {
+	attrs := []slog.Attr{
+		slog.String("format", r.Format),
+		slog.Int("rows", r.Rows),
+		slog.Int("loaded", r.Loaded),
+		slog.Int("purchases", r.Purchases),
+		slog.Int("anonymous", r.Anonymous),
+		slog.Int("returns", r.Returns),
+		slog.Int("events", r.Events),
+		slog.Int("products", r.Products),
+	}
+	if r.Duplicates > 0 {
+		attrs = append(attrs, slog.Int("duplicates", r.Duplicates), slog.Int("first_duplicate", r.FirstDuplicate))
+	}
+	if len(r.Ignored) > 0 {
+		attrs = append(attrs, slog.Any("ignored", r.Ignored))
+	}
+	attrs = append(attrs, slog.Int("skipped", r.SkippedRows()))
+	if len(r.Skipped) > 0 {
+		why := make([]any, len(r.Skipped))
+		for i, s := range r.Skipped {
+			why[i] = slog.Group(strings.ReplaceAll(s.Reason, " ", "_"), slog.Int("count", s.Count), slog.Int("first_line", s.FirstLine))
+		}
+		attrs = append(attrs, slog.Group("skipped_by", why...))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // ParseError reports a bad row, a bad header or a read failure, and

@@ -110,6 +110,8 @@ func run(c config, log *slog.Logger) error {
 	}
 	defer s.Close() // on the way out: stops a refresh or model fit under way
 	snap := s.Snapshot()
+	// what was read and skipped, and what the History holds, first
+	log.Info("loaded", "report", snap.Report(), "history", snap.History().Summary())
 	log.Info("shop open", "customers", snap.History().NumCustomers(), "lines", snap.History().NumLines(),
 		"as_of", snap.AsOf(), "took", time.Since(t0).Round(time.Millisecond).String())
 	srv := newServer(s, log)
