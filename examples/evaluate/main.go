@@ -68,6 +68,7 @@ import (
 	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/evaluate"
 	"github.com/shopaffinity/affinity/recommend"
+	"github.com/shopaffinity/affinity/shop"
 	"github.com/shopaffinity/affinity/similarity"
 )
 
@@ -342,10 +343,12 @@ func load(ctx context.Context, c *config, stderr io.Writer) (*evaluate.Split, bo
 		default:
 			return nil, false, fmt.Errorf("-synthetic %q: want demo, movielens or movielens-ratings", c.synthetic)
 		}
+		var rep dataset.Report
 		var err error
-		if h, err = st.History(ctx); err != nil {
+		if h, rep, err = shop.LoadHistory(ctx, shop.Storefront(st)); err != nil {
 			return nil, false, err
 		}
+		fmt.Fprintf(stderr, "%s\n%s\n", rep, h.Summary())
 		if c.synthetic == "movielens-ratings" {
 			if h, err = asRatings(ctx, h); err != nil {
 				return nil, false, err

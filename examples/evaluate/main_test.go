@@ -187,6 +187,9 @@ func TestOnlineRetail(t *testing.T) {
 func TestRunDemo(t *testing.T) {
 	out, errOut, err := runArgs(t, "-recommenders", "popular,engine,engine-next-basket", "-metrics", "ndcg")
 	require.NoError(t, err, errOut)
+	// the load report and the History's summary first, as every example
+	require.True(t, strings.HasPrefix(errOut, "format     synthetic\n"), errOut)
+	assert.Contains(t, errOut, "\ncustomers          5000\n")
 	ndcg := allNDCG(t, out)
 	assert.Greater(t, ndcg("engine-next-basket"), ndcg("engine"), "\n%s", out)
 }
