@@ -324,6 +324,7 @@ func load(ctx context.Context, c *config, stderr io.Writer) (*evaluate.Split, bo
 		return s, true, nil
 	}
 	var h *affinity.History
+	var rep dataset.Report
 	rating := c.format == "movielens"
 	split := c.split
 	switch {
@@ -343,12 +344,10 @@ func load(ctx context.Context, c *config, stderr io.Writer) (*evaluate.Split, bo
 		default:
 			return nil, false, fmt.Errorf("-synthetic %q: want demo, movielens or movielens-ratings", c.synthetic)
 		}
-		var rep dataset.Report
 		var err error
 		if h, rep, err = shop.LoadHistory(ctx, shop.Storefront(st)); err != nil {
 			return nil, false, err
 		}
-		fmt.Fprintf(stderr, "%s\n%s\n", rep, h.Summary())
 		if c.synthetic == "movielens-ratings" {
 			if h, err = asRatings(ctx, h); err != nil {
 				return nil, false, err
@@ -356,10 +355,12 @@ func load(ctx context.Context, c *config, stderr io.Writer) (*evaluate.Split, bo
 		}
 	default:
 		var err error
-		if h, err = readData(ctx, c, stderr); err != nil {
+		if h, rep, err = readData(ctx, c); err != nil {
 			return nil, false, err
 		}
 	}
+	// what was read, and the History evaluated, first, as every example
+	fmt.Fprintf(stderr, "%s\n%s\n", rep, h.Summary())
 	return splitHistory(ctx, c, h, split, rating)
 }
 
@@ -390,26 +391,21 @@ func asRatings(ctx context.Context, h *affinity.History) (*affinity.History, err
 }
 
 // readData reads -data in -format.
-func readData(ctx context.Context, c *config, stderr io.Writer) (*affinity.History, error) {
+func readData(ctx context.Context, c *config) (*affinity.History, dataset.Report, error) {
 	if c.format == "" {
-		return nil, fmt.Errorf("-format is required with -data: one of %s", strings.Join(dataset.Formats(), ", "))
+		return nil, dataset.Report{}, fmt.Errorf("-format is required with -data: one of %s", strings.Join(dataset.Formats(), ", "))
 	}
 	// The format's defaults (dataset.Defaults), with -lenient and
 	// -categories able to turn theirs off.
 	opts, err := dataset.Defaults(c.format)
 	if err != nil {
-		return nil, err
+		return nil, dataset.Report{}, err
 	}
 	opts.Lenient = c.lenient
 	if !c.categories {
 		opts.Categories = nil
 	}
-	h, rep, err := dataset.ReadFile(ctx, c.data, opts)
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(stderr, "%s\n%s\n", rep, h.Summary())
-	return h, nil
+	return dataset.ReadFile(ctx, c.data, opts)
 }
 
 // splitHistory splits h by -split (default: temporal, leave-one-out for

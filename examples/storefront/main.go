@@ -112,8 +112,7 @@ func run(c config, log *slog.Logger) error {
 	snap := s.Snapshot()
 	// what was read and skipped, and what the History holds, first
 	log.Info("loaded", "report", snap.Report(), "history", snap.History().Summary())
-	log.Info("shop open", "customers", snap.History().NumCustomers(), "lines", snap.History().NumLines(),
-		"as_of", snap.AsOf(), "took", time.Since(t0).Round(time.Millisecond).String())
+	log.Info("shop open", "as_of", snap.AsOf(), "took", time.Since(t0).Round(time.Millisecond).String())
 	srv := newServer(s, log)
 	if feed != nil {
 		go srv.poll(ctx, feed, c.refresh)
