@@ -1,6 +1,7 @@
 package shop
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/csv"
@@ -135,6 +136,32 @@ func (a *Audience) AOV() affinity.Money { return a.stats.AOV }
 
 // Bitmap returns the customers by dense id; the caller owns the copy.
 func (a *Audience) Bitmap() *roaring.Bitmap { return a.set.Clone() }
+
+// MarshalJSON encodes the audience's statistics (see [Audience.Stats];
+// the members are served in pages by [Audience.Page]), such as
+//
+//	{"query":"frequency >= 5","customers":1476,"share":0.2952,"orders":11937,
+//	 "revenue":"537476.72","revenue_share":0.6066,"aov":"45.0261"}
+//
+// with money as exact decimal strings, as [Member] and [Profile] encode it.
+func (a *Audience) MarshalJSON() ([]byte, error) {
+	st := a.stats
+	// HTML is left unescaped here (queries hold < and >): json.Marshal
+	// escapes the result, an Encoder does as its SetEscapeHTML says.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(struct {
+		Query        string  `json:"query"`
+		Customers    int     `json:"customers"`
+		Share        float64 `json:"share"`
+		Orders       int64   `json:"orders"`
+		Revenue      string  `json:"revenue"`
+		RevenueShare float64 `json:"revenue_share"`
+		AOV          string  `json:"aov"`
+	}{a.query, st.Customers, st.Share, st.Orders, st.Revenue.String(), st.RevenueShare, st.AOV.String()})
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), err
+}
 
 // Member is one customer of an audience.
 type Member struct {

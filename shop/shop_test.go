@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -263,6 +264,19 @@ func TestSegmentAudience(t *testing.T) {
 	all, _ := aud.All(shop.BySpend)
 	assert.Equal(t, all[0].Customer, rows[1][0])
 	assert.Equal(t, all[0].Spend.String(), rows[1][1])
+
+	// The JSON form is the statistics, money exact.
+	b, err := json.Marshal(aud)
+	require.NoError(t, err)
+	var js map[string]any
+	require.NoError(t, json.Unmarshal(b, &js))
+	assert.Equal(t, map[string]any{"query": "frequency >= 3", "customers": float64(n), "share": st.Share,
+		"orders": float64(st.Orders), "revenue": st.Revenue.String(), "revenue_share": st.RevenueShare, "aov": st.AOV.String()}, js)
+	for _, k := range []string{"revenue", "aov"} {
+		m, err := affinity.ParseMoney(js[k].(string), '.')
+		require.NoError(t, err)
+		assert.Equal(t, map[string]affinity.Money{"revenue": st.Revenue, "aov": st.AOV}[k], m, k)
+	}
 
 	_, err = snap.Segment(`frequency >= `)
 	var se *segment.SyntaxError
@@ -566,11 +580,15 @@ func ExampleOpen() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println("loyal customers:", aud.Len() > 0)
+	enc := json.NewEncoder(os.Stdout) // the audience's statistics, ready to serve
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(aud); err != nil {
+		fmt.Println(err)
+	}
 	// Output:
 	// as of 2025-12-30
 	// known: false cold start: true results: 3
-	// loyal customers: true
+	// {"query":"frequency >= 5","customers":1476,"share":0.2952,"orders":11937,"revenue":"537476.72","revenue_share":0.6065772000088795,"aov":"45.0261"}
 }
 
 func TestNextBasketMode(t *testing.T) {

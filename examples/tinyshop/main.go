@@ -1,8 +1,5 @@
-// Command tinyshop is a storefront's personalisation service in one screen: a
-// customer's recommendations, a segment query, and new orders that refresh it.
-//
-//	go run ./examples/tinyshop
-//	go run ./examples/tinyshop -data orders.csv.gz -format onlineretail -addr 127.0.0.1:8081
+// Command tinyshop is a storefront's personalisation service in one screen:
+// recommendations, a segment query, and new orders that refresh both (-h: flags).
 package main
 
 import (
@@ -29,11 +26,11 @@ func main() {
 		log.Fatal(err)
 	}
 	log.Printf("%s\n%sserving: curl 'http://%s/segments?q=frequency>=5'", s.Snapshot().Report(), s.Snapshot().History().Summary(), *addr)
-	log.Fatal(http.ListenAndServe(*addr, handler(s)))
+	routes(http.DefaultServeMux, s)
+	log.Fatal(http.ListenAndServe(*addr, nil))
 }
 
-func handler(s *shop.Shop) http.Handler {
-	mux := http.NewServeMux()
+func routes(mux *http.ServeMux, s *shop.Shop) {
 	handle := func(pattern string, f func(r *http.Request) (any, error)) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
@@ -50,12 +47,7 @@ func handler(s *shop.Shop) http.Handler {
 		return s.Snapshot().Recommend(r.Context(), shop.Request{Customer: r.PathValue("id"), K: k})
 	})
 	handle("GET /segments", func(r *http.Request) (any, error) {
-		aud, err := s.Snapshot().Segment(r.URL.Query().Get("q"))
-		if err != nil {
-			return nil, err
-		}
-		top, err := aud.Page(shop.BySpend, 0, 20)
-		return map[string]any{"customers": aud.Len(), "revenue": aud.Revenue().Format(2), "top": top}, err
+		return s.Snapshot().Segment(r.URL.Query().Get("q")) // size, revenue, AOV
 	})
 	handle("POST /orders", func(r *http.Request) (any, error) {
 		var lines []affinity.Purchase // a body over 1 MiB is cut short and fails to decode
@@ -65,5 +57,4 @@ func handler(s *shop.Shop) http.Handler {
 		err := s.Refresh(r.Context(), shop.Purchases(slices.Values(lines)))
 		return map[string]any{"as_of": s.Snapshot().AsOf()}, err
 	})
-	return mux
 }

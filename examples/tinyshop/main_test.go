@@ -16,7 +16,9 @@ import (
 func TestTinyShop(t *testing.T) {
 	s, err := shop.Open(context.Background(), shop.Demo(), shop.Options{})
 	require.NoError(t, err)
-	srv := httptest.NewServer(handler(s))
+	mux := http.NewServeMux()
+	routes(mux, s)
+	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	get := func(path string, v any) int {
 		resp, err := http.Get(srv.URL + path)
@@ -34,6 +36,8 @@ func TestTinyShop(t *testing.T) {
 	var seg map[string]any
 	require.Equal(t, http.StatusOK, get("/segments?q=frequency%20%3E%3D%205", &seg))
 	assert.Positive(t, seg["customers"])
+	assert.Equal(t, "frequency >= 5", seg["query"])
+	assert.IsType(t, "", seg["revenue"], "money as an exact decimal string")
 	var bad map[string]string
 	assert.Equal(t, http.StatusBadRequest, get("/segments?q=frequency%20%3E%3D", &bad))
 	assert.Contains(t, bad["error"], "column")
