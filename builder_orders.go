@@ -12,23 +12,24 @@ import (
 // whole current version of an order (a put), or its removal (a delete).
 // An order is the unit of change: a put carries every line of the order as
 // it stands now, so edits, partial refunds and re-deliveries are all the
-// same operation. See [Builder.Apply].
+// same operation. See [Builder.Apply]. In JSON its fields are "key",
+// "version", "delete" and "lines" (each a [Purchase]).
 type OrderChange struct {
 	// Key is the shop's order id; required. Order keys are global to the
 	// shop: a change of key K replaces every order with key K, whatever
 	// its customer.
-	Key string
+	Key string `json:"key"`
 	// Version orders the changes of one order: the change with the
 	// highest Version wins, whatever the order in which changes arrive.
 	// An updated-at time in Unix microseconds or a change sequence number
 	// are the usual choices; 0 everywhere means "the last call wins".
-	Version int64
+	Version int64 `json:"version"`
 	// Delete removes the order; Lines are ignored then.
-	Delete bool
+	Delete bool `json:"delete"`
 	// Lines are the order's lines. Their Order field must be empty or Key,
 	// and they must all have the same Customer (empty for an anonymous
 	// order). A put without lines is a delete.
-	Lines []Purchase
+	Lines []Purchase `json:"lines"`
 }
 
 // orderChanges holds what PutOrder, DeleteOrder and EraseCustomer staged;

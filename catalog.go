@@ -11,20 +11,20 @@ const CategorySep = "/"
 // Product describes one product of the shop's catalog.
 type Product struct {
 	// Key is the shop's product id (SKU); required.
-	Key string
+	Key string `json:"key"`
 	// Name is the display name; may be empty.
-	Name string
+	Name string `json:"name"`
 	// Categories are the category paths the product belongs to, such as
 	// "Apparel/Sportswear/Running"; up to [MaxCategoryDepth] levels, any
 	// number of paths
 	// (collections, genres). Paths are cleaned with [CleanCategoryPath];
 	// empty ones are ignored.
-	Categories []string
+	Categories []string `json:"categories"`
 	// Price is the current list price; zero when unknown.
-	Price Money
+	Price Money `json:"price"`
 	// InStock is the initial stock flag. Engines that serve live traffic
 	// keep their own atomically swapped stock set.
-	InStock bool
+	InStock bool `json:"in_stock"`
 }
 
 // CategoryShare is the weight with which a product counts toward one

@@ -6,28 +6,31 @@ import (
 	"time"
 )
 
-// Purchase is one order line as a shop exports it.
+// Purchase is one order line as a shop exports it. In JSON its fields are
+// snake_case ("customer", "product", "order", "time", "quantity", "price")
+// and the price is a decimal amount in currency units, a string or a
+// number ("12.90" or 12.90, read exactly: see [Money.UnmarshalJSON]).
 type Purchase struct {
 	// Customer is the shop's customer id. Empty means an anonymous line
 	// (a till receipt, a guest checkout, a basket file): it is kept in the
 	// History's anonymous orders and out of every customer's features.
-	Customer string
+	Customer string `json:"customer"`
 	// Product is the shop's product id (SKU); required.
-	Product string
+	Product string `json:"product"`
 	// Order is the shop's order or invoice id. Lines with the same customer
 	// and order id form one order. Empty means "one order per customer and
 	// time": lines of the same customer at the same second are merged.
-	Order string
+	Order string `json:"order"`
 	// Time is when the order was placed; required, within the range
 	// [ValidTime] accepts. It is stored in Unix seconds (UTC).
-	Time time.Time
+	Time time.Time `json:"time"`
 	// Quantity is the number of units; negative for a return or a
 	// cancellation, which reduces spend and never counts as interest. Zero is
 	// an error.
-	Quantity int32
+	Quantity int32 `json:"quantity"`
 	// Price is the unit price (never negative; the sign of a return is in
 	// Quantity).
-	Price Money
+	Price Money `json:"price"`
 }
 
 // Value returns Quantity × Price: the line's contribution to spend
@@ -93,19 +96,21 @@ func (k EventKind) String() string {
 func (k EventKind) Valid() bool { return k >= View && k <= Wishlist }
 
 // Event is a non-purchase interaction of a known customer with a product.
+// In JSON its fields are "customer", "product", "time", "kind" (a name:
+// "view", "cart", "rating", "wishlist") and "weight".
 type Event struct {
 	// Customer is the shop's customer id; required (events of anonymous
 	// visitors carry no lasting signal here).
-	Customer string
+	Customer string `json:"customer"`
 	// Product is the shop's product id; required.
-	Product string
+	Product string `json:"product"`
 	// Time is when it happened; required.
-	Time time.Time
+	Time time.Time `json:"time"`
 	// Kind says what happened.
-	Kind EventKind
+	Kind EventKind `json:"kind"`
 	// Weight is the strength of the signal: 1 for a plain view or cart,
 	// the rating for a [Rating]. Recommenders scale events by it.
-	Weight float32
+	Weight float32 `json:"weight"`
 }
 
 // Line is one stored purchase line of a [History]. Its order, customer and

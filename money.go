@@ -14,7 +14,8 @@ const MoneyScale = 10_000
 
 // Money is an amount in ten-thousandths of the shop's currency unit (so 2.55
 // is Money(25500)). Integer arithmetic keeps sums exact; the range is about
-// ±9.2e14 currency units.
+// ±9.2e14 currency units. As text and in JSON it is the exact decimal
+// amount in currency units ("2.55"); JSON numbers are read exactly too.
 type Money int64
 
 // MaxMoney and MinMoney are the largest and smallest amounts [Money]

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/shop"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -45,7 +46,7 @@ func TestTinyShop(t *testing.T) {
 	// A new customer's first order is served after the refresh.
 	require.Equal(t, http.StatusOK, get("/customers/newbie/recommendations", &res))
 	assert.True(t, res.ColdStart)
-	body := `[{"Customer":"newbie","Product":"p00007","Order":"web-1","Time":"2026-01-05T10:00:00Z","Quantity":1,"Price":129000}]`
+	body := `[{"customer":"newbie","product":"p00007","order":"web-1","time":"2026-01-05T10:00:00Z","quantity":1,"price":12.90}]`
 	resp, err := http.Post(srv.URL+"/orders", "application/json", strings.NewReader(body))
 	require.NoError(t, err)
 	resp.Body.Close()
@@ -53,6 +54,10 @@ func TestTinyShop(t *testing.T) {
 	require.Equal(t, http.StatusOK, get("/customers/newbie/recommendations", &res))
 	assert.True(t, res.Known)
 	assert.False(t, res.ColdStart)
+	h := s.Snapshot().History()
+	o, ok := h.LookupOrder("web-1")
+	require.True(t, ok)
+	assert.Equal(t, affinity.Money(129000), h.OrderValue(o), "the price 12.90, read exactly")
 
 	resp, err = http.Post(srv.URL+"/orders", "application/json", strings.NewReader(`{"not":"a list"}`))
 	require.NoError(t, err)
