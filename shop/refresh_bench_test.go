@@ -123,7 +123,9 @@ func cpuTime(b *testing.B) time.Duration {
 // until segment queries see the change over the steady-n refreshes
 // that took less than 64 MiB of memory the process had not written
 // before (or had given back to the system); the log lists what each
-// refresh took. The others pay a page fault per 4 KiB: the first
+// refresh took, its page faults (the kernel's count, which matches), the
+// collections during it and the memory the runtime held after it. The
+// others pay a page fault per 4 KiB: the first
 // refreshes, and those during which the live heap grows, as it does
 // while a background build of the segment index holds a second index
 // and an older History. heap-x-last is the live
@@ -165,9 +167,34 @@ const grewSteady = 64 << 20
 // process has not written before (or not since the memory was released),
 // a page fault per 4 KiB.
 func touchedHeap() uint64 {
+	mapped, released := heapMemory()
+	return mapped - released
+}
+
+// heapMemory returns the memory the runtime has mapped from the system
+// and how much of it it has given back (released).
+func heapMemory() (mapped, released uint64) {
 	m := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
 	metrics.Read(m)
-	return m[0].Value.Uint64() - m[1].Value.Uint64()
+	return m[0].Value.Uint64(), m[1].Value.Uint64()
+}
+
+// gcCycles returns the number of garbage collections completed so far.
+func gcCycles() uint64 {
+	m := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(m)
+	return m[0].Value.Uint64()
+}
+
+// pageFaults returns the minor page faults of the process so far: the
+// kernel's count of pages it had to map in, whatever the runtime's
+// accounting of them.
+func pageFaults(b *testing.B) int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return ru.Minflt
 }
 
 func benchRefresh(b *testing.B, customers, products int, opts shop.Options) {
@@ -210,6 +237,9 @@ func benchRefresh(b *testing.B, customers, products int, opts shop.Options) {
 	var cpu, recs time.Duration
 	var recsEach, segEach []time.Duration // each refresh's, for the medians
 	var grewEach []int64                  // the memory each refresh touched first
+	var faultEach []int64                 // the MiB of page faults of each refresh
+	var gcEach []uint64                   // the collections during each refresh
+	var mappedEach, releasedEach []uint64 // MiB the runtime holds, and has released, after each
 	for b.Loop() {
 		b.StopTimer()
 		if round == len(feeds) {
@@ -217,7 +247,7 @@ func benchRefresh(b *testing.B, customers, products int, opts shop.Options) {
 		}
 		feed := feeds[round]
 		b.StartTimer()
-		c0, t0, m0 := cpuTime(b), time.Now(), touchedHeap()
+		c0, t0, m0, f0, g0 := cpuTime(b), time.Now(), touchedHeap(), pageFaults(b), gcCycles()
 		if err := s.Refresh(ctx, shop.Purchases(func(yield func(affinity.Purchase) bool) {
 			for _, p := range feed {
 				if !yield(p) {
@@ -235,6 +265,10 @@ func benchRefresh(b *testing.B, customers, products int, opts shop.Options) {
 		}
 		segEach = append(segEach, time.Since(t0))
 		grewEach = append(grewEach, int64(touchedHeap())-int64(m0))
+		faultEach = append(faultEach, (pageFaults(b)-f0)*int64(syscall.Getpagesize())>>20)
+		gcEach = append(gcEach, gcCycles()-g0)
+		mapped, released := heapMemory()
+		mappedEach, releasedEach = append(mappedEach, mapped>>20), append(releasedEach, released>>20)
 		cpu += cpuTime(b) - c0
 		round++
 	}
@@ -274,6 +308,10 @@ func benchRefresh(b *testing.B, customers, products int, opts shop.Options) {
 		}
 	}
 	b.Logf("memory each refresh touched first (MiB): %v", mib)
+	b.Logf("page faults of each refresh (MiB): %v", faultEach)
+	b.Logf("collections during each refresh: %v", gcEach)
+	b.Logf("mapped after each refresh (MiB): %v", mappedEach)
+	b.Logf("released after each refresh (MiB): %v", releasedEach)
 	if len(steady) > 0 {
 		b.ReportMetric(float64(median(steady).Microseconds())/1e3, "steady-p50-ms")
 	}
