@@ -34,7 +34,10 @@ func TestNilArguments(t *testing.T) {
 		"ChronoSplit nil":       func() error { _, err := evaluate.ChronoSplit(ctx, nil, evaluate.SplitOptions{}); return err },
 		"StratifiedSplit nil":   func() error { _, err := evaluate.StratifiedSplit(ctx, nil, evaluate.SplitOptions{}); return err },
 		"LeaveOneOutSplit nil":  func() error { _, err := evaluate.LeaveOneOutSplit(ctx, nil, evaluate.SplitOptions{}); return err },
-		"LoadSplit nil ctx":     func() error { _, err := evaluate.LoadSplit(nilCtx, "a.csv", "b.csv", dataset.Options{}); return err },
+		"LoadSplit nil ctx": func() error {
+			_, _, _, err := evaluate.LoadSplit(nilCtx, "a.csv", "b.csv", dataset.Options{})
+			return err
+		},
 	}
 	for name, r := range recs {
 		calls[name+".Fit nil ctx"] = func() error { return r.Fit(nilCtx, nil, at) }

@@ -597,21 +597,22 @@ func basketProducts(dst []affinity.ProductID, h *affinity.History, o affinity.Or
 
 // LoadSplit reads a ready split from two files, trainPath and testPath,
 // with [dataset.ReadFile] and opts (for MovieLens u.data files:
-// Format "movielens", which loads ratings as [affinity.Rating] events).
-// Customers and products are matched between the two by shop key. AsOf is
-// the latest training time.
-func LoadSplit(ctx context.Context, trainPath, testPath string, opts dataset.Options) (*Split, error) {
+// Format "movielens", which loads ratings as [affinity.Rating] events),
+// and returns the load report of each: with opts.Lenient, what each file
+// skipped and why. Customers and products are matched between the two by
+// shop key. AsOf is the latest training time.
+func LoadSplit(ctx context.Context, trainPath, testPath string, opts dataset.Options) (s *Split, trainReport, testReport dataset.Report, err error) {
 	if err := affinity.CheckContext("evaluate", ctx); err != nil {
-		return nil, err
+		return nil, trainReport, testReport, err
 	}
-	train, _, err := dataset.ReadFile(ctx, trainPath, opts)
+	train, trainReport, err := dataset.ReadFile(ctx, trainPath, opts)
 	if err != nil {
-		return nil, fmt.Errorf("evaluate: training file: %w", err)
+		return nil, trainReport, testReport, fmt.Errorf("evaluate: training file: %w", err)
 	}
-	test, _, err := dataset.ReadFile(ctx, testPath, opts)
+	test, testReport, err := dataset.ReadFile(ctx, testPath, opts)
 	if err != nil {
-		return nil, fmt.Errorf("evaluate: test file: %w", err)
+		return nil, trainReport, testReport, fmt.Errorf("evaluate: test file: %w", err)
 	}
 	return &Split{Train: train, Test: test, AsOf: train.Latest(),
-		Protocol: "ready split " + filepath.Base(trainPath) + " / " + filepath.Base(testPath)}, nil
+		Protocol: "ready split " + filepath.Base(trainPath) + " / " + filepath.Base(testPath)}, trainReport, testReport, nil
 }

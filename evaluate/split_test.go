@@ -259,8 +259,10 @@ func TestLoadSplit(t *testing.T) {
 	test := filepath.Join(dir, "u1.test")
 	require.NoError(t, os.WriteFile(train, []byte("1\t10\t5\t100\n2\t10\t4\t300\n2\t20\t3\t200\n"), 0o644))
 	require.NoError(t, os.WriteFile(test, []byte("2\t30\t4\t400\n1\t20\t1\t500\n"), 0o644))
-	s, err := evaluate.LoadSplit(context.Background(), train, test, dataset.Options{Format: "movielens"})
+	s, trainRep, testRep, err := evaluate.LoadSplit(context.Background(), train, test, dataset.Options{Format: "movielens"})
 	require.NoError(t, err)
+	assert.Equal(t, 3, trainRep.Loaded)
+	assert.Equal(t, 2, testRep.Loaded)
 	assert.Equal(t, time.Unix(300, 0).UTC(), s.AsOf, "latest training rating")
 	assert.Equal(t, "ready split u1.base / u1.test", s.Protocol)
 	assert.Equal(t, 3, s.Train.NumEvents())
@@ -272,6 +274,19 @@ func TestLoadSplit(t *testing.T) {
 	// user 1 (seen 10) gets [20]: a hit; user 2 (seen 10, 20) gets nothing
 	assert.InDelta(t, 0.5, rep.Rows[0].Metrics[evaluate.AllItems].Precision, 1e-9)
 
-	_, err = evaluate.LoadSplit(context.Background(), filepath.Join(dir, "missing"), test, dataset.Options{Format: "movielens"})
+	_, _, _, err = evaluate.LoadSplit(context.Background(), filepath.Join(dir, "missing"), test, dataset.Options{Format: "movielens"})
 	require.Error(t, err)
+
+	// A lenient load says what each file skipped.
+	require.NoError(t, os.WriteFile(test, []byte("2\t30\t4\t400\nbroken\n1\t20\t1\t500\n"), 0o644))
+	_, _, _, err = evaluate.LoadSplit(context.Background(), train, test, dataset.Options{Format: "movielens"})
+	require.Error(t, err, "strict: the bad row is an error")
+	s, trainRep, testRep, err = evaluate.LoadSplit(context.Background(), train, test, dataset.Options{Format: "movielens", Lenient: true})
+	require.NoError(t, err)
+	assert.Equal(t, 2, s.Test.NumEvents())
+	assert.Empty(t, trainRep.Skipped)
+	require.Len(t, testRep.Skipped, 1)
+	assert.Equal(t, 1, testRep.Skipped[0].Count)
+	assert.Equal(t, 2, testRep.Skipped[0].FirstLine)
+	assert.Equal(t, 2, testRep.Loaded)
 }

@@ -317,10 +317,12 @@ func load(ctx context.Context, c *config, stderr io.Writer) (*evaluate.Split, bo
 			return nil, false, errors.New("give -train and -test together, without -data")
 		}
 		opts := dataset.Options{Format: cmpOr(c.format, "movielens"), Lenient: c.lenient}
-		s, err := evaluate.LoadSplit(ctx, c.train, c.test, opts)
+		s, trainRep, testRep, err := evaluate.LoadSplit(ctx, c.train, c.test, opts)
 		if err != nil {
 			return nil, false, err
 		}
+		// both files' reports, and the training History, first
+		fmt.Fprintf(stderr, "training file:\n%s\ntest file:\n%s\n%s\n", trainRep, testRep, s.Train.Summary())
 		return s, true, nil
 	}
 	var h *affinity.History

@@ -54,6 +54,8 @@ func TestRunReadySplitHandComputed(t *testing.T) {
 	assert.Equal(t, "all items (2 customers)\n\n"+want+"\nexplore: items new to the customer (2 customers)\n\n"+want, out)
 	assert.Contains(t, errOut, "1 cold customers skipped")
 	assert.Contains(t, errOut, "training items excluded")
+	// both load reports and the training summary come first
+	assert.Regexp(t, `(?s)^training file:\n.*loaded +8\n.*test file:\n.*loaded +4\n.*customers +4\n`, errOut)
 
 	// -min-rating 3 drops user 1's 2-star rating of 40: R = {20}, recall 1
 	// for both users; -map min divides user 1's AP by min(2, 1) = 1
