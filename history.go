@@ -221,27 +221,35 @@ func (h *History) AllBuyers() *roaring.Bitmap { return h.allBuyers }
 // Summary returns counts and totals of the History.
 func (h *History) Summary() Summary { return h.summary }
 
-// Summary holds the counts and totals of a [History].
+// Summary holds the counts and totals of a [History]. Its JSON and its
+// structured log form ([Summary.LogValue]) use the same snake_case names.
 type Summary struct {
 	// Customers counts known customers; Buyers those with a bought line.
-	Customers, Buyers int
+	Customers int `json:"customers"`
+	Buyers    int `json:"buyers"`
 	// Products and Categories count the catalog (category nodes at every
 	// level).
-	Products, Categories int
+	Products   int `json:"products"`
+	Categories int `json:"categories"`
 	// Orders, Lines and Events count everything, anonymous orders included.
-	Orders, Lines, Events int
+	Orders int `json:"orders"`
+	Lines  int `json:"lines"`
+	Events int `json:"events"`
 	// Returns counts lines with a negative quantity.
-	Returns int
+	Returns int `json:"returns"`
 	// AnonymousOrders and AnonymousLines count what has no customer.
-	AnonymousOrders, AnonymousLines int
+	AnonymousOrders int `json:"anonymous_orders"`
+	AnonymousLines  int `json:"anonymous_lines"`
 	// Revenue is the net value of all lines (returns subtracted), anonymous
 	// ones included; CustomerRevenue leaves the anonymous ones out. Both
 	// are exact: the gross value of a History's lines fits in Money (see
 	// [Builder.Add]).
-	Revenue, CustomerRevenue Money
+	Revenue         Money `json:"revenue"`
+	CustomerRevenue Money `json:"customer_revenue"`
 	// First and Last are the times of the first and last order (zero when
-	// there is none).
-	First, Last time.Time
+	// there is none, and then left out of JSON).
+	First time.Time `json:"first_order,omitzero"`
+	Last  time.Time `json:"last_order,omitzero"`
 }
 
 // String formats the summary as an aligned, multi-line table.

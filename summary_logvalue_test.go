@@ -19,7 +19,17 @@ func TestSummaryLogValue(t *testing.T) {
 		slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "s", s)
 		var rec map[string]any
 		require.NoError(t, json.Unmarshal(buf.Bytes(), &rec))
-		return rec["s"].(map[string]any)
+		m := rec["s"].(map[string]any)
+		// the JSON form has the same names and values
+		js, err := json.Marshal(s)
+		require.NoError(t, err)
+		var back map[string]any
+		require.NoError(t, json.Unmarshal(js, &back))
+		require.Equal(t, m, back)
+		var round affinity.Summary
+		require.NoError(t, json.Unmarshal(js, &round))
+		require.Equal(t, s, round)
+		return m
 	}
 	// a History without orders: no first or last order time
 	var b affinity.Builder
