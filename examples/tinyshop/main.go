@@ -50,11 +50,11 @@ func routes(mux *http.ServeMux, s *shop.Shop) {
 		return s.Snapshot().Segment(r.URL.Query().Get("q")) // size, revenue, AOV
 	})
 	handle("POST /orders", func(r *http.Request) (any, error) {
-		var lines []affinity.Purchase // a body over 1 MiB is cut short and fails to decode
-		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&lines); err != nil {
-			return nil, err
+		var orders []affinity.OrderChange // whole orders: sent again, an order replaces itself
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&orders); err != nil {
+			return nil, err // a body over 1 MiB is cut short and fails to decode
 		}
-		err := s.Refresh(r.Context(), shop.Purchases(slices.Values(lines)))
+		err := s.Refresh(r.Context(), shop.Changes(slices.Values(orders)))
 		return map[string]any{"as_of": s.Snapshot().AsOf()}, err
 	})
 }

@@ -46,31 +46,43 @@ func TestTinyShop(t *testing.T) {
 	// A new customer's first order is served after the refresh.
 	require.Equal(t, http.StatusOK, get("/customers/newbie/recommendations", &res))
 	assert.True(t, res.ColdStart)
-	body := `[{"customer":"newbie","product":"p00007","order":"web-1","time":"2026-01-05T10:00:00Z","quantity":1,"price":12.90}]`
-	resp, err := http.Post(srv.URL+"/orders", "application/json", strings.NewReader(body))
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	post := func(body string) int {
+		resp, err := http.Post(srv.URL+"/orders", "application/json", strings.NewReader(body))
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	order := `{"key":"web-1","lines":[{"customer":"newbie","product":"p00007","time":"2026-01-05T10:00:00Z","quantity":2,"price":12.90}]}`
+	require.Equal(t, http.StatusOK, post("["+order+"]"))
 	require.Equal(t, http.StatusOK, get("/customers/newbie/recommendations", &res))
 	assert.True(t, res.Known)
 	assert.False(t, res.ColdStart)
-	h := s.Snapshot().History()
-	o, ok := h.LookupOrder("web-1")
-	require.True(t, ok)
-	assert.Equal(t, affinity.Money(129000), h.OrderValue(o), "the price 12.90, read exactly")
+	value := func() affinity.Money {
+		h := s.Snapshot().History()
+		o, ok := h.LookupOrder("web-1")
+		require.True(t, ok)
+		return h.OrderValue(o)
+	}
+	assert.Equal(t, affinity.Money(258000), value(), "2 × 12.90, read exactly")
+	// The same order sent again (a retried webhook) replaces itself.
+	lines := s.Snapshot().History().NumLines()
+	require.Equal(t, http.StatusOK, post("["+order+"]"))
+	assert.Equal(t, lines, s.Snapshot().History().NumLines())
+	assert.Equal(t, affinity.Money(258000), value())
+	// An edit: one of the two returned.
+	require.Equal(t, http.StatusOK, post("["+strings.Replace(order, `"quantity":2`, `"quantity":1`, 1)+"]"))
+	assert.Equal(t, affinity.Money(129000), value())
 
-	resp, err = http.Post(srv.URL+"/orders", "application/json", strings.NewReader(`{"not":"a list"}`))
-	require.NoError(t, err)
-	resp.Body.Close()
-	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.Equal(t, http.StatusBadRequest, post(`{"not":"a list"}`))
+	assert.Equal(t, http.StatusBadRequest, post(`[{"lines":[]}]`), "an order without a key")
 
 	// A body over 1 MiB is refused, and nothing of it is taken in.
-	lines := s.Snapshot().History().NumLines()
-	item := strings.Trim(body, "[]")
+	lines = s.Snapshot().History().NumLines()
+	item := strings.Replace(order, "web-1", "web-2", 1)
 	big := "[" + strings.Repeat(item+",", 1<<20/(len(item)+1)) + item + "]" // just over 1 MiB
-	resp, err = http.Post(srv.URL+"/orders", "application/json", strings.NewReader(big))
-	require.NoError(t, err)
-	resp.Body.Close()
-	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.Greater(t, len(big), 1<<20)
+	assert.Equal(t, http.StatusBadRequest, post(big))
 	assert.Equal(t, lines, s.Snapshot().History().NumLines())
+	_, ok := s.Snapshot().History().LookupOrder("web-2")
+	assert.False(t, ok)
 }
