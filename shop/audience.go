@@ -143,7 +143,7 @@ func (a *Audience) Bitmap() *roaring.Bitmap { return a.set.Clone() }
 //	{"query":"frequency >= 5","customers":1476,"share":0.2952,"orders":11937,
 //	 "revenue":"537476.72","revenue_share":0.6066,"aov":"45.0261"}
 //
-// with money as exact decimal strings, as [Member] and [Profile] encode it.
+// with money as exact decimal strings, as [affinity.Money] marshals.
 func (a *Audience) MarshalJSON() ([]byte, error) {
 	st := a.stats
 	// HTML is left unescaped here (queries hold < and >): json.Marshal
@@ -152,14 +152,14 @@ func (a *Audience) MarshalJSON() ([]byte, error) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	err := enc.Encode(struct {
-		Query        string  `json:"query"`
-		Customers    int     `json:"customers"`
-		Share        float64 `json:"share"`
-		Orders       int64   `json:"orders"`
-		Revenue      string  `json:"revenue"`
-		RevenueShare float64 `json:"revenue_share"`
-		AOV          string  `json:"aov"`
-	}{a.query, st.Customers, st.Share, st.Orders, st.Revenue.String(), st.RevenueShare, st.AOV.String()})
+		Query        string         `json:"query"`
+		Customers    int            `json:"customers"`
+		Share        float64        `json:"share"`
+		Orders       int64          `json:"orders"`
+		Revenue      affinity.Money `json:"revenue"`
+		RevenueShare float64        `json:"revenue_share"`
+		AOV          affinity.Money `json:"aov"`
+	}{a.query, st.Customers, st.Share, st.Orders, st.Revenue, st.RevenueShare, st.AOV})
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), err
 }
 
@@ -170,7 +170,7 @@ type Member struct {
 	ID       affinity.CustomerID `json:"-"`
 	// Spend and Orders are the customer's net spend and order count in
 	// the segment look-back.
-	Spend  affinity.Money `json:"-"`
+	Spend  affinity.Money `json:"spend"` // exact decimal text
 	Orders int            `json:"orders"`
 	// LastPurchase is the time of the last purchase (zero when none).
 	LastPurchase time.Time `json:"last_purchase,omitzero"`
@@ -178,16 +178,6 @@ type Member struct {
 	// ("" when none).
 	RFM   string `json:"rfm,omitempty"`
 	Stage string `json:"stage,omitempty"`
-}
-
-// MarshalJSON encodes the member with its spend as an exact decimal
-// string.
-func (m Member) MarshalJSON() ([]byte, error) {
-	type plain Member
-	return json.Marshal(struct {
-		plain
-		Spend string `json:"spend"`
-	}{plain(m), m.Spend.String()})
 }
 
 // Page returns up to limit members starting at offset in the given order:

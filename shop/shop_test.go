@@ -272,6 +272,14 @@ func TestSegmentAudience(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &js))
 	assert.Equal(t, map[string]any{"query": "frequency >= 3", "customers": float64(n), "share": st.Share,
 		"orders": float64(st.Orders), "revenue": st.Revenue.String(), "revenue_share": st.RevenueShare, "aov": st.AOV.String()}, js)
+	top, err := aud.Page(shop.BySpend, 0, 1)
+	require.NoError(t, err)
+	b, err = json.Marshal(top[0])
+	require.NoError(t, err)
+	var mj map[string]any
+	require.NoError(t, json.Unmarshal(b, &mj))
+	assert.Equal(t, top[0].Spend.String(), mj["spend"], "a member's spend as exact decimal text")
+	assert.Equal(t, top[0].Customer, mj["customer"])
 	for _, k := range []string{"revenue", "aov"} {
 		m, err := affinity.ParseMoney(js[k].(string), '.')
 		require.NoError(t, err)
