@@ -44,6 +44,13 @@ func (t *stepTimer) report(p affinity.Progress) {
 	}
 }
 
+// of returns the total time of step so far.
+func (t *stepTimer) of(step string) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.total[step]
+}
+
 // liveLines returns n new purchase lines in orders of 4 lines of
 // existing customers, all a minute after the History's latest time: what
 // a live feed delivers between two refreshes of the same day.
@@ -240,6 +247,7 @@ func benchRefresh(b *testing.B, customers, products int, opts shop.Options) {
 	var faultEach []int64                 // the MiB of page faults of each refresh
 	var gcEach []uint64                   // the collections during each refresh
 	var mappedEach, releasedEach []uint64 // MiB the runtime holds, and has released, after each
+	var historyEach []time.Duration       // the History step of each refresh
 	for b.Loop() {
 		b.StopTimer()
 		if round == len(feeds) {
@@ -247,7 +255,7 @@ func benchRefresh(b *testing.B, customers, products int, opts shop.Options) {
 		}
 		feed := feeds[round]
 		b.StartTimer()
-		c0, t0, m0, f0, g0 := cpuTime(b), time.Now(), touchedHeap(), pageFaults(b), gcCycles()
+		c0, t0, m0, f0, g0, h0 := cpuTime(b), time.Now(), touchedHeap(), pageFaults(b), gcCycles(), st.of("history")
 		if err := s.Refresh(ctx, shop.Purchases(func(yield func(affinity.Purchase) bool) {
 			for _, p := range feed {
 				if !yield(p) {
@@ -267,6 +275,7 @@ func benchRefresh(b *testing.B, customers, products int, opts shop.Options) {
 		grewEach = append(grewEach, int64(touchedHeap())-int64(m0))
 		faultEach = append(faultEach, (pageFaults(b)-f0)*int64(syscall.Getpagesize())>>20)
 		gcEach = append(gcEach, gcCycles()-g0)
+		historyEach = append(historyEach, st.of("history")-h0)
 		mapped, released := heapMemory()
 		mappedEach, releasedEach = append(mappedEach, mapped>>20), append(releasedEach, released>>20)
 		cpu += cpuTime(b) - c0
@@ -310,6 +319,7 @@ func benchRefresh(b *testing.B, customers, products int, opts shop.Options) {
 	b.Logf("memory each refresh touched first (MiB): %v", mib)
 	b.Logf("page faults of each refresh (MiB): %v", faultEach)
 	b.Logf("collections during each refresh: %v", gcEach)
+	b.Logf("the History step of each refresh: %v", roundAll(historyEach))
 	b.Logf("mapped after each refresh (MiB): %v", mappedEach)
 	b.Logf("released after each refresh (MiB): %v", releasedEach)
 	if len(steady) > 0 {
