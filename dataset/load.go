@@ -163,56 +163,59 @@ type Skip struct {
 	// (refused by the Builder); or, in strict mode too, "adjustment" for
 	// Online Retail's "A" invoices and "duplicate row" with
 	// [Options.DropDuplicates].
-	Reason string
+	Reason string `json:"reason"`
 	// Count is the number of rows skipped for Reason.
-	Count int
+	Count int `json:"count"`
 	// FirstLine is the 1-based input line of the first of them.
-	FirstLine int
+	FirstLine int `json:"first_line"`
 }
 
 // Report describes what a load read and did. After a successful load
 // every data row read is either loaded or counted in Skipped: Rows =
-// Loaded + [Report.SkippedRows].
+// Loaded + [Report.SkippedRows]. Its JSON uses the snake_case names of its
+// structured log form ([Report.LogValue]), the skipped rows as a list
+// under "skipped_by"; what is zero or empty of duplicates, ignored columns
+// and skipped rows is left out.
 type Report struct {
 	// Format is the format that was loaded ("catalog" for [LoadCatalog]).
-	Format string
+	Format string `json:"format"`
 	// Rows counts data rows read: records of a CSV format (the header
 	// excluded), non-blank lines of a line format.
-	Rows int
+	Rows int `json:"rows"`
 	// Loaded counts rows that were added to the Builder.
-	Loaded int
+	Loaded int `json:"loaded"`
 	// Purchases counts purchase lines added. It differs from Loaded
 	// where a row holds several lines (a basket) or is split (CDNOW,
 	// see [Formats]).
-	Purchases int
+	Purchases int `json:"purchases"`
 	// Anonymous counts purchase lines added without a customer.
-	Anonymous int
+	Anonymous int `json:"anonymous"`
 	// Returns counts purchase lines added with a negative quantity
 	// (returns and cancellations).
-	Returns int
+	Returns int `json:"returns"`
 	// Events counts events added.
-	Events int
+	Events int `json:"events"`
 	// Products counts catalog entries added with
 	// [affinity.Builder.AddProduct].
-	Products int
+	Products int `json:"products"`
 	// Duplicates counts rows that repeat an earlier row of the same order
 	// exactly: every field equal, in a row of the same customer, order id
 	// and time (CDNOW, MovieLens: customer and date or time). They are
 	// loaded, as a shop may sell the same line twice, unless
 	// [Options.DropDuplicates] skips them. Rows are compared within an
 	// order of up to [Limits.MaxBasket] distinct rows.
-	Duplicates int
+	Duplicates int `json:"duplicates,omitempty"`
 	// FirstDuplicate is the line of the first duplicate row, 0 when
 	// there is none.
-	FirstDuplicate int
+	FirstDuplicate int `json:"first_duplicate,omitempty"`
 	// Ignored lists the header texts of columns that no field maps, in
 	// file order (at most 32, each cut to 64 bytes).
-	Ignored []string
+	Ignored []string `json:"ignored,omitempty"`
 	// Skipped lists the skipped rows by reason, in the order in which
 	// each reason first occurred. In strict mode it holds only rows the
 	// format or the options skip by definition ("adjustment" in Online
 	// Retail, "duplicate row" with [Options.DropDuplicates]).
-	Skipped []Skip
+	Skipped []Skip `json:"skipped_by,omitempty"`
 }
 
 // SkippedRows returns the number of skipped rows (all reasons).

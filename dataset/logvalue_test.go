@@ -48,3 +48,31 @@ func TestReportLogValue(t *testing.T) {
 		require.NotContains(t, got, k)
 	}
 }
+
+func TestReportJSON(t *testing.T) {
+	r := dataset.Report{
+		Format: "shopify", Rows: 10, Loaded: 6, Purchases: 6, Anonymous: 1, Returns: 2, Events: 0, Products: 3,
+		Duplicates: 2, FirstDuplicate: 7, Ignored: []string{"Notes", "Tags"},
+		Skipped: []dataset.Skip{{Reason: "invalid time", Count: 3, FirstLine: 4}, {Reason: "missing product", Count: 1, FirstLine: 9}},
+	}
+	b, err := json.Marshal(r)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"format":"shopify","rows":10,"loaded":6,"purchases":6,"anonymous":1,"returns":2,"events":0,"products":3,
+		"duplicates":2,"first_duplicate":7,"ignored":["Notes","Tags"],
+		"skipped_by":[{"reason":"invalid time","count":3,"first_line":4},{"reason":"missing product","count":1,"first_line":9}]}`, string(b))
+	var back dataset.Report
+	require.NoError(t, json.Unmarshal(b, &back))
+	require.Equal(t, r, back)
+
+	// the names are those of the log form, whose "skipped" total JSON leaves to SkippedRows
+	var js map[string]any
+	require.NoError(t, json.Unmarshal(b, &js))
+	for k := range logged(t, r) {
+		if k != "skipped" {
+			require.Contains(t, js, k)
+		}
+	}
+	b, err = json.Marshal(dataset.Report{Format: "csv", Rows: 2, Loaded: 2, Purchases: 2})
+	require.NoError(t, err)
+	require.JSONEq(t, `{"format":"csv","rows":2,"loaded":2,"purchases":2,"anonymous":0,"returns":0,"events":0,"products":0}`, string(b))
+}
