@@ -36,10 +36,17 @@ type Group struct {
 }
 
 // Result is the measurement of one campaign: treated against control.
+// It marshals to JSON with snake_case names, the period as "from" and
+// "to".
 type Result struct {
-	Campaign         string    `json:"campaign"`
-	From, To         time.Time `json:"-"`
-	Treated, Control Group
+	Campaign string `json:"campaign"`
+	// From and To bound the measurement period (From, To].
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// Treated and Control are the outcomes of the customers sent the
+	// campaign and of those held out.
+	Treated Group `json:"treated"`
+	Control Group `json:"control"`
 	// Confidence is the level of the intervals, such as 0.95.
 	Confidence float64 `json:"confidence"`
 	// Uplift is the difference in conversion (treated − control) with its

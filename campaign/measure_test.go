@@ -2,6 +2,7 @@ package campaign_test
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"testing"
 	"time"
@@ -147,6 +148,20 @@ func TestMeasureExact(t *testing.T) {
 	half := 1.959963984540054 * math.Sqrt(625.0/4+50.0/2) * 4
 	require.InDelta(t, r.Incremental-half, r.IncrementalCI[0], 1e-6)
 	require.InDelta(t, r.Incremental+half, r.IncrementalCI[1], 1e-6)
+
+	// JSON: snake_case, the period, money as exact decimal text
+	js0, err := json.Marshal(r)
+	require.NoError(t, err)
+	var js map[string]any
+	require.NoError(t, json.Unmarshal(js0, &js))
+	require.Equal(t, "2025-01-01T00:00:00Z", js["from"])
+	require.Equal(t, "2025-01-15T00:00:00Z", js["to"])
+	require.Equal(t, "50.00", js["treated"].(map[string]any)["revenue"])
+	require.Equal(t, "10.00", js["control"].(map[string]any)["revenue"])
+	var back campaign.Result
+	require.NoError(t, json.Unmarshal(js0, &back))
+	require.Equal(t, r.Treated.Revenue, back.Treated.Revenue)
+	require.True(t, r.To.Equal(back.To))
 
 	_, err = campaign.Measure(context.Background(), h, msgs, t0, t0, campaign.MeasureOptions{})
 	require.Error(t, err)
