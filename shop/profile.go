@@ -3,7 +3,6 @@ package shop
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -26,17 +25,19 @@ type Profile struct {
 	// Orders, Spend and AOV are the customer's orders, net spend and
 	// average order value in the segment look-back.
 	Orders int            `json:"orders"`
-	Spend  affinity.Money `json:"-"`
-	AOV    affinity.Money `json:"-"`
+	Spend  affinity.Money `json:"spend"` // exact decimal text, as Money marshals
+	AOV    affinity.Money `json:"aov"`
 	// FirstPurchase and LastPurchase bound the customer's purchases at or
 	// before the snapshot time (zero without any).
 	FirstPurchase time.Time `json:"first_purchase,omitzero"`
 	LastPurchase  time.Time `json:"last_purchase,omitzero"`
 	// R, F and M are the RFM scores (1–5, 0 when not scored), RFM the RFM
 	// segment and Stage the lifecycle stage ("" when none).
-	R, F, M int    `json:"-"`
-	RFM     string `json:"rfm,omitempty"`
-	Stage   string `json:"stage,omitempty"`
+	R     int    `json:"r"`
+	F     int    `json:"f"`
+	M     int    `json:"m"`
+	RFM   string `json:"rfm,omitempty"`
+	Stage string `json:"stage,omitempty"`
 	// Top are the customer's top-level categories by share of spend in the
 	// look-back, largest first (at most three).
 	Top []CategoryShare `json:"top_categories"`
@@ -64,20 +65,6 @@ type Value struct {
 	// in currency units; 0 when the customer has no repeat purchase to
 	// estimate spend from and the shop no Gamma-Gamma model.
 	CLV float64 `json:"clv_12m"`
-}
-
-// MarshalJSON encodes the profile with money as exact decimal strings and
-// the RFM scores as "R", "F", "M".
-func (p Profile) MarshalJSON() ([]byte, error) {
-	type plain Profile
-	return json.Marshal(struct {
-		plain
-		Spend string `json:"spend"`
-		AOV   string `json:"aov"`
-		R     int    `json:"r"`
-		F     int    `json:"f"`
-		M     int    `json:"m"`
-	}{plain(p), p.Spend.String(), p.AOV.String(), p.R, p.F, p.M})
 }
 
 // Profile returns what the snapshot knows about the customer with shop key

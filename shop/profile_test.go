@@ -46,7 +46,15 @@ func TestProfile(t *testing.T) {
 	var raw map[string]any
 	require.NoError(t, json.Unmarshal(b, &raw))
 	assert.Equal(t, p.Spend.String(), raw["spend"])
+	assert.Equal(t, p.AOV.String(), raw["aov"])
+	for k, v := range map[string]int{"r": p.R, "f": p.F, "m": p.M} {
+		assert.Equal(t, float64(v), raw[k], k)
+	}
 	assert.Contains(t, raw, "value")
+	var back shop.Profile
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, p.Spend, back.Spend)
+	assert.Equal(t, p.R, back.R)
 
 	unknown, err := snap.Profile(ctx, "nobody")
 	require.NoError(t, err)
