@@ -55,6 +55,14 @@
 // lines, events and key. [History.Purchases] and [History.Events] give the
 // data back out.
 //
+// # JSON
+//
+// The records a storefront posts or serves — [Purchase], [Event],
+// [OrderChange], [Product], [Summary] — marshal with snake_case names.
+// [Money] is its exact decimal amount in currency units: it marshals to a
+// string such as "12.90" and reads a string or a number ("12.90" or 12.90)
+// exactly, never through float64. An [EventKind] is its name ("view").
+//
 // # The seam contract
 //
 // Every package above this one follows one shape, so that a value built by

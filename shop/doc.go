@@ -38,8 +38,9 @@
 // stated only where the count makes it credible (recommend.CredibleLift).
 // A customer the snapshot does not know is served from the popularity
 // fallbacks, and [Result.ColdStart] says so. [Snapshot.Segment] evaluates a query of the
-// segment syntax into an [Audience]: counts, revenue and AOV, members in
-// pages ordered by spend, recency or key, and CSV.
+// segment syntax into an [Audience]: counts, revenue and AOV (its JSON),
+// members in pages ordered by spend, recency or key, and CSV. Money in
+// every JSON form is exact decimal text, as [affinity.Money] marshals.
 //
 // # Live controls
 //
