@@ -703,20 +703,24 @@ func (h *History) index(ctx context.Context, workers int, m *mergeState) error {
 			return err
 		}
 	}
-	h.allBuyers = roaring.New()
-	for c, o := range h.firstOrder {
-		if o != noOrder {
-			h.allBuyers.Add(uint32(c))
-		}
-	}
-	h.allBuyers.RunOptimize()
-	if m != nil && !noMergeIndex.Load() {
+	merged := m != nil && !noMergeIndex.Load()
+	if merged {
+		h.allBuyers = m.allBuyers(h)
 		s.CustomerRevenue = m.customerRevenue(h)
+		s.Returns = m.returns(h)
 	} else {
+		h.allBuyers = roaring.New()
+		for c, o := range h.firstOrder {
+			if o != noOrder {
+				h.allBuyers.Add(uint32(c))
+			}
+		}
+		h.allBuyers.RunOptimize()
 		s.CustomerRevenue = 0
 		for o := range OrderID(h.custOrderOff[nc]) {
 			s.CustomerRevenue += h.OrderValue(o)
 		}
+		s.Returns = countReturns(h.lineQty)
 	}
 
 	s.Customers = nc
@@ -729,11 +733,6 @@ func (h *History) index(ctx context.Context, workers int, m *mergeState) error {
 	for o := alo; o < ahi; o++ {
 		s.AnonymousLines += int(h.orderOff[o+1] - h.orderOff[o])
 		s.Revenue += h.OrderValue(o)
-	}
-	for _, q := range h.lineQty {
-		if q < 0 {
-			s.Returns++
-		}
 	}
 	if no := h.NumOrders(); no > 0 {
 		lo, hi := h.baseUnix+int64(slices.Min(h.orderDelta)), h.baseUnix+int64(slices.Max(h.orderDelta))

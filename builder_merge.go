@@ -104,6 +104,58 @@ func (m *mergeState) customerRevenue(h *History) Money {
 	return rev
 }
 
+// allBuyers returns the bitmap of h's customers with a bought order: the
+// base's, with the touched customers' membership set anew from h's first
+// purchases (reindex or buyerIndex has computed them). Untouched
+// customers keep their orders, so their membership is the base's.
+func (m *mergeState) allBuyers(h *History) *roaring.Bitmap {
+	b := m.base.allBuyers.Clone()
+	for _, c := range m.list {
+		if h.firstOrder[c] != noOrder {
+			b.Add(c)
+		} else {
+			b.Remove(c)
+		}
+	}
+	b.RunOptimize()
+	return b
+}
+
+// returns counts h's lines with a negative quantity: the base's count,
+// less the touched buckets' lines in the base (the anonymous orders'
+// too), plus theirs in h.
+func (m *mergeState) returns(h *History) int {
+	base := m.base
+	n := base.summary.Returns
+	baseNC := CustomerID(base.NumCustomers())
+	for _, c := range m.list {
+		if c := CustomerID(c); c < baseNC {
+			lo, hi := base.CustomerLines(c)
+			n -= countReturns(base.lineQty[lo:hi])
+		}
+		lo, hi := h.CustomerLines(CustomerID(c))
+		n += countReturns(h.lineQty[lo:hi])
+	}
+	if m.touched[len(m.touched)-1] { // the anonymous orders
+		lo, hi := base.AnonymousOrders()
+		n -= countReturns(base.lineQty[base.orderOff[lo]:base.orderOff[hi]])
+		lo, hi = h.AnonymousOrders()
+		n += countReturns(h.lineQty[h.orderOff[lo]:h.orderOff[hi]])
+	}
+	return n
+}
+
+// countReturns counts the negative quantities of qty.
+func countReturns(qty []int32) int {
+	n := 0
+	for _, q := range qty {
+		if q < 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // buyerChange adds customer c to (or removes it from) the buyers of
 // product or category x.
 type buyerChange struct {
