@@ -739,9 +739,11 @@ func (h *History) index(ctx context.Context, workers int, m *mergeState) error {
 		s.First, s.Last = time.Unix(lo, 0).UTC(), time.Unix(hi, 0).UTC()
 	}
 	h.latest = s.Last
-	for _, u := range h.evUnix {
-		if t := time.Unix(u, 0).UTC(); t.After(h.latest) {
-			h.latest = t
+	if len(h.evUnix) > 0 {
+		// one time conversion, not one per event: events are often ten
+		// times the lines
+		if u := slices.Max(h.evUnix); u > h.latest.Unix() {
+			h.latest = time.Unix(u, 0).UTC()
 		}
 	}
 	return nil
