@@ -364,9 +364,15 @@ func (ob *overBuild) write(h *History, base *History, b *Builder) error {
 		}
 		return k1, base.custOrderOff[k], base.custOrderOff[k1+1], true
 	}
-	// Sizes, and the time span.
+	// Sizes, and the time span. When no base order is dropped, the span
+	// of the base's orders is the base's own (its summary's first and
+	// last order), and only the new orders need looking at.
+	keepAll := len(b.merge.dropped) == 0 && nb > 0
 	var no, nl, nk int
 	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	if keepAll {
+		lo, hi = base.summary.First.Unix(), base.summary.Last.Unix()
+	}
 	for k := 0; k <= nc; k++ {
 		k1, blo, bhi, ok := run(k)
 		if !ok {
@@ -385,8 +391,10 @@ func (ob *overBuild) write(h *History, base *History, b *Builder) error {
 			no += int(bhi - blo)
 			nl += int(base.orderOff[bhi] - base.orderOff[blo])
 			nk += int(base.orderKeyOff[bhi] - base.orderKeyOff[blo])
-			dlo, dhi := slices.Min(base.orderDelta[blo:bhi]), slices.Max(base.orderDelta[blo:bhi])
-			lo, hi = min(lo, base.baseUnix+int64(dlo)), max(hi, base.baseUnix+int64(dhi))
+			if !keepAll {
+				dlo, dhi := slices.Min(base.orderDelta[blo:bhi]), slices.Max(base.orderDelta[blo:bhi])
+				lo, hi = min(lo, base.baseUnix+int64(dlo)), max(hi, base.baseUnix+int64(dhi))
+			}
 		}
 		k = k1
 	}

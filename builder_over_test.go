@@ -44,6 +44,7 @@ func TestBuildOverMatchesCopy(t *testing.T) {
 		require.Equal(t, viewHistory(copied), viewHistory(over), "seed %d: %s", seed, what)
 		require.Equal(t, grossOf(copied), affinity.HistoryGross(over), "seed %d: %s: gross", seed, what)
 		require.Equal(t, affinity.HistoryGross(copied), affinity.HistoryGross(over), "seed %d: %s: gross", seed, what)
+		require.Equal(t, affinity.HistoryBaseUnix(copied), affinity.HistoryBaseUnix(over), "seed %d: %s: times stored from", seed, what)
 		return over
 	}
 	for seed := range uint64(testdata.Scale(300, 40)) {

@@ -24,3 +24,7 @@ func SetBaseMode(m int32) int32 {
 // HistoryGross returns the gross value of h's lines that Builders started
 // from h carry on.
 func HistoryGross(h *History) Money { return h.gross }
+
+// HistoryBaseUnix returns the time h's order times are stored relative
+// to: the first order's, in a History built either way.
+func HistoryBaseUnix(h *History) int64 { return h.baseUnix }
