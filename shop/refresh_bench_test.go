@@ -100,13 +100,15 @@ func roundAll(ds []time.Duration) []time.Duration {
 }
 
 // cpuTime returns the CPU time the process used so far (user and
-// system): on a shared machine it varies less than the wall time.
-func cpuTime(b *testing.B) time.Duration {
+// system): on a shared machine it varies less than the wall time. The
+// same call gives the minor page faults so far: the kernel's count of
+// pages it had to map in, whatever the runtime's accounting of them.
+func cpuTime(b *testing.B) (cpu time.Duration, faults int64) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		b.Fatal(err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Minflt
 }
 
 // BenchmarkRefresh measures a refresh that adds 10,000 lines (new orders
@@ -193,17 +195,6 @@ func gcCycles() uint64 {
 	return m[0].Value.Uint64()
 }
 
-// pageFaults returns the minor page faults of the process so far: the
-// kernel's count of pages it had to map in, whatever the runtime's
-// accounting of them.
-func pageFaults(b *testing.B) int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return ru.Minflt
-}
-
 func benchRefresh(b *testing.B, customers, products int, opts shop.Options) {
 	ctx := context.Background()
 	h := func() *affinity.History { // the generated data goes out of scope with it
@@ -255,7 +246,8 @@ func benchRefresh(b *testing.B, customers, products int, opts shop.Options) {
 		}
 		feed := feeds[round]
 		b.StartTimer()
-		c0, t0, m0, f0, g0, h0 := cpuTime(b), time.Now(), touchedHeap(), pageFaults(b), gcCycles(), st.of("history")
+		c0, f0 := cpuTime(b)
+		t0, m0, g0, h0 := time.Now(), touchedHeap(), gcCycles(), st.of("history")
 		if err := s.Refresh(ctx, shop.Purchases(func(yield func(affinity.Purchase) bool) {
 			for _, p := range feed {
 				if !yield(p) {
@@ -273,12 +265,13 @@ func benchRefresh(b *testing.B, customers, products int, opts shop.Options) {
 		}
 		segEach = append(segEach, time.Since(t0))
 		grewEach = append(grewEach, int64(touchedHeap())-int64(m0))
-		faultEach = append(faultEach, (pageFaults(b)-f0)*int64(syscall.Getpagesize())>>20)
+		c1, f1 := cpuTime(b)
+		faultEach = append(faultEach, (f1-f0)*int64(syscall.Getpagesize())>>20)
 		gcEach = append(gcEach, gcCycles()-g0)
 		historyEach = append(historyEach, st.of("history")-h0)
 		mapped, released := heapMemory()
 		mappedEach, releasedEach = append(mappedEach, mapped>>20), append(releasedEach, released>>20)
-		cpu += cpuTime(b) - c0
+		cpu += c1 - c0
 		round++
 	}
 	if got := s.Snapshot().History().NumLines(); got != h.NumLines()+10_000*(round+1) {
