@@ -735,7 +735,8 @@ func (h *History) index(ctx context.Context, workers int, m *mergeState) error {
 		s.Revenue += h.OrderValue(o)
 	}
 	if no := h.NumOrders(); no > 0 {
-		lo, hi := h.baseUnix+int64(slices.Min(h.orderDelta)), h.baseUnix+int64(slices.Max(h.orderDelta))
+		// order times are stored from the first order's (both builds)
+		lo, hi := h.baseUnix, h.baseUnix+int64(slices.Max(h.orderDelta))
 		s.First, s.Last = time.Unix(lo, 0).UTC(), time.Unix(hi, 0).UTC()
 	}
 	h.latest = s.Last
