@@ -82,25 +82,36 @@ func (m *mergeState) sorted(k int) bool {
 	return m != nil && !m.touched[k]
 }
 
+// eachTouched calls f with the orders [lo, hi) of every touched
+// customer in x: in the base with sign −1 (customers new since the base
+// have none there), then in h with sign +1. A sum over the base's orders
+// corrected by f's terms is the sum over h's.
+func (m *mergeState) eachTouched(h *History, f func(x *History, lo, hi OrderID, sign int)) {
+	baseNC := CustomerID(m.base.NumCustomers())
+	for _, c := range m.list {
+		if c := CustomerID(c); c < baseNC {
+			lo, hi := m.base.CustomerOrders(c)
+			f(m.base, lo, hi, -1)
+		}
+		lo, hi := h.CustomerOrders(CustomerID(c))
+		f(h, lo, hi, +1)
+	}
+}
+
 // customerRevenue returns the revenue of h's customers' orders: the
 // base's, less the touched customers' orders in the base, plus theirs in
 // h. Money sums are exact, so it is the sum over every order.
 func (m *mergeState) customerRevenue(h *History) Money {
-	base := m.base
-	rev := base.summary.CustomerRevenue
-	baseNC := CustomerID(base.NumCustomers())
-	for _, c := range m.list {
-		if c := CustomerID(c); c < baseNC {
-			lo, hi := base.CustomerOrders(c)
-			for o := lo; o < hi; o++ {
-				rev -= base.OrderValue(o)
+	rev := m.base.summary.CustomerRevenue
+	m.eachTouched(h, func(x *History, lo, hi OrderID, sign int) {
+		for o := lo; o < hi; o++ {
+			if sign < 0 {
+				rev -= x.OrderValue(o)
+			} else {
+				rev += x.OrderValue(o)
 			}
 		}
-		lo, hi := h.CustomerOrders(CustomerID(c))
-		for o := lo; o < hi; o++ {
-			rev += h.OrderValue(o)
-		}
-	}
+	})
 	return rev
 }
 
@@ -122,25 +133,19 @@ func (m *mergeState) allBuyers(h *History) *roaring.Bitmap {
 }
 
 // returns counts h's lines with a negative quantity: the base's count,
-// less the touched buckets' lines in the base (the anonymous orders'
-// too), plus theirs in h.
+// less the touched customers' lines in the base, plus theirs in h, and
+// the same for the anonymous orders when they changed.
 func (m *mergeState) returns(h *History) int {
-	base := m.base
-	n := base.summary.Returns
-	baseNC := CustomerID(base.NumCustomers())
-	for _, c := range m.list {
-		if c := CustomerID(c); c < baseNC {
-			lo, hi := base.CustomerLines(c)
-			n -= countReturns(base.lineQty[lo:hi])
-		}
-		lo, hi := h.CustomerLines(CustomerID(c))
-		n += countReturns(h.lineQty[lo:hi])
+	n := m.base.summary.Returns
+	lines := func(x *History, lo, hi OrderID, sign int) {
+		n += sign * countReturns(x.lineQty[x.orderOff[lo]:x.orderOff[hi]])
 	}
+	m.eachTouched(h, lines)
 	if m.touched[len(m.touched)-1] { // the anonymous orders
-		lo, hi := base.AnonymousOrders()
-		n -= countReturns(base.lineQty[base.orderOff[lo]:base.orderOff[hi]])
+		lo, hi := m.base.AnonymousOrders()
+		lines(m.base, lo, hi, -1)
 		lo, hi = h.AnonymousOrders()
-		n += countReturns(h.lineQty[h.orderOff[lo]:h.orderOff[hi]])
+		lines(h, lo, hi, +1)
 	}
 	return n
 }
