@@ -238,7 +238,8 @@ func benchRefresh(b *testing.B, customers, products int, opts shop.Options) {
 	var faultEach []int64                 // the MiB of page faults of each refresh
 	var gcEach []uint64                   // the collections during each refresh
 	var mappedEach, releasedEach []uint64 // MiB the runtime holds, and has released, after each
-	var historyEach []time.Duration       // the History step of each refresh
+	steps := []string{"history", "count", "neighbours", "engine", "segment"}
+	stepEach := map[string][]time.Duration{} // each step's time in each refresh
 	for b.Loop() {
 		b.StopTimer()
 		if round == len(feeds) {
@@ -247,7 +248,11 @@ func benchRefresh(b *testing.B, customers, products int, opts shop.Options) {
 		feed := feeds[round]
 		b.StartTimer()
 		c0, f0 := cpuTime(b)
-		t0, m0, g0, h0 := time.Now(), touchedHeap(), gcCycles(), st.of("history")
+		before := map[string]time.Duration{}
+		for _, step := range steps {
+			before[step] = st.of(step)
+		}
+		t0, m0, g0 := time.Now(), touchedHeap(), gcCycles()
 		if err := s.Refresh(ctx, shop.Purchases(func(yield func(affinity.Purchase) bool) {
 			for _, p := range feed {
 				if !yield(p) {
@@ -268,7 +273,9 @@ func benchRefresh(b *testing.B, customers, products int, opts shop.Options) {
 		c1, f1 := cpuTime(b)
 		faultEach = append(faultEach, (f1-f0)*int64(syscall.Getpagesize())>>20)
 		gcEach = append(gcEach, gcCycles()-g0)
-		historyEach = append(historyEach, st.of("history")-h0)
+		for _, step := range steps {
+			stepEach[step] = append(stepEach[step], st.of(step)-before[step])
+		}
 		mapped, released := heapMemory()
 		mappedEach, releasedEach = append(mappedEach, mapped>>20), append(releasedEach, released>>20)
 		cpu += c1 - c0
@@ -312,7 +319,9 @@ func benchRefresh(b *testing.B, customers, products int, opts shop.Options) {
 	b.Logf("memory each refresh touched first (MiB): %v", mib)
 	b.Logf("page faults of each refresh (MiB): %v", faultEach)
 	b.Logf("collections during each refresh: %v", gcEach)
-	b.Logf("the History step of each refresh: %v", roundAll(historyEach))
+	for _, step := range steps {
+		b.Logf("the %s step of each refresh (median %v): %v", step, median(stepEach[step]).Round(time.Millisecond), roundAll(stepEach[step]))
+	}
 	b.Logf("mapped after each refresh (MiB): %v", mappedEach)
 	b.Logf("released after each refresh (MiB): %v", releasedEach)
 	if len(steady) > 0 {
