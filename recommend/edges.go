@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"sync/atomic"
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/internal/topk"
@@ -29,6 +30,12 @@ type edgeTable struct {
 	priorB  []float32 // (1+support)^BasketPopularityExponent; nil when off
 	learned bool      // the main index is a learned model (EASE)
 	signed  bool      // some edge weights are negative
+
+	// what the rows were built from, for a renewed table to reuse them
+	src    *similarity.Index
+	sub    *substitutes
+	excl   bitset
+	weighs [3]float64 // LiftExponent, BasketPopularityExponent, SubstitutePenalty
 }
 
 // edgeInfo is the evidence behind an edge, for its Reason.
@@ -57,9 +64,12 @@ type edge struct {
 // newEdgeTable merges the neighbour lists of nb and seq into one CSR
 // with the engine's edge weights (see the package documentation), rows
 // strongest first, leaving out the excluded products. It takes time
-// linear in the index's edges plus a sort of each row.
-func newEdgeTable(ctx context.Context, np int, nb, seq *similarity.Index, o *Options, sub *substitutes, excl bitset) (*edgeTable, error) {
-	t := &edgeTable{}
+// linear in the index's edges plus a sort of each row. With prev, the
+// table of an earlier engine, it copies the rows that would come out as
+// prev's (reusable), their lifts computed anew.
+func newEdgeTable(ctx context.Context, np int, nb, seq *similarity.Index, o *Options, sub *substitutes, excl bitset, prev *edgeTable) (*edgeTable, error) {
+	t := &edgeTable{src: nb, sub: sub, excl: excl,
+		weighs: [3]float64{o.LiftExponent, o.BasketPopularityExponent, o.SubstitutePenalty}}
 	t.measure = nb.Measure()
 	switch nb.Scope() {
 	case similarity.Basket:
@@ -109,6 +119,8 @@ func newEdgeTable(ctx context.Context, np int, nb, seq *similarity.Index, o *Opt
 	var keys []uint64
 	pos := make([]uint32, np) // a product's place in buf
 	pen := float32(o.SubstitutePenalty)
+	reuse, reused := t.reusable(prev, seq), int64(0)
+	defer func() { reusedRows.Add(reused) }()
 	for a := range np {
 		if a%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -119,6 +131,11 @@ func newEdgeTable(ctx context.Context, np int, nb, seq *similarity.Index, o *Opt
 		buf = buf[:0]
 		if excl.has(pa) {
 			t.off[a+1] = uint32(len(t.nbr))
+			continue
+		}
+		if reuse && t.sameRow(prev, pa) {
+			t.copyRow(prev, pa)
+			reused++
 			continue
 		}
 		if a < nb.NumProducts() {
@@ -193,6 +210,63 @@ func newEdgeTable(ctx context.Context, np int, nb, seq *similarity.Index, o *Opt
 		t.off[a+1] = uint32(len(t.nbr))
 	}
 	return t, nil
+}
+
+// reusable reports whether rows of prev may be copied into t (see
+// sameRow): prev was built with the same options, exclusions and
+// substitutes (for its products), from a co-purchase index alone, and
+// the weights do not depend on the total count (LiftExponent 0).
+func (t *edgeTable) reusable(prev *edgeTable, seq *similarity.Index) bool {
+	if prev == nil || prev.src == nil || seq != nil || prev.seqSup != nil ||
+		prev.learned != t.learned || prev.measure != t.measure || prev.weighs != t.weighs || t.weighs[0] != 0 {
+		return false
+	}
+	pnp := len(prev.off) - 1
+	if len(prev.excl) > len(t.excl) || !slices.Equal(prev.excl, t.excl[:len(prev.excl)]) {
+		return false
+	}
+	ps, s := prev.sub, t.sub
+	return len(ps.off) <= len(s.off) && slices.Equal(ps.off, s.off[:len(ps.off)]) &&
+		int(ps.off[len(ps.off)-1]) <= len(s.cat) && slices.Equal(ps.cat, s.cat[:ps.off[len(ps.off)-1]]) &&
+		pnp <= len(t.support)
+}
+
+// sameRow reports whether anchor a's row comes out as prev's: a is one
+// of prev's products, its neighbour list in t's index equals the one in
+// prev's, and none of those neighbours' supports moved (they set the
+// basket prior that orders the row).
+func (t *edgeTable) sameRow(prev *edgeTable, a affinity.ProductID) bool {
+	if int(a) >= len(prev.off)-1 || int(a) >= prev.src.NumProducts() || int(a) >= t.src.NumProducts() {
+		return false
+	}
+	row := t.src.Neighbors(a)
+	if !slices.Equal(row, prev.src.Neighbors(a)) {
+		return false
+	}
+	for _, n := range row {
+		if int(n.Product) >= len(prev.support) || prev.support[n.Product] != t.support[n.Product] {
+			return false
+		}
+	}
+	return true
+}
+
+// reusedRows counts the rows newEdgeTable copied (tests read it).
+var reusedRows atomic.Int64
+
+// copyRow appends prev's row of a to t, with each edge's lift computed
+// from t's supports and total.
+func (t *edgeTable) copyRow(prev *edgeTable, a affinity.ProductID) {
+	lo, hi := prev.off[a], prev.off[a+1]
+	t.nbr = append(t.nbr, prev.nbr[lo:hi]...)
+	t.w = append(t.w, prev.w[lo:hi]...)
+	for i := lo; i < hi; i++ {
+		inf := prev.info[i]
+		inf.lift = lift(inf.cnt, t.support[a], t.support[prev.nbr[i]], t.total)
+		t.info = append(t.info, inf)
+		t.signed = t.signed || prev.w[i] < 0
+	}
+	t.off[a+1] = uint32(len(t.nbr))
 }
 
 func abs32(v float32) float32 { return max(v, -v) }

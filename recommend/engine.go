@@ -266,8 +266,14 @@ func New(ctx context.Context, h *affinity.History, nb *similarity.Index, asOf ti
 // prev saw every line of the earlier History, asOf is not before prev's
 // and within the same 32-day block of time, its weights decayed to the
 // block's end and summed in fixed point, so that the result equals a
-// full pass bit for bit); the rest is built as New builds it. With a nil prev,
-// or any other History, it is New. prev is not modified and stays valid.
+// full pass bit for bit). The rows of the item graph are copied from
+// prev's where the anchor's neighbour list in nb equals the one in the
+// index prev was built from and none of those neighbours' supports moved
+// (with the same options, LiftExponent 0, the default, and no Sequential
+// index), their lifts computed from nb's totals; after a small refresh
+// that is most rows. The rest is built as New builds it. With a nil prev,
+// or any other History, it is New. prev is not modified and stays valid;
+// an Engine keeps the index it was built from for this.
 func Renew(ctx context.Context, prev *Engine, h *affinity.History, nb *similarity.Index, asOf time.Time, opts Options) (*Engine, error) {
 	return newEngine(ctx, prev, h, nb, asOf, opts)
 }
@@ -319,7 +325,11 @@ func newEngine(ctx context.Context, prev *Engine, h *affinity.History, nb *simil
 	}
 	var err error
 	e.sub = newSubstitutes(cat, np, e.o.SubstituteDepth)
-	if e.edgeTable, err = newEdgeTable(ctx, np, nb, e.o.Sequential, &e.o, e.sub, e.excl); err != nil {
+	var prevEdges *edgeTable
+	if prev != nil {
+		prevEdges = prev.edgeTable
+	}
+	if e.edgeTable, err = newEdgeTable(ctx, np, nb, e.o.Sequential, &e.o, e.sub, e.excl, prevEdges); err != nil {
 		return nil, err
 	}
 	if opts.MaxEdges == 0 && e.learned {

@@ -157,7 +157,7 @@ func TestPartEdgeTable(t *testing.T) {
 	excl := newBitset(np)
 	excl.add(3)
 	excl.add(5)
-	tab, err := newEdgeTable(ctx, np, nb, nil, &o, sub, excl)
+	tab, err := newEdgeTable(ctx, np, nb, nil, &o, sub, excl, nil)
 	require.NoError(t, err)
 	for a := range np {
 		pa := affinity.ProductID(a)

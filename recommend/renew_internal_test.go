@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
@@ -139,6 +140,7 @@ func TestRenewMatchesNew(t *testing.T) {
 				require.Equal(t, prevSum, e.sum, "%s: earlier sums changed", msg)
 				require.Equal(t, prevProf, e.prof, "%s: earlier profiles changed", msg)
 			}
+			requireSameEdges(t, want.edgeTable, got.edgeTable, msg)
 			require.Equal(t, want.dims, got.dims, msg)
 			require.Equal(t, want.nodes, got.nodes, msg)
 			require.Equal(t, want.sum, got.sum, msg)
@@ -168,6 +170,101 @@ func TestRenewMatchesNew(t *testing.T) {
 	t.Logf("%d of %d steps updated the profiles customer by customer, %d renewed the popularity from the earlier sums", updated, 3*seeds, renewedPop)
 	require.GreaterOrEqual(t, 4*updated, 3*seeds, "profiles updated customer by customer in a quarter of the steps or more")
 	require.GreaterOrEqual(t, renewedPop, seeds, "popularity renewed in a third of the steps or more")
+}
+
+// requireSameEdges requires the item graph of a renewed engine to equal
+// a new one's, bit for bit.
+func requireSameEdges(t *testing.T, want, got *edgeTable, msg string) {
+	t.Helper()
+	require.Equal(t, want.off, got.off, "%s: row offsets", msg)
+	require.Equal(t, want.nbr, got.nbr, "%s: neighbours", msg)
+	require.Equal(t, want.w, got.w, "%s: weights", msg)
+	require.Equal(t, want.info, got.info, "%s: evidence", msg)
+	require.Equal(t, want.support, got.support, msg)
+	require.Equal(t, want.total, got.total, msg)
+	require.Equal(t, want.priorB, got.priorB, msg)
+	require.Equal(t, want.signed, got.signed, msg)
+}
+
+// TestRenewReusesRows: after a small change most rows of the item graph
+// are copied from the earlier engine (their neighbour lists and their
+// neighbours' supports unchanged), and the graph equals a new engine's
+// bit for bit, the lifts moved by the new total included. A change that
+// moves a product to another category, or other options, rebuilds every
+// row.
+func TestRenewReusesRows(t *testing.T) {
+	ctx := context.Background()
+	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 3000, Products: 1500, Categories: 30, Seed: 4, ViewsPerLine: -1})
+	h, err := sf.History(ctx)
+	require.NoError(t, err)
+	cat := h.Catalog()
+	index := func(h *affinity.History, m similarity.Measure) *similarity.Index {
+		counts, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{})
+		require.NoError(t, err)
+		nb, err := similarity.NewIndex(ctx, counts, similarity.IndexOptions{Measure: m, K: 10})
+		require.NoError(t, err)
+		return nb
+	}
+	// the product last in the most rows of the confidence graph
+	e0, err := New(ctx, h, index(h, similarity.Confidence), h.Latest(), Options{})
+	require.NoError(t, err)
+	last := map[affinity.ProductID]int{}
+	for a := range cat.NumProducts() {
+		if lo, hi := e0.off[a], e0.off[a+1]; hi > lo+1 {
+			last[e0.nbr[hi-1]]++
+		}
+	}
+	q := affinity.ProductID(0)
+	for p, n := range last {
+		if n > last[q] || (n == last[q] && p < q) {
+			q = p
+		}
+	}
+	b := affinity.NewBuilder(h)
+	for i, p := range []affinity.ProductID{3, 700} {
+		require.NoError(t, b.Add(affinity.Purchase{Customer: h.CustomerKey(5), Order: "small", Product: cat.ProductKey(p),
+			Time: h.Latest().Add(time.Hour), Quantity: int32(1 + i), Price: 99_000}))
+	}
+	// and q alone in 40 orders: its support, and with it its basket
+	// prior, rises far enough to move it up the rows that hold it last
+	t.Logf("product %d last in %d rows", q, last[q])
+	for i := range 40 {
+		require.NoError(t, b.Add(affinity.Purchase{Customer: h.CustomerKey(affinity.CustomerID(100 + i)), Order: fmt.Sprintf("alone-%d", i),
+			Product: cat.ProductKey(q), Time: h.Latest().Add(time.Hour), Quantity: 1, Price: 99_000}))
+	}
+	h2, err := b.Build(ctx)
+	require.NoError(t, err)
+	// cosine scores move with both supports; confidence (P(b | a)) only
+	// with the anchor's, so that there a row keeps its list while a
+	// neighbour's support, and with it the order of the row, moves
+	for _, m := range []similarity.Measure{similarity.Cosine, similarity.Confidence} {
+		e, err := New(ctx, h, index(h, m), h.Latest(), Options{})
+		require.NoError(t, err)
+		nb2 := index(h2, m)
+		before := reusedRows.Load()
+		got, err := Renew(ctx, e, h2, nb2, h2.Latest(), Options{})
+		require.NoError(t, err)
+		reused := reusedRows.Load() - before
+		want, err := New(ctx, h2, nb2, h2.Latest(), Options{})
+		require.NoError(t, err)
+		requireSameEdges(t, want.edgeTable, got.edgeTable, m.String())
+		require.NotEqual(t, e.total, got.total, "the total moved, and with it every lift")
+		rows := int64(cat.NumProducts())
+		t.Logf("%v: %d of %d rows copied", m, reused, rows)
+		require.Greater(t, 4*reused, 3*rows, "%v: three rows in four or more copied", m)
+		require.Less(t, reused, rows, "%v: the rows holding the two products built anew", m)
+
+		// other options, or other exclusions: nothing copied
+		for i, o := range []Options{{SubstitutePenalty: 0.25}, {Exclude: roaring.BitmapOf(uint32(q))}} {
+			before = reusedRows.Load()
+			got, err = Renew(ctx, e, h2, nb2, h2.Latest(), o)
+			require.NoError(t, err)
+			require.Zero(t, reusedRows.Load()-before, "%v: options %d", m, i)
+			want, err = New(ctx, h2, nb2, h2.Latest(), o)
+			require.NoError(t, err)
+			requireSameEdges(t, want.edgeTable, got.edgeTable, fmt.Sprintf("%v, options %d", m, i))
+		}
+	}
 }
 
 // TestRecountRepeatsMatchesCount: the tally of RepeatShare recounted for
