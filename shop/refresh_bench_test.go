@@ -147,9 +147,16 @@ func cpuTime(b *testing.B) (cpu time.Duration, faults int64) {
 func BenchmarkRefresh(b *testing.B) {
 	for _, customers := range []int{100_000, 1_000_000} {
 		b.Run(fmt.Sprintf("customers=%d", customers), func(b *testing.B) {
-			benchRefresh(b, customers, customers/10, shop.Options{})
+			benchRefresh(b, customers, customers/10, 10_000, shop.Options{})
 		})
 	}
+}
+
+// BenchmarkRefreshSmall is BenchmarkRefresh's shop of 1 M customers
+// refreshed with 100 lines at a time, a minute of a busy shop: what a
+// refresh costs whatever the size of the change.
+func BenchmarkRefreshSmall(b *testing.B) {
+	benchRefresh(b, 1_000_000, 100_000, 100, shop.Options{})
 }
 
 // BenchmarkRefreshModel is BenchmarkRefresh on the shop of 100,000
@@ -161,7 +168,7 @@ func BenchmarkRefresh(b *testing.B) {
 func BenchmarkRefreshModel(b *testing.B) {
 	for _, refit := range []shop.Refit{shop.RefitInline, shop.RefitBackground} {
 		b.Run(fmt.Sprintf("refit=%v", map[shop.Refit]string{shop.RefitInline: "inline", shop.RefitBackground: "background"}[refit]), func(b *testing.B) {
-			benchRefresh(b, 100_000, 10_000, shop.Options{Model: "ease", ModelRefit: refit})
+			benchRefresh(b, 100_000, 10_000, 10_000, shop.Options{Model: "ease", ModelRefit: refit})
 		})
 	}
 }
@@ -195,7 +202,7 @@ func gcCycles() uint64 {
 	return m[0].Value.Uint64()
 }
 
-func benchRefresh(b *testing.B, customers, products int, opts shop.Options) {
+func benchRefresh(b *testing.B, customers, products, lines int, opts shop.Options) {
 	ctx := context.Background()
 	h := func() *affinity.History { // the generated data goes out of scope with it
 		sf := dataset.Generate(dataset.SyntheticOptions{Customers: customers, Products: products, Categories: 200, Seed: 5, ViewsPerLine: -1})
@@ -220,7 +227,7 @@ func benchRefresh(b *testing.B, customers, products int, opts shop.Options) {
 	// it runs before the timer and is logged. The iterations are the
 	// refreshes within that day.
 	t0 := time.Now()
-	feed := liveLines(h, -1, 10_000)
+	feed := liveLines(h, -1, lines)
 	if err := s.Refresh(ctx, shop.Purchases(slices.Values(feed))); err != nil {
 		b.Fatal(err)
 	}
@@ -243,7 +250,7 @@ func benchRefresh(b *testing.B, customers, products int, opts shop.Options) {
 	for b.Loop() {
 		b.StopTimer()
 		if round == len(feeds) {
-			feeds = append(feeds, liveLines(s.Snapshot().History(), round, 10_000))
+			feeds = append(feeds, liveLines(s.Snapshot().History(), round, lines))
 		}
 		feed := feeds[round]
 		b.StartTimer()
@@ -281,8 +288,8 @@ func benchRefresh(b *testing.B, customers, products int, opts shop.Options) {
 		cpu += c1 - c0
 		round++
 	}
-	if got := s.Snapshot().History().NumLines(); got != h.NumLines()+10_000*(round+1) {
-		b.Fatalf("refreshed shop has %d lines, want %d", got, h.NumLines()+10_000*(round+1))
+	if got := s.Snapshot().History().NumLines(); got != h.NumLines()+lines*(round+1) {
+		b.Fatalf("refreshed shop has %d lines, want %d", got, h.NumLines()+lines*(round+1))
 	}
 	b.ReportMetric(float64(cpu.Microseconds())/1e3/float64(round), "cpu-ms/op")
 	// one snapshot whose index is a delta laid over a built one, and
