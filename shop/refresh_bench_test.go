@@ -144,19 +144,18 @@ func cpuTime(b *testing.B) (cpu time.Duration, faults int64) {
 // built index); heap-x the same after a pause for any background build
 // to finish and one more refresh of 1,000 lines, which lays its delta
 // over that build: base and delta between compactions.
+// "small" is the shop of 1 M customers refreshed with 100 lines at a
+// time, a minute of a busy shop: what a refresh costs whatever the size
+// of the change.
 func BenchmarkRefresh(b *testing.B) {
 	for _, customers := range []int{100_000, 1_000_000} {
 		b.Run(fmt.Sprintf("customers=%d", customers), func(b *testing.B) {
 			benchRefresh(b, customers, customers/10, 10_000, shop.Options{})
 		})
 	}
-}
-
-// BenchmarkRefreshSmall is BenchmarkRefresh's shop of 1 M customers
-// refreshed with 100 lines at a time, a minute of a busy shop: what a
-// refresh costs whatever the size of the change.
-func BenchmarkRefreshSmall(b *testing.B) {
-	benchRefresh(b, 1_000_000, 100_000, 100, shop.Options{})
+	b.Run("small", func(b *testing.B) {
+		benchRefresh(b, 1_000_000, 100_000, 100, shop.Options{})
+	})
 }
 
 // BenchmarkRefreshModel is BenchmarkRefresh on the shop of 100,000
