@@ -143,6 +143,13 @@ func Recount(ctx context.Context, prev *Counts, prevH, h *affinity.History, asOf
 			c.blocks[bi].off[a-lo+1] = s.used()
 		}
 		s.flush(&c.blocks[bi], hi-lo)
+		// Each rewritten block gets memory of its own, and the scratch
+		// is used again: a later refresh that rewrites this block frees
+		// it, however few blocks it rewrites (in a chunk shared with
+		// other blocks it would stay while any of them is in use).
+		blk := &c.blocks[bi]
+		blk.cols, blk.vals = slices.Clone(blk.cols), slices.Clone(blk.vals)
+		s.cols, s.vals, s.start = s.cols[:0], s.vals[:0], 0
 		c.pairs += len(c.blocks[bi].cols)
 	}
 	return c, nil
