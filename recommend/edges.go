@@ -221,15 +221,11 @@ func (t *edgeTable) reusable(prev *edgeTable, seq *similarity.Index) bool {
 		prev.learned != t.learned || prev.measure != t.measure || prev.weighs != t.weighs || t.weighs[0] != 0 {
 		return false
 	}
-	pnp := len(prev.off) - 1
-	if len(prev.excl) > len(t.excl) || !slices.Equal(prev.excl, t.excl[:len(prev.excl)]) {
-		return false
-	}
-	ps, s := prev.sub, t.sub
-	return len(ps.off) <= len(s.off) && slices.Equal(ps.off, s.off[:len(ps.off)]) &&
-		int(ps.off[len(ps.off)-1]) <= len(s.cat) && slices.Equal(ps.cat, s.cat[:ps.off[len(ps.off)-1]]) &&
-		pnp <= len(t.support)
+	return isPrefix(prev.excl, t.excl) && isPrefix(prev.sub.off, t.sub.off) && isPrefix(prev.sub.cat, t.sub.cat)
 }
+
+// isPrefix reports whether p is a prefix of s.
+func isPrefix[T comparable](p, s []T) bool { return len(p) <= len(s) && slices.Equal(p, s[:len(p)]) }
 
 // sameRow reports whether anchor a's row comes out as prev's: a is one
 // of prev's products, its neighbour list in t's index equals the one in
