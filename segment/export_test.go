@@ -70,3 +70,8 @@ func SetPatchShare(n int) (restore func()) {
 // Patched returns the number of updates so far that patched the previous
 // index's RFM scores, segments and stages.
 func Patched() int64 { return patched.Load() }
+
+// Rescored returns the number of updates so far whose scores came from
+// the updated distribution of values (rescore) rather than from scoring
+// every customer.
+func Rescored() int64 { return rescored.Load() }

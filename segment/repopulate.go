@@ -129,6 +129,15 @@ func (b *builder) patchPopulation(x, prev *Index, prevRecency, prevFreq []int32,
 		}
 		chg = append(chg, scoreChange{c: uint32(c), old: s0, new: s1, seg: [2]uint16{seg0, seg1}, stage: [2]uint8{st0, st1}})
 	}
+	return b.applyChanges(x, prev, chg, lo, hi, revenue, orders, [3][]uint8{r, f, m})
+}
+
+// applyChanges sets x's population-wide parts to prev's with the
+// customers of chg moved between scores, segments and stages, and the
+// totals revenue and orders; lo and hi are the least and the greatest
+// new score of each of R, F and M, and scores x's score columns. It
+// reports false, having set nothing, when a score column's range changes.
+func (b *builder) applyChanges(x, prev *Index, chg []scoreChange, lo, hi [3]uint8, revenue, orders int64, scores [3][]uint8) bool {
 	var cols [3]attr
 	for j, sc := range [3]int{scR, scF, scM} {
 		var ok bool
@@ -153,7 +162,7 @@ func (b *builder) patchPopulation(x, prev *Index, prevRecency, prevFreq []int32,
 		}
 	}
 	x.revenue, x.orders = affinity.Money(revenue), orders
-	x.setScores(r, f, m)
+	x.setScores(scores[0], scores[1], scores[2])
 	patched.Add(1)
 	return true
 }

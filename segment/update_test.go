@@ -681,7 +681,7 @@ func TestUpdateMatchesBuild(t *testing.T) {
 		seeds, random = uint64(testdata.Scale(50, 20)), 8
 	}
 	var steps, layered, relayered, fallbacks, errs, changed, selective, checked, moved int
-	patched0 := segment.Patched()
+	patched0, rescored0 := segment.Patched(), segment.Rescored()
 	for seed := range seeds {
 		r := rand.New(rand.NewPCG(seed, 77))
 		// odd seeds patch the RFM parts of the previous index whenever the
@@ -818,10 +818,11 @@ func TestUpdateMatchesBuild(t *testing.T) {
 		}
 		restore()
 	}
-	patchedN := segment.Patched() - patched0
-	t.Logf("%d steps: %d layered (%d over layers, %d with changed features, %d to a later day, %d with patched RFM parts), %d rebuilt, %d errors; %d of %d listed queries selective",
-		steps, layered, relayered, changed, moved, patchedN, fallbacks, errs, selective, checked)
+	patchedN, rescoredN := segment.Patched()-patched0, segment.Rescored()-rescored0
+	t.Logf("%d steps: %d layered (%d over layers, %d with changed features, %d to a later day, %d with patched RFM parts, %d rescored), %d rebuilt, %d errors; %d of %d listed queries selective",
+		steps, layered, relayered, changed, moved, patchedN, rescoredN, fallbacks, errs, selective, checked)
 	require.Greater(t, patchedN*5, int64(layered), "too few updates patched the RFM parts")
+	require.Greater(t, rescoredN*2, int64(layered-moved), "too few updates on the index's day rescored only the customers whose scores moved")
 	require.Greater(t, changed*2, layered, "too few layered updates change the features")
 	require.Greater(t, selective*3, checked, "too few selective queries")
 	require.GreaterOrEqual(t, layered*100, 60*steps, "too few layered updates: %d of %d", layered, steps)
