@@ -735,16 +735,24 @@ func (h *History) index(ctx context.Context, workers int, m *mergeState) error {
 		s.Revenue += h.OrderValue(o)
 	}
 	if no := h.NumOrders(); no > 0 {
-		// order times are stored from the first order's (both builds)
-		lo, hi := h.baseUnix, h.baseUnix+int64(slices.Max(h.orderDelta))
-		s.First, s.Last = time.Unix(lo, 0).UTC(), time.Unix(hi, 0).UTC()
+		// order times are stored from the first order's (both builds);
+		// a build on a base found the last one as it wrote them
+		hi := m.lastOrderUnix()
+		if !m.haveLastUnix() {
+			hi = h.baseUnix + int64(slices.Max(h.orderDelta))
+		}
+		s.First, s.Last = time.Unix(h.baseUnix, 0).UTC(), time.Unix(hi, 0).UTC()
 	}
 	h.latest = s.Last
 	if len(h.evUnix) > 0 {
 		// one time conversion, not one per event: events are often ten
-		// times the lines
-		if u := slices.Max(h.evUnix); u > h.latest.Unix() {
-			h.latest = time.Unix(u, 0).UTC()
+		// times the lines; the base's events kept as they were keep their
+		// latest time
+		if m == nil || !m.sharedEvents {
+			h.evLatest = slices.Max(h.evUnix)
+		}
+		if h.evLatest > h.latest.Unix() {
+			h.latest = time.Unix(h.evLatest, 0).UTC()
 		}
 	}
 	return nil

@@ -24,6 +24,13 @@ type mergeState struct {
 	dropped []uint32 // customers (anonBucket: anonymous) whose base orders applyChanges dropped
 	touched []bool   // per customer bucket (anonymous last): has new or dropped orders
 	list    []uint32 // the touched customers, ascending
+
+	// Set by buildOver for index: the latest order's Unix time, which
+	// writing the orders found (when there are orders), and whether the
+	// events are the base's, unchanged.
+	lastUnix     int64
+	haveLast     bool
+	sharedEvents bool
 }
 
 // drop records that applyChanges dropped group g of customer c. Nil-safe.
@@ -312,3 +319,16 @@ func patchBitmaps(base []*roaring.Bitmap, n int, changes []buyerChange) []*roari
 	}
 	return out
 }
+
+// lastOrderUnix returns the latest order's Unix time that buildOver found
+// (see haveLastUnix). Nil-safe.
+func (m *mergeState) lastOrderUnix() int64 {
+	if m == nil {
+		return 0
+	}
+	return m.lastUnix
+}
+
+// haveLastUnix reports whether buildOver found the latest order's time.
+// Nil-safe.
+func (m *mergeState) haveLastUnix() bool { return m != nil && m.haveLast }

@@ -179,7 +179,6 @@ func (b *Builder) buildOver(ctx context.Context) (*History, error) {
 			}
 		}
 	}
-	isErased := func(c int) bool { return c < len(erased) && erased[c] }
 
 	h, nc := b.newHistory()
 	if err := ctx.Err(); err != nil {
@@ -192,7 +191,7 @@ func (b *Builder) buildOver(ctx context.Context) (*History, error) {
 	if err := ob.write(h, base, b); err != nil {
 		return nil, err
 	}
-	b.overEvents(h, base, isErased, nc)
+	b.overEvents(h, base, erased, nc)
 	h.gross = b.gross
 	h.setLineage(b.merge, b.eCust, erased)
 	if err := h.index(ctx, b.workers(), b.merge); err != nil {
@@ -368,6 +367,7 @@ func (ob *overBuild) write(h *History, base *History, b *Builder) error {
 	// of the base's orders is the base's own (its summary's first and
 	// last order), and only the new orders need looking at.
 	keepAll := len(b.merge.dropped) == 0 && nb > 0
+	exact := true // hi is the latest order's time: no kept order moved earlier
 	var no, nl, nk int
 	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
 	if keepAll {
@@ -382,6 +382,10 @@ func (ob *overBuild) write(h *History, base *History, b *Builder) error {
 				nl += int(o.n)
 				if o.base >= 0 {
 					nl += int(base.orderOff[o.base+1] - base.orderOff[o.base])
+					// a base order that new lines of the same order
+					// moved earlier: its old time may have been the
+					// base's last
+					exact = exact && o.unix == base.OrderUnix(OrderID(o.base))
 				}
 				lo, hi = min(lo, o.unix), max(hi, o.unix)
 			}
@@ -401,6 +405,7 @@ func (ob *overBuild) write(h *History, base *History, b *Builder) error {
 	if no == 0 {
 		lo, hi = 0, 0
 	}
+	b.merge.lastUnix, b.merge.haveLast = hi, no > 0 && (exact || !keepAll)
 	if hi-lo > math.MaxUint32 {
 		return errors.New("affinity: orders span more than 136 years")
 	}
@@ -477,8 +482,25 @@ func (ob *overBuild) write(h *History, base *History, b *Builder) error {
 // overEvents fills h's event columns: the base's events of customers
 // without new ones (in bulk), merged by time with the new ones otherwise
 // (base first among equal times, as a stable sort of both gives).
-func (b *Builder) overEvents(h *History, base *History, erased func(int) bool, nc int) {
+func (b *Builder) overEvents(h *History, base *History, gone []bool, nc int) {
 	nc0 := base.NumCustomers()
+	erased := func(c int) bool { return c < len(gone) && gone[c] }
+	if len(b.eCust) == 0 && !erasesEvents(base, gone) {
+		// no event changes: the base's columns, shared (a History is
+		// never written after its build), the new customers without any
+		h.evProduct, h.evUnix, h.evKind, h.evWeight = base.evProduct, base.evUnix, base.evKind, base.evWeight
+		h.evLatest = base.evLatest
+		h.evOff = base.evOff
+		if nc > nc0 {
+			h.evOff = make([]uint32, nc+1)
+			copy(h.evOff, base.evOff)
+			for c := nc0 + 1; c <= nc; c++ {
+				h.evOff[c] = base.evOff[nc0]
+			}
+		}
+		b.merge.sharedEvents = true
+		return
+	}
 	staged := make([]uint32, len(b.eCust))
 	off := make([]uint32, nc+1)
 	for _, c := range b.eCust {
@@ -550,4 +572,15 @@ func (b *Builder) overEvents(h *History, base *History, erased func(int) bool, n
 		fromBase(i, bhi)
 	}
 	h.evOff[nc] = w
+}
+
+// erasesEvents reports whether a customer of base with events is erased
+// (erased[c]).
+func erasesEvents(base *History, erased []bool) bool {
+	for c, gone := range erased[:min(len(erased), base.NumCustomers())] {
+		if gone && base.evOff[c+1] > base.evOff[c] {
+			return true
+		}
+	}
+	return false
 }

@@ -39,6 +39,7 @@ type History struct {
 	evUnix    []int64
 	evKind    []EventKind
 	evWeight  []float32
+	evLatest  int64 // the latest event's Unix time, when there are events
 
 	firstOrder, lastOrder []uint32 // per customer: first/last order with a bought line; noOrder when none
 

@@ -488,6 +488,7 @@ type historyView struct {
 	CategoryBuyers [][]uint32
 	AllBuyers      []uint32
 	Summary        affinity.Summary
+	Latest         time.Time // the last order or event
 }
 
 type categoryView struct {
@@ -537,6 +538,7 @@ func viewHistory(h *affinity.History) historyView {
 		v.First = append(v.First, timeOf(h.FirstPurchase(c)))
 		v.Last = append(v.Last, timeOf(h.LastPurchase(c)))
 	}
+	v.Latest = h.Latest()
 	lo, hi := h.AnonymousOrders()
 	v.Anonymous = [2]affinity.OrderID{lo, hi}
 	for i := range h.NumOrders() {
