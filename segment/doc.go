@@ -249,30 +249,36 @@
 // History and the History a Builder made from it (new, replaced and
 // deleted orders, erased customers, events) and returns the index of the
 // new one: it computes the features of the changed customers alone into
-// a small delta index and lays it over the full one, with the population
-// parts (RFM scores and segments, lifecycle stages, totals, population
-// shares) computed anew from per-customer columns the index keeps (27
-// bytes per customer): every customer's scores are computed again, and
-// when at most one customer in 16 has a new score, segment or stage, the
-// score columns and the segment and stage bitmaps are the previous
-// index's with those customers moved, copied on write. Queries run on both layers and unite the answers,
-// so an updated index answers exactly as a full build of the new History
-// would; later updates lay a larger delta over the same full index until
-// an eighth of the customers have changed, when Update builds anew. With
-// [UpdateOptions.Compact] (which package shop uses) an update whose delta
-// holds more than one customer in 32 starts a full build of its History
+// a small delta index and lays it over the previous index (a full one, or
+// a full one with deltas of its own: a customer in a later delta leaves
+// the earlier ones), with the population parts (RFM scores and segments,
+// lifecycle stages, totals, population shares) computed anew from
+// per-customer columns the index keeps (27 bytes per customer) and the
+// distribution of the scored customers' values: on the index's day only
+// the changed customers and those whose value's score moved are scored
+// again (every customer on a later day), and when at most one customer in
+// 16 has a new score, segment or stage, the score columns and the segment
+// and stage bitmaps are the previous index's with those customers moved,
+// copied on write. Queries run on every layer and unite the answers, so
+// an updated index answers exactly as a full build of the new History
+// would. Where an update would make a fifth delta, it scans every
+// customer changed since the full index into one delta instead; once an
+// eighth of the customers have changed, Update builds anew. With
+// [UpdateOptions.Compact] (which package shop uses) an update whose deltas
+// hold more than one customer in 32 starts a full build of its History
 // in the background, and the first later update after it is done lays its
-// delta over that build, so the delta stays small and no refresh waits
+// delta over that build, so the deltas stay small and no refresh waits
 // for a full build.
 // Products and categories added to the catalog are taken in; a product
 // put in other categories changes its buyers' shares and is built anew. On
 // 1 M customers and 10 M lines, after a refresh of 10,000 lines, Update
-// takes 0.20–0.22 s (0.36–0.44 s before the RFM parts were patched, in
+// takes about 0.2 s (0.36–0.44 s before the RFM parts were patched, in
 // the same runs) where Build takes 4.3 s on two cores (BenchmarkUpdate,
 // BenchmarkBuild), and a three-clause query and the Stats of every
-// customer took 1.2–1.3× their time on the full index
-// (BenchmarkUpdatedQuery3; the first query after an update also decodes
-// the delta's columns it reads). [Update] also moves the index to a
+// customer took 1.2–1.3× their time on the full index (in a later run,
+// 1.3–1.6× and 1.7×, with one delta or four alike; BenchmarkUpdatedQuery3;
+// the first query after an update also decodes the delta's columns it
+// reads). [Update] also moves the index to a
 // later day: the full index's day counts are read that many days older,
 // and the customers whose orders or events crossed an edge of the
 // look-back join the changed ones (few: a day's worth of two years'

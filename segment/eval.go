@@ -28,11 +28,13 @@ func (x *Index) run(e Expr, src string) (*roaring.Bitmap, error) {
 		if err != nil {
 			return nil, err
 		}
-		d, err := o.dv.run(e, src)
-		if err != nil {
-			return nil, err
+		for _, v := range o.dvs {
+			d, err := v.run(e, src)
+			if err != nil {
+				return nil, err
+			}
+			r.Or(d)
 		}
-		r.Or(d)
 		return r, nil
 	}
 	p, err := x.compile(e, src)
@@ -54,7 +56,7 @@ func (x *Index) Eval(e Expr) (*roaring.Bitmap, error) {
 // without evaluating it.
 func (x *Index) Check(e Expr) error {
 	if x.over != nil {
-		x = x.over.dv // the layers share the catalog and the definitions
+		x = x.over.dvs[len(x.over.dvs)-1] // the layers share the catalog and the definitions
 	}
 	_, err := x.compile(e, "")
 	return err

@@ -75,3 +75,22 @@ func Patched() int64 { return patched.Load() }
 // the updated distribution of values (rescore) rather than from scoring
 // every customer.
 func Rescored() int64 { return rescored.Load() }
+
+// Layers returns the number of delta layers of an updated index (0 for a
+// full one).
+func Layers(x *Index) int {
+	if x.over == nil {
+		return 0
+	}
+	return len(x.over.deltas)
+}
+
+// MaxLayers is the most delta layers an updated index has.
+const MaxLayers = maxLayers
+
+// SumsBySlice returns the net spend and orders of the customers of set
+// that x knows, summed by bit slice (the way Stats takes for dense sets)
+// whatever set's density.
+func SumsBySlice(x *Index, set *roaring.Bitmap) (revenue, orders int64) {
+	return x.sumsBySlice(x.within(set))
+}

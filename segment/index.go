@@ -863,11 +863,15 @@ func (m MemoryUsage) Total() int { return m.Customers + m.Categories + m.Product
 // candidates (2 each, at most 16 columns).
 func (x *Index) MemoryUsage() MemoryUsage {
 	if o := x.over; o != nil {
-		// the base, the delta and the population-wide parts
-		m, d := o.base.MemoryUsage(), o.dv.MemoryUsage()
-		m.Customers += d.Customers + int(o.touched.GetSizeInBytes()) + 24*len(x.keys)
-		m.Categories += d.Categories
-		m.Products += d.Products
+		// the base, the deltas and the population-wide parts
+		m := o.base.MemoryUsage()
+		m.Customers += int(o.touched.GetSizeInBytes()) + 24*len(x.keys)
+		for _, l := range o.deltas {
+			d := l.MemoryUsage()
+			m.Customers += d.Customers
+			m.Categories += d.Categories
+			m.Products += d.Products
+		}
 		m.Keys += 16 * (len(x.keys) - len(o.base.keys))
 		return m
 	}

@@ -17,6 +17,7 @@ import (
 type updated struct {
 	h2        *affinity.History
 	full, upd *segment.Index
+	layered   *segment.Index // the same History reached by four updates of 2,500 lines each
 	touched   int
 }
 
@@ -33,28 +34,46 @@ func updatedFixture(b *testing.B, n int) (*benchFixture, *updated) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(uint64(n), 9))
 	cat := f.h.Catalog()
-	nb := affinity.NewBuilder(f.h)
 	at := f.asOf.Add(-time.Minute)
-	for i := range 10_000 {
+	lines := make([]affinity.Purchase, 10_000)
+	for i := range lines {
 		c := affinity.CustomerID(rng.IntN(f.h.NumCustomers()))
 		p := affinity.ProductID(rng.IntN(cat.NumProducts()))
-		if err := nb.Add(affinity.Purchase{Customer: f.h.CustomerKey(c), Product: cat.ProductKey(p),
-			Order: fmt.Sprintf("bench-%d", i/4), Time: at, Quantity: 1, Price: 1000}); err != nil {
+		lines[i] = affinity.Purchase{Customer: f.h.CustomerKey(c), Product: cat.ProductKey(p),
+			Order: fmt.Sprintf("bench-%d", i/4), Time: at, Quantity: 1, Price: 1000}
+	}
+	refresh := func(h *affinity.History, lines []affinity.Purchase) *affinity.History {
+		nb := affinity.NewBuilder(h)
+		for _, l := range lines {
+			if err := nb.Add(l); err != nil {
+				b.Fatal(err)
+			}
+		}
+		h2, err := nb.Build(ctx)
+		if err != nil {
 			b.Fatal(err)
 		}
+		return h2
 	}
-	h2, err := nb.Build(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
+	h2 := refresh(f.h, lines)
 	ch, _ := h2.ChangedSince(f.h)
 	u := &updated{h2: h2, touched: len(ch.Customers)}
+	var err error
 	if u.upd, err = segment.Update(ctx, f.x, f.h, h2, f.x.AsOf(), segment.UpdateOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	if u.full, err = segment.Build(ctx, h2, f.asOf, segment.Options{}); err != nil {
 		b.Fatal(err)
 	}
+	x, h := f.x, f.h
+	for q := range 4 {
+		hq := refresh(h, lines[q*2500:(q+1)*2500])
+		if x, err = segment.Update(ctx, x, h, hq, f.x.AsOf(), segment.UpdateOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		h = hq
+	}
+	u.layered = x
 	updatedFixtures[n] = u
 	return f, u
 }
@@ -85,8 +104,9 @@ func BenchmarkUpdate(b *testing.B) {
 }
 
 // BenchmarkUpdatedQuery3 runs BenchmarkQuery3's query on the updated
-// index and on the full index of the same History (equal answers), and
-// Stats of every customer on both.
+// index, on the index of four updates of a quarter of the lines each
+// (four deltas over the base), and on the full index of the same History
+// (equal answers), and Stats of every customer on each.
 func BenchmarkUpdatedQuery3(b *testing.B) {
 	for _, n := range benchSizes {
 		f, u := updatedFixture(b, n)
@@ -98,7 +118,7 @@ func BenchmarkUpdatedQuery3(b *testing.B) {
 		for _, c := range []struct {
 			name string
 			x    *segment.Index
-		}{{"full", u.full}, {"updated", u.upd}} {
+		}{{"full", u.full}, {"updated", u.upd}, {"layered", u.layered}} {
 			got, err := c.x.Query(src)
 			if err != nil {
 				b.Fatal(err)
