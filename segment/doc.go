@@ -261,9 +261,10 @@
 // and stage bitmaps are the previous index's with those customers moved,
 // copied on write. Queries run on every layer and unite the answers, so
 // an updated index answers exactly as a full build of the new History
-// would. Where an update would make a fifth delta, it scans every
-// customer changed since the full index into one delta instead; once an
-// eighth of the customers have changed, Update builds anew. With
+// would. Where an update would make a fifth delta, it scans the
+// customers of the two smallest deltas again with its change, into one
+// delta in their place; once an eighth of the customers have changed
+// since the full index, Update builds anew. With
 // [UpdateOptions.Compact] (which package shop uses) an update whose deltas
 // hold more than one customer in 32 starts a full build of its History
 // in the background, and the first later update after it is done lays its

@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/big"
@@ -160,10 +161,11 @@ type compaction struct {
 
 // maxLayers bounds the deltas of an updated index: an update adds a delta
 // of the customers its change touched, over the deltas of the updates
-// before it, until there would be more than maxLayers; then it scans every
-// customer touched since the base into one delta instead. Queries
-// evaluate on every layer; an update scans only its own change.
-const maxLayers = 4
+// before it, until there would be more than maxLayers; then it scans the
+// customers of the two smallest deltas again with its change, into one
+// delta in their place. Queries evaluate on every layer; an update scans
+// its own change and at most two other deltas.
+const maxLayers = 4 // at least 2 (see mergeSmallest)
 
 // maxDeltaShare bounds the deltas of an updated index: when more than one
 // customer in maxDeltaShare is touched since the full index under it was
@@ -215,9 +217,9 @@ type UpdateOptions struct {
 // columns it keeps: at 1 M customers, 10 M lines and 10,000 changed
 // lines, about 0.1 s of CPU against seconds. A customer in a later delta
 // leaves the earlier ones. Where that would make more than four deltas,
-// the update scans every customer touched since the full index (the
-// touched customers) into one delta instead; queries evaluate on every
-// layer. The population-wide parts (RFM scores and segments,
+// the update scans the customers of the two smallest again with its
+// change, into one delta in their place; queries evaluate on every
+// layer. The customers of the deltas are the touched customers. The population-wide parts (RFM scores and segments,
 // lifecycle stages, totals and population shares) are x's with the
 // customers whose score, segment or stage changed moved, unless more than
 // one in 16 did. On x's day the scores come from the distribution of the
@@ -370,11 +372,15 @@ func (x *Index) update(ctx context.Context, prev, h *affinity.History, asOf int6
 	if touched.GetCardinality()*maxDeltaShare > uint64(nc) {
 		return nil, false, nil
 	}
-	// the customers to scan: the change's, in a delta over those before,
-	// or every touched one in a single delta
+	// the customers to scan: the change's, in a delta over those before
+	// (with those of the two smallest deltas, which go, when there are
+	// maxLayers), or every touched one over a new base
 	scan := changed
-	if len(layers) >= maxLayers || !roaring.AndNot(touched, changed).IsEmpty() && layers == nil {
-		scan, layers, views = touched, nil, nil
+	switch {
+	case layers == nil && !roaring.AndNot(touched, changed).IsEmpty():
+		scan = touched
+	case len(layers) >= maxLayers:
+		scan, layers, views = mergeSmallest(changed, layers, views)
 	}
 	only := scan.ToArray()
 
@@ -510,6 +516,31 @@ func (x *Index) update(ctx context.Context, prev, h *affinity.History, asOf int6
 		next:    next, since: since,
 	}
 	return m, true, nil
+}
+
+// mergeSmallest returns the customers of changed and of the two deltas
+// of layers with the fewest customers (their views' in views), and the
+// other deltas and views, in their order. A delta's customers changed
+// after it are in a later one and not in its view: the view's are as it
+// holds them, so that scanning them again (into the newest delta) keeps
+// what every layer answers.
+func mergeSmallest(changed *roaring.Bitmap, layers, views []*Index) (scan *roaring.Bitmap, keptLayers, keptViews []*Index) {
+	idx := make([]int, len(layers))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		return cmp.Compare(views[a].universe.GetCardinality(), views[b].universe.GetCardinality())
+	})
+	a, b := idx[0], idx[1]
+	scan = roaring.FastOr(changed, views[a].universe, views[b].universe)
+	for i := range layers {
+		if i != a && i != b {
+			keptLayers = append(keptLayers, layers[i])
+			keptViews = append(keptViews, views[i])
+		}
+	}
+	return scan, keptLayers, keptViews
 }
 
 // windowEdge returns the customers of h with an order or event that the

@@ -17,7 +17,8 @@ import (
 // TestUpdateLayers checks chains of small refreshes of one day, each
 // updated from the last: every update adds a delta of its own change over
 // the deltas before (customers scanned again leave the earlier ones), up
-// to segment.MaxLayers, then scans every touched customer into one delta;
+// to segment.MaxLayers, then scans the customers of the two smallest
+// deltas again with its change, into one delta in their place;
 // and every index of the chain answers as the full build of its History
 // does, by features, totals (summed by bit slice, which reads each
 // layer, and by column; on dense and sparse sets) and queries.
@@ -47,7 +48,7 @@ func TestUpdateLayers(t *testing.T) {
 			if n > 1 {
 				deep++
 			}
-			if n0 == segment.MaxLayers && n == 1 {
+			if n0 == segment.MaxLayers && n == segment.MaxLayers-1 {
 				merged++
 			}
 
@@ -81,7 +82,7 @@ func TestUpdateLayers(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d updates: %d over two or more deltas, %d merging %d deltas into one", steps, deep, merged, segment.MaxLayers)
+	t.Logf("%d updates: %d over two or more deltas, %d merging two of %d deltas with their change", steps, deep, merged, segment.MaxLayers)
 	require.Greater(t, deep*2, steps, "too few updates laid a delta over others")
 	require.Positive(t, merged, "no update merged the deltas")
 }
