@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/stretchr/testify/require"
@@ -14,8 +15,8 @@ import (
 	"github.com/shopaffinity/affinity/segment"
 )
 
-// TestUpdateLayers checks chains of small refreshes of one day, each
-// updated from the last: every update adds a delta of its own change over
+// TestUpdateLayers checks chains of small refreshes, each updated from
+// the last, a quarter of them a day or two later than the one before: every update adds a delta of its own change over
 // the deltas before (customers scanned again leave the earlier ones), up
 // to segment.MaxLayers, then scans the customers of the two smallest
 // deltas again with its change, into one delta in their place;
@@ -24,7 +25,7 @@ import (
 // layer, and by column; on dense and sparse sets) and queries.
 func TestUpdateLayers(t *testing.T) {
 	ctx := context.Background()
-	var steps, deep, merged int
+	var steps, deep, merged, moved int
 	for seed := range uint64(testdata.Scale(24, 6)) {
 		r := rand.New(rand.NewPCG(seed, 91))
 		g := &updateGen{r: r, asOf: updateAsOf, nCust: 300 + r.IntN(400)}
@@ -38,6 +39,10 @@ func TestUpdateLayers(t *testing.T) {
 			g.refresh(t, nb, h, 1+r.IntN(3))
 			h2, err := nb.Build(ctx)
 			require.NoError(t, err, msg)
+			if r.IntN(4) == 0 { // a day or two later: earlier deltas are read that many days older
+				g.asOf = g.asOf.Add(time.Duration(1+r.IntN(2)) * segment.Day)
+				moved++
+			}
 			got, err := segment.Update(ctx, x, h, h2, g.asOf, segment.UpdateOptions{})
 			require.NoError(t, err, msg)
 			want, err := segment.Build(ctx, h2, g.asOf, opts)
@@ -82,7 +87,7 @@ func TestUpdateLayers(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d updates: %d over two or more deltas, %d merging two of %d deltas with their change", steps, deep, merged, segment.MaxLayers)
+	t.Logf("%d updates (%d to a later day): %d over two or more deltas, %d merging two of %d deltas with their change", steps, moved, deep, merged, segment.MaxLayers)
 	require.Greater(t, deep*2, steps, "too few updates laid a delta over others")
 	require.Positive(t, merged, "no update merged the deltas")
 }
