@@ -254,7 +254,8 @@
 // the earlier ones), with the population parts (RFM scores and segments,
 // lifecycle stages, totals, population shares) computed anew from
 // per-customer columns the index keeps (27 bytes per customer) and the
-// distribution of the scored customers' values: on the index's day only
+// distribution of the scored customers' values (8 bytes per scored
+// customer): on the index's day only
 // the changed customers and those whose value's score moved are scored
 // again (every customer on a later day), and when at most one customer in
 // 16 has a new score, segment or stage, the score columns and the segment

@@ -865,7 +865,7 @@ func (x *Index) MemoryUsage() MemoryUsage {
 	if o := x.over; o != nil {
 		// the base, the deltas and the population-wide parts
 		m := o.base.MemoryUsage()
-		m.Customers += int(o.touched.GetSizeInBytes()) + 24*len(x.keys)
+		m.Customers += int(o.touched.GetSizeInBytes()) + 24*len(x.keys) + x.cols.scoreDist.Load().size()
 		for _, l := range o.deltas {
 			d := l.MemoryUsage()
 			m.Customers += d.Customers

@@ -81,11 +81,11 @@ func newScoreDist(cols *custCols, r []uint8) *scoreDist {
 // first use (nil when it cannot be counted).
 func (c *custCols) dist(r []uint8) *scoreDist {
 	c.distOnce.Do(func() {
-		if c.scoreDist == nil {
-			c.scoreDist = newScoreDist(c, r)
+		if c.scoreDist.Load() == nil {
+			c.scoreDist.Store(newScoreDist(c, r))
 		}
 	})
-	return c.scoreDist
+	return c.scoreDist.Load()
 }
 
 // tables sets the score of every counted value and the monetary cuts:
@@ -111,6 +111,14 @@ func (d *scoreDist) tables() {
 		t := (int64(k)*d.n + 4) / 5
 		d.cuts[k-1] = d.money[t-1]
 	}
+}
+
+// size returns the bytes d keeps (0 for nil).
+func (d *scoreDist) size() int {
+	if d == nil {
+		return 0
+	}
+	return 8*(len(d.rec)+len(d.freq)+len(d.money)) + len(d.rTab) + len(d.fTab)
 }
 
 // mScore returns the monetary score of spend v.
@@ -283,7 +291,7 @@ func (g *builder) rescore(m, x *Index, cols, mc *custCols, only []uint32) bool {
 	if e == nil {
 		return false
 	}
-	mc.distOnce.Do(func() { mc.scoreDist = e })
+	mc.distOnce.Do(func() { mc.scoreDist.Store(e) })
 	rescored.Add(1)
 
 	nc := g.nc

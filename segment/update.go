@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -29,7 +30,7 @@ type custCols struct {
 	scratch           *scratch // shared along a chain of updates
 
 	distOnce  sync.Once
-	scoreDist *scoreDist // the scored customers' values (see rescore), on first need
+	scoreDist atomic.Pointer[scoreDist] // the scored customers' values (see rescore), on first need
 
 	digestOnce sync.Once
 	digest     uint64 // catalogDigest of cat, computed on first use
