@@ -219,18 +219,20 @@ type UpdateOptions struct {
 // lines, about 0.1 s of CPU against seconds. A customer in a later delta
 // leaves the earlier ones. Where that would make more than four deltas,
 // the update scans the customers of the two smallest again with its
-// change, into one delta in their place; queries evaluate on every
-// layer. The customers of the deltas are the touched customers. The population-wide parts (RFM scores and segments,
-// lifecycle stages, totals and population shares) are x's with the
-// customers whose score, segment or stage changed moved, unless more than
-// one in 16 did. On x's day the scores come from the distribution of the
-// scored customers' values, which the index keeps and the update changes
-// by the touched customers' old and new values: only the touched
-// customers and those whose value's score the change moved (found by a
-// light pass over the columns, and only when one moves) are scored anew.
-// On a later day every customer is scored anew. Queries read every
-// layer, at 1.2–1.6× the time on a full index with one delta or four.
-// Products and categories added to the catalog are taken in.
+// change, into one delta in their place. The customers of the deltas are
+// the touched customers. Queries read every layer, at 1.2–1.6× the time
+// on a full index with one delta or four.
+//
+// The population-wide parts (RFM scores and segments, lifecycle stages,
+// totals and population shares) are x's with the customers whose score,
+// segment or stage changed moved, unless more than one in 16 did. On x's
+// day the scores come from the distribution of the scored customers'
+// values, which the index keeps and the update changes by the touched
+// customers' old and new values: only the touched customers and those
+// whose value's score the change moved (found by a light pass over the
+// columns, and only when one moves) are scored anew. On a later day every
+// customer is scored anew. Products and categories added to the catalog
+// are taken in.
 //
 // asOf is x's as-of time or a whole number of days after it. On a later
 // day the stored day counts of the full index under x are read that many
