@@ -737,8 +737,8 @@ func (h *History) index(ctx context.Context, workers int, m *mergeState) error {
 	if no := h.NumOrders(); no > 0 {
 		// order times are stored from the first order's (both builds);
 		// a build on a base found the last one as it wrote them
-		hi := m.lastOrderUnix()
-		if !m.haveLastUnix() {
+		hi, ok := m.lastOrder()
+		if !ok {
 			hi = h.baseUnix + int64(slices.Max(h.orderDelta))
 		}
 		s.First, s.Last = time.Unix(h.baseUnix, 0).UTC(), time.Unix(hi, 0).UTC()

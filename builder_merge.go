@@ -320,15 +320,11 @@ func patchBitmaps(base []*roaring.Bitmap, n int, changes []buyerChange) []*roari
 	return out
 }
 
-// lastOrderUnix returns the latest order's Unix time that buildOver found
-// (see haveLastUnix). Nil-safe.
-func (m *mergeState) lastOrderUnix() int64 {
+// lastOrder returns the latest order's Unix time that buildOver found,
+// and whether it found it. Nil-safe.
+func (m *mergeState) lastOrder() (unix int64, ok bool) {
 	if m == nil {
-		return 0
+		return 0, false
 	}
-	return m.lastUnix
+	return m.lastUnix, m.haveLast
 }
-
-// haveLastUnix reports whether buildOver found the latest order's time.
-// Nil-safe.
-func (m *mergeState) haveLastUnix() bool { return m != nil && m.haveLast }

@@ -240,19 +240,18 @@ func trimZeros(s []int64) []int64 {
 // moved reports whether e gives any value that d counts a score other
 // than d's: whether untouched customers' scores can change.
 func (d *scoreDist) moved(e *scoreDist) (r, f, m bool) {
-	for v := range d.rec {
-		if d.rec[v] > 0 && (v >= len(e.rTab) || d.rTab[v] != e.rTab[v]) {
-			r = true
-			break
+	return tableMoved(d.rec, d.rTab, e.rTab), tableMoved(d.freq, d.fTab, e.fTab), d.cuts != e.cuts
+}
+
+// tableMoved reports whether a value counted in count scores otherwise
+// in the table now than in the table before.
+func tableMoved(count []int64, before, now []uint8) bool {
+	for v, n := range count {
+		if n > 0 && (v >= len(now) || before[v] != now[v]) {
+			return true
 		}
 	}
-	for v := range d.freq {
-		if d.freq[v] > 0 && (v >= len(e.fTab) || d.fTab[v] != e.fTab[v]) {
-			f = true
-			break
-		}
-	}
-	return r, f, d.cuts != e.cuts
+	return false
 }
 
 // rescore sets m's population-wide parts (see population) from those of
@@ -364,14 +363,21 @@ func (g *builder) rescore(m, x *Index, cols, mc *custCols, only []uint32) bool {
 	}
 	lo, hi := e.span()
 	if len(chg) > limit || !g.applyChanges(m, x, chg, lo, hi, revenue, orders, scores) {
-		known := m.universe.ToArray()
-		bought := make([]uint32, 0, len(known))
-		for _, c := range known {
-			if mc.freq[c] > 0 {
-				bought = append(bought, c)
-			}
-		}
+		known, bought := knownAndBought(m, mc.freq)
 		g.populate(new(bsi.Builder), m, known, bought, scores[0], scores[1], scores[2])
 	}
 	return true
+}
+
+// knownAndBought returns the customers m knows and those of them with an
+// order in the look-back (freq > 0), ascending.
+func knownAndBought(m *Index, freq []int32) (known, bought []uint32) {
+	known = m.universe.ToArray()
+	bought = make([]uint32, 0, len(known))
+	for _, c := range known {
+		if freq[c] > 0 {
+			bought = append(bought, c)
+		}
+	}
+	return known, bought
 }

@@ -485,13 +485,7 @@ func (x *Index) update(ctx context.Context, prev, h *affinity.History, asOf int6
 	// the scores of everyone, and what depends on them patched over x's
 	// when few customers moved
 	if later > 0 || !g.rescore(m, x, cols, mc, only) {
-		known := m.universe.ToArray()
-		bought := make([]uint32, 0, len(known))
-		for _, c := range known {
-			if mc.freq[c] > 0 {
-				bought = append(bought, c)
-			}
-		}
+		known, bought := knownAndBought(m, mc.freq)
 		r, f, sm := g.rfmScores(bought)
 		if !g.patchPopulation(m, x, cols.recency, cols.freq, r, f, sm) {
 			g.populate(new(bsi.Builder), m, known, bought, r, f, sm)
