@@ -123,3 +123,67 @@ func TestUpdateCompactsAfterTime(t *testing.T) {
 		require.NotSame(t, bases[i-1], bases[i], "step %d: the same base as the step before", i)
 	}
 }
+
+// TestCompacted requires that Compacted lays an updated index over its
+// finished background build, answer for answer the full build of its
+// History, whether updates came after the build started or not, and that
+// it returns the index itself when there is nothing to lay it over.
+func TestCompacted(t *testing.T) {
+	ctx := context.Background()
+	defer segment.SetCompactShare(1 << 40)() // every layered update starts one
+	var adopted, withSince, kept int
+	for seed := range uint64(testdata.Scale(16, 6)) {
+		r := rand.New(rand.NewPCG(seed, 2207))
+		opts := randomUpdateOptions(r)
+		g := &updateGen{r: r, asOf: updateAsOf, nCust: 40 + r.IntN(60)}
+		if l := opts.Lookback.Or(affinity.Months(segment.DefaultLookbackMonths)); !l.All {
+			g.start = l.Start(g.asOf)
+		}
+		h := g.history(t, 4+r.IntN(10))
+		x, err := segment.Build(ctx, h, g.asOf, opts)
+		require.NoError(t, err, "seed %d", seed)
+		same, err := x.Compacted(ctx, segment.UpdateOptions{})
+		require.NoError(t, err)
+		require.Same(t, x, same, "seed %d: a built index has nothing to lay over", seed)
+		require.Nil(t, x.Compacting())
+		for step := range 5 {
+			msg := fmt.Sprintf("seed %d step %d (%d customers, options %+v)", seed, step, h.NumCustomers(), opts)
+			nb := affinity.NewBuilder(h)
+			g.refresh(t, nb, h, 1+r.IntN(2))
+			h2, err := nb.Build(ctx)
+			require.NoError(t, err, msg)
+			got, err := segment.Update(ctx, x, h, h2, g.asOf, segment.UpdateOptions{Compact: true})
+			require.NoError(t, err, msg)
+			x, h = got, h2
+			ch := got.Compacting()
+			if ch == nil || r.IntN(3) == 0 {
+				continue // another update first: customers touched since
+			}
+			<-ch
+			started := !segment.CompactionSince(got).IsEmpty()
+			y, err := got.Compacted(ctx, segment.UpdateOptions{Compact: true})
+			require.NoError(t, err, msg)
+			want, werr := segment.Build(ctx, h, g.asOf, opts)
+			require.NoError(t, werr, msg)
+			if y == got {
+				kept++ // a build that cannot be the base, or too many touched since
+				continue
+			}
+			adopted++
+			if started {
+				withSince++
+			}
+			require.True(t, segment.Layered(y), msg)
+			require.NotSame(t, segment.Base(got), segment.Base(y), "%s: laid over the same base", msg)
+			require.Equal(t, segment.CompactionSince(got).ToArray(), segment.Touched(y).ToArray(),
+				"%s: the delta holds the customers touched since the build", msg)
+			queries, bad := updateQueries(r, want, h.Catalog(), 3, 3)
+			requireSameIndex(t, msg, r, y, want, got, h, updateCheck{queries: queries, bad: bad, random: 10, keys: g.keys})
+			// and the chain goes on from it
+			x = y
+		}
+	}
+	t.Logf("%d adopted (%d with customers touched since the build), %d kept", adopted, withSince, kept)
+	require.Greater(t, adopted, 3)
+	require.Positive(t, withSince)
+}

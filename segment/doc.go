@@ -270,7 +270,12 @@
 // hold more than one customer in 32 starts a full build of its History
 // in the background, and the first later update after it is done lays its
 // delta over that build, so the deltas stay small and no refresh waits
-// for a full build.
+// for a full build. Until then the updated index holds both full indexes:
+// [Index.Compacting] tells when the build is done, and [Index.Compacted]
+// then gives the index laid over it (the same answers, the older full
+// index no longer held), which package shop swaps in for a shop that no
+// refresh reaches (on 100,000 customers, the live heap 1.18× the shop's
+// as opened against 1.73× without; BenchmarkRefresh, heap-x-idle).
 // Products and categories added to the catalog are taken in; a product
 // put in other categories changes its buyers' shares and is built anew. On
 // 1 M customers and 10 M lines, after a refresh of 10,000 lines, Update

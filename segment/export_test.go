@@ -94,3 +94,12 @@ const MaxLayers = maxLayers
 func SumsBySlice(x *Index, set *roaring.Bitmap) (revenue, orders int64) {
 	return x.sumsBySlice(x.within(set))
 }
+
+// CompactionSince returns the customers touched since the History of
+// the background build an updated index x carries (empty when none).
+func CompactionSince(x *Index) *roaring.Bitmap {
+	if x.over == nil || x.over.since == nil {
+		return roaring.New()
+	}
+	return x.over.since.Clone()
+}

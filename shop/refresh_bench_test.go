@@ -141,8 +141,9 @@ func cpuTime(b *testing.B) (cpu time.Duration, faults int64) {
 // heap of the shop after the iterations (its snapshot's segment index a
 // delta over a built one, perhaps with a background build of the next
 // full index under way or done) against the shop's after it opened (a
-// built index); heap-x the same after a pause for any background build
-// to finish and one more refresh of 1,000 lines, which lays its delta
+// built index); heap-x-idle the same after a pause for any background
+// build to finish (the current snapshot's index is then laid over it);
+// heap-x after one more refresh of 1,000 lines, which lays its delta
 // over that build: base and delta between compactions.
 // "small" is the shop of 1 M customers refreshed with 100 lines at a
 // time, a minute of a busy shop: what a refresh costs whatever the size
@@ -300,6 +301,8 @@ func benchRefresh(b *testing.B, customers, products, lines int, opts shop.Option
 	// between compactions: once a background build is done, the next
 	// refresh lays its delta over it and the older full index goes
 	time.Sleep(refreshSettle)
+	runtime.GC()
+	b.ReportMetric(float64(liveHeap())/float64(built), "heap-x-idle")
 	if err := s.Refresh(ctx, shop.Purchases(slices.Values(liveLines(s.Snapshot().History(), 1_000_000, 1_000)))); err != nil {
 		b.Fatal(err)
 	}

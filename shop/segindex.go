@@ -3,6 +3,7 @@ package shop
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/shopaffinity/affinity/segment"
 )
@@ -15,27 +16,82 @@ import (
 // way). When a newer snapshot replaces this one before the build is done
 // and nobody is waiting, the build stops; a later request for the index
 // builds it again.
+//
+// An index that an update made carries, from time to time, a full index
+// under construction in the background (segment.UpdateOptions.Compact),
+// which the next update lays its delta over. Until then the index holds
+// both the full index under it and the new one; so once that is done, and
+// as long as no newer snapshot replaced this one, the segIndex swaps its
+// index for one laid over the new full index (segment.Index.Compacted):
+// the same answers, and a shop that no refresh reaches gives the older
+// full index's memory back.
 type segIndex struct {
 	mu      sync.Mutex
-	done    chan struct{} // closed once x and err are final
-	x       *segment.Index
+	done    chan struct{} // closed once err is final and x set
+	x       atomic.Pointer[segment.Index]
 	err     error
 	build   func(context.Context) (*segment.Index, error) // nil once final
 	cancel  context.CancelFunc                            // of the running build; nil when none runs
 	waiters int                                           // callers waiting for the running build
+
+	life  context.Context // the shop's: ends the swap's wait (nil: no swap)
+	stale chan struct{}   // closed by replaced
+	once  sync.Once       // closes stale
 }
 
-// builtSeg returns the segIndex of an index already built.
-func builtSeg(x *segment.Index) *segIndex {
-	g := &segIndex{done: make(chan struct{}), x: x}
+// builtSeg returns the segIndex of an index already built, swapped for
+// its compaction (see segIndex) until the shop's life ends.
+func builtSeg(x *segment.Index, life context.Context) *segIndex {
+	g := &segIndex{done: make(chan struct{}), life: life, stale: make(chan struct{})}
+	g.x.Store(x)
 	close(g.done)
+	g.compactLater(x)
 	return g
 }
 
 // laterSeg returns the segIndex that build makes, built by begin or by
-// the first get.
-func laterSeg(build func(context.Context) (*segment.Index, error)) *segIndex {
-	return &segIndex{done: make(chan struct{}), build: build}
+// the first get, and swapped for its compaction (see segIndex) until the
+// shop's life ends.
+func laterSeg(build func(context.Context) (*segment.Index, error), life context.Context) *segIndex {
+	return &segIndex{done: make(chan struct{}), build: build, life: life, stale: make(chan struct{})}
+}
+
+// compactionUpdate is how a snapshot's index is updated, for a refresh or
+// for a compaction: on one goroutine, beside the refresh's other steps or
+// the requests, with the background builds ending with the shop.
+func compactionUpdate(life context.Context) segment.UpdateOptions {
+	return segment.UpdateOptions{Workers: 1, Compact: true, Background: life}
+}
+
+// compactLater swaps x for its compaction once its background build is
+// done, unless a newer snapshot replaces this one first or the shop
+// closes; it goes on with the build the compaction itself may start.
+func (g *segIndex) compactLater(x *segment.Index) {
+	if x == nil || g.life == nil || x.Compacting() == nil {
+		return
+	}
+	go func() {
+		for ch := x.Compacting(); ch != nil; ch = x.Compacting() {
+			select {
+			case <-ch:
+			case <-g.stale:
+				return
+			case <-g.life.Done():
+				return
+			}
+			y, err := x.Compacted(g.life, compactionUpdate(g.life))
+			if err != nil || y == x {
+				return // the next refresh builds or updates as before
+			}
+			select {
+			case <-g.stale:
+				return
+			default:
+			}
+			g.x.Store(y)
+			x = y
+		}
+	}()
 }
 
 // begin starts the build in the background unless it is done or running.
@@ -70,8 +126,12 @@ func (g *segIndex) start() {
 			}
 			return
 		}
-		g.x, g.err, g.build, g.cancel = x, err, nil, nil
+		g.x.Store(x)
+		g.err, g.build, g.cancel = err, nil, nil
 		close(g.done)
+		if err == nil {
+			g.compactLater(x)
+		}
 	}()
 }
 
@@ -80,14 +140,14 @@ func (g *segIndex) start() {
 func (g *segIndex) get(ctx context.Context) (*segment.Index, error) {
 	select {
 	case <-g.done:
-		return g.x, g.err
+		return g.x.Load(), g.err
 	default:
 	}
 	g.mu.Lock()
 	select {
 	case <-g.done:
 		g.mu.Unlock()
-		return g.x, g.err
+		return g.x.Load(), g.err
 	default:
 	}
 	g.waiters++
@@ -102,7 +162,7 @@ func (g *segIndex) get(ctx context.Context) (*segment.Index, error) {
 	}()
 	select {
 	case <-g.done:
-		return g.x, g.err
+		return g.x.Load(), g.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -111,6 +171,11 @@ func (g *segIndex) get(ctx context.Context) (*segment.Index, error) {
 // replaced stops the background build unless someone waits for it: a
 // newer snapshot is served.
 func (g *segIndex) replaced() {
+	g.once.Do(func() {
+		if g.stale != nil {
+			close(g.stale)
+		}
+	})
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.cancel != nil && g.waiters == 0 {

@@ -1,13 +1,17 @@
 package shop
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/segment"
 )
 
@@ -106,7 +110,7 @@ func TestSegIndexStates(t *testing.T) {
 	}
 
 	// an index built before the snapshot is served
-	if got, err := builtSeg(x).get(ended); got != x || err != nil {
+	if got, err := builtSeg(x, nil).get(ended); got != x || err != nil {
 		t.Fatalf("built get = %v, %v", got, err)
 	}
 }
@@ -123,7 +127,85 @@ func waitFor(t *testing.T, cond func() bool) {
 
 // beginSeg returns the segIndex of build, started.
 func beginSeg(build func(context.Context) (*segment.Index, error)) *segIndex {
-	g := laterSeg(build)
+	g := laterSeg(build, nil)
 	g.begin()
 	return g
+}
+
+// TestSegIndexSwapsForItsCompaction: an index that carries a background
+// build is swapped, once the build is done, for the index laid over it
+// (the same index in the file format as a full build of its History),
+// unless a newer snapshot replaced this one first or the shop closed.
+func TestSegIndexSwapsForItsCompaction(t *testing.T) {
+	ctx := context.Background()
+	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 2000, Products: 200, Categories: 12, Seed: 3, ViewsPerLine: -1})
+	h, err := sf.History(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asOf := h.Latest().Add(time.Hour)
+	x0, err := segment.Build(ctx, h, asOf, segment.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a refresh of a tenth of the customers starts the background build
+	nb := affinity.NewBuilder(h)
+	for c := 0; c < h.NumCustomers(); c += 10 {
+		p := affinity.Purchase{Customer: h.CustomerKey(affinity.CustomerID(c)), Order: fmt.Sprintf("new-%d", c),
+			Product: h.Catalog().ProductKey(affinity.ProductID(c % h.Catalog().NumProducts())), Time: asOf.Add(-time.Minute), Quantity: 1, Price: 990}
+		if err := nb.Add(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h2, err := nb.Build(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	life, end := context.WithCancel(ctx)
+	defer end()
+	x1, err := segment.Update(ctx, x0, h, h2, asOf, compactionUpdate(life))
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := x1.Compacting()
+	if built == nil {
+		t.Fatal("the update started no background build")
+	}
+	stale := builtSeg(x1, life)
+	stale.replaced()
+	closed, stop := context.WithCancel(ctx)
+	stop()
+	ended := builtSeg(x1, closed)
+	live := builtSeg(x1, life)
+
+	<-built
+	waitFor(t, func() bool { return live.x.Load() != x1 })
+	y := live.x.Load()
+	if y.Compacting() != nil {
+		t.Fatal("the swapped index carries a background build")
+	}
+	want, err := segment.Build(ctx, h2, asOf, segment.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotBytes, wantBytes bytes.Buffer
+	if _, err := y.WriteTo(&gotBytes); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := want.WriteTo(&wantBytes); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(gotBytes.Bytes(), wantBytes.Bytes()) {
+		t.Fatal("the swapped index differs from a full build of its History")
+	}
+	if got, _ := live.get(ctx); got != y {
+		t.Fatal("get does not return the swapped index")
+	}
+	time.Sleep(20 * time.Millisecond) // time for the others to swap, if they were to
+	if stale.x.Load() != x1 {
+		t.Fatal("a replaced snapshot's index was swapped")
+	}
+	if ended.x.Load() != x1 {
+		t.Fatal("the index of a closed shop was swapped")
+	}
 }

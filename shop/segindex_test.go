@@ -128,3 +128,36 @@ func ExampleSnapshot_SegmentIndex() {
 	// Output:
 	// the new customer is in the index: true
 }
+
+// TestSegmentIndexCompactsWhenIdle: a refresh that touches more than one
+// customer in 32 starts a full build of the segment index in the
+// background; once it is done, the current snapshot's index is laid over
+// it without waiting for another refresh, and still describes the
+// snapshot's History as a shop opened on it does.
+func TestSegmentIndexCompactsWhenIdle(t *testing.T) {
+	ctx := context.Background()
+	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 4000, Products: 300, Categories: 20, Seed: 9, ViewsPerLine: -1})
+	opts := shop.Options{RefreshWorkers: 1, Model: "neighbours"}
+	s, err := shop.Open(ctx, shop.Storefront(sf), opts)
+	require.NoError(t, err)
+	defer s.Close()
+	h := s.Snapshot().History()
+	at := h.Latest().Add(time.Hour)
+	var lines []affinity.Purchase
+	for c := 0; c < h.NumCustomers(); c += 13 { // 308 customers
+		lines = append(lines, affinity.Purchase{Customer: h.CustomerKey(affinity.CustomerID(c)), Order: fmt.Sprintf("idle-%d", c),
+			Product: h.Catalog().ProductKey(affinity.ProductID(c % h.Catalog().NumProducts())), Time: at, Quantity: 1, Price: 1990})
+	}
+	require.NoError(t, s.Refresh(ctx, shop.Purchases(slices.Values(lines))))
+	snap := s.Snapshot()
+	x := snap.Segments()
+	built := x.Compacting()
+	require.NotNil(t, built, "the refresh started no background build")
+	<-built
+	require.Eventually(t, func() bool { return snap.Segments() != x }, 10*time.Second, time.Millisecond)
+	require.Same(t, snap, s.Snapshot(), "no new snapshot")
+	require.Nil(t, snap.Segments().Compacting())
+	want, err := shop.OpenHistory(ctx, snap.History(), opts)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(indexBytes(t, want.Snapshot()), indexBytes(t, snap)), "index differs from a shop opened on its History")
+}

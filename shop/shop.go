@@ -147,7 +147,10 @@ func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 // History on a goroutine of its own (segment.UpdateOptions.Compact),
 // which later refreshes lay their changes over once it is done, so that
 // the delta, and each update's cost, stays small and a busy day needs no
-// full build in the refresh's path. Refresh returns, and recommendations see the change,
+// full build in the refresh's path. When that build is done before the
+// next refresh, the current snapshot's index is laid over it at once
+// ([segment.Index.Compacted], the same answers), so that a shop no
+// refresh reaches does not hold two full indexes. Refresh returns, and recommendations see the change,
 // without waiting for the index, while [Snapshot.Segments], [Snapshot.Segment]
 // and audiences wait for the new snapshot's index (their answers are as
 // of the new snapshot, never the old one's). A shop that serves profiles

@@ -185,7 +185,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 				// on one goroutine: it runs beside the refresh's steps; a
 				// full index is built in the background from time to time
 				// for later refreshes to lay their changes over
-				x, err = segment.Update(ctx, px, prevH, h, segAsOf, segment.UpdateOptions{Workers: 1, Compact: true, Background: set.life})
+				x, err = segment.Update(ctx, px, prevH, h, segAsOf, compactionUpdate(set.life))
 			}
 		}
 		if x == nil && err == nil {
@@ -198,7 +198,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		return x, nil
 	}
 	if background {
-		s.segs = laterSeg(buildSeg) // begun once the snapshot is served
+		s.segs = laterSeg(buildSeg, set.life) // begun once the snapshot is served
 		if prevSegs != nil {
 			// An update of the index costs a fraction of the refresh:
 			// begin it now, beside the other steps, so that segment
@@ -216,7 +216,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		if err != nil {
 			return nil, err
 		}
-		s.segs = builtSeg(x)
+		s.segs = builtSeg(x, set.life)
 	}
 
 	co := similarity.CountOptions{Scope: set.scope, Workers: workers, Exclude: s.nonMerch}
@@ -457,7 +457,9 @@ func (s *Snapshot) Report() dataset.Report { return s.report }
 // or event yet. After [Shop.Refresh] the index of the new snapshot is
 // built in the background (Refresh returns once recommendations see the
 // change); Segments waits for it. [Snapshot.SegmentIndex] waits within a
-// context.
+// context. While the snapshot is the shop's current one, a later call
+// may return another index with the same answers: the index laid over
+// the full index that a background build made (see [Shop.Refresh]).
 func (s *Snapshot) Segments() *segment.Index {
 	x, _ := s.segs.get(context.Background())
 	return x

@@ -1,0 +1,59 @@
+package segment
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/shopaffinity/affinity"
+)
+
+// Compacting returns a channel that is closed once the full index that
+// an update with [UpdateOptions.Compact] started building under x is
+// done: the build that [Index.Compacted] lays x over. It is nil when x
+// carries none, built or under way.
+func (x *Index) Compacting() <-chan struct{} {
+	if x == nil || x.over == nil || x.over.next == nil {
+		return nil
+	}
+	return x.over.next.done
+}
+
+// Compacted returns the index that an [Update] of x with no change
+// gives once x's background build is done (see [UpdateOptions.Compact]):
+// the same answers, laid over the full index that build made, with one
+// delta of the customers touched since the History it was built from.
+// The result no longer holds the full index and deltas under x, which
+// x holds until the next update: a server that keeps x while no refresh
+// comes swaps it for the result to give that memory back, once
+// [Index.Compacting] is closed. The update takes time in proportion to
+// those customers' lines and events, like any update; opts are as for
+// Update.
+//
+// Compacted returns x itself while the build runs, when it failed or was
+// stopped, when x carries none, and where an update of x would build
+// the index in full (more than an eighth of the customers touched since
+// that History).
+func (x *Index) Compacted(ctx context.Context, opts UpdateOptions) (*Index, error) {
+	if err := affinity.CheckContext("segment", ctx, ErrInvalid); err != nil {
+		return nil, err
+	}
+	if x == nil {
+		return nil, fmt.Errorf("%w: nil Index", ErrInvalid)
+	}
+	o := x.over
+	if o == nil || o.next == nil || !o.next.ready() || !o.next.baseFor(x, x.asOf) {
+		return x, nil
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = x.opts.Workers
+	}
+	h := o.full.h // x's History: no change from it to itself
+	y, ok, err := x.update(ctx, h, h, x.asOf, opts)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return x, nil
+	}
+	return y, nil
+}
