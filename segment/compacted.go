@@ -21,7 +21,8 @@ func (x *Index) Compacting() <-chan struct{} {
 // Compacted returns the index that an [Update] of x with no change
 // gives once x's background build is done (see [UpdateOptions.Compact]):
 // the same answers, laid over the full index that build made, with one
-// delta of the customers touched since the History it was built from.
+// delta of the customers touched since the History it was built from,
+// or that full index itself when none was (and the catalog is the same).
 // The result no longer holds the full index and deltas under x, which
 // x holds until the next update: a server that keeps x while no refresh
 // comes swaps it for the result to give that memory back, once
@@ -46,6 +47,14 @@ func (x *Index) Compacted(ctx context.Context, opts UpdateOptions) (*Index, erro
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = x.opts.Workers
+	}
+	if f := o.next.x; o.since.IsEmpty() && f.asOf == x.asOf && f.cols != nil && f.cols.cat == x.cols.cat {
+		// nothing changed since the build's History, as of the same
+		// time, with the same catalog: the build is x's index
+		y := f.shallowCopy()
+		y.opts.Workers = opts.Workers
+		y.defs, y.cust = x.defs, x.cust
+		return y, nil
 	}
 	h := o.full.h // x's History: no change from it to itself
 	y, ok, err := x.update(ctx, h, h, x.asOf, opts)
