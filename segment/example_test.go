@@ -335,3 +335,56 @@ func ExampleUpdate_laterDay() {
 	// ann: recency 22d, 3 orders
 	// bob: recency 0d, 2 orders
 }
+
+// ExampleIndex_Compacted follows an index that an update with Compact
+// left layered over a full index, with a new full index building in the
+// background, and swaps it for its compaction once that is done: the
+// same answers, one full index held.
+func ExampleIndex_Compacted() {
+	ctx := context.Background()
+	asOf := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	var b affinity.Builder
+	b.AddProduct(affinity.Product{Key: "tea", Categories: []string{"Kitchen"}})
+	for i := range 20 {
+		b.Add(affinity.Purchase{Customer: fmt.Sprintf("c%02d", i), Product: "tea", Order: fmt.Sprintf("o%02d", i),
+			Time: asOf.Add(-time.Duration(i+1) * 24 * time.Hour), Quantity: 1, Price: affinity.MoneyFromFloat(8)})
+	}
+	h, err := b.Build(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	x, err := segment.Build(ctx, h, asOf, segment.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// one customer of 20 buys again: a delta over x, and (more than one
+	// in 32 touched) a full build of h2 in the background
+	nb := affinity.NewBuilder(h)
+	nb.Add(affinity.Purchase{Customer: "c19", Product: "tea", Order: "o20", Time: asOf.Add(-time.Hour), Quantity: 1, Price: affinity.MoneyFromFloat(8)})
+	h2, err := nb.Build(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	y, err := segment.Update(ctx, x, h, h2, asOf, segment.UpdateOptions{Compact: true})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	<-y.Compacting()
+	z, err := y.Compacted(ctx, segment.UpdateOptions{Compact: true})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	const q = "recency <= 7d"
+	before, _ := y.Query(q)
+	after, _ := z.Query(q)
+	fmt.Println(q+":", y.SortedKeys(before), z.SortedKeys(after))
+	fmt.Println("a new index:", z != y, "still building:", z.Compacting() != nil)
+	// Output:
+	// recency <= 7d: [c00 c01 c02 c03 c04 c05 c06 c19] [c00 c01 c02 c03 c04 c05 c06 c19]
+	// a new index: true still building: false
+}
