@@ -33,6 +33,8 @@ func (r *Rec) Explain(e *Engine) string {
 			b.Write(AppendRebuy(nil, int(rs.Count), float64(rs.Measure), r.Source == Rebuy, float64(rs.Trend), e.o.NextBasket.TrendWindow.Hours()/24))
 		case After:
 			fmt.Fprintf(&b, "bought after %s %s%s", e.name(rs.Product), e.count(rs.Count, true), times(rs.Count, rs.Lift))
+		case Taste:
+			b.Write(AppendTaste(nil, e.cat.CategoryName(rs.Category)))
 		default:
 			fmt.Fprintf(&b, "bought together with %s %s%s", e.name(rs.Product), e.count(rs.Count, false), times(rs.Count, rs.Lift))
 		}
@@ -70,6 +72,14 @@ func (e *Engine) count(n uint32, seq bool) string {
 // it (see [AppendCredibleLift]).
 func times(count uint32, lift float32) string {
 	return string(AppendCredibleLift(nil, int(count), float64(lift)))
+}
+
+// AppendTaste appends the words of a taste reason (kind Taste) for the
+// category named category: "matches your interest in Sportswear".
+// Package shop words its served reasons with it.
+func AppendTaste(b []byte, category string) []byte {
+	b = append(b, "matches your interest in "...)
+	return append(b, category...)
 }
 
 // AppendRebuy appends the words of a re-buy reason (kind Again) for a

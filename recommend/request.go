@@ -158,9 +158,14 @@ const (
 	// Again: the result itself, bought before; a due consumable or, in
 	// next-basket mode, a repeat item.
 	Again
+	// Taste: the customer's taste placed the result (Options.Personalization
+	// gave it more of its score than its co-purchases did): its buyers buy
+	// in the categories the customer buys in, most of all the reason's
+	// Category.
+	Taste
 )
 
-var reasonNames = [...]string{Together: "together", After: "after", Again: "again"}
+var reasonNames = [...]string{Together: "together", After: "after", Again: "again", Taste: "taste"}
 
 // String returns the kind's lower-case name, or "unknown".
 func (k ReasonKind) String() string {
@@ -197,15 +202,20 @@ func (k *ReasonKind) UnmarshalText(b []byte) error {
 // the days since the last one, Lift 0 and Trend, in next-basket mode, the
 // product's trend over the shop (its buyers in the last
 // NextBasket.TrendWindow against the number its usual rate predicts, see
-// [NextBasket]; 0 when not measured).
+// [NextBasket]; 0 when not measured). For Taste, Product is the result
+// itself, Category the category (a dimension of the customer profiles)
+// where the customer's taste and the product's buyers' meet most, and
+// Measure the share of the customer's weighted purchases and events in
+// that category, in (0, 1]; Count and Lift are 0.
 type Reason struct {
-	Kind    ReasonKind
-	Product affinity.ProductID
-	Count   uint32
-	Measure float32
-	Lift    float32
-	Trend   float32
-	weight  float32
+	Kind     ReasonKind
+	Product  affinity.ProductID
+	Category affinity.CategoryID
+	Count    uint32
+	Measure  float32
+	Lift     float32
+	Trend    float32
+	weight   float32
 }
 
 // TrendStated is the least trend a re-buy's explanation states ("2.4×

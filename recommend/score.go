@@ -21,6 +21,7 @@ const (
 	fTouch                    // scored (signed models, where a score may be 0 or negative)
 	fBan                      // excluded by the request's rules: never returned
 	fRepeat                   // a repeat candidate of next-basket mode
+	fTaste                    // personalisation gave it more of its score than its co-purchases
 )
 
 type cand struct {
@@ -444,7 +445,11 @@ func (e *Engine) rescore(s *scratch, j *job) {
 			x := &s.cand[i]
 			v := x.s / smax
 			if personal {
-				v = (1-beta)*v + beta*e.cosine(u, x.p)
+				nb, pers := (1-beta)*v, beta*e.cosine(u, x.p)
+				v = nb + pers
+				if pers > nb {
+					s.mark(x.p, fTaste)
+				}
 			}
 			for _, bi := range s.boosts {
 				if b := &e.boosts[bi]; b.products[x.p>>6]&(1<<(x.p&63)) != 0 {
@@ -781,8 +786,20 @@ func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
 		r := &recs[i]
 		switch r.Source {
 		case Neighbors:
+			// the taste that placed it first, when personalisation gave it
+			// more of its score than its co-purchases, then those; without
+			// co-purchase evidence above chance it is a popularity result
+			// (a fallback to a campaign that wants complements)
+			first := uint8(0)
+			if s.flag[r.Product]&fTaste != 0 {
+				if node, share, ok := e.taste(blas32.Vector{N: e.dims, Inc: 1, Data: s.u[:e.dims]}, r.Product); ok {
+					r.because[0] = Reason{Kind: Taste, Product: r.Product, Category: node, Measure: share}
+					first = 1
+				}
+			}
+			r.nbecause = first
 			for _, b := range s.best[i*MaxReasons : (i+1)*MaxReasons] {
-				if b.w == 0 {
+				if b.w == 0 || r.nbecause == MaxReasons {
 					break
 				}
 				inf := &e.info[b.j]
@@ -793,8 +810,9 @@ func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
 				r.because[r.nbecause] = rs
 				r.nbecause++
 			}
-			if r.nbecause == 0 {
+			if r.nbecause == first {
 				r.Source = Popular // placed by the popularity blend: no evidence above chance
+				r.nbecause, r.because[0] = 0, Reason{}
 			}
 		case Rebuy, Repeat:
 			it := s.items[s.hpos.get(r.Product)-1]

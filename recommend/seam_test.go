@@ -130,8 +130,8 @@ func TestByID(t *testing.T) {
 	assert.Equal(t, anon, unknown, "an unknown id is served like an anonymous visitor")
 }
 
-// TestReasonsAboveChance: no reason ever has a lift below 1, and a
-// result without reasons is never labelled Neighbors.
+// TestReasonsAboveChance: no co-purchase reason ever has a lift below 1,
+// and a result without reasons is never labelled Neighbors.
 func TestReasonsAboveChance(t *testing.T) {
 	h, _, e := demoEngine(t, recommend.Options{})
 	var recs []recommend.Rec
@@ -148,7 +148,7 @@ func TestReasonsAboveChance(t *testing.T) {
 				popular++
 			}
 			for _, rs := range r.Reasons() {
-				if rs.Kind != recommend.Again {
+				if rs.Kind == recommend.Together || rs.Kind == recommend.After {
 					require.GreaterOrEqual(t, rs.Lift, float32(1), "reason %v for %s", rs, r.Key)
 					reasons++
 				}

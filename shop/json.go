@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/recommend"
 )
 
@@ -102,6 +104,13 @@ func (r *Rec) AppendJSON(b []byte) ([]byte, error) {
 		if x.Name != "" {
 			b = append(b, `,"name":`...)
 			b = appendJSONString(b, x.Name)
+		}
+		if x.Category != "" {
+			b = append(b, `,"category":`...)
+			b = appendJSONString(b, x.Category)
+		}
+		if b, err = appendFloatField(b, `,"share":`, x.Share); err != nil {
+			return nil, err
 		}
 		b = append(b, `,"count":`...)
 		b = strconv.AppendInt(b, int64(x.Count), 10)
@@ -235,10 +244,13 @@ func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
 
 // appendText appends the sentence of x (see [Reason.String]).
 func (x Reason) appendText(b []byte) []byte {
-	if x.Kind != recommend.Again {
-		return x.appendPair(b, false)
+	switch x.Kind {
+	case recommend.Again:
+		return recommend.AppendRebuy(b, x.Count, x.Days, x.Due, x.Trend, x.TrendDays)
+	case recommend.Taste:
+		return recommend.AppendTaste(b, x.Category[strings.LastIndex(x.Category, affinity.CategorySep)+1:])
 	}
-	return recommend.AppendRebuy(b, x.Count, x.Days, x.Due, x.Trend, x.TrendDays)
+	return x.appendPair(b, false)
 }
 
 // appendPair appends a reason that links two products (bought together,
@@ -300,7 +312,7 @@ func (r *Rec) appendExplanation(b []byte) []byte {
 	for i, x := range rs {
 		if i > 0 {
 			b = append(b, "; "...)
-			if x.Kind != recommend.Again && x.Kind == rs[i-1].Kind {
+			if (x.Kind == recommend.Together || x.Kind == recommend.After) && x.Kind == rs[i-1].Kind {
 				b = x.appendPair(b, true)
 				continue
 			}

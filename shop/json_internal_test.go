@@ -33,6 +33,9 @@ func refReasonText(x Reason) string {
 		return s
 	case recommend.After:
 		return fmt.Sprintf("bought after %s by %d %s", name, x.Count, x.Unit) + refLift(x.Count, x.Lift)
+	case recommend.Taste:
+		path := strings.Split(x.Category, "/")
+		return "matches your interest in " + path[len(path)-1]
 	default:
 		by := "by"
 		if x.Unit == "orders" {
@@ -67,7 +70,7 @@ func refExplanation(r *Rec) string {
 	var parts []string
 	rs := r.Reasons()
 	for i, x := range rs {
-		if i > 0 && x.Kind != recommend.Again && x.Kind == rs[i-1].Kind {
+		if i > 0 && (x.Kind == recommend.Together || x.Kind == recommend.After) && x.Kind == rs[i-1].Kind {
 			parts = append(parts, refShortText(x))
 			continue
 		}
@@ -116,7 +119,7 @@ func refMarshal(r Result) ([]byte, error) {
 		j := recJSON{Product: x.Product, Name: x.Name, Category: x.Category, Price: x.Price.String(), Score: x.Score,
 			Source: x.Source, Reasons: []reasonJSON{}, Explanation: refExplanation(x)}
 		for _, y := range x.Reasons() {
-			j.Reasons = append(j.Reasons, reasonJSON{Kind: y.Kind, Product: y.Product, Name: y.Name, Count: y.Count,
+			j.Reasons = append(j.Reasons, reasonJSON{Kind: y.Kind, Product: y.Product, Name: y.Name, Category: y.Category, Share: y.Share, Count: y.Count,
 				Unit: y.Unit, Lift: y.Lift, Days: y.Days, Due: y.Due, Trend: y.Trend, TrendDays: y.TrendDays, Text: refReasonText(y)})
 		}
 		out.Recs = append(out.Recs, j)
@@ -158,7 +161,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	}
 	zones := []*time.Location{time.UTC, time.FixedZone("x", -7*3600), time.FixedZone("y", 5*3600+1800)}
 	sources := []recommend.Source{recommend.Neighbors, recommend.Repeat, recommend.SegmentPopular, recommend.Popular}
-	kinds := []recommend.ReasonKind{recommend.Together, recommend.After, recommend.Again}
+	kinds := []recommend.ReasonKind{recommend.Together, recommend.After, recommend.Again, recommend.Taste}
 	units := []string{"orders", "customers", "purchases"}
 	for iter := range testdata.Scale(2000, 500) {
 		res := Result{Customer: str(), Known: r.IntN(2) == 0, ColdStart: r.IntN(2) == 0,
@@ -175,6 +178,9 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 			for i := range int(rec.nr) {
 				rec.reasons[i] = Reason{Kind: kinds[r.IntN(len(kinds))], Product: str(), Name: str(), Count: r.IntN(1000) - 1,
 					Unit: units[r.IntN(len(units))], Lift: float(), Days: float(), Due: r.IntN(2) == 0, Trend: float(), TrendDays: float()}
+				if rec.reasons[i].Kind == recommend.Taste {
+					rec.reasons[i].Category, rec.reasons[i].Share = str()+"/"+str(), float()
+				}
 			}
 			res.Recs = append(res.Recs, rec)
 		}

@@ -206,10 +206,12 @@ func (s *Snapshot) rec(r *recommend.Rec) Rec {
 			}
 		case recommend.After:
 			rs.Unit, rs.Lift = "customers", float64(x.Lift)
+		case recommend.Taste:
+			rs.Category, rs.Share = cat.CategoryPath(x.Category), float64(x.Measure)
 		default:
 			rs.Unit, rs.Lift = s.unit, float64(x.Lift)
 		}
-		if x.Kind != recommend.Again && !(rs.Lift >= 1) {
+		if (x.Kind == recommend.Together || x.Kind == recommend.After) && !(rs.Lift >= 1) {
 			continue // bought together less often than chance: no evidence
 		}
 		out.reasons[out.nr] = rs

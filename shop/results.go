@@ -39,8 +39,9 @@ func (r *Rec) Reasons() []Reason { return r.reasons[:r.nr] }
 // together with Running Shoes in 124 orders — 3.2× more often than
 // chance". Reasons of one kind after the first are shortened: "bought
 // together with Running Shoes in 124 orders — 3.2× more often than
-// chance; with Socks in 51 orders (1.8×)". It allocates: call it when the
-// text is shown.
+// chance; with Socks in 51 orders (1.8×)". A taste reason comes first:
+// "matches your interest in Outdoor; bought together with …". It
+// allocates: call it when the text is shown.
 func (r *Rec) Explanation() string {
 	var buf [256]byte
 	return string(r.appendExplanation(buf[:0]))
@@ -49,12 +50,18 @@ func (r *Rec) Explanation() string {
 // Reason is one piece of evidence for a [Rec].
 type Reason struct {
 	// Kind says what links Product to the result: bought together, bought
-	// after, or the result itself bought before (and, when Due, due
-	// again).
+	// after, the result itself bought before (and, when Due, due again),
+	// or the customer's taste (the result's buyers buy in the customer's
+	// categories, most of all Category).
 	Kind recommend.ReasonKind
 	// Product and Name are the shop key and name of the product that led
-	// to the result (the result itself for a re-buy).
+	// to the result (the result itself for a re-buy and for taste).
 	Product, Name string
+	// Category, for taste, is the path of the category where the
+	// customer's taste and the result's buyers' meet most, and Share the
+	// customer's share of weighted purchases and events in it, in (0, 1].
+	Category string
+	Share    float64
 	// Count is the co-count (orders or customers, see Unit) for together
 	// and after, the number of earlier purchases for a re-buy.
 	Count int
@@ -118,6 +125,8 @@ type reasonJSON struct {
 	Kind      recommend.ReasonKind `json:"kind"`
 	Product   string               `json:"product"`
 	Name      string               `json:"name,omitempty"`
+	Category  string               `json:"category,omitempty"`
+	Share     float64              `json:"share,omitempty"`
 	Count     int                  `json:"count"`
 	Unit      string               `json:"unit"`
 	Lift      float64              `json:"lift,omitempty"`
@@ -159,7 +168,7 @@ func (r *Rec) UnmarshalJSON(b []byte) error {
 	}
 	out := Rec{Product: j.Product, Name: j.Name, Category: j.Category, Price: price, Score: j.Score, Source: j.Source, nr: uint8(len(j.Reasons))}
 	for i, x := range j.Reasons {
-		out.reasons[i] = Reason{Kind: x.Kind, Product: x.Product, Name: x.Name, Count: x.Count, Unit: x.Unit, Lift: x.Lift, Days: x.Days, Due: x.Due, Trend: x.Trend, TrendDays: x.TrendDays}
+		out.reasons[i] = Reason{Kind: x.Kind, Product: x.Product, Name: x.Name, Category: x.Category, Share: x.Share, Count: x.Count, Unit: x.Unit, Lift: x.Lift, Days: x.Days, Due: x.Due, Trend: x.Trend, TrendDays: x.TrendDays}
 	}
 	*r = out
 	return nil

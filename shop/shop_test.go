@@ -77,6 +77,12 @@ func TestOpenDemo(t *testing.T) {
 		assert.Positive(t, r.Price)
 		for _, x := range r.Reasons() {
 			withReasons++
+			if x.Kind == recommend.Taste {
+				assert.NotEmpty(t, x.Category, "a taste names its category")
+				assert.True(t, x.Share > 0 && x.Share <= 1, "share %v", x.Share)
+				assert.Equal(t, x.Product, r.Product, "a taste's product is the result")
+				continue
+			}
 			if x.Kind != recommend.Again {
 				assert.GreaterOrEqual(t, x.Lift, 1.0, "a pair bought together less than chance is no reason")
 				// the factor is stated only where the count makes it credible
