@@ -73,12 +73,12 @@
 // Ties are broken by product id everywhere, so the same request always
 // gets the same answer. Where β·cos(u, v_c) is the larger part of
 // final(c), the taste placed the result more than its co-purchases did,
-// and its first reason says so ([Taste]: "matches your interest in
-// Sportswear", the profile category where u and v_c meet most), before
-// the co-purchases; on the demo store about half of the co-purchase
-// results of a known customer have one. A result without co-purchase
-// evidence above chance is labelled [Popular] as before, whatever its
-// taste.
+// and its first reason says so ([Taste]: "bought by Sportswear shoppers
+// like you", the profile category where u and v_c meet most, which need
+// not be the result's own), before the co-purchases; on the demo store
+// about half of the co-purchase results of a known customer have one. A
+// result without co-purchase evidence above chance is labelled [Popular]
+// whatever its taste.
 //
 // # Complements, not substitutes
 //

@@ -75,11 +75,14 @@ func times(count uint32, lift float32) string {
 }
 
 // AppendTaste appends the words of a taste reason (kind Taste) for the
-// category named category: "matches your interest in Sportswear".
-// Package shop words its served reasons with it.
+// category named category: "bought by Sportswear shoppers like you" (the
+// result's buyers buy in the customer's categories, most of all there,
+// which need not be the result's own). Package shop words its served
+// reasons with it.
 func AppendTaste(b []byte, category string) []byte {
-	b = append(b, "matches your interest in "...)
-	return append(b, category...)
+	b = append(b, "bought by "...)
+	b = append(b, category...)
+	return append(b, " shoppers like you"...)
 }
 
 // AppendRebuy appends the words of a re-buy reason (kind Again) for a

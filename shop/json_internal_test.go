@@ -35,7 +35,7 @@ func refReasonText(x Reason) string {
 		return fmt.Sprintf("bought after %s by %d %s", name, x.Count, x.Unit) + refLift(x.Count, x.Lift)
 	case recommend.Taste:
 		path := strings.Split(x.Category, "/")
-		return "matches your interest in " + path[len(path)-1]
+		return "bought by " + path[len(path)-1] + " shoppers like you"
 	default:
 		by := "by"
 		if x.Unit == "orders" {

@@ -40,7 +40,7 @@ func (r *Rec) Reasons() []Reason { return r.reasons[:r.nr] }
 // chance". Reasons of one kind after the first are shortened: "bought
 // together with Running Shoes in 124 orders — 3.2× more often than
 // chance; with Socks in 51 orders (1.8×)". A taste reason comes first:
-// "matches your interest in Outdoor; bought together with …". It
+// "bought by Outdoor shoppers like you; bought together with …". It
 // allocates: call it when the text is shown.
 func (r *Rec) Explanation() string {
 	var buf [256]byte
@@ -52,7 +52,8 @@ type Reason struct {
 	// Kind says what links Product to the result: bought together, bought
 	// after, the result itself bought before (and, when Due, due again),
 	// or the customer's taste (the result's buyers buy in the customer's
-	// categories, most of all Category).
+	// categories, most of all Category, which need not be the result's
+	// own).
 	Kind recommend.ReasonKind
 	// Product and Name are the shop key and name of the product that led
 	// to the result (the result itself for a re-buy and for taste).
