@@ -34,9 +34,16 @@ func TestNilArguments(t *testing.T) {
 			return err
 		},
 		"Update": func() error { _, err := segment.Update(nilCtx, x, h, h, at, segment.UpdateOptions{}); return err },
+		"Index.Compacted": func() error {
+			_, err := x.Compacted(nilCtx, segment.UpdateOptions{})
+			return err
+		},
 	}
 	reliability.Calls(t, reliability.Record{Kind: "invalid", Subject: "segment build functions: nil context",
 		Outcome: "ErrInvalid, matching affinity.ErrNilArgument; no panic"}, calls, segment.ErrInvalid, affinity.ErrNilArgument)
+	// a nil Index, as Update's
+	_, err = (*segment.Index)(nil).Compacted(ctx, segment.UpdateOptions{})
+	require.ErrorIs(t, err, segment.ErrInvalid)
 }
 
 // TestHugeWorkerCount: Workers = 2⁴⁰ counts as parallel.MaxWorkers and
