@@ -160,7 +160,11 @@ func TestCompacted(t *testing.T) {
 			if ch == nil || r.IntN(2) == 0 {
 				continue // another update first: customers touched since
 			}
-			<-ch
+			select {
+			case <-ch:
+			case <-time.After(time.Minute):
+				t.Fatalf("%s: the background build did not finish within a minute", msg)
+			}
 			started := !segment.CompactionSince(got).IsEmpty()
 			y, err := got.Compacted(ctx, segment.UpdateOptions{Compact: true})
 			require.NoError(t, err, msg)

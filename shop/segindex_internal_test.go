@@ -178,7 +178,11 @@ func TestSegIndexSwapsForItsCompaction(t *testing.T) {
 	ended := builtSeg(x1, closed)
 	live := builtSeg(x1, life)
 
-	<-built
+	select {
+	case <-built:
+	case <-time.After(time.Minute):
+		t.Fatal("the background build did not finish within a minute")
+	}
 	waitFor(t, func() bool { return live.x.Load() != x1 })
 	y := live.x.Load()
 	if y.Compacting() != nil {

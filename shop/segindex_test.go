@@ -153,7 +153,11 @@ func TestSegmentIndexCompactsWhenIdle(t *testing.T) {
 	x := snap.Segments()
 	built := x.Compacting()
 	require.NotNil(t, built, "the refresh started no background build")
-	<-built
+	select {
+	case <-built:
+	case <-time.After(time.Minute):
+		t.Fatal("the background build did not finish within a minute")
+	}
 	require.Eventually(t, func() bool { return snap.Segments() != x }, 10*time.Second, time.Millisecond)
 	require.Same(t, snap, s.Snapshot(), "no new snapshot")
 	require.Nil(t, snap.Segments().Compacting())
