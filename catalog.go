@@ -133,10 +133,11 @@ func (c *Catalog) LookupCategory(path string) (CategoryID, bool) {
 func (c *Catalog) CategoryPath(cat CategoryID) string { return c.cats.keys[cat] }
 
 // CategoryName returns the last level of cat's path, e.g. "Sportswear".
-func (c *Catalog) CategoryName(cat CategoryID) string {
-	p := c.cats.keys[cat]
-	return p[strings.LastIndex(p, CategorySep)+1:]
-}
+func (c *Catalog) CategoryName(cat CategoryID) string { return CategoryLeaf(c.cats.keys[cat]) }
+
+// CategoryLeaf returns the last level of a category path: "Sportswear"
+// for "Apparel/Sportswear".
+func CategoryLeaf(path string) string { return path[strings.LastIndex(path, CategorySep)+1:] }
 
 // Parent returns the parent of cat, or [NoCategory] for a top-level node.
 func (c *Catalog) Parent(cat CategoryID) CategoryID { return c.parent[cat] }

@@ -71,6 +71,8 @@ func TestCategoryTree(t *testing.T) {
 	assert.Equal(t, 3, c.Depth(running))
 	assert.Equal(t, "Running", c.CategoryName(running))
 	assert.Equal(t, "Apparel", c.CategoryName(apparel))
+	assert.Equal(t, "Running", affinity.CategoryLeaf("Apparel/Running"))
+	assert.Equal(t, "Apparel", affinity.CategoryLeaf("Apparel"))
 	assert.Equal(t, apparel, c.Ancestor(running, 1))
 	assert.Equal(t, sport, c.Ancestor(running, 2))
 	assert.Equal(t, running, c.Ancestor(running, 3))

@@ -279,15 +279,15 @@ func (t *profiles) row(p affinity.ProductID) blas32.Vector {
 	return blas32.Vector{N: t.dims, Inc: 1, Data: t.prof[i : i+t.dims : i+t.dims]}
 }
 
-// taste returns the dimension where the customer vector u and p's
-// profile meet most (the largest term of their cosine; ties to the first)
-// as its category node, and u's share of its total there. ok is false
-// when they do not meet.
-func (t *profiles) taste(u blas32.Vector, p affinity.ProductID) (node affinity.CategoryID, share float32, ok bool) {
+// taste returns the dimension where the customer vector u (the data of
+// customerVector's result) and p's profile meet most (the largest term
+// of their cosine; ties to the first) as its category node, and u's
+// share of its total there. ok is false when they do not meet.
+func (t *profiles) taste(u []float32, p affinity.ProductID) (node affinity.CategoryID, share float32, ok bool) {
 	row := t.row(p).Data
 	best, bv := -1, float32(0)
 	var sum float32
-	for k, x := range u.Data[:t.dims] {
+	for k, x := range u[:t.dims] {
 		sum += x
 		if v := x * row[k]; v > bv {
 			best, bv = k, v
@@ -296,7 +296,7 @@ func (t *profiles) taste(u blas32.Vector, p affinity.ProductID) (node affinity.C
 	if best < 0 || !(sum > 0) {
 		return 0, 0, false
 	}
-	return t.nodes[best], u.Data[best] / sum, true
+	return t.nodes[best], u[best] / sum, true
 }
 
 // cosine returns the cosine between the L2-normalised vector u and p's

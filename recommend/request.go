@@ -167,6 +167,10 @@ const (
 
 var reasonNames = [...]string{Together: "together", After: "after", Again: "again", Taste: "taste"}
 
+// Pair reports whether k links two products (Together, After): the
+// kinds with a co-count and a lift.
+func (k ReasonKind) Pair() bool { return k == Together || k == After }
+
 // String returns the kind's lower-case name, or "unknown".
 func (k ReasonKind) String() string {
 	if int(k) < len(reasonNames) && reasonNames[k] != "" {

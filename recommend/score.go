@@ -792,7 +792,7 @@ func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
 			// (a fallback to a campaign that wants complements)
 			first := uint8(0)
 			if s.flag[r.Product]&fTaste != 0 {
-				if node, share, ok := e.taste(blas32.Vector{N: e.dims, Inc: 1, Data: s.u[:e.dims]}, r.Product); ok {
+				if node, share, ok := e.taste(s.u, r.Product); ok {
 					r.because[0] = Reason{Kind: Taste, Product: r.Product, Category: node, Measure: share}
 					first = 1
 				}

@@ -148,7 +148,7 @@ func TestReasonsAboveChance(t *testing.T) {
 				popular++
 			}
 			for _, rs := range r.Reasons() {
-				if rs.Kind == recommend.Together || rs.Kind == recommend.After {
+				if rs.Kind.Pair() {
 					require.GreaterOrEqual(t, rs.Lift, float32(1), "reason %v for %s", rs, r.Key)
 					reasons++
 				}

@@ -34,9 +34,7 @@ func TestUpdateCompacts(t *testing.T) {
 		r := rand.New(rand.NewPCG(seed, 1113))
 		opts := randomUpdateOptions(r)
 		g := &updateGen{r: r, asOf: updateAsOf, nCust: 40 + r.IntN(60)}
-		if l := opts.Lookback.Or(affinity.Months(segment.DefaultLookbackMonths)); !l.All {
-			g.start = l.Start(g.asOf)
-		}
+		g.window(opts)
 		h := g.history(t, 2+r.IntN(14))
 		x, err := segment.Build(ctx, h, g.asOf, opts)
 		require.NoError(t, err, "seed %d", seed)
@@ -48,9 +46,7 @@ func TestUpdateCompacts(t *testing.T) {
 			require.NoError(t, err, msg)
 			if r.IntN(10) == 0 { // a day later
 				g.asOf = g.asOf.Add(segment.Day)
-				if l := opts.Lookback.Or(affinity.Months(segment.DefaultLookbackMonths)); !l.All {
-					g.start = l.Start(g.asOf)
-				}
+				g.window(opts)
 			}
 			got, gerr := segment.Update(ctx, x, h, h2, g.asOf, segment.UpdateOptions{Compact: true})
 			want, werr := segment.Build(ctx, h2, g.asOf, opts)
@@ -137,9 +133,7 @@ func TestCompacted(t *testing.T) {
 		r := rand.New(rand.NewPCG(seed, 2207))
 		opts := randomUpdateOptions(r)
 		g := &updateGen{r: r, asOf: updateAsOf, nCust: 40 + r.IntN(60)}
-		if l := opts.Lookback.Or(affinity.Months(segment.DefaultLookbackMonths)); !l.All {
-			g.start = l.Start(g.asOf)
-		}
+		g.window(opts)
 		h := g.history(t, 4+r.IntN(10))
 		x, err := segment.Build(ctx, h, g.asOf, opts)
 		require.NoError(t, err, "seed %d", seed)

@@ -45,6 +45,14 @@ type updateGen struct {
 	keys    []string // every customer key ever used, erased ones included
 }
 
+// window sets g.start to the start of opts's look-back as of g.asOf
+// (left zero for AllTime).
+func (g *updateGen) window(opts segment.Options) {
+	if l := opts.Lookback.Or(affinity.Months(segment.DefaultLookbackMonths)); !l.All {
+		g.start = l.Start(g.asOf)
+	}
+}
+
 // when returns a random time: mostly in the last weeks before asOf, some
 // far back (lapsing, churned, outside short look-backs), some on the
 // boundaries of the look-back and of asOf, some after asOf.
@@ -696,9 +704,7 @@ func TestUpdateMatchesBuild(t *testing.T) {
 			nCust = 2 + r.IntN(10) // tiny shops: mostly rebuilt, edge cases of scores
 		}
 		g := &updateGen{r: r, asOf: updateAsOf, nCust: nCust}
-		if l := opts.Lookback.Or(affinity.Months(segment.DefaultLookbackMonths)); !l.All {
-			g.start = l.Start(g.asOf)
-		}
+		g.window(opts)
 		h := g.history(t, 2+r.IntN(14))
 		x, err := segment.Build(ctx, h, g.asOf, opts)
 		require.NoError(t, err, "seed %d", seed)
@@ -749,9 +755,7 @@ func TestUpdateMatchesBuild(t *testing.T) {
 			later := r.IntN(8) == 0
 			if later {
 				g.asOf = g.asOf.Add(time.Duration(1+r.IntN(3)) * segment.Day)
-				if l := opts.Lookback.Or(affinity.Months(segment.DefaultLookbackMonths)); !l.All {
-					g.start = l.Start(g.asOf)
-				}
+				g.window(opts)
 				carry.attrs = nil
 			}
 			got, gerr := segment.Update(ctx, x, h, h2, g.asOf, segment.UpdateOptions{})

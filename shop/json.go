@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -248,7 +247,7 @@ func (x Reason) appendText(b []byte) []byte {
 	case recommend.Again:
 		return recommend.AppendRebuy(b, x.Count, x.Days, x.Due, x.Trend, x.TrendDays)
 	case recommend.Taste:
-		return recommend.AppendTaste(b, x.Category[strings.LastIndex(x.Category, affinity.CategorySep)+1:])
+		return recommend.AppendTaste(b, affinity.CategoryLeaf(x.Category))
 	}
 	return x.appendPair(b, false)
 }
@@ -312,7 +311,7 @@ func (r *Rec) appendExplanation(b []byte) []byte {
 	for i, x := range rs {
 		if i > 0 {
 			b = append(b, "; "...)
-			if (x.Kind == recommend.Together || x.Kind == recommend.After) && x.Kind == rs[i-1].Kind {
+			if x.Kind.Pair() && x.Kind == rs[i-1].Kind {
 				b = x.appendPair(b, true)
 				continue
 			}

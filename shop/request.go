@@ -211,7 +211,7 @@ func (s *Snapshot) rec(r *recommend.Rec) Rec {
 		default:
 			rs.Unit, rs.Lift = s.unit, float64(x.Lift)
 		}
-		if (x.Kind == recommend.Together || x.Kind == recommend.After) && !(rs.Lift >= 1) {
+		if x.Kind.Pair() && !(rs.Lift >= 1) {
 			continue // bought together less often than chance: no evidence
 		}
 		out.reasons[out.nr] = rs
