@@ -69,6 +69,7 @@ type Catalog struct {
 	childOff []uint32 // len NumCategories+1
 	child    []CategoryID
 	roots    []CategoryID
+	sharedNm []bool // per category: another category has the same last level
 }
 
 // NumProducts returns the number of products.
@@ -134,6 +135,16 @@ func (c *Catalog) CategoryPath(cat CategoryID) string { return c.cats.keys[cat] 
 
 // CategoryName returns the last level of cat's path, e.g. "Sportswear".
 func (c *Catalog) CategoryName(cat CategoryID) string { return CategoryLeaf(c.cats.keys[cat]) }
+
+// ShortName returns cat as a reader tells it apart: its last level
+// ([Catalog.CategoryName]) when no other category has the same one, else
+// its full path ("Home/Outdoor" where "Apparel/Outdoor" exists too).
+func (c *Catalog) ShortName(cat CategoryID) string {
+	if c.sharedNm[cat] {
+		return c.cats.keys[cat]
+	}
+	return c.CategoryName(cat)
+}
 
 // CategoryLeaf returns the last level of a category path: "Sportswear"
 // for "Apparel/Sportswear".
@@ -349,6 +360,16 @@ func (cb *catalogBuilder) finish() *Catalog {
 		if par != NoCategory {
 			c.child[counts[par]] = CategoryID(cat)
 			counts[par]++
+		}
+	}
+	first := make(map[string]int, nc) // last level → first category with it
+	c.sharedNm = make([]bool, nc)
+	for cat := range nc {
+		leaf := c.CategoryName(CategoryID(cat))
+		if f, ok := first[leaf]; ok {
+			c.sharedNm[f], c.sharedNm[cat] = true, true
+		} else {
+			first[leaf] = cat
 		}
 	}
 	return c

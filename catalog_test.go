@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shopaffinity/affinity"
 	"github.com/stretchr/testify/assert"
@@ -335,4 +336,30 @@ func TestNewCatalogBuilderKeepsIDs(t *testing.T) {
 	empty, err := affinity.NewCatalogBuilder(nil).Build(context.Background())
 	require.NoError(t, err)
 	assert.Zero(t, empty.Catalog().NumProducts(), "a nil catalog: an empty Builder")
+}
+
+// TestShortName: a category is named by its last level unless another
+// category shares it, then by its path; a catalog extended by a later
+// build tells them apart anew.
+func TestShortName(t *testing.T) {
+	ctx := context.Background()
+	var b affinity.Builder
+	b.AddProduct(affinity.Product{Key: "lamp", Categories: []string{"Home/Outdoor"}})
+	b.AddProduct(affinity.Product{Key: "sock", Categories: []string{"Apparel/Socks"}})
+	h, err := b.Build(ctx)
+	require.NoError(t, err)
+	c := h.Catalog()
+	assert.Equal(t, "Outdoor", c.ShortName(category(t, c, "Home/Outdoor")))
+	assert.Equal(t, "Home", c.ShortName(category(t, c, "Home")))
+
+	nb := affinity.NewBuilder(h)
+	nb.AddProduct(affinity.Product{Key: "jacket", Categories: []string{"Apparel/Outdoor"}})
+	require.NoError(t, nb.Add(affinity.Purchase{Customer: "c1", Product: "jacket", Order: "o1", Time: time.Unix(1e9, 0), Quantity: 1, Price: 100}))
+	h2, err := nb.Build(ctx)
+	require.NoError(t, err)
+	c2 := h2.Catalog()
+	assert.Equal(t, "Home/Outdoor", c2.ShortName(category(t, c2, "Home/Outdoor")))
+	assert.Equal(t, "Apparel/Outdoor", c2.ShortName(category(t, c2, "Apparel/Outdoor")))
+	assert.Equal(t, "Socks", c2.ShortName(category(t, c2, "Apparel/Socks")))
+	assert.Equal(t, "Outdoor", c.ShortName(category(t, c, "Home/Outdoor")), "the earlier catalog is as it was")
 }

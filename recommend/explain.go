@@ -34,7 +34,7 @@ func (r *Rec) Explain(e *Engine) string {
 		case After:
 			fmt.Fprintf(&b, "bought after %s %s%s", e.name(rs.Product), e.count(rs.Count, true), times(rs.Count, rs.Lift))
 		case Taste:
-			b.Write(AppendTaste(nil, e.cat.CategoryName(rs.Category)))
+			b.Write(AppendTaste(nil, e.cat.ShortName(rs.Category)))
 		default:
 			fmt.Fprintf(&b, "bought together with %s %s%s", e.name(rs.Product), e.count(rs.Count, false), times(rs.Count, rs.Lift))
 		}
@@ -75,10 +75,10 @@ func times(count uint32, lift float32) string {
 }
 
 // AppendTaste appends the words of a taste reason (kind Taste) for the
-// category named category: "bought by Sportswear shoppers like you" (the
-// result's buyers buy in the customer's categories, most of all there,
-// which need not be the result's own). Package shop words its served
-// reasons with it.
+// category named category (as [affinity.Catalog.ShortName] names it):
+// "bought by Sportswear shoppers like you" (the result's buyers buy in
+// the customer's categories, most of all there, which need not be the
+// result's own). Package shop words its served reasons with it.
 func AppendTaste(b []byte, category string) []byte {
 	b = append(b, "bought by "...)
 	b = append(b, category...)

@@ -50,7 +50,7 @@ func TestTasteReasons(t *testing.T) {
 				require.Equal(t, r.Product, x.Product)
 				require.LessOrEqual(t, cat.Depth(x.Category), recommend.DefaultProfileDepth, "customer %d, %s: a profile dimension", c, r.Key)
 				require.True(t, x.Measure > 0 && x.Measure <= 1, "customer %d, %s: share %v", c, r.Key, x.Measure)
-				require.Contains(t, r.Explain(on), "bought by "+cat.CategoryName(x.Category)+" shoppers like you")
+				require.Contains(t, r.Explain(on), "bought by "+cat.ShortName(x.Category)+" shoppers like you")
 			}
 			if r.Source != recommend.Neighbors {
 				continue

@@ -84,5 +84,5 @@ func Example_recommend() {
 	// Output:
 	// p00966 neighbors bought together with Outdoor Lamps 746 in 161 orders — 16× more often than chance
 	// p00696 neighbors bought together with Outdoor Lamps 746 in 160 orders — 15× more often than chance
-	// p00437 neighbors bought by Outdoor shoppers like you; bought together with Outdoor Lamps 746 in 34 orders — 1.9× more often than chance
+	// p00437 neighbors bought by Apparel/Outdoor shoppers like you; bought together with Outdoor Lamps 746 in 34 orders — 1.9× more often than chance
 }

@@ -21,7 +21,7 @@ func Example() {
 	// Output:
 	// p00966 Premium Socks 966 — bought together with Outdoor Lamps 746 in 161 orders — 16× more often than chance
 	// p00696 Outdoor Lamps 696 — bought together with Outdoor Lamps 746 in 160 orders — 15× more often than chance
-	// p00437 Outdoor Jackets 437 — bought by Outdoor shoppers like you; bought together with Outdoor Lamps 746 in 34 orders — 1.9× more often than chance
+	// p00437 Outdoor Jackets 437 — bought by Apparel/Outdoor shoppers like you; bought together with Outdoor Lamps 746 in 34 orders — 1.9× more often than chance
 	// 127 customers, revenue 39337.44
 	// as of 2025-12-31 09:30:00 +0000 UTC
 }

@@ -247,7 +247,11 @@ func (x Reason) appendText(b []byte) []byte {
 	case recommend.Again:
 		return recommend.AppendRebuy(b, x.Count, x.Days, x.Due, x.Trend, x.TrendDays)
 	case recommend.Taste:
-		return recommend.AppendTaste(b, affinity.CategoryLeaf(x.Category))
+		name := x.Name
+		if name == "" {
+			name = affinity.CategoryLeaf(x.Category)
+		}
+		return recommend.AppendTaste(b, name)
 	}
 	return x.appendPair(b, false)
 }

@@ -34,6 +34,9 @@ func refReasonText(x Reason) string {
 	case recommend.After:
 		return fmt.Sprintf("bought after %s by %d %s", name, x.Count, x.Unit) + refLift(x.Count, x.Lift)
 	case recommend.Taste:
+		if x.Name != "" {
+			return "bought by " + x.Name + " shoppers like you"
+		}
 		path := strings.Split(x.Category, "/")
 		return "bought by " + path[len(path)-1] + " shoppers like you"
 	default:

@@ -207,7 +207,7 @@ func (s *Snapshot) rec(r *recommend.Rec) Rec {
 		case recommend.After:
 			rs.Unit, rs.Lift = "customers", float64(x.Lift)
 		case recommend.Taste:
-			rs.Category, rs.Share = cat.CategoryPath(x.Category), float64(x.Measure)
+			rs.Name, rs.Category, rs.Share = cat.ShortName(x.Category), cat.CategoryPath(x.Category), float64(x.Measure)
 		default:
 			rs.Unit, rs.Lift = s.unit, float64(x.Lift)
 		}

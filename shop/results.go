@@ -40,7 +40,7 @@ func (r *Rec) Reasons() []Reason { return r.reasons[:r.nr] }
 // chance". Reasons of one kind after the first are shortened: "bought
 // together with Running Shoes in 124 orders — 3.2× more often than
 // chance; with Socks in 51 orders (1.8×)". A taste reason comes first:
-// "bought by Outdoor shoppers like you; bought together with …". It
+// "bought by Sportswear shoppers like you; bought together with …". It
 // allocates: call it when the text is shown.
 func (r *Rec) Explanation() string {
 	var buf [256]byte
@@ -56,7 +56,10 @@ type Reason struct {
 	// own).
 	Kind recommend.ReasonKind
 	// Product and Name are the shop key and name of the product that led
-	// to the result (the result itself for a re-buy and for taste).
+	// to the result (the result itself for a re-buy). For taste, Product
+	// is the result and Name the category as the text names it: its last
+	// level, or its path where another category shares that last level
+	// (affinity.Catalog.ShortName).
 	Product, Name string
 	// Category, for taste, is the path of the category where the
 	// customer's taste and the result's buyers' meet most, and Share the

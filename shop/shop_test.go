@@ -81,6 +81,7 @@ func TestOpenDemo(t *testing.T) {
 				assert.NotEmpty(t, x.Category, "a taste names its category")
 				assert.True(t, x.Share > 0 && x.Share <= 1, "share %v", x.Share)
 				assert.Equal(t, x.Product, r.Product, "a taste's product is the result")
+				assert.True(t, strings.HasSuffix(x.Category, x.Name), "%q names %q", x.Name, x.Category)
 				continue
 			}
 			if x.Kind != recommend.Again {
