@@ -78,14 +78,19 @@ type Builder struct {
 // may be nil). Customers, products, categories and orders of base keep
 // their ids; lines added with the same customer and order id as an existing
 // order join that order. base itself is not modified and is not copied
-// while records are added: [Builder.Build] writes the new History in one
-// pass, copying the orders, lines and events of the customers that nothing
-// touched from base in bulk and sorting only the touched customers' orders,
-// so that a refresh costs a linear copy plus time in proportion to the
-// change (a change of at least 65,536 lines and events and half the size
-// of base is applied by copying base and sorting everything, which is
-// faster there). [Builder.Build] without any change returns base itself,
-// so a refresh that finds nothing new costs O(1).
+// while records are added. [Builder.Build] sorts only the touched
+// customers' orders and appends them, with new order ids, to columns the
+// new History shares with base, so that the orders and lines of a refresh
+// cost time in proportion to the touched customers' orders (see [OrderID]);
+// once in a while (when the shared columns have no room left or unused
+// ids hold a quarter of the lines, or for a second History built on the
+// same base) it writes every order anew instead, copying the untouched
+// customers' in bulk. A change of at least 65,536 lines and events and
+// half the size of base is applied by copying base and sorting everything,
+// which is faster there. Per-customer and per-product arrays (ranges,
+// first and last purchases, buyer bitmaps) are copied, and events are
+// copied when a change has any. [Builder.Build] without any change returns
+// base itself, so a refresh that finds nothing new costs O(1).
 func NewBuilder(base *History) *Builder {
 	return &Builder{base: base}
 }
@@ -353,7 +358,7 @@ func (sh *buyerShard) visit(c int, fn func(p ProductID)) {
 	h := sh.h
 	first, last := uint32(noOrder), uint32(noOrder)
 	mark := uint32(c) + 1
-	for o := h.custOrderOff[c]; o < h.custOrderOff[c+1]; o++ {
+	for o := h.custLo[c]; o < h.custHi[c]; o++ {
 		bought := false
 		for i := h.orderOff[o]; i < h.orderOff[o+1]; i++ {
 			if h.lineQty[i] <= 0 {
@@ -593,7 +598,19 @@ func (b *Builder) sortOrders(ctx context.Context, h *History, nc int) error {
 	off[nc+1] = w
 	order = order[:w]
 	ng = int(w)
-	h.custOrderOff = off[:nc+1]
+	h.custLo, h.custHi = off[:nc:nc], off[1:nc+1]
+	h.anonLo, h.anonHi = off[nc], w
+	h.orderCust = make([]uint32, ng)
+	for k := range nc + 1 {
+		c := uint32(k)
+		if k == nc {
+			c = anonBucket
+		}
+		for o := off[k]; o < off[k+1]; o++ {
+			h.orderCust[o] = c
+		}
+	}
+	h.numOrders = ng
 	rank := make([]uint32, len(b.gCust))
 	h.orderDelta = make([]uint32, ng)
 	if ng > 0 {
@@ -604,10 +621,9 @@ func (b *Builder) sortOrders(ctx context.Context, h *History, nc int) error {
 		if hi-lo > math.MaxUint32 {
 			return errors.New("affinity: orders span more than 136 years")
 		}
-		h.baseUnix = lo
+		h.baseUnix, h.firstUnix = lo, lo
 	}
 	h.orderKeyOff = make([]uint32, ng+1)
-	var blob strings.Builder
 	size := 0
 	for _, g := range order {
 		size += len(b.gKey[g])
@@ -615,14 +631,14 @@ func (b *Builder) sortOrders(ctx context.Context, h *History, nc int) error {
 	if size > math.MaxUint32 {
 		return errors.New("affinity: order ids exceed 4 GiB")
 	}
-	blob.Grow(size)
+	blob := make([]byte, 0, size)
 	for o, g := range order {
 		rank[g] = uint32(o)
 		h.orderDelta[o] = uint32(b.gUnix[g] - h.baseUnix)
-		blob.WriteString(b.gKey[g])
-		h.orderKeyOff[o+1] = uint32(blob.Len())
+		blob = append(blob, b.gKey[g]...)
+		h.orderKeyOff[o+1] = uint32(len(blob))
 	}
-	h.orderKeys = blob.String()
+	h.orderKeys = blob
 	order = nil
 	for g, c := range canon {
 		rank[g] = rank[c]
@@ -637,6 +653,7 @@ func (b *Builder) sortOrders(ctx context.Context, h *History, nc int) error {
 	}
 	pos := slices.Clone(h.orderOff[:ng])
 	n := len(b.lGroup)
+	h.numLines = n
 	h.lineProduct = make([]ProductID, n)
 	h.lineQty = make([]int32, n)
 	h.linePrice = make([]Money, n)
@@ -716,11 +733,14 @@ func (h *History) index(ctx context.Context, workers int, m *mergeState) error {
 			}
 		}
 		h.allBuyers.RunOptimize()
-		s.CustomerRevenue = 0
-		for o := range OrderID(h.custOrderOff[nc]) {
-			s.CustomerRevenue += h.OrderValue(o)
+		s.CustomerRevenue, s.Returns = 0, 0
+		for c := range nc {
+			for o := h.custLo[c]; o < h.custHi[c]; o++ {
+				s.CustomerRevenue += h.OrderValue(OrderID(o))
+			}
+			s.Returns += countReturns(h.lineQty[h.orderOff[h.custLo[c]]:h.orderOff[h.custHi[c]]])
 		}
-		s.Returns = countReturns(h.lineQty)
+		s.Returns += countReturns(h.lineQty[h.orderOff[h.anonLo]:h.orderOff[h.anonHi]])
 	}
 
 	s.Customers = nc
@@ -741,7 +761,7 @@ func (h *History) index(ctx context.Context, workers int, m *mergeState) error {
 		if !ok {
 			hi = h.baseUnix + int64(slices.Max(h.orderDelta))
 		}
-		s.First, s.Last = time.Unix(h.baseUnix, 0).UTC(), time.Unix(hi, 0).UTC()
+		s.First, s.Last = time.Unix(h.firstUnix, 0).UTC(), time.Unix(hi, 0).UTC()
 	}
 	h.latest = s.Last
 	if len(h.evUnix) > 0 {
@@ -770,13 +790,25 @@ func (h *History) buyerIndex(ctx context.Context, workers int) error {
 	// all shards before it.
 	nShards := max(1, min(workers, nc/4096+1))
 	shards := make([]buyerShard, nShards)
-	lines := h.NumLines()
+	// lines of the customers before c, for the shard bounds
+	var pre []uint32
+	if nShards > 1 {
+		pre = make([]uint32, nc+1)
+		for c := range nc {
+			pre[c+1] = pre[c] + h.orderOff[h.custHi[c]] - h.orderOff[h.custLo[c]]
+		}
+	}
+	cum := func(c int) uint32 { return pre[c] }
+	lines := 0
+	if pre != nil {
+		lines = int(pre[nc])
+	}
 	lo := 0
 	for t := range shards {
 		hi := nc
 		if t < nShards-1 {
 			want := uint32(lines / nShards * (t + 1))
-			hi = lo + sort.Search(nc-lo, func(i int) bool { return h.orderOff[h.custOrderOff[lo+i]] >= want })
+			hi = lo + sort.Search(nc-lo, func(i int) bool { return cum(lo+i) >= want })
 		}
 		shards[t] = buyerShard{h: h, lo: lo, hi: hi, seenProd: make([]uint32, np), seenCat: make([]uint32, ncat),
 			prodPos: make([]uint32, np), catPos: make([]uint32, ncat)}

@@ -198,7 +198,7 @@ func (m *mergeState) reindex(ctx context.Context, h *History) (bool, error) {
 		if c >= baseNC || m.touched[c] {
 			continue
 		}
-		shift := h.custOrderOff[c] - base.custOrderOff[c] // wraps for a shift down; the sum is right
+		shift := h.custLo[c] - base.custLo[c] // wraps for a shift down; the sum is right
 		h.firstOrder[c], h.lastOrder[c] = base.firstOrder[c], base.lastOrder[c]
 		if h.firstOrder[c] != noOrder {
 			h.firstOrder[c] += shift
@@ -263,7 +263,7 @@ func (m *mergeState) reindex(ctx context.Context, h *History) (bool, error) {
 			}
 		})
 		h.firstOrder[c], h.lastOrder[c] = noOrder, noOrder
-		for o := h.custOrderOff[c]; o < h.custOrderOff[c+1]; o++ {
+		for o := h.custLo[c]; o < h.custHi[c]; o++ {
 			for j := h.orderOff[o]; j < h.orderOff[o+1]; j++ {
 				if h.lineQty[j] > 0 {
 					if h.firstOrder[c] == noOrder {
@@ -283,7 +283,7 @@ func (m *mergeState) reindex(ctx context.Context, h *History) (bool, error) {
 // eachBought calls fn for the product of every line of positive quantity
 // of customer c in h.
 func eachBought(h *History, c uint32, fn func(p ProductID)) {
-	for i := h.orderOff[h.custOrderOff[c]]; i < h.orderOff[h.custOrderOff[c+1]]; i++ {
+	for i := h.orderOff[h.custLo[c]]; i < h.orderOff[h.custHi[c]]; i++ {
 		if h.lineQty[i] > 0 {
 			fn(h.lineProduct[i])
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"math"
 	"slices"
-	"strings"
 	"sync/atomic"
 )
 
@@ -48,14 +47,13 @@ func (b *Builder) preferCopy() bool {
 
 // A Builder started from a base History (NewBuilder) keeps the base
 // as it is: what is added goes into the Builder's columns alone, and
-// Build (buildOver) writes the new History in one pass over the
-// customers. A customer that nothing touched keeps the base's orders,
-// lines and events, copied in bulk with the runs of untouched customers
-// around it; only the touched customers' orders are sorted and merged.
-// The result is the History that copying the base into the columns and
-// sorting everything (materialize, then Build's general path) gives,
-// field for field; a refresh of a large History costs a linear copy of
-// its columns and a sort of the change.
+// Build (buildOver) sorts and merges only the touched customers' orders
+// and appends them to the base's columns (layout.go), or, when it cannot,
+// writes the new History in one pass over the customers, copying the
+// orders, lines and events of the untouched ones in bulk (write). The
+// result holds what copying the base into the columns and sorting
+// everything (materialize, then Build's general path) gives, order for
+// order in the History's order.
 
 // materialize copies the base History into the Builder's columns, ahead
 // of what was staged on top of it: the columns then hold what a Builder
@@ -64,34 +62,40 @@ func (b *Builder) materialize() {
 	base := b.over
 	b.over = nil
 	no, nl, ne := base.NumOrders(), base.NumLines(), base.NumEvents()
-	gCust := make([]uint32, no, no+len(b.gCust))
-	gKey := make([]string, no, no+len(b.gKey))
-	gUnix := make([]int64, no, no+len(b.gUnix))
-	lGroup := make([]uint32, nl, nl+len(b.lGroup))
-	c := uint32(0) // the customer of order o, walked along (no search per order)
-	nc := uint32(base.NumCustomers())
-	for o := range no {
-		for c < nc && uint32(o) >= base.custOrderOff[c+1] {
-			c++
+	gCust := make([]uint32, 0, no+len(b.gCust))
+	gKey := make([]string, 0, no+len(b.gKey))
+	gUnix := make([]int64, 0, no+len(b.gUnix))
+	lGroup := make([]uint32, 0, nl+len(b.lGroup))
+	lProduct := make([]ProductID, 0, nl+len(b.lProduct))
+	lQty := make([]int32, 0, nl+len(b.lQty))
+	lPrice := make([]Money, 0, nl+len(b.lPrice))
+	nc := base.NumCustomers()
+	for k := 0; k <= nc; k++ {
+		c := uint32(k)
+		if k == nc {
+			c = anonBucket
 		}
-		gCust[o] = c
-		if c == nc {
-			gCust[o] = anonBucket
+		lo, hi := base.bucket(k)
+		for o := lo; o < hi; o++ {
+			g := uint32(len(gCust))
+			gCust = append(gCust, c)
+			gKey = append(gKey, base.OrderKey(OrderID(o)))
+			gUnix = append(gUnix, base.OrderUnix(OrderID(o)))
+			for range base.orderOff[o+1] - base.orderOff[o] {
+				lGroup = append(lGroup, g)
+			}
 		}
-		gKey[o] = base.OrderKey(OrderID(o))
-		gUnix[o] = base.OrderUnix(OrderID(o))
-		for i := base.orderOff[o]; i < base.orderOff[o+1]; i++ {
-			lGroup[i] = uint32(o)
-		}
+		llo, lhi := base.orderOff[lo], base.orderOff[hi]
+		lProduct = append(lProduct, base.lineProduct[llo:lhi]...)
+		lQty = append(lQty, base.lineQty[llo:lhi]...)
+		lPrice = append(lPrice, base.linePrice[llo:lhi]...)
 	}
 	for _, g := range b.lGroup {
 		lGroup = append(lGroup, g+uint32(no))
 	}
 	b.gCust, b.gKey, b.gUnix = append(gCust, b.gCust...), append(gKey, b.gKey...), append(gUnix, b.gUnix...)
 	b.lGroup = lGroup
-	b.lProduct = append(slices.Clip(slices.Clone(base.lineProduct)), b.lProduct...)
-	b.lQty = append(slices.Clip(slices.Clone(base.lineQty)), b.lQty...)
-	b.lPrice = append(slices.Clip(slices.Clone(base.linePrice)), b.lPrice...)
+	b.lProduct, b.lQty, b.lPrice = append(lProduct, b.lProduct...), append(lQty, b.lQty...), append(lPrice, b.lPrice...)
 	eCust := make([]uint32, ne, ne+len(b.eCust))
 	for c := range base.NumCustomers() {
 		for i := base.evOff[c]; i < base.evOff[c+1]; i++ {
@@ -126,7 +130,7 @@ type groupRef struct {
 }
 
 // buildOver is Build for a Builder whose records go on top of b.over.
-func (b *Builder) buildOver(ctx context.Context) (*History, error) {
+func (b *Builder) buildOver(ctx context.Context) (_ *History, err error) {
 	base := b.over
 	b.over = nil
 	b.merge = &mergeState{base: base}
@@ -135,7 +139,7 @@ func (b *Builder) buildOver(ctx context.Context) (*History, error) {
 	if err != nil {
 		return nil, err
 	}
-	nb := uint32(base.NumOrders())
+	nb := uint32(base.NumOrderIDs())
 	nc0 := base.NumCustomers()
 	// Base orders that a put, a delete or an erasure drops.
 	var drop []bool
@@ -151,21 +155,20 @@ func (b *Builder) buildOver(ctx context.Context) (*History, error) {
 		b.merge.dropped = append(b.merge.dropped, c)
 	}
 	if ch != nil && len(ch.byKey) > 0 {
-		c := uint32(0)
-		for o := range nb {
-			for int(c) < nc0 && o >= base.custOrderOff[c+1] {
-				c++
+		for k := 0; k <= nc0; k++ {
+			cust := uint32(k)
+			if k == nc0 {
+				cust = anonBucket
 			}
-			k := base.OrderKey(OrderID(o))
-			if k == "" {
-				continue
-			}
-			if _, changed := ch.byKey[k]; changed {
-				cust := c
-				if int(c) == nc0 {
-					cust = anonBucket
+			lo, hi := base.bucket(k)
+			for o := lo; o < hi; o++ {
+				key := base.OrderKey(OrderID(o))
+				if key == "" {
+					continue
 				}
-				dropOrder(o, cust)
+				if _, changed := ch.byKey[key]; changed {
+					dropOrder(o, cust)
+				}
 			}
 		}
 	}
@@ -173,7 +176,7 @@ func (b *Builder) buildOver(ctx context.Context) (*History, error) {
 		if !gone {
 			continue
 		}
-		for o := base.custOrderOff[c]; o < base.custOrderOff[c+1]; o++ {
+		for o := base.custLo[c]; o < base.custHi[c]; o++ {
 			if drop == nil || !drop[o] {
 				dropOrder(o, uint32(c))
 			}
@@ -188,13 +191,21 @@ func (b *Builder) buildOver(ctx context.Context) (*History, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ob.write(h, base, b); err != nil {
+	if ob.appendTo(h, base, b) {
+		// h wrote into base's room: give it back if h is not built,
+		// for the next build on base (h is dropped, nothing reads it)
+		defer func() {
+			if err != nil {
+				base.tail.Store(false)
+			}
+		}()
+	} else if err = ob.write(h, base, b); err != nil {
 		return nil, err
 	}
 	b.overEvents(h, base, erased, nc)
 	h.gross = b.gross
 	h.setLineage(b.merge, b.eCust, erased)
-	if err := h.index(ctx, b.workers(), b.merge); err != nil {
+	if err = h.index(ctx, b.workers(), b.merge); err != nil {
 		return nil, err
 	}
 	return h, nil
@@ -206,36 +217,40 @@ func (b *Builder) buildOver(ctx context.Context) (*History, error) {
 type overBuild struct {
 	nc      int
 	touched []bool              // per bucket (anonymous last): merged, not copied
+	keys    []int               // the touched buckets, ascending
 	orders  map[int][]overOrder // per touched bucket, its orders in order
 	lines   []uint32            // staged lines by merged order, in line order
 }
 
+// baseRange returns the base's order ids [lo, hi) of bucket k (none for
+// a customer new since the base).
+func (ob *overBuild) baseRange(base *History, k int) (lo, hi uint32) {
+	switch {
+	case k < base.NumCustomers():
+		return base.custLo[k], base.custHi[k]
+	case k == ob.nc:
+		return base.anonLo, base.anonHi
+	}
+	return 0, 0
+}
+
 // overOrders merges the orders of every touched bucket.
 func (b *Builder) overOrders(ctx context.Context, base *History, drop []bool, nc int) (*overBuild, error) {
-	nb := uint32(base.NumOrders())
-	nc0 := base.NumCustomers()
+	nb := uint32(base.NumOrderIDs())
+	ob := &overBuild{nc: nc, touched: b.merge.touched, orders: map[int][]overOrder{}}
 	bucket := func(c uint32) int {
 		if c == anonBucket {
 			return nc
 		}
 		return int(c)
 	}
-	baseRange := func(k int) (lo, hi uint32) {
-		switch {
-		case k < nc0:
-			return base.custOrderOff[k], base.custOrderOff[k+1]
-		case k == nc:
-			return base.custOrderOff[nc0], nb
-		}
-		return 0, 0
-	}
+	baseRange := func(k int) (lo, hi uint32) { return ob.baseRange(base, k) }
 	// staged groups by bucket, ascending within one
 	byBucket := map[int][]uint32{}
 	for g, c := range b.gCust {
 		k := bucket(c)
 		byBucket[k] = append(byBucket[k], uint32(g))
 	}
-	ob := &overBuild{nc: nc, touched: b.merge.touched, orders: map[int][]overOrder{}}
 	var refs []groupRef
 	var n uint32 // staged lines placed so far, counted per order below
 	keys := make([]int, 0, len(b.merge.list)+1)
@@ -245,6 +260,7 @@ func (b *Builder) overOrders(ctx context.Context, base *History, drop []bool, nc
 	if b.merge.touched[nc] {
 		keys = append(keys, nc)
 	}
+	ob.keys = keys
 	type slot struct {
 		k, i int
 	}
@@ -343,30 +359,33 @@ func (b *Builder) overOrders(ctx context.Context, base *History, drop []bool, nc
 	return ob, nil
 }
 
-// write fills h's order and line columns from the plan: runs of
-// untouched buckets are copied from the base in bulk.
+// write fills h's order and line columns from the plan in the History's
+// sort order, without holes (a compaction, see layout.go): runs of
+// untouched buckets that lie next to each other in the base are copied
+// in bulk. The columns get room to grow by an eighth, so that the next
+// builds can append to them in place.
 func (ob *overBuild) write(h *History, base *History, b *Builder) error {
 	nc, nc0 := ob.nc, base.NumCustomers()
-	nb := uint32(base.NumOrders())
-	// run returns the untouched buckets k … k1 from k and their base
-	// orders [lo, hi); ok is false when k is touched.
+	// run returns the untouched buckets k … k1 from k, whose base orders
+	// are the ids [lo, hi); ok is false when k is touched.
 	run := func(k int) (k1 int, lo, hi uint32, ok bool) {
 		if ob.touched[k] {
 			return k, 0, 0, false
 		}
 		if k == nc {
-			return k, base.custOrderOff[nc0], nb, true
+			return k, base.anonLo, base.anonHi, true
 		}
-		k1 = k
-		for k1+1 < nc0 && !ob.touched[k1+1] {
+		k1, lo, hi = k, base.custLo[k], base.custHi[k]
+		for k1+1 < nc0 && !ob.touched[k1+1] && base.custLo[k1+1] == hi {
 			k1++
+			hi = base.custHi[k1]
 		}
-		return k1, base.custOrderOff[k], base.custOrderOff[k1+1], true
+		return k1, lo, hi, true
 	}
 	// Sizes, and the time span. When no base order is dropped, the span
 	// of the base's orders is the base's own (its summary's first and
 	// last order), and only the new orders need looking at.
-	keepAll := len(b.merge.dropped) == 0 && nb > 0
+	keepAll := len(b.merge.dropped) == 0 && base.NumOrders() > 0
 	exact := true // hi is the latest order's time: no kept order moved earlier
 	var no, nl, nk int
 	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
@@ -412,44 +431,41 @@ func (ob *overBuild) write(h *History, base *History, b *Builder) error {
 	if nk > math.MaxUint32 {
 		return errors.New("affinity: order ids exceed 4 GiB")
 	}
-	h.baseUnix = lo
-	h.custOrderOff = make([]uint32, nc+1)
-	h.orderDelta = make([]uint32, no)
-	h.orderKeyOff = make([]uint32, no+1)
-	h.orderOff = make([]uint32, no+1)
-	h.lineProduct = make([]ProductID, nl)
-	h.lineQty = make([]int32, nl)
-	h.linePrice = make([]Money, nl)
-	var keys strings.Builder
-	keys.Grow(nk)
-	shift := base.baseUnix - lo
+	// Times are stored from an origin in the middle of the room that
+	// 32 bits leave around the orders' span, so that later builds can
+	// append orders before and after it (the base's origin when it
+	// leaves at least half as much before the first order).
+	h.firstUnix, h.baseUnix = lo, lo
+	if slack := (math.MaxUint32 - (hi - lo)) / 2; no > 0 {
+		h.baseUnix = lo - slack
+		if base.baseUnix <= lo-slack/2 && hi-base.baseUnix <= math.MaxUint32 {
+			h.baseUnix = base.baseUnix
+		}
+	}
+	h.custLo, h.custHi = make([]uint32, nc), make([]uint32, nc)
+	h.orderCust = grown[uint32](no, 0)
+	h.orderDelta = grown[uint32](no, 0)
+	h.orderKeyOff = grown[uint32](no+1, 0)
+	h.orderOff = grown[uint32](no+1, 0)
+	h.orderKeys = grown[byte](0, nk)
+	h.lineProduct = grown[ProductID](nl, 0)
+	h.lineQty = grown[int32](nl, 0)
+	h.linePrice = grown[Money](nl, 0)
+	h.numOrders, h.numLines = no, nl
+	shift := base.baseUnix - h.baseUnix
 	o, l := uint32(0), uint32(0) // orders and lines written
 	for k := 0; k <= nc; k++ {
-		h.custOrderOff[k] = o
+		from := o
 		k1, blo, bhi, ok := run(k)
 		if !ok {
-			for _, x := range ob.orders[k] {
-				h.orderDelta[o] = uint32(x.unix - lo)
-				keys.WriteString(x.key)
-				h.orderKeyOff[o+1] = uint32(keys.Len())
-				if x.base >= 0 {
-					llo, lhi := base.orderOff[x.base], base.orderOff[x.base+1]
-					copy(h.lineProduct[l:], base.lineProduct[llo:lhi])
-					copy(h.lineQty[l:], base.lineQty[llo:lhi])
-					copy(h.linePrice[l:], base.linePrice[llo:lhi])
-					l += lhi - llo
-				}
-				for _, i := range ob.lines[x.first : x.first+x.n] {
-					h.lineProduct[l], h.lineQty[l], h.linePrice[l] = b.lProduct[i], b.lQty[i], b.lPrice[i]
-					l++
-				}
-				o++
-				h.orderOff[o] = l
-			}
+			o, l = ob.writeBucket(h, base, b, k, o, l)
 			continue
 		}
-		for c := k + 1; c <= k1; c++ {
-			h.custOrderOff[c] = o + base.custOrderOff[c] - blo
+		for c := k; c <= k1 && c < nc0; c++ {
+			h.custLo[c], h.custHi[c] = o+base.custLo[c]-blo, o+base.custHi[c]-blo
+			for x := h.custLo[c]; x < h.custHi[c]; x++ {
+				h.orderCust[x] = uint32(c)
+			}
 		}
 		if n := bhi - blo; n > 0 {
 			if shift == 0 {
@@ -460,8 +476,8 @@ func (ob *overBuild) write(h *History, base *History, b *Builder) error {
 				}
 			}
 			klo := base.orderKeyOff[blo]
-			kat := uint32(keys.Len())
-			keys.WriteString(base.orderKeys[klo:base.orderKeyOff[bhi]])
+			kat := uint32(len(h.orderKeys))
+			h.orderKeys = append(h.orderKeys, base.orderKeys[klo:base.orderKeyOff[bhi]]...)
 			llo, lhi := base.orderOff[blo], base.orderOff[bhi]
 			for i := uint32(1); i <= n; i++ {
 				h.orderKeyOff[o+i] = base.orderKeyOff[blo+i] - klo + kat
@@ -473,9 +489,11 @@ func (ob *overBuild) write(h *History, base *History, b *Builder) error {
 			o += n
 			l += lhi - llo
 		}
+		if k == nc {
+			h.setBucket(k, from, o)
+		}
 		k = k1
 	}
-	h.orderKeys = keys.String()
 	return nil
 }
 

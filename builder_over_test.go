@@ -16,48 +16,88 @@ import (
 // price|.
 func grossOf(h *affinity.History) affinity.Money {
 	var g affinity.Money
-	for i := range h.NumLines() {
-		l := h.Line(i)
-		v := affinity.Money(l.Quantity) * l.Price
-		g += max(v, -v)
+	for o := range h.Orders() {
+		lo, hi := h.OrderLines(o)
+		for i := lo; i < hi; i++ {
+			l := h.Line(i)
+			v := affinity.Money(l.Quantity) * l.Price
+			g += max(v, -v)
+		}
 	}
 	return g
 }
 
-// TestBuildOverMatchesCopy builds random changes on a base History two
-// ways — on top of the base, copying the untouched customers in bulk (the
-// default), and copying the base into the Builder's columns and sorting
-// everything — and requires the same History: every order, line, event,
-// key, buyer bitmap and the summary, and the gross value Builders started
-// from it go on with. The changes are lines that join the base's orders
+// TestBuildOverMatchesCopy builds random changes on a base History three
+// ways — on top of the base, appending the touched customers' orders to
+// the base's columns where it has the room (the default), on top of the
+// base, writing every order anew in the sort order, and copying the base
+// into the Builder's columns and sorting everything — and requires the
+// same History: every order, line, event, key, buyer bitmap and the
+// summary, and the gross value Builders started from it go on with. The
+// bases are built in two steps, so that they have room to append to. The changes are lines that join the base's orders
 // or start new ones (with and without order ids, anonymous, returns, new
 // customers and products), events, catalog entries, and feeds of puts,
 // deletes and erasures.
 func TestBuildOverMatchesCopy(t *testing.T) {
+	appended := 0
 	both := func(t *testing.T, seed uint64, what string, fn func() *affinity.History) *affinity.History {
 		t.Helper()
-		was := affinity.SetBaseMode(affinity.BaseOver)
-		over := fn()
-		affinity.SetBaseMode(affinity.BaseCopy)
+		was := affinity.SetBaseMode(affinity.BaseCopy)
 		copied := fn()
+		affinity.SetBaseMode(affinity.BaseOver)
+		layout := affinity.SetLayoutMode(affinity.LayoutCompact)
+		compacted := fn()
+		affinity.SetLayoutMode(affinity.LayoutAppend)
+		over := fn()
+		affinity.SetLayoutMode(layout)
 		affinity.SetBaseMode(was)
+		checkInvariants(t, over)
+		checkInvariants(t, compacted)
+		if over.NumOrderIDs() > over.NumOrders() || affinity.HistoryHoleLines(over) > 0 {
+			appended++
+		}
+		require.Equal(t, viewHistory(copied), viewHistory(compacted), "seed %d: %s: compacted", seed, what)
 		require.Equal(t, viewHistory(copied), viewHistory(over), "seed %d: %s", seed, what)
-		require.Equal(t, grossOf(copied), affinity.HistoryGross(over), "seed %d: %s: gross", seed, what)
-		require.Equal(t, affinity.HistoryGross(copied), affinity.HistoryGross(over), "seed %d: %s: gross", seed, what)
-		require.Equal(t, affinity.HistoryBaseUnix(copied), affinity.HistoryBaseUnix(over), "seed %d: %s: times stored from", seed, what)
+		for _, h := range []*affinity.History{compacted, over} {
+			require.Equal(t, grossOf(copied), affinity.HistoryGross(h), "seed %d: %s: gross", seed, what)
+			require.Equal(t, affinity.HistoryGross(copied), affinity.HistoryGross(h), "seed %d: %s: gross", seed, what)
+			if h.NumOrders() > 0 {
+				require.LessOrEqual(t, affinity.HistoryBaseUnix(h), h.Summary().First.Unix(), "seed %d: %s: times stored from", seed, what)
+			}
+		}
 		return over
 	}
+	// roomy builds recs in two steps: the second writes the columns with
+	// room to append to
+	roomy := func(recs []record) *affinity.History {
+		h := build(t, nil, recs[:len(recs)/2])
+		was := affinity.SetLayoutMode(affinity.LayoutAppend)
+		defer affinity.SetLayoutMode(was)
+		return build(t, h, recs[len(recs)/2:])
+	}
+	defer func() { t.Logf("%d builds appended", appended) }()
 	for seed := range uint64(testdata.Scale(300, 40)) {
 		r := rand.New(rand.NewPCG(seed, 33))
 		recs := genRecords(r, 1+r.IntN(300))
 		k := r.IntN(len(recs) + 1)
-		h1 := build(t, nil, recs[:k])
+		h1 := roomy(recs[:k])
 		h2 := both(t, seed, "records on a base", func() *affinity.History { return build(t, h1, recs[k:]) })
 		// and again on the result, with the records once more
 		both(t, seed, "records twice", func() *affinity.History { return build(t, h2, recs[:k/2]) })
 
 		f := genOrderFixture(r, r.IntN(80), r.IntN(40))
-		base := buildFixture(t, nil, orderFixture{base: f.base, events: f.events})
+		half := len(f.base) / 2
+		base := buildFixture(t, nil, orderFixture{base: f.base[:half], events: f.events})
+		func() {
+			defer affinity.SetLayoutMode(affinity.SetLayoutMode(affinity.LayoutAppend))
+			b := affinity.NewBuilder(base)
+			for _, p := range f.base[half:] {
+				require.NoError(t, b.Add(p))
+			}
+			var err error
+			base, err = b.Build(context.Background())
+			require.NoError(t, err)
+		}()
 		both(t, seed, "feed on a base", func() *affinity.History { return buildFixture(t, base, f, f.feed) })
 		more := genRecords(r, 1+r.IntN(40))
 		both(t, seed, "feed and records on a base", func() *affinity.History {
@@ -217,5 +257,80 @@ func TestLargeChangeBuiltByCopying(t *testing.T) {
 		if !ok {
 			require.Equal(t, viewHistory(built(affinity.BaseOver)), viewHistory(h), "%d lines on 20,000", tc.n)
 		}
+	}
+}
+
+// TestAppendedSpan: a History that appends to its base's columns finds
+// its first and last order times anew when a change removes or moves
+// the base's first or last order (an erasure, a delete, a replacement
+// with an earlier time), and otherwise from the base's and the new
+// orders'; it equals the History that sorts everything anew.
+func TestAppendedSpan(t *testing.T) {
+	day := func(d int) time.Time { return time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC).AddDate(0, 0, d) }
+	line := func(c string, d int) affinity.Purchase {
+		return affinity.Purchase{Customer: c, Product: "p", Time: day(d), Quantity: 1, Price: 100}
+	}
+	// the base: a's order is the first, b's the last, c's in between;
+	// built in two steps so that it has room to append to
+	base := func(t *testing.T) *affinity.History {
+		b := affinity.NewBuilder(nil)
+		require.NoError(t, b.PutOrder("a1", 1, []affinity.Purchase{line("a", 0)}))
+		require.NoError(t, b.PutOrder("c1", 1, []affinity.Purchase{line("c", 5)}))
+		h, err := b.Build(context.Background())
+		require.NoError(t, err)
+		defer affinity.SetLayoutMode(affinity.SetLayoutMode(affinity.LayoutAppend))
+		b = affinity.NewBuilder(h)
+		require.NoError(t, b.PutOrder("b1", 1, []affinity.Purchase{line("b", 10)}))
+		h, err = b.Build(context.Background())
+		require.NoError(t, err)
+		return h
+	}
+	for _, tc := range []struct {
+		name        string
+		change      func(b *affinity.Builder) error
+		first, last int
+	}{
+		{"erase the first", func(b *affinity.Builder) error { b.EraseCustomer("a"); return nil }, 5, 10},
+		{"delete the last", func(b *affinity.Builder) error { return b.DeleteOrder("b1", 2) }, 0, 5},
+		{"move the last earlier", func(b *affinity.Builder) error {
+			return b.PutOrder("b1", 2, []affinity.Purchase{line("b", 3)})
+		}, 0, 5},
+		{"replace the first later", func(b *affinity.Builder) error {
+			return b.PutOrder("a1", 2, []affinity.Purchase{line("a", 7)})
+		}, 5, 10},
+		{"add around", func(b *affinity.Builder) error {
+			if err := b.Add(line("c", -2)); err != nil {
+				return err
+			}
+			return b.Add(line("a", 12))
+		}, -2, 12},
+		{"delete everything", func(b *affinity.Builder) error {
+			b.EraseCustomer("a")
+			b.EraseCustomer("c")
+			return b.DeleteOrder("b1", 2)
+		}, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			build := func(mode int32) *affinity.History {
+				defer affinity.SetBaseMode(affinity.SetBaseMode(mode))
+				defer affinity.SetLayoutMode(affinity.SetLayoutMode(affinity.LayoutAppend))
+				b := affinity.NewBuilder(base(t))
+				require.NoError(t, tc.change(b))
+				h, err := b.Build(context.Background())
+				require.NoError(t, err)
+				return h
+			}
+			over, copied := build(affinity.BaseOver), build(affinity.BaseCopy)
+			checkInvariants(t, over)
+			require.Equal(t, viewHistory(copied), viewHistory(over))
+			require.Greater(t, affinity.HistoryHoleLines(over), 0, "appended")
+			s := over.Summary()
+			if tc.name == "delete everything" {
+				require.True(t, s.First.IsZero() && s.Last.IsZero(), "%v %v", s.First, s.Last)
+				return
+			}
+			require.Equal(t, day(tc.first), s.First)
+			require.Equal(t, day(tc.last), s.Last)
+		})
 	}
 }

@@ -18,13 +18,13 @@ import (
 func checkIncremental(t *testing.T, first, rest []record) {
 	t.Helper()
 	h1 := build(t, nil, first)
-	before := viewHistory(h1)
+	before := viewRaw(h1)
 	h2 := build(t, h1, rest)
 	all := append(append([]record(nil), first...), rest...)
 	want := build(t, nil, all)
 	assert.Equal(t, viewHistory(want), viewHistory(h2), "incremental build differs from a full build")
 	checkModel(t, all, h2)
-	assert.Equal(t, before, viewHistory(h1), "NewBuilder modified its base")
+	assert.Equal(t, before, viewRaw(h1), "NewBuilder modified its base")
 }
 
 func TestIncrementalBuild(t *testing.T) {
@@ -60,18 +60,18 @@ func TestIncrementalGenerations(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 5))
 	recs := genRecords(r, 900)
 	var h *affinity.History
-	var views []historyView
+	var views []rawView
 	var gens []*affinity.History
 	for i := 0; i < len(recs); i += 300 {
 		j := min(i+300, len(recs))
 		h = build(t, h, recs[i:j])
 		gens = append(gens, h)
-		views = append(views, viewHistory(h))
+		views = append(views, viewRaw(h))
 		checkModel(t, recs[:j], h)
 	}
 	assert.Equal(t, viewHistory(build(t, nil, recs)), viewHistory(h))
 	for i, g := range gens {
-		assert.Equal(t, views[i], viewHistory(g), "generation %d changed", i)
+		assert.Equal(t, views[i], viewRaw(g), "generation %d changed", i)
 	}
 }
 
@@ -99,7 +99,7 @@ func TestIncrementalJoinsOrders(t *testing.T) {
 		affinity.Purchase{Customer: "a", Product: "y", Time: at(20), Quantity: 1, Price: 1},
 		affinity.Purchase{Product: "y", Order: "t1", Time: at(30), Quantity: 1, Price: 1},
 	)
-	before := viewHistory(base)
+	before := viewRaw(base)
 	b := affinity.NewBuilder(base)
 	for _, p := range []affinity.Purchase{
 		{Customer: "a", Order: "o1", Product: "z", Time: at(5), Quantity: 2, Price: 3},
@@ -112,7 +112,7 @@ func TestIncrementalJoinsOrders(t *testing.T) {
 	}
 	h, err := b.Build(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, before, viewHistory(base))
+	assert.Equal(t, before, viewRaw(base))
 	assert.Equal(t, 5, h.NumOrders(), "only c's order is new")
 
 	a := customer(t, h, "a")

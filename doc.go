@@ -35,11 +35,18 @@
 //
 // # Layout
 //
-// A History is sorted by customer, then order time. Orders of a customer are
-// contiguous, lines of an order are contiguous, so a customer's orders and
-// lines are two index ranges found in O(1). Orders without a customer
-// (anonymous tills, basket files) come last. Per-product and per-category
-// buyer sets are roaring bitmaps of customer ids.
+// A History is sorted by customer, then order time: a customer's orders are
+// one range of order ids in time order, their lines one range of line
+// indices, found in O(1); lines of an order are contiguous. Orders without
+// a customer (anonymous tills, basket files) form one range too, after the
+// customers' in the History's order. [History.Orders] visits every order in
+// that order. A History built from scratch numbers its orders densely in
+// that order. One built on a base ([NewBuilder]) writes only what changed:
+// a changed customer's orders get new ids after the base's, in columns it
+// shares with the base, and their old ids are left unused until a later
+// build compacts them (see [OrderID]); size arrays indexed by OrderID with
+// [History.NumOrderIDs]. Per-product and per-category buyer sets are
+// roaring bitmaps of customer ids.
 //
 // All times are stored as Unix seconds in UTC; sub-second parts are dropped.
 // An order's time is the earliest time among its lines.

@@ -26,5 +26,23 @@ func SetBaseMode(m int32) int32 {
 func HistoryGross(h *History) Money { return h.gross }
 
 // HistoryBaseUnix returns the time h's order times are stored relative
-// to: the first order's, in a History built either way.
+// to: at or before the first order's.
 func HistoryBaseUnix(h *History) int64 { return h.baseUnix }
+
+// Layouts of a History built on a base: as the policy says, always
+// written anew in the sort order (compacted), appended whenever the
+// base has the room.
+const (
+	LayoutAuto    = layoutAuto
+	LayoutCompact = layoutCompact
+	LayoutAppend  = layoutAppend
+)
+
+// SetLayoutMode sets how Builders started from a base History lay out
+// the orders and returns the previous setting.
+func SetLayoutMode(m int32) int32 {
+	return layoutMode.Swap(m)
+}
+
+// HistoryHoleLines returns the lines of h's unused order ids.
+func HistoryHoleLines(h *History) int { return h.holeLines }

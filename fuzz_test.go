@@ -155,10 +155,10 @@ func FuzzBuilder(f *testing.F) {
 		recs := decodeRecords(data[1:])
 		k := min(int(data[0]), len(recs))
 		h1 := build(t, nil, recs[:k])
-		before := viewHistory(h1)
+		before := viewRaw(h1)
 		h := build(t, h1, recs[k:])
 		checkInvariants(t, h)
 		checkModel(t, recs, h)
-		require.Equal(t, before, viewHistory(h1), "NewBuilder modified its base")
+		require.Equal(t, before, viewRaw(h1), "NewBuilder modified its base")
 	})
 }

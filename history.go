@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -22,13 +23,25 @@ const NoCustomer = CustomerID(math.MaxUint32)
 type History struct {
 	catalog   *Catalog
 	customers keyTable
-	orderKeys string // shop order ids of all orders, concatenated
+	orderKeys []byte // shop order ids of all order ids, concatenated
 
-	custOrderOff []uint32 // len NumCustomers+1; anonymous orders follow
-	orderOff     []uint32 // len NumOrders+1, into the line columns
-	baseUnix     int64    // earliest order time
-	orderDelta   []uint32 // order time − baseUnix, in seconds
-	orderKeyOff  []uint32 // len NumOrders+1, into orderKeys
+	// The orders of customer c are the ids [custLo[c], custHi[c]), the
+	// anonymous ones [anonLo, anonHi). A History built from scratch has
+	// them in customer order, without gaps; one built on a base may have
+	// moved the changed customers' orders to new ids after the base's
+	// and left their old ids unused (holes, see layout.go).
+	custLo, custHi []uint32
+	anonLo, anonHi uint32
+	orderCust      []uint32    // per order id: its customer (anonBucket: anonymous); a hole is outside its customer's range
+	orderOff       []uint32    // len NumOrderIDs+1, into the line columns: id o's lines are [orderOff[o], orderOff[o+1])
+	baseUnix       int64       // order times are stored from here: at or before the earliest order
+	firstUnix      int64       // the earliest order's time (0 without orders)
+	orderDelta     []uint32    // order time − baseUnix, in seconds
+	orderKeyOff    []uint32    // len NumOrderIDs+1, into orderKeys
+	numOrders      int         // orders, holes not counted
+	numLines       int         // lines, those of holes not counted
+	holeLines      int         // lines of the holes
+	tail           atomic.Bool // set by the Build that wrote past the columns' lengths (layout.go)
 
 	lineProduct []ProductID
 	lineQty     []int32
@@ -66,10 +79,17 @@ func (h *History) Catalog() *Catalog { return h.catalog }
 func (h *History) NumCustomers() int { return h.customers.len() }
 
 // NumOrders returns the number of orders, anonymous ones included.
-func (h *History) NumOrders() int { return len(h.orderDelta) }
+func (h *History) NumOrders() int { return h.numOrders }
+
+// NumOrderIDs returns the bound of h's order ids: every [OrderID] of h is
+// below it. It equals [History.NumOrders] for a History built from
+// scratch; one built on a base may leave ids unused (see [OrderID]), so
+// size arrays indexed by OrderID with it, and visit the orders with
+// [History.Orders] or the customer ranges.
+func (h *History) NumOrderIDs() int { return len(h.orderDelta) }
 
 // NumLines returns the number of purchase lines, anonymous ones included.
-func (h *History) NumLines() int { return len(h.lineProduct) }
+func (h *History) NumLines() int { return h.numLines }
 
 // NumEvents returns the number of non-purchase events.
 func (h *History) NumEvents() int { return len(h.evProduct) }
@@ -86,19 +106,28 @@ func (h *History) CustomerKey(c CustomerID) string { return h.customers.keys[c] 
 // CustomerOrders returns the range [lo, hi) of c's orders, in time order
 // (ties by shop order id). Empty for a customer with events only.
 func (h *History) CustomerOrders(c CustomerID) (lo, hi OrderID) {
-	return OrderID(h.custOrderOff[c]), OrderID(h.custOrderOff[c+1])
+	return OrderID(h.custLo[c]), OrderID(h.custHi[c])
 }
 
 // CustomerLines returns the range [lo, hi) of c's purchase lines, in order
 // time order.
 func (h *History) CustomerLines(c CustomerID) (lo, hi int) {
-	return int(h.orderOff[h.custOrderOff[c]]), int(h.orderOff[h.custOrderOff[c+1]])
+	return int(h.orderOff[h.custLo[c]]), int(h.orderOff[h.custHi[c]])
 }
 
 // AnonymousOrders returns the range [lo, hi) of the orders without a
-// customer, in time order. They follow every customer's orders.
+// customer, in time order.
 func (h *History) AnonymousOrders() (lo, hi OrderID) {
-	return OrderID(h.custOrderOff[len(h.custOrderOff)-1]), OrderID(len(h.orderDelta))
+	return OrderID(h.anonLo), OrderID(h.anonHi)
+}
+
+// bucket returns the order ids [lo, hi) of customer k, or of the
+// anonymous orders for k == NumCustomers.
+func (h *History) bucket(k int) (lo, hi uint32) {
+	if k == len(h.custLo) {
+		return h.anonLo, h.anonHi
+	}
+	return h.custLo[k], h.custHi[k]
 }
 
 // OrderLines returns the range [lo, hi) of o's lines, in the order they
@@ -108,18 +137,16 @@ func (h *History) OrderLines(o OrderID) (lo, hi int) {
 }
 
 // OrderCustomer returns the customer of o, or [NoCustomer] for an anonymous
-// order.
-// It takes O(log NumCustomers) time.
+// order and for an id that names no order (see [History.NumOrderIDs]).
+// It takes O(1) time.
 func (h *History) OrderCustomer(o OrderID) CustomerID {
 	if o >= OrderID(len(h.orderDelta)) {
 		panic(fmt.Sprintf("affinity: order %d out of range", o))
 	}
-	// the last customer whose first order is at or before o
-	c, _ := slices.BinarySearch(h.custOrderOff, uint32(o)+1)
-	if c >= len(h.custOrderOff) {
-		return NoCustomer
+	if c := h.orderCust[o]; c != anonBucket && h.custLo[c] <= uint32(o) && uint32(o) < h.custHi[c] {
+		return CustomerID(c)
 	}
-	return CustomerID(c - 1)
+	return NoCustomer
 }
 
 // OrderUnix returns the time of o in Unix seconds.
@@ -130,7 +157,13 @@ func (h *History) OrderTime(o OrderID) time.Time { return time.Unix(h.OrderUnix(
 
 // OrderKey returns the shop id of o ("" when the lines carried none).
 func (h *History) OrderKey(o OrderID) string {
-	return h.orderKeys[h.orderKeyOff[o]:h.orderKeyOff[o+1]]
+	lo, hi := h.orderKeyOff[o], h.orderKeyOff[o+1]
+	if lo == hi {
+		return ""
+	}
+	// The bytes of an order id are written once, before the History is
+	// published, and never again (layout.go).
+	return unsafe.String(&h.orderKeys[lo], hi-lo)
 }
 
 // OrderValue returns the net value of o: the sum of its lines' values. It
@@ -155,7 +188,8 @@ func (h *History) OrderBought(o OrderID) bool {
 	return false
 }
 
-// Line returns purchase line i, 0 ≤ i < NumLines.
+// Line returns purchase line i, an index from [History.CustomerLines] or
+// [History.OrderLines].
 func (h *History) Line(i int) Line {
 	return Line{Product: h.lineProduct[i], Quantity: h.lineQty[i], Price: h.linePrice[i]}
 }
@@ -321,7 +355,7 @@ func (m MemoryUsage) Total() int { return m.Columns + m.Bitmaps + m.IDs }
 // linear in the number of products and categories.
 func (h *History) MemoryUsage() MemoryUsage {
 	var m MemoryUsage
-	m.Columns = 4*(len(h.custOrderOff)+len(h.orderOff)+len(h.lineProduct)+len(h.lineQty)+len(h.evOff)+len(h.evProduct)+len(h.evWeight)) +
+	m.Columns = 4*(len(h.custLo)+len(h.custHi)+len(h.orderCust)+len(h.orderOff)+len(h.lineProduct)+len(h.lineQty)+len(h.evOff)+len(h.evProduct)+len(h.evWeight)) +
 		4*(len(h.orderDelta)+len(h.firstOrder)+len(h.lastOrder)) + 8*(len(h.linePrice)+len(h.evUnix)) + len(h.evKind)
 	for _, b := range h.buyers {
 		if b != nil {

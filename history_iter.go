@@ -1,7 +1,6 @@
 package affinity
 
 import (
-	"cmp"
 	"iter"
 	"slices"
 	"strings"
@@ -27,13 +26,12 @@ func (h *History) Purchases() iter.Seq[Purchase] {
 	return func(yield func(Purchase) bool) {
 		nc := h.NumCustomers()
 		for c := 0; c <= nc; c++ {
-			lo, hi := h.AnonymousOrders()
 			key := ""
 			if c < nc {
 				key = h.CustomerKey(CustomerID(c))
-				lo, hi = h.CustomerOrders(CustomerID(c))
 			}
-			for o := lo; o < hi; o++ {
+			lo, hi := h.bucket(c)
+			for o := OrderID(lo); o < OrderID(hi); o++ {
 				p := Purchase{Customer: key, Order: h.OrderKey(o), Time: h.OrderTime(o)}
 				for i := h.orderOff[o]; i < h.orderOff[o+1]; i++ {
 					p.Product = h.catalog.ProductKey(h.lineProduct[i])
@@ -41,6 +39,23 @@ func (h *History) Purchases() iter.Seq[Purchase] {
 					if !yield(p) {
 						return
 					}
+				}
+			}
+		}
+	}
+}
+
+// Orders returns every order of h in the History's order: customers by
+// id, each customer's orders in time order, then the anonymous orders.
+// It is the way to visit all orders: a History built on a base may leave
+// order ids unused (see [OrderID]). Each step takes O(1) time.
+func (h *History) Orders() iter.Seq[OrderID] {
+	return func(yield func(OrderID) bool) {
+		for k := 0; k <= len(h.custLo); k++ {
+			lo, hi := h.bucket(k)
+			for o := lo; o < hi; o++ {
+				if !yield(OrderID(o)) {
+					return
 				}
 			}
 		}
@@ -71,8 +86,9 @@ type orderKeyIndex struct {
 	order []OrderID
 }
 
-// LookupOrder returns the order with shop order id key: the one with the
-// lowest id when several customers' orders share the key (shops that feed
+// LookupOrder returns the order with shop order id key: the first in the
+// History's order ([History.Orders]) when several customers' orders share
+// the key (shops that feed
 // orders through [Builder.PutOrder] keep keys unique). The empty key is
 // never found. The first call sorts the order ids by key, in O(n log n)
 // time and 4 bytes per order, kept for later calls, which take
@@ -83,13 +99,8 @@ func (h *History) LookupOrder(key string) (OrderID, bool) {
 	}
 	x := &h.byKey
 	x.once.Do(func() {
-		x.order = make([]OrderID, h.NumOrders())
-		for i := range x.order {
-			x.order[i] = OrderID(i)
-		}
-		slices.SortFunc(x.order, func(a, b OrderID) int {
-			return cmp.Or(strings.Compare(h.OrderKey(a), h.OrderKey(b)), cmp.Compare(a, b))
-		})
+		x.order = slices.AppendSeq(make([]OrderID, 0, h.NumOrders()), h.Orders())
+		slices.SortStableFunc(x.order, func(a, b OrderID) int { return strings.Compare(h.OrderKey(a), h.OrderKey(b)) })
 	})
 	i, found := slices.BinarySearchFunc(x.order, key, func(o OrderID, k string) int { return strings.Compare(h.OrderKey(o), k) })
 	if !found {

@@ -468,8 +468,10 @@ func TestConcurrentReaders(t *testing.T) {
 	}
 }
 
-// historyView is everything a History exposes, by id, for comparing two
-// Histories or one History at two times.
+// historyView is everything a History exposes, for comparing two
+// Histories: orders and lines numbered by their place in the History's
+// order, as a History built from scratch has them, whatever the layout
+// (rawView adds the layout).
 type historyView struct {
 	Customers      []string
 	Products       []affinity.Product
@@ -526,13 +528,31 @@ func viewHistory(h *affinity.History) historyView {
 		}
 		return t.Format(time.RFC3339)
 	}
+	// Ranges and ids as a History built from scratch numbers them: the
+	// position in the History's order (Orders), so that two Histories
+	// with the same content compare equal whatever their layout.
+	orders := slices.Collect(h.Orders())
+	pos := make(map[affinity.OrderID]int, len(orders))
+	linePos := make(map[affinity.OrderID]int, len(orders))
+	nl := 0
+	for i, o := range orders {
+		pos[o] = i
+		linePos[o] = nl
+		lo, hi := h.OrderLines(o)
+		nl += hi - lo
+	}
+	next, nextLine := 0, 0
 	for i := range h.NumCustomers() {
 		c := affinity.CustomerID(i)
 		v.Customers = append(v.Customers, h.CustomerKey(c))
 		lo, hi := h.CustomerOrders(c)
-		v.CustomerOrders = append(v.CustomerOrders, [2]affinity.OrderID{lo, hi})
 		llo, lhi := h.CustomerLines(c)
-		v.CustomerLines = append(v.CustomerLines, [2]int{llo, lhi})
+		if lo < hi {
+			next, nextLine = pos[lo], linePos[lo]
+		}
+		v.CustomerOrders = append(v.CustomerOrders, [2]affinity.OrderID{affinity.OrderID(next), affinity.OrderID(next + int(hi-lo))})
+		v.CustomerLines = append(v.CustomerLines, [2]int{nextLine, nextLine + lhi - llo})
+		next, nextLine = next+int(hi-lo), nextLine+lhi-llo
 		elo, ehi := h.CustomerEvents(c)
 		v.CustomerEvents = append(v.CustomerEvents, [2]int{elo, ehi})
 		v.First = append(v.First, timeOf(h.FirstPurchase(c)))
@@ -540,20 +560,56 @@ func viewHistory(h *affinity.History) historyView {
 	}
 	v.Latest = h.Latest()
 	lo, hi := h.AnonymousOrders()
-	v.Anonymous = [2]affinity.OrderID{lo, hi}
-	for i := range h.NumOrders() {
-		o := affinity.OrderID(i)
+	v.Anonymous = [2]affinity.OrderID{affinity.OrderID(next), affinity.OrderID(next + int(hi-lo))}
+	for _, o := range orders {
 		llo, lhi := h.OrderLines(o)
-		v.Orders = append(v.Orders, orderIDView{h.OrderCustomer(o), h.OrderKey(o), h.OrderUnix(o), h.OrderValue(o), llo, lhi})
-	}
-	for i := range h.NumLines() {
-		v.Lines = append(v.Lines, h.Line(i))
+		at := linePos[o]
+		v.Orders = append(v.Orders, orderIDView{h.OrderCustomer(o), h.OrderKey(o), h.OrderUnix(o), h.OrderValue(o), at, at + lhi - llo})
+		for i := llo; i < lhi; i++ {
+			v.Lines = append(v.Lines, h.Line(i))
+		}
 	}
 	for i := range h.NumEvents() {
 		v.Events = append(v.Events, h.Event(i))
 	}
 	v.AllBuyers = h.AllBuyers().ToArray()
 	v.Summary = h.Summary()
+	return v
+}
+
+// rawView is a History's view with its layout: what every order id and
+// every customer's ranges hold as they are. A History must never change,
+// whatever is built on it later.
+type rawView struct {
+	historyView
+	IDs            []rawOrder
+	CustomerOrders [][2]affinity.OrderID
+	Anonymous      [2]affinity.OrderID
+}
+
+type rawOrder struct {
+	Customer affinity.CustomerID
+	Key      string
+	Unix     int64
+	Lines    []affinity.Line
+}
+
+func viewRaw(h *affinity.History) rawView {
+	v := rawView{historyView: viewHistory(h)}
+	for i := range h.NumOrderIDs() {
+		o := affinity.OrderID(i)
+		lo, hi := h.OrderLines(o)
+		r := rawOrder{h.OrderCustomer(o), h.OrderKey(o), h.OrderUnix(o), nil}
+		for j := lo; j < hi; j++ {
+			r.Lines = append(r.Lines, h.Line(j))
+		}
+		v.IDs = append(v.IDs, r)
+	}
+	for c := range affinity.CustomerID(h.NumCustomers()) {
+		lo, hi := h.CustomerOrders(c)
+		v.CustomerOrders = append(v.CustomerOrders, [2]affinity.OrderID{lo, hi})
+	}
+	v.Anonymous[0], v.Anonymous[1] = h.AnonymousOrders()
 	return v
 }
 

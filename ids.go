@@ -12,9 +12,17 @@ type ProductID uint32
 // [Catalog.NumCategories]. Every level of a category path has its own id.
 type CategoryID uint32
 
-// OrderID is the dense id of an order in a [History]: 0 ≤ id <
-// [History.NumOrders]. Orders are numbered in the History's sort order
-// (customer, then time), so a customer's orders form one range.
+// OrderID is the id of an order in a [History]: 0 ≤ id <
+// [History.NumOrderIDs]. A customer's orders form one range of ids, in
+// time order ([History.CustomerOrders]), and so do the anonymous ones. A
+// History built from scratch numbers its orders densely in its sort order
+// (customer, then time). One built on a base ([NewBuilder]) keeps the
+// base's ids for the customers nothing changed and gives a changed
+// customer's orders new ids after the base's, so that a refresh writes
+// only what changed; the old ids then name no order until a later build
+// compacts them away (each build does once they hold a quarter of the
+// lines). Visit every order with [History.Orders], never by counting up
+// to NumOrders.
 type OrderID uint32
 
 // NoCategory is the parent of a top-level category.

@@ -19,8 +19,7 @@ func TestOrderBought(t *testing.T) {
 	)
 	want := map[string]bool{"o1": true, "o2": false, "o3": true}
 	require.Equal(t, len(want), h.NumOrders())
-	for o := range h.NumOrders() {
-		id := affinity.OrderID(o)
+	for id := range h.Orders() {
 		require.Equal(t, want[h.OrderKey(id)], h.OrderBought(id), h.OrderKey(id))
 	}
 }

@@ -666,45 +666,76 @@ func checkShares(t testing.TB, cat *affinity.Catalog, p affinity.ProductID, want
 	}
 }
 
-// checkInvariants checks the layout: ranges partition the order, line and
-// event columns and orders are sorted by (customer, time).
+// checkInvariants checks the layout: each customer's orders, and the
+// anonymous ones, are a range of ids in time order whose lines follow
+// each other; the ranges are disjoint and so are their lines; Orders
+// yields them in order; an id in no range is a hole, without a
+// customer; the counts are those of the ranges. A History with as many
+// ids as orders is laid out in its sort order, without gaps. Events
+// partition their column by customer, in time order.
 func checkInvariants(t testing.TB, h *affinity.History) {
 	t.Helper()
+	canonical := h.NumOrderIDs() == h.NumOrders()
+	seen := make([]bool, h.NumOrderIDs())
+	var visited []affinity.OrderID
+	var lineRuns [][2]int
 	var nextOrder affinity.OrderID
 	nextLine, nextEvent := 0, 0
-	checkOrder := func(o affinity.OrderID, c affinity.CustomerID) {
+	orders, lines := 0, 0
+	visit := func(lo, hi affinity.OrderID, c affinity.CustomerID) {
 		t.Helper()
-		require.Equal(t, c, h.OrderCustomer(o), "customer of order %d", o)
-		lo, hi := h.OrderLines(o)
-		require.Equal(t, nextLine, lo, "lines of order %d", o)
-		require.Less(t, lo, hi, "order %d has no lines", o)
-		nextLine = hi
-		require.Equal(t, time.Unix(h.OrderUnix(o), 0).UTC(), h.OrderTime(o))
-		require.Equal(t, time.UTC, h.OrderTime(o).Location())
-		if o > 0 && h.OrderCustomer(o-1) == c {
-			require.LessOrEqual(t, h.OrderUnix(o-1), h.OrderUnix(o), "orders %d, %d out of time order", o-1, o)
+		require.LessOrEqual(t, lo, hi, "orders of customer %d", c)
+		require.LessOrEqual(t, int(hi), h.NumOrderIDs(), "orders of customer %d", c)
+		if canonical {
+			require.Equal(t, nextOrder, lo, "orders of customer %d", c)
 		}
-		for i := lo; i < hi; i++ {
-			l := h.Line(i)
-			require.Equal(t, l.Product, h.LineProduct(i))
-			require.Equal(t, l.Quantity, h.LineQuantity(i))
-			require.NotZero(t, l.Quantity)
-			require.Less(t, int(l.Product), h.Catalog().NumProducts())
+		if lo == hi {
+			return
 		}
+		first, _ := h.OrderLines(lo)
+		if canonical {
+			require.Equal(t, nextLine, first, "lines of customer %d", c)
+		}
+		next := first
+		for o := lo; o < hi; o++ {
+			require.False(t, seen[o], "order %d in two ranges", o)
+			seen[o] = true
+			visited = append(visited, o)
+			require.Equal(t, c, h.OrderCustomer(o), "customer of order %d", o)
+			olo, ohi := h.OrderLines(o)
+			require.Equal(t, next, olo, "lines of order %d", o)
+			require.Less(t, olo, ohi, "order %d has no lines", o)
+			next = ohi
+			require.Equal(t, time.Unix(h.OrderUnix(o), 0).UTC(), h.OrderTime(o))
+			require.Equal(t, time.UTC, h.OrderTime(o).Location())
+			if o > lo {
+				require.LessOrEqual(t, h.OrderUnix(o-1), h.OrderUnix(o), "orders %d, %d out of time order", o-1, o)
+			}
+			for i := olo; i < ohi; i++ {
+				l := h.Line(i)
+				require.Equal(t, l.Product, h.LineProduct(i))
+				require.Equal(t, l.Quantity, h.LineQuantity(i))
+				require.NotZero(t, l.Quantity)
+				require.Less(t, int(l.Product), h.Catalog().NumProducts())
+			}
+		}
+		if c != affinity.NoCustomer {
+			llo, lhi := h.CustomerLines(c)
+			require.Equal(t, [2]int{first, next}, [2]int{llo, lhi}, "lines of customer %d", c)
+		}
+		orders += int(hi - lo)
+		lines += next - first
+		lineRuns = append(lineRuns, [2]int{first, next})
+		nextOrder, nextLine = hi, next
 	}
 	for i := range h.NumCustomers() {
 		c := affinity.CustomerID(i)
 		lo, hi := h.CustomerOrders(c)
-		require.Equal(t, nextOrder, lo, "orders of customer %d", c)
-		require.LessOrEqual(t, lo, hi)
-		llo, lhi := h.CustomerLines(c)
-		require.Equal(t, nextLine, llo, "lines of customer %d", c)
-		for o := lo; o < hi; o++ {
-			checkOrder(o, c)
+		visit(lo, hi, c)
+		if lo == hi {
+			llo, lhi := h.CustomerLines(c)
+			require.Equal(t, llo, lhi, "lines of customer %d without orders", c)
 		}
-		require.Equal(t, nextLine, lhi, "lines of customer %d", c)
-		nextOrder = hi
-
 		elo, ehi := h.CustomerEvents(c)
 		require.Equal(t, nextEvent, elo, "events of customer %d", c)
 		require.LessOrEqual(t, elo, ehi)
@@ -714,12 +745,23 @@ func checkInvariants(t testing.TB, h *affinity.History) {
 		nextEvent = ehi
 	}
 	lo, hi := h.AnonymousOrders()
-	require.Equal(t, nextOrder, lo, "anonymous orders")
-	require.Equal(t, affinity.OrderID(h.NumOrders()), hi, "anonymous orders")
-	for o := lo; o < hi; o++ {
-		checkOrder(o, affinity.NoCustomer)
+	visit(lo, hi, affinity.NoCustomer)
+	if canonical {
+		require.Equal(t, affinity.OrderID(h.NumOrders()), nextOrder, "anonymous orders")
+		require.Equal(t, h.NumLines(), nextLine, "lines")
 	}
-	require.Equal(t, h.NumLines(), nextLine, "lines")
+	for o, in := range seen {
+		if !in {
+			require.Equal(t, affinity.NoCustomer, h.OrderCustomer(affinity.OrderID(o)), "hole %d", o)
+		}
+	}
+	slices.SortFunc(lineRuns, func(a, b [2]int) int { return cmp.Compare(a[0], b[0]) })
+	for i := 1; i < len(lineRuns); i++ {
+		require.LessOrEqual(t, lineRuns[i-1][1], lineRuns[i][0], "line ranges overlap")
+	}
+	require.Equal(t, visited, slices.Collect(h.Orders()), "Orders")
+	require.Equal(t, h.NumOrders(), orders, "orders")
+	require.Equal(t, h.NumLines(), lines, "lines")
 	require.Equal(t, h.NumEvents(), nextEvent, "events")
 }
 

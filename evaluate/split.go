@@ -244,8 +244,9 @@ func TemporalSplit(ctx context.Context, h *affinity.History, cutoff time.Time) (
 	}
 	s := newSplitter(h)
 	cu := cutoff.Unix()
-	for o := range affinity.OrderID(h.NumOrders()) {
-		if o%8192 == 0 {
+	n := 0
+	for o := range h.Orders() {
+		if n++; n%8192 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, fmt.Errorf("evaluate: %w", err)
 			}
@@ -531,11 +532,11 @@ func LeaveOneOutSplit(ctx context.Context, h *affinity.History, opts SplitOption
 	}
 	rng := opts.rng()
 	s := newSplitter(h)
-	no := affinity.OrderID(h.NumOrders())
 	var eligible []unit // o: basket, key: random
 	var prods []affinity.ProductID
-	for o := range no {
-		if o%8192 == 0 {
+	n := 0
+	for o := range h.Orders() {
+		if n++; n%8192 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, fmt.Errorf("evaluate: %w", err)
 			}
@@ -546,12 +547,12 @@ func LeaveOneOutSplit(ctx context.Context, h *affinity.History, opts SplitOption
 		}
 	}
 	slices.SortStableFunc(eligible, func(a, b unit) int { return cmp.Compare(a.key, b.key) })
-	isTest := make([]bool, no)
-	n := float64(len(eligible))
+	isTest := make([]bool, h.NumOrderIDs())
+	ne := float64(len(eligible))
 	for j, e := range eligible {
-		isTest[e.o] = float64(j+1)/n > ratio
+		isTest[e.o] = float64(j+1)/ne > ratio
 	}
-	for o := range no {
+	for o := range h.Orders() {
 		if !isTest[o] {
 			s.order(s.train, o)
 			continue

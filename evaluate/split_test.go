@@ -31,7 +31,7 @@ type record struct {
 func records(h *affinity.History) []record {
 	var out []record
 	cat := h.Catalog()
-	for o := range affinity.OrderID(h.NumOrders()) {
+	for o := range h.Orders() {
 		cust := ""
 		if c := h.OrderCustomer(o); c != affinity.NoCustomer {
 			cust = h.CustomerKey(c)

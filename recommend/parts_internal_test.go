@@ -29,12 +29,12 @@ func demoHistory(t *testing.T) *affinity.History {
 // float64: 2^(−age/hl) per bought line, times the anchor weight per event.
 func naivePopularity(h *affinity.History, np int, asOf int64, hl float64, ew [affinity.Wishlist + 1]float32) []float64 {
 	want := make([]float64, np)
-	for o := range h.NumOrders() {
-		ot := h.OrderUnix(affinity.OrderID(o))
+	for o := range h.Orders() {
+		ot := h.OrderUnix(o)
 		if ot > asOf {
 			continue
 		}
-		lo, hi := h.OrderLines(affinity.OrderID(o))
+		lo, hi := h.OrderLines(o)
 		for i := lo; i < hi; i++ {
 			if h.LineQuantity(i) > 0 {
 				want[h.LineProduct(i)] += math.Exp2(-float64(asOf-ot) / hl)

@@ -70,13 +70,14 @@ const popRefDays = 32
 // anchor weight ew. Time linear in the lines and events of h.
 func newPopularity(ctx context.Context, h *affinity.History, np int, asOf int64, phl float64, ew [affinity.Wishlist + 1]float32) (*popularity, error) {
 	t := &popularity{sums: make([]int64, np), shift: popShift(h.NumLines()+h.NumEvents(), ew), ref: popRef(asOf), asOf: asOf, phl: phl, ew: ew}
-	for o := range h.NumOrders() {
-		if o%8192 == 0 {
+	n := 0
+	for o := range h.Orders() {
+		if n++; n%8192 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		t.addOrder(h, affinity.OrderID(o), 1)
+		t.addOrder(h, o, 1)
 	}
 	// events count with their anchor weights: ratings fully (rating data
 	// has no purchases), views and carts a little

@@ -48,6 +48,7 @@ func changeShop(t *testing.T, r *rand.Rand, h *affinity.History, moveProduct boo
 		}
 		return h.Latest().Add(time.Duration(1+r.IntN(48)) * time.Hour)
 	}
+	orders := slices.Collect(h.Orders())
 	for i := range 1 + r.IntN(30) {
 		c, at := customer(), when()
 		lines := make([]affinity.Purchase, 1+r.IntN(4))
@@ -56,10 +57,10 @@ func changeShop(t *testing.T, r *rand.Rand, h *affinity.History, moveProduct boo
 		}
 		switch x := r.IntN(10); {
 		case x == 0 && h.NumOrders() > 0:
-			key := h.OrderKey(affinity.OrderID(r.IntN(h.NumOrders())))
+			key := h.OrderKey(orders[r.IntN(len(orders))])
 			require.NoError(t, b.DeleteOrder(key, int64(i+1)))
 		case x == 1 && h.NumOrders() > 0:
-			key := h.OrderKey(affinity.OrderID(r.IntN(h.NumOrders())))
+			key := h.OrderKey(orders[r.IntN(len(orders))])
 			require.NoError(t, b.PutOrder(key, int64(i+1), lines))
 		case x == 2:
 			require.NoError(t, b.AddEvent(affinity.Event{Customer: c, Product: product(), Time: at, Kind: affinity.Rating, Weight: 4}))

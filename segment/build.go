@@ -444,11 +444,15 @@ func (s *scanner) chunk(ctx context.Context, k int, out *chunkResult) (int64, er
 		return s.subset(ctx, lo, hi, out)
 	}
 	if hi > lo {
-		l0, _ := b.h.CustomerLines(affinity.CustomerID(lo))
-		_, l1 := b.h.CustomerLines(affinity.CustomerID(hi - 1))
-		o0, _ := b.h.CustomerOrders(affinity.CustomerID(lo))
-		_, o1 := b.h.CustomerOrders(affinity.CustomerID(hi - 1))
-		s.presize(out, l1-l0, int(o1-o0))
+		// per customer: a History built on a base need not keep the
+		// customers' orders next to each other
+		lines, orders := 0, 0
+		for c := affinity.CustomerID(lo); c < affinity.CustomerID(hi); c++ {
+			l0, l1 := b.h.CustomerLines(c)
+			o0, o1 := b.h.CustomerOrders(c)
+			lines, orders = lines+l1-l0, orders+int(o1-o0)
+		}
+		s.presize(out, lines, orders)
 	}
 	pairs := s.pairs[:0]
 	ev := [2][]evPair{s.ev[0][:0], s.ev[1][:0]}

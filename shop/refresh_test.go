@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -29,6 +30,7 @@ func randomChanges(r *rand.Rand, h *affinity.History, round, max int, step time.
 		}
 		return ls
 	}
+	orders := slices.Collect(h.Orders())
 	customer := func() string {
 		if r.IntN(5) == 0 {
 			return fmt.Sprintf("new-%d-%d", round, r.IntN(10))
@@ -39,9 +41,9 @@ func randomChanges(r *rand.Rand, h *affinity.History, round, max int, step time.
 		v := int64(round*1000 + i)
 		switch k := r.IntN(10); {
 		case k < 2 && h.NumOrders() > 0: // delete an existing order
-			feed = append(feed, affinity.OrderChange{Key: h.OrderKey(affinity.OrderID(r.IntN(h.NumOrders()))), Version: v, Delete: true})
+			feed = append(feed, affinity.OrderChange{Key: h.OrderKey(orders[r.IntN(len(orders))]), Version: v, Delete: true})
 		case k < 5 && h.NumOrders() > 0: // replace an existing order
-			o := affinity.OrderID(r.IntN(h.NumOrders()))
+			o := orders[r.IntN(len(orders))]
 			cust := ""
 			if c := h.OrderCustomer(o); c != affinity.NoCustomer {
 				cust = h.CustomerKey(c)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -237,10 +238,10 @@ func changedTx(ctx context.Context, prev *Counts, prevH, h *affinity.History, ch
 
 // patchTx returns the basket transactions of h, built on prevH (ch says
 // what changed), from prev's: runs of unchanged customers' transactions
-// are copied with their order ids shifted, the changed customers' (and,
-// when changed, the anonymous orders') are collected anew. plus and minus
-// are the transactions collected anew and those they replace. Time is a
-// copy of prev's transactions plus the changed customers' lines.
+// are copied with their order ids moved to h's, the changed customers'
+// (and, when changed, the anonymous orders') are collected anew. plus and
+// minus are the transactions collected anew and those they replace. Time
+// is a copy of prev's transactions plus the changed customers' lines.
 func patchTx(ctx context.Context, prev *Counts, prevH, h *affinity.History, ch affinity.Changes, cfg *config) (tx, plus, minus *txTable, err error) {
 	old := prev.transactions()
 	b := newTxBuilder(h, cfg, false)
@@ -249,10 +250,12 @@ func patchTx(ctx context.Context, prev *Counts, prevH, h *affinity.History, ch a
 	t.items = slices.Grow(t.items, len(old.items)+len(ch.Customers)*16)
 	t.id = slices.Grow(t.id, old.len()+len(ch.Customers)*4)
 	plus, minus = &txTable{off: []uint32{0}}, &txTable{off: []uint32{0}}
-	// at returns the first transaction of old whose order is o or later.
-	at := func(o affinity.OrderID) int {
-		i, _ := slices.BinarySearch(old.id, uint32(o))
-		return i
+	// old is in prevH's order: by customer, anonymous orders last
+	// (NoCustomer); at returns its first transaction of customer c or a
+	// later one.
+	custOf := func(i int) affinity.CustomerID { return prevH.OrderCustomer(affinity.OrderID(old.id[i])) }
+	at := func(c affinity.CustomerID) int {
+		return sort.Search(old.len(), func(i int) bool { return custOf(i) >= c })
 	}
 	appendTx := func(dst, src *txTable, i, j int, shift uint32) {
 		lo := src.off[i]
@@ -263,17 +266,18 @@ func patchTx(ctx context.Context, prev *Counts, prevH, h *affinity.History, ch a
 			dst.id = append(dst.id, src.id[x]+shift)
 		}
 	}
-	// copyRun copies the transactions of prevH's orders [olo, ohi), which
-	// are h's orders from nlo on.
-	copyRun := func(olo, ohi, nlo affinity.OrderID) {
-		if ohi > olo {
-			appendTx(t, old, at(olo), at(ohi), uint32(nlo-olo))
-		}
+	// shift is what to add to prevH's order ids of customer c for h's
+	// (wrapping for a move down; the sum is right); ok is false for a
+	// customer without orders.
+	shift := func(c affinity.CustomerID) (d uint32, ok bool) {
+		olo, ohi := prevH.CustomerOrders(c)
+		nlo, _ := h.CustomerOrders(c)
+		return uint32(nlo) - uint32(olo), ohi > olo
 	}
-	// renew collects h's orders [nlo, nhi) anew, in place of prevH's
-	// [olo, ohi).
-	renew := func(olo, ohi, nlo, nhi affinity.OrderID) error {
-		appendTx(minus, old, at(olo), at(ohi), 0)
+	// renew collects h's orders [nlo, nhi) anew, in place of old's
+	// transactions [i, j).
+	renew := func(i, j int, nlo, nhi affinity.OrderID) error {
+		appendTx(minus, old, i, j, 0)
 		first := t.len()
 		for o := nlo; o < nhi; o++ {
 			if err := b.basket(o); err != nil {
@@ -286,37 +290,60 @@ func patchTx(ctx context.Context, prev *Counts, prevH, h *affinity.History, ch a
 	oldNC := affinity.CustomerID(prevH.NumCustomers())
 	next := affinity.CustomerID(0)           // first customer not written yet
 	flush := func(end affinity.CustomerID) { // the unchanged customers [next, end)
-		if end > next {
-			olo, _ := prevH.CustomerOrders(next)
-			_, ohi := prevH.CustomerOrders(end - 1)
-			nlo, _ := h.CustomerOrders(next)
-			copyRun(olo, ohi, nlo)
+		if end <= next {
+			return
+		}
+		i, j := at(next), at(end)
+		// one move for the run, as after an append (none) or when the
+		// customers' orders lie in one block in both; else per customer
+		var d uint32
+		uniform, seen := true, false
+		for c := next; c < end && uniform; c++ {
+			if dc, ok := shift(c); ok {
+				uniform = !seen || dc == d
+				d, seen = dc, true
+			}
+		}
+		if uniform {
+			appendTx(t, old, i, j, d)
+			return
+		}
+		for x := i; x < j; {
+			c := custOf(x)
+			y := x + 1
+			for y < j && custOf(y) == c {
+				y++
+			}
+			dc, _ := shift(c)
+			appendTx(t, old, x, y, dc)
+			x = y
 		}
 	}
-	for i, c := range ch.Customers {
-		if i%1024 == 0 {
+	for n, c := range ch.Customers {
+		if n%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, nil, nil, err
 			}
 		}
 		flush(min(c, oldNC))
-		var olo, ohi affinity.OrderID
+		i, j := 0, 0
 		if c < oldNC {
-			olo, ohi = prevH.CustomerOrders(c)
+			i, j = at(c), at(c+1)
 		}
 		nlo, nhi := h.CustomerOrders(c)
-		if err := renew(olo, ohi, nlo, nhi); err != nil {
+		if err := renew(i, j, nlo, nhi); err != nil {
 			return nil, nil, nil, err
 		}
 		next = c + 1
 	}
 	flush(oldNC)
-	olo, ohi := prevH.AnonymousOrders()
+	i := at(affinity.NoCustomer)
+	olo, _ := prevH.AnonymousOrders()
 	nlo, nhi := h.AnonymousOrders()
 	if ch.Anonymous {
-		err = renew(olo, ohi, nlo, nhi)
+		err = renew(i, old.len(), nlo, nhi)
 	} else {
-		copyRun(olo, ohi, nlo)
+		appendTx(t, old, i, old.len(), uint32(nlo)-uint32(olo))
 	}
 	return t, plus, minus, err
 }
@@ -380,19 +407,9 @@ func diffTx(oldH *affinity.History, old *txTable, h *affinity.History, cur *txTa
 		dst.off = append(dst.off, uint32(len(dst.items)))
 		dst.id = append(dst.id, src.id[x])
 	}
-	// Customers of both tables' orders, walked along.
+	// Customers of both tables' orders (anonymous: NoCustomer, last).
 	custOf := func(h *affinity.History) func(o affinity.OrderID) affinity.CustomerID {
-		c := affinity.CustomerID(0)
-		nc := affinity.CustomerID(h.NumCustomers())
-		return func(o affinity.OrderID) affinity.CustomerID {
-			for c < nc {
-				if _, hi := h.CustomerOrders(c); o < hi {
-					return c
-				}
-				c++
-			}
-			return affinity.NoCustomer
-		}
+		return h.OrderCustomer
 	}
 	oldCust, curCust := custOf(oldH), custOf(h)
 	i, j := 0, 0

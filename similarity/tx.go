@@ -225,8 +225,9 @@ func (b *txBuilder) close(start int, id uint32, key func() uint64) error {
 }
 
 func (b *txBuilder) baskets(ctx context.Context) error {
-	for o := range affinity.OrderID(b.h.NumOrders()) {
-		if o%4096 == 0 {
+	n := 0
+	for o := range b.h.Orders() {
+		if n++; n%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}

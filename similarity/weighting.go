@@ -63,7 +63,9 @@ type ItemMatrix struct {
 
 // NewItemMatrix builds the product × transaction matrix of h with the
 // transactions of [Count] (same as-of time, options and sampling): for Basket a column
-// per order (OrderID), for Customer a column per customer (CustomerID).
+// per order id ([affinity.OrderID], up to [affinity.History.NumOrderIDs]; an id
+// that names no order has an empty column), for Customer a column per customer
+// (CustomerID).
 // An entry is the number of interactions of the transaction with the
 // product: its bought lines (plus its events, with Events). Sequential has
 // no transactions of this kind and is an error.
@@ -86,7 +88,7 @@ func NewItemMatrix(ctx context.Context, h *affinity.History, asOf time.Time, opt
 		return nil, err
 	}
 	np := h.Catalog().NumProducts()
-	m := &ItemMatrix{rows: np, cols: h.NumOrders(), off: make([]uint32, np+1)}
+	m := &ItemMatrix{rows: np, cols: h.NumOrderIDs(), off: make([]uint32, np+1)}
 	if cfg.scope == Customer {
 		m.cols = h.NumCustomers()
 	}
