@@ -413,34 +413,70 @@ func TestPurchasesRebuild(t *testing.T) {
 	}
 }
 
+// checkLookup requires LookupOrder to find, for every key of h, the
+// first order with it in the History's order, from four goroutines at
+// once (concurrent first calls build the index once).
+func checkLookup(t *testing.T, h *affinity.History, what string) {
+	t.Helper()
+	first := map[string]affinity.OrderID{}
+	for o := range h.Orders() {
+		if _, ok := first[h.OrderKey(o)]; !ok {
+			first[h.OrderKey(o)] = o
+		}
+	}
+	var wg sync.WaitGroup
+	bad := make([]bool, 4)
+	for g := range bad {
+		wg.Go(func() {
+			for key, want := range first {
+				got, ok := h.LookupOrder(key)
+				if key == "" {
+					bad[g] = bad[g] || ok
+				} else if !ok || got != want {
+					bad[g] = true
+				}
+			}
+			if _, ok := h.LookupOrder("no such order"); ok {
+				bad[g] = true
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, make([]bool, 4), bad, what)
+}
+
+// TestLookupOrder looks orders up in random Histories and in chains of
+// Histories built on each other from feeds of puts, deletes and erasures,
+// appended to their bases' columns or written anew, each looked up
+// before the next is built on it or after (so that the index is built on
+// first use, extended from the base's, or built for a compacted one).
 func TestLookupOrder(t *testing.T) {
 	for seed := range uint64(40) {
 		r := rand.New(rand.NewPCG(seed, 17))
 		h := build(t, nil, genRecords(r, 1+r.IntN(200)))
-		first := map[string]affinity.OrderID{}
-		for o := range affinity.OrderID(h.NumOrders()) {
-			if _, ok := first[h.OrderKey(o)]; !ok {
-				first[h.OrderKey(o)] = o
+		checkLookup(t, h, fmt.Sprintf("seed %d", seed))
+	}
+	for _, mode := range []int32{affinity.LayoutAuto, affinity.LayoutAppend, affinity.LayoutCompact} {
+		was := affinity.SetLayoutMode(mode)
+		for seed := range uint64(20) {
+			r := rand.New(rand.NewPCG(seed, 18))
+			f := genOrderFixture(r, 20+r.IntN(80), 40)
+			h := buildFixture(t, nil, orderFixture{base: f.base, events: f.events})
+			for round := range 6 {
+				early := r.IntN(2) == 0
+				if early {
+					checkLookup(t, h, fmt.Sprintf("mode %d, seed %d, round %d, before", mode, seed, round))
+				}
+				lo := r.IntN(len(f.feed) + 1)
+				next := buildFixture(t, h, f, f.feed[lo:min(len(f.feed), lo+1+r.IntN(10))])
+				if !early {
+					checkLookup(t, h, fmt.Sprintf("mode %d, seed %d, round %d, after", mode, seed, round))
+				}
+				checkInvariants(t, next)
+				h = next
 			}
+			checkLookup(t, h, fmt.Sprintf("mode %d, seed %d, last", mode, seed))
 		}
-		var wg sync.WaitGroup
-		bad := make([]bool, 4)
-		for g := range bad {
-			wg.Go(func() { // concurrent first calls build the index once
-				for key, want := range first {
-					got, ok := h.LookupOrder(key)
-					if key == "" {
-						bad[g] = bad[g] || ok
-					} else if !ok || got != want {
-						bad[g] = true
-					}
-				}
-				if _, ok := h.LookupOrder("no such order"); ok {
-					bad[g] = true
-				}
-			})
-		}
-		wg.Wait()
-		assert.Equal(t, make([]bool, 4), bad, "seed %d", seed)
+		affinity.SetLayoutMode(was)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"maps"
 	"math"
 	"slices"
 	"sync/atomic"
@@ -155,20 +156,18 @@ func (b *Builder) buildOver(ctx context.Context) (_ *History, err error) {
 		b.merge.dropped = append(b.merge.dropped, c)
 	}
 	if ch != nil && len(ch.byKey) > 0 {
-		for k := 0; k <= nc0; k++ {
-			cust := uint32(k)
-			if k == nc0 {
-				cust = anonBucket
-			}
-			lo, hi := base.bucket(k)
-			for o := lo; o < hi; o++ {
-				key := base.OrderKey(OrderID(o))
-				if key == "" {
-					continue
-				}
-				if _, changed := ch.byKey[key]; changed {
-					dropOrder(o, cust)
-				}
+		// the base's orders with a changed key, found by the base's index
+		// of keys (built on first use, then extended by each History
+		// built on it)
+		x := base.keyIndex()
+		keys := slices.Sorted(maps.Keys(ch.byKey))
+		var os []uint32
+		for _, key := range keys {
+			os = os[:0]
+			x.each(base, key, func(o uint32) { os = append(os, o) })
+			slices.Sort(os)
+			for _, o := range os {
+				dropOrder(o, base.orderCust[o])
 			}
 		}
 	}
@@ -199,6 +198,9 @@ func (b *Builder) buildOver(ctx context.Context) (_ *History, err error) {
 				base.tail.Store(false)
 			}
 		}()
+		if x := base.keys.x.Load(); x != nil {
+			h.keys.x.Store(x.derive(h, nb))
+		}
 	} else if err = ob.write(h, base, b); err != nil {
 		return nil, err
 	}

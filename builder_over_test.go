@@ -53,6 +53,7 @@ func TestBuildOverMatchesCopy(t *testing.T) {
 		affinity.SetBaseMode(was)
 		checkInvariants(t, over)
 		checkInvariants(t, compacted)
+		requireDense(t, compacted)
 		if over.NumOrderIDs() > over.NumOrders() || affinity.HistoryHoleLines(over) > 0 {
 			appended++
 		}

@@ -66,7 +66,7 @@ type History struct {
 	gross   Money     // sum of |Quantity × Price| over all lines (see Builder.Add)
 	lin     lineage   // this History's number and its changes from its base
 
-	byKey orderKeyIndex // built on first LookupOrder
+	keys orderKeys // by shop order id: built on first use, or extended from the base's
 }
 
 const noOrder = math.MaxUint32

@@ -2,9 +2,6 @@ package affinity
 
 import (
 	"iter"
-	"slices"
-	"strings"
-	"sync"
 	"time"
 )
 
@@ -77,34 +74,4 @@ func (h *History) Events() iter.Seq[Event] {
 			}
 		}
 	}
-}
-
-// orderKeyIndex is the order ids of a History sorted by shop order id,
-// built once on first use.
-type orderKeyIndex struct {
-	once  sync.Once
-	order []OrderID
-}
-
-// LookupOrder returns the order with shop order id key: the first in the
-// History's order ([History.Orders]) when several customers' orders share
-// the key (shops that feed
-// orders through [Builder.PutOrder] keep keys unique). The empty key is
-// never found. The first call sorts the order ids by key, in O(n log n)
-// time and 4 bytes per order, kept for later calls, which take
-// O(log n) string comparisons. Safe for concurrent use.
-func (h *History) LookupOrder(key string) (OrderID, bool) {
-	if key == "" {
-		return 0, false
-	}
-	x := &h.byKey
-	x.once.Do(func() {
-		x.order = slices.AppendSeq(make([]OrderID, 0, h.NumOrders()), h.Orders())
-		slices.SortStableFunc(x.order, func(a, b OrderID) int { return strings.Compare(h.OrderKey(a), h.OrderKey(b)) })
-	})
-	i, found := slices.BinarySearchFunc(x.order, key, func(o OrderID, k string) int { return strings.Compare(h.OrderKey(o), k) })
-	if !found {
-		return 0, false
-	}
-	return x.order[i], true
 }

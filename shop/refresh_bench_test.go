@@ -147,16 +147,38 @@ func cpuTime(b *testing.B) (cpu time.Duration, faults int64) {
 // over that build: base and delta between compactions.
 // "small" is the shop of 1 M customers refreshed with 100 lines at a
 // time, a minute of a busy shop: what a refresh costs whatever the size
-// of the change.
+// of the change. "changes" is the shop of 1 M customers refreshed with
+// the same 10,000 lines as order changes (shop.Changes, puts), as a
+// database feed delivers them: each order is looked up among the shop's
+// by its key.
 func BenchmarkRefresh(b *testing.B) {
 	for _, customers := range []int{100_000, 1_000_000} {
 		b.Run(fmt.Sprintf("customers=%d", customers), func(b *testing.B) {
-			benchRefresh(b, customers, customers/10, 10_000, shop.Options{})
+			benchRefresh(b, customers, customers/10, 10_000, shop.Options{}, false)
 		})
 	}
 	b.Run("small", func(b *testing.B) {
-		benchRefresh(b, 1_000_000, 100_000, 100, shop.Options{})
+		benchRefresh(b, 1_000_000, 100_000, 100, shop.Options{}, false)
 	})
+	b.Run("changes", func(b *testing.B) {
+		benchRefresh(b, 1_000_000, 100_000, 10_000, shop.Options{}, true)
+	})
+}
+
+// asChanges returns a source of the lines as order changes (puts of
+// version 1, one per order), as a database feed delivers them
+// (dataset.SQLSource, shop.Changes): each is looked up among the orders
+// the shop has.
+func asChanges(lines []affinity.Purchase) shop.Source {
+	var cs []affinity.OrderChange
+	for i, p := range lines {
+		if i == 0 || p.Order != lines[i-1].Order {
+			cs = append(cs, affinity.OrderChange{Key: p.Order, Version: 1})
+		}
+		c := &cs[len(cs)-1]
+		c.Lines = append(c.Lines, p)
+	}
+	return shop.Changes(slices.Values(cs))
 }
 
 // BenchmarkRefreshModel is BenchmarkRefresh on the shop of 100,000
@@ -168,7 +190,7 @@ func BenchmarkRefresh(b *testing.B) {
 func BenchmarkRefreshModel(b *testing.B) {
 	for _, refit := range []shop.Refit{shop.RefitInline, shop.RefitBackground} {
 		b.Run(fmt.Sprintf("refit=%v", map[shop.Refit]string{shop.RefitInline: "inline", shop.RefitBackground: "background"}[refit]), func(b *testing.B) {
-			benchRefresh(b, 100_000, 10_000, 10_000, shop.Options{Model: "ease", ModelRefit: refit})
+			benchRefresh(b, 100_000, 10_000, 10_000, shop.Options{Model: "ease", ModelRefit: refit}, false)
 		})
 	}
 }
@@ -202,7 +224,7 @@ func gcCycles() uint64 {
 	return m[0].Value.Uint64()
 }
 
-func benchRefresh(b *testing.B, customers, products, lines int, opts shop.Options) {
+func benchRefresh(b *testing.B, customers, products, lines int, opts shop.Options, changes bool) {
 	ctx := context.Background()
 	h := func() *affinity.History { // the generated data goes out of scope with it
 		sf := dataset.Generate(dataset.SyntheticOptions{Customers: customers, Products: products, Categories: 200, Seed: 5, ViewsPerLine: -1})
@@ -228,7 +250,13 @@ func benchRefresh(b *testing.B, customers, products, lines int, opts shop.Option
 	// refreshes within that day.
 	t0 := time.Now()
 	feed := liveLines(h, -1, lines)
-	if err := s.Refresh(ctx, shop.Purchases(slices.Values(feed))); err != nil {
+	source := func(feed []affinity.Purchase) shop.Source {
+		if changes {
+			return asChanges(feed)
+		}
+		return shop.Purchases(slices.Values(feed))
+	}
+	if err := s.Refresh(ctx, source(feed)); err != nil {
 		b.Fatal(err)
 	}
 	recs0 := time.Since(t0)
@@ -260,13 +288,7 @@ func benchRefresh(b *testing.B, customers, products, lines int, opts shop.Option
 			before[step] = st.of(step)
 		}
 		t0, m0, g0 := time.Now(), touchedHeap(), gcCycles()
-		if err := s.Refresh(ctx, shop.Purchases(func(yield func(affinity.Purchase) bool) {
-			for _, p := range feed {
-				if !yield(p) {
-					return
-				}
-			}
-		})); err != nil {
+		if err := s.Refresh(ctx, source(feed)); err != nil {
 			b.Fatal(err)
 		}
 		r := time.Since(t0)
