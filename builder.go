@@ -669,22 +669,24 @@ func (b *Builder) sortOrders(ctx context.Context, h *History, nc int) error {
 }
 
 func (b *Builder) sortEvents(h *History, nc int) {
-	h.evOff = make([]uint32, nc+1)
+	off := make([]uint32, nc+1)
 	for _, c := range b.eCust {
-		h.evOff[c+1]++
+		off[c+1]++
 	}
 	for i := 1; i <= nc; i++ {
-		h.evOff[i] += h.evOff[i-1]
+		off[i] += off[i-1]
 	}
+	h.evLo, h.evHi = off[:nc:nc], off[1:]
 	n := len(b.eCust)
+	h.numEvents = n
 	idx := make([]uint32, n)
-	pos := slices.Clone(h.evOff[:nc])
+	pos := slices.Clone(off[:nc])
 	for i, c := range b.eCust {
 		idx[pos[c]] = uint32(i)
 		pos[c]++
 	}
 	for c := range nc {
-		s := idx[h.evOff[c]:h.evOff[c+1]]
+		s := idx[off[c]:off[c+1]]
 		if len(s) > 1 {
 			slices.SortStableFunc(s, func(x, y uint32) int { return cmp.Compare(b.eUnix[x], b.eUnix[y]) })
 		}
@@ -764,11 +766,11 @@ func (h *History) index(ctx context.Context, workers int, m *mergeState) error {
 		s.First, s.Last = time.Unix(h.firstUnix, 0).UTC(), time.Unix(hi, 0).UTC()
 	}
 	h.latest = s.Last
-	if len(h.evUnix) > 0 {
+	if h.numEvents > 0 {
 		// one time conversion, not one per event: events are often ten
-		// times the lines; the base's events kept as they were keep their
-		// latest time
-		if m == nil || !m.sharedEvents {
+		// times the lines; a build on a base that shared or appended to
+		// its event columns found the latest time itself
+		if m == nil || !m.evLatestSet {
 			h.evLatest = slices.Max(h.evUnix)
 		}
 		if h.evLatest > h.latest.Unix() {

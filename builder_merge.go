@@ -26,11 +26,11 @@ type mergeState struct {
 	list    []uint32 // the touched customers, ascending
 
 	// Set by buildOver for index: the latest order's Unix time, which
-	// writing the orders found (when there are orders), and whether the
-	// events are the base's, unchanged.
-	lastUnix     int64
-	haveLast     bool
-	sharedEvents bool
+	// writing the orders found (when there are orders), and whether
+	// writing the events set the History's latest event time.
+	lastUnix    int64
+	haveLast    bool
+	evLatestSet bool
 }
 
 // drop records that applyChanges dropped group g of customer c. Nil-safe.

@@ -97,17 +97,24 @@ func (b *Builder) materialize() {
 	b.gCust, b.gKey, b.gUnix = append(gCust, b.gCust...), append(gKey, b.gKey...), append(gUnix, b.gUnix...)
 	b.lGroup = lGroup
 	b.lProduct, b.lQty, b.lPrice = append(lProduct, b.lProduct...), append(lQty, b.lQty...), append(lPrice, b.lPrice...)
-	eCust := make([]uint32, ne, ne+len(b.eCust))
+	eCust := make([]uint32, 0, ne+len(b.eCust))
+	eProduct := make([]ProductID, 0, ne+len(b.eProduct))
+	eUnix := make([]int64, 0, ne+len(b.eUnix))
+	eKind := make([]EventKind, 0, ne+len(b.eKind))
+	eWeight := make([]float32, 0, ne+len(b.eWeight))
 	for c := range base.NumCustomers() {
-		for i := base.evOff[c]; i < base.evOff[c+1]; i++ {
-			eCust[i] = uint32(c)
+		lo, hi := base.evLo[c], base.evHi[c]
+		for range hi - lo {
+			eCust = append(eCust, uint32(c))
 		}
+		eProduct = append(eProduct, base.evProduct[lo:hi]...)
+		eUnix = append(eUnix, base.evUnix[lo:hi]...)
+		eKind = append(eKind, base.evKind[lo:hi]...)
+		eWeight = append(eWeight, base.evWeight[lo:hi]...)
 	}
 	b.eCust = append(eCust, b.eCust...)
-	b.eProduct = append(slices.Clip(slices.Clone(base.evProduct)), b.eProduct...)
-	b.eUnix = append(slices.Clip(slices.Clone(base.evUnix)), b.eUnix...)
-	b.eKind = append(slices.Clip(slices.Clone(base.evKind)), b.eKind...)
-	b.eWeight = append(slices.Clip(slices.Clone(base.evWeight)), b.eWeight...)
+	b.eProduct, b.eUnix = append(eProduct, b.eProduct...), append(eUnix, b.eUnix...)
+	b.eKind, b.eWeight = append(eKind, b.eKind...), append(eWeight, b.eWeight...)
 	b.merge = &mergeState{base: base, groups: no}
 	b.haveGroup = false // group ids moved
 }
@@ -190,21 +197,28 @@ func (b *Builder) buildOver(ctx context.Context) (_ *History, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if ob.appendTo(h, base, b) {
-		// h wrote into base's room: give it back if h is not built,
-		// for the next build on base (h is dropped, nothing reads it)
-		defer func() {
-			if err != nil {
-				base.tail.Store(false)
-			}
-		}()
+	// h may write into the room past the lengths of base's columns
+	// once it has claimed it (layout.go); if h is not built, the room
+	// goes back to the next build on base (h is dropped, nothing reads
+	// it)
+	owns := false
+	claim := func() bool {
+		owns = owns || base.tail.CompareAndSwap(false, true)
+		return owns
+	}
+	defer func() {
+		if err != nil && owns {
+			base.tail.Store(false)
+		}
+	}()
+	if ob.appendTo(h, base, b, claim) {
 		if x := base.keys.x.Load(); x != nil {
 			h.keys.x.Store(x.derive(h, nb))
 		}
 	} else if err = ob.write(h, base, b); err != nil {
 		return nil, err
 	}
-	b.overEvents(h, base, erased, nc)
+	b.overEvents(h, base, erased, nc, claim)
 	h.gross = b.gross
 	h.setLineage(b.merge, b.eCust, erased)
 	if err = h.index(ctx, b.workers(), b.merge); err != nil {
@@ -499,26 +513,25 @@ func (ob *overBuild) write(h *History, base *History, b *Builder) error {
 	return nil
 }
 
-// overEvents fills h's event columns: the base's events of customers
-// without new ones (in bulk), merged by time with the new ones otherwise
-// (base first among equal times, as a stable sort of both gives).
-func (b *Builder) overEvents(h *History, base *History, gone []bool, nc int) {
+// overEvents fills h's event columns: the base's, shared, when no event
+// changed; else the changed customers' events (the base's merged by time
+// with the new ones, base first among equal times, as a stable sort of
+// both gives) appended to the base's columns where they have room
+// (layout.go), or every customer's written anew, the runs of customers
+// without new events copied from the base in bulk.
+func (b *Builder) overEvents(h *History, base *History, gone []bool, nc int, claim func() bool) {
 	nc0 := base.NumCustomers()
 	erased := func(c int) bool { return c < len(gone) && gone[c] }
 	if len(b.eCust) == 0 && !erasesEvents(base, gone) {
 		// no event changes: the base's columns, shared (a History is
 		// never written after its build), the new customers without any
 		h.evProduct, h.evUnix, h.evKind, h.evWeight = base.evProduct, base.evUnix, base.evKind, base.evWeight
-		h.evLatest = base.evLatest
-		h.evOff = base.evOff
+		h.evLatest, h.numEvents, h.evHoles = base.evLatest, base.numEvents, base.evHoles
+		h.evLo, h.evHi = base.evLo, base.evHi
 		if nc > nc0 {
-			h.evOff = make([]uint32, nc+1)
-			copy(h.evOff, base.evOff)
-			for c := nc0 + 1; c <= nc; c++ {
-				h.evOff[c] = base.evOff[nc0]
-			}
+			h.evLo, h.evHi = copyRanges(base.evLo, base.evHi, nc)
 		}
-		b.merge.sharedEvents = true
+		b.merge.evLatestSet = true
 		return
 	}
 	staged := make([]uint32, len(b.eCust))
@@ -534,71 +547,173 @@ func (b *Builder) overEvents(h *History, base *History, gone []bool, nc int) {
 		staged[pos[c]] = uint32(i)
 		pos[c]++
 	}
+	for c := range nc {
+		if s := staged[off[c]:off[c+1]]; len(s) > 1 {
+			slices.SortStableFunc(s, func(x, y uint32) int { return cmp.Compare(b.eUnix[x], b.eUnix[y]) })
+		}
+	}
+	baseRange := func(c int) (lo, hi uint32) {
+		if c < nc0 && !erased(c) {
+			return base.evLo[c], base.evHi[c]
+		}
+		return 0, 0
+	}
+	// writeCustomer writes c's events from w on: its base events merged
+	// with its staged ones.
+	writeCustomer := func(c int, w uint32) uint32 {
+		blo, bhi := baseRange(c)
+		i := blo
+		put := func(j uint32) {
+			h.evProduct[w], h.evUnix[w], h.evKind[w], h.evWeight[w] = b.eProduct[j], b.eUnix[j], b.eKind[j], b.eWeight[j]
+			w++
+		}
+		fromBase := func(hi uint32) {
+			n := hi - i
+			copy(h.evProduct[w:], base.evProduct[i:hi])
+			copy(h.evUnix[w:], base.evUnix[i:hi])
+			copy(h.evKind[w:], base.evKind[i:hi])
+			copy(h.evWeight[w:], base.evWeight[i:hi])
+			w, i = w+n, hi
+		}
+		for _, j := range staged[off[c]:off[c+1]] {
+			k := i
+			for k < bhi && base.evUnix[k] <= b.eUnix[j] {
+				k++
+			}
+			fromBase(k)
+			put(j)
+		}
+		fromBase(bhi)
+		return w
+	}
+	if b.appendEvents(h, base, off, erased, nc, claim, writeCustomer) {
+		return
+	}
 	n := len(b.eCust)
 	for c := range min(nc, nc0) {
-		if !erased(c) {
-			n += int(base.evOff[c+1] - base.evOff[c])
-		}
+		lo, hi := baseRange(c)
+		n += int(hi - lo)
 	}
-	h.evOff = make([]uint32, nc+1)
-	h.evProduct = make([]ProductID, n)
-	h.evUnix = make([]int64, n)
-	h.evKind = make([]EventKind, n)
-	h.evWeight = make([]float32, n)
+	h.evLo, h.evHi = make([]uint32, nc), make([]uint32, nc)
+	h.evProduct = grown[ProductID](n, 0)
+	h.evUnix = grown[int64](n, 0)
+	h.evKind = grown[EventKind](n, 0)
+	h.evWeight = grown[float32](n, 0)
+	h.numEvents = n
 	w := uint32(0)
-	fromBase := func(lo, hi uint32) {
-		copy(h.evProduct[w:], base.evProduct[lo:hi])
-		copy(h.evUnix[w:], base.evUnix[lo:hi])
-		copy(h.evKind[w:], base.evKind[lo:hi])
-		copy(h.evWeight[w:], base.evWeight[lo:hi])
-		w += hi - lo
-	}
-	fromStaged := func(i uint32) {
-		h.evProduct[w], h.evUnix[w], h.evKind[w], h.evWeight[w] = b.eProduct[i], b.eUnix[i], b.eKind[i], b.eWeight[i]
-		w++
-	}
 	for c := 0; c < nc; c++ {
-		h.evOff[c] = w
-		s := staged[off[c]:off[c+1]]
-		var blo, bhi uint32
-		if c < nc0 && !erased(c) {
-			blo, bhi = base.evOff[c], base.evOff[c+1]
-		}
-		if len(s) == 0 {
-			if c < nc0 && !erased(c) {
-				// a run of base customers without new events, none erased
-				c1 := c
-				for c1+1 < nc0 && off[c1+1] == off[c1+2] && !erased(c1+1) {
-					c1++
-				}
-				bhi = base.evOff[c1+1]
-				for x := c + 1; x <= c1; x++ {
-					h.evOff[x] = w + base.evOff[x] - blo
-				}
-				c = c1
-			}
-			fromBase(blo, bhi)
+		if off[c+1] > off[c] || c >= nc0 || erased(c) {
+			h.evLo[c] = w
+			w = writeCustomer(c, w)
+			h.evHi[c] = w
 			continue
 		}
-		slices.SortStableFunc(s, func(x, y uint32) int { return cmp.Compare(b.eUnix[x], b.eUnix[y]) })
-		i := blo
-		for _, j := range s {
-			for i < bhi && base.evUnix[i] <= b.eUnix[j] {
-				fromBase(i, i+1)
-				i++
-			}
-			fromStaged(j)
+		// a run of base customers without new events, none erased,
+		// whose events lie next to each other in the base
+		blo, bhi := base.evLo[c], base.evHi[c]
+		c1 := c
+		for c1+1 < nc0 && off[c1+1] == off[c1+2] && !erased(c1+1) && base.evLo[c1+1] == bhi {
+			c1++
+			bhi = base.evHi[c1]
 		}
-		fromBase(i, bhi)
+		for x := c; x <= c1; x++ {
+			h.evLo[x], h.evHi[x] = w+base.evLo[x]-blo, w+base.evHi[x]-blo
+		}
+		copy(h.evProduct[w:], base.evProduct[blo:bhi])
+		copy(h.evUnix[w:], base.evUnix[blo:bhi])
+		copy(h.evKind[w:], base.evKind[blo:bhi])
+		copy(h.evWeight[w:], base.evWeight[blo:bhi])
+		w += bhi - blo
+		c = c1
 	}
-	h.evOff[nc] = w
+}
+
+// appendEvents writes the events of the customers with new or erased ones
+// after the base's, in the base's columns, as appendTo does the orders
+// (layout.go). It reports false, having changed nothing, when the layout
+// policy calls for writing them anew.
+func (b *Builder) appendEvents(h *History, base *History, off []uint32, erased func(int) bool, nc int, claim func() bool, write func(c int, w uint32) uint32) bool {
+	mode := layoutMode.Load()
+	if mode == layoutCompact {
+		return false
+	}
+	nc0 := base.NumCustomers()
+	changed := func(c int) bool {
+		return off[c+1] > off[c] || c < nc0 && erased(c) && base.evHi[c] > base.evLo[c]
+	}
+	var add, gone int
+	latest, exact := base.evLatest, true // exact: no base event at the latest time is erased
+	for c := range nc {
+		if !changed(c) {
+			continue
+		}
+		add += int(off[c+1] - off[c])
+		if c < nc0 {
+			n := int(base.evHi[c] - base.evLo[c])
+			gone += n
+			if erased(c) {
+				exact = exact && (n == 0 || slices.Max(base.evUnix[base.evLo[c]:base.evHi[c]]) < latest)
+			} else {
+				add += n
+			}
+		}
+	}
+	holes := base.evHoles + gone
+	switch {
+	case mode == layoutAuto && 4*holes > len(base.evProduct)+add:
+		return false
+	case len(base.evProduct)+add > math.MaxUint32:
+		return false
+	case !room(base.evProduct, add) || !room(base.evUnix, add) || !room(base.evKind, add) || !room(base.evWeight, add):
+		return false
+	case !claim():
+		return false
+	}
+	ne := len(base.evProduct)
+	h.evProduct = base.evProduct[:ne+add]
+	h.evUnix = base.evUnix[:ne+add]
+	h.evKind = base.evKind[:ne+add]
+	h.evWeight = base.evWeight[:ne+add]
+	h.evLo, h.evHi = copyRanges(base.evLo, base.evHi, nc)
+	w := uint32(ne)
+	for c := range nc {
+		if changed(c) {
+			h.evLo[c] = w
+			w = write(c, w)
+			h.evHi[c] = w
+		}
+	}
+	h.numEvents = base.numEvents - gone + add
+	h.evHoles = holes
+	switch {
+	case h.numEvents == 0:
+		h.evLatest = 0
+	case !exact || base.numEvents == 0:
+		h.evLatest = math.MinInt64
+		for c := range nc {
+			for _, t := range h.evUnix[h.evLo[c]:h.evHi[c]] {
+				h.evLatest = max(h.evLatest, t)
+			}
+		}
+	default:
+		h.evLatest = latest
+		for c := range nc {
+			if off[c+1] > off[c] {
+				for _, t := range h.evUnix[h.evLo[c]:h.evHi[c]] {
+					h.evLatest = max(h.evLatest, t)
+				}
+			}
+		}
+	}
+	b.merge.evLatestSet = true
+	return true
 }
 
 // erasesEvents reports whether a customer of base with events is erased
 // (erased[c]).
 func erasesEvents(base *History, erased []bool) bool {
 	for c, gone := range erased[:min(len(erased), base.NumCustomers())] {
-		if gone && base.evOff[c+1] > base.evOff[c] {
+		if gone && base.evHi[c] > base.evLo[c] {
 			return true
 		}
 	}

@@ -94,3 +94,41 @@ func ExampleHistory_LookupOrder() {
 	// true alice 2024-03-09 -89.90
 	// false
 }
+
+// A History built on another appends the changed customers' orders with
+// new ids; History.Orders visits every order, in the History's order,
+// whatever the ids.
+func ExampleHistory_Orders() {
+	b := affinity.NewBuilder(nil)
+	for _, p := range []affinity.Purchase{
+		{Customer: "ann", Order: "1001", Product: "tea", Time: day(1), Quantity: 1, Price: 4_5000},
+		{Customer: "bob", Order: "1002", Product: "mug", Time: day(2), Quantity: 2, Price: 8_0000},
+	} {
+		if err := b.Add(p); err != nil {
+			panic(err)
+		}
+	}
+	h, err := b.Build(context.Background())
+	if err != nil {
+		panic(err)
+	}
+	// ann orders again
+	b = affinity.NewBuilder(h)
+	if err := b.Add(affinity.Purchase{Customer: "ann", Order: "1003", Product: "mug", Time: day(3), Quantity: 1, Price: 8_0000}); err != nil {
+		panic(err)
+	}
+	h, err = b.Build(context.Background())
+	if err != nil {
+		panic(err)
+	}
+	for o := range h.Orders() {
+		c := h.OrderCustomer(o)
+		fmt.Println(h.CustomerKey(c), h.OrderKey(o), h.OrderValue(o))
+	}
+	fmt.Println(h.NumOrders(), "orders")
+	// Output:
+	// ann 1001 4.50
+	// ann 1003 8.00
+	// bob 1002 16.00
+	// 3 orders
+}

@@ -46,3 +46,6 @@ func SetLayoutMode(m int32) int32 {
 
 // HistoryHoleLines returns the lines of h's unused order ids.
 func HistoryHoleLines(h *History) int { return h.holeLines }
+
+// HistoryEventHoles returns the events in no customer's range of h.
+func HistoryEventHoles(h *History) int { return h.evHoles }

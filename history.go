@@ -47,12 +47,14 @@ type History struct {
 	lineQty     []int32
 	linePrice   []Money
 
-	evOff     []uint32 // len NumCustomers+1
-	evProduct []ProductID
-	evUnix    []int64
-	evKind    []EventKind
-	evWeight  []float32
-	evLatest  int64 // the latest event's Unix time, when there are events
+	evLo, evHi []uint32 // per customer: its events [evLo[c], evHi[c]) (layout.go)
+	numEvents  int      // events, those in no customer's range not counted
+	evHoles    int      // events in no customer's range
+	evProduct  []ProductID
+	evUnix     []int64
+	evKind     []EventKind
+	evWeight   []float32
+	evLatest   int64 // the latest event's Unix time, when there are events
 
 	firstOrder, lastOrder []uint32 // per customer: first/last order with a bought line; noOrder when none
 
@@ -92,7 +94,7 @@ func (h *History) NumOrderIDs() int { return len(h.orderDelta) }
 func (h *History) NumLines() int { return h.numLines }
 
 // NumEvents returns the number of non-purchase events.
-func (h *History) NumEvents() int { return len(h.evProduct) }
+func (h *History) NumEvents() int { return h.numEvents }
 
 // LookupCustomer returns the dense id of the shop customer id key.
 func (h *History) LookupCustomer(key string) (CustomerID, bool) {
@@ -202,11 +204,15 @@ func (h *History) LineProduct(i int) ProductID { return h.lineProduct[i] }
 func (h *History) LineQuantity(i int) int32 { return h.lineQty[i] }
 
 // CustomerEvents returns the range [lo, hi) of c's events, in time order.
+// The ranges of all customers hold every event; indices between them may
+// name none (see [History.Event]).
 func (h *History) CustomerEvents(c CustomerID) (lo, hi int) {
-	return int(h.evOff[c]), int(h.evOff[c+1])
+	return int(h.evLo[c]), int(h.evHi[c])
 }
 
-// Event returns event i, 0 ≤ i < NumEvents.
+// Event returns event i, an index from [History.CustomerEvents]. Like the
+// orders' (see [OrderID]), a History built on a base appends a changed
+// customer's events after the base's, so visit them by customer.
 func (h *History) Event(i int) EventLine {
 	return EventLine{Product: h.evProduct[i], Unix: h.evUnix[i], Kind: h.evKind[i], Weight: h.evWeight[i]}
 }
@@ -355,7 +361,7 @@ func (m MemoryUsage) Total() int { return m.Columns + m.Bitmaps + m.IDs }
 // linear in the number of products and categories.
 func (h *History) MemoryUsage() MemoryUsage {
 	var m MemoryUsage
-	m.Columns = 4*(len(h.custLo)+len(h.custHi)+len(h.orderCust)+len(h.orderOff)+len(h.lineProduct)+len(h.lineQty)+len(h.evOff)+len(h.evProduct)+len(h.evWeight)) +
+	m.Columns = 4*(len(h.custLo)+len(h.custHi)+len(h.orderCust)+len(h.orderOff)+len(h.lineProduct)+len(h.lineQty)+len(h.evLo)+len(h.evHi)+len(h.evProduct)+len(h.evWeight)) +
 		4*(len(h.orderDelta)+len(h.firstOrder)+len(h.lastOrder)) + 8*(len(h.linePrice)+len(h.evUnix)) + len(h.evKind)
 	for _, b := range h.buyers {
 		if b != nil {

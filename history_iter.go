@@ -65,7 +65,7 @@ func (h *History) Events() iter.Seq[Event] {
 	return func(yield func(Event) bool) {
 		for c := range CustomerID(h.NumCustomers()) {
 			key := h.CustomerKey(c)
-			for i := h.evOff[c]; i < h.evOff[c+1]; i++ {
+			for i := h.evLo[c]; i < h.evHi[c]; i++ {
 				e := Event{Customer: key, Product: h.catalog.ProductKey(h.evProduct[i]),
 					Time: time.Unix(h.evUnix[i], 0).UTC(), Kind: h.evKind[i], Weight: h.evWeight[i]}
 				if !yield(e) {

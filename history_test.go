@@ -554,7 +554,10 @@ func viewHistory(h *affinity.History) historyView {
 		v.CustomerLines = append(v.CustomerLines, [2]int{nextLine, nextLine + lhi - llo})
 		next, nextLine = next+int(hi-lo), nextLine+lhi-llo
 		elo, ehi := h.CustomerEvents(c)
-		v.CustomerEvents = append(v.CustomerEvents, [2]int{elo, ehi})
+		v.CustomerEvents = append(v.CustomerEvents, [2]int{len(v.Events), len(v.Events) + ehi - elo})
+		for i := elo; i < ehi; i++ {
+			v.Events = append(v.Events, h.Event(i))
+		}
 		v.First = append(v.First, timeOf(h.FirstPurchase(c)))
 		v.Last = append(v.Last, timeOf(h.LastPurchase(c)))
 	}
@@ -569,9 +572,6 @@ func viewHistory(h *affinity.History) historyView {
 			v.Lines = append(v.Lines, h.Line(i))
 		}
 	}
-	for i := range h.NumEvents() {
-		v.Events = append(v.Events, h.Event(i))
-	}
 	v.AllBuyers = h.AllBuyers().ToArray()
 	v.Summary = h.Summary()
 	return v
@@ -584,6 +584,7 @@ type rawView struct {
 	historyView
 	IDs            []rawOrder
 	CustomerOrders [][2]affinity.OrderID
+	CustomerEvents [][2]int
 	Anonymous      [2]affinity.OrderID
 }
 
@@ -608,6 +609,8 @@ func viewRaw(h *affinity.History) rawView {
 	for c := range affinity.CustomerID(h.NumCustomers()) {
 		lo, hi := h.CustomerOrders(c)
 		v.CustomerOrders = append(v.CustomerOrders, [2]affinity.OrderID{lo, hi})
+		elo, ehi := h.CustomerEvents(c)
+		v.CustomerEvents = append(v.CustomerEvents, [2]int{elo, ehi})
 	}
 	v.Anonymous[0], v.Anonymous[1] = h.AnonymousOrders()
 	return v

@@ -5,31 +5,37 @@ import (
 	"sync/atomic"
 )
 
-// How a History built on a base lays out its orders.
+// How a History built on a base lays out its orders and events.
 //
 // A History built from scratch has its orders in its sort order:
 // customers by id, each customer's orders in time order, the anonymous
-// orders last, ids and lines without gaps. A refresh changes a few
-// customers of many; writing that order anew would copy every column,
-// a cost in proportion to the history, not to the change. So a Build on
-// a base (buildOver) appends instead: the touched customers' orders,
-// merged with what was staged, get new ids after the base's, their
-// lines go after the base's lines, and their old ids become holes: ids
-// whose customer's range no longer holds them (OrderCustomer and Orders
-// skip them; no range of the History reaches them).
+// orders last, ids and lines without gaps; its events by customer, in
+// time order. A refresh changes a few customers of many; writing that
+// order anew would copy every column, a cost in proportion to the
+// history, not to the change. So a Build on a base (buildOver) appends
+// instead: the touched customers' orders, merged with what was staged,
+// get new ids after the base's, their lines go after the base's lines,
+// and their old ids become holes: ids whose customer's range no longer
+// holds them (OrderCustomer and Orders skip them; no range of the
+// History reaches them). The events of customers with new or erased
+// events are appended the same way (overEvents).
 //
 // The new History shares the base's columns: it writes past their
 // lengths, into their spare capacity, which no reader of the base looks
 // at, and which only one History built on a base may claim (tail).
 // Bytes written there are never written again, so the base and every
 // History built on it read what they read. A second Build on the same
-// base, or one without the room, writes every order anew in the sort
-// order instead (overBuild.write, a compaction), with room to grow by an
-// eighth; so does a Build after which the holes would hold more than a
-// quarter of the lines, or whose new orders lie before the base's time
-// origin. A chain of refreshes thus copies the columns once in a while,
-// a cost spread over the refreshes that filled the room, and in between
-// writes in proportion to the touched customers' orders.
+// base, or one without the room, writes every order (or event) anew in
+// the sort order instead (overBuild.write, a compaction), with room to
+// grow by an eighth; so does a Build after which the holes would hold
+// more than a quarter of the lines (or events), or whose new orders lie
+// outside the 32-bit span of times the base stores. A chain of
+// refreshes thus copies the columns once in a while, a cost spread over
+// the refreshes that filled the room, and in between writes in
+// proportion to the touched customers' orders and events. What stays
+// in proportion to the customers and products is a copy of per-customer
+// and per-product arrays (ranges, first and last purchases, buyer
+// bitmap pointers) and of each buyer bitmap a change touches.
 
 // Layout modes for tests: layoutAuto compacts when the policy above says
 // so, layoutCompact always, layoutAppend only when it cannot append.
@@ -56,6 +62,15 @@ func grown[T any](n, size int) []T {
 // room reports whether s has room for n more elements past its length.
 func room[T any](s []T, n int) bool { return cap(s)-len(s) >= n }
 
+// copyRanges returns copies of the per-customer ranges [lo[c], hi[c])
+// for n customers, those past the ranges' length empty.
+func copyRanges(lo, hi []uint32, n int) ([]uint32, []uint32) {
+	l, h := make([]uint32, n), make([]uint32, n)
+	copy(l, lo)
+	copy(h, hi)
+	return l, h
+}
+
 // setBucket makes the order ids [lo, hi) customer k's (the anonymous
 // orders' for k == NumCustomers).
 func (h *History) setBucket(k int, lo, hi uint32) {
@@ -74,7 +89,7 @@ func (h *History) setBucket(k int, lo, hi uint32) {
 // appendTo writes h's orders as base's, with the touched buckets' orders
 // appended (see above). It reports false, having changed nothing, when
 // the layout policy calls for a compaction instead.
-func (ob *overBuild) appendTo(h *History, base *History, b *Builder) bool {
+func (ob *overBuild) appendTo(h *History, base *History, b *Builder, claim func() bool) bool {
 	mode := layoutMode.Load()
 	if mode == layoutCompact {
 		return false
@@ -115,7 +130,7 @@ func (ob *overBuild) appendTo(h *History, base *History, b *Builder) bool {
 		!room(base.orderKeyOff, addO) || !room(base.orderKeys, addK) || !room(base.lineProduct, addL) ||
 		!room(base.lineQty, addL) || !room(base.linePrice, addL):
 		return false
-	case !base.tail.CompareAndSwap(false, true):
+	case !claim():
 		return false // another History is built on base's room
 	}
 	nb, lb := len(base.orderDelta), len(base.lineProduct)
@@ -128,9 +143,7 @@ func (ob *overBuild) appendTo(h *History, base *History, b *Builder) bool {
 	h.lineProduct = base.lineProduct[:lb+addL]
 	h.lineQty = base.lineQty[:lb+addL]
 	h.linePrice = base.linePrice[:lb+addL]
-	h.custLo, h.custHi = make([]uint32, nc), make([]uint32, nc)
-	copy(h.custLo, base.custLo)
-	copy(h.custHi, base.custHi)
+	h.custLo, h.custHi = copyRanges(base.custLo, base.custHi, nc)
 	h.anonLo, h.anonHi = base.anonLo, base.anonHi
 	o, l := uint32(nb), uint32(lb)
 	for _, k := range ob.keys {

@@ -53,9 +53,12 @@ func recentlyViewed(snap *shop.Snapshot, n int) []string {
 	h := snap.History()
 	from := snap.AsOf().AddDate(0, 0, -30).Unix()
 	seen := map[affinity.ProductID]bool{}
-	for i := range h.NumEvents() {
-		if e := h.Event(i); e.Kind == affinity.Cart && e.Unix > from && e.Unix <= snap.AsOf().Unix() {
-			seen[e.Product] = true
+	for c := range affinity.CustomerID(h.NumCustomers()) {
+		lo, hi := h.CustomerEvents(c)
+		for i := lo; i < hi; i++ {
+			if e := h.Event(i); e.Kind == affinity.Cart && e.Unix > from && e.Unix <= snap.AsOf().Unix() {
+				seen[e.Product] = true
+			}
 		}
 	}
 	var ids []affinity.ProductID

@@ -158,9 +158,12 @@ func countOptions(train *affinity.History, basket bool) similarity.CountOptions 
 
 // hasRatings reports whether h holds rating events.
 func hasRatings(h *affinity.History) bool {
-	for i := range h.NumEvents() {
-		if h.Event(i).Kind == affinity.Rating {
-			return true
+	for c := range affinity.CustomerID(h.NumCustomers()) {
+		lo, hi := h.CustomerEvents(c)
+		for i := lo; i < hi; i++ {
+			if h.Event(i).Kind == affinity.Rating {
+				return true
+			}
 		}
 	}
 	return false

@@ -196,8 +196,8 @@ func checkInput(ctx context.Context, h *affinity.History) error {
 }
 
 func hasCustomerData(h *affinity.History) bool {
-	lo, _ := h.AnonymousOrders()
-	return lo > 0 || h.NumEvents() > 0
+	lo, hi := h.AnonymousOrders()
+	return h.NumOrders() > int(hi-lo) || h.NumEvents() > 0
 }
 
 // DefaultCutoff returns the default cutoff of [TemporalSplit]: 00:00 UTC
@@ -209,17 +209,19 @@ func DefaultCutoff(h *affinity.History) time.Time {
 	if h == nil {
 		return time.Time{}
 	}
-	lo, _ := h.AnonymousOrders()
 	var times []int64
-	if lo > 0 {
-		times = make([]int64, lo)
-		for o := range lo {
-			times[o] = h.OrderUnix(o)
+	for c := range affinity.CustomerID(h.NumCustomers()) {
+		lo, hi := h.CustomerOrders(c)
+		for o := lo; o < hi; o++ {
+			times = append(times, h.OrderUnix(o))
 		}
-	} else {
-		times = make([]int64, h.NumEvents())
-		for i := range times {
-			times[i] = h.Event(i).Unix
+	}
+	if len(times) == 0 {
+		for c := range affinity.CustomerID(h.NumCustomers()) {
+			lo, hi := h.CustomerEvents(c)
+			for i := lo; i < hi; i++ {
+				times = append(times, h.Event(i).Unix)
+			}
 		}
 	}
 	if len(times) == 0 {

@@ -125,9 +125,12 @@ func ratingData(h *affinity.History) bool {
 
 // hasRatings reports whether h holds rating events.
 func hasRatings(h *affinity.History) bool {
-	for i := range h.NumEvents() {
-		if h.Event(i).Kind == affinity.Rating {
-			return true
+	for c := range affinity.CustomerID(h.NumCustomers()) {
+		lo, hi := h.CustomerEvents(c)
+		for i := lo; i < hi; i++ {
+			if h.Event(i).Kind == affinity.Rating {
+				return true
+			}
 		}
 	}
 	return false

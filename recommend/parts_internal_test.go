@@ -41,9 +41,12 @@ func naivePopularity(h *affinity.History, np int, asOf int64, hl float64, ew [af
 			}
 		}
 	}
-	for i := range h.NumEvents() {
-		if ev := h.Event(i); ev.Unix <= asOf && ev.Kind.Valid() && ew[ev.Kind] > 0 {
-			want[ev.Product] += float64(ew[ev.Kind]) * math.Exp2(-float64(asOf-ev.Unix)/hl)
+	for c := range affinity.CustomerID(h.NumCustomers()) {
+		lo, hi := h.CustomerEvents(c)
+		for i := lo; i < hi; i++ {
+			if ev := h.Event(i); ev.Unix <= asOf && ev.Kind.Valid() && ew[ev.Kind] > 0 {
+				want[ev.Product] += float64(ew[ev.Kind]) * math.Exp2(-float64(asOf-ev.Unix)/hl)
+			}
 		}
 	}
 	return want

@@ -81,13 +81,16 @@ func newPopularity(ctx context.Context, h *affinity.History, np int, asOf int64,
 	}
 	// events count with their anchor weights: ratings fully (rating data
 	// has no purchases), views and carts a little
-	for i := range h.NumEvents() {
-		if i%8192 == 0 {
+	for c := range affinity.CustomerID(h.NumCustomers()) {
+		if c%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		t.addEvent(h, i, 1)
+		lo, hi := h.CustomerEvents(c)
+		for i := lo; i < hi; i++ {
+			t.addEvent(h, i, 1)
+		}
 	}
 	t.complete = asOf >= h.Latest().Unix()
 	t.finish(np)

@@ -167,9 +167,12 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 func mostCarted(h *affinity.History, asOf time.Time, n int) []string {
 	from, to := asOf.AddDate(0, 0, -30).Unix(), asOf.Unix()
 	count := map[affinity.ProductID]int{}
-	for i := range h.NumEvents() {
-		if e := h.Event(i); e.Kind == affinity.Cart && e.Unix > from && e.Unix <= to {
-			count[e.Product]++
+	for c := range affinity.CustomerID(h.NumCustomers()) {
+		lo, hi := h.CustomerEvents(c)
+		for i := lo; i < hi; i++ {
+			if e := h.Event(i); e.Kind == affinity.Cart && e.Unix > from && e.Unix <= to {
+				count[e.Product]++
+			}
 		}
 	}
 	ps := make([]affinity.ProductID, 0, len(count))
