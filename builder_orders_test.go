@@ -200,7 +200,7 @@ func orderStrings(orders []feedOrder) []string {
 func historyOrders(h *affinity.History) []string {
 	var out []string
 	cat := h.Catalog()
-	for o := range affinity.OrderID(h.NumOrders()) {
+	for o := range h.Orders() {
 		c, cust := h.OrderCustomer(o), ""
 		if c != affinity.NoCustomer {
 			cust = h.CustomerKey(c)

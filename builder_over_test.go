@@ -53,7 +53,9 @@ func TestBuildOverMatchesCopy(t *testing.T) {
 		affinity.SetBaseMode(was)
 		checkInvariants(t, over)
 		checkInvariants(t, compacted)
-		requireDense(t, compacted, false)
+		if compacted != over { // else both are the base: nothing changed it
+			requireDense(t, compacted, false)
+		}
 		if over.NumOrderIDs() > over.NumOrders() || affinity.HistoryHoleLines(over) > 0 {
 			appended++
 		}

@@ -43,7 +43,7 @@ func loadErr(data string, opts dataset.Options) (dataset.Report, error) {
 func dump(h *affinity.History) string {
 	var b strings.Builder
 	cat := h.Catalog()
-	for o := range affinity.OrderID(h.NumOrders()) {
+	for o := range h.Orders() {
 		cust := "-"
 		if c := h.OrderCustomer(o); c != affinity.NoCustomer {
 			cust = h.CustomerKey(c)
@@ -428,7 +428,7 @@ func TestLoadTimeLayoutsAndLocation(t *testing.T) {
 		Location:    zone,
 	})
 	times := map[string][]int64{}
-	for o := range affinity.OrderID(h.NumOrders()) {
+	for o := range h.Orders() {
 		c := h.CustomerKey(h.OrderCustomer(o))
 		times[c] = append(times[c], h.OrderUnix(o))
 	}
