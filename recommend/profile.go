@@ -15,14 +15,54 @@ import (
 // [newProfiles] (or [updateProfiles] from an earlier engine's).
 type profiles struct {
 	dims    int
-	prof    []float32 // np × dims, rows L2-normalised
+	prof    [][]float32 // pages of profPage rows of dims, rows L2-normalised
 	pdimOff []uint32
 	pdim    []uint16
 	pdimW   []float32
 	nodes   []affinity.CategoryID // the category node of each dimension
-	sum     []int64               // np × dims: Σ over buyers of their vectors, in units of 2^-profileBits
+	sum     [][]int64             // pages of profPage rows of dims: Σ over buyers of their vectors, in units of 2^-profileBits
 	asOf    int64                 // the lines and events counted: those at or before asOf
 	depth   int
+	// own marks the pages updateProfiles has copied from the earlier
+	// profiles it shares the others with (nil: every page is t's own)
+	own []bool
+}
+
+// profPage is the number of products of a page of profiles.sum and
+// profiles.prof: updateProfiles copies the pages of the products whose
+// profiles change and shares the others with the earlier profiles.
+const (
+	profPageBits = 8
+	profPage     = 1 << profPageBits
+)
+
+// allocPages gives t zeroed pages for np products.
+func (t *profiles) allocPages(np int) {
+	n := (np + profPage - 1) / profPage
+	t.sum, t.prof = make([][]int64, n), make([][]float32, n)
+	for i := range n {
+		t.sum[i], t.prof[i] = make([]int64, profPage*t.dims), make([]float32, profPage*t.dims)
+	}
+}
+
+// sumRow and profRow return p's rows; writing needs ownRow first.
+func (t *profiles) sumRow(p affinity.ProductID) []int64 {
+	i := uint(p&(profPage-1)) * uint(t.dims)
+	return t.sum[p>>profPageBits][i : i+uint(t.dims) : i+uint(t.dims)]
+}
+
+func (t *profiles) profRow(p affinity.ProductID) []float32 {
+	i := uint(p&(profPage-1)) * uint(t.dims)
+	return t.prof[p>>profPageBits][i : i+uint(t.dims) : i+uint(t.dims)]
+}
+
+// ownRow copies the page of p's rows from the earlier profiles t shares
+// it with, unless t has.
+func (t *profiles) ownRow(p affinity.ProductID) {
+	if g := int(p) / profPage; t.own != nil && !t.own[g] {
+		t.sum[g], t.prof[g] = slices.Clone(t.sum[g]), slices.Clone(t.prof[g])
+		t.own[g] = true
+	}
 }
 
 // profileBits is the fixed-point precision of a customer's L1-normalised
@@ -45,7 +85,7 @@ func newProfiles(ctx context.Context, h *affinity.History, np int, asOf int64, d
 		return t, nil
 	}
 	t.asOf = asOf
-	t.sum = make([]int64, np*t.dims)
+	t.allocPages(np)
 	w := t.newVecScratch(np)
 	for cu := range h.NumCustomers() {
 		if cu%4096 == 0 {
@@ -55,7 +95,6 @@ func newProfiles(ctx context.Context, h *affinity.History, np int, asOf int64, d
 		}
 		t.addCustomer(w, h, affinity.CustomerID(cu), 1)
 	}
-	t.prof = make([]float32, np*t.dims)
 	for p := range np {
 		t.normalize(affinity.ProductID(p))
 	}
@@ -191,7 +230,8 @@ func (t *profiles) addCustomer(w *vecScratch, h *affinity.History, cu affinity.C
 		w.u[d] = 0
 	}
 	for _, p := range w.prods {
-		row := t.sum[int(p)*t.dims:]
+		t.ownRow(p)
+		row := t.sumRow(p)
 		for i, d := range w.dims {
 			row[d] += w.fixed[i]
 		}
@@ -201,8 +241,8 @@ func (t *profiles) addCustomer(w *vecScratch, h *affinity.History, cu affinity.C
 
 // normalize sets p's profile to its sum, L2-normalised.
 func (t *profiles) normalize(p affinity.ProductID) {
-	i := int(p) * t.dims
-	sum, out := t.sum[i:i+t.dims], t.prof[i:i+t.dims]
+	t.ownRow(p)
+	sum, out := t.sumRow(p), t.profRow(p)
 	var n float64
 	for _, x := range sum {
 		n += float64(x) * float64(x)
@@ -237,15 +277,23 @@ func updateProfiles(ctx context.Context, prev *profiles, prevH, h *affinity.Hist
 		!slices.Equal(t.pdim[:len(prev.pdim)], prev.pdim) || !slices.Equal(t.pdimW[:len(prev.pdimW)], prev.pdimW) {
 		return nil, nil
 	}
-	D := t.dims
 	t.asOf = asOf
-	t.sum = make([]int64, np*D)
-	copy(t.sum, prev.sum)
-	t.prof = make([]float32, np*D)
-	copy(t.prof, prev.prof)
+	// prev's pages, shared until a product's rows change (ownRow), and
+	// new ones for the products prev did not have
+	n := (np + profPage - 1) / profPage
+	t.sum, t.prof, t.own = make([][]int64, n), make([][]float32, n), make([]bool, n)
+	for g := range n {
+		if g < len(prev.sum) {
+			t.sum[g], t.prof[g] = prev.sum[g], prev.prof[g]
+		} else {
+			t.sum[g], t.prof[g] = make([]int64, profPage*t.dims), make([]float32, profPage*t.dims)
+			t.own[g] = true
+		}
+	}
 	touched := make([]bool, np)
 	old := *prev
-	old.sum = t.sum // subtract the old vectors from the new sums
+	// subtract the old vectors from the new sums
+	old.sum, old.prof, old.own = t.sum, t.prof, t.own
 	w := t.newVecScratch(np)
 	pnc := affinity.CustomerID(prevH.NumCustomers())
 	for i, c := range ch.Customers {
@@ -270,13 +318,13 @@ func updateProfiles(ctx context.Context, prev *profiles, prevH, h *affinity.Hist
 			t.normalize(affinity.ProductID(p))
 		}
 	}
+	t.own = nil
 	return t, nil
 }
 
 // row returns p's buyer-category profile as a gonum vector.
 func (t *profiles) row(p affinity.ProductID) blas32.Vector {
-	i := int(p) * t.dims
-	return blas32.Vector{N: t.dims, Inc: 1, Data: t.prof[i : i+t.dims : i+t.dims]}
+	return blas32.Vector{N: t.dims, Inc: 1, Data: t.profRow(p)}
 }
 
 // taste returns the dimension where the customer vector u (the data of

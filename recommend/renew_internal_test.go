@@ -129,10 +129,13 @@ func TestRenewMatchesNew(t *testing.T) {
 			if up, err := updateProfiles(ctx, e.profiles, h, h2, h2.Catalog().NumProducts(), asOf.Unix(), e.o.ProfileDepth, true); err == nil && up != nil {
 				updated++
 			}
-			var prevSum []int64
-			var prevProf []float32
+			var prevSum [][]int64
+			var prevProf [][]float32
 			if e.profiles != nil {
-				prevSum, prevProf = slices.Clone(e.sum), slices.Clone(e.prof)
+				// a deep copy: the renewed profiles share pages with e's
+				for g := range e.sum {
+					prevSum, prevProf = append(prevSum, slices.Clone(e.sum[g])), append(prevProf, slices.Clone(e.prof[g]))
+				}
 			}
 			got := engineOf(t, e, h2, asOf)
 			want := engineOf(t, nil, h2, asOf)
