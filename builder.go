@@ -833,8 +833,14 @@ func (h *History) buyerIndex(ctx context.Context, workers int) error {
 	if h.buyers, err = bitmaps(ctx, prodOff, prodList, workers); err != nil {
 		return err
 	}
-	if h.catBuyers, err = bitmaps(ctx, catOff, catList, workers); err != nil {
+	cb, err := bitmaps(ctx, catOff, catList, workers)
+	if err != nil {
 		return err
+	}
+	h.cats.set(cb)
+	h.catCount = make([]uint32, ncat)
+	for k := range ncat {
+		h.catCount[k] = catOff[k+1] - catOff[k]
 	}
 	return nil
 }

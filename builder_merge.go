@@ -276,7 +276,17 @@ func (m *mergeState) reindex(ctx context.Context, h *History) (bool, error) {
 		}
 	}
 	h.buyers = patchBitmaps(base.buyers, np, prod)
-	h.catBuyers = patchBitmaps(base.catBuyers, ncat, cat)
+	// category bitmaps are built on first use (catbuyers.go); the counts
+	// follow the changes
+	h.catCount = make([]uint32, ncat)
+	copy(h.catCount, base.catCount)
+	for _, x := range cat {
+		if x.add {
+			h.catCount[x.x]++
+		} else {
+			h.catCount[x.x]--
+		}
+	}
 	return true, nil
 }
 

@@ -25,7 +25,7 @@ func TestMergedIndexMatchesFullIndex(t *testing.T) {
 	for seed := range uint64(testdata.Scale(200, 40)) {
 		r := rand.New(rand.NewPCG(seed, 21))
 		f := genOrderFixture(r, r.IntN(60), r.IntN(30))
-		base := buildFixture(t, nil, orderFixture{base: f.base, events: f.events})
+		base := buildFixture(t, nil, orderFixture{products: f.products, base: f.base, events: f.events})
 		merged, full := build2(t, func() *affinity.History { return buildFixture(t, base, f, f.feed) })
 		require.Equal(t, full, merged, "seed %d: feed on a base", seed)
 

@@ -34,9 +34,10 @@ func (op feedOp) applyTo(b *affinity.Builder) error {
 // of customers, products and order keys, so that puts replace base orders,
 // orders move between customers and erasures hit orders and events.
 type orderFixture struct {
-	base   []affinity.Purchase
-	events []affinity.Event
-	feed   []feedOp
+	products []affinity.Product // in two levels of categories, so that changes move category buyers
+	base     []affinity.Purchase
+	events   []affinity.Event
+	feed     []feedOp
 }
 
 func genOrderFixture(r *rand.Rand, nBase, nFeed int) orderFixture {
@@ -58,6 +59,10 @@ func genOrderFixture(r *rand.Rand, nBase, nFeed int) orderFixture {
 			Time: when(), Quantity: q, Price: affinity.Money(r.IntN(5) * 2500)}
 	}
 	var f orderFixture
+	for p := range nProd {
+		f.products = append(f.products, affinity.Product{Key: fmt.Sprintf("p%d", p),
+			Categories: []string{fmt.Sprintf("g%d/s%d", p%2, p%3)}})
+	}
 	for range nBase {
 		order := ""
 		if r.IntN(4) != 0 {
@@ -93,6 +98,9 @@ func buildFixture(t testing.TB, base *affinity.History, f orderFixture, feeds ..
 	t.Helper()
 	b := affinity.NewBuilder(base)
 	if base == nil {
+		for _, p := range f.products {
+			require.NoError(t, b.AddProduct(p))
+		}
 		for _, p := range f.base {
 			require.NoError(t, b.Add(p))
 		}
@@ -239,7 +247,7 @@ func TestOrderFeedMatchesModel(t *testing.T) {
 		checkInvariants(t, h)
 
 		// The same feed through a base History built from the base calls.
-		b0 := buildFixture(t, nil, orderFixture{base: f.base, events: f.events})
+		b0 := buildFixture(t, nil, orderFixture{products: f.products, base: f.base, events: f.events})
 		assert.Equal(t, want, historyOrders(buildFixture(t, b0, f, f.feed)), "seed %d: feed on a base", seed)
 
 		// The feed split over two refreshes, as polls deliver it: an
@@ -401,8 +409,8 @@ func TestPurchasesRebuild(t *testing.T) {
 		// Category ids follow AddProduct order, which a rebuild cannot
 		// replay; everything keyed by customers, products and orders must
 		// match.
-		want.Categories, want.Roots, want.Shares, want.CategoryBuyers, want.Summary.Categories = nil, nil, nil, nil, 0
-		gotView.Categories, gotView.Roots, gotView.Shares, gotView.CategoryBuyers, gotView.Summary.Categories = nil, nil, nil, nil, 0
+		want.Categories, want.Roots, want.Shares, want.CategoryBuyers, want.CategoryBuyerCounts, want.Summary.Categories = nil, nil, nil, nil, nil, 0
+		gotView.Categories, gotView.Roots, gotView.Shares, gotView.CategoryBuyers, gotView.CategoryBuyerCounts, gotView.Summary.Categories = nil, nil, nil, nil, nil, 0
 		require.Equal(t, want, gotView, "seed %d", seed)
 
 		var events []affinity.Event
@@ -461,7 +469,7 @@ func TestLookupOrder(t *testing.T) {
 		for seed := range uint64(20) {
 			r := rand.New(rand.NewPCG(seed, 18))
 			f := genOrderFixture(r, 20+r.IntN(80), 40)
-			h := buildFixture(t, nil, orderFixture{base: f.base, events: f.events})
+			h := buildFixture(t, nil, orderFixture{products: f.products, base: f.base, events: f.events})
 			for round := range 6 {
 				early := r.IntN(2) == 0
 				if early {

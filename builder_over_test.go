@@ -93,7 +93,7 @@ func TestBuildOverMatchesCopy(t *testing.T) {
 
 		f := genOrderFixture(r, r.IntN(80), r.IntN(40))
 		half := len(f.base) / 2
-		base := buildFixture(t, nil, orderFixture{base: f.base[:half], events: f.events})
+		base := buildFixture(t, nil, orderFixture{products: f.products, base: f.base[:half], events: f.events})
 		func() {
 			defer affinity.SetLayoutMode(affinity.SetLayoutMode(affinity.LayoutAppend))
 			b := affinity.NewBuilder(base)

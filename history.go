@@ -59,7 +59,8 @@ type History struct {
 	firstOrder, lastOrder []uint32 // per customer: first/last order with a bought line; noOrder when none
 
 	buyers    []*roaring.Bitmap // per product
-	catBuyers []*roaring.Bitmap // per category
+	cats      categoryBuyers    // per category: built with the History, or on first use
+	catCount  []uint32          // per category: its buyers
 	allBuyers *roaring.Bitmap
 	empty     *roaring.Bitmap
 
@@ -247,13 +248,23 @@ func (h *History) Buyers(p ProductID) *roaring.Bitmap {
 }
 
 // CategoryBuyers returns the customers who bought a product of cat or of
-// any category below it. The bitmap is owned by the History.
+// any category below it. The bitmap is owned by the History. A History
+// built from scratch builds these bitmaps with it; one built on a base
+// ([NewBuilder]) leaves them to the first call, which builds every
+// category's from the products' buyers (time linear in their size), so
+// that a refresh does not copy them. [History.CategoryBuyerCount] takes
+// O(1) time either way.
 func (h *History) CategoryBuyers(cat CategoryID) *roaring.Bitmap {
-	if b := h.catBuyers[cat]; b != nil {
+	if b := h.categoryBitmaps()[cat]; b != nil {
 		return b
 	}
 	return h.empty
 }
+
+// CategoryBuyerCount returns the number of customers who bought a product
+// of cat or of any category below it: the cardinality of
+// [History.CategoryBuyers], in O(1) time.
+func (h *History) CategoryBuyerCount(cat CategoryID) int { return int(h.catCount[cat]) }
 
 // AllBuyers returns the customers with at least one bought line. The bitmap
 // is owned by the History.
@@ -368,7 +379,7 @@ func (h *History) MemoryUsage() MemoryUsage {
 			m.Bitmaps += int(b.GetSizeInBytes())
 		}
 	}
-	for _, b := range h.catBuyers {
+	for _, b := range h.cats.built() {
 		if b != nil {
 			m.Bitmaps += int(b.GetSizeInBytes())
 		}

@@ -473,24 +473,25 @@ func TestConcurrentReaders(t *testing.T) {
 // order, as a History built from scratch has them, whatever the layout
 // (rawView adds the layout).
 type historyView struct {
-	Customers      []string
-	Products       []affinity.Product
-	Shares         [][]affinity.CategoryShare
-	Categories     []categoryView
-	Roots          []affinity.CategoryID
-	Orders         []orderIDView
-	CustomerOrders [][2]affinity.OrderID
-	CustomerLines  [][2]int
-	CustomerEvents [][2]int
-	Anonymous      [2]affinity.OrderID
-	Lines          []affinity.Line
-	Events         []affinity.EventLine
-	First, Last    []string
-	Buyers         [][]uint32
-	CategoryBuyers [][]uint32
-	AllBuyers      []uint32
-	Summary        affinity.Summary
-	Latest         time.Time // the last order or event
+	Customers           []string
+	Products            []affinity.Product
+	Shares              [][]affinity.CategoryShare
+	Categories          []categoryView
+	Roots               []affinity.CategoryID
+	Orders              []orderIDView
+	CustomerOrders      [][2]affinity.OrderID
+	CustomerLines       [][2]int
+	CustomerEvents      [][2]int
+	Anonymous           [2]affinity.OrderID
+	Lines               []affinity.Line
+	Events              []affinity.EventLine
+	First, Last         []string
+	Buyers              [][]uint32
+	CategoryBuyers      [][]uint32
+	CategoryBuyerCounts []int
+	AllBuyers           []uint32
+	Summary             affinity.Summary
+	Latest              time.Time // the last order or event
 }
 
 type categoryView struct {
@@ -520,6 +521,7 @@ func viewHistory(h *affinity.History) historyView {
 		id := affinity.CategoryID(i)
 		v.Categories = append(v.Categories, categoryView{cat.CategoryPath(id), cat.CategoryName(id), cat.Parent(id), cat.Depth(id), cat.Children(id)})
 		v.CategoryBuyers = append(v.CategoryBuyers, h.CategoryBuyers(id).ToArray())
+		v.CategoryBuyerCounts = append(v.CategoryBuyerCounts, h.CategoryBuyerCount(id))
 	}
 	v.Roots = cat.Roots()
 	timeOf := func(t time.Time, ok bool) string {

@@ -777,6 +777,9 @@ func checkInvariants(t testing.TB, h *affinity.History) {
 		}
 	}
 	require.Equal(t, visited, slices.Collect(h.Orders()), "Orders")
+	for k := range affinity.CategoryID(h.Catalog().NumCategories()) {
+		require.Equal(t, int(h.CategoryBuyers(k).GetCardinality()), h.CategoryBuyerCount(k), "buyers of category %d", k)
+	}
 	require.Equal(t, h.NumOrders(), orders, "orders")
 	require.Equal(t, h.NumLines(), lines, "lines")
 	require.Equal(t, h.NumEvents(), events, "events")

@@ -129,7 +129,7 @@ func profileDims(h *affinity.History, np, depth int, on bool) *profiles {
 	}
 	if len(nodes) > MaxProfileDims {
 		slices.SortFunc(nodes, func(a, b affinity.CategoryID) int {
-			return cmp.Or(cmp.Compare(h.CategoryBuyers(b).GetCardinality(), h.CategoryBuyers(a).GetCardinality()), cmp.Compare(a, b))
+			return cmp.Or(cmp.Compare(h.CategoryBuyerCount(b), h.CategoryBuyerCount(a)), cmp.Compare(a, b))
 		})
 		for _, a := range nodes[MaxProfileDims:] {
 			dimOf[a] = -1
