@@ -150,18 +150,23 @@ func cpuTime(b *testing.B) (cpu time.Duration, faults int64) {
 // of the change. "changes" is the shop of 1 M customers refreshed with
 // the same 10,000 lines as order changes (shop.Changes, puts), as a
 // database feed delivers them: each order is looked up among the shop's
-// by its key.
+// by its key. "views" is the shop of 100,000 customers generated with
+// product views (about two events a line) and refreshed with 10,000 lines
+// and 20,000 views.
 func BenchmarkRefresh(b *testing.B) {
 	for _, customers := range []int{100_000, 1_000_000} {
 		b.Run(fmt.Sprintf("customers=%d", customers), func(b *testing.B) {
-			benchRefresh(b, customers, customers/10, 10_000, shop.Options{}, false)
+			benchRefresh(b, customers, customers/10, 10_000, shop.Options{}, feedLines)
 		})
 	}
 	b.Run("small", func(b *testing.B) {
-		benchRefresh(b, 1_000_000, 100_000, 100, shop.Options{}, false)
+		benchRefresh(b, 1_000_000, 100_000, 100, shop.Options{}, feedLines)
 	})
 	b.Run("changes", func(b *testing.B) {
-		benchRefresh(b, 1_000_000, 100_000, 10_000, shop.Options{}, true)
+		benchRefresh(b, 1_000_000, 100_000, 10_000, shop.Options{}, feedChanges)
+	})
+	b.Run("views", func(b *testing.B) {
+		benchRefresh(b, 100_000, 10_000, 10_000, shop.Options{}, feedViews)
 	})
 }
 
@@ -190,7 +195,7 @@ func asChanges(lines []affinity.Purchase) shop.Source {
 func BenchmarkRefreshModel(b *testing.B) {
 	for _, refit := range []shop.Refit{shop.RefitInline, shop.RefitBackground} {
 		b.Run(fmt.Sprintf("refit=%v", map[shop.Refit]string{shop.RefitInline: "inline", shop.RefitBackground: "background"}[refit]), func(b *testing.B) {
-			benchRefresh(b, 100_000, 10_000, 10_000, shop.Options{Model: "ease", ModelRefit: refit}, false)
+			benchRefresh(b, 100_000, 10_000, 10_000, shop.Options{Model: "ease", ModelRefit: refit}, feedLines)
 		})
 	}
 }
@@ -224,17 +229,47 @@ func gcCycles() uint64 {
 	return m[0].Value.Uint64()
 }
 
-func benchRefresh(b *testing.B, customers, products, lines int, opts shop.Options, changes bool) {
+// How benchRefresh feeds the lines: as purchases, as order changes, or as
+// purchases with two product views a line (then the shop is generated
+// with views too: about two events a line).
+type feedKind int
+
+const (
+	feedLines feedKind = iota
+	feedChanges
+	feedViews
+)
+
+// liveViews returns n product views of existing customers a minute after
+// the History's latest time.
+func liveViews(h *affinity.History, round, n int) []affinity.Event {
+	rng := rand.New(rand.NewPCG(uint64(round), 78))
+	cat := h.Catalog()
+	at := h.Latest().Add(time.Minute)
+	out := make([]affinity.Event, n)
+	for i := range out {
+		c := affinity.CustomerID(rng.IntN(h.NumCustomers()))
+		p := affinity.ProductID(rng.IntN(cat.NumProducts()))
+		out[i] = affinity.Event{Customer: h.CustomerKey(c), Product: cat.ProductKey(p), Time: at, Kind: affinity.View, Weight: 1}
+	}
+	return out
+}
+
+func benchRefresh(b *testing.B, customers, products, lines int, opts shop.Options, kind feedKind) {
 	ctx := context.Background()
 	h := func() *affinity.History { // the generated data goes out of scope with it
-		sf := dataset.Generate(dataset.SyntheticOptions{Customers: customers, Products: products, Categories: 200, Seed: 5, ViewsPerLine: -1})
+		views := float64(-1)
+		if kind == feedViews {
+			views = 0 // the default: two a line
+		}
+		sf := dataset.Generate(dataset.SyntheticOptions{Customers: customers, Products: products, Categories: 200, Seed: 5, ViewsPerLine: views})
 		h, err := sf.History(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
 		return h
 	}()
-	b.Logf("shop: %d lines, %d orders, %d customers, %d products", h.NumLines(), h.NumOrders(), h.NumCustomers(), h.Catalog().NumProducts())
+	b.Logf("shop: %d lines, %d orders, %d customers, %d products, %d events", h.NumLines(), h.NumOrders(), h.NumCustomers(), h.Catalog().NumProducts(), h.NumEvents())
 	feeds := make([][]affinity.Purchase, 0, 16)
 	st := newStepTimer()
 	opts.Progress = st.report
@@ -250,9 +285,21 @@ func benchRefresh(b *testing.B, customers, products, lines int, opts shop.Option
 	// refreshes within that day.
 	t0 := time.Now()
 	feed := liveLines(h, -1, lines)
+	round := 0
 	source := func(feed []affinity.Purchase) shop.Source {
-		if changes {
+		switch kind {
+		case feedChanges:
 			return asChanges(feed)
+		case feedViews:
+			evs := liveViews(s.Snapshot().History(), round, 2*len(feed))
+			return shop.Sources(shop.Purchases(slices.Values(feed)), shop.SourceFunc(func(_ context.Context, b *affinity.Builder) (dataset.Report, error) {
+				for _, e := range evs {
+					if err := b.AddEvent(e); err != nil {
+						return dataset.Report{}, err
+					}
+				}
+				return dataset.Report{Rows: len(evs), Loaded: len(evs), Events: len(evs)}, nil
+			}))
 		}
 		return shop.Purchases(slices.Values(feed))
 	}
@@ -266,7 +313,6 @@ func benchRefresh(b *testing.B, customers, products, lines int, opts shop.Option
 	b.Logf("first refresh of the day: recommendations after %v, segment queries after %v", recs0.Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
 	st.total = map[string]time.Duration{}
 	b.ReportAllocs()
-	round := 0
 	var cpu, recs time.Duration
 	var recsEach, segEach []time.Duration // each refresh's, for the medians
 	var grewEach []int64                  // the memory each refresh touched first
