@@ -25,9 +25,10 @@
 // # Ids
 //
 // Shops identify customers, products and orders by strings. Inside, customers,
-// products, categories and orders get dense ids ([CustomerID], [ProductID],
-// [CategoryID], [OrderID]) that index the columnar arrays directly and convert
-// to roaring bitmap values. Lookup works both ways: [History.LookupCustomer]
+// products and categories get dense ids ([CustomerID], [ProductID],
+// [CategoryID]) and orders uint32 ids ([OrderID], dense in a History built
+// from scratch; see Layout) that index the columnar arrays directly and
+// convert to roaring bitmap values. Lookup works both ways: [History.LookupCustomer]
 // and [History.CustomerKey], [Catalog.LookupProduct] and [Catalog.ProductKey],
 // [Catalog.LookupCategory] and [Catalog.CategoryPath]. Customer and product
 // ids are given in first-seen order and stay stable when a [Builder] extends
