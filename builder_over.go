@@ -238,6 +238,29 @@ type overBuild struct {
 	lines   []uint32            // staged lines by merged order, in line order
 }
 
+// bucketSize is the size of a touched bucket's merged orders.
+type bucketSize struct {
+	orders, keys, lines int   // orders, bytes of their ids, lines (the base's and the staged ones)
+	lo, hi              int64 // their time span (empty: lo > hi)
+	moved               bool  // a base order among them moved earlier
+}
+
+// size returns the size of touched bucket k's merged orders.
+func (ob *overBuild) size(base *History, k int) bucketSize {
+	s := bucketSize{lo: math.MaxInt64, hi: math.MinInt64}
+	for _, x := range ob.orders[k] {
+		s.orders++
+		s.keys += len(x.key)
+		s.lines += int(x.n)
+		if x.base >= 0 {
+			s.lines += int(base.orderOff[x.base+1] - base.orderOff[x.base])
+			s.moved = s.moved || x.unix != base.OrderUnix(OrderID(x.base))
+		}
+		s.lo, s.hi = min(s.lo, x.unix), max(s.hi, x.unix)
+	}
+	return s
+}
+
 // baseRange returns the base's order ids [lo, hi) of bucket k (none for
 // a customer new since the base).
 func (ob *overBuild) baseRange(base *History, k int) (lo, hi uint32) {
@@ -260,7 +283,6 @@ func (b *Builder) overOrders(ctx context.Context, base *History, drop []bool, nc
 		}
 		return int(c)
 	}
-	baseRange := func(k int) (lo, hi uint32) { return ob.baseRange(base, k) }
 	// staged groups by bucket, ascending within one
 	byBucket := map[int][]uint32{}
 	for g, c := range b.gCust {
@@ -288,7 +310,7 @@ func (b *Builder) overOrders(ctx context.Context, base *History, drop []bool, nc
 			}
 		}
 		refs = refs[:0]
-		lo, hi := baseRange(k)
+		lo, hi := ob.baseRange(base, k)
 		for o := lo; o < hi; o++ {
 			if drop == nil || !drop[o] {
 				refs = append(refs, groupRef{id: o, key: base.OrderKey(OrderID(o)), unix: base.OrderUnix(OrderID(o))})
@@ -411,19 +433,12 @@ func (ob *overBuild) write(h *History, base *History, b *Builder) error {
 	for k := 0; k <= nc; k++ {
 		k1, blo, bhi, ok := run(k)
 		if !ok {
-			for _, o := range ob.orders[k] {
-				no++
-				nk += len(o.key)
-				nl += int(o.n)
-				if o.base >= 0 {
-					nl += int(base.orderOff[o.base+1] - base.orderOff[o.base])
-					// a base order that new lines of the same order
-					// moved earlier: its old time may have been the
-					// base's last
-					exact = exact && o.unix == base.OrderUnix(OrderID(o.base))
-				}
-				lo, hi = min(lo, o.unix), max(hi, o.unix)
-			}
+			s := ob.size(base, k)
+			no, nk, nl = no+s.orders, nk+s.keys, nl+s.lines
+			lo, hi = min(lo, s.lo), max(hi, s.hi)
+			// a base order that new lines of the same order moved
+			// earlier: its old time may have been the base's last
+			exact = exact && !s.moved
 			continue
 		}
 		if bhi > blo {

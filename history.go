@@ -146,7 +146,7 @@ func (h *History) OrderCustomer(o OrderID) CustomerID {
 	if o >= OrderID(len(h.orderDelta)) {
 		panic(fmt.Sprintf("affinity: order %d out of range", o))
 	}
-	if c := h.orderCust[o]; c != anonBucket && h.custLo[c] <= uint32(o) && uint32(o) < h.custHi[c] {
+	if c := h.orderCust[o]; c != anonBucket && h.live(uint32(o)) {
 		return CustomerID(c)
 	}
 	return NoCustomer

@@ -108,15 +108,9 @@ func (ob *overBuild) appendTo(h *History, base *History, b *Builder, claim func(
 			exactFirst = exactFirst && t != first
 			exactLast = exactLast && t != last
 		}
-		for _, x := range ob.orders[k] {
-			addO++
-			addK += len(x.key)
-			addL += int(x.n)
-			if x.base >= 0 {
-				addL += int(base.orderOff[x.base+1] - base.orderOff[x.base])
-			}
-			newLo, newHi = min(newLo, x.unix), max(newHi, x.unix)
-		}
+		s := ob.size(base, k)
+		addO, addK, addL = addO+s.orders, addK+s.keys, addL+s.lines
+		newLo, newHi = min(newLo, s.lo), max(newHi, s.hi)
 	}
 	holes := base.holeLines + goneL
 	switch {

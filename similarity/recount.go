@@ -395,8 +395,8 @@ func (s *scratch) mergeRow(a affinity.ProductID, cols []affinity.ProductID, vals
 }
 
 // diffTx matches the basket transactions of two Histories of one shop —
-// old of oldH, cur of h, both in order id order, that is by customer
-// (anonymous last), time and shop order id — and returns the transactions
+// old of oldH, cur of h, both in the History's order (History.Orders),
+// that is by customer (anonymous last), time and shop order id — and returns the transactions
 // of cur that old does not hold with the same products (plus) and those
 // of old that cur does not (minus). Linear in the transactions (and the
 // products of those with equal keys).
@@ -407,11 +407,8 @@ func diffTx(oldH *affinity.History, old *txTable, h *affinity.History, cur *txTa
 		dst.off = append(dst.off, uint32(len(dst.items)))
 		dst.id = append(dst.id, src.id[x])
 	}
-	// Customers of both tables' orders (anonymous: NoCustomer, last).
-	custOf := func(h *affinity.History) func(o affinity.OrderID) affinity.CustomerID {
-		return h.OrderCustomer
-	}
-	oldCust, curCust := custOf(oldH), custOf(h)
+	// customers of both tables' orders (anonymous: NoCustomer, last)
+	oldCust, curCust := oldH.OrderCustomer, h.OrderCustomer
 	i, j := 0, 0
 	var oc, cc affinity.CustomerID
 	oi, cj := -1, -1
