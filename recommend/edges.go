@@ -38,11 +38,13 @@ type edgeTable struct {
 	weighs [3]float64 // LiftExponent, BasketPopularityExponent, SubstitutePenalty
 }
 
-// edgeInfo is the evidence behind an edge, for its Reason.
+// edgeInfo is the evidence behind an edge, for its Reason. Its lift is
+// not kept: it moves with the total count at every refresh, and is
+// computed when a reason is read ([edgeTable.edgeLift]), so that a
+// renewed table copies unchanged rows as they are.
 type edgeInfo struct {
 	meas float32 // the index's measure value
 	cnt  uint32  // co-count
-	lift float32
 	kind uint8
 }
 
@@ -199,13 +201,7 @@ func newEdgeTable(ctx context.Context, np int, nb, seq *similarity.Index, o *Opt
 			}
 			t.nbr = append(t.nbr, x.p)
 			t.w = append(t.w, x.w)
-			inf := edgeInfo{meas: x.m, cnt: x.c, kind: x.kind}
-			if x.kind&edgeTogether != 0 {
-				inf.lift = lift(x.c, t.support[a], t.support[x.p], t.total)
-			} else {
-				inf.lift = lift(x.c, t.seqSup[a], t.seqSup[x.p], t.seqTot)
-			}
-			t.info = append(t.info, inf)
+			t.info = append(t.info, edgeInfo{meas: x.m, cnt: x.c, kind: x.kind})
 		}
 		t.off[a+1] = uint32(len(t.nbr))
 	}
@@ -250,19 +246,28 @@ func (t *edgeTable) sameRow(prev *edgeTable, a affinity.ProductID) bool {
 // reusedRows counts the rows newEdgeTable copied (tests read it).
 var reusedRows atomic.Int64
 
-// copyRow appends prev's row of a to t, with each edge's lift computed
-// from t's supports and total.
+// copyRow appends prev's row of a to t.
 func (t *edgeTable) copyRow(prev *edgeTable, a affinity.ProductID) {
 	lo, hi := prev.off[a], prev.off[a+1]
 	t.nbr = append(t.nbr, prev.nbr[lo:hi]...)
 	t.w = append(t.w, prev.w[lo:hi]...)
-	for i := lo; i < hi; i++ {
-		inf := prev.info[i]
-		inf.lift = lift(inf.cnt, t.support[a], t.support[prev.nbr[i]], t.total)
-		t.info = append(t.info, inf)
-		t.signed = t.signed || prev.w[i] < 0
+	t.info = append(t.info, prev.info[lo:hi]...)
+	if prev.signed && !t.signed {
+		t.signed = slices.ContainsFunc(prev.w[lo:hi], func(w float32) bool { return w < 0 })
 	}
 	t.off[a+1] = uint32(len(t.nbr))
+}
+
+// edgeLift returns the lift of edge i, of anchor a's row: its co-count
+// against the count chance gives the pair, from the supports and total
+// of the index the edge's evidence comes from (the co-purchase one, else
+// the sequential one).
+func (t *edgeTable) edgeLift(a affinity.ProductID, i uint32) float32 {
+	inf, b := &t.info[i], t.nbr[i]
+	if inf.kind&edgeTogether != 0 {
+		return lift(inf.cnt, t.support[a], t.support[b], t.total)
+	}
+	return lift(inf.cnt, t.seqSup[a], t.seqSup[b], t.seqTot)
 }
 
 func abs32(v float32) float32 { return max(v, -v) }

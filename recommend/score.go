@@ -775,7 +775,7 @@ func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
 					continue
 				}
 				ri := int(s.rpos.get(q)) - 1
-				if ri < 0 || !(e.info[int(lo)+j].lift >= 1) || !(e.w[int(lo)+j] > 0) {
+				if ri < 0 || !(e.w[int(lo)+j] > 0) || !(e.edgeLift(it.p, lo+uint32(j)) >= 1) {
 					continue // not a result, or bought together less than chance: no reason
 				}
 				insertBest(s.best[ri*MaxReasons:(ri+1)*MaxReasons], bestEdge{w: it.w * e.w[int(lo)+j], a: it.p, j: lo + uint32(j)})
@@ -803,7 +803,7 @@ func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
 					break
 				}
 				inf := &e.info[b.j]
-				rs := Reason{Kind: Together, Product: b.a, Count: inf.cnt, Measure: inf.meas, Lift: inf.lift, weight: b.w}
+				rs := Reason{Kind: Together, Product: b.a, Count: inf.cnt, Measure: inf.meas, Lift: e.edgeLift(b.a, b.j), weight: b.w}
 				if inf.kind&edgeTogether == 0 {
 					rs.Kind = After
 				}
