@@ -29,8 +29,8 @@ import (
 // target rate, then for a quarter of that time as fast as the clients can
 // go. Before them, a steady phase of half that time without refreshes
 // gives the idle latency to compare with. The quick suite (without
-// testdata.Long or AFFINITY_LOAD_SECONDS) runs 0.4 s and refreshes every
-// 0.2 s, so that the steady phase still spans refreshes.
+// testdata.Long or AFFINITY_LOAD_SECONDS) runs 0.2 s and refreshes every
+// 0.05 s, so that the steady phase still spans refreshes.
 // It fails on any failed request and reports requests/s and the latency
 // quantiles. It is left out of race-detector builds, whose timings mean
 // nothing.
@@ -41,7 +41,7 @@ func TestLoad(t *testing.T) {
 		fmt.Sscan(v, &seconds)
 		d = time.Duration(seconds) * time.Second
 	} else if !testdata.Long() {
-		d, every = 400*time.Millisecond, 200*time.Millisecond
+		d, every = 200*time.Millisecond, 50*time.Millisecond
 	}
 	defer tuneGC(defaultGOGC)() // as main does
 	ctx, cancel := context.WithCancel(context.Background())
