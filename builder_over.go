@@ -539,8 +539,15 @@ func (b *Builder) overEvents(h *History, base *History, gone []bool, nc int, cla
 	erased := func(c int) bool { return c < len(gone) && gone[c] }
 	if len(b.eCust) == 0 && !erasesEvents(base, gone) {
 		// no event changes: the base's columns, shared (a History is
-		// never written after its build), the new customers without any
+		// never written after its build), the new customers without any.
+		// The room past their lengths goes with them only when h holds
+		// the base's room (claim): else another History built on base
+		// may append its events there, and a History built on h would
+		// write over them.
 		h.evProduct, h.evUnix, h.evKind, h.evWeight = base.evProduct, base.evUnix, base.evKind, base.evWeight
+		if !claim() {
+			h.evProduct, h.evUnix, h.evKind, h.evWeight = slices.Clip(h.evProduct), slices.Clip(h.evUnix), slices.Clip(h.evKind), slices.Clip(h.evWeight)
+		}
 		h.evLatest, h.numEvents, h.evHoles = base.evLatest, base.numEvents, base.evHoles
 		h.evLo, h.evHi = base.evLo, base.evHi
 		if nc > nc0 {

@@ -584,9 +584,17 @@ func viewHistory(h *affinity.History) historyView {
 // whatever is built on it later.
 type rawView struct {
 	historyView
+	rawLayout
+}
+
+// rawLayout is h's layout — what every order id and every index of the
+// ranges holds — read without the lazily built parts (category bitmaps,
+// key index), so that reading it leaves their first use to others.
+type rawLayout struct {
 	IDs            []rawOrder
 	CustomerOrders [][2]affinity.OrderID
 	CustomerEvents [][2]int
+	Events         []affinity.EventLine
 	Anonymous      [2]affinity.OrderID
 }
 
@@ -598,7 +606,11 @@ type rawOrder struct {
 }
 
 func viewRaw(h *affinity.History) rawView {
-	v := rawView{historyView: viewHistory(h)}
+	return rawView{historyView: viewHistory(h), rawLayout: layoutOf(h)}
+}
+
+func layoutOf(h *affinity.History) rawLayout {
+	var v rawLayout
 	for i := range h.NumOrderIDs() {
 		o := affinity.OrderID(i)
 		lo, hi := h.OrderLines(o)
@@ -613,6 +625,9 @@ func viewRaw(h *affinity.History) rawView {
 		v.CustomerOrders = append(v.CustomerOrders, [2]affinity.OrderID{lo, hi})
 		elo, ehi := h.CustomerEvents(c)
 		v.CustomerEvents = append(v.CustomerEvents, [2]int{elo, ehi})
+		for i := elo; i < ehi; i++ {
+			v.Events = append(v.Events, h.Event(i))
+		}
 	}
 	v.Anonymous[0], v.Anonymous[1] = h.AnonymousOrders()
 	return v

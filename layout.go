@@ -24,7 +24,11 @@ import (
 // lengths, into their spare capacity, which no reader of the base looks
 // at, and which only one History built on a base may claim (tail).
 // Bytes written there are never written again, so the base and every
-// History built on it read what they read. A second Build on the same
+// History built on it read what they read. (A History that shares the
+// base's event columns as they are, having no event changes, shares
+// their room only when it holds that claim; else it gets them without
+// room, so that no History built on it can append where another History
+// built on the base does.) A second Build on the same
 // base, or one without the room, writes every order (or event) anew in
 // the sort order instead (overBuild.write, a compaction), with room to
 // grow by an eighth; so does a Build after which the holes would hold
