@@ -77,8 +77,10 @@ const noOrder = math.MaxUint32
 // Catalog returns the products and the category tree.
 func (h *History) Catalog() *Catalog { return h.catalog }
 
-// NumCustomers returns the number of known customers: those with at least
-// one purchase line or event.
+// NumCustomers returns the number of customer ids: every customer that a
+// purchase line or event named, in this History or in those it was built
+// on. Ids are never reused, so a customer erased since, or whose orders
+// were all deleted, keeps its id, with empty ranges.
 func (h *History) NumCustomers() int { return h.customers.len() }
 
 // NumOrders returns the number of orders, anonymous ones included.
@@ -276,7 +278,9 @@ func (h *History) Summary() Summary { return h.summary }
 // Summary holds the counts and totals of a [History]. Its JSON and its
 // structured log form ([Summary.LogValue]) use the same snake_case names.
 type Summary struct {
-	// Customers counts known customers; Buyers those with a bought line.
+	// Customers counts customer ids ([History.NumCustomers]: erased
+	// customers and those whose orders were all deleted included);
+	// Buyers those with a bought line.
 	Customers int `json:"customers"`
 	Buyers    int `json:"buyers"`
 	// Products and Categories count the catalog (category nodes at every
