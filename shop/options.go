@@ -249,7 +249,13 @@ type Options struct {
 	// [Shop.Refresh]), and with ModelRefit RefitBackground a refresh's
 	// "model" step from the goroutine of the background fit, so Progress
 	// may be called from several goroutines at once; a step stopped by a
-	// newer refresh reports no end.
+	// newer refresh reports no end. A report holds up the step it
+	// reports: the callback should return promptly, and must not wait
+	// for the shop's own work — call Refresh, Close or WaitModel, or ask
+	// for a segment index still being built (Segment, Segments,
+	// SegmentIndex, Profile before the "segment" step's end). The end of
+	// the "segment" step is reported once the index is served, so a
+	// callback may ask for it from there.
 	Progress affinity.ProgressFunc
 }
 

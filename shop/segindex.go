@@ -30,9 +30,9 @@ type segIndex struct {
 	done    chan struct{} // closed once err is final and x set
 	x       atomic.Pointer[segment.Index]
 	err     error
-	build   func(context.Context) (*segment.Index, error) // nil once final
-	cancel  context.CancelFunc                            // of the running build; nil when none runs
-	waiters int                                           // callers waiting for the running build
+	build   segBuild           // nil once final
+	cancel  context.CancelFunc // of the running build; nil when none runs
+	waiters int                // callers waiting for the running build
 
 	life  context.Context // the shop's: ends the swap's wait (nil: no swap)
 	stale chan struct{}   // closed by replaced
@@ -49,10 +49,16 @@ func builtSeg(x *segment.Index, life context.Context) *segIndex {
 	return g
 }
 
+// segBuild builds a segment index. It also returns the report of its
+// step's end (or nil), made once the index is published, outside every
+// lock: a Progress callback that asks for the index then gets it, where
+// a report from within the build would wait for itself.
+type segBuild func(context.Context) (*segment.Index, func(), error)
+
 // laterSeg returns the segIndex that build makes, built by begin or by
 // the first get, and swapped for its compaction (see segIndex) until the
 // shop's life ends.
-func laterSeg(build func(context.Context) (*segment.Index, error), life context.Context) *segIndex {
+func laterSeg(build segBuild, life context.Context) *segIndex {
 	return &segIndex{done: make(chan struct{}), build: build, life: life, stale: make(chan struct{})}
 }
 
@@ -114,9 +120,8 @@ func (g *segIndex) start() {
 	g.cancel = cancel
 	build := g.build
 	go func() {
-		x, err := build(ctx)
+		x, end, err := build(ctx)
 		g.mu.Lock()
-		defer g.mu.Unlock()
 		stopped := ctx.Err() != nil
 		cancel()
 		if err != nil && stopped { // replaced: build again when asked
@@ -124,6 +129,7 @@ func (g *segIndex) start() {
 			if g.waiters > 0 {
 				g.start()
 			}
+			g.mu.Unlock()
 			return
 		}
 		g.x.Store(x)
@@ -131,6 +137,10 @@ func (g *segIndex) start() {
 		close(g.done)
 		if err == nil {
 			g.compactLater(x)
+		}
+		g.mu.Unlock()
+		if err == nil && end != nil {
+			end()
 		}
 	}()
 }

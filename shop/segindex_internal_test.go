@@ -127,7 +127,10 @@ func waitFor(t *testing.T, cond func() bool) {
 
 // beginSeg returns the segIndex of build, started.
 func beginSeg(build func(context.Context) (*segment.Index, error)) *segIndex {
-	g := laterSeg(build, nil)
+	g := laterSeg(func(ctx context.Context) (*segment.Index, func(), error) {
+		x, err := build(ctx)
+		return x, nil, err
+	}, nil)
 	g.begin()
 	return g
 }

@@ -170,11 +170,11 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		prevSegs, prevH = prev.segs, prev.h
 	}
 	segAsOf := s.segAsOf
-	buildSeg := func(ctx context.Context) (*segment.Index, error) {
+	buildSeg := func(ctx context.Context) (*segment.Index, func(), error) {
 		if h.NumOrders() == 0 && h.NumEvents() == 0 {
 			// A shop without any order yet has no segment index: its
 			// audiences are empty.
-			return nil, nil
+			return nil, nil, nil
 		}
 		done := step(prog, "segment", int64(h.NumCustomers()), "customers")
 		var x *segment.Index
@@ -192,10 +192,9 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 			x, err = segment.Build(ctx, h, segAsOf, segOpts)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("shop: segment index: %w", err)
+			return nil, nil, fmt.Errorf("shop: segment index: %w", err)
 		}
-		done()
-		return x, nil
+		return x, done, nil
 	}
 	if background {
 		s.segs = laterSeg(buildSeg, set.life) // begun once the snapshot is served
@@ -212,11 +211,14 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 			}()
 		}
 	} else {
-		x, err := buildSeg(ctx)
+		x, done, err := buildSeg(ctx)
 		if err != nil {
 			return nil, err
 		}
 		s.segs = builtSeg(x, set.life)
+		if done != nil {
+			done()
+		}
 	}
 
 	co := similarity.CountOptions{Scope: set.scope, Workers: workers, Exclude: s.nonMerch}
