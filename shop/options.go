@@ -254,8 +254,9 @@ type Options struct {
 	// for the shop's own work — call Refresh, Close or WaitModel, or ask
 	// for a segment index still being built (Segment, Segments,
 	// SegmentIndex, Profile before the "segment" step's end). The end of
-	// the "segment" step is reported once the index is served, so a
-	// callback may ask for it from there.
+	// a refresh's "segment" step is reported once the index is served,
+	// and that of a background "model" step once the snapshot with the
+	// new fit is, so a callback may ask for them from there.
 	Progress affinity.ProgressFunc
 }
 

@@ -119,3 +119,35 @@ func TestRefitInlineIsCurrent(t *testing.T) {
 	_, err := shop.Open(ctx, shop.Storefront(sf), shop.Options{ModelRefit: 7})
 	require.ErrorContains(t, err, "ModelRefit")
 }
+
+// TestModelStepEndsOnceServed: the end of a refresh's background "model"
+// step is reported once the snapshot with the new fit is served, so that
+// a Progress callback reacting to it sees the model current.
+func TestModelStepEndsOnceServed(t *testing.T) {
+	ctx := context.Background()
+	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 120, Products: 40, Categories: 6, Seed: 9, ViewsPerLine: -1})
+	var s atomic.Pointer[shop.Shop]
+	ends := make(chan bool, 8)
+	opts := shop.Options{Model: "ease", Workers: 1, Progress: func(p affinity.Progress) {
+		if p.Step == "model" && p.Total > 0 && p.Done == p.Total {
+			if sh := s.Load(); sh != nil {
+				ends <- sh.Snapshot().ModelCurrent()
+			}
+		}
+	}}
+	sh, err := shop.Open(ctx, shop.Storefront(sf), opts)
+	require.NoError(t, err)
+	defer sh.Close()
+	s.Store(sh)
+	h := sh.Snapshot().History()
+	require.NoError(t, sh.Refresh(ctx, shop.Purchases(slices.Values([]affinity.Purchase{
+		{Customer: h.CustomerKey(1), Order: "late", Product: h.Catalog().ProductKey(2), Time: h.Latest().Add(time.Hour), Quantity: 1, Price: 300},
+	}))))
+	require.NoError(t, sh.WaitModel(ctx))
+	select {
+	case current := <-ends:
+		require.True(t, current, "the model step's end reported before its fit was served")
+	case <-time.After(10 * time.Second):
+		t.Fatal("no end of the model step reported")
+	}
+}

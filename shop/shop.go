@@ -294,8 +294,10 @@ func (s *Shop) refitLoop(done chan struct{}) {
 		end := step(s.set.o.Progress, "model", int64(h.Catalog().NumProducts()), "products")
 		idx, err := fit.index(ctx, h, asOf)
 		if err == nil {
-			end()
 			err = s.adoptModel(ctx, idx, seq)
+		}
+		if err == nil {
+			end() // once the fit is served, as the segment step's end
 		}
 		if err != nil {
 			s.refit.mu.Lock()
