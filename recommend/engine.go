@@ -98,8 +98,8 @@ type Options struct {
 	// the top level, 2 the level below, and so on.
 	SubstituteDepth int
 	// SubstitutePenalty multiplies the weight of an edge between two
-	// substitutes; default 0.5. 1 disables the penalty; a negative value
-	// drops such edges. Basket and product requests additionally exclude
+	// substitutes; zero means DefaultSubstitutePenalty (1, no penalty). A
+	// value below 1 weakens such edges; a negative value drops them. Basket and product requests additionally exclude
 	// substitutes of the basket's products unless Rules.AllowSubstitutes.
 	SubstitutePenalty float64
 	// LiftExponent tilts edges toward high lift: an edge weight is
@@ -128,7 +128,8 @@ type Options struct {
 	// Personalization is the weight β of the cosine between the customer's
 	// category-affinity vector and a candidate's buyer-category profile in
 	// the final score (1−β)·ŝ + β·cos, where ŝ is the co-purchase score
-	// scaled to [0, 1]. Default 0.2; negative disables.
+	// scaled to [0, 1]. Zero means DefaultPersonalization (0.4); negative
+	// disables.
 	Personalization float64
 	// ProfileDepth is the category level of the affinity vectors and
 	// profiles; default 2. At most MaxProfileDims nodes are used.
