@@ -99,8 +99,9 @@ type Options struct {
 	SubstituteDepth int
 	// SubstitutePenalty multiplies the weight of an edge between two
 	// substitutes; zero means DefaultSubstitutePenalty (1, no penalty). A
-	// value below 1 weakens such edges; a negative value drops them. Basket and product requests additionally exclude
-	// substitutes of the basket's products unless Rules.AllowSubstitutes.
+	// value below 1 weakens such edges; a negative value drops them.
+	// Basket and product requests additionally exclude substitutes of the
+	// basket's products unless Rules.AllowSubstitutes.
 	SubstitutePenalty float64
 	// LiftExponent tilts edges toward high lift: an edge weight is
 	// multiplied by lift^LiftExponent (lift clamped to [1/16, 16]).

@@ -775,10 +775,14 @@ func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
 					continue
 				}
 				ri := int(s.rpos.get(q)) - 1
-				if ri < 0 || !(e.w[int(lo)+j] > 0) || !(e.edgeLift(it.p, lo+uint32(j)) >= 1) {
-					continue // not a result, or bought together less than chance: no reason
+				if ri < 0 || !(e.w[int(lo)+j] > 0) {
+					continue // not a result
 				}
-				insertBest(s.best[ri*MaxReasons:(ri+1)*MaxReasons], bestEdge{w: it.w * e.w[int(lo)+j], a: it.p, j: lo + uint32(j)})
+				l := e.edgeLift(it.p, lo+uint32(j))
+				if !(l >= 1) {
+					continue // bought together less than chance: no reason
+				}
+				insertBest(s.best[ri*MaxReasons:(ri+1)*MaxReasons], bestEdge{w: it.w * e.w[int(lo)+j], lift: l, a: it.p, j: lo + uint32(j)})
 			}
 		}
 	}
@@ -803,7 +807,7 @@ func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
 					break
 				}
 				inf := &e.info[b.j]
-				rs := Reason{Kind: Together, Product: b.a, Count: inf.cnt, Measure: inf.meas, Lift: e.edgeLift(b.a, b.j), weight: b.w}
+				rs := Reason{Kind: Together, Product: b.a, Count: inf.cnt, Measure: inf.meas, Lift: b.lift, weight: b.w}
 				if inf.kind&edgeTogether == 0 {
 					rs.Kind = After
 				}
@@ -823,9 +827,10 @@ func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
 }
 
 type bestEdge struct {
-	w float32
-	a affinity.ProductID
-	j uint32
+	w    float32
+	lift float32 // the edge's lift, computed once (edgeTable.edgeLift)
+	a    affinity.ProductID
+	j    uint32
 }
 
 // insertBest keeps b sorted by weight descending, then anchor ascending;

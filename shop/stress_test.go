@@ -474,6 +474,21 @@ func (c *stressCommitted) all() []string {
 	return slices.Clone(c.keys)
 }
 
+// untilClosed calls fn(0), fn(1), … until stop is closed or fn returns
+// false: the loop of a stress test's readers.
+func untilClosed(stop <-chan struct{}, fn func(i int) bool) {
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		if !fn(i) {
+			return
+		}
+	}
+}
+
 // TestStressRefreshRequestsStock runs refreshes from three goroutines at
 // once — purchase lines, order changes (new orders and replacements),
 // events, new customers and products — while readers serve every kind of
@@ -856,25 +871,21 @@ func stressClose(t *testing.T, seed uint64) {
 	})
 	for g := range 2 {
 		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-done:
-					return
-				default:
-				}
+			untilClosed(done, func(i int) bool {
 				snap := s.Snapshot()
 				h := snap.History()
 				if _, err := snap.Recommend(ctx, shop.Request{CustomerID: affinity.CustomerID((i*37 + g) % h.NumCustomers()), ByID: true, K: 5}); err != nil {
 					f.fail("reader %d: recommend: %v", g, err)
-					return
+					return false
 				}
 				if i%8 == g {
 					if _, err := snap.Segment("recency <= 30d"); err != nil {
 						f.fail("reader %d: segment: %v", g, err)
-						return
+						return false
 					}
 				}
-			}
+				return true
+			})
 		})
 	}
 
@@ -1003,48 +1014,40 @@ func stressCancelled(t *testing.T, seed uint64, opts shop.Options, profiles bool
 	var wg sync.WaitGroup
 	for g := range 2 {
 		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
+			untilClosed(stop, func(i int) bool {
 				snap := s.Snapshot()
 				h := snap.History()
 				c := affinity.CustomerID((i*31 + g) % h.NumCustomers())
 				if _, err := snap.Recommend(ctx, shop.Request{CustomerID: c, ByID: true, K: 5}); err != nil {
 					f.fail("reader %d: recommend: %v", g, err)
-					return
+					return false
 				}
 				if profiles {
 					if _, err := snap.Profile(ctx, h.CustomerKey(c)); err != nil {
 						f.fail("reader %d: profile: %v", g, err)
-						return
+						return false
 					}
 				}
 				if i%6 == g {
 					stressCheckSegments(ctx, f, snap, fmt.Sprintf("reader %d request %d", g, i))
 				}
-			}
+				return true
+			})
 		})
 	}
 	if opts.Model == "ease" {
 		// WaitModel beside the refreshes: nil or still waiting
 		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
+			untilClosed(stop, func(int) bool {
 				wctx, cancel := context.WithTimeout(ctx, time.Millisecond)
 				err := s.WaitModel(wctx)
 				cancel()
 				if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 					f.fail("WaitModel: %v", err)
-					return
+					return false
 				}
-			}
+				return true
+			})
 		})
 	}
 	defer func() { close(stop); wg.Wait() }()
