@@ -188,8 +188,12 @@ func mapHeader(rec []string, specs []colSpec, line int, lenient bool, ignored *[
 		}
 	}
 	if len(missing) > 0 {
+		hint := "" // what the header holds instead, for a mapping
+		if len(*ignored) > 0 {
+			hint = fmt.Sprintf(" (the header's other columns: %s; rename one, or name it in Options.Columns)", strings.Join(*ignored, ", "))
+		}
 		return header{}, &ParseError{Line: line, Reason: reasonHeader,
-			Err: fmt.Errorf("missing required column %s", strings.Join(missing, ", "))}
+			Err: fmt.Errorf("missing required column %s%s", strings.Join(missing, ", "), hint)}
 	}
 	return h, nil
 }

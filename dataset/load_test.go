@@ -270,6 +270,8 @@ func TestLoadHeaderErrors(t *testing.T) {
 			`dataset: line 1, column 2 (customer_id): duplicate column "customer_id" (same as column 1)`},
 		{"missing required", "customer,price\nc,1\n", dataset.Options{}, 1, 0,
 			`dataset: line 1: missing required column "product" or "product id" or "sku" or "item", "time" or "date" or "timestamp" or "order date"`},
+		{"missing, other names", "order_id,customer_id,sku,qty,unit_price,placed_at,title\n", dataset.Options{}, 1, 0,
+			`dataset: line 1: missing required column "time" or "date" or "timestamp" or "order date" (the header's other columns: placed_at, title; rename one, or name it in Options.Columns)`},
 		{"missing mapped", "customer,product,time\n", dataset.Options{Columns: dataset.Columns{Quantity: "Qty Ordered"}}, 1, 0,
 			`dataset: line 1: missing required column "Qty Ordered"`},
 		{"retail", "\n\nInvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID\n", dataset.Options{Format: "onlineretail"}, 3, 0,

@@ -35,7 +35,9 @@ const (
 // linear in the lines and events of h plus the size of the index; it
 // returns ctx.Err() when ctx is done first, an error wrapping [ErrInvalid]
 // for bad options and one wrapping [ErrNoData] when h has no order or event
-// at or before asOf.
+// at or before asOf. A History whose orders by asOf are all anonymous
+// (baskets without customers, a shop of guest checkouts) gives an index
+// of no customers: every query selects nobody.
 func Build(ctx context.Context, h *affinity.History, asOf time.Time, opts Options) (*Index, error) {
 	if err := affinity.CheckContext("segment", ctx, ErrInvalid); err != nil {
 		return nil, err
@@ -56,11 +58,15 @@ func Build(ctx context.Context, h *affinity.History, asOf time.Time, opts Option
 		return nil, err
 	}
 	if b.nKnown == 0 {
+		// nobody has an order or event by asOf: an index of no customers
+		// when the History has anonymous orders by then, else no data
 		s := h.Summary()
-		if s.Orders > 0 {
+		switch {
+		case s.Orders > 0 && s.First.After(asOf):
 			return nil, fmt.Errorf("%w: asOf %s is before the first order (%s)", ErrNoData, asOf.UTC().Format(time.DateTime), s.First.Format(time.DateTime))
+		case s.Orders == 0:
+			return nil, fmt.Errorf("%w: asOf %s, history has no orders and %d events", ErrNoData, asOf.UTC().Format(time.DateTime), s.Events)
 		}
-		return nil, fmt.Errorf("%w: asOf %s, history has %d orders and %d events", ErrNoData, asOf.UTC().Format(time.DateTime), s.Orders, s.Events)
 	}
 	return b.finish(ctx)
 }

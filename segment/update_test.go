@@ -1055,19 +1055,23 @@ func TestUpdateFallsBack(t *testing.T) {
 		require.ErrorIs(t, err, affinity.ErrNoAsOf, "asOf is required")
 	})
 
-	t.Run("no data", func(t *testing.T) {
-		// erasing every customer leaves nothing to index: Update fails as
-		// Build does
+	t.Run("no customers", func(t *testing.T) {
+		// erasing every customer leaves the anonymous orders: an index of
+		// no customers, the same from Update as from Build
 		empty := refresh(h, func(b *affinity.Builder) {
 			for c := range affinity.CustomerID(h.NumCustomers()) {
 				b.EraseCustomer(h.CustomerKey(c))
 			}
 		})
-		_, werr := segment.Build(ctx, empty, g.asOf, opts)
-		require.ErrorIs(t, werr, segment.ErrNoData)
-		_, gerr := segment.Update(ctx, x, h, empty, x.AsOf(), segment.UpdateOptions{})
-		require.ErrorIs(t, gerr, segment.ErrNoData)
-		require.Equal(t, werr.Error(), gerr.Error())
+		require.Positive(t, empty.Summary().AnonymousOrders)
+		want, err := segment.Build(ctx, empty, g.asOf, opts)
+		require.NoError(t, err)
+		got, err := segment.Update(ctx, x, h, empty, x.AsOf(), segment.UpdateOptions{})
+		require.NoError(t, err)
+		require.Equal(t, encode(t, want), encode(t, got))
+		all, err := got.Eval(segment.Not(segment.RFM("Champions")))
+		require.NoError(t, err)
+		assert.Zero(t, all.GetCardinality())
 	})
 }
 

@@ -101,6 +101,7 @@ func tasteShop(t *testing.T) []affinity.Purchase {
 // neighbours on the demo store — and every refresh keeps the choice; a
 // shop too young to choose on waits for a refresh with enough history.
 func TestAutoModel(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	all := tasteShop(t)
 	s, err := shop.Open(ctx, shop.Purchases(slices.Values(all)), shop.Options{})

@@ -919,6 +919,7 @@ func scratchKeys(h *affinity.History, a *shop.Audience) []string {
 // "neighbours". Every comparison is exact: floating-point answers come
 // out bit for bit the same.
 func TestRefreshMatchesScratch(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	cases := []struct {
 		name string

@@ -33,6 +33,7 @@ func indexBytes(t *testing.T, snap *shop.Snapshot) []byte {
 // again on demand), to many callers at once, and the same as a shop
 // opened on that History.
 func TestSegmentsAfterQuickRefreshes(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 4000, Products: 300, Categories: 20, Seed: 9, ViewsPerLine: -1})
 	// the neighbours: what is checked here is the segment index

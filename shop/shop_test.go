@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -516,6 +517,49 @@ func TestEmptyShop(t *testing.T) {
 	aud, err := s.Snapshot().Segment("frequency >= 1")
 	require.NoError(t, err)
 	assert.Equal(t, 1, aud.Len())
+}
+
+// TestGuestCheckoutShop checks a shop whose orders are all anonymous
+// (the baskets format, a shop of guest checkouts): it opens, its carts get
+// co-purchase recommendations, its audiences are empty, and its first
+// customers join the segments at the next refresh as a new shop would
+// see them.
+func TestGuestCheckoutShop(t *testing.T) {
+	ctx := context.Background()
+	s, err := shop.Open(ctx, shop.File(filepath.Join("..", "dataset", "testdata", "baskets.csv"), "baskets"), shop.Options{})
+	require.NoError(t, err)
+	snap := s.Snapshot()
+	require.Zero(t, snap.History().Summary().Buyers)
+	require.Positive(t, snap.History().Summary().AnonymousOrders)
+	res, err := snap.Recommend(ctx, shop.Request{Cart: []string{"whole milk"}, K: 3})
+	require.NoError(t, err)
+	assert.NotEmpty(t, res.Recs)
+	for _, q := range []string{"frequency >= 1", "not rfm(\"Champions\")", "recency <= 30d"} {
+		aud, err := snap.Segment(q)
+		require.NoError(t, err, q)
+		assert.Zero(t, aud.Len(), q)
+	}
+
+	at := snap.History().Latest().Add(time.Hour)
+	first := []affinity.Purchase{
+		{Customer: "c1", Product: "whole milk", Order: "o1", Time: at, Quantity: 1, Price: 99},
+		{Customer: "c1", Product: "yogurt", Order: "o1", Time: at, Quantity: 2, Price: 129},
+	}
+	require.NoError(t, s.Refresh(ctx, shop.Purchases(slices.Values(first))))
+	fresh, err := shop.Open(ctx, shop.Sources(shop.File(filepath.Join("..", "dataset", "testdata", "baskets.csv"), "baskets"), shop.Purchases(slices.Values(first))), shop.Options{})
+	require.NoError(t, err)
+	for _, q := range []string{"frequency >= 1", "monetary > 0", "bought(\"Milk\")", "not rfm(\"Champions\")"} {
+		got, err := s.Snapshot().Segment(q)
+		require.NoError(t, err, q)
+		want, err := fresh.Snapshot().Segment(q)
+		require.NoError(t, err, q)
+		gotAll, err := got.All(shop.ByKey)
+		require.NoError(t, err, q)
+		wantAll, err := want.All(shop.ByKey)
+		require.NoError(t, err, q)
+		assert.Equal(t, wantAll, gotAll, q)
+		assert.Equal(t, 1, got.Len(), q)
+	}
 }
 
 func TestFixedAsOf(t *testing.T) {

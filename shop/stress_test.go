@@ -507,6 +507,7 @@ func untilClosed(stop <-chan struct{}, fn func(i int) bool) {
 // stock is the settings made and its answers those of a shop opened on
 // its History with them (after WaitModel for EASE).
 func TestStressRefreshRequestsStock(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name     string
 		opts     shop.Options
@@ -974,6 +975,7 @@ func stressClose(t *testing.T, seed uint64) {
 // feed and answers as a shop opened on its History (on EASE, every other
 // one, once WaitModel returned).
 func TestStressCancelledRefreshes(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name     string
 		opts     shop.Options
@@ -1204,6 +1206,7 @@ func stressContents(h *affinity.History) (orders map[string]string, events map[s
 // its History, whichever refresh took the room. Some refreshes are
 // cancelled once their History is built, which keeps the room claimed.
 func TestStressShopsShareAHistory(t *testing.T) {
+	t.Parallel()
 	for seed := range uint64(testdata.Scale(4, 1)) {
 		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) { stressShared(t, seed) })
 	}

@@ -15,6 +15,7 @@ import (
 // every later profile without values), and that once a snapshot's value
 // models were asked for, Refresh fits the next snapshot's before the swap.
 func TestValueFitAndRefresh(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	// the neighbours: what is checked here is the value models
 	s, err := Open(ctx, Demo(), Options{Model: "neighbours"})

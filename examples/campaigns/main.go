@@ -98,6 +98,10 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 		return errors.New("the shop has no orders")
 	}
 	asOf := h.Latest().AddDate(0, 0, -cfg.days)
+	if first := h.Summary().First; !first.Before(asOf) {
+		return fmt.Errorf("the orders run from %s to %s: a plan %d days before the last order comes before them all; lower -days",
+			first.Format(time.DateOnly), h.Summary().Last.Format(time.DateOnly), cfg.days)
+	}
 	s, err := shop.OpenHistory(ctx, h, shop.Options{AsOf: asOf})
 	if err != nil {
 		return err

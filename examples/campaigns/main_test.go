@@ -70,3 +70,12 @@ func TestBadFlags(t *testing.T) {
 	require.Error(t, run(context.Background(), &out, []string{"-days", "0"}))
 	require.Error(t, run(context.Background(), &out, []string{"extra"}))
 }
+
+// TestShortHistory checks the message for a file whose orders span less
+// than -days: the plan would come before every order.
+func TestShortHistory(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), &out, []string{"-data", filepath.Join("..", "..", "dataset", "testdata", "woocommerce_orders.csv"), "-format", "woocommerce"})
+	require.Error(t, err)
+	assert.Equal(t, "the orders run from 2024-05-01 to 2024-05-03: a plan 14 days before the last order comes before them all; lower -days", err.Error())
+}

@@ -40,7 +40,11 @@ func main() {
 		return // -h: the usage is printed
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "clv:", err)
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "clv: ") { // the package's errors say it
+			msg = "clv: " + msg
+		}
+		fmt.Fprintln(os.Stderr, msg)
 		os.Exit(1)
 	}
 }

@@ -46,50 +46,64 @@ func run(ctx context.Context, w io.Writer, src shop.Source, progress affinity.Pr
 	h := snap.History()
 	fmt.Fprintf(w, "# The shop\n%s\n%s", snap.Report(), h.Summary())
 
-	// 2. Segments: RFM groups with their size, revenue share and AOV. The
-	// segment index counts whole days from the end of the latest order's
-	// day (shop.Options.AsOf sets another time).
-	segs := snap.Segments()
-	fmt.Fprintf(w, "\n# RFM segments as of %s\n", segs.AsOf().Format(time.DateTime))
-	if err := segment.WriteTable(w, segs.RFMTable()); err != nil {
-		return err
-	}
+	// 2 and 3 need customers: a file of baskets without customer ids
+	// has no segments, and goes on with recommendations for carts.
+	if h.Summary().Buyers == 0 {
+		fmt.Fprintf(w, "\n# Segments\nnone: no order names its customer\n")
+	} else {
+		// 2. Segments: RFM groups with their size, revenue share and AOV. The
+		// segment index counts whole days from the end of the latest order's
+		// day (shop.Options.AsOf sets another time).
+		segs := snap.Segments()
+		fmt.Fprintf(w, "\n# RFM segments as of %s\n", segs.AsOf().Format(time.DateTime))
+		if err := segment.WriteTable(w, segs.RFMTable()); err != nil {
+			return err
+		}
 
-	// 3. A campaign: the 10 % coupon for customers who bought two to four
-	// weeks ago, are fond of a department and have not bought from it in
-	// that time. The audience pages through its members, biggest spenders
-	// first.
-	cat := h.Catalog()
-	if len(cat.Roots()) > 0 {
-		dept := cat.CategoryPath(cat.Roots()[0])
-		query := fmt.Sprintf(`recency between 14d and 28d and affinity(%q) >= 0.2 and not bought(%q within 28d)`, dept, dept)
-		coupon, err := snap.Segment(query)
-		if err != nil {
-			return err
-		}
-		st := coupon.Stats()
-		st.Name = "coupon"
-		fmt.Fprintf(w, "\n# Coupon campaign\n%s\n%s\n", query, st)
-		top, err := coupon.Page(shop.BySpend, 0, 3)
-		if err != nil {
-			return err
-		}
-		for _, m := range top {
-			fmt.Fprintf(w, "  %s spent %s in %d orders, last on %s\n", m.Customer, m.Spend, m.Orders, m.LastPurchase.Format(time.DateOnly))
+		// 3. A campaign: the 10 % coupon for customers who bought two to four
+		// weeks ago, are fond of a department and have not bought from it in
+		// that time. The audience pages through its members, biggest spenders
+		// first.
+		cat := h.Catalog()
+		if len(cat.Roots()) > 0 {
+			dept := cat.CategoryPath(cat.Roots()[0])
+			query := fmt.Sprintf(`recency between 14d and 28d and affinity(%q) >= 0.2 and not bought(%q within 28d)`, dept, dept)
+			coupon, err := snap.Segment(query)
+			if err != nil {
+				return err
+			}
+			st := coupon.Stats()
+			st.Name = "coupon"
+			fmt.Fprintf(w, "\n# Coupon campaign\n%s\n%s\n", query, st)
+			top, err := coupon.Page(shop.BySpend, 0, 3)
+			if err != nil {
+				return err
+			}
+			for _, m := range top {
+				fmt.Fprintf(w, "  %s spent %s in %d orders, last on %s\n", m.Customer, m.Spend, m.Orders, m.LastPurchase.Format(time.DateOnly))
+			}
 		}
 	}
 
 	// 4. A thank-you mail: complements of the customer's last order, given
-	// as the cart, with the customer's history behind it.
+	// as the cart, with the customer's history behind it. A shop without
+	// repeat customers (guest checkouts, a file of baskets) gets the
+	// complements of its last order's cart.
 	customer, basket, ok := lastOrder(h)
 	if !ok {
-		return nil
+		if basket, ok = lastBasket(h); !ok {
+			return nil
+		}
 	}
 	res, err := snap.Recommend(ctx, shop.Request{Customer: customer, Cart: basket, K: 5})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\n# Thank-you mail for %s (last order: %s)\n", customer, strings.Join(basket, ", "))
+	if customer != "" {
+		fmt.Fprintf(w, "\n# Thank-you mail for %s (last order: %s)\n", customer, strings.Join(basket, ", "))
+	} else {
+		fmt.Fprintf(w, "\n# Bought together with the last order: %s\n", strings.Join(basket, ", "))
+	}
 	for i, r := range res.Recs {
 		fmt.Fprintf(w, "%d. %s %-26q %8s  %s\n", i+1, r.Product, r.Name, r.Price, r.Explanation())
 	}
@@ -116,11 +130,34 @@ func lastOrder(h *affinity.History) (customer string, basket []string, ok bool) 
 	if !ok {
 		return "", nil, false
 	}
-	l0, l1 := h.OrderLines(last)
+	return h.CustomerKey(c), bought(h, last), true
+}
+
+// lastBasket returns the products of the most recent order of two lines
+// or more, anyone's; ties go to the smaller id.
+func lastBasket(h *affinity.History) (basket []string, ok bool) {
+	var last affinity.OrderID
+	for o := range h.Orders() {
+		if l0, l1 := h.OrderLines(o); l1-l0 < 2 {
+			continue
+		}
+		if !ok || h.OrderUnix(o) > h.OrderUnix(last) {
+			last, ok = o, true
+		}
+	}
+	if !ok {
+		return nil, false
+	}
+	return bought(h, last), true
+}
+
+// bought returns the products bought (not returned) in order o.
+func bought(h *affinity.History, o affinity.OrderID) (basket []string) {
+	l0, l1 := h.OrderLines(o)
 	for i := l0; i < l1; i++ {
 		if h.LineQuantity(i) > 0 {
 			basket = append(basket, h.Catalog().ProductKey(h.LineProduct(i)))
 		}
 	}
-	return h.CustomerKey(c), basket, true
+	return basket
 }

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
 
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/shop"
 
 	"github.com/stretchr/testify/assert"
@@ -36,4 +38,25 @@ func TestQuickstart(t *testing.T) {
 	var again bytes.Buffer
 	require.NoError(t, run(context.Background(), &again, shop.Demo(), nil))
 	assert.Equal(t, s, again.String(), "same data, same output")
+}
+
+// TestQuickstartBaskets runs the quickstart on a file of baskets without
+// customer ids: no segments, and the last basket's cross-sell.
+func TestQuickstartBaskets(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), &out, shop.File(filepath.Join("..", "..", "dataset", "testdata", "baskets.csv"), "baskets"), nil))
+	s := out.String()
+	assert.Contains(t, s, "# Segments\nnone: no order names its customer\n")
+	assert.NotContains(t, s, "# RFM segments")
+	assert.Contains(t, s, "# Bought together with the last order: citrus fruit, semi-finished bread, margarine, ready soups\n")
+	assert.Len(t, regexp.MustCompile(`(?m)^\d\. `).FindAllString(s, -1), 5, s)
+
+	path := filepath.Join(testdata.Shared(t, ""), "groceries", "groceries.csv")
+	out.Reset()
+	require.NoError(t, run(context.Background(), &out, shop.File(path, "baskets"), nil))
+	s = out.String()
+	assert.Contains(t, s, "anonymous orders   9835")
+	assert.Contains(t, s, "# Bought together with the last order: citrus fruit, semi-finished bread, margarine, ready soups\n")
+	recs := regexp.MustCompile(`(?m)^\d\. .*bought together with .* in \d+ orders — \d+\.\d× more often than chance`).FindAllString(s, -1)
+	assert.GreaterOrEqual(t, len(recs), 3, s)
 }

@@ -85,6 +85,12 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	fmt.Fprintf(w, "%s\n%s\n", snap.Report(), h.Summary())
 	fmt.Fprintf(w, "%s: %d customers known as of %s (look-back %d months)\n\n",
 		name, x.Len(), x.AsOf().Format(time.DateTime), *lookback)
+	if x.Len() == 0 {
+		// a file of baskets, or an as-of time before every customer's
+		// first order: nobody to segment
+		fmt.Fprintln(w, "no segments: no order by then names its customer")
+		return nil
+	}
 
 	fmt.Fprintln(w, "RFM segments")
 	if err := segment.WriteTable(w, x.RFMTable()); err != nil {

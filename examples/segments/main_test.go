@@ -88,3 +88,15 @@ func TestOnlineRetail(t *testing.T) {
 	assert.Contains(t, s, "Champions")
 	assert.Contains(t, s, "Bag (")
 }
+
+// TestBaskets runs the example on a file of baskets without customer ids:
+// the summary, and no segment tables.
+func TestBaskets(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), &out, []string{"-data", filepath.Join("..", "..", "dataset", "testdata", "baskets.csv"), "-format", "baskets"}))
+	s := out.String()
+	assert.Contains(t, s, "anonymous orders   6\n")
+	assert.Contains(t, s, ": 0 customers known as of 2000-01-01 23:59:59")
+	assert.Contains(t, s, "no segments: no order by then names its customer\n")
+	assert.NotContains(t, s, "RFM segments")
+}
