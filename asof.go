@@ -41,6 +41,9 @@ func (h *History) Latest() time.Time { return h.latest }
 // months plus Duration before it. Calendar months follow the calendar
 // (time.Time.AddDate), so Months(24) before 2012-03-01 starts on
 // 2010-03-01 whatever leap days lie between, where 730 days would not.
+// They follow the UTC calendar, as the History stores times: the same
+// instant gives the same window whatever the time zone of the time.Time
+// that holds it.
 //
 // The zero Lookback means the documented default of the option that holds
 // it; [AllTime] means no bound. Negative fields are invalid: see
@@ -88,15 +91,15 @@ func (l Lookback) Or(def Lookback) Lookback {
 	return l
 }
 
-// Start returns the start of the window (Start, asOf]: asOf minus Months
-// calendar months minus Duration, or the zero time for [AllTime]. The
-// zero Lookback starts at asOf itself (an empty window); resolve defaults
-// with [Lookback.Or] first.
+// Start returns the start of the window (Start, asOf], in UTC: asOf minus
+// Months calendar months of the UTC calendar minus Duration, or the zero
+// time for [AllTime]. The zero Lookback starts at asOf itself (an empty
+// window); resolve defaults with [Lookback.Or] first.
 func (l Lookback) Start(asOf time.Time) time.Time {
 	if l.All {
 		return time.Time{}
 	}
-	return asOf.AddDate(0, -l.Months, 0).Add(-l.Duration)
+	return asOf.UTC().AddDate(0, -l.Months, 0).Add(-l.Duration)
 }
 
 // Contains reports whether t lies in the window (Start(asOf), asOf].

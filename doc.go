@@ -82,7 +82,9 @@
 //     "end of the data". Nothing after asOf is read.
 //   - Look-back windows are a [Lookback]: calendar months ([Months]) and/or
 //     a duration ([Days]); the zero Lookback means the option's documented
-//     default and [AllTime] means no bound.
+//     default and [AllTime] means no bound. Months follow the UTC
+//     calendar, so the same instant gives the same window in every
+//     package whatever its time zone.
 //   - Exported signatures use the typed dense ids ([CustomerID],
 //     [ProductID], [CategoryID], [OrderID]); roaring bitmaps hold them as
 //     uint32. Shop string keys appear only at the edges (loaders, request

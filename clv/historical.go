@@ -34,7 +34,8 @@ func (v CustomerValue) AOV() affinity.Money { return divRound(v.Spend, v.Orders)
 // customer and for the shop. It is read-only once returned.
 type Window struct {
 	// Months is the window length in calendar months; End is the as-of
-	// time and Start = End.AddDate(0, −Months, 0).
+	// time and Start = affinity.Months(Months).Start(End): calendar months
+	// of the UTC calendar.
 	Months     int
 	Start, End time.Time
 	// Customers is indexed by [affinity.CustomerID]: one entry per
@@ -113,7 +114,7 @@ func Historical(ctx context.Context, h *affinity.History, asOf time.Time, opts H
 		if m < 1 {
 			return nil, fmt.Errorf("%w: window of %d months", ErrInvalid, m)
 		}
-		start := asOf.AddDate(0, -m, 0)
+		start := affinity.Months(m).Start(asOf)
 		ws[k] = &Window{Months: m, Start: start, End: asOf, Customers: make([]CustomerValue, nc)}
 		starts[k] = start.Unix()
 	}

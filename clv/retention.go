@@ -69,7 +69,7 @@ func Retention(ctx context.Context, h *affinity.History, start, end time.Time, o
 		if months < 0 {
 			return minUnix
 		}
-		return tau.AddDate(0, -months, 0).Unix()
+		return affinity.Months(months).Start(tau).Unix()
 	}
 	s, e := start.Unix(), end.Unix()
 	sLo, eLo := window(start), window(end)
