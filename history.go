@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -230,6 +231,32 @@ func (h *History) FirstPurchase(c CustomerID) (t time.Time, ok bool) {
 // quantity) line; ok is false when c never bought anything.
 func (h *History) LastPurchase(c CustomerID) (t time.Time, ok bool) {
 	return h.orderTime(h.lastOrder[c])
+}
+
+// LastPurchaseBy returns the time of c's last order with a bought line at
+// or before asOf; ok is false when c bought nothing by then. It takes O(1)
+// time when c's last purchase is at or before asOf, else O(log n) in c's
+// orders plus the lines of the orders it passes over.
+func (h *History) LastPurchaseBy(c CustomerID, asOf time.Time) (t time.Time, ok bool) {
+	if t, ok = h.LastPurchase(c); !ok || !t.After(asOf) {
+		return t, ok
+	}
+	if first, _ := h.FirstPurchase(c); first.After(asOf) {
+		return time.Time{}, false
+	}
+	lo, hi := h.CustomerOrders(c)
+	at := asOf.Unix() // times are whole seconds: t ≤ asOf ⇔ t ≤ ⌊asOf⌋
+	// c's orders are in time order: those after asOf are a suffix
+	k := lo + OrderID(sort.Search(int(hi-lo), func(i int) bool { return h.OrderUnix(lo+OrderID(i)) > at }))
+	for o := k; o > lo; o-- {
+		l0, l1 := h.OrderLines(o - 1)
+		for i := l0; i < l1; i++ {
+			if h.LineQuantity(i) > 0 {
+				return h.OrderTime(o - 1), true
+			}
+		}
+	}
+	return time.Time{}, false
 }
 
 func (h *History) orderTime(o uint32) (time.Time, bool) {

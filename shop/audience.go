@@ -268,7 +268,7 @@ func (a *Audience) membersOf(ids []affinity.CustomerID) []Member {
 // member makes the Member of customer c from its features.
 func (a *Audience) member(c affinity.CustomerID, f segment.Features) Member {
 	m := Member{Customer: f.Customer, ID: c, Spend: f.Monetary, Orders: f.Frequency, RFM: f.RFM, Stage: f.Stage}
-	if t, ok := a.snap.h.LastPurchase(c); ok && !t.After(a.snap.asOf) {
+	if t, ok := a.snap.h.LastPurchaseBy(c, a.snap.asOf); ok {
 		m.LastPurchase = t
 	}
 	return m
@@ -298,7 +298,7 @@ func (a *Audience) sorted(order Order) []affinity.CustomerID {
 				case BySpend:
 					vs[i].v = int64(x.Spend(c))
 				case ByRecency:
-					if t, ok := a.snap.h.LastPurchase(c); ok && !t.After(a.snap.asOf) {
+					if t, ok := a.snap.h.LastPurchaseBy(c, a.snap.asOf); ok {
 						vs[i].v = t.Unix()
 					} else {
 						vs[i].v = math.MinInt64 // never bought: last

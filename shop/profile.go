@@ -93,7 +93,7 @@ func (s *Snapshot) Profile(ctx context.Context, key string) (Profile, error) {
 	if t, ok := s.h.FirstPurchase(c); ok && !t.After(s.asOf) {
 		p.FirstPurchase = t
 	}
-	if t, ok := s.h.LastPurchase(c); ok && !t.After(s.asOf) {
+	if t, ok := s.h.LastPurchaseBy(c, s.asOf); ok {
 		p.LastPurchase = t
 	}
 	p.Top = s.topCategories(c, 3)
