@@ -1340,7 +1340,7 @@ func lifecycleStage(recency, freq, lapse, churn, loyal int32) int {
 	switch {
 	case recency > churn:
 		return 4
-	case recency > lapse:
+	case recency > lapse || freq == 0: // none in the look-back: see StageLapsing
 		return 3
 	case freq >= loyal:
 		return 2

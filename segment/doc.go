@@ -96,8 +96,11 @@
 // Lifecycle stages ([Stages]) partition the customers who bought at or
 // before asOf: churned when the last purchase is more than ChurnAfter
 // (default 365 days) ago, else lapsing when more than LapseAfter (180
-// days), else loyal (LoyalOrders, default 4, or more orders in the
-// look-back), repeat (2 or more) or new (one order).
+// days) ago or without an order in the look-back, else loyal
+// (LoyalOrders, default 4, or more orders in the look-back), repeat (2 or
+// more) or new (one order). (Recency counts whole days and a look-back of
+// calendar months is not one, so a purchase just before the look-back's
+// start can be LapseAfter days ago or less: such a customer is lapsing.)
 //
 // [Transition] and [Transitions] compare two indexes of the same customers
 // at two points in time: who moved from Champions to At risk.

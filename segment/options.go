@@ -293,13 +293,14 @@ func validateRules(rules []RFMRule) error {
 
 // Lifecycle stages, in the order [Build] assigns them: a customer who bought
 // at or before asOf is churned when the last purchase is more than
-// ChurnAfter ago, else lapsing when it is more than LapseAfter ago, else
-// loyal, repeat or new by the number of orders in the look-back.
+// ChurnAfter ago, else lapsing when it is more than LapseAfter ago or
+// there is no order in the look-back, else loyal, repeat or new by the
+// number of orders in the look-back.
 const (
 	StageNew     = "new"     // one order in the look-back
 	StageRepeat  = "repeat"  // 2 to LoyalOrders-1 orders
 	StageLoyal   = "loyal"   // LoyalOrders or more orders
-	StageLapsing = "lapsing" // LapseAfter < recency ≤ ChurnAfter
+	StageLapsing = "lapsing" // LapseAfter < recency ≤ ChurnAfter, or no order in the look-back
 	StageChurned = "churned" // recency > ChurnAfter
 )
 
