@@ -16,26 +16,34 @@ import (
 // (abandoned cart, back in stock, thank-you) and the evergreen ones last.
 
 // Coupon is the coupon a few weeks after a purchase: customers whose last
-// purchase was 14 to 28 whole days before the plan's time (both
-// included), with up to four products from their favourite category
-// ([Favourites]) and the offer "10% off". Priority 30.
+// purchase was 14 to 28 whole days ago (both included; days counted as
+// [Schedule] says: from the plan's time for a shop with a fixed
+// [shop.Options.AsOf], from the end of its day otherwise), with up to four
+// products from their favourite category ([Favourites]) and the offer
+// "10% off". Priority 30.
 func Coupon() Campaign {
 	return Campaign{Name: "coupon", Schedule: Schedule{MinDays: 14, MaxDays: 28}, Content: Favourites,
 		Offer: "10% off", Priority: 30}
 }
 
 // ThankYou is the thank-you mail with the complements of what was just
-// bought: customers whose last purchase was 0 to 6 whole days before the
-// plan's time (a weekly plan reaches every buyer once), with up to four
-// complements of that order ([CrossSell]). Priority 50.
+// bought: customers whose last purchase was 0 to 6 whole days ago (days
+// counted as [Schedule] says: from the plan's time for a shop with a
+// fixed [shop.Options.AsOf], from the end of its day otherwise; a weekly
+// plan reaches every buyer once), with up to four complements of that
+// purchase ([CrossSell]; a later return-only order neither resets the
+// days nor replaces the order). Priority 50.
 func ThankYou() Campaign {
 	return Campaign{Name: "thank-you", Schedule: Schedule{MinDays: 0, MaxDays: 6}, Content: CrossSell, Priority: 50}
 }
 
 // AbandonedCartReminder reminds customers of what they left in the cart:
 // an add-to-cart in the 7 days before the plan's time of a product they
-// have not bought since (the segment query abandoned(within 7d)), with
-// those products ([AbandonedCart]), most recent first. Priority 70.
+// have not bought since (the segment query abandoned(within 7d), whose
+// days the segment index counts from its own as-of time: the end of the
+// as-of day for a shop without a fixed [shop.Options.AsOf]), with those
+// products ([AbandonedCart]: the carts in the 7 days before the plan's
+// time itself), most recent first. Priority 70.
 func AbandonedCartReminder() Campaign {
 	return Campaign{Name: "abandoned-cart", Audience: "abandoned(within 7d)", Content: AbandonedCart,
 		Window: 7 * 24 * time.Hour, Priority: 70}
@@ -95,8 +103,9 @@ func Birthday() Campaign {
 
 // GroupFavouritesFor shows a group of customers (a segment query, such as
 // `affinity("Apparel/Sportswear") >= 0.3` or `frequency = 1`) the
-// products most of its members bought in the segment look-back
-// ([GroupFavourites]), leaving out what each already owns. Priority 10.
+// products most of its members bought in the segment look-back up to the
+// plan's time ([GroupFavourites]), leaving out what each already owns
+// (bought at any time up to the plan's time). Priority 10.
 func GroupFavouritesFor(name, query string) Campaign {
 	return Campaign{Name: name, Audience: query, Content: GroupFavourites, Priority: 10}
 }

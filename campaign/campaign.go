@@ -18,19 +18,35 @@ type Content int
 const (
 	// NoProducts sends the message without products (a plain coupon).
 	NoProducts Content = iota
-	// CrossSell recommends the complements of the customer's last order:
-	// a [shop.Request] with the order's products as the cart, the order's
-	// products excluded.
+	// CrossSell recommends the complements of the customer's last
+	// purchase: their last order at or before the as-of time with a bought
+	// (positive-quantity) line, the order recency counts from — a later
+	// return-only order is not a purchase. The request is a [shop.Request]
+	// with that order's bought products as the cart, the same products
+	// excluded; popularity fallbacks are left out.
 	CrossSell
 	// Favourites recommends from the customer's favourite category: the
 	// top level-two category (or top level-one when the tree is flat) of
-	// their spend in the segment look-back, as a [shop.Request] for the
+	// their spend (bought lines, non-merchandise left out) in the segment
+	// look-back (see GroupFavourites), as a [shop.Request] for the
 	// customer filtered to that category. Customers without one get their
 	// plain recommendations.
 	Favourites
 	// GroupFavourites sends the products bought by the most members of the
 	// campaign's audience in the segment look-back (ties by product id),
-	// leaving out those the customer already bought.
+	// leaving out those the customer already owns. A member counts once
+	// per product, for a bought (positive-quantity) line in the window
+	// (start, asOf] that the snapshot's segment index counts its features
+	// over: [segment.Options.Lookback] back from the index's as-of time
+	// (the end of the as-of day for a shop without a fixed
+	// [shop.Options.AsOf]), up to the plan's as-of time; purchases before
+	// the look-back or after the as-of time do not count. Non-merchandise
+	// products are left out. A customer owns a product they bought at any
+	// time up to the as-of time, inside the look-back or before it (a
+	// later purchase does not count). Every product with a group buyer is
+	// ranked, once per campaign, so that a customer who owns the top ones
+	// gets the next; the customer is left out only when they own them
+	// all.
 	GroupFavourites
 	// AbandonedCart sends the products the customer added to the cart in
 	// [Campaign.Window] before the as-of time and has not bought since,
@@ -54,10 +70,18 @@ func (c Content) String() string {
 }
 
 // Schedule says when, relative to the customer's last purchase, a
-// campaign is due. The plan's as-of time is the sending time: a customer
-// is due when the whole days between their last purchase and it lie in
-// [MinDays, MaxDays]. The zero Schedule is always due, for customers who
-// bought or not.
+// campaign is due. The plan's as-of time is the sending time. Days are
+// counted as the snapshot's segment index counts recency (the schedule
+// is the query "recency between MinDays and MaxDays", see package
+// segment): whole periods of 24 hours from the customer's last purchase
+// (their last order at or before the as-of time with a bought line) to
+// the index's as-of time, rounded down. For a shop opened with
+// [shop.Options.AsOf] that is the as-of time itself; for a shop without
+// it, the index is as of the end of the as-of day (23:59:59 UTC), so days
+// count from there: a purchase 13 days and 20 hours before a 09:00 as-of
+// time is 14 days old (14 days and 10:59:59 before the end of the day).
+// A customer is due when that count lies in [MinDays, MaxDays]. The zero
+// Schedule is always due, for customers who bought or not.
 type Schedule struct {
 	// MinDays and MaxDays bound the whole days since the last purchase,
 	// both included; MaxDays 0 means no upper bound. With either set,
@@ -82,7 +106,9 @@ func (s Schedule) query() string {
 
 // SelectFunc returns an audience the segment syntax cannot express (a
 // model score, a list from elsewhere) as customer ids of snap's History,
-// as of asOf. The bitmap is owned by the caller.
+// as of asOf. The bitmap is owned by the caller; it must not be nil when
+// the error is nil (an empty bitmap selects nobody), or [Campaign.Members]
+// and [Build] return an error.
 type SelectFunc func(ctx context.Context, snap *shop.Snapshot, asOf time.Time) (*roaring.Bitmap, error)
 
 // Campaign is one retention tactic: who (Audience and Select), when
@@ -218,6 +244,9 @@ func (c *Campaign) Members(ctx context.Context, snap *shop.Snapshot, attrs *segm
 		sel, err := c.Select(ctx, snap, snap.AsOf())
 		if err != nil {
 			return nil, fmt.Errorf("campaign %q: %w", c.Name, err)
+		}
+		if sel == nil {
+			return nil, fmt.Errorf("campaign %q: Select returned a nil bitmap and no error (return an empty bitmap for nobody)", c.Name)
 		}
 		set.And(sel)
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -21,18 +22,42 @@ type Item struct {
 }
 
 // content computes the items of the members of one campaign. It holds
-// what is shared between customers (the group favourites).
+// what is shared between customers: the segment look-back and, for
+// GroupFavourites, the ranking of the audience's purchases.
 type content struct {
 	c     *Campaign
 	snap  *shop.Snapshot
 	asOf  time.Time
-	group []affinity.ProductID // GroupFavourites, best first
-	count []int                // buyers in the audience per group entry
+	start int64                // Unix start of the segment look-back (start, asOf]; see lookbackStart
+	group []affinity.ProductID // GroupFavourites: every product with a group buyer, best first
+	count []int32              // group buyers per group entry
 	size  int
+	mark  []uint32                    // GroupFavourites: per product, 1 + the customer last marked as its buyer (owner)
 	only  map[affinity.ProductID]bool // Products, resolved
 }
 
-func newContent(c *Campaign, snap *shop.Snapshot, members *roaring.Bitmap) *content {
+// lookbackStart returns the start of the segment index's look-back
+// window, in Unix seconds: the orders in (start, asOf] are the ones its
+// features count. The index is as of the end of the as-of day for a shop
+// without a fixed [shop.Options.AsOf], so the window starts from there,
+// as the index's does. A nil index (a shop without data) gives asOf.
+func lookbackStart(snap *shop.Snapshot, asOf time.Time) int64 {
+	x := snap.Segments()
+	if x == nil {
+		return asOf.Unix()
+	}
+	lb := x.Options().Lookback
+	if lb.All {
+		return math.MinInt64
+	}
+	return lb.Start(x.AsOf()).Unix()
+}
+
+// newContent prepares the content of campaign c for its audience members.
+// For GroupFavourites it ranks, once, every merchandise product by its
+// buyers among the members in the segment look-back: time linear in the
+// members' order lines plus the ranked products' sort.
+func newContent(ctx context.Context, c *Campaign, snap *shop.Snapshot, members *roaring.Bitmap) (*content, error) {
 	ct := &content{c: c, snap: snap, asOf: snap.AsOf()}
 	h := snap.History()
 	cat := h.Catalog()
@@ -44,30 +69,53 @@ func newContent(c *Campaign, snap *shop.Snapshot, members *roaring.Bitmap) *cont
 			}
 		}
 	}
-	if c.Content == GroupFavourites {
-		ct.size = int(members.GetCardinality())
-		non := snap.NonMerchandise()
-		type pc struct {
-			p affinity.ProductID
-			n int
+	if members.IsEmpty() || (c.Content != Favourites && c.Content != GroupFavourites) {
+		return ct, nil
+	}
+	ct.start = lookbackStart(snap, ct.asOf)
+	if c.Content != GroupFavourites {
+		return ct, nil
+	}
+	ct.size = int(members.GetCardinality())
+	non := snap.NonMerchandise()
+	to := ct.asOf.Unix()
+	n := make([]int32, cat.NumProducts())
+	ct.mark = make([]uint32, cat.NumProducts())
+	k := 0
+	for it := members.Iterator(); it.HasNext(); k++ {
+		v := it.Next()
+		if k%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("campaign %q: %w", c.Name, err)
+			}
 		}
-		var all []pc
-		for p := range cat.NumProducts() {
-			if non.Contains(uint32(p)) {
+		lo, hi := h.CustomerOrders(customerOf(v))
+		for o := lo; o < hi; o++ {
+			if u := h.OrderUnix(o); u > to || u <= ct.start {
 				continue
 			}
-			if n := int(h.Buyers(affinity.ProductID(p)).AndCardinality(members)); n > 0 {
-				all = append(all, pc{affinity.ProductID(p), n})
+			l0, l1 := h.OrderLines(o)
+			for i := l0; i < l1; i++ {
+				p := h.LineProduct(i)
+				if h.LineQuantity(i) > 0 && ct.mark[p] != v+1 && !non.Contains(uint32(p)) {
+					ct.mark[p] = v + 1 // one buyer, however many lines
+					n[p]++
+				}
 			}
 		}
-		slices.SortFunc(all, func(a, b pc) int { return cmp.Or(cmp.Compare(b.n, a.n), cmp.Compare(a.p, b.p)) })
-		// Enough for K after leaving out what a customer bought.
-		for _, x := range all[:min(len(all), 8*c.k()+64)] {
-			ct.group = append(ct.group, x.p)
-			ct.count = append(ct.count, x.n)
+	}
+	clear(ct.mark)
+	for p, x := range n {
+		if x > 0 {
+			ct.group = append(ct.group, affinity.ProductID(p))
 		}
 	}
-	return ct
+	slices.SortFunc(ct.group, func(a, b affinity.ProductID) int { return cmp.Or(cmp.Compare(n[b], n[a]), cmp.Compare(a, b)) })
+	ct.count = make([]int32, len(ct.group))
+	for i, p := range ct.group {
+		ct.count[i] = n[p]
+	}
+	return ct, nil
 }
 
 // items returns the items of customer c; nil when the rule finds none.
@@ -79,23 +127,21 @@ func (ct *content) items(ctx context.Context, c affinity.CustomerID) ([]Item, er
 	case NoProducts:
 		return []Item{}, nil
 	case CrossSell:
+		// the last purchase: the last order at or before asOf with a
+		// bought line, as recency counts it (a later return-only order
+		// is not a purchase)
 		lo, hi := h.CustomerOrders(c)
-		last := affinity.OrderID(0)
-		found := false
-		for o := hi; o > lo; o-- {
-			if !h.OrderTime(o - 1).After(ct.asOf) {
-				last, found = o-1, true
-				break
-			}
-		}
-		if !found {
-			return nil, nil
-		}
+		to := ct.asOf.Unix()
 		var cart []string
-		l0, l1 := h.OrderLines(last)
-		for i := l0; i < l1; i++ {
-			if h.LineQuantity(i) > 0 {
-				cart = append(cart, h.Catalog().ProductKey(h.LineProduct(i)))
+		for o := hi; o > lo && cart == nil; o-- {
+			if h.OrderUnix(o-1) > to {
+				continue
+			}
+			l0, l1 := h.OrderLines(o - 1)
+			for i := l0; i < l1; i++ {
+				if h.LineQuantity(i) > 0 {
+					cart = append(cart, h.Catalog().ProductKey(h.LineProduct(i)))
+				}
 			}
 		}
 		if len(cart) == 0 {
@@ -109,19 +155,34 @@ func (ct *content) items(ctx context.Context, c affinity.CustomerID) ([]Item, er
 		}
 		return ct.recommend(ctx, req, false)
 	case GroupFavourites:
-		out := make([]Item, 0, k)
+		// what c owns: a bought line at any time up to asOf
+		mark := uint32(c) + 1
+		lo, hi := h.CustomerOrders(c)
+		to := ct.asOf.Unix()
+		for o := lo; o < hi && h.OrderUnix(o) <= to; o++ {
+			l0, l1 := h.OrderLines(o)
+			for i := l0; i < l1; i++ {
+				if h.LineQuantity(i) > 0 {
+					ct.mark[h.LineProduct(i)] = mark
+				}
+			}
+		}
+		var out []Item
 		cat := h.Catalog()
 		for i, p := range ct.group {
 			if len(out) == k {
 				break
 			}
-			if h.Buyers(p).Contains(uint32(c)) {
+			if ct.mark[p] == mark {
 				continue
+			}
+			if out == nil {
+				out = make([]Item, 0, k)
 			}
 			out = append(out, Item{Product: cat.ProductKey(p), Name: cat.ProductName(p),
 				Reason: fmt.Sprintf("bought by %d of the %d customers in %s", ct.count[i], ct.size, ct.c.Name)})
 		}
-		return nonEmpty(out), nil
+		return out, nil
 	case AbandonedCart:
 		return ct.events(c, func(e affinity.EventLine) bool { return e.Kind == affinity.Cart }, "left in the cart on %s"), nil
 	case BackInStock:
@@ -168,12 +229,10 @@ func (ct *content) product(key string) affinity.ProductID {
 func (ct *content) favourite(c affinity.CustomerID) string {
 	h := ct.snap.History()
 	cat := h.Catalog()
-	start := ct.snap.Segments().Options().Lookback.Start(ct.asOf)
 	spend := map[affinity.CategoryID]int64{}
 	lo, hi := h.CustomerOrders(c)
 	for o := lo; o < hi; o++ {
-		t := h.OrderTime(o)
-		if t.After(ct.asOf) || !t.After(start) {
+		if u := h.OrderUnix(o); u > ct.asOf.Unix() || u <= ct.start {
 			continue
 		}
 		l0, l1 := h.OrderLines(o)

@@ -17,7 +17,10 @@
 // A [Campaign] is an audience (a segment query of package segment, such as
 // `affinity("Apparel/Sportswear") >= 0.3`, and optionally a [SelectFunc]
 // for what the syntax cannot say), a [Schedule] (whole days since the
-// last purchase, such as 14 to 28) and a [Content] rule choosing the
+// last purchase, such as 14 to 28, counted as the snapshot's segment
+// index counts recency: from the as-of time of a shop opened with
+// shop.Options.AsOf, from the end of the as-of day (UTC) of one without)
+// and a [Content] rule choosing the
 // products: cross-sell of the last order, the customer's favourite
 // category, the group's favourites, the abandoned cart, or the restocked
 // items they looked at. Each product comes with its reason, in words a
@@ -29,8 +32,15 @@
 //
 // [Build] plans one sending time over several campaigns, as of the
 // snapshot's explicit time — nothing reads the clock. Campaigns go by
-// priority; a customer gets at most [Options.Cap] messages in any
-// [Options.CapWindow], counting past sends; opted-out customers are never
+// priority; a customer is left out of a campaign once they have
+// [Options.Cap] messages in the window (asOf − [Options.CapWindow], asOf]:
+// those of this plan's earlier campaigns plus the past sends of
+// [Options.Sent] timed in that window (sends timed after the plan's time
+// do not count). The cap is checked at each plan's own time only: when
+// plans are built in time order, each given every earlier plan's
+// messages, no window of length CapWindow holds more than Cap messages
+// of a customer; a send listed with a later time than the plan's, or
+// missing from Sent, is not seen. Opted-out customers are never
 // contacted. Each campaign holds out a control group, chosen by a hash of
 // the campaign's name and the customer's key ([InControl]): deterministic,
 // stable from one week to the next, independent between campaigns. The

@@ -1,12 +1,15 @@
 package campaign
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // WriteCSV writes msgs for a mail tool, one row per message, with a
@@ -42,8 +45,19 @@ func WriteCSV(w io.Writer, msgs []Message) error {
 }
 
 // WriteJSON writes msgs as one JSON array, indented, control entries
-// included.
+// included; [ReadJSON] reads it back. JSON strings are Unicode, so a
+// message whose campaign name, customer key, e-mail, offer or item
+// (product key, name, reason) is not valid UTF-8, such as a key exported
+// in Latin-1, would be changed on the way (each invalid byte replaced by
+// U+FFFD) and would no longer match its customer in [Options.Sent]:
+// WriteJSON returns an error naming the first such string, before writing
+// anything. [WriteCSV] writes every string byte for byte.
 func WriteJSON(w io.Writer, msgs []Message) error {
+	for i := range msgs {
+		if err := checkUTF8(&msgs[i]); err != nil {
+			return err
+		}
+	}
 	if msgs == nil {
 		msgs = []Message{}
 	}
@@ -52,13 +66,65 @@ func WriteJSON(w io.Writer, msgs []Message) error {
 	return enc.Encode(msgs)
 }
 
+// checkUTF8 returns an error for the first string of m that JSON cannot
+// carry unchanged.
+func checkUTF8(m *Message) error {
+	bad := func(what, s string) error {
+		return fmt.Errorf("campaign: write JSON: %s %q of customer %q in campaign %q is not valid UTF-8 and JSON would change it; use WriteCSV, which keeps its bytes",
+			what, s, m.Customer, m.Campaign)
+	}
+	switch {
+	case !utf8.ValidString(m.Customer):
+		return bad("customer key", m.Customer)
+	case !utf8.ValidString(m.Campaign):
+		return bad("campaign name", m.Campaign)
+	case !utf8.ValidString(m.Email):
+		return bad("e-mail", m.Email)
+	case !utf8.ValidString(m.Offer):
+		return bad("offer", m.Offer)
+	}
+	for i := range m.Items {
+		it := &m.Items[i]
+		switch {
+		case !utf8.ValidString(it.Product):
+			return bad("product key", it.Product)
+		case !utf8.ValidString(it.Name):
+			return bad("product name", it.Name)
+		case !utf8.ValidString(it.Reason):
+			return bad("reason", it.Reason)
+		}
+	}
+	return nil
+}
+
 // ReadJSON reads messages written by [WriteJSON]: the past sends of the
-// next plan ([Options.Sent]).
+// next plan ([Options.Sent]). Input that is not valid UTF-8 is an error
+// (the JSON decoder would replace the invalid bytes, so that the keys no
+// longer match), as is anything that is not one JSON array of messages
+// (surrounding white space aside).
 func ReadJSON(r io.Reader) ([]Message, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("campaign: read JSON: %w", err)
+	}
+	if !utf8.Valid(data) {
+		n := 0
+		for n < len(data) {
+			c, size := utf8.DecodeRune(data[n:])
+			if c == utf8.RuneError && size == 1 {
+				break
+			}
+			n += size
+		}
+		return nil, fmt.Errorf("campaign: read JSON: invalid UTF-8 at byte %d", n)
+	}
 	var msgs []Message
-	dec := json.NewDecoder(r)
+	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&msgs); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("campaign: read JSON: %w", err)
+	}
+	if rest := bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
+		return nil, fmt.Errorf("campaign: read JSON: data after the array at byte %d", len(data)-len(rest))
 	}
 	return msgs, nil
 }

@@ -36,8 +36,12 @@ type Message struct {
 // Options configures [Build]. The zero value means one message per
 // customer per 7 days, no past sends, nobody opted out, no e-mail column.
 type Options struct {
-	// Cap is the most messages a customer gets in any CapWindow, past
-	// sends included; 0 means 1, negative means no cap.
+	// Cap is the most messages a customer may have in the cap window
+	// (asOf − CapWindow, asOf]: this plan's messages (control entries
+	// included) plus the past sends of Sent timed in that window; 0 means
+	// 1, negative means no cap. It is checked at this plan's time only:
+	// sends listed with a time after asOf do not count, and neither do
+	// plans still to come.
 	Cap int
 	// CapWindow is the frequency cap's window; 0 means 7 days. A past send
 	// at time t counts when t is in (asOf − CapWindow, asOf].
@@ -168,7 +172,10 @@ func Build(ctx context.Context, snap *shop.Snapshot, asOf time.Time, campaigns [
 			return nil, err
 		}
 		cnt := Count{Campaign: c.Name, Audience: int(members.GetCardinality())}
-		ct := newContent(c, snap, members)
+		ct, err := newContent(ctx, c, snap, members)
+		if err != nil {
+			return nil, err
+		}
 		share := c.control()
 		var msgs []Message
 		for it := members.Iterator(); it.HasNext(); {
