@@ -91,7 +91,7 @@ func ExampleEngine_Recommend() {
 	// Output:
 	// socks   neighbors 1.00  bought together with Trail Runner in 20 orders
 	// bottle  neighbors 0.45  bought together with Trail Runner in 10 orders
-	// cap     popular   0.19  popular in the shop
+	// cap     popular   0.58  popular in the shop
 }
 
 // A customer's recommendations leave out what they bought; an out-of-stock

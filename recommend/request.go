@@ -232,10 +232,16 @@ type Rec struct {
 	Product affinity.ProductID
 	// Key is the shop's product id.
 	Key string
-	// Score ranks results of the same Source; results are ordered Rebuy
-	// and Neighbors first, then SegmentPopular, then Popular. Within
-	// Neighbors it is the final blended score in [0, 1]; within the
-	// fallbacks the popularity relative to the most popular product.
+	// Score ranks results of the same Source: within Rebuy and Neighbors
+	// the final blended score in [0, 1]; within SegmentPopular and
+	// Popular the popularity relative to the most popular product (of the
+	// segment, or of the shop). Results come in rank order, the order to
+	// show: Rebuy and Neighbors by blended score first, with the Popular
+	// results the popularity blend placed among them (no co-purchase
+	// evidence above chance), then the SegmentPopular and Popular
+	// fallbacks by popularity. So Popular results keep one scale wherever
+	// they stand, but a blend-placed one can precede a more popular
+	// fallback.
 	Score  float64
 	Source Source
 	// because holds the reasons, strongest first.

@@ -815,8 +815,14 @@ func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
 				r.nbecause++
 			}
 			if r.nbecause == first {
-				r.Source = Popular // placed by the popularity blend: no evidence above chance
+				// placed by the popularity blend: no evidence above
+				// chance; scored as the Popular fallbacks are
+				r.Source = Popular
 				r.nbecause, r.because[0] = 0, Reason{}
+				r.Score = 0
+				if top := e.pop[e.popOrder[0]]; top > 0 {
+					r.Score = float64(e.pop[r.Product] / top)
+				}
 			}
 		case Rebuy, Repeat:
 			it := s.items[s.hpos.get(r.Product)-1]

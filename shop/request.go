@@ -19,8 +19,9 @@ const MaxK = recommend.MaxK
 // Sentinel errors of requests; test with errors.Is.
 var (
 	// ErrUnknownCustomer: a request by dense id names no customer of the
-	// snapshot. (A request by shop key for an unknown customer is served
-	// as a cold start instead.)
+	// snapshot: out of range, or erased ([affinity.Builder.EraseCustomer]).
+	// (A request by shop key for an unknown customer is served as a cold
+	// start instead.)
 	ErrUnknownCustomer = errors.New("shop: unknown customer")
 	// ErrUnknownCategory: a request's category filter names no category.
 	ErrUnknownCategory = errors.New("shop: unknown category")
@@ -79,7 +80,9 @@ func (s *Snapshot) Recommend(ctx context.Context, req Request) (Result, error) {
 		if int(req.CustomerID) >= h.NumCustomers() {
 			return Result{}, fmt.Errorf("%w: id %d", ErrUnknownCustomer, req.CustomerID)
 		}
-		res.Customer = h.CustomerKey(req.CustomerID)
+		if res.Customer = h.CustomerKey(req.CustomerID); res.Customer == "" {
+			return Result{}, fmt.Errorf("%w: id %d was erased", ErrUnknownCustomer, req.CustomerID)
+		}
 	}
 	if res.Customer != "" {
 		_, res.Known = h.LookupCustomer(res.Customer)
@@ -210,6 +213,17 @@ func (s *Snapshot) rec(r *recommend.Rec) Rec {
 			rs.Name, rs.Category, rs.Share = cat.ShortName(x.Category), cat.CategoryPath(x.Category), float64(x.Measure)
 		default:
 			rs.Unit, rs.Lift = s.unit, float64(x.Lift)
+			if s.modelIdx != nil {
+				// A learned model chose the edge; its evidence is the
+				// co-purchase counts of this snapshot in the shop's
+				// scope, not the model's (another scope, or the last
+				// snapshot's fit while a background refit runs).
+				n, sa, sb := s.counts.Pair(x.Product, r.Product), s.counts.Support(x.Product), s.counts.Support(r.Product)
+				rs.Count, rs.Lift = n, 0
+				if sa > 0 && sb > 0 {
+					rs.Lift = float64(float32(float64(n) * float64(s.counts.Total()) / (float64(sa) * float64(sb))))
+				}
+			}
 		}
 		if x.Kind.Pair() && !(rs.Lift >= 1) {
 			continue // bought together less often than chance: no evidence
