@@ -220,20 +220,21 @@ func (l *loader) cdnowRow(customer string, f []string, line, off int) error {
 	if l.duplicate(f, line, customer, f[0]) {
 		return nil
 	}
-	sign, n := int32(1), q
-	if q < 0 {
-		sign, n = -1, -q
-	}
+	n := absQuantity(q) // int64: q may be math.MinInt32
 	unit := amount / affinity.Money(n)
 	rem := amount - unit*affinity.Money(n)
 	p := affinity.Purchase{Customer: l.cust.get(customer), Product: CDNOWProduct, Time: t, Quantity: q, Price: unit}
 	if rem != 0 {
 		// n > 1 here: split so that quantity and amount both stay exact.
-		p.Quantity = sign * (n - 1)
+		sign := int64(1)
+		if q < 0 {
+			sign = -1
+		}
+		p.Quantity = int32(sign * (n - 1))
 		if err := l.add(p, line); err != nil {
 			return l.reject(err)
 		}
-		p.Quantity, p.Price = sign, unit+rem
+		p.Quantity, p.Price = int32(sign), unit+rem
 	}
 	if err := l.add(p, line); err != nil {
 		return l.reject(err)

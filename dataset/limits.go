@@ -17,11 +17,13 @@ import (
 type Limits struct {
 	// MaxLine is the longest physical line, and for the CSV formats the
 	// longest record (a quoted field may span lines), in bytes after
-	// decompression; default 1 MiB. A quote opened and never closed fails
-	// here, at the line and field where the record reaches the limit.
+	// decompression, without the line break ("\n" or "\r\n") that ends
+	// it; default 1 MiB. A quote opened and never closed fails here, at
+	// the line and field where the record reaches the limit.
 	MaxLine int
 	// MaxField is the longest field of a CSV record in bytes, quotes
-	// included; default 64 KiB.
+	// included; the line break that ends the record is no part of its
+	// last field. Default 64 KiB.
 	MaxField int
 	// MaxBytes is the most input bytes read after decompression; default
 	// 16 GiB. It stops gzip bombs.
@@ -117,6 +119,11 @@ type boundedReader struct {
 	quoteEnd   bool // saw '"' inside a quoted field: closes it unless '"' follows
 	quoteLine  int  // line where the open quote started
 	commaAt    int  // bytes of comma matched so far
+	// cr is set when the last byte was a '\r' outside quotes (CSV) or at
+	// the end of a chunk (lines): with a '\n' after it, it is part of the
+	// line break and counts for no limit, so its limit check waits for
+	// the next byte
+	cr bool
 	// lineErr is set when the record is malformed for encoding/csv (a
 	// quote inside an unquoted field, or a closing quote followed by
 	// anything but a separator or the line's end): the reader then ends
@@ -166,9 +173,17 @@ func (b *boundedReader) scanLines(chunk []byte) *ParseError {
 		i := bytes.IndexByte(chunk, '\n')
 		if i < 0 {
 			b.rec += int64(len(chunk))
+			b.cr = chunk[len(chunk)-1] == '\r'
 			break
 		}
 		b.rec += int64(i)
+		if i > 0 {
+			b.cr = chunk[i-1] == '\r'
+		}
+		if b.cr {
+			b.rec-- // the '\r' of a "\r\n" line break
+			b.cr = false
+		}
 		if b.rec > b.lim.line {
 			break
 		}
@@ -176,7 +191,13 @@ func (b *boundedReader) scanLines(chunk []byte) *ParseError {
 		b.rec = 0
 		chunk = chunk[i+1:]
 	}
-	if b.rec > b.lim.line {
+	// A '\r' at the end of the chunk is the line's only if no '\n'
+	// follows (nor does one at the end of the input count).
+	over := b.rec
+	if b.cr {
+		over--
+	}
+	if over > b.lim.line {
 		return &ParseError{Line: b.line, Reason: reasonLineLong,
 			Err: &limitError{name: "MaxLine", value: b.lim.line, what: "line"}}
 	}
@@ -188,7 +209,7 @@ func (b *boundedReader) scanLines(chunk []byte) *ParseError {
 // return.
 func (b *boundedReader) scanCSV(chunk []byte) *ParseError {
 	rec, fb, field := b.rec, b.fieldBytes, b.field
-	inQuote, quoteEnd, fieldStart, commaAt, lineErr := b.inQuote, b.quoteEnd, b.fieldStart, b.commaAt, b.lineErr
+	inQuote, quoteEnd, fieldStart, commaAt, lineErr, cr := b.inQuote, b.quoteEnd, b.fieldStart, b.commaAt, b.lineErr, b.cr
 	lineLim, fieldLim := b.lim.line, b.lim.field
 	comma := b.comma
 	var bad *ParseError
@@ -198,10 +219,15 @@ scan:
 		if rec == 0 && !inQuote && commaAt == 0 {
 			// Fast path at the start of a record: a whole line without a
 			// quote, no longer than either limit, needs no byte-by-byte
-			// state (no field in it can be longer than the line).
+			// state (no field in it can be longer than the line, whose
+			// "\r\n" or "\n" counts for neither limit).
 			rest := chunk[i:]
 			j := bytes.IndexByte(rest, '\n')
-			if j >= 0 && int64(j) <= min(lineLim, fieldLim) && bytes.IndexByte(rest[:j], '"') < 0 {
+			n := j
+			if n > 0 && rest[n-1] == '\r' {
+				n--
+			}
+			if j >= 0 && int64(n) <= min(lineLim, fieldLim) && bytes.IndexByte(rest[:j], '"') < 0 {
 				b.line++
 				b.recLine, field, fb, fieldStart = b.line, 1, 0, true
 				i += j
@@ -235,6 +261,15 @@ scan:
 			continue
 		}
 	unquoted:
+		if cr {
+			// The '\r' before c is the field's unless c ends the line.
+			cr = false
+			if c != '\n' && (rec > lineLim || fb > fieldLim) {
+				b.rec, b.fieldBytes, b.field, b.inQuote = rec, fb, field, inQuote
+				bad = b.limitErr()
+				break scan
+			}
+		}
 		switch {
 		case c == '\n':
 			b.line++
@@ -272,6 +307,10 @@ scan:
 		fieldStart = false
 		rec++
 		fb++
+		if c == '\r' {
+			cr = true // checked with the next byte: "\r\n" is a line break
+			continue
+		}
 		// The bytes of a separator being matched are not the field's.
 		if rec > lineLim || fb-int64(commaAt) > fieldLim {
 			b.rec, b.fieldBytes, b.field, b.inQuote = rec, fb, field, inQuote
@@ -283,7 +322,7 @@ scan:
 		return bad
 	}
 	b.rec, b.fieldBytes, b.field = rec, fb, field
-	b.inQuote, b.quoteEnd, b.fieldStart, b.commaAt, b.lineErr = inQuote, quoteEnd, fieldStart, commaAt, lineErr
+	b.inQuote, b.quoteEnd, b.fieldStart, b.commaAt, b.lineErr, b.cr = inQuote, quoteEnd, fieldStart, commaAt, lineErr, cr
 	return nil
 }
 

@@ -153,3 +153,53 @@ func TestLenientLoadSkipsMalformedRecord(t *testing.T) {
 		require.Equal(t, []Skip{{Reason: reasonMalformed, Count: 1, FirstLine: 2}}, rep.Skipped, "%q", bad)
 	}
 }
+
+// TestBoundedReaderLineBreaks checks that the line break ending a line or
+// record ("\n" or "\r\n") counts for neither limit while a lone '\r'
+// counts as a byte of its field and line, whether the input comes whole
+// or one byte at a time (a "\r\n" split across reads), in CSV and line
+// mode alike.
+func TestBoundedReaderLineBreaks(t *testing.T) {
+	r := rand.New(rand.NewPCG(10, 11))
+	pieces := []string{"a", "bc", ",", "\r", "\r\n", "\n", "\r\r\n"}
+	for range 3000 {
+		var lines [][]byte // lines without their "\n" or "\r\n"
+		var data []byte
+		for range 1 + r.IntN(30) {
+			data = append(data, pieces[r.IntN(len(pieces))]...)
+		}
+		for l := range bytes.SplitSeq(data, []byte("\n")) {
+			lines = append(lines, l)
+		}
+		longest, field := 0, 0
+		for _, l := range lines {
+			l = bytes.TrimSuffix(l, []byte("\r")) // "\r\n", or a '\r' at the end of the input
+			longest = max(longest, len(l))
+			for f := range bytes.SplitSeq(l, []byte(",")) {
+				field = max(field, len(f))
+			}
+		}
+		for _, csv := range []bool{true, false} {
+			read := func(src io.Reader, line, fieldLim int) error {
+				br := newBoundedReader(src, Limits{MaxLine: line, MaxField: fieldLim}.resolve(), csv, ',')
+				_, err := io.Copy(io.Discard, br)
+				return err
+			}
+			for _, one := range []bool{false, true} {
+				src := func() io.Reader {
+					if one {
+						return iotest.OneByteReader(bytes.NewReader(data))
+					}
+					return bytes.NewReader(data)
+				}
+				require.NoError(t, read(src(), max(longest, 1), max(field, 1)), "%q csv %v", data, csv)
+				if longest > 1 {
+					require.ErrorIs(t, read(src(), longest-1, -1), ErrLineTooLong, "%q csv %v", data, csv)
+				}
+				if csv && field > 1 {
+					require.ErrorIs(t, read(src(), -1, field-1), ErrLimit, "%q", data)
+				}
+			}
+		}
+	}
+}

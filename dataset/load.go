@@ -157,11 +157,13 @@ type Skip struct {
 	// ([Limits.MaxBasket]), "invalid category" (a path deeper than
 	// [affinity.MaxCategoryDepth], or more paths than
 	// [Limits.MaxCategories]), "time out of range" (outside
-	// [affinity.ValidTime]), "amount out of range" (price × quantity, or
-	// the file's gross value, beyond [affinity.MaxMoney]), "duplicate
-	// product" and "invalid stock flag" (catalogs), "invalid record"
-	// (refused by the Builder); or, in strict mode too, "adjustment" for
-	// Online Retail's "A" invoices and "duplicate row" with
+	// [affinity.ValidTime]), "amount out of range" (price × quantity, an
+	// order's value, or the file's gross value, beyond
+	// [affinity.MaxMoney]), "missing order", "split order" and "invalid
+	// refund" (order formats), "duplicate product" and "invalid stock
+	// flag" (catalogs), "invalid record" (refused by the Builder); or, in
+	// strict mode too, "adjustment" for Online Retail's "A" invoices,
+	// "cancelled order" for the order formats and "duplicate row" with
 	// [Options.DropDuplicates].
 	Reason string `json:"reason"`
 	// Count is the number of rows skipped for Reason.
@@ -200,10 +202,14 @@ type Report struct {
 	Products int `json:"products"`
 	// Duplicates counts rows that repeat an earlier row of the same order
 	// exactly: every field equal, in a row of the same customer, order id
-	// and time (CDNOW, MovieLens: customer and date or time). They are
-	// loaded, as a shop may sell the same line twice, unless
-	// [Options.DropDuplicates] skips them. Rows are compared within an
-	// order of up to [Limits.MaxBasket] distinct rows.
+	// and time ("csv", "onlineretail", "members"), of the same customer
+	// and date ("cdnow"), of the same user ("movielens"), or of the same
+	// order ("shopify", "woocommerce", whose later rows of an order may
+	// leave the order's columns empty). "baskets" has none: a basket is
+	// one line. They are loaded, as a shop may sell the same line twice,
+	// unless [Options.DropDuplicates] skips them. Rows skipped for another
+	// reason (cancelled orders included) are not counted. Rows are
+	// compared within an order of up to [Limits.MaxBasket] distinct rows.
 	Duplicates int `json:"duplicates,omitempty"`
 	// FirstDuplicate is the line of the first duplicate row, 0 when
 	// there is none.
@@ -212,9 +218,10 @@ type Report struct {
 	// file order (at most 32, each cut to 64 bytes).
 	Ignored []string `json:"ignored,omitempty"`
 	// Skipped lists the skipped rows by reason, in the order in which
-	// each reason first occurred. In strict mode it holds only rows the
-	// format or the options skip by definition ("adjustment" in Online
-	// Retail, "duplicate row" with [Options.DropDuplicates]).
+	// each reason first occurred (FirstLine order). In strict mode it
+	// holds only rows the format or the options skip by definition
+	// ("adjustment" in Online Retail, "cancelled order" in the order
+	// formats, "duplicate row" with [Options.DropDuplicates]).
 	Skipped []Skip `json:"skipped_by,omitempty"`
 }
 
@@ -425,8 +432,10 @@ var formats = []format{
 //     and Online Retail II
 //     (Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country),
 //     the header deciding. Invoice → order, StockCode → product,
-//     Description → product name (the first one that is not empty or
-//     "Missing_Description" wins). Invoices starting with "C" are
+//     Description → product name: the most frequent of the product's
+//     descriptions that are not empty or "Missing_Description", the
+//     first seen among equals (shops reuse a product's row for
+//     adjustments such as "mailout"). Invoices starting with "C" are
 //     cancellations: their quantity is made negative. Invoices starting
 //     with "A" (bad-debt adjustments) are skipped as "adjustment" in both
 //     modes. A customer id that is empty or "0" makes the line anonymous;
@@ -437,14 +446,23 @@ var formats = []format{
 //   - "woocommerce": WooCommerce's order export, one row per line item
 //     (the Customer/Order/Coupon Export extension's default layout).
 //
-// The two order formats load each order as one [affinity.Builder.PutOrder]
-// (version 0, so a later row of the same export or a later export wins):
-// loading an export again, or a newer export onto the History built from
-// an older one, replaces orders instead of adding their lines twice, and
-// cancelled orders become [affinity.Builder.DeleteOrder]. The rows of an
+// The two order formats load each order as one [affinity.Builder.PutOrder],
+// and each cancelled order as one [affinity.Builder.DeleteOrder], at a
+// version above that of every earlier Load of these formats in the
+// process (a sequence from 1), so that a later export wins, its
+// cancellations included: loading an export again, or a newer export
+// into the same Builder or onto the History built from an older one,
+// replaces orders instead of adding their lines twice, deletes the
+// orders it cancels and puts back those it completes. Changes staged with
+// versions of a shop's own, such as update times in Unix microseconds,
+// outrank them. Customers and products first met in a put get their ids
+// at Build in the order of the loads, then of order keys. The rows of an
 // order must be adjacent; an order that reappears after another is a
 // "split order". Both skip the rows of cancelled orders as "cancelled
-// order", in strict mode too.
+// order", in strict mode too. An order whose value, or whose lines with
+// those of the orders before it, go beyond [affinity.Money]'s range
+// (refund lines included) is an error at its first line, or skipped
+// whole as "amount out of range" in lenient mode.
 //
 // "shopify": Name → order, Email (lower-cased) → customer (empty:
 // anonymous), Created at → time ("2024-03-01 10:15:00 -0700"),
@@ -622,6 +640,9 @@ type loader struct {
 	// putGross is the gross value of the orders put so far (order
 	// formats), kept within Money.
 	putGross affinity.Money
+	// version is the version of the order formats' puts and deletes
+	// (see orderVersions).
+	version int64
 
 	prod        interner
 	cust, order owner
@@ -676,17 +697,35 @@ func (l *loader) reject(e *ParseError) error {
 	return nil
 }
 
-// skip counts a skipped row.
+// skip counts a skipped row. Rows are mostly skipped in line order; the
+// rows of an order the order formats drop whole are counted when the
+// order ends, at its first line, after the rows read since: such a row
+// moves its reason back to keep Report.Skipped in FirstLine order.
 func (l *loader) skip(reason string, line int) {
-	if i, ok := l.skipIdx[reason]; ok {
-		l.rep.Skipped[i].Count++
-		return
+	sk := l.rep.Skipped
+	i, ok := l.skipIdx[reason]
+	switch {
+	case ok:
+		sk[i].Count++
+		if line >= sk[i].FirstLine {
+			return
+		}
+		sk[i].FirstLine = line
+	default:
+		if l.skipIdx == nil {
+			l.skipIdx = make(map[string]int)
+		}
+		i = len(sk)
+		sk = append(sk, Skip{Reason: reason, Count: 1, FirstLine: line})
+		l.rep.Skipped = sk
 	}
-	if l.skipIdx == nil {
-		l.skipIdx = make(map[string]int)
+	// Move entry i back past the reasons that first occurred later (a
+	// few at most); equal lines keep the order of the calls.
+	for ; i > 0 && sk[i-1].FirstLine > sk[i].FirstLine; i-- {
+		sk[i-1], sk[i] = sk[i], sk[i-1]
+		l.skipIdx[sk[i].Reason] = i
 	}
-	l.skipIdx[reason] = len(l.rep.Skipped)
-	l.rep.Skipped = append(l.rep.Skipped, Skip{Reason: reason, Count: 1, FirstLine: line})
+	l.skipIdx[reason] = i
 }
 
 // add adds one purchase line; the caller has validated it.

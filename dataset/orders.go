@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopaffinity/affinity"
@@ -23,10 +24,17 @@ const (
 	reasonRefund    = "invalid refund"
 )
 
+// orderVersions numbers the loads of the order formats: each load stages
+// its puts and deletes at the next number, so that in one Builder a
+// later export wins, its cancellations included (the Builder lets a
+// delete beat a put of equal version).
+var orderVersions atomic.Int64
+
 // orderBuf collects the rows of one order of an export with one row per
 // line item; flush hands the order to the Builder as one put (or delete).
 type orderBuf struct {
 	key      string
+	first    int       // the line of the order's first row
 	customer string    // from the order's first row
 	time     time.Time // from the order's first row
 	open     bool
@@ -35,7 +43,16 @@ type orderBuf struct {
 	del      bool   // cancelled: the order is deleted
 	refund   affinity.Money
 	lines    []affinity.Purchase
+	name     lineName       // the catalog entry of the row's line item
 	seen     map[string]int // order key → first line, to detect split orders
+}
+
+// lineName is what a line item's row says of its product, for a catalog
+// entry given once the row is known to load (not a dropped duplicate).
+type lineName struct {
+	product, name string
+	price         affinity.Money
+	col           int // the column of the name
 }
 
 // start begins order key at line; it returns the row's error when the
@@ -49,7 +66,7 @@ func (o *orderBuf) start(key string, line int) *ParseError {
 		o.seen = make(map[string]int)
 	}
 	o.seen[key] = line
-	*o = orderBuf{key: key, open: true, seen: o.seen, lines: o.lines[:0]}
+	*o = orderBuf{key: key, open: true, seen: o.seen, lines: o.lines[:0], first: line}
 	return nil
 }
 
@@ -64,8 +81,10 @@ type orderFormat struct {
 }
 
 // loadOrders reads an order export: it groups adjacent rows by order id
-// and hands each order to the Builder as one put or delete.
+// and hands each order to the Builder as one put or delete, at a version
+// above those of every earlier load (see orderVersions).
 func (l *loader) loadOrders(r io.Reader, f orderFormat) error {
+	l.version = orderVersions.Add(1)
 	var o orderBuf
 	err := l.eachRecord(r, f.specs, func(src *csvSource, rec []string, h *header) error {
 		if len(rec) != h.n {
@@ -90,11 +109,25 @@ func (l *loader) loadOrders(r io.Reader, f orderFormat) error {
 			l.skip(o.bad, src.line)
 			return nil
 		}
-		if !o.del {
-			n := len(o.lines)
-			if e := f.readLine(l, &o, src, rec, h); e != nil {
+		if o.del {
+			// counted as read, so that Report.Skipped stays in line order
+			l.skip(reasonCancelled, src.line)
+			return nil
+		}
+		n := len(o.lines)
+		o.name = lineName{}
+		if e := f.readLine(l, &o, src, rec, h); e != nil {
+			o.lines = o.lines[:n]
+			return l.reject(e)
+		}
+		if l.duplicateHash(src.hash(), src.line, o.key) {
+			o.lines = o.lines[:n]
+			return nil
+		}
+		if nm := o.name; nm.product != "" {
+			if err := l.nameProduct(nm.product, nm.name, "", nm.price); err != nil {
 				o.lines = o.lines[:n]
-				return l.reject(e)
+				return l.reject(h.fail(src, nm.col, reasonCategory, err))
 			}
 		}
 		o.rows++
@@ -106,7 +139,9 @@ func (l *loader) loadOrders(r io.Reader, f orderFormat) error {
 	return l.flushOrder(&o)
 }
 
-// flush puts or deletes the buffered order and counts its rows.
+// flushOrder puts or deletes the buffered order and counts its rows. An
+// order the Builder would refuse, now or at Build, is the error of its
+// first row (strict) or skipped with all its rows (lenient).
 func (l *loader) flushOrder(o *orderBuf) error {
 	if !o.open {
 		return nil
@@ -116,45 +151,45 @@ func (l *loader) flushOrder(o *orderBuf) error {
 	case o.bad != "":
 		return nil // rows counted as they were skipped
 	case o.del:
-		for range o.rows {
-			l.skip(reasonCancelled, o.seen[o.key])
-		}
-		return l.b.DeleteOrder(o.key, 0)
+		return l.b.DeleteOrder(o.key, l.version) // rows counted as they were read
 	case len(o.lines) == 0:
 		return nil // every line was skipped
 	}
-	value, e := l.orderValue(o)
+	total, e := l.finishOrder(o)
 	if e != nil {
-		if !l.opts.Lenient {
-			return e
-		}
-		for range o.rows {
-			l.skip(reasonMoneyRange, o.seen[o.key])
-		}
-		return nil
+		return l.dropOrder(o, e)
 	}
-	if o.refund > 0 {
-		// The refund may include shipping and taxes, which the lines do
-		// not: it is capped at the value of the lines.
-		if r := min(o.refund, value); r > 0 {
-			p := o.lines[0]
-			p.Product, p.Quantity, p.Price = RefundProduct, -1, r
-			o.lines = append(o.lines, p)
+	if err := l.b.PutOrder(o.key, l.version, o.lines); err != nil {
+		reason := reasonRecord
+		if errors.Is(err, affinity.ErrMoneyRange) {
+			reason = reasonMoneyRange
 		}
+		return l.dropOrder(o, &ParseError{Line: o.first, Reason: reason, Err: err})
 	}
-	if err := l.b.PutOrder(o.key, 0, o.lines); err != nil {
-		return &ParseError{Line: o.seen[o.key], Reason: reasonRecord, Err: err}
-	}
+	l.putGross = total
 	l.countLines(o.lines)
 	l.rep.Loaded += o.rows
 	return nil
 }
 
-// orderValue returns the net value of o's lines, checking that it, the
-// order's gross value and the gross value of every order put so far fit
-// in Money, so that the Builder cannot refuse the load at Build without
-// a line to show for it.
-func (l *loader) orderValue(o *orderBuf) (affinity.Money, *ParseError) {
+// dropOrder handles an order the Builder cannot take: strict loads return
+// e, lenient ones count every row of the order under e's reason.
+func (l *loader) dropOrder(o *orderBuf, e *ParseError) error {
+	if !l.opts.Lenient {
+		return e
+	}
+	for range o.rows {
+		l.skip(e.Reason, o.first)
+	}
+	return nil
+}
+
+// finishOrder appends o's refund line, if any, and returns the gross
+// value of every order put so far with o. It checks that o's net value,
+// its gross value (the refund line included) and that total fit in
+// Money, so that the Builder cannot refuse the load at Build without a
+// line to show for it.
+func (l *loader) finishOrder(o *orderBuf) (affinity.Money, *ParseError) {
 	var value, gross affinity.Money
 	ok := true
 	for _, p := range o.lines {
@@ -164,13 +199,25 @@ func (l *loader) orderValue(o *orderBuf) (affinity.Money, *ParseError) {
 		gross, okG = gross.Add(max(v, -v))
 		ok = ok && fits && okV && okG
 	}
+	if ok && o.refund > 0 {
+		// The refund may include shipping and taxes, which the lines do
+		// not: it is capped at the value of the lines. Its line adds to
+		// the gross value.
+		if r := min(o.refund, value); r > 0 {
+			var okG bool
+			gross, okG = gross.Add(r)
+			ok = okG
+			p := o.lines[0]
+			p.Product, p.Quantity, p.Price = RefundProduct, -1, r
+			o.lines = append(o.lines, p)
+		}
+	}
 	total, okT := l.putGross.Add(gross)
 	if !ok || !okT {
-		return 0, &ParseError{Line: o.seen[o.key], Reason: reasonMoneyRange,
+		return 0, &ParseError{Line: o.first, Reason: reasonMoneyRange,
 			Err: fmt.Errorf("order %q: value beyond the range of Money: %w", o.key, affinity.ErrMoneyRange)}
 	}
-	l.putGross = total
-	return value, nil
+	return total, nil
 }
 
 // countLines counts purchase lines handed to the Builder in the Report.
@@ -194,15 +241,13 @@ func (l *loader) badOrder(o *orderBuf, e *ParseError) error {
 }
 
 // exactLines appends to dst the lines for n units (n ≠ 0, negative for a
-// return) of p whose total value is |total|: one line at total/|n| when
-// that is exact in [affinity.Money], otherwise |n|−1 units at the
-// truncated unit price and one unit carrying the remainder, so that
-// units and value both stay exact (as the "cdnow" format does).
+// return; math.MinInt32 included) of p whose total value is |total|: one
+// line at total/|n| when that is exact in [affinity.Money], otherwise
+// |n|−1 units at the truncated unit price and one unit carrying the
+// remainder, so that units and value both stay exact (as the "cdnow"
+// format does).
 func exactLines(dst []affinity.Purchase, p affinity.Purchase, n int32, total affinity.Money) []affinity.Purchase {
-	sign, k := int32(1), n
-	if n < 0 {
-		sign, k = -1, -n
-	}
+	k := absQuantity(n)
 	if total < 0 {
 		total = -total
 	}
@@ -212,10 +257,21 @@ func exactLines(dst []affinity.Purchase, p affinity.Purchase, n int32, total aff
 	if rem == 0 {
 		return append(dst, p)
 	}
-	p.Quantity = sign * (k - 1)
+	// k > 1 here, so both quantities fit in int32.
+	sign := int64(1)
+	if n < 0 {
+		sign = -1
+	}
+	p.Quantity = int32(sign * (k - 1))
 	dst = append(dst, p)
-	p.Quantity, p.Price = sign, unit+rem
+	p.Quantity, p.Price = int32(sign), unit+rem
 	return append(dst, p)
+}
+
+// absQuantity returns |q|, in int64 as −math.MinInt32 does not fit in
+// int32.
+func absQuantity(q int32) int64 {
+	return max(int64(q), -int64(q))
 }
 
 // quantity reads the non-zero line quantity of column c.
@@ -246,9 +302,10 @@ func (l *loader) orderTime(o *orderBuf, src *csvSource, rec []string, h *header,
 }
 
 // lineProduct returns the product id of a line item — the first
-// non-empty of the key columns, else the name column — and gives the
-// product a catalog entry named after the name column.
-func (l *loader) lineProduct(src *csvSource, rec []string, h *header, price affinity.Money, nameCol int, keyCols ...int) (string, *ParseError) {
+// non-empty of the key columns, else the name column — and notes in o
+// the catalog entry named after the name column that loadOrders gives
+// the product once the row is known to load.
+func (l *loader) lineProduct(o *orderBuf, src *csvSource, rec []string, h *header, price affinity.Money, nameCol int, keyCols ...int) (string, *ParseError) {
 	name := h.field(rec, nameCol)
 	product := ""
 	for _, c := range keyCols {
@@ -263,8 +320,6 @@ func (l *loader) lineProduct(src *csvSource, rec []string, h *header, price affi
 		return "", h.fail(src, nameCol, reasonProduct, errors.New("line item without product id or name"))
 	}
 	product = l.prod.get(product)
-	if err := l.nameProduct(product, name, "", price); err != nil {
-		return "", h.fail(src, nameCol, reasonCategory, err)
-	}
+	o.name = lineName{product: product, name: name, price: price, col: nameCol}
 	return product, nil
 }

@@ -238,3 +238,73 @@ func TestLoadSeq(t *testing.T) {
 	_, err = dataset.LoadSeq(ctx, seq, &lb, dataset.Options{})
 	require.ErrorIs(t, err, context.Canceled)
 }
+
+// TestOrderDroppedWholeSkipOrder: an order skipped whole at its end
+// ("amount out of range" in lenient mode) is counted at its first line,
+// and Report.Skipped stays in FirstLine order although rows after that
+// line were skipped first.
+func TestOrderDroppedWholeSkipOrder(t *testing.T) {
+	data := shopifyHead +
+		"#1,a@x,paid,2024-03-01 10:00:00 -0700,1,Gold,900000000000000,G,\n" + // line 2
+		"#1,,,,1,x\n" + // line 3: wrong field count
+		"#1,,,,1,Gold,900000000000000,G,\n" + // line 4: the order's value overflows
+		"#2,b@x,paid,2024-03-01 10:00:00 -0700,1,Mug,5.00,M,\n"
+	h, rep := loadString(t, data, dataset.Options{Format: "shopify", Lenient: true})
+	assert.Equal(t, []dataset.Skip{{Reason: "amount out of range", Count: 2, FirstLine: 2}, {Reason: "wrong field count", Count: 1, FirstLine: 3}}, rep.Skipped)
+	assert.Equal(t, rep.Rows, rep.Loaded+rep.SkippedRows())
+	assert.Equal(t, 1, h.NumOrders())
+
+	_, err := loadErr(data, dataset.Options{Format: "shopify"})
+	var pe *dataset.ParseError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, 3, pe.Line, "strict: the first bad row")
+	_, err = loadErr(strings.Replace(data, "#1,,,,1,x\n", "", 1), dataset.Options{Format: "shopify"})
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, 2, pe.Line, "strict: the order's first line")
+	require.ErrorIs(t, err, affinity.ErrMoneyRange)
+}
+
+// TestOrderDuplicateRowsDropped: with DropDuplicates a repeated line item
+// is not loaded and does not name its product; without, it is loaded.
+func TestOrderDuplicateRowsDropped(t *testing.T) {
+	data := "order_number,order_date,status,customer_id,item_name,item_sku,item_quantity,item_total\n" +
+		"1,2024-05-01 10:00:00,completed,7,Mug,M,1,5.00\n" +
+		"1,2024-05-01 10:00:00,completed,7,Mug,M,1,5.00\n" +
+		"2,2024-05-01 10:00:00,completed,7,Mug,M,1,5.00\n" // another order: no duplicate
+	h, rep := loadString(t, data, dataset.Options{Format: "woocommerce"})
+	assert.Equal(t, 1, rep.Duplicates)
+	assert.Equal(t, 3, rep.FirstDuplicate)
+	assert.Equal(t, 3, h.NumLines())
+	h, rep = loadString(t, data, dataset.Options{Format: "woocommerce", DropDuplicates: true})
+	assert.Equal(t, 1, rep.Duplicates)
+	assert.Equal(t, 2, rep.Loaded)
+	assert.Equal(t, 2, h.NumLines())
+}
+
+// TestExtremeQuantityCDNOW: −2147483648 CDs split exactly like any other
+// quantity (its negation does not fit in int32).
+func TestExtremeQuantityCDNOW(t *testing.T) {
+	h, rep := loadString(t, "00001 19970101 -2147483648 1000000.00\n", dataset.Options{Format: "cdnow"})
+	assert.Empty(t, rep.Skipped)
+	require.Equal(t, 1, h.NumOrders())
+	for o := range h.Orders() {
+		assert.Equal(t, affinity.Money(-1000000_0000), h.OrderValue(o))
+	}
+}
+
+// TestMaxLineCRLF: the line break of a CRLF line counts for no limit, in
+// the line formats as in the CSV ones.
+func TestMaxLineCRLF(t *testing.T) {
+	const row = "00001 19970101 1 29.33"
+	for _, data := range []string{row + "\r\n" + row + "\r\n", row + "\r\n" + row + "\r"} {
+		_, err := loadErr(data, dataset.Options{Format: "cdnow", Limits: dataset.Limits{MaxLine: len(row)}})
+		require.NoError(t, err, "%q", data)
+		_, err = loadErr(data, dataset.Options{Format: "cdnow", Limits: dataset.Limits{MaxLine: len(row) - 1}})
+		require.ErrorIs(t, err, dataset.ErrLineTooLong, "%q", data)
+	}
+	csv := "customer,product,time\r\nc1,p1,2024-01-02\r\n"
+	_, err := loadErr(csv, dataset.Options{Limits: dataset.Limits{MaxLine: len("customer,product,time"), MaxField: len("2024-01-02")}})
+	require.NoError(t, err)
+	_, err = loadErr(csv, dataset.Options{Limits: dataset.Limits{MaxField: len("2024-01-02") - 1}})
+	require.ErrorIs(t, err, dataset.ErrLimit)
+}

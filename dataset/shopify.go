@@ -83,7 +83,7 @@ func (l *loader) shopifyLine(o *orderBuf, src *csvSource, rec []string, h *heade
 	if bad != nil {
 		return bad
 	}
-	product, e := l.lineProduct(src, rec, h, price, shItem, shSKU)
+	product, e := l.lineProduct(o, src, rec, h, price, shItem, shSKU)
 	if e != nil {
 		return e
 	}

@@ -99,7 +99,7 @@ func (l *loader) wooLine(o *orderBuf, src *csvSource, rec []string, h *header) *
 		}
 		refunded = max(m, -m) // the export writes refunds negative
 	}
-	product, e := l.lineProduct(src, rec, h, total/affinity.Money(max(q, -q)), wcItem, wcSKU, wcProductID)
+	product, e := l.lineProduct(o, src, rec, h, total/affinity.Money(absQuantity(q)), wcItem, wcSKU, wcProductID)
 	if e != nil {
 		return e
 	}
@@ -107,7 +107,10 @@ func (l *loader) wooLine(o *orderBuf, src *csvSource, rec []string, h *header) *
 	o.lines = exactLines(o.lines, p, q, total)
 	switch {
 	case rq != 0:
-		o.lines = exactLines(o.lines, p, -max(rq, -rq), refunded)
+		if rq > 0 {
+			rq = -rq // a return; the export may write it either way
+		}
+		o.lines = exactLines(o.lines, p, rq, refunded)
 	case refunded > 0:
 		o.lines = exactLines(o.lines, p, -1, refunded)
 	}
