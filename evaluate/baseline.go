@@ -20,9 +20,24 @@ const (
 	RandomName         = "random"
 )
 
-// interactionKinds are the event kinds the baselines learn from besides
-// bought lines.
+// interactionKinds are the event kinds the recommenders of this package
+// learn from besides bought lines: ratings, the default of
+// [Options.Events]. [Repeat] learns from the kinds of Options.Events when
+// Evaluate fits it.
 const interactionKinds = kindMask(1 << affinity.Rating)
+
+// fitCheck rejects the nil inputs and the zero as-of time of the
+// baselines' Fit methods, and returns asOf in Unix seconds: the last
+// second whose interactions count.
+func fitCheck(ctx context.Context, train *affinity.History, asOf time.Time) (int64, error) {
+	if err := checkInput(ctx, train); err != nil {
+		return 0, err
+	}
+	if err := affinity.CheckAsOf("evaluate", asOf); err != nil {
+		return 0, err
+	}
+	return asOf.Unix(), nil
+}
 
 // Baselines returns the four baselines in report order: [Popular],
 // [SegmentPopular], [Repeat] and [Random] (seeded with seed).
@@ -32,9 +47,9 @@ func Baselines(seed uint64) []Recommender {
 
 // popularity counts, per product, the distinct training customers who
 // bought or rated it, plus each anonymous order containing it, over
-// interactions at or after since (Unix seconds). It returns the products
+// interactions in [since, until] (Unix seconds). It returns the products
 // with a positive count, most popular first, ties by id, and the counts.
-func popularity(ctx context.Context, h *affinity.History, since int64) ([]affinity.ProductID, []int32, error) {
+func popularity(ctx context.Context, h *affinity.History, since, until int64) ([]affinity.ProductID, []int32, error) {
 	np := h.Catalog().NumProducts()
 	count := make([]int32, np)
 	stamp := make([]uint32, np)
@@ -45,7 +60,7 @@ func popularity(ctx context.Context, h *affinity.History, since int64) ([]affini
 			}
 		}
 		forInteractions(h, c, interactionKinds, 0, func(p affinity.ProductID, unix int64, _ float32) {
-			if unix >= since && stamp[p] != uint32(c)+1 {
+			if unix >= since && unix <= until && stamp[p] != uint32(c)+1 {
 				stamp[p] = uint32(c) + 1
 				count[p]++
 			}
@@ -54,7 +69,7 @@ func popularity(ctx context.Context, h *affinity.History, since int64) ([]affini
 	lo, hi := h.AnonymousOrders()
 	var prods []affinity.ProductID
 	for o := lo; o < hi; o++ {
-		if h.OrderUnix(o) < since {
+		if t := h.OrderUnix(o); t < since || t > until {
 			continue
 		}
 		prods = basketProducts(prods[:0], h, o)
@@ -101,7 +116,8 @@ func appendRanked(dst []affinity.ProductID, from int, ranked []affinity.ProductI
 // Popular is the "popular" baseline: the same list for everybody, the
 // products bought or rated by the most distinct training customers (each
 // anonymous order counts as one more buyer), ties by product id. The zero
-// value counts the whole training period.
+// value counts the whole training period, up to the as-of time of Fit;
+// later interactions never count.
 type Popular struct {
 	// Window, when positive, counts only interactions in (asOf-Window,
 	// asOf]: "popular lately".
@@ -113,16 +129,20 @@ type Popular struct {
 // Name returns "popular".
 func (*Popular) Name() string { return PopularName }
 
-// Fit counts the training interactions; linear in the size of train.
+// Fit counts the training interactions at or before asOf (in the Window
+// before it, when set); linear in the size of train. A zero asOf is an
+// error wrapping [affinity.ErrNoAsOf].
 func (b *Popular) Fit(ctx context.Context, train *affinity.History, asOf time.Time) error {
-	if err := checkInput(ctx, train); err != nil {
+	until, err := fitCheck(ctx, train, asOf)
+	if err != nil {
 		return err
 	}
 	var since int64 = -1 << 63
 	if b.Window > 0 {
+		// records are whole seconds: t > asOf−Window iff t ≥ ⌊asOf−Window⌋+1
 		since = asOf.Add(-b.Window).Unix() + 1
 	}
-	ranked, _, err := popularity(ctx, train, since)
+	ranked, _, err := popularity(ctx, train, since, until)
 	b.ranked = ranked
 	return err
 }
@@ -141,7 +161,8 @@ func (b *Popular) Recommend(dst []affinity.ProductID, _ affinity.CustomerID, k i
 // Without categories, segments are frequency bands of the number of
 // distinct interaction times (1, 2–3, 4–7, 8 or more orders), so that
 // one-off buyers, returning and loyal customers each get their own list.
-// Customers without interactions get the global list.
+// Customers without interactions get the global list. Only interactions
+// at or before the as-of time of Fit count.
 type SegmentPopular struct {
 	// Depth is the category level that defines segments; default 1 (top
 	// level).
@@ -155,13 +176,15 @@ type SegmentPopular struct {
 // Name returns "segment-popular".
 func (*SegmentPopular) Name() string { return SegmentPopularName }
 
-// Fit assigns segments and counts popularity per segment; linear in the
-// size of train plus a sort per segment.
-func (b *SegmentPopular) Fit(ctx context.Context, train *affinity.History, _ time.Time) error {
-	if err := checkInput(ctx, train); err != nil {
+// Fit assigns segments and counts popularity per segment, from the
+// interactions at or before asOf; linear in the size of train plus a sort
+// per segment. A zero asOf is an error wrapping [affinity.ErrNoAsOf].
+func (b *SegmentPopular) Fit(ctx context.Context, train *affinity.History, asOf time.Time) error {
+	until, err := fitCheck(ctx, train, asOf)
+	if err != nil {
 		return err
 	}
-	global, _, err := popularity(ctx, train, -1<<63)
+	global, _, err := popularity(ctx, train, -1<<63, until)
 	if err != nil {
 		return err
 	}
@@ -183,8 +206,10 @@ func (b *SegmentPopular) Fit(ctx context.Context, train *affinity.History, _ tim
 		}
 		prods, times = prods[:0], times[:0]
 		forInteractions(train, c, interactionKinds, 0, func(p affinity.ProductID, unix int64, _ float32) {
-			prods = append(prods, p)
-			times = append(times, unix)
+			if unix <= until {
+				prods = append(prods, p)
+				times = append(times, unix)
+			}
 		})
 		b.segment[c] = -1
 		if len(prods) == 0 {
@@ -267,13 +292,19 @@ func (b *SegmentPopular) Recommend(dst []affinity.ProductID, c affinity.Customer
 	return appendRanked(dst, from, b.global, k, exclude)
 }
 
-// Repeat is the "repeat" baseline: the customer's own most frequently
-// bought or rated products in training (counted once per order or
-// rating), most frequent first, ties by the latest interaction, then by
-// product id. It recommends nothing new, so its explore metrics are zero,
-// and with [Options.ExcludeSeen] it recommends nothing at all.
+// Repeat is the "repeat" baseline: the customer's own most frequent
+// products in training up to the as-of time of Fit — bought (once per
+// order with a bought line) or with an event of an interaction kind (once
+// per event) — most frequent first, ties by the latest interaction, then
+// by product id. The interaction kinds are those that make a product
+// "seen" in [Evaluate]: the kinds of [Options.Events] when Evaluate fits
+// it, ratings (their default) when Fit is called directly. So it
+// recommends nothing new, its explore metrics are zero, and with
+// [Options.ExcludeSeen] it recommends nothing at all.
 type Repeat struct {
 	train   *affinity.History
+	until   int64    // asOf of Fit, Unix seconds
+	kinds   kindMask // event kinds that count
 	count   []int32
 	last    []int64
 	touched []affinity.ProductID
@@ -283,25 +314,39 @@ type Repeat struct {
 // Name returns "repeat".
 func (*Repeat) Name() string { return RepeatName }
 
-// Fit keeps train; the lists are computed per call from the customer's
-// own history.
-func (b *Repeat) Fit(_ context.Context, train *affinity.History, _ time.Time) error {
+// Fit keeps train, asOf and the default interaction kinds (ratings); the
+// lists are computed per call from the customer's own history. A zero
+// asOf is an error wrapping [affinity.ErrNoAsOf].
+func (b *Repeat) Fit(ctx context.Context, train *affinity.History, asOf time.Time) error {
+	return b.fitKinds(ctx, train, asOf, interactionKinds)
+}
+
+// fitKinds is Fit with the event kinds that count as interactions;
+// [Evaluate] passes those of [Options.Events], which define "seen".
+func (b *Repeat) fitKinds(ctx context.Context, train *affinity.History, asOf time.Time, kinds kindMask) error {
+	until, err := fitCheck(ctx, train, asOf)
+	if err != nil {
+		return err
+	}
 	np := train.Catalog().NumProducts()
-	b.train = train
+	b.train, b.until, b.kinds = train, until, kinds
 	b.count = make([]int32, np)
 	b.last = make([]int64, np)
 	return nil
 }
 
-// Recommend appends c's k most frequent products, none excluded.
-// Proportional to c's number of interactions.
+// Recommend appends c's k most frequent products, none excluded; k ≤ 0
+// appends nothing. Proportional to c's number of interactions.
 func (b *Repeat) Recommend(dst []affinity.ProductID, c affinity.CustomerID, k int, exclude func(affinity.ProductID) bool) []affinity.ProductID {
-	if b.train == nil || int(c) >= b.train.NumCustomers() {
+	if b.train == nil || k <= 0 || int(c) >= b.train.NumCustomers() {
 		return dst
 	}
 	b.touched = b.touched[:0]
 	olo, ohi := b.train.CustomerOrders(c)
 	for o := olo; o < ohi; o++ {
+		if b.train.OrderUnix(o) > b.until {
+			continue
+		}
 		b.basket = basketProducts(b.basket[:0], b.train, o)
 		for _, p := range b.basket {
 			if b.count[p] == 0 {
@@ -314,7 +359,7 @@ func (b *Repeat) Recommend(dst []affinity.ProductID, c affinity.CustomerID, k in
 	lo, hi := b.train.CustomerEvents(c)
 	for i := lo; i < hi; i++ {
 		e := b.train.Event(i)
-		if !interactionKinds.has(e.Kind) {
+		if !b.kinds.has(e.Kind) || e.Unix > b.until {
 			continue
 		}
 		if b.count[e.Product] == 0 {
@@ -334,9 +379,10 @@ func (b *Repeat) Recommend(dst []affinity.ProductID, c affinity.CustomerID, k in
 }
 
 // Random is the "random" baseline: k distinct products drawn uniformly
-// from the training products with at least one interaction, from a PCG
-// source seeded with Seed and the customer id, so that a customer's list
-// does not depend on who else is evaluated.
+// from the training products with at least one interaction (a bought line
+// or a rating) at or before the as-of time of Fit, from a PCG source
+// seeded with Seed and the customer id, so that a customer's list does not
+// depend on who else is evaluated.
 type Random struct {
 	Seed uint64
 
@@ -347,12 +393,14 @@ type Random struct {
 // Name returns "random".
 func (*Random) Name() string { return RandomName }
 
-// Fit collects the products with interactions.
-func (b *Random) Fit(ctx context.Context, train *affinity.History, _ time.Time) error {
-	if err := checkInput(ctx, train); err != nil {
+// Fit collects the products with interactions at or before asOf. A zero
+// asOf is an error wrapping [affinity.ErrNoAsOf].
+func (b *Random) Fit(ctx context.Context, train *affinity.History, asOf time.Time) error {
+	until, err := fitCheck(ctx, train, asOf)
+	if err != nil {
 		return err
 	}
-	ranked, _, err := popularity(ctx, train, -1<<63)
+	ranked, _, err := popularity(ctx, train, -1<<63, until)
 	if err != nil {
 		return err
 	}

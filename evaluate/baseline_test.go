@@ -79,7 +79,7 @@ func TestRandom(t *testing.T) {
 	ctx := context.Background()
 	h := storefront(t, 200, 4)
 	r := &evaluate.Random{Seed: 7}
-	require.NoError(t, r.Fit(ctx, h, day(0)))
+	require.NoError(t, r.Fit(ctx, h, h.Latest())) // products are drawn from interactions up to asOf
 	first := recommend(t, r, h, h.CustomerKey(3), 10)
 	assert.Len(t, first, 10)
 	assert.Len(t, slices.Compact(slices.Sorted(slices.Values(first))), 10, "distinct")
@@ -88,14 +88,14 @@ func TestRandom(t *testing.T) {
 	assert.Equal(t, first, recommend(t, r, h, h.CustomerKey(3), 10))
 	assert.NotEqual(t, first, recommend(t, r, h, h.CustomerKey(4), 10))
 	other := &evaluate.Random{Seed: 8}
-	require.NoError(t, other.Fit(ctx, h, day(0)))
+	require.NoError(t, other.Fit(ctx, h, h.Latest()))
 	assert.NotEqual(t, first, recommend(t, other, h, h.CustomerKey(3), 10))
 	// exclusions are honoured
 	assert.NotContains(t, recommend(t, r, h, h.CustomerKey(3), 10, first[0], first[1]), first[0])
 
 	// a pool smaller than k: everything, once (A B C D E minus excluded)
 	small := baselineHistory(t)
-	require.NoError(t, r.Fit(ctx, small, day(0)))
+	require.NoError(t, r.Fit(ctx, small, small.Latest()))
 	assert.ElementsMatch(t, []string{"A", "C", "D", "E"}, recommend(t, r, small, "u1", 10, "B"))
 }
 
@@ -155,4 +155,41 @@ func TestBaselinesDeterministic(t *testing.T) {
 	assert.Zero(t, rep.Metrics[evaluate.ExploreItems].Recall, "repeat never finds a new item")
 	assert.Positive(t, rep.Metrics[evaluate.RepeatItems].Recall)
 	assert.Greater(t, one.Row("popular").Metrics[evaluate.AllItems].Recall, one.Row("random").Metrics[evaluate.AllItems].Recall)
+}
+
+// TestBaselinesAsOf: every baseline learns from the interactions at or
+// before the as-of time of Fit only, and a zero as-of time is an error.
+func TestBaselinesAsOf(t *testing.T) {
+	ctx := context.Background()
+	h := baselineHistory(t) // E is bought by u2 on day 50 only; C rated by u4 on day 5
+	for _, r := range evaluate.Baselines(1) {
+		require.ErrorIs(t, r.Fit(ctx, h, time.Time{}), affinity.ErrNoAsOf, r.Name())
+		require.NoError(t, r.Fit(ctx, h, day(40)), r.Name())
+		for _, cust := range []string{"u1", "u2", "u3", "u4"} {
+			assert.NotContains(t, recommend(t, r, h, cust, 10), "E", "%s for %s: E is bought after asOf", r.Name(), cust)
+		}
+	}
+	r := &evaluate.Repeat{}
+	require.NoError(t, r.Fit(ctx, h, day(4)))
+	assert.Equal(t, []string{"D"}, recommend(t, r, h, "u4", 5), "u4 rated C on day 5, after asOf")
+}
+
+// TestRepeatLearnsEvaluateKinds: under Evaluate, Repeat counts the event
+// kinds of Options.Events, which define "seen": a viewed product is a
+// repeat item with Events {View}, and Repeat finds it.
+func TestRepeatLearnsEvaluateKinds(t *testing.T) {
+	var b affinity.Builder
+	require.NoError(t, b.Add(affinity.Purchase{Customer: "a", Product: "bought", Order: "a1", Time: day(0), Quantity: 1, Price: 1}))
+	require.NoError(t, b.AddEvent(affinity.Event{Customer: "a", Product: "viewed", Time: day(1), Kind: affinity.View, Weight: 1}))
+	train, err := b.Build(context.Background())
+	require.NoError(t, err)
+	test := build(t, []buy{{"a", "a2", 10, []string{"viewed"}}}, nil)
+	s := &evaluate.Split{Train: train, Test: test, AsOf: day(2)}
+	rep, err := evaluate.Evaluate(context.Background(), s, []evaluate.Recommender{&evaluate.Repeat{}}, evaluate.Options{K: 2, Events: []affinity.EventKind{affinity.View}})
+	require.NoError(t, err)
+	assert.InDelta(t, 1, rep.Rows[0].Metrics[evaluate.RepeatItems].HitRate, 1e-12, "the viewed product is seen and listed")
+	// called directly, Repeat counts ratings only (the default of Options.Events)
+	r := &evaluate.Repeat{}
+	require.NoError(t, r.Fit(context.Background(), train, day(2)))
+	assert.Equal(t, []string{"bought"}, recommend(t, r, train, "a", 5))
 }

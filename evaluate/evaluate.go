@@ -31,10 +31,11 @@ type Recommender interface {
 	Fit(ctx context.Context, train *affinity.History, asOf time.Time) error
 	// Recommend appends to dst at most k distinct products (ids of the
 	// training History's catalog) for customer c (an id of the training
-	// History), best first, and returns the extended slice. When exclude is
-	// not nil, no product p with exclude(p) may be returned. A customer the
-	// model knows nothing about gets what the model gives anybody (or
-	// nothing).
+	// History), best first, and returns the extended slice; with k ≤ 0 it
+	// returns dst unchanged. The products already in dst are never
+	// changed. When exclude is not nil, no product p with exclude(p) may be
+	// returned. A customer the model knows nothing about gets what the
+	// model gives anybody (or nothing).
 	Recommend(dst []affinity.ProductID, c affinity.CustomerID, k int, exclude func(affinity.ProductID) bool) []affinity.ProductID
 }
 
@@ -83,7 +84,8 @@ type Options struct {
 	// Events are the event kinds that make a product relevant in the test
 	// History and "seen" in the training History, besides bought lines
 	// (positive quantity); nil means [affinity.Rating] only. Views and
-	// carts are not purchases and do not count unless listed.
+	// carts are not purchases and do not count unless listed. [Repeat]
+	// learns from the same kinds, so that it lists only seen products.
 	Events []affinity.EventKind
 	// MinRating, when positive, makes a test rating relevant only when its
 	// weight is at least MinRating (e.g. 4 for "liked"); NaN is an error.
@@ -239,6 +241,7 @@ type evalUser struct {
 type ground struct {
 	train   *affinity.History
 	asOf    time.Time
+	kinds   kindMask // Options.Events: what is relevant in test and seen in training
 	users   []evalUser
 	rel     []affinity.ProductID
 	seen    []affinity.ProductID
@@ -262,7 +265,7 @@ func newGround(ctx context.Context, s *Split, o Options) (*ground, error) {
 			pmap[p] = affinity.ProductID(np)
 		}
 	}
-	g := &ground{train: train, asOf: s.AsOf}
+	g := &ground{train: train, asOf: s.AsOf, kinds: kinds}
 	maxK := max(o.K, o.CurveK)
 	g.idcg = make([]float64, maxK+1)
 	for i := 1; i <= maxK; i++ {
@@ -391,11 +394,25 @@ func forInteractions(h *affinity.History, c affinity.CustomerID, kinds kindMask,
 	}
 }
 
+// kindsFitter is a Recommender whose model depends on what Evaluate
+// counts as an interaction ([Options.Events]): [Repeat], which must learn
+// "seen" exactly as Evaluate defines it. Evaluate calls fitKinds instead
+// of Fit, with the kinds of Options.Events.
+type kindsFitter interface {
+	fitKinds(ctx context.Context, train *affinity.History, asOf time.Time, kinds kindMask) error
+}
+
 // run fits r and scores its lists for every evaluated customer.
 func (g *ground) run(ctx context.Context, r Recommender, o Options, pr *progress) (Row, error) {
 	row := Row{Name: r.Name()}
 	t0 := time.Now()
-	if err := r.Fit(ctx, g.train, g.asOf); err != nil {
+	fit := r.Fit
+	if kf, ok := r.(kindsFitter); ok {
+		fit = func(ctx context.Context, train *affinity.History, asOf time.Time) error {
+			return kf.fitKinds(ctx, train, asOf, g.kinds)
+		}
+	}
+	if err := fit(ctx, g.train, g.asOf); err != nil {
 		return row, fmt.Errorf("evaluate: fit %s: %w", r.Name(), err)
 	}
 	row.FitTime = time.Since(t0)

@@ -22,16 +22,17 @@ const defaultEASENeighbors = 500
 //
 //	score(i) = Σ_j a(j) · sim(j, i)
 //
-// over the products j the customer bought or rated in training, where
-// sim(j, i) is i's score among j's top neighbours by Measure
-// ([similarity.NewIndex]) and a(j) the customer's affinity to j: 1 per
-// order with j, or the rating's value for a rating, each times
+// over the products j the customer bought or rated in training (at or
+// before the split's AsOf), where sim(j, i) is i's score among j's top
+// neighbours by Measure ([similarity.NewIndex]) and a(j) the customer's
+// affinity to j: 1 per order with a bought line of j (however many lines
+// or units), plus the value of each rating of j, each term times
 // 2^(−age/HalfLife) when HalfLife is positive (age measured from the
-// split's AsOf). Products with a positive score are ranked by score, ties
-// by id; nothing is added when the neighbours run out. Co-occurrences are
-// counted within customers (SAR's user-item co-occurrence), or within
-// orders with BasketScope; rating events count as interactions when the
-// training History has any.
+// split's AsOf). Other event kinds do not count. Products with a positive
+// score are ranked by score, ties by id; nothing is added when the
+// neighbours run out. Co-occurrences are counted within customers (SAR's
+// user-item co-occurrence), or within orders with BasketScope; rating
+// events count as interactions when the training History has any.
 type ItemNeighbors struct {
 	// Measure ranks and weighs the neighbours; the zero value is Jaccard
 	// (SAR's default).
@@ -95,10 +96,10 @@ func (r *ItemNeighbors) Recommend(dst []affinity.ProductID, c affinity.CustomerI
 
 // EASE recommends with the learned item-item model of Steck (2019)
 // ([similarity.FitEASE]): score(i) = Σ_j x(j)·W[j][i] over the customer's
-// training products j (x binary, as in the paper), W truncated to the K
-// largest positive weights per row. The model is fitted on the customer ×
-// product matrix (ratings included for rating data), or on the order ×
-// product matrix with BasketScope.
+// training products j up to the split's AsOf (x binary, as in the
+// paper), W truncated to the K largest positive weights per row. The model
+// is fitted on the customer × product matrix (ratings included for rating
+// data), or on the order × product matrix with BasketScope.
 type EASE struct {
 	// Lambda is the L2 regularisation; default [similarity.DefaultEASELambda].
 	Lambda float64
@@ -178,40 +179,83 @@ type scorer struct {
 	halfLife float64 // seconds; 0 for no decay
 	binary   bool
 
-	weight  []float64 // per product: the customer's affinity
-	anchors []affinity.ProductID
-	score   []float64
-	mark    []uint32 // per product: gen when touched by the current call
-	gen     uint32
-	touched []affinity.ProductID
+	weight    []float64 // per product: the customer's affinity
+	anchored  []uint32  // per product: anchorGen when an anchor of the current call
+	anchorGen uint32
+	anchors   []affinity.ProductID
+	inOrder   []uint32 // per product: orderGen when bought in the current order
+	orderGen  uint32
+	score     []float64
+	mark      []uint32 // per product: gen when touched by the current call
+	gen       uint32
+	touched   []affinity.ProductID
 }
 
 func (s *scorer) reset(train *affinity.History, idx *similarity.Index, asOf time.Time, halfLife time.Duration, binary bool) {
 	np := train.Catalog().NumProducts()
 	*s = scorer{train: train, index: idx, asOf: asOf.Unix(), halfLife: halfLife.Seconds(), binary: binary,
-		weight: make([]float64, np), score: make([]float64, np), mark: make([]uint32, np)}
+		weight: make([]float64, np), anchored: make([]uint32, np), score: make([]float64, np),
+		mark: make([]uint32, np), inOrder: make([]uint32, np)}
 }
 
+// nextGen returns a new generation of a per-product stamp array, clearing
+// the array when the counter wraps around.
+func nextGen(gen *uint32, stamps []uint32) uint32 {
+	if *gen++; *gen == 0 {
+		clear(stamps)
+		*gen = 1
+	}
+	return *gen
+}
+
+// anchor adds an interaction with p at unix of weight w to p's affinity.
+func (s *scorer) anchor(p affinity.ProductID, unix int64, w float32) {
+	if s.anchored[p] != s.anchorGen {
+		s.anchored[p] = s.anchorGen
+		s.anchors = append(s.anchors, p)
+	}
+	switch {
+	case s.binary:
+		s.weight[p] = 1
+	case s.halfLife > 0:
+		s.weight[p] += float64(w) * math.Exp2(-float64(s.asOf-unix)/s.halfLife)
+	default:
+		s.weight[p] += float64(w)
+	}
+}
+
+// recommend appends c's top k products by Σ a(j)·score(j, i); k ≤ 0
+// appends nothing. The affinities a(j) count each order with a bought
+// line of j once, and each rating of j with its value, up to asOf.
 func (s *scorer) recommend(dst []affinity.ProductID, c affinity.CustomerID, k int, exclude func(affinity.ProductID) bool) []affinity.ProductID {
-	if s.train == nil || int(c) >= s.train.NumCustomers() {
+	if s.train == nil || k <= 0 || int(c) >= s.train.NumCustomers() {
 		return dst
 	}
+	nextGen(&s.anchorGen, s.anchored)
 	s.anchors = s.anchors[:0]
-	forInteractions(s.train, c, interactionKinds, 0, func(p affinity.ProductID, unix int64, w float32) {
-		if s.weight[p] == 0 {
-			s.anchors = append(s.anchors, p)
+	olo, ohi := s.train.CustomerOrders(c)
+	for o := olo; o < ohi; o++ {
+		unix := s.train.OrderUnix(o)
+		if unix > s.asOf {
+			continue
 		}
-		switch {
-		case s.binary:
-			s.weight[p] = 1
-		case s.halfLife > 0:
-			s.weight[p] += float64(w) * math.Exp2(-float64(s.asOf-unix)/s.halfLife)
-		default:
-			s.weight[p] += float64(w)
+		og := nextGen(&s.orderGen, s.inOrder)
+		lo, hi := s.train.OrderLines(o)
+		for i := lo; i < hi; i++ {
+			if p := s.train.LineProduct(i); s.train.LineQuantity(i) > 0 && s.inOrder[p] != og {
+				s.inOrder[p] = og
+				s.anchor(p, unix, 1)
+			}
 		}
-	})
+	}
+	lo, hi := s.train.CustomerEvents(c)
+	for i := lo; i < hi; i++ {
+		if e := s.train.Event(i); interactionKinds.has(e.Kind) && e.Unix <= s.asOf {
+			s.anchor(e.Product, e.Unix, e.Weight)
+		}
+	}
 	s.touched = s.touched[:0]
-	s.gen++
+	nextGen(&s.gen, s.mark)
 	for _, a := range s.anchors {
 		w := s.weight[a]
 		s.weight[a] = 0

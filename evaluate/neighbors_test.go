@@ -187,3 +187,20 @@ func BenchmarkStratifiedSplitMovieLensShaped(b *testing.B) {
 		}
 	}
 }
+
+// TestItemNeighborsAnchorsAsOf: a customer's purchases after the as-of
+// time of Fit are not in their profile, as they are not in the counts.
+func TestItemNeighborsAnchorsAsOf(t *testing.T) {
+	h := build(t, []buy{
+		{"u1", "o1", 1, []string{"w", "x"}},
+		{"u4", "o4", 1, []string{"q", "r"}},
+		{"u3", "o3", 1, []string{"w"}},
+		{"u3", "o5", 10, []string{"q"}}, // after asOf
+	}, nil)
+	for _, r := range []evaluate.Recommender{&evaluate.ItemNeighbors{}, &evaluate.ItemNeighbors{HalfLife: 24 * time.Hour}, &evaluate.EASE{}} {
+		require.NoError(t, r.Fit(context.Background(), h, day(5)), r.Name())
+		c, ok := h.LookupCustomer("u3")
+		require.True(t, ok)
+		assert.NotContains(t, keys(h, r.Recommend(nil, c, 5, nil)), "r", "%s: q, bought after asOf, is no anchor", r.Name())
+	}
+}

@@ -112,6 +112,6 @@ func (r *Report) Summary() string {
 		seen = "excluded"
 	}
 	return fmt.Sprintf("%s; as of %s; K = %d; %d customers evaluated (%d with repeat items, %d with new items), %d cold customers skipped; %d training products; training items %s from recommendations; AP divided by %s.",
-		r.Protocol, r.AsOf.UTC().Format(time.DateTime), r.K, users[AllItems], users[RepeatItems], users[ExploreItems],
+		r.Protocol, r.AsOf.UTC().Format(timeLayout), r.K, users[AllItems], users[RepeatItems], users[ExploreItems],
 		r.ColdUsers, r.TrainProducts, seen, r.MAP)
 }

@@ -32,6 +32,10 @@ type Split struct {
 	Protocol string
 }
 
+// timeLayout prints the times of protocols and reports: time.DateTime,
+// with the fraction of a second only when there is one.
+const timeLayout = "2006-01-02 15:04:05.999999999"
+
 // Stratum is the grouping of [StratifiedSplit].
 type Stratum int
 
@@ -234,7 +238,9 @@ func DefaultCutoff(h *affinity.History) time.Time {
 
 // TemporalSplit puts every order and event before cutoff into training
 // and the rest into test: a global temporal split with no leakage from
-// the future. Anonymous orders before the cutoff stay in training (they
+// the future. Times are whole seconds, so with a cutoff inside a second
+// (12:00:00.5) the records of that second (12:00:00) are before it and
+// train. Anonymous orders before the cutoff stay in training (they
 // inform co-purchase counts); later ones go to test, where they are never
 // evaluated. AsOf is the cutoff. See [DefaultCutoff] for a default.
 func TemporalSplit(ctx context.Context, h *affinity.History, cutoff time.Time) (*Split, error) {
@@ -245,7 +251,12 @@ func TemporalSplit(ctx context.Context, h *affinity.History, cutoff time.Time) (
 		return nil, errors.New("evaluate: temporal split without a cutoff")
 	}
 	s := newSplitter(h)
+	// a record at second t is before cutoff iff t < ceil(cutoff): Unix
+	// floors (also before 1970), and Nanosecond is in [0, 1e9)
 	cu := cutoff.Unix()
+	if cutoff.Nanosecond() > 0 {
+		cu++
+	}
 	n := 0
 	for o := range h.Orders() {
 		if n++; n%8192 == 0 {
@@ -269,7 +280,7 @@ func TemporalSplit(ctx context.Context, h *affinity.History, cutoff time.Time) (
 			}
 		}
 	}
-	return s.build(ctx, cutoff, "temporal split at "+cutoff.UTC().Format(time.DateTime))
+	return s.build(ctx, cutoff, "temporal split at "+cutoff.UTC().Format(timeLayout))
 }
 
 // LastOrderSplit holds out each customer's last order (next-basket
@@ -510,7 +521,8 @@ func StratifiedSplit(ctx context.Context, h *affinity.History, opts SplitOptions
 }
 
 // BasketPrefix starts the customer keys that [LeaveOneOutSplit] gives to
-// its test baskets.
+// its test baskets: BasketPrefix + "#" + the basket's [affinity.OrderID]
+// in the source History, e.g. "basket #17".
 const BasketPrefix = "basket "
 
 // LeaveOneOutSplit is the basket-completion protocol for data without
@@ -519,11 +531,15 @@ const BasketPrefix = "basket "
 // distinct bought products are ranked by a random key (PCG seeded with
 // Seed); basket j of n (1-based) stays whole in training when j/n ≤ Ratio.
 // Each other basket becomes a test case: one of its products, drawn at
-// random, is held out as the test item of a pseudo-customer keyed
-// BasketPrefix + the order's key (or "#" + its index when it has none),
+// random, is held out as the test item of a pseudo-customer of its own,
 // and the rest of the basket becomes that pseudo-customer's training
-// order. Training baskets keep their customers (anonymous ones stay
-// anonymous); events stay in training. AsOf is the latest training time.
+// order; both keep the order's key. The pseudo-customer is keyed
+// BasketPrefix + "#" + the order's id in h ([affinity.OrderID], e.g.
+// "basket #17"): order keys are unique only per customer, so two
+// customers' orders "1001" are two test cases. Training baskets keep their
+// customers (anonymous ones stay anonymous); events stay in training. It
+// is an error when h has a customer with a pseudo-customer's key. AsOf is
+// the latest training time.
 func LeaveOneOutSplit(ctx context.Context, h *affinity.History, opts SplitOptions) (*Split, error) {
 	if err := checkInput(ctx, h); err != nil {
 		return nil, err
@@ -561,11 +577,10 @@ func LeaveOneOutSplit(ctx context.Context, h *affinity.History, opts SplitOption
 		}
 		prods = basketProducts(prods[:0], h, o)
 		held := prods[rng.IntN(len(prods))]
-		key := h.OrderKey(o)
-		if key == "" {
-			key = "#" + strconv.Itoa(int(o))
+		cust := BasketPrefix + "#" + strconv.Itoa(int(o))
+		if _, ok := h.LookupCustomer(cust); ok {
+			return nil, fmt.Errorf("evaluate: leave-one-out split: customer key %q is the key of the pseudo-customer of order %d", cust, o)
 		}
-		cust := BasketPrefix + key
 		lo, hi := h.OrderLines(o)
 		for i := lo; i < hi; i++ {
 			switch {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -241,7 +242,8 @@ func TestLeaveOneOutSplit(t *testing.T) {
 	}
 	trainOf := byCustomer(records(s.Train))
 	for _, r := range records(s.Test) {
-		require.Equal(t, evaluate.BasketPrefix+r.order, r.cust)
+		// one pseudo-customer per test basket, keyed by the order's id
+		require.True(t, strings.HasPrefix(r.cust, evaluate.BasketPrefix+"#"), r.cust)
 		rest := trainOf[r.cust]
 		require.Len(t, rest, len(src[r.order])-1, "the rest of the basket is the pseudo-customer's history")
 		got := []string{r.prod}
@@ -289,4 +291,25 @@ func TestLoadSplit(t *testing.T) {
 	assert.Equal(t, 1, testRep.Skipped[0].Count)
 	assert.Equal(t, 2, testRep.Skipped[0].FirstLine)
 	assert.Equal(t, 2, testRep.Loaded)
+}
+
+func TestTemporalSplitProtocolFraction(t *testing.T) {
+	h := build(t, []buy{{"u1", "o1", 1, []string{"A"}}, {"u1", "o2", 3, []string{"B"}}}, nil)
+	s, err := evaluate.TemporalSplit(context.Background(), h, day(2).Add(250*time.Millisecond))
+	require.NoError(t, err)
+	assert.Equal(t, "temporal split at 2024-01-03 00:00:00.25", s.Protocol, "the fraction of the cutoff is printed")
+	s, err = evaluate.TemporalSplit(context.Background(), h, day(2))
+	require.NoError(t, err)
+	assert.Equal(t, "temporal split at 2024-01-03 00:00:00", s.Protocol, "no fraction, none printed")
+}
+
+func TestLeaveOneOutSplitPseudoCustomerClash(t *testing.T) {
+	// a real customer named like the pseudo-customer of order 0
+	h := build(t, []buy{
+		{"basket #0", "o1", 1, []string{"A", "B"}},
+		{"u2", "o2", 1, []string{"A", "B"}},
+	}, nil)
+	_, err := evaluate.LeaveOneOutSplit(context.Background(), h, evaluate.SplitOptions{Ratio: 0.1})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `"basket #0"`)
 }

@@ -204,9 +204,10 @@ func groupBaskets(n, groups int) [][4]int {
 }
 
 // Recommend appends c's best k products by the blended score, ties by
-// product id. A customer without a basket gets nothing.
+// product id. A customer without a basket gets nothing, and k ≤ 0
+// appends nothing.
 func (r *TIFUKNN) Recommend(dst []affinity.ProductID, c affinity.CustomerID, k int, exclude func(affinity.ProductID) bool) []affinity.ProductID {
-	if int(c) >= len(r.vecs) || len(r.vecs[c]) == 0 {
+	if k <= 0 || int(c) >= len(r.vecs) || len(r.vecs[c]) == 0 {
 		return dst
 	}
 	kn, alpha := r.k, r.alpha
