@@ -4,7 +4,9 @@
 // ([NewFeatures]) — on the local prism runner or on Flink, Spark or
 // Dataflow, and produces exactly what the single-machine build produces
 // from the same files ([LoadHistory]): the same index file, byte for byte,
-// and the same features, dictionaries and segment bitmaps.
+// and the same features, dictionaries and segment bitmaps. The exceptions
+// are under "Limits": several files of an order export format are refused,
+// and the features job fails where no customer has data by asOf.
 //
 // The per-shard work is the library's code: similarity.Partial counts a
 // shard's transactions with the rules of similarity.Count and merges by
@@ -56,4 +58,25 @@
 // features (recency, tenure, frequency, monetary, AOV, RFM, lifecycle)
 // and segments; with [Features.Index] it also writes the whole segment
 // index, which one worker joins and must hold.
+//
+// Order exports — the "shopify" and "woocommerce" formats, whose rows
+// replace whole orders — are read from one file only. dataset.Load loads
+// each of their orders as one affinity.Builder.PutOrder (a cancelled one as
+// DeleteOrder): a single machine that loads several exports into one
+// Builder lets a later file's version of an order replace the earlier one,
+// a cancellation in a later file delete it, and gives customers and
+// products first met in a put their ids in order-key order over all the
+// files. The jobs read every file into a History of their own and do not
+// reproduce that, so [NewCoPurchase] and [NewFeatures] refuse more than
+// one file of these formats, before any work, with an error that says so:
+// load one export file (it gives byte for byte the single machine's
+// output), or convert the exports to the "csv" format, whose rows add lines.
+//
+// The features job needs at least one customer with an order or event by
+// the as-of time. Without one it fails, with and without [Features.Index],
+// with an error wrapping segment.ErrNoData ("no customer has an order or
+// event by asOf"). The single machine fails the same way when there is no
+// order or event by asOf at all, but when the orders by asOf are all
+// anonymous (guest checkouts, baskets) it gives an index of no customers:
+// there the job differs, as it never sees anonymous orders.
 package pipeline

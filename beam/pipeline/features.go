@@ -67,12 +67,14 @@ func init() {
 	register.DoFn4x1[context.Context, int, func(*Part) bool, func(featureRec), error](&chunkFn{})
 	register.Emitter1[featureRec]()
 	register.Iter1[featureRec]()
-	register.DoFn4x1[context.Context, int, func(*featureRec) bool, Dict, error](&scoreFn{})
+	register.DoFn5x1[context.Context, int, func(*[]byte) bool, func(*featureRec) bool, func(*Dict) bool, error](&scoreFn{})
+	register.Iter1[Dict]()
+	register.Iter1[catalogSpec]()
 	beam.RegisterType(typeOf[partBytes]())
 	register.DoFn5x1[context.Context, int, func(*Part) bool, catalogSpec, func(partBytes), error](&partFn{})
 	register.Emitter1[partBytes]()
 	register.Iter1[partBytes]()
-	register.DoFn5x1[context.Context, int, func(*partBytes) bool, catalogSpec, Dict, error](&joinFn{})
+	register.DoFn6x1[context.Context, int, func(*[]byte) bool, func(*partBytes) bool, func(*catalogSpec) bool, func(*Dict) bool, error](&joinFn{})
 }
 
 // customerParts keeps the Parts of customers, keyed by customer.
@@ -126,7 +128,7 @@ func (f *chunkFn) ProcessElement(ctx context.Context, chunk int, parts func(*Par
 	o.Workers = 1
 	x, err := segment.Build(ctx, h, f.AsOf, o)
 	if errors.Is(err, segment.ErrNoData) {
-		return nil // nobody in the chunk had bought by asOf
+		return nil // nobody in the chunk had bought by asOf; scoreFn fails if nobody at all had
 	}
 	if err != nil {
 		return err
@@ -223,15 +225,45 @@ func (f *partFn) ProcessElement(ctx context.Context, chunk int, parts func(*Part
 	return nil
 }
 
+// noCustomerData is the error of the features job when no customer has
+// an order or event by asOf, whatever step finds it; it wraps
+// segment.ErrNoData.
+func noCustomerData(asOf time.Time) error {
+	return fmt.Errorf("pipeline: no customer has an order or event by asOf %s; the features job needs at least one: %w",
+		asOf.Format(time.RFC3339), segment.ErrNoData)
+}
+
+// always returns a PCollection of one element under the key of
+// beam.AddFixedKey. Co-grouped with a step's inputs it makes the step run
+// exactly once, even when the inputs are empty: a GroupByKey of nothing
+// emits nothing, and a singleton side input of nothing is an error.
+func always(s beam.Scope) beam.PCollection {
+	return beam.AddFixedKey(s, beam.Impulse(s))
+}
+
+// only returns the one value of a co-grouped singleton, or false when
+// there is none.
+func only[T any](next func(*T) bool) (T, bool) {
+	var v T
+	return v, next(&v)
+}
+
 // joinFn joins every chunk's Part into the segment index and writes it.
+// The parts, the catalog and the customer dictionary are co-grouped with
+// [always], so that it runs once even without any, and then fails.
 type joinFn struct {
 	AsOf    time.Time
 	Segment segment.Options
 	Output  string
 }
 
-func (f *joinFn) ProcessElement(ctx context.Context, _ int, parts func(*partBytes) bool, spec catalogSpec, dict Dict) error {
+func (f *joinFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte) bool, parts func(*partBytes) bool, specs func(*catalogSpec) bool, dicts func(*Dict) bool) error {
 	all := collect(parts)
+	spec, okSpec := only(specs)
+	dict, okDict := only(dicts)
+	if len(all) == 0 || !okSpec || !okDict {
+		return noCustomerData(f.AsOf)
+	}
 	slices.SortFunc(all, func(a, b partBytes) int { return cmp.Compare(a.Chunk, b.Chunk) })
 	ps := make([]*segment.Part, len(all))
 	for i, pb := range all {
@@ -249,6 +281,9 @@ func (f *joinFn) ProcessElement(ctx context.Context, _ int, parts func(*partByte
 		return err
 	}
 	x, err := segment.Join(ctx, cat.Catalog(), f.AsOf, f.Segment, ps)
+	if errors.Is(err, segment.ErrNoData) {
+		return noCustomerData(f.AsOf) // Join: no part has a customer with data by asOf
+	}
 	if err != nil {
 		return err
 	}
@@ -274,15 +309,21 @@ func (f *joinFn) ProcessElement(ctx context.Context, _ int, parts func(*partByte
 }
 
 // scoreFn scores RFM over every customer and writes the features and the
-// segments.
+// segments. The records and the customer dictionary are co-grouped with
+// [always], so that it runs once even when no chunk had a customer with
+// data by asOf, and then fails.
 type scoreFn struct {
 	AsOf    time.Time
 	Segment segment.Options
 	Output  string
 }
 
-func (f *scoreFn) ProcessElement(ctx context.Context, _ int, recs func(*featureRec) bool, dict Dict) error {
+func (f *scoreFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte) bool, recs func(*featureRec) bool, dicts func(*Dict) bool) error {
 	all := collect(recs)
+	dict, ok := only(dicts)
+	if len(all) == 0 || !ok {
+		return noCustomerData(f.AsOf)
+	}
 	slices.SortFunc(all, func(a, b featureRec) int { return cmp.Compare(a.ID, b.ID) })
 	fs := make([]segment.Features, len(all))
 	ids := make([]uint32, len(all))
@@ -373,6 +414,12 @@ func FeaturesCSV(fs []segment.Features) []byte {
 // from it. That worker holds the whole
 // index (about 0.9 KB per customer) and the parts; o.Segment may then use
 // any option of segment.Build, RFMNTile scores included.
+//
+// The job fails with an error wrapping segment.ErrNoData when no customer
+// has an order or event by o.AsOf, with or without o.Index — also where
+// the single machine gives an index of no customers because the orders by
+// asOf are all anonymous. NewFeatures returns an error for several files of
+// an order export format (see "Limits" in the package documentation).
 func NewFeatures(in Input, o Features) (*beam.Pipeline, error) {
 	if err := affinity.CheckAsOf("pipeline", o.AsOf); err != nil {
 		return nil, err
@@ -393,10 +440,7 @@ func NewFeatures(in Input, o Features) (*beam.Pipeline, error) {
 	if o.Output == "" {
 		return nil, errors.New("pipeline: no output directory")
 	}
-	if len(in.Files) == 0 {
-		return nil, errors.New("pipeline: no input files")
-	}
-	if _, err := in.options(); err != nil {
+	if err := in.check(); err != nil {
 		return nil, err
 	}
 	p, s := beam.NewPipelineWithRoot()
@@ -409,11 +453,12 @@ func NewFeatures(in Input, o Features) (*beam.Pipeline, error) {
 	if o.Index {
 		spec := catalogPCollection(s, facts, dictionary(s.Scope("products"), products))
 		pbs := beam.ParDo(s, &partFn{AsOf: o.AsOf, Segment: o.Segment}, chunks, beam.SideInput{Input: spec})
-		beam.ParDo0(s, &joinFn{AsOf: o.AsOf, Segment: o.Segment, Output: o.Output}, beam.GroupByKey(s, beam.AddFixedKey(s, pbs)),
-			beam.SideInput{Input: spec}, beam.SideInput{Input: dict})
+		beam.ParDo0(s, &joinFn{AsOf: o.AsOf, Segment: o.Segment, Output: o.Output},
+			beam.CoGroupByKey(s, always(s), beam.AddFixedKey(s, pbs), beam.AddFixedKey(s, spec), beam.AddFixedKey(s, dict)))
 		return p, nil
 	}
 	recs := beam.ParDo(s, &chunkFn{AsOf: o.AsOf, Segment: o.Segment}, chunks)
-	beam.ParDo0(s, &scoreFn{AsOf: o.AsOf, Segment: o.Segment, Output: o.Output}, beam.GroupByKey(s, beam.AddFixedKey(s, recs)), beam.SideInput{Input: dict})
+	beam.ParDo0(s, &scoreFn{AsOf: o.AsOf, Segment: o.Segment, Output: o.Output},
+		beam.CoGroupByKey(s, always(s), beam.AddFixedKey(s, recs), beam.AddFixedKey(s, dict)))
 	return p, nil
 }
