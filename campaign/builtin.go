@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -121,7 +122,11 @@ func GroupFavouritesFor(name, query string) Campaign {
 // the snapshot's time reads P(alive) from [shop.Snapshot.Value], the same
 // fit (fitted once per snapshot) as the customers' profiles show; a plan
 // at another time fits the model as of that time. They get up to four
-// favourites and the offer "15% off". Priority 40.
+// favourites and the offer "15% off". Priority 40. When the model cannot
+// be fitted (too few customers, all of them one-time buyers or all
+// buying at one time), nobody can be told to be drifting away: the
+// campaign is skipped ([ErrSkip]) with the fit's error in its
+// [Count.Skipped], and the plan goes on.
 func WinBack() Campaign {
 	return Campaign{Name: "win-back", Content: Favourites, Offer: "15% off", Priority: 40, Select: winBack}
 }
@@ -150,6 +155,11 @@ func winBack(ctx context.Context, snap *shop.Snapshot, asOf time.Time) (*roaring
 		fit = clv.FitMBGNBD
 	}
 	bg, err := fit(ctx, sum.Rows, clv.FitOptions{Fallback: 1})
+	if errors.Is(err, clv.ErrNoData) || errors.Is(err, clv.ErrNotConverged) {
+		// a shop of one-time buyers, or all at one time: nobody can be
+		// told to be drifting away
+		return nil, fmt.Errorf("%w: the purchase model cannot be fitted: %w", ErrSkip, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("win-back: %w", err)
 	}

@@ -253,5 +253,12 @@ func (c *Campaign) Members(ctx context.Context, snap *shop.Snapshot, attrs *segm
 	return set, nil
 }
 
+// ErrSkip, wrapped in the error of a [SelectFunc], says that its campaign
+// selects nobody on this data for a reason the shop owner should read —
+// the win-back's purchase model cannot be fitted on a shop of one-time
+// buyers, say. [Build] then plans the others and records the reason in
+// the campaign's [Count.Skipped]; [Campaign.Members] returns the error.
+var ErrSkip = errors.New("skipped")
+
 // customerOf converts a bitmap value.
 func customerOf(v uint32) affinity.CustomerID { return affinity.CustomerID(v) }

@@ -3,6 +3,7 @@ package campaign
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -84,6 +85,9 @@ type Count struct {
 	// Control were held out; Treated are sent.
 	Control int `json:"control"`
 	Treated int `json:"treated"`
+	// Skipped, when not empty, says why the campaign selected nobody:
+	// its Select returned an error wrapping [ErrSkip].
+	Skipped string `json:"skipped,omitempty"`
 }
 
 // Plan is the messages of one sending time over several campaigns, with
@@ -168,10 +172,14 @@ func Build(ctx context.Context, snap *shop.Snapshot, asOf time.Time, campaigns [
 	for i := range cs {
 		c := &cs[i]
 		members, err := c.Members(ctx, snap, opts.Attributes)
+		skipped := ""
+		if errors.Is(err, ErrSkip) && ctx.Err() == nil {
+			members, skipped, err = roaring.New(), err.Error(), nil
+		}
 		if err != nil {
 			return nil, err
 		}
-		cnt := Count{Campaign: c.Name, Audience: int(members.GetCardinality())}
+		cnt := Count{Campaign: c.Name, Audience: int(members.GetCardinality()), Skipped: skipped}
 		ct, err := newContent(ctx, c, snap, members)
 		if err != nil {
 			return nil, err

@@ -152,7 +152,7 @@ func newEdgeTable(ctx context.Context, np int, nb, seq *similarity.Index, o *Opt
 				if !t.learned {
 					w *= tilt(o.LiftExponent, n.Count, t.support[a], t.support[n.Product], t.total)
 				}
-				buf = append(buf, edge{p: n.Product, w: w, m: n.Score, c: n.Count, kind: edgeTogether})
+				buf = append(buf, edge{p: n.Product, w: boundWeight(w), m: n.Score, c: n.Count, kind: edgeTogether})
 			}
 		}
 		if seq != nil && a < seq.NumProducts() {
@@ -161,9 +161,9 @@ func newEdgeTable(ctx context.Context, np int, nb, seq *similarity.Index, o *Opt
 				if n.Product == pa || int(n.Product) >= np || !(n.Score > 0) || sw == 0 || excl.has(n.Product) {
 					continue
 				}
-				w := sw * n.Score * tilt(o.LiftExponent, n.Count, t.seqSup[a], t.seqSup[n.Product], t.seqTot)
+				w := boundWeight(sw * n.Score * tilt(o.LiftExponent, n.Count, t.seqSup[a], t.seqSup[n.Product], t.seqTot))
 				if i := slices.IndexFunc(buf, func(x edge) bool { return x.p == n.Product }); i >= 0 {
-					buf[i].w += w
+					buf[i].w = boundWeight(buf[i].w + w)
 					buf[i].kind |= edgeAfter
 				} else {
 					buf = append(buf, edge{p: n.Product, w: w, m: n.Score, c: n.Count, kind: edgeAfter})
@@ -281,6 +281,16 @@ func tilt(exp float64, c, sa, sb uint32, n int) float32 {
 	lift = min(max(lift, 1.0/16), 16)
 	return float32(math.Pow(lift, exp))
 }
+
+// maxWeight bounds an edge's weight: infinite measures (conviction of a
+// pair always bought together, stored as math.MaxFloat32 by package
+// similarity) stay the strongest edges, while a request's sums of weights
+// times anchor weights stay finite (below 1e38 for 10⁸ anchors of weight
+// 1), so that the popularity blend never divides by +Inf into NaN scores.
+const maxWeight = 1e30
+
+// boundWeight returns w within ±maxWeight.
+func boundWeight(w float32) float32 { return min(max(w, -maxWeight), maxWeight) }
 
 func lift(c, sa, sb uint32, n int) float32 {
 	if sa == 0 || sb == 0 {

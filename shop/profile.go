@@ -152,7 +152,8 @@ func (s *Snapshot) topCategories(c affinity.CustomerID, n int) []CategoryShare {
 type Values struct {
 	// BGNBD and GammaGamma are the fitted models; BGNBD has Modified set
 	// for MBG/NBD, and GammaGamma is nil when it could not be fitted (too
-	// few repeat customers).
+	// few repeat customers) or has no finite mean (q ≤ 1, exactly and with
+	// clv.FitOptions.Penalty 1): customers' values then carry no CLV.
 	BGNBD      *clv.BGNBD
 	GammaGamma *clv.GammaGamma
 	// Penalized reports that the purchase model's exact maximum
@@ -269,8 +270,16 @@ func (s *Snapshot) fitValues(ctx context.Context) (*Values, error) {
 	if v.Penalized = v.BGNBD.Fit.Penalty > 0; v.Penalized {
 		fit.Penalty = 1 // the spend model as shrunk as the purchase model
 	}
-	if gg, err := clv.FitGammaGamma(ctx, sum.Rows, fit); err == nil {
-		v.GammaGamma = gg
+	// The spend model only with a finite mean (q > 1): below it every
+	// expected value, and so every CLV, would be infinite. The shrunk fit
+	// is tried when the exact one has none; without either, values carry
+	// no CLV.
+	for _, pen := range []float64{fit.Penalty, 1} {
+		fit.Penalty = pen
+		if gg, err := clv.FitGammaGamma(ctx, sum.Rows, fit); err == nil && gg.Q > 1 {
+			v.GammaGamma = gg
+			break
+		}
 	}
 	v.scores, err = clv.Score(ctx, sum.Rows, v.BGNBD, v.GammaGamma, clv.ScoreOptions{Workers: s.workers})
 	if err != nil {

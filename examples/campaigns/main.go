@@ -210,6 +210,11 @@ func printPlan(w io.Writer, plan *campaign.Plan) error {
 	}
 	fmt.Fprintf(w, "\n%d messages to send, %d customers held out; the cap removed %d overlapping messages\n",
 		tot.Treated, tot.Control, tot.CappedByPlan)
+	for _, c := range plan.Counts {
+		if c.Skipped != "" {
+			fmt.Fprintf(w, "skipped %s: %s\n", c.Campaign, c.Skipped)
+		}
+	}
 	for _, m := range plan.Messages {
 		if m.Control || len(m.Items) == 0 {
 			continue
