@@ -86,12 +86,7 @@ func TestBackgroundRefitMatchesRebuild(t *testing.T) {
 	require.Equal(t, snapshotView(t, want), snapshotView(t, got))
 	h := got.History()
 	for i := range 25 {
-		req := shop.Request{CustomerID: affinity.CustomerID(i * h.NumCustomers() / 25), ByID: true, K: 5}
-		w, err := want.Recommend(ctx, req)
-		require.NoError(t, err)
-		g, err := got.Recommend(ctx, req)
-		require.NoError(t, err)
-		require.Equal(t, w, g, "customer %d", req.CustomerID)
+		sameAnswer(t, want, got, shop.Request{CustomerID: affinity.CustomerID(i * h.NumCustomers() / 25), ByID: true, K: 5}, "")
 	}
 	// the snapshot that took the fit serves the same segment index
 	n, err := got.Segment("recency <= 30d")

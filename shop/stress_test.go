@@ -752,12 +752,7 @@ func stressRefreshRequestsStock(t *testing.T, seed uint64, opts shop.Options, pr
 	stock.checkFinal(t, want, "rebuilt")
 	require.Equal(t, snapshotView(t, want), snapshotView(t, got))
 	for i := range 25 {
-		req := shop.Request{CustomerID: affinity.CustomerID(i * h.NumCustomers() / 25), ByID: true, K: 8}
-		w, err := want.Recommend(ctx, req)
-		require.NoError(t, err)
-		g, err := got.Recommend(ctx, req)
-		require.NoError(t, err)
-		require.Equal(t, w, g, "customer %d", req.CustomerID)
+		sameAnswer(t, want, got, shop.Request{CustomerID: affinity.CustomerID(i * h.NumCustomers() / 25), ByID: true, K: 8}, "")
 	}
 	// a setting made now reaches the current snapshot at once
 	res, err := got.Recommend(ctx, shop.Request{K: 1})
@@ -1152,12 +1147,7 @@ func stressCancelled(t *testing.T, seed uint64, opts shop.Options, profiles bool
 		want := full.Snapshot()
 		require.Equal(t, snapshotView(t, want), snapshotView(t, got), msg)
 		for i := range 15 {
-			req := shop.Request{CustomerID: affinity.CustomerID(i * h.NumCustomers() / 15), ByID: true, K: 5}
-			w, err := want.Recommend(ctx, req)
-			require.NoError(t, err)
-			g, err := got.Recommend(ctx, req)
-			require.NoError(t, err)
-			require.Equal(t, w, g, "%s: customer %d", msg, req.CustomerID)
+			sameAnswer(t, want, got, shop.Request{CustomerID: affinity.CustomerID(i * h.NumCustomers() / 15), ByID: true, K: 5}, msg)
 		}
 		full.Close()
 		require.Zero(t, f.n.Load(), "%s: readers failed", msg)
@@ -1373,4 +1363,22 @@ func TestStressSegmentsFromProgress(t *testing.T) {
 // c of a customer erased in h: ErrUnknownCustomer, as documented.
 func erasedID(err error, h *affinity.History, c affinity.CustomerID) bool {
 	return errors.Is(err, shop.ErrUnknownCustomer) && h.CustomerKey(c) == ""
+}
+
+// sameAnswer requires want and got, snapshots of the same History, to
+// answer req alike: the same results, or both ErrUnknownCustomer for the
+// dense id of an erased customer.
+func sameAnswer(t *testing.T, want, got *shop.Snapshot, req shop.Request, msg string) {
+	t.Helper()
+	ctx := context.Background()
+	w, werr := want.Recommend(ctx, req)
+	g, gerr := got.Recommend(ctx, req)
+	if req.ByID && got.History().CustomerKey(req.CustomerID) == "" {
+		require.ErrorIs(t, werr, shop.ErrUnknownCustomer, msg)
+		require.ErrorIs(t, gerr, shop.ErrUnknownCustomer, msg)
+		return
+	}
+	require.NoError(t, werr, msg)
+	require.NoError(t, gerr, msg)
+	require.Equal(t, w, g, "%s: customer %d", msg, req.CustomerID)
 }
