@@ -23,9 +23,9 @@ func TestCompileFlattensNestedBools(t *testing.T) {
 		p, err := x.compile(e, "")
 		require.NoError(t, err)
 		if and {
-			require.Len(t, p.(andPlan), 20_001)
+			require.Len(t, p.(andPlan).ps, 20_001)
 		} else {
-			require.Len(t, p.(orPlan), 20_001)
+			require.Len(t, p.(orPlan).ps, 20_001)
 		}
 	}
 	// depth that does not flatten is bounded

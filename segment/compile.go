@@ -26,6 +26,19 @@ type compiler struct {
 	src   string
 	refs  int // segment references being expanded
 	depth int
+	// deepest is the greatest depth reached so far
+	deepest int
+	// defs holds the definitions compiled so far in this compilation,
+	// shared by the compilers of the references, so that each is
+	// compiled once however often it is referred to
+	defs map[*definition]compiledDef
+}
+
+// compiledDef is a definition's plan and how many levels below the
+// reference it nests (the depth limit applies as if it were inlined).
+type compiledDef struct {
+	p      plan
+	height int
 }
 
 func (x *Index) compile(e Expr, src string) (plan, error) {
@@ -67,6 +80,7 @@ func flatten(b *query.Bool) []Expr {
 func (c *compiler) expr(e Expr) (plan, error) {
 	c.depth++
 	defer func() { c.depth-- }()
+	c.deepest = max(c.deepest, c.depth)
 	if c.depth > MaxExprDepth {
 		return nil, fmt.Errorf("%w: expression nested deeper than MaxExprDepth (%d)", ErrInvalid, MaxExprDepth)
 	}
@@ -94,13 +108,13 @@ func (c *compiler) expr(e Expr) (plan, error) {
 		if e.And {
 			return c.and(ps), nil
 		}
-		return orPlan(ps), nil
+		return newOr(c.x, ps), nil
 	case *query.Negation:
 		p, err := c.expr(e.X)
 		if err != nil {
 			return nil, err
 		}
-		return notPlan{p}, nil
+		return newNot(c.x, p), nil
 	case *query.Compare:
 		return c.comparison(e)
 	case query.Activity:
@@ -144,18 +158,21 @@ func (c *compiler) and(ps []plan) plan {
 	}
 	n := float64(c.x.universe.GetCardinality())
 	es := make([]byRank, len(ps))
+	est, cost := n, 0.0 // the And's: the least estimate, the sum of costs
 	for i, p := range ps {
+		pe, pc := p.estimate(c.x), p.cost()
+		est, cost = min(est, pe), cost+pc
 		removed := 1.0
 		if n > 0 {
-			removed = 1 - min(p.estimate(c.x)/n, 1)
+			removed = 1 - min(pe/n, 1)
 		}
-		es[i] = byRank{p, p.cost() / max(removed, 1e-9)}
+		es[i] = byRank{p, pc / max(removed, 1e-9)}
 	}
 	slices.SortStableFunc(es, func(a, b byRank) int { return cmp.Compare(a.rank, b.rank) })
 	for i := range es {
 		ps[i] = es[i].p
 	}
-	return andPlan(ps)
+	return andPlan{ps: ps, est: est, cst: cost}
 }
 
 // mergeRanges replaces the comparisons of an And on the same column by
@@ -297,7 +314,7 @@ func (c *compiler) activity(a Activity) (plan, error) {
 	if len(ps) == 1 {
 		return ps[0], nil
 	}
-	return orPlan(ps), nil
+	return newOr(c.x, ps), nil
 }
 
 func (c *compiler) active(e *query.Active) (plan, error) {
@@ -321,13 +338,37 @@ func (c *compiler) ref(e *query.Ref) (plan, error) {
 		if d == nil {
 			return nil, c.errorf(ErrUnknown, e.NamePos, "segment %s", name)
 		}
+		if cd, ok := c.defs[d]; ok {
+			if c.depth+cd.height > MaxExprDepth {
+				return nil, fmt.Errorf("%w: expression nested deeper than MaxExprDepth (%d)", ErrInvalid, MaxExprDepth)
+			}
+			c.deepest = max(c.deepest, c.depth+cd.height)
+			if r, ok := cd.p.(*refPlan); ok {
+				r.uses++
+			}
+			return cd.p, nil
+		}
 		c.refs++
 		defer func() { c.refs-- }()
 		if c.refs > len(c.x.defs) {
 			return nil, c.errorf(ErrInvalid, e.NamePos, "segment %s refers to itself", name)
 		}
-		inner := &compiler{x: c.x, refs: c.refs, depth: c.depth}
-		return inner.expr(d.expr)
+		if c.defs == nil {
+			c.defs = map[*definition]compiledDef{}
+		}
+		inner := &compiler{x: c.x, refs: c.refs, depth: c.depth, deepest: c.depth, defs: c.defs}
+		p, err := inner.expr(d.expr)
+		if err != nil {
+			return nil, err
+		}
+		c.deepest = max(c.deepest, inner.deepest)
+		switch p.(type) {
+		case andPlan, orPlan, notPlan, *refPlan:
+			// composite: evaluated once when referred to more than once
+			p = &refPlan{p: p, uses: 1}
+		}
+		c.defs[d] = compiledDef{p: p, height: inner.deepest - c.depth}
+		return p, nil
 	case query.RFMRef:
 		for i, r := range c.x.opts.RFMRules {
 			if strings.EqualFold(r.Name, strings.TrimSpace(e.Name)) {
@@ -386,14 +427,14 @@ func (c *compiler) comparison(e *query.Compare) (plan, error) {
 		pop := c.x.popShare[id]
 		if pop <= 0 {
 			// no one spent in the category: every lift is 0
-			if matchesZero(bounds(e, 1)) {
+			if matchesZero(bounds(e, 1, 0)) { // every lift is exactly 0
 				return allPlan{}, nil
 			}
 			return nonePlan{}, nil
 		}
 		scale *= pop
 	}
-	lo, hi, ne := bounds(e, scale)
+	lo, hi, ne := bounds(e, scale, exactDigits(at.spec.Unit, scale))
 	if at.spec.Unit == query.Days && !at.customer {
 		lo, hi = c.x.shifted(lo), c.x.shifted(hi)
 		if ne != nil {
@@ -430,7 +471,7 @@ func (c *compiler) exactShare(e *query.Compare, at *attribute, id uint32) plan {
 		}
 		if pop.Sign() == 0 {
 			// no one spent in the category: every lift is 0
-			if matchesZero(bounds(e, 1)) {
+			if matchesZero(bounds(e, 1, 0)) { // every lift is exactly 0
 				return allPlan{}
 			}
 			return nonePlan{}
@@ -438,7 +479,7 @@ func (c *compiler) exactShare(e *query.Compare, at *attribute, id uint32) plan {
 		v.Mul(v, pop)
 		hi.Mul(hi, pop)
 	}
-	p := exactComparison(at.column(c.x, id), &d.exNum[at.exact], &c.x.exDen[at.exact], e.Op, v, hi)
+	p := exactComparison(c.x, at.column(c.x, id), &d.exNum[at.exact], &c.x.exDen[at.exact], e.Op, v, hi)
 	if ep, ok := p.(*exactPlan); ok {
 		ep.key = columnKey(at, id)
 		ep.cols, ep.kind = d.cols, at.exact
@@ -447,38 +488,136 @@ func (c *compiler) exactShare(e *query.Compare, at *attribute, id uint32) plan {
 }
 
 // bounds converts a comparison with thresholds in natural units into an
-// inclusive range [lo, hi] of stored integers (scale stored units per
-// natural unit). For != it returns the excluded value in ne instead, or an
-// empty range when the value cannot be stored exactly. Thresholds within
-// 1e-9 (relative) of a whole stored unit count as that unit, so that 0.3
-// means 3000/10000 despite binary floating point.
-func bounds(e *query.Compare, scale float64) (lo, hi int64, ne *int64) {
-	t := snap(e.V * scale)
+// inclusive range [lo, hi] of stored integers. For != it returns the
+// excluded value in ne instead, or an empty range when the value cannot
+// be stored exactly.
+//
+// When the attribute's stored values are its natural values times 10^d
+// (digits = d ≥ 0: days, counts, Money units), the thresholds are the
+// decimals they print as (see ratOf) and compare exactly: 0.9999999999
+// orders is less than 1, 433.1199999999 is less than 433.12 in currency
+// units. Otherwise (digits < 0: shares without exact ratios, lift), a
+// threshold times scale (stored units per natural unit) within 1e-9
+// (relative) of a whole stored unit counts as that unit, so that 0.3
+// means 3000/10000 despite binary floating point, as documented.
+func bounds(e *query.Compare, scale float64, digits int) (lo, hi int64, ne *int64) {
+	var fl, ce int64 // ⌊t⌋ and ⌈t⌉ of the threshold t in stored units
+	var whole bool   // t is an integer in the int64 range
+	if digits >= 0 {
+		fl, ce, whole = decimalFloorCeil(e.V, digits)
+	} else {
+		t := snap(e.V * scale)
+		fl, ce = toInt(math.Floor(t)), toInt(math.Ceil(t))
+		whole = t == math.Trunc(t) && t > math.MinInt64 && t < math.MaxInt64
+	}
 	lo, hi = math.MinInt64, math.MaxInt64
 	switch e.Op {
 	case query.GE:
-		lo = toInt(math.Ceil(t))
+		lo = ce
 	case query.GT:
-		lo = satAdd(toInt(math.Floor(t)), 1)
+		lo = satAdd(fl, 1)
 	case query.LE:
-		hi = toInt(math.Floor(t))
+		hi = fl
 	case query.LT:
-		hi = satAdd(toInt(math.Ceil(t)), -1)
+		hi = satAdd(ce, -1)
 	case query.EQ:
-		if t != math.Trunc(t) {
+		if !whole {
 			return 1, 0, nil
 		}
-		lo, hi = toInt(t), toInt(t)
+		lo, hi = fl, fl
 	case query.NE:
-		if t != math.Trunc(t) {
+		if !whole {
 			return math.MinInt64, math.MaxInt64, nil
 		}
-		v := toInt(t)
+		v := fl // fl itself stays on the stack
 		return 0, 0, &v
 	case query.Between:
-		lo, hi = toInt(math.Ceil(t)), toInt(math.Floor(snap(e.Hi*scale)))
+		lo = ce
+		if digits >= 0 {
+			hi, _, _ = decimalFloorCeil(e.Hi, digits)
+		} else {
+			hi = toInt(math.Floor(snap(e.Hi * scale)))
+		}
 	}
 	return lo, hi, nil
+}
+
+// exactDigits returns d when an attribute of unit u with scale stored
+// units per natural unit stores its natural values times 10^d exactly
+// (days and counts: 0; money: 4, Money units), else -1.
+func exactDigits(u query.Unit, scale float64) int {
+	switch u {
+	case query.Count, query.Days, query.Money:
+		for d, p := 0, 1.0; d <= 18; d, p = d+1, p*10 {
+			if scale == p {
+				return d
+			}
+		}
+	}
+	return -1
+}
+
+// decimalFloorCeil returns ⌊v·10^d⌋ and ⌈v·10^d⌉ for the decimal v prints
+// as (the shortest that parses back to v, as ratOf), by shifting the
+// decimal point in its digits, saturated to the int64 range; whole
+// reports that v·10^d is an integer in that range. It does not allocate.
+func decimalFloorCeil(v float64, d int) (fl, ce int64, whole bool) {
+	var buf [32]byte
+	s := strconv.AppendFloat(buf[:0], v, 'f', -1, 64) // no exponent: a large v has many digits
+	neg := len(s) > 0 && s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	// the magnitude: m, its integer part after shifting the point d
+	// places right, and whether a nonzero digit remains after it
+	var m uint64
+	over, frac := false, false
+	shifted := -1 // digits after the point consumed, -1 before the point
+	for _, ch := range s {
+		if ch == '.' {
+			shifted = 0
+			continue
+		}
+		digit := uint64(ch - '0')
+		if shifted >= d {
+			frac = frac || digit != 0
+			continue
+		}
+		if shifted >= 0 {
+			shifted++
+		}
+		if m > (math.MaxUint64-digit)/10 {
+			over = true
+		} else {
+			m = m*10 + digit
+		}
+	}
+	for shifted = max(shifted, 0); shifted < d; shifted++ { // the point was fewer than d digits from the end
+		if m > math.MaxUint64/10 {
+			over = true
+		} else {
+			m *= 10
+		}
+	}
+	if neg {
+		if over || m > 1<<63 {
+			return math.MinInt64, math.MinInt64, false
+		}
+		fl = -int64(m-1) - 1 // -m without overflow at m = 2^63
+		ce = fl
+		if frac {
+			fl = satAdd(fl, -1)
+		}
+		return fl, ce, !frac
+	}
+	if over || m > math.MaxInt64 {
+		return math.MaxInt64, math.MaxInt64, false
+	}
+	fl, ce = int64(m), int64(m)
+	if frac {
+		ce = satAdd(ce, 1)
+	}
+	return fl, ce, !frac
 }
 
 func matchesZero(lo, hi int64, ne *int64) bool {

@@ -148,12 +148,18 @@
 // Units: days take d, w (7 days), m (30 days) and y (365 days), or a bare
 // number of days; shares take a fraction or a percentage (0.3 or 30%);
 // money a number of currency units, optionally after a currency sign,
-// which is decoration only. A bare target string names a category if the
+// which is decoration only. A number with a unit is the decimal it
+// denotes, computed exactly: 0.7% is 0.007 (and prints so), 0.5w is 3.5
+// days. A bare target string names a category if the
 // index has one by that path, else a product; a name that is both must be
 // written category("…") or product("…"). Without a window, bought, viewed
 // and carted cover the whole look-back; a window may not be longer.
 // between includes both ends. rank("X") <= 2 and top("X", 2) are the same.
-// segment("name") refers to a segment defined with [Index.Define].
+// segment("name") refers to a segment defined with [Index.Define]; a
+// query compiles each definition it reaches once and evaluates one it
+// reaches more than once (directly or through other definitions) once,
+// so that definitions referring to earlier ones cost time in proportion
+// to their number, not to the paths through them.
 // flag, days_to and days_since name the customer attributes attached with
 // [Index.WithAttributes] (an opt-in, a birthday, a signup date; see
 // [Attributes]): flag("optin") = 1 and days_to("birthday") between 0 and 6.
@@ -184,7 +190,9 @@
 // resolution: a threshold within 1e-9 (relative) of a stored step counts
 // as that step, so affinity("X") >= 0.3 means a stored share of at least
 // 3000. Other attributes compare at their resolution, which is exact: one
-// Money unit, one day, one order.
+// Money unit, one day, one order, against the decimal the threshold is
+// written as (no tolerance): frequency > 0.9999999999 includes customers
+// with one order, and monetary < 433.1200000001 a spend of $433.12.
 //
 // Syntax errors are *[SyntaxError] with offset, line and column; unknown
 // categories, products and segments wrap [ErrUnknown], empty windows and
@@ -196,7 +204,8 @@
 // built in Go may nest [MaxExprDepth] levels, And within And (Or within
 // Or) not counting: nested Ands and Ors are flattened, and the
 // comparisons of one And on one column are merged into one range, so that
-// a chain of 100,000 And(acc, x) evaluates in linear time.
+// a chain of 100,000 And(acc, x) evaluates in linear time; a tree nested
+// MaxExprDepth deep compiles in time linear in its size.
 //
 // # Packages
 //

@@ -392,7 +392,7 @@ func boolInt(b bool) int {
 // exactComparison compiles a comparison of a share attribute to an exact
 // plan; the thresholds are shares (lift thresholds already multiplied by
 // the population share).
-func exactComparison(a *attr, num, den *packedInts, op query.Op, v, hi *big.Rat) plan {
+func exactComparison(x *Index, a *attr, num, den *packedInts, op query.Op, v, hi *big.Rat) plan {
 	p := &exactPlan{a: a, num: num, den: den}
 	switch op {
 	case query.GE:
@@ -407,7 +407,7 @@ func exactComparison(a *attr, num, den *packedInts, op query.Op, v, hi *big.Rat)
 		p.lo, p.hi = v, v
 	case query.NE:
 		p.lo, p.hi = v, v
-		return notPlan{p}
+		return newNot(x, p)
 	case query.Between:
 		p.lo, p.hi = v, hi
 	}

@@ -346,12 +346,13 @@ type Index struct {
 
 // shifted returns the stored value that day count v (as of x's time)
 // corresponds to on a layer whose stored days lag by x.shift; the
-// unbounded ends stay unbounded.
+// unbounded ends stay unbounded, and a bound that would pass an end of
+// the int64 range stays at it (no stored value lies near either).
 func (x *Index) shifted(v int64) int64 {
 	if x.shift == 0 || v == math.MinInt64 || v == math.MaxInt64 {
 		return v
 	}
-	return v - x.shift
+	return satAdd(v, -x.shift)
 }
 
 const noParent = ^uint32(0)

@@ -3,6 +3,7 @@ package segment
 import (
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -28,14 +29,21 @@ func (nonePlan) estimate(*Index) float64 { return 0 }
 
 func (nonePlan) cost() float64 { return 0 }
 
-type andPlan []plan
+// andPlan, orPlan and notPlan keep their estimate and cost, computed
+// once when built from their operands' (compiler.and, newOr, newNot), so
+// that ordering the operands of every And of a deep tree takes time
+// linear in its size, not a walk of each subtree at every level.
+type andPlan struct {
+	ps       []plan
+	est, cst float64
+}
 
-func (ps andPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bitmap {
+func (a andPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bitmap {
 	cur := within
-	for i, p := range ps {
+	for i, p := range a.ps {
 		cur = p.eval(x, cur, own)
 		own = true // every operand returns a bitmap of its own
-		if cur.IsEmpty() && i < len(ps)-1 {
+		if cur.IsEmpty() && i < len(a.ps)-1 {
 			break
 		}
 	}
@@ -45,54 +53,52 @@ func (ps andPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bitm
 	return cur
 }
 
-func (ps andPlan) cost() float64 {
-	var c float64
-	for _, p := range ps {
-		c += p.cost()
-	}
-	return c
+func (a andPlan) cost() float64 { return a.cst }
+
+func (a andPlan) estimate(*Index) float64 { return a.est }
+
+type orPlan struct {
+	ps       []plan
+	est, cst float64
 }
 
-func (ps andPlan) estimate(x *Index) float64 {
-	e := float64(x.universe.GetCardinality())
-	for _, p := range ps {
-		e = min(e, p.estimate(x))
-	}
-	return e
-}
-
-type orPlan []plan
-
-func (ps orPlan) cost() float64 { return andPlan(ps).cost() + 1 }
-
-func (ps orPlan) estimate(x *Index) float64 {
-	var e float64
+func newOr(x *Index, ps []plan) orPlan {
+	var e, c float64
 	for _, p := range ps {
 		e += p.estimate(x)
+		c += p.cost()
 	}
-	return min(e, float64(x.universe.GetCardinality()))
+	return orPlan{ps: ps, est: min(e, float64(x.universe.GetCardinality())), cst: c + 1}
 }
 
-func (ps orPlan) eval(x *Index, within *roaring.Bitmap, _ bool) *roaring.Bitmap {
+func (o orPlan) cost() float64 { return o.cst }
+
+func (o orPlan) estimate(*Index) float64 { return o.est }
+
+func (o orPlan) eval(x *Index, within *roaring.Bitmap, _ bool) *roaring.Bitmap {
 	acc := roaring.New()
-	for _, p := range ps {
+	for _, p := range o.ps {
 		acc.Or(p.eval(x, within, false))
 	}
 	return acc // a subset of within: every operand's result is
 }
 
-type notPlan struct{ p plan }
+type notPlan struct {
+	p        plan
+	est, cst float64
+}
 
-func (n notPlan) cost() float64 {
-	if _, ok := n.p.(setPlan); ok {
-		return 1
+func newNot(x *Index, p plan) notPlan {
+	c := p.cost() + 1
+	if _, ok := p.(setPlan); ok {
+		c = 1
 	}
-	return n.p.cost() + 1
+	return notPlan{p: p, est: max(0, float64(x.universe.GetCardinality())-p.estimate(x)), cst: c}
 }
 
-func (n notPlan) estimate(x *Index) float64 {
-	return max(0, float64(x.universe.GetCardinality())-n.p.estimate(x))
-}
+func (n notPlan) cost() float64 { return n.cst }
+
+func (n notPlan) estimate(*Index) float64 { return n.est }
 
 func (n notPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bitmap {
 	var out *roaring.Bitmap
@@ -106,6 +112,33 @@ func (n notPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bitma
 		return within
 	}
 	return roaring.AndNot(within, out)
+}
+
+// refPlan is the plan of a defined segment, compiled once per query
+// however often the query refers to it (directly or through other
+// definitions). Referred to once, it evaluates as its plan; more often,
+// it evaluates its plan once on all the index's customers and intersects
+// that with each within (the same customers: every plan selects a set
+// intersected with within), so that definitions that each refer twice to
+// the one before evaluate in time linear in their number, not in the
+// 2^n paths through them.
+type refPlan struct {
+	p    plan
+	uses int // references in the query, counted while compiling
+	once sync.Once
+	set  *roaring.Bitmap
+}
+
+func (r *refPlan) cost() float64 { return r.p.cost() }
+
+func (r *refPlan) estimate(x *Index) float64 { return r.p.estimate(x) }
+
+func (r *refPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bitmap {
+	if r.uses <= 1 {
+		return r.p.eval(x, within, own)
+	}
+	r.once.Do(func() { r.set = r.p.eval(x, x.universe, false) })
+	return x.and(within, r.set, own)
 }
 
 type setPlan struct{ b *roaring.Bitmap }

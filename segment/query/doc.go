@@ -27,7 +27,10 @@
 //
 // [And] and [Or] splice operands of their own kind, and a chain acc =
 // And(acc, x) extends acc's operand list in place when nothing else has,
-// so that 100,000 chained clauses make one flat node in linear time.
+// so that 100,000 chained clauses make one flat node in linear time. The
+// slots after acc's operands are claimed atomically: goroutines that
+// extend one shared tree at the same time each get their own operands
+// (one extends in place, the others copy).
 //
 // # Concurrency
 //

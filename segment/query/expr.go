@@ -3,6 +3,7 @@ package query
 import (
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -40,9 +41,12 @@ type Bool struct {
 	And bool
 	Xs  []Expr
 	// used is shared by the Bools whose Xs share a backing array: the
-	// length of the array in use, so that And(acc, x) can append in place
-	// when acc holds the longest prefix, and copies otherwise.
-	used *int
+	// length of the array in use. And(acc, x) claims the slots after
+	// acc's operands with a compare-and-swap from len(acc.Xs) and appends
+	// in place when it wins, so that the slots a Bool reads are written
+	// once, before it exists, even when goroutines extend one tree at
+	// the same time; it copies otherwise.
+	used *atomic.Int64
 }
 
 // And returns the customers in every one of xs; And() is everyone.
@@ -60,15 +64,28 @@ func join(and bool, xs []Expr) Expr {
 	case 1:
 		return xs[0]
 	}
+	add := 0 // operands after the first, spliced
+	for _, x := range xs[1:] {
+		if b, ok := x.(*Bool); ok && b.And == and {
+			add += len(b.Xs)
+		} else {
+			add++
+		}
+	}
 	var out []Expr
-	var used *int
-	if b, ok := xs[0].(*Bool); ok && b.And == and && b.used != nil && *b.used == len(b.Xs) {
-		// extend the first operand's array in place: nobody else has
-		// appended to it
-		out, used, xs = b.Xs, b.used, xs[1:]
-	} else {
-		n := new(int)
-		used = n
+	var used *atomic.Int64
+	if b, ok := xs[0].(*Bool); ok && b.And == and && b.used != nil {
+		n := len(b.Xs)
+		if n+add <= cap(b.Xs) && b.used.CompareAndSwap(int64(n), int64(n+add)) {
+			// the slots n to n+add of the array are ours: nobody else has
+			// appended to it, nor can now
+			out, used, xs = b.Xs, b.used, xs[1:]
+		} else {
+			// a copy with room to grow, so that a chain keeps its
+			// amortized constant time
+			out = append(make([]Expr, 0, max(2*(n+add), 4)), b.Xs...)
+			xs = xs[1:]
+		}
 	}
 	for _, x := range xs {
 		if b, ok := x.(*Bool); ok && b.And == and {
@@ -77,7 +94,10 @@ func join(and bool, xs []Expr) Expr {
 			out = append(out, x)
 		}
 	}
-	*used = len(out)
+	if used == nil { // a new array
+		used = new(atomic.Int64)
+		used.Store(int64(len(out)))
+	}
 	return &Bool{And: and, Xs: out, used: used}
 }
 

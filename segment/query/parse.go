@@ -2,6 +2,8 @@ package query
 
 import (
 	"fmt"
+	"math"
+	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -526,9 +528,9 @@ func (p *parser) value(u Unit) (float64, error) {
 	switch {
 	case suffix == "":
 	case u == Days && daysPerUnit[strings.ToLower(suffix)] > 0:
-		v *= float64(daysPerUnit[strings.ToLower(suffix)])
+		v = scaleDecimal(num, int64(daysPerUnit[strings.ToLower(suffix)]), 1)
 	case u == Share && suffix == "%":
-		v /= 100
+		v = scaleDecimal(num, 1, 100)
 	case u == Days:
 		return 0, p.errorf(t.off+len(num), "unknown duration unit %s (use d, w, m or y)", Excerpt(suffix))
 	case u == Share:
@@ -536,10 +538,37 @@ func (p *parser) value(u Unit) (float64, error) {
 	default:
 		return 0, p.errorf(t.off+len(num), "unexpected %s after a number", Excerpt(suffix))
 	}
+	if math.IsInf(v, 0) {
+		return 0, p.errorf(t.off, "invalid number %s", Excerpt(t.text))
+	}
 	if neg {
 		v = -v
 	}
 	return v, p.next()
+}
+
+// scaleDecimal returns the float64 nearest to the decimal num times
+// mul/div, computed exactly, so that a literal with a unit is the decimal
+// it denotes: 0.7% is the float64 nearest 0.007 (0.7/100 in floating point
+// is 0.006999999999999999), 0.3m is 9 days.
+func scaleDecimal(num string, mul, div int64) float64 {
+	if v, err := strconv.ParseUint(num, 10, 53); err == nil {
+		// v, mul and div are exact, and one multiplication or division
+		// rounds correctly: the float64 nearest the exact value
+		if div == 1 {
+			return float64(v) * float64(mul)
+		}
+		if mul == 1 {
+			return float64(v) / float64(div)
+		}
+	}
+	r, ok := new(big.Rat).SetString(num)
+	if !ok { // not reached: num has been parsed as a float
+		return math.NaN()
+	}
+	r.Mul(r, big.NewRat(mul, div))
+	v, _ := r.Float64()
+	return v
 }
 
 // daysPerUnit gives the length of the duration units: a month is 30 days, a
