@@ -406,6 +406,23 @@ func (s *Shop) SetInStock(key string, inStock bool) {
 	s.applyStock(s.cur.Load())
 }
 
+// UpdateStock is [Shop.SetInStock] for many keys at once, in one pass
+// over the catalog: keys in inStock are in stock, keys in outOfStock are
+// not (a key in both ends out of stock), and the settings of other keys
+// stay as they were. It takes time linear in the catalog and the settings,
+// where a SetInStock per key would take that for every key.
+func (s *Shop) UpdateStock(inStock, outOfStock []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range inStock {
+		s.stock[k] = true
+	}
+	for _, k := range outOfStock {
+		s.stock[k] = false
+	}
+	s.applyStock(s.cur.Load())
+}
+
 // SetStock replaces every stock setting at once: keys in inStock are in
 // stock, keys in outOfStock are not, and all earlier settings are
 // forgotten (products not named follow the catalog again).

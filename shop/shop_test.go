@@ -423,6 +423,46 @@ func TestStockSurvivesRefresh(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// TestUpdateStock checks that UpdateStock is SetInStock for many keys at
+// once: earlier settings of other keys stay, a key in both lists ends out
+// of stock, and unknown keys are remembered.
+func TestUpdateStock(t *testing.T) {
+	ctx := context.Background()
+	sf := small(5)
+	served := func(s *shop.Shop) []string {
+		res, err := s.Snapshot().Recommend(ctx, shop.Request{K: shop.MaxK})
+		require.NoError(t, err)
+		var keys []string
+		for _, r := range res.Recs {
+			keys = append(keys, r.Product)
+		}
+		return keys
+	}
+	batch, err := shop.Open(ctx, shop.Storefront(sf), shop.Options{Model: "neighbours"})
+	require.NoError(t, err)
+	one, err := shop.Open(ctx, shop.Storefront(sf), shop.Options{Model: "neighbours"})
+	require.NoError(t, err)
+	all := served(batch)
+	require.Greater(t, len(all), 6)
+	batch.SetInStock(all[0], false)
+	one.SetInStock(all[0], false)
+
+	in, out := []string{all[1], all[3]}, []string{all[2], all[3], "not-yet-listed"}
+	batch.UpdateStock(in, out)
+	for _, k := range in {
+		one.SetInStock(k, true)
+	}
+	for _, k := range out {
+		one.SetInStock(k, false)
+	}
+	got := served(batch)
+	assert.Equal(t, served(one), got)
+	for _, k := range []string{all[0], all[2], all[3]} {
+		assert.NotContains(t, got, k)
+	}
+	assert.Contains(t, got, all[1])
+}
+
 func TestRefreshFailureKeepsSnapshot(t *testing.T) {
 	ctx := context.Background()
 	s, err := shop.Open(ctx, shop.Storefront(small(6)), shop.Options{})

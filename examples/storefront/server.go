@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -114,7 +115,7 @@ func toAPIError(err error) *apiError {
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("body larger than %d bytes", mb.Limit)}
 	case errors.Is(err, recommend.ErrUnknownProduct), errors.Is(err, shop.ErrUnknownCustomer):
 		return &apiError{Status: http.StatusNotFound, Message: err.Error()}
-	case errors.Is(err, shop.ErrInvalidRequest), errors.Is(err, shop.ErrUnknownCategory), errors.Is(err, segment.ErrInvalid):
+	case errors.Is(err, shop.ErrInvalidRequest), errors.Is(err, shop.ErrUnknownCategory), errors.Is(err, segment.ErrInvalid), errors.Is(err, segment.ErrUnknown):
 		return &apiError{Status: http.StatusBadRequest, Message: err.Error()}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return &apiError{Status: http.StatusServiceUnavailable, Message: err.Error()}
@@ -340,12 +341,7 @@ func (srv *server) stock(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &u); err != nil {
 		return err
 	}
-	for _, k := range u.InStock {
-		srv.shop.SetInStock(k, true)
-	}
-	for _, k := range u.OutOfStock {
-		srv.shop.SetInStock(k, false)
-	}
+	srv.shop.UpdateStock(u.InStock, u.OutOfStock) // one pass, all or nothing
 	writeJSON(w, http.StatusOK, map[string]int{"in_stock": len(u.InStock), "out_of_stock": len(u.OutOfStock)})
 	return nil
 }
@@ -356,11 +352,22 @@ func (srv *server) health(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// decode reads a JSON body of at most maxBody bytes.
+// decode reads a JSON body of at most maxBody bytes: one JSON value and
+// nothing after it.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	err := dec.Decode(v)
+	if err == nil {
+		if _, end := dec.Token(); end != io.EOF {
+			err = errors.New("data after the JSON value")
+			var mb *http.MaxBytesError
+			if errors.As(end, &mb) {
+				err = end
+			}
+		}
+	}
+	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
 			return err

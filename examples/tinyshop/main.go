@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"io"
 	"log"
@@ -51,8 +52,12 @@ func routes(mux *http.ServeMux, s *shop.Shop) {
 	})
 	handle("POST /orders", func(r *http.Request) (any, error) {
 		var orders []affinity.OrderChange // whole orders: sent again, an order replaces itself
-		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&orders); err != nil {
+		dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+		if err := dec.Decode(&orders); err != nil {
 			return nil, err // a body over 1 MiB is cut short and fails to decode
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			return nil, errors.New("data after the orders, or a body over 1 MiB")
 		}
 		err := s.Refresh(r.Context(), shop.Changes(slices.Values(orders)))
 		return map[string]any{"as_of": s.Snapshot().AsOf()}, err
