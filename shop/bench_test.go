@@ -2,6 +2,7 @@ package shop_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/shopaffinity/affinity"
@@ -88,5 +89,22 @@ func BenchmarkAudiencePage(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkUpdateStock applies one stock feed of 4,000 keys, most of
+// them unknown to the catalog, in one call: one pass over the catalog.
+func BenchmarkUpdateStock(b *testing.B) {
+	s, err := shop.Open(context.Background(), shop.Demo(), shop.Options{Model: "neighbours"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out []string
+	for i := range 4000 {
+		out = append(out, fmt.Sprintf("p%05d", i)) // the demo's first 1,000 are products
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		s.UpdateStock(nil, out)
 	}
 }
