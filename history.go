@@ -234,29 +234,41 @@ func (h *History) LastPurchase(c CustomerID) (t time.Time, ok bool) {
 }
 
 // LastPurchaseBy returns the time of c's last order with a bought line at
-// or before asOf; ok is false when c bought nothing by then. It takes O(1)
-// time when c's last purchase is at or before asOf, else O(log n) in c's
-// orders plus the lines of the orders it passes over.
+// or before asOf ([History.LastPurchaseOrder]); ok is false when c bought
+// nothing by then.
 func (h *History) LastPurchaseBy(c CustomerID, asOf time.Time) (t time.Time, ok bool) {
-	if t, ok = h.LastPurchase(c); !ok || !t.After(asOf) {
-		return t, ok
-	}
-	if first, _ := h.FirstPurchase(c); first.After(asOf) {
+	o, ok := h.LastPurchaseOrder(c, asOf)
+	if !ok {
 		return time.Time{}, false
 	}
-	lo, hi := h.CustomerOrders(c)
+	return h.OrderTime(o), true
+}
+
+// LastPurchaseOrder returns c's last order with a bought (positive
+// quantity) line at or before asOf — the order recency counts from, a
+// later return-only order passed over; ok is false when c bought nothing
+// by then. It takes O(1) time when c's last purchase is at or before asOf,
+// else O(log n) in c's orders plus the lines of the orders it passes over.
+func (h *History) LastPurchaseOrder(c CustomerID, asOf time.Time) (o OrderID, ok bool) {
 	at := asOf.Unix() // times are whole seconds: t ≤ asOf ⇔ t ≤ ⌊asOf⌋
+	switch last, first := h.lastOrder[c], h.firstOrder[c]; {
+	case last == noOrder || h.OrderUnix(OrderID(first)) > at:
+		return 0, false
+	case h.OrderUnix(OrderID(last)) <= at:
+		return OrderID(last), true
+	}
+	lo, hi := h.CustomerOrders(c)
 	// c's orders are in time order: those after asOf are a suffix
 	k := lo + OrderID(sort.Search(int(hi-lo), func(i int) bool { return h.OrderUnix(lo+OrderID(i)) > at }))
 	for o := k; o > lo; o-- {
 		l0, l1 := h.OrderLines(o - 1)
 		for i := l0; i < l1; i++ {
 			if h.LineQuantity(i) > 0 {
-				return h.OrderTime(o - 1), true
+				return o - 1, true
 			}
 		}
 	}
-	return time.Time{}, false
+	return 0, false
 }
 
 func (h *History) orderTime(o uint32) (time.Time, bool) {

@@ -44,6 +44,10 @@ func TestLastPurchaseBy(t *testing.T) {
 				msg := fmt.Sprintf("seed %d customer %d as of %v", seed, c, asOf)
 				require.Equal(t, found, ok, msg)
 				require.True(t, want.Equal(got), "%s: got %v, want %v", msg, got, want)
+				if o, ok := h.LastPurchaseOrder(c, asOf); ok {
+					require.True(t, want.Equal(h.OrderTime(o)), msg)
+					require.True(t, o >= lo && o < hi, "%s: order %d of the customer's [%d, %d)", msg, o, lo, hi)
+				}
 			}
 		}
 	}

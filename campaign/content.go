@@ -127,25 +127,18 @@ func (ct *content) items(ctx context.Context, c affinity.CustomerID) ([]Item, er
 	case NoProducts:
 		return []Item{}, nil
 	case CrossSell:
-		// the last purchase: the last order at or before asOf with a
-		// bought line, as recency counts it (a later return-only order
-		// is not a purchase)
-		lo, hi := h.CustomerOrders(c)
-		to := ct.asOf.Unix()
-		var cart []string
-		for o := hi; o > lo && cart == nil; o-- {
-			if h.OrderUnix(o-1) > to {
-				continue
-			}
-			l0, l1 := h.OrderLines(o - 1)
-			for i := l0; i < l1; i++ {
-				if h.LineQuantity(i) > 0 {
-					cart = append(cart, h.Catalog().ProductKey(h.LineProduct(i)))
-				}
-			}
-		}
-		if len(cart) == 0 {
+		// the last purchase, as recency counts it (a later return-only
+		// order is not a purchase)
+		o, ok := h.LastPurchaseOrder(c, ct.asOf)
+		if !ok {
 			return nil, nil
+		}
+		var cart []string
+		l0, l1 := h.OrderLines(o)
+		for i := l0; i < l1; i++ {
+			if h.LineQuantity(i) > 0 {
+				cart = append(cart, h.Catalog().ProductKey(h.LineProduct(i)))
+			}
 		}
 		return ct.recommend(ctx, shop.Request{Customer: key, Cart: cart, Exclude: cart, K: k}, true)
 	case Favourites:
