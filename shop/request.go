@@ -8,6 +8,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/recommend"
+	"github.com/shopaffinity/affinity/similarity"
 )
 
 // DefaultK is the number of results of a [Request] with K = 0.
@@ -218,11 +219,8 @@ func (s *Snapshot) rec(r *recommend.Rec) Rec {
 				// co-purchase counts of this snapshot in the shop's
 				// scope, not the model's (another scope, or the last
 				// snapshot's fit while a background refit runs).
-				n, sa, sb := s.counts.Pair(x.Product, r.Product), s.counts.Support(x.Product), s.counts.Support(r.Product)
-				rs.Count, rs.Lift = n, 0
-				if sa > 0 && sb > 0 {
-					rs.Lift = float64(float32(float64(n) * float64(s.counts.Total()) / (float64(sa) * float64(sb))))
-				}
+				pc := s.counts.PairCount(x.Product, r.Product)
+				rs.Count, rs.Lift = pc.AB, float64(float32(similarity.Lift.Score(pc))) // as the engine's float32 lifts
 			}
 		}
 		if x.Kind.Pair() && !(rs.Lift >= 1) {
