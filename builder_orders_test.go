@@ -97,20 +97,29 @@ func genOrderFixture(r *rand.Rand, nBase, nFeed int) orderFixture {
 func buildFixture(t testing.TB, base *affinity.History, f orderFixture, feeds ...[]feedOp) *affinity.History {
 	t.Helper()
 	b := affinity.NewBuilder(base)
+	// require only on a failure: its t.Helper costs more than the Builder
 	if base == nil {
 		for _, p := range f.products {
-			require.NoError(t, b.AddProduct(p))
+			if err := b.AddProduct(p); err != nil {
+				require.NoError(t, err)
+			}
 		}
 		for _, p := range f.base {
-			require.NoError(t, b.Add(p))
+			if err := b.Add(p); err != nil {
+				require.NoError(t, err)
+			}
 		}
 		for _, e := range f.events {
-			require.NoError(t, b.AddEvent(e))
+			if err := b.AddEvent(e); err != nil {
+				require.NoError(t, err)
+			}
 		}
 	}
 	for _, feed := range feeds {
 		for _, op := range feed {
-			require.NoError(t, op.applyTo(b))
+			if err := op.applyTo(b); err != nil {
+				require.NoError(t, err)
+			}
 		}
 	}
 	h, err := b.Build(context.Background())

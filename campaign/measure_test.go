@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,11 +17,11 @@ import (
 )
 
 // everyone is one campaign over every customer of the demo with a large
-// control group, for power.
+// control group, for power: built once for the tests that only read it
+// (Measure and Respond do not change their arguments).
 func everyone(t *testing.T) (*shop.Snapshot, *campaign.Plan, []string, []string) {
 	snap := demo(t)
-	c := campaign.Campaign{Name: "all", Control: 0.3}
-	p, err := campaign.Build(context.Background(), snap, snap.AsOf(), []campaign.Campaign{c}, campaign.Options{})
+	p, err := everyonePlan()
 	require.NoError(t, err)
 	var treated, control []string
 	for _, m := range p.Messages {
@@ -33,12 +34,20 @@ func everyone(t *testing.T) (*shop.Snapshot, *campaign.Plan, []string, []string)
 	return snap, p, treated, control
 }
 
+var everyonePlan = sync.OnceValues(func() (*campaign.Plan, error) {
+	snap := demoSnap // set: everyone calls demo first
+	c := campaign.Campaign{Name: "all", Control: 0.3}
+	return campaign.Build(context.Background(), snap, snap.AsOf(), []campaign.Campaign{c}, campaign.Options{})
+})
+
 // responses builds the History of the demo extended by the planted
 // responses.
 func responses(t *testing.T, snap *shop.Snapshot, ps []affinity.Purchase) *affinity.History {
 	b := affinity.NewBuilder(snap.History())
 	for _, p := range ps {
-		require.NoError(t, b.Add(p))
+		if err := b.Add(p); err != nil { // require only on a failure: t.Helper costs more than Add
+			require.NoError(t, err)
+		}
 	}
 	h, err := b.Build(context.Background())
 	require.NoError(t, err)
@@ -81,7 +90,9 @@ func TestMeasureCoverage(t *testing.T) {
 	hist := func(ps []affinity.Purchase) *affinity.History {
 		var b affinity.Builder
 		for _, x := range ps {
-			require.NoError(t, b.Add(x))
+			if err := b.Add(x); err != nil { // require only on a failure: t.Helper costs more than Add
+				require.NoError(t, err)
+			}
 		}
 		h, err := b.Build(context.Background())
 		require.NoError(t, err)

@@ -152,7 +152,9 @@ func TestMBGNBDScoresMatchIntegrals(t *testing.T) {
 }
 
 func TestFitMBGNBDRecoversSimulatedParameters(t *testing.T) {
-	rows := simulateMBG(testdata.Scale(100_000, 40_000), cdnowLike, 29)
+	// the bounds are in standard errors, which grow as the population
+	// shrinks: the quick suite's 20,000 customers test the same
+	rows := simulateMBG(testdata.Scale(100_000, 20_000), cdnowLike, 29)
 	m, err := clv.FitMBGNBD(context.Background(), rows, clv.FitOptions{Workers: 2})
 	require.NoError(t, err)
 	assert.True(t, m.Modified)

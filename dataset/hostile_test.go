@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -49,6 +50,7 @@ func bomb(t testing.TB, head, body string, gzipSize int) (data []byte, expanded 
 		m = member(chunk)
 		bombChunks.Store(body, m)
 	}
+	out = slices.Grow(out, gzipSize+len(m)) // room for every member up front
 	for len(out) < gzipSize {
 		out = append(out, m...)
 		expanded += int64(len(chunk))

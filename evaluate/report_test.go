@@ -8,11 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/evaluate"
 )
 
@@ -30,12 +32,26 @@ func golden(t *testing.T, name string, got []byte) {
 	assert.Equal(t, string(want), string(got))
 }
 
-func baselineReport(t *testing.T) *evaluate.Report {
+// baselineReportOnce evaluates the baselines on storefront(t, 600, 21)
+// once for the tests that read the report.
+var baselineReportOnce = sync.OnceValues(func() (*evaluate.Report, error) {
 	ctx := context.Background()
-	h := storefront(t, 600, 21)
+	h, err := dataset.Generate(dataset.SyntheticOptions{Customers: 600, Products: 120, Categories: 12, Seed: 21}).History(ctx)
+	if err != nil {
+		return nil, err
+	}
 	s, err := evaluate.TemporalSplit(ctx, h, evaluate.DefaultCutoff(h))
-	require.NoError(t, err)
-	rep, err := evaluate.Evaluate(ctx, s, evaluate.Baselines(1), evaluate.Options{K: 10, CurveK: 20})
+	if err != nil {
+		return nil, err
+	}
+	return evaluate.Evaluate(ctx, s, evaluate.Baselines(1), evaluate.Options{K: 10, CurveK: 20})
+})
+
+// baselineReport is the baselines' report (baselineReportOnce), built once
+// and shared: read it, never change it.
+func baselineReport(t *testing.T) *evaluate.Report {
+	t.Helper()
+	rep, err := baselineReportOnce()
 	require.NoError(t, err)
 	return rep
 }

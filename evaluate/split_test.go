@@ -17,6 +17,7 @@ import (
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/evaluate"
+	"github.com/shopaffinity/affinity/internal/testdata"
 )
 
 // record is one line or event of a History, in shop keys, for comparing
@@ -135,7 +136,7 @@ func TestLastOrderSplit(t *testing.T) {
 
 func TestChronoSplit(t *testing.T) {
 	ctx := context.Background()
-	h := storefront(t, 300, 5)
+	h := storefront(t, testdata.Scale(300, 150), 5)
 	src := records(h) // the same for every ratio
 	for _, ratio := range []float64{0.5, 0.75, 0.9} {
 		s, err := evaluate.ChronoSplit(ctx, h, evaluate.SplitOptions{Ratio: ratio})
@@ -182,7 +183,7 @@ func byCustomer(rs []record) map[string][]record {
 
 func TestStratifiedSplit(t *testing.T) {
 	ctx := context.Background()
-	h := storefront(t, 400, 9)
+	h := storefront(t, testdata.Scale(400, 200), 9)
 	src := records(h) // the same for both strata
 	for _, by := range []evaluate.Stratum{evaluate.ByCustomer, evaluate.ByProduct} {
 		t.Run(by.String(), func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/recommend"
 	"github.com/shopaffinity/affinity/similarity"
 )
@@ -80,11 +81,15 @@ func TestChoose(t *testing.T) {
 					assert.LessOrEqual(t, tr.NDCG, tu.Best.NDCG, tr.String())
 				}
 			}
-			// the same trials, whatever the workers
+			// the same trials, whatever the workers (the quick suite
+			// checks it on the taste store only: the same models and
+			// half-lives, a quarter of the demo's products)
 			g.Workers, g.Progress = 1, nil
-			_, again, err := recommend.Choose(ctx, h, h.Latest(), g)
-			require.NoError(t, err)
-			assert.Equal(t, tu.Trials, again.Trials)
+			if testdata.Long() || tc.name == "taste" {
+				_, again, err := recommend.Choose(ctx, h, h.Latest(), g)
+				require.NoError(t, err)
+				assert.Equal(t, tu.Trials, again.Trials)
+			}
 			// the rest is the base's: the next-basket mix is not validated
 			got := c.Options
 			got.HalfLife = 0

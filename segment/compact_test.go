@@ -23,9 +23,9 @@ import (
 func TestUpdateCompacts(t *testing.T) {
 	ctx := context.Background()
 	defer segment.SetCompactShare(1 << 40)() // every layered update starts one
-	// the quick suite's 6 seeds (as many as under the race detector) make
-	// 36 steps, most of them laid over a background build
-	seeds := uint64(testdata.Scale(30, 6))
+	// the quick suite's 4 seeds make 24 steps, most of them laid over a
+	// background build (the race detector's quick run takes 6)
+	seeds := uint64(testdata.Scale(30, 4))
 	if raceEnabled {
 		seeds = uint64(testdata.Scale(20, 6))
 	}
@@ -129,7 +129,7 @@ func TestCompacted(t *testing.T) {
 	ctx := context.Background()
 	defer segment.SetCompactShare(1 << 40)() // every layered update starts one
 	var adopted, withSince, kept int
-	for seed := range uint64(testdata.Scale(16, 6)) {
+	for seed := range uint64(testdata.Scale(16, 4)) { // the quick suite's 4 adopt about 10 builds
 		r := rand.New(rand.NewPCG(seed, 2207))
 		opts := randomUpdateOptions(r)
 		g := &updateGen{r: r, asOf: updateAsOf, nCust: 40 + r.IntN(60)}

@@ -157,7 +157,7 @@ func TestQueriesMatchNaiveScan(t *testing.T) {
 				}
 			}
 			require.Equal(t, known, x.Len())
-			checkQueries(t, x, n, rng, testdata.Scale(400, 100))
+			checkQueries(t, x, n, rng, testdata.Scale(400, 50))
 		})
 	}
 }
@@ -231,7 +231,7 @@ func TestQueriesAcrossChunks(t *testing.T) {
 
 func TestBuildIsIndependentOfWorkers(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
-	h := randomHistory(t, rng, 3000)
+	h := randomHistory(t, rng, testdata.Scale(3000, 1000))
 	for _, half := range []time.Duration{0, 30 * segment.Day} { // exact shares and decayed ones
 		var enc [][]byte
 		for _, w := range []int{1, 2, 5} {

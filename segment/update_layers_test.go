@@ -26,7 +26,7 @@ import (
 func TestUpdateLayers(t *testing.T) {
 	ctx := context.Background()
 	var steps, deep, merged, moved int
-	for seed := range uint64(testdata.Scale(24, 6)) {
+	for seed := range uint64(testdata.Scale(24, 4)) { // the quick suite's 4 make 40 updates, 8 of them merging
 		r := rand.New(rand.NewPCG(seed, 91))
 		g := &updateGen{r: r, asOf: updateAsOf, nCust: 300 + r.IntN(400)}
 		opts := segment.Options{Lookback: affinity.AllTime}

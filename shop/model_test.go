@@ -131,9 +131,9 @@ func TestAutoModel(t *testing.T) {
 	require.Nil(t, s2.Snapshot().Tuning())
 	require.Equal(t, similarity.Cosine, s2.Snapshot().Model().Measure)
 
-	// the demo store: the neighbours win
-	s3, err := shop.Open(ctx, shop.Demo(), shop.Options{})
-	require.NoError(t, err)
+	// the demo store: the neighbours win (the shared demo shop, opened
+	// with the default Options)
+	s3 := demo(t)
 	require.NotNil(t, s3.Snapshot().Tuning())
 	require.Equal(t, recommend.Model{Measure: similarity.Cosine, Scope: similarity.Basket, K: shop.DefaultNeighbors}, s3.Snapshot().Model())
 

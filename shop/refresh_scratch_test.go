@@ -929,7 +929,7 @@ func TestRefreshMatchesScratch(t *testing.T) {
 		{"bm25", shop.Options{Measure: "bm25", Neighbors: 5, Workers: 1, RefreshWorkers: 2}},
 		{"neighbours", shop.Options{Model: "neighbours"}},
 	}
-	rounds := testdata.Scale(40, 20)
+	rounds := testdata.Scale(40, 14) // quick: still two compactions and every kind of change seen (the checks at the end)
 	for ci, tc := range cases {
 		for seed := range uint64(testdata.Scale(2, 1)) {
 			t.Run(fmt.Sprintf("%s/seed%d", tc.name, seed), func(t *testing.T) {

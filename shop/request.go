@@ -112,7 +112,8 @@ func (s *Snapshot) Recommend(ctx context.Context, req Request) (Result, error) {
 		sp = new([]recommend.Rec)
 	}
 	defer s.scratch.Put(sp)
-	res.Recs = make([]Rec, 0, k)
+	// room for k results, or for the whole catalog when it is smaller
+	res.Recs = make([]Rec, 0, min(k, cat.NumProducts()))
 	// With a category filter, ask for more until k pass it or the engine
 	// has no more.
 	for want := k; ; want = min(2*want, MaxK) {

@@ -651,7 +651,7 @@ var advOptions = []struct {
 // opened and refreshed with new orders, new products and stock changes.
 func TestAdversarialRequests(t *testing.T) {
 	ctx := context.Background()
-	seeds := testdata.Scale(40, 4)
+	seeds := testdata.Scale(40, 3)
 	for _, oc := range advOptions {
 		t.Run(oc.name, func(t *testing.T) {
 			for seed := range uint64(seeds) {

@@ -82,7 +82,7 @@ func TestSegmentsAfterQuickRefreshes(t *testing.T) {
 // the index.
 func TestSegmentIndexWaitsWithinContext(t *testing.T) {
 	ctx := context.Background()
-	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 20000, Products: 500, Categories: 30, Seed: 4, ViewsPerLine: -1})
+	sf := dataset.Generate(dataset.SyntheticOptions{Customers: testdata.Scale(20000, 4000), Products: 500, Categories: 30, Seed: 4, ViewsPerLine: -1})
 	s, err := shop.Open(ctx, shop.Storefront(sf), shop.Options{RefreshWorkers: 1, Model: "neighbours"})
 	require.NoError(t, err)
 	h := s.Snapshot().History()

@@ -563,7 +563,7 @@ func stressRefreshRequestsStock(t *testing.T, seed uint64, opts shop.Options, pr
 	pool = append(pool, "future-0", "future-1")
 	halves := [][]string{pool[:len(pool)/2], pool[len(pool)/2:]}
 
-	rounds := testdata.Scale(16, 6)
+	rounds := testdata.Scale(16, 4)
 	if profiles {
 		rounds = testdata.Scale(10, 2) // every refresh fits the value models
 	}

@@ -457,22 +457,24 @@ func TestValuesAdversarialShops(t *testing.T) {
 			at := advT0.Add(time.Duration(i*3+j*20) * day)
 			return []affinity.Purchase{advLine(cust(i), prod((i+j)%5), ord(i, j), at, 1, 3_0000), advLine(cust(i), prod((i+j+2)%5), ord(i, j), at, 1, 2_0000)}
 		}), asOf: advT0.Add(30 * day)},
-		{name: "as-of mid history", lines: advCustomers(n, 3, func(i, j int) []affinity.Purchase {
-			at := advT0.Add(time.Duration(i*3+j*20) * day)
-			return []affinity.Purchase{advLine(cust(i), prod((i+j)%5), ord(i, j), at, 1, 3_0000), advLine(cust(i), prod((i+j+2)%5), ord(i, j), at, 1, 2_0000)}
-		}), asOf: advT0.Add(30 * day)},
 		{name: "one-time buyers", lines: advCustomers(n, 1, func(i, j int) []affinity.Purchase {
 			return []affinity.Purchase{advLine(cust(i), prod(i%4), ord(i, j), advT0.Add(time.Duration(i)*day), 1, 3_0000)}
 		})},
 	}
-	for _, tc := range cases {
+	for ci, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			src := shop.Purchases(advSeq(tc.lines))
 			if tc.cat == nil {
 				tc.cat = advCatalog(5, 2_0000)
 			}
 			src = shop.Sources(shop.Catalog(tc.cat), src)
-			for _, v := range advVariants {
+			for vi, v := range advVariants {
+				if !testdata.Long() && vi == ci%len(advVariants) {
+					// the quick suite opens each shop with two of the
+					// three option sets, in turn: each set still sees
+					// two cases in three
+					continue
+				}
 				t.Run(v.name, func(t *testing.T) {
 					opts := v.opts
 					opts.AsOf = tc.asOf

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/similarity"
 )
 
@@ -17,7 +18,8 @@ func TestEASEInfo(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	// the ratings shape of TestSparseEASEQuality, on which the fill grows
-	h, err := dataset.Generate(dataset.SyntheticOptions{Customers: 400, Products: 600, Categories: 19, MeanOrders: 20, MeanLines: 5, RepeatRate: -1, Zipf: 0.9, ViewsPerLine: -1, Seed: 3}).History(ctx)
+	// (at the quick suite's smaller size too: 128 long, 96 quick)
+	h, err := dataset.Generate(dataset.SyntheticOptions{Customers: testdata.Scale(400, 250), Products: testdata.Scale(600, 360), Categories: 19, MeanOrders: 20, MeanLines: 5, RepeatRate: -1, Zipf: 0.9, ViewsPerLine: -1, Seed: 3}).History(ctx)
 	require.NoError(t, err)
 	fit := func(o similarity.EASEOptions) (*similarity.Index, similarity.EASEInfo) {
 		var info similarity.EASEInfo

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/similarity"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -217,7 +218,8 @@ func TestBM25Sequential(t *testing.T) {
 // compacts its buffer many times, and dense rows.
 func TestNewIndexLongRows(t *testing.T) {
 	ctx := context.Background()
-	d := randomData(rand.New(rand.NewPCG(8, 80)), randomOptions{customers: 150, products: 400, orders: 1500, maxLines: 12})
+	// quick: 300 products, rows still longer than 2·120 (compacted at K=120)
+	d := randomData(rand.New(rand.NewPCG(8, 80)), randomOptions{customers: 150, products: testdata.Scale(400, 300), orders: 1500, maxLines: 12})
 	h := d.history(t, nil)
 	c, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{Scope: similarity.Customer})
 	require.NoError(t, err)

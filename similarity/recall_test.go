@@ -82,15 +82,17 @@ func TestPlantedComplementsRecall(t *testing.T) {
 	})
 }
 
+// TestPlantedComplementsRecallLarge runs recallTable on a storefront four
+// times the demo's. It is long-only: TestPlantedComplementsRecall takes
+// the quick suite through the same code (every scope and measure, and
+// EASE) on the demo shop.
 func TestPlantedComplementsRecallLarge(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
 		t.Skip("generates a 20,000-customer storefront")
 	}
-	// the long suite's shop; the quick one's has half the customers,
-	// products and categories, with the same floors
-	s := dataset.Generate(dataset.SyntheticOptions{Customers: testdata.Scale(20_000, 10_000), Products: testdata.Scale(2_000, 1_000),
-		Categories: testdata.Scale(80, 40), ViewsPerLine: -1})
+	testdata.SkipUnlessLong(t)
+	s := dataset.Generate(dataset.SyntheticOptions{Customers: 20_000, Products: 2_000, Categories: 80, ViewsPerLine: -1})
 	h, err := s.History(context.Background())
 	require.NoError(t, err)
 	recallTable(t, h, s.Truth.Complements, map[similarity.Scope]float64{

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/shop"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -30,10 +31,16 @@ func advHandler(t *testing.T) http.Handler {
 }
 
 // freshHandler is the service over a demo shop of its own (for tests that
-// change the shop).
+// change the shop). The quick suite opens it on the neighbours, the model
+// the demo chooses by default (shop.TestAutoModel), without paying for the
+// choice: the shared shop goes through it.
 func freshHandler(t *testing.T) (*shop.Shop, http.Handler) {
 	t.Helper()
-	s, err := shop.Open(context.Background(), shop.Demo(), shop.Options{})
+	opts := shop.Options{}
+	if !testdata.Long() {
+		opts.Model = "neighbours"
+	}
+	s, err := shop.Open(context.Background(), shop.Demo(), opts)
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
 	return s, newServer(s, slog.New(slog.NewTextHandler(io.Discard, nil)))

@@ -46,7 +46,11 @@ func TestLoad(t *testing.T) {
 	defer tuneGC(defaultGOGC)() // as main does
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s, err := shop.Open(ctx, shop.Demo(), shop.Options{})
+	opts := shop.Options{}
+	if !testdata.Long() {
+		opts.Model = "neighbours" // the demo's choice, without the choosing (see freshHandler)
+	}
+	s, err := shop.Open(ctx, shop.Demo(), opts)
 	require.NoError(t, err)
 	srv := newServer(s, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/shop"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -177,7 +178,11 @@ func TestAPIErrors(t *testing.T) {
 
 func TestStockUpdate(t *testing.T) {
 	ctx := context.Background()
-	s, err := shop.Open(ctx, shop.Demo(), shop.Options{})
+	opts := shop.Options{}
+	if !testdata.Long() {
+		opts.Model = "neighbours" // the demo's choice, without the choosing (see freshHandler)
+	}
+	s, err := shop.Open(ctx, shop.Demo(), opts)
 	require.NoError(t, err)
 	srv := httptest.NewServer(newServer(s, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	defer srv.Close()

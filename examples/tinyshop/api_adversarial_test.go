@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/shop"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -35,10 +36,17 @@ func sharedHandler(t *testing.T) http.Handler {
 	return mux
 }
 
-// advShop serves a demo shop of its own, called in process.
+// advShop serves a demo shop of its own, called in process. The quick
+// suite opens it on the neighbours, the model the demo chooses by default
+// (shop.TestAutoModel), without paying for the choice: the shared shop
+// goes through it.
 func advShop(t *testing.T) (*shop.Shop, http.Handler) {
 	t.Helper()
-	s, err := shop.Open(context.Background(), shop.Demo(), shop.Options{})
+	opts := shop.Options{}
+	if !testdata.Long() {
+		opts.Model = "neighbours"
+	}
+	s, err := shop.Open(context.Background(), shop.Demo(), opts)
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
 	mux := http.NewServeMux()

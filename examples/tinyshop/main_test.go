@@ -9,13 +9,18 @@ import (
 	"testing"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/shop"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func TestTinyShop(t *testing.T) {
-	s, err := shop.Open(context.Background(), shop.Demo(), shop.Options{})
+	opts := shop.Options{}
+	if !testdata.Long() {
+		opts.Model = "neighbours" // the demo's choice, without the choosing (see advShop)
+	}
+	s, err := shop.Open(context.Background(), shop.Demo(), opts)
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	routes(mux, s)

@@ -85,6 +85,13 @@ func testBSIMatchesNaive(t *testing.T) {
 			}
 			require.Equal(t, want, x.ValuesOf(nil, sub), "round %d, %d %% of the columns", round, keep)
 		}
+		xw := x.Words(uint32(ids[len(ids)-1]) + 1) // x's slices as words, read by every trial
+		arr := func(b *roaring.Bitmap) []uint32 {
+			if a := b.ToArray(); len(a) > 0 {
+				return a
+			}
+			return nil
+		}
 		for range 20 {
 			cand := roaring.New()
 			for _, c := range ids {
@@ -96,40 +103,42 @@ func testBSIMatchesNaive(t *testing.T) {
 			if rng.IntN(8) == 0 {
 				tv = base - 1 - rng.Int64N(10)
 			}
+			// the candidates and their values, looked up once
+			candIDs := cand.ToArray()
+			candVals := make([]int64, len(candIDs))
+			for i, c := range candIDs {
+				candVals[i] = value[c]
+			}
 			naive := func(keep func(v int64) bool) []uint32 {
 				var out []uint32
-				for _, c := range cand.ToArray() {
-					if keep(value[c]) {
+				for i, c := range candIDs {
+					if keep(candVals[i]) {
 						out = append(out, c)
 					}
 				}
 				return out
 			}
-			arr := func(b *roaring.Bitmap) []uint32 {
-				if a := b.ToArray(); len(a) > 0 {
-					return a
-				}
-				return nil
-			}
-			require.Equal(t, naive(func(v int64) bool { return v >= tv }), arr(x.AtLeast(cand.Clone(), tv)), "≥ %d", tv)
+			atLeast := naive(func(v int64) bool { return v >= tv })
+			require.Equal(t, atLeast, arr(x.AtLeast(cand.Clone(), tv)), "≥ %d", tv)
 			require.Equal(t, naive(func(v int64) bool { return v <= tv }), arr(x.AtMost(cand.Clone(), tv)), "≤ %d", tv)
 			require.Equal(t, naive(func(v int64) bool { return v == tv }), arr(x.Equal(cand.Clone(), tv)), "= %d", tv)
 			t2 := tv + []int64{0, 1, 2, 5, 1 << 12}[rng.IntN(5)]
+			atLeast2 := naive(func(v int64) bool { return v >= t2 })
 			g1, g2 := x.AtLeastPair(cand.Clone(), tv, t2)
-			require.Equal(t, naive(func(v int64) bool { return v >= tv }), arr(g1), "pair ≥ %d", tv)
-			require.Equal(t, naive(func(v int64) bool { return v >= t2 }), arr(g2), "pair ≥ %d", t2)
+			require.Equal(t, atLeast, arr(g1), "pair ≥ %d", tv)
+			require.Equal(t, atLeast2, arr(g2), "pair ≥ %d", t2)
 			// with the slices copied, and read from their words
-			for _, words := range []*bsi.Words{nil, x.Words(uint32(ids[len(ids)-1]) + 1)} {
+			for _, words := range []*bsi.Words{nil, xw} {
 				s2, between := x.AtLeastSplit(cand.Clone(), tv, t2, words)
-				require.Equal(t, naive(func(v int64) bool { return v >= t2 }), arr(s2), "split ≥ %d", t2)
+				require.Equal(t, atLeast2, arr(s2), "split ≥ %d", t2)
 				if len(between) == 0 {
 					between = nil
 				}
 				require.Equal(t, naive(func(v int64) bool { return v >= tv && v < t2 }), between, "split [%d, %d)", tv, t2)
 			}
 			var sum int64
-			for _, c := range cand.ToArray() {
-				sum += value[c]
+			for _, v := range candVals {
+				sum += v
 			}
 			require.Equal(t, sum, x.Sum(cand))
 		}
