@@ -133,44 +133,72 @@ func overlap(a, b map[affinity.CustomerID][]affinity.ProductID) float64 {
 }
 
 // TestSparseEASEQuality compares the sparse solver with its default
-// options to dense EASE on leave-one-out splits of two synthetic shops —
-// a retail-shaped catalog (sparse co-occurrences) and a MovieLens-shaped
-// one (943 customers, 1,682 products, about 70 products each: dense
-// co-occurrences, on which the automatic fill grows) — and requires
-// recall@10 and NDCG@10 within 2 % of the dense model's. The quick suite
-// fits shops of the same shapes with about a third of the products
-// (the fill still grows once on the ratings-shaped one); the long one
-// (testdata.Long) the sizes above.
+// options to dense EASE on leave-one-out splits of three synthetic shops
+// — a retail-shaped catalog (sparse co-occurrences) and two
+// MovieLens-shaped ones (943 customers, 1,682 products, about 70
+// products each: dense co-occurrences, on which the automatic fill
+// grows) — and requires recall@10 and NDCG@10 within 2 % of the dense
+// model's, summed over the held-out customers of a few generator seeds
+// per shop, and within 3 % on each seed. The quick suite fits shops of
+// the same shapes with about a third of the products (the fill still
+// grows once on the ratings-shaped one); the long one (testdata.Long)
+// the sizes above.
+//
+// Why pooled: the ratings-shaped shops hold out only 300–400 customers
+// at the quick size, about 150 of them hits, and the sparse model, whose
+// top 10 share 92–94 % with the dense one, moves a few held-out products
+// across rank 10 either way: on seeds 1–12 sparse recall was 0.979–1.042
+// × dense on "taste" and 0.986–1.027 × on "ratings" (NDCG 0.991–1.024;
+// retail, with 3,000 customers, 0.996–1.005), so a single seed's 2 % is
+// three customers. So "taste" pools two seeds (three under
+// testdata.Long) and "ratings", less noisy, one (two); the long sizes
+// hold out 900–12,000 customers per seed, and there every ratio was
+// 0.990–1.019 on seeds 1–8. Inaccurate fits fall far below: a fill of 64 that factored
+// without a breakdown ranked 20 % below dense on "taste".
 func TestSparseEASEQuality(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
 		t.Skip("fits dense EASE on 1,700 products")
 	}
 	ctx := context.Background()
-	for name, so := range map[string]dataset.SyntheticOptions{
-		"retail":  {Customers: testdata.Scale(15_000, 4_000), Products: testdata.Scale(1_500, 500), Categories: testdata.Scale(60, 20), ViewsPerLine: -1, Seed: 3},
-		"ratings": {Customers: testdata.Scale(943, 400), Products: testdata.Scale(1682, 600), Categories: 19, MeanOrders: 20, MeanLines: 5, RepeatRate: -1, Zipf: 0.9, ViewsPerLine: -1, Seed: 3},
+	for name, shop := range map[string]struct {
+		so    dataset.SyntheticOptions
+		seeds []uint64
+	}{
+		// a few thousand held-out customers: one seed is enough
+		"retail": {dataset.SyntheticOptions{Customers: testdata.Scale(15_000, 4_000), Products: testdata.Scale(1_500, 500), Categories: testdata.Scale(60, 20), ViewsPerLine: -1}, []uint64{3}},
+		"ratings": {dataset.SyntheticOptions{Customers: testdata.Scale(943, 400), Products: testdata.Scale(1682, 600), Categories: 19, MeanOrders: 20, MeanLines: 5, RepeatRate: -1, Zipf: 0.9, ViewsPerLine: -1},
+			[]uint64{3, 1}[:testdata.Scale(2, 1)]},
 		// examples/evaluate's MovieLens-shaped store, on which the fill of
 		// 64 once passed without a breakdown and ranked 20 % below dense
-		"taste": {Customers: testdata.Scale(943, 314), Products: testdata.Scale(1682, 560), Categories: 19, MeanOrders: 44, MeanLines: 2.5, RepeatRate: 0.01, ViewsPerLine: -1, Seed: 5},
+		"taste": {dataset.SyntheticOptions{Customers: testdata.Scale(943, 314), Products: testdata.Scale(1682, 560), Categories: 19, MeanOrders: 44, MeanLines: 2.5, RepeatRate: 0.01, ViewsPerLine: -1},
+			[]uint64{5, 1, 2}[:testdata.Scale(3, 2)]},
 	} {
 		t.Run(name, func(t *testing.T) {
-			lo := leaveOneOut(t, dataset.Generate(so), 7)
-			fit := func(solver similarity.EASESolver) *similarity.Index {
-				x, err := similarity.FitEASE(ctx, lo.train, lo.train.Latest(), similarity.EASEOptions{
-					Count: similarity.CountOptions{Scope: similarity.Customer}, K: 200, Solver: solver})
-				require.NoError(t, err)
-				return x
+			var dr, dn, sr, sn, held float64 // sums over the seeds' held-out customers
+			for _, seed := range shop.seeds {
+				so := shop.so
+				so.Seed = seed
+				lo := leaveOneOut(t, dataset.Generate(so), 7)
+				fit := func(solver similarity.EASESolver) *similarity.Index {
+					x, err := similarity.FitEASE(ctx, lo.train, lo.train.Latest(), similarity.EASEOptions{
+						Count: similarity.CountOptions{Scope: similarity.Customer}, K: 200, Solver: solver})
+					require.NoError(t, err)
+					return x
+				}
+				const k = 10
+				dense, sparse := fit(similarity.EASEDense), fit(similarity.EASESparse)
+				r, n, dtop := quality(dense, lo, k, false)
+				rs, ns, stop := quality(sparse, lo, k, false)
+				t.Logf("seed %d: %d customers held out", seed, len(lo.held))
+				t.Logf("  dense          recall@10 %.4f ndcg@10 %.4f", r, n)
+				t.Logf("  sparse         recall@10 %.4f ndcg@10 %.4f, top-10 overlap with dense %.3f", rs, ns, overlap(dtop, stop))
+				assert.GreaterOrEqual(t, rs, 0.97*r, "seed %d: recall@10 within 3 %%", seed)
+				assert.GreaterOrEqual(t, ns, 0.97*n, "seed %d: NDCG@10 within 3 %%", seed)
+				c := float64(len(lo.held))
+				dr, dn, sr, sn, held = dr+c*r, dn+c*n, sr+c*rs, sn+c*ns, held+c
 			}
-			const k = 10
-			dense, sparse := fit(similarity.EASEDense), fit(similarity.EASESparse)
-			dr, dn, dtop := quality(dense, lo, k, false)
-			pr, pn, _ := quality(dense, lo, k, true)
-			sr, sn, stop := quality(sparse, lo, k, false)
-			t.Logf("%d customers held out", len(lo.held))
-			t.Logf("dense          recall@10 %.4f ndcg@10 %.4f", dr, dn)
-			t.Logf("dense, w > 0   recall@10 %.4f ndcg@10 %.4f", pr, pn)
-			t.Logf("sparse         recall@10 %.4f ndcg@10 %.4f, top-10 overlap with dense %.3f", sr, sn, overlap(dtop, stop))
+			t.Logf("%d seeds, %.0f customers: sparse/dense recall@10 %.4f, NDCG@10 %.4f", len(shop.seeds), held, sr/dr, sn/dn)
 			assert.GreaterOrEqual(t, sr, 0.98*dr, "recall@10 within 2 %")
 			assert.GreaterOrEqual(t, sn, 0.98*dn, "NDCG@10 within 2 %")
 		})
