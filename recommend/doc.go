@@ -151,7 +151,8 @@
 // gives the model for the shape of the data without validation — cosine
 // within orders for purchases, EASE within customers for rating data,
 // where ratings also do not decay and a learned model's rows are summed
-// whole by default — the choice where there is nothing to validate on.
+// whole, over every rating, by default — the choice where there is
+// nothing to validate on.
 //
 // # Defaults
 //

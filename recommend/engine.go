@@ -146,8 +146,14 @@ type Options struct {
 	// Negative means no bound.
 	MaxEdges int
 	// MaxHistory is the number of most recent distinct products of a
-	// customer's history used as anchors; default 100. Older purchases are
-	// still excluded as already bought.
+	// customer's history used as anchors; default 100, except on a
+	// learned model (EASE) whose anchors do not decay (ratings, see
+	// HalfLife), where the score is the sum of the rows of the whole
+	// history and there is no bound: on MovieLens-shaped rating data the
+	// bound of 100 cost the engine on EASE up to 7 % of its NDCG@10
+	// against EASE alone. On purchases, which decay, the bound stays: on
+	// Online Retail the whole history scored 0.9 % lower. Older purchases
+	// are still excluded as already bought.
 	MaxHistory int
 	// ViewWeight, CartWeight, WishlistWeight and RatingWeight weigh a
 	// customer's events as anchors relative to a purchase (1). Defaults
@@ -334,8 +340,17 @@ func newEngine(ctx context.Context, prev *Engine, h *affinity.History, nb *simil
 	if e.edgeTable, err = newEdgeTable(ctx, np, nb, e.o.Sequential, &e.o, e.sub, e.excl, prevEdges); err != nil {
 		return nil, err
 	}
-	if opts.MaxEdges == 0 && e.learned {
-		e.o.MaxEdges = math.MaxInt32 // a learned model's rows are summed whole
+	if e.learned {
+		// a learned model's score is the sum of the rows of the whole
+		// history: no bound on the edges unless asked, nor on the anchors
+		// when they do not decay (ratings), which makes "most recent"
+		// an arbitrary cut
+		if opts.MaxEdges == 0 {
+			e.o.MaxEdges = math.MaxInt32
+		}
+		if opts.MaxHistory <= 0 && math.IsInf(e.hl, 1) {
+			e.o.MaxHistory = math.MaxInt32
+		}
 	}
 	if prev != nil && prev.profiles != nil {
 		if e.profiles, err = updateProfiles(ctx, prev.profiles, prev.h, h, np, e.asOf, e.o.ProfileDepth, e.o.Personalization > 0); err != nil {

@@ -33,7 +33,8 @@ func ratings(t *testing.T) *affinity.History {
 // data gets EASE within customers from ModelFor and ratings that do not
 // decay; purchases get DefaultModel and the 30-day half-life; an engine
 // on a learned model sums its anchors' rows whole unless MaxEdges says
-// otherwise.
+// otherwise, over the whole history when the anchors do not decay unless
+// MaxHistory says otherwise.
 func TestRatingDefaults(t *testing.T) {
 	ctx := context.Background()
 	rh, ph := ratings(t), demoHistory(t)
@@ -51,15 +52,21 @@ func TestRatingDefaults(t *testing.T) {
 	e := engine(rh, ModelFor(rh), Options{})
 	require.True(t, math.IsInf(e.hl, 1), "ratings do not decay")
 	require.Equal(t, math.MaxInt32, e.o.MaxEdges, "a learned model's rows are summed whole")
+	require.Equal(t, math.MaxInt32, e.o.MaxHistory, "over every rating")
 	e = engine(rh, ModelFor(rh), Options{HalfLife: 48 * time.Hour, MaxEdges: 40})
 	require.Equal(t, (48 * time.Hour).Seconds(), e.hl)
 	require.Equal(t, 40, e.o.MaxEdges)
+	require.Equal(t, DefaultMaxHistory, e.o.MaxHistory, "decaying anchors keep the most recent")
+	e = engine(rh, ModelFor(rh), Options{MaxHistory: 7})
+	require.Equal(t, 7, e.o.MaxHistory)
 	e = engine(rh, DefaultModel(), Options{})
 	require.True(t, math.IsInf(e.hl, 1))
 	require.Equal(t, DefaultMaxEdges, e.o.MaxEdges, "co-occurrence neighbours keep the budget")
+	require.Equal(t, DefaultMaxHistory, e.o.MaxHistory)
 	e = engine(ph, DefaultModel(), Options{})
 	require.Equal(t, DefaultHalfLife.Seconds(), e.hl)
 	require.Equal(t, DefaultMaxEdges, e.o.MaxEdges)
+	require.Equal(t, DefaultMaxHistory, e.o.MaxHistory)
 	require.Equal(t, float32(1), decay(1<<40, e.hl*math.Inf(1)), "decay with no half-life")
 
 	// Tune compares the models at the data's default half-life
