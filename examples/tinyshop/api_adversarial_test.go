@@ -103,6 +103,8 @@ func TestAdversarialTinyRecommendations(t *testing.T) {
 		{"99999999999999999999", 400, 0}, // Atoi gives its maximum with the error
 		{"1000", 200, -1},
 		{"2&k=7", 200, 2},
+		{"abc", 400, 0},
+		{"2.5", 400, 0},
 	}
 	for _, tc := range ks {
 		t.Run("k="+tc.k, func(t *testing.T) {

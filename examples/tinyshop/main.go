@@ -3,10 +3,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -44,7 +46,10 @@ func routes(mux *http.ServeMux, s *shop.Shop) {
 		})
 	}
 	handle("GET /customers/{id}/recommendations", func(r *http.Request) (any, error) {
-		k, _ := strconv.Atoi(r.URL.Query().Get("k")) // 0: the default
+		k, err := strconv.Atoi(cmp.Or(r.URL.Query().Get("k"), "0")) // 0: the default
+		if err != nil {
+			return nil, fmt.Errorf("invalid request: k: %w", err)
+		}
 		return s.Snapshot().Recommend(r.Context(), shop.Request{Customer: r.PathValue("id"), K: k})
 	})
 	handle("GET /segments", func(r *http.Request) (any, error) {
