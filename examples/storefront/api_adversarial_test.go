@@ -434,7 +434,8 @@ func TestAdversarialMethods(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 			rec := serve(h, tc.method, tc.path, "")
-			assert.Equal(t, http.StatusMethodNotAllowed, rec.Code)
+			e := checkError(t, rec, http.StatusMethodNotAllowed) // JSON, as every API error
+			assert.Equal(t, "method not allowed", e.Message)
 			assert.Equal(t, tc.allow, rec.Header().Get("Allow"))
 		})
 	}

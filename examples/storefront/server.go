@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,7 +60,35 @@ func newServer(s *shop.Shop, log *slog.Logger) *server {
 	return srv
 }
 
-func (srv *server) ServeHTTP(w http.ResponseWriter, r *http.Request) { srv.mux.ServeHTTP(w, r) }
+func (srv *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := srv.mux.Handler(r); pattern == "" {
+		// no route: the mux's 404, or 405 with its Allow header, in the
+		// API's JSON error shape instead of plain text
+		srv.mux.ServeHTTP(&jsonStatus{ResponseWriter: w}, r)
+		return
+	}
+	srv.mux.ServeHTTP(w, r)
+}
+
+// jsonStatus turns the status the mux writes for a request no route
+// matches into a JSON error, dropping the mux's plain-text body.
+type jsonStatus struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (j *jsonStatus) WriteHeader(status int) {
+	if j.wrote {
+		return
+	}
+	j.wrote = true
+	writeJSON(j.ResponseWriter, status, &apiError{Message: strings.ToLower(http.StatusText(status))})
+}
+
+func (j *jsonStatus) Write(b []byte) (int, error) {
+	j.WriteHeader(http.StatusOK)
+	return len(b), nil // the mux's text, replaced by the JSON error
+}
 
 // apiError is an error with its HTTP status and, for a bad query, the
 // position of the problem.

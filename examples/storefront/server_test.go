@@ -172,8 +172,14 @@ func TestAPIErrors(t *testing.T) {
 	var e apiError
 	require.Equal(t, 400, call(t, "GET", u+"/api/segments/query?q=recency%20between%2014d%2028d", "", &e))
 	assert.Positive(t, e.Column, "the position of a bad query")
-	assert.Equal(t, http.StatusMethodNotAllowed, call(t, "DELETE", u+"/api/segments", "", nil))
-	assert.Equal(t, http.StatusNotFound, call(t, "GET", u+"/nowhere", "", nil))
+	e = apiError{}
+	assert.Equal(t, http.StatusMethodNotAllowed, call(t, "DELETE", u+"/api/segments", "", &e))
+	assert.Equal(t, "method not allowed", e.Message)
+	for _, path := range []string{"/nowhere", "/api/nowhere", "/api/customers/c000740/nowhere"} {
+		e = apiError{}
+		assert.Equal(t, http.StatusNotFound, call(t, "GET", u+path, "", &e), path)
+		assert.Equal(t, "not found", e.Message, path)
+	}
 }
 
 func TestStockUpdate(t *testing.T) {
