@@ -93,6 +93,14 @@ type Options struct {
 	Sequential *similarity.Index
 	// SequentialWeight scales the Sequential index's scores; default 0.5.
 	SequentialWeight float64
+	// Evidence, when set, gives the co-purchase counts a Together reason
+	// states — its Count and Lift — and by which the engine keeps or drops
+	// an edge as a reason (a lift below 1 is none). Nil means the main
+	// index's own counts. Set it when the index is a learned model fitted
+	// on other counts — another scope, or an earlier history while a new
+	// fit runs — so that reasons state, and are chosen by, the evidence of
+	// the history served. It must count products of the same catalog.
+	Evidence *similarity.Counts
 	// SubstituteDepth is the category level at which two products count as
 	// substitutes: 0 (default) means their assigned (deepest) categories, 1
 	// the top level, 2 the level below, and so on.
@@ -309,6 +317,9 @@ func newEngine(ctx context.Context, prev *Engine, h *affinity.History, nb *simil
 	}
 	if q := opts.Sequential; q != nil && q.NumProducts() > np {
 		return nil, fmt.Errorf("recommend: sequential index has %d products, catalog %d: built from another history", q.NumProducts(), np)
+	}
+	if c := opts.Evidence; c != nil && c.NumProducts() > np {
+		return nil, fmt.Errorf("recommend: evidence counts have %d products, catalog %d: made from another history", c.NumProducts(), np)
 	}
 	e := &Engine{h: h, cat: cat, np: np, o: withDefaults(opts), asOfTime: asOf.UTC()}
 	e.asOf = asOf.Unix()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/internal/topk"
+	"github.com/shopaffinity/affinity/similarity"
 )
 
 // per-product flags of a scratch
@@ -778,11 +779,11 @@ func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
 				if ri < 0 || !(e.w[int(lo)+j] > 0) {
 					continue // not a result
 				}
-				l := e.edgeLift(it.p, lo+uint32(j))
+				l, cnt := e.edgeEvidence(it.p, q, lo+uint32(j))
 				if !(l >= 1) {
 					continue // bought together less than chance: no reason
 				}
-				insertBest(s.best[ri*MaxReasons:(ri+1)*MaxReasons], bestEdge{w: it.w * e.w[int(lo)+j], lift: l, a: it.p, j: lo + uint32(j)})
+				insertBest(s.best[ri*MaxReasons:(ri+1)*MaxReasons], bestEdge{w: it.w * e.w[int(lo)+j], lift: l, cnt: cnt, a: it.p, j: lo + uint32(j)})
 			}
 		}
 	}
@@ -807,7 +808,7 @@ func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
 					break
 				}
 				inf := &e.info[b.j]
-				rs := Reason{Kind: Together, Product: b.a, Count: inf.cnt, Measure: inf.meas, Lift: b.lift, weight: b.w}
+				rs := Reason{Kind: Together, Product: b.a, Count: b.cnt, Measure: inf.meas, Lift: b.lift, weight: b.w}
 				if inf.kind&edgeTogether == 0 {
 					rs.Kind = After
 				}
@@ -834,9 +835,24 @@ func (e *Engine) explain(s *scratch, recs []Rec, asOf int64) {
 
 type bestEdge struct {
 	w    float32
-	lift float32 // the edge's lift, computed once (edgeTable.edgeLift)
+	lift float32 // the edge's lift and count, computed once (Engine.edgeEvidence)
+	cnt  uint32
 	a    affinity.ProductID
 	j    uint32
+}
+
+// edgeEvidence returns the lift and count a reason on the edge i, a→b,
+// states: from Options.Evidence for a co-purchase edge when set, else
+// from the index's counts.
+func (e *Engine) edgeEvidence(a, b affinity.ProductID, i uint32) (float32, uint32) {
+	if c := e.o.Evidence; c != nil && e.info[i].kind&edgeTogether != 0 {
+		if int(a) >= c.NumProducts() || int(b) >= c.NumProducts() {
+			return 0, 0 // not counted: no evidence
+		}
+		pc := c.PairCount(a, b)
+		return float32(similarity.Lift.Score(pc)), uint32(pc.AB)
+	}
+	return e.edgeLift(a, i), e.info[i].cnt
 }
 
 // insertBest keeps b sorted by weight descending, then anchor ascending;

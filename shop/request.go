@@ -8,7 +8,6 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/recommend"
-	"github.com/shopaffinity/affinity/similarity"
 )
 
 // DefaultK is the number of results of a [Request] with K = 0.
@@ -214,15 +213,9 @@ func (s *Snapshot) rec(r *recommend.Rec) Rec {
 		case recommend.Taste:
 			rs.Name, rs.Category, rs.Share = cat.ShortName(x.Category), cat.CategoryPath(x.Category), float64(x.Measure)
 		default:
+			// on a learned model too, the count and lift of this
+			// snapshot's co-purchase counts (recommend.Options.Evidence)
 			rs.Unit, rs.Lift = s.unit, float64(x.Lift)
-			if s.modelIdx != nil {
-				// A learned model chose the edge; its evidence is the
-				// co-purchase counts of this snapshot in the shop's
-				// scope, not the model's (another scope, or the last
-				// snapshot's fit while a background refit runs).
-				pc := s.counts.PairCount(x.Product, r.Product)
-				rs.Count, rs.Lift = pc.AB, float64(float32(similarity.Lift.Score(pc))) // as the engine's float32 lifts
-			}
 		}
 		if x.Kind.Pair() && !(rs.Lift >= 1) {
 			continue // bought together less often than chance: no evidence

@@ -304,6 +304,10 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 			done()
 		}
 		engIdx = s.modelIdx
+		// reasons state, and are chosen by, this history's co-purchase
+		// counts in the shop's scope, not those of the model's fit
+		// (another scope, or the last snapshot's while a refit runs)
+		ro.Evidence = s.counts
 	}
 	s.model = model
 	if !learned(model) {
