@@ -47,15 +47,35 @@ func (x *Index) compile(e Expr, src string) (plan, error) {
 }
 
 // errorf formats an error wrapping sentinel, located at pos (offset + 1
-// in the parsed text) when known.
+// in the parsed text) when known: then a *QueryError.
 func (c *compiler) errorf(sentinel error, pos int, format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
 	if pos > 0 && c.src != "" {
 		line, col := query.Position(c.src, pos-1)
-		msg = fmt.Sprintf("%s at line %d, column %d", msg, line, col)
+		return &QueryError{Err: sentinel, Msg: msg, Offset: min(pos-1, len(c.src)), Line: line, Column: col}
 	}
 	return fmt.Errorf("%w: %s", sentinel, msg)
 }
+
+// QueryError is an error in the meaning of a query text that parsed — an
+// unknown name ([ErrUnknown]) or an unusable window, range or threshold
+// ([ErrInvalid]) — with where in the text it is, as [SyntaxError] gives
+// for a syntax error: the byte Offset and the 1-based Line and Column (in
+// code points). Errors of expressions built in Go, which have no text,
+// wrap the sentinel without a position.
+type QueryError struct {
+	Err                  error // ErrUnknown or ErrInvalid
+	Msg                  string
+	Offset, Line, Column int
+}
+
+// Error formats the error as "<sentinel>: msg at line L, column C".
+func (e *QueryError) Error() string {
+	return fmt.Sprintf("%v: %s at line %d, column %d", e.Err, e.Msg, e.Line, e.Column)
+}
+
+// Unwrap returns the sentinel, for errors.Is.
+func (e *QueryError) Unwrap() error { return e.Err }
 
 // flatten returns the operands of b with every nested Bool of the same
 // kind spliced in, without recursion, so that a deep chain of And(And(…),

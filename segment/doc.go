@@ -196,9 +196,9 @@
 //
 // Syntax errors are *[SyntaxError] with offset, line and column; unknown
 // categories, products and segments wrap [ErrUnknown], empty windows and
-// reversed ranges wrap [ErrInvalid], each with the line and column of the
-// offending token (the category's string, the window, the lower end of
-// the range). Error messages quote at most 60 characters of input. A
+// reversed ranges wrap [ErrInvalid], each a *[QueryError] with the
+// offset, line and column of the offending token (the category's string,
+// the window, the lower end of the range). Error messages quote at most 60 characters of input. A
 // query longer than 64 KiB or nested deeper than 200 parentheses and
 // "not"s is a syntax error naming the limit ([query.Limits]); an Expr
 // built in Go may nest [MaxExprDepth] levels, And within And (Or within

@@ -11,7 +11,8 @@ import (
 // Query parses src (see [Parse]) and evaluates it: the customers it
 // selects, as a new bitmap the caller owns. Syntax errors are
 // *[SyntaxError]; unknown names wrap [ErrUnknown] and bad windows or ranges
-// wrap [ErrInvalid], both with the line and column in src.
+// wrap [ErrInvalid], both as a *[QueryError] with the line and column in
+// src.
 func (x *Index) Query(src string) (*roaring.Bitmap, error) {
 	e, err := Parse(src)
 	if err != nil {

@@ -256,13 +256,20 @@ func TestAdversarialSegmentQueries(t *testing.T) {
 		assert.Equal(t, 2, e.Line)
 		assert.Positive(t, e.Column)
 		assert.Positive(t, e.Position)
+		// an unknown name in a query that parsed: where the name is
+		q := "frequency >= 1 and\n  affinity(\"Nope\") >= 0.1"
+		e = checkError(t, serve(h, "GET", "/api/segments/query?q="+url.QueryEscape(q), ""), 400)
+		assert.Contains(t, e.Message, "unknown")
+		assert.Equal(t, 2, e.Line)
+		assert.Equal(t, strings.Index(q, `"Nope"`), e.Position)
+		assert.Equal(t, e.Position-strings.Index(q, "\n"), e.Column)
 	})
 	for _, tc := range queries {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, route := range []string{"/api/segments/query", "/api/segments/query.csv"} {
 				rec := serve(h, "GET", route+"?q="+url.QueryEscape(tc.q), "")
 				e := checkError(t, rec, 400)
-				assert.True(t, e.Line > 0 && e.Column > 0 || strings.Contains(e.Message, "column") || strings.Contains(e.Message, "longer than"),
+				assert.True(t, e.Line > 0 && e.Column > 0 && e.Position >= 0 || strings.Contains(e.Message, "longer than"),
 					"%s: the position of the problem: %+v", route, e)
 				assert.Empty(t, rec.Header().Get("Content-Disposition"), "%s: a JSON error is not a CSV attachment", route)
 			}

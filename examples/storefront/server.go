@@ -134,12 +134,15 @@ func (srv *server) wrap(route string, h func(http.ResponseWriter, *http.Request)
 func toAPIError(err error) *apiError {
 	var e *apiError
 	var se *segment.SyntaxError
+	var qe *segment.QueryError
 	var mb *http.MaxBytesError
 	switch {
 	case errors.As(err, &e):
 		return e
 	case errors.As(err, &se):
 		return &apiError{Status: http.StatusBadRequest, Message: se.Error(), Line: se.Line, Column: se.Column, Position: se.Offset}
+	case errors.As(err, &qe): // an unknown name or a bad window in a query that parsed
+		return &apiError{Status: http.StatusBadRequest, Message: err.Error(), Line: qe.Line, Column: qe.Column, Position: qe.Offset}
 	case errors.As(err, &mb):
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("body larger than %d bytes", mb.Limit)}
 	case errors.Is(err, recommend.ErrUnknownProduct), errors.Is(err, shop.ErrUnknownCustomer):
