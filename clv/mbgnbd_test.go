@@ -151,9 +151,17 @@ func TestMBGNBDScoresMatchIntegrals(t *testing.T) {
 	assert.Less(t, early, 1.0)
 }
 
+// TestFitMBGNBDRecoversSimulatedParameters: the MBG/NBD fit of MBG/NBD
+// customers recovers the parameters within four standard errors (at
+// most 2.4 on seeds 1–15 and 29, at both sizes), and explains the rows better
+// than the BG/NBD fit of them — with 100,000 customers only: there the
+// log-likelihood gap was 8.1–17.2 on seeds 1–11 and 29 (mean 12.8, sd
+// 3.0), but with the quick suite's 20,000 it was −2.7 to 6.1 (mean 2.8,
+// sd 2.2) and BG/NBD won on seeds 4 and 14, so the quick suite checks
+// the recovery only.
 func TestFitMBGNBDRecoversSimulatedParameters(t *testing.T) {
-	// the bounds are in standard errors, which grow as the population
-	// shrinks: the quick suite's 20,000 customers test the same
+	// the recovery bounds are in standard errors, which grow as the
+	// population shrinks: the quick suite's 20,000 customers test the same
 	rows := simulateMBG(testdata.Scale(100_000, 20_000), cdnowLike, 29)
 	m, err := clv.FitMBGNBD(context.Background(), rows, clv.FitOptions{Workers: 2})
 	require.NoError(t, err)
@@ -167,6 +175,9 @@ func TestFitMBGNBDRecoversSimulatedParameters(t *testing.T) {
 	assert.GreaterOrEqual(t, m.Fit.LogLikelihood, truthLL, "the maximum must beat the true parameters")
 	assert.InDelta(t, m.LogLikelihood(rows), m.Fit.LogLikelihood, 1e-6)
 	assert.Less(t, m.Fit.GradientNorm, 1e-7)
+	if !testdata.Long() {
+		return
+	}
 	// the BG/NBD fit of the same rows explains them worse
 	bg, err := clv.FitBGNBD(context.Background(), rows, clv.FitOptions{Workers: 2})
 	require.NoError(t, err)

@@ -139,16 +139,20 @@ func TestGammaGammaGradientMatchesFiniteDifferences(t *testing.T) {
 	}
 }
 
+// TestFitBGNBDRecoversSimulatedParameters: within four asymptotic
+// standard errors (at most 3.2 on seeds 1–40), which are themselves
+// small. The standard errors vary with the sample: b's was 4.4–5.7 % of
+// b on seeds 1–40 (mean 5.0 %, sd 0.33 %), so the bound is 7 %, six sd
+// above the mean; a Hessian half as curved would give 7.9 % here.
 func TestFitBGNBDRecoversSimulatedParameters(t *testing.T) {
 	rows := simulate(100_000, cdnowLike, 12)
 	m, err := clv.FitBGNBD(context.Background(), rows, clv.FitOptions{Workers: 2})
 	require.NoError(t, err)
 	tr := cdnowLike
-	// Within four asymptotic standard errors, which are themselves small.
 	require.Len(t, m.Fit.StdErr, 4)
 	for i, c := range []struct{ truth, est float64 }{{tr.r, m.R}, {tr.alpha, m.Alpha}, {tr.a, m.A}, {tr.b, m.B}} {
 		assert.InDelta(t, c.truth, c.est, 4*m.Fit.StdErr[i], "parameter %d", i)
-		assert.Less(t, m.Fit.StdErr[i], 0.06*c.truth, "parameter %d", i)
+		assert.Less(t, m.Fit.StdErr[i], 0.07*c.truth, "parameter %d", i)
 	}
 	truthLL := (&clv.BGNBD{R: tr.r, Alpha: tr.alpha, A: tr.a, B: tr.b}).LogLikelihood(rows)
 	assert.GreaterOrEqual(t, m.Fit.LogLikelihood, truthLL, "the maximum must beat the true parameters")
@@ -227,8 +231,34 @@ func TestFitErrors(t *testing.T) {
 }
 
 // When every customer has the same dropout probability, the likelihood
-// grows as a and b go to infinity together: the fit must say so, and a
-// penalty must give a finite estimate that still predicts well.
+// may have its supremum as a and b go to infinity together: the exact fit
+// must then say so, and a penalty must give a finite estimate that still
+// predicts well.
+//
+// "May": the sample decides. Of 20,000 such customers (seeds 1–21), the
+// exact fit failed so on 8 samples — seed 31's, the fixture here, is one
+// — and on the others returned a finite maximum (a ≈ 10–170, the
+// sample's chance heterogeneity) or stopped at a ≈ 10⁵–10⁶, where the
+// likelihood is flat to within its rounding. So the exact-fit and
+// Fallback checks use seed 31's sample; the penalised estimate is checked
+// on it and, under testdata.Long, on three more samples.
+//
+// The penalised estimate is biased towards heterogeneity, as
+// FitOptions.Penalty says. On seeds 1–40 its a/(a+b) was 0.1985–0.2259
+// (mean 0.2129, sd 0.0054), and its holdout purchases were −2.9 % to
+// +7.1 % of the actual ones (mean +1.9 %, sd 2.2 %: the prediction's own
+// noise, 1.4 %, plus the estimate's). So each sample must give a/(a+b)
+// in [0.19, 0.235] and a prediction within 10 % (about 4 sd from the
+// mean), and the samples together, under testdata.Long, a mean a/(a+b)
+// within 0.025 of 0.2 and a total prediction within 6 % (about 4 sd of a
+// four-sample mean). r and α stay within four standard errors (at most
+// 2.0 on seeds 1–40). Its log-likelihood is below the unpenalised
+// supremum, which exceeds the true parameters' by half a χ² with four
+// degrees of freedom: at most 10 but once in 2,000 samples (at most 2.2
+// on seeds 1–40); and a weaker penalty (10⁻³) reaches a higher one
+// (2.6–9.5 higher on seeds 1–40), as a penalised maximum must. On seed
+// 31's sample, the estimate with a 20 % larger a (a/(a+b) = 0.243) fails
+// the first bound, and with a 50 % larger one (0.287, holdout −16 %) both.
 func TestFitHomogeneousDropout(t *testing.T) {
 	tr := cdnowLike
 	tr.a, tr.b = 2e5, 8e5 // p = 0.2 for everybody
@@ -242,20 +272,44 @@ func TestFitHomogeneousDropout(t *testing.T) {
 	m, err := clv.FitBGNBD(ctx, rows, clv.FitOptions{Penalty: 1})
 	require.NoError(t, err)
 	t.Logf("penalised: %+v", m)
-	assert.InDelta(t, 0.2, m.A/(m.A+m.B), 0.02)
-	assert.InDelta(t, tr.r, m.R, 4*m.Fit.StdErr[0])
-	assert.InDelta(t, tr.alpha, m.Alpha, 4*m.Fit.StdErr[1])
-	var act, pred float64
-	for i, c := range rows {
-		act += float64(future[i])
-		pred += m.ExpectedPurchases(c, 39)
-	}
-	assert.InEpsilon(t, act, pred, 0.05)
-	// The penalised log-likelihood is below the unpenalised supremum but
-	// close to it.
-	assert.Less(t, m.Fit.LogLikelihood, (&clv.BGNBD{R: tr.r, Alpha: tr.alpha, A: tr.a, B: tr.b}).LogLikelihood(rows)+1)
 	assert.Equal(t, 1.0, m.Fit.Penalty)
 	assert.Empty(t, m.Fit.ExactError)
+	weak, err := clv.FitBGNBD(ctx, rows, clv.FitOptions{Penalty: 1e-3})
+	require.NoError(t, err)
+	assert.Greater(t, weak.Fit.LogLikelihood, m.Fit.LogLikelihood, "a weaker penalty fits the rows better")
+
+	// the penalised estimate, on seed 31's sample and, in the long suite,
+	// on three more
+	truthM := &clv.BGNBD{R: tr.r, Alpha: tr.alpha, A: tr.a, B: tr.b}
+	var sumP, sumAct, sumPred float64
+	seeds := []uint64{31, 1, 2, 3}[:testdata.Scale(4, 1)]
+	for _, seed := range seeds {
+		pm, rs, fut := m, rows, future
+		if seed != 31 {
+			rs, fut = simulateHoldout(20_000, tr, seed, 39)
+			pm, err = clv.FitBGNBD(ctx, rs, clv.FitOptions{Penalty: 1})
+			require.NoError(t, err, "seed %d", seed)
+		}
+		p := pm.A / (pm.A + pm.B)
+		assert.GreaterOrEqual(t, p, 0.19, "seed %d: a/(a+b)", seed)
+		assert.LessOrEqual(t, p, 0.235, "seed %d: a/(a+b)", seed)
+		assert.InDelta(t, tr.r, pm.R, 4*pm.Fit.StdErr[0], "seed %d: r", seed)
+		assert.InDelta(t, tr.alpha, pm.Alpha, 4*pm.Fit.StdErr[1], "seed %d: α", seed)
+		assert.Less(t, pm.Fit.LogLikelihood, truthM.LogLikelihood(rs)+10, "seed %d: below the unpenalised supremum", seed)
+		var act, pred float64
+		for i, c := range rs {
+			act += float64(fut[i])
+			pred += pm.ExpectedPurchases(c, 39)
+		}
+		t.Logf("seed %d: a/(a+b) %.4f, holdout purchases %.0f, predicted %.1f (%+.2f %%)", seed, p, act, pred, 100*(pred-act)/act)
+		assert.InEpsilon(t, act, pred, 0.10, "seed %d: holdout purchases", seed)
+		sumP, sumAct, sumPred = sumP+p, sumAct+act, sumPred+pred
+	}
+	if len(seeds) > 1 {
+		t.Logf("%d samples: mean a/(a+b) %.4f, holdout %+.2f %%", len(seeds), sumP/float64(len(seeds)), 100*(sumPred-sumAct)/sumAct)
+		assert.InDelta(t, 0.2, sumP/float64(len(seeds)), 0.025, "mean a/(a+b)")
+		assert.InEpsilon(t, sumAct, sumPred, 0.06, "holdout purchases of the samples together")
+	}
 
 	// Fallback makes the second fit itself: the same estimate as the
 	// penalised fit, saying why the exact one failed.
@@ -432,21 +486,36 @@ func TestPAlive(t *testing.T) {
 // TestHoldoutOfSimulatedProcess checks the conditional expectation end to
 // end: customers simulated beyond T buy, on average, what the model with
 // the true parameters predicts given their calibration history.
+//
+// Within four standard errors per calibration frequency, not a fixed
+// share: the residuals (holdout purchases − prediction) of the customers
+// are independent with mean 0, so their sum has the standard error
+// √Σ residual², 0.7–1.7 % of the prediction at 200,000 customers. On
+// seeds 1–12 and 18 the groups were within 2.8 of them (a bound of 4 %,
+// 2.4 of x = 3's errors, failed about one seed in 50). The standard
+// error must stay under 2.5 % so the bound keeps its power: the model
+// with a 20 % larger b over-predicts the x = 1 group of seed 18 by 7.7
+// standard errors. The long suite checks a second sample (seed 1).
 func TestHoldoutOfSimulatedProcess(t *testing.T) {
 	const holdout = 39
-	rows, future := simulateHoldout(200_000, cdnowLike, 18, holdout)
 	tr := cdnowLike
 	m := clv.BGNBD{R: tr.r, Alpha: tr.alpha, A: tr.a, B: tr.b}
-	var act, pred [5]float64
-	var n [5]float64
-	for i, c := range rows {
-		k := min(int(c.Frequency), 4)
-		n[k]++
-		act[k] += float64(future[i])
-		pred[k] += m.ExpectedPurchases(c, holdout)
-	}
-	for k := range act {
-		t.Logf("x=%d%s n=%6.0f actual %.4f predicted %.4f", k, map[bool]string{true: "+"}[k == 4], n[k], act[k]/n[k], pred[k]/n[k])
-		assert.InEpsilon(t, act[k]/n[k], pred[k]/n[k], 0.04)
+	for _, seed := range []uint64{18, 1}[:testdata.Scale(2, 1)] {
+		rows, future := simulateHoldout(200_000, cdnowLike, seed, holdout)
+		var act, pred, sq, n [5]float64
+		for i, c := range rows {
+			k := min(int(c.Frequency), 4)
+			e := m.ExpectedPurchases(c, holdout)
+			n[k]++
+			act[k] += float64(future[i])
+			pred[k] += e
+			sq[k] += (float64(future[i]) - e) * (float64(future[i]) - e)
+		}
+		for k := range act {
+			se := math.Sqrt(sq[k])
+			t.Logf("seed %d x=%d%s n=%6.0f actual %.4f predicted %.4f (%+.2f standard errors)", seed, k, map[bool]string{true: "+"}[k == 4], n[k], act[k]/n[k], pred[k]/n[k], (act[k]-pred[k])/se)
+			assert.InDelta(t, act[k], pred[k], 4*se, "seed %d x=%d", seed, k)
+			assert.Less(t, se, 0.025*pred[k], "seed %d x=%d: standard error", seed, k)
+		}
 	}
 }
