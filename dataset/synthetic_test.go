@@ -2,6 +2,7 @@ package dataset_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -93,12 +94,35 @@ func topShare(counts []int, n int) float64 {
 
 // The planted truth must be visible in the data: customers buy mostly in
 // their preferred categories, and planted partners are bought by their
-// anchors' buyers far more often than by everybody else.
+// anchors' buyers far more often than by the customers who did not buy
+// the anchor. The quick suite checks seed 3, the long one (testdata.Long)
+// seeds 3 and 10 with twice the customers.
+//
+// "Far more often" is P(B | A) > 3·P(B | not A), for more than 80 % of
+// the 25 pairs. It used to be P(B | A) > 3·P(B), the lift, which no pair
+// can pass when its anchor or partner is bought by a third of the
+// customers or more (the lift is at most 1/P(A) and 1/P(B)), and the
+// popular half of the catalog, where anchors are drawn, holds such
+// products: on seeds 1–80 (4,000 customers) 2 to 6 pairs per seed had a
+// lift of 1.9–2.9 with P(B | A) ≈ 0.7, so 19–24 of 25 passed and seeds
+// 27, 61 and 70 failed. Against the anchor's non-buyers 23–25 of 25
+// pass on every one of those seeds (a miss is a pair whose anchor is
+// mostly bought as another anchor's partner, which plants nothing),
+// and 8,000 customers give the same counts: five misses of 25, where
+// the test fails, did not occur. With every partner swapped for the
+// next pair's, 3–8 of 25 pass on seeds 1–20 (heavy buyers buy more
+// of everything).
 func TestGenerateTruthIsPlanted(t *testing.T) {
+	for _, seed := range []uint64{3, 10}[:testdata.Scale(2, 1)] {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { truthIsPlanted(t, seed) })
+	}
+}
+
+func truthIsPlanted(t *testing.T, seed uint64) {
 	ctx := context.Background()
 	// the quick suite's shop is the long one's first 4,000 customers (the
 	// generator draws customer by customer): the same shares, within 0.002
-	s := dataset.Generate(dataset.SyntheticOptions{Customers: testdata.Scale(8000, 4000), Products: 500, Categories: 40, Seed: 3})
+	s := dataset.Generate(dataset.SyntheticOptions{Customers: testdata.Scale(8000, 4000), Products: 500, Categories: 40, Seed: seed})
 	h, err := s.History(ctx)
 	require.NoError(t, err)
 	cat := h.Catalog()
@@ -148,13 +172,15 @@ func TestGenerateTruthIsPlanted(t *testing.T) {
 		if ba.IsEmpty() || bb.IsEmpty() {
 			continue
 		}
-		pBgivenA := float64(roaring.And(ba, bb).GetCardinality()) / float64(ba.GetCardinality())
-		pB := float64(bb.GetCardinality()) / float64(all)
-		if pBgivenA > 3*pB {
+		both := roaring.And(ba, bb).GetCardinality()
+		pBgivenA := float64(both) / float64(ba.GetCardinality())
+		pBgivenNotA := float64(bb.GetCardinality()-both) / float64(all-ba.GetCardinality())
+		if pBgivenA > 3*pBgivenNotA {
 			lifted++
 		}
 	}
-	assert.Greater(t, float64(lifted)/float64(len(s.Truth.Complements)), 0.8, "planted pairs with lift > 3")
+	t.Logf("%d of %d planted pairs with P(B | A) > 3·P(B | not A)", lifted, len(s.Truth.Complements))
+	assert.Greater(t, float64(lifted)/float64(len(s.Truth.Complements)), 0.8, "planted pairs with P(B | A) > 3·P(B | not A)")
 }
 
 func top(cat *affinity.Catalog, p affinity.ProductID) string {

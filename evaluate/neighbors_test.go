@@ -14,6 +14,7 @@ import (
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/evaluate"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/similarity"
 )
 
@@ -57,22 +58,55 @@ func TestItemNeighborsHandComputed(t *testing.T) {
 	assert.Equal(t, "knn-cosine-basket", basket.Name())
 }
 
+// TestAdaptersOnStorefront evaluates the engine, item neighbours and
+// EASE against the popular products on a temporal split of a 2,000-
+// customer storefront (seed 13; under testdata.Long seeds 1–3 too), on
+// the items new to each test customer, where the planted complements
+// are what popular misses.
+//
+// On seeds 1–48 their recall@10 there was 0.99–1.19 × popular's (engine,
+// mean 1.09), 0.99–1.24 × (knn-cosine, mean 1.07) and 0.94–1.22 × (EASE,
+// mean 1.07), sd 0.05–0.06: a seed holds out only 350–390 customers,
+// and the lead, 0.02–0.03 of recall, is no more than the spread between
+// seeds, so "each beats popular" failed on 7 of the 48 seeds (seed 13,
+// the one tested, passed). So each must reach 0.85 × popular on every
+// seed (3.5 sd under the means), and summed over the seeds, when there
+// are several, the engine must beat popular and the others reach 0.95 ×
+// (over any four consecutive seeds of 1–48 the least were 1.05, 1.03
+// and 1.01 ×). Random recommendations reach 0.03–0.06 × (seeds 13, 1–3).
 func TestAdaptersOnStorefront(t *testing.T) {
 	ctx := context.Background()
-	shop := dataset.Generate(dataset.SyntheticOptions{Customers: 2000, Products: 600, Categories: 30, Seed: 13})
-	h, err := shop.History(ctx)
-	require.NoError(t, err)
-	s, err := evaluate.TemporalSplit(ctx, h, evaluate.DefaultCutoff(h))
-	require.NoError(t, err)
-	recs := []evaluate.Recommender{&evaluate.Popular{}, &evaluate.Engine{},
-		&evaluate.ItemNeighbors{Measure: similarity.Cosine}, &evaluate.EASE{Lambda: 50}}
-	rep, err := evaluate.Evaluate(ctx, s, recs, evaluate.Options{ExcludeSeen: true})
-	require.NoError(t, err)
-	pop := rep.Row("popular").Metrics[evaluate.ExploreItems]
-	for _, name := range []string{"engine", "knn-cosine", "ease"} {
-		m := rep.Row(name).Metrics[evaluate.ExploreItems]
-		t.Logf("%-10s recall@10 %.4f ndcg@10 %.4f (popular %.4f %.4f)", name, m.Recall, m.NDCG, pop.Recall, pop.NDCG)
-		assert.Greater(t, m.Recall, pop.Recall, "%s finds planted complements popular misses", name)
+	names := []string{"engine", "knn-cosine", "ease"}
+	recall := map[string]float64{} // sums over the seeds
+	seeds := []uint64{13, 1, 2, 3}[:testdata.Scale(4, 1)]
+	for _, seed := range seeds {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			shop := dataset.Generate(dataset.SyntheticOptions{Customers: 2000, Products: 600, Categories: 30, Seed: seed})
+			h, err := shop.History(ctx)
+			require.NoError(t, err)
+			s, err := evaluate.TemporalSplit(ctx, h, evaluate.DefaultCutoff(h))
+			require.NoError(t, err)
+			recs := []evaluate.Recommender{&evaluate.Popular{}, &evaluate.Engine{},
+				&evaluate.ItemNeighbors{Measure: similarity.Cosine}, &evaluate.EASE{Lambda: 50}}
+			rep, err := evaluate.Evaluate(ctx, s, recs, evaluate.Options{ExcludeSeen: true})
+			require.NoError(t, err)
+			pop := rep.Row("popular").Metrics[evaluate.ExploreItems]
+			recall["popular"] += pop.Recall
+			for _, name := range names {
+				m := rep.Row(name).Metrics[evaluate.ExploreItems]
+				t.Logf("%-10s recall@10 %.4f ndcg@10 %.4f (popular %.4f %.4f)", name, m.Recall, m.NDCG, pop.Recall, pop.NDCG)
+				assert.GreaterOrEqual(t, m.Recall, 0.85*pop.Recall, "%s: not clearly worse than popular", name)
+				recall[name] += m.Recall
+			}
+		})
+	}
+	if len(seeds) > 1 {
+		for _, name := range names {
+			t.Logf("%d seeds: %-10s recall@10 %.3f × popular's", len(seeds), name, recall[name]/recall["popular"])
+		}
+		assert.Greater(t, recall["engine"], recall["popular"], "the engine finds planted complements popular misses")
+		assert.GreaterOrEqual(t, recall["knn-cosine"], 0.95*recall["popular"])
+		assert.GreaterOrEqual(t, recall["ease"], 0.95*recall["popular"])
 	}
 }
 
@@ -134,27 +168,57 @@ func movielensShaped(t testing.TB, users, items, ratings int, seed uint64) *affi
 	return h
 }
 
+// TestMovieLensShaped evaluates the baselines, item neighbours and EASE
+// on MovieLens-shaped rating sets split per product: seed 1, and under
+// testdata.Long seeds 2 and 3 too.
+//
+// The number of ratings is 400 users' draws of 20 plus an exponential
+// tail of mean 80 (capped at half the items): sd about 1,600 per seed,
+// and a mean a little under 40,000 (39,000 on seeds 1–64, 35,216–42,755,
+// sd 1,500). The former ±3,000, two standard deviations, failed on 5 of
+// those 64 seeds; ±7,000 is four or more.
+//
+// On seeds 1–160 popular ranked 5.9–12.5 × random and EASE 1.14–1.62 ×
+// popular (mean 1.32, sd 0.09), but the Jaccard neighbours only
+// 0.963–1.26 × popular (mean 1.10, sd 0.06): each seed holds out about
+// 10,000 ratings of 400 users, and "beats popular", asserted on seed 1,
+// failed on seed 114. So on each seed the neighbours must reach 0.85 ×
+// popular (4 sd under the mean), and over several seeds (NDCG@10
+// summed) beat it: any three consecutive seeds of 1–160 gave 1.02 × or
+// more. EASE must beat popular on each seed. Random recommendations
+// reach 0.08–0.17 × popular.
 func TestMovieLensShaped(t *testing.T) {
 	ctx := context.Background()
-	h := movielensShaped(t, 400, 700, 40_000, 1)
-	assert.Equal(t, 400, h.NumCustomers())
-	assert.InDelta(t, 40_000, h.NumEvents(), 3000)
-	s, err := evaluate.StratifiedSplit(ctx, h, evaluate.SplitOptions{By: evaluate.ByProduct, Seed: 42})
-	require.NoError(t, err)
-	recs := []evaluate.Recommender{&evaluate.Popular{}, &evaluate.Random{Seed: 1},
-		&evaluate.ItemNeighbors{Measure: similarity.Jaccard}, &evaluate.EASE{}}
-	rep, err := evaluate.Evaluate(ctx, s, recs, evaluate.Options{ExcludeSeen: true})
-	require.NoError(t, err)
-	for _, r := range rep.Rows {
-		m := r.Metrics[evaluate.AllItems]
-		t.Logf("%-12s precision@10 %.4f ndcg@10 %.4f map %.4f recall@10 %.4f", r.Name, m.Precision, m.NDCG, m.MAP, m.Recall)
+	var knn, pop float64 // NDCG@10 summed over the seeds
+	seeds := testdata.Scale(3, 1)
+	for seed := range uint64(seeds) {
+		t.Run(fmt.Sprint(seed+1), func(t *testing.T) {
+			h := movielensShaped(t, 400, 700, 40_000, seed+1)
+			assert.Equal(t, 400, h.NumCustomers())
+			assert.InDelta(t, 40_000, h.NumEvents(), 7000)
+			s, err := evaluate.StratifiedSplit(ctx, h, evaluate.SplitOptions{By: evaluate.ByProduct, Seed: 42})
+			require.NoError(t, err)
+			recs := []evaluate.Recommender{&evaluate.Popular{}, &evaluate.Random{Seed: 1},
+				&evaluate.ItemNeighbors{Measure: similarity.Jaccard}, &evaluate.EASE{}}
+			rep, err := evaluate.Evaluate(ctx, s, recs, evaluate.Options{ExcludeSeen: true})
+			require.NoError(t, err)
+			for _, r := range rep.Rows {
+				m := r.Metrics[evaluate.AllItems]
+				t.Logf("%-12s precision@10 %.4f ndcg@10 %.4f map %.4f recall@10 %.4f", r.Name, m.Precision, m.NDCG, m.MAP, m.Recall)
+			}
+			all := func(name string) evaluate.Metrics { return rep.Row(name).Metrics[evaluate.AllItems] }
+			assert.Greater(t, all("popular").NDCG, all("random").NDCG)
+			assert.GreaterOrEqual(t, all("knn-jaccard").NDCG, 0.85*all("popular").NDCG, "planted taste is learnable")
+			assert.Greater(t, all("ease").NDCG, all("popular").NDCG)
+			// with every training item excluded, nothing is a repeat
+			assert.Zero(t, rep.Row("popular").Metrics[evaluate.RepeatItems].Users)
+			knn, pop = knn+all("knn-jaccard").NDCG, pop+all("popular").NDCG
+		})
 	}
-	all := func(name string) evaluate.Metrics { return rep.Row(name).Metrics[evaluate.AllItems] }
-	assert.Greater(t, all("popular").NDCG, all("random").NDCG)
-	assert.Greater(t, all("knn-jaccard").NDCG, all("popular").NDCG, "planted taste is learnable")
-	assert.Greater(t, all("ease").NDCG, all("popular").NDCG)
-	// with every training item excluded, nothing is a repeat
-	assert.Zero(t, rep.Row("popular").Metrics[evaluate.RepeatItems].Users)
+	if seeds > 1 {
+		t.Logf("%d seeds: knn-jaccard NDCG@10 %.3f × popular's", seeds, knn/pop)
+		assert.Greater(t, knn, pop, "planted taste is learnable: the neighbours beat popular over the seeds")
+	}
 }
 
 // BenchmarkEvaluateMovieLensShaped evaluates four recommenders (two

@@ -35,9 +35,23 @@ func tasteShop(t *testing.T) *affinity.History {
 }
 
 // TestChoose: the choice is Tune's best on AutoGrid — EASE on the
-// taste-shaped store, the co-purchase neighbours on the demo store — with
-// the base options otherwise, and a progress report that reaches its
-// total.
+// taste-shaped store; on the demo store the co-purchase neighbours unless
+// EASE leads beyond noise — with the base options otherwise, and a
+// progress report that reaches its total.
+//
+// On taste-shaped stores of seeds 5–12 EASE led the neighbours' best
+// validation NDCG@10 by 0.044–0.071, three to four and a half times a
+// trial's standard error, and was chosen on every one. On demo-shaped stores
+// (seeds 1–8) the two are close: the neighbours were kept on seeds 1, 5
+// and 7 (EASE 0.005 behind to 0.004 ahead, a fifth of a standard error)
+// and EASE chosen on the other five (0.016–0.049 ahead, 0.8–2.2 standard
+// errors: Choose weighs the paired differences). So the demo
+// store (seed 1), where the neighbours are kept, is checked for the rule
+// rather than the model: the neighbours are kept only while EASE's best
+// leads theirs by less than a standard error, EASE is chosen only when
+// it leads. Choosing EASE regardless fails it (0.005 behind), so would
+// keeping the neighbours on seed 6 (EASE 0.049, 2.2 standard errors,
+// ahead).
 func TestChoose(t *testing.T) {
 	ctx := context.Background()
 	ease := recommend.Model{Measure: similarity.EASE, Scope: similarity.Customer, MaxDense: recommend.DefaultEASEMaxDense}
@@ -63,7 +77,11 @@ func TestChoose(t *testing.T) {
 			c, tu, err := recommend.Choose(ctx, h, h.Latest(), g)
 			require.NoError(t, err)
 			require.NotNil(t, tu)
-			assert.Equal(t, tc.want, c.Model, "%v", tu.Trials)
+			if tc.name == "taste" {
+				assert.Equal(t, tc.want, c.Model, "%v", tu.Trials)
+			} else {
+				assertDefaultWithinNoise(t, tu, c.Model)
+			}
 			assert.GreaterOrEqual(t, tu.Customers, recommend.AutoMinCustomers)
 			// every model at every half-life
 			require.Len(t, tu.Trials, 6)
@@ -103,6 +121,32 @@ func TestChoose(t *testing.T) {
 			assert.Len(t, tu.Trials, 2)
 			assert.Equal(t, base.HalfLife, c.Options.HalfLife)
 		})
+	}
+}
+
+// assertDefaultWithinNoise requires the choice among Tune's trials to be
+// the default model unless EASE's best trial leads the default's best by
+// a standard error or more, and EASE only when it leads.
+func assertDefaultWithinNoise(t *testing.T, tu *recommend.Tuning, chosen recommend.Model) {
+	t.Helper()
+	best := map[similarity.Measure]recommend.Trial{}
+	for _, tr := range tu.Trials {
+		m := tr.Candidate.Model.Measure
+		if b, ok := best[m]; !ok || tr.NDCG > b.NDCG {
+			best[m] = tr
+		}
+	}
+	def, ease := best[recommend.DefaultModel().Measure], best[similarity.EASE]
+	require.NotZero(t, def.StdErr, "%v", tu.Trials)
+	require.NotZero(t, ease.StdErr, "%v", tu.Trials)
+	t.Logf("EASE's best leads the default's by %.4f, %.2f standard errors", ease.NDCG-def.NDCG, (ease.NDCG-def.NDCG)/ease.StdErr)
+	switch chosen.String() {
+	case recommend.DefaultModel().String():
+		assert.Less(t, ease.NDCG-def.NDCG, ease.StdErr, "the default kept: EASE leads within noise")
+	case ease.Candidate.Model.String():
+		assert.Greater(t, ease.NDCG, def.NDCG, "EASE chosen: it leads")
+	default:
+		t.Errorf("chose %v, neither the default nor EASE: %v", chosen, tu.Trials)
 	}
 }
 

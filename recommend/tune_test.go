@@ -2,6 +2,8 @@ package recommend_test
 
 import (
 	"context"
+	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -9,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/recommend"
 	"github.com/shopaffinity/affinity/similarity"
 )
@@ -81,20 +85,45 @@ func TestTune(t *testing.T) {
 // next-basket trend turned off scores a little higher on validation than
 // the default trend, within noise, so Tune keeps the default; the plain
 // maximum, which it used before, took the other.
+//
+// That situation is the demo's: on demo-shaped stores of seeds 1–8 it
+// arose on seeds 1, 3 and 7 (the trend turned off 0.08–0.14 standard
+// errors ahead, the same model), and on the other five the highest
+// score was the choice. So every store checked (the demo; under
+// testdata.Long seed 2, where the highest is chosen, too) must have its
+// choice within a standard error of the highest score, with the same
+// model, and, where they differ, the choice keeps the default trend that
+// the highest turned off; and the rule must have kept the default on one
+// of them at least, the demo. Taking the plain maximum fails that.
 func TestTuneKeepsTheDefaultWithinNoise(t *testing.T) {
 	ctx := context.Background()
-	h := demoHistory(t)
-	tu, err := recommend.Tune(ctx, h, h.Latest(), recommend.Grid{})
-	require.NoError(t, err)
-	top := tu.Trials[0]
-	for _, tr := range tu.Trials {
-		if tr.NDCG > top.NDCG {
-			top = tr
-		}
+	stores := []*affinity.History{demoHistory(t)}
+	for seed := range uint64(testdata.Scale(1, 0)) {
+		h, err := dataset.Generate(dataset.SyntheticOptions{Seed: seed + 2}).History(ctx)
+		require.NoError(t, err)
+		stores = append(stores, h)
 	}
-	require.NotEqual(t, top, tu.Best, "the highest score is not the choice: %v", tu.Trials)
-	assert.Less(t, top.NDCG-tu.Best.NDCG, top.StdErr, "within noise")
-	assert.Equal(t, top.Candidate.Model, tu.Best.Candidate.Model)
-	assert.Less(t, top.Candidate.Options.NextBasket.Trend, 0.0, "the highest turned the trend off")
-	assert.Zero(t, tu.Best.Candidate.Options.NextBasket.Trend, "the choice keeps the default trend")
+	kept := 0 // stores where the highest score is not the choice
+	for i, h := range stores {
+		t.Run(fmt.Sprint(i+1), func(t *testing.T) {
+			tu, err := recommend.Tune(ctx, h, h.Latest(), recommend.Grid{})
+			require.NoError(t, err)
+			top := tu.Trials[0]
+			for _, tr := range tu.Trials {
+				if tr.NDCG > top.NDCG {
+					top = tr
+				}
+			}
+			assert.Less(t, top.NDCG-tu.Best.NDCG, top.StdErr, "within noise")
+			assert.Equal(t, top.Candidate.Model, tu.Best.Candidate.Model)
+			if reflect.DeepEqual(top, tu.Best) {
+				return
+			}
+			kept++
+			t.Logf("the default kept within %.2f standard errors of the highest score", (top.NDCG-tu.Best.NDCG)/top.StdErr)
+			assert.Less(t, top.Candidate.Options.NextBasket.Trend, 0.0, "the highest turned the trend off")
+			assert.Zero(t, tu.Best.Candidate.Options.NextBasket.Trend, "the choice keeps the default trend")
+		})
+	}
+	assert.Positive(t, kept, "the highest score is not the choice on any store")
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/segment"
 )
 
@@ -37,8 +38,62 @@ func (r recovery) String() string {
 // the customers whose planted top categories contain L; the customers
 // considered are those with at least minOrders orders in the look-back
 // (a one-order customer shows one or two of their three preferences).
+// The quick suite checks the demo storefront (seed 1), the long one
+// (testdata.Long) two more of its shape (seeds 2 and 3) too.
+//
+// The generator draws only about half of all lines from the planted
+// leaves (a third are planted complements: random products of other
+// departments bought with popular anchors), which caps what any
+// per-customer share can recover. On seeds 1–48 top(L, 3) had precision
+// 0.51–0.62 and recall 0.45–0.54, itemshare(L) ≥ 0.2 precision
+// 0.63–0.70 and ordershare(L) ≥ 0.3 recall 0.50–0.56 (≥ 3 orders), each
+// within 0.02–0.03 of its mean in one standard deviation: the floors
+// below sit 3.5 or more of those under the means. Two bounds vary with
+// how the seed's leaf popularity falls, not with sampling (5,000
+// customers): top(L, 1) precision was 0.53–0.78 (mean 0.68, sd 0.07) and
+// the baseline that gives everyone the three most popular leaves had
+// precision 0.06–0.35, so that top(L, 3) led it by 1.7–9.2× (the former
+// bound, 3×, failed on 28 of 48 seeds, 7 of them for top(L, 1) > 0.6)
+// but by 0.23–0.47 in difference (mean 0.36, sd 0.06). So each seed must
+// have top(L, 1) precision above 0.45 and top(L, 3) above the baseline
+// by 0.15, and several seeds together (their mean precisions) 0.58 and
+// twice the baseline (any three consecutive seeds of 1–48: 0.62–0.76
+// and 2.2–4.1×). Matched against another seed's planted preferences the
+// segments fall to chance: top(L, 3) and top(L, 1) precision 0.05,
+// below the baseline's 0.06–0.07 (seeds 1 and 2).
 func TestPlantedPreferencesAreRecovered(t *testing.T) {
-	demo := dataset.Demo()
+	stores := []*dataset.Storefront{dataset.Demo()}
+	for seed := range uint64(testdata.Scale(2, 0)) {
+		stores = append(stores, dataset.Generate(dataset.SyntheticOptions{Seed: seed + 2}))
+	}
+	var top1, top3, base float64 // sums of precisions over the stores
+	for _, st := range stores {
+		t.Run(fmt.Sprint(st.Options.Seed), func(t *testing.T) {
+			results := plantedRecovery(t, st, st.Truth)
+			top := results["top(L, 3)/1"]
+			b := results["baseline: 3 most popular leaves/1"].precision()
+			p1 := results["top(L, 1)/1"].precision()
+			assert.Greater(t, top.precision(), 0.45)
+			assert.Greater(t, top.recall(), 0.40)
+			assert.Greater(t, top.precision(), b+0.15, "top(L, 3) against the three most popular leaves")
+			assert.Greater(t, p1, 0.45)
+			assert.Greater(t, results["itemshare(L) >= 0.2/1"].precision(), 0.6)
+			assert.Greater(t, results["ordershare(L) >= 0.3/3"].recall(), 0.45)
+			top1, top3, base = top1+p1, top3+top.precision(), base+b
+		})
+	}
+	if n := float64(len(stores)); n > 1 {
+		t.Logf("%d storefronts: mean precision top(L, 1) %.3f, top(L, 3) %.3f, baseline %.3f", len(stores), top1/n, top3/n, base/n)
+		assert.Greater(t, top1/n, 0.58, "top(L, 1), mean precision over the storefronts")
+		assert.Greater(t, top3, 2*base, "top(L, 3) against the three most popular leaves, over the storefronts")
+	}
+}
+
+// plantedRecovery measures the recovery of truth's preferences by the
+// category segments of demo's History (see
+// TestPlantedPreferencesAreRecovered), by method and minimum number of
+// orders ("top(L, 3)/1").
+func plantedRecovery(t *testing.T, demo *dataset.Storefront, truthOf dataset.Truth) map[string]recovery {
 	h, err := demo.History(context.Background())
 	require.NoError(t, err)
 	asOf := demo.Options.Start.AddDate(0, 0, demo.Options.Days)
@@ -46,7 +101,7 @@ func TestPlantedPreferencesAreRecovered(t *testing.T) {
 	require.NoError(t, err)
 
 	truth := map[string]*roaring.Bitmap{}
-	for key, prefs := range demo.Truth.TopCategories {
+	for key, prefs := range truthOf.TopCategories {
 		c, ok := h.LookupCustomer(key)
 		if !ok {
 			continue
@@ -123,18 +178,7 @@ func TestPlantedPreferencesAreRecovered(t *testing.T) {
 			t.Logf("customers with ≥%d orders, %-36s %v", minOrders, m.name, r)
 		}
 	}
-	// The generator draws only about half of all lines from the planted
-	// leaves (a third are planted complements: random products of other
-	// departments bought with popular anchors), which caps what any
-	// per-customer share can recover. Thresholds sit a little below the
-	// measured values (see the log); they guard against regressions.
-	top3 := results["top(L, 3)/1"]
-	assert.Greater(t, top3.precision(), 0.45)
-	assert.Greater(t, top3.recall(), 0.40)
-	assert.Greater(t, top3.precision(), 3*results["baseline: 3 most popular leaves/1"].precision())
-	assert.Greater(t, results["top(L, 1)/1"].precision(), 0.6)
-	assert.Greater(t, results["itemshare(L) >= 0.2/1"].precision(), 0.6)
-	assert.Greater(t, results["ordershare(L) >= 0.3/3"].recall(), 0.45)
+	return results
 }
 
 // TestHalfLifeFollowsAChangeOfTaste plants a customer whose interest moved
