@@ -22,7 +22,11 @@ type OrderChange struct {
 	// Version orders the changes of one order: the change with the
 	// highest Version wins, whatever the order in which changes arrive.
 	// An updated-at time in Unix microseconds or a change sequence number
-	// are the usual choices; 0 everywhere means "the last call wins".
+	// are the usual choices. At equal versions a delete beats a put and,
+	// between two puts, the later call wins: so 0 everywhere means "the
+	// last put wins, unless the order was deleted", and a feed that
+	// deletes an order and creates it again in one Builder must give the
+	// new put a higher version.
 	Version int64 `json:"version"`
 	// Delete removes the order; Lines are ignored then.
 	Delete bool `json:"delete"`

@@ -143,24 +143,27 @@ func (b *Builder) buildOver(ctx context.Context) (_ *History, err error) {
 	b.over = nil
 	b.merge = &mergeState{base: base}
 	ch := b.changes
-	erased, err := b.applyChanges()
-	if err != nil {
-		return nil, err
-	}
 	nb := uint32(base.NumOrderIDs())
 	nc0 := base.NumCustomers()
-	// Base orders that a put, a delete or an erasure drops.
+	// Base orders that a put, a delete or an erasure drops. They are found,
+	// and their lines leave the gross value, before applyChanges adds the
+	// surviving puts, whose lines Add checks against MaxMoney: a put that
+	// replaces an order is checked against what remains.
 	var drop []bool
-	dropOrder := func(o uint32, c uint32) {
+	var dropped []uint32 // in the order found
+	dropOrder := func(o uint32) {
 		if drop == nil {
 			drop = make([]bool, nb)
 		}
+		if drop[o] {
+			return
+		}
 		drop[o] = true
+		dropped = append(dropped, o)
 		for i := base.orderOff[o]; i < base.orderOff[o+1]; i++ {
 			v := Money(base.lineQty[i]) * base.linePrice[i] // fits: Add checked it
 			b.gross -= max(v, -v)
 		}
-		b.merge.dropped = append(b.merge.dropped, c)
 	}
 	if ch != nil && len(ch.byKey) > 0 {
 		// the base's orders with a changed key, found by the base's index
@@ -174,19 +177,25 @@ func (b *Builder) buildOver(ctx context.Context) (_ *History, err error) {
 			x.each(base, key, func(o uint32) { os = append(os, o) })
 			slices.Sort(os)
 			for _, o := range os {
-				dropOrder(o, base.orderCust[o])
+				dropOrder(o)
 			}
 		}
 	}
-	for c, gone := range erased[:min(len(erased), nc0)] {
-		if !gone {
-			continue
-		}
-		for o := base.custLo[c]; o < base.custHi[c]; o++ {
-			if drop == nil || !drop[o] {
-				dropOrder(o, uint32(c))
+	if ch != nil && len(ch.erased) > 0 {
+		for _, key := range slices.Sorted(maps.Keys(ch.erased)) {
+			if c, ok := b.customers.lookup(key); ok && int(c) < nc0 {
+				for o := base.custLo[c]; o < base.custHi[c]; o++ {
+					dropOrder(o)
+				}
 			}
 		}
+	}
+	erased, err := b.applyChanges()
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range dropped {
+		b.merge.dropped = append(b.merge.dropped, base.orderCust[o])
 	}
 
 	h, nc := b.newHistory()
