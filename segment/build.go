@@ -43,7 +43,7 @@ func Build(ctx context.Context, h *affinity.History, asOf time.Time, opts Option
 		return nil, err
 	}
 	if h == nil {
-		return nil, fmt.Errorf("%w: nil History", ErrInvalid)
+		return nil, affinity.NilArgument("segment", "History", ErrInvalid)
 	}
 	b, err := prepare(h.Catalog(), h.NumCustomers(), asOf, opts)
 	if err != nil {

@@ -2,7 +2,6 @@ package segment
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/shopaffinity/affinity"
 )
@@ -39,7 +38,7 @@ func (x *Index) Compacted(ctx context.Context, opts UpdateOptions) (*Index, erro
 		return nil, err
 	}
 	if x == nil {
-		return nil, fmt.Errorf("%w: nil Index", ErrInvalid)
+		return nil, affinity.NilArgument("segment", "Index", ErrInvalid)
 	}
 	o := x.over
 	if o == nil || o.next == nil || !o.next.ready() || !o.next.baseFor(x, x.asOf) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/segment/query"
 )
 
 // PartSize is the number of customers of a full [Part]: the 65,536
@@ -62,7 +63,7 @@ func BuildPart(ctx context.Context, h *affinity.History, asOf time.Time, opts Op
 		return nil, err
 	}
 	if h == nil {
-		return nil, fmt.Errorf("%w: nil History", ErrInvalid)
+		return nil, affinity.NilArgument("segment", "History", ErrInvalid)
 	}
 	nc := h.NumCustomers()
 	if nc > PartSize {
@@ -154,7 +155,8 @@ func catalogDigest(cat *affinity.Catalog) uint64 {
 // parts. Join holds the parts and the index in memory; it takes time
 // linear in the size of the index, on opts.Workers goroutines. It returns
 // an error wrapping [ErrInvalid] when a Part was built with another as-of
-// time, other options or another catalog, or does not fit its place, one
+// time, other options or another catalog, or does not fit its place, or
+// when two parts hold the same customer key, one
 // wrapping [ErrCorrupt] when a Part's contents are inconsistent, and one
 // wrapping [ErrNoData] when no customer has an order or event by asOf.
 func Join(ctx context.Context, cat *affinity.Catalog, asOf time.Time, opts Options, parts []*Part) (*Index, error) {
@@ -162,7 +164,7 @@ func Join(ctx context.Context, cat *affinity.Catalog, asOf time.Time, opts Optio
 		return nil, err
 	}
 	if cat == nil {
-		return nil, fmt.Errorf("%w: nil Catalog", ErrInvalid)
+		return nil, affinity.NilArgument("segment", "Catalog", ErrInvalid)
 	}
 	if len(parts) == 0 {
 		return nil, fmt.Errorf("%w: no parts", ErrInvalid)
@@ -171,7 +173,7 @@ func Join(ctx context.Context, cat *affinity.Catalog, asOf time.Time, opts Optio
 	for k, p := range parts {
 		switch {
 		case p == nil:
-			return nil, fmt.Errorf("%w: part %d is nil", ErrInvalid, k)
+			return nil, affinity.NilArgument("segment", fmt.Sprintf("Part (part %d)", k), ErrInvalid)
 		case p.Len() == 0 && len(parts) > 1:
 			return nil, fmt.Errorf("%w: part %d has no customers", ErrInvalid, k)
 		case k < len(parts)-1 && p.Len() != PartSize:
@@ -233,7 +235,23 @@ func Join(ctx context.Context, cat *affinity.Catalog, asOf time.Time, opts Optio
 	if b.nKnown == 0 {
 		return nil, fmt.Errorf("%w: asOf %s, no customer of the %d parts has an order or event by then", ErrNoData, asOf.UTC().Format(time.DateTime), len(parts))
 	}
-	return b.finish(ctx)
+	x, err := b.finish(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// A History holds each customer key once (erased customers have the
+	// empty key): parts that repeat a key, from shards that overlap, are
+	// no History's. The check sorts the keys, as the first lookup by key
+	// would, and keeps the order for it.
+	x.lookupOnce.Do(x.sortKeys)
+	for i := 1; i < len(x.byKey); i++ {
+		a, b := x.byKey[i-1], x.byKey[i]
+		if k := x.keys[a]; k != "" && k == x.keys[b] {
+			return nil, fmt.Errorf("%w: customer key %s is in part %d (customer %d) and part %d (customer %d)",
+				ErrInvalid, query.Excerpt(k), a>>chunkBits, a, b>>chunkBits, b)
+		}
+	}
+	return x, nil
 }
 
 // checkJoin checks what p's decoding cannot: its days against the as-of

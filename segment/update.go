@@ -3,7 +3,6 @@ package segment
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"math/big"
 	"slices"
 	"sync"
@@ -259,8 +258,13 @@ func Update(ctx context.Context, x *Index, prev, h *affinity.History, asOf time.
 	if err := affinity.CheckContext("segment", ctx, ErrInvalid); err != nil {
 		return nil, err
 	}
-	if x == nil || prev == nil || h == nil {
-		return nil, fmt.Errorf("%w: nil Index or History", ErrInvalid)
+	switch {
+	case x == nil:
+		return nil, affinity.NilArgument("segment", "Index", ErrInvalid)
+	case prev == nil:
+		return nil, affinity.NilArgument("segment", "History (prev)", ErrInvalid)
+	case h == nil:
+		return nil, affinity.NilArgument("segment", "History", ErrInvalid)
 	}
 	if err := affinity.CheckAsOf("segment", asOf); err != nil {
 		return nil, err
