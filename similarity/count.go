@@ -117,7 +117,13 @@ func (o CountOptions) config(asOf time.Time) (*config, error) {
 	if o.Window < 0 {
 		return nil, fmt.Errorf("similarity: negative window %v", o.Window)
 	}
-	c := &config{scope: o.Scope, from: math.MinInt64, to: asOf.Unix(), events: o.Events, workers: parallel.Workers(o.Workers), exclude: o.Exclude}
+	c := &config{scope: o.Scope, from: math.MinInt64, to: asOf.Unix(), events: o.Events, workers: parallel.Workers(o.Workers)}
+	if o.Exclude != nil {
+		// Counts keep their config for Recount and the transactions BM25
+		// reads later, and the caller may change the bitmap after the
+		// call: keep a copy
+		c.exclude = o.Exclude.Clone()
+	}
 	if lb := o.Lookback.Or(affinity.AllTime); !lb.All {
 		c.from = lb.Start(asOf).Unix()
 	}

@@ -69,9 +69,10 @@ type EASEOptions struct {
 	// with 10⁵–10⁶ users; small data sets want less.
 	Lambda float64
 	// K is the number of weights kept per product, the largest in
-	// magnitude, negative ones included; default [DefaultK]. A negative K
-	// keeps every non-zero weight: with the dense solver, the Index then
-	// holds all of W and scoring with it is the exact model.
+	// magnitude, negative ones included; default [DefaultK], at most
+	// [MaxIndexK]. A negative K keeps every non-zero weight: with the
+	// dense solver, the Index then holds all of W and scoring with it is
+	// the exact model.
 	K int
 	// Solver chooses the dense or the sparse fit; default [EASEAuto].
 	Solver EASESolver
@@ -169,6 +170,9 @@ func (o EASEOptions) withDefaults() (EASEOptions, error) {
 	}
 	if o.K == 0 {
 		o.K = DefaultK
+	}
+	if o.K > MaxIndexK {
+		return o, fmt.Errorf("similarity: EASE K %d beyond %d, the most an index file holds (a negative K keeps every weight)", o.K, MaxIndexK)
 	}
 	if o.MaxProducts <= 0 {
 		o.MaxProducts = DefaultEASEMaxProducts

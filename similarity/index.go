@@ -17,16 +17,23 @@ const DefaultK = 50
 // DefaultMinSupport is the default [IndexOptions.MinSupport].
 const DefaultMinSupport = 2
 
+// MaxIndexK is the largest [IndexOptions.K] and MinSupport (and
+// [EASEOptions.K]): the index file holds them in 31 bits. A K above the
+// number of products keeps every neighbour.
+const MaxIndexK = math.MaxInt32
+
 // IndexOptions configures [NewIndex]. The zero value keeps the 50 best
 // neighbours by [Jaccard] among the pairs seen together at least twice.
 type IndexOptions struct {
 	// Measure ranks the neighbours; default Jaccard. EASE and SVD indexes
 	// come from [FitEASE] and [Embedding.Index].
 	Measure Measure
-	// K is the number of neighbours kept per product; default [DefaultK].
+	// K is the number of neighbours kept per product; default [DefaultK],
+	// at most [MaxIndexK].
 	K int
 	// MinSupport is the minimum co-count of a pair to be a neighbour;
-	// default [DefaultMinSupport]. Use 1 to keep every pair seen together.
+	// default [DefaultMinSupport], at most [MaxIndexK]. Use 1 to keep
+	// every pair seen together.
 	MinSupport int
 	// Shrinkage λ ≥ 0 multiplies each score by AB/(AB+λ), AB the
 	// co-count ([Shrink]), so that pairs seen together a few times rank
@@ -48,6 +55,9 @@ func (o IndexOptions) withDefaults() (IndexOptions, error) {
 	}
 	if o.MinSupport <= 0 {
 		o.MinSupport = DefaultMinSupport
+	}
+	if o.K > MaxIndexK || o.MinSupport > MaxIndexK {
+		return o, fmt.Errorf("similarity: K %d or MinSupport %d beyond %d, the most an index file holds", o.K, o.MinSupport, MaxIndexK)
 	}
 	if o.Shrinkage < 0 || math.IsNaN(o.Shrinkage) || math.IsInf(o.Shrinkage, 0) {
 		return o, fmt.Errorf("similarity: shrinkage %v is not a finite λ ≥ 0", o.Shrinkage)

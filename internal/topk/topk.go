@@ -90,7 +90,7 @@ func (t *Keys) Rejects(key uint64) bool { return key >= t.thr }
 // PushKey adds a key that passed Rejects.
 func (t *Keys) PushKey(key uint64) {
 	t.h = append(t.h, key)
-	if len(t.h) >= 2*t.k {
+	if len(t.h)-t.k >= t.k { // len ≥ 2k, without overflow for a huge k
 		t.compact()
 	}
 }
