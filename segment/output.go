@@ -36,8 +36,12 @@ type Stats struct {
 // knows, labelled name. For a set of at least an eighth of the customers
 // it sums the bit-sliced indexes, in time proportional to the bitmaps;
 // for a smaller set it looks each customer up in spend and order columns
-// decoded from them on the first such call (16 bytes per customer).
+// decoded from them on the first such call (16 bytes per customer). A
+// nil set is empty.
 func (x *Index) Stats(name string, set *roaring.Bitmap) Stats {
+	if set == nil {
+		set = roaring.New()
+	}
 	in := x.within(set)
 	s := Stats{Name: name, Customers: int(in.GetCardinality())}
 	var rev int64
