@@ -701,21 +701,32 @@ func TestAdvBuilderGenerationsMatchModel(t *testing.T) {
 				gens[i][j] = g.op()
 			}
 		}
-		for _, mode := range advModes {
-			advWithMode(mode.base, mode.layout, func() {
-				m := newAdvModel()
-				var h *affinity.History
-				for i, ops := range gens {
-					m.build(ops)
-					h = advBuild(t, h, ops)
-					m.check(t, h, fmt.Sprintf("seed %d mode %s generation %d, ops %v", seed, mode.name, i, ops))
-				}
-			})
-			if t.Failed() {
-				return
-			}
+		if !advCheckGenerations(t, seed, gens) {
+			return
 		}
 	}
+}
+
+// advCheckGenerations builds gens, one Builder per generation on the
+// History before, in every build mode, and checks each History against
+// the model; it reports whether all matched.
+func advCheckGenerations(t *testing.T, seed uint64, gens [][]advOp) bool {
+	t.Helper()
+	for _, mode := range advModes {
+		advWithMode(mode.base, mode.layout, func() {
+			m := newAdvModel()
+			var h *affinity.History
+			for i, ops := range gens {
+				m.build(ops)
+				h = advBuild(t, h, ops)
+				m.check(t, h, fmt.Sprintf("seed %d mode %s generation %d ops %v", seed, mode.name, i, ops))
+			}
+		})
+		if t.Failed() {
+			return false
+		}
+	}
+	return true
 }
 
 // TestAdvPutReplacingBaseOrderGross: building on a base History checks
@@ -1099,19 +1110,8 @@ func TestAdvTimeEdges(t *testing.T) {
 				gens[i] = append(gens[i], op)
 			}
 		}
-		for _, mode := range advModes {
-			advWithMode(mode.base, mode.layout, func() {
-				m := newAdvModel()
-				var h *affinity.History
-				for i, ops := range gens {
-					m.build(ops)
-					h = advBuild(t, h, ops)
-					m.check(t, h, fmt.Sprintf("seed %d mode %s generation %d ops %v", seed, mode.name, i, ops))
-				}
-			})
-			if t.Failed() {
-				return
-			}
+		if !advCheckGenerations(t, seed, gens) {
+			return
 		}
 	}
 }
