@@ -287,7 +287,10 @@ func New(ctx context.Context, h *affinity.History, nb *similarity.Index, asOf ti
 // index prev was built from and none of those neighbours' supports moved
 // (with the same options, LiftExponent 0, the default, and no Sequential
 // index), their lifts computed from nb's totals; after a small refresh
-// that is most rows. The rest is built as New builds it. With a nil prev,
+// that is most rows. An engine of h itself as of the same asOf, as the
+// candidates of [Choose] and [Tune] are, gives its popularity (with the
+// same PopularHalfLife and weights) and profiles (at the same
+// ProfileDepth) as they are. The rest is built as New builds it. With a nil prev,
 // or any other History, it is New. prev is not modified and stays valid;
 // an Engine keeps the index it was built from for this.
 func Renew(ctx context.Context, prev *Engine, h *affinity.History, nb *similarity.Index, asOf time.Time, opts Options) (*Engine, error) {

@@ -98,7 +98,9 @@ func newPopularity(ctx context.Context, h *affinity.History, np int, asOf int64,
 }
 
 // renewPopularity returns what newPopularity(ctx, h, np, asOf, phl, ew)
-// returns, from prev's sums where that is cheaper: when prev counted
+// returns: prev itself when it was computed from h with the same asOf and
+// weights (as the candidates of a tuning are); otherwise from prev's sums
+// where that is cheaper: when prev counted
 // every line of prevH, h was built from prevH (see
 // [affinity.History.ChangedSince]), both share a reference time (popRef)
 // and weights, and asOf is at least prev's, only the changed customers'
@@ -106,6 +108,9 @@ func newPopularity(ctx context.Context, h *affinity.History, np int, asOf int64,
 // subtracted and added again. Otherwise, and with a nil prev, it is
 // newPopularity.
 func renewPopularity(ctx context.Context, prev *popularity, prevH, h *affinity.History, np int, asOf int64, phl float64, ew [affinity.Wishlist + 1]float32) (*popularity, error) {
+	if prev != nil && prevH == h && prev.asOf == asOf && prev.phl == phl && prev.ew == ew && len(prev.sums) == np {
+		return prev, nil // the same lines and events, weighed the same: prev, which no engine modifies
+	}
 	if prev == nil || prevH == nil || !prev.complete || prev.ref != popRef(asOf) || prev.phl != phl || prev.ew != ew ||
 		asOf < prev.asOf || len(prev.sums) > np || prev.shift != popShift(h.NumLines()+h.NumEvents(), ew) {
 		return newPopularity(ctx, h, np, asOf, phl, ew)

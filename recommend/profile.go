@@ -258,12 +258,16 @@ func (t *profiles) normalize(p affinity.ProductID) {
 }
 
 // updateProfiles returns the profiles newProfiles(ctx, h, np, asOf,
-// depth, on) returns, from prev, the profiles of prevH (as of prevAsOf),
+// depth, on) returns: prev itself when it is the profiles of h as of asOf
+// at depth; otherwise from prev, the profiles of prevH (as of prevAsOf),
 // when h was built on prevH and the dimensions and the products' category
 // vectors are the same: the sums of the products of the changed
 // customers change by their vectors then and now, the other products keep
 // prev's profiles. It returns nil when it cannot.
 func updateProfiles(ctx context.Context, prev *profiles, prevH, h *affinity.History, np int, asOf int64, depth int, on bool) (*profiles, error) {
+	if on && prev != nil && prevH == h && prev.dims > 0 && prev.asOf == asOf && prev.depth == depth && len(prev.pdimOff) == np+1 {
+		return prev, nil // the same lines and events at the same depth: prev, which no engine modifies
+	}
 	ch, ok := h.ChangedSince(prevH)
 	if !ok || prev == nil || prev.dims == 0 || prev.depth != depth || len(prev.pdimOff) > np+1 {
 		return nil, nil

@@ -450,3 +450,47 @@ func TestRenewRatingData(t *testing.T) {
 		}
 	}
 }
+
+// TestRenewOfTheSameHistoryShares renews an engine of the same History as
+// of the same time, as Choose does from one candidate to the next, with
+// another index and other options: the result equals New's, and the
+// popularity and profiles, which depend on neither, are the earlier
+// engine's own. A later as-of time or another popularity half-life
+// computes them again.
+func TestRenewOfTheSameHistoryShares(t *testing.T) {
+	ctx := context.Background()
+	for seed := range uint64(testdata.Scale(12, 3)) {
+		r := rand.New(rand.NewPCG(seed, 80))
+		sf := dataset.Generate(dataset.SyntheticOptions{Customers: 80 + r.IntN(80), Products: 30 + r.IntN(60), Categories: 4 + r.IntN(20), Seed: seed + 31, ViewsPerLine: -float64(r.IntN(2))})
+		h, err := sf.History(ctx)
+		require.NoError(t, err)
+		asOf := h.Latest().Add(-time.Duration(r.IntN(30*24)) * time.Hour)
+		o := Options{Personalization: 0.5, HalfLife: 30 * 24 * time.Hour}
+		prev, err := New(ctx, h, adversarialIndex(t, h, asOf, r.IntN(7)), asOf, o)
+		require.NoError(t, err)
+		require.NotZero(t, prev.profiles.dims, "seed %d: profiles on", seed)
+
+		msg := fmt.Sprintf("seed %d", seed)
+		o.HalfLife, o.PopularityBlend = 90*24*time.Hour, 0.2
+		nb := adversarialIndex(t, h, asOf, r.IntN(7))
+		got, err := Renew(ctx, prev, h, nb, asOf, o)
+		require.NoError(t, err, msg)
+		want, err := New(ctx, h, nb, asOf, o)
+		require.NoError(t, err, msg)
+		requireSameEngine(t, r, want, got, msg)
+		require.Same(t, prev.popularity, got.popularity, msg)
+		require.Same(t, prev.profiles, got.profiles, msg)
+
+		later, err := Renew(ctx, prev, h, nb, asOf.Add(time.Hour), o)
+		require.NoError(t, err, msg)
+		require.NotSame(t, prev.popularity, later.popularity, msg)
+		require.NotSame(t, prev.profiles, later.profiles, msg)
+		o.PopularHalfLife = 7 * 24 * time.Hour
+		other, err := Renew(ctx, prev, h, nb, asOf, o)
+		require.NoError(t, err, msg)
+		require.NotSame(t, prev.popularity, other.popularity, msg)
+		want, err = New(ctx, h, nb, asOf, o)
+		require.NoError(t, err, msg)
+		requireSameEngine(t, r, want, other, msg)
+	}
+}

@@ -251,6 +251,7 @@ type search struct {
 	val   *validation
 	t     *Tuning
 	total int64
+	last  *Engine // the last candidate's engine, which the next one renews: the same History as of the same time
 }
 
 // newSearch returns the search of g on val, which will try total
@@ -266,10 +267,11 @@ func newSearch(g Grid, train *affinity.History, val *validation, asOf time.Time,
 // it on the validation customers, records the trial and reports progress;
 // it returns the trial and every customer's score.
 func (s *search) try(ctx context.Context, m Model, idx *similarity.Index, o Options) (Trial, []float64, error) {
-	e, err := New(ctx, s.train, idx, s.val.from, o)
+	e, err := Renew(ctx, s.last, s.train, idx, s.val.from, o)
 	if err != nil {
 		return Trial{}, nil, err
 	}
+	s.last = e
 	scores, err := s.val.scores(ctx, e, s.g)
 	if err != nil {
 		return Trial{}, nil, err
