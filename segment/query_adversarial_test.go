@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -1323,6 +1324,7 @@ func TestAdversarialConcurrentAndOfOneTree(t *testing.T) {
 				defer wg.Done()
 				ready.Add(1)
 				for ready.Load() < int32(len(mine)) { // start together
+					runtime.Gosched() // on one CPU, let the other start
 				}
 				out[w] = segment.And(acc, mine[w])
 			}()
