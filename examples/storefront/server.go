@@ -67,7 +67,7 @@ func (srv *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		srv.mux.ServeHTTP(&jsonStatus{ResponseWriter: w}, r)
 		return
 	}
-	srv.mux.ServeHTTP(w, r)
+	srv.mux.ServeHTTP(w, r) // not Handler's handler: only the mux's ServeHTTP sets r.PathValue
 }
 
 // jsonStatus turns the status the mux writes for a request no route
