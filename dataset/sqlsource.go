@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,10 +45,12 @@ type SQLSource struct {
 	Cancelled []string
 	// Lenient skips bad rows, counting them in [Report.Skipped], instead
 	// of failing the poll. The other rows of an order with a bad row are
-	// skipped too (reason "incomplete order"), since a put must hold the
-	// whole order: the History keeps that order's previous version.
+	// skipped too (reason "incomplete order", its FirstLine the first of
+	// those rows), since a put must hold the whole order: the History
+	// keeps that order's previous version.
 	Lenient bool
-	// Location is the time zone of text times without one; nil means UTC.
+	// Location is the time zone of text times without one, in the Time
+	// and Version columns; nil means UTC.
 	Location *time.Location
 	// Overlap moves a time cursor back before the query runs, so that an
 	// order committed late with an updated-at a little before the cursor
@@ -69,7 +72,10 @@ type SQLColumns struct {
 	// Customer is the customer id ("customer_id"); optional: without the
 	// column, or with NULL or "", an order is anonymous.
 	Customer string
-	// Product is the product id ("product_id"); required.
+	// Product is the product id ("product_id"); required. A row whose
+	// product is NULL, and its quantity and price too where the result
+	// has them, is an order without lines, as a LEFT JOIN of orders and
+	// lines returns it: it adds no line, and such an order is a delete.
 	Product string
 	// Time is when the order was placed ("created_at"): a timestamp, or
 	// text in RFC 3339 or "2006-01-02 15:04:05"; required.
@@ -79,13 +85,20 @@ type SQLColumns struct {
 	// removed from the order: skipped as "removed line".
 	Quantity string
 	// Price is the unit price ("price"): numeric, text or floating point,
-	// read exactly as a decimal; optional, 0 when absent.
+	// read exactly as a decimal (a single-precision column's value as the
+	// decimal it stores: 8.1, not 8.100000381469727); optional, 0 when
+	// absent or NULL. Price × quantity, each order's value and the gross
+	// value of the orders a poll puts must fit in [affinity.Money]: else
+	// the row (or the order, at its first row) is an error, or skipped
+	// as "amount out of range" in lenient mode.
 	Price string
 	// Version is the cursor column ("updated_at"): an updated-at
 	// timestamp or an increasing integer such as the order id or a change
 	// sequence. The largest value read is the next cursor; it is also the
 	// changes' [affinity.OrderChange.Version] (Unix microseconds for
-	// times), so later versions of an order win. Required.
+	// times, negative before 1970; a time beyond their range, about
+	// 292,000 years either side, is an invalid version), so later
+	// versions of an order win. Required.
 	Version string
 	// Status is the order status ("status"), compared with
 	// [SQLSource.Cancelled]; optional.
@@ -119,12 +132,13 @@ const (
 // sqlGroup collects the rows of one order.
 type sqlGroup struct {
 	customer string
-	version  int64
+	version  int64 // the largest read; math.MinInt64 before the first
 	del      bool
 	bad      bool
 	seen     bool // customer set from the first row
 	rows     int  // good rows, skipped as incomplete if bad
-	firstRow int
+	firstRow int  // the order's first row
+	firstOK  int  // its first good row: where "incomplete order" counts it
 	lines    []affinity.Purchase
 }
 
@@ -154,8 +168,11 @@ func (s *SQLSource) Poll(ctx context.Context, since any) (SQLBatch, error) {
 	default:
 		return out, fmt.Errorf("dataset: sql cursor of type %T, want time.Time or int64", since)
 	}
-	if s.DB == nil || s.Query == "" {
-		return out, errors.New("dataset: sql source without DB or Query")
+	switch {
+	case s.DB == nil:
+		return out, affinity.NilArgument("dataset", "SQLSource.DB")
+	case s.Query == "":
+		return out, errors.New("dataset: sql source without a Query")
 	}
 	arg := since
 	if t, ok := since.(time.Time); ok && s.Overlap > 0 && !t.IsZero() {
@@ -187,6 +204,7 @@ func (s *SQLSource) Poll(ctx context.Context, since any) (SQLBatch, error) {
 		ptrs[i] = &vals[i]
 	}
 	groups := map[string]*sqlGroup{}
+	var keys []string // the orders in the order of their first rows
 	var cursor any
 	row := 0
 	for rows.Next() {
@@ -210,10 +228,12 @@ func (s *SQLSource) Poll(ctx context.Context, since any) (SQLBatch, error) {
 		}
 		g := groups[key]
 		if g == nil {
-			g = &sqlGroup{firstRow: row}
-			groups[strings.Clone(key)] = g
+			g = &sqlGroup{firstRow: row, version: math.MinInt64}
+			key = strings.Clone(key)
+			groups[key] = g
+			keys = append(keys, key)
 		}
-		if e := readRow(l, &r, g, since, cancelled, &cursor); e != nil {
+		if e := readRow(l, &r, g, since, loc, cancelled, &cursor); e != nil {
 			if err := l.reject(e); err != nil {
 				return out, err
 			}
@@ -226,16 +246,31 @@ func (s *SQLSource) Poll(ctx context.Context, since any) (SQLBatch, error) {
 		}
 		return out, fmt.Errorf("dataset: sql rows: %w", err)
 	}
-	for key, g := range groups {
+	for _, key := range keys {
+		g := groups[key]
 		switch {
 		case g.bad:
 			for range g.rows {
-				l.skip(reasonIncomplete, g.firstRow)
+				l.skip(reasonIncomplete, g.firstOK)
 			}
 			continue
 		case g.del || len(g.lines) == 0:
 			out.Changes = append(out.Changes, affinity.OrderChange{Key: key, Version: g.version, Delete: true})
 		default:
+			// the order's value, and the gross value of the orders put
+			// with it, fit in Money: else the Builder would refuse them
+			// at Build without a row to show for it
+			total, e := l.finishOrder(&orderBuf{key: key, first: g.firstRow, lines: g.lines})
+			if e != nil {
+				if !l.opts.Lenient {
+					return out, e
+				}
+				for range g.rows {
+					l.skip(e.Reason, g.firstRow)
+				}
+				continue
+			}
+			l.putGross = total
 			out.Changes = append(out.Changes, affinity.OrderChange{Key: key, Version: g.version, Lines: g.lines})
 			l.countLines(g.lines)
 		}
@@ -254,8 +289,8 @@ func (s *SQLSource) Poll(ctx context.Context, since any) (SQLBatch, error) {
 var sqlLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999-07", "2006-01-02 15:04:05.999999999", "2006-01-02"}
 
 // readRow reads one result row into g.
-func readRow(l *loader, r *sqlRow, g *sqlGroup, since any, cancelled map[string]bool, cursor *any) *ParseError {
-	version, cur, e := r.version(since)
+func readRow(l *loader, r *sqlRow, g *sqlGroup, since any, loc *time.Location, cancelled map[string]bool, cursor *any) *ParseError {
+	version, cur, e := r.version(since, loc)
 	if e != nil {
 		return e
 	}
@@ -282,6 +317,13 @@ func readRow(l *loader, r *sqlRow, g *sqlGroup, since any, cancelled map[string]
 	} else if customer != g.customer {
 		return r.fail(colCustomer, reasonCustomer, fmt.Errorf("customer %q differs from the order's %q", customer, g.customer))
 	}
+	if r.noLine() {
+		// an order without lines, as a LEFT JOIN returns it: the row
+		// adds no line, and an order of such rows is a delete
+		g.rows++
+		g.firstOK = cmp.Or(g.firstOK, r.line)
+		return nil
+	}
 	product, e := r.text(colProduct, true)
 	if e == nil && product == "" {
 		e = r.fail(colProduct, reasonProduct, errors.New("empty product id"))
@@ -305,14 +347,35 @@ func readRow(l *loader, r *sqlRow, g *sqlGroup, since any, cancelled map[string]
 			return e
 		}
 	}
-	g.rows++
+	if _, ok := price.Mul(int64(q)); !ok {
+		return r.fail(colPrice, reasonMoneyRange, fmt.Errorf("%d × %v: %w", q, price, affinity.ErrMoneyRange))
+	}
 	if q == 0 {
-		g.rows--
 		l.skip(reasonRemoved, r.line)
 		return nil
 	}
+	g.rows++
+	g.firstOK = cmp.Or(g.firstOK, r.line)
 	g.lines = append(g.lines, affinity.Purchase{Customer: g.customer, Product: l.prod.get(product), Time: t, Quantity: q, Price: price})
 	return nil
+}
+
+// The times a version in Unix microseconds holds: about 292,000 years
+// either side of 1970.
+var (
+	minVersionTime = time.UnixMicro(math.MinInt64)
+	maxVersionTime = time.UnixMicro(math.MaxInt64)
+)
+
+// noLine reports whether the row's line columns — product, and quantity
+// and price when the result has them — are all NULL.
+func (r *sqlRow) noLine() bool {
+	for _, c := range [...]int{colProduct, colQuantity, colPrice} {
+		if r.has(c) && r.vals[r.m[c]] != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func versionLess(a, b any) bool {
@@ -443,6 +506,12 @@ func (r *sqlRow) money() (affinity.Money, *ParseError) {
 		s = strconv.FormatInt(v, 10)
 	case float64:
 		s = strconv.FormatFloat(v, 'f', -1, 64)
+		if _, err := affinity.ParseMoney(s, '.'); err != nil && float64(float32(v)) == v {
+			// a single-precision column (real, float4) the driver
+			// widened: 8.1 arrives as 8.100000381469727, whose shortest
+			// form at 32 bits is the decimal stored
+			s = strconv.FormatFloat(v, 'f', -1, 32)
+		}
 	default:
 		s, _ = r.text(colPrice, false)
 	}
@@ -458,21 +527,30 @@ func (r *sqlRow) money() (affinity.Money, *ParseError) {
 
 // version reads the Version column as the kind of since: the change's
 // version and the cursor value.
-func (r *sqlRow) version(since any) (int64, any, *ParseError) {
+func (r *sqlRow) version(since any, loc *time.Location) (int64, any, *ParseError) {
 	v := r.vals[r.m[colName]]
 	if _, isTime := since.(time.Time); isTime {
-		switch t := v.(type) {
+		var t time.Time
+		ok := false
+		switch x := v.(type) {
 		case time.Time:
-			return t.UnixMicro(), t, nil
+			t, ok = x, true
 		case string, []byte:
 			s, _ := r.text(colName, false)
 			for _, layout := range sqlLayouts {
-				if t, err := time.Parse(layout, s); err == nil {
-					return t.UnixMicro(), t, nil
+				if x, err := time.ParseInLocation(layout, s, cmp.Or(loc, time.UTC)); err == nil {
+					t, ok = x, true
+					break
 				}
 			}
 		}
-		return 0, nil, r.fail(colName, reasonVersion, fmt.Errorf("invalid updated-at %v", v))
+		switch {
+		case !ok:
+			return 0, nil, r.fail(colName, reasonVersion, fmt.Errorf("invalid updated-at %v", v))
+		case t.Before(minVersionTime) || t.After(maxVersionTime):
+			return 0, nil, r.fail(colName, reasonVersion, fmt.Errorf("updated-at %v beyond the range of Unix microseconds", v))
+		}
+		return t.UnixMicro(), t, nil
 	}
 	switch n := v.(type) {
 	case int64:

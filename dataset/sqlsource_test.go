@@ -183,13 +183,14 @@ func TestSQLSourceErrors(t *testing.T) {
 	assert.Equal(t, "product_id", pe.Field)
 
 	// Lenient: order 2 is left out whole, so the History keeps its
-	// previous version.
+	// previous version: its NULL row counted as "null value", its good
+	// row (line 3) as "incomplete order".
 	src.Lenient = true
 	batch, err := src.Poll(ctx, time.Time{})
 	require.NoError(t, err)
 	require.Len(t, batch.Changes, 1)
 	assert.Equal(t, "1", batch.Changes[0].Key)
-	assert.Equal(t, []dataset.Skip{{Reason: "null value", Count: 1, FirstLine: 2}, {Reason: "incomplete order", Count: 1, FirstLine: 2}}, batch.Report.Skipped)
+	assert.Equal(t, []dataset.Skip{{Reason: "null value", Count: 1, FirstLine: 2}, {Reason: "incomplete order", Count: 1, FirstLine: 3}}, batch.Report.Skipped)
 	assert.Equal(t, batch.Report.Rows, batch.Report.Loaded+batch.Report.SkippedRows())
 
 	_, err = (&dataset.SQLSource{DB: db, Query: "SELECT 1 AS order_id WHERE $1::timestamptz IS NOT NULL"}).Poll(ctx, time.Time{})

@@ -49,12 +49,17 @@ func Erase(keys ...string) Source {
 
 // SQLFeed polls a database for changed orders (see [dataset.SQLSource]):
 // each Load — each [Shop.Refresh] with the feed — reads the orders changed
-// since the cursor of the previous successful Load and applies them as
-// order changes. It is safe for concurrent use; loads run one at a time.
+// since the cursor and applies them as order changes. It is a
+// [Committer]: the cursor moves on to the last Load's only when that load
+// is committed, once the snapshot built from it is served, so a refresh
+// that fails after the load (building, or cancelled) reads the same
+// orders again the next time. A feed serves one shop. It is safe for
+// concurrent use; loads run one at a time.
 type SQLFeed struct {
 	src    *dataset.SQLSource
 	mu     sync.Mutex
 	cursor any
+	next   any // the last Load's cursor, until committed; nil: none
 }
 
 // SQL returns a feed over src that starts at cursor: the zero time.Time
@@ -63,19 +68,21 @@ func SQL(src *dataset.SQLSource, cursor any) *SQLFeed {
 	return &SQLFeed{src: src, cursor: cursor}
 }
 
-// Cursor returns the cursor the next Load starts from.
+// Cursor returns the cursor the next Load starts from: that of the last
+// committed Load.
 func (f *SQLFeed) Cursor() any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.cursor
 }
 
-// Load polls the database and applies the changes to b. The cursor moves
-// on only after every change applied; a failed load is tried again from
-// the same cursor next time.
+// Load polls the database from the cursor and applies the changes to b.
+// [SQLFeed.Commit] then moves the cursor on; a load that is not committed
+// (it failed, or the refresh did) is read again by the next.
 func (f *SQLFeed) Load(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.next = nil
 	batch, err := f.src.Poll(ctx, f.cursor)
 	if err != nil {
 		return batch.Report, err
@@ -85,6 +92,17 @@ func (f *SQLFeed) Load(ctx context.Context, b *affinity.Builder) (dataset.Report
 			return batch.Report, fmt.Errorf("shop: order %q: %w", c.Key, err)
 		}
 	}
-	f.cursor = batch.Cursor
+	f.next = batch.Cursor
 	return batch.Report, nil
+}
+
+// Commit moves the cursor on to the last successful Load's. [Open],
+// [Shop.Refresh] and [LoadHistory] call it once what the Load read is in
+// use; it does nothing when there is no such Load or it was committed.
+func (f *SQLFeed) Commit() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.next != nil {
+		f.cursor, f.next = f.next, nil
+	}
 }

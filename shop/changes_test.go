@@ -188,25 +188,34 @@ func BenchmarkRefreshDemo(b *testing.B) {
 	}
 }
 
-// TestSQLFeed polls PostgreSQL through the front door: an order inserted
-// and a cancellation show up after the next refresh.
-func TestSQLFeed(t *testing.T) {
+// feedDB opens the test database (AFFINITY_TEST_POSTGRES; the test
+// skips without it) and creates orders and order_lines tables in a schema
+// of their own, dropped when the test ends.
+func feedDB(t *testing.T) (*sql.DB, string) {
+	t.Helper()
 	url := os.Getenv("AFFINITY_TEST_POSTGRES")
 	if url == "" {
 		t.Skip("no PostgreSQL: set AFFINITY_TEST_POSTGRES=postgres://user:password@127.0.0.1:5432/dbname to run (.ci/run starts one)")
 	}
-	ctx := context.Background()
 	db, err := sql.Open("pgx", url)
 	require.NoError(t, err)
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	schema := fmt.Sprintf("shop_feed_%d_%d", os.Getpid(), rand.Uint32())
-	_, err = db.ExecContext(ctx, fmt.Sprintf(`CREATE SCHEMA %[1]s;
+	_, err = db.ExecContext(context.Background(), fmt.Sprintf(`CREATE SCHEMA %[1]s;
 CREATE TABLE %[1]s.orders (id bigint PRIMARY KEY, customer_id text, created_at timestamptz NOT NULL,
   updated_at timestamptz NOT NULL, status text NOT NULL DEFAULT 'paid');
 CREATE TABLE %[1]s.order_lines (order_id bigint NOT NULL REFERENCES %[1]s.orders(id), sku text,
   quantity integer NOT NULL, price numeric(14,4) NOT NULL)`, schema))
 	require.NoError(t, err)
-	defer db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+	t.Cleanup(func() { db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
+	return db, schema
+}
+
+// TestSQLFeed polls PostgreSQL through the front door: an order inserted
+// and a cancellation show up after the next refresh.
+func TestSQLFeed(t *testing.T) {
+	db, schema := feedDB(t)
+	ctx := context.Background()
 	t0 := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
 	insert := func(id int, cust string, at time.Time, status string, skus ...string) {
 		_, err := db.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s.orders VALUES ($1, $2, $3, $3, $4)

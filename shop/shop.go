@@ -83,7 +83,11 @@ func Open(ctx context.Context, src Source, opts Options) (*Shop, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s, s.publish(ctx, b, rep, opts.Workers)
+	if err := s.publish(ctx, b, rep, opts.Workers); err != nil {
+		return s, err
+	}
+	commit(src)
+	return s, nil
 }
 
 // OpenHistory builds the first snapshot from a History built elsewhere.
@@ -183,7 +187,10 @@ func (s *Shop) Refresh(ctx context.Context, src Source) error {
 	if err == nil {
 		err = s.publish(ctx, b, rep, s.set.refreshWorkers)
 	}
-	if err != nil && context.Cause(ctx) == ErrClosed {
+	switch {
+	case err == nil:
+		commit(src) // a Committer's load is in the snapshot served
+	case context.Cause(ctx) == ErrClosed:
 		return fmt.Errorf("shop: refresh stopped: %w", ErrClosed)
 	}
 	return err

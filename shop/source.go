@@ -6,6 +6,7 @@ import (
 	"io"
 	"iter"
 	"os"
+	"slices"
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
@@ -20,6 +21,28 @@ type Source interface {
 	// Load adds the records to b and reports what it read. On error b may
 	// hold part of them; the caller discards it.
 	Load(ctx context.Context, b *affinity.Builder) (dataset.Report, error)
+}
+
+// A Committer is a Source whose Load is final only once what it loaded
+// is in use: a feed with a cursor, such as [SQLFeed], which must read the
+// same changes again when the refresh it loaded for fails after its
+// Load (building the History or the snapshot, or cancelled). [Open] and
+// [Shop.Refresh] call Commit once the snapshot built from the Load is
+// published (or the Load changed nothing), [LoadHistory] once the
+// History is built, and none of them after a failure; [Sources] commits
+// the committers among its sources. A caller that loads a Committer into
+// a Builder of its own calls Commit itself after building from it.
+type Committer interface {
+	Source
+	// Commit makes the last Load final.
+	Commit()
+}
+
+// commit commits src when it is a Committer.
+func commit(src Source) {
+	if c, ok := src.(Committer); ok {
+		c.Commit()
+	}
 }
 
 // SourceFunc adapts a function to [Source].
@@ -184,38 +207,51 @@ func LoadHistory(ctx context.Context, src Source) (*affinity.History, dataset.Re
 	if err != nil {
 		return nil, rep, fmt.Errorf("shop: build history: %w", err)
 	}
+	commit(src)
 	return h, rep, nil
 }
 
 // Sources loads several sources in turn into one Builder, such as a
 // catalog file followed by the orders of a database; the reports are
-// added up.
+// added up. It is a [Committer] that commits those of srcs that are.
 func Sources(srcs ...Source) Source {
-	return SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
-		var rep dataset.Report
-		for i, src := range srcs {
-			r, err := src.Load(ctx, b)
-			rep.Rows += r.Rows
-			rep.Loaded += r.Loaded
-			rep.Purchases += r.Purchases
-			rep.Anonymous += r.Anonymous
-			rep.Returns += r.Returns
-			rep.Events += r.Events
-			rep.Products += r.Products
-			rep.Duplicates += r.Duplicates
-			rep.Ignored = append(rep.Ignored, r.Ignored...)
-			rep.Skipped = append(rep.Skipped, r.Skipped...)
-			if rep.Format == "" {
-				rep.Format = r.Format
-			} else if r.Format != "" && r.Format != rep.Format {
-				rep.Format += "+" + r.Format
-			}
-			if err != nil {
-				return rep, fmt.Errorf("shop: source %d: %w", i+1, err)
-			}
+	return sources(slices.Clone(srcs))
+}
+
+type sources []Source
+
+// Commit commits the sources that are Committers.
+func (srcs sources) Commit() {
+	for _, src := range srcs {
+		commit(src)
+	}
+}
+
+// Load loads the sources in turn.
+func (srcs sources) Load(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
+	var rep dataset.Report
+	for i, src := range srcs {
+		r, err := src.Load(ctx, b)
+		rep.Rows += r.Rows
+		rep.Loaded += r.Loaded
+		rep.Purchases += r.Purchases
+		rep.Anonymous += r.Anonymous
+		rep.Returns += r.Returns
+		rep.Events += r.Events
+		rep.Products += r.Products
+		rep.Duplicates += r.Duplicates
+		rep.Ignored = append(rep.Ignored, r.Ignored...)
+		rep.Skipped = append(rep.Skipped, r.Skipped...)
+		if rep.Format == "" {
+			rep.Format = r.Format
+		} else if r.Format != "" && r.Format != rep.Format {
+			rep.Format += "+" + r.Format
 		}
-		return rep, nil
-	})
+		if err != nil {
+			return rep, fmt.Errorf("shop: source %d: %w", i+1, err)
+		}
+	}
+	return rep, nil
 }
 
 // Catalog is the products of a generated storefront, without its orders:
