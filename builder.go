@@ -187,16 +187,9 @@ func (b *Builder) product(key string) ProductID {
 // a customer's spend, the revenue — therefore fits in Money.
 func (b *Builder) Add(p Purchase) error {
 	b.thaw()
-	if err := checkPurchase(p); err != nil {
+	gross, err := b.addGross(b.gross, p)
+	if err != nil {
 		return err
-	}
-	v, ok := p.Price.Mul(int64(p.Quantity))
-	if !ok {
-		return fmt.Errorf("%w: purchase of %q: %d × %v: %w", ErrInvalid, p.Product, p.Quantity, p.Price, ErrMoneyRange)
-	}
-	gross, ok := b.gross.Add(max(v, -v))
-	if !ok {
-		return fmt.Errorf("%w: purchase of %q: gross value of all lines beyond %v: %w", ErrInvalid, p.Product, MaxMoney, ErrMoneyRange)
 	}
 	b.gross = gross
 	cust := uint32(anonBucket)
@@ -224,6 +217,40 @@ func (b *Builder) Add(p Purchase) error {
 	b.lastCust, b.lastCustID = p.Customer, cust
 	b.lastProd, b.lastProdID = p.Product, prod
 	return nil
+}
+
+// Check returns the error [Builder.Add] would return for the first of ps
+// it refuses if they were added in turn, and adds nothing: a loader that
+// turns one input row into several lines checks them first, so that a
+// row is added whole or not at all.
+func (b *Builder) Check(ps ...Purchase) error {
+	gross := b.gross
+	if b.base != nil { // not thawed yet: Add would start from the base's
+		gross = b.base.gross
+	}
+	for _, p := range ps {
+		var err error
+		if gross, err = b.addGross(gross, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addGross checks p as Add does and returns gross with p's absolute value
+// added.
+func (b *Builder) addGross(gross Money, p Purchase) (Money, error) {
+	if err := checkPurchase(p); err != nil {
+		return gross, err
+	}
+	v, ok := p.Price.Mul(int64(p.Quantity))
+	if !ok {
+		return gross, fmt.Errorf("%w: purchase of %q: %d × %v: %w", ErrInvalid, p.Product, p.Quantity, p.Price, ErrMoneyRange)
+	}
+	if gross, ok = gross.Add(max(v, -v)); !ok {
+		return gross, fmt.Errorf("%w: purchase of %q: gross value of all lines beyond %v: %w", ErrInvalid, p.Product, MaxMoney, ErrMoneyRange)
+	}
+	return gross, nil
 }
 
 // double returns s with room for at least one more element, doubling the
@@ -308,6 +335,16 @@ const MaxCategoryDepth = 64
 // [MaxCategoryDepth] levels.
 func (b *Builder) AddProduct(p Product) error {
 	b.thaw()
+	if err := b.CheckProduct(p); err != nil {
+		return err
+	}
+	b.cat.set(p)
+	return nil
+}
+
+// CheckProduct returns the error [Builder.AddProduct] would return for p,
+// and adds nothing.
+func (b *Builder) CheckProduct(p Product) error {
 	switch {
 	case p.Key == "":
 		return fmt.Errorf("%w: product without key", ErrInvalid)
@@ -319,7 +356,6 @@ func (b *Builder) AddProduct(p Product) error {
 			return fmt.Errorf("%w: product %q has a category path deeper than %d levels", ErrInvalid, p.Key, MaxCategoryDepth)
 		}
 	}
-	b.cat.set(p)
 	return nil
 }
 

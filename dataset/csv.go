@@ -309,17 +309,17 @@ func (l *loader) purchaseRow(src *csvSource, rec []string, h *header, kind csvKi
 		return l.reject(&ParseError{Line: line, Reason: reasonFieldCount,
 			Err: fmt.Errorf("%d fields, the header has %d", len(rec), h.n)})
 	}
+	customer, order := h.field(rec, colCustomer), h.field(rec, colOrder)
+	if kind == kindOnlineRetail && order != "" && (order[0] == 'A' || order[0] == 'a') {
+		l.skip(reasonAdjustment, line) // whatever its other fields hold
+		return nil
+	}
 	product := h.field(rec, colProduct)
 	if product == "" {
 		return l.reject(h.fail(src, colProduct, reasonProduct, errors.New("missing product id")))
 	}
-	customer, order := h.field(rec, colCustomer), h.field(rec, colOrder)
 	cancel := false
 	if kind == kindOnlineRetail {
-		if order != "" && (order[0] == 'A' || order[0] == 'a') {
-			l.skip(reasonAdjustment, line)
-			return nil
-		}
 		cancel = order != "" && (order[0] == 'C' || order[0] == 'c')
 		customer = strings.TrimSuffix(customer, ".0")
 		if customer == "0" {
@@ -374,7 +374,8 @@ func (l *loader) purchaseRow(src *csvSource, rec []string, h *header, kind csvKi
 		name = product
 	}
 	product = l.prod.get(product)
-	if err := l.nameProduct(product, name, cats, price); err != nil {
+	note, err := l.noteProduct(product, name, cats, price) // kept once the row loads
+	if err != nil {
 		c := colProduct
 		switch {
 		case cats != "":
@@ -395,6 +396,7 @@ func (l *loader) purchaseRow(src *csvSource, rec []string, h *header, kind csvKi
 	if err := l.add(p, line); err != nil {
 		return l.reject(err)
 	}
+	l.keep(note)
 	l.rep.Loaded++
 	return nil
 }

@@ -73,24 +73,33 @@ func (l *loader) basket(items []string, line int, t time.Time) error {
 		return l.reject(&ParseError{Line: line, Reason: reasonBasket,
 			Err: &limitError{name: "MaxBasket", value: int64(l.lim.baskets), what: fmt.Sprintf("basket of %d items", n)}})
 	}
-	// Catalog entries first: a refused one rejects the basket whole.
+	// The catalog entries and lines are checked first: a refused one
+	// rejects the basket whole, with nothing of it added.
+	notes := l.notes[:0]
+	lines := l.basketLines[:0]
+	order := strconv.Itoa(line)
 	for i, it := range items {
 		if it = strings.TrimSpace(it); it == "" {
 			continue
 		}
-		if err := l.nameProduct(l.prod.get(it), it, "", 0); err != nil {
+		n, err := l.noteProduct(l.prod.get(it), it, "", 0)
+		if err != nil {
 			return l.reject(&ParseError{Line: line, Column: i + 1, Field: "item", Reason: reasonCategory, Err: err})
 		}
+		notes = append(notes, n)
+		lines = append(lines, affinity.Purchase{Product: l.prod.get(it), Order: order, Time: t, Quantity: 1})
 	}
-	order := strconv.Itoa(line)
-	for _, it := range items {
-		if it = strings.TrimSpace(it); it == "" {
-			continue
-		}
-		p := affinity.Purchase{Product: l.prod.get(it), Order: order, Time: t, Quantity: 1}
+	l.notes, l.basketLines = notes, lines
+	if e := l.check(line, lines...); e != nil {
+		return l.reject(e)
+	}
+	for _, p := range lines {
 		if err := l.add(p, line); err != nil {
-			return err // cannot happen: the line is valid
+			return err // cannot happen: checked
 		}
+	}
+	for _, n := range notes {
+		l.keep(n)
 	}
 	l.rep.Loaded++
 	return nil
@@ -224,20 +233,25 @@ func (l *loader) cdnowRow(customer string, f []string, line, off int) error {
 	unit := amount / affinity.Money(n)
 	rem := amount - unit*affinity.Money(n)
 	p := affinity.Purchase{Customer: l.cust.get(customer), Product: CDNOWProduct, Time: t, Quantity: q, Price: unit}
+	ps := [2]affinity.Purchase{p}
+	lines := ps[:1]
 	if rem != 0 {
 		// n > 1 here: split so that quantity and amount both stay exact.
 		sign := int64(1)
 		if q < 0 {
 			sign = -1
 		}
-		p.Quantity = int32(sign * (n - 1))
-		if err := l.add(p, line); err != nil {
-			return l.reject(err)
-		}
+		ps[0].Quantity = int32(sign * (n - 1))
 		p.Quantity, p.Price = int32(sign), unit+rem
+		ps[1], lines = p, ps[:2]
 	}
-	if err := l.add(p, line); err != nil {
-		return l.reject(err)
+	if e := l.check(line, lines...); e != nil {
+		return l.reject(e) // the row whole, not one of its lines
+	}
+	for _, p := range lines {
+		if err := l.add(p, line); err != nil {
+			return l.reject(err) // cannot happen: checked
+		}
 	}
 	l.rep.Loaded++
 	return nil
@@ -295,6 +309,9 @@ func (l *loader) ratingRow(f []string, line int) error {
 		return l.reject(fieldError(line, 3, "rating", reasonRating, &valueError{what: "rating", text: f[2], err: err}))
 	}
 	t, ok := parseTime("unix", f[3], time.UTC)
+	if !ok {
+		t, ok = farUnix(f[3])
+	}
 	if !ok {
 		return l.reject(fieldError(line, 4, "timestamp", reasonTime, &valueError{what: "timestamp", text: f[3]}))
 	}

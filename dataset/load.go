@@ -81,8 +81,12 @@ type Options struct {
 	// OnProduct, when set, is called with every catalog entry the load
 	// adds or replaces with [affinity.Builder.AddProduct], in the order
 	// of the calls, after each succeeds: a product's entry when a row
-	// first names it, and again when its most frequent name replaces the
-	// first one at the end of the load. It lets a caller follow how the
+	// first names it (the entry of a row that is then skipped is not
+	// added), and again when its most frequent name replaces the first
+	// one at the end of the load: the most frequent of the loaded rows'
+	// non-empty names, the first seen among equals, counting the first
+	// 256 distinct names of a product (a new name after those is not
+	// counted, so that a hostile file cannot grow a map per row). It lets a caller follow how the
 	// Builder's catalog grows — the order in which category nodes get
 	// their ids — without reading the file again.
 	OnProduct func(p affinity.Product)
@@ -209,7 +213,11 @@ type Report struct {
 	// one line. They are loaded, as a shop may sell the same line twice,
 	// unless [Options.DropDuplicates] skips them. Rows skipped for another
 	// reason (cancelled orders included) are not counted. Rows are
-	// compared within an order of up to [Limits.MaxBasket] distinct rows.
+	// compared within an order of up to [Limits.MaxBasket] distinct rows,
+	// and within a run of adjacent rows of the order (as exports write
+	// an order): a row that repeats one of an earlier run of the same
+	// order, another order's rows between them, is not a duplicate, so
+	// that memory stays bounded by the longest order, not the file.
 	Duplicates int `json:"duplicates,omitempty"`
 	// FirstDuplicate is the line of the first duplicate row, 0 when
 	// there is none.
@@ -434,7 +442,7 @@ var formats = []format{
 //     the header deciding. Invoice → order, StockCode → product,
 //     Description → product name: the most frequent of the product's
 //     descriptions that are not empty or "Missing_Description", the
-//     first seen among equals (shops reuse a product's row for
+//     first seen among equals (see [Options.OnProduct]; shops reuse a product's row for
 //     adjustments such as "mailout"). Invoices starting with "C" are
 //     cancellations: their quantity is made negative. Invoices starting
 //     with "A" (bad-debt adjustments) are skipped as "adjustment" in both
@@ -646,7 +654,9 @@ type loader struct {
 
 	prod        interner
 	cust, order owner
-	named       []*naming // products given a catalog entry, in first-seen order
+	named       []*naming           // products given a catalog entry, in first-seen order
+	notes       []productNote       // a basket's, reused
+	basketLines []affinity.Purchase // a basket's, reused
 	times       timeParser
 }
 
@@ -731,11 +741,7 @@ func (l *loader) skip(reason string, line int) {
 // add adds one purchase line; the caller has validated it.
 func (l *loader) add(p affinity.Purchase, line int) *ParseError {
 	if err := l.b.Add(p); err != nil {
-		reason := reasonRecord
-		if errors.Is(err, affinity.ErrMoneyRange) {
-			reason = reasonMoneyRange
-		}
-		return &ParseError{Line: line, Reason: reason, Err: err}
+		return lineError(line, err)
 	}
 	l.rep.Purchases++
 	if p.Customer == "" {
@@ -747,30 +753,57 @@ func (l *loader) add(p affinity.Purchase, line int) *ParseError {
 	return nil
 }
 
-// nameProduct adds a catalog entry for key the first time it is called
-// for key with a name or categories, and counts the names it is given
-// later: [loader.finishNames] renames products to their most frequent name.
-// cats are raw category fields ("a/b|c>d"); when empty, opts.Categories
+// check returns the error of line for the first of ps the Builder would
+// refuse, adding nothing.
+func (l *loader) check(line int, ps ...affinity.Purchase) *ParseError {
+	if err := l.b.Check(ps...); err != nil {
+		return lineError(line, err)
+	}
+	return nil
+}
+
+// lineError is the error of line for the Builder's err.
+func lineError(line int, err error) *ParseError {
+	reason := reasonRecord
+	if errors.Is(err, affinity.ErrMoneyRange) {
+		reason = reasonMoneyRange
+	}
+	return &ParseError{Line: line, Reason: reason, Err: err}
+}
+
+// productNote is what a row does to its product's catalog entry once the
+// row loads: a new entry, or a name counted for the entry.
+type productNote struct {
+	e       *prodEntry // nil: nothing
+	name    string
+	entry   *affinity.Product // the new entry; nil: count name
+	derived bool              // its categories derived from the name
+}
+
+// noteProduct returns what a row naming product key does to the catalog
+// once it loads ([loader.keep] does it), changing nothing: a skipped row
+// adds no entry and counts no name. The first row with a name or
+// categories gives key a catalog entry; later rows count their names:
+// [loader.finishNames] renames products to their most frequent name. cats
+// are raw category fields ("a/b|c>d"); when empty, opts.Categories
 // derives them from the name. It returns the Builder's error for an entry
-// it refuses (a category path deeper than affinity.MaxCategoryDepth); the
-// product then stays without an entry.
-//
-// A product that already has a catalog entry in the Builder keeps it.
-func (l *loader) nameProduct(key, name, cats string, price affinity.Money) error {
+// it would refuse (a category path deeper than
+// affinity.MaxCategoryDepth). A product that already has a catalog entry
+// in the Builder keeps it.
+func (l *loader) noteProduct(key, name, cats string, price affinity.Money) (productNote, error) {
 	if l.opts.NoProducts || (name == "" && cats == "") {
-		return nil
+		return productNote{}, nil
 	}
 	e := l.prod.entry(key) // the entry of the row's product, just interned
 	if e.named != nil {
-		e.named.count(name)
-		return nil
+		return productNote{e: e, name: name}, nil
 	}
 	if e.known {
-		return nil
+		return productNote{}, nil
 	}
 	if l.b.HasProduct(key) {
 		e.known = true
-		return nil
+		return productNote{}, nil
 	}
 	derived := cats == "" && l.opts.Categories != nil && name != ""
 	if derived {
@@ -778,16 +811,30 @@ func (l *loader) nameProduct(key, name, cats string, price affinity.Money) error
 	}
 	paths, err := l.splitCategories(cats)
 	if err != nil {
-		return err
+		return productNote{}, err
 	}
 	p := affinity.Product{Key: e.key, Name: strings.Clone(name), Categories: paths, Price: price, InStock: true}
-	if err := l.addProduct(p); err != nil {
-		return err
+	if err := l.b.CheckProduct(p); err != nil {
+		return productNote{}, err
 	}
-	e.named = &naming{product: p, derived: derived, first: p.Name, firstN: 1}
-	l.named = append(l.named, e.named)
-	l.rep.Products++
-	return nil
+	return productNote{e: e, name: p.Name, entry: &p, derived: derived}, nil
+}
+
+// keep does what n notes: adds its entry, unless an earlier note of the
+// same product (of the same row) added one, or counts its name.
+func (l *loader) keep(n productNote) {
+	switch {
+	case n.e == nil:
+	case n.e.named != nil:
+		n.e.named.count(n.name)
+	case n.entry != nil:
+		if l.addProduct(*n.entry) != nil {
+			return // cannot happen: noteProduct checked it
+		}
+		n.e.named = &naming{product: *n.entry, derived: n.derived, first: n.name, firstN: min(len(n.name), 1)} // an empty name is no count
+		l.named = append(l.named, n.e.named)
+		l.rep.Products++
+	}
 }
 
 // naming counts the names a product's rows give it. Most products have one
@@ -816,7 +863,8 @@ func (n *naming) count(name string) {
 		if len(n.others) >= maxNames {
 			return // later new names are not counted
 		}
-		n.order = append(n.order, strings.Clone(name))
+		name = strings.Clone(name) // kept: no row's memory pinned
+		n.order = append(n.order, name)
 	}
 	n.others[name]++
 }
@@ -880,15 +928,17 @@ func (l *loader) splitCategories(s string) ([]string, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
 	}
-	if n := strings.Count(s, "|") + 1; n > l.lim.cats {
-		return nil, &limitError{name: "MaxCategories", value: int64(l.lim.cats), what: fmt.Sprintf("%d category paths", n)}
-	}
 	var out []string
 	for p := range strings.SplitSeq(s, "|") {
 		p = affinity.CleanCategoryPath(strings.ReplaceAll(p, ">", affinity.CategorySep))
-		if p != "" {
-			out = append(out, p)
+		if p == "" {
+			continue // an empty path is dropped, and not counted
 		}
+		if len(out) == l.lim.cats {
+			n := len(out) + 1 // so far: no more are split off
+			return nil, &limitError{name: "MaxCategories", value: int64(l.lim.cats), what: fmt.Sprintf("%d or more category paths", n)}
+		}
+		out = append(out, p)
 	}
 	return out, nil
 }
@@ -1082,14 +1132,27 @@ func (tp *timeParser) parse(s string) (time.Time, bool) {
 			return t, true
 		}
 	}
+	if slices.Contains(tp.layouts, "unix") {
+		return farUnix(s)
+	}
 	return time.Time{}, false
+}
+
+// farUnix reads s as Unix seconds too far from 1970 for any layout: a
+// time out of range (see checkTime), not an invalid one.
+func farUnix(s string) (time.Time, bool) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(max(min(n, 1<<62), -1<<62), 0).UTC(), true // no overflow of time's own range
 }
 
 func parseTime(layout, s string, loc *time.Location) (time.Time, bool) {
 	if layout == "unix" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n < -1e11 || n > 1e11 {
-			return time.Time{}, false
+			return time.Time{}, false // not Unix seconds: the next layout's turn
 		}
 		return time.Unix(n, 0).UTC(), true
 	}

@@ -43,6 +43,7 @@ type orderBuf struct {
 	del      bool   // cancelled: the order is deleted
 	refund   affinity.Money
 	lines    []affinity.Purchase
+	notes    []productNote  // the catalog entries of its rows, kept once it is put
 	name     lineName       // the catalog entry of the row's line item
 	seen     map[string]int // order key → first line, to detect split orders
 }
@@ -66,7 +67,7 @@ func (o *orderBuf) start(key string, line int) *ParseError {
 		o.seen = make(map[string]int)
 	}
 	o.seen[key] = line
-	*o = orderBuf{key: key, open: true, seen: o.seen, lines: o.lines[:0], first: line}
+	*o = orderBuf{key: key, open: true, seen: o.seen, lines: o.lines[:0], notes: o.notes[:0], first: line}
 	return nil
 }
 
@@ -125,10 +126,12 @@ func (l *loader) loadOrders(r io.Reader, f orderFormat) error {
 			return nil
 		}
 		if nm := o.name; nm.product != "" {
-			if err := l.nameProduct(nm.product, nm.name, "", nm.price); err != nil {
+			note, err := l.noteProduct(nm.product, nm.name, "", nm.price)
+			if err != nil {
 				o.lines = o.lines[:n]
 				return l.reject(h.fail(src, nm.col, reasonCategory, err))
 			}
+			o.notes = append(o.notes, note)
 		}
 		o.rows++
 		return nil
@@ -169,6 +172,9 @@ func (l *loader) flushOrder(o *orderBuf) error {
 	l.putGross = total
 	l.countLines(o.lines)
 	l.rep.Loaded += o.rows
+	for _, n := range o.notes {
+		l.keep(n) // an order dropped whole names no product
+	}
 	return nil
 }
 
