@@ -194,13 +194,16 @@
 // written as (no tolerance): frequency > 0.9999999999 includes customers
 // with one order, and monetary < 433.1200000001 a spend of $433.12.
 //
-// Syntax errors are *[SyntaxError] with offset, line and column; unknown
-// categories, products and segments wrap [ErrUnknown], empty windows and
-// reversed ranges wrap [ErrInvalid], each a *[QueryError] with the
-// offset, line and column of the offending token (the category's string,
-// the window, the lower end of the range). Error messages quote at most 60 characters of input. A
-// query longer than 64 KiB or nested deeper than 200 parentheses and
-// "not"s is a syntax error naming the limit ([query.Limits]); an Expr
+// Syntax errors are *[SyntaxError] with offset, line and column (a window
+// of 0 days, "within 0d", is one); unknown categories, products and
+// segments wrap [ErrUnknown], windows beyond the look-back (and, in an
+// Expr built in Go, windows that are not whole days) and reversed ranges
+// wrap [ErrInvalid], each a *[QueryError] with the offset, line and
+// column of the offending token (the category's string, the window, the
+// lower end of the range). Error messages quote at most 60 characters of
+// input. A query longer than 64 KiB or nested deeper than 200
+// parentheses and "not"s (200 levels parse) is a syntax error naming the
+// limit ([query.Limits]); an Expr
 // built in Go may nest [MaxExprDepth] levels, And within And (Or within
 // Or) not counting: nested Ands and Ors are flattened, and the
 // comparisons of one And on one column are merged into one range, so that

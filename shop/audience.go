@@ -105,9 +105,15 @@ func (s *Snapshot) Segment(query string) (*Audience, error) {
 }
 
 // Audience wraps a set of customers (dense ids, such as a bitmap from the
-// segment index) as an Audience. set is copied.
+// segment index) as an Audience. set is copied, without the ids the
+// segment index does not know (beyond the customers, erased, or without
+// an order or event by its as-of time); a nil set is empty.
 func (s *Snapshot) Audience(name string, set *roaring.Bitmap) *Audience {
-	return s.audience(name, set.Clone())
+	x := s.Segments()
+	if set == nil || x == nil {
+		return s.audience(name, roaring.New())
+	}
+	return s.audience(name, roaring.And(set, x.All()))
 }
 
 func (s *Snapshot) audience(name string, set *roaring.Bitmap) *Audience {

@@ -39,7 +39,9 @@ type Profile struct {
 	RFM   string `json:"rfm,omitempty"`
 	Stage string `json:"stage,omitempty"`
 	// Top are the customer's top-level categories by share of spend in the
-	// look-back, largest first (at most three).
+	// look-back, largest first (at most three): the share of all the
+	// spend, as segment's affinity("…") has it, so that non-merchandise
+	// such as postage counts in the spend and in no category.
 	Top []CategoryShare `json:"top_categories"`
 	// Value holds the model-based predictions, nil when the models could
 	// not be fitted on this shop's data (see [Snapshot.Value]).
@@ -108,7 +110,8 @@ func (s *Snapshot) Profile(ctx context.Context, key string) (Profile, error) {
 }
 
 // topCategories returns c's top-level categories by share of spend in the
-// segment look-back (bought lines only).
+// segment look-back (bought lines only): of all the spend, as segment's
+// affinity, with non-merchandise in the spend and in no category.
 func (s *Snapshot) topCategories(c affinity.CustomerID, n int) []CategoryShare {
 	h, cat := s.h, s.h.Catalog()
 	from := s.lookback.Start(s.segAsOf) // the segment index's window
@@ -122,11 +125,14 @@ func (s *Snapshot) topCategories(c affinity.CustomerID, n int) []CategoryShare {
 		llo, lhi := h.OrderLines(o)
 		for i := llo; i < lhi; i++ {
 			ln := h.Line(i)
-			if ln.Quantity <= 0 || s.nonMerch.Contains(uint32(ln.Product)) {
+			if ln.Quantity <= 0 {
 				continue
 			}
 			v := ln.Value().Float()
-			total += v
+			total += v // of all spend, as segment's affinity
+			if s.nonMerch.Contains(uint32(ln.Product)) {
+				continue // postage is spend, not a taste
+			}
 			for _, sh := range cat.Shares(ln.Product) {
 				if cat.Depth(sh.Category) == 1 {
 					spend[sh.Category] += v * float64(sh.Weight)

@@ -344,7 +344,7 @@ func (p *parser) list(word string, operand func() (Expr, error)) (Expr, error) {
 func (p *parser) unary() (Expr, error) {
 	p.depth++
 	defer func() { p.depth-- }()
-	if p.depth > p.limits.MaxDepth {
+	if p.depth > p.limits.MaxDepth+1 { // the outermost operand is not nested
 		return nil, p.errorf(p.tok.off, "expression nested deeper than Limits.MaxDepth (%d); raise the limit to accept it", p.limits.MaxDepth)
 	}
 	if p.isWord("not") {

@@ -70,6 +70,15 @@ func TestLimits(t *testing.T) {
 		t.Fatalf("Parse with MaxLen %d: %v", big.Limits.MaxLen, err)
 	}
 
+	for _, src := range []string{ // at the limit: accepted
+		strings.Repeat("(", 200) + "all" + strings.Repeat(")", 200),
+		strings.Repeat("not ", 200) + "all",
+		strings.Repeat("(not ", 100) + "all" + strings.Repeat(")", 100),
+	} {
+		if _, err := syn.Parse(src); err != nil {
+			t.Errorf("200 levels: %v", err)
+		}
+	}
 	deep := strings.Repeat("(", 201) + "all" + strings.Repeat(")", 201)
 	_, err = syn.Parse(deep)
 	if !errors.As(err, &se) {
