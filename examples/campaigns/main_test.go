@@ -10,14 +10,14 @@ import (
 
 	"github.com/shopaffinity/affinity/campaign"
 	"github.com/shopaffinity/affinity/internal/testdata"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestDemo(t *testing.T) {
 	dir := t.TempDir()
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, []string{"-out", filepath.Join(dir, "lists"), "-png", filepath.Join(dir, "png")}); err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	require.NoError(t, run(context.Background(), &out, []string{"-out", filepath.Join(dir, "lists"), "-png", filepath.Join(dir, "png")}))
 	s := out.String()
 	for _, want := range []string{
 		"format     synthetic", "customers          5000",
@@ -26,38 +26,22 @@ func TestDemo(t *testing.T) {
 		"the cap removed", "Measurement (treated vs control", "Retention over the 6 months",
 		"lists written to", "charts written to",
 	} {
-		if !strings.Contains(s, want) {
-			t.Errorf("output does not contain %q; output:\n%s", want, s)
-		}
+		assert.Contains(t, s, want)
 	}
 	for _, f := range []string{"png/rfm.png", "png/cohorts.png", "png/clv.png", "png/campaigns.png", "lists/plan.csv", "lists/plan.json", "lists/results.json"} {
 		fi, err := os.Stat(filepath.Join(dir, f))
-		if err != nil {
-			t.Fatalf("stat: %v", err)
-		}
-		if got := fi.Size(); got <= 0 {
-			t.Errorf("%s: size %d, want > 0", f, got)
-		}
+		require.NoError(t, err)
+		assert.Positive(t, fi.Size(), f)
 	}
 	f, err := os.Open(filepath.Join(dir, "lists", "plan.json"))
-	if err != nil {
-		t.Fatalf("open plan.json: %v", err)
-	}
+	require.NoError(t, err)
 	defer f.Close()
 	msgs, err := campaign.ReadJSON(f)
-	if err != nil {
-		t.Fatalf("ReadJSON: %v", err)
-	}
-	if len(msgs) == 0 {
-		t.Fatalf("plan.json holds no messages")
-	}
+	require.NoError(t, err)
+	require.NotEmpty(t, msgs)
 	csv, err := os.ReadFile(filepath.Join(dir, "lists", "plan.csv"))
-	if err != nil {
-		t.Fatalf("read plan.csv: %v", err)
-	}
-	if got, want := strings.Count(string(csv), "\n"), len(msgs)+1; got != want {
-		t.Errorf("plan.csv has %d lines, want %d (one per message of plan.json and a header)", got, want)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, len(msgs)+1, strings.Count(string(csv), "\n"))
 }
 
 // TestOnlineRetail runs the program on the UCI Online Retail file. Loading
@@ -73,28 +57,18 @@ func TestOnlineRetail(t *testing.T) {
 	testdata.SkipUnderRace(t)
 	path := filepath.Join(testdata.Shared(t, ""), "online-retail", "online_retail_2010-2011.csv.gz")
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, []string{"-data", path, "-format", "onlineretail"}); err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	require.NoError(t, run(context.Background(), &out, []string{"-data", path, "-format", "onlineretail"}))
 	s := out.String()
 	for _, want := range []string{"format     onlineretail", "week's plan as of 2011-11-25", "thank-you", "win-back", "coupon", "Measurement"} {
-		if !strings.Contains(s, want) {
-			t.Errorf("output does not contain %q; output:\n%s", want, s)
-		}
+		assert.Contains(t, s, want)
 	}
 }
 
 func TestBadFlags(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, []string{"-control", "1"}); err == nil {
-		t.Fatalf("-control 1: got no error, want one")
-	}
-	if err := run(context.Background(), &out, []string{"-days", "0"}); err == nil {
-		t.Fatalf("-days 0: got no error, want one")
-	}
-	if err := run(context.Background(), &out, []string{"extra"}); err == nil {
-		t.Fatalf("extra argument: got no error, want one")
-	}
+	require.Error(t, run(context.Background(), &out, []string{"-control", "1"}))
+	require.Error(t, run(context.Background(), &out, []string{"-days", "0"}))
+	require.Error(t, run(context.Background(), &out, []string{"extra"}))
 }
 
 // TestShortHistory checks the message for a file whose orders span less
@@ -102,10 +76,6 @@ func TestBadFlags(t *testing.T) {
 func TestShortHistory(t *testing.T) {
 	var out bytes.Buffer
 	err := run(context.Background(), &out, []string{"-data", filepath.Join("..", "..", "dataset", "testdata", "woocommerce_orders.csv"), "-format", "woocommerce"})
-	if err == nil {
-		t.Fatalf("got no error, want one")
-	}
-	if got, want := err.Error(), "the orders run from 2024-05-01 to 2024-05-03: a plan 14 days before the last order comes before them all; lower -days"; got != want {
-		t.Errorf("error %q, want %q", got, want)
-	}
+	require.Error(t, err)
+	assert.Equal(t, "the orders run from 2024-05-01 to 2024-05-03: a plan 14 days before the last order comes before them all; lower -days", err.Error())
 }

@@ -8,20 +8,19 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/shopaffinity/affinity/internal/testdata"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func write(t *testing.T, name, content string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatalf("write %s: %v", name, err)
-	}
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
 	return path
 }
 
@@ -48,35 +47,21 @@ func TestRunReadySplitHandComputed(t *testing.T) {
 	train := write(t, "u1.base", "1\t10\t5\t100\n2\t10\t4\t100\n2\t20\t3\t100\n3\t20\t5\t100\n3\t30\t1\t100\n4\t10\t2\t100\n4\t30\t4\t100\n4\t40\t5\t100\n")
 	test := write(t, "u1.test", "1\t20\t4\t200\n1\t40\t2\t200\n3\t10\t5\t200\n5\t10\t3\t200\n")
 	out, errOut, err := runArgs(t, "-train", train, "-test", test, "-k", "2", "-recommenders", "popular")
-	if err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	require.NoError(t, err)
 	want := "| recommender | precision@2 | recall@2 | ndcg@2 | map@2 | hit@2 | coverage |\n" +
 		"|---|---:|---:|---:|---:|---:|---:|\n" +
 		"| popular | 0.5000 | 0.7500 | 0.8066 | 0.7500 | 1.0000 | 1.0000 |\n"
-	if wantOut := "all items (2 customers)\n\n" + want + "\nexplore: items new to the customer (2 customers)\n\n" + want; out != wantOut {
-		t.Errorf("output:\n%s\nwant:\n%s", out, wantOut)
-	}
-	if want := "1 cold customers skipped"; !strings.Contains(errOut, want) {
-		t.Errorf("stderr does not contain %q; stderr:\n%s", want, errOut)
-	}
-	if want := "training items excluded"; !strings.Contains(errOut, want) {
-		t.Errorf("stderr does not contain %q; stderr:\n%s", want, errOut)
-	}
+	assert.Equal(t, "all items (2 customers)\n\n"+want+"\nexplore: items new to the customer (2 customers)\n\n"+want, out)
+	assert.Contains(t, errOut, "1 cold customers skipped")
+	assert.Contains(t, errOut, "training items excluded")
 	// both load reports and the training summary come first
-	if rx := `(?s)^training file:\n.*loaded +8\n.*test file:\n.*loaded +4\n.*customers +4\n`; !regexp.MustCompile(rx).MatchString(errOut) {
-		t.Errorf("stderr does not match %q; stderr:\n%s", rx, errOut)
-	}
+	assert.Regexp(t, `(?s)^training file:\n.*loaded +8\n.*test file:\n.*loaded +4\n.*customers +4\n`, errOut)
 
 	// -min-rating 3 drops user 1's 2-star rating of 40: R = {20}, recall 1
 	// for both users; -map min divides user 1's AP by min(2, 1) = 1
 	out, _, err = runArgs(t, "-train", train, "-test", test, "-k", "2", "-recommenders", "popular", "-min-rating", "3", "-metrics", "recall,map,mrr")
-	if err != nil {
-		t.Fatalf("run with -min-rating 3: %v", err)
-	}
-	if want := "| popular | 1.0000 | 1.0000 | 1.0000 |\n"; !strings.Contains(out, want) {
-		t.Errorf("output does not contain %q; output:\n%s", want, out)
-	}
+	require.NoError(t, err)
+	assert.Contains(t, out, "| popular | 1.0000 | 1.0000 | 1.0000 |\n")
 }
 
 // ratingsFile writes a u.data-style file of users with a taste for one of
@@ -109,27 +94,15 @@ func TestRunDataSplits(t *testing.T) {
 		t.Run(strings.Join(split, " "), func(t *testing.T) {
 			args := append([]string{"-data", data, "-format", "movielens", "-recommenders", "popular,repeat,random,knn-cosine,ease,engine"}, split...)
 			out, errOut, err := runArgs(t, args...)
-			if err != nil {
-				t.Fatalf("run: %v; stderr:\n%s", err, errOut)
-			}
+			require.NoError(t, err, errOut)
 			lines := strings.Split(out, "\n")
-			if len(lines) < 10 {
-				t.Fatalf("%d lines, want at least 10; output:\n%s", len(lines), out)
-			}
-			if want := "| recommender | precision@10 | recall@10 | ndcg@10 | map@10 | hit@10 | coverage |"; lines[2] != want {
-				t.Errorf("line 3 %q, want %q", lines[2], want)
-			}
+			require.GreaterOrEqual(t, len(lines), 10, out)
+			assert.Equal(t, "| recommender | precision@10 | recall@10 | ndcg@10 | map@10 | hit@10 | coverage |", lines[2])
 			for i, name := range []string{"popular", "repeat", "random", "knn-cosine", "ease", "engine"} {
-				if want := "| " + name + " |"; !strings.HasPrefix(lines[4+i], want) {
-					t.Errorf("line %d %q, want it to start with %q", 5+i, lines[4+i], want)
-				}
+				assert.True(t, strings.HasPrefix(lines[4+i], "| "+name+" |"), lines[4+i])
 			}
-			if want := "explore: items new to the customer"; !strings.Contains(out, want) {
-				t.Errorf("output does not contain %q; output:\n%s", want, out)
-			}
-			if want := "training items excluded"; !strings.Contains(errOut, want) {
-				t.Errorf("stderr does not contain %q; stderr:\n%s", want, errOut)
-			}
+			assert.Contains(t, out, "explore: items new to the customer")
+			assert.Contains(t, errOut, "training items excluded")
 		})
 	}
 }
@@ -144,27 +117,15 @@ func TestRunBasketsAndChart(t *testing.T) {
 	data := write(t, "baskets.csv", b.String())
 	chart := filepath.Join(t.TempDir(), "chart.png")
 	out, errOut, err := runArgs(t, "-data", data, "-format", "baskets", "-recommenders", "popular,knn-jaccard", "-png", chart, "-chart-metric", "recall")
-	if err != nil {
-		t.Fatalf("run: %v; stderr:\n%s", err, errOut)
-	}
-	if want := "leave-one-item-out"; !strings.Contains(errOut, want) {
-		t.Errorf("stderr does not contain %q; stderr:\n%s", want, errOut)
-	}
-	if want := "| knn-jaccard |"; !strings.Contains(out, want) {
-		t.Errorf("output does not contain %q; output:\n%s", want, out)
-	}
+	require.NoError(t, err, errOut)
+	assert.Contains(t, errOut, "leave-one-item-out")
+	assert.Contains(t, out, "| knn-jaccard |")
 	f, err := os.Open(chart)
-	if err != nil {
-		t.Fatalf("open chart: %v", err)
-	}
+	require.NoError(t, err)
 	defer f.Close()
 	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("decode chart: %v", err)
-	}
-	if got, want := img.Bounds().Dx(), 720; got != want {
-		t.Errorf("chart width %d, want %d", got, want)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, 720, img.Bounds().Dx())
 }
 
 func TestRunErrors(t *testing.T) {
@@ -182,17 +143,12 @@ func TestRunErrors(t *testing.T) {
 		{"-train", data},
 		{"-bogus"},
 	} {
-		if _, _, err := runArgs(t, args...); err == nil {
-			t.Errorf("%q: got no error, want one", args)
-		}
+		_, _, err := runArgs(t, args...)
+		assert.Error(t, err, "%q", args)
 	}
 	out, _, err := runArgs(t, "-list")
-	if err != nil {
-		t.Fatalf("-list: %v", err)
-	}
-	if want := "popular\nsegment-popular\nrepeat\nrandom\nengine\nengine-next-basket\nengine-tuned\nknn-jaccard\nknn-cosine\nknn-lift\nknn-confidence\nknn-npmi\nknn-bm25\nease\ntifu-knn\n"; out != want {
-		t.Errorf("-list printed %q, want %q", out, want)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "popular\nsegment-popular\nrepeat\nrandom\nengine\nengine-next-basket\nengine-tuned\nknn-jaccard\nknn-cosine\nknn-lift\nknn-confidence\nknn-npmi\nknn-bm25\nease\ntifu-knn\n", out)
 }
 
 // TestOnlineRetail checks the cross-sell claim on real data: with the
@@ -208,14 +164,10 @@ func TestOnlineRetail(t *testing.T) {
 	testdata.SkipUnderRace(t)
 	path := filepath.Join(testdata.Shared(t, ""), "online-retail", "online_retail_2010-2011.csv.gz")
 	out, errOut, err := runArgs(t, "-data", path, "-format", "onlineretail", "-recommenders", "popular,engine")
-	if err != nil {
-		t.Fatalf("run: %v; stderr:\n%s", err, errOut)
-	}
+	require.NoError(t, err, errOut)
 	t.Log("\n" + out + errOut)
 	i := strings.Index(out, "explore:")
-	if i < 0 {
-		t.Fatalf("no explore table; output:\n%s", out)
-	}
+	require.GreaterOrEqual(t, i, 0, "no explore table: %s", out)
 	explore := out[i:]
 	row := func(name string) (recall, ndcg float64) {
 		for line := range strings.SplitSeq(explore, "\n") {
@@ -230,12 +182,8 @@ func TestOnlineRetail(t *testing.T) {
 	}
 	popRecall, popNDCG := row("popular")
 	recall, ndcg := row("engine")
-	if want := 1.5 * popRecall; !(recall >= want) {
-		t.Errorf("engine's explore recall@10 %v, want ≥ %v (1.5 × popular's %v)", recall, want, popRecall)
-	}
-	if want := 1.5 * popNDCG; !(ndcg >= want) {
-		t.Errorf("engine's explore NDCG@10 %v, want ≥ %v (1.5 × popular's %v)", ndcg, want, popNDCG)
-	}
+	assert.GreaterOrEqual(t, recall, 1.5*popRecall)
+	assert.GreaterOrEqual(t, ndcg, 1.5*popNDCG)
 }
 
 // TestRunDemo: without arguments the command evaluates the demo store; in
@@ -243,20 +191,12 @@ func TestOnlineRetail(t *testing.T) {
 // default.
 func TestRunDemo(t *testing.T) {
 	out, errOut, err := runArgs(t, "-recommenders", "popular,engine,engine-next-basket", "-metrics", "ndcg")
-	if err != nil {
-		t.Fatalf("run: %v; stderr:\n%s", err, errOut)
-	}
+	require.NoError(t, err, errOut)
 	// the load report and the History's summary first, as every example
-	if want := "format     synthetic\n"; !strings.HasPrefix(errOut, want) {
-		t.Fatalf("stderr does not start with %q; stderr:\n%s", want, errOut)
-	}
-	if want := "\ncustomers          5000\n"; !strings.Contains(errOut, want) {
-		t.Errorf("stderr does not contain %q; stderr:\n%s", want, errOut)
-	}
+	require.True(t, strings.HasPrefix(errOut, "format     synthetic\n"), errOut)
+	assert.Contains(t, errOut, "\ncustomers          5000\n")
 	ndcg := allNDCG(t, out)
-	if next, engine := ndcg("engine-next-basket"), ndcg("engine"); !(next > engine) {
-		t.Errorf("engine-next-basket NDCG@10 %v, want > engine's %v; output:\n%s", next, engine, out)
-	}
+	assert.Greater(t, ndcg("engine-next-basket"), ndcg("engine"), "\n%s", out)
 }
 
 // TestRunMovieLensRatings runs the MovieLens-shaped store as rating data:
@@ -268,36 +208,24 @@ func TestRunDemo(t *testing.T) {
 func TestRunMovieLensRatings(t *testing.T) {
 	testdata.SkipUnlessLong(t)
 	out, errOut, err := runArgs(t, "-synthetic", "movielens-ratings", "-recommenders", "engine,knn-jaccard,ease", "-metrics", "ndcg")
-	if err != nil {
-		t.Fatalf("run: %v; stderr:\n%s", err, errOut)
-	}
-	if want := "(0 with repeat items"; !strings.Contains(errOut, want) {
-		t.Fatalf("one rating per customer and product: stderr does not contain %q; stderr:\n%s", want, errOut)
-	}
+	require.NoError(t, err, errOut)
+	require.Contains(t, errOut, "(0 with repeat items", "one rating per customer and product")
 	ndcg := allNDCG(t, out)
-	if engine, ease := ndcg("engine"), ndcg("ease"); !(engine >= 0.99*ease) {
-		t.Errorf("engine NDCG@10 %v, want ≥ %v (0.99 × ease's %v); output:\n%s", engine, 0.99*ease, ease, out)
-	}
-	if engine, knn := ndcg("engine"), ndcg("knn-jaccard"); !(engine > knn) {
-		t.Errorf("engine NDCG@10 %v, want > knn-jaccard's %v; output:\n%s", engine, knn, out)
-	}
+	assert.GreaterOrEqual(t, ndcg("engine"), 0.99*ndcg("ease"), "\n%s", out)
+	assert.Greater(t, ndcg("engine"), ndcg("knn-jaccard"), "\n%s", out)
 }
 
 // allNDCG returns the NDCG@10 column of the all-items table of out.
 func allNDCG(t *testing.T, out string) func(name string) float64 {
 	t.Helper()
 	i := strings.Index(out, "explore:")
-	if i < 0 {
-		t.Fatalf("no explore table; output:\n%s", out)
-	}
+	require.GreaterOrEqual(t, i, 0, "no explore table: %s", out)
 	all := out[:i]
 	return func(name string) float64 {
 		for line := range strings.SplitSeq(all, "\n") {
 			if f := strings.Split(line, " | "); strings.HasPrefix(line, "| "+name+" |") {
 				v, err := strconv.ParseFloat(strings.TrimSuffix(f[1], " |"), 64)
-				if err != nil {
-					t.Fatalf("%s: %v", line, err)
-				}
+				require.NoError(t, err, line)
 				return v
 			}
 		}

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/shopaffinity/affinity/internal/testdata"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var rowRE = regexp.MustCompile(`(?m)^\s+(\d+)\s+(.+?)\s+→\s+(.+?)\s+(\d+)\s+([\d.]+)%\s+([\d.]+)\s+([\d.]+)`)
@@ -36,39 +37,17 @@ func rows(t *testing.T, out string) []row {
 	return rs
 }
 
-// inDelta reports an error unless got lies within delta of want. As
-// testify's InDelta, a NaN fails unless both values are NaN.
-func inDelta(t *testing.T, want, got, delta float64, msg string) {
-	t.Helper()
-	if math.IsNaN(want) && math.IsNaN(got) {
-		return
-	}
-	if math.IsNaN(want) || math.IsNaN(got) || math.Abs(want-got) > delta {
-		t.Errorf("%s: got %v, want %v ± %v", msg, got, want, delta)
-	}
-}
-
 func TestRunDemo(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, []string{"-min-support", "5"}); err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	require.NoError(t, run(context.Background(), &out, []string{"-min-support", "5"}))
 	s := out.String()
-	if want := "demo storefront"; !strings.Contains(s, want) {
-		t.Errorf("output does not contain %q; output:\n%s", want, s)
-	}
+	assert.Contains(t, s, "demo storefront")
 	rs := rows(t, s)
-	if got, want := len(rs), 20; got != want {
-		t.Fatalf("%d rules, want %d; output:\n%s", got, want, s)
-	}
+	require.Len(t, rs, 20, s)
 	for i, r := range rs {
-		if want := 5; r.together < want {
-			t.Errorf("%s → %s: bought together %d times, want ≥ %d", r.a, r.b, r.together, want)
-		}
+		assert.GreaterOrEqual(t, r.together, 5)
 		if i > 0 {
-			if !(r.lift <= rs[i-1].lift) {
-				t.Errorf("ranked by lift: rule %d (%s → %s) has lift %v, want ≤ %v of the rule before", i+1, r.a, r.b, r.lift, rs[i-1].lift)
-			}
+			assert.LessOrEqual(t, r.lift, rs[i-1].lift, "ranked by lift")
 		}
 	}
 }
@@ -80,27 +59,17 @@ func TestRunMeasuresAndScopes(t *testing.T) {
 		{"-measure", "lift", "-shrinkage", "10", "-top", "5", "-min-support", "3"},
 	} {
 		var out bytes.Buffer
-		if err := run(context.Background(), &out, args); err != nil {
-			t.Fatalf("%v: %v", args, err)
-		}
-		if got, want := len(rows(t, out.String())), 5; got != want {
-			t.Errorf("%v: %d rules, want %d; output:\n%s", args, got, want, out.String())
-		}
+		require.NoError(t, run(context.Background(), &out, args), "%v", args)
+		assert.Len(t, rows(t, out.String()), 5, "%v\n%s", args, out.String())
 	}
 }
 
 func TestRunErrors(t *testing.T) {
 	var out bytes.Buffer
-	for _, args := range [][]string{
-		{"-measure", "magic"},
-		{"-measure", "ease"},
-		{"-scope", "galaxy"},
-		{"-data", "no/such/file.csv"},
-	} {
-		if err := run(context.Background(), &out, args); err == nil {
-			t.Errorf("%q: got no error, want one", args)
-		}
-	}
+	assert.Error(t, run(context.Background(), &out, []string{"-measure", "magic"}))
+	assert.Error(t, run(context.Background(), &out, []string{"-measure", "ease"}))
+	assert.Error(t, run(context.Background(), &out, []string{"-scope", "galaxy"}))
+	assert.Error(t, run(context.Background(), &out, []string{"-data", "no/such/file.csv"}))
 }
 
 // TestRunGroceries checks the printed rules against counts taken straight
@@ -108,19 +77,13 @@ func TestRunErrors(t *testing.T) {
 func TestRunGroceries(t *testing.T) {
 	path := filepath.Join(testdata.Shared(t, ""), "groceries", "groceries.csv")
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, []string{"-data", path, "-format", "baskets", "-top", "10"}); err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	require.NoError(t, run(context.Background(), &out, []string{"-data", path, "-format", "baskets", "-top", "10"}))
 	t.Log("\n" + out.String())
 	rs := rows(t, out.String())
-	if got, want := len(rs), 10; got != want {
-		t.Fatalf("%d rules, want %d", got, want)
-	}
+	require.Len(t, rs, 10)
 
 	f, err := os.Open(path)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
+	require.NoError(t, err)
 	defer f.Close()
 	var baskets []map[string]bool
 	sc := bufio.NewScanner(f)
@@ -131,12 +94,8 @@ func TestRunGroceries(t *testing.T) {
 		}
 		baskets = append(baskets, set)
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("read %s: %v", path, err)
-	}
-	if got, want := len(baskets), 9835; got != want {
-		t.Fatalf("%d baskets, want %d", got, want)
-	}
+	require.NoError(t, sc.Err())
+	require.Len(t, baskets, 9835)
 	for _, r := range rs {
 		na, nb, nab := 0, 0, 0
 		for _, s := range baskets {
@@ -150,19 +109,13 @@ func TestRunGroceries(t *testing.T) {
 				nab++
 			}
 		}
-		if r.together != nab {
-			t.Errorf("%s → %s: bought together %d times, want %d", r.a, r.b, r.together, nab)
-		}
-		inDelta(t, float64(nab)/float64(na), r.conf, 0.0005, fmt.Sprintf("confidence %s → %s", r.a, r.b))
-		inDelta(t, float64(nab)*float64(len(baskets))/(float64(na)*float64(nb)), r.lift, 0.005, fmt.Sprintf("lift %s → %s", r.a, r.b))
+		assert.Equal(t, nab, r.together, "%s → %s", r.a, r.b)
+		assert.InDelta(t, float64(nab)/float64(na), r.conf, 0.0005, "confidence %s → %s", r.a, r.b)
+		assert.InDelta(t, float64(nab)*float64(len(baskets))/(float64(na)*float64(nb)), r.lift, 0.005, "lift %s → %s", r.a, r.b)
 	}
 	// the best-known pair rule of this data set (Hahsler et al.)
-	if got, want := rs[0].a, "Instant food products"; got != want {
-		t.Errorf("first rule's antecedent %q, want %q", got, want)
-	}
-	if got, want := rs[0].b, "hamburger meat"; got != want {
-		t.Errorf("first rule's consequent %q, want %q", got, want)
-	}
+	assert.Equal(t, "Instant food products", rs[0].a)
+	assert.Equal(t, "hamburger meat", rs[0].b)
 }
 
 // TestRunOnlineRetail runs the program on the UCI Online Retail file. Its
@@ -176,20 +129,12 @@ func TestRunOnlineRetail(t *testing.T) {
 	testdata.SkipUnlessLong(t)
 	path := filepath.Join(testdata.Shared(t, ""), "online-retail", "online_retail_2010-2011.csv.gz")
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, []string{"-data", path, "-format", "onlineretail", "-top", "10"}); err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	require.NoError(t, run(context.Background(), &out, []string{"-data", path, "-format", "onlineretail", "-top", "10"}))
 	t.Log("\n" + out.String())
 	rs := rows(t, out.String())
-	if got, want := len(rs), 10; got != want {
-		t.Fatalf("%d rules, want %d", got, want)
-	}
+	require.Len(t, rs, 10)
 	for _, r := range rs {
-		if want := 20; r.together < want {
-			t.Errorf("%s → %s: bought together %d times, want ≥ %d", r.a, r.b, r.together, want)
-		}
-		if want := 1.0; !(r.lift > want) {
-			t.Errorf("%s: lift %v, want > %v", fmt.Sprint(r), r.lift, want)
-		}
+		assert.GreaterOrEqual(t, r.together, 20)
+		assert.Greater(t, r.lift, 1.0, fmt.Sprint(r))
 	}
 }

@@ -8,14 +8,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/shopaffinity/affinity/internal/testdata"
 )
 
 func TestDemo(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, []string{"-query", `rfm("Champions") and recency <= 30d`}); err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	require.NoError(t, run(context.Background(), &out, []string{"-query", `rfm("Champions") and recency <= 30d`}))
 	s := out.String()
 	for _, want := range []string{
 		"format     synthetic", "customers          5000",
@@ -30,9 +31,7 @@ func TestDemo(t *testing.T) {
 		"biggest spenders: c",
 		"R×F grid: customers (share of revenue)",
 	} {
-		if !strings.Contains(s, want) {
-			t.Errorf("output does not contain %q; output:\n%s", want, s)
-		}
+		assert.Contains(t, s, want)
 	}
 	// the grid's 25 cells hold every customer with an order in the
 	// look-back once: all 5,000 demo customers
@@ -45,42 +44,24 @@ func TestDemo(t *testing.T) {
 		for _, f := range strings.Fields(line)[1:] {
 			if !strings.HasPrefix(f, "(") {
 				n, err := strconv.Atoi(f)
-				if err != nil {
-					t.Fatalf("%s: %v", line, err)
-				}
+				require.NoError(t, err, line)
 				total += n
 			}
 		}
 	}
-	if want := 5; rows != want {
-		t.Errorf("R×F grid has %d rows, want %d; output:\n%s", rows, want, s)
-	}
-	if want := 5000; total != want {
-		t.Errorf("R×F grid holds %d customers, want %d; output:\n%s", total, want, s)
-	}
+	assert.Equal(t, 5, rows)
+	assert.Equal(t, 5000, total)
 }
 
 func TestBadInput(t *testing.T) {
 	var out bytes.Buffer
 	err := run(context.Background(), &out, []string{"-query", `recency between 14d 28d`})
-	if err == nil {
-		t.Fatalf("bad query: got no error, want one")
-	}
-	if want := "line 1, column 21"; !strings.Contains(err.Error(), want) {
-		t.Errorf("error %q does not contain %q", err.Error(), want)
-	}
-	if err := run(context.Background(), &out, []string{"-asof", "yesterday"}); err == nil {
-		t.Fatalf("-asof yesterday: got no error, want one")
-	}
-	if err := run(context.Background(), &out, []string{"-asof", "1999-01-01"}); err == nil {
-		t.Fatalf("-asof 1999-01-01: got no error, want one")
-	}
-	if err := run(context.Background(), &out, []string{"-data", filepath.Join(t.TempDir(), "missing.csv")}); err == nil {
-		t.Fatalf("-data missing.csv: got no error, want one")
-	}
-	if err := run(context.Background(), &out, []string{"extra"}); err == nil {
-		t.Fatalf("extra argument: got no error, want one")
-	}
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "line 1, column 21")
+	require.Error(t, run(context.Background(), &out, []string{"-asof", "yesterday"}))
+	require.Error(t, run(context.Background(), &out, []string{"-asof", "1999-01-01"}))
+	require.Error(t, run(context.Background(), &out, []string{"-data", filepath.Join(t.TempDir(), "missing.csv")}))
+	require.Error(t, run(context.Background(), &out, []string{"extra"}))
 }
 
 // TestOnlineRetail runs the program on the UCI Online Retail file when the
@@ -95,32 +76,23 @@ func TestOnlineRetail(t *testing.T) {
 	testdata.SkipUnlessLong(t)
 	path := testdata.Shared(t, "online-retail/online_retail_2010-2011.csv.gz")
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, []string{"-data", path, "-format", "onlineretail", "-asof", "2011-12-10"}); err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	require.NoError(t, run(context.Background(), &out, []string{"-data", path, "-format", "onlineretail", "-asof", "2011-12-10"}))
 	s := out.String()
 	t.Log("\n" + s)
-	for _, want := range []string{"4339 customers known as of 2011-12-10 00:00:00", "format     onlineretail", "Champions", "Bag ("} {
-		if !strings.Contains(s, want) {
-			t.Errorf("output does not contain %q", want)
-		}
-	}
+	assert.Contains(t, s, "4339 customers known as of 2011-12-10 00:00:00")
+	assert.Contains(t, s, "format     onlineretail")
+	assert.Contains(t, s, "Champions")
+	assert.Contains(t, s, "Bag (")
 }
 
 // TestBaskets runs the example on a file of baskets without customer ids:
 // the summary, and no segment tables.
 func TestBaskets(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, []string{"-data", filepath.Join("..", "..", "dataset", "testdata", "baskets.csv"), "-format", "baskets"}); err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	require.NoError(t, run(context.Background(), &out, []string{"-data", filepath.Join("..", "..", "dataset", "testdata", "baskets.csv"), "-format", "baskets"}))
 	s := out.String()
-	for _, want := range []string{"anonymous orders   6\n", ": 0 customers known as of 2000-01-01 23:59:59", "no segments: no order by then names its customer\n"} {
-		if !strings.Contains(s, want) {
-			t.Errorf("output does not contain %q; output:\n%s", want, s)
-		}
-	}
-	if bad := "RFM segments"; strings.Contains(s, bad) {
-		t.Errorf("output contains %q; output:\n%s", bad, s)
-	}
+	assert.Contains(t, s, "anonymous orders   6\n")
+	assert.Contains(t, s, ": 0 customers known as of 2000-01-01 23:59:59")
+	assert.Contains(t, s, "no segments: no order by then names its customer\n")
+	assert.NotContains(t, s, "RFM segments")
 }

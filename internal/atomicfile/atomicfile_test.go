@@ -7,25 +7,22 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/shopaffinity/affinity/internal/atomicfile"
 )
 
 func TestWrite(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "x.idx")
-	if err := atomicfile.Write(path, func(w io.Writer) error {
+	require.NoError(t, atomicfile.Write(path, func(w io.Writer) error {
 		_, err := io.WriteString(w, "first")
 		return err
-	}); err != nil {
-		t.Fatalf("Write: %v", err)
-	}
+	}))
 	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("ReadFile: %v", err)
-	}
-	if want := "first"; string(got) != want {
-		t.Errorf("file holds %q, want %q", got, want)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "first", string(got))
 
 	// A failing writer leaves the old file and no temporary behind.
 	boom := errors.New("boom")
@@ -33,46 +30,24 @@ func TestWrite(t *testing.T) {
 		_, _ = io.WriteString(w, "half")
 		return boom
 	})
-	if !errors.Is(err, boom) {
-		t.Fatalf("Write with a failing writer: error %v, want %v", err, boom)
-	}
+	require.ErrorIs(t, err, boom)
 	got, err = os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("ReadFile: %v", err)
-	}
-	if want := "first"; string(got) != want {
-		t.Errorf("after a failed Write the file holds %q, want %q", got, want)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "first", string(got))
 	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatalf("ReadDir: %v", err)
-	}
-	if want := 1; len(entries) != want {
-		t.Errorf("%d entries in the directory, want %d: %v", len(entries), want, entries)
-	}
+	require.NoError(t, err)
+	assert.Len(t, entries, 1)
 
-	if err := atomicfile.Write(path, func(w io.Writer) error {
+	require.NoError(t, atomicfile.Write(path, func(w io.Writer) error {
 		_, err := io.WriteString(w, "second")
 		return err
-	}); err != nil {
-		t.Fatalf("Write: %v", err)
-	}
+	}))
 	got, err = os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("ReadFile: %v", err)
-	}
-	if want := "second"; string(got) != want {
-		t.Errorf("file holds %q, want %q", got, want)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "second", string(got))
 	st, err := os.Stat(path)
-	if err != nil {
-		t.Fatalf("Stat: %v", err)
-	}
-	if st.Mode().Perm()&0o044 == 0 {
-		t.Errorf("readable by others, as os.Create would make it: mode %v", st.Mode().Perm())
-	}
+	require.NoError(t, err)
+	assert.NotZero(t, st.Mode().Perm()&0o044, "readable by others, as os.Create would make it")
 
-	if atomicfile.Write(filepath.Join(dir, "missing", "x"), func(io.Writer) error { return nil }) == nil {
-		t.Fatal("Write into a missing directory: no error")
-	}
+	require.Error(t, atomicfile.Write(filepath.Join(dir, "missing", "x"), func(io.Writer) error { return nil }))
 }

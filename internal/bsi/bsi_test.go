@@ -1,12 +1,12 @@
 package bsi_test
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity/internal/bsi"
 	"github.com/shopaffinity/affinity/internal/testdata"
@@ -36,31 +36,6 @@ func columns(rng *rand.Rand, n int, base, span int64) ([]uint32, []int64) {
 		vals[i] = base + rng.Int64N(span)
 	}
 	return ids, vals
-}
-
-// equalSlices fails the test unless got holds the elements of want and
-// is nil only if want is, as reflect.DeepEqual compares them.
-func equalSlices[T comparable](t *testing.T, want, got []T, format string, args ...any) {
-	t.Helper()
-	if (want == nil) == (got == nil) && slices.Equal(want, got) {
-		return
-	}
-	show := func(s []T) string {
-		if s == nil {
-			return "nil"
-		}
-		return fmt.Sprint(s)
-	}
-	diff := "nil against empty"
-	if !slices.Equal(want, got) {
-		i := 0
-		for i < min(len(want), len(got)) && want[i] == got[i] {
-			i++
-		}
-		diff = fmt.Sprintf("first difference at %d", i)
-	}
-	t.Fatalf("%s: %d values, want %d, %s\n got %s\nwant %s",
-		fmt.Sprintf(format, args...), len(got), len(want), diff, show(got), show(want))
 }
 
 // forms runs test with the comparisons in their bitmap form, their word
@@ -99,7 +74,7 @@ func testBSIMatchesNaive(t *testing.T) {
 		all := roaring.BitmapOf(ids...)
 		// Values decodes every column, and ValuesOf any of them: a few
 		// per chunk (looked up) or many (decoded by chunks)
-		equalSlices(t, vals, x.Values(nil, all), "round %d: Values", round)
+		require.Equal(t, vals, x.Values(nil, all), "round %d", round)
 		for _, keep := range []int{1, 10, 100} {
 			var sub []uint32
 			var want []int64
@@ -108,7 +83,7 @@ func testBSIMatchesNaive(t *testing.T) {
 					sub, want = append(sub, c), append(want, vals[i])
 				}
 			}
-			equalSlices(t, want, x.ValuesOf(nil, sub), "round %d, %d %% of the columns: ValuesOf", round, keep)
+			require.Equal(t, want, x.ValuesOf(nil, sub), "round %d, %d %% of the columns", round, keep)
 		}
 		xw := x.Words(uint32(ids[len(ids)-1]) + 1) // x's slices as words, read by every trial
 		arr := func(b *roaring.Bitmap) []uint32 {
@@ -144,30 +119,28 @@ func testBSIMatchesNaive(t *testing.T) {
 				return out
 			}
 			atLeast := naive(func(v int64) bool { return v >= tv })
-			equalSlices(t, atLeast, arr(x.AtLeast(cand.Clone(), tv)), "≥ %d", tv)
-			equalSlices(t, naive(func(v int64) bool { return v <= tv }), arr(x.AtMost(cand.Clone(), tv)), "≤ %d", tv)
-			equalSlices(t, naive(func(v int64) bool { return v == tv }), arr(x.Equal(cand.Clone(), tv)), "= %d", tv)
+			require.Equal(t, atLeast, arr(x.AtLeast(cand.Clone(), tv)), "≥ %d", tv)
+			require.Equal(t, naive(func(v int64) bool { return v <= tv }), arr(x.AtMost(cand.Clone(), tv)), "≤ %d", tv)
+			require.Equal(t, naive(func(v int64) bool { return v == tv }), arr(x.Equal(cand.Clone(), tv)), "= %d", tv)
 			t2 := tv + []int64{0, 1, 2, 5, 1 << 12}[rng.IntN(5)]
 			atLeast2 := naive(func(v int64) bool { return v >= t2 })
 			g1, g2 := x.AtLeastPair(cand.Clone(), tv, t2)
-			equalSlices(t, atLeast, arr(g1), "pair ≥ %d", tv)
-			equalSlices(t, atLeast2, arr(g2), "pair ≥ %d", t2)
+			require.Equal(t, atLeast, arr(g1), "pair ≥ %d", tv)
+			require.Equal(t, atLeast2, arr(g2), "pair ≥ %d", t2)
 			// with the slices copied, and read from their words
 			for _, words := range []*bsi.Words{nil, xw} {
 				s2, between := x.AtLeastSplit(cand.Clone(), tv, t2, words)
-				equalSlices(t, atLeast2, arr(s2), "split ≥ %d", t2)
+				require.Equal(t, atLeast2, arr(s2), "split ≥ %d", t2)
 				if len(between) == 0 {
 					between = nil
 				}
-				equalSlices(t, naive(func(v int64) bool { return v >= tv && v < t2 }), between, "split [%d, %d)", tv, t2)
+				require.Equal(t, naive(func(v int64) bool { return v >= tv && v < t2 }), between, "split [%d, %d)", tv, t2)
 			}
 			var sum int64
 			for _, v := range candVals {
 				sum += v
 			}
-			if got := x.Sum(cand); got != sum {
-				t.Fatalf("Sum = %d, want %d", got, sum)
-			}
+			require.Equal(t, sum, x.Sum(cand))
 		}
 	}
 }
@@ -175,17 +148,11 @@ func testBSIMatchesNaive(t *testing.T) {
 func TestBuildEmptyAndConstant(t *testing.T) {
 	var bb bsi.Builder
 	x := bb.Build(nil, nil)
-	if len(x.Slices) != 0 {
-		t.Fatalf("no values: %d slices, want none", len(x.Slices))
-	}
+	require.Empty(t, x.Slices)
 	x = bb.Build([]uint32{3, 9}, []int64{7, 7})
-	if len(x.Slices) != 0 {
-		t.Fatalf("constant values need no slices: %d slices", len(x.Slices))
-	}
-	equalSlices(t, []uint32{3, 9}, x.AtLeast(roaring.BitmapOf(3, 9), 7).ToArray(), "≥ 7")
-	if got := x.AtLeast(roaring.BitmapOf(3, 9), 8); !got.IsEmpty() {
-		t.Fatalf("≥ 8: got %v, want none", got.ToArray())
-	}
+	require.Empty(t, x.Slices, "constant values need no slices")
+	require.Equal(t, []uint32{3, 9}, x.AtLeast(roaring.BitmapOf(3, 9), 7).ToArray())
+	require.True(t, x.AtLeast(roaring.BitmapOf(3, 9), 8).IsEmpty())
 }
 
 func TestAtLeastPairMatchesAtLeast(t *testing.T) { forms(t, testAtLeastPairMatchesAtLeast) }
@@ -212,18 +179,14 @@ func testAtLeastPairMatchesAtLeast(t *testing.T) {
 			t2 = t1 + rng.Int64N(1<<22)
 		}
 		g1, g2 := x.AtLeastPair(cand.Clone(), t1, t2)
-		equalSlices(t, x.AtLeast(cand.Clone(), t1).ToArray(), g1.ToArray(), "≥ %d", t1)
-		equalSlices(t, x.AtLeast(cand.Clone(), t2).ToArray(), g2.ToArray(), "≥ %d", t2)
+		require.Equal(t, x.AtLeast(cand.Clone(), t1).ToArray(), g1.ToArray(), "≥ %d", t1)
+		require.Equal(t, x.AtLeast(cand.Clone(), t2).ToArray(), g2.ToArray(), "≥ %d", t2)
 		before := cand.Clone()
 		s2, between := x.AtLeastSplit(cand, t1, t2, x.Words(uint32(ids[len(ids)-1])+1))
-		if !cand.Equals(before) {
-			t.Fatalf("AtLeastSplit changed its candidates: %d of them, were %d", cand.GetCardinality(), before.GetCardinality())
-		}
+		require.True(t, cand.Equals(before), "AtLeastSplit changed its candidates")
 		_, _ = x.AtLeastSplit(cand, t1, t2, nil)
-		if !cand.Equals(before) {
-			t.Fatalf("AtLeastSplit changed its candidates: %d of them, were %d", cand.GetCardinality(), before.GetCardinality())
-		}
-		equalSlices(t, g2.ToArray(), s2.ToArray(), "split ≥ %d", t2)
-		equalSlices(t, roaring.AndNot(g1, g2).ToArray(), append([]uint32{}, between...), "split [%d, %d)", t1, t2)
+		require.True(t, cand.Equals(before), "AtLeastSplit changed its candidates")
+		require.Equal(t, g2.ToArray(), s2.ToArray(), "split ≥ %d", t2)
+		require.Equal(t, roaring.AndNot(g1, g2).ToArray(), append([]uint32{}, between...), "split [%d, %d)", t1, t2)
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/shopaffinity/affinity/internal/parallel"
 )
 
@@ -20,18 +23,12 @@ func TestForVisitsEveryItemOnce(t *testing.T) {
 			seen[i].Add(1)
 			return nil
 		})
-		if err != nil {
-			t.Fatalf("For with %d workers: %v", workers, err)
-		}
+		require.NoError(t, err)
 		for i := range seen {
-			if n, want := seen[i].Load(), int32(1); n != want {
-				t.Fatalf("item %d with %d workers: visited %d times, want %d", i, workers, n, want)
-			}
+			require.Equal(t, int32(1), seen[i].Load(), "item %d with %d workers", i, workers)
 		}
 	}
-	if err := parallel.For(context.Background(), 4, 0, func(int, int) error { return errors.New("never called") }); err != nil {
-		t.Fatalf("For over no items: %v", err)
-	}
+	require.NoError(t, parallel.For(context.Background(), 4, 0, func(int, int) error { return errors.New("never called") }))
 }
 
 func TestForStopsOnError(t *testing.T) {
@@ -44,25 +41,15 @@ func TestForStopsOnError(t *testing.T) {
 		}
 		return nil
 	})
-	if !errors.Is(err, boom) {
-		t.Fatalf("For: error %v, want %v", err, boom)
-	}
-	if n, limit := calls.Load(), int32(1_000_000); n >= limit {
-		t.Errorf("stopped early: %d calls, want fewer than %d", n, limit)
-	}
+	require.ErrorIs(t, err, boom)
+	assert.Less(t, calls.Load(), int32(1_000_000), "stopped early")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	err = parallel.For(ctx, 2, 10, func(int, int) error { return nil })
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("For with a canceled context: error %v, want %v", err, context.Canceled)
-	}
-	if got, want := parallel.Workers(3), 3; got != want {
-		t.Errorf("Workers(3) = %d, want %d", got, want)
-	}
-	if got := parallel.Workers(0); got <= 0 {
-		t.Errorf("Workers(0) = %d, want > 0", got)
-	}
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, 3, parallel.Workers(3))
+	assert.Positive(t, parallel.Workers(0))
 }
 
 // TestForNilContext: a nil context is an error returned before any work,
@@ -71,29 +58,17 @@ func TestForNilContext(t *testing.T) {
 	var nilCtx context.Context
 	ran := false
 	err := parallel.For(nilCtx, 2, 4, func(_, _ int) error { ran = true; return nil })
-	if err == nil {
-		t.Fatal("For with a nil context: no error")
-	}
-	if ran {
-		t.Fatal("For with a nil context ran the function")
-	}
+	require.Error(t, err)
+	require.False(t, ran)
 }
 
 // TestWorkersBounded: Workers gives GOMAXPROCS for w ≤ 0 and never more
 // than MaxWorkers, so that per-worker scratch stays bounded whatever an
 // Options field says.
 func TestWorkersBounded(t *testing.T) {
-	for _, c := range []struct {
-		w, want int
-	}{
-		{0, runtime.GOMAXPROCS(0)},
-		{-3, runtime.GOMAXPROCS(0)},
-		{7, 7},
-		{parallel.MaxWorkers + 1, parallel.MaxWorkers},
-		{1 << 62, parallel.MaxWorkers},
-	} {
-		if got := parallel.Workers(c.w); got != c.want {
-			t.Fatalf("Workers(%d) = %d, want %d", c.w, got, c.want)
-		}
-	}
+	require.Equal(t, runtime.GOMAXPROCS(0), parallel.Workers(0))
+	require.Equal(t, runtime.GOMAXPROCS(0), parallel.Workers(-3))
+	require.Equal(t, 7, parallel.Workers(7))
+	require.Equal(t, parallel.MaxWorkers, parallel.Workers(parallel.MaxWorkers+1))
+	require.Equal(t, parallel.MaxWorkers, parallel.Workers(1<<62))
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity/internal/roaringio"
 	"github.com/shopaffinity/affinity/internal/testdata"
@@ -49,21 +50,13 @@ func TestWriterMatchesRoaring(t *testing.T) {
 	for range testdata.Scale(200, 40) {
 		ids := randomIDs(rng)
 		got := roaringio.FromSorted(&w, ids)
-		if !roaring.BitmapOf(ids...).Equals(got) {
-			t.Fatalf("FromSorted of %d ids: a bitmap of %d differing from roaring's", len(ids), got.GetCardinality())
-		}
-		if err := got.Validate(); err != nil {
-			t.Fatalf("roaring's Validate: %v", err)
-		}
+		require.True(t, roaring.BitmapOf(ids...).Equals(got))
+		require.NoError(t, got.Validate())
 		// the writer's bitmaps serialize to bytes that Validate accepts
 		var buf bytes.Buffer
 		_, err := got.WriteTo(&buf)
-		if err != nil {
-			t.Fatalf("WriteTo: %v", err)
-		}
-		if err := roaringio.Validate(buf.Bytes()); err != nil {
-			t.Fatalf("Validate: %v", err)
-		}
+		require.NoError(t, err)
+		require.NoError(t, roaringio.Validate(buf.Bytes()))
 	}
 }
 
@@ -76,18 +69,12 @@ func TestValidate(t *testing.T) {
 		}
 		var buf bytes.Buffer
 		_, err := bm.WriteTo(&buf)
-		if err != nil {
-			t.Fatalf("WriteTo: %v", err)
-		}
+		require.NoError(t, err)
 		good := buf.Bytes()
-		if err := roaringio.Validate(good); err != nil {
-			t.Fatalf("roaring's own serialization: %v", err)
-		}
+		require.NoError(t, roaringio.Validate(good), "roaring's own serialization")
 		// every truncation is rejected
 		for n := 0; n < len(good); n += 1 + len(good)/50 {
-			if roaringio.Validate(good[:n]) == nil {
-				t.Fatalf("cut at %d of %d: no error", n, len(good))
-			}
+			require.Error(t, roaringio.Validate(good[:n]), "cut at %d of %d", n, len(good))
 		}
 		// damage: whatever Validate accepts, roaring reads back to a valid bitmap
 		for range 20 {
@@ -96,18 +83,12 @@ func TestValidate(t *testing.T) {
 			if roaringio.Validate(bad) == nil {
 				var back roaring.Bitmap
 				_, err := back.ReadFrom(bytes.NewReader(bad))
-				if err != nil {
-					t.Fatalf("ReadFrom of bytes Validate accepted: %v", err)
-				}
-				if err := back.Validate(); err != nil {
-					t.Fatalf("roaring's Validate of bytes Validate accepted: %v", err)
-				}
+				require.NoError(t, err)
+				require.NoError(t, back.Validate())
 			}
 		}
 	}
-	if roaringio.Validate(append(bytes.Clone([]byte{0x3a, 0x30, 0, 0, 0, 0, 0, 0}), 0)) == nil {
-		t.Fatal("trailing byte: no error")
-	}
+	require.Error(t, roaringio.Validate(append(bytes.Clone([]byte{0x3a, 0x30, 0, 0, 0, 0, 0, 0}), 0)), "trailing byte")
 }
 
 // TestFinishedBitmapsStayTheirOwn checks what Finish's shared buffers
@@ -140,12 +121,8 @@ func TestFinishedBitmapsStayTheirOwn(t *testing.T) {
 			small++
 		}
 	}
-	if least := 5; small < least {
-		t.Fatalf("too few bitmaps of a buffer of their own: %d, want at least %d", small, least)
-	}
-	if least := 5; len(got)-small < least {
-		t.Fatalf("too few bitmaps copied out: %d, want at least %d", len(got)-small, least)
-	}
+	require.GreaterOrEqual(t, small, 5, "too few bitmaps of a buffer of their own")
+	require.GreaterOrEqual(t, len(got)-small, 5, "too few bitmaps copied out")
 
 	// readers on several goroutines at once, sharing containers
 	var wg sync.WaitGroup
@@ -161,9 +138,7 @@ func TestFinishedBitmapsStayTheirOwn(t *testing.T) {
 	wg.Wait()
 
 	for i, bm := range got {
-		if !roaring.BitmapOf(ids[i]...).Equals(bm) {
-			t.Fatalf("bitmap %d changed after later builds: %d values, want %d", i, bm.GetCardinality(), len(ids[i]))
-		}
+		require.True(t, roaring.BitmapOf(ids[i]...).Equals(bm), "bitmap %d changed after later builds", i)
 		// a derived bitmap shares bm's containers; changing it leaves bm
 		d := roaring.Or(bm, roaring.New())
 		for _, c := range ids[i] {
@@ -172,20 +147,14 @@ func TestFinishedBitmapsStayTheirOwn(t *testing.T) {
 			}
 		}
 		d.Add(uint32(rng.IntN(24<<16) + 1))
-		if !roaring.BitmapOf(ids[i]...).Equals(bm) {
-			t.Fatalf("changing a derived bitmap changed bitmap %d: %d values, want %d", i, bm.GetCardinality(), len(ids[i]))
-		}
+		require.True(t, roaring.BitmapOf(ids[i]...).Equals(bm), "changing a derived bitmap changed bitmap %d", i)
 		// and changing bm leaves what was derived before
 		keep := d.Clone()
 		if len(ids[i]) > 0 {
 			bm.Remove(ids[i][0])
 		}
 		bm.Add(7 << 16)
-		if !keep.Equals(d) {
-			t.Fatalf("changing bitmap %d changed one derived from it: %d values, want %d", i, d.GetCardinality(), keep.GetCardinality())
-		}
-		if err := bm.Validate(); err != nil {
-			t.Fatalf("bitmap %d: roaring's Validate: %v", i, err)
-		}
+		require.True(t, keep.Equals(d), "changing bitmap %d changed one derived from it", i)
+		require.NoError(t, bm.Validate())
 	}
 }

@@ -7,22 +7,18 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/shopaffinity/affinity/internal/testdata"
 )
 
 func TestScoreKeysOrder(t *testing.T) {
 	vals := []float32{float32(math.Inf(-1)), -math.MaxFloat32, -1, -1e-30, 0, 1e-30, 0.5, 1, math.MaxFloat32, float32(math.Inf(1))}
 	for i := 1; i < len(vals); i++ {
-		if b, prev := scoreBits(vals[i]), scoreBits(vals[i-1]); b >= prev {
-			t.Fatalf("%v before %v: scoreBits %#x, want less than %#x", vals[i], vals[i-1], b, prev)
-		}
-		if got := scoreFromBits(scoreBits(vals[i])); got != vals[i] {
-			t.Fatalf("scoreFromBits(scoreBits(%v)) = %v, want %v", vals[i], got, vals[i])
-		}
+		require.Less(t, scoreBits(vals[i]), scoreBits(vals[i-1]), "%v before %v", vals[i], vals[i-1])
+		require.Equal(t, vals[i], scoreFromBits(scoreBits(vals[i])))
 	}
-	if pos, neg := scoreBits(0), scoreBits(float32(math.Copysign(0, -1))); pos != neg {
-		t.Fatalf("−0 is +0: scoreBits(−0) = %#x, want %#x", neg, pos)
-	}
+	require.Equal(t, scoreBits(0), scoreBits(float32(math.Copysign(0, -1))), "−0 is +0")
 }
 
 // TestKeysMatchesSort checks the selection against sorting every pair, on
@@ -49,14 +45,10 @@ func TestKeysMatchesSort(t *testing.T) {
 		slices.SortFunc(ps, func(x, y pair) int { return cmp.Or(cmp.Compare(y.v, x.v), cmp.Compare(x.id, y.id)) })
 		want := ps[:min(k, n)]
 		got := top.Sorted()
-		if len(got) != len(want) {
-			t.Fatalf("iteration %d: %d keys, want %d", iter, len(got), len(want))
-		}
+		require.Len(t, got, len(want), "iteration %d", iter)
 		for r, key := range got {
 			v, id := Unpack(key)
-			if g := (pair{v, id}); g != want[r] {
-				t.Fatalf("iteration %d rank %d: got %+v, want %+v", iter, r, g, want[r])
-			}
+			require.Equal(t, want[r], pair{v, id}, "iteration %d rank %d", iter, r)
 		}
 	}
 }
@@ -74,7 +66,5 @@ func TestKeysNoAllocAfterWarmup(t *testing.T) {
 		}
 		top.Sorted()
 	})
-	if allocs != 0 {
-		t.Fatalf("%v allocations per run, want 0", allocs)
-	}
+	require.Zero(t, allocs)
 }
