@@ -400,6 +400,29 @@ func TestAdvSQLNoLinesLeft(t *testing.T) {
 	assert.ElementsMatch(t, []string{"1 del=true", "2 del=false"}, keys)
 }
 
+// TestAdvSQLCancelledWithBadRows: a cancelled order is deleted in lenient
+// mode though one of its line rows is bad (a delete needs no line); an
+// order with a bad row that is not cancelled keeps its previous version
+// (no change), its good rows counted as "incomplete order".
+func TestAdvSQLCancelledWithBadRows(t *testing.T) {
+	db := sqlAdvDB(t)
+	at := "'2024-03-01 10:00:00+00'::timestamptz"
+	q := sqlAdvValues(
+		sqlAdvRow("'1'", "'ann'", at, at, "'cancelled'", "NULL", "1", "2.5"),
+		sqlAdvRow("'1'", "'ann'", at, at, "'cancelled'", "'tea'", "1", "2.5"),
+		sqlAdvRow("'2'", "'bob'", at, at, "'paid'", "NULL", "1", "2.5"),
+		sqlAdvRow("'2'", "'bob'", at, at, "'paid'", "'tea'", "1", "2.5"),
+	)
+	src := &dataset.SQLSource{DB: db, Query: q, Cancelled: []string{"cancelled"}, Lenient: true}
+	batch, err := src.Poll(context.Background(), time.Time{})
+	require.NoError(t, err)
+	require.Len(t, batch.Changes, 1)
+	assert.Equal(t, "1", batch.Changes[0].Key)
+	assert.True(t, batch.Changes[0].Delete)
+	assert.Equal(t, []dataset.Skip{{Reason: "null value", Count: 2, FirstLine: 1}, {Reason: "incomplete order", Count: 1, FirstLine: 4}}, batch.Report.Skipped)
+	assert.Equal(t, batch.Report.Rows, batch.Report.Loaded+batch.Report.SkippedRows())
+}
+
 // TestAdvSQLTimes: text times with and without a zone, the ValidTime
 // edges, dates, and sub-second parts.
 func TestAdvSQLTimes(t *testing.T) {

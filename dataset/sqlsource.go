@@ -47,7 +47,9 @@ type SQLSource struct {
 	// of failing the poll. The other rows of an order with a bad row are
 	// skipped too (reason "incomplete order", its FirstLine the first of
 	// those rows), since a put must hold the whole order: the History
-	// keeps that order's previous version.
+	// keeps that order's previous version. A cancelled order (a row with
+	// a valid version and a Cancelled status) is deleted whatever its
+	// other rows hold.
 	Lenient bool
 	// Location is the time zone of text times without one, in the Time
 	// and Version columns; nil means UTC.
@@ -249,12 +251,14 @@ func (s *SQLSource) Poll(ctx context.Context, since any) (SQLBatch, error) {
 	for _, key := range keys {
 		g := groups[key]
 		switch {
-		case g.bad:
+		case g.bad && !g.del:
 			for range g.rows {
 				l.skip(reasonIncomplete, g.firstOK)
 			}
 			continue
 		case g.del || len(g.lines) == 0:
+			// a cancelled order is deleted whatever its line rows hold:
+			// a delete needs no line
 			out.Changes = append(out.Changes, affinity.OrderChange{Key: key, Version: g.version, Delete: true})
 		default:
 			// the order's value, and the gross value of the orders put
