@@ -581,11 +581,13 @@ func TestAdvSQLCustomerConflict(t *testing.T) {
 	require.True(t, errors.As(err, &pe), "%v", err)
 	assert.Equal(t, 5, pe.Line) // rows: 1 NULL mug, 1 '' tea, 2 ann mug, 2 ann pen, 2 bob tea
 	assert.Equal(t, 2, pe.Column)
+	assert.Equal(t, "customer conflict", pe.Reason)
 	src.Lenient = true
 	batch, err := src.Poll(ctx, time.Time{})
 	require.NoError(t, err)
 	require.Len(t, batch.Changes, 1)
 	assert.Equal(t, "1", batch.Changes[0].Key)
+	assert.Contains(t, batch.Report.Skipped, dataset.Skip{Reason: "customer conflict", Count: 1, FirstLine: 5})
 	assert.Equal(t, 2, batch.Report.Anonymous)
 	sqlAdvAccounting(t, batch.Report)
 }

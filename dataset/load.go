@@ -165,7 +165,9 @@ type Skip struct {
 	// order's value, or the file's gross value, beyond
 	// [affinity.MaxMoney]), "missing order", "split order" and "invalid
 	// refund" (order formats), "duplicate product" and "invalid stock
-	// flag" (catalogs), "invalid record" (refused by the Builder); or, in
+	// flag" (catalogs), "removed line", "incomplete order", "invalid
+	// version", "null value" and "customer conflict" (the SQL source),
+	// "invalid record" (refused by the Builder); or, in
 	// strict mode too, "adjustment" for Online Retail's "A" invoices,
 	// "cancelled order" for the order formats and "duplicate row" with
 	// [Options.DropDuplicates].

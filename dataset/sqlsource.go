@@ -129,6 +129,7 @@ const (
 	reasonIncomplete = "incomplete order"
 	reasonVersion    = "invalid version"
 	reasonNull       = "null value"
+	reasonConflict   = "customer conflict"
 )
 
 // sqlGroup collects the rows of one order.
@@ -319,7 +320,7 @@ func readRow(l *loader, r *sqlRow, g *sqlGroup, since any, loc *time.Location, c
 		g.seen = true
 		g.customer = l.cust.get(customer)
 	} else if customer != g.customer {
-		return r.fail(colCustomer, reasonCustomer, fmt.Errorf("customer %q differs from the order's %q", customer, g.customer))
+		return r.fail(colCustomer, reasonConflict, fmt.Errorf("customer %q differs from the order's %q", customer, g.customer))
 	}
 	if r.noLine() {
 		// an order without lines, as a LEFT JOIN returns it: the row
