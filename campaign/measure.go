@@ -79,10 +79,13 @@ type MeasureOptions struct {
 // conversion and the incremental revenue with normal-approximation
 // (Welch) confidence intervals: difference ± z·√(s²ₜ/nₜ + s²꜀/n꜀), z the
 // normal quantile of the level. A customer counted in a campaign is
-// counted there only, whatever else they were sent. Customers h does not
-// know count as not converted. Results are ordered by campaign name; a
-// campaign without a control group or without treated customers has zero
-// intervals. It takes time linear in the messages and their customers'
+// counted there only, whatever else they were sent, and once: listed
+// several times (the messages of several plans), as treated if any
+// listing is. Customers h does not know count as not converted. Results
+// are ordered by campaign name; a campaign whose control or treated
+// group has fewer than two customers (whose variance cannot be
+// estimated) has zero uplift, incremental revenue and intervals, and is
+// not significant. It takes time linear in the messages and their customers'
 // orders and returns an error for an empty period or a level outside
 // (0, 1).
 func Measure(ctx context.Context, h *affinity.History, msgs []Message, from, to time.Time, opts MeasureOptions) ([]Result, error) {
@@ -103,26 +106,40 @@ func Measure(ctx context.Context, h *affinity.History, msgs []Message, from, to 
 		return nil, fmt.Errorf("campaign: confidence %v outside (0, 1)", conf)
 	}
 	z := distuv.UnitNormal.Quantile(1 - (1-conf)/2)
+	// each campaign's customers once, in key order: listed in several
+	// plans they count once, and as treated if any plan sent them it
+	type entry struct {
+		campaign, customer string
+		control            bool
+	}
+	entries := make([]entry, 0, len(msgs))
+	for _, m := range msgs {
+		entries = append(entries, entry{m.Campaign, m.Customer, m.Control})
+	}
+	slices.SortFunc(entries, func(a, b entry) int {
+		return cmp.Or(cmp.Compare(a.campaign, b.campaign), cmp.Compare(a.customer, b.customer), cmpBool(a.control, b.control))
+	})
+	entries = slices.CompactFunc(entries, func(a, b entry) bool { return a.campaign == b.campaign && a.customer == b.customer })
 	byName := map[string]*Result{}
 	f, t := from.Unix(), to.Unix()
-	for i, m := range msgs {
+	for i, m := range entries {
 		if i%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, fmt.Errorf("campaign: %w", err)
 			}
 		}
-		r := byName[m.Campaign]
+		r := byName[m.campaign]
 		if r == nil {
-			r = &Result{Campaign: m.Campaign, From: from, To: to, Confidence: conf}
-			byName[m.Campaign] = r
+			r = &Result{Campaign: m.campaign, From: from, To: to, Confidence: conf}
+			byName[m.campaign] = r
 		}
 		g := &r.Treated
-		if m.Control {
+		if m.control {
 			g = &r.Control
 		}
 		var rev affinity.Money
 		orders := 0
-		if c, ok := h.LookupCustomer(m.Customer); ok {
+		if c, ok := h.LookupCustomer(m.customer); ok {
 			lo, hi := h.CustomerOrders(c)
 			for o := lo; o < hi; o++ {
 				if u := h.OrderUnix(o); u <= f || u > t {
@@ -131,7 +148,7 @@ func Measure(ctx context.Context, h *affinity.History, msgs []Message, from, to 
 				v := h.OrderValue(o)
 				var ok bool
 				if rev, ok = rev.Add(v); !ok {
-					return nil, fmt.Errorf("campaign: revenue of %q: %w", m.Customer, affinity.ErrMoneyRange)
+					return nil, fmt.Errorf("campaign: revenue of %q: %w", m.customer, affinity.ErrMoneyRange)
 				}
 				if h.OrderBought(o) {
 					orders++
@@ -142,7 +159,7 @@ func Measure(ctx context.Context, h *affinity.History, msgs []Message, from, to 
 		g.Orders += orders
 		var ok bool
 		if g.Revenue, ok = g.Revenue.Add(rev); !ok {
-			return nil, fmt.Errorf("campaign: revenue of %q: %w", m.Campaign, affinity.ErrMoneyRange)
+			return nil, fmt.Errorf("campaign: revenue of %q: %w", m.campaign, affinity.ErrMoneyRange)
 		}
 		g.revenue = append(g.revenue, rev.Float())
 		if orders > 0 {
@@ -163,7 +180,7 @@ func Measure(ctx context.Context, h *affinity.History, msgs []Message, from, to 
 				g.AOV = g.Revenue.Float() / float64(g.Orders)
 			}
 		}
-		if r.Treated.Customers > 0 && r.Control.Customers > 0 {
+		if r.Treated.Customers > 1 && r.Control.Customers > 1 { // a group of one has no variance to estimate
 			n := float64(r.Treated.Customers)
 			d, half := diff(r.Treated.conv, r.Control.conv, z)
 			r.Uplift, r.UpliftCI = d, [2]float64{d - half, d + half}
@@ -178,15 +195,20 @@ func Measure(ctx context.Context, h *affinity.History, msgs []Message, from, to 
 }
 
 // diff returns mean(a) − mean(b) and the half-width z·√(var(a)/|a| +
-// var(b)/|b|) (a group of one has variance 0).
+// var(b)/|b|), for groups of at least two.
 func diff(a, b []float64, z float64) (d, half float64) {
 	ma, va := stat.MeanVariance(a, nil)
 	mb, vb := stat.MeanVariance(b, nil)
-	if len(a) < 2 {
-		va = 0
-	}
-	if len(b) < 2 {
-		vb = 0
-	}
 	return ma - mb, z * math.Sqrt(va/float64(len(a))+vb/float64(len(b)))
+}
+
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
 }

@@ -243,8 +243,8 @@ func Build(ctx context.Context, snap *shop.Snapshot, asOf time.Time, campaigns [
 // stays in (or out of) a campaign's control group from one plan to the
 // next, and groups of different campaigns are independent.
 func InControl(campaign, customer string, share float64) bool {
-	if share <= 0 {
-		return false
+	if !(share > 0) {
+		return false // NaN too
 	}
 	f := fnv.New64a()
 	f.Write([]byte(campaign))
@@ -256,7 +256,14 @@ func InControl(campaign, customer string, share float64) bool {
 	x ^= x >> 33
 	x *= 0xc4ceb9fe1a85ec53
 	x ^= x >> 33
-	return float64(x) < share*(1<<64)
+	// x < share·2⁶⁴ compared exactly: x as a float64 may round up onto
+	// the threshold; the threshold is exact (a power of two times share),
+	// and an integer is below it when below its ceiling
+	t := share * (1 << 64)
+	if t >= 1<<64 {
+		return true
+	}
+	return x < uint64(math.Ceil(t))
 }
 
 // Sent returns the messages that go out (control entries left out).

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -391,8 +392,8 @@ func (s *advShop) modelItems(ac advCampaign, members []string, c string) []campa
 // advControl is InControl written from its documentation: FNV-1a 64 of
 // campaign, 0, customer; MurmurHash3's fmix64; divided by 2⁶⁴ below share.
 func advControl(name, key string, share float64) bool {
-	if share <= 0 {
-		return false
+	if !(share > 0) || math.IsInf(share, 1) {
+		return share > 0 // none for NaN and shares ≤ 0, all for +Inf
 	}
 	f := fnv.New64a()
 	_, _ = f.Write([]byte(name + "\x00" + key))
@@ -402,7 +403,10 @@ func advControl(name, key string, share float64) bool {
 	k ^= k >> 33
 	k *= 0xc4ceb9fe1a85ec53
 	k ^= k >> 33
-	return float64(k)/math.Pow(2, 64) < share
+	// k / 2⁶⁴ < share, exactly (a float64 of k may round up)
+	lhs := new(big.Float).SetPrec(256).SetUint64(k)
+	rhs := new(big.Float).SetPrec(256).SetMantExp(big.NewFloat(share), 64)
+	return lhs.Cmp(rhs) < 0
 }
 
 // modelPlan is the plan the documentation promises.

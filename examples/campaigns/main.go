@@ -272,10 +272,14 @@ func printResults(w io.Writer, res []campaign.Result, truth map[string]dataset.R
 	head += "note\t"
 	fmt.Fprintln(tw, head)
 	for _, r := range res {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f%% / %.1f%%\t%.2f / %.2f\t%.2f / %.2f\t%.0f\t%.0f .. %.0f\t",
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f%% / %.1f%%\t%.2f / %.2f\t%.2f / %.2f\t",
 			r.Campaign, r.Treated.Customers, r.Control.Customers, 100*r.Treated.Conversion, 100*r.Control.Conversion,
-			r.Treated.RevenuePerCustomer, r.Control.RevenuePerCustomer, r.Treated.AOV, r.Control.AOV,
-			r.Incremental, r.IncrementalCI[0], r.IncrementalCI[1])
+			r.Treated.RevenuePerCustomer, r.Control.RevenuePerCustomer, r.Treated.AOV, r.Control.AOV)
+		if r.Treated.Customers < 2 || r.Control.Customers < 2 {
+			fmt.Fprint(tw, "-\t-\t") // not measured: a group of one has no variance
+		} else {
+			fmt.Fprintf(tw, "%.0f\t%.0f .. %.0f\t", r.Incremental, r.IncrementalCI[0], r.IncrementalCI[1])
+		}
 		if truth != nil {
 			fmt.Fprintf(tw, "%.0f\t", truth[r.Campaign].Incremental)
 		}
