@@ -50,6 +50,9 @@ func (r *Report) WriteChart(w io.Writer, metric Metric, items Items) error {
 	if r.CurveK == 0 {
 		return errors.New("evaluate: chart needs a report made with Options.CurveK > 0")
 	}
+	if !items.valid() {
+		return fmt.Errorf("evaluate: invalid Items %d", int(items))
+	}
 	p := plot.New()
 	p.Title.Text = metric.String() + " at k, " + items.String() + " items"
 	if !metric.atK() {

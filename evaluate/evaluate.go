@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -152,8 +153,8 @@ func Evaluate(ctx context.Context, s *Split, recs []Recommender, opts Options) (
 	o := opts.withDefaults()
 	names := make(map[string]bool, len(recs))
 	for _, r := range recs {
-		if r == nil {
-			return nil, errors.New("evaluate: nil recommender")
+		if isNil(r) {
+			return nil, affinity.NilArgument("evaluate", "recommender")
 		}
 		name := r.Name()
 		switch {
@@ -496,4 +497,17 @@ func (g *ground) run(ctx context.Context, r Recommender, o Options, pr *progress
 		row.Metrics[it], row.Curve[it] = acc[it].result(o.K, o.CurveK)
 	}
 	return row, nil
+}
+
+// isNil reports whether r is nil or holds a nil pointer (or map, slice,
+// func), whose methods would panic, in a worker goroutine too.
+func isNil(r Recommender) bool {
+	if r == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(r); v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
 }

@@ -26,6 +26,9 @@ const (
 	numItems = 3
 )
 
+// valid reports whether it is one of the three selections.
+func (it Items) valid() bool { return it >= AllItems && it < numItems }
+
 // String returns "all", "repeat" or "explore".
 func (it Items) String() string {
 	switch it {

@@ -61,6 +61,9 @@ func (r *Report) Row(name string) *Row {
 // Values have four decimals; a selection without any evaluated customer
 // shows "-". The output depends only on the metrics, never on timings.
 func (r *Report) WriteMarkdown(w io.Writer, items Items, cols ...Metric) error {
+	if !items.valid() {
+		return fmt.Errorf("evaluate: invalid Items %d", int(items))
+	}
 	if len(cols) == 0 {
 		cols = DefaultColumns
 	}
@@ -76,7 +79,7 @@ func (r *Report) WriteMarkdown(w io.Writer, items Items, cols ...Metric) error {
 	bw.WriteString(b.String())
 	for _, row := range r.Rows {
 		b.Reset()
-		b.WriteString("| " + row.Name + " |")
+		b.WriteString("| " + markdownCell(row.Name) + " |")
 		m := row.Metrics[items]
 		for _, c := range cols {
 			if m.Users == 0 {
@@ -101,17 +104,22 @@ func (r *Report) header(m Metric) string {
 // Summary returns a one-paragraph description of the evaluation: protocol,
 // customers evaluated per [Items] selection, cold customers, options.
 func (r *Report) Summary() string {
-	var users [numItems]int
-	if len(r.Rows) > 0 {
-		for it := range numItems {
-			users[it] = r.Rows[0].Metrics[it].Users
-		}
+	evaluated := fmt.Sprintf("%d customers evaluated", r.Users)
+	if len(r.Rows) > 0 { // the selections' counts are the rows' (the same in every row)
+		m := r.Rows[0].Metrics
+		evaluated += fmt.Sprintf(" (%d with repeat items, %d with new items)", m[RepeatItems].Users, m[ExploreItems].Users)
 	}
 	seen := "kept"
 	if r.ExcludeSeen {
 		seen = "excluded"
 	}
-	return fmt.Sprintf("%s; as of %s; K = %d; %d customers evaluated (%d with repeat items, %d with new items), %d cold customers skipped; %d training products; training items %s from recommendations; AP divided by %s.",
-		r.Protocol, r.AsOf.UTC().Format(timeLayout), r.K, users[AllItems], users[RepeatItems], users[ExploreItems],
+	return fmt.Sprintf("%s; as of %s; K = %d; %s, %d cold customers skipped; %d training products; training items %s from recommendations; AP divided by %s.",
+		r.Protocol, r.AsOf.UTC().Format(timeLayout), r.K, evaluated,
 		r.ColdUsers, r.TrainProducts, seen, r.MAP)
+}
+
+// markdownCell escapes s for a cell of a Markdown table: a pipe would end
+// the cell and a line break the row.
+func markdownCell(s string) string {
+	return strings.NewReplacer("|", `\|`, "\r\n", " ", "\n", " ", "\r", " ").Replace(s)
 }

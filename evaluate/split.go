@@ -61,7 +61,8 @@ func (s Stratum) String() string {
 type SplitOptions struct {
 	// Ratio is the share that goes to training, in (0, 1); 0 means 0.75.
 	Ratio float64
-	// By is the stratum of [StratifiedSplit]; default ByCustomer.
+	// By is the stratum of [StratifiedSplit]; default ByCustomer. Another
+	// value is an error.
 	By Stratum
 	// Seed seeds the random choices of [StratifiedSplit] and
 	// [LeaveOneOutSplit] (a PCG source); the same seed and History give the
@@ -207,7 +208,9 @@ func hasCustomerData(h *affinity.History) bool {
 // DefaultCutoff returns the default cutoff of [TemporalSplit]: 00:00 UTC
 // of the day of the order at the 80 % quantile of the customer orders by
 // time, so that about the last fifth of the customers' orders are test
-// data. Without customer orders it uses the events' times. It returns the
+// data; 00:00 of the next day when no order is before the quantile's day
+// and one is after it, so that neither side is empty (both cannot be when
+// every order is of one day). Without customer orders it uses the events' times. It returns the
 // zero time for a History without customer orders and events.
 func DefaultCutoff(h *affinity.History) time.Time {
 	if h == nil {
@@ -233,7 +236,11 @@ func DefaultCutoff(h *affinity.History) time.Time {
 	}
 	slices.Sort(times)
 	q := times[min(len(times)-1, len(times)*8/10)]
-	return time.Unix(q, 0).UTC().Truncate(24 * time.Hour)
+	cut := time.Unix(q, 0).UTC().Truncate(24 * time.Hour)
+	if next := cut.Add(24 * time.Hour); cut.Unix() <= times[0] && next.Unix() <= times[len(times)-1] {
+		return next // nothing before the quantile's day: train on that day
+	}
+	return cut
 }
 
 // TemporalSplit puts every order and event before cutoff into training
@@ -442,6 +449,9 @@ func StratifiedSplit(ctx context.Context, h *affinity.History, opts SplitOptions
 	ratio, err := opts.ratio()
 	if err != nil {
 		return nil, err
+	}
+	if opts.By != ByCustomer && opts.By != ByProduct {
+		return nil, fmt.Errorf("evaluate: SplitOptions.By %d is neither ByCustomer nor ByProduct", int(opts.By))
 	}
 	rng := opts.rng()
 	s := newSplitter(h)

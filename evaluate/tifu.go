@@ -105,7 +105,7 @@ func (r *TIFUKNN) settings() (groups int, rb, rg float64, k int, alpha float64, 
 // Fit computes every customer's vector from their orders at or before
 // asOf.
 func (r *TIFUKNN) Fit(ctx context.Context, train *affinity.History, asOf time.Time) error {
-	if err := checkInput(ctx, train); err != nil {
+	if _, err := fitCheck(ctx, train, asOf); err != nil {
 		return err
 	}
 	groups, rb, rg, k, alpha, err := r.settings()
