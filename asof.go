@@ -145,7 +145,10 @@ func (l Lookback) String() string {
 
 // Progress is one report of a long step (load, build, count, fit,
 // evaluate): Done of Total units of Step, such as bytes read or customers
-// built. Total is 0 when unknown. Done == Total marks the end of a step.
+// built. Total is 0 when unknown. A step reports its start first (Done 0)
+// and its end last (Done == Total): the first report of a step is its
+// start even when Done == Total == 0 (a size not known yet, or nothing to
+// do), and a later report with Done == Total is its end.
 type Progress struct {
 	// Step names the step, such as "load", "history", "segment",
 	// "count", "neighbours", "engine", "clv" or "evaluate".

@@ -65,7 +65,8 @@ var ErrClosed = errors.New("shop: closed")
 // Open loads src into a new History and builds the first snapshot: the
 // segment index, the co-purchase neighbours and the recommendation engine,
 // all as of one time (see [Options.AsOf]). It reports each step to
-// opts.Progress and stops with ctx's error, wrapped, when ctx is done.
+// opts.Progress and stops with ctx's error, wrapped, when ctx is done. On
+// any error it returns a nil Shop.
 func Open(ctx context.Context, src Source, opts Options) (*Shop, error) {
 	if ctx == nil {
 		return nil, ErrNilContext
@@ -84,7 +85,8 @@ func Open(ctx context.Context, src Source, opts Options) (*Shop, error) {
 		return nil, err
 	}
 	if err := s.publish(ctx, b, rep, opts.Workers); err != nil {
-		return s, err
+		s.Close() // stops what the failed build started; no half-built Shop is returned
+		return nil, err
 	}
 	commit(src)
 	return s, nil
