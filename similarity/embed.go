@@ -162,7 +162,8 @@ type gram struct {
 	idx        []uint32
 	val        []float64
 	workers    int
-	part       [][]float64
+	bufs       [][]float64 // rows×l: the shares of the shards of a wave
+	z          [][]float64 // l: (Aᵀ·x) of a shard's current column
 }
 
 func newGram(m *ItemMatrix, workers int) *gram {
@@ -187,52 +188,72 @@ func newGram(m *ItemMatrix, workers int) *gram {
 	return g
 }
 
-// apply sets y = A·(Aᵀ·x) for the rows×l matrices x and y: each worker
-// sums the columns of a shard into its own partial y, then the partials
-// are added.
+// apply sets y = A·(Aᵀ·x) for the rows×l matrices x and y. The columns
+// are cut in applyShards shards, computed in waves of as many shards as
+// workers, each into a buffer of its own; the buffers are then added to y
+// in shard order (in parallel over rows), so that every sum is made in
+// one order whatever the workers and their scheduling: the result never
+// depends on them.
 func (g *gram) apply(ctx context.Context, x, y []float64, l int) error {
-	const shards = 64
-	if g.part == nil {
-		g.part = make([][]float64, g.workers)
-	}
-	z := make([][]float64, g.workers)
-	for w := range g.workers {
-		if g.part[w] == nil {
-			g.part[w] = make([]float64, g.rows*l)
-		} else {
-			clear(g.part[w])
+	wave := max(1, min(g.workers, applyShards))
+	if len(g.bufs) != wave || len(g.bufs[0]) != g.rows*l {
+		g.bufs = make([][]float64, wave)
+		for k := range g.bufs {
+			g.bufs[k] = make([]float64, g.rows*l)
 		}
-		z[w] = make([]float64, l)
-	}
-	err := parallel.For(ctx, g.workers, shards, func(w, s int) error {
-		part, zw := g.part[w], z[w]
-		lo, hi := s*g.cols/shards, (s+1)*g.cols/shards
-		for t := lo; t < hi; t++ {
-			a, b := g.off[t], g.off[t+1]
-			if a == b {
-				continue
-			}
-			clear(zw)
-			for k := a; k < b; k++ {
-				i := int(g.idx[k])
-				floats.AddScaled(zw, g.val[k], x[i*l:(i+1)*l])
-			}
-			for k := a; k < b; k++ {
-				i := int(g.idx[k])
-				floats.AddScaled(part[i*l:(i+1)*l], g.val[k], zw)
-			}
+		g.z = make([][]float64, wave)
+		for k := range g.z {
+			g.z[k] = make([]float64, l)
 		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
-	copy(y, g.part[0])
-	for _, p := range g.part[1:] {
-		floats.Add(y, p)
+	clear(y)
+	const rowBlock = 1024
+	blocks := (g.rows + rowBlock - 1) / rowBlock
+	for first := 0; first < applyShards; first += wave {
+		n := min(wave, applyShards-first)
+		err := parallel.For(ctx, wave, n, func(_, k int) error {
+			part, z := g.bufs[k], g.z[k]
+			s := first + k
+			lo, hi := s*g.cols/applyShards, (s+1)*g.cols/applyShards
+			for t := lo; t < hi; t++ {
+				a, e := g.off[t], g.off[t+1]
+				if a == e {
+					continue
+				}
+				clear(z)
+				for q := a; q < e; q++ {
+					i := int(g.idx[q])
+					floats.AddScaled(z, g.val[q], x[i*l:(i+1)*l])
+				}
+				for q := a; q < e; q++ {
+					i := int(g.idx[q])
+					floats.AddScaled(part[i*l:(i+1)*l], g.val[q], z)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		err = parallel.For(ctx, wave, blocks, func(_, blk int) error {
+			lo, hi := blk*rowBlock*l, min((blk+1)*rowBlock, g.rows)*l
+			for k := range n { // in shard order
+				floats.Add(y[lo:hi], g.bufs[k][lo:hi])
+				clear(g.bufs[k][lo:hi])
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
+
+// applyShards is the number of column shards of [gram.apply]: fixed, so
+// that its sums do not depend on the workers; it bounds the workers that
+// share the product.
+const applyShards = 8
 
 // Dim returns the number of dimensions d.
 func (e *Embedding) Dim() int { return e.dim }
@@ -284,6 +305,9 @@ func (e *Embedding) Index(ctx context.Context, c *Counts, opts IndexOptions) (*I
 	k := opts.K
 	if k <= 0 {
 		k = DefaultK
+	}
+	if k > MaxIndexK {
+		return nil, fmt.Errorf("similarity: K %d beyond %d, the most an index file holds", k, MaxIndexK)
 	}
 	workers := parallel.Workers(opts.Workers)
 	n, d := e.n, e.dim
