@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/shopaffinity/affinity"
 )
 
 // AttributeOptions says how [LoadAttributes] reads a file of customer
@@ -51,11 +53,20 @@ const MaxAttributeRows = 50_000_000
 // — into Attributes keyed by the customer ids of x (see
 // [Index.LookupCustomer]). A header named in opts that is missing, a
 // value that does not parse or a row with the wrong number of fields is
-// an error with its line and column; rows of customers x does not know
-// are counted and skipped. A customer on several rows keeps the last
-// value of each field.
+// an error with its line (where the value starts) and column (the
+// field's 1-based position, with its header name, as the dataset
+// loaders give it); rows of customers x does not know are counted and
+// skipped. A UTF-8 byte-order mark before the header is skipped. A
+// customer on several rows keeps the last value of each field. A nil
+// reader or Index is an error matching [affinity.ErrNilArgument].
 func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, AttributeReport, error) {
 	var rep AttributeReport
+	switch {
+	case r == nil:
+		return nil, rep, affinity.NilArgument("segment", "reader")
+	case x == nil:
+		return nil, rep, affinity.NilArgument("segment", "Index")
+	}
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
 	head, err := cr.Read()
@@ -66,6 +77,7 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 		return nil, rep, fmt.Errorf("segment: attributes: %w", err)
 	}
 	head = slices.Clone(head)
+	head[0] = strings.TrimPrefix(head[0], "\ufeff") // a UTF-8 byte-order mark, as spreadsheets save
 	col := func(name string) (int, error) {
 		for i, h := range head {
 			if strings.EqualFold(strings.TrimSpace(h), name) {
@@ -125,7 +137,6 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 		if rep.Rows > MaxAttributeRows {
 			return nil, rep, fmt.Errorf("segment: attributes: more than %d rows", MaxAttributeRows)
 		}
-		line, _ := cr.FieldPos(0)
 		c, ok := x.LookupCustomer(strings.TrimSpace(rec[custCol]))
 		if !ok {
 			rep.UnknownCustomers++
@@ -139,8 +150,8 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 			}
 			b, ok := parseBool(v)
 			if !ok {
-				_, column := cr.FieldPos(f.i)
-				return nil, rep, fmt.Errorf("segment: attributes: line %d, column %d: %s %q is not a boolean (1/0, true/false, yes/no)", line, column, f.name, v)
+				line, _ := cr.FieldPos(f.i) // where the value starts: a quoted field before it may span lines
+				return nil, rep, fmt.Errorf("segment: attributes: line %d, column %d (%s): %q is not a boolean (1/0, true/false, yes/no)", line, f.i+1, f.name, v)
 			}
 			_ = a.SetFlag(f.name, c, b)
 		}
@@ -151,8 +162,8 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 			}
 			t, err := time.Parse(layout, v)
 			if err != nil {
-				_, column := cr.FieldPos(f.i)
-				return nil, rep, fmt.Errorf("segment: attributes: line %d, column %d: %s %q is not a date in layout %s", line, column, f.name, v, layout)
+				line, _ := cr.FieldPos(f.i)
+				return nil, rep, fmt.Errorf("segment: attributes: line %d, column %d (%s): %q is not a date in layout %s", line, f.i+1, f.name, v, layout)
 			}
 			_ = a.SetDate(f.name, c, t)
 		}

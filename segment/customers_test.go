@@ -146,8 +146,8 @@ func TestLoadAttributes(t *testing.T) {
 	require.Equal(t, "bob@example.com", e)
 
 	for _, bad := range []struct{ src, want string }{
-		{"customer,optin\nc000,maybe\n", "line 2, column 6"},
-		{"customer,birthday\nc000,1990-13-01\n", "line 2, column 6"},
+		{"customer,optin\nc000,maybe\n", "line 2, column 2 (optin)"},
+		{"customer,birthday\nc000,1990-13-01\n", "line 2, column 2 (birthday)"},
 		{"name,optin\n", "no column \"customer\""},
 		{"", "header"},
 		{"customer,optin\nc000,1,2\n", "line 2"},

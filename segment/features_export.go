@@ -2,6 +2,7 @@ package segment
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/shopaffinity/affinity"
@@ -20,8 +21,9 @@ import (
 // History of the shard, whose per-customer features do not depend on the
 // other customers, and [Index.FeaturesOf]), and one step scores them all.
 // It takes O(n log n) time. It returns an error wrapping [ErrInvalid] for
-// invalid options, and for [RFMNTile], whose ties are broken by the time
-// of the last purchase, which Features do not hold.
+// invalid options, a Frequency beyond math.MaxInt32 (an index counts
+// orders in 32 bits), and for [RFMNTile], whose ties are broken by the
+// time of the last purchase, which Features do not hold.
 func ScoreRFM(fs []Features, asOf time.Time, opts Options) error {
 	if err := affinity.CheckAsOf("segment", asOf); err != nil {
 		return err
@@ -38,6 +40,9 @@ func ScoreRFM(fs []Features, asOf time.Time, opts Options) error {
 	b := &builder{nc: n, opts: o, custArrays: custArrays{recency: make([]int32, n), freq: make([]int32, n), monetary: make([]int64, n)}}
 	var scored []uint32
 	for i, f := range fs {
+		if f.Frequency > math.MaxInt32 || f.Frequency < math.MinInt32 {
+			return fmt.Errorf("%w: Features %d: Frequency %d beyond the %d orders a score ranks", ErrInvalid, i, f.Frequency, math.MaxInt32)
+		}
 		b.recency[i], b.freq[i], b.monetary[i] = clampDays(int64(f.Recency)), int32(f.Frequency), int64(f.Monetary)
 		if f.Frequency > 0 {
 			scored = append(scored, uint32(i))
