@@ -119,8 +119,8 @@ type Options struct {
 	// (1 + support)^ρ, support being its number of transactions in the
 	// main index: a popularity prior that turns symmetric measures such as
 	// cosine toward P(candidate | anchors). It applies to requests of a
-	// customer with a history; default 0.25; negative disables. Learned
-	// models (EASE) have no prior.
+	// customer with a history; default 0.25; negative disables; at most
+	// [MaxPopularityExponent]. Learned models (EASE) have no prior.
 	PopularityExponent float64
 	// PopularityBlend λ interpolates the co-purchase score with the
 	// recency-weighted popularity: (1−λ)·s/max s + λ·pop/max pop, the most
@@ -132,7 +132,7 @@ type Options struct {
 	// PopularityExponent and PopularityBlend for requests without a
 	// customer history (a cart, a product page, an anonymous visitor),
 	// whose few anchors leave the evidence thin; defaults 0.75 and 0.2;
-	// negative disables.
+	// negative disables; the exponent at most [MaxPopularityExponent].
 	BasketPopularityExponent, BasketPopularityBlend float64
 	// Personalization is the weight β of the cosine between the customer's
 	// category-affinity vector and a candidate's buyer-category profile in
@@ -440,8 +440,23 @@ func (o *Options) validate() error {
 	if o.Workers > MaxWorkers {
 		return fmt.Errorf("%w: Workers = %d, at most MaxWorkers = %d", ErrInvalidOptions, o.Workers, MaxWorkers)
 	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"PopularityExponent", o.PopularityExponent}, {"BasketPopularityExponent", o.BasketPopularityExponent}} {
+		if f.v > MaxPopularityExponent {
+			return errorField(f.name, f.v, fmt.Sprintf("at most MaxPopularityExponent = %v", MaxPopularityExponent))
+		}
+	}
 	return o.NextBasket.validate()
 }
+
+// MaxPopularityExponent is the largest PopularityExponent and
+// BasketPopularityExponent: (1 + support)^ρ then stays far inside the
+// range of the scores' float32 whatever the supports (2⁶⁴ at 2³² of
+// them), where a larger ρ overflowed and gave NaN scores; it already
+// ranks by support almost alone.
+const MaxPopularityExponent = 2
 
 // errorField is the error of an invalid option.
 func errorField(name string, v any, why string) error {

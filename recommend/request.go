@@ -74,8 +74,9 @@ type Rules struct {
 	// MinPrice and MaxPrice bound the list price; zero means unbounded.
 	MinPrice, MaxPrice affinity.Money
 	// MaxPerCategory caps the results per category at CategoryDepth
-	// (0 = the products' assigned categories); 0 means no cap. Products
-	// without a category are not capped.
+	// (0 = the products' assigned categories); 0 means no cap. A product
+	// in several categories counts toward each, and is left out when one
+	// of them is full. Products without a category are not capped.
 	MaxPerCategory int
 	CategoryDepth  int
 	// Diversity in [0, 1] enables MMR re-ranking of the co-purchase

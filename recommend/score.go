@@ -557,7 +557,9 @@ func (e *Engine) history(s *scratch, c affinity.CustomerID, asOf int64, allowRep
 		sum += it.w
 		if e.rebuy != nil && it.n > 0 && e.rebuy[it.p] > 0 && asOf-it.last >= e.rebuy[it.p] {
 			s.mark(it.p, fDue)
-			s.flag[it.p] &^= fExcl
+			if s.flag[it.p]&fBan == 0 { // a due consumable the rules exclude stays excluded
+				s.flag[it.p] &^= fExcl
+			}
 			s.due = append(s.due, cand{p: it.p, s: 1})
 		}
 	}
@@ -655,6 +657,14 @@ func (e *Engine) eligible(s *scratch, st *stockSet, r *Rules, p affinity.Product
 	return true
 }
 
+// capCategory is the category that leaf counts toward under r's cap.
+func (e *Engine) capCategory(r *Rules, leaf affinity.CategoryID) affinity.CategoryID {
+	if r.CategoryDepth > 0 {
+		return e.cat.Ancestor(leaf, r.CategoryDepth)
+	}
+	return leaf
+}
+
 // capOK counts p toward its category cap and reports whether it fits.
 func (e *Engine) capOK(s *scratch, r *Rules, p affinity.ProductID) bool {
 	if r.MaxPerCategory <= 0 {
@@ -664,20 +674,32 @@ func (e *Engine) capOK(s *scratch, r *Rules, p affinity.ProductID) bool {
 	if len(leaves) == 0 {
 		return true
 	}
-	cat := leaves[0]
-	if r.CategoryDepth > 0 {
-		cat = e.cat.Ancestor(cat, r.CategoryDepth)
-	}
-	for i := range s.caps {
-		if s.caps[i].cat == cat {
-			if s.caps[i].n >= r.MaxPerCategory {
+	// p counts toward each of its categories (at CategoryDepth), and
+	// fits when every one of them has room
+	for _, leaf := range leaves {
+		cat := e.capCategory(r, leaf)
+		for i := range s.caps {
+			if s.caps[i].cat == cat && s.caps[i].n >= r.MaxPerCategory {
 				return false
 			}
-			s.caps[i].n++
-			return true
 		}
 	}
-	s.caps = append(s.caps, capCount{cat: cat, n: 1})
+next:
+	for j, leaf := range leaves {
+		cat := e.capCategory(r, leaf)
+		for _, l := range leaves[:j] {
+			if e.capCategory(r, l) == cat {
+				continue next // two of p's categories with one ancestor count once
+			}
+		}
+		for i := range s.caps {
+			if s.caps[i].cat == cat {
+				s.caps[i].n++
+				continue next
+			}
+		}
+		s.caps = append(s.caps, capCount{cat: cat, n: 1})
+	}
 	return true
 }
 
