@@ -39,7 +39,7 @@ func parseMoneyRef(s string, sep byte) (affinity.Money, error) {
 	if neg {
 		v.Neg(v)
 	}
-	if !v.IsInt64() {
+	if !v.IsInt64() || v.Int64() < int64(affinity.MinMoney) { // math.MinInt64 is below MinMoney
 		return 0, bad
 	}
 	return affinity.Money(v.Int64()), nil

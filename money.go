@@ -195,12 +195,9 @@ func ParseMoney(s string, decimalSep byte) (Money, error) {
 	for ; nFrac < 4; nFrac++ {
 		frac *= 10
 	}
-	limit := uint64(math.MaxInt64)
-	if neg {
-		limit++ // math.MinInt64 has no positive counterpart
-	}
+	const limit = uint64(MaxMoney) // and -MaxMoney = MinMoney: math.MinInt64 is no Money
 	if whole > limit/MoneyScale || whole*MoneyScale+frac > limit {
-		return 0, fmt.Errorf("%w: %q is out of range", ErrMoney, s)
+		return 0, fmt.Errorf("%w: %q is out of range: %w", ErrMoney, s, ErrMoneyRange)
 	}
 	v := Money(whole*MoneyScale + frac)
 	if neg {

@@ -36,7 +36,7 @@ func TestParseMoney(t *testing.T) {
 		{"negative zero", "-0.00", 0, 0},
 		{"large", "922337203685469.9999", 0, 9223372036854699999},
 		{"max", "922337203685477.5807", 0, math.MaxInt64},
-		{"min", "-922337203685477.5808", 0, math.MinInt64},
+		{"min", "-922337203685477.5807", 0, affinity.MinMoney},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,6 +72,7 @@ func TestParseMoneyErrors(t *testing.T) {
 		{"sign after digits", "1-", 0},
 		{"exponent", "1e3", 0},
 		{"overflow", "922337203685477.5808", 0},
+		{"below MinMoney", "-922337203685477.5808", 0},
 		{"negative overflow", "-922337203685477.5809", 0},
 		{"overflow whole", "922337203685478", 0},
 		{"huge", "99999999999999999999999999", 0},
@@ -120,7 +121,7 @@ func TestMoneyStringRoundTrip(t *testing.T) {
 			require.Equal(t, m, got, "value formatted as %q", m.String())
 		}
 	}
-	for _, m := range []affinity.Money{0, 1, -1, 99, 100, 9999, 10000, math.MaxInt64, math.MinInt64, math.MaxInt64 - 1, math.MinInt64 + 1} {
+	for _, m := range []affinity.Money{0, 1, -1, 99, 100, 9999, 10000, math.MaxInt64, math.MaxInt64 - 1, math.MinInt64 + 1} { // math.MinInt64 is below MinMoney: no amount
 		check(m)
 	}
 	for range 20000 {

@@ -85,6 +85,9 @@ func Choose(ctx context.Context, h *affinity.History, asOf time.Time, g Grid) (C
 	if err := checkArgs(ctx, h, asOf); err != nil {
 		return Candidate{}, nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return Candidate{}, nil, err
+	}
 	c := Candidate{Model: ModelFor(h), Options: g.Base}
 	if ratingData(h) || h.Catalog().NumProducts() > AutoMaxProducts {
 		return c, nil, nil

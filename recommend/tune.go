@@ -213,6 +213,7 @@ func Tune(ctx context.Context, h *affinity.History, asOf time.Time, grid Grid) (
 	for si, st := range steps {
 		if si == len(steps)-1 && o.NextBasket.RepeatWeight == 0 {
 			s.total -= int64(st.n - 1) // no trend outside next-basket mode
+			s.g.Progress.Report(affinity.Progress{Step: "tune", Done: int64(len(s.t.Trials)), Total: s.total, Unit: "candidates"})
 			continue
 		}
 		cur := o
@@ -287,8 +288,16 @@ func (s *search) try(ctx context.Context, m Model, idx *similarity.Index, o Opti
 // the validation's from: h itself for HoldoutTime, h without the held
 // out products for HoldoutRandom.
 func (g Grid) holdOut(ctx context.Context, h *affinity.History, asOf time.Time) (*validation, *affinity.History, error) {
-	if g.K > MaxK {
-		return nil, nil, fmt.Errorf("%w: Grid.K = %d, at most MaxK = %d", ErrInvalidOptions, g.K, MaxK)
+	switch {
+	case g.K > MaxK || g.K < 0:
+		return nil, nil, fmt.Errorf("%w: Grid.K = %d, want 1 to MaxK = %d (0: 10)", ErrInvalidOptions, g.K, MaxK)
+	case g.Validation < 0:
+		return nil, nil, fmt.Errorf("%w: Grid.Validation = %v is negative", ErrInvalidOptions, g.Validation)
+	case g.Workers > MaxWorkers:
+		return nil, nil, fmt.Errorf("%w: Grid.Workers = %d, at most MaxWorkers = %d", ErrInvalidOptions, g.Workers, MaxWorkers)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
 	}
 	from := asOf.Add(-g.Validation)
 	var val *validation

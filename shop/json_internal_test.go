@@ -176,7 +176,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 			rec := Rec{Product: str(), Name: str(), Category: str(), Price: affinity.Money(r.Int64() >> r.IntN(64)), Score: float(),
 				Source: sources[r.IntN(len(sources))], nr: uint8(r.IntN(recommend.MaxReasons + 1))}
 			if r.IntN(10) == 0 {
-				rec.Price = math.MinInt64
+				rec.Price = affinity.MinMoney // the extreme amount: math.MinInt64 is no Money
 			}
 			for i := range int(rec.nr) {
 				rec.reasons[i] = Reason{Kind: kinds[r.IntN(len(kinds))], Product: str(), Name: str(), Count: r.IntN(1000) - 1,

@@ -358,7 +358,7 @@ func tune(ctx context.Context, h *affinity.History, asOf time.Time, set *setting
 	g.Base = o.Recommend
 	g.Base.Exclude = nonMerch
 	if g.Workers == 0 {
-		g.Workers = workers
+		g.Workers = min(workers, recommend.MaxWorkers) // the shop's huge counts mean the most
 	}
 	if g.Progress == nil {
 		g.Progress = o.Progress
@@ -394,7 +394,8 @@ func choose(ctx context.Context, h *affinity.History, asOf time.Time, set *setti
 	}
 	g := recommend.AutoGrid(base)
 	g.Models[0] = recommend.Model{Measure: set.measure, Scope: set.scope, K: set.k, Shrinkage: set.shrinkage} // the shop's neighbours
-	g.Workers, g.Progress = workers, o.Progress
+	// the shop's huge worker counts mean the most; the Grid refuses more
+	g.Workers, g.Progress = min(workers, recommend.MaxWorkers), o.Progress
 	c, t, err := recommend.Choose(ctx, h, asOf, g)
 	if err != nil {
 		return fmt.Errorf("shop: model choice: %w", err)
