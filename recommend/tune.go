@@ -45,7 +45,7 @@ type Grid struct {
 	// Base holds the other options of every candidate.
 	Base Options
 	// Validation is the length of the validation window: the last weeks
-	// before asOf, held out; default 28 days.
+	// before asOf, held out; default 28 days; negative is an error.
 	Validation time.Duration
 	// Holdout is what is held out for validation: the last Validation
 	// before asOf ([HoldoutTime], the default) or a random quarter of
@@ -54,7 +54,8 @@ type Grid struct {
 	Holdout Holdout
 	// Seed seeds HoldoutRandom.
 	Seed uint64
-	// K is the list length scored; default 10.
+	// K is the list length scored; default 10, at most MaxK; negative is
+	// an error.
 	K int
 	// Explore scores only the items new to each customer (cross-sell);
 	// default false: every item bought in the window (next basket).
@@ -66,7 +67,8 @@ type Grid struct {
 	// fewer, Tune returns [ErrNoValidation] rather than choose on noise;
 	// default 1.
 	MinCustomers int
-	// Workers, Progress: as everywhere (step "tune", unit "candidates").
+	// Workers, Progress: as everywhere (step "tune", unit "candidates");
+	// Workers at most MaxWorkers.
 	Workers  int
 	Progress affinity.ProgressFunc
 }
