@@ -159,9 +159,12 @@ type Progress struct {
 	Unit        string
 }
 
-// ProgressFunc receives [Progress] reports. The packages call it from one
-// goroutine at a time, a few times a second at most, and never while
-// holding a lock a request needs; it must return quickly. A nil
+// ProgressFunc receives [Progress] reports. The packages call it a few
+// times a second at most, and never while holding a lock a request needs;
+// it must return quickly. A build calls it from one goroutine at a time;
+// a shop's refresh also reports the steps it runs in the background (a
+// segment index, a model fit) from their own goroutines, so a callback
+// given to shop.Options must be safe for concurrent use. A nil
 // ProgressFunc is never called.
 type ProgressFunc func(Progress)
 

@@ -344,12 +344,12 @@ type lcRecorder struct {
 	reports    []affinity.Progress
 	goroutines map[string]bool
 	inFlight   atomic.Int32
-	overlap    bool
+	overlap    atomic.Bool // reports overlapped: a refresh's may, Open's may not
 }
 
 func (r *lcRecorder) report(p affinity.Progress) {
 	if r.inFlight.Add(1) > 1 {
-		r.overlap = true
+		r.overlap.Store(true)
 	}
 	defer r.inFlight.Add(-1)
 	r.mu.Lock()
@@ -403,7 +403,7 @@ func TestLifecycleProgressOpen(t *testing.T) {
 			defer s.Close()
 			steps := r.check(t)
 			assert.Subset(t, steps, []string{"load", "history", "segment", "count", "neighbours", "engine"})
-			assert.False(t, r.overlap, "Open reports from one goroutine at a time")
+			assert.False(t, r.overlap.Load(), "Open reports from one goroutine at a time")
 			assert.Len(t, r.goroutines, 1, "Open reports from the goroutine that builds")
 		})
 	}
