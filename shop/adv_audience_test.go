@@ -492,18 +492,13 @@ func checkAud(t *testing.T, r *rand.Rand, n *audNaive, aud *shop.Audience, name 
 // only, orders at the as-of time, after it and at the look-back's start —
 // against the naive model, with a fixed as-of time and without.
 func TestAdvAudienceMatchesNaive(t *testing.T) {
-	ctx := context.Background()
 	seeds := testdata.Scale(12, 3)
 	for seed := range seeds {
 		for _, fixed := range []bool{true, false} {
 			t.Run(fmt.Sprintf("seed%d-fixed%v", seed, fixed), func(t *testing.T) {
 				r := rand.New(rand.NewPCG(uint64(seed), 0xa0d))
 				w := audGen(r, 24, testdata.Scale(200, 60), fixed)
-				opts := audOpts
-				opts.AsOf = w.asOf
-				s, err := shop.Open(ctx, w.source(), opts)
-				require.NoError(t, err)
-				defer s.Close()
+				s, opts := audOpen(t, w)
 				snap := s.Snapshot()
 				n := newAudNaive(snap, fixed, opts.Lookback)
 				for _, q := range audQueries(n) {
@@ -633,14 +628,9 @@ func TestAdvAudienceEmptyShop(t *testing.T) {
 // at their edges: the orders, offsets and limits around the documented
 // bounds, and an offset far past the end.
 func TestAdvAudiencePageArguments(t *testing.T) {
-	ctx := context.Background()
 	r := rand.New(rand.NewPCG(4, 4))
 	w := audGen(r, 12, 40, true)
-	opts := audOpts
-	opts.AsOf = w.asOf
-	s, err := shop.Open(ctx, w.source(), opts)
-	require.NoError(t, err)
-	defer s.Close()
+	s, _ := audOpen(t, w)
 	aud, err := s.Snapshot().Segment(`all`)
 	require.NoError(t, err)
 	n := aud.Len()
@@ -714,11 +704,7 @@ func TestAdvAudienceRefreshEqualsScratch(t *testing.T) {
 			t.Run(fmt.Sprintf("seed%d-fixed%v", seed, fixed), func(t *testing.T) {
 				r := rand.New(rand.NewPCG(uint64(seed), 0x5eed))
 				w := audGen(r, 20, testdata.Scale(150, 50), fixed)
-				opts := audOpts
-				opts.AsOf = w.asOf
-				s, err := shop.Open(ctx, w.source(), opts)
-				require.NoError(t, err)
-				defer s.Close()
+				s, opts := audOpen(t, w)
 				start := affinity.Months(24).Start(audBase)
 				version := int64(1)
 				rounds := testdata.Scale(6, 2)
@@ -916,11 +902,7 @@ func TestAdvTogetherMatchesNaive(t *testing.T) {
 			t.Run(fmt.Sprintf("seed%d-fixed%v", seed, fixed), func(t *testing.T) {
 				r := rand.New(rand.NewPCG(uint64(seed), 0x70de))
 				w := audGen(r, 24, testdata.Scale(200, 80), fixed)
-				opts := audOpts
-				opts.AsOf = w.asOf
-				s, err := shop.Open(ctx, w.source(), opts)
-				require.NoError(t, err)
-				defer s.Close()
+				s, _ := audOpen(t, w)
 				snap := s.Snapshot()
 				h := snap.History()
 				cat := h.Catalog()
@@ -986,7 +968,7 @@ func TestAdvTogetherMatchesNaive(t *testing.T) {
 					require.ErrorIs(t, err, recommend.ErrUnknownProduct, "%q", key)
 				}
 				//lint:ignore SA1012 a nil context is what is tested
-				_, err = snap.Together(nil, "p1", 3)
+				_, err := snap.Together(nil, "p1", 3)
 				require.ErrorIs(t, err, affinity.ErrNilArgument)
 				cctx, cancel := context.WithCancel(ctx)
 				cancel()
@@ -1005,11 +987,7 @@ func TestAdvAudienceConcurrent(t *testing.T) {
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(9, 9))
 	w := audGen(r, 40, 150, true)
-	opts := audOpts
-	opts.AsOf = w.asOf
-	s, err := shop.Open(ctx, w.source(), opts)
-	require.NoError(t, err)
-	defer s.Close()
+	s, opts := audOpen(t, w)
 	snap := s.Snapshot()
 	n := newAudNaive(snap, true, opts.Lookback)
 	wantKeys := map[shop.Order][]string{}
@@ -1325,14 +1303,9 @@ func TestAdvAudienceSetSizes(t *testing.T) {
 // position, unknown names wrapping segment.ErrUnknown, reversed ranges
 // and windows longer than the look-back wrapping segment.ErrInvalid.
 func TestAdvSegmentQueryErrors(t *testing.T) {
-	ctx := context.Background()
 	r := rand.New(rand.NewPCG(5, 5))
 	w := audGen(r, 12, 40, true)
-	opts := audOpts
-	opts.AsOf = w.asOf
-	s, err := shop.Open(ctx, w.source(), opts)
-	require.NoError(t, err)
-	defer s.Close()
+	s, _ := audOpen(t, w)
 	snap := s.Snapshot()
 	for _, tc := range []struct {
 		q    string
@@ -1398,14 +1371,9 @@ func TestAdvSegmentQueryErrors(t *testing.T) {
 // and Bitmap returns a copy: changing either afterwards changes nothing,
 // and the JSON of a query with < and > is escaped as the encoder says.
 func TestAdvAudienceOwnership(t *testing.T) {
-	ctx := context.Background()
 	r := rand.New(rand.NewPCG(6, 6))
 	w := audGen(r, 12, 40, true)
-	opts := audOpts
-	opts.AsOf = w.asOf
-	s, err := shop.Open(ctx, w.source(), opts)
-	require.NoError(t, err)
-	defer s.Close()
+	s, _ := audOpen(t, w)
 	snap := s.Snapshot()
 	set := snap.Segments().All()
 	aud := snap.Audience(`frequency < 2 & "x"`, set)
@@ -1469,11 +1437,7 @@ func TestAdvProfileCancelled(t *testing.T) {
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(8, 8))
 	w := audGen(r, 30, 120, true)
-	opts := audOpts
-	opts.AsOf = w.asOf
-	s, err := shop.Open(ctx, w.source(), opts)
-	require.NoError(t, err)
-	defer s.Close()
+	s, opts := audOpen(t, w)
 	snap := s.Snapshot()
 	h := snap.History()
 	key := ""
@@ -1486,7 +1450,7 @@ func TestAdvProfileCancelled(t *testing.T) {
 	require.NotEmpty(t, key)
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	_, err = snap.Profile(cctx, key)
+	_, err := snap.Profile(cctx, key)
 	require.ErrorIs(t, err, context.Canceled)
 	got, err := snap.Profile(ctx, key)
 	require.NoError(t, err)
@@ -1496,4 +1460,16 @@ func TestAdvProfileCancelled(t *testing.T) {
 	want, err := fresh.Snapshot().Profile(ctx, key)
 	require.NoError(t, err)
 	assert.Equal(t, want, got)
+}
+
+// audOpen opens a shop on w as of w's as-of time with audOpts, closed
+// when the test ends, and returns it with the options it was opened with.
+func audOpen(t *testing.T, w *audWorld) (*shop.Shop, shop.Options) {
+	t.Helper()
+	opts := audOpts
+	opts.AsOf = w.asOf
+	s, err := shop.Open(context.Background(), w.source(), opts)
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	return s, opts
 }
