@@ -136,26 +136,41 @@ func (x *Index) WriteTo(w io.Writer) (int64, error) {
 		}
 		return y.WriteTo(w)
 	}
-	bw := bufio.NewWriterSize(w, 1<<16)
+	cw := &countingWriter{w: w}
+	bw := bufio.NewWriterSize(cw, 1<<16)
 	var head [headerLen]byte
 	copy(head[:], fileMagic)
 	binary.LittleEndian.PutUint32(head[8:], fileVersion)
 	if _, err := bw.Write(head[:]); err != nil {
-		return 0, err
+		return cw.n, err
 	}
 	e := &encoder{w: bw, crc: crc32.New(castagnoli), tmp: make([]byte, 0, 8192)}
 	x.encode(e)
 	if e.err != nil {
-		return headerLen + e.n, e.err
+		return cw.n, e.err
 	}
 	var trail [trailerLen]byte
 	binary.LittleEndian.PutUint64(trail[:], uint64(e.n))
 	binary.LittleEndian.PutUint32(trail[8:], e.crc.Sum32())
 	copy(trail[12:], trailMagic)
 	if _, err := bw.Write(trail[:]); err != nil {
-		return headerLen + e.n, err
+		return cw.n, err
 	}
-	return headerLen + e.n + trailerLen, bw.Flush()
+	err := bw.Flush()
+	return cw.n, err
+}
+
+// countingWriter counts the bytes its writer accepted, so that WriteTo
+// reports what reached w, not what it buffered, when w fails.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func (x *Index) encode(e *encoder) {
@@ -306,8 +321,11 @@ func Load(path string) (*Index, error) {
 // ReadIndex reads an index written by [Index.WriteTo] from r; the whole
 // file is read into memory first. A truncated, damaged or foreign file
 // returns an error wrapping [ErrCorrupt]; ReadIndex never returns a partly
-// decoded index.
+// decoded index. A nil r is an error matching [affinity.ErrNilArgument].
 func ReadIndex(r io.Reader) (*Index, error) {
+	if r == nil {
+		return nil, affinity.NilArgument("segment", "reader")
+	}
 	data, err := readAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("segment: read index: %w", err)
@@ -317,12 +335,15 @@ func ReadIndex(r io.Reader) (*Index, error) {
 
 // readAll reads r to its end into one buffer of the size r reports, when
 // it does (a regular file, a bytes or strings reader), instead of growing
-// one by doubling: a large index then costs one copy and its own size.
+// one by doubling: a large index then costs one copy and its own size. A
+// Len method is trusted only up to maxLenHint bytes (a reader whose Len
+// overstates what it holds must not make it allocate that much); beyond,
+// the buffer starts there and grows as the bytes arrive.
 func readAll(r io.Reader) ([]byte, error) {
 	size := int64(-1)
 	switch v := r.(type) {
 	case interface{ Len() int }:
-		size = int64(v.Len())
+		size = min(int64(v.Len()), maxLenHint)
 	case *os.File:
 		if st, err := v.Stat(); err == nil && st.Mode().IsRegular() {
 			if off, err := v.Seek(0, io.SeekCurrent); err == nil && off <= st.Size() {
@@ -344,6 +365,9 @@ func readAll(r io.Reader) ([]byte, error) {
 	}
 	return nil, err
 }
+
+// maxLenHint is the most readAll preallocates on the word of a Len method.
+const maxLenHint = 1 << 26
 
 // decode decodes an index from the bytes of a file.
 func decode(data []byte) (*Index, error) {

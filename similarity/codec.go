@@ -226,9 +226,11 @@ func remaining(r io.Reader) (int64, bool) {
 
 // ReadIndex reads an index written by [Index.WriteTo], and nothing past
 // its end. It validates the whole encoding — magic, version, sizes, every
-// neighbour (in range, not the product itself, best first, finite score)
-// and the checksum — and returns an error wrapping [ErrVersion] or
-// [ErrCorrupt] (or the reader's error) without a partial index.
+// neighbour (in range, not the product itself, best first, finite score,
+// a co-count within both products' supports and not below the minimum
+// support) and the checksum — and returns an error wrapping [ErrVersion] or
+// [ErrCorrupt] (or the reader's error) without a partial index. A nil r
+// is an error matching [affinity.ErrNilArgument].
 //
 // Memory grows with the input actually read, never with sizes the input
 // claims: when r can tell how many bytes remain (a Len method, as
@@ -236,6 +238,9 @@ func remaining(r io.Reader) (int64, bool) {
 // checked against them before anything is allocated; otherwise arrays
 // grow as their elements arrive, from at most 64 Ki elements reserved.
 func ReadIndex(r io.Reader) (*Index, error) {
+	if r == nil {
+		return nil, affinity.NilArgument("similarity", "reader")
+	}
 	left, sized := remaining(r)
 	d := &decoder{r: r, crc: crc32.New(castagnoli)}
 	if string(d.read(8)) != indexMagic && d.err == nil {
@@ -325,6 +330,12 @@ func ReadIndex(r io.Reader) (*Index, error) {
 			d.fail("row %d: score %v", a, nb.Score)
 		case i > x.off[a] && !better(x.nb[i-1], nb):
 			d.fail("row %d: neighbours out of order", a)
+		case nb.Count > min(x.support[a], x.support[nb.Product]):
+			d.fail("row %d: neighbour %d bought together %d times, supports %d and %d",
+				a, nb.Product, nb.Count, x.support[a], x.support[nb.Product])
+		case nb.Count < uint32(x.minSupport):
+			d.fail("row %d: neighbour %d bought together %d times, below the minimum support %d",
+				a, nb.Product, nb.Count, x.minSupport)
 		}
 		x.nb = append(x.nb, nb)
 		return d.err == nil
