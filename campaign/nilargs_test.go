@@ -10,7 +10,7 @@ import (
 )
 
 // TestNilArguments calls Build, Members and Measure with a nil context,
-// snapshot or History: each returns an error matching
+// snapshot or History, and ReadJSON with a nil reader: each returns an error matching
 // affinity.ErrNilArgument, none panics.
 func TestNilArguments(t *testing.T) {
 	var nilCtx context.Context
@@ -31,7 +31,8 @@ func TestNilArguments(t *testing.T) {
 			_, err := campaign.Measure(ctx, nil, nil, at.AddDate(0, -1, 0), at, campaign.MeasureOptions{})
 			return err
 		},
+		"ReadJSON nil reader": func() error { _, err := campaign.ReadJSON(nil); return err },
 	}
-	reliability.Calls(t, reliability.Record{Kind: "invalid", Subject: "campaign: Build, Members and Measure with a nil context, snapshot or History",
+	reliability.Calls(t, reliability.Record{Kind: "invalid", Subject: "campaign: Build, Members and Measure with a nil context, snapshot or History; ReadJSON with a nil reader",
 		Outcome: "an error matching affinity.ErrNilArgument; no panic"}, calls, affinity.ErrNilArgument)
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/shopaffinity/affinity"
 )
 
 // WriteCSV writes msgs for a mail tool, one row per message, with a
@@ -101,8 +103,12 @@ func checkUTF8(m *Message) error {
 // next plan ([Options.Sent]). Input that is not valid UTF-8 is an error
 // (the JSON decoder would replace the invalid bytes, so that the keys no
 // longer match), as is anything that is not one JSON array of messages
-// (surrounding white space aside).
+// (surrounding white space aside). A nil r is an error matching
+// [affinity.ErrNilArgument].
 func ReadJSON(r io.Reader) ([]Message, error) {
+	if r == nil {
+		return nil, affinity.NilArgument("campaign", "reader")
+	}
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("campaign: read JSON: %w", err)
