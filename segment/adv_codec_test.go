@@ -32,8 +32,8 @@ import (
 
 const cdcGolden = "testdata/tiny.idx"
 
-// cdcBoom is the error of the failing readers and writers below.
-var cdcBoom = errors.New("cdc: boom")
+// errCdcBoom is the error of the failing readers and writers below.
+var errCdcBoom = errors.New("cdc: boom")
 
 // cdcAlloc returns the bytes allocated while running f.
 func cdcAlloc(f func()) uint64 {
@@ -107,7 +107,7 @@ func (w *cdcFailWriter) Write(p []byte) (int, error) {
 	k := min(len(p), w.n-w.written)
 	w.written += k
 	if k < len(p) {
-		return k, cdcBoom
+		return k, errCdcBoom
 	}
 	return k, nil
 }
@@ -166,10 +166,10 @@ func TestCdcReaderShapes(t *testing.T) {
 func TestCdcReaderErrors(t *testing.T) {
 	good := cdcGoldenFile(t)
 	for _, n := range []int{0, 1, 8, 15, 16, 17, 100, len(good) / 2, len(good) - 16, len(good) - 1, len(good)} {
-		x, err := segment.ReadIndex(&cdcFailAfter{data: good, n: n, err: cdcBoom})
+		x, err := segment.ReadIndex(&cdcFailAfter{data: good, n: n, err: errCdcBoom})
 		require.Error(t, err, "reader fails after %d bytes", n)
 		assert.Nil(t, x)
-		assert.ErrorIs(t, err, cdcBoom, "after %d bytes: the reader's error is lost: %v", n, err)
+		assert.ErrorIs(t, err, errCdcBoom, "after %d bytes: the reader's error is lost: %v", n, err)
 	}
 	x, err := segment.ReadIndex(iotest.TimeoutReader(iotest.HalfReader(bytes.NewReader(good))))
 	require.Error(t, err)
@@ -507,7 +507,7 @@ func TestCdcWriteToFailingWriter(t *testing.T) {
 	for _, k := range []int{0, 1, 7, 8, 16, 100, len(good) / 3, len(good) - 16, len(good) - 5, len(good) - 1} {
 		w := &cdcFailWriter{n: k}
 		n, err := x.WriteTo(w)
-		require.ErrorIs(t, err, cdcBoom, "writer fails after %d bytes", k)
+		require.ErrorIs(t, err, errCdcBoom, "writer fails after %d bytes", k)
 		assert.Equal(t, int64(w.written), n, "writer took %d bytes", k)
 	}
 	w := &cdcFailWriter{n: len(good)}

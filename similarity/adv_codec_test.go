@@ -31,7 +31,7 @@ import (
 // (product uint32, score float32, count uint32), CRC-32C of everything
 // before it; little-endian.
 
-var cdcBoom = errors.New("cdc: boom")
+var errCdcBoom = errors.New("cdc: boom")
 
 // cdcFile is the content of an index file, field by field.
 type cdcFile struct {
@@ -175,7 +175,7 @@ func (w *cdcFailWriter) Write(p []byte) (int, error) {
 	k := min(len(p), w.n-w.written)
 	w.written += k
 	if k < len(p) {
-		return k, cdcBoom
+		return k, errCdcBoom
 	}
 	return k, nil
 }
@@ -510,8 +510,8 @@ func TestCdcReaders(t *testing.T) {
 	assert.Equal(t, data, cdcEncode(t, x))
 
 	for n := 0; n < len(data); n += 1 + n/4 {
-		x, err := similarity.ReadIndex(&cdcFailAfter{data: data, n: n, err: cdcBoom})
-		require.ErrorIs(t, err, cdcBoom, "reader fails after %d bytes", n)
+		x, err := similarity.ReadIndex(&cdcFailAfter{data: data, n: n, err: errCdcBoom})
+		require.ErrorIs(t, err, errCdcBoom, "reader fails after %d bytes", n)
 		require.Nil(t, x)
 	}
 	x, err = similarity.ReadIndex(iotest.TimeoutReader(iotest.HalfReader(bytes.NewReader(data))))
@@ -528,7 +528,7 @@ func TestCdcWriteToFailingWriter(t *testing.T) {
 	for _, k := range []int{0, 1, 8, 12, 55, 56, 60, 80, len(data) - 4, len(data) - 1} {
 		w := &cdcFailWriter{n: k}
 		n, err := x.WriteTo(w)
-		require.ErrorIs(t, err, cdcBoom, "writer fails after %d bytes", k)
+		require.ErrorIs(t, err, errCdcBoom, "writer fails after %d bytes", k)
 		assert.Equal(t, int64(w.written), n, "writer took %d bytes", k)
 	}
 }
