@@ -109,7 +109,7 @@ func (b *BSI) AtMost(cand *roaring.Bitmap, t int64) *roaring.Bitmap {
 		return roaring.New()
 	}
 	c := uint64(t - b.Base)
-	if bits.Len64(c) > len(b.Slices) || c+1 == 1<<len(b.Slices) {
+	if bits.Len64(c) > len(b.Slices) || c == maxOffset(len(b.Slices)) {
 		return cand
 	}
 	if b.dense(cand, c+1, c+1) { // ≤ c is cand less ≥ c+1
@@ -118,6 +118,10 @@ func (b *BSI) AtMost(cand *roaring.Bitmap, t int64) *roaring.Bitmap {
 	}
 	return b.compare(cand, c, false)
 }
+
+// maxOffset returns the largest offset k slices hold, 2^k-1 (all 64 bits
+// set for k = 64, where 1<<k would wrap to 0).
+func maxOffset(k int) uint64 { return ^uint64(0) >> (64 - k) }
 
 // compare returns the columns of cand whose stored offset is ≥ c (ge) or
 // ≤ c, for c < 2^k. It walks the slices from the top bit down (O'Neil and
@@ -133,7 +137,7 @@ func (b *BSI) compare(cand *roaring.Bitmap, c uint64, ge bool) *roaring.Bitmap {
 	// the other form: ≥ c ⟺ not ≤ c-1; ≤ c ⟺ not ≥ c+1
 	other, otherOK := c-1, c > 0
 	if !ge {
-		other, otherOK = c+1, c+1 < 1<<k
+		other, otherOK = c+1, c < maxOffset(k)
 	}
 	if !otherOK { // ≥ 0 or ≤ 2^k-1: everything
 		return cand
@@ -335,7 +339,8 @@ func (b *BSI) Sum(set *roaring.Bitmap) int64 {
 }
 
 // Values decodes the values of the columns of set (all present) into dst
-// in ascending column order, slice by slice and 2^16 columns at a time, so
+// (overwritten from its start, its capacity reused) in ascending column
+// order, slice by slice and 2^16 columns at a time, so
 // that decoding many columns costs a pass over the slices rather than a
 // lookup per column and slice.
 func (b *BSI) Values(dst []int64, set *roaring.Bitmap) []int64 {

@@ -5,7 +5,9 @@ package parallel
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 )
@@ -33,18 +35,42 @@ func Workers(w int) int {
 // early and returns the first error (or ctx.Err()). No goroutine outlives
 // the call. A nil ctx is an error, returned before any goroutine starts
 // (the entry points of the affinity packages check their context first;
-// this keeps one they miss from crashing in a worker).
+// this keeps one they miss from crashing in a worker). With one worker
+// (workers ≤ 1, or n ≤ 1) the items run on the caller's goroutine.
+//
+// A panic in fn stops the other workers as an error does and is raised
+// again on the caller's goroutine once they have stopped, as a [*Panic]
+// holding the value and the worker's stack, so that a recover there (a
+// server's, say) sees it instead of the process dying in a worker.
 func For(ctx context.Context, workers, n int, fn func(worker, i int) error) error {
 	if ctx == nil {
 		return errNilContext
 	}
 	workers = max(1, min(workers, n))
+	if workers == 1 {
+		for i := range n {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := fn(0, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	var next atomic.Int64
 	var stop atomic.Bool
 	errs := make([]error, workers)
+	panics := make([]*Panic, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
+			defer func() {
+				if v := recover(); v != nil {
+					panics[w] = &Panic{Value: v, Stack: debug.Stack()}
+					stop.Store(true)
+				}
+			}()
 			for !stop.Load() {
 				i := int(next.Add(1) - 1)
 				if i >= n {
@@ -63,10 +89,31 @@ func For(ctx context.Context, workers, n int, fn func(worker, i int) error) erro
 		})
 	}
 	wg.Wait()
+	for _, p := range panics {
+		if p != nil {
+			panic(p)
+		}
+	}
 	for _, err := range errs {
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// Panic is what [For] raises on the caller's goroutine when fn panicked
+// in a worker: the value given to panic and the worker's stack.
+type Panic struct {
+	Value any
+	Stack []byte
+}
+
+// Error returns the value, then the worker's stack.
+func (p *Panic) Error() string { return fmt.Sprintf("%v\n\nworker stack:\n%s", p.Value, p.Stack) }
+
+// Unwrap returns the value when it is an error.
+func (p *Panic) Unwrap() error {
+	err, _ := p.Value.(error)
+	return err
 }

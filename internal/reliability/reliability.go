@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // EnvLog names the environment variable holding the path of the JSON-lines
@@ -108,7 +109,9 @@ type Fuzz struct {
 	DeadlineRace bool
 }
 
-var fuzzLine = regexp.MustCompile(`fuzz: elapsed: (\d+)s, execs: (\d+) \([^)]*\)(?:, new interesting: (\d+))?`)
+// fuzzLine matches a fuzzer's progress line; elapsed is a rounded
+// time.Duration ("3s", "1m3s", "1h0m5s").
+var fuzzLine = regexp.MustCompile(`fuzz: elapsed: ((?:\d+h)?(?:\d+m)?\d+s), execs: (\d+) \([^)]*\)(?:, new interesting: (\d+))?`)
 
 // ParseFuzzLog reads the output of `go test -run='^$' -fuzz=^Target$` for
 // the named target and package.
@@ -120,7 +123,8 @@ func ParseFuzzLog(target, pkg string, r io.Reader) (Fuzz, error) {
 	for sc.Scan() {
 		line := sc.Text()
 		if m := fuzzLine.FindStringSubmatch(line); m != nil {
-			f.Seconds, _ = strconv.Atoi(m[1])
+			d, _ := time.ParseDuration(m[1])
+			f.Seconds = int(d / time.Second)
 			f.Execs, _ = strconv.ParseInt(m[2], 10, 64)
 			if m[3] != "" {
 				f.NewInteresting, _ = strconv.Atoi(m[3])
@@ -163,12 +167,18 @@ func Table(w io.Writer, fuzz []Fuzz, recs []Record) error {
 	for _, kind := range []string{"cut", "hostile", "invalid"} {
 		for _, r := range recs {
 			if r.Kind == kind {
-				fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", kinds[kind], r.Subject, group(int64(r.Cases)), r.Outcome)
+				fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", kinds[kind], cell(r.Subject), group(int64(r.Cases)), cell(r.Outcome))
 			}
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// cell makes s one Markdown table cell: a '|' escaped, line breaks as
+// spaces.
+func cell(s string) string {
+	return strings.NewReplacer("|", `\|`, "\r\n", " ", "\n", " ", "\r", " ").Replace(s)
 }
 
 // group formats n with thousands separators.

@@ -33,6 +33,7 @@ type Writer struct {
 	start   int      // payload offset of the open container
 	key     uint16   // key of the open container
 	dense   bool     // the open container collects into words
+	open    bool     // a container is open (Open, not yet Close)
 	words   *[bitsetWords]uint64
 }
 
@@ -42,9 +43,14 @@ func (w *Writer) Reserve(n int) {
 	w.room = 8 + 8*n
 }
 
-// Open starts the container with high bits key; keys must increase from
-// container to container. dense collects the values in a bitset.
+// Open starts the container with high bits key, closing the open one if
+// there is one; keys must increase from container to container. dense
+// collects the values in a bitset.
 func (w *Writer) Open(key uint16, dense bool) {
+	if w.open {
+		w.Close()
+	}
+	w.open = true
 	if len(w.payload) < w.room {
 		w.payload = append(w.payload[:0], make([]byte, w.room)...)
 	}
@@ -69,7 +75,8 @@ func (w *Writer) Set(low uint16) {
 	w.words[low>>6] |= 1 << (low & 63)
 }
 
-// Add adds a value to the open container, dense or not.
+// Add adds a value to the open container, dense or not; as with Push,
+// values must increase when it is not dense.
 func (w *Writer) Add(low uint16) {
 	if w.dense {
 		w.Set(low)
@@ -79,8 +86,13 @@ func (w *Writer) Add(low uint16) {
 }
 
 // Close ends the open container as an array or, when it holds more than
-// ArrayMax values, a bitset. An empty container is dropped.
+// ArrayMax values, a bitset. An empty container is dropped; without an
+// open container Close does nothing.
 func (w *Writer) Close() {
+	if !w.open {
+		return
+	}
+	w.open = false
 	if w.dense {
 		w.dense = false
 		n := 0
@@ -132,8 +144,8 @@ func (w *Writer) Close() {
 // costs.
 const ownBufferMax = 32 << 10
 
-// Finish returns the bitmap of everything added since the last finish and
-// resets w.
+// Finish returns the bitmap of everything added since the last finish
+// (the open container's values included: Finish closes it) and resets w.
 //
 // A bitmap of up to ownBufferMax bytes serialized is read from a buffer of
 // its own, exactly that size, without copying its containers out of it
@@ -143,6 +155,7 @@ const ownBufferMax = 32 << 10
 // copies that container first, and the buffer is never written again. A
 // larger one is decoded from w's own buffer, one copy per container.
 func (w *Writer) Finish() *roaring.Bitmap {
+	w.Close()
 	bm := roaring.New()
 	n := len(w.keys)
 	if n == 0 {
@@ -218,5 +231,22 @@ func FromSorted(w *Writer, ids []uint32) *roaring.Bitmap {
 	return w.Finish()
 }
 
-// Empty reports whether nothing was added since the last Finish.
-func (w *Writer) Empty() bool { return len(w.keys) == 0 }
+// Empty reports whether nothing was added since the last Finish (the open
+// container's values included).
+func (w *Writer) Empty() bool {
+	if len(w.keys) > 0 {
+		return false
+	}
+	if !w.open {
+		return true
+	}
+	if w.dense {
+		for _, x := range w.words {
+			if x != 0 {
+				return false
+			}
+		}
+		return true
+	}
+	return len(w.payload) == w.start
+}

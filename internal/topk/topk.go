@@ -54,8 +54,10 @@ type Keys struct {
 	h   []uint64
 	thr uint64 // keys ≥ thr cannot make the k best
 	// Floor is the score of the threshold: lower scores cannot make the k
-	// best. A caller may raise it beforehand to a known bound (then fewer
-	// than k keys may be kept).
+	// best. Keys itself only writes it (Push and Rejects compare keys
+	// with the threshold); a caller that knows a bound may raise it and
+	// skip, before pushing, the candidates below it (then fewer than k
+	// keys may be kept).
 	Floor float32
 }
 
