@@ -3,6 +3,7 @@ package affinity
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -63,14 +64,28 @@ var AllTime = Lookback{All: true}
 // Months returns the Lookback of n calendar months.
 func Months(n int) Lookback { return Lookback{Months: n} }
 
-// Days returns the Lookback of n days of 24 hours.
-func Days(n int) Lookback { return Lookback{Duration: time.Duration(n) * 24 * time.Hour} }
+// Days returns the Lookback of n days of 24 hours. A time.Duration holds
+// at most 106,751 days (about 292 years, twice the span of any History);
+// a longer n gives that longest Duration, not one wrapped round (and a
+// more negative n the most negative, which Validate refuses as any
+// negative look-back).
+func Days(n int) Lookback {
+	const maxDays = int(math.MaxInt64 / int64(24*time.Hour))
+	switch {
+	case n > maxDays:
+		return Lookback{Duration: math.MaxInt64}
+	case n < -maxDays:
+		return Lookback{Duration: math.MinInt64}
+	}
+	return Lookback{Duration: time.Duration(n) * 24 * time.Hour}
+}
 
 // IsZero reports whether l is the zero Lookback, which means "the default".
 func (l Lookback) IsZero() bool { return l == Lookback{} }
 
-// Validate returns an error wrapping [ErrInvalid] for negative fields, or
-// for All combined with a bound.
+// Validate returns an error wrapping [ErrInvalid] for negative fields, for
+// All combined with a bound, or for more than 120,000 Months (10,000
+// years: the calendar arithmetic of Start stays exact below).
 func (l Lookback) Validate() error {
 	switch {
 	case l.Months < 0 || l.Duration < 0:

@@ -186,11 +186,11 @@ func (b *Builder) product(key string) ProductID {
 // [MaxMoney]. Every sum of line values of the History — an order's value,
 // a customer's spend, the revenue — therefore fits in Money.
 func (b *Builder) Add(p Purchase) error {
-	b.thaw()
-	gross, err := b.addGross(b.gross, p)
+	gross, err := b.addGross(b.stagedGross(), p)
 	if err != nil {
 		return err
 	}
+	b.thaw()
 	b.gross = gross
 	cust := uint32(anonBucket)
 	if p.Customer != "" {
@@ -224,10 +224,7 @@ func (b *Builder) Add(p Purchase) error {
 // turns one input row into several lines checks them first, so that a
 // row is added whole or not at all.
 func (b *Builder) Check(ps ...Purchase) error {
-	gross := b.gross
-	if b.base != nil { // not thawed yet: Add would start from the base's
-		gross = b.base.gross
-	}
+	gross := b.stagedGross()
 	for _, p := range ps {
 		var err error
 		if gross, err = b.addGross(gross, p); err != nil {
@@ -235,6 +232,15 @@ func (b *Builder) Check(ps ...Purchase) error {
 		}
 	}
 	return nil
+}
+
+// stagedGross is the gross value of all lines so far: the base's while
+// nothing has changed it (see thaw).
+func (b *Builder) stagedGross() Money {
+	if b.base != nil {
+		return b.base.gross
+	}
+	return b.gross
 }
 
 // addGross checks p as Add does and returns gross with p's absolute value
@@ -275,7 +281,6 @@ func (b *Builder) orderTime(g uint32) int64 {
 // Grow reserves room for n more purchase lines, so that adding a known
 // number of lines does not reallocate the staging columns.
 func (b *Builder) Grow(n int) {
-	b.thaw()
 	if n <= 0 {
 		return
 	}
@@ -290,7 +295,6 @@ func (b *Builder) Grow(n int) {
 // range of [ValidTime], the kind is not defined or the weight is not
 // finite.
 func (b *Builder) AddEvent(e Event) error {
-	b.thaw()
 	switch {
 	case e.Customer == "":
 		return fmt.Errorf("%w: %v event without customer id", ErrInvalid, e.Kind)
@@ -305,6 +309,7 @@ func (b *Builder) AddEvent(e Event) error {
 	case math.IsNaN(float64(e.Weight)) || math.IsInf(float64(e.Weight), 0):
 		return fmt.Errorf("%w: %v event of %q with weight %v", ErrInvalid, e.Kind, e.Product, e.Weight)
 	}
+	b.thaw()
 	b.eCust = append(double(b.eCust), b.internCustomer(e.Customer))
 	b.eProduct = append(double(b.eProduct), b.cat.product(e.Product))
 	b.eUnix = append(double(b.eUnix), e.Time.Unix())
@@ -318,7 +323,10 @@ func (b *Builder) AddEvent(e Event) error {
 // or a category. Loaders use it to add names they find in purchase files
 // without overwriting a catalog loaded before.
 func (b *Builder) HasProduct(key string) bool {
-	b.thaw()
+	if b.base != nil { // nothing staged yet: ask the base, changing nothing
+		id, ok := b.base.catalog.LookupProduct(key)
+		return ok && b.base.catalog.described(id)
+	}
 	id, ok := b.cat.lookup(key)
 	return ok && b.cat.isDescribed(id)
 }
@@ -334,10 +342,10 @@ const MaxCategoryDepth = 64
 // when the key is empty, the price negative or a category path deeper than
 // [MaxCategoryDepth] levels.
 func (b *Builder) AddProduct(p Product) error {
-	b.thaw()
 	if err := b.CheckProduct(p); err != nil {
 		return err
 	}
+	b.thaw()
 	b.cat.set(p)
 	return nil
 }
@@ -368,7 +376,6 @@ func (b *Builder) CheckProduct(p Product) error {
 // wrapping [ErrInvalid] for an empty path or one deeper than
 // [MaxCategoryDepth] levels.
 func (b *Builder) AddCategory(path string) (CategoryID, error) {
-	b.thaw()
 	clean := CleanCategoryPath(path)
 	switch {
 	case clean == "":
@@ -376,6 +383,12 @@ func (b *Builder) AddCategory(path string) (CategoryID, error) {
 	case strings.Count(clean, CategorySep)+1 > MaxCategoryDepth:
 		return NoCategory, fmt.Errorf("%w: category path deeper than %d levels", ErrInvalid, MaxCategoryDepth)
 	}
+	if b.base != nil { // a node the base has already changes nothing
+		if id, ok := b.base.catalog.LookupCategory(clean); ok {
+			return id, nil
+		}
+	}
+	b.thaw()
 	return b.cat.category(clean), nil
 }
 
@@ -517,13 +530,14 @@ func (b *Builder) Build(ctx context.Context) (*History, error) {
 	}
 	workers := b.workers()
 	defer func() { *b = Builder{Workers: workers} }()
-	if b.base != nil {
+	if b.base != nil && !b.changes.change(b.base) {
 		// Nothing changed the base: it is the History.
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		return b.base, nil
 	}
+	b.thaw() // staged changes alone leave the base until here
 	if b.over != nil {
 		if !b.preferCopy() {
 			return b.buildOver(ctx)

@@ -87,7 +87,6 @@ func (b *Builder) DeleteOrder(key string, version int64) error {
 // gross value of all lines beyond [MaxMoney]. It takes time linear in the
 // number of lines.
 func (b *Builder) Apply(c OrderChange) error {
-	b.thaw()
 	if c.Key == "" {
 		return fmt.Errorf("%w: order change without order id", ErrInvalid)
 	}
@@ -130,11 +129,34 @@ func (b *Builder) Apply(c OrderChange) error {
 // categories stay. Erasing an unknown customer is not an error. O(1); the
 // work happens at Build, in time linear in the Builder's contents.
 func (b *Builder) EraseCustomer(key string) {
-	b.thaw()
 	if key == "" {
 		return
 	}
 	b.staged().erased[key] = struct{}{}
+}
+
+// change reports whether the staged changes change base, to which
+// nothing else was added: a put does; a delete only of an order base
+// holds, an erasure only of a customer base knows. So a feed that
+// resends deletes and erasures already applied costs no rebuild.
+func (ch *orderChanges) change(base *History) bool {
+	if ch == nil {
+		return false
+	}
+	for k := range ch.erased {
+		if _, ok := base.LookupCustomer(k); ok {
+			return true
+		}
+	}
+	for k, o := range ch.byKey {
+		if !o.del {
+			return true
+		}
+		if _, ok := base.LookupOrder(k); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *Builder) staged() *orderChanges {

@@ -215,14 +215,17 @@ func TestChangedSince(t *testing.T) {
 		if !ch.Anonymous {
 			require.Equal(t, anonymousView(h1), anonymousView(h2), "seed %d: anonymous orders changed", seed)
 		}
-		// only the direct base
+		// only the direct base (h2 is h1 itself when the feed changed
+		// nothing: deletes of orders and erasures of customers h1 lacks)
 		h3 := build(t, h2, recs[:1])
-		if h3 != h2 {
+		if h3 != h2 && h2 != h1 {
 			_, ok = h3.ChangedSince(h1)
 			require.False(t, ok, "seed %d: not the direct base", seed)
 		}
-		_, ok = h1.ChangedSince(h2)
-		require.False(t, ok, "seed %d: the other way round", seed)
+		if h2 != h1 {
+			_, ok = h1.ChangedSince(h2)
+			require.False(t, ok, "seed %d: the other way round", seed)
+		}
 		same, ok := h2.ChangedSince(h2)
 		require.True(t, ok)
 		require.Empty(t, same.Customers)
