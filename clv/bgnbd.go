@@ -145,8 +145,14 @@ func (p *bgParams) set(theta, xs []float64) {
 // It takes O(iterations × len(data)) time, about 40 evaluations of
 // the likelihood. It returns an error wrapping [ErrNoData] for empty data,
 // [ErrInvalid] for a row with a negative or infinite value or a recency
-// beyond T, [ErrNotConverged] (with the reason) when the search fails, and
+// beyond T, [ErrNotConverged] (with the reason) when the search fails or
+// runs off toward a boundary where the likelihood has no maximum (a and b,
+// or r and α, growing without bound, or r tending to 0; a penalised fit,
+// [FitOptions.Penalty], has a maximum there), and
 // ctx.Err() (wrapped) when ctx is done. It never returns NaN parameters.
+//
+// The fit depends on the rows, not on their order (see Determinism in
+// the package documentation).
 func FitBGNBD(ctx context.Context, data []RFT, opts FitOptions) (*BGNBD, error) {
 	return fitBG(ctx, data, opts, false)
 }
@@ -190,6 +196,7 @@ func fitBG(ctx context.Context, data []RFT, opts FitOptions, modified bool) (*BG
 	if err := validRows(data); err != nil {
 		return nil, err
 	}
+	data = inOrder(data)
 	o, meanT := newBGObjective(ctx, data, opts.Workers, modified)
 	if !(meanT > 0) {
 		return nil, fmt.Errorf("%w: %s fit needs customers with T > 0", ErrNoData, name)

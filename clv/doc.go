@@ -102,6 +102,16 @@
 // customers whose P(alive) has dropped below 0.5. Both return
 // *roaring.Bitmap of customer ids owned by the caller.
 //
+// # Determinism
+//
+// A fit depends on its rows, not on their order: [FitBGNBD],
+// [FitMBGNBD] and [FitGammaGamma] sum the likelihood over the rows
+// sorted by frequency, recency, T and mean value. Floating-point sums
+// depend on their order, and where the likelihood is nearly flat that
+// can decide whether a fit converges; so the same customers numbered
+// differently (a History refreshed with a new customer and one built
+// anew) fit the same parameters, bit for bit.
+//
 // # Concurrency
 //
 // Fitted models are plain values, safe for concurrent use. Functions do

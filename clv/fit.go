@@ -1,6 +1,7 @@
 package clv
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -296,6 +297,13 @@ func (o *objective) maximizeOnce(model string, theta0 []float64, opts FitOptions
 	case info.GradientNorm > 1e3*opts.GradientTolerance && res.Status != optimize.GradientThreshold:
 		return nil, info, fail("stalled after %d iterations (at %.4g, gradient norm %.3g)", info.Iterations, theta, info.GradientNorm)
 	}
+	if o.penalty == 0 && o.diagnose(theta) != "" {
+		// Parameters running off toward a boundary where the likelihood
+		// has its supremum but no maximum: where the search stops there
+		// (and whether its numerical checks pass) is a matter of
+		// rounding, so it is no estimate. fail says which way they ran.
+		return nil, info, fail("no finite maximum after %d iterations (at %.4g)", info.Iterations, theta)
+	}
 	why := o.checkCurvature(res.X, res.Gradient, &info)
 	info.Evaluations = o.evals
 	if why != "" {
@@ -361,4 +369,25 @@ func expAll(lx []float64) []float64 {
 		out[i] = math.Exp(v)
 	}
 	return out
+}
+
+// inOrder returns data sorted by frequency, recency, T and mean value (a
+// sorted copy, or data itself when it is sorted already), so that a fit
+// sums the same rows in the same order whatever order they came in:
+// floating-point sums depend on their order, and on a flat likelihood
+// that decides whether a fit converges. A shop refreshed with a new
+// customer then fits what a shop built anew on the same orders fits,
+// though the two number their customers differently.
+func inOrder(data []RFT) []RFT {
+	if slices.IsSortedFunc(data, compareRFT) {
+		return data
+	}
+	out := slices.Clone(data)
+	slices.SortFunc(out, compareRFT)
+	return out
+}
+
+func compareRFT(a, b RFT) int {
+	return cmp.Or(cmp.Compare(a.Frequency, b.Frequency), cmp.Compare(a.Recency, b.Recency),
+		cmp.Compare(a.T, b.T), cmp.Compare(a.MeanValue, b.MeanValue))
 }
