@@ -179,7 +179,11 @@ type Progress struct {
 // it must return quickly. A build calls it from one goroutine at a time;
 // a shop's refresh also reports the steps it runs in the background (a
 // segment index, a model fit) from their own goroutines, so a callback
-// given to shop.Options must be safe for concurrent use. A nil
+// given to shop.Options must be safe for concurrent use. A callback that
+// panics makes the call that reported panic on the caller's goroutine
+// (when it reported from a worker, once the other workers have stopped),
+// or, for work in the background, fail with that panic as its error: it
+// never ends the process from a goroutine of the packages. A nil
 // ProgressFunc is never called.
 type ProgressFunc func(Progress)
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/internal/bsi"
+	"github.com/shopaffinity/affinity/internal/parallel"
 )
 
 // custCols are what an index built by [Build] or [Update] keeps so that
@@ -126,7 +127,10 @@ func buildBackground(ctx context.Context, h *affinity.History, asOf int64, opts 
 	bg := &background{done: make(chan struct{})}
 	go func() {
 		defer close(bg.done)
-		bg.x, bg.err = Build(ctx, h, time.Unix(asOf, 0), opts)
+		bg.err = parallel.Guard(func() (err error) {
+			bg.x, err = Build(ctx, h, time.Unix(asOf, 0), opts)
+			return err
+		})
 	}()
 	return bg
 }

@@ -1116,3 +1116,52 @@ func TestRfrEraseUnknownKeysChangeNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestRfrPanickingProgressEveryStep: whichever step's report panics —
+// also those reported from the refresh's worker goroutines, the
+// background segment build or the background model fit — the process
+// lives on: the panic reaches the caller of Refresh, or it becomes the
+// error of the background work (WaitModel's, the segment query's); the
+// shop stays usable and Close returns.
+func TestRfrPanickingProgressEveryStep(t *testing.T) {
+	ctx := context.Background()
+	for _, step := range []string{"count", "neighbours", "engine", "segment", "model"} {
+		t.Run(step, func(t *testing.T) {
+			w := rfrNewWorld(90, 12, 8, 40)
+			var hook rfrHook
+			opts := rfrCheap
+			opts.Model, opts.ModelRefit = "ease", shop.RefitBackground
+			opts.Progress = hook.report
+			s := rfrOpen(t, w.source(), opts)
+			require.NoError(t, s.WaitModel(ctx))
+			var fired atomic.Bool
+			hook.set(func(p affinity.Progress) {
+				if p.Step == step {
+					fired.Store(true)
+					panic("callback bug in " + step)
+				}
+			})
+			more := rfrOrder(rand.New(rand.NewPCG(91, 1)), "more", "c03", 8, rfrT0.AddDate(0, 3, 0))
+			var recovered any
+			var err error
+			func() {
+				defer func() { recovered = recover() }()
+				err = s.Refresh(ctx, rfrPurchases(more))
+				if err == nil {
+					err = s.WaitModel(ctx)
+				}
+				if err == nil {
+					_, err = s.Snapshot().Segment("frequency >= 1")
+				}
+			}()
+			hook.set(nil)
+			require.True(t, fired.Load(), "the %s step was reported", step)
+			t.Logf("recovered %v, error %.80v", recovered, err)
+			assert.True(t, recovered != nil || err != nil, "the panic is neither raised to the caller nor an error")
+			rfrWithin(t, 2*time.Second, "a refresh after the panic", func() {
+				assert.NoError(t, s.Refresh(ctx, rfrPurchases(rfrOrder(rand.New(rand.NewPCG(92, 1)), "later", "c04", 8, rfrT0.AddDate(0, 3, 1)))))
+			})
+			rfrWithin(t, 2*time.Second, "Close after the panic", s.Close)
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/shopaffinity/affinity/internal/parallel"
 	"github.com/shopaffinity/affinity/segment"
 )
 
@@ -85,7 +86,11 @@ func (g *segIndex) compactLater(x *segment.Index) {
 			case <-g.life.Done():
 				return
 			}
-			y, err := x.Compacted(g.life, compactionUpdate(g.life))
+			var y *segment.Index
+			err := parallel.Guard(func() (err error) {
+				y, err = x.Compacted(g.life, compactionUpdate(g.life))
+				return err
+			})
 			if err != nil || y == x {
 				return // the next refresh builds or updates as before
 			}
@@ -120,7 +125,12 @@ func (g *segIndex) start() {
 	g.cancel = cancel
 	build := g.build
 	go func() {
-		x, end, err := build(ctx)
+		var x *segment.Index
+		var end func()
+		err := parallel.Guard(func() (err error) {
+			x, end, err = build(ctx)
+			return err
+		})
 		g.mu.Lock()
 		stopped := ctx.Err() != nil
 		cancel()

@@ -10,6 +10,7 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/parallel"
 	"github.com/shopaffinity/affinity/similarity"
 )
 
@@ -300,14 +301,20 @@ func (s *Shop) refitLoop(done chan struct{}) {
 		// snapshots instead of 4.3 while the fit held it, medians of 10
 		// and 7 runs).
 		h, asOf, fit, seq := snap.h, snap.asOf, snap.fit, snap.seq
-		end := step(s.set.o.Progress, "model", int64(h.Catalog().NumProducts()), "products")
-		idx, err := fit.index(ctx, h, asOf)
-		if err == nil {
-			err = s.adoptModel(ctx, idx, seq)
-		}
-		if err == nil {
-			end() // once the fit is served, as the segment step's end
-		}
+		// a panic here (a Progress callback's, say) is the fit's error:
+		// this goroutine is the shop's, where no recover of the caller's
+		// reaches
+		err := parallel.Guard(func() error {
+			end := step(s.set.o.Progress, "model", int64(h.Catalog().NumProducts()), "products")
+			idx, err := fit.index(ctx, h, asOf)
+			if err == nil {
+				err = s.adoptModel(ctx, idx, seq)
+			}
+			if err == nil {
+				end() // once the fit is served, as the segment step's end
+			}
+			return err
+		})
 		if err != nil {
 			s.refit.mu.Lock()
 			stop(fmt.Errorf("shop: background model fit: %w", err))

@@ -117,3 +117,17 @@ func (p *Panic) Unwrap() error {
 	err, _ := p.Value.(error)
 	return err
 }
+
+// Guard returns fn's error, or a [*Panic] when fn panics: for the
+// background goroutines of the affinity packages, where a panic (a bug,
+// or a caller's callback that panics) would end the process, since no
+// recover of the caller's can reach it; they report it as the work's
+// error instead.
+func Guard(fn func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &Panic{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return fn()
+}

@@ -72,3 +72,20 @@ func TestWorkersBounded(t *testing.T) {
 	require.Equal(t, parallel.MaxWorkers, parallel.Workers(parallel.MaxWorkers+1))
 	require.Equal(t, parallel.MaxWorkers, parallel.Workers(1<<62))
 }
+
+// TestGuard: Guard returns fn's error, nil, or a *Panic holding the
+// value (and unwrapping to it when it is an error) and the stack.
+func TestGuard(t *testing.T) {
+	boom := errors.New("boom")
+	assert.NoError(t, parallel.Guard(func() error { return nil }))
+	assert.Same(t, boom, parallel.Guard(func() error { return boom }))
+	err := parallel.Guard(func() error { panic(boom) })
+	var p *parallel.Panic
+	require.ErrorAs(t, err, &p)
+	assert.ErrorIs(t, err, boom)
+	assert.Contains(t, string(p.Stack), "TestGuard")
+	err = parallel.Guard(func() error { panic("text") })
+	require.ErrorAs(t, err, &p)
+	assert.Equal(t, "text", p.Value)
+	assert.NotErrorIs(t, err, boom)
+}
