@@ -821,7 +821,7 @@ func (d *decoder) index() *Index {
 		e, err := Parse(src)
 		if err == nil {
 			var y *Index
-			if y, err = x.Define(name, e); err == nil {
+			if y, err = x.define(name, e, true); err == nil {
 				x.defs = y.defs
 			}
 		}

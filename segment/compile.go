@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/shopaffinity/affinity/segment/query"
 )
 
@@ -32,6 +34,10 @@ type compiler struct {
 	// shared by the compilers of the references, so that each is
 	// compiled once however often it is referred to
 	defs map[*definition]compiledDef
+	// anyAttrs lets a customer attribute the index lacks compile (to an
+	// empty set): for checking the definitions of a file, whose
+	// attributes are attached after it is read
+	anyAttrs bool
 }
 
 // compiledDef is a definition's plan and how many levels below the
@@ -376,7 +382,7 @@ func (c *compiler) ref(e *query.Ref) (plan, error) {
 		if c.defs == nil {
 			c.defs = map[*definition]compiledDef{}
 		}
-		inner := &compiler{x: c.x, refs: c.refs, depth: c.depth, deepest: c.depth, defs: c.defs}
+		inner := &compiler{x: c.x, refs: c.refs, depth: c.depth, deepest: c.depth, defs: c.defs, anyAttrs: c.anyAttrs}
 		p, err := inner.expr(d.expr)
 		if err != nil {
 			return nil, err
@@ -429,6 +435,9 @@ func (c *compiler) comparison(e *query.Compare) (plan, error) {
 	if at.customer {
 		var ok bool
 		if id, ok = c.x.customerColumn(at.spec.Name, e.Attr.Arg); !ok {
+			if c.anyAttrs {
+				return setPlan{roaring.New()}, nil
+			}
 			return nil, c.errorf(ErrUnknown, e.ArgPos, "customer attribute %s %s (known: %s)", at.spec.Name,
 				query.Excerpt(e.Attr.Arg), strings.Join(c.x.customerFields(at.spec.Name), ", "))
 		}

@@ -65,6 +65,10 @@
 // customers without the underlying purchase, and no comparison matches an
 // undefined value (not recency <= 30d includes those who never bought).
 //
+// The methods that take a set of customers (Stats, CrossTab, FeaturesOf,
+// WriteCSV, Keys, SortedKeys, SortedIDs, AppendSortedKeys, Overlap) read
+// a nil set as the empty set; ScoreGrid reads it as every customer.
+//
 // # RFM
 //
 // Customers with an order in the look-back get three scores from 1 to 5,

@@ -55,11 +55,16 @@ func (x *Index) Eval(e Expr) (*roaring.Bitmap, error) {
 
 // Check resolves the names of e and validates its windows and ranges
 // without evaluating it.
-func (x *Index) Check(e Expr) error {
+func (x *Index) Check(e Expr) error { return x.check(e, false) }
+
+// check is Check; with anyAttrs, customer attributes x lacks are no
+// error (see compiler.anyAttrs).
+func (x *Index) check(e Expr, anyAttrs bool) error {
 	if x.over != nil {
 		x = x.over.dvs[len(x.over.dvs)-1] // the layers share the catalog and the definitions
 	}
-	_, err := x.compile(e, "")
+	c := &compiler{x: x, anyAttrs: anyAttrs}
+	_, err := c.expr(e)
 	return err
 }
 
@@ -75,14 +80,18 @@ type definition struct {
 // before; a name can be defined only once. x itself is unchanged. The
 // error wraps [ErrInvalid] for an empty or taken name and is the error of
 // [Index.Check] for an invalid e.
-func (x *Index) Define(name string, e Expr) (*Index, error) {
+func (x *Index) Define(name string, e Expr) (*Index, error) { return x.define(name, e, false) }
+
+// define is Define; with stored (a definition read from a file) the
+// customer attributes it names need not be attached yet.
+func (x *Index) define(name string, e Expr, stored bool) (*Index, error) {
 	if strings.TrimSpace(name) == "" {
 		return nil, fmt.Errorf("%w: empty segment name", ErrInvalid)
 	}
 	if x.definition(name) != nil {
 		return nil, fmt.Errorf("%w: segment %q is already defined", ErrInvalid, name)
 	}
-	if err := x.Check(e); err != nil {
+	if err := x.check(e, stored); err != nil {
 		return nil, fmt.Errorf("segment %q: %w", name, err)
 	}
 	y := x.shallowCopy()

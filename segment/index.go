@@ -513,6 +513,7 @@ func (x *Index) SortedKeys(set *roaring.Bitmap) []string {
 // and none of the collections that the garbage of a fresh slice per
 // answer would bring on a large heap.
 func (x *Index) AppendSortedKeys(dst []string, set *roaring.Bitmap) []string {
+	set = orEmpty(set)
 	inside := x.inside(set)
 	keys := slices.Grow(dst, inside)
 	if x.keyWidth > 0 && inside > 0 && sortedPath(len(x.keys), inside) == pathMarks {
@@ -530,6 +531,7 @@ func (x *Index) AppendSortedKeys(dst []string, set *roaring.Bitmap) []string {
 // (ascending keys compared as bytes), at the same cost. Ids outside the
 // index are skipped.
 func (x *Index) SortedIDs(set *roaring.Bitmap) []affinity.CustomerID {
+	set = orEmpty(set)
 	inside := x.inside(set)
 	ids := make([]affinity.CustomerID, 0, inside)
 	x.sortedRanks(set, inside, func(ranks []uint32) {
@@ -538,6 +540,15 @@ func (x *Index) SortedIDs(set *roaring.Bitmap) []affinity.CustomerID {
 		}
 	})
 	return ids
+}
+
+// orEmpty returns set, or an empty bitmap for nil: the methods that take
+// a set read nil as the empty set.
+func orEmpty(set *roaring.Bitmap) *roaring.Bitmap {
+	if set == nil {
+		return roaring.New()
+	}
+	return set
 }
 
 // inside returns the number of members of set that are customers of the
@@ -780,6 +791,7 @@ func radixSort(v []uint32, limit uint32, tmp []uint32) {
 // Keys returns the shop customer ids of the customers in set, in ascending
 // dense id order. Ids outside the index are skipped.
 func (x *Index) Keys(set *roaring.Bitmap) iter.Seq[string] {
+	set = orEmpty(set)
 	return func(yield func(string) bool) {
 		it := set.Iterator()
 		for it.HasNext() {

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -39,10 +40,7 @@ type Stats struct {
 // decoded from them on the first such call (16 bytes per customer). A
 // nil set is empty.
 func (x *Index) Stats(name string, set *roaring.Bitmap) Stats {
-	if set == nil {
-		set = roaring.New()
-	}
-	in := x.within(set)
+	in := x.within(orEmpty(set))
 	s := Stats{Name: name, Customers: int(in.GetCardinality())}
 	var rev int64
 	if denseSet(in) {
@@ -123,9 +121,13 @@ func cents(m affinity.Money) string {
 
 // Overlap returns the matrix of intersection sizes of sets:
 // m[i][j] = |sets[i] ∩ sets[j]|, so m[i][i] is the size of sets[i]. It
-// counts without building intersections.
+// counts without building intersections. A nil set is empty.
 func Overlap(sets []*roaring.Bitmap) [][]uint64 {
 	m := make([][]uint64, len(sets))
+	sets = slices.Clone(sets)
+	for i := range sets {
+		sets[i] = orEmpty(sets[i])
+	}
 	for i := range sets {
 		m[i] = make([]uint64, len(sets))
 		for j := range i + 1 {
@@ -168,7 +170,7 @@ func (x *Index) Features(c affinity.CustomerID) (f Features, ok bool) {
 // for more than a few customers it is much faster than [Index.Features]
 // per customer. The slice is the caller's.
 func (x *Index) FeaturesOf(set *roaring.Bitmap) []Features {
-	return x.features(roaring.And(set, x.universe))
+	return x.features(roaring.And(orEmpty(set), x.universe))
 }
 
 // features decodes the features of the customers of set (all known), in id
@@ -264,7 +266,7 @@ func (x *Index) WriteCSV(w io.Writer, set *roaring.Bitmap) error {
 	if err := cw.Write(csvHeader); err != nil {
 		return err
 	}
-	in := roaring.And(set, x.universe)
+	in := roaring.And(orEmpty(set), x.universe)
 	days := func(d int) string {
 		if d < 0 {
 			return ""
