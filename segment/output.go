@@ -142,8 +142,8 @@ func Overlap(sets []*roaring.Bitmap) [][]uint64 {
 }
 
 // Features are one customer's values as the index holds them. Absent
-// values (a customer who never bought has no recency) are -1 for days and
-// scores.
+// values (a customer who never bought has no recency) are -1 for days, 0
+// for scores and "" for names.
 type Features struct {
 	Customer          string
 	Recency, Tenure   int // days; -1 when none
