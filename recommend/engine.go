@@ -330,7 +330,9 @@ func newEngine(ctx context.Context, prev *Engine, h *affinity.History, nb *simil
 	if opts.HalfLife <= 0 && ratingData(h) {
 		e.hl = math.Inf(1) // ratings do not decay (see Options.HalfLife)
 	}
-	e.nbAlpha = float32(e.o.NextBasket.RepeatWeight)
+	// α = 1 in effect 1 − 2⁻²⁰: the explore items that fill the list then
+	// keep their own order instead of all scoring 0 (in product id order)
+	e.nbAlpha = float32(min(e.o.NextBasket.RepeatWeight, 1-0x1p-20))
 	e.nbHL = e.o.NextBasket.HalfLife.Seconds()
 	e.ew = [...]float32{affinity.View: float32(e.o.ViewWeight), affinity.Cart: float32(e.o.CartWeight),
 		affinity.Rating: float32(e.o.RatingWeight), affinity.Wishlist: float32(e.o.WishlistWeight)}

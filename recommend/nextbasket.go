@@ -35,6 +35,10 @@ const DefaultNextBasketHalfLife = 90 * 24 * time.Hour
 //
 //	final(i) = α·rep(i)/max rep + (1−α)·explore(i),   α = RepeatWeight
 //
+// where explore(i) of one of the customer's own items is the score it
+// would have as an explore candidate (on the scale of the best eligible
+// one, personalised and boosted alike), and 0 when there is no explore
+// candidate.
 // Results from the repeat side have [Source] Repeat and one reason of
 // kind Again, which carries the product's trend t(i); the explanation
 // states it from [TrendStated] on ("bought 17 times before, last 372
@@ -44,7 +48,9 @@ const DefaultNextBasketHalfLife = 90 * 24 * time.Hour
 type NextBasket struct {
 	// RepeatWeight α in [0, 1] turns next-basket mode on (> 0) and weighs
 	// repeat against explore scores; 1 ranks the customer's own items
-	// first and fills with explore items.
+	// first and fills with explore items in their explore order (1 is
+	// taken as 1 − 2⁻²⁰, so that their scores, about a millionth of
+	// their explore scores, keep that order).
 	RepeatWeight float64
 	// HalfLife is the half-life of a past purchase in the repeat score;
 	// default 90 days.
@@ -136,7 +142,8 @@ func (nb NextBasket) validate() error {
 // repeats adds the customer's repeat candidates (next-basket mode) to
 // s.cand, scaling the explore candidates already there by 1−α, and
 // returns how many it added.
-func (e *Engine) repeats(s *scratch, st *stockSet, r *Rules, asOf int64) int {
+func (e *Engine) repeats(s *scratch, j *job) int {
+	st, r, asOf := j.st, j.r, j.asOf
 	alpha := e.nbAlpha
 	gamma := float32(e.o.NextBasket.IntervalWeight)
 	var top float32
@@ -165,17 +172,14 @@ func (e *Engine) repeats(s *scratch, st *stockSet, r *Rules, asOf int64) int {
 	for i := range n0 {
 		s.cand[i].s *= 1 - alpha
 	}
-	// the explore side of a repeat item: its co-purchase score from the
-	// anchors, on the scale of the explore candidates
-	var amax float32
-	for _, p := range s.touched {
-		amax = max(amax, s.acc[p])
-	}
+	// the explore side of a repeat item: its usual score, as an explore
+	// candidate would have it (none when there is no explore candidate)
 	for i := n0; i < len(s.cand); i++ {
 		x := &s.cand[i]
 		x.s = alpha * x.s / top
-		if amax > 0 {
-			x.s += (1 - alpha) * s.acc[x.p] / amax
+		if j.smax > 0 {
+			v, _ := e.usual(s, j, x.p, e.exploreRaw(s, j, x.p))
+			x.s += (1 - alpha) * v
 		}
 		s.mark(x.p, fRepeat)
 	}

@@ -68,6 +68,7 @@ type scratch struct {
 	catMark []bool
 	cats    []affinity.CategoryID
 	u       []float32
+	taste   blas32.Vector // the request's taste vector (on u); N = 0 without
 	caps    []capCount
 	boosts  []int
 	simMax  []float32
@@ -197,19 +198,24 @@ type job struct {
 	known    bool
 	asOf     int64
 	st       *stockSet
-	hsum     float32 // the customer's history weight
+	hsum     float32 // the customer's history weight (relative, see history)
+	hscale   float64 // the factor that makes hsum absolute
 	nb       int     // distinct basket products
 	personal bool
 	rerank   bool
 	m        int // candidates kept for the re-ranking stages
 	lambda   float32
 	prior    []float32
+	// how rescore scaled the explore candidates, for the explore part of
+	// the customer's own items in next-basket mode (see Engine.usual)
+	blendA float32 // (1−λ)/max s when blended with popularity, else 0
+	smax   float32 // the best candidate's score before scaling
 }
 
 // run serves one request: a pipeline of stages, each of a screen, that
 // share the scratch s. dst is returned extended by at most K results.
 func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID, known bool) ([]Rec, error) {
-	j := &job{req: req, r: &req.Rules, c: c, known: known, asOf: e.asOf, st: e.stock.Load()}
+	j := &job{req: req, r: &req.Rules, c: c, known: known, asOf: e.asOf, st: e.stock.Load(), hscale: 1}
 	if !req.AsOf.IsZero() {
 		j.asOf = req.AsOf.Unix()
 	}
@@ -246,7 +252,7 @@ func (e *Engine) anchors(s *scratch, j *job) error {
 		s.mark(p, fExcl|fBan)
 	}
 	if j.known {
-		j.hsum = e.history(s, j.c, j.asOf, r.AllowRepeats)
+		j.hsum, j.hscale = e.history(s, j.c, j.asOf, r.AllowRepeats)
 	}
 	j.personal = j.hsum > 0 && e.dims > 0 && e.o.Personalization > 0
 	for _, key := range j.req.Basket {
@@ -263,7 +269,11 @@ func (e *Engine) anchors(s *scratch, j *job) error {
 		j.nb += e.addBasket(s, p, !r.AllowSubstitutes)
 	}
 	if j.nb > 0 {
-		bw := max(1, j.hsum/float32(j.nb))
+		// max(1, H/n) in absolute weights, where H = hsum·hscale; in the
+		// history's relative weights, max(1/hscale, hsum/n), bounded so
+		// that the sums stay finite (a basket that outweighs the history
+		// a trillion times over outweighs it)
+		bw := float32(min(max(1/j.hscale, float64(j.hsum)/float64(j.nb)), 1e12*float64(j.hsum+1)))
 		for i := range s.items {
 			if s.items[i].basket {
 				s.items[i].w += bw
@@ -393,6 +403,7 @@ func (e *Engine) selectTop(s *scratch, j *job) {
 			amax = max(amax, s.acc[p])
 		}
 		a := (1 - lambda) / amax
+		j.blendA = a
 		for _, p := range e.popOrder[:min(len(e.popOrder), m)] {
 			s.mark(p, fBlend)
 			if s.flag[p]&(fExcl|fDue) != 0 || !e.eligible(s, st, r, p) {
@@ -433,33 +444,50 @@ func (e *Engine) selectTop(s *scratch, j *job) {
 // rescore scales the candidates to [0, 1] and applies personalisation
 // and boosts.
 func (e *Engine) rescore(s *scratch, j *job) {
-	personal := j.personal
-	if len(s.cand) > 0 {
-		smax := s.cand[0].s
-		beta := float32(e.o.Personalization)
-		var u blas32.Vector
-		if personal {
-			u = e.customerVector(s)
-			personal = u.N > 0
-		}
-		for i := range s.cand {
-			x := &s.cand[i]
-			v := x.s / smax
-			if personal {
-				nb, pers := (1-beta)*v, beta*e.cosine(u, x.p)
-				v = nb + pers
-				if pers > nb {
-					s.mark(x.p, fTaste)
-				}
-			}
-			for _, bi := range s.boosts {
-				if b := &e.boosts[bi]; b.products[x.p>>6]&(1<<(x.p&63)) != 0 {
-					v *= b.factor
-				}
-			}
-			x.s = v
+	s.taste = blas32.Vector{}
+	if len(s.cand) == 0 {
+		return
+	}
+	j.smax = s.cand[0].s
+	if j.personal {
+		s.taste = e.customerVector(s)
+	}
+	for i := range s.cand {
+		x := &s.cand[i]
+		var taste bool
+		x.s, taste = e.usual(s, j, x.p, x.s)
+		if taste {
+			s.mark(x.p, fTaste)
 		}
 	}
+}
+
+// usual returns the engine's usual score of product p from its raw
+// candidate score (the co-purchase score, blended with popularity when
+// the request is): scaled by the best candidate's, personalised, boosted;
+// taste reports that personalisation outweighs co-purchase.
+func (e *Engine) usual(s *scratch, j *job, p affinity.ProductID, raw float32) (v float32, taste bool) {
+	v = min(raw/j.smax, 1) // above 1 only for an own item, no candidate
+	if s.taste.N > 0 {
+		beta := float32(e.o.Personalization)
+		nb, pers := (1-beta)*v, beta*e.cosine(s.taste, p)
+		v, taste = nb+pers, pers > nb
+	}
+	for _, bi := range s.boosts {
+		if b := &e.boosts[bi]; b.products[p>>6]&(1<<(p&63)) != 0 {
+			v *= b.factor
+		}
+	}
+	return v, taste
+}
+
+// exploreRaw is product p's raw candidate score as selectTop computes it:
+// blended with popularity when the request is.
+func (e *Engine) exploreRaw(s *scratch, j *job, p affinity.ProductID) float32 {
+	if j.blendA > 0 {
+		return j.blendA*s.acc[p] + j.lambda*e.popNorm[p]
+	}
+	return s.acc[p]
 }
 
 // addOwn adds the customer's own products: due consumables and, in
@@ -473,7 +501,7 @@ func (e *Engine) addOwn(s *scratch, j *job) {
 	}
 	nrep := 0
 	if e.nbAlpha > 0 && j.known {
-		nrep = e.repeats(s, j.st, j.r, j.asOf)
+		nrep = e.repeats(s, j)
 	}
 	if j.rerank || len(s.due) > 0 || nrep > 0 {
 		s.sortCand()
@@ -512,21 +540,45 @@ func (e *Engine) appendRec(s *scratch, dst []Rec, p affinity.ProductID, score fl
 // history adds the customer's purchases and events up to asOf as anchors
 // (most recent first, at most MaxHistory distinct products), marks bought
 // products as excluded and finds due consumables. It returns the sum of
-// the anchor weights.
-func (e *Engine) history(s *scratch, c affinity.CustomerID, asOf int64, allowRepeats bool) float32 {
+// the anchor weights and the factor that makes them absolute.
+//
+// The weights are 2^(−age/HalfLife) measured from the customer's newest
+// purchase or event, not from asOf: 1 for the newest. That multiplies
+// every weight by the same factor, 2^(−(asOf−newest)/HalfLife) (the
+// second result), which changes no ranking, while weights measured from
+// asOf would all fall to the float floor of decay once a customer has
+// been away a hundred half-lives, and rank the history without regard to
+// its order. Only the weight of a request's basket, which is measured
+// against the history's absolute weight, needs the factor.
+func (e *Engine) history(s *scratch, c affinity.CustomerID, asOf int64, allowRepeats bool) (sum float32, scale float64) {
 	h := e.h
 	olo, ohi := h.CustomerOrders(c)
 	o := ohi
 	for o > olo && h.OrderUnix(o-1) > asOf {
 		o--
 	}
+	elo, ehi := h.CustomerEvents(c)
+	ref := int64(math.MinInt64) // the newest purchase or event at or before asOf
+	if o > olo {
+		ref = h.OrderUnix(o - 1)
+	}
+	for i := ehi - 1; i >= elo; i-- {
+		if u := h.Event(i).Unix; u <= asOf {
+			ref = max(ref, u)
+			break
+		}
+	}
+	if ref == math.MinInt64 {
+		return 0, 1
+	}
+	scale = math.Exp2(-float64(asOf-ref) / e.hl)
 	for o > olo {
 		o--
 		t := h.OrderUnix(o)
-		d := decay(asOf-t, e.hl)
+		d := decay(ref-t, e.hl)
 		var rd float32
 		if e.nbAlpha > 0 {
-			rd = decay(asOf-t, e.nbHL)
+			rd = decay(ref-t, e.nbHL)
 		}
 		lo, hi := h.OrderLines(o)
 		for i := lo; i < hi; i++ {
@@ -535,7 +587,6 @@ func (e *Engine) history(s *scratch, c affinity.CustomerID, asOf int64, allowRep
 			}
 		}
 	}
-	elo, ehi := h.CustomerEvents(c)
 	for i := ehi - 1; i >= elo; i-- {
 		ev := h.Event(i)
 		if ev.Unix > asOf || !ev.Kind.Valid() {
@@ -547,11 +598,10 @@ func (e *Engine) history(s *scratch, c affinity.CustomerID, asOf int64, allowRep
 		}
 		var rd float32
 		if e.nbAlpha > 0 && ev.Kind == affinity.Rating {
-			rd = decay(asOf-ev.Unix, e.nbHL)
+			rd = decay(ref-ev.Unix, e.nbHL)
 		}
-		e.addHist(s, ev.Product, w*decay(asOf-ev.Unix, e.hl), rd, ev.Unix, ev.Kind == affinity.Rating, allowRepeats)
+		e.addHist(s, ev.Product, w*decay(ref-ev.Unix, e.hl), rd, ev.Unix, ev.Kind == affinity.Rating, allowRepeats)
 	}
-	var sum float32
 	for i := range s.items {
 		it := &s.items[i]
 		sum += it.w
@@ -563,7 +613,7 @@ func (e *Engine) history(s *scratch, c affinity.CustomerID, asOf int64, allowRep
 			s.due = append(s.due, cand{p: it.p, s: 1})
 		}
 	}
-	return sum
+	return sum, scale
 }
 
 func (e *Engine) addHist(s *scratch, p affinity.ProductID, w, rw float32, t int64, bought, allowRepeats bool) {

@@ -81,25 +81,31 @@ func TestTune(t *testing.T) {
 
 // TestTuneKeepsTheDefaultWithinNoise: a candidate replaces the best so
 // far only when it leads beyond one standard error of the paired
-// per-customer difference. On the demo shop with the default grid the
-// next-basket trend turned off scores a little higher on validation than
-// the default trend, within noise, so Tune keeps the default; the plain
-// maximum, which it used before, took the other.
+// per-customer difference. On the demo-shaped store of seed 9 with the
+// default grid the next-basket trend turned off scores a little higher
+// on validation than the default trend (0.012 standard errors ahead),
+// within noise, so Tune keeps the default; the plain maximum, which it
+// used before, took the other.
 //
-// That situation is the demo's: on demo-shaped stores of seeds 1–8 it
-// arose on seeds 1, 3 and 7 (the trend turned off 0.08–0.14 standard
-// errors ahead, the same model), and on the other five the highest
-// score was the choice. So every store checked (the demo; under
-// testdata.Long seed 2, where the highest is chosen, too) must have its
-// choice within a standard error of the highest score, with the same
-// model, and, where they differ, the choice keeps the default trend that
-// the highest turned off; and the rule must have kept the default on one
-// of them at least, the demo. Taking the plain maximum fails that.
+// That situation depends on the store: on demo-shaped stores of seeds
+// 1–10 it arose on seeds 9 and 10 (on 10 with a repeat weight of 0.7
+// 0.023 standard errors ahead), and on the other eight the highest score
+// was the choice. So every store checked (seed 9; under testdata.Long the
+// demo and seed 2 too, where the highest is chosen) must have its choice
+// within a standard error of the highest score, with the same model,
+// and, where they differ, the choice keeps the default trend that the
+// highest turned off; and the rule must have kept the default on one of
+// them at least, seed 9. Taking the plain maximum fails that.
 func TestTuneKeepsTheDefaultWithinNoise(t *testing.T) {
 	ctx := context.Background()
-	stores := []*affinity.History{demoHistory(t)}
-	for seed := range uint64(testdata.Scale(1, 0)) {
-		h, err := dataset.Generate(dataset.SyntheticOptions{Seed: seed + 2}).History(ctx)
+	seeds := []uint64{9}
+	var stores []*affinity.History
+	if testdata.Long() {
+		stores = append(stores, demoHistory(t))
+		seeds = append(seeds, 2)
+	}
+	for _, seed := range seeds {
+		h, err := dataset.Generate(dataset.SyntheticOptions{Seed: seed}).History(ctx)
 		require.NoError(t, err)
 		stores = append(stores, h)
 	}
