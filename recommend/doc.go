@@ -61,6 +61,12 @@
 //
 //	s'(c) = (1−λ)·s(c)/max s + λ·pop(c)/max pop,   λ = PopularityBlend (BasketPopularityBlend without a customer history)
 //
+// where max s is over every product the anchors reach (also those the
+// request cannot get: bought, excluded, out of stock), max pop over every
+// product, and the most popular products join the candidates, as many as
+// the request keeps (K, or 2·K and at least 20 when re-ranked), those it
+// can get.
+//
 // With a known customer the top candidates (2·K, at least 20) are
 // re-ranked by
 //
