@@ -171,8 +171,8 @@ func mapHeader(rec []string, specs []colSpec, line int, lenient bool, ignored *[
 		}
 		if len(*ignored) < 32 {
 			t := strings.TrimSpace(f)
-			if len(t) > 64 {
-				t = strings.ToValidUTF8(t[:64], "") + "…"
+			if len(t) > 64 { // 61 bytes and "…" (3)
+				t = strings.ToValidUTF8(t[:61], "") + "…"
 			}
 			*ignored = append(*ignored, strings.Clone(t))
 		}

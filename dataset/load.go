@@ -225,7 +225,8 @@ type Report struct {
 	// there is none.
 	FirstDuplicate int `json:"first_duplicate,omitempty"`
 	// Ignored lists the header texts of columns that no field maps, in
-	// file order (at most 32, each cut to 64 bytes).
+	// file order (at most 32, each cut to at most 64 bytes, a cut one
+	// ending in "…").
 	Ignored []string `json:"ignored,omitempty"`
 	// Skipped lists the skipped rows by reason, in the order in which
 	// each reason first occurred (FirstLine order). In strict mode it

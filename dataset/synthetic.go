@@ -25,6 +25,8 @@ type SyntheticOptions struct {
 	// Categories is the number of leaf categories; default 50. The tree has
 	// three levels: about Categories/25 departments (at least 2), about
 	// Categories/5 groups (at least one per department), and the leaves.
+	// Beside it, about 5 % of the products are also in the two-level
+	// "Collections/Seasonal" (a product in two categories, as shops have).
 	Categories int
 	// Seed seeds the generator; the same options give the same storefront.
 	// Default 1.
@@ -33,13 +35,13 @@ type SyntheticOptions struct {
 	Start time.Time
 	// Days is the length of the trading period; default 730.
 	Days int
-	// MeanOrders is the mean number of orders per customer (at least 1;
-	// one-time buyers are common) before the end of the trading period
-	// cuts them short; default 4. Customers differ in how likely they are
+	// MeanOrders is the mean number of orders per customer (at least 1,
+	// at most 1,000; one-time buyers are common) before the end of the
+	// trading period cuts them short; default 4. Customers differ in how likely they are
 	// to stop after each order (see [Generate]).
 	MeanOrders float64
-	// MeanLines is the mean number of lines per order (at least 1);
-	// default 2.5.
+	// MeanLines is the mean number of lines per order (at least 1, at
+	// most 1,000); default 2.5.
 	MeanLines float64
 	// Zipf is the exponent s of the product popularity law weight ∝ 1/rank^s;
 	// default 1.07.
@@ -62,7 +64,8 @@ type SyntheticOptions struct {
 	// (a negative line in a separate order); default 0.03.
 	ReturnRate float64
 	// ViewsPerLine is the mean number of product views around each bought
-	// line; default 2. Negative disables events altogether.
+	// line (at most 1,000); default 2. Negative disables events
+	// altogether.
 	ViewsPerLine float64
 	// AbandonRate is the probability that an order comes with an abandoned
 	// cart (an add-to-cart of a product not bought); default 0.3.
@@ -79,7 +82,7 @@ func (o SyntheticOptions) withDefaults() SyntheticOptions {
 		}
 	}
 	deff := func(v *float64, d float64) {
-		if *v == 0 {
+		if *v == 0 || math.IsNaN(*v) {
 			*v = d
 		}
 	}
@@ -104,11 +107,22 @@ func (o SyntheticOptions) withDefaults() SyntheticOptions {
 	deff(&o.ViewsPerLine, 2)
 	deff(&o.AbandonRate, 0.3)
 	deff(&o.Seasonality, 0.3)
-	o.MeanOrders = max(o.MeanOrders, 1)
-	o.MeanLines = max(o.MeanLines, 1)
+	o.MeanOrders = min(max(o.MeanOrders, 1), maxMean)
+	o.MeanLines = min(max(o.MeanLines, 1), maxMean)
+	o.ViewsPerLine = min(o.ViewsPerLine, maxMean)
 	o.Seasonality = min(max(o.Seasonality, 0), 0.99)
 	return o
 }
+
+// Bounds of the generator: the largest MeanOrders, MeanLines and
+// ViewsPerLine it takes (larger ones are cut to it), the most lines or
+// events it reserves room for ahead, and the draws of a customer's
+// preferred leaf before it accepts one drawn already.
+const (
+	maxMean      = 1000
+	maxReserve   = 1 << 22
+	maxPrefDraws = 64
+)
 
 // Pair is a planted complementary pair: buyers of A tend to buy B too, in
 // the same order or within a few weeks after.
@@ -216,13 +230,15 @@ func Generate(opts SyntheticOptions) *Storefront {
 	g.catalog()
 	g.plant()
 	s := &Storefront{Options: o, Products: g.products, Truth: Truth{TopCategories: make(map[string][]string, o.Customers), Complements: g.pairs}}
+	// room for the expected lines and events, up to maxReserve each
+	// beyond which they grow as they come
 	lines := float64(o.Customers) * o.MeanOrders * o.MeanLines * 1.15
-	s.Purchases = make([]affinity.Purchase, 0, int(lines))
+	s.Purchases = make([]affinity.Purchase, 0, int(min(lines, maxReserve)))
 	if o.ViewsPerLine > 0 {
 		// a line's views, geometric with mean ViewsPerLine, and its cart
 		// event when it has views; abandoned carts beside
 		v := o.ViewsPerLine
-		s.Events = make([]affinity.Event, 0, int(lines*(v+v/(1+v))+float64(o.Customers)*o.MeanOrders*o.AbandonRate))
+		s.Events = make([]affinity.Event, 0, int(min(lines*(v+v/(1+v))+float64(o.Customers)*o.MeanOrders*o.AbandonRate, maxReserve)))
 	}
 	for c := range o.Customers {
 		g.customer(c, s)
@@ -397,12 +413,14 @@ type pending struct {
 func (g *generator) customer(c int, s *Storefront) {
 	o, rng := g.o, g.rng
 	key := customerKey(c)
-	// three preferred leaves, distinct, drawn by popularity
+	// three preferred leaves, distinct, drawn by popularity; a repeat
+	// after maxPrefDraws draws (fewer than three leaves with products,
+	// or popularity so steep that the third is never drawn)
 	var prefs [3]int
 	for i := range prefs {
-		for {
+		for try := 1; ; try++ {
 			prefs[i] = pick(rng, g.leafCumW)
-			if !slices.Contains(prefs[:i], prefs[i]) || o.Categories <= i {
+			if !slices.Contains(prefs[:i], prefs[i]) || o.Categories <= i || try == maxPrefDraws {
 				break
 			}
 		}
@@ -614,7 +632,7 @@ func (s *Storefront) Respond(treated, control []string, opts ResponseOptions) ([
 	if opts.Seed == 0 {
 		opts.Seed = 1
 	}
-	if opts.Start.IsZero() || len(s.Products) == 0 || opts.BaseRate < 0 || opts.Uplift < 0 || opts.BaseRate+opts.Uplift > 1 {
+	if opts.Start.IsZero() || len(s.Products) == 0 || !(opts.BaseRate >= 0) || !(opts.Uplift >= 0) || !(opts.BaseRate+opts.Uplift <= 1) {
 		panic("dataset: Respond needs a start time, products and rates with 0 ≤ BaseRate+Uplift ≤ 1")
 	}
 	rng := rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x5851f42d4c957f2d))

@@ -23,6 +23,6 @@ func ExampleOptions_tune() {
 	_, nextBasket := s.Snapshot().RepeatShare()
 	fmt.Println("next-basket mode:", nextBasket)
 	// Output:
-	// 10 candidates on 362 customers; best: cosine/customer      half-life     30d  blend -1.00  repeat 0.50  trend default  ndcg 0.4081 ± 0.0162
+	// 10 candidates on 362 customers; best: cosine/customer      half-life     30d  blend -1.00  repeat 0.50  trend default  ndcg 0.4063 ± 0.0157
 	// next-basket mode: true
 }
