@@ -32,7 +32,20 @@
 // 24 hours since the last bought line at or before AsOf. RFM scores are
 // SQL's NTILE(5) over the customers with a bought order in the look-back,
 // ordered by the value (last purchase time, number of orders) and then by
-// customer key.
+// customer key. Lines without a customer (guest orders) are no
+// customer's; a line without an order id is in the order of its customer
+// and second, as [affinity.Purchase] has it. The look-back's start is
+// computed as [affinity.Lookback] computes it (2028-02-29 − 24 months is
+// 2026-03-01, where SQL's INTERVAL would give 2026-02-28), and passed to
+// SQL as a timestamp.
+//
+// The equality holds on files of the shape [Generate] writes: one time
+// per order, one category path per product, fields without surrounding
+// spaces, amounts below 10¹⁴ (DuckDB's DECIMAL(18,4)). On other files the
+// ways model the lines differently, by design: a History places an order
+// at its earliest line, takes a product's category from its first line
+// (split between paths separated by "|", cleaned of spaces and ">"), and
+// trims fields, where SQL over the raw lines takes every line as written.
 //
 // See README.md for the figures and how to reproduce them.
 package benchmarks

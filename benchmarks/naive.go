@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"os"
 	"runtime"
 	"slices"
@@ -80,12 +81,33 @@ type NaiveCustomer struct {
 	CatLast    map[string]int64
 }
 
+// orderKey is l's order: its id, or without one its time (with the
+// customer: the order of the customer and second, as affinity.Purchase).
+func orderKey(l NaiveLine) string {
+	if l.Order != "" {
+		return l.Order
+	}
+	return "@" + strconv.FormatInt(l.Unix, 10)
+}
+
+// atLeast reports whether a·ka ≥ b·kb for a, b ≥ 0 (else false) and small
+// factors, exactly: the products are 128-bit, so a spend near Money's
+// limit does not wrap.
+func atLeast(a affinity.Money, ka uint64, b affinity.Money, kb uint64) bool {
+	if a < 0 || b < 0 {
+		return false
+	}
+	ahi, alo := bits.Mul64(uint64(a), ka)
+	bhi, blo := bits.Mul64(uint64(b), kb)
+	return ahi > bhi || ahi == bhi && alo >= blo
+}
+
 // NaiveFeatures groups the lines by customer into features, sorted by key.
 func NaiveFeatures(lines []NaiveLine) []*NaiveCustomer {
-	asOf, start := AsOf.Unix(), AsOf.AddDate(0, -LookbackMonths, 0).Unix()
+	asOf, start := AsOf.Unix(), affinity.Months(LookbackMonths).Start(AsOf).Unix()
 	m := map[string]*NaiveCustomer{}
 	for _, l := range lines {
-		if l.Unix > asOf {
+		if l.Unix > asOf || l.Customer == "" { // a guest's line is no customer's
 			continue
 		}
 		c := m[l.Customer]
@@ -103,7 +125,7 @@ func NaiveFeatures(lines []NaiveLine) []*NaiveCustomer {
 		}
 		c.LastBought = max(c.LastBought, l.Unix)
 		if in {
-			c.Orders[l.Order] = true
+			c.Orders[orderKey(l)] = true
 			c.Spend += v
 		}
 		for i, ch := range l.Category + "/" {
@@ -128,7 +150,7 @@ func NaiveFeatures(lines []NaiveLine) []*NaiveCustomer {
 // sorts). Keys come out sorted because the customers are.
 func NaiveAnswer(shop *Shop, cs []*NaiveCustomer, q Question, ans *Answers) {
 	asOf := AsOf.Unix()
-	share := func(c *NaiveCustomer) bool { return c.Spend > 0 && c.CatSpend[shop.Category]*10 >= c.Spend*3 }
+	share := func(c *NaiveCustomer) bool { return c.Spend > 0 && atLeast(c.CatSpend[shop.Category], 10, c.Spend, 3) }
 	recent := func(c *NaiveCustomer) bool {
 		d := (asOf - c.LastBought) / 86400
 		return c.LastBought != 0 && d >= 14 && d <= 28
@@ -219,7 +241,7 @@ func NaiveNeighbors(ctx context.Context, lines []NaiveLine, k int) (int, error) 
 	support := map[string]int{}
 	for _, l := range lines {
 		if l.Qty > 0 && l.Unix <= asOf {
-			key := l.Customer + "\x00" + l.Order
+			key := l.Customer + "\x00" + orderKey(l)
 			if !slices.Contains(orders[key], l.Product) {
 				orders[key] = append(orders[key], l.Product)
 				support[l.Product]++
