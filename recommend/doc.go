@@ -33,7 +33,13 @@
 //     RatingWeight; at most MaxHistory distinct, most recent products;
 //   - a basket product weighs max(1, H/n), H the customer's total history
 //     weight and n the basket size: the cart counts as much as the whole
-//     history.
+//     history (at most 10¹² times as much, so that sums stay finite for a
+//     customer away for ages).
+//
+// Scores depend only on the ratios of the weights, so the engine measures
+// a customer's ages from their newest purchase or weighted event, and
+// scales by 2^(−(AsOf−newest)/HalfLife) only where the sum counts, against
+// the basket (see Options.HalfLife).
 //
 // The co-purchase score of a candidate c is
 //

@@ -76,7 +76,15 @@ type Options struct {
 	// co-occurrence counts is the caller's choice: see similarity.)
 	Exclude *roaring.Bitmap
 	// HalfLife is the half-life of a past purchase or event in a customer's
-	// history: its weight is 2^(−age/HalfLife). Default 30 days for
+	// history: its weight is 2^(−age/HalfLife), the age measured from
+	// the as-of time. Rankings depend only on the weights' ratios, so the
+	// engine measures them from the customer's newest purchase or
+	// weighted event, and a customer away for years keeps their
+	// history's order; a purchase more than 99 half-lives older than the
+	// newest weighs the least weight, 1e-30 of it, whatever its age (a
+	// float32 weight has little room below), so such purchases tie.
+	// Where the weights' sum matters, against a request's basket (see
+	// Request.Basket), it is taken from the as-of time. Default 30 days for
 	// purchase data; for rating data (rating events and no orders) the
 	// default is no decay, since a rating's time is when it was entered,
 	// not when the item was bought or used: on a MovieLens-shaped rating

@@ -234,7 +234,8 @@ type Rec struct {
 	// Key is the shop's product id.
 	Key string
 	// Score ranks results of the same Source: within Rebuy and Neighbors
-	// the final blended score in [0, 1]; within SegmentPopular and
+	// the final blended score in [0, 1], times the factor of each boost
+	// that applies (Options.Boosts); within SegmentPopular and
 	// Popular the popularity relative to the most popular product (of the
 	// segment, or of the shop). Results come in rank order, the order to
 	// show: Rebuy and Neighbors by blended score first, with the Popular

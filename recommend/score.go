@@ -306,7 +306,10 @@ func (e *Engine) budget(s *scratch, j *job) {
 			}
 			ph := e.hot[it.p]
 			it.dim, it.lo = ph.dim, ph.lo
-			n := min(int(ph.n), budget, max(MinEdges, int(float32(e.o.MaxEdges)*it.w/wsum+0.5)))
+			n := int(ph.n)
+			if e.o.MaxEdges != math.MaxInt32 { // MaxEdges < 0: no bound, every edge
+				n = min(n, budget, max(MinEdges, int(float32(e.o.MaxEdges)*it.w/wsum+0.5)))
+			}
 			if n > 0 {
 				budget -= n
 				it.ne = uint32(n)
@@ -558,13 +561,22 @@ func (e *Engine) history(s *scratch, c affinity.CustomerID, asOf int64, allowRep
 		o--
 	}
 	elo, ehi := h.CustomerEvents(c)
-	ref := int64(math.MinInt64) // the newest purchase or event at or before asOf
-	if o > olo {
-		ref = h.OrderUnix(o - 1)
+	// the newest anchor at or before asOf: an order with a bought line, or
+	// an event that weighs (a return or an unweighted view is none)
+	ref := int64(math.MinInt64)
+	for r := o; r > olo && ref == math.MinInt64; r-- {
+		lo, hi := h.OrderLines(r - 1)
+		for i := lo; i < hi; i++ {
+			if h.LineQuantity(i) > 0 {
+				ref = h.OrderUnix(r - 1)
+				break
+			}
+		}
 	}
 	for i := ehi - 1; i >= elo; i-- {
-		if u := h.Event(i).Unix; u <= asOf {
-			ref = max(ref, u)
+		ev := h.Event(i)
+		if ev.Unix <= asOf && ev.Unix > ref && ev.Kind.Valid() && (e.ew[ev.Kind] != 0 || ev.Kind == affinity.Rating) {
+			ref = ev.Unix
 			break
 		}
 	}
