@@ -32,9 +32,12 @@ type Builder struct {
 	// steps; 0 means GOMAXPROCS. No goroutine outlives Build.
 	Workers int
 
-	base  *History    // a base History nothing has changed yet (see thaw)
-	over  *History    // the base History the columns add to (see builder_over.go)
-	merge *mergeState // what Build keeps of a base History (see builder_merge.go)
+	base *History // a base History nothing has changed yet (see thaw)
+	// entries AddProduct gave, unchanged, to base products without one
+	// (known from purchases only): HasProduct sees them; thaw sets them
+	adopted map[string]struct{}
+	over    *History    // the base History the columns add to (see builder_over.go)
+	merge   *mergeState // what Build keeps of a base History (see builder_merge.go)
 
 	cat        catalogBuilder
 	customers  keyTable
@@ -90,7 +93,11 @@ type Builder struct {
 // which is faster there. Per-customer and per-product arrays (ranges,
 // first and last purchases, buyer bitmaps) are copied, and events are
 // copied when a change has any. [Builder.Build] without any change returns
-// base itself, so a refresh that finds nothing new costs O(1).
+// base itself, so a refresh that finds nothing new costs O(1). Calls that
+// change nothing are no change: reads, refused calls, Grow, an AddProduct
+// or AddCategory of what base holds already (a catalog sent again), and
+// deletes and erasures of orders and customers base does not hold (a
+// feed or a request replayed).
 func NewBuilder(base *History) *Builder {
 	return &Builder{base: base}
 }
@@ -126,6 +133,11 @@ func (b *Builder) thaw() {
 	b.cat.from(base.catalog)
 	b.customers, b.custShared = base.customers, true // cloned on the first change
 	b.gross = base.gross
+	for k := range b.adopted {
+		id, _ := base.catalog.LookupProduct(k)
+		b.cat.set(base.catalog.Product(id))
+	}
+	b.adopted = nil
 }
 
 // internCustomer returns the id of the customer key, adding the key to
@@ -325,7 +337,8 @@ func (b *Builder) AddEvent(e Event) error {
 func (b *Builder) HasProduct(key string) bool {
 	if b.base != nil { // nothing staged yet: ask the base, changing nothing
 		id, ok := b.base.catalog.LookupProduct(key)
-		return ok && b.base.catalog.described(id)
+		_, adopted := b.adopted[key]
+		return ok && (b.base.catalog.described(id) || adopted)
 	}
 	id, ok := b.cat.lookup(key)
 	return ok && b.cat.isDescribed(id)
@@ -344,6 +357,16 @@ const MaxCategoryDepth = 64
 func (b *Builder) AddProduct(p Product) error {
 	if err := b.CheckProduct(p); err != nil {
 		return err
+	}
+	if b.base != nil && b.base.catalog.holds(p) {
+		// the base's entry already (a catalog sent again): no change
+		if id, _ := b.base.catalog.LookupProduct(p.Key); !b.base.catalog.described(id) {
+			if b.adopted == nil {
+				b.adopted = map[string]struct{}{}
+			}
+			b.adopted[p.Key] = struct{}{}
+		}
+		return nil
 	}
 	b.thaw()
 	b.cat.set(p)

@@ -136,8 +136,9 @@ func (b *Builder) EraseCustomer(key string) {
 }
 
 // change reports whether the staged changes change base, to which
-// nothing else was added: a put does; a delete only of an order base
-// holds, an erasure only of a customer base knows. So a feed that
+// nothing else was added: a put does (but one of a customer erased too,
+// which only deletes); a delete only of an order base holds, an erasure
+// only of a customer base knows. So a feed that
 // resends deletes and erasures already applied costs no rebuild.
 func (ch *orderChanges) change(base *History) bool {
 	if ch == nil {
@@ -150,7 +151,10 @@ func (ch *orderChanges) change(base *History) bool {
 	}
 	for k, o := range ch.byKey {
 		if !o.del {
-			return true
+			if _, erased := ch.erased[o.lines[0].Customer]; !erased {
+				return true
+			}
+			// an erased customer's put adds nothing: a delete of k
 		}
 		if _, ok := base.LookupOrder(k); ok {
 			return true

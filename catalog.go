@@ -265,6 +265,35 @@ func (cb *catalogBuilder) isDescribed(id uint32) bool {
 	return cb.described[id]
 }
 
+// holds reports whether setting p (checked) would leave c as it is: its
+// key is a product with p's name, price and stock flag, in the categories
+// p names, in that order.
+func (c *Catalog) holds(p Product) bool {
+	id, ok := c.LookupProduct(p.Key)
+	if !ok || c.name[id] != p.Name || c.price[id] != p.Price || c.inStock[id] != p.InStock {
+		return false
+	}
+	have := c.Categories(id)
+	n := 0
+	for _, path := range p.Categories {
+		if path = CleanCategoryPath(path); path == "" {
+			continue
+		}
+		cat, ok := c.LookupCategory(path)
+		if !ok {
+			return false
+		}
+		if slices.Contains(have[:n], cat) {
+			continue
+		}
+		if n == len(have) || have[n] != cat {
+			return false
+		}
+		n++
+	}
+	return n == len(have)
+}
+
 // described reports whether p has a catalog entry: a name, a price or a
 // category.
 func (c *Catalog) described(p ProductID) bool {
