@@ -88,7 +88,7 @@ func (w *Window) SpendPerBuyer() affinity.Money {
 
 // Historical returns, for each window length of opts (in that order), the
 // spend and orders of every customer in (asOf − months, asOf], and the
-// shop's totals. Months are calendar months (time.AddDate); orders after
+// shop's totals. Months are calendar months of the UTC calendar (as Window.Start); orders after
 // asOf are ignored. An order counts when it has a bought line; spend is the
 // net value of all orders, returns included. It takes time linear in the
 // number of orders and lines and returns ctx.Err() if ctx is done first, or

@@ -3,6 +3,7 @@ package clv
 import (
 	"context"
 	"fmt"
+	"math"
 )
 
 // HoldoutGroup compares, for the customers with one calibration
@@ -48,8 +49,13 @@ func (m *BGNBD) Holdout(ctx context.Context, s *Summary, groups int) ([]HoldoutG
 	switch {
 	case groups < 1:
 		return nil, fmt.Errorf("%w: %d holdout groups", ErrInvalid, groups)
-	case s == nil || len(s.Holdout) != len(s.Rows) || s.HoldoutLength <= 0:
+	case s == nil || len(s.Holdout) != len(s.Rows) || s.HoldoutLength == 0:
 		return nil, fmt.Errorf("%w: the summary has no holdout period", ErrNoData)
+	case !(s.HoldoutLength > 0) || math.IsInf(s.HoldoutLength, 0):
+		return nil, fmt.Errorf("%w: holdout length %v", ErrInvalid, s.HoldoutLength)
+	}
+	if err := validRows(s.Rows); err != nil {
+		return nil, err
 	}
 	out := make([]HoldoutGroup, groups)
 	for k := range out {
@@ -61,7 +67,7 @@ func (m *BGNBD) Holdout(ctx context.Context, s *Summary, groups int) ([]HoldoutG
 				return nil, err
 			}
 		}
-		g := &out[min(int(c.Frequency), groups-1)]
+		g := &out[int(min(c.Frequency, float64(groups-1)))] // valid: ≥ 0, finite
 		g.Customers++
 		g.Actual += float64(s.Holdout[i])
 		g.Predicted += m.ExpectedPurchases(c, s.HoldoutLength)

@@ -211,5 +211,8 @@ func Summarize(ctx context.Context, h *affinity.History, asOf time.Time, opts Su
 			s.Holdout = append(s.Holdout, holdoutCount)
 		}
 	}
+	if holdout && s.Holdout == nil {
+		s.Holdout = []int{} // with a HoldoutEnd: empty, not nil
+	}
 	return s, nil
 }

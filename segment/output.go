@@ -364,11 +364,13 @@ func Transitions(from, to *Index, rows, cols []Expr) ([][]int, error) {
 	return m, nil
 }
 
-// compatible checks that two indexes share their customer ids.
+// compatible checks that two indexes share their customer ids. An erased
+// customer keeps its id with the empty key (affinity.Builder.EraseCustomer),
+// so an empty key on either side matches: the customer left.
 func compatible(a, b *Index) error {
 	n := min(len(a.keys), len(b.keys))
 	for i := range n {
-		if a.keys[i] != b.keys[i] {
+		if a.keys[i] != b.keys[i] && a.keys[i] != "" && b.keys[i] != "" {
 			return fmt.Errorf("%w: the indexes number customers differently (id %d is %q and %q)", ErrInvalid, i, a.keys[i], b.keys[i])
 		}
 	}
