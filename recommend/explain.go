@@ -97,8 +97,15 @@ func AppendRebuy(b []byte, count int, days float64, due bool, trend, trendDays f
 	b = append(b, ' ')
 	b = append(b, plural(count, "time", "times")...)
 	b = append(b, " before, last "...)
-	b = strconv.AppendFloat(b, days, 'f', 0, 64)
-	b = append(b, " days ago"...)
+	switch d := math.Round(days); {
+	case d < 1:
+		b = append(b, "today"...)
+	case d == 1:
+		b = append(b, "yesterday"...)
+	default:
+		b = strconv.AppendFloat(b, d, 'f', 0, 64)
+		b = append(b, " days ago"...)
+	}
 	if due {
 		b = append(b, ": due again"...)
 	}
@@ -186,9 +193,10 @@ func AppendLift(b []byte, lift float64) []byte {
 }
 
 // AppendTimes appends a lift as a factor to b, as [AppendLift] words it
-// without the phrase: "3.2×" (one decimal below 10, none from 10 on).
+// without the phrase: "3.2×" (one decimal below 10, none from 10 on, as
+// rounded: 9.96 is "10×").
 func AppendTimes(b []byte, lift float64) []byte {
-	if lift < 10 {
+	if math.Round(lift*10) < 100 {
 		b = strconv.AppendFloat(b, lift, 'f', 1, 64)
 	} else {
 		b = strconv.AppendFloat(b, lift, 'f', 0, 64)

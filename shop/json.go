@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -288,7 +289,11 @@ func (x Reason) appendPair(b []byte, short bool) []byte {
 	}
 	b = strconv.AppendInt(b, int64(x.Count), 10)
 	b = append(b, ' ')
-	b = append(b, x.Unit...)
+	if x.Count == 1 { // "1 order", "1 customer"
+		b = append(b, strings.TrimSuffix(x.Unit, "s")...)
+	} else {
+		b = append(b, x.Unit...)
+	}
 	if !short {
 		return recommend.AppendCredibleLift(b, x.Count, x.Lift)
 	}

@@ -23,7 +23,15 @@ func refReasonText(x Reason) string {
 	}
 	switch x.Kind {
 	case recommend.Again:
-		s := fmt.Sprintf("bought %d %s before, last %.0f days ago", x.Count, plural(x.Count, "time", "times"), x.Days)
+		last := fmt.Sprintf("%.0f days ago", math.Round(x.Days))
+		switch math.Round(x.Days) {
+		case 0, 1:
+			last = []string{"today", "yesterday"}[int(math.Round(x.Days))]
+		}
+		if math.Round(x.Days) < 0 {
+			last = "today"
+		}
+		s := fmt.Sprintf("bought %d %s before, last %s", x.Count, plural(x.Count, "time", "times"), last)
 		if x.Due {
 			s += ": due again"
 		}
@@ -32,7 +40,7 @@ func refReasonText(x Reason) string {
 		}
 		return s
 	case recommend.After:
-		return fmt.Sprintf("bought after %s by %d %s", name, x.Count, x.Unit) + refLift(x.Count, x.Lift)
+		return fmt.Sprintf("bought after %s by %d %s", name, x.Count, refUnit(x)) + refLift(x.Count, x.Lift)
 	case recommend.Taste:
 		if x.Name != "" {
 			return "bought by " + x.Name + " shoppers like you"
@@ -44,8 +52,36 @@ func refReasonText(x Reason) string {
 		if x.Unit == "orders" {
 			by = "in"
 		}
-		return fmt.Sprintf("bought together with %s %s %d %s", name, by, x.Count, x.Unit) + refLift(x.Count, x.Lift)
+		return fmt.Sprintf("bought together with %s %s %d %s", name, by, x.Count, refUnit(x)) + refLift(x.Count, x.Lift)
 	}
+}
+
+// refUnit is x's unit, singular for a count of one.
+func refUnit(x Reason) string {
+	if x.Count == 1 {
+		return strings.TrimSuffix(x.Unit, "s")
+	}
+	return x.Unit
+}
+
+// refValid reports whether a Rec is one UnmarshalJSON takes: no reasons
+// on a fallback, at least one on a neighbors result, pair reasons at or
+// above chance with their product and unit, counts and days not
+// negative, taste reasons with their category.
+func refValid(r *Rec) bool {
+	if r.Source.Fallback() && r.nr > 0 || r.Source == recommend.Neighbors && r.nr == 0 {
+		return false
+	}
+	for _, x := range r.Reasons() {
+		pair := x.Kind == recommend.Together || x.Kind == recommend.After
+		switch {
+		case x.Count < 0, x.Days < 0,
+			pair && (x.Lift < 1 || x.Product == "" || x.Unit != "orders" && x.Unit != "customers"),
+			x.Kind == recommend.Taste && (x.Category == "" || x.Name == ""):
+			return false
+		}
+	}
+	return true
 }
 
 // refLift is recommend.AppendCredibleLift written with fmt.
@@ -53,7 +89,7 @@ func refLift(count int, lift float64) string {
 	switch {
 	case !(lift >= 1.05) || !(recommend.CredibleLift(count, lift) >= 1):
 		return ""
-	case lift < 10:
+	case math.Round(lift*10) < 100:
 		return fmt.Sprintf(" — %.1f× more often than chance", lift)
 	}
 	return fmt.Sprintf(" — %.0f× more often than chance", lift)
@@ -95,11 +131,11 @@ func refShortText(x Reason) string {
 	case x.Unit != "orders":
 		head = "with " + name + " by"
 	}
-	out := fmt.Sprintf("%s %d %s", head, x.Count, x.Unit)
+	out := fmt.Sprintf("%s %d %s", head, x.Count, refUnit(x))
 	switch {
 	case !(x.Lift >= 1.05) || !(recommend.CredibleLift(x.Count, x.Lift) >= 1):
 		return out
-	case x.Lift < 10:
+	case math.Round(x.Lift*10) < 100:
 		return out + fmt.Sprintf(" (%.1f×)", x.Lift)
 	}
 	return out + fmt.Sprintf(" (%.0f×)", x.Lift)
@@ -195,8 +231,16 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		for i := range res.Recs {
 			require.Equal(t, refExplanation(&res.Recs[i]), res.Recs[i].Explanation())
 		}
+		valid := true
+		for i := range res.Recs {
+			valid = valid && refValid(&res.Recs[i])
+		}
 		var back Result
-		require.NoError(t, json.Unmarshal(got, &back), "iteration %d: %s", iter, got)
+		if err := json.Unmarshal(got, &back); valid {
+			require.NoError(t, err, "iteration %d: %s", iter, got)
+		} else {
+			require.Error(t, err, "iteration %d: a Rec no recommendation can be: %s", iter, got)
+		}
 	}
 	_, err := Result{AsOf: time.Unix(0, 0), Recs: []Rec{{Score: math.NaN(), Source: recommend.Popular}}}.AppendJSON(nil)
 	require.Error(t, err)

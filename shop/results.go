@@ -2,6 +2,7 @@ package shop
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -157,7 +158,11 @@ type recJSON struct {
 func (r Rec) MarshalJSON() ([]byte, error) { return r.AppendJSON(make([]byte, 0, 512)) }
 
 // UnmarshalJSON decodes what MarshalJSON encodes (the explanation and
-// reason texts are derived and ignored).
+// reason texts are derived and ignored). It refuses a Rec that no
+// recommendation can be: reasons on a fallback, a co-purchase result
+// without one, a pair reason below chance (lift under 1) or without its
+// product and unit, a negative count, a taste reason without its
+// category.
 func (r *Rec) UnmarshalJSON(b []byte) error {
 	var j recJSON
 	if err := json.Unmarshal(b, &j); err != nil {
@@ -173,8 +178,34 @@ func (r *Rec) UnmarshalJSON(b []byte) error {
 	out := Rec{Product: j.Product, Name: j.Name, Category: j.Category, Price: price, Score: j.Score, Source: j.Source, nr: uint8(len(j.Reasons))}
 	for i, x := range j.Reasons {
 		out.reasons[i] = Reason{Kind: x.Kind, Product: x.Product, Name: x.Name, Category: x.Category, Share: x.Share, Count: x.Count, Unit: x.Unit, Lift: x.Lift, Days: x.Days, Due: x.Due, Trend: x.Trend, TrendDays: x.TrendDays}
+		if err := out.reasons[i].check(); err != nil {
+			return fmt.Errorf("shop: reason %d: %w", i+1, err)
+		}
+	}
+	switch {
+	case out.Source.Fallback() && out.nr > 0:
+		return fmt.Errorf("shop: a %v result with reasons (a fallback has none)", out.Source)
+	case out.Source == recommend.Neighbors && out.nr == 0:
+		return errors.New("shop: a neighbors result without a reason")
 	}
 	*r = out
+	return nil
+}
+
+// check returns why x cannot be a reason, nil when it can.
+func (x *Reason) check() error {
+	switch {
+	case x.Count < 0:
+		return fmt.Errorf("negative count %d", x.Count)
+	case x.Kind.Pair() && x.Lift < 1:
+		return fmt.Errorf("a pair bought together %v× as often as chance (below 1 it is no evidence)", x.Lift)
+	case x.Kind.Pair() && (x.Product == "" || x.Unit != "orders" && x.Unit != "customers"):
+		return fmt.Errorf("a pair reason without its product or unit (%q, %q)", x.Product, x.Unit)
+	case x.Kind == recommend.Taste && (x.Category == "" || x.Name == ""):
+		return errors.New("a taste reason without its category")
+	case x.Days < 0:
+		return fmt.Errorf("negative days %v", x.Days)
+	}
 	return nil
 }
 
