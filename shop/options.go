@@ -87,7 +87,9 @@ type Options struct {
 
 	// Scope is what "bought together" means for the co-purchase
 	// neighbours: "basket" (same order, default), "customer" (same
-	// customer) or "sequential" (bought within 30 days after). A history
+	// customer) or "sequential" (bought within 30 days after; its reasons
+	// are of kind Together all the same, counting the customers who
+	// bought the result within 30 days after the anchor). A history
 	// with events but no orders (rating data) is always counted by
 	// customer, with the events.
 	Scope string
