@@ -455,6 +455,12 @@ func (e *Engine) rescore(s *scratch, j *job) {
 	if j.personal {
 		s.taste = e.customerVector(s)
 	}
+	if s.taste.N == 0 && len(s.boosts) == 0 { // no taste, no boost: scaling alone
+		for i := range s.cand {
+			s.cand[i].s /= j.smax
+		}
+		return
+	}
 	for i := range s.cand {
 		x := &s.cand[i]
 		var taste bool
@@ -573,9 +579,12 @@ func (e *Engine) history(s *scratch, c affinity.CustomerID, asOf int64, allowRep
 			}
 		}
 	}
-	for i := ehi - 1; i >= elo; i-- {
+	for i := ehi - 1; i >= elo; i-- { // newest first
 		ev := h.Event(i)
-		if ev.Unix <= asOf && ev.Unix > ref && ev.Kind.Valid() && (e.ew[ev.Kind] != 0 || ev.Kind == affinity.Rating) {
+		if ev.Unix <= ref {
+			break // no older event is newer than the purchase
+		}
+		if ev.Unix <= asOf && ev.Kind.Valid() && (e.ew[ev.Kind] != 0 || ev.Kind == affinity.Rating) {
 			ref = ev.Unix
 			break
 		}
