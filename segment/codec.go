@@ -21,6 +21,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/internal/atomicfile"
+	"github.com/shopaffinity/affinity/internal/iox"
 )
 
 // The index file format, version 3. All integers are little-endian.
@@ -136,41 +137,28 @@ func (x *Index) WriteTo(w io.Writer) (int64, error) {
 		}
 		return y.WriteTo(w)
 	}
-	cw := &countingWriter{w: w}
+	cw := &iox.CountingWriter{W: w}
 	bw := bufio.NewWriterSize(cw, 1<<16)
 	var head [headerLen]byte
 	copy(head[:], fileMagic)
 	binary.LittleEndian.PutUint32(head[8:], fileVersion)
 	if _, err := bw.Write(head[:]); err != nil {
-		return cw.n, err
+		return cw.N, err
 	}
 	e := &encoder{w: bw, crc: crc32.New(castagnoli), tmp: make([]byte, 0, 8192)}
 	x.encode(e)
 	if e.err != nil {
-		return cw.n, e.err
+		return cw.N, e.err
 	}
 	var trail [trailerLen]byte
 	binary.LittleEndian.PutUint64(trail[:], uint64(e.n))
 	binary.LittleEndian.PutUint32(trail[8:], e.crc.Sum32())
 	copy(trail[12:], trailMagic)
 	if _, err := bw.Write(trail[:]); err != nil {
-		return cw.n, err
+		return cw.N, err
 	}
 	err := bw.Flush()
-	return cw.n, err
-}
-
-// countingWriter counts the bytes its writer accepted, so that WriteTo
-// reports what reached w, not what it buffered, when w fails.
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+	return cw.N, err
 }
 
 func (x *Index) encode(e *encoder) {
@@ -340,18 +328,11 @@ func ReadIndex(r io.Reader) (*Index, error) {
 // overstates what it holds must not make it allocate that much); beyond,
 // the buffer starts there and grows as the bytes arrive.
 func readAll(r io.Reader) ([]byte, error) {
-	size := int64(-1)
-	switch v := r.(type) {
-	case interface{ Len() int }:
-		size = min(int64(v.Len()), maxLenHint)
-	case *os.File:
-		if st, err := v.Stat(); err == nil && st.Mode().IsRegular() {
-			if off, err := v.Seek(0, io.SeekCurrent); err == nil && off <= st.Size() {
-				size = st.Size() - off
-			}
-		}
+	size, ok := iox.Remaining(r)
+	if _, file := r.(*os.File); !file {
+		size = min(size, maxLenHint)
 	}
-	if size < 0 || size > math.MaxInt32*64 {
+	if !ok || size < 0 || size > math.MaxInt32*64 {
 		return io.ReadAll(r)
 	}
 	buf := make([]byte, size+1) // one more byte tells a reader that grew

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/internal/atomicfile"
+	"github.com/shopaffinity/affinity/internal/iox"
 )
 
 // ErrCorrupt is returned (wrapped) by [ReadIndex] for input that is not a
@@ -43,7 +44,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // float32, count uint32), and a CRC-32C (Castagnoli) of everything before
 // it.
 func (x *Index) WriteTo(w io.Writer) (int64, error) {
-	cw := &countWriter{w: w}
+	cw := &iox.CountingWriter{W: w}
 	bw := bufio.NewWriterSize(cw, 1<<16)
 	crc := crc32.New(castagnoli)
 	e := encoder{w: io.MultiWriter(bw, crc)}
@@ -76,18 +77,7 @@ func (x *Index) WriteTo(w io.Writer) (int64, error) {
 	if e.err == nil {
 		e.err = bw.Flush()
 	}
-	return cw.n, e.err
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+	return cw.N, e.err
 }
 
 type encoder struct {
@@ -203,27 +193,6 @@ func LoadIndex(path string) (*Index, error) {
 	return x, nil
 }
 
-// remaining returns how many bytes r still holds, when r can tell: a
-// reader with a Len method (bytes.Reader, strings.Reader, bytes.Buffer)
-// or a regular file.
-func remaining(r io.Reader) (int64, bool) {
-	switch v := r.(type) {
-	case interface{ Len() int }:
-		return int64(v.Len()), true
-	case *os.File:
-		st, err := v.Stat()
-		if err != nil || !st.Mode().IsRegular() {
-			return 0, false
-		}
-		pos, err := v.Seek(0, io.SeekCurrent)
-		if err != nil {
-			return 0, false
-		}
-		return st.Size() - pos, true
-	}
-	return 0, false
-}
-
 // ReadIndex reads an index written by [Index.WriteTo], and nothing past
 // its end. It validates the whole encoding — magic, version, sizes, every
 // neighbour (in range, not the product itself, best first, finite score,
@@ -241,7 +210,7 @@ func ReadIndex(r io.Reader) (*Index, error) {
 	if r == nil {
 		return nil, affinity.NilArgument("similarity", "reader")
 	}
-	left, sized := remaining(r)
+	left, sized := iox.Remaining(r)
 	d := &decoder{r: r, crc: crc32.New(castagnoli)}
 	if string(d.read(8)) != indexMagic && d.err == nil {
 		return nil, fmt.Errorf("%w: bad magic", ErrCorrupt)
