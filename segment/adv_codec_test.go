@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -22,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/segment"
 )
 
@@ -32,17 +32,8 @@ import (
 
 const cdcGolden = "testdata/tiny.idx"
 
-// errCdcBoom is the error of the failing readers and writers below.
+// errCdcBoom is the error of the failing readers and writers.
 var errCdcBoom = errors.New("cdc: boom")
-
-// cdcAlloc returns the bytes allocated while running f.
-func cdcAlloc(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
 
 // cdcReseal wraps body in the header of file good and a trailer of the
 // body's length, CRC-32C and end mark (the layout of the golden file), so
@@ -60,56 +51,6 @@ func cdcGoldenFile(t testing.TB) []byte {
 	require.NoError(t, err)
 	require.Equal(t, good, cdcReseal(nil, good, good[16:len(good)-16]), "layout of the golden file")
 	return good
-}
-
-// cdcOnlyRead hides every method of a reader but Read.
-type cdcOnlyRead struct{ r io.Reader }
-
-func (o cdcOnlyRead) Read(p []byte) (int, error) { return o.r.Read(p) }
-
-// cdcFailAfter yields the first n bytes of data, then err.
-type cdcFailAfter struct {
-	data []byte
-	n    int
-	err  error
-}
-
-func (f *cdcFailAfter) Read(p []byte) (int, error) {
-	if f.n == 0 {
-		return 0, f.err
-	}
-	k := copy(p, f.data[:f.n])
-	f.data, f.n = f.data[k:], f.n-k
-	return k, nil
-}
-
-// cdcStutter returns (0, nil) before every read that yields data.
-type cdcStutter struct {
-	r    io.Reader
-	idle bool
-}
-
-func (s *cdcStutter) Read(p []byte) (int, error) {
-	s.idle = !s.idle
-	if s.idle {
-		return 0, nil
-	}
-	return s.r.Read(p)
-}
-
-// cdcFailWriter accepts n bytes, then fails.
-type cdcFailWriter struct {
-	n       int
-	written int
-}
-
-func (w *cdcFailWriter) Write(p []byte) (int, error) {
-	k := min(len(p), w.n-w.written)
-	w.written += k
-	if k < len(p) {
-		return k, errCdcBoom
-	}
-	return k, nil
 }
 
 // TestCdcNilReader: a nil reader is a clear error, never a panic (STYLE:
@@ -136,8 +77,8 @@ func TestCdcReaderShapes(t *testing.T) {
 		{"one byte at a time", func() io.Reader { return iotest.OneByteReader(bytes.NewReader(good)) }},
 		{"half reads", func() io.Reader { return iotest.HalfReader(bytes.NewReader(good)) }},
 		{"data with EOF", func() io.Reader { return iotest.DataErrReader(bytes.NewReader(good)) }},
-		{"stutters", func() io.Reader { return &cdcStutter{r: iotest.HalfReader(bytes.NewReader(good))} }},
-		{"plain reader", func() io.Reader { return cdcOnlyRead{bytes.NewReader(good)} }},
+		{"stutters", func() io.Reader { return testdata.Stutter(iotest.HalfReader(bytes.NewReader(good))) }},
+		{"plain reader", func() io.Reader { return testdata.OnlyRead(bytes.NewReader(good)) }},
 		{"buffer", func() io.Reader { return bytes.NewBuffer(bytes.Clone(good)) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -166,7 +107,7 @@ func TestCdcReaderShapes(t *testing.T) {
 func TestCdcReaderErrors(t *testing.T) {
 	good := cdcGoldenFile(t)
 	for _, n := range []int{0, 1, 8, 15, 16, 17, 100, len(good) / 2, len(good) - 16, len(good) - 1, len(good)} {
-		x, err := segment.ReadIndex(&cdcFailAfter{data: good, n: n, err: errCdcBoom})
+		x, err := segment.ReadIndex(testdata.FailAfter(good, n, errCdcBoom))
 		require.Error(t, err, "reader fails after %d bytes", n)
 		assert.Nil(t, x)
 		assert.ErrorIs(t, err, errCdcBoom, "after %d bytes: the reader's error is lost: %v", n, err)
@@ -224,11 +165,11 @@ func TestCdcFramingAttacks(t *testing.T) {
 		for _, plain := range []bool{false, true} {
 			var r io.Reader = bytes.NewReader(tc.data)
 			if plain {
-				r = cdcOnlyRead{r}
+				r = testdata.OnlyRead(r)
 			}
 			var x *segment.Index
 			var err error
-			a := cdcAlloc(func() {
+			a := testdata.TotalAlloc(func() {
 				require.NotPanics(t, func() { x, err = segment.ReadIndex(r) }, tc.name)
 			})
 			require.ErrorIs(t, err, segment.ErrCorrupt, "%s (plain reader %v)", tc.name, plain)
@@ -259,7 +200,7 @@ func TestCdcFramingAttacks(t *testing.T) {
 func TestCdcCraftedClaims(t *testing.T) {
 	good := cdcGoldenFile(t)
 	body := good[16 : len(good)-16]
-	base := cdcAlloc(func() {
+	base := testdata.TotalAlloc(func() {
 		_, err := segment.ReadIndex(bytes.NewReader(good))
 		require.NoError(t, err)
 	})
@@ -283,7 +224,7 @@ func TestCdcCraftedClaims(t *testing.T) {
 		file = cdcReseal(file, good, bad)
 		var x *segment.Index
 		var err error
-		a := cdcAlloc(func() { x, err = segment.ReadIndex(bytes.NewReader(file)) })
+		a := testdata.TotalAlloc(func() { x, err = segment.ReadIndex(bytes.NewReader(file)) })
 		cases++
 		if a > worst {
 			worst, worstAt = a, i
@@ -505,12 +446,12 @@ func TestCdcWriteToFailingWriter(t *testing.T) {
 	x, err := segment.ReadIndex(bytes.NewReader(good))
 	require.NoError(t, err)
 	for _, k := range []int{0, 1, 7, 8, 16, 100, len(good) / 3, len(good) - 16, len(good) - 5, len(good) - 1} {
-		w := &cdcFailWriter{n: k}
+		w := testdata.FailWriter(k, errCdcBoom)
 		n, err := x.WriteTo(w)
 		require.ErrorIs(t, err, errCdcBoom, "writer fails after %d bytes", k)
-		assert.Equal(t, int64(w.written), n, "writer took %d bytes", k)
+		assert.Equal(t, int64(k), n, "writer took %d bytes", k)
 	}
-	w := &cdcFailWriter{n: len(good)}
+	w := testdata.FailWriter(len(good), errCdcBoom)
 	n, err := x.WriteTo(w)
 	require.NoError(t, err)
 	assert.Equal(t, int64(len(good)), n)

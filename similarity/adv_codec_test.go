@@ -12,7 +12,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"testing/iotest"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/similarity"
 )
 
@@ -123,61 +123,6 @@ func cdcEncode(t testing.TB, x *similarity.Index) []byte {
 	require.NoError(t, err)
 	require.Equal(t, int64(buf.Len()), n)
 	return buf.Bytes()
-}
-
-func cdcAlloc(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
-
-// cdcPlain hides every method of a reader but Read.
-type cdcPlain struct{ r io.Reader }
-
-func (o cdcPlain) Read(p []byte) (int, error) { return o.r.Read(p) }
-
-// cdcFailAfter yields the first n bytes of data, then err.
-type cdcFailAfter struct {
-	data []byte
-	n    int
-	err  error
-}
-
-func (f *cdcFailAfter) Read(p []byte) (int, error) {
-	if f.n == 0 {
-		return 0, f.err
-	}
-	k := copy(p, f.data[:min(f.n, len(p))])
-	f.data, f.n = f.data[k:], f.n-k
-	return k, nil
-}
-
-// cdcStutter returns (0, nil) before every read that yields data.
-type cdcStutter struct {
-	r    io.Reader
-	idle bool
-}
-
-func (s *cdcStutter) Read(p []byte) (int, error) {
-	s.idle = !s.idle
-	if s.idle {
-		return 0, nil
-	}
-	return s.r.Read(p)
-}
-
-// cdcFailWriter accepts n bytes, then fails.
-type cdcFailWriter struct{ n, written int }
-
-func (w *cdcFailWriter) Write(p []byte) (int, error) {
-	k := min(len(p), w.n-w.written)
-	w.written += k
-	if k < len(p) {
-		return k, errCdcBoom
-	}
-	return k, nil
 }
 
 // cdcIndexes builds small indexes of every measure and scope, with random
@@ -349,7 +294,7 @@ func TestCdcCraftedInvalid(t *testing.T) {
 			}
 			tc.edit(&f)
 			data := f.bytes()
-			for _, r := range []io.Reader{bytes.NewReader(data), cdcPlain{bytes.NewReader(data)}} {
+			for _, r := range []io.Reader{bytes.NewReader(data), testdata.OnlyRead(bytes.NewReader(data))} {
 				x, err := similarity.ReadIndex(r)
 				if tc.version {
 					require.ErrorIs(t, err, similarity.ErrVersion)
@@ -432,21 +377,21 @@ func TestCdcHugeClaims(t *testing.T) {
 			require.NoError(t, os.WriteFile(path, data, 0o644))
 			readers := map[string]func() io.Reader{
 				"sized":     func() io.Reader { return bytes.NewReader(data) },
-				"plain":     func() io.Reader { return cdcPlain{bytes.NewReader(data)} },
+				"plain":     func() io.Reader { return testdata.OnlyRead(bytes.NewReader(data)) },
 				"one byte":  func() io.Reader { return iotest.OneByteReader(bytes.NewReader(data)) },
 				"half":      func() io.Reader { return iotest.HalfReader(bytes.NewReader(data)) },
 				"truncated": func() io.Reader { return io.LimitReader(bytes.NewReader(data), int64(len(data)/2)) },
 			}
 			for rname, r := range readers {
 				var err error
-				a := cdcAlloc(func() {
+				a := testdata.TotalAlloc(func() {
 					require.NotPanics(t, func() { _, err = similarity.ReadIndex(r()) })
 				})
 				require.ErrorIs(t, err, similarity.ErrCorrupt, "%s, padded %v, %s reader", name, padded, rname)
 				assert.Less(t, a, uint64(8*len(data)+4<<20), "%s, padded %v, %s reader: %d bytes allocated", name, padded, rname, a)
 				assert.Less(t, a, uint64(64<<20))
 			}
-			a := cdcAlloc(func() {
+			a := testdata.TotalAlloc(func() {
 				_, err := similarity.LoadIndex(path)
 				require.ErrorIs(t, err, similarity.ErrCorrupt)
 			})
@@ -466,10 +411,10 @@ func TestCdcNothingPastItsEnd(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, stream, 0o644))
 	readers := map[string]func() io.Reader{
 		"bytes":    func() io.Reader { return bytes.NewReader(stream) },
-		"plain":    func() io.Reader { return cdcPlain{bytes.NewReader(stream)} },
+		"plain":    func() io.Reader { return testdata.OnlyRead(bytes.NewReader(stream)) },
 		"one byte": func() io.Reader { return iotest.OneByteReader(bytes.NewReader(stream)) },
 		"buffer":   func() io.Reader { return bytes.NewBuffer(bytes.Clone(stream)) },
-		"stutter":  func() io.Reader { return &cdcStutter{r: iotest.HalfReader(bytes.NewReader(stream))} },
+		"stutter":  func() io.Reader { return testdata.Stutter(iotest.HalfReader(bytes.NewReader(stream))) },
 		"file": func() io.Reader {
 			f, err := os.Open(path)
 			require.NoError(t, err)
@@ -510,7 +455,7 @@ func TestCdcReaders(t *testing.T) {
 	assert.Equal(t, data, cdcEncode(t, x))
 
 	for n := 0; n < len(data); n += 1 + n/4 {
-		x, err := similarity.ReadIndex(&cdcFailAfter{data: data, n: n, err: errCdcBoom})
+		x, err := similarity.ReadIndex(testdata.FailAfter(data, n, errCdcBoom))
 		require.ErrorIs(t, err, errCdcBoom, "reader fails after %d bytes", n)
 		require.Nil(t, x)
 	}
@@ -526,9 +471,9 @@ func TestCdcWriteToFailingWriter(t *testing.T) {
 	x, err := similarity.ReadIndex(bytes.NewReader(data))
 	require.NoError(t, err)
 	for _, k := range []int{0, 1, 8, 12, 55, 56, 60, 80, len(data) - 4, len(data) - 1} {
-		w := &cdcFailWriter{n: k}
+		w := testdata.FailWriter(k, errCdcBoom)
 		n, err := x.WriteTo(w)
 		require.ErrorIs(t, err, errCdcBoom, "writer fails after %d bytes", k)
-		assert.Equal(t, int64(w.written), n, "writer took %d bytes", k)
+		assert.Equal(t, int64(k), n, "writer took %d bytes", k)
 	}
 }
