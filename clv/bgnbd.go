@@ -151,8 +151,8 @@ func (p *bgParams) set(theta, xs []float64) {
 // [FitOptions.Penalty], has a maximum there), and
 // ctx.Err() (wrapped) when ctx is done. It never returns NaN parameters.
 //
-// The fit depends on the rows, not on their order (see Determinism in
-// the package documentation).
+// The rows are summed in the order given (see Determinism in the package
+// documentation, and [Summary.Sort]).
 func FitBGNBD(ctx context.Context, data []RFT, opts FitOptions) (*BGNBD, error) {
 	return fitBG(ctx, data, opts, false)
 }
@@ -196,7 +196,6 @@ func fitBG(ctx context.Context, data []RFT, opts FitOptions, modified bool) (*BG
 	if err := validRows(data); err != nil {
 		return nil, err
 	}
-	data = inOrder(data)
 	o, meanT := newBGObjective(ctx, data, opts.Workers, modified)
 	if !(meanT > 0) {
 		return nil, fmt.Errorf("%w: %s fit needs customers with T > 0", ErrNoData, name)

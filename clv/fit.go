@@ -371,22 +371,8 @@ func expAll(lx []float64) []float64 {
 	return out
 }
 
-// inOrder returns data sorted by frequency, recency, T and mean value (a
-// sorted copy, or data itself when it is sorted already), so that a fit
-// sums the same rows in the same order whatever order they came in:
-// floating-point sums depend on their order, and on a flat likelihood
-// that decides whether a fit converges. A shop refreshed with a new
-// customer then fits what a shop built anew on the same orders fits,
-// though the two number their customers differently.
-func inOrder(data []RFT) []RFT {
-	if slices.IsSortedFunc(data, compareRFT) {
-		return data
-	}
-	out := slices.Clone(data)
-	slices.SortFunc(out, compareRFT)
-	return out
-}
-
+// compareRFT orders rows by frequency, recency, T and mean value (see
+// Summary.Sort).
 func compareRFT(a, b RFT) int {
 	return cmp.Or(cmp.Compare(a.Frequency, b.Frequency), cmp.Compare(a.Recency, b.Recency),
 		cmp.Compare(a.T, b.T), cmp.Compare(a.MeanValue, b.MeanValue))

@@ -22,7 +22,7 @@ type GammaGamma struct {
 // ggRows returns the rows the Gamma-Gamma model is fitted on: x ≥ 1 and a
 // positive, finite mean value.
 func ggRows(data []RFT) (x, m []float64) {
-	for _, c := range inOrder(data) {
+	for _, c := range data {
 		if c.Frequency >= 1 && c.MeanValue > 0 && !math.IsInf(c.MeanValue, 0) && !math.IsInf(c.Frequency, 0) {
 			x = append(x, c.Frequency)
 			m = append(m, c.MeanValue)
@@ -73,7 +73,7 @@ func (g *ggParams) set(theta, xs []float64) {
 // where the likelihood has no maximum (q and γ, or p, growing without
 // bound: spend levels that hardly differ between customers, or values
 // that hardly vary within one), and ctx.Err() (wrapped) when ctx is done.
-// Like [FitBGNBD], the fit does not depend on the order of the rows.
+// Like [FitBGNBD], it sums the rows in the order given.
 func FitGammaGamma(ctx context.Context, data []RFT, opts FitOptions) (*GammaGamma, error) {
 	if err := checkArgs(ctx); err != nil {
 		return nil, err

@@ -1,11 +1,14 @@
 package clv_test
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
+	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/clv"
 	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/stretchr/testify/assert"
@@ -518,4 +521,48 @@ func TestHoldoutOfSimulatedProcess(t *testing.T) {
 			assert.Less(t, se, 0.025*pred[k], "seed %d x=%d: standard error", seed, k)
 		}
 	}
+}
+
+// TestSummarySortNumberingFree: Summary.Sort orders the rows and carries
+// Customers, Spend and Holdout with them, so that the same customers
+// numbered otherwise (the rows shuffled) give, sorted, the same rows and
+// a bit-identical fit.
+func TestSummarySortNumberingFree(t *testing.T) {
+	rows := simulate(3000, cdnowLike, 7)
+	n := len(rows)
+	mk := func(order []int) *clv.Summary {
+		s := &clv.Summary{HoldoutLength: 1}
+		for _, i := range order {
+			s.Rows = append(s.Rows, rows[i])
+			s.Customers = append(s.Customers, affinity.CustomerID(i))
+			s.Spend = append(s.Spend, float64(i))
+			s.Holdout = append(s.Holdout, i)
+		}
+		return s
+	}
+	ident := make([]int, n)
+	for i := range ident {
+		ident[i] = i
+	}
+	shuffled := slices.Clone(ident)
+	rand.New(rand.NewPCG(7, 8)).Shuffle(n, func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	a, b := mk(ident), mk(shuffled)
+	a.Sort()
+	b.Sort()
+	require.Equal(t, a.Rows, b.Rows)
+	for k, s := range []*clv.Summary{a, b} {
+		for i, c := range s.Customers {
+			require.Equal(t, rows[c], s.Rows[i], "summary %d row %d: its customer's", k, i)
+			require.Equal(t, float64(c), s.Spend[i])
+			require.Equal(t, int(c), s.Holdout[i])
+		}
+		require.True(t, slices.IsSortedFunc(s.Rows, func(x, y clv.RFT) int {
+			return cmp.Or(cmp.Compare(x.Frequency, y.Frequency), cmp.Compare(x.Recency, y.Recency), cmp.Compare(x.T, y.T), cmp.Compare(x.MeanValue, y.MeanValue))
+		}))
+	}
+	ma, err := clv.FitBGNBD(context.Background(), a.Rows, clv.FitOptions{})
+	require.NoError(t, err)
+	mb, err := clv.FitBGNBD(context.Background(), b.Rows, clv.FitOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, ma, mb)
 }

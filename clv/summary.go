@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/shopaffinity/affinity"
@@ -81,6 +82,41 @@ type RFT struct {
 	// one excluded, as in the Gamma-Gamma papers), in currency units; 0
 	// when Frequency is 0.
 	MeanValue float64
+}
+
+// Sort orders the rows by frequency, recency, T and mean value, and
+// Customers, Spend and Holdout with them. A fit sums its rows in the
+// order given, and floating-point sums depend on their order: where the
+// likelihood is nearly flat, that can decide whether a fit converges. The
+// same customers sorted give the same fit however a History numbers them
+// (one refreshed with a new customer and one built anew); rows that tie
+// are equal, so their order does not matter. It takes O(n log n).
+func (s *Summary) Sort() {
+	n := len(s.Rows)
+	perm := make([]int32, n)
+	for i := range perm {
+		perm[i] = int32(i)
+	}
+	slices.SortStableFunc(perm, func(a, b int32) int { return compareRFT(s.Rows[a], s.Rows[b]) })
+	s.Rows = permute(s.Rows, perm)
+	if len(s.Customers) == n {
+		s.Customers = permute(s.Customers, perm)
+	}
+	if len(s.Spend) == n {
+		s.Spend = permute(s.Spend, perm)
+	}
+	if len(s.Holdout) == n {
+		s.Holdout = permute(s.Holdout, perm)
+	}
+}
+
+// permute returns the elements of v in the order perm gives.
+func permute[T any](v []T, perm []int32) []T {
+	out := make([]T, len(v))
+	for i, p := range perm {
+		out[i] = v[p]
+	}
+	return out
 }
 
 // SummaryOptions configures [Summarize].

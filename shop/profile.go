@@ -258,6 +258,7 @@ func (s *Snapshot) fitValues(ctx context.Context) (*Values, error) {
 	if len(sum.Rows) < 10 {
 		return nil, fmt.Errorf("%w: %d customers", errNoModel, len(sum.Rows))
 	}
+	sum.Sort() // the same fit however the History numbers its customers
 	v := &Values{row: make([]int32, s.h.NumCustomers()), customers: sum.Customers, spend: sum.Spend}
 	for i := range v.row {
 		v.row[i] = -1
