@@ -638,7 +638,8 @@ func stressRefreshRequestsStock(t *testing.T, seed uint64, opts shop.Options, pr
 			var orders, events int
 			var asOf time.Time
 			var held *shop.Snapshot
-			for i := 0; !stopped() && f.n.Load() == 0; i++ {
+			// one request at least, however late this goroutine runs
+			for i := 0; i == 0 || !stopped() && f.n.Load() == 0; i++ {
 				iterations.Add(1)
 				keys := committed.all()
 				view := stock.view()
