@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -186,6 +187,7 @@ func TestSrcFileProgress(t *testing.T) {
 			assert.Equal(t, last.Total, last.Done, "the last report of the step is its end")
 			var bytesRead []affinity.Progress
 			for _, p := range loads {
+				assert.Equal(t, "bytes", p.Unit, "the step's reports keep one unit: %+v", loads)
 				if p.Unit == "bytes" {
 					bytesRead = append(bytesRead, p)
 				}
@@ -200,6 +202,46 @@ func TestSrcFileProgress(t *testing.T) {
 					assert.GreaterOrEqual(t, p.Done, bytesRead[i-1].Done, "bytes read never go backwards")
 				}
 			}
+		})
+	}
+}
+
+// Any other source, a file among Sources included, reports its "load"
+// step in rows from its start (Done 0) to its end (Done == Total, the
+// rows read), in one unit.
+func TestSrcLoadProgressInRows(t *testing.T) {
+	ctx := context.Background()
+	for name, src := range map[string]shop.Source{
+		"sources": shop.Sources(shop.File(srcFixture("baskets.csv"), "baskets")),
+		"purchases": shop.Purchases(func(yield func(affinity.Purchase) bool) {
+			t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			for i := range 30 {
+				p := affinity.Purchase{Customer: fmt.Sprint("c", i%7), Order: fmt.Sprint("o", i/2), Product: fmt.Sprint("p", i%5), Time: t0.Add(time.Duration(i/2) * time.Hour), Quantity: 1}
+				if !yield(p) {
+					return
+				}
+			}
+		}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			var mu sync.Mutex
+			var loads []affinity.Progress
+			s, err := shop.Open(ctx, src, shop.Options{Progress: func(p affinity.Progress) {
+				if p.Step == "load" {
+					mu.Lock()
+					loads = append(loads, p)
+					mu.Unlock()
+				}
+			}})
+			require.NoError(t, err)
+			defer s.Close()
+			mu.Lock()
+			defer mu.Unlock()
+			require.Len(t, loads, 2, "a start and an end: %+v", loads)
+			assert.Equal(t, affinity.Progress{Step: "load", Unit: "rows"}, loads[0])
+			rows := int64(s.Snapshot().Report().Rows)
+			assert.Positive(t, rows)
+			assert.Equal(t, affinity.Progress{Step: "load", Done: rows, Total: rows, Unit: "rows"}, loads[1])
 		})
 	}
 }

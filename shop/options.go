@@ -240,11 +240,12 @@ type Options struct {
 	// above). Results never depend on it.
 	RefreshWorkers int
 	// Progress, when set, receives a report at the start and end of each
-	// build step — "load" (bytes or rows), "history", "segment", "count",
-	// "neighbours", "model" (the fit of a learned model, see Model and
-	// Tune), "engine", and "tune" (candidates) when Tune or Model "auto"
-	// validates candidates — from the
-	// goroutine that builds.
+	// build step — "load" (in bytes read for a [File] or [FileWith]
+	// source given on its own, in rows otherwise: a step's reports keep
+	// one unit), "history", "segment", "count", "neighbours", "model"
+	// (the fit of a learned model, see Model and Tune), "engine", and
+	// "tune" (candidates) when Tune or Model "auto" validates candidates
+	// — from the goroutine that builds.
 	// A refresh's "segment" step runs beside the others (an update of
 	// the index) or after its "engine" step (a full build), from the
 	// goroutine that builds the index in the background (see

@@ -203,7 +203,10 @@ func (s *Shop) Refresh(ctx context.Context, src Source) error {
 // source parses on workers − 1 beside the loading one.
 func (s *Shop) load(ctx context.Context, src Source, b *affinity.Builder, workers int) (dataset.Report, error) {
 	p := s.set.o.Progress
-	p.Report(affinity.Progress{Step: "load", Unit: "rows"})
+	_, bytes := src.(fileSource) // a file reports its own step, in bytes
+	if !bytes {
+		p.Report(affinity.Progress{Step: "load", Unit: "rows"})
+	}
 	if workers > 0 {
 		pw := workers - 1
 		if pw == 0 {
@@ -211,11 +214,16 @@ func (s *Shop) load(ctx context.Context, src Source, b *affinity.Builder, worker
 		}
 		ctx = context.WithValue(ctx, parseWorkersKey{}, pw)
 	}
-	rep, err := src.Load(withProgress(ctx, p), b)
+	if bytes {
+		ctx = withProgress(ctx, p)
+	}
+	rep, err := src.Load(ctx, b)
 	if err != nil {
 		return rep, fmt.Errorf("shop: load: %w", err)
 	}
-	p.Report(affinity.Progress{Step: "load", Done: int64(rep.Rows), Total: int64(rep.Rows), Unit: "rows"})
+	if !bytes {
+		p.Report(affinity.Progress{Step: "load", Done: int64(rep.Rows), Total: int64(rep.Rows), Unit: "rows"})
+	}
 	return rep, nil
 }
 
@@ -501,8 +509,8 @@ func parseWorkers(ctx context.Context) int {
 	return w
 }
 
-// withProgress hands the progress callback to sources that can report
-// their own progress (files report bytes read).
+// withProgress hands the progress callback to a file source, which
+// reports its own "load" step in bytes read.
 func withProgress(ctx context.Context, p affinity.ProgressFunc) context.Context {
 	if p == nil {
 		return ctx

@@ -56,45 +56,65 @@ func (f SourceFunc) Load(ctx context.Context, b *affinity.Builder) (dataset.Repo
 // File is the file at path in format (one of [dataset.Formats]), read
 // with the format's defaults ([dataset.Defaults]: lenient, every skipped
 // row counted in the report, categories derived from product names where
-// the format has none). It reports the bytes read to [Options.Progress].
+// the format has none). Loaded by [Open] or [Shop.Refresh] on its own, it
+// reports its "load" step to [Options.Progress] in bytes read, Total the
+// file's size (compressed bytes for a gzip file).
 func File(path, format string) Source {
-	return SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
-		opts, err := dataset.Defaults(format)
-		if err != nil {
-			return dataset.Report{Format: format}, err
-		}
-		return loadFile(ctx, path, b, opts)
-	})
+	return fileSource{path: path, format: format}
 }
 
-// FileWith is the file at path read with explicit loader options.
+// FileWith is the file at path read with explicit loader options. It
+// reports its progress as [File] does.
 func FileWith(path string, opts dataset.Options) Source {
-	return SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
-		return loadFile(ctx, path, b, opts)
-	})
+	return fileSource{path: path, opts: opts, with: true}
 }
 
-func loadFile(ctx context.Context, path string, b *affinity.Builder, opts dataset.Options) (dataset.Report, error) {
+// fileSource is File and FileWith: a source the shop knows to report its
+// own "load" step, in bytes.
+type fileSource struct {
+	path, format string
+	opts         dataset.Options
+	with         bool // opts given, format unused
+}
+
+// Load reads the file into b.
+func (f fileSource) Load(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
+	opts := f.opts
+	if !f.with {
+		var err error
+		if opts, err = dataset.Defaults(f.format); err != nil {
+			return dataset.Report{Format: f.format}, err
+		}
+	}
 	if opts.Workers == 0 {
 		opts.Workers = parseWorkers(ctx)
 	}
-	f, err := os.Open(path)
+	file, err := os.Open(f.path)
 	if err != nil {
 		return dataset.Report{Format: opts.Format}, err
 	}
-	defer f.Close()
-	var r io.Reader = f
-	if p := progressOf(ctx); p != nil {
-		var size int64
-		if fi, err := f.Stat(); err == nil {
-			size = fi.Size()
-		}
-		r = &progressReader{r: f, p: p, total: size}
+	defer file.Close()
+	p := progressOf(ctx)
+	if p == nil {
+		return dataset.Load(ctx, file, b, opts)
 	}
-	return dataset.Load(ctx, r, b, opts)
+	var size int64
+	if fi, err := file.Stat(); err == nil && fi.Mode().IsRegular() {
+		size = fi.Size()
+	}
+	r := &progressReader{r: file, p: p, total: size, next: 4 << 20}
+	p.Report(affinity.Progress{Step: "load", Total: size, Unit: "bytes"})
+	rep, err := dataset.Load(ctx, r, b, opts)
+	if err == nil {
+		// the end: the whole file, whatever the last 4 MiB mark was
+		end := max(r.done, size)
+		p.Report(affinity.Progress{Step: "load", Done: end, Total: end, Unit: "bytes"})
+	}
+	return rep, err
 }
 
-// progressReader reports the bytes read every 4 MiB.
+// progressReader reports the bytes read every 4 MiB; the file source
+// reports the step's start and end.
 type progressReader struct {
 	r           io.Reader
 	p           affinity.ProgressFunc
@@ -105,7 +125,7 @@ type progressReader struct {
 func (r *progressReader) Read(b []byte) (int, error) {
 	n, err := r.r.Read(b)
 	r.done += int64(n)
-	if r.done >= r.next || err == io.EOF {
+	if r.done >= r.next && (r.total == 0 || r.done < r.total) {
 		r.next = r.done + 4<<20
 		r.p.Report(affinity.Progress{Step: "load", Done: r.done, Total: r.total, Unit: "bytes"})
 	}
