@@ -16,7 +16,12 @@ import (
 )
 
 // SyntheticOptions configures [Generate]. The zero value of every field
-// means its documented default, so SyntheticOptions{} is the demo storefront.
+// means its documented default, so SyntheticOptions{} is the demo storefront;
+// so does a negative size (Customers, Products, Categories, Days,
+// Complements) and a NaN. A probability (Preference, ComplementRate,
+// RepeatRate, ReturnRate, AbandonRate) is taken in [0, 1]: a negative one
+// turns its behaviour off (RepeatRate: -1 gives no product bought twice by
+// a customer), one above 1 is 1.
 type SyntheticOptions struct {
 	// Customers is the number of customers; default 5,000.
 	Customers int
@@ -107,6 +112,9 @@ func (o SyntheticOptions) withDefaults() SyntheticOptions {
 	deff(&o.ViewsPerLine, 2)
 	deff(&o.AbandonRate, 0.3)
 	deff(&o.Seasonality, 0.3)
+	for _, p := range []*float64{&o.Preference, &o.ComplementRate, &o.RepeatRate, &o.ReturnRate, &o.AbandonRate} {
+		*p = min(max(*p, 0), 1)
+	}
 	o.MeanOrders = min(max(o.MeanOrders, 1), maxMean)
 	o.MeanLines = min(max(o.MeanLines, 1), maxMean)
 	o.ViewsPerLine = min(o.ViewsPerLine, maxMean)

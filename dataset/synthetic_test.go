@@ -198,3 +198,38 @@ func TestDemoIsShared(t *testing.T) {
 	assert.Same(t, dataset.Demo(), dataset.Demo())
 	assert.Equal(t, 5000, dataset.Demo().Options.Customers)
 }
+
+// A probability is taken in [0, 1]: a negative ReturnRate gives no
+// returns, a negative RepeatRate no deliberate re-buys without moving the
+// other draws (it used to lower the share of lines from a customer's
+// preferred categories: RepeatRate + (1 − RepeatRate)·Preference), and
+// one above 1 is 1.
+func TestGenerateRatesInUnitInterval(t *testing.T) {
+	s := dataset.Generate(dataset.SyntheticOptions{
+		Customers: 300, Products: 200, Categories: 20, Seed: 4, ViewsPerLine: -1,
+		ReturnRate: -1, RepeatRate: -1, ComplementRate: -0.5, Preference: 0.5, AbandonRate: 7,
+	})
+	o := s.Options
+	assert.Zero(t, o.ReturnRate)
+	assert.Zero(t, o.RepeatRate)
+	assert.Zero(t, o.ComplementRate)
+	assert.Equal(t, 0.5, o.Preference)
+	assert.Equal(t, 1.0, o.AbandonRate)
+
+	leaves := make(map[string][]string, len(s.Products))
+	for _, p := range s.Products {
+		leaves[p.Key] = p.Categories
+	}
+	var lines, preferred int
+	for _, p := range s.Purchases {
+		require.Positive(t, p.Quantity, "no returns: %+v", p)
+		lines++
+		if slices.ContainsFunc(leaves[p.Product], func(c string) bool { return slices.Contains(s.Truth.TopCategories[p.Customer], c) }) {
+			preferred++
+		}
+	}
+	require.Positive(t, lines)
+	// half the lines drawn from the preferred leaves, the rest from the
+	// whole catalogue (some of them preferred too)
+	assert.Greater(t, float64(preferred)/float64(lines), 0.45, "%d of %d lines in a preferred category", preferred, lines)
+}
