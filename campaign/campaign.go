@@ -12,7 +12,13 @@ import (
 	"github.com/shopaffinity/affinity/shop"
 )
 
-// Content is the rule that picks the products of a message.
+// Content is the rule that picks the products of a message. Every rule
+// that picks products sends only merchandise (never a product of
+// [shop.Snapshot.NonMerchandise]), only products in [Campaign.Products]
+// when it lists any, and only products in stock as the shop serves them
+// when the plan is made ([shop.Shop.SetInStock] and its siblings over the
+// catalog's flags) — except BackInStock, whose listed products are the
+// ones back in stock.
 type Content int
 
 const (
@@ -53,7 +59,7 @@ const (
 	// most recent first.
 	AbandonedCart
 	// BackInStock sends the products of [Campaign.Products] (the items
-	// back in stock) the customer viewed or wished for in
+	// back in stock) the customer viewed, added to the cart or wished for in
 	// [Campaign.Window] before the as-of time and has not bought since,
 	// most recent first.
 	BackInStock
@@ -132,8 +138,9 @@ type Campaign struct {
 	// Window is the look-back of AbandonedCart and BackInStock; 0 means
 	// 7 days.
 	Window time.Duration
-	// Products are shop product keys the content rule is limited to:
-	// the restocked items of BackInStock.
+	// Products are shop product keys the content rule is limited to,
+	// whatever the rule (keys the catalog does not know are ignored): the
+	// restocked items of BackInStock.
 	Products []string
 	// Priority orders campaigns in a plan: higher first, ties by name. A
 	// customer capped by an earlier campaign is left out of later ones.

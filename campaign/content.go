@@ -34,6 +34,27 @@ type content struct {
 	size  int
 	mark  []uint32                    // GroupFavourites: per product, 1 + the customer last marked as its buyer (owner)
 	only  map[affinity.ProductID]bool // Products, resolved
+	flat  bool                        // Favourites: no category below the top level
+}
+
+// sendable reports whether product p may be in a message: merchandise, in
+// Products when the campaign limits its products, and in stock as the
+// shop serves it now (its live settings over the catalog's flags) — or,
+// for BackInStock, listed as restocked.
+func (ct *content) sendable(p affinity.ProductID) bool {
+	if ct.only != nil && !ct.only[p] {
+		return false
+	}
+	if ct.snap.NonMerchandise().Contains(uint32(p)) {
+		return false
+	}
+	if ct.c.Content == BackInStock {
+		return true // the campaign says the product is back
+	}
+	if e := ct.snap.Engine(); e != nil {
+		return e.InStock(p)
+	}
+	return ct.snap.History().Catalog().InStock(p)
 }
 
 // lookbackStart returns the start of the segment index's look-back
@@ -73,7 +94,14 @@ func newContent(ctx context.Context, c *Campaign, snap *shop.Snapshot, members *
 		return ct, nil
 	}
 	ct.start = lookbackStart(snap, ct.asOf)
-	if c.Content != GroupFavourites {
+	if c.Content == Favourites {
+		ct.flat = true
+		for cid := range cat.NumCategories() {
+			if cat.Depth(affinity.CategoryID(cid)) > 1 {
+				ct.flat = false
+				break
+			}
+		}
 		return ct, nil
 	}
 	ct.size = int(members.GetCardinality())
@@ -106,7 +134,7 @@ func newContent(ctx context.Context, c *Campaign, snap *shop.Snapshot, members *
 	}
 	clear(ct.mark)
 	for p, x := range n {
-		if x > 0 {
+		if x > 0 && ct.sendable(affinity.ProductID(p)) {
 			ct.group = append(ct.group, affinity.ProductID(p))
 		}
 	}
@@ -179,9 +207,7 @@ func (ct *content) items(ctx context.Context, c affinity.CustomerID) ([]Item, er
 	case AbandonedCart:
 		return ct.events(c, func(e affinity.EventLine) bool { return e.Kind == affinity.Cart }, "left in the cart on %s"), nil
 	case BackInStock:
-		return ct.events(c, func(e affinity.EventLine) bool {
-			return e.Kind != affinity.Rating && ct.only[e.Product]
-		}, "looked at on %s, back in stock"), nil
+		return ct.events(c, func(e affinity.EventLine) bool { return e.Kind != affinity.Rating }, "looked at on %s, back in stock"), nil
 	}
 	return nil, fmt.Errorf("campaign %q: unknown content rule %d", ct.c.Name, int(ct.c.Content))
 }
@@ -235,8 +261,14 @@ func (ct *content) favourite(c affinity.CustomerID) string {
 				continue
 			}
 			for _, cid := range cat.Categories(ln.Product) {
-				d := min(cat.Depth(cid), 2)
-				spend[cat.Ancestor(cid, d)] += int64(ln.Value())
+				// level two, or level one in a flat tree: a product
+				// filed only at the top of a deeper tree counts for none
+				switch {
+				case ct.flat:
+					spend[cid] += int64(ln.Value())
+				case cat.Depth(cid) >= 2:
+					spend[cat.Ancestor(cid, 2)] += int64(ln.Value())
+				}
 			}
 		}
 	}
@@ -264,7 +296,7 @@ func (ct *content) events(c affinity.CustomerID, keep func(affinity.EventLine) b
 	lo, hi := h.CustomerEvents(c)
 	for i := lo; i < hi; i++ {
 		e := h.Event(i)
-		if e.Unix <= from || e.Unix > to || !keep(e) || ct.snap.NonMerchandise().Contains(uint32(e.Product)) {
+		if e.Unix <= from || e.Unix > to || !keep(e) {
 			continue
 		}
 		last[e.Product] = max(last[e.Product], e.Unix)
@@ -291,7 +323,7 @@ func (ct *content) events(c affinity.CustomerID, keep func(affinity.EventLine) b
 	}
 	var ps []pe
 	for p, t := range last {
-		if cat.InStock(p) || ct.only[p] {
+		if ct.sendable(p) {
 			ps = append(ps, pe{p, t})
 		}
 	}

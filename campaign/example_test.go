@@ -1,7 +1,9 @@
 package campaign_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"fmt"
 	"os"
 	"time"
@@ -53,6 +55,28 @@ func ExampleWriteCSV() {
 	// Output:
 	// campaign,customer,email,control,offer,time,products,names,reasons
 	// thank-you,c42,ann@example.com,false,,2025-06-02T08:00:00Z,p7,Running Socks,bought together with Running Shoes in 124 orders
+}
+
+// A list field of the CSV read back into its items: a "|" inside a key
+// is escaped, so "mug|blue" stays one product.
+func ExampleSplitList() {
+	var buf bytes.Buffer
+	msgs := []campaign.Message{{Campaign: "thank-you", Customer: "c42", Items: []campaign.Item{
+		{Product: "mug|blue", Name: "Mug | Blue"}, {Product: `back\slash`, Name: "Slash"}}}}
+	if err := campaign.WriteCSV(&buf, msgs); err != nil {
+		panic(err)
+	}
+	rows, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(rows[1][6])
+	fmt.Printf("%q\n", campaign.SplitList(rows[1][6]))
+	fmt.Printf("%q\n", campaign.SplitList(rows[1][7]))
+	// Output:
+	// mug\|blue|back\\slash
+	// ["mug|blue" "back\\slash"]
+	// ["Mug | Blue" "Slash"]
 }
 
 // Did the coupon pay? Treated against control over the two weeks after.

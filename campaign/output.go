@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -17,9 +18,12 @@ import (
 // WriteCSV writes msgs for a mail tool, one row per message, with a
 // header: campaign, customer, email, control (true or false), offer, time
 // (RFC 3339), products (shop keys joined by "|"), names (joined by "|")
-// and reasons (joined by "|"). Control rows are written too, so that the
-// list is also the record of the experiment: filter on control=false to
-// send.
+// and reasons (joined by "|"). A "|" or "\" inside a key, name or reason
+// is written with a "\" before it, so that a key holding "|" never reads
+// back as two products; [SplitList] splits such a field into its items.
+// Every other byte is written as it is. Control rows are written too, so
+// that the list is also the record of the experiment: filter on
+// control=false to send.
 func WriteCSV(w io.Writer, msgs []Message) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write([]string{"campaign", "customer", "email", "control", "offer", "time", "products", "names", "reasons"}); err != nil {
@@ -37,13 +41,53 @@ func WriteCSV(w io.Writer, msgs []Message) error {
 		}
 		rec[0], rec[1], rec[2], rec[3], rec[4] = m.Campaign, m.Customer, m.Email, strconv.FormatBool(m.Control), m.Offer
 		rec[5] = m.Time.UTC().Format(time.RFC3339)
-		rec[6], rec[7], rec[8] = strings.Join(keys, "|"), strings.Join(names, "|"), strings.Join(reasons, "|")
+		rec[6], rec[7], rec[8] = joinList(keys), joinList(names), joinList(reasons)
 		if err := cw.Write(rec); err != nil {
 			return err
 		}
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// listEscaper escapes the separator and the escape of a WriteCSV list.
+var listEscaper = strings.NewReplacer(`\`, `\\`, `|`, `\|`)
+
+// joinList joins items with "|", each escaped.
+func joinList(items []string) string {
+	var b strings.Builder
+	for i, s := range items {
+		if i > 0 {
+			b.WriteByte('|')
+		}
+		listEscaper.WriteString(&b, s)
+	}
+	return b.String()
+}
+
+// SplitList splits a products, names or reasons field of [WriteCSV] into
+// its items: at each "|" that no "\" escapes, each "\x" read as x. An
+// empty field is no items (a message without products); a field of one
+// empty name is read as none too.
+func SplitList(field string) []string {
+	if field == "" {
+		return nil
+	}
+	var out []string
+	var b strings.Builder
+	for i := 0; i < len(field); i++ {
+		switch c := field[i]; {
+		case c == '\\' && i+1 < len(field):
+			i++
+			b.WriteByte(field[i])
+		case c == '|':
+			out = append(out, b.String())
+			b.Reset()
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return append(out, b.String())
 }
 
 // WriteJSON writes msgs as one JSON array, indented, control entries
@@ -124,13 +168,25 @@ func ReadJSON(r io.Reader) ([]Message, error) {
 		}
 		return nil, fmt.Errorf("campaign: read JSON: invalid UTF-8 at byte %d", n)
 	}
-	var msgs []Message
+	// pointers, so that a null element is seen; a null array leaves
+	// ptrs nil
+	var ptrs []*Message
 	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&msgs); err != nil {
+	if err := dec.Decode(&ptrs); err != nil {
 		return nil, fmt.Errorf("campaign: read JSON: %w", err)
+	}
+	if ptrs == nil {
+		return nil, errors.New("campaign: read JSON: null, not an array of messages")
 	}
 	if rest := bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
 		return nil, fmt.Errorf("campaign: read JSON: data after the array at byte %d", len(data)-len(rest))
+	}
+	msgs := make([]Message, len(ptrs))
+	for i, m := range ptrs {
+		if m == nil {
+			return nil, fmt.Errorf("campaign: read JSON: message %d is null", i+1)
+		}
+		msgs[i] = *m
 	}
 	return msgs, nil
 }

@@ -787,6 +787,16 @@ func advCheckDeterminism(t *testing.T, rng *rand.Rand, s *advShop, cs []campaign
 	assert.Equal(t, p.Counts, p2.Counts)
 }
 
+// advJoinList joins a CSV list as WriteCSV's doc says: "|" between the
+// items, a "\" before each "|" or "\" inside one.
+func advJoinList(items []string) string {
+	esc := make([]string, len(items))
+	for i, s := range items {
+		esc[i] = strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "|", `\|`)
+	}
+	return strings.Join(esc, "|")
+}
+
 // advCheckOutputs round-trips msgs through WriteCSV and encoding/csv, and
 // WriteJSON and ReadJSON.
 func advCheckOutputs(t *testing.T, msgs []campaign.Message) {
@@ -808,7 +818,7 @@ func advCheckOutputs(t *testing.T, msgs []campaign.Message) {
 			keys, names, reasons = append(keys, it.Product), append(names, it.Name), append(reasons, it.Reason)
 		}
 		if want := []string{m.Campaign, m.Customer, m.Email, strconv.FormatBool(m.Control), m.Offer,
-			m.Time.UTC().Format(time.RFC3339), strings.Join(keys, "|"), strings.Join(names, "|"), strings.Join(reasons, "|")}; !slices.Equal(want, r) {
+			m.Time.UTC().Format(time.RFC3339), advJoinList(keys), advJoinList(names), advJoinList(reasons)}; !slices.Equal(want, r) {
 			assert.Equal(t, want, r)
 		}
 		tm, err := time.Parse(time.RFC3339, r[5])
