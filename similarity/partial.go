@@ -64,9 +64,10 @@ type Transaction struct {
 // goroutine; the zero value is not usable: start with [NewPartial].
 type Partial struct {
 	scope     Scope
-	window    int64 // seconds
-	from, to  int64 // counted: from < t ≤ to
-	maxBasket int   // 0: no cap
+	window    int64                // seconds
+	from, to  int64                // counted: from < t ≤ to
+	maxBasket int                  // 0: no cap
+	exclude   []affinity.ProductID // CountOptions.Exclude, ascending; never counted
 	n         int64
 	support   map[affinity.ProductID]uint32
 	// pair counts by key a<<32 | b: keys ascending with vals, and the
@@ -87,8 +88,10 @@ type txEntry struct {
 }
 
 // NewPartial returns an empty Partial counting as [Count] would with asOf
-// and opts. Events are not supported (Transactions hold orders only) and
-// opts.Workers is ignored. A zero asOf is an error wrapping
+// and opts, opts.Exclude included (a copy: its products are never
+// counted, and only Partials with the same exclusions merge). Events are
+// not supported (Transactions hold orders only) and opts.Workers is
+// ignored. A zero asOf is an error wrapping
 // [affinity.ErrNoAsOf].
 func NewPartial(asOf time.Time, opts CountOptions) (*Partial, error) {
 	if opts.Events {
@@ -98,8 +101,21 @@ func NewPartial(asOf time.Time, opts CountOptions) (*Partial, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Partial{scope: c.scope, window: c.window, from: c.from, to: c.to, maxBasket: c.maxBasket,
+	var excl []affinity.ProductID
+	if c.exclude != nil {
+		excl = make([]affinity.ProductID, 0, c.exclude.GetCardinality())
+		for it := c.exclude.Iterator(); it.HasNext(); {
+			excl = append(excl, affinity.ProductID(it.Next()))
+		}
+	}
+	return &Partial{scope: c.scope, window: c.window, from: c.from, to: c.to, maxBasket: c.maxBasket, exclude: excl,
 		support: map[affinity.ProductID]uint32{}, pend: map[uint64]uint32{}}, nil
+}
+
+// excluded reports whether x is in CountOptions.Exclude.
+func (p *Partial) excluded(x affinity.ProductID) bool {
+	_, found := slices.BinarySearch(p.exclude, x)
+	return found
 }
 
 // Total returns N, the number of transactions counted so far.
@@ -190,6 +206,11 @@ func (p *Partial) mergeOrders(t Transaction) []TxOrder {
 		}
 		i = j
 		if o.Unix > p.from && o.Unix <= p.to {
+			if len(p.exclude) > 0 && slices.ContainsFunc(o.Products, p.excluded) {
+				// never counted: not in a pair, a support or toward
+				// MaxBasket; the order keeps its time
+				o.Products = slices.DeleteFunc(slices.Clone(o.Products), p.excluded)
+			}
 			out = append(out, o)
 		}
 	}
@@ -354,7 +375,8 @@ func (p *Partial) addTimeline(customer string, orders []TxOrder) error {
 
 // compatible returns an error unless q counts with the rules of p.
 func (p *Partial) compatible(q *Partial) error {
-	if p.scope != q.scope || p.window != q.window || p.from != q.from || p.to != q.to || p.maxBasket != q.maxBasket {
+	if p.scope != q.scope || p.window != q.window || p.from != q.from || p.to != q.to || p.maxBasket != q.maxBasket ||
+		!slices.Equal(p.exclude, q.exclude) {
 		return errors.New("similarity: merge of partial counts made with different options")
 	}
 	return nil
@@ -436,7 +458,7 @@ func (p *Partial) Marginals() *Partial {
 }
 
 func (p *Partial) empty() *Partial {
-	return &Partial{scope: p.scope, window: p.window, from: p.from, to: p.to, maxBasket: p.maxBasket,
+	return &Partial{scope: p.scope, window: p.window, from: p.from, to: p.to, maxBasket: p.maxBasket, exclude: p.exclude,
 		support: map[affinity.ProductID]uint32{}, pend: map[uint64]uint32{}}
 }
 
@@ -487,11 +509,12 @@ func (p *Partial) Counts(np int) (*Counts, error) {
 	return c, nil
 }
 
-const partialMagic = "AFSIMPRT"
+const partialMagic = "AFSIMPR2" // 2: with the excluded products
 
-// MarshalBinary encodes p (an error only when a count overflows): magic "AFSIMPRT", then as unsigned varints the
-// scope, window, MaxBasket and N, the period bounds as zig-zag varints,
-// the supports (count, then delta-coded product and support) and the
+// MarshalBinary encodes p (an error only when a count overflows): magic
+// "AFSIMPR2", then as unsigned varints the scope, window and MaxBasket,
+// the period bounds as zig-zag varints, the excluded products (count,
+// then delta-coded ids), N, the supports (count, then delta-coded product and support) and the
 // pairs (count, then delta-coded pair key and count), both ascending. The
 // encoding of equal Partials is identical.
 func (p *Partial) MarshalBinary() ([]byte, error) {
@@ -505,9 +528,15 @@ func (p *Partial) MarshalBinary() ([]byte, error) {
 	b = binary.AppendUvarint(b, uint64(p.maxBasket))
 	b = binary.AppendVarint(b, p.from)
 	b = binary.AppendVarint(b, p.to)
+	b = binary.AppendUvarint(b, uint64(len(p.exclude)))
+	prev := uint64(0)
+	for _, x := range p.exclude {
+		b = binary.AppendUvarint(b, uint64(x)-prev)
+		prev = uint64(x)
+	}
 	b = binary.AppendUvarint(b, uint64(p.n))
 	b = binary.AppendUvarint(b, uint64(len(p.support)))
-	prev := uint64(0)
+	prev = 0
 	for _, a := range slices.Sorted(maps.Keys(p.support)) {
 		b = binary.AppendUvarint(b, uint64(a)-prev)
 		b = binary.AppendUvarint(b, uint64(p.support[a]))
@@ -556,6 +585,18 @@ func (p *Partial) UnmarshalBinary(data []byte) error {
 	q.window = int64(u(math.MaxInt64))
 	q.maxBasket = int(u(math.MaxInt32))
 	q.from, q.to = s(), s()
+	if ne := u(uint64(len(d))); ne > 0 {
+		q.exclude = make([]affinity.ProductID, 0, ne)
+		prev := uint64(0)
+		for i := uint64(0); i < ne && !bad; i++ {
+			x := prev + u(math.MaxUint32-prev)
+			if i > 0 && x == prev {
+				bad = true
+			}
+			q.exclude = append(q.exclude, affinity.ProductID(x))
+			prev = x
+		}
+	}
 	q.n = int64(u(math.MaxInt64))
 	ns := u(uint64(len(d)) / 2)
 	q.support = make(map[affinity.ProductID]uint32, ns)

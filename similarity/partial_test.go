@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
@@ -218,4 +219,17 @@ func TestPartialErrors(t *testing.T) {
 	again, err := q.MarshalBinary()
 	require.NoError(t, err)
 	require.Equal(t, enc, again)
+
+	// the excluded products travel with the encoding, and only partials
+	// with the same ones merge
+	ex, err := similarity.NewPartial(asOf, similarity.CountOptions{Exclude: roaring.BitmapOf(3, 9)})
+	require.NoError(t, err)
+	require.Error(t, a.Merge(ex), "different exclusions")
+	enc, err = ex.MarshalBinary()
+	require.NoError(t, err)
+	require.NoError(t, q.UnmarshalBinary(enc))
+	require.Error(t, a.Merge(&q), "different exclusions, read back")
+	other, err := similarity.NewPartial(asOf, similarity.CountOptions{Exclude: roaring.BitmapOf(9, 3)})
+	require.NoError(t, err)
+	require.NoError(t, other.Merge(&q), "the same exclusions, read back")
 }
