@@ -126,7 +126,11 @@ func (b *Builder) Apply(c OrderChange) error {
 // The customer's dense id stays allocated so that the ids of everyone else
 // do not move: in the next History it has the empty key, no orders and no
 // events, and [History.LookupCustomer] no longer finds key. Products and
-// categories stay. Erasing an unknown customer is not an error. O(1); the
+// categories stay. A put's customer and products enter the History at
+// Build only when the put survives: a put of an erased customer adds
+// neither (it is a delete of its order), where an [Builder.Add] has
+// numbered the customer and the products at the call. Erasing an unknown
+// customer is not an error. O(1); the
 // work happens at Build, in time linear in the Builder's contents.
 func (b *Builder) EraseCustomer(key string) {
 	if key == "" {

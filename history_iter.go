@@ -11,9 +11,11 @@ import (
 // time (a History keeps only the earliest time of an order's lines), and
 // Order is its order's shop id.
 //
-// Fed to an empty [Builder] after the catalog (AddProduct of every
-// [Catalog.Product] in id order), the purchases rebuild the same orders,
-// lines, summary and buyer sets; customer ids match too when every
+// Fed to an empty [Builder] after the catalog (AddCategory of every
+// [Catalog.CategoryPath] in id order, which keeps the nodes no product
+// names any more, then AddProduct of every [Catalog.Product] in id
+// order), the purchases rebuild the same orders, lines, summary, category
+// ids and buyer sets; customer ids match too when every
 // customer has an order, since customers are numbered in first-seen
 // order (add [History.Events] afterwards for the others). Erased
 // customers ([Builder.EraseCustomer]) have nothing to yield.
