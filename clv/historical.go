@@ -12,7 +12,8 @@ import (
 // HistoricalOptions configures [Historical].
 type HistoricalOptions struct {
 	// Months lists the window lengths in calendar months; nil means the
-	// usual "lifetime" windows {12, 24}. Each must be ≥ 1.
+	// usual "lifetime" windows {12, 24}. Each must be in [1, 120000]
+	// (10,000 years, the bound of [affinity.Lookback.Validate]).
 	Months []int
 }
 
@@ -92,7 +93,8 @@ func (w *Window) SpendPerBuyer() affinity.Money {
 // asOf are ignored. An order counts when it has a bought line; spend is the
 // net value of all orders, returns included. It takes time linear in the
 // number of orders and lines and returns ctx.Err() if ctx is done first, or
-// an error wrapping [ErrInvalid] for a window shorter than a month or a
+// an error wrapping [ErrInvalid] for a window shorter than a month or
+// longer than [affinity.Lookback.Validate] allows (10,000 years), or a
 // zero asOf.
 func Historical(ctx context.Context, h *affinity.History, asOf time.Time, opts HistoricalOptions) ([]*Window, error) {
 	if err := checkArgs(ctx, missing(h == nil, "history")...); err != nil {
@@ -113,6 +115,9 @@ func Historical(ctx context.Context, h *affinity.History, asOf time.Time, opts H
 	for k, m := range months {
 		if m < 1 {
 			return nil, fmt.Errorf("%w: window of %d months", ErrInvalid, m)
+		}
+		if err := affinity.Months(m).Validate(); err != nil {
+			return nil, fmt.Errorf("%w: window of %d months: %w", ErrInvalid, m, err)
 		}
 		start := affinity.Months(m).Start(asOf)
 		ws[k] = &Window{Months: m, Start: start, End: asOf, Customers: make([]CustomerValue, nc)}

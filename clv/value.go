@@ -116,7 +116,10 @@ type Scores struct {
 // not nil (bg must not be), [GammaGamma.ExpectedValue] and [CLV] for every row of data. It
 // takes O(len(data) × (CLV.Periods + series terms)) time, split over
 // opts.Workers goroutines, checks ctx every few thousand rows and returns
-// an error wrapping [ErrInvalid] for bad options or rows.
+// an error wrapping [ErrInvalid] for bad options or rows: a row outside
+// 0 ≤ Recency ≤ T < ∞ and 0 ≤ Frequency < ∞, or, with gg, a MeanValue
+// that is not finite (a negative one is allowed: returns can outweigh a
+// repeat order).
 func Score(ctx context.Context, data []RFT, bg *BGNBD, gg *GammaGamma, opts ScoreOptions) (*Scores, error) {
 	if err := checkArgs(ctx, missing(bg == nil, "BG/NBD model")...); err != nil {
 		return nil, err
@@ -130,6 +133,13 @@ func Score(ctx context.Context, data []RFT, bg *BGNBD, gg *GammaGamma, opts Scor
 	}
 	if err := validRows(data); err != nil {
 		return nil, err
+	}
+	if gg != nil {
+		for i, c := range data {
+			if math.IsNaN(c.MeanValue) || math.IsInf(c.MeanValue, 0) {
+				return nil, fmt.Errorf("%w: row %d %+v: a spend model needs a finite MeanValue", ErrInvalid, i, c)
+			}
+		}
 	}
 	sc := newScorer(data, bg, gg, opts.Horizon, copts)
 	n := len(data)
