@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
@@ -26,9 +27,16 @@ type CoPurchase struct {
 	// Count and Index are the options of similarity.Count and
 	// similarity.NewIndex. Count.Events and Index.Measure BM25 (which
 	// needs the transactions themselves) are not supported; Workers
-	// fields are ignored.
+	// fields are ignored. Count.Exclude must be nil (product ids are the
+	// pipeline's own): name the excluded products in ExcludeKeys.
 	Count similarity.CountOptions
 	Index similarity.IndexOptions
+	// ExcludeKeys are the shop keys of products never counted as
+	// co-purchase evidence — non-merchandise such as postage and fees —
+	// as similarity.CountOptions.Exclude does with ids: the index is the
+	// one similarity.Count builds with those products excluded. Keys the
+	// input does not hold are ignored.
+	ExcludeKeys []string
 	// Shards is the number of partial counts the transactions are spread
 	// over (by a hash of the customer or anonymous order); default 16.
 	// The result does not depend on it.
@@ -45,6 +53,9 @@ type CoPurchase struct {
 func (o CoPurchase) withDefaults() (CoPurchase, error) {
 	if err := affinity.CheckAsOf("pipeline", o.AsOf); err != nil {
 		return o, err
+	}
+	if o.Count.Exclude != nil {
+		return o, errors.New("pipeline: Count.Exclude names products by ids the pipeline assigns: give their keys in ExcludeKeys")
 	}
 	if _, err := similarity.NewPartial(o.AsOf, o.Count); err != nil {
 		return o, err
@@ -121,6 +132,7 @@ func dictionary(s beam.Scope, positions beam.PCollection) beam.PCollection {
 type countFn struct {
 	AsOf      time.Time
 	Count     similarity.CountOptions
+	Exclude   []string // shop keys
 	BlockRows int
 }
 
@@ -129,7 +141,16 @@ func (f *countFn) ProcessElement(ctx context.Context, _ int, parts func(*Part) b
 	for i, k := range dict.Keys {
 		ids[k] = affinity.ProductID(i)
 	}
-	p, err := similarity.NewPartial(f.AsOf, f.Count)
+	opts := f.Count
+	if len(f.Exclude) > 0 {
+		opts.Exclude = roaring.New()
+		for _, k := range f.Exclude {
+			if id, ok := ids[k]; ok {
+				opts.Exclude.Add(uint32(id))
+			}
+		}
+	}
+	p, err := similarity.NewPartial(f.AsOf, opts)
 	if err != nil {
 		return err
 	}
@@ -323,7 +344,7 @@ func NewCoPurchase(in Input, o CoPurchase) (*beam.Pipeline, error) {
 	dict := dictionary(s.Scope("products"), products)
 	s = s.Scope("copurchase")
 	byShard := beam.GroupByKey(s, parts)
-	blocks, marg := beam.ParDo2(s, &countFn{AsOf: o.AsOf, Count: o.Count, BlockRows: o.BlockRows}, byShard, beam.SideInput{Input: dict})
+	blocks, marg := beam.ParDo2(s, &countFn{AsOf: o.AsOf, Count: o.Count, Exclude: o.ExcludeKeys, BlockRows: o.BlockRows}, byShard, beam.SideInput{Input: dict})
 	merged := beam.CombinePerKey(s, &mergePartials{}, blocks)
 	margAll := beam.Combine(s, &mergePartials{}, marg)
 	ranked := beam.ParDo(s, &rankFn{Index: o.Index}, merged, beam.SideInput{Input: margAll}, beam.SideInput{Input: dict})

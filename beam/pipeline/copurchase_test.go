@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
@@ -37,7 +38,16 @@ func checkCoPurchase(t *testing.T, in pipeline.Input, h *affinity.History, o pip
 	run(t, p)
 	got, err := os.ReadFile(o.Output)
 	require.NoError(t, err)
-	want := singleIndex(t, h, o.AsOf, o)
+	single := o
+	if len(o.ExcludeKeys) > 0 {
+		single.Count.Exclude = roaring.New()
+		for _, k := range o.ExcludeKeys {
+			if id, ok := h.Catalog().LookupProduct(k); ok {
+				single.Count.Exclude.Add(uint32(id))
+			}
+		}
+	}
+	want := singleIndex(t, h, o.AsOf, single)
 	require.Equal(t, want, got, "the pipeline's index file differs from the single-machine one")
 	x, err := similarity.ReadIndex(bytes.NewReader(got))
 	require.NoError(t, err)
@@ -64,8 +74,16 @@ func TestCoPurchaseDemo(t *testing.T) {
 			Index: similarity.IndexOptions{Measure: similarity.NPMI, K: 10}},
 		{AsOf: asOf.AddDate(0, -3, 0), Shards: 7, Count: similarity.CountOptions{Scope: similarity.Sequential, Window: 14 * 24 * time.Hour},
 			Index: similarity.IndexOptions{Measure: similarity.Confidence, K: 15, MinSupport: 1}},
+		// non-merchandise by key: the most bought products, and a key the
+		// input does not hold
+		{AsOf: asOf, Shards: 4, BlockRows: 200, ExcludeKeys: []string{h.Catalog().ProductKey(0), h.Catalog().ProductKey(3), "no-such-product"},
+			Count: similarity.CountOptions{MaxBasket: 6}, Index: similarity.IndexOptions{Measure: similarity.Cosine, K: 10}},
 	} {
-		t.Run(o.Count.Scope.String(), func(t *testing.T) { checkCoPurchase(t, in, h, o) })
+		name := o.Count.Scope.String()
+		if len(o.ExcludeKeys) > 0 {
+			name += "-exclude"
+		}
+		t.Run(name, func(t *testing.T) { checkCoPurchase(t, in, h, o) })
 	}
 }
 
@@ -79,4 +97,6 @@ func TestCoPurchaseOptions(t *testing.T) {
 	require.Error(t, err, "no output")
 	_, err = pipeline.NewCoPurchase(pipeline.Input{}, pipeline.CoPurchase{AsOf: time.Now(), Output: "x"})
 	require.Error(t, err, "no input")
+	_, err = pipeline.NewCoPurchase(in, pipeline.CoPurchase{AsOf: time.Now(), Output: "x", Count: similarity.CountOptions{Exclude: roaring.BitmapOf(1)}})
+	require.ErrorContains(t, err, "ExcludeKeys", "ids the pipeline assigns")
 }

@@ -15,6 +15,7 @@ import (
 	"context"
 	"flag"
 	"log"
+	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -42,6 +43,7 @@ var (
 	months    = flag.Int("months", 0, "look-back in calendar months (0: everything up to the as-of time)")
 	maxBasket = flag.Int("maxbasket", 0, "products per transaction before sampling (0: default, <0: no cap)")
 	shards    = flag.Int("shards", 0, "partial counts (0: default 16)")
+	exclude   = flag.String("exclude", "", "copurchase: comma-separated product keys never counted (non-merchandise: postage, fees)")
 	nameCats  = flag.Bool("namecats", false, "derive a category from the product name where a row has none")
 	index     = flag.Bool("index", false, "features: also write the saved segment index, segments.idx")
 	mlBuys    = flag.Bool("ratings-as-purchases", false, "movielens: read ratings as purchases (the features job reads no events)")
@@ -78,6 +80,9 @@ func main() {
 			Index: similarity.IndexOptions{Measure: m, K: *k, MinSupport: *minSup, Shrinkage: *shrink}}
 		if *months > 0 {
 			o.Count.Lookback = affinity.Months(*months)
+		}
+		if *exclude != "" {
+			o.ExcludeKeys = strings.Split(*exclude, ",")
 		}
 		p, err = pipeline.NewCoPurchase(in, o)
 		if err != nil {
