@@ -416,6 +416,7 @@ func (b *Random) Recommend(dst []affinity.ProductID, c affinity.CustomerID, k in
 	if n == 0 || k <= 0 {
 		return dst
 	}
+	k = min(k, n) // no more to draw: the tries below stay bounded by the pool
 	from := len(dst)
 	rng := rand.New(rand.NewPCG(b.Seed, uint64(c)+0x9e3779b97f4a7c15))
 	// rejection sampling while it is cheap, then a scan of a shuffled

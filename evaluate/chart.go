@@ -43,7 +43,9 @@ func (t intTicks) Ticks(lo, hi float64) []plot.Tick {
 
 // WriteChart writes a PNG line chart of metric@K for K = 1 … CurveK, one
 // line per recommender (legend beside the plot), for the relevant items
-// selected by items. It needs a Report made with [Options.CurveK] > 0.
+// selected by items. It needs a Report made with [Options.CurveK] > 0
+// (every row a curve of CurveK points, as [Evaluate] makes them) and one
+// of the named metrics; other reports are an error.
 // The image is 720×420 pixels, drawn with gonum.org/v1/plot, and is
 // deterministic.
 func (r *Report) WriteChart(w io.Writer, metric Metric, items Items) error {
@@ -52,6 +54,17 @@ func (r *Report) WriteChart(w io.Writer, metric Metric, items Items) error {
 	}
 	if !items.valid() {
 		return fmt.Errorf("evaluate: invalid Items %d", int(items))
+	}
+	if !metric.valid() {
+		return fmt.Errorf("evaluate: unknown metric %v", metric)
+	}
+	if len(r.Rows) == 0 {
+		return errors.New("evaluate: chart of a report without recommenders")
+	}
+	for _, row := range r.Rows {
+		if n := len(row.Curve[items]); n != r.CurveK {
+			return fmt.Errorf("evaluate: chart: recommender %q has a curve of %d points, not CurveK = %d", row.Name, n, r.CurveK)
+		}
 	}
 	p := plot.New()
 	p.Title.Text = metric.String() + " at k, " + items.String() + " items"

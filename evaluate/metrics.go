@@ -85,6 +85,9 @@ func (m Metric) String() string {
 	return fmt.Sprintf("Metric(%d)", int(m))
 }
 
+// valid reports whether m is one of the named metrics.
+func (m Metric) valid() bool { return m >= Precision && m <= Novelty }
+
 // atK reports whether the metric is a cutoff metric, named "name@K".
 func (m Metric) atK() bool { return m != Coverage && m != Novelty }
 

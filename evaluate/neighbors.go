@@ -29,16 +29,19 @@ const defaultEASENeighbors = 500
 // or units), plus the value of each rating of j, each term times
 // 2^(−age/HalfLife) when HalfLife is positive (age measured from the
 // split's AsOf). Other event kinds do not count. Products with a positive
-// score are ranked by score, ties by id; nothing is added when the
-// neighbours run out. Co-occurrences are counted within customers (SAR's
-// user-item co-occurrence), or within orders with BasketScope; rating
-// events count as interactions when the training History has any.
+// score are ranked by score, ties (equal computed scores) by id; sim is a
+// float32, so scores equal only in exact arithmetic (3·⅓ and 5·⅕) may
+// differ in their last bits. Nothing is added when the neighbours run
+// out. Co-occurrences are counted over bought lines within
+// customers (SAR's user-item co-occurrence), or within orders with
+// BasketScope; rating data (a History with ratings and no orders) is
+// counted within customers over its ratings.
 type ItemNeighbors struct {
 	// Measure ranks and weighs the neighbours; the zero value is Jaccard
 	// (SAR's default).
 	Measure similarity.Measure
 	// BasketScope counts co-occurrences within orders instead of within
-	// customers. It is ignored for rating data, which has no orders.
+	// customers. It is ignored for rating data (ratings and no orders).
 	BasketScope bool
 	// K is the number of neighbours per product; default
 	// [DefaultNeighbors].
@@ -97,9 +100,10 @@ func (r *ItemNeighbors) Recommend(dst []affinity.ProductID, c affinity.CustomerI
 // EASE recommends with the learned item-item model of Steck (2019)
 // ([similarity.FitEASE]): score(i) = Σ_j x(j)·W[j][i] over the customer's
 // training products j up to the split's AsOf (x binary, as in the
-// paper), W truncated to the K largest positive weights per row. The model
-// is fitted on the customer × product matrix (ratings included for rating
-// data), or on the order × product matrix with BasketScope.
+// paper), W truncated to the K weights of largest magnitude per row,
+// negative ones included (as [similarity.FitEASE] keeps them). The model
+// is fitted on the customer × product matrix of bought lines (of ratings
+// for rating data), or on the order × product matrix with BasketScope.
 type EASE struct {
 	// Lambda is the L2 regularisation; default [similarity.DefaultEASELambda].
 	Lambda float64
@@ -144,12 +148,12 @@ func (r *EASE) Recommend(dst []affinity.ProductID, c affinity.CustomerID, k int,
 	return r.scorer.recommend(dst, c, k, exclude)
 }
 
-// countOptions counts within customers, or within orders with basket;
-// rating data, which has no orders, is counted within customers with its
-// events.
+// countOptions counts bought lines within customers, or within orders
+// with basket; rating data (ratings and no orders) is counted within
+// customers over its ratings. Other events never count.
 func countOptions(train *affinity.History, basket bool) similarity.CountOptions {
-	if hasRatings(train) {
-		return similarity.CountOptions{Scope: similarity.Customer, Events: true}
+	if train.NumOrders() == 0 && hasRatings(train) {
+		return similarity.CountOptions{Scope: similarity.Customer, Events: true, EventKinds: []affinity.EventKind{affinity.Rating}}
 	}
 	if basket {
 		return similarity.CountOptions{Scope: similarity.Basket}

@@ -60,12 +60,18 @@ func (r *Report) Row(name string) *Row {
 // relevant items selected by items. Cutoff metrics are headed "name@K".
 // Values have four decimals; a selection without any evaluated customer
 // shows "-". The output depends only on the metrics, never on timings.
+// A metric outside the named ones is an error.
 func (r *Report) WriteMarkdown(w io.Writer, items Items, cols ...Metric) error {
 	if !items.valid() {
 		return fmt.Errorf("evaluate: invalid Items %d", int(items))
 	}
 	if len(cols) == 0 {
 		cols = DefaultColumns
+	}
+	for _, m := range cols {
+		if !m.valid() {
+			return fmt.Errorf("evaluate: unknown metric %v", m)
+		}
 	}
 	bw := bufio.NewWriter(w)
 	var b strings.Builder

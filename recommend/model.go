@@ -91,8 +91,10 @@ func (m Model) String() string {
 }
 
 // Index builds m's index from h as of asOf. Rating data (a History with
-// rating events) is counted within customers, events included, whatever
-// the scope.
+// rating events and no orders) is counted within customers over its
+// ratings, whatever the scope; a History with orders is counted in m's
+// scope over its bought lines, whatever events it holds (views, carts,
+// wishlists, and ratings such as product reviews).
 func (m Model) Index(ctx context.Context, h *affinity.History, asOf time.Time) (*similarity.Index, error) {
 	if err := affinity.CheckContext("recommend", ctx); err != nil {
 		return nil, err
@@ -104,8 +106,8 @@ func (m Model) Index(ctx context.Context, h *affinity.History, asOf time.Time) (
 		return m.Fit(ctx, h, asOf)
 	}
 	co := similarity.CountOptions{Scope: m.Scope}
-	if hasRatings(h) {
-		co = similarity.CountOptions{Scope: similarity.Customer, Events: true}
+	if ratingData(h) {
+		co = ratingCount()
 	}
 	if m.Measure == similarity.EASE {
 		return similarity.FitEASE(ctx, h, asOf, similarity.EASEOptions{Count: co, K: m.K, MaxProducts: m.MaxDense})
@@ -115,6 +117,12 @@ func (m Model) Index(ctx context.Context, h *affinity.History, asOf time.Time) (
 		return nil, fmt.Errorf("recommend: model %v: %w", m, err)
 	}
 	return similarity.NewIndex(ctx, c, similarity.IndexOptions{Measure: m.Measure, K: m.K, Shrinkage: m.Shrinkage})
+}
+
+// ratingCount is how rating data (rating events and no orders) is
+// counted: within customers, over the ratings.
+func ratingCount() similarity.CountOptions {
+	return similarity.CountOptions{Scope: similarity.Customer, Events: true, EventKinds: []affinity.EventKind{affinity.Rating}}
 }
 
 // ratingData reports whether h is rating data: rating events and no

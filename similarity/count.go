@@ -92,6 +92,10 @@ type CountOptions struct {
 	// data such as MovieLens. Orders have no events: Basket with Events is
 	// an error.
 	Events bool
+	// EventKinds limits the events Events counts to these kinds (such as
+	// only [affinity.Rating] for rating data); empty counts every kind.
+	// Ignored without Events; an invalid kind is an error.
+	EventKinds []affinity.EventKind
 	// Exclude holds products (by [affinity.ProductID]) that are never
 	// counted: not in any pair, not in the supports, and not toward
 	// MaxBasket. Shops list their non-merchandise here — postage, fees,
@@ -118,6 +122,14 @@ func (o CountOptions) config(asOf time.Time) (*config, error) {
 		return nil, fmt.Errorf("similarity: negative window %v", o.Window)
 	}
 	c := &config{scope: o.Scope, from: math.MinInt64, to: asOf.Unix(), events: o.Events, workers: parallel.Workers(o.Workers)}
+	if o.Events {
+		for _, k := range o.EventKinds {
+			if !k.Valid() {
+				return nil, fmt.Errorf("similarity: unknown event kind %d", uint8(k))
+			}
+			c.kinds |= 1 << k
+		}
+	}
 	if o.Exclude != nil {
 		// Counts keep their config for Recount and the transactions BM25
 		// reads later, and the caller may change the bitmap after the

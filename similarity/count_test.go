@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -238,6 +239,7 @@ func TestCountOptionErrors(t *testing.T) {
 		"unknown scope":   {Scope: similarity.Scope(7)},
 		"negative window": {Scope: similarity.Sequential, Window: -time.Hour},
 		"negative lookbk": {Lookback: affinity.Lookback{Duration: -time.Hour}},
+		"unknown kind":    {Scope: similarity.Customer, Events: true, EventKinds: []affinity.EventKind{affinity.Rating, 0}},
 	} {
 		_, err := similarity.Count(ctx, h, h.Latest(), o)
 		assert.Error(t, err, name)
@@ -327,6 +329,52 @@ func TestCountBoundaries(t *testing.T) {
 	assert.Equal(t, 1, c.Pair(bb, a))
 	assert.Equal(t, 4, c.Support(a))
 	assert.Equal(t, 4, c.Total())
+}
+
+// EventKinds counts only the events of those kinds: the counts equal
+// those of the same History without the other kinds' events, in both
+// scopes that count events.
+func TestCountEventKinds(t *testing.T) {
+	ctx := context.Background()
+	kinds := []affinity.EventKind{affinity.View, affinity.Cart, affinity.Rating, affinity.Wishlist}
+	build := func(keep func(affinity.EventKind) bool) *affinity.History {
+		var b affinity.Builder
+		for p := range 9 { // the same product ids in both
+			require.NoError(t, b.AddProduct(affinity.Product{Key: fmt.Sprint("p", p)}))
+		}
+		rng := rand.New(rand.NewPCG(3, 4))
+		for i := range 120 {
+			c, p := fmt.Sprint("c", rng.IntN(12)), fmt.Sprint("p", rng.IntN(9))
+			at := t0.Add(time.Duration(i) * time.Hour)
+			if i%3 == 0 {
+				require.NoError(t, b.Add(affinity.Purchase{Customer: c, Order: fmt.Sprint("o", i), Product: p, Time: at, Quantity: 1}))
+				continue
+			}
+			if k := kinds[rng.IntN(len(kinds))]; keep(k) {
+				require.NoError(t, b.AddEvent(affinity.Event{Customer: c, Product: p, Time: at, Kind: k, Weight: 1}))
+			}
+		}
+		h, err := b.Build(ctx)
+		require.NoError(t, err)
+		return h
+	}
+	all := build(func(affinity.EventKind) bool { return true })
+	for _, only := range [][]affinity.EventKind{{affinity.Rating}, {affinity.View, affinity.Cart}} {
+		h := build(func(k affinity.EventKind) bool { return slices.Contains(only, k) })
+		for _, sc := range []similarity.Scope{similarity.Customer, similarity.Sequential} {
+			got, err := similarity.Count(ctx, all, all.Latest(), similarity.CountOptions{Scope: sc, Events: true, EventKinds: only})
+			require.NoError(t, err)
+			want, err := similarity.Count(ctx, h, all.Latest(), similarity.CountOptions{Scope: sc, Events: true})
+			require.NoError(t, err)
+			require.Equal(t, want.Total(), got.Total(), "%v %v", only, sc)
+			for a := range affinity.ProductID(all.Catalog().NumProducts()) {
+				assert.Equal(t, want.Support(a), got.Support(a), "%v %v support of %d", only, sc, a)
+				for b := range affinity.ProductID(all.Catalog().NumProducts()) {
+					assert.Equal(t, want.Pair(a, b), got.Pair(a, b), "%v %v pair %d %d", only, sc, a, b)
+				}
+			}
+		}
+	}
 }
 
 func TestEmptyHistory(t *testing.T) {

@@ -37,10 +37,16 @@ type config struct {
 	maxBasket int // 0: no cap
 	workers   int
 	events    bool
+	kinds     uint16          // with events, the kinds counted (bit k for kind k); 0: every kind
 	exclude   *roaring.Bitmap // products never counted; nil: none
 }
 
 func (c *config) inRange(u int64) bool { return u > c.from && u <= c.to }
+
+// countsEvent reports whether e is an interaction counted (events on).
+func (c *config) countsEvent(e affinity.EventLine) bool {
+	return c.inRange(e.Unix) && (c.kinds == 0 || c.kinds&(1<<e.Kind) != 0)
+}
 
 // keyHash hashes the strings that identify a transaction, so that sampling
 // depends on shop ids, not on dense ids, and shards agree with the whole.
@@ -271,7 +277,7 @@ func (b *txBuilder) customers(ctx context.Context) error {
 		if b.c.events {
 			elo, ehi := h.CustomerEvents(c)
 			for i := elo; i < ehi; i++ {
-				if e := h.Event(i); b.c.inRange(e.Unix) && !b.skip(e.Product) {
+				if e := h.Event(i); b.c.countsEvent(e) && !b.skip(e.Product) {
 					b.add(e.Product)
 				}
 			}
@@ -323,7 +329,7 @@ func (b *txBuilder) timelines(ctx context.Context) error {
 			n := len(ent)
 			elo, ehi := h.CustomerEvents(c)
 			for i := elo; i < ehi; i++ {
-				if e := h.Event(i); b.c.inRange(e.Unix) && !b.skip(e.Product) {
+				if e := h.Event(i); b.c.countsEvent(e) && !b.skip(e.Product) {
 					ent = append(ent, entry{e.Unix, e.Product})
 				}
 			}
