@@ -107,7 +107,8 @@
 // unless Rules.AllowRepeats. A product in a category listed in
 // Options.Consumables becomes eligible again once its interval has passed
 // since its last purchase; it is then offered as a Rebuy with score 1 (the
-// strength of the best complement).
+// strength of the best complement), scaled as every explore score is in
+// next-basket mode: 1 − RepeatWeight there.
 //
 // # Rules and fallbacks
 //

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -117,7 +118,9 @@ type Options struct {
 	// substitutes; zero means DefaultSubstitutePenalty (1, no penalty). A
 	// value below 1 weakens such edges; a negative value drops them.
 	// Basket and product requests additionally exclude substitutes of the
-	// basket's products unless Rules.AllowSubstitutes.
+	// basket's products unless Rules.AllowSubstitutes — of the products
+	// that anchor, not of those in Exclude (postage in a cart bans no
+	// other product).
 	SubstitutePenalty float64
 	// LiftExponent tilts edges toward high lift: an edge weight is
 	// multiplied by lift^LiftExponent (lift clamped to [1/16, 16]).
@@ -192,7 +195,10 @@ type Options struct {
 	NextBasket NextBasket
 }
 
-// Consumable marks a category (any level, given as path) as re-bought.
+// Consumable marks a category (any level, given as path) as re-bought
+// every Interval. [New] refuses a category the catalog does not hold and
+// an Interval that is not positive, with an error wrapping
+// [ErrInvalidOptions] that names the field.
 type Consumable struct {
 	Category string
 	Interval time.Duration
@@ -584,13 +590,13 @@ func (e *Engine) rules() error {
 	c := e.cat
 	if len(e.o.Consumables) > 0 {
 		byCat := make(map[affinity.CategoryID]int64)
-		for _, cs := range e.o.Consumables {
+		for i, cs := range e.o.Consumables {
 			id, ok := c.LookupCategory(cs.Category)
 			if !ok {
-				return fmt.Errorf("recommend: consumable category %q not in catalog", cs.Category)
+				return errorField(fmt.Sprintf("Consumables[%d].Category", i), strconv.Quote(cs.Category), "not in the catalog")
 			}
 			if cs.Interval <= 0 {
-				return fmt.Errorf("recommend: consumable category %q: interval %v must be positive", cs.Category, cs.Interval)
+				return errorField(fmt.Sprintf("Consumables[%d].Interval", i), cs.Interval, "want a positive interval")
 			}
 			byCat[id] = int64(cs.Interval / time.Second)
 		}
@@ -603,9 +609,9 @@ func (e *Engine) rules() error {
 			}
 		}
 	}
-	for _, b := range e.o.Boosts {
+	for i, b := range e.o.Boosts {
 		if !(b.Factor > 0) || math.IsInf(b.Factor, 0) {
-			return fmt.Errorf("recommend: boost factor %v must be positive and finite", b.Factor)
+			return errorField(fmt.Sprintf("Boosts[%d].Factor", i), b.Factor, "want a positive, finite factor")
 		}
 		x := boost{factor: float32(b.Factor), products: make([]uint64, (e.np+63)/64)}
 		if b.Customers != nil {
@@ -614,7 +620,7 @@ func (e *Engine) rules() error {
 		if b.Category != "" {
 			id, ok := c.LookupCategory(b.Category)
 			if !ok {
-				return fmt.Errorf("recommend: boost category %q not in catalog", b.Category)
+				return errorField(fmt.Sprintf("Boosts[%d].Category", i), strconv.Quote(b.Category), "not in the catalog")
 			}
 			for p := range e.np {
 				if slices.ContainsFunc(c.Shares(affinity.ProductID(p)), func(s affinity.CategoryShare) bool { return s.Category == id }) {

@@ -167,11 +167,25 @@ func (e *Engine) repeats(s *scratch, j *job) int {
 		top = max(top, v)
 	}
 	if top <= 0 {
+		s.cand = s.cand[:n0]
 		return 0
 	}
-	for i := range n0 {
-		s.cand[i].s *= 1 - alpha
+	for i := n0; i < len(s.cand); i++ {
+		s.mark(s.cand[i].p, fRepeat)
 	}
+	// a product the rules let among the explore candidates too
+	// (AllowRepeats) is one candidate: the repeat one, which carries its
+	// explore side below
+	kept := 0
+	for i := range n0 {
+		if s.flag[s.cand[i].p]&fRepeat == 0 {
+			s.cand[kept] = s.cand[i]
+			s.cand[kept].s *= 1 - alpha
+			kept++
+		}
+	}
+	s.cand = append(s.cand[:kept], s.cand[n0:]...)
+	n0 = kept
 	// the explore side of a repeat item: its usual score, as an explore
 	// candidate would have it (none when there is no explore candidate)
 	for i := n0; i < len(s.cand); i++ {
@@ -181,7 +195,6 @@ func (e *Engine) repeats(s *scratch, j *job) int {
 			v, _ := e.usual(s, j, x.p, e.exploreRaw(s, j, x.p))
 			x.s += (1 - alpha) * v
 		}
-		s.mark(x.p, fRepeat)
 	}
 	return len(s.cand) - n0
 }
