@@ -97,7 +97,8 @@ func prepareWith(cat *affinity.Catalog, nc int, asOf time.Time, opts Options, w 
 	}
 	b := newBuilder(cat, nc, asOf.Unix(), o, lookDays, start, w, noArrays)
 	b.given = opts
-	b.given.Workers = 0 // not an option of the index
+	b.given.Workers = 0                       // not an option of the index
+	b.given.NonMerchandise = o.NonMerchandise // the copy, never changed
 	return b, nil
 }
 
@@ -122,6 +123,7 @@ type builder struct {
 	start    int64   // Unix time: the look-back is (start, asOf]
 	halfLife float64 // seconds; 0 = no decay
 	maxDay   int64   // most days back of an order or event in the look-back
+	nonMerch []bool  // per product: in Options.NonMerchandise (nil: none)
 
 	weights
 	nc, ncat int
@@ -201,6 +203,14 @@ func newBuilder(cat *affinity.Catalog, nc int, asOf int64, o Options, lookDays i
 	}
 	if !noArrays {
 		b.custArrays = newArrays(nc, b.exact)
+	}
+	if o.NonMerchandise != nil {
+		b.nonMerch = make([]bool, cat.NumProducts())
+		for it := o.NonMerchandise.Iterator(); it.HasNext(); {
+			if p := it.Next(); int(p) < len(b.nonMerch) {
+				b.nonMerch[p] = true
+			}
+		}
 	}
 	b.depth = make([]uint8, b.ncat)
 	for c := range b.ncat {
@@ -592,7 +602,11 @@ func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]e
 				exItems, s2 = satMulAdd(exItems, int64(ln.Quantity), b.den)
 				s.sat = s.sat || s1 || s2
 			}
-			for j, sh := range cat.Shares(p) {
+			shares := cat.Shares(p)
+			if b.nonMerch != nil && b.nonMerch[p] {
+				shares = nil // spend, not a taste: in the totals only
+			}
+			for j, sh := range shares {
 				cs := s.touchCat(sh.Category, stamp)
 				sw := float64(sh.Weight)
 				cs.spend += v * sw
@@ -653,7 +667,11 @@ func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]e
 		}
 		ps := s.touchProduct(e.Product, stamp)
 		ps.days[kind] = int32(d)
-		for _, sh := range cat.Shares(e.Product) {
+		shares := cat.Shares(e.Product)
+		if b.nonMerch != nil && b.nonMerch[e.Product] {
+			shares = nil // as if it had no category
+		}
+		for _, sh := range shares {
 			s.touchCat(sh.Category, stamp).evdays[kind-actViewed] = int32(d)
 		}
 		if kind == actCarted && ps.lastBuy < e.Unix {

@@ -26,7 +26,9 @@ import (
 
 // The index file format, version 3. All integers are little-endian.
 //
-//	header  "AFSEGIDX" (8 bytes), version uint32, flags uint32 (0)
+//	header  "AFSEGIDX" (8 bytes), version uint32, flags uint32 (bit 0:
+//	        the options hold a NonMerchandise set, the bitmap after the
+//	        RFM rules; no other bit is set)
 //	body    the fields written by encode, in order; every bitmap is a
 //	        uint64 byte length followed by roaring's portable serialization
 //	        (https://github.com/RoaringBitmap/RoaringFormatSpec)
@@ -41,6 +43,8 @@ const (
 	fileVersion = 3
 	headerLen   = 16
 	trailerLen  = 16
+
+	flagNonMerch = 1 // the options hold a NonMerchandise set
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -142,6 +146,9 @@ func (x *Index) WriteTo(w io.Writer) (int64, error) {
 	var head [headerLen]byte
 	copy(head[:], fileMagic)
 	binary.LittleEndian.PutUint32(head[8:], fileVersion)
+	if x.opts.NonMerchandise != nil {
+		binary.LittleEndian.PutUint32(head[12:], flagNonMerch)
+	}
 	if _, err := bw.Write(head[:]); err != nil {
 		return cw.N, err
 	}
@@ -274,6 +281,9 @@ func encodeOptions(e *encoder, asOf int64, lookDays int, o *Options) {
 			e.u8(uint8(hi))
 		}
 	}
+	if o.NonMerchandise != nil { // flagNonMerch
+		e.bitmap(o.NonMerchandise)
+	}
 }
 
 // Save writes the index to the file path atomically with
@@ -358,8 +368,9 @@ func decode(data []byte) (*Index, error) {
 	if v := binary.LittleEndian.Uint32(data[8:]); v != fileVersion {
 		return nil, fmt.Errorf("%w: unsupported version %d (want %d)", ErrCorrupt, v, fileVersion)
 	}
-	if f := binary.LittleEndian.Uint32(data[12:]); f != 0 {
-		return nil, fmt.Errorf("%w: unknown flags %#x", ErrCorrupt, f)
+	flags := binary.LittleEndian.Uint32(data[12:])
+	if flags&^flagNonMerch != 0 {
+		return nil, fmt.Errorf("%w: unknown flags %#x", ErrCorrupt, flags)
 	}
 	trail := data[len(data)-trailerLen:]
 	body := data[headerLen : len(data)-trailerLen]
@@ -370,7 +381,7 @@ func decode(data []byte) (*Index, error) {
 		return nil, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
 	}
 	d := &decoder{b: body}
-	x := d.index()
+	x := d.index(flags)
 	if d.err == nil && d.off != len(d.b) {
 		d.fail("%d bytes after the last field", len(d.b)-d.off)
 	}
@@ -605,7 +616,7 @@ func readValues[T uint16 | uint32 | int32 | int64 | uint64](d *decoder, n, size 
 	return v
 }
 
-func (d *decoder) index() *Index {
+func (d *decoder) index(flags uint32) *Index {
 	x := &Index{asOf: d.i64()}
 	o := &x.opts
 	x.lookDays = int(d.u32())
@@ -625,6 +636,11 @@ func (d *decoder) index() *Index {
 		r.Name = d.str()
 		for _, s := range []*ScoreRange{&r.R, &r.F, &r.M} {
 			s.Min, s.Max = int(d.u8()), int(d.u8())
+		}
+	}
+	if flags&flagNonMerch != 0 {
+		if o.NonMerchandise = d.bitmap(1 << 32); d.err == nil && o.NonMerchandise.IsEmpty() {
+			d.fail("an empty NonMerchandise set") // written only when not empty
 		}
 	}
 	if d.err != nil {

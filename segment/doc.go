@@ -43,7 +43,9 @@
 //
 // Shares count bought lines only (returns never count as interest) and a
 // product in several category paths counts toward each with the weight of
-// [affinity.Catalog.Shares]. With [Options.HalfLife] each order's weight
+// [affinity.Catalog.Shares]; a product in [Options.NonMerchandise]
+// (postage, fees) counts in the spend the shares divide and in no
+// category. With [Options.HalfLife] each order's weight
 // in the shares is 2^(−age/HalfLife), so that old interests fade. Shares
 // are stored in steps of 1/10000, rounded half away from zero, and, unless
 // a half-life is set, also as exact integer ratios (see "Exact

@@ -361,10 +361,13 @@ const noParent = ^uint32(0)
 func (x *Index) AsOf() time.Time { return time.Unix(x.asOf, 0).UTC() }
 
 // Options returns the options the index was built with, defaults filled in.
-// The RFMRules slice is a copy.
+// The RFMRules slice and the NonMerchandise set are copies.
 func (x *Index) Options() Options {
 	o := x.opts
 	o.RFMRules = slices.Clone(o.RFMRules)
+	if o.NonMerchandise != nil {
+		o.NonMerchandise = o.NonMerchandise.Clone()
+	}
 	return o
 }
 

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/internal/parallel"
 	"github.com/shopaffinity/affinity/segment/query"
@@ -65,6 +67,14 @@ type Options struct {
 	// [DefaultRFMRules]. A customer belongs to the first rule that matches
 	// its scores, or to no RFM segment when none does.
 	RFMRules []RFMRule
+	// NonMerchandise holds products (by [affinity.ProductID]) that are
+	// spend but not a taste — postage, fees, gift vouchers, manual
+	// adjustments: their lines count in the frequency, the monetary value
+	// and the totals the category shares divide by, and the product's own
+	// bought, viewed and carted sets, but in no category (no share, rank,
+	// recency or bought set of a category), as if the product had none.
+	// nil means none; Build keeps a copy, and the index file stores it.
+	NonMerchandise *roaring.Bitmap
 	// Workers is the number of goroutines Build uses; default GOMAXPROCS.
 	// The result does not depend on it.
 	Workers int
@@ -101,6 +111,15 @@ func (o Options) withDefaults(lookDays int) (Options, error) {
 	}
 	if o.RFMRules == nil {
 		o.RFMRules = DefaultRFMRules()
+	}
+	if o.NonMerchandise != nil {
+		// a copy, the caller's to change; an empty set is none, so that
+		// an index reports and stores the same either way
+		if o.NonMerchandise.IsEmpty() {
+			o.NonMerchandise = nil
+		} else {
+			o.NonMerchandise = o.NonMerchandise.Clone()
+		}
 	}
 	// a zero range means every score: spell it out (a copy), as an index
 	// file stores it, so that Options reports the same rules either way

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
@@ -74,6 +75,7 @@ var partOptions = []segment.Options{
 	{HalfLife: 45 * segment.Day, Lookback: affinity.Months(12)},
 	{Lookback: affinity.AllTime, LoyalOrders: 2},
 	{Lookback: affinity.Days(90), Workers: 3},
+	{NonMerchandise: roaring.BitmapOf(0, 3, 7, 12, 40)},
 }
 
 func TestJoinEqualsBuild(t *testing.T) {

@@ -296,6 +296,9 @@ func randomUpdateOptions(r *rand.Rand) segment.Options {
 		o.HalfLife = time.Duration(10+r.IntN(50)) * segment.Day // never layered
 	}
 	o.Workers = r.IntN(3)
+	if r.IntN(3) == 0 {
+		o.NonMerchandise = roaring.BitmapOf(0, 2, 5, 9) // spend in no category, kept by every update
+	}
 	return o
 }
 

@@ -216,7 +216,9 @@ type Options struct {
 	Tune *recommend.Grid
 
 	// Segment are the segment index's options; Lookback above, when set,
-	// overrides Segment.Lookback. Workers is taken from Workers below.
+	// overrides Segment.Lookback. Workers is taken from Workers below, and
+	// NonMerchandise from the shop's non-merchandise (see NonMerchandise
+	// below): spend in no category share, as in every answer of the shop.
 	Segment segment.Options
 
 	// Workers is the number of goroutines each build step of [Open] uses;

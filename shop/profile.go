@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -39,9 +40,11 @@ type Profile struct {
 	RFM   string `json:"rfm,omitempty"`
 	Stage string `json:"stage,omitempty"`
 	// Top are the customer's top-level categories by share of spend in the
-	// look-back, largest first (at most three): the share of all the
-	// spend, as segment's affinity("…") has it, so that non-merchandise
-	// such as postage counts in the spend and in no category.
+	// look-back, largest first (at most three, none with share 0): the
+	// share of all the spend, as segment's affinity("…") has it (each
+	// order weighed by Segment.HalfLife when set), so that
+	// non-merchandise such as postage counts in the spend and in no
+	// category.
 	Top []CategoryShare `json:"top_categories"`
 	// Value holds the model-based predictions, nil when the models could
 	// not be fitted on this shop's data (see [Snapshot.Value]).
@@ -111,7 +114,9 @@ func (s *Snapshot) Profile(ctx context.Context, key string) (Profile, error) {
 
 // topCategories returns c's top-level categories by share of spend in the
 // segment look-back (bought lines only): of all the spend, as segment's
-// affinity, with non-merchandise in the spend and in no category.
+// affinity, each order weighed by the index's HalfLife, with
+// non-merchandise in the spend and in no category; categories with a
+// share are listed, not those of free items only.
 func (s *Snapshot) topCategories(c affinity.CustomerID, n int) []CategoryShare {
 	h, cat := s.h, s.h.Catalog()
 	from := s.lookback.Start(s.segAsOf) // the segment index's window
@@ -119,8 +124,13 @@ func (s *Snapshot) topCategories(c affinity.CustomerID, n int) []CategoryShare {
 	var total float64
 	lo, hi := h.CustomerOrders(c)
 	for o := lo; o < hi; o++ {
-		if t := h.OrderTime(o); t.After(s.asOf) || !t.After(from) {
+		t := h.OrderTime(o)
+		if t.After(s.asOf) || !t.After(from) {
 			continue
+		}
+		wt := 1.0
+		if s.halfLife > 0 {
+			wt = math.Exp2(-float64(s.segAsOf.Unix()-t.Unix()) / s.halfLife.Seconds())
 		}
 		llo, lhi := h.OrderLines(o)
 		for i := llo; i < lhi; i++ {
@@ -128,7 +138,7 @@ func (s *Snapshot) topCategories(c affinity.CustomerID, n int) []CategoryShare {
 			if ln.Quantity <= 0 {
 				continue
 			}
-			v := ln.Value().Float()
+			v := ln.Value().Float() * wt
 			total += v // of all spend, as segment's affinity
 			if s.nonMerch.Contains(uint32(ln.Product)) {
 				continue // postage is spend, not a taste
@@ -142,7 +152,7 @@ func (s *Snapshot) topCategories(c affinity.CustomerID, n int) []CategoryShare {
 	}
 	out := make([]CategoryShare, 0, len(spend))
 	for k, v := range spend {
-		if total > 0 {
+		if total > 0 && v > 0 {
 			out = append(out, CategoryShare{Category: cat.CategoryPath(k), Share: v / total})
 		}
 	}

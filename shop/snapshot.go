@@ -34,6 +34,7 @@ type Snapshot struct {
 	unit     string // "orders" or "customers": what a co-count counts
 	cats     []int  // per product: its first category, or -1
 	lookback affinity.Lookback
+	halfLife time.Duration // the segment index's category-share decay
 	workers  int
 	mbg      bool // the value model is MBG/NBD (Options.ValueModel)
 
@@ -159,8 +160,11 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		segOpts.Lookback = o.Lookback
 	}
 	segOpts.Lookback = segOpts.Lookback.Or(DefaultLookback)
-	s.lookback = segOpts.Lookback
+	s.lookback, s.halfLife = segOpts.Lookback, segOpts.HalfLife
 	segOpts.Workers = workers
+	// non-merchandise is spend, not a taste: in no category share, as
+	// everywhere else (Build keeps its own copy)
+	segOpts.NonMerchandise = s.nonMerch
 	// A refresh updates the previous snapshot's index, to a later day
 	// too (see segment.Update): only what holds the previous index is
 	// kept, not the previous snapshot.
@@ -181,7 +185,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		var err error
 		if prevSegs != nil {
 			// the previous index, waiting for it if its build still runs
-			if px, perr := prevSegs.get(ctx); perr == nil && px != nil {
+			if px, perr := prevSegs.get(ctx); perr == nil && px != nil && sameSet(px.Options().NonMerchandise, segOpts.NonMerchandise) {
 				// on one goroutine: it runs beside the refresh's steps; a
 				// full index is built in the background from time to time
 				// for later refreshes to lay their changes over
@@ -336,7 +340,7 @@ func (s *Snapshot) withModel(ctx context.Context, idx *similarity.Index, seq uin
 		return nil, fmt.Errorf("shop: engine: %w", err)
 	}
 	return &Snapshot{h: s.h, asOf: s.asOf, segAsOf: s.segAsOf, report: s.report, segs: s.segs, nb: s.nb, counts: s.counts,
-		eng: eng, nonMerch: s.nonMerch, unit: s.unit, cats: s.cats, lookback: s.lookback, workers: s.workers, mbg: s.mbg,
+		eng: eng, nonMerch: s.nonMerch, unit: s.unit, cats: s.cats, lookback: s.lookback, halfLife: s.halfLife, workers: s.workers, mbg: s.mbg,
 		repeats: s.repeats, nextBasket: s.nextBasket, trendDays: s.trendDays, tuning: s.tuning, model: s.model,
 		seq: s.seq, modelSeq: seq, modelIdx: idx, fit: s.fit, ro: s.ro, values: s.values}, nil
 }
@@ -513,4 +517,12 @@ func (s *Snapshot) productTables(cat *affinity.Catalog, set *settings) {
 			s.cats[p] = int(cs[0])
 		}
 	}
+}
+
+// sameSet reports whether a and b hold the same ids, nil being empty.
+func sameSet(a, b *roaring.Bitmap) bool {
+	if a == nil || b == nil {
+		return (a == nil || a.IsEmpty()) && (b == nil || b.IsEmpty())
+	}
+	return a.Equals(b)
 }
