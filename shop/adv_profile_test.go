@@ -834,6 +834,43 @@ func TestAdvProfNonMerchandiseWithCategory(t *testing.T) {
 	}
 }
 
+// TestAdvProfNonMerchandiseAfterRefresh: a refresh that makes a product
+// non-merchandise (renamed POSTAGE in the catalog) takes it out of every
+// customer's category shares, the customers the refresh did not touch
+// included: the segment index is built anew, not updated, when the set
+// changes.
+func TestAdvProfNonMerchandiseAfterRefresh(t *testing.T) {
+	ctx := context.Background()
+	at := advProfBase.Add(-48 * time.Hour)
+	ps := append(slices.Clone(advProfCatalog), affinity.Product{Key: "box", Name: "Gift box", Categories: []string{"S/boxes"}, Price: 10 * advProfCur})
+	lines := []affinity.Purchase{
+		advProfBuy("u", "box", "1", at, 1, 10),
+		advProfBuy("u", "b", "1", at, 1, 30),
+		advProfBuy("v", "b", "2", at, 1, 5),
+	}
+	opts := advProfOpts(time.Time{}, affinity.Months(24))
+	opts.IsNonMerchandise = nil // the default recognises POSTAGE
+	s := advProfOpen(t, ps, lines, opts)
+	count := func(q string) int {
+		aud, err := s.Snapshot().Segment(q)
+		require.NoError(t, err)
+		return aud.Len()
+	}
+	require.Equal(t, 1, count(`affinity("S") = 0.25`), "a gift box is merchandise")
+
+	renamed := ps[len(ps)-1]
+	renamed.Name = "POSTAGE"
+	require.NoError(t, s.Refresh(ctx, shop.Sources(shop.Catalog([]affinity.Product{renamed}),
+		shop.Purchases(slices.Values([]affinity.Purchase{advProfBuy("w", "b", "3", at.Add(time.Hour), 1, 7)})))))
+	snap := s.Snapshot()
+	require.True(t, snap.IsNonMerchandise("box"))
+	_, err := snap.SegmentIndex(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 0, count(`affinity("S") > 0`), "u, untouched by the refresh, has no share in postage's category")
+	assert.Equal(t, 1, count(`affinity("B") = 0.75`), "u's merchandise share of all the spend")
+	assert.Equal(t, []shop.CategoryShare{{Category: "B", Share: 0.75}}, advProfGet(t, snap, "u").Top)
+}
+
 // TestAdvProfDuringRefresh: profiles asked while a refresh runs come from
 // one snapshot or the other, never a mix: the spend and orders of a
 // customer the refresh changes are either before or after.
