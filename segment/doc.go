@@ -87,7 +87,7 @@
 // holds a fifth of the customers (the first n mod 5 tiles one more), and
 // equal values can get different scores. With [RFMRank], the default,
 // score = 1 + ⌊5·L/N⌋, where N counts the scored customers and L those
-// with a strictly worse value (a longer time since the last purchase,
+// with a strictly worse value (more whole days since the last purchase,
 // fewer orders, less spend). This is the competition rank (SQL RANK()) cut
 // into quintiles: equal values always get equal scores, the best value
 // gets 5 unless more than a fifth of the customers share it, and scores
@@ -122,7 +122,8 @@
 //	active between "2024-11-25" and "2024-12-02" and monetary >= $500
 //
 // Keywords and attribute names are case-insensitive; names of categories,
-// products and segments are quoted (Go string syntax) and case-sensitive,
+// products and segments are quoted (a Go string literal, "interpreted"
+// or `raw`) and case-sensitive,
 // except RFM segment and lifecycle stage names. # starts a comment that
 // runs to the end of the line. The grammar, in EBNF:
 //
@@ -156,11 +157,18 @@
 // money a number of currency units, optionally after a currency sign,
 // which is decoration only. A number with a unit is the decimal it
 // denotes, computed exactly: 0.7% is 0.007 (and prints so), 0.5w is 3.5
-// days. A bare target string names a category if the
-// index has one by that path, else a product; a name that is both must be
-// written category("…") or product("…"). Without a window, bought, viewed
-// and carted cover the whole look-back; a window may not be longer.
-// between includes both ends. rank("X") <= 2 and top("X", 2) are the same.
+// days. A number with more significant digits than a comparison keeps
+// exactly (beyond 15, or 12 with w, m or y) is an error unless the digits
+// past them change nothing or it lies beyond every value compared (10^15
+// and more). A bare target string names a category if no
+// product has that key, a product if no category has that path; a name
+// that is both is an error and must be written category("…") or
+// product("…"). Without a window, bought, viewed and carted cover the
+// whole look-back; a window may not be longer. recency("X") is the days
+// since the last purchase in category X within the look-back (plain
+// recency looks at every order). between includes both ends. rank("X")
+// <= 2 and top("X", 2) are the same; k in top("X", k) is at most
+// [Options.TopN].
 // segment("name") refers to a segment defined with [Index.Define]; a
 // query compiles each definition it reaches once and evaluates one it
 // reaches more than once (directly or through other definitions) once,

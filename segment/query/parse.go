@@ -254,6 +254,17 @@ func (p *parser) next() error {
 			return p.errorf(start, "invalid string %s", Excerpt(s[start:p.pos]))
 		}
 		p.tok = token{kind: tString, text: text, off: start}
+	case c == '`': // a raw string, as in Go
+		end := strings.IndexByte(s[p.pos+1:], '`')
+		if end < 0 {
+			return p.errorf(start, "unterminated string")
+		}
+		p.pos += end + 2
+		text, err := strconv.Unquote(s[start:p.pos])
+		if err != nil {
+			return p.errorf(start, "invalid string %s", Excerpt(s[start:p.pos]))
+		}
+		p.tok = token{kind: tString, text: text, off: start}
 	case c == '(':
 		p.pos++
 		p.tok = token{kind: tLParen, text: "(", off: start}
@@ -525,12 +536,15 @@ func (p *parser) value(u Unit) (float64, error) {
 	if err != nil {
 		return 0, p.errorf(t.off, "invalid number %s", Excerpt(t.text))
 	}
+	mul, div := int64(1), int64(1)
 	switch {
 	case suffix == "":
 	case u == Days && daysPerUnit[strings.ToLower(suffix)] > 0:
-		v = scaleDecimal(num, int64(daysPerUnit[strings.ToLower(suffix)]), 1)
+		mul = int64(daysPerUnit[strings.ToLower(suffix)])
+		v = scaleDecimal(num, mul, 1)
 	case u == Share && suffix == "%":
-		v = scaleDecimal(num, 1, 100)
+		div = 100
+		v = scaleDecimal(num, 1, div)
 	case u == Days:
 		return 0, p.errorf(t.off+len(num), "unknown duration unit %s (use d, w, m or y)", Excerpt(suffix))
 	case u == Share:
@@ -541,10 +555,44 @@ func (p *parser) value(u Unit) (float64, error) {
 	if math.IsInf(v, 0) {
 		return 0, p.errorf(t.off, "invalid number %s", Excerpt(t.text))
 	}
+	if !keepsDecimal(num, mul, div, v) {
+		return 0, p.errorf(t.off, "%s has more digits than a comparison keeps: write it with fewer significant digits (15 keep exact, 12 with w, m or y)", Excerpt(t.text))
+	}
 	if neg {
 		v = -v
 	}
 	return v, p.next()
+}
+
+// keepsDecimal reports whether v, the float64 nearest the decimal num
+// times mul/div, prints as that decimal: what an exact comparison compares
+// against (see the package documentation). Up to 15 significant digits
+// (12 times a unit of days, which adds up to three) it always does;
+// beyond, only when the digits past them change nothing (trailing zeros,
+// or a decimal float64 happens to hold), or when v lies beyond every
+// value a comparison meets (1e15 and more: money stops at about 9.2e14
+// currency units, days, orders and shares far below), where rounding
+// changes no answer.
+func keepsDecimal(num string, mul, div int64, v float64) bool {
+	if v >= 1e15 {
+		return true
+	}
+	digits := 0
+	for i := 0; i < len(num); i++ {
+		if isDigit(num[i]) && (digits > 0 || num[i] != '0') {
+			digits++
+		}
+	}
+	if limit := 15; mul > 1 && digits <= limit-3 || mul == 1 && digits <= limit {
+		return true
+	}
+	want, ok := new(big.Rat).SetString(num)
+	if !ok {
+		return false
+	}
+	want.Mul(want, big.NewRat(mul, div))
+	got, ok := new(big.Rat).SetString(strconv.FormatFloat(v, 'g', -1, 64))
+	return ok && got.Cmp(want) == 0
 }
 
 // scaleDecimal returns the float64 nearest to the decimal num times
