@@ -392,10 +392,15 @@ func (x *Index) CustomerKey(c affinity.CustomerID) string {
 	return x.keys[c]
 }
 
-// LookupCustomer returns the dense id of the shop customer id key. The
-// first call sorts the keys once (O(n log n)); later calls are binary
-// searches.
+// LookupCustomer returns the dense id of the shop customer id key: any
+// customer of the History the index was built from, one whose first
+// activity comes after asOf included (see [Index.NumCustomers]); never
+// an erased customer, whose key is empty. The first call sorts the keys
+// once (O(n log n)); later calls are binary searches.
 func (x *Index) LookupCustomer(key string) (affinity.CustomerID, bool) {
+	if key == "" {
+		return 0, false // the key of erased customers: nobody's
+	}
 	x.lookupOnce.Do(x.sortKeys)
 	i, ok := slices.BinarySearchFunc(x.byKey, key, func(id uint32, k string) int {
 		switch kk := x.keys[id]; {
@@ -491,7 +496,8 @@ func (x *Index) sortedKey(r uint32) string {
 // SortedKeys returns the shop customer ids of the customers in set in
 // ascending order of the keys compared as bytes (SQL's ORDER BY on the
 // key in the C collation), the form an export or a mailing list wants.
-// Ids outside the index are skipped. The first call (of SortedKeys or
+// Ids of customers the index does not know ([Index.Len]) are skipped.
+// The first call (of SortedKeys or
 // [Index.LookupCustomer]) sorts all keys once, O(n log n), and keeps 12
 // bytes per customer (8 when all keys have the same length) and a copy of
 // the keys' bytes; later calls take time
@@ -516,7 +522,7 @@ func (x *Index) SortedKeys(set *roaring.Bitmap) []string {
 // and none of the collections that the garbage of a fresh slice per
 // answer would bring on a large heap.
 func (x *Index) AppendSortedKeys(dst []string, set *roaring.Bitmap) []string {
-	set = orEmpty(set)
+	set = x.known(set)
 	inside := x.inside(set)
 	keys := slices.Grow(dst, inside)
 	if x.keyWidth > 0 && inside > 0 && sortedPath(len(x.keys), inside) == pathMarks {
@@ -531,10 +537,10 @@ func (x *Index) AppendSortedKeys(dst []string, set *roaring.Bitmap) []string {
 }
 
 // SortedIDs returns the customers of set in the order of [Index.SortedKeys]
-// (ascending keys compared as bytes), at the same cost. Ids outside the
-// index are skipped.
+// (ascending keys compared as bytes), at the same cost. Ids of customers
+// the index does not know ([Index.Len]) are skipped.
 func (x *Index) SortedIDs(set *roaring.Bitmap) []affinity.CustomerID {
-	set = orEmpty(set)
+	set = x.known(set)
 	inside := x.inside(set)
 	ids := make([]affinity.CustomerID, 0, inside)
 	x.sortedRanks(set, inside, func(ranks []uint32) {
@@ -543,6 +549,17 @@ func (x *Index) SortedIDs(set *roaring.Bitmap) []affinity.CustomerID {
 		}
 	})
 	return ids
+}
+
+// known returns the members of set the index knows ([Index.Len]): set
+// itself when they all are (a query's answer), without allocating; nil
+// is the empty set.
+func (x *Index) known(set *roaring.Bitmap) *roaring.Bitmap {
+	set = orEmpty(set)
+	if set.AndCardinality(x.universe) != set.GetCardinality() {
+		return roaring.And(set, x.universe)
+	}
+	return set
 }
 
 // orEmpty returns set, or an empty bitmap for nil: the methods that take
@@ -792,9 +809,10 @@ func radixSort(v []uint32, limit uint32, tmp []uint32) {
 }
 
 // Keys returns the shop customer ids of the customers in set, in ascending
-// dense id order. Ids outside the index are skipped.
+// dense id order. Ids of customers the index does not know ([Index.Len]:
+// erased, or active only after asOf) are skipped.
 func (x *Index) Keys(set *roaring.Bitmap) iter.Seq[string] {
-	set = orEmpty(set)
+	set = x.known(set)
 	return func(yield func(string) bool) {
 		it := set.Iterator()
 		for it.HasNext() {
