@@ -560,7 +560,9 @@ func Load(ctx context.Context, r io.Reader, b *affinity.Builder, opts Options) (
 }
 
 // LoadFile is [Load] on the file at path; gzip files are recognised by
-// content, whatever their name.
+// content, whatever their name. Its errors name the file ("dataset:
+// orders.csv: line 2, column 4: …"), and wrap Load's ([*ParseError],
+// [ErrEmpty], …).
 func LoadFile(ctx context.Context, path string, b *affinity.Builder, opts Options) (Report, error) {
 	if err := checkArgs(ctx, b, false, ""); err != nil {
 		return Report{Format: opts.Format}, err
@@ -570,8 +572,33 @@ func LoadFile(ctx context.Context, path string, b *affinity.Builder, opts Option
 		return Report{Format: opts.Format}, fmt.Errorf("dataset: %w", err)
 	}
 	defer f.Close()
-	return Load(ctx, f, b, opts)
+	rep, err := Load(ctx, f, b, opts)
+	if err != nil {
+		err = FileError(path, err)
+	}
+	return rep, err
 }
+
+// FileError returns err, an error of a load, with the name of the file it
+// came from: "dataset: orders.csv: line 2: …". It wraps err, so that
+// errors.Is and errors.As see what err does.
+func FileError(path string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &fileError{path: path, err: err}
+}
+
+type fileError struct {
+	path string
+	err  error
+}
+
+func (e *fileError) Error() string {
+	return "dataset: " + e.path + ": " + strings.TrimPrefix(e.err.Error(), "dataset: ")
+}
+
+func (e *fileError) Unwrap() error { return e.err }
 
 // ReadFile loads the file at path into a new Builder and builds the
 // History. It returns a nil History with any error.
@@ -615,7 +642,10 @@ func open(r io.Reader, lim limits, csv bool, comma rune) (io.Reader, error) {
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, &ParseError{Line: 1, Reason: reasonRead, Err: fmt.Errorf("gzip: %w", err)}
+			if !strings.HasPrefix(err.Error(), "gzip: ") { // gzip's own errors say so
+				err = fmt.Errorf("gzip: %w", err)
+			}
+			return nil, &ParseError{Line: 1, Reason: reasonRead, Err: err}
 		}
 		in = zr
 	}

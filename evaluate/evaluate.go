@@ -69,11 +69,12 @@ const MaxK = 1000
 
 // Options configures [Evaluate]. The zero value means the defaults.
 type Options struct {
-	// K is the cutoff of the ranked lists; default 10.
+	// K is the cutoff of the ranked lists, at most [MaxK]; 0 means 10, and
+	// a negative K is an error.
 	K int
 	// CurveK, when positive, also computes every metric at K = 1 … CurveK
 	// (for [Report.WriteChart]); recommenders are then asked for
-	// max(K, CurveK) products.
+	// max(K, CurveK) products. At most [MaxK]; negative is an error.
 	CurveK int
 	// ExcludeSeen removes each customer's training items from their
 	// recommendations (the "remove seen" protocol of rating benchmarks).
@@ -141,8 +142,8 @@ func Evaluate(ctx context.Context, s *Split, recs []Recommender, opts Options) (
 	if s == nil || s.Train == nil || s.Test == nil {
 		return nil, affinity.NilArgument("evaluate", "split, or split without train or test History")
 	}
-	if opts.K > MaxK || opts.CurveK > MaxK {
-		return nil, fmt.Errorf("evaluate: K = %d, CurveK = %d: at most MaxK = %d", opts.K, opts.CurveK, MaxK)
+	if opts.K > MaxK || opts.CurveK > MaxK || opts.K < 0 || opts.CurveK < 0 {
+		return nil, fmt.Errorf("evaluate: K = %d, CurveK = %d: want 0 (the default) to MaxK = %d", opts.K, opts.CurveK, MaxK)
 	}
 	if opts.Workers > MaxWorkers {
 		return nil, fmt.Errorf("evaluate: Workers = %d: at most MaxWorkers = %d", opts.Workers, MaxWorkers)

@@ -276,3 +276,36 @@ func TestSrcTerminalProgressNotTerminal(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, buf.String())
 }
+
+// Open refuses a file of which no row loads — a header and no rows, or
+// every row skipped (a file of another format than named) — with an error
+// naming the file and the format; a refresh takes such a file (a day
+// without orders). Load errors name the file too.
+func TestSrcFileNothingLoaded(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	header := filepath.Join(dir, "header.csv")
+	require.NoError(t, os.WriteFile(header, []byte("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"), 0o600))
+	retail := srcFixture("retail.csv")
+	for _, c := range []struct{ path, format, want string }{
+		{header, "onlineretail", "header.csv has no rows after its header"},
+		{retail, "cdnow", "rows of " + retail + " loaded as cdnow"},
+		{retail, "movielens", "loaded as movielens"},
+	} {
+		s, err := shop.Open(ctx, shop.File(c.path, c.format), shop.Options{})
+		require.ErrorIs(t, err, shop.ErrNothingLoaded, c.format)
+		assert.ErrorContains(t, err, c.want)
+		assert.Nil(t, s)
+	}
+	s, err := shop.Open(ctx, shop.File(retail, "onlineretail"), shop.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, s.Refresh(ctx, shop.File(header, "onlineretail")), "a refresh of nothing new")
+
+	bad := filepath.Join(dir, "bad.csv")
+	require.NoError(t, os.WriteFile(bad, []byte("customer,product,time\nc1,p1,yesterday\n"), 0o600))
+	_, err = shop.Open(ctx, shop.FileWith(bad, dataset.Options{Format: "csv"}), shop.Options{})
+	var pe *dataset.ParseError
+	require.ErrorAs(t, err, &pe)
+	assert.ErrorContains(t, err, "bad.csv: line 2")
+}

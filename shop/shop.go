@@ -59,6 +59,14 @@ var ErrNilContext = affinity.NilArgument("shop", "context")
 // errNilSource is returned for a nil Source.
 var errNilSource = affinity.NilArgument("shop", "source")
 
+// ErrNothingLoaded is returned (wrapped) by [Open] for a [File] or
+// [FileWith] source of which no row loaded: a file with a header and no
+// rows, or one whose every row was skipped (most likely a file of another
+// format than the one named). A shop with no orders yet opens from an
+// empty [Purchases] instead; [Shop.Refresh] takes such a file (a day
+// without orders).
+var ErrNothingLoaded = errors.New("shop: nothing loaded")
+
 // ErrClosed is returned by [Shop.Refresh] and [Shop.WaitModel] after
 // [Shop.Close], and by a refresh that Close stopped.
 var ErrClosed = errors.New("shop: closed")
@@ -66,8 +74,9 @@ var ErrClosed = errors.New("shop: closed")
 // Open loads src into a new History and builds the first snapshot: the
 // segment index, the co-purchase neighbours and the recommendation engine,
 // all as of one time (see [Options.AsOf]). It reports each step to
-// opts.Progress and stops with ctx's error, wrapped, when ctx is done. On
-// any error it returns a nil Shop.
+// opts.Progress and stops with ctx's error, wrapped, when ctx is done. A
+// file source of which no row loads is an error wrapping
+// [ErrNothingLoaded]. On any error it returns a nil Shop.
 func Open(ctx context.Context, src Source, opts Options) (*Shop, error) {
 	if ctx == nil {
 		return nil, ErrNilContext
@@ -84,6 +93,11 @@ func Open(ctx context.Context, src Source, opts Options) (*Shop, error) {
 	rep, err := s.load(ctx, src, b, opts.Workers)
 	if err != nil {
 		return nil, err
+	}
+	if f, ok := src.(fileSource); ok {
+		if err := f.nothingLoaded(rep); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.publish(ctx, b, rep, opts.Workers); err != nil {
 		s.Close() // stops what the failed build started; no half-built Shop is returned

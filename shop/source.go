@@ -1,12 +1,14 @@
 package shop
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"iter"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
@@ -96,7 +98,8 @@ func (f fileSource) Load(ctx context.Context, b *affinity.Builder) (dataset.Repo
 	defer file.Close()
 	p := progressOf(ctx)
 	if p == nil {
-		return dataset.Load(ctx, file, b, opts)
+		rep, err := dataset.Load(ctx, file, b, opts)
+		return rep, dataset.FileError(f.path, err)
 	}
 	var size int64
 	if fi, err := file.Stat(); err == nil && fi.Mode().IsRegular() {
@@ -110,7 +113,25 @@ func (f fileSource) Load(ctx context.Context, b *affinity.Builder) (dataset.Repo
 		end := max(r.done, size)
 		p.Report(affinity.Progress{Step: "load", Done: end, Total: end, Unit: "bytes"})
 	}
-	return rep, err
+	return rep, dataset.FileError(f.path, err)
+}
+
+// nothingLoaded returns the error of Open for a file source of which no
+// row loaded, nil when some did.
+func (f fileSource) nothingLoaded(rep dataset.Report) error {
+	if rep.Loaded > 0 {
+		return nil
+	}
+	format := cmp.Or(rep.Format, f.format, f.opts.Format, "csv")
+	if rep.Rows == 0 {
+		return fmt.Errorf("%w: %s has no rows after its header", ErrNothingLoaded, f.path)
+	}
+	var why []string
+	for _, sk := range rep.Skipped {
+		why = append(why, fmt.Sprintf("%d %q from line %d", sk.Count, sk.Reason, sk.FirstLine))
+	}
+	return fmt.Errorf("%w: none of the %d rows of %s loaded as %s (skipped: %s): is the format right?",
+		ErrNothingLoaded, rep.Rows, f.path, format, strings.Join(why, ", "))
 }
 
 // progressReader reports the bytes read every 4 MiB; the file source
@@ -210,7 +231,8 @@ func FileOrDemo(path, format string) Source {
 
 // LoadHistory loads src into a new History without building any index:
 // for programs that need only the purchase lines. The Report says what
-// was read.
+// was read; a file source of which no row loads is an error wrapping
+// [ErrNothingLoaded], as in [Open].
 func LoadHistory(ctx context.Context, src Source) (*affinity.History, dataset.Report, error) {
 	if ctx == nil {
 		return nil, dataset.Report{}, ErrNilContext
@@ -222,6 +244,11 @@ func LoadHistory(ctx context.Context, src Source) (*affinity.History, dataset.Re
 	rep, err := src.Load(ctx, &b)
 	if err != nil {
 		return nil, rep, fmt.Errorf("shop: load: %w", err)
+	}
+	if f, ok := src.(fileSource); ok {
+		if err := f.nothingLoaded(rep); err != nil {
+			return nil, rep, err
+		}
 	}
 	h, err := b.Build(ctx)
 	if err != nil {

@@ -83,7 +83,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if cfg.days < 1 || cfg.control < 0 || cfg.control >= 1 || cfg.uplift < 0 || cfg.uplift > 0.5 || cfg.restocked < 0 {
+	if cfg.days < 1 || !(cfg.control >= 0 && cfg.control < 1) || !(cfg.uplift >= 0 && cfg.uplift <= 0.5) || cfg.restocked < 0 { // NaN fails too
 		return errors.New("-days must be ≥ 1, -control in [0, 1), -uplift in [0, 0.5], -restocked ≥ 0")
 	}
 

@@ -22,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,6 +97,9 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
 	cfg := config{data: *data, format: *format, horizon: *horizon, customers: *customers,
 		months: *months, discount: *discount, margin: *margin, workers: *workers, penalty: *penalty}
 	var err error
@@ -109,8 +113,18 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	default:
 		return fmt.Errorf("-model %q: want bgnbd or mbgnbd", *model)
 	}
-	if *months < 1 || *customers < 0 || *horizon < 0 || *workers < 1 || *penalty < 0 {
-		return errors.New("-months and -workers must be ≥ 1, -customers, -horizon and -penalty ≥ 0")
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	switch {
+	case *months < 1 || *customers < 0 || *workers < 1:
+		return errors.New("-months and -workers must be ≥ 1, -customers ≥ 0")
+	case !finite(*horizon) || *horizon < 0:
+		return fmt.Errorf("-horizon %v: want a finite number ≥ 0", *horizon)
+	case !finite(*penalty) || *penalty < 0:
+		return fmt.Errorf("-penalty %v: want a finite number ≥ 0", *penalty)
+	case !finite(*discount) || *discount <= -1:
+		return fmt.Errorf("-discount %v: want a finite rate above -1", *discount)
+	case !finite(*margin) || *margin < 0:
+		return fmt.Errorf("-margin %v: want a finite number ≥ 0", *margin)
 	}
 	h, rep, err := shop.LoadHistory(ctx, shop.FileOrDemo(*data, *format))
 	if err != nil {
@@ -130,6 +144,14 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	}
 	if cfg.holdEnd, err = day(*holdEnd, sum.Last.Truncate(24*time.Hour)); err != nil {
 		return fmt.Errorf("-holdout-end: %w", err)
+	}
+	switch last := sum.Last.Format(time.DateOnly); {
+	case cfg.calEnd.Before(sum.First.Truncate(24 * time.Hour)):
+		return fmt.Errorf("-calibration-end %s is before the first order (%s)", cfg.calEnd.Format(time.DateOnly), sum.First.Format(time.DateOnly))
+	case cfg.calEnd.After(sum.Last):
+		return fmt.Errorf("-calibration-end %s is after the last order (%s): nothing is left to hold out", cfg.calEnd.Format(time.DateOnly), last)
+	case cfg.holdEnd.Before(cfg.calEnd):
+		return fmt.Errorf("-holdout-end %s is before -calibration-end %s", cfg.holdEnd.Format(time.DateOnly), cfg.calEnd.Format(time.DateOnly))
 	}
 	cfg.publishedCalibrationEnd = cfg.calEnd.Equal(time.Date(1997, 9, 30, 0, 0, 0, 0, time.UTC))
 	fmt.Fprintf(w, "%s: %d customers, %d orders, %s .. %s\n", name, sum.Customers, sum.Orders,

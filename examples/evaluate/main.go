@@ -221,18 +221,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	split, rating, err := load(ctx, c, stderr)
-	if err != nil {
-		return err
+	// every flag checked before the data is read
+	if c.k < 1 || c.k > evaluate.MaxK {
+		return fmt.Errorf("-k %d: want 1 to %d", c.k, evaluate.MaxK)
 	}
-	opts := evaluate.Options{K: c.k, ExcludeSeen: rating, MinRating: float32(c.minRating)}
-	if c.excludeSet {
-		opts.ExcludeSeen = c.excludeSeen
+	switch c.split {
+	case "", "temporal", "last-order", "ratio", "stratified", "leave-one-out":
+	default:
+		return fmt.Errorf("-split %q: want temporal, last-order, ratio, stratified or leave-one-out", c.split)
 	}
+	var mapNorm evaluate.MAPNorm
 	switch c.mapNorm {
 	case "relevant":
 	case "min":
-		opts.MAP = evaluate.MAPByMinKRelevant
+		mapNorm = evaluate.MAPByMinKRelevant
 	default:
 		return fmt.Errorf("-map %q: want relevant or min", c.mapNorm)
 	}
@@ -240,13 +242,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for name := range strings.SplitSeq(c.metrics, ",") {
 		m, err := evaluate.ParseMetric(strings.TrimSpace(name))
 		if err != nil {
-			return err
+			return fmt.Errorf("-metrics: %w", err)
 		}
 		cols = append(cols, m)
 	}
 	chartMetric, err := evaluate.ParseMetric(c.chartMetric)
 	if err != nil {
+		return fmt.Errorf("-chart-metric: %w", err)
+	}
+	split, rating, err := load(ctx, c, stderr)
+	if err != nil {
 		return err
+	}
+	opts := evaluate.Options{K: c.k, ExcludeSeen: rating, MinRating: float32(c.minRating), MAP: mapNorm}
+	if c.excludeSet {
+		opts.ExcludeSeen = c.excludeSeen
 	}
 	if c.png != "" {
 		opts.CurveK = 20
@@ -363,6 +373,14 @@ func load(ctx context.Context, c *config, stderr io.Writer) (*evaluate.Split, bo
 	}
 	// what was read, and the History evaluated, first, as every example
 	fmt.Fprintf(stderr, "%s\n%s\n", rep, h.Summary())
+	switch {
+	case h.NumOrders() > 0 || h.NumEvents() > 0:
+	case rep.Rows == 0:
+		return nil, false, fmt.Errorf("nothing loaded: %s has no rows after its header", c.data)
+	default:
+		return nil, false, fmt.Errorf("nothing loaded from %s as %s (%d rows, %d skipped; see the report above): is -format right?",
+			c.data, c.format, rep.Rows, rep.SkippedRows())
+	}
 	return splitHistory(ctx, c, h, split, rating)
 }
 

@@ -21,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -60,6 +61,16 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	top := fs.Int("top", 20, "number of pairs to print")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	case *top < 1:
+		return fmt.Errorf("-top %d: want at least 1", *top)
+	case *minSupport < 1:
+		return fmt.Errorf("-min-support %d: want at least 1", *minSupport)
+	case !(*shrinkage >= 0) || math.IsInf(*shrinkage, 0):
+		return fmt.Errorf("-shrinkage %v: want a finite λ ≥ 0", *shrinkage)
 	}
 	m, err := similarity.ParseMeasure(*measure)
 	if err != nil {

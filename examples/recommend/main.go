@@ -48,6 +48,9 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
 	if *scope != "basket" && *scope != "customer" {
 		return fmt.Errorf("unknown scope %q (basket or customer)", *scope)
 	}

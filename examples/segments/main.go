@@ -79,12 +79,12 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	}
 	snap := s.Snapshot()
 	h, x := snap.History(), snap.Segments()
+	fmt.Fprintf(w, "%s\n%s\n", snap.Report(), h.Summary())
 	if x == nil {
 		return errors.New("the shop has no orders yet")
 	}
-	fmt.Fprintf(w, "%s\n%s\n", snap.Report(), h.Summary())
-	fmt.Fprintf(w, "%s: %d customers known as of %s (look-back %d months)\n\n",
-		name, x.Len(), x.AsOf().Format(time.DateTime), *lookback)
+	fmt.Fprintf(w, "%s: %d customers known as of %s (look-back %v)\n\n",
+		name, x.Len(), x.AsOf().Format(time.DateTime), x.Options().Lookback)
 	if x.Len() == 0 {
 		// a file of baskets, or an as-of time before every customer's
 		// first order: nobody to segment
