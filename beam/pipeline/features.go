@@ -25,8 +25,17 @@ import (
 type Features struct {
 	// AsOf is the as-of time of the features; required.
 	AsOf time.Time
-	// Segment are the options of segment.Build; Workers is ignored.
+	// Segment are the options of segment.Build; Workers is ignored, and
+	// NonMerchandise must be nil (product ids are the pipeline's own):
+	// name those products in NonMerchandiseKeys.
 	Segment segment.Options
+	// NonMerchandiseKeys are the shop keys of the products that are spend
+	// but not a taste (postage, fees): with Index, the saved index counts
+	// them in no category, as segment.Options.NonMerchandise does with
+	// ids (a shop.Shop passes its non-merchandise so). Keys the input
+	// does not hold are ignored. The features without Index do not
+	// depend on categories.
+	NonMerchandiseKeys []string
 	// Output is the directory the results are written to (see
 	// [NewFeatures]).
 	Output string
@@ -195,8 +204,9 @@ type partBytes struct {
 // partFn builds the History of one chunk over the shop's catalog and
 // emits its segment.Part.
 type partFn struct {
-	AsOf    time.Time
-	Segment segment.Options
+	AsOf     time.Time
+	Segment  segment.Options
+	NonMerch []string // Features.NonMerchandiseKeys
 
 	cat *affinity.History // the catalog's History, built on first use
 }
@@ -213,7 +223,7 @@ func (f *partFn) ProcessElement(ctx context.Context, chunk int, parts func(*Part
 	if err != nil {
 		return err
 	}
-	p, err := segment.BuildPart(ctx, h, f.AsOf, f.Segment)
+	p, err := segment.BuildPart(ctx, h, f.AsOf, withNonMerch(f.Segment, f.cat.Catalog(), f.NonMerch))
 	if err != nil {
 		return err
 	}
@@ -252,9 +262,25 @@ func only[T any](next func(*T) bool) (T, bool) {
 // The parts, the catalog and the customer dictionary are co-grouped with
 // [always], so that it runs once even without any, and then fails.
 type joinFn struct {
-	AsOf    time.Time
-	Segment segment.Options
-	Output  string
+	AsOf     time.Time
+	Segment  segment.Options
+	NonMerch []string // Features.NonMerchandiseKeys
+	Output   string
+}
+
+// withNonMerch returns o with the products of keys in cat as its
+// NonMerchandise.
+func withNonMerch(o segment.Options, cat *affinity.Catalog, keys []string) segment.Options {
+	if len(keys) == 0 {
+		return o
+	}
+	o.NonMerchandise = roaring.New()
+	for _, k := range keys {
+		if p, ok := cat.LookupProduct(k); ok {
+			o.NonMerchandise.Add(uint32(p))
+		}
+	}
+	return o
 }
 
 func (f *joinFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte) bool, parts func(*partBytes) bool, specs func(*catalogSpec) bool, dicts func(*Dict) bool) error {
@@ -280,7 +306,7 @@ func (f *joinFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte) bool
 	if err != nil {
 		return err
 	}
-	x, err := segment.Join(ctx, cat.Catalog(), f.AsOf, f.Segment, ps)
+	x, err := segment.Join(ctx, cat.Catalog(), f.AsOf, withNonMerch(f.Segment, cat.Catalog(), f.NonMerch), ps)
 	if errors.Is(err, segment.ErrNoData) {
 		return noCustomerData(f.AsOf) // Join: no part has a customer with data by asOf
 	}
@@ -424,6 +450,9 @@ func NewFeatures(in Input, o Features) (*beam.Pipeline, error) {
 	if err := affinity.CheckAsOf("pipeline", o.AsOf); err != nil {
 		return nil, err
 	}
+	if o.Segment.NonMerchandise != nil {
+		return nil, errors.New("pipeline: Segment.NonMerchandise names products by ids the pipeline assigns: give their keys in NonMerchandiseKeys")
+	}
 	if o.Index {
 		// the options of a Build, checked on an empty History
 		var b affinity.Builder
@@ -452,8 +481,8 @@ func NewFeatures(in Input, o Features) (*beam.Pipeline, error) {
 	chunks := beam.GroupByKey(s, beam.ParDo(s, joinID, beam.CoGroupByKey(s, cust, ids)))
 	if o.Index {
 		spec := catalogPCollection(s, facts, dictionary(s.Scope("products"), products))
-		pbs := beam.ParDo(s, &partFn{AsOf: o.AsOf, Segment: o.Segment}, chunks, beam.SideInput{Input: spec})
-		beam.ParDo0(s, &joinFn{AsOf: o.AsOf, Segment: o.Segment, Output: o.Output},
+		pbs := beam.ParDo(s, &partFn{AsOf: o.AsOf, Segment: o.Segment, NonMerch: o.NonMerchandiseKeys}, chunks, beam.SideInput{Input: spec})
+		beam.ParDo0(s, &joinFn{AsOf: o.AsOf, Segment: o.Segment, NonMerch: o.NonMerchandiseKeys, Output: o.Output},
 			beam.CoGroupByKey(s, always(s), beam.AddFixedKey(s, pbs), beam.AddFixedKey(s, spec), beam.AddFixedKey(s, dict)))
 		return p, nil
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 	"github.com/stretchr/testify/require"
 
@@ -23,7 +24,16 @@ import (
 func singleFeatures(t *testing.T, h *affinity.History, o pipeline.Features, dir string) {
 	t.Helper()
 	ctx := context.Background()
-	x, err := segment.Build(ctx, h, o.AsOf, o.Segment)
+	so := o.Segment
+	if len(o.NonMerchandiseKeys) > 0 {
+		so.NonMerchandise = roaring.New()
+		for _, k := range o.NonMerchandiseKeys {
+			if p, ok := h.Catalog().LookupProduct(k); ok {
+				so.NonMerchandise.Add(uint32(p))
+			}
+		}
+	}
+	x, err := segment.Build(ctx, h, o.AsOf, so)
 	require.NoError(t, err)
 	var csv bytes.Buffer
 	require.NoError(t, x.WriteCSV(&csv, x.All()))
@@ -126,6 +136,7 @@ func TestFeaturesIndex(t *testing.T) {
 	for _, o := range []pipeline.Features{
 		{AsOf: h.Latest(), Index: true},
 		{AsOf: h.Latest().AddDate(0, -3, 0), Index: true, Segment: segment.Options{RFMScoring: segment.RFMNTile, HalfLife: 60 * segment.Day}},
+		{AsOf: h.Latest(), Index: true, NonMerchandiseKeys: []string{h.Catalog().ProductKey(0), h.Catalog().ProductKey(2), "no-such-product"}},
 	} {
 		t.Run(o.AsOf.Format(time.DateOnly), func(t *testing.T) {
 			dir := checkFeatures(t, in, h, o)
@@ -148,6 +159,8 @@ func TestFeaturesOptions(t *testing.T) {
 	require.Error(t, err)
 	_, err = pipeline.NewFeatures(in, pipeline.Features{AsOf: time.Now()})
 	require.Error(t, err, "no output")
+	_, err = pipeline.NewFeatures(in, pipeline.Features{AsOf: time.Now(), Output: "x", Index: true, Segment: segment.Options{NonMerchandise: roaring.BitmapOf(1)}})
+	require.ErrorContains(t, err, "NonMerchandiseKeys", "ids the pipeline assigns")
 }
 
 // A single machine keeps a product's entry from the first file that

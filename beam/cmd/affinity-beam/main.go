@@ -43,7 +43,7 @@ var (
 	months    = flag.Int("months", 0, "look-back in calendar months (0: everything up to the as-of time)")
 	maxBasket = flag.Int("maxbasket", 0, "products per transaction before sampling (0: default, <0: no cap)")
 	shards    = flag.Int("shards", 0, "partial counts (0: default 16)")
-	exclude   = flag.String("exclude", "", "copurchase: comma-separated product keys never counted (non-merchandise: postage, fees)")
+	exclude   = flag.String("exclude", "", "comma-separated product keys of non-merchandise (postage, fees): never counted as co-purchases, in no category of a features -index")
 	nameCats  = flag.Bool("namecats", false, "derive a category from the product name where a row has none")
 	index     = flag.Bool("index", false, "features: also write the saved segment index, segments.idx")
 	mlBuys    = flag.Bool("ratings-as-purchases", false, "movielens: read ratings as purchases (the features job reads no events)")
@@ -89,7 +89,11 @@ func main() {
 			log.Fatal(err)
 		}
 	case "features":
-		p, err = pipeline.NewFeatures(in, pipeline.Features{AsOf: at, Output: *output, Index: *index})
+		f := pipeline.Features{AsOf: at, Output: *output, Index: *index}
+		if *exclude != "" {
+			f.NonMerchandiseKeys = strings.Split(*exclude, ",")
+		}
+		p, err = pipeline.NewFeatures(in, f)
 		if err != nil {
 			log.Fatal(err)
 		}
