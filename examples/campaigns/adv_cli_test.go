@@ -1,242 +1,63 @@
 package main
 
 import (
-	"bytes"
-	"compress/gzip"
-	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity/internal/testdata"
 )
 
-// Adversarial tests of the campaigns program's command-line contract (README.md,
-// "Runnable examples"): with -data FILE -format NAME it reads the file and
-// prints the load report and History.Summary() first; a failed load or a
-// bad flag is an error (exit 1) naming the file, with the line for parse
-// errors, never a panic and never a success-looking report.
-
-const (
-	advCLIHeader = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
-	advCLIRows   = "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n" +
-		"536365,71053,WHITE METAL LANTERN,6,2010-12-01 08:26:00,3.39,17850,United Kingdom\n" +
-		"536366,22633,HAND WARMER UNION JACK,6,2010-12-01 08:28:00,1.85,17850,United Kingdom\n" +
-		"536367,84879,ASSORTED COLOUR BIRD ORNAMENT,32,2010-12-01 08:34:00,1.69,13047,United Kingdom\n" +
-		"536368,85123A,WHITE HANGING HEART T-LIGHT HOLDER,2,2010-12-20 09:00:00,2.55,13047,United Kingdom\n" +
-		"536368,71053,WHITE METAL LANTERN,1,2010-12-20 09:00:00,3.39,13047,United Kingdom\n" +
-		"536369,22633,HAND WARMER UNION JACK,3,2011-01-03 10:00:00,1.85,17850,United Kingdom\n" +
-		"536369,84879,ASSORTED COLOUR BIRD ORNAMENT,3,2011-01-03 10:00:00,1.69,17850,United Kingdom\n"
-)
-
-func advCLIWrite(t *testing.T, name string, data []byte) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	require.NoError(t, os.WriteFile(p, data, 0o644))
-	return p
-}
-
-func advCLIGzip(t *testing.T, data string) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	zw := gzip.NewWriter(&b)
-	_, err := zw.Write([]byte(data))
-	require.NoError(t, err)
-	require.NoError(t, zw.Close())
-	return b.Bytes()
-}
-
-// advCLIRun runs the program on args, turning a panic into an error that
-// says so.
-func advCLIRun(args ...string) (out string, err error) {
-	var w bytes.Buffer
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("PANIC: %v", r)
-		}
-		out = w.String()
-	}()
-	return "", advCLICall(&w, args)
-}
-
-// advCLIReport is the start of the printed load report.
-const advCLIReport = "format     "
-
-// TestAdvCLIBadFiles: every file that cannot be loaded is an error, not a
-// panic, and nothing that looks like a report is printed.
-func TestAdvCLIBadFiles(t *testing.T) {
-	gz := advCLIGzip(t, advCLIHeader+advCLIRows)
-	for _, c := range []struct {
-		name, format string
-		data         []byte // nil: no file
-		dir          bool
-		parse        bool // a parse error: names a line
-	}{
-		{name: "missing", format: "onlineretail"},
-		{name: "directory", format: "onlineretail", dir: true},
-		{name: "empty", format: "onlineretail", data: []byte{}},
-		{name: "unknown format", format: "excel", data: []byte(advCLIHeader + advCLIRows)},
-		{name: "corrupt gzip", format: "onlineretail", data: []byte("\x1f\x8bnot really gzip at all"), parse: true},
-		{name: "truncated gzip", format: "onlineretail", data: gz[:len(gz)/2]},
-		{name: "baskets as onlineretail", format: "onlineretail", data: []byte("milk,bread\nbeer\n"), parse: true},
-		{name: "cdnow as onlineretail", format: "onlineretail", data: []byte(" 00004 0001 19970101  2   29.33\n"), parse: true},
-		{name: "binary", format: "onlineretail", data: []byte("\x00\x01\x02\xff\xfe\n\x00"), parse: true},
-		{name: "onlineretail as csv", format: "csv", data: []byte(advCLIHeader + advCLIRows), parse: true},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "orders.csv")
-			switch {
-			case c.dir:
-				path = t.TempDir()
-			case c.data != nil:
-				path = advCLIWrite(t, "orders.csv", c.data)
-			}
-			out, err := advCLIRun("-data", path, "-format", c.format)
-			require.Error(t, err)
-			assert.NotContains(t, err.Error(), "PANIC")
-			assert.Empty(t, out, "no report for a failed load")
-			if c.parse {
-				assert.Contains(t, err.Error(), "line ", "a parse error names its line")
-			}
-		})
-	}
-}
-
-func TestAdvCLILoadErrorNamesFile(t *testing.T) {
-	gz := advCLIGzip(t, advCLIHeader+advCLIRows)
-	for _, c := range []struct {
-		name string
-		data []byte
-	}{
-		{"empty", []byte{}},
-		{"corrupt gzip", []byte("\x1f\x8bnot really gzip at all")},
-		{"truncated gzip", gz[:len(gz)/2]},
-		{"missing columns", []byte("milk,bread\nbeer\n")},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			path := advCLIWrite(t, "my-orders-file.csv", c.data)
-			_, err := advCLIRun("-data", path, "-format", "onlineretail")
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), "my-orders-file.csv", "the error names the file the user gave")
-		})
-	}
-}
-
-// TestAdvCLIBadFlags: unknown flags, flags without their value and bad
-// values are errors; the load report is not printed.
-func TestAdvCLIBadFlags(t *testing.T) {
-	path := advCLIWrite(t, "orders.csv", []byte(advCLIHeader+advCLIRows))
-	cases := [][]string{
-		{"-data", path, "-format", "onlineretail", "-bogus"},
-		{"-data", path, "-format", "onlineretail", "--bogus=1"},
-		{"-data", path, "-format"},
-		{"-format", "onlineretail", "-data"},
-	}
-	cases = append(cases, advCLIBadFlagValues(path)...)
-	for _, args := range cases {
-		t.Run(strings.Join(args[2:], " "), func(t *testing.T) {
-			out, err := advCLIRun(args...)
-			require.Error(t, err)
-			assert.NotContains(t, err.Error(), "PANIC")
-			assert.NotContains(t, out, advCLIReport, "no report after a bad flag")
-		})
-	}
-}
-
-// TestAdvCLIStrayArgument: a positional argument (say, the format given
-// without its -format) is an error, not silently ignored.
-func TestAdvCLIStrayArgument(t *testing.T) {
-	args := advCLIValidArgs(t)
-	out, err := advCLIRun(args...)
-	require.NoError(t, err, "the run without the stray argument succeeds")
-	require.Contains(t, out, advCLIReport)
-	for _, stray := range []string{"onlineretail", "extra"} {
-		out, err := advCLIRun(append(args, stray)...)
-		assert.Error(t, err, "the stray argument %q is ignored:\n%s", stray, out)
-	}
-}
+// Adversarial tests of the campaigns program's command-line contract
+// (README.md, "Runnable examples"; the shared part in [testdata.CLI]).
 
 func advCLIValidArgs(t *testing.T) []string {
-	return []string{"-data", advCLIWrite(t, "orders.csv", []byte(advCLIHeader+advCLIRows)), "-format", "onlineretail"}
+	return []string{"-data", testdata.WriteFile(t, "orders.csv", []byte(testdata.RetailHeader+testdata.RetailRows)), "-format", "onlineretail"}
 }
 
-func advCLICall(w *bytes.Buffer, args []string) error { return run(context.Background(), w, args) }
-
-func advCLIBadFlagValues(path string) [][]string {
-	return [][]string{
-		{"-data", path, "-format", "onlineretail", "-days", "0"},
-		{"-data", path, "-format", "onlineretail", "-days", "-14"},
-		{"-data", path, "-format", "onlineretail", "-control", "1"},
-		{"-data", path, "-format", "onlineretail", "-control", "-0.1"},
-		{"-data", path, "-format", "onlineretail", "-uplift", "0.6"},
-		{"-data", path, "-format", "onlineretail", "-uplift", "-0.1"},
-		{"-data", path, "-format", "onlineretail", "-restocked", "-1"},
-		{"-data", path, "-format", "onlineretail", "-cap", "one"},
-	}
+// advCLI is the campaigns program's command line, for [testdata.CLI.Check].
+var advCLI = testdata.CLI{
+	Run: testdata.Args(run),
+	BadFlags: [][]string{
+		{"-days", "0"}, {"-days", "-14"}, {"-control", "1"}, {"-control", "-0.1"},
+		{"-control", "NaN"}, {"-uplift", "0.6"}, {"-uplift", "-0.1"}, {"-uplift", "NaN"},
+		{"-restocked", "-1"}, {"-cap", "one"},
+	},
+	Never: []string{"week's plan"},
 }
 
-func TestAdvCLINaNFlags(t *testing.T) {
-	args := advCLIValidArgs(t)
-	for _, flag := range []string{"-control", "-uplift"} {
-		t.Run(flag, func(t *testing.T) {
-			out, err := advCLIRun(append(args, flag, "NaN")...)
-			require.Error(t, err, "%s NaN is accepted", flag)
-			assert.NotContains(t, err.Error(), "PANIC")
-			assert.NotContains(t, out, advCLIReport, "a bad flag is found before the load")
-		})
-	}
-}
-
-// TestAdvCLINothingLoaded: a file of which no row loads is an error after
-// the load report that says why.
-func TestAdvCLINothingLoaded(t *testing.T) {
-	for _, c := range []struct{ name, format, data, reason string }{
-		{"header only", "onlineretail", advCLIHeader, "no rows after its header"},
-		{"onlineretail as cdnow", "cdnow", advCLIHeader + advCLIRows, "wrong field count"},
-		{"every row bad", "onlineretail", advCLIHeader + "536365,85123A,X,six,2010-12-01 08:26:00,2.55,17850,UK\n", "invalid quantity"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			out, err := advCLIRun("-data", advCLIWrite(t, "orders.csv", []byte(c.data)), "-format", c.format)
-			require.Error(t, err)
-			assert.NotContains(t, err.Error(), "PANIC")
-			assert.Contains(t, out+err.Error(), c.reason, "what was skipped: in the report or the error")
-			assert.NotContains(t, out, "week's plan")
-		})
-	}
-}
+func TestAdvCLIContract(t *testing.T) { advCLI.Check(t) }
 
 // TestAdvCLISmallFiles: one row cannot hold a plan -days before its last
 // order (an error saying so); eight rows over a month make a plan, the
 // same from -data without -format and from gzip; -days longer than the
 // data is an error naming the flag; -out on a regular file is an error.
 func TestAdvCLISmallFiles(t *testing.T) {
-	row := advCLIRows[:strings.IndexByte(advCLIRows, '\n')+1]
-	out, err := advCLIRun("-data", advCLIWrite(t, "one.csv", []byte(advCLIHeader+row)))
+	out, err := advCLI.Run("-data", testdata.WriteFile(t, "one.csv", []byte(testdata.RetailHeader+testdata.RetailRow)))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "-days")
 	assert.True(t, strings.HasPrefix(out, "format     onlineretail\nrows       1\n"), out)
 
 	args := advCLIValidArgs(t)
-	named, err := advCLIRun(args...)
+	named, err := advCLI.Run(args...)
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(named, "format     onlineretail\nrows       8\n"), named)
 	assert.Contains(t, named, "week's plan as of 2010-12-20 10:00:00")
-	unnamed, err := advCLIRun(args[:2]...)
+	unnamed, err := advCLI.Run(args[:2]...)
 	require.NoError(t, err)
 	assert.Equal(t, named, unnamed)
-	gz := advCLIWrite(t, "orders.csv.gz", advCLIGzip(t, advCLIHeader+advCLIRows))
-	zipped, err := advCLIRun("-data", gz)
+	gz := testdata.WriteFile(t, "orders.csv.gz", testdata.Gzip(t, testdata.RetailHeader+testdata.RetailRows))
+	zipped, err := advCLI.Run("-data", gz)
 	require.NoError(t, err)
 	assert.Equal(t, named, strings.ReplaceAll(zipped, gz, args[1]))
 
-	_, err = advCLIRun(append(args, "-days", "40")...)
+	_, err = advCLI.Run(append(args, "-days", "40")...)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "-days")
-	file := advCLIWrite(t, "not-a-dir", []byte("x"))
-	_, err = advCLIRun(append(args, "-out", file)...)
+	file := testdata.WriteFile(t, "not-a-dir", []byte("x"))
+	_, err = advCLI.Run(append(args, "-out", file)...)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "not-a-dir")
 }

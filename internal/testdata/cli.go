@@ -1,0 +1,303 @@
+package testdata
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The command-line contract every example program keeps (README.md,
+// "Runnable examples"): with -data FILE -format NAME it reads the file
+// and prints the load report and History.Summary() first; a failed load
+// or a bad flag is an error naming the file, with the line for parse
+// errors, never a panic and never a success-looking report. [CLI.Check]
+// tests it on a small Online Retail file.
+
+// RetailHeader is the header line of an Online Retail file.
+const RetailHeader = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+
+// RetailRow is the first of [RetailRows]: one order of one line by
+// customer 17850 on 2010-12-01, for 15.30.
+const RetailRow = "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"
+
+// RetailRows are eight Online Retail rows, each ending in a newline: two
+// customers (17850, 13047), four products and five orders from
+// 2010-12-01 to 2011-01-03.
+const RetailRows = RetailRow +
+	"536365,71053,WHITE METAL LANTERN,6,2010-12-01 08:26:00,3.39,17850,United Kingdom\n" +
+	"536366,22633,HAND WARMER UNION JACK,6,2010-12-01 08:28:00,1.85,17850,United Kingdom\n" +
+	"536367,84879,ASSORTED COLOUR BIRD ORNAMENT,32,2010-12-01 08:34:00,1.69,13047,United Kingdom\n" +
+	"536368,85123A,WHITE HANGING HEART T-LIGHT HOLDER,2,2010-12-20 09:00:00,2.55,13047,United Kingdom\n" +
+	"536368,71053,WHITE METAL LANTERN,1,2010-12-20 09:00:00,3.39,13047,United Kingdom\n" +
+	"536369,22633,HAND WARMER UNION JACK,3,2011-01-03 10:00:00,1.85,17850,United Kingdom\n" +
+	"536369,84879,ASSORTED COLOUR BIRD ORNAMENT,3,2011-01-03 10:00:00,1.69,17850,United Kingdom\n"
+
+// WriteFile writes data to a file called name in a new temporary folder
+// of t and returns its path.
+func WriteFile(t testing.TB, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(p, data, 0o644))
+	return p
+}
+
+// Gzip returns data compressed with gzip.
+func Gzip(t testing.TB, data string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	_, err := zw.Write([]byte(data))
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	return b.Bytes()
+}
+
+// Capture calls run with a fresh buffer and returns what it wrote there
+// and its error; a panic in run becomes an error starting "PANIC: ".
+func Capture(run func(w io.Writer) error) (out string, err error) {
+	var w bytes.Buffer
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("PANIC: %v", r)
+		}
+		out = w.String()
+	}()
+	return "", run(&w)
+}
+
+// Args returns the Run of a program whose run takes its command line:
+// the arguments are passed to run with [context.Background] and a
+// buffer, and run with [Capture].
+func Args(run func(ctx context.Context, w io.Writer, args []string) error) func(args ...string) (out string, err error) {
+	return func(args ...string) (string, error) {
+		return Capture(func(w io.Writer) error { return run(context.Background(), w, args) })
+	}
+}
+
+// DataFormat returns the values of -data and -format in args (empty when
+// absent), for the adapter of a program whose run takes them otherwise
+// than as flags.
+func DataFormat(args []string) (data, format string) {
+	for i := 0; i+1 < len(args); i++ {
+		switch args[i] {
+		case "-data":
+			data = args[i+1]
+		case "-format":
+			format = args[i+1]
+		}
+	}
+	return data, format
+}
+
+// CLI describes one example program's command line for [CLI.Check].
+type CLI struct {
+	// Run runs the program on command-line arguments such as
+	// -data FILE -format NAME and returns what it printed; a panic is an
+	// error containing "PANIC" (see [Capture] and [Args]).
+	Run func(args ...string) (out string, err error)
+
+	// NoFlags says that the program's run takes no arguments (main parses
+	// them): Run is an adapter that reads -data and -format only (see
+	// [DataFormat]), and the tests of bad flags and stray arguments do not
+	// apply.
+	NoFlags bool
+
+	// Log says that the output is a log, which may tell of a failed load:
+	// it must then hold no Report rather than be empty.
+	Log bool
+
+	// Valid returns the arguments of a run that succeeds; nil means -data
+	// with a file of [RetailHeader] and [RetailRows] and -format
+	// onlineretail.
+	Valid func(t *testing.T) []string
+
+	// BadFlags are the program's own flags with bad values (say
+	// {"-k", "ten"}), each tried after -data with a good Online Retail file
+	// and -format onlineretail.
+	BadFlags [][]string
+
+	// BadArgs returns further bad command lines, whole, given the path of
+	// a good Online Retail file: flags that go wrong together.
+	BadArgs func(path string) [][]string
+
+	// Report is the text the printed load report starts with; empty means
+	// "format     ".
+	Report string
+
+	// Never are texts that a run which loads nothing never prints or says:
+	// the heading of the program's results, advice that does not apply.
+	Never []string
+}
+
+// Check runs the shared tests of the contract as subtests of t: bad
+// files, load errors naming the file, bad flags, stray arguments and
+// files of which nothing loads.
+func (c CLI) Check(t *testing.T) {
+	if c.Report == "" {
+		c.Report = "format     "
+	}
+	// One temporary folder for all the files: a folder for each subtest
+	// would cost more than the run it serves.
+	dir := t.TempDir()
+	t.Run("BadFiles", func(t *testing.T) { c.badFiles(t, dir) })
+	t.Run("LoadErrorNamesFile", func(t *testing.T) { c.loadErrorNamesFile(t, dir) })
+	if !c.NoFlags {
+		t.Run("BadFlags", func(t *testing.T) { c.badFlags(t, dir) })
+		t.Run("StrayArgument", func(t *testing.T) { c.strayArgument(t, dir) })
+	}
+	t.Run("NothingLoaded", func(t *testing.T) { c.nothingLoaded(t, dir) })
+}
+
+// file writes data (nil: nothing) to a file called name in a new folder
+// below dir and returns its path.
+func file(t *testing.T, dir, name string, data []byte) string {
+	t.Helper()
+	sub, err := os.MkdirTemp(dir, "")
+	require.NoError(t, err)
+	p := filepath.Join(sub, name)
+	if data != nil {
+		require.NoError(t, os.WriteFile(p, data, 0o644))
+	}
+	return p
+}
+
+// corruptGzip has the gzip magic and nothing else of gzip.
+const corruptGzip = "\x1f\x8bnot really gzip at all"
+
+// badFiles: every file that cannot be loaded is an error, not a panic,
+// and nothing that looks like a report is printed.
+func (c CLI) badFiles(t *testing.T, dir string) {
+	gz := Gzip(t, RetailHeader+RetailRows)
+	for _, b := range []struct {
+		name, format string
+		data         []byte // nil: no file
+		dir          bool
+		parse        bool // a parse error: names a line
+	}{
+		{name: "missing", format: "onlineretail"},
+		{name: "directory", format: "onlineretail", dir: true},
+		{name: "empty", format: "onlineretail", data: []byte{}},
+		{name: "unknown format", format: "excel", data: []byte(RetailHeader + RetailRows)},
+		{name: "corrupt gzip", format: "onlineretail", data: []byte(corruptGzip), parse: true},
+		{name: "truncated gzip", format: "onlineretail", data: gz[:len(gz)/2]},
+		{name: "baskets as onlineretail", format: "onlineretail", data: []byte("milk,bread\nbeer\n"), parse: true},
+		{name: "cdnow as onlineretail", format: "onlineretail", data: []byte(" 00004 0001 19970101  2   29.33\n"), parse: true},
+		{name: "binary", format: "onlineretail", data: []byte("\x00\x01\x02\xff\xfe\n\x00"), parse: true},
+		{name: "onlineretail as csv", format: "csv", data: []byte(RetailHeader + RetailRows), parse: true},
+	} {
+		t.Run(b.name, func(t *testing.T) {
+			path := file(t, dir, "orders.csv", b.data)
+			if b.dir {
+				path = filepath.Dir(path)
+			}
+			out, err := c.Run("-data", path, "-format", b.format)
+			require.Error(t, err)
+			assert.NotContains(t, err.Error(), "PANIC")
+			if c.Log {
+				assert.NotContains(t, out, c.Report, "no report for a failed load")
+			} else {
+				assert.Empty(t, out, "no report for a failed load")
+			}
+			for _, s := range c.Never {
+				assert.NotContains(t, out, s)
+			}
+			if b.parse {
+				assert.Contains(t, err.Error(), "line ", "a parse error names its line")
+			}
+		})
+	}
+}
+
+func (c CLI) loadErrorNamesFile(t *testing.T, dir string) {
+	gz := Gzip(t, RetailHeader+RetailRows)
+	for _, b := range []struct {
+		name string
+		data []byte
+	}{
+		{"empty", []byte{}},
+		{"corrupt gzip", []byte(corruptGzip)},
+		{"truncated gzip", gz[:len(gz)/2]},
+		{"missing columns", []byte("milk,bread\nbeer\n")},
+	} {
+		t.Run(b.name, func(t *testing.T) {
+			path := file(t, dir, "my-orders-file.csv", b.data)
+			_, err := c.Run("-data", path, "-format", "onlineretail")
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "my-orders-file.csv", "the error names the file the user gave")
+		})
+	}
+}
+
+// badFlags: unknown flags, flags without their value and bad values are
+// errors; the load report is not printed.
+func (c CLI) badFlags(t *testing.T, dir string) {
+	path := file(t, dir, "orders.csv", []byte(RetailHeader+RetailRows))
+	cases := [][]string{
+		{"-data", path, "-format", "onlineretail", "-bogus"},
+		{"-data", path, "-format", "onlineretail", "--bogus=1"},
+		{"-data", path, "-format"},
+		{"-format", "onlineretail", "-data"},
+	}
+	for _, f := range c.BadFlags {
+		cases = append(cases, append([]string{"-data", path, "-format", "onlineretail"}, f...))
+	}
+	if c.BadArgs != nil {
+		cases = append(cases, c.BadArgs(path)...)
+	}
+	for _, args := range cases {
+		t.Run(strings.Join(args[min(2, len(args)):], " "), func(t *testing.T) {
+			out, err := c.Run(args...)
+			require.Error(t, err)
+			assert.NotContains(t, err.Error(), "PANIC")
+			assert.NotContains(t, out, c.Report, "no report after a bad flag")
+		})
+	}
+}
+
+// strayArgument: a positional argument (say, the format given without
+// its -format) is an error, not silently ignored.
+func (c CLI) strayArgument(t *testing.T, dir string) {
+	var args []string
+	if c.Valid != nil {
+		args = c.Valid(t)
+	} else {
+		args = []string{"-data", file(t, dir, "orders.csv", []byte(RetailHeader+RetailRows)), "-format", "onlineretail"}
+	}
+	out, err := c.Run(args...)
+	require.NoError(t, err, "the run without the stray argument succeeds")
+	require.Contains(t, out, c.Report)
+	for _, stray := range []string{"onlineretail", "extra"} {
+		out, err := c.Run(append(args[:len(args):len(args)], stray)...)
+		assert.Error(t, err, "the stray argument %q is ignored:\n%s", stray, out)
+	}
+}
+
+// nothingLoaded: a file of which no row loads is an error after the load
+// report that says why.
+func (c CLI) nothingLoaded(t *testing.T, dir string) {
+	for _, b := range []struct{ name, format, data, reason string }{
+		{"header only", "onlineretail", RetailHeader, "no rows after its header"},
+		{"onlineretail as cdnow", "cdnow", RetailHeader + RetailRows, "wrong field count"},
+		{"onlineretail as movielens", "movielens", RetailHeader + RetailRows, ""},
+		{"every row bad", "onlineretail", RetailHeader + "536365,85123A,X,six,2010-12-01 08:26:00,2.55,17850,UK\n", "invalid quantity"},
+	} {
+		t.Run(b.name, func(t *testing.T) {
+			out, err := c.Run("-data", file(t, dir, "orders.csv", []byte(b.data)), "-format", b.format)
+			require.Error(t, err, "no order loaded: not a successful run\n%s", out)
+			assert.NotContains(t, err.Error(), "PANIC")
+			assert.Contains(t, out+err.Error(), b.reason, "what was skipped: in the report or the error")
+			for _, s := range c.Never {
+				assert.NotContains(t, out+err.Error(), s)
+			}
+		})
+	}
+}
