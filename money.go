@@ -141,8 +141,10 @@ var ErrMoney = errors.New("affinity: invalid money amount")
 
 // ParseMoney parses a decimal amount such as "2.55", "-3", "1,5" (with
 // decimalSep ',') or "0.001" into Money without going through float64. An
-// optional leading sign is allowed; thousands separators, exponents and more
-// than four decimals are not (more decimals would be silently rounded). A
+// optional leading sign is allowed, and so are leading zeros and a
+// separator without digits on one side (".5", "5.", "007.5", as
+// spreadsheets write them); thousands separators, exponents and more than
+// four decimals are not (more decimals would be silently rounded). A
 // decimalSep of 0 means '.'.
 func ParseMoney(s string, decimalSep byte) (Money, error) {
 	if decimalSep == 0 {

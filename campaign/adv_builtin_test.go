@@ -848,13 +848,13 @@ func TestAdvBIJSONRoundTrip(t *testing.T) {
 		msgs := make([]campaign.Message, rng.IntN(4))
 		for i := range msgs {
 			m := campaign.Message{
-				Campaign: advBIRandString(rng), Customer: advBIRandString(rng), Email: advBIRandString(rng),
+				Campaign: "c" + advBIRandString(rng), Customer: "k" + advBIRandString(rng), Email: advBIRandString(rng),
 				ID:      affinity.CustomerID(rng.IntN(100)),
 				Time:    time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.Int64N(1e6)) * time.Second).In(zones[rng.IntN(len(zones))]),
 				Control: rng.IntN(2) == 0, Offer: advBIRandString(rng),
 			}
 			for range rng.IntN(3) {
-				m.Items = append(m.Items, campaign.Item{Product: advBIRandString(rng), Name: advBIRandString(rng), Reason: advBIRandString(rng)})
+				m.Items = append(m.Items, campaign.Item{Product: "p" + advBIRandString(rng), Name: advBIRandString(rng), Reason: advBIRandString(rng)})
 			}
 			msgs[i] = m
 		}
@@ -874,7 +874,8 @@ func TestAdvBIJSONRoundTrip(t *testing.T) {
 			assert.Equal(t, m, g, "round %d", round)
 		}
 	}
-	for _, bad := range []string{"", "null", "{}", "[] []", "[1]", "[]x", `[{"campaign":1}]`, `{"campaign":"c"}`, "[", `[{"time":"yesterday"}]`, "[null]"} {
+	for _, bad := range []string{"", "null", "{}", "[] []", "[1]", "[]x", `[{"campaign":1}]`, `{"campaign":"c"}`, "[", `[{"time":"yesterday"}]`, "[null]", "[{}]",
+		`[{"campaign":"c","customer":"k"}]`, `[{"campaign":"c","customer":"k","time":"2026-01-01T00:00:00Z","items":[null]}]`} {
 		var err error
 		require.NotPanics(t, func() { _, err = campaign.ReadJSON(strings.NewReader(bad)) }, "%q", bad)
 		assert.Error(t, err, "%q", bad)

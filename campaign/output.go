@@ -97,11 +97,16 @@ func SplitList(field string) []string {
 // in Latin-1, would be changed on the way (each invalid byte replaced by
 // U+FFFD) and would no longer match its customer in [Options.Sent]:
 // WriteJSON returns an error naming the first such string, before writing
-// anything. [WriteCSV] writes every string byte for byte.
+// anything, as it does for a message [ReadJSON] would refuse (without its
+// campaign, customer or time, or an item without its product). [WriteCSV]
+// writes every string byte for byte.
 func WriteJSON(w io.Writer, msgs []Message) error {
 	for i := range msgs {
 		if err := checkUTF8(&msgs[i]); err != nil {
 			return err
+		}
+		if err := checkMessage(&msgs[i], i); err != nil {
+			return fmt.Errorf("campaign: write JSON: %w", err)
 		}
 	}
 	if msgs == nil {
@@ -147,7 +152,8 @@ func checkUTF8(m *Message) error {
 // next plan ([Options.Sent]). Input that is not valid UTF-8 is an error
 // (the JSON decoder would replace the invalid bytes, so that the keys no
 // longer match), as is anything that is not one JSON array of messages
-// (surrounding white space aside). A nil r is an error matching
+// (surrounding white space aside): null, a null message, a message
+// without its campaign, customer or time, an item without its product. A nil r is an error matching
 // [affinity.ErrNilArgument].
 func ReadJSON(r io.Reader) ([]Message, error) {
 	if r == nil {
@@ -186,7 +192,25 @@ func ReadJSON(r io.Reader) ([]Message, error) {
 		if m == nil {
 			return nil, fmt.Errorf("campaign: read JSON: message %d is null", i+1)
 		}
+		if err := checkMessage(m, i); err != nil {
+			return nil, fmt.Errorf("campaign: read JSON: %w", err)
+		}
 		msgs[i] = *m
 	}
 	return msgs, nil
+}
+
+// checkMessage returns why m, the i-th message (from 0), is no message of
+// a plan: without its campaign, customer or time, or an item without its
+// product.
+func checkMessage(m *Message, i int) error {
+	if m.Campaign == "" || m.Customer == "" || m.Time.IsZero() {
+		return fmt.Errorf("message %d lacks its campaign, customer or time", i+1)
+	}
+	for j, it := range m.Items {
+		if it.Product == "" {
+			return fmt.Errorf("message %d, item %d has no product", i+1, j+1)
+		}
+	}
+	return nil
 }

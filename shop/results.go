@@ -1,6 +1,7 @@
 package shop
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -159,11 +160,15 @@ func (r Rec) MarshalJSON() ([]byte, error) { return r.AppendJSON(make([]byte, 0,
 
 // UnmarshalJSON decodes what MarshalJSON encodes (the explanation and
 // reason texts are derived and ignored). It refuses a Rec that no
-// recommendation can be: reasons on a fallback, a co-purchase result
-// without one, a pair reason below chance (lift under 1) or without its
-// product and unit, a negative count, a taste reason without its
-// category.
+// recommendation can be: without its source or a reason's kind, reasons
+// on a fallback, a co-purchase result without one, a pair reason below
+// chance (lift under 1) or without its product and unit, a negative
+// count, a taste reason without its category. JSON null leaves r as it
+// is, as encoding/json asks of an Unmarshaler.
 func (r *Rec) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		return nil
+	}
 	var j recJSON
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
@@ -182,6 +187,9 @@ func (r *Rec) UnmarshalJSON(b []byte) error {
 			return fmt.Errorf("shop: reason %d: %w", i+1, err)
 		}
 	}
+	if _, err := out.Source.MarshalText(); err != nil {
+		return fmt.Errorf("shop: a result without its source: %w", err)
+	}
 	switch {
 	case out.Source.Fallback() && out.nr > 0:
 		return fmt.Errorf("shop: a %v result with reasons (a fallback has none)", out.Source)
@@ -194,6 +202,9 @@ func (r *Rec) UnmarshalJSON(b []byte) error {
 
 // check returns why x cannot be a reason, nil when it can.
 func (x *Reason) check() error {
+	if _, err := x.Kind.MarshalText(); err != nil {
+		return fmt.Errorf("a reason without its kind: %w", err)
+	}
 	switch {
 	case x.Count < 0:
 		return fmt.Errorf("negative count %d", x.Count)
@@ -223,12 +234,25 @@ func (r Result) MarshalJSON() ([]byte, error) {
 	return r.AppendJSON(make([]byte, 0, 512*(1+len(r.Recs))))
 }
 
-// UnmarshalJSON decodes what MarshalJSON encodes.
+// UnmarshalJSON decodes what MarshalJSON encodes, each recommendation as
+// [Rec.UnmarshalJSON] does; a null recommendation is refused, and JSON
+// null leaves r as it is.
 func (r *Result) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		return nil
+	}
 	var j resultJSON
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
+	for i := range j.Recs {
+		if _, err := j.Recs[i].Source.MarshalText(); err != nil {
+			return fmt.Errorf("shop: recommendation %d is null", i+1)
+		}
+	}
 	*r = Result(j)
 	return nil
 }
+
+// isNull reports whether b is the JSON literal null.
+func isNull(b []byte) bool { return string(bytes.TrimSpace(b)) == "null" }
