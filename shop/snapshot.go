@@ -451,8 +451,9 @@ func (s *Snapshot) ValueModel() string {
 func (s *Snapshot) History() *affinity.History { return s.h }
 
 // AsOf returns the time the snapshot is as of: every index was built from
-// the data at or before it. The segment index is as of the end of that
-// day (UTC; see [Options.AsOf]).
+// the data at or before it. For a shop without [Options.AsOf] the
+// segment index is as of the end of that day (UTC); with it, as of that
+// time exactly.
 func (s *Snapshot) AsOf() time.Time { return s.asOf }
 
 // endOfDay returns the last second of t's day (UTC).
