@@ -130,6 +130,9 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 		for _, m := range top {
 			keys = append(keys, fmt.Sprintf("%s (%s)", m.Customer, m.Spend))
 		}
+		if len(keys) == 0 {
+			keys = []string{"none: nobody matches"}
+		}
 		fmt.Fprintf(w, "biggest spenders: %s\n", strings.Join(keys, ", "))
 	}
 	return nil
