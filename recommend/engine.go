@@ -90,10 +90,12 @@ type Options struct {
 	// default is no decay, since a rating's time is when it was entered,
 	// not when the item was bought or used: on a MovieLens-shaped rating
 	// file, decaying ratings by 30 days cost the engine on EASE 29 % of
-	// its NDCG@10 (see examples/evaluate/RESULTS.md).
+	// its NDCG@10 (see examples/evaluate/RESULTS.md). Zero means the
+	// default; a negative HalfLife is an error.
 	HalfLife time.Duration
 	// PopularHalfLife is the half-life of a purchase in the popularity
-	// rankings used as fallbacks. Default 90 days.
+	// rankings used as fallbacks. Default (zero) 90 days; negative is an
+	// error.
 	PopularHalfLife time.Duration
 	// Sequential is an optional directed index (similarity.Sequential
 	// scope, "B within a window after A"). Its edges A→B are added to the
@@ -455,6 +457,14 @@ func (o *Options) validate() error {
 	}
 	if o.Workers > MaxWorkers {
 		return fmt.Errorf("%w: Workers = %d, at most MaxWorkers = %d", ErrInvalidOptions, o.Workers, MaxWorkers)
+	}
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+	}{{"HalfLife", o.HalfLife}, {"PopularHalfLife", o.PopularHalfLife}} {
+		if f.v < 0 {
+			return errorField(f.name, f.v, "want a positive duration or 0 for the default")
+		}
 	}
 	for _, f := range []struct {
 		name string

@@ -182,7 +182,8 @@ type Options struct {
 	// [Auto] (the default) turns next-basket mode on when the shop's data
 	// shows that customers mostly buy again what they bought before (see
 	// [DefaultRepeatShare]); [On] and [Off] force it. Ignored when
-	// Recommend.NextBasket is set.
+	// Recommend.NextBasket.RepeatWeight is set (the other NextBasket
+	// fields then tune the mode this field chose).
 	NextBasket Mode
 
 	// NonMerchandise lists product keys that are not merchandise —

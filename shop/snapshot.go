@@ -174,6 +174,14 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		prevSegs, prevH = prev.segs, prev.h
 	}
 	segAsOf := s.segAsOf
+	if h.NumOrders() == 0 && h.NumEvents() == 0 {
+		// no index to build (below), but the options are checked all the
+		// same: an empty shop must not take options its first orders
+		// would refuse (on an empty History BuildPart checks them only)
+		if _, err := segment.BuildPart(ctx, h, segAsOf, segOpts); err != nil {
+			return nil, fmt.Errorf("shop: segment index: %w", err)
+		}
+	}
 	buildSeg := func(ctx context.Context) (*segment.Index, func(), error) {
 		if h.NumOrders() == 0 && h.NumEvents() == 0 {
 			// A shop without any order yet has no segment index: its
