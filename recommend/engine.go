@@ -458,13 +458,8 @@ func (o *Options) validate() error {
 	if o.Workers > MaxWorkers {
 		return fmt.Errorf("%w: Workers = %d, at most MaxWorkers = %d", ErrInvalidOptions, o.Workers, MaxWorkers)
 	}
-	for _, f := range []struct {
-		name string
-		v    time.Duration
-	}{{"HalfLife", o.HalfLife}, {"PopularHalfLife", o.PopularHalfLife}} {
-		if f.v < 0 {
-			return errorField(f.name, f.v, "want a positive duration or 0 for the default")
-		}
+	if err := checkDurations("HalfLife", o.HalfLife, "PopularHalfLife", o.PopularHalfLife); err != nil {
+		return err
 	}
 	for _, f := range []struct {
 		name string
@@ -483,6 +478,20 @@ func (o *Options) validate() error {
 // them), where a larger ρ overflowed and gave NaN scores; it already
 // ranks by support almost alone.
 const MaxPopularityExponent = 2
+
+// checkDurations returns the error of the first negative duration of
+// the (name, value) pairs: durations whose zero means the default.
+func checkDurations(name1 string, v1 time.Duration, name2 string, v2 time.Duration) error {
+	for _, f := range [...]struct {
+		name string
+		v    time.Duration
+	}{{name1, v1}, {name2, v2}} {
+		if f.v < 0 {
+			return errorField(f.name, f.v, "want a positive duration or 0 for the default")
+		}
+	}
+	return nil
+}
 
 // errorField is the error of an invalid option.
 func errorField(name string, v any, why string) error {

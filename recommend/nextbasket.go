@@ -128,15 +128,7 @@ func (nb NextBasket) validate() error {
 			return errorField(f.name, f.v, "want a finite exponent")
 		}
 	}
-	for _, f := range []struct {
-		name string
-		v    time.Duration
-	}{{"NextBasket.HalfLife", nb.HalfLife}, {"NextBasket.TrendWindow", nb.TrendWindow}} {
-		if f.v < 0 {
-			return errorField(f.name, f.v, "want a positive duration or 0 for the default")
-		}
-	}
-	return nil
+	return checkDurations("NextBasket.HalfLife", nb.HalfLife, "NextBasket.TrendWindow", nb.TrendWindow)
 }
 
 // repeats adds the customer's repeat candidates (next-basket mode) to

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
@@ -143,12 +142,7 @@ func (f *countFn) ProcessElement(ctx context.Context, _ int, parts func(*Part) b
 	}
 	opts := f.Count
 	if len(f.Exclude) > 0 {
-		opts.Exclude = roaring.New()
-		for _, k := range f.Exclude {
-			if id, ok := ids[k]; ok {
-				opts.Exclude.Add(uint32(id))
-			}
-		}
+		opts.Exclude = productSet(f.Exclude, func(k string) (affinity.ProductID, bool) { id, ok := ids[k]; return id, ok })
 	}
 	p, err := similarity.NewPartial(f.AsOf, opts)
 	if err != nil {

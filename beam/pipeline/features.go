@@ -274,13 +274,20 @@ func withNonMerch(o segment.Options, cat *affinity.Catalog, keys []string) segme
 	if len(keys) == 0 {
 		return o
 	}
-	o.NonMerchandise = roaring.New()
+	o.NonMerchandise = productSet(keys, cat.LookupProduct)
+	return o
+}
+
+// productSet returns the ids of the keys that id knows (the others are
+// ignored): the products named by key in the jobs' options.
+func productSet(keys []string, id func(string) (affinity.ProductID, bool)) *roaring.Bitmap {
+	set := roaring.New()
 	for _, k := range keys {
-		if p, ok := cat.LookupProduct(k); ok {
-			o.NonMerchandise.Add(uint32(p))
+		if p, ok := id(k); ok {
+			set.Add(uint32(p))
 		}
 	}
-	return o
+	return set
 }
 
 func (f *joinFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte) bool, parts func(*partBytes) bool, specs func(*catalogSpec) bool, dicts func(*Dict) bool) error {

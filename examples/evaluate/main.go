@@ -373,14 +373,6 @@ func load(ctx context.Context, c *config, stderr io.Writer) (*evaluate.Split, bo
 	}
 	// what was read, and the History evaluated, first, as every example
 	fmt.Fprintf(stderr, "%s\n%s\n", rep, h.Summary())
-	switch {
-	case h.NumOrders() > 0 || h.NumEvents() > 0:
-	case rep.Rows == 0:
-		return nil, false, fmt.Errorf("nothing loaded: %s has no rows after its header", c.data)
-	default:
-		return nil, false, fmt.Errorf("nothing loaded from %s as %s (%d rows, %d skipped; see the report above): is -format right?",
-			c.data, c.format, rep.Rows, rep.SkippedRows())
-	}
 	return splitHistory(ctx, c, h, split, rating)
 }
 
@@ -425,7 +417,8 @@ func readData(ctx context.Context, c *config) (*affinity.History, dataset.Report
 	if !c.categories {
 		opts.Categories = nil
 	}
-	return dataset.ReadFile(ctx, c.data, opts)
+	// a file of which no row loads is an error naming why (shop.ErrNothingLoaded)
+	return shop.LoadHistory(ctx, shop.FileWith(c.data, opts))
 }
 
 // splitHistory splits h by -split (default: temporal, leave-one-out for
