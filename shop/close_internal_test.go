@@ -82,3 +82,37 @@ func TestCloseStopsTheRefresh(t *testing.T) {
 	require.Equal(t, before.History().NumCustomers(), x.NumCustomers())
 	require.ErrorIs(t, s.WaitModel(ctx), ErrClosed)
 }
+
+// TestCloseBeforeTheFitEnds: a background fit that ends after Close was
+// called (a fit that does not watch its context) is not served: Close
+// leaves the snapshot it found.
+func TestCloseBeforeTheFitEnds(t *testing.T) {
+	ctx := context.Background()
+	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 120, Products: 40, Categories: 8, Seed: 6, ViewsPerLine: -1})
+	s, err := Open(ctx, Storefront(sf), Options{Model: "neighbours", ModelRefit: RefitBackground, Workers: 1})
+	require.NoError(t, err)
+	started, gate := make(chan struct{}, 1), make(chan struct{})
+	fit := func(_ context.Context, h *affinity.History, asOf time.Time) (*similarity.Index, error) {
+		if s.Snapshot().modelIdx == nil { // the first fit, before the swap
+			return similarity.FitEASE(ctx, h, asOf, similarity.EASEOptions{})
+		}
+		started <- struct{}{}
+		<-gate // deaf to its context: it ends only when let
+		return similarity.FitEASE(ctx, h, asOf, similarity.EASEOptions{})
+	}
+	s.set.chosen = &recommend.Candidate{Model: recommend.Model{Name: "custom", Fit: fit}}
+	require.NoError(t, s.Refresh(ctx, Purchases(slices.Values(refitFeed(s.Snapshot().History(), "c1"))))) // fitted inline
+	require.NoError(t, s.Refresh(ctx, Purchases(slices.Values(refitFeed(s.Snapshot().History(), "c2")))))
+	<-started
+	before := s.Snapshot()
+	require.False(t, before.ModelCurrent())
+	closed := make(chan struct{})
+	go func() { s.Close(); close(closed) }()
+	for s.set.life.Err() == nil {
+		time.Sleep(time.Millisecond)
+	}
+	close(gate) // the fit ends after Close was called
+	<-closed
+	require.Same(t, before, s.Snapshot(), "a fit ending after Close is not served")
+	require.ErrorIs(t, s.WaitModel(ctx), ErrClosed)
+}

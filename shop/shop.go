@@ -356,6 +356,10 @@ var refitStarts func()
 func (s *Shop) adoptModel(ctx context.Context, idx *similarity.Index, seq uint64) error {
 	s.refreshing.Lock()
 	defer s.refreshing.Unlock()
+	if err := ctx.Err(); err != nil {
+		// Close was called while the fit ended: it leaves the snapshot
+		return err
+	}
 	cur := s.cur.Load()
 	if cur.modelIdx == nil || cur.modelSeq >= seq {
 		return nil
