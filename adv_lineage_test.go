@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -539,7 +540,9 @@ func TestLinGenerationsMatchScratch(t *testing.T) {
 	}
 }
 
-var linSeeds, linScale = 30, 1
+// linSeeds: 30 random chains in each mode, 10 in the quick suite (each
+// chain takes several generations through every kind of call).
+var linSeeds, linScale = testdata.Scale(30, 10), 1
 
 func linGenerations(t *testing.T, seed uint64, lineage bool) {
 	r := rand.New(rand.NewPCG(seed, 0x11a))

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -841,7 +842,7 @@ func advReadCatalogFeed(t *testing.T, h *affinity.History) *affinity.History {
 }
 
 func TestAdvReadGenerationsMatchModel(t *testing.T) {
-	for seed := range uint64(16) {
+	for seed := range uint64(testdata.Scale(16, 6)) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 0xadd))
 			m := advReadNewModel()

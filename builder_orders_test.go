@@ -382,7 +382,7 @@ func TestEraseCustomer(t *testing.T) {
 }
 
 func TestPurchasesRebuild(t *testing.T) {
-	for seed := range uint64(60) {
+	for seed := range uint64(testdata.Scale(60, 20)) {
 		r := rand.New(rand.NewPCG(seed, 16))
 		recs := genRecords(r, 1+r.IntN(200))
 		h := build(t, nil, recs)
@@ -468,14 +468,14 @@ func checkLookup(t *testing.T, h *affinity.History, what string) {
 // before the next is built on it or after (so that the index is built on
 // first use, extended from the base's, or built for a compacted one).
 func TestLookupOrder(t *testing.T) {
-	for seed := range uint64(40) {
+	for seed := range uint64(testdata.Scale(40, 15)) {
 		r := rand.New(rand.NewPCG(seed, 17))
 		h := build(t, nil, genRecords(r, 1+r.IntN(200)))
 		checkLookup(t, h, fmt.Sprintf("seed %d", seed))
 	}
 	for _, mode := range []int32{affinity.LayoutAuto, affinity.LayoutAppend, affinity.LayoutCompact} {
 		was := affinity.SetLayoutMode(mode)
-		for seed := range uint64(20) {
+		for seed := range uint64(testdata.Scale(20, 8)) {
 			r := rand.New(rand.NewPCG(seed, 18))
 			f := genOrderFixture(r, 20+r.IntN(80), 40)
 			h := buildFixture(t, nil, orderFixture{products: f.products, base: f.base, events: f.events})

@@ -1350,7 +1350,7 @@ func TestAdvDemoInvariants(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, first.Messages)
 	rng := rand.New(rand.NewPCG(11, 12))
-	for round := range testdata.Scale(6, 2) {
+	for round := range testdata.Scale(6, 1) {
 		opts := campaign.Options{Cap: []int{0, 1, 2, -1}[rng.IntN(4)], CapWindow: []time.Duration{0, 48 * time.Hour}[rng.IntN(2)]}
 		for _, m := range first.Messages {
 			if rng.IntN(4) == 0 {

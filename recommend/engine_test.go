@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/recommend"
 	"github.com/shopaffinity/affinity/similarity"
 )
@@ -339,7 +340,8 @@ func TestRulesShapeResults(t *testing.T) {
 
 // The engine's basket ranking equals a naive map-based implementation of
 // the documented formula (no popularity prior or blend, no penalty,
-// anonymous: no personalisation).
+// anonymous: no personalisation). The quick suite tries 60 baskets of
+// the long suite's 200.
 func TestBasketMatchesNaive(t *testing.T) {
 	h, nb := demoIndex(t)
 	e, err := recommend.New(context.Background(), h, nb, h.Latest(), recommend.Options{PopularityExponent: -1, PopularityBlend: -1, BasketPopularityExponent: -1, BasketPopularityBlend: -1, SubstitutePenalty: 1})
@@ -347,7 +349,7 @@ func TestBasketMatchesNaive(t *testing.T) {
 	cat := h.Catalog()
 	np := cat.NumProducts()
 	var recs []recommend.Rec
-	for trial := range 200 {
+	for trial := range testdata.Scale(200, 60) {
 		basket := []affinity.ProductID{affinity.ProductID(trial * 7 % np), affinity.ProductID((trial*31 + 5) % np), affinity.ProductID(trial * 13 % np)}
 		score := map[affinity.ProductID]float32{}
 		anchors := slices.Clone(basket)

@@ -196,7 +196,9 @@ func TestCdcFramingAttacks(t *testing.T) {
 // rejected with ErrCorrupt or decodes into an index that writes the same
 // bytes, and none allocates more than a small multiple of its size (the
 // quick suite's TestCraftedCountsAllocateLittle writes 5,000,000 at every
-// seventh offset; these take other offsets and larger claims).
+// thirteenth offset; these take other offsets and larger claims). The
+// long suite takes every 19th offset, the quick one every 38th (which
+// still cycles through every claim).
 func TestCdcCraftedClaims(t *testing.T) {
 	good := cdcGoldenFile(t)
 	body := good[16 : len(good)-16]
@@ -214,7 +216,7 @@ func TestCdcCraftedClaims(t *testing.T) {
 	bad := make([]byte, len(body))
 	var file []byte
 	worst, worstAt, decoded, cases := uint64(0), 0, 0, 0
-	for i := 3; i < len(body); i += 19 {
+	for i := 3; i < len(body); i += testdata.Scale(19, 38) {
 		c := claims[(i/19)%len(claims)]
 		if i+len(c) > len(body) {
 			continue

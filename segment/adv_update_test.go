@@ -420,7 +420,7 @@ func advEncode(t *testing.T, x *segment.Index) []byte {
 // writes and reads the updated index back.
 func TestAdvUpdateChains(t *testing.T) {
 	ctx := context.Background()
-	seeds := testdata.Scale(60, 12)
+	seeds := testdata.Scale(60, 6)
 	steps := testdata.Scale(12, 6)
 	layered := 0
 	for seed := range uint64(seeds) {
@@ -558,7 +558,7 @@ func TestAdvNilArguments(t *testing.T) {
 // no change at all: every result must be Build's.
 func TestAdvUpdateOddTimes(t *testing.T) {
 	ctx := context.Background()
-	for seed := range uint64(testdata.Scale(16, 4)) {
+	for seed := range uint64(testdata.Scale(16, 2)) {
 		s := newAdvShop(100 + seed)
 		r := s.r
 		opts := advOptions(r)

@@ -83,16 +83,16 @@ func TestDecodeRejectsDamage(t *testing.T) {
 	_, err := decode(good)
 	require.NoError(t, err)
 
-	// truncations all along the file (500 in the long suite, 100 in the
+	// truncations all along the file (500 in the long suite, 50 in the
 	// quick one: each decode copies the file, of some 200 KB)
-	for n := 0; n < len(good); n += 1 + len(good)/testdata.Scale(500, 100) {
+	for n := 0; n < len(good); n += 1 + len(good)/testdata.Scale(500, 50) {
 		_, err := decode(good[:n])
 		require.ErrorIs(t, err, segment.ErrCorrupt, "truncated to %d", n)
 	}
 	// single flipped bits anywhere
 	rng := rand.New(rand.NewPCG(3, 4))
 	bad := make([]byte, len(good)) // rewritten by every flip
-	for range testdata.Scale(300, 100) {
+	for range testdata.Scale(300, 50) {
 		copy(bad, good)
 		i := rng.IntN(len(bad))
 		bad[i] ^= 1 << rng.IntN(8)
@@ -135,7 +135,7 @@ func TestDecodeValidatesTheBody(t *testing.T) {
 	body := good[16 : len(good)-16]
 	require.Equal(t, good, reseal(body), "the documented layout")
 	rng := rand.New(rand.NewPCG(5, 6))
-	rejected, trials := 0, testdata.Scale(2000, 200)
+	rejected, trials := 0, testdata.Scale(2000, 80)
 	// one damaged body and one file, rewritten by every trial (ReadIndex
 	// reads the file into memory of its own)
 	bad := make([]byte, len(body))
@@ -156,7 +156,7 @@ func TestDecodeValidatesTheBody(t *testing.T) {
 		assert.Equal(t, file, encode(t, x))
 	}
 	assert.Greater(t, rejected, trials/2)
-	for n := 0; n < len(body); n += 1 + len(body)/testdata.Scale(300, 60) {
+	for n := 0; n < len(body); n += 1 + len(body)/testdata.Scale(300, 30) {
 		file = resealTo(file, body[:n])
 		_, err := decode(file)
 		require.ErrorIs(t, err, segment.ErrCorrupt, "body truncated to %d", n)

@@ -80,7 +80,7 @@ var partOptions = []segment.Options{
 
 func TestJoinEqualsBuild(t *testing.T) {
 	t.Parallel()
-	for seed := range uint64(testdata.Scale(6, 2)) {
+	for seed := range uint64(testdata.Scale(6, 1)) {
 		rng := rand.New(rand.NewPCG(seed, 17))
 		h := randomHistory(t, rng, 50+rng.IntN(1500))
 		for _, o := range partOptions {
@@ -223,11 +223,11 @@ func TestPartCraftedCountsAllocateLittle(t *testing.T) {
 	var q segment.Part
 	base := allocated(func() { require.NoError(t, q.UnmarshalBinary(data)) })
 	worst := uint64(0)
-	// every offset in the long suite, every seventh in the quick one, as
-	// for the index file (TestCraftedCountsAllocateLittle): the offsets
+	// every offset in the long suite, every thirteenth in the quick one,
+	// as for the index file (TestCraftedCountsAllocateLittle): the offsets
 	// still take every alignment of a 4-byte count, and each decode costs
 	// two stop-the-world reads of the allocation statistics
-	for i := 0; i+4 <= len(body); i += testdata.Scale(1, 7) {
+	for i := 0; i+4 <= len(body); i += testdata.Scale(1, 13) {
 		bad := bytes.Clone(body)
 		binary.LittleEndian.PutUint32(bad[i:], 5_000_000)
 		file := withChecksum(bad)

@@ -626,7 +626,7 @@ func (n *naive) setFunc(f func(c int) bool) *roaring.Bitmap {
 // to an expression whose String parses back to the same text and set.
 func TestAdversarialRandomQueriesMatchOracle(t *testing.T) {
 	seeds := testdata.Scale(8, 2)
-	count := testdata.Scale(1500, 300)
+	count := testdata.Scale(1500, 150)
 	for s := range seeds {
 		t.Run(fmt.Sprint("seed", s), func(t *testing.T) {
 			x, g := advSetup(t, uint64(100+s), testdata.Scale(1500, 400))

@@ -684,11 +684,11 @@ func historyKeys(h *affinity.History) []string {
 // for most refreshes, layers over layers included.
 func TestUpdateMatchesBuild(t *testing.T) {
 	ctx := context.Background()
-	// the quick suite's 20 seeds still make about 70 steps, two tiny
+	// the quick suite's 12 seeds still make about 40 steps, two tiny
 	// shops and enough layered, relayered and fallen-back updates for the
 	// shares asserted below; it checks 10 random queries a step (the
 	// race detector's run 8)
-	seeds, random := uint64(testdata.Scale(160, 20)), testdata.Scale(25, 10)
+	seeds, random := uint64(testdata.Scale(160, 12)), testdata.Scale(25, 10)
 	if raceEnabled {
 		seeds, random = uint64(testdata.Scale(50, 20)), 8
 	}

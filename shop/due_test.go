@@ -18,7 +18,8 @@ import (
 // trend over the shop when it is at least recommend.TrendStated.
 func TestReasonDue(t *testing.T) {
 	ctx := context.Background()
-	s, err := shop.Open(ctx, shop.Demo(), shop.Options{Model: "neighbours", NextBasket: shop.On})
+	// the demo storefront; in the quick suite a smaller one of its shape
+	s, err := shop.Open(ctx, shop.Storefront(demoSized()), shop.Options{Model: "neighbours", NextBasket: shop.On})
 	require.NoError(t, err)
 	snap := s.Snapshot()
 	h := snap.History()

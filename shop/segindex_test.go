@@ -35,7 +35,9 @@ func indexBytes(t *testing.T, snap *shop.Snapshot) []byte {
 func TestSegmentsAfterQuickRefreshes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 4000, Products: 300, Categories: 20, Seed: 9, ViewsPerLine: -1})
+	// quick: 2,000 customers, still more than 32 times the 40 each
+	// refresh touches, so that the index is updated, not rebuilt
+	sf := dataset.Generate(dataset.SyntheticOptions{Customers: testdata.Scale(4000, 2000), Products: 300, Categories: 20, Seed: 9, ViewsPerLine: -1})
 	// the neighbours: what is checked here is the segment index
 	opts := shop.Options{RefreshWorkers: 1, Model: "neighbours"}
 	s, err := shop.Open(ctx, shop.Storefront(sf), opts)
@@ -137,7 +139,9 @@ func ExampleSnapshot_SegmentIndex() {
 // snapshot's History as a shop opened on it does.
 func TestSegmentIndexCompactsWhenIdle(t *testing.T) {
 	ctx := context.Background()
-	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 4000, Products: 300, Categories: 20, Seed: 9, ViewsPerLine: -1})
+	// quick: 2,000 customers, of which the refresh still touches more
+	// than one in 32
+	sf := dataset.Generate(dataset.SyntheticOptions{Customers: testdata.Scale(4000, 2000), Products: 300, Categories: 20, Seed: 9, ViewsPerLine: -1})
 	opts := shop.Options{RefreshWorkers: 1, Model: "neighbours"}
 	s, err := shop.Open(ctx, shop.Storefront(sf), opts)
 	require.NoError(t, err)
@@ -145,7 +149,7 @@ func TestSegmentIndexCompactsWhenIdle(t *testing.T) {
 	h := s.Snapshot().History()
 	at := h.Latest().Add(time.Hour)
 	var lines []affinity.Purchase
-	for c := 0; c < h.NumCustomers(); c += 13 { // 308 customers
+	for c := 0; c < h.NumCustomers(); c += 13 { // 308 customers (quick: 154)
 		lines = append(lines, affinity.Purchase{Customer: h.CustomerKey(affinity.CustomerID(c)), Order: fmt.Sprintf("idle-%d", c),
 			Product: h.Catalog().ProductKey(affinity.ProductID(c % h.Catalog().NumProducts())), Time: at, Quantity: 1, Price: 1990})
 	}

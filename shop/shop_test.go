@@ -17,6 +17,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/recommend"
 	"github.com/shopaffinity/affinity/segment"
 	"github.com/shopaffinity/affinity/shop"
@@ -37,6 +38,18 @@ func demo(t *testing.T) *shop.Shop {
 	require.NoError(t, demoErr)
 	return demoShop
 }
+
+// demoSized is the demo storefront in the long suite and, in the quick
+// suite, a generated one of the same shape (two years, default options
+// otherwise) with fewer customers and products, for tests whose point
+// does not depend on the demo's size. It is generated once and shared:
+// treat it as read-only, as shop.Demo.
+var demoSized = sync.OnceValue(func() *dataset.Storefront {
+	if testdata.Long() {
+		return dataset.Demo()
+	}
+	return dataset.Generate(dataset.SyntheticOptions{Customers: 1500, Products: 300, Categories: 20})
+})
 
 // small is a small generated storefront.
 func small(seed uint64) *dataset.Storefront {

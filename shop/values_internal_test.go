@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/stretchr/testify/require"
 )
 
@@ -17,8 +19,14 @@ import (
 func TestValueFitAndRefresh(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
+	// the demo storefront; in the quick suite a smaller one of its shape:
+	// what is checked is when the value models are fitted, not the size
+	src := Demo()
+	if !testdata.Long() {
+		src = Storefront(dataset.Generate(dataset.SyntheticOptions{Customers: 1500, Products: 300, Categories: 20}))
+	}
 	// the neighbours: what is checked here is the value models
-	s, err := Open(ctx, Demo(), Options{Model: "neighbours"})
+	s, err := Open(ctx, src, Options{Model: "neighbours"})
 	require.NoError(t, err)
 	snap := s.Snapshot()
 	require.False(t, snap.valuesAsked())
@@ -43,7 +51,7 @@ func TestValueFitAndRefresh(t *testing.T) {
 	require.True(t, next.valuesAsked(), "the refresh fitted the value models of the new snapshot")
 
 	// A shop that never asks for values does not pay for them.
-	s2, err := Open(ctx, Demo(), Options{Model: "neighbours"})
+	s2, err := Open(ctx, src, Options{Model: "neighbours"})
 	require.NoError(t, err)
 	require.NoError(t, s2.Refresh(ctx, Changes(slices.Values([]affinity.OrderChange{order}))))
 	require.False(t, s2.Snapshot().valuesAsked())

@@ -26,9 +26,9 @@ const EnvLog = "AFFINITY_RELIABILITY_LOG"
 
 // Record is one line of the table: a class of hostile input a test tried.
 type Record struct {
-	// Kind is "cut" (a saved format cut at every prefix), "hostile" (a
-	// crafted file or header) or "invalid" (invalid arguments or options
-	// given to the API).
+	// Kind is "cut" (a saved format cut short, at every length or every
+	// few), "hostile" (a crafted file or header) or "invalid" (invalid
+	// arguments or options given to the API).
 	Kind string `json:"kind"`
 	// Subject names the format, file or function, e.g. "similarity index".
 	Subject string `json:"subject"`
@@ -163,7 +163,7 @@ func Table(w io.Writer, fuzz []Fuzz, recs []Record) error {
 		}
 		fmt.Fprintf(&b, "| fuzzer, %d s | `%s` (%s) | %s execs | %s |\n", f.Seconds, f.Target, f.Package, group(f.Execs), outcome)
 	}
-	kinds := map[string]string{"cut": "saved file cut at every prefix", "hostile": "hostile file", "invalid": "invalid API input"}
+	kinds := map[string]string{"cut": "saved file cut short", "hostile": "hostile file", "invalid": "invalid API input"}
 	for _, kind := range []string{"cut", "hostile", "invalid"} {
 		for _, r := range recs {
 			if r.Kind == kind {

@@ -56,7 +56,7 @@ func TestRecordsAndTable(t *testing.T) {
 	assert.Equal(t, `| Input class | Subject | Tried | Outcome |
 |---|---|---:|---|
 | fuzzer, 10 s | `+"`FuzzReadIndex`"+` (similarity) | 71,234 execs | no failure |
-| saved file cut at every prefix | similarity index | 1,234 | all rejected |
+| saved file cut short | similarity index | 1,234 | all rejected |
 | invalid API input | MoneyFromFloatChecked | 7 | all ErrMoneyRange |
 `, buf.String())
 }

@@ -47,7 +47,7 @@ func randomIDs(rng *rand.Rand) []uint32 {
 func TestWriterMatchesRoaring(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	var w roaringio.Writer
-	for range testdata.Scale(200, 40) {
+	for range testdata.Scale(200, 20) {
 		ids := randomIDs(rng)
 		got := roaringio.FromSorted(&w, ids)
 		require.True(t, roaring.BitmapOf(ids...).Equals(got))
@@ -62,7 +62,7 @@ func TestWriterMatchesRoaring(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, 2))
-	for range testdata.Scale(200, 40) {
+	for range testdata.Scale(200, 20) {
 		bm := roaring.BitmapOf(randomIDs(rng)...)
 		if rng.IntN(2) == 0 {
 			bm.RunOptimize()
