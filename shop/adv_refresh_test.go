@@ -775,8 +775,19 @@ func TestRfrBlockingProgress(t *testing.T) {
 	ok = rfrWithin(t, 2*time.Second, "UpdateStock during a blocked refresh", func() { s.UpdateStock([]string{"p01"}, nil) }) && ok
 	closed := make(chan struct{})
 	go func() { s.Close(); close(closed) }()
-	time.Sleep(10 * time.Millisecond)
+	// the callback returns only once Close has begun (a sleep here let a
+	// loaded machine run the blocked refresh to its end before Close was
+	// called, and serve it): WaitModel returns ErrClosed, without waiting,
+	// as soon as Close has been called on a shop with no background fit
+	// (rfrCheap's neighbours), and nil before
+	var waitErr error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if waitErr = s.WaitModel(ctx); waitErr != nil {
+			break
+		}
+	}
 	close(release)
+	require.ErrorIs(t, waitErr, shop.ErrClosed, "Close began within 10 s, and WaitModel returned nil before")
 	if !ok {
 		return
 	}

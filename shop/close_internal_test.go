@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -115,4 +116,29 @@ func TestCloseBeforeTheFitEnds(t *testing.T) {
 	<-closed
 	require.Same(t, before, s.Snapshot(), "a fit ending after Close is not served")
 	require.ErrorIs(t, s.WaitModel(ctx), ErrClosed)
+}
+
+// TestCloseAfterTheRefreshsLastCheck: a shop closed after a refresh's
+// last look at its context (here at the end of its last step, before
+// the snapshot is served) does not serve that refresh: Refresh returns
+// ErrClosed and the snapshot is the one before, as Close promises of a
+// refresh under way.
+func TestCloseAfterTheRefreshsLastCheck(t *testing.T) {
+	ctx := context.Background()
+	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 120, Products: 40, Categories: 8, Seed: 7, ViewsPerLine: -1})
+	var closeAt atomic.Bool
+	var s *Shop
+	opts := Options{Model: "neighbours", Workers: 1, Progress: func(p affinity.Progress) {
+		if p.Step == "engine" && p.Done == p.Total && p.Total > 0 && closeAt.Load() {
+			s.closed() // Close's first act; Close itself waits for this refresh
+		}
+	}}
+	s, err := Open(ctx, Storefront(sf), opts)
+	require.NoError(t, err)
+	before := s.Snapshot()
+	closeAt.Store(true)
+	err = s.Refresh(ctx, Purchases(slices.Values(refitFeed(before.History(), "late"))))
+	require.ErrorIs(t, err, ErrClosed)
+	require.Same(t, before, s.Snapshot(), "a refresh ending after Close began is not served")
+	s.Close()
 }

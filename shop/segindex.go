@@ -94,15 +94,31 @@ func (g *segIndex) compactLater(x *segment.Index) {
 			if err != nil || y == x {
 				return // the next refresh builds or updates as before
 			}
-			select {
-			case <-g.stale:
+			if !g.swap(y) {
 				return
-			default:
 			}
-			g.x.Store(y)
 			x = y
 		}
 	}()
+}
+
+// swap serves y, the compaction of the index served, unless the snapshot
+// was replaced or the shop closed: checked under g.mu, which replaced
+// holds as it closes g.stale, so that no swap follows its return (the
+// compaction's build itself may end after the shop's life: it reads no
+// context once it has the new full index).
+func (g *segIndex) swap(y *segment.Index) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	select {
+	case <-g.stale:
+		return false
+	case <-g.life.Done():
+		return false
+	default:
+	}
+	g.x.Store(y)
+	return true
 }
 
 // begin starts the build in the background unless it is done or running.
@@ -191,13 +207,13 @@ func (g *segIndex) get(ctx context.Context) (*segment.Index, error) {
 // replaced stops the background build unless someone waits for it: a
 // newer snapshot is served.
 func (g *segIndex) replaced() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	g.once.Do(func() {
 		if g.stale != nil {
 			close(g.stale)
 		}
 	})
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	if g.cancel != nil && g.waiters == 0 {
 		g.cancel()
 	}

@@ -216,3 +216,66 @@ func TestSegIndexSwapsForItsCompaction(t *testing.T) {
 		t.Fatal("the index of a closed shop was swapped")
 	}
 }
+
+// TestSegIndexNotSwappedOnceClosed: a segIndex whose shop's life has
+// ended is not swapped for its compaction (builtSeg: "until the shop's
+// life ends"; compactLater: "unless ... the shop closes").
+//
+// A segIndex made once the build is done sees both its build and its
+// shop's end ready: twenty such indexes, so that a check of the life
+// made only where the goroutine waits (as it once was, picked at random
+// against the finished build) would let one swap with probability
+// 1 − 2⁻²⁰. The swap is checked under the lock replaced holds.
+func TestSegIndexNotSwappedOnceClosed(t *testing.T) {
+	ctx := context.Background()
+	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 2000, Products: 200, Categories: 12, Seed: 3, ViewsPerLine: -1})
+	h, err := sf.History(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asOf := h.Latest().Add(time.Hour)
+	x0, err := segment.Build(ctx, h, asOf, segment.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb := affinity.NewBuilder(h)
+	for c := 0; c < h.NumCustomers(); c += 10 {
+		p := affinity.Purchase{Customer: h.CustomerKey(affinity.CustomerID(c)), Order: fmt.Sprintf("new-%d", c),
+			Product: h.Catalog().ProductKey(affinity.ProductID(c % h.Catalog().NumProducts())), Time: asOf.Add(-time.Minute), Quantity: 1, Price: 990}
+		if err := nb.Add(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h2, err := nb.Build(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	life, end := context.WithCancel(ctx)
+	defer end()
+	x1, err := segment.Update(ctx, x0, h, h2, asOf, compactionUpdate(life))
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := x1.Compacting()
+	if built == nil {
+		t.Fatal("the update started no background build")
+	}
+	select {
+	case <-built:
+	case <-time.After(time.Minute):
+		t.Fatal("the background build did not finish within a minute")
+	}
+	closed, stop := context.WithCancel(ctx)
+	stop()
+	ended := make([]*segIndex, 20)
+	for i := range ended {
+		ended[i] = builtSeg(x1, closed)
+	}
+	for start := time.Now(); time.Since(start) < time.Second; time.Sleep(time.Millisecond) {
+		for i, g := range ended {
+			if g.x.Load() != x1 {
+				t.Fatalf("index %d of a closed shop was swapped for its compaction", i)
+			}
+		}
+	}
+}

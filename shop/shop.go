@@ -267,6 +267,11 @@ func (s *Shop) publish(ctx context.Context, b *affinity.Builder, rep dataset.Rep
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.set.life.Err() != nil {
+		// Close was called after the refresh's last look at its context
+		// (its AfterFunc may not have run yet): not served
+		return ErrClosed
+	}
 	s.applyStock(snap)
 	s.cur.Store(snap)
 	if cur != nil {

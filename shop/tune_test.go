@@ -51,7 +51,12 @@ func TestTuneChoosesTheEngine(t *testing.T) {
 	extra := affinity.Purchase{Customer: h.CustomerKey(c), Product: h.Catalog().ProductKey(h.LineProduct(0)), Order: "late-1",
 		Time: h.OrderTime(lo).Add(400 * 24 * time.Hour), Quantity: 1, Price: affinity.MoneyFromFloat(3)}
 	require.NoError(t, s.Refresh(ctx, shop.Purchases(func(yield func(affinity.Purchase) bool) { yield(extra) })))
+	// the refit runs in the background (ModelRefit's zero value): until
+	// it is served, the snapshot taken depended on timing, the refreshed
+	// one with the last fit or the one with the new fit
+	require.NoError(t, s.WaitModel(ctx))
 	second := s.Snapshot()
+	require.True(t, second.ModelCurrent())
 	require.NotSame(t, first, second)
 	require.Same(t, first.Tuning(), second.Tuning())
 	check(second)
