@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,12 +33,7 @@ func TestUpdateCompacts(t *testing.T) {
 	var steps, layered, rebased, started, waited int
 	for seed := range seeds {
 		r := rand.New(rand.NewPCG(seed, 1113))
-		opts := randomUpdateOptions(r)
-		g := &updateGen{r: r, asOf: updateAsOf, nCust: 40 + r.IntN(60)}
-		g.window(opts)
-		h := g.history(t, 2+r.IntN(14))
-		x, err := segment.Build(ctx, h, g.asOf, opts)
-		require.NoError(t, err, "seed %d", seed)
+		g, opts, h, x := builtUpdateGen(t, r, 2, 14)
 		for step := range 6 {
 			msg := fmt.Sprintf("seed %d step %d (%d customers, options %+v)", seed, step, h.NumCustomers(), opts)
 			nb := affinity.NewBuilder(h)
@@ -129,14 +125,18 @@ func TestCompacted(t *testing.T) {
 	ctx := context.Background()
 	defer segment.SetCompactShare(1 << 40)() // every layered update starts one
 	var adopted, withSince, kept int
+	// The background builds wait until the test waits for them, so that
+	// the update after a "continue" below always finds its build under
+	// way: how far a build got while the test made the next History
+	// decided it (a build done by then is laid under that update, which
+	// starts the next with no customer touched since), and with fast
+	// builds no adopted build had customers touched since it began
+	// (withSince 0, about one run in twenty under -race -cpu 1,2,4).
+	held := &heldBuilds{}
+	defer held.release()
 	for seed := range uint64(testdata.Scale(16, 4)) { // the quick suite's 4 adopt about 10 builds
 		r := rand.New(rand.NewPCG(seed, 2207))
-		opts := randomUpdateOptions(r)
-		g := &updateGen{r: r, asOf: updateAsOf, nCust: 40 + r.IntN(60)}
-		g.window(opts)
-		h := g.history(t, 4+r.IntN(10))
-		x, err := segment.Build(ctx, h, g.asOf, opts)
-		require.NoError(t, err, "seed %d", seed)
+		g, opts, h, x := builtUpdateGen(t, r, 4, 10)
 		same, err := x.Compacted(ctx, segment.UpdateOptions{})
 		require.NoError(t, err)
 		require.Same(t, x, same, "seed %d: a built index has nothing to lay over", seed)
@@ -147,20 +147,25 @@ func TestCompacted(t *testing.T) {
 			g.refresh(t, nb, h, 1+r.IntN(2))
 			h2, err := nb.Build(ctx)
 			require.NoError(t, err, msg)
-			got, err := segment.Update(ctx, x, h, h2, g.asOf, segment.UpdateOptions{Compact: true})
+			got, err := segment.Update(held.update(ctx), x, h, h2, g.asOf, segment.UpdateOptions{Compact: true, Background: held.background()})
 			require.NoError(t, err, msg)
 			x, h = got, h2
 			ch := got.Compacting()
 			if ch == nil || r.IntN(2) == 0 {
 				continue // another update first: customers touched since
 			}
+			held.release()
 			select {
 			case <-ch:
 			case <-time.After(time.Minute):
 				t.Fatalf("%s: the background build did not finish within a minute", msg)
 			}
 			started := !segment.CompactionSince(got).IsEmpty()
-			y, err := got.Compacted(ctx, segment.UpdateOptions{Compact: true})
+			done, stop := context.WithCancel(ctx)
+			stop()
+			_, err = got.Compacted(done, segment.UpdateOptions{})
+			require.ErrorIs(t, err, context.Canceled, "%s: a done context, even where the result takes no work", msg)
+			y, err := got.Compacted(held.update(ctx), segment.UpdateOptions{Compact: true, Background: held.background()})
 			require.NoError(t, err, msg)
 			want, werr := segment.Build(ctx, h, g.asOf, opts)
 			require.NoError(t, werr, msg)
@@ -185,8 +190,123 @@ func TestCompacted(t *testing.T) {
 			// and the chain goes on from it
 			x = y
 		}
+		held.release()
 	}
 	t.Logf("%d adopted (%d with customers touched since the build), %d kept", adopted, withSince, kept)
 	require.Greater(t, adopted, 3)
 	require.Positive(t, withSince)
+}
+
+// heldBuilds holds the background builds that updates start (through
+// UpdateOptions.Background) until release: each build waits at its
+// first check of its context. An update that waits for the build under
+// way (when its delta would outgrow the share an update keeps) releases
+// the builds started before it through the Done of its own context, the
+// only place an update asks for Done, so that it never waits for a
+// build the test holds.
+type heldBuilds struct {
+	mu    sync.Mutex
+	gates []chan struct{}
+}
+
+// background returns the context for the next update's
+// UpdateOptions.Background: the build it starts is held.
+func (hb *heldBuilds) background() context.Context {
+	gate := make(chan struct{})
+	hb.mu.Lock()
+	hb.gates = append(hb.gates, gate)
+	hb.mu.Unlock()
+	return heldContext{Context: context.Background(), gate: gate}
+}
+
+// update returns the context for the next update itself, after
+// background: its Done releases every build held but the one that
+// update starts.
+func (hb *heldBuilds) update(ctx context.Context) context.Context {
+	return releasingContext{Context: ctx, release: func() { hb.releaseBut(1) }}
+}
+
+// release lets every held build go on.
+func (hb *heldBuilds) release() { hb.releaseBut(0) }
+
+// releaseBut releases every held build but the last keep started.
+func (hb *heldBuilds) releaseBut(keep int) {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	n := max(0, len(hb.gates)-keep)
+	for _, gate := range hb.gates[:n] {
+		close(gate)
+	}
+	hb.gates = hb.gates[n:]
+}
+
+// heldContext is a context whose Err waits until gate is closed.
+type heldContext struct {
+	context.Context
+	gate <-chan struct{}
+}
+
+func (c heldContext) Err() error {
+	<-c.gate
+	return c.Context.Err()
+}
+
+// releasingContext is a context whose Done calls release first.
+type releasingContext struct {
+	context.Context
+	release func()
+}
+
+func (c releasingContext) Done() <-chan struct{} {
+	c.release()
+	return c.Context.Done()
+}
+
+// TestCompactedDoneContext: Compacted with a done context returns its
+// error on every path, the one that takes no work (nothing touched since
+// the build: the build itself) included.
+func TestCompactedDoneContext(t *testing.T) {
+	ctx := context.Background()
+	defer segment.SetCompactShare(1 << 40)() // every layered update starts one
+	done, stop := context.WithCancel(ctx)
+	stop()
+	paths := map[bool]int{}
+	for seed := range uint64(8) {
+		r := rand.New(rand.NewPCG(seed, 4409))
+		g, _, h, x := builtUpdateGen(t, r, 4, 10)
+		nb := affinity.NewBuilder(h)
+		g.refresh(t, nb, h, 1)
+		h2, err := nb.Build(ctx)
+		require.NoError(t, err)
+		got, err := segment.Update(ctx, x, h, h2, g.asOf, segment.UpdateOptions{Compact: true})
+		require.NoError(t, err)
+		ch := got.Compacting()
+		if ch == nil {
+			continue
+		}
+		<-ch
+		_, err = got.Compacted(done, segment.UpdateOptions{})
+		require.ErrorIs(t, err, context.Canceled, "seed %d", seed)
+		y, err := got.Compacted(ctx, segment.UpdateOptions{})
+		require.NoError(t, err)
+		if y != got {
+			paths[segment.Layered(y)]++
+		}
+	}
+	t.Logf("adopted: %v (true: laid over with a delta)", paths)
+	require.Positive(t, paths[false], "the path that takes no work was taken")
+}
+
+// builtUpdateGen draws random index options and a generator of 40 to 99
+// customers, with a History of a catalog of lo to lo+span−1 products,
+// all drawn from r, and builds the index of that History.
+func builtUpdateGen(t *testing.T, r *rand.Rand, lo, span int) (*updateGen, segment.Options, *affinity.History, *segment.Index) {
+	t.Helper()
+	opts := randomUpdateOptions(r)
+	g := &updateGen{r: r, asOf: updateAsOf, nCust: 40 + r.IntN(60)}
+	g.window(opts)
+	h := g.history(t, lo+r.IntN(span))
+	x, err := segment.Build(context.Background(), h, g.asOf, opts)
+	require.NoError(t, err)
+	return g, opts, h, x
 }

@@ -32,13 +32,17 @@ func (x *Index) Compacting() <-chan struct{} {
 // Compacted returns x itself while the build runs, when it failed or was
 // stopped, when x carries none, and where an update of x would build
 // the index in full (more than an eighth of the customers touched since
-// that History).
+// that History). It returns ctx.Err() when ctx is done, even where the
+// result would take no work.
 func (x *Index) Compacted(ctx context.Context, opts UpdateOptions) (*Index, error) {
 	if err := affinity.CheckContext("segment", ctx, ErrInvalid); err != nil {
 		return nil, err
 	}
 	if x == nil {
 		return nil, affinity.NilArgument("segment", "Index", ErrInvalid)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // done before it starts, whatever path it would take
 	}
 	o := x.over
 	if o == nil || o.next == nil || !o.next.ready() || !o.next.baseFor(x, x.asOf) {

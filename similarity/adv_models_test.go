@@ -950,8 +950,10 @@ func TestAdvModelsSparseBreakdownTerminates(t *testing.T) {
 		for _, fill := range []int{0} {
 			// a deadline only so that the bug fails instead of hanging the
 			// suite: the fit of two products takes microseconds (Fill -1,
-			// exact, loops the same way)
-			ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
+			// exact, loops the same way). Ten seconds, not less: the fit
+			// must not be failed by a busy machine (CI runs packages side
+			// by side under -race) that leaves it unscheduled for a while.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			x, err := similarity.FitEASE(ctx, h, advMAsOf, similarity.EASEOptions{Lambda: lambda, K: -1, Solver: similarity.EASESparse,
 				Sparse: similarity.SparseEASEOptions{Fill: fill}})
 			cancel()

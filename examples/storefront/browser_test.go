@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity/internal/testdata"
+	"github.com/shopaffinity/affinity/shop"
 )
 
 // chromium returns the path of a Chromium binary, or skips the test.
@@ -91,10 +93,28 @@ func TestBrowser(t *testing.T) {
 	require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(css("#sku"), "p00966"), chromedp.Click(css("#add"))))
 	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelectorAll("#cart .chip").length === 2`))
 	require.NoError(t, err)
-	require.NoError(t, chromedp.Do(ctx, chromedp.Sleep(300*time.Millisecond)))
+	// The chips show at once, the cross-sells of the two-product cart once
+	// its request is answered: wait for them (a fixed sleep read the
+	// one-product cart's list whenever the answer took longer).
+	cartRes, err := demoShop.Snapshot().Recommend(context.Background(),
+		shop.Request{Customer: "c000740", Cart: []string{"p00746", "p00966"}, K: 5})
+	require.NoError(t, err)
+	var wantCross []string
+	for _, r := range cartRes.Recs {
+		wantCross = append(wantCross, r.Product)
+	}
+	wantJS, err := json.Marshal(strings.Join(wantCross, ","))
+	require.NoError(t, err)
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](
+		`Array.from(document.querySelectorAll("#cross li .muted"), (e) => e.textContent.split(" · ")[0]).join(",") === `+string(wantJS)))
+	require.NoError(t, err, "the page shows the cross-sells of the two-product cart, %v", wantCross)
 	cross := text("#cross")
 	assert.NotEmpty(t, strings.TrimSpace(cross))
 	assert.NotContains(t, cross, "p00746 ·", "a cart product is not its own cross-sell")
+	// The coupon is asked for when the page loads, beside the other
+	// requests: wait for its answer rather than assume it came first.
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("#coupon").textContent.includes("customers")`))
+	require.NoError(t, err, "the coupon shows")
 	assert.Contains(t, text("#coupon"), "customers")
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	require.NoError(t, err)
