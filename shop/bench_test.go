@@ -3,6 +3,7 @@ package shop_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/shopaffinity/affinity"
@@ -24,11 +25,21 @@ func TestRecommendAllocations(t *testing.T) {
 	cart := []string{snap.History().Catalog().ProductKey(3)}
 	_, err := snap.Recommend(ctx, shop.Request{Customer: key, Cart: cart, K: 10}) // warm the scratch pool
 	require.NoError(t, err)
-	allocs := testing.AllocsPerRun(200, func() {
-		if _, err := snap.Recommend(ctx, shop.Request{Customer: key, Cart: cart, K: 10}); err != nil {
-			t.Fatal(err)
+	// AllocsPerRun counts the whole process's allocations: a background
+	// build an earlier test left running, or a collection that empties
+	// the scratch pool, can add some to one measurement but not to every
+	// one, while a request that allocates does so in each
+	allocs := math.Inf(1)
+	for range 3 {
+		allocs = min(allocs, testing.AllocsPerRun(200, func() {
+			if _, err := snap.Recommend(ctx, shop.Request{Customer: key, Cart: cart, K: 10}); err != nil {
+				t.Fatal(err)
+			}
+		}))
+		if allocs <= 1 {
+			break
 		}
-	})
+	}
 	assert.LessOrEqual(t, allocs, 1.0)
 }
 
