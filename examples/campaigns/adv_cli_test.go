@@ -19,7 +19,8 @@ func advCLIValidArgs(t *testing.T) []string {
 
 // advCLI is the campaigns program's command line, for [testdata.CLI.Check].
 var advCLI = testdata.CLI{
-	Run: testdata.Args(run),
+	Run:     testdata.Args(run),
+	Streams: testdata.Streams(run),
 	BadFlags: [][]string{
 		{"-days", "0"}, {"-days", "-14"}, {"-control", "1"}, {"-control", "-0.1"},
 		{"-control", "NaN"}, {"-uplift", "0.6"}, {"-uplift", "-0.1"}, {"-uplift", "NaN"},

@@ -44,7 +44,7 @@ import (
 )
 
 func main() {
-	err := run(context.Background(), os.Stdout, os.Args[1:])
+	err := run(context.Background(), os.Stdout, os.Stderr, os.Args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		return // -h: the usage is printed
 	}
@@ -64,9 +64,9 @@ type config struct {
 	out, png     string
 }
 
-func run(ctx context.Context, w io.Writer, args []string) error {
+func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	fs := flag.NewFlagSet("campaigns", flag.ContinueOnError)
-	fs.SetOutput(w)
+	fs.SetOutput(errw) // usage and flag errors: not the output
 	var cfg config
 	fs.StringVar(&cfg.data, "data", "", "purchase file (default: the built-in demo storefront)")
 	fs.StringVar(&cfg.format, "format", "onlineretail", "format of -data: "+strings.Join(dataset.Formats(), ", "))

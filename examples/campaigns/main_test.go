@@ -17,7 +17,7 @@ import (
 func TestDemo(t *testing.T) {
 	dir := t.TempDir()
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, []string{"-out", filepath.Join(dir, "lists"), "-png", filepath.Join(dir, "png")}))
+	require.NoError(t, run(context.Background(), &out, &out, []string{"-out", filepath.Join(dir, "lists"), "-png", filepath.Join(dir, "png")}))
 	s := out.String()
 	for _, want := range []string{
 		"format     synthetic", "customers          5000",
@@ -57,7 +57,7 @@ func TestOnlineRetail(t *testing.T) {
 	testdata.SkipUnderRace(t)
 	path := filepath.Join(testdata.Shared(t, ""), "online-retail", "online_retail_2010-2011.csv.gz")
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, []string{"-data", path, "-format", "onlineretail"}))
+	require.NoError(t, run(context.Background(), &out, &out, []string{"-data", path, "-format", "onlineretail"}))
 	s := out.String()
 	for _, want := range []string{"format     onlineretail", "week's plan as of 2011-11-25", "thank-you", "win-back", "coupon", "Measurement"} {
 		assert.Contains(t, s, want)
@@ -66,16 +66,16 @@ func TestOnlineRetail(t *testing.T) {
 
 func TestBadFlags(t *testing.T) {
 	var out bytes.Buffer
-	require.Error(t, run(context.Background(), &out, []string{"-control", "1"}))
-	require.Error(t, run(context.Background(), &out, []string{"-days", "0"}))
-	require.Error(t, run(context.Background(), &out, []string{"extra"}))
+	require.Error(t, run(context.Background(), &out, &out, []string{"-control", "1"}))
+	require.Error(t, run(context.Background(), &out, &out, []string{"-days", "0"}))
+	require.Error(t, run(context.Background(), &out, &out, []string{"extra"}))
 }
 
 // TestShortHistory checks the message for a file whose orders span less
 // than -days: the plan would come before every order.
 func TestShortHistory(t *testing.T) {
 	var out bytes.Buffer
-	err := run(context.Background(), &out, []string{"-data", filepath.Join("..", "..", "dataset", "testdata", "woocommerce_orders.csv"), "-format", "woocommerce"})
+	err := run(context.Background(), &out, &out, []string{"-data", filepath.Join("..", "..", "dataset", "testdata", "woocommerce_orders.csv"), "-format", "woocommerce"})
 	require.Error(t, err)
 	assert.Equal(t, "the orders run from 2024-05-01 to 2024-05-03: a plan 14 days before the last order comes before them all; lower -days", err.Error())
 }

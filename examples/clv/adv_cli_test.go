@@ -44,8 +44,9 @@ func advCLICDNOW(t *testing.T) string {
 
 // advCLI is the clv program's command line, for [testdata.CLI.Check].
 var advCLI = testdata.CLI{
-	Run:   testdata.Args(run),
-	Valid: advCLIValidArgs,
+	Run:     testdata.Args(run),
+	Streams: testdata.Streams(run),
+	Valid:   advCLIValidArgs,
 	BadFlags: [][]string{
 		{"-unit", "year"}, {"-model", "pareto"}, {"-months", "0"}, {"-workers", "0"},
 		{"-customers", "-1"}, {"-horizon", "-1"}, {"-penalty", "-1"},

@@ -36,7 +36,7 @@ import (
 )
 
 func main() {
-	err := run(context.Background(), os.Stdout, os.Args[1:])
+	err := run(context.Background(), os.Stdout, os.Stderr, os.Args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		return // -h: the usage is printed
 	}
@@ -78,9 +78,9 @@ type config struct {
 	publishedCalibrationEnd bool
 }
 
-func run(ctx context.Context, w io.Writer, args []string) error {
+func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	fs := flag.NewFlagSet("clv", flag.ContinueOnError)
-	fs.SetOutput(w)
+	fs.SetOutput(errw) // usage and flag errors: not the output
 	data := fs.String("data", "", "purchase file (default: the built-in demo storefront)")
 	format := fs.String("format", "cdnow", "format of -data: "+strings.Join(dataset.Formats(), ", "))
 	calEnd := fs.String("calibration-end", "", "last calibration day, YYYY-MM-DD (default: halfway through the data)")

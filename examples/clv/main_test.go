@@ -23,7 +23,7 @@ func cdnowSample(t *testing.T) string {
 func TestRunCDNOWReproducesPublishedFit(t *testing.T) {
 	path := cdnowSample(t)
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, []string{
+	require.NoError(t, run(context.Background(), &out, &out, []string{
 		"-data", path, "-format", "cdnow", "-calibration-end", "1997-09-30", "-unit", "week", "-customers", "4",
 	}))
 	s := out.String()
@@ -51,7 +51,7 @@ func TestRunCDNOWReproducesPublishedFit(t *testing.T) {
 func TestRunCDNOWMBG(t *testing.T) {
 	path := cdnowSample(t)
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, []string{
+	require.NoError(t, run(context.Background(), &out, &out, []string{
 		"-data", path, "-format", "cdnow", "-calibration-end", "1997-09-30", "-unit", "week", "-customers", "4", "-model", "mbgnbd",
 	}))
 	s := out.String()
@@ -73,7 +73,7 @@ func TestRunCDNOWMBG(t *testing.T) {
 
 func TestRunDemo(t *testing.T) {
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, []string{"-customers", "3", "-unit", "day"}))
+	require.NoError(t, run(context.Background(), &out, &out, []string{"-customers", "3", "-unit", "day"}))
 	s := out.String()
 	assert.Contains(t, s, "demo storefront")
 	assert.Regexp(t, `(?m)^r\s+\d`, s)
@@ -90,10 +90,10 @@ func TestRunDemo(t *testing.T) {
 func TestRunErrors(t *testing.T) {
 	var out bytes.Buffer
 	ctx := context.Background()
-	assert.Error(t, run(ctx, &out, []string{"-unit", "fortnight"}))
-	assert.Error(t, run(ctx, &out, []string{"-calibration-end", "30/09/1997"}))
-	assert.Error(t, run(ctx, &out, []string{"-months", "0"}))
-	assert.Error(t, run(ctx, &out, []string{"-model", "pareto"}))
-	assert.Error(t, run(ctx, &out, []string{"-data", "no/such/file.txt"}))
-	assert.Error(t, run(ctx, &out, []string{"-data", "main.go", "-format", "nope"}))
+	assert.Error(t, run(ctx, &out, &out, []string{"-unit", "fortnight"}))
+	assert.Error(t, run(ctx, &out, &out, []string{"-calibration-end", "30/09/1997"}))
+	assert.Error(t, run(ctx, &out, &out, []string{"-months", "0"}))
+	assert.Error(t, run(ctx, &out, &out, []string{"-model", "pareto"}))
+	assert.Error(t, run(ctx, &out, &out, []string{"-data", "no/such/file.txt"}))
+	assert.Error(t, run(ctx, &out, &out, []string{"-data", "main.go", "-format", "nope"}))
 }

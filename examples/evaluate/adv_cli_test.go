@@ -31,7 +31,10 @@ func advCLIValidArgs(t *testing.T) []string {
 
 // advCLI is the evaluate program's command line, for [testdata.CLI.Check].
 var advCLI = testdata.CLI{
-	Run:   advCLIRun,
+	Run: advCLIRun,
+	Streams: testdata.Streams(func(ctx context.Context, w, errw io.Writer, args []string) error {
+		return run(ctx, append([]string{"-recommenders", "popular"}, args...), w, errw)
+	}),
 	Valid: advCLIValidArgs,
 	BadFlags: [][]string{
 		{"-recommenders", "nope"}, {"-k", "ten"}, {"-seed", "-1"},

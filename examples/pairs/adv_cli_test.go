@@ -15,7 +15,8 @@ import (
 
 // advCLI is the pairs program's command line, for [testdata.CLI.Check].
 var advCLI = testdata.CLI{
-	Run: testdata.Args(run),
+	Run:     testdata.Args(run),
+	Streams: testdata.Streams(run),
 	BadFlags: [][]string{
 		{"-measure", "nope"}, {"-measure", "bm25"}, {"-scope", "order"},
 		{"-min-support", "1.5"}, {"-top", "ten"}, {"-shrinkage", "x"},

@@ -33,7 +33,7 @@ import (
 )
 
 func main() {
-	err := run(context.Background(), os.Stdout, os.Args[1:])
+	err := run(context.Background(), os.Stdout, os.Stderr, os.Args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		return // -h: the usage is printed
 	}
@@ -49,9 +49,9 @@ type rule struct {
 	score float64
 }
 
-func run(ctx context.Context, w io.Writer, args []string) error {
+func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	fs := flag.NewFlagSet("pairs", flag.ContinueOnError)
-	fs.SetOutput(w)
+	fs.SetOutput(errw) // usage and flag errors: not the output
 	data := fs.String("data", "", "purchase file (default: the built-in demo storefront)")
 	format := fs.String("format", "onlineretail", "format of -data: "+strings.Join(dataset.Formats(), ", "))
 	measure := fs.String("measure", "lift", "ranking measure: jaccard, cosine, lift, confidence, npmi, pmi, leverage, conviction, support, dice, overlap")

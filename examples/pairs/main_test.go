@@ -39,7 +39,7 @@ func rows(t *testing.T, out string) []row {
 
 func TestRunDemo(t *testing.T) {
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, []string{"-min-support", "5"}))
+	require.NoError(t, run(context.Background(), &out, &out, []string{"-min-support", "5"}))
 	s := out.String()
 	assert.Contains(t, s, "demo storefront")
 	rs := rows(t, s)
@@ -59,17 +59,17 @@ func TestRunMeasuresAndScopes(t *testing.T) {
 		{"-measure", "lift", "-shrinkage", "10", "-top", "5", "-min-support", "3"},
 	} {
 		var out bytes.Buffer
-		require.NoError(t, run(context.Background(), &out, args), "%v", args)
+		require.NoError(t, run(context.Background(), &out, &out, args), "%v", args)
 		assert.Len(t, rows(t, out.String()), 5, "%v\n%s", args, out.String())
 	}
 }
 
 func TestRunErrors(t *testing.T) {
 	var out bytes.Buffer
-	assert.Error(t, run(context.Background(), &out, []string{"-measure", "magic"}))
-	assert.Error(t, run(context.Background(), &out, []string{"-measure", "ease"}))
-	assert.Error(t, run(context.Background(), &out, []string{"-scope", "galaxy"}))
-	assert.Error(t, run(context.Background(), &out, []string{"-data", "no/such/file.csv"}))
+	assert.Error(t, run(context.Background(), &out, &out, []string{"-measure", "magic"}))
+	assert.Error(t, run(context.Background(), &out, &out, []string{"-measure", "ease"}))
+	assert.Error(t, run(context.Background(), &out, &out, []string{"-scope", "galaxy"}))
+	assert.Error(t, run(context.Background(), &out, &out, []string{"-data", "no/such/file.csv"}))
 }
 
 // TestRunGroceries checks the printed rules against counts taken straight
@@ -77,7 +77,7 @@ func TestRunErrors(t *testing.T) {
 func TestRunGroceries(t *testing.T) {
 	path := filepath.Join(testdata.Shared(t, ""), "groceries", "groceries.csv")
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, []string{"-data", path, "-format", "baskets", "-top", "10"}))
+	require.NoError(t, run(context.Background(), &out, &out, []string{"-data", path, "-format", "baskets", "-top", "10"}))
 	t.Log("\n" + out.String())
 	rs := rows(t, out.String())
 	require.Len(t, rs, 10)
@@ -129,7 +129,7 @@ func TestRunOnlineRetail(t *testing.T) {
 	testdata.SkipUnlessLong(t)
 	path := filepath.Join(testdata.Shared(t, ""), "online-retail", "online_retail_2010-2011.csv.gz")
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, []string{"-data", path, "-format", "onlineretail", "-top", "10"}))
+	require.NoError(t, run(context.Background(), &out, &out, []string{"-data", path, "-format", "onlineretail", "-top", "10"}))
 	t.Log("\n" + out.String())
 	rs := rows(t, out.String())
 	require.Len(t, rs, 10)

@@ -15,7 +15,8 @@ import (
 
 // advCLI is the recommend program's command line, for [testdata.CLI.Check].
 var advCLI = testdata.CLI{
-	Run: testdata.Args(run),
+	Run:     testdata.Args(run),
+	Streams: testdata.Streams(run),
 	BadFlags: [][]string{
 		{"-k", "0"}, {"-k", "-1"}, {"-k", "1001"}, {"-k", "ten"},
 		{"-scope", "sequential"}, {"-scope", ""}, {"-measure", "nope"},

@@ -12,7 +12,7 @@ import (
 
 func TestRunDemo(t *testing.T) {
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, []string{"-k", "5"}))
+	require.NoError(t, run(context.Background(), &out, &out, []string{"-k", "5"}))
 	s := out.String()
 	assert.Contains(t, s, "demo storefront")
 	assert.Contains(t, s, "Frequently bought together with")
@@ -23,7 +23,7 @@ func TestRunDemo(t *testing.T) {
 
 func TestRunErrors(t *testing.T) {
 	var out bytes.Buffer
-	assert.Error(t, run(context.Background(), &out, []string{"-product", "nope"}))
-	assert.Error(t, run(context.Background(), &out, []string{"-scope", "galaxy"}))
-	assert.Error(t, run(context.Background(), &out, []string{"-k", "0"}))
+	assert.Error(t, run(context.Background(), &out, &out, []string{"-product", "nope"}))
+	assert.Error(t, run(context.Background(), &out, &out, []string{"-scope", "galaxy"}))
+	assert.Error(t, run(context.Background(), &out, &out, []string{"-k", "0"}))
 }

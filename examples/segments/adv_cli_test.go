@@ -15,7 +15,8 @@ import (
 
 // advCLI is the segments program's command line, for [testdata.CLI.Check].
 var advCLI = testdata.CLI{
-	Run: testdata.Args(run),
+	Run:     testdata.Args(run),
+	Streams: testdata.Streams(run),
 	BadFlags: [][]string{
 		{"-asof", "2011-02-30"}, {"-asof", "2011-12-10T00:00:00Z"},
 		{"-asof", "10/12/2011"}, {"-lookback", "-1"}, {"-lookback", "twelve"},

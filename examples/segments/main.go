@@ -31,7 +31,7 @@ import (
 )
 
 func main() {
-	err := run(context.Background(), os.Stdout, os.Args[1:])
+	err := run(context.Background(), os.Stdout, os.Stderr, os.Args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		return // -h: the usage is printed
 	}
@@ -41,9 +41,9 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, w io.Writer, args []string) error {
+func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	fs := flag.NewFlagSet("segments", flag.ContinueOnError)
-	fs.SetOutput(w)
+	fs.SetOutput(errw) // usage and flag errors: not the output
 	data := fs.String("data", "", "purchase file (default: the built-in demo storefront)")
 	format := fs.String("format", "onlineretail", "format of -data: "+strings.Join(dataset.Formats(), ", "))
 	asOfFlag := fs.String("asof", "", "as-of date YYYY-MM-DD, UTC (default: the day after the last order)")

@@ -16,7 +16,7 @@ import (
 
 func TestDemo(t *testing.T) {
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, []string{"-query", `rfm("Champions") and recency <= 30d`}))
+	require.NoError(t, run(context.Background(), &out, &out, []string{"-query", `rfm("Champions") and recency <= 30d`}))
 	s := out.String()
 	for _, want := range []string{
 		"format     synthetic", "customers          5000",
@@ -55,13 +55,13 @@ func TestDemo(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	var out bytes.Buffer
-	err := run(context.Background(), &out, []string{"-query", `recency between 14d 28d`})
+	err := run(context.Background(), &out, &out, []string{"-query", `recency between 14d 28d`})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "line 1, column 21")
-	require.Error(t, run(context.Background(), &out, []string{"-asof", "yesterday"}))
-	require.Error(t, run(context.Background(), &out, []string{"-asof", "1999-01-01"}))
-	require.Error(t, run(context.Background(), &out, []string{"-data", filepath.Join(t.TempDir(), "missing.csv")}))
-	require.Error(t, run(context.Background(), &out, []string{"extra"}))
+	require.Error(t, run(context.Background(), &out, &out, []string{"-asof", "yesterday"}))
+	require.Error(t, run(context.Background(), &out, &out, []string{"-asof", "1999-01-01"}))
+	require.Error(t, run(context.Background(), &out, &out, []string{"-data", filepath.Join(t.TempDir(), "missing.csv")}))
+	require.Error(t, run(context.Background(), &out, &out, []string{"extra"}))
 }
 
 // TestOnlineRetail runs the program on the UCI Online Retail file when the
@@ -76,7 +76,7 @@ func TestOnlineRetail(t *testing.T) {
 	testdata.SkipUnlessLong(t)
 	path := testdata.Shared(t, "online-retail/online_retail_2010-2011.csv.gz")
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, []string{"-data", path, "-format", "onlineretail", "-asof", "2011-12-10"}))
+	require.NoError(t, run(context.Background(), &out, &out, []string{"-data", path, "-format", "onlineretail", "-asof", "2011-12-10"}))
 	s := out.String()
 	t.Log("\n" + s)
 	assert.Contains(t, s, "4339 customers known as of 2011-12-10 00:00:00")
@@ -89,7 +89,7 @@ func TestOnlineRetail(t *testing.T) {
 // the summary, and no segment tables.
 func TestBaskets(t *testing.T) {
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, []string{"-data", filepath.Join("..", "..", "dataset", "testdata", "baskets.csv"), "-format", "baskets"}))
+	require.NoError(t, run(context.Background(), &out, &out, []string{"-data", filepath.Join("..", "..", "dataset", "testdata", "baskets.csv"), "-format", "baskets"}))
 	s := out.String()
 	assert.Contains(t, s, "anonymous orders   6\n")
 	assert.Contains(t, s, ": 0 customers known as of 2000-01-01 23:59:59")

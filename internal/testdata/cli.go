@@ -74,12 +74,23 @@ func Capture(run func(w io.Writer) error) (out string, err error) {
 	return "", run(&w)
 }
 
-// Args returns the Run of a program whose run takes its command line:
-// the arguments are passed to run with [context.Background] and a
-// buffer, and run with [Capture].
-func Args(run func(ctx context.Context, w io.Writer, args []string) error) func(args ...string) (out string, err error) {
+// Args returns the Run of a program whose run takes its command line,
+// its standard output and its standard error: the arguments are passed to
+// run with [context.Background] and one buffer for both outputs, and run
+// with [Capture].
+func Args(run func(ctx context.Context, w, errw io.Writer, args []string) error) func(args ...string) (out string, err error) {
 	return func(args ...string) (string, error) {
-		return Capture(func(w io.Writer) error { return run(context.Background(), w, args) })
+		return Capture(func(w io.Writer) error { return run(context.Background(), w, w, args) })
+	}
+}
+
+// Streams returns the [CLI] Streams of such a program: as [Args], with
+// its standard output and standard error apart.
+func Streams(run func(ctx context.Context, w, errw io.Writer, args []string) error) func(args ...string) (stdout, stderr string, err error) {
+	return func(args ...string) (string, string, error) {
+		var e bytes.Buffer
+		out, err := Capture(func(w io.Writer) error { return run(context.Background(), w, &e, args) })
+		return out, e.String(), err
 	}
 }
 
@@ -104,6 +115,12 @@ type CLI struct {
 	// -data FILE -format NAME and returns what it printed; a panic is an
 	// error containing "PANIC" (see [Capture] and [Args]).
 	Run func(args ...string) (out string, err error)
+
+	// Streams, when set, runs the program as Run does and returns its
+	// standard output and standard error apart: a command line the program
+	// cannot parse prints its usage on standard error and nothing on
+	// standard output (see [Streams]).
+	Streams func(args ...string) (stdout, stderr string, err error)
 
 	// NoFlags says that the program's run takes no arguments (main parses
 	// them): Run is an adapter that reads -data and -format only (see
@@ -241,6 +258,7 @@ func (c CLI) loadErrorNamesFile(t *testing.T, dir string) {
 // errors; the load report is not printed.
 func (c CLI) badFlags(t *testing.T, dir string) {
 	path := file(t, dir, "orders.csv", []byte(RetailHeader+RetailRows))
+	const unparsable = 4 // the first cases: flags the flag package refuses
 	cases := [][]string{
 		{"-data", path, "-format", "onlineretail", "-bogus"},
 		{"-data", path, "-format", "onlineretail", "--bogus=1"},
@@ -253,12 +271,18 @@ func (c CLI) badFlags(t *testing.T, dir string) {
 	if c.BadArgs != nil {
 		cases = append(cases, c.BadArgs(path)...)
 	}
-	for _, args := range cases {
+	for i, args := range cases {
 		t.Run(strings.Join(args[min(2, len(args)):], " "), func(t *testing.T) {
 			out, err := c.Run(args...)
 			require.Error(t, err)
 			assert.NotContains(t, err.Error(), "PANIC")
 			assert.NotContains(t, out, c.Report, "no report after a bad flag")
+			if c.Streams != nil && i < unparsable {
+				out, errOut, err := c.Streams(args...)
+				require.Error(t, err)
+				assert.Empty(t, out, "nothing on standard output for a command line that does not parse")
+				assert.Contains(t, errOut, "Usage of", "the usage on standard error")
+			}
 		})
 	}
 }
