@@ -386,7 +386,9 @@ func (s *Shop) adoptModel(ctx context.Context, idx *similarity.Index, seq uint64
 // and the current snapshot's segment index, if still being built and
 // waited for by nobody, stops being built, as does the full segment build
 // a refresh's update started in the background (see Refresh), and the
-// current snapshot's index is no longer laid over it. Later calls
+// current snapshot's index is no longer laid over it. Nothing any of
+// them made is served once Close is called, however far it got (a fit or
+// a refresh that ends as Close begins is dropped). Later calls
 // of Refresh and WaitModel return ErrClosed. Snapshots stay usable:
 // requests, audiences and live controls keep working on the last one, and
 // a segment index whose build was stopped is built when asked for. Close
