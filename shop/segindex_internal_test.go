@@ -141,39 +141,10 @@ func beginSeg(build func(context.Context) (*segment.Index, error)) *segIndex {
 // unless a newer snapshot replaced this one first or the shop closed.
 func TestSegIndexSwapsForItsCompaction(t *testing.T) {
 	ctx := context.Background()
-	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 2000, Products: 200, Categories: 12, Seed: 3, ViewsPerLine: -1})
-	h, err := sf.History(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	asOf := h.Latest().Add(time.Hour)
-	x0, err := segment.Build(ctx, h, asOf, segment.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// a refresh of a tenth of the customers starts the background build
-	nb := affinity.NewBuilder(h)
-	for c := 0; c < h.NumCustomers(); c += 10 {
-		p := affinity.Purchase{Customer: h.CustomerKey(affinity.CustomerID(c)), Order: fmt.Sprintf("new-%d", c),
-			Product: h.Catalog().ProductKey(affinity.ProductID(c % h.Catalog().NumProducts())), Time: asOf.Add(-time.Minute), Quantity: 1, Price: 990}
-		if err := nb.Add(p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	h2, err := nb.Build(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	life, end := context.WithCancel(ctx)
 	defer end()
-	x1, err := segment.Update(ctx, x0, h, h2, asOf, compactionUpdate(life))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h2, asOf, x1 := compactingIndex(t, life)
 	built := x1.Compacting()
-	if built == nil {
-		t.Fatal("the update started no background build")
-	}
 	stale := builtSeg(x1, life)
 	stale.replaced()
 	closed, stop := context.WithCancel(ctx)
@@ -228,6 +199,36 @@ func TestSegIndexSwapsForItsCompaction(t *testing.T) {
 // 1 − 2⁻²⁰. The swap is checked under the lock replaced holds.
 func TestSegIndexNotSwappedOnceClosed(t *testing.T) {
 	ctx := context.Background()
+	life, end := context.WithCancel(ctx)
+	defer end()
+	_, _, x1 := compactingIndex(t, life)
+	built := x1.Compacting()
+	select {
+	case <-built:
+	case <-time.After(time.Minute):
+		t.Fatal("the background build did not finish within a minute")
+	}
+	closed, stop := context.WithCancel(ctx)
+	stop()
+	ended := make([]*segIndex, 20)
+	for i := range ended {
+		ended[i] = builtSeg(x1, closed)
+	}
+	for start := time.Now(); time.Since(start) < 100*time.Millisecond; time.Sleep(time.Millisecond) {
+		for i, g := range ended {
+			if g.x.Load() != x1 {
+				t.Fatalf("index %d of a closed shop was swapped for its compaction", i)
+			}
+		}
+	}
+}
+
+// compactingIndex returns an index carrying a background build (started
+// by an update of a tenth of 2,000 customers, to stop when life ends),
+// with the History and time it is of.
+func compactingIndex(t *testing.T, life context.Context) (*affinity.History, time.Time, *segment.Index) {
+	t.Helper()
+	ctx := context.Background()
 	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 2000, Products: 200, Categories: 12, Seed: 3, ViewsPerLine: -1})
 	h, err := sf.History(ctx)
 	if err != nil {
@@ -250,32 +251,12 @@ func TestSegIndexNotSwappedOnceClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	life, end := context.WithCancel(ctx)
-	defer end()
 	x1, err := segment.Update(ctx, x0, h, h2, asOf, compactionUpdate(life))
 	if err != nil {
 		t.Fatal(err)
 	}
-	built := x1.Compacting()
-	if built == nil {
+	if x1.Compacting() == nil {
 		t.Fatal("the update started no background build")
 	}
-	select {
-	case <-built:
-	case <-time.After(time.Minute):
-		t.Fatal("the background build did not finish within a minute")
-	}
-	closed, stop := context.WithCancel(ctx)
-	stop()
-	ended := make([]*segIndex, 20)
-	for i := range ended {
-		ended[i] = builtSeg(x1, closed)
-	}
-	for start := time.Now(); time.Since(start) < time.Second; time.Sleep(time.Millisecond) {
-		for i, g := range ended {
-			if g.x.Load() != x1 {
-				t.Fatalf("index %d of a closed shop was swapped for its compaction", i)
-			}
-		}
-	}
+	return h2, asOf, x1
 }
