@@ -70,6 +70,11 @@ func compactionUpdate(life context.Context) segment.UpdateOptions {
 	return segment.UpdateOptions{Workers: 1, Compact: true, Background: life}
 }
 
+// compactionHold, when set (by tests), is a channel the goroutine of
+// compactLater waits on before anything else: until it is closed, no
+// index made meanwhile is swapped for its compaction.
+var compactionHold atomic.Pointer[chan struct{}]
+
 // compactLater swaps x for its compaction once its background build is
 // done, unless a newer snapshot replaces this one first or the shop
 // closes; it goes on with the build the compaction itself may start.
@@ -78,6 +83,9 @@ func (g *segIndex) compactLater(x *segment.Index) {
 		return
 	}
 	go func() {
+		if hold := compactionHold.Load(); hold != nil {
+			<-*hold
+		}
 		for ch := x.Compacting(); ch != nil; ch = x.Compacting() {
 			select {
 			case <-ch:

@@ -153,11 +153,17 @@ func TestSegmentIndexCompactsWhenIdle(t *testing.T) {
 		lines = append(lines, affinity.Purchase{Customer: h.CustomerKey(affinity.CustomerID(c)), Order: fmt.Sprintf("idle-%d", c),
 			Product: h.Catalog().ProductKey(affinity.ProductID(c % h.Catalog().NumProducts())), Time: at, Quantity: 1, Price: 1990})
 	}
+	// the swap is held until the index the refresh made has been seen
+	// carrying its build: a small index's build can end, and the swap
+	// follow, before the test reads it (seen on one core)
+	release := shop.HoldCompactionSwaps()
+	defer release()
 	require.NoError(t, s.Refresh(ctx, shop.Purchases(slices.Values(lines))))
 	snap := s.Snapshot()
 	x := snap.Segments()
 	built := x.Compacting()
 	require.NotNil(t, built, "the refresh started no background build")
+	release()
 	select {
 	case <-built:
 	case <-time.After(time.Minute):

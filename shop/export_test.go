@@ -1,0 +1,16 @@
+package shop
+
+import "sync"
+
+// HoldCompactionSwaps keeps every segment index made from now on from
+// being swapped for its compaction until release is called (again
+// later: no effect), so that a test can see the index a refresh made
+// while its background build runs or after it ended.
+func HoldCompactionSwaps() (release func()) {
+	gate := make(chan struct{})
+	compactionHold.Store(&gate)
+	return sync.OnceFunc(func() {
+		compactionHold.Store(nil)
+		close(gate)
+	})
+}
