@@ -457,6 +457,48 @@ func TestAdvSQLTimes(t *testing.T) {
 	}
 }
 
+// TestAdvSQLTimeOffsets: a text time's UTC offset is read as RFC 3339
+// writes it (hours 00–23, minutes 00–59), in the created-at column and
+// the updated-at alike; time.Parse alone reads "+24:00", a day ahead of
+// UTC, which no zone has. Strict: an error naming the row and column;
+// lenient: the row skipped and counted.
+func TestAdvSQLTimeOffsets(t *testing.T) {
+	db := sqlAdvDB(t)
+	good := "'2024-03-01 10:00:00+23:59'"
+	for _, c := range []struct {
+		name             string
+		created, updated string
+		col              string
+		reason           string
+	}{
+		{"created +24:00", "'2024-03-01 10:00:00+24:00'", good, "created_at", "invalid time"},
+		{"created +23:60", "'2024-03-01T10:00:00+23:60'", good, "created_at", "invalid time"},
+		{"created -24", "'2024-03-01 10:00:00-24'", good, "created_at", "invalid time"},
+		{"updated +24:00", good, "'2024-03-01 10:00:00+24:00'", "updated_at", "invalid version"},
+		{"updated +22:60", good, "'2024-03-01 10:00:00.5+22:60'", "updated_at", "invalid version"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			q := sqlAdvValues(
+				sqlAdvRow("'1'", "'ann'", good, good, "'paid'", "'mug'", "1", "1"),
+				sqlAdvRow("'2'", "'bob'", c.created, c.updated, "'paid'", "'mug'", "1", "1"))
+			_, err := (&dataset.SQLSource{DB: db, Query: q}).Poll(context.Background(), time.Time{})
+			var pe *dataset.ParseError
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, 2, pe.Line)
+			assert.Equal(t, c.col, pe.Field)
+			assert.Equal(t, c.reason, pe.Reason)
+
+			batch, err := (&dataset.SQLSource{DB: db, Query: q, Lenient: true}).Poll(context.Background(), time.Time{})
+			require.NoError(t, err)
+			sqlAdvAccounting(t, batch.Report)
+			assert.Equal(t, 1, batch.Report.Loaded)
+			require.Len(t, batch.Changes, 1)
+			assert.Equal(t, "1", batch.Changes[0].Key)
+			assert.Equal(t, time.Date(2024, 2, 29, 10, 1, 0, 0, time.UTC).UnixMicro(), batch.Changes[0].Version, "+23:59 is an offset")
+		})
+	}
+}
+
 // TestAdvSQLVersionTextLocation: "Location is the time zone of text times
 // without one". A text updated-at without a zone is such a time: the
 // cursor and the version are the instant in Location.

@@ -543,8 +543,7 @@ func (r *sqlRow) version(since any, loc *time.Location) (int64, any, *ParseError
 		case string, []byte:
 			s, _ := r.text(colName, false)
 			for _, layout := range sqlLayouts {
-				if x, err := time.ParseInLocation(layout, s, cmp.Or(loc, time.UTC)); err == nil {
-					t, ok = x, true
+				if t, ok = parseTime(layout, s, cmp.Or(loc, time.UTC)); ok {
 					break
 				}
 			}

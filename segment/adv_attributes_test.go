@@ -172,6 +172,9 @@ func TestAdvAttrBadValues(t *testing.T) {
 		{"flag on line 4", "customer,optin\nc000,1\nc001,0\nc002,2\n", segment.AttributeOptions{Flags: []string{"optin"}}, "line 4, column 2 (optin)"},
 		{"date layout", "customer,birthday\nc000,1990-02-30\n", segment.AttributeOptions{Dates: []string{"birthday"}}, "line 2, column 2 (birthday)"},
 		{"date in another layout", "customer,birthday\nc000,02/01/1990\n", segment.AttributeOptions{Dates: []string{"birthday"}}, "line 2, column 2 (birthday)"},
+		// time.Parse reads offsets of a day or more, which no zone has
+		{"offset +24:00", "customer,birthday\nc000,1990-02-03 00:00 +23:00\nc001,1990-02-03 00:00 +24:00\n", segment.AttributeOptions{Dates: []string{"birthday"}, DateLayout: "2006-01-02 15:04 -07:00"}, "line 3, column 2 (birthday)"},
+		{"offset -2400", "customer,birthday\nc000,1990-02-03 00:00 -2400\n", segment.AttributeOptions{Dates: []string{"birthday"}, DateLayout: "2006-01-02 15:04 -0700"}, "line 2, column 2 (birthday)"},
 		{"third column", "customer,a,optin\nc000,x,yes\nc001,x,ja\n", segment.AttributeOptions{Flags: []string{"optin"}}, "line 3, column 3 (optin)"},
 		{"too few fields", "customer,optin,b\nc000,1\n", segment.AttributeOptions{Flags: []string{"optin"}}, "line 2"},
 		{"missing date column", "customer,optin\n", segment.AttributeOptions{Dates: []string{"birthday"}}, "birthday"},

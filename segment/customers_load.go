@@ -161,7 +161,7 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 				continue
 			}
 			t, err := time.Parse(layout, v)
-			if err != nil {
+			if _, off := t.Zone(); err != nil || off <= -24*3600 || off >= 24*3600 { // time.Parse reads "+24:00", which no zone has
 				line, _ := cr.FieldPos(f.i)
 				return nil, rep, fmt.Errorf("segment: attributes: line %d, column %d (%s): %q is not a date in layout %s", line, f.i+1, f.name, v, layout)
 			}
