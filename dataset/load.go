@@ -214,15 +214,18 @@ type Report struct {
 	// and time ("csv", "onlineretail", "members"), of the same customer
 	// and date ("cdnow"), of the same user ("movielens"), or of the same
 	// order ("shopify", "woocommerce", whose later rows of an order may
-	// leave the order's columns empty). "baskets" has none: a basket is
-	// one line. They are loaded, as a shop may sell the same line twice,
-	// unless [Options.DropDuplicates] skips them. Rows skipped for another
-	// reason (cancelled orders included) are not counted. Rows are
-	// compared within an order of up to [Limits.MaxBasket] distinct rows,
-	// and within a run of adjacent rows of the order (as exports write
-	// an order): a row that repeats one of an earlier run of the same
-	// order, another order's rows between them, is not a duplicate, so
-	// that memory stays bounded by the longest order, not the file.
+	// leave the order's columns empty), or of the same order with the
+	// same product, created-at, quantity and price ([SQLSource], where
+	// the order's rows may lie anywhere in the result). "baskets" has
+	// none: a basket is one line. They are loaded, as a shop may sell
+	// the same line twice, unless [Options.DropDuplicates] (or
+	// [SQLSource.DropDuplicates]) skips them. Rows skipped for another
+	// reason (cancelled orders included) are not counted. In files, rows
+	// are compared within an order of up to [Limits.MaxBasket] distinct
+	// rows, and within a run of adjacent rows of the order (as exports
+	// write an order): a row that repeats one of an earlier run of the
+	// same order, another order's rows between them, is not a duplicate,
+	// so that memory stays bounded by the longest order, not the file.
 	Duplicates int `json:"duplicates,omitempty"`
 	// FirstDuplicate is the line of the first duplicate row, 0 when
 	// there is none.

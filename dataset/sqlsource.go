@@ -64,6 +64,14 @@ type SQLSource struct {
 	// an error wrapping [ErrLimit]. 0 means [DefaultMaxRows]; negative
 	// means no limit.
 	MaxRows int
+	// DropDuplicates skips the rows of an order that repeat an earlier
+	// line of it exactly (see [Report.Duplicates]), counting them in
+	// [Report.Skipped] as "duplicate row". Without it they are loaded
+	// and only counted: an order may hold the same line twice, but
+	// every line of a query's result repeated is the mark of a join
+	// that multiplies the lines (a second line table, or a table of
+	// shipments or payments joined in).
+	DropDuplicates bool
 }
 
 // SQLColumns names the result columns of [SQLSource.Query], matched
@@ -143,6 +151,7 @@ type sqlGroup struct {
 	firstRow int  // the order's first row
 	firstOK  int  // its first good row: where "incomplete order" counts it
 	lines    []affinity.Purchase
+	lineRows []int // the row of each line
 }
 
 // Poll runs the query with since as its argument and returns the orders
@@ -262,10 +271,14 @@ func (s *SQLSource) Poll(ctx context.Context, since any) (SQLBatch, error) {
 			// a delete needs no line
 			out.Changes = append(out.Changes, affinity.OrderChange{Key: key, Version: g.version, Delete: true})
 		default:
+			dups, lines := g.duplicates(), g.lines
+			if s.DropDuplicates && len(dups) > 0 {
+				lines = g.without(dups)
+			}
 			// the order's value, and the gross value of the orders put
 			// with it, fit in Money: else the Builder would refuse them
 			// at Build without a row to show for it
-			total, e := l.finishOrder(&orderBuf{key: key, first: g.firstRow, lines: g.lines})
+			total, e := l.finishOrder(&orderBuf{key: key, first: g.firstRow, lines: lines})
 			if e != nil {
 				if !l.opts.Lenient {
 					return out, e
@@ -275,9 +288,20 @@ func (s *SQLSource) Poll(ctx context.Context, since any) (SQLBatch, error) {
 				}
 				continue
 			}
+			for _, i := range dups {
+				row := g.lineRows[i]
+				l.rep.Duplicates++
+				if l.rep.FirstDuplicate == 0 || row < l.rep.FirstDuplicate {
+					l.rep.FirstDuplicate = row
+				}
+				if s.DropDuplicates {
+					l.skip(reasonDupRow, row)
+					g.rows--
+				}
+			}
 			l.putGross = total
-			out.Changes = append(out.Changes, affinity.OrderChange{Key: key, Version: g.version, Lines: g.lines})
-			l.countLines(g.lines)
+			out.Changes = append(out.Changes, affinity.OrderChange{Key: key, Version: g.version, Lines: lines})
+			l.countLines(lines)
 		}
 		l.rep.Loaded += g.rows
 	}
@@ -362,7 +386,48 @@ func readRow(l *loader, r *sqlRow, g *sqlGroup, since any, loc *time.Location, c
 	g.rows++
 	g.firstOK = cmp.Or(g.firstOK, r.line)
 	g.lines = append(g.lines, affinity.Purchase{Customer: g.customer, Product: l.prod.get(product), Time: t, Quantity: q, Price: price})
+	g.lineRows = append(g.lineRows, r.line)
 	return nil
+}
+
+// duplicates returns the lines of g that repeat an earlier line of it
+// exactly (product, time, quantity and price; the customer, version and
+// status are the order's own), wherever the query's result put them: the
+// indices of every such line but the first of its kind, ascending.
+func (g *sqlGroup) duplicates() []int {
+	if len(g.lines) < 2 {
+		return nil
+	}
+	idx := make([]int, len(g.lines))
+	for i := range idx {
+		idx[i] = i
+	}
+	same := func(a, b *affinity.Purchase) int {
+		return cmp.Or(strings.Compare(a.Product, b.Product), a.Time.Compare(b.Time),
+			cmp.Compare(a.Quantity, b.Quantity), cmp.Compare(a.Price, b.Price))
+	}
+	slices.SortFunc(idx, func(i, j int) int { return cmp.Or(same(&g.lines[i], &g.lines[j]), cmp.Compare(i, j)) })
+	var dups []int
+	for k := 1; k < len(idx); k++ {
+		if same(&g.lines[idx[k-1]], &g.lines[idx[k]]) == 0 {
+			dups = append(dups, idx[k])
+		}
+	}
+	slices.Sort(dups)
+	return dups
+}
+
+// without returns the lines of g but those at the ascending indices drop.
+func (g *sqlGroup) without(drop []int) []affinity.Purchase {
+	out := make([]affinity.Purchase, 0, len(g.lines)-len(drop))
+	for i, p := range g.lines {
+		if len(drop) > 0 && drop[0] == i {
+			drop = drop[1:]
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // The times a version in Unix microseconds holds: about 292,000 years
