@@ -8,7 +8,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/segment"
 )
 
@@ -29,10 +28,7 @@ func TestUpdateCompactionStops(t *testing.T) {
 	first := x
 	queries := []string{`frequency >= 2`, `recency <= 30`, `monetary >= 10`, `rfm("Champions")`}
 	for step := range 3 {
-		nb := affinity.NewBuilder(h)
-		g.refresh(t, nb, h, 2)
-		h2, err := nb.Build(ctx)
-		require.NoError(t, err)
+		h2 := g.next(t, h, 2)
 		got, err := segment.Update(ctx, x, h, h2, g.asOf, segment.UpdateOptions{Compact: true, Background: stopped})
 		require.NoError(t, err)
 		require.True(t, segment.Layered(got), "step %d", step)

@@ -36,10 +36,7 @@ func TestUpdateCompacts(t *testing.T) {
 		g, opts, h, x := builtUpdateGen(t, r, 2, 14)
 		for step := range 6 {
 			msg := fmt.Sprintf("seed %d step %d (%d customers, options %+v)", seed, step, h.NumCustomers(), opts)
-			nb := affinity.NewBuilder(h)
-			g.refresh(t, nb, h, 1+r.IntN(2))
-			h2, err := nb.Build(ctx)
-			require.NoError(t, err, msg)
+			h2 := g.next(t, h, 1+r.IntN(2), msg)
 			if r.IntN(10) == 0 { // a day later
 				g.asOf = g.asOf.Add(segment.Day)
 				g.window(opts)
@@ -95,10 +92,7 @@ func TestUpdateCompactsAfterTime(t *testing.T) {
 	require.NoError(t, err)
 	var bases []*segment.Index
 	for step := range 4 {
-		nb := affinity.NewBuilder(h)
-		g.refresh(t, nb, h, 2)
-		h2, err := nb.Build(ctx)
-		require.NoError(t, err)
+		h2 := g.next(t, h, 2)
 		got, err := segment.Update(ctx, x, h, h2, g.asOf, segment.UpdateOptions{Compact: true})
 		require.NoError(t, err)
 		require.True(t, segment.Layered(got), "step %d", step)
@@ -143,10 +137,7 @@ func TestCompacted(t *testing.T) {
 		require.Nil(t, x.Compacting())
 		for step := range 5 {
 			msg := fmt.Sprintf("seed %d step %d (%d customers, options %+v)", seed, step, h.NumCustomers(), opts)
-			nb := affinity.NewBuilder(h)
-			g.refresh(t, nb, h, 1+r.IntN(2))
-			h2, err := nb.Build(ctx)
-			require.NoError(t, err, msg)
+			h2 := g.next(t, h, 1+r.IntN(2), msg)
 			got, err := segment.Update(held.update(ctx), x, h, h2, g.asOf, segment.UpdateOptions{Compact: true, Background: held.background()})
 			require.NoError(t, err, msg)
 			x, h = got, h2
@@ -274,10 +265,7 @@ func TestCompactedDoneContext(t *testing.T) {
 	for seed := range uint64(8) {
 		r := rand.New(rand.NewPCG(seed, 4409))
 		g, _, h, x := builtUpdateGen(t, r, 4, 10)
-		nb := affinity.NewBuilder(h)
-		g.refresh(t, nb, h, 1)
-		h2, err := nb.Build(ctx)
-		require.NoError(t, err)
+		h2 := g.next(t, h, 1)
 		got, err := segment.Update(ctx, x, h, h2, g.asOf, segment.UpdateOptions{Compact: true})
 		require.NoError(t, err)
 		ch := got.Compacting()

@@ -35,10 +35,7 @@ func TestUpdateLayers(t *testing.T) {
 		require.NoError(t, err)
 		for step := range 2*segment.MaxLayers + 2 {
 			msg := fmt.Sprintf("seed %d step %d", seed, step)
-			nb := affinity.NewBuilder(h)
-			g.refresh(t, nb, h, 1+r.IntN(3))
-			h2, err := nb.Build(ctx)
-			require.NoError(t, err, msg)
+			h2 := g.next(t, h, 1+r.IntN(3), msg)
 			if r.IntN(4) == 0 { // a day or two later: earlier deltas are read that many days older
 				g.asOf = g.asOf.Add(time.Duration(1+r.IntN(2)) * segment.Day)
 				moved++

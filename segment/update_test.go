@@ -202,6 +202,17 @@ func (g *updateGen) customer(h *affinity.History) string {
 	return k
 }
 
+// next returns the History after one refresh of touch customers of h
+// (see refresh); msgAndArgs say where, as for require.
+func (g *updateGen) next(t *testing.T, h *affinity.History, touch int, msgAndArgs ...any) *affinity.History {
+	t.Helper()
+	b := affinity.NewBuilder(h)
+	g.refresh(t, b, h, touch)
+	h2, err := b.Build(context.Background())
+	require.NoError(t, err, msgAndArgs...)
+	return h2
+}
+
 // refresh stages random changes of about touch customers of h on b: new
 // lines with and without order keys, returns, replaced and deleted
 // orders (whose keys may belong to other customers, which they touch
@@ -797,10 +808,7 @@ func TestUpdateMatchesBuild(t *testing.T) {
 			if r.IntN(3) == 0 && !later {
 				// a sibling: another refresh of h, updated from the same x,
 				// after got (which it must leave alone)
-				nb := affinity.NewBuilder(h)
-				g.refresh(t, nb, h, 1+r.IntN(2))
-				hb, err := nb.Build(ctx)
-				require.NoError(t, err, msg)
+				hb := g.next(t, h, 1+r.IntN(2), msg)
 				sib, serr := segment.Update(ctx, x, h, hb, x.AsOf(), segment.UpdateOptions{})
 				wsib, werr := segment.Build(ctx, hb, g.asOf, opts)
 				if werr == nil {
@@ -1157,10 +1165,7 @@ func TestUpdateConcurrentReads(t *testing.T) {
 	x, err := segment.Build(ctx, h, g.asOf, opts)
 	require.NoError(t, err)
 	for range 2 { // a layer over a layer
-		nb := affinity.NewBuilder(h)
-		g.refresh(t, nb, h, 3)
-		h2, err := nb.Build(ctx)
-		require.NoError(t, err)
+		h2 := g.next(t, h, 3)
 		x, err = segment.Update(ctx, x, h, h2, x.AsOf(), segment.UpdateOptions{})
 		require.NoError(t, err)
 		h = h2
@@ -1254,20 +1259,14 @@ func TestUpdateConcurrentUpdates(t *testing.T) {
 	opts := segment.Options{}
 	x, err := segment.Build(ctx, h, g.asOf, opts)
 	require.NoError(t, err)
-	nb := affinity.NewBuilder(h)
-	g.refresh(t, nb, h, 2)
-	h1, err := nb.Build(ctx)
-	require.NoError(t, err)
+	h1 := g.next(t, h, 2)
 	x, err = segment.Update(ctx, x, h, h1, x.AsOf(), segment.UpdateOptions{}) // updates of a layered index
 	require.NoError(t, err)
 	require.True(t, segment.Layered(x))
 	var hs []*affinity.History
 	var wants []*segment.Index
 	for range 6 {
-		nb := affinity.NewBuilder(h1)
-		g.refresh(t, nb, h1, 1+r.IntN(3))
-		h2, err := nb.Build(ctx)
-		require.NoError(t, err)
+		h2 := g.next(t, h1, 1+r.IntN(3))
 		w, err := segment.Build(ctx, h2, g.asOf, opts)
 		require.NoError(t, err)
 		hs, wants = append(hs, h2), append(wants, w)
