@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/reliability"
 )
 
 // TestLoadTimeOffsets: a UTC offset is read as RFC 3339 writes it, hours
@@ -39,7 +40,11 @@ func TestLoadTimeOffsets(t *testing.T) {
 		{[]string{"-07:00 2006-01-02 15:04"}, "+24:00 2024-03-01 10:00", time.Time{}},
 		{[]string{"-07:00 2006-01-02 15:04"}, "+01:00 2024-03-01 10:00", time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC)},
 	}
+	invalid := 0
 	for _, c := range cases {
+		if c.want.IsZero() {
+			invalid++
+		}
 		t.Run(c.time, func(t *testing.T) {
 			data := "customer,product,time\nc1,p1,2024-01-01T00:00:00Z\nc2,p2," + c.time + "\n"
 			opts := dataset.Options{}
@@ -67,4 +72,6 @@ func TestLoadTimeOffsets(t *testing.T) {
 			assert.Equal(t, c.want.Unix(), h.OrderUnix(1), "%v", h.OrderTime(1))
 		})
 	}
+	reliability.Add(t, reliability.Record{Kind: "hostile", Subject: "UTC offsets of a day or more, or minutes beyond 59 (+24:00, -24:00, +23:60, +22:60, +2400, -0060, +24)", Cases: invalid,
+		Outcome: "strict: \"invalid time\" with line and column; lenient: skipped and counted; in range (+23:59, -23) read exactly"})
 }
