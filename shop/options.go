@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/internal/parallel"
 	"github.com/shopaffinity/affinity/recommend"
 	"github.com/shopaffinity/affinity/segment"
@@ -264,6 +265,18 @@ type Options struct {
 	// and that of a background "model" step once the snapshot with the
 	// new fit is, so a callback may ask for them from there.
 	Progress affinity.ProgressFunc
+	// OnLoad, when set, receives what each load read — that of [Open] and
+	// of every [Shop.Refresh] — once it has read its source, before the
+	// build: rows read and loaded, and the rows skipped by reason (a
+	// lenient [dataset.SQLSource] or file). It is called whether or not
+	// the load then changes anything, so that the rows a refresh skipped
+	// are seen even when it keeps the snapshot (every row skipped, or
+	// nothing new: [Snapshot.Report] is only that of the load that made
+	// the snapshot); it is not called when the load fails (the error
+	// says why). It is called on the goroutine of Open or Refresh, one
+	// load at a time, and should return promptly: it holds up the
+	// refresh, and must not call Refresh or Close.
+	OnLoad func(dataset.Report)
 }
 
 // settings are Options resolved and validated.

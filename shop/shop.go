@@ -238,6 +238,9 @@ func (s *Shop) load(ctx context.Context, src Source, b *affinity.Builder, worker
 	if !bytes {
 		p.Report(affinity.Progress{Step: "load", Done: int64(rep.Rows), Total: int64(rep.Rows), Unit: "rows"})
 	}
+	if f := s.set.o.OnLoad; f != nil {
+		f(rep)
+	}
 	return rep, nil
 }
 

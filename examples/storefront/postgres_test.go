@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +23,7 @@ import (
 // TestPostgres runs the service on orders in PostgreSQL: the demo shop's
 // orders are loaded into a fresh schema, the service opens on them, and an
 // order inserted afterwards and a cancellation both show up after the next
-// poll.
+// poll; a line the lenient poll skips (quantity 0) is a warning in the log.
 func TestPostgres(t *testing.T) {
 	url := os.Getenv("AFFINITY_TEST_POSTGRES")
 	if url == "" {
@@ -68,10 +69,13 @@ CREATE TABLE %[1]s.order_lines (order_id text NOT NULL REFERENCES %[1]s.orders(i
 	src, feed, closeDB, err := source(config{ordersDB: url, ordersQuery: query})
 	require.NoError(t, err)
 	defer closeDB()
-	s, err := shop.Open(ctx, src, shop.Options{})
+	var logged lockedBuffer
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	s, err := shop.Open(ctx, src, shopOptions(log))
 	require.NoError(t, err)
 	h := s.Snapshot().History()
 	assert.Equal(t, len(demo.Purchases), h.NumLines(), "every demo line came through PostgreSQL")
+	assert.NotContains(t, logged.String(), "rows skipped", "the demo's rows all load")
 	srv := newServer(s, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
@@ -96,7 +100,7 @@ CREATE TABLE %[1]s.order_lines (order_id text NOT NULL REFERENCES %[1]s.orders(i
 	require.NoError(t, err)
 	_, err = tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s.orders VALUES ('web-1', 'newbie', $1, $1, 'paid')`, schema), last.Add(time.Hour))
 	require.NoError(t, err)
-	_, err = tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s.order_lines VALUES ('web-1', 'p00746', 1, 19.90), ('web-1', 'p00966', 2, 4.50)`, schema))
+	_, err = tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s.order_lines VALUES ('web-1', 'p00746', 1, 19.90), ('web-1', 'p00966', 2, 4.50), ('web-1', 'p00001', 0, 1.00)`, schema))
 	require.NoError(t, err)
 	_, err = tx.ExecContext(ctx, fmt.Sprintf(`UPDATE %s.orders SET status = 'cancelled', updated_at = $2 WHERE id = $1`, schema), cancelled, last.Add(time.Hour))
 	require.NoError(t, err)
@@ -118,6 +122,28 @@ CREATE TABLE %[1]s.order_lines (order_id text NOT NULL REFERENCES %[1]s.orders(i
 	t.Logf("INSERT to visible: %v (refresh every %v)", visible.Round(time.Millisecond), every)
 	h = s.Snapshot().History()
 	assert.Equal(t, len(demo.Purchases)+2-cancelledLines, h.NumLines(), "the cancelled order's lines are gone")
+	// the poll's load was reported before its snapshot was served
+	assert.Contains(t, logged.String(), "rows skipped")
+	assert.Contains(t, logged.String(), "skipped_by.removed_line.count=1", "the skipped line's reason is in the warning")
+}
+
+// lockedBuffer is a bytes.Buffer safe for the poller's goroutine and the
+// test's.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // insertBatches inserts n rows of the given width with multi-row INSERTs.
