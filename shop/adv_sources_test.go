@@ -309,3 +309,31 @@ func TestSrcFileNothingLoaded(t *testing.T) {
 	require.ErrorAs(t, err, &pe)
 	assert.ErrorContains(t, err, "bad.csv: line 2")
 }
+
+// Sources adds the reports up; line numbers stay those of their source:
+// the first duplicate is the first source's that has one (it was lost,
+// "first at line 0"), and each source's skips are entries of their own.
+func TestAdvSourcesReports(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, data string) shop.Source {
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(path, []byte(data), 0o600))
+		return shop.File(path, "csv")
+	}
+	clean := file("clean.csv", "order,customer,product,time\no1,c1,a,2024-01-01\n")
+	dupAt3 := file("dup3.csv", "order,customer,product,time\no2,c1,a,2024-01-02\no2,c1,a,2024-01-02\nx,c2,b,never\n")
+	dupAt4 := file("dup4.csv", "order,customer,product,time\no3,c2,a,2024-01-03\no3,c2,b,2024-01-03\no3,c2,b,2024-01-03\n")
+	_, rep, err := srcLoad(t, shop.Sources(clean, dupAt4, dupAt3))
+	require.NoError(t, err)
+	assert.Equal(t, 2, rep.Duplicates)
+	assert.Equal(t, 4, rep.FirstDuplicate, "the first source with a duplicate")
+	assert.Equal(t, []dataset.Skip{{Reason: "invalid time", Count: 1, FirstLine: 4}}, rep.Skipped)
+	assert.Contains(t, rep.String(), "2 (first at line 4)")
+	_, rep, err = srcLoad(t, shop.Sources(clean, dupAt3, dupAt4))
+	require.NoError(t, err)
+	assert.Equal(t, 3, rep.FirstDuplicate)
+	_, rep, err = srcLoad(t, shop.Sources(clean, clean))
+	require.NoError(t, err)
+	assert.Zero(t, rep.FirstDuplicate)
+	assert.Zero(t, rep.Duplicates)
+}

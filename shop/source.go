@@ -260,7 +260,10 @@ func LoadHistory(ctx context.Context, src Source) (*affinity.History, dataset.Re
 
 // Sources loads several sources in turn into one Builder, such as a
 // catalog file followed by the orders of a database; the reports are
-// added up. It is a [Committer] that commits those of srcs that are.
+// added up. Their line numbers stay those of the source they came from:
+// each source's skipped rows are entries of their own, and the first
+// duplicate is that of the first source with one. It is a [Committer]
+// that commits those of srcs that are.
 func Sources(srcs ...Source) Source {
 	return sources(slices.Clone(srcs))
 }
@@ -287,6 +290,9 @@ func (srcs sources) Load(ctx context.Context, b *affinity.Builder) (dataset.Repo
 		rep.Events += r.Events
 		rep.Products += r.Products
 		rep.Duplicates += r.Duplicates
+		if rep.FirstDuplicate == 0 {
+			rep.FirstDuplicate = r.FirstDuplicate
+		}
 		rep.Ignored = append(rep.Ignored, r.Ignored...)
 		rep.Skipped = append(rep.Skipped, r.Skipped...)
 		if rep.Format == "" {
