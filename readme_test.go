@@ -1,6 +1,9 @@
 package affinity_test
 
 import (
+	"go/doc"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,14 +18,17 @@ import (
 // TestReadmeSnippets keeps every Go snippet of README.md compiling and
 // running: each must stand, line for line, in a test file between the
 // comments "// README: <title>" and "// README: end", inside an Example
-// function (indentation aside).
+// function (indentation aside). A plain block right after a snippet is
+// what it prints: the output its Example checks.
 func TestReadmeSnippets(t *testing.T) {
 	readme, err := os.ReadFile("README.md")
 	require.NoError(t, err)
-	blocks := regexp.MustCompile("(?s)```go\n(.*?)```").FindAllStringSubmatch(string(readme), -1)
+	blocks := regexp.MustCompile("(?s)```go\n(.*?)```(?:\\s*```\n(.*?)```)?").FindAllStringSubmatch(string(readme), -1)
 	require.NotEmpty(t, blocks, "README.md has Go snippets")
 
 	regions := map[string]string{} // normalized text → file
+	outputs := map[string]string{} // normalized text → its Example's output
+	fset := token.NewFileSet()
 	start := regexp.MustCompile(`(?m)^\s*// README: (.+)$`)
 	err = filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -38,26 +44,48 @@ func TestReadmeSnippets(t *testing.T) {
 		if err != nil {
 			return err
 		}
+		var examples []*doc.Example
+		if start.Match(src) {
+			f, err := parser.ParseFile(fset, path, src, parser.ParseComments)
+			if err != nil {
+				return err
+			}
+			examples = doc.Examples(f)
+		}
 		lines := strings.Split(string(src), "\n")
 		for i := 0; i < len(lines); i++ {
 			m := start.FindStringSubmatch(lines[i])
 			if m == nil || m[1] == "end" {
 				continue
 			}
+			first := i + 1 // the region's first line, 0-based
 			var body []string
 			for i++; i < len(lines) && strings.TrimSpace(lines[i]) != "// README: end"; i++ {
 				body = append(body, lines[i])
 			}
-			regions[normalize(strings.Join(body, "\n"))] = path
+			text := normalize(strings.Join(body, "\n"))
+			regions[text] = path
+			for _, ex := range examples {
+				if lo, hi := fset.Position(ex.Code.Pos()).Line, fset.Position(ex.Code.End()).Line; lo <= first && first < hi {
+					outputs[text] = ex.Output
+				}
+			}
 		}
 		return nil
 	})
 	require.NoError(t, err)
+	shown := 0
 	for _, b := range blocks {
 		snippet := normalize(b[1])
 		_, ok := regions[snippet]
 		assert.True(t, ok, "README snippet not found in any Example between // README: markers:\n%s", b[1])
+		if ok && b[2] != "" {
+			shown++
+			assert.Equal(t, strings.TrimSpace(outputs[snippet]), strings.TrimSpace(b[2]),
+				"the output the README shows after the snippet is not what its Example (in %s) checks:\n%s", regions[snippet], b[1])
+		}
 	}
+	assert.Positive(t, shown, "README shows a snippet's output")
 }
 
 // normalize drops each line's leading tabs and the blank lines at the ends.

@@ -32,12 +32,13 @@ func ExampleBuild() {
 		fmt.Printf("%-15s %8d %6d %7d %7d\n", c.Campaign, c.Audience, c.Capped, c.Control, c.Treated)
 	}
 	// README: end
+
 	// Output:
 	// campaign        audience capped control    sent
 	// abandoned-cart        16      0       1      11
-	// thank-you            107      8       7      91
+	// thank-you            107      8       7      92
 	// win-back             658      0      69     589
-	// coupon               173      1      14     158
+	// coupon               172      1      14     157
 	// new-customers       1233      0     127    1106
 }
 

@@ -1,0 +1,59 @@
+package affinity_test
+
+import (
+	"go/doc"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestExamplesCheckTheirOutput: an Example whose body has an output
+// comment is run and checked by go test. The comment must begin its
+// comment group: a comment directly above it ("// README: end" was one)
+// makes the group another comment, so the Example is only compiled, and
+// what it prints (and the README quotes) goes stale unseen.
+func TestExamplesCheckTheirOutput(t *testing.T) {
+	output := regexp.MustCompile(`(?m)^\s*// (Unordered output|Output):`)
+	fset := token.NewFileSet()
+	checked := 0
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if !strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ParseComments)
+		if err != nil {
+			return err
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, ex := range doc.Examples(f) {
+			body := src[fset.Position(ex.Code.Pos()).Offset:fset.Position(ex.Code.End()).Offset]
+			if !output.Match(body) {
+				continue
+			}
+			checked++
+			if ex.Output == "" && !ex.EmptyOutput {
+				t.Errorf("%s: Example%s has an output comment that go test does not see: it does not begin its comment group (a comment directly above it?), so the example is only compiled, never run",
+					fset.Position(ex.Code.Pos()), ex.Name)
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Greater(t, checked, 50, "examples with output found")
+}
