@@ -106,8 +106,8 @@
 //
 // [Report.WriteMarkdown] writes a deterministic markdown table (one row per
 // recommender, one column per metric); [Report.WriteChart] draws metric@K
-// for K = 1 … [Options.CurveK] as a small PNG line chart (standard library
-// only).
+// for K = 1 … [Options.CurveK] as a small PNG line chart (with
+// gonum.org/v1/plot).
 //
 // # Concurrency
 //

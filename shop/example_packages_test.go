@@ -72,7 +72,7 @@ func Example_recommend() {
 		if err != nil {
 			return err
 		}
-		recs, err := engine.Recommend(nil, recommend.Request{Customer: "c000740", Basket: []string{"p00746"}, K: 3})
+		recs, err := engine.Recommend(nil, recommend.Request{Customer: "c000740", Basket: []string{"p00746"}, K: 3}) // nil: no buffer to reuse
 		for _, r := range recs {
 			fmt.Println(r.Key, r.Source, r.Explain(engine))
 		}
