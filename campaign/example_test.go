@@ -27,19 +27,19 @@ func ExampleBuild() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Printf("%-15s %8s %6s %7s %7s\n", "campaign", "audience", "capped", "control", "sent")
+	fmt.Printf("%-15s %8s %6s %10s %7s %7s\n", "campaign", "audience", "capped", "no content", "control", "sent")
 	for _, c := range plan.Counts {
-		fmt.Printf("%-15s %8d %6d %7d %7d\n", c.Campaign, c.Audience, c.Capped, c.Control, c.Treated)
+		fmt.Printf("%-15s %8d %6d %10d %7d %7d\n", c.Campaign, c.Audience, c.Capped, c.NoContent, c.Control, c.Treated)
 	}
 	// README: end
 
 	// Output:
-	// campaign        audience capped control    sent
-	// abandoned-cart        16      0       1      11
-	// thank-you            107      8       7      92
-	// win-back             658      0      69     589
-	// coupon               172      1      14     157
-	// new-customers       1233      0     127    1106
+	// campaign        audience capped no content control    sent
+	// abandoned-cart        16      0          4       1      11
+	// thank-you            107      8          0       7      92
+	// win-back             658      0          0      69     589
+	// coupon               172      1          0      14     157
+	// new-customers       1233      0          0     127    1106
 }
 
 // The list for the mail tool: one row per message, control rows included
