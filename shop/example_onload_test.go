@@ -15,10 +15,15 @@ import (
 // seen only there.
 func ExampleOptions_onLoad() {
 	ctx := context.Background()
-	s, err := shop.Open(ctx, shop.Demo(), shop.Options{
+	csv := func(rows string) shop.Source {
+		return shop.SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
+			return dataset.Load(ctx, strings.NewReader("customer,product,time,quantity\n"+rows), b, dataset.Options{Lenient: true})
+		})
+	}
+	s, err := shop.Open(ctx, csv("c1,mug,2026-01-05T10:00:00Z,1\nc1,tea,2026-01-05T10:00:00Z,2\nc2,mug,yesterday,1\n"), shop.Options{
 		Model: "neighbours",
 		OnLoad: func(rep dataset.Report) {
-			fmt.Printf("%s: %d rows, %d loaded, skipped %v\n", rep.Format, rep.Rows, rep.Loaded, rep.Skipped)
+			fmt.Printf("%d rows, %d loaded, skipped %v\n", rep.Rows, rep.Loaded, rep.Skipped)
 		},
 	})
 	if err != nil {
@@ -26,18 +31,14 @@ func ExampleOptions_onLoad() {
 		return
 	}
 	defer s.Close()
-	today := shop.SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
-		orders := "customer,product,time,quantity\nc000042,p00007,yesterday,1\nc000042,p00008,2026-01-05T10:00:00Z,none\n"
-		return dataset.Load(ctx, strings.NewReader(orders), b, dataset.Options{Lenient: true})
-	})
 	before := s.Snapshot()
-	if err := s.Refresh(ctx, today); err != nil {
+	if err := s.Refresh(ctx, csv("c2,tea,today,1\nc2,mug,2026-01-06T09:00:00Z,none\n")); err != nil {
 		fmt.Println(err)
 		return
 	}
 	fmt.Println("snapshot kept:", s.Snapshot() == before)
 	// Output:
-	// synthetic: 155768 rows, 155768 loaded, skipped []
-	// csv: 2 rows, 0 loaded, skipped [{invalid time 1 2} {invalid quantity 1 3}]
+	// 3 rows, 2 loaded, skipped [{invalid time 1 4}]
+	// 2 rows, 0 loaded, skipped [{invalid time 1 2} {invalid quantity 1 3}]
 	// snapshot kept: true
 }
