@@ -4,11 +4,7 @@ import (
 	"go/doc"
 	"go/parser"
 	"go/token"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -23,21 +19,8 @@ func TestExamplesCheckTheirOutput(t *testing.T) {
 	output := regexp.MustCompile(`(?m)^\s*// (Unordered output|Output):`)
 	fset := token.NewFileSet()
 	checked := 0
-	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && path != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") {
-			return filepath.SkipDir
-		}
-		if !strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
-		f, err := parser.ParseFile(fset, path, nil, parser.ParseComments)
-		if err != nil {
-			return err
-		}
-		src, err := os.ReadFile(path)
+	eachTestFile(t, func(path string, src []byte) error {
+		f, err := parser.ParseFile(fset, path, src, parser.ParseComments)
 		if err != nil {
 			return err
 		}
@@ -54,6 +37,5 @@ func TestExamplesCheckTheirOutput(t *testing.T) {
 		}
 		return nil
 	})
-	require.NoError(t, err)
 	require.Greater(t, checked, 50, "examples with output found")
 }

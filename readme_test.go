@@ -30,20 +30,7 @@ func TestReadmeSnippets(t *testing.T) {
 	outputs := map[string]string{} // normalized text → its Example's output
 	fset := token.NewFileSet()
 	start := regexp.MustCompile(`(?m)^\s*// README: (.+)$`)
-	err = filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && path != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") {
-			return filepath.SkipDir
-		}
-		if !strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
-		src, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
+	eachTestFile(t, func(path string, src []byte) error {
 		var examples []*doc.Example
 		if start.Match(src) {
 			f, err := parser.ParseFile(fset, path, src, parser.ParseComments)
@@ -73,7 +60,6 @@ func TestReadmeSnippets(t *testing.T) {
 		}
 		return nil
 	})
-	require.NoError(t, err)
 	shown := 0
 	for _, b := range blocks {
 		snippet := normalize(b[1])
@@ -95,4 +81,28 @@ func normalize(s string) string {
 		lines[i] = strings.TrimLeft(l, "\t")
 	}
 	return strings.Join(lines, "\n")
+}
+
+// eachTestFile calls f with the path and text of every test file of the
+// repository (hidden and testdata directories left out), and fails the
+// test on any error.
+func eachTestFile(t *testing.T, f func(path string, src []byte) error) {
+	t.Helper()
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if !strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return f(path, src)
+	})
+	require.NoError(t, err)
 }
