@@ -88,6 +88,7 @@ func TestPublicPackagesDocumented(t *testing.T) {
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, pkgs, 10, "public packages found")
 	require.Greater(t, names, 500, "exported names found")
+	t.Logf("%d packages, %d exported names", pkgs, names)
 }
 
 // parseDir parses the Go files of dir with their comments into one file
