@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -105,4 +106,29 @@ func eachTestFile(t *testing.T, f func(path string, src []byte) error) {
 		return f(path, src)
 	})
 	require.NoError(t, err)
+}
+
+// TestReadmeTestCounts keeps the README's reliability rows that count
+// tests ("(a_test.go, b_test.go) | 16 tests |") equal to the Test
+// functions those files hold.
+func TestReadmeTestCounts(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	rows := regexp.MustCompile(`\(([^()]*_test\.go)\) \| (\d+) tests \|`).FindAllStringSubmatch(string(readme), -1)
+	require.NotEmpty(t, rows, "README rows that count tests")
+	test := regexp.MustCompile(`(?m)^func Test`)
+	for _, row := range rows {
+		n := 0
+		for _, pattern := range strings.Split(row[1], ", ") {
+			paths, err := filepath.Glob(filepath.FromSlash(pattern))
+			require.NoError(t, err)
+			require.NotEmpty(t, paths, "the README names %s", pattern)
+			for _, path := range paths {
+				src, err := os.ReadFile(path)
+				require.NoError(t, err)
+				n += len(test.FindAll(src, -1))
+			}
+		}
+		assert.Equal(t, row[2], strconv.Itoa(n), "README counts %s tests in %s", row[2], row[1])
+	}
 }
