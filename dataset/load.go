@@ -1005,15 +1005,21 @@ func (l *loader) duplicateHash(k uint64, line int, group ...string) bool {
 	if !l.dups.check(group, k, l.lim.baskets) {
 		return false
 	}
+	l.countDuplicate(line, l.opts.DropDuplicates)
+	return l.opts.DropDuplicates
+}
+
+// countDuplicate counts a duplicate row at line (the first one the
+// lowest line, as an SQL result's orders come in any order) and skips it
+// as "duplicate row" when drop.
+func (l *loader) countDuplicate(line int, drop bool) {
 	l.rep.Duplicates++
-	if l.rep.FirstDuplicate == 0 {
+	if l.rep.FirstDuplicate == 0 || line < l.rep.FirstDuplicate {
 		l.rep.FirstDuplicate = line
 	}
-	if l.opts.DropDuplicates {
+	if drop {
 		l.skip(reasonDupRow, line)
-		return true
 	}
-	return false
 }
 
 // dupTracker remembers the rows of the current order by a 64-bit hash of

@@ -289,13 +289,8 @@ func (s *SQLSource) Poll(ctx context.Context, since any) (SQLBatch, error) {
 				continue
 			}
 			for _, i := range dups {
-				row := g.lineRows[i]
-				l.rep.Duplicates++
-				if l.rep.FirstDuplicate == 0 || row < l.rep.FirstDuplicate {
-					l.rep.FirstDuplicate = row
-				}
+				l.countDuplicate(g.lineRows[i], s.DropDuplicates)
 				if s.DropDuplicates {
-					l.skip(reasonDupRow, row)
 					g.rows--
 				}
 			}
@@ -398,22 +393,21 @@ func (g *sqlGroup) duplicates() []int {
 	if len(g.lines) < 2 {
 		return nil
 	}
-	idx := make([]int, len(g.lines))
-	for i := range idx {
-		idx[i] = i
+	type line struct {
+		product  string
+		time     int64 // Unix nanoseconds: the instant, whatever the location
+		quantity int32
+		price    affinity.Money
 	}
-	same := func(a, b *affinity.Purchase) int {
-		return cmp.Or(strings.Compare(a.Product, b.Product), a.Time.Compare(b.Time),
-			cmp.Compare(a.Quantity, b.Quantity), cmp.Compare(a.Price, b.Price))
-	}
-	slices.SortFunc(idx, func(i, j int) int { return cmp.Or(same(&g.lines[i], &g.lines[j]), cmp.Compare(i, j)) })
+	seen := make(map[line]struct{}, len(g.lines))
 	var dups []int
-	for k := 1; k < len(idx); k++ {
-		if same(&g.lines[idx[k-1]], &g.lines[idx[k]]) == 0 {
-			dups = append(dups, idx[k])
+	for i, p := range g.lines {
+		k := line{p.Product, p.Time.UnixNano(), p.Quantity, p.Price}
+		if _, ok := seen[k]; ok {
+			dups = append(dups, i)
 		}
+		seen[k] = struct{}{}
 	}
-	slices.Sort(dups)
 	return dups
 }
 
