@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/timetext"
 )
 
 // AttributeOptions says how [LoadAttributes] reads a file of customer
@@ -161,7 +162,7 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 				continue
 			}
 			t, err := time.Parse(layout, v)
-			if _, off := t.Zone(); err != nil || off <= -24*3600 || off >= 24*3600 { // time.Parse reads "+24:00", which no zone has
+			if err != nil || !timetext.OffsetInRange(layout, v, t) {
 				line, _ := cr.FieldPos(f.i)
 				return nil, rep, fmt.Errorf("segment: attributes: line %d, column %d (%s): %q is not a date in layout %s", line, f.i+1, f.name, v, layout)
 			}

@@ -1,0 +1,35 @@
+// Package timetext holds what the loaders of the affinity packages check
+// in a time read from text beyond what time.Parse checks.
+package timetext
+
+import (
+	"strings"
+	"time"
+)
+
+// OffsetInRange reports whether the UTC offset of t, parsed from s in
+// layout, is one RFC 3339 allows: hours 00–23 and minutes 00–59.
+// time.Parse also reads "+24:00", "+23:60" and "+2400", a day or more
+// ahead of UTC, which no zone has: such a time is a typo (or another
+// format), not an instant. The offset must be less than a day whatever
+// the layout; its hours and minutes are checked where the layout writes
+// it last ("Z07:00", "-07:00", "Z0700", "-0700"), as RFC 3339 and most
+// layouts do.
+func OffsetInRange(layout, s string, t time.Time) bool {
+	if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 {
+		return false
+	}
+	if s == "" || s[len(s)-1] == 'Z' {
+		return true
+	}
+	var hh, mm string
+	switch {
+	case strings.HasSuffix(layout, "07:00") && len(s) >= 6 && s[len(s)-3] == ':':
+		hh, mm = s[len(s)-5:len(s)-3], s[len(s)-2:]
+	case strings.HasSuffix(layout, "0700") && len(s) >= 5:
+		hh, mm = s[len(s)-4:len(s)-2], s[len(s)-2:]
+	default:
+		return true
+	}
+	return hh <= "23" && mm <= "59"
+}
