@@ -25,7 +25,9 @@ var (
 	ErrUnknownCustomer = errors.New("shop: unknown customer")
 	// ErrUnknownCategory: a request's category filter names no category.
 	ErrUnknownCategory = errors.New("shop: unknown category")
-	// ErrInvalidRequest: K outside [0, MaxK].
+	// ErrInvalidRequest: K outside [0, MaxK], or a rule of the request out
+	// of its range (a negative price bound, MinPrice above MaxPrice, a
+	// negative cap or depth, Diversity outside [0, 1]).
 	ErrInvalidRequest = errors.New("shop: invalid request")
 )
 
@@ -54,6 +56,66 @@ type Request struct {
 	// Exclude lists shop product keys never to return (unknown keys are
 	// listed in Result.Ignored).
 	Exclude []string
+
+	// The rules below shape the results as a shop's pages need them; their
+	// zero values leave the results as they are. They are the engine's
+	// [recommend.Rules], by shop key.
+
+	// MinPrice and MaxPrice bound the list price of the products returned,
+	// both ends included ("add-ons under 20.00" for a cart page); zero
+	// means unbounded. Negative bounds, or MinPrice above a non-zero
+	// MaxPrice, are an ErrInvalidRequest.
+	MinPrice, MaxPrice affinity.Money
+	// MaxPerCategory caps the results per category, so that one category
+	// does not fill a page; 0 means no cap. CategoryDepth counts the
+	// categories at that level of their path (1 = top level, as
+	// "Apparel" for "Apparel/Shoes"), 0 at the products' own categories.
+	// A product in several categories counts toward each and is left out
+	// when one of them is full; products without a category are not
+	// capped.
+	MaxPerCategory, CategoryDepth int
+	// Diversity in [0, 1] re-ranks the co-purchase results so that each
+	// next one is also unlike those before it (maximal marginal
+	// relevance, likeness being shared categories and buyers' tastes): 0
+	// ranks by relevance alone, 1 by difference alone.
+	Diversity float64
+	// AllowRepeats lets products the customer already bought be returned
+	// as well as new ones; by default they come back only where the shop
+	// serves repeats: next-basket mode (Options.NextBasket) and
+	// consumables due again.
+	AllowRepeats bool
+	// AllowSubstitutes lets products of a cart product's category be
+	// returned (another pair of running shoes beside the one in the cart),
+	// their scores still lowered by the engine's substitute penalty
+	// ([recommend.Options].SubstitutePenalty).
+	AllowSubstitutes bool
+	// IncludeOutOfStock returns products out of stock too (for a "notify
+	// me" list). Non-merchandise is never returned, whatever the rules.
+	IncludeOutOfStock bool
+}
+
+// rules checks the request's rules and returns them as the engine's, with
+// excl as the excluded products.
+func (req *Request) rules(excl []string) (recommend.Rules, error) {
+	switch {
+	case req.MinPrice < 0 || req.MaxPrice < 0 || (req.MaxPrice > 0 && req.MinPrice > req.MaxPrice):
+		return recommend.Rules{}, fmt.Errorf("%w: price band [%v, %v]", ErrInvalidRequest, req.MinPrice, req.MaxPrice)
+	case req.MaxPerCategory < 0 || req.CategoryDepth < 0:
+		return recommend.Rules{}, fmt.Errorf("%w: MaxPerCategory %d, CategoryDepth %d: want ≥ 0", ErrInvalidRequest, req.MaxPerCategory, req.CategoryDepth)
+	case !(req.Diversity >= 0 && req.Diversity <= 1):
+		return recommend.Rules{}, fmt.Errorf("%w: diversity %v outside [0, 1]", ErrInvalidRequest, req.Diversity)
+	}
+	return recommend.Rules{
+		Exclude:           excl,
+		IncludeOutOfStock: req.IncludeOutOfStock,
+		AllowRepeats:      req.AllowRepeats,
+		AllowSubstitutes:  req.AllowSubstitutes,
+		MinPrice:          req.MinPrice,
+		MaxPrice:          req.MaxPrice,
+		MaxPerCategory:    req.MaxPerCategory,
+		CategoryDepth:     req.CategoryDepth,
+		Diversity:         req.Diversity,
+	}, nil
 }
 
 // Recommend answers req from the snapshot. Non-merchandise is never
@@ -97,7 +159,12 @@ func (s *Snapshot) Recommend(ctx context.Context, req Request) (Result, error) {
 	}
 	rr := recommend.Request{Customer: res.Customer}
 	rr.Basket, res.Ignored = s.known(req.Cart, res.Ignored)
-	rr.Rules.Exclude, res.Ignored = s.known(req.Exclude, res.Ignored)
+	var excl []string
+	excl, res.Ignored = s.known(req.Exclude, res.Ignored)
+	var err error
+	if rr.Rules, err = req.rules(excl); err != nil {
+		return Result{}, err
+	}
 	if !res.Known {
 		rr.Customer = "" // served like an anonymous visitor
 	}

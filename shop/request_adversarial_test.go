@@ -321,7 +321,7 @@ func advCheck(t *testing.T, w *advWorld, nv *advNaive, snap *shop.Snapshot, req 
 	// documented errors
 	_, catOK := cat.LookupCategory(req.Category)
 	var wantErrs []error
-	if req.K < 0 || req.K > shop.MaxK {
+	if req.K < 0 || req.K > shop.MaxK || !advRulesValid(req) {
 		wantErrs = append(wantErrs, shop.ErrInvalidRequest)
 	}
 	if req.ByID && int(req.CustomerID) >= h.NumCustomers() {
@@ -399,6 +399,7 @@ func advCheck(t *testing.T, w *advWorld, nv *advNaive, snap *shop.Snapshot, req 
 	}
 
 	assert.LessOrEqual(t, len(res.Recs), k, msg)
+	capped := map[string]int{} // results per category, under req.MaxPerCategory
 	seen := map[string]bool{}
 	fallbackOnly := true
 	for i := range res.Recs {
@@ -413,7 +414,21 @@ func advCheck(t *testing.T, w *advWorld, nv *advNaive, snap *shop.Snapshot, req 
 		assert.False(t, seen[r.Product], "%s: duplicate", rm)
 		seen[r.Product] = true
 		assert.False(t, w.nonMerch(r.Product), "%s: non-merchandise recommended", rm)
-		assert.True(t, w.inStock(r.Product), "%s: out of stock recommended", rm)
+		if !req.IncludeOutOfStock {
+			assert.True(t, w.inStock(r.Product), "%s: out of stock recommended", rm)
+		}
+		if pp, ok := cat.LookupProduct(r.Product); ok {
+			price := cat.ProductPrice(pp)
+			assert.Equal(t, price, r.Price, rm)
+			assert.True(t, price >= req.MinPrice && (req.MaxPrice == 0 || price <= req.MaxPrice),
+				"%s: price %v outside [%v, %v]", rm, price, req.MinPrice, req.MaxPrice)
+		}
+		if req.MaxPerCategory > 0 {
+			for _, c := range advCapped(p, req.CategoryDepth) {
+				capped[c]++
+				assert.LessOrEqual(t, capped[c], req.MaxPerCategory, "%s: category %q over its cap", rm, c)
+			}
+		}
 		assert.False(t, excl[r.Product], "%s: excluded product recommended", rm)
 		assert.False(t, cart[r.Product], "%s: cart product recommended", rm)
 		assert.True(t, inFilter(r.Product), "%s: outside category %q (%v)", rm, req.Category, p.Categories)
@@ -422,7 +437,7 @@ func advCheck(t *testing.T, w *advWorld, nv *advNaive, snap *shop.Snapshot, req 
 		if !r.Source.Fallback() {
 			fallbackOnly = false
 		}
-		if bought[r.Product] > 0 {
+		if bought[r.Product] > 0 && !req.AllowRepeats {
 			assert.Contains(t, []recommend.Source{recommend.Repeat, recommend.Rebuy}, r.Source, "%s: a product the customer bought, served as new", rm)
 		}
 		switch r.Source {
@@ -487,7 +502,7 @@ func advCheck(t *testing.T, w *advWorld, nv *advNaive, snap *shop.Snapshot, req 
 	for i := 0; i <= lastMain; i++ {
 		b := res.Recs[i]
 		assert.NotEqual(t, recommend.SegmentPopular, b.Source, "%s: a fallback before a co-purchase result", msg)
-		if b.Source.Fallback() {
+		if b.Source.Fallback() || req.Diversity > 0 { // diversity re-ranks
 			continue
 		}
 		if prev >= 0 {
@@ -513,12 +528,15 @@ func advCheck(t *testing.T, w *advWorld, nv *advNaive, snap *shop.Snapshot, req 
 	}
 
 	// count: without a cart and without next-basket repeats every eligible
-	// product is reachable through the fallbacks
-	if len(cart) == 0 {
+	// product is reachable through the fallbacks (a category cap makes
+	// how many depend on the order)
+	if len(cart) == 0 && req.MaxPerCategory == 0 {
 		if _, nb := snap.RepeatShare(); !nb || !res.Known {
 			eligible := 0
 			for _, p := range w.products {
-				if w.inStock(p.Key) && !excl[p.Key] && inFilter(p.Key) && bought[p.Key] == 0 {
+				stocked := w.inStock(p.Key) || req.IncludeOutOfStock && !w.nonMerch(p.Key)
+				inBand := p.Price >= req.MinPrice && (req.MaxPrice == 0 || p.Price <= req.MaxPrice)
+				if stocked && inBand && !excl[p.Key] && inFilter(p.Key) && (bought[p.Key] == 0 || req.AllowRepeats) {
 					eligible++
 				}
 			}
@@ -631,7 +649,68 @@ func advRequest(r *rand.Rand, w *advWorld, h *affinity.History) shop.Request {
 	case n == 2:
 		req.Category = []string{"Nope", "Home/", " Home", "Tech ☕/Phones/Cases/X"}[r.IntN(4)]
 	}
+	if r.IntN(2) == 0 {
+		advRules(r, w, &req)
+	}
 	return req
+}
+
+// advRules sets random rules on req, a few of them out of range.
+func advRules(r *rand.Rand, w *advWorld, req *shop.Request) {
+	price := func() affinity.Money { return w.products[r.IntN(len(w.products))].Price }
+	switch n := r.IntN(8); {
+	case n == 0:
+		req.MinPrice = price()
+	case n == 1:
+		req.MaxPrice = price()
+	case n == 2:
+		req.MinPrice, req.MaxPrice = price(), price()
+		if req.MinPrice > req.MaxPrice {
+			req.MinPrice, req.MaxPrice = req.MaxPrice, req.MinPrice
+		}
+	case n == 3:
+		req.MinPrice = price() // a band of one price
+		req.MaxPrice = req.MinPrice
+	case n == 4 && r.IntN(4) == 0:
+		req.MinPrice, req.MaxPrice = []affinity.Money{-1, 500, 0}[r.IntN(3)], []affinity.Money{0, 499, -5}[r.IntN(3)]
+	}
+	switch n := r.IntN(6); {
+	case n < 2:
+		req.MaxPerCategory, req.CategoryDepth = 1+r.IntN(2), r.IntN(4)
+	case n == 2 && r.IntN(4) == 0:
+		req.MaxPerCategory, req.CategoryDepth = -1+r.IntN(2), -r.IntN(2)
+	}
+	switch n := r.IntN(8); {
+	case n < 2:
+		req.Diversity = []float64{0.3, 1, 0.7}[r.IntN(3)]
+	case n == 2 && r.IntN(4) == 0:
+		req.Diversity = []float64{math.NaN(), -0.1, 1.5, math.Inf(1)}[r.IntN(4)]
+	}
+	req.AllowRepeats = r.IntN(3) == 0
+	req.AllowSubstitutes = r.IntN(3) == 0
+	req.IncludeOutOfStock = r.IntN(3) == 0
+}
+
+// advRulesValid reports whether req's rules are in range.
+func advRulesValid(req shop.Request) bool {
+	return req.MinPrice >= 0 && req.MaxPrice >= 0 && (req.MaxPrice == 0 || req.MinPrice <= req.MaxPrice) &&
+		req.MaxPerCategory >= 0 && req.CategoryDepth >= 0 && req.Diversity >= 0 && req.Diversity <= 1
+}
+
+// advCapped returns the categories key counts toward under a cap at
+// depth (0: its own categories), each once.
+func advCapped(p affinity.Product, depth int) []string {
+	var out []string
+	for _, c := range p.Categories {
+		c = affinity.CleanCategoryPath(c)
+		if parts := strings.Split(c, "/"); depth > 0 && depth < len(parts) {
+			c = strings.Join(parts[:depth], "/")
+		}
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // advOptions are the shop settings the random tests try.

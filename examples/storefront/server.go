@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/recommend"
 	"github.com/shopaffinity/affinity/segment"
 	"github.com/shopaffinity/affinity/shop"
@@ -214,12 +215,73 @@ func (srv *server) profile(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// rules shape a page's recommendations: the query parameters of GET
+// /api/customers/{id}/recommendations and fields of the cart's body, all
+// optional. The shop checks their ranges (a bad one is a 400).
+type rules struct {
+	MinPrice      affinity.Money `json:"min_price"`      // list price at least, in currency units
+	MaxPrice      affinity.Money `json:"max_price"`      // list price at most
+	PerCategory   int            `json:"per_category"`   // at most this many per category
+	CategoryDepth int            `json:"category_depth"` // counting categories at this level (1 = top)
+	Diversity     float64        `json:"diversity"`      // in [0, 1]: unlike the results before
+	Repeats       bool           `json:"repeats"`        // products the customer bought may come back
+}
+
+// set gives req the rules.
+func (ru *rules) set(req *shop.Request) {
+	req.MinPrice, req.MaxPrice = ru.MinPrice, ru.MaxPrice
+	req.MaxPerCategory, req.CategoryDepth = ru.PerCategory, ru.CategoryDepth
+	req.Diversity, req.AllowRepeats = ru.Diversity, ru.Repeats
+}
+
+// rulesParams reads the rules from r's query parameters.
+func rulesParams(r *http.Request) (rules, error) {
+	var ru rules
+	q := r.URL.Query()
+	for _, m := range []struct {
+		name string
+		to   *affinity.Money
+	}{{"min_price", &ru.MinPrice}, {"max_price", &ru.MaxPrice}} {
+		if s := q.Get(m.name); s != "" {
+			v, err := affinity.ParseMoney(s, '.')
+			if err != nil {
+				return ru, errorf(http.StatusBadRequest, "%s=%q: want an amount such as 12.50", m.name, s)
+			}
+			*m.to = v
+		}
+	}
+	var err error
+	if ru.PerCategory, err = intParam(r, "per_category", 0, 0, shop.MaxK); err != nil {
+		return ru, err
+	}
+	if ru.CategoryDepth, err = intParam(r, "category_depth", 0, 0, 64); err != nil {
+		return ru, err
+	}
+	if s := q.Get("diversity"); s != "" {
+		if ru.Diversity, err = strconv.ParseFloat(s, 64); err != nil {
+			return ru, errorf(http.StatusBadRequest, "diversity=%q: want a number in [0, 1]", s)
+		}
+	}
+	if s := q.Get("repeats"); s != "" {
+		if ru.Repeats, err = strconv.ParseBool(s); err != nil {
+			return ru, errorf(http.StatusBadRequest, "repeats=%q: want true or false", s)
+		}
+	}
+	return ru, nil
+}
+
 func (srv *server) customerRecs(w http.ResponseWriter, r *http.Request) error {
 	k, err := intParam(r, "k", shop.DefaultK, 1, shop.MaxK)
 	if err != nil {
 		return err
 	}
-	res, err := srv.shop.Snapshot().Recommend(r.Context(), shop.Request{Customer: r.PathValue("id"), K: k, Category: r.URL.Query().Get("category")})
+	ru, err := rulesParams(r)
+	if err != nil {
+		return err
+	}
+	req := shop.Request{Customer: r.PathValue("id"), K: k, Category: r.URL.Query().Get("category")}
+	ru.set(&req)
+	res, err := srv.shop.Snapshot().Recommend(r.Context(), req)
 	if err != nil {
 		return err
 	}
@@ -232,6 +294,7 @@ type cartRequest struct {
 	Cart     []string `json:"cart"`
 	K        int      `json:"k"`
 	Category string   `json:"category"`
+	rules
 }
 
 func (srv *server) cartRecs(w http.ResponseWriter, r *http.Request) error {
@@ -242,7 +305,9 @@ func (srv *server) cartRecs(w http.ResponseWriter, r *http.Request) error {
 	if req.K == 0 {
 		req.K = shop.DefaultK
 	}
-	res, err := srv.shop.Snapshot().Recommend(r.Context(), shop.Request{Customer: req.Customer, Cart: req.Cart, K: req.K, Category: req.Category})
+	sr := shop.Request{Customer: req.Customer, Cart: req.Cart, K: req.K, Category: req.Category}
+	req.set(&sr)
+	res, err := srv.shop.Snapshot().Recommend(r.Context(), sr)
 	if err != nil {
 		return err
 	}

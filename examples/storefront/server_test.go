@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/shop"
 	"github.com/stretchr/testify/assert"
@@ -140,6 +141,54 @@ func TestAPI(t *testing.T) {
 	assert.Contains(t, string(page), "5000 customers")
 }
 
+// TestAPIRules checks that a page's rules reach the shop: the answers of
+// the API with a price band, a category cap, diversity and repeats are
+// the shop's own for the same request, and keep to the rules.
+func TestAPIRules(t *testing.T) {
+	srv := testServer(t)
+	snap := demoShop.Snapshot()
+	cat := snap.History().Catalog()
+	lo, hi := affinity.MoneyFromFloat(5), affinity.MoneyFromFloat(25)
+	for _, c := range []struct {
+		path, body string
+		req        shop.Request
+	}{
+		{path: "/api/customers/c000740/recommendations?k=8&min_price=5&max_price=25.00&per_category=1&category_depth=2",
+			req: shop.Request{Customer: "c000740", K: 8, MinPrice: lo, MaxPrice: hi, MaxPerCategory: 1, CategoryDepth: 2}},
+		{path: "/api/customers/c000740/recommendations?k=8&diversity=0.5&repeats=true",
+			req: shop.Request{Customer: "c000740", K: 8, Diversity: 0.5, AllowRepeats: true}},
+		{path: "/api/cart/recommendations", body: `{"customer":"c000740","cart":["p00746"],"k":6,"min_price":"5","max_price":25,"per_category":1,"category_depth":2}`,
+			req: shop.Request{Customer: "c000740", Cart: []string{"p00746"}, K: 6, MinPrice: lo, MaxPrice: hi, MaxPerCategory: 1, CategoryDepth: 2}},
+		{path: "/api/cart/recommendations", body: `{"cart":["p00746"],"k":6,"diversity":1}`,
+			req: shop.Request{Cart: []string{"p00746"}, K: 6, Diversity: 1}},
+	} {
+		method := "GET"
+		if c.body != "" {
+			method = "POST"
+		}
+		var got shop.Result
+		require.Equal(t, 200, call(t, method, srv.URL+c.path, c.body, &got), c.path)
+		want, err := snap.Recommend(context.Background(), c.req)
+		require.NoError(t, err)
+		require.Len(t, got.Recs, len(want.Recs), c.path)
+		perCat := map[affinity.CategoryID]int{}
+		for i, r := range got.Recs {
+			assert.Equal(t, want.Recs[i].Product, r.Product, "%s %s: rec %d", c.path, c.body, i)
+			if c.req.MaxPrice > 0 {
+				assert.True(t, r.Price >= lo && r.Price <= hi, "%s: %s at %v", c.path, r.Product, r.Price)
+			}
+			if c.req.MaxPerCategory > 0 {
+				p, _ := cat.LookupProduct(r.Product)
+				for _, pc := range cat.Categories(p) {
+					a := cat.Ancestor(pc, c.req.CategoryDepth)
+					perCat[a]++
+					assert.LessOrEqual(t, perCat[a], 1, "%s: two in %s", c.path, cat.CategoryPath(a))
+				}
+			}
+		}
+	}
+}
+
 func TestAPIErrors(t *testing.T) {
 	srv := testServer(t)
 	u := srv.URL
@@ -155,6 +204,18 @@ func TestAPIErrors(t *testing.T) {
 		{"bad k", "GET", "/api/customers/c000740/recommendations?k=abc", "", 400, "k="},
 		{"huge k", "GET", "/api/customers/c000740/recommendations?k=100000", "", 400, "k="},
 		{"unknown category", "GET", "/api/customers/c000740/recommendations?category=Nope", "", 400, "unknown category"},
+		{"bad price", "GET", "/api/customers/c000740/recommendations?max_price=cheap", "", 400, "max_price="},
+		{"negative price", "GET", "/api/customers/c000740/recommendations?min_price=-1", "", 400, "price band"},
+		{"empty price band", "GET", "/api/customers/c000740/recommendations?min_price=20&max_price=10", "", 400, "price band"},
+		{"negative cap", "GET", "/api/customers/c000740/recommendations?per_category=-1", "", 400, "per_category="},
+		{"deep depth", "GET", "/api/customers/c000740/recommendations?per_category=1&category_depth=65", "", 400, "category_depth="},
+		{"bad diversity", "GET", "/api/customers/c000740/recommendations?diversity=much", "", 400, "diversity="},
+		{"diversity above one", "GET", "/api/customers/c000740/recommendations?diversity=1.5", "", 400, "diversity"},
+		{"diversity NaN", "GET", "/api/customers/c000740/recommendations?diversity=NaN", "", 400, "diversity"},
+		{"bad repeats", "GET", "/api/customers/c000740/recommendations?repeats=maybe", "", 400, "repeats="},
+		{"cart diversity", "POST", "/api/cart/recommendations", `{"cart":["p00746"],"diversity":-1}`, 400, "diversity"},
+		{"cart price band", "POST", "/api/cart/recommendations", `{"cart":["p00746"],"min_price":"20","max_price":"10"}`, 400, "price band"},
+		{"cart bad price", "POST", "/api/cart/recommendations", `{"cart":["p00746"],"max_price":"ten"}`, 400, "bad JSON"},
 		{"unknown customer", "GET", "/api/customers/nobody", "", 404, "unknown customer"},
 		{"unknown product", "GET", "/api/products/nope/together", "", 404, "unknown product"},
 		{"bad JSON", "POST", "/api/cart/recommendations", `{"cart":`, 400, "bad JSON"},

@@ -1,0 +1,169 @@
+package shop_test
+
+import (
+	"context"
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/recommend"
+	"github.com/shopaffinity/affinity/shop"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestRequestRulesAsTheEngines checks each rule of a Request against the
+// engine behind the snapshot: the same rule given to recommend.Engine by
+// shop key returns the same products, scores and sources, for customers,
+// carts and both. Every rule must also change some answer on the demo
+// shop, so that a rule dropped on the way would be seen.
+func TestRequestRulesAsTheEngines(t *testing.T) {
+	ctx := context.Background()
+	snap := demo(t).Snapshot()
+	h, cat, eng := snap.History(), snap.History().Catalog(), snap.Engine()
+
+	// a price band around the middle half of the list prices
+	var prices []affinity.Money
+	for p := range cat.NumProducts() {
+		prices = append(prices, cat.ProductPrice(affinity.ProductID(p)))
+	}
+	slices.Sort(prices)
+	lo, hi := prices[len(prices)/4], prices[3*len(prices)/4]
+	require.Less(t, lo, hi)
+
+	rules := []struct {
+		name string
+		req  shop.Request
+	}{
+		{"price band", shop.Request{MinPrice: lo, MaxPrice: hi}},
+		{"min price", shop.Request{MinPrice: hi}},
+		{"max price", shop.Request{MaxPrice: lo}},
+		{"one per category", shop.Request{MaxPerCategory: 1}},
+		{"two per top level", shop.Request{MaxPerCategory: 2, CategoryDepth: 1}},
+		{"diversity", shop.Request{Diversity: 0.5}},
+		{"repeats", shop.Request{AllowRepeats: true}},
+		{"substitutes", shop.Request{AllowSubstitutes: true}},
+		{"out of stock", shop.Request{IncludeOutOfStock: true}},
+		{"all", shop.Request{MinPrice: lo, MaxPerCategory: 2, CategoryDepth: 1, Diversity: 0.3, AllowRepeats: true, AllowSubstitutes: true, IncludeOutOfStock: true}},
+	}
+	type ask struct {
+		customer string
+		cart     []string
+	}
+	var asks []ask
+	for c := 0; c < h.NumCustomers(); c += 211 {
+		key := h.CustomerKey(affinity.CustomerID(c))
+		asks = append(asks, ask{customer: key})
+		if lo, hi := h.CustomerLines(affinity.CustomerID(c)); lo < hi {
+			first := cat.ProductKey(h.LineProduct(lo))
+			asks = append(asks, ask{cart: []string{first}}, ask{customer: key, cart: []string{first, cat.ProductKey(affinity.ProductID((c * 7) % cat.NumProducts()))}})
+		}
+	}
+	require.Greater(t, len(asks), 40)
+
+	for _, rc := range rules {
+		t.Run(rc.name, func(t *testing.T) {
+			changed := 0
+			for _, a := range asks {
+				req := rc.req
+				req.Customer, req.Cart, req.K = a.customer, a.cart, 12
+				res, err := snap.Recommend(ctx, req)
+				require.NoError(t, err)
+				want, err := eng.Recommend(nil, recommend.Request{Customer: a.customer, Basket: a.cart, K: 12, Rules: recommend.Rules{
+					MinPrice: req.MinPrice, MaxPrice: req.MaxPrice, MaxPerCategory: req.MaxPerCategory, CategoryDepth: req.CategoryDepth,
+					Diversity: req.Diversity, AllowRepeats: req.AllowRepeats, AllowSubstitutes: req.AllowSubstitutes, IncludeOutOfStock: req.IncludeOutOfStock,
+				}})
+				require.NoError(t, err)
+				require.Len(t, res.Recs, len(want), "%+v", a)
+				for i := range want {
+					assert.Equal(t, want[i].Key, res.Recs[i].Product, "%+v: rec %d", a, i)
+					assert.Equal(t, want[i].Score, res.Recs[i].Score, "%+v: rec %d", a, i)
+					assert.Equal(t, want[i].Source, res.Recs[i].Source, "%+v: rec %d", a, i)
+				}
+				plain, err := snap.Recommend(ctx, shop.Request{Customer: a.customer, Cart: a.cart, K: 12})
+				require.NoError(t, err)
+				if !slices.EqualFunc(plain.Recs, res.Recs, func(x, y shop.Rec) bool { return x.Product == y.Product }) {
+					changed++
+				}
+			}
+			assert.Positive(t, changed, "the rule changes no answer on the demo shop")
+		})
+	}
+}
+
+// TestRequestRulesInvalid checks that a rule out of its range is an
+// ErrInvalidRequest naming it, and that the edges of the ranges are
+// served.
+func TestRequestRulesInvalid(t *testing.T) {
+	ctx := context.Background()
+	snap := demo(t).Snapshot()
+	bad := map[string]shop.Request{
+		"negative min price":   {MinPrice: -1},
+		"negative max price":   {MaxPrice: -1},
+		"min above max":        {MinPrice: 2000, MaxPrice: 1999},
+		"negative cap":         {MaxPerCategory: -1},
+		"negative depth":       {MaxPerCategory: 1, CategoryDepth: -1},
+		"negative diversity":   {Diversity: -0.01},
+		"diversity above one":  {Diversity: 1.01},
+		"diversity NaN":        {Diversity: math.NaN()},
+		"diversity infinite":   {Diversity: math.Inf(1)},
+		"rules and a bad cart": {Cart: []string{"no such product"}, Diversity: 2},
+	}
+	for name, req := range bad {
+		req.Customer = "c000740"
+		_, err := snap.Recommend(ctx, req)
+		require.ErrorIs(t, err, shop.ErrInvalidRequest, name)
+	}
+	edges := map[string]shop.Request{
+		"one price":            {MinPrice: 250000, MaxPrice: 250000},
+		"min with no max":      {MinPrice: 250000},
+		"diversity one":        {Diversity: 1},
+		"depth without a cap":  {CategoryDepth: 3},
+		"depth below the tree": {MaxPerCategory: 1, CategoryDepth: 9},
+	}
+	for name, req := range edges {
+		req.Customer = "c000740"
+		_, err := snap.Recommend(ctx, req)
+		require.NoError(t, err, name)
+	}
+}
+
+// TestRequestRulesNeverNonMerchandise checks that no rule brings
+// non-merchandise back: out of stock, repeats and substitutes allowed, on
+// Online Retail-like keys in a small shop whose customers bought postage.
+func TestRequestRulesNeverNonMerchandise(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	var lines []affinity.Purchase
+	for c := range 40 {
+		cust := string(rune('a'+c%26)) + string(rune('a'+c/26))
+		for o := range 3 {
+			at := t0.AddDate(0, 0, 7*o+c%5)
+			order := cust + string(rune('0'+o))
+			for _, p := range []string{"POST", "DOT", "p1", []string{"p2", "p3", "p4"}[(c+o)%3]} {
+				lines = append(lines, affinity.Purchase{Customer: cust, Product: p, Order: order, Time: at, Quantity: 1, Price: 12000})
+			}
+		}
+	}
+	s, err := shop.Open(ctx, shop.Purchases(slices.Values(lines)), shop.Options{NonMerchandise: []string{"POST", "DOT"}})
+	require.NoError(t, err)
+	s.SetInStock("POST", true)
+	snap := s.Snapshot()
+	for _, req := range []shop.Request{
+		{Customer: "aa", AllowRepeats: true, IncludeOutOfStock: true, AllowSubstitutes: true, K: 10},
+		{Cart: []string{"POST", "p1"}, AllowRepeats: true, IncludeOutOfStock: true, AllowSubstitutes: true, K: 10},
+		{Customer: "new", IncludeOutOfStock: true, Diversity: 1, K: 10},
+	} {
+		res, err := snap.Recommend(ctx, req)
+		require.NoError(t, err)
+		require.NotEmpty(t, res.Recs, "%+v", req)
+		for _, r := range res.Recs {
+			assert.NotContains(t, []string{"POST", "DOT"}, r.Product, "%+v", req)
+			for _, x := range r.Reasons() {
+				assert.NotContains(t, []string{"POST", "DOT"}, x.Product, "%+v: a reason", req)
+			}
+		}
+	}
+}
