@@ -29,14 +29,15 @@ const (
 	// (positive-quantity) line, the order recency counts from — a later
 	// return-only order is not a purchase. The request is a [shop.Request]
 	// with that order's bought products as the cart, the same products
-	// excluded; popularity fallbacks are left out.
+	// excluded, and the campaign's Rules; popularity fallbacks are left
+	// out.
 	CrossSell
 	// Favourites recommends from the customer's favourite category: the
 	// top level-two category (or top level-one when the tree is flat) of
 	// their spend (bought lines, non-merchandise left out) in the segment
 	// look-back (see GroupFavourites), as a [shop.Request] for the
-	// customer filtered to that category. Customers without one get their
-	// plain recommendations.
+	// customer filtered to that category, with the campaign's Rules.
+	// Customers without one get their plain recommendations.
 	Favourites
 	// GroupFavourites sends the products bought by the most members of the
 	// campaign's audience in the segment look-back (ties by product id),
@@ -138,6 +139,13 @@ type Campaign struct {
 	// Window is the look-back of AbandonedCart and BackInStock; 0 means
 	// 7 days.
 	Window time.Duration
+	// Rules shape the products of the content rules that ask the shop
+	// for recommendations, CrossSell and Favourites: a price band, a cap
+	// per category, diversity, and products the customer bought
+	// (AllowRepeats: a replenishment mail) or substitutes. Out-of-range
+	// rules, IncludeOutOfStock (a message offers what is in stock) and
+	// rules on other content are an error of [Build].
+	Rules shop.Rules
 	// Products are shop product keys the content rule is limited to,
 	// whatever the rule (keys the catalog does not know are ignored): the
 	// restocked items of BackInStock.
@@ -200,6 +208,13 @@ func (c *Campaign) validate() error {
 		return fmt.Errorf("campaign %q: unknown content rule %d", c.Name, int(c.Content))
 	case c.Content == BackInStock && len(c.Products) == 0:
 		return fmt.Errorf("campaign %q: back-in-stock needs the restocked Products", c.Name)
+	case c.Rules != shop.Rules{} && c.Content != CrossSell && c.Content != Favourites:
+		return fmt.Errorf("campaign %q: Rules shape %s and %s content, not %s", c.Name, CrossSell, Favourites, c.Content)
+	case c.Rules.IncludeOutOfStock:
+		return fmt.Errorf("campaign %q: Rules.IncludeOutOfStock: a message offers products in stock", c.Name)
+	}
+	if err := c.Rules.Check(); err != nil {
+		return fmt.Errorf("campaign %q: %w", c.Name, err)
 	}
 	return nil
 }

@@ -168,9 +168,9 @@ func (ct *content) items(ctx context.Context, c affinity.CustomerID) ([]Item, er
 				cart = append(cart, h.Catalog().ProductKey(h.LineProduct(i)))
 			}
 		}
-		return ct.recommend(ctx, shop.Request{Customer: key, Cart: cart, Exclude: cart, K: k}, true)
+		return ct.recommend(ctx, shop.Request{Customer: key, Cart: cart, Exclude: cart, K: k, Rules: ct.c.Rules}, true)
 	case Favourites:
-		req := shop.Request{Customer: key, K: k}
+		req := shop.Request{Customer: key, K: k, Rules: ct.c.Rules}
 		if fav := ct.favourite(c); fav != "" {
 			req.Category = fav
 		}

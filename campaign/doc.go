@@ -24,7 +24,10 @@
 // products: cross-sell of the last order, the customer's favourite
 // category, the group's favourites, the abandoned cart, or the restocked
 // items they looked at. Each product comes with its reason, in words a
-// customer can be shown. The built-ins ([Coupon], [ThankYou],
+// customer can be shown. Cross-sell and favourites come from the
+// shop's recommendations, shaped by the campaign's [shop.Rules]: a price
+// band, a cap per category, products bought before offered again. The
+// built-ins ([Coupon], [ThankYou],
 // [AbandonedCartReminder], [BackInStockAlert], [Birthday], [WinBack],
 // [GroupFavouritesFor]) document the exact rule they apply.
 //

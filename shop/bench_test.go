@@ -31,7 +31,7 @@ func TestRecommendAllocations(t *testing.T) {
 	// one, while a request that allocates does so in each
 	for _, req := range []shop.Request{
 		{Customer: key, Cart: cart, K: 10},
-		{Customer: key, Cart: cart, K: 10, MaxPrice: 250000, MaxPerCategory: 1, CategoryDepth: 2, Diversity: 0.5, AllowRepeats: true}, // the rules
+		{Customer: key, Cart: cart, K: 10, Rules: shop.Rules{MaxPrice: 250000, MaxPerCategory: 1, CategoryDepth: 2, Diversity: 0.5, AllowRepeats: true}},
 	} {
 		allocs := math.Inf(1)
 		for range 3 {

@@ -38,10 +38,10 @@
 // to JSON. A reason whose lift is below 1 is never given, and a factor is
 // stated only where the count makes it credible (recommend.CredibleLift).
 // A customer the snapshot does not know is served from the popularity
-// fallbacks, and [Result.ColdStart] says so. A request also carries the
-// rules of the page asking: exclusions, a category filter, a price band,
-// a cap per category, diversity, and whether products already bought,
-// substitutes of the cart or products out of stock may come back
+// fallbacks, and [Result.ColdStart] says so. Beside exclusions and a
+// category filter, a request carries the [Rules] of the page asking: a
+// price band, a cap per category, diversity, and whether products already
+// bought, substitutes of the cart or products out of stock may come back
 // (never non-merchandise). [Snapshot.Segment] evaluates a query of the
 // segment syntax into an [Audience]: counts, revenue and AOV (its JSON),
 // members in pages ordered by spend, recency or key, and CSV. Money in

@@ -12,7 +12,7 @@ import (
 // 25.00, at most one from each category two levels down, so that one
 // category does not fill the row. Without the rules, jackets at 32.46
 // would come third and Home/Premium would have two of the six.
-func ExampleRequest_rules() {
+func ExampleRules() {
 	ctx := context.Background()
 	s, err := shop.Open(ctx, shop.Demo(), shop.Options{})
 	if err != nil {
@@ -21,8 +21,10 @@ func ExampleRequest_rules() {
 	}
 	res, err := s.Snapshot().Recommend(ctx, shop.Request{
 		Customer: "c000740", Cart: []string{"p00746"}, K: 6,
-		MinPrice: affinity.MoneyFromFloat(5), MaxPrice: affinity.MoneyFromFloat(25),
-		MaxPerCategory: 1, CategoryDepth: 2,
+		Rules: shop.Rules{
+			MinPrice: affinity.MoneyFromFloat(5), MaxPrice: affinity.MoneyFromFloat(25),
+			MaxPerCategory: 1, CategoryDepth: 2,
+		},
 	})
 	if err != nil {
 		fmt.Println(err)

@@ -57,10 +57,17 @@ type Request struct {
 	// listed in Result.Ignored).
 	Exclude []string
 
-	// The rules below shape the results as a shop's pages need them; their
-	// zero values leave the results as they are. They are the engine's
-	// [recommend.Rules], by shop key.
+	// Rules shape the results as the page asking needs them; the zero
+	// value leaves them as they are.
+	Rules
+}
 
+// Rules shape the results of a [Request] as a shop's pages and messages
+// need them: a price band, a cap per category, diversity, and which
+// products may come back that are left out by default. They are the
+// engine's [recommend.Rules], by shop key. Non-merchandise is never
+// returned, whatever the rules.
+type Rules struct {
 	// MinPrice and MaxPrice bound the list price of the products returned,
 	// both ends included ("add-ons under 20.00" for a cart page); zero
 	// means unbounded. Negative bounds, or MinPrice above a non-zero
@@ -80,9 +87,9 @@ type Request struct {
 	// ranks by relevance alone, 1 by difference alone.
 	Diversity float64
 	// AllowRepeats lets products the customer already bought be returned
-	// as well as new ones; by default they come back only where the shop
-	// serves repeats: next-basket mode (Options.NextBasket) and
-	// consumables due again.
+	// as well as new ones ("buy it again"); by default they come back
+	// only where the shop serves repeats: next-basket mode
+	// (Options.NextBasket) and consumables due again.
 	AllowRepeats bool
 	// AllowSubstitutes lets products of a cart product's category be
 	// returned (another pair of running shoes beside the one in the cart),
@@ -90,32 +97,37 @@ type Request struct {
 	// ([recommend.Options].SubstitutePenalty).
 	AllowSubstitutes bool
 	// IncludeOutOfStock returns products out of stock too (for a "notify
-	// me" list). Non-merchandise is never returned, whatever the rules.
+	// me" list).
 	IncludeOutOfStock bool
 }
 
-// rules checks the request's rules and returns them as the engine's, with
-// excl as the excluded products.
-func (req *Request) rules(excl []string) (recommend.Rules, error) {
+// Check reports a rule out of its range as an ErrInvalidRequest.
+func (ru Rules) Check() error {
 	switch {
-	case req.MinPrice < 0 || req.MaxPrice < 0 || (req.MaxPrice > 0 && req.MinPrice > req.MaxPrice):
-		return recommend.Rules{}, fmt.Errorf("%w: price band [%v, %v]", ErrInvalidRequest, req.MinPrice, req.MaxPrice)
-	case req.MaxPerCategory < 0 || req.CategoryDepth < 0:
-		return recommend.Rules{}, fmt.Errorf("%w: MaxPerCategory %d, CategoryDepth %d: want ≥ 0", ErrInvalidRequest, req.MaxPerCategory, req.CategoryDepth)
-	case !(req.Diversity >= 0 && req.Diversity <= 1):
-		return recommend.Rules{}, fmt.Errorf("%w: diversity %v outside [0, 1]", ErrInvalidRequest, req.Diversity)
+	case ru.MinPrice < 0 || ru.MaxPrice < 0 || (ru.MaxPrice > 0 && ru.MinPrice > ru.MaxPrice):
+		return fmt.Errorf("%w: price band [%v, %v]", ErrInvalidRequest, ru.MinPrice, ru.MaxPrice)
+	case ru.MaxPerCategory < 0 || ru.CategoryDepth < 0:
+		return fmt.Errorf("%w: MaxPerCategory %d, CategoryDepth %d: want ≥ 0", ErrInvalidRequest, ru.MaxPerCategory, ru.CategoryDepth)
+	case !(ru.Diversity >= 0 && ru.Diversity <= 1):
+		return fmt.Errorf("%w: diversity %v outside [0, 1]", ErrInvalidRequest, ru.Diversity)
 	}
+	return nil
+}
+
+// engine returns the rules as the engine's, with excl as the excluded
+// products.
+func (ru *Rules) engine(excl []string) recommend.Rules {
 	return recommend.Rules{
 		Exclude:           excl,
-		IncludeOutOfStock: req.IncludeOutOfStock,
-		AllowRepeats:      req.AllowRepeats,
-		AllowSubstitutes:  req.AllowSubstitutes,
-		MinPrice:          req.MinPrice,
-		MaxPrice:          req.MaxPrice,
-		MaxPerCategory:    req.MaxPerCategory,
-		CategoryDepth:     req.CategoryDepth,
-		Diversity:         req.Diversity,
-	}, nil
+		IncludeOutOfStock: ru.IncludeOutOfStock,
+		AllowRepeats:      ru.AllowRepeats,
+		AllowSubstitutes:  ru.AllowSubstitutes,
+		MinPrice:          ru.MinPrice,
+		MaxPrice:          ru.MaxPrice,
+		MaxPerCategory:    ru.MaxPerCategory,
+		CategoryDepth:     ru.CategoryDepth,
+		Diversity:         ru.Diversity,
+	}
 }
 
 // Recommend answers req from the snapshot. Non-merchandise is never
@@ -161,10 +173,10 @@ func (s *Snapshot) Recommend(ctx context.Context, req Request) (Result, error) {
 	rr.Basket, res.Ignored = s.known(req.Cart, res.Ignored)
 	var excl []string
 	excl, res.Ignored = s.known(req.Exclude, res.Ignored)
-	var err error
-	if rr.Rules, err = req.rules(excl); err != nil {
+	if err := req.Rules.Check(); err != nil {
 		return Result{}, err
 	}
+	rr.Rules = req.Rules.engine(excl)
 	if !res.Known {
 		rr.Customer = "" // served like an anonymous visitor
 	}

@@ -34,19 +34,19 @@ func TestRequestRulesAsTheEngines(t *testing.T) {
 	require.Less(t, lo, hi)
 
 	rules := []struct {
-		name string
-		req  shop.Request
+		name  string
+		rules shop.Rules
 	}{
-		{"price band", shop.Request{MinPrice: lo, MaxPrice: hi}},
-		{"min price", shop.Request{MinPrice: hi}},
-		{"max price", shop.Request{MaxPrice: lo}},
-		{"one per category", shop.Request{MaxPerCategory: 1}},
-		{"two per top level", shop.Request{MaxPerCategory: 2, CategoryDepth: 1}},
-		{"diversity", shop.Request{Diversity: 0.5}},
-		{"repeats", shop.Request{AllowRepeats: true}},
-		{"substitutes", shop.Request{AllowSubstitutes: true}},
-		{"out of stock", shop.Request{IncludeOutOfStock: true}},
-		{"all", shop.Request{MinPrice: lo, MaxPerCategory: 2, CategoryDepth: 1, Diversity: 0.3, AllowRepeats: true, AllowSubstitutes: true, IncludeOutOfStock: true}},
+		{"price band", shop.Rules{MinPrice: lo, MaxPrice: hi}},
+		{"min price", shop.Rules{MinPrice: hi}},
+		{"max price", shop.Rules{MaxPrice: lo}},
+		{"one per category", shop.Rules{MaxPerCategory: 1}},
+		{"two per top level", shop.Rules{MaxPerCategory: 2, CategoryDepth: 1}},
+		{"diversity", shop.Rules{Diversity: 0.5}},
+		{"repeats", shop.Rules{AllowRepeats: true}},
+		{"substitutes", shop.Rules{AllowSubstitutes: true}},
+		{"out of stock", shop.Rules{IncludeOutOfStock: true}},
+		{"all", shop.Rules{MinPrice: lo, MaxPerCategory: 2, CategoryDepth: 1, Diversity: 0.3, AllowRepeats: true, AllowSubstitutes: true, IncludeOutOfStock: true}},
 	}
 	type ask struct {
 		customer string
@@ -67,8 +67,7 @@ func TestRequestRulesAsTheEngines(t *testing.T) {
 		t.Run(rc.name, func(t *testing.T) {
 			changed := 0
 			for _, a := range asks {
-				req := rc.req
-				req.Customer, req.Cart, req.K = a.customer, a.cart, 12
+				req := shop.Request{Customer: a.customer, Cart: a.cart, K: 12, Rules: rc.rules}
 				res, err := snap.Recommend(ctx, req)
 				require.NoError(t, err)
 				want, err := eng.Recommend(nil, recommend.Request{Customer: a.customer, Basket: a.cart, K: 12, Rules: recommend.Rules{
@@ -99,33 +98,34 @@ func TestRequestRulesAsTheEngines(t *testing.T) {
 func TestRequestRulesInvalid(t *testing.T) {
 	ctx := context.Background()
 	snap := demo(t).Snapshot()
-	bad := map[string]shop.Request{
-		"negative min price":   {MinPrice: -1},
-		"negative max price":   {MaxPrice: -1},
-		"min above max":        {MinPrice: 2000, MaxPrice: 1999},
-		"negative cap":         {MaxPerCategory: -1},
-		"negative depth":       {MaxPerCategory: 1, CategoryDepth: -1},
-		"negative diversity":   {Diversity: -0.01},
-		"diversity above one":  {Diversity: 1.01},
-		"diversity NaN":        {Diversity: math.NaN()},
-		"diversity infinite":   {Diversity: math.Inf(1)},
-		"rules and a bad cart": {Cart: []string{"no such product"}, Diversity: 2},
+	bad := map[string]shop.Rules{
+		"negative min price":  {MinPrice: -1},
+		"negative max price":  {MaxPrice: -1},
+		"min above max":       {MinPrice: 2000, MaxPrice: 1999},
+		"negative cap":        {MaxPerCategory: -1},
+		"negative depth":      {MaxPerCategory: 1, CategoryDepth: -1},
+		"negative diversity":  {Diversity: -0.01},
+		"diversity above one": {Diversity: 1.01},
+		"diversity NaN":       {Diversity: math.NaN()},
+		"diversity infinite":  {Diversity: math.Inf(1)},
 	}
-	for name, req := range bad {
-		req.Customer = "c000740"
-		_, err := snap.Recommend(ctx, req)
+	for name, ru := range bad {
+		require.ErrorIs(t, ru.Check(), shop.ErrInvalidRequest, name)
+		_, err := snap.Recommend(ctx, shop.Request{Customer: "c000740", Rules: ru})
 		require.ErrorIs(t, err, shop.ErrInvalidRequest, name)
+		_, err = snap.Recommend(ctx, shop.Request{Cart: []string{"no such product"}, Rules: ru})
+		require.ErrorIs(t, err, shop.ErrInvalidRequest, "%s, with a cart of unknown products", name)
 	}
-	edges := map[string]shop.Request{
+	edges := map[string]shop.Rules{
 		"one price":            {MinPrice: 250000, MaxPrice: 250000},
 		"min with no max":      {MinPrice: 250000},
 		"diversity one":        {Diversity: 1},
 		"depth without a cap":  {CategoryDepth: 3},
 		"depth below the tree": {MaxPerCategory: 1, CategoryDepth: 9},
 	}
-	for name, req := range edges {
-		req.Customer = "c000740"
-		_, err := snap.Recommend(ctx, req)
+	for name, ru := range edges {
+		require.NoError(t, ru.Check(), name)
+		_, err := snap.Recommend(ctx, shop.Request{Customer: "c000740", Rules: ru})
 		require.NoError(t, err, name)
 	}
 }
@@ -152,9 +152,9 @@ func TestRequestRulesNeverNonMerchandise(t *testing.T) {
 	s.SetInStock("POST", true)
 	snap := s.Snapshot()
 	for _, req := range []shop.Request{
-		{Customer: "aa", AllowRepeats: true, IncludeOutOfStock: true, AllowSubstitutes: true, K: 10},
-		{Cart: []string{"POST", "p1"}, AllowRepeats: true, IncludeOutOfStock: true, AllowSubstitutes: true, K: 10},
-		{Customer: "new", IncludeOutOfStock: true, Diversity: 1, K: 10},
+		{Customer: "aa", K: 10, Rules: shop.Rules{AllowRepeats: true, IncludeOutOfStock: true, AllowSubstitutes: true}},
+		{Cart: []string{"POST", "p1"}, K: 10, Rules: shop.Rules{AllowRepeats: true, IncludeOutOfStock: true, AllowSubstitutes: true}},
+		{Customer: "new", K: 10, Rules: shop.Rules{IncludeOutOfStock: true, Diversity: 1}},
 	} {
 		res, err := snap.Recommend(ctx, req)
 		require.NoError(t, err)

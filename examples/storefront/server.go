@@ -227,11 +227,10 @@ type rules struct {
 	Repeats       bool           `json:"repeats"`        // products the customer bought may come back
 }
 
-// set gives req the rules.
-func (ru *rules) set(req *shop.Request) {
-	req.MinPrice, req.MaxPrice = ru.MinPrice, ru.MaxPrice
-	req.MaxPerCategory, req.CategoryDepth = ru.PerCategory, ru.CategoryDepth
-	req.Diversity, req.AllowRepeats = ru.Diversity, ru.Repeats
+// shop returns the rules as the shop's.
+func (ru *rules) shop() shop.Rules {
+	return shop.Rules{MinPrice: ru.MinPrice, MaxPrice: ru.MaxPrice, MaxPerCategory: ru.PerCategory,
+		CategoryDepth: ru.CategoryDepth, Diversity: ru.Diversity, AllowRepeats: ru.Repeats}
 }
 
 // rulesParams reads the rules from r's query parameters.
@@ -279,8 +278,7 @@ func (srv *server) customerRecs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	req := shop.Request{Customer: r.PathValue("id"), K: k, Category: r.URL.Query().Get("category")}
-	ru.set(&req)
+	req := shop.Request{Customer: r.PathValue("id"), K: k, Category: r.URL.Query().Get("category"), Rules: ru.shop()}
 	res, err := srv.shop.Snapshot().Recommend(r.Context(), req)
 	if err != nil {
 		return err
@@ -305,9 +303,7 @@ func (srv *server) cartRecs(w http.ResponseWriter, r *http.Request) error {
 	if req.K == 0 {
 		req.K = shop.DefaultK
 	}
-	sr := shop.Request{Customer: req.Customer, Cart: req.Cart, K: req.K, Category: req.Category}
-	req.set(&sr)
-	res, err := srv.shop.Snapshot().Recommend(r.Context(), sr)
+	res, err := srv.shop.Snapshot().Recommend(r.Context(), shop.Request{Customer: req.Customer, Cart: req.Cart, K: req.K, Category: req.Category, Rules: req.shop()})
 	if err != nil {
 		return err
 	}

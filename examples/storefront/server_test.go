@@ -154,13 +154,13 @@ func TestAPIRules(t *testing.T) {
 		req        shop.Request
 	}{
 		{path: "/api/customers/c000740/recommendations?k=8&min_price=5&max_price=25.00&per_category=1&category_depth=2",
-			req: shop.Request{Customer: "c000740", K: 8, MinPrice: lo, MaxPrice: hi, MaxPerCategory: 1, CategoryDepth: 2}},
+			req: shop.Request{Customer: "c000740", K: 8, Rules: shop.Rules{MinPrice: lo, MaxPrice: hi, MaxPerCategory: 1, CategoryDepth: 2}}},
 		{path: "/api/customers/c000740/recommendations?k=8&diversity=0.5&repeats=true",
-			req: shop.Request{Customer: "c000740", K: 8, Diversity: 0.5, AllowRepeats: true}},
+			req: shop.Request{Customer: "c000740", K: 8, Rules: shop.Rules{Diversity: 0.5, AllowRepeats: true}}},
 		{path: "/api/cart/recommendations", body: `{"customer":"c000740","cart":["p00746"],"k":6,"min_price":"5","max_price":25,"per_category":1,"category_depth":2}`,
-			req: shop.Request{Customer: "c000740", Cart: []string{"p00746"}, K: 6, MinPrice: lo, MaxPrice: hi, MaxPerCategory: 1, CategoryDepth: 2}},
+			req: shop.Request{Customer: "c000740", Cart: []string{"p00746"}, K: 6, Rules: shop.Rules{MinPrice: lo, MaxPrice: hi, MaxPerCategory: 1, CategoryDepth: 2}}},
 		{path: "/api/cart/recommendations", body: `{"cart":["p00746"],"k":6,"diversity":1}`,
-			req: shop.Request{Cart: []string{"p00746"}, K: 6, Diversity: 1}},
+			req: shop.Request{Cart: []string{"p00746"}, K: 6, Rules: shop.Rules{Diversity: 1}}},
 	} {
 		method := "GET"
 		if c.body != "" {
