@@ -52,6 +52,9 @@ type Request struct {
 	K int
 	// Category keeps only products in this category or below it, by path
 	// at any level ("Apparel" or "Apparel/Sportswear"); "" keeps all.
+	// With a sold-out product's category and the product in Exclude, it
+	// gives the product's alternatives: the customer's best in that
+	// category, else its popular products.
 	Category string
 	// Exclude lists shop product keys never to return (unknown keys are
 	// listed in Result.Ignored).
