@@ -53,7 +53,8 @@ func AbandonedCartReminder() Campaign {
 // BackInStockAlert tells customers that products they viewed, added to
 // the cart or wished for in the 30 days before the plan's time, and have not bought since,
 // are back in stock: restocked lists their shop keys. The message holds
-// those products ([BackInStock]). Priority 60.
+// those products ([BackInStock]). Priority 60. Without a restocked key
+// the campaign is an error of [Build].
 func BackInStockAlert(restocked ...string) Campaign {
 	return Campaign{Name: "back-in-stock", Content: BackInStock, Window: 30 * 24 * time.Hour,
 		Products: restocked, Priority: 60, Select: viewedAny(30*24*time.Hour, restocked)}
@@ -118,10 +119,11 @@ func GroupFavouritesFor(name, query string) Campaign {
 // likelihood; with clv's mild penalty 1 only if the exact fit does not
 // converge) on the whole history up to the plan's time — MBG/NBD when the
 // shop's [shop.Options.ValueModel] is "mbgnbd", which also lets one-time
-// buyers qualify (BG/NBD keeps them alive with probability 1). A plan at
-// the snapshot's time reads P(alive) from [shop.Snapshot.Value], the same
-// fit (fitted once per snapshot) as the customers' profiles show; a plan
-// at another time fits the model as of that time. They get up to four
+// buyers qualify (BG/NBD keeps them alive with probability 1). It reads
+// P(alive) from [shop.Snapshot.Value], the same fit (fitted once per
+// snapshot) as the customers' profiles show; only when the snapshot has
+// no value model ([shop.ErrNoValueModel]: fewer than 10 customers with a
+// purchase, say) does it try a fit of its own. They get up to four
 // favourites and the offer "15% off". Priority 40. When the model cannot
 // be fitted (too few customers, all of them one-time buyers or all
 // buying at one time), nobody can be told to be drifting away: the
@@ -174,7 +176,9 @@ func winBack(ctx context.Context, snap *shop.Snapshot, asOf time.Time) (*roaring
 // abandoned cart, thank-you, win-back, coupon, birthday (only when the
 // shop has a birthday attribute; see [Birthday]) and favourites of
 // first-time buyers ("new-customers", frequency = 1). Back in stock needs
-// the restocked products: add [BackInStockAlert].
+// the restocked products: add [BackInStockAlert]. With withBirthday, a
+// plan without the birthday attribute (Options.Attributes) fails to build
+// as a whole: the birthday campaign's query names an unknown attribute.
 func Builtins(withBirthday bool) []Campaign {
 	cs := []Campaign{AbandonedCartReminder(), ThankYou(), WinBack(), Coupon()}
 	if withBirthday {

@@ -143,8 +143,9 @@ type Campaign struct {
 	// for recommendations, CrossSell and Favourites: a price band, a cap
 	// per category, diversity, and products the customer bought
 	// (AllowRepeats: a replenishment mail) or substitutes. Out-of-range
-	// rules, IncludeOutOfStock (a message offers what is in stock) and
-	// rules on other content are an error of [Build].
+	// rules (wrapping shop.ErrInvalidRequest), IncludeOutOfStock (a
+	// message offers what is in stock) and rules on other content are an
+	// error of [Build] and [Campaign.Members].
 	Rules shop.Rules
 	// Products are shop product keys the content rule is limited to,
 	// whatever the rule (keys the catalog does not know are ignored): the
@@ -248,12 +249,14 @@ func (c *Campaign) Members(ctx context.Context, snap *shop.Snapshot, attrs *segm
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	x := snap.Segments()
+	x, err := snap.SegmentIndex(ctx) // its build's error, if it failed
+	if err != nil {
+		return nil, fmt.Errorf("campaign %q: %w", c.Name, err)
+	}
 	if x == nil {
 		return roaring.New(), nil // a shop without orders: nobody
 	}
 	if attrs != nil {
-		var err error
 		if x, err = x.WithAttributes(attrs); err != nil {
 			return nil, fmt.Errorf("campaign %q: %w", c.Name, err)
 		}

@@ -168,9 +168,9 @@ func (ct *content) items(ctx context.Context, c affinity.CustomerID) ([]Item, er
 				cart = append(cart, h.Catalog().ProductKey(h.LineProduct(i)))
 			}
 		}
-		return ct.recommend(ctx, shop.Request{Customer: key, Cart: cart, Exclude: cart, K: k, Rules: ct.c.Rules}, true)
+		return ct.recommend(ctx, shop.Request{Customer: key, Cart: cart, Exclude: cart, Only: ct.c.Products, K: k, Rules: ct.c.Rules}, true)
 	case Favourites:
-		req := shop.Request{Customer: key, K: k, Rules: ct.c.Rules}
+		req := shop.Request{Customer: key, Only: ct.c.Products, K: k, Rules: ct.c.Rules}
 		if fav := ct.favourite(c); fav != "" {
 			req.Category = fav
 		}
@@ -219,8 +219,9 @@ func nonEmpty(items []Item) []Item {
 	return items
 }
 
-// recommend asks the snapshot and turns the answer into items.
-// With complements, popularity fallbacks are left out.
+// recommend asks the snapshot and turns the answer into items (the
+// request limited to Products already). With complements, popularity
+// fallbacks are left out.
 func (ct *content) recommend(ctx context.Context, req shop.Request, complements bool) ([]Item, error) {
 	res, err := ct.snap.Recommend(ctx, req)
 	if err != nil {
@@ -229,17 +230,12 @@ func (ct *content) recommend(ctx context.Context, req shop.Request, complements 
 	out := make([]Item, 0, len(res.Recs))
 	for i := range res.Recs {
 		r := &res.Recs[i]
-		if (ct.only != nil && !ct.only[ct.product(r.Product)]) || (complements && r.Source.Fallback()) {
+		if complements && r.Source.Fallback() {
 			continue
 		}
 		out = append(out, Item{Product: r.Product, Name: r.Name, Reason: r.Explanation()})
 	}
 	return nonEmpty(out), nil
-}
-
-func (ct *content) product(key string) affinity.ProductID {
-	p, _ := ct.snap.History().Catalog().LookupProduct(key)
-	return p
 }
 
 // favourite returns the path of the customer's favourite category: the

@@ -55,7 +55,8 @@ type Options struct {
 	// neither sent nor held out.
 	OptOut []string
 	// OptIn, when set, is the only customers that may be contacted (an
-	// e-mail opt-in); nil means everyone not opted out.
+	// e-mail opt-in), by dense id of the snapshot's History
+	// (History.LookupCustomer); nil means everyone not opted out.
 	OptIn *roaring.Bitmap
 	// Email returns the e-mail address of a customer key ("" when
 	// unknown); nil means the text attribute "email" of Attributes, if

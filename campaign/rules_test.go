@@ -115,3 +115,47 @@ func TestRulesErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestProductsLimitRecommendations checks that Products limits cross-sell
+// content before the K products are chosen: each message holds the
+// complements of the last order that the shop gives for K among the
+// listed products, where filtering the K recommendations afterwards left
+// most messages short or empty.
+func TestProductsLimitRecommendations(t *testing.T) {
+	ctx := context.Background()
+	snap := demo(t)
+	h := snap.History()
+	cat := h.Catalog()
+	// 200 products, every fifth of the catalog
+	var limited []string
+	for p := 0; p < cat.NumProducts(); p += 5 {
+		limited = append(limited, cat.ProductKey(affinity.ProductID(p)))
+	}
+	c := campaign.Campaign{Name: "sale", Audience: "frequency >= 3 and recency <= 60d", Content: campaign.CrossSell, Products: limited, K: 4}
+	p := planOne(t, snap, c)
+	full := 0
+	for _, m := range p.Messages {
+		o, ok := h.LastPurchaseOrder(m.ID, snap.AsOf())
+		require.True(t, ok)
+		var cart []string
+		l0, l1 := h.OrderLines(o)
+		for l := l0; l < l1; l++ {
+			if h.LineQuantity(l) > 0 {
+				cart = append(cart, cat.ProductKey(h.LineProduct(l)))
+			}
+		}
+		res, err := snap.Recommend(ctx, shop.Request{Customer: m.Customer, Cart: cart, Exclude: cart, Only: limited, K: 4})
+		require.NoError(t, err)
+		var want []string
+		for _, r := range res.Recs {
+			if !r.Source.Fallback() {
+				want = append(want, r.Product)
+			}
+		}
+		assert.Equal(t, want, itemKeys(m.Items), m.Customer)
+		if len(m.Items) == 4 {
+			full++
+		}
+	}
+	assert.Greater(t, full, len(p.Messages)/3, "messages with K products: %d of %d", full, len(p.Messages))
+}

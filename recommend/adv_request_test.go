@@ -499,6 +499,8 @@ func TestAdvRequestValidation(t *testing.T) {
 		{"item id", recommend.Request{K: 1, Items: []affinity.ProductID{affinity.ProductID(st.np)}}, recommend.ErrUnknownProduct},
 		{"item max id", recommend.Request{K: 1, Items: []affinity.ProductID{math.MaxUint32}}, recommend.ErrUnknownProduct},
 		{"exclude key", recommend.Request{K: 1, Rules: recommend.Rules{Exclude: []string{"nope"}}}, recommend.ErrUnknownProduct},
+		{"only key", recommend.Request{K: 1, Rules: recommend.Rules{Only: []string{"nope"}}}, recommend.ErrUnknownProduct},
+		{"category", recommend.Request{K: 1, Rules: recommend.Rules{Category: "Nope/Nothing"}}, recommend.ErrUnknownCategory},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out, err := e.Recommend(dst, c.req)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -210,6 +211,28 @@ func advRuleModel(w *advRuleWorld, e *recommend.Engine, o recommend.Options, req
 		p, _ := cat.LookupProduct(k)
 		excl[p] = true
 	}
+	var only map[affinity.ProductID]bool // Rules.Only, nil when not given
+	for _, k := range req.Rules.Only {
+		if only == nil {
+			only = map[affinity.ProductID]bool{}
+		}
+		p, _ := cat.LookupProduct(k)
+		only[p] = true
+	}
+	// Rules.Category: one of the product's category paths is the filter
+	// or below it
+	inFilter := func(p affinity.ProductID) bool {
+		if req.Rules.Category == "" {
+			return true
+		}
+		for _, c := range cat.Categories(p) {
+			path := cat.CategoryPath(c)
+			if path == req.Rules.Category || strings.HasPrefix(path, req.Rules.Category+"/") {
+				return true
+			}
+		}
+		return false
+	}
 	for p := range affinity.ProductID(cat.NumProducts()) {
 		key := cat.ProductKey(p)
 		if cust != "" {
@@ -223,8 +246,12 @@ func advRuleModel(w *advRuleWorld, e *recommend.Engine, o recommend.Options, req
 		switch {
 		case o.Exclude != nil && o.Exclude.Contains(uint32(p)), excl[p], n.inBasket[p]:
 			continue
+		case only != nil && !only[p], !inFilter(p):
+			continue
 		case !req.Rules.IncludeOutOfStock && !e.InStock(p):
 			continue
+		case (req.Rules.MinPrice > 0 || req.Rules.MaxPrice > 0) && cat.ProductPrice(p) == 0:
+			continue // no price: outside any band
 		case req.Rules.MinPrice > 0 && cat.ProductPrice(p) < req.Rules.MinPrice:
 			continue
 		case req.Rules.MaxPrice > 0 && cat.ProductPrice(p) > req.Rules.MaxPrice:
@@ -407,6 +434,14 @@ func advRuleRandRequest(r *rand.Rand, w *advRuleWorld) recommend.Request {
 	if r.IntN(5) == 0 {
 		ru.Diversity = []float64{0.3, 1}[r.IntN(2)]
 	}
+	if r.IntN(4) == 0 {
+		for range 1 + r.IntN(8) {
+			ru.Only = append(ru.Only, fmt.Sprintf("p%02d", r.IntN(w.np)))
+		}
+	}
+	if cat := w.h.Catalog(); r.IntN(4) == 0 && cat.NumCategories() > 0 {
+		ru.Category = cat.CategoryPath(affinity.CategoryID(r.IntN(cat.NumCategories())))
+	}
 	return req
 }
 
@@ -486,7 +521,7 @@ func advRuleKeys(recs []recommend.Rec) []string {
 
 // TestAdvRulePriceBand: the band bounds the list price inclusively at
 // both ends; zero means unbounded; MinPrice alone is no inconsistent
-// band; a product of unknown price (0) is below any MinPrice.
+// band; a product of unknown price (0) is outside any band.
 func TestAdvRulePriceBand(t *testing.T) {
 	h, nb := advRuleFixed(t)
 	e, err := recommend.New(context.Background(), h, nb, h.Latest(), recommend.Options{})
@@ -498,7 +533,7 @@ func TestAdvRulePriceBand(t *testing.T) {
 	}{
 		{"exact", 30000, 30000, []string{"mug", "tea"}},
 		{"min only", 60000, 0, []string{"coffee2", "pot"}},
-		{"max inclusive", 0, 20000, []string{"ball", "free", "spade"}},
+		{"max inclusive", 0, 20000, []string{"ball", "free"}}, // not spade: no price
 		{"band", 20000, 50000, []string{"coffee", "free", "mug", "tea"}},
 	}
 	for _, c := range cases {
@@ -921,6 +956,10 @@ func TestAdvRuleDeterministic(t *testing.T) {
 			continue
 		}
 		require.NoError(t, err2)
+		if len(a) == 0 {
+			assert.Empty(t, b, "%+v", req) // nil and dst[:0]
+			continue
+		}
 		assert.Equal(t, a, b, "%+v", req)
 	}
 }

@@ -113,8 +113,10 @@
 // # Rules and fallbacks
 //
 // Results are in stock (the set swapped by [Engine.SetStock]), inside the
-// price band, not excluded, at most Rules.MaxPerCategory per category,
-// optionally diversified by MMR. When the co-purchase evidence yields fewer
+// price band (a product without a price is outside any), not excluded, in
+// Rules.Only and under Rules.Category when they are given, at most
+// Rules.MaxPerCategory per category, optionally diversified by MMR. Every
+// rule applies before the top K are chosen, on every path. When the co-purchase evidence yields fewer
 // than K results the rest comes from the fallbacks, in order: the
 // favourites of the customer's segment (Request.Segment, else the first of
 // Options.Segments containing the customer; favourites are ranked by

@@ -55,9 +55,13 @@ var (
 	// ErrInvalidRequest is returned (wrapped) for a request that cannot be
 	// served: K ≤ 0 or K > MaxK, a price band with MinPrice > MaxPrice.
 	ErrInvalidRequest = errors.New("recommend: invalid request")
-	// ErrUnknownProduct is returned (wrapped, naming the id) when a basket
-	// or exclude list names a product the engine's catalog does not know.
+	// ErrUnknownProduct is returned (wrapped, naming the id) when a
+	// basket, exclude or only list names a product the engine's catalog
+	// does not know.
 	ErrUnknownProduct = errors.New("recommend: unknown product")
+	// ErrUnknownCategory is returned (wrapped, naming the path) for a
+	// Rules.Category the engine's catalog does not know.
+	ErrUnknownCategory = errors.New("recommend: unknown category")
 	// ErrInvalidOptions is returned (wrapped, naming the field) by [New]
 	// for options that have no meaning: NaN or infinite weights and
 	// exponents, more than MaxWorkers workers.

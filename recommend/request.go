@@ -63,6 +63,17 @@ type Rules struct {
 	// Exclude lists shop product ids never to return. Unknown ids are an
 	// error (ErrUnknownProduct).
 	Exclude []string
+	// Only, when not empty, lists the only products that may be returned
+	// (a sale's items, a campaign's products), still under the other
+	// rules. Unknown ids are an error (ErrUnknownProduct).
+	Only []string
+	// Category keeps only products in the category with this path or
+	// below it, at any level ("Apparel" or "Apparel/Shoes"); "" keeps
+	// all. An unknown path is an error (ErrUnknownCategory). Like every
+	// rule it applies before the top K are chosen, on every path
+	// (co-purchases, re-buys, fallbacks), so K results come back
+	// whenever the category has K eligible products.
+	Category string
 	// IncludeOutOfStock allows products outside the stock set.
 	IncludeOutOfStock bool
 	// AllowRepeats allows products the customer already bought.
@@ -71,7 +82,9 @@ type Rules struct {
 	// Options.SubstituteDepth) with a basket product; they are still
 	// penalised by Options.SubstitutePenalty.
 	AllowSubstitutes bool
-	// MinPrice and MaxPrice bound the list price; zero means unbounded.
+	// MinPrice and MaxPrice bound the list price, both ends included;
+	// zero means unbounded. A product without a price (0, unknown) is
+	// outside any band.
 	MinPrice, MaxPrice affinity.Money
 	// MaxPerCategory caps the results per category at CategoryDepth
 	// (0 = the products' assigned categories); 0 means no cap. A product

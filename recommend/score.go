@@ -15,14 +15,15 @@ import (
 
 // per-product flags of a scratch
 const (
-	fExcl   uint8 = 1 << iota // never return: bought, in the basket, excluded
-	fPicked                   // already in the results
-	fDue                      // consumable due again
-	fBlend                    // already a candidate through the popularity blend
-	fTouch                    // scored (signed models, where a score may be 0 or negative)
-	fBan                      // excluded by the request's rules: never returned
-	fRepeat                   // a repeat candidate of next-basket mode
-	fTaste                    // personalisation gave it more of its score than its co-purchases
+	fExcl   uint16 = 1 << iota // never return: bought, in the basket, excluded
+	fPicked                    // already in the results
+	fDue                       // consumable due again
+	fBlend                     // already a candidate through the popularity blend
+	fTouch                     // scored (signed models, where a score may be 0 or negative)
+	fBan                       // excluded by the request's rules: never returned
+	fRepeat                    // a repeat candidate of next-basket mode
+	fTaste                     // personalisation gave it more of its score than its co-purchases
+	fOnly                      // listed in the request's Rules.Only
 )
 
 type cand struct {
@@ -57,7 +58,7 @@ type capCount struct {
 // touches, not the catalog size.
 type scratch struct {
 	acc     []float32
-	flag    []uint8
+	flag    []uint16
 	hpos    posMap // 1 + index into items
 	rpos    posMap // 1 + index of a result
 	touched []affinity.ProductID
@@ -74,6 +75,11 @@ type scratch struct {
 	simMax  []float32
 	best    []bestEdge
 	top     topk.Keys
+	// the request's filters: Rules.Only (products marked fOnly) and
+	// Rules.Category (in at depth inDepth)
+	only    bool
+	inCat   affinity.CategoryID
+	inDepth int // 0: no category filter
 }
 
 // sortCand sorts s.cand like better (score descending, then id) through
@@ -101,7 +107,7 @@ func (s *scratch) takeTop() {
 func (e *Engine) newScratch() *scratch {
 	return &scratch{
 		acc:     make([]float32, e.np),
-		flag:    make([]uint8, e.np),
+		flag:    make([]uint16, e.np),
 		catMark: make([]bool, e.cat.NumCategories()),
 		u:       make([]float32, e.dims),
 	}
@@ -116,7 +122,7 @@ func (s *scratch) touch(p affinity.ProductID) {
 	}
 }
 
-func (s *scratch) mark(p affinity.ProductID, f uint8) {
+func (s *scratch) mark(p affinity.ProductID, f uint16) {
 	s.dirty = append(s.dirty, p)
 	s.flag[p] |= f
 }
@@ -139,6 +145,7 @@ func (s *scratch) reset() {
 		s.catMark[c] = false
 	}
 	s.dirty, s.items, s.cand, s.due, s.cats, s.caps, s.boosts = s.dirty[:0], s.items[:0], s.cand[:0], s.due[:0], s.cats[:0], s.caps[:0], s.boosts[:0]
+	s.only, s.inDepth = false, 0
 }
 
 // Recommend appends up to req.K recommendations to dst and returns the
@@ -250,6 +257,21 @@ func (e *Engine) anchors(s *scratch, j *job) error {
 			return fmt.Errorf("%w: excluded product %q", ErrUnknownProduct, key)
 		}
 		s.mark(p, fExcl|fBan)
+	}
+	for _, key := range r.Only {
+		p, ok := e.cat.LookupProduct(key)
+		if !ok {
+			return fmt.Errorf("%w: product %q in Only", ErrUnknownProduct, key)
+		}
+		s.mark(p, fOnly)
+	}
+	s.only = len(r.Only) > 0
+	if r.Category != "" {
+		c, ok := e.cat.LookupCategory(r.Category)
+		if !ok {
+			return fmt.Errorf("%w: %q", ErrUnknownCategory, r.Category)
+		}
+		s.inCat, s.inDepth = c, e.cat.Depth(c)
 	}
 	if j.known {
 		j.hsum, j.hscale = e.history(s, j.c, j.asOf, r.AllowRepeats)
@@ -706,15 +728,19 @@ func (e *Engine) addBasket(s *scratch, p affinity.ProductID, markSubs bool) int 
 // eligible applies the per-product rules: stock, price band, substitutes
 // of basket products.
 func (e *Engine) eligible(s *scratch, st *stockSet, r *Rules, p affinity.ProductID) bool {
-	if e.excluded(p) {
+	if e.excluded(p) || (s.only && s.flag[p]&fOnly == 0) {
+		return false
+	}
+	if s.inDepth > 0 && !e.inCategory(p, s.inCat, s.inDepth) {
 		return false
 	}
 	if !r.IncludeOutOfStock && !st.has(p) {
 		return false
 	}
 	if r.MinPrice > 0 || r.MaxPrice > 0 {
+		// a product without a price (0) is outside any band
 		pr := e.cat.ProductPrice(p)
-		if pr < r.MinPrice || (r.MaxPrice > 0 && pr > r.MaxPrice) {
+		if pr == 0 || pr < r.MinPrice || (r.MaxPrice > 0 && pr > r.MaxPrice) {
 			return false
 		}
 	}
@@ -726,6 +752,17 @@ func (e *Engine) eligible(s *scratch, st *stockSet, r *Rules, p affinity.Product
 		}
 	}
 	return true
+}
+
+// inCategory reports whether one of p's categories is c (at depth d) or
+// below it.
+func (e *Engine) inCategory(p affinity.ProductID, c affinity.CategoryID, d int) bool {
+	for _, pc := range e.cat.Categories(p) {
+		if e.cat.Depth(pc) >= d && e.cat.Ancestor(pc, d) == c {
+			return true
+		}
+	}
+	return false
 }
 
 // capCategory is the category that leaf counts toward under r's cap.

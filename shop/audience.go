@@ -85,7 +85,12 @@ type Audience struct {
 //	recency between 14d and 28d and affinity("Apparel/Sportswear") >= 0.3
 //
 // A query that does not parse returns a *segment.SyntaxError with the
-// position of the problem.
+// position of the problem; one that parses but names what the index does
+// not know (a category, an attribute) or gives a bad value returns a
+// *segment.QueryError wrapping segment.ErrUnknown or segment.ErrInvalid.
+// A shop without orders only parses the query and answers with an empty
+// audience. If the snapshot's segment index could not be built, Segment
+// returns the build's error.
 func (s *Snapshot) Segment(query string) (*Audience, error) {
 	x, err := s.segs.get(context.Background())
 	if err != nil {
@@ -107,7 +112,9 @@ func (s *Snapshot) Segment(query string) (*Audience, error) {
 // Audience wraps a set of customers (dense ids, such as a bitmap from the
 // segment index) as an Audience. set is copied, without the ids the
 // segment index does not know (beyond the customers, erased, or without
-// an order or event by its as-of time); a nil set is empty.
+// an order or event by its as-of time); a nil set is empty, and so is the
+// audience when the segment index could not be built
+// ([Snapshot.SegmentIndex] returns why).
 func (s *Snapshot) Audience(name string, set *roaring.Bitmap) *Audience {
 	x := s.Segments()
 	if set == nil || x == nil {
@@ -147,9 +154,12 @@ func (a *Audience) Bitmap() *roaring.Bitmap { return a.set.Clone() }
 // the members are served in pages by [Audience.Page]), such as
 //
 //	{"query":"frequency >= 5","customers":1476,"share":0.2952,"orders":11937,
-//	 "revenue":"537476.72","revenue_share":0.6066,"aov":"45.0261"}
+//	 "revenue":"537476.72","revenue_share":0.6065772000088795,"aov":"45.0261"}
 //
-// with money as exact decimal strings, as [affinity.Money] marshals.
+// with money as exact decimal strings, as [affinity.Money] marshals, and
+// shares unrounded. The method writes the query's characters as they are;
+// json.Marshal and an Encoder with HTML escaping (the default) turn ">"
+// into "\u003e" when they copy it.
 func (a *Audience) MarshalJSON() ([]byte, error) {
 	st := a.stats
 	// HTML is left unescaped here (queries hold < and >): json.Marshal
@@ -188,7 +198,7 @@ type Member struct {
 
 // Page returns up to limit members starting at offset in the given order:
 // the page [offset, offset+limit). An offset past the end gives an empty
-// page; limit must be in [1, MaxPage]. The first page of an order sorts
+// page, a negative one an error; limit must be in [1, MaxPage]. The first page of an order sorts
 // the members once (by key rank, then by spend or last purchase); a page
 // decodes the features of its own members only.
 func (a *Audience) Page(order Order, offset, limit int) ([]Member, error) {

@@ -34,12 +34,14 @@
 // [Snapshot.Recommend] answers a [Request] by shop keys (or dense ids) with
 // results ready to serve: [Rec] and [Reason] carry shop keys, names,
 // category, price, source and an explanation such as "bought together with
-// Running Shoes in 124 orders — 3.2× more often than chance", and marshal
-// to JSON. A reason whose lift is below 1 is never given, and a factor is
-// stated only where the count makes it credible (recommend.CredibleLift).
-// A customer the snapshot does not know is served from the popularity
-// fallbacks, and [Result.ColdStart] says so. Beside exclusions and a
-// category filter, a request carries the [Rules] of the page asking: a
+// Running Shoes in 124 orders — 3.2× more often than chance"; a Rec, its
+// reasons with their text included, marshals to JSON. A reason whose lift
+// is below 1 is never given, and a factor is stated only where the count
+// makes it credible (recommend.CredibleLift). A customer the snapshot
+// does not know is served like an anonymous visitor (the cart's
+// complements, else the popularity fallbacks), and [Result.Known] and
+// [Result.ColdStart] say so. Beside exclusions, a category filter and an
+// Only list, a request carries the [Rules] of the page asking: a
 // price band, a cap per category, diversity, and whether products already
 // bought, substitutes of the cart or products out of stock may come back
 // (never non-merchandise). [Snapshot.Segment] evaluates a query of the

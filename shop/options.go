@@ -34,7 +34,9 @@ const (
 	// repeat items in customers' next orders (recommend.RepeatShare) is at
 	// least DefaultRepeatShare.
 	Auto Mode = iota
-	// Off serves explore items only: what the customer has not bought.
+	// Off serves explore items only: what the customer has not bought,
+	// beside consumables due again (Recommend.Consumables) and what
+	// Rules.AllowRepeats lets back.
 	Off
 	// On ranks the customer's own repeat items together with explore items
 	// (recommend.NextBasket with RepeatWeight DefaultRepeatWeight).
@@ -94,10 +96,12 @@ type Options struct {
 	// with events but no orders (rating data) is always counted by
 	// customer, with the events.
 	Scope string
-	// Measure ranks the neighbours: one of similarity's measure names
-	// (similarity.ParseMeasure); default "cosine".
+	// Measure ranks the neighbours: one of similarity's co-occurrence
+	// measure names (similarity.ParseMeasure; not the learned "ease" and
+	// "svd", which Model chooses); default "cosine".
 	Measure string
-	// Neighbors is the number of neighbours kept per product; default 50.
+	// Neighbors is the number of neighbours kept per product, at most
+	// 10,000; default 50.
 	Neighbors int
 	// Shrinkage discounts the neighbours of little evidence: each score
 	// is multiplied by AB/(AB+λ), AB the number of orders (customers, in
@@ -174,7 +178,9 @@ type Options struct {
 	// Retail calibration periods tried.
 	ValueModel string
 	// HalfLife is the half-life of a customer's past purchases in their
-	// recommendations; zero means recommend's default (30 days).
+	// recommendations. Zero means the half-life the Model "auto" chooses
+	// (30 days, 90 days or 10 years), or recommend's default (30 days)
+	// with any other Model; Tune's choice replaces it.
 	HalfLife time.Duration
 	// Lookback is the segment look-back (frequency, monetary value,
 	// category shares); the zero value means [DefaultLookback].
@@ -388,7 +394,8 @@ var (
 // "AMAZON FEE", "SAMPLES", "Discount"); names that mention postage, a
 // gift voucher or card, a commission or an adjustment ("DOTCOM POSTAGE",
 // "Dotcomgiftshop Gift Voucher £10.00", "CRUK Commission", "Adjust bad
-// debt"); and names ending in "fee", "fees" or "surcharge". Products named
+// debt"); and names that are or end in the word "fee", "fees" or
+// "surcharge" ("Fee", "Card fee", not "Coffee"). Products named
 // for a thing ("FRENCH CARRIAGE LANTERN") are merchandise.
 func DefaultNonMerchandise(p affinity.Product) bool {
 	name := strings.ToLower(strings.Join(strings.Fields(p.Name), " "))
@@ -406,7 +413,7 @@ func DefaultNonMerchandise(p affinity.Product) bool {
 		}
 	}
 	for _, s := range nonMerchEnds {
-		if strings.HasSuffix(name, s) {
+		if strings.HasSuffix(name, s) || name == s[1:] { // "… fee", or "fee" alone
 			return true
 		}
 	}

@@ -67,8 +67,9 @@ type Value struct {
 	// twelve months.
 	ExpectedPurchases float64 `json:"expected_purchases_12m"`
 	// CLV is the expected revenue of the next twelve months, undiscounted,
-	// in currency units; 0 when the customer has no repeat purchase to
-	// estimate spend from and the shop no Gamma-Gamma model.
+	// in currency units; 0 for every customer when the shop has no
+	// Gamma-Gamma model (Values.GammaGamma nil). A customer without a
+	// repeat purchase is valued at the model's mean spend.
 	CLV float64 `json:"clv_12m"`
 }
 
@@ -103,7 +104,7 @@ func (s *Snapshot) Profile(ctx context.Context, key string) (Profile, error) {
 	}
 	p.Top = s.topCategories(c, 3)
 	v, err := s.Value(ctx)
-	if err != nil && !errors.Is(err, errNoModel) {
+	if err != nil && !errors.Is(err, ErrNoValueModel) {
 		return p, err
 	}
 	if v != nil {
@@ -186,7 +187,11 @@ type Values struct {
 	spend     []float64
 }
 
-var errNoModel = errors.New("shop: no value model")
+// ErrNoValueModel is returned (wrapped) by [Snapshot.Value] for a shop
+// whose data cannot support the value models: fewer than 10 customers
+// with a purchase by the snapshot time, or a purchase model that cannot
+// be fitted.
+var ErrNoValueModel = errors.New("shop: no value model")
 
 // Of returns customer c's value, as [Snapshot.Profile] shows it, and
 // whether the models cover c (a customer with a purchase by the snapshot
@@ -205,7 +210,8 @@ func (v *Values) Of(c affinity.CustomerID) (Value, bool) {
 // top opts.Top by net spend whose P(alive) is below opts.MaxPAlive, as
 // clv.WinBack gives it on the summary and scores the models were fitted
 // and scored on, without summarising the history again. The bitmap is
-// the caller's.
+// the caller's. Like clv.WinBack it panics for options out of range
+// (Top or MaxPAlive outside (0, 1]).
 func (v *Values) WinBack(opts clv.WinBackOptions) *roaring.Bitmap {
 	return clv.WinBack(v.customers, v.spend, v.scores.PAlive, opts)
 }
@@ -232,11 +238,14 @@ type valueState struct {
 
 // Value fits the value models once per snapshot, on first use (a CDNOW-sized
 // shop takes milliseconds, a million customers about a second), and
-// returns them. A shop whose data cannot support the models gets an error;
-// [Snapshot.Profile] then leaves Value out. A fit stopped by ctx is not
+// returns them. A shop whose data cannot support the models gets an
+// error wrapping [ErrNoValueModel]; [Snapshot.Profile] then leaves Value
+// out. A fit stopped by ctx is not
 // kept: the next call fits again. Once a snapshot's models have been
-// asked for, [Shop.Refresh] fits the next snapshot's before swapping it
-// in, so that requests do not wait for the fit after every refresh.
+// asked for (by a profile, or the win-back campaign), [Shop.Refresh] fits
+// the next snapshot's, and builds its segment index, before swapping it
+// in, so that requests do not wait for the fit after every refresh: each
+// refresh then takes longer.
 func (s *Snapshot) Value(ctx context.Context) (*Values, error) {
 	if ctx == nil {
 		return nil, ErrNilContext
@@ -266,7 +275,7 @@ func (s *Snapshot) fitValues(ctx context.Context) (*Values, error) {
 		return nil, err
 	}
 	if len(sum.Rows) < 10 {
-		return nil, fmt.Errorf("%w: %d customers", errNoModel, len(sum.Rows))
+		return nil, fmt.Errorf("%w: %d customers", ErrNoValueModel, len(sum.Rows))
 	}
 	sum.Sort() // the same fit however the History numbers its customers
 	v := &Values{row: make([]int32, s.h.NumCustomers()), customers: sum.Customers, spend: sum.Spend}
@@ -282,7 +291,7 @@ func (s *Snapshot) fitValues(ctx context.Context) (*Values, error) {
 		fitBG = clv.FitMBGNBD
 	}
 	if v.BGNBD, err = fitBG(ctx, sum.Rows, fit); err != nil {
-		return nil, fmt.Errorf("%w: %w", errNoModel, err)
+		return nil, fmt.Errorf("%w: %w", ErrNoValueModel, err)
 	}
 	if v.Penalized = v.BGNBD.Fit.Penalty > 0; v.Penalized {
 		fit.Penalty = 1 // the spend model as shrunk as the purchase model

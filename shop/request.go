@@ -26,8 +26,8 @@ var (
 	// ErrUnknownCategory: a request's category filter names no category.
 	ErrUnknownCategory = errors.New("shop: unknown category")
 	// ErrInvalidRequest: K outside [0, MaxK], or a rule of the request out
-	// of its range (a negative price bound, MinPrice above MaxPrice, a
-	// negative cap or depth, Diversity outside [0, 1]).
+	// of its range (a negative price bound, MinPrice above a non-zero
+	// MaxPrice, a negative cap or depth, Diversity outside [0, 1]).
 	ErrInvalidRequest = errors.New("shop: invalid request")
 )
 
@@ -37,8 +37,10 @@ var (
 // neither (the shop's popular products).
 type Request struct {
 	// Customer is the shop's customer key. A key the snapshot does not
-	// know (a customer newer than the snapshot) is served from the
-	// fallbacks, and the Result says so.
+	// know (a customer newer than the snapshot) is served like an
+	// anonymous visitor: the cart's complements, else the popularity
+	// fallbacks; the Result says so (Known false, ColdStart when every
+	// result is a fallback).
 	Customer string
 	// CustomerID names the customer by dense id instead, when ByID is set.
 	CustomerID affinity.CustomerID
@@ -59,6 +61,11 @@ type Request struct {
 	// Exclude lists shop product keys never to return (unknown keys are
 	// listed in Result.Ignored).
 	Exclude []string
+	// Only, when not empty, lists the only products that may be returned
+	// (a sale's items, a campaign's products), under the other rules.
+	// Unknown keys are listed in Result.Ignored; when no key is known,
+	// nothing is returned.
+	Only []string
 
 	// Rules shape the results as the page asking needs them; the zero
 	// value leaves them as they are.
@@ -73,8 +80,9 @@ type Request struct {
 type Rules struct {
 	// MinPrice and MaxPrice bound the list price of the products returned,
 	// both ends included ("add-ons under 20.00" for a cart page); zero
-	// means unbounded. Negative bounds, or MinPrice above a non-zero
-	// MaxPrice, are an ErrInvalidRequest.
+	// means unbounded. A product without a price (0, unknown) is outside
+	// any band. Negative bounds, or MinPrice above a non-zero MaxPrice,
+	// are an ErrInvalidRequest.
 	MinPrice, MaxPrice affinity.Money
 	// MaxPerCategory caps the results per category, so that one category
 	// does not fill a page; 0 means no cap. CategoryDepth counts the
@@ -96,8 +104,8 @@ type Rules struct {
 	AllowRepeats bool
 	// AllowSubstitutes lets products of a cart product's category be
 	// returned (another pair of running shoes beside the one in the cart),
-	// their scores still lowered by the engine's substitute penalty
-	// ([recommend.Options].SubstitutePenalty).
+	// ranked by their co-purchases like any other unless the engine's
+	// [recommend.Options].SubstitutePenalty (none by default) lowers them.
 	AllowSubstitutes bool
 	// IncludeOutOfStock returns products out of stock too (for a "notify
 	// me" list).
@@ -117,11 +125,13 @@ func (ru Rules) Check() error {
 	return nil
 }
 
-// engine returns the rules as the engine's, with excl as the excluded
-// products.
-func (ru *Rules) engine(excl []string) recommend.Rules {
+// engine returns the rules as the engine's, with the excluded products,
+// the only ones allowed and the category filter of the request.
+func (ru *Rules) engine(excl, only []string, category string) recommend.Rules {
 	return recommend.Rules{
 		Exclude:           excl,
+		Only:              only,
+		Category:          category,
 		IncludeOutOfStock: ru.IncludeOutOfStock,
 		AllowRepeats:      ru.AllowRepeats,
 		AllowSubstitutes:  ru.AllowSubstitutes,
@@ -134,8 +144,12 @@ func (ru *Rules) engine(excl []string) recommend.Rules {
 }
 
 // Recommend answers req from the snapshot. Non-merchandise is never
-// recommended nor given as a reason, out-of-stock products are left out,
-// and a reason whose lift is below 1 is dropped. The result's Recs is the
+// recommended nor given as a reason, out-of-stock products are left out
+// (unless Rules.IncludeOutOfStock), and a reason whose lift is below 1 is
+// dropped. The filters (Exclude, Only, Category) and rules apply before
+// the K results are chosen: K come back whenever the catalog has K
+// eligible products. Errors: ErrInvalidRequest, ErrUnknownCustomer (by
+// id), ErrUnknownCategory, ErrNilContext, and the context's error. The result's Recs is the
 // only allocation on the way (beyond Ignored when keys are unknown).
 func (s *Snapshot) Recommend(ctx context.Context, req Request) (Result, error) {
 	if ctx == nil {
@@ -164,59 +178,42 @@ func (s *Snapshot) Recommend(ctx context.Context, req Request) (Result, error) {
 	if res.Customer != "" {
 		_, res.Known = h.LookupCustomer(res.Customer)
 	}
-	var catID affinity.CategoryID
-	filter := req.Category != ""
-	if filter {
-		var ok bool
-		if catID, ok = cat.LookupCategory(req.Category); !ok {
+	if req.Category != "" {
+		if _, ok := cat.LookupCategory(req.Category); !ok {
 			return Result{}, fmt.Errorf("%w: %q", ErrUnknownCategory, req.Category)
 		}
 	}
 	rr := recommend.Request{Customer: res.Customer}
 	rr.Basket, res.Ignored = s.known(req.Cart, res.Ignored)
-	var excl []string
+	var excl, only []string
 	excl, res.Ignored = s.known(req.Exclude, res.Ignored)
+	only, res.Ignored = s.known(req.Only, res.Ignored)
 	if err := req.Rules.Check(); err != nil {
 		return Result{}, err
 	}
-	rr.Rules = req.Rules.engine(excl)
+	rr.Rules = req.Rules.engine(excl, only, req.Category)
 	if !res.Known {
 		rr.Customer = "" // served like an anonymous visitor
 	}
 
 	res.ColdStart = true
-	if cat.NumProducts() == 0 {
-		return res, nil // nothing to recommend yet
+	if cat.NumProducts() == 0 || (len(req.Only) > 0 && len(only) == 0) {
+		return res, nil // nothing to recommend (yet)
 	}
 	sp, _ := s.scratch.Get().(*[]recommend.Rec)
 	if sp == nil {
 		sp = new([]recommend.Rec)
 	}
 	defer s.scratch.Put(sp)
-	// room for k results, or for the whole catalog when it is smaller
-	res.Recs = make([]Rec, 0, min(k, cat.NumProducts()))
-	// With a category filter, ask for more until k pass it or the engine
-	// has no more.
-	for want := k; ; want = min(2*want, MaxK) {
-		rr.K = want
-		recs, err := s.eng.Recommend((*sp)[:0], rr)
-		*sp = recs
-		if err != nil {
-			return Result{}, fmt.Errorf("shop: %w", err)
-		}
-		res.Recs = res.Recs[:0]
-		for i := range recs {
-			if len(res.Recs) == k {
-				break
-			}
-			if filter && !s.inCategory(recs[i].Product, catID) {
-				continue
-			}
-			res.Recs = append(res.Recs, s.rec(&recs[i]))
-		}
-		if !filter || len(res.Recs) == k || len(recs) < want || want == MaxK {
-			break
-		}
+	rr.K = k
+	recs, err := s.eng.Recommend((*sp)[:0], rr)
+	*sp = recs
+	if err != nil {
+		return Result{}, fmt.Errorf("shop: %w", err)
+	}
+	res.Recs = make([]Rec, len(recs))
+	for i := range recs {
+		res.Recs[i] = s.rec(&recs[i])
 	}
 	for i := range res.Recs {
 		if !res.Recs[i].Source.Fallback() {
@@ -228,7 +225,9 @@ func (s *Snapshot) Recommend(ctx context.Context, req Request) (Result, error) {
 
 // Together returns the products most often bought together with the
 // product with shop key product ("frequently bought together"), as a cart
-// request of that one product.
+// request of that one product. An unknown key is an error wrapping
+// recommend.ErrUnknownProduct (where Recommend lists an unknown cart key
+// in Result.Ignored).
 func (s *Snapshot) Together(ctx context.Context, product string, k int) (Result, error) {
 	if ctx == nil {
 		return Result{}, ErrNilContext
@@ -258,18 +257,6 @@ func (s *Snapshot) known(keys, ignored []string) ([]string, []string) {
 		return kept, ignored
 	}
 	return keys, ignored
-}
-
-// inCategory reports whether one of p's categories is c or below it.
-func (s *Snapshot) inCategory(p affinity.ProductID, c affinity.CategoryID) bool {
-	cat := s.h.Catalog()
-	d := cat.Depth(c)
-	for _, pc := range cat.Categories(p) {
-		if cat.Depth(pc) >= d && cat.Ancestor(pc, d) == c {
-			return true
-		}
-	}
-	return false
 }
 
 // rec turns an engine result into a served one.

@@ -26,7 +26,8 @@ type Rec struct {
 	// Score ranks results of the same Source (see recommend.Rec.Score).
 	Score float64
 	// Source says how the product was found: co-purchase neighbours, a
-	// due re-buy, or a popularity fallback.
+	// due re-buy, one of the customer's own products in next-basket mode
+	// (repeat), or a popularity fallback.
 	Source recommend.Source
 
 	reasons [recommend.MaxReasons]Reason
@@ -229,7 +230,10 @@ type resultJSON struct {
 	Recs      []Rec     `json:"recommendations"`
 }
 
-// MarshalJSON encodes the result with snake_case names.
+// MarshalJSON encodes the result with snake_case names: "customer" and
+// "ignored" (left out when empty), "known", "cold_start", "as_of" and the
+// results as "recommendations", each a Rec as [Rec.MarshalJSON] writes
+// it.
 func (r Result) MarshalJSON() ([]byte, error) {
 	return r.AppendJSON(make([]byte, 0, 512*(1+len(r.Recs))))
 }

@@ -2,6 +2,7 @@ package shop_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -166,4 +167,58 @@ func TestRequestRulesNeverNonMerchandise(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRequestFiltersBeyondTheTopK checks that a category filter and an
+// Only list are applied before the top K are chosen: in a shop of 1,200
+// popular products in category A and 100 less popular ones in B, a
+// request for B's products gets K of them (it got none while the filter
+// was applied to the engine's first MaxK answers), and an Only list of
+// B's least bought products gets those.
+func TestRequestFiltersBeyondTheTopK(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	var products []affinity.Product
+	var lines []affinity.Purchase
+	for i := range 1300 {
+		key, cat, buyers := fmt.Sprintf("a%04d", i), "A/x", 30
+		if i >= 1200 {
+			key, cat, buyers = fmt.Sprintf("b%04d", i), "B/y", 2
+		}
+		products = append(products, affinity.Product{Key: key, Name: key, Categories: []string{cat}, Price: 10000, InStock: true})
+		for c := range buyers {
+			cust := fmt.Sprintf("c%03d", (i*7+c)%400)
+			lines = append(lines, affinity.Purchase{Customer: cust, Product: key, Order: fmt.Sprintf("%s-%d", cust, i%3), Time: t0.AddDate(0, 0, i%3), Quantity: 1, Price: 10000})
+		}
+	}
+	s, err := shop.Open(ctx, shop.Sources(shop.Catalog(products), shop.Purchases(slices.Values(lines))), shop.Options{Model: "neighbours"})
+	require.NoError(t, err)
+	snap := s.Snapshot()
+	for _, req := range []shop.Request{
+		{Category: "B", K: 5},
+		{Category: "B/y", K: 5, Customer: "c007"},
+		{Category: "B", K: 5, Cart: []string{"a0001"}},
+	} {
+		res, err := snap.Recommend(ctx, req)
+		require.NoError(t, err)
+		require.Len(t, res.Recs, 5, "%+v", req)
+		for _, r := range res.Recs {
+			assert.Equal(t, "B/y", r.Category, "%+v", req)
+		}
+	}
+	only := []string{"b1299", "b1298", "b1297", "no-such"}
+	res, err := snap.Recommend(ctx, shop.Request{Only: only, K: 10})
+	require.NoError(t, err)
+	got := make([]string, len(res.Recs))
+	for i, r := range res.Recs {
+		got[i] = r.Product
+	}
+	slices.Sort(got)
+	assert.Equal(t, []string{"b1297", "b1298", "b1299"}, got)
+	assert.Equal(t, []string{"no-such"}, res.Ignored)
+
+	res, err = snap.Recommend(ctx, shop.Request{Only: []string{"no-such", "nor-this"}, K: 10})
+	require.NoError(t, err)
+	assert.Empty(t, res.Recs, "an Only list of unknown keys only: nothing, not everything")
+	assert.Equal(t, []string{"no-such", "nor-this"}, res.Ignored)
 }

@@ -60,7 +60,8 @@ var ErrNilContext = affinity.NilArgument("shop", "context")
 var errNilSource = affinity.NilArgument("shop", "source")
 
 // ErrNothingLoaded is returned (wrapped) by [Open] for a [File] or
-// [FileWith] source of which no row loaded: a file with a header and no
+// [FileWith] source, given to Open itself rather than inside [Sources],
+// of which no row loaded: a file with a header and no
 // rows, or one whose every row was skipped (most likely a file of another
 // format than the one named). A shop with no orders yet opens from an
 // empty [Purchases] instead; [Shop.Refresh] takes such a file (a day

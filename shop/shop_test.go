@@ -391,6 +391,7 @@ func TestDefaultNonMerchandise(t *testing.T) {
 		"Adjust bad debt": true, "Dotcomgiftshop Gift Voucher £100.00": true, "express delivery fee": true,
 		"FRENCH CARRIAGE LANTERN": false, "BLACK BAROQUE CARRIAGE CLOCK": false, "PIGGY BANK RETROSPOT": false,
 		"ZINC HEART LATTICE CHARGER LARGE": false, "": false, "Running Shoe": false,
+		"Fee": true, " fees ": true, "SURCHARGE": true, "Coffee": false, "Toffee": false, "Feed": false,
 	} {
 		assert.Equal(t, want, shop.DefaultNonMerchandise(affinity.Product{Name: name}), name)
 	}

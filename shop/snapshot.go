@@ -461,7 +461,9 @@ func (s *Snapshot) History() *affinity.History { return s.h }
 // AsOf returns the time the snapshot is as of: every index was built from
 // the data at or before it. For a shop without [Options.AsOf] the
 // segment index is as of the end of that day (UTC); with it, as of that
-// time exactly.
+// time exactly. A shop without any order or event (and without
+// Options.AsOf) is as of the Unix epoch, 1970-01-01 UTC, not the zero
+// time.
 func (s *Snapshot) AsOf() time.Time { return s.asOf }
 
 // endOfDay returns the last second of t's day (UTC).
