@@ -110,7 +110,8 @@ type Plan struct {
 // product; the others are held out as control when [InControl] says so,
 // else sent. Control entries take a cap slot too. The plan depends only on
 // its inputs. It returns an error wrapping affinity.ErrNoAsOf for a zero
-// asOf.
+// asOf, one matching affinity.ErrNilArgument for a nil context or
+// snapshot, and the error of an invalid campaign naming it.
 func Build(ctx context.Context, snap *shop.Snapshot, asOf time.Time, campaigns []Campaign, opts Options) (*Plan, error) {
 	if err := affinity.CheckContext("campaign", ctx); err != nil {
 		return nil, err

@@ -476,7 +476,8 @@ func endOfDay(t time.Time) time.Time {
 func (s *Snapshot) Report() dataset.Report { return s.report }
 
 // Segments returns the segment index; nil for a shop without any order
-// or event yet. After [Shop.Refresh] the index of the new snapshot is
+// or event yet, and nil when its build failed ([Snapshot.SegmentIndex]
+// returns the error). After [Shop.Refresh] the index of the new snapshot is
 // built in the background (Refresh returns once recommendations see the
 // change); Segments waits for it. [Snapshot.SegmentIndex] waits within a
 // context. While the snapshot is the shop's current one, a later call
