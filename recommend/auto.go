@@ -12,8 +12,8 @@ import (
 // AutoMaxProducts is the largest catalogue on which [Choose] validates
 // models on the shop's own history. An EASE model is fitted again at
 // every snapshot of a shop that chose it; at 20,000 products the sparse
-// fit takes about 1.5 s on two cores (similarity's
-// BenchmarkFitSparseEASE, retail-shaped), more where products are bought
+// fit takes about 3.2 s of CPU on two cores, counting included
+// (similarity's BenchmarkFitSparseEASE, retail-shaped), more where products are bought
 // with many others and the fit needs a larger fill to be accurate
 // (Online Retail's 3,500 products: 2.5–3.8 s). Larger catalogues keep
 // [DefaultModel].
@@ -81,7 +81,8 @@ func AutoGrid(base Options) Grid {
 // or fewer validation customers — who bought both before the validation
 // window and in it — than g.MinCustomers (a young or small shop): a
 // caller can try again once the history is longer. It returns an error
-// for nil inputs, a zero asOf, and ctx.Err().
+// for nil inputs, a zero asOf, an invalid Grid ([ErrInvalidOptions]), and
+// ctx.Err().
 func Choose(ctx context.Context, h *affinity.History, asOf time.Time, g Grid) (Candidate, *Tuning, error) {
 	if err := checkArgs(ctx, h, asOf); err != nil {
 		return Candidate{}, nil, err

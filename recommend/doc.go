@@ -70,10 +70,11 @@
 // where max s is over every product the anchors reach (also those the
 // request cannot get: bought, excluded, out of stock), max pop over every
 // product, and the most popular products join the candidates, as many as
-// the request keeps (K, or 2·K and at least 20 when re-ranked), those it
-// can get.
+// the request keeps (K, or 2·K and at least 20 when re-ranked, every
+// candidate under a category cap or a boost), those it can get.
 //
-// With a known customer the top candidates (2·K, at least 20) are
+// With a known customer the top candidates (2·K, at least 20; every one
+// under a category cap or a boost) are
 // re-ranked by
 //
 //	final(c) = (1−β)·s'(c)/max s' + β·cos(u, v_c),   β = Personalization
@@ -217,7 +218,8 @@
 // bitset); requests in flight keep the set they started with. All methods
 // are safe for concurrent use. Each request borrows its scratch memory
 // (dense score arrays reset through touched lists) from a sync.Pool, so a
-// request allocates nothing when dst has room for K results.
+// request allocates nothing when dst has room for K results (but for an
+// ad-hoc Request.Segment's favourites).
 // [Engine.RecommendAll] runs on Options.Workers goroutines (through the
 // shared worker loop) that end before it returns.
 package recommend

@@ -53,7 +53,10 @@ const (
 // Sentinel errors; test with errors.Is.
 var (
 	// ErrInvalidRequest is returned (wrapped) for a request that cannot be
-	// served: K ≤ 0 or K > MaxK, a price band with MinPrice > MaxPrice.
+	// served: K ≤ 0 or K > MaxK, a negative price bound or MinPrice above
+	// a non-zero MaxPrice, Diversity outside [0, 1] (NaN included), a
+	// negative MaxPerCategory or CategoryDepth; and by
+	// [Engine.RecommendAll] for a request naming a customer or a basket.
 	ErrInvalidRequest = errors.New("recommend: invalid request")
 	// ErrUnknownProduct is returned (wrapped, naming the id) when a
 	// basket, exclude or only list names a product the engine's catalog
@@ -64,7 +67,15 @@ var (
 	ErrUnknownCategory = errors.New("recommend: unknown category")
 	// ErrInvalidOptions is returned (wrapped, naming the field) by [New]
 	// for options that have no meaning: NaN or infinite weights and
-	// exponents, more than MaxWorkers workers.
+	// exponents, exponents above MaxPopularityExponent, negative
+	// half-lives, NextBasket values outside their ranges, Consumables on
+	// unknown categories or with bad intervals, Boost factors that are not
+	// positive and finite, a nil segment, more than MaxWorkers workers;
+	// and by [Tune] and [Choose] for an invalid Grid (K outside [0, MaxK],
+	// a negative Validation, an unknown Holdout). Weights above 1
+	// (PopularityBlend, BasketPopularityBlend, Personalization,
+	// SubstitutePenalty) are taken as 1, and a negative SequentialWeight or
+	// SubstituteDepth as 0, rather than refused.
 	ErrInvalidOptions = errors.New("recommend: invalid options")
 )
 
@@ -192,7 +203,9 @@ type Options struct {
 	// Segments are customer segments (bitmaps of customer ids, e.g. from
 	// package segment) whose popular products are precomputed for the
 	// cold-start fallback, in priority order: a customer falls back to the
-	// first segment that contains them. Read during New only.
+	// first segment that contains them. Each keeps its 1,024 most popular
+	// products; past those (a request whose rules leave none of them), the
+	// shop's popular products follow, as Popular. Read during New only.
 	Segments []*roaring.Bitmap
 	// Boosts multiply the scores of chosen products for chosen customers.
 	Boosts []Boost
@@ -255,7 +268,7 @@ type Engine struct {
 // prodHot is the per-product data a request reads for every anchor.
 type prodHot struct {
 	lo  uint32 // first edge
-	n   uint16 // number of edges
+	n   uint32 // number of edges
 	dim int16  // the product's only profile dimension (weight 1); -1 none, -2 several (see pdim)
 }
 
@@ -400,7 +413,7 @@ func newEngine(ctx context.Context, prev *Engine, h *affinity.History, nb *simil
 	}
 	e.hot = make([]prodHot, np)
 	for p := range np {
-		h := prodHot{lo: e.off[p], n: uint16(min(e.off[p+1]-e.off[p], math.MaxUint16)), dim: -1}
+		h := prodHot{lo: e.off[p], n: e.off[p+1] - e.off[p], dim: -1}
 		if e.pdimOff != nil {
 			switch lo, hi := e.pdimOff[p], e.pdimOff[p+1]; {
 			case hi == lo+1 && e.pdimW[lo] == 1:
@@ -691,9 +704,9 @@ func (e *Engine) segments(ctx context.Context) error {
 		return nil
 	}
 	s := e.newScratch()
-	for _, m := range e.o.Segments {
+	for i, m := range e.o.Segments {
 		if m == nil {
-			return errors.New("recommend: nil segment")
+			return fmt.Errorf("%w: Segments[%d] is nil", ErrInvalidOptions, i)
 		}
 		if err := ctx.Err(); err != nil {
 			return err

@@ -147,7 +147,7 @@ func StatesLift(count int, lift float64) bool {
 // (the 5 % quantile of a Gamma(count) distribution), over the count that
 // chance would give, count/lift. A lift measured on few co-purchases is
 // noise: 2 co-purchases at a lift of 1.1 give 0.2, 121 at 1.3 give 1.1.
-// It returns 0 for count ≤ 0 or a lift that is not positive.
+// It returns 0 for count ≤ 0 or a lift that is not positive and finite.
 func CredibleLift(count int, lift float64) float64 {
 	if count <= 0 || !(lift > 0) || math.IsInf(lift, 0) {
 		return 0

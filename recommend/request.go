@@ -114,9 +114,11 @@ const (
 	// SegmentPopular: fallback, popular in the customer's or the requested
 	// segment.
 	SegmentPopular
-	// Popular: popular in the whole shop (recency-weighted): either placed
-	// among the co-purchase results by the popularity blend without any
-	// evidence above chance from the anchors, or the last fallback.
+	// Popular: popular in the whole shop (recency-weighted): either a
+	// candidate among the co-purchase results without any evidence above
+	// chance from the anchors (placed there by the popularity blend, or
+	// reached only through edges of lift below 1 or learned weights of a
+	// pair never bought together), or the last fallback.
 	Popular
 	// Repeat: next-basket mode — the customer's own product, bought
 	// before and likely bought again (frequency and recency).
@@ -251,12 +253,13 @@ type Rec struct {
 	// that applies (Options.Boosts); within SegmentPopular and
 	// Popular the popularity relative to the most popular product (of the
 	// segment, or of the shop). Results come in rank order, the order to
-	// show: Rebuy and Neighbors by blended score first, with the Popular
-	// results the popularity blend placed among them (no co-purchase
-	// evidence above chance), then the SegmentPopular and Popular
-	// fallbacks by popularity. So Popular results keep one scale wherever
-	// they stand, but a blend-placed one can precede a more popular
-	// fallback.
+	// show: Rebuy and Neighbors by blended score first (re-ordered by MMR
+	// under Rules.Diversity), with the Popular results placed among them
+	// (candidates without co-purchase evidence above chance, see Popular),
+	// then the SegmentPopular and Popular fallbacks by popularity. So
+	// Popular results keep one scale wherever they stand, but one placed
+	// among the co-purchase results can precede a co-purchase result of
+	// higher score, and a more popular fallback.
 	Score  float64
 	Source Source
 	// because holds the reasons, strongest first.

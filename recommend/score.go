@@ -150,13 +150,18 @@ func (s *scratch) reset() {
 
 // Recommend appends up to req.K recommendations to dst and returns the
 // extended slice (pass dst[:0] to reuse a buffer; with enough capacity a
-// call does not allocate). Results are ordered by Source tier (Rebuy and
-// Neighbors, then SegmentPopular, then Popular), then Score descending,
-// then product id. Fewer than K results come back only when the catalog
-// has fewer eligible products. Errors (dst returned unchanged): K outside
-// [1, MaxK] or an inconsistent rule (ErrInvalidRequest), an unknown product
-// id in Basket, Items or Rules.Exclude (ErrUnknownProduct). It is safe for
-// concurrent use.
+// call does not allocate, except for an ad-hoc Request.Segment, whose
+// favourites it counts). Results come in rank order, the order to show
+// (see [Rec.Score]): the co-purchase part (Rebuy, Neighbors, Repeat in
+// next-basket mode, and Popular where a candidate had no co-purchase
+// evidence above chance) by score, re-ordered by MMR when
+// Rules.Diversity is set, then the SegmentPopular and Popular fallbacks by
+// popularity; ties by product id. Fewer than K results come back only
+// when the catalog has fewer eligible products. Errors (dst returned
+// unchanged): K outside [1, MaxK] or a rule out of range
+// (ErrInvalidRequest), an unknown product id in Basket, Items,
+// Rules.Exclude or Rules.Only (ErrUnknownProduct), an unknown
+// Rules.Category (ErrUnknownCategory). It is safe for concurrent use.
 func (e *Engine) Recommend(dst []Rec, req Request) ([]Rec, error) {
 	c, known := affinity.NoCustomer, false
 	switch {
@@ -245,6 +250,27 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 		dst = e.fallback(s, dst, base, req, c, known, j.st, j.asOf)
 	}
 	return dst, nil
+}
+
+// checkNames reports the first product or category r names that the
+// catalog does not know, as anchors would.
+func (e *Engine) checkNames(r *Rules) error {
+	for _, key := range r.Exclude {
+		if _, ok := e.cat.LookupProduct(key); !ok {
+			return fmt.Errorf("%w: excluded product %q", ErrUnknownProduct, key)
+		}
+	}
+	for _, key := range r.Only {
+		if _, ok := e.cat.LookupProduct(key); !ok {
+			return fmt.Errorf("%w: product %q in Only", ErrUnknownProduct, key)
+		}
+	}
+	if r.Category != "" {
+		if _, ok := e.cat.LookupCategory(r.Category); !ok {
+			return fmt.Errorf("%w: %q", ErrUnknownCategory, r.Category)
+		}
+	}
+	return nil
 }
 
 // anchors collects the request's anchors: rule exclusions, the
@@ -407,9 +433,11 @@ func (e *Engine) plan(s *scratch, j *job) {
 	j.m = j.req.K
 	if j.rerank {
 		j.m = max(2*j.req.K, 20)
-		if r.MaxPerCategory > 0 {
-			j.m = max(32*j.req.K, 256)
-		}
+	}
+	if r.MaxPerCategory > 0 || len(s.boosts) > 0 {
+		// every candidate: a cap skips results in order, and a boost may
+		// lift one from anywhere, so no cut may come first
+		j.m = max(j.m, len(s.touched))
 	}
 }
 
@@ -873,6 +901,11 @@ func (e *Engine) mmr(s *scratch, k int, lambda float32) {
 		for j := i + 1; j < len(c); j++ {
 			s.simMax[j] = max(s.simMax[j], e.similar(c[i].p, c[j].p))
 		}
+	}
+	// the swaps left the rest out of order: the results a category cap
+	// takes in place of skipped ones come by score
+	if k < len(c) {
+		slices.SortFunc(c[k:], better)
 	}
 }
 

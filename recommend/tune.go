@@ -171,7 +171,8 @@ type Tuning struct {
 // training side only (asOf the end of training), so that the validation
 // window comes before any test window; then build Best.Candidate as of
 // the end of training. It returns an error for nil inputs, a zero asOf, a
-// window with no validation customer ([ErrNoValidation]), and ctx.Err().
+// window with no validation customer ([ErrNoValidation]), an invalid Grid
+// ([ErrInvalidOptions]), and ctx.Err().
 func Tune(ctx context.Context, h *affinity.History, asOf time.Time, grid Grid) (*Tuning, error) {
 	if err := checkArgs(ctx, h, asOf); err != nil {
 		return nil, err

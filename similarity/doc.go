@@ -26,10 +26,10 @@
 //
 // A transaction with more than [CountOptions.MaxBasket] distinct products
 // (default 100) keeps a deterministic pseudo-random sample of that many:
-// the products with the smallest hash of (the transaction's shop ids,
-// product). Supports are counted on the sample, so every measure stays in
-// range, and the sample depends on shop ids only, so sharded counts agree
-// with whole ones.
+// the products with the smallest hash of (the transaction's shop ids, the
+// product's dense id). Supports are counted on the sample, so every
+// measure stays in range, and sharded counts agree with whole ones when
+// their product ids are those of one catalog (see [Transaction]).
 //
 // # Counts
 //

@@ -20,7 +20,8 @@ import (
 const DefaultEASELambda = 200
 
 // DefaultEASEMaxProducts is the default [EASEOptions.MaxProducts]: a dense
-// fit of about half a minute and 200 MB on two cores.
+// fit of about 18 s of CPU and 200 MB on two cores (the package doc's
+// fit times).
 const DefaultEASEMaxProducts = 5_000
 
 // EASESolver says how [FitEASE] computes the inverse of XᵀX + λI. The
@@ -78,8 +79,9 @@ type EASEOptions struct {
 	Solver EASESolver
 	// MaxProducts bounds the size n of the dense n×n fit; default
 	// [DefaultEASEMaxProducts]. The dense fit takes 8·n² bytes and O(n³)
-	// time: with gonum's pure-Go LAPACK on two cores about 0.9 s at
-	// n = 2,000, 13 s at 5,000 and 135 s (870 MB) at 10,000. Under
+	// time: with gonum's pure-Go LAPACK on two cores about 1.2 s of CPU at
+	// n = 2,000, 18 s at 5,000 and 173 s (870 MB) at 10,000, counting
+	// included (the package doc's fit times). Under
 	// EASEAuto, more products than this switch to the sparse solver; under
 	// EASEDense, the n most purchased (support descending, ties by id) are
 	// fitted and the rows of the others come from co-occurrence, with

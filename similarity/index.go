@@ -28,8 +28,8 @@ type IndexOptions struct {
 	// Measure ranks the neighbours; default Jaccard. EASE and SVD indexes
 	// come from [FitEASE] and [Embedding.Index].
 	Measure Measure
-	// K is the number of neighbours kept per product; default [DefaultK],
-	// at most [MaxIndexK].
+	// K is the number of neighbours kept per product; 0 or negative means
+	// [DefaultK]; at most [MaxIndexK].
 	K int
 	// MinSupport is the minimum co-count of a pair to be a neighbour;
 	// default [DefaultMinSupport], at most [MaxIndexK]. Use 1 to keep
@@ -405,7 +405,9 @@ func (x *Index) Measure() Measure { return x.measure }
 func (x *Index) Scope() Scope { return x.scope }
 
 // Directed reports whether the index was built from directed (Sequential)
-// counts: b is a neighbour of a because it was bought after a.
+// counts: b is a neighbour of a because it was bought after a. A learned
+// index (EASE) is not built from directed counts, but its rows are not
+// symmetric either: see Measure().Directed().
 func (x *Index) Directed() bool { return x.scope == Sequential }
 
 // K returns the maximum number of neighbours per product.

@@ -385,8 +385,12 @@ func (p *Partial) compatible(q *Partial) error {
 // Merge adds the counts of q, made with the same as-of time and options
 // over other transactions, to p. q keeps its counts (it may reorganise
 // them internally, so it must not be in use by another goroutine). The
-// pairs merge in time linear in the pairs of both.
+// pairs merge in time linear in the pairs of both. A nil q is an error
+// matching affinity.ErrNilArgument.
 func (p *Partial) Merge(q *Partial) error {
+	if q == nil {
+		return affinity.NilArgument("similarity", "partial")
+	}
 	if err := p.compatible(q); err != nil {
 		return err
 	}
@@ -631,15 +635,21 @@ func (p *Partial) UnmarshalBinary(data []byte) error {
 
 // JoinIndex joins indexes built with the same options from counts that
 // share N and supports but hold the pairs of disjoint sets of rows — the
-// row blocks of a distributed count ([Partial.Rows] merged with
+// row blocks of a distributed count ([Partial.Blocks] merged with
 // [Partial.Marginals]) — into the index of all the rows: the index
 // [NewIndex] builds from the whole counts. A product's neighbours come
 // from the one part whose row is not empty. It returns an error for parts
 // that differ in options, products, N or supports, or that both hold a
-// row. The parts are not modified; the result shares no memory with them.
+// row, and one matching affinity.ErrNilArgument for a nil part. The parts
+// are not modified; the result shares no memory with them.
 func JoinIndex(parts ...*Index) (*Index, error) {
 	if len(parts) == 0 {
 		return nil, errors.New("similarity: JoinIndex of no indexes")
+	}
+	for i, x := range parts {
+		if x == nil {
+			return nil, affinity.NilArgument("similarity", fmt.Sprintf("JoinIndex part %d", i))
+		}
 	}
 	f := parts[0]
 	np := f.NumProducts()
