@@ -341,10 +341,15 @@ func parseCSVBlock(b *csvBlock, comma rune, seed maphash.Seed, free chan *csvBat
 		parsePlain(out, b, comma, seed)
 		return out
 	}
-	cr := csv.NewReader(bytes.NewReader(b.data))
-	cr.Comma = comma
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
+	data := b.data
+	reader := func(data []byte) *csv.Reader {
+		cr := csv.NewReader(bytes.NewReader(data))
+		cr.Comma = comma
+		cr.FieldsPerRecord = -1
+		cr.ReuseRecord = true
+		return cr
+	}
+	cr := reader(data)
 	off := b.line - 1
 	for {
 		rec, err := cr.Read()
@@ -362,6 +367,17 @@ func parseCSVBlock(b *csvBlock, comma rune, seed maphash.Seed, free chan *csvBat
 			out.recs = append(out.recs, csvRec{end: len(out.fields), line: ce.StartLine + off,
 				bad: &ParseError{Line: ce.StartLine + off, Reason: reasonMalformed,
 					Err: fmt.Errorf("%w (line %d, byte %d)", ce.Err, ce.Line+off, ce.Column)}})
+			if ce.Line > ce.StartLine {
+				// A malformed record over several lines — a quote opened
+				// and not closed where it should be — took the lines
+				// after its first into one bad record: read them again,
+				// each a record of its own, so that a lenient load loads
+				// or counts every one of them.
+				if at := lineStart(data, ce.StartLine+1); at < len(data) {
+					data, off = data[at:], off+ce.StartLine
+					cr = reader(data)
+				}
+			}
 			continue
 		}
 		out.fields = append(out.fields, rec...)
@@ -381,6 +397,20 @@ func parseCSVBlock(b *csvBlock, comma rune, seed maphash.Seed, free chan *csvBat
 		out.recs = append(out.recs, r)
 	}
 	return out
+}
+
+// lineStart returns the offset in data of the start of line n (1-based),
+// len(data) when data has fewer lines.
+func lineStart(data []byte, n int) int {
+	at := 0
+	for range n - 1 {
+		i := bytes.IndexByte(data[at:], '\n')
+		if i < 0 {
+			return len(data)
+		}
+		at += i + 1
+	}
+	return at
 }
 
 // parsePlain parses a block without any quote as encoding/csv does: every
@@ -443,17 +473,36 @@ func csvCut(buf []byte, comma rune) int {
 // to and including the line break that ends it, following the rules of
 // encoding/csv (without LazyQuotes, TrimLeadingSpace or Comment): a
 // record ends at the end of its line unless a quoted field is open
-// there; a malformed field ends its record at the end of the line. ok is
-// false when buf ends first.
+// there; a malformed field ends its record at the end of the line, or,
+// when the record runs over several lines, at the end of its first line
+// (parseCSVBlock reads the lines after it again). ok is false when buf
+// ends first.
 func csvRecordEnd(buf []byte, comma rune) (n int, ok bool) {
+	n, _, ok = csvRecordScan(buf, comma)
+	return n, ok
+}
+
+// csvRecordScan is csvRecordEnd, also returning how far it read to find
+// the end: to the end of the line that shows a record over several lines
+// malformed, past the first line its record ends with.
+func csvRecordScan(buf []byte, comma rune) (n, read int, ok bool) {
 	var sep [utf8.UTFMax]byte
 	sep2 := sep[:utf8.EncodeRune(sep[:], comma)]
 	pos := 0 // start of the current line in buf
 	nl := bytes.IndexByte(buf, '\n')
 	if nl < 0 {
-		return 0, false
+		return 0, 0, false
 	}
 	line := content(buf[:nl+1])
+	firstEnd := nl + 1 // the end of the record's first line
+	// malformed ends a malformed record: with its line, or with its first
+	// line when it runs over several
+	malformed := func() (int, int, bool) {
+		if pos > 0 {
+			return firstEnd, pos + nl + 1, true
+		}
+		return nl + 1, nl + 1, true
+	}
 	for {
 		// at the start of a field
 		if len(line) == 0 || line[0] != '"' {
@@ -462,8 +511,11 @@ func csvRecordEnd(buf []byte, comma rune) (n int, ok bool) {
 			if i >= 0 {
 				field = line[:i]
 			}
-			if i < 0 || bytes.IndexByte(field, '"') >= 0 {
-				return pos + nl + 1, true // last field, or a bare quote
+			if bytes.IndexByte(field, '"') >= 0 {
+				return malformed() // a bare quote
+			}
+			if i < 0 {
+				return pos + nl + 1, pos + nl + 1, true // the last field
 			}
 			line = line[i+len(sep2):]
 			continue
@@ -476,7 +528,7 @@ func csvRecordEnd(buf []byte, comma rune) (n int, ok bool) {
 				pos += nl + 1
 				nl = bytes.IndexByte(buf[pos:], '\n')
 				if nl < 0 {
-					return 0, false
+					return 0, 0, false
 				}
 				line = content(buf[pos : pos+nl+1])
 				continue
@@ -490,9 +542,10 @@ func csvRecordEnd(buf []byte, comma rune) (n int, ok bool) {
 				line = line[len(sep2):]
 				break // the next field
 			}
-			// end of line, or a quote followed by anything else: either
-			// way the record ends with this line
-			return pos + nl + 1, true
+			if len(line) == 0 {
+				return pos + nl + 1, pos + nl + 1, true // the end of the line and the record
+			}
+			return malformed() // a quote followed by anything else
 		}
 	}
 }

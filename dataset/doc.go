@@ -32,7 +32,8 @@
 // # Limits
 //
 // A load reads at most what [Limits] allows — line and CSV record (an
-// unclosed quote included), field, decompressed bytes, rows, category
+// unclosed quote included: its line is one malformed row, and the lines
+// after it are read again on their own), field, decompressed bytes, rows, category
 // paths per product, items per basket — with safe defaults, so that a
 // hostile or broken file costs an error naming the limit, never the
 // process. Times must lie in the range a History stores

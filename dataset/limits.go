@@ -18,8 +18,11 @@ type Limits struct {
 	// MaxLine is the longest physical line, and for the CSV formats the
 	// longest record (a quoted field may span lines), in bytes after
 	// decompression, without the line break ("\n" or "\r\n") that ends
-	// it; default 1 MiB. A quote opened and never closed fails here, at
-	// the line and field where the record reaches the limit.
+	// it; default 1 MiB. A quote opened and never closed fails at the
+	// line and field where the record reaches this limit or, first with
+	// the defaults, where its field reaches MaxField. (A quote that closes
+	// wrongly on a later line, or at the end of the input, makes only its
+	// own line a malformed row: the lines after it are read again.)
 	MaxLine int
 	// MaxField is the longest field of a CSV record in bytes, quotes
 	// included; the line break that ends the record is no part of its

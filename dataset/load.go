@@ -366,7 +366,9 @@ var ErrEmpty = errors.New("dataset: empty input")
 // returned when a physical line, or a CSV record, exceeds
 // [Limits.MaxLine] (1 MiB by default), which no supported format
 // produces; it keeps a malformed file, such as one with an unclosed
-// quote, from being read into memory whole.
+// quote, from being read into memory whole (with the default limits an
+// unclosed quote reaches [Limits.MaxField] first, an error naming that
+// limit).
 var ErrLineTooLong = errors.New("dataset: line too long")
 
 // Reasons of skipped rows (see [Skip.Reason] and [ParseError.Reason]).
