@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/shopaffinity/affinity/segment/query"
 	"hash"
 	"hash/crc32"
 	"io"
@@ -815,7 +816,7 @@ func (d *decoder) index(flags uint32) *Index {
 		if d.err != nil {
 			return nil
 		}
-		e, err := Parse(src)
+		e, err := savedSyntax(len(src)).Parse(src)
 		if err == nil {
 			var y *Index
 			if y, err = x.define(name, e, true); err == nil {
@@ -828,4 +829,14 @@ func (d *decoder) index(flags uint32) *Index {
 		}
 	}
 	return x
+}
+
+// savedSyntax is the syntax that reads back a named segment of n bytes
+// of text: an Expr built in Go may be longer than a query's text limit
+// and nest up to MaxExprDepth, and Define took it; the file's size
+// already bounds the text.
+func savedSyntax(n int) *query.Syntax {
+	s := *syntax
+	s.Limits = query.Limits{MaxLen: max(n, query.DefaultMaxLen), MaxDepth: MaxExprDepth}
+	return &s
 }

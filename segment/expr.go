@@ -9,7 +9,9 @@ import (
 // Expr is a segment definition: a condition on customers that an [Index]
 // evaluates to a bitmap with [Index.Eval]. Build one from the functions of
 // this package or parse one with [Parse]; String returns the text syntax,
-// which parses back to an equal Expr. Names in an Expr (categories,
+// which parses back to an equal Expr within [Parse]'s limits (an Expr
+// built in Go may be longer or deeper; a saved index reads its named
+// segments back whatever their size). Names in an Expr (categories,
 // products, named segments) are resolved when it is evaluated, so one
 // Expr can be evaluated on several indexes. The tree itself is package
 // [query]'s, which knows the syntax and nothing of indexes.

@@ -22,8 +22,9 @@ import (
 // other customers, and [Index.FeaturesOf]), and one step scores them all.
 // It takes O(n log n) time. It returns an error wrapping [ErrInvalid] for
 // invalid options, a Frequency beyond math.MaxInt32 (an index counts
-// orders in 32 bits), and for [RFMNTile], whose ties are broken by the
-// time of the last purchase, which Features do not hold.
+// orders in 32 bits), a negative Recency (none) with a positive
+// Frequency, and for [RFMNTile], whose ties are broken by the time of
+// the last purchase, which Features do not hold.
 func ScoreRFM(fs []Features, asOf time.Time, opts Options) error {
 	if err := affinity.CheckAsOf("segment", asOf); err != nil {
 		return err
@@ -42,6 +43,9 @@ func ScoreRFM(fs []Features, asOf time.Time, opts Options) error {
 	for i, f := range fs {
 		if f.Frequency > math.MaxInt32 || f.Frequency < math.MinInt32 {
 			return fmt.Errorf("%w: Features %d: Frequency %d beyond the %d orders a score ranks", ErrInvalid, i, f.Frequency, math.MaxInt32)
+		}
+		if f.Frequency > 0 && f.Recency < 0 {
+			return fmt.Errorf("%w: Features %d: Recency %d with Frequency %d (a customer with orders has a last purchase)", ErrInvalid, i, f.Recency, f.Frequency)
 		}
 		b.recency[i], b.freq[i], b.monetary[i] = clampDays(int64(f.Recency)), int32(f.Frequency), int64(f.Monetary)
 		if f.Frequency > 0 {

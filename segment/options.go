@@ -239,7 +239,9 @@ func (r ScoreRange) contains(s int) bool {
 
 // RFMRule is one row of an RFM segment map: the customers whose recency,
 // frequency and monetary scores fall in R, F and M belong to the segment
-// Name, unless an earlier rule already took them.
+// Name, unless an earlier rule already took them. Names are unique
+// regardless of case, not empty, and without spaces at either end
+// (rfm("…") trims the name it looks up); others are an ErrInvalid.
 type RFMRule struct {
 	Name    string
 	R, F, M ScoreRange
@@ -295,6 +297,11 @@ func validateRules(rules []RFMRule) error {
 	for i, r := range rules {
 		if strings.TrimSpace(r.Name) == "" {
 			return fmt.Errorf("%w: RFM rule %d has no name", ErrInvalid, i)
+		}
+		if strings.TrimSpace(r.Name) != r.Name {
+			// rfm("…") trims the name it looks up: this one could not be
+			// queried
+			return fmt.Errorf("%w: RFM rule name %q begins or ends with a space", ErrInvalid, r.Name)
 		}
 		for j := range i {
 			if strings.EqualFold(rules[j].Name, r.Name) {
