@@ -625,7 +625,11 @@ type ResponseTruth struct {
 // buys once with probability BaseRate, plus Uplift when in treated,
 // independently: one order of one product drawn uniformly from the
 // catalog, quantity 1, at its list price, at a uniform time in the period.
-// Order keys start with "r", so they never collide with the storefront's.
+// Order keys start with "r" and hold the start time, the seed and the
+// customer ("r1735689600-1-c000042-7"), so they never collide with the
+// storefront's, nor with those of a call for another period or seed
+// (responses to two campaigns, a month apart, are two orders). A
+// BaseRate of 0 means 0.1.
 // The purchases extend the storefront's history (add them with a Builder
 // started from it); the truth gives the effect a measurement should
 // recover. It panics, as a caller bug, for a zero Start, rates outside
@@ -664,7 +668,8 @@ func (s *Storefront) Respond(treated, control []string, opts ResponseOptions) ([
 			if !at.After(opts.Start) {
 				at = opts.Start.Add(time.Second)
 			}
-			out = append(out, affinity.Purchase{Customer: k, Product: p.Key, Order: "r" + strconv.Itoa(n), Time: at, Quantity: 1, Price: p.Price})
+			key := "r" + strconv.FormatInt(opts.Start.Unix(), 10) + "-" + strconv.FormatUint(opts.Seed, 10) + "-" + k + "-" + strconv.Itoa(n)
+			out = append(out, affinity.Purchase{Customer: k, Product: p.Key, Order: key, Time: at, Quantity: 1, Price: p.Price})
 		}
 	}
 	buy(treated, opts.BaseRate+opts.Uplift)
