@@ -504,7 +504,10 @@ var formats = []format{
 // product name, item_quantity → quantity, item_total / item_quantity →
 // unit price (split exactly as for "cdnow" when it does not divide), and
 // item_refunded_qty with item_refunded → a return line of the same
-// product. Headers match by key or display name ("item_sku", "Item
+// product, of at most the units bought and at most item_total (a refund
+// may include shipping and taxes the line does not; as for Shopify's
+// Refunded Amount, the rest is not the product's). Headers match by key
+// or display name ("item_sku", "Item
 // SKU"). Statuses cancelled, refunded, failed, pending, checkout-draft,
 // draft and trash (with or without "wc-") make an order cancelled.
 //

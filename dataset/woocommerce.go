@@ -105,11 +105,15 @@ func (l *loader) wooLine(o *orderBuf, src *csvSource, rec []string, h *header) *
 	}
 	p := affinity.Purchase{Customer: o.customer, Product: product, Order: o.key, Time: o.time}
 	o.lines = exactLines(o.lines, p, q, total)
+	// A refund returns at most the units bought, for at most the line's
+	// total (the rest is shipping and taxes, not the product's).
+	refunded = min(refunded, max(total, -total))
 	switch {
 	case rq != 0:
 		if rq > 0 {
 			rq = -rq // a return; the export may write it either way
 		}
+		rq = int32(max(int64(rq), -absQuantity(q)))
 		o.lines = exactLines(o.lines, p, rq, refunded)
 	case refunded > 0:
 		o.lines = exactLines(o.lines, p, -1, refunded)
