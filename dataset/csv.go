@@ -361,7 +361,9 @@ func (l *loader) purchaseRow(src *csvSource, rec []string, h *header, kind csvKi
 		return l.reject(h.fail(src, colPrice, reasonMoneyRange,
 			fmt.Errorf("%d × %v: %w", qty, price, affinity.ErrMoneyRange)))
 	}
-	if l.duplicateHash(src.hash(), line, customer, order, ts) {
+	dup := l.dups.check([]string{customer, order, ts}, src.hash(), l.lim.baskets)
+	if dup && l.opts.DropDuplicates {
+		l.countDuplicate(line, true)
 		return nil
 	}
 	name, cats := h.field(rec, colName), h.field(rec, colCategory)
@@ -394,7 +396,10 @@ func (l *loader) purchaseRow(src *csvSource, rec []string, h *header, kind csvKi
 		Price:    price,
 	}
 	if err := l.add(p, line); err != nil {
-		return l.reject(err)
+		return l.reject(err) // skipped for this reason, not counted as a duplicate
+	}
+	if dup {
+		l.countDuplicate(line, false)
 	}
 	l.keep(note)
 	l.rep.Loaded++

@@ -46,6 +46,7 @@ type orderBuf struct {
 	notes    []productNote  // the catalog entries of its rows, kept once it is put
 	name     lineName       // the catalog entry of the row's line item
 	seen     map[string]int // order key → first line, to detect split orders
+	dups     []int          // lines of its duplicate rows, counted once it is put
 }
 
 // lineName is what a line item's row says of its product, for a catalog
@@ -67,7 +68,7 @@ func (o *orderBuf) start(key string, line int) *ParseError {
 		o.seen = make(map[string]int)
 	}
 	o.seen[key] = line
-	*o = orderBuf{key: key, open: true, seen: o.seen, lines: o.lines[:0], notes: o.notes[:0], first: line}
+	*o = orderBuf{key: key, open: true, seen: o.seen, lines: o.lines[:0], notes: o.notes[:0], dups: o.dups[:0], first: line}
 	return nil
 }
 
@@ -121,9 +122,15 @@ func (l *loader) loadOrders(r io.Reader, f orderFormat) error {
 			o.lines = o.lines[:n]
 			return l.reject(e)
 		}
-		if l.duplicateHash(src.hash(), src.line, o.key) {
-			o.lines = o.lines[:n]
-			return nil
+		if l.dups.check([]string{o.key}, src.hash(), l.lim.baskets) {
+			if l.opts.DropDuplicates {
+				l.countDuplicate(src.line, true)
+				o.lines = o.lines[:n]
+				return nil
+			}
+			// counted once the order is put: an order skipped whole
+			// counts its rows under that reason only
+			o.dups = append(o.dups, src.line)
 		}
 		if nm := o.name; nm.product != "" {
 			note, err := l.noteProduct(nm.product, nm.name, "", nm.price)
@@ -170,6 +177,9 @@ func (l *loader) flushOrder(o *orderBuf) error {
 		return l.dropOrder(o, &ParseError{Line: o.first, Reason: reason, Err: err})
 	}
 	l.putGross = total
+	for _, line := range o.dups {
+		l.countDuplicate(line, false)
+	}
 	l.countLines(o.lines)
 	l.rep.Loaded += o.rows
 	for _, n := range o.notes {
