@@ -20,7 +20,7 @@ func TestDuplicatesNotCountedWhenSkipped(t *testing.T) {
 	csvHead := "customer,product,order,time,quantity,price\n"
 	for _, tc := range []struct {
 		name, format, in string
-		dups, loaded      int
+		dups, loaded     int
 	}{
 		{"shopify, order out of range", "shopify", shHead +
 			"#1,ann@x.com,paid,2024-03-01 10:15:00 -0700,,,2000000000,Shirt,400000,SKU1\n" +
