@@ -424,12 +424,12 @@ func (c *compiler) comparison(e *query.Compare) (plan, error) {
 	unit := at.spec.Unit
 	for i, v := range []float64{e.V, e.Hi} {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, c.errorf(ErrInvalid, []int{e.ValuePos, e.HiPos}[i], "threshold %v of %s is not a number", v, e.Attr)
+			return nil, c.errorf(ErrInvalid, []int{e.ValuePos, e.HiPos}[i], "threshold %v of %s is not a number", v, e.Attr.Brief())
 		}
 	}
 	if e.Op == query.Between && e.V > e.Hi {
 		return nil, c.errorf(ErrInvalid, e.ValuePos, "empty range: %s between %s and %s",
-			e.Attr, query.FormatValue(e.V, unit), query.FormatValue(e.Hi, unit))
+			e.Attr.Brief(), query.FormatValue(e.V, unit), query.FormatValue(e.Hi, unit))
 	}
 	var id uint32
 	if at.customer {

@@ -204,6 +204,15 @@ func (a Attr) String() string {
 	return b.String()
 }
 
+// Brief returns the attribute as String does, its argument cut as
+// [Excerpt] cuts the input an error message quotes.
+func (a Attr) Brief() string {
+	if !a.HasArg || a.Name == "" {
+		return a.String()
+	}
+	return a.Name + "(" + Excerpt(a.Arg) + ")"
+}
+
 func (a Attr) write(b *strings.Builder) {
 	if a.Name == "" {
 		b.WriteString("invalid")

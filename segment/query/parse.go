@@ -476,7 +476,7 @@ func (p *parser) comparison(a Attr, off int) (*Compare, error) {
 		return &Compare{Attr: a, Op: Between, V: lo, Hi: hi, Pos: off + 1, ValuePos: loPos, HiPos: hiPos}, nil
 	}
 	if p.tok.kind != tOp {
-		return nil, p.errorf(p.tok.off, "expected a comparison (<, <=, >, >=, =, != or between) after %s, found %s", a, p.describe())
+		return nil, p.errorf(p.tok.off, "expected a comparison (<, <=, >, >=, =, != or between) after %s, found %s", a.Brief(), p.describe())
 	}
 	var op Op
 	switch p.tok.text {
