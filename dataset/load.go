@@ -123,7 +123,10 @@ type Options struct {
 // "Customer ID", "customer_id" and "CustomerID" are the same name. An
 // empty field means the default names listed with each field, the first
 // present one winning; a field set explicitly must be present in the
-// header. Columns of the file that are not mapped are ignored.
+// header. Columns of the file that are not mapped are ignored (listed in
+// Report.Ignored), except in strict mode a header one letter away from a
+// default name of five letters or more ("invoices" for "invoice"), which
+// is an error asking whether that name was meant.
 type Columns struct {
 	// Customer is the customer id; default "customer", "customer id",
 	// "client". Optional: without it, or when empty in a row, the line is
@@ -239,7 +242,8 @@ type Report struct {
 	// each reason first occurred (FirstLine order). In strict mode it
 	// holds only rows the format or the options skip by definition
 	// ("adjustment" in Online Retail, "cancelled order" in the order
-	// formats, "duplicate row" with [Options.DropDuplicates]).
+	// formats, "duplicate row" with [Options.DropDuplicates], "removed
+	// line" of an [SQLSource]).
 	Skipped []Skip `json:"skipped_by,omitempty"`
 }
 

@@ -11,7 +11,7 @@ import (
 // LoadSeq adds the purchases of seq to b, for purchases that come from Go
 // code rather than a file: another store's API, a channel drained into an
 // iterator, or [affinity.History.Purchases] of another History. It uses
-// opts.Lenient only: in strict mode the first purchase b refuses stops the
+// opts.Lenient and opts.Limits.MaxRows only: in strict mode the first purchase b refuses stops the
 // load with a [*ParseError] whose Line is the purchase's 1-based position
 // in seq; lenient loads skip it, counted as "invalid record". LoadSeq
 // checks ctx every 4096 purchases and returns an error wrapping ctx.Err()

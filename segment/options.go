@@ -57,7 +57,9 @@ type Options struct {
 	// must not exceed the look-back.
 	LapseAfter time.Duration
 	// ChurnAfter is the recency beyond which a customer is churned; default
-	// 365 days. It must exceed LapseAfter.
+	// 365 days, or LapseAfter plus a day when that is longer. It must
+	// exceed LapseAfter. Recency is counted in whole days, so a purchase
+	// 365.9 days back is not yet beyond 365 days.
 	ChurnAfter time.Duration
 	// RFMScoring chooses how RFM scores are computed: [RFMRank] (the zero
 	// value: equal values share a score) or [RFMNTile] (SQL's NTILE(5),
