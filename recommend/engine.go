@@ -110,7 +110,9 @@ type Options struct {
 	HalfLife time.Duration
 	// PopularHalfLife is the half-life of a purchase in the popularity
 	// rankings used as fallbacks. Default (zero) 90 days; negative is an
-	// error.
+	// error. The rankings sum weights in fixed point: a purchase more than
+	// about 32 half-lives old (eight years at the default) counts 0, and
+	// products bought only that long ago rank by product id.
 	PopularHalfLife time.Duration
 	// Sequential is an optional directed index (similarity.Sequential
 	// scope, "B within a window after A"). Its edges A→B are added to the
