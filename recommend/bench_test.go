@@ -81,6 +81,23 @@ func BenchmarkRecommendCustomer(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
 }
 
+// BenchmarkRecommendCustomerCapped is BenchmarkRecommendCustomer with at
+// most two results per category, whose cap sees every candidate.
+func BenchmarkRecommendCustomerCapped(b *testing.B) {
+	f := largeFixture(b)
+	dst := make([]recommend.Rec, 0, 10)
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		dst, err = f.e.Recommend(dst[:0], recommend.Request{Customer: f.customers[n%len(f.customers)], K: 10, Rules: recommend.Rules{MaxPerCategory: 2}})
+		n++
+		if err != nil || len(dst) != 10 {
+			b.Fatal(err, len(dst))
+		}
+	}
+}
+
 // BenchmarkRecommendBasket measures "frequently bought together" for a
 // three-product cart of an anonymous visitor (100k products, K = 10).
 func BenchmarkRecommendBasket(b *testing.B) {
