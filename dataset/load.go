@@ -59,8 +59,14 @@ type Options struct {
 	// 15:04:05", "2006-01-02T15:04:05", "2006-01-02 15:04" and
 	// "2006-01-02"; for "onlineretail" "2006-01-02 15:04:05",
 	// "1/2/2006 15:04", "1/2/2006 15:04:05" and "2006-01-02 15:04"; for
-	// "cdnow" "20060102"; for "members" "2-1-2006" (dd-mm-yyyy). Formats
-	// without text times ("baskets", "movielens") ignore it. A UTC offset
+	// "shopify" "2006-01-02 15:04:05 -0700", RFC 3339 and "2006-01-02
+	// 15:04:05"; for "woocommerce" "2006-01-02 15:04:05", RFC 3339 and
+	// "2006-01-02 15:04"; for "cdnow" "20060102"; for "members" "2-1-2006"
+	// (dd-mm-yyyy). Formats without text times ("baskets", "movielens")
+	// ignore it. Since the last layout that matched goes first, a text
+	// that two layouts read differently ("03/04/2024" under "02/01/2006"
+	// and "01/02/2006") is read as the rows before it were: give only one
+	// of two such layouts. A UTC offset
 	// in the text must be one RFC 3339 allows, hours 00–23 and minutes
 	// 00–59: time.Parse alone also reads "+24:00", which is an invalid
 	// time here.
