@@ -302,6 +302,24 @@ func TestAdvSQLFloat8Price(t *testing.T) {
 	}
 }
 
+// TestAdvSQLComputedFloatPrice: a price computed in floating point, with
+// more decimals than Money keeps, reads to the nearest ten-thousandth
+// instead of being an invalid price.
+func TestAdvSQLComputedFloatPrice(t *testing.T) {
+	db := sqlAdvDB(t)
+	src := &dataset.SQLSource{DB: db, Query: sqlAdvValues(
+		sqlAdvRow("'1'", "'ann'", sqlAdvT0, sqlAdvT0, "'paid'", "'mug'", "1", "(0.1::float8 + 0.2::float8)"),
+		sqlAdvRow("'2'", "'ann'", sqlAdvT0, sqlAdvT0, "'paid'", "'mug'", "1", "(19.99::float8 * 1.2::float8)"),
+		sqlAdvRow("'3'", "'ann'", sqlAdvT0, sqlAdvT0, "'paid'", "'mug'", "1", "(1::float8 / 3::float8)"),
+	) + " ORDER BY order_id"}
+	batch, err := src.Poll(context.Background(), time.Time{})
+	require.NoError(t, err)
+	require.Len(t, batch.Changes, 3)
+	for i, want := range []string{"0.3", "23.988", "0.3333"} {
+		assert.Equal(t, sqlAdvMoney(t, want), batch.Changes[i].Lines[0].Price)
+	}
+}
+
 // TestAdvSQLLenientExplains: a lenient poll counts and explains every
 // skipped row, by reason in FirstLine order, where FirstLine is "the
 // 1-based input line of the first of them" (Skip).

@@ -96,7 +96,9 @@ type SQLColumns struct {
 	Quantity string
 	// Price is the unit price ("price"): numeric, text or floating point,
 	// read exactly as a decimal (a single-precision column's value as the
-	// decimal it stores: 8.1, not 8.100000381469727); optional, 0 when
+	// decimal it stores: 8.1, not 8.100000381469727; a floating-point
+	// value with more decimals than Money keeps, such as a price computed
+	// as 0.1 + 0.2, to the nearest ten-thousandth); optional, 0 when
 	// absent or NULL. Price × quantity, each order's value and the gross
 	// value of the orders a poll puts must fit in [affinity.Money]: else
 	// the row (or the order, at its first row) is an error, or skipped
@@ -575,6 +577,13 @@ func (r *sqlRow) money() (affinity.Money, *ParseError) {
 			// widened: 8.1 arrives as 8.100000381469727, whose shortest
 			// form at 32 bits is the decimal stored
 			s = strconv.FormatFloat(v, 'f', -1, 32)
+		}
+		if _, err := affinity.ParseMoney(s, '.'); err != nil && v >= 0 {
+			// a price computed in floating point (0.1 + 0.2 is
+			// 0.30000000000000004): to the nearest ten-thousandth
+			if m, err := affinity.MoneyFromFloatChecked(v); err == nil {
+				return m, nil
+			}
 		}
 	default:
 		s, _ = r.text(colPrice, false)
