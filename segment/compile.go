@@ -331,6 +331,10 @@ func (c *compiler) activity(a Activity) (plan, error) {
 			return nil, err
 		default:
 			_, err := c.category(t.Key, t.Pos)
+			if qe, ok := err.(*QueryError); ok {
+				qe.Msg += " (nor a product)" // still the *QueryError the doc promises
+				return nil, qe
+			}
 			return nil, fmt.Errorf("%w (nor a product)", err)
 		}
 	}

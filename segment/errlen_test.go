@@ -36,3 +36,26 @@ func TestErrorsQuoteLongNamesShort(t *testing.T) {
 		assert.Contains(t, err.Error(), "…")
 	}
 }
+
+// TestUnknownTargetIsAQueryError: a bare target that is neither a
+// category nor a product is a *QueryError itself, as Index.Query's doc
+// says of unknown names, with its position; it was wrapped in another
+// error, so that only errors.As found it.
+func TestUnknownTargetIsAQueryError(t *testing.T) {
+	ctx := context.Background()
+	var b affinity.Builder
+	require.NoError(t, b.AddProduct(affinity.Product{Key: "p", Categories: []string{"Home"}}))
+	require.NoError(t, b.Add(affinity.Purchase{Customer: "c", Product: "p", Order: "o", Quantity: 1, Price: 10000,
+		Time: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}))
+	h, err := b.Build(ctx)
+	require.NoError(t, err)
+	x, err := segment.Build(ctx, h, h.Latest(), segment.Options{})
+	require.NoError(t, err)
+	_, err = x.Query(`bought("nope")`)
+	qe, ok := err.(*segment.QueryError)
+	require.True(t, ok, "%T: %v", err, err)
+	assert.ErrorIs(t, err, segment.ErrUnknown)
+	assert.Equal(t, 1, qe.Line)
+	assert.Equal(t, 8, qe.Column)
+	assert.Contains(t, err.Error(), "nor a product")
+}

@@ -154,7 +154,7 @@ func TestBadInputIsAClearError(t *testing.T) {
 		{`affinity("Dept0/Grup0") >= 0.3`, `unknown name: category "Dept0/Grup0" at line 1, column 10`, segment.ErrUnknown},
 		{`bought("group0")`, `did you mean "Dept0/Group0"`, segment.ErrUnknown},
 		{`bought(product("Dept0"))`, `product "Dept0" at line 1, column 16`, segment.ErrUnknown},
-		{`recency < 3d and bought("nothing")`, `category "nothing" at line 1, column 25 (nor a product)`, segment.ErrUnknown},
+		{`recency < 3d and bought("nothing")`, `category "nothing" (nor a product) at line 1, column 25`, segment.ErrUnknown},
 		{`segment("vip")`, `segment "vip" at line 1, column 9`, segment.ErrUnknown},
 		{`rfm("Champs")`, `RFM segment "Champs" (known: Champions, Loyal`, segment.ErrUnknown},
 		{`all and lifecycle( "sleeping")`, `lifecycle stage "sleeping" (known: new, repeat, loyal, lapsing, churned) at line 1, column 20`, segment.ErrUnknown},

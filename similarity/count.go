@@ -467,7 +467,8 @@ func (c *Counts) PairCount(a, b affinity.ProductID) PairCount {
 // example Count on the shards of a customer base, where every shard's
 // History lists the same products in the same order — into the counts of
 // their union: N, supports and co-counts add up. The parts must share
-// scope and window; the result has as many products as the largest part.
+// scope, and Sequential ones their window (the other scopes ignore it);
+// the result has as many products as the largest part.
 // Count every shard with the same as-of time and options. The parts are
 // not modified.
 func Sum(ctx context.Context, parts ...*Counts) (*Counts, error) {
@@ -483,7 +484,7 @@ func Sum(ctx context.Context, parts ...*Counts) (*Counts, error) {
 	first := parts[0]
 	np := 0
 	for _, p := range parts {
-		if p.scope != first.scope || p.window != first.window {
+		if p.scope != first.scope || (p.scope == Sequential && p.window != first.window) { // only Sequential counts use the window
 			return nil, fmt.Errorf("similarity: Sum of %v counts (window %ds) and %v counts (window %ds)", first.scope, first.window, p.scope, p.window)
 		}
 		np = max(np, p.np)

@@ -1,10 +1,13 @@
 package similarity_test
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/similarity"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -29,4 +32,23 @@ func TestNilSetsAndParts(t *testing.T) {
 	require.ErrorIs(t, err, affinity.ErrNilArgument)
 	var p similarity.Partial
 	require.ErrorIs(t, p.Merge(nil), affinity.ErrNilArgument)
+}
+
+// TestSumIgnoresUnusedWindow: basket counts made with different Window
+// options (which basket scope does not use) sum; Sequential counts, whose
+// window counts, still must agree. Sum refused the first.
+func TestSumIgnoresUnusedWindow(t *testing.T) {
+	ctx := context.Background()
+	h, err := dataset.Generate(dataset.SyntheticOptions{Customers: 60, Products: 20, Categories: 4}).History(ctx)
+	require.NoError(t, err)
+	count := func(scope similarity.Scope, w time.Duration) *similarity.Counts {
+		c, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{Scope: scope, Window: w})
+		require.NoError(t, err)
+		return c
+	}
+	sum, err := similarity.Sum(ctx, count(similarity.Basket, time.Hour), count(similarity.Basket, 30*24*time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, 2*count(similarity.Basket, 0).Total(), sum.Total())
+	_, err = similarity.Sum(ctx, count(similarity.Sequential, time.Hour), count(similarity.Sequential, 30*24*time.Hour))
+	require.Error(t, err)
 }
