@@ -361,9 +361,8 @@ func (l *loader) purchaseRow(src *csvSource, rec []string, h *header, kind csvKi
 		return l.reject(h.fail(src, colPrice, reasonMoneyRange,
 			fmt.Errorf("%d × %v: %w", qty, price, affinity.ErrMoneyRange)))
 	}
-	dup := l.dups.check([]string{customer, order, ts}, src.hash(), l.lim.baskets)
-	if dup && l.opts.DropDuplicates {
-		l.countDuplicate(line, true)
+	dup, drop := l.repeated(src.hash(), line, customer, order, ts)
+	if drop {
 		return nil
 	}
 	name, cats := h.field(rec, colName), h.field(rec, colCategory)

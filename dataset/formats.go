@@ -226,7 +226,8 @@ func (l *loader) cdnowRow(customer string, f []string, line, off int) error {
 	case amount < 0:
 		return l.reject(fieldError(line, off+4, "dollars", reasonNegPrice, fmt.Errorf("negative amount %s", f[2])))
 	}
-	if l.duplicate(f, line, customer, f[0]) {
+	dup, drop := l.repeated(l.dups.hash(f), line, customer, f[0])
+	if drop {
 		return nil
 	}
 	n := absQuantity(q) // int64: q may be math.MinInt32
@@ -252,6 +253,9 @@ func (l *loader) cdnowRow(customer string, f []string, line, off int) error {
 		if err := l.add(p, line); err != nil {
 			return l.reject(err) // cannot happen: checked
 		}
+	}
+	if dup {
+		l.countDuplicate(line, false)
 	}
 	l.rep.Loaded++
 	return nil
@@ -318,7 +322,8 @@ func (l *loader) ratingRow(f []string, line int) error {
 	if err := checkTime(t, f[3]); err != nil {
 		return l.reject(fieldError(line, 4, "timestamp", reasonTimeRange, err))
 	}
-	if l.duplicate(f, line, f[0]) {
+	dup, drop := l.repeated(l.dups.hash(f), line, f[0])
+	if drop {
 		return nil
 	}
 	user, item := l.cust.get(f[0]), l.prod.get(f[1])
@@ -332,6 +337,9 @@ func (l *loader) ratingRow(f []string, line int) error {
 			return l.reject(&ParseError{Line: line, Reason: reasonRecord, Err: err})
 		}
 		l.rep.Events++
+	}
+	if dup {
+		l.countDuplicate(line, false)
 	}
 	l.rep.Loaded++
 	return nil

@@ -1007,22 +1007,22 @@ func checkTime(t time.Time, text string) error {
 	return fmt.Errorf("time %q (%v) outside 1970-01-01..2106-02-07 UTC", text, t.UTC().Format(time.DateTime))
 }
 
-// duplicate counts rec when it repeats a row remembered since the order
-// (group, the key fields of the order) last changed, and remembers it
-// otherwise. It reports whether the row is to be dropped
-// (Options.DropDuplicates).
-func (l *loader) duplicate(rec []string, line int, group ...string) bool {
-	return l.duplicateHash(l.dups.hash(rec), line, group...)
-}
-
-// duplicateHash is duplicate for a row whose fields hash to k (see
-// dupTracker.hash).
-func (l *loader) duplicateHash(k uint64, line int, group ...string) bool {
+// repeated reports whether the row at line, whose fields hash to k (see
+// dupTracker.hash), repeats a row remembered since the order (group, the
+// key fields of the order) last changed, and remembers it otherwise. A
+// repeat that Options.DropDuplicates drops is counted and skipped here
+// (drop); one that is to load is counted by the caller, with
+// countDuplicate, once it has loaded: a row skipped for another reason
+// is no duplicate in the Report.
+func (l *loader) repeated(k uint64, line int, group ...string) (dup, drop bool) {
 	if !l.dups.check(group, k, l.lim.baskets) {
-		return false
+		return false, false
 	}
-	l.countDuplicate(line, l.opts.DropDuplicates)
-	return l.opts.DropDuplicates
+	if l.opts.DropDuplicates {
+		l.countDuplicate(line, true)
+		return true, true
+	}
+	return true, false
 }
 
 // countDuplicate counts a duplicate row at line (the first one the

@@ -122,12 +122,11 @@ func (l *loader) loadOrders(r io.Reader, f orderFormat) error {
 			o.lines = o.lines[:n]
 			return l.reject(e)
 		}
-		if l.dups.check([]string{o.key}, src.hash(), l.lim.baskets) {
-			if l.opts.DropDuplicates {
-				l.countDuplicate(src.line, true)
-				o.lines = o.lines[:n]
-				return nil
-			}
+		switch dup, drop := l.repeated(src.hash(), src.line, o.key); {
+		case drop:
+			o.lines = o.lines[:n]
+			return nil
+		case dup:
 			// counted once the order is put: an order skipped whole
 			// counts its rows under that reason only
 			o.dups = append(o.dups, src.line)
