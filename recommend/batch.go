@@ -26,7 +26,7 @@ func (e *Engine) RecommendAll(ctx context.Context, req Request) ([][]Rec, error)
 	if err := checkRequest(&req); err != nil {
 		return nil, err
 	}
-	if err := e.checkNames(&req.Rules); err != nil {
+	if err := e.resolveRules(nil, &req.Rules); err != nil {
 		return nil, err // also when there is no customer to run it for
 	}
 	nc := e.h.NumCustomers()

@@ -188,10 +188,18 @@ func (e *Engine) recommend(dst []Rec, req *Request, c affinity.CustomerID, known
 }
 
 func checkRequest(req *Request) error {
-	r := &req.Rules
-	switch {
-	case req.K <= 0 || req.K > MaxK:
+	if req.K <= 0 || req.K > MaxK {
 		return fmt.Errorf("%w: k = %d, want 1 ≤ k ≤ %d", ErrInvalidRequest, req.K, MaxK)
+	}
+	return req.Rules.Check()
+}
+
+// Check reports a rule out of its range, wrapping ErrInvalidRequest: a
+// negative price bound or MinPrice above a non-zero MaxPrice, Diversity
+// outside [0, 1] (NaN included), a negative MaxPerCategory or
+// CategoryDepth. Names unknown to an engine are not checked here.
+func (r *Rules) Check() error {
+	switch {
 	case r.MinPrice < 0 || r.MaxPrice < 0 || (r.MaxPrice > 0 && r.MinPrice > r.MaxPrice):
 		return fmt.Errorf("%w: price band [%v, %v]", ErrInvalidRequest, r.MinPrice, r.MaxPrice)
 	case !(r.Diversity >= 0 && r.Diversity <= 1):
@@ -252,23 +260,39 @@ func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID,
 	return dst, nil
 }
 
-// checkNames reports the first product or category r names that the
-// catalog does not know, as anchors would.
-func (e *Engine) checkNames(r *Rules) error {
+// resolveRules looks up the products and the category r names,
+// reporting the first the catalog does not know, and, with a scratch,
+// marks them there for the request: excluded, in Only, the category
+// filter. Without one it only checks the names (RecommendAll with no
+// customer to run).
+func (e *Engine) resolveRules(s *scratch, r *Rules) error {
 	for _, key := range r.Exclude {
-		if _, ok := e.cat.LookupProduct(key); !ok {
+		p, ok := e.cat.LookupProduct(key)
+		if !ok {
 			return fmt.Errorf("%w: excluded product %q", ErrUnknownProduct, key)
+		}
+		if s != nil {
+			s.mark(p, fExcl|fBan)
 		}
 	}
 	for _, key := range r.Only {
-		if _, ok := e.cat.LookupProduct(key); !ok {
+		p, ok := e.cat.LookupProduct(key)
+		if !ok {
 			return fmt.Errorf("%w: product %q in Only", ErrUnknownProduct, key)
 		}
-	}
-	if r.Category != "" {
-		if _, ok := e.cat.LookupCategory(r.Category); !ok {
-			return fmt.Errorf("%w: %q", ErrUnknownCategory, r.Category)
+		if s != nil {
+			s.mark(p, fOnly)
 		}
+	}
+	if r.Category == "" {
+		return nil
+	}
+	c, ok := e.cat.LookupCategory(r.Category)
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownCategory, r.Category)
+	}
+	if s != nil {
+		s.inCat, s.inDepth = c, e.cat.Depth(c)
 	}
 	return nil
 }
@@ -277,28 +301,10 @@ func (e *Engine) checkNames(r *Rules) error {
 // customer's history (as of the request), the basket with its weight.
 func (e *Engine) anchors(s *scratch, j *job) error {
 	r := j.r
-	for _, key := range r.Exclude {
-		p, ok := e.cat.LookupProduct(key)
-		if !ok {
-			return fmt.Errorf("%w: excluded product %q", ErrUnknownProduct, key)
-		}
-		s.mark(p, fExcl|fBan)
-	}
-	for _, key := range r.Only {
-		p, ok := e.cat.LookupProduct(key)
-		if !ok {
-			return fmt.Errorf("%w: product %q in Only", ErrUnknownProduct, key)
-		}
-		s.mark(p, fOnly)
+	if err := e.resolveRules(s, r); err != nil {
+		return err
 	}
 	s.only = len(r.Only) > 0
-	if r.Category != "" {
-		c, ok := e.cat.LookupCategory(r.Category)
-		if !ok {
-			return fmt.Errorf("%w: %q", ErrUnknownCategory, r.Category)
-		}
-		s.inCat, s.inDepth = c, e.cat.Depth(c)
-	}
 	if j.known {
 		j.hsum, j.hscale = e.history(s, j.c, j.asOf, r.AllowRepeats)
 	}

@@ -112,15 +112,12 @@ type Rules struct {
 	IncludeOutOfStock bool
 }
 
-// Check reports a rule out of its range as an ErrInvalidRequest.
+// Check reports a rule out of its range as an ErrInvalidRequest (the
+// ranges are the engine's: [recommend.Rules.Check]).
 func (ru Rules) Check() error {
-	switch {
-	case ru.MinPrice < 0 || ru.MaxPrice < 0 || (ru.MaxPrice > 0 && ru.MinPrice > ru.MaxPrice):
-		return fmt.Errorf("%w: price band [%v, %v]", ErrInvalidRequest, ru.MinPrice, ru.MaxPrice)
-	case ru.MaxPerCategory < 0 || ru.CategoryDepth < 0:
-		return fmt.Errorf("%w: MaxPerCategory %d, CategoryDepth %d: want ≥ 0", ErrInvalidRequest, ru.MaxPerCategory, ru.CategoryDepth)
-	case !(ru.Diversity >= 0 && ru.Diversity <= 1):
-		return fmt.Errorf("%w: diversity %v outside [0, 1]", ErrInvalidRequest, ru.Diversity)
+	r := ru.engine(nil, nil, "")
+	if err := r.Check(); err != nil {
+		return fmt.Errorf("%w (%w)", ErrInvalidRequest, err)
 	}
 	return nil
 }
