@@ -211,11 +211,7 @@ func (s *Snapshot) Recommend(ctx context.Context, req Request) (Result, error) {
 	res.Recs = make([]Rec, len(recs))
 	for i := range recs {
 		res.Recs[i] = s.rec(&recs[i])
-	}
-	for i := range res.Recs {
-		if !res.Recs[i].Source.Fallback() {
-			res.ColdStart = false
-		}
+		res.ColdStart = res.ColdStart && recs[i].Source.Fallback()
 	}
 	return res, nil
 }
