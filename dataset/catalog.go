@@ -102,6 +102,7 @@ func (l *loader) loadCatalog(r io.Reader, opts CatalogOptions) error {
 	specs[catProduct] = spec(c.Product, true, "product", "product id", "id", "sku")
 	specs[catName] = spec(c.Name, false, "name", "title", "product name")
 	specs[catCategory] = spec(c.Category, false, "category", "categories", "category path")
+	specs[catName].text, specs[catCategory].text = true, true
 	specs[catPrice] = spec(c.Price, false, "price", "list price")
 	specs[catStock] = spec(c.InStock, false, "in stock", "stock", "available")
 

@@ -31,6 +31,10 @@ const (
 type colSpec struct {
 	names    []string // accepted header names, the first present one wins
 	required bool
+	// text marks a column of free text (a name, a category path): a line
+	// break in it is the text's, unless the field also holds the
+	// separator (see lineKind)
+	text bool
 }
 
 // header maps column specs to field indexes of the records.
@@ -38,6 +42,22 @@ type header struct {
 	idx  []int    // per spec: 0-based field index, -1 when absent
 	text []string // per spec: the header's text of that field
 	n    int      // number of header fields
+}
+
+// oneLine returns the line breaks the fields of the records after
+// header rec may hold: none in those the loader reads, by specs, but in
+// free text (see lineKind).
+func (h *header) oneLine(rec []string, specs []colSpec) *oneLine {
+	o := &oneLine{cols: make([]lineKind, h.n), names: slices.Clone(rec)}
+	for j, i := range h.idx {
+		if i >= 0 && i < h.n {
+			o.cols[i] = noLines
+			if specs[j].text {
+				o.cols[i] = textLines
+			}
+		}
+	}
+	return o
 }
 
 // normHeader folds a header name for matching: lower case, without
@@ -261,8 +281,11 @@ func (l *loader) eachRecord(r io.Reader, specs []colSpec, row func(src *csvSourc
 	case workers < 0:
 		workers = 0
 	}
-	src := newCSVSource(r, l.opts.Comma, l.dups.seed, workers)
+	src := newCSVSource(r, l.opts.Comma, l.dups.seed, workers, specs != nil, l.lim.line)
 	defer src.close()
+	if specs == nil {
+		src.setOneLine(&oneLine{all: textLines}) // every field is read: names
+	}
 	var h *header
 	for {
 		rec, bad, err := src.next()
@@ -282,6 +305,7 @@ func (l *loader) eachRecord(r io.Reader, specs []colSpec, row func(src *csvSourc
 				return err
 			}
 			h = &hm
+			src.setOneLine(hm.oneLine(rec, specs))
 			continue
 		}
 		if err := l.row(src.line); err != nil {
@@ -440,6 +464,7 @@ func genericSpecs(c Columns) []colSpec {
 	s[colPrice] = spec(c.Price, false, "price", "unit price")
 	s[colCategory] = spec(c.Category, false, "category", "categories")
 	s[colName] = spec(c.Name, false, "name", "product name", "description")
+	s[colCategory].text, s[colName].text = true, true
 	return s
 }
 

@@ -42,7 +42,55 @@ type csvBlock struct {
 	lines int   // line breaks in data
 	err   error // fatal read error after data; nil at the end of the input
 	last  bool  // the input ends after data (or err)
+	one   *oneLine
 	out   chan *csvBatch
+}
+
+// oneLine says which fields of a record may hold a line break. A quoted
+// field that runs over a line break where it may not is taken for a quote
+// opened by mistake and closed lines later, which would make one record
+// of several rows: the record is malformed, and ends with the line of
+// that line break; the lines after it are read again (parseCSVBlock).
+// A nil *oneLine allows line breaks in every field.
+type oneLine struct {
+	all   lineKind   // of every field, when not anyLines
+	cols  []lineKind // by field index
+	names []string   // by field index: the header's text, for errors
+}
+
+// lineKind is what a field may hold of line breaks.
+type lineKind uint8
+
+const (
+	// anyLines: a field the loader does not read (an address, a note).
+	anyLines lineKind = iota
+	// noLines: a key, a quantity, a price, a time.
+	noLines
+	// textLines: free text (a name, a category path), which may hold a
+	// line break unless it also holds the separator: rows swallowed by a
+	// stray quote hold the separators of their fields.
+	textLines
+)
+
+// kind returns what field i may hold.
+func (o *oneLine) kind(i int) lineKind {
+	switch {
+	case o == nil:
+		return anyLines
+	case o.all != anyLines:
+		return o.all
+	case i < len(o.cols):
+		return o.cols[i]
+	}
+	return anyLines
+}
+
+// name returns the header's text of field i, "" when unknown.
+func (o *oneLine) name(i int) string {
+	if o == nil || i >= len(o.names) {
+		return ""
+	}
+	return o.names[i]
 }
 
 // csvBatch is a parsed block.
@@ -77,9 +125,11 @@ type csvSource struct {
 
 	batches chan *csvBatch // batches the loader is done with
 
-	// sequential mode: blocks are cut and parsed on the caller's goroutine
-	split *csvSplitter
-	done  bool
+	// blocks are cut by split; in sequential mode (workers 0) also parsed
+	// on the caller's goroutine
+	split   *csvSplitter
+	workers int // parsing goroutines, started with the first block after the header
+	done    bool
 
 	// pipelined mode
 	order chan chan *csvBatch
@@ -87,21 +137,39 @@ type csvSource struct {
 	wg    sync.WaitGroup
 }
 
-func newCSVSource(r io.Reader, comma rune, seed maphash.Seed, workers int) *csvSource {
+func newCSVSource(r io.Reader, comma rune, seed maphash.Seed, workers int, header bool, maxRecord int64) *csvSource {
 	if comma == 0 {
 		comma = ','
 	}
 	s := &csvSource{comma: comma, seed: seed}
-	sp := &csvSplitter{r: r, comma: comma, line: 1}
+	sp := &csvSplitter{r: r, comma: comma, line: 1, maxRecord: maxRecord}
 	sp.buf, sp.err = fill(r, make([]byte, 0, csvBlockSize))
 	sp.free = make(chan []byte, 2*workers+4)
 	s.batches = make(chan *csvBatch, 2*workers+4)
-	if sp.err != nil || workers == 0 {
-		// The input fits in one block, or there is no core to spare:
-		// parse here.
-		s.split = sp
-		return s
+	s.split = sp
+	if sp.err == nil {
+		// With no core to spare (workers 0), or when the input fits in
+		// one block, blocks are parsed here.
+		s.workers = workers
 	}
+	if header {
+		// The header is a block of its own, parsed now: the loader maps
+		// it before the rest is cut (setOneLine).
+		b := sp.header()
+		s.cur = parseCSVBlock(b, comma, seed, s.batches)
+		sp.recycle(b.data)
+	}
+	return s
+}
+
+// setOneLine sets the fields that may not hold a line break (see
+// oneLine) in the records after those read so far; call it after the
+// header and before the next record.
+func (s *csvSource) setOneLine(o *oneLine) { s.split.one = o }
+
+// startWorkers starts the parsing goroutines.
+func (s *csvSource) startWorkers() {
+	sp, workers := s.split, s.workers
 	s.order = make(chan chan *csvBatch, 2*workers+2)
 	s.quit = make(chan struct{})
 	work := make(chan *csvBlock)
@@ -110,7 +178,7 @@ func newCSVSource(r io.Reader, comma rune, seed maphash.Seed, workers int) *csvS
 		go func() {
 			defer s.wg.Done()
 			for b := range work {
-				out := parseCSVBlock(b, comma, s.seed, s.batches)
+				out := parseCSVBlock(b, s.comma, s.seed, s.batches)
 				sp.recycle(b.data)
 				b.out <- out
 			}
@@ -138,7 +206,6 @@ func newCSVSource(r io.Reader, comma rune, seed maphash.Seed, workers int) *csvS
 			}
 		}
 	}()
-	return s
 }
 
 // csvSplitter cuts the input into blocks of whole records.
@@ -149,7 +216,55 @@ type csvSplitter struct {
 	err   error  // of the last read; io.EOF at the end of the input
 	line  int    // line number of buf[0]
 	ended bool
+	one   *oneLine    // of the blocks it cuts
 	free  chan []byte // block buffers the parsers are done with
+	// maxRecord is the longest record in bytes (Limits.MaxLine). The
+	// reader in front of the source (boundedReader) bounds records as
+	// encoding/csv reads them; after a record cut short (oneLine, or
+	// malformed over several lines) the lines after it are read again,
+	// and a quote among them may open a field it did not see: the
+	// splitter refuses to buffer more of one record.
+	maxRecord int64
+}
+
+// tooLong returns the error for a record at the start of the buffer
+// longer than maxRecord.
+func (sp *csvSplitter) tooLong() error {
+	return &ParseError{Line: sp.line, Reason: reasonLineLong,
+		Err: &limitError{name: "MaxLine", value: sp.maxRecord, what: fmt.Sprintf("record from line %d", sp.line)}}
+}
+
+// more makes room in the buffer for more of the record at its start and
+// reads into it; false when the record is too long (sp.err is set).
+func (sp *csvSplitter) more() bool {
+	if int64(len(sp.buf)) > sp.maxRecord+2 { // the longest record and its "\r\n"
+		sp.err = sp.tooLong()
+		return false
+	}
+	sp.buf, sp.err = fill(sp.r, grow(sp.buf))
+	return true
+}
+
+// header returns the block of the first record (after any blank lines),
+// whole, or the whole input when it ends first.
+func (sp *csvSplitter) header() *csvBlock {
+	n := 0
+	for {
+		m, ok := csvRecordEnd(sp.buf[n:], sp.comma, nil)
+		if !ok {
+			if sp.err != nil {
+				return sp.cut(len(sp.buf), true)
+			}
+			if !sp.more() {
+				return sp.cut(0, true)
+			}
+			continue
+		}
+		n += m
+		if len(bytes.Trim(sp.buf[:n], "\r\n")) > 0 {
+			return sp.cut(n, sp.err != nil && n == len(sp.buf))
+		}
+	}
 }
 
 // next returns the next block; false after the last one.
@@ -163,35 +278,47 @@ func (sp *csvSplitter) next() (*csvBlock, bool) {
 			// the end of the input ends the last record; otherwise cut
 			// after the last whole one (a read error drops a record it
 			// cut short, as encoding/csv does)
-			n = csvCut(sp.buf, sp.comma)
+			n = csvCut(sp.buf, sp.comma, sp.one)
 		}
 		if sp.err == nil && n == 0 {
 			// not one whole record in the buffer: make room for more
-			sp.buf, sp.err = fill(sp.r, grow(sp.buf))
+			if !sp.more() {
+				return sp.cut(0, true), true
+			}
 			continue
 		}
-		b := &csvBlock{data: sp.buf[:n], line: sp.line}
-		b.lines = bytes.Count(b.data, []byte{'\n'})
-		sp.line += b.lines
-		if sp.err != nil {
-			b.last, sp.ended = true, true
-			if sp.err != io.EOF {
-				b.err = sp.err
-			}
-			return b, true
-		}
-		var next []byte
-		select {
-		case next = <-sp.free:
-		default:
-		}
-		if cap(next) < max(csvBlockSize, 2*(len(sp.buf)-n)) {
-			next = make([]byte, 0, max(csvBlockSize, 2*(len(sp.buf)-n)))
-		}
-		next = append(next[:0], sp.buf[n:]...)
-		sp.buf, sp.err = fill(sp.r, next)
-		return b, true
+		return sp.cut(n, sp.err != nil), true
 	}
+}
+
+// cut returns the first n bytes of the buffer as a block and keeps the
+// rest, reading more to fill the buffer; a last block ends the input (a
+// read error, its err, comes after it).
+func (sp *csvSplitter) cut(n int, last bool) *csvBlock {
+	b := &csvBlock{data: sp.buf[:n], line: sp.line, one: sp.one}
+	b.lines = bytes.Count(b.data, []byte{'\n'})
+	sp.line += b.lines
+	if last {
+		b.last, sp.ended = true, true
+		if sp.err != io.EOF {
+			b.err = sp.err
+		}
+		return b
+	}
+	var next []byte
+	select {
+	case next = <-sp.free:
+	default:
+	}
+	if cap(next) < max(csvBlockSize, 2*(len(sp.buf)-n)) {
+		next = make([]byte, 0, max(csvBlockSize, 2*(len(sp.buf)-n)))
+	}
+	next = append(next[:0], sp.buf[n:]...)
+	if sp.err == nil {
+		next, sp.err = fill(sp.r, next)
+	}
+	sp.buf = next
+	return b
 }
 
 // recycle returns a block buffer to the splitter.
@@ -283,6 +410,9 @@ func (s *csvSource) nextBatch() bool {
 		}
 		s.cur = nil
 	}
+	if s.order == nil && s.workers > 0 && !s.split.ended {
+		s.startWorkers()
+	}
 	if s.order == nil {
 		b, ok := s.split.next()
 		if !ok {
@@ -351,6 +481,20 @@ func parseCSVBlock(b *csvBlock, comma rune, seed maphash.Seed, free chan *csvBat
 	}
 	cr := reader(data)
 	off := b.line - 1
+	// restart reads data again from the end of the record that starts on
+	// its line start, where csvRecordEnd ends it (the end of its first
+	// line when the record runs to the end of the input)
+	restart := func(start int) {
+		at := lineStart(data, start)
+		if n, ok := csvRecordEnd(data[at:], comma, b.one); ok {
+			at += n
+		} else {
+			at = lineStart(data, start+1)
+		}
+		off += bytes.Count(data[:at], []byte{'\n'})
+		data = data[at:]
+		cr = reader(data)
+	}
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -373,15 +517,22 @@ func parseCSVBlock(b *csvBlock, comma rune, seed maphash.Seed, free chan *csvBat
 				// after its first into one bad record: read them again,
 				// each a record of its own, so that a lenient load loads
 				// or counts every one of them.
-				if at := lineStart(data, ce.StartLine+1); at < len(data) {
-					data, off = data[at:], off+ce.StartLine
-					cr = reader(data)
-				}
+				restart(ce.StartLine)
 			}
 			continue
 		}
-		out.fields = append(out.fields, rec...)
 		first, _ := cr.FieldPos(0)
+		if i := lineBreakIn(rec, b.one, comma); i >= 0 {
+			// a field of one line over several: the record is its first
+			// line, malformed, and the lines after it are read again
+			l, _ := cr.FieldPos(i)
+			out.recs = append(out.recs, csvRec{end: len(out.fields), line: first + off,
+				bad: &ParseError{Line: first + off, Column: i + 1, Field: b.one.name(i), Reason: reasonMalformed,
+					Err: fmt.Errorf("a line break in the quoted field that starts on line %d: a quote not closed where it should be?", l+off)}})
+			restart(first)
+			continue
+		}
+		out.fields = append(out.fields, rec...)
 		r := csvRec{end: len(out.fields), line: first + off, hash: hashFields(seed, rec)}
 		if l, _ := cr.FieldPos(len(rec) - 1); l != first {
 			lines := make([]int, len(rec))
@@ -397,6 +548,27 @@ func parseCSVBlock(b *csvBlock, comma rune, seed maphash.Seed, free chan *csvBat
 		out.recs = append(out.recs, r)
 	}
 	return out
+}
+
+// lineBreakIn returns the index of the first field of rec that holds a
+// line break one does not allow, -1 when there is none.
+func lineBreakIn(rec []string, one *oneLine, comma rune) int {
+	if one == nil {
+		return -1
+	}
+	for i, f := range rec {
+		switch one.kind(i) {
+		case noLines:
+			if strings.IndexByte(f, '\n') >= 0 {
+				return i
+			}
+		case textLines:
+			if strings.IndexByte(f, '\n') >= 0 && strings.ContainsRune(f, comma) {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // lineStart returns the offset in data of the start of line n (1-based),
@@ -454,14 +626,14 @@ func parsePlain(out *csvBatch, b *csvBlock, comma rune, seed maphash.Seed) {
 
 // csvCut returns the length of the longest prefix of buf made of whole
 // records, each ending with its line break; buf starts at a record.
-func csvCut(buf []byte, comma rune) int {
+func csvCut(buf []byte, comma rune, one *oneLine) int {
 	if bytes.IndexByte(buf, '"') < 0 {
 		// Without a quote every line is a record.
 		return bytes.LastIndexByte(buf, '\n') + 1
 	}
 	n := 0
 	for {
-		m, ok := csvRecordEnd(buf[n:], comma)
+		m, ok := csvRecordEnd(buf[n:], comma, one)
 		if !ok {
 			return n
 		}
@@ -475,17 +647,18 @@ func csvCut(buf []byte, comma rune) int {
 // record ends at the end of its line unless a quoted field is open
 // there; a malformed field ends its record at the end of the line, or,
 // when the record runs over several lines, at the end of its first line
-// (parseCSVBlock reads the lines after it again). ok is false when buf
-// ends first.
-func csvRecordEnd(buf []byte, comma rune) (n int, ok bool) {
-	n, _, ok = csvRecordScan(buf, comma)
+// (parseCSVBlock reads the lines after it again). A field of one that
+// runs over a line break makes its record malformed. ok is false when
+// buf ends first.
+func csvRecordEnd(buf []byte, comma rune, one *oneLine) (n int, ok bool) {
+	n, _, ok = csvRecordScan(buf, comma, one)
 	return n, ok
 }
 
 // csvRecordScan is csvRecordEnd, also returning how far it read to find
 // the end: to the end of the line that shows a record over several lines
 // malformed, past the first line its record ends with.
-func csvRecordScan(buf []byte, comma rune) (n, read int, ok bool) {
+func csvRecordScan(buf []byte, comma rune, one *oneLine) (n, read int, ok bool) {
 	var sep [utf8.UTFMax]byte
 	sep2 := sep[:utf8.EncodeRune(sep[:], comma)]
 	pos := 0 // start of the current line in buf
@@ -495,6 +668,7 @@ func csvRecordScan(buf []byte, comma rune) (n, read int, ok bool) {
 	}
 	line := content(buf[:nl+1])
 	firstEnd := nl + 1 // the end of the record's first line
+	col := 0           // index of the current field
 	// malformed ends a malformed record: with its line, or with its first
 	// line when it runs over several
 	malformed := func() (int, int, bool) {
@@ -518,12 +692,33 @@ func csvRecordScan(buf []byte, comma rune) (n, read int, ok bool) {
 				return pos + nl + 1, pos + nl + 1, true // the last field
 			}
 			line = line[i+len(sep2):]
+			col++
 			continue
 		}
 		line = line[1:]
+		// A line break the field may not hold ends the record, malformed,
+		// with its line; in free text, once the field also holds the
+		// separator (brk: the end of the line of its first line break).
+		kind := one.kind(col)
+		brk, sepIn := 0, false
 		for {
 			i := bytes.IndexByte(line, '"')
+			if kind == textLines && !sepIn {
+				seg := line
+				if i >= 0 {
+					seg = line[:i]
+				}
+				if sepIn = bytes.Contains(seg, sep2); sepIn && brk > 0 {
+					return brk, pos + nl + 1, true
+				}
+			}
 			if i < 0 {
+				switch {
+				case kind == noLines || kind == textLines && sepIn:
+					return pos + nl + 1, pos + nl + 1, true
+				case kind == textLines && brk == 0:
+					brk = pos + nl + 1
+				}
 				// the quoted field goes on on the next line
 				pos += nl + 1
 				nl = bytes.IndexByte(buf[pos:], '\n')
@@ -540,6 +735,7 @@ func csvRecordScan(buf []byte, comma rune) (n, read int, ok bool) {
 			}
 			if bytes.HasPrefix(line, sep2) {
 				line = line[len(sep2):]
+				col++
 				break // the next field
 			}
 			if len(line) == 0 {

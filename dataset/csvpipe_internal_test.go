@@ -103,11 +103,133 @@ func noDetail(bad string) string {
 	return bad
 }
 
+// readReferenceOneLine reads text as readReference does, with the rule
+// of oneLine: a record in which a quoted field of one (after the first
+// record when header is set) runs over a line break is malformed, and
+// ends with the line of that break; reading starts again on the next
+// line. It finds the break by walking the record's text, which
+// encoding/csv has parsed (up to the line of its error for a malformed
+// record).
+func readReferenceOneLine(text string, comma rune, header bool, one *oneLine) []refRecord {
+	var out []refRecord
+	rule := one
+	if header {
+		rule = nil
+	}
+	sep := string(comma)
+	// breakLine returns the line (of rest) whose line break falls inside
+	// a quoted field of rule in rec, the text of a record from the start
+	// of line start; 0 when none does
+	breakLine := func(rec string, start int) int {
+		field, quoted, fieldStart := 0, false, true
+		brk, sepIn := 0, false // of the current field: its first line break's line, the separator in it
+		line := start
+		for i := 0; i < len(rec); {
+			switch c := rec[i]; {
+			case quoted && c == '"' && i+1 < len(rec) && rec[i+1] == '"':
+				i += 2
+				continue
+			case quoted && c == '"':
+				quoted = false
+			case quoted && c == '\n':
+				switch rule.kind(field) {
+				case noLines:
+					return line
+				case textLines:
+					if sepIn {
+						return line
+					}
+					if brk == 0 {
+						brk = line
+					}
+				}
+				line++
+			case quoted && strings.HasPrefix(rec[i:], sep):
+				if rule.kind(field) == textLines {
+					if sepIn = true; brk > 0 {
+						return brk
+					}
+				}
+				i += len(sep)
+				continue
+			case !quoted && strings.HasPrefix(rec[i:], sep):
+				field, fieldStart = field+1, true
+				brk, sepIn = 0, false
+				i += len(sep)
+				continue
+			case !quoted && c == '"' && fieldStart:
+				quoted = true
+			case c == '\n':
+				line++
+			}
+			fieldStart = false
+			i++
+		}
+		return 0
+	}
+	rest, off := text, 0
+	for {
+		cr := csv.NewReader(strings.NewReader(rest))
+		cr.Comma = comma
+		cr.FieldsPerRecord = -1
+		again := 0 // the line of rest to read again from
+		for again == 0 {
+			rec, err := cr.Read()
+			if err == io.EOF {
+				return out
+			}
+			var ce *csv.ParseError
+			if err != nil {
+				if !errors.As(err, &ce) {
+					panic(err)
+				}
+				out = append(out, refRecord{line: ce.StartLine + off, bad: fmt.Sprintf("line %d: malformed", ce.StartLine+off)})
+				if k := breakLine(rest[lineStart([]byte(rest), ce.StartLine):lineStart([]byte(rest), ce.Line)], ce.StartLine); k > 0 {
+					again = k + 1
+				} else if ce.Line > ce.StartLine {
+					again = ce.StartLine + 1
+				}
+			} else {
+				l, _ := cr.FieldPos(0)
+				if k := breakLine(rest[lineStart([]byte(rest), l):cr.InputOffset()], l); k > 0 {
+					out = append(out, refRecord{line: l + off, bad: fmt.Sprintf("line %d: malformed", l+off)})
+					again = k + 1
+				} else {
+					rr := refRecord{fields: slices.Clone(rec), line: l + off}
+					for i := range rec {
+						fl, _ := cr.FieldPos(i)
+						rr.lines = append(rr.lines, fl+off)
+					}
+					out = append(out, rr)
+				}
+			}
+			if header && len(out) == 1 {
+				rule = one
+			}
+		}
+		at := lineStart([]byte(rest), again)
+		if at >= len(rest) {
+			return out
+		}
+		rest, off = rest[at:], off+again-1
+	}
+}
+
 // readSource reads the input with csvSource.
 func readSource(r io.Reader, comma rune) []refRecord {
+	return readSourceOneLine(r, comma, false, nil)
+}
+
+// readSourceOneLine reads the input with csvSource, the fields of one
+// holding no line break after the first record when header is set, in
+// every record otherwise.
+func readSourceOneLine(r io.Reader, comma rune, header bool, one *oneLine) []refRecord {
 	seed := maphash.MakeSeed()
-	src := newCSVSource(r, comma, seed, csvWorkers())
+	src := newCSVSource(r, comma, seed, csvWorkers(), header, 1<<62)
 	defer src.close()
+	if !header {
+		src.setOneLine(one)
+	}
 	var out []refRecord
 	for {
 		rec, bad, err := src.next()
@@ -123,6 +245,9 @@ func readSource(r io.Reader, comma rune) []refRecord {
 		}
 		if bad != nil {
 			out = append(out, refRecord{line: src.line, bad: noDetail(fmt.Sprintf("line %d: %v", bad.Line, bad.Err))})
+			if header && len(out) == 1 {
+				src.setOneLine(one)
+			}
 			continue
 		}
 		if src.hash() != hashFields(seed, rec) {
@@ -133,6 +258,9 @@ func readSource(r io.Reader, comma rune) []refRecord {
 			rr.lines = append(rr.lines, src.fieldLine(i))
 		}
 		out = append(out, rr)
+		if header && len(out) == 1 {
+			src.setOneLine(one)
+		}
 	}
 }
 
@@ -202,6 +330,46 @@ func TestCSVSourceMatchesEncodingCSV(t *testing.T) {
 	}
 }
 
+// TestCSVSourceOneLine checks the source against readReferenceOneLine
+// when some fields hold no line break (oneLine): the records, lines and
+// malformed records of encoding/csv over the whole input, but for the
+// records a line break in such a field cuts short, and the lines read
+// again after them. Random text full of quotes, separators and line
+// breaks, with a header or without, every block size from 1 byte up,
+// with and without parsing goroutines.
+func TestCSVSourceOneLine(t *testing.T) {
+	oldSize, oldWorkers := csvBlockSize, csvWorkers
+	t.Cleanup(func() { csvBlockSize, csvWorkers = oldSize, oldWorkers })
+	rng := rand.New(rand.NewPCG(5, 13))
+	restarts := 0
+	for i := range testdata.Scale(3000, 400) {
+		comma := []rune{',', ';', '\t', 'é'}[i%4]
+		text := randomCSV(rng, rng.IntN(80), comma)
+		one := &oneLine{all: []lineKind{anyLines, noLines, textLines}[i%3]}
+		if one.all == anyLines {
+			one.cols = make([]lineKind, 1+rng.IntN(4))
+			for c := range one.cols {
+				one.cols[c] = lineKind(rng.IntN(3))
+			}
+		}
+		header := i%2 == 1
+		want := readReferenceOneLine(text, comma, header, one)
+		if !slices.EqualFunc(readReference(strings.NewReader(text), comma), want, func(a, b refRecord) bool {
+			return a.line == b.line && a.bad == b.bad && slices.Equal(a.fields, b.fields)
+		}) {
+			restarts++
+		}
+		for _, workers := range []int{0, 1, 3} {
+			csvWorkers = func() int { return workers }
+			csvBlockSize = 1 + rng.IntN(40)
+			got := readSourceOneLine(strings.NewReader(text), comma, header, one)
+			require.Equal(t, want, got, "input %q, comma %q, header %v, one %+v, block %d, workers %d", text, comma, header, one, csvBlockSize, workers)
+		}
+	}
+	// the rule changed the records of a good share of the inputs
+	require.Greater(t, restarts, testdata.Scale(3000, 400)/10)
+}
+
 // TestCSVSourceCloseEarly checks that a load that stops early stops the
 // parsing goroutines and leaves no read of the input behind.
 func TestCSVSourceCloseEarly(t *testing.T) {
@@ -210,7 +378,7 @@ func TestCSVSourceCloseEarly(t *testing.T) {
 	csvBlockSize, csvWorkers = 64, func() int { return 2 }
 	text := strings.Repeat("c1,o1,p1,2024-01-01,1,2.50\n", 10000)
 	r := &countingReader{r: strings.NewReader(text)}
-	src := newCSVSource(r, ',', maphash.MakeSeed(), csvWorkers())
+	src := newCSVSource(r, ',', maphash.MakeSeed(), csvWorkers(), false, 1<<62)
 	for range 10 {
 		_, _, err := src.next()
 		require.NoError(t, err)
@@ -297,4 +465,42 @@ func TestLoadBlocksMatchSequential(t *testing.T) {
 	var bl affinity.Builder
 	_, err := Load(context.Background(), strings.NewReader(data), &bl, Options{Workers: MaxWorkers + 1})
 	require.ErrorContains(t, err, "MaxWorkers")
+}
+
+// TestCSVSourceRecordLimit checks the source's own bound on a record: a
+// quote that opens a field of many short lines (which the reader in front
+// of the source may not have seen open, after lines read again) stops the
+// source with the MaxLine error at the record's line once the record is
+// longer than the limit, having buffered little more than that.
+func TestCSVSourceRecordLimit(t *testing.T) {
+	oldSize, oldWorkers := csvBlockSize, csvWorkers
+	t.Cleanup(func() { csvBlockSize, csvWorkers = oldSize, oldWorkers })
+	text := "a,b\nx,y\nx,\"" + strings.Repeat("short line\n", 100_000)
+	for _, workers := range []int{0, 2} {
+		for _, header := range []bool{false, true} {
+			csvBlockSize, csvWorkers = 64, func() int { return workers }
+			r := &countingReader{r: strings.NewReader(text)}
+			src := newCSVSource(r, ',', maphash.MakeSeed(), csvWorkers(), header, 4096)
+			var err error
+			records := 0
+			for err == nil {
+				_, _, err = src.next()
+				records++
+			}
+			src.close()
+			var pe *ParseError
+			require.ErrorAs(t, err, &pe, "workers %d", workers)
+			require.ErrorIs(t, err, ErrLimit)
+			require.Equal(t, 3, pe.Line)
+			require.ErrorContains(t, err, "Limits.MaxLine")
+			require.Equal(t, 3, records, "two records, then the error")
+			require.Less(t, r.n, 64<<10, "read far beyond the limit")
+		}
+	}
+	// the whole record fits: no error
+	src := newCSVSource(strings.NewReader("a,\""+strings.Repeat("z\n", 1000)+"\"\n"), ',', maphash.MakeSeed(), 0, false, 4096)
+	rec, bad, err := src.next()
+	require.NoError(t, err)
+	require.Nil(t, bad)
+	require.Len(t, rec, 2)
 }

@@ -42,6 +42,24 @@
 // mode. Exact duplicate rows of an order are counted in
 // [Report.Duplicates] and kept unless [Options.DropDuplicates].
 //
+// # Quotes and line breaks
+//
+// The CSV formats read quotes as encoding/csv does (RFC 4180): a quoted
+// field may hold separators, doubled quotes and line breaks. A quote
+// opened by mistake and closed on a later line, where a quote may close a
+// field ("12\"" in a later row), would make one record of the rows
+// between and lose them without a count. So a quoted field may hold a
+// line break only where a row may: in a column the format does not read
+// (an address, a note), and in free text — a product name, a category
+// path — that does not also hold the separator, as swallowed rows do. A
+// line break in any other column (a key, a quantity, a price, a time)
+// makes the record malformed ("malformed csv"), ending with the line of
+// that line break; the lines after it are read again on their own, so
+// that a lenient load loads or counts every row and a strict one stops at
+// the quote's line. A malformed record over several lines (a quote that
+// closes where it cannot) is its first line only, the lines after it read
+// again.
+//
 // # Synthetic storefront
 //
 // [Generate] builds a seeded storefront: a three-level category tree,

@@ -28,7 +28,7 @@ func loadOnlineRetail(l *loader, r io.Reader) error {
 	specs := make([]colSpec, numCols)
 	specs[colOrder] = colSpec{names: []string{"InvoiceNo", "Invoice"}, required: true}
 	specs[colProduct] = colSpec{names: []string{"StockCode"}, required: true}
-	specs[colName] = colSpec{names: []string{"Description"}, required: true}
+	specs[colName] = colSpec{names: []string{"Description"}, required: true, text: true}
 	specs[colQuantity] = colSpec{names: []string{"Quantity"}, required: true}
 	specs[colTime] = colSpec{names: []string{"InvoiceDate"}, required: true}
 	specs[colPrice] = colSpec{names: []string{"UnitPrice", "Price"}, required: true}
@@ -41,7 +41,7 @@ func loadMembers(l *loader, r io.Reader) error {
 	specs := make([]colSpec, numCols)
 	specs[colCustomer] = colSpec{names: []string{"Member_number"}, required: true}
 	specs[colTime] = colSpec{names: []string{"Date"}, required: true}
-	specs[colProduct] = colSpec{names: []string{"itemDescription"}, required: true}
+	specs[colProduct] = colSpec{names: []string{"itemDescription"}, required: true, text: true}
 	return l.loadPurchaseCSV(r, specs, kindMembers)
 }
 

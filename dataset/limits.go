@@ -20,9 +20,12 @@ type Limits struct {
 	// decompression, without the line break ("\n" or "\r\n") that ends
 	// it; default 1 MiB. A quote opened and never closed fails at the
 	// line and field where the record reaches this limit or, first with
-	// the defaults, where its field reaches MaxField. (A quote that closes
-	// wrongly on a later line, or at the end of the input, makes only its
-	// own line a malformed row: the lines after it are read again.)
+	// the defaults, where its field reaches MaxField, as encoding/csv
+	// reads the quote: in a lenient load also when the field may not hold
+	// a line break, whose line is then a malformed row (see the package
+	// documentation). (A quote that closes wrongly on a later line, or
+	// at the end of the input, makes only its own line a malformed row:
+	// the lines after it are read again.)
 	MaxLine int
 	// MaxField is the longest field of a CSV record in bytes, quotes
 	// included; the line break that ends the record is no part of its

@@ -129,7 +129,7 @@ func TestBoundedReaderFollowsMalformedRecords(t *testing.T) {
 			// the reader follows a record to where its end is known: for
 			// a malformed one over several lines, the line that shows it
 			// (the parser then reads the lines after the first again)
-			_, n, ok := csvRecordScan(rest, ',')
+			_, n, ok := csvRecordScan(rest, ',', nil)
 			if !ok {
 				n = len(rest) + 1 // the last record, without a line break
 			}

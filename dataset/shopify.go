@@ -32,7 +32,7 @@ var shopifySpecs = func() []colSpec {
 	s[shCancelled] = colSpec{names: []string{"Cancelled at"}}
 	s[shRefunded] = colSpec{names: []string{"Refunded Amount"}}
 	s[shQuantity] = colSpec{names: []string{"Lineitem quantity"}, required: true}
-	s[shItem] = colSpec{names: []string{"Lineitem name"}, required: true}
+	s[shItem] = colSpec{names: []string{"Lineitem name"}, required: true, text: true}
 	s[shPrice] = colSpec{names: []string{"Lineitem price"}, required: true}
 	s[shSKU] = colSpec{names: []string{"Lineitem sku"}}
 	return s

@@ -53,3 +53,78 @@ func TestLenientStrayQuote(t *testing.T) {
 		}
 	}
 }
+
+// TestLenientStrayQuoteClosedLater: a quote opened by mistake and closed
+// lines later where a quote may close a field made encoding/csv read the
+// lines between as part of one field of one good record: the rows on
+// them were lost without a count, and the record loaded with the first
+// row's fields before the quote and the last row's after it. A line
+// break in a field the loader reads (a key, a quantity, a price, a time;
+// in a name or a category once the field also holds the separator) now
+// makes the record malformed, ending with that line, and the lines after
+// it are read again. Line breaks in names without a separator, and in
+// columns the loader does not read, are kept.
+func TestLenientStrayQuoteClosedLater(t *testing.T) {
+	const head = "customer,product,name,time,note\n"
+	for _, tc := range []struct {
+		name      string
+		bad       [2]string // the row with the quote, and the row 3 lines later that closes it
+		rows      int
+		loaded    int
+		firstLine int // of the skips, 0 for none
+	}{
+		{"key", [2]string{`cX,"pX,Lamp,2024-01-02,` + "\n", `cY,pY",Lamp,2024-01-02,` + "\n"}, 3000, 2998, 1002},
+		{"name", [2]string{`cX,pX,"Frame,2024-01-02,` + "\n", `cY,pY,Frame 12",2024-01-02,` + "\n"}, 3000, 2998, 1002},
+		{"time", [2]string{`cX,pX,Lamp,"2024-01-02,` + "\n", `cY,pY,Lamp,2024-01-02",` + "\n"}, 3000, 2998, 1002},
+		// kept: a name over two lines, a note over three with separators
+		{"name lines", [2]string{"cX,pX,\"Sticker\nsheet\",2024-01-02,\n", "cY,pY,Lamp,2024-01-02,\"ring, then\nleave it\nat the door\"\n"}, 3000, 3000, 0},
+	} {
+		for _, workers := range []int{-1, 0, 4} {
+			var sb strings.Builder
+			sb.WriteString(head)
+			for i := range 3000 {
+				switch i {
+				case 1000:
+					sb.WriteString(tc.bad[0])
+				case 1003:
+					sb.WriteString(tc.bad[1])
+				default:
+					fmt.Fprintf(&sb, "c%d,p%d,Item %d,2024-01-02,\n", i, i%50, i%50)
+				}
+			}
+			msg := fmt.Sprintf("%s, workers %d", tc.name, workers)
+			var b affinity.Builder
+			rep, err := dataset.Load(context.Background(), strings.NewReader(sb.String()), &b, dataset.Options{Format: "csv", Lenient: true, Workers: workers})
+			require.NoError(t, err, msg)
+			assert.Equal(t, tc.rows, rep.Rows, msg)
+			assert.Equal(t, tc.loaded, rep.Loaded, msg)
+			assert.Equal(t, rep.Rows, rep.Loaded+rep.SkippedRows(), msg)
+			if tc.firstLine != 0 {
+				// the quote's line, and the closing one: its quote is
+				// bare once the lines are read again
+				assert.Equal(t, []dataset.Skip{{Reason: "malformed csv", Count: 2, FirstLine: tc.firstLine}}, rep.Skipped, msg)
+			} else {
+				assert.Empty(t, rep.Skipped, msg)
+			}
+			h, err := b.Build(context.Background())
+			require.NoError(t, err, msg)
+			// the rows between the quote's line and the closing one load
+			for _, c := range []string{"c1001", "c1002"} {
+				_, ok := h.LookupCustomer(c)
+				assert.True(t, ok, "%s: %s lost", msg, c)
+			}
+
+			// a strict load stops at the quote's line
+			var sb2 affinity.Builder
+			_, err = dataset.Load(context.Background(), strings.NewReader(sb.String()), &sb2, dataset.Options{Format: "csv", Workers: workers})
+			if tc.firstLine == 0 {
+				require.NoError(t, err, msg)
+				continue
+			}
+			var pe *dataset.ParseError
+			require.ErrorAs(t, err, &pe, msg)
+			assert.Equal(t, 1002, pe.Line, msg)
+			assert.Contains(t, err.Error(), "a quote not closed where it should be?", msg)
+		}
+	}
+}
