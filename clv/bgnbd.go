@@ -357,6 +357,8 @@ func (m *BGNBD) logOddsDead(c RFT) float64 {
 //	P(alive | x, tₓ, T) = 1 / (1 + a/(b+x) · ((α+T)/(α+tₓ))^(r+x))
 //
 // for every x, below 1 for a customer without repeat purchases as well.
+// c must be a row [Score] accepts (0 ≤ Recency ≤ T < ∞, 0 ≤ Frequency <
+// ∞); other rows are not checked and give meaningless results (NaN).
 func (m *BGNBD) PAlive(c RFT) float64 {
 	_, alive := softplus(-m.logOddsDead(c))
 	return alive
@@ -375,9 +377,18 @@ func (m *BGNBD) PAlive(c RFT) float64 {
 // or not converge, the equivalent integral over the dropout probability
 // is taken by double-exponential quadrature instead; the result is
 // accurate to about 1e-13 relatively in every regime. It returns 0 for
-// t ≤ 0, and NaN only if the quadrature does not converge either.
+// t ≤ 0, +Inf for t = +Inf when a ≤ 1 (the expectation grows without
+// bound; for a > 1 it tends to a finite limit), and NaN only if the
+// quadrature does not converge either, as for t beyond about 1e200 time
+// units when a ≤ 1. c must be a row [Score] accepts (see [BGNBD.PAlive]).
 func (m *BGNBD) ExpectedPurchases(c RFT, t float64) float64 {
 	if !(t > 0) {
+		return 0
+	}
+	if math.IsInf(t, 1) && m.A <= 1 {
+		if p := m.PAlive(c); p > 0 {
+			return math.Inf(1)
+		}
 		return 0
 	}
 	return m.expected(c.Frequency, c.T, t) * m.PAlive(c)

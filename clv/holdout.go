@@ -39,7 +39,7 @@ func mean(sum float64, n int) float64 {
 // Holdout groups the customers of s by calibration frequency 0, 1, …,
 // groups−1 (the last group taking every higher frequency too) and returns,
 // per group, the actual and the expected holdout transactions. s must come
-// from [Summarize] with a HoldoutEnd; groups must be at least 1. It takes
+// from [Summarize] with a HoldoutEnd; groups must be in [1, 65536]. It takes
 // time linear in the number of customers and returns ctx.Err() if ctx is
 // done first.
 func (m *BGNBD) Holdout(ctx context.Context, s *Summary, groups int) ([]HoldoutGroup, error) {
@@ -47,8 +47,8 @@ func (m *BGNBD) Holdout(ctx context.Context, s *Summary, groups int) ([]HoldoutG
 		return nil, err
 	}
 	switch {
-	case groups < 1:
-		return nil, fmt.Errorf("%w: %d holdout groups", ErrInvalid, groups)
+	case groups < 1 || groups > 1<<16:
+		return nil, fmt.Errorf("%w: %d holdout groups (1 to 65536)", ErrInvalid, groups)
 	case s == nil || len(s.Holdout) != len(s.Rows) || s.HoldoutLength == 0:
 		return nil, fmt.Errorf("%w: the summary has no holdout period", ErrNoData)
 	case !(s.HoldoutLength > 0) || math.IsInf(s.HoldoutLength, 0):

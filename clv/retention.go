@@ -13,7 +13,8 @@ import (
 type RetentionOptions struct {
 	// ActiveMonths defines "a customer at time τ": someone with a bought
 	// order in (τ − ActiveMonths calendar months, τ]. 0 means 12; a
-	// negative value means any time up to τ (everyone acquired by τ).
+	// negative value means any time up to τ (everyone acquired by τ); at
+	// most 120000 (10,000 years), as for [HistoricalOptions].Months.
 	ActiveMonths int
 }
 
@@ -51,7 +52,7 @@ func (p *Period) Rate() float64 {
 // [Period.Rate] for the rate). Only bought orders count; anything after end
 // is ignored. It takes time linear in the number of orders and lines and
 // returns ctx.Err() if ctx is done first, or an error wrapping [ErrInvalid]
-// unless start is before end.
+// unless start is before end and ActiveMonths at most 120000.
 func Retention(ctx context.Context, h *affinity.History, start, end time.Time, opts RetentionOptions) (*Period, error) {
 	if err := checkArgs(ctx, missing(h == nil, "history")...); err != nil {
 		return nil, err
@@ -62,6 +63,11 @@ func Retention(ctx context.Context, h *affinity.History, start, end time.Time, o
 	months := opts.ActiveMonths
 	if months == 0 {
 		months = 12
+	}
+	if months > 0 {
+		if err := affinity.Months(months).Validate(); err != nil {
+			return nil, fmt.Errorf("%w: ActiveMonths: %w", ErrInvalid, err)
+		}
 	}
 	// window returns the first instant (exclusive) of the activity window
 	// ending at τ.
@@ -143,8 +149,11 @@ func (c *Cohorts) Rate(i, k int) float64 {
 // CohortRetention builds the monthly cohort retention matrix of h as of
 // asOf: orders after asOf are ignored, and so are customers acquired after
 // it. Months are UTC calendar months. It takes time linear in the number
-// of orders and lines and returns ctx.Err() if ctx is done first; an empty
-// matrix when nobody bought by asOf.
+// of orders and lines (and memory quadratic in the months from the first
+// purchase to asOf) and returns ctx.Err() if ctx is done first; an empty
+// matrix when nobody bought by asOf; an error wrapping [ErrInvalid] for
+// an asOf after the last time a History holds ([affinity.MaxUnix], in
+// 2106), whose matrix would run to asOf's month.
 func CohortRetention(ctx context.Context, h *affinity.History, asOf time.Time) (*Cohorts, error) {
 	if err := checkArgs(ctx, missing(h == nil, "history")...); err != nil {
 		return nil, err
@@ -153,6 +162,9 @@ func CohortRetention(ctx context.Context, h *affinity.History, asOf time.Time) (
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	end := asOf.Unix()
+	if end > affinity.MaxUnix {
+		return nil, fmt.Errorf("%w: cohort retention as of %v, after the last time a History holds (%v)", ErrInvalid, asOf, time.Unix(affinity.MaxUnix, 0).UTC())
+	}
 	first := int64(0)
 	found := false
 	for c := range h.NumCustomers() {

@@ -58,13 +58,16 @@ func (o CLVOptions) withDefaults() (CLVOptions, error) {
 // ([GammaGamma.ExpectedValue]). Each period's own expected purchases are
 // discounted once (the increments of the cumulative expectation, not the
 // cumulative expectation itself). It returns an error wrapping [ErrInvalid]
-// for bad options.
+// for bad options, or for a row [Score] refuses.
 func CLV(bg *BGNBD, gg *GammaGamma, c RFT, opts CLVOptions) (float64, error) {
 	if bg == nil || gg == nil {
 		return 0, fmt.Errorf("%w: nil model", ErrInvalid)
 	}
 	opts, err := opts.withDefaults()
 	if err != nil {
+		return 0, err
+	}
+	if err := validScoreRows([]RFT{c}, true); err != nil {
 		return 0, err
 	}
 	return clv(bg, gg, c, opts.Unit.Of(opts.Period), opts), nil
@@ -112,6 +115,22 @@ type Scores struct {
 	CLV []float64
 }
 
+// validScoreRows checks the rows of [Score] and [CLV]: BG/NBD's input
+// (validRows) and, with a spend model, a finite MeanValue.
+func validScoreRows(data []RFT, spend bool) error {
+	if err := validRows(data); err != nil {
+		return err
+	}
+	if spend {
+		for i, c := range data {
+			if math.IsNaN(c.MeanValue) || math.IsInf(c.MeanValue, 0) {
+				return fmt.Errorf("%w: row %d %+v: a spend model needs a finite MeanValue", ErrInvalid, i, c)
+			}
+		}
+	}
+	return nil
+}
+
 // Score computes [BGNBD.ExpectedPurchases], [BGNBD.PAlive] and, when gg is
 // not nil (bg must not be), [GammaGamma.ExpectedValue] and [CLV] for every row of data. It
 // takes O(len(data) × (CLV.Periods + series terms)) time, split over
@@ -131,15 +150,8 @@ func Score(ctx context.Context, data []RFT, bg *BGNBD, gg *GammaGamma, opts Scor
 	if opts.Horizon < 0 || opts.Workers < 0 {
 		return nil, fmt.Errorf("%w: score options: negative horizon or workers", ErrInvalid)
 	}
-	if err := validRows(data); err != nil {
+	if err := validScoreRows(data, gg != nil); err != nil {
 		return nil, err
-	}
-	if gg != nil {
-		for i, c := range data {
-			if math.IsNaN(c.MeanValue) || math.IsInf(c.MeanValue, 0) {
-				return nil, fmt.Errorf("%w: row %d %+v: a spend model needs a finite MeanValue", ErrInvalid, i, c)
-			}
-		}
 	}
 	sc := newScorer(data, bg, gg, opts.Horizon, copts)
 	n := len(data)

@@ -178,7 +178,7 @@ func ScoreList(ranked, relevant []affinity.ProductID, k int, norm MAPNorm) ListS
 	if len(rel) == 0 {
 		return ListScore{}
 	}
-	seen := make(map[affinity.ProductID]bool, k)
+	seen := make(map[affinity.ProductID]bool, min(k, len(ranked)))
 	var hits int
 	var s ListScore
 	var dcg float64

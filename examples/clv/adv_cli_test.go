@@ -50,6 +50,7 @@ var advCLI = testdata.CLI{
 	BadFlags: [][]string{
 		{"-unit", "year"}, {"-model", "pareto"}, {"-months", "0"}, {"-workers", "0"},
 		{"-customers", "-1"}, {"-horizon", "-1"}, {"-penalty", "-1"},
+		{"-horizon", "15300"}, {"-horizon", "106752", "-unit", "day"}, // beyond time.Duration's 292 years
 		{"-discount", "1%"},
 	},
 	Never: []string{"calibration to"},
@@ -142,4 +143,29 @@ func TestAdvCLIDefaultFormatNothingLoaded(t *testing.T) {
 	assert.NotContains(t, err.Error(), "PANIC")
 	assert.Contains(t, out+err.Error(), "wrong field count", "what was skipped: in the report or the error")
 	assert.NotContains(t, out, "calibration to")
+}
+
+// TestAdvCLIHoldoutEndDefault: the default end of the holdout is the last
+// order itself. It was the midnight of its day, which left that day's
+// orders of a file with times out of the holdout.
+func TestAdvCLIHoldoutEndDefault(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("customer,product,time,price\n")
+	for c := range 30 {
+		for m := 1; m <= 12; m += 1 + c%3 {
+			fmt.Fprintf(&b, "c%d,p%d,2024-%02d-%02d 10:00:00,9.50\n", c, m%4, m, 1+c%28)
+		}
+		fmt.Fprintf(&b, "c%d,p1,2024-12-31 %02d:30:00,9.50\n", c, 8+c%12) // the last day
+	}
+	path := testdata.WriteFile(t, "orders.csv", []byte(b.String()))
+	actual := func(args ...string) string {
+		out, err := advCLI.Run(append([]string{"-data", path, "-format", "csv", "-customers", "0", "-calibration-end", "2024-06-30"}, args...)...)
+		require.NoError(t, err)
+		m := regexp.MustCompile(`total holdout purchases: actual (\d+)`).FindStringSubmatch(out)
+		require.NotNil(t, m, out)
+		return m[1]
+	}
+	all := actual("-holdout-end", "2025-01-01")
+	assert.Equal(t, all, actual(), "the default holdout ends with the last order")
+	assert.NotEqual(t, all, actual("-holdout-end", "2024-12-31"), "a date is its midnight: the last day's orders are after it")
 }

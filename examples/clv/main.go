@@ -83,8 +83,8 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	fs.SetOutput(errw) // usage and flag errors: not the output
 	data := fs.String("data", "", "purchase file (default: the built-in demo storefront)")
 	format := fs.String("format", "cdnow", "format of -data: "+strings.Join(dataset.Formats(), ", "))
-	calEnd := fs.String("calibration-end", "", "last calibration day, YYYY-MM-DD (default: halfway through the data)")
-	holdEnd := fs.String("holdout-end", "", "last holdout day, YYYY-MM-DD (default: the day of the last order)")
+	calEnd := fs.String("calibration-end", "", "end of calibration, YYYY-MM-DD: its midnight UTC, which includes that day's purchases only in date-only files (default: halfway through the data)")
+	holdEnd := fs.String("holdout-end", "", "end of the holdout, YYYY-MM-DD: its midnight UTC (default: the last order)")
 	unit := fs.String("unit", "week", "time unit of the model: week or day")
 	horizon := fs.Float64("horizon", 0, "horizon of the expected purchases, in units (default: the holdout length, or 52 weeks)")
 	customers := fs.Int("customers", 10, "customers in the preview")
@@ -119,6 +119,8 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 		return errors.New("-months and -workers must be ≥ 1, -customers ≥ 0")
 	case !finite(*horizon) || *horizon < 0:
 		return fmt.Errorf("-horizon %v: want a finite number ≥ 0", *horizon)
+	case *horizon*float64(cfg.unit.Duration()) > math.MaxInt64:
+		return fmt.Errorf("-horizon %v: at most %.0f %ss", *horizon, math.MaxInt64/float64(cfg.unit.Duration()), cfg.unit)
 	case !finite(*penalty) || *penalty < 0:
 		return fmt.Errorf("-penalty %v: want a finite number ≥ 0", *penalty)
 	case !finite(*discount) || *discount <= -1:
@@ -142,7 +144,7 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	if cfg.calEnd, err = day(*calEnd, midpoint(sum.First, sum.Last)); err != nil {
 		return fmt.Errorf("-calibration-end: %w", err)
 	}
-	if cfg.holdEnd, err = day(*holdEnd, sum.Last.Truncate(24*time.Hour)); err != nil {
+	if cfg.holdEnd, err = day(*holdEnd, sum.Last); err != nil {
 		return fmt.Errorf("-holdout-end: %w", err)
 	}
 	switch last := sum.Last.Format(time.DateOnly); {

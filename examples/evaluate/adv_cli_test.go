@@ -38,6 +38,10 @@ var advCLI = testdata.CLI{
 	Valid: advCLIValidArgs,
 	BadFlags: [][]string{
 		{"-recommenders", "nope"}, {"-k", "ten"}, {"-seed", "-1"},
+		// values, and flags of another split than the one run, are refused
+		{"-split", "temporal", "-cutoff", "notadate"}, {"-split", "stratified", "-by", "foo"},
+		{"-split", "ratio", "-ratio", "7"}, {"-split", "stratified", "-cutoff", "2024-01-01"},
+		{"-by", "product"}, {"-ratio", "0.5"}, {"-tifu-alpha", "5"},
 	},
 	BadArgs: func(path string) [][]string {
 		return [][]string{

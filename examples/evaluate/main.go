@@ -78,7 +78,11 @@ func main() {
 		return // -h: the usage is printed
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "evaluate:", err)
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "evaluate: ") { // the package's own errors say so
+			msg = "evaluate: " + msg
+		}
+		fmt.Fprintln(os.Stderr, msg)
 		os.Exit(2)
 	}
 }
@@ -95,6 +99,7 @@ type config struct {
 	recommenders              string
 	excludeSeen               bool
 	excludeSet                bool
+	set                       map[string]bool // the flags given
 	minRating                 float64
 	mapNorm                   string
 	metrics                   string
@@ -150,11 +155,9 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "exclude-seen" {
-			c.excludeSet = true
-		}
-	})
+	c.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
+	c.excludeSet = c.set["exclude-seen"]
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
@@ -229,6 +232,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "", "temporal", "last-order", "ratio", "stratified", "leave-one-out":
 	default:
 		return fmt.Errorf("-split %q: want temporal, last-order, ratio, stratified or leave-one-out", c.split)
+	}
+	if err := checkSplitFlags(c, splitOf(c)); err != nil {
+		return err
+	}
+	if c.cutoff != "" {
+		if _, err := time.Parse(time.DateOnly, c.cutoff); err != nil {
+			return fmt.Errorf("-cutoff: %w", err)
+		}
+	}
+	switch c.by {
+	case "customer", "product", "item":
+	default:
+		return fmt.Errorf("-by %q: want customer or product", c.by)
+	}
+	if !(c.ratio > 0 && c.ratio < 1) {
+		return fmt.Errorf("-ratio %v: want a share between 0 and 1", c.ratio)
+	}
+	for name := range c.set {
+		if strings.HasPrefix(name, "tifu-") && !slices.ContainsFunc(recs, func(r evaluate.Recommender) bool { return r.Name() == "tifu-knn" }) {
+			return fmt.Errorf("-%s: tifu-knn is not among the recommenders", name)
+		}
 	}
 	var mapNorm evaluate.MAPNorm
 	switch c.mapNorm {
@@ -319,6 +343,51 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// splitFlags are the flags of some splits only, and those splits.
+var splitFlags = []struct {
+	flag   string
+	splits []string
+}{
+	{"cutoff", []string{"temporal"}},
+	{"by", []string{"stratified"}},
+	{"ratio", []string{"ratio", "stratified", "leave-one-out"}},
+}
+
+// splitOf returns the split the flags ask for: -split, or by default
+// temporal, leave-one-out for baskets and stratified for the synthetic
+// MovieLens-shaped store; "ready" for -train and -test.
+func splitOf(c *config) string {
+	switch {
+	case c.train != "" || c.test != "":
+		return "ready"
+	case c.split != "":
+		return c.split
+	case c.data == "" && (c.synthetic == "movielens" || c.synthetic == "movielens-ratings"):
+		return "stratified"
+	case c.format == "baskets":
+		return "leave-one-out"
+	}
+	return "temporal"
+}
+
+// checkSplitFlags refuses a flag given for a split other than split
+// ("ready": the -train and -test files, which take none).
+func checkSplitFlags(c *config, split string) error {
+	for _, f := range splitFlags {
+		if !c.set[f.flag] || slices.Contains(f.splits, split) {
+			continue
+		}
+		if split == "ready" {
+			return fmt.Errorf("-%s: a ready split (-train, -test) takes no split flags", f.flag)
+		}
+		return fmt.Errorf("-%s applies to the %s split, not %s", f.flag, strings.Join(f.splits, ", "), split)
+	}
+	if split == "ready" && c.set["split"] {
+		return errors.New("-split: a ready split (-train, -test) takes no split flags")
+	}
+	return nil
+}
+
 // load reads the data and splits it; rating reports whether it is rating
 // data (the default for -exclude-seen).
 func load(ctx context.Context, c *config, stderr io.Writer) (*evaluate.Split, bool, error) {
@@ -338,7 +407,7 @@ func load(ctx context.Context, c *config, stderr io.Writer) (*evaluate.Split, bo
 	var h *affinity.History
 	var rep dataset.Report
 	rating := c.format == "movielens"
-	split := c.split
+	split := splitOf(c)
 	switch {
 	case c.data != "" && c.synthetic != "":
 		return nil, false, errors.New("give -data or -synthetic, not both")
@@ -350,9 +419,6 @@ func load(ctx context.Context, c *config, stderr io.Writer) (*evaluate.Split, bo
 		case "movielens", "movielens-ratings":
 			st = dataset.Generate(dataset.SyntheticOptions{Customers: 943, Products: 1682, Categories: 19, MeanOrders: 44, MeanLines: 2.5, RepeatRate: 0.01, ViewsPerLine: -1, Seed: 5})
 			rating = true
-			if split == "" {
-				split = "stratified"
-			}
 		default:
 			return nil, false, fmt.Errorf("-synthetic %q: want demo, movielens or movielens-ratings", c.synthetic)
 		}
@@ -426,12 +492,6 @@ func readData(ctx context.Context, c *config) (*affinity.History, dataset.Report
 // default.
 func splitHistory(ctx context.Context, c *config, h *affinity.History, split string, rating bool) (*evaluate.Split, bool, error) {
 	var err error
-	if split == "" {
-		split = "temporal"
-		if c.format == "baskets" {
-			split = "leave-one-out"
-		}
-	}
 	sopts := evaluate.SplitOptions{Ratio: c.ratio, Seed: c.seed}
 	// engine-tuned validates as the split tests: on random splits, on a
 	// random holdout of the training side
