@@ -1,9 +1,12 @@
 package affinity
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/shopaffinity/affinity/internal/timetext"
 )
 
 // Purchase is one order line as a shop exports it. In JSON its fields are
@@ -141,3 +144,25 @@ type EventLine struct {
 
 // Time returns the event time in UTC.
 func (e EventLine) Time() time.Time { return time.Unix(e.Unix, 0).UTC() }
+
+// UnmarshalJSON reads a Purchase as encoding/json reads the struct, but
+// refuses a time whose UTC offset RFC 3339 does not allow ("+24:00",
+// which time.Time reads as a day earlier), as the loaders of files do.
+func (p *Purchase) UnmarshalJSON(b []byte) error {
+	type plain Purchase
+	return json.Unmarshal(b, &struct {
+		*plain
+		Time timetext.JSON `json:"time"`
+	}{(*plain)(p), timetext.JSON{T: &p.Time}})
+}
+
+// UnmarshalJSON reads an Event as encoding/json reads the struct, but
+// refuses a time whose UTC offset RFC 3339 does not allow (see
+// [Purchase.UnmarshalJSON]).
+func (e *Event) UnmarshalJSON(b []byte) error {
+	type plain Event
+	return json.Unmarshal(b, &struct {
+		*plain
+		Time timetext.JSON `json:"time"`
+	}{(*plain)(e), timetext.JSON{T: &e.Time}})
+}

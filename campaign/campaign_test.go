@@ -472,3 +472,15 @@ func TestBirthdayWithAttributes(t *testing.T) {
 	_, err = campaign.Build(ctx, snap, snap.AsOf(), []campaign.Campaign{campaign.Birthday()}, campaign.Options{})
 	require.ErrorContains(t, err, "birthday", "without attributes the birthday campaign cannot run")
 }
+
+// TestReadJSONTimeOffset: a plan's time with an offset RFC 3339 does not
+// allow ("+24:00") read as a day earlier, which moved the sends the cap
+// counts; it is an error, as in Purchase and Event.
+func TestReadJSONTimeOffset(t *testing.T) {
+	_, err := campaign.ReadJSON(strings.NewReader(`[{"campaign":"c","customer":"x","time":"2026-01-05T10:00:00+24:00","control":false,"items":[]}]`))
+	require.ErrorContains(t, err, "UTC offset out of range")
+	msgs, err := campaign.ReadJSON(strings.NewReader(`[{"campaign":"c","customer":"x","time":"2026-01-05T10:00:00+02:00","control":false,"items":[]}]`))
+	require.NoError(t, err)
+	require.Len(t, msgs, 1)
+	require.True(t, msgs[0].Time.Equal(time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC)))
+}

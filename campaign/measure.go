@@ -55,7 +55,10 @@ type Result struct {
 	UpliftCI [2]float64 `json:"uplift_ci"`
 	// Incremental is the revenue the campaign added, in currency units:
 	// (revenue per treated customer − revenue per control customer) ×
-	// treated customers, with its confidence interval.
+	// treated customers, with its confidence interval. Uplift,
+	// Incremental and their intervals are all 0 when either group has
+	// fewer than two customers, which leaves no variance to estimate
+	// (Significant is then false); the groups' own figures are set.
 	Incremental   float64    `json:"incremental"`
 	IncrementalCI [2]float64 `json:"incremental_ci"`
 }

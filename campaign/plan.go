@@ -3,6 +3,7 @@ package campaign
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/timetext"
 	"github.com/shopaffinity/affinity/segment"
 	"github.com/shopaffinity/affinity/shop"
 )
@@ -277,4 +279,15 @@ func (p *Plan) Sent() []Message {
 		}
 	}
 	return out
+}
+
+// UnmarshalJSON reads a Message as encoding/json reads the struct, but
+// refuses a time whose UTC offset RFC 3339 does not allow ("+24:00",
+// which time.Time reads as a day earlier).
+func (m *Message) UnmarshalJSON(b []byte) error {
+	type plain Message
+	return json.Unmarshal(b, &struct {
+		*plain
+		Time timetext.JSON `json:"time"`
+	}{(*plain)(m), timetext.JSON{T: &m.Time}})
 }

@@ -288,7 +288,7 @@ func TestSrcFileNothingLoaded(t *testing.T) {
 	require.NoError(t, os.WriteFile(header, []byte("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"), 0o600))
 	retail := srcFixture("retail.csv")
 	for _, c := range []struct{ path, format, want string }{
-		{header, "onlineretail", "header.csv has no rows after its header"},
+		{header, "onlineretail", "header.csv has no rows after its header (read as onlineretail)"},
 		{retail, "cdnow", "rows of " + retail + " loaded as cdnow"},
 		{retail, "movielens", "loaded as movielens"},
 	} {

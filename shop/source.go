@@ -124,7 +124,7 @@ func (f fileSource) nothingLoaded(rep dataset.Report) error {
 	}
 	format := cmp.Or(rep.Format, f.format, f.opts.Format, "csv")
 	if rep.Rows == 0 {
-		return fmt.Errorf("%w: %s has no rows after its header", ErrNothingLoaded, f.path)
+		return fmt.Errorf("%w: %s has no rows after its header (read as %s)", ErrNothingLoaded, f.path, format)
 	}
 	var why []string
 	for _, sk := range rep.Skipped {

@@ -65,8 +65,8 @@ func charts(ctx context.Context, dir string, snap *shop.Snapshot, res []campaign
 	if err := save("clv.png", p, 8*vg.Inch, 5*vg.Inch); err != nil {
 		return nil, err
 	}
-	if p, err = campaignChart(res); err != nil {
-		return nil, err
+	if p, err = campaignChart(res); err != nil || p == nil {
+		return files, err // nil: no campaign has a control group to chart
 	}
 	if err := save("campaigns.png", p, 8*vg.Inch, 5*vg.Inch); err != nil {
 		return nil, err
@@ -83,8 +83,11 @@ func margins(p *plot.Plot) {
 }
 
 // bars returns two bar series side by side on nominal positions.
+// barWidth is the width of one bar of a pair.
+const barWidth = vg.Length(16)
+
 func bars(a, b plotter.Values, la, lb string, horizontal bool, p *plot.Plot) error {
-	w := vg.Points(16)
+	w := barWidth
 	ba, err := plotter.NewBarChart(a, w)
 	if err != nil {
 		return err
@@ -188,7 +191,11 @@ func (niceTicks) Ticks(lo, hi float64) []plot.Tick {
 	}
 	var out []plot.Tick
 	for v := math.Ceil(lo/step) * step; v <= hi+step*1e-9; v += step {
-		out = append(out, plot.Tick{Value: v, Label: fmt.Sprintf("%g", math.Round(v/step)*step)})
+		l := math.Round(v/step) * step
+		if l == 0 {
+			l = 0 // not "-0"
+		}
+		out = append(out, plot.Tick{Value: v, Label: fmt.Sprintf("%g", l)})
 		if mid := v + step/2; mid <= hi {
 			out = append(out, plot.Tick{Value: mid})
 		}
@@ -329,11 +336,42 @@ func clvChart(ctx context.Context, snap *shop.Snapshot) (*plot.Plot, error) {
 }
 
 // campaignChart: revenue per customer, treated against control, per
-// campaign, with the control's 95 % interval of the difference as error
-// bars on the treated bar.
+// campaign, with the interval of the difference (Result.IncrementalCI
+// per treated customer, at Result.Confidence) as an error bar on the
+// treated bar: where the treated bar may lie, the control's revenue
+// taken as it is (none when a group has one customer, which has no
+// variance to estimate). nil when no campaign has a control group.
 func campaignChart(res []campaign.Result) (*plot.Plot, error) {
-	var names []string
-	var t, c plotter.Values
+	names, t, c, eb, conf := campaignBars(res)
+	if len(names) == 0 {
+		return nil, nil
+	}
+	p := plot.New()
+	p.Title.Text = "Revenue per customer after the send: treated vs control"
+	p.Y.Label.Text = "revenue per customer (currency units)"
+	p.X.Label.Text = fmt.Sprintf("campaign (treated / control customers); bars on treated: the difference's %.0f %% interval", 100*conf)
+	if err := bars(t, c, "treated (sent)", "control (held out)", false, p); err != nil {
+		return nil, err
+	}
+	p.Add(eb)
+	p.NominalX(names...)
+	p.X.Min, p.X.Max = -0.5, float64(len(names))-0.5 // half a slot beside the outer pairs
+	p.Y.Min, p.Y.Max = 0, max(slices.Max(t), slices.Max(c))
+	for i := range eb.lo {
+		if !math.IsNaN(eb.lo[i]) {
+			p.Y.Min, p.Y.Max = min(p.Y.Min, eb.lo[i]), max(p.Y.Max, eb.hi[i])
+		}
+	}
+	p.Y.Max *= 1.25 // room for the legend
+	p.Y.Tick.Marker = niceTicks{}
+	return p, nil
+}
+
+// campaignBars returns the campaigns with a control group, their revenue
+// per customer, treated and control, the intervals on the treated bars,
+// and the intervals' confidence.
+func campaignBars(res []campaign.Result) (names []string, t, c plotter.Values, eb *errorBars, conf float64) {
+	eb = &errorBars{offset: -barWidth / 2}
 	for _, r := range res {
 		if r.Control.Customers == 0 {
 			continue
@@ -341,21 +379,39 @@ func campaignChart(res []campaign.Result) (*plot.Plot, error) {
 		names = append(names, fmt.Sprintf("%s\n(%d / %d)", r.Campaign, r.Treated.Customers, r.Control.Customers))
 		t = append(t, r.Treated.RevenuePerCustomer)
 		c = append(c, r.Control.RevenuePerCustomer)
+		lo, hi := math.NaN(), math.NaN() // no interval for a group of one
+		if n := float64(r.Treated.Customers); r.Treated.Customers > 1 && r.Control.Customers > 1 {
+			lo, hi = r.Control.RevenuePerCustomer+r.IncrementalCI[0]/n, r.Control.RevenuePerCustomer+r.IncrementalCI[1]/n
+		}
+		eb.lo, eb.hi = append(eb.lo, lo), append(eb.hi, hi)
+		if r.Confidence > 0 {
+			conf = r.Confidence
+		}
 	}
-	if len(names) == 0 {
-		return nil, errors.New("campaign chart: no campaign with a control group")
+	return names, t, c, eb, conf
+}
+
+// errorBars draws a vertical interval [lo[i], hi[i]] with caps at x = i,
+// shifted by offset on the canvas (onto one bar of a pair); none where lo
+// is NaN.
+type errorBars struct {
+	lo, hi []float64
+	offset vg.Length
+}
+
+// Plot implements plot.Plotter.
+func (e *errorBars) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	style := draw.LineStyle{Color: color.Black, Width: vg.Points(1)}
+	cw := barWidth / 4
+	for i := range e.lo {
+		if math.IsNaN(e.lo[i]) {
+			continue
+		}
+		x := trX(float64(i)) + e.offset
+		lo, hi := trY(e.lo[i]), trY(e.hi[i])
+		c.StrokeLine2(style, x, lo, x, hi)
+		c.StrokeLine2(style, x-cw, lo, x+cw, lo)
+		c.StrokeLine2(style, x-cw, hi, x+cw, hi)
 	}
-	p := plot.New()
-	p.Title.Text = "Revenue per customer after the send: treated vs control"
-	p.Y.Label.Text = "revenue per customer (currency units)"
-	p.X.Label.Text = "campaign (treated / control customers)"
-	if err := bars(t, c, "treated (sent)", "control (held out)", false, p); err != nil {
-		return nil, err
-	}
-	p.NominalX(names...)
-	p.X.Min, p.X.Max = -0.5, float64(len(names))-0.5 // half a slot beside the outer pairs
-	p.Y.Min = 0
-	p.Y.Max = 1.25 * max(slices.Max(t), slices.Max(c)) // room for the legend
-	p.Y.Tick.Marker = niceTicks{}
-	return p, nil
 }

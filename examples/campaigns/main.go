@@ -71,7 +71,7 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	fs.StringVar(&cfg.data, "data", "", "purchase file (default: the built-in demo storefront)")
 	fs.StringVar(&cfg.format, "format", "onlineretail", "format of -data: "+strings.Join(dataset.Formats(), ", "))
 	fs.IntVar(&cfg.days, "days", 14, "measurement period after the plan, in days; the plan is made this long before the last order")
-	fs.IntVar(&cfg.capN, "cap", 1, "most messages per customer per 7 days")
+	fs.IntVar(&cfg.capN, "cap", 1, "most messages per customer per 7 days (0 means 1, negative: no cap)")
 	fs.Float64Var(&cfg.control, "control", campaign.DefaultControl, "share of each campaign's audience held out as control, in [0, 1)")
 	fs.Float64Var(&cfg.uplift, "uplift", 0.05, "demo only: planted increase in the treated customers' probability to buy")
 	fs.IntVar(&cfg.restocked, "restocked", 20, "back in stock: the N products most often left in carts in the last 30 days count as restocked")

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,4 +79,43 @@ func TestShortHistory(t *testing.T) {
 	err := run(context.Background(), &out, &out, []string{"-data", filepath.Join("..", "..", "dataset", "testdata", "woocommerce_orders.csv"), "-format", "woocommerce"})
 	require.Error(t, err)
 	assert.Equal(t, "the orders run from 2024-05-01 to 2024-05-03: a plan 14 days before the last order comes before them all; lower -days", err.Error())
+}
+
+// TestNoControl: with -control 0 no campaign has a control group, and the
+// run failed after writing three of the four charts; the chart of
+// treated against control is now left out.
+func TestNoControl(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), &out, &out, []string{"-control", "0", "-png", dir}))
+	assert.Contains(t, out.String(), "charts written to "+dir+": rfm.png, cohorts.png, clv.png\n")
+	_, err := os.Stat(filepath.Join(dir, "campaigns.png"))
+	assert.ErrorIs(t, err, os.ErrNotExist)
+}
+
+// TestCampaignChartIntervals: the chart's doc promised the interval of
+// the difference as error bars on the treated bars, and none was drawn.
+// Each bar spans the control's revenue per customer plus the interval of
+// Incremental per treated customer; a campaign with a group of one has
+// none.
+func TestCampaignChartIntervals(t *testing.T) {
+	res := []campaign.Result{
+		{Campaign: "a", Treated: campaign.Group{Customers: 10, RevenuePerCustomer: 5}, Control: campaign.Group{Customers: 4, RevenuePerCustomer: 3},
+			Confidence: 0.95, Incremental: 20, IncrementalCI: [2]float64{-50, 50}},
+		{Campaign: "b", Treated: campaign.Group{Customers: 8, RevenuePerCustomer: 2}, Control: campaign.Group{Customers: 1, RevenuePerCustomer: 9}},
+		{Campaign: "c", Treated: campaign.Group{Customers: 8, RevenuePerCustomer: 2}},
+	}
+	names, _, _, eb, conf := campaignBars(res)
+	require.Len(t, names, 2, "campaigns with a control group")
+	require.Len(t, eb.lo, 2)
+	assert.Equal(t, []float64{3 - 5, 3 + 5}, []float64{eb.lo[0], eb.hi[0]})
+	assert.True(t, math.IsNaN(eb.lo[1]) && math.IsNaN(eb.hi[1]))
+	assert.Equal(t, 0.95, conf)
+	p, err := campaignChart(res)
+	require.NoError(t, err)
+	assert.Equal(t, -2.0, p.Y.Min, "the lowest interval's end")
+	assert.Contains(t, p.X.Label.Text, "95 %")
+	p, err = campaignChart(res[2:])
+	require.NoError(t, err)
+	assert.Nil(t, p)
 }

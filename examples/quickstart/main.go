@@ -27,6 +27,10 @@ func main() {
 	data := flag.String("data", "", "orders file (default: the embedded demo storefront)")
 	format := flag.String("format", "csv", "format of -data: "+strings.Join(dataset.Formats(), ", "))
 	flag.Parse()
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "quickstart: unexpected argument %q\n", flag.Arg(0))
+		os.Exit(2)
+	}
 	src := shop.FileOrDemo(*data, *format)
 	if err := run(context.Background(), os.Stdout, src, shop.TerminalProgress(os.Stderr)); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)

@@ -54,5 +54,5 @@ func TestAdvCLISmallFiles(t *testing.T) {
 	assert.Contains(t, err.Error(), "NOPE")
 	out, err = advCLI.Run("-data", path, "-customer", "99999", "-k", "2")
 	require.NoError(t, err, out)
-	assert.Contains(t, out, "For customer 99999:")
+	assert.Contains(t, out, "For customer 99999 (not a customer of this shop: the popular products):")
 }

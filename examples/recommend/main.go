@@ -62,9 +62,10 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 		name = "demo storefront"
 	}
 	// Open the shop: neighbours by the chosen measure and scope, the engine
-	// on top, all as of the last order.
-	s, err := shop.Open(ctx, shop.FileOrDemo(*data, *format), shop.Options{Scope: *scope, Measure: *measure,
-		Progress: shop.TerminalProgress(os.Stderr)})
+	// on top, all as of the last order. The engine's model is chosen on
+	// the shop's own history (the neighbours, or EASE where it ranks
+	// better), unless -measure or -scope asks for the neighbours.
+	s, err := shop.Open(ctx, shop.FileOrDemo(*data, *format), openOptions(fs, *scope, *measure))
 	if err != nil {
 		return err
 	}
@@ -72,7 +73,7 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	h := snap.History()
 	cat := h.Catalog()
 	fmt.Fprintf(w, "%s\n%s\n", snap.Report(), h.Summary())
-	fmt.Fprintf(w, "%s: %d customers, %d products, %d orders; as of %s\n", name, h.NumCustomers(), cat.NumProducts(), h.NumOrders(), snap.AsOf().Format("2006-01-02"))
+	fmt.Fprintf(w, "%s: %d customers, %d products, %d orders; as of %s; model %s\n", name, h.NumCustomers(), cat.NumProducts(), h.NumOrders(), snap.AsOf().Format("2006-01-02"), snap.Model())
 
 	// Frequently bought together: a cart of one product.
 	if *product == "" {
@@ -105,7 +106,11 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "\nFor customer %s:\n", *customer)
+		note := ""
+		if _, known := h.LookupCustomer(*customer); !known {
+			note = " (not a customer of this shop: the popular products)"
+		}
+		fmt.Fprintf(w, "\nFor customer %s%s:\n", *customer, note)
 		print(w, res.Recs)
 	}
 	return nil
@@ -126,4 +131,17 @@ func print(w io.Writer, recs []shop.Rec) {
 	for i, r := range recs {
 		fmt.Fprintf(w, "%3d. %-10s %-28.28s %-15s %.3f  %s\n", i+1, r.Product, r.Name, r.Source, r.Score, r.Explanation())
 	}
+}
+
+// openOptions returns the shop's options for the flags: the neighbours'
+// scope and measure, and the neighbours as the engine's model when
+// -measure or -scope was given (otherwise the shop chooses).
+func openOptions(fs *flag.FlagSet, scope, measure string) shop.Options {
+	opts := shop.Options{Scope: scope, Measure: measure, Progress: shop.TerminalProgress(os.Stderr)}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "measure" || f.Name == "scope" {
+			opts.Model = "neighbours"
+		}
+	})
+	return opts
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -21,9 +23,44 @@ func TestRunDemo(t *testing.T) {
 	assert.Len(t, regexp.MustCompile(`(?m)^\s+\d+\. `).FindAllString(s, -1), 2*5, s)
 }
 
+// TestRunUnknownCustomer: an unknown -customer got the popular products
+// under "For customer X:" as if they were hers; the output says so.
+func TestRunUnknownCustomer(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), &out, &out, []string{"-k", "2", "-customer", "nobody"}))
+	assert.Contains(t, out.String(), "For customer nobody (not a customer of this shop: the popular products):")
+	out.Reset()
+	require.NoError(t, run(context.Background(), &out, &out, []string{"-k", "2", "-customer", "c000740"}))
+	assert.Contains(t, out.String(), "For customer c000740:")
+}
+
 func TestRunErrors(t *testing.T) {
 	var out bytes.Buffer
 	assert.Error(t, run(context.Background(), &out, &out, []string{"-product", "nope"}))
 	assert.Error(t, run(context.Background(), &out, &out, []string{"-scope", "galaxy"}))
 	assert.Error(t, run(context.Background(), &out, &out, []string{"-k", "0"}))
+}
+
+// TestOpenOptions: -measure and -scope chose the neighbours only for the
+// shops whose model choice kept them; where it picked EASE (Online
+// Retail) the flags changed nothing but the reasons' units.
+func TestOpenOptions(t *testing.T) {
+	for args, model := range map[string]string{"": "", "-measure lift": "neighbours", "-scope customer": "neighbours", "-k 3": ""} {
+		fs := flag.NewFlagSet("recommend", flag.ContinueOnError)
+		scope := fs.String("scope", "basket", "")
+		measure := fs.String("measure", "cosine", "")
+		fs.Int("k", 10, "")
+		var argv []string
+		if args != "" {
+			argv = strings.Fields(args)
+		}
+		require.NoError(t, fs.Parse(argv))
+		o := openOptions(fs, *scope, *measure)
+		assert.Equal(t, model, o.Model, args)
+		assert.Equal(t, *measure, o.Measure, args)
+		assert.Equal(t, *scope, o.Scope, args)
+	}
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), &out, &out, []string{"-k", "2", "-measure", "lift"}))
+	assert.Contains(t, out.String(), "model lift/basket")
 }

@@ -56,6 +56,9 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	if *lookback < 1 {
+		return fmt.Errorf("-lookback %d: want at least 1 month", *lookback)
+	}
 	var asOf time.Time // zero: as of the last order or event
 	if *asOfFlag != "" {
 		t, err := time.Parse(time.DateOnly, *asOfFlag)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -52,4 +53,28 @@ func TestAdvCLIGoodFile(t *testing.T) {
 	require.Contains(t, log, `"msg":"loaded"`)
 	assert.Contains(t, log, `"loaded":8`)
 	assert.Less(t, strings.Index(log, `"msg":"loaded"`), strings.Index(log, `"msg":"listening"`))
+}
+
+// TestAdvCLIFlags: a -refresh of 0 started the service and then killed it
+// (time.NewTicker panics), a stray argument ended the flags silently
+// (-data after it was ignored and the demo served), and -data beside
+// -orders-db was ignored. Each is refused before anything loads.
+func TestAdvCLIFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-orders-db", "postgres://x", "-refresh", "0"},
+		{"-refresh", "-1s"},
+		{"stray", "-data", "orders.csv"},
+		{"-orders-db", "postgres://x", "-data", "orders.csv"},
+		{"-orders-db", "postgres://x", "-format", "shopify"},
+		{"-catalog", "catalog.csv"},
+		{"-orders-query", "SELECT 1"},
+		{"-refresh", "soon"},
+	} {
+		_, err := parseFlags(args)
+		assert.Error(t, err, "%q", args)
+	}
+	c, err := parseFlags([]string{"-orders-db", "postgres://x", "-catalog", "c.csv", "-refresh", "2s"})
+	require.NoError(t, err)
+	assert.Equal(t, config{addr: "127.0.0.1:8080", format: "csv", catalog: "c.csv", ordersDB: "postgres://x",
+		ordersQuery: defaultQuery, refresh: 2 * time.Second, gogc: defaultGOGC}, c)
 }

@@ -52,21 +52,51 @@ FROM orders o JOIN order_lines l ON l.order_id = o.id
 WHERE o.updated_at >= $1`
 
 func main() {
-	var c config
-	flag.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
-	flag.StringVar(&c.data, "data", "", "orders file (default: the embedded demo shop)")
-	flag.StringVar(&c.format, "format", "csv", "format of -data: "+strings.Join(dataset.Formats(), ", "))
-	flag.StringVar(&c.catalog, "catalog", "", "catalog CSV (product id, name, category path, price, in stock) for -orders-db")
-	flag.StringVar(&c.ordersDB, "orders-db", "", "PostgreSQL URL of the orders database, polled every -refresh")
-	flag.StringVar(&c.ordersQuery, "orders-query", defaultQuery, "query of -orders-db; $1 is the updated-at cursor")
-	flag.DurationVar(&c.refresh, "refresh", 10*time.Second, "how often -orders-db is polled")
-	flag.IntVar(&c.gogc, "gogc", defaultGOGC, "garbage collector target percentage (GOGC); the GOGC environment variable, when set, wins")
-	flag.Parse()
+	c, err := parseFlags(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return // -h: the usage is printed
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "storefront:", err)
+		os.Exit(2)
+	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	if err := run(c, log); err != nil {
 		log.Error("storefront", "error", err)
 		os.Exit(1)
 	}
+}
+
+// parseFlags reads the command line. A flag that does not apply (-data
+// or -format beside -orders-db, -catalog or -orders-query without it), a
+// -refresh that is not positive, and a stray argument are errors.
+func parseFlags(args []string) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("storefront", flag.ContinueOnError)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&c.data, "data", "", "orders file (default: the embedded demo shop)")
+	fs.StringVar(&c.format, "format", "csv", "format of -data: "+strings.Join(dataset.Formats(), ", "))
+	fs.StringVar(&c.catalog, "catalog", "", "catalog CSV (product id, name, category path, price, in stock) for -orders-db")
+	fs.StringVar(&c.ordersDB, "orders-db", "", "PostgreSQL URL of the orders database, polled every -refresh")
+	fs.StringVar(&c.ordersQuery, "orders-query", defaultQuery, "query of -orders-db; $1 is the updated-at cursor")
+	fs.DurationVar(&c.refresh, "refresh", 10*time.Second, "how often -orders-db is polled")
+	fs.IntVar(&c.gogc, "gogc", defaultGOGC, "garbage collector target percentage (GOGC); the GOGC environment variable, when set, wins")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch {
+	case fs.NArg() > 0:
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	case c.refresh <= 0:
+		return c, fmt.Errorf("-refresh %v: want a positive duration", c.refresh)
+	case c.ordersDB != "" && (set["data"] || set["format"]):
+		return c, errors.New("give -data (and -format) or -orders-db, not both")
+	case c.ordersDB == "" && (set["catalog"] || set["orders-query"]):
+		return c, errors.New("-catalog and -orders-query apply to -orders-db")
+	}
+	return c, nil
 }
 
 // shopOptions are the storefront's shop options. MBG/NBD: the customer

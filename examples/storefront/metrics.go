@@ -71,7 +71,7 @@ type routeReport struct {
 func (m *metrics) serve(w http.ResponseWriter, r *http.Request) error {
 	snap := m.shop.Snapshot()
 	m.mu.Lock()
-	var routes []routeReport
+	routes := []routeReport{} // [] before the first request, not null
 	for name, rs := range m.routes {
 		lat := slices.Clone(rs.lat[:min(rs.n, window)])
 		slices.Sort(lat)

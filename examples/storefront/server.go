@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
@@ -227,6 +228,21 @@ type rules struct {
 	Repeats       bool           `json:"repeats"`        // products the customer bought may come back
 }
 
+// check returns a 400 for a count out of the API's range, the same for
+// query parameters and body fields (the shop checks the rest).
+func (ru *rules) check() error {
+	switch {
+	case ru.PerCategory < 0 || ru.PerCategory > shop.MaxK:
+		return errorf(http.StatusBadRequest, "per_category %d: want 0 to %d", ru.PerCategory, shop.MaxK)
+	case ru.CategoryDepth < 0 || ru.CategoryDepth > maxCategoryDepth:
+		return errorf(http.StatusBadRequest, "category_depth %d: want 0 to %d", ru.CategoryDepth, maxCategoryDepth)
+	}
+	return nil
+}
+
+// maxCategoryDepth is the deepest category level a rule may count at.
+const maxCategoryDepth = 64
+
 // shop returns the rules as the shop's.
 func (ru *rules) shop() shop.Rules {
 	return shop.Rules{MinPrice: ru.MinPrice, MaxPrice: ru.MaxPrice, MaxPerCategory: ru.PerCategory,
@@ -253,7 +269,7 @@ func rulesParams(r *http.Request) (rules, error) {
 	if ru.PerCategory, err = intParam(r, "per_category", 0, 0, shop.MaxK); err != nil {
 		return ru, err
 	}
-	if ru.CategoryDepth, err = intParam(r, "category_depth", 0, 0, 64); err != nil {
+	if ru.CategoryDepth, err = intParam(r, "category_depth", 0, 0, maxCategoryDepth); err != nil {
 		return ru, err
 	}
 	if s := q.Get("diversity"); s != "" {
@@ -298,6 +314,9 @@ type cartRequest struct {
 func (srv *server) cartRecs(w http.ResponseWriter, r *http.Request) error {
 	var req cartRequest
 	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if err := req.check(); err != nil {
 		return err
 	}
 	if req.K == 0 {
@@ -445,26 +464,26 @@ func (srv *server) health(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// decode reads a JSON body of at most maxBody bytes: one JSON value and
-// nothing after it.
+// decode reads a JSON body of at most maxBody bytes (a longer one is a
+// 413, whatever it holds): one JSON value and nothing after it.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil {
-		if _, end := dec.Token(); end != io.EOF {
-			err = errors.New("data after the JSON value")
-			var mb *http.MaxBytesError
-			if errors.As(end, &mb) {
-				err = end
-			}
-		}
-	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			return err
+			return err // a 413 (toAPIError)
 		}
+		return errorf(http.StatusBadRequest, "reading the body: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err = dec.Decode(v)
+	if err == nil {
+		if _, end := dec.Token(); end != io.EOF {
+			err = errors.New("data after the JSON value")
+		}
+	}
+	if err != nil {
 		return errorf(http.StatusBadRequest, "bad JSON body: %v", err)
 	}
 	return nil

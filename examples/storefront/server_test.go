@@ -222,6 +222,11 @@ func TestAPIErrors(t *testing.T) {
 		{"unknown field", "POST", "/api/cart/recommendations", `{"basket":["p1"]}`, 400, "unknown field"},
 		{"oversized body", "POST", "/api/cart/recommendations", `{"cart":["` + strings.Repeat("x", maxBody) + `"]}`, 413, "larger than"},
 		{"oversized stock", "PUT", "/api/stock", `{"in_stock":["` + strings.Repeat("x", maxBody) + `"]}`, 413, "larger than"},
+		// a body over the limit is a 413 also when it is not JSON; the
+		// body's rules have the query parameters' ranges
+		{"oversized bad JSON", "POST", "/api/cart/recommendations", `{"cart": x` + strings.Repeat(" ", maxBody), 413, "larger than"},
+		{"cart deep depth", "POST", "/api/cart/recommendations", `{"cart":["p00746"],"per_category":1,"category_depth":65}`, 400, "category_depth"},
+		{"cart huge cap", "POST", "/api/cart/recommendations", `{"cart":["p00746"],"per_category":1001}`, 400, "per_category"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -262,4 +267,14 @@ func TestStockUpdate(t *testing.T) {
 	for _, r := range after.Recs {
 		assert.NotEqual(t, top, r.Product)
 	}
+}
+
+// TestMetricsFresh: before its first request a fresh service reported
+// "routes": null, where a client expects a list.
+func TestMetricsFresh(t *testing.T) {
+	resp, err := http.Get(testServer(t).URL + "/metrics")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Regexp(t, `"routes":\s*\[\]`, string(body))
 }

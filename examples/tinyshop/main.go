@@ -24,6 +24,9 @@ func main() {
 	data := flag.String("data", "", "orders file (default: the embedded demo shop)")
 	format := flag.String("format", "csv", "format of -data (see dataset.Formats)")
 	flag.Parse()
+	if flag.NArg() > 0 {
+		log.Fatalf("unexpected argument %q", flag.Arg(0))
+	}
 	s, err := shop.Open(context.Background(), shop.FileOrDemo(*data, *format), shop.Options{})
 	if err != nil {
 		log.Fatal(err)

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -90,4 +93,26 @@ func TestTinyShop(t *testing.T) {
 	assert.Equal(t, lines, s.Snapshot().History().NumLines())
 	_, ok := s.Snapshot().History().LookupOrder("web-2")
 	assert.False(t, ok)
+}
+
+// TestReadmeLineCounts: the README gives tinyshop's size, the whole file
+// and its non-blank lines after the imports; they follow the code.
+func TestReadmeLineCounts(t *testing.T) {
+	src, err := os.ReadFile("main.go")
+	require.NoError(t, err)
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSuffix(string(src), "\n"), "\n")
+	code, after := 0, false
+	for _, l := range lines {
+		if after && strings.TrimSpace(l) != "" {
+			code++
+		}
+		after = after || l == ")"
+	}
+	m := regexp.MustCompile(`front door in (\d+) lines, its doc comment and imports included \((\d+) lines\s+of code after the imports\)`).FindSubmatch(readme)
+	require.NotNil(t, m, "the README's sentence on tinyshop's size")
+	assert.Equal(t, strconv.Itoa(len(lines)), string(m[1]), "lines of main.go")
+	assert.Equal(t, strconv.Itoa(code), string(m[2]), "non-blank lines after the imports")
+	assert.Contains(t, string(readme), "a server in "+strconv.Itoa(code)+" lines")
 }

@@ -3,6 +3,7 @@
 package timetext
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -32,4 +33,23 @@ func OffsetInRange(layout, s string, t time.Time) bool {
 		return true
 	}
 	return hh <= "23" && mm <= "59"
+}
+
+// JSON reads a JSON time into *T as time.Time's UnmarshalJSON does (RFC
+// 3339, null leaves *T as it is), and refuses an offset that
+// OffsetInRange refuses: encoding/json reads "2026-01-05T10:00:00+24:00"
+// as a day earlier. Embed it, with the field's JSON name, in the struct a
+// type's UnmarshalJSON decodes into, so that it shadows the time.Time
+// field.
+type JSON struct{ T *time.Time }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (j JSON) UnmarshalJSON(b []byte) error {
+	if err := j.T.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	if s := string(b); s != "null" && !OffsetInRange(time.RFC3339, strings.Trim(s, `"`), *j.T) {
+		return fmt.Errorf("time %s: UTC offset out of range (hours 00–23, minutes 00–59)", s)
+	}
+	return nil
 }
