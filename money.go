@@ -180,7 +180,7 @@ func ParseMoney(s string, decimalSep byte) (Money, error) {
 				// Stop once whole can no longer fit; the exact bound,
 				// which depends on sign and decimals, is checked below.
 				if whole > math.MaxInt64/MoneyScale {
-					return 0, fmt.Errorf("%w: %q is out of range", ErrMoney, s)
+					return 0, fmt.Errorf("%w: %q is out of range: %w", ErrMoney, s, ErrMoneyRange)
 				}
 				whole = whole*10 + d
 				nWhole++

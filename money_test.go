@@ -83,6 +83,12 @@ func TestParseMoneyErrors(t *testing.T) {
 			require.ErrorIs(t, err, affinity.ErrMoney)
 		})
 	}
+	// every amount beyond the range wraps ErrMoneyRange, however many
+	// digits it has (from 16 on, the digit loop stopped without it)
+	for _, s := range []string{"922337203685478", "1000000000000000", "9999999999999999", "10000000000000000", "99999999999999999999", "-99999999999999999999.5"} {
+		_, err := affinity.ParseMoney(s, 0)
+		require.ErrorIs(t, err, affinity.ErrMoneyRange, s)
+	}
 }
 
 func TestMoneyString(t *testing.T) {

@@ -59,3 +59,17 @@ func TestAdvCLISmallFiles(t *testing.T) {
 	_, err = advCLI.Run("-data", path, "-min-support", "1", "-top", "0")
 	assert.ErrorContains(t, err, "-top 0", "no pair to print is a mistake")
 }
+
+// TestAdvCLIPairCount: the count of pairs seen together was that of the
+// matrix's entries, each pair twice, (a, b) and (b, a); Groceries printed
+// 19,272 for its 9,636 pairs. Sequential counts keep ordered pairs.
+func TestAdvCLIPairCount(t *testing.T) {
+	path := testdata.WriteFile(t, "baskets.csv", []byte("a,b\na,c\nb,a,d\nc\n"))
+	out, err := advCLI.Run("-data", path, "-format", "baskets", "-min-support", "1")
+	require.NoError(t, err)
+	assert.Contains(t, out, "4 baskets, 4 products, 4 pairs seen together", "ab, ac, ad, bd")
+	orders := testdata.WriteFile(t, "orders.csv", []byte("customer,product,time\nx,a,2024-01-01\nx,b,2024-01-05\ny,b,2024-01-01\ny,a,2024-01-05\nz,a,2024-01-01\nz,c,2024-01-09\n"))
+	out, err = advCLI.Run("-data", orders, "-format", "csv", "-scope", "sequential", "-min-support", "1")
+	require.NoError(t, err)
+	assert.Contains(t, out, "3 ordered pairs seen together", "a→b, b→a, a→c")
+}

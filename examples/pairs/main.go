@@ -98,8 +98,14 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	}
 	rules := topRules(c, m, *minSupport, *shrinkage, *top)
 	unit := map[similarity.Scope]string{similarity.Basket: "baskets", similarity.Customer: "customers", similarity.Sequential: "customers"}[sc]
-	fmt.Fprintf(w, "%s: %d %s, %d products, %d pairs seen together; %v of pairs seen together ≥ %d times\n\n",
-		name, c.Total(), unit, h.Catalog().NumProducts(), c.NumPairs(), m, *minSupport)
+	// the matrix holds each pair of a symmetric scope twice, (a, b) and
+	// (b, a); a sequential one, ordered pairs (a bought before b)
+	pairs, kind := c.NumPairs()/2, "pairs"
+	if sc == similarity.Sequential {
+		pairs, kind = c.NumPairs(), "ordered pairs"
+	}
+	fmt.Fprintf(w, "%s: %d %s, %d products, %d %s seen together; %v of pairs seen together ≥ %d times\n\n",
+		name, c.Total(), unit, h.Catalog().NumProducts(), pairs, kind, m, *minSupport)
 	arrow := "→"
 	if sc == similarity.Sequential {
 		arrow = "→ later"

@@ -41,13 +41,19 @@ func Workers(w int) int {
 // A panic in fn stops the other workers as an error does and is raised
 // again on the caller's goroutine once they have stopped, as a [*Panic]
 // holding the value and the worker's stack, so that a recover there (a
-// server's, say) sees it instead of the process dying in a worker.
+// server's, say) sees it instead of the process dying in a worker. With
+// one worker too: what a recover sees does not depend on the workers.
 func For(ctx context.Context, workers, n int, fn func(worker, i int) error) error {
 	if ctx == nil {
 		return errNilContext
 	}
 	workers = max(1, min(workers, n))
 	if workers == 1 {
+		defer func() {
+			if v := recover(); v != nil {
+				panic(&Panic{Value: v, Stack: debug.Stack()})
+			}
+		}()
 		for i := range n {
 			if err := ctx.Err(); err != nil {
 				return err

@@ -89,3 +89,29 @@ func TestGuard(t *testing.T) {
 	assert.Equal(t, "text", p.Value)
 	assert.NotErrorIs(t, err, boom)
 }
+
+// TestForPanics: a panic in fn reaches the caller as a *Panic holding the
+// value and the stack, whatever the workers: on one worker (workers 1, or
+// a single item) it was raised as it was.
+func TestForPanics(t *testing.T) {
+	boom := errors.New("boom")
+	for _, c := range []struct{ workers, n int }{{1, 3}, {2, 1}, {2, 3}, {4, 64}} {
+		func() {
+			defer func() {
+				v := recover()
+				p, ok := v.(*parallel.Panic)
+				require.True(t, ok, "workers %d, n %d: recovered %T", c.workers, c.n, v)
+				assert.Same(t, boom, p.Value)
+				assert.ErrorIs(t, p, boom)
+				assert.Contains(t, string(p.Stack), "TestForPanics")
+			}()
+			_ = parallel.For(context.Background(), c.workers, c.n, func(_, i int) error {
+				if i == c.n-1 {
+					panic(boom)
+				}
+				return nil
+			})
+			t.Errorf("workers %d, n %d: no panic", c.workers, c.n)
+		}()
+	}
+}
