@@ -62,8 +62,10 @@ func charts(ctx context.Context, dir string, snap *shop.Snapshot, res []campaign
 	if p, err = clvChart(ctx, snap); err != nil {
 		return nil, err
 	}
-	if err := save("clv.png", p, 8*vg.Inch, 5*vg.Inch); err != nil {
-		return nil, err
+	if p != nil { // nil: no customer has a positive CLV (a shop without prices)
+		if err := save("clv.png", p, 8*vg.Inch, 5*vg.Inch); err != nil {
+			return nil, err
+		}
 	}
 	if p, err = campaignChart(res); err != nil || p == nil {
 		return files, err // nil: no campaign has a control group to chart
@@ -241,7 +243,7 @@ func cohortChart(ctx context.Context, path string, snap *shop.Snapshot) error {
 	cm.SetMax(max(maxZ, 1))
 	hm := plotter.NewHeatMap(g, cm.Palette(64))
 	hm.Min, hm.Max = 0, max(maxZ, 1)
-	hm.NaN = color.White
+	hm.NaN = color.Gray{Y: 0xD8} // months not observed yet: not the palette's top, near white
 	p := plot.New()
 	p.Title.Text = "Cohort retention: % of each month's new customers buying again k months later"
 	p.X.Label.Text = "months since first purchase (k)"
@@ -272,7 +274,8 @@ func cohortChart(ctx context.Context, path string, snap *shop.Snapshot) error {
 }
 
 // clvChart: the distribution of 12-month CLV, split by P(alive), as the
-// customers' profiles show them (the snapshot's value models).
+// customers' profiles show them (the snapshot's value models); nil when
+// the 98th percentile is 0 (a shop without prices).
 func clvChart(ctx context.Context, snap *shop.Snapshot) (*plot.Plot, error) {
 	h, asOf := snap.History(), snap.AsOf()
 	v, err := snap.Value(ctx)
@@ -292,6 +295,9 @@ func clvChart(ctx context.Context, snap *shop.Snapshot) (*plot.Plot, error) {
 	vals := slices.Clone(clvs)
 	slices.Sort(vals)
 	hi := vals[int(0.98*float64(len(vals)-1))] // the top 2 % would flatten the rest
+	if !(hi > 0) {
+		return nil, nil // no prices, or nobody expected to buy: nothing to chart
+	}
 	const n = 40
 	width := hi / n
 	all := make([]plotter.HistogramBin, n)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -118,4 +119,22 @@ func TestCampaignChartIntervals(t *testing.T) {
 	p, err = campaignChart(res[2:])
 	require.NoError(t, err)
 	assert.Nil(t, p)
+}
+
+// TestNoPrices: on a shop without prices every CLV is 0, and the CLV chart
+// was an empty plot from −1 to 1; it is left out.
+func TestNoPrices(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("customer,product,time\n")
+	for c := range 60 {
+		for m := 1 + c%3; m <= 6; m += 1 + c%2 {
+			fmt.Fprintf(&b, "c%d,p%d,2024-%02d-%02d\n", c, (c+m)%7, m, 1+c%27)
+		}
+	}
+	dir := t.TempDir()
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), &out, &out, []string{"-data", testdata.WriteFile(t, "orders.csv", []byte(b.String())), "-format", "csv", "-png", dir}))
+	assert.Contains(t, out.String(), "charts written to "+dir+": rfm.png, cohorts.png")
+	_, err := os.Stat(filepath.Join(dir, "clv.png"))
+	assert.ErrorIs(t, err, os.ErrNotExist)
 }
