@@ -88,16 +88,16 @@ func LoadCatalog(ctx context.Context, r io.Reader, b *affinity.Builder, opts Cat
 	if err := ctx.Err(); err != nil {
 		return l.report(), fmt.Errorf("dataset: %w", err)
 	}
-	src, err := open(r, l.lim, true, opts.Comma)
+	src, err := open(r, l.lim, true, opts.Comma, &lineRules{specs: catalogSpecs(opts.Columns), lenient: opts.Lenient})
 	if err == nil {
 		err = l.loadCatalog(src, opts)
 	}
 	return l.report(), err
 }
 
-func (l *loader) loadCatalog(r io.Reader, opts CatalogOptions) error {
+// catalogSpecs are the columns of a catalog file by c.
+func catalogSpecs(c CatalogColumns) []colSpec {
 	spec := pickSpec
-	c := opts.Columns
 	specs := make([]colSpec, numCatCols)
 	specs[catProduct] = spec(c.Product, true, "product", "product id", "id", "sku")
 	specs[catName] = spec(c.Name, false, "name", "title", "product name")
@@ -105,7 +105,11 @@ func (l *loader) loadCatalog(r io.Reader, opts CatalogOptions) error {
 	specs[catName].text, specs[catCategory].text = true, true
 	specs[catPrice] = spec(c.Price, false, "price", "list price")
 	specs[catStock] = spec(c.InStock, false, "in stock", "stock", "available")
+	return specs
+}
 
+func (l *loader) loadCatalog(r io.Reader, opts CatalogOptions) error {
+	specs := catalogSpecs(opts.Columns)
 	seen := make(map[string]struct{})
 	return l.eachRecord(r, specs, func(src *csvSource, rec []string, h *header) error {
 		return l.productRow(src, rec, h, seen)

@@ -237,7 +237,7 @@ func (sp *csvSplitter) tooLong() error {
 // more makes room in the buffer for more of the record at its start and
 // reads into it; false when the record is too long (sp.err is set).
 func (sp *csvSplitter) more() bool {
-	if int64(len(sp.buf)) > sp.maxRecord+2 { // the longest record and its "\r\n"
+	if int64(len(sp.buf))-2 > sp.maxRecord { // the longest record and its "\r\n" (no limit: MaxInt64)
 		sp.err = sp.tooLong()
 		return false
 	}
@@ -481,19 +481,35 @@ func parseCSVBlock(b *csvBlock, comma rune, seed maphash.Seed, free chan *csvBat
 	}
 	cr := reader(data)
 	off := b.line - 1
-	// restart reads data again from the end of the record that starts on
-	// its line start, where csvRecordEnd ends it (the end of its first
-	// line when the record runs to the end of the input)
-	restart := func(start int) {
+	// recordEnd returns the end in data of the record that starts on line
+	// start, where the splitter ends it (csvRecordEnd; a record the input
+	// ends, without a line break after it, as if one followed), and the
+	// field whose line break ended it by the rule of b.one (-1 for none);
+	// the end of its first line when it runs to the end of the input in
+	// a quote
+	recordEnd := func(start int) (end, cut int) {
 		at := lineStart(data, start)
-		if n, ok := csvRecordEnd(data[at:], comma, b.one); ok {
-			at += n
-		} else {
-			at = lineStart(data, start+1)
+		n, _, cut, ok := scanRecord(data[at:], comma, b.one)
+		if !ok && b.last {
+			n, _, cut, ok = scanRecord(append(data[at:len(data):len(data)], '\n'), comma, b.one)
+			n = min(n, len(data)-at)
 		}
-		off += bytes.Count(data[:at], []byte{'\n'})
-		data = data[at:]
+		if !ok {
+			return lineStart(data, start+1), -1
+		}
+		return at + n, cut
+	}
+	// restart reads data again from end
+	restart := func(end int) {
+		off += bytes.Count(data[:end], []byte{'\n'})
+		data = data[end:]
 		cr = reader(data)
+	}
+	// cutShort returns the error of a record that a line break in field i
+	// ended (oneLine)
+	cutShort := func(line, i int) *ParseError {
+		return &ParseError{Line: line, Column: i + 1, Field: b.one.name(i), Reason: reasonMalformed,
+			Err: errors.New("a line break in a quoted field that may not hold one: a quote not closed where it should be?")}
 	}
 	for {
 		rec, err := cr.Read()
@@ -508,28 +524,36 @@ func parseCSVBlock(b *csvBlock, comma rune, seed maphash.Seed, free chan *csvBat
 					bad: &ParseError{Line: off + 1, Reason: reasonMalformed, Err: err}})
 				continue
 			}
-			out.recs = append(out.recs, csvRec{end: len(out.fields), line: ce.StartLine + off,
-				bad: &ParseError{Line: ce.StartLine + off, Reason: reasonMalformed,
-					Err: fmt.Errorf("%w (line %d, byte %d)", ce.Err, ce.Line+off, ce.Column)}})
-			if ce.Line > ce.StartLine {
-				// A malformed record over several lines — a quote opened
-				// and not closed where it should be — took the lines
-				// after its first into one bad record: read them again,
-				// each a record of its own, so that a lenient load loads
-				// or counts every one of them.
-				restart(ce.StartLine)
+			bad := &ParseError{Line: ce.StartLine + off, Reason: reasonMalformed,
+				Err: fmt.Errorf("%w (line %d, byte %d)", ce.Err, ce.Line+off, ce.Column)}
+			// A malformed record over several lines — a quote opened and
+			// not closed where it should be — took the lines after its
+			// first into one bad record: read them again, each a record of
+			// its own, so that a lenient load loads or counts every one of
+			// them. Where a line break ended the record first (oneLine),
+			// also one at the end of the input, the error is that one's,
+			// whatever encoding/csv found after it, so that it does not
+			// depend on where a block ends.
+			end, cut := 0, -1
+			if ce.Line > ce.StartLine || b.one != nil && bytes.IndexByte(data[lineStart(data, ce.StartLine):], '"') >= 0 {
+				end, cut = recordEnd(ce.StartLine)
+			}
+			if cut >= 0 {
+				bad = cutShort(ce.StartLine+off, cut)
+			}
+			out.recs = append(out.recs, csvRec{end: len(out.fields), line: ce.StartLine + off, bad: bad})
+			if ce.Line > ce.StartLine || cut >= 0 {
+				restart(end)
 			}
 			continue
 		}
 		first, _ := cr.FieldPos(0)
 		if i := lineBreakIn(rec, b.one, comma); i >= 0 {
-			// a field of one line over several: the record is its first
-			// line, malformed, and the lines after it are read again
-			l, _ := cr.FieldPos(i)
-			out.recs = append(out.recs, csvRec{end: len(out.fields), line: first + off,
-				bad: &ParseError{Line: first + off, Column: i + 1, Field: b.one.name(i), Reason: reasonMalformed,
-					Err: fmt.Errorf("a line break in the quoted field that starts on line %d: a quote not closed where it should be?", l+off)}})
-			restart(first)
+			// a line break field i may not hold: the record ends with
+			// its line, malformed, and the lines after it are read again
+			out.recs = append(out.recs, csvRec{end: len(out.fields), line: first + off, bad: cutShort(first+off, i)})
+			end, _ := recordEnd(first)
+			restart(end)
 			continue
 		}
 		out.fields = append(out.fields, rec...)
@@ -659,23 +683,30 @@ func csvRecordEnd(buf []byte, comma rune, one *oneLine) (n int, ok bool) {
 // the end: to the end of the line that shows a record over several lines
 // malformed, past the first line its record ends with.
 func csvRecordScan(buf []byte, comma rune, one *oneLine) (n, read int, ok bool) {
+	n, read, _, ok = scanRecord(buf, comma, one)
+	return n, read, ok
+}
+
+// scanRecord is csvRecordScan, also returning the index of the field
+// whose line break ended the record by the rule of one, -1 when none did.
+func scanRecord(buf []byte, comma rune, one *oneLine) (n, read, cut int, ok bool) {
 	var sep [utf8.UTFMax]byte
 	sep2 := sep[:utf8.EncodeRune(sep[:], comma)]
 	pos := 0 // start of the current line in buf
 	nl := bytes.IndexByte(buf, '\n')
 	if nl < 0 {
-		return 0, 0, false
+		return 0, 0, -1, false
 	}
 	line := content(buf[:nl+1])
 	firstEnd := nl + 1 // the end of the record's first line
 	col := 0           // index of the current field
 	// malformed ends a malformed record: with its line, or with its first
 	// line when it runs over several
-	malformed := func() (int, int, bool) {
+	malformed := func() (int, int, int, bool) {
 		if pos > 0 {
-			return firstEnd, pos + nl + 1, true
+			return firstEnd, pos + nl + 1, -1, true
 		}
-		return nl + 1, nl + 1, true
+		return nl + 1, nl + 1, -1, true
 	}
 	for {
 		// at the start of a field
@@ -689,7 +720,7 @@ func csvRecordScan(buf []byte, comma rune, one *oneLine) (n, read int, ok bool) 
 				return malformed() // a bare quote
 			}
 			if i < 0 {
-				return pos + nl + 1, pos + nl + 1, true // the last field
+				return pos + nl + 1, pos + nl + 1, -1, true // the last field
 			}
 			line = line[i+len(sep2):]
 			col++
@@ -709,13 +740,13 @@ func csvRecordScan(buf []byte, comma rune, one *oneLine) (n, read int, ok bool) 
 					seg = line[:i]
 				}
 				if sepIn = bytes.Contains(seg, sep2); sepIn && brk > 0 {
-					return brk, pos + nl + 1, true
+					return brk, pos + nl + 1, col, true
 				}
 			}
 			if i < 0 {
 				switch {
 				case kind == noLines || kind == textLines && sepIn:
-					return pos + nl + 1, pos + nl + 1, true
+					return pos + nl + 1, pos + nl + 1, col, true
 				case kind == textLines && brk == 0:
 					brk = pos + nl + 1
 				}
@@ -723,7 +754,7 @@ func csvRecordScan(buf []byte, comma rune, one *oneLine) (n, read int, ok bool) 
 				pos += nl + 1
 				nl = bytes.IndexByte(buf[pos:], '\n')
 				if nl < 0 {
-					return 0, 0, false
+					return 0, 0, -1, false
 				}
 				line = content(buf[pos : pos+nl+1])
 				continue
@@ -739,7 +770,7 @@ func csvRecordScan(buf []byte, comma rune, one *oneLine) (n, read int, ok bool) 
 				break // the next field
 			}
 			if len(line) == 0 {
-				return pos + nl + 1, pos + nl + 1, true // the end of the line and the record
+				return pos + nl + 1, pos + nl + 1, -1, true // the end of the line and the record
 			}
 			return malformed() // a quote followed by anything else
 		}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"math"
 	"math/rand/v2"
 	"regexp"
 	"slices"
@@ -503,4 +504,76 @@ func TestCSVSourceRecordLimit(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, bad)
 	require.Len(t, rec, 2)
+}
+
+// TestCSVSourceRecordLimitLifted: MaxLine -1 (no limit) resolves to the
+// largest int64, and the source's bound added 2 to it: the sum wrapped,
+// and every record longer than a buffer failed "more than Limits.MaxLine
+// = 9223372036854775807".
+func TestCSVSourceRecordLimitLifted(t *testing.T) {
+	big := strings.Repeat("x", 60<<10) // each under the default MaxField
+	var b strings.Builder
+	b.WriteString("customer,order,product,time")
+	for i := range 10 {
+		b.WriteString(",note" + string(rune('a'+i)))
+	}
+	b.WriteString("\nc1,o1,p1,2024-01-01")
+	for range 10 {
+		b.WriteString("," + big)
+	}
+	b.WriteString("\nc2,o2,p2,2024-01-02,,,,,,,,,,\n")
+	for _, maxLine := range []int{-1, math.MaxInt, 1 << 40} {
+		for _, w := range []int{-1, 0, 4} {
+			var bl affinity.Builder
+			rep, err := Load(context.Background(), strings.NewReader(b.String()), &bl, Options{Workers: w, Limits: Limits{MaxLine: maxLine}})
+			require.NoError(t, err, "MaxLine %d, workers %d", maxLine, w)
+			require.Equal(t, 2, rep.Loaded)
+		}
+	}
+}
+
+// TestCSVSourceOneLineCases: inputs the random ones rarely make. A record
+// that the input ends without a line break was cut at its first line
+// where a line break in a field of free text, after a note over two
+// lines, ends it; and the strict error of a stray quote that a bare quote
+// closes on a later line was encoding/csv's when the splitter had ended a
+// block after the stray quote's line, and the line-break one otherwise.
+func TestCSVSourceOneLineCases(t *testing.T) {
+	oldSize, oldWorkers := csvBlockSize, csvWorkers
+	t.Cleanup(func() { csvBlockSize, csvWorkers = oldSize, oldWorkers })
+	one := &oneLine{cols: []lineKind{anyLines, noLines, textLines}}
+	for _, text := range []string{
+		"\"note\nmore\",o1,\"Mug\nx,y\"",
+		"\"note\nmore\",o1,\"Mug\nx,y\"\n",
+		"n,o1,\"Mug\nx\"",
+		"n,\"o1\no2\",Mug",
+	} {
+		want := readReferenceOneLine(text, ',', false, one)
+		for _, block := range []int{len(text) + 1, 1, 7} {
+			csvWorkers, csvBlockSize = func() int { return 0 }, block
+			require.Equal(t, want, readSourceOneLine(strings.NewReader(text), ',', false, one), "%q, block %d", text, block)
+		}
+	}
+
+	data := "customer,order,product,time,quantity\n" + strings.Repeat("c1,o1,p1,2024-01-01,1\n", 3) +
+		"c2,o2,p2,2024-01-01,\"2\n" + // a stray quote in a quantity
+		"c3,o3,p3,2024-01-01,3\"\n" + // a bare quote that closes it
+		"c4,o4,p4,2024-01-01,4\n"
+	var first string
+	for _, block := range []int{256 << 10, 16, 30, 45, 60, 100, 130} {
+		for _, workers := range []int{0, 2} {
+			csvWorkers, csvBlockSize = func() int { return workers }, block
+			var b affinity.Builder
+			_, err := Load(context.Background(), strings.NewReader(data), &b, Options{})
+			var pe *ParseError
+			require.ErrorAs(t, err, &pe)
+			got := fmt.Sprintf("line %d, column %d, field %q: %v", pe.Line, pe.Column, pe.Field, err)
+			if first == "" {
+				first = got
+				require.Equal(t, 5, pe.Line)
+				require.Equal(t, "quantity", pe.Field)
+			}
+			require.Equal(t, first, got, "block %d, workers %d", block, workers)
+		}
+	}
 }

@@ -55,10 +55,19 @@
 // line break in any other column (a key, a quantity, a price, a time)
 // makes the record malformed ("malformed csv"), ending with the line of
 // that line break; the lines after it are read again on their own, so
-// that a lenient load loads or counts every row and a strict one stops at
-// the quote's line. A malformed record over several lines (a quote that
+// that a lenient load loads or counts each of them and a strict one stops
+// at the quote's line. A malformed record over several lines (a quote that
 // closes where it cannot) is its first line only, the lines after it read
-// again.
+// again. The limits follow the same rule (see [Limits]).
+//
+// The rule cannot see every stray quote: one in a column the format does
+// not read, or in free text whose swallowed lines hold no separator (a
+// name in the last column closed by the next row's first field, a basket
+// of one item), still makes one record, one row, of the lines up to the
+// quote that closes it. And text that does hold both (a product
+// description over several lines, read as the name by the "csv" format's
+// default "description" column) is a malformed row: map
+// [Columns.Name] to another column, or none.
 //
 // # Synthetic storefront
 //

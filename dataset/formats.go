@@ -23,8 +23,8 @@ var defaultBasketTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 var retailLayouts = []string{"2006-01-02 15:04:05", "1/2/2006 15:04", "1/2/2006 15:04:05", "2006-01-02 15:04"}
 
-func loadOnlineRetail(l *loader, r io.Reader) error {
-	l.times.setDefault(retailLayouts)
+// retailSpecs are the columns of the "onlineretail" format.
+var retailSpecs = func() []colSpec {
 	specs := make([]colSpec, numCols)
 	specs[colOrder] = colSpec{names: []string{"InvoiceNo", "Invoice"}, required: true}
 	specs[colProduct] = colSpec{names: []string{"StockCode"}, required: true}
@@ -33,16 +33,26 @@ func loadOnlineRetail(l *loader, r io.Reader) error {
 	specs[colTime] = colSpec{names: []string{"InvoiceDate"}, required: true}
 	specs[colPrice] = colSpec{names: []string{"UnitPrice", "Price"}, required: true}
 	specs[colCustomer] = colSpec{names: []string{"CustomerID"}, required: true} // also matches "Customer ID"
-	return l.loadPurchaseCSV(r, specs, kindOnlineRetail)
+	return specs
+}()
+
+func loadOnlineRetail(l *loader, r io.Reader) error {
+	l.times.setDefault(retailLayouts)
+	return l.loadPurchaseCSV(r, retailSpecs, kindOnlineRetail)
 }
 
-func loadMembers(l *loader, r io.Reader) error {
-	l.times.setDefault([]string{"2-1-2006"})
+// membersSpecs are the columns of the "members" format.
+var membersSpecs = func() []colSpec {
 	specs := make([]colSpec, numCols)
 	specs[colCustomer] = colSpec{names: []string{"Member_number"}, required: true}
 	specs[colTime] = colSpec{names: []string{"Date"}, required: true}
 	specs[colProduct] = colSpec{names: []string{"itemDescription"}, required: true, text: true}
-	return l.loadPurchaseCSV(r, specs, kindMembers)
+	return specs
+}()
+
+func loadMembers(l *loader, r io.Reader) error {
+	l.times.setDefault([]string{"2-1-2006"})
+	return l.loadPurchaseCSV(r, membersSpecs, kindMembers)
 }
 
 func loadBaskets(l *loader, r io.Reader) error {

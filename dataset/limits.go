@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"bytes"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -20,12 +21,12 @@ type Limits struct {
 	// decompression, without the line break ("\n" or "\r\n") that ends
 	// it; default 1 MiB. A quote opened and never closed fails at the
 	// line and field where the record reaches this limit or, first with
-	// the defaults, where its field reaches MaxField, as encoding/csv
-	// reads the quote: in a lenient load also when the field may not hold
-	// a line break, whose line is then a malformed row (see the package
-	// documentation). (A quote that closes wrongly on a later line, or
-	// at the end of the input, makes only its own line a malformed row:
-	// the lines after it are read again.)
+	// the defaults, where its field reaches MaxField, unless the field may
+	// not hold a line break: then the record ends with its line, a
+	// malformed row, as the loader reads it (see "Quotes and line breaks"
+	// in the package documentation). (A quote that closes wrongly on a
+	// later line, or at the end of the input, makes only its own line a
+	// malformed row: the lines after it are read again.)
 	MaxLine int
 	// MaxField is the longest field of a CSV record in bytes, quotes
 	// included; the line break that ends the record is no part of its
@@ -136,14 +137,71 @@ type boundedReader struct {
 	// the record with this line, so no quote after it opens a field
 	lineErr bool
 	err     error
+
+	// The loaders end a record at a line break in a quoted field that may
+	// not hold one (see oneLine); the reader follows them, so that a stray
+	// quote in such a field does not make it count the rest of the input
+	// as one field. rules gives the fields' kinds from the header (or for
+	// every record); one holds them once known (after the header).
+	rules   *lineRules
+	one     *oneLine
+	hdr     []byte // the header read so far, until its record ends
+	hdrFrom int    // where the header goes on in the current chunk
+	hdrDone bool
+	brk     bool // a line break in the current quoted free-text field
+	sepIn   bool // the separator in the current quoted free-text field
 }
 
-func newBoundedReader(r io.Reader, lim limits, csv bool, comma rune) *boundedReader {
+// lineRules says what line breaks a CSV format's fields may hold: fixed
+// for every record (no header), or by specs from the header's mapping,
+// as the loader maps it (see header.oneLine).
+type lineRules struct {
+	fixed   *oneLine
+	specs   []colSpec
+	lenient bool
+}
+
+// of returns the fields' kinds for the header record in text, nil when
+// the header does not map (the load fails on it).
+func (r *lineRules) of(text []byte, comma []byte) *oneLine {
+	c, _ := utf8.DecodeRune(comma)
+	cr := csv.NewReader(bytes.NewReader(text))
+	cr.Comma, cr.FieldsPerRecord = c, -1
+	rec, err := cr.Read()
+	if err != nil {
+		return nil
+	}
+	var ignored []string
+	h, err := mapHeader(rec, r.specs, 1, r.lenient, &ignored)
+	if err != nil {
+		return nil
+	}
+	return h.oneLine(rec, r.specs)
+}
+
+func newBoundedReader(r io.Reader, lim limits, csv bool, comma rune, rules *lineRules) *boundedReader {
 	if comma == 0 {
 		comma = ','
 	}
-	return &boundedReader{r: r, lim: lim, csv: csv, comma: utf8.AppendRune(nil, comma),
-		line: 1, recLine: 1, field: 1, fieldStart: true}
+	b := &boundedReader{r: r, lim: lim, csv: csv, comma: utf8.AppendRune(nil, comma),
+		line: 1, recLine: 1, field: 1, fieldStart: true, rules: rules, hdrDone: rules == nil || rules.specs == nil}
+	if rules != nil {
+		b.one = rules.fixed
+	}
+	return b
+}
+
+// endHeader notes that a record ends at chunk[i] (its line break): while
+// the header has not ended, it is collected, and its end sets the fields'
+// kinds. Blank lines before it are no record.
+func (b *boundedReader) endHeader(chunk []byte, i int) {
+	b.hdr = append(b.hdr, chunk[b.hdrFrom:i+1]...)
+	b.hdrFrom = i + 1
+	if len(bytes.Trim(b.hdr, "\r\n")) == 0 {
+		b.hdr = b.hdr[:0]
+		return
+	}
+	b.one, b.hdrDone, b.hdr = b.rules.of(b.hdr, b.comma), true, nil
 }
 
 func (b *boundedReader) Read(p []byte) (int, error) {
@@ -220,9 +278,10 @@ func (b *boundedReader) scanCSV(chunk []byte) *ParseError {
 	comma := b.comma
 	var bad *ParseError
 	i := 0
+	b.hdrFrom = 0
 scan:
 	for ; i < len(chunk); i++ {
-		if rec == 0 && !inQuote && commaAt == 0 {
+		if rec == 0 && !inQuote && commaAt == 0 && b.hdrDone {
 			// Fast path at the start of a record: a whole line without a
 			// quote, no longer than either limit, needs no byte-by-byte
 			// state (no field in it can be longer than the line, whose
@@ -256,6 +315,24 @@ scan:
 				quoteEnd = true
 			case c == '\n':
 				b.line++
+				if k := b.one.kind(field - 1); k == noLines || k == textLines && b.sepIn {
+					// the loader ends the record here (see oneLine)
+					inQuote, b.brk, b.sepIn = false, false, false
+					rec, b.recLine, field, fb, fieldStart, commaAt, lineErr = 0, b.line, 1, 0, true, 0, false
+					continue
+				} else if k == textLines {
+					b.brk = true
+				}
+			case c == comma[0] && b.one.kind(field-1) == textLines && bytes.HasPrefix(chunk[i:], comma):
+				b.sepIn = true
+				if b.brk {
+					// the loader ended the record at the field's first
+					// line break and reads the lines after it again:
+					// nothing more of this line opens a quote here
+					inQuote, b.brk, b.sepIn = false, false, false
+					rec, fb, lineErr, b.recLine = 0, 0, true, b.line
+					continue
+				}
 			}
 			rec++
 			fb++
@@ -280,6 +357,9 @@ scan:
 		case c == '\n':
 			b.line++
 			rec, b.recLine, field, fb, fieldStart, commaAt, lineErr = 0, b.line, 1, 0, true, 0, false
+			if !b.hdrDone {
+				b.endHeader(chunk, i)
+			}
 			continue
 		case c == comma[commaAt]:
 			commaAt++
@@ -307,6 +387,7 @@ scan:
 		case c != '"':
 		case fieldStart && !lineErr:
 			inQuote, b.quoteLine = true, b.line
+			b.brk, b.sepIn = false, false
 		case !fieldStart:
 			lineErr = true // a bare quote: encoding/csv's ErrBareQuote
 		}
@@ -326,6 +407,9 @@ scan:
 	}
 	if bad != nil {
 		return bad
+	}
+	if !b.hdrDone {
+		b.hdr = append(b.hdr, chunk[b.hdrFrom:]...)
 	}
 	b.rec, b.fieldBytes, b.field = rec, fb, field
 	b.inQuote, b.quoteEnd, b.fieldStart, b.commaAt, b.lineErr, b.cr = inQuote, quoteEnd, fieldStart, commaAt, lineErr, cr

@@ -61,7 +61,7 @@ func TestBoundedReaderMatchesCSV(t *testing.T) {
 		w.Flush()
 		data := buf.Bytes()
 		read := func(line, field int) error {
-			br := newBoundedReader(bytes.NewReader(data), Limits{MaxLine: line, MaxField: field}.resolve(), true, comma)
+			br := newBoundedReader(bytes.NewReader(data), Limits{MaxLine: line, MaxField: field}.resolve(), true, comma, nil)
 			_, err := io.Copy(io.Discard, br)
 			return err
 		}
@@ -91,7 +91,7 @@ func TestBoundedReaderChunking(t *testing.T) {
 		}
 		lim := Limits{MaxLine: 1 + r.IntN(12), MaxField: 1 + r.IntN(12)}.resolve()
 		run := func(src io.Reader) (int, string) {
-			br := newBoundedReader(src, lim, true, ',')
+			br := newBoundedReader(src, lim, true, ',', nil)
 			_, err := io.Copy(io.Discard, br)
 			msg := ""
 			if err != nil {
@@ -136,7 +136,7 @@ func TestBoundedReaderFollowsMalformedRecords(t *testing.T) {
 			longest = max(longest, n-1)
 			rest = rest[min(n, len(rest)):]
 		}
-		br := newBoundedReader(strings.NewReader(data), Limits{MaxLine: max(longest, 1), MaxField: -1}.resolve(), true, ',')
+		br := newBoundedReader(strings.NewReader(data), Limits{MaxLine: max(longest, 1), MaxField: -1}.resolve(), true, ',', nil)
 		_, err := io.Copy(io.Discard, br)
 		require.NoError(t, err, "%q: longest record %d bytes", data, longest)
 	}
@@ -184,7 +184,7 @@ func TestBoundedReaderLineBreaks(t *testing.T) {
 		}
 		for _, csv := range []bool{true, false} {
 			read := func(src io.Reader, line, fieldLim int) error {
-				br := newBoundedReader(src, Limits{MaxLine: line, MaxField: fieldLim}.resolve(), csv, ',')
+				br := newBoundedReader(src, Limits{MaxLine: line, MaxField: fieldLim}.resolve(), csv, ',', nil)
 				_, err := io.Copy(io.Discard, br)
 				return err
 			}

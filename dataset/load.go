@@ -415,18 +415,35 @@ type format struct {
 	name string
 	load func(l *loader, r io.Reader) error
 	csv  bool // CSV quoting applies
+	// specs are the columns of a CSV format with a header, by the
+	// options; nil without a header
+	specs func(o Options) []colSpec
+}
+
+// lineRules returns the line breaks the format's fields may hold (see
+// oneLine), for the reader that bounds the input: every field of a
+// basket is an item's name; the fields of a format with a header are
+// known from it.
+func (f format) lineRules(o Options) *lineRules {
+	switch {
+	case f.name == "baskets":
+		return &lineRules{fixed: &oneLine{all: textLines}}
+	case f.specs != nil:
+		return &lineRules{specs: f.specs(o), lenient: o.Lenient}
+	}
+	return nil
 }
 
 // formats lists the formats in the order of Formats.
 var formats = []format{
-	{"baskets", loadBaskets, true},
-	{"cdnow", loadCDNOW, false},
-	{"csv", loadGenericCSV, true},
-	{"members", loadMembers, true},
-	{"movielens", loadMovieLens, false},
-	{"onlineretail", loadOnlineRetail, true},
-	{"shopify", loadShopify, true},
-	{"woocommerce", loadWooCommerce, true},
+	{"baskets", loadBaskets, true, nil},
+	{"cdnow", loadCDNOW, false, nil},
+	{"csv", loadGenericCSV, true, func(o Options) []colSpec { return genericSpecs(o.Columns) }},
+	{"members", loadMembers, true, func(Options) []colSpec { return membersSpecs }},
+	{"movielens", loadMovieLens, false, nil},
+	{"onlineretail", loadOnlineRetail, true, func(Options) []colSpec { return retailSpecs }},
+	{"shopify", loadShopify, true, func(Options) []colSpec { return shopifySpecs }},
+	{"woocommerce", loadWooCommerce, true, func(Options) []colSpec { return wooSpecs }},
 }
 
 // Formats returns the short names accepted by [Options.Format], sorted:
@@ -573,7 +590,7 @@ func Load(ctx context.Context, r io.Reader, b *affinity.Builder, opts Options) (
 	if err := ctx.Err(); err != nil {
 		return l.report(), fmt.Errorf("dataset: %w", err)
 	}
-	src, err := open(r, l.lim, formats[i].csv, opts.Comma)
+	src, err := open(r, l.lim, formats[i].csv, opts.Comma, formats[i].lineRules(opts))
 	if err == nil {
 		err = formats[i].load(l, src)
 	}
@@ -654,7 +671,7 @@ func checkSeparators(comma rune, dec byte) error {
 // the gzip magic, without a leading byte-order mark, and bounded by lim
 // (see boundedReader; csv selects CSV quoting with separator comma). It
 // returns ErrEmpty for input without any byte.
-func open(r io.Reader, lim limits, csv bool, comma rune) (io.Reader, error) {
+func open(r io.Reader, lim limits, csv bool, comma rune, rules *lineRules) (io.Reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	magic, err := br.Peek(2)
 	if err != nil && err != io.EOF {
@@ -672,7 +689,7 @@ func open(r io.Reader, lim limits, csv bool, comma rune) (io.Reader, error) {
 		in = zr
 	}
 	// Bound the decompressed stream before anything buffers it.
-	br = bufio.NewReaderSize(newBoundedReader(in, lim, csv, comma), 64<<10)
+	br = bufio.NewReaderSize(newBoundedReader(in, lim, csv, comma, rules), 64<<10)
 	head, err := br.Peek(3)
 	if err != nil && err != io.EOF {
 		return nil, err

@@ -128,3 +128,34 @@ func TestLenientStrayQuoteClosedLater(t *testing.T) {
 		}
 	}
 }
+
+// TestLenientStrayQuoteLongFile: the reader that bounds records and fields
+// saw the stray quote's field run on to the end of the input, where the
+// loader ends the record at the line break, and stopped a lenient load of
+// 2,000 rows at line 679 with a MaxField error. It ends the record where
+// the loader does.
+func TestLenientStrayQuoteLongFile(t *testing.T) {
+	const row = "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"
+	for _, bad := range []string{
+		"536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,\"6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n", // a quantity
+		"536365,85123A,\"WHITE HANGING HEART T-LIGHT HOLDER,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n", // a name, with separators after
+	} {
+		var sb strings.Builder
+		sb.WriteString("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n")
+		for i := range 2000 {
+			if i == 1 {
+				sb.WriteString(bad)
+				continue
+			}
+			sb.WriteString(row)
+		}
+		for _, workers := range []int{-1, 0, 4} {
+			var b affinity.Builder
+			rep, err := dataset.Load(context.Background(), strings.NewReader(sb.String()), &b, dataset.Options{Format: "onlineretail", Lenient: true, Workers: workers})
+			require.NoError(t, err, "workers %d, %q", workers, bad)
+			assert.Equal(t, 2000, rep.Rows)
+			assert.Equal(t, 1999, rep.Loaded)
+			assert.Equal(t, []dataset.Skip{{Reason: "malformed csv", Count: 1, FirstLine: 3}}, rep.Skipped)
+		}
+	}
+}
