@@ -260,11 +260,18 @@ func (sp *csvSplitter) header() *csvBlock {
 			}
 			continue
 		}
+		rec := sp.buf[n : n+m]
 		n += m
-		if len(bytes.Trim(sp.buf[:n], "\r\n")) > 0 {
+		if !blankLine(rec) {
 			return sp.cut(n, sp.err != nil && n == len(sp.buf))
 		}
 	}
+}
+
+// blankLine reports whether line, with its line break, is one encoding/csv
+// skips: "\n" or "\r\n" alone ("\r\r\n" is a record of one field, "\r").
+func blankLine(line []byte) bool {
+	return string(line) == "\n" || string(line) == "\r\n"
 }
 
 // next returns the next block; false after the last one.
@@ -492,6 +499,9 @@ func parseCSVBlock(b *csvBlock, comma rune, seed maphash.Seed, free chan *csvBat
 		n, _, cut, ok := scanRecord(data[at:], comma, b.one)
 		if !ok && b.last {
 			n, _, cut, ok = scanRecord(append(data[at:len(data):len(data)], '\n'), comma, b.one)
+			if ok && cut >= 0 && n > len(data)-at {
+				ok = false // cut at the line break added, which is no line break: a quote open at the end
+			}
 			n = min(n, len(data)-at)
 		}
 		if !ok {
@@ -649,19 +659,26 @@ func parsePlain(out *csvBatch, b *csvBlock, comma rune, seed maphash.Seed) {
 }
 
 // csvCut returns the length of the longest prefix of buf made of whole
-// records, each ending with its line break; buf starts at a record.
+// records, each ending with its line break, that also holds what
+// csvRecordScan read to find where each ends (a record malformed, or cut
+// short by one, on a later line): parseCSVBlock decides where such a
+// record ends from the block alone. buf starts at a record.
 func csvCut(buf []byte, comma rune, one *oneLine) int {
 	if bytes.IndexByte(buf, '"') < 0 {
 		// Without a quote every line is a record.
 		return bytes.LastIndexByte(buf, '\n') + 1
 	}
-	n := 0
+	n, safe, read := 0, 0, 0
 	for {
-		m, ok := csvRecordEnd(buf[n:], comma, one)
+		m, r, ok := csvRecordScan(buf[n:], comma, one)
 		if !ok {
-			return n
+			return safe
 		}
+		read = max(read, n+r)
 		n += m
+		if read <= n {
+			safe = n
+		}
 	}
 }
 

@@ -185,7 +185,13 @@ func readReferenceOneLine(text string, comma rune, header bool, one *oneLine) []
 					panic(err)
 				}
 				out = append(out, refRecord{line: ce.StartLine + off, bad: fmt.Sprintf("line %d: malformed", ce.StartLine+off)})
-				if k := breakLine(rest[lineStart([]byte(rest), ce.StartLine):lineStart([]byte(rest), ce.Line)], ce.StartLine); k > 0 {
+				// the record's text up to where encoding/csv found it
+				// malformed (a separator before that point counts)
+				upTo := min(lineStart([]byte(rest), ce.Line)+max(ce.Column-1, 0), len(rest))
+				if eol := lineStart([]byte(rest), ce.Line+1); eol > upTo && strings.Trim(rest[upTo:eol], "\r\n") == "" {
+					upTo = eol // at the end of its line (a quote open at the end of the input): the line break too
+				}
+				if k := breakLine(rest[lineStart([]byte(rest), ce.StartLine):upTo], ce.StartLine); k > 0 {
 					again = k + 1
 				} else if ce.Line > ce.StartLine {
 					again = ce.StartLine + 1

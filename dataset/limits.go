@@ -197,7 +197,7 @@ func newBoundedReader(r io.Reader, lim limits, csv bool, comma rune, rules *line
 func (b *boundedReader) endHeader(chunk []byte, i int) {
 	b.hdr = append(b.hdr, chunk[b.hdrFrom:i+1]...)
 	b.hdrFrom = i + 1
-	if len(bytes.Trim(b.hdr, "\r\n")) == 0 {
+	if blankLine(b.hdr) {
 		b.hdr = b.hdr[:0]
 		return
 	}
