@@ -99,7 +99,7 @@ func init() {
 	register.Emitter2[int, []byte]()
 	register.Emitter1[[]byte]()
 	register.Combiner1[[]byte](&mergePartials{})
-	register.DoFn4x1[context.Context, []byte, func(*[]byte) bool, Dict, error](&writeIndexFn{})
+	register.DoFn6x1[context.Context, int, func(*[]byte) bool, func(*[]byte) bool, func(*[]byte) bool, func(*Dict) bool, error](&writeIndexFn{})
 	register.Iter1[[]byte]()
 	register.DoFn6x1[context.Context, int, []byte, []byte, Dict, func([]byte), error](&rankFn{})
 	register.Function2x1(dropBlock)
@@ -258,13 +258,29 @@ func emitIndex(ctx context.Context, p *similarity.Partial, np int, o similarity.
 }
 
 // writeIndexFn joins the ranked blocks into the index and writes it with
-// the product dictionary.
+// the product dictionary. The marginals, blocks and dictionary are
+// co-grouped with [always]: without any product (a file of a header only,
+// every row skipped) there are none, and the index of an empty Partial
+// is written, as the single machine writes one of an empty History.
 type writeIndexFn struct {
 	Index  similarity.IndexOptions
 	Output string
+	AsOf   time.Time
+	Count  similarity.CountOptions
 }
 
-func (f *writeIndexFn) ProcessElement(ctx context.Context, marginals []byte, parts func(*[]byte) bool, dict Dict) error {
+func (f *writeIndexFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte) bool, margs func(*[]byte) bool, parts func(*[]byte) bool, dicts func(*Dict) bool) error {
+	dict, _ := only(dicts)
+	marginals, ok := only(margs)
+	if !ok {
+		p, err := similarity.NewPartial(f.AsOf, f.Count)
+		if err != nil {
+			return err
+		}
+		if marginals, err = p.MarshalBinary(); err != nil {
+			return err
+		}
+	}
 	var xs []*similarity.Index
 	for _, b := range collect(parts) {
 		x, err := similarity.ReadIndex(bytes.NewReader(b))
@@ -342,6 +358,9 @@ func NewCoPurchase(in Input, o CoPurchase) (*beam.Pipeline, error) {
 	merged := beam.CombinePerKey(s, &mergePartials{}, blocks)
 	margAll := beam.Combine(s, &mergePartials{}, marg)
 	ranked := beam.ParDo(s, &rankFn{Index: o.Index}, merged, beam.SideInput{Input: margAll}, beam.SideInput{Input: dict})
-	beam.ParDo0(s, &writeIndexFn{Index: o.Index, Output: o.Output}, margAll, beam.SideInput{Input: ranked}, beam.SideInput{Input: dict})
+	// co-grouped with [always]: the index is written, empty, also when
+	// nothing was read (a Combine of nothing emits nothing)
+	beam.ParDo0(s, &writeIndexFn{Index: o.Index, Output: o.Output, AsOf: o.AsOf, Count: o.Count},
+		beam.CoGroupByKey(s, always(s), beam.AddFixedKey(s, margAll), beam.AddFixedKey(s, ranked), beam.AddFixedKey(s, dict)))
 	return p, nil
 }

@@ -100,3 +100,34 @@ func TestCoPurchaseOptions(t *testing.T) {
 	_, err = pipeline.NewCoPurchase(in, pipeline.CoPurchase{AsOf: time.Now(), Output: "x", Count: similarity.CountOptions{Exclude: roaring.BitmapOf(1)}})
 	require.ErrorContains(t, err, "ExcludeKeys", "ids the pipeline assigns")
 }
+
+// TestCoPurchaseNoProduct: with no product at all (a header only, every
+// row skipped) the Combine of the marginals emitted nothing and the job
+// wrote nothing and succeeded, where the single machine writes the empty
+// index. The writer runs once whatever its inputs, and writes that.
+func TestCoPurchaseNoProduct(t *testing.T) {
+	dir := t.TempDir()
+	asOf := time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)
+	for name, text := range map[string]string{
+		"header.csv":  "customer,product,order,time,quantity,price\n",
+		"skipped.csv": "customer,product,order,time,quantity,price\nc1,p1,o1,not a time,1,1\n",
+	} {
+		f := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(f, []byte(text), 0o644))
+		in := pipeline.Input{Files: []string{f}, Format: "csv", Lenient: true}
+		h, err := pipeline.LoadHistory(context.Background(), in)
+		require.NoError(t, err)
+		o := pipeline.CoPurchase{AsOf: asOf, Index: similarity.IndexOptions{K: 3}}
+		want := singleIndex(t, h, asOf, o)
+		o.Output = filepath.Join(dir, name+".idx")
+		p, err := pipeline.NewCoPurchase(in, o)
+		require.NoError(t, err)
+		run(t, p)
+		got, err := os.ReadFile(o.Output)
+		require.NoError(t, err, name)
+		require.Equal(t, want, got, name)
+		dict, err := os.ReadFile(o.Output + ".products.csv")
+		require.NoError(t, err, name)
+		require.Equal(t, "id,product\n", string(dict), name)
+	}
+}

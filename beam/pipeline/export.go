@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/hex"
 	"fmt"
-	"path"
 	"strconv"
 	"strings"
 	"unicode"
@@ -46,16 +46,23 @@ func Segments(x *segment.Index) ([]Segment, error) {
 
 // SegmentFile is the file name of a segment: kind, a dash and the name
 // in lower case with every run of other characters than letters and
-// digits replaced by one dash, and ".roaring" ("rfm-can-t-lose-them.roaring").
+// digits replaced by one dash, and ".roaring" ("rfm-can-t-lose-them.roaring");
+// a name without a letter or digit ("★") is written in hexadecimal
+// ("rfm-x-e29885.roaring"). Two names can give one file ("Top-R" and
+// "Top R"): [WriteSegments] numbers the later ones.
 func SegmentFile(s Segment) string {
-	slug := strings.FieldsFunc(strings.ToLower(s.Name), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-	return s.Kind + "-" + strings.Join(slug, "-") + ".roaring"
+	slug := strings.Join(strings.FieldsFunc(strings.ToLower(s.Name), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }), "-")
+	if slug == "" {
+		slug = "x-" + hex.EncodeToString([]byte(s.Name))
+	}
+	return s.Kind + "-" + slug + ".roaring"
 }
 
 // WriteSegments writes sets of customers for other systems to the
 // directory dir: customers.csv, the dictionary ("id,customer", id order),
 // segments.csv ("kind,name,file,customers"), and one file per segment
-// (named by [SegmentFile]) holding its bitmap over the dictionary's ids in
+// (named by [SegmentFile]; a name a segment before it took gets "-2",
+// "-3", … before ".roaring") holding its bitmap over the dictionary's ids in
 // roaring's portable serialization
 // (https://github.com/RoaringBitmap/RoaringFormatSpec), with runs where
 // they are smaller. PostgreSQL's pg_roaringbitmap reads these bytes as a
@@ -63,12 +70,13 @@ func SegmentFile(s Segment) string {
 // ClickHouse's groupBitmap states and the CRoaring, Java and Go
 // libraries read them as they are. Equal sets give equal bytes.
 func WriteSegments(ctx context.Context, dir string, customers Dict, sets []Segment) error {
-	if err := writeFile(ctx, path.Join(dir, "customers.csv"), dictCSV("customer", customers)); err != nil {
+	if err := writeFile(ctx, joinPath(dir, "customers.csv"), dictCSV("customer", customers)); err != nil {
 		return err
 	}
 	var idx bytes.Buffer
 	w := csv.NewWriter(&idx)
 	_ = w.Write([]string{"kind", "name", "file", "customers"})
+	taken := make(map[string]bool, len(sets))
 	for _, s := range sets {
 		if !s.Set.IsEmpty() && int(s.Set.Maximum()) >= len(customers.Keys) {
 			return fmt.Errorf("pipeline: segment %s %q holds id %d beyond the %d customers", s.Kind, s.Name, s.Set.Maximum(), len(customers.Keys))
@@ -78,13 +86,17 @@ func WriteSegments(ctx context.Context, dir string, customers Dict, sets []Segme
 			return err
 		}
 		name := SegmentFile(s)
-		if err := writeFile(ctx, path.Join(dir, name), b); err != nil {
+		for n := 2; taken[name]; n++ {
+			name = strings.TrimSuffix(SegmentFile(s), ".roaring") + "-" + strconv.Itoa(n) + ".roaring"
+		}
+		taken[name] = true
+		if err := writeFile(ctx, joinPath(dir, name), b); err != nil {
 			return err
 		}
 		_ = w.Write([]string{s.Kind, s.Name, name, strconv.FormatUint(s.Set.GetCardinality(), 10)})
 	}
 	w.Flush()
-	return writeFile(ctx, path.Join(dir, "segments.csv"), idx.Bytes())
+	return writeFile(ctx, joinPath(dir, "segments.csv"), idx.Bytes())
 }
 
 // PortableBytes returns set in roaring's portable serialization, in a

@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/csv"
 	"errors"
@@ -211,4 +212,39 @@ func requireSegmentsDecode(t *testing.T, dir string) {
 			require.Less(t, int(ids[len(ids)-1]), customers, row[2])
 		}
 	}
+}
+
+// TestWriteSegmentsDistinctFiles: names that give one file name ("Top-R"
+// and "Top R", "VIP+" and "VIP") wrote one file twice, the second over
+// the first, with both rows of segments.csv pointing at it; a name
+// without a letter or digit gave "rfm-.roaring".
+func TestWriteSegmentsDistinctFiles(t *testing.T) {
+	dir := t.TempDir()
+	d := pipeline.Dict{Keys: []string{"a", "b", "c", "d"}}
+	sets := []pipeline.Segment{
+		{Kind: "rfm", Name: "Top-R", Set: roaring.BitmapOf(0)},
+		{Kind: "rfm", Name: "Top R", Set: roaring.BitmapOf(1, 2)},
+		{Kind: "rfm", Name: "top r 2", Set: roaring.BitmapOf(3)},
+		{Kind: "rfm", Name: "★", Set: roaring.BitmapOf(0, 3)},
+	}
+	require.NoError(t, pipeline.WriteSegments(context.Background(), dir, d, sets))
+	f, err := os.Open(filepath.Join(dir, "segments.csv"))
+	require.NoError(t, err)
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, 1+len(sets))
+	files := map[string]bool{}
+	for i, s := range sets {
+		name := rows[1+i][2]
+		require.False(t, files[name], "file %s written twice", name)
+		files[name] = true
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		require.NoError(t, err)
+		got, err := decodePortable(b)
+		require.NoError(t, err)
+		require.Equal(t, s.Set.ToArray(), got, s.Name)
+	}
+	require.Equal(t, []string{"rfm-top-r.roaring", "rfm-top-r-2.roaring", "rfm-top-r-2-2.roaring", "rfm-x-e29885.roaring"},
+		[]string{rows[1][2], rows[2][2], rows[3][2], rows[4][2]})
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"path"
 	"slices"
 	"strconv"
 	"time"
@@ -105,7 +104,7 @@ func (f *customerIDsFn) ProcessElement(ctx context.Context, d Dict, emit func(st
 	for i, k := range d.Keys {
 		emit(k, i)
 	}
-	return writeFile(ctx, path.Join(f.Output, "customers.csv"), dictCSV("customer", d))
+	return writeFile(ctx, joinPath(f.Output, "customers.csv"), dictCSV("customer", d))
 }
 
 // joinID gives a customer's Part its dense id (in Pos) and sends it to
@@ -324,14 +323,14 @@ func (f *joinFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte) bool
 	if _, err := x.WriteTo(&buf); err != nil {
 		return err
 	}
-	if err := writeFile(ctx, path.Join(f.Output, IndexFile), buf.Bytes()); err != nil {
+	if err := writeFile(ctx, joinPath(f.Output, IndexFile), buf.Bytes()); err != nil {
 		return err
 	}
 	buf.Reset()
 	if err := x.WriteCSV(&buf, x.All()); err != nil {
 		return err
 	}
-	if err := writeFile(ctx, path.Join(f.Output, "features.csv"), buf.Bytes()); err != nil {
+	if err := writeFile(ctx, joinPath(f.Output, "features.csv"), buf.Bytes()); err != nil {
 		return err
 	}
 	sets, err := Segments(x)
@@ -368,7 +367,7 @@ func (f *scoreFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte) boo
 	if err := segment.ScoreRFM(fs, f.AsOf, f.Segment); err != nil {
 		return err
 	}
-	if err := writeFile(ctx, path.Join(f.Output, "features.csv"), FeaturesCSV(fs)); err != nil {
+	if err := writeFile(ctx, joinPath(f.Output, "features.csv"), FeaturesCSV(fs)); err != nil {
 		return err
 	}
 	rules := f.Segment.RFMRules

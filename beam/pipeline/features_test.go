@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/memfs"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 	"github.com/stretchr/testify/require"
 
@@ -207,4 +208,31 @@ func TestFeaturesRejectEvents(t *testing.T) {
 	h, err := pipeline.LoadHistory(context.Background(), in)
 	require.NoError(t, err)
 	checkFeatures(t, in, h, pipeline.Features{AsOf: asOf, Index: true})
+}
+
+// TestFeaturesURLOutput: the output directory is a URL on jobs that run
+// on a cluster (gs://…); path.Join made a local path of it ("gs:/…"),
+// where each worker wrote, and the job succeeded. memfs stands in for
+// GCS here.
+func TestFeaturesURLOutput(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "a.csv")
+	require.NoError(t, os.WriteFile(f, []byte("customer,product,order,time,quantity,price\nc1,A,o1,2024-01-01T00:00:00Z,1,1\nc1,B,o1,2024-01-01T00:00:00Z,1,1\n"), 0o644))
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	require.NoError(t, os.Chdir(dir)) // where a local "memfs:" directory would appear
+	t.Cleanup(func() { _ = os.Chdir(wd) })
+	out := "memfs://" + filepath.Base(dir) + "/features"
+	p, err := pipeline.NewFeatures(pipeline.Input{Files: []string{f}, Format: "csv"}, pipeline.Features{AsOf: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC), Output: out})
+	require.NoError(t, err)
+	run(t, p)
+	ctx := context.Background()
+	fs := memfs.New(ctx)
+	got, err := fs.List(ctx, out+"/*")
+	require.NoError(t, err)
+	for _, name := range []string{"customers.csv", "features.csv", "segments.csv"} {
+		require.Contains(t, got, out+"/"+name)
+	}
+	_, err = os.Stat(filepath.Join(dir, "memfs:"))
+	require.ErrorIs(t, err, os.ErrNotExist, "written to the local disk")
 }

@@ -43,7 +43,7 @@ var (
 	months    = flag.Int("months", 0, "look-back in calendar months (0: everything up to the as-of time)")
 	maxBasket = flag.Int("maxbasket", 0, "products per transaction before sampling (0: default, <0: no cap)")
 	shards    = flag.Int("shards", 0, "partial counts (0: default 16)")
-	exclude   = flag.String("exclude", "", "comma-separated product keys of non-merchandise (postage, fees): never counted as co-purchases, in no category of a features -index")
+	exclude   = flag.String("exclude", "", "comma-separated product keys of non-merchandise (postage, fees), spaces around each dropped: never counted as co-purchases, in no category of a features -index")
 	nameCats  = flag.Bool("namecats", false, "derive a category from the product name where a row has none")
 	index     = flag.Bool("index", false, "features: also write the saved segment index, segments.idx")
 	mlBuys    = flag.Bool("ratings-as-purchases", false, "movielens: read ratings as purchases (the features job reads no events)")
@@ -82,7 +82,7 @@ func main() {
 			o.Count.Lookback = affinity.Months(*months)
 		}
 		if *exclude != "" {
-			o.ExcludeKeys = strings.Split(*exclude, ",")
+			o.ExcludeKeys = keyList(*exclude)
 		}
 		p, err = pipeline.NewCoPurchase(in, o)
 		if err != nil {
@@ -91,7 +91,7 @@ func main() {
 	case "features":
 		f := pipeline.Features{AsOf: at, Output: *output, Index: *index}
 		if *exclude != "" {
-			f.NonMerchandiseKeys = strings.Split(*exclude, ",")
+			f.NonMerchandiseKeys = keyList(*exclude)
 		}
 		p, err = pipeline.NewFeatures(in, f)
 		if err != nil {
@@ -103,4 +103,16 @@ func main() {
 	if err := beamx.Run(ctx, p); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// keyList splits a comma-separated list of keys, dropping the spaces
+// around each ("POST, DOT" is POST and DOT) and empty entries.
+func keyList(s string) []string {
+	var keys []string
+	for k := range strings.SplitSeq(s, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }

@@ -6,8 +6,10 @@
 //
 // Each way runs in its own child process (this command, with -worker), so
 // that the peak memory of one never includes the other's; the generated CSV
-// files are kept in -data and reused by later runs. -replot redraws the
-// tables and plots from the results.json of -out without running anything.
+// files are kept in -data and reused by later runs. The sizes run replace
+// their results in the results.json of -out, whose other sizes stay (with
+// -ways, so do the ways not run). -replot redraws the tables and plots
+// from that file without running anything.
 package main
 
 import (
@@ -64,29 +66,39 @@ func main() {
 		if err := os.MkdirAll(*data, 0o755); err != nil {
 			log.Fatal(err)
 		}
+		// the sizes run replace their earlier results; the others stay
+		bySize := map[int]*benchmarks.Run{}
+		for _, r := range old {
+			bySize[r.Shop.Lines] = r
+		}
+		ran := 0
 		for _, n := range benchmarks.Sizes {
 			if float64(n) < *minLines || float64(n) > *maxLines {
 				continue
 			}
-			var prev *benchmarks.Run
-			for _, r := range old {
-				if r.Shop.Lines == n {
-					prev = r
-				}
-			}
-			r, err := runSize(*data, n, strings.Split(*ways, ","), prev)
+			r, err := runSize(*data, n, strings.Split(*ways, ","), bySize[n])
 			if err != nil {
 				log.Fatal(err)
 			}
-			runs = append(runs, r)
+			bySize[n] = r
+			ran++
+			runs = runs[:0]
+			for _, n := range benchmarks.Sizes {
+				if r := bySize[n]; r != nil {
+					runs = append(runs, r)
+				}
+			}
 			b, _ := json.MarshalIndent(runs, "", " ")
 			if err := os.WriteFile(filepath.Join(*out, "results.json"), b, 0o644); err != nil {
 				log.Fatal(err)
 			}
 		}
+		if ran == 0 {
+			log.Fatal("no size between -min and -max")
+		}
 	}
 	if len(runs) == 0 {
-		log.Fatal("no size between -min and -max")
+		log.Fatal("no results to report")
 	}
 	var md bytes.Buffer
 	fmt.Fprintf(&md, "Machine: %s, %d cores (GOMAXPROCS %d), %s memory; %s.\n\n", cpuModel(), runtime.NumCPU(), runtime.GOMAXPROCS(0), memTotal(), runtime.Version())
