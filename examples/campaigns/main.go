@@ -310,6 +310,10 @@ func retention(ctx context.Context, w io.Writer, h *affinity.History, asOf time.
 	fmt.Fprintf(w, "Cohorts: month-1 retention of the last six complete cohorts:")
 	n := len(co.Months)
 	for i := max(0, n-8); i < n-2; i++ { // the last cohort's month 1 has not ended
+		if co.Size[i] == 0 {
+			fmt.Fprintf(w, " %s –", co.Months[i].Format("2006-01")) // nobody acquired that month
+			continue
+		}
 		fmt.Fprintf(w, " %s %.1f%%", co.Months[i].Format("2006-01"), 100*co.Rate(i, 1))
 	}
 	fmt.Fprintln(w)

@@ -122,7 +122,8 @@ func TestCampaignChartIntervals(t *testing.T) {
 }
 
 // TestNoPrices: on a shop without prices every CLV is 0, and the CLV chart
-// was an empty plot from −1 to 1; it is left out.
+// was an empty plot from −1 to 1; it is left out. A month that acquired
+// nobody printed a month-1 retention of 0.0 %.
 func TestNoPrices(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("customer,product,time\n")
@@ -135,6 +136,8 @@ func TestNoPrices(t *testing.T) {
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), &out, &out, []string{"-data", testdata.WriteFile(t, "orders.csv", []byte(b.String())), "-format", "csv", "-png", dir}))
 	assert.Contains(t, out.String(), "charts written to "+dir+": rfm.png, cohorts.png")
+	// nobody was acquired in April: no retention rate, not 0.0 %
+	assert.Contains(t, out.String(), " 2024-04 –")
 	_, err := os.Stat(filepath.Join(dir, "clv.png"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }
