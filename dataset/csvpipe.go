@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"errors"
@@ -479,8 +480,15 @@ func parseCSVBlock(b *csvBlock, comma rune, seed maphash.Seed, free chan *csvBat
 		return out
 	}
 	data := b.data
+	// one bytes.Reader and one bufio.Reader for every Reader of the block
+	// (csv.NewReader takes a *bufio.Reader as it is): a block of records
+	// that each restart allocates little per restart
+	var rd bytes.Reader
+	br := bufio.NewReader(&rd)
 	reader := func(data []byte) *csv.Reader {
-		cr := csv.NewReader(bytes.NewReader(data))
+		rd.Reset(data)
+		br.Reset(&rd)
+		cr := csv.NewReader(br)
 		cr.Comma = comma
 		cr.FieldsPerRecord = -1
 		cr.ReuseRecord = true
