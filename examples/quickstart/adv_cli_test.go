@@ -89,3 +89,16 @@ func TestAdvCLIDefaultFormat(t *testing.T) {
 	assert.Contains(t, csv, "format     csv\n")
 	assert.Contains(t, csv, "orders             2\n")
 }
+
+// TestAdvCLILastOrderNotAReturn: the thank-you mail went to the customer
+// of the latest order of two lines, also when that order was returns
+// only, and then listed no product after "last order:".
+func TestAdvCLILastOrderNotAReturn(t *testing.T) {
+	data := "customer,order,product,time,quantity,price\n" +
+		"a,a1,p1,2024-01-01,1,5\na,a2,p2,2024-02-01,1,5\na,a3,p1,2024-03-01,1,5\na,a3,p2,2024-03-01,1,5\n" +
+		"b,b1,p1,2024-01-02,1,5\nb,b2,p3,2024-02-02,1,5\nb,b3,p1,2024-03-02,1,5\nb,b3,p3,2024-03-02,1,5\n" +
+		"b,b4,p1,2024-04-02,-1,5\nb,b4,p3,2024-04-02,-1,5\n" // b's latest order: two returns
+	out, err := advCLIRun(testdata.WriteFile(t, "orders.csv", []byte(data)), "csv")
+	require.NoError(t, err)
+	assert.Contains(t, out, "# Thank-you mail for a (last order: p1, p2)")
+}

@@ -115,7 +115,8 @@ func run(ctx context.Context, w io.Writer, src shop.Source, progress affinity.Pr
 }
 
 // lastOrder returns the repeat customer (three orders or more) whose last
-// order of two lines or more is the most recent; ties go to the smaller id.
+// order, of two lines or more and not only returns, is the most recent;
+// ties go to the smaller id.
 func lastOrder(h *affinity.History) (customer string, basket []string, ok bool) {
 	var c affinity.CustomerID
 	var last affinity.OrderID
@@ -124,7 +125,7 @@ func lastOrder(h *affinity.History) (customer string, basket []string, ok bool) 
 		if hi-lo < 3 {
 			continue
 		}
-		if l0, l1 := h.OrderLines(hi - 1); l1-l0 < 2 {
+		if l0, l1 := h.OrderLines(hi - 1); l1-l0 < 2 || !h.OrderBought(hi-1) { // not a return
 			continue
 		}
 		if !ok || h.OrderUnix(hi-1) > h.OrderUnix(last) {
@@ -138,11 +139,11 @@ func lastOrder(h *affinity.History) (customer string, basket []string, ok bool) 
 }
 
 // lastBasket returns the products of the most recent order of two lines
-// or more, anyone's; ties go to the smaller id.
+// or more, not only returns, anyone's; ties go to the smaller id.
 func lastBasket(h *affinity.History) (basket []string, ok bool) {
 	var last affinity.OrderID
 	for o := range h.Orders() {
-		if l0, l1 := h.OrderLines(o); l1-l0 < 2 {
+		if l0, l1 := h.OrderLines(o); l1-l0 < 2 || !h.OrderBought(o) {
 			continue
 		}
 		if !ok || h.OrderUnix(o) > h.OrderUnix(last) {
