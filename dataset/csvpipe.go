@@ -496,14 +496,17 @@ func parseCSVBlock(b *csvBlock, comma rune, seed maphash.Seed, free chan *csvBat
 	}
 	cr := reader(data)
 	off := b.line - 1
-	// recordEnd returns the end in data of the record that starts on line
-	// start, where the splitter ends it (csvRecordEnd; a record the input
-	// ends, without a line break after it, as if one followed), and the
-	// field whose line break ended it by the rule of b.one (-1 for none);
-	// the end of its first line when it runs to the end of the input in
-	// a quote
-	recordEnd := func(start int) (end, cut int) {
-		at := lineStart(data, start)
+	// recordEnd returns the end in data of the record read from offset
+	// from (blank lines before it skipped), where the splitter ends it
+	// (csvRecordEnd; a record the input ends, without a line break after
+	// it, as if one followed), and the field whose line break ended it by
+	// the rule of b.one (-1 for none); the end of its first line when it
+	// runs to the end of the input in a quote
+	recordEnd := func(from int64) (end, cut int) {
+		at := int(from)
+		for rest := data[at:]; bytes.HasPrefix(rest, []byte{'\n'}) || bytes.HasPrefix(rest, []byte("\r\n")); rest = data[at:] {
+			at += bytes.IndexByte(rest, '\n') + 1
+		}
 		n, _, cut, ok := scanRecord(data[at:], comma, b.one)
 		if !ok && b.last {
 			n, _, cut, ok = scanRecord(append(data[at:len(data):len(data)], '\n'), comma, b.one)
@@ -512,8 +515,11 @@ func parseCSVBlock(b *csvBlock, comma rune, seed maphash.Seed, free chan *csvBat
 			}
 			n = min(n, len(data)-at)
 		}
-		if !ok {
-			return lineStart(data, start+1), -1
+		if !ok { // a quote open at the end: its first line
+			if i := bytes.IndexByte(data[at:], '\n'); i >= 0 {
+				return at + i + 1, -1
+			}
+			return len(data), -1
 		}
 		return at + n, cut
 	}
@@ -530,6 +536,7 @@ func parseCSVBlock(b *csvBlock, comma rune, seed maphash.Seed, free chan *csvBat
 			Err: errors.New("a line break in a quoted field that may not hold one: a quote not closed where it should be?")}
 	}
 	for {
+		from := cr.InputOffset() // where the record's text starts, blank lines before it included
 		rec, err := cr.Read()
 		if err == io.EOF {
 			break
@@ -553,8 +560,8 @@ func parseCSVBlock(b *csvBlock, comma rune, seed maphash.Seed, free chan *csvBat
 			// whatever encoding/csv found after it, so that it does not
 			// depend on where a block ends.
 			end, cut := 0, -1
-			if ce.Line > ce.StartLine || b.one != nil && bytes.IndexByte(data[lineStart(data, ce.StartLine):], '"') >= 0 {
-				end, cut = recordEnd(ce.StartLine)
+			if ce.Line > ce.StartLine || b.one != nil {
+				end, cut = recordEnd(from)
 			}
 			if cut >= 0 {
 				bad = cutShort(ce.StartLine+off, cut)
@@ -570,7 +577,7 @@ func parseCSVBlock(b *csvBlock, comma rune, seed maphash.Seed, free chan *csvBat
 			// a line break field i may not hold: the record ends with
 			// its line, malformed, and the lines after it are read again
 			out.recs = append(out.recs, csvRec{end: len(out.fields), line: first + off, bad: cutShort(first+off, i)})
-			end, _ := recordEnd(first)
+			end, _ := recordEnd(from)
 			restart(end)
 			continue
 		}
@@ -611,20 +618,6 @@ func lineBreakIn(rec []string, one *oneLine, comma rune) int {
 		}
 	}
 	return -1
-}
-
-// lineStart returns the offset in data of the start of line n (1-based),
-// len(data) when data has fewer lines.
-func lineStart(data []byte, n int) int {
-	at := 0
-	for range n - 1 {
-		i := bytes.IndexByte(data[at:], '\n')
-		if i < 0 {
-			return len(data)
-		}
-		at += i + 1
-	}
-	return at
 }
 
 // parsePlain parses a block without any quote as encoding/csv does: every

@@ -583,3 +583,17 @@ func TestCSVSourceOneLineCases(t *testing.T) {
 		}
 	}
 }
+
+// lineStart returns the offset in data of the start of line n (1-based),
+// len(data) when data has fewer lines.
+func lineStart(data []byte, n int) int {
+	at := 0
+	for range n - 1 {
+		i := bytes.IndexByte(data[at:], '\n')
+		if i < 0 {
+			return len(data)
+		}
+		at += i + 1
+	}
+	return at
+}
