@@ -284,7 +284,7 @@ func (l *loader) eachRecord(r io.Reader, specs []colSpec, row func(src *csvSourc
 	src := newCSVSource(r, l.opts.Comma, l.dups.seed, workers, specs != nil, l.lim.line)
 	defer src.close()
 	if specs == nil {
-		src.setOneLine(&oneLine{all: textLines}) // every field is read: names
+		src.setOneLine(basketLines)
 	}
 	var h *header
 	for {

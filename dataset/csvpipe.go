@@ -59,6 +59,10 @@ type oneLine struct {
 	names []string   // by field index: the header's text, for errors
 }
 
+// basketLines are the fields of a format without a header ("baskets"):
+// every one is read, an item's name.
+var basketLines = &oneLine{all: textLines}
+
 // lineKind is what a field may hold of line breaks.
 type lineKind uint8
 

@@ -427,7 +427,7 @@ type format struct {
 func (f format) lineRules(o Options) *lineRules {
 	switch {
 	case f.name == "baskets":
-		return &lineRules{fixed: &oneLine{all: textLines}}
+		return &lineRules{fixed: basketLines}
 	case f.specs != nil:
 		return &lineRules{specs: f.specs(o), lenient: o.Lenient}
 	}
