@@ -92,6 +92,8 @@ type config struct {
 	data, format, train, test string
 	synthetic                 string
 	split, cutoff, by         string
+	cutoffAt                  time.Time        // -cutoff parsed; zero: evaluate.DefaultCutoff
+	stratum                   evaluate.Stratum // -by parsed
 	ratio                     float64
 	seed                      uint64
 	randomSplit               bool // set by splitHistory
@@ -237,12 +239,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if c.cutoff != "" {
-		if _, err := time.Parse(time.DateOnly, c.cutoff); err != nil {
+		if c.cutoffAt, err = time.Parse(time.DateOnly, c.cutoff); err != nil {
 			return fmt.Errorf("-cutoff: %w", err)
 		}
 	}
 	switch c.by {
-	case "customer", "product", "item":
+	case "customer":
+	case "product", "item":
+		c.stratum = evaluate.ByProduct
 	default:
 		return fmt.Errorf("-by %q: want customer or product", c.by)
 	}
@@ -499,11 +503,9 @@ func splitHistory(ctx context.Context, c *config, h *affinity.History, split str
 	var s *evaluate.Split
 	switch split {
 	case "temporal":
-		cutoff := evaluate.DefaultCutoff(h)
-		if c.cutoff != "" {
-			if cutoff, err = time.Parse(time.DateOnly, c.cutoff); err != nil {
-				return nil, false, fmt.Errorf("-cutoff: %w", err)
-			}
+		cutoff := c.cutoffAt
+		if cutoff.IsZero() {
+			cutoff = evaluate.DefaultCutoff(h)
 		}
 		s, err = evaluate.TemporalSplit(ctx, h, cutoff)
 	case "last-order":
@@ -511,13 +513,7 @@ func splitHistory(ctx context.Context, c *config, h *affinity.History, split str
 	case "ratio":
 		s, err = evaluate.ChronoSplit(ctx, h, sopts)
 	case "stratified":
-		switch c.by {
-		case "customer":
-		case "product", "item":
-			sopts.By = evaluate.ByProduct
-		default:
-			return nil, false, fmt.Errorf("-by %q: want customer or product", c.by)
-		}
+		sopts.By = c.stratum
 		s, err = evaluate.StratifiedSplit(ctx, h, sopts)
 	case "leave-one-out":
 		s, err = evaluate.LeaveOneOutSplit(ctx, h, sopts)
