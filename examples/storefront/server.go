@@ -228,8 +228,9 @@ type rules struct {
 	Repeats       bool           `json:"repeats"`        // products the customer bought may come back
 }
 
-// check returns a 400 for a count out of the API's range, the same for
-// query parameters and body fields (the shop checks the rest).
+// check returns a 400 for a count of the cart body's rules out of the
+// ranges rulesParams gives the query parameters (the shop checks the
+// rest).
 func (ru *rules) check() error {
 	switch {
 	case ru.PerCategory < 0 || ru.PerCategory > shop.MaxK:
