@@ -271,16 +271,6 @@ type writeIndexFn struct {
 
 func (f *writeIndexFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte) bool, margs func(*[]byte) bool, parts func(*[]byte) bool, dicts func(*Dict) bool) error {
 	dict, _ := only(dicts)
-	marginals, ok := only(margs)
-	if !ok {
-		p, err := similarity.NewPartial(f.AsOf, f.Count)
-		if err != nil {
-			return err
-		}
-		if marginals, err = p.MarshalBinary(); err != nil {
-			return err
-		}
-	}
 	var xs []*similarity.Index
 	for _, b := range collect(parts) {
 		x, err := similarity.ReadIndex(bytes.NewReader(b))
@@ -290,13 +280,20 @@ func (f *writeIndexFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte
 		xs = append(xs, x)
 	}
 	var x *similarity.Index
-	if len(xs) == 0 { // no pairs at all: the index of the marginals
+	if len(xs) == 0 { // no pairs at all: the index of the marginals (none: of nothing read)
 		var b []byte
-		var m similarity.Partial
-		if err := m.UnmarshalBinary(marginals); err != nil {
-			return err
+		m := new(similarity.Partial)
+		if marginals, ok := only(margs); ok {
+			if err := m.UnmarshalBinary(marginals); err != nil {
+				return err
+			}
+		} else {
+			var err error
+			if m, err = similarity.NewPartial(f.AsOf, f.Count); err != nil {
+				return err
+			}
 		}
-		err := emitIndex(ctx, &m, len(dict.Keys), f.Index, func(enc []byte) { b = enc })
+		err := emitIndex(ctx, m, len(dict.Keys), f.Index, func(enc []byte) { b = enc })
 		if err != nil {
 			return err
 		}
