@@ -31,6 +31,9 @@ func parseMoneyRef(s string, sep byte) (affinity.Money, error) {
 			whole, frac = s[:i], s[i+1:]
 		}
 	}
+	if len(frac) > 4 && strings.Trim(frac[4:], "0") == "" {
+		frac = frac[:4] // zeros after the fourth decimal change nothing
+	}
 	digits := func(x string) bool { return strings.Trim(x, "0123456789") == "" }
 	if !digits(whole) || !digits(frac) || len(frac) > 4 || whole+frac == "" {
 		return 0, bad

@@ -143,9 +143,10 @@ var ErrMoney = errors.New("affinity: invalid money amount")
 // decimalSep ',') or "0.001" into Money without going through float64. An
 // optional leading sign is allowed, and so are leading zeros and a
 // separator without digits on one side (".5", "5.", "007.5", as
-// spreadsheets write them); thousands separators, exponents and more than
-// four decimals are not (more decimals would be silently rounded). A
-// decimalSep of 0 means '.'.
+// spreadsheets write them), and so are zeros after the fourth decimal
+// ("12.900000", as a database's six-decimal column prints it); thousands
+// separators, exponents and a fifth or later decimal other than zero are
+// not (they would be silently rounded). A decimalSep of 0 means '.'.
 func ParseMoney(s string, decimalSep byte) (Money, error) {
 	if decimalSep == 0 {
 		decimalSep = '.'
@@ -172,7 +173,10 @@ func ParseMoney(s string, decimalSep byte) (Money, error) {
 			d := uint64(c - '0')
 			if seenSep {
 				if nFrac == 4 {
-					return 0, fmt.Errorf("%w: %q has more than 4 decimals", ErrMoney, s)
+					if d != 0 {
+						return 0, fmt.Errorf("%w: %q has more than 4 decimals", ErrMoney, s)
+					}
+					continue // a zero after the fourth decimal changes nothing
 				}
 				frac = frac*10 + d
 				nFrac++

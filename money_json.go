@@ -20,8 +20,8 @@ func (m *Money) UnmarshalText(b []byte) error {
 
 // UnmarshalJSON accepts a decimal amount in currency units as a JSON
 // string ("12.90") or a JSON number (12.90), read exactly, never through
-// float64, by [ParseMoney]: 12.9 is Money(129000). An exponent, more than
-// four decimals or escapes in the string are errors; null leaves m as it
+// float64, by [ParseMoney]: 12.9 is Money(129000). An exponent, a fifth
+// decimal other than zero or escapes in the string are errors; null leaves m as it
 // is.
 func (m *Money) UnmarshalJSON(b []byte) error {
 	switch {

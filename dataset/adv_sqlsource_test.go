@@ -302,6 +302,27 @@ func TestAdvSQLFloat8Price(t *testing.T) {
 	}
 }
 
+// TestAdvSQLWideNumericPrice: a numeric column with more than four
+// decimals (numeric(12,6), which prints 12.9 as "12.900000") reads
+// exactly while the decimals beyond the fourth are zeros, and is an
+// invalid price when they are not.
+func TestAdvSQLWideNumericPrice(t *testing.T) {
+	db := sqlAdvDB(t)
+	src := &dataset.SQLSource{DB: db, Lenient: true, Query: sqlAdvValues(
+		sqlAdvRow("'1'", "'ann'", sqlAdvT0, sqlAdvT0, "'paid'", "'mug'", "1", "12.9::numeric(12,6)"),
+		sqlAdvRow("'2'", "'ann'", sqlAdvT0, sqlAdvT0, "'paid'", "'mug'", "1", "0.0001::numeric(12,6)"),
+		sqlAdvRow("'3'", "'ann'", sqlAdvT0, sqlAdvT0, "'paid'", "'mug'", "1", "0.00001::numeric(12,6)"),
+	) + " ORDER BY order_id"}
+	batch, err := src.Poll(context.Background(), time.Time{})
+	require.NoError(t, err)
+	require.Len(t, batch.Changes, 2)
+	for i, want := range []string{"12.9", "0.0001"} {
+		assert.Equal(t, sqlAdvMoney(t, want), batch.Changes[i].Lines[0].Price)
+	}
+	require.Len(t, batch.Report.Skipped, 1)
+	assert.Equal(t, dataset.Skip{Reason: "invalid price", Count: 1, FirstLine: 3}, batch.Report.Skipped[0])
+}
+
 // TestAdvSQLComputedFloatPrice: a price computed in floating point, with
 // more decimals than Money keeps, reads to the nearest ten-thousandth
 // instead of being an invalid price.
