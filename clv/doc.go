@@ -63,8 +63,8 @@
 //
 // [Score] does all of it for many customers at once, in parallel if asked;
 // for the frequencies shared by many customers it interpolates the
-// per-period sums in T (Chebyshev, to about 1e-13), so a customer costs
-// O(1) instead of O(periods × series terms).
+// per-period sums in T (Chebyshev, to about 1e-12 relatively), so a
+// customer costs O(1) instead of O(periods × series terms).
 //
 // The conditional expectation needs the Gauss hypergeometric function
 // ₂F₁(r+x, b+x; a+b+x−1; z), whose textbook series overflows for large x.
