@@ -33,13 +33,16 @@
 //     RatingWeight; at most MaxHistory distinct, most recent products;
 //   - a basket product weighs max(1, H/n), H the customer's total history
 //     weight and n the basket size: the cart counts as much as the whole
-//     history (at most 10¹² times as much, so that sums stay finite for a
-//     customer away for ages).
+//     history (at most 10¹² times as much, for a customer away for ages).
 //
 // Scores depend only on the ratios of the weights, so the engine measures
 // a customer's ages from their newest purchase or weighted event, and
 // scales by 2^(−(AsOf−newest)/HalfLife) only where the sum counts, against
-// the basket (see Options.HalfLife).
+// the basket (see Options.HalfLife). The weights of a request are scaled
+// to at most 1 when the largest passes 2²⁰, and none is below 10⁻³⁰, so
+// that every sum below stays positive and finite in the scores' float32
+// (edges are bounded too, at 10¹⁰: an infinite conviction stays the
+// strongest edge).
 //
 // The co-purchase score of a candidate c is
 //

@@ -73,7 +73,11 @@ func newEdgeTable(ctx context.Context, np int, nb, seq *similarity.Index, o *Opt
 	t := &edgeTable{src: nb, sub: sub, excl: excl,
 		weighs: [3]float64{o.LiftExponent, o.BasketPopularityExponent, o.SubstitutePenalty}}
 	t.measure = nb.Measure()
-	switch nb.Scope() {
+	scope := nb.Scope()
+	if o.Evidence != nil {
+		scope = o.Evidence.Scope() // the counts reasons state
+	}
+	switch scope {
 	case similarity.Basket:
 		t.unit = "orders"
 	case similarity.Customer, similarity.Sequential:
@@ -170,6 +174,26 @@ func newEdgeTable(ctx context.Context, np int, nb, seq *similarity.Index, o *Opt
 				}
 			}
 		}
+		// the weights as served: floored, substitutes penalised (or
+		// dropped), before the sort, so that the rows are strongest first
+		// as served
+		buf = slices.DeleteFunc(buf, func(x edge) bool {
+			return !t.learned && pen <= 0 && sub.same(pa, x.p)
+		})
+		for i := range buf {
+			x := &buf[i]
+			if x.w >= 0 {
+				x.w = max(x.w, 1e-6)
+			}
+			if !t.learned && sub.same(pa, x.p) {
+				// (a learned model has weighed substitutes itself)
+				x.w *= pen
+				x.kind |= edgeSame
+			}
+			if x.w >= 0 {
+				x.w = max(x.w, minWeight)
+			}
+		}
 		// strongest first, the basket prior included (the candidate's
 		// popularity decides which edges matter when evidence is thin): a
 		// request may use only a prefix of the list
@@ -188,16 +212,6 @@ func newEdgeTable(ctx context.Context, np int, nb, seq *similarity.Index, o *Opt
 			x := buf[pos[uint32(key)]]
 			if x.w < 0 {
 				t.signed = true
-			} else {
-				x.w = max(x.w, 1e-6) // keeps scores positive (see scratch.touch)
-			}
-			if !t.learned && sub.same(pa, x.p) {
-				// (a learned model has weighed substitutes itself)
-				if pen <= 0 {
-					continue
-				}
-				x.w *= pen
-				x.kind |= edgeSame
 			}
 			t.nbr = append(t.nbr, x.p)
 			t.w = append(t.w, x.w)
@@ -282,12 +296,19 @@ func tilt(exp float64, c, sa, sb uint32, n int) float32 {
 	return float32(math.Pow(lift, exp))
 }
 
-// maxWeight bounds an edge's weight: infinite measures (conviction of a
-// pair always bought together, stored as math.MaxFloat32 by package
-// similarity) stay the strongest edges, while a request's sums of weights
-// times anchor weights stay finite (below 1e38 for 10⁸ anchors of weight
-// 1), so that the popularity blend never divides by +Inf into NaN scores.
-const maxWeight = 1e30
+// maxWeight and minWeight bound an edge's weight: infinite measures
+// (conviction of a pair always bought together, stored as
+// math.MaxFloat32 by package similarity) stay the strongest edges (a
+// finite conviction or lift is at most the number of transactions),
+// while a request's sums of edge weights times anchor weights (in
+// [leastWeight, maxAnchorWeight], at most 2³¹ anchors) stay positive and
+// below 10²⁶: the scaling of scores never divides 0 by 0 or +Inf by +Inf
+// into NaN. minWeight keeps positive edges positive (see
+// scratch.touch), substitutes' penalised ones included.
+const (
+	maxWeight = 1e10
+	minWeight = 1e-12
+)
 
 // boundWeight returns w within ±maxWeight.
 func boundWeight(w float32) float32 { return min(max(w, -maxWeight), maxWeight) }

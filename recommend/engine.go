@@ -195,8 +195,8 @@ type Options struct {
 	MaxHistory int
 	// ViewWeight, CartWeight, WishlistWeight and RatingWeight weigh a
 	// customer's events as anchors relative to a purchase (1). Defaults
-	// 0.1, 0.3, 0.3 and 1; negative means 0. Rated products also count as
-	// already bought (MovieLens-style data).
+	// 0.1, 0.3, 0.3 and 1; negative means 0; at most [MaxEventWeight].
+	// Rated products also count as already bought (MovieLens-style data).
 	ViewWeight, CartWeight, WishlistWeight, RatingWeight float64
 	// Consumables are categories whose products are bought again: a bought
 	// product in one becomes eligible again once Interval has passed since
@@ -227,8 +227,10 @@ type Consumable struct {
 
 // Boost multiplies the co-purchase score of products in Category (a path,
 // any level) or in Products by Factor, for customers in Customers (nil
-// means every request, anonymous ones included). Bitmaps are read during
-// New only.
+// means every request, anonymous ones included). Factor is in
+// [1/MaxBoost, MaxBoost]; a product several boosts apply to gets the
+// product of their factors, its score bounded at 10³⁰. Bitmaps are read
+// during New only.
 type Boost struct {
 	Customers *roaring.Bitmap
 	Category  string
@@ -474,6 +476,14 @@ func (o *Options) validate() error {
 			return fmt.Errorf("%w: %s is %v", ErrInvalidOptions, f.name, f.v)
 		}
 	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"ViewWeight", o.ViewWeight}, {"CartWeight", o.CartWeight}, {"WishlistWeight", o.WishlistWeight}, {"RatingWeight", o.RatingWeight}} {
+		if f.v > MaxEventWeight {
+			return errorField(f.name, f.v, fmt.Sprintf("at most MaxEventWeight = %v", float64(MaxEventWeight)))
+		}
+	}
 	if o.Workers > MaxWorkers {
 		return fmt.Errorf("%w: Workers = %d, at most MaxWorkers = %d", ErrInvalidOptions, o.Workers, MaxWorkers)
 	}
@@ -490,6 +500,16 @@ func (o *Options) validate() error {
 	}
 	return o.NextBasket.validate()
 }
+
+// MaxEventWeight is the largest ViewWeight, CartWeight, WishlistWeight
+// and RatingWeight: an event weighing a million purchases already
+// outweighs them all, and the bound keeps a request's sums of weights
+// finite.
+const MaxEventWeight = 1e6
+
+// MaxBoost bounds a [Boost]'s Factor: at most MaxBoost, at least
+// 1/MaxBoost, inside the range of the scores' float32.
+const MaxBoost = 1e6
 
 // MaxPopularityExponent is the largest PopularityExponent and
 // BasketPopularityExponent: (1 + support)^ρ then stays far inside the
@@ -648,8 +668,8 @@ func (e *Engine) rules() error {
 		}
 	}
 	for i, b := range e.o.Boosts {
-		if !(b.Factor > 0) || math.IsInf(b.Factor, 0) {
-			return errorField(fmt.Sprintf("Boosts[%d].Factor", i), b.Factor, "want a positive, finite factor")
+		if !(b.Factor >= 1/MaxBoost && b.Factor <= MaxBoost) {
+			return errorField(fmt.Sprintf("Boosts[%d].Factor", i), b.Factor, "want a factor in [1/MaxBoost, MaxBoost]")
 		}
 		x := boost{factor: float32(b.Factor), products: make([]uint64, (e.np+63)/64)}
 		if b.Customers != nil {
@@ -680,7 +700,8 @@ func (e *Engine) rules() error {
 }
 
 // decay returns 2^(−age/halfLife) for age in seconds (1 for age ≤ 0),
-// floored at 1e-30 so that a touched score is never 0 (see scratch.touch).
+// floored at leastWeight so that a touched score is never 0 (see
+// scratch.touch).
 // It splits the exponent into an integer part, applied to the float's
 // exponent bits, and a fraction f in [0, 1), for which 2^(−f) comes from a
 // degree-8 Taylor polynomial of e^(−f·ln 2) (relative error below 1e-6):
@@ -691,12 +712,12 @@ func decay(age int64, halfLife float64) float32 {
 	}
 	x := float64(age) / halfLife
 	if x >= 99 {
-		return 1e-30
+		return leastWeight
 	}
 	n := math.Floor(x)
 	y := (x - n) * math.Ln2
 	p := 1 - y*(1-y/2*(1-y/3*(1-y/4*(1-y/5*(1-y/6*(1-y/7*(1-y/8)))))))
-	return max(math.Float32frombits(math.Float32bits(float32(p))-uint32(n)<<23), 1e-30)
+	return max(math.Float32frombits(math.Float32bits(float32(p))-uint32(n)<<23), leastWeight)
 }
 
 // segments precomputes the favourites of Options.Segments for the

@@ -78,7 +78,9 @@ type NextBasket struct {
 	// above their everyday items in November, and not in June, and that
 	// of two products the customer bought as often, the one the shop sells
 	// now ranks first. A history shorter than two windows has neither (t =
-	// d = 1). Defaults 0.5 and 0.25; negative disables.
+	// d = 1). Defaults 0.5 and 0.25; negative disables. The factor
+	// q(i)^η·t(i)^τ·d(i)^δ is kept within [e⁻⁸⁰, e⁶⁰], so that large
+	// exponents cannot overflow the scores.
 	//
 	// Measured with examples/evaluate on Online Retail 2010-2011 (all
 	// items, NDCG@10, next-basket mode; examples/evaluate/RESULTS.md) at
@@ -296,9 +298,11 @@ func newRepeatModel(ctx context.Context, h *affinity.History, np int, asOf int64
 		t.trend = make([]float32, np)
 	}
 	for p := range np {
-		f := 1.0
+		// in logarithms, so that large exponents neither overflow nor
+		// multiply an underflow by an overflow into NaN
+		var lf float64
 		if eta > 0 {
-			f = math.Pow((float64(again[p])+1)/(float64(later[p])+2), eta)
+			lf = eta * math.Log((float64(again[p])+1)/(float64(later[p])+2))
 		}
 		if trend {
 			r := float64(recent[p]) + trendPrior
@@ -306,16 +310,25 @@ func newRepeatModel(ctx context.Context, h *affinity.History, np int, asOf int64
 			tr := r / (usual + trendPrior)
 			t.trend[p] = float32(tr)
 			if tau > 0 {
-				f *= math.Pow(tr, tau)
+				lf += tau * math.Log(tr)
 			}
 			if delta > 0 {
-				f *= math.Pow(r/trendPrior, delta)
+				lf += delta * math.Log(r/trendPrior)
 			}
 		}
-		t.prop[p] = float32(f)
+		t.prop[p] = float32(math.Exp(min(max(lf, minLogProp), maxLogProp)))
 	}
 	return t, nil
 }
+
+// minLogProp and maxLogProp bound the logarithm of a product's repeat
+// factor q^η·t^τ·d^δ: inside float32's normal range, and small enough that
+// a customer's repeat score (the factor times up to 2³² purchases) stays
+// finite.
+const (
+	minLogProp = -80
+	maxLogProp = 60
+)
 
 // RepeatShare returns the share of repeat items in customers' next
 // orders: over every order at or before asOf that is not its customer's

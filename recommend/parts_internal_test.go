@@ -189,9 +189,9 @@ func TestPartEdgeTable(t *testing.T) {
 				w *= 0.5
 			}
 			assert.InDelta(t, max(w, 1e-6), tab.w[j], 1e-6)
-			// ordered by the measure times the basket prior, before the
-			// substitute penalty
-			rank := nb.Neighbors(pa)[i].Score * tab.priorB[q]
+			// ordered by the weight as served (the substitute penalty
+			// applied) times the basket prior
+			rank := tab.w[j] * tab.priorB[q]
 			if j > tab.off[a] {
 				assert.GreaterOrEqual(t, prev*(1+1e-6), rank, "strongest first")
 			}

@@ -334,7 +334,45 @@ func (e *Engine) anchors(s *scratch, j *job) error {
 			}
 		}
 	}
+	normalizeAnchors(s.items)
 	return nil
+}
+
+// maxAnchorWeight and leastWeight bound the anchors' weights of a
+// request, so that its sums of anchor weight × edge weight stay positive
+// and finite (see maxWeight).
+const (
+	maxAnchorWeight = 1 << 20
+	leastWeight     = 1e-30
+)
+
+// normalizeAnchors scales the anchors' weights to at most 1 when the
+// largest is beyond maxAnchorWeight (a cart against a history faded for
+// years weighs up to 10¹² times the history), and raises positive ones
+// to at least leastWeight, the weight of a purchase older than 99
+// half-lives (see decay). Scores do not depend on the weights' scale:
+// they are divided by the best candidate's, and the edge budget is
+// shared out in proportion.
+func normalizeAnchors(items []histItem) {
+	wmax, wmin := float32(0), float32(math.MaxFloat32)
+	for i := range items {
+		if w := items[i].w; w > 0 {
+			wmax, wmin = max(wmax, w), min(wmin, w)
+		}
+	}
+	if wmax <= maxAnchorWeight && wmin >= leastWeight {
+		return // the usual case
+	}
+	for i := range items {
+		it := &items[i]
+		if it.w <= 0 {
+			continue
+		}
+		if wmax > maxAnchorWeight {
+			it.w /= wmax
+		}
+		it.w = max(it.w, leastWeight)
+	}
 }
 
 // budget shares out the MaxEdges edges of a request among the anchors,
@@ -420,7 +458,9 @@ func (e *Engine) score(s *scratch, j *job) {
 	j.prior, j.lambda = prior, lambda
 	if prior != nil {
 		for _, p := range s.touched {
-			s.acc[p] *= prior[p]
+			// bounded: a prior below 2⁶⁴ times sums below 10²⁶ (see
+			// maxWeight) may pass float32's range
+			s.acc[p] = min(s.acc[p]*prior[p], maxScore)
 		}
 	}
 
@@ -540,11 +580,18 @@ func (e *Engine) usual(s *scratch, j *job, p affinity.ProductID, raw float32) (v
 	}
 	for _, bi := range s.boosts {
 		if b := &e.boosts[bi]; b.products[p>>6]&(1<<(p&63)) != 0 {
-			v *= b.factor
+			// bounded, so that boosts that compound stay finite
+			v = min(v*b.factor, maxBoosted)
 		}
 	}
 	return v, taste
 }
+
+// maxBoosted bounds a boosted score (see [Boost]).
+const maxBoosted = 1e30
+
+// maxScore bounds a raw co-purchase score times its popularity prior.
+const maxScore = 1e38
 
 // exploreRaw is product p's raw candidate score as selectTop computes it:
 // blended with popularity when the request is.
@@ -649,22 +696,27 @@ func (e *Engine) history(s *scratch, c affinity.CustomerID, asOf int64, allowRep
 		return 0, 1
 	}
 	scale = math.Exp2(-float64(asOf-ref) / e.hl)
-	for o > olo {
-		o--
-		t := h.OrderUnix(o)
-		d := decay(ref-t, e.hl)
-		var rd float32
-		if e.nbAlpha > 0 {
-			rd = decay(ref-t, e.nbHL)
-		}
-		lo, hi := h.OrderLines(o)
-		for i := lo; i < hi; i++ {
-			if h.LineQuantity(i) > 0 {
-				e.addHist(s, h.LineProduct(i), d, rd, t, true, allowRepeats)
+	// orders and events merged, newest first (an order before an event of
+	// its second), so that the MaxHistory anchors are the most recent
+	i := ehi
+	for o > olo || i > elo {
+		if i == elo || (o > olo && h.OrderUnix(o-1) >= h.Event(i-1).Unix) {
+			o--
+			t := h.OrderUnix(o)
+			d := decay(ref-t, e.hl)
+			var rd float32
+			if e.nbAlpha > 0 {
+				rd = decay(ref-t, e.nbHL)
 			}
+			lo, hi := h.OrderLines(o)
+			for i := lo; i < hi; i++ {
+				if h.LineQuantity(i) > 0 {
+					e.addHist(s, h.LineProduct(i), d, rd, t, true, allowRepeats)
+				}
+			}
+			continue
 		}
-	}
-	for i := ehi - 1; i >= elo; i-- {
+		i--
 		ev := h.Event(i)
 		if ev.Unix > asOf || !ev.Kind.Valid() {
 			continue

@@ -74,8 +74,9 @@ type Grid struct {
 }
 
 // ErrNoValidation is returned (wrapped) by [Tune] when the validation
-// window holds no customer who also bought before it (data without
-// customers or time, such as anonymous baskets, or too short a history):
+// window holds no customer who also bought or rated before it (data
+// without customers or time, such as anonymous baskets, or too short a
+// history):
 // there is nothing to tune on, and the defaults stand.
 var ErrNoValidation = errors.New("recommend: tune: no validation customers")
 
@@ -308,7 +309,7 @@ func (g Grid) holdOut(ctx context.Context, h *affinity.History, asOf time.Time) 
 	switch g.Holdout {
 	case HoldoutTime:
 		if val = validationSet(h, from, asOf, g); len(val.users) == 0 {
-			return nil, nil, fmt.Errorf("%w: no customer bought both before %s and in the window", ErrNoValidation, from.Format(time.DateOnly))
+			return nil, nil, fmt.Errorf("%w: no customer bought or rated both before %s and in the window", ErrNoValidation, from.Format(time.DateOnly))
 		}
 	case HoldoutRandom:
 		var err error
@@ -396,46 +397,37 @@ type validation struct {
 	idcg  []float64
 }
 
+// validationSet returns the validation customers of the window (from,
+// to]: those who bought or rated before it and in it, at most
+// g.MaxCustomers of them, with the products they bought or rated in it
+// (new ones only with g.Explore).
 func validationSet(h *affinity.History, from, to time.Time, g Grid) *validation {
 	v := &validation{from: from, off: []int32{0}}
 	f, t := from.Unix(), to.Unix()
 	var cands []affinity.CustomerID
 	for c := range h.NumCustomers() {
-		olo, ohi := h.CustomerOrders(affinity.CustomerID(c))
-		if olo == ohi || h.OrderUnix(olo) > f {
-			continue
-		}
-		for o := olo; o < ohi; o++ {
-			if u := h.OrderUnix(o); u > f && u <= t {
-				cands = append(cands, affinity.CustomerID(c))
-				break
-			}
+		var before, in bool
+		interactionTimes(h, affinity.CustomerID(c), t, func(u int64) {
+			before = before || u <= f
+			in = in || u > f
+		})
+		if before && in {
+			cands = append(cands, affinity.CustomerID(c))
 		}
 	}
 	step := max(1, (len(cands)+g.MaxCustomers-1)/g.MaxCustomers)
 	var before []affinity.ProductID
 	for i := 0; i < len(cands); i += step {
 		c := cands[i]
-		olo, ohi := h.CustomerOrders(c)
 		before = before[:0]
 		start := len(v.rel)
-		for o := olo; o < ohi; o++ {
-			u := h.OrderUnix(o)
-			if u > t {
-				break
+		interactions(h, c, t, func(u int64, p affinity.ProductID) {
+			if u <= f {
+				before = append(before, p)
+			} else {
+				v.rel = append(v.rel, p)
 			}
-			lo, hi := h.OrderLines(o)
-			for l := lo; l < hi; l++ {
-				if h.LineQuantity(l) <= 0 {
-					continue
-				}
-				if p := h.LineProduct(l); u <= f {
-					before = append(before, p)
-				} else {
-					v.rel = append(v.rel, p)
-				}
-			}
-		}
+		})
 		rel := v.rel[start:]
 		slices.Sort(rel)
 		rel = slices.Compact(rel)
@@ -452,6 +444,46 @@ func validationSet(h *affinity.History, from, to time.Time, g Grid) *validation 
 	}
 	v.idcg = idcgTable(g.K)
 	return v
+}
+
+// interactions calls fn with the time and product of each of c's bought
+// lines and ratings (the interactions of rating data) at or before t.
+func interactions(h *affinity.History, c affinity.CustomerID, t int64, fn func(u int64, p affinity.ProductID)) {
+	olo, ohi := h.CustomerOrders(c)
+	for o := olo; o < ohi && h.OrderUnix(o) <= t; o++ {
+		lo, hi := h.OrderLines(o)
+		for l := lo; l < hi; l++ {
+			if h.LineQuantity(l) > 0 {
+				fn(h.OrderUnix(o), h.LineProduct(l))
+			}
+		}
+	}
+	customerRatings(h, c, t, fn)
+}
+
+// interactionTimes calls fn with the time of each of c's orders and
+// ratings at or before t.
+func interactionTimes(h *affinity.History, c affinity.CustomerID, t int64, fn func(u int64)) {
+	olo, ohi := h.CustomerOrders(c)
+	for o := olo; o < ohi && h.OrderUnix(o) <= t; o++ {
+		fn(h.OrderUnix(o))
+	}
+	customerRatings(h, c, t, func(u int64, _ affinity.ProductID) { fn(u) })
+}
+
+// customerRatings calls fn with the time and product of each of c's
+// ratings at or before t.
+func customerRatings(h *affinity.History, c affinity.CustomerID, t int64, fn func(u int64, p affinity.ProductID)) {
+	elo, ehi := h.CustomerEvents(c)
+	for i := elo; i < ehi; i++ {
+		ev := h.Event(i)
+		if ev.Unix > t {
+			return
+		}
+		if ev.Kind == affinity.Rating {
+			fn(ev.Unix, ev.Product)
+		}
+	}
 }
 
 // idcgTable returns the ideal DCG of 0 to k relevant products.

@@ -46,6 +46,19 @@ func VecCosine(x, y []float64) (float64, error) {
 }
 
 func cosine(x, y []float64) float64 {
+	ex, ey := unitExp(x), unitExp(y)
+	if ex != 0 || ey != 0 {
+		// entries too large or too small for the sums of products:
+		// scaled by powers of two, which cosine does not see
+		var sxy, sxx, syy float64
+		for i, xi := range x {
+			a, b := math.Ldexp(xi, -ex), math.Ldexp(y[i], -ey)
+			sxy += a * b
+			sxx += a * a
+			syy += b * b
+		}
+		return correlation(sxy, sxx, syy)
+	}
 	nx, ny := floats.Norm(x, 2), floats.Norm(y, 2)
 	if nx == 0 || ny == 0 {
 		return 0
@@ -53,15 +66,33 @@ func cosine(x, y []float64) float64 {
 	return clamp1(floats.Dot(x, y) / (nx * ny))
 }
 
+// unitExp returns the binary exponent e that brings the largest |vᵢ| of
+// the slices to [0.5, 1) by scaling with 2⁻ᵉ, when that largest is beyond
+// 2⁴⁰⁰ or below 2⁻⁴⁰⁰ (sums of products would overflow or underflow), and
+// 0 otherwise (and for zero, infinite or NaN entries).
+func unitExp(vs ...[]float64) int {
+	var m float64
+	for _, v := range vs {
+		for _, x := range v {
+			m = max(m, math.Abs(x))
+		}
+	}
+	if m == 0 || (m >= 0x1p-400 && m <= 0x1p400) || math.IsInf(m, 0) || math.IsNaN(m) {
+		return 0
+	}
+	_, e := math.Frexp(m)
+	return e
+}
+
 func clamp1(v float64) float64 { return max(-1, min(1, v)) }
 
-// correlation returns sxy/√(sxx·syy) in [−1, 1], 0 when a sum of squares
+// correlation returns sxy/(√sxx·√syy) in [−1, 1], 0 when a sum of squares
 // is zero.
 func correlation(sxy, sxx, syy float64) float64 {
 	if sxx == 0 || syy == 0 {
 		return 0
 	}
-	return clamp1(sxy / math.Sqrt(sxx*syy))
+	return clamp1(sxy / (math.Sqrt(sxx) * math.Sqrt(syy))) // (sxx·syy may overflow)
 }
 
 // VecPearson returns the Pearson correlation of x and y: the cosine of the
@@ -75,10 +106,18 @@ func VecPearson(x, y []float64) (float64, error) {
 	if len(x) == 0 {
 		return 0, nil
 	}
-	mx, my := floats.Sum(x)/float64(len(x)), floats.Sum(y)/float64(len(y))
+	// scaled by powers of two when the entries are too large or too
+	// small for the sums (see unitExp), which the correlation does not see
+	ex, ey := unitExp(x), unitExp(y)
+	var mx, my float64
+	for i, xi := range x {
+		mx += math.Ldexp(xi, -ex)
+		my += math.Ldexp(y[i], -ey)
+	}
+	mx, my = mx/float64(len(x)), my/float64(len(y))
 	var sxy, sxx, syy float64
 	for i, xi := range x {
-		dx, dy := xi-mx, y[i]-my
+		dx, dy := math.Ldexp(xi, -ex)-mx, math.Ldexp(y[i], -ey)-my
 		sxy += dx * dy
 		sxx += dx * dx
 		syy += dy * dy
@@ -103,13 +142,14 @@ func VecAdjustedCosine(x, y, mean []float64) (float64, error) {
 	if err := sameLen(x, mean); err != nil {
 		return 0, err
 	}
+	e := unitExp(x, y, mean) // see VecPearson
 	var sxy, sxx, syy float64
 	for u, xu := range x {
 		yu := y[u]
 		if xu == 0 || yu == 0 {
 			continue
 		}
-		dx, dy := xu-mean[u], yu-mean[u]
+		dx, dy := math.Ldexp(xu, -e)-math.Ldexp(mean[u], -e), math.Ldexp(yu, -e)-math.Ldexp(mean[u], -e)
 		sxy += dx * dy
 		sxx += dx * dx
 		syy += dy * dy

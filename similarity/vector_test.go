@@ -219,3 +219,37 @@ func TestVectorMeasuresDoNotAllocate(t *testing.T) {
 	})
 	assert.Zero(t, allocs)
 }
+
+// TestVecRangeOfEntries: cosine, Pearson and adjusted cosine do not see
+// the scale of their entries, however large or small (products of 1e200
+// once overflowed into NaN, of 1e-200 underflowed into 0).
+func TestVecRangeOfEntries(t *testing.T) {
+	x, y := []float64{1, 1, 3}, []float64{1, 2, 0.5}
+	mean := []float64{0.5, 1.5, 1}
+	cos, err := similarity.VecCosine(x, y)
+	require.NoError(t, err)
+	pear, err := similarity.VecPearson(x, y)
+	require.NoError(t, err)
+	adj, err := similarity.VecAdjustedCosine(x, y, mean)
+	require.NoError(t, err)
+	scaled := func(v []float64, s float64) []float64 {
+		out := make([]float64, len(v))
+		for i := range v {
+			out[i] = v[i] * s
+		}
+		return out
+	}
+	for _, sx := range []float64{1e-300, 1e-200, 1e-120, 1, 1e120, 1e200, 1e300} {
+		for _, sy := range []float64{1e-300, 1, 1e300} {
+			got, err := similarity.VecCosine(scaled(x, sx), scaled(y, sy))
+			require.NoError(t, err)
+			assert.InDelta(t, cos, got, 1e-12, "cosine, scales %g %g", sx, sy)
+			got, err = similarity.VecPearson(scaled(x, sx), scaled(y, sy))
+			require.NoError(t, err)
+			assert.InDelta(t, pear, got, 1e-12, "pearson, scales %g %g", sx, sy)
+		}
+		got, err := similarity.VecAdjustedCosine(scaled(x, sx), scaled(y, sx), scaled(mean, sx))
+		require.NoError(t, err)
+		assert.InDelta(t, adj, got, 1e-12, "adjusted cosine, scale %g", sx)
+	}
+}
