@@ -22,8 +22,12 @@ type Product struct {
 	Categories []string `json:"categories"`
 	// Price is the current list price; zero when unknown.
 	Price Money `json:"price"`
-	// InStock is the initial stock flag. Engines that serve live traffic
-	// keep their own atomically swapped stock set.
+	// InStock is the initial stock flag. Its zero value, false, is out of
+	// stock, and engines recommend no product out of stock: a Product
+	// built in Go for a catalog sets it (the file loaders set it to true
+	// unless a stock column says otherwise, and products known only from
+	// purchases or events count as in stock). Engines that serve live
+	// traffic keep their own atomically swapped stock set.
 	InStock bool `json:"in_stock"`
 }
 

@@ -239,7 +239,8 @@ type Boost struct {
 }
 
 // Engine ranks complementary products. It is immutable after [New] except
-// for the stock set ([Engine.SetStock]) and safe for concurrent use.
+// for the stock set ([Engine.SetStock], [Engine.UpdateStock]) and safe
+// for concurrent use.
 type Engine struct {
 	h        *affinity.History
 	cat      *affinity.Catalog
@@ -628,6 +629,32 @@ func (e *Engine) SetStock(inStock *roaring.Bitmap) {
 		}
 	}
 	e.stock.Store(st)
+}
+
+// UpdateStock puts the products in inStock in the stock set and takes
+// those in outOfStock out of it (a product in both ends out), atomically;
+// the others stay as they are. Product ids outside the catalog are
+// ignored. It copies the set (O(NumProducts/64 + the ids)), where
+// SetStock also reads a whole bitmap, and is safe to call concurrently
+// with SetStock and itself: no update is lost.
+func (e *Engine) UpdateStock(inStock, outOfStock []affinity.ProductID) {
+	for {
+		old := e.stock.Load()
+		st := &stockSet{bits: slices.Clone(old.bits)}
+		for _, p := range inStock {
+			if int(p) < e.np {
+				st.bits[p>>6] |= 1 << (p & 63)
+			}
+		}
+		for _, p := range outOfStock {
+			if int(p) < e.np {
+				st.bits[p>>6] &^= 1 << (p & 63)
+			}
+		}
+		if e.stock.CompareAndSwap(old, st) {
+			return
+		}
+	}
 }
 
 // InStock reports whether p is in the current stock set (false for an id

@@ -29,7 +29,9 @@ type Stats struct {
 	RevenueShare float64
 	// Orders counts the customers' orders in the look-back.
 	Orders int64
-	// AOV is Revenue / Orders, rounded; 0 without orders.
+	// AOV is Revenue / Orders, rounded; 0 without orders. Revenue is net
+	// of the returns in the look-back, those of orders before it
+	// included, so returns can make it small, or negative.
 	AOV affinity.Money
 }
 

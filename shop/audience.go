@@ -144,7 +144,9 @@ func (a *Audience) Stats() segment.Stats { return a.stats }
 // Revenue returns the audience's net spend in the segment look-back.
 func (a *Audience) Revenue() affinity.Money { return a.stats.Revenue }
 
-// AOV returns the audience's average order value in the look-back.
+// AOV returns the audience's average order value in the look-back: its
+// net spend over its orders ([segment.Stats]), which returns of orders
+// before the look-back can make small, or negative.
 func (a *Audience) AOV() affinity.Money { return a.stats.AOV }
 
 // Bitmap returns the customers by dense id; the caller owns the copy.

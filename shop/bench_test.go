@@ -108,8 +108,29 @@ func BenchmarkAudiencePage(b *testing.B) {
 	}
 }
 
+// BenchmarkSetInStockManySettings sets one product's stock on a shop
+// that remembers 100,000 settings of keys the catalog does not hold: the
+// time does not grow with them (each call once looked every setting up).
+func BenchmarkSetInStockManySettings(b *testing.B) {
+	s, err := shop.Open(context.Background(), shop.Demo(), shop.Options{Model: "neighbours"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var gone []string
+	for i := range 100_000 {
+		gone = append(gone, fmt.Sprintf("discontinued-%d", i))
+	}
+	s.UpdateStock(nil, gone)
+	b.ReportAllocs()
+	in := false
+	for b.Loop() {
+		s.SetInStock("p00413", in)
+		in = !in
+	}
+}
+
 // BenchmarkUpdateStock applies one stock feed of 4,000 keys, most of
-// them unknown to the catalog, in one call: one pass over the catalog.
+// them unknown to the catalog, in one call: one copy of the stock set.
 func BenchmarkUpdateStock(b *testing.B) {
 	s, err := shop.Open(context.Background(), shop.Demo(), shop.Options{Model: "neighbours"})
 	if err != nil {

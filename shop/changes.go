@@ -14,15 +14,17 @@ import (
 // replaces every earlier version of the order (edits, partial refunds,
 // re-deliveries), a delete removes it, and the change with the highest
 // Version wins whatever the order of arrival — so replaying a feed, or
-// loading it twice, gives the same History as loading it once.
+// loading it twice, gives the same History as loading it once. A nil seq
+// is an error wrapping [affinity.ErrNilArgument].
 func Changes(seq iter.Seq[affinity.OrderChange]) Source {
 	return SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
 		rep := dataset.Report{Format: "changes"}
+		if seq == nil {
+			return rep, affinity.NilArgument("shop", "Changes sequence")
+		}
 		for c := range seq {
-			if rep.Rows%1024 == 0 {
-				if err := ctx.Err(); err != nil {
-					return rep, fmt.Errorf("shop: %w", err)
-				}
+			if err := every4096(ctx, rep.Rows); err != nil {
+				return rep, err
 			}
 			rep.Rows++
 			if err := b.Apply(c); err != nil {
@@ -40,7 +42,10 @@ func Changes(seq iter.Seq[affinity.OrderChange]) Source {
 // anything saved after it. Unknown keys are ignored.
 func Erase(keys ...string) Source {
 	return SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
-		for _, k := range keys {
+		for i, k := range keys {
+			if err := every4096(ctx, i); err != nil {
+				return dataset.Report{Format: "erase"}, err
+			}
 			b.EraseCustomer(k)
 		}
 		return dataset.Report{Format: "erase", Rows: len(keys), Loaded: len(keys)}, nil
@@ -80,6 +85,9 @@ func (f *SQLFeed) Cursor() any {
 // [SQLFeed.Commit] then moves the cursor on; a load that is not committed
 // (it failed, or the refresh did) is read again by the next.
 func (f *SQLFeed) Load(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
+	if f == nil {
+		return dataset.Report{}, affinity.NilArgument("shop", "SQLFeed")
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.next = nil

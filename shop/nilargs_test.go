@@ -40,8 +40,16 @@ func TestNilArguments(t *testing.T) {
 		"OpenHistory nil History": func() error { _, err := shop.OpenHistory(ctx, nil, shop.Options{}); return err },
 		"LoadHistory nil source":  func() error { _, _, err := shop.LoadHistory(ctx, nil); return err },
 		"Refresh nil source":      func() error { return s.Refresh(ctx, nil) },
+		// nil inside a source: each source constructor's argument
+		"nil in Sources":      func() error { _, err := shop.Open(ctx, shop.Sources(shop.Demo(), nil), shop.Options{}); return err },
+		"Purchases(nil)":      func() error { _, err := shop.Open(ctx, shop.Purchases(nil), shop.Options{}); return err },
+		"Changes(nil)":        func() error { return s.Refresh(ctx, shop.Changes(nil)) },
+		"Storefront(nil)":     func() error { _, _, err := shop.LoadHistory(ctx, shop.Storefront(nil)); return err },
+		"SourceFunc(nil)":     func() error { _, err := shop.Open(ctx, shop.SourceFunc(nil), shop.Options{}); return err },
+		"nil *SQLFeed":        func() error { var f *shop.SQLFeed; return s.Refresh(ctx, f) },
+		"SQL(nil *SQLSource)": func() error { return s.Refresh(ctx, shop.SQL(nil, nil)) },
 	}
-	reliability.Calls(t, reliability.Record{Kind: "invalid", Subject: "shop: Open, OpenHistory, LoadHistory and Refresh with a nil source or History",
+	reliability.Calls(t, reliability.Record{Kind: "invalid", Subject: "shop: Open, OpenHistory, LoadHistory and Refresh with a nil source or History, or a source made of a nil",
 		Outcome: "an error matching affinity.ErrNilArgument; no panic"}, argCalls, affinity.ErrNilArgument)
 }
 

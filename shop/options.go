@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
@@ -378,44 +380,85 @@ func cmpOr(s, def string) string {
 }
 
 // nonMerchPhrases are whole product names that mean a fee or an
-// adjustment; nonMerchWords mark one anywhere in the name.
+// adjustment; nonMerchEnds end one.
 var (
 	nonMerchPhrases = []string{
 		"postage", "carriage", "next day carriage", "shipping", "delivery", "delivery charge", "freight",
 		"manual", "samples", "discount", "bank charges", "amazon fee", "service charge",
 	}
-	nonMerchWords = []string{"postage", "gift voucher", "gift card", "giftcard", "commission", "adjust"}
-	nonMerchEnds  = []string{" fee", " fees", " surcharge"}
+	nonMerchEnds = []string{" fee", " fees", " surcharge"}
 )
 
 // DefaultNonMerchandise recognises the usual non-merchandise rows of shop
-// exports by product name, ignoring case and repeated spaces: names that
-// are exactly a charge ("POSTAGE", "CARRIAGE", "Manual", "Bank Charges",
-// "AMAZON FEE", "SAMPLES", "Discount"); names that mention postage, a
-// gift voucher or card, a commission or an adjustment ("DOTCOM POSTAGE",
-// "Dotcomgiftshop Gift Voucher £10.00", "CRUK Commission", "Adjust bad
-// debt"); and names that are or end in the word "fee", "fees" or
-// "surcharge" ("Fee", "Card fee", not "Coffee"). Products named
-// for a thing ("FRENCH CARRIAGE LANTERN") are merchandise.
+// exports by product name, ignoring case, punctuation and repeated
+// spaces: names that are exactly a charge ("POSTAGE",
+// "CARRIAGE", "Manual", "Bank Charges", "AMAZON FEE", "SAMPLES",
+// "Discount"); names with the word postage (not a postage stamp), a
+// commission or an adjustment ("DOTCOM POSTAGE", "CRUK Commission",
+// "Adjust bad debt", "AMAZON ADJUSTMENT"); a gift voucher or card
+// followed by nothing but amounts ("Dotcomgiftshop Gift Voucher
+// £10.00", "Gift card 25 EUR"); and names that are or end in the word
+// "fee", "fees" or "surcharge" ("Fee", "Card fee", not "Coffee").
+// Products named for a thing are merchandise: "FRENCH CARRIAGE LANTERN",
+// "Adjustable Dumbbell Set", "Commissioner Gordon Figure", "Gift Card
+// Holder", "Vintage Postage Stamp Album". It errs on that side, as a
+// real product it hid would never show; name the others in
+// Options.NonMerchandise or match them with Options.IsNonMerchandise.
 func DefaultNonMerchandise(p affinity.Product) bool {
 	name := strings.ToLower(strings.Join(strings.Fields(p.Name), " "))
 	if name == "" {
 		return false
 	}
-	for _, s := range nonMerchPhrases {
-		if name == s {
-			return true
-		}
-	}
-	for _, s := range nonMerchWords {
-		if strings.Contains(name, s) {
-			return true
-		}
+	if slices.Contains(nonMerchPhrases, name) {
+		return true
 	}
 	for _, s := range nonMerchEnds {
 		if strings.HasSuffix(name, s) || name == s[1:] { // "… fee", or "fee" alone
 			return true
 		}
 	}
+	words := strings.FieldsFunc(name, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	for i, w := range words {
+		next := func(k int) string {
+			if i+k < len(words) {
+				return words[i+k]
+			}
+			return ""
+		}
+		switch w {
+		case "postage":
+			if n := next(1); n != "stamp" && n != "stamps" {
+				return true
+			}
+		case "commission", "adjust", "adjusted", "adjustment", "adjustments":
+			return true
+		case "giftcard", "giftcards":
+			if amounts(words[i+1:]) {
+				return true
+			}
+		case "voucher", "vouchers":
+			if i > 0 && words[i-1] == "gift" && amounts(words[i+1:]) {
+				return true
+			}
+		case "gift":
+			if n := next(1); (n == "card" || n == "cards" || n == "certificate") && amounts(words[i+2:]) {
+				return true
+			}
+		}
+	}
 	return false
+}
+
+// amounts reports whether every word is (part of) an amount: a number or
+// a currency code.
+func amounts(words []string) bool {
+	for _, w := range words {
+		switch {
+		case strings.ContainsAny(w, "0123456789"):
+		case w == "eur", w == "usd", w == "gbp", w == "chf", w == "sek", w == "nok", w == "dkk":
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -160,7 +160,7 @@ func (s *Snapshot) Recommend(ctx context.Context, req Request) (Result, error) {
 		k = DefaultK
 	}
 	if k < 0 || k > MaxK {
-		return Result{}, fmt.Errorf("%w: K = %d outside [1, %d]", ErrInvalidRequest, req.K, MaxK)
+		return Result{}, fmt.Errorf("%w: K = %d outside [1, %d] (0: %d)", ErrInvalidRequest, req.K, MaxK, DefaultK)
 	}
 	h, cat := s.h, s.h.Catalog()
 	res := Result{Customer: req.Customer, AsOf: s.asOf}

@@ -120,8 +120,8 @@ type Result struct {
 	ColdStart bool
 	// AsOf is the snapshot time the answer is as of.
 	AsOf time.Time
-	// Ignored lists cart and exclude keys the snapshot does not know
-	// (products newer than the snapshot); they were left out of the
+	// Ignored lists cart, exclude and only keys the snapshot does not
+	// know (products newer than the snapshot); they were left out of the
 	// request. nil when none.
 	Ignored []string
 	// Recs are the recommendations, best first.

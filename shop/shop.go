@@ -23,7 +23,7 @@ type Shop struct {
 	set *settings
 	cur atomic.Pointer[Snapshot]
 
-	refreshing sync.Mutex // one refresh at a time
+	refreshing chan struct{} // one refresh at a time: a semaphore, so that a waiting Refresh sees its context
 
 	// mu guards the live controls and their application to a snapshot
 	// being published, so that a control set during a refresh reaches the
@@ -40,7 +40,7 @@ type Shop struct {
 
 // newShop returns a shop with settings set and no snapshot yet.
 func newShop(set *settings) *Shop {
-	s := &Shop{set: set, stock: map[string]bool{}}
+	s := &Shop{set: set, stock: map[string]bool{}, refreshing: make(chan struct{}, 1)}
 	set.life, s.closed = context.WithCancel(context.Background())
 	return s
 }
@@ -108,7 +108,11 @@ func Open(ctx context.Context, src Source, opts Options) (*Shop, error) {
 	return s, nil
 }
 
-// OpenHistory builds the first snapshot from a History built elsewhere.
+// OpenHistory builds the first snapshot from a History built elsewhere,
+// as [Open] does from a source once it is loaded: there is no "load" or
+// "history" step to report and no [Options.OnLoad] call, and the
+// snapshot's load report has Format "history" and no counts. Refreshes build on h, as on a History
+// Open loaded ([affinity.NewBuilder]).
 func OpenHistory(ctx context.Context, h *affinity.History, opts Options) (*Shop, error) {
 	if ctx == nil {
 		return nil, ErrNilContext
@@ -140,8 +144,10 @@ func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 // [affinity.NewBuilder]: new orders are added, order changes replace or
 // delete earlier versions, products and categories are extended), builds
 // the next snapshot and swaps it in atomically. Requests keep being served
-// from the current snapshot while it builds. Refreshes run one at a time;
-// a failed or cancelled refresh leaves the current snapshot in place and
+// from the current snapshot while it builds. Refreshes run one at a time
+// (a Refresh waits for the one under way while its context lets it: when
+// the context ends first, it returns the context's error, wrapped); a
+// failed or cancelled refresh leaves the current snapshot in place and
 // returns the error. A source that changes nothing (no new line, event,
 // product or order change) leaves the snapshot as it is and costs only
 // the read (see [affinity.NewBuilder]). The rest costs in proportion to
@@ -194,8 +200,15 @@ func (s *Shop) Refresh(ctx context.Context, src Source) error {
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	defer context.AfterFunc(s.set.life, func() { stop(ErrClosed) })()
-	s.refreshing.Lock()
-	defer s.refreshing.Unlock()
+	select {
+	case s.refreshing <- struct{}{}:
+	case <-ctx.Done():
+		if context.Cause(ctx) == ErrClosed {
+			return fmt.Errorf("shop: refresh stopped: %w", ErrClosed)
+		}
+		return fmt.Errorf("shop: refresh: waiting for the refresh under way: %w", ctx.Err())
+	}
+	defer func() { <-s.refreshing }()
 	if s.set.life.Err() != nil {
 		return ErrClosed
 	}
@@ -277,22 +290,26 @@ func (s *Shop) publish(ctx context.Context, b *affinity.Builder, rep dataset.Rep
 		return ErrClosed
 	}
 	s.applyStock(snap)
+	// the snapshot and its background fit start together, under
+	// refit.mu: WaitModel never sees a snapshot whose model is not
+	// current without a fit under way (or failed)
+	s.refit.mu.Lock()
 	s.cur.Store(snap)
+	if !snap.ModelCurrent() {
+		s.startRefit()
+	}
+	s.refit.mu.Unlock()
 	if cur != nil {
 		cur.segs.replaced()
 	}
 	snap.segs.begin()
-	if !snap.ModelCurrent() {
-		s.startRefit()
-	}
 	return nil
 }
 
 // startRefit starts the background fit of the current snapshot's model
 // unless it runs (it then fits again for the newest snapshot).
+// s.refit.mu is held.
 func (s *Shop) startRefit() {
-	s.refit.mu.Lock()
-	defer s.refit.mu.Unlock()
 	if s.refit.done == nil {
 		s.refit.done = make(chan struct{})
 		go s.refitLoop(s.refit.done)
@@ -363,8 +380,11 @@ var refitStarts func()
 // model fitted on the history of number seq, unless the current snapshot's
 // model is as new.
 func (s *Shop) adoptModel(ctx context.Context, idx *similarity.Index, seq uint64) error {
-	s.refreshing.Lock()
-	defer s.refreshing.Unlock()
+	select {
+	case s.refreshing <- struct{}{}:
+		defer func() { <-s.refreshing }()
+	case <-ctx.Done():
+	}
 	if err := ctx.Err(); err != nil {
 		// Close was called while the fit ended: it leaves the snapshot
 		return err
@@ -400,9 +420,8 @@ func (s *Shop) adoptModel(ctx context.Context, idx *similarity.Index, seq uint64
 func (s *Shop) Close() {
 	s.closed()
 	// the refresh under way sees its context done and returns
-	s.refreshing.Lock()
-	//lint:ignore SA2001 the lock is taken only to wait for the refresh under way
-	s.refreshing.Unlock()
+	s.refreshing <- struct{}{}
+	<-s.refreshing
 	s.refit.mu.Lock()
 	done := s.refit.done
 	s.refit.mu.Unlock()
@@ -425,17 +444,19 @@ func (s *Shop) WaitModel(ctx context.Context) error {
 		return ErrNilContext
 	}
 	for {
+		// the snapshot with the fit's state: publish starts a fit with
+		// the snapshot that needs it, under refit.mu
 		s.refit.mu.Lock()
-		done, err := s.refit.done, s.refit.err
+		done, err, cur := s.refit.done, s.refit.err, s.cur.Load()
 		s.refit.mu.Unlock()
 		if done == nil {
 			if s.set.life.Err() != nil {
 				return ErrClosed
 			}
-			if s.cur.Load().ModelCurrent() {
+			if cur.ModelCurrent() {
 				return nil // a later snapshot's fit ran inline
 			}
-			return err
+			return err // the fit of cur failed
 		}
 		select {
 		case <-done:
@@ -451,19 +472,26 @@ func (s *Shop) WaitModel(ctx context.Context) error {
 // current snapshot does not know yet is remembered and applies once the
 // product appears. Out-of-stock products are not recommended (unless a
 // request's rules include them). Non-merchandise stays out whatever the
-// setting.
+// setting. It takes time in proportion to the catalog's products / 64
+// (the engine's stock set is copied), whatever the settings made before.
+//
+// Settings are kept until changed or replaced: those of keys no snapshot
+// knows (discontinued products, say) cost memory and are looked up again
+// at every refresh. [Shop.SetStock] replaces them all: a stock feed that
+// names products the catalog no longer holds is best sent with it.
 func (s *Shop) SetInStock(key string, inStock bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stock[key] = inStock
-	s.applyStock(s.cur.Load())
+	if inStock {
+		s.UpdateStock([]string{key}, nil)
+	} else {
+		s.UpdateStock(nil, []string{key})
+	}
 }
 
-// UpdateStock is [Shop.SetInStock] for many keys at once, in one pass
-// over the catalog: keys in inStock are in stock, keys in outOfStock are
-// not (a key in both ends out of stock), and the settings of other keys
-// stay as they were. It takes time linear in the catalog and the settings,
-// where a SetInStock per key would take that for every key.
+// UpdateStock is [Shop.SetInStock] for many keys at once: keys in inStock
+// are in stock, keys in outOfStock are not (a key in both ends out of
+// stock), and the settings of other keys stay as they were. It takes time
+// in proportion to the keys plus the catalog's products / 64, where a
+// SetInStock per key would take the latter for every key.
 func (s *Shop) UpdateStock(inStock, outOfStock []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -473,12 +501,25 @@ func (s *Shop) UpdateStock(inStock, outOfStock []string) {
 	for _, k := range outOfStock {
 		s.stock[k] = false
 	}
-	s.applyStock(s.cur.Load())
+	snap := s.cur.Load()
+	cat := snap.h.Catalog()
+	resolve := func(keys []string, in bool) []affinity.ProductID {
+		var ps []affinity.ProductID
+		for _, k := range keys {
+			// a key in both lists ends out of stock (the settings' map)
+			if p, ok := cat.LookupProduct(k); ok && s.stock[k] == in && !(in && snap.nonMerch.Contains(uint32(p))) {
+				ps = append(ps, p)
+			}
+		}
+		return ps
+	}
+	snap.eng.UpdateStock(resolve(inStock, true), resolve(outOfStock, false))
 }
 
 // SetStock replaces every stock setting at once: keys in inStock are in
-// stock, keys in outOfStock are not, and all earlier settings are
-// forgotten (products not named follow the catalog again).
+// stock, keys in outOfStock are not (a key in both ends out of stock),
+// and all earlier settings are forgotten (products not named follow the
+// catalog again). It takes time linear in the catalog and the keys.
 func (s *Shop) SetStock(inStock, outOfStock []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -392,6 +392,12 @@ func TestDefaultNonMerchandise(t *testing.T) {
 		"FRENCH CARRIAGE LANTERN": false, "BLACK BAROQUE CARRIAGE CLOCK": false, "PIGGY BANK RETROSPOT": false,
 		"ZINC HEART LATTICE CHARGER LARGE": false, "": false, "Running Shoe": false,
 		"Fee": true, " fees ": true, "SURCHARGE": true, "Coffee": false, "Toffee": false, "Feed": false,
+		// words, not parts of words; a gift card followed by amounts only
+		"AMAZON ADJUSTMENT": true, "taig adjust": true, "Adjustments.": true, "Gift card": true, "GIFT CARD 25 EUR": true,
+		"e-giftcard $50": true, "Gift Certificate £20": true, "postage & packing": true, "(postage)": true,
+		"Adjustable Dumbbell Set": false, "ADJUSTABLE WRENCH": false, "Commissioner Gordon Figure": false,
+		"Gift Card Holder": false, "Vintage Postage Stamp Album": false, "POSTAGE STAMPS TIN": false,
+		"Gift Voucher Envelope": false, "VOUCHER": false,
 	} {
 		assert.Equal(t, want, shop.DefaultNonMerchandise(affinity.Product{Name: name}), name)
 	}

@@ -50,9 +50,24 @@ func commit(src Source) {
 // SourceFunc adapts a function to [Source].
 type SourceFunc func(ctx context.Context, b *affinity.Builder) (dataset.Report, error)
 
-// Load calls f.
+// Load calls f; a nil f is an error wrapping [affinity.ErrNilArgument].
 func (f SourceFunc) Load(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
+	if f == nil {
+		return dataset.Report{}, affinity.NilArgument("shop", "SourceFunc")
+	}
 	return f(ctx, b)
+}
+
+// every4096 returns ctx's error, wrapped, on every 4,096th call of a
+// loop (n counting from 0): how the sources see a cancellation.
+func every4096(ctx context.Context, n int) error {
+	if n%4096 != 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("shop: %w", err)
+	}
+	return nil
 }
 
 // File is the file at path in format (one of [dataset.Formats]), read
@@ -155,15 +170,17 @@ func (r *progressReader) Read(b []byte) (int, error) {
 
 // Purchases is a sequence of purchase lines, such as rows a storefront
 // reads from its own database. A line the Builder rejects stops the load
-// with an error naming its position in the sequence.
+// with an error naming its position in the sequence; a nil seq is an
+// error wrapping [affinity.ErrNilArgument].
 func Purchases(seq iter.Seq[affinity.Purchase]) Source {
 	return SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
 		rep := dataset.Report{Format: "purchases"}
+		if seq == nil {
+			return rep, affinity.NilArgument("shop", "Purchases sequence")
+		}
 		for p := range seq {
-			if rep.Rows%4096 == 0 {
-				if err := ctx.Err(); err != nil {
-					return rep, fmt.Errorf("shop: %w", err)
-				}
+			if err := every4096(ctx, rep.Rows); err != nil {
+				return rep, err
 			}
 			rep.Rows++
 			if err := b.Add(p); err != nil {
@@ -183,11 +200,18 @@ func Purchases(seq iter.Seq[affinity.Purchase]) Source {
 }
 
 // Storefront is a generated storefront ([dataset.Generate]): its catalog,
-// purchases and events.
+// purchases and events. A nil s is an error wrapping
+// [affinity.ErrNilArgument].
 func Storefront(s *dataset.Storefront) Source {
 	return SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
 		rep := dataset.Report{Format: "synthetic"}
-		for _, p := range s.Products {
+		if s == nil {
+			return rep, affinity.NilArgument("shop", "Storefront")
+		}
+		for i, p := range s.Products {
+			if err := every4096(ctx, i); err != nil {
+				return rep, err
+			}
 			if err := b.AddProduct(p); err != nil {
 				return rep, fmt.Errorf("shop: product %q: %w", p.Key, err)
 			}
@@ -204,7 +228,10 @@ func Storefront(s *dataset.Storefront) Source {
 		if err != nil {
 			return rep, err
 		}
-		for _, e := range s.Events {
+		for i, e := range s.Events {
+			if err := every4096(ctx, i); err != nil {
+				return rep, err
+			}
 			rep.Rows++
 			if err := b.AddEvent(e); err != nil {
 				return rep, fmt.Errorf("shop: event %d: %w", rep.Events+1, err)
@@ -281,6 +308,9 @@ func (srcs sources) Commit() {
 func (srcs sources) Load(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
 	var rep dataset.Report
 	for i, src := range srcs {
+		if src == nil {
+			return rep, fmt.Errorf("shop: source %d: %w", i+1, errNilSource)
+		}
 		r, err := src.Load(ctx, b)
 		rep.Rows += r.Rows
 		rep.Loaded += r.Loaded
@@ -307,12 +337,18 @@ func (srcs sources) Load(ctx context.Context, b *affinity.Builder) (dataset.Repo
 	return rep, nil
 }
 
-// Catalog is the products of a generated storefront, without its orders:
-// a catalog for a shop whose orders come from elsewhere.
+// Catalog is a source of products without orders: a catalog for a shop
+// whose orders come from elsewhere (another source of [Sources]), such as
+// the products of a generated storefront. Products are added as given: a
+// Product whose InStock is false, its zero value, is out of stock and not
+// recommended until [Shop.SetInStock] or [Shop.SetStock] says otherwise.
 func Catalog(products []affinity.Product) Source {
 	return SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
 		rep := dataset.Report{Format: "catalog"}
-		for _, p := range products {
+		for i, p := range products {
+			if err := every4096(ctx, i); err != nil {
+				return rep, err
+			}
 			if err := b.AddProduct(p); err != nil {
 				return rep, fmt.Errorf("shop: product %q: %w", p.Key, err)
 			}
