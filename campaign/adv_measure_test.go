@@ -17,6 +17,7 @@ import (
 	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // This file checks the measurement side of the package — Measure, its
@@ -113,6 +114,32 @@ type mResult struct {
 
 // mZ is the two-sided normal quantile of conf, from math alone.
 func mZ(conf float64) float64 { return math.Sqrt2 * math.Erfinv(conf) }
+
+// mAgrestiCaffo is the interval of a difference of proportions, xa of na
+// against xb of nb, with one success and one failure added to each group
+// (Agresti and Caffo 2000), clamped to [−1, 1].
+func mAgrestiCaffo(xa, na, xb, nb int, z float64) (lo, hi float64) {
+	pa := float64(xa+1) / float64(na+2)
+	pb := float64(xb+1) / float64(nb+2)
+	se := math.Sqrt(pa*(1-pa)/float64(na+2) + pb*(1-pb)/float64(nb+2))
+	return max(pa-pb-z*se, -1), min(pa-pb+z*se, 1)
+}
+
+// mRevenueHalf is the half-width of the interval of a difference of
+// means with sample variances va, vb of na, nb values: the larger of
+// Welch's (Welch–Satterthwaite degrees of freedom) and Student's
+// pooled-variance half-width.
+func mRevenueHalf(va float64, na int, vb float64, nb int, conf float64) float64 {
+	tq := func(df float64) float64 { return distuv.StudentsT{Sigma: 1, Nu: df}.Quantile(0.5 + conf/2) }
+	a, b := va/float64(na), vb/float64(nb)
+	welch := 0.0
+	if a+b > 0 {
+		df := (a + b) * (a + b) / (a*a/float64(na-1) + b*b/float64(nb-1))
+		welch = tq(df) * math.Sqrt(a+b)
+	}
+	sp := (float64(na-1)*va + float64(nb-1)*vb) / float64(na+nb-2)
+	return max(welch, tq(float64(na+nb-2))*math.Sqrt(sp/float64(na)+sp/float64(nb)))
+}
 
 // mMeanVar is the mean and the sample variance (n − 1) of x, two-pass.
 func mMeanVar(x []float64) (mean, v float64) {
@@ -244,17 +271,17 @@ func mCheck(t *testing.T, want []mResult, got []campaign.Result, from, to time.T
 			assert.False(t, r.Significant(), w.name)
 			continue
 		}
-		mt, vt := mMeanVar(w.treated.perConv)
-		mc, vc := mMeanVar(w.control.perConv)
+		mt, _ := mMeanVar(w.treated.perConv)
+		mc, _ := mMeanVar(w.control.perConv)
 		assert.InDelta(t, mt-mc, r.Uplift, 1e-12, w.name)
 		rt, rvt := mMeanVar(w.treated.perRev)
 		rc, rvc := mMeanVar(w.control.perRev)
 		inc := (rt - rc) * float64(nt)
 		assert.InDelta(t, inc, r.Incremental, mRel(inc, rt*float64(nt), rc*float64(nt)), w.name)
-		h := z * math.Sqrt(vt/float64(nt)+vc/float64(nc))
-		assert.InDelta(t, mt-mc-h, r.UpliftCI[0], 1e-9, w.name)
-		assert.InDelta(t, mt-mc+h, r.UpliftCI[1], 1e-9, w.name)
-		h = z * math.Sqrt(rvt/float64(nt)+rvc/float64(nc)) * float64(nt)
+		lo, hi := mAgrestiCaffo(w.treated.converted, nt, w.control.converted, nc, z)
+		assert.InDelta(t, lo, r.UpliftCI[0], 1e-9, w.name)
+		assert.InDelta(t, hi, r.UpliftCI[1], 1e-9, w.name)
+		h := mRevenueHalf(rvt, nt, rvc, nc, conf) * float64(nt)
 		tol := mRel(inc, h, rt*float64(nt), rc*float64(nt))
 		assert.InDelta(t, inc-h, r.IncrementalCI[0], tol, w.name)
 		assert.InDelta(t, inc+h, r.IncrementalCI[1], tol, w.name)

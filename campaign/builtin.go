@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
-	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/clv"
 	"github.com/shopaffinity/affinity/shop"
 )
@@ -39,57 +38,22 @@ func ThankYou() Campaign {
 }
 
 // AbandonedCartReminder reminds customers of what they left in the cart:
-// an add-to-cart in the 7 days before the plan's time of a product they
-// have not bought since (the segment query abandoned(within 7d), whose
-// days the segment index counts from its own as-of time: the end of the
-// as-of day for a shop without a fixed [shop.Options.AsOf]), with those
-// products ([AbandonedCart]: the carts in the 7 days before the plan's
-// time itself), most recent first. Priority 70.
+// an add-to-cart in the Window (7 days) before the plan's time of a
+// product they have not bought since, with those products
+// ([AbandonedCart]), most recent first. Priority 70.
 func AbandonedCartReminder() Campaign {
-	return Campaign{Name: "abandoned-cart", Audience: "abandoned(within 7d)", Content: AbandonedCart,
-		Window: 7 * 24 * time.Hour, Priority: 70}
+	return Campaign{Name: "abandoned-cart", Content: AbandonedCart, Window: 7 * 24 * time.Hour, Priority: 70}
 }
 
 // BackInStockAlert tells customers that products they viewed, added to
-// the cart or wished for in the 30 days before the plan's time, and have not bought since,
-// are back in stock: restocked lists their shop keys. The message holds
-// those products ([BackInStock]). Priority 60. Without a restocked key
-// the campaign is an error of [Build].
+// the cart or wished for in the Window (30 days) before the plan's time,
+// and have not bought since, are back in stock: restocked lists their
+// shop keys (Products). The message holds those products
+// ([BackInStock]). Priority 60. Without a restocked key the campaign is
+// an error of [Build].
 func BackInStockAlert(restocked ...string) Campaign {
 	return Campaign{Name: "back-in-stock", Content: BackInStock, Window: 30 * 24 * time.Hour,
-		Products: restocked, Priority: 60, Select: viewedAny(30*24*time.Hour, restocked)}
-}
-
-// viewedAny selects the customers with a view, add-to-cart or wishlist
-// event of one of keys in the window before asOf.
-func viewedAny(window time.Duration, keys []string) SelectFunc {
-	return func(ctx context.Context, snap *shop.Snapshot, asOf time.Time) (*roaring.Bitmap, error) {
-		h := snap.History()
-		want := map[affinity.ProductID]bool{}
-		for _, k := range keys {
-			if p, ok := h.Catalog().LookupProduct(k); ok {
-				want[p] = true
-			}
-		}
-		from, to := asOf.Add(-window).Unix(), asOf.Unix()
-		out := roaring.New()
-		for c := range h.NumCustomers() {
-			if c%4096 == 0 {
-				if err := ctx.Err(); err != nil {
-					return nil, err
-				}
-			}
-			lo, hi := h.CustomerEvents(affinity.CustomerID(c))
-			for i := lo; i < hi; i++ {
-				e := h.Event(i)
-				if e.Unix > from && e.Unix <= to && e.Kind != affinity.Rating && want[e.Product] {
-					out.Add(uint32(c))
-					break
-				}
-			}
-		}
-		return out, nil
-	}
+		Products: restocked, Priority: 60}
 }
 
 // Birthday is the birthday offer: customers whose birthday falls in the 7

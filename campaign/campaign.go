@@ -34,10 +34,12 @@ const (
 	CrossSell
 	// Favourites recommends from the customer's favourite category: the
 	// top level-two category (or top level-one when the tree is flat) of
-	// their spend (bought lines, non-merchandise left out) in the segment
-	// look-back (see GroupFavourites), as a [shop.Request] for the
-	// customer filtered to that category, with the campaign's Rules.
-	// Customers without one get their plain recommendations.
+	// their spend (bought lines, non-merchandise left out; a line counts
+	// once in each such category it is filed under, and a category of
+	// free lines only is none) in the segment look-back (see
+	// GroupFavourites), as a [shop.Request] for the customer filtered to
+	// that category, with the campaign's Rules. Customers without one get
+	// their plain recommendations.
 	Favourites
 	// GroupFavourites sends the products bought by the most members of the
 	// campaign's audience in the segment look-back (ties by product id),
@@ -57,12 +59,14 @@ const (
 	GroupFavourites
 	// AbandonedCart sends the products the customer added to the cart in
 	// [Campaign.Window] before the as-of time and has not bought since,
-	// most recent first.
+	// most recent first. The campaign reaches only such customers: its
+	// audience is limited to them.
 	AbandonedCart
 	// BackInStock sends the products of [Campaign.Products] (the items
 	// back in stock) the customer viewed, added to the cart or wished for in
 	// [Campaign.Window] before the as-of time and has not bought since,
-	// most recent first.
+	// most recent first. The campaign reaches only such customers: its
+	// audience is limited to them.
 	BackInStock
 )
 
@@ -87,8 +91,10 @@ func (c Content) String() string {
 // it, the index is as of the end of the as-of day (23:59:59 UTC), so days
 // count from there: a purchase 13 days and 20 hours before a 09:00 as-of
 // time is 14 days old (14 days and 10:59:59 before the end of the day).
-// A customer is due when that count lies in [MinDays, MaxDays]. The zero
-// Schedule is always due, for customers who bought or not.
+// A customer is due when that count lies in [MinDays, MaxDays], and
+// once per purchase: [Build] leaves out a customer the campaign reached
+// after their last purchase ([Options.Sent]). The zero Schedule is
+// always due, for customers who bought or not.
 type Schedule struct {
 	// MinDays and MaxDays bound the whole days since the last purchase,
 	// both included; MaxDays 0 means no upper bound. With either set,
@@ -231,7 +237,8 @@ func (c *Campaign) query() string {
 	case s == "":
 		return q
 	}
-	return "(" + q + ") and " + s
+	// the audience on lines of its own: a # comment ends at its line
+	return "(" + q + "\n) and " + s
 }
 
 // Members returns the campaign's audience as of the snapshot's time:
@@ -272,6 +279,15 @@ func (c *Campaign) Members(ctx context.Context, snap *shop.Snapshot, attrs *segm
 		}
 		if sel == nil {
 			return nil, fmt.Errorf("campaign %q: Select returned a nil bitmap and no error (return an empty bitmap for nobody)", c.Name)
+		}
+		set.And(sel)
+	}
+	if keep := eventKeep(c, snap.History().Catalog()); keep != nil {
+		// AbandonedCart and BackInStock reach the customers with products
+		// to send, as the campaign stands now (Window, Products)
+		sel, err := eventAudience(ctx, c, snap, snap.AsOf(), keep)
+		if err != nil {
+			return nil, fmt.Errorf("campaign %q: %w", c.Name, err)
 		}
 		set.And(sel)
 	}

@@ -32,9 +32,10 @@ type content struct {
 	group []affinity.ProductID // GroupFavourites: every product with a group buyer, best first
 	count []int32              // group buyers per group entry
 	size  int
-	mark  []uint32                    // GroupFavourites: per product, 1 + the customer last marked as its buyer (owner)
-	only  map[affinity.ProductID]bool // Products, resolved
-	flat  bool                        // Favourites: no category below the top level
+	mark  []uint32                      // GroupFavourites: per product, 1 + the customer last marked as its buyer (owner)
+	only  map[affinity.ProductID]bool   // Products, resolved
+	flat  bool                          // Favourites: no category below the top level
+	keep  func(affinity.EventLine) bool // AbandonedCart, BackInStock: the events whose products it sends (eventKeep)
 }
 
 // sendable reports whether product p may be in a message: merchandise, in
@@ -82,6 +83,7 @@ func newContent(ctx context.Context, c *Campaign, snap *shop.Snapshot, members *
 	ct := &content{c: c, snap: snap, asOf: snap.AsOf()}
 	h := snap.History()
 	cat := h.Catalog()
+	ct.keep = eventKeep(c, cat)
 	if len(c.Products) > 0 {
 		ct.only = make(map[affinity.ProductID]bool, len(c.Products))
 		for _, k := range c.Products {
@@ -205,9 +207,9 @@ func (ct *content) items(ctx context.Context, c affinity.CustomerID) ([]Item, er
 		}
 		return out, nil
 	case AbandonedCart:
-		return ct.events(c, func(e affinity.EventLine) bool { return e.Kind == affinity.Cart }, "left in the cart on %s"), nil
+		return ct.events(c, ct.keep, "left in the cart on %s"), nil
 	case BackInStock:
-		return ct.events(c, func(e affinity.EventLine) bool { return e.Kind != affinity.Rating }, "looked at on %s, back in stock"), nil
+		return ct.events(c, ct.keep, "looked at on %s, back in stock"), nil
 	}
 	return nil, fmt.Errorf("campaign %q: unknown content rule %d", ct.c.Name, int(ct.c.Content))
 }
@@ -245,6 +247,7 @@ func (ct *content) favourite(c affinity.CustomerID) string {
 	h := ct.snap.History()
 	cat := h.Catalog()
 	spend := map[affinity.CategoryID]int64{}
+	var tops []affinity.CategoryID
 	lo, hi := h.CustomerOrders(c)
 	for o := lo; o < hi; o++ {
 		if u := h.OrderUnix(o); u > ct.asOf.Unix() || u <= ct.start {
@@ -256,21 +259,34 @@ func (ct *content) favourite(c affinity.CustomerID) string {
 			if ln.Quantity <= 0 || ct.snap.NonMerchandise().Contains(uint32(ln.Product)) {
 				continue
 			}
+			// the line's value once to each of its categories of level
+			// two, or level one in a flat tree (a product filed in two
+			// leaves under one counts once there; one filed only at the
+			// top of a deeper tree counts for none)
+			tops = tops[:0]
 			for _, cid := range cat.Categories(ln.Product) {
-				// level two, or level one in a flat tree: a product
-				// filed only at the top of a deeper tree counts for none
 				switch {
 				case ct.flat:
-					spend[cid] += int64(ln.Value())
 				case cat.Depth(cid) >= 2:
-					spend[cat.Ancestor(cid, 2)] += int64(ln.Value())
+					cid = cat.Ancestor(cid, 2)
+				default:
+					continue
 				}
+				if !slices.Contains(tops, cid) {
+					tops = append(tops, cid)
+				}
+			}
+			for _, cid := range tops {
+				// saturated: a sum of Money values beyond the range
+				// stays the largest
+				spend[cid] = satAdd(spend[cid], int64(ln.Value()))
 			}
 		}
 	}
+	// a favourite is a category with spend: not one of free lines only
 	best, bestV := affinity.NoCategory, int64(0)
 	for cid, v := range spend {
-		if v > bestV || (v == bestV && cid < best) {
+		if v > bestV || (v == bestV && v > 0 && cid < best) {
 			best, bestV = cid, v
 		}
 	}
@@ -280,20 +296,57 @@ func (ct *content) favourite(c affinity.CustomerID) string {
 	return cat.CategoryPath(best)
 }
 
+// satAdd returns a + b, saturated at the int64 range.
+func satAdd(a, b int64) int64 {
+	s := a + b
+	switch {
+	case a > 0 && b > 0 && s < 0:
+		return math.MaxInt64
+	case a < 0 && b < 0 && s >= 0:
+		return math.MinInt64
+	}
+	return s
+}
+
 // events returns the products of the customer's events in the window that
 // keep says yes to and that were not bought after the event, most recent
 // first, ties by product id.
 func (ct *content) events(c affinity.CustomerID, keep func(affinity.EventLine) bool, why string) []Item {
 	h := ct.snap.History()
 	cat := h.Catalog()
-	from := ct.asOf.Add(-ct.c.window()).Unix()
-	to := ct.asOf.Unix()
-	last := map[affinity.ProductID]int64{}
+	last := pending(h, c, ct.asOf.Add(-ct.c.window()).Unix(), ct.asOf.Unix(), keep)
+	type pe struct {
+		p affinity.ProductID
+		t int64
+	}
+	var ps []pe
+	for p, t := range last {
+		if ct.sendable(p) {
+			ps = append(ps, pe{p, t})
+		}
+	}
+	slices.SortFunc(ps, func(a, b pe) int { return cmp.Or(cmp.Compare(b.t, a.t), cmp.Compare(a.p, b.p)) })
+	out := make([]Item, 0, min(len(ps), ct.c.k()))
+	for _, x := range ps[:min(len(ps), ct.c.k())] {
+		out = append(out, Item{Product: cat.ProductKey(x.p), Name: cat.ProductName(x.p),
+			Reason: fmt.Sprintf(why, time.Unix(x.t, 0).UTC().Format(time.DateOnly))})
+	}
+	return nonEmpty(out)
+}
+
+// pending returns, by product, the time of c's last event in (from, to]
+// that keep says yes to, for the products not bought (a positive line in
+// an order at or before to) at or after that event; nil when none.
+func pending(h *affinity.History, c affinity.CustomerID, from, to int64, keep func(affinity.EventLine) bool) map[affinity.ProductID]int64 {
+	var last map[affinity.ProductID]int64
 	lo, hi := h.CustomerEvents(c)
 	for i := lo; i < hi; i++ {
 		e := h.Event(i)
 		if e.Unix <= from || e.Unix > to || !keep(e) {
 			continue
+		}
+		if last == nil {
+			last = map[affinity.ProductID]int64{}
 		}
 		last[e.Product] = max(last[e.Product], e.Unix)
 	}
@@ -313,21 +366,42 @@ func (ct *content) events(c affinity.CustomerID, keep func(affinity.EventLine) b
 			}
 		}
 	}
-	type pe struct {
-		p affinity.ProductID
-		t int64
+	return last
+}
+
+// eventKeep returns the events whose products the content rule c sends,
+// AbandonedCart's and BackInStock's, or nil for the other rules.
+func eventKeep(c *Campaign, cat *affinity.Catalog) func(affinity.EventLine) bool {
+	switch c.Content {
+	case AbandonedCart:
+		return func(e affinity.EventLine) bool { return e.Kind == affinity.Cart }
+	case BackInStock:
+		back := map[affinity.ProductID]bool{}
+		for _, k := range c.Products {
+			if p, ok := cat.LookupProduct(k); ok {
+				back[p] = true
+			}
+		}
+		return func(e affinity.EventLine) bool { return e.Kind != affinity.Rating && back[e.Product] }
 	}
-	var ps []pe
-	for p, t := range last {
-		if ct.sendable(p) {
-			ps = append(ps, pe{p, t})
+	return nil
+}
+
+// eventAudience returns the customers with an event keep says yes to in
+// the campaign's window before asOf, of a product not bought since.
+func eventAudience(ctx context.Context, c *Campaign, snap *shop.Snapshot, asOf time.Time, keep func(affinity.EventLine) bool) (*roaring.Bitmap, error) {
+	h := snap.History()
+	from, to := asOf.Add(-c.window()).Unix(), asOf.Unix()
+	out := roaring.New()
+	for id := range h.NumCustomers() {
+		if id%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		if len(pending(h, affinity.CustomerID(id), from, to, keep)) > 0 {
+			out.Add(uint32(id))
 		}
 	}
-	slices.SortFunc(ps, func(a, b pe) int { return cmp.Or(cmp.Compare(b.t, a.t), cmp.Compare(a.p, b.p)) })
-	out := make([]Item, 0, min(len(ps), ct.c.k()))
-	for _, x := range ps[:min(len(ps), ct.c.k())] {
-		out = append(out, Item{Product: cat.ProductKey(x.p), Name: cat.ProductName(x.p),
-			Reason: fmt.Sprintf(why, time.Unix(x.t, 0).UTC().Format(time.DateOnly))})
-	}
-	return nonEmpty(out)
+	return out, nil
 }

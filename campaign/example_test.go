@@ -103,5 +103,5 @@ func ExampleMeasure() {
 	// Output:
 	// treated: 5 customers, conversion 60%, 12.00 per customer
 	// control: 3 customers, conversion 33%, 6.67 per customer
-	// incremental revenue 26.67 (95% CI -54.41 to 107.74), significant: false
+	// incremental revenue 26.67 (95% CI -86.67 to 140.00), significant: false
 }

@@ -64,8 +64,8 @@ type Result struct {
 }
 
 // Significant reports whether the incremental revenue's interval excludes
-// zero: with no true effect this happens in a share 1 − Confidence of
-// experiments.
+// zero: with no true effect this happens in at most about a share 1 −
+// Confidence of experiments (see the package documentation).
 func (r *Result) Significant() bool { return r.IncrementalCI[0] > 0 || r.IncrementalCI[1] < 0 }
 
 // MeasureOptions configures [Measure]; the zero value means 95 %
@@ -79,9 +79,13 @@ type MeasureOptions struct {
 // the control group over the period (from, to] of h (a History that holds
 // the orders after the plan, such as the shop's after a refresh): each
 // group's conversion, revenue per customer and AOV, and the uplift in
-// conversion and the incremental revenue with normal-approximation
-// (Welch) confidence intervals: difference ± z·√(s²ₜ/nₜ + s²꜀/n꜀), z the
-// normal quantile of the level. A customer counted in a campaign is
+// conversion and the incremental revenue with confidence intervals: for
+// the uplift Agresti and Caffo's (each group given one more customer who
+// converted and one who did not, p̃ₜ − p̃꜀ ± z·√(p̃ₜ(1−p̃ₜ)/(nₜ+2) +
+// p̃꜀(1−p̃꜀)/(n꜀+2)), z the normal quantile of the level, within
+// [−1, 1]); for the revenue the wider of Welch's interval (difference ±
+// t·√(s²ₜ/nₜ + s²꜀/n꜀), t at the Welch–Satterthwaite degrees of freedom)
+// and Student's pooled-variance one, times the treated customers. A customer counted in a campaign is
 // counted there only, whatever else they were sent, and once: listed
 // several times (the messages of several plans), as treated if any
 // listing is. Customers h does not know count as not converted. Results
@@ -185,9 +189,9 @@ func Measure(ctx context.Context, h *affinity.History, msgs []Message, from, to 
 		}
 		if r.Treated.Customers > 1 && r.Control.Customers > 1 { // a group of one has no variance to estimate
 			n := float64(r.Treated.Customers)
-			d, half := diff(r.Treated.conv, r.Control.conv, z)
-			r.Uplift, r.UpliftCI = d, [2]float64{d - half, d + half}
-			d, half = diff(r.Treated.revenue, r.Control.revenue, z)
+			r.Uplift = r.Treated.Conversion - r.Control.Conversion
+			r.UpliftCI = upliftCI(r.Treated.Converted, r.Treated.Customers, r.Control.Converted, r.Control.Customers, z)
+			d, half := diff(r.Treated.revenue, r.Control.revenue, conf)
 			r.Incremental, r.IncrementalCI = d*n, [2]float64{(d - half) * n, (d + half) * n}
 		}
 		r.Treated.revenue, r.Treated.conv, r.Control.revenue, r.Control.conv = nil, nil, nil, nil
@@ -197,12 +201,42 @@ func Measure(ctx context.Context, h *affinity.History, msgs []Message, from, to 
 	return out, nil
 }
 
-// diff returns mean(a) − mean(b) and the half-width z·√(var(a)/|a| +
-// var(b)/|b|), for groups of at least two.
-func diff(a, b []float64, z float64) (d, half float64) {
+// diff returns mean(a) − mean(b) and the half-width of its interval at
+// level conf, for groups of at least two: the wider of Welch's interval
+// (t quantile at the Welch–Satterthwaite degrees of freedom) and
+// Student's pooled-variance one (at |a| + |b| − 2). Welch's alone
+// trusts a small group's variance, which is 0 for a control of a few
+// customers who bought nothing: its interval then shrinks to the treated
+// group's noise, and an A/A test with 200 treated and 2 held out found
+// an effect in over half the trials. The pooled one, exact when there is
+// no effect (both groups from one population), stays wide then.
+func diff(a, b []float64, conf float64) (d, half float64) {
 	ma, va := stat.MeanVariance(a, nil)
 	mb, vb := stat.MeanVariance(b, nil)
-	return ma - mb, z * math.Sqrt(va/float64(len(a))+vb/float64(len(b)))
+	na, nb := float64(len(a)), float64(len(b))
+	q := func(df float64) float64 {
+		return distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile(1 - (1-conf)/2)
+	}
+	if ea, eb := va/na, vb/nb; ea+eb > 0 {
+		nu := (ea + eb) * (ea + eb) / (ea*ea/(na-1) + eb*eb/(nb-1))
+		half = q(nu) * math.Sqrt(ea+eb)
+	}
+	pooled := ((na-1)*va + (nb-1)*vb) / (na + nb - 2)
+	half = max(half, q(na+nb-2)*math.Sqrt(pooled*(1/na+1/nb)))
+	return ma - mb, half
+}
+
+// upliftCI returns the interval of the difference in conversion, xa of
+// na against xb of nb, at the normal quantile z: Agresti and Caffo's
+// (each group given one more conversion and one more customer without,
+// which keeps the interval from shrinking to nothing when a small group
+// converted all or none), within [−1, 1].
+func upliftCI(xa, na, xb, nb int, z float64) [2]float64 {
+	pa := (float64(xa) + 1) / (float64(na) + 2)
+	pb := (float64(xb) + 1) / (float64(nb) + 2)
+	d := pa - pb
+	half := z * math.Sqrt(pa*(1-pa)/(float64(na)+2)+pb*(1-pb)/(float64(nb)+2))
+	return [2]float64{max(d-half, -1), min(d+half, 1)}
 }
 
 // cmpBool orders false before true.

@@ -51,7 +51,11 @@ type Options struct {
 	CapWindow time.Duration
 	// Sent lists past messages (earlier plans' Messages); control entries
 	// count toward the cap like sent ones, since a held-out customer must
-	// look like a contacted one to the later campaigns.
+	// look like a contacted one to the later campaigns. They also make a
+	// campaign with a Schedule due once per purchase: a customer it
+	// reached (sent or held out) after their last purchase, at or before
+	// asOf, is not in its audience again — the coupon of a purchase goes
+	// out once, whether plans are weekly or daily.
 	Sent []Message
 	// OptOut lists customer keys that must never be contacted; they are
 	// neither sent nor held out.
@@ -157,13 +161,22 @@ func Build(ctx context.Context, snap *shop.Snapshot, asOf time.Time, campaigns [
 	}
 	h := snap.History()
 	past := map[affinity.CustomerID]int{}
+	reached := map[string]map[affinity.CustomerID]int64{} // campaign → customer → its last send up to asOf
 	for _, m := range opts.Sent {
-		if m.Time.After(asOf) || !m.Time.After(asOf.Add(-window)) {
+		if m.Time.After(asOf) {
 			continue
 		}
-		if c, ok := h.LookupCustomer(m.Customer); ok {
+		c, ok := h.LookupCustomer(m.Customer)
+		if !ok {
+			continue
+		}
+		if m.Time.After(asOf.Add(-window)) {
 			past[c]++
 		}
+		if reached[m.Campaign] == nil {
+			reached[m.Campaign] = map[affinity.CustomerID]int64{}
+		}
+		reached[m.Campaign][c] = max(reached[m.Campaign][c], m.Time.Unix())
 	}
 	out := roaring.New()
 	for _, k := range opts.OptOut {
@@ -182,6 +195,15 @@ func Build(ctx context.Context, snap *shop.Snapshot, asOf time.Time, campaigns [
 		}
 		if err != nil {
 			return nil, err
+		}
+		if !c.Schedule.IsZero() {
+			// due once per purchase: not again for a customer this
+			// campaign reached after their last purchase
+			for id, t := range reached[c.Name] {
+				if members.Contains(uint32(id)) && t > lastPurchase(h, id, asOf.Unix()) {
+					members.Remove(uint32(id))
+				}
+			}
 		}
 		cnt := Count{Campaign: c.Name, Audience: int(members.GetCardinality()), Skipped: skipped}
 		ct, err := newContent(ctx, c, snap, members)
@@ -237,6 +259,19 @@ func Build(ctx context.Context, snap *shop.Snapshot, asOf time.Time, campaigns [
 		p.Counts = append(p.Counts, cnt)
 	}
 	return p, nil
+}
+
+// lastPurchase returns the time of c's last order at or before asOf with
+// a bought (positive-quantity) line, the one a Schedule counts from;
+// math.MinInt64 when none.
+func lastPurchase(h *affinity.History, c affinity.CustomerID, asOf int64) int64 {
+	lo, hi := h.CustomerOrders(c)
+	for o := hi - 1; o >= lo; o-- {
+		if u := h.OrderUnix(o); u <= asOf && h.OrderBought(o) {
+			return u
+		}
+	}
+	return math.MinInt64
 }
 
 // InControl reports whether the customer with shop key customer is in the

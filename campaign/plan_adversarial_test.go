@@ -280,6 +280,26 @@ func (s *advShop) due(c string, sc campaign.Schedule) bool {
 	return ok && d >= sc.MinDays && (sc.MaxDays == 0 || d <= sc.MaxDays)
 }
 
+// reachedSince reports whether a past message of the named campaign in
+// sent, at or before asOf, reached c after their last purchase at or
+// before asOf (Options.Sent: a scheduled campaign is due once per
+// purchase).
+func (s *advShop) reachedSince(c, name string, sent []campaign.Message) bool {
+	a := s.asOf.Unix()
+	last := int64(math.MinInt64)
+	for _, o := range s.orders {
+		if o.cust == c && o.t.Unix() <= a && slices.ContainsFunc(o.lines, func(l advLine) bool { return l.qty > 0 }) {
+			last = max(last, o.t.Unix())
+		}
+	}
+	for _, m := range sent {
+		if m.Campaign == name && m.Customer == c && !m.Time.After(s.asOf) && m.Time.Unix() > last {
+			return true
+		}
+	}
+	return false
+}
+
 // boughtIn reports whether c bought p (a positive line) in (from, asOf].
 func (s *advShop) boughtIn(c, p string, from int64) bool {
 	a := s.asOf.Unix()
@@ -345,35 +365,7 @@ func (s *advShop) modelItems(ac advCampaign, members []string, c string) []campa
 		}
 		return out
 	case campaign.AbandonedCart, campaign.BackInStock:
-		w := ac.c.Window
-		if w == 0 {
-			w = 7 * 24 * time.Hour
-		}
-		a, from := s.asOf.Unix(), s.asOf.Add(-w).Unix()
-		last := map[string]int64{}
-		for _, e := range s.events {
-			if e.cust != c || e.t.Unix() <= from || e.t.Unix() > a || s.product(e.prod).nonMerch {
-				continue
-			}
-			if ac.c.Content == campaign.AbandonedCart && e.kind != affinity.Cart {
-				continue
-			}
-			// back in stock: the restocked products viewed, carted or
-			// wished for (BackInStockAlert's wording)
-			if ac.c.Content == campaign.BackInStock && !slices.Contains(ac.c.Products, e.prod) {
-				continue
-			}
-			last[e.prod] = max(last[e.prod], e.t.Unix())
-		}
-		for p, et := range last {
-			for _, o := range s.orders {
-				if o.cust == c && o.t.Unix() >= et && o.t.Unix() <= a &&
-					slices.ContainsFunc(o.lines, func(l advLine) bool { return l.prod == p && l.qty > 0 }) {
-					delete(last, p)
-					break
-				}
-			}
-		}
+		last := s.pendingEvents(ac, c, true)
 		var ps []string
 		for p := range last {
 			ps = append(ps, p)
@@ -387,6 +379,44 @@ func (s *advShop) modelItems(ac advCampaign, members []string, c string) []campa
 		return out
 	}
 	panic("content rule not modelled")
+}
+
+// pendingEvents is, by product, the time of customer c's last event in
+// the window of campaign ac that its content rule reads (a cart for
+// AbandonedCart, a view, cart or wish of a restocked product for
+// BackInStock) of a product not bought since; merchandise only with
+// sendable.
+func (s *advShop) pendingEvents(ac advCampaign, c string, sendable bool) map[string]int64 {
+	w := ac.c.Window
+	if w == 0 {
+		w = 7 * 24 * time.Hour
+	}
+	a, from := s.asOf.Unix(), s.asOf.Add(-w).Unix()
+	last := map[string]int64{}
+	for _, e := range s.events {
+		if e.cust != c || e.t.Unix() <= from || e.t.Unix() > a || (sendable && s.product(e.prod).nonMerch) {
+			continue
+		}
+		if ac.c.Content == campaign.AbandonedCart && e.kind != affinity.Cart {
+			continue
+		}
+		// back in stock: the restocked products viewed, carted or
+		// wished for (BackInStockAlert's wording)
+		if ac.c.Content == campaign.BackInStock && !slices.Contains(ac.c.Products, e.prod) {
+			continue
+		}
+		last[e.prod] = max(last[e.prod], e.t.Unix())
+	}
+	for p, et := range last {
+		for _, o := range s.orders {
+			if o.cust == c && o.t.Unix() >= et && o.t.Unix() <= a &&
+				slices.ContainsFunc(o.lines, func(l advLine) bool { return l.prod == p && l.qty > 0 }) {
+				delete(last, p)
+				break
+			}
+		}
+	}
+	return last
 }
 
 // advControl is InControl written from its documentation: FNV-1a 64 of
@@ -430,7 +460,12 @@ func (s *advShop) modelPlan(t *testing.T, acs []advCampaign, opts campaign.Optio
 	for _, ac := range acs {
 		var members []string
 		for _, c := range s.custs {
-			if s.known(c) && s.due(c, ac.c.Schedule) && (ac.sel == nil || ac.sel[c]) {
+			// AbandonedCart and BackInStock reach the customers with
+			// products to send: an event of theirs in the window
+			events := ac.c.Content != campaign.AbandonedCart && ac.c.Content != campaign.BackInStock ||
+				len(s.pendingEvents(ac, c, false)) > 0
+			again := !ac.c.Schedule.IsZero() && s.reachedSince(c, ac.c.Name, opts.Sent)
+			if s.known(c) && s.due(c, ac.c.Schedule) && (ac.sel == nil || ac.sel[c]) && events && !again {
 				members = append(members, c)
 			}
 		}
