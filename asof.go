@@ -41,7 +41,11 @@ func (h *History) Latest() time.Time { return h.latest }
 // Lookback is a look-back window ending at an as-of time: Months calendar
 // months plus Duration before it. Calendar months follow the calendar
 // (time.Time.AddDate), so Months(24) before 2012-03-01 starts on
-// 2010-03-01 whatever leap days lie between, where 730 days would not.
+// 2010-03-01 whatever leap days lie between, where 730 days would not. A
+// day the month does not have rolls over into the next, as AddDate has
+// it (SQL's interval arithmetic takes the month's last day instead):
+// Months(1) before 2024-03-31 starts on 2024-03-02, and Months(24)
+// before 2024-02-29 on 2022-03-01.
 // They follow the UTC calendar, as the History stores times: the same
 // instant gives the same window whatever the time zone of the time.Time
 // that holds it.
