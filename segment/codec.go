@@ -232,8 +232,8 @@ func (x *Index) encode(e *encoder) {
 			e.str(d.popNum.String())
 		}
 	}
-	e.u32(uint32(len(x.defs)))
-	for _, d := range x.defs {
+	e.u32(uint32(len(x.defs.list)))
+	for _, d := range x.defs.list {
 		e.str(d.name)
 		e.str(d.expr.String())
 	}
@@ -811,6 +811,9 @@ func (d *decoder) index(flags uint32) *Index {
 		d.fail("duplicate category or product names")
 		return nil
 	}
+	// each definition is checked against those before it, with the
+	// plans of the ones it refers to compiled once for the whole loop
+	memo := map[int]compiledDef{}
 	for range ndef {
 		name, src := d.str(), d.str()
 		if d.err != nil {
@@ -818,9 +821,8 @@ func (d *decoder) index(flags uint32) *Index {
 		}
 		e, err := savedSyntax(len(src)).Parse(src)
 		if err == nil {
-			var y *Index
-			if y, err = x.define(name, e, true); err == nil {
-				x.defs = y.defs
+			if err = x.defineCheck(name, e, memo); err == nil {
+				x.defs = x.defs.with(definition{name: name, expr: e})
 			}
 		}
 		if err != nil {

@@ -33,7 +33,7 @@ type compiler struct {
 	// defs holds the definitions compiled so far in this compilation,
 	// shared by the compilers of the references, so that each is
 	// compiled once however often it is referred to
-	defs map[*definition]compiledDef
+	defs map[int]compiledDef // by position in the index's definitions
 	// anyAttrs lets a customer attribute the index lacks compile (to an
 	// empty set): for checking the definitions of a file, whose
 	// attributes are attached after it is read
@@ -348,8 +348,13 @@ func (c *compiler) activity(a Activity) (plan, error) {
 }
 
 func (c *compiler) active(e *query.Active) (plan, error) {
+	for i, t := range []time.Time{e.From, e.To} {
+		if y := t.UTC().Year(); y < 0 || y > 9999 {
+			return nil, c.errorf(ErrInvalid, []int{e.FromPos, e.ToPos}[i], "date %s is outside the years 0000 to 9999 (UTC)", query.Excerpt(t.UTC().String()))
+		}
+	}
 	if e.From.After(e.To) {
-		return nil, c.errorf(ErrInvalid, e.FromPos, "empty date range: %s is after %s", e.From.Format(time.DateOnly), e.To.Format(time.DateOnly))
+		return nil, c.errorf(ErrInvalid, e.FromPos, "empty date range: %s is after %s", e.From.UTC().Format(time.DateOnly), e.To.UTC().Format(time.DateOnly))
 	}
 	from := floorDiv(e.From.Unix(), secondsPerDay) - c.x.day0
 	to := floorDiv(e.To.Unix(), secondsPerDay) - c.x.day0
@@ -364,11 +369,12 @@ func (c *compiler) ref(e *query.Ref) (plan, error) {
 	name := query.Excerpt(e.Name)
 	switch e.Kind {
 	case query.SegmentRef:
-		d := c.x.definition(e.Name)
-		if d == nil {
+		di, ok := c.x.defs.lookup(e.Name)
+		if !ok {
 			return nil, c.errorf(ErrUnknown, e.NamePos, "segment %s", name)
 		}
-		if cd, ok := c.defs[d]; ok {
+		d := &c.x.defs.list[di]
+		if cd, ok := c.defs[di]; ok {
 			if c.depth+cd.height > MaxExprDepth {
 				return nil, fmt.Errorf("%w: expression nested deeper than MaxExprDepth (%d)", ErrInvalid, MaxExprDepth)
 			}
@@ -380,11 +386,11 @@ func (c *compiler) ref(e *query.Ref) (plan, error) {
 		}
 		c.refs++
 		defer func() { c.refs-- }()
-		if c.refs > len(c.x.defs) {
+		if c.refs > len(c.x.defs.list) {
 			return nil, c.errorf(ErrInvalid, e.NamePos, "segment %s refers to itself", name)
 		}
 		if c.defs == nil {
-			c.defs = map[*definition]compiledDef{}
+			c.defs = map[int]compiledDef{}
 		}
 		inner := &compiler{x: c.x, refs: c.refs, depth: c.depth, deepest: c.depth, defs: c.defs, anyAttrs: c.anyAttrs}
 		p, err := inner.expr(d.expr)
@@ -397,7 +403,7 @@ func (c *compiler) ref(e *query.Ref) (plan, error) {
 			// composite: evaluated once when referred to more than once
 			p = &refPlan{p: p, uses: 1}
 		}
-		c.defs[d] = compiledDef{p: p, height: inner.deepest - c.depth}
+		c.defs[di] = compiledDef{p: p, height: inner.deepest - c.depth}
 		return p, nil
 	case query.RFMRef:
 		for i, r := range c.x.opts.RFMRules {

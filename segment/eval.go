@@ -2,10 +2,12 @@ package segment
 
 import (
 	"fmt"
-	"slices"
 	"strings"
+	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/shopaffinity/affinity/segment/query"
 )
 
 // Query parses src (see [Parse]) and evaluates it: the customers it
@@ -74,36 +76,116 @@ type definition struct {
 	expr Expr
 }
 
+// defList is the named segments of an index: the first len(list)
+// definitions of a log that the indexes derived from one another by
+// Define share, so that defining n segments one after another takes time
+// and memory in proportion to n. Define appends to the log when its index
+// knows every definition in it and copies the list otherwise (a second
+// Define on the same index); list's elements are never written once they
+// are in it, so the lists of older indexes stay as they were.
+type defList struct {
+	list []definition
+	log  *defLog
+}
+
+// defLog is the shared log of a defList.
+type defLog struct {
+	mu     sync.RWMutex
+	all    []definition   // every definition appended; a defList's list is a prefix
+	byName map[string]int // positions in all
+}
+
+// lookup returns the position of the named definition in l.list.
+func (l defList) lookup(name string) (int, bool) {
+	if l.log == nil {
+		return 0, false
+	}
+	l.log.mu.RLock()
+	i, ok := l.log.byName[name]
+	l.log.mu.RUnlock()
+	return i, ok && i < len(l.list)
+}
+
+// with returns l and d after it, whose name l does not know.
+func (l defList) with(d definition) defList {
+	if g := l.log; g != nil {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if len(g.all) == len(l.list) {
+			g.all = append(g.all, d)
+			g.byName[d.name] = len(g.all) - 1
+			return defList{list: g.all, log: g}
+		}
+	}
+	g := &defLog{all: make([]definition, len(l.list), len(l.list)+1+len(l.list)/4), byName: make(map[string]int, len(l.list)+1)}
+	copy(g.all, l.list)
+	for i, d := range g.all {
+		g.byName[d.name] = i
+	}
+	return defList{list: g.all, log: g}.with(d)
+}
+
 // Define returns an index that shares everything with x and knows the
 // named segment name = e in addition, so that expressions can refer to it
 // as segment("name") (or [Segment]). e may refer to segments defined
 // before; a name can be defined only once. x itself is unchanged. The
-// error wraps [ErrInvalid] for an empty or taken name and is the error of
-// [Index.Check] for an invalid e.
-func (x *Index) Define(name string, e Expr) (*Index, error) { return x.define(name, e, false) }
-
-// define is Define; with stored (a definition read from a file) the
-// customer attributes it names need not be attached yet.
-func (x *Index) define(name string, e Expr, stored bool) (*Index, error) {
-	if strings.TrimSpace(name) == "" {
-		return nil, fmt.Errorf("%w: empty segment name", ErrInvalid)
+// error wraps [ErrInvalid] for an empty or taken name and for an e whose
+// text (e.String(), which [Index.WriteTo] saves) does not read back as
+// the same expression; it is the error of [Index.Check] for an invalid e.
+func (x *Index) Define(name string, e Expr) (*Index, error) {
+	if err := x.defineCheck(name, e, nil); err != nil {
+		return nil, err
 	}
-	if x.definition(name) != nil {
-		return nil, fmt.Errorf("%w: segment %q is already defined", ErrInvalid, name)
-	}
-	if err := x.check(e, stored); err != nil {
+	if err := savable(e); err != nil {
 		return nil, fmt.Errorf("segment %q: %w", name, err)
 	}
 	y := x.shallowCopy()
-	y.defs = append(slices.Clip(x.defs), definition{name: name, expr: e})
+	y.defs = x.defs.with(definition{name: name, expr: e})
 	y.resync()
 	return y, nil
 }
 
+// defineCheck checks that name is free and e valid. With memo (for the
+// definitions read from a file) the customer attributes e names need not
+// be attached yet, and the definitions e refers to are compiled once for
+// all the checks that share memo.
+func (x *Index) defineCheck(name string, e Expr, memo map[int]compiledDef) error {
+	if strings.TrimSpace(name) == "" {
+		return fmt.Errorf("%w: empty segment name", ErrInvalid)
+	}
+	if _, ok := x.defs.lookup(name); ok {
+		return fmt.Errorf("%w: segment %q is already defined", ErrInvalid, name)
+	}
+	var err error
+	if memo != nil {
+		_, err = (&compiler{x: x, anyAttrs: true, defs: memo}).expr(e)
+	} else {
+		err = x.check(e, false)
+	}
+	if err != nil {
+		return fmt.Errorf("segment %q: %w", name, err)
+	}
+	return nil
+}
+
+// savable checks that the text of e, as a file saves it, reads back to
+// an expression of the same text.
+func savable(e Expr) error {
+	src := e.String()
+	back, err := savedSyntax(len(src)).Parse(src)
+	if err != nil {
+		return fmt.Errorf("%w: its text %s does not read back: %v", ErrInvalid, query.Excerpt(src), err)
+	}
+	if s := back.String(); s != src {
+		return fmt.Errorf("%w: its text %s reads back as %s", ErrInvalid, query.Excerpt(src), query.Excerpt(s))
+	}
+	return nil
+}
+
 // Segments returns the names of the defined segments in definition order.
 func (x *Index) Segments() []string {
-	names := make([]string, len(x.defs))
-	for i, d := range x.defs {
+	names := make([]string, len(x.defs.list))
+	for i, d := range x.defs.list {
 		names[i] = d.name
 	}
 	return names
@@ -111,19 +193,10 @@ func (x *Index) Segments() []string {
 
 // Definition returns the expression of the named segment.
 func (x *Index) Definition(name string) (Expr, bool) {
-	if d := x.definition(name); d != nil {
-		return d.expr, true
+	if i, ok := x.defs.lookup(name); ok {
+		return x.defs.list[i].expr, true
 	}
 	return nil, false
-}
-
-func (x *Index) definition(name string) *definition {
-	for i := range x.defs {
-		if x.defs[i].name == name {
-			return &x.defs[i]
-		}
-	}
-	return nil
 }
 
 // shallowCopy returns a new Index sharing x's immutable data.

@@ -93,7 +93,8 @@ func Abandoned(within time.Duration) Expr { return &query.Abandoned{Window: with
 
 // Active returns the customers with a bought order on any day from the
 // UTC date of from to the UTC date of to, both included, at any time up
-// to asOf (not limited to the look-back).
+// to asOf (not limited to the look-back). A date outside the years 0000
+// to 9999 is an error wrapping [ErrInvalid] when the expression compiles.
 func Active(from, to time.Time) Expr {
 	return &query.Active{From: dateOf(from), To: dateOf(to)}
 }

@@ -310,7 +310,7 @@ type Index struct {
 	exDen  [3]packedInts
 	popDen *big.Int
 
-	defs []definition // named segments, in definition order
+	defs defList // named segments, in definition order
 
 	lookupOnce sync.Once
 	byKey      []uint32 // customer ids sorted by key, built on first lookup

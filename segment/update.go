@@ -303,8 +303,8 @@ func (x *Index) buildOptions(workers int) Options {
 
 // carry returns x with the named segments defs and the customer
 // attributes cust (x itself when there are none).
-func (x *Index) carry(defs []definition, cust *customerCols) *Index {
-	if len(defs) == 0 && cust == nil {
+func (x *Index) carry(defs defList, cust *customerCols) *Index {
+	if len(defs.list) == 0 && cust == nil {
 		return x
 	}
 	y := x.shallowCopy()

@@ -8,7 +8,7 @@ import (
 )
 
 // Expr is a condition on customers: a tree of the node types of this
-// package ([*Bool], [*Not], [Const], [*Compare], [Activity],
+// package ([*Bool], [*Negation], [Const], [*Compare], [Activity],
 // [*Abandoned], [*Active], [*Ref], [*Top]). String returns the text
 // syntax, which parses back to an equal Expr. Names (attributes,
 // categories, products, segments) are not resolved here: the package
@@ -36,7 +36,9 @@ func exprString(e Expr) string {
 // Bool is the And (all of Xs) or Or (any of Xs) of its operands. [And]
 // and [Or] build it flat: an operand that is itself an And of an And (an
 // Or of an Or) is spliced in, so that chaining acc = And(acc, x) gives one
-// node with every operand, in amortized constant time per call.
+// node with every operand, in amortized constant time per call. A Bool
+// without operands is everyone (And) or no one (Or) and writes as all or
+// none.
 type Bool struct {
 	And bool
 	Xs  []Expr
@@ -132,6 +134,10 @@ func (e *Bool) write(b *strings.Builder, prec int) {
 	my, sep := precOr, " or "
 	if e.And {
 		my, sep = precAnd, " and "
+	}
+	if len(e.Xs) == 0 { // And() and Or() as the text writes them
+		Const{All: e.And}.write(b, prec)
+		return
 	}
 	if prec > my {
 		b.WriteByte('(')
@@ -421,7 +427,9 @@ func (e *Abandoned) write(b *strings.Builder, _ int) {
 }
 
 // Active is the customers with a bought order on any UTC day from From to
-// To, both included. FromPos and ToPos locate the dates.
+// To, both included: the days of the instants From and To in UTC,
+// whatever their location, which is how String writes them. FromPos and
+// ToPos locate the dates.
 type Active struct {
 	From, To            time.Time
 	Pos, FromPos, ToPos int
@@ -432,9 +440,9 @@ func (e *Active) String() string { return exprString(e) }
 
 func (e *Active) write(b *strings.Builder, _ int) {
 	b.WriteString("active between ")
-	b.WriteString(strconv.Quote(e.From.Format(time.DateOnly)))
+	b.WriteString(strconv.Quote(e.From.UTC().Format(time.DateOnly)))
 	b.WriteString(" and ")
-	b.WriteString(strconv.Quote(e.To.Format(time.DateOnly)))
+	b.WriteString(strconv.Quote(e.To.UTC().Format(time.DateOnly)))
 }
 
 // RefKind is what a [Ref] refers to.
