@@ -103,3 +103,6 @@ func CompactionSince(x *Index) *roaring.Bitmap {
 	}
 	return x.over.since.Clone()
 }
+
+// PartVersion is the version a Part's encoding is written with.
+const PartVersion = partVersion

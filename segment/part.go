@@ -239,6 +239,14 @@ func Join(ctx context.Context, cat *affinity.Catalog, asOf time.Time, opts Optio
 	if err != nil {
 		return nil, err
 	}
+	// each part's numerators match its pairs (see decode), but pairs
+	// whose exact spends exceed their customers' totals still make a
+	// share no History gives
+	for c, v := range x.popShare {
+		if !(v >= 0 && v <= 1) {
+			return nil, fmt.Errorf("%w: the population share of category %d is %v", ErrCorrupt, c, v)
+		}
+	}
 	// A History holds each customer key once (erased customers have the
 	// empty key): parts that repeat a key, from shards that overlap, are
 	// no History's. The check sorts the keys, as the first lookup by key
@@ -590,6 +598,21 @@ func (d *decoder) part() *Part {
 	r.popNum = make([]sum128, p.ncat)
 	for i := range r.popNum {
 		r.popNum[i] = sum128{hi: d.u64(), lo: d.u64()}
+	}
+	// a category's numerator is the sum of its customers' exact spends
+	// (none without exact shares), which the pairs hold as a residual
+	// from their rounded share of the customer's total
+	sums := make([]sum128, p.ncat)
+	if p.exact {
+		for _, q := range r.pairs {
+			sums[q.cat].addInt(q.resSpend + predictNum(int64(q.spend), p.totSpend[q.low]))
+		}
+	}
+	for c := range sums {
+		if sums[c] != r.popNum[c] {
+			d.fail("category %d: population numerator %v, its customers' spends sum to %v", c, r.popNum[c].big(), sums[c].big())
+			return nil
+		}
 	}
 	return p
 }

@@ -169,10 +169,11 @@ func TestPartDecodeRejectsDamage(t *testing.T) {
 	require.Zero(t, q.Len(), "a failed decode leaves the Part as it was")
 }
 
-// withChecksum wraps a part body in a valid header and trailer, so that
-// the fuzzer reaches the field checks.
+// withChecksum wraps a part body in a valid header (of the version
+// MarshalBinary writes) and trailer, so that the fuzzer reaches the field
+// checks.
 func withChecksum(body []byte) []byte {
-	out := append([]byte("AFSEGPRT"), 1, 0, 0, 0)
+	out := binary.LittleEndian.AppendUint32([]byte("AFSEGPRT"), segment.PartVersion)
 	out = append(out, body...)
 	out = binary.LittleEndian.AppendUint64(out, uint64(len(body)))
 	return binary.LittleEndian.AppendUint32(out, crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli)))
@@ -189,6 +190,13 @@ func FuzzPartJoin(f *testing.F) {
 		data, err := p.MarshalBinary()
 		require.NoError(f, err)
 		f.Add(data[12:len(data)-12], o.HalfLife > 0)
+	}
+	for _, o := range []segment.Options{{}, {HalfLife: 30 * segment.Day}} {
+		p, err := segment.BuildPart(context.Background(), h, testAsOf, o)
+		require.NoError(f, err)
+		data, err := p.MarshalBinary()
+		require.NoError(f, err)
+		require.Equal(f, data, withChecksum(data[12:len(data)-12]), "the harness wraps a body as MarshalBinary does")
 	}
 	f.Fuzz(func(t *testing.T, body []byte, decay bool) {
 		var p segment.Part
@@ -220,6 +228,7 @@ func TestPartCraftedCountsAllocateLittle(t *testing.T) {
 	data, err := p.MarshalBinary()
 	require.NoError(t, err)
 	body := data[12 : len(data)-12]
+	require.Equal(t, data, withChecksum(body), "the crafted files reach the decoder")
 	var q segment.Part
 	base := allocated(func() { require.NoError(t, q.UnmarshalBinary(data)) })
 	worst := uint64(0)
@@ -262,4 +271,55 @@ func copyCustomer(t testing.TB, b *affinity.Builder, h *affinity.History, c affi
 		e := h.Event(i)
 		noErr(t, b.AddEvent(affinity.Event{Customer: key, Product: cat.ProductKey(e.Product), Time: e.Time(), Kind: e.Kind, Weight: e.Weight}))
 	}
+}
+
+// TestPartNumeratorsMatchPairs: a part whose population numerator of a
+// category differs from the sum of its customers' exact spends is
+// corrupt, and pairs whose spends exceed their customers' totals (with a
+// numerator to match) do not join. Such a part, its checksum valid,
+// joined into an index with a population share of 7.8e10 that saved and
+// then did not load.
+func TestPartNumeratorsMatchPairs(t *testing.T) {
+	h := randomHistory(t, rand.New(rand.NewPCG(9, 9)), 60)
+	p, err := segment.BuildPart(context.Background(), h, testAsOf, segment.Options{})
+	require.NoError(t, err)
+	data, err := p.MarshalBinary()
+	require.NoError(t, err)
+	body := data[12 : len(data)-12]
+	ncat := h.Catalog().NumCategories()
+	num := len(body) - 16*ncat // the numerators: hi, then lo, per category
+	addNum := func(b []byte, c int, v uint64) {
+		lo := binary.LittleEndian.Uint64(b[num+16*c+8:])
+		hi := binary.LittleEndian.Uint64(b[num+16*c:])
+		if lo+v < lo {
+			hi++
+		}
+		binary.LittleEndian.PutUint64(b[num+16*c:], hi)
+		binary.LittleEndian.PutUint64(b[num+16*c+8:], lo+v)
+	}
+	var q segment.Part
+	for c := range ncat {
+		bad := bytes.Clone(body)
+		binary.LittleEndian.PutUint64(bad[num+16*c:], 1) // 2^64 more
+		require.ErrorIs(t, q.UnmarshalBinary(withChecksum(bad)), segment.ErrCorrupt, "category %d", c)
+	}
+	// a pair (category u32, customer u16, four u16, rank u8, then the
+	// spend residual) whose spend grows by 2^60, and its numerator with it
+	found := false
+	for i := 0; i+35 <= num-8*(ncat+1) && !found; i++ {
+		c := int(binary.LittleEndian.Uint32(body[i:]))
+		if c >= ncat {
+			continue
+		}
+		bad := bytes.Clone(body)
+		binary.LittleEndian.PutUint64(bad[i+15:], binary.LittleEndian.Uint64(bad[i+15:])+1<<60)
+		addNum(bad, c, 1<<60)
+		if q.UnmarshalBinary(withChecksum(bad)) != nil {
+			continue
+		}
+		found = true
+		_, err := segment.Join(context.Background(), h.Catalog(), testAsOf, segment.Options{}, []*segment.Part{&q})
+		require.ErrorIs(t, err, segment.ErrCorrupt, "pair at body offset %d", i)
+	}
+	require.True(t, found, "no pair found to damage")
 }
