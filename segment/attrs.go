@@ -149,6 +149,8 @@ func CategoryRecency(cat string) Attr { return attrNamed("recency", true, cat) }
 
 // TopRank is the rank of category cat among the categories of its level
 // that the customer spent most on in the look-back (1 = most); only the
-// first TopN ranks are kept, others have none. Ties are broken by item
-// share, then category id.
+// first TopN ranks are kept, others have none. Spend is compared as
+// summed (decayed with a half-life), not as the rounded share affinity
+// gives, so that $10,000.01 ranks before $10,000.00; equal spends are
+// ordered by items bought, then by category id.
 func TopRank(cat string) Attr { return attrNamed("rank", true, cat) }

@@ -739,17 +739,14 @@ func (s *scanner) customer(c int, out *chunkResult, pairs *[]catPair, ev *[2][]e
 }
 
 // rankTop ranks the bought categories of the current customer within each
-// level by spend share, then item share, then category id, and keeps the
-// ranks up to TopN. Each category is packed into one key that sorts that
-// way (spend and item shares inverted, then the id), and each level keeps
-// only its TopN smallest keys, in order.
+// level by spend, then items (exactly, see ahead), then category id, and
+// keeps the ranks up to TopN: each level keeps only its TopN first
+// categories, in order.
 func (s *scanner) rankTop() {
 	depth := s.b.depth
 	topN := s.b.opts.TopN
 	s.levels = s.levels[:0]
 	for _, cc := range s.bought {
-		cs := &s.cats[cc]
-		k := uint64(shareScale-cs.spendQ)<<42 | uint64(shareScale-cs.itemQ)<<28 | uint64(cc)
 		d := depth[cc]
 		var lt *levelTop
 		for i := range s.levels {
@@ -760,37 +757,62 @@ func (s *scanner) rankTop() {
 		}
 		if lt == nil {
 			if len(s.levels) == cap(s.levels) {
-				s.levels = append(s.levels, levelTop{keys: make([]uint64, topN)})
+				s.levels = append(s.levels, levelTop{cats: make([]uint32, topN)})
 			} else {
 				s.levels = s.levels[:len(s.levels)+1]
 			}
 			lt = &s.levels[len(s.levels)-1]
 			lt.depth, lt.n = d, 0
 		}
-		if lt.n == topN && k >= lt.keys[topN-1] {
+		if lt.n == topN && !s.ahead(cc, lt.cats[topN-1]) {
 			continue
 		}
 		i := min(lt.n, topN-1)
 		lt.n = min(lt.n+1, topN)
-		for ; i > 0 && lt.keys[i-1] > k; i-- {
-			lt.keys[i] = lt.keys[i-1]
+		for ; i > 0 && s.ahead(cc, lt.cats[i-1]); i-- {
+			lt.cats[i] = lt.cats[i-1]
 		}
-		lt.keys[i] = k
+		lt.cats[i] = cc
 	}
 	for i := range s.levels {
 		lt := &s.levels[i]
-		for r, k := range lt.keys[:lt.n] {
-			s.cats[k&(1<<28-1)].rank = uint16(r + 1)
+		for r, cc := range lt.cats[:lt.n] {
+			s.cats[cc].rank = uint16(r + 1)
 		}
 	}
 }
 
-// levelTop holds the best keys of one level of the category tree; keys
-// has room for TopN.
+// ahead reports whether the current customer's category a ranks before
+// b: more spend, then more items, then the smaller id. Spend and items are
+// the exact sums (times den) when shares are exact, else the (decayed)
+// sums in floating point; never the shares rounded to 1/shareScale, which
+// tie for spends a cent apart.
+func (s *scanner) ahead(a, b uint32) bool {
+	ca, cb := &s.cats[a], &s.cats[b]
+	if s.b.exact {
+		if ca.exSpend != cb.exSpend {
+			return ca.exSpend > cb.exSpend
+		}
+		if ca.exItems != cb.exItems {
+			return ca.exItems > cb.exItems
+		}
+	} else {
+		if ca.spend != cb.spend {
+			return ca.spend > cb.spend
+		}
+		if ca.items != cb.items {
+			return ca.items > cb.items
+		}
+	}
+	return a < b
+}
+
+// levelTop holds the first categories of one level of the category tree;
+// cats has room for TopN.
 type levelTop struct {
 	depth uint8
 	n     int
-	keys  []uint64
+	cats  []uint32
 }
 
 func clampDays(d int64) int32 { return int32(min(d, math.MaxInt32)) }

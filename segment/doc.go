@@ -33,7 +33,8 @@
 //     spend), itemshare (share of items), ordershare (share of orders that
 //     contained the category), recency in the category (days since the
 //     last purchase in it), the rank among the customer's top categories
-//     of that level, and lift (affinity divided by the population's share
+//     of that level (by spend, then items, as summed, not as the rounded
+//     shares; see [TopRank]), and lift (affinity divided by the population's share
 //     of spend in the category, [Index.PopulationShare]).
 //   - bought, viewed and carted sets per category and per product, with
 //     the days since the last such event, so that any window up to the

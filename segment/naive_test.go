@@ -1,6 +1,7 @@
 package segment_test
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/big"
@@ -321,11 +322,21 @@ func (n *naive) customer(id affinity.CustomerID) {
 		if da, db := cat.Depth(a), cat.Depth(b); da != db {
 			return da - db
 		}
-		if c.spendQ[a] != c.spendQ[b] {
-			return c.spendQ[b] - c.spendQ[a]
+		// by spend, then items, exactly without a half-life
+		if n.opts.HalfLife == 0 {
+			for k := range 2 {
+				ra, rb := c.exNum[k][a].rat(), c.exNum[k][b].rat()
+				if d := rb.Cmp(ra); d != 0 {
+					return d
+				}
+			}
+			return int(a) - int(b)
 		}
-		if c.itemQ[a] != c.itemQ[b] {
-			return c.itemQ[b] - c.itemQ[a]
+		if d := cmp.Compare(c.spend[b], c.spend[a]); d != 0 {
+			return d
+		}
+		if d := cmp.Compare(items[b], items[a]); d != 0 {
+			return d
 		}
 		return int(a) - int(b)
 	})
