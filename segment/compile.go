@@ -423,6 +423,17 @@ func (c *compiler) ref(e *query.Ref) (plan, error) {
 	return nil, fmt.Errorf("%w: unsupported reference", ErrInvalid)
 }
 
+// briefValue formats v as a literal of unit u for an error message: cut
+// to its first 40 characters and "…" when longer (a bound of hundreds of
+// digits).
+func briefValue(v float64, u query.Unit) string {
+	s := query.FormatValue(v, u) // ASCII
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
 func (c *compiler) comparison(e *query.Compare) (plan, error) {
 	at, ok := lookupAttr(e.Attr)
 	if !ok {
@@ -439,7 +450,7 @@ func (c *compiler) comparison(e *query.Compare) (plan, error) {
 	}
 	if e.Op == query.Between && e.V > e.Hi {
 		return nil, c.errorf(ErrInvalid, e.ValuePos, "empty range: %s between %s and %s",
-			e.Attr.Brief(), query.FormatValue(e.V, unit), query.FormatValue(e.Hi, unit))
+			e.Attr.Brief(), briefValue(e.V, unit), briefValue(e.Hi, unit))
 	}
 	var id uint32
 	if at.customer {

@@ -59,3 +59,21 @@ func TestUnknownTargetIsAQueryError(t *testing.T) {
 	assert.Equal(t, 8, qe.Column)
 	assert.Contains(t, err.Error(), "nor a product")
 }
+
+// TestErrorsQuoteLongValuesShort: an empty range between numbers of
+// hundreds of digits quotes 60 characters of each; the message held both
+// whole (385 characters for a 300-digit bound).
+func TestErrorsQuoteLongValuesShort(t *testing.T) {
+	x := tinyIndex(t)
+	big := "1" + strings.Repeat("0", 300)
+	for _, q := range []string{
+		`monetary between ` + big + ` and 5`,
+		`monetary between -` + big + ` and -` + big + `0`,
+	} {
+		_, err := x.Query(q)
+		require.ErrorIs(t, err, segment.ErrInvalid, q)
+		assert.Contains(t, err.Error(), "empty range")
+		assert.Less(t, len(err.Error()), 260, "%.400s", err.Error())
+		assert.Contains(t, err.Error(), "…")
+	}
+}
