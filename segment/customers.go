@@ -13,6 +13,7 @@ import (
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/internal/bsi"
 	"github.com/shopaffinity/affinity/internal/roaringio"
+	"github.com/shopaffinity/affinity/segment/query"
 )
 
 // Attributes are the per-customer fields a shop keeps beside its orders —
@@ -91,10 +92,17 @@ func (a *Attributes) SetDate(name string, c affinity.CustomerID, t time.Time) er
 }
 
 // SetText sets the text field name of customer c; the customer also gets
-// the flag "name=v" (and loses the flag of an earlier value).
+// the flag "name=v" (and loses the flag of an earlier value). A non-empty
+// v must make a flag name: "name=v" of at most [MaxAttributeName] bytes,
+// without NUL or newline; otherwise it is an error and nothing changes.
 func (a *Attributes) SetText(name string, c affinity.CustomerID, v string) error {
 	if err := checkName(name); err != nil {
 		return err
+	}
+	if v != "" {
+		if err := checkName(name + "=" + v); err != nil {
+			return fmt.Errorf("segment: text field %q: the flag of %s would be %d bytes (at most %d) or hold a NUL or newline", name, query.Excerpt(v), len(name)+1+len(v), MaxAttributeName)
+		}
 	}
 	if a.texts == nil {
 		a.texts = map[string]map[affinity.CustomerID]string{}

@@ -26,7 +26,9 @@ type AttributeOptions struct {
 	// value.
 	Dates []string
 	// Texts are the headers of text columns (e-mail, country): each
-	// non-empty value is kept and is a flag "header=value".
+	// non-empty value is kept and is a flag "header=value", which must
+	// fit [MaxAttributeName] bytes without NUL or newline (see
+	// [Attributes.SetText]); a value that does not is an error.
 	Texts []string
 	// DateLayout is the layout of dates (time.Parse); "" means
 	// "2006-01-02".
@@ -170,7 +172,10 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 		}
 		for _, f := range texts {
 			if v := strings.TrimSpace(rec[f.i]); v != "" {
-				_ = a.SetText(f.name, c, v)
+				if err := a.SetText(f.name, c, v); err != nil {
+					line, _ := cr.FieldPos(f.i)
+					return nil, rep, fmt.Errorf("segment: attributes: line %d, column %d (%s): %s", line, f.i+1, f.name, strings.TrimPrefix(err.Error(), "segment: "))
+				}
 			}
 		}
 	}

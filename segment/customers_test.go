@@ -197,3 +197,32 @@ func ExampleIndex_WithAttributes() {
 	// 3 customers loaded
 	// ann ann@example.com
 }
+
+// TestTextsThatCannotBeFlags: a text value whose flag "header=value"
+// would be too long or hold a newline is an error of LoadAttributes at its
+// line and column, and SetText refuses it without changing anything. The
+// value was kept without its flag, and SetText dropped the old value's
+// flag before failing.
+func TestTextsThatCannotBeFlags(t *testing.T) {
+	x := attrIndex(t, 3, time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC))
+	long := strings.Repeat("x", 130) + "@example.com"
+	for _, c := range []struct{ csv, at string }{
+		{"customer,country,email\nc000,DE," + long + "\n", "line 2, column 3 (email)"},
+		{"customer,email,country\nc000,a@b,DE\nc001,\"b@x\ny\",FR\n", "line 3, column 2 (email)"},
+	} {
+		_, _, err := segment.LoadAttributes(strings.NewReader(c.csv), x, segment.AttributeOptions{Texts: []string{"email", "country"}})
+		require.Error(t, err, c.csv)
+		require.Contains(t, err.Error(), c.at)
+		require.Less(t, len(err.Error()), 250, err.Error())
+	}
+	var a segment.Attributes
+	require.NoError(t, a.SetText("email", 0, "ann@example.com"))
+	for _, v := range []string{long, "ann\n@example.com"} {
+		require.Error(t, a.SetText("email", 0, v))
+		got, ok := a.Text("email", 0)
+		require.True(t, ok)
+		require.Equal(t, "ann@example.com", got)
+		require.NotNil(t, a.Flag("email=ann@example.com"))
+		require.True(t, a.Flag("email=ann@example.com").Contains(0))
+	}
+}
