@@ -147,7 +147,7 @@
 //	active     = "active" "between" date "and" date .
 //	reference  = ( "segment" | "rfm" | "lifecycle" ) "(" string ")" .
 //	top        = "top" "(" string [ "," integer ] ")" .
-//	value      = [ "-" ] [ currency [ "-" ] ] number [ unit ] .
+//	value      = ( [ "-" ] [ currency ] | currency "-" ) number [ unit ] .
 //	currency   = "$" | "€" | "£" .
 //	duration   = integer [ "d" | "w" | "m" | "y" ] .
 //	date       = `"` YYYY-MM-DD `"` .

@@ -504,7 +504,8 @@ func (p *parser) comparison(a Attr, off int) (*Compare, error) {
 	return &Compare{Attr: a, Op: op, V: v, Pos: off + 1, ValuePos: vPos}, nil
 }
 
-// value parses [-] [currency [-]] number [unit] as a value of unit u.
+// value parses ([-] [currency] | currency -) number [unit] as a value of
+// unit u: one minus at most.
 func (p *parser) value(u Unit) (float64, error) {
 	neg := false
 	if p.tok.kind == tMinus {
