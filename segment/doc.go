@@ -14,7 +14,8 @@
 // [Build] looks at the orders and events at or before asOf; nothing reads
 // the clock. Most features cover the look-back window (start, asOf]: 24
 // calendar months (the usual CLV "lifetime"; [affinity.Months](24), so
-// that a window across February 29 has 731 days) unless [Options.Lookback]
+// that the window as of 2024-03-01 starts on 2022-03-01, 731 days back;
+// see [affinity.Lookback] for month ends) unless [Options.Lookback]
 // says otherwise; [affinity.AllTime] means everything up to asOf. Days
 // are whole periods of 24 hours counted back from asOf: an order 30 hours
 // before asOf is 1 day ago; windows of the query syntax may be as long as

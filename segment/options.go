@@ -36,7 +36,8 @@ type Options struct {
 	// events make up frequency, monetary value, average order value, the
 	// category shares and every bought/viewed/carted set. The zero value
 	// means affinity.Months(24): 24 calendar months, so that a window
-	// across February 29 keeps its extra day; [affinity.AllTime] means
+	// over a February 29 keeps its extra day (see affinity.Lookback for
+	// month ends); [affinity.AllTime] means
 	// everything up to asOf. The window, in whole days rounded up, must be
 	// shorter than 65,536 days. Recency and tenure look at all orders up to
 	// asOf regardless.
