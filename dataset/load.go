@@ -82,9 +82,11 @@ type Options struct {
 	// must be quoted.
 	Comma rune
 	// Categories, when set, derives category paths from a product's name
-	// for products whose row has no category of its own: the description
-	// of "onlineretail", the item text of "baskets" and "members", the
-	// name column of "csv". The result may hold several paths separated
+	// for products none of whose loaded rows has a category of its own:
+	// the description of "onlineretail", the item text of "baskets" and
+	// "members", the name column of "csv" (a "csv" product with a
+	// category in any loaded row gets that category, see
+	// [Columns.Category]). The result may hold several paths separated
 	// by "|"; "" means no category. [CategoryFromName] is a ready-made
 	// choice.
 	Categories func(name string) string
@@ -92,11 +94,13 @@ type Options struct {
 	// adds or replaces with [affinity.Builder.AddProduct], in the order
 	// of the calls, after each succeeds: a product's entry when a row
 	// first names it (the entry of a row that is then skipped is not
-	// added), and again when its most frequent name replaces the first
-	// one at the end of the load: the most frequent of the loaded rows'
-	// non-empty names, the first seen among equals, counting the first
-	// 256 distinct names of a product (a new name after those is not
-	// counted, so that a hostile file cannot grow a map per row). It lets a caller follow how the
+	// added), and again when its most frequent name, or its most
+	// frequent explicit categories ([Columns.Category]), replace the
+	// first ones at the end of the load: the most frequent of the loaded
+	// rows' non-empty names (category fields), the first seen among
+	// equals, counting the first 256 distinct names (category fields) of
+	// a product (a new one after those is not counted, so that a hostile
+	// file cannot grow a map per row). It lets a caller follow how the
 	// Builder's catalog grows — the order in which category nodes get
 	// their ids — without reading the file again.
 	OnProduct func(p affinity.Product)
@@ -157,7 +161,13 @@ type Columns struct {
 	Price string
 	// Category holds the product's category paths, several separated by
 	// "|", levels separated by "/" or ">"; default "category",
-	// "categories". Optional.
+	// "categories". Optional. A product's rows may disagree or leave the
+	// field empty: the product gets the most frequent of the non-empty
+	// fields of its loaded rows, compared as cleaned paths ("a > b" is
+	// "a/b"), the first seen among equals, as for names (see
+	// [Options.OnProduct]); [Options.Categories] applies only to products
+	// without any. Every row's field is checked: one the Builder would
+	// refuse is that row's "invalid category".
 	Category string
 	// Name is the product's display name; default "name", "product
 	// name", "description". Optional.
@@ -465,7 +475,9 @@ var formats = []format{
 //     same order, cds−1 units at the truncated unit price and one unit
 //     carrying the remainder, so that both the CD count and the spend
 //     stay exact.
-//   - "csv": a CSV file with a header, mapped by [Options.Columns].
+//   - "csv": a CSV file with a header, mapped by [Options.Columns]. A
+//     product's name and categories are the most frequent of its rows'
+//     (see [Columns.Category] and [Options.OnProduct]).
 //   - "members": "Member_number,Date,itemDescription" with dd-mm-yyyy
 //     dates: customer, day and item text as product id; quantity 1, price
 //     0; one order per member and day.
@@ -844,31 +856,47 @@ func lineError(line int, err error) *ParseError {
 }
 
 // productNote is what a row does to its product's catalog entry once the
-// row loads: a new entry, or a name counted for the entry.
+// row loads: a new entry, or a name and explicit categories counted for
+// the entry.
 type productNote struct {
 	e       *prodEntry // nil: nothing
 	name    string
-	entry   *affinity.Product // the new entry; nil: count name
+	cats    string            // the row's explicit category paths joined by "|"; "": none
+	rawCats string            // the category field cats were read from
+	entry   *affinity.Product // the new entry; nil: count name and cats
 	derived bool              // its categories derived from the name
 }
 
 // noteProduct returns what a row naming product key does to the catalog
 // once it loads ([loader.keep] does it), changing nothing: a skipped row
 // adds no entry and counts no name. The first row with a name or
-// categories gives key a catalog entry; later rows count their names:
-// [loader.finishNames] renames products to their most frequent name. cats
-// are raw category fields ("a/b|c>d"); when empty, opts.Categories
-// derives them from the name. It returns the Builder's error for an entry
-// it would refuse (a category path deeper than
-// affinity.MaxCategoryDepth). A product that already has a catalog entry
-// in the Builder keeps it.
+// categories gives key a catalog entry; later rows count their names and
+// explicit categories: [loader.finishNames] gives products their most
+// frequent ones. cats are raw category fields ("a/b|c>d"); when empty,
+// opts.Categories derives them from the name. It returns the Builder's
+// error for an entry it would refuse (a category path deeper than
+// affinity.MaxCategoryDepth), for every row with categories, so that the
+// categories finishNames picks are ones the Builder takes. A product that
+// already has a catalog entry in the Builder keeps it.
 func (l *loader) noteProduct(key, name, cats string, price affinity.Money) (productNote, error) {
 	if l.opts.NoProducts || (name == "" && cats == "") {
 		return productNote{}, nil
 	}
 	e := l.prod.entry(key) // the entry of the row's product, just interned
-	if e.named != nil {
-		return productNote{e: e, name: name}, nil
+	if n := e.named; n != nil {
+		note := productNote{e: e, name: name}
+		if cats != "" {
+			canon := n.canonCats
+			if cats != n.rawCats {
+				paths, err := l.checkCategories(n.product, cats)
+				if err != nil {
+					return productNote{}, err
+				}
+				canon = strings.Join(paths, "|")
+			}
+			note.cats, note.rawCats = canon, cats
+		}
+		return note, nil
 	}
 	if e.known {
 		return productNote{}, nil
@@ -878,79 +906,131 @@ func (l *loader) noteProduct(key, name, cats string, price affinity.Money) (prod
 		return productNote{}, nil
 	}
 	derived := cats == "" && l.opts.Categories != nil && name != ""
+	raw := cats
 	if derived {
 		cats = l.opts.Categories(name)
 	}
-	paths, err := l.splitCategories(cats)
+	p := affinity.Product{Key: e.key, Name: strings.Clone(name), Price: price, InStock: true}
+	paths, err := l.checkCategories(p, cats)
 	if err != nil {
 		return productNote{}, err
 	}
-	p := affinity.Product{Key: e.key, Name: strings.Clone(name), Categories: paths, Price: price, InStock: true}
-	if err := l.b.CheckProduct(p); err != nil {
-		return productNote{}, err
+	p.Categories = paths
+	note := productNote{e: e, name: p.Name, entry: &p, derived: derived}
+	if !derived && len(paths) > 0 {
+		note.cats, note.rawCats = strings.Join(paths, "|"), raw
 	}
-	return productNote{e: e, name: p.Name, entry: &p, derived: derived}, nil
+	return note, nil
+}
+
+// checkCategories splits the category field cats of p's row into paths
+// and returns them, or the error of the row when the Builder would refuse
+// p with them.
+func (l *loader) checkCategories(p affinity.Product, cats string) ([]string, error) {
+	paths, err := l.splitCategories(cats)
+	if err != nil {
+		return nil, err
+	}
+	p.Categories = paths
+	if err := l.b.CheckProduct(p); err != nil {
+		return nil, err
+	}
+	return paths, nil
 }
 
 // keep does what n notes: adds its entry, unless an earlier note of the
-// same product (of the same row) added one, or counts its name.
+// same product (of the same row) added one, or counts its name and
+// explicit categories.
 func (l *loader) keep(n productNote) {
 	switch {
 	case n.e == nil:
 	case n.e.named != nil:
-		n.e.named.count(n.name)
+		nm := n.e.named
+		nm.names.count(n.name)
+		if n.cats != "" {
+			if nm.rawCats == "" { // the first explicit categories: kept to spare later rows a split
+				nm.rawCats, nm.canonCats = strings.Clone(n.rawCats), strings.Clone(n.cats)
+			}
+			nm.cats.count(n.cats)
+		}
 	case n.entry != nil:
 		if l.addProduct(*n.entry) != nil {
 			return // cannot happen: noteProduct checked it
 		}
-		n.e.named = &naming{product: *n.entry, derived: n.derived, first: n.name, firstN: min(len(n.name), 1)} // an empty name is no count
-		l.named = append(l.named, n.e.named)
+		nm := &naming{product: *n.entry, derived: n.derived}
+		nm.names.count(n.name) // an empty name is no count
+		if n.cats != "" {
+			nm.rawCats, nm.canonCats = strings.Clone(n.rawCats), strings.Clone(n.cats)
+			nm.cats.count(nm.canonCats)
+			nm.current = nm.canonCats
+		}
+		n.e.named = nm
+		l.named = append(l.named, nm)
 		l.rep.Products++
 	}
 }
 
-// naming counts the names a product's rows give it. Most products have one
-// name, so the map of other names is made only when a second one appears.
+// naming counts the names and explicit categories a product's rows give
+// it.
 type naming struct {
-	product affinity.Product
-	derived bool // categories derived from the name
-	first   string
-	firstN  int
-	others  map[string]int
-	order   []string // other names in first-seen order
+	product affinity.Product // the entry in the Builder
+	derived bool             // its categories derived from the name
+	names   tally
+	cats    tally  // explicit categories, paths joined by "|"
+	current string // the entry's explicit categories, joined; "": none
+	// rawCats is the first category field counted and canonCats its
+	// paths joined, so that rows repeating it are not split again.
+	rawCats, canonCats string
 }
 
-func (n *naming) count(name string) {
-	if name == "" {
+// tally counts the values of one field of a product's rows. Most
+// products have one value, so the map of other values is made only when
+// a second one appears.
+type tally struct {
+	first  string
+	firstN int
+	others map[string]int
+	order  []string // other values in first-seen order
+}
+
+// count counts a non-empty value; the first value counted is the first
+// seen.
+func (t *tally) count(v string) {
+	switch {
+	case v == "":
+		return
+	case t.firstN == 0 && t.first == "":
+		t.first, t.firstN = strings.Clone(v), 1
+		return
+	case v == t.first:
+		t.firstN++
 		return
 	}
-	if name == n.first {
-		n.firstN++
-		return
+	if t.others == nil {
+		t.others = make(map[string]int)
 	}
-	if n.others == nil {
-		n.others = make(map[string]int)
-	}
-	if _, ok := n.others[name]; !ok {
-		if len(n.others) >= maxNames {
-			return // later new names are not counted
+	if _, ok := t.others[v]; !ok {
+		if len(t.others) >= maxNames {
+			return // later new values are not counted
 		}
-		name = strings.Clone(name) // kept: no row's memory pinned
-		n.order = append(n.order, name)
+		v = strings.Clone(v) // kept: no row's memory pinned
+		t.order = append(t.order, v)
 	}
-	n.others[name]++
+	t.others[v]++
 }
 
-// maxNames bounds the distinct names counted per product: a file giving
-// one product a new name on every row must not grow a map per row.
+// maxNames bounds the distinct names (and category fields) counted per
+// product: a file giving one product a new name on every row must not
+// grow a map per row.
 const maxNames = 256
 
-// best returns the most frequent name, the first seen among equals.
-func (n *naming) best() string {
-	best, most := n.first, n.firstN
-	for _, name := range n.order {
-		if c := n.others[name]; c > most {
-			best, most = name, c
+// best returns the most frequent value, the first seen among equals; ""
+// when none was counted.
+func (t *tally) best() string {
+	best, most := t.first, t.firstN
+	for _, v := range t.order {
+		if c := t.others[v]; c > most {
+			best, most = v, c
 		}
 	}
 	return best
@@ -969,26 +1049,32 @@ func (l *loader) addProduct(p affinity.Product) error {
 
 // finishNames gives every product the loader named its most frequent name
 // (shops reuse a product's row for adjustments such as "mailout" or
-// "damaged", which must not name the product), deriving the categories
-// again from it where they came from the name. A product whose new
-// categories the Builder refuses keeps its first entry.
+// "damaged", which must not name the product) and, when any of its rows
+// has categories of its own, its most frequent explicit categories;
+// otherwise it derives the categories again from the new name where they
+// came from the name. A product whose new categories the Builder refuses
+// keeps its first entry.
 func (l *loader) finishNames() {
 	for _, n := range l.named {
-		best := n.best()
-		if best == n.first {
+		best := n.names.best()
+		cats := n.cats.best()
+		if best == n.product.Name && cats == n.current {
 			continue
 		}
 		p := n.product
 		p.Name = best
-		if n.derived {
-			cats, err := l.splitCategories(l.opts.Categories(best))
+		switch {
+		case cats != n.current:
+			p.Categories = strings.Split(cats, "|")
+		case n.derived && cats == "" && best != n.product.Name:
+			paths, err := l.splitCategories(l.opts.Categories(best))
 			if err != nil {
 				continue
 			}
-			p.Categories = cats
+			p.Categories = paths
 		}
 		if l.addProduct(p) == nil {
-			n.product, n.first = p, best
+			n.product, n.current = p, cats
 		}
 	}
 }
