@@ -527,14 +527,22 @@ var formats = []format{
 // anonymous), Created at → time ("2024-03-01 10:15:00 -0700"),
 // Lineitem sku → product (Lineitem name when the sku is empty),
 // Lineitem name → product name, Lineitem quantity and Lineitem price →
-// quantity and unit price. Only an order's first row carries the
+// quantity and unit price. When the export has a Lineitem discount
+// column, a line's discount (the amount off the whole line, at most its
+// value) is taken off quantity × Lineitem price and the rest spread over
+// the units as "woocommerce" spreads item_total (split exactly as for
+// "cdnow" when it does not divide), so that an order's value is net of
+// line discounts as WooCommerce's is; the catalog entry keeps Lineitem
+// price. Order-level discounts (Discount Amount) are not spread over
+// the lines. Only an order's first row carries the
 // order-level columns (Email, Financial Status, Created at, Cancelled at,
 // Refunded Amount); they apply to every line of the order, and errors in
 // them name that first row. An order with Cancelled at set or Financial
 // Status "refunded" or "voided" is cancelled. A Refunded Amount above
 // zero becomes one [RefundProduct] line of quantity −1, capped at the
-// value of the order's lines. Other columns are ignored, currency
-// included.
+// value of the order's lines. Other columns are ignored, Currency
+// included: amounts are loaded as written, so an export in several
+// currencies mixes them.
 //
 // "woocommerce": order_number (or order_id) → order, customer_id →
 // customer (for guests, customer_id 0 or empty, billing_email
@@ -548,7 +556,9 @@ var formats = []format{
 // Refunded Amount, the rest is not the product's). Headers match by key
 // or display name ("item_sku", "Item
 // SKU"). Statuses cancelled, refunded, failed, pending, checkout-draft,
-// draft and trash (with or without "wc-") make an order cancelled.
+// draft and trash (with or without "wc-") make an order cancelled. item_total
+// is net of the line's discounts. Other columns are ignored, the order's
+// currency included: amounts are loaded as written, as for "shopify".
 //
 // The returned slice is freshly allocated.
 func Formats() []string {

@@ -20,6 +20,7 @@ const (
 	shItem
 	shPrice
 	shSKU
+	shDiscount
 	numShopify
 )
 
@@ -35,6 +36,7 @@ var shopifySpecs = func() []colSpec {
 	s[shItem] = colSpec{names: []string{"Lineitem name"}, required: true, text: true}
 	s[shPrice] = colSpec{names: []string{"Lineitem price"}, required: true}
 	s[shSKU] = colSpec{names: []string{"Lineitem sku"}}
+	s[shDiscount] = colSpec{names: []string{"Lineitem discount"}}
 	return s
 }()
 
@@ -73,7 +75,9 @@ func (l *loader) shopifyOrder(o *orderBuf, src *csvSource, rec []string, h *head
 	return nil
 }
 
-// shopifyLine reads the line item of a row into o.
+// shopifyLine reads the line item of a row into o: quantity units at
+// Lineitem price, less the line's Lineitem discount spread exactly over
+// the units.
 func (l *loader) shopifyLine(o *orderBuf, src *csvSource, rec []string, h *header) *ParseError {
 	q, e := quantity(src, rec, h, shQuantity)
 	if e != nil {
@@ -83,10 +87,31 @@ func (l *loader) shopifyLine(o *orderBuf, src *csvSource, rec []string, h *heade
 	if bad != nil {
 		return bad
 	}
+	var discount affinity.Money
+	if s := h.field(rec, shDiscount); s != "" {
+		m, err := affinity.ParseMoney(s, l.opts.DecimalSep)
+		switch {
+		case err != nil:
+			return h.fail(src, shDiscount, reasonPrice, &valueError{what: "amount", text: s, err: err})
+		case m < 0:
+			return h.fail(src, shDiscount, reasonNegPrice, fmt.Errorf("negative discount %s", s))
+		}
+		discount = m
+	}
 	product, e := l.lineProduct(o, src, rec, h, price, shItem, shSKU)
 	if e != nil {
 		return e
 	}
-	o.lines = append(o.lines, affinity.Purchase{Customer: o.customer, Product: product, Order: o.key, Time: o.time, Quantity: q, Price: price})
+	p := affinity.Purchase{Customer: o.customer, Product: product, Order: o.key, Time: o.time, Quantity: q, Price: price}
+	if discount == 0 {
+		o.lines = append(o.lines, p)
+		return nil
+	}
+	gross, ok := price.Mul(absQuantity(q))
+	if !ok {
+		return h.fail(src, shPrice, reasonMoneyRange, fmt.Errorf("%d × %v: %w", q, price, affinity.ErrMoneyRange))
+	}
+	// A discount beyond the line's value makes the line free.
+	o.lines = exactLines(o.lines, p, q, gross-min(discount, gross))
 	return nil
 }
