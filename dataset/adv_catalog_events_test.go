@@ -827,7 +827,7 @@ func TestAdvCEBasketsModel(t *testing.T) {
 				continue
 			}
 			slices.Sort(got)
-			want[strconv.Itoa(line)] = got
+			want["basket:0:"+strconv.Itoa(line)] = got // a load into an empty Builder
 			items += len(got)
 		}
 		data := sb.String()

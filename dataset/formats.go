@@ -63,13 +63,21 @@ func loadBaskets(l *loader, r io.Reader) error {
 	if err := checkTime(t, "Options.BasketTime"); err != nil {
 		return fmt.Errorf("dataset: %w", err)
 	}
+	// The baskets' order keys start with the number of lines the Builder
+	// holds, so that those of two loads into one Builder differ.
+	prefix := strconv.AppendInt([]byte(basketKeyPrefix), int64(l.b.Len()), 10)
+	prefix = append(prefix, ':')
 	return l.eachRecord(r, nil, func(src *csvSource, rec []string, _ *header) error {
-		return l.basket(rec, src.line, t)
+		return l.basket(rec, src.line, t, prefix)
 	})
 }
 
-// basket adds the items of one basket as an anonymous order.
-func (l *loader) basket(items []string, line int, t time.Time) error {
+// basketKeyPrefix starts the order keys of the "baskets" format.
+const basketKeyPrefix = "basket:"
+
+// basket adds the items of one basket as an anonymous order keyed prefix
+// followed by line.
+func (l *loader) basket(items []string, line int, t time.Time, prefix []byte) error {
 	n := 0
 	for _, it := range items {
 		if strings.TrimSpace(it) != "" {
@@ -87,7 +95,7 @@ func (l *loader) basket(items []string, line int, t time.Time) error {
 	// rejects the basket whole, with nothing of it added.
 	notes := l.notes[:0]
 	lines := l.basketLines[:0]
-	order := strconv.Itoa(line)
+	order := string(strconv.AppendInt(prefix, int64(line), 10))
 	for i, it := range items {
 		if it = strings.TrimSpace(it); it == "" {
 			continue

@@ -232,7 +232,7 @@ func TestBaskets(t *testing.T) {
 			}
 		}
 	}
-	assert.ElementsMatch(t, []string{"1", "2", "3", "5", "6", "7"}, keys, "order key = line number")
+	assert.ElementsMatch(t, []string{"basket:0:1", "basket:0:2", "basket:0:3", "basket:0:5", "basket:0:6", "basket:0:7"}, keys, `order key = "basket:" + lines before the load + ":" + line number`)
 	assert.Equal(t, 3, milk)
 	p, ok := cat.LookupProduct("cream cheese")
 	require.True(t, ok, "items are trimmed")

@@ -460,7 +460,15 @@ var formats = []format{
 //
 //   - "baskets": one basket per line, items separated by [Options.Comma],
 //     no header, no customer, no time (see [Options.BasketTime]). Each
-//     basket is an anonymous order keyed by its line number; each item is
+//     basket is an anonymous order keyed "basket:N:L": L is its line
+//     number and N the number of purchase lines the Builder held when
+//     the load began ([affinity.Builder.Len]), 0 for a first load. So the
+//     keys depend on the input and what was loaded before it only, and
+//     the baskets of two loads into one Builder, or of a load onto a
+//     History holding an earlier load's baskets, are never merged
+//     (unless lines were deleted between them, which can bring N back to
+//     an earlier load's). Order ids of other sources should not take that
+//     form: an order put with a basket's key replaces it. Each item is
 //     a line with the item text as product id, quantity 1 and price 0.
 //     Empty items are ignored; a line with no item is an "empty basket".
 //   - "cdnow": CDNOW, whitespace-separated, no header: "customer

@@ -632,15 +632,29 @@ func TestAdversarialManyChunks(t *testing.T) {
 	})
 }
 
-// Baskets files key every basket by its line number, so the baskets on
-// the same line of two files are one anonymous order on a single machine.
+// A baskets file is read as on a single machine. A single machine keys
+// each file's baskets by the lines loaded before it, so that the baskets
+// on the same line of two files are two orders; the jobs, which read
+// every file on its own, refuse several files.
 func TestAdversarialBasketsFiles(t *testing.T) {
 	dir := t.TempDir()
 	a := advWrite(t, dir, "a.txt", []byte("milk,bread\nbeer,chips,milk\n\nbread,butter\n"), false)
 	b := advWrite(t, dir, "b.txt", []byte("chips,salsa\nmilk,bread,butter\n"), true)
+	asOf := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+	o := pipeline.CoPurchase{AsOf: asOf, Shards: 4, Index: similarity.IndexOptions{Measure: similarity.Confidence, K: 5, MinSupport: 1}}
+	for _, f := range []string{a, b} {
+		advCoPurchase(t, pipeline.Input{Files: []string{f}, Format: "baskets"}, o)
+	}
 	in := pipeline.Input{Files: []string{a, b}, Format: "baskets"}
-	advCoPurchase(t, in, pipeline.CoPurchase{AsOf: time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC), Shards: 4,
-		Index: similarity.IndexOptions{Measure: similarity.Confidence, K: 5, MinSupport: 1}})
+	h, err := pipeline.LoadHistory(context.Background(), in)
+	require.NoError(t, err)
+	assert.Equal(t, 5, h.Summary().AnonymousOrders, "no basket of b joins one of a")
+	o.Output = filepath.Join(t.TempDir(), "neighbours.idx")
+	_, err = pipeline.NewCoPurchase(in, o)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `2 files in the "baskets" format`)
+	_, err = pipeline.NewFeatures(in, pipeline.Features{AsOf: asOf, Output: t.TempDir()})
+	require.Error(t, err)
 }
 
 // Options at the edges and inputs the single machine refuses: the job

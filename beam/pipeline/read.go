@@ -80,7 +80,11 @@ func Glob(ctx context.Context, pattern string) ([]string, error) {
 var orderFormats = []string{"shopify", "woocommerce"}
 
 // check reports input the jobs cannot read as the single machine does:
-// no files, bad options, or several files of a format in [orderFormats].
+// no files, bad options, several files of a format in [orderFormats], or
+// several "baskets" files: dataset.Load keys a load's baskets by the
+// number of lines the Builder held before it (see dataset.Formats), so
+// that baskets of two files are never one order, and the jobs, which read
+// every file into a History of its own, do not know that number.
 func (in Input) check() error {
 	if len(in.Files) == 0 {
 		return errors.New("pipeline: no input files")
@@ -90,6 +94,9 @@ func (in Input) check() error {
 	}
 	if len(in.Files) > 1 && slices.Contains(orderFormats, in.Format) {
 		return fmt.Errorf("pipeline: %d files in the %q format: its rows replace whole orders (a later file's version of an order replaces an earlier one, a cancellation deletes it), which the jobs do not reproduce across files; load one export file, or convert the exports to the \"csv\" format", len(in.Files), in.Format)
+	}
+	if len(in.Files) > 1 && in.Format == "baskets" {
+		return fmt.Errorf("pipeline: %d files in the \"baskets\" format: a single machine keys each file's baskets by the lines loaded before it, which the jobs do not reproduce across files; concatenate the files into one", len(in.Files))
 	}
 	return nil
 }
