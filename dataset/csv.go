@@ -385,10 +385,6 @@ func (l *loader) purchaseRow(src *csvSource, rec []string, h *header, kind csvKi
 		return l.reject(h.fail(src, colPrice, reasonMoneyRange,
 			fmt.Errorf("%d × %v: %w", qty, price, affinity.ErrMoneyRange)))
 	}
-	dup, drop := l.repeated(src.hash(), line, customer, order, ts)
-	if drop {
-		return nil
-	}
 	name, cats := h.field(rec, colName), h.field(rec, colCategory)
 	switch kind {
 	case kindOnlineRetail:
@@ -409,6 +405,11 @@ func (l *loader) purchaseRow(src *csvSource, rec []string, h *header, kind csvKi
 			c = colName
 		}
 		return l.reject(h.fail(src, c, reasonCategory, err))
+	}
+	// after the catalog entry's check: a row it skips is no duplicate
+	dup, drop := l.repeated(src.hash(), line, customer, order, ts)
+	if drop {
+		return nil
 	}
 	p := affinity.Purchase{
 		Customer: l.cust.get(customer),

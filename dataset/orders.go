@@ -122,6 +122,16 @@ func (l *loader) loadOrders(r io.Reader, f orderFormat) error {
 			o.lines = o.lines[:n]
 			return l.reject(e)
 		}
+		// The catalog entry is checked first: a row it skips is no
+		// duplicate, and no row repeating it is one.
+		var note productNote
+		if nm := o.name; nm.product != "" {
+			var err error
+			if note, err = l.noteProduct(nm.product, nm.name, "", nm.price); err != nil {
+				o.lines = o.lines[:n]
+				return l.reject(h.fail(src, nm.col, reasonCategory, err))
+			}
+		}
 		switch dup, drop := l.repeated(src.hash(), src.line, o.key); {
 		case drop:
 			o.lines = o.lines[:n]
@@ -131,12 +141,7 @@ func (l *loader) loadOrders(r io.Reader, f orderFormat) error {
 			// counts its rows under that reason only
 			o.dups = append(o.dups, src.line)
 		}
-		if nm := o.name; nm.product != "" {
-			note, err := l.noteProduct(nm.product, nm.name, "", nm.price)
-			if err != nil {
-				o.lines = o.lines[:n]
-				return l.reject(h.fail(src, nm.col, reasonCategory, err))
-			}
+		if o.name.product != "" {
 			o.notes = append(o.notes, note)
 		}
 		o.rows++
