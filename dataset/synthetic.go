@@ -56,7 +56,11 @@ type SyntheticOptions struct {
 	// default 0.75.
 	Preference float64
 	// Complements is the number of planted complementary pairs; default
-	// Products/20.
+	// Products/20. An anchor has at most two partners, so at most
+	// 2 × Products pairs are tried for (Generate reports that bound in
+	// [Storefront.Options]), for at most 50 tries a pair: a catalog that
+	// cannot hold them all gets fewer, as many as [Truth.Complements]
+	// holds, in time linear in Products, not in Complements.
 	Complements int
 	// ComplementRate is the probability that a buyer of a pair's anchor
 	// also buys its partner, half the time in the same order and half in a
@@ -96,6 +100,7 @@ func (o SyntheticOptions) withDefaults() SyntheticOptions {
 	def(&o.Categories, 50)
 	def(&o.Days, 730)
 	def(&o.Complements, max(o.Products/20, 1))
+	o.Complements = min(o.Complements, 2*o.Products) // at most two partners an anchor
 	if o.Seed == 0 {
 		o.Seed = 1
 	}
@@ -153,7 +158,9 @@ type Truth struct {
 // planted truth. Purchases and events are in generation order (customer by
 // customer), not sorted by time.
 type Storefront struct {
-	Options   SyntheticOptions // the options used, defaults filled in
+	// Options are the options used: defaults filled in, Complements at
+	// most 2 × Products. Generate(Options) gives the same storefront.
+	Options   SyntheticOptions
 	Products  []affinity.Product
 	Purchases []affinity.Purchase
 	Events    []affinity.Event
@@ -364,7 +371,7 @@ func (g *generator) plant() {
 	o := g.o
 	g.partner = make(map[int][]int)
 	seen := make(map[Pair]bool)
-	for tries := 0; len(g.pairs) < o.Complements && tries < 50*o.Complements; tries++ {
+	for tries := 0; len(g.pairs) < o.Complements && tries < 50*o.Complements; tries++ { // o.Complements ≤ 2 × Products
 		a := g.productIn(pick(g.rng, g.leafCumW))
 		var b int
 		for range 20 {
