@@ -175,7 +175,8 @@ func advNorm(s string) string {
 	}, strings.TrimSpace(s))
 }
 
-// advMoney parses a decimal amount with up to 4 decimals.
+// advMoney parses a decimal amount with up to 4 decimals, and zeros
+// after them.
 func advMoney(s string, dec byte) (int64, bool) {
 	if dec == 0 {
 		dec = '.'
@@ -186,6 +187,9 @@ func advMoney(s string, dec byte) (int64, bool) {
 		s = s[1:]
 	}
 	whole, frac, _ := strings.Cut(s, string(dec))
+	if len(frac) > 4 && strings.Trim(frac[4:], "0") == "" {
+		frac = frac[:4]
+	}
 	if whole == "" && frac == "" || len(frac) > 4 || strings.Count(s, string(dec)) > 1 {
 		return 0, false
 	}
@@ -1060,7 +1064,7 @@ func (g *advGen) genWoo(n, firstKey int) []byte {
 				case "zeroqty":
 					r["item_quantity"] = "0"
 				case "badtotal":
-					r["item_total"] = g.pick("five", "5.00000", "1.000,00")
+					r["item_total"] = g.pick("five", "5.00001", "1.000,00")
 				case "negtotal":
 					r["item_total"] = "-" + g.money(12300)
 				case "noproduct":
