@@ -17,10 +17,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/recommend"
 	"github.com/shopaffinity/affinity/shop"
 )
 
@@ -128,8 +130,17 @@ func latestCustomer(h *affinity.History) string {
 }
 
 func print(w io.Writer, recs []shop.Rec) {
+	popularAmong := false // a popular result ranked before a co-purchase one
 	for i, r := range recs {
 		fmt.Fprintf(w, "%3d. %-10s %-28.28s %-15s %.3f  %s\n", i+1, r.Product, r.Name, r.Source, r.Score, r.Explanation())
+		if r.Source != recommend.Popular && slices.ContainsFunc(recs[:i], func(x shop.Rec) bool { return x.Source == recommend.Popular }) {
+			popularAmong = true
+		}
+	}
+	if popularAmong {
+		// scores rank results of one source: a popular product has no
+		// co-purchase evidence above chance and shows its popularity
+		fmt.Fprintln(w, "     (popular: ranked among the co-purchase results, scored by popularity against the shop's most popular product)")
 	}
 }
 

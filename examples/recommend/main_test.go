@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -32,6 +33,28 @@ func TestRunUnknownCustomer(t *testing.T) {
 	out.Reset()
 	require.NoError(t, run(context.Background(), &out, &out, []string{"-k", "2", "-customer", "c000740"}))
 	assert.Contains(t, out.String(), "For customer c000740:")
+}
+
+// TestRunPopularAmongNeighbours: a popular result ranked among the
+// co-purchase ones shows its popularity, another scale; the output says
+// so below the list, and only then.
+func TestRunPopularAmongNeighbours(t *testing.T) {
+	for _, k := range []string{"10", "2"} {
+		var out bytes.Buffer
+		require.NoError(t, run(context.Background(), &out, &out, []string{"-k", k, "-customer", "c002226"}))
+		list := out.String()[strings.Index(out.String(), "For customer c002226"):]
+		lines := regexp.MustCompile(`(?m)^\s+\d+\. \S+\s+.{28} (\S+)`).FindAllStringSubmatch(list, -1)
+		among := false
+		for i, l := range lines {
+			if l[1] != "popular" && slices.ContainsFunc(lines[:i], func(x []string) bool { return x[1] == "popular" }) {
+				among = true
+			}
+		}
+		assert.Equal(t, among, strings.Contains(list, "(popular: ranked among the co-purchase results"), "k %s:\n%s", k, list)
+		if k == "10" {
+			assert.True(t, among, "the demo's customer c002226 has a popular result among neighbours at k 10:\n%s", list)
+		}
+	}
 }
 
 func TestRunErrors(t *testing.T) {
