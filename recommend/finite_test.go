@@ -59,9 +59,7 @@ func TestLapsedCartOnInfiniteConviction(t *testing.T) {
 	h := finiteShop(t, []string{"camera", "card", "lamp", "cup"},
 		"lapsed:0:lamp,cup", "x:1095:camera,card", "y:1095:card,cup", "z:1095:lamp")
 	ctx := context.Background()
-	c, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{})
-	require.NoError(t, err)
-	nb, err := similarity.NewIndex(ctx, c, similarity.IndexOptions{Measure: similarity.Conviction, MinSupport: 1})
+	nb, err := index(ctx, h, similarity.CountOptions{}, similarity.IndexOptions{Measure: similarity.Conviction, MinSupport: 1})
 	require.NoError(t, err)
 	e, err := recommend.New(ctx, h, nb, h.Latest(), recommend.Options{})
 	require.NoError(t, err)
@@ -172,9 +170,7 @@ func TestMaxHistoryKeepsTheNewest(t *testing.T) {
 	h, err := b.Build(context.Background())
 	require.NoError(t, err)
 	ctx := context.Background()
-	c, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{})
-	require.NoError(t, err)
-	nb, err := similarity.NewIndex(ctx, c, similarity.IndexOptions{Measure: similarity.Cosine, MinSupport: 1})
+	nb, err := index(ctx, h, similarity.CountOptions{}, similarity.IndexOptions{Measure: similarity.Cosine, MinSupport: 1})
 	require.NoError(t, err)
 	for _, mh := range []int{0, 1, 2} {
 		e, err := recommend.New(ctx, h, nb, h.Latest(), recommend.Options{MaxHistory: mh, Personalization: -1})
@@ -239,9 +235,7 @@ func finiteDemo(t *testing.T) (*affinity.History, *similarity.Index) {
 	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 600, Products: 120, Categories: 12, Seed: 7})
 	h, err := sf.History(ctx)
 	require.NoError(t, err)
-	c, err := similarity.Count(ctx, h, h.Latest(), similarity.CountOptions{})
-	require.NoError(t, err)
-	nb, err := similarity.NewIndex(ctx, c, similarity.IndexOptions{Measure: similarity.Cosine})
+	nb, err := index(ctx, h, similarity.CountOptions{}, similarity.IndexOptions{Measure: similarity.Cosine})
 	require.NoError(t, err)
 	return h, nb
 }
