@@ -183,8 +183,10 @@ func (g *GammaGamma) LogLikelihood(data []RFT) float64 {
 //
 // a weighted mean of the population mean pγ/(q−1) and the customer's own
 // mean m (MeanValue), with weight on m growing with x = Frequency. For x = 0
-// it is the population mean. It returns +Inf when px + q ≤ 1 (the model has
-// no finite mean then).
+// it is the population mean. A mean m that is not positive (repeat orders
+// whose returns outweigh their purchases; the model is fitted on positive
+// means only) counts as 0: the value is then pγ/(px+q−1), never negative.
+// It returns +Inf when px + q ≤ 1 (the model has no finite mean then).
 func (g *GammaGamma) ExpectedValue(c RFT) float64 {
 	x := max(c.Frequency, 0)
 	den := g.P*x + g.Q - 1
@@ -192,7 +194,7 @@ func (g *GammaGamma) ExpectedValue(c RFT) float64 {
 		return math.Inf(1)
 	}
 	m := c.MeanValue
-	if x == 0 {
+	if x == 0 || !(m > 0) {
 		m = 0
 	}
 	return g.P * (g.Gamma + x*m) / den

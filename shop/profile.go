@@ -69,7 +69,9 @@ type Value struct {
 	// CLV is the expected revenue of the next twelve months, undiscounted,
 	// in currency units; 0 for every customer when the shop has no
 	// Gamma-Gamma model (Values.GammaGamma nil). A customer without a
-	// repeat purchase is valued at the model's mean spend.
+	// repeat purchase is valued at the model's mean spend; one whose
+	// repeat orders net to nothing or less (returns outweighing
+	// purchases) as one with a mean of 0: never below 0.
 	CLV float64 `json:"clv_12m"`
 }
 
