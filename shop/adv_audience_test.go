@@ -878,6 +878,9 @@ func TestAdvProfileMatchesNaive(t *testing.T) {
 					require.NoError(t, err)
 					if _, ok := snap.History().LookupCustomer(key); !ok {
 						assert.Equal(t, shop.Profile{Customer: key}, p, "unknown %q", key)
+						b, err := json.Marshal(p)
+						require.NoError(t, err)
+						assert.Contains(t, string(b), `"top_categories":[]`, "a list whoever the customer")
 					}
 				}
 				//lint:ignore SA1012 a nil context is what is tested

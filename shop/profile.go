@@ -3,6 +3,7 @@ package shop
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -44,11 +45,24 @@ type Profile struct {
 	// share of all the spend, as segment's affinity("…") has it (each
 	// order weighed by Segment.HalfLife when set), so that
 	// non-merchandise such as postage counts in the spend and in no
-	// category.
+	// category. Its JSON is a list whoever the customer: [] when there
+	// is none.
 	Top []CategoryShare `json:"top_categories"`
 	// Value holds the model-based predictions, nil when the models could
 	// not be fitted on this shop's data (see [Snapshot.Value]).
 	Value *Value `json:"value,omitempty"`
+}
+
+// MarshalJSON encodes p with the field tags above, top_categories as []
+// rather than null when Top is empty, so that a client need not test for
+// both.
+func (p Profile) MarshalJSON() ([]byte, error) {
+	type plain Profile // without this method
+	q := plain(p)
+	if q.Top == nil {
+		q.Top = []CategoryShare{}
+	}
+	return json.Marshal(q)
 }
 
 // CategoryShare is a category with the customer's share of spend in it.
