@@ -67,7 +67,9 @@ type EASEOptions struct {
 	Count CountOptions
 	// Lambda is the L2 regularisation λ > 0 added to the diagonal of XᵀX;
 	// default [DefaultEASELambda]. Steck (2019) used 200–1000 on data sets
-	// with 10⁵–10⁶ users; small data sets want less.
+	// with 10⁵–10⁶ users; small data sets want less. A λ tiny next to the
+	// counts leaves XᵀX + λI numerically singular where products are
+	// always bought together: the dense fit then returns an error.
 	Lambda float64
 	// K is the number of weights kept per product, the largest in
 	// magnitude, negative ones included; default [DefaultK], at most
