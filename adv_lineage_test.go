@@ -1266,11 +1266,11 @@ func TestLinLookbackCalendar(t *testing.T) {
 		asOf time.Time
 		want time.Time
 	}{
-		{affinity.Lookback{Months: 1, Duration: day}, d(2023, 3, 1, 0), d(2023, 1, 31, 0)}, // months first
-		{affinity.Lookback{Months: 1, Duration: day}, d(2024, 3, 31, 0), d(2024, 3, 1, 0)}, // Feb 31 is Mar 2
+		{affinity.Lookback{Months: 1, Duration: day}, d(2023, 3, 1, 0), d(2023, 1, 31, 0)},  // months first
+		{affinity.Lookback{Months: 1, Duration: day}, d(2024, 3, 31, 0), d(2024, 2, 28, 0)}, // Feb 31 is Feb 29
 		{affinity.Months(1), d(2024, 3, 29, 5), d(2024, 2, 29, 5)},
-		{affinity.Months(1), d(2023, 3, 29, 5), d(2023, 3, 1, 5)},
-		{affinity.Months(1), d(2024, 3, 30, 0), d(2024, 3, 1, 0)},
+		{affinity.Months(1), d(2023, 3, 29, 5), d(2023, 2, 28, 5)},
+		{affinity.Months(1), d(2024, 3, 30, 0), d(2024, 2, 29, 0)},
 		{affinity.Months(48), d(2024, 2, 29, 0), d(2020, 2, 29, 0)},
 		{affinity.Months(12), d(2025, 2, 28, 0), d(2024, 2, 28, 0)},
 		{affinity.Months(13), d(2024, 1, 31, 0), d(2022, 12, 31, 0)},
@@ -1281,7 +1281,7 @@ func TestLinLookbackCalendar(t *testing.T) {
 		{affinity.Days(366), d(2024, 3, 1, 0), d(2023, 3, 1, 0)},
 		{affinity.Months(12), d(2024, 3, 1, 0), d(2023, 3, 1, 0)},
 		{affinity.Months(1), d(2024, 1, 1, 0), d(2023, 12, 1, 0)},
-		{affinity.Lookback{Months: 2, Duration: 36 * time.Hour}, d(2024, 4, 30, 12), d(2024, 2, 29, 0)},
+		{affinity.Lookback{Months: 2, Duration: 36 * time.Hour}, d(2024, 4, 30, 12), d(2024, 2, 28, 0)},
 	}
 	for _, c := range cases {
 		s := c.l.Start(c.asOf)

@@ -951,7 +951,8 @@ func TestAdvReadPurchasesRebuild(t *testing.T) {
 }
 
 // Lookback.Start against the calendar arithmetic the documentation names:
-// asOf in UTC, minus Months with time.Time.AddDate, minus Duration.
+// asOf in UTC, minus Months with the day clamped to the target month's
+// last (the tests' reference, testdata.MonthsBefore), minus Duration.
 func TestAdvReadLookbackStartNaive(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 11))
 	zones := []*time.Location{time.UTC, time.FixedZone("JST", 9*3600), time.FixedZone("M", -(9*3600 + 30*60)), time.FixedZone("K", 14*3600)}
@@ -980,7 +981,7 @@ func TestAdvReadLookbackStartNaive(t *testing.T) {
 			l.Duration = time.Duration(r.IntN(400)) * time.Hour
 		}
 		asOf := at.In(zones[r.IntN(len(zones))])
-		want := at.UTC().AddDate(0, -months, 0).Add(-l.Duration)
+		want := testdata.MonthsBefore(at, months).Add(-l.Duration)
 		got := l.Start(asOf)
 		require.True(t, want.Equal(got), "%v before %v: got %v want %v", l, asOf, got, want)
 		assert.Equal(t, time.UTC, got.Location())
@@ -1380,7 +1381,7 @@ func TestAdvReadLookbackMisc(t *testing.T) {
 	for _, at := range []time.Time{time.Unix(affinity.MinUnix, 0), time.Unix(affinity.MaxUnix, 0)} {
 		for _, l := range []affinity.Lookback{{Months: 120_000, Duration: affinity.Days(106_751).Duration}, affinity.Days(1 << 40), {Months: 120_000}} {
 			require.NoError(t, l.Validate())
-			want := at.UTC().AddDate(0, -l.Months, 0).Add(-l.Duration)
+			want := testdata.MonthsBefore(at, l.Months).Add(-l.Duration)
 			got := l.Start(at)
 			assert.True(t, want.Equal(got), "%v before %v: got %v want %v", l, at, got, want)
 			assert.True(t, got.Before(at))
@@ -1400,7 +1401,7 @@ func TestAdvReadLookbackMisc(t *testing.T) {
 		time.Date(2024, 3, 1, 1, 0, 0, 0, time.UTC), // 29 Feb 20:00 EST
 	} {
 		for months := range 14 {
-			want := at.AddDate(0, -months, 0)
+			want := testdata.MonthsBefore(at, months)
 			assert.True(t, want.Equal(affinity.Months(months).Start(at.In(ny))), "%d months before %v", months, at)
 		}
 	}

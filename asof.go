@@ -39,13 +39,14 @@ func (e asOfError) Is(target error) bool { return target == ErrNoAsOf }
 func (h *History) Latest() time.Time { return h.latest }
 
 // Lookback is a look-back window ending at an as-of time: Months calendar
-// months plus Duration before it. Calendar months follow the calendar
-// (time.Time.AddDate), so Months(24) before 2012-03-01 starts on
-// 2010-03-01 whatever leap days lie between, where 730 days would not. A
-// day the month does not have rolls over into the next, as AddDate has
-// it (SQL's interval arithmetic takes the month's last day instead):
-// Months(1) before 2024-03-31 starts on 2024-03-02, and Months(24)
-// before 2024-02-29 on 2022-03-01.
+// months plus Duration before it. Calendar months follow the calendar, so
+// Months(24) before 2012-03-01 starts on 2010-03-01 whatever leap days lie
+// between, where 730 days would not. A day the month does not have is
+// clamped to the month's last day, at the same time of day, as SQL's
+// interval arithmetic has it (PostgreSQL's and DuckDB's
+// ts - interval 'N months'), not rolled over into the next month as
+// time.Time.AddDate would: Months(1) before 2024-03-31 starts on
+// 2024-02-29, and Months(24) before 2024-02-29 on 2022-02-28.
 // They follow the UTC calendar, as the History stores times: the same
 // instant gives the same window whatever the time zone of the time.Time
 // that holds it.
@@ -111,14 +112,28 @@ func (l Lookback) Or(def Lookback) Lookback {
 }
 
 // Start returns the start of the window (Start, asOf], in UTC: asOf minus
-// Months calendar months of the UTC calendar minus Duration, or the zero
-// time for [AllTime]. The zero Lookback starts at asOf itself (an empty
-// window); resolve defaults with [Lookback.Or] first.
+// Months calendar months of the UTC calendar (the day clamped to the last
+// of the month, see [Lookback]) minus Duration, or the zero time for
+// [AllTime]. The zero Lookback starts at asOf itself (an empty window);
+// resolve defaults with [Lookback.Or] first.
 func (l Lookback) Start(asOf time.Time) time.Time {
 	if l.All {
 		return time.Time{}
 	}
-	return asOf.UTC().AddDate(0, -l.Months, 0).Add(-l.Duration)
+	return monthsBefore(asOf, l.Months).Add(-l.Duration)
+}
+
+// monthsBefore returns t minus n calendar months of the UTC calendar, in
+// UTC: the same time of day, on t's day of the month or the target month's
+// last day when it has fewer days, as SQL's ts - interval 'n months'
+// (time.Time.AddDate would roll over into the next month instead).
+func monthsBefore(t time.Time, n int) time.Time {
+	t = t.UTC()
+	y, m, d := t.Date()
+	// day 0 of the month after the target month is the target's last day
+	last := time.Date(y, m-time.Month(n)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	h, mi, s := t.Clock()
+	return time.Date(y, m-time.Month(n), min(d, last), h, mi, s, t.Nanosecond(), time.UTC)
 }
 
 // Contains reports whether t lies in the window (Start(asOf), asOf].

@@ -84,7 +84,8 @@
 //     a duration ([Days]); the zero Lookback means the option's documented
 //     default and [AllTime] means no bound. Months follow the UTC
 //     calendar, so the same instant gives the same window in every
-//     package whatever its time zone.
+//     package whatever its time zone, and a day the target month lacks
+//     becomes its last day, as in SQL's interval arithmetic.
 //   - Exported signatures use the typed dense ids ([CustomerID],
 //     [ProductID], [CategoryID], [OrderID]); roaring bitmaps hold them as
 //     uint32. Shop string keys appear only at the edges (loaders, request

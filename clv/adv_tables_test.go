@@ -16,6 +16,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/clv"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -174,7 +175,8 @@ type tblOrder struct {
 func tblHistory(t *testing.T, seed uint64, asOf time.Time, erase bool) (*affinity.History, []tblOrder, map[string]bool) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 0x9c))
-	edges := []time.Time{asOf, asOf.AddDate(0, -1, 0), asOf.AddDate(0, -12, 0), asOf.AddDate(0, -24, 0), asOf.UTC().AddDate(0, -1, 0)}
+	edges := []time.Time{asOf, testdata.MonthsBefore(asOf, 1), testdata.MonthsBefore(asOf, 12), testdata.MonthsBefore(asOf, 24),
+		asOf.AddDate(0, -1, 0), asOf.UTC().AddDate(0, -1, 0)} // and where the local calendar or AddDate's roll-over would start
 	pick := func() time.Time {
 		if rng.IntN(2) == 0 {
 			return edges[rng.IntN(len(edges))].Add(time.Duration(rng.IntN(3)-1) * time.Second)
@@ -247,7 +249,7 @@ func TestTblHistoricalNaive(t *testing.T) {
 			assert.Equal(t, m, w.Months, msg)
 			assert.True(t, w.End.Equal(asOf), msg)
 			// the Window doc: Start = affinity.Months(m).Start(End), UTC calendar
-			start := asOf.UTC().AddDate(0, -m, 0)
+			start := testdata.MonthsBefore(asOf, m)
 			assert.True(t, start.Equal(w.Start), "%s: Start %v, want %v (UTC calendar)", msg, w.Start, start)
 			require.Len(t, w.Customers, h.NumCustomers(), msg)
 			per := map[string]*clv.CustomerValue{}

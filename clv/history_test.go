@@ -11,6 +11,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/clv"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -171,7 +172,7 @@ func TestHistoricalMatchesNaive(t *testing.T) {
 		for k, months := range []int{12, 24} {
 			w := ws[k]
 			assert.Equal(t, months, w.Months)
-			assert.Equal(t, asOf.AddDate(0, -months, 0), w.Start)
+			assert.Equal(t, testdata.MonthsBefore(asOf, months), w.Start)
 			require.Len(t, w.Customers, h.NumCustomers())
 			var orders, buyers, repeat int
 			var spend affinity.Money
@@ -243,7 +244,7 @@ func TestRetentionMatchesNaive(t *testing.T) {
 			}
 			activeAt := func(os []naiveOrder, tau time.Time) bool {
 				for _, o := range os {
-					if o.bought && o.unix <= tau.Unix() && (active < 0 || o.unix > tau.AddDate(0, -active, 0).Unix()) {
+					if o.bought && o.unix <= tau.Unix() && (active < 0 || o.unix > testdata.MonthsBefore(tau, active).Unix()) {
 						return true
 					}
 				}

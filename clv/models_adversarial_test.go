@@ -796,7 +796,7 @@ func TestAdvModelHistoricalEdges(t *testing.T) {
 		var edges []time.Time
 		edges = append(edges, asOf)
 		for _, m := range months {
-			edges = append(edges, asOf.AddDate(0, -m, 0))
+			edges = append(edges, testdata.MonthsBefore(asOf, m), asOf.AddDate(0, -m, 0)) // and where AddDate rolls over
 		}
 		for seed := range uint64(testdata.Scale(6, 2)) {
 			h, per := mdlHistory(t, 500+seed, edges)
@@ -805,7 +805,7 @@ func TestAdvModelHistoricalEdges(t *testing.T) {
 			require.Len(t, ws, len(months))
 			for k, m := range months {
 				w := ws[k]
-				start := asOf.AddDate(0, -m, 0)
+				start := testdata.MonthsBefore(asOf, m)
 				assert.Equal(t, start, w.Start)
 				var orders int
 				var spend affinity.Money

@@ -141,7 +141,8 @@ func advKeys(h *affinity.History, bm *roaring.Bitmap) []string {
 }
 
 // advNaivePeriod computes the customer sets of (start, end] from the doc:
-// a customer at τ bought in (τ − m calendar months (UTC), τ]; any time up
+// a customer at τ bought in (τ − m calendar months (UTC, the day clamped
+// to the month's last: testdata.MonthsBefore), τ]; any time up
 // to τ when m < 0; m = 0 means 12. New: first bought order in (start, end].
 func advNaivePeriod(orders map[string][]advOrder, start, end time.Time, months int) (atStart, atEnd, acquired []string) {
 	if months == 0 {
@@ -152,7 +153,7 @@ func advNaivePeriod(orders map[string][]advOrder, start, end time.Time, months i
 			if !o.bought || o.t.After(tau) {
 				continue
 			}
-			if months < 0 || o.t.After(tau.UTC().AddDate(0, -months, 0)) {
+			if months < 0 || o.t.After(testdata.MonthsBefore(tau, months)) {
 				return true
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/segment"
 )
 
@@ -145,7 +146,7 @@ func (m *advAnsModel) days(t int64) int64 {
 
 func advAnsNewModel(w advAnsWorld) *advAnsModel {
 	m := &advAnsModel{w: w, asOf: w.asOf.Unix(), byKey: map[string]int{}, popCat: map[string]*big.Rat{}}
-	start := w.asOf.UTC().AddDate(0, -w.lb.Months, 0).Add(-w.lb.Duration)
+	start := testdata.MonthsBefore(w.asOf, w.lb.Months).Add(-w.lb.Duration)
 	m.start = start.Unix()
 	m.lbDays = (m.asOf - m.start + advAnsDay - 1) / advAnsDay
 	if w.lb.All {
@@ -871,9 +872,12 @@ func (g *advAnsGen) active() advAnsExpr {
 
 // advAnsRandomWorld makes a small world with orders spread over the
 // look-back and beyond (before its start, after asOf), returns, events,
-// and times on the edges of days and of the look-back.
+// and times on the edges of days and of the look-back. Half the worlds
+// end on the last day of a month (or early the next), where a look-back
+// of months can start on a shorter month's last day.
 func advAnsRandomWorld(rng *rand.Rand, nc int, uniqueKeys bool) advAnsWorld {
-	asOf := time.Date(2024, 3, 1, 13, 17, 5, 0, time.UTC).Add(time.Duration(rng.IntN(86400)) * time.Second)
+	day := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	asOf := day.Add(13*time.Hour + 17*time.Minute + 5*time.Second + time.Duration(rng.IntN(86400))*time.Second)
 	switch rng.IntN(4) {
 	case 0: // another zone: windows and days follow UTC all the same
 		asOf = asOf.In(time.FixedZone("x", 13*3600+45*60))
@@ -885,8 +889,13 @@ func advAnsRandomWorld(rng *rand.Rand, nc int, uniqueKeys bool) advAnsWorld {
 	lbs := []affinity.Lookback{affinity.Months(2), affinity.Days(45), {Months: 1, Duration: 3 * segment.Day},
 		{Duration: 45*segment.Day + 5*time.Hour}, affinity.AllTime, affinity.Months(24), affinity.Days(400)}
 	w := advAnsWorld{asOf: asOf, lb: lbs[rng.IntN(len(lbs))], uniqueKeys: uniqueKeys}
+	if rng.IntN(2) == 0 { // moved, at the same time of day, to the last day of a month
+		end := []time.Time{time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC), time.Date(2024, 3, 31, 0, 0, 0, 0, time.UTC), time.Date(2024, 4, 30, 0, 0, 0, 0, time.UTC)}[rng.IntN(3)]
+		asOf = asOf.Add(end.Sub(day))
+		w.asOf = asOf
+	}
 	a := asOf.Unix()
-	start := asOf.AddDate(0, -w.lb.Months, 0).Add(-w.lb.Duration).Unix()
+	start := testdata.MonthsBefore(asOf, w.lb.Months).Add(-w.lb.Duration).Unix()
 	raw := func() int64 {
 		switch rng.IntN(10) {
 		case 0: // exactly k days back

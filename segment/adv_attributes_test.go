@@ -473,7 +473,7 @@ func TestAdvBuildRFMNaive(t *testing.T) {
 		rng := rand.New(rand.NewPCG(uint64(seed), 5))
 		orders := randomAdvOrders(rng, []int{1, 2, 5, 7, 13, 40}[seed%6])
 		h := advBuild(t, orders)
-		start := advAsOf.AddDate(0, -segment.DefaultLookbackMonths, 0)
+		start := testdata.MonthsBefore(advAsOf, segment.DefaultLookbackMonths)
 		type agg struct {
 			last      time.Time
 			freq      int

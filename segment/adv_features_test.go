@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/segment"
 )
 
@@ -317,7 +318,7 @@ func (c *featCust) features() segment.Features {
 func featRandomWorld(rng *rand.Rand, nc int) featWorld {
 	w := featWorld{products: featProducts}
 	prods := []string{"pa", "pb", "pc", "pd", "pe"}
-	start := featAsOf.AddDate(0, -segment.DefaultLookbackMonths, 0)
+	start := testdata.MonthsBefore(featAsOf, segment.DefaultLookbackMonths)
 	when := func() time.Time {
 		switch rng.IntN(16) {
 		case 0:
@@ -794,7 +795,7 @@ func TestFeatLifecycleEdges(t *testing.T) {
 // default LapseAfter is the look-back's length when that is shorter.
 func TestFeatLapsingBeforeShortLookback(t *testing.T) {
 	d := segment.Day
-	start := featAsOf.AddDate(0, -1, 0) // 2024-05-30 12:00, 31 days
+	start := testdata.MonthsBefore(featAsOf, 1) // 2024-05-30 12:00, 31 days
 	require.Equal(t, 31*d, featAsOf.Sub(start))
 	x, _, ids, _ := featBuildPlanted(t, segment.Options{Lookback: affinity.Months(1)}, nil,
 		featPlant{"atstart", []featOrder{{at: start, lines: []featLine{{"pa", 1, 100}}}}},
@@ -1316,7 +1317,7 @@ func TestFeatPopulationShare(t *testing.T) {
 		h := featHistory(t, w)
 		x, err := segment.Build(context.Background(), h, featAsOf, segment.Options{})
 		require.NoError(t, err)
-		start := featAsOf.AddDate(0, -segment.DefaultLookbackMonths, 0)
+		start := testdata.MonthsBefore(featAsOf, segment.DefaultLookbackMonths)
 		spend := map[string]float64{}
 		var total float64
 		for _, o := range w.orders {

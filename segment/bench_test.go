@@ -19,6 +19,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/segment"
 )
 
@@ -148,7 +149,7 @@ func scanColumns(h *affinity.History, asOf time.Time, xPath, yPath string) *colu
 	xc, _ := cat.LookupCategory(xPath)
 	yc, _ := cat.LookupCategory(yPath)
 	now := asOf.Unix()
-	start := asOf.AddDate(0, -24, 0).Unix()
+	start := testdata.MonthsBefore(asOf, 24).Unix()
 	den := int64(1)
 	for p := range cat.NumProducts() {
 		if k := int64(len(cat.Categories(affinity.ProductID(p)))); k > 1 {

@@ -30,6 +30,7 @@ import (
 	"github.com/shopaffinity/affinity/clv"
 	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/evaluate"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/recommend"
 	"github.com/shopaffinity/affinity/segment"
 	"github.com/shopaffinity/affinity/shop"
@@ -113,12 +114,13 @@ func advTZEdgeTimes() []time.Time {
 		}
 	}
 	// The as-of instants and their look-back starts of the UTC calendar
-	// and of the local one.
+	// (the day clamped to the month's last), and where the local calendar
+	// or AddDate's roll-over would put them.
 	asOfs := advTZAsOfs()
 	for _, name := range advTZSortedAsOfs() {
 		a := asOfs[name]
 		for _, m := range []int{1, 12} {
-			ts = append(ts, a.AddDate(0, -m, 0), a.In(advTZPlus1345).AddDate(0, -m, 0), a.In(advTZMinus1100).AddDate(0, -m, 0))
+			ts = append(ts, testdata.MonthsBefore(a, m), a.AddDate(0, -m, 0), a.In(advTZPlus1345).AddDate(0, -m, 0), a.In(advTZMinus1100).AddDate(0, -m, 0))
 		}
 		ts = append(ts, a, a.Add(-24*time.Hour), a.Add(-14*24*time.Hour), a.Add(-28*24*time.Hour), a.In(advTZNewYork()).AddDate(0, 0, -28))
 	}
@@ -218,7 +220,7 @@ func advTZOrders(lines []affinity.Purchase) map[string][]advTZOrder {
 // customer c as of asOf (whole seconds) with a look-back of months
 // calendar months of the UTC calendar plus d.
 func advTZNaiveFeatures(orders []advTZOrder, asOf time.Time, months int, d time.Duration) (freq int, mon affinity.Money, recency int) {
-	start := asOf.UTC().AddDate(0, -months, 0).Add(-d).Unix()
+	start := testdata.MonthsBefore(asOf, months).Add(-d).Unix()
 	end := asOf.Unix()
 	recency = -1
 	last := int64(-1 << 62)
@@ -249,7 +251,7 @@ func advTZNaiveStage(freq, recency int, asOf time.Time, months int, d time.Durat
 	if recency < 0 {
 		return ""
 	}
-	lbDays := int(asOf.UTC().Sub(asOf.UTC().AddDate(0, -months, 0).Add(-d)) / (24 * time.Hour))
+	lbDays := int(asOf.UTC().Sub(testdata.MonthsBefore(asOf, months).Add(-d)) / (24 * time.Hour))
 	lapse := min(180, lbDays)
 	switch {
 	case recency > 365:
@@ -716,7 +718,8 @@ func TestAdvTZCLVSameInstant(t *testing.T) {
 				for _, w := range ws {
 					fmt.Fprintf(&hist, "%d %s %s %d %d %v %v %v\n", w.Months, w.Start.UTC(), w.End.UTC(), w.Orders, w.Spend, w.Buyers.ToArray(), w.RepeatBuyers.ToArray(), w.Customers)
 					assert.True(t, w.End.Equal(asOf), "%v: End %v", loc, w.End)
-					assert.True(t, w.Start.Equal(asOf.UTC().AddDate(0, -w.Months, 0)), "%v: Start %v of %d months, want the UTC calendar's %v", loc, w.Start, w.Months, asOf.UTC().AddDate(0, -w.Months, 0))
+					want := testdata.MonthsBefore(asOf, w.Months)
+					assert.True(t, w.Start.Equal(want), "%v: Start %v of %d months, want the UTC calendar's %v", loc, w.Start, w.Months, want)
 				}
 				coh, err := clv.CohortRetention(ctx, h, a)
 				require.NoError(t, err)
@@ -730,7 +733,7 @@ func TestAdvTZCLVSameInstant(t *testing.T) {
 					refSum, refHist, refCoh = sum, hist.String(), cohs
 					// Naive Historical of 1 month, UTC calendar.
 					w := ws[0]
-					start := asOf.UTC().AddDate(0, -1, 0).Unix()
+					start := testdata.MonthsBefore(asOf, 1).Unix()
 					nOrders := 0
 					for c, os := range orders {
 						id, ok := h.LookupCustomer(c)
@@ -1492,7 +1495,7 @@ func TestAdvTZRetention(t *testing.T) {
 						for c, os := range orders {
 							id, _ := h.LookupCustomer(c)
 							for _, o := range os {
-								if o.bought && o.t <= tc.tau.Unix() && o.t > tc.tau.UTC().AddDate(0, -months, 0).Unix() {
+								if o.bought && o.t <= tc.tau.Unix() && o.t > testdata.MonthsBefore(tc.tau, months).Unix() {
 									want.Add(uint32(id))
 								}
 							}
@@ -1566,60 +1569,71 @@ func TestAdvTZDatasetLayoutsDifferential(t *testing.T) {
 	}
 }
 
-// TestAdvTZUpdateMonthEndStartMovesBack: a calendar-month look-back's
-// start does not only slide forward. One month before 2024-03-31 is
-// "2024-02-31", which the calendar (time.AddDate) normalises to 2 March,
-// while one month before 2024-04-01 is 1 March: a day later the window
-// starts a day earlier, and an order of 2 March is back in it. An index
-// updated by one day must answer as a build of the later day.
-func TestAdvTZUpdateMonthEndStartMovesBack(t *testing.T) {
+// TestAdvTZUpdateMonthEndStartStays: a calendar-month look-back's start
+// can stand still while the as-of time moves. One month before 2024-03-29,
+// 03-30 and 03-31 is 29 February, the day clamped to February's last (as
+// SQL's interval arithmetic has it; time.AddDate would roll over to 1 and
+// 2 March, and the start would move back a day on 1 April); one month
+// before 2024-04-01 is 1 March. An index updated by days across the month
+// end must answer as a build of the later day.
+func TestAdvTZUpdateMonthEndStartStays(t *testing.T) {
 	ctx := context.Background()
 	day := func(m time.Month, d, hh int) time.Time { return time.Date(2024, m, d, hh, 0, 0, 0, time.UTC) }
 	lines := []affinity.Purchase{
-		// Back in the window on 1 April: (1 March 12:00, 1 April 12:00].
-		{Customer: "back", Product: "p0", Order: "b1", Time: day(3, 2, 6), Quantity: 1, Price: 20000},
-		{Customer: "back", Product: "p1", Order: "b2", Time: day(1, 10, 6), Quantity: 1, Price: 30000},
-		// Out of both windows.
-		{Customer: "out", Product: "p0", Order: "o1", Time: day(3, 1, 6), Quantity: 1, Price: 20000},
-		// In both.
+		// In the windows of 29 to 31 March at 12:00, out of 1 April's.
+		{Customer: "leap", Product: "p0", Order: "l1", Time: day(2, 29, 18), Quantity: 1, Price: 20000},
+		{Customer: "mar1", Product: "p1", Order: "m1", Time: day(3, 1, 6), Quantity: 1, Price: 30000},
+		// Out of every window.
+		{Customer: "out", Product: "p0", Order: "o1", Time: day(2, 29, 6), Quantity: 1, Price: 20000},
+		// In every window.
 		{Customer: "in", Product: "p2", Order: "i1", Time: day(3, 20, 6), Quantity: 1, Price: 20000},
-		{Customer: "in", Product: "p3", Order: "i2", Time: day(3, 31, 6), Quantity: 1, Price: 20000},
+		{Customer: "in", Product: "p3", Order: "i2", Time: day(3, 28, 6), Quantity: 1, Price: 20000},
 	}
 	h := advTZHistory(t, lines)
 	opts := segment.Options{Lookback: affinity.Months(1), Workers: 1}
-	asOf0 := day(3, 31, 12)
-	asOf1 := day(4, 1, 12)
-	require.True(t, affinity.Months(1).Start(asOf0).After(affinity.Months(1).Start(asOf1)), "the window starts earlier a day later")
-	x0, err := segment.Build(ctx, h, asOf0, opts)
+	asOfs := []time.Time{day(3, 29, 12), day(3, 30, 12), day(3, 31, 12), day(4, 1, 12)}
+	for _, a := range asOfs[1:3] {
+		require.Equal(t, affinity.Months(1).Start(asOfs[0]), affinity.Months(1).Start(a), "one month before %v", a)
+	}
+	x, err := segment.Build(ctx, h, asOfs[0], opts)
 	require.NoError(t, err)
-	full, err := segment.Build(ctx, h, asOf1, opts)
-	require.NoError(t, err)
-	id, _ := full.LookupCustomer("back")
-	f, _ := full.Features(id)
-	require.Equal(t, 1, f.Frequency, "Build: the order of 2 March is in the window of 1 April")
-	for _, loc := range advTZZones() {
-		u, err := segment.Update(ctx, x0, h, h, asOf1.In(loc), segment.UpdateOptions{})
+	for _, asOf := range asOfs[1:] {
+		full, err := segment.Build(ctx, h, asOf, opts)
 		require.NoError(t, err)
-		assert.Equal(t, advTZSegmentAnswers(t, full), advTZSegmentAnswers(t, u), "update to 1 April in %v", loc)
+		id, _ := full.LookupCustomer("leap")
+		f, _ := full.Features(id)
+		want := 0
+		if asOf.Month() == time.March {
+			want = 1
+		}
+		require.Equal(t, want, f.Frequency, "Build: the order of 29 February in the window as of %v", asOf)
+		for _, loc := range advTZZones() {
+			u, err := segment.Update(ctx, x, h, h, asOf.In(loc), segment.UpdateOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, advTZSegmentAnswers(t, full), advTZSegmentAnswers(t, u), "update from %v to %v in %v", x.AsOf(), asOf, loc)
+		}
+		x = full
 	}
 
 	// The same through a shop without a fixed as-of time: a refresh with
-	// an order of 1 April moves the index from the end of 31 March to the
-	// end of 1 April.
-	var early []affinity.Purchase
-	early = append(early, lines...)
+	// an order of 1 April moves the index from the end of 31 March (its
+	// window from the end of 29 February) to the end of 1 April (from the
+	// end of 1 March): the order of 1 March leaves it.
 	late := []affinity.Purchase{{Customer: "new", Product: "p1", Order: "n1", Time: day(4, 1, 9).In(advTZMinus1100), Quantity: 1, Price: 10000}}
-	s, err := shop.Open(ctx, shop.Purchases(slices.Values(early)), shop.Options{Model: "neighbours", Lookback: affinity.Months(1), Workers: 1})
+	s, err := shop.Open(ctx, shop.Purchases(slices.Values(lines)), shop.Options{Model: "neighbours", Lookback: affinity.Months(1), Workers: 1})
 	require.NoError(t, err)
 	defer s.Close()
+	p, err := s.Snapshot().Profile(ctx, "mar1")
+	require.NoError(t, err)
+	assert.Equal(t, 1, p.Orders, "orders of mar1 in the look-back before the refresh")
 	require.NoError(t, s.Refresh(ctx, shop.Purchases(slices.Values(late))))
-	fresh, err := shop.Open(ctx, shop.Purchases(slices.Values(append(slices.Clone(early), late...))), shop.Options{Model: "neighbours", Lookback: affinity.Months(1), Workers: 1})
+	fresh, err := shop.Open(ctx, shop.Purchases(slices.Values(append(slices.Clone(lines), late...))), shop.Options{Model: "neighbours", Lookback: affinity.Months(1), Workers: 1})
 	require.NoError(t, err)
 	defer fresh.Close()
 	assert.Equal(t, advTZSegmentAnswers(t, fresh.Snapshot().Segments()), advTZSegmentAnswers(t, s.Snapshot().Segments()), "refreshed shop against a new one")
-	p, err := s.Snapshot().Profile(ctx, "back")
+	p, err = s.Snapshot().Profile(ctx, "mar1")
 	require.NoError(t, err)
-	assert.Equal(t, 1, p.Orders, "orders of back in the look-back after the refresh")
+	assert.Equal(t, 0, p.Orders, "orders of mar1 in the look-back after the refresh")
 }
 
 // TestAdvTZUpdateAcrossMonthEnds: updates by whole days across month

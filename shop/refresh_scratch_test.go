@@ -522,7 +522,7 @@ func (m *scratchModel) feed(r *rand.Rand, round, n int, step time.Duration) *scr
 			if r.IntN(2) == 0 {
 				// later refreshes move the as-of time a day or two: the
 				// order leaves the segment look-back (24 months)
-				at = time.Unix(last, 0).UTC().AddDate(0, -24, 0).Add(time.Duration(r.IntN(96)-12) * time.Hour)
+				at = testdata.MonthsBefore(time.Unix(last, 0), 24).Add(time.Duration(r.IntN(96)-12) * time.Hour)
 			}
 			b.changes = append(b.changes, affinity.OrderChange{Key: key, Version: version(i), Lines: lines(customer(), at)})
 		case k < 18: // events, of customers without orders too

@@ -102,8 +102,14 @@ func newNaive(lines []edgeLine, asOf time.Time, lb affinity.Lookback) *naiveMode
 // upTo reports whether a stored time is at or before as-of.
 func (n *naiveModel) upTo(u int64) bool { return !time.Unix(u, 0).After(n.asOf) }
 
-// inLookback reports whether a stored time lies in (lb.Start(asOf), asOf].
-func (n *naiveModel) inLookback(u int64) bool { return n.lb.Contains(n.asOf, time.Unix(u, 0)) }
+// inLookback reports whether a stored time lies in (lb.Start(asOf), asOf],
+// the start computed by the tests' reference.
+func (n *naiveModel) inLookback(u int64) bool {
+	if !n.upTo(u) {
+		return false
+	}
+	return n.lb.All || time.Unix(u, 0).After(testdata.MonthsBefore(n.asOf, n.lb.Months).Add(-n.lb.Duration))
+}
 
 // daysAgo is the number of whole periods of 24 hours between u and as-of.
 func (n *naiveModel) daysAgo(u int64) int {
@@ -212,7 +218,8 @@ func edgeTimes(asOf time.Time, lb affinity.Lookback) []time.Time {
 	near(time.Date(yu, mu, du, 0, 0, 0, 0, time.UTC))
 	near(time.Date(yu, mu, du-14, 0, 0, 0, 0, time.UTC))
 	for _, k := range []int{1, 12, 24} {
-		near(asOf.AddDate(0, -k, 0))
+		near(testdata.MonthsBefore(asOf, k)) // the look-back's start
+		near(asOf.AddDate(0, -k, 0))         // the local calendar's, rolled over
 	}
 	return ts
 }
@@ -517,7 +524,7 @@ func TestTimeEdgesLookbackAcrossPackages(t *testing.T) {
 					require.NoError(t, err)
 					active := func(c string, tau time.Time) bool {
 						for _, o := range n.orders[c] {
-							if o.bought && time.Unix(o.t, 0).After(tau.UTC().AddDate(0, -months, 0)) && !time.Unix(o.t, 0).After(tau) {
+							if o.bought && time.Unix(o.t, 0).After(testdata.MonthsBefore(tau, months)) && !time.Unix(o.t, 0).After(tau) {
 								return true
 							}
 						}
@@ -632,9 +639,9 @@ func TestTimeEdgesExtremes(t *testing.T) {
 	add("c002", hi.Add(-time.Second), 1)
 	add("c003", hi.Add(-24*time.Hour), 1)
 	add("c003", hi.Add(-14*24*time.Hour), 1)
-	add("c004", hi.AddDate(0, -24, 0), 1)
-	add("c004", hi.AddDate(0, -24, 0).Add(time.Second), 1)
-	add("c005", hi.AddDate(0, -1, 0), -1)
+	add("c004", testdata.MonthsBefore(hi, 24), 1)
+	add("c004", testdata.MonthsBefore(hi, 24).Add(time.Second), 1)
+	add("c005", testdata.MonthsBefore(hi, 1), -1)
 	h := buildEdgeHistory(t, nil, lines)
 	require.Equal(t, hi, h.Latest())
 	for _, at := range []time.Time{lo.Add(-time.Second), hi.Add(time.Second)} {
@@ -918,7 +925,7 @@ func TestTimeEdgesShopRefresh(t *testing.T) {
 		for k, step := range steps {
 			at = at.Add(step)
 			eod := at.Truncate(24 * time.Hour).Add(24*time.Hour - time.Second)
-			for j, edge := range []time.Time{eod.AddDate(0, -24, 0), eod.Add(-180 * 24 * time.Hour), eod.Add(-365 * 24 * time.Hour), eod.Add(-366 * 24 * time.Hour)} {
+			for j, edge := range []time.Time{testdata.MonthsBefore(eod, 24), eod.Add(-180 * 24 * time.Hour), eod.Add(-365 * 24 * time.Hour), eod.Add(-366 * 24 * time.Hour)} {
 				for d, off := range []time.Duration{-time.Second, 0, time.Second} {
 					kept = append(kept, edgeLine{cust: fmt.Sprintf("c%03d", r.IntN(40)), prod: fmt.Sprintf("p%d", r.IntN(6)),
 						order: fmt.Sprintf("e%d-%d-%d", k, j, d), t: edge.Add(off), qty: 1, price: 30_000})

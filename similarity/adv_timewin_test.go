@@ -18,6 +18,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/similarity"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -69,13 +70,14 @@ type advWinCounts struct {
 }
 
 // advWinStart is the documented start of the window (start, asOf]: asOf
-// minus Months calendar months of the UTC calendar (time.AddDate) minus
+// minus Months calendar months of the UTC calendar (a day the target
+// month lacks becomes its last day: testdata.MonthsBefore) minus
 // Duration; ok is false for no bound.
 func advWinStart(asOf time.Time, lb affinity.Lookback) (start time.Time, bounded bool) {
 	if lb.All || lb.IsZero() {
 		return time.Time{}, false
 	}
-	return asOf.UTC().AddDate(0, -lb.Months, 0).Add(-lb.Duration), true
+	return testdata.MonthsBefore(asOf, lb.Months).Add(-lb.Duration), true
 }
 
 // advWinNaive counts s as the package documentation describes it
@@ -265,17 +267,18 @@ func TestAdvWinCalendarBoundaries(t *testing.T) {
 		lb        affinity.Lookback
 		wantStart time.Time // by hand
 	}{
-		{"march 31 minus a month normalises past february", d(2024, 3, 31, 12, 0, 0), affinity.Months(1), d(2024, 3, 2, 12, 0, 0)},
-		{"leap day minus a year", d(2024, 2, 29, 0, 0, 0), affinity.Months(12), d(2023, 3, 1, 0, 0, 0)},
+		{"march 31 minus a month clamps to february's end", d(2024, 3, 31, 12, 0, 0), affinity.Months(1), d(2024, 2, 29, 12, 0, 0)},
+		{"march 30 minus a month in a common year", d(2023, 3, 30, 8, 0, 0), affinity.Months(1), d(2023, 2, 28, 8, 0, 0)},
+		{"leap day minus a year", d(2024, 2, 29, 0, 0, 0), affinity.Months(12), d(2023, 2, 28, 0, 0, 0)},
 		{"march 1 minus a year keeps march 1", d(2025, 3, 1, 0, 0, 0), affinity.Months(12), d(2024, 3, 1, 0, 0, 0)},
 		{"onto the leap day", d(2024, 3, 29, 6, 0, 0), affinity.Months(1), d(2024, 2, 29, 6, 0, 0)},
-		{"may 31 minus three months", d(2024, 5, 31, 23, 59, 59), affinity.Months(3), d(2024, 3, 2, 23, 59, 59)},
+		{"may 31 minus three months", d(2024, 5, 31, 23, 59, 59), affinity.Months(3), d(2024, 2, 29, 23, 59, 59)},
 		{"24 months over a leap day", d(2012, 3, 1, 0, 0, 0), affinity.Months(24), d(2010, 3, 1, 0, 0, 0)},
-		{"months plus hours", d(2024, 3, 31, 0, 0, 0), affinity.Lookback{Months: 1, Duration: 36 * time.Hour}, d(2024, 2, 29, 12, 0, 0)},
+		{"months plus hours", d(2024, 3, 31, 0, 0, 0), affinity.Lookback{Months: 1, Duration: 36 * time.Hour}, d(2024, 2, 27, 12, 0, 0)},
 		{"days onto the leap day", d(2024, 3, 29, 0, 0, 0), affinity.Days(29), d(2024, 2, 29, 0, 0, 0)},
 		{"as-of east of UTC: the UTC calendar", time.Date(2024, 3, 1, 1, 0, 0, 0, plus5), affinity.Months(1), d(2024, 1, 29, 20, 0, 0)},
 		{"as-of west of UTC: the UTC calendar", time.Date(2024, 3, 31, 22, 0, 0, 0, minus5), affinity.Months(1), d(2024, 3, 1, 3, 0, 0)},
-		{"sub-second as-of", d(2024, 3, 31, 12, 0, 0).Add(500 * time.Millisecond), affinity.Months(1), d(2024, 3, 2, 12, 0, 0).Add(500 * time.Millisecond)},
+		{"sub-second as-of", d(2024, 3, 31, 12, 0, 0).Add(500 * time.Millisecond), affinity.Months(1), d(2024, 2, 29, 12, 0, 0).Add(500 * time.Millisecond)},
 		{"start before the epoch", d(1970, 1, 1, 0, 0, 10), affinity.Days(1), d(1969, 12, 31, 0, 0, 10)},
 		{"month start before the epoch", d(1970, 1, 31, 0, 0, 0), affinity.Months(1), d(1969, 12, 31, 0, 0, 0)},
 	}
@@ -351,7 +354,7 @@ func TestAdvWinOrderTimeIsEarliestLine(t *testing.T) {
 	ctx := context.Background()
 	asOf := time.Date(2024, 3, 31, 12, 0, 0, 0, time.UTC)
 	lb := affinity.Months(1)
-	start := time.Date(2024, 3, 2, 12, 0, 0, 0, time.UTC)
+	start := time.Date(2024, 2, 29, 12, 0, 0, 0, time.UTC)
 	s := advWinShop{prods: []string{"a", "b", "c", "d", "e", "f"}}
 	s.line("u", "1", "a", start, 1) // earliest line at the start: out
 	s.line("u", "1", "b", start.Add(time.Hour), 1)
@@ -522,6 +525,8 @@ func TestAdvWinRefreshAndRecount(t *testing.T) {
 			}
 		}
 		bounds := []time.Time{
+			time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC), time.Date(2024, 2, 29, 0, 0, 1, 0, time.UTC),
+			time.Date(2024, 2, 28, 0, 0, 0, 0, time.UTC), time.Date(2024, 1, 29, 0, 0, 1, 0, time.UTC),
 			time.Date(2024, 3, 2, 0, 0, 0, 0, time.UTC), time.Date(2024, 3, 2, 0, 0, 1, 0, time.UTC),
 			time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC),
 			time.Date(2024, 3, 31, 0, 0, 0, 0, time.UTC), time.Date(2024, 3, 31, 0, 0, 1, 0, time.UTC),
@@ -942,9 +947,9 @@ func TestAdvWinSumOfShards(t *testing.T) {
 	for seed := range uint64(3) {
 		rng := rand.New(rand.NewPCG(seed, 11))
 		s := advWinRandom(rng, 6, 8, 30)
-		// orders on the start of Months(1) (2024-03-02) and of Days(30)
+		// orders on the start of Months(1) (2024-02-29) and of Days(30)
 		// (2024-03-01) and one second after, each in one shard
-		for i, at := range []time.Time{time.Date(2024, 3, 2, 0, 0, 0, 0, time.UTC), time.Date(2024, 3, 2, 0, 0, 1, 0, time.UTC), time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 3, 1, 0, 0, 1, 0, time.UTC)} {
+		for i, at := range []time.Time{time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC), time.Date(2024, 2, 29, 0, 0, 1, 0, time.UTC), time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 3, 1, 0, 0, 1, 0, time.UTC)} {
 			cust := fmt.Sprintf("edge%d", i)
 			s.line(cust, "e", s.prods[i], at, 1)
 			s.line(cust, "e", s.prods[i+1], at, 1)
@@ -1066,6 +1071,8 @@ func TestAdvWinRecountSameStartLaterAsOf(t *testing.T) {
 	s.line("v", "2", "b", time.Date(2024, 3, 31, 12, 0, 0, 0, time.UTC), 1)
 	s.line("w", "3", "c", time.Date(2024, 3, 2, 0, 0, 0, 0, time.UTC), 1) // on the common start: out
 	s.line("w", "3", "d", time.Date(2024, 3, 2, 0, 0, 0, 0, time.UTC), 1)
+	s.line("y", "5", "a", time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC), 1) // on the common start of months: out
+	s.line("y", "5", "d", time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC), 1)
 	h1 := s.build(t)
 	b := affinity.NewBuilder(h1)
 	require.NoError(t, b.Add(affinity.Purchase{Customer: "x", Order: "4", Product: "c", Time: time.Date(2024, 3, 20, 0, 0, 0, 0, time.UTC), Quantity: 1, Price: 100}))
@@ -1080,9 +1087,10 @@ func TestAdvWinRecountSameStartLaterAsOf(t *testing.T) {
 	asOf1 := time.Date(2024, 3, 31, 0, 0, 0, 0, time.UTC)
 	asOf2 := time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC)
 	cases := []struct{ lb1, lb2 affinity.Lookback }{
-		{affinity.Days(29), affinity.Days(30)},                                 // both start 2024-03-02
-		{affinity.Months(1), affinity.Lookback{Months: 1, Duration: -0}},       // 03-02 and 03-01
-		{affinity.Months(1), affinity.Lookback{Duration: 30 * 24 * time.Hour}}, // 03-02 and 03-02
+		{affinity.Days(29), affinity.Days(30)},                                       // both start 2024-03-02
+		{affinity.Months(1), affinity.Lookback{Months: 1, Duration: -0}},             // 02-29 and 03-01
+		{affinity.Months(1), affinity.Lookback{Duration: 30 * 24 * time.Hour}},       // 02-29 and 03-02
+		{affinity.Months(1), affinity.Lookback{Months: 1, Duration: 24 * time.Hour}}, // 02-29 and 02-29
 		{affinity.AllTime, affinity.AllTime},
 		{affinity.Lookback{}, affinity.AllTime},
 	}
@@ -1397,7 +1405,7 @@ func TestAdvWinBM25AfterRecount(t *testing.T) {
 		b.EraseCustomer("c0")
 		require.NoError(t, b.DeleteOrder(fmt.Sprintf("o%d", rng.IntN(50)), 1))
 		for i := range 4 {
-			at := time.Date(2024, 3, 2, 0, 0, i, 0, time.UTC) // on and after the start of Months(1) as of 03-31
+			at := time.Date(2024, 2, 29, 0, 0, i, 0, time.UTC) // on and after the start of Months(1) as of 03-31
 			require.NoError(t, b.Add(affinity.Purchase{Customer: "c3", Order: fmt.Sprintf("x%d", i), Product: fmt.Sprintf("p%02d", i), Time: at, Quantity: 1, Price: 100}))
 			require.NoError(t, b.Add(affinity.Purchase{Customer: "c3", Order: fmt.Sprintf("x%d", i), Product: fmt.Sprintf("p%02d", i+1), Time: at, Quantity: 1, Price: 100}))
 		}
@@ -1447,7 +1455,7 @@ func TestAdvWinBM25AfterRecount(t *testing.T) {
 // anonymous one in a customer scope — and products past the catalog.
 func TestAdvWinPartialEmptyTransactions(t *testing.T) {
 	asOf := time.Date(2024, 3, 31, 0, 0, 0, 0, time.UTC)
-	start := time.Date(2024, 3, 2, 0, 0, 0, 0, time.UTC).Unix()
+	start := time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC).Unix()
 	for _, scope := range []similarity.Scope{similarity.Basket, similarity.Customer, similarity.Sequential} {
 		p, err := similarity.NewPartial(asOf, similarity.CountOptions{Scope: scope, Lookback: affinity.Months(1)})
 		require.NoError(t, err)
