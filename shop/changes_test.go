@@ -188,10 +188,9 @@ func BenchmarkRefreshDemo(b *testing.B) {
 	}
 }
 
-// feedDB opens the test database (AFFINITY_TEST_POSTGRES; the test
-// skips without it) and creates orders and order_lines tables in a schema
-// of their own, dropped when the test ends.
-func feedDB(t *testing.T) (*sql.DB, string) {
+// testDB opens the test database (AFFINITY_TEST_POSTGRES; the test skips
+// without it), closed when the test ends.
+func testDB(t *testing.T) *sql.DB {
 	t.Helper()
 	url := os.Getenv("AFFINITY_TEST_POSTGRES")
 	if url == "" {
@@ -200,8 +199,17 @@ func feedDB(t *testing.T) (*sql.DB, string) {
 	db, err := sql.Open("pgx", url)
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// feedDB opens the test database (AFFINITY_TEST_POSTGRES; the test
+// skips without it) and creates orders and order_lines tables in a schema
+// of their own, dropped when the test ends.
+func feedDB(t *testing.T) (*sql.DB, string) {
+	t.Helper()
+	db := testDB(t)
 	schema := fmt.Sprintf("shop_feed_%d_%d", os.Getpid(), rand.Uint32())
-	_, err = db.ExecContext(context.Background(), fmt.Sprintf(`CREATE SCHEMA %[1]s;
+	_, err := db.ExecContext(context.Background(), fmt.Sprintf(`CREATE SCHEMA %[1]s;
 CREATE TABLE %[1]s.orders (id bigint PRIMARY KEY, customer_id text, created_at timestamptz NOT NULL,
   updated_at timestamptz NOT NULL, status text NOT NULL DEFAULT 'paid');
 CREATE TABLE %[1]s.order_lines (order_id bigint NOT NULL REFERENCES %[1]s.orders(id), sku text,
@@ -209,6 +217,42 @@ CREATE TABLE %[1]s.order_lines (order_id bigint NOT NULL REFERENCES %[1]s.orders
 	require.NoError(t, err)
 	t.Cleanup(func() { db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
 	return db, schema
+}
+
+// TestSQLLookbackStart: the look-back of a shop's windows starts where
+// PostgreSQL's timestamptz - interval 'N months' (in a UTC session) puts
+// it, on every day of 2023 to 2025, at three times of day, 0 to 30 months
+// back: a day the target month lacks becomes its last day, as the
+// answers of SQL over an orders table have it.
+func TestSQLLookbackStart(t *testing.T) {
+	ctx := context.Background()
+	conn, err := testDB(t).Conn(ctx)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.ExecContext(ctx, "SET TIME ZONE 'UTC'")
+	require.NoError(t, err)
+	rows, err := conn.QueryContext(ctx, `SELECT d + tod, n, d + tod - make_interval(months => n)
+FROM generate_series(timestamptz '2023-01-01 00:00:00+00', timestamptz '2025-12-31 00:00:00+00', interval '1 day') AS d,
+  (VALUES (interval '0'), (interval '13:45:30.5'), (interval '23:59:59.999999')) AS c(tod),
+  generate_series(0, 30) AS n`)
+	require.NoError(t, err)
+	defer rows.Close()
+	count, monthEnds := 0, 0
+	for rows.Next() {
+		var asOf, want time.Time
+		var n int
+		require.NoError(t, rows.Scan(&asOf, &n, &want))
+		if got := affinity.Months(n).Start(asOf); !got.Equal(want) {
+			t.Fatalf("%d months before %v: Lookback.Start %v, PostgreSQL %v", n, asOf.UTC(), got, want.UTC())
+		}
+		if want.Day() < asOf.UTC().Day() {
+			monthEnds++
+		}
+		count++
+	}
+	require.NoError(t, rows.Err())
+	assert.Equal(t, 1096*3*31, count)
+	assert.Positive(t, monthEnds, "days the target month lacks")
 }
 
 // TestSQLFeed polls PostgreSQL through the front door: an order inserted
