@@ -144,7 +144,7 @@ func ExampleIndex_RFMTable() {
 func ExampleTransition() {
 	h, _ := dataset.Demo().History(context.Background())
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	before, _ := segment.Build(context.Background(), h, now.AddDate(0, -3, 0), segment.Options{})
+	before, _ := segment.Build(context.Background(), h, affinity.Months(3).Start(now), segment.Options{})
 	after, _ := segment.Build(context.Background(), h, now, segment.Options{})
 	moved, _ := segment.Transition(before, after, segment.RFM("Loyal"), segment.RFM("At risk"))
 	fmt.Println("loyal three months ago, at risk now:", moved.GetCardinality())

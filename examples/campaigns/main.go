@@ -297,7 +297,7 @@ func printResults(w io.Writer, res []campaign.Result, truth map[string]dataset.R
 // before it, so that a year of data is enough) and the cohorts'
 // second-month retention.
 func retention(ctx context.Context, w io.Writer, h *affinity.History, asOf time.Time) error {
-	p, err := clv.Retention(ctx, h, asOf.AddDate(0, -6, 0), asOf, clv.RetentionOptions{ActiveMonths: 6})
+	p, err := clv.Retention(ctx, h, affinity.Months(6).Start(asOf), asOf, clv.RetentionOptions{ActiveMonths: 6})
 	if err != nil {
 		return err
 	}

@@ -179,9 +179,10 @@ func categories(w io.Writer, x *segment.Index, n int) error {
 	return segment.WriteTable(w, fans)
 }
 
-// transitions compares the RFM segments of three months ago with today's.
+// transitions compares the RFM segments of three months ago (the start of
+// a three-month look-back, a month end clamped as in SQL) with today's.
 func transitions(ctx context.Context, w io.Writer, h *affinity.History, now *segment.Index, opts segment.Options) error {
-	before, err := segment.Build(ctx, h, now.AsOf().AddDate(0, -3, 0), opts)
+	before, err := segment.Build(ctx, h, affinity.Months(3).Start(now.AsOf()), opts)
 	if errors.Is(err, segment.ErrNoData) {
 		return nil // the data starts less than three months before asOf
 	}
