@@ -27,6 +27,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/benchmarks"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/segment"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -79,8 +80,11 @@ func advAnsAt(d, s int) time.Time {
 }
 
 // advAnsStart is the start of the look-back as the docs define it:
-// AsOf minus 24 calendar months.
-func advAnsStart() time.Time { return benchmarks.AsOf.AddDate(0, -benchmarks.LookbackMonths, 0) }
+// AsOf minus 24 calendar months, a day the target month lacks taken as
+// its last (the tests' reference).
+func advAnsStart() time.Time {
+	return testdata.MonthsBefore(benchmarks.AsOf, benchmarks.LookbackMonths)
+}
 
 // advAnsWrite writes the world's CSV file and returns its path.
 func advAnsWrite(t *testing.T, rows []advAnsRow) string {
@@ -676,18 +680,24 @@ func TestAdvAnsNaiveShareOverflow(t *testing.T) {
 }
 
 // TestAdvAnsLeapDayAsOf: AsOf on February 29 of a leap year; doc.go's
-// "24 calendar months" is affinity.Lookback's calendar (time.AddDate).
+// "24 calendar months" back is February 28 (no February 29 that year),
+// in SQL's interval arithmetic and in affinity.Lookback's alike, not
+// March 1 as time.AddDate would roll over to.
 func TestAdvAnsLeapDayAsOf(t *testing.T) {
 	advAnsSetAsOf(t, time.Date(2028, 2, 29, 0, 0, 0, 0, time.UTC))
 	start := advAnsStart()
-	require.Equal(t, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), start)
+	require.Equal(t, time.Date(2026, 2, 28, 0, 0, 0, 0, time.UTC), start)
 	advAnsCheck(t, advAnsWorld{Category: "A", Sub: "A/s", RawOnly: true, Rows: []advAnsRow{
 		advAnsSubAnchor(),
-		advAnsR("feb28", "o1", "pa", "A/x", time.Date(2026, 2, 28, 12, 0, 0, 0, time.UTC), 1, "10"),
-		advAnsR("feb28", "o2", "pb", "B/y", advAnsAt(20, 0), 1, "10"),
-		advAnsR("mar1", "o3", "pa", "A/x", start, 1, "10"),
-		advAnsR("mar1", "o4", "pb", "B/y", advAnsAt(20, 0), 1, "10"),
+		advAnsR("feb27", "o1", "pa", "A/x", start.Add(-12*time.Hour), 1, "10"),
+		advAnsR("feb27", "o2", "pb", "B/y", advAnsAt(20, 0), 1, "10"),
+		advAnsR("feb28", "o3", "pa", "A/x", start, 1, "10"),
+		advAnsR("feb28", "o4", "pb", "B/y", advAnsAt(20, 0), 1, "10"),
+		advAnsR("feb28noon", "o5", "pa", "A/x", start.Add(12*time.Hour), 1, "10"),
+		advAnsR("feb28noon", "o6", "pb", "B/y", advAnsAt(20, 0), 1, "10"),
+		advAnsR("mar1", "o7", "pa", "A/x", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), 1, "10"),
+		advAnsR("mar1", "o8", "pb", "B/y", advAnsAt(20, 0), 1, "10"),
 	}, Want: map[benchmarks.Question][]string{
-		benchmarks.QShare: {"anchor"},
+		benchmarks.QShare: {"anchor", "feb28noon", "mar1"},
 	}})
 }

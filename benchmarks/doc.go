@@ -35,9 +35,9 @@
 // customer key. Lines without a customer (guest orders) are no
 // customer's; a line without an order id is in the order of its customer
 // and second, as [affinity.Purchase] has it. The look-back's start is
-// computed as [affinity.Lookback] computes it (2028-02-29 − 24 months is
-// 2026-03-01, where SQL's INTERVAL would give 2026-02-28), and passed to
-// SQL as a timestamp.
+// AsOf − INTERVAL 24 MONTH in SQL and [affinity.Lookback]'s start in Go;
+// both take a day the target month lacks as its last day (2028-02-29 − 24
+// months is 2026-02-28).
 //
 // The equality holds on files of the shape [Generate] writes: one time
 // per order, one category path per product, fields without surrounding

@@ -61,12 +61,12 @@ WHERE customer IS NOT NULL`, quote(d.shop.Path))
 
 // sqlAsOf and sqlStart are the as-of time and the start of the 24-month
 // look-back as SQL expressions; the window is (start, asOf]. The start is
-// computed in Go, as affinity.Lookback computes it: SQL's INTERVAL
-// arithmetic clamps to the month's end (2028-02-29 − 24 months is
-// 2026-02-28), Go's calendar rolls over (2026-03-01).
+// DuckDB's own interval arithmetic, which takes a day the target month
+// lacks as its last day (2028-02-29 − 24 months is 2026-02-28), as
+// affinity.Lookback does.
 func sqlAsOf() string { return "TIMESTAMP '" + AsOf.Format(TimeLayout) + "'" }
 func sqlStart() string {
-	return "TIMESTAMP '" + affinity.Months(LookbackMonths).Start(AsOf).Format(TimeLayout) + "'"
+	return fmt.Sprintf("(%s - INTERVAL %d MONTH)", sqlAsOf(), LookbackMonths)
 }
 
 // Precompute derives the per-customer tables a data person would keep next
