@@ -91,6 +91,13 @@ type Audience struct {
 // A shop without orders only parses the query and answers with an empty
 // audience. If the snapshot's segment index could not be built, Segment
 // returns the build's error.
+//
+// Right after [Shop.Refresh] the snapshot's segment index may still be
+// under construction: Segment waits for it without a bound, like
+// [Snapshot.Segments]. A caller whose wait must end with a context (a
+// request handler, with its request's) calls [Snapshot.SegmentIndex]
+// with it first: once that returns without an error, Segment on the same
+// snapshot does not wait.
 func (s *Snapshot) Segment(query string) (*Audience, error) {
 	x, err := s.segs.get(context.Background())
 	if err != nil {
@@ -114,7 +121,8 @@ func (s *Snapshot) Segment(query string) (*Audience, error) {
 // segment index does not know (beyond the customers, erased, or without
 // an order or event by its as-of time); a nil set is empty, and so is the
 // audience when the segment index could not be built
-// ([Snapshot.SegmentIndex] returns why).
+// ([Snapshot.SegmentIndex] returns why). Like [Snapshot.Segment], it
+// waits for an index under construction without a bound.
 func (s *Snapshot) Audience(name string, set *roaring.Bitmap) *Audience {
 	x := s.Segments()
 	if set == nil || x == nil {

@@ -477,12 +477,13 @@ func (s *Snapshot) Report() dataset.Report { return s.report }
 
 // Segments returns the segment index; nil for a shop without any order
 // or event yet, and nil when its build failed ([Snapshot.SegmentIndex]
-// returns the error). After [Shop.Refresh] the index of the new snapshot is
-// built in the background (Refresh returns once recommendations see the
-// change); Segments waits for it. [Snapshot.SegmentIndex] waits within a
-// context. While the snapshot is the shop's current one, a later call
-// may return another index with the same answers: the index laid over
-// the full index that a background build made (see [Shop.Refresh]).
+// returns the error). After [Shop.Refresh] the index of the new snapshot
+// is built in the background (Refresh returns once recommendations see
+// the change); Segments waits for it without a bound
+// ([Snapshot.SegmentIndex] waits within a context). While the snapshot is
+// the shop's current one, a later call may return another index with the
+// same answers: the index laid over the full index that a background
+// build made (see [Shop.Refresh]).
 func (s *Snapshot) Segments() *segment.Index {
 	x, _ := s.segs.get(context.Background())
 	return x

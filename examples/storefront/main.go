@@ -12,7 +12,8 @@
 // snapshot beside the current one and swaps it in. Recommendation
 // requests never wait; segment requests right after a refresh wait for
 // the new snapshot's segment index, which is built after the swap (a
-// shop that has served a profile builds it before the swap).
+// shop that has served a profile builds it before the swap), as long as
+// the request lasts: a client that goes away ends its wait with a 503.
 package main
 
 import (

@@ -367,7 +367,10 @@ type gridCell struct {
 
 func (srv *server) segments(w http.ResponseWriter, r *http.Request) error {
 	snap := srv.shop.Snapshot()
-	x := snap.Segments()
+	x, err := snap.SegmentIndex(r.Context()) // nil for a shop without orders
+	if err != nil {
+		return err
+	}
 	rows := []segmentRow{}
 	grid := []gridCell{}
 	if x != nil {
@@ -392,7 +395,10 @@ func (srv *server) segments(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// audience evaluates the query of a request.
+// audience evaluates the query of a request. Right after a refresh it
+// waits for the snapshot's segment index as long as the request lasts (a
+// client that gives up is a 503, and stops waiting): Snapshot.Segment
+// itself would wait without a bound.
 func (srv *server) audience(r *http.Request) (*shop.Audience, shop.Order, error) {
 	q := r.URL.Query().Get("q")
 	if q == "" {
@@ -405,7 +411,11 @@ func (srv *server) audience(r *http.Request) (*shop.Audience, shop.Order, error)
 			return nil, 0, errorf(http.StatusBadRequest, "%v", err)
 		}
 	}
-	aud, err := srv.shop.Snapshot().Segment(q)
+	snap := srv.shop.Snapshot()
+	if _, err := snap.SegmentIndex(r.Context()); err != nil {
+		return nil, 0, err
+	}
+	aud, err := snap.Segment(q) // the index is built: no wait
 	return aud, order, err
 }
 

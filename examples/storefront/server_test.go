@@ -11,7 +11,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/internal/testdata"
@@ -277,4 +279,52 @@ func TestMetricsFresh(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	assert.Regexp(t, `"routes":\s*\[\]`, string(body))
+}
+
+// TestSegmentWaitEndsWithRequest: right after a refresh the segment
+// endpoints wait for the new snapshot's segment index. They waited
+// without a bound (Snapshot.Segment and Snapshot.Segments), so a client
+// that gave up left its handler waiting, counted as a waiter (a newer
+// refresh then did not stop the stale build), and held up shutdown. The
+// wait ends with the request's context, a 503, as a profile's does.
+func TestSegmentWaitEndsWithRequest(t *testing.T) {
+	var hold atomic.Bool
+	release := make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	opts := shop.Options{Model: "neighbours", Progress: func(p affinity.Progress) {
+		if p.Step == "segment" && p.Done == 0 && hold.Load() {
+			<-release // the refresh's index build is slow
+		}
+	}}
+	s, err := shop.Open(context.Background(), shop.Demo(), opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { free(); s.Close() })
+	h := newServer(s, slog.New(slog.NewTextHandler(io.Discard, nil)))
+
+	hold.Store(true)
+	at := s.Snapshot().History().Latest()
+	require.NoError(t, s.Refresh(context.Background(), shop.Changes(func(yield func(affinity.OrderChange) bool) {
+		yield(affinity.OrderChange{Key: "sw-1", Lines: []affinity.Purchase{{Customer: "sw-c", Product: "p00746", Time: at, Quantity: 1, Price: 10000}}})
+	})))
+
+	for _, path := range []string{"/api/customers/c000740", "/api/segments/query?q=all", "/api/segments/query.csv?q=all", "/api/segments"} {
+		t.Run(path, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan *httptest.ResponseRecorder, 1)
+			go func() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil).WithContext(ctx))
+				done <- rec
+			}()
+			time.Sleep(50 * time.Millisecond)
+			cancel() // the client goes away
+			select {
+			case rec := <-done:
+				assert.Equal(t, http.StatusServiceUnavailable, rec.Code, "%.200q", rec.Body.Bytes())
+			case <-time.After(2 * time.Second):
+				t.Errorf("%s: still waiting for the segment index 2 s after its request's context ended", path)
+			}
+		})
+	}
 }
