@@ -78,3 +78,27 @@ func TestAdvCLIFlags(t *testing.T) {
 	assert.Equal(t, config{addr: "127.0.0.1:8080", format: "csv", catalog: "c.csv", ordersDB: "postgres://x",
 		ordersQuery: defaultQuery, refresh: 2 * time.Second, gogc: defaultGOGC}, c)
 }
+
+// TestAdvCLIFlagsWithoutEffect: -refresh without -orders-db and -format
+// without -data were taken and ignored (the demo served, nothing polled),
+// and so was a -gogc of 0 or below (the collector ran at Go's 100). Each
+// is refused; the same flags where they apply are taken.
+func TestAdvCLIFlagsWithoutEffect(t *testing.T) {
+	for _, args := range [][]string{
+		{"-refresh", "5s"},                        // polls nothing: there is no -orders-db
+		{"-data", "orders.csv", "-refresh", "1s"}, // a file is never polled
+		{"-format", "onlineretail"},               // the demo is served, -format ignored
+		{"-gogc", "0"},
+		{"-gogc", "-1"},
+	} {
+		_, err := parseFlags(args)
+		assert.Error(t, err, "%q is accepted and has no effect", args)
+	}
+	for _, args := range [][]string{
+		{"-data", "orders.csv", "-format", "onlineretail", "-gogc", "100"},
+		{"-orders-db", "postgres://x", "-refresh", "1s", "-gogc", "1"},
+	} {
+		_, err := parseFlags(args)
+		assert.NoError(t, err, "%q", args)
+	}
+}

@@ -69,8 +69,9 @@ func main() {
 }
 
 // parseFlags reads the command line. A flag that does not apply (-data
-// or -format beside -orders-db, -catalog or -orders-query without it), a
-// -refresh that is not positive, and a stray argument are errors.
+// or -format beside -orders-db; -catalog, -orders-query or -refresh
+// without it; -format without -data), a -refresh or -gogc that is not
+// positive, and a stray argument are errors.
 func parseFlags(args []string) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("storefront", flag.ContinueOnError)
@@ -81,7 +82,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.ordersDB, "orders-db", "", "PostgreSQL URL of the orders database, polled every -refresh")
 	fs.StringVar(&c.ordersQuery, "orders-query", defaultQuery, "query of -orders-db; $1 is the updated-at cursor")
 	fs.DurationVar(&c.refresh, "refresh", 10*time.Second, "how often -orders-db is polled")
-	fs.IntVar(&c.gogc, "gogc", defaultGOGC, "garbage collector target percentage (GOGC); the GOGC environment variable, when set, wins")
+	fs.IntVar(&c.gogc, "gogc", defaultGOGC, "garbage collector target percentage (GOGC), positive; the GOGC environment variable, when set, wins (GOGC=off turns the collector off)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -92,10 +93,14 @@ func parseFlags(args []string) (config, error) {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	case c.refresh <= 0:
 		return c, fmt.Errorf("-refresh %v: want a positive duration", c.refresh)
+	case c.gogc <= 0:
+		return c, fmt.Errorf("-gogc %d: want a positive percentage (GOGC=off in the environment turns the collector off)", c.gogc)
 	case c.ordersDB != "" && (set["data"] || set["format"]):
 		return c, errors.New("give -data (and -format) or -orders-db, not both")
-	case c.ordersDB == "" && (set["catalog"] || set["orders-query"]):
-		return c, errors.New("-catalog and -orders-query apply to -orders-db")
+	case c.ordersDB == "" && (set["catalog"] || set["orders-query"] || set["refresh"]):
+		return c, errors.New("-catalog, -orders-query and -refresh apply to -orders-db")
+	case c.data == "" && set["format"]:
+		return c, errors.New("-format applies to -data")
 	}
 	return c, nil
 }
@@ -127,7 +132,9 @@ func shopOptions(log *slog.Logger) shop.Options {
 const defaultGOGC = 400
 
 // tuneGC sets the collector's target percentage unless GOGC is set in
-// the environment, and returns a function that restores the previous one.
+// the environment or percent is not positive (a config that did not come
+// from parseFlags, which refuses it), and returns a function that
+// restores the previous one.
 func tuneGC(percent int) (restore func()) {
 	if os.Getenv("GOGC") != "" || percent <= 0 {
 		return func() {}
