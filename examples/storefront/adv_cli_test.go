@@ -3,7 +3,7 @@ package main
 import (
 	"io"
 	"log/slog"
-	"strings"
+	"net"
 	"testing"
 	"time"
 
@@ -45,14 +45,30 @@ func TestAdvCLIContract(t *testing.T) {
 
 // TestAdvCLIGoodFile: a good file is loaded and logged ("loaded" with the
 // report and the summary) before the service tries to listen; the bad
-// address is then the error.
+// address is then the error, and the service never says it listens.
 func TestAdvCLIGoodFile(t *testing.T) {
 	log, err := advCLIRun(testdata.WriteFile(t, "orders.csv", []byte(testdata.RetailHeader+testdata.RetailRows)), "onlineretail")
 	require.Error(t, err, "the address cannot be listened on")
 	assert.NotContains(t, err.Error(), "PANIC")
 	require.Contains(t, log, `"msg":"loaded"`)
 	assert.Contains(t, log, `"loaded":8`)
-	assert.Less(t, strings.Index(log, `"msg":"loaded"`), strings.Index(log, `"msg":"listening"`))
+	assert.NotContains(t, log, `"msg":"listening"`)
+}
+
+// TestAdvCLIPortTaken: "listening" was logged before the address was
+// bound, so a service whose port was taken logged that it listened, then
+// failed. It binds first and logs the address bound.
+func TestAdvCLIPortTaken(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	log, err := testdata.Capture(func(w io.Writer) error {
+		return run(config{addr: l.Addr().String(), data: testdata.WriteFile(t, "orders.csv", []byte(testdata.RetailHeader+testdata.RetailRows)), format: "onlineretail"},
+			slog.New(slog.NewJSONHandler(w, nil)))
+	})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "address already in use")
+	assert.NotContains(t, log, `"msg":"listening"`, "the address was never listened on")
 }
 
 // TestAdvCLIFlags: a -refresh of 0 started the service and then killed it

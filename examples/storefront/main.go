@@ -23,6 +23,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -166,11 +167,16 @@ func run(c config, log *slog.Logger) error {
 	if feed != nil {
 		go srv.poll(ctx, feed, c.refresh)
 	}
-	hs := &http.Server{Addr: c.addr, Handler: srv, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.ListenAndServe() }()
-	log.Info("listening", "addr", "http://"+c.addr)
+	go func() { errc <- hs.Serve(ln) }() // Serve closes ln
+	// the address bound: the port chosen, for -addr 127.0.0.1:0
+	log.Info("listening", "addr", "http://"+ln.Addr().String())
 	select {
 	case err := <-errc:
 		return err
