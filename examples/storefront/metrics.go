@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"net/http"
 	"slices"
 	"sort"
@@ -96,9 +97,10 @@ func (m *metrics) serve(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// quantile returns the q-quantile of sorted, by the nearest rank.
+// quantile returns the q-quantile of sorted, by the nearest rank: the
+// ⌈q·n⌉-th smallest of n (the largest of 60 for the p99).
 func quantile(sorted []time.Duration, q float64) time.Duration {
-	i := int(q*float64(len(sorted))+0.5) - 1
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
 	return sorted[max(0, min(i, len(sorted)-1))]
 }
 

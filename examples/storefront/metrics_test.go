@@ -1,0 +1,38 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestQuantileNearestRank: the quantiles of /metrics are by the nearest
+// rank, ⌈q·n⌉; quantile rounded q·n instead, so the p99 of 51 to 99
+// latencies was the second largest, one rank low (and so was every
+// quantile whose q·n had a fraction below one half).
+func TestQuantileNearestRank(t *testing.T) {
+	lat := func(n int) []time.Duration {
+		l := make([]time.Duration, n)
+		for i := range l {
+			l[i] = time.Duration(i+1) * time.Microsecond
+		}
+		return l
+	}
+	for _, c := range []struct {
+		n    int
+		q    float64
+		want int // rank, from 1
+	}{
+		{1, 0.99, 1}, {60, 0.99, 60}, {100, 0.99, 99}, {101, 0.99, 100}, {4096, 0.99, 4056},
+		{60, 0.5, 30}, {61, 0.5, 31}, {3, 0.5, 2},
+	} {
+		assert.Equal(t, time.Duration(c.want)*time.Microsecond, quantile(lat(c.n), c.q), "q %v of %d", c.q, c.n)
+	}
+	m := newMetrics(nil)
+	for i := range 60 {
+		m.observe("GET /x", 200, time.Duration(i+1)*time.Microsecond)
+	}
+	rs := m.routes["GET /x"]
+	assert.Equal(t, 60*time.Microsecond, quantile(append([]time.Duration(nil), rs.lat[:rs.n]...), 0.99))
+}
