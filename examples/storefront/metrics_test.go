@@ -1,10 +1,12 @@
 package main
 
 import (
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestQuantileNearestRank: the quantiles of /metrics are by the nearest
@@ -35,4 +37,22 @@ func TestQuantileNearestRank(t *testing.T) {
 	}
 	rs := m.routes["GET /x"]
 	assert.Equal(t, 60*time.Microsecond, quantile(append([]time.Duration(nil), rs.lat[:rs.n]...), 0.99))
+}
+
+// TestMetricsCountUnmatched: requests no route matches (a 404, or a 405
+// for a method a path does not take) were answered but not counted, so a
+// client probing wrong paths was invisible in /metrics. They are counted
+// under noRoute, by status.
+func TestMetricsCountUnmatched(t *testing.T) {
+	h := advHandler(t) // a server of its own: no request counted yet
+	checkError(t, serve(h, "GET", "/nowhere", ""), http.StatusNotFound)
+	checkError(t, serve(h, "GET", "/api/nowhere", ""), http.StatusNotFound)
+	checkError(t, serve(h, "DELETE", "/api/segments", ""), http.StatusMethodNotAllowed)
+	var m struct {
+		Routes []routeReport `json:"routes"`
+	}
+	checkJSON(t, serve(h, "GET", "/metrics", ""), &m)
+	require.Len(t, m.Routes, 1)
+	assert.Equal(t, routeReport{Route: noRoute, Requests: 3, ByStatus: map[string]int64{"Not Found": 2, "Method Not Allowed": 1},
+		P50us: m.Routes[0].P50us, P99us: m.Routes[0].P99us, Maxus: m.Routes[0].Maxus}, m.Routes[0])
 }

@@ -62,11 +62,18 @@ func newServer(s *shop.Shop, log *slog.Logger) *server {
 	return srv
 }
 
+// noRoute is the route of GET /metrics that counts the requests no
+// route matches.
+const noRoute = "no route"
+
 func (srv *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := srv.mux.Handler(r); pattern == "" {
 		// no route: the mux's 404, or 405 with its Allow header, in the
 		// API's JSON error shape instead of plain text
-		srv.mux.ServeHTTP(&jsonStatus{ResponseWriter: w}, r)
+		t0 := time.Now()
+		j := &jsonStatus{ResponseWriter: w}
+		srv.mux.ServeHTTP(j, r)
+		srv.metrics.observe(noRoute, j.status, time.Since(t0))
 		return
 	}
 	srv.mux.ServeHTTP(w, r) // not Handler's handler: only the mux's ServeHTTP sets r.PathValue
@@ -76,14 +83,14 @@ func (srv *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // matches into a JSON error, dropping the mux's plain-text body.
 type jsonStatus struct {
 	http.ResponseWriter
-	wrote bool
+	status int // written; 0 before
 }
 
 func (j *jsonStatus) WriteHeader(status int) {
-	if j.wrote {
+	if j.status != 0 {
 		return
 	}
-	j.wrote = true
+	j.status = status
 	writeJSON(j.ResponseWriter, status, &apiError{Message: strings.ToLower(http.StatusText(status))})
 }
 
