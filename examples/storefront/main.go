@@ -79,7 +79,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.StringVar(&c.data, "data", "", "orders file (default: the embedded demo shop)")
 	fs.StringVar(&c.format, "format", "csv", "format of -data: "+strings.Join(dataset.Formats(), ", "))
-	fs.StringVar(&c.catalog, "catalog", "", "catalog CSV (product id, name, category path, price, in stock) for -orders-db")
+	fs.StringVar(&c.catalog, "catalog", "", "catalog CSV (product id, name, category path, price, in stock) for -orders-db (default: none, the products are the keys the orders name, without names, categories or list prices)")
 	fs.StringVar(&c.ordersDB, "orders-db", "", "PostgreSQL URL of the orders database, polled every -refresh")
 	fs.StringVar(&c.ordersQuery, "orders-query", defaultQuery, "query of -orders-db; $1 is the updated-at cursor")
 	fs.DurationVar(&c.refresh, "refresh", 10*time.Second, "how often -orders-db is polled")
@@ -192,7 +192,8 @@ func run(c config, log *slog.Logger) error {
 }
 
 // source returns what to open the shop from and, for a database, the feed
-// to poll.
+// to poll: the database's orders after the -catalog file's products, or
+// alone (a shop knows no products but those its orders name).
 func source(c config) (shop.Source, shop.Source, func(), error) {
 	if c.ordersDB == "" {
 		return shop.FileOrDemo(c.data, c.format), nil, func() {}, nil
@@ -202,16 +203,16 @@ func source(c config) (shop.Source, shop.Source, func(), error) {
 		return nil, nil, nil, fmt.Errorf("-orders-db: %w", err)
 	}
 	feed := shop.SQL(&dataset.SQLSource{DB: db, Query: c.ordersQuery, Cancelled: []string{"cancelled", "refunded"}, Lenient: true}, time.Time{})
-	var catalog shop.Source = shop.Catalog(dataset.Demo().Products)
-	if c.catalog != "" {
-		catalog = shop.SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
-			f, err := os.Open(c.catalog)
-			if err != nil {
-				return dataset.Report{}, err
-			}
-			defer f.Close()
-			return dataset.LoadCatalog(ctx, f, b, dataset.CatalogOptions{})
-		})
+	if c.catalog == "" {
+		return feed, feed, func() { db.Close() }, nil // the products are the keys the orders name
 	}
+	catalog := shop.SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
+		f, err := os.Open(c.catalog)
+		if err != nil {
+			return dataset.Report{}, err
+		}
+		defer f.Close()
+		return dataset.LoadCatalog(ctx, f, b, dataset.CatalogOptions{})
+	})
 	return shop.Sources(catalog, feed), feed, func() { db.Close() }, nil
 }

@@ -25,23 +25,9 @@ import (
 // order inserted afterwards and a cancellation both show up after the next
 // poll; a line the lenient poll skips (quantity 0) is a warning in the log.
 func TestPostgres(t *testing.T) {
-	url := os.Getenv("AFFINITY_TEST_POSTGRES")
-	if url == "" {
-		t.Skip("no PostgreSQL: set AFFINITY_TEST_POSTGRES=postgres://user:password@127.0.0.1:5432/dbname to run (.ci/run starts one)")
-	}
+	db, url, schema, query := pgSchema(t, "storefront")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	db, err := sql.Open("pgx", url)
-	require.NoError(t, err)
-	defer db.Close()
-	schema := fmt.Sprintf("storefront_%d_%d", os.Getpid(), rand.Uint32())
-	_, err = db.ExecContext(ctx, fmt.Sprintf(`CREATE SCHEMA %[1]s;
-CREATE TABLE %[1]s.orders (id text PRIMARY KEY, customer_id text, created_at timestamptz NOT NULL,
-  updated_at timestamptz NOT NULL, status text NOT NULL DEFAULT 'paid');
-CREATE TABLE %[1]s.order_lines (order_id text NOT NULL REFERENCES %[1]s.orders(id), sku text NOT NULL,
-  quantity integer NOT NULL, price numeric(14,4) NOT NULL)`, schema))
-	require.NoError(t, err)
-	defer db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
 
 	// The demo shop's orders, in batches of multi-row inserts.
 	demo := dataset.Demo()
@@ -65,7 +51,6 @@ CREATE TABLE %[1]s.order_lines (order_id text NOT NULL REFERENCES %[1]s.orders(i
 			return []any{p.Order, p.Product, p.Quantity, p.Price.String()}
 		})
 
-	query := strings.ReplaceAll(strings.ReplaceAll(defaultQuery, "FROM orders", "FROM "+schema+".orders"), "JOIN order_lines", "JOIN "+schema+".order_lines")
 	src, feed, closeDB, err := source(config{ordersDB: url, ordersQuery: query})
 	require.NoError(t, err)
 	defer closeDB()
@@ -127,6 +112,32 @@ CREATE TABLE %[1]s.order_lines (order_id text NOT NULL REFERENCES %[1]s.orders(i
 	assert.Contains(t, logged.String(), "skipped_by.removed_line.count=1", "the skipped line's reason is in the warning")
 }
 
+// pgSchema opens the database of $AFFINITY_TEST_POSTGRES (or skips the
+// test) and creates a schema of its own, named from prefix, with the
+// orders and order_lines tables of the README, dropped when the test ends.
+// It returns the database, its URL, the schema and defaultQuery on the
+// schema's tables.
+func pgSchema(t *testing.T, prefix string) (db *sql.DB, url, schema, query string) {
+	t.Helper()
+	url = os.Getenv("AFFINITY_TEST_POSTGRES")
+	if url == "" {
+		t.Skip("no PostgreSQL: set AFFINITY_TEST_POSTGRES=postgres://user:password@127.0.0.1:5432/dbname to run (.ci/run starts one)")
+	}
+	db, err := sql.Open("pgx", url)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	schema = fmt.Sprintf("%s_%d_%d", prefix, os.Getpid(), rand.Uint32())
+	_, err = db.Exec(fmt.Sprintf(`CREATE SCHEMA %[1]s;
+CREATE TABLE %[1]s.orders (id text PRIMARY KEY, customer_id text, created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL, status text NOT NULL DEFAULT 'paid');
+CREATE TABLE %[1]s.order_lines (order_id text NOT NULL REFERENCES %[1]s.orders(id), sku text NOT NULL,
+  quantity integer NOT NULL, price numeric(14,4) NOT NULL)`, schema))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Exec("DROP SCHEMA " + schema + " CASCADE") }) // before Close
+	query = strings.ReplaceAll(strings.ReplaceAll(defaultQuery, "FROM orders", "FROM "+schema+".orders"), "JOIN order_lines", "JOIN "+schema+".order_lines")
+	return db, url, schema, query
+}
+
 // lockedBuffer is a bytes.Buffer safe for the poller's goroutine and the
 // test's.
 type lockedBuffer struct {
@@ -172,4 +183,42 @@ func insertBatches(t *testing.T, db *sql.DB, prefix string, n, width int, row fu
 		_, err := db.Exec(b.String(), args...)
 		require.NoError(t, err)
 	}
+}
+
+// TestPostgresWithoutCatalog: with -orders-db and no -catalog the service
+// put the demo shop's catalog beside the database's orders, so a real
+// shop held a thousand products it does not sell: they padded its
+// recommendations, /api/products/{id}/together answered for them instead
+// of a 404, and a product whose key happened to be a demo key ("p00007")
+// took the demo's name, category and price. The shop knows the products
+// its orders name, and nothing of them but their keys.
+func TestPostgresWithoutCatalog(t *testing.T) {
+	db, url, schema, query := pgSchema(t, "nocatalog")
+	ctx := context.Background()
+	_, err := db.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %[1]s.orders VALUES ('o1','ann','2025-03-01T10:00:00Z','2025-03-01T10:00:00Z','paid'),
+  ('o2','bob','2025-03-02T10:00:00Z','2025-03-02T10:00:00Z','paid'), ('o3','cat','2025-03-03T10:00:00Z','2025-03-03T10:00:00Z','paid');
+INSERT INTO %[1]s.order_lines VALUES ('o1','sku-1',1,10),('o1','sku-2',1,20),('o2','sku-1',1,10),('o2','p00007',1,99),('o3','sku-2',1,20),('o3','sku-3',2,5)`, schema))
+	require.NoError(t, err)
+	c, err := parseFlags([]string{"-orders-db", url, "-orders-query", query})
+	require.NoError(t, err)
+	src, _, closeDB, err := source(c)
+	require.NoError(t, err)
+	defer closeDB()
+	s, err := shop.Open(ctx, src, shop.Options{Model: "neighbours"})
+	require.NoError(t, err)
+	defer s.Close()
+	h := newServer(s, slog.New(slog.NewTextHandler(io.Discard, nil)))
+
+	cat := s.Snapshot().History().Catalog()
+	assert.Equal(t, 4, cat.NumProducts(), "the shop sells the 4 products its orders name")
+	var res shop.Result
+	rec := serve(h, "GET", "/api/customers/ann/recommendations?k=5", "")
+	require.Equal(t, 200, rec.Code)
+	checkJSON(t, rec, &res)
+	for _, r := range res.Recs {
+		assert.Contains(t, []string{"sku-1", "sku-2", "sku-3", "p00007"}, r.Product, "a product the shop does not sell: %s %q", r.Product, r.Name)
+	}
+	checkError(t, serve(h, "GET", "/api/products/p00746/together", ""), 404)
+	p, _ := cat.LookupProduct("p00007")
+	assert.Empty(t, cat.ProductName(p), "the shop's p00007 has no name in its own data, got the demo's %q", cat.ProductName(p))
 }
