@@ -253,6 +253,8 @@ func TestAdversarialTinyOrders(t *testing.T) {
 		{"over 1 MiB", overMiB(`{"key":"adv-pad","lines":[`+line("")+`]}`, good)},
 		// last, as what they take in stays (a customer is never forgotten)
 		{"trailing garbage", `[` + good + `] and more`},
+		// only the first MiB was read: what came after it, garbage too, was not seen
+		{"trailing garbage past 1 MiB", `[` + good + `]` + strings.Repeat(" ", 1<<20) + "and more"},
 		{"two documents", `[` + good + `][` + order("adv-bad", "adv-bad", "") + `]`},
 	}
 	require.Equal(t, "false true", stateOf(t, s, h).buyerRecs)

@@ -40,6 +40,7 @@ func routes(mux *http.ServeMux, s *shop.Shop) {
 	handle := func(pattern string, f func(r *http.Request) (any, error)) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
+			r.Body = http.MaxBytesReader(w, r.Body, 1<<20) // reading past 1 MiB is an error
 			v, err := f(r)
 			if err != nil {
 				w.WriteHeader(http.StatusBadRequest)
@@ -60,9 +61,9 @@ func routes(mux *http.ServeMux, s *shop.Shop) {
 	})
 	handle("POST /orders", func(r *http.Request) (any, error) {
 		var orders []affinity.OrderChange // whole orders: sent again, an order replaces itself
-		dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+		dec := json.NewDecoder(r.Body)
 		if err := dec.Decode(&orders); err != nil {
-			return nil, err // a body over 1 MiB is cut short and fails to decode
+			return nil, err // also orders over 1 MiB
 		}
 		if _, err := dec.Token(); err != io.EOF {
 			return nil, errors.New("data after the orders, or a body over 1 MiB")
