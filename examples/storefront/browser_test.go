@@ -3,11 +3,17 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +36,27 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
+// browser starts headless Chromium for a test (or skips it) and returns
+// the context of its first tab, ended with the test.
+func browser(t *testing.T) context.Context {
+	bin := chromium(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 1000))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	// A bound against a hung browser, not a performance target: with
+	// every core busy, one run of TestBrowser took 57 s where it usually
+	// takes 2–3.
+	ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
 // TestBrowser drives the page in headless Chromium: a segment query shows
 // its count, a customer shows recommendations with reasons, and adding
 // products to the cart shows cross-sells. It saves a screenshot to
@@ -38,23 +65,8 @@ func chromium(t *testing.T) string {
 // in the long suite only (testdata.Long, as CI runs it).
 func TestBrowser(t *testing.T) {
 	testdata.SkipUnlessLong(t)
-	bin := chromium(t)
 	ts := testServer(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 1000))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	// A bound against a hung browser, not a performance target: with
-	// every core busy, one run of this test took 57 s where it usually
-	// takes 2–3.
-	ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
-
+	ctx := browser(t)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	text := func(sel string) string {
 		v, err := chromedp.Run(ctx, chromedp.Text(css(sel)))
@@ -127,4 +139,100 @@ func TestBrowser(t *testing.T) {
 	path := filepath.Join(dir, "storefront.png")
 	require.NoError(t, os.WriteFile(path, shot, 0o644))
 	t.Logf("screenshot: %s", path)
+}
+
+// TestBrowserShowsLatestAnswers: the query box, the customer lookup and
+// the cart showed whichever answer arrived last, not the answer to what
+// was last asked: when an earlier request answered after a later one (a
+// heavier query, one that waits for the segment index after a refresh),
+// the page showed the earlier. Here the first query, the first customer
+// and the first cart answer 1.5 s late; the page shows the second of
+// each.
+func TestBrowserShowsLatestAnswers(t *testing.T) {
+	testdata.SkipUnlessLong(t)
+	ctx := browser(t)
+	testServer(t)
+	inner := newServer(demoShop, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	const slowQuery, fastQuery = "frequency >= 1", "frequency >= 5"
+	const slowCustomer, fastCustomer = "c000042", "c000740"
+	var carts atomic.Int32
+	var late sync.WaitGroup
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("q") == slowQuery || strings.HasPrefix(r.URL.Path, "/api/customers/"+slowCustomer) ||
+			r.URL.Path == "/api/cart/recommendations" && carts.Add(1) == 1 {
+			late.Add(1)
+			defer late.Done()
+			time.Sleep(1500 * time.Millisecond) // the earlier request answers later
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#segments .bar"))))
+	ask := func(query, customer, product string) {
+		_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+  const q = document.getElementById("q"); q.value = `+strconv.Quote(query)+`; q.dispatchEvent(new Event("input"));
+  document.getElementById("cust").value = `+strconv.Quote(customer)+`; document.getElementById("lookup").click();
+  document.getElementById("sku").value = `+strconv.Quote(product)+`; document.getElementById("add").click();
+  return true; })()`))
+		require.NoError(t, err)
+	}
+	ask(slowQuery, slowCustomer, "p00746")
+	time.Sleep(500 * time.Millisecond) // the requests are on their way
+	ask(fastQuery, fastCustomer, "p00966")
+	time.Sleep(500 * time.Millisecond)
+	late.Wait()
+	time.Sleep(500 * time.Millisecond) // what the page does with the late answers
+
+	snap := demoShop.Snapshot()
+	aud, err := snap.Segment(fastQuery)
+	require.NoError(t, err)
+	count, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#count")))
+	require.NoError(t, err)
+	assert.Equal(t, strconv.Itoa(aud.Len()), count, "the count of %q, in the box", fastQuery)
+	profile, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#profile")))
+	require.NoError(t, err)
+	assert.Contains(t, profile, fastCustomer)
+	assert.NotContains(t, profile, slowCustomer)
+	res, err := snap.Recommend(context.Background(), shop.Request{Customer: fastCustomer, Cart: []string{"p00746", "p00966"}, K: 5})
+	require.NoError(t, err)
+	var want []string
+	for _, r := range res.Recs {
+		want = append(want, r.Product)
+	}
+	cross, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+		`Array.from(document.querySelectorAll("#cross li .muted"), (e) => e.textContent.split(" · ")[0]).join(",")`))
+	require.NoError(t, err)
+	assert.Equal(t, strings.Join(want, ","), cross, "the cross-sells of the two-product cart")
+}
+
+// TestBrowserShowsFailedRequests: behind a proxy that answers a 502 page
+// in HTML, the page parsed the body before it looked at the status (the
+// query box showed a JSON parse error), and the segments and the coupon,
+// asked for without a catch, stayed "loading…" for ever. Each part shows
+// the status.
+func TestBrowserShowsFailedRequests(t *testing.T) {
+	testdata.SkipUnlessLong(t)
+	ctx := browser(t)
+	testServer(t)
+	inner := newServer(demoShop, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusBadGateway)
+			io.WriteString(w, "<html><body><h1>502 Bad Gateway</h1></body></html>")
+			return
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#q"))))
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+  document.getElementById("cust").value = "c000740"; document.getElementById("lookup").click(); return true; })()`))
+	require.NoError(t, err)
+	for _, id := range []string{"segments", "qerr", "coupon", "profile"} {
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("`+id+`").textContent.includes("502")`,
+			chromedp.WithPollingTimeout(10*time.Second)))
+		text, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#"+id)))
+		assert.NoError(t, err, "#%s shows the 502: %q", id, text)
+	}
 }
