@@ -1,9 +1,17 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,7 +27,7 @@ import (
 // [testdata.CLI]): a file that cannot be loaded is an error before the
 // service listens, never a panic. The listen address is one no socket
 // can take, so that a run that gets as far as listening fails at once
-// instead of serving.
+// instead of serving (but in the tests of listening and of signals).
 
 const advCLIBadAddr = "127.0.0.1:-1"
 
@@ -116,5 +124,78 @@ func TestAdvCLIFlagsWithoutEffect(t *testing.T) {
 	} {
 		_, err := parseFlags(args)
 		assert.NoError(t, err, "%q", args)
+	}
+}
+
+// signalChild names the environment variable that makes
+// TestAdvCLISecondSignal, run in a process of its own, the service on the
+// file it names.
+const signalChild = "STOREFRONT_TEST_SIGNAL_DATA"
+
+// TestAdvCLISecondSignal: the first SIGINT starts a graceful shutdown,
+// which waits up to 10 s for requests under way; a second one was caught
+// and ignored, so an operator's second Ctrl-C did not cut the wait short.
+// It now ends the process at once, as it would any program. The service
+// runs in a process of its own (the test binary again), holding a request
+// whose body never comes.
+func TestAdvCLISecondSignal(t *testing.T) {
+	if data := os.Getenv(signalChild); data != "" {
+		err := run(config{addr: "127.0.0.1:0", data: data, format: "onlineretail"}, slog.New(slog.NewJSONHandler(os.Stderr, nil)))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGINT to send on Windows")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestAdvCLISecondSignal$")
+	cmd.Env = append(os.Environ(), signalChild+"="+testdata.WriteFile(t, "orders.csv", []byte(testdata.RetailHeader+testdata.RetailRows)))
+	var log lockedBuffer
+	cmd.Stderr = &log
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	ended := false
+	defer func() {
+		if !ended {
+			cmd.Process.Kill()
+			<-exited
+		}
+	}()
+	logged := func(what string) string {
+		t.Helper()
+		for range 200 {
+			if strings.Contains(log.String(), what) {
+				return log.String()
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
+		require.FailNow(t, "not logged", "%s in %q", what, log.String())
+		return ""
+	}
+	m := regexp.MustCompile(`"msg":"listening","addr":"http://([^"]+)"`).FindStringSubmatch(logged(`"msg":"listening"`))
+	require.NotNil(t, m, "the address listened on")
+	conn, err := net.Dial("tcp", m[1])
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "POST /api/cart/recommendations HTTP/1.1\r\nHost: shop\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+	require.NoError(t, err)
+	time.Sleep(100 * time.Millisecond) // the request reaches its handler, which waits for the body
+
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	logged(`"msg":"shutting down"`)
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	select {
+	case err := <-exited:
+		ended = true
+		var ee *exec.ExitError
+		require.True(t, errors.As(err, &ee), "the process ended by the signal, not by itself: %v", err)
+		ws, ok := ee.Sys().(syscall.WaitStatus)
+		require.True(t, ok)
+		assert.True(t, ws.Signaled() && ws.Signal() == syscall.SIGINT, "ended by SIGINT: %v", ws)
+	case <-time.After(3 * time.Second):
+		t.Error("3 s after the second SIGINT, the shutdown still waits for the request")
 	}
 }

@@ -182,6 +182,7 @@ func run(c config, log *slog.Logger) error {
 		return err
 	case <-ctx.Done():
 	}
+	stop() // a second signal ends the process at once, without waiting for the shutdown
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

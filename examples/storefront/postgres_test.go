@@ -138,8 +138,9 @@ CREATE TABLE %[1]s.order_lines (order_id text NOT NULL REFERENCES %[1]s.orders(i
 	return db, url, schema, query
 }
 
-// lockedBuffer is a bytes.Buffer safe for the poller's goroutine and the
-// test's.
+// lockedBuffer is a strings.Builder safe for concurrent use: a log that
+// a goroutine (the poller's, a child process's copier) writes while the
+// test reads it.
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  strings.Builder
