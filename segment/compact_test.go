@@ -1,6 +1,7 @@
 package segment_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -186,6 +187,72 @@ func TestCompacted(t *testing.T) {
 	t.Logf("%d adopted (%d with customers touched since the build), %d kept", adopted, withSince, kept)
 	require.Greater(t, adopted, 3)
 	require.Positive(t, withSince)
+}
+
+// TestCompactedAfterWriteTo: WriteTo of an updated index builds the full
+// index of its History once and lets the History go; Compacted, after
+// that or while it runs on another goroutine, answers as Build does (it
+// updated x from the History, gone by then) and races with nothing.
+func TestCompactedAfterWriteTo(t *testing.T) {
+	ctx := context.Background()
+	defer segment.SetCompactShare(1 << 40)() // every layered update starts a background build
+	for _, concurrent := range []bool{false, true} {
+		t.Run(fmt.Sprintf("concurrent=%v", concurrent), func(t *testing.T) {
+			x, h, asOf, opts := compactedChain(t)
+			var buf bytes.Buffer
+			var wg sync.WaitGroup
+			var werr error
+			write := func() { _, werr = x.WriteTo(&buf) } // builds the full index, drops the History
+			if concurrent {
+				wg.Go(write)
+			} else {
+				write()
+			}
+			var y *segment.Index
+			var err error
+			require.NotPanics(t, func() { y, err = x.Compacted(ctx, segment.UpdateOptions{}) })
+			wg.Wait()
+			require.NoError(t, werr)
+			require.NoError(t, err)
+			want, err := segment.Build(ctx, h, asOf, opts)
+			require.NoError(t, err)
+			var wbuf, ybuf bytes.Buffer
+			_, err = want.WriteTo(&wbuf)
+			require.NoError(t, err)
+			_, err = y.WriteTo(&ybuf)
+			require.NoError(t, err)
+			require.Equal(t, wbuf.Bytes(), ybuf.Bytes(), "Compacted writes as Build")
+			require.Equal(t, wbuf.Bytes(), buf.Bytes(), "WriteTo writes as Build")
+		})
+	}
+}
+
+// compactedChain returns an index made by three updates with
+// UpdateOptions.Compact whose background build is done, the updates
+// after the one that started it touching customers since (the build is
+// held until the last one), with its History, as-of time and options.
+func compactedChain(t *testing.T) (*segment.Index, *affinity.History, time.Time, segment.Options) {
+	t.Helper()
+	ctx := context.Background()
+	held := &heldBuilds{}
+	defer held.release()
+	for seed := range uint64(20) {
+		r := rand.New(rand.NewPCG(seed, 2207))
+		g, opts, h, x := builtUpdateGen(t, r, 4, 10)
+		for range 3 {
+			h2 := g.next(t, h, 1+r.IntN(2))
+			y, err := segment.Update(held.update(ctx), x, h, h2, g.asOf, segment.UpdateOptions{Compact: true, Background: held.background()})
+			require.NoError(t, err)
+			x, h = y, h2
+		}
+		held.release()
+		if ch := x.Compacting(); ch != nil && !segment.CompactionSince(x).IsEmpty() {
+			<-ch
+			return x, h, g.asOf, opts
+		}
+	}
+	t.Fatal("no update carried a background build")
+	return nil, nil, time.Time{}, segment.Options{}
 }
 
 // heldBuilds holds the background builds that updates start (through

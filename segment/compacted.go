@@ -22,7 +22,9 @@ func (x *Index) Compacting() <-chan struct{} {
 // the same answers, laid over the full index that build made, with one
 // delta of the customers touched since the History it was built from,
 // or that full index itself when none was (and the catalog is the same).
-// The result no longer holds the full index and deltas under x, which
+// Where [Index.WriteTo] or [Index.Save] of x (or of a copy sharing its
+// data) built the full index of x's own History, the result is that
+// index, with x's named segments and attributes. The result no longer holds the full index and deltas under x, which
 // x holds until the next update: a server that keeps x while no refresh
 // comes swaps it for the result to give that memory back, once
 // [Index.Compacting] is closed. The update takes time in proportion to
@@ -30,9 +32,9 @@ func (x *Index) Compacting() <-chan struct{} {
 // Update.
 //
 // Compacted returns x itself while the build runs, when it failed or was
-// stopped, when x carries none, and where an update of x would build
-// the index in full (more than an eighth of the customers touched since
-// that History). It returns ctx.Err() when ctx is done, even where the
+// stopped, when x carries none, and, unless x's own full index was
+// built, where an update of x would build the index in full (more than
+// an eighth of the customers touched since that History). It returns ctx.Err() when ctx is done, even where the
 // result would take no work.
 func (x *Index) Compacted(ctx context.Context, opts UpdateOptions) (*Index, error) {
 	if err := affinity.CheckContext("segment", ctx, ErrInvalid); err != nil {
@@ -59,8 +61,16 @@ func (x *Index) Compacted(ctx context.Context, opts UpdateOptions) (*Index, erro
 		y.defs, y.cust = x.defs, x.cust
 		return y, nil
 	}
-	h := o.full.h // x's History: no change from it to itself
-	y, ok, err := x.update(ctx, h, h, x.asOf, opts)
+	h, f := o.full.state()
+	if f != nil {
+		// x's own full index, which WriteTo or Save built (and which no
+		// longer holds x's History): the index Build gives
+		y := f.shallowCopy()
+		y.opts.Workers = opts.Workers
+		y.defs, y.cust = x.defs, x.cust
+		return y, nil
+	}
+	y, ok, err := x.update(ctx, h, h, x.asOf, opts) // x's History: no change from it to itself
 	if err != nil {
 		return nil, err
 	}

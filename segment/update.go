@@ -155,12 +155,22 @@ func (bg *background) baseFor(x *Index, asOf int64) bool {
 
 // compaction builds, once, the full index of the History an overlay
 // describes, for the methods that read every part of an index at once
-// (WriteTo, Save).
+// (WriteTo, Save), and then lets the History go. [Index.Compacted] reads
+// the History or that index (see state) while a build may be under way.
 type compaction struct {
-	once sync.Once
-	h    *affinity.History
-	x    *Index
-	err  error
+	once sync.Once // the build
+	mu   sync.Mutex
+	h    *affinity.History // the History, until its index is built (under mu)
+	x    *Index            // its full index, once built (under mu)
+	err  error             // why the build failed (set in once)
+}
+
+// state returns the History of c and its full index: the index, when it
+// is built (and h then nil), else the History.
+func (c *compaction) state() (h *affinity.History, x *Index) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.h, c.x
 }
 
 // maxLayers bounds the deltas of an updated index: an update adds a delta
@@ -752,13 +762,19 @@ func (x *Index) resync() {
 func (x *Index) compacted() (*Index, error) {
 	c := x.over.full
 	c.once.Do(func() {
-		c.x, c.err = Build(context.Background(), c.h, time.Unix(x.asOf, 0), x.buildOptions(x.opts.Workers))
-		c.h = nil
+		h, _ := c.state()
+		f, err := Build(context.Background(), h, time.Unix(x.asOf, 0), x.buildOptions(x.opts.Workers))
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.err = err; err == nil {
+			c.x, c.h = f, nil // the index is all its readers need now
+		}
 	})
 	if c.err != nil {
 		return nil, c.err
 	}
-	return c.x.carry(x.defs, x.cust), nil
+	_, f := c.state()
+	return f.carry(x.defs, x.cust), nil
 }
 
 // features returns the features of the customers of set (all known to
