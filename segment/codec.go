@@ -727,9 +727,17 @@ func (d *decoder) index(flags uint32) *Index {
 			d.fail("invalid postings")
 			return nil
 		}
+		// a product's entries are distinct customers in ascending order
+		// from its first: at most nc of them, the first at most nc less
+		// their number (so the entries are at most np·nc)
 		for i := range np {
-			if p.off[i] > p.off[i+1] {
+			lo, hi, first := p.off[i], p.off[i+1], uint64(p.first[i])
+			switch {
+			case lo > hi:
 				d.fail("invalid postings offsets")
+				return nil
+			case hi-lo > uint32(nc) || lo < hi && first+uint64(hi-lo) > uint64(nc) || lo == hi && first != 0:
+				d.fail("postings of product %d: %d entries from customer %d, of %d customers", i, hi-lo, first, nc)
 				return nil
 			}
 		}
@@ -739,23 +747,26 @@ func (d *decoder) index(flags uint32) *Index {
 		if d.err != nil {
 			return nil
 		}
-		for i := range n {
-			if g := p.gap.at(i); g < 0 || g >= int64(nc) {
-				d.fail("invalid posting gap")
-				return nil
-			}
+		if p.gap.words == nil && p.days.words == nil {
+			// columns of zeros, a byte each whatever n: every product's
+			// customers follow one another from its first (checked above),
+			// 0 days back, within any look-back
+			continue
 		}
+		// else a column's widths take a byte per packBlock entries, which
+		// bounds this loop by the file's size
 		for prod := range np {
-			lo, hi := p.off[prod], p.off[prod+1]
-			ok := lo < hi && p.gap.at(int(lo)) == 0 || lo == hi && p.first[prod] == 0
-			prev := int64(-1)
-			p.each(uint32(prod), func(c uint32, days int64) {
-				ok = ok && int64(c) > prev && int(c) < nc && days >= 0 && days < int64(x.lookDays)
-				prev = int64(c)
-			})
-			if !ok {
-				d.fail("invalid posting")
-				return nil
+			lo, hi := int(p.off[prod]), int(p.off[prod+1])
+			c := int64(p.first[prod])
+			for i := lo; i < hi; i++ {
+				g, days := p.gap.at(i), p.days.at(i)
+				if i > lo {
+					c += g + 1
+				}
+				if g < 0 || g >= int64(nc) || i == lo && g != 0 || c >= int64(nc) || days < 0 || days >= int64(x.lookDays) {
+					d.fail("invalid posting %d of product %d", i-lo, prod)
+					return nil
+				}
 			}
 		}
 	}
