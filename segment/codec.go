@@ -29,7 +29,10 @@ import (
 //
 //	header  "AFSEGIDX" (8 bytes), version uint32, flags uint32 (bit 0:
 //	        the options hold a NonMerchandise set, the bitmap after the
-//	        RFM rules; no other bit is set)
+//	        RFM rules; bit 1: LapseAfter was left to its default, bit 2:
+//	        ChurnAfter was, so that a build at another as-of time derives
+//	        them anew (without, the stored values are taken as given, as
+//	        from files written before the bits); no other bit is set)
 //	body    the fields written by encode, in order; every bitmap is a
 //	        uint64 byte length followed by roaring's portable serialization
 //	        (https://github.com/RoaringBitmap/RoaringFormatSpec)
@@ -45,7 +48,10 @@ const (
 	headerLen   = 16
 	trailerLen  = 16
 
-	flagNonMerch = 1 // the options hold a NonMerchandise set
+	flagNonMerch     = 1 // the options hold a NonMerchandise set
+	flagLapseDefault = 2 // Options.LapseAfter was left to its default
+	flagChurnDefault = 4 // Options.ChurnAfter was left to its default
+	knownFlags       = flagNonMerch | flagLapseDefault | flagChurnDefault
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -147,9 +153,7 @@ func (x *Index) WriteTo(w io.Writer) (int64, error) {
 	var head [headerLen]byte
 	copy(head[:], fileMagic)
 	binary.LittleEndian.PutUint32(head[8:], fileVersion)
-	if x.opts.NonMerchandise != nil {
-		binary.LittleEndian.PutUint32(head[12:], flagNonMerch)
-	}
+	binary.LittleEndian.PutUint32(head[12:], x.fileFlags())
 	if _, err := bw.Write(head[:]); err != nil {
 		return cw.N, err
 	}
@@ -167,6 +171,21 @@ func (x *Index) WriteTo(w io.Writer) (int64, error) {
 	}
 	err := bw.Flush()
 	return cw.N, err
+}
+
+// fileFlags returns the header flags of x's file.
+func (x *Index) fileFlags() uint32 {
+	var f uint32
+	if x.opts.NonMerchandise != nil {
+		f |= flagNonMerch
+	}
+	if x.given.LapseAfter == 0 {
+		f |= flagLapseDefault
+	}
+	if x.given.ChurnAfter == 0 {
+		f |= flagChurnDefault
+	}
+	return f
 }
 
 func (x *Index) encode(e *encoder) {
@@ -370,7 +389,7 @@ func decode(data []byte) (*Index, error) {
 		return nil, fmt.Errorf("%w: unsupported version %d (want %d)", ErrCorrupt, v, fileVersion)
 	}
 	flags := binary.LittleEndian.Uint32(data[12:])
-	if flags&^flagNonMerch != 0 {
+	if flags&^knownFlags != 0 {
 		return nil, fmt.Errorf("%w: unknown flags %#x", ErrCorrupt, flags)
 	}
 	trail := data[len(data)-trailerLen:]
@@ -651,14 +670,23 @@ func (d *decoder) index(flags uint32) *Index {
 	if o.Lookback.All {
 		wantDays = maxDays - 1
 	}
-	checked, err := o.withDefaults(wantDays)
+	// the options as given: those stored, less the ones the flags say
+	// were left to their defaults (which must be the stored values)
+	given := *o
+	if flags&flagLapseDefault != 0 {
+		given.LapseAfter = 0
+	}
+	if flags&flagChurnDefault != 0 {
+		given.ChurnAfter = 0
+	}
+	checked, err := given.withDefaults(wantDays)
 	if err != nil || wantDays != x.lookDays || checked.Lookback != o.Lookback || checked.TopN != o.TopN || checked.LoyalOrders != o.LoyalOrders ||
 		checked.LapseAfter != o.LapseAfter || checked.ChurnAfter != o.ChurnAfter {
 		d.fail("invalid options: %v", err)
 		return nil
 	}
 	o.Workers = checked.Workers
-	x.given = *o // what was given is not stored: the options with their defaults
+	x.given = given
 	x.given.Workers = 0
 
 	nc := d.count(minString)

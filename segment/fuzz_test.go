@@ -62,7 +62,8 @@ func tinyIndex(t testing.TB) *segment.Index {
 }
 
 // TestGoldenEncoding pins the file format: a change to the encoding must
-// come with a new version number (and -update).
+// come with a new version number, or a header flag that earlier files do
+// not set (and -update).
 func TestGoldenEncoding(t *testing.T) {
 	got := encode(t, tinyIndex(t))
 	if *update {

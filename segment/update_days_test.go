@@ -1,6 +1,7 @@
 package segment_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -122,4 +123,73 @@ func TestUpdateAcrossDays(t *testing.T) {
 	t.Logf("%d steps, %d layered, %d with patched RFM parts", steps, layered, patchedN)
 	require.Positive(t, patchedN, "no move patched the RFM parts")
 	require.GreaterOrEqual(t, layered*100, 70*steps, "too few layered moves: %d of %d", layered, steps)
+}
+
+// TestUpdateOfLoadedIndexDerivesDefaults: an index read back by ReadIndex
+// keeps which options were left to their defaults, so that Update of it
+// to a later day derives LapseAfter and ChurnAfter from the look-back's
+// length then, as Update of the index before it was saved and Build do.
+// With a 5-month look-back, 2025-06-30 has 151 days back and 2025-07-01
+// 150 (and 2025-08-31 153): a LapseAfter of 151 days taken as given
+// failed the update (and gave other answers than Build). A file
+// without the flags (written before them) reads with the stored values
+// as given.
+func TestUpdateOfLoadedIndexDerivesDefaults(t *testing.T) {
+	ctx := context.Background()
+	five := affinity.Months(5)
+	for _, tc := range []struct {
+		name string
+		opts segment.Options
+	}{
+		{"defaults", segment.Options{Lookback: five}},
+		{"LapseAfter given", segment.Options{Lookback: five, LapseAfter: 120 * segment.Day}},
+		{"ChurnAfter given", segment.Options{Lookback: five, ChurnAfter: 400 * segment.Day}},
+		{"both given", segment.Options{Lookback: five, LapseAfter: 151 * segment.Day, ChurnAfter: 400 * segment.Day}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newAdvShop(7)
+			s.t0 = time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC)
+			h := s.history(t, 200)
+			x, err := segment.Build(ctx, h, s.t0, tc.opts)
+			require.NoError(t, err)
+			data := advEncode(t, x)
+			loaded, err := segment.ReadIndex(bytes.NewReader(data))
+			require.NoError(t, err)
+			require.Equal(t, data, advEncode(t, loaded), "read back, written again")
+
+			h2 := s.refresh(t, h, 3)
+			for _, days := range []int{1, 62} { // 150 days back, then 153
+				later := s.t0.Add(time.Duration(days) * segment.Day)
+				msg := fmt.Sprintf("%d days later", days)
+				want, werr := segment.Build(ctx, h2, later, tc.opts)
+				fromBuilt, berr := segment.Update(ctx, x, h, h2, later, segment.UpdateOptions{})
+				fromLoaded, lerr := segment.Update(ctx, loaded, h, h2, later, segment.UpdateOptions{})
+				if werr != nil {
+					require.ErrorIs(t, werr, segment.ErrInvalid, msg)
+					require.Equal(t, werr, berr, "%s: update of the built index", msg)
+					require.Equal(t, werr, lerr, "%s: update of the loaded index", msg)
+					continue
+				}
+				require.NoError(t, berr, msg)
+				require.NoError(t, lerr, msg)
+				require.Equal(t, want.Options(), fromLoaded.Options(), msg)
+				requireAdvSame(t, msg+": update of the built index", s.r, fromBuilt, want, h2, 10)
+				requireAdvSame(t, msg+": update of the loaded index", s.r, fromLoaded, want, h2, 10)
+				require.Equal(t, advEncode(t, want), advEncode(t, fromLoaded), msg)
+			}
+
+			// the file as written before the flags: the stored values as given
+			old := bytes.Clone(data)
+			old[12] &^= 2 | 4
+			loaded, err = segment.ReadIndex(bytes.NewReader(old))
+			require.NoError(t, err)
+			require.Equal(t, x.Options(), loaded.Options())
+			_, err = segment.Update(ctx, loaded, h, h2, s.t0.Add(segment.Day), segment.UpdateOptions{})
+			if tc.opts.LapseAfter == 0 || tc.opts.LapseAfter > 150*segment.Day {
+				require.ErrorContains(t, err, "LapseAfter 151d exceeds Lookback 5 months (150d)")
+			} else {
+				require.NoError(t, err)
+			}
+		})
+	}
 }
