@@ -40,7 +40,9 @@ type AttributeReport struct {
 	// Rows counts the data rows; Loaded those of a known customer.
 	Rows, Loaded int
 	// UnknownCustomers counts rows whose customer the index does not know
-	// (customers without any order or event yet), which are skipped.
+	// ([Index.Len]: customers without any order or event at or before its
+	// as-of time, such as one whose first order came after it), which are
+	// skipped.
 	UnknownCustomers int
 }
 
@@ -58,10 +60,13 @@ const MaxAttributeRows = 50_000_000
 // value that does not parse or a row with the wrong number of fields is
 // an error with its line (where the value starts) and column (the
 // field's 1-based position, with its header name, as the dataset
-// loaders give it); rows of customers x does not know are counted and
-// skipped. A UTF-8 byte-order mark before the header is skipped. A
-// customer on several rows keeps the last value of each field. A nil
-// reader or Index is an error matching [affinity.ErrNilArgument].
+// loaders give it); rows of customers x does not know ([Index.Len]) are
+// counted and skipped, those of its History whose first order or event
+// came after its as-of time included (load the file again for a later
+// index to cover them). A UTF-8 byte-order mark before the header is
+// skipped. A customer on several rows keeps the last value of each
+// field. A nil reader or Index is an error matching
+// [affinity.ErrNilArgument].
 func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, AttributeReport, error) {
 	var rep AttributeReport
 	switch {
@@ -141,7 +146,7 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 			return nil, rep, fmt.Errorf("segment: attributes: more than %d rows", MaxAttributeRows)
 		}
 		c, ok := x.LookupCustomer(strings.TrimSpace(rec[custCol]))
-		if !ok {
+		if !ok || !x.universe.Contains(uint32(c)) {
 			rep.UnknownCustomers++
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/segment"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -155,6 +156,38 @@ func TestLoadAttributes(t *testing.T) {
 		_, _, err := segment.LoadAttributes(strings.NewReader(bad.src), x, segment.AttributeOptions{Flags: namesIn(bad.src, "optin"), Dates: namesIn(bad.src, "birthday")})
 		require.ErrorContains(t, err, bad.want, bad.src)
 	}
+}
+
+// TestLoadAttributesSkipsCustomersNotYetKnown: a customer of the History
+// whose first order comes after the index's as-of time is not one the
+// index knows (not in All, Len): LoadAttributes counts its row as an
+// unknown customer and skips it, as AttributeReport says (it was loaded
+// as a known one), and a file loaded for an index as of after that order
+// covers it.
+func TestLoadAttributesSkipsCustomersNotYetKnown(t *testing.T) {
+	ctx := context.Background()
+	t0 := advAsOf
+	h := advBuild(t, []advOrder{{"now", t0.Add(-time.Hour), 10000}, {"later", t0.Add(time.Hour), 10000}})
+	const src = "customer,optin\nnow,yes\nlater,yes\n"
+	opts := segment.AttributeOptions{Flags: []string{"optin"}}
+	later, ok := h.LookupCustomer("later")
+	require.True(t, ok)
+
+	x, err := segment.Build(ctx, h, t0, segment.Options{})
+	require.NoError(t, err)
+	require.Equal(t, 1, x.Len())
+	a, rep, err := segment.LoadAttributes(strings.NewReader(src), x, opts)
+	require.NoError(t, err)
+	assert.Equal(t, segment.AttributeReport{Rows: 2, Loaded: 1, UnknownCustomers: 1}, rep)
+	assert.False(t, a.Flag("optin").Contains(uint32(later)), "the row of a customer x does not know is skipped")
+
+	y, err := segment.Build(ctx, h, t0.Add(segment.Day), segment.Options{})
+	require.NoError(t, err)
+	require.Equal(t, 2, y.Len())
+	a, rep, err = segment.LoadAttributes(strings.NewReader(src), y, opts)
+	require.NoError(t, err)
+	assert.Equal(t, segment.AttributeReport{Rows: 2, Loaded: 2}, rep)
+	assert.True(t, a.Flag("optin").Contains(uint32(later)))
 }
 
 // namesIn returns []string{name} when src's header has it.
