@@ -680,9 +680,19 @@ func (d *decoder) index(flags uint32) *Index {
 		given.ChurnAfter = 0
 	}
 	checked, err := given.withDefaults(wantDays)
-	if err != nil || wantDays != x.lookDays || checked.Lookback != o.Lookback || checked.TopN != o.TopN || checked.LoyalOrders != o.LoyalOrders ||
-		checked.LapseAfter != o.LapseAfter || checked.ChurnAfter != o.ChurnAfter {
+	switch {
+	case err != nil:
 		d.fail("invalid options: %v", err)
+		return nil
+	case wantDays != x.lookDays:
+		// a file of an earlier version whose calendar months rolled a
+		// month-end day over (AddDate) rather than clamp it as now
+		d.fail("a look-back of %d days where %v before %s spans %d (an index saved by an earlier version at a month end: build it again)",
+			x.lookDays, o.Lookback, time.Unix(x.asOf, 0).UTC().Format(time.DateOnly), wantDays)
+		return nil
+	case checked.Lookback != o.Lookback || checked.TopN != o.TopN || checked.LoyalOrders != o.LoyalOrders ||
+		checked.LapseAfter != o.LapseAfter || checked.ChurnAfter != o.ChurnAfter:
+		d.fail("invalid options: a stored value is not the default it stands for")
 		return nil
 	}
 	o.Workers = checked.Workers
