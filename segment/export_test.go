@@ -106,7 +106,3 @@ func CompactionSince(x *Index) *roaring.Bitmap {
 
 // PartVersion is the version a Part's encoding is written with.
 const PartVersion = partVersion
-
-// GivenOptions returns the options x was built with as given, before
-// their defaults: what Update builds anew with.
-func GivenOptions(x *Index) Options { return x.given }

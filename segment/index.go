@@ -360,10 +360,29 @@ const noParent = ^uint32(0)
 // AsOf returns the time the index describes (UTC).
 func (x *Index) AsOf() time.Time { return time.Unix(x.asOf, 0).UTC() }
 
-// Options returns the options the index was built with, defaults filled in.
+// Options returns the options the index was built with, defaults filled in
+// (see [Index.GivenOptions] to build another time's index).
 // The RFMRules slice and the NonMerchandise set are copies.
 func (x *Index) Options() Options {
 	o := x.opts
+	o.RFMRules = slices.Clone(o.RFMRules)
+	if o.NonMerchandise != nil {
+		o.NonMerchandise = o.NonMerchandise.Clone()
+	}
+	return o
+}
+
+// GivenOptions returns the options the index was built with as they were
+// given, before their defaults (Workers aside): those to build the index
+// of another time with the same settings. Options' filled-in defaults
+// may not fit another time: LapseAfter's derives from the look-back's
+// length in days, so the defaults of Months(1) as of 2025-06-01 (31 days)
+// exceed the look-back as of 2025-03-01 (28 days), which Build refuses.
+// An index read from a file gives the defaults that do not depend on the
+// time (TopN, LoyalOrders, RFMRules) filled in, which builds the same.
+// The RFMRules slice and the NonMerchandise set are copies.
+func (x *Index) GivenOptions() Options {
+	o := x.given
 	o.RFMRules = slices.Clone(o.RFMRules)
 	if o.NonMerchandise != nil {
 		o.NonMerchandise = o.NonMerchandise.Clone()

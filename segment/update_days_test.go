@@ -156,6 +156,11 @@ func TestUpdateOfLoadedIndexDerivesDefaults(t *testing.T) {
 			loaded, err := segment.ReadIndex(bytes.NewReader(data))
 			require.NoError(t, err)
 			require.Equal(t, data, advEncode(t, loaded), "read back, written again")
+			require.Equal(t, tc.opts, x.GivenOptions())
+			// the file keeps which of the time-dependent defaults were
+			// left to them (the others are stored filled in)
+			given := loaded.GivenOptions()
+			require.Equal(t, [2]time.Duration{tc.opts.LapseAfter, tc.opts.ChurnAfter}, [2]time.Duration{given.LapseAfter, given.ChurnAfter})
 
 			h2 := s.refresh(t, h, 3)
 			for _, days := range []int{1, 62} { // 150 days back, then 153
@@ -192,4 +197,25 @@ func TestUpdateOfLoadedIndexDerivesDefaults(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGivenOptionsBuildAnotherTime: the index of another time is built
+// with GivenOptions; Options' defaults derive from this time's look-back
+// (LapseAfter is the look-back's 31 days of Months(1) as of 2025-06-01,
+// more than the 28 days of Months(1) as of 2025-03-01).
+func TestGivenOptionsBuildAnotherTime(t *testing.T) {
+	ctx := context.Background()
+	s := newAdvShop(3)
+	s.t0 = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	h := s.history(t, 200)
+	x, err := segment.Build(ctx, h, s.t0, segment.Options{Lookback: affinity.Months(1)})
+	require.NoError(t, err)
+	earlier := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	_, err = segment.Build(ctx, h, earlier, x.Options())
+	require.ErrorContains(t, err, "LapseAfter 31d exceeds Lookback 1 month (28d)")
+	y, err := segment.Build(ctx, h, earlier, x.GivenOptions())
+	require.NoError(t, err)
+	want, err := segment.Build(ctx, h, earlier, segment.Options{Lookback: affinity.Months(1)})
+	require.NoError(t, err)
+	require.Equal(t, advEncode(t, want), advEncode(t, y))
 }

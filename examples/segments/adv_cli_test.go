@@ -66,3 +66,13 @@ func TestAdvCLILookbackZero(t *testing.T) {
 	_, err := advCLI.Run("-data", path, "-lookback", "12")
 	require.NoError(t, err)
 }
+
+// TestAdvCLIShortLookbackTransitions: the transitions table builds the
+// index of three months earlier with the options as given; with the
+// filled-in ones, -lookback 1 as of 2025-06-01 (31 days back) failed for
+// 2025-03-01 (28 days back: "LapseAfter 31d exceeds Lookback").
+func TestAdvCLIShortLookbackTransitions(t *testing.T) {
+	out, err := advCLI.Run("-lookback", "1", "-asof", "2025-06-01")
+	require.NoError(t, err)
+	assert.Contains(t, out, "Champions")
+}

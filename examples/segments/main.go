@@ -109,7 +109,7 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	if err := categories(w, x, *ncat); err != nil {
 		return err
 	}
-	if err := transitions(ctx, w, h, x, x.Options()); err != nil {
+	if err := transitions(ctx, w, h, x, x.GivenOptions()); err != nil {
 		return err
 	}
 	if *query != "" {
