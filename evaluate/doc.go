@@ -107,7 +107,10 @@
 // [Report.WriteMarkdown] writes a deterministic markdown table (one row per
 // recommender, one column per metric); [Report.WriteChart] draws metric@K
 // for K = 1 … [Options.CurveK] as a small PNG line chart (with
-// gonum.org/v1/plot).
+// gonum.org/v1/plot). Asking for a chart does not change the table: its
+// metrics at K are those of K-product lists, as a recommender's first K
+// of a longer list need not be its K (the engine re-ranks max(2K, 20)
+// candidates).
 //
 // # Concurrency
 //

@@ -73,8 +73,11 @@ type Options struct {
 	// a negative K is an error.
 	K int
 	// CurveK, when positive, also computes every metric at K = 1 … CurveK
-	// (for [Report.WriteChart]); recommenders are then asked for
-	// max(K, CurveK) products. At most [MaxK]; negative is an error.
+	// (for [Report.WriteChart]). When CurveK > K, recommenders are asked
+	// for CurveK products in a second pass, so that the metrics at K are
+	// those of K-product lists whatever CurveK (a recommender's first K
+	// of CurveK need not be its K); the curve's point at K may then
+	// differ from them. At most [MaxK]; negative is an error.
 	CurveK int
 	// ExcludeSeen removes each customer's training items from their
 	// recommendations (the "remove seen" protocol of rating benchmarks).
@@ -422,16 +425,30 @@ func (g *ground) run(ctx context.Context, r Recommender, o Options, pr *progress
 
 	np := g.train.Catalog().NumProducts()
 	maxK := max(o.K, o.CurveK)
-	cuts := cutoffs(o.K, o.CurveK)
-	var acc [numItems]accumulator
-	for it := range acc {
-		acc[it] = newAccumulator(cuts, maxK, np)
+	// The table is scored on lists of K products and the curve on lists
+	// of CurveK: a recommender's first K of CurveK products need not be
+	// its K products (a re-ranking's depth may grow with the list's), and
+	// asking for a chart must not change the table. One pass when
+	// CurveK ≤ K: the curve's lists are then the table's, cut.
+	passes := []int{o.K}
+	var acc, curveAcc [numItems]accumulator
+	if o.CurveK > o.K {
+		passes = append(passes, o.CurveK)
+		for it := range acc {
+			acc[it] = newAccumulator(cutoffs(o.K, 0), o.K, np)
+			curveAcc[it] = newAccumulator(cutoffs(0, o.CurveK), o.CurveK, np)
+		}
+	} else {
+		for it := range acc {
+			acc[it] = newAccumulator(cutoffs(o.K, o.CurveK), maxK, np)
+		}
 	}
-	// per-product marks, valid when equal to gen
+	// per-product marks, valid when equal to gen (dupGen: to lists)
 	relGen := make([]uint32, np)
 	relItems := make([]Items, np)
 	seenGen := make([]uint32, np)
-	dupGen := make([]uint32, np)
+	dupGen := make([]uint32, np) // valid when equal to the list's mark
+	var lists uint32
 	var gen uint32
 	var exclude func(affinity.ProductID) bool
 	if o.ExcludeSeen {
@@ -465,28 +482,36 @@ func (g *ground) run(ctx context.Context, r Recommender, o Options, pr *progress
 				relItems[p] = ExploreItems
 			}
 		}
-		list = r.Recommend(list[:0], u.c, maxK, exclude)
-		if len(list) > maxK {
-			return row, fmt.Errorf("%w: %s returned %d products for k = %d", ErrBadList, r.Name(), len(list), maxK)
-		}
-		for i, p := range list {
-			switch {
-			case int(p) >= np:
-				return row, fmt.Errorf("%w: %s returned product id %d, the training catalog has %d", ErrBadList, r.Name(), p, np)
-			case dupGen[p] == gen:
-				return row, fmt.Errorf("%w: %s returned product %q twice", ErrBadList, r.Name(), g.train.Catalog().ProductKey(p))
-			case exclude != nil && exclude(p):
-				return row, fmt.Errorf("%w: %s returned excluded product %q", ErrBadList, r.Name(), g.train.Catalog().ProductKey(p))
+		for pass, k := range passes {
+			list = r.Recommend(list[:0], u.c, k, exclude)
+			if len(list) > k {
+				return row, fmt.Errorf("%w: %s returned %d products for k = %d", ErrBadList, r.Name(), len(list), k)
 			}
-			dupGen[p] = gen
-			isRel := relGen[p] == gen
-			hits[AllItems][i] = isRel
-			hits[RepeatItems][i] = isRel && relItems[p] == RepeatItems
-			hits[ExploreItems][i] = isRel && relItems[p] == ExploreItems
-		}
-		for it := range numItems {
-			if u.nRel[it] > 0 {
-				acc[it].add(list, hits[it][:len(list)], int(u.nRel[it]), o.MAP, g)
+			lists++
+			dup := lists // this list's mark
+			for i, p := range list {
+				switch {
+				case int(p) >= np:
+					return row, fmt.Errorf("%w: %s returned product id %d, the training catalog has %d", ErrBadList, r.Name(), p, np)
+				case dupGen[p] == dup:
+					return row, fmt.Errorf("%w: %s returned product %q twice", ErrBadList, r.Name(), g.train.Catalog().ProductKey(p))
+				case exclude != nil && exclude(p):
+					return row, fmt.Errorf("%w: %s returned excluded product %q", ErrBadList, r.Name(), g.train.Catalog().ProductKey(p))
+				}
+				dupGen[p] = dup
+				isRel := relGen[p] == gen
+				hits[AllItems][i] = isRel
+				hits[RepeatItems][i] = isRel && relItems[p] == RepeatItems
+				hits[ExploreItems][i] = isRel && relItems[p] == ExploreItems
+			}
+			into := &acc
+			if pass == 1 {
+				into = &curveAcc
+			}
+			for it := range numItems {
+				if u.nRel[it] > 0 {
+					into[it].add(list, hits[it][:len(list)], int(u.nRel[it]), o.MAP, g)
+				}
 			}
 		}
 	}
@@ -495,7 +520,12 @@ func (g *ground) run(ctx context.Context, r Recommender, o Options, pr *progress
 		pr.report(int64((n-1)%chunk + 1))
 	}
 	for it := range numItems {
-		row.Metrics[it], row.Curve[it] = acc[it].result(o.K, o.CurveK)
+		if len(passes) == 1 {
+			row.Metrics[it], row.Curve[it] = acc[it].result(o.K, o.CurveK)
+			continue
+		}
+		row.Metrics[it], _ = acc[it].result(o.K, 0)
+		_, row.Curve[it] = curveAcc[it].result(o.CurveK, o.CurveK)
 	}
 	return row, nil
 }

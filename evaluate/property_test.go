@@ -21,13 +21,13 @@ import (
 type shuffler struct {
 	seed  uint64
 	train *affinity.History
-	lists map[affinity.CustomerID][]affinity.ProductID
+	lists map[int]map[affinity.CustomerID][]affinity.ProductID // by k
 }
 
 func (s *shuffler) Name() string { return "shuffler" }
 
 func (s *shuffler) Fit(_ context.Context, train *affinity.History, _ time.Time) error {
-	s.train, s.lists = train, map[affinity.CustomerID][]affinity.ProductID{}
+	s.train, s.lists = train, map[int]map[affinity.CustomerID][]affinity.ProductID{}
 	return nil
 }
 
@@ -43,7 +43,10 @@ func (s *shuffler) Recommend(dst []affinity.ProductID, c affinity.CustomerID, k 
 			dst = append(dst, p)
 		}
 	}
-	s.lists[c] = slices.Clone(dst[from:])
+	if s.lists[k] == nil {
+		s.lists[k] = map[affinity.CustomerID][]affinity.ProductID{}
+	}
+	s.lists[k][c] = slices.Clone(dst[from:])
 	return dst
 }
 
@@ -159,10 +162,17 @@ func TestEvaluateMatchesNaive(t *testing.T) {
 		rep, err := evaluate.Evaluate(context.Background(), s, []evaluate.Recommender{rec}, opts)
 		require.NoError(t, err)
 		row := rep.Rows[0]
+		// asking for a curve does not change the table
+		plain := opts
+		plain.CurveK = 0
+		rep0, err := evaluate.Evaluate(context.Background(), s, []evaluate.Recommender{&shuffler{seed: uint64(trial)}}, plain)
+		require.NoError(t, err)
+		require.Equal(t, rep0.Rows[0].Metrics, row.Metrics, "trial %d: the table with CurveK %d and without", trial, opts.CurveK)
 		for it := range evaluate.Items(3) {
-			assertClose(t, naive(s, rec.lists, it, opts.K, norm), row.Metrics[it], "trial %d %v at K", trial, it)
+			// the table of K-product lists, the curve of the longest
+			assertClose(t, naive(s, rec.lists[opts.K], it, opts.K, norm), row.Metrics[it], "trial %d %v at K", trial, it)
 			for j, got := range row.Curve[it] {
-				assertClose(t, naive(s, rec.lists, it, j+1, norm), got, "trial %d %v at %d", trial, it, j+1)
+				assertClose(t, naive(s, rec.lists[max(opts.K, opts.CurveK)], it, j+1, norm), got, "trial %d %v at %d", trial, it, j+1)
 			}
 		}
 	}

@@ -49,7 +49,11 @@ type Request struct {
 	// rankings are those of the snapshot: to replay the past without
 	// leakage, build the engine from a History cut at that time.
 	AsOf time.Time
-	// K is the number of results wanted: 1 ≤ K ≤ MaxK.
+	// K is the number of results wanted: 1 ≤ K ≤ MaxK. A longer list
+	// need not begin with a shorter one's results: the candidates that
+	// are re-ranked (max(2K, 20) when a personal factor, boost or
+	// diversity applies) and the popular products blended in grow with
+	// K. Ask once for the longest list a page shows and cut it.
 	K int
 	// Rules filter and shape the results.
 	Rules Rules

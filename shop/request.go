@@ -50,7 +50,9 @@ type Request struct {
 	// the product being viewed. Keys the snapshot does not know are left
 	// out and listed in Result.Ignored.
 	Cart []string
-	// K is the number of results: 0 means DefaultK; at most MaxK.
+	// K is the number of results: 0 means DefaultK; at most MaxK. A
+	// longer list need not begin with a shorter one's results (see
+	// recommend.Request.K).
 	K int
 	// Category keeps only products in this category or below it, by path
 	// at any level ("Apparel" or "Apparel/Sportswear"); "" keeps all.
