@@ -61,7 +61,7 @@ func TestLoadCatalogColumns(t *testing.T) {
 	assert.True(t, cat.InStock(a2))
 
 	_, _, err = loadCatalog(t, "sku,name\n", dataset.CatalogOptions{Columns: dataset.CatalogColumns{Category: "Kategorie"}})
-	assert.EqualError(t, err, `dataset: line 1: missing required column "Kategorie"`)
+	assert.EqualError(t, err, `dataset: line 1: missing required column "Kategorie" of format "catalog"`)
 }
 
 func TestLoadCatalogErrors(t *testing.T) {

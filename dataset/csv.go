@@ -138,8 +138,9 @@ func editDistance1(a, b string) bool {
 // nearMiss) is an error in strict mode, so that a stray byte cannot turn
 // a whole file anonymous; in lenient mode a column equal to a name but for
 // stray characters is mapped to it. ignored receives the texts of the
-// columns left unmapped.
-func mapHeader(rec []string, specs []colSpec, line int, lenient bool, ignored *[]string) (header, error) {
+// columns left unmapped. format, when not empty, is named in the error of
+// missing columns: a file read in another format than its own.
+func mapHeader(rec []string, specs []colSpec, line int, lenient bool, ignored *[]string, format string) (header, error) {
 	seen := make(map[string]int, len(rec))
 	for i, f := range rec {
 		k := normHeader(f)
@@ -212,8 +213,12 @@ func mapHeader(rec []string, specs []colSpec, line int, lenient bool, ignored *[
 		if len(*ignored) > 0 {
 			hint = fmt.Sprintf(" (the header's other columns: %s; rename one, or name it in Options.Columns)", strings.Join(*ignored, ", "))
 		}
+		of := ""
+		if format != "" {
+			of = fmt.Sprintf(" of format %q", format)
+		}
 		return header{}, &ParseError{Line: line, Reason: reasonHeader,
-			Err: fmt.Errorf("missing required column %s%s", strings.Join(missing, ", "), hint)}
+			Err: fmt.Errorf("missing required column %s%s%s", strings.Join(missing, ", "), of, hint)}
 	}
 	return h, nil
 }
@@ -300,7 +305,7 @@ func (l *loader) eachRecord(r io.Reader, specs []colSpec, row func(src *csvSourc
 				bad.Reason = reasonHeader
 				return bad
 			}
-			hm, err := mapHeader(rec, specs, src.line, l.opts.Lenient, &l.rep.Ignored)
+			hm, err := mapHeader(rec, specs, src.line, l.opts.Lenient, &l.rep.Ignored, l.rep.Format)
 			if err != nil {
 				return err
 			}

@@ -172,7 +172,7 @@ func (r *lineRules) of(text []byte, comma []byte) *oneLine {
 		return nil
 	}
 	var ignored []string
-	h, err := mapHeader(rec, r.specs, 1, r.lenient, &ignored)
+	h, err := mapHeader(rec, r.specs, 1, r.lenient, &ignored, "")
 	if err != nil {
 		return nil
 	}

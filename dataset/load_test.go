@@ -276,13 +276,13 @@ func TestLoadHeaderErrors(t *testing.T) {
 		{"duplicate folded", "Customer ID,customer_id,product,time\n", dataset.Options{}, 1, 2,
 			`dataset: line 1, column 2 (customer_id): duplicate column "customer_id" (same as column 1)`},
 		{"missing required", "customer,price\nc,1\n", dataset.Options{}, 1, 0,
-			`dataset: line 1: missing required column "product" or "product id" or "sku" or "item", "time" or "date" or "timestamp" or "order date"`},
+			`dataset: line 1: missing required column "product" or "product id" or "sku" or "item", "time" or "date" or "timestamp" or "order date" of format "csv"`},
 		{"missing, other names", "order_id,customer_id,sku,qty,unit_price,placed_at,title\n", dataset.Options{}, 1, 0,
-			`dataset: line 1: missing required column "time" or "date" or "timestamp" or "order date" (the header's other columns: placed_at, title; rename one, or name it in Options.Columns)`},
+			`dataset: line 1: missing required column "time" or "date" or "timestamp" or "order date" of format "csv" (the header's other columns: placed_at, title; rename one, or name it in Options.Columns)`},
 		{"missing mapped", "customer,product,time\n", dataset.Options{Columns: dataset.Columns{Quantity: "Qty Ordered"}}, 1, 0,
-			`dataset: line 1: missing required column "Qty Ordered"`},
+			`dataset: line 1: missing required column "Qty Ordered" of format "csv"`},
 		{"retail", "\n\nInvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID\n", dataset.Options{Format: "onlineretail"}, 3, 0,
-			`dataset: line 3: missing required column "Description"`},
+			`dataset: line 3: missing required column "Description" of format "onlineretail"`},
 		{"malformed", "customer,\"product,time\n", dataset.Options{}, 1, 0, ""},
 	}
 	for _, tc := range cases {
