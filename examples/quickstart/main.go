@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -109,7 +110,11 @@ func run(ctx context.Context, w io.Writer, src shop.Source, progress affinity.Pr
 		fmt.Fprintf(w, "\n# Bought together with the last order: %s\n", strings.Join(basket, ", "))
 	}
 	for i, r := range res.Recs {
-		fmt.Fprintf(w, "%d. %s %-26q %8s  %s\n", i+1, r.Product, r.Name, r.Price, r.Explanation())
+		label := r.Product // the key, and the name when it says more
+		if r.Name != "" && r.Name != r.Product {
+			label += " " + strconv.Quote(r.Name)
+		}
+		fmt.Fprintf(w, "%d. %-33s %8s  %s\n", i+1, label, r.Price, r.Explanation())
 	}
 	return nil
 }

@@ -50,6 +50,9 @@ func TestQuickstartBaskets(t *testing.T) {
 	assert.NotContains(t, s, "# RFM segments")
 	assert.Contains(t, s, "# Bought together with the last order: citrus fruit, semi-finished bread, margarine, ready soups\n")
 	assert.Len(t, regexp.MustCompile(`(?m)^\d\. `).FindAllString(s, -1), 5, s)
+	// a basket's product is named by its key: said once
+	assert.NotRegexp(t, `(?m)^\d\. (.+) "(.+)" `, s)
+	assert.Regexp(t, `(?m)^\d\. [a-z/ -]+ +0\.00  `, s)
 
 	path := filepath.Join(testdata.Shared(t, ""), "groceries", "groceries.csv")
 	out.Reset()
