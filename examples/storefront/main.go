@@ -47,7 +47,7 @@ type config struct {
 }
 
 // defaultQuery reads the orders and order_lines tables of the schema in
-// the README (and in the PostgreSQL test).
+// the README's "The storefront" (and in the PostgreSQL test).
 const defaultQuery = `SELECT o.id AS order_id, o.customer_id, o.created_at, o.updated_at, o.status,
        l.sku AS product_id, l.quantity, l.price
 FROM orders o JOIN order_lines l ON l.order_id = o.id
