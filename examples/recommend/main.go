@@ -45,10 +45,20 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	customer := fs.String("customer", "", "customer id (default: the customer with the latest order)")
 	product := fs.String("product", "", "product id (default: the most popular product)")
 	k := fs.Int("k", 10, "number of recommendations")
-	scope := fs.String("scope", "basket", "co-purchase scope: basket or customer")
-	measure := fs.String("measure", "cosine", "neighbour measure")
+	// -scope and -measure have no default in the usage: without either,
+	// the shop chooses its model; the neighbours' defaults are set below.
+	scope := fs.String("scope", "", "co-purchase scope of the neighbours: basket or customer (default: the shop's automatic choice of model, with the neighbours by basket; setting -scope or -measure forces the co-purchase neighbours)")
+	measure := fs.String("measure", "", "neighbour measure, such as cosine or lift (default: the shop's automatic choice of model, with the neighbours by cosine; setting -measure or -scope forces the co-purchase neighbours)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["scope"] {
+		*scope = "basket"
+	}
+	if !set["measure"] {
+		*measure = "cosine"
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))

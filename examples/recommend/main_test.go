@@ -87,3 +87,20 @@ func TestOpenOptions(t *testing.T) {
 	require.NoError(t, run(context.Background(), &out, &out, []string{"-k", "2", "-measure", "lift"}))
 	assert.Contains(t, out.String(), "model lift/basket")
 }
+
+// TestUsageModelChoice: -h gave -measure and -scope defaults of "cosine"
+// and "basket" as if they chose the model, where without them the shop
+// chooses (EASE on Online Retail); it says so, and that setting either
+// forces the neighbours.
+func TestUsageModelChoice(t *testing.T) {
+	var out, usage bytes.Buffer
+	require.ErrorIs(t, run(context.Background(), &out, &usage, []string{"-h"}), flag.ErrHelp)
+	u := usage.String()
+	assert.NotContains(t, u, `(default "cosine")`)
+	assert.NotContains(t, u, `(default "basket")`)
+	assert.Contains(t, u, "the shop's automatic choice of model")
+	assert.Contains(t, u, "setting -measure or -scope forces the co-purchase neighbours")
+	// the neighbours' own defaults still apply
+	require.NoError(t, run(context.Background(), &out, &usage, []string{"-k", "1", "-scope", "customer"}))
+	assert.Contains(t, out.String(), "model cosine/customer")
+}
