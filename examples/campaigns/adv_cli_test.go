@@ -62,3 +62,7 @@ func TestAdvCLISmallFiles(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "not-a-dir")
 }
+
+// TestAdvCLIExitStatus: a usage error exits with status 2, as
+// flag.ExitOnError does, and other errors with 1, in every example.
+func TestAdvCLIExitStatus(t *testing.T) { testdata.CheckExitStatus(t, "campaigns", main) }

@@ -40,18 +40,13 @@ import (
 	"github.com/shopaffinity/affinity/campaign"
 	"github.com/shopaffinity/affinity/clv"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/cli"
 	"github.com/shopaffinity/affinity/shop"
 )
 
 func main() {
 	err := run(context.Background(), os.Stdout, os.Stderr, os.Args[1:])
-	if errors.Is(err, flag.ErrHelp) {
-		return // -h: the usage is printed
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "campaigns:", err)
-		os.Exit(1)
-	}
+	cli.Exit("campaigns", err) // status 2 for a usage error, 1 for others
 }
 
 type config struct {
@@ -77,14 +72,11 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	fs.IntVar(&cfg.restocked, "restocked", 20, "back in stock: the N products most often left in carts in the last 30 days count as restocked")
 	fs.StringVar(&cfg.out, "out", "", "directory for the lists (plan.csv, plan.json, results.json); empty: none")
 	fs.StringVar(&cfg.png, "png", "", "directory for the charts; empty: none")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args, "data"); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
 	if cfg.days < 1 || !(cfg.control >= 0 && cfg.control < 1) || !(cfg.uplift >= 0 && cfg.uplift <= 0.5) || cfg.restocked < 0 { // NaN fails too
-		return errors.New("-days must be ≥ 1, -control in [0, 1), -uplift in [0, 0.5], -restocked ≥ 0")
+		return cli.Usagef("-days must be ≥ 1, -control in [0, 1), -uplift in [0, 0.5], -restocked ≥ 0")
 	}
 
 	// The History first, to put the plan -days before its last order.

@@ -169,3 +169,7 @@ func TestAdvCLIHoldoutEndDefault(t *testing.T) {
 	assert.Equal(t, all, actual(), "the default holdout ends with the last order")
 	assert.NotEqual(t, all, actual("-holdout-end", "2024-12-31"), "a date is its midnight: the last day's orders are after it")
 }
+
+// TestAdvCLIExitStatus: a usage error exits with status 2, as
+// flag.ExitOnError does, and other errors with 1, in every example.
+func TestAdvCLIExitStatus(t *testing.T) { testdata.CheckExitStatus(t, "clv", main) }

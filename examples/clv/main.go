@@ -32,22 +32,13 @@ import (
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/clv"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/cli"
 	"github.com/shopaffinity/affinity/shop"
 )
 
 func main() {
 	err := run(context.Background(), os.Stdout, os.Stderr, os.Args[1:])
-	if errors.Is(err, flag.ErrHelp) {
-		return // -h: the usage is printed
-	}
-	if err != nil {
-		msg := err.Error()
-		if !strings.HasPrefix(msg, "clv: ") { // the package's errors say it
-			msg = "clv: " + msg
-		}
-		fmt.Fprintln(os.Stderr, msg)
-		os.Exit(1)
-	}
+	cli.Exit("clv", err) // status 2 for a usage error, 1 for others
 }
 
 // published holds the CDNOW estimates of Fader, Hardie & Lee (2005): BG/NBD
@@ -94,39 +85,36 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	workers := fs.Int("workers", 2, "goroutines for fitting and scoring")
 	model := fs.String("model", "bgnbd", "purchase model: bgnbd (BG/NBD) or mbgnbd (MBG/NBD, where a one-time buyer may have dropped out)")
 	penalty := fs.Float64("penalty", 0, "penalty on the models' shape parameters (0: exact maximum likelihood; on failure the fit is retried with 1)")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args, "data"); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	cfg := config{data: *data, format: *format, horizon: *horizon, customers: *customers,
 		months: *months, discount: *discount, margin: *margin, workers: *workers, penalty: *penalty}
 	var err error
 	if cfg.unit, err = clv.ParseUnit(*unit); err != nil {
-		return err
+		return cli.Usage(err)
 	}
 	switch *model {
 	case "bgnbd":
 	case "mbgnbd":
 		cfg.mbg = true
 	default:
-		return fmt.Errorf("-model %q: want bgnbd or mbgnbd", *model)
+		return cli.Usagef("-model %q: want bgnbd or mbgnbd", *model)
 	}
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	switch {
 	case *months < 1 || *customers < 0 || *workers < 1:
-		return errors.New("-months and -workers must be ≥ 1, -customers ≥ 0")
+		return cli.Usagef("-months and -workers must be ≥ 1, -customers ≥ 0")
 	case !finite(*horizon) || *horizon < 0:
-		return fmt.Errorf("-horizon %v: want a finite number ≥ 0", *horizon)
+		return cli.Usagef("-horizon %v: want a finite number ≥ 0", *horizon)
 	case *horizon*float64(cfg.unit.Duration()) > math.MaxInt64:
-		return fmt.Errorf("-horizon %v: at most %.0f %ss", *horizon, math.MaxInt64/float64(cfg.unit.Duration()), cfg.unit)
+		return cli.Usagef("-horizon %v: at most %.0f %ss", *horizon, math.MaxInt64/float64(cfg.unit.Duration()), cfg.unit)
 	case !finite(*penalty) || *penalty < 0:
-		return fmt.Errorf("-penalty %v: want a finite number ≥ 0", *penalty)
+		return cli.Usagef("-penalty %v: want a finite number ≥ 0", *penalty)
 	case !finite(*discount) || *discount <= -1:
-		return fmt.Errorf("-discount %v: want a finite rate above -1", *discount)
+		return cli.Usagef("-discount %v: want a finite rate above -1", *discount)
 	case !finite(*margin) || *margin < 0:
-		return fmt.Errorf("-margin %v: want a finite number ≥ 0", *margin)
+		return cli.Usagef("-margin %v: want a finite number ≥ 0", *margin)
 	}
 	h, rep, err := shop.LoadHistory(ctx, shop.FileOrDemo(*data, *format))
 	if err != nil {

@@ -89,3 +89,7 @@ func TestAdvCLISmallFile(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, plain, zipped)
 }
+
+// TestAdvCLIExitStatus: a usage error exits with status 2, as
+// flag.ExitOnError does, and other errors with 1, in every example.
+func TestAdvCLIExitStatus(t *testing.T) { testdata.CheckExitStatus(t, "evaluate", main) }

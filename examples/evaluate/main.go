@@ -67,6 +67,7 @@ import (
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/evaluate"
+	"github.com/shopaffinity/affinity/internal/cli"
 	"github.com/shopaffinity/affinity/recommend"
 	"github.com/shopaffinity/affinity/shop"
 	"github.com/shopaffinity/affinity/similarity"
@@ -74,17 +75,7 @@ import (
 
 func main() {
 	err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return // -h: the usage is printed
-	}
-	if err != nil {
-		msg := err.Error()
-		if !strings.HasPrefix(msg, "evaluate: ") { // the package's own errors say so
-			msg = "evaluate: " + msg
-		}
-		fmt.Fprintln(os.Stderr, msg)
-		os.Exit(2)
-	}
+	cli.Exit("evaluate", err) // status 2 for a usage error, 1 for others
 }
 
 // config holds the parsed flags.
@@ -154,15 +145,13 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.sequential, "sequential", false, "give the engine rows a sequential index beside the co-purchase one")
 	fs.Float64Var(&c.trend, "trend", 0, "engine-next-basket: exponent of the products' trend, negative for none (default: recommend.DefaultTrend)")
 	fs.Float64Var(&c.demand, "demand", 0, "engine-next-basket: exponent of the products' current demand, negative for none (default: recommend.DefaultDemand)")
-	if err := fs.Parse(args); err != nil {
+	// a bad flag, a stray argument, -format without a file to read
+	if err := cli.Parse(fs, args, "data", "train", "test"); err != nil {
 		return nil, err
 	}
 	c.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
 	c.excludeSet = c.set["exclude-seen"]
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
 	return &c, nil
 }
 
@@ -224,23 +213,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	recs, err := selectRecommenders(c)
 	if err != nil {
-		return err
+		return cli.Usage(err)
 	}
 	// every flag checked before the data is read
 	if c.k < 1 || c.k > evaluate.MaxK {
-		return fmt.Errorf("-k %d: want 1 to %d", c.k, evaluate.MaxK)
+		return cli.Usagef("-k %d: want 1 to %d", c.k, evaluate.MaxK)
 	}
 	switch c.split {
 	case "", "temporal", "last-order", "ratio", "stratified", "leave-one-out":
 	default:
-		return fmt.Errorf("-split %q: want temporal, last-order, ratio, stratified or leave-one-out", c.split)
+		return cli.Usagef("-split %q: want temporal, last-order, ratio, stratified or leave-one-out", c.split)
 	}
 	if err := checkSplitFlags(c, splitOf(c)); err != nil {
-		return err
+		return cli.Usage(err)
 	}
 	if c.cutoff != "" {
 		if c.cutoffAt, err = time.Parse(time.DateOnly, c.cutoff); err != nil {
-			return fmt.Errorf("-cutoff: %w", err)
+			return cli.Usagef("-cutoff: %w", err)
 		}
 	}
 	switch c.by {
@@ -248,14 +237,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "product", "item":
 		c.stratum = evaluate.ByProduct
 	default:
-		return fmt.Errorf("-by %q: want customer or product", c.by)
+		return cli.Usagef("-by %q: want customer or product", c.by)
 	}
 	if !(c.ratio > 0 && c.ratio < 1) {
-		return fmt.Errorf("-ratio %v: want a share between 0 and 1", c.ratio)
+		return cli.Usagef("-ratio %v: want a share between 0 and 1", c.ratio)
 	}
 	for name := range c.set {
 		if strings.HasPrefix(name, "tifu-") && !slices.ContainsFunc(recs, func(r evaluate.Recommender) bool { return r.Name() == "tifu-knn" }) {
-			return fmt.Errorf("-%s: tifu-knn is not among the recommenders", name)
+			return cli.Usagef("-%s: tifu-knn is not among the recommenders", name)
 		}
 	}
 	var mapNorm evaluate.MAPNorm
@@ -264,19 +253,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "min":
 		mapNorm = evaluate.MAPByMinKRelevant
 	default:
-		return fmt.Errorf("-map %q: want relevant or min", c.mapNorm)
+		return cli.Usagef("-map %q: want relevant or min", c.mapNorm)
 	}
 	var cols []evaluate.Metric
 	for name := range strings.SplitSeq(c.metrics, ",") {
 		m, err := evaluate.ParseMetric(strings.TrimSpace(name))
 		if err != nil {
-			return fmt.Errorf("-metrics: %w", err)
+			return cli.Usagef("-metrics: %w", err)
 		}
 		cols = append(cols, m)
 	}
 	chartMetric, err := evaluate.ParseMetric(c.chartMetric)
 	if err != nil {
-		return fmt.Errorf("-chart-metric: %w", err)
+		return cli.Usagef("-chart-metric: %w", err)
 	}
 	split, rating, err := load(ctx, c, stderr)
 	if err != nil {
@@ -397,7 +386,7 @@ func checkSplitFlags(c *config, split string) error {
 func load(ctx context.Context, c *config, stderr io.Writer) (*evaluate.Split, bool, error) {
 	if c.train != "" || c.test != "" {
 		if c.train == "" || c.test == "" || c.data != "" {
-			return nil, false, errors.New("give -train and -test together, without -data")
+			return nil, false, cli.Usagef("give -train and -test together, without -data")
 		}
 		opts := dataset.Options{Format: cmpOr(c.format, "movielens"), Lenient: c.lenient}
 		s, trainRep, testRep, err := evaluate.LoadSplit(ctx, c.train, c.test, opts)
@@ -414,7 +403,7 @@ func load(ctx context.Context, c *config, stderr io.Writer) (*evaluate.Split, bo
 	split := splitOf(c)
 	switch {
 	case c.data != "" && c.synthetic != "":
-		return nil, false, errors.New("give -data or -synthetic, not both")
+		return nil, false, cli.Usagef("give -data or -synthetic, not both")
 	case c.data == "":
 		var st *dataset.Storefront
 		switch c.synthetic {
@@ -424,7 +413,7 @@ func load(ctx context.Context, c *config, stderr io.Writer) (*evaluate.Split, bo
 			st = dataset.Generate(dataset.SyntheticOptions{Customers: 943, Products: 1682, Categories: 19, MeanOrders: 44, MeanLines: 2.5, RepeatRate: 0.01, ViewsPerLine: -1, Seed: 5})
 			rating = true
 		default:
-			return nil, false, fmt.Errorf("-synthetic %q: want demo, movielens or movielens-ratings", c.synthetic)
+			return nil, false, cli.Usagef("-synthetic %q: want demo, movielens or movielens-ratings", c.synthetic)
 		}
 		var err error
 		if h, rep, err = shop.LoadHistory(ctx, shop.Storefront(st)); err != nil {
@@ -475,7 +464,7 @@ func asRatings(ctx context.Context, h *affinity.History) (*affinity.History, err
 // readData reads -data in -format.
 func readData(ctx context.Context, c *config) (*affinity.History, dataset.Report, error) {
 	if c.format == "" {
-		return nil, dataset.Report{}, fmt.Errorf("-format is required with -data: one of %s", strings.Join(dataset.Formats(), ", "))
+		return nil, dataset.Report{}, cli.Usagef("-format is required with -data: one of %s", strings.Join(dataset.Formats(), ", "))
 	}
 	// The format's defaults (dataset.Defaults), with -lenient and
 	// -categories able to turn theirs off.

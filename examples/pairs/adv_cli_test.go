@@ -73,3 +73,7 @@ func TestAdvCLIPairCount(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, out, "3 ordered pairs seen together", "a→b, b→a, a→c")
 }
+
+// TestAdvCLIExitStatus: a usage error exits with status 2, as
+// flag.ExitOnError does, and other errors with 1, in every example.
+func TestAdvCLIExitStatus(t *testing.T) { testdata.CheckExitStatus(t, "pairs", main) }

@@ -17,7 +17,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -28,19 +27,14 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/cli"
 	"github.com/shopaffinity/affinity/shop"
 	"github.com/shopaffinity/affinity/similarity"
 )
 
 func main() {
 	err := run(context.Background(), os.Stdout, os.Stderr, os.Args[1:])
-	if errors.Is(err, flag.ErrHelp) {
-		return // -h: the usage is printed
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "pairs:", err)
-		os.Exit(1)
-	}
+	cli.Exit("pairs", err) // status 2 for a usage error, 1 for others
 }
 
 type rule struct {
@@ -59,18 +53,16 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	minSupport := fs.Int("min-support", 20, "minimum number of transactions with both products")
 	shrinkage := fs.Float64("shrinkage", 0, "shrink scores by together/(together+λ)")
 	top := fs.Int("top", 20, "number of pairs to print")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args, "data"); err != nil {
 		return err
 	}
 	switch {
-	case fs.NArg() > 0:
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	case *top < 1:
-		return fmt.Errorf("-top %d: want at least 1", *top)
+		return cli.Usagef("-top %d: want at least 1", *top)
 	case *minSupport < 1:
-		return fmt.Errorf("-min-support %d: want at least 1", *minSupport)
+		return cli.Usagef("-min-support %d: want at least 1", *minSupport)
 	case !(*shrinkage >= 0) || math.IsInf(*shrinkage, 0):
-		return fmt.Errorf("-shrinkage %v: want a finite λ ≥ 0", *shrinkage)
+		return cli.Usagef("-shrinkage %v: want a finite λ ≥ 0", *shrinkage)
 	}
 	m, err := similarity.ParseMeasure(*measure)
 	if err != nil {

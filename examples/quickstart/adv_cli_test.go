@@ -102,3 +102,7 @@ func TestAdvCLILastOrderNotAReturn(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, out, "# Thank-you mail for a (last order: p1, p2)")
 }
+
+// TestAdvCLIExitStatus: a usage error exits with status 2, as
+// flag.ExitOnError does, and other errors with 1, in every example.
+func TestAdvCLIExitStatus(t *testing.T) { testdata.CheckExitStatus(t, "quickstart", main) }

@@ -20,23 +20,20 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/cli"
 	"github.com/shopaffinity/affinity/segment"
 	"github.com/shopaffinity/affinity/shop"
 )
 
 func main() {
-	data := flag.String("data", "", "orders file (default: the embedded demo storefront)")
-	format := flag.String("format", "csv", "format of -data: "+strings.Join(dataset.Formats(), ", "))
-	flag.Parse()
-	if flag.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "quickstart: unexpected argument %q\n", flag.Arg(0))
-		os.Exit(2)
+	fs := flag.NewFlagSet("quickstart", flag.ExitOnError) // a bad flag exits with status 2
+	data := fs.String("data", "", "orders file (default: the embedded demo storefront)")
+	format := fs.String("format", "csv", "format of -data: "+strings.Join(dataset.Formats(), ", "))
+	if err := cli.Parse(fs, os.Args[1:], "data"); err != nil {
+		cli.Exit("quickstart", err) // a stray argument, -format without -data: status 2
 	}
 	src := shop.FileOrDemo(*data, *format)
-	if err := run(context.Background(), os.Stdout, src, shop.TerminalProgress(os.Stderr)); err != nil {
-		fmt.Fprintln(os.Stderr, "quickstart:", err)
-		os.Exit(1)
-	}
+	cli.Exit("quickstart", run(context.Background(), os.Stdout, src, shop.TerminalProgress(os.Stderr)))
 }
 
 func run(ctx context.Context, w io.Writer, src shop.Source, progress affinity.ProgressFunc) error {

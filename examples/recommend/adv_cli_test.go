@@ -56,3 +56,7 @@ func TestAdvCLISmallFiles(t *testing.T) {
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "For customer 99999 (not a customer of this shop: the popular products):")
 }
+
+// TestAdvCLIExitStatus: a usage error exits with status 2, as
+// flag.ExitOnError does, and other errors with 1, in every example.
+func TestAdvCLIExitStatus(t *testing.T) { testdata.CheckExitStatus(t, "recommend", main) }

@@ -22,19 +22,14 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/cli"
 	"github.com/shopaffinity/affinity/recommend"
 	"github.com/shopaffinity/affinity/shop"
 )
 
 func main() {
 	err := run(context.Background(), os.Stdout, os.Stderr, os.Args[1:])
-	if errors.Is(err, flag.ErrHelp) {
-		return // -h: the usage is printed
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "recommend:", err)
-		os.Exit(1)
-	}
+	cli.Exit("recommend", err) // status 2 for a usage error, 1 for others
 }
 
 func run(ctx context.Context, w, errw io.Writer, args []string) error {
@@ -49,7 +44,7 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	// the shop chooses its model; the neighbours' defaults are set below.
 	scope := fs.String("scope", "", "co-purchase scope of the neighbours: basket or customer (default: the shop's automatic choice of model, with the neighbours by basket; setting -scope or -measure forces the co-purchase neighbours)")
 	measure := fs.String("measure", "", "neighbour measure, such as cosine or lift (default: the shop's automatic choice of model, with the neighbours by cosine; setting -measure or -scope forces the co-purchase neighbours)")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args, "data"); err != nil {
 		return err
 	}
 	set := map[string]bool{}
@@ -60,14 +55,11 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	if !set["measure"] {
 		*measure = "cosine"
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
 	if *scope != "basket" && *scope != "customer" {
-		return fmt.Errorf("unknown scope %q (basket or customer)", *scope)
+		return cli.Usagef("unknown scope %q (basket or customer)", *scope)
 	}
 	if *k < 1 || *k > shop.MaxK {
-		return fmt.Errorf("-k %d outside [1, %d]", *k, shop.MaxK)
+		return cli.Usagef("-k %d outside [1, %d]", *k, shop.MaxK)
 	}
 	name := *data
 	if name == "" {

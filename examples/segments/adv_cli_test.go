@@ -76,3 +76,7 @@ func TestAdvCLIShortLookbackTransitions(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, out, "Champions")
 }
+
+// TestAdvCLIExitStatus: a usage error exits with status 2, as
+// flag.ExitOnError does, and other errors with 1, in every example.
+func TestAdvCLIExitStatus(t *testing.T) { testdata.CheckExitStatus(t, "segments", main) }

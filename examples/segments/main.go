@@ -26,19 +26,14 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/cli"
 	"github.com/shopaffinity/affinity/segment"
 	"github.com/shopaffinity/affinity/shop"
 )
 
 func main() {
 	err := run(context.Background(), os.Stdout, os.Stderr, os.Args[1:])
-	if errors.Is(err, flag.ErrHelp) {
-		return // -h: the usage is printed
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "segments:", err)
-		os.Exit(1)
-	}
+	cli.Exit("segments", err) // status 2 for a usage error, 1 for others
 }
 
 func run(ctx context.Context, w, errw io.Writer, args []string) error {
@@ -50,20 +45,17 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	query := fs.String("query", "", "a segment query to evaluate, e.g. 'rfm(\"Champions\") and recency <= 30d'")
 	lookback := fs.Int("lookback", 24, "look-back window in calendar months")
 	ncat := fs.Int("categories", 6, "number of top-level categories to show affinity segments for")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args, "data"); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
 	if *lookback < 1 {
-		return fmt.Errorf("-lookback %d: want at least 1 month", *lookback)
+		return cli.Usagef("-lookback %d: want at least 1 month", *lookback)
 	}
 	var asOf time.Time // zero: as of the last order or event
 	if *asOfFlag != "" {
 		t, err := time.Parse(time.DateOnly, *asOfFlag)
 		if err != nil {
-			return fmt.Errorf("-asof %q: use YYYY-MM-DD", *asOfFlag)
+			return cli.Usagef("-asof %q: use YYYY-MM-DD", *asOfFlag)
 		}
 		asOf = t
 	}

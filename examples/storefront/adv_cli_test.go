@@ -199,3 +199,7 @@ func TestAdvCLISecondSignal(t *testing.T) {
 		t.Error("3 s after the second SIGINT, the shutdown still waits for the request")
 	}
 }
+
+// TestAdvCLIExitStatus: a usage error exits with status 2, as
+// flag.ExitOnError does, and other errors with 1, in every example.
+func TestAdvCLIExitStatus(t *testing.T) { testdata.CheckExitStatus(t, "storefront", main) }

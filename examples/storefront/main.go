@@ -35,6 +35,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the PostgreSQL driver for database/sql
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/cli"
 	"github.com/shopaffinity/affinity/shop"
 )
 
@@ -84,14 +85,12 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.ordersQuery, "orders-query", defaultQuery, "query of -orders-db; $1 is the updated-at cursor")
 	fs.DurationVar(&c.refresh, "refresh", 10*time.Second, "how often -orders-db is polled")
 	fs.IntVar(&c.gogc, "gogc", defaultGOGC, "garbage collector target percentage (GOGC), positive; the GOGC environment variable, when set, wins (GOGC=off turns the collector off)")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args, "data"); err != nil { // also -format without -data
 		return c, err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	switch {
-	case fs.NArg() > 0:
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	case c.refresh <= 0:
 		return c, fmt.Errorf("-refresh %v: want a positive duration", c.refresh)
 	case c.gogc <= 0:
@@ -100,8 +99,6 @@ func parseFlags(args []string) (config, error) {
 		return c, errors.New("give -data (and -format) or -orders-db, not both")
 	case c.ordersDB == "" && (set["catalog"] || set["orders-query"] || set["refresh"]):
 		return c, errors.New("-catalog, -orders-query and -refresh apply to -orders-db")
-	case c.data == "" && set["format"]:
-		return c, errors.New("-format applies to -data")
 	}
 	return c, nil
 }

@@ -12,20 +12,24 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/cli"
 	"github.com/shopaffinity/affinity/shop"
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to serve on")
-	data := flag.String("data", "", "orders file (default: the embedded demo shop)")
-	format := flag.String("format", "csv", "format of -data (see dataset.Formats)")
-	flag.Parse()
-	if flag.NArg() > 0 {
-		log.Fatalf("unexpected argument %q", flag.Arg(0))
+	fs := flag.NewFlagSet("tinyshop", flag.ExitOnError) // a bad flag exits with status 2
+	addr := fs.String("addr", "127.0.0.1:8080", "address to serve on")
+	data := fs.String("data", "", "orders file (default: the embedded demo shop)")
+	format := fs.String("format", "csv", "format of -data: "+strings.Join(dataset.Formats(), ", "))
+	if err := cli.Parse(fs, os.Args[1:], "data"); err != nil {
+		cli.Exit("tinyshop", err) // a stray argument, -format without -data: status 2
 	}
 	s, err := shop.Open(context.Background(), shop.FileOrDemo(*data, *format), shop.Options{})
 	if err != nil {

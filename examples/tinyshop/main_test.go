@@ -116,3 +116,7 @@ func TestReadmeLineCounts(t *testing.T) {
 	assert.Equal(t, strconv.Itoa(code), string(m[2]), "non-blank lines after the imports")
 	assert.Contains(t, string(readme), "a server in "+strconv.Itoa(code)+" lines")
 }
+
+// TestExitStatus: a usage error exits with status 2, as flag.ExitOnError
+// does, and other errors with 1, in every example.
+func TestExitStatus(t *testing.T) { testdata.CheckExitStatus(t, "tinyshop", main) }

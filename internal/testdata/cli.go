@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/shopaffinity/affinity/internal/cli"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -170,6 +174,7 @@ func (c CLI) Check(t *testing.T) {
 	if !c.NoFlags {
 		t.Run("BadFlags", func(t *testing.T) { c.badFlags(t, dir) })
 		t.Run("StrayArgument", func(t *testing.T) { c.strayArgument(t, dir) })
+		t.Run("FormatWithoutData", c.formatWithoutData)
 	}
 	t.Run("NothingLoaded", func(t *testing.T) { c.nothingLoaded(t, dir) })
 }
@@ -277,6 +282,9 @@ func (c CLI) badFlags(t *testing.T, dir string) {
 			require.Error(t, err)
 			assert.NotContains(t, err.Error(), "PANIC")
 			assert.NotContains(t, out, c.Report, "no report after a bad flag")
+			if i < unparsable {
+				assert.ErrorIs(t, err, cli.ErrUsage, "a usage error: exit status 2")
+			}
 			if c.Streams != nil && i < unparsable {
 				out, errOut, err := c.Streams(args...)
 				require.Error(t, err)
@@ -302,7 +310,19 @@ func (c CLI) strayArgument(t *testing.T, dir string) {
 	for _, stray := range []string{"onlineretail", "extra"} {
 		out, err := c.Run(append(args[:len(args):len(args)], stray)...)
 		assert.Error(t, err, "the stray argument %q is ignored:\n%s", stray, out)
+		assert.ErrorIs(t, err, cli.ErrUsage, "a usage error: exit status 2")
 	}
+}
+
+// formatWithoutData: -format without -data named a file that was not
+// given and was ignored, the program reading its demo instead; it is a
+// usage error, before anything is loaded.
+func (c CLI) formatWithoutData(t *testing.T) {
+	out, err := c.Run("-format", "onlineretail")
+	require.Error(t, err, "-format without -data is ignored:\n%s", out)
+	assert.ErrorIs(t, err, cli.ErrUsage, "a usage error: exit status 2")
+	assert.Contains(t, err.Error(), "-format applies to -data")
+	assert.NotContains(t, out, c.Report, "nothing loaded")
 }
 
 // nothingLoaded: a file of which no row loads is an error after the load
@@ -324,4 +344,55 @@ func (c CLI) nothingLoaded(t *testing.T, dir string) {
 			}
 		})
 	}
+}
+
+// mainArgs is the environment variable that makes [RunMain], in the
+// process it starts, call the program's main with the command line it
+// holds (as JSON).
+const mainArgs = "AFFINITY_TEST_MAIN_ARGS"
+
+// RunMain runs a program's main in a process of its own, the test binary
+// running the calling test again, with args as its command line, and
+// returns what it wrote on standard error and its exit status (0 when
+// main returns). Call it from a top-level test, before anything else the
+// test does: in the process it starts, RunMain calls main and exits.
+func RunMain(t *testing.T, main func(), args ...string) (stderr string, status int) {
+	if a, ok := os.LookupEnv(mainArgs); ok {
+		var argv []string
+		if err := json.Unmarshal([]byte(a), &argv); err != nil {
+			panic(err)
+		}
+		os.Args = append([]string{os.Args[0]}, argv...)
+		main()
+		os.Exit(0)
+	}
+	enc, err := json.Marshal(args)
+	require.NoError(t, err)
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$")
+	cmd.Env = append(os.Environ(), mainArgs+"="+string(enc))
+	var e bytes.Buffer
+	cmd.Stderr = &e
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return e.String(), exit.ExitCode()
+	}
+	require.NoError(t, err)
+	return e.String(), 0
+}
+
+// CheckExitStatus checks, with [RunMain], the exit status of the main of
+// the program called name: 2 for an unknown flag (its usage printed,
+// headed by name) and for -format without -data, 1 for a file that
+// cannot be read.
+func CheckExitStatus(t *testing.T, name string, main func()) {
+	stderr, status := RunMain(t, main, "-bogus") // in the child: main, then exit
+	assert.Equal(t, 2, status, "an unknown flag: %s", stderr)
+	assert.Contains(t, stderr, "Usage of "+name+":", "the usage names the program, not the binary's path")
+	stderr, status = RunMain(t, main, "-format", "onlineretail")
+	assert.Equal(t, 2, status, "-format without -data: %s", stderr)
+	assert.Contains(t, stderr, "-format applies to -data")
+	stderr, status = RunMain(t, main, "-data", filepath.Join(t.TempDir(), "missing.csv"), "-format", "onlineretail")
+	assert.Equal(t, 1, status, "a file that cannot be read: %s", stderr)
+	assert.Contains(t, stderr, "missing.csv")
 }
