@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"image/png"
 	"math/rand/v2"
@@ -12,7 +13,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shopaffinity/affinity/evaluate"
 	"github.com/shopaffinity/affinity/internal/testdata"
+	"github.com/shopaffinity/affinity/recommend"
+	"github.com/shopaffinity/affinity/similarity"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -231,5 +235,23 @@ func allNDCG(t *testing.T, out string) func(name string) float64 {
 		}
 		t.Fatalf("no row %s in\n%s", name, out)
 		return 0
+	}
+}
+
+// TestUsageDefaults: -h gave defaults as Go identifiers
+// ("evaluate.DefaultCutoff", "recommend.DefaultHalfLife"), which a user of
+// the command cannot look up; it gives their values, or the rule.
+func TestUsageDefaults(t *testing.T) {
+	var out, usage bytes.Buffer
+	require.ErrorIs(t, run(context.Background(), []string{"-h"}, &out, &usage), flag.ErrHelp)
+	u := usage.String()
+	assert.NotRegexp(t, `\b(evaluate|recommend|similarity)\.Default`, u)
+	for _, want := range []string{
+		"80 % quantile of the customers' orders",
+		fmt.Sprintf("(default: %v days; on rating data, no decay)", recommend.DefaultHalfLife.Hours()/24),
+		fmt.Sprintf("basket groups (default: %d)", evaluate.DefaultTIFUGroups),
+		fmt.Sprintf("L2 regularisation of ease (default: %v)", similarity.DefaultEASELambda),
+	} {
+		assert.Contains(t, u, want)
 	}
 }
