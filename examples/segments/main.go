@@ -41,7 +41,7 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	fs.SetOutput(errw) // usage and flag errors: not the output
 	data := fs.String("data", "", "purchase file (default: the built-in demo storefront)")
 	format := fs.String("format", "onlineretail", "format of -data: "+strings.Join(dataset.Formats(), ", "))
-	asOfFlag := fs.String("asof", "", "as-of date YYYY-MM-DD, UTC (default: the day after the last order)")
+	asOfFlag := fs.String("asof", "", "as-of date YYYY-MM-DD: 00:00 UTC of that day (default: the end of the last order's day, 23:59:59 UTC)")
 	query := fs.String("query", "", "a segment query to evaluate, e.g. 'rfm(\"Champions\") and recency <= 30d'")
 	lookback := fs.Int("lookback", 24, "look-back window in calendar months")
 	ncat := fs.Int("categories", 6, "number of top-level categories to show affinity segments for")

@@ -96,3 +96,18 @@ func TestBaskets(t *testing.T) {
 	assert.Contains(t, s, "no segments: no order by then names its customer\n")
 	assert.NotContains(t, s, "RFM segments")
 }
+
+// TestAsOfHelp: -h said the default as-of time was "the day after the
+// last order"; it is the end of the last order's day, and -asof a date's
+// 00:00 UTC, as the output says.
+func TestAsOfHelp(t *testing.T) {
+	var out, usage bytes.Buffer
+	require.Error(t, run(context.Background(), &out, &usage, []string{"-h"}))
+	assert.Contains(t, usage.String(), "00:00 UTC of that day (default: the end of the last order's day, 23:59:59 UTC)")
+	path := testdata.WriteFile(t, "orders.csv", []byte(testdata.RetailHeader+testdata.RetailRows)) // last order 2011-01-03 10:00
+	require.NoError(t, run(context.Background(), &out, &usage, []string{"-data", path, "-format", "onlineretail"}))
+	assert.Contains(t, out.String(), "as of 2011-01-03 23:59:59")
+	out.Reset()
+	require.NoError(t, run(context.Background(), &out, &usage, []string{"-data", path, "-format", "onlineretail", "-asof", "2011-01-02"}))
+	assert.Contains(t, out.String(), "as of 2011-01-02 00:00:00")
+}
