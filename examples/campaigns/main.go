@@ -8,7 +8,7 @@
 //
 //	go run ./examples/campaigns                        # the demo storefront, planted responders
 //	go run ./examples/campaigns -data ../shared/data/online-retail/online_retail_2010-2011.csv.gz -format onlineretail
-//	go run ./examples/campaigns -out lists -png charts
+//	go run ./examples/campaigns -out /tmp/affinity-lists -png /tmp/affinity-charts
 //
 // The plan is made as of -days before the last order, so that the orders
 // after it can measure it. On the demo, responders are planted

@@ -2,7 +2,7 @@
 // baseline on the same generated shop — at every size up to -max lines,
 // prints the markdown tables and writes PNG plots and the raw results.
 //
-//	cd benchmarks && go run ./cmd/report -max 1e6 -out report/
+//	cd benchmarks && go run ./cmd/report -max 1e6 -out /tmp/affinity-report
 //
 // Each way runs in its own child process (this command, with -worker), so
 // that the peak memory of one never includes the other's; the generated CSV
