@@ -19,7 +19,6 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
-	"github.com/shopaffinity/affinity/internal/cli"
 	"github.com/shopaffinity/affinity/shop"
 )
 
@@ -28,8 +27,9 @@ func main() {
 	addr := fs.String("addr", "127.0.0.1:8080", "address to serve on")
 	data := fs.String("data", "", "orders file (default: the embedded demo shop)")
 	format := fs.String("format", "csv", "format of -data: "+strings.Join(dataset.Formats(), ", "))
-	if err := cli.Parse(fs, os.Args[1:], "data"); err != nil {
-		cli.Exit("tinyshop", err) // a stray argument, -format without -data: status 2
+	if fs.Parse(os.Args[1:]) != nil || fs.NArg() > 0 || (*data == "" && slices.ContainsFunc(os.Args[1:], func(a string) bool { return strings.HasPrefix(strings.TrimLeft(a, "-"), "format") })) {
+		fmt.Fprintln(os.Stderr, "tinyshop: a stray argument, or -format without -data (-format applies to -data)")
+		os.Exit(2)
 	}
 	s, err := shop.Open(context.Background(), shop.FileOrDemo(*data, *format), shop.Options{})
 	if err != nil {
