@@ -28,10 +28,16 @@ var (
 	demoErr  error
 )
 
-// testServer serves the demo shop (opened once for the package's tests).
+// testServer serves the demo shop (opened once for the package's tests,
+// with the program's options, so that the browser test's screenshot shows
+// what the program serves).
 func testServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	demoOnce.Do(func() { demoShop, demoErr = shop.Open(context.Background(), shop.Demo(), shop.Options{}) })
+	demoOnce.Do(func() {
+		opts := shopOptions(slog.New(slog.NewTextHandler(io.Discard, nil)))
+		opts.Progress = nil // no progress line in the tests' output
+		demoShop, demoErr = shop.Open(context.Background(), shop.Demo(), opts)
+	})
 	require.NoError(t, demoErr)
 	srv := httptest.NewServer(newServer(demoShop, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(srv.Close)
