@@ -363,14 +363,7 @@ func (x *Index) AsOf() time.Time { return time.Unix(x.asOf, 0).UTC() }
 // Options returns the options the index was built with, defaults filled in
 // (see [Index.GivenOptions] to build another time's index).
 // The RFMRules slice and the NonMerchandise set are copies.
-func (x *Index) Options() Options {
-	o := x.opts
-	o.RFMRules = slices.Clone(o.RFMRules)
-	if o.NonMerchandise != nil {
-		o.NonMerchandise = o.NonMerchandise.Clone()
-	}
-	return o
-}
+func (x *Index) Options() Options { return x.opts.clone() }
 
 // GivenOptions returns the options the index was built with as they were
 // given, before their defaults (Workers aside): those to build the index
@@ -381,8 +374,10 @@ func (x *Index) Options() Options {
 // An index read from a file gives the defaults that do not depend on the
 // time (TopN, LoyalOrders, RFMRules) filled in, which builds the same.
 // The RFMRules slice and the NonMerchandise set are copies.
-func (x *Index) GivenOptions() Options {
-	o := x.given
+func (x *Index) GivenOptions() Options { return x.given.clone() }
+
+// clone returns o with copies of its RFMRules slice and NonMerchandise set.
+func (o Options) clone() Options {
 	o.RFMRules = slices.Clone(o.RFMRules)
 	if o.NonMerchandise != nil {
 		o.NonMerchandise = o.NonMerchandise.Clone()

@@ -22,14 +22,7 @@ import (
 func TestDecodeBoundsPostingCounts(t *testing.T) {
 	ctx := context.Background()
 	t0 := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
-	var b affinity.Builder
-	require.NoError(t, b.AddProduct(affinity.Product{Key: "p", Categories: []string{"A"}}))
-	for i, c := range []string{"a", "b", "c"} {
-		require.NoError(t, b.Add(affinity.Purchase{Customer: c, Product: "p", Order: c, Time: t0.Add(-time.Duration(i+1) * time.Hour), Quantity: 1, Price: 10000}))
-	}
-	h, err := b.Build(ctx)
-	require.NoError(t, err)
-	x, err := Build(ctx, h, t0, Options{})
+	x, err := Build(ctx, oneProductHistory(t, t0, "a", "b", "c"), t0, Options{})
 	require.NoError(t, err)
 	require.Equal(t, 3, x.Len())
 
@@ -76,4 +69,48 @@ func TestDecodeBoundsPostingCounts(t *testing.T) {
 			require.ElementsMatch(t, want, got)
 		})
 	}
+}
+
+// oneProductHistory is a History of product "p" in category "A", bought
+// once by each of customers in their own order, an hour apart before t0.
+func oneProductHistory(t *testing.T, t0 time.Time, customers ...string) *affinity.History {
+	t.Helper()
+	var b affinity.Builder
+	require.NoError(t, b.AddProduct(affinity.Product{Key: "p", Categories: []string{"A"}}))
+	for i, c := range customers {
+		require.NoError(t, b.Add(affinity.Purchase{Customer: c, Product: "p", Order: c, Time: t0.Add(-time.Duration(i+1) * time.Hour), Quantity: 1, Price: 10000}))
+	}
+	h, err := b.Build(context.Background())
+	require.NoError(t, err)
+	return h
+}
+
+// TestDecodeLookDaysOfAnEarlierCalendar: an index saved as of a month end
+// by a version whose calendar months rolled the day over (Months(1)
+// before 2024-03-31 started on 03-02, two days later than the clamped
+// 02-29) stores a look-back two days shorter than its options now span.
+// ReadIndex refuses it with an error that says so, not "invalid options:
+// <nil>".
+func TestDecodeLookDaysOfAnEarlierCalendar(t *testing.T) {
+	ctx := context.Background()
+	asOf := time.Date(2024, 3, 31, 0, 0, 0, 0, time.UTC)
+	x, err := Build(ctx, oneProductHistory(t, asOf, "a"), asOf, Options{Lookback: affinity.Months(1)})
+	require.NoError(t, err)
+	require.Equal(t, 31, x.lookDays, "2024-02-29 to 03-31")
+
+	var buf bytes.Buffer
+	_, err = x.WriteTo(&buf)
+	require.NoError(t, err)
+	_, err = ReadIndex(bytes.NewReader(buf.Bytes()))
+	require.NoError(t, err, "the index as written now")
+
+	y := x.shallowCopy()
+	y.lookDays = 29 // from 03-02, as AddDate had it
+	buf.Reset()
+	_, err = y.WriteTo(&buf)
+	require.NoError(t, err)
+	_, err = ReadIndex(bytes.NewReader(buf.Bytes()))
+	require.ErrorIs(t, err, ErrCorrupt)
+	require.ErrorContains(t, err, "a look-back of 29 days where 1 month before 2024-03-31 spans 31")
+	require.ErrorContains(t, err, "build it again")
 }
