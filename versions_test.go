@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -196,7 +197,7 @@ func TestVersionsAcrossBuilds(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			wb, wl := affinity.SetBaseMode(mode.base), affinity.SetLayoutMode(mode.layout)
 			defer func() { affinity.SetBaseMode(wb); affinity.SetLayoutMode(wl) }()
-			for seed := range uint64(300) {
+			for seed := range uint64(testdata.Scale(300, 100)) {
 				r := rand.New(rand.NewPCG(seed, 7))
 				var added []affinity.Purchase
 				var base *affinity.History
