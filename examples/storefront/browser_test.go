@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -155,13 +154,14 @@ func TestBrowserShowsLatestAnswers(t *testing.T) {
 	inner := newServer(demoShop, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	const slowQuery, fastQuery = "frequency >= 1", "frequency >= 5"
 	const slowCustomer, fastCustomer = "c000042", "c000740"
-	var carts atomic.Int32
-	var late sync.WaitGroup
+	// the late requests started and finished (counters, not a WaitGroup:
+	// a late request may start while the test waits)
+	var carts, lateStarted, lateDone atomic.Int32
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("q") == slowQuery || strings.HasPrefix(r.URL.Path, "/api/customers/"+slowCustomer) ||
 			r.URL.Path == "/api/cart/recommendations" && carts.Add(1) == 1 {
-			late.Add(1)
-			defer late.Done()
+			lateStarted.Add(1)
+			defer lateDone.Add(1)
 			time.Sleep(1500 * time.Millisecond) // the earlier request answers later
 		}
 		inner.ServeHTTP(w, r)
@@ -180,7 +180,9 @@ func TestBrowserShowsLatestAnswers(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // the requests are on their way
 	ask(fastQuery, fastCustomer, "p00966")
 	time.Sleep(500 * time.Millisecond)
-	late.Wait()
+	// the query, the customer (profile and recommendations) and the cart
+	require.Eventually(t, func() bool { n := lateStarted.Load(); return n >= 3 && lateDone.Load() == n },
+		30*time.Second, 20*time.Millisecond, "the late answers")
 	time.Sleep(500 * time.Millisecond) // what the page does with the late answers
 
 	snap := demoShop.Snapshot()
