@@ -13,16 +13,9 @@ import (
 // Changes is a feed of order changes ([affinity.OrderChange]): a put
 // replaces every earlier version of the order (edits, partial refunds,
 // re-deliveries), a delete removes it, and the change with the highest
-// Version wins whatever the order of arrival, within one feed and across
-// refreshes (the History keeps the versions of its orders and of its
-// deletes, see [affinity.Builder.Apply]) — so replaying a feed, loading
-// it twice, or loading it in parts over several refreshes gives the same
-// History as loading it once, and a webhook retried after a newer version
-// of its order, or after the order's cancellation, changes nothing. Give
-// each change a version (an updated-at time in Unix microseconds, a
-// change sequence number): at version 0 the last put wins, and a
-// cancellation at version 0 is forgotten once applied. A nil seq is an
-// error wrapping [affinity.ErrNilArgument].
+// Version wins whatever the order of arrival — so replaying a feed, or
+// loading it twice, gives the same History as loading it once. A nil seq
+// is an error wrapping [affinity.ErrNilArgument].
 func Changes(seq iter.Seq[affinity.OrderChange]) Source {
 	return SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
 		rep := dataset.Report{Format: "changes"}
