@@ -131,7 +131,7 @@ func dictionary(s beam.Scope, positions beam.PCollection) beam.PCollection {
 type countFn struct {
 	AsOf      time.Time
 	Count     similarity.CountOptions
-	Exclude   []string // shop keys
+	Exclude   wire[[]string] // shop keys
 	BlockRows int
 }
 
@@ -141,8 +141,8 @@ func (f *countFn) ProcessElement(ctx context.Context, _ int, parts func(*Part) b
 		ids[k] = affinity.ProductID(i)
 	}
 	opts := f.Count
-	if len(f.Exclude) > 0 {
-		opts.Exclude = productSet(f.Exclude, func(k string) (affinity.ProductID, bool) { id, ok := ids[k]; return id, ok })
+	if len(f.Exclude.V) > 0 {
+		opts.Exclude = productSet(f.Exclude.V, func(k string) (affinity.ProductID, bool) { id, ok := ids[k]; return id, ok })
 	}
 	p, err := similarity.NewPartial(f.AsOf, opts)
 	if err != nil {
@@ -264,7 +264,7 @@ func emitIndex(ctx context.Context, p *similarity.Partial, np int, o similarity.
 // is written, as the single machine writes one of an empty History.
 type writeIndexFn struct {
 	Index  similarity.IndexOptions
-	Output string
+	Output wire[string]
 	AsOf   time.Time
 	Count  similarity.CountOptions
 }
@@ -310,10 +310,10 @@ func (f *writeIndexFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte
 	if _, err := x.WriteTo(&buf); err != nil {
 		return err
 	}
-	if err := writeFile(ctx, f.Output, buf.Bytes()); err != nil {
+	if err := writeFile(ctx, f.Output.V, buf.Bytes()); err != nil {
 		return err
 	}
-	return writeFile(ctx, f.Output+".products.csv", dictCSV("product", dict))
+	return writeFile(ctx, f.Output.V+".products.csv", dictCSV("product", dict))
 }
 
 // dictCSV formats a dictionary as CSV: a header "id,<what>", then one row
@@ -351,13 +351,13 @@ func NewCoPurchase(in Input, o CoPurchase) (*beam.Pipeline, error) {
 	dict := dictionary(s.Scope("products"), products)
 	s = s.Scope("copurchase")
 	byShard := beam.GroupByKey(s, parts)
-	blocks, marg := beam.ParDo2(s, &countFn{AsOf: o.AsOf, Count: o.Count, Exclude: o.ExcludeKeys, BlockRows: o.BlockRows}, byShard, beam.SideInput{Input: dict})
+	blocks, marg := beam.ParDo2(s, &countFn{AsOf: o.AsOf, Count: o.Count, Exclude: wired(o.ExcludeKeys), BlockRows: o.BlockRows}, byShard, beam.SideInput{Input: dict})
 	merged := beam.CombinePerKey(s, &mergePartials{}, blocks)
 	margAll := beam.Combine(s, &mergePartials{}, marg)
 	ranked := beam.ParDo(s, &rankFn{Index: o.Index}, merged, beam.SideInput{Input: margAll}, beam.SideInput{Input: dict})
 	// co-grouped with [always]: the index is written, empty, also when
 	// nothing was read (a Combine of nothing emits nothing)
-	beam.ParDo0(s, &writeIndexFn{Index: o.Index, Output: o.Output, AsOf: o.AsOf, Count: o.Count},
+	beam.ParDo0(s, &writeIndexFn{Index: o.Index, Output: wired(o.Output), AsOf: o.AsOf, Count: o.Count},
 		beam.CoGroupByKey(s, always(s), beam.AddFixedKey(s, margAll), beam.AddFixedKey(s, ranked), beam.AddFixedKey(s, dict)))
 	return p, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
@@ -130,4 +131,35 @@ func TestCoPurchaseNoProduct(t *testing.T) {
 		require.NoError(t, err, name)
 		require.Equal(t, "id,product\n", string(dict), name)
 	}
+}
+
+// Beam serialises a DoFn's fields as JSON, which replaces every byte of
+// invalid UTF-8 with U+FFFD: ExcludeKeys "CAF\xe9" (a key of a Latin-1
+// export) reached the workers as "CAF\uFFFD", named no product and was
+// ignored, and the job counted the product the single machine excludes.
+func TestCoPurchaseExcludeKeysNotUTF8(t *testing.T) {
+	in := pipeline.Input{Files: []string{latin1Shop(t, t.TempDir(), "a.csv")}, Format: "csv"}
+	h, err := pipeline.LoadHistory(context.Background(), in)
+	require.NoError(t, err)
+	_, ok := h.Catalog().LookupProduct("CAF\xe9")
+	require.True(t, ok)
+	checkCoPurchase(t, in, h, pipeline.CoPurchase{AsOf: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC),
+		ExcludeKeys: []string{"CAF\xe9"}, Index: similarity.IndexOptions{K: 5, MinSupport: 1}})
+}
+
+// The index file's path went through JSON too: the job wrote
+// "f\uFFFDvrier/neighbours.idx" for "f\xe9vrier/neighbours.idx", and
+// succeeded.
+func TestCoPurchaseOutputNotUTF8(t *testing.T) {
+	in := pipeline.Input{Files: []string{latin1Shop(t, t.TempDir(), "a.csv")}, Format: "csv"}
+	dir := t.TempDir()
+	o := pipeline.CoPurchase{AsOf: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC), Index: similarity.IndexOptions{K: 5, MinSupport: 1},
+		Output: filepath.Join(dir, "f\xe9vrier", "neighbours.idx")}
+	p, err := pipeline.NewCoPurchase(in, o)
+	require.NoError(t, err)
+	run(t, p)
+	for _, name := range []string{"neighbours.idx", "neighbours.idx.products.csv"} {
+		assert.FileExists(t, filepath.Join(dir, "f\xe9vrier", name))
+	}
+	assert.NoDirExists(t, filepath.Join(dir, "f\uFFFDvrier"), "the job wrote to a directory of another name")
 }

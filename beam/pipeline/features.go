@@ -97,14 +97,14 @@ func partPos(key string, p Part) (string, int64) { return key, p.Pos }
 // customerIDsFn writes the customer dictionary and emits every
 // customer's dense id.
 type customerIDsFn struct {
-	Output string
+	Output wire[string]
 }
 
 func (f *customerIDsFn) ProcessElement(ctx context.Context, d Dict, emit func(string, int)) error {
 	for i, k := range d.Keys {
 		emit(k, i)
 	}
-	return writeFile(ctx, joinPath(f.Output, "customers.csv"), dictCSV("customer", d))
+	return writeFile(ctx, joinPath(f.Output.V, "customers.csv"), dictCSV("customer", d))
 }
 
 // joinID gives a customer's Part its dense id (in Pos) and sends it to
@@ -124,7 +124,7 @@ func joinID(_ string, parts func(*Part) bool, ids func(*int) bool, emit func(int
 // on the customer's own lines only.
 type chunkFn struct {
 	AsOf    time.Time
-	Segment segment.Options
+	Segment wire[segment.Options]
 }
 
 func (f *chunkFn) ProcessElement(ctx context.Context, chunk int, parts func(*Part) bool, emit func(featureRec)) error {
@@ -132,7 +132,7 @@ func (f *chunkFn) ProcessElement(ctx context.Context, chunk int, parts func(*Par
 	if err != nil {
 		return err
 	}
-	o := f.Segment
+	o := f.Segment.V
 	o.Workers = 1
 	x, err := segment.Build(ctx, h, f.AsOf, o)
 	if errors.Is(err, segment.ErrNoData) {
@@ -204,8 +204,8 @@ type partBytes struct {
 // emits its segment.Part.
 type partFn struct {
 	AsOf     time.Time
-	Segment  segment.Options
-	NonMerch []string // Features.NonMerchandiseKeys
+	Segment  wire[segment.Options]
+	NonMerch wire[[]string] // Features.NonMerchandiseKeys
 
 	cat *affinity.History // the catalog's History, built on first use
 }
@@ -222,7 +222,7 @@ func (f *partFn) ProcessElement(ctx context.Context, chunk int, parts func(*Part
 	if err != nil {
 		return err
 	}
-	p, err := segment.BuildPart(ctx, h, f.AsOf, withNonMerch(f.Segment, f.cat.Catalog(), f.NonMerch))
+	p, err := segment.BuildPart(ctx, h, f.AsOf, withNonMerch(f.Segment.V, f.cat.Catalog(), f.NonMerch.V))
 	if err != nil {
 		return err
 	}
@@ -262,9 +262,9 @@ func only[T any](next func(*T) bool) (T, bool) {
 // [always], so that it runs once even without any, and then fails.
 type joinFn struct {
 	AsOf     time.Time
-	Segment  segment.Options
-	NonMerch []string // Features.NonMerchandiseKeys
-	Output   string
+	Segment  wire[segment.Options]
+	NonMerch wire[[]string] // Features.NonMerchandiseKeys
+	Output   wire[string]
 }
 
 // withNonMerch returns o with the products of keys in cat as its
@@ -312,7 +312,7 @@ func (f *joinFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte) bool
 	if err != nil {
 		return err
 	}
-	x, err := segment.Join(ctx, cat.Catalog(), f.AsOf, withNonMerch(f.Segment, cat.Catalog(), f.NonMerch), ps)
+	x, err := segment.Join(ctx, cat.Catalog(), f.AsOf, withNonMerch(f.Segment.V, cat.Catalog(), f.NonMerch.V), ps)
 	if errors.Is(err, segment.ErrNoData) {
 		return noCustomerData(f.AsOf) // Join: no part has a customer with data by asOf
 	}
@@ -323,21 +323,21 @@ func (f *joinFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte) bool
 	if _, err := x.WriteTo(&buf); err != nil {
 		return err
 	}
-	if err := writeFile(ctx, joinPath(f.Output, IndexFile), buf.Bytes()); err != nil {
+	if err := writeFile(ctx, joinPath(f.Output.V, IndexFile), buf.Bytes()); err != nil {
 		return err
 	}
 	buf.Reset()
 	if err := x.WriteCSV(&buf, x.All()); err != nil {
 		return err
 	}
-	if err := writeFile(ctx, joinPath(f.Output, "features.csv"), buf.Bytes()); err != nil {
+	if err := writeFile(ctx, joinPath(f.Output.V, "features.csv"), buf.Bytes()); err != nil {
 		return err
 	}
 	sets, err := Segments(x)
 	if err != nil {
 		return err
 	}
-	return WriteSegments(ctx, f.Output, dict, sets)
+	return WriteSegments(ctx, f.Output.V, dict, sets)
 }
 
 // scoreFn scores RFM over every customer and writes the features and the
@@ -346,8 +346,8 @@ func (f *joinFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte) bool
 // data by asOf, and then fails.
 type scoreFn struct {
 	AsOf    time.Time
-	Segment segment.Options
-	Output  string
+	Segment wire[segment.Options]
+	Output  wire[string]
 }
 
 func (f *scoreFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte) bool, recs func(*featureRec) bool, dicts func(*Dict) bool) error {
@@ -364,13 +364,13 @@ func (f *scoreFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte) boo
 		fs[i] = segment.Features{Customer: r.Customer, Recency: int(r.Recency), Tenure: int(r.Tenure), Frequency: int(r.Freq),
 			Monetary: affinity.Money(r.Monetary), AOV: affinity.Money(r.AOV), Stage: r.Stage, AbandonedCartDays: int(r.Abandoned)}
 	}
-	if err := segment.ScoreRFM(fs, f.AsOf, f.Segment); err != nil {
+	if err := segment.ScoreRFM(fs, f.AsOf, f.Segment.V); err != nil {
 		return err
 	}
-	if err := writeFile(ctx, joinPath(f.Output, "features.csv"), FeaturesCSV(fs)); err != nil {
+	if err := writeFile(ctx, joinPath(f.Output.V, "features.csv"), FeaturesCSV(fs)); err != nil {
 		return err
 	}
-	rules := f.Segment.RFMRules
+	rules := f.Segment.V.RFMRules
 	if rules == nil {
 		rules = segment.DefaultRFMRules()
 	}
@@ -388,7 +388,7 @@ func (f *scoreFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte) boo
 			}
 		}
 	}
-	return WriteSegments(ctx, f.Output, dict, sets)
+	return WriteSegments(ctx, f.Output.V, dict, sets)
 }
 
 // FeaturesCSV formats features the way segment.Index.WriteCSV does: a
@@ -483,17 +483,17 @@ func NewFeatures(in Input, o Features) (*beam.Pipeline, error) {
 	s = s.Scope("features")
 	cust := beam.ParDo(s, customerParts, parts)
 	dict := dictionary(s, beam.ParDo(s, partPos, cust))
-	ids := beam.ParDo(s, &customerIDsFn{Output: o.Output}, dict)
+	ids := beam.ParDo(s, &customerIDsFn{Output: wired(o.Output)}, dict)
 	chunks := beam.GroupByKey(s, beam.ParDo(s, joinID, beam.CoGroupByKey(s, cust, ids)))
 	if o.Index {
 		spec := catalogPCollection(s, facts, dictionary(s.Scope("products"), products))
-		pbs := beam.ParDo(s, &partFn{AsOf: o.AsOf, Segment: o.Segment, NonMerch: o.NonMerchandiseKeys}, chunks, beam.SideInput{Input: spec})
-		beam.ParDo0(s, &joinFn{AsOf: o.AsOf, Segment: o.Segment, NonMerch: o.NonMerchandiseKeys, Output: o.Output},
+		pbs := beam.ParDo(s, &partFn{AsOf: o.AsOf, Segment: wired(o.Segment), NonMerch: wired(o.NonMerchandiseKeys)}, chunks, beam.SideInput{Input: spec})
+		beam.ParDo0(s, &joinFn{AsOf: o.AsOf, Segment: wired(o.Segment), NonMerch: wired(o.NonMerchandiseKeys), Output: wired(o.Output)},
 			beam.CoGroupByKey(s, always(s), beam.AddFixedKey(s, pbs), beam.AddFixedKey(s, spec), beam.AddFixedKey(s, dict)))
 		return p, nil
 	}
-	recs := beam.ParDo(s, &chunkFn{AsOf: o.AsOf, Segment: o.Segment}, chunks)
-	beam.ParDo0(s, &scoreFn{AsOf: o.AsOf, Segment: o.Segment, Output: o.Output},
+	recs := beam.ParDo(s, &chunkFn{AsOf: o.AsOf, Segment: wired(o.Segment)}, chunks)
+	beam.ParDo0(s, &scoreFn{AsOf: o.AsOf, Segment: wired(o.Segment), Output: wired(o.Output)},
 		beam.CoGroupByKey(s, always(s), beam.AddFixedKey(s, recs), beam.AddFixedKey(s, dict)))
 	return p, nil
 }

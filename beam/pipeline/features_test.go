@@ -12,6 +12,7 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/memfs"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
@@ -235,4 +236,51 @@ func TestFeaturesURLOutput(t *testing.T) {
 	}
 	_, err = os.Stat(filepath.Join(dir, "memfs:"))
 	require.ErrorIs(t, err, os.ErrNotExist, "written to the local disk")
+}
+
+// Beam serialises a DoFn's fields as JSON, which replaces every byte of
+// invalid UTF-8 with U+FFFD: NonMerchandiseKeys "CAF\xe9" reached the
+// workers as "CAF\uFFFD", and the saved index counted the product in its
+// category where the single machine counts it in none.
+func TestFeaturesNonMerchandiseKeysNotUTF8(t *testing.T) {
+	in := pipeline.Input{Files: []string{latin1Shop(t, t.TempDir(), "a.csv")}, Format: "csv"}
+	advFeatures(t, in, pipeline.Features{AsOf: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC), Index: true, NonMerchandiseKeys: []string{"CAF\xe9"}})
+}
+
+// Features.Output went through JSON too: the job wrote its files to
+// "f\uFFFDvrier" when asked for "f\xe9vrier", and succeeded.
+func TestFeaturesOutputNotUTF8(t *testing.T) {
+	in := pipeline.Input{Files: []string{latin1Shop(t, t.TempDir(), "a.csv")}, Format: "csv"}
+	h, err := pipeline.LoadHistory(context.Background(), in)
+	require.NoError(t, err)
+	for _, index := range []bool{false, true} {
+		t.Run(fmt.Sprintf("index %v", index), func(t *testing.T) {
+			dir := t.TempDir()
+			o := pipeline.Features{AsOf: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC), Index: index, Output: filepath.Join(dir, "f\xe9vrier")}
+			p, err := pipeline.NewFeatures(in, o)
+			require.NoError(t, err)
+			run(t, p)
+			assert.NoDirExists(t, filepath.Join(dir, "f\uFFFDvrier"), "the job wrote to a directory of another name")
+			want := t.TempDir()
+			singleFeatures(t, h, o, want)
+			requireSameDirs(t, want, o.Output)
+		})
+	}
+}
+
+// segment.Options went through JSON too: an RFM segment named in
+// Latin-1 ("Fid\xe8les") came out as "Fid\uFFFDles" in features.csv and
+// segments.csv.
+func TestFeaturesRFMRuleNameNotUTF8(t *testing.T) {
+	in := pipeline.Input{Files: []string{latin1Shop(t, t.TempDir(), "a.csv")}, Format: "csv"}
+	rules := []segment.RFMRule{
+		{Name: "Fid\xe8les", R: segment.ScoreRange{Min: 3, Max: 5}},
+		{Name: "Autres"},
+	}
+	for _, index := range []bool{false, true} {
+		t.Run(fmt.Sprintf("index %v", index), func(t *testing.T) {
+			advFeatures(t, in, pipeline.Features{AsOf: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC), Index: index,
+				Segment: segment.Options{RFMRules: rules}})
+		})
+	}
 }

@@ -113,3 +113,21 @@ func dictText(what string, keys []string) string {
 	w.Flush()
 	return b.String()
 }
+
+// latin1Shop writes a file of a shop exported in Latin-1 (Windows-1252),
+// as many are: product keys such as "CAF\xe9" and category paths such as
+// "Caf\xe9s" are not valid UTF-8. The dataset package and the Builder keep
+// keys as bytes.
+func latin1Shop(t *testing.T, dir, name string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(path, []byte("customer,product,order,time,quantity,price,category\n"+
+		"c1,CAF\xe9,o1,2024-01-10T00:00:00Z,1,10,Caf\xe9s\n"+
+		"c1,TEA,o1,2024-01-10T00:00:00Z,1,10,T\n"+
+		"c1,MUG,o1,2024-01-10T00:00:00Z,1,10,T\n"+
+		"c2,CAF\xe9,o2,2024-01-11T00:00:00Z,1,10,Caf\xe9s\n"+
+		"c2,TEA,o2,2024-01-11T00:00:00Z,1,10,T\n"+
+		"c3,CAF\xe9,o3,2024-01-12T00:00:00Z,1,10,\n"+
+		"c3,MUG,o3,2024-01-12T00:00:00Z,1,10,\n"), 0o644))
+	return path
+}

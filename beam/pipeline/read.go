@@ -194,7 +194,7 @@ func init() {
 // own and emits its customers and anonymous orders as Parts, and every
 // product it names with its first-seen position.
 type readFn struct {
-	In Input
+	In wire[Input]
 	// Catalog makes the read also emit the file's catalog entries.
 	Catalog bool
 	// NoEvents makes a file with events an error (the features pipeline:
@@ -205,7 +205,7 @@ type readFn struct {
 func pos(file int, rank uint32) int64 { return int64(file)<<32 | int64(rank) }
 
 func (f *readFn) ProcessElement(ctx context.Context, spec fileSpec, parts func(string, Part), products func(string, int64), facts func(string, prodCalls)) error {
-	o, err := f.In.options()
+	o, err := f.In.V.options()
 	if err != nil {
 		return err
 	}
@@ -314,7 +314,7 @@ func readParts(s beam.Scope, in Input, shards int, rf readFn) (parts, products, 
 		specs[i] = fileSpec{Index: i, Path: f}
 	}
 	files := beam.CreateList(s, specs)
-	rf.In = in
+	rf.In = wired(in)
 	raw, prods, fs := beam.ParDo3(s, &rf, beam.Reshuffle(s, files))
 	products = beam.CombinePerKey(s, minPos, prods)
 	parts = beam.ParDo(s, &mergeFn{Shards: shards}, beam.GroupByKey(s, raw))
