@@ -6,7 +6,9 @@
 // from the same files ([LoadHistory]): the same index file, byte for byte,
 // and the same features, dictionaries and segment bitmaps. The exceptions
 // are under "Limits": several files of an order export format are refused,
-// and the features job fails where no customer has data by asOf.
+// the features job fails where no customer has data by asOf, and a lenient
+// job fails where the lines of the files are worth more than
+// affinity.MaxMoney in all.
 //
 // The per-shard work is the library's code: similarity.Partial counts a
 // shard's transactions with the rules of similarity.Count and merges by
@@ -79,4 +81,16 @@
 // order or event by asOf at all, but when the orders by asOf are all
 // anonymous (guest checkouts, baskets) it gives an index of no customers:
 // there the job differs, as it never sees anonymous orders.
+//
+// A History holds lines worth at most affinity.MaxMoney in all (the sum
+// of |quantity × price|, returns included; affinity.Builder.Add). A
+// single machine that loads the files into one Builder refuses the line
+// that would take the sum beyond it: strict, the load fails there;
+// lenient, the line is skipped and the later lines that still fit are
+// loaded. The jobs add up the files' sums before any step after the read
+// runs and, when the total passes MaxMoney, fail with an error naming the
+// first file at which it does (wrapping affinity.ErrMoneyRange): strict,
+// as the single machine fails; lenient, because which lines the single
+// machine skips depends on the running sum line by line, which the jobs
+// do not reproduce. Below the limit both give the same answer.
 package pipeline

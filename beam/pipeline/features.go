@@ -161,14 +161,14 @@ func chunkHistory(ctx context.Context, chunk int, parts func(*Part) bool, b *aff
 			for j, prod := range o.Products {
 				err := b.Add(affinity.Purchase{Customer: p.Customer, Product: prod, Order: o.Key, Time: t, Quantity: o.Qty[j], Price: affinity.Money(o.Price[j])})
 				if err != nil {
-					return nil, err
+					return nil, fmt.Errorf("pipeline: chunk %d: customer %q, order %q of %s: %w", chunk, p.Customer, o.Key, t.Format(time.RFC3339), err)
 				}
 			}
 		}
 	}
 	h, err := b.Build(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("pipeline: chunk %d of customers: %w", chunk, err)
 	}
 	if h.NumCustomers() != len(all) {
 		return nil, fmt.Errorf("pipeline: chunk %d has %d customers, its History %d", chunk, len(all), h.NumCustomers())

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -177,22 +178,36 @@ type fileSpec struct {
 	Path  string
 }
 
+// fileGross is the gross value of the lines one input file's load kept:
+// the sum of |quantity × price|, returns included, in Money units.
+type fileGross struct {
+	Index int
+	Path  string
+	Gross int64
+}
+
 func init() {
 	beam.RegisterType(typeOf[fileSpec]())
 	beam.RegisterType(typeOf[Part]())
 	beam.RegisterType(typeOf[Order]())
-	register.DoFn5x1[context.Context, fileSpec, func(string, Part), func(string, int64), func(string, prodCalls), error](&readFn{})
+	beam.RegisterType(typeOf[fileGross]())
+	register.DoFn6x1[context.Context, fileSpec, func(string, Part), func(string, int64), func(string, prodCalls), func(fileGross), error](&readFn{})
 	register.Emitter2[string, Part]()
 	register.Emitter2[string, int64]()
+	register.Emitter1[fileGross]()
 	register.Function2x1(minPos)
-	register.DoFn3x0[string, func(*Part) bool, func(int, Part)](&mergeFn{})
+	register.DoFn3x1[int, func(*fileGross) bool, func(int64), error](&grossFn{})
+	register.Iter1[fileGross]()
+	register.Emitter1[int64]()
+	register.DoFn4x0[string, func(*Part) bool, int64, func(int, Part)](&mergeFn{})
 	register.Iter1[Part]()
 	register.Emitter2[int, Part]()
 }
 
 // readFn loads one file with the dataset package into a History of its
-// own and emits its customers and anonymous orders as Parts, and every
-// product it names with its first-seen position.
+// own and emits its customers and anonymous orders as Parts, every
+// product it names with its first-seen position, and the file's gross
+// value (see [grossFn]).
 type readFn struct {
 	In wire[Input]
 	// Catalog makes the read also emit the file's catalog entries.
@@ -204,7 +219,7 @@ type readFn struct {
 
 func pos(file int, rank uint32) int64 { return int64(file)<<32 | int64(rank) }
 
-func (f *readFn) ProcessElement(ctx context.Context, spec fileSpec, parts func(string, Part), products func(string, int64), facts func(string, prodCalls)) error {
+func (f *readFn) ProcessElement(ctx context.Context, spec fileSpec, parts func(string, Part), products func(string, int64), facts func(string, prodCalls), grosses func(fileGross)) error {
 	o, err := f.In.V.options()
 	if err != nil {
 		return err
@@ -226,6 +241,12 @@ func (f *readFn) ProcessElement(ctx context.Context, spec fileSpec, parts func(s
 	if n := h.NumEvents(); n > 0 && f.NoEvents {
 		return fmt.Errorf("pipeline: %s holds %d events (ratings, views or carts); the pipelines read order lines only (MovieLens ratings: set Input.MovieLensAsPurchases)", spec.Path, n)
 	}
+	var gross affinity.Money // fits: the Builder bounds it (affinity.Builder.Add)
+	for i := range h.NumLines() {
+		v := h.Line(i).Value()
+		gross += max(v, -v)
+	}
+	grosses(fileGross{Index: spec.Index, Path: spec.Path, Gross: int64(gross)})
 	cat := h.Catalog()
 	for p := range affinity.ProductID(cat.NumProducts()) {
 		products(cat.ProductKey(p), pos(spec.Index, uint32(p)))
@@ -279,13 +300,63 @@ func partKey(customer, anonOrder string) string {
 
 func minPos(a, b int64) int64 { return min(a, b) }
 
+// grossFn checks the gross value of all the files' lines against
+// affinity.MaxMoney and emits it. A single machine loads the files one
+// after the other into one Builder, which refuses a line that would take
+// the gross value of all lines beyond MaxMoney: in strict mode the load
+// fails there, in lenient mode the line is skipped and the load goes on.
+// Each reader's Builder holds one file and bounds that file's gross value
+// only. When the gross values of the lines the readers kept sum to
+// MaxMoney or less, both builds keep the same lines: the single
+// machine's running sum at a line is the earlier files' sums plus the
+// file's own running sum, at most that total, so it refuses no line a
+// reader kept, and it refuses a line a reader refused for its file's sum
+// alone as well. Otherwise the single machine refuses a line of the first
+// file at which the running sum of the files passes MaxMoney, and the job
+// fails naming that file: in strict mode as the single machine fails; in
+// lenient mode because which lines the single machine skips from there on
+// depends on the running sum line by line, which the job does not
+// reproduce. mergeFn takes the sum as a side input, so that nothing after
+// the read — no count, no feature, no file written — runs before the
+// check has passed.
+type grossFn struct {
+	Lenient bool
+}
+
+func (f *grossFn) ProcessElement(_ int, files func(*fileGross) bool, emit func(int64)) error {
+	all := collect(files)
+	slices.SortFunc(all, func(a, b fileGross) int { return cmp.Compare(a.Index, b.Index) })
+	var sum affinity.Money
+	for _, g := range all {
+		var ok bool
+		if sum, ok = sum.Add(affinity.Money(g.Gross)); !ok {
+			return grossError(g.Path, f.Lenient)
+		}
+	}
+	emit(int64(sum))
+	return nil
+}
+
+// grossError is the error of the jobs when the lines of the files up to
+// path are worth more than affinity.MaxMoney in all.
+func grossError(path string, lenient bool) error {
+	const msg = "pipeline: %s: the lines of the input files up to this one are worth more than %v in all (the sum of |quantity × price|, returns included), the most one History holds: "
+	if lenient {
+		return fmt.Errorf(msg+"a single machine loading the files in order skips the lines that would take the sum beyond it from this file on, which depends on the running sum line by line and is not reproduced by the jobs; look for lines of implausible value: %w",
+			path, affinity.MaxMoney, affinity.ErrMoneyRange)
+	}
+	return fmt.Errorf(msg+"a single machine loading the files in order refuses a line of this file: %w", path, affinity.MaxMoney, affinity.ErrMoneyRange)
+}
+
 // mergeFn joins the Parts of one key from every file and sends the
-// result to one of Shards shards, by a hash of the key.
+// result to one of Shards shards, by a hash of the key. Its side input,
+// the output of [grossFn], holds it back until the gross value of the
+// input has been checked.
 type mergeFn struct {
 	Shards int
 }
 
-func (f *mergeFn) ProcessElement(key string, parts func(*Part) bool, emit func(int, Part)) {
+func (f *mergeFn) ProcessElement(key string, parts func(*Part) bool, _ int64, emit func(int, Part)) {
 	var m Part
 	for i, p := range collect(parts) {
 		if i == 0 || p.Pos < m.Pos {
@@ -304,8 +375,9 @@ func shardOf(key string, shards int) int {
 }
 
 // readParts reads the input files and returns the Parts merged by
-// customer (or anonymous order), keyed by shard, the products with their
-// first-seen positions and, when rf.Catalog is set, each product's
+// customer (or anonymous order), keyed by shard — released once the
+// gross value of all the files has passed [grossFn] —, the products with
+// their first-seen positions and, when rf.Catalog is set, each product's
 // catalog entries from the first file that has any.
 func readParts(s beam.Scope, in Input, shards int, rf readFn) (parts, products, facts beam.PCollection) {
 	s = s.Scope("read")
@@ -315,9 +387,11 @@ func readParts(s beam.Scope, in Input, shards int, rf readFn) (parts, products, 
 	}
 	files := beam.CreateList(s, specs)
 	rf.In = wired(in)
-	raw, prods, fs := beam.ParDo3(s, &rf, beam.Reshuffle(s, files))
+	outs := beam.ParDoN(s, &rf, beam.Reshuffle(s, files))
+	raw, prods, fs, grosses := outs[0], outs[1], outs[2], outs[3]
 	products = beam.CombinePerKey(s, minPos, prods)
-	parts = beam.ParDo(s, &mergeFn{Shards: shards}, beam.GroupByKey(s, raw))
+	gross := beam.ParDo(s, &grossFn{Lenient: in.Lenient}, beam.GroupByKey(s, beam.AddFixedKey(s, grosses)))
+	parts = beam.ParDo(s, &mergeFn{Shards: shards}, beam.GroupByKey(s, raw), beam.SideInput{Input: gross})
 	facts = beam.CombinePerKey(s, firstFile, fs)
 	return parts, products, facts
 }

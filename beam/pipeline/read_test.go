@@ -2,11 +2,17 @@ package pipeline_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/beam/pipeline"
 	"github.com/shopaffinity/affinity/similarity"
 )
@@ -27,4 +33,96 @@ func TestReadTimeLayoutNotUTF8(t *testing.T) {
 	asOf := time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)
 	advFeatures(t, in, pipeline.Features{AsOf: asOf})
 	advCoPurchase(t, in, pipeline.CoPurchase{AsOf: asOf, Index: similarity.IndexOptions{K: 5, MinSupport: 1}})
+}
+
+// A single machine loads the files into one Builder, which bounds the
+// gross value of all lines (the sum of |quantity × price|) at
+// affinity.MaxMoney; the jobs read each file into a Builder of its own,
+// which bounds each file's. Strict, the single machine failed on the
+// second file and the jobs succeeded; lenient, the single machine skipped
+// a line of the second file and the jobs kept it. The jobs now fail
+// naming the file, strict as the single machine does, lenient because
+// they cannot tell which lines it skips.
+func TestReadGrossValueAcrossFiles(t *testing.T) {
+	dir := t.TempDir()
+	header := "customer,product,order,time,quantity,price\n"
+	// 500,000,000,000,000 currency units each; two are beyond MaxMoney (about 9.2e14)
+	a := advWrite(t, dir, "a.csv", []byte(header+
+		",A,a1,2024-01-01T00:00:00Z,1,500000000000000\n"+
+		",B,a1,2024-01-01T00:00:00Z,1,1\n"), false)
+	b := advWrite(t, dir, "b.csv", []byte(header+
+		"c1,A,o1,2024-01-02T00:00:00Z,1,500000000000000\n"+
+		"c1,B,o1,2024-01-02T00:00:00Z,1,1\n"+
+		"c2,B,o2,2024-01-03T00:00:00Z,1,1\n"), false)
+	asOf := time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)
+	for _, lenient := range []bool{false, true} {
+		in := pipeline.Input{Files: []string{a, b}, Format: "csv", Lenient: lenient}
+		h, singleErr := pipeline.LoadHistory(context.Background(), in)
+		if lenient {
+			require.NoError(t, singleErr)
+			require.Equal(t, 4, h.NumLines(), "the single machine skips the line that passes MaxMoney")
+		} else {
+			require.ErrorIs(t, singleErr, affinity.ErrMoneyRange)
+		}
+		check := func(t *testing.T, err error) {
+			t.Helper()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), b+": the lines of the input files up to this one are worth more than 922337203685477.5807 in all")
+			assert.Contains(t, err.Error(), affinity.ErrMoneyRange.Error())
+			if lenient {
+				assert.Contains(t, err.Error(), "not reproduced by the jobs")
+			} else {
+				assert.Contains(t, err.Error(), "refuses a line of this file")
+			}
+		}
+		t.Run(fmt.Sprintf("copurchase, lenient %v", lenient), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "neighbours.idx")
+			p, err := pipeline.NewCoPurchase(in, pipeline.CoPurchase{AsOf: asOf, Shards: 2, Index: similarity.IndexOptions{K: 5, MinSupport: 1}, Output: out})
+			require.NoError(t, err)
+			_, err = prism.Execute(context.Background(), p)
+			check(t, err)
+			assert.NoFileExists(t, out)
+		})
+		for _, index := range []bool{false, true} {
+			t.Run(fmt.Sprintf("features, lenient %v, index %v", lenient, index), func(t *testing.T) {
+				out := t.TempDir()
+				p, err := pipeline.NewFeatures(in, pipeline.Features{AsOf: asOf, Index: index, Output: out})
+				require.NoError(t, err)
+				_, err = prism.Execute(context.Background(), p)
+				check(t, err)
+				ents, err := os.ReadDir(out)
+				require.NoError(t, err)
+				assert.Empty(t, ents, "files written by a failed job")
+			})
+		}
+	}
+}
+
+// Files whose lines are worth exactly affinity.MaxMoney in all load on a
+// single machine, strict and lenient, and the jobs give its answer.
+func TestReadGrossValueAtMaxMoney(t *testing.T) {
+	dir := t.TempDir()
+	header := "customer,product,order,time,quantity,price\n"
+	// 461168601842738.7903 + 461168601842738.7904 = 922337203685477.5807, MaxMoney
+	a := advWrite(t, dir, "a.csv", []byte(header+
+		"c1,A,o1,2024-01-01T00:00:00Z,1,461168601842738.7903\n"), false)
+	b := advWrite(t, dir, "b.csv", []byte(header+
+		"c1,B,o2,2024-01-02T00:00:00Z,-1,461168601842738.7904\n"+
+		"c2,A,o3,2024-01-03T00:00:00Z,1,0\n"+
+		"c2,B,o3,2024-01-03T00:00:00Z,1,0\n"), false)
+	asOf := time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)
+	for _, lenient := range []bool{false, true} {
+		in := pipeline.Input{Files: []string{a, b}, Format: "csv", Lenient: lenient}
+		h, err := pipeline.LoadHistory(context.Background(), in)
+		require.NoError(t, err)
+		require.Equal(t, 4, h.NumLines())
+		t.Run(fmt.Sprintf("copurchase, lenient %v", lenient), func(t *testing.T) {
+			advCoPurchase(t, in, pipeline.CoPurchase{AsOf: asOf, Shards: 2, Index: similarity.IndexOptions{K: 5, MinSupport: 1}})
+		})
+		for _, index := range []bool{false, true} {
+			t.Run(fmt.Sprintf("features, lenient %v, index %v", lenient, index), func(t *testing.T) {
+				advFeatures(t, in, pipeline.Features{AsOf: asOf, Index: index})
+			})
+		}
+	}
 }
