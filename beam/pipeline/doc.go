@@ -46,6 +46,14 @@
 // rows are ranked with the same top-K and tie-breaks, and customers are
 // processed in chunks of 2^16 consecutive ids, one roaring container each.
 //
+// # Counters
+//
+// What a single machine's dataset.Load reports per file, the read step
+// counts as Beam counters over all files (see [Metrics]): the rows read,
+// the rows skipped by reason — bad rows with Input.Lenient, and rows a
+// format skips by definition — and the duplicate rows. Each reader also
+// logs its file's counts when it skipped a row or found a duplicate.
+//
 // # Limits
 //
 // A file is read by one worker and must fit in its memory as a History:

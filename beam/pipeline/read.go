@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local" // local paths
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/shopaffinity/affinity"
@@ -127,28 +129,65 @@ func LoadHistory(ctx context.Context, in Input) (*affinity.History, error) {
 	}
 	var b affinity.Builder
 	for _, f := range in.Files {
-		if err := loadFile(ctx, f, &b, o); err != nil {
+		if _, err := loadFile(ctx, f, &b, o); err != nil {
 			return nil, err
 		}
 	}
 	return b.Build(ctx)
 }
 
-func loadFile(ctx context.Context, path string, b *affinity.Builder, o dataset.Options) error {
+func loadFile(ctx context.Context, path string, b *affinity.Builder, o dataset.Options) (dataset.Report, error) {
 	fs, err := filesystem.New(ctx, path)
 	if err != nil {
-		return err
+		return dataset.Report{}, err
 	}
 	defer fs.Close()
 	r, err := fs.OpenRead(ctx, path)
 	if err != nil {
-		return err
+		return dataset.Report{}, err
 	}
 	defer r.Close()
-	if _, err := dataset.Load(ctx, r, b, o); err != nil {
-		return fmt.Errorf("pipeline: %s: %w", path, err)
+	rep, err := dataset.Load(ctx, r, b, o)
+	if err != nil {
+		return rep, fmt.Errorf("pipeline: %s: %w", path, err)
 	}
-	return nil
+	return rep, nil
+}
+
+// Metrics is the namespace of the Beam counters of the jobs' read step,
+// summed over the files: "rows", the data rows read; "skipped: " and a
+// reason of dataset.Skip ("skipped: invalid time"), the rows skipped for
+// it (in lenient mode any reason; in strict mode those a format skips by
+// definition, such as Online Retail's adjustments); and "duplicates",
+// the rows that repeat an earlier row of their order
+// (dataset.Report.Duplicates; loaded unless dropped). A single machine's
+// dataset.Load reports the same per file; each reader also logs its
+// file's report when it skipped or found any.
+const Metrics = "affinity"
+
+// count adds the report of the file at path to the read step's
+// counters (see [Metrics]) and logs it when a row was skipped or
+// repeated.
+func count(ctx context.Context, path string, rep dataset.Report) {
+	beam.NewCounter(Metrics, "rows").Inc(ctx, int64(rep.Rows))
+	for _, s := range rep.Skipped {
+		beam.NewCounter(Metrics, "skipped: "+s.Reason).Inc(ctx, int64(s.Count))
+	}
+	if rep.Duplicates > 0 {
+		beam.NewCounter(Metrics, "duplicates").Inc(ctx, int64(rep.Duplicates))
+	}
+	if len(rep.Skipped) == 0 && rep.Duplicates == 0 {
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "pipeline: %s: %d rows read, %d loaded", path, rep.Rows, rep.Loaded)
+	for _, s := range rep.Skipped {
+		fmt.Fprintf(&b, "; skipped %d: %s (first at line %d)", s.Count, s.Reason, s.FirstLine)
+	}
+	if rep.Duplicates > 0 {
+		fmt.Fprintf(&b, "; %d duplicates (first at line %d)", rep.Duplicates, rep.FirstDuplicate)
+	}
+	log.Info(ctx, b.String())
 }
 
 // Order is one order of a [Part]: its shop id, time (the earliest of its
@@ -231,9 +270,11 @@ func (f *readFn) ProcessElement(ctx context.Context, spec fileSpec, parts func(s
 		calls = map[string]*prodCalls{}
 		o.OnProduct = recordCalls(spec.Index, calls)
 	}
-	if err := loadFile(ctx, spec.Path, &b, o); err != nil {
+	rep, err := loadFile(ctx, spec.Path, &b, o)
+	if err != nil {
 		return err
 	}
+	count(ctx, spec.Path, rep)
 	h, err := b.Build(ctx)
 	if err != nil {
 		return err

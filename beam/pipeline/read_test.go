@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -125,4 +126,53 @@ func TestReadGrossValueAtMaxMoney(t *testing.T) {
 			})
 		}
 	}
+}
+
+// readCounters returns the read step's counters (pipeline.Metrics) of a
+// run of p, by name.
+func readCounters(t *testing.T, p *beam.Pipeline) map[string]int64 {
+	t.Helper()
+	res, err := prism.Execute(context.Background(), p)
+	require.NoError(t, err)
+	got := map[string]int64{}
+	for _, c := range res.Metrics().AllMetrics().Counters() {
+		if c.Namespace() == pipeline.Metrics {
+			got[c.Name()] += c.Result()
+		}
+	}
+	return got
+}
+
+// With Input.Lenient a bad row is skipped, and dataset.Load counts it in
+// its Report; the jobs threw the Report away, so a job that dropped rows
+// succeeded without a trace. The read step counts the rows, the skipped
+// ones by reason and the duplicates, over all files.
+func TestReadLenientSkipsCounted(t *testing.T) {
+	dir := t.TempDir()
+	header := "customer,product,order,time,quantity,price\n"
+	a := advWrite(t, dir, "a.csv", []byte(header+
+		"c1,A,o1,2024-01-01T00:00:00Z,1,10\n"+
+		"c1,B,o1,not-a-time,1,10\n"+
+		"c2,B,o2,2024-01-02T00:00:00Z,0,10\n"+
+		"c2,A,o2,2024-01-02T00:00:00Z,1,10\n"), false)
+	b := advWrite(t, dir, "b.csv.gz", []byte(header+
+		"c3,A,o3,2024-01-03T00:00:00Z,1,10\n"+
+		"c3,A,o3,2024-01-03T00:00:00Z,1,10\n"+
+		"c3,B,o3,2024-01-03T00:00:00Z,1,-10\n"+
+		"c4,B,o4,2024-01-04,1,10\n"+
+		"c4,,o4,2024-01-04T00:00:00Z,1,10\n"), true)
+	in := pipeline.Input{Files: []string{a, b}, Format: "csv", Lenient: true}
+	want := map[string]int64{"rows": 9, "skipped: invalid time": 1, "skipped: zero quantity": 1,
+		"skipped: negative price": 1, "skipped: missing product": 1, "duplicates": 1}
+	asOf := time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)
+	t.Run("features", func(t *testing.T) {
+		p, err := pipeline.NewFeatures(in, pipeline.Features{AsOf: asOf, Output: t.TempDir()})
+		require.NoError(t, err)
+		assert.Equal(t, want, readCounters(t, p))
+	})
+	t.Run("copurchase", func(t *testing.T) {
+		p, err := pipeline.NewCoPurchase(in, pipeline.CoPurchase{AsOf: asOf, Output: filepath.Join(t.TempDir(), "neighbours.idx")})
+		require.NoError(t, err)
+		assert.Equal(t, want, readCounters(t, p))
+	})
 }

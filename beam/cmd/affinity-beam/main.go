@@ -8,17 +8,29 @@
 //	affinity-beam -job features -index -namecats -input 'orders/*.csv.gz' -format onlineretail \
 //	    -asof 2011-12-09 -output features/
 //
+// When the runner returns the job's metrics (prism, and the others when
+// the command waits for the job), the command then prints what the read
+// step counted over all files: the rows read, the rows skipped by reason
+// (-lenient skips bad rows; some formats skip rows by definition) and the
+// duplicate rows.
+//
 // See beam/README.md for the runner flags.
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
+	"fmt"
+	"io"
 	"log"
+	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/metrics"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs" // gs:// paths
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
@@ -100,8 +112,42 @@ func main() {
 	default:
 		log.Fatalf("unknown -job %q", *job)
 	}
-	if err := beamx.Run(ctx, p); err != nil {
+	res, err := beamx.RunWithMetrics(ctx, p)
+	if err != nil {
 		log.Fatal(err)
+	}
+	if res != nil {
+		writeReadCounts(os.Stdout, res.Metrics().AllMetrics().Counters())
+	}
+}
+
+// writeReadCounts writes the read step's counters (pipeline.Metrics) as
+// dataset.Report.String lays out a load's: the rows read, the rows
+// skipped and each reason's share, the duplicates when there are any.
+func writeReadCounts(w io.Writer, counters []metrics.CounterResult) {
+	n := map[string]int64{}
+	for _, c := range counters {
+		if c.Namespace() == pipeline.Metrics {
+			n[c.Name()] += c.Result()
+		}
+	}
+	const skipped = "skipped: "
+	var total int64
+	var reasons []string
+	for name, v := range n {
+		if r, ok := strings.CutPrefix(name, skipped); ok {
+			total += v
+			reasons = append(reasons, r)
+		}
+	}
+	slices.SortFunc(reasons, func(a, b string) int { return cmp.Or(cmp.Compare(n[skipped+b], n[skipped+a]), cmp.Compare(a, b)) })
+	fmt.Fprintf(w, "%-10s %d\n", "rows", n["rows"])
+	fmt.Fprintf(w, "%-10s %d\n", "skipped", total)
+	for _, r := range reasons {
+		fmt.Fprintf(w, "  %-22s %d\n", r, n[skipped+r])
+	}
+	if d := n["duplicates"]; d > 0 {
+		fmt.Fprintf(w, "%-10s %d\n", "duplicates", d)
 	}
 }
 
