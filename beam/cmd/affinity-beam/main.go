@@ -47,15 +47,15 @@ var (
 	lenient   = flag.Bool("lenient", false, "skip bad rows instead of failing")
 	asOf      = flag.String("asof", "", "as-of time, RFC 3339 or YYYY-MM-DD (required)")
 	output    = flag.String("output", "", "index file (copurchase) or directory (features)")
-	scope     = flag.String("scope", "basket", "co-purchase scope: basket, customer or sequential")
-	measure   = flag.String("measure", "jaccard", "co-purchase measure")
-	k         = flag.Int("k", similarity.DefaultK, "neighbours per product")
-	minSup    = flag.Int("minsupport", similarity.DefaultMinSupport, "minimum co-count of a neighbour")
-	shrink    = flag.Float64("shrinkage", 0, "shrinkage λ")
-	months    = flag.Int("months", 0, "look-back in calendar months (0: everything up to the as-of time)")
-	maxBasket = flag.Int("maxbasket", 0, "products per transaction before sampling (0: default, <0: no cap)")
-	shards    = flag.Int("shards", 0, "partial counts (0: default 16)")
-	exclude   = flag.String("exclude", "", "comma-separated product keys of non-merchandise (postage, fees), spaces around each dropped: never counted as co-purchases, in no category of a features -index")
+	scope     = flag.String("scope", "basket", "copurchase: co-purchase scope: basket, customer or sequential")
+	measure   = flag.String("measure", "jaccard", "copurchase: co-purchase measure")
+	k         = flag.Int("k", similarity.DefaultK, "copurchase: neighbours per product")
+	minSup    = flag.Int("minsupport", similarity.DefaultMinSupport, "copurchase: minimum co-count of a neighbour")
+	shrink    = flag.Float64("shrinkage", 0, "copurchase: shrinkage λ")
+	months    = flag.Int("months", 0, "look-back in calendar months before the as-of time (0: the job's default: everything up to the as-of time for copurchase, as similarity.Count; 24 months for features, as segment.Build)")
+	maxBasket = flag.Int("maxbasket", 0, "copurchase: products per transaction before sampling (0: default, <0: no cap)")
+	shards    = flag.Int("shards", 0, "copurchase: partial counts (0: default 16)")
+	exclude   = flag.String("exclude", "", "comma-separated product keys of non-merchandise (postage, fees), spaces around each dropped: never counted as co-purchases, in no category of a features -index (features without -index refuses it)")
 	nameCats  = flag.Bool("namecats", false, "derive a category from the product name where a row has none")
 	index     = flag.Bool("index", false, "features: also write the saved segment index, segments.idx")
 	mlBuys    = flag.Bool("ratings-as-purchases", false, "movielens: read ratings as purchases (the features job reads no events)")
@@ -63,6 +63,14 @@ var (
 
 func main() {
 	flag.Parse()
+	var set []string
+	flag.Visit(func(f *flag.Flag) { set = append(set, f.Name) })
+	if err := checkFlags(*job, *index, set); err != nil {
+		log.Fatal(err)
+	}
+	if *months < 0 {
+		log.Fatalf("-months %d: a look-back is 0 or more months", *months)
+	}
 	beam.Init()
 	ctx := context.Background()
 	at, err := time.Parse(time.RFC3339, *asOf)
@@ -102,6 +110,9 @@ func main() {
 		}
 	case "features":
 		f := pipeline.Features{AsOf: at, Output: *output, Index: *index}
+		if *months > 0 {
+			f.Segment.Lookback = affinity.Months(*months)
+		}
 		if *exclude != "" {
 			f.NonMerchandiseKeys = keyList(*exclude)
 		}
@@ -149,6 +160,36 @@ func writeReadCounts(w io.Writer, counters []metrics.CounterResult) {
 	if d := n["duplicates"]; d > 0 {
 		fmt.Fprintf(w, "%-10s %d\n", "duplicates", d)
 	}
+}
+
+// checkFlags returns an error for a flag, of the names set on the command
+// line, that the job does not read: the command refuses it rather than
+// ignore it.
+func checkFlags(job string, index bool, set []string) error {
+	if job != "copurchase" && job != "features" {
+		return fmt.Errorf("unknown -job %q: copurchase or features", job)
+	}
+	for _, name := range set {
+		var only string
+		switch name {
+		case "scope", "measure", "k", "minsupport", "shrinkage", "maxbasket", "shards":
+			if job != "copurchase" {
+				only = "-job copurchase only"
+			}
+		case "index":
+			if job != "features" {
+				only = "-job features only"
+			}
+		case "exclude":
+			if job == "features" && !index {
+				only = "-job copurchase and -job features -index only: the features without the index have no categories"
+			}
+		}
+		if only != "" {
+			return fmt.Errorf("-%s applies to %s", name, only)
+		}
+	}
+	return nil
 }
 
 // keyList splits a comma-separated list of keys, dropping the spaces
