@@ -204,7 +204,9 @@ type Order struct {
 // order —, keyed by [partKey]. Pos is the customer's first-seen position,
 // file index << 32 | rank of first appearance within the file, which
 // orders the customers as a single machine reading the files in order
-// interns them.
+// interns them; of an anonymous order, file index << 32 | rank among the
+// file's anonymous orders. Either way the Parts of one key sort by Pos in
+// file order.
 type Part struct {
 	Customer string
 	Pos      int64
@@ -317,7 +319,7 @@ func (f *readFn) ProcessElement(ctx context.Context, spec fileSpec, parts func(s
 	lo, hi := h.AnonymousOrders()
 	for o := lo; o < hi; o++ {
 		r := order(o)
-		parts(partKey("", orderIdentity(r)), Part{Pos: -1, Orders: []Order{r}})
+		parts(partKey("", orderIdentity(r)), Part{Pos: pos(spec.Index, uint32(o-lo)), Orders: []Order{r}})
 	}
 	return nil
 }
@@ -389,8 +391,12 @@ func grossError(path string, lenient bool) error {
 	return fmt.Errorf(msg+"a single machine loading the files in order refuses a line of this file: %w", path, affinity.MaxMoney, affinity.ErrMoneyRange)
 }
 
-// mergeFn joins the Parts of one key from every file and sends the
-// result to one of Shards shards, by a hash of the key. Its side input,
+// mergeFn joins the Parts of one key from every file, in file order, and
+// sends the result to one of Shards shards, by a hash of the key. The
+// grouping step delivers the Parts in no particular order; in file order
+// the lines of an order that straddles files reach the Builder of
+// chunkHistory in the order a single machine adds them, which decayed
+// sums over them (segment.Options.HalfLife) depend on. Its side input,
 // the output of [grossFn], holds it back until the gross value of the
 // input has been checked.
 type mergeFn struct {
@@ -398,11 +404,10 @@ type mergeFn struct {
 }
 
 func (f *mergeFn) ProcessElement(key string, parts func(*Part) bool, _ int64, emit func(int, Part)) {
-	var m Part
-	for i, p := range collect(parts) {
-		if i == 0 || p.Pos < m.Pos {
-			m.Customer, m.Pos = p.Customer, p.Pos
-		}
+	all := collect(parts)
+	slices.SortFunc(all, func(a, b Part) int { return cmp.Compare(a.Pos, b.Pos) })
+	m := Part{Customer: all[0].Customer, Pos: all[0].Pos}
+	for _, p := range all {
 		m.Orders = append(m.Orders, p.Orders...)
 	}
 	emit(shardOf(key, f.Shards), m)
