@@ -336,8 +336,8 @@ func dictCSV(what string, d Dict) []byte {
 // the neighbour index — the bytes similarity.NewIndex and Index.WriteTo
 // give on the single-machine History of the same files (see
 // [LoadHistory]) — to o.Output, and the product dictionary beside it.
-// It returns an error for several files of an order export format (see
-// "Limits" in the package documentation).
+// It returns an error for several files of an order export format or of
+// the "baskets" format (see "Limits" in the package documentation).
 func NewCoPurchase(in Input, o CoPurchase) (*beam.Pipeline, error) {
 	o, err := o.withDefaults()
 	if err != nil {

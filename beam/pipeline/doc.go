@@ -5,10 +5,10 @@
 // Dataflow, and produces exactly what the single-machine build produces
 // from the same files ([LoadHistory]): the same index file, byte for byte,
 // and the same features, dictionaries and segment bitmaps. The exceptions
-// are under "Limits": several files of an order export format are refused,
-// the features job fails where no customer has data by asOf, and a lenient
-// job fails where the lines of the files are worth more than
-// affinity.MaxMoney in all.
+// are under "Limits": several files of an order export format or of
+// baskets are refused, the features job fails where no customer has data
+// by asOf, and a lenient job fails where the lines of the files are worth
+// more than affinity.MaxMoney in all.
 //
 // The per-shard work is the library's code: similarity.Partial counts a
 // shard's transactions with the rules of similarity.Count and merges by
@@ -81,6 +81,14 @@
 // one file of these formats, before any work, with an error that says so:
 // load one export file (it gives byte for byte the single machine's
 // output), or convert the exports to the "csv" format, whose rows add lines.
+//
+// Baskets — the "baskets" format, one anonymous order per line — are read
+// from one file only as well. dataset.Load keys each basket by the number
+// of lines the Builder held before the load and the basket's line, so
+// that baskets of two files are never one order; the jobs, which read
+// every file into a History of its own, do not know that number, and
+// refuse more than one file, before any work: concatenate the files into
+// one.
 //
 // The features job needs at least one customer with an order or event by
 // the as-of time. Without one it fails, with and without [Features.Index],

@@ -451,7 +451,8 @@ func FeaturesCSV(fs []segment.Features) []byte {
 // has an order or event by o.AsOf, with or without o.Index — also where
 // the single machine gives an index of no customers because the orders by
 // asOf are all anonymous. NewFeatures returns an error for several files of
-// an order export format (see "Limits" in the package documentation).
+// an order export format or of the "baskets" format (see "Limits" in the
+// package documentation).
 func NewFeatures(in Input, o Features) (*beam.Pipeline, error) {
 	if err := affinity.CheckAsOf("pipeline", o.AsOf); err != nil {
 		return nil, err

@@ -27,8 +27,8 @@ type Input struct {
 	// single-machine build being reproduced. A path may be local or on
 	// any file system Beam registers (gs://, s3://) when the program
 	// imports it. Expand a glob with [Glob]. The order export formats
-	// ("shopify", "woocommerce") take one file only (see "Limits" in the
-	// package documentation).
+	// ("shopify", "woocommerce") and "baskets" take one file only (see
+	// "Limits" in the package documentation).
 	Files []string
 	// Format, Lenient, Columns, TimeLayouts, DecimalSep, Comma, NoProducts
 	// and MovieLensAsPurchases are those of [dataset.Options].
