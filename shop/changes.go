@@ -13,9 +13,13 @@ import (
 // Changes is a feed of order changes ([affinity.OrderChange]): a put
 // replaces every earlier version of the order (edits, partial refunds,
 // re-deliveries), a delete removes it, and the change with the highest
-// Version wins whatever the order of arrival — so replaying a feed, or
-// loading it twice, gives the same History as loading it once. A nil seq
-// is an error wrapping [affinity.ErrNilArgument].
+// Version wins whatever the order of arrival within the feed — so
+// replaying a feed, or loading it twice, gives the same History as
+// loading it once. Across refreshes versions are not kept (see
+// [affinity.Builder.Apply]): a change in a later refresh replaces the
+// order whatever its version, so a late retry of an older version
+// undoes a newer one. A nil seq is an error wrapping
+// [affinity.ErrNilArgument].
 func Changes(seq iter.Seq[affinity.OrderChange]) Source {
 	return SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
 		rep := dataset.Report{Format: "changes"}
