@@ -9,6 +9,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -148,8 +149,9 @@ func (g *advGen) op() advOp {
 	}
 }
 
-// advLine is one line of the model, with the customer id (−1: anonymous)
-// and the order key it was stored with.
+// advLine is one line of the model, with the customer id (−1: anonymous),
+// the order key it was stored with and the version of the put that
+// stored it (0 for Add).
 type advLine struct {
 	cust  int
 	key   string
@@ -157,6 +159,7 @@ type advLine struct {
 	prod  string
 	qty   int32
 	price affinity.Money
+	ver   int64
 }
 
 type advEvent struct {
@@ -168,7 +171,8 @@ type advEvent struct {
 }
 
 // advModel is the naive History: its id tables, its live lines and events
-// in the order they were added, and the catalog.
+// in the order they were added, the catalog, and the tombstones of
+// deleted order keys.
 type advModel struct {
 	custKeys []string // by id; "" once erased
 	custID   map[string]int
@@ -178,10 +182,19 @@ type advModel struct {
 	nodes    map[string]bool
 	lines    []advLine
 	events   []advEvent
+	tomb     map[string]int64
 }
 
 func newAdvModel() *advModel {
-	return &advModel{custID: map[string]int{}, prodID: map[string]int{}, desc: map[string]affinity.Product{}, nodes: map[string]bool{}}
+	return &advModel{custID: map[string]int{}, prodID: map[string]int{}, desc: map[string]affinity.Product{}, nodes: map[string]bool{},
+		tomb: map[string]int64{}}
+}
+
+// keyVersion returns the version of the latest change of key the model
+// holds, and whether it was a delete (see verState).
+func (m *advModel) keyVersion(key string) (v int64, del, ok bool) {
+	t, dead := m.tomb[key]
+	return verState(verFirstVersions(m.lines, key, func(l advLine) (string, int, int64) { return l.key, l.cust, l.ver }), t, dead)
 }
 
 func (m *advModel) customer(k string) int {
@@ -221,7 +234,7 @@ func (m *advModel) build(ops []advOp) {
 			p := op.purchase
 			c := m.customer(p.Customer)
 			m.product(p.Product)
-			lines = append(lines, advLine{c, p.Order, p.Time.Unix(), p.Product, p.Quantity, p.Price})
+			lines = append(lines, advLine{c, p.Order, p.Time.Unix(), p.Product, p.Quantity, p.Price, 0})
 		case op.event != nil:
 			e := op.event
 			c := m.customer(e.Customer)
@@ -257,6 +270,22 @@ func (m *advModel) build(ops []advOp) {
 			erased[op.erase] = true
 		}
 	}
+	// A change that loses to what the History holds of its key (a higher
+	// version: at equal versions the later Build wins, put or delete) is
+	// no change; the others set or clear the key's tombstone.
+	for k, s := range changes {
+		if v, _, ok := m.keyVersion(k); ok && s.version < v {
+			delete(changes, k)
+			continue
+		}
+		switch {
+		case !s.del && erased[s.lines[0].Customer]: // an erasure is no versioned change
+		case !s.del:
+			delete(m.tomb, k)
+		case s.version != 0:
+			m.tomb[k] = s.version
+		}
+	}
 	gone := map[int]bool{}
 	for k := range erased {
 		if id, ok := m.custID[k]; ok {
@@ -285,7 +314,7 @@ func (m *advModel) build(ops []advOp) {
 		for _, p := range s.lines {
 			c := m.customer(p.Customer)
 			m.product(p.Product)
-			lines = append(lines, advLine{c, k, p.Time.Unix(), p.Product, p.Quantity, p.Price})
+			lines = append(lines, advLine{c, k, p.Time.Unix(), p.Product, p.Quantity, p.Price, s.version})
 		}
 	}
 	m.lines, m.events = lines, events
@@ -299,9 +328,13 @@ type advOrder struct {
 	lines  []string // product:qty:price, in the order added
 	value  affinity.Money
 	bought bool
+	ver    int64
 }
 
 func (o advOrder) String() string {
+	if o.ver != 0 {
+		return fmt.Sprintf("c%d|%s|%d|%v|v%d", o.cust, o.key, o.unix-advT0.Unix(), o.lines, o.ver)
+	}
 	return fmt.Sprintf("c%d|%s|%d|%v", o.cust, o.key, o.unix-advT0.Unix(), o.lines)
 }
 
@@ -326,7 +359,7 @@ func (m *advModel) orders() [][]advOrder {
 		if !ok {
 			i = len(all)
 			at[k] = i
-			all = append(all, advOrder{cust: l.cust, key: l.key, unix: l.unix})
+			all = append(all, advOrder{cust: l.cust, key: l.key, unix: l.unix, ver: l.ver})
 		}
 		o := &all[i]
 		o.unix = min(o.unix, l.unix)
@@ -349,7 +382,7 @@ func (m *advModel) orders() [][]advOrder {
 }
 
 func advOrderOf(h *affinity.History, o affinity.OrderID, cust int) advOrder {
-	x := advOrder{cust: cust, key: h.OrderKey(o), unix: h.OrderUnix(o)}
+	x := advOrder{cust: cust, key: h.OrderKey(o), unix: h.OrderUnix(o), ver: h.OrderVersion(o)}
 	lo, hi := h.OrderLines(o)
 	for i := lo; i < hi; i++ {
 		l := h.Line(i)
@@ -645,6 +678,14 @@ func (m *advModel) check(t testing.TB, h *affinity.History, what string) {
 	}
 	_, ok := h.LookupOrder("")
 	assert.False(t, ok, "%s: LookupOrder(\"\")", what)
+	// the tombstones of deleted keys
+	for i := range 8 {
+		key := fmt.Sprintf("k%d", i)
+		v, ok := affinity.HistoryTombstone(h, key)
+		want, has := m.tomb[key]
+		assert.Equal(t, has, ok, "%s: tombstone of %s", what, key)
+		assert.Equal(t, want, v, "%s: tombstone of %s", what, key)
+	}
 }
 
 func advProductKeys(cat *affinity.Catalog) []string {
@@ -801,7 +842,9 @@ func advKeys(h *affinity.History) string {
 
 // TestAdvVersionRules states Builder.Apply's rules case by case: the
 // highest version wins, a delete beats a put at equal versions, the later
-// of two puts at equal versions wins, and a put without lines is a delete.
+// of two puts at equal versions wins, and a put without lines is a delete;
+// on a base whose order k was added with Add (version 0), changes at
+// negative versions lose to it.
 func TestAdvVersionRules(t *testing.T) {
 	put := func(v int64, c string) advOp {
 		return advOp{change: &affinity.OrderChange{Key: "k", Version: v, Lines: []affinity.Purchase{
@@ -810,25 +853,26 @@ func TestAdvVersionRules(t *testing.T) {
 	del := func(v int64) advOp { return advOp{change: &affinity.OrderChange{Key: "k", Version: v, Delete: true}} }
 	empty := func(v int64) advOp { return advOp{change: &affinity.OrderChange{Key: "k", Version: v}} }
 	cases := []struct {
-		name string
-		ops  []advOp
-		want string // customer of order k, "" for none
+		name   string
+		ops    []advOp
+		want   string // customer of order k, "" for none
+		onBase string // on the base, when not want
 	}{
-		{"newer put after older", []advOp{put(1, "a"), put(2, "b")}, "b"},
-		{"older put after newer", []advOp{put(2, "b"), put(1, "a")}, "b"},
-		{"equal puts: later call", []advOp{put(1, "a"), put(1, "b")}, "b"},
-		{"equal puts: later call, reversed", []advOp{put(1, "b"), put(1, "a")}, "a"},
-		{"delete then put at equal version", []advOp{del(1), put(1, "a")}, ""},
-		{"put then delete at equal version", []advOp{put(1, "a"), del(1)}, ""},
-		{"delete then newer put", []advOp{del(1), put(2, "a")}, "a"},
-		{"newer put then older delete", []advOp{put(2, "a"), del(1)}, "a"},
-		{"newer delete then older put", []advOp{del(2), put(1, "a")}, ""},
-		{"empty put is a delete", []advOp{put(1, "a"), empty(1)}, ""},
-		{"empty put beats an equal put after", []advOp{empty(1), put(1, "a")}, ""},
-		{"negative versions", []advOp{put(-5, "a"), put(-7, "b")}, "a"},
-		{"extreme versions", []advOp{put(math.MaxInt64, "a"), put(math.MinInt64, "b"), del(math.MinInt64)}, "a"},
-		{"extreme delete", []advOp{del(math.MaxInt64), put(math.MaxInt64-1, "a")}, ""},
-		{"replayed feed", []advOp{put(1, "a"), del(2), put(3, "b"), put(1, "a"), del(2), put(3, "b")}, "b"},
+		{"newer put after older", []advOp{put(1, "a"), put(2, "b")}, "b", ""},
+		{"older put after newer", []advOp{put(2, "b"), put(1, "a")}, "b", ""},
+		{"equal puts: later call", []advOp{put(1, "a"), put(1, "b")}, "b", ""},
+		{"equal puts: later call, reversed", []advOp{put(1, "b"), put(1, "a")}, "a", ""},
+		{"delete then put at equal version", []advOp{del(1), put(1, "a")}, "", ""},
+		{"put then delete at equal version", []advOp{put(1, "a"), del(1)}, "", ""},
+		{"delete then newer put", []advOp{del(1), put(2, "a")}, "a", ""},
+		{"newer put then older delete", []advOp{put(2, "a"), del(1)}, "a", ""},
+		{"newer delete then older put", []advOp{del(2), put(1, "a")}, "", ""},
+		{"empty put is a delete", []advOp{put(1, "a"), empty(1)}, "", ""},
+		{"empty put beats an equal put after", []advOp{empty(1), put(1, "a")}, "", ""},
+		{"negative versions", []advOp{put(-5, "a"), put(-7, "b")}, "a", "z"},
+		{"extreme versions", []advOp{put(math.MaxInt64, "a"), put(math.MinInt64, "b"), del(math.MinInt64)}, "a", ""},
+		{"extreme delete", []advOp{del(math.MaxInt64), put(math.MaxInt64-1, "a")}, "", ""},
+		{"replayed feed", []advOp{put(1, "a"), del(2), put(3, "b"), put(1, "a"), del(2), put(3, "b")}, "b", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -836,10 +880,14 @@ func TestAdvVersionRules(t *testing.T) {
 			base := advBuild(t, nil, []advOp{{purchase: &affinity.Purchase{Customer: "z", Product: "q", Order: "k", Time: advT0, Quantity: 2, Price: 10}}})
 			for _, on := range []*affinity.History{nil, base} {
 				h := advBuild(t, on, tc.ops)
+				want := tc.want
+				if on != nil && tc.onBase != "" {
+					want = tc.onBase
+				}
 				o, ok := h.LookupOrder("k")
-				require.Equal(t, tc.want != "", ok, "base %v", on != nil)
+				require.Equal(t, want != "", ok, "base %v", on != nil)
 				if ok {
-					assert.Equal(t, tc.want, h.CustomerKey(h.OrderCustomer(o)))
+					assert.Equal(t, want, h.CustomerKey(h.OrderCustomer(o)))
 					assert.Equal(t, 1, h.NumOrders())
 				} else {
 					assert.Equal(t, 0, h.NumOrders())
@@ -884,9 +932,16 @@ func TestAdvVersionZeroDeleteWins(t *testing.T) {
 	assert.True(t, ok, "a put at a higher version re-creates the order")
 }
 
-// TestAdvVersionsAcrossBuilds: a base History keeps no versions: the first
-// change of an order in a Builder replaces the base's version, whatever
-// its version, and a delete is forgotten once built.
+// TestAdvVersionsAcrossBuilds: a base History keeps the versions of its
+// orders and of its deletes, so that the rule of Builder.Apply holds
+// across Builds, except at equal versions: a put older than the base's
+// order, or than a delete the base keeps, changes nothing (this test once
+// pinned the opposite, "a base History keeps no versions", under which a
+// retried webhook arriving late undid a newer version of its order, and a
+// cancelled order came back); a change at the version the base holds
+// wins, put or delete (a later Build holds a later state of the source);
+// lines added with Add join an order and keep its version; a newer put
+// replaces them too.
 func TestAdvVersionsAcrossBuilds(t *testing.T) {
 	line := func(c string, q int32) []affinity.Purchase {
 		return []affinity.Purchase{{Customer: c, Product: "p", Time: advT0, Quantity: q, Price: 100}}
@@ -899,18 +954,54 @@ func TestAdvVersionsAcrossBuilds(t *testing.T) {
 	require.NoError(t, err)
 
 	b = affinity.NewBuilder(h1)
-	require.NoError(t, b.PutOrder("k", 1, line("a", 5))) // older version than the base's: still replaces
-	require.NoError(t, b.PutOrder("d", 1, line("b", 2))) // the delete of d was forgotten
+	require.NoError(t, b.PutOrder("k", 1, line("a", 5)))  // older than the base's version: refused
+	require.NoError(t, b.PutOrder("d", 99, line("b", 2))) // older than the delete: refused
 	h2, err := b.Build(ctx)
 	require.NoError(t, err)
+	assert.Same(t, h1, h2, "changes that lose to the base are no change")
 	o, ok := h2.LookupOrder("k")
 	require.True(t, ok)
 	lo, _ := h2.OrderLines(o)
+	assert.Equal(t, int32(1), h2.LineQuantity(lo))
+	assert.Equal(t, int64(100), h2.OrderVersion(o))
+	_, ok = h2.LookupOrder("d")
+	assert.False(t, ok, "the delete of d is kept")
+
+	b = affinity.NewBuilder(h2)
+	require.NoError(t, b.PutOrder("k", 100, line("a", 5))) // an equal put: the later Build wins
+	require.NoError(t, b.PutOrder("d", 100, line("b", 2))) // at the delete's version: the later Build wins
+	h2, err = b.Build(ctx)
+	require.NoError(t, err)
+	o, ok = h2.LookupOrder("k")
+	require.True(t, ok)
+	lo, _ = h2.OrderLines(o)
 	assert.Equal(t, int32(5), h2.LineQuantity(lo))
 	o, ok = h2.LookupOrder("d")
 	require.True(t, ok)
 	assert.Equal(t, "b", h2.CustomerKey(h2.OrderCustomer(o)))
+	assert.Equal(t, int64(100), h2.OrderVersion(o))
 	assert.Equal(t, 2, h2.NumOrders())
+
+	// a delete at the version of the base's order wins too, and a put at
+	// its version in a later Build puts the order back
+	b = affinity.NewBuilder(h2)
+	require.NoError(t, b.DeleteOrder("d", 100))
+	h2b, err := b.Build(ctx)
+	require.NoError(t, err)
+	_, ok = h2b.LookupOrder("d")
+	assert.False(t, ok, "an equal delete in a later Build wins")
+	b = affinity.NewBuilder(h2b)
+	require.NoError(t, b.PutOrder("d", 99, line("b", 2)))
+	h2c, err := b.Build(ctx)
+	require.NoError(t, err)
+	assert.Same(t, h2b, h2c, "an older put loses to the tombstone")
+	b = affinity.NewBuilder(h2b)
+	require.NoError(t, b.PutOrder("d", 100, line("b", 2)))
+	h2c, err = b.Build(ctx)
+	require.NoError(t, err)
+	o, ok = h2c.LookupOrder("d")
+	require.True(t, ok, "an equal put in a later Build wins over the tombstone")
+	assert.Equal(t, int64(100), h2c.OrderVersion(o))
 
 	// an Add of lines of k on top of the base joins the order, until a put replaces it
 	b = affinity.NewBuilder(h2)
@@ -921,17 +1012,28 @@ func TestAdvVersionsAcrossBuilds(t *testing.T) {
 	lo, hi := h3.OrderLines(o)
 	assert.Equal(t, 2, hi-lo, "lines added with the order's id join it")
 	assert.Equal(t, advT0.Add(-time.Hour), h3.OrderTime(o), "an order's time is its earliest line's")
+	assert.Equal(t, int64(100), h3.OrderVersion(o), "and keep its version")
 
 	b = affinity.NewBuilder(h3)
-	require.NoError(t, b.PutOrder("k", -1, line("a", 3)))
-	require.NoError(t, b.Add(affinity.Purchase{Customer: "a", Product: "q", Order: "k", Time: advT0, Quantity: 9, Price: 1})) // after the put: replaced too
+	require.NoError(t, b.PutOrder("k", 99, line("a", 4))) // older: refused, and the Add joins
+	require.NoError(t, b.Add(affinity.Purchase{Customer: "a", Product: "q", Order: "k", Time: advT0, Quantity: 8, Price: 1}))
 	h4, err := b.Build(ctx)
+	require.NoError(t, err)
+	o, _ = h4.LookupOrder("k")
+	lo, hi = h4.OrderLines(o)
+	assert.Equal(t, 3, hi-lo, "the refused put replaced nothing")
+
+	b = affinity.NewBuilder(h4)
+	require.NoError(t, b.PutOrder("k", 102, line("a", 3)))
+	require.NoError(t, b.Add(affinity.Purchase{Customer: "a", Product: "q", Order: "k", Time: advT0, Quantity: 9, Price: 1})) // after the put: replaced too
+	h4, err = b.Build(ctx)
 	require.NoError(t, err)
 	o, _ = h4.LookupOrder("k")
 	lo, hi = h4.OrderLines(o)
 	require.Equal(t, 1, hi-lo)
 	assert.Equal(t, int32(3), h4.LineQuantity(lo))
 	assert.Equal(t, advT0, h4.OrderTime(o))
+	assert.Equal(t, int64(102), h4.OrderVersion(o))
 }
 
 // TestAdvApplyStagesNothingOnError: a refused change leaves what was
@@ -1067,7 +1169,7 @@ func TestAdvSiblingBuilds(t *testing.T) {
 func advCloneModel(m *advModel) *advModel {
 	c := &advModel{custKeys: slices.Clone(m.custKeys), custID: map[string]int{}, prodKeys: slices.Clone(m.prodKeys),
 		prodID: map[string]int{}, desc: map[string]affinity.Product{}, nodes: map[string]bool{},
-		lines: slices.Clone(m.lines), events: slices.Clone(m.events)}
+		lines: slices.Clone(m.lines), events: slices.Clone(m.events), tomb: maps.Clone(m.tomb)}
 	for k, v := range m.custID {
 		c.custID[k] = v
 	}

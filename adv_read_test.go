@@ -42,6 +42,7 @@ type advReadLine struct {
 type advReadOrder struct {
 	cust, key string // key "" : one order per customer and second
 	lines     []advReadLine
+	ver       int64 // the version of the put that made it; 0 for Add
 }
 
 func (o *advReadOrder) unix() int64 {
@@ -94,8 +95,9 @@ type advReadModel struct {
 	prods  map[string]bool
 	keys   map[string]bool // customer keys ever given an id
 	erased map[string]bool
-	nIDs   int             // customer ids allocated
-	nodes  map[string]bool // category nodes
+	nIDs   int              // customer ids allocated
+	nodes  map[string]bool  // category nodes
+	tomb   map[string]int64 // versions of deleted order keys
 	// staged changes of the current builder
 	puts   map[string]advReadPut
 	erases []string
@@ -105,7 +107,23 @@ type advReadModel struct {
 
 func advReadNewModel() *advReadModel {
 	return &advReadModel{orders: map[string]*advReadOrder{}, cats: map[string][]string{}, prods: map[string]bool{},
-		keys: map[string]bool{}, erased: map[string]bool{}, nodes: map[string]bool{}}
+		keys: map[string]bool{}, erased: map[string]bool{}, nodes: map[string]bool{}, tomb: map[string]int64{}}
+}
+
+// keyVersion returns the version of the latest change of key that the
+// History holds and whether it was a delete (see verState). The orders
+// Add made in the current Builder count too, at version 0: below or at
+// every version the changes here have (0 to 3), so they change no
+// outcome.
+func (m *advReadModel) keyVersion(key string) (v int64, del, ok bool) {
+	var vs []int64
+	for _, o := range m.orders {
+		if o.key == key {
+			vs = append(vs, o.ver)
+		}
+	}
+	t, dead := m.tomb[key]
+	return verState(vs, t, dead)
 }
 
 func advReadOrderID(cust, key string, unix int64) string {
@@ -224,6 +242,16 @@ func (m *advReadModel) build(t *testing.T, b *affinity.Builder) *affinity.Histor
 		}
 	}) {
 		p := m.puts[key]
+		if v, _, ok := m.keyVersion(key); ok && p.version < v {
+			continue // loses to the History's higher version of the order (at equal versions the later Build wins)
+		}
+		switch {
+		case !p.del && slices.Contains(m.erases, p.cust): // an erasure is no versioned change
+		case !p.del:
+			delete(m.tomb, key)
+		case p.version != 0:
+			m.tomb[key] = p.version
+		}
 		for id, o := range m.orders {
 			if o.key == key {
 				delete(m.orders, id)
@@ -233,7 +261,7 @@ func (m *advReadModel) build(t *testing.T, b *affinity.Builder) *affinity.Histor
 			for _, l := range p.lines {
 				m.prods[l.prod] = true
 			}
-			m.orders[advReadOrderID(p.cust, key, 0)] = &advReadOrder{cust: p.cust, key: key, lines: p.lines}
+			m.orders[advReadOrderID(p.cust, key, 0)] = &advReadOrder{cust: p.cust, key: key, lines: p.lines, ver: p.version}
 			m.customer(p.cust)
 		}
 	}
@@ -1195,6 +1223,7 @@ func (m *advReadModel) clone() *advReadModel {
 	c.keys = maps.Clone(m.keys)
 	c.erased = maps.Clone(m.erased)
 	c.nodes = maps.Clone(m.nodes)
+	c.tomb = maps.Clone(m.tomb)
 	c.puts, c.erases = nil, nil
 	return &c
 }

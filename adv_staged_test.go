@@ -29,13 +29,15 @@ import (
 
 var stgT0 = time.Date(2024, 3, 1, 8, 0, 0, 0, time.UTC)
 
-// stgLine is a line of the model: customer key ("" anonymous), order key.
+// stgLine is a line of the model: customer key ("" anonymous), order key,
+// and the version of the put that added it (0 for Add).
 type stgLine struct {
 	cust, key string
 	unix      int64
 	prod      string
 	qty       int32
 	price     affinity.Money
+	ver       int64
 }
 
 type stgEvent struct {
@@ -56,16 +58,25 @@ type stgModel struct {
 	catID  map[string]int
 	lines  []stgLine
 	events []stgEvent
+	tomb   map[string]int64 // versions of deleted order keys
 }
 
 func newStgModel() *stgModel {
-	return &stgModel{custID: map[string]int{}, prodID: map[string]int{}, desc: map[string]affinity.Product{}, catID: map[string]int{}}
+	return &stgModel{custID: map[string]int{}, prodID: map[string]int{}, desc: map[string]affinity.Product{}, catID: map[string]int{},
+		tomb: map[string]int64{}}
+}
+
+// keyVersion returns the version of the latest change of key the model
+// holds, and whether it was a delete (see verState).
+func (m *stgModel) keyVersion(key string) (v int64, del, ok bool) {
+	t, dead := m.tomb[key]
+	return verState(verFirstVersions(m.lines, key, func(l stgLine) (string, string, int64) { return l.key, l.cust, l.ver }), t, dead)
 }
 
 func (m *stgModel) clone() *stgModel {
 	return &stgModel{custs: slices.Clone(m.custs), custID: maps.Clone(m.custID), prods: slices.Clone(m.prods),
 		prodID: maps.Clone(m.prodID), desc: maps.Clone(m.desc), cats: slices.Clone(m.cats), catID: maps.Clone(m.catID),
-		lines: slices.Clone(m.lines), events: slices.Clone(m.events)}
+		lines: slices.Clone(m.lines), events: slices.Clone(m.events), tomb: maps.Clone(m.tomb)}
 }
 
 func (m *stgModel) customer(k string) {
@@ -372,7 +383,7 @@ func (s *stgStage) do(t *testing.T, b *affinity.Builder, op stgOp, what string) 
 		p := op.purchase
 		m.customer(p.Customer)
 		m.product(p.Product)
-		m.lines = append(m.lines, stgLine{p.Customer, p.Order, p.Time.Unix(), p.Product, p.Quantity, p.Price})
+		m.lines = append(m.lines, stgLine{p.Customer, p.Order, p.Time.Unix(), p.Product, p.Quantity, p.Price, 0})
 		s.added++
 		s.touch(p.Customer)
 	case "check":
@@ -504,6 +515,24 @@ func (s *stgStage) touch(c string) {
 // Builder.EraseCustomer) and returns it.
 func (s *stgStage) build() *stgModel {
 	m := s.m
+	// a change that loses to the base's version of its key (a higher one:
+	// at equal versions the later Build wins, put or delete) is no change;
+	// the others set or clear the key's tombstone
+	for k, c := range s.changes {
+		if s.base != nil {
+			if v, _, ok := s.base.keyVersion(k); ok && c.Version < v {
+				delete(s.changes, k)
+				continue
+			}
+		}
+		switch {
+		case !c.Delete && c.Lines[0].Customer != "" && s.erased[c.Lines[0].Customer]: // an erasure is no versioned change
+		case !c.Delete:
+			delete(m.tomb, k)
+		case c.Version != 0:
+			m.tomb[k] = c.Version
+		}
+	}
 	// the owners of the lines a change replaces are touched
 	for _, l := range m.lines {
 		if _, ok := s.changes[l.key]; ok && l.key != "" {
@@ -537,7 +566,7 @@ func (s *stgStage) build() *stgModel {
 		for _, p := range c.Lines {
 			m.customer(p.Customer)
 			m.product(p.Product)
-			m.lines = append(m.lines, stgLine{p.Customer, k, p.Time.Unix(), p.Product, p.Quantity, p.Price})
+			m.lines = append(m.lines, stgLine{p.Customer, k, p.Time.Unix(), p.Product, p.Quantity, p.Price, c.Version})
 			s.touch(p.Customer)
 		}
 	}
@@ -549,9 +578,13 @@ type stgOrder struct {
 	key   string
 	unix  int64
 	lines []string
+	ver   int64
 }
 
 func (o stgOrder) String() string {
+	if o.ver != 0 {
+		return fmt.Sprintf("%s@%d%v v%d", o.key, (o.unix-stgT0.Unix())/60, o.lines, o.ver)
+	}
 	return fmt.Sprintf("%s@%d%v", o.key, (o.unix-stgT0.Unix())/60, o.lines)
 }
 
@@ -579,7 +612,7 @@ func (m *stgModel) view() []stgCust {
 		if !ok {
 			i = len(all)
 			at[k] = i
-			all = append(all, stgOrder{key: l.key, unix: l.unix})
+			all = append(all, stgOrder{key: l.key, unix: l.unix, ver: l.ver})
 			owner = append(owner, l.cust)
 		}
 		all[i].unix = min(all[i].unix, l.unix)
@@ -665,7 +698,7 @@ func (m *stgModel) summary() affinity.Summary {
 func stgViewOf(h *affinity.History) []stgCust {
 	cat := h.Catalog()
 	order := func(o affinity.OrderID) string {
-		x := stgOrder{key: h.OrderKey(o), unix: h.OrderUnix(o)}
+		x := stgOrder{key: h.OrderKey(o), unix: h.OrderUnix(o), ver: h.OrderVersion(o)}
 		lo, hi := h.OrderLines(o)
 		for i := lo; i < hi; i++ {
 			l := h.Line(i)
@@ -821,7 +854,7 @@ func stgCustomerKeys(h *affinity.History) []string {
 
 // stgSameModel reports whether two models hold the same History.
 func stgSameModel(a, b *stgModel) bool {
-	if !slices.Equal(a.custs, b.custs) || a.catalog() != b.catalog() {
+	if !slices.Equal(a.custs, b.custs) || a.catalog() != b.catalog() || !maps.Equal(a.tomb, b.tomb) {
 		return false
 	}
 	va, vb := a.view(), b.view()
@@ -835,7 +868,8 @@ func stgSameModel(a, b *stgModel) bool {
 
 // stgCopy rebuilds h from scratch, as History.Purchases documents: the
 // category nodes in id order, the products in id order, the purchases,
-// then the events.
+// then the events; and gives it h's versions of orders and deletes, which
+// the calls staged on both must meet alike.
 func stgCopy(t *testing.T, h *affinity.History) *affinity.History {
 	t.Helper()
 	var b affinity.Builder
@@ -855,6 +889,7 @@ func stgCopy(t *testing.T, h *affinity.History) *affinity.History {
 	}
 	c, err := b.Build(context.Background())
 	require.NoError(t, err)
+	affinity.CopyVersions(c, h)
 	return c
 }
 
@@ -1091,14 +1126,18 @@ func stgBase(t *testing.T) *affinity.History {
 }
 
 // TestStgNothingChangedReturnsBase: combinations of staged calls that
-// leave the History as it is — a put and a delete of a key the base does
-// not know (in either order, the delete at an equal or higher version, a
-// put without lines as the delete), of a new customer and new products,
-// erasures of erased and unknown keys, a category the base has spelt
-// otherwise, refused calls between them — make Build return base itself
-// ("Build without any change returns base itself"), with empty Changes;
-// the same calls over a copy of the base rebuilt from scratch return the
-// copy itself.
+// leave the History's orders as they are — a put and a delete of a key the
+// base does not know (in either order, the delete at an equal or higher
+// version, a put without lines as the delete), of a new customer and new
+// products, erasures of erased and unknown keys, a category the base has
+// spelt otherwise, refused calls between them — make Build return base
+// itself ("Build without any change returns base itself"), with empty
+// Changes; the same calls over a copy of the base rebuilt from scratch
+// return the copy itself. A delete at a version other than 0 that the
+// base does not keep yet is the one change among them: the History keeps
+// it as a tombstone, so that the put it beat, arriving in a later Build,
+// is refused; that Build gives a new History with the same orders and
+// empty Changes, and the same calls again return that one itself.
 func TestStgNothingChangedReturnsBase(t *testing.T) {
 	base := stgBase(t)
 	cp := stgCopy(t, base)
@@ -1124,23 +1163,26 @@ func TestStgNothingChangedReturnsBase(t *testing.T) {
 	}
 	cases := []struct {
 		name  string
+		tomb  bool // a delete the base does not keep: a tombstone
 		calls []func(b *affinity.Builder) error
 	}{
-		{"put then delete, new key", []func(b *affinity.Builder) error{put("n1", 1, line("ann", "cap")), del("n1", 1)}},
-		{"delete then put, new key", []func(b *affinity.Builder) error{del("n1", 1), put("n1", 1, line("ann", "cap"))}},
-		{"put then newer delete, new customer and product", []func(b *affinity.Builder) error{put("n1", 1, line("zed", "hat"), line("zed", "cap")), del("n1", 2)}},
-		{"put then an empty put", []func(b *affinity.Builder) error{put("n1", 0, line("ann", "hat")), put("n1", 0)}},
-		{"anonymous put then delete", []func(b *affinity.Builder) error{put("n1", 5, line("", "hat")), del("n1", math.MaxInt64)}},
-		{"two puts then delete", []func(b *affinity.Builder) error{put("n1", 1, line("zed", "hat")), put("n1", 2, line("yan", "cap")), del("n1", 2)}},
-		{"delete at MinInt64 then put at MinInt64", []func(b *affinity.Builder) error{del("n1", math.MinInt64), put("n1", math.MinInt64, line("zed", "hat"))}},
-		{"erase the erased", []func(b *affinity.Builder) error{erase("dee"), erase("dee")}},
-		{"erase unknown then put and delete it", []func(b *affinity.Builder) error{erase("zed"), put("n1", 1, line("zed", "hat")), del("n1", 1)}},
-		{"delete the deleted", []func(b *affinity.Builder) error{del("e1", 3), del("d1", 0)}},
-		{"category spelt otherwise", []func(b *affinity.Builder) error{func(b *affinity.Builder) error {
+		{"put then delete, new key", true, []func(b *affinity.Builder) error{put("n1", 1, line("ann", "cap")), del("n1", 1)}},
+		{"delete then put, new key", true, []func(b *affinity.Builder) error{del("n1", 1), put("n1", 1, line("ann", "cap"))}},
+		{"put then newer delete, new customer and product", true, []func(b *affinity.Builder) error{put("n1", 1, line("zed", "hat"), line("zed", "cap")), del("n1", 2)}},
+		{"put then an empty put", false, []func(b *affinity.Builder) error{put("n1", 0, line("ann", "hat")), put("n1", 0)}},
+		{"anonymous put then delete", true, []func(b *affinity.Builder) error{put("n1", 5, line("", "hat")), del("n1", math.MaxInt64)}},
+		{"two puts then delete", true, []func(b *affinity.Builder) error{put("n1", 1, line("zed", "hat")), put("n1", 2, line("yan", "cap")), del("n1", 2)}},
+		{"delete at MinInt64 then put at MinInt64", true, []func(b *affinity.Builder) error{del("n1", math.MinInt64), put("n1", math.MinInt64, line("zed", "hat"))}},
+		{"erase the erased", false, []func(b *affinity.Builder) error{erase("dee"), erase("dee")}},
+		{"erase unknown then put and delete it", true, []func(b *affinity.Builder) error{erase("zed"), put("n1", 1, line("zed", "hat")), del("n1", 1)}},
+		{"delete the deleted", false, []func(b *affinity.Builder) error{del("e1", 1), del("d1", 0)}},
+		{"delete the deleted at a newer version", true, []func(b *affinity.Builder) error{del("e1", 3), del("d1", 0)}},
+		{"older puts of the deleted", false, []func(b *affinity.Builder) error{put("e1", 0, line("eve", "cap")), put("e1", -1, line("ann", "hat"))}},
+		{"category spelt otherwise", false, []func(b *affinity.Builder) error{func(b *affinity.Builder) error {
 			_, err := b.AddCategory(" Apparel // Shoes ")
 			return err
 		}}},
-		{"refused calls between", []func(b *affinity.Builder) error{
+		{"refused calls between", true, []func(b *affinity.Builder) error{
 			put("n1", 1, line("ann", "hat")),
 			refused(put("n2", 1, line("ann", "hat"), line("bob", "hat"))),
 			refused(del("", 1)),
@@ -1157,22 +1199,30 @@ func TestStgNothingChangedReturnsBase(t *testing.T) {
 			erase(""),
 		}},
 	}
+	build := func(t *testing.T, on *affinity.History, calls []func(b *affinity.Builder) error) *affinity.History {
+		b := affinity.NewBuilder(on)
+		for _, call := range calls {
+			require.NoError(t, call(b))
+		}
+		assert.Equal(t, on.NumLines(), b.Len(), "Len before Build")
+		assert.False(t, b.HasProduct("hat"), "a staged put describes no product")
+		h, err := b.Build(context.Background())
+		require.NoError(t, err)
+		return h
+	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			for i, on := range []*affinity.History{base, cp} {
-				b := affinity.NewBuilder(on)
-				for _, call := range tc.calls {
-					require.NoError(t, call(b))
-				}
-				assert.Equal(t, on.NumLines(), b.Len(), "Len before Build")
-				assert.False(t, b.HasProduct("hat"), "a staged put describes no product")
-				h, err := b.Build(context.Background())
-				require.NoError(t, err)
-				if !assert.Same(t, on, h, "on the %s: nothing changed: Build returns its base itself", []string{"base", "copy"}[i]) {
+				h := build(t, on, tc.calls)
+				if tc.tomb {
+					assert.NotSame(t, on, h, "on the %s: a tombstone", []string{"base", "copy"}[i])
+					assert.Same(t, h, build(t, h, tc.calls), "on the %s: the calls again change nothing", []string{"base", "copy"}[i])
+				} else if !assert.Same(t, on, h, "on the %s: nothing changed: Build returns its base itself", []string{"base", "copy"}[i]) {
 					assert.Equal(t, stgKeyed(on), stgKeyed(h), "and the contents")
-					assert.Equal(t, on.NumCustomers(), h.NumCustomers(), "no customer interned")
-					assert.Equal(t, on.Catalog().NumProducts(), h.Catalog().NumProducts(), "no product interned")
 				}
+				assert.Equal(t, stgKeyed(on), stgKeyed(h), "the contents")
+				assert.Equal(t, on.NumCustomers(), h.NumCustomers(), "no customer interned")
+				assert.Equal(t, on.Catalog().NumProducts(), h.Catalog().NumProducts(), "no product interned")
 				ch, ok := h.ChangedSince(on)
 				assert.True(t, ok)
 				assert.Empty(t, ch.Customers)

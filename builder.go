@@ -49,6 +49,9 @@ type Builder struct {
 	gCust []uint32 // anonBucket for anonymous orders
 	gKey  []string // shop order id
 	gUnix []int64  // earliest line time
+	// the version of the put that made the group, 0 for Add's; nil
+	// while every one is 0 (versions.go)
+	gVersion []int64
 
 	lGroup   []uint32
 	lProduct []ProductID
@@ -75,6 +78,7 @@ type Builder struct {
 	gross Money // sum of |Quantity × Price| over all lines, ≤ MaxMoney
 
 	changes *orderChanges // staged by PutOrder, DeleteOrder, EraseCustomer
+	tomb    *tombstones   // the built History's tombstones, set by Build (versions.go)
 }
 
 // NewBuilder returns a Builder that starts with everything in base (which
@@ -95,9 +99,11 @@ type Builder struct {
 // copied when a change has any. [Builder.Build] without any change returns
 // base itself, so a refresh that finds nothing new costs O(1). Calls that
 // change nothing are no change: reads, refused calls, Grow, an AddProduct
-// or AddCategory of what base holds already (a catalog sent again), and
+// or AddCategory of what base holds already (a catalog sent again), order
+// changes that lose to the versions base keeps (see [Builder.Apply]), and
 // deletes and erasures of orders and customers base does not hold (a
-// feed or a request replayed).
+// feed or a request replayed) — but for a delete at a version other than
+// 0 that base does not keep yet, which it keeps from then on.
 func NewBuilder(base *History) *Builder {
 	return &Builder{base: base}
 }
@@ -219,6 +225,9 @@ func (b *Builder) Add(p Purchase) error {
 		b.gCust = append(double(b.gCust), cust)
 		b.gKey = append(double(b.gKey), p.Order)
 		b.gUnix = append(double(b.gUnix), unix)
+		if b.gVersion != nil {
+			b.gVersion = append(double(b.gVersion), 0)
+		}
 		b.lastOrder, b.lastGroupCust, b.lastUnix, b.lastGroup, b.haveGroup = p.Order, cust, unix, g, true
 	}
 	b.lGroup = append(double(b.lGroup), g)
@@ -553,6 +562,11 @@ func (b *Builder) Build(ctx context.Context) (*History, error) {
 	}
 	workers := b.workers()
 	defer func() { *b = Builder{Workers: workers} }()
+	base := b.base
+	if base == nil {
+		base = b.over
+	}
+	b.changes.resolve(base) // changes that lose to base's versions are no change
 	if b.base != nil && !b.changes.change(b.base) {
 		// Nothing changed the base: it is the History.
 		if err := ctx.Err(); err != nil {
@@ -561,6 +575,15 @@ func (b *Builder) Build(ctx context.Context) (*History, error) {
 		return b.base, nil
 	}
 	b.thaw() // staged changes alone leave the base until here
+	if ch := b.changes; ch != nil {
+		var t *tombstones
+		if base != nil {
+			t = base.tomb
+		}
+		b.tomb = t.with(ch.tomb, ch.untomb)
+	} else if base != nil {
+		b.tomb = base.tomb
+	}
 	if b.over != nil {
 		if !b.preferCopy() {
 			return b.buildOver(ctx)
@@ -594,6 +617,7 @@ func (b *Builder) newHistory() (h *History, nc int) {
 		catalog:   b.cat.finish(),
 		customers: b.customers,
 		empty:     roaring.New(),
+		tomb:      b.tomb,
 	}
 	nc = h.customers.len()
 	b.merge.mark(b.gCust, nc)
@@ -712,6 +736,15 @@ func (b *Builder) sortOrders(ctx context.Context, h *History, nc int) error {
 		h.orderKeyOff[o+1] = uint32(len(blob))
 	}
 	h.orderKeys = blob
+	if b.gVersion != nil {
+		// an order's version is its first group's: a put is an order's
+		// only group, and lines that join a base order leave its version
+		h.versions = make([]int64, ng)
+		for o, g := range order {
+			h.versions[o] = b.gVersion[g]
+		}
+		h.versions = trimVersions(h.versions)
+	}
 	order = nil
 	for g, c := range canon {
 		rank[g] = rank[c]

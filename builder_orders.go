@@ -20,13 +20,18 @@ type OrderChange struct {
 	// its customer.
 	Key string `json:"key"`
 	// Version orders the changes of one order: the change with the
-	// highest Version wins, whatever the order in which changes arrive.
-	// An updated-at time in Unix microseconds or a change sequence number
-	// are the usual choices. At equal versions a delete beats a put and,
-	// between two puts, the later call wins: so 0 everywhere means "the
-	// last put wins, unless the order was deleted", and a feed that
-	// deletes an order and creates it again in one Builder must give the
-	// new put a higher version.
+	// highest Version wins, whatever the order in which changes arrive,
+	// in one Builder or across the Builds of a chain of Histories (see
+	// [Builder.Apply]). An updated-at time in Unix microseconds or a
+	// change sequence number are the usual choices. At equal versions,
+	// within one Builder a delete beats a put and, between two puts, the
+	// later call wins; across Builds the later Build wins, put or delete
+	// (a source polled by an updated-at column with ties delivers a later
+	// state at the same version in a later poll). So 0 everywhere means
+	// "the last change wins, except that in one Builder a delete beats
+	// the puts" (a delete of version 0 is not kept once built), and a
+	// feed that deletes an order and creates it again must give the new
+	// put a higher version or deliver it in a later Build.
 	Version int64 `json:"version"`
 	// Delete removes the order; Lines are ignored then.
 	Delete bool `json:"delete"`
@@ -41,6 +46,11 @@ type OrderChange struct {
 type orderChanges struct {
 	byKey  map[string]*stagedOrder
 	erased map[string]struct{}
+
+	// set by resolve: the tombstones the surviving changes set, and the
+	// keys whose tombstones they remove (versions.go)
+	tomb   map[string]int64
+	untomb []string
 }
 
 type stagedOrder struct {
@@ -52,28 +62,65 @@ type stagedOrder struct {
 // PutOrder stages version version of order key with the given lines: at
 // [Builder.Build] they replace every line with order id key that the
 // Builder holds, from its base History or added with [Builder.Add] before
-// or after the call. Putting the same version again changes nothing, so a
-// feed can be replayed. See [Builder.Apply] for versions and errors.
+// or after the call, unless a change of key with a higher version wins,
+// in this Builder or in the base, or a delete of the same version in
+// this Builder. Putting the same version and lines again changes
+// nothing, so a feed can be replayed. See [Builder.Apply] for versions
+// and errors.
 func (b *Builder) PutOrder(key string, version int64, lines []Purchase) error {
 	return b.Apply(OrderChange{Key: key, Version: version, Lines: lines})
 }
 
 // DeleteOrder stages the removal of every line with order id key (see
 // [Builder.Apply]). Deleting an order the Builder does not hold is not an
-// error: the delete still overrides older puts of key that arrive later.
+// error: the delete still overrides older puts of key that arrive later
+// (and puts of its version in this Builder), in this Builder and, at a
+// version other than 0, in Builders over the History it builds.
 func (b *Builder) DeleteOrder(key string, version int64) error {
 	return b.Apply(OrderChange{Key: key, Version: version, Delete: true})
 }
 
 // Apply stages one order change; [Builder.Build] applies the staged
-// changes. Within one Builder, the change of a key with the highest
-// Version wins; on equal versions a delete beats a put and, between two
-// puts, the later call wins. So a feed applied twice, or shuffled (with
-// distinct versions per order), builds the same History as the feed
-// applied once in order. A base History keeps no versions: the first
-// change of an order in a Builder replaces the base's version of it, and
-// a delete is forgotten once built (a later Builder accepts a put of the
-// same key again, whatever its version).
+// changes. The change of a key with the highest Version wins, within one
+// Builder and across Builds: a History keeps the version of each order a
+// put made ([History.OrderVersion]) and of each delete (a tombstone of
+// the key), and a change staged on it with [NewBuilder] wins when its
+// version is not lower than the one the History holds of its key. At
+// equal versions, within one Builder a delete beats a put and, between
+// two puts, the later call wins (the calls' order may be a shuffle's);
+// across Builds the later Build wins, put or delete: a later Build holds
+// a later state of the source, as when a database polled by an
+// updated-at column with ties (an order cancelled and re-opened within
+// one tick) is read as a delete, then a put, of the same version in
+// consecutive polls, and incremental polls must build what a full poll
+// builds. A change that loses changes nothing, not even the lines added
+// with key in the same Builder, which join the base's order. So a
+// retried or late delivery of an older version changes nothing, and a
+// feed applied twice, shuffled (with distinct versions per order), or
+// split into any number of consecutive Builds — a shop's refreshes, each
+// with the changes that arrived since the last — builds the same History
+// as the feed applied once in order, provided it holds no delete and put
+// of one key at one version: of those, one Builder keeps the delete,
+// consecutive Builds the later one's change.
+//
+// Version 0 is no version: orders added with [Builder.Add] have it (lines
+// that Add joins to an order leave its version as it is), so a put of
+// version 0 or higher replaces them, and a delete of version 0 leaves no
+// tombstone, so that a put of version 0 in a later Build puts the order
+// back. Add does not look at versions: lines it adds with the key of a
+// deleted order make an order of version 0, and the tombstone still
+// refuses puts below its version until a change at or above it. An erasure
+// ([Builder.EraseCustomer]) is no versioned change: it drops the
+// customer's orders with their versions and keeps no tombstone, nor does
+// a put of a customer erased in the same Builder (which still deletes the
+// other orders of its key). A History whose orders all have version 0
+// and that keeps no tombstone pays nothing for versions; otherwise it
+// keeps 8 bytes per order id (after a refresh that appends to its base,
+// see [OrderID], only for the ids from the first versioned refresh on,
+// until a compaction writes them all) and 32 bytes plus the key's bytes
+// per tombstone: deleted keys are kept for good. A change staged on a
+// History that keeps versions looks its key up there, which indexes the
+// History's order keys on first use (see [History.LookupOrder]).
 //
 // Customers and products first met in a put get their dense ids at Build,
 // in (Version, Key) order of the puts that survive, so ids depend on what
@@ -122,7 +169,8 @@ func (b *Builder) Apply(c OrderChange) error {
 // EraseCustomer stages the erasure of customer key, as a data-protection
 // request demands: at [Builder.Build] every order line and event of the
 // customer — from the base History, added before or after this call, or
-// staged by a put — is dropped, and the key is removed from the id table.
+// staged by a put — is dropped with the orders' versions, and the key is
+// removed from the id table.
 // The customer's dense id stays allocated so that the ids of everyone else
 // do not move: in the next History it has the empty key, no orders and no
 // events, and [History.LookupCustomer] no longer finds key. Products and
@@ -139,14 +187,18 @@ func (b *Builder) EraseCustomer(key string) {
 	b.staged().erased[key] = struct{}{}
 }
 
-// change reports whether the staged changes change base, to which
-// nothing else was added: a put does (but one of a customer erased too,
+// change reports whether the staged changes, resolved against base
+// (resolve), change base, to which nothing else was added: a tombstone
+// set or removed does; a put does (but one of a customer erased too,
 // which only deletes); a delete only of an order base holds, an erasure
-// only of a customer base knows. So a feed that
-// resends deletes and erasures already applied costs no rebuild.
+// only of a customer base knows. So a feed that resends changes already
+// applied, or older ones, costs no rebuild.
 func (ch *orderChanges) change(base *History) bool {
 	if ch == nil {
 		return false
+	}
+	if len(ch.tomb) > 0 || len(ch.untomb) > 0 {
+		return true
 	}
 	for k := range ch.erased {
 		if _, ok := base.LookupCustomer(k); ok {
@@ -224,12 +276,18 @@ func (b *Builder) applyChanges() (erased []bool, err error) {
 		}
 		remap[g] = uint32(w)
 		b.gCust[w], b.gKey[w], b.gUnix[w] = b.gCust[g], b.gKey[g], b.gUnix[g]
+		if b.gVersion != nil {
+			b.gVersion[w] = b.gVersion[g]
+		}
 		w++
 	}
 	b.merge.compact()
 	if w < ng {
 		clear(b.gKey[w:]) // release the strings
 		b.gCust, b.gKey, b.gUnix = b.gCust[:w], b.gKey[:w], b.gUnix[:w]
+		if b.gVersion != nil {
+			b.gVersion = b.gVersion[:w]
+		}
 		w = 0
 		for i, g := range b.lGroup {
 			if remap[g] == anonBucket {
@@ -277,6 +335,7 @@ func (b *Builder) applyChanges() (erased []bool, err error) {
 				return nil, fmt.Errorf("affinity: staged order %q: %w", key, err) // only ErrMoneyRange: Apply checked the rest
 			}
 		}
+		b.setGroupVersion(b.lastGroup, o.version) // the lines of a put are one group
 	}
 	b.haveGroup = false
 	return erased, nil

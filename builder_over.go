@@ -70,6 +70,10 @@ func (b *Builder) materialize() {
 	lProduct := make([]ProductID, 0, nl+len(b.lProduct))
 	lQty := make([]int32, 0, nl+len(b.lQty))
 	lPrice := make([]Money, 0, nl+len(b.lPrice))
+	var gVersion []int64
+	if base.versions != nil || b.gVersion != nil {
+		gVersion = make([]int64, 0, no+len(b.gCust))
+	}
 	nc := base.NumCustomers()
 	for k := 0; k <= nc; k++ {
 		c := uint32(k)
@@ -82,6 +86,9 @@ func (b *Builder) materialize() {
 			gCust = append(gCust, c)
 			gKey = append(gKey, base.OrderKey(OrderID(o)))
 			gUnix = append(gUnix, base.OrderUnix(OrderID(o)))
+			if gVersion != nil {
+				gVersion = append(gVersion, base.OrderVersion(OrderID(o)))
+			}
 			for range base.orderOff[o+1] - base.orderOff[o] {
 				lGroup = append(lGroup, g)
 			}
@@ -95,6 +102,14 @@ func (b *Builder) materialize() {
 		lGroup = append(lGroup, g+uint32(no))
 	}
 	b.gCust, b.gKey, b.gUnix = append(gCust, b.gCust...), append(gKey, b.gKey...), append(gUnix, b.gUnix...)
+	if gVersion != nil {
+		if b.gVersion != nil {
+			gVersion = append(gVersion, b.gVersion...)
+		} else {
+			gVersion = append(gVersion, make([]int64, len(b.gCust)-no)...)
+		}
+	}
+	b.gVersion = gVersion
 	b.lGroup = lGroup
 	b.lProduct, b.lQty, b.lPrice = append(lProduct, b.lProduct...), append(lQty, b.lQty...), append(lPrice, b.lPrice...)
 	eCust := make([]uint32, 0, ne+len(b.eCust))
@@ -245,6 +260,23 @@ type overBuild struct {
 	keys    []int               // the touched buckets, ascending
 	orders  map[int][]overOrder // per touched bucket, its orders in order
 	lines   []uint32            // staged lines by merged order, in line order
+	// a merged order has a version other than 0 (see version)
+	versioned bool
+}
+
+// version returns the version of merged order x: its base order's, or
+// else its first staged group's (a put is its order's only group; lines
+// that Add joins to an order leave its version). That group holds x's
+// first staged line: groups are numbered in the order of their first
+// lines, and ob.lines keeps line order.
+func (ob *overBuild) version(base *History, b *Builder, x *overOrder) int64 {
+	if x.base >= 0 {
+		return base.OrderVersion(OrderID(x.base))
+	}
+	if b.gVersion == nil {
+		return 0
+	}
+	return b.gVersion[b.lGroup[ob.lines[x.first]]]
 }
 
 // bucketSize is the size of a touched bucket's merged orders.
@@ -403,6 +435,13 @@ func (b *Builder) overOrders(ctx context.Context, base *History, drop []bool, nc
 		ob.lines[o.first+o.n] = uint32(i)
 		o.n++
 	}
+	if base.versions != nil || b.gVersion != nil {
+		for _, k := range keys {
+			for i := range ob.orders[k] {
+				ob.versioned = ob.versioned || ob.version(base, b, &ob.orders[k][i]) != 0
+			}
+		}
+	}
 	return ob, nil
 }
 
@@ -434,6 +473,7 @@ func (ob *overBuild) write(h *History, base *History, b *Builder) error {
 	// last order), and only the new orders need looking at.
 	keepAll := len(b.merge.dropped) == 0 && base.NumOrders() > 0
 	exact := true // hi is the latest order's time: no kept order moved earlier
+	versioned := base.versions != nil || ob.versioned
 	var no, nl, nk int
 	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
 	if keepAll {
@@ -487,6 +527,9 @@ func (ob *overBuild) write(h *History, base *History, b *Builder) error {
 	h.orderDelta = grown[uint32](no, 0)
 	h.orderKeyOff = grown[uint32](no+1, 0)
 	h.orderOff = grown[uint32](no+1, 0)
+	if versioned {
+		h.versions = grown[int64](no, 0)
+	}
 	h.orderKeys = grown[byte](0, nk)
 	h.lineProduct = grown[ProductID](nl, 0)
 	h.lineQty = grown[int32](nl, 0)
@@ -526,6 +569,11 @@ func (ob *overBuild) write(h *History, base *History, b *Builder) error {
 			copy(h.lineProduct[l:], base.lineProduct[llo:lhi])
 			copy(h.lineQty[l:], base.lineQty[llo:lhi])
 			copy(h.linePrice[l:], base.linePrice[llo:lhi])
+			if h.versions != nil {
+				for i := range n {
+					h.versions[o+i] = base.OrderVersion(OrderID(blo + i))
+				}
+			}
 			o += n
 			l += lhi - llo
 		}
@@ -533,6 +581,9 @@ func (ob *overBuild) write(h *History, base *History, b *Builder) error {
 			h.setBucket(k, from, o)
 		}
 		k = k1
+	}
+	if trimVersions(h.versions) == nil {
+		h.versions = nil
 	}
 	return nil
 }

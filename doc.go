@@ -59,7 +59,11 @@
 // current version of an order by its shop order id and replaces every
 // earlier line of it, [Builder.DeleteOrder] removes it, and the highest
 // [OrderChange.Version] wins, so a feed replayed or delivered out of order
-// builds the same History. [Builder.EraseCustomer] drops a customer's
+// builds the same History, in one Builder or over a chain of refreshes:
+// a History keeps the versions of its orders ([History.OrderVersion]) and
+// of its deletes, and a change staged on it wins only at a version not
+// lower (at equal versions the later Build wins, see [Builder.Apply]).
+// [Builder.EraseCustomer] drops a customer's
 // lines, events and key. [History.Purchases] and [History.Events] give the
 // data back out.
 //

@@ -49,3 +49,36 @@ func HistoryHoleLines(h *History) int { return h.holeLines }
 
 // HistoryEventHoles returns the events in no customer's range of h.
 func HistoryEventHoles(h *History) int { return h.evHoles }
+
+// HistoryTombstone returns the version of the tombstone h keeps for the
+// deleted order key, and whether it keeps one.
+func HistoryTombstone(h *History, key string) (int64, bool) { return h.tomb.lookup(key) }
+
+// HistoryTombstones returns the number of tombstones h keeps.
+func HistoryTombstones(h *History) int { return h.tomb.len() }
+
+// CopyVersions gives dst, a History just built from scratch with the
+// orders of src (as the tests' copies rebuild them from src.Purchases),
+// the versions of src's orders with the same customer and order keys and
+// src's tombstones, as if its orders had been put with those versions.
+func CopyVersions(dst, src *History) {
+	vs := make([]int64, dst.NumOrderIDs())
+	cust := func(h *History, o OrderID) string {
+		if c := h.OrderCustomer(o); c != NoCustomer {
+			return h.CustomerKey(c)
+		}
+		return "\x00anonymous"
+	}
+	for o := range dst.Orders() {
+		key := dst.OrderKey(o)
+		if key == "" {
+			continue
+		}
+		src.keyIndex().each(src, key, func(so uint32) {
+			if cust(src, OrderID(so)) == cust(dst, o) {
+				vs[o] = src.OrderVersion(OrderID(so))
+			}
+		})
+	}
+	dst.versions, dst.verLo, dst.tomb = trimVersions(vs), 0, src.tomb
+}

@@ -39,6 +39,9 @@ type History struct {
 	firstUnix      int64       // the earliest order's time (0 without orders)
 	orderDelta     []uint32    // order time − baseUnix, in seconds
 	orderKeyOff    []uint32    // len NumOrderIDs+1, into orderKeys
+	versions       []int64     // nil, or len NumOrderIDs−verLo: the version of order id verLo+i (versions.go)
+	verLo          uint32      // order ids below it have version 0
+	tomb           *tombstones // versions of deleted order keys; nil: none (versions.go)
 	numOrders      int         // orders, holes not counted
 	numLines       int         // lines, those of holes not counted
 	holeLines      int         // lines of the holes
@@ -397,13 +400,15 @@ func (s Summary) LogValue() slog.Value {
 
 // MemoryUsage is an estimate of the bytes a [History] keeps resident.
 type MemoryUsage struct {
-	// Columns counts the line, order, customer and event arrays.
+	// Columns counts the line, order, customer and event arrays (the
+	// orders' versions among them, when a put gave one).
 	Columns int
 	// Bitmaps counts the per-product and per-category buyer bitmaps.
 	Bitmaps int
 	// IDs counts the id tables: string headers and hash slots of the shop
-	// ids of customers, products, categories and orders, and the catalog's
-	// names. The bytes of the id strings themselves are not counted.
+	// ids of customers, products, categories and orders, the tombstones of
+	// deleted orders (see [Builder.Apply]) and the catalog's names. The
+	// bytes of the id strings themselves are not counted.
 	IDs int
 }
 
@@ -416,7 +421,7 @@ func (m MemoryUsage) Total() int { return m.Columns + m.Bitmaps + m.IDs }
 func (h *History) MemoryUsage() MemoryUsage {
 	var m MemoryUsage
 	m.Columns = 4*(len(h.custLo)+len(h.custHi)+len(h.orderCust)+len(h.orderOff)+len(h.lineProduct)+len(h.lineQty)+len(h.evLo)+len(h.evHi)+len(h.evProduct)+len(h.evWeight)) +
-		4*(len(h.orderDelta)+len(h.firstOrder)+len(h.lastOrder)) + 8*(len(h.linePrice)+len(h.evUnix)) + len(h.evKind)
+		4*(len(h.orderDelta)+len(h.firstOrder)+len(h.lastOrder)) + 8*(len(h.linePrice)+len(h.evUnix)+len(h.versions)) + len(h.evKind)
 	for _, b := range h.buyers {
 		if b != nil {
 			m.Bitmaps += int(b.GetSizeInBytes())
@@ -429,7 +434,7 @@ func (h *History) MemoryUsage() MemoryUsage {
 	}
 	m.Bitmaps += int(h.allBuyers.GetSizeInBytes())
 	c := h.catalog
-	m.IDs = h.customers.size() + c.products.size() + c.cats.size() + 4*len(h.orderKeyOff) +
+	m.IDs = h.customers.size() + c.products.size() + c.cats.size() + 4*len(h.orderKeyOff) + h.tomb.size() +
 		16*len(c.name) + 9*len(c.price) + 4*(len(c.leafOff)+len(c.leaf)+len(c.shareOff)) + 8*len(c.share)
 	return m
 }

@@ -143,6 +143,7 @@ func (ob *overBuild) appendTo(h *History, base *History, b *Builder, claim func(
 	h.linePrice = base.linePrice[:lb+addL]
 	h.custLo, h.custHi = copyRanges(base.custLo, base.custHi, nc)
 	h.anonLo, h.anonHi = base.anonLo, base.anonHi
+	h.versions, h.verLo = appendVersions(base, addO, ob.versioned)
 	o, l := uint32(nb), uint32(lb)
 	for _, k := range ob.keys {
 		o, l = ob.writeBucket(h, base, b, k, o, l)
@@ -163,6 +164,29 @@ func (ob *overBuild) appendTo(h *History, base *History, b *Builder, claim func(
 	return true
 }
 
+// appendVersions returns the version column of a History that appends
+// add orders to base's (holding base's room, see above), and the id it
+// starts at: nil while no version is other than 0; base's, extended in
+// its room or else copied with room to grow, or, when base has none, one
+// for the new orders alone, so that the first versioned refresh of a
+// History does not write a version for each of its orders. The new
+// orders' entries are zeroed: writeBucket sets those that are not 0.
+func appendVersions(base *History, add int, versioned bool) ([]int64, uint32) {
+	v := base.versions
+	switch {
+	case v == nil && !versioned:
+		return nil, 0
+	case v == nil:
+		return grown[int64](add, 0), uint32(len(base.orderDelta))
+	case room(v, add):
+		v = v[:len(v)+add]
+	default:
+		v = append(make([]int64, 0, (len(v)+add)*5/4+1024), v...)[:len(v)+add]
+	}
+	clear(v[len(base.versions):])
+	return v, base.verLo
+}
+
 // writeBucket writes the merged orders of touched bucket k from order id
 // o and line l on (their base lines, then the staged ones) and makes them
 // the bucket's; it returns the next order id and line.
@@ -172,6 +196,9 @@ func (ob *overBuild) writeBucket(h, base *History, b *Builder, k int, o, l uint3
 		h.orderDelta[o] = uint32(x.unix - h.baseUnix)
 		h.orderKeys = append(h.orderKeys, x.key...)
 		h.orderKeyOff[o+1] = uint32(len(h.orderKeys))
+		if h.versions != nil {
+			h.versions[o-h.verLo] = ob.version(base, b, &x)
+		}
 		if x.base >= 0 {
 			llo, lhi := base.orderOff[x.base], base.orderOff[x.base+1]
 			copy(h.lineProduct[l:], base.lineProduct[llo:lhi])

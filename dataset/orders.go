@@ -25,9 +25,10 @@ const (
 )
 
 // orderVersions numbers the loads of the order formats: each load stages
-// its puts and deletes at the next number, so that in one Builder a
-// later export wins, its cancellations included (the Builder lets a
-// delete beat a put of equal version).
+// its puts and deletes at the next number, so that a later export wins,
+// its cancellations included, in one Builder or on the History an earlier
+// load built, which keeps the versions (the Builder lets a delete beat a
+// put of equal version).
 var orderVersions atomic.Int64
 
 // orderBuf collects the rows of one order of an export with one row per

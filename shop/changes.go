@@ -13,13 +13,22 @@ import (
 // Changes is a feed of order changes ([affinity.OrderChange]): a put
 // replaces every earlier version of the order (edits, partial refunds,
 // re-deliveries), a delete removes it, and the change with the highest
-// Version wins whatever the order of arrival within the feed — so
-// replaying a feed, or loading it twice, gives the same History as
-// loading it once. Across refreshes versions are not kept (see
-// [affinity.Builder.Apply]): a change in a later refresh replaces the
-// order whatever its version, so a late retry of an older version
-// undoes a newer one. A nil seq is an error wrapping
-// [affinity.ErrNilArgument].
+// Version wins whatever the order of arrival, within one feed and across
+// refreshes (the History keeps the versions of its orders and of its
+// deletes, see [affinity.Builder.Apply]), so a webhook retried after a
+// newer version of its order, or after the order's cancellation at a
+// newer version, changes nothing. At equal versions, within one feed a
+// delete beats a put and the later of two puts wins; across refreshes
+// the later refresh wins, put or delete (a source polled by an
+// updated-at column with ties reads a later state at the same version in
+// a later poll). So replaying a feed, loading it twice, or loading it in
+// parts over several refreshes gives the same History as loading it
+// once, unless it holds a delete and a put of one order at one version.
+// Give each change a version (an updated-at time in Unix microseconds, a
+// change sequence number): at version 0 the last put wins unless its
+// feed deletes the order, and a cancellation at version 0 is forgotten
+// once applied. A nil seq is an
+// error wrapping [affinity.ErrNilArgument].
 func Changes(seq iter.Seq[affinity.OrderChange]) Source {
 	return SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
 		rep := dataset.Report{Format: "changes"}

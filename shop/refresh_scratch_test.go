@@ -25,10 +25,12 @@ import (
 // set of orders, lines, events and products by shop key, kept with the
 // documented semantics of Builder.Add (lines of one customer and order id
 // join one order, at the earliest line time), Builder.Apply (per key the
-// highest version wins, a delete beats a put of the same version, a put
-// replaces every order with its key) and Builder.EraseCustomer (everything
-// of the customer in the batch is dropped), applied in Go without any
-// Builder. Every comparison is by shop keys, since a refreshed History's
+// highest version wins and a put replaces every order with its key,
+// within a feed and across feeds, as the History keeps the versions of
+// its orders and of deletes; at equal versions, within a feed a delete
+// beats a put, across feeds the later feed wins, put or delete) and
+// Builder.EraseCustomer (everything of the customer in the batch is
+// dropped), applied in Go without any Builder. Every comparison is by shop keys, since a refreshed History's
 // ids are not dense.
 
 // scratchLine is a stored purchase line by keys.
@@ -178,6 +180,7 @@ type scratchModelOrder struct {
 	cust, key string
 	unix      int64
 	lines     []scratchLine
+	ver       int64 // of the put that made it; 0 for plain lines
 }
 
 // scratchBatch is one refresh's feed.
@@ -227,10 +230,12 @@ type scratchModel struct {
 	erased   []string                    // every customer erased so far
 	stock    map[string]bool             // the shop's stock settings (Shop.SetInStock)
 	dropped  map[string]bool             // keys of orders deleted, replaced or erased so far
+	tomb     map[string]int64            // versions of deleted order keys
 }
 
 func newScratchModel(sf *dataset.Storefront) *scratchModel {
-	m := &scratchModel{pos: map[string]int{}, catSeen: map[string]bool{}, stock: map[string]bool{}, dropped: map[string]bool{}, orders: map[scratchID]*scratchModelOrder{}, events: map[string][]affinity.Event{}}
+	m := &scratchModel{pos: map[string]int{}, catSeen: map[string]bool{}, stock: map[string]bool{}, dropped: map[string]bool{}, orders: map[scratchID]*scratchModelOrder{}, events: map[string][]affinity.Event{},
+		tomb: map[string]int64{}}
 	m.apply(&scratchBatch{products: sf.Products, purchases: sf.Purchases, events: sf.Events})
 	return m
 }
@@ -279,15 +284,42 @@ func (m *scratchModel) apply(b *scratchBatch) {
 		}
 		win[c.Key] = c
 	}
+	erased := map[string]bool{}
+	for _, k := range b.erase {
+		erased[k] = true
+	}
+	// A change that loses to the version the History holds of its key (a
+	// higher one) changes nothing. The orders of plain lines of this batch
+	// count, at version 0: not above any version fed here, so they change
+	// no outcome.
+	for key, c := range win {
+		var v int64
+		var ok bool
+		for _, o := range m.orders {
+			if o.key == key && (!ok || o.ver > v) {
+				v, ok = o.ver, true
+			}
+		}
+		if t, dead := m.tomb[key]; dead && (!ok || t >= v) {
+			v, ok = t, true
+		}
+		if ok && c.Version < v { // at equal versions the later feed wins
+			delete(win, key)
+			continue
+		}
+		switch {
+		case !isDel(c) && erased[c.Lines[0].Customer]: // an erasure is no versioned change
+		case !isDel(c):
+			delete(m.tomb, key)
+		case c.Version != 0:
+			m.tomb[key] = c.Version
+		}
+	}
 	for id := range m.orders {
 		if _, changed := win[id.key]; changed && id.key != "" {
 			delete(m.orders, id)
 			m.dropped[id.key] = true
 		}
-	}
-	erased := map[string]bool{}
-	for _, k := range b.erase {
-		erased[k] = true
 	}
 	for _, key := range slices.Sorted(maps.Keys(win)) {
 		c := win[key]
@@ -298,6 +330,7 @@ func (m *scratchModel) apply(b *scratchBatch) {
 			p.Order = key
 			m.add(p)
 		}
+		m.orders[scratchID{cust: c.Lines[0].Customer, key: key}].ver = c.Version
 	}
 	for k := range erased {
 		for id := range m.orders {
@@ -497,8 +530,9 @@ func (m *scratchModel) feed(r *rand.Rand, round, n int, step time.Duration) *scr
 			case 2:
 				at = at.Add(time.Duration(r.IntN(96)-48) * time.Hour)
 			}
-			// a version of 0 is below the key's earlier ones: a base keeps
-			// no versions, so it still replaces the order
+			// a version of 0 is below the key's earlier ones, unless plain
+			// lines made the order: the History keeps the versions, so it
+			// is refused then
 			v := version(i)
 			if r.IntN(4) == 0 {
 				v = 0

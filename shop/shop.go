@@ -142,15 +142,17 @@ func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 
 // Refresh loads src on top of the current History (with
 // [affinity.NewBuilder]: new orders are added, order changes replace or
-// delete earlier versions, products and categories are extended), builds
-// the next snapshot and swaps it in atomically. Requests keep being served
+// delete earlier versions — those older than the versions the History
+// keeps change nothing, see [affinity.Builder.Apply] —, products and
+// categories are extended), builds the next snapshot and swaps it in
+// atomically. Requests keep being served
 // from the current snapshot while it builds. Refreshes run one at a time
 // (a Refresh waits for the one under way while its context lets it: when
 // the context ends first, it returns the context's error, wrapped); a
 // failed or cancelled refresh leaves the current snapshot in place and
 // returns the error. A source that changes nothing (no new line, event,
-// product or order change) leaves the snapshot as it is and costs only
-// the read (see [affinity.NewBuilder]). The rest costs in proportion to
+// product or order change that wins) leaves the snapshot as it is and
+// costs only the read (see [affinity.NewBuilder]). The rest costs in proportion to
 // the change plus linear copies where it can: the History is written with
 // the untouched customers copied from the current one and only the
 // changed customers' orders sorted and indexed; the co-purchase counts
