@@ -193,23 +193,17 @@ func (h *History) OrderVersion(o OrderID) int64 {
 }
 
 // keyVersion returns the version of the latest change of key that h
-// holds, and whether it was a delete: its tombstone's, when that is at
-// least as high as the versions of key's orders (orders below or at a
-// tombstone's version were added with Add after the delete), else the
-// highest version of its orders; ok is false
-// when h holds neither. It indexes h's order keys on first use (see
+// holds: the highest of its tombstone's and its orders' versions; ok is
+// false when h holds neither. It indexes h's order keys on first use (see
 // [History.LookupOrder]).
-func (h *History) keyVersion(key string) (version int64, del, ok bool) {
-	t, dead := h.tomb.lookup(key)
+func (h *History) keyVersion(key string) (version int64, ok bool) {
+	version, ok = h.tomb.lookup(key)
 	h.keyIndex().each(h, key, func(o uint32) {
 		if v := h.OrderVersion(OrderID(o)); !ok || v > version {
 			version, ok = v, true
 		}
 	})
-	if dead && (!ok || t >= version) {
-		return t, true, true
-	}
-	return version, false, ok
+	return version, ok
 }
 
 // versioned reports whether h holds a version other than 0: an order's
@@ -232,7 +226,7 @@ func (ch *orderChanges) resolve(base *History) {
 	versioned := base.versioned()
 	for k, o := range ch.byKey {
 		if base != nil && (versioned || o.version < 0) {
-			if v, _, ok := base.keyVersion(k); ok && o.version < v {
+			if v, ok := base.keyVersion(k); ok && o.version < v {
 				delete(ch.byKey, k)
 				continue
 			}
