@@ -52,7 +52,7 @@ func charts(ctx context.Context, dir string, snap *shop.Snapshot, res []campaign
 	if err != nil {
 		return nil, err
 	}
-	if err := save("rfm.png", p, 8*vg.Inch, 5*vg.Inch); err != nil {
+	if err := save("rfm.png", p, chartW, chartH); err != nil {
 		return nil, err
 	}
 	if err := cohortChart(ctx, filepath.Join(dir, "cohorts.png"), snap); err != nil {
@@ -63,18 +63,21 @@ func charts(ctx context.Context, dir string, snap *shop.Snapshot, res []campaign
 		return nil, err
 	}
 	if p != nil { // nil: no customer has a positive CLV (a shop without prices)
-		if err := save("clv.png", p, 8*vg.Inch, 5*vg.Inch); err != nil {
+		if err := save("clv.png", p, chartW, chartH); err != nil {
 			return nil, err
 		}
 	}
 	if p, err = campaignChart(res); err != nil || p == nil {
 		return files, err // nil: no campaign has a control group to chart
 	}
-	if err := save("campaigns.png", p, 8*vg.Inch, 5*vg.Inch); err != nil {
+	if err := save("campaigns.png", p, chartW, chartH); err != nil {
 		return nil, err
 	}
 	return files, nil
 }
+
+// The size of the bar charts and the histogram.
+const chartW, chartH = 8 * vg.Inch, 5 * vg.Inch
 
 // margins keeps the title off the top edge and the legend off the title
 // and the right edge.
@@ -82,6 +85,49 @@ func margins(p *plot.Plot) {
 	p.Title.Padding = vg.Points(8)
 	p.Legend.XOffs = -vg.Points(8)
 	p.Legend.YOffs = -vg.Points(6)
+}
+
+// roomForLegend raises the maximum of p's value axis (X when horizontal,
+// else Y) so that nothing drawn under the legend, in the top right
+// corner of a chartW × chartH picture, reaches into it: top(lo, hi) is
+// the highest value the chart draws at category positions between lo and
+// hi. The legend's size is measured in the chart's fonts, so a long
+// label or a wide bar at the legend's side gets the room it needs and no
+// more.
+func roomForLegend(p *plot.Plot, top func(lo, hi float64) float64, horizontal bool) {
+	margins(p)
+	data := p.DataCanvas(draw.New(vgimg.New(chartW, chartH)))
+	leg := p.Legend.Rectangle(data).Size()
+	const gap = vg.Length(12)
+	fw := float64(leg.X-p.Legend.XOffs+gap) / float64(data.Size().X) // share of the width the legend takes
+	fh := float64(leg.Y-p.Legend.YOffs+gap) / float64(data.Size().Y)
+	cat, val, fc, fv := &p.X, &p.Y, fw, fh
+	if horizontal {
+		cat, val, fc, fv = &p.Y, &p.X, fh, fw
+	}
+	if fv >= 0.9 {
+		return // a picture too small for the legend: leave the axis as it is
+	}
+	hi := top(cat.Max-fc*(cat.Max-cat.Min), cat.Max)
+	if need := val.Min + (hi-val.Min)/(1-fv); need > val.Max {
+		val.Max = need
+	}
+}
+
+// slotsTop returns a top function for roomForLegend over values drawn at
+// the nominal positions 0, 1, …, each taking half a slot either side.
+func slotsTop(vals ...[]float64) func(lo, hi float64) float64 {
+	return func(lo, hi float64) float64 {
+		top := math.Inf(-1)
+		for _, v := range vals {
+			for i, x := range v {
+				if float64(i)+0.5 > lo && float64(i)-0.5 < hi && !math.IsNaN(x) {
+					top = max(top, x)
+				}
+			}
+		}
+		return top
+	}
 }
 
 // bars returns two bar series side by side on nominal positions.
@@ -138,9 +184,10 @@ func rfmChart(snap *shop.Snapshot) (*plot.Plot, error) {
 	p.NominalY(names...)
 	p.Y.Min, p.Y.Max = -0.5, float64(len(names))-0.5
 	p.X.Min = 0
-	p.X.Max = 1.5 * max(slices.Max(cust), slices.Max(rev)) // room for the legend
+	p.X.Max = 1.05 * max(slices.Max(cust), slices.Max(rev))
 	p.X.Tick.Marker = niceTicks{}
 	p.Legend.Left = false
+	roomForLegend(p, slotsTop(cust, rev), true)
 	return p, nil
 }
 
@@ -334,10 +381,20 @@ func clvChart(ctx context.Context, snap *shop.Snapshot) (*plot.Plot, error) {
 	p.Legend.Add(fmt.Sprintf("P(alive) < 0.5 (%d)", nLow), hl)
 	p.Legend.Top = true
 	p.X.Min, p.Y.Min = 0, 0
+	p.X.Max = float64(n) * width
 	for _, b := range all {
-		p.Y.Max = max(p.Y.Max, 1.2*b.Weight) // room for the legend
+		p.Y.Max = max(p.Y.Max, 1.05*b.Weight)
 	}
 	p.X.Tick.Marker, p.Y.Tick.Marker = niceTicks{}, niceTicks{}
+	roomForLegend(p, func(lo, hi float64) float64 {
+		top := 0.0
+		for _, b := range all {
+			if b.Max > lo && b.Min < hi {
+				top = max(top, b.Weight)
+			}
+		}
+		return top
+	}, false)
 	return p, nil
 }
 
@@ -368,8 +425,9 @@ func campaignChart(res []campaign.Result) (*plot.Plot, error) {
 			p.Y.Min, p.Y.Max = min(p.Y.Min, eb.lo[i]), max(p.Y.Max, eb.hi[i])
 		}
 	}
-	p.Y.Max *= 1.25 // room for the legend
+	p.Y.Max += 0.05 * (p.Y.Max - p.Y.Min)
 	p.Y.Tick.Marker = niceTicks{}
+	roomForLegend(p, slotsTop(t, c, eb.hi), false)
 	return p, nil
 }
 
