@@ -453,7 +453,7 @@ func opnCheckString(t *testing.T, rep dataset.Report) {
 	}
 	assert.Equal(t, rep.Format, top["format"])
 	for k, v := range map[string]int{"rows": rep.Rows, "loaded": rep.Loaded, "purchases": rep.Purchases, "anonymous": rep.Anonymous,
-		"returns": rep.Returns, "events": rep.Events, "products": rep.Products, "skipped": rep.SkippedRows()} {
+		"returns": rep.Returns, "events": rep.Events, "catalog": rep.Products, "skipped": rep.SkippedRows()} {
 		assert.Equal(t, strconv.Itoa(v), top[k], "String's %s: %q", k, s)
 	}
 	if rep.Duplicates > 0 {

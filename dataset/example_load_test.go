@@ -87,7 +87,7 @@ frank,tea-01,2024-03-05,x,4.50
 	// anonymous  0
 	// returns    0
 	// events     0
-	// products   0
+	// catalog    0
 	// skipped    4
 	//   invalid quantity       2 (first at line 3)
 	//   missing product        1 (first at line 4)

@@ -32,7 +32,7 @@ func Example_readme() {
 	// anonymous  3
 	// returns    2
 	// events     0
-	// products   9
+	// catalog    9
 	// ignored    Country
 	// skipped    1
 	//   adjustment             1 (first at line 11)

@@ -227,7 +227,10 @@ type Report struct {
 	// Events counts events added.
 	Events int `json:"events"`
 	// Products counts catalog entries added with
-	// [affinity.Builder.AddProduct].
+	// [affinity.Builder.AddProduct]: products with a name or categories
+	// in the file, not every product key it names (a product whose rows
+	// have neither gets no entry). [Report.String] shows it as the row
+	// "catalog", apart from the products of [affinity.History.Summary].
 	Products int `json:"products"`
 	// Duplicates counts rows that repeat an earlier row of the same order
 	// exactly: every field equal, in a row of the same customer, order id
@@ -283,7 +286,7 @@ func (r Report) String() string {
 	row("anonymous", r.Anonymous)
 	row("returns", r.Returns)
 	row("events", r.Events)
-	row("products", r.Products)
+	row("catalog", r.Products)
 	if r.Duplicates > 0 {
 		row("duplicates", fmt.Sprintf("%d (first at line %d)", r.Duplicates, r.FirstDuplicate))
 	}
