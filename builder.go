@@ -100,7 +100,9 @@ type Builder struct {
 // base itself, so a refresh that finds nothing new costs O(1). Calls that
 // change nothing are no change: reads, refused calls, Grow, an AddProduct
 // or AddCategory of what base holds already (a catalog sent again), order
-// changes that lose to the versions base keeps (see [Builder.Apply]), and
+// changes that lose to the versions base keeps (see [Builder.Apply]), puts
+// of what base holds already (the version, customer, time and lines of
+// the key's one order: a poll that reads its latest rows again), and
 // deletes and erasures of orders and customers base does not hold (a
 // feed or a request replayed) — but for a delete at a version other than
 // 0 that base does not keep yet, which it keeps from then on.
@@ -567,6 +569,7 @@ func (b *Builder) Build(ctx context.Context) (*History, error) {
 		base = b.over
 	}
 	b.changes.resolve(base) // changes that lose to base's versions are no change
+	b.dropUnchanged(base)   // nor are puts of what base holds
 	if b.base != nil && !b.changes.change(b.base) {
 		// Nothing changed the base: it is the History.
 		if err := ctx.Err(); err != nil {

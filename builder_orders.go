@@ -65,7 +65,8 @@ type stagedOrder struct {
 // or after the call, unless a change of key with a higher version wins,
 // in this Builder or in the base, or a delete of the same version in
 // this Builder. Putting the same version and lines again changes
-// nothing, so a feed can be replayed. See [Builder.Apply] for versions
+// nothing, so a feed can be replayed: on a base that holds them, such a
+// put costs no rebuild (see [NewBuilder]). See [Builder.Apply] for versions
 // and errors.
 func (b *Builder) PutOrder(key string, version int64, lines []Purchase) error {
 	return b.Apply(OrderChange{Key: key, Version: version, Lines: lines})

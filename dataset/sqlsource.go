@@ -35,8 +35,12 @@ type SQLSource struct {
 	//	WHERE o.updated_at >= $1
 	//
 	// Compare with ">=": rows at the cursor are read again, which costs
-	// nothing because changes are idempotent, and no order committed late
-	// with the cursor's own time is missed. No ORDER BY is needed.
+	// nothing because changes are idempotent (a Builder over a History
+	// that holds an order as read again, its lines in the same order,
+	// finds no change and builds nothing: [affinity.NewBuilder]), and no
+	// order committed late with the cursor's own time is missed. No ORDER
+	// BY is needed; one that orders an order's lines keeps a database that
+	// returns them in another order from rebuilding for them.
 	Query string
 	// Columns names the result columns; see [SQLColumns].
 	Columns SQLColumns
