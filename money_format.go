@@ -4,8 +4,11 @@ import "strconv"
 
 // Format formats m in currency units rounded to decimals places (0 to 4),
 // half away from zero: Format(2) gives the cents a shop shows, such as
-// "44.88" for 44.8778. It does not wrap for any Money value. decimals
-// outside [0, 4] panics (a caller bug).
+// "44.88" for 44.8778. It does not wrap for any Money value, but rounding
+// is display only: the text of an amount within half a rounding step of
+// [MaxMoney] or [MinMoney] names one beyond them, which [ParseMoney]
+// refuses; use [Money.String] for a text that reads back exactly.
+// decimals outside [0, 4] panics (a caller bug).
 func (m Money) Format(decimals int) string {
 	if decimals < 0 || decimals > 4 {
 		panic("affinity: Money.Format decimals outside [0, 4]")
