@@ -810,6 +810,12 @@ func (d *decoder) index(flags uint32) *Index {
 	}
 	x.day0 = d.i64()
 	nd := d.count(minBitmap)
+	// the days of activity lie between 1970 and the as-of day (Build
+	// leaves day0 at 0 without any)
+	if last := floorDiv(x.asOf, secondsPerDay); d.err == nil && (x.day0 < 0 || nd == 0 && x.day0 != 0 || nd > 0 && x.day0 > last-int64(nd)+1) {
+		d.fail("invalid first day %d of %d daily bitmaps as of day %d", x.day0, nd, last)
+		return nil
+	}
 	x.daily = make([]*roaring.Bitmap, nd)
 	for i := range x.daily {
 		x.daily[i] = d.bitmap(limit)
