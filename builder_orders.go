@@ -31,7 +31,8 @@ type OrderChange struct {
 	// "the last change wins, except that in one Builder a delete beats
 	// the puts" (a delete of version 0 is not kept once built), and a
 	// feed that deletes an order and creates it again must give the new
-	// put a higher version or deliver it in a later Build.
+	// put a higher version or deliver it in a later Build. Versions are
+	// 0 or above: 0 is no version, below which no change could order.
 	Version int64 `json:"version"`
 	// Delete removes the order; Lines are ignored then.
 	Delete bool `json:"delete"`
@@ -129,7 +130,7 @@ func (b *Builder) DeleteOrder(key string, version int64) error {
 // string fields are kept as they are.
 //
 // Apply returns an error wrapping [ErrInvalid], and stages nothing, when
-// the key is empty, a line is one that [Builder.Add] would refuse, a
+// the key is empty, the version negative, a line is one that [Builder.Add] would refuse, a
 // line names another order or the lines name two customers. Build
 // returns an error wrapping [ErrMoneyRange] if the surviving puts take the
 // gross value of all lines beyond [MaxMoney]. It takes time linear in the
@@ -137,6 +138,9 @@ func (b *Builder) DeleteOrder(key string, version int64) error {
 func (b *Builder) Apply(c OrderChange) error {
 	if c.Key == "" {
 		return fmt.Errorf("%w: order change without order id", ErrInvalid)
+	}
+	if c.Version < 0 {
+		return fmt.Errorf("%w: order %q: negative version %d (versions are 0, no version, or above)", ErrInvalid, c.Key, c.Version)
 	}
 	del := c.Delete || len(c.Lines) == 0
 	var lines []Purchase

@@ -218,14 +218,15 @@ func (h *History) versioned() bool {
 // removes its key's, a delete of a version other than 0 sets it. A put
 // of a customer erased in the Builder deletes the other orders of its
 // key and leaves the tombstones as they are. Without a version in base,
-// a change of version 0 or above always wins, and nothing is looked up.
+// a change (of version 0 or above: Apply refuses others) always wins, and
+// nothing is looked up.
 func (ch *orderChanges) resolve(base *History) {
 	if ch == nil {
 		return
 	}
 	versioned := base.versioned()
 	for k, o := range ch.byKey {
-		if base != nil && (versioned || o.version < 0) {
+		if base != nil && versioned {
 			if v, ok := base.keyVersion(k); ok && o.version < v {
 				delete(ch.byKey, k)
 				continue

@@ -2,6 +2,7 @@ package affinity_test
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -161,4 +162,30 @@ func verHeldPut(h *affinity.History, o affinity.OrderID) affinity.OrderChange {
 		lines = append(lines, affinity.Purchase{Customer: c, Product: h.Catalog().ProductKey(l.Product), Time: h.OrderTime(o), Quantity: l.Quantity, Price: l.Price})
 	}
 	return affinity.OrderChange{Key: h.OrderKey(o), Version: h.OrderVersion(o), Lines: slices.Clip(lines)}
+}
+
+// TestNegativeVersionsRefused: versions are 0 (no version) or above. A
+// version below 0 could not be ordered against a delete of version 0,
+// which keeps no tombstone: del(k, 0) then put(k, -1) left no order in
+// one Builder and the order when a refresh fell between them. Apply
+// refuses it and stages nothing.
+func TestNegativeVersionsRefused(t *testing.T) {
+	ctx := context.Background()
+	b := affinity.NewBuilder(nil)
+	require.NoError(t, b.PutOrder("k", 0, []affinity.Purchase{{Customer: "c", Product: "p", Time: verT0, Quantity: 1, Price: 100}}))
+	h, err := b.Build(ctx)
+	require.NoError(t, err)
+	for _, c := range []affinity.OrderChange{
+		{Key: "k", Version: -1, Lines: []affinity.Purchase{{Customer: "d", Product: "p", Time: verT0, Quantity: 1, Price: 100}}},
+		{Key: "k", Version: -1, Delete: true},
+		{Key: "new", Version: math.MinInt64, Lines: []affinity.Purchase{{Customer: "d", Product: "q", Time: verT0, Quantity: 1, Price: 100}}},
+	} {
+		b := affinity.NewBuilder(h)
+		err := b.Apply(c)
+		require.ErrorIs(t, err, affinity.ErrInvalid)
+		require.ErrorContains(t, err, "negative version")
+		h2, err := b.Build(ctx)
+		require.NoError(t, err)
+		assert.Same(t, h, h2, "nothing staged")
+	}
 }

@@ -556,29 +556,46 @@ func TestAdvSQLVersionTextLocation(t *testing.T) {
 	assert.Equal(t, want.UnixMicro(), batch.Changes[0].Version)
 }
 
-// TestAdvSQLNegativeVersion: "The largest value read is the next cursor;
-// it is also the changes' Version". Integer versions below zero, and
-// updated-at times before 1970, are versions like any other.
+// TestAdvSQLNegativeVersion: versions are 0 or above
+// (affinity.OrderChange.Version): an integer version below zero, or an
+// updated-at time before 1970, is an invalid version — an error naming
+// the row and column, or in lenient mode the order skipped and counted —
+// where it was passed on and ordered below version 0, which a delete of
+// version 0 does not keep. Version 0 and 1970-01-01 itself are versions.
 func TestAdvSQLNegativeVersion(t *testing.T) {
 	db := sqlAdvDB(t)
 	ctx := context.Background()
-	q := sqlAdvValues(
-		sqlAdvRow("'1'", "'ann'", sqlAdvT0, "-5", "'paid'", "'mug'", "1", "1"),
+	ints := strings.Replace(sqlAdvValues(
+		sqlAdvRow("'1'", "'ann'", sqlAdvT0, "0", "'paid'", "'mug'", "1", "1"),
 		sqlAdvRow("'2'", "'ann'", sqlAdvT0, "-9", "'paid'", "'mug'", "1", "1"),
+	), "$1::timestamptz", "$1::bigint", 1)
+	times := sqlAdvValues(
+		sqlAdvRow("'1'", "'ann'", sqlAdvT0, "timestamptz '1970-01-01 00:00:00Z'", "'paid'", "'mug'", "1", "1"),
+		sqlAdvRow("'2'", "'ann'", sqlAdvT0, "timestamptz '1969-12-31 23:00:00Z'", "'paid'", "'mug'", "1", "1"),
 	)
-	q = strings.Replace(q, "$1::timestamptz", "$1::bigint", 1)
-	batch, err := (&dataset.SQLSource{DB: db, Query: q}).Poll(ctx, int64(-100))
-	require.NoError(t, err)
-	assert.Equal(t, int64(-5), batch.Cursor)
-	require.Len(t, batch.Changes, 2)
-	assert.Equal(t, []int64{-9, -5}, []int64{batch.Changes[0].Version, batch.Changes[1].Version})
+	for _, c := range []struct {
+		name  string
+		q     string
+		since any
+	}{{"integer", ints, int64(-100)}, {"time", times, time.Time{}}} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := (&dataset.SQLSource{DB: db, Query: c.q}).Poll(ctx, c.since)
+			var pe *dataset.ParseError
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, 2, pe.Line)
+			assert.Equal(t, "updated_at", pe.Field)
+			assert.Equal(t, "invalid version", pe.Reason)
 
-	batch, err = (&dataset.SQLSource{DB: db, Query: sqlAdvValues(
-		sqlAdvRow("'1'", "'ann'", sqlAdvT0, "timestamptz '1969-12-31 23:00:00Z'", "'paid'", "'mug'", "1", "1"),
-	)}).Poll(ctx, time.Time{})
-	require.NoError(t, err)
-	require.Len(t, batch.Changes, 1)
-	assert.Equal(t, int64(-3600_000_000), batch.Changes[0].Version)
+			batch, err := (&dataset.SQLSource{DB: db, Query: c.q, Lenient: true}).Poll(ctx, c.since)
+			require.NoError(t, err)
+			sqlAdvAccounting(t, batch.Report)
+			require.Len(t, batch.Changes, 1)
+			assert.Equal(t, "1", batch.Changes[0].Key)
+			assert.Equal(t, int64(0), batch.Changes[0].Version)
+			require.Len(t, batch.Report.Skipped, 1)
+			assert.Equal(t, "invalid version", batch.Report.Skipped[0].Reason)
+		})
+	}
 }
 
 // TestAdvSQLVersionRange: the largest timestamps PostgreSQL stores lie

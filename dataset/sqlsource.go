@@ -112,9 +112,10 @@ type SQLColumns struct {
 	// timestamp or an increasing integer such as the order id or a change
 	// sequence. The largest value read is the next cursor; it is also the
 	// changes' [affinity.OrderChange.Version] (Unix microseconds for
-	// times, negative before 1970; a time beyond their range, about
-	// 292,000 years either side, is an invalid version), so later
-	// versions of an order win. Required.
+	// times), so later versions of an order win. Versions are 0 or above:
+	// a negative integer, a time before 1970 or one beyond the range of
+	// Unix microseconds (about 292,000 years) is an invalid version.
+	// Required.
 	Version string
 	// Status is the order status ("status"), compared with
 	// [SQLSource.Cancelled]; optional.
@@ -430,10 +431,10 @@ func (g *sqlGroup) without(drop []int) []affinity.Purchase {
 	return out
 }
 
-// The times a version in Unix microseconds holds: about 292,000 years
-// either side of 1970.
+// The times a version in Unix microseconds holds, 0 or above: 1970 to
+// about 292,000 years later.
 var (
-	minVersionTime = time.UnixMicro(math.MinInt64)
+	minVersionTime = time.UnixMicro(0)
 	maxVersionTime = time.UnixMicro(math.MaxInt64)
 )
 
@@ -623,19 +624,27 @@ func (r *sqlRow) version(since any, loc *time.Location) (int64, any, *ParseError
 		switch {
 		case !ok:
 			return 0, nil, r.fail(colName, reasonVersion, fmt.Errorf("invalid updated-at %v", v))
-		case t.Before(minVersionTime) || t.After(maxVersionTime):
+		case t.Before(minVersionTime):
+			return 0, nil, r.fail(colName, reasonVersion, fmt.Errorf("updated-at %v before 1970: versions are 0 or above", v))
+		case t.After(maxVersionTime):
 			return 0, nil, r.fail(colName, reasonVersion, fmt.Errorf("updated-at %v beyond the range of Unix microseconds", v))
 		}
 		return t.UnixMicro(), t, nil
 	}
-	switch n := v.(type) {
-	case int64:
-		return n, n, nil
-	case string, []byte:
-		s, _ := r.text(colName, false)
-		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return n, n, nil
+	n, ok := v.(int64)
+	if s, isText := v.(string); isText || !ok {
+		if _, isBytes := v.([]byte); isText || isBytes {
+			s, _ = r.text(colName, false)
+			var err error
+			n, err = strconv.ParseInt(s, 10, 64)
+			ok = err == nil
 		}
 	}
-	return 0, nil, r.fail(colName, reasonVersion, fmt.Errorf("invalid version %v", v))
+	switch {
+	case !ok:
+		return 0, nil, r.fail(colName, reasonVersion, fmt.Errorf("invalid version %v", v))
+	case n < 0:
+		return 0, nil, r.fail(colName, reasonVersion, fmt.Errorf("negative version %d: versions are 0 or above", n))
+	}
+	return n, n, nil
 }

@@ -102,7 +102,7 @@ func stgRefreshNothing(t *testing.T, opts shop.Options) {
 		src  shop.Source
 	}{
 		{"deletes again, same versions", false, stgChanges(stgDel("o3", 5), stgDel("o15", 1))},
-		{"deletes again, other versions", true, stgChanges(stgDel("o3", math.MinInt64), stgDel("o15", math.MaxInt64))},
+		{"deletes again, other versions", true, stgChanges(stgDel("o3", 4), stgDel("o15", math.MaxInt64))},
 		{"deletes of the erased customer's orders", false, stgChanges(stgDel("o2", 0), stgDel("o8", 0), stgDel("o14", 0))},
 		{"deletes of keys never seen", true, stgChanges(stgDel("zz", 0), stgDel("o99", 3))},
 		{"a put and its delete", true, stgChanges(put, stgDel("n1", 1))},

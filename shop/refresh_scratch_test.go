@@ -579,7 +579,7 @@ func (m *scratchModel) feed(r *rand.Rand, round, n int, step time.Duration) *scr
 			c := b.changes[r.IntN(len(b.changes))]
 			switch r.IntN(3) {
 			case 0: // an older version arriving late: ignored
-				b.changes = append(b.changes, affinity.OrderChange{Key: c.Key, Version: c.Version - 1, Lines: lines(customer(), after())})
+				b.changes = append(b.changes, affinity.OrderChange{Key: c.Key, Version: max(c.Version-1, 0), Lines: lines(customer(), after())}) // equal when c.Version is 0
 			case 1: // the same version again, a put: the later call wins (unless c deletes)
 				b.changes = append(b.changes, affinity.OrderChange{Key: c.Key, Version: c.Version, Lines: lines(customer(), after())})
 			default: // the same version, a delete: it wins
