@@ -92,8 +92,8 @@ type Builder struct {
 // once in a while (when the shared columns have no room left or unused
 // ids hold a quarter of the lines, or for a second History built on the
 // same base) it writes every order anew instead, copying the untouched
-// customers' in bulk. A change of at least 65,536 lines and events and
-// half the size of base is applied by copying base and sorting everything,
+// customers' in bulk. A change of at least 65,536 lines and events (added
+// or in staged puts) and half the size of base is applied by copying base and sorting everything,
 // which is faster there. Per-customer and per-product arrays (ranges,
 // first and last purchases, buyer bitmaps) are copied, and events are
 // copied when a change has any. [Builder.Build] without any change returns
@@ -548,7 +548,7 @@ func (b *Builder) workers() int { return parallel.Workers(b.Workers) }
 
 // Build applies the staged order changes ([Builder.Apply],
 // [Builder.EraseCustomer]), sorts what was added into a new [History] and
-// resets the Builder to empty. It takes time linear in the number of lines
+// resets the Builder to empty, but for its Workers. It takes time linear in the number of lines
 // and events (plus a sort of each customer's orders); on a base History
 // (see [NewBuilder]) only the touched customers' orders are sorted, the
 // rest is copied. Order times are stored as seconds after
@@ -562,8 +562,8 @@ func (b *Builder) Build(ctx context.Context) (*History, error) {
 	if err := CheckContext("affinity", ctx); err != nil {
 		return nil, err
 	}
-	workers := b.workers()
-	defer func() { *b = Builder{Workers: workers} }()
+	workers, given := b.workers(), b.Workers
+	defer func() { *b = Builder{Workers: given} }()
 	base := b.base
 	if base == nil {
 		base = b.over

@@ -256,30 +256,57 @@ func TestLargeChangeBuiltByCopying(t *testing.T) {
 	add(&b0, 0, 20_000)
 	base, err := b0.Build(ctx)
 	require.NoError(t, err)
+	// put stages the lines [from, from+n) as puts, one per order key, of
+	// its first line's customer
+	put := func(b *affinity.Builder, from, n int) {
+		for i := from; i < from+n; {
+			j := i + 1
+			for j < from+n && ps[j].Order == ps[i].Order {
+				j++
+			}
+			lines := slices.Clone(ps[i:j])
+			for k := range lines {
+				lines[k].Customer = lines[0].Customer // an order has one customer
+			}
+			require.NoError(t, b.PutOrder(ps[i].Order, 1, lines))
+			i = j
+		}
+	}
 	cases := []struct {
 		n       int
 		lineage bool
-	}{{1_000, true}, {65_535, true}, {65_536, false}}
+		puts    bool // staged as puts, whose lines count as added ones do
+	}{{1_000, true, false}, {65_535, true, false}, {65_536, false, false}, {65_535, true, true}, {65_536, false, true}}
 	if !testdata.Long() {
 		// one side of the threshold each: the quick suite leaves out the
-		// line just below it, the long one checks the boundary exactly
-		cases = slices.Delete(cases, 1, 2)
+		// lines just below it, the long one checks the boundary exactly
+		cases = slices.DeleteFunc(cases, func(c struct {
+			n       int
+			lineage bool
+			puts    bool
+		}) bool {
+			return c.n == 65_535
+		})
 	}
 	for _, tc := range cases {
 		built := func(mode int32) *affinity.History {
 			was := affinity.SetBaseMode(mode)
 			defer affinity.SetBaseMode(was)
 			b := affinity.NewBuilder(base)
-			add(b, 20_000, tc.n)
+			if tc.puts {
+				put(b, 20_000, tc.n)
+			} else {
+				add(b, 20_000, tc.n)
+			}
 			h, err := b.Build(ctx)
 			require.NoError(t, err)
 			return h
 		}
 		h := built(affinity.BaseAuto)
 		_, ok := h.ChangedSince(base)
-		require.Equal(t, tc.lineage, ok, "%d lines on 20,000", tc.n)
+		require.Equal(t, tc.lineage, ok, "%d lines on 20,000, puts %v", tc.n, tc.puts)
 		if !ok {
-			require.Equal(t, viewHistory(built(affinity.BaseOver)), viewHistory(h), "%d lines on 20,000", tc.n)
+			require.Equal(t, viewHistory(built(affinity.BaseOver)), viewHistory(h), "%d lines on 20,000, puts %v", tc.n, tc.puts)
 		}
 	}
 }

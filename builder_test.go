@@ -215,3 +215,17 @@ func TestNewBuilderUnchanged(t *testing.T) {
 	_, ok = h.LookupCustomer("a")
 	assert.True(t, ok)
 }
+
+// TestBuildKeepsWorkers: Build empties the Builder but for Workers, as
+// given: 0 stays 0 (GOMAXPROCS at each Build), not the number it
+// resolved to on this machine.
+func TestBuildKeepsWorkers(t *testing.T) {
+	for _, w := range []int{0, 1, 3} {
+		b := affinity.Builder{Workers: w}
+		require.NoError(t, b.Add(affinity.Purchase{Customer: "c", Product: "p", Time: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), Quantity: 1, Price: 1}))
+		_, err := b.Build(context.Background())
+		require.NoError(t, err)
+		require.Equal(t, w, b.Workers)
+		require.Zero(t, b.Len())
+	}
+}

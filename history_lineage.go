@@ -33,8 +33,9 @@ type Changes struct {
 // a [Builder] started from prev ([NewBuilder](prev) with at least one
 // change; without any, Build returns prev itself and nothing differs).
 // ok is false otherwise, for any other pair of Histories, and when the
-// change was large (at least 65,536 lines and events, and half the size
-// of prev), which Build applies by sorting everything anew: the caller
+// change was large (at least 65,536 lines and events, added or in staged
+// puts, and half the size of prev), which Build applies by sorting
+// everything anew: the caller
 // must then compare them in full. The catalog is not covered: products
 // may have been added or described anew, and categories added. It lets
 // the indexes built on prev be updated for h in time proportional to the

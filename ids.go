@@ -19,8 +19,10 @@ type CategoryID uint32
 // (customer, then time). One built on a base ([NewBuilder]) keeps the
 // base's ids for the customers nothing changed and gives a changed
 // customer's orders new ids after the base's, so that a refresh writes
-// only what changed; the old ids then name no order until a later build
-// compacts them away (each build does once they hold a quarter of the
+// only what changed; the old ids then name no order (no customer's or
+// anonymous range holds them, and [History.OrderCustomer] gives
+// [NoCustomer], while the other Order methods still read the dropped
+// order's data) until a later build compacts them away (each build does once they hold a quarter of the
 // lines). Visit every order with [History.Orders], never by counting up
 // to NumOrders.
 type OrderID uint32
