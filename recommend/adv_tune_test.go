@@ -41,33 +41,21 @@ func advShop(t testing.TB, seed uint64, nc, np int) *affinity.History {
 }
 
 // advValidation is the validation set Tune's doc describes for HoldoutTime:
-// customers with an order at or before from and one in (from, to], every
-// n-th when more than maxCustomers, with the products bought (positive
-// quantity) in the window, minus those bought before when explore; customers
-// left with none are dropped.
+// customers with an order at or before from and one in (from, to], with
+// the products bought (positive quantity) in the window, minus those
+// bought before when explore; customers left with none are dropped, and
+// of more than maxCustomers the i-th kept is the ⌊i·n/maxCustomers⌋-th.
 func advValidation(h *affinity.History, from, to time.Time, maxCustomers int, explore bool) ([]affinity.CustomerID, [][]affinity.ProductID) {
-	var cands []affinity.CustomerID
-	for c := range h.NumCustomers() {
-		lo, hi := h.CustomerOrders(affinity.CustomerID(c))
+	var users []affinity.CustomerID
+	var rels [][]affinity.ProductID
+	for c := range affinity.CustomerID(h.NumCustomers()) {
+		var rel, old []affinity.ProductID
 		before, in := false, false
+		lo, hi := h.CustomerOrders(c)
 		for o := lo; o < hi; o++ {
 			u := h.OrderUnix(o)
 			before = before || u <= from.Unix()
 			in = in || (u > from.Unix() && u <= to.Unix())
-		}
-		if before && in {
-			cands = append(cands, affinity.CustomerID(c))
-		}
-	}
-	step := max(1, (len(cands)+maxCustomers-1)/maxCustomers)
-	var users []affinity.CustomerID
-	var rels [][]affinity.ProductID
-	for i := 0; i < len(cands); i += step {
-		c := cands[i]
-		var rel, old []affinity.ProductID
-		lo, hi := h.CustomerOrders(c)
-		for o := lo; o < hi; o++ {
-			u := h.OrderUnix(o)
 			l0, l1 := h.OrderLines(o)
 			for l := l0; l < l1; l++ {
 				if h.LineQuantity(l) <= 0 {
@@ -86,12 +74,22 @@ func advValidation(h *affinity.History, from, to time.Time, maxCustomers int, ex
 		}
 		slices.Sort(rel)
 		rel = slices.Compact(rel)
-		if len(rel) == 0 {
+		if !before || !in || len(rel) == 0 {
 			continue
 		}
 		users, rels = append(users, c), append(rels, rel)
 	}
-	return users, rels
+	if len(users) <= maxCustomers {
+		return users, rels
+	}
+	// maxCustomers of them, evenly spaced: the i-th at ⌊i·n/max⌋
+	var su []affinity.CustomerID
+	var sr [][]affinity.ProductID
+	for i := range maxCustomers {
+		j := i * len(users) / maxCustomers
+		su, sr = append(su, users[j]), append(sr, rels[j])
+	}
+	return su, sr
 }
 
 // advScores is every validation customer's NDCG@k of the candidate's
@@ -167,6 +165,8 @@ func TestAdvTuneMatchesNaiveSearch(t *testing.T) {
 		assert.Equal(t, h.Latest(), tu.To)
 		users, rels := advValidation(h, from, h.Latest(), 50, false)
 		require.Equal(t, len(users), tu.Customers)
+		all, _ := advValidation(h, from, h.Latest(), h.NumCustomers(), false)
+		require.Greater(t, len(all), 50, "the cap samples")
 		// the trials: 2 models, then one more half-life, blend and mix,
 		// and a trend only when the best so far is in next-basket mode
 		require.GreaterOrEqual(t, len(tu.Trials), 5)
@@ -251,6 +251,10 @@ func TestAdvTuneGridValidation(t *testing.T) {
 		{"NaN trend in next-basket mode", func(g *recommend.Grid) { g.RepeatWeights = []float64{0.5}; g.Trends = []float64{0, math.NaN()} }},
 		{"K above MaxK", func(g *recommend.Grid) { g.K = recommend.MaxK + 1 }},
 		{"unknown holdout", func(g *recommend.Grid) { g.Holdout = 7 }},
+		{"negative MaxCustomers", func(g *recommend.Grid) { g.MaxCustomers = -5 }},
+		{"negative MinCustomers", func(g *recommend.Grid) { g.MinCustomers = -3 }},
+		{"negative half-life", func(g *recommend.Grid) { g.HalfLives = []time.Duration{0, -time.Hour} }},
+		{"NaN trend outside next-basket mode", func(g *recommend.Grid) { g.Trends = []float64{math.NaN()} }},
 		{"base invalid", func(g *recommend.Grid) { g.Base.SequentialWeight = math.NaN() }},
 	}
 	for _, tc := range cases {

@@ -78,13 +78,18 @@ func AutoGrid(base Options) Grid {
 // mix stays g.Base's, since the validation scores new products only when
 // g.Explore is set. The Tuning holds every trial, Best the chosen one;
 // it is nil when nothing was validated: rating data, a large catalogue,
-// or fewer validation customers — who bought both before the validation
-// window and in it — than g.MinCustomers (a young or small shop): a
-// caller can try again once the history is longer. It returns an error
-// for nil inputs, a zero asOf, an invalid Grid ([ErrInvalidOptions]), and
+// or fewer validation customers than g.MinCustomers (a young or small
+// shop; validation customers bought or rated both before the validation
+// window and in it, something new to them with g.Explore): a caller can
+// try again once the history is longer. It returns an error for nil
+// inputs, a zero asOf, an invalid Grid ([ErrInvalidOptions], as [Tune];
+// checked first, rating data and large catalogues included), and
 // ctx.Err().
 func Choose(ctx context.Context, h *affinity.History, asOf time.Time, g Grid) (Candidate, *Tuning, error) {
 	if err := checkArgs(ctx, h, asOf); err != nil {
+		return Candidate{}, nil, err
+	}
+	if err := g.validate(); err != nil {
 		return Candidate{}, nil, err
 	}
 	if err := ctx.Err(); err != nil {

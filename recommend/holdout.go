@@ -80,9 +80,13 @@ func randomHoldout(ctx context.Context, h *affinity.History, asOf time.Time, g G
 		}
 	}
 	held := make(map[affinity.CustomerID][]affinity.ProductID)
-	step := max(1, (len(cands)+g.MaxCustomers-1)/g.MaxCustomers)
-	for i := 0; i < len(cands); i += step {
-		c := cands[i]
+	if len(cands) > g.MaxCustomers {
+		for i, j := range sample(len(cands), g.MaxCustomers) {
+			cands[i] = cands[j]
+		}
+		cands = cands[:g.MaxCustomers]
+	}
+	for _, c := range cands {
 		ps := slices.Clone(products(c))
 		rng := rand.New(rand.NewPCG(g.Seed, uint64(c)))
 		rng.Shuffle(len(ps), func(a, b int) { ps[a], ps[b] = ps[b], ps[a] })

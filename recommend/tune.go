@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"time"
@@ -60,12 +61,18 @@ type Grid struct {
 	// Explore scores only the items new to each customer (cross-sell);
 	// default false: every item bought in the window (next basket).
 	Explore bool
-	// MaxCustomers caps the validation customers (every n-th, in id
-	// order); default 3,000.
+	// MaxCustomers caps the validation customers; default 3,000;
+	// negative is an error. Of more qualifying customers (those with a
+	// product to score: see [Tune] and [HoldoutRandom]), exactly
+	// MaxCustomers are kept, evenly spaced in customer id order. Ids are
+	// given in first-seen order, so the sample is spread evenly over the
+	// customers' first purchases, old customers and new, and is the same
+	// at every call; a seeded random sample would only add noise to that
+	// spread.
 	MaxCustomers int
 	// MinCustomers is the fewest validation customers to tune on: with
 	// fewer, Tune returns [ErrNoValidation] rather than choose on noise;
-	// default 1.
+	// default 1; negative is an error.
 	MinCustomers int
 	// Workers, Progress: as everywhere (step "tune", unit "candidates");
 	// Workers at most MaxWorkers.
@@ -73,11 +80,14 @@ type Grid struct {
 	Progress affinity.ProgressFunc
 }
 
-// ErrNoValidation is returned (wrapped) by [Tune] when the validation
-// window holds no customer who also bought or rated before it (data
-// without customers or time, such as anonymous baskets, or too short a
-// history):
-// there is nothing to tune on, and the defaults stand.
+// ErrNoValidation is returned (wrapped) by [Tune] when there are fewer
+// validation customers than Grid.MinCustomers (at least 1): with
+// [HoldoutTime], customers who bought or rated both before the
+// validation window and in it, something new to them with Grid.Explore
+// (none in data without customers or time, such as anonymous baskets, or
+// in too short a history); with [HoldoutRandom], customers with
+// [MinHoldoutProducts] products. The message gives the counts. There is
+// nothing to tune on, and the defaults stand.
 var ErrNoValidation = errors.New("recommend: tune: no validation customers")
 
 // Candidate is a model with the options of an engine on it.
@@ -146,7 +156,9 @@ type Tuning struct {
 // last Grid.Validation before asOf: candidates are built as of the start
 // of that window (nothing inside it is read) and each validation customer
 // — bought before the window and in it — gets a top-K list, scored by
-// NDCG@K against the products they bought in the window. The grid is
+// NDCG@K against the products they bought in the window (those new to
+// them with Grid.Explore; a customer with none is not a validation
+// customer). The grid is
 // searched one dimension at a time, in the order model, half-life,
 // popularity blend, next-basket mix, trend, each keeping the best so far
 // (a coordinate search: 2–4 candidates per dimension, not their product).
@@ -171,11 +183,17 @@ type Tuning struct {
 // To measure the tuned engine without overfitting, call Tune on the
 // training side only (asOf the end of training), so that the validation
 // window comes before any test window; then build Best.Candidate as of
-// the end of training. It returns an error for nil inputs, a zero asOf, a
-// window with no validation customer ([ErrNoValidation]), an invalid Grid
-// ([ErrInvalidOptions]), and ctx.Err().
+// the end of training. It returns an error for nil inputs, a zero asOf,
+// an invalid Grid ([ErrInvalidOptions]: K, Validation, MaxCustomers or
+// MinCustomers out of range, an unknown Holdout, too many Workers, or
+// options that [New] refuses in Base or in a value of a dimension),
+// fewer validation customers than Grid.MinCustomers ([ErrNoValidation]),
+// and ctx.Err().
 func Tune(ctx context.Context, h *affinity.History, asOf time.Time, grid Grid) (*Tuning, error) {
 	if err := checkArgs(ctx, h, asOf); err != nil {
+		return nil, err
+	}
+	if err := grid.validate(); err != nil {
 		return nil, err
 	}
 	g := grid.withDefaults(h)
@@ -287,31 +305,71 @@ func (s *search) try(ctx context.Context, m Model, idx *similarity.Index, o Opti
 	return tr, scores, nil
 }
 
+// validate rejects a Grid that no default repairs: a K, Validation,
+// MaxCustomers or MinCustomers out of range, an unknown Holdout, too many
+// Workers, and options [New] refuses in Base or in Base with any one
+// value of a dimension set. It is cheap: Tune and Choose call it first.
+func (g Grid) validate() error {
+	switch {
+	case g.K > MaxK || g.K < 0:
+		return fmt.Errorf("%w: Grid.K = %d, want 1 to MaxK = %d (0: 10)", ErrInvalidOptions, g.K, MaxK)
+	case g.Validation < 0:
+		return fmt.Errorf("%w: Grid.Validation = %v is negative", ErrInvalidOptions, g.Validation)
+	case g.MaxCustomers < 0:
+		return fmt.Errorf("%w: Grid.MaxCustomers = %d is negative", ErrInvalidOptions, g.MaxCustomers)
+	case g.MinCustomers < 0:
+		return fmt.Errorf("%w: Grid.MinCustomers = %d is negative", ErrInvalidOptions, g.MinCustomers)
+	case g.Workers > MaxWorkers:
+		return fmt.Errorf("%w: Grid.Workers = %d, at most MaxWorkers = %d", ErrInvalidOptions, g.Workers, MaxWorkers)
+	case g.Holdout != HoldoutTime && g.Holdout != HoldoutRandom:
+		return fmt.Errorf("%w: Grid.Holdout %v", ErrInvalidOptions, g.Holdout)
+	}
+	check := func(field string, set func(*Options)) error {
+		o := g.Base
+		set(&o)
+		if err := o.validate(); err != nil {
+			return fmt.Errorf("%w (in Grid.%s)", err, field)
+		}
+		return nil
+	}
+	if err := check("Base", func(*Options) {}); err != nil {
+		return err
+	}
+	for i, v := range g.HalfLives {
+		if err := check(fmt.Sprintf("HalfLives[%d]", i), func(o *Options) { o.HalfLife = v }); err != nil {
+			return err
+		}
+	}
+	for i, v := range g.Blends {
+		if err := check(fmt.Sprintf("Blends[%d]", i), func(o *Options) { o.PopularityBlend = v }); err != nil {
+			return err
+		}
+	}
+	for i, v := range g.RepeatWeights {
+		if err := check(fmt.Sprintf("RepeatWeights[%d]", i), func(o *Options) { o.NextBasket.RepeatWeight = v }); err != nil {
+			return err
+		}
+	}
+	for i, v := range g.Trends {
+		if err := check(fmt.Sprintf("Trends[%d]", i), func(o *Options) { setTrend(&o.NextBasket, v) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // holdOut returns the validation customers of g (Holdout, Validation,
 // MinCustomers) and the History the candidates are built from, as of
 // the validation's from: h itself for HoldoutTime, h without the held
-// out products for HoldoutRandom.
+// out products for HoldoutRandom. g is valid ([Grid.validate]).
 func (g Grid) holdOut(ctx context.Context, h *affinity.History, asOf time.Time) (*validation, *affinity.History, error) {
-	switch {
-	case g.K > MaxK || g.K < 0:
-		return nil, nil, fmt.Errorf("%w: Grid.K = %d, want 1 to MaxK = %d (0: 10)", ErrInvalidOptions, g.K, MaxK)
-	case g.Validation < 0:
-		return nil, nil, fmt.Errorf("%w: Grid.Validation = %v is negative", ErrInvalidOptions, g.Validation)
-	case g.Workers > MaxWorkers:
-		return nil, nil, fmt.Errorf("%w: Grid.Workers = %d, at most MaxWorkers = %d", ErrInvalidOptions, g.Workers, MaxWorkers)
-	}
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
 	from := asOf.Add(-g.Validation)
 	var val *validation
 	train := h
-	switch g.Holdout {
-	case HoldoutTime:
-		if val = validationSet(h, from, asOf, g); len(val.users) == 0 {
-			return nil, nil, fmt.Errorf("%w: no customer bought or rated both before %s and in the window", ErrNoValidation, from.Format(time.DateOnly))
-		}
-	case HoldoutRandom:
+	if g.Holdout == HoldoutRandom {
 		var err error
 		if val, train, err = randomHoldout(ctx, h, asOf, g); err != nil {
 			return nil, nil, err
@@ -319,13 +377,29 @@ func (g Grid) holdOut(ctx context.Context, h *affinity.History, asOf time.Time) 
 		if len(val.users) == 0 {
 			return nil, nil, fmt.Errorf("%w: no customer with %d products by %s", ErrNoValidation, MinHoldoutProducts, asOf.Format(time.DateOnly))
 		}
-	default:
-		return nil, nil, fmt.Errorf("%w: Grid.Holdout %v", ErrInvalidOptions, g.Holdout)
+	} else {
+		var both int
+		if val, both = validationSet(h, from, asOf, g); len(val.users) == 0 {
+			return nil, nil, noValidation(both, from, g.Explore)
+		}
 	}
 	if len(val.users) < g.MinCustomers {
 		return nil, nil, fmt.Errorf("%w: %d validation customers, fewer than Grid.MinCustomers = %d", ErrNoValidation, len(val.users), g.MinCustomers)
 	}
 	return val, train, nil
+}
+
+// noValidation is the error of a time holdout without validation
+// customers, of whom both bought or rated before from and in the window.
+func noValidation(both int, from time.Time, explore bool) error {
+	day := from.Format(time.DateOnly)
+	switch {
+	case both == 0:
+		return fmt.Errorf("%w: no customer bought or rated both before %s and in the window", ErrNoValidation, day)
+	case explore:
+		return fmt.Errorf("%w: %d customers bought or rated both before %s and in the window, none a product new to them", ErrNoValidation, both, day)
+	}
+	return fmt.Errorf("%w: %d customers bought or rated both before %s and in the window, none with a bought line in it (returns only)", ErrNoValidation, both, day)
 }
 
 // newTrial returns the trial of c with the validation customers' NDCG
@@ -398,27 +472,25 @@ type validation struct {
 }
 
 // validationSet returns the validation customers of the window (from,
-// to]: those who bought or rated before it and in it, at most
-// g.MaxCustomers of them, with the products they bought or rated in it
-// (new ones only with g.Explore).
-func validationSet(h *affinity.History, from, to time.Time, g Grid) *validation {
-	v := &validation{from: from, off: []int32{0}}
+// to]: those who bought or rated before it and in it, with the products
+// they bought or rated in it (new ones only with g.Explore), a customer
+// without any left out; at most g.MaxCustomers of them ([sample]). It
+// also returns the number of customers who bought or rated before the
+// window and in it, with or without products to score.
+func validationSet(h *affinity.History, from, to time.Time, g Grid) (v *validation, both int) {
+	v = &validation{from: from, off: []int32{0}, idcg: idcgTable(g.K)}
 	f, t := from.Unix(), to.Unix()
-	var cands []affinity.CustomerID
-	for c := range h.NumCustomers() {
-		var before, in bool
-		interactionTimes(h, affinity.CustomerID(c), t, func(u int64) {
-			before = before || u <= f
+	var before []affinity.ProductID
+	for c := range affinity.CustomerID(h.NumCustomers()) {
+		var was, in bool
+		interactionTimes(h, c, t, func(u int64) {
+			was = was || u <= f
 			in = in || u > f
 		})
-		if before && in {
-			cands = append(cands, affinity.CustomerID(c))
+		if !was || !in {
+			continue
 		}
-	}
-	step := max(1, (len(cands)+g.MaxCustomers-1)/g.MaxCustomers)
-	var before []affinity.ProductID
-	for i := 0; i < len(cands); i += step {
-		c := cands[i]
+		both++
 		before = before[:0]
 		start := len(v.rel)
 		interactions(h, c, t, func(u int64, p affinity.ProductID) {
@@ -442,8 +514,34 @@ func validationSet(h *affinity.History, from, to time.Time, g Grid) *validation 
 		v.users = append(v.users, c)
 		v.off = append(v.off, int32(len(v.rel)))
 	}
-	v.idcg = idcgTable(g.K)
-	return v
+	if len(v.users) > g.MaxCustomers {
+		v.keep(sample(len(v.users), g.MaxCustomers))
+	}
+	return v, both
+}
+
+// keep keeps the validation customers at the increasing indices of idx,
+// in place.
+func (v *validation) keep(idx []int) {
+	rel := v.rel[:0]
+	for i, u := range idx {
+		v.users[i] = v.users[u]
+		rel = append(rel, v.rel[v.off[u]:v.off[u+1]]...) // u ≥ i: never overwrites what is still to copy
+		v.off[i+1] = int32(len(rel))
+	}
+	v.users, v.off, v.rel = v.users[:len(idx)], v.off[:len(idx)+1], rel
+}
+
+// sample returns k of the indices 0 to n−1, k ≤ n, increasing and evenly
+// spaced: ⌊i·n/k⌋ for i from 0 to k−1 (see Grid.MaxCustomers).
+func sample(n, k int) []int {
+	idx := make([]int, k)
+	for i := range idx {
+		hi, lo := bits.Mul64(uint64(i), uint64(n))
+		q, _ := bits.Div64(hi, lo, uint64(k)) // hi < k, as i < k
+		idx[i] = int(q)
+	}
+	return idx
 }
 
 // interactions calls fn with the time and product of each of c's bought

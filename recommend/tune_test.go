@@ -3,7 +3,9 @@ package recommend_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -132,4 +134,120 @@ func TestTuneKeepsTheDefaultWithinNoise(t *testing.T) {
 		})
 	}
 	assert.Positive(t, kept, "the highest score is not the choice on any store")
+}
+
+// windowShop returns a shop of n customers, each buying x on day 0 and,
+// on day 40, y (new to them) when newOnes(i), else x again; the
+// validation window of asOf day 40 is its last 28 days.
+func windowShop(t *testing.T, n int, newOnes func(i int) bool) (*affinity.History, time.Time) {
+	t.Helper()
+	day := func(d int) time.Time { return time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, d) }
+	var b affinity.Builder
+	for _, p := range []string{"x", "y"} {
+		require.NoError(t, b.AddProduct(affinity.Product{Key: p, Categories: []string{"A/" + p}, InStock: true, Price: 100}))
+	}
+	for i := range n {
+		c := fmt.Sprintf("c%04d", i)
+		later := "x"
+		if newOnes(i) {
+			later = "y"
+		}
+		for o, p := range map[int]string{0: "x", 40: later} {
+			require.NoError(t, b.Add(affinity.Purchase{Customer: c, Product: p, Order: fmt.Sprint(o), Time: day(o), Quantity: 1, Price: 100}))
+		}
+	}
+	h, err := b.Build(context.Background())
+	require.NoError(t, err)
+	return h, day(40)
+}
+
+// MaxCustomers caps the customers with products to score, whoever else
+// bought before and in the window: exactly min(qualifying, cap) of them.
+func TestTuneMaxCustomersCountsQualifyingCustomers(t *testing.T) {
+	ctx := context.Background()
+	grid := recommend.Grid{Explore: true, Models: []recommend.Model{recommend.DefaultModel()}, HalfLives: []time.Duration{0}, Blends: []float64{-1}, Workers: 1}
+	for _, tc := range []struct{ n, every, max int }{
+		{20, 2, 10}, {20, 2, 7}, {30, 3, 10}, {31, 3, 4}, {40, 4, 1}, {12, 1, 5}, {12, 5, 100},
+	} {
+		t.Run(fmt.Sprintf("n=%d every=%d max=%d", tc.n, tc.every, tc.max), func(t *testing.T) {
+			h, asOf := windowShop(t, tc.n, func(i int) bool { return i%tc.every == tc.every-1 })
+			g := grid
+			g.MaxCustomers = tc.max
+			tu, err := recommend.Tune(ctx, h, asOf, g)
+			require.NoError(t, err)
+			assert.Equal(t, min(tc.n/tc.every, tc.max), tu.Customers)
+		})
+	}
+}
+
+// The error of a window without validation customers says why: nobody
+// bought before and in it, or (with Explore) nobody bought something new.
+func TestTuneNoValidationSaysWhy(t *testing.T) {
+	ctx := context.Background()
+	h, asOf := windowShop(t, 3, func(int) bool { return false })
+	_, err := recommend.Tune(ctx, h, asOf, recommend.Grid{Explore: true})
+	require.ErrorIs(t, err, recommend.ErrNoValidation)
+	assert.Contains(t, err.Error(), "3 customers bought or rated both before")
+	assert.Contains(t, err.Error(), "none a product new to them")
+
+	_, err = recommend.Tune(ctx, h, asOf.AddDate(0, 0, 60), recommend.Grid{Explore: true})
+	require.ErrorIs(t, err, recommend.ErrNoValidation)
+	assert.Contains(t, err.Error(), "no customer bought or rated both before")
+}
+
+// Choose checks the Grid before it looks at the data: rating data,
+// which is not validated on, gets the same errors as a shop.
+func TestChooseInvalidGridOnRatings(t *testing.T) {
+	ctx := context.Background()
+	var b affinity.Builder
+	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i, p := range []string{"x", "y", "z"} {
+		require.NoError(t, b.AddEvent(affinity.Event{Customer: "u", Product: p, Time: at.AddDate(0, 0, i*20), Kind: affinity.Rating, Weight: 4}))
+	}
+	h, err := b.Build(ctx)
+	require.NoError(t, err)
+	_, tu, err := recommend.Choose(ctx, h, h.Latest(), recommend.Grid{})
+	require.NoError(t, err, "a valid grid")
+	require.Nil(t, tu, "rating data is not validated on")
+	for name, g := range map[string]recommend.Grid{
+		"K -1":              {K: -1},
+		"Validation -1h":    {Validation: -time.Hour},
+		"Holdout 7":         {Holdout: 7},
+		"Workers":           {Workers: recommend.MaxWorkers + 1},
+		"MaxCustomers -1":   {MaxCustomers: -1},
+		"MinCustomers -1":   {MinCustomers: -1},
+		"NaN blend":         {Blends: []float64{0.2, math.NaN()}},
+		"negative HalfLife": {HalfLives: []time.Duration{-time.Hour}},
+	} {
+		_, _, err := recommend.Choose(ctx, h, h.Latest(), g)
+		require.ErrorIs(t, err, recommend.ErrInvalidOptions, name)
+	}
+}
+
+// With HoldoutRandom too, MaxCustomers keeps exactly that many of more
+// customers with MinHoldoutProducts products.
+func TestTuneRandomHoldoutMaxCustomers(t *testing.T) {
+	ctx := context.Background()
+	h := advShop(t, 1, 60, 20)
+	qualify := 0
+	for c := range affinity.CustomerID(h.NumCustomers()) {
+		var ps []affinity.ProductID
+		lo, hi := h.CustomerLines(c)
+		for l := lo; l < hi; l++ {
+			if h.LineQuantity(l) > 0 {
+				ps = append(ps, h.LineProduct(l))
+			}
+		}
+		slices.Sort(ps)
+		if len(slices.Compact(ps)) >= recommend.MinHoldoutProducts {
+			qualify++
+		}
+	}
+	require.Greater(t, qualify, 3)
+	for _, limit := range []int{qualify - 1, qualify/2 + 1} {
+		tu, err := recommend.Tune(ctx, h, h.Latest(), recommend.Grid{Holdout: recommend.HoldoutRandom, MaxCustomers: limit, Explore: true,
+			Models: []recommend.Model{recommend.DefaultModel()}, HalfLives: []time.Duration{0}, Blends: []float64{-1}, Workers: 1})
+		require.NoError(t, err)
+		assert.Equal(t, limit, tu.Customers, "of %d customers", qualify)
+	}
 }
