@@ -133,6 +133,7 @@ func (*Popular) Name() string { return PopularName }
 // before it, when set); linear in the size of train. A zero asOf is an
 // error wrapping [affinity.ErrNoAsOf].
 func (b *Popular) Fit(ctx context.Context, train *affinity.History, asOf time.Time) error {
+	b.ranked = nil
 	until, err := fitCheck(ctx, train, asOf)
 	if err != nil {
 		return err
@@ -143,8 +144,11 @@ func (b *Popular) Fit(ctx context.Context, train *affinity.History, asOf time.Ti
 		since = asOf.Add(-b.Window).Unix() + 1
 	}
 	ranked, _, err := popularity(ctx, train, since, until)
+	if err != nil {
+		return err
+	}
 	b.ranked = ranked
-	return err
+	return nil
 }
 
 // Recommend appends the k most popular products not excluded.
@@ -180,6 +184,7 @@ func (*SegmentPopular) Name() string { return SegmentPopularName }
 // interactions at or before asOf; linear in the size of train plus a sort
 // per segment. A zero asOf is an error wrapping [affinity.ErrNoAsOf].
 func (b *SegmentPopular) Fit(ctx context.Context, train *affinity.History, asOf time.Time) error {
+	b.global, b.segment, b.lists = nil, nil, nil
 	until, err := fitCheck(ctx, train, asOf)
 	if err != nil {
 		return err
@@ -188,11 +193,10 @@ func (b *SegmentPopular) Fit(ctx context.Context, train *affinity.History, asOf 
 	if err != nil {
 		return err
 	}
-	b.global = global
 	cat := train.Catalog()
 	nc := train.NumCustomers()
 	depth := max(b.Depth, 1)
-	b.segment = make([]int32, nc)
+	segment := make([]int32, nc)
 	segOf := map[int64]int32{}
 	var counts []map[affinity.ProductID]int32
 	weights := map[affinity.CategoryID]float32{}
@@ -211,7 +215,7 @@ func (b *SegmentPopular) Fit(ctx context.Context, train *affinity.History, asOf 
 				times = append(times, unix)
 			}
 		})
-		b.segment[c] = -1
+		segment[c] = -1
 		if len(prods) == 0 {
 			continue
 		}
@@ -249,12 +253,12 @@ func (b *SegmentPopular) Fit(ctx context.Context, train *affinity.History, asOf 
 			segOf[key] = s
 			counts = append(counts, map[affinity.ProductID]int32{})
 		}
-		b.segment[c] = s
+		segment[c] = s
 		for _, p := range prods {
 			counts[s][p]++
 		}
 	}
-	b.lists = make([][]affinity.ProductID, len(counts))
+	lists := make([][]affinity.ProductID, len(counts))
 	for s, m := range counts {
 		l := make([]affinity.ProductID, 0, len(m))
 		for p := range m {
@@ -263,8 +267,9 @@ func (b *SegmentPopular) Fit(ctx context.Context, train *affinity.History, asOf 
 		slices.SortFunc(l, func(x, y affinity.ProductID) int {
 			return cmp.Or(cmp.Compare(m[y], m[x]), cmp.Compare(x, y))
 		})
-		b.lists[s] = l
+		lists[s] = l
 	}
+	b.global, b.segment, b.lists = global, segment, lists
 	return nil
 }
 
@@ -324,6 +329,7 @@ func (b *Repeat) Fit(ctx context.Context, train *affinity.History, asOf time.Tim
 // fitKinds is Fit with the event kinds that count as interactions;
 // [Evaluate] passes those of [Options.Events], which define "seen".
 func (b *Repeat) fitKinds(ctx context.Context, train *affinity.History, asOf time.Time, kinds kindMask) error {
+	b.train = nil
 	until, err := fitCheck(ctx, train, asOf)
 	if err != nil {
 		return err
@@ -396,6 +402,7 @@ func (*Random) Name() string { return RandomName }
 // Fit collects the products with interactions at or before asOf. A zero
 // asOf is an error wrapping [affinity.ErrNoAsOf].
 func (b *Random) Fit(ctx context.Context, train *affinity.History, asOf time.Time) error {
+	b.pool = nil
 	until, err := fitCheck(ctx, train, asOf)
 	if err != nil {
 		return err

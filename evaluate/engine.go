@@ -12,13 +12,19 @@ import (
 )
 
 // Engine evaluates the recommend engine ([recommend.New]) on the index of
-// Model, fitted as of the split's AsOf; by default with its default
-// options on a cosine index counted within orders (within customers, with
-// events, for rating data, which has no orders). Requests use the default
-// rules, except that stock is ignored: the catalog's stock flags describe
-// today, not the test period. Without next-basket mode the engine leaves
-// out what the customer already bought or rated, so its repeat metrics
-// are zero by design.
+// Model, fitted as of the split's AsOf. By default (Model and Tune nil)
+// the model and half-life are those [recommend.Choose] picks on the
+// training History, as package shop does when a shop opens: cosine
+// within orders ([recommend.DefaultModel]), or EASE within customers
+// where it ranks the new items of the last weeks of training better
+// beyond noise. Rating data (ratings, no orders) gets
+// [recommend.ModelFor]'s EASE within customers without validation; a
+// catalogue above [recommend.AutoMaxProducts] products, or a training
+// History with too few validation customers, gets recommend.ModelFor's
+// model. Requests use the default rules, except that stock is ignored:
+// the catalog's stock flags describe today, not the test period. Without
+// next-basket mode the engine leaves out what the customer already
+// bought or rated, so its repeat metrics are zero by design.
 type Engine struct {
 	// Label is the row's name; default "engine".
 	Label string
@@ -44,7 +50,8 @@ type Engine struct {
 	Holdout recommend.Holdout
 	Seed    uint64
 	// Tuning is set by Fit when Tune is used, or when the default choice
-	// of Model validated candidates.
+	// of Model validated candidates; nil otherwise. Every Fit sets it
+	// anew: an earlier Fit's never stays.
 	Tuning *recommend.Tuning
 
 	engine *recommend.Engine
@@ -55,12 +62,16 @@ type Engine struct {
 // Name returns Label, or "engine".
 func (r *Engine) Name() string { return cmp.Or(r.Label, "engine") }
 
-// Fit builds the index and the engine (after tuning, with Tune).
+// Fit builds the index and the engine (after tuning, with Tune), in place
+// of an earlier Fit's engine and Tuning; after a failed Fit the Engine
+// recommends nothing.
 func (r *Engine) Fit(ctx context.Context, train *affinity.History, asOf time.Time) error {
+	r.engine, r.train, r.Tuning = nil, nil, nil // an earlier Fit's, even if this one fails
 	if err := checkInput(ctx, train); err != nil {
 		return err
 	}
 	c := recommend.Candidate{Model: recommend.DefaultModel(), Options: r.Options}
+	var tuning *recommend.Tuning
 	switch {
 	case r.Model != nil:
 		c.Model = *r.Model
@@ -68,7 +79,7 @@ func (r *Engine) Fit(ctx context.Context, train *affinity.History, asOf time.Tim
 		g := recommend.AutoGrid(r.Options)
 		g.Workers, g.Holdout, g.Seed = r.Options.Workers, r.Holdout, r.Seed
 		var err error
-		if c, r.Tuning, err = recommend.Choose(ctx, train, asOf, g); err != nil {
+		if c, tuning, err = recommend.Choose(ctx, train, asOf, g); err != nil {
 			return err
 		}
 	}
@@ -80,7 +91,7 @@ func (r *Engine) Fit(ctx context.Context, train *affinity.History, asOf time.Tim
 		case err != nil:
 			return err
 		default:
-			r.Tuning, c = t, t.Best.Candidate
+			tuning, c = t, t.Best.Candidate
 		}
 	}
 	if r.Sequential {
@@ -97,7 +108,7 @@ func (r *Engine) Fit(ctx context.Context, train *affinity.History, asOf time.Tim
 	if err != nil {
 		return err
 	}
-	r.engine, r.train = e, train
+	r.engine, r.train, r.Tuning = e, train, tuning
 	return nil
 }
 

@@ -28,7 +28,9 @@ type Recommender interface {
 	Name() string
 	// Fit trains the model on train as of asOf, the end of the training
 	// period (see [Split.AsOf]). A later Fit replaces what an earlier one
-	// learned.
+	// learned, even when it fails. Evaluate never calls Recommend after a
+	// failed Fit; the package's recommenders then return dst unchanged
+	// until a Fit succeeds.
 	Fit(ctx context.Context, train *affinity.History, asOf time.Time) error
 	// Recommend appends to dst at most k distinct products (ids of the
 	// training History's catalog) for customer c (an id of the training

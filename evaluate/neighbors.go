@@ -72,6 +72,7 @@ func (r *ItemNeighbors) Name() string {
 
 // Fit counts co-occurrences in train and builds the neighbour index.
 func (r *ItemNeighbors) Fit(ctx context.Context, train *affinity.History, asOf time.Time) error {
+	r.scorer = scorer{}
 	if err := checkInput(ctx, train); err != nil {
 		return err
 	}
@@ -126,6 +127,7 @@ func (*EASE) Name() string { return "ease" }
 // Fit solves the EASE model on train: O(n³) in the number of products n
 // (capped by similarity.EASEOptions.MaxProducts).
 func (r *EASE) Fit(ctx context.Context, train *affinity.History, asOf time.Time) error {
+	r.scorer = scorer{}
 	if err := checkInput(ctx, train); err != nil {
 		return err
 	}

@@ -105,6 +105,7 @@ func (r *TIFUKNN) settings() (groups int, rb, rg float64, k int, alpha float64, 
 // Fit computes every customer's vector from their orders at or before
 // asOf.
 func (r *TIFUKNN) Fit(ctx context.Context, train *affinity.History, asOf time.Time) error {
+	r.vecs = nil // Recommend's sign of a model: set last
 	if _, err := fitCheck(ctx, train, asOf); err != nil {
 		return err
 	}
@@ -114,7 +115,8 @@ func (r *TIFUKNN) Fit(ctx context.Context, train *affinity.History, asOf time.Ti
 	}
 	r.k, r.alpha = k, alpha
 	nc, np := train.NumCustomers(), train.Catalog().NumProducts()
-	r.vecs, r.norm2 = make([][]pif, nc), make([]float64, nc)
+	vecs := make([][]pif, nc)
+	r.norm2 = make([]float64, nc)
 	r.post = make([][]postEntry, np)
 	r.dot = make([]float64, nc)
 	r.acc = map[affinity.ProductID]float64{}
@@ -172,8 +174,9 @@ func (r *TIFUKNN) Fit(ctx context.Context, train *affinity.History, asOf time.Ti
 			r.post[p] = append(r.post[p], postEntry{c, w[p]})
 			w[p] = 0
 		}
-		r.vecs[c], r.norm2[c] = v, n2
+		vecs[c], r.norm2[c] = v, n2
 	}
+	r.vecs = vecs
 	return nil
 }
 
