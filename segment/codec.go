@@ -310,7 +310,9 @@ func encodeOptions(e *encoder, asOf int64, lookDays int, o *Options) {
 // internal/atomicfile: a temporary file in the same directory, flushed,
 // fsynced and renamed over path, then the directory fsynced, so that a
 // crash or an error never leaves a half-written file in place of a good
-// one.
+// one. A file path names keeps its permissions (a new one gets 0666 less
+// the umask); a symbolic link keeps pointing at the file it names, which
+// is replaced.
 func (x *Index) Save(path string) error {
 	err := atomicfile.Write(path, func(w io.Writer) error {
 		_, err := x.WriteTo(w)

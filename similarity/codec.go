@@ -165,7 +165,9 @@ const maxPrealloc = 1 << 16
 // Save writes x to the file at path atomically (see [Index.WriteTo] for
 // the format): it writes a temporary file in the same directory, fsyncs
 // it, renames it over path and fsyncs the directory, so that a crash or an
-// error never leaves a half-written index in place of a good one.
+// error never leaves a half-written index in place of a good one. A file
+// path names keeps its permissions (a new one gets 0666 less the umask);
+// a symbolic link keeps pointing at the file it names, which is replaced.
 func (x *Index) Save(path string) error {
 	err := atomicfile.Write(path, func(w io.Writer) error {
 		_, err := x.WriteTo(w)

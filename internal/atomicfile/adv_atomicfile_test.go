@@ -88,23 +88,26 @@ func TestAdvWriteErrorOnNewPath(t *testing.T) {
 	assert.Empty(t, advNames(t, dir), "temporary left behind")
 }
 
-// TestAdvWriteMode: the file gets mode 0644 (less the umask), also when
-// it replaces a file of another mode.
+// TestAdvWriteMode: a file replaced keeps its mode (an index of customer
+// keys kept at 0600 stays private; it became 0644), and a new file gets
+// 0666 less the umask, as os.Create gives.
 func TestAdvWriteMode(t *testing.T) {
 	umask := syscall.Umask(0)
 	syscall.Umask(umask)
-	want := os.FileMode(0o644) &^ os.FileMode(umask)
 	dir := t.TempDir()
-	path := filepath.Join(dir, "f")
-	require.NoError(t, os.WriteFile(path, []byte("old"), 0o600))
-	require.NoError(t, advWrite(path, []byte("new")))
-	st, err := os.Stat(path)
-	require.NoError(t, err)
-	assert.Equal(t, want, st.Mode().Perm())
+	for _, mode := range []os.FileMode{0o600, 0o640, 0o644} {
+		path := filepath.Join(dir, "f"+mode.String())
+		require.NoError(t, os.WriteFile(path, []byte("old"), mode))
+		require.NoError(t, os.Chmod(path, mode)) // whatever the umask
+		require.NoError(t, advWrite(path, []byte("new")))
+		st, err := os.Stat(path)
+		require.NoError(t, err)
+		assert.Equal(t, mode, st.Mode().Perm())
+	}
 	require.NoError(t, advWrite(filepath.Join(dir, "g"), nil))
-	st, err = os.Stat(filepath.Join(dir, "g"))
+	st, err := os.Stat(filepath.Join(dir, "g"))
 	require.NoError(t, err)
-	assert.Equal(t, want, st.Mode().Perm())
+	assert.Equal(t, os.FileMode(0o666)&^os.FileMode(umask), st.Mode().Perm())
 }
 
 // TestAdvWriteOverDirectory: path naming a directory is an error that

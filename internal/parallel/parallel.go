@@ -32,14 +32,22 @@ func Workers(w int) int {
 // goroutines, handing out i in increasing order as workers become free, so
 // that uneven items balance. worker is in [0, min(workers, n)) and
 // identifies per-worker scratch. It checks ctx before each item, stops
-// early and returns the first error (or ctx.Err()). No goroutine outlives
+// handing out items at the first error (or ctx.Err()) and returns the
+// error of the lowest item that failed: every item below one handed out
+// runs, so that is the error a loop over the items in order returns,
+// whatever the workers (for an fn whose errors depend on the item alone).
+// A worker that fn ends with [runtime.Goexit] (a test's FailNow called
+// where it must not be) stops the others and makes For return an error,
+// instead of its item going missing; with one worker it ends the
+// caller's goroutine, as in a loop. No goroutine outlives
 // the call. A nil ctx is an error, returned before any goroutine starts
 // (the entry points of the affinity packages check their context first;
 // this keeps one they miss from crashing in a worker). With one worker
 // (workers ≤ 1, or n ≤ 1) the items run on the caller's goroutine.
 //
-// A panic in fn stops the other workers as an error does and is raised
-// again on the caller's goroutine once they have stopped, as a [*Panic]
+// A panic in fn stops the other workers as an error does and, when its
+// item is the lowest that failed, is raised again on the caller's
+// goroutine once they have stopped, as a [*Panic]
 // holding the value and the worker's stack, so that a recover there (a
 // server's, say) sees it instead of the process dying in a worker. With
 // one worker too: what a recover sees does not depend on the workers.
@@ -66,46 +74,57 @@ func For(ctx context.Context, workers, n int, fn func(worker, i int) error) erro
 	}
 	var next atomic.Int64
 	var stop atomic.Bool
-	errs := make([]error, workers)
-	panics := make([]*Panic, workers)
+	type failure struct {
+		item  int
+		err   error
+		panic *Panic
+	}
+	fails := make([]failure, workers) // per worker: its one failed item, if any
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
+			i, returned := -1, false
 			defer func() {
-				if v := recover(); v != nil {
-					panics[w] = &Panic{Value: v, Stack: debug.Stack()}
-					stop.Store(true)
+				v := recover()
+				switch {
+				case v != nil:
+					fails[w] = failure{item: i, panic: &Panic{Value: v, Stack: debug.Stack()}}
+				case !returned: // runtime.Goexit in fn
+					fails[w] = failure{item: i, err: fmt.Errorf("affinity: item %d of a parallel step ended its goroutine (runtime.Goexit)", i)}
+				default:
+					return
 				}
+				stop.Store(true)
 			}()
 			for !stop.Load() {
-				i := int(next.Add(1) - 1)
+				i = int(next.Add(1) - 1)
 				if i >= n {
-					return
+					break
 				}
 				err := ctx.Err()
 				if err == nil {
 					err = fn(w, i)
 				}
 				if err != nil {
-					errs[w] = err
+					fails[w] = failure{item: i, err: err}
 					stop.Store(true)
-					return
+					break
 				}
 			}
+			returned = true
 		})
 	}
 	wg.Wait()
-	for _, p := range panics {
-		if p != nil {
-			panic(p)
+	first := failure{item: n}
+	for _, f := range fails {
+		if (f.err != nil || f.panic != nil) && f.item < first.item {
+			first = f
 		}
 	}
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
+	if first.panic != nil {
+		panic(first.panic)
 	}
-	return nil
+	return first.err
 }
 
 // Panic is what [For] raises on the caller's goroutine when fn panicked
