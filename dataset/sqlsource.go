@@ -632,13 +632,12 @@ func (r *sqlRow) version(since any, loc *time.Location) (int64, any, *ParseError
 		return t.UnixMicro(), t, nil
 	}
 	n, ok := v.(int64)
-	if s, isText := v.(string); isText || !ok {
-		if _, isBytes := v.([]byte); isText || isBytes {
-			s, _ = r.text(colName, false)
-			var err error
-			n, err = strconv.ParseInt(s, 10, 64)
-			ok = err == nil
-		}
+	switch v.(type) {
+	case string, []byte:
+		s, _ := r.text(colName, false)
+		var err error
+		n, err = strconv.ParseInt(s, 10, 64)
+		ok = err == nil
 	}
 	switch {
 	case !ok:
