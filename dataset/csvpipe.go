@@ -464,7 +464,11 @@ func parseCSVBlock(b *csvBlock, comma rune, seed maphash.Seed, free chan *csvBat
 		out = new(csvBatch)
 	}
 	// room for a record per line, with as many fields as the first line
-	// has separators plus one
+	// has separators plus one, but never more than the block can hold:
+	// each field but a record's last ends at a separator, a record ends
+	// at a line break (or the end of the input) and holds at least one
+	// byte, so there are at most len(data)+1 fields; else a long first
+	// line before many short ones would reserve the product of the two
 	n := b.lines + 1
 	if cap(out.recs) < n {
 		out.recs = make([]csvRec, 0, n)
@@ -475,8 +479,8 @@ func parseCSVBlock(b *csvBlock, comma rune, seed maphash.Seed, free chan *csvBat
 	}
 	var sep [utf8.UTFMax]byte
 	perRec := bytes.Count(first, sep[:utf8.EncodeRune(sep[:], comma)]) + 1
-	if cap(out.fields) < n*perRec {
-		out.fields = make([]string, 0, n*perRec)
+	if want := min(n*perRec, len(b.data)+1); cap(out.fields) < want {
+		out.fields = make([]string, 0, want)
 	}
 	out.err, out.last = b.err, b.last
 	if bytes.IndexByte(b.data, '"') < 0 {

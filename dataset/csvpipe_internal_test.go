@@ -597,3 +597,44 @@ func lineStart(data []byte, n int) int {
 	}
 	return at
 }
+
+// TestParseCSVBlockReservation: parseCSVBlock reserves room for the
+// fields a block can hold, never more than one per byte and one: a first
+// line of many separators before many short lines once reserved their
+// product (a row of k commas and k blank lines, 2k bytes, asked for k²
+// strings). The records parsed are those of encoding/csv either way.
+func TestParseCSVBlockReservation(t *testing.T) {
+	k := 500
+	cases := map[string]string{
+		"blank lines":  strings.Repeat(",", k) + "\n" + strings.Repeat("\n", k),
+		"short lines":  strings.Repeat(";", k) + "\n" + strings.Repeat("a\n", k),
+		"quoted":       "\"x\"" + strings.Repeat(",", k) + "\n" + strings.Repeat("\r\n", k),
+		"one line":     strings.Repeat(",", k),
+		"many fields":  strings.Repeat(strings.Repeat(",", 20)+"\n", k),
+		"a field each": strings.Repeat("a\n", k),
+	}
+	for name, data := range cases {
+		t.Run(name, func(t *testing.T) {
+			comma := ','
+			if strings.HasPrefix(data, ";") {
+				comma = ';'
+			}
+			b := &csvBlock{data: []byte(data), line: 1, lines: strings.Count(data, "\n"), last: true}
+			out := parseCSVBlock(b, comma, maphash.MakeSeed(), nil)
+			require.LessOrEqual(t, cap(out.fields), len(data)+1, "fields reserved")
+			require.LessOrEqual(t, len(out.fields), cap(out.fields))
+
+			cr := csv.NewReader(strings.NewReader(data))
+			cr.Comma, cr.FieldsPerRecord = comma, -1
+			want, err := cr.ReadAll()
+			require.NoError(t, err)
+			require.Len(t, out.recs, len(want))
+			from := 0
+			for i, r := range out.recs {
+				require.Nil(t, r.bad)
+				require.Equal(t, want[i], out.fields[from:r.end], "record %d", i)
+				from = r.end
+			}
+		})
+	}
+}

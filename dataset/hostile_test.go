@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -58,14 +59,25 @@ func bomb(t testing.TB, head, body string, gzipSize int) (data []byte, expanded 
 	return out, expanded
 }
 
-// allocated returns the bytes allocated by fn and its error.
+// allocated returns the bytes allocated by fn and its error. TotalAlloc
+// counts every allocation, collected or not: no collection is needed
+// before (one costs milliseconds).
 func allocated(fn func() error) (uint64, error) {
 	var before, after runtime.MemStats
-	runtime.GC()
 	runtime.ReadMemStats(&before)
 	err := fn()
 	runtime.ReadMemStats(&after)
 	return after.TotalAlloc - before.TotalAlloc, err
+}
+
+// loadAs loads data in opts.Format into a new Builder: with Load, or for
+// "catalog" with LoadCatalog (and opts' Lenient and Limits).
+func loadAs(data []byte, opts dataset.Options) (dataset.Report, error) {
+	var b affinity.Builder
+	if opts.Format == "catalog" {
+		return dataset.LoadCatalog(context.Background(), bytes.NewReader(data), &b, dataset.CatalogOptions{Lenient: opts.Lenient, Limits: opts.Limits})
+	}
+	return dataset.Load(context.Background(), bytes.NewReader(data), &b, opts)
 }
 
 // requireLimit checks that err is the located error of the named limit.
@@ -99,13 +111,7 @@ func TestUnclosedQuoteGzipBomb(t *testing.T) {
 			data, n := bomb(t, head, body, 1<<20)
 			size = n
 			alloc, err := allocated(func() error {
-				var b affinity.Builder
-				var err error
-				if format == "catalog" {
-					_, err = dataset.LoadCatalog(context.Background(), bytes.NewReader(data), &b, dataset.CatalogOptions{Lenient: true})
-				} else {
-					_, err = dataset.Load(context.Background(), bytes.NewReader(data), &b, dataset.Options{Format: format, Lenient: true})
-				}
+				_, err := loadAs(data, dataset.Options{Format: format, Lenient: true})
 				return err
 			})
 			t.Logf("%d bytes of gzip, %d MiB decompressed: %.1f MiB allocated, %v", len(data), n>>20, float64(alloc)/(1<<20), err)
@@ -119,14 +125,7 @@ func TestUnclosedQuoteGzipBomb(t *testing.T) {
 
 			// Without a field limit, the record stops at MaxLine (1 MiB).
 			alloc, err = allocated(func() error {
-				var b affinity.Builder
-				var err error
-				lim := dataset.Limits{MaxField: -1}
-				if format == "catalog" {
-					_, err = dataset.LoadCatalog(context.Background(), bytes.NewReader(data), &b, dataset.CatalogOptions{Limits: lim})
-				} else {
-					_, err = dataset.Load(context.Background(), bytes.NewReader(data), &b, dataset.Options{Format: format, Limits: lim})
-				}
+				_, err := loadAs(data, dataset.Options{Format: format, Limits: dataset.Limits{MaxField: -1}})
 				return err
 			})
 			t.Logf("without MaxField: %.1f MiB allocated, %v", float64(alloc)/(1<<20), err)
@@ -389,5 +388,55 @@ func TestOrderFormatsRanges(t *testing.T) {
 			assert.Equal(t, tc.reason, rep.Skipped[0].Reason)
 			assert.Equal(t, rep.Rows, rep.Loaded+rep.SkippedRows())
 		})
+	}
+}
+
+// TestSeparatorsBeforeBlankLines: a row of k separators followed by k
+// blank lines costs memory linear in its size in every CSV format, gzip
+// or not: the CSV reader once reserved a field for every separator of a
+// block's first line on each of its lines, k² strings (a 16 KiB input
+// allocated a GiB, a 64 KiB one took the process down). The parsing
+// goroutines parse blocks as the loader's goroutine does (see
+// TestParseCSVBlockReservation).
+func TestSeparatorsBeforeBlankLines(t *testing.T) {
+	heads := map[string]string{
+		"csv":          "customer,product,time\n",
+		"onlineretail": "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n",
+		"members":      "Member_number,Date,itemDescription\n",
+		"baskets":      "",
+		"shopify":      "Name,Email,Created at,Lineitem quantity,Lineitem name,Lineitem price\n",
+		"woocommerce":  "order_number,order_date,status,customer_id,item_name,item_quantity,item_total\n",
+		"catalog":      "product,name\n",
+	}
+	input := func(head string, k int, gz bool) (data []byte, size int) {
+		s := head + strings.Repeat(",", k) + "\n" + strings.Repeat("\n", k)
+		if gz {
+			return gzipped(t, s), len(s)
+		}
+		return []byte(s), len(s)
+	}
+	for _, format := range slices.Sorted(maps.Keys(heads)) {
+		for _, gz := range []bool{false, true} {
+			if gz && format != "csv" && format != "catalog" {
+				continue // Load and LoadCatalog gunzip as they read any format
+			}
+			// the allocation of a load of k and of 4k: the difference is
+			// what the input's size costs, less the fixed buffers
+			var alloc [2]uint64
+			var size [2]int
+			for i, k := range []int{500, 2000} {
+				data, n := input(heads[format], k, gz)
+				var err error
+				alloc[i], err = allocated(func() error {
+					_, err := loadAs(data, dataset.Options{Format: format, Lenient: true})
+					return err
+				})
+				require.NoError(t, err)
+				size[i] = n
+			}
+			perByte := float64(alloc[1]-min(alloc[0], alloc[1])) / float64(size[1]-size[0])
+			require.Less(t, perByte, 64.0, "%s, gzip %v: bytes allocated per input byte (%d and %d bytes for inputs of %d and %d)",
+				format, gz, alloc[0], alloc[1], size[0], size[1])
+		}
 	}
 }
