@@ -191,6 +191,14 @@ func newBoundedReader(r io.Reader, lim limits, csv bool, comma rune, rules *line
 	return b
 }
 
+// dropped notes the n bytes of the input dropped before the reader (a
+// byte-order mark, which the loaders do not read): they count for
+// MaxBytes and, as part of the first record and field, for MaxLine and
+// MaxField, as bytes after decompression.
+func (b *boundedReader) dropped(n int) {
+	b.total, b.rec, b.fieldBytes = int64(n), int64(n), int64(n)
+}
+
 // endHeader notes that a record ends at chunk[i] (its line break): while
 // the header has not ended, it is collected, and its end sets the fields'
 // kinds. Blank lines before it are no record.

@@ -710,7 +710,7 @@ func open(r io.Reader, lim limits, csv bool, comma rune, rules *lineRules) (io.R
 	if err != nil && err != io.EOF {
 		return nil, &ParseError{Line: 1, Reason: reasonRead, Err: err}
 	}
-	var in io.Reader = br
+	in := br
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
@@ -719,25 +719,33 @@ func open(r io.Reader, lim limits, csv bool, comma rune, rules *lineRules) (io.R
 			}
 			return nil, &ParseError{Line: 1, Reason: reasonRead, Err: err}
 		}
-		in = zr
+		// A small buffer, to look at the first bytes: reads as large as
+		// it go to zr directly once it is empty.
+		in = bufio.NewReaderSize(zr, 16)
 	}
-	// Bound the decompressed stream before anything buffers it.
-	br = bufio.NewReaderSize(newBoundedReader(in, lim, csv, comma, rules), 64<<10)
-	head, err := br.Peek(3)
+	// The byte-order mark goes before the bounded reader sees the stream,
+	// so that it reads the header the loader reads: after a mark, a
+	// quoted header's first quote would look stray to it, the header
+	// would not map, and it would let every field hold line breaks.
+	head, err := in.Peek(3)
 	if err != nil && err != io.EOF {
-		return nil, err
+		return nil, &ParseError{Line: 1, Reason: reasonRead, Err: err}
 	}
+	bom := 0
 	if bytes.HasPrefix(head, []byte("\xef\xbb\xbf")) {
-		_, _ = br.Discard(3)
+		bom, _ = in.Discard(3)
 		head = head[3:]
 	}
 	if len(head) == 0 {
-		if _, err := br.Peek(1); err == io.EOF {
+		if _, err := in.Peek(1); err == io.EOF {
 			return nil, ErrEmpty
 		}
 	}
-	// The CSV and line readers use this buffer as it is.
-	return br, nil
+	// Bound the decompressed stream before anything buffers more of it;
+	// the CSV and line readers use this buffer as it is.
+	bounded := newBoundedReader(in, lim, csv, comma, rules)
+	bounded.dropped(bom)
+	return bufio.NewReaderSize(bounded, 64<<10), nil
 }
 
 // loader holds the state shared by the format loaders: the Builder, the

@@ -159,3 +159,45 @@ func TestLenientStrayQuoteLongFile(t *testing.T) {
 		}
 	}
 }
+
+// TestStrayQuoteAfterByteOrderMark: a stray quote in a key column is one
+// malformed row also when the file starts with a byte-order mark and a
+// quoted header, as Excel's "CSV UTF-8" and WooCommerce exports do, in
+// plain and gzip input, for Load and LoadCatalog. The input's limits
+// once saw the mark the loader drops: the header's first quote looked
+// stray to them, the header did not map, every field could hold line
+// breaks, and the stray quote ran to the end of the input, failing the
+// lenient load at Limits.MaxField.
+func TestStrayQuoteAfterByteOrderMark(t *testing.T) {
+	const n = 60 // rows after the stray quote: more than MaxField holds
+	lim := dataset.Limits{MaxField: 512}
+	cases := []struct {
+		format, header, bad, row string
+	}{
+		{"csv", `"customer","product","time"`, `"c0,p0,2024-01-01`, "c%d,p%d,2024-01-01"},
+		{"woocommerce", `"Order Number","Order Date",Status,"Customer ID","Item Name","Item Quantity","Item Total"`,
+			`"1000,2024-03-01 10:00:00,completed,7,Mug,1,5.00`, "%d,2024-03-01 10:00:00,completed,%d,Mug,1,5.00"},
+		{"catalog", `"product","name"`, `"p0,Mug`, "p%d,Mug %d"},
+	}
+	for _, c := range cases {
+		for _, bom := range []string{"", "\ufeff"} {
+			for _, gz := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/mark %v/gzip %v", c.format, bom != "", gz), func(t *testing.T) {
+					var sb strings.Builder
+					sb.WriteString(bom + c.header + "\r\n" + c.bad + "\r\n")
+					for i := range n {
+						fmt.Fprintf(&sb, c.row+"\r\n", 1001+i, i%7)
+					}
+					data := []byte(sb.String())
+					if gz {
+						data = gzipped(t, sb.String())
+					}
+					rep, err := loadAs(data, dataset.Options{Format: c.format, Lenient: true, Limits: lim})
+					require.NoError(t, err)
+					assert.Equal(t, n, rep.Loaded)
+					assert.Equal(t, []dataset.Skip{{Reason: "malformed csv", Count: 1, FirstLine: 2}}, rep.Skipped)
+				})
+			}
+		}
+	}
+}
