@@ -203,15 +203,17 @@ func (b *Builder) product(key string) ProductID {
 // [ErrInvalid] and [ErrMoneyRange], a line whose value Quantity × Price
 // does not fit in [Money], or that would take the gross value of all
 // lines (the sum of their absolute values, returns included) beyond
-// [MaxMoney]. Every sum of line values of the History — an order's value,
-// a customer's spend, the revenue — therefore fits in Money.
+// [MaxMoney], the lines of the puts staged so far included (see
+// [Builder.Gross]). Every sum of line values of the History — an order's
+// value, a customer's spend, the revenue — therefore fits in Money.
 func (b *Builder) Add(p Purchase) error {
-	gross, err := b.addGross(b.stagedGross(), p)
+	staged := b.stagedGross()
+	gross, err := b.addGross(staged, p)
 	if err != nil {
 		return err
 	}
 	b.thaw()
-	b.gross = gross
+	b.gross += gross - staged // p's absolute value
 	cust := uint32(anonBucket)
 	if p.Customer != "" {
 		cust = b.customer(p.Customer)
@@ -257,13 +259,25 @@ func (b *Builder) Check(ps ...Purchase) error {
 	return nil
 }
 
-// stagedGross is the gross value of all lines so far: the base's while
-// nothing has changed it (see thaw).
+// Gross returns the gross value of the Builder's lines: the sum of the
+// absolute values Quantity × Price of the lines of its base History, of
+// those added with [Builder.Add], and of the lines of the puts staged so
+// far ([Builder.PutOrder], [Builder.Apply]), each put counted in full
+// whatever it replaces at Build (and once: a put that replaces a staged
+// put of its key takes the other's place), capped at [MaxMoney]. Add and
+// [Builder.Check] refuse a line that would take it beyond MaxMoney; a
+// loader checks a put against it before staging it, so that Build cannot
+// refuse the puts. O(1).
+func (b *Builder) Gross() Money { return b.stagedGross() }
+
+// stagedGross is Gross: the gross value of all lines so far (the base's
+// while nothing has changed it, see thaw) and of the staged puts.
 func (b *Builder) stagedGross() Money {
+	held := b.gross
 	if b.base != nil {
-		return b.base.gross
+		held = b.base.gross
 	}
-	return b.gross
+	return b.changes.withPuts(held)
 }
 
 // addGross checks p as Add does and returns gross with p's absolute value

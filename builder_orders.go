@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"maps"
+	"math/bits"
 	"slices"
 )
 
@@ -52,12 +53,59 @@ type orderChanges struct {
 	// keys whose tombstones they remove (versions.go)
 	tomb   map[string]int64
 	untomb []string
+
+	// gross is the sum of the staged puts' gross values (see
+	// Builder.Gross), in 128 bits so that no number of puts overflows
+	// it and a put that another replaces is taken out exactly.
+	gross struct{ hi, lo uint64 }
 }
 
 type stagedOrder struct {
 	version int64
 	del     bool
 	lines   []Purchase
+	gross   uint64 // of lines (linesGross)
+}
+
+// linesGross returns the sum of the absolute values of the lines, each of
+// which fits in Money (Apply checks it), or MaxMoney+1 when the sum does
+// not fit in Money.
+func linesGross(lines []Purchase) uint64 {
+	var g Money
+	for _, p := range lines {
+		v := Money(p.Quantity) * p.Price
+		var ok bool
+		if g, ok = g.Add(max(v, -v)); !ok {
+			return uint64(MaxMoney) + 1
+		}
+	}
+	return uint64(g)
+}
+
+// replace takes the gross value of put old (nil: none) out of the staged
+// puts' and adds that of put o, which takes its place.
+func (ch *orderChanges) replace(old, o *stagedOrder) {
+	s := &ch.gross
+	var c uint64
+	if old != nil {
+		s.lo, c = bits.Sub64(s.lo, old.gross, 0)
+		s.hi -= c
+	}
+	s.lo, c = bits.Add64(s.lo, o.gross, 0)
+	s.hi += c
+}
+
+// withPuts returns held plus the staged puts' gross value, MaxMoney
+// beyond it. Nil-safe.
+func (ch *orderChanges) withPuts(held Money) Money {
+	if ch == nil {
+		return held
+	}
+	lo, c := bits.Add64(ch.gross.lo, uint64(held), 0)
+	if ch.gross.hi != 0 || c != 0 || lo > uint64(MaxMoney) {
+		return MaxMoney
+	}
+	return Money(lo)
 }
 
 // PutOrder stages version version of order key with the given lines: at
@@ -167,7 +215,9 @@ func (b *Builder) Apply(c OrderChange) error {
 	if old, ok := ch.byKey[c.Key]; ok && (c.Version < old.version || c.Version == old.version && old.del && !del) {
 		return nil
 	}
-	ch.byKey[c.Key] = &stagedOrder{version: c.Version, del: del, lines: lines}
+	o := &stagedOrder{version: c.Version, del: del, lines: lines, gross: linesGross(lines)}
+	ch.replace(ch.byKey[c.Key], o)
+	ch.byKey[c.Key] = o
 	return nil
 }
 

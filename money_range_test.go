@@ -133,6 +133,144 @@ func TestBuilderRefusesMoneyOverflow(t *testing.T) {
 		Outcome: "ErrInvalid + ErrMoneyRange; revenue of what was accepted exact"})
 }
 
+// TestBuilderAddCountsStagedPuts checks that Add and Check count the
+// lines of the staged puts in the gross value, as Build does once it has
+// applied them: a line Add accepts after a put never makes Build fail
+// with ErrMoneyRange (Add once checked only the lines added, and Build
+// refused the Builder without a line to show).
+func TestBuilderAddCountsStagedPuts(t *testing.T) {
+	at := time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)
+	big6 := affinity.MaxMoney / 10 * 6 // two of them do not fit
+	line := func(c, order string, price affinity.Money) affinity.Purchase {
+		return affinity.Purchase{Customer: c, Product: "p", Order: order, Time: at, Quantity: 1, Price: price}
+	}
+	t.Run("add after put", func(t *testing.T) {
+		var b affinity.Builder
+		require.NoError(t, b.PutOrder("k", 1, []affinity.Purchase{line("a", "", big6)}))
+		assert.Equal(t, big6, b.Gross())
+		require.ErrorIs(t, b.Add(line("b", "o", big6)), affinity.ErrMoneyRange)
+		require.ErrorIs(t, b.Check(line("b", "o", 1), line("b", "o", big6)), affinity.ErrMoneyRange)
+		require.NoError(t, b.Add(line("b", "o", 100)))
+		assert.Equal(t, big6+100, b.Gross())
+		h, err := b.Build(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, big6+100, h.Summary().Revenue)
+	})
+	t.Run("put replaced or deleted", func(t *testing.T) {
+		var b affinity.Builder
+		require.NoError(t, b.PutOrder("k", 1, []affinity.Purchase{line("a", "", big6)}))
+		require.NoError(t, b.PutOrder("k", 2, []affinity.Purchase{line("a", "", 5), line("a", "", 7)}))
+		assert.Equal(t, affinity.Money(12), b.Gross(), "the later put takes the earlier one's place")
+		require.NoError(t, b.PutOrder("k", 1, []affinity.Purchase{line("a", "", big6)}))
+		assert.Equal(t, affinity.Money(12), b.Gross(), "a put that loses counts nothing")
+		require.NoError(t, b.DeleteOrder("k", 2))
+		assert.Equal(t, affinity.Money(0), b.Gross())
+		require.NoError(t, b.Add(line("b", "o", big6)))
+		_, err := b.Build(context.Background())
+		require.NoError(t, err)
+	})
+	t.Run("puts beyond MaxMoney", func(t *testing.T) {
+		var b affinity.Builder
+		for _, k := range []string{"k1", "k2", "k3"} {
+			require.NoError(t, b.PutOrder(k, 1, []affinity.Purchase{line("a", "", big6), line("a", "", big6)}))
+		}
+		assert.Equal(t, affinity.MaxMoney, b.Gross(), "capped")
+		require.ErrorIs(t, b.Add(line("b", "o", 1)), affinity.ErrMoneyRange)
+		require.NoError(t, b.DeleteOrder("k1", 1))
+		require.NoError(t, b.DeleteOrder("k2", 1))
+		require.NoError(t, b.PutOrder("k3", 2, []affinity.Purchase{line("a", "", 3)}))
+		assert.Equal(t, affinity.Money(3), b.Gross(), "taken out exactly")
+	})
+	t.Run("on a base", func(t *testing.T) {
+		var b affinity.Builder
+		require.NoError(t, b.Add(line("a", "o1", big6/2)))
+		base, err := b.Build(context.Background())
+		require.NoError(t, err)
+		nb := affinity.NewBuilder(base)
+		require.NoError(t, nb.PutOrder("k", 1, []affinity.Purchase{line("c", "", big6/2)}))
+		assert.Equal(t, big6, nb.Gross())
+		require.ErrorIs(t, nb.Add(line("d", "o2", big6)), affinity.ErrMoneyRange)
+		require.ErrorIs(t, nb.Check(line("d", "o2", big6)), affinity.ErrMoneyRange)
+		require.NoError(t, nb.Add(line("d", "o2", big6/2)))
+		h, err := nb.Build(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, big6/2*3, h.Summary().Revenue)
+	})
+}
+
+// TestBuilderGrossMatchesModel applies random adds, puts and deletes of a
+// few keys, some of values near MaxMoney, and compares Gross with the
+// exact sum of the lines added and the latest put of each key: Add
+// accepts a line exactly when the sum with it fits, and Build fails
+// exactly when the staged sum does not fit.
+func TestBuilderGrossMatchesModel(t *testing.T) {
+	at := time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)
+	refused, failed := 0, 0 // the model's outcomes that need the staged puts
+	for seed := range uint64(testdata.Scale(5000, 100)) {
+		r := rand.New(rand.NewPCG(seed, 7))
+		price := func() affinity.Money {
+			if r.IntN(3) == 0 {
+				return affinity.MaxMoney / affinity.Money(2+r.IntN(4))
+			}
+			return affinity.Money(r.IntN(1000))
+		}
+		var b affinity.Builder
+		held := new(big.Int)
+		puts := map[string]*big.Int{}
+		staged := func() *big.Int {
+			s := new(big.Int).Set(held)
+			for _, g := range puts {
+				s.Add(s, g)
+			}
+			return s
+		}
+		maxMoney := big.NewInt(int64(affinity.MaxMoney))
+		for i := range 30 {
+			key := fmt.Sprintf("k%d", r.IntN(4))
+			switch r.IntN(3) {
+			case 0:
+				p := affinity.Purchase{Customer: "c", Product: "p", Order: fmt.Sprintf("o%d", i), Time: at, Quantity: int32(1 - 2*r.IntN(2)), Price: price()}
+				// Add refuses a line that takes the gross value, capped at
+				// MaxMoney, beyond it: not one of value 0
+				with := new(big.Int).Add(staged(), big.NewInt(int64(p.Price)))
+				if err := b.Add(p); with.Cmp(maxMoney) <= 0 || p.Price == 0 {
+					require.NoError(t, err, "seed %d", seed)
+					held.Add(held, big.NewInt(int64(p.Price)))
+				} else {
+					require.ErrorIs(t, err, affinity.ErrMoneyRange, "seed %d", seed)
+					refused++
+				}
+			case 1:
+				lines := make([]affinity.Purchase, 1+r.IntN(3))
+				g := new(big.Int)
+				for j := range lines {
+					lines[j] = affinity.Purchase{Customer: key, Product: "q", Time: at, Quantity: 1, Price: price()}
+					g.Add(g, big.NewInt(int64(lines[j].Price)))
+				}
+				require.NoError(t, b.PutOrder(key, int64(i), lines))
+				puts[key] = g
+			default:
+				require.NoError(t, b.DeleteOrder(key, int64(i)))
+				delete(puts, key)
+			}
+			want := staged()
+			if want.Cmp(maxMoney) > 0 {
+				want = maxMoney
+			}
+			require.Equal(t, want.Int64(), int64(b.Gross()), "seed %d step %d", seed, i)
+		}
+		_, err := b.Build(context.Background())
+		if staged().Cmp(maxMoney) <= 0 {
+			require.NoError(t, err, "seed %d", seed)
+		} else {
+			require.ErrorIs(t, err, affinity.ErrMoneyRange, "seed %d", seed)
+			failed++
+		}
+	}
+	assert.Positive(t, refused, "adds refused")
+	assert.Positive(t, failed, "builds failed")
+}
+
 func TestBuilderTimeRange(t *testing.T) {
 	ok := []time.Time{time.Unix(affinity.MinUnix, 0), time.Unix(affinity.MaxUnix, 0), time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)}
 	bad := []time.Time{time.Unix(affinity.MinUnix-1, 0), time.Unix(affinity.MaxUnix+1, 0),

@@ -185,9 +185,10 @@ type Skip struct {
 	// [affinity.MaxCategoryDepth], or more paths than
 	// [Limits.MaxCategories]), "time out of range" (outside
 	// [affinity.ValidTime]), "amount out of range" (price × quantity, an
-	// order's value, or the file's gross value, beyond
-	// [affinity.MaxMoney]), "missing order", "split order" and "invalid
-	// refund" (order formats), "duplicate product" and "invalid stock
+	// order's value, or the gross value of the Builder's lines with the
+	// file's, see [affinity.Builder.Gross], beyond [affinity.MaxMoney]),
+	// "missing order", "split order" and "invalid refund" (order formats),
+	// "duplicate product" and "invalid stock
 	// flag" (catalogs), "removed line", "incomplete order", "invalid
 	// version", "null value" and "customer conflict" (the SQL source),
 	// "invalid record" (refused by the Builder); or, in
@@ -758,8 +759,9 @@ type loader struct {
 	rep     Report
 	skipIdx map[string]int
 	dups    dupTracker
-	// putGross is the gross value of the orders put so far (order
-	// formats), kept within Money.
+	// putGross is the gross value of the orders put so far by a loader
+	// without a Builder (the SQL source), kept within Money; with one,
+	// Builder.Gross counts them with everything else it holds.
 	putGross affinity.Money
 	// version is the version of the order formats' puts and deletes
 	// (see orderVersions).

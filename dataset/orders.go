@@ -170,8 +170,7 @@ func (l *loader) flushOrder(o *orderBuf) error {
 	case len(o.lines) == 0:
 		return nil // every line was skipped
 	}
-	total, e := l.finishOrder(o)
-	if e != nil {
+	if _, e := l.finishOrder(o); e != nil {
 		return l.dropOrder(o, e)
 	}
 	if err := l.b.PutOrder(o.key, l.version, o.lines); err != nil {
@@ -181,7 +180,6 @@ func (l *loader) flushOrder(o *orderBuf) error {
 		}
 		return l.dropOrder(o, &ParseError{Line: o.first, Reason: reason, Err: err})
 	}
-	l.putGross = total
 	for _, line := range o.dups {
 		l.countDuplicate(line, false)
 	}
@@ -206,10 +204,12 @@ func (l *loader) dropOrder(o *orderBuf, e *ParseError) error {
 }
 
 // finishOrder appends o's refund line, if any, and returns the gross
-// value of every order put so far with o. It checks that o's net value,
-// its gross value (the refund line included) and that total fit in
-// Money, so that the Builder cannot refuse the load at Build without a
-// line to show for it.
+// value of everything put so far with o: the Builder's (see
+// affinity.Builder.Gross: the lines of its base, those added and the
+// puts staged, by earlier loads and this one), or without a Builder the
+// orders of this load. It checks that o's net value, its gross value
+// (the refund line included) and that total fit in Money, so that the
+// Builder cannot refuse the load at Build without a line to show for it.
 func (l *loader) finishOrder(o *orderBuf) (affinity.Money, *ParseError) {
 	var value, gross affinity.Money
 	ok := true
@@ -233,7 +233,11 @@ func (l *loader) finishOrder(o *orderBuf) (affinity.Money, *ParseError) {
 			o.lines = append(o.lines, p)
 		}
 	}
-	total, okT := l.putGross.Add(gross)
+	start := l.putGross
+	if l.b != nil {
+		start = l.b.Gross()
+	}
+	total, okT := start.Add(gross)
 	if !ok || !okT {
 		return 0, &ParseError{Line: o.first, Reason: reasonMoneyRange,
 			Err: fmt.Errorf("order %q: value beyond the range of Money: %w", o.key, affinity.ErrMoneyRange)}

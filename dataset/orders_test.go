@@ -308,3 +308,71 @@ func TestMaxLineCRLF(t *testing.T) {
 	_, err = loadErr(csv, dataset.Options{Limits: dataset.Limits{MaxField: len("2024-01-02") - 1}})
 	require.ErrorIs(t, err, dataset.ErrLimit)
 }
+
+// TestOrderGrossCountsBuilder: an order format checks each order against
+// the gross value of everything the Builder holds — lines added before
+// the load, a base History, the orders an earlier load staged — and a
+// line format loaded after an order format counts the staged orders: an
+// order or row that would take the Builder beyond MaxMoney is the error
+// of its line (skipped in lenient mode), and Build succeeds (the loads
+// once checked only their own orders or lines, reported every row loaded
+// and left a Builder that Build refused without a line to show).
+func TestOrderGrossCountsBuilder(t *testing.T) {
+	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	big := affinity.MaxMoney - 50*affinity.MoneyScale // room for 50.00 more
+	const (
+		shop = "Name,Email,Created at,Lineitem quantity,Lineitem name,Lineitem price\n" +
+			"#1,a@b.c,2024-03-01 10:15:00 -0700,1,Mug,30.00\n" +
+			"#2,a@b.c,2024-03-02 10:15:00 -0700,1,Mug,30.00\n" // line 3: 60.00 with #1
+		woo = "order_number,order_date,status,customer_id,item_name,item_quantity,item_total\n" +
+			"1,2024-03-01 10:00:00,completed,7,Mug,1,30.00\n" +
+			"2,2024-03-01 10:00:00,completed,7,Mug,1,30.00\n"
+		csv = "customer,product,time,quantity,price\n" +
+			"c,p,2024-01-01,1,30.00\n" +
+			"c,p,2024-01-02,1,30.00\n"
+	)
+	// stage fills a Builder to 50.00 below MaxMoney
+	stage := map[string]func(t *testing.T) *affinity.Builder{
+		"added": func(t *testing.T) *affinity.Builder {
+			var b affinity.Builder
+			require.NoError(t, b.Add(affinity.Purchase{Customer: "x", Product: "p", Order: "o", Time: at, Quantity: 1, Price: big}))
+			return &b
+		},
+		"base": func(t *testing.T) *affinity.Builder {
+			var b affinity.Builder
+			require.NoError(t, b.Add(affinity.Purchase{Customer: "x", Product: "p", Order: "o", Time: at, Quantity: 1, Price: big}))
+			h, err := b.Build(context.Background())
+			require.NoError(t, err)
+			return affinity.NewBuilder(h)
+		},
+		"shopify load": func(t *testing.T) *affinity.Builder {
+			var b affinity.Builder
+			in := "Name,Email,Created at,Lineitem quantity,Lineitem name,Lineitem price\n#0,x@b.c,2024-01-01 00:00:00 +0000,1,Gold," +
+				big.String() + "\n"
+			rep, err := dataset.Load(context.Background(), strings.NewReader(in), &b, dataset.Options{Format: "shopify"})
+			require.NoError(t, err)
+			require.Equal(t, 1, rep.Loaded)
+			return &b
+		},
+	}
+	for _, name := range []string{"added", "base", "shopify load"} {
+		for _, c := range []struct{ format, in string }{{"shopify", shop}, {"woocommerce", woo}, {"csv", csv}} {
+			t.Run(name+"/"+c.format, func(t *testing.T) {
+				b := stage[name](t)
+				rep, err := dataset.Load(context.Background(), strings.NewReader(c.in), b, dataset.Options{Format: c.format, Lenient: true})
+				require.NoError(t, err)
+				assert.Equal(t, 1, rep.Loaded)
+				assert.Equal(t, []dataset.Skip{{Reason: "amount out of range", Count: 1, FirstLine: 3}}, rep.Skipped)
+				_, err = b.Build(context.Background())
+				require.NoError(t, err, "what the load reported loaded builds")
+
+				b = stage[name](t)
+				_, err = dataset.Load(context.Background(), strings.NewReader(c.in), b, dataset.Options{Format: c.format})
+				var pe *dataset.ParseError
+				require.ErrorAs(t, err, &pe)
+				assert.Equal(t, 3, pe.Line)
+				require.ErrorIs(t, err, affinity.ErrMoneyRange)
+			})
+		}
+	}
+}
