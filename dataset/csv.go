@@ -48,7 +48,10 @@ type header struct {
 // header rec may hold: none in those the loader reads, by specs, but in
 // free text (see lineKind).
 func (h *header) oneLine(rec []string, specs []colSpec) *oneLine {
-	o := &oneLine{cols: make([]lineKind, h.n), names: slices.Clone(rec)}
+	o := &oneLine{cols: make([]lineKind, h.n), names: make([]string, len(rec))}
+	for i, f := range rec {
+		o.names[i] = strings.Clone(strings.TrimSpace(f)) // as header.text
+	}
 	for j, i := range h.idx {
 		if i >= 0 && i < h.n {
 			o.cols[i] = noLines

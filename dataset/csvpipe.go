@@ -57,11 +57,12 @@ type oneLine struct {
 	all   lineKind   // of every field, when not anyLines
 	cols  []lineKind // by field index
 	names []string   // by field index: the header's text, for errors
+	every string     // the name of every field, without a header
 }
 
 // basketLines are the fields of a format without a header ("baskets"):
 // every one is read, an item's name.
-var basketLines = &oneLine{all: textLines}
+var basketLines = &oneLine{all: textLines, every: "item"}
 
 // lineKind is what a field may hold of line breaks.
 type lineKind uint8
@@ -90,12 +91,18 @@ func (o *oneLine) kind(i int) lineKind {
 	return anyLines
 }
 
-// name returns the header's text of field i, "" when unknown.
+// name returns the name of field i for errors (ParseError.Field): the
+// header's text, or the format's name of every field; "" when unknown.
 func (o *oneLine) name(i int) string {
-	if o == nil || i >= len(o.names) {
+	switch {
+	case o == nil:
 		return ""
+	case o.every != "":
+		return o.every
+	case i < len(o.names):
+		return o.names[i]
 	}
-	return o.names[i]
+	return ""
 }
 
 // csvBatch is a parsed block.

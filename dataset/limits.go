@@ -427,7 +427,7 @@ scan:
 // limitErr returns the error for the record or field that went past its
 // limit.
 func (b *boundedReader) limitErr() *ParseError {
-	e := &ParseError{Line: b.line, Column: b.field, Reason: reasonLineLong}
+	e := &ParseError{Line: b.line, Column: b.field, Field: b.one.name(b.field - 1), Reason: reasonLineLong}
 	what := fmt.Sprintf("record from line %d", b.recLine)
 	if b.inQuote {
 		what += fmt.Sprintf(" (inside a quote opened at line %d and not closed)", b.quoteLine)

@@ -344,8 +344,11 @@ type ParseError struct {
 	// Column is the 1-based field number of the bad value, 0 when the
 	// line as a whole is at fault.
 	Column int
-	// Field names the column: its header text, or the format's name for
-	// the field in formats without a header. Empty when Column is 0.
+	// Field names the column: its header text (trimmed), or the format's
+	// name for the field in formats without a header. Empty when Column
+	// is 0, and when the header names no such column: a field past the
+	// header's last, under an empty header text, or of the header record
+	// itself (a limit it exceeds).
 	Field string
 	// Reason is the short category under which lenient loads count the
 	// row, such as "invalid quantity".

@@ -583,6 +583,38 @@ func TestParseErrorFormat(t *testing.T) {
 	assert.ErrorIs(t, cases[0].err, inner)
 }
 
+// TestParseErrorField: an error with a column names it (ParseError.Field)
+// as the header gives it, trimmed, or as the format names its fields
+// ("item" in baskets): also the errors of the input's limits and of a
+// line break where a field may not hold one, which once named none.
+func TestParseErrorField(t *testing.T) {
+	cases := []struct {
+		name, format, in string
+		lim              dataset.Limits
+		column           int
+		field            string
+	}{
+		{"MaxField", "csv", "customer, product ,time\nc,pppppppppppppppp,2024-01-01\n", dataset.Limits{MaxField: 12}, 2, "product"},
+		{"MaxField quoted", "csv", "customer,product,time,name\nc,p,2024-01-01,\"nnnnnnnnnnnnnnnn\"\n", dataset.Limits{MaxField: 12}, 4, "name"},
+		{"MaxLine", "members", "Member_number,Date,itemDescription\n1,01-01-2015,whole milk and more and more\n", dataset.Limits{MaxLine: 40}, 3, "itemDescription"},
+		{"MaxField baskets", "baskets", "milk,bread\njam,\"eggs and butter\"\n", dataset.Limits{MaxField: 12}, 2, "item"},
+		{"line break in a key", "csv", "customer, product ,time\nc,\"p\n1\",2024-01-01\n", dataset.Limits{}, 2, "product"},
+		{"line break in baskets", "baskets", "milk,bread\n\"eggs,\nbutter\",jam\n", dataset.Limits{}, 1, "item"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var b affinity.Builder
+			_, err := dataset.Load(context.Background(), strings.NewReader(c.in), &b, dataset.Options{Format: c.format, Limits: c.lim})
+			var pe *dataset.ParseError
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, 2, pe.Line)
+			assert.Equal(t, c.column, pe.Column)
+			assert.Equal(t, c.field, pe.Field)
+			assert.Contains(t, err.Error(), fmt.Sprintf("column %d (%s)", c.column, c.field))
+		})
+	}
+}
+
 // shopCSV generates n purchase lines of a shop export in memory.
 func shopCSV(n int) []byte {
 	var b bytes.Buffer
