@@ -35,7 +35,7 @@ import (
 // The result is deterministic, contains no "/" inside a level, and is ""
 // when no word is left. It is meant as a sensible default: on the 3,924
 // named products of Online Retail it yields 383 top-level categories
-// and about 1,470 second-level ones.
+// and 1,484 second-level ones.
 func CategoryFromName(name string) string {
 	ws := nameWords(name)
 	// The main part ends at the first comma, parenthesis or "with":

@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -86,6 +87,23 @@ func TestRealOnlineRetail(t *testing.T) {
 	assert.Equal(t, named, categorised, "every named product gets a category")
 	assert.GreaterOrEqual(t, roots, 100, "a few hundred top-level categories")
 	assert.LessOrEqual(t, roots, 600, "a few hundred top-level categories")
+	if testdata.Long() {
+		// the figures CategoryFromName's documentation gives for the
+		// whole file's named products, a path from each one's name
+		top, second := map[string]bool{}, map[string]bool{}
+		for p := range affinity.ProductID(cat.NumProducts()) {
+			if name := cat.ProductName(p); name != "" {
+				path := dataset.CategoryFromName(name)
+				top[strings.Split(path, affinity.CategorySep)[0]] = true
+				if strings.Contains(path, affinity.CategorySep) {
+					second[path] = true
+				}
+			}
+		}
+		assert.Equal(t, 3_924, named, "named products")
+		assert.Len(t, top, 383, "top-level categories")
+		assert.Len(t, second, 1_484, "second-level categories")
+	}
 	holder, ok := cat.LookupCategory("Holder/T-Light Holder")
 	require.True(t, ok)
 	assert.Positive(t, h.CategoryBuyers(holder).GetCardinality())
