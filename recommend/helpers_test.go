@@ -100,3 +100,24 @@ func newEngine(t testing.TB, f fixture, o recommend.Options) *recommend.Engine {
 	require.NoError(t, err)
 	return e
 }
+
+// line is one bought line (quantity 1) of lineHistory.
+type line struct {
+	cust, prod, order string
+	at                time.Time
+}
+
+// lineHistory builds a History of the catalog prods and the lines.
+func lineHistory(t testing.TB, prods []affinity.Product, lines []line) *affinity.History {
+	t.Helper()
+	var b affinity.Builder
+	for _, p := range prods {
+		require.NoError(t, b.AddProduct(p))
+	}
+	for _, l := range lines {
+		require.NoError(t, b.Add(affinity.Purchase{Customer: l.cust, Product: l.prod, Order: l.order, Time: l.at, Quantity: 1, Price: 100}))
+	}
+	h, err := b.Build(context.Background())
+	require.NoError(t, err)
+	return h
+}

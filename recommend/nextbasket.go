@@ -23,7 +23,9 @@ const DefaultNextBasketHalfLife = 90 * 24 * time.Hour
 //	rep(i) = Σ_{purchases of i} 2^(−age/HalfLife) · ((1−γ) + γ·due(i)) · q(i)^η · t(i)^τ · d(i)^δ,
 //	due(i) = min(ρ, 1/ρ),  ρ = (time since the last purchase) / (mean interval between purchases)
 //
-// where γ = IntervalWeight and due(i) = 1 for products bought once (an
+// where a purchase of i is an order holding it (however many of the
+// order's lines do, as TIFU-KNN counts baskets) or a rating of it,
+// γ = IntervalWeight and due(i) = 1 for products bought once (an
 // item bought every four weeks peaks four weeks after its last purchase),
 // q(i) is the product's repeat propensity over all customers (see
 // Propensity): paper towels come back, a wedding present does not; and

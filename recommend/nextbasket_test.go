@@ -77,14 +77,17 @@ func TestNextBasket(t *testing.T) {
 	checked := 0
 	for c := range h.NumCustomers() {
 		cid := affinity.CustomerID(c)
-		// the naive repeat score: Σ 2^(−age/half-life) over bought lines
+		// the naive repeat score: Σ 2^(−age/half-life) over purchases,
+		// the orders that hold the product
 		rep := map[affinity.ProductID]float64{}
 		olo, ohi := h.CustomerOrders(cid)
 		for o := olo; o < ohi; o++ {
+			in := map[affinity.ProductID]bool{}
 			lo, hi := h.OrderLines(o)
 			for i := lo; i < hi; i++ {
-				if h.LineQuantity(i) > 0 {
-					rep[h.LineProduct(i)] += math.Exp2(-asOf.Sub(h.OrderTime(o)).Hours() / (60 * 24))
+				if p := h.LineProduct(i); h.LineQuantity(i) > 0 && !in[p] {
+					in[p] = true
+					rep[p] += math.Exp2(-asOf.Sub(h.OrderTime(o)).Hours() / (60 * 24))
 				}
 			}
 		}

@@ -40,7 +40,8 @@ type histItem struct {
 	last   int64   // last purchase, Unix seconds
 	first  int64   // first purchase, Unix seconds
 	rep    float32 // next-basket repeat weight: Σ 2^(−age/NextBasket.HalfLife)
-	n      uint32  // purchases
+	n      uint32  // purchases: orders holding it, and ratings
+	ord    uint32  // the order + 1 last counted (0: none), so that an order's lines of it are one purchase
 	lo     uint32  // first edge, set when scored
 	ne     uint32  // edges scored
 	dim    int16   // see prodHot.dim, set when scored
@@ -711,7 +712,7 @@ func (e *Engine) history(s *scratch, c affinity.CustomerID, asOf int64, allowRep
 			lo, hi := h.OrderLines(o)
 			for i := lo; i < hi; i++ {
 				if h.LineQuantity(i) > 0 {
-					e.addHist(s, h.LineProduct(i), d, rd, t, true, allowRepeats)
+					e.addHist(s, h.LineProduct(i), d, rd, t, uint32(o)+1, true, allowRepeats)
 				}
 			}
 			continue
@@ -729,7 +730,7 @@ func (e *Engine) history(s *scratch, c affinity.CustomerID, asOf int64, allowRep
 		if e.nbAlpha > 0 && ev.Kind == affinity.Rating {
 			rd = decay(ref-ev.Unix, e.nbHL)
 		}
-		e.addHist(s, ev.Product, w*decay(ref-ev.Unix, e.hl), rd, ev.Unix, ev.Kind == affinity.Rating, allowRepeats)
+		e.addHist(s, ev.Product, w*decay(ref-ev.Unix, e.hl), rd, ev.Unix, 0, ev.Kind == affinity.Rating, allowRepeats)
 	}
 	for i := range s.items {
 		it := &s.items[i]
@@ -745,7 +746,12 @@ func (e *Engine) history(s *scratch, c affinity.CustomerID, asOf int64, allowRep
 	return sum, scale
 }
 
-func (e *Engine) addHist(s *scratch, p affinity.ProductID, w, rw float32, t int64, bought, allowRepeats bool) {
+// addHist adds a purchase or event of p at t as an anchor of weight w
+// (and repeat weight rw). ord is the order + 1 of a bought line, 0 for an
+// event: the lines of one order that hold p are one purchase, counted
+// once (as TIFU-KNN counts per basket), so that a product entered on two
+// lines of an order neither weighs twice nor halves its interval.
+func (e *Engine) addHist(s *scratch, p affinity.ProductID, w, rw float32, t int64, ord uint32, bought, allowRepeats bool) {
 	if e.excluded(p) {
 		return // non-merchandise: never an anchor, never a reason
 	}
@@ -756,6 +762,12 @@ func (e *Engine) addHist(s *scratch, p affinity.ProductID, w, rw float32, t int6
 		s.hpos.set(p, pos)
 	}
 	it := &s.items[pos-1]
+	if ord != 0 {
+		if it.ord == ord {
+			return // another line of the order already counted
+		}
+		it.ord = ord
+	}
 	switch {
 	case !it.anchor:
 	case e.learned:
