@@ -111,8 +111,9 @@ type Options struct {
 	// PopularHalfLife is the half-life of a purchase in the popularity
 	// rankings used as fallbacks. Default (zero) 90 days; negative is an
 	// error. The rankings sum weights in fixed point: a purchase more than
-	// about 32 half-lives old (eight years at the default) counts 0, and
-	// products bought only that long ago rank by product id.
+	// about 28 to 32 half-lives old (eight years at the default) counts 0,
+	// and products bought only that long ago rank by product id; recent
+	// purchases keep their relative weights at any half-life.
 	PopularHalfLife time.Duration
 	// Sequential is an optional directed index (similarity.Sequential
 	// scope, "B within a window after A"). Its edges A→B are added to the
@@ -318,8 +319,9 @@ func New(ctx context.Context, h *affinity.History, nb *similarity.Index, asOf ti
 // categories are unchanged, and both engines see every line of the
 // earlier History), and so is the recency-weighted popularity (when
 // prev saw every line of the earlier History, asOf is not before prev's
-// and within the same 32-day block of time, its weights decayed to the
-// block's end and summed in fixed point, so that the result equals a
+// and within the same block of time, 32 days or four PopularHalfLife
+// when that is shorter, its weights decayed to the block's end and
+// summed in fixed point, so that the result equals a
 // full pass bit for bit). The rows of the item graph are copied from
 // prev's where the anchor's neighbour list in nb equals the one in the
 // index prev was built from and none of those neighbours' supports moved

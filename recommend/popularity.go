@@ -34,9 +34,10 @@ type popularity struct {
 }
 
 // popShift returns the fixed point of popularity.sums for n lines and
-// events with anchor weights ew: 2^32 for a line's full weight (weights
-// below 2^−32, 32 half-lives, count 0), fewer bits when n lines and
-// events of the greatest weight could otherwise pass 2^62.
+// events with anchor weights ew: 2^32 for a line's full weight at the
+// reference time (weights below 2^−32 there, 32 half-lives before it,
+// count 0), fewer bits when n lines and events of the greatest weight
+// could otherwise pass 2^62.
 func popShift(n int, ew [affinity.Wishlist + 1]float32) int {
 	top := 1.0
 	for _, w := range ew {
@@ -46,11 +47,11 @@ func popShift(n int, ew [affinity.Wishlist + 1]float32) int {
 	return max(min(32, 62-e), -1074)
 }
 
-// popRef returns the reference time of the popularity as of asOf: the end
-// of its block of popRefDays days since 1970, so that the refreshes of a
-// month share it.
-func popRef(asOf int64) int64 {
-	const block = popRefDays * 24 * 60 * 60
+// popRef returns the reference time of the popularity as of asOf at the
+// half-life phl (seconds): the end of its block (see popBlock) since
+// 1970, so that the refreshes of a block share it.
+func popRef(asOf int64, phl float64) int64 {
+	block := popBlock(phl)
 	n := asOf / block
 	if asOf < 0 && asOf%block != 0 {
 		n--
@@ -58,18 +59,36 @@ func popRef(asOf int64) int64 {
 	return (n + 1) * block
 }
 
-// popRefDays is the span of the blocks of popRef: a line's weight at the
-// reference time is at most that many days of decay below its weight as
-// of asOf (2^(−32/90) ≈ 0.78 at the default half-life), far above the
-// fixed point's resolution.
-const popRefDays = 32
+// popBlock returns the span in seconds of the blocks of popRef at the
+// half-life phl: popRefDays days, or popRefHalfLives half-lives when that
+// is shorter (at least a second). A line's weight at the reference time
+// is then at most popRefHalfLives half-lives of decay below its weight as
+// of asOf (2^(−32/90) ≈ 0.78 at the default half-life of 90 days), so
+// that the fixed point keeps all but popRefHalfLives of its bits of a
+// line bought at asOf whatever the half-life, where a 32-day block at a
+// half-life of 12 hours decayed every line to 2^−62 and rounded every
+// product's popularity to 0.
+func popBlock(phl float64) int64 {
+	block := int64(popRefDays * 24 * 60 * 60)
+	if phl > 0 && popRefHalfLives*phl < float64(block) {
+		block = max(1, int64(popRefHalfLives*phl))
+	}
+	return block
+}
+
+// popRefDays and popRefHalfLives bound the span of the blocks of popRef
+// (see popBlock).
+const (
+	popRefDays      = 32
+	popRefHalfLives = 4
+)
 
 // newPopularity computes the recency-weighted popularity of the np
 // products as of asOf (Unix seconds): bought lines weigh
 // 2^(−age/halfLife), halfLife in seconds, and events the same times their
 // anchor weight ew. Time linear in the lines and events of h.
 func newPopularity(ctx context.Context, h *affinity.History, np int, asOf int64, phl float64, ew [affinity.Wishlist + 1]float32) (*popularity, error) {
-	t := &popularity{sums: make([]int64, np), shift: popShift(h.NumLines()+h.NumEvents(), ew), ref: popRef(asOf), asOf: asOf, phl: phl, ew: ew}
+	t := &popularity{sums: make([]int64, np), shift: popShift(h.NumLines()+h.NumEvents(), ew), ref: popRef(asOf, phl), asOf: asOf, phl: phl, ew: ew}
 	n := 0
 	for o := range h.Orders() {
 		if n++; n%8192 == 0 {
@@ -111,7 +130,7 @@ func renewPopularity(ctx context.Context, prev *popularity, prevH, h *affinity.H
 	if prev != nil && prevH == h && prev.asOf == asOf && prev.phl == phl && prev.ew == ew && len(prev.sums) == np {
 		return prev, nil // the same lines and events, weighed the same: prev, which no engine modifies
 	}
-	if prev == nil || prevH == nil || !prev.complete || prev.ref != popRef(asOf) || prev.phl != phl || prev.ew != ew ||
+	if prev == nil || prevH == nil || !prev.complete || prev.ref != popRef(asOf, phl) || prev.phl != phl || prev.ew != ew ||
 		asOf < prev.asOf || len(prev.sums) > np || prev.shift != popShift(h.NumLines()+h.NumEvents(), ew) {
 		return newPopularity(ctx, h, np, asOf, phl, ew)
 	}
