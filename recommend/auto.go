@@ -95,11 +95,11 @@ func Choose(ctx context.Context, h *affinity.History, asOf time.Time, g Grid) (C
 	if err := ctx.Err(); err != nil {
 		return Candidate{}, nil, err
 	}
-	c := Candidate{Model: ModelFor(h), Options: g.Base}
-	if ratingData(h) || h.Catalog().NumProducts() > AutoMaxProducts {
+	c := Candidate{Model: modelFor(h, asOf.Unix()), Options: g.Base}
+	if ratingData(h, asOf.Unix()) || h.Catalog().NumProducts() > AutoMaxProducts {
 		return c, nil, nil
 	}
-	g = g.withDefaults(h)
+	g = g.withDefaults(h, asOf)
 	val, train, err := g.holdOut(ctx, h, asOf)
 	switch {
 	case errors.Is(err, ErrNoValidation):

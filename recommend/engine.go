@@ -46,7 +46,8 @@ const (
 	MaxWorkers = 1024
 	// MaxProfileDims caps the dimension of the category-affinity vectors:
 	// when the profile depth has more category nodes, the ones with the
-	// most buyers are kept.
+	// most buyers up to the engine's as-of time (History.CategoryBuyerCount
+	// counted at that time) are kept, ties to the lower category id.
 	MaxProfileDims = 32
 )
 
@@ -367,7 +368,7 @@ func newEngine(ctx context.Context, prev *Engine, h *affinity.History, nb *simil
 	e := &Engine{h: h, cat: cat, np: np, o: withDefaults(opts), asOfTime: asOf.UTC()}
 	e.asOf = asOf.Unix()
 	e.hl = e.o.HalfLife.Seconds()
-	if opts.HalfLife <= 0 && ratingData(h) {
+	if opts.HalfLife <= 0 && ratingData(h, e.asOf) {
 		e.hl = math.Inf(1) // ratings do not decay (see Options.HalfLife)
 	}
 	// α = 1 in effect 1 − 2⁻²⁰: the explore items that fill the list then

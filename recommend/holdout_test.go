@@ -20,7 +20,7 @@ func TestRandomHoldout(t *testing.T) {
 	h, err := st.History(ctx)
 	require.NoError(t, err)
 	asOf := h.Latest()
-	g := Grid{Holdout: HoldoutRandom, Seed: 1}.withDefaults(h)
+	g := Grid{Holdout: HoldoutRandom, Seed: 1}.withDefaults(h, asOf)
 	val, train, err := randomHoldout(ctx, h, asOf, g)
 	require.NoError(t, err)
 	require.NotEmpty(t, val.users)

@@ -3,6 +3,7 @@ package recommend
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -56,7 +57,9 @@ const DefaultEASEMaxDense = 2_000
 // validating on it, which [Choose] falls back to (and package shop with
 // it) where there is nothing to validate on:
 //
-//   - rating data — rating events and no orders, as in MovieLens — gets
+//   - rating data — rating events and no orders, as in MovieLens (for
+//     ModelFor in all of h; for Choose, New and Index as of their asOf)
+//     — gets
 //     EASE within customers (dense up to [DefaultEASEMaxDense] products,
 //     sparse beyond). On the MovieLens-shaped store of examples/evaluate
 //     the engine on EASE ranks well above the engine on co-occurrence
@@ -70,7 +73,12 @@ const DefaultEASEMaxDense = 2_000
 //
 // [Choose] and [Tune] choose on the shop's own history.
 func ModelFor(h *affinity.History) Model {
-	if ratingData(h) {
+	return modelFor(h, math.MaxInt64)
+}
+
+// modelFor is ModelFor for h as of asOf (Unix seconds).
+func modelFor(h *affinity.History, asOf int64) Model {
+	if ratingData(h, asOf) {
 		return Model{Measure: similarity.EASE, Scope: similarity.Customer, MaxDense: DefaultEASEMaxDense}
 	}
 	return DefaultModel()
@@ -92,7 +100,8 @@ func (m Model) String() string {
 }
 
 // Index builds m's index from h as of asOf. Rating data (a History with
-// rating events and no orders) is counted within customers over its
+// rating events and no orders at or before asOf) is counted within
+// customers over its
 // ratings, whatever the scope; a History with orders is counted in m's
 // scope over its bought lines, whatever events it holds (views, carts,
 // wishlists, and ratings such as product reviews).
@@ -107,7 +116,7 @@ func (m Model) Index(ctx context.Context, h *affinity.History, asOf time.Time) (
 		return m.Fit(ctx, h, asOf)
 	}
 	co := similarity.CountOptions{Scope: m.Scope}
-	if ratingData(h) {
+	if ratingData(h, asOf.Unix()) {
 		co = ratingCount()
 	}
 	if m.Measure == similarity.EASE {
@@ -126,18 +135,22 @@ func ratingCount() similarity.CountOptions {
 	return similarity.CountOptions{Scope: similarity.Customer, Events: true, EventKinds: []affinity.EventKind{affinity.Rating}}
 }
 
-// ratingData reports whether h is rating data: rating events and no
-// orders.
-func ratingData(h *affinity.History) bool {
-	return h != nil && h.NumOrders() == 0 && hasRatings(h)
-}
-
-// hasRatings reports whether h holds rating events.
-func hasRatings(h *affinity.History) bool {
+// ratingData reports whether h as of asOf (Unix seconds) is rating data:
+// rating events and no orders at or before asOf, so that what happens
+// after asOf does not decide how an engine or index as of asOf counts.
+func ratingData(h *affinity.History, asOf int64) bool {
+	if h == nil {
+		return false
+	}
+	for o := range h.Orders() {
+		if h.OrderUnix(o) <= asOf {
+			return false
+		}
+	}
 	for c := range affinity.CustomerID(h.NumCustomers()) {
 		lo, hi := h.CustomerEvents(c)
 		for i := lo; i < hi; i++ {
-			if h.Event(i).Kind == affinity.Rating {
+			if ev := h.Event(i); ev.Kind == affinity.Rating && ev.Unix <= asOf {
 				return true
 			}
 		}

@@ -70,6 +70,6 @@ func TestRatingDefaults(t *testing.T) {
 	require.Equal(t, float32(1), decay(1<<40, e.hl*math.Inf(1)), "decay with no half-life")
 
 	// Tune compares the models at the data's default half-life
-	require.Equal(t, time.Duration(0), Grid{}.withDefaults(rh).HalfLives[0])
-	require.Equal(t, DefaultHalfLife, Grid{}.withDefaults(ph).HalfLives[0])
+	require.Equal(t, time.Duration(0), Grid{}.withDefaults(rh, rh.Latest()).HalfLives[0])
+	require.Equal(t, DefaultHalfLife, Grid{}.withDefaults(ph, ph.Latest()).HalfLives[0])
 }

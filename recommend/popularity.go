@@ -25,6 +25,7 @@ type popularity struct {
 	// a full pass gets, whatever the order
 	sums     []int64
 	shift    int
+	n        int // the lines and events at or before asOf, which shift is sized for
 	ref      int64
 	asOf     int64
 	phl      float64
@@ -34,7 +35,8 @@ type popularity struct {
 }
 
 // popShift returns the fixed point of popularity.sums for n lines and
-// events with anchor weights ew: 2^32 for a line's full weight at the
+// events (those at or before asOf, so that later ones change nothing)
+// with anchor weights ew: 2^32 for a line's full weight at the
 // reference time (weights below 2^−32 there, 32 half-lives before it,
 // count 0), fewer bits when n lines and events of the greatest weight
 // could otherwise pass 2^62.
@@ -88,7 +90,14 @@ const (
 // 2^(−age/halfLife), halfLife in seconds, and events the same times their
 // anchor weight ew. Time linear in the lines and events of h.
 func newPopularity(ctx context.Context, h *affinity.History, np int, asOf int64, phl float64, ew [affinity.Wishlist + 1]float32) (*popularity, error) {
-	t := &popularity{sums: make([]int64, np), shift: popShift(h.NumLines()+h.NumEvents(), ew), ref: popRef(asOf, phl), asOf: asOf, phl: phl, ew: ew}
+	t := &popularity{sums: make([]int64, np), ref: popRef(asOf, phl), asOf: asOf, phl: phl, ew: ew}
+	for o := range h.Orders() {
+		t.n += orderLinesAsOf(h, o, asOf)
+	}
+	for c := range affinity.CustomerID(h.NumCustomers()) {
+		t.n += eventsAsOf(h, c, asOf)
+	}
+	t.shift = popShift(t.n, ew)
 	n := 0
 	for o := range h.Orders() {
 		if n++; n%8192 == 0 {
@@ -131,19 +140,43 @@ func renewPopularity(ctx context.Context, prev *popularity, prevH, h *affinity.H
 		return prev, nil // the same lines and events, weighed the same: prev, which no engine modifies
 	}
 	if prev == nil || prevH == nil || !prev.complete || prev.ref != popRef(asOf, phl) || prev.phl != phl || prev.ew != ew ||
-		asOf < prev.asOf || len(prev.sums) > np || prev.shift != popShift(h.NumLines()+h.NumEvents(), ew) {
+		asOf < prev.asOf || len(prev.sums) > np {
 		return newPopularity(ctx, h, np, asOf, phl, ew)
 	}
 	ch, ok := h.ChangedSince(prevH)
 	if !ok {
 		return newPopularity(ctx, h, np, asOf, phl, ew)
 	}
-	t := &popularity{sums: make([]int64, np), shift: prev.shift, ref: prev.ref, asOf: asOf, phl: phl, ew: ew, renewed: true}
+	// the lines and events as of asOf: prev's, those of the changed
+	// customers and of the anonymous orders counted again
+	n := prev.n
+	pnc := affinity.CustomerID(prevH.NumCustomers())
+	for _, c := range ch.Customers {
+		if c < pnc {
+			n -= customerAsOf(prevH, c, prev.asOf)
+		}
+		if int(c) < h.NumCustomers() {
+			n += customerAsOf(h, c, asOf)
+		}
+	}
+	if ch.Anonymous {
+		lo, hi := prevH.AnonymousOrders()
+		for o := lo; o < hi; o++ {
+			n -= orderLinesAsOf(prevH, o, prev.asOf)
+		}
+		lo, hi = h.AnonymousOrders()
+		for o := lo; o < hi; o++ {
+			n += orderLinesAsOf(h, o, asOf)
+		}
+	}
+	if popShift(n, ew) != prev.shift {
+		return newPopularity(ctx, h, np, asOf, phl, ew)
+	}
+	t := &popularity{sums: make([]int64, np), shift: prev.shift, n: n, ref: prev.ref, asOf: asOf, phl: phl, ew: ew, renewed: true}
 	copy(t.sums, prev.sums)
 	// the unchanged customers' lines are all at or before prev.asOf
 	old := *prev
 	old.sums = t.sums
-	pnc := affinity.CustomerID(prevH.NumCustomers())
 	for i, c := range ch.Customers {
 		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -170,6 +203,40 @@ func renewPopularity(ctx context.Context, prev *popularity, prevH, h *affinity.H
 	t.complete = asOf >= h.Latest().Unix()
 	t.finish(np)
 	return t, nil
+}
+
+// orderLinesAsOf returns the number of lines of order o in h when it is
+// at or before asOf, else 0.
+func orderLinesAsOf(h *affinity.History, o affinity.OrderID, asOf int64) int {
+	if h.OrderUnix(o) > asOf {
+		return 0
+	}
+	lo, hi := h.OrderLines(o)
+	return hi - lo
+}
+
+// eventsAsOf returns the number of customer c's events in h at or before
+// asOf.
+func eventsAsOf(h *affinity.History, c affinity.CustomerID, asOf int64) int {
+	n := 0
+	lo, hi := h.CustomerEvents(c)
+	for i := lo; i < hi; i++ {
+		if h.Event(i).Unix <= asOf {
+			n++
+		}
+	}
+	return n
+}
+
+// customerAsOf returns the number of customer c's lines and events in h
+// at or before asOf.
+func customerAsOf(h *affinity.History, c affinity.CustomerID, asOf int64) int {
+	n := eventsAsOf(h, c, asOf)
+	lo, hi := h.CustomerOrders(c)
+	for o := lo; o < hi; o++ {
+		n += orderLinesAsOf(h, o, asOf)
+	}
+	return n
 }
 
 // addCustomer adds sign times the weights of customer c's orders and

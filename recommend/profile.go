@@ -22,7 +22,12 @@ type profiles struct {
 	nodes   []affinity.CategoryID // the category node of each dimension
 	sum     [][]int64             // pages of profPage rows of dims: Σ over buyers of their vectors, in units of 2^-profileBits
 	asOf    int64                 // the lines and events counted: those at or before asOf
-	depth   int
+	// buyers counts, per category node (by CategoryID), the customers who
+	// bought a product under it up to asOf (History.CategoryBuyerCount as
+	// of asOf): what chooses the MaxProfileDims dimensions when there are
+	// more nodes at depth; nil when there are not
+	buyers []int32
+	depth  int
 	// own marks the pages updateProfiles has copied from the earlier
 	// profiles it shares the others with (nil: every page is t's own)
 	own []bool
@@ -78,9 +83,28 @@ const profileBits = 40
 // buyer-category profile: the sum over its buyers and raters (up to asOf)
 // of their L1-normalised category vectors, L2-normalised. Off (or with
 // fewer than two categories at depth) it returns empty profiles (dims 0).
+// With more than MaxProfileDims categories at depth, the dimensions are
+// those with the most buyers up to asOf (customers with a bought line of
+// a product under the node, as History.CategoryBuyerCount counts them
+// over all time; ties to the lower id), so that nothing after asOf
+// chooses them.
 // Time linear in the lines of h times the categories of a line.
 func newProfiles(ctx context.Context, h *affinity.History, np int, asOf int64, depth int, on bool) (*profiles, error) {
-	t := profileDims(h, np, depth, on)
+	nodes := depthNodes(h.Catalog(), np, depth, on)
+	var buyers []int32
+	if len(nodes) > MaxProfileDims {
+		buyers = make([]int32, h.Catalog().NumCategories())
+		w := newNodeScratch(h, np)
+		for cu := range h.NumCustomers() {
+			if cu%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+			}
+			w.count(h, affinity.CustomerID(cu), asOf, buyers, 1)
+		}
+	}
+	t := profileDims(h, np, depth, nodes, buyers)
 	if t.dims == 0 {
 		return t, nil
 	}
@@ -101,42 +125,97 @@ func newProfiles(ctx context.Context, h *affinity.History, np int, asOf int64, d
 	return t, nil
 }
 
-// profileDims returns profiles with the dimensions and the products'
-// own category vectors of h's catalog at depth, and no buyer profiles
-// yet (dims 0 when off or with fewer than two categories at depth).
-func profileDims(h *affinity.History, np, depth int, on bool) *profiles {
-	t := &profiles{depth: depth}
-	c := h.Catalog()
+// depthNodes returns the distinct category nodes at depth of the first np
+// products of c, in the order the products reach them; nil when off or
+// with fewer than two (one category says nothing about taste).
+func depthNodes(c *affinity.Catalog, np, depth int, on bool) []affinity.CategoryID {
 	if !on || c.NumCategories() == 0 {
-		return t
+		return nil
 	}
-	dimOf := make([]int32, c.NumCategories())
-	for i := range dimOf {
-		dimOf[i] = -1
-	}
+	seen := make([]bool, c.NumCategories())
 	var nodes []affinity.CategoryID
 	for p := range np {
 		for _, l := range c.Categories(affinity.ProductID(p)) {
-			a := c.Ancestor(l, depth)
-			if dimOf[a] == -1 {
-				dimOf[a] = 0
+			if a := c.Ancestor(l, depth); !seen[a] {
+				seen[a] = true
 				nodes = append(nodes, a)
 			}
 		}
 	}
 	if len(nodes) < 2 {
-		return t // one category says nothing about taste
+		return nil
 	}
-	if len(nodes) > MaxProfileDims {
-		slices.SortFunc(nodes, func(a, b affinity.CategoryID) int {
-			return cmp.Or(cmp.Compare(h.CategoryBuyerCount(b), h.CategoryBuyerCount(a)), cmp.Compare(a, b))
-		})
-		for _, a := range nodes[MaxProfileDims:] {
-			dimOf[a] = -1
+	return nodes
+}
+
+// sameShares reports whether the first np products of a and b count
+// toward the same category nodes, so that buyer counts by node of a hold
+// for b.
+func sameShares(a, b *affinity.Catalog, np int) bool {
+	for p := range affinity.ProductID(np) {
+		if !slices.EqualFunc(a.Shares(p), b.Shares(p), func(x, y affinity.CategoryShare) bool { return x.Category == y.Category }) {
+			return false
 		}
-		nodes = nodes[:MaxProfileDims]
-		slices.Sort(nodes)
 	}
+	return true
+}
+
+// nodeScratch is the working memory of nodeScratch.count.
+type nodeScratch struct {
+	prods *vecScratch
+	seen  []bool // per category node: counted for the customer
+	nodes []affinity.CategoryID
+}
+
+func newNodeScratch(h *affinity.History, np int) *nodeScratch {
+	return &nodeScratch{prods: &vecScratch{seen: make([]uint32, np)}, seen: make([]bool, h.Catalog().NumCategories())}
+}
+
+// count adds sign to buyers[a] for each category node a, at every level,
+// of the products customer cu bought in h up to asOf (ratings aside, as
+// History.CategoryBuyerCount counts).
+func (w *nodeScratch) count(h *affinity.History, cu affinity.CustomerID, asOf int64, buyers []int32, sign int32) {
+	c := h.Catalog()
+	w.nodes = w.nodes[:0]
+	for _, p := range customerProducts(w.prods, h, cu, asOf, false) {
+		for _, x := range c.Shares(p) {
+			if a := x.Category; !w.seen[a] {
+				w.seen[a] = true
+				w.nodes = append(w.nodes, a)
+				buyers[a] += sign
+			}
+		}
+	}
+	for _, a := range w.nodes {
+		w.seen[a] = false
+	}
+}
+
+// profileDims returns profiles with the dimensions (nodes, the result of
+// depthNodes, or of them the MaxProfileDims with the most buyers when
+// there are more, buyers counting them by CategoryID: see
+// nodeScratch.count) and the products'
+// own category vectors of h's catalog at depth, and no buyer profiles
+// yet (dims 0 without nodes).
+func profileDims(h *affinity.History, np, depth int, nodes []affinity.CategoryID, buyers []int32) *profiles {
+	t := &profiles{depth: depth}
+	if len(nodes) < 2 {
+		return t
+	}
+	c := h.Catalog()
+	dimOf := make([]int32, c.NumCategories())
+	for i := range dimOf {
+		dimOf[i] = -1
+	}
+	nodes = slices.Clone(nodes)
+	if len(nodes) > MaxProfileDims {
+		t.buyers = buyers
+		slices.SortFunc(nodes, func(a, b affinity.CategoryID) int {
+			return cmp.Or(cmp.Compare(buyers[b], buyers[a]), cmp.Compare(a, b))
+		})
+		nodes = nodes[:MaxProfileDims]
+	}
+	slices.Sort(nodes)
 	for i, a := range nodes {
 		dimOf[a] = int32(i)
 	}
@@ -181,34 +260,7 @@ func (t *profiles) newVecScratch(np int) *vecScratch {
 // (its distinct bought and rated products up to t.asOf in h) to the sums
 // of each of those products. It reports whether it changed any.
 func (t *profiles) addCustomer(w *vecScratch, h *affinity.History, cu affinity.CustomerID, sign int64) bool {
-	mark := uint32(cu) + 1
-	w.prods = w.prods[:0]
-	olo, ohi := h.CustomerOrders(cu)
-	for o := olo; o < ohi; o++ {
-		if h.OrderUnix(o) > t.asOf {
-			break
-		}
-		lo, hi := h.OrderLines(o)
-		for i := lo; i < hi; i++ {
-			p := h.LineProduct(i)
-			if h.LineQuantity(i) > 0 && w.seen[p] != mark {
-				w.seen[p] = mark
-				w.prods = append(w.prods, p)
-			}
-		}
-	}
-	elo, ehi := h.CustomerEvents(cu)
-	for i := elo; i < ehi; i++ {
-		// a rating is an interaction like a purchase (MovieLens)
-		if ev := h.Event(i); ev.Kind == affinity.Rating && ev.Unix <= t.asOf && w.seen[ev.Product] != mark {
-			w.seen[ev.Product] = mark
-			w.prods = append(w.prods, ev.Product)
-		}
-	}
-	// the next call may be for the same customer in another History
-	for _, p := range w.prods {
-		w.seen[p] = 0
-	}
+	customerProducts(w, h, cu, t.asOf, true)
 	w.dims = w.dims[:0]
 	var sum float64
 	for _, p := range w.prods {
@@ -239,6 +291,43 @@ func (t *profiles) addCustomer(w *vecScratch, h *affinity.History, cu affinity.C
 	return true
 }
 
+// customerProducts sets w.prods to customer cu's distinct bought (and,
+// with ratings, rated) products up to asOf in h, and returns it.
+func customerProducts(w *vecScratch, h *affinity.History, cu affinity.CustomerID, asOf int64, ratings bool) []affinity.ProductID {
+	mark := uint32(cu) + 1
+	w.prods = w.prods[:0]
+	olo, ohi := h.CustomerOrders(cu)
+	for o := olo; o < ohi; o++ {
+		if h.OrderUnix(o) > asOf {
+			break
+		}
+		lo, hi := h.OrderLines(o)
+		for i := lo; i < hi; i++ {
+			p := h.LineProduct(i)
+			if h.LineQuantity(i) > 0 && w.seen[p] != mark {
+				w.seen[p] = mark
+				w.prods = append(w.prods, p)
+			}
+		}
+	}
+	elo, ehi := h.CustomerEvents(cu)
+	if !ratings {
+		elo = ehi
+	}
+	for i := elo; i < ehi; i++ {
+		// a rating is an interaction like a purchase (MovieLens)
+		if ev := h.Event(i); ev.Kind == affinity.Rating && ev.Unix <= asOf && w.seen[ev.Product] != mark {
+			w.seen[ev.Product] = mark
+			w.prods = append(w.prods, ev.Product)
+		}
+	}
+	// the next call may be for the same customer in another History
+	for _, p := range w.prods {
+		w.seen[p] = 0
+	}
+	return w.prods
+}
+
 // normalize sets p's profile to its sum, L2-normalised.
 func (t *profiles) normalize(p affinity.ProductID) {
 	t.ownRow(p)
@@ -263,7 +352,10 @@ func (t *profiles) normalize(p affinity.ProductID) {
 // when h was built on prevH and the dimensions and the products' category
 // vectors are the same: the sums of the products of the changed
 // customers change by their vectors then and now, the other products keep
-// prev's profiles. It returns nil when it cannot.
+// prev's profiles. With more than MaxProfileDims categories at depth, the
+// buyers that choose the dimensions are prev's counts moved by the
+// changed customers, and the dimensions must come out the same. It
+// returns nil when it cannot.
 func updateProfiles(ctx context.Context, prev *profiles, prevH, h *affinity.History, np int, asOf int64, depth int, on bool) (*profiles, error) {
 	if on && prev != nil && prevH == h && prev.dims > 0 && prev.asOf == asOf && prev.depth == depth && len(prev.pdimOff) == np+1 {
 		return prev, nil // the same lines and events at the same depth: prev, which no engine modifies
@@ -275,8 +367,32 @@ func updateProfiles(ctx context.Context, prev *profiles, prevH, h *affinity.Hist
 	if latest := prevH.Latest().Unix(); prev.asOf < latest || asOf < latest {
 		return nil, nil // lines of unchanged customers counted differently
 	}
-	t := profileDims(h, np, depth, on)
 	pnp := len(prev.pdimOff) - 1
+	pnc := affinity.CustomerID(prevH.NumCustomers())
+	nodes := depthNodes(h.Catalog(), np, depth, on)
+	var buyers []int32
+	if len(nodes) > MaxProfileDims {
+		// the dimensions are the nodes with the most buyers as of asOf:
+		// prev's counts, moved by the changed customers
+		if prev.buyers == nil || len(prev.buyers) > h.Catalog().NumCategories() || !sameShares(prevH.Catalog(), h.Catalog(), pnp) {
+			return nil, nil
+		}
+		buyers = make([]int32, h.Catalog().NumCategories())
+		copy(buyers, prev.buyers)
+		w := newNodeScratch(h, np)
+		for i, c := range ch.Customers {
+			if i%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+			}
+			if c < pnc {
+				w.count(prevH, c, prev.asOf, buyers, -1)
+			}
+			w.count(h, c, asOf, buyers, 1)
+		}
+	}
+	t := profileDims(h, np, depth, nodes, buyers)
 	if !slices.Equal(t.nodes, prev.nodes) || !slices.Equal(t.pdimOff[:pnp+1], prev.pdimOff) ||
 		!slices.Equal(t.pdim[:len(prev.pdim)], prev.pdim) || !slices.Equal(t.pdimW[:len(prev.pdimW)], prev.pdimW) {
 		return nil, nil
@@ -299,7 +415,6 @@ func updateProfiles(ctx context.Context, prev *profiles, prevH, h *affinity.Hist
 	// subtract the old vectors from the new sums
 	old.sum, old.prof, old.own = t.sum, t.prof, t.own
 	w := t.newVecScratch(np)
-	pnc := affinity.CustomerID(prevH.NumCustomers())
 	for i, c := range ch.Customers {
 		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {

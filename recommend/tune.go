@@ -154,7 +154,9 @@ type Tuning struct {
 
 // Tune chooses the engine for a shop from its own data. It holds out the
 // last Grid.Validation before asOf: candidates are built as of the start
-// of that window (nothing inside it is read) and each validation customer
+// of that window (none of its purchases or events is read; the catalog is
+// the History's, so a product first sold in the window is there, with no
+// popularity, last among the popular fallbacks) and each validation customer
 // — bought before the window and in it — gets a top-K list, scored by
 // NDCG@K against the products they bought in the window (those new to
 // them with Grid.Explore; a customer with none is not a validation
@@ -196,7 +198,7 @@ func Tune(ctx context.Context, h *affinity.History, asOf time.Time, grid Grid) (
 	if err := grid.validate(); err != nil {
 		return nil, err
 	}
-	g := grid.withDefaults(h)
+	g := grid.withDefaults(h, asOf)
 	val, train, err := g.holdOut(ctx, h, asOf) // train: what the candidates are built from, as of from
 	if err != nil {
 		return nil, err
@@ -430,14 +432,14 @@ func meanStdErr(xs []float64) (mean, se float64) {
 	return mean, math.Sqrt(ss / float64(len(xs)-1) / float64(len(xs)))
 }
 
-func (g Grid) withDefaults(h *affinity.History) Grid {
+func (g Grid) withDefaults(h *affinity.History, asOf time.Time) Grid {
 	if len(g.Models) == 0 {
 		g.Models = []Model{DefaultModel(), {Measure: similarity.Cosine, Scope: similarity.Customer},
 			{Measure: similarity.EASE, Scope: similarity.Customer}}
 	}
 	if len(g.HalfLives) == 0 {
 		g.HalfLives = []time.Duration{DefaultHalfLife, 90 * 24 * time.Hour, 3650 * 24 * time.Hour}
-		if ratingData(h) {
+		if ratingData(h, asOf.Unix()) {
 			// the engine's default for ratings (no decay) first: the
 			// models are compared with it
 			g.HalfLives = []time.Duration{0, 365 * 24 * time.Hour, DefaultHalfLife}
