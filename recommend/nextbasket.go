@@ -87,10 +87,10 @@ type NextBasket struct {
 	// Measured with examples/evaluate on Online Retail 2010-2011 (all
 	// items, NDCG@10, next-basket mode; examples/evaluate/RESULTS.md) at
 	// five temporal cut-offs from April to October 2011, the defaults
-	// over a 14-day window gained between 0.5 % (September) and 4.7 %
+	// over a 14-day window gained between 0.1 % (September) and 5.0 %
 	// (October, before the Christmas season) and lost at none; the trend
-	// alone lost 0.3 % in April and gained 4.3 % in October, the demand
-	// alone gained 0.5 % to 2.8 %. On the synthetic demo shop the defaults
+	// alone lost 0.3 % in April and gained 4.6 % in October, the demand
+	// alone gained 0.2 % to 2.6 %. On the synthetic demo shop the defaults
 	// gained 2.6 %. [Tune] tries the shop without both.
 	Trend, Demand float64
 	// TrendWindow is the recent window of Trend and Demand; default 14
