@@ -43,7 +43,13 @@
 // plans are built in time order, each given every earlier plan's
 // messages, no window of length CapWindow holds more than Cap messages
 // of a customer; a send listed with a later time than the plan's, or
-// missing from Sent, is not seen. Opted-out customers are never
+// missing from Sent, is not seen. CapWindow is a plain duration, 7 days
+// (168 h) by default, not a calendar week: weekly plans less than 168 h
+// apart (local Monday 09:00 plans across a spring daylight-saving change,
+// or a shop opened without shop.Options.AsOf, whose plans fall at its
+// latest order) see the previous week's messages in the window and skip
+// those customers that week; give weekly plans a margin, such as
+// CapWindow: 6 * 24 * time.Hour. Opted-out customers are never
 // contacted. Each campaign holds out a control group, chosen by a hash of
 // the campaign's name and the customer's key ([InControl]): deterministic,
 // stable from one week to the next, independent between campaigns. The

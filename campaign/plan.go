@@ -46,15 +46,28 @@ type Options struct {
 	// sends listed with a time after asOf do not count, and neither do
 	// plans still to come.
 	Cap int
-	// CapWindow is the frequency cap's window; 0 means 7 days. A past send
-	// at time t counts when t is in (asOf − CapWindow, asOf].
+	// CapWindow is the frequency cap's window, a plain duration; 0 means
+	// 7 days (168 h). A past send at time t counts when t is in
+	// (asOf − CapWindow, asOf]. It is not a calendar week: a weekly plan
+	// less than CapWindow after the previous one finds everyone that plan
+	// messaged still in the window, and with the default Cap of 1 reaches
+	// none of them — nobody is over-messaged, but that week's campaigns
+	// are skipped for them, counted in [Count.Capped] only. Local Monday
+	// 09:00 plans are 167 h apart across a spring daylight-saving change,
+	// and a shop opened without shop.Options.AsOf plans as of its latest
+	// order, which moves from week to week. Weekly plans should leave a
+	// margin, such as 6 days (144 h): still at most Cap messages between
+	// two weekly plans, with up to a day of slack in the plans' times.
+	// The default stays 7 days so that daily plans keep Cap messages in
+	// every 7 days.
 	CapWindow time.Duration
 	// Sent lists past messages (earlier plans' Messages); control entries
 	// count toward the cap like sent ones, since a held-out customer must
 	// look like a contacted one to the later campaigns. They also make a
 	// campaign with a Schedule due once per purchase: a customer it
-	// reached (sent or held out) after their last purchase, at or before
-	// asOf, is not in its audience again — the coupon of a purchase goes
+	// reached (sent or held out) at or after their last purchase at or
+	// before asOf — in the same second too, since a plan's snapshot holds
+	// the orders timed up to its time — is not in its audience again — the coupon of a purchase goes
 	// out once, whether plans are weekly or daily.
 	Sent []Message
 	// OptOut lists customer keys that must never be contacted; they are
@@ -198,9 +211,9 @@ func Build(ctx context.Context, snap *shop.Snapshot, asOf time.Time, campaigns [
 		}
 		if !c.Schedule.IsZero() {
 			// due once per purchase: not again for a customer this
-			// campaign reached after their last purchase
+			// campaign reached at or after their last purchase
 			for id, t := range reached[c.Name] {
-				if members.Contains(uint32(id)) && t > lastPurchase(h, id, asOf.Unix()) {
+				if members.Contains(uint32(id)) && reachedSince(h, id, asOf, t) {
 					members.Remove(uint32(id))
 				}
 			}
@@ -261,17 +274,19 @@ func Build(ctx context.Context, snap *shop.Snapshot, asOf time.Time, campaigns [
 	return p, nil
 }
 
-// lastPurchase returns the time of c's last order at or before asOf with
-// a bought (positive-quantity) line, the one a Schedule counts from;
-// math.MinInt64 when none.
-func lastPurchase(h *affinity.History, c affinity.CustomerID, asOf int64) int64 {
-	lo, hi := h.CustomerOrders(c)
-	for o := hi - 1; o >= lo; o-- {
-		if u := h.OrderUnix(o); u <= asOf && h.OrderBought(o) {
-			return u
-		}
-	}
-	return math.MinInt64
+// reachedSince reports whether a send at Unix second sent (a time at or
+// before asOf) reached c at or after their last purchase at or before
+// asOf: whether that purchase is one the send was planned for. A send is
+// planned from a snapshot as of its own time, which holds every order
+// timed at or before it; times are whole seconds ([affinity.Builder.Add]
+// drops the fraction, as time.Time.Unix does for the send), so a purchase
+// in the same second as the send is one it saw — the customer who placed
+// the latest order of a shop opened without shop.Options.AsOf is thanked
+// at that order's time, and only once. It is true when c bought nothing
+// by asOf.
+func reachedSince(h *affinity.History, c affinity.CustomerID, asOf time.Time, sent int64) bool {
+	o, ok := h.LastPurchaseOrder(c, asOf)
+	return !ok || sent >= h.OrderUnix(o)
 }
 
 // InControl reports whether the customer with shop key customer is in the
