@@ -142,3 +142,55 @@ func TestCloseAfterTheRefreshsLastCheck(t *testing.T) {
 	require.Same(t, before, s.Snapshot(), "a refresh ending after Close began is not served")
 	s.Close()
 }
+
+// TestCloseWhileTheFitIsAdopted: Close that begins while the snapshot
+// of a finished background fit is being made (the engine renewed with
+// the new model) drops it: the snapshot served when Close began is
+// served after it.
+func TestCloseWhileTheFitIsAdopted(t *testing.T) {
+	ctx := context.Background()
+	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 120, Products: 40, Categories: 8, Seed: 4, ViewsPerLine: -1})
+	s, err := Open(ctx, Storefront(sf), Options{Model: "neighbours", ModelRefit: RefitBackground, Workers: 1})
+	require.NoError(t, err)
+	fit := func(_ context.Context, h *affinity.History, asOf time.Time) (*similarity.Index, error) {
+		return similarity.FitEASE(ctx, h, asOf, similarity.EASEOptions{})
+	}
+	s.set.chosen = &recommend.Candidate{Model: recommend.Model{Name: "custom", Fit: fit}}
+	require.NoError(t, s.Refresh(ctx, Purchases(slices.Values(refitFeed(s.Snapshot().History(), "c1"))))) // fitted inline
+	var atClose *Snapshot
+	closed := make(chan struct{})
+	modelAdopts = func() {
+		// Close begins after the fit's last look at the shop's life
+		go func() { s.Close(); close(closed) }()
+		<-s.set.life.Done()
+		atClose = s.cur.Load()
+	}
+	defer func() { modelAdopts = nil }()
+	require.NoError(t, s.Refresh(ctx, Purchases(slices.Values(refitFeed(s.Snapshot().History(), "c2")))))
+	<-closed
+	require.NotNil(t, atClose, "the fit was adopted")
+	require.False(t, atClose.ModelCurrent())
+	require.Same(t, atClose, s.Snapshot(), "a fit adopted as Close began is not served")
+	require.ErrorIs(t, s.WaitModel(ctx), ErrClosed)
+}
+
+// TestCloseMarksClosedUnderTheLock: Close ends the shop's life under
+// s.mu, where publish and adoptModel look at it before they serve a
+// snapshot, so that what they serve after that look was served before
+// Close began.
+func TestCloseMarksClosedUnderTheLock(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, Storefront(dataset.Generate(dataset.SyntheticOptions{Customers: 20, Products: 10, Categories: 2, Seed: 1})), Options{Model: "neighbours"})
+	require.NoError(t, err)
+	s.mu.Lock() // as publish holds it between its look and the swap
+	closed := make(chan struct{})
+	go func() { s.Close(); close(closed) }()
+	select {
+	case <-s.set.life.Done():
+		t.Error("Close ended the shop's life while s.mu was held")
+	case <-time.After(20 * time.Millisecond):
+	}
+	s.mu.Unlock()
+	<-closed
+	require.Error(t, s.set.life.Err())
+}

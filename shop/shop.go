@@ -34,7 +34,8 @@ type Shop struct {
 	refit refitState // the background fit of Options.ModelRefit
 
 	// closed ends set.life, the context of the background work and of
-	// the refresh under way (Close)
+	// the refresh under way (Close), under mu: what is published under mu
+	// after a look at set.life is never served once Close began
 	closed context.CancelFunc
 }
 
@@ -375,8 +376,9 @@ func (s *Shop) refitLoop(done chan struct{}) {
 }
 
 // refitStarts, when set (by tests), is called as a background fit
-// starts.
-var refitStarts func()
+// starts; modelAdopts as adoptModel has made the snapshot of a fit,
+// before it is served.
+var refitStarts, modelAdopts func()
 
 // adoptModel serves a snapshot of the current history with idx, the
 // model fitted on the history of number seq, unless the current snapshot's
@@ -399,8 +401,15 @@ func (s *Shop) adoptModel(ctx context.Context, idx *similarity.Index, seq uint64
 	if err != nil {
 		return err
 	}
+	if modelAdopts != nil {
+		modelAdopts()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		// Close was called while the engine was renewed: not served
+		return err
+	}
 	s.applyStock(snap)
 	s.cur.Store(snap) // the segment index is cur's: not replaced
 	return nil
@@ -420,7 +429,9 @@ func (s *Shop) adoptModel(ctx context.Context, idx *similarity.Index, seq uint64
 // a segment index whose build was stopped is built when asked for. Close
 // is safe to call more than once, and concurrently with the rest.
 func (s *Shop) Close() {
-	s.closed()
+	s.mu.Lock()
+	s.closed() // under mu: publish and adoptModel look at the life under it
+	s.mu.Unlock()
 	// the refresh under way sees its context done and returns
 	s.refreshing <- struct{}{}
 	<-s.refreshing
