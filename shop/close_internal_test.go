@@ -3,6 +3,7 @@ package shop
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -193,4 +194,136 @@ func TestCloseMarksClosedUnderTheLock(t *testing.T) {
 	s.mu.Unlock()
 	<-closed
 	require.Error(t, s.set.life.Err())
+}
+
+// closeFeed returns one new order of h's first customer, an hour after
+// h's latest.
+func closeFeed(h *affinity.History) Source {
+	return Purchases(slices.Values([]affinity.Purchase{{Customer: h.CustomerKey(0), Order: "new", Product: h.Catalog().ProductKey(0),
+		Time: h.Latest().Add(time.Hour), Quantity: 1, Price: 10_0000}}))
+}
+
+// TestCloseWaitsForTheSegmentUpdate: a refresh's segment update runs on
+// a goroutine of its own after Refresh returns; Close stops it and
+// returns only once it has stopped, with no Progress report after it.
+// The index is then built when asked for.
+func TestCloseWaitsForTheSegmentUpdate(t *testing.T) {
+	ctx := context.Background()
+	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 200, Products: 30, Categories: 6, Days: 120, Seed: 11})
+	var armed, after atomic.Bool
+	var late atomic.Int32
+	inSeg, release := make(chan struct{}), make(chan struct{})
+	opts := Options{Model: "neighbours", Workers: 2, Progress: func(p affinity.Progress) {
+		if after.Load() {
+			late.Add(1)
+		}
+		if p.Step == "segment" && p.Done == 0 && armed.CompareAndSwap(true, false) {
+			close(inSeg)
+			<-release
+		}
+	}}
+	s, err := Open(ctx, Storefront(sf), opts)
+	require.NoError(t, err)
+	h := s.Snapshot().History()
+	armed.Store(true)
+	require.NoError(t, s.Refresh(ctx, closeFeed(h)))
+	<-inSeg // the update runs in the background
+	g := s.Snapshot().segs
+	closed := make(chan struct{})
+	go func() { s.Close(); after.Store(true); close(closed) }()
+	<-s.set.life.Done()
+	select {
+	case <-closed:
+		t.Error("Close returned while the segment update still ran")
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(release)
+	<-closed
+	g.mu.Lock()
+	running := g.cancel != nil
+	g.mu.Unlock()
+	require.False(t, running, "the update's goroutine still runs")
+	require.Zero(t, late.Load(), "progress reported after Close returned")
+	after.Store(false)
+
+	// the stopped index is built when asked for
+	x, err := s.Snapshot().SegmentIndex(ctx)
+	require.NoError(t, err)
+	require.NotNil(t, x)
+	a, err := s.Snapshot().Segment("all")
+	require.NoError(t, err)
+	require.Equal(t, h.NumCustomers(), a.Len())
+}
+
+// TestCloseWaitsForTheBackgroundBuild: the full segment build that a
+// refresh's update started in the background (UpdateOptions.Compact)
+// has stopped when Close returns.
+func TestCloseWaitsForTheBackgroundBuild(t *testing.T) {
+	ctx := context.Background()
+	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 2000, Products: 300, Categories: 20, Seed: 9, ViewsPerLine: -1})
+	s, err := Open(ctx, Storefront(sf), Options{RefreshWorkers: 1, Model: "neighbours"})
+	require.NoError(t, err)
+	h := s.Snapshot().History()
+	var lines []affinity.Purchase
+	for c := 0; c < h.NumCustomers(); c += 13 { // more than one in 32
+		lines = append(lines, affinity.Purchase{Customer: h.CustomerKey(affinity.CustomerID(c)), Order: fmt.Sprintf("bg-%d", c),
+			Product: h.Catalog().ProductKey(affinity.ProductID(c % h.Catalog().NumProducts())), Time: h.Latest().Add(time.Hour), Quantity: 1, Price: 1990})
+	}
+	release := HoldCompactionSwaps() // the index keeps its build in view
+	defer release()
+	require.NoError(t, s.Refresh(ctx, Purchases(slices.Values(lines))))
+	built := s.Snapshot().Segments().Compacting()
+	require.NotNil(t, built, "the refresh started no background build")
+	s.Close()
+	select {
+	case <-built:
+	default:
+		t.Fatal("Close returned while the background build ran")
+	}
+}
+
+// TestCloseStopsTheSegmentsOfADroppedRefresh: a refresh that Close drops
+// after its snapshot was made (here at the end of its last step) stops
+// the segment update it began beside its steps, and Close waits for it.
+func TestCloseStopsTheSegmentsOfADroppedRefresh(t *testing.T) {
+	ctx := context.Background()
+	sf := dataset.Generate(dataset.SyntheticOptions{Customers: 200, Products: 30, Categories: 6, Days: 120, Seed: 12})
+	var armed atomic.Bool
+	inSeg, inEngine, release := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	segEnd := make(chan struct{}, 1)
+	var s *Shop
+	opts := Options{Model: "neighbours", Workers: 2, Progress: func(p affinity.Progress) {
+		if !armed.Load() {
+			return
+		}
+		switch {
+		case p.Step == "segment" && p.Done == 0:
+			close(inSeg)
+			<-release
+		case p.Step == "segment":
+			segEnd <- struct{}{}
+		case p.Step == "engine" && p.Done == p.Total && p.Total > 0:
+			close(inEngine)
+			<-s.set.life.Done() // the snapshot is made; Close begins
+		}
+	}}
+	s, err := Open(ctx, Storefront(sf), opts)
+	require.NoError(t, err)
+	before := s.Snapshot()
+	armed.Store(true)
+	errc := make(chan error, 1)
+	go func() { errc <- s.Refresh(ctx, closeFeed(before.History())) }()
+	<-inSeg
+	<-inEngine
+	closed := make(chan struct{})
+	go func() { s.Close(); close(closed) }()
+	require.ErrorIs(t, <-errc, ErrClosed)
+	require.Same(t, before, s.Snapshot())
+	close(release) // the dropped snapshot's update goes on: stopped?
+	<-closed
+	select {
+	case <-segEnd:
+		t.Fatal("the dropped refresh's segment update ran to its end")
+	case <-time.After(20 * time.Millisecond): // what Close did not wait for would end by now
+	}
 }

@@ -308,8 +308,10 @@ type settings struct {
 	chosen *recommend.Candidate
 	// shrinkage is the neighbours' (Options.Shrinkage resolved)
 	shrinkage float64
-	// life is the shop's: done once the shop is closed (Shop.Close)
+	// life is the shop's: done once the shop is closed (Shop.Close);
+	// work is the segment work Close waits for
 	life context.Context
+	work *segWork
 }
 
 func (o Options) resolve() (*settings, error) {

@@ -2,6 +2,7 @@ package shop
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -15,8 +16,8 @@ import (
 // without waiting for it, and whoever needs the index waits for it (it
 // describes the snapshot's own History, as of the snapshot's time, either
 // way). When a newer snapshot replaces this one before the build is done
-// and nobody is waiting, the build stops; a later request for the index
-// builds it again.
+// and nobody is waiting, or once the last waiter stops waiting, the build
+// stops; a later request for the index builds it again.
 //
 // An index that an update made carries, from time to time, a full index
 // under construction in the background (segment.UpdateOptions.Compact),
@@ -36,14 +37,85 @@ type segIndex struct {
 	waiters int                // callers waiting for the running build
 
 	life  context.Context // the shop's: ends the swap's wait (nil: no swap)
+	work  *segWork        // the shop's: what Close waits for (nil: nothing)
 	stale chan struct{}   // closed by replaced
 	once  sync.Once       // closes stale
 }
 
+// segWork is the segment work of a shop that [Shop.Close] waits for: the
+// goroutines of index builds and compactions started before Close, and
+// the full builds in the background that updates of those indexes
+// started (segment.UpdateOptions.Compact), which end with the shop's
+// life. What starts once Close has begun — an index asked for after it,
+// or by a request that waited for a build Close stopped — is the
+// asker's: it is not waited for. The zero value is ready; a nil
+// *segWork tracks nothing.
+type segWork struct {
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+	builds []<-chan struct{} // Index.Compacting of the indexes made, while running
+}
+
+// run runs f on a new goroutine, which wait waits for unless wait had
+// begun when run was called.
+func (w *segWork) run(f func()) {
+	if w != nil {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if !w.closed {
+			w.wg.Go(f) // under w.mu: no Add once wait has begun
+			return
+		}
+	}
+	go f()
+}
+
+// carry records the background build that x carries, if any, for wait.
+func (w *segWork) carry(x *segment.Index) {
+	ch := x.Compacting()
+	if w == nil || ch == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.builds = slices.DeleteFunc(w.builds, isClosed) // what ended
+	if !slices.Contains(w.builds, ch) {
+		w.builds = append(w.builds, ch)
+	}
+}
+
+// wait waits for the goroutines run started and the background builds
+// of the indexes they made; the shop's life has ended, so that they stop.
+func (w *segWork) wait() {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+	w.wg.Wait()
+	// the builds carried by what the goroutines made, now all recorded
+	w.mu.Lock()
+	builds := slices.Clone(w.builds)
+	w.mu.Unlock()
+	for _, ch := range builds {
+		<-ch
+	}
+}
+
+// isClosed reports whether ch is closed.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
 // builtSeg returns the segIndex of an index already built, swapped for
-// its compaction (see segIndex) until the shop's life ends.
-func builtSeg(x *segment.Index, life context.Context) *segIndex {
-	g := &segIndex{done: make(chan struct{}), life: life, stale: make(chan struct{})}
+// its compaction (see segIndex) until the shop's life ends; work, when not
+// nil, tracks the swap's goroutine for Close.
+func builtSeg(x *segment.Index, life context.Context, work *segWork) *segIndex {
+	g := &segIndex{done: make(chan struct{}), life: life, work: work, stale: make(chan struct{})}
 	g.x.Store(x)
 	close(g.done)
 	g.compactLater(x)
@@ -58,9 +130,10 @@ type segBuild func(context.Context) (*segment.Index, func(), error)
 
 // laterSeg returns the segIndex that build makes, built by begin or by
 // the first get, and swapped for its compaction (see segIndex) until the
-// shop's life ends.
-func laterSeg(build segBuild, life context.Context) *segIndex {
-	return &segIndex{done: make(chan struct{}), build: build, life: life, stale: make(chan struct{})}
+// shop's life ends; work, when not nil, tracks the build's goroutine and
+// the swap's for Close.
+func laterSeg(build segBuild, life context.Context, work *segWork) *segIndex {
+	return &segIndex{done: make(chan struct{}), build: build, life: life, work: work, stale: make(chan struct{})}
 }
 
 // compactionUpdate is how a snapshot's index is updated, for a refresh or
@@ -82,9 +155,14 @@ func (g *segIndex) compactLater(x *segment.Index) {
 	if x == nil || g.life == nil || x.Compacting() == nil {
 		return
 	}
-	go func() {
+	g.work.carry(x)
+	g.work.run(func() {
 		if hold := compactionHold.Load(); hold != nil {
-			<-*hold
+			select {
+			case <-*hold:
+			case <-g.life.Done():
+				return
+			}
 		}
 		for ch := x.Compacting(); ch != nil; ch = x.Compacting() {
 			select {
@@ -102,12 +180,13 @@ func (g *segIndex) compactLater(x *segment.Index) {
 			if err != nil || y == x {
 				return // the next refresh builds or updates as before
 			}
+			g.work.carry(y) // the compaction's update may start a build
 			if !g.swap(y) {
 				return
 			}
 			x = y
 		}
-	}()
+	})
 }
 
 // swap serves y, the compaction of the index served, unless the snapshot
@@ -148,7 +227,7 @@ func (g *segIndex) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
 	build := g.build
-	go func() {
+	g.work.run(func() {
 		var x *segment.Index
 		var end func()
 		err := parallel.Guard(func() (err error) {
@@ -176,7 +255,7 @@ func (g *segIndex) start() {
 		if err == nil && end != nil {
 			end()
 		}
-	}()
+	})
 }
 
 // get returns the index, waiting for its build (and starting it again
@@ -202,6 +281,11 @@ func (g *segIndex) get(ctx context.Context) (*segment.Index, error) {
 	defer func() {
 		g.mu.Lock()
 		g.waiters--
+		if g.waiters == 0 && g.cancel != nil && isClosed(g.stale) {
+			// replaced while waited for: nobody needs it now (as replaced
+			// would have had it; Close waits for the build)
+			g.cancel()
+		}
 		g.mu.Unlock()
 	}()
 	select {

@@ -18,9 +18,9 @@ import (
 // TestSegIndexStates drives segIndex with a build that runs until it is
 // released or stopped: a replaced build without waiters stops, a later
 // get starts it again and gets its result; a build with a waiter is not
-// stopped by the replacement; a waiter whose context ends leaves without
-// the index; every caller gets the one result; errors other than a stop
-// are final.
+// stopped by the replacement, but is once the last waiter leaves; a
+// waiter whose context ends leaves without the index; every caller gets
+// the one result; errors other than a stop are final.
 func TestSegIndexStates(t *testing.T) {
 	x := new(segment.Index)
 	var builds atomic.Int32
@@ -59,8 +59,10 @@ func TestSegIndexStates(t *testing.T) {
 	g.replaced() // waiters: not stopped
 	close(release)
 	wg.Wait()
-	if n := builds.Load(); n != 2 {
-		t.Fatalf("%d builds, want 2 (the stopped one and the one get started)", n)
+	if n := builds.Load(); n != 3 {
+		// the get with the ended context started one, stopped as it
+		// left: the index is replaced and nobody else waited
+		t.Fatalf("%d builds, want 3 (the stopped one, the one the ended get started and left, and the one the waiters got)", n)
 	}
 	if got, err := g.get(context.Background()); got != x || err != nil {
 		t.Fatalf("get after the build = %v, %v", got, err)
@@ -110,7 +112,7 @@ func TestSegIndexStates(t *testing.T) {
 	}
 
 	// an index built before the snapshot is served
-	if got, err := builtSeg(x, nil).get(ended); got != x || err != nil {
+	if got, err := builtSeg(x, nil, nil).get(ended); got != x || err != nil {
 		t.Fatalf("built get = %v, %v", got, err)
 	}
 }
@@ -130,7 +132,7 @@ func beginSeg(build func(context.Context) (*segment.Index, error)) *segIndex {
 	g := laterSeg(func(ctx context.Context) (*segment.Index, func(), error) {
 		x, err := build(ctx)
 		return x, nil, err
-	}, nil)
+	}, nil, nil)
 	g.begin()
 	return g
 }
@@ -145,12 +147,12 @@ func TestSegIndexSwapsForItsCompaction(t *testing.T) {
 	defer end()
 	h2, asOf, x1 := compactingIndex(t, life)
 	built := x1.Compacting()
-	stale := builtSeg(x1, life)
+	stale := builtSeg(x1, life, nil)
 	stale.replaced()
 	closed, stop := context.WithCancel(ctx)
 	stop()
-	ended := builtSeg(x1, closed)
-	live := builtSeg(x1, life)
+	ended := builtSeg(x1, closed, nil)
+	live := builtSeg(x1, life, nil)
 
 	select {
 	case <-built:
@@ -212,7 +214,7 @@ func TestSegIndexNotSwappedOnceClosed(t *testing.T) {
 	stop()
 	ended := make([]*segIndex, 20)
 	for i := range ended {
-		ended[i] = builtSeg(x1, closed)
+		ended[i] = builtSeg(x1, closed, nil)
 	}
 	for start := time.Now(); time.Since(start) < 100*time.Millisecond; time.Sleep(time.Millisecond) {
 		for i, g := range ended {

@@ -43,6 +43,7 @@ type Shop struct {
 func newShop(set *settings) *Shop {
 	s := &Shop{set: set, stock: map[string]bool{}, refreshing: make(chan struct{}, 1)}
 	set.life, s.closed = context.WithCancel(context.Background())
+	set.work = new(segWork)
 	return s
 }
 
@@ -188,7 +189,8 @@ func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 // ([Snapshot.Profile], [Snapshot.Value]) has the index built before the
 // swap instead, as profiles read it in requests. A refresh that comes
 // before the last one's index is done stops that build unless someone
-// waits for it (an update waits for the index it updates). Everything
+// waits for it (an update waits for the index it updates), and once the
+// last of them stops waiting. Everything
 // else runs on [Options.RefreshWorkers] goroutines so that a core stays
 // free for the requests served meanwhile; the segment step's progress is
 // reported from the goroutine that builds the index.
@@ -279,6 +281,12 @@ func (s *Shop) publish(ctx context.Context, b *affinity.Builder, rep dataset.Rep
 	if err != nil {
 		return err
 	}
+	served := false
+	defer func() {
+		if !served {
+			snap.segs.replaced() // stops the index's build begun beside the refresh
+		}
+	}()
 	if cur != nil && cur.valuesAsked() {
 		// the shop serves profiles: fit before the swap, not in a request
 		if _, err := snap.Value(ctx); err != nil && ctx.Err() != nil {
@@ -292,6 +300,7 @@ func (s *Shop) publish(ctx context.Context, b *affinity.Builder, rep dataset.Rep
 		// (its AfterFunc may not have run yet): not served
 		return ErrClosed
 	}
+	served = true
 	s.applyStock(snap)
 	// the snapshot and its background fit start together, under
 	// refit.mu: WaitModel never sees a snapshot whose model is not
@@ -421,13 +430,17 @@ func (s *Shop) adoptModel(ctx context.Context, idx *similarity.Index, seq uint64
 // and the current snapshot's segment index, if still being built and
 // waited for by nobody, stops being built, as does the full segment build
 // a refresh's update started in the background (see Refresh), and the
-// current snapshot's index is no longer laid over it. Nothing any of
-// them made is served once Close is called, however far it got (a fit or
-// a refresh that ends as Close begins is dropped). Later calls
-// of Refresh and WaitModel return ErrClosed. Snapshots stay usable:
-// requests, audiences and live controls keep working on the last one, and
-// a segment index whose build was stopped is built when asked for. Close
-// is safe to call more than once, and concurrently with the rest.
+// current snapshot's index is no longer laid over it. Close returns once
+// all of it has stopped: no Progress report or CPU of it follows. A
+// segment build that a request waits for at that time runs on, and Close
+// waits for it too. Nothing any of them made is served once Close is
+// called, however far it got (a fit or a refresh that ends as Close
+// begins is dropped). Later calls of Refresh and WaitModel return
+// ErrClosed. Snapshots stay usable: requests, audiences and live controls
+// keep working on the last one, and a segment index whose build was
+// stopped is built when asked for, on the asker's time (Close does not
+// wait for what starts after it). Close is safe to call more than once,
+// and concurrently with the rest.
 func (s *Shop) Close() {
 	s.mu.Lock()
 	s.closed() // under mu: publish and adoptModel look at the life under it
@@ -444,6 +457,7 @@ func (s *Shop) Close() {
 	if snap := s.cur.Load(); snap != nil {
 		snap.segs.replaced()
 	}
+	s.set.work.wait()
 }
 
 // WaitModel waits until the current snapshot's learned model is fitted on

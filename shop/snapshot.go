@@ -209,7 +209,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		return x, done, nil
 	}
 	if background {
-		s.segs = laterSeg(buildSeg, set.life) // begun once the snapshot is served
+		s.segs = laterSeg(buildSeg, set.life, set.work) // begun once the snapshot is served
 		if prevSegs != nil {
 			// An update of the index costs a fraction of the refresh:
 			// begin it now, beside the other steps, so that segment
@@ -227,7 +227,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		if err != nil {
 			return nil, err
 		}
-		s.segs = builtSeg(x, set.life)
+		s.segs = builtSeg(x, set.life, set.work)
 		if done != nil {
 			done()
 		}
