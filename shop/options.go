@@ -392,25 +392,30 @@ var (
 )
 
 // DefaultNonMerchandise recognises the usual non-merchandise rows of shop
-// exports by product name, ignoring case, punctuation and repeated
-// spaces: names that are exactly a charge ("POSTAGE",
-// "CARRIAGE", "Manual", "Bank Charges", "AMAZON FEE", "SAMPLES",
-// "Discount"); names with the word postage (not a postage stamp), a
+// exports by product name, read as its words of letters and digits,
+// ignoring case, punctuation and spacing ("Next-Day Carriage" is "next
+// day carriage", "Bank Charges." is "bank charges"): names that are
+// exactly a charge ("POSTAGE", "CARRIAGE", "Next Day Carriage",
+// "Manual", "Bank Charges", "AMAZON FEE", "SAMPLES", "Discount");
+// names with the word postage (not a postage stamp), a
 // commission or an adjustment ("DOTCOM POSTAGE", "CRUK Commission",
 // "Adjust bad debt", "AMAZON ADJUSTMENT"); a gift voucher or card
 // followed by nothing but amounts ("Dotcomgiftshop Gift Voucher
 // £10.00", "Gift card 25 EUR"); and names that are or end in the word
-// "fee", "fees" or "surcharge" ("Fee", "Card fee", not "Coffee").
+// "fee", "fees" or "surcharge" ("Fee", "Card-fee", not "Coffee").
 // Products named for a thing are merchandise: "FRENCH CARRIAGE LANTERN",
 // "Adjustable Dumbbell Set", "Commissioner Gordon Figure", "Gift Card
 // Holder", "Vintage Postage Stamp Album". It errs on that side, as a
 // real product it hid would never show; name the others in
 // Options.NonMerchandise or match them with Options.IsNonMerchandise.
 func DefaultNonMerchandise(p affinity.Product) bool {
-	name := strings.ToLower(strings.Join(strings.Fields(p.Name), " "))
-	if name == "" {
+	// the name's letter and digit words, lower-cased: "Next-Day Carriage",
+	// "Card-fee" and "Bank Charges." read as the phrases they are
+	words := strings.FieldsFunc(strings.ToLower(p.Name), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	if len(words) == 0 {
 		return false
 	}
+	name := strings.Join(words, " ")
 	if slices.Contains(nonMerchPhrases, name) {
 		return true
 	}
@@ -419,7 +424,6 @@ func DefaultNonMerchandise(p affinity.Product) bool {
 			return true
 		}
 	}
-	words := strings.FieldsFunc(name, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 	for i, w := range words {
 		next := func(k int) string {
 			if i+k < len(words) {

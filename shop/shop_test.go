@@ -398,6 +398,10 @@ func TestDefaultNonMerchandise(t *testing.T) {
 		"Adjustable Dumbbell Set": false, "ADJUSTABLE WRENCH": false, "Commissioner Gordon Figure": false,
 		"Gift Card Holder": false, "Vintage Postage Stamp Album": false, "POSTAGE STAMPS TIN": false,
 		"Gift Voucher Envelope": false, "VOUCHER": false,
+		// punctuation in the exact phrases and the endings
+		"Bank Charges.": true, "SAMPLES.": true, "Discount!": true, "Next-Day Carriage": true, "Card-fee": true,
+		"Fee.": true, "Service charge:": true, "Manual *": true, "POSTAGE.": true, "delivery - charge": true,
+		"Amazon_Fee": true, "***": false, "Coffee.": false, "Manual-Grinder": false, "Discount Card Wallet": false,
 	} {
 		assert.Equal(t, want, shop.DefaultNonMerchandise(affinity.Product{Name: name}), name)
 	}
