@@ -28,3 +28,34 @@ func missing(isNil bool, name string) []string {
 	}
 	return nil
 }
+
+// checkEvery is the work (customers plus orders walked) between two looks
+// at the context in the loops over a History.
+const checkEvery = 4096
+
+// progress checks a context every checkEvery units of work, so that a
+// loop over customers with many orders each notices a done context as
+// soon as one over customers with few. The zero value checks at the
+// first call.
+type progress struct {
+	ctx  context.Context
+	left int
+}
+
+// add records n units of work about to be done, and returns ctx.Err()
+// when checkEvery units have been recorded since the last look.
+func (p *progress) add(n int) error {
+	p.left -= n
+	if p.left > 0 {
+		return nil
+	}
+	p.left = checkEvery
+	return p.ctx.Err()
+}
+
+// customerWork is the work of one customer in the loops over a History:
+// 1 plus the customer's orders.
+func customerWork(h *affinity.History, c int) int {
+	lo, hi := h.CustomerOrders(affinity.CustomerID(c))
+	return 1 + int(hi-lo)
+}

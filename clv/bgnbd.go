@@ -36,16 +36,51 @@ func (m *BGNBD) name() string {
 	return "BG/NBD"
 }
 
-// validRows checks the BG/NBD input.
+// validRows checks the BG/NBD input: see [RFT].
 func validRows(data []RFT) error {
 	for i, c := range data {
-		ok := c.Frequency >= 0 && c.T >= 0 && c.Recency >= 0 && c.Recency <= c.T &&
-			!math.IsInf(c.T, 0) && !math.IsInf(c.Frequency, 0)
+		ok := c.T >= 0 && c.Recency >= 0 && c.Recency <= c.T && !math.IsInf(c.T, 0)
 		if !ok {
-			return fmt.Errorf("%w: row %d %+v: need 0 ≤ Recency ≤ T < ∞ and 0 ≤ Frequency < ∞", ErrInvalid, i, c)
+			return fmt.Errorf("%w: row %d %+v: need 0 ≤ Recency ≤ T < ∞", ErrInvalid, i, c)
+		}
+		if err := validFrequency(i, c); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// validFrequency checks that row i's Frequency is a count: a finite whole
+// number ≥ 0. The models' formulas hold for counts only; a fraction below
+// 1 makes the BG/NBD dropout odds a/(b+x−1) negative (NaN predictions).
+func validFrequency(i int, c RFT) error {
+	if x := c.Frequency; !(x >= 0) || math.IsInf(x, 0) || x != math.Trunc(x) {
+		return fmt.Errorf("%w: row %d %+v: Frequency must be a whole number ≥ 0 (a count of repeat purchases)", ErrInvalid, i, c)
+	}
+	return nil
+}
+
+// validate returns an error wrapping [ErrInvalid] unless m is a model:
+// not nil, with R, Alpha, A and B positive and finite.
+func (m *BGNBD) validate() error {
+	if m == nil {
+		return fmt.Errorf("%w: nil BG/NBD model", ErrInvalid)
+	}
+	if !positiveFinite(m.R, m.Alpha, m.A, m.B) {
+		return fmt.Errorf("%w: %s parameters r = %v, α = %v, a = %v, b = %v: each must be positive and finite",
+			ErrInvalid, m.name(), m.R, m.Alpha, m.A, m.B)
+	}
+	return nil
+}
+
+// positiveFinite reports whether every v is in (0, ∞).
+func positiveFinite(vs ...float64) bool {
+	for _, v := range vs {
+		if !(v > 0) || math.IsInf(v, 1) {
+			return false
+		}
+	}
+	return true
 }
 
 // groupFrequencies maps each row to the index of its frequency among the
@@ -144,8 +179,9 @@ func (p *bgParams) set(theta, xs []float64) {
 //
 // It takes O(iterations × len(data)) time, about 40 evaluations of
 // the likelihood. It returns an error wrapping [ErrNoData] for empty data,
-// [ErrInvalid] for a row with a negative or infinite value or a recency
-// beyond T, [ErrNotConverged] (with the reason) when the search fails or
+// [ErrInvalid] for a row that breaks the rules of [RFT] (a negative or
+// infinite value, a recency beyond T, a Frequency that is not a whole
+// number), [ErrNotConverged] (with the reason) when the search fails or
 // runs off toward a boundary where the likelihood has no maximum (a and b,
 // or r and α, growing without bound, or r tending to 0; a penalised fit,
 // [FitOptions.Penalty], has a maximum there), and
@@ -295,10 +331,10 @@ func bgBlock(p *bgParams, rows []RFT, group []int32, out []float64) {
 }
 
 // LogLikelihood returns the total BG/NBD log-likelihood of data under m
-// (see [FitBGNBD] for the formula), in O(len(data)). Invalid rows make it
-// NaN.
+// (see [FitBGNBD] for the formula), in O(len(data)). Invalid rows (see
+// [RFT]) or parameters (not all positive and finite) make it NaN.
 func (m *BGNBD) LogLikelihood(data []RFT) float64 {
-	if validRows(data) != nil {
+	if m.validate() != nil || validRows(data) != nil {
 		return math.NaN()
 	}
 	var ll float64
@@ -357,8 +393,10 @@ func (m *BGNBD) logOddsDead(c RFT) float64 {
 //	P(alive | x, tₓ, T) = 1 / (1 + a/(b+x) · ((α+T)/(α+tₓ))^(r+x))
 //
 // for every x, below 1 for a customer without repeat purchases as well.
-// c must be a row [Score] accepts (0 ≤ Recency ≤ T < ∞, 0 ≤ Frequency <
-// ∞); other rows are not checked and give meaningless results (NaN).
+// c must be a row [Score] accepts (see [RFT]: 0 ≤ Recency ≤ T < ∞,
+// Frequency a whole number ≥ 0) and m's parameters positive and finite;
+// neither is checked here, and other values give meaningless results
+// (NaN).
 func (m *BGNBD) PAlive(c RFT) float64 {
 	_, alive := softplus(-m.logOddsDead(c))
 	return alive
@@ -372,15 +410,17 @@ func (m *BGNBD) PAlive(c RFT) float64 {
 // the conditional expectation of Fader, Hardie & Lee (2005, eq. 10). The
 // hypergeometric term is summed in its Euler-transformed form (see the
 // package doc), which is stable for large x and for a near 1, or as
-// printed when a is large; it takes O(1 + t/(α+T)) terms for moderate
-// parameters. Where either series would cancel (large r, or b+x ≫ r+x)
-// or not converge, the equivalent integral over the dropout probability
-// is taken by double-exponential quadrature instead; the result is
-// accurate to about 1e-13 relatively in every regime. It returns 0 for
+// printed when a is large; it takes up to about 37·(1 + t/(α+T)) terms
+// (fewer when r+x is large). Where either series would cancel (large r,
+// or b+x ≫ r+x), not converge, or need more than 8192 terms, the
+// equivalent integral over the dropout probability is taken by
+// double-exponential quadrature instead, so that a call costs
+// microseconds for a short horizon and at most about 50 µs; the result
+// is accurate to about 1e-13 relatively in every regime. It returns 0 for
 // t ≤ 0, +Inf for t = +Inf when a ≤ 1 (the expectation grows without
 // bound; for a > 1 it tends to a finite limit), and NaN only if the
 // quadrature does not converge either, as for t beyond about 1e200 time
-// units when a ≤ 1. c must be a row [Score] accepts (see [BGNBD.PAlive]).
+// units when a ≤ 1. c and m must be as [BGNBD.PAlive] requires.
 func (m *BGNBD) ExpectedPurchases(c RFT, t float64) float64 {
 	if !(t > 0) {
 		return 0

@@ -61,10 +61,14 @@
 //
 //	CLV = margin · E[M] · Σᵢ₌₁ⁿ (E[Y(iΔ)] − E[Y((i−1)Δ)]) / (1+d)ⁱ.
 //
-// [Score] does all of it for many customers at once, in parallel if asked;
-// for the frequencies shared by many customers it interpolates the
-// per-period sums in T (Chebyshev, to about 1e-12 relatively), so a
-// customer costs O(1) instead of O(periods × series terms).
+// [Score] does all of it for many customers at once, on
+// [ScoreOptions.Workers] goroutines; for the frequencies shared by many
+// customers it interpolates the per-period sums in T (Chebyshev), so a
+// customer costs O(1) instead of O(periods × series terms). The
+// interpolants agree with the direct sums to about 1e-13 relatively for
+// the CDNOW parameters and 1e-12 for most others; where a tiny α spreads
+// ln(α+T) over many units the error grows (2e-11 at r = 0.01, α = 1e-6,
+// a = 1, b = 50).
 //
 // The conditional expectation needs the Gauss hypergeometric function
 // ₂F₁(r+x, b+x; a+b+x−1; z), whose textbook series overflows for large x.
@@ -82,7 +86,8 @@
 // MBG/NBD) by double-exponential quadrature instead. Results are accurate
 // to about 1e-13 relatively in every regime; the quadrature, a few
 // hundred to a few thousand integrand evaluations, is used only where
-// the series fail.
+// the series fail or would need more than 8192 terms (long horizons
+// with a small r+x), so that one expectation costs at most about 50 µs.
 //
 // # Reference fit
 //

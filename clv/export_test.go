@@ -5,18 +5,29 @@ import "context"
 // Digamma exposes digamma to the black-box tests.
 var Digamma = digamma
 
+// BGExpected, BGSeries and BGQuad expose the conditional expectation of a
+// customer alive at T and its two ways of computing it; SeriesTerms the
+// estimate that chooses between them, MaxDirectTerms the threshold.
+var (
+	BGExpected     = bgExpected
+	BGSeries       = bgSeries
+	BGQuad         = bgQuad
+	SeriesTerms    = seriesTerms
+	MaxDirectTerms = float64(maxDirectTerms)
+)
+
 // BGNBDLikelihood returns the BG/NBD log-likelihood of data at (r, α, a, b)
 // and its gradient with respect to them, as the fit computes them.
 func BGNBDLikelihood(data []RFT, theta []float64, workers int) (float64, []float64) {
 	o, _ := newBGObjective(context.Background(), data, workers, false)
-	o.sums(theta)
+	_ = o.sums(theta) // Background: never cancelled
 	return o.sum[0], o.sum[1:]
 }
 
 // MBGNBDLikelihood is BGNBDLikelihood for the MBG/NBD model.
 func MBGNBDLikelihood(data []RFT, theta []float64, workers int) (float64, []float64) {
 	o, _ := newBGObjective(context.Background(), data, workers, true)
-	o.sums(theta)
+	_ = o.sums(theta) // Background: never cancelled
 	return o.sum[0], o.sum[1:]
 }
 
@@ -25,6 +36,6 @@ func MBGNBDLikelihood(data []RFT, theta []float64, workers int) (float64, []floa
 func GammaGammaLikelihood(data []RFT, theta []float64) (float64, []float64) {
 	x, m := ggRows(data)
 	o, _ := newGGObjective(context.Background(), x, m, 1)
-	o.sums(theta)
+	_ = o.sums(theta) // Background: never cancelled
 	return o.sum[0], o.sum[1:]
 }

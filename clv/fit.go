@@ -14,8 +14,8 @@ import (
 	"gonum.org/v1/gonum/optimize"
 )
 
-// FitOptions configures [FitBGNBD] and [FitGammaGamma]. The zero value
-// means the defaults.
+// FitOptions configures [FitBGNBD], [FitMBGNBD] and [FitGammaGamma]. The
+// zero value means the defaults.
 type FitOptions struct {
 	// MaxIterations bounds the quasi-Newton (BFGS) iterations; 0 means 200.
 	// Reaching it is an error wrapping [ErrNotConverged].
@@ -31,7 +31,7 @@ type FitOptions struct {
 	// standard errors.
 	GradientTolerance float64
 	// Penalty, when positive, adds Penalty·Σ(ln θ)² over the shape
-	// parameters θ (r, a, b of the BG/NBD; p, q of the Gamma-Gamma; not the
+	// parameters θ (r, a, b of the BG/NBD and MBG/NBD; p, q of the Gamma-Gamma; not the
 	// scale parameters α and γ, so the penalty does not depend on the time
 	// or currency unit) to the negative total log-likelihood: a normal
 	// prior on each ln θ with mean 0 and variance 1/(2·Penalty), whose
@@ -144,10 +144,13 @@ func (o *objective) eval(lx, grad []float64) float64 {
 			return math.Inf(1)
 		}
 	}
-	if err := o.ctx.Err(); err != nil {
+	if err := o.sums(o.theta); err != nil {
 		o.err = err
+		for i := range grad {
+			grad[i] = math.NaN()
+		}
+		return math.Inf(1)
 	}
-	o.sums(o.theta)
 	scale := -1 / float64(o.n)
 	for i := range grad {
 		grad[i] = scale * o.sum[i+1] * o.theta[i]
@@ -165,8 +168,9 @@ func (o *objective) eval(lx, grad []float64) float64 {
 }
 
 // sums sets o.sum to the log-likelihood and its gradient with respect to
-// the plain parameters theta.
-func (o *objective) sums(theta []float64) {
+// the plain parameters theta, or returns ctx.Err() (checked before each
+// block of rows) once o.ctx is done; o.sum is meaningless then.
+func (o *objective) sums(theta []float64) error {
 	if o.sum == nil {
 		o.sum = make([]float64, o.dim+1)
 	}
@@ -178,17 +182,19 @@ func (o *objective) sums(theta []float64) {
 	}
 	part := o.partial[:nb*w]
 	clear(part)
-	// Cancellation is checked between iterations (see above), so every
-	// block runs: the blocks never see a done context here.
-	_ = parallel.For(context.Background(), o.workers, nb, func(_, b int) error {
+	err := parallel.For(o.ctx, o.workers, nb, func(_, b int) error {
 		o.block(b*blockRows, min((b+1)*blockRows, o.n), part[b*w:(b+1)*w])
 		return nil
 	})
+	if err != nil {
+		return err
+	}
 	clear(o.sum)
 	for b := range nb {
 		floats.Add(o.sum, part[b*w:(b+1)*w])
 	}
 	o.finish(o.sum)
+	return nil
 }
 
 // maximize runs BFGS from the plain-scale start theta0 and returns the
@@ -306,6 +312,10 @@ func (o *objective) maximizeOnce(model string, theta0 []float64, opts FitOptions
 	}
 	why := o.checkCurvature(res.X, res.Gradient, &info)
 	info.Evaluations = o.evals
+	if o.err != nil {
+		// cancelled while the Hessian was taken
+		return nil, FitInfo{}, fmt.Errorf("clv: %s fit: %w", model, o.err)
+	}
 	if why != "" {
 		return nil, info, fail("%s", why)
 	}

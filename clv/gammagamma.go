@@ -20,15 +20,41 @@ type GammaGamma struct {
 }
 
 // ggRows returns the rows the Gamma-Gamma model is fitted on: x ≥ 1 and a
-// positive, finite mean value.
+// positive mean value (data already checked by validSpendRows).
 func ggRows(data []RFT) (x, m []float64) {
 	for _, c := range data {
-		if c.Frequency >= 1 && c.MeanValue > 0 && !math.IsInf(c.MeanValue, 0) && !math.IsInf(c.Frequency, 0) {
+		if c.Frequency >= 1 && c.MeanValue > 0 {
 			x = append(x, c.Frequency)
 			m = append(m, c.MeanValue)
 		}
 	}
 	return x, m
+}
+
+// validSpendRows checks the input of the Gamma-Gamma model: every
+// Frequency a count (see validFrequency) and every MeanValue finite.
+func validSpendRows(data []RFT) error {
+	for i, c := range data {
+		if err := validFrequency(i, c); err != nil {
+			return err
+		}
+		if math.IsNaN(c.MeanValue) || math.IsInf(c.MeanValue, 0) {
+			return fmt.Errorf("%w: row %d %+v: a spend model needs a finite MeanValue", ErrInvalid, i, c)
+		}
+	}
+	return nil
+}
+
+// validate returns an error wrapping [ErrInvalid] unless g is a model:
+// not nil, with P, Q and Gamma positive and finite.
+func (g *GammaGamma) validate() error {
+	if g == nil {
+		return fmt.Errorf("%w: nil Gamma-Gamma model", ErrInvalid)
+	}
+	if !positiveFinite(g.P, g.Q, g.Gamma) {
+		return fmt.Errorf("%w: Gamma-Gamma parameters p = %v, q = %v, γ = %v: each must be positive and finite", ErrInvalid, g.P, g.Q, g.Gamma)
+	}
+	return nil
 }
 
 // ggParams holds the per-evaluation constants of the Gamma-Gamma
@@ -57,7 +83,9 @@ func (g *ggParams) set(theta, xs []float64) {
 
 // FitGammaGamma estimates the Gamma-Gamma parameters by maximum likelihood
 // on the rows of data with Frequency ≥ 1 and MeanValue > 0 (customers with
-// repeat purchases; MeanValue is the mean of the x repeat transactions). The
+// repeat purchases; MeanValue is the mean of the x repeat transactions);
+// the other rows are skipped, but every row must have a Frequency that is
+// a whole number ≥ 0 and a finite MeanValue (see [RFT]). The
 // log-likelihood of one customer with x repeat transactions of mean value m
 // is
 //
@@ -68,8 +96,8 @@ func (g *ggParams) set(theta, xs []float64) {
 // is independent of frequency; check it (for example the correlation of
 // Frequency and MeanValue) before relying on it.
 //
-// It returns an error wrapping [ErrNoData] when no row qualifies,
-// [ErrNotConverged] when the search fails or runs off toward a boundary
+// It returns an error wrapping [ErrInvalid] for a row that breaks those
+// rules, [ErrNoData] when no row qualifies, [ErrNotConverged] when the search fails or runs off toward a boundary
 // where the likelihood has no maximum (q and γ, or p, growing without
 // bound: spend levels that hardly differ between customers, or values
 // that hardly vary within one), and ctx.Err() (wrapped) when ctx is done.
@@ -80,6 +108,9 @@ func FitGammaGamma(ctx context.Context, data []RFT, opts FitOptions) (*GammaGamm
 	}
 	opts, err := opts.withDefaults()
 	if err != nil {
+		return nil, err
+	}
+	if err := validSpendRows(data); err != nil {
 		return nil, err
 	}
 	x, m := ggRows(data)
@@ -164,8 +195,12 @@ func diagnoseGammaGamma(theta []float64) string {
 
 // LogLikelihood returns the total Gamma-Gamma log-likelihood (see
 // [FitGammaGamma]) of the rows of data with Frequency ≥ 1 and MeanValue >
-// 0; other rows are skipped. O(len(data)).
+// 0; other rows are skipped. O(len(data)). Rows [FitGammaGamma] refuses,
+// or parameters that are not all positive and finite, make it NaN.
 func (g *GammaGamma) LogLikelihood(data []RFT) float64 {
+	if g.validate() != nil || validSpendRows(data) != nil {
+		return math.NaN()
+	}
 	x, m := ggRows(data)
 	var ll float64
 	for i := range x {
@@ -187,6 +222,8 @@ func (g *GammaGamma) LogLikelihood(data []RFT) float64 {
 // whose returns outweigh their purchases; the model is fitted on positive
 // means only) counts as 0: the value is then pγ/(px+q−1), never negative.
 // It returns +Inf when px + q ≤ 1 (the model has no finite mean then).
+// c must be a row [FitGammaGamma] accepts and g's parameters positive
+// and finite; neither is checked here ([Score] and [CLV] check both).
 func (g *GammaGamma) ExpectedValue(c RFT) float64 {
 	x := max(c.Frequency, 0)
 	den := g.P*x + g.Q - 1

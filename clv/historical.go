@@ -89,8 +89,9 @@ func (w *Window) SpendPerBuyer() affinity.Money {
 
 // Historical returns, for each window length of opts (in that order), the
 // spend and orders of every customer in (asOf − months, asOf], and the
-// shop's totals. Months are calendar months of the UTC calendar (as Window.Start); orders after
-// asOf are ignored. An order counts when it has a bought line; spend is the
+// shop's totals. Months are calendar months of the UTC calendar (as
+// Window.Start; see [CohortRetention] for what that means to a shop in
+// another time zone); orders after asOf are ignored. An order counts when it has a bought line; spend is the
 // net value of all orders, returns included. It takes time linear in the
 // number of orders and lines and returns ctx.Err() if ctx is done first, or
 // an error wrapping [ErrInvalid] for a window shorter than a month or
@@ -124,11 +125,10 @@ func Historical(ctx context.Context, h *affinity.History, asOf time.Time, opts H
 		starts[k] = start.Unix()
 	}
 	end := asOf.Unix()
+	pr := progress{ctx: ctx}
 	for c := range nc {
-		if c%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
+		if err := pr.add(customerWork(h, c)); err != nil {
+			return nil, err
 		}
 		lo, hi := h.CustomerOrders(affinity.CustomerID(c))
 		// Orders are sorted by time: walk back from asOf.

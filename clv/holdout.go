@@ -29,6 +29,9 @@ func (g HoldoutGroup) MeanActual() float64 { return mean(g.Actual, g.Customers) 
 // MeanPredicted returns Predicted per customer (0 for an empty group).
 func (g HoldoutGroup) MeanPredicted() float64 { return mean(g.Predicted, g.Customers) }
 
+// checkHoldout is how often [BGNBD.Holdout] checks its context, in rows.
+const checkHoldout = 16
+
 func mean(sum float64, n int) float64 {
 	if n == 0 {
 		return 0
@@ -40,10 +43,16 @@ func mean(sum float64, n int) float64 {
 // groups−1 (the last group taking every higher frequency too) and returns,
 // per group, the actual and the expected holdout transactions. s must come
 // from [Summarize] with a HoldoutEnd; groups must be in [1, 65536]. It takes
-// time linear in the number of customers and returns ctx.Err() if ctx is
-// done first.
+// time linear in the number of customers (one [BGNBD.ExpectedPurchases]
+// each), checks ctx every few customers and returns ctx.Err() if ctx is
+// done first. It returns an error wrapping [ErrInvalid] for a row that
+// breaks the rules of [RFT] or a model with a parameter that is not
+// positive and finite.
 func (m *BGNBD) Holdout(ctx context.Context, s *Summary, groups int) ([]HoldoutGroup, error) {
 	if err := checkArgs(ctx, missing(m == nil, "model")...); err != nil {
+		return nil, err
+	}
+	if err := m.validate(); err != nil {
 		return nil, err
 	}
 	switch {
@@ -62,7 +71,8 @@ func (m *BGNBD) Holdout(ctx context.Context, s *Summary, groups int) ([]HoldoutG
 		out[k].Frequency = k
 	}
 	for i, c := range s.Rows {
-		if i%4096 == 0 {
+		// a row's expectation sums a series or takes a quadrature
+		if i%checkHoldout == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}

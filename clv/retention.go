@@ -50,7 +50,9 @@ func (p *Period) Rate() float64 {
 
 // Retention returns the customer sets of the period (start, end] of h (see
 // [Period.Rate] for the rate). Only bought orders count; anything after end
-// is ignored. It takes time linear in the number of orders and lines and
+// is ignored. The activity windows are UTC calendar months (see
+// [CohortRetention] for what that means to a shop in another time zone).
+// It takes time linear in the number of orders and lines and
 // returns ctx.Err() if ctx is done first, or an error wrapping [ErrInvalid]
 // unless start is before end and ActiveMonths at most 120000.
 func Retention(ctx context.Context, h *affinity.History, start, end time.Time, opts RetentionOptions) (*Period, error) {
@@ -80,11 +82,10 @@ func Retention(ctx context.Context, h *affinity.History, start, end time.Time, o
 	s, e := start.Unix(), end.Unix()
 	sLo, eLo := window(start), window(end)
 	var atStart, atEnd, acquired []uint32
+	pr := progress{ctx: ctx}
 	for c := range h.NumCustomers() {
-		if c%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
+		if err := pr.add(customerWork(h, c)); err != nil {
+			return nil, err
 		}
 		id := affinity.CustomerID(c)
 		first, ok := h.FirstPurchase(id)
@@ -148,7 +149,10 @@ func (c *Cohorts) Rate(i, k int) float64 {
 
 // CohortRetention builds the monthly cohort retention matrix of h as of
 // asOf: orders after asOf are ignored, and so are customers acquired after
-// it. Months are UTC calendar months. It takes time linear in the number
+// it. Months are UTC calendar months, as everywhere in the library: a
+// shop in another time zone sees a purchase near midnight at a month's
+// turn in the UTC month (00:30 on 1 March in Berlin is 23:30 on 28
+// February UTC, so the February cohort). It takes time linear in the number
 // of orders and lines (and memory quadratic in the months from the first
 // purchase to asOf) and returns ctx.Err() if ctx is done first; an empty
 // matrix when nobody bought by asOf; an error wrapping [ErrInvalid] for
@@ -185,11 +189,10 @@ func CohortRetention(ctx context.Context, h *affinity.History, asOf time.Time) (
 		out.Months[i] = monthStart(m0 + i)
 		out.Active[i] = make([]int, n-i)
 	}
+	pr := progress{ctx: ctx}
 	for c := range h.NumCustomers() {
-		if c%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
+		if err := pr.add(customerWork(h, c)); err != nil {
+			return nil, err
 		}
 		id := affinity.CustomerID(c)
 		ft, ok := h.FirstPurchase(id)

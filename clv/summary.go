@@ -71,7 +71,10 @@ func ParseUnit(s string) (Unit, error) {
 // as in Fader, Hardie & Lee 2005). Times are in the model's [Unit].
 type RFT struct {
 	// Frequency x is the number of repeat transactions in the calibration
-	// period: transactions − 1, so 0 for a one-time buyer.
+	// period: transactions − 1, so 0 for a one-time buyer. It is a count,
+	// a whole number ≥ 0: the functions that take rows return an error
+	// wrapping [ErrInvalid] for any other value (a fraction below 1
+	// would make the BG/NBD dropout odds negative).
 	Frequency float64
 	// Recency tₓ is the time from the first to the last calibration
 	// transaction; 0 when Frequency is 0. 0 ≤ Recency ≤ T.
@@ -80,7 +83,9 @@ type RFT struct {
 	T float64
 	// MeanValue is the mean value of the repeat transactions (the first
 	// one excluded, as in the Gamma-Gamma papers), in currency units; 0
-	// when Frequency is 0.
+	// when Frequency is 0 (the Gamma-Gamma model ignores it then). Where a
+	// spend model uses it ([Score] and [CLV] with one, [FitGammaGamma]) it
+	// must not be NaN or infinite.
 	MeanValue float64
 }
 
@@ -194,11 +199,10 @@ func Summarize(ctx context.Context, h *affinity.History, asOf time.Time, opts Su
 		s.HoldoutLength = float64(hEnd-end) / unit
 	}
 	nc := h.NumCustomers()
+	pr := progress{ctx: ctx}
 	for c := range nc {
-		if c%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
+		if err := pr.add(customerWork(h, c)); err != nil {
+			return nil, err
 		}
 		lo, hi := h.CustomerOrders(affinity.CustomerID(c))
 		var (

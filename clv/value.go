@@ -20,7 +20,10 @@ type CLVOptions struct {
 	// Period is the length of one discounting period; 0 means a month
 	// (365.2425/12 days).
 	Period time.Duration
-	// Periods is the number of periods in the horizon; 0 means 12.
+	// Periods is the number of periods in the horizon; 0 means 12, at
+	// most MaxPeriods. A customer's CLV sums one conditional expectation
+	// per period, so the cost of [CLV], and of [Score] for a customer it
+	// does not interpolate, grows with it.
 	Periods int
 	// DiscountRate is the discount rate per period (0.01 = 1 % a
 	// period); 0 means no discounting. Must be > −1.
@@ -30,8 +33,13 @@ type CLVOptions struct {
 	Margin float64
 }
 
+// MaxPeriods bounds [CLVOptions.Periods]: 100 years of daily periods.
+// Beyond it a horizon is better discounted in longer periods, and one
+// call of [CLV] (which takes no context) could run for minutes.
+const MaxPeriods = 36525
+
 func (o CLVOptions) withDefaults() (CLVOptions, error) {
-	if o.Unit > Day || o.Period < 0 || o.Periods < 0 || !(o.DiscountRate > -1) || math.IsInf(o.DiscountRate, 0) ||
+	if o.Unit > Day || o.Period < 0 || o.Periods < 0 || o.Periods > MaxPeriods || !(o.DiscountRate > -1) || math.IsInf(o.DiscountRate, 0) ||
 		!(o.Margin >= 0) || math.IsInf(o.Margin, 0) {
 		return o, fmt.Errorf("%w: CLV options %+v", ErrInvalid, o)
 	}
@@ -57,11 +65,16 @@ func (o CLVOptions) withDefaults() (CLVOptions, error) {
 // and E[M] the Gamma-Gamma expected transaction value
 // ([GammaGamma.ExpectedValue]). Each period's own expected purchases are
 // discounted once (the increments of the cumulative expectation, not the
-// cumulative expectation itself). It returns an error wrapping [ErrInvalid]
-// for bad options, or for a row [Score] refuses.
+// cumulative expectation itself). It takes O(Periods × series terms)
+// time (see [BGNBD.ExpectedPurchases]) and returns an error wrapping
+// [ErrInvalid] for bad options, a row [Score] refuses, or a model that
+// is nil or has a parameter that is not positive and finite.
 func CLV(bg *BGNBD, gg *GammaGamma, c RFT, opts CLVOptions) (float64, error) {
-	if bg == nil || gg == nil {
-		return 0, fmt.Errorf("%w: nil model", ErrInvalid)
+	if gg == nil {
+		return 0, fmt.Errorf("%w: nil Gamma-Gamma model", ErrInvalid)
+	}
+	if err := validModels(bg, gg); err != nil {
+		return 0, err
 	}
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -70,12 +83,21 @@ func CLV(bg *BGNBD, gg *GammaGamma, c RFT, opts CLVOptions) (float64, error) {
 	if err := validScoreRows([]RFT{c}, true); err != nil {
 		return 0, err
 	}
-	return clv(bg, gg, c, opts.Unit.Of(opts.Period), opts), nil
+	// Background is never done: no error.
+	det, _, _ := bg.discounted(context.Background(), c.Frequency, c.T, opts.Unit.Of(opts.Period), opts.Periods, opts.DiscountRate)
+	return value(opts.Margin, gg.ExpectedValue(c), det*bg.PAlive(c)), nil
 }
 
-func clv(bg *BGNBD, gg *GammaGamma, c RFT, step float64, opts CLVOptions) float64 {
-	det, _ := bg.discounted(c.Frequency, c.T, step, opts.Periods, opts.DiscountRate)
-	return value(opts.Margin, gg.ExpectedValue(c), det*bg.PAlive(c))
+// validModels checks the models of [CLV] and [Score]: bg required, gg
+// optional (nil for Score without spend).
+func validModels(bg *BGNBD, gg *GammaGamma) error {
+	if err := bg.validate(); err != nil {
+		return err
+	}
+	if gg != nil {
+		return gg.validate()
+	}
+	return nil
 }
 
 // value returns margin × ev × purchases, and 0 (not NaN) when no purchase
@@ -94,8 +116,8 @@ type ScoreOptions struct {
 	Horizon time.Duration
 	// CLV configures the CLV column; CLV.Unit is also the unit of Horizon.
 	CLV CLVOptions
-	// Workers is the number of goroutines; 0 means 1. The output does not
-	// depend on it.
+	// Workers is the number of goroutines that fit the interpolants and
+	// score the rows; 0 means 1. The output does not depend on it.
 	Workers int
 }
 
@@ -116,31 +138,36 @@ type Scores struct {
 }
 
 // validScoreRows checks the rows of [Score] and [CLV]: BG/NBD's input
-// (validRows) and, with a spend model, a finite MeanValue.
+// (validRows) and, with a spend model, the Gamma-Gamma's (validSpendRows).
 func validScoreRows(data []RFT, spend bool) error {
 	if err := validRows(data); err != nil {
 		return err
 	}
 	if spend {
-		for i, c := range data {
-			if math.IsNaN(c.MeanValue) || math.IsInf(c.MeanValue, 0) {
-				return fmt.Errorf("%w: row %d %+v: a spend model needs a finite MeanValue", ErrInvalid, i, c)
-			}
-		}
+		return validSpendRows(data)
 	}
 	return nil
 }
 
 // Score computes [BGNBD.ExpectedPurchases], [BGNBD.PAlive] and, when gg is
-// not nil (bg must not be), [GammaGamma.ExpectedValue] and [CLV] for every row of data. It
-// takes O(len(data) × (CLV.Periods + series terms)) time, split over
-// opts.Workers goroutines, checks ctx every few thousand rows and returns
-// an error wrapping [ErrInvalid] for bad options or rows: a row outside
-// 0 ≤ Recency ≤ T < ∞ and 0 ≤ Frequency < ∞, or, with gg, a MeanValue
-// that is not finite (a negative one is allowed: returns can outweigh a
-// repeat order).
+// not nil (bg must not be), [GammaGamma.ExpectedValue] and [CLV] for every
+// row of data. For each frequency shared by at least 256 rows it first
+// fits an interpolant in T (a few hundred to a few thousand direct
+// evaluations, one frequency per work item); a row then costs O(1), and
+// any other row O(CLV.Periods × series terms). Both steps are split over
+// opts.Workers goroutines. It checks ctx every few rows, every few
+// periods of a row evaluated directly and between the evaluations of an
+// interpolant fit, and returns ctx.Err() once ctx is done. It returns an
+// error wrapping [ErrInvalid] for bad options, a model that is nil or has
+// a parameter that is not positive and finite, or a bad row: one outside
+// 0 ≤ Recency ≤ T < ∞ or whose Frequency is not a whole number ≥ 0 (see
+// [RFT]), or, with gg, a MeanValue that is not finite (a negative one is
+// allowed: returns can outweigh a repeat order).
 func Score(ctx context.Context, data []RFT, bg *BGNBD, gg *GammaGamma, opts ScoreOptions) (*Scores, error) {
 	if err := checkArgs(ctx, missing(bg == nil, "BG/NBD model")...); err != nil {
+		return nil, err
+	}
+	if err := validModels(bg, gg); err != nil {
 		return nil, err
 	}
 	copts, err := opts.CLV.withDefaults()
@@ -153,7 +180,11 @@ func Score(ctx context.Context, data []RFT, bg *BGNBD, gg *GammaGamma, opts Scor
 	if err := validScoreRows(data, gg != nil); err != nil {
 		return nil, err
 	}
-	sc := newScorer(data, bg, gg, opts.Horizon, copts)
+	workers := max(opts.Workers, 1)
+	sc, err := newScorer(ctx, workers, data, bg, gg, opts.Horizon, copts)
+	if err != nil {
+		return nil, err
+	}
 	n := len(data)
 	s := &Scores{ExpectedPurchases: make([]float64, n), PAlive: make([]float64, n)}
 	if gg != nil {
@@ -161,9 +192,16 @@ func Score(ctx context.Context, data []RFT, bg *BGNBD, gg *GammaGamma, opts Scor
 		s.CLV = make([]float64, n)
 	}
 	const block = 4096
-	err = parallel.For(ctx, max(opts.Workers, 1), (n+block-1)/block, func(_, b int) error {
+	err = parallel.For(ctx, workers, (n+block-1)/block, func(_, b int) error {
 		for i := b * block; i < min((b+1)*block, n); i++ {
-			sc.score(s, i)
+			if i%checkRows == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			if err := sc.score(s, i); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -173,18 +211,33 @@ func Score(ctx context.Context, data []RFT, bg *BGNBD, gg *GammaGamma, opts Scor
 	return s, nil
 }
 
+// checkRows is how often [Score] checks its context between rows it
+// interpolates (a few microseconds of work); a row it evaluates directly
+// checks it first and then every checkPeriods periods.
+const checkRows = 256
+
+// checkPeriods is how often discounted checks its context: each period
+// sums a series (or takes a quadrature).
+const checkPeriods = 8
+
 // discounted returns, for a customer with frequency x and age T known to
-// be alive at T, Σᵢ₌₁ⁿ (E[Y(iΔ)] − E[Y((i−1)Δ)]) / (1+d)ⁱ and E[Y(nΔ)].
-func (m *BGNBD) discounted(x, T, step float64, periods int, rate float64) (sum, last float64) {
+// be alive at T, Σᵢ₌₁ⁿ (E[Y(iΔ)] − E[Y((i−1)Δ)]) / (1+d)ⁱ and E[Y(nΔ)],
+// or ctx.Err() once ctx is done (checked every checkPeriods periods).
+func (m *BGNBD) discounted(ctx context.Context, x, T, step float64, periods int, rate float64) (sum, last float64, err error) {
 	f := 1 / (1 + rate)
 	disc := 1.0
 	for i := 1; i <= periods; i++ {
+		if i%checkPeriods == 0 {
+			if err := ctx.Err(); err != nil {
+				return 0, 0, err
+			}
+		}
 		e := m.expected(x, T, float64(i)*step)
 		disc *= f
 		sum += (e - last) * disc
 		last = e
 	}
-	return sum, last
+	return sum, last, nil
 }
 
 // minInterpolated is the number of rows of one frequency from which [Score]
@@ -196,9 +249,15 @@ const minInterpolated = 256
 // depend on the frequency x and on T only (not on recency), smoothly. So
 // for each frequency shared by many rows, a Chebyshev interpolant in
 // ln(α+T) over the rows' range of T replaces the per-row series sums: a
-// row then costs O(1) instead of O(periods × series terms), and the
-// interpolants agree with the direct sums to about 1e-13 relative.
+// row then costs O(1) instead of O(periods × series terms). fitCheb stops
+// at coefficients below 1e-14 of the largest, so the interpolants agree
+// with the direct sums to about 1e-13 relatively for the CDNOW parameters
+// and 1e-12 for most others; where the values over the range span many
+// orders of magnitude (a tiny α and r, a large b) the error relative to
+// the smaller ones grows: 2e-11 at r = 0.01, α = 1e-6, a = 1, b = 50
+// (TestScoreInterpolationAccuracy pins these bounds).
 type scorer struct {
+	ctx     context.Context
 	data    []RFT
 	bg      *BGNBD
 	gg      *GammaGamma
@@ -210,8 +269,10 @@ type scorer struct {
 	det, eh []*cheb // per group; nil when rows are summed directly
 }
 
-func newScorer(data []RFT, bg *BGNBD, gg *GammaGamma, horizon time.Duration, opts CLVOptions) *scorer {
-	sc := &scorer{data: data, bg: bg, gg: gg, opts: opts, step: opts.Unit.Of(opts.Period)}
+// newScorer returns the scorer of data, with the interpolants fitted on
+// workers goroutines, or ctx.Err() once ctx is done.
+func newScorer(ctx context.Context, workers int, data []RFT, bg *BGNBD, gg *GammaGamma, horizon time.Duration, opts CLVOptions) (*scorer, error) {
+	sc := &scorer{ctx: ctx, data: data, bg: bg, gg: gg, opts: opts, step: opts.Unit.Of(opts.Period)}
 	sc.horizon = opts.Unit.Of(horizon)
 	if horizon == 0 {
 		sc.horizon = sc.step * float64(opts.Periods)
@@ -228,39 +289,55 @@ func newScorer(data []RFT, bg *BGNBD, gg *GammaGamma, horizon time.Duration, opt
 		tmin[g] = min(tmin[g], data[i].T)
 		tmax[g] = max(tmax[g], data[i].T)
 	}
-	sc.det, sc.eh = make([]*cheb, ng), make([]*cheb, ng)
-	for j, x := range sc.xs {
-		if count[j] < minInterpolated {
-			continue
+	var fit []int // the groups to interpolate
+	for j := range ng {
+		if count[j] >= minInterpolated {
+			fit = append(fit, j)
 		}
-		ps, ok := fitCheb(math.Log(bg.Alpha+tmin[j]), math.Log(bg.Alpha+tmax[j]), 2, func(u float64, out []float64) {
+	}
+	sc.det, sc.eh = make([]*cheb, ng), make([]*cheb, ng)
+	err := parallel.For(ctx, workers, len(fit), func(_, k int) error {
+		j := fit[k]
+		x := sc.xs[j]
+		ps, ok, err := fitCheb(math.Log(bg.Alpha+tmin[j]), math.Log(bg.Alpha+tmax[j]), 2, func(u float64, out []float64) error {
 			T := max(math.Exp(u)-bg.Alpha, 0)
-			out[0], out[1] = sc.direct(x, T)
+			var err error
+			out[0], out[1], err = sc.direct(x, T)
+			return err
 		})
 		if ok {
 			sc.det[j], sc.eh[j] = &ps[0], &ps[1]
 		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return sc
+	return sc, nil
 }
 
 // direct returns the discounted purchases (0 without a Gamma-Gamma model)
-// and the expected purchases in the horizon of a customer alive at T.
-func (sc *scorer) direct(x, T float64) (det, eh float64) {
+// and the expected purchases in the horizon of a customer alive at T, or
+// ctx.Err() once the scorer's context is done.
+func (sc *scorer) direct(x, T float64) (det, eh float64, err error) {
+	if err := sc.ctx.Err(); err != nil {
+		return 0, 0, err
+	}
 	if sc.gg != nil {
-		det, eh = sc.bg.discounted(x, T, sc.step, sc.opts.Periods, sc.opts.DiscountRate)
-		if sc.horizon == sc.step*float64(sc.opts.Periods) {
-			return det, eh
+		det, eh, err = sc.bg.discounted(sc.ctx, x, T, sc.step, sc.opts.Periods, sc.opts.DiscountRate)
+		if err != nil || sc.horizon == sc.step*float64(sc.opts.Periods) {
+			return det, eh, err
 		}
 	}
 	if sc.horizon > 0 {
 		eh = sc.bg.expected(x, T, sc.horizon)
 	}
-	return det, eh
+	return det, eh, nil
 }
 
-// score fills row i of s.
-func (sc *scorer) score(s *Scores, i int) {
+// score fills row i of s, or returns ctx.Err() once the scorer's context
+// is done.
+func (sc *scorer) score(s *Scores, i int) error {
 	c := sc.data[i]
 	alive := sc.bg.PAlive(c)
 	s.PAlive[i] = alive
@@ -269,7 +346,10 @@ func (sc *scorer) score(s *Scores, i int) {
 		u := math.Log(sc.bg.Alpha + c.T)
 		det, eh = sc.det[g].eval(u), sc.eh[g].eval(u)
 	} else {
-		det, eh = sc.direct(c.Frequency, c.T)
+		var err error
+		if det, eh, err = sc.direct(c.Frequency, c.T); err != nil {
+			return err
+		}
 	}
 	s.ExpectedPurchases[i] = eh * alive
 	if sc.gg != nil {
@@ -277,4 +357,5 @@ func (sc *scorer) score(s *Scores, i int) {
 		s.ExpectedValue[i] = ev
 		s.CLV[i] = value(sc.opts.Margin, ev, det*alive)
 	}
+	return nil
 }

@@ -258,3 +258,54 @@ func TestHoldoutGroups(t *testing.T) {
 	_, err = m.Holdout(ctx, s, 3)
 	require.ErrorIs(t, err, context.Canceled)
 }
+
+// TestScoreInterpolationAccuracy pins the accuracy the documentation
+// gives for Score's interpolants against the direct sums of CLV: 1e-13
+// relatively for the CDNOW parameters, 1e-12 for most others, 5e-11
+// where a tiny α spreads ln(α+T) over many units.
+func TestScoreInterpolationAccuracy(t *testing.T) {
+	cases := []struct {
+		m     clv.BGNBD
+		bound float64
+	}{
+		{paperBG, 1e-13},
+		{clv.BGNBD{R: 5, Alpha: 0.01, A: 0.5, B: 0.01}, 1e-12},
+		{clv.BGNBD{R: 300, Alpha: 4.4, A: 1e4, B: 2, Modified: true}, 1e-13},
+		{clv.BGNBD{R: 0.01, Alpha: 1e-6, A: 1, B: 50}, 5e-11},
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	var rows []clv.RFT
+	for range 1000 {
+		// two frequencies, each shared by enough rows to interpolate
+		x := float64(rng.IntN(2))
+		T := rng.Float64() * 100
+		if rng.IntN(10) == 0 {
+			T = 0
+		}
+		tx := 0.0
+		if x > 0 {
+			tx = T * rng.Float64()
+		}
+		rows = append(rows, clv.RFT{Frequency: x, Recency: tx, T: T, MeanValue: 10})
+	}
+	options := []clv.ScoreOptions{{}}
+	if testdata.Long() {
+		// the interpolants of 60 periods, or of days, take a second
+		options = append(options, clv.ScoreOptions{CLV: clv.CLVOptions{DiscountRate: 0.01, Periods: 60}}, clv.ScoreOptions{CLV: clv.CLVOptions{Unit: clv.Day}})
+	}
+	for _, tc := range cases {
+		for _, opts := range options {
+			s, err := clv.Score(context.Background(), rows, &tc.m, &paperGG, opts)
+			require.NoError(t, err)
+			var worst float64
+			for i := 0; i < len(rows); i += 7 { // a sample: CLV is slow
+				v, err := clv.CLV(&tc.m, &paperGG, rows[i], opts.CLV)
+				require.NoError(t, err)
+				if d := math.Abs(v - s.CLV[i]); d > 0 {
+					worst = max(worst, d/math.Abs(v))
+				}
+			}
+			assert.Less(t, worst, tc.bound, "model %+v, options %+v", tc.m, opts.CLV)
+		}
+	}
+}
