@@ -41,13 +41,31 @@ func (t intTicks) Ticks(lo, hi float64) []plot.Tick {
 	return out
 }
 
+// MaxChartRows is the largest number of recommenders [Report.WriteChart]
+// draws: the 16 colours times the 4 markers, beyond which two lines would
+// look alike.
+const MaxChartRows = 64
+
+// maxLegendRunes is the length up to which the legend shows a name whole.
+const maxLegendRunes = 48
+
 // WriteChart writes a PNG line chart of metric@K for K = 1 … CurveK, one
 // line per recommender (legend beside the plot), for the relevant items
 // selected by items. It needs a Report made with [Options.CurveK] > 0
-// (every row a curve of CurveK points, as [Evaluate] makes them) and one
-// of the named metrics; other reports are an error.
+// (every row a curve of CurveK points, as [Evaluate] makes them), one of
+// the named metrics and at most [MaxChartRows] rows; other reports are an
+// error. A point whose selection has no evaluated customer (Users 0,
+// "-" in [Report.WriteMarkdown]) is left out rather than drawn at 0; a
+// recommender without any such point gets no line and the legend says
+// so, and a chart where no point has a customer is an error.
+//
 // The image is 720×420 pixels, drawn with gonum.org/v1/plot, and is
-// deterministic.
+// deterministic. The legend shows every name whole up to 48 characters,
+// longer ones with their middle elided ("…"), keeping as many characters
+// as names that differ need to look different; the image grows wider
+// when the names need more room than its 150-point strip, and the legend
+// runs in columns when the recommenders are more than one column holds
+// (about 20).
 func (r *Report) WriteChart(w io.Writer, metric Metric, items Items) error {
 	if r.CurveK == 0 {
 		return errors.New("evaluate: chart needs a report made with Options.CurveK > 0")
@@ -60,6 +78,9 @@ func (r *Report) WriteChart(w io.Writer, metric Metric, items Items) error {
 	}
 	if len(r.Rows) == 0 {
 		return errors.New("evaluate: chart of a report without recommenders")
+	}
+	if len(r.Rows) > MaxChartRows {
+		return fmt.Errorf("evaluate: chart of %d recommenders: at most %d have distinct line styles", len(r.Rows), MaxChartRows)
 	}
 	for _, row := range r.Rows {
 		if n := len(row.Curve[items]); n != r.CurveK {
@@ -74,16 +95,23 @@ func (r *Report) WriteChart(w io.Writer, metric Metric, items Items) error {
 	p.X.Label.Text = "k (length of the recommendation list)"
 	p.Y.Label.Text = metric.String()
 	p.Add(plotter.NewGrid())
-	leg := plot.NewLegend()
-	leg.Top, leg.Left = true, true
-	top := 0.0
+	names := legendNames(r.Rows)
+	var entries []legendEntry
+	top, drawn := 0.0, false
 	for i, row := range r.Rows {
-		curve := row.Curve[items]
-		pts := make(plotter.XYs, len(curve))
-		for j, m := range curve {
-			pts[j].X, pts[j].Y = float64(j+1), m.Value(metric)
-			top = max(top, pts[j].Y)
+		var pts plotter.XYs
+		for j, m := range row.Curve[items] {
+			if m.Users == 0 {
+				continue // no customer: "-" in the table, not a 0
+			}
+			pts = append(pts, plotter.XY{X: float64(j + 1), Y: m.Value(metric)})
+			top = max(top, m.Value(metric))
 		}
+		if len(pts) == 0 {
+			entries = append(entries, legendEntry{name: names[i] + " (no customers)"})
+			continue
+		}
+		drawn = true
 		l, s, err := plotter.NewLinePoints(pts)
 		if err != nil {
 			return fmt.Errorf("evaluate: chart of %s: %w", row.Name, err)
@@ -94,20 +122,104 @@ func (r *Report) WriteChart(w io.Writer, metric Metric, items Items) error {
 		s.Shape = chartGlyphs[i/len(chartPalette)%len(chartGlyphs)]
 		s.Radius = vg.Points(2)
 		p.Add(l, s)
-		leg.Add(row.Name, l, s)
+		entries = append(entries, legendEntry{name: names[i], thumbs: []plot.Thumbnailer{l, s}})
+	}
+	if !drawn {
+		return fmt.Errorf("evaluate: chart of %v: no evaluated customer has %s items, nothing to draw", metric, items)
 	}
 	p.X.Min, p.X.Max = 1, float64(max(r.CurveK, 2))
 	p.X.Tick.Marker = intTicks{step: max(1, r.CurveK/10)}
 	p.Y.Min, p.Y.Max = 0, max(top*1.05, 1e-3)
 
-	// 720×420 pixels: the plot on the left, the legend in a strip on the
-	// right, level with the plot's top.
-	const legendW = 150
-	img := vgimg.NewWith(vgimg.UseWH(7.5*vg.Inch, 4.375*vg.Inch), vgimg.UseDPI(96))
-	dc := draw.New(img)
-	p.Draw(draw.Crop(dc, 0, -vg.Points(legendW), 0, 0))
+	// The plot on the left, 390 points wide (540 in all with the
+	// legend's usual strip), the legend on the right, level with the
+	// plot's top, in as many columns as its entries need, each as wide as
+	// its longest entry.
+	const (
+		plotW   = 390
+		height  = 315
+		margin  = 8 // before the legend, between its columns
+		minStrp = 150
+	)
+	leg := plot.NewLegend()
+	leg.Top, leg.Left = true, true
 	leg.YOffs = -p.Title.TextStyle.FontExtents().Height * 2
-	leg.Draw(draw.Crop(dc, dc.Max.X-vg.Points(legendW)+vg.Points(8), 0, 0, 0))
+	enth := leg.TextStyle.FontExtents().Height
+	perCol := max(1, int((vg.Points(height)+leg.YOffs-vg.Points(margin))/enth))
+	var cols []plot.Legend
+	var colW []vg.Length
+	for k, e := range entries {
+		if k%perCol == 0 {
+			cols = append(cols, leg)
+			colW = append(colW, 0)
+		}
+		c := len(cols) - 1
+		cols[c].Add(e.name, e.thumbs...)
+		colW[c] = max(colW[c], leg.ThumbnailWidth+leg.TextStyle.Width(" "+e.name)+vg.Points(margin))
+	}
+	stripW := vg.Points(2 * margin) // before the legend and after it
+	for _, cw := range colW {
+		stripW += cw
+	}
+	stripW = max(stripW, vg.Points(minStrp))
+	img := vgimg.NewWith(vgimg.UseWH(vg.Points(plotW)+stripW, vg.Points(height)), vgimg.UseDPI(96))
+	dc := draw.New(img)
+	p.Draw(draw.Crop(dc, 0, -stripW, 0, 0))
+	x := dc.Max.X - stripW + vg.Points(margin)
+	for c := range cols {
+		cols[c].Draw(draw.Crop(dc, x-dc.Min.X, 0, 0, 0))
+		x += colW[c]
+	}
 	_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
 	return err
+}
+
+// legendEntry is one entry of the chart's legend.
+type legendEntry struct {
+	name   string
+	thumbs []plot.Thumbnailer
+}
+
+// legendNames returns the rows' names as the chart's legend shows them:
+// whole up to maxLegendRunes runes, longer ones with their middle elided,
+// keeping more runes of the names that would look like another name
+// until names that differ look different.
+func legendNames(rows []Row) []string {
+	out := make([]string, len(rows))
+	keep := make([]int, len(rows))
+	for i := range keep {
+		keep[i] = maxLegendRunes
+	}
+	for {
+		first := make(map[string]int, len(rows)) // shown → first row
+		for i, row := range rows {
+			out[i] = elide(row.Name, keep[i])
+			if _, ok := first[out[i]]; !ok {
+				first[out[i]] = i
+			}
+		}
+		clash := false
+		for i, row := range rows {
+			if f := first[out[i]]; rows[f].Name != row.Name {
+				// ends: at keep ≥ their lengths both names are whole
+				keep[i] += 8
+				keep[f] += 8
+				clash = true
+			}
+		}
+		if !clash {
+			return out
+		}
+	}
+}
+
+// elide returns s whole if it has at most keep runes, or its first and
+// last runes around "…", keep runes in all.
+func elide(s string, keep int) string {
+	rs := []rune(s)
+	if len(rs) <= keep {
+		return s
+	}
+	head := (keep - 1) / 2
+	return string(rs[:head]) + "…" + string(rs[len(rs)-(keep-1-head):])
 }
