@@ -3,6 +3,7 @@ package clv_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 
@@ -107,4 +108,21 @@ func BenchmarkSummarize(b *testing.B) {
 		_, err := clv.Summarize(ctx, h, calibrationEnd, clv.SummaryOptions{HoldoutEnd: holdoutEnd})
 		return err
 	})
+}
+
+// BenchmarkExpectedPurchasesLongHorizon: a long horizon with a small r+x
+// used to sum 2²⁰ terms (about 7 ms a call) before it took the
+// quadrature; the estimate of the series' length sends it to the
+// quadrature at once (TestExpectedSkipsLongSeries checks the values).
+func BenchmarkExpectedPurchasesLongHorizon(b *testing.B) {
+	m := &clv.BGNBD{R: 0.01, Alpha: 1e-3, A: 1, B: 50}
+	c := clv.RFT{T: 1}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		if e := m.ExpectedPurchases(c, 1e5*float64(1+i%20)); math.IsNaN(e) {
+			b.Fatal("NaN")
+		}
+	}
 }
