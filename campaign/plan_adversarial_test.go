@@ -281,9 +281,10 @@ func (s *advShop) due(c string, sc campaign.Schedule) bool {
 }
 
 // reachedSince reports whether a past message of the named campaign in
-// sent, at or before asOf, reached c after their last purchase at or
-// before asOf (Options.Sent: a scheduled campaign is due once per
-// purchase).
+// sent, at or before asOf, reached c at or after their last purchase at
+// or before asOf, in whole seconds (Options.Sent: a scheduled campaign is
+// due once per purchase; a send in the purchase's second was planned
+// from a snapshot holding it).
 func (s *advShop) reachedSince(c, name string, sent []campaign.Message) bool {
 	a := s.asOf.Unix()
 	last := int64(math.MinInt64)
@@ -293,7 +294,7 @@ func (s *advShop) reachedSince(c, name string, sent []campaign.Message) bool {
 		}
 	}
 	for _, m := range sent {
-		if m.Campaign == name && m.Customer == c && !m.Time.After(s.asOf) && m.Time.Unix() > last {
+		if m.Campaign == name && m.Customer == c && !m.Time.After(s.asOf) && m.Time.Unix() >= last {
 			return true
 		}
 	}
