@@ -1,6 +1,7 @@
 package shop
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -236,6 +237,9 @@ func appendJSONFloat(b []byte, f float64) ([]byte, error) {
 func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
 	if y := t.Year(); y < 0 || y >= 10000 {
 		return nil, fmt.Errorf("json: error calling MarshalJSON for type time.Time: year %d outside of range [0,9999]", y)
+	}
+	if _, off := t.Zone(); off <= -24*60*60 || off >= 24*60*60 {
+		return nil, errors.New("json: error calling MarshalJSON for type time.Time: Time.MarshalJSON: timezone hour outside of range [0,23]")
 	}
 	b = append(b, '"')
 	b = t.AppendFormat(b, time.RFC3339Nano)

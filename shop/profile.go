@@ -90,7 +90,10 @@ type Value struct {
 }
 
 // Profile returns what the snapshot knows about the customer with shop key
-// key. An unknown key gives a Profile with Known false, not an error. The
+// key. An unknown key gives a Profile with Known false, not an error, and
+// so does a customer whose first order or event comes after the
+// snapshot's as-of time (a snapshot opened with [Options.AsOf] in the
+// past holds later data). The
 // first call on a snapshot fits the value models (see [Snapshot.Value]);
 // ctx bounds that fit.
 func (s *Snapshot) Profile(ctx context.Context, key string) (Profile, error) {
@@ -99,7 +102,7 @@ func (s *Snapshot) Profile(ctx context.Context, key string) (Profile, error) {
 		return p, ErrNilContext
 	}
 	c, ok := s.h.LookupCustomer(key)
-	if !ok {
+	if !ok || !s.activeBy(c) {
 		return p, nil
 	}
 	p.Known = true
@@ -127,6 +130,19 @@ func (s *Snapshot) Profile(ctx context.Context, key string) (Profile, error) {
 		p.Value = v.of(c)
 	}
 	return p, nil
+}
+
+// activeBy reports whether customer c has an order or an event at or
+// before the snapshot's as-of time: a customer the snapshot knows, where
+// one whose first activity comes later is as unknown as a new key (the
+// segment index leaves it out too).
+func (s *Snapshot) activeBy(c affinity.CustomerID) bool {
+	at := s.asOf.Unix()
+	if lo, hi := s.h.CustomerOrders(c); lo < hi && s.h.OrderUnix(lo) <= at {
+		return true
+	}
+	lo, hi := s.h.CustomerEvents(c)
+	return lo < hi && s.h.Event(lo).Unix <= at
 }
 
 // topCategories returns c's top-level categories by share of spend in the
@@ -246,10 +262,11 @@ func (v *Values) of(c affinity.CustomerID) *Value {
 
 // valueState is the lazily fitted value model of a snapshot.
 type valueState struct {
-	mu   sync.Mutex
-	done bool // v and err are the fit's outcome
-	v    *Values
-	err  error
+	mu      sync.Mutex
+	done    bool // v and err are the fit's outcome
+	v       *Values
+	err     error
+	fitting chan struct{} // closed when the fit under way ends; nil when none runs
 }
 
 // Value fits the value models once per snapshot, on first use (a CDNOW-sized
@@ -257,7 +274,8 @@ type valueState struct {
 // returns them. A shop whose data cannot support the models gets an
 // error wrapping [ErrNoValueModel]; [Snapshot.Profile] then leaves Value
 // out. A fit stopped by ctx is not
-// kept: the next call fits again. Once a snapshot's models have been
+// kept: the next call fits again. A call made while another caller's fit
+// runs waits for it as long as its own ctx allows. Once a snapshot's models have been
 // asked for (by a profile, or the win-back campaign), [Shop.Refresh] fits
 // the next snapshot's, and builds its segment index, before swapping it
 // in, so that requests do not wait for the fit after every refresh: each
@@ -266,16 +284,50 @@ func (s *Snapshot) Value(ctx context.Context) (*Values, error) {
 	if ctx == nil {
 		return nil, ErrNilContext
 	}
-	s.values.mu.Lock()
-	defer s.values.mu.Unlock()
-	if !s.values.done {
-		v, err := s.fitValues(ctx)
-		if err != nil && ctx.Err() != nil {
-			return nil, err
+	st := s.values
+	for {
+		st.mu.Lock()
+		if st.done {
+			defer st.mu.Unlock()
+			return st.v, st.err
 		}
-		s.values.v, s.values.err, s.values.done = v, err, true
+		if ch := st.fitting; ch != nil { // another caller's fit: wait for it, within ctx
+			st.mu.Unlock()
+			select {
+			case <-ch:
+				continue // its outcome, or, stopped by its ctx, a fit of our own
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		ch := make(chan struct{})
+		st.fitting = ch
+		st.mu.Unlock()
+		return s.fitOnce(ctx, ch)
 	}
-	return s.values.v, s.values.err
+}
+
+// fitOnce fits the value models as the caller that set st.fitting to ch,
+// keeps the outcome unless ctx stopped the fit, and lets the waiters go,
+// also when the fit panics.
+func (s *Snapshot) fitOnce(ctx context.Context, ch chan struct{}) (v *Values, err error) {
+	st := s.values
+	kept := false
+	defer func() {
+		st.mu.Lock()
+		st.fitting = nil
+		if kept {
+			st.v, st.err, st.done = v, err, true
+		}
+		st.mu.Unlock()
+		close(ch)
+	}()
+	v, err = s.fitValues(ctx)
+	if err != nil && ctx.Err() != nil {
+		return nil, err
+	}
+	kept = true
+	return v, err
 }
 
 // valuesAsked reports whether the value models of s have been fitted.

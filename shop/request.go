@@ -37,7 +37,8 @@ var (
 // neither (the shop's popular products).
 type Request struct {
 	// Customer is the shop's customer key. A key the snapshot does not
-	// know (a customer newer than the snapshot) is served like an
+	// know (a customer newer than the snapshot, or whose first order or
+	// event comes after its as-of time) is served like an
 	// anonymous visitor: the cart's complements, else the popularity
 	// fallbacks; the Result says so (Known false, ColdStart when every
 	// result is a fallback).
@@ -175,7 +176,8 @@ func (s *Snapshot) Recommend(ctx context.Context, req Request) (Result, error) {
 		}
 	}
 	if res.Customer != "" {
-		_, res.Known = h.LookupCustomer(res.Customer)
+		c, ok := h.LookupCustomer(res.Customer)
+		res.Known = ok && s.activeBy(c)
 	}
 	if req.Category != "" {
 		if _, ok := cat.LookupCategory(req.Category); !ok {

@@ -112,11 +112,15 @@ func plural(n int, one, many string) string {
 type Result struct {
 	// Customer is the shop key of the customer asked about ("" for none).
 	Customer string
-	// Known reports whether the snapshot knows the customer.
+	// Known reports whether the snapshot knows the customer: its History
+	// holds an order or event of theirs at or before the snapshot's as-of
+	// time (a customer whose first order is later, in a snapshot opened
+	// with Options.AsOf in the past, is not known).
 	Known bool
 	// ColdStart reports that no result came from the customer's or the
 	// cart's own evidence: all are popularity fallbacks, as for a new
-	// visitor or a customer the snapshot does not know yet.
+	// visitor or a customer the snapshot does not know yet (also true of
+	// an empty list).
 	ColdStart bool
 	// AsOf is the snapshot time the answer is as of.
 	AsOf time.Time
