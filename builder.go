@@ -93,8 +93,8 @@ type Builder struct {
 // ids hold a quarter of the lines, or for a second History built on the
 // same base) it writes every order anew instead, copying the untouched
 // customers' in bulk. A change of at least 65,536 lines and events (added
-// or in staged puts) and half the size of base is applied by copying base and sorting everything,
-// which is faster there. Per-customer and per-product arrays (ranges,
+// or in staged puts) and half the size of base is applied by copying base
+// and sorting everything, which is faster there. Per-customer and per-product arrays (ranges,
 // first and last purchases, buyer bitmaps) are copied, and events are
 // copied when a change has any. [Builder.Build] without any change returns
 // base itself, so a refresh that finds nothing new costs O(1). Calls that
@@ -562,8 +562,9 @@ func (b *Builder) workers() int { return parallel.Workers(b.Workers) }
 
 // Build applies the staged order changes ([Builder.Apply],
 // [Builder.EraseCustomer]), sorts what was added into a new [History] and
-// resets the Builder to empty, but for its Workers. It takes time linear in the number of lines
-// and events (plus a sort of each customer's orders); on a base History
+// resets the Builder to empty, but for its Workers. It takes time linear
+// in the number of lines and events (plus a sort of each customer's
+// orders); on a base History
 // (see [NewBuilder]) only the touched customers' orders are sorted, the
 // rest is copied. Order times are stored as seconds after
 // the earliest order, so they may span at most 2^32 seconds (about 136

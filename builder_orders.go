@@ -64,22 +64,7 @@ type stagedOrder struct {
 	version int64
 	del     bool
 	lines   []Purchase
-	gross   uint64 // of lines (linesGross)
-}
-
-// linesGross returns the sum of the absolute values of the lines, each of
-// which fits in Money (Apply checks it), or MaxMoney+1 when the sum does
-// not fit in Money.
-func linesGross(lines []Purchase) uint64 {
-	var g Money
-	for _, p := range lines {
-		v := Money(p.Quantity) * p.Price
-		var ok bool
-		if g, ok = g.Add(max(v, -v)); !ok {
-			return uint64(MaxMoney) + 1
-		}
-	}
-	return uint64(g)
+	gross   uint64 // the sum of the lines' absolute values, MaxMoney+1 beyond MaxMoney
 }
 
 // replace takes the gross value of put old (nil: none) out of the staged
@@ -115,8 +100,8 @@ func (ch *orderChanges) withPuts(held Money) Money {
 // in this Builder or in the base, or a delete of the same version in
 // this Builder. Putting the same version and lines again changes
 // nothing, so a feed can be replayed: on a base that holds them, such a
-// put costs no rebuild (see [NewBuilder]). See [Builder.Apply] for versions
-// and errors.
+// put costs no rebuild (see [NewBuilder]). See [Builder.Apply] for
+// versions and errors.
 func (b *Builder) PutOrder(key string, version int64, lines []Purchase) error {
 	return b.Apply(OrderChange{Key: key, Version: version, Lines: lines})
 }
@@ -178,8 +163,9 @@ func (b *Builder) DeleteOrder(key string, version int64) error {
 // string fields are kept as they are.
 //
 // Apply returns an error wrapping [ErrInvalid], and stages nothing, when
-// the key is empty, the version negative, a line is one that [Builder.Add] would refuse, a
-// line names another order or the lines name two customers. Build
+// the key is empty, the version negative, a line is one that
+// [Builder.Add] would refuse, a line names another order or the lines
+// name two customers. Build
 // returns an error wrapping [ErrMoneyRange] if the surviving puts take the
 // gross value of all lines beyond [MaxMoney]. It takes time linear in the
 // number of lines.
@@ -192,14 +178,20 @@ func (b *Builder) Apply(c OrderChange) error {
 	}
 	del := c.Delete || len(c.Lines) == 0
 	var lines []Purchase
+	var gross Money // of the lines, MaxMoney+1 (as a uint64) beyond MaxMoney
+	grossOK := true
 	if !del {
 		lines = make([]Purchase, len(c.Lines))
 		for i, p := range c.Lines {
 			if err := checkPurchase(p); err != nil {
 				return fmt.Errorf("order %q line %d: %w", c.Key, i+1, err)
 			}
-			if _, ok := p.Price.Mul(int64(p.Quantity)); !ok {
+			v, ok := p.Price.Mul(int64(p.Quantity))
+			if !ok {
 				return fmt.Errorf("%w: order %q line %d: %d × %v: %w", ErrInvalid, c.Key, i+1, p.Quantity, p.Price, ErrMoneyRange)
+			}
+			if grossOK {
+				gross, grossOK = gross.Add(max(v, -v))
 			}
 			switch {
 			case p.Order != "" && p.Order != c.Key:
@@ -215,7 +207,10 @@ func (b *Builder) Apply(c OrderChange) error {
 	if old, ok := ch.byKey[c.Key]; ok && (c.Version < old.version || c.Version == old.version && old.del && !del) {
 		return nil
 	}
-	o := &stagedOrder{version: c.Version, del: del, lines: lines, gross: linesGross(lines)}
+	o := &stagedOrder{version: c.Version, del: del, lines: lines, gross: uint64(gross)}
+	if !grossOK {
+		o.gross = uint64(MaxMoney) + 1
+	}
 	ch.replace(ch.byKey[c.Key], o)
 	ch.byKey[c.Key] = o
 	return nil
