@@ -21,6 +21,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/recorder"
 	"gonum.org/v1/plot/vg/vgimg"
 )
 
@@ -96,7 +97,7 @@ func margins(p *plot.Plot) {
 // more.
 func roomForLegend(p *plot.Plot, top func(lo, hi float64) float64, horizontal bool) {
 	margins(p)
-	data := p.DataCanvas(draw.New(vgimg.New(chartW, chartH)))
+	data := p.DataCanvas(draw.NewCanvas(new(recorder.Canvas), chartW, chartH)) // measured, not drawn
 	leg := p.Legend.Rectangle(data).Size()
 	const gap = vg.Length(12)
 	fw := float64(leg.X-p.Legend.XOffs+gap) / float64(data.Size().X) // share of the width the legend takes
