@@ -42,7 +42,7 @@ func TestAdvCLISmallFiles(t *testing.T) {
 	out, err := advCLI.Run("-data", testdata.WriteFile(t, "one.csv", []byte(testdata.RetailHeader+testdata.RetailRow)), "-format", "onlineretail", "-min-support", "1")
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(out, "format     onlineretail\nrows       1\nloaded     1\n"), out)
-	assert.Contains(t, out, "no pair is seen together often enough")
+	assert.Contains(t, out, "no two products were ever bought together")
 
 	path := testdata.WriteFile(t, "orders.csv", []byte(testdata.RetailHeader+testdata.RetailRows))
 	named, err := advCLI.Run("-data", path, "-format", "onlineretail", "-min-support", "1")
@@ -77,3 +77,20 @@ func TestAdvCLIPairCount(t *testing.T) {
 // TestAdvCLIExitStatus: a usage error exits with status 2, as
 // flag.ExitOnError does, and other errors with 1, in every example.
 func TestAdvCLIExitStatus(t *testing.T) { testdata.CheckExitStatus(t, "pairs", main) }
+
+// TestAdvCLINoPairAdvice: a file in which no two products are ever
+// bought together (one product) has no pair at any -min-support; the
+// advice to lower it is for a file with pairs under the threshold.
+func TestAdvCLINoPairAdvice(t *testing.T) {
+	one := testdata.WriteFile(t, "cd.txt", []byte(" 00001 0001 19970101  1   11.77\n 00001 0001 19970201  1   11.77\n 00002 0002 19970101  1   11.77\n"))
+	for _, scope := range []string{"basket", "customer", "sequential"} {
+		out, err := advCLI.Run("-data", one, "-format", "cdnow", "-min-support", "1", "-scope", scope)
+		require.NoError(t, err)
+		assert.NotContains(t, out, "lower -min-support", scope)
+		assert.Contains(t, out, "no two products were ever bought together", scope)
+	}
+	retail := testdata.WriteFile(t, "orders.csv", []byte(testdata.RetailHeader+testdata.RetailRows))
+	out, err := advCLI.Run("-data", retail, "-min-support", "3")
+	require.NoError(t, err)
+	assert.Contains(t, out, "lower -min-support", "pairs seen together twice, fewer than 3 times")
+}

@@ -37,6 +37,13 @@ func main() {
 	cli.Exit("pairs", err) // status 2 for a usage error, 1 for others
 }
 
+// together says what "bought together" means in each scope.
+var together = map[similarity.Scope]string{
+	similarity.Basket:     "in one basket",
+	similarity.Customer:   "by one customer",
+	similarity.Sequential: "one after the other by one customer",
+}
+
 type rule struct {
 	a, b  affinity.ProductID
 	pc    similarity.PairCount
@@ -66,14 +73,14 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	}
 	m, err := similarity.ParseMeasure(*measure)
 	if err != nil {
-		return err
+		return cli.Usagef("-measure: %w", err)
 	}
-	if !m.Valid() || m >= similarity.BM25 {
-		return fmt.Errorf("measure %v is not a function of counts", m)
+	if m >= similarity.BM25 {
+		return cli.Usagef("-measure %v is not a function of counts", m)
 	}
 	sc, err := similarity.ParseScope(*scope)
 	if err != nil {
-		return err
+		return cli.Usagef("-scope: %w", err)
 	}
 	h, rep, err := shop.LoadHistory(ctx, shop.FileOrDemo(*data, *format))
 	if err != nil {
@@ -116,7 +123,12 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 		}
 		fmt.Fprintln(w)
 	}
-	if len(rules) == 0 {
+	switch {
+	case len(rules) > 0:
+	case c.NumPairs() == 0:
+		// no threshold can help: there is no pair to rank
+		fmt.Fprintf(w, "no two products were ever bought together (%s): there is no pair to rank\n", together[sc])
+	default:
 		fmt.Fprintln(w, "no pair is seen together often enough: lower -min-support")
 	}
 	return nil

@@ -19,7 +19,7 @@ var advCLI = testdata.CLI{
 	Streams: testdata.Streams(run),
 	BadFlags: [][]string{
 		{"-k", "0"}, {"-k", "-1"}, {"-k", "1001"}, {"-k", "ten"},
-		{"-scope", "sequential"}, {"-scope", ""}, {"-measure", "nope"},
+		{"-scope", "sequential"}, {"-scope", ""}, {"-measure", "nope"}, {"-measure", "ease"},
 	},
 	Never: []string{"Frequently bought together"},
 }

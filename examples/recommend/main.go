@@ -25,6 +25,7 @@ import (
 	"github.com/shopaffinity/affinity/internal/cli"
 	"github.com/shopaffinity/affinity/recommend"
 	"github.com/shopaffinity/affinity/shop"
+	"github.com/shopaffinity/affinity/similarity"
 )
 
 func main() {
@@ -57,6 +58,14 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	}
 	if *scope != "basket" && *scope != "customer" {
 		return cli.Usagef("unknown scope %q (basket or customer)", *scope)
+	}
+	// the shop refuses these too, but only once it has opened; a flag
+	// that does not parse is an error of the command line
+	switch m, err := similarity.ParseMeasure(*measure); {
+	case err != nil:
+		return cli.Usagef("-measure: %w", err)
+	case m == similarity.EASE || m == similarity.SVD:
+		return cli.Usagef("-measure %v is a learned model, not a co-occurrence measure", m)
 	}
 	if *k < 1 || *k > shop.MaxK {
 		return cli.Usagef("-k %d outside [1, %d]", *k, shop.MaxK)

@@ -143,7 +143,8 @@ type CLI struct {
 
 	// BadFlags are the program's own flags with bad values (say
 	// {"-k", "ten"}), each tried after -data with a good Online Retail file
-	// and -format onlineretail.
+	// and -format onlineretail: each must be refused as an error of the
+	// command line ([cli.ErrUsage], exit status 2).
 	BadFlags [][]string
 
 	// BadArgs returns further bad command lines, whole, given the path of
@@ -260,7 +261,8 @@ func (c CLI) loadErrorNamesFile(t *testing.T, dir string) {
 }
 
 // badFlags: unknown flags, flags without their value and bad values are
-// errors; the load report is not printed.
+// errors of the command line (exit status 2, README.md "Runnable
+// examples"), BadArgs errors; the load report is not printed.
 func (c CLI) badFlags(t *testing.T, dir string) {
 	path := file(t, dir, "orders.csv", []byte(RetailHeader+RetailRows))
 	const unparsable = 4 // the first cases: flags the flag package refuses
@@ -273,6 +275,7 @@ func (c CLI) badFlags(t *testing.T, dir string) {
 	for _, f := range c.BadFlags {
 		cases = append(cases, append([]string{"-data", path, "-format", "onlineretail"}, f...))
 	}
+	usage := len(cases) // these cases and the ones before: usage errors
 	if c.BadArgs != nil {
 		cases = append(cases, c.BadArgs(path)...)
 	}
@@ -282,7 +285,7 @@ func (c CLI) badFlags(t *testing.T, dir string) {
 			require.Error(t, err)
 			assert.NotContains(t, err.Error(), "PANIC")
 			assert.NotContains(t, out, c.Report, "no report after a bad flag")
-			if i < unparsable {
+			if i < usage {
 				assert.ErrorIs(t, err, cli.ErrUsage, "a usage error: exit status 2")
 			}
 			if c.Streams != nil && i < unparsable {
