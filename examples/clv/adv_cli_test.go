@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopaffinity/affinity/internal/cli"
 	"github.com/shopaffinity/affinity/internal/testdata"
 )
 
@@ -51,7 +52,7 @@ var advCLI = testdata.CLI{
 		{"-unit", "year"}, {"-model", "pareto"}, {"-months", "0"}, {"-workers", "0"},
 		{"-customers", "-1"}, {"-horizon", "-1"}, {"-penalty", "-1"},
 		{"-horizon", "15300"}, {"-horizon", "106752", "-unit", "day"}, // beyond time.Duration's 292 years
-		{"-discount", "1%"},
+		{"-discount", "1%"}, {"-months", "100000000"},
 	},
 	Never: []string{"calibration to"},
 }
@@ -87,13 +88,17 @@ func TestAdvCLIDatesOutOfOrder(t *testing.T) {
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			out, err := advCLI.Run(append([]string{"-data", path, "-format", "cdnow"}, args...)...)
-			assert.Error(t, err, "%s", out)
+			require.Error(t, err, "%s", out)
+			if len(args) == 4 { // both dates given: they do not go together
+				assert.ErrorIs(t, err, cli.ErrUsage, "a usage error: exit status 2")
+				assert.Empty(t, out)
+			}
 		})
 	}
 }
 
-// TestAdvCLIBadDates: a date that is not YYYY-MM-DD is an error naming
-// its flag.
+// TestAdvCLIBadDates: a date that is not YYYY-MM-DD is an error of the
+// command line naming its flag, found before the data is read.
 func TestAdvCLIBadDates(t *testing.T) {
 	path := advCLICDNOW(t)
 	for _, args := range [][]string{
@@ -103,9 +108,11 @@ func TestAdvCLIBadDates(t *testing.T) {
 		{"-holdout-end", "1997-12-31T00:00:00Z"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			_, err := advCLI.Run(append([]string{"-data", path, "-format", "cdnow"}, args...)...)
+			out, err := advCLI.Run(append([]string{"-data", path, "-format", "cdnow"}, args...)...)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), args[0])
+			assert.ErrorIs(t, err, cli.ErrUsage, "a usage error: exit status 2")
+			assert.Empty(t, out, "a bad date is found before the load")
 		})
 	}
 }

@@ -103,8 +103,10 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	}
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	switch {
-	case *months < 1 || *customers < 0 || *workers < 1:
-		return cli.Usagef("-months and -workers must be ≥ 1, -customers ≥ 0")
+	case *months < 1 || *months > clv.MaxPeriods:
+		return cli.Usagef("-months %d outside [1, %d]", *months, clv.MaxPeriods)
+	case *customers < 0 || *workers < 1:
+		return cli.Usagef("-workers must be ≥ 1, -customers ≥ 0")
 	case !finite(*horizon) || *horizon < 0:
 		return cli.Usagef("-horizon %v: want a finite number ≥ 0", *horizon)
 	case *horizon*float64(cfg.unit.Duration()) > math.MaxInt64:
@@ -115,6 +117,19 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 		return cli.Usagef("-discount %v: want a finite rate above -1", *discount)
 	case !finite(*margin) || *margin < 0:
 		return cli.Usagef("-margin %v: want a finite number ≥ 0", *margin)
+	}
+	// the dates are checked before the data is read; their defaults
+	// depend on it
+	calDate, err := day(*calEnd)
+	if err != nil {
+		return cli.Usagef("-calibration-end: %w", err)
+	}
+	holdDate, err := day(*holdEnd)
+	if err != nil {
+		return cli.Usagef("-holdout-end: %w", err)
+	}
+	if !calDate.IsZero() && !holdDate.IsZero() && holdDate.Before(calDate) {
+		return cli.Usagef("-holdout-end %s is before -calibration-end %s", *holdEnd, *calEnd)
 	}
 	h, rep, err := shop.LoadHistory(ctx, shop.FileOrDemo(*data, *format))
 	if err != nil {
@@ -129,11 +144,12 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	if sum.Orders == 0 {
 		return errors.New("no orders in the data")
 	}
-	if cfg.calEnd, err = day(*calEnd, midpoint(sum.First, sum.Last)); err != nil {
-		return fmt.Errorf("-calibration-end: %w", err)
+	cfg.calEnd, cfg.holdEnd = calDate, holdDate
+	if cfg.calEnd.IsZero() {
+		cfg.calEnd = midpoint(sum.First, sum.Last)
 	}
-	if cfg.holdEnd, err = day(*holdEnd, sum.Last); err != nil {
-		return fmt.Errorf("-holdout-end: %w", err)
+	if cfg.holdEnd.IsZero() {
+		cfg.holdEnd = sum.Last
 	}
 	switch last := sum.Last.Format(time.DateOnly); {
 	case cfg.calEnd.Before(sum.First.Truncate(24 * time.Hour)):
@@ -332,10 +348,11 @@ func historical(ctx context.Context, w io.Writer, h *affinity.History, cfg confi
 	return nil
 }
 
-// day parses a YYYY-MM-DD date as its midnight UTC; def when s is empty.
-func day(s string, def time.Time) (time.Time, error) {
+// day parses a YYYY-MM-DD date as its midnight UTC; the zero time when
+// s is empty (the flag's default, which depends on the data).
+func day(s string) (time.Time, error) {
 	if s == "" {
-		return def, nil
+		return time.Time{}, nil
 	}
 	return time.Parse(time.DateOnly, s)
 }
