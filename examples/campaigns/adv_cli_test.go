@@ -25,6 +25,7 @@ var advCLI = testdata.CLI{
 		{"-days", "0"}, {"-days", "-14"}, {"-control", "1"}, {"-control", "-0.1"},
 		{"-control", "NaN"}, {"-uplift", "0.6"}, {"-uplift", "-0.1"}, {"-uplift", "NaN"},
 		{"-restocked", "-1"}, {"-cap", "one"},
+		{"-days", "36501"}, {"-days", "9223372036854775807"}, // AddDate would wrap past the last order
 	},
 	Never: []string{"week's plan"},
 }

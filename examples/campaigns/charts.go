@@ -7,14 +7,17 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/campaign"
 	"github.com/shopaffinity/affinity/clv"
+	"github.com/shopaffinity/affinity/internal/atomicfile"
 	"github.com/shopaffinity/affinity/shop"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette/moreland"
@@ -38,7 +41,9 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// charts writes the four charts into dir and returns their file names.
+// charts writes the four charts into dir, each replaced atomically, and
+// returns their file names; a chart it does not draw is removed from dir
+// (see the package doc).
 func charts(ctx context.Context, dir string, snap *shop.Snapshot, res []campaign.Result) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -47,7 +52,21 @@ func charts(ctx context.Context, dir string, snap *shop.Snapshot, res []campaign
 	save := func(name string, p *plot.Plot, w, h vg.Length) error {
 		files = append(files, name)
 		margins(p)
-		return p.Save(w, h, filepath.Join(dir, name))
+		wt, err := p.WriterTo(w, h, "png")
+		if err != nil {
+			return err
+		}
+		return atomicfile.Write(filepath.Join(dir, name), func(w io.Writer) error {
+			_, err := wt.WriteTo(w)
+			return err
+		})
+	}
+	// a chart not drawn: no stale one of an earlier run beside this run's
+	remove := func(name string) error {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
 	}
 	p, err := rfmChart(snap)
 	if err != nil {
@@ -64,14 +83,22 @@ func charts(ctx context.Context, dir string, snap *shop.Snapshot, res []campaign
 		return nil, err
 	}
 	if p != nil { // nil: no customer has a positive CLV (a shop without prices)
-		if err := save("clv.png", p, chartW, chartH); err != nil {
-			return nil, err
-		}
+		err = save("clv.png", p, chartW, chartH)
+	} else {
+		err = remove("clv.png")
 	}
-	if p, err = campaignChart(res); err != nil || p == nil {
-		return files, err // nil: no campaign has a control group to chart
+	if err != nil {
+		return nil, err
 	}
-	if err := save("campaigns.png", p, chartW, chartH); err != nil {
+	if p, err = campaignChart(res); err != nil {
+		return nil, err
+	}
+	if p != nil { // nil: no campaign has a control group to chart
+		err = save("campaigns.png", p, chartW, chartH)
+	} else {
+		err = remove("campaigns.png")
+	}
+	if err != nil {
 		return nil, err
 	}
 	return files, nil
@@ -193,15 +220,28 @@ func rfmChart(snap *shop.Snapshot) (*plot.Plot, error) {
 }
 
 // cohortGrid is the cohort matrix as a heat map grid: x = months since
-// acquisition (from 1), y = cohort (oldest at the top).
-type cohortGrid struct{ c *clv.Cohorts }
+// acquisition (from 1), y = cohort (oldest at the top). A cell not
+// observed in full is NaN: the months after asOf's, and asOf's own month
+// unless asOf is its last instant (the last entry of each row of
+// clv.Cohorts.Active, which the text output skips too).
+type cohortGrid struct {
+	c       *clv.Cohorts
+	partial bool // the month of asOf has not ended at asOf
+}
+
+// newCohortGrid returns the grid of c, the cohorts as of asOf.
+func newCohortGrid(c *clv.Cohorts, asOf time.Time) cohortGrid {
+	next := asOf.Add(time.Nanosecond).UTC() // at asOf's last instant: its month's end
+	return cohortGrid{c: c, partial: !next.Equal(time.Date(next.Year(), next.Month(), 1, 0, 0, 0, 0, time.UTC))}
+}
 
 func (g cohortGrid) Dims() (c, r int) { return len(g.c.Months) - 1, len(g.c.Months) }
 func (g cohortGrid) X(c int) float64  { return float64(c + 1) }
 func (g cohortGrid) Y(r int) float64  { return float64(r) }
 func (g cohortGrid) Z(c, r int) float64 {
 	i := len(g.c.Months) - 1 - r
-	if c+1 >= len(g.c.Active[i]) || g.c.Size[i] == 0 {
+	last := len(g.c.Active[i]) - 1
+	if c+1 > last || (g.partial && c+1 == last) || g.c.Size[i] == 0 {
 		return math.NaN()
 	}
 	return 100 * g.c.Rate(i, c+1)
@@ -276,7 +316,7 @@ func cohortChart(ctx context.Context, path string, snap *shop.Snapshot) error {
 	if len(co.Months) < 2 {
 		return errors.New("cohort chart: fewer than two months of data")
 	}
-	g := cohortGrid{co}
+	g := newCohortGrid(co, snap.AsOf())
 	maxZ := 0.0
 	cols, rows := g.Dims()
 	for c := range cols {
@@ -291,9 +331,10 @@ func cohortChart(ctx context.Context, path string, snap *shop.Snapshot) error {
 	cm.SetMax(max(maxZ, 1))
 	hm := plotter.NewHeatMap(g, cm.Palette(64))
 	hm.Min, hm.Max = 0, max(maxZ, 1)
-	hm.NaN = color.Gray{Y: 0xD8} // months not observed yet: not the palette's top, near white
+	hm.NaN = color.Gray{Y: 0xD8} // months not observed in full: not the palette's top, near white
 	p := plot.New()
-	p.Title.Text = "Cohort retention: % of each month's new customers buying again k months later"
+	p.Title.Text = "Cohort retention: % of each month's new customers buying again k months later\n" +
+		"(grey: months not over by " + snap.AsOf().Format("2006-01-02") + ")"
 	p.X.Label.Text = "months since first purchase (k)"
 	p.Y.Label.Text = "cohort (month of first purchase)"
 	p.Add(hm)
@@ -310,15 +351,10 @@ func cohortChart(ctx context.Context, path string, snap *shop.Snapshot) error {
 	dc := draw.New(img)
 	p.Draw(draw.Crop(dc, 0, -0.9*vg.Inch, 0, 0))
 	bar.Draw(draw.Crop(dc, w-0.85*vg.Inch, 0, 0.4*vg.Inch, -0.3*vg.Inch))
-	f, err := os.Create(path)
-	if err != nil {
+	return atomicfile.Write(path, func(w io.Writer) error {
+		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
 		return err
-	}
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	})
 }
 
 // clvChart: the distribution of 12-month CLV, split by P(alive), as the

@@ -20,6 +20,14 @@
 // With -png DIR it writes charts: RFM segment sizes and revenue share, the
 // cohort retention heatmap, the CLV distribution by P(alive) and each
 // campaign's revenue per customer, treated against control.
+//
+// Each list and chart is replaced atomically (written to a temporary file
+// beside it, then renamed): a reader never sees half a file. The set is
+// not: a run that fails part of the way leaves the files it had not yet
+// written as an earlier run left them. A chart this run does not draw
+// (clv.png on a shop without prices, campaigns.png without a control
+// group) is removed, so that -png DIR never mixes one run's charts with
+// an earlier run's.
 package main
 
 import (
@@ -40,6 +48,7 @@ import (
 	"github.com/shopaffinity/affinity/campaign"
 	"github.com/shopaffinity/affinity/clv"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/atomicfile"
 	"github.com/shopaffinity/affinity/internal/cli"
 	"github.com/shopaffinity/affinity/shop"
 )
@@ -48,6 +57,10 @@ func main() {
 	err := run(context.Background(), os.Stdout, os.Stderr, os.Args[1:])
 	cli.Exit("campaigns", err) // status 2 for a usage error, 1 for others
 }
+
+// maxDays bounds -days: a century, far beyond any measurement period, and
+// far within what time.AddDate can count back without wrapping.
+const maxDays = 36500
 
 type config struct {
 	data, format string
@@ -75,8 +88,8 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	if err := cli.Parse(fs, args, "data"); err != nil {
 		return err
 	}
-	if cfg.days < 1 || !(cfg.control >= 0 && cfg.control < 1) || !(cfg.uplift >= 0 && cfg.uplift <= 0.5) || cfg.restocked < 0 { // NaN fails too
-		return cli.Usagef("-days must be ≥ 1, -control in [0, 1), -uplift in [0, 0.5], -restocked ≥ 0")
+	if cfg.days < 1 || cfg.days > maxDays || !(cfg.control >= 0 && cfg.control < 1) || !(cfg.uplift >= 0 && cfg.uplift <= 0.5) || cfg.restocked < 0 { // NaN fails too
+		return cli.Usagef("-days must be in [1, %d], -control in [0, 1), -uplift in [0, 0.5], -restocked ≥ 0", maxDays)
 	}
 
 	// The History first, to put the plan -days before its last order.
@@ -213,7 +226,7 @@ func printPlan(w io.Writer, plan *campaign.Plan) error {
 		}
 		fmt.Fprintf(w, "first message: %s to %s:", m.Campaign, m.Customer)
 		for _, it := range m.Items[:min(2, len(m.Items))] {
-			fmt.Fprintf(w, " %s (%s);", it.Name, it.Reason)
+			fmt.Fprintf(w, " %s (%s);", cmp.Or(it.Name, it.Product), it.Reason) // a catalog without names (CDNOW)
 		}
 		fmt.Fprintln(w)
 		break
@@ -299,9 +312,27 @@ func retention(ctx context.Context, w io.Writer, h *affinity.History, asOf time.
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "Cohorts: month-1 retention of the last six complete cohorts:")
+	printCohorts(w, co)
+	return nil
+}
+
+// printCohorts prints the month-1 retention of the last six cohorts whose
+// month 1 is over, or of those there are.
+func printCohorts(w io.Writer, co *clv.Cohorts) {
+	// the last cohort's month 1 has not begun, the one before's has not
+	// ended (it is asOf's month): the last six before them
 	n := len(co.Months)
-	for i := max(0, n-8); i < n-2; i++ { // the last cohort's month 1 has not ended
+	from, to := max(0, n-8), max(0, n-2)
+	switch shown := to - from; shown {
+	case 0:
+		fmt.Fprintln(w, "Cohorts: no cohort has a complete month 1 yet")
+		return
+	case 1:
+		fmt.Fprintf(w, "Cohorts: month-1 retention of the last complete cohort:")
+	default:
+		fmt.Fprintf(w, "Cohorts: month-1 retention of the last %d complete cohorts:", shown)
+	}
+	for i := from; i < to; i++ {
 		if co.Size[i] == 0 {
 			fmt.Fprintf(w, " %s –", co.Months[i].Format("2006-01")) // nobody acquired that month
 			continue
@@ -309,23 +340,16 @@ func retention(ctx context.Context, w io.Writer, h *affinity.History, asOf time.
 		fmt.Fprintf(w, " %s %.1f%%", co.Months[i].Format("2006-01"), 100*co.Rate(i, 1))
 	}
 	fmt.Fprintln(w)
-	return nil
 }
 
+// writeLists writes plan.csv, plan.json and results.json into dir, each
+// replaced atomically (see the package doc).
 func writeLists(dir string, plan *campaign.Plan, res []campaign.Result) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	write := func(name string, f func(io.Writer) error) error {
-		file, err := os.Create(filepath.Join(dir, name))
-		if err != nil {
-			return err
-		}
-		if err := f(file); err != nil {
-			file.Close()
-			return err
-		}
-		return file.Close()
+		return atomicfile.Write(filepath.Join(dir, name), f)
 	}
 	if err := write("plan.csv", func(w io.Writer) error { return campaign.WriteCSV(w, plan.Messages) }); err != nil {
 		return err

@@ -84,13 +84,23 @@ func TestShortHistory(t *testing.T) {
 
 // TestNoControl: with -control 0 no campaign has a control group, and the
 // run failed after writing three of the four charts; the chart of
-// treated against control is now left out.
+// treated against control is now left out, and an earlier run's removed
+// (it would be taken for this run's). The charts drawn replace the
+// earlier ones, not overwrite them in place: a reader of the earlier
+// rfm.png (a second link to it) keeps it whole.
 func TestNoControl(t *testing.T) {
 	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "campaigns.png"), []byte("an earlier run's chart"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "rfm.png"), []byte("an earlier run's chart"), 0o644))
+	reader := filepath.Join(t.TempDir(), "rfm.png")
+	require.NoError(t, os.Link(filepath.Join(dir, "rfm.png"), reader))
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), &out, &out, []string{"-control", "0", "-png", dir}))
+	b, err := os.ReadFile(reader)
+	require.NoError(t, err)
+	assert.Equal(t, "an earlier run's chart", string(b), "rfm.png overwritten in place")
 	assert.Contains(t, out.String(), "charts written to "+dir+": rfm.png, cohorts.png, clv.png\n")
-	_, err := os.Stat(filepath.Join(dir, "campaigns.png"))
+	_, err = os.Stat(filepath.Join(dir, "campaigns.png"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }
 
