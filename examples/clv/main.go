@@ -107,16 +107,15 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 		return cli.Usagef("-months %d outside [1, %d]", *months, clv.MaxPeriods)
 	case *customers < 0 || *workers < 1:
 		return cli.Usagef("-workers must be ≥ 1, -customers ≥ 0")
-	case !finite(*horizon) || *horizon < 0:
-		return cli.Usagef("-horizon %v: want a finite number ≥ 0", *horizon)
-	case *horizon*float64(cfg.unit.Duration()) > math.MaxInt64:
-		return cli.Usagef("-horizon %v: at most %.0f %ss", *horizon, math.MaxInt64/float64(cfg.unit.Duration()), cfg.unit)
 	case !finite(*penalty) || *penalty < 0:
 		return cli.Usagef("-penalty %v: want a finite number ≥ 0", *penalty)
 	case !finite(*discount) || *discount <= -1:
 		return cli.Usagef("-discount %v: want a finite rate above -1", *discount)
 	case !finite(*margin) || *margin < 0:
 		return cli.Usagef("-margin %v: want a finite number ≥ 0", *margin)
+	}
+	if _, err := cli.Duration("horizon", *horizon, cfg.unit.Duration(), cfg.unit.String()); err != nil {
+		return err
 	}
 	// the dates are checked before the data is read; their defaults
 	// depend on it

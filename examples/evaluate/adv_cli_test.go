@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/internal/testdata"
 )
 
@@ -43,6 +45,9 @@ var advCLI = testdata.CLI{
 		{"-split", "temporal", "-cutoff", "notadate"}, {"-split", "stratified", "-by", "foo"},
 		{"-split", "ratio", "-ratio", "7"}, {"-split", "stratified", "-cutoff", "2024-01-01"},
 		{"-by", "product"}, {"-ratio", "0.5"}, {"-tifu-alpha", "5"},
+		// days beyond time.Duration's 292 years wrapped to a negative
+		// half-life; a negative one was accepted where no engine row runs
+		{"-half-life", "200000"}, {"-half-life", "1e12"}, {"-half-life", "NaN"}, {"-half-life", "-3"},
 	},
 	BadArgs: func(path string) [][]string {
 		return [][]string{
@@ -97,3 +102,47 @@ func TestAdvCLISmallFile(t *testing.T) {
 // TestAdvCLIExitStatus: a usage error exits with status 2, as
 // flag.ExitOnError does, and other errors with 1, in every example.
 func TestAdvCLIExitStatus(t *testing.T) { testdata.CheckExitStatus(t, "evaluate", main) }
+
+// TestAdvCLIHalfLifeMessage: a -half-life beyond time.Duration was
+// reported after the load as a negative duration the user never gave;
+// the error names the flag and its range.
+func TestAdvCLIHalfLifeMessage(t *testing.T) {
+	for _, hl := range []string{"200000", "NaN", "-3"} {
+		_, err := advCLIRun("-recommenders", "engine", "-half-life", hl)
+		require.Error(t, err, hl)
+		assert.Contains(t, err.Error(), "-half-life "+hl+": want a finite number of days from 0 to ")
+	}
+}
+
+// TestAdvCLIPNGFolder: a -png in a folder that is not there failed only
+// once the whole evaluation was done; it fails before the data is read.
+func TestAdvCLIPNGFolder(t *testing.T) {
+	args := advCLIValidArgs(t)
+	for _, png := range []string{
+		filepath.Join(t.TempDir(), "missing", "chart.png"),
+		filepath.Join(testdata.WriteFile(t, "a-file", []byte("x")), "chart.png"),
+	} {
+		out, err := advCLIRun(append(args, "-png", png)...)
+		require.Error(t, err, png)
+		assert.Contains(t, err.Error(), "-png")
+		assert.NotContains(t, out, "format     ", "found before the load")
+	}
+}
+
+// TestStatusLine: the progress line redrew a shorter report over a
+// longer one without clearing it, and left each finished step on the
+// screen: each report now clears the line first, and a finished step
+// leaves it empty.
+func TestStatusLine(t *testing.T) {
+	var b strings.Builder
+	report := statusLine(&b)
+	report(affinity.Progress{Step: "recommend", Done: 500, Total: 1000, Unit: "customers"})
+	report(affinity.Progress{Step: "fit", Done: 1, Total: 8, Unit: "models"})
+	report(affinity.Progress{Step: "fit", Done: 8, Total: 8, Unit: "models"})
+	draws := strings.Split(b.String(), "\r")[1:]
+	require.Len(t, draws, 3, "%q", b.String())
+	for _, d := range draws {
+		assert.True(t, strings.HasPrefix(d, "\033[K"), "%q clears the line", d)
+	}
+	assert.Equal(t, "\033[K", draws[2], "a finished step leaves the line empty")
+}

@@ -60,6 +60,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -67,6 +68,7 @@ import (
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/evaluate"
+	"github.com/shopaffinity/affinity/internal/atomicfile"
 	"github.com/shopaffinity/affinity/internal/cli"
 	"github.com/shopaffinity/affinity/recommend"
 	"github.com/shopaffinity/affinity/shop"
@@ -103,6 +105,7 @@ type config struct {
 	neighbors                 int
 	list                      bool
 	halfLife                  float64
+	halfLifeD                 time.Duration // -half-life checked and converted
 	trend, demand             float64
 	sequential                bool
 	tifu                      evaluate.TIFUKNN
@@ -152,6 +155,10 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	c.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
 	c.excludeSet = c.set["exclude-seen"]
+	var err error
+	if c.halfLifeD, err = cli.Duration("half-life", c.halfLife, 24*time.Hour, "day"); err != nil {
+		return nil, err
+	}
 	return &c, nil
 }
 
@@ -167,7 +174,7 @@ const nextBasketMix = 0.9
 // explore items when training items are excluded).
 func recommenders(c *config) []evaluate.Recommender {
 	recs := evaluate.Baselines(c.seed)
-	hl := time.Duration(c.halfLife * float64(24*time.Hour))
+	hl := c.halfLifeD
 	recs = append(recs, &evaluate.Engine{Options: recommend.Options{HalfLife: hl}, Sequential: c.sequential},
 		&evaluate.Engine{Label: "engine-next-basket", Sequential: c.sequential,
 			Options: recommend.Options{HalfLife: hl, NextBasket: recommend.NextBasket{RepeatWeight: nextBasketMix, Trend: c.trend, Demand: c.demand}}},
@@ -267,6 +274,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return cli.Usagef("-chart-metric: %w", err)
 	}
+	if c.png != "" {
+		// the chart is written last: a folder that is not there is found
+		// before the evaluation, not after it
+		if fi, err := os.Stat(filepath.Dir(c.png)); err != nil {
+			return fmt.Errorf("-png: %w", err)
+		} else if !fi.IsDir() {
+			return fmt.Errorf("-png %s: %s is not a directory", c.png, filepath.Dir(c.png))
+		}
+	}
 	split, rating, err := load(ctx, c, stderr)
 	if err != nil {
 		return err
@@ -321,17 +337,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if c.png != "" {
-		f, err := os.Create(c.png)
-		if err != nil {
-			return err
-		}
-		if err := rep.WriteChart(f, chartMetric, evaluate.ExploreItems); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
+		// replaced atomically: an earlier chart stays whole until this one is
+		return atomicfile.Write(c.png, func(w io.Writer) error {
+			return rep.WriteChart(w, chartMetric, evaluate.ExploreItems)
+		})
 	}
 	return nil
 }
@@ -514,21 +523,26 @@ func splitHistory(ctx context.Context, c *config, h *affinity.History, split str
 }
 
 // progressLine returns a progress reporter that redraws one line on w
-// when w is a terminal, and nil (silence) otherwise.
+// when w is a terminal (as shop.TerminalProgress decides), and nil
+// (silence) otherwise.
 func progressLine(w io.Writer) affinity.ProgressFunc {
-	f, ok := w.(*os.File)
-	if !ok {
+	if f, ok := w.(*os.File); !ok || shop.TerminalProgress(f) == nil {
 		return nil
 	}
-	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
-		return nil
-	}
+	return statusLine(w)
+}
+
+// statusLine is progressLine on any writer: each report clears the line
+// before it draws (a shorter report leaves nothing of a longer one), and
+// the end of a step clears it, so that what is printed next starts on a
+// clean line.
+func statusLine(w io.Writer) affinity.ProgressFunc {
 	return func(p affinity.Progress) {
-		if p.Total > 0 {
-			fmt.Fprintf(w, "\r%s: %d of %d %s (%.0f%%)", p.Step, p.Done, p.Total, p.Unit, 100*float64(p.Done)/float64(p.Total))
-		}
-		if p.Done == p.Total {
-			fmt.Fprintln(w)
+		switch {
+		case p.Total > 0 && p.Done >= p.Total:
+			fmt.Fprint(w, "\r\033[K")
+		case p.Total > 0:
+			fmt.Fprintf(w, "\r\033[K%s: %d of %d %s (%.0f%%)", p.Step, p.Done, p.Total, p.Unit, 100*float64(p.Done)/float64(p.Total))
 		}
 	}
 }

@@ -120,8 +120,16 @@ func TestRunBasketsAndChart(t *testing.T) {
 	}
 	data := write(t, "baskets.csv", b.String())
 	chart := filepath.Join(t.TempDir(), "chart.png")
+	// an earlier chart is replaced, not overwritten in place: a reader of
+	// it (a second link) keeps it whole
+	require.NoError(t, os.WriteFile(chart, []byte("an earlier chart"), 0o644))
+	reader := filepath.Join(t.TempDir(), "chart.png")
+	require.NoError(t, os.Link(chart, reader))
 	out, errOut, err := runArgs(t, "-data", data, "-format", "baskets", "-recommenders", "popular,knn-jaccard", "-png", chart, "-chart-metric", "recall")
 	require.NoError(t, err, errOut)
+	earlier, err := os.ReadFile(reader)
+	require.NoError(t, err)
+	assert.Equal(t, "an earlier chart", string(earlier), "the earlier chart overwritten in place")
 	assert.Contains(t, errOut, "leave-one-item-out")
 	assert.Contains(t, out, "| knn-jaccard |")
 	f, err := os.Open(chart)

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"strings"
+	"time"
 )
 
 // ErrUsage is wrapped by the errors of a command line that cannot be
@@ -69,6 +71,20 @@ func Parse(fs *flag.FlagSet, args []string, files ...string) error {
 		names[i] = "-" + name
 	}
 	return Usagef("-format applies to %s: give the file to read in that format", orList(names))
+}
+
+// Duration returns v units (say 1.5 days: v 1.5, unit 24h, unitName
+// "day") as a [time.Duration], the value of the flag called name. A v
+// that is not a finite number from 0 to the whole units within
+// time.Duration's 292 years is an error of the command line naming the
+// flag: the conversion would otherwise wrap to a negative duration.
+func Duration(name string, v float64, unit time.Duration, unitName string) (time.Duration, error) {
+	// float64(math.MaxInt64) is 2⁶³, one past the largest duration
+	limit := math.Floor(math.MaxInt64 / float64(unit))
+	if !(v >= 0 && v <= limit && v*float64(unit) < math.MaxInt64) {
+		return 0, Usagef("-%s %v: want a finite number of %ss from 0 to %.0f", name, v, unitName, limit)
+	}
+	return time.Duration(v * float64(unit)), nil
 }
 
 // orList joins names as "a", "a or b", "a, b or c".

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"math"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -61,4 +63,30 @@ func TestUsage(t *testing.T) {
 	assert.EqualError(t, Usagef("-x %d", 3), "-x 3")
 	assert.ErrorIs(t, Usagef("-x: %w", base), base)
 	assert.Equal(t, "-a, -b or -c", orList([]string{"-a", "-b", "-c"}))
+}
+
+func TestDuration(t *testing.T) {
+	day := 24 * time.Hour
+	d, err := Duration("half-life", 1.5, day, "day")
+	require.NoError(t, err)
+	assert.Equal(t, 36*time.Hour, d)
+	d, err = Duration("half-life", 0, day, "day")
+	require.NoError(t, err)
+	assert.Zero(t, d)
+	most := math.Floor(math.MaxInt64 / float64(day))
+	d, err = Duration("half-life", most, day, "day")
+	require.NoError(t, err)
+	assert.Positive(t, d, "the largest value accepted does not wrap")
+	week := 7 * day
+	d, err = Duration("horizon", math.Floor(math.MaxInt64/float64(week)), week, "week")
+	require.NoError(t, err)
+	assert.Positive(t, d)
+	for _, v := range []float64{-1, math.NaN(), math.Inf(1), most + 1, 200000, 1e12} {
+		_, err := Duration("half-life", v, day, "day")
+		require.Error(t, err, "%v", v)
+		assert.ErrorIs(t, err, ErrUsage)
+		assert.Contains(t, err.Error(), "-half-life")
+	}
+	_, err = Duration("x", math.MaxInt64, time.Nanosecond, "nanosecond")
+	assert.Error(t, err, "2⁶³ ns wraps")
 }
