@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -94,6 +95,7 @@ func run(ctx context.Context, w io.Writer, src shop.Source, progress affinity.Pr
 	customer, basket, ok := lastOrder(h)
 	if !ok {
 		if basket, ok = lastBasket(h); !ok {
+			fmt.Fprintf(w, "\n# Thank-you mail\nnone: no order holds two different products to find complements of\n")
 			return nil
 		}
 	}
@@ -113,12 +115,15 @@ func run(ctx context.Context, w io.Writer, src shop.Source, progress affinity.Pr
 		}
 		fmt.Fprintf(w, "%d. %-33s %8s  %s\n", i+1, label, r.Price, r.Explanation())
 	}
+	if len(res.Recs) == 0 {
+		fmt.Fprintln(w, "nothing to recommend with this order")
+	}
 	return nil
 }
 
 // lastOrder returns the repeat customer (three orders or more) whose last
-// order, of two lines or more and not only returns, is the most recent;
-// ties go to the smaller id.
+// order, which bought two different products or more, is the most recent,
+// and those products; ties go to the smaller id.
 func lastOrder(h *affinity.History) (customer string, basket []string, ok bool) {
 	var c affinity.CustomerID
 	var last affinity.OrderID
@@ -127,10 +132,8 @@ func lastOrder(h *affinity.History) (customer string, basket []string, ok bool) 
 		if hi-lo < 3 {
 			continue
 		}
-		if l0, l1 := h.OrderLines(hi - 1); l1-l0 < 2 || !h.OrderBought(hi-1) { // not a return
-			continue
-		}
-		if !ok || h.OrderUnix(hi-1) > h.OrderUnix(last) {
+		// the products only of an order that would be chosen by its time
+		if (!ok || h.OrderUnix(hi-1) > h.OrderUnix(last)) && len(bought(h, hi-1)) >= 2 {
 			c, last, ok = id, hi-1, true
 		}
 	}
@@ -140,15 +143,12 @@ func lastOrder(h *affinity.History) (customer string, basket []string, ok bool) 
 	return h.CustomerKey(c), bought(h, last), true
 }
 
-// lastBasket returns the products of the most recent order of two lines
-// or more, not only returns, anyone's; ties go to the smaller id.
+// lastBasket returns the products of the most recent order that bought
+// two different products or more, anyone's; ties go to the smaller id.
 func lastBasket(h *affinity.History) (basket []string, ok bool) {
 	var last affinity.OrderID
 	for o := range h.Orders() {
-		if l0, l1 := h.OrderLines(o); l1-l0 < 2 || !h.OrderBought(o) {
-			continue
-		}
-		if !ok || h.OrderUnix(o) > h.OrderUnix(last) {
+		if (!ok || h.OrderUnix(o) > h.OrderUnix(last)) && len(bought(h, o)) >= 2 {
 			last, ok = o, true
 		}
 	}
@@ -158,12 +158,17 @@ func lastBasket(h *affinity.History) (basket []string, ok bool) {
 	return bought(h, last), true
 }
 
-// bought returns the products bought (not returned) in order o.
+// bought returns the products bought (not returned) in order o, each
+// once, in the order of their first line: an order may hold several lines
+// of one product (a CDNOW row of three CDs at two prices).
 func bought(h *affinity.History, o affinity.OrderID) (basket []string) {
 	l0, l1 := h.OrderLines(o)
 	for i := l0; i < l1; i++ {
-		if h.LineQuantity(i) > 0 {
-			basket = append(basket, h.Catalog().ProductKey(h.LineProduct(i)))
+		if h.LineQuantity(i) <= 0 {
+			continue
+		}
+		if key := h.Catalog().ProductKey(h.LineProduct(i)); !slices.Contains(basket, key) {
+			basket = append(basket, key)
 		}
 	}
 	return basket
