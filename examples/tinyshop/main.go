@@ -27,7 +27,10 @@ func main() {
 	addr := fs.String("addr", "127.0.0.1:8080", "address to serve on")
 	data := fs.String("data", "", "orders file (default: the embedded demo shop)")
 	format := fs.String("format", "csv", "format of -data: "+strings.Join(dataset.Formats(), ", "))
-	if fs.Parse(os.Args[1:]) != nil || fs.NArg() > 0 || (*data == "" && slices.ContainsFunc(os.Args[1:], func(a string) bool { return strings.HasPrefix(strings.TrimLeft(a, "-"), "format") })) {
+	fs.Parse(os.Args[1:]) // a bad flag exits here
+	formatSet := false
+	fs.Visit(func(f *flag.Flag) { formatSet = formatSet || f.Name == "format" })
+	if fs.NArg() > 0 || (*data == "" && formatSet) {
 		fmt.Fprintln(os.Stderr, "tinyshop: a stray argument, or -format without -data (-format applies to -data)")
 		os.Exit(2)
 	}
