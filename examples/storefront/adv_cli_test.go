@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -203,3 +205,18 @@ func TestAdvCLISecondSignal(t *testing.T) {
 // TestAdvCLIExitStatus: a usage error exits with status 2, as
 // flag.ExitOnError does, and other errors with 1, in every example.
 func TestAdvCLIExitStatus(t *testing.T) { testdata.CheckExitStatus(t, "storefront", main) }
+
+// TestAdvCLIStopWhileLoading: SIGINT or SIGTERM while the shop opens
+// (its context cancelled) ended the service with a logged ERROR "context
+// canceled" and status 1; an operator's stop is no failure: an info line,
+// and no error (status 0).
+func TestAdvCLIStopWhileLoading(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the signal came before the load was done
+	var log bytes.Buffer
+	err := openAndServe(ctx, func() {}, config{addr: advCLIBadAddr}, slog.New(slog.NewJSONHandler(&log, nil)))
+	require.NoError(t, err)
+	assert.Contains(t, log.String(), `"level":"INFO","msg":"stopped before the shop opened"`)
+	assert.NotContains(t, log.String(), `"level":"ERROR"`)
+	assert.NotContains(t, log.String(), `"msg":"listening"`)
+}

@@ -145,6 +145,14 @@ func run(c config, log *slog.Logger) error {
 	defer tuneGC(c.gogc)()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	return openAndServe(ctx, stop, c, log)
+}
+
+// openAndServe opens the shop and serves it until ctx ends (SIGINT or SIGTERM:
+// then stop, which a second signal no longer waits for, and a graceful
+// shutdown). A stop while the shop opens is the user's choice, not a
+// failure: an info line, and no error.
+func openAndServe(ctx context.Context, stop func(), c config, log *slog.Logger) error {
 	src, feed, closeDB, err := source(c)
 	if err != nil {
 		return err
@@ -152,6 +160,10 @@ func run(c config, log *slog.Logger) error {
 	defer closeDB()
 	t0 := time.Now()
 	s, err := shop.Open(ctx, src, shopOptions(log))
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		log.Info("stopped before the shop opened", "after", time.Since(t0).Round(time.Millisecond).String())
+		return nil
+	}
 	if err != nil {
 		return err
 	}

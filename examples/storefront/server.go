@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"encoding/json"
@@ -116,29 +117,72 @@ func errorf(status int, format string, args ...any) error {
 }
 
 // wrap times a handler, turns its error into a JSON error with the right
-// status, and turns a panic into a 500 instead of a dead connection.
+// status, and turns a panic into a 500 instead of a dead connection. Once
+// the handler has sent its headers (a CSV export under way) no JSON error
+// can follow: the error is logged, and the status counted is the one
+// sent. A client that stopped reading (a write that failed, or a request
+// whose context ended) is no server error: it is logged at debug level.
 func (srv *server) wrap(route string, h func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t0 := time.Now()
-		status := http.StatusOK
+		sw := &sentWriter{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
 				srv.log.Error("panic", "route", route, "panic", fmt.Sprint(p))
-				status = http.StatusInternalServerError
-				writeJSON(w, status, &apiError{Message: "internal error"})
+				if sw.status == 0 {
+					writeJSON(sw, http.StatusInternalServerError, &apiError{Message: "internal error"})
+				}
 			}
-			srv.metrics.observe(route, status, time.Since(t0))
+			srv.metrics.observe(route, cmp.Or(sw.status, http.StatusOK), time.Since(t0))
 		}()
-		if err := h(w, r); err != nil {
+		err := h(sw, r)
+		switch {
+		case err == nil:
+		case sw.status != 0:
+			// the headers and part of the body are out: nothing to add
+			if sw.writeErr != nil || r.Context().Err() != nil {
+				srv.log.Debug("client gone", "route", route, "status", sw.status, "error", err)
+			} else {
+				srv.log.Error("request", "route", route, "status", sw.status, "error", err)
+			}
+		default:
 			e := toAPIError(err)
-			status = e.Status
-			if status >= 500 {
+			if e.Status >= 500 {
 				srv.log.Error("request", "route", route, "error", err)
 			}
-			writeJSON(w, status, e)
+			writeJSON(sw, e.Status, e)
 		}
 	})
 }
+
+// sentWriter records the status a handler sent (0 before the headers are
+// out) and the first error of a write to the client.
+type sentWriter struct {
+	http.ResponseWriter
+	status   int
+	writeErr error
+}
+
+func (w *sentWriter) WriteHeader(status int) {
+	if w.status == 0 && status >= 200 { // a 1xx is no final status
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *sentWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK // what the first Write sends
+	}
+	n, err := w.ResponseWriter.Write(b)
+	if err != nil && w.writeErr == nil {
+		w.writeErr = err
+	}
+	return n, err
+}
+
+// Unwrap gives http.ResponseController the connection's writer.
+func (w *sentWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func toAPIError(err error) *apiError {
 	var e *apiError
