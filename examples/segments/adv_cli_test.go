@@ -21,6 +21,7 @@ var advCLI = testdata.CLI{
 		{"-asof", "2011-02-30"}, {"-asof", "2011-12-10T00:00:00Z"},
 		{"-asof", "10/12/2011"}, {"-lookback", "-1"}, {"-lookback", "twelve"},
 		{"-categories", "1.5"},
+		{"-lookback", "1000000000"}, // beyond the 10,000 years a look-back may span
 	},
 }
 
@@ -75,6 +76,16 @@ func TestAdvCLIShortLookbackTransitions(t *testing.T) {
 	out, err := advCLI.Run("-lookback", "1", "-asof", "2025-06-01")
 	require.NoError(t, err)
 	assert.Contains(t, out, "Champions")
+}
+
+// TestAdvCLINoChampionsThen: as of a time long after the last order
+// nobody was a Champion three months before, and the section ended with
+// its heading; a line says so.
+func TestAdvCLINoChampionsThen(t *testing.T) {
+	path := testdata.WriteFile(t, "orders.csv", []byte(testdata.RetailHeader+testdata.RetailRows))
+	out, err := advCLI.Run("-data", path, "-asof", "2015-01-01")
+	require.NoError(t, err)
+	assert.Contains(t, out, "\nWhere the Champions of 2014-10-01 are now\n  none: nobody was a Champion then\n")
 }
 
 // TestAdvCLIExitStatus: a usage error exits with status 2, as

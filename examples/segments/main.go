@@ -1,8 +1,9 @@
 // Command segments opens a shop and prints its customer segments: the RFM
 // segment table (size, share of customers, revenue share, average order
-// value), the R×F grid, the lifecycle stages, category-affinity segments, who moved
-// from Champions to At risk over the last three months, and the answer to
-// a query in the segment syntax with its biggest spenders.
+// value), the R×F grid, the lifecycle stages, category-affinity segments,
+// where the Champions of three months before the as-of time are now (the
+// number in each RFM segment, or in none), and the answer to a query in
+// the segment syntax with its biggest spenders.
 //
 //	go run ./examples/segments                       # the demo storefront
 //	go run ./examples/segments -data ../shared/data/online-retail/online_retail_2010-2011.csv.gz -format onlineretail -asof 2011-12-10
@@ -50,6 +51,9 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	}
 	if *lookback < 1 {
 		return cli.Usagef("-lookback %d: want at least 1 month", *lookback)
+	}
+	if err := affinity.Months(*lookback).Validate(); err != nil {
+		return cli.Usagef("-lookback %d: want at most 120000 months (10,000 years)", *lookback)
 	}
 	var asOf time.Time // zero: as of the last order or event
 	if *asOfFlag != "" {
@@ -195,11 +199,15 @@ func transitions(ctx context.Context, w io.Writer, h *affinity.History, now *seg
 		return nil
 	}
 	fmt.Fprintf(w, "\nWhere the Champions of %s are now\n", before.AsOf().Format(time.DateOnly))
-	row := m[i]
+	row, shown := m[i], false
 	for j, s := range append(names, "(no segment)") {
 		if row[j] > 0 {
 			fmt.Fprintf(w, "  %-20s %6d\n", s, row[j])
+			shown = true
 		}
+	}
+	if !shown {
+		fmt.Fprintln(w, "  none: nobody was a Champion then")
 	}
 	return nil
 }
