@@ -85,7 +85,7 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	fs.IntVar(&cfg.restocked, "restocked", 20, "back in stock: the N products most often left in carts in the last 30 days count as restocked")
 	fs.StringVar(&cfg.out, "out", "", "directory for the lists (plan.csv, plan.json, results.json); empty: none")
 	fs.StringVar(&cfg.png, "png", "", "directory for the charts; empty: none")
-	if err := cli.Parse(fs, args, "data"); err != nil {
+	if err := cli.Parse(fs, args, dataset.Formats(), "data"); err != nil {
 		return err
 	}
 	if cfg.days < 1 || cfg.days > maxDays || !(cfg.control >= 0 && cfg.control < 1) || !(cfg.uplift >= 0 && cfg.uplift <= 0.5) || cfg.restocked < 0 { // NaN fails too

@@ -85,7 +85,7 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	workers := fs.Int("workers", 2, "goroutines for fitting and scoring")
 	model := fs.String("model", "bgnbd", "purchase model: bgnbd (BG/NBD) or mbgnbd (MBG/NBD, where a one-time buyer may have dropped out)")
 	penalty := fs.Float64("penalty", 0, "penalty on the models' shape parameters (0: exact maximum likelihood; on failure the fit is retried with 1)")
-	if err := cli.Parse(fs, args, "data"); err != nil {
+	if err := cli.Parse(fs, args, dataset.Formats(), "data"); err != nil {
 		return err
 	}
 	cfg := config{data: *data, format: *format, horizon: *horizon, customers: *customers,

@@ -149,7 +149,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.Float64Var(&c.trend, "trend", 0, fmt.Sprintf("engine-next-basket: exponent of the products' trend, negative for none (default: %v)", recommend.DefaultTrend))
 	fs.Float64Var(&c.demand, "demand", 0, fmt.Sprintf("engine-next-basket: exponent of the products' current demand, negative for none (default: %v)", recommend.DefaultDemand))
 	// a bad flag, a stray argument, -format without a file to read
-	if err := cli.Parse(fs, args, "data", "train", "test"); err != nil {
+	if err := cli.Parse(fs, args, dataset.Formats(), "data", "train", "test"); err != nil {
 		return nil, err
 	}
 	c.set = map[string]bool{}

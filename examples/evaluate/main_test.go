@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/evaluate"
 	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/recommend"
@@ -262,4 +263,22 @@ func TestUsageDefaults(t *testing.T) {
 	} {
 		assert.Contains(t, u, want)
 	}
+}
+
+// TestStatusLine: the progress line redrew a shorter report over a
+// longer one without clearing it, and left each finished step on the
+// screen: each report now clears the line first, and a finished step
+// leaves it empty.
+func TestStatusLine(t *testing.T) {
+	var b strings.Builder
+	report := statusLine(&b)
+	report(affinity.Progress{Step: "recommend", Done: 500, Total: 1000, Unit: "customers"})
+	report(affinity.Progress{Step: "fit", Done: 1, Total: 8, Unit: "models"})
+	report(affinity.Progress{Step: "fit", Done: 8, Total: 8, Unit: "models"})
+	draws := strings.Split(b.String(), "\r")[1:]
+	require.Len(t, draws, 3, "%q", b.String())
+	for _, d := range draws {
+		assert.True(t, strings.HasPrefix(d, "\033[K"), "%q clears the line", d)
+	}
+	assert.Equal(t, "\033[K", draws[2], "a finished step leaves the line empty")
 }

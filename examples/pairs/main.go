@@ -60,7 +60,7 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	minSupport := fs.Int("min-support", 20, "minimum number of transactions with both products")
 	shrinkage := fs.Float64("shrinkage", 0, "shrink scores by together/(together+λ)")
 	top := fs.Int("top", 20, "number of pairs to print")
-	if err := cli.Parse(fs, args, "data"); err != nil {
+	if err := cli.Parse(fs, args, dataset.Formats(), "data"); err != nil {
 		return err
 	}
 	switch {

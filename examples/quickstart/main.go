@@ -30,7 +30,7 @@ func main() {
 	fs := flag.NewFlagSet("quickstart", flag.ExitOnError) // a bad flag exits with status 2
 	data := fs.String("data", "", "orders file (default: the embedded demo storefront)")
 	format := fs.String("format", "csv", "format of -data: "+strings.Join(dataset.Formats(), ", "))
-	if err := cli.Parse(fs, os.Args[1:], "data"); err != nil {
+	if err := cli.Parse(fs, os.Args[1:], dataset.Formats(), "data"); err != nil {
 		cli.Exit("quickstart", err) // a stray argument, -format without -data: status 2
 	}
 	src := shop.FileOrDemo(*data, *format)

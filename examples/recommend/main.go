@@ -45,7 +45,7 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	// the shop chooses its model; the neighbours' defaults are set below.
 	scope := fs.String("scope", "", "co-purchase scope of the neighbours: basket or customer (default: the shop's automatic choice of model, with the neighbours by basket; setting -scope or -measure forces the co-purchase neighbours)")
 	measure := fs.String("measure", "", "neighbour measure, such as cosine or lift (default: the shop's automatic choice of model, with the neighbours by cosine; setting -measure or -scope forces the co-purchase neighbours)")
-	if err := cli.Parse(fs, args, "data"); err != nil {
+	if err := cli.Parse(fs, args, dataset.Formats(), "data"); err != nil {
 		return err
 	}
 	set := map[string]bool{}

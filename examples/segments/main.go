@@ -46,7 +46,7 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	query := fs.String("query", "", "a segment query to evaluate, e.g. 'rfm(\"Champions\") and recency <= 30d'")
 	lookback := fs.Int("lookback", 24, "look-back window in calendar months")
 	ncat := fs.Int("categories", 6, "number of top-level categories to show affinity segments for")
-	if err := cli.Parse(fs, args, "data"); err != nil {
+	if err := cli.Parse(fs, args, dataset.Formats(), "data"); err != nil {
 		return err
 	}
 	if *lookback < 1 {

@@ -85,7 +85,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.ordersQuery, "orders-query", defaultQuery, "query of -orders-db; $1 is the updated-at cursor")
 	fs.DurationVar(&c.refresh, "refresh", 10*time.Second, "how often -orders-db is polled")
 	fs.IntVar(&c.gogc, "gogc", defaultGOGC, "garbage collector target percentage (GOGC), positive; the GOGC environment variable, when set, wins (GOGC=off turns the collector off)")
-	if err := cli.Parse(fs, args, "data"); err != nil { // also -format without -data
+	if err := cli.Parse(fs, args, dataset.Formats(), "data"); err != nil { // also -format without -data
 		return c, err
 	}
 	set := map[string]bool{}

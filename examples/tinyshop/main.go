@@ -30,8 +30,8 @@ func main() {
 	fs.Parse(os.Args[1:]) // a bad flag exits here
 	formatSet := false
 	fs.Visit(func(f *flag.Flag) { formatSet = formatSet || f.Name == "format" })
-	if fs.NArg() > 0 || (*data == "" && formatSet) {
-		fmt.Fprintln(os.Stderr, "tinyshop: a stray argument, or -format without -data (-format applies to -data)")
+	if fs.NArg() > 0 || (*data == "" && formatSet) || !slices.Contains(dataset.Formats(), *format) {
+		fmt.Fprintln(os.Stderr, "tinyshop: a stray argument, -format without -data (-format applies to -data), or a format not among", dataset.Formats())
 		os.Exit(2)
 	}
 	s, err := shop.Open(context.Background(), shop.FileOrDemo(*data, *format), shop.Options{})

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -45,16 +46,20 @@ func Usagef(format string, args ...any) error {
 
 // Parse parses args with fs and refuses, as errors of the command line,
 // what every example refuses: a flag fs does not parse, a positional
-// argument, and a -format flag (when fs has one) without a file to read
-// in that format: none of the flags named files (say "data") has a
-// non-empty value. A -format the program would ignore, opening its demo
-// instead, is a mistake the user should hear of.
-func Parse(fs *flag.FlagSet, args []string, files ...string) error {
+// argument, a -format flag (when fs has one) whose non-empty value is not
+// among formats (dataset.Formats(); nil: not checked), and a -format
+// given without a file to read in that format: none of the flags named
+// files (say "data") has a non-empty value. A -format the program would
+// ignore, opening its demo instead, is a mistake the user should hear of.
+func Parse(fs *flag.FlagSet, args []string, formats []string, files ...string) error {
 	if err := fs.Parse(args); err != nil {
 		return Usage(err)
 	}
 	if fs.NArg() > 0 {
 		return Usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if f := fs.Lookup("format"); f != nil && formats != nil && f.Value.String() != "" && !slices.Contains(formats, f.Value.String()) {
+		return Usagef("-format %q: want one of %s", f.Value.String(), strings.Join(formats, ", "))
 	}
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "format" })

@@ -22,6 +22,9 @@ func flags() *flag.FlagSet {
 	return fs
 }
 
+// formats stands in for dataset.Formats().
+var formats = []string{"csv", "onlineretail", "movielens"}
+
 func TestParse(t *testing.T) {
 	for _, ok := range [][]string{
 		{},
@@ -29,9 +32,9 @@ func TestParse(t *testing.T) {
 		{"-data", "f.csv"},
 		{"-data", "f.csv", "-format", "onlineretail"},
 	} {
-		assert.NoError(t, Parse(flags(), ok, "data"), "%q", ok)
+		assert.NoError(t, Parse(flags(), ok, formats, "data"), "%q", ok)
 	}
-	assert.NoError(t, Parse(flags(), []string{"-train", "t", "-format", "movielens"}, "data", "train"))
+	assert.NoError(t, Parse(flags(), []string{"-train", "t", "-format", "movielens"}, formats, "data", "train"))
 	for _, bad := range [][]string{
 		{"-bogus"},
 		{"-k", "ten"},
@@ -39,17 +42,22 @@ func TestParse(t *testing.T) {
 		{"-data", "f.csv", "stray"},
 		{"-format", "onlineretail"},
 		{"-data", "", "-format", "onlineretail"},
+		{"-data", "f.csv", "-format", "excel"},
+		{"-data", "f.csv", "-format", "OnlineRetail"},
 	} {
-		err := Parse(flags(), bad, "data")
+		err := Parse(flags(), bad, formats, "data")
 		require.Error(t, err, "%q", bad)
 		assert.ErrorIs(t, err, ErrUsage, "%q", bad)
 	}
-	err := Parse(flags(), []string{"-format", "csv"}, "data")
+	err := Parse(flags(), []string{"-data", "f.csv", "-format", "excel"}, formats, "data")
+	assert.EqualError(t, err, `-format "excel": want one of csv, onlineretail, movielens`)
+	assert.NoError(t, Parse(flags(), []string{"-data", "f.csv", "-format", "excel"}, nil, "data"), "nil: not checked")
+	err = Parse(flags(), []string{"-format", "csv"}, formats, "data")
 	assert.EqualError(t, err, "-format applies to -data: give the file to read in that format")
-	err = Parse(flags(), []string{"-format", "csv"}, "data", "train")
+	err = Parse(flags(), []string{"-format", "csv"}, formats, "data", "train")
 	assert.EqualError(t, err, "-format applies to -data or -train: give the file to read in that format")
-	assert.ErrorIs(t, Parse(flags(), []string{"-h"}, "data"), flag.ErrHelp)
-	assert.NotErrorIs(t, Parse(flags(), []string{"-h"}, "data"), ErrUsage, "-h is no error")
+	assert.ErrorIs(t, Parse(flags(), []string{"-h"}, formats, "data"), flag.ErrHelp)
+	assert.NotErrorIs(t, Parse(flags(), []string{"-h"}, formats, "data"), ErrUsage, "-h is no error")
 }
 
 func TestUsage(t *testing.T) {

@@ -271,6 +271,7 @@ func (c CLI) badFlags(t *testing.T, dir string) {
 		{"-data", path, "-format", "onlineretail", "--bogus=1"},
 		{"-data", path, "-format"},
 		{"-format", "onlineretail", "-data"},
+		{"-data", path, "-format", "excel"}, // a format dataset does not know
 	}
 	for _, f := range c.BadFlags {
 		cases = append(cases, append([]string{"-data", path, "-format", "onlineretail"}, f...))
@@ -386,8 +387,8 @@ func RunMain(t *testing.T, main func(), args ...string) (stderr string, status i
 
 // CheckExitStatus checks, with [RunMain], the exit status of the main of
 // the program called name: 2 for an unknown flag (its usage printed,
-// headed by name) and for -format without -data, 1 for a file that
-// cannot be read.
+// headed by name), for -format without -data and for a format the
+// dataset package does not know, 1 for a file that cannot be read.
 func CheckExitStatus(t *testing.T, name string, main func()) {
 	stderr, status := RunMain(t, main, "-bogus") // in the child: main, then exit
 	assert.Equal(t, 2, status, "an unknown flag: %s", stderr)
@@ -395,6 +396,8 @@ func CheckExitStatus(t *testing.T, name string, main func()) {
 	stderr, status = RunMain(t, main, "-format", "onlineretail")
 	assert.Equal(t, 2, status, "-format without -data: %s", stderr)
 	assert.Contains(t, stderr, "-format applies to -data")
+	stderr, status = RunMain(t, main, "-data", filepath.Join(t.TempDir(), "missing.csv"), "-format", "excel")
+	assert.Equal(t, 2, status, "a format dataset does not know: %s", stderr)
 	stderr, status = RunMain(t, main, "-data", filepath.Join(t.TempDir(), "missing.csv"), "-format", "onlineretail")
 	assert.Equal(t, 1, status, "a file that cannot be read: %s", stderr)
 	assert.Contains(t, stderr, "missing.csv")
