@@ -262,22 +262,30 @@ func (b *Builder) Check(ps ...Purchase) error {
 // Gross returns the gross value of the Builder's lines: the sum of the
 // absolute values Quantity × Price of the lines of its base History, of
 // those added with [Builder.Add], and of the lines of the puts staged so
-// far ([Builder.PutOrder], [Builder.Apply]), each put counted in full
-// whatever it replaces at Build (and once: a put that replaces a staged
-// put of its key takes the other's place), capped at [MaxMoney]. Add and
-// [Builder.Check] refuse a line that would take it beyond MaxMoney; a
-// loader checks a put against it before staging it, so that Build cannot
-// refuse the puts. O(1).
+// far ([Builder.PutOrder], [Builder.Apply]), capped at [MaxMoney]. A
+// staged change counts in place of what it replaces at Build: a put or a
+// delete that replaces a staged change of its key takes the other's
+// place, and one that wins over the base's orders of its key (see Apply)
+// takes their lines out, so that a feed reading an order again, changed
+// or not, does not count it twice. Lines added with Add under the key of
+// a staged change, and a put that loses to the base's version of its
+// key, still count: Gross is at least the gross value Build holds. Add
+// and [Builder.Check] refuse a line that would take it beyond MaxMoney;
+// a loader checks a put with [Builder.CheckApply] before staging it, so
+// that Build cannot refuse the puts. O(1).
 func (b *Builder) Gross() Money { return b.stagedGross() }
 
 // stagedGross is Gross: the gross value of all lines so far (the base's
 // while nothing has changed it, see thaw) and of the staged puts.
-func (b *Builder) stagedGross() Money {
-	held := b.gross
+func (b *Builder) stagedGross() Money { return b.changes.withPuts(b.held()) }
+
+// held is the gross value of the lines the Builder holds outside its
+// staged changes: the base's while nothing has changed it (see thaw).
+func (b *Builder) held() Money {
 	if b.base != nil {
-		held = b.base.gross
+		return b.base.gross
 	}
-	return b.changes.withPuts(held)
+	return b.gross
 }
 
 // addGross checks p as Add does and returns gross with p's absolute value

@@ -58,19 +58,35 @@ type orderChanges struct {
 	// Builder.Gross), in 128 bits so that no number of puts overflows
 	// it and a put that another replaces is taken out exactly.
 	gross struct{ hi, lo uint64 }
+	// displaced is the sum of the staged changes' displaced values: the
+	// gross value of the base's orders they drop at Build, at most the
+	// base's gross value (each key's orders counted once).
+	displaced uint64
 }
 
 type stagedOrder struct {
-	version int64
-	del     bool
-	lines   []Purchase
-	gross   uint64 // the sum of the lines' absolute values, MaxMoney+1 beyond MaxMoney
+	version   int64
+	del       bool
+	lines     []Purchase
+	gross     uint64 // the sum of the lines' absolute values, MaxMoney+1 beyond MaxMoney
+	displaced uint64 // the gross value of the base's orders of its key it drops (Builder.displaced)
 }
 
-// replace takes the gross value of put old (nil: none) out of the staged
-// puts' and adds that of put o, which takes its place.
+// replace takes the gross and displaced values of change old (nil: none)
+// out of the staged changes' and adds those of change o, which takes its
+// place.
 func (ch *orderChanges) replace(old, o *stagedOrder) {
-	s := &ch.gross
+	ch.gross = ch.grossWith(old, o)
+	if old != nil {
+		ch.displaced -= old.displaced
+	}
+	ch.displaced += o.displaced
+}
+
+// grossWith returns the staged puts' gross value with change o in the
+// place of old (nil: none).
+func (ch *orderChanges) grossWith(old, o *stagedOrder) struct{ hi, lo uint64 } {
+	s := ch.gross
 	var c uint64
 	if old != nil {
 		s.lo, c = bits.Sub64(s.lo, old.gross, 0)
@@ -78,19 +94,28 @@ func (ch *orderChanges) replace(old, o *stagedOrder) {
 	}
 	s.lo, c = bits.Add64(s.lo, o.gross, 0)
 	s.hi += c
+	return s
 }
 
-// withPuts returns held plus the staged puts' gross value, MaxMoney
-// beyond it. Nil-safe.
+// withPuts returns held, less the gross value of the base's orders the
+// staged changes drop, plus the staged puts' gross value, MaxMoney beyond
+// it. Nil-safe.
 func (ch *orderChanges) withPuts(held Money) Money {
 	if ch == nil {
 		return held
 	}
-	lo, c := bits.Add64(ch.gross.lo, uint64(held), 0)
-	if ch.gross.hi != 0 || c != 0 || lo > uint64(MaxMoney) {
-		return MaxMoney
+	g, _ := sumGross(held, ch.displaced, ch.gross)
+	return g
+}
+
+// sumGross returns held - displaced + puts, and false with MaxMoney
+// beyond MaxMoney; held holds what displaced counts.
+func sumGross(held Money, displaced uint64, puts struct{ hi, lo uint64 }) (Money, bool) {
+	lo, c := bits.Add64(puts.lo, uint64(held)-displaced, 0)
+	if puts.hi != 0 || c != 0 || lo > uint64(MaxMoney) {
+		return MaxMoney, false
 	}
-	return Money(lo)
+	return Money(lo), true
 }
 
 // PutOrder stages version version of order key with the given lines: at
@@ -167,53 +192,127 @@ func (b *Builder) DeleteOrder(key string, version int64) error {
 // [Builder.Add] would refuse, a line names another order or the lines
 // name two customers. Build
 // returns an error wrapping [ErrMoneyRange] if the surviving puts take the
-// gross value of all lines beyond [MaxMoney]. It takes time linear in the
-// number of lines.
+// gross value of all lines beyond [MaxMoney]; [Builder.CheckApply] tells
+// beforehand. It takes time linear in the number of c's lines and, on a
+// base History, in those of the base's orders of its key, found by the
+// base's index of order keys (built on first use, see
+// [History.LookupOrder]) so that [Builder.Gross] counts the change in
+// their place.
 func (b *Builder) Apply(c OrderChange) error {
+	o, err := b.stage(c, true)
+	if err != nil || o == nil {
+		return err
+	}
+	ch := b.changes
+	ch.replace(ch.byKey[c.Key], o)
+	ch.byKey[c.Key] = o
+	return nil
+}
+
+// CheckApply returns the error [Builder.Apply] would return for c, or,
+// when c would be staged, an error wrapping [ErrInvalid] and
+// [ErrMoneyRange] if staging it would leave [Builder.Gross] beyond
+// [MaxMoney], so that Build would refuse the Builder; it stages nothing. A loader
+// checks each put with it before applying it, so that a put it refuses
+// has an input row to show for it. A put that replaces an order of the
+// base History is counted in its place (see Gross): a feed that reads an
+// order again, changed or not, is checked against what Build holds. It
+// takes time linear in the number of c's lines and in those of the
+// base's orders of its key.
+func (b *Builder) CheckApply(c OrderChange) error {
+	o, err := b.stage(c, false)
+	if err != nil || o == nil {
+		return err
+	}
+	ch := b.changes
+	old := ch.byKey[c.Key]
+	displaced := ch.displaced + o.displaced
+	if old != nil {
+		displaced -= old.displaced
+	}
+	if _, ok := sumGross(b.held(), displaced, ch.grossWith(old, o)); !ok {
+		return fmt.Errorf("%w: order %q: gross value of all lines beyond %v: %w", ErrInvalid, c.Key, MaxMoney, ErrMoneyRange)
+	}
+	return nil
+}
+
+// stage returns the staged change Apply makes of c, nil when a staged
+// change of its key wins over it, or Apply's error.
+func (b *Builder) stage(c OrderChange, keep bool) (*stagedOrder, error) {
 	if c.Key == "" {
-		return fmt.Errorf("%w: order change without order id", ErrInvalid)
+		return nil, fmt.Errorf("%w: order change without order id", ErrInvalid)
 	}
 	if c.Version < 0 {
-		return fmt.Errorf("%w: order %q: negative version %d (versions are 0, no version, or above)", ErrInvalid, c.Key, c.Version)
+		return nil, fmt.Errorf("%w: order %q: negative version %d (versions are 0, no version, or above)", ErrInvalid, c.Key, c.Version)
 	}
 	del := c.Delete || len(c.Lines) == 0
 	var lines []Purchase
 	var gross Money // of the lines, MaxMoney+1 (as a uint64) beyond MaxMoney
 	grossOK := true
 	if !del {
-		lines = make([]Purchase, len(c.Lines))
+		if keep {
+			lines = make([]Purchase, len(c.Lines))
+		}
 		for i, p := range c.Lines {
 			if err := checkPurchase(p); err != nil {
-				return fmt.Errorf("order %q line %d: %w", c.Key, i+1, err)
+				return nil, fmt.Errorf("order %q line %d: %w", c.Key, i+1, err)
 			}
 			v, ok := p.Price.Mul(int64(p.Quantity))
 			if !ok {
-				return fmt.Errorf("%w: order %q line %d: %d × %v: %w", ErrInvalid, c.Key, i+1, p.Quantity, p.Price, ErrMoneyRange)
+				return nil, fmt.Errorf("%w: order %q line %d: %d × %v: %w", ErrInvalid, c.Key, i+1, p.Quantity, p.Price, ErrMoneyRange)
 			}
 			if grossOK {
 				gross, grossOK = gross.Add(max(v, -v))
 			}
 			switch {
 			case p.Order != "" && p.Order != c.Key:
-				return fmt.Errorf("%w: order %q line %d belongs to order %q", ErrInvalid, c.Key, i+1, p.Order)
+				return nil, fmt.Errorf("%w: order %q line %d belongs to order %q", ErrInvalid, c.Key, i+1, p.Order)
 			case p.Customer != c.Lines[0].Customer:
-				return fmt.Errorf("%w: order %q has lines of customers %q and %q", ErrInvalid, c.Key, c.Lines[0].Customer, p.Customer)
+				return nil, fmt.Errorf("%w: order %q has lines of customers %q and %q", ErrInvalid, c.Key, c.Lines[0].Customer, p.Customer)
 			}
-			p.Order = c.Key
-			lines[i] = p
+			if keep {
+				p.Order = c.Key
+				lines[i] = p
+			}
 		}
 	}
 	ch := b.staged()
 	if old, ok := ch.byKey[c.Key]; ok && (c.Version < old.version || c.Version == old.version && old.del && !del) {
-		return nil
+		return nil, nil
 	}
-	o := &stagedOrder{version: c.Version, del: del, lines: lines, gross: uint64(gross)}
+	o := &stagedOrder{version: c.Version, del: del, lines: lines, gross: uint64(gross), displaced: b.displaced(c.Key, c.Version)}
 	if !grossOK {
 		o.gross = uint64(MaxMoney) + 1
 	}
-	ch.replace(ch.byKey[c.Key], o)
-	ch.byKey[c.Key] = o
-	return nil
+	return o, nil
+}
+
+// displaced returns the gross value of the lines of the base History's
+// orders of key that a change of key at version drops at Build: 0
+// without a base, or when the change loses to the version the base holds
+// of key (see resolve). Lines added with key in this Builder, which the
+// change drops too, are not counted: Gross stays an upper bound.
+func (b *Builder) displaced(key string, version int64) uint64 {
+	base := b.base
+	if base == nil {
+		base = b.over
+	}
+	if base == nil || base.NumOrders() == 0 {
+		return 0
+	}
+	if base.versioned() {
+		if v, ok := base.keyVersion(key); ok && version < v {
+			return 0
+		}
+	}
+	var g Money
+	base.keyIndex().each(base, key, func(o uint32) {
+		for i := base.orderOff[o]; i < base.orderOff[o+1]; i++ {
+			v := Money(base.lineQty[i]) * base.linePrice[i] // fits: Add checked it
+			g += max(v, -v)                                 // fits: within base.gross
+		}
+	})
+	return uint64(g)
 }
 
 // EraseCustomer stages the erasure of customer key, as a data-protection
