@@ -170,7 +170,7 @@ func (l *loader) flushOrder(o *orderBuf) error {
 	case len(o.lines) == 0:
 		return nil // every line was skipped
 	}
-	if _, e := l.finishOrder(o); e != nil {
+	if _, e := l.finishOrder(o, l.version); e != nil {
 		return l.dropOrder(o, e)
 	}
 	if err := l.b.PutOrder(o.key, l.version, o.lines); err != nil {
@@ -203,14 +203,15 @@ func (l *loader) dropOrder(o *orderBuf, e *ParseError) error {
 	return nil
 }
 
-// finishOrder appends o's refund line, if any, and returns the gross
-// value of everything put so far with o: the Builder's (see
-// affinity.Builder.Gross: the lines of its base, those added and the
-// puts staged, by earlier loads and this one), or without a Builder the
-// orders of this load. It checks that o's net value, its gross value
-// (the refund line included) and that total fit in Money, so that the
-// Builder cannot refuse the load at Build without a line to show for it.
-func (l *loader) finishOrder(o *orderBuf) (affinity.Money, *ParseError) {
+// finishOrder appends o's refund line, if any, and checks that o's net
+// value, its gross value (the refund line included) and the gross value
+// of everything put so far with o fit in Money, so that the Builder
+// cannot refuse the load at Build without a line to show for it: with a
+// Builder, o put at version counted in place of what it replaces
+// (affinity.Builder.CheckApply: the lines of its base, those added and
+// the puts staged, by earlier loads and this one), without one the
+// orders of this load, whose gross value it returns with o's.
+func (l *loader) finishOrder(o *orderBuf, version int64) (affinity.Money, *ParseError) {
 	var value, gross affinity.Money
 	ok := true
 	for _, p := range o.lines {
@@ -233,14 +234,15 @@ func (l *loader) finishOrder(o *orderBuf) (affinity.Money, *ParseError) {
 			o.lines = append(o.lines, p)
 		}
 	}
-	start := l.putGross
-	if l.b != nil {
-		start = l.b.Gross()
-	}
-	total, okT := start.Add(gross)
-	if !ok || !okT {
+	total, okT := l.putGross.Add(gross)
+	if !ok || l.b == nil && !okT {
 		return 0, &ParseError{Line: o.first, Reason: reasonMoneyRange,
 			Err: fmt.Errorf("order %q: value beyond the range of Money: %w", o.key, affinity.ErrMoneyRange)}
+	}
+	if l.b != nil {
+		if err := l.b.CheckApply(affinity.OrderChange{Key: o.key, Version: version, Lines: o.lines}); err != nil {
+			return 0, lineError(o.first, err)
+		}
 	}
 	return total, nil
 }

@@ -285,7 +285,7 @@ func (s *SQLSource) Poll(ctx context.Context, since any) (SQLBatch, error) {
 			// the order's value, and the gross value of the orders put
 			// with it, fit in Money: else the Builder would refuse them
 			// at Build without a row to show for it
-			total, e := l.finishOrder(&orderBuf{key: key, first: g.firstRow, lines: lines})
+			total, e := l.finishOrder(&orderBuf{key: key, first: g.firstRow, lines: lines}, g.version)
 			if e != nil {
 				if !l.opts.Lenient {
 					return out, e
