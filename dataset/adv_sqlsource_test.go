@@ -440,7 +440,8 @@ func TestAdvSQLNoLinesLeft(t *testing.T) {
 }
 
 // TestAdvSQLCancelledWithBadRows: a cancelled order is deleted in lenient
-// mode though one of its line rows is bad (a delete needs no line); an
+// mode though one of its line rows is bad (a delete needs no line; its
+// good rows, which add none, are counted as "cancelled order"); an
 // order with a bad row that is not cancelled keeps its previous version
 // (no change), its good rows counted as "incomplete order".
 func TestAdvSQLCancelledWithBadRows(t *testing.T) {
@@ -458,7 +459,8 @@ func TestAdvSQLCancelledWithBadRows(t *testing.T) {
 	require.Len(t, batch.Changes, 1)
 	assert.Equal(t, "1", batch.Changes[0].Key)
 	assert.True(t, batch.Changes[0].Delete)
-	assert.Equal(t, []dataset.Skip{{Reason: "null value", Count: 2, FirstLine: 1}, {Reason: "incomplete order", Count: 1, FirstLine: 4}}, batch.Report.Skipped)
+	assert.Equal(t, []dataset.Skip{{Reason: "null value", Count: 2, FirstLine: 1}, {Reason: "cancelled order", Count: 1, FirstLine: 2},
+		{Reason: "incomplete order", Count: 1, FirstLine: 4}}, batch.Report.Skipped)
 	assert.Equal(t, batch.Report.Rows, batch.Report.Loaded+batch.Report.SkippedRows())
 }
 
@@ -1041,16 +1043,16 @@ func TestAdvSQLDuplicates(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 3, batch.Report.Duplicates)
 	assert.Equal(t, 5, batch.Report.FirstDuplicate)
-	assert.Empty(t, batch.Report.Skipped)
+	assert.Equal(t, []dataset.Skip{{Reason: "cancelled order", Count: 2, FirstLine: 10}}, batch.Report.Skipped, "a cancelled order's rows add no line")
 	assert.Equal(t, map[string]int{"1": 7, "2": 1, "3": 2, "4": 0}, lines(batch), "duplicates are loaded")
-	assert.Contains(t, batch.Report.String(), "3 (first at line 5)")
+	assert.Contains(t, batch.Report.String(), "3 (first at row 5)")
 
 	src.DropDuplicates = true
 	batch, err = src.Poll(context.Background(), time.Time{})
 	require.NoError(t, err)
 	assert.Equal(t, 3, batch.Report.Duplicates)
 	assert.Equal(t, 5, batch.Report.FirstDuplicate)
-	assert.Equal(t, []dataset.Skip{{Reason: "duplicate row", Count: 3, FirstLine: 5}}, batch.Report.Skipped)
+	assert.Equal(t, []dataset.Skip{{Reason: "duplicate row", Count: 3, FirstLine: 5}, {Reason: "cancelled order", Count: 2, FirstLine: 10}}, batch.Report.Skipped)
 	assert.Equal(t, map[string]int{"1": 5, "2": 1, "3": 1, "4": 0}, lines(batch))
 	sqlAdvAccounting(t, batch.Report)
 }

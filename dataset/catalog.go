@@ -92,7 +92,7 @@ func LoadCatalog(ctx context.Context, r io.Reader, b *affinity.Builder, opts Cat
 	if err == nil {
 		err = l.loadCatalog(src, opts)
 	}
-	return l.report(), err
+	return l.report(), setWhere(err, "CatalogOptions.Limits")
 }
 
 // catalogSpecs are the columns of a catalog file by c.

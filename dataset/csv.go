@@ -135,6 +135,20 @@ func editDistance1(a, b string) bool {
 	return a[i+1:] == b[i:]
 }
 
+// appendIgnored appends the text of a column no field maps to ignored,
+// trimmed, as [Report.Ignored] lists it: at most 32, each cut to at most
+// 64 bytes.
+func appendIgnored(ignored *[]string, text string) {
+	if len(*ignored) >= 32 {
+		return
+	}
+	t := strings.TrimSpace(text)
+	if len(t) > 64 { // 61 bytes and "…" (3)
+		t = strings.ToValidUTF8(t[:61], "") + "…"
+	}
+	*ignored = append(*ignored, strings.Clone(t))
+}
+
 // mapHeader resolves specs against the header record rec found at line.
 // Duplicate names and missing required columns are errors. A column that
 // maps to no field but nearly matches the name of an unmapped one (see
@@ -193,13 +207,7 @@ func mapHeader(rec []string, specs []colSpec, line int, lenient bool, ignored *[
 				continue
 			}
 		}
-		if len(*ignored) < 32 {
-			t := strings.TrimSpace(f)
-			if len(t) > 64 { // 61 bytes and "…" (3)
-				t = strings.ToValidUTF8(t[:61], "") + "…"
-			}
-			*ignored = append(*ignored, strings.Clone(t))
-		}
+		appendIgnored(ignored, f)
 	}
 	missing = missing[:0]
 	for c, sp := range specs {

@@ -24,8 +24,10 @@
 // # Live sources
 //
 // [SQLSource] polls a shop database through database/sql with any driver
-// and a cursor, and returns one [affinity.OrderChange] per changed order;
-// [LoadSeq] loads purchases from an iterator. The "shopify" and
+// and a cursor, and returns one [affinity.OrderChange] per changed order
+// ([SQLSource.Poll]) or applies them to a Builder, each checked against
+// what the Builder holds ([SQLSource.Load]); [LoadSeq] loads purchases
+// from an iterator. The "shopify" and
 // "woocommerce" formats load each order as one put, so re-loading an
 // export replaces orders instead of adding them twice.
 //

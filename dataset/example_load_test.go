@@ -148,5 +148,5 @@ func ExampleLimits() {
 	fmt.Println(err)
 	// Output:
 	// true
-	// dataset: line 28, column 4 (name): field 4 of the record from line 2 (inside a quote opened at line 2 and not closed): more than Limits.MaxField = 256; raise Options.Limits.MaxField (-1 for no limit) if the input is genuine
+	// dataset: line 28, column 4 (name): field 4 of the record from line 2 (inside a quote opened at line 2 and not closed): more than Options.Limits.MaxField = 256; raise it (-1 for no limit) if the input is genuine
 }

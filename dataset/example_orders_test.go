@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"strings"
+	"time"
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
@@ -73,29 +74,29 @@ func ExampleLoadSeq() {
 }
 
 // Polling a shop database: each poll reads the orders changed since the
-// last cursor and applies them onto the current History. It needs a
-// database, so it is compiled but not run; the tests run it against
-// PostgreSQL.
+// last cursor and applies them onto the current History; the cursor moves
+// on only with the History built from them. It needs a database, so it is
+// compiled but not run; the PostgreSQL tests of SQLSource.Load cover what
+// it does.
 func ExampleSQLSource() {
 	poll := func(ctx context.Context, db *sql.DB, current *affinity.History, cursor any) (*affinity.History, any, error) {
 		const query = `SELECT o.id AS order_id, o.customer_id, o.created_at, o.updated_at, o.status,
        l.sku AS product_id, l.quantity, l.price
-FROM orders o JOIN order_lines l ON l.order_id = o.id
+FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id
 WHERE o.updated_at >= $1`
 		// README: SQL source
-		src := &dataset.SQLSource{DB: db, Query: query, Cancelled: []string{"cancelled"}}
-		batch, err := src.Poll(ctx, cursor) // cursor: time.Time{} at first
+		src := &dataset.SQLSource{DB: db, Query: query, Cancelled: []string{"cancelled"},
+			Overlap: 5 * time.Minute} // orders committed late with an earlier updated_at
+		b := affinity.NewBuilder(current)
+		batch, err := src.Load(ctx, cursor, b) // cursor: time.Time{} at first
 		if err != nil {
 			return nil, cursor, err
 		}
-		b := affinity.NewBuilder(current)
-		for _, c := range batch.Changes {
-			if err := b.Apply(c); err != nil {
-				return nil, cursor, err
-			}
-		}
 		next, err := b.Build(ctx)
-		return next, batch.Cursor, err
+		if err != nil {
+			return nil, cursor, err // the old cursor: the next poll reads them again
+		}
+		return next, batch.Cursor, nil
 		// README: end
 	}
 	_ = poll

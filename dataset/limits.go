@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -12,9 +13,11 @@ import (
 // Limits bounds what one load may read, so that a hostile or broken file
 // costs an error, never unbounded memory or time. Each field's zero value
 // means the default given with it; a negative value means no limit. The
-// error for an exceeded limit wraps [ErrLimit], names the limit and stops
-// the load in strict and lenient mode alike, except MaxCategories and
-// MaxBasket, which reject one row (counted in lenient mode).
+// error for an exceeded limit wraps [ErrLimit], names the limit where the
+// caller set it ("Options.Limits.MaxRows", "CatalogOptions.Limits.MaxRows",
+// [SQLSource.MaxRows]) and stops the load in strict and lenient mode
+// alike, except MaxCategories and MaxBasket, which reject one row
+// (counted in lenient mode).
 type Limits struct {
 	// MaxLine is the longest physical line, and for the CSV formats the
 	// longest record (a quoted field may span lines), in bytes after
@@ -93,11 +96,32 @@ type limitError struct {
 	name  string // field of Limits
 	value int64  // the limit
 	what  string // what exceeded it
+	// where is the setting that holds the limit, without its field name:
+	// "" for Options.Limits (see setWhere)
+	where string
 }
 
 func (e *limitError) Error() string {
-	return fmt.Sprintf("%s: more than Limits.%s = %d; raise Options.Limits.%s (-1 for no limit) if the input is genuine",
-		e.what, e.name, e.value, e.name)
+	where, input := cmp.Or(e.where, "Options.Limits"), "input"
+	if e.where == sqlLimits {
+		input = "query's result"
+	}
+	return fmt.Sprintf("%s: more than %s.%s = %d; raise it (-1 for no limit) if the %s is genuine",
+		e.what, where, e.name, e.value, input)
+}
+
+// sqlLimits is where an [SQLSource] sets its limit.
+const sqlLimits = "SQLSource"
+
+// setWhere names where, in the settings of the load that returned err,
+// the limit err exceeds is set (an [Options] field is the default); it
+// returns err.
+func setWhere(err error, where string) error {
+	var le *limitError
+	if errors.As(err, &le) && le.where == "" {
+		le.where = where
+	}
+	return err
 }
 
 func (e *limitError) Is(target error) bool {

@@ -189,16 +189,17 @@ type Skip struct {
 	// file's, see [affinity.Builder.Gross], beyond [affinity.MaxMoney]),
 	// "missing order", "split order" and "invalid refund" (order formats),
 	// "duplicate product" and "invalid stock
-	// flag" (catalogs), "removed line", "incomplete order", "invalid
-	// version", "null value" and "customer conflict" (the SQL source),
-	// "invalid record" (refused by the Builder); or, in
-	// strict mode too, "adjustment" for Online Retail's "A" invoices,
-	// "cancelled order" for the order formats and "duplicate row" with
-	// [Options.DropDuplicates].
+	// flag" (catalogs), "incomplete order", "invalid version", "null
+	// value" and "customer conflict" (the SQL source), "invalid record"
+	// (refused by the Builder); or, in strict mode too, "adjustment" for
+	// Online Retail's "A" invoices, "cancelled order" for the order
+	// formats and the SQL source, "removed line" and "no line" for the
+	// SQL source and "duplicate row" with [Options.DropDuplicates].
 	Reason string `json:"reason"`
 	// Count is the number of rows skipped for Reason.
 	Count int `json:"count"`
-	// FirstLine is the 1-based input line of the first of them.
+	// FirstLine is the 1-based input line of the first of them (for an
+	// [SQLSource], the row of the query's result).
 	FirstLine int `json:"first_line"`
 }
 
@@ -212,9 +213,13 @@ type Report struct {
 	// Format is the format that was loaded ("catalog" for [LoadCatalog]).
 	Format string `json:"format"`
 	// Rows counts data rows read: records of a CSV format (the header
-	// excluded), non-blank lines of a line format.
+	// excluded), non-blank lines of a line format, rows of the query's
+	// result of an [SQLSource].
 	Rows int `json:"rows"`
-	// Loaded counts rows that were added to the Builder.
+	// Loaded counts rows that were added to the Builder: whose lines were
+	// added or put. The rows of an order that a load deletes (cancelled)
+	// add no line: they are counted in Skipped as "cancelled order",
+	// though the delete is applied.
 	Loaded int `json:"loaded"`
 	// Purchases counts purchase lines added. It differs from Loaded
 	// where a row holds several lines (a basket) or is split (CDNOW,
@@ -256,14 +261,16 @@ type Report struct {
 	FirstDuplicate int `json:"first_duplicate,omitempty"`
 	// Ignored lists the header texts of columns that no field maps, in
 	// file order (at most 32, each cut to at most 64 bytes, a cut one
-	// ending in "…").
+	// ending in "…"); for an [SQLSource], the result's column names that
+	// no field of [SQLColumns] names.
 	Ignored []string `json:"ignored,omitempty"`
 	// Skipped lists the skipped rows by reason, in the order in which
 	// each reason first occurred (FirstLine order). In strict mode it
 	// holds only rows the format or the options skip by definition
 	// ("adjustment" in Online Retail, "cancelled order" in the order
-	// formats, "duplicate row" with [Options.DropDuplicates], "removed
-	// line" of an [SQLSource]).
+	// formats and of an [SQLSource], "duplicate row" with
+	// [Options.DropDuplicates], "removed line" and "no line" of an
+	// SQLSource).
 	Skipped []Skip `json:"skipped_by,omitempty"`
 }
 
@@ -276,7 +283,9 @@ func (r Report) SkippedRows() int {
 	return n
 }
 
-// String formats the report as an aligned, multi-line table.
+// String formats the report as an aligned, multi-line table; the first
+// line of each reason of Skipped, and of the duplicates, is a "row" of
+// the query's result for an [SQLSource] ("first at row 5"), else a "line".
 func (r Report) String() string {
 	var b strings.Builder
 	row := func(name string, v any) { fmt.Fprintf(&b, "%-10s %v\n", name, v) }
@@ -288,15 +297,19 @@ func (r Report) String() string {
 	row("returns", r.Returns)
 	row("events", r.Events)
 	row("catalog", r.Products)
+	unit := "line"
+	if r.Format == "sql" {
+		unit = "row" // of the query's result
+	}
 	if r.Duplicates > 0 {
-		row("duplicates", fmt.Sprintf("%d (first at line %d)", r.Duplicates, r.FirstDuplicate))
+		row("duplicates", fmt.Sprintf("%d (first at %s %d)", r.Duplicates, unit, r.FirstDuplicate))
 	}
 	if len(r.Ignored) > 0 {
 		row("ignored", strings.Join(r.Ignored, ", "))
 	}
 	row("skipped", r.SkippedRows())
 	for _, s := range r.Skipped {
-		fmt.Fprintf(&b, "  %-22s %d (first at line %d)\n", s.Reason, s.Count, s.FirstLine)
+		fmt.Fprintf(&b, "  %-22s %d (first at %s %d)\n", s.Reason, s.Count, unit, s.FirstLine)
 	}
 	return b.String()
 }
@@ -339,7 +352,8 @@ func (r Report) LogValue() slog.Value {
 // count bad rows in [Report.Skipped] instead.
 type ParseError struct {
 	// Line is the 1-based line of the input (after decompression) where
-	// the problem is; always ≥ 1.
+	// the problem is, or for an [SQLSource] the 1-based row of the
+	// query's result (which Error calls "sql row"); always ≥ 1.
 	Line int
 	// Column is the 1-based field number of the bad value, 0 when the
 	// line as a whole is at fault.
@@ -355,13 +369,20 @@ type ParseError struct {
 	Reason string
 	// Err describes the problem.
 	Err error
+
+	row bool // Line is a row of an SQL query's result
 }
 
 // Error formats the error as
-// `dataset: line 17, column 5 (Quantity): invalid quantity "x"`.
+// `dataset: line 17, column 5 (Quantity): invalid quantity "x"`, or
+// `dataset: sql row 17, column 5 (quantity): …` for an [SQLSource].
 func (e *ParseError) Error() string {
 	var b strings.Builder
-	b.WriteString("dataset: line ")
+	if e.row {
+		b.WriteString("dataset: sql row ")
+	} else {
+		b.WriteString("dataset: line ")
+	}
 	b.WriteString(strconv.Itoa(e.Line))
 	if e.Column > 0 {
 		b.WriteString(", column ")
@@ -804,8 +825,13 @@ func (l *loader) report() Report {
 // 4096 rows.
 func (l *loader) row(line int) error {
 	if l.rep.Rows >= l.lim.rows {
-		return &ParseError{Line: line, Reason: reasonLimit,
+		e := &ParseError{Line: line, Reason: reasonLimit,
 			Err: &limitError{name: "MaxRows", value: int64(l.lim.rows), what: "data rows"}}
+		if l.rep.Format == "sql" {
+			e.row = true
+			e.Err = &limitError{name: "MaxRows", value: int64(l.lim.rows), what: "rows", where: sqlLimits}
+		}
+		return e
 	}
 	l.rep.Rows++
 	if l.rep.Rows%4096 == 0 {

@@ -19,8 +19,25 @@ import (
 // any driver, for incremental polling: each [SQLSource.Poll] reads the
 // lines of the orders changed since a cursor and returns them as order
 // changes for [affinity.Builder.Apply], with the cursor for the next
-// poll. The library imports no driver: the caller opens DB with the one
-// it uses. A SQLSource is safe for concurrent use if DB is.
+// poll; [SQLSource.Load] applies them to a Builder, checked against what
+// it holds. The library imports no driver: the caller opens DB with the
+// one it uses. A SQLSource is safe for concurrent use if DB is.
+//
+// A poll sees the rows its query returns, and nothing of rows that are
+// gone: an order removed with DELETE stays in the History. Mark orders
+// removed instead (a Cancelled status, or an order left without lines,
+// setting their updated-at), or delete them from the History with
+// [affinity.Builder.DeleteOrder].
+//
+// The [Report] counts every row of the result (Rows) as loaded or
+// skipped: Loaded counts the rows whose lines were put, Skipped the rest
+// by reason, among them the rows of a cancelled order ("cancelled order":
+// the order is deleted, a change of the batch, but its rows add no line,
+// as in the order formats), rows without a line ("no line", see
+// [SQLColumns].Product) and lines of quantity 0 ("removed line"). An
+// order that lenient mode skips and whose rows stay at the cursor (its
+// updated-at the largest read) is read, and skipped and counted, again
+// by every poll until it is fixed or a later change moves the cursor on.
 type SQLSource struct {
 	// DB is the database to read; required.
 	DB *sql.DB
@@ -31,16 +48,23 @@ type SQLSource struct {
 	//
 	//	SELECT o.id AS order_id, o.customer_id, o.created_at, o.updated_at,
 	//	       o.status, l.sku AS product_id, l.quantity, l.price
-	//	FROM orders o JOIN order_lines l ON l.order_id = o.id
+	//	FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id
 	//	WHERE o.updated_at >= $1
 	//
+	// The LEFT JOIN returns an order whose lines were all removed as one
+	// row without a line, which deletes it (see [SQLColumns].Product); an
+	// inner JOIN returns no row for it, and the History keeps its lines.
+	// The order's updated-at must be set on every change of the order or
+	// of its lines (by the application, or by a trigger on both tables).
 	// Compare with ">=": rows at the cursor are read again, which costs
 	// nothing because changes are idempotent (a Builder over a History
 	// that holds an order as read again, its lines in the same order,
 	// finds no change and builds nothing: [affinity.NewBuilder]), and no
-	// order committed late with the cursor's own time is missed. No ORDER
-	// BY is needed; one that orders an order's lines keeps a database that
-	// returns them in another order from rebuilding for them.
+	// order committed late with the cursor's own time is missed; one
+	// committed late with an earlier time needs [SQLSource.Overlap]. No
+	// ORDER BY is needed; one that orders an order's lines keeps a
+	// database that returns them in another order from rebuilding for
+	// them.
 	Query string
 	// Columns names the result columns; see [SQLColumns].
 	Columns SQLColumns
@@ -56,13 +80,20 @@ type SQLSource struct {
 	// other rows hold.
 	Lenient bool
 	// Location is the time zone of text times without one, in the Time
-	// and Version columns; nil means UTC.
+	// and Version columns; nil means UTC. It applies to text only: a time
+	// the driver returns as a time.Time is taken as it is, so a
+	// PostgreSQL "timestamp without time zone" column, which pgx reads as
+	// UTC, is UTC whatever Location says (convert it in the query: ts AT
+	// TIME ZONE 'Europe/Berlin', or select it as text).
 	Location *time.Location
 	// Overlap moves a time cursor back before the query runs, so that an
 	// order committed late with an updated-at a little before the cursor
-	// (a long transaction) is still read; the orders in the overlap are
-	// read again, which is harmless since changes are idempotent. Zero
-	// means none; integer cursors ignore it.
+	// (a transaction that set it, then committed after a poll read a later
+	// one) is still read; the orders in the overlap are read again, which
+	// is harmless since changes are idempotent. Zero means none, which
+	// loses such orders for good: set it to the longest a transaction
+	// writing orders may take, a few minutes. Integer cursors ignore it
+	// (a sequence has the same problem: use one assigned at commit).
 	Overlap time.Duration
 	// MaxRows bounds the rows one poll reads, and so its memory: more is
 	// an error wrapping [ErrLimit]. 0 means [DefaultMaxRows]; negative
@@ -79,7 +110,9 @@ type SQLSource struct {
 }
 
 // SQLColumns names the result columns of [SQLSource.Query], matched
-// exactly. An empty field means the default name in parentheses.
+// exactly. An empty field means the default name in parentheses. Result
+// columns that no field names are read as nothing and listed in
+// [Report.Ignored].
 type SQLColumns struct {
 	// Order is the shop's order id ("order_id"); required.
 	Order string
@@ -89,14 +122,18 @@ type SQLColumns struct {
 	// Product is the product id ("product_id"); required. A row whose
 	// product is NULL, and its quantity and price too where the result
 	// has them, is an order without lines, as a LEFT JOIN of orders and
-	// lines returns it: it adds no line, and such an order is a delete.
+	// lines returns it: it adds no line (counted in [Report.Skipped] as
+	// "no line"), and such an order is a delete. A NULL product with a
+	// quantity or price is a bad row ("null value").
 	Product string
 	// Time is when the order was placed ("created_at"): a timestamp, or
 	// text in RFC 3339 or "2006-01-02 15:04:05"; required.
 	Time string
 	// Quantity is the line's units ("quantity"), an integer, negative for
-	// a return; optional, 1 when absent. A line with quantity 0 is a line
-	// removed from the order: skipped as "removed line".
+	// a return; optional, 1 when the result has no such column (a column
+	// of another name is listed in [Report.Ignored]). A line with
+	// quantity 0 is a line removed from the order: skipped as "removed
+	// line".
 	Quantity string
 	// Price is the unit price ("price"): numeric, text or floating point,
 	// read exactly as a decimal (a single-precision column's value as the
@@ -104,9 +141,10 @@ type SQLColumns struct {
 	// value with more decimals than Money keeps, such as a price computed
 	// as 0.1 + 0.2, to the nearest ten-thousandth); optional, 0 when
 	// absent or NULL. Price × quantity, each order's value and the gross
-	// value of the orders a poll puts must fit in [affinity.Money]: else
-	// the row (or the order, at its first row) is an error, or skipped
-	// as "amount out of range" in lenient mode.
+	// value of the orders a poll puts (with [SQLSource.Load], with all
+	// the Builder holds) must fit in [affinity.Money]: else the row (or
+	// the order, at its first row) is an error, or skipped as "amount out
+	// of range" in lenient mode.
 	Price string
 	// Version is the cursor column ("updated_at"): an updated-at
 	// timestamp or an increasing integer such as the order id or a change
@@ -130,11 +168,13 @@ type SQLBatch struct {
 	// [affinity.Builder.Apply].
 	Changes []affinity.OrderChange
 	// Cursor is the largest value of the Version column read, of the
-	// type of the since argument (time.Time or int64), or since itself
-	// when that is larger or no row was read. Pass it to the next Poll.
+	// type of the since argument (time.Time, or int64 for an int64 or
+	// int), or since itself when that is larger or no row was read. Pass
+	// it to the next Poll once what the batch read is in use: on an error
+	// of the poll, or of the Build that follows it, keep the old cursor.
 	Cursor any
-	// Report counts the rows. Its Line fields and those of errors are
-	// 1-based row numbers of the query's result.
+	// Report counts the rows (see [SQLSource]). Its Line fields and
+	// those of errors are 1-based row numbers of the query's result.
 	Report Report
 }
 
@@ -145,6 +185,7 @@ const (
 	reasonVersion    = "invalid version"
 	reasonNull       = "null value"
 	reasonConflict   = "customer conflict"
+	reasonNoLine     = "no line"
 )
 
 // sqlGroup collects the rows of one order.
@@ -154,24 +195,64 @@ type sqlGroup struct {
 	del      bool
 	bad      bool
 	seen     bool // customer set from the first row
-	rows     int  // good rows, skipped as incomplete if bad
+	rows     int  // good rows with a line, skipped as incomplete if bad
 	firstRow int  // the order's first row
-	firstOK  int  // its first good row: where "incomplete order" counts it
-	lines    []affinity.Purchase
-	lineRows []int // the row of each line
+	firstOK  int  // its first good row with a line: where "incomplete order" counts it
+	// good rows without a line (see noLine), skipped as "no line", and
+	// the first of them
+	empty, firstEmpty int
+	lines             []affinity.Purchase
+	lineRows          []int // the row of each line
 }
 
 // Poll runs the query with since as its argument and returns the orders
 // it read as changes, with the next cursor. since is a time.Time (for a
 // timestamp Version column; the zero time reads everything) or an int64
-// (for an integer one); its type decides how the Version column is read.
+// (for an integer one; an int is taken as an int64, and the batch's
+// Cursor is then an int64); its type decides how the Version column is
+// read.
 //
-// In strict mode the first bad row fails the poll with a [*ParseError]
-// naming the row and the column. Poll stops when ctx is done (the query
-// is cancelled through the driver) and returns an error wrapping
-// ctx.Err(). Memory grows with the rows of one poll; bound a poll with the
-// query (a time window) when a backlog may be large.
+// Poll checks that the gross value of the orders it puts fits in
+// [affinity.Money] counting these orders alone: applied to a Builder
+// that holds other lines (a shop's History), they may still take its
+// gross value beyond, and Build then fails with no row to show for it.
+// [SQLSource.Load] applies a poll to a Builder and checks each put
+// against what the Builder holds.
+//
+// In strict mode a bad row fails the poll with a [*ParseError] naming the
+// row and, for a bad value, the column: the first bad row of the result,
+// except that an order whose value, or the gross value of the orders put
+// with it, is beyond Money is known only once every row is read; it
+// fails the poll at its first row, without a column (in lenient mode its
+// rows are skipped as "amount out of range"). Poll stops when ctx is
+// done (the query is cancelled through the driver) and returns an error
+// wrapping ctx.Err(). Memory grows with the rows of one poll; bound a
+// poll with the query (a time window) when a backlog may be large.
 func (s *SQLSource) Poll(ctx context.Context, since any) (SQLBatch, error) {
+	return s.poll(ctx, since, nil)
+}
+
+// Load polls as [SQLSource.Poll] does and applies the changes to b with
+// [affinity.Builder.Apply], in the batch's order, checking each put
+// against what b holds ([affinity.Builder.CheckApply]: its base History,
+// the lines added and the changes staged, a put counted in place of the
+// base's version of its order, so that reading an order again costs
+// nothing): an order that would take b's gross value beyond
+// [affinity.MaxMoney] fails the load with a [*ParseError] at the order's
+// first row, or in lenient mode is skipped with its rows as "amount out
+// of range", and the orders after it still load. So Build cannot fail
+// for the puts of a Load. The batch's Changes are the changes applied.
+// On error b may hold part of them: discard it, and keep the cursor. A
+// nil b is an error wrapping [affinity.ErrNilArgument].
+func (s *SQLSource) Load(ctx context.Context, since any, b *affinity.Builder) (SQLBatch, error) {
+	if b == nil {
+		return SQLBatch{Cursor: since, Report: Report{Format: "sql"}}, affinity.NilArgument("dataset", "Builder")
+	}
+	return s.poll(ctx, since, b)
+}
+
+// poll is Poll, and with a Builder Load.
+func (s *SQLSource) poll(ctx context.Context, since any, b *affinity.Builder) (SQLBatch, error) {
 	out := SQLBatch{Cursor: since, Report: Report{Format: "sql"}}
 	if err := affinity.CheckContext("dataset", ctx); err != nil {
 		return out, err
@@ -211,8 +292,13 @@ func (s *SQLSource) Poll(ctx context.Context, since any) (SQLBatch, error) {
 		return out, err
 	}
 	loc := s.Location
-	l := newLoader(ctx, nil, Options{Lenient: s.Lenient, Location: loc, TimeLayouts: sqlLayouts,
+	l := newLoader(ctx, b, Options{Lenient: s.Lenient, Location: loc, TimeLayouts: sqlLayouts,
 		Limits: Limits{MaxRows: s.MaxRows}}, "sql")
+	for i, name := range names {
+		if !slices.Contains(m, i) {
+			appendIgnored(&l.rep.Ignored, name)
+		}
+	}
 	cancelled := make(map[string]bool, len(s.Cancelled))
 	for _, c := range s.Cancelled {
 		cancelled[strings.ToLower(c)] = true
@@ -265,56 +351,89 @@ func (s *SQLSource) Poll(ctx context.Context, since any) (SQLBatch, error) {
 		}
 		return out, fmt.Errorf("dataset: sql rows: %w", err)
 	}
-	for _, key := range keys {
-		g := groups[key]
-		switch {
-		case g.bad && !g.del:
-			for range g.rows {
-				l.skip(reasonIncomplete, g.firstOK)
-			}
-			continue
-		case g.del || len(g.lines) == 0:
-			// a cancelled order is deleted whatever its line rows hold:
-			// a delete needs no line
-			out.Changes = append(out.Changes, affinity.OrderChange{Key: key, Version: g.version, Delete: true})
-		default:
-			dups, lines := g.duplicates(), g.lines
-			if s.DropDuplicates && len(dups) > 0 {
-				lines = g.without(dups)
-			}
-			// the order's value, and the gross value of the orders put
-			// with it, fit in Money: else the Builder would refuse them
-			// at Build without a row to show for it
-			total, e := l.finishOrder(&orderBuf{key: key, first: g.firstRow, lines: lines}, g.version)
-			if e != nil {
-				if !l.opts.Lenient {
-					return out, e
-				}
-				for range g.rows {
-					l.skip(e.Reason, g.firstRow)
-				}
-				continue
-			}
-			for _, i := range dups {
-				l.countDuplicate(g.lineRows[i], s.DropDuplicates)
-				if s.DropDuplicates {
-					g.rows--
-				}
-			}
-			l.putGross = total
-			out.Changes = append(out.Changes, affinity.OrderChange{Key: key, Version: g.version, Lines: lines})
-			l.countLines(lines)
-		}
-		l.rep.Loaded += g.rows
-	}
-	slices.SortFunc(out.Changes, func(a, b affinity.OrderChange) int {
-		return cmp.Or(cmp.Compare(a.Version, b.Version), cmp.Compare(a.Key, b.Key))
+	// The orders in the order of their changes, so that which order a
+	// gross value near MaxMoney refuses does not depend on the order of
+	// the result's rows.
+	slices.SortFunc(keys, func(a, b string) int {
+		return cmp.Or(cmp.Compare(groups[a].version, groups[b].version), cmp.Compare(a, b))
 	})
+	for _, key := range keys {
+		c, err := s.finish(l, key, groups[key])
+		if err != nil {
+			return out, err
+		}
+		if c.Key != "" {
+			out.Changes = append(out.Changes, c)
+		}
+	}
 	if cursor != nil && versionLess(since, cursor) {
 		out.Cursor = cursor // never back, even when only the overlap was read
 	}
 	out.Report = l.report()
 	return out, nil
+}
+
+// finish turns the rows of order key into its change, applied to the
+// loader's Builder if it has one, and counts them; a zero change when the
+// order is skipped, an error when strict mode stops.
+func (s *SQLSource) finish(l *loader, key string, g *sqlGroup) (affinity.OrderChange, error) {
+	for range g.empty {
+		l.skip(reasonNoLine, g.firstEmpty)
+	}
+	switch {
+	case g.bad && !g.del:
+		for range g.rows {
+			l.skip(reasonIncomplete, g.firstOK)
+		}
+		return affinity.OrderChange{}, nil
+	case g.del || len(g.lines) == 0:
+		// a cancelled order is deleted whatever its line rows hold: a
+		// delete needs no line, and adds none
+		c := affinity.OrderChange{Key: key, Version: g.version, Delete: true}
+		if l.b != nil {
+			if err := l.b.Apply(c); err != nil {
+				return c, fmt.Errorf("dataset: sql order %q: %w", key, err)
+			}
+		}
+		for range g.rows {
+			l.skip(reasonCancelled, g.firstOK)
+		}
+		return c, nil
+	}
+	dups, lines := g.duplicates(), g.lines
+	if s.DropDuplicates && len(dups) > 0 {
+		lines = g.without(dups)
+	}
+	// the order's value, and the gross value of the orders put with it
+	// (with a Builder, of everything it holds), fit in Money: else the
+	// Builder would refuse them at Build without a row to show for it
+	c := affinity.OrderChange{Key: key, Version: g.version, Lines: lines}
+	total, e := l.finishOrder(&orderBuf{key: key, first: g.firstRow, lines: lines}, g.version)
+	if e == nil && l.b != nil {
+		if err := l.b.Apply(c); err != nil {
+			e = lineError(g.firstRow, err)
+		}
+	}
+	if e != nil {
+		e.row = true
+		if !l.opts.Lenient {
+			return c, e
+		}
+		for range g.rows {
+			l.skip(e.Reason, g.firstRow)
+		}
+		return affinity.OrderChange{}, nil
+	}
+	for _, i := range dups {
+		l.countDuplicate(g.lineRows[i], s.DropDuplicates)
+		if s.DropDuplicates {
+			g.rows--
+		}
+	}
+	l.putGross = total
+	l.countLines(lines)
+	l.rep.Loaded += g.rows
+	return c, nil
 }
 
 var sqlLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999-07", "2006-01-02 15:04:05.999999999", "2006-01-02"}
@@ -351,8 +470,8 @@ func readRow(l *loader, r *sqlRow, g *sqlGroup, since any, loc *time.Location, c
 	if r.noLine() {
 		// an order without lines, as a LEFT JOIN returns it: the row
 		// adds no line, and an order of such rows is a delete
-		g.rows++
-		g.firstOK = cmp.Or(g.firstOK, r.line)
+		g.empty++
+		g.firstEmpty = cmp.Or(g.firstEmpty, r.line)
 		return nil
 	}
 	product, e := r.text(colProduct, true)
@@ -501,7 +620,7 @@ type sqlRow struct {
 func (r *sqlRow) has(c int) bool { return r.m[c] >= 0 }
 
 func (r *sqlRow) fail(c int, reason string, err error) *ParseError {
-	return &ParseError{Line: r.line, Column: r.m[c] + 1, Field: r.names[r.m[c]], Reason: reason, Err: err}
+	return &ParseError{Line: r.line, Column: r.m[c] + 1, Field: r.names[r.m[c]], Reason: reason, Err: err, row: true}
 }
 
 // text returns column c as text; NULL is "" unless required.

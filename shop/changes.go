@@ -94,9 +94,14 @@ func (f *SQLFeed) Cursor() any {
 	return f.cursor
 }
 
-// Load polls the database from the cursor and applies the changes to b.
-// [SQLFeed.Commit] then moves the cursor on; a load that is not committed
-// (it failed, or the refresh did) is read again by the next.
+// Load polls the database from the cursor and applies the changes to b
+// ([dataset.SQLSource.Load]): each put is checked against what b holds,
+// so that an order that would take the shop's gross value beyond
+// [affinity.MaxMoney] fails the load at its row, or with a lenient
+// source is skipped and counted while the other orders load, instead of
+// failing the refresh's build for good. [SQLFeed.Commit] then moves the
+// cursor on; a load that is not committed (it failed, or the refresh
+// did) is read again by the next.
 func (f *SQLFeed) Load(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
 	if f == nil {
 		return dataset.Report{}, affinity.NilArgument("shop", "SQLFeed")
@@ -104,14 +109,9 @@ func (f *SQLFeed) Load(ctx context.Context, b *affinity.Builder) (dataset.Report
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.next = nil
-	batch, err := f.src.Poll(ctx, f.cursor)
+	batch, err := f.src.Load(ctx, f.cursor, b)
 	if err != nil {
 		return batch.Report, err
-	}
-	for _, c := range batch.Changes {
-		if err := b.Apply(c); err != nil {
-			return batch.Report, fmt.Errorf("shop: order %q: %w", c.Key, err)
-		}
 	}
 	f.next = batch.Cursor
 	return batch.Report, nil
