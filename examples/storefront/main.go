@@ -51,7 +51,7 @@ type config struct {
 // the README's "The storefront" (and in the PostgreSQL test).
 const defaultQuery = `SELECT o.id AS order_id, o.customer_id, o.created_at, o.updated_at, o.status,
        l.sku AS product_id, l.quantity, l.price
-FROM orders o JOIN order_lines l ON l.order_id = o.id
+FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id
 WHERE o.updated_at >= $1`
 
 func main() {
@@ -108,15 +108,35 @@ func parseFlags(args []string) (config, error) {
 // purchase, instead of BG/NBD's constant 100 %. A shop whose model choice
 // picks EASE serves each refresh without waiting for the fit (ModelRefit's
 // default; the demo keeps the neighbours). Every load that skipped rows
-// (the lenient poll's bad rows) is a warning in the log, also when the
-// rest of the poll changed nothing and the snapshot stays.
+// for a fault (the lenient poll's bad rows) is a warning in the log, also
+// when the rest of the poll changed nothing and the snapshot stays; rows
+// counted as skipped only because they say what happened to an order (a
+// cancellation, a removed line) are logged at debug level, since a poll
+// with an Overlap reads them again for minutes.
 func shopOptions(log *slog.Logger) shop.Options {
 	return shop.Options{ValueModel: "mbgnbd", Progress: shop.TerminalProgress(os.Stderr),
 		OnLoad: func(rep dataset.Report) {
-			if rep.SkippedRows() > 0 {
+			switch {
+			case faulty(rep):
 				log.Warn("rows skipped", "report", rep)
+			case rep.SkippedRows() > 0:
+				log.Debug("rows skipped", "report", rep)
 			}
 		}}
+}
+
+// faulty reports whether a load skipped a row for a fault in it, rather
+// than for the bookkeeping of an SQL poll: a cancelled order's rows, a
+// removed line, an order left without lines, a row read twice.
+func faulty(rep dataset.Report) bool {
+	for _, s := range rep.Skipped {
+		switch s.Reason {
+		case "cancelled order", "removed line", "no line", "duplicate row":
+		default:
+			return true
+		}
+	}
+	return false
 }
 
 // defaultGOGC is the service's garbage collector target. A shop's heap is
@@ -212,7 +232,8 @@ func source(c config) (shop.Source, shop.Source, func(), error) {
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("-orders-db: %w", err)
 	}
-	feed := shop.SQL(&dataset.SQLSource{DB: db, Query: c.ordersQuery, Cancelled: []string{"cancelled", "refunded"}, Lenient: true}, time.Time{})
+	feed := shop.SQL(&dataset.SQLSource{DB: db, Query: c.ordersQuery, Cancelled: []string{"cancelled", "refunded"}, Lenient: true,
+		Overlap: 5 * time.Minute}, time.Time{})
 	if c.catalog == "" {
 		return feed, feed, func() { db.Close() }, nil // the products are the keys the orders name
 	}

@@ -55,7 +55,7 @@ func TestPostgres(t *testing.T) {
 	require.NoError(t, err)
 	defer closeDB()
 	var logged lockedBuffer
-	log := slog.New(slog.NewTextHandler(&logged, nil))
+	log := slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s, err := shop.Open(ctx, src, shopOptions(log))
 	require.NoError(t, err)
 	h := s.Snapshot().History()
@@ -108,8 +108,12 @@ func TestPostgres(t *testing.T) {
 	h = s.Snapshot().History()
 	assert.Equal(t, len(demo.Purchases)+2-cancelledLines, h.NumLines(), "the cancelled order's lines are gone")
 	// the poll's load was reported before its snapshot was served
-	assert.Contains(t, logged.String(), "rows skipped")
-	assert.Contains(t, logged.String(), "skipped_by.removed_line.count=1", "the skipped line's reason is in the warning")
+	// a cancellation and a line set to quantity 0 are what happened to
+	// orders, not faults: logged at debug level, with their reasons
+	assert.Contains(t, logged.String(), `level=DEBUG msg="rows skipped"`)
+	assert.Contains(t, logged.String(), "skipped_by.removed_line.count=1", "the skipped line's reason is in the log")
+	assert.Contains(t, logged.String(), "skipped_by.cancelled_order.count=", "the cancelled order's rows are in the log")
+	assert.NotContains(t, logged.String(), `level=WARN msg="rows skipped"`)
 }
 
 // pgSchema opens the database of $AFFINITY_TEST_POSTGRES (or skips the
@@ -222,4 +226,21 @@ INSERT INTO %[1]s.order_lines VALUES ('o1','sku-1',1,10),('o1','sku-2',1,20),('o
 	checkError(t, serve(h, "GET", "/api/products/p00746/together", ""), 404)
 	p, _ := cat.LookupProduct("p00007")
 	assert.Empty(t, cat.ProductName(p), "the shop's p00007 has no name in its own data, got the demo's %q", cat.ProductName(p))
+}
+
+// TestFaultySkips: only a skip for a fault in a row makes the load's log
+// line a warning; the bookkeeping of a poll (cancelled orders, removed
+// lines, orders without lines, rows read twice) does not.
+func TestFaultySkips(t *testing.T) {
+	skip := func(reasons ...string) dataset.Report {
+		var rep dataset.Report
+		for i, r := range reasons {
+			rep.Skipped = append(rep.Skipped, dataset.Skip{Reason: r, Count: 1, FirstLine: i + 2})
+		}
+		return rep
+	}
+	assert.False(t, faulty(skip()))
+	assert.False(t, faulty(skip("cancelled order", "removed line", "no line", "duplicate row")))
+	assert.True(t, faulty(skip("invalid price")))
+	assert.True(t, faulty(skip("cancelled order", "invalid time")))
 }
