@@ -161,8 +161,11 @@
 // denotes, computed exactly: 0.7% is 0.007 (and prints so), 0.5w is 3.5
 // days. A number with more significant digits than a comparison keeps
 // exactly (beyond 15, or 12 with w, m or y) is an error unless the digits
-// past them change nothing or it lies beyond every value compared (10^15
-// and more). A bare target string names a category if no
+// past them change nothing or it lies beyond every value of its attribute
+// (10^15 and more; not for lift, which a share of spend in a category the
+// rest of the shop hardly buys can take beyond 10^18), and so is a number
+// other than 0 too close to 0 to be kept (below 1e-307 it may underflow:
+// write 0, or a threshold of 1e-307 or more). A bare target string names a category if no
 // product has that key, a product if no category has that path; a name
 // that is both is an error and must be written category("…") or
 // product("…"). Without a window, bought, viewed and carted cover the

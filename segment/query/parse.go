@@ -556,7 +556,10 @@ func (p *parser) value(u Unit) (float64, error) {
 	if math.IsInf(v, 0) {
 		return 0, p.errorf(t.off, "invalid number %s", Excerpt(t.text))
 	}
-	if !keepsDecimal(num, mul, div, v) {
+	switch keepsDecimal(num, mul, div, v, u) {
+	case tooSmall:
+		return 0, p.errorf(t.off, "%s is too close to 0 for a comparison to keep: write 0, or a threshold of 1e-307 or more", Excerpt(t.text))
+	case tooManyDigits:
 		return 0, p.errorf(t.off, "%s has more digits than a comparison keeps: write it with fewer significant digits (15 keep exact, 12 with w, m or y)", Excerpt(t.text))
 	}
 	if neg {
@@ -565,18 +568,37 @@ func (p *parser) value(u Unit) (float64, error) {
 	return v, p.next()
 }
 
-// keepsDecimal reports whether v, the float64 nearest the decimal num
-// times mul/div, prints as that decimal: what an exact comparison compares
+// The verdicts of keepsDecimal.
+const (
+	kept          = iota // v is the decimal, or beyond every value compared
+	tooManyDigits        // v is another decimal
+	tooSmall             // v is 0 or subnormal and another decimal: underflow
+)
+
+// beyondValues returns the magnitude from which a threshold of unit u lies
+// beyond every value compared, so that rounding it changes no answer: money
+// stops at about 9.2e14 currency units (MaxMoney), days, orders and shares
+// (0 to 1) far below 10^15; a lift (a share divided by the population's
+// share, as small as one Money unit in the whole spend) has no such bound.
+func beyondValues(u Unit) float64 {
+	if u == Ratio {
+		return math.Inf(1)
+	}
+	return 1e15
+}
+
+// keepsDecimal tells whether v, the float64 nearest the decimal num times
+// mul/div, prints as that decimal: what an exact comparison compares
 // against (see the package documentation). Up to 15 significant digits
-// (12 times a unit of days, which adds up to three) it always does;
-// beyond, only when the digits past them change nothing (trailing zeros,
-// or a decimal float64 happens to hold), or when v lies beyond every
-// value a comparison meets (1e15 and more: money stops at about 9.2e14
-// currency units, days, orders and shares far below), where rounding
-// changes no answer.
-func keepsDecimal(num string, mul, div int64, v float64) bool {
-	if v >= 1e15 {
-		return true
+// (12 times a unit of days, which adds up to three) it always does
+// unless v is 0 or subnormal (a nonzero decimal that underflows: it would
+// compare as 0 or with fewer digits); beyond, only when the digits past
+// them change nothing (trailing zeros, or a decimal float64 happens to
+// hold), or when v lies beyond every value of unit u (beyondValues), where
+// rounding changes no answer.
+func keepsDecimal(num string, mul, div int64, v float64, u Unit) int {
+	if v >= beyondValues(u) {
+		return kept
 	}
 	digits := 0
 	for i := 0; i < len(num); i++ {
@@ -584,16 +606,26 @@ func keepsDecimal(num string, mul, div int64, v float64) bool {
 			digits++
 		}
 	}
-	if limit := 15; mul > 1 && digits <= limit-3 || mul == 1 && digits <= limit {
-		return true
+	if digits == 0 { // 0 is exact
+		return kept
+	}
+	normal := v >= math.SmallestNonzeroFloat64*(1<<52) // 2^-1022, the least normal float64
+	if limit := 15; normal && (mul > 1 && digits <= limit-3 || mul == 1 && digits <= limit) {
+		return kept
 	}
 	want, ok := new(big.Rat).SetString(num)
 	if !ok {
-		return false
+		return tooManyDigits
 	}
 	want.Mul(want, big.NewRat(mul, div))
 	got, ok := new(big.Rat).SetString(strconv.FormatFloat(v, 'g', -1, 64))
-	return ok && got.Cmp(want) == 0
+	switch {
+	case ok && got.Cmp(want) == 0:
+		return kept
+	case !normal:
+		return tooSmall
+	}
+	return tooManyDigits
 }
 
 // scaleDecimal returns the float64 nearest to the decimal num times
