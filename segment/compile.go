@@ -353,11 +353,13 @@ func (c *compiler) active(e *query.Active) (plan, error) {
 			return nil, c.errorf(ErrInvalid, []int{e.FromPos, e.ToPos}[i], "date %s is outside the years 0000 to 9999 (UTC)", query.Excerpt(t.UTC().String()))
 		}
 	}
-	if e.From.After(e.To) {
-		return nil, c.errorf(ErrInvalid, e.FromPos, "empty date range: %s is after %s", e.From.UTC().Format(time.DateOnly), e.To.UTC().Format(time.DateOnly))
-	}
+	// the UTC days of the instants, as query.Active documents: a From
+	// later in the day than To on the same day is that one day
 	from := floorDiv(e.From.Unix(), secondsPerDay) - c.x.day0
 	to := floorDiv(e.To.Unix(), secondsPerDay) - c.x.day0
+	if from > to {
+		return nil, c.errorf(ErrInvalid, e.FromPos, "empty date range: %s is after %s", e.From.UTC().Format(time.DateOnly), e.To.UTC().Format(time.DateOnly))
+	}
 	from, to = max(from, 0), min(to, int64(len(c.x.daily))-1)
 	if from > to {
 		return nonePlan{}, nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/segment"
+	"github.com/shopaffinity/affinity/segment/query"
 )
 
 func TestParseErrorsHavePositions(t *testing.T) {
@@ -141,6 +142,34 @@ func TestGoExpressionsEqualText(t *testing.T) {
 		require.NoError(t, err, tc.text)
 		assert.True(t, a.Equals(b), tc.text)
 	}
+}
+
+// query.Active compares the UTC days of its instants, which String
+// writes: a From later in the day than To on the same UTC day (here
+// 22:00 UTC, written at New York's 18:00) is that one day, as its text
+// is, not an empty range; a From on a later UTC day is one.
+func TestActiveComparesUTCDays(t *testing.T) {
+	h := randomHistory(t, rand.New(rand.NewPCG(38, 3)), 200)
+	x, err := segment.Build(context.Background(), h, testAsOf, segment.Options{})
+	require.NoError(t, err)
+	ny, err := time.LoadLocation("America/New_York")
+	require.NoError(t, err)
+	d0 := testAsOf.UTC().Add(-10 * segment.Day).Truncate(segment.Day)
+	late := d0.Add(22 * time.Hour).In(ny)
+	for _, e := range []*query.Active{
+		{From: late, To: d0.Add(9 * time.Hour)},
+		{From: late, To: d0},
+		{From: d0.Add(-time.Second).In(ny), To: d0.Add(-time.Hour)},
+	} {
+		want, err := x.Query(e.String())
+		require.NoError(t, err, e.String())
+		got, err := x.Eval(e)
+		require.NoError(t, err, "%s: From %v To %v", e, e.From, e.To)
+		assert.True(t, got.Equals(want), e.String())
+	}
+	_, err = x.Eval(&query.Active{From: d0.Add(24 * time.Hour), To: d0.Add(24*time.Hour - time.Second)})
+	require.ErrorIs(t, err, segment.ErrInvalid, "a From on the next UTC day is after To")
+	assert.Contains(t, err.Error(), "empty date range")
 }
 
 func TestBadInputIsAClearError(t *testing.T) {
