@@ -249,6 +249,33 @@ func (c *compiler) category(path string, pos int) (uint32, error) {
 	return 0, c.errorf(ErrUnknown, pos, "%s", msg)
 }
 
+// maxListed is how many names an error message lists.
+const maxListed = 8
+
+// listNames formats names for an error message: the first maxListed, each
+// as written when it reads unambiguously in a list (printable, short,
+// without commas, quotes or parentheses), else cut and quoted by
+// [query.Excerpt], and how many more there are, so that an error message
+// stays short however many names an index knows.
+func listNames(names []string) string {
+	var b strings.Builder
+	for i, s := range names {
+		if i == maxListed {
+			fmt.Fprintf(&b, " and %d more", len(names)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if q := query.Excerpt(s); q == `"`+s+`"` && !strings.ContainsAny(s, ",()") {
+			b.WriteString(s)
+		} else {
+			b.WriteString(q)
+		}
+	}
+	return b.String()
+}
+
 // suggestCategories returns up to three known paths that equal path
 // ignoring case, or whose last level equals path's last level.
 func (x *Index) suggestCategories(path string) []string {
@@ -413,14 +440,14 @@ func (c *compiler) ref(e *query.Ref) (plan, error) {
 				return setPlan{c.x.rfm[i]}, nil
 			}
 		}
-		return nil, c.errorf(ErrUnknown, e.NamePos, "RFM segment %s (known: %s)", name, strings.Join(c.x.RFMSegments(), ", "))
+		return nil, c.errorf(ErrUnknown, e.NamePos, "RFM segment %s (known: %s)", name, listNames(c.x.RFMSegments()))
 	case query.LifecycleRef:
 		for i, s := range stages {
 			if strings.EqualFold(s, strings.TrimSpace(e.Name)) {
 				return setPlan{c.x.stages[i]}, nil
 			}
 		}
-		return nil, c.errorf(ErrUnknown, e.NamePos, "lifecycle stage %s (known: %s)", name, strings.Join(stages[:], ", "))
+		return nil, c.errorf(ErrUnknown, e.NamePos, "lifecycle stage %s (known: %s)", name, listNames(stages[:]))
 	}
 	return nil, fmt.Errorf("%w: unsupported reference", ErrInvalid)
 }
@@ -461,8 +488,8 @@ func (c *compiler) comparison(e *query.Compare) (plan, error) {
 			if c.anyAttrs {
 				return setPlan{roaring.New()}, nil
 			}
-			return nil, c.errorf(ErrUnknown, e.ArgPos, "customer attribute %s %s (known: %s)", at.spec.Name,
-				query.Excerpt(e.Attr.Arg), strings.Join(c.x.customerFields(at.spec.Name), ", "))
+			return nil, c.errorf(ErrUnknown, e.ArgPos, "customer attribute %s %s (%s)", at.spec.Name,
+				query.Excerpt(e.Attr.Arg), c.x.customerFields(at.spec.Name))
 		}
 	} else if at.spec.Arg {
 		var err error

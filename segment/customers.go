@@ -1,7 +1,6 @@
 package segment
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -148,6 +147,10 @@ func (a *Attributes) Names() (flags, dates, texts []string) {
 type customerCols struct {
 	cols  []attr
 	index map[string]uint32 // attribute name + "\x00" + field → column
+	// names lists the fields per attribute name for error messages,
+	// sorted, each text field once as "field=…" rather than a flag per
+	// value (one per customer for an e-mail address)
+	names map[string][]string
 }
 
 // WithAttributes returns an index that shares x's data and answers the
@@ -162,14 +165,16 @@ func (x *Index) WithAttributes(a *Attributes) (*Index, error) {
 		return nil, errors.New("segment: nil Attributes")
 	}
 	n := uint32(len(x.keys))
-	cc := &customerCols{index: map[string]uint32{}}
+	cc := &customerCols{index: map[string]uint32{}, names: map[string][]string{}}
 	var bb bsi.Builder
 	add := func(key string, ids []uint32, vals []int64) {
 		var w roaringio.Writer
 		cc.index[key] = uint32(len(cc.cols))
 		cc.cols = append(cc.cols, attr{exist: roaringio.FromSorted(&w, ids), v: bb.Build(ids, vals)})
 	}
-	flags, dates, _ := a.Names()
+	flags, dates, texts := a.Names()
+	cc.names["flag"] = flagNames(flags, texts)
+	cc.names["days_to"], cc.names["days_since"] = dates, dates
 	for _, name := range flags {
 		var ids []uint32
 		var vals []int64
@@ -237,17 +242,36 @@ func (x *Index) customerColumn(attrName, field string) (uint32, bool) {
 	return id, ok
 }
 
-// customerFields lists the fields an attribute knows, for error messages.
-func (x *Index) customerFields(attrName string) []string {
-	if x.cust == nil {
-		return nil
-	}
-	var out []string
-	for k := range x.cust.index {
-		if name, field, _ := strings.Cut(k, "\x00"); name == attrName {
-			out = append(out, field)
+// flagNames returns the sorted flags with the flags of the values of a
+// text field (field=value) replaced by one "field=…".
+func flagNames(flags, texts []string) []string {
+	out := make([]string, 0, len(texts))
+	for _, f := range flags {
+		if field, _, ok := strings.Cut(f, "="); !ok || !slices.Contains(texts, field) {
+			out = append(out, f)
 		}
 	}
-	slices.SortFunc(out, cmp.Compare[string])
+	for _, t := range texts {
+		out = append(out, t+"=…")
+	}
+	slices.Sort(out)
 	return out
+}
+
+// customerFields describes the fields attribute attrName knows, for an
+// error message: a few of their names (see listNames), or that there are
+// none.
+func (x *Index) customerFields(attrName string) string {
+	if x.cust == nil {
+		return "no customer attributes attached; see Index.WithAttributes"
+	}
+	names := x.cust.names[attrName]
+	if len(names) == 0 {
+		kind := "dates"
+		if attrName == "flag" {
+			kind = "flags"
+		}
+		return "the attached attributes have no " + kind
+	}
+	return "known: " + listNames(names)
 }

@@ -115,6 +115,54 @@ func TestAttributesAgainstNaive(t *testing.T) {
 	require.ErrorContains(t, err, "known: optin")
 }
 
+// An unknown customer attribute or RFM segment names a few of the known
+// ones, not all: each value of a text field is a flag (email=…), so the
+// list held every customer's address — 10 KB at 300 customers, and
+// customer data in a message a storefront returns for a bad query.
+func TestUnknownNameListsAreShort(t *testing.T) {
+	asOf := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	const n = 300
+	x := attrIndex(t, n, asOf)
+	_, err := x.Query(`flag("optin") = 1`)
+	require.ErrorIs(t, err, segment.ErrUnknown)
+	assert.Contains(t, err.Error(), "no customer attributes attached", "instead of (known: )")
+
+	var a segment.Attributes
+	for c := range affinity.CustomerID(n) {
+		require.NoError(t, a.SetText("email", c, fmt.Sprintf("customer-%05d@example.com", c)))
+		require.NoError(t, a.SetText("country", c, []string{"DE", "FR"}[c%2]))
+		require.NoError(t, a.SetFlag(fmt.Sprintf("flag%02d", c%20), c, true))
+	}
+	y, err := x.WithAttributes(&a)
+	require.NoError(t, err)
+	_, err = y.Query(`flag("optin") = 1`)
+	require.ErrorIs(t, err, segment.ErrUnknown)
+	msg := err.Error()
+	require.Less(t, len(msg), 300, "%.300s…", msg)
+	assert.NotContains(t, msg, "@example.com")
+	assert.Contains(t, msg, `known: country=…, email=…, flag00, flag01`)
+	assert.Contains(t, msg, "flag05 and 14 more") // 22 names, 8 listed
+	_, err = y.Query(`days_to("birthday") < 7`)
+	require.ErrorIs(t, err, segment.ErrUnknown)
+	assert.Contains(t, err.Error(), "the attached attributes have no dates")
+
+	long := strings.Repeat("é", 500)
+	rules := make([]segment.RFMRule, 40)
+	for i := range rules {
+		rules[i] = segment.RFMRule{Name: fmt.Sprintf("%s %d", long, i)}
+	}
+	var b affinity.Builder
+	require.NoError(t, b.Add(affinity.Purchase{Customer: "c", Product: "p", Order: "1", Time: asOf.AddDate(0, 0, -1), Quantity: 1, Price: 100}))
+	h, err := b.Build(context.Background())
+	require.NoError(t, err)
+	z, err := segment.Build(context.Background(), h, asOf, segment.Options{RFMRules: rules})
+	require.NoError(t, err)
+	_, err = z.Query(`rfm("Champions")`)
+	require.ErrorIs(t, err, segment.ErrUnknown)
+	require.Less(t, len(err.Error()), 1500, "%.200s…", err.Error())
+	assert.Contains(t, err.Error(), "and 32 more")
+}
+
 func TestLoadAttributes(t *testing.T) {
 	asOf := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 	x := attrIndex(t, 5, asOf)
