@@ -34,22 +34,96 @@ type compiler struct {
 	// shared by the compilers of the references, so that each is
 	// compiled once however often it is referred to
 	defs map[int]compiledDef // by position in the index's definitions
+	// nodes holds the And, Or and Not nodes compiled so far, by pointer,
+	// shared likewise: a tree built in Go may share a node among several
+	// parents, and would take time exponential in its depth to compile
+	// and evaluate as if each parent had its own copy
+	nodes map[Expr]compiledDef
 	// anyAttrs lets a customer attribute the index lacks compile (to an
 	// empty set): for checking the definitions of a file, whose
 	// attributes are attached after it is read
 	anyAttrs bool
 }
 
-// compiledDef is a definition's plan and how many levels below the
-// reference it nests (the depth limit applies as if it were inlined).
+// compiledDef is the plan of a definition (or shared node) and how many
+// levels below the reference it nests (the depth limit applies as if it
+// were inlined).
 type compiledDef struct {
 	p      plan
 	height int
 }
 
+// errTooDeep is the error of an expression nested deeper than MaxExprDepth.
+var errTooDeep = fmt.Errorf("%w: expression nested deeper than MaxExprDepth (%d)", ErrInvalid, MaxExprDepth)
+
+// reuse returns the plan of a definition or node met again at c.depth,
+// checking the depth limit as if it were inlined here and counting the
+// use of a shared plan (see refPlan).
+func (c *compiler) reuse(cd compiledDef) (plan, error) {
+	if c.depth+cd.height > MaxExprDepth {
+		return nil, errTooDeep
+	}
+	c.deepest = max(c.deepest, c.depth+cd.height)
+	if r, ok := cd.p.(*refPlan); ok {
+		r.uses++
+	}
+	return cd.p, nil
+}
+
+// shared wraps a composite plan so that, used more than once in a query,
+// it is evaluated once (see refPlan); leaves are cheap to evaluate again,
+// and a refPlan counts its uses already.
+func shared(p plan) plan {
+	switch p.(type) {
+	case andPlan, orPlan, notPlan:
+		return &refPlan{p: p, uses: 1}
+	}
+	return p
+}
+
+// valueNode returns e with the pointer forms of the value nodes
+// (*query.Const and *query.Activity, which satisfy Expr through their
+// value methods) dereferenced, and false for a nil expression or a nil
+// pointer node.
+func valueNode(e Expr) (Expr, bool) {
+	switch n := e.(type) {
+	case nil:
+		return nil, false
+	case *query.Const:
+		if n == nil {
+			return nil, false
+		}
+		return *n, true
+	case *query.Activity:
+		if n == nil {
+			return nil, false
+		}
+		return *n, true
+	case *query.Bool:
+		return e, n != nil
+	case *query.Negation:
+		return e, n != nil
+	case *query.Compare:
+		return e, n != nil
+	case *query.Abandoned:
+		return e, n != nil
+	case *query.Active:
+		return e, n != nil
+	case *query.Ref:
+		return e, n != nil
+	case *query.Top:
+		return e, n != nil
+	}
+	return e, true
+}
+
 func (x *Index) compile(e Expr, src string) (plan, error) {
 	c := &compiler{x: x, src: src}
-	return c.expr(e)
+	p, err := c.expr(e)
+	if r, ok := p.(*refPlan); ok && r.uses <= 1 { // the root, used once
+		p = r.p
+	}
+	return p, err
 }
 
 // errorf formats an error wrapping sentinel, located at pos (offset + 1
@@ -85,14 +159,25 @@ func (e *QueryError) Unwrap() error { return e.Err }
 
 // flatten returns the operands of b with every nested Bool of the same
 // kind spliced in, without recursion, so that a deep chain of And(And(…),
-// x) compiles in linear time.
+// x) compiles in linear time. A nested Bool met again (the same pointer,
+// shared in a tree built in Go) is spliced once: x and x is x.
 func flatten(b *query.Bool) []Expr {
 	out := make([]Expr, 0, len(b.Xs))
 	stack := []Expr{b}
-	for len(stack) > 0 {
+	var seen map[*query.Bool]bool // the Bools spliced, once one is nested
+	for first := true; len(stack) > 0; first = false {
 		e := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if nb, ok := e.(*query.Bool); ok && nb.And == b.And {
+		if nb, ok := e.(*query.Bool); ok && nb != nil && nb.And == b.And {
+			if !first { // b itself comes first
+				if seen == nil {
+					seen = map[*query.Bool]bool{b: true}
+				}
+				if seen[nb] {
+					continue
+				}
+				seen[nb] = true
+			}
 			for i := len(nb.Xs) - 1; i >= 0; i-- {
 				stack = append(stack, nb.Xs[i])
 			}
@@ -108,11 +193,37 @@ func (c *compiler) expr(e Expr) (plan, error) {
 	defer func() { c.depth-- }()
 	c.deepest = max(c.deepest, c.depth)
 	if c.depth > MaxExprDepth {
-		return nil, fmt.Errorf("%w: expression nested deeper than MaxExprDepth (%d)", ErrInvalid, MaxExprDepth)
+		return nil, errTooDeep
 	}
-	switch e := e.(type) {
-	case nil:
+	e, ok := valueNode(e)
+	if !ok {
 		return nil, fmt.Errorf("%w: nil expression", ErrInvalid)
+	}
+	switch e.(type) {
+	case *query.Bool, *query.Negation:
+		if cd, ok := c.nodes[e]; ok {
+			return c.reuse(cd)
+		}
+		if c.nodes == nil {
+			c.nodes = map[Expr]compiledDef{}
+		}
+		above := c.deepest
+		c.deepest = c.depth
+		p, err := c.node(e)
+		if err != nil {
+			return nil, err
+		}
+		p = shared(p)
+		c.nodes[e] = compiledDef{p: p, height: c.deepest - c.depth}
+		c.deepest = max(above, c.deepest)
+		return p, nil
+	}
+	return c.node(e)
+}
+
+// node compiles e, at c.depth.
+func (c *compiler) node(e Expr) (plan, error) {
+	switch e := e.(type) {
 	case query.Const:
 		if e.All {
 			return allPlan{}, nil
@@ -404,14 +515,7 @@ func (c *compiler) ref(e *query.Ref) (plan, error) {
 		}
 		d := &c.x.defs.list[di]
 		if cd, ok := c.defs[di]; ok {
-			if c.depth+cd.height > MaxExprDepth {
-				return nil, fmt.Errorf("%w: expression nested deeper than MaxExprDepth (%d)", ErrInvalid, MaxExprDepth)
-			}
-			c.deepest = max(c.deepest, c.depth+cd.height)
-			if r, ok := cd.p.(*refPlan); ok {
-				r.uses++
-			}
-			return cd.p, nil
+			return c.reuse(cd)
 		}
 		c.refs++
 		defer func() { c.refs-- }()
@@ -421,17 +525,16 @@ func (c *compiler) ref(e *query.Ref) (plan, error) {
 		if c.defs == nil {
 			c.defs = map[int]compiledDef{}
 		}
-		inner := &compiler{x: c.x, refs: c.refs, depth: c.depth, deepest: c.depth, defs: c.defs, anyAttrs: c.anyAttrs}
+		if c.nodes == nil {
+			c.nodes = map[Expr]compiledDef{}
+		}
+		inner := &compiler{x: c.x, refs: c.refs, depth: c.depth, deepest: c.depth, defs: c.defs, nodes: c.nodes, anyAttrs: c.anyAttrs}
 		p, err := inner.expr(d.expr)
 		if err != nil {
 			return nil, err
 		}
 		c.deepest = max(c.deepest, inner.deepest)
-		switch p.(type) {
-		case andPlan, orPlan, notPlan, *refPlan:
-			// composite: evaluated once when referred to more than once
-			p = &refPlan{p: p, uses: 1}
-		}
+		p = shared(p)
 		c.defs[di] = compiledDef{p: p, height: inner.deepest - c.depth}
 		return p, nil
 	case query.RFMRef:

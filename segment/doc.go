@@ -227,7 +227,9 @@
 // Or) not counting: nested Ands and Ors are flattened, and the
 // comparisons of one And on one column are merged into one range, so that
 // a chain of 100,000 And(acc, x) evaluates in linear time; a tree nested
-// MaxExprDepth deep compiles in time linear in its size.
+// MaxExprDepth deep compiles in time linear in its number of nodes, a node
+// that several parents share (the same pointer) counting once: it
+// compiles once and, an And, Or or Not, evaluates once.
 //
 // # Packages
 //

@@ -114,9 +114,10 @@ func (n notPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bitma
 	return roaring.AndNot(within, out)
 }
 
-// refPlan is the plan of a defined segment, compiled once per query
-// however often the query refers to it (directly or through other
-// definitions). Referred to once, it evaluates as its plan; more often,
+// refPlan is the plan of a defined segment, or of an And, Or or Not node
+// of a tree built in Go, compiled once per query however often the query
+// refers to it (directly, through other definitions, or as a node that
+// several parents share). Referred to once, it evaluates as its plan; more often,
 // it evaluates its plan once on all the index's customers and intersects
 // that with each within (the same customers: every plan selects a set
 // intersected with within), so that definitions that each refer twice to

@@ -9,8 +9,10 @@ import (
 
 // Expr is a condition on customers: a tree of the node types of this
 // package ([*Bool], [*Negation], [Const], [*Compare], [Activity],
-// [*Abandoned], [*Active], [*Ref], [*Top]). String returns the text
-// syntax, which parses back to an equal Expr. Names (attributes,
+// [*Abandoned], [*Active], [*Ref], [*Top]; a *Const or *Activity means
+// what the value it points to does). A node may be shared by several
+// parents. String returns the text syntax, which parses back to an equal
+// Expr (writing a shared node at each of its places). Names (attributes,
 // categories, products, segments) are not resolved here: the package
 // that evaluates an Expr does that.
 type Expr interface {
@@ -68,7 +70,7 @@ func join(and bool, xs []Expr) Expr {
 	}
 	add := 0 // operands after the first, spliced
 	for _, x := range xs[1:] {
-		if b, ok := x.(*Bool); ok && b.And == and {
+		if b, ok := x.(*Bool); ok && b != nil && b.And == and {
 			add += len(b.Xs)
 		} else {
 			add++
@@ -76,7 +78,7 @@ func join(and bool, xs []Expr) Expr {
 	}
 	var out []Expr
 	var used *atomic.Int64
-	if b, ok := xs[0].(*Bool); ok && b.And == and && b.used != nil {
+	if b, ok := xs[0].(*Bool); ok && b != nil && b.And == and && b.used != nil {
 		n := len(b.Xs)
 		if n+add <= cap(b.Xs) && b.used.CompareAndSwap(int64(n), int64(n+add)) {
 			// the slots n to n+add of the array are ours: nobody else has
@@ -90,7 +92,7 @@ func join(and bool, xs []Expr) Expr {
 		}
 	}
 	for _, x := range xs {
-		if b, ok := x.(*Bool); ok && b.And == and {
+		if b, ok := x.(*Bool); ok && b != nil && b.And == and {
 			out = append(out, b.Xs...)
 		} else {
 			out = append(out, x)
