@@ -39,6 +39,10 @@ type compiler struct {
 	// parents, and would take time exponential in its depth to compile
 	// and evaluate as if each parent had its own copy
 	nodes map[Expr]compiledDef
+	// daily holds the plans of the active ranges compiled so far, by
+	// range, shared likewise: each merges a bitmap per day, once however
+	// often a query asks for the range
+	daily map[[2]int]*refPlan
 	// anyAttrs lets a customer attribute the index lacks compile (to an
 	// empty set): for checking the definitions of a file, whose
 	// attributes are attached after it is read
@@ -234,13 +238,23 @@ func (c *compiler) node(e Expr) (plan, error) {
 		if len(xs) == 0 {
 			return c.expr(query.Const{All: e.And})
 		}
-		ps := make([]plan, len(xs))
-		for i, x := range xs {
+		ps := make([]plan, 0, len(xs))
+		var seen map[*refPlan]bool
+		for _, x := range xs {
 			p, err := c.expr(x)
 			if err != nil {
 				return nil, err
 			}
-			ps[i] = p
+			if r, ok := p.(*refPlan); ok { // a shared plan once: x and x is x, x or x is x
+				if seen[r] {
+					continue
+				}
+				if seen == nil {
+					seen = map[*refPlan]bool{}
+				}
+				seen[r] = true
+			}
+			ps = append(ps, p)
 		}
 		if e.And {
 			return c.and(ps), nil
@@ -502,7 +516,19 @@ func (c *compiler) active(e *query.Active) (plan, error) {
 	if from > to {
 		return nonePlan{}, nil
 	}
-	return dailyPlan{from: int(from), to: int(to)}, nil
+	key := [2]int{int(from), int(to)}
+	if r, ok := c.daily[key]; ok {
+		r.uses++
+		return r, nil
+	}
+	if c.daily == nil {
+		c.daily = map[[2]int]*refPlan{}
+	}
+	p := dailyPlan{from: int(from), to: int(to)}
+	p.est = p.count(c.x)
+	r := &refPlan{p: p, uses: 1}
+	c.daily[key] = r
+	return r, nil
 }
 
 func (c *compiler) ref(e *query.Ref) (plan, error) {
@@ -528,7 +554,10 @@ func (c *compiler) ref(e *query.Ref) (plan, error) {
 		if c.nodes == nil {
 			c.nodes = map[Expr]compiledDef{}
 		}
-		inner := &compiler{x: c.x, refs: c.refs, depth: c.depth, deepest: c.depth, defs: c.defs, nodes: c.nodes, anyAttrs: c.anyAttrs}
+		if c.daily == nil {
+			c.daily = map[[2]int]*refPlan{}
+		}
+		inner := &compiler{x: c.x, refs: c.refs, depth: c.depth, deepest: c.depth, defs: c.defs, nodes: c.nodes, daily: c.daily, anyAttrs: c.anyAttrs}
 		p, err := inner.expr(d.expr)
 		if err != nil {
 			return nil, err

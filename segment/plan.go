@@ -114,10 +114,11 @@ func (n notPlan) eval(x *Index, within *roaring.Bitmap, own bool) *roaring.Bitma
 	return roaring.AndNot(within, out)
 }
 
-// refPlan is the plan of a defined segment, or of an And, Or or Not node
-// of a tree built in Go, compiled once per query however often the query
-// refers to it (directly, through other definitions, or as a node that
-// several parents share). Referred to once, it evaluates as its plan; more often,
+// refPlan is the plan of a defined segment, of an And, Or or Not node of
+// a tree built in Go, or of an active range, compiled once per query
+// however often the query refers to it (directly, through other
+// definitions, as a node that several parents share, or as the same
+// range written again). Referred to once, it evaluates as its plan; more often,
 // it evaluates its plan once on all the index's customers and intersects
 // that with each within (the same customers: every plan selects a set
 // intersected with within), so that definitions that each refer twice to
@@ -348,12 +349,20 @@ func (p productPlan) eval(x *Index, within *roaring.Bitmap, _ bool) *roaring.Bit
 	return acc
 }
 
-// dailyPlan selects the customers active on days [from, to] of x.daily.
-type dailyPlan struct{ from, to int }
+// dailyPlan selects the customers active on days [from, to] of x.daily;
+// est is count's.
+type dailyPlan struct {
+	from, to int
+	est      float64
+}
 
 func (dailyPlan) cost() float64 { return 2 }
 
-func (p dailyPlan) estimate(x *Index) float64 {
+func (p dailyPlan) estimate(*Index) float64 { return p.est }
+
+// count returns the sum of the days' customers, an estimate of the
+// plan's: a pass over the days, done once when it compiles.
+func (p dailyPlan) count(x *Index) float64 {
 	var n float64
 	for _, b := range x.daily[p.from : p.to+1] {
 		n += float64(b.GetCardinality())
