@@ -40,18 +40,18 @@ func randomHistory(t testing.TB, rng *rand.Rand, customers int) *affinity.Histor
 	return randomHistoryActive(t, rng, customers, nil)
 }
 
-// randomHistoryActive is randomHistory where only the customers c with
-// active(c) (every one when active is nil) get random orders and events;
-// the others have a single line three years before testAsOf, outside the
-// default look-back, so that they hold customer ids but cost little.
-func randomHistoryActive(t testing.TB, rng *rand.Rand, customers int, active func(c int) bool) *affinity.History {
+// addRandomCatalog adds 40 to 79 in-stock products p000, p001, … to b:
+// most in one leaf of a tree of 3 departments (dept, a format of the
+// department's number), each of 1 to 3 groups of 1 to 3 leaves (leaf, a
+// format of the three numbers), some in two leaves, some in a department
+// and some in none. It returns the number of products.
+func addRandomCatalog(t testing.TB, rng *rand.Rand, b *affinity.Builder, dept, leaf string) int {
 	t.Helper()
-	var b affinity.Builder
 	var leaves []string
 	for d := range 3 {
 		for g := range 1 + rng.IntN(3) {
 			for l := range 1 + rng.IntN(3) {
-				leaves = append(leaves, fmt.Sprintf("Dept%d/Group%d/Leaf%d", d, g, l))
+				leaves = append(leaves, fmt.Sprintf(leaf, d, g, l))
 			}
 		}
 	}
@@ -63,12 +63,23 @@ func randomHistoryActive(t testing.TB, rng *rand.Rand, customers int, active fun
 		case 1, 2:
 			cats = []string{leaves[rng.IntN(len(leaves))], leaves[rng.IntN(len(leaves))]}
 		case 3:
-			cats = []string{fmt.Sprintf("Dept%d", rng.IntN(3))} // a product on an inner node
+			cats = []string{fmt.Sprintf(dept, rng.IntN(3))} // a product on an inner node
 		default:
 			cats = []string{leaves[rng.IntN(len(leaves))]}
 		}
 		require.NoError(t, b.AddProduct(affinity.Product{Key: fmt.Sprintf("p%03d", p), Categories: cats, InStock: true}))
 	}
+	return nProd
+}
+
+// randomHistoryActive is randomHistory where only the customers c with
+// active(c) (every one when active is nil) get random orders and events;
+// the others have a single line three years before testAsOf, outside the
+// default look-back, so that they hold customer ids but cost little.
+func randomHistoryActive(t testing.TB, rng *rand.Rand, customers int, active func(c int) bool) *affinity.History {
+	t.Helper()
+	var b affinity.Builder
+	nProd := addRandomCatalog(t, rng, &b, "Dept%d", "Dept%d/Group%d/Leaf%d")
 	asOf := testAsOf.Unix()
 	when := func() time.Time {
 		switch rng.IntN(20) {
@@ -98,35 +109,48 @@ func randomHistoryActive(t testing.TB, rng *rand.Rand, customers int, active fun
 		if rng.IntN(30) == 0 {
 			shift = 400 * segment.Day // everything after asOf
 		}
-		nOrders := rng.IntN(7)
-		if rng.IntN(10) == 0 {
-			nOrders = 0
-		}
-		for range nOrders {
-			order++
-			at := when().Add(shift)
-			for range 1 + rng.IntN(4) {
-				q := int32(1 + rng.IntN(3))
-				if rng.IntN(10) == 0 {
-					q = -q
-				}
-				price := affinity.Money(rng.IntN(5000)) * 100
-				if rng.IntN(15) == 0 {
-					price = 0
-				}
-				noErr(t, b.Add(affinity.Purchase{Customer: key, Product: fmt.Sprintf("p%03d", rng.IntN(nProd)),
-					Order: fmt.Sprintf("o%d", order), Time: at.Add(time.Duration(rng.IntN(3)) * time.Hour), Quantity: q, Price: price}))
-			}
-		}
-		for range rng.IntN(6) {
-			kind := []affinity.EventKind{affinity.View, affinity.View, affinity.Cart, affinity.Rating}[rng.IntN(4)]
-			noErr(t, b.AddEvent(affinity.Event{Customer: key, Product: fmt.Sprintf("p%03d", rng.IntN(nProd)),
-				Time: when().Add(shift), Kind: kind, Weight: 1}))
-		}
+		addRandomCustomer(t, rng, &b, key, nProd, &order, func() time.Time { return when().Add(shift) }, false, false)
 	}
 	h, err := b.Build(context.Background())
 	require.NoError(t, err)
 	return h
+}
+
+// addRandomCustomer adds to b, for customer key, 0 to 6 orders (none for
+// a tenth of the customers) of 1 to 4 lines of products of
+// addRandomCatalog (a tenth of the lines returns, every one when
+// returnsOnly; prices in whole currency units, with cents when cents is
+// set, a fifteenth free) and 0 to 5 events, at times when gives; *order
+// numbers the orders.
+func addRandomCustomer(t testing.TB, rng *rand.Rand, b *affinity.Builder, key string, nProd int, order *int, when func() time.Time, returnsOnly, cents bool) {
+	nOrders := rng.IntN(7)
+	if rng.IntN(10) == 0 {
+		nOrders = 0
+	}
+	for range nOrders {
+		*order++
+		at := when()
+		for range 1 + rng.IntN(4) {
+			q := int32(1 + rng.IntN(3))
+			if returnsOnly || rng.IntN(10) == 0 {
+				q = -q
+			}
+			price := affinity.Money(rng.IntN(5000)) * 100
+			if cents {
+				price += affinity.Money(rng.IntN(100))
+			}
+			if rng.IntN(15) == 0 {
+				price = 0
+			}
+			noErr(t, b.Add(affinity.Purchase{Customer: key, Product: fmt.Sprintf("p%03d", rng.IntN(nProd)),
+				Order: fmt.Sprintf("o%d", *order), Time: at.Add(time.Duration(rng.IntN(3)) * time.Hour), Quantity: q, Price: price}))
+		}
+	}
+	for range rng.IntN(6) {
+		kind := []affinity.EventKind{affinity.View, affinity.View, affinity.Cart, affinity.Rating}[rng.IntN(4)]
+		noErr(t, b.AddEvent(affinity.Event{Customer: key, Product: fmt.Sprintf("p%03d", rng.IntN(nProd)),
+			Time: when(), Kind: kind, Weight: 1}))
+	}
 }
 
 func TestQueriesMatchNaiveScan(t *testing.T) {

@@ -355,7 +355,7 @@ func (n *naive) customer(id affinity.CustomerID) {
 		switch {
 		case c.recency > churn:
 			c.stage = segment.StageChurned
-		case c.recency > lapse:
+		case c.recency > lapse || c.freq == 0: // no order in the look-back
 			c.stage = segment.StageLapsing
 		case c.freq >= n.opts.LoyalOrders:
 			c.stage = segment.StageLoyal
