@@ -17,7 +17,8 @@ type Step struct {
 	// Name names the step ("load", "history", …).
 	Name string `json:"name"`
 	// Seconds is the wall-clock time of the step (the median of the
-	// repetitions for queries).
+	// repetitions for repeated steps: the mean of the two middle values
+	// for an even count).
 	Seconds float64 `json:"seconds"`
 	// CPUSeconds is the processor time (user and system, every thread) the
 	// process spent in the step; on a shared machine it varies less than
@@ -27,7 +28,8 @@ type Step struct {
 	// in MiB (VmHWM after resetting it before the step), which includes
 	// everything earlier steps left resident; 0 when not measured.
 	PeakMB float64 `json:"peak_mb,omitempty"`
-	// P99 is the 99th percentile of the repetitions for per-request steps.
+	// P99 is the 99th percentile of the repetitions of a repeated step, by
+	// nearest rank: the ⌈0.99·n⌉-th smallest of n (the 1,980th of 2,000).
 	P99 float64 `json:"p99,omitempty"`
 	// CPUMedian is the median processor time of the repetitions of a
 	// repeated step (process-wide: every thread, DuckDB's included).
@@ -83,13 +85,13 @@ func cpuSeconds() float64 {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
-// Repeat runs f at least minReps times and until minDur has passed (at most
-// 10,000 times) and returns the median time, the 99th percentile and the
-// median processor time.
+// Repeat runs f at least minReps times (at least once) and until minDur
+// has passed (at most 10,000 times) and returns the median time, the 99th
+// percentile and the median processor time, as [summarize] computes them.
 func Repeat(name string, minReps int, minDur time.Duration, f func() error) (Step, error) {
 	var ds, cs []float64
 	begin := time.Now()
-	for len(ds) < minReps || time.Since(begin) < minDur && len(ds) < 10_000 {
+	for len(ds) < max(minReps, 1) || time.Since(begin) < minDur && len(ds) < 10_000 {
 		cpu := cpuSeconds()
 		start := time.Now()
 		if err := f(); err != nil {
@@ -98,9 +100,33 @@ func Repeat(name string, minReps int, minDur time.Duration, f func() error) (Ste
 		ds = append(ds, time.Since(start).Seconds())
 		cs = append(cs, cpuSeconds()-cpu)
 	}
+	return summarize(name, ds, cs), nil
+}
+
+// summarize returns the step name of repetitions that took ds seconds of
+// wall-clock and cs seconds of processor time (one value per repetition,
+// at least one; both are sorted in place): Seconds and CPUMedian are the
+// medians, P99 the nearest-rank 99th percentile of ds.
+func summarize(name string, ds, cs []float64) Step {
 	slices.Sort(ds)
 	slices.Sort(cs)
-	return Step{Name: name, Seconds: ds[len(ds)/2], P99: ds[min(len(ds)-1, len(ds)*99/100)], CPUMedian: cs[len(cs)/2]}, nil
+	return Step{Name: name, Seconds: median(ds), P99: nearestRank(ds, 99), CPUMedian: median(cs)}
+}
+
+// median returns the median of sorted values: the middle one for an odd
+// count, the mean of the two middle ones for an even count.
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
+}
+
+// nearestRank returns the pct-th percentile (0 < pct ≤ 100) of sorted
+// values by nearest rank: the ⌈pct·n/100⌉-th smallest of n.
+func nearestRank(sorted []float64, pct int) float64 {
+	return sorted[(pct*len(sorted)+99)/100-1]
 }
 
 // LoadAverage returns the 1-minute load average of the machine (Linux), or
