@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"strconv"
 	"strings"
 )
 
@@ -251,26 +252,39 @@ func yes(ok bool) string {
 	return "**no**"
 }
 
-// lines formats a line count as 10.6k, 1.06M.
+// lines formats a line count as 10.6k, 1.06M: thousands with one decimal,
+// millions with two, a count that rounds to 1000.0k in millions (999,950
+// is 1.00M).
 func lines(n int) string {
 	switch {
 	case n >= 1e6:
 		return fmt.Sprintf("%.2fM", float64(n)/1e6)
 	case n >= 1e3:
-		return fmt.Sprintf("%.1fk", float64(n)/1e3)
+		// below 1e6 only 1000.0 can round out of the unit
+		if k := fmt.Sprintf("%.1f", float64(n)/1e3); k != "1000.0" {
+			return k + "k"
+		}
+		return fmt.Sprintf("%.2fM", float64(n)/1e6)
 	}
 	return fmt.Sprint(n)
 }
 
-// dur formats seconds with a unit that keeps three significant digits.
+// dur formats seconds with three significant digits in µs or ms, in the
+// smallest of the two whose rounded value stays below 1,000 (999.7 µs is
+// 1 ms, not 1e+03 µs), and with two decimals in seconds from 1 s (0.9997 s
+// is 1.00 s).
 func dur(s float64) string {
-	switch {
-	case s == 0:
+	if s == 0 {
 		return "—"
-	case s >= 1:
-		return fmt.Sprintf("%.2f s", s)
-	case s >= 1e-3:
-		return fmt.Sprintf("%.3g ms", s*1e3)
 	}
-	return fmt.Sprintf("%.3g µs", s*1e6)
+	for _, u := range []struct {
+		scale float64
+		name  string
+	}{{1e6, "µs"}, {1e3, "ms"}} {
+		v := fmt.Sprintf("%.3g", s*u.scale)
+		if r, _ := strconv.ParseFloat(v, 64); r < 1000 {
+			return v + " " + u.name
+		}
+	}
+	return fmt.Sprintf("%.2f s", s)
 }
