@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"runtime"
 	"strconv"
 	"strings"
 )
@@ -109,9 +108,11 @@ func (r *Run) Totals() Totals {
 	return t
 }
 
-// WriteMarkdown writes the tables of the runs (ascending sizes): answers,
-// build steps with peak memory and the fitted growth exponent, queries, and
-// the targets at the largest size.
+// WriteMarkdown writes the report of the runs (ascending sizes): the
+// machine that measured them and its load as their results recorded them
+// (each machine with what it measured when they differ), then the tables
+// of answers, build steps with peak memory and the fitted growth
+// exponent, queries, and the targets at the largest size.
 func WriteMarkdown(w io.Writer, runs []*Run) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
 	sizes := make([]string, len(runs))
@@ -126,7 +127,12 @@ func WriteMarkdown(w io.Writer, runs []*Run) {
 		expLabel = "k " + sizes[i1] + "→" + sizes[i2]
 	}
 
-	p("Machine load (1-minute load average on %d cores, at the start and end of each way): ", runtime.NumCPU())
+	machine, cores := machineLine(runs)
+	p("%s\n\nMachine load (1-minute load average", machine)
+	if cores > 0 {
+		p(" on %d cores", cores)
+	}
+	p(", at the start and end of each way): ")
 	for i, r := range runs {
 		if i > 0 {
 			p("; ")

@@ -29,6 +29,9 @@ type Result struct {
 	// Load holds the machine's 1-minute load average at the start and at
 	// the end of the run.
 	Load [2]float64 `json:"load"`
+	// Machine is the machine the way ran on; the zero Machine in results
+	// that did not record it.
+	Machine Machine `json:"machine"`
 }
 
 // Query timing: every question runs at least queryReps times and for at

@@ -8,21 +8,25 @@
 // that the peak memory of one never includes the other's; the generated CSV
 // files are kept in -data and reused by later runs. The sizes run replace
 // their results in the results.json of -out, whose other sizes stay (with
-// -ways, so do the ways not run). -replot redraws the tables and plots
-// from that file without running anything.
+// -ways, so do the ways not run). Each way's results record the machine
+// that measured them, and the report names that machine, or each machine
+// with what it measured when the results come from more than one. -replot
+// redraws the tables and plots from that file without running anything.
 package main
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"io/fs"
 	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -52,12 +56,9 @@ func main() {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		log.Fatal(err)
 	}
-	var runs, old []*benchmarks.Run
-	if b, err := os.ReadFile(filepath.Join(*out, "results.json")); err == nil {
-		if err := json.Unmarshal(b, &old); err != nil {
-			log.Fatal(err)
-		}
-	} else if *replot || *ways != "duckdb,affinity,naive" {
+	var runs []*benchmarks.Run
+	old, err := readResults(*out)
+	if err != nil && (*replot || *ways != "duckdb,affinity,naive" || !errors.Is(err, fs.ErrNotExist)) {
 		log.Fatal(err)
 	}
 	if *replot {
@@ -100,11 +101,7 @@ func main() {
 	if len(runs) == 0 {
 		log.Fatal("no results to report")
 	}
-	var md bytes.Buffer
-	fmt.Fprintf(&md, "Machine: %s, %d cores (GOMAXPROCS %d), %s memory; %s.\n\n", cpuModel(), runtime.NumCPU(), runtime.GOMAXPROCS(0), memTotal(), runtime.Version())
-	benchmarks.WriteMarkdown(&md, runs)
-	os.Stdout.Write(md.Bytes())
-	if err := os.WriteFile(filepath.Join(*out, "report.md"), md.Bytes(), 0o644); err != nil {
+	if err := writeReport(*out, runs, os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 	if err := benchmarks.Plot(*out, runs); err != nil {
@@ -190,28 +187,30 @@ func runWorker(ctx context.Context, way, shopFile string) error {
 		return err
 	}
 	res.Load = [2]float64{load, benchmarks.LoadAverage()}
+	res.Machine = benchmarks.ThisMachine()
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
-// cpuModel returns the first "model name" of /proc/cpuinfo.
-func cpuModel() string {
-	b, _ := os.ReadFile("/proc/cpuinfo")
-	for _, l := range bytes.Split(b, []byte("\n")) {
-		if k, v, ok := bytes.Cut(l, []byte(":")); ok && string(bytes.TrimSpace(k)) == "model name" {
-			return string(bytes.TrimSpace(v))
-		}
+// readResults reads the runs of dir/results.json.
+func readResults(dir string) ([]*benchmarks.Run, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		return nil, err
 	}
-	return runtime.GOARCH
+	var runs []*benchmarks.Run
+	if err := json.Unmarshal(b, &runs); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "results.json"), err)
+	}
+	return runs, nil
 }
 
-// memTotal returns MemTotal of /proc/meminfo in GiB.
-func memTotal() string {
-	b, _ := os.ReadFile("/proc/meminfo")
-	var kb float64
-	for _, l := range bytes.Split(b, []byte("\n")) {
-		if f := bytes.Fields(l); len(f) >= 2 && string(f[0]) == "MemTotal:" {
-			fmt.Sscan(string(f[1]), &kb)
-		}
+// writeReport writes the markdown report of runs to dir/report.md and to
+// stdout.
+func writeReport(dir string, runs []*benchmarks.Run, stdout io.Writer) error {
+	var md bytes.Buffer
+	benchmarks.WriteMarkdown(&md, runs)
+	if _, err := stdout.Write(md.Bytes()); err != nil {
+		return err
 	}
-	return fmt.Sprintf("%.0f GiB", kb/(1<<20))
+	return os.WriteFile(filepath.Join(dir, "report.md"), md.Bytes(), 0o644)
 }
