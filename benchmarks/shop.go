@@ -68,9 +68,10 @@ func Options(lines int) dataset.SyntheticOptions {
 
 // Generate generates the shop of about lines purchase lines and writes it
 // to dir/orders-<lines>.csv, unless a file of that name written by an
-// earlier call holds the same purchases: the fingerprint of the generated
-// purchases is kept beside the file (<file>.fingerprint), so that a file
-// written by an earlier version of the generator is written again. Each
+// earlier call holds the same purchases in the same layout: the
+// fingerprint of the generated purchases and the CSV layout's version is
+// kept beside the file (<file>.fingerprint), so that a file written by an
+// earlier version of the generator or of the CSV writer is written again. Each
 // product keeps its first category path only, so that category spend is
 // never split between paths.
 func Generate(dir string, lines int) (*Shop, error) {
@@ -132,8 +133,15 @@ func subjects(s *dataset.Storefront) (cat, sub string) {
 	return cat, best(cat+affinity.CategorySep, 1)
 }
 
+// csvLayout is the version of the layout writeCSV writes (columns, time
+// and number formats), part of the fingerprint: increment it with any
+// change to writeCSV's output, so that files cached in an older layout are
+// written again.
+const csvLayout = 1
+
 // fingerprint returns a hash of the purchases and product categories of
-// s, in hex: what the CSV file is written from.
+// s, in hex, and the CSV layout's version: what the CSV file is written
+// from, and how.
 func fingerprint(s *dataset.Storefront) string {
 	h := fnv.New64a()
 	var b []byte
@@ -148,9 +156,11 @@ func fingerprint(s *dataset.Storefront) string {
 		b = strconv.AppendInt(append(b, 0), int64(p.Price), 10)
 		h.Write(append(b, '\n'))
 	}
-	return fmt.Sprintf("%d purchases %016x", len(s.Purchases), h.Sum64())
+	return fmt.Sprintf("%d purchases %016x, csv layout %d", len(s.Purchases), h.Sum64(), csvLayout)
 }
 
+// writeCSV writes the purchases of s to path in the layout of [Shop.Path]
+// (version csvLayout), through a temporary file renamed into place.
 func writeCSV(path string, s *dataset.Storefront) error {
 	cat := make(map[string]string, len(s.Products))
 	for _, p := range s.Products {
