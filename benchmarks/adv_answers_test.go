@@ -701,3 +701,53 @@ func TestAdvAnsLeapDayAsOf(t *testing.T) {
 		benchmarks.QShare: {"anchor", "feb28noon", "mar1"},
 	}})
 }
+
+// TestAdvAnsOutsideTheShape: files outside the shape on which the package
+// doc says the ways agree, and how it says they part: a price of more than
+// 4 decimals DuckDB rounds while the Go ways reject the file, a quantity
+// of 0 or a negative price the strict loader refuses while SQL and the
+// naive scan take it, and an empty category level a History drops while
+// SQL and the naive scan keep it.
+func TestAdvAnsOutsideTheShape(t *testing.T) {
+	base := []advAnsRow{advAnsSubAnchor()}
+	world := func(rows ...advAnsRow) advAnsWorld {
+		return advAnsWorld{Category: "A", Sub: "A/s", RawOnly: true, Rows: append(slices.Clone(base), rows...)}
+	}
+	// agree requires the answers of the named ways to be there and equal
+	// to DuckDB's on the raw lines.
+	agree := func(t *testing.T, a *advAnsWays, name string, got *benchmarks.Answers) {
+		require.NotNil(t, a.raw, "duckdb raw: %v", a.errs)
+		require.NotNil(t, got, "%s: %v", name, a.errs)
+		assert.Empty(t, benchmarks.Compare("duckdb raw", name, a.raw, got))
+	}
+	t.Run("price of 5 decimals", func(t *testing.T) {
+		a := advAnsAnswer(t, world(advAnsR("d", "o1", "pa", "A/x", advAnsAt(20, 0), 1, "1.00005")))
+		require.NotNil(t, a.raw, "DuckDB rounds: %v", a.errs)
+		assert.Error(t, a.errs["affinity load"])
+		assert.Error(t, a.errs["naive"])
+	})
+	for _, c := range []struct {
+		name string
+		row  advAnsRow
+	}{
+		{"quantity 0", advAnsR("z", "o2", "pa", "A/x", advAnsAt(20, 0), 0, "5")},
+		{"negative price", advAnsR("n", "o1", "pdisc", "B/y", advAnsAt(20, 0), 1, "-5")},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := advAnsAnswer(t, world(advAnsR(c.row.C, "o0", "pa", "A/x", advAnsAt(40, 0), 1, "10"), c.row))
+			assert.Error(t, a.errs["affinity load"])
+			agree(t, a, "naive", a.naive)
+		})
+	}
+	t.Run("empty level", func(t *testing.T) {
+		// s bought in "A//s" 30 days ago: in the sub-category "A/s" to a
+		// History, so no coupon; in no "A/s" to SQL, so a coupon
+		a := advAnsAnswer(t, world(
+			advAnsR("s", "o1", "pa", "A/x", advAnsAt(20, 0), 1, "10"),
+			advAnsR("s", "o2", "pss", "A//s", advAnsAt(30, 0), 1, "1")))
+		require.Empty(t, a.errs)
+		agree(t, a, "naive", a.naive)
+		assert.Equal(t, []string{"s"}, a.raw.Sets[benchmarks.QCoupon].Keys)
+		assert.Empty(t, a.aff.Sets[benchmarks.QCoupon].Keys)
+	})
+}

@@ -16,7 +16,10 @@
 // segment expressions ([Affinity]) — and [Compare] checks that the customer
 // sets and the spend agree to the Money unit. A naive Go baseline
 // ([NaiveLoad], [NaiveFeatures], [NaiveAnswer], [NaiveNeighbors]) answers
-// them too.
+// them too. It is not independent of the library: it parses prices with
+// affinity.ParseMoney, sums affinity.Money and takes the look-back's start
+// from affinity.Months(24).Start, so a fault there would be shared; DuckDB
+// is the independent check.
 //
 // [RunAffinity], [RunDuck] and [RunNaive] time every step with its peak
 // memory ([Measure], [Repeat]); [WriteMarkdown] and [Plot] turn the results
@@ -40,12 +43,19 @@
 // months is 2026-02-28).
 //
 // The equality holds on files of the shape [Generate] writes: one time
-// per order, one category path per product, fields without surrounding
-// spaces, amounts below 10¹⁴ (DuckDB's DECIMAL(18,4)). On other files the
-// ways model the lines differently, by design: a History places an order
-// at its earliest line, takes a product's category from its first line
-// (split between paths separated by "|", cleaned of spaces and ">"), and
-// trims fields, where SQL over the raw lines takes every line as written.
+// per order, one category path per product without empty levels, fields
+// without surrounding spaces, prices of at most 4 decimals and amounts
+// below 10¹⁴ (DuckDB's DECIMAL(18,4)), no quantity of 0 and no negative
+// price. On other files the ways model the lines differently, by design:
+// a History places an order at its earliest line, takes a product's
+// category from its first line (split between paths separated by "|",
+// cleaned of spaces and ">", and with empty levels dropped: "A//s" is the
+// category "A/s" to a History, not to SQL or the naive scan), and trims
+// fields, where SQL over the raw lines takes every line as written. DuckDB
+// silently rounds a price of more decimals (1.00005) to 4, where the CSV
+// loader and the naive scan reject the file, and the loader's strict mode
+// refuses a quantity of 0 or a negative price, which SQL and the naive
+// scan take as written.
 //
 // See README.md for the figures and how to reproduce them.
 package benchmarks

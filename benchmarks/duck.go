@@ -42,7 +42,9 @@ func (d *Duck) Close() error { return d.DB.Close() }
 // Load reads the shop's CSV file into the table lines(customer, order_id,
 // product, category, ts, qty, price) with explicit column types: price is
 // DECIMAL(18,4), exact as affinity.Money is, for amounts below 10¹⁴ (Money
-// reaches 9.2·10¹⁴; the benchmark's shops stay far below). Lines without
+// reaches 9.2·10¹⁴; the benchmark's shops stay far below) of at most 4
+// decimals (DuckDB silently rounds a price of more, such as 1.00005,
+// where affinity's loader rejects it; see the package doc). Lines without
 // a customer (guest orders) belong to no customer, as in a History, and
 // are left out; a line without an order id is in the order of its
 // customer and second, as affinity.Purchase has it.

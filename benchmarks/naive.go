@@ -22,7 +22,10 @@ import (
 // encoding/csv into a slice of structs, one map entry per customer with the
 // features the questions need, every question a scan over all customers,
 // and co-occurrence as a map of product pairs. It answers the same
-// questions, so its answers are checked too.
+// questions, so its answers are checked too. It borrows the library's money
+// and calendar (affinity.ParseMoney, affinity.Money, affinity.Months(24).Start),
+// so it checks affinity's model of the questions but not those; DuckDB is
+// the independent check.
 
 // NaiveLine is one parsed CSV row.
 type NaiveLine struct {
@@ -233,8 +236,10 @@ func NaiveAnswers(shop *Shop, cs []*NaiveCustomer) *Answers {
 
 // NaiveNeighbors counts the co-occurrences of products in orders (bought
 // lines up to AsOf) in a map of product pairs and keeps, per product, the k
-// neighbours of highest cosine, ties by product key. It returns the number
-// of distinct pairs.
+// neighbours of highest cosine, ties by product key, among every pair
+// bought together (similarity.NewIndex, in [RunAffinity], by default only
+// among pairs bought together at least twice). It returns the number of
+// distinct pairs.
 func NaiveNeighbors(ctx context.Context, lines []NaiveLine, k int) (int, error) {
 	asOf := AsOf.Unix()
 	orders := map[string][]string{}

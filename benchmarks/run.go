@@ -22,7 +22,9 @@ type Result struct {
 	// Steps are the build steps in order, with time and peak memory.
 	Steps []Step `json:"steps"`
 	// Queries maps "way/question" to the median time of the question's
-	// timed form (see [Affinity.Set], [Duck.Answer]).
+	// timed form: [Affinity.Timed], [Affinity.Cells] without keys for
+	// QRFM and [Affinity.Stats] for QCouponStats; [Duck.Timed] on raw
+	// lines and on the per-customer tables; [NaiveAnswer].
 	Queries map[string]Step `json:"queries"`
 	// Digests maps a way ("affinity", "duckdb raw", …) to its answers.
 	Digests map[string]Digest `json:"digests"`
@@ -104,6 +106,8 @@ func RunAffinity(ctx context.Context, shop *Shop) (*Result, error) {
 		if err != nil {
 			return err
 		}
+		// the default K (50) and MinSupport (2): a pair bought together
+		// once is no neighbour, where the naive baseline keeps every pair
 		nb, err = similarity.NewIndex(ctx, c, similarity.IndexOptions{Measure: similarity.Cosine})
 		return err
 	}); err != nil {
