@@ -1353,8 +1353,8 @@ func TestLinBuilderResetAfterBuild(t *testing.T) {
 }
 
 // TestLinHasProduct: HasProduct from a base or a catalog is true for a
-// product with a name, a price or a category, false for one known only
-// from purchases or events.
+// product added with AddProduct, whatever its entry holds (a bare one
+// too), false for one known only from purchases or events.
 func TestLinHasProduct(t *testing.T) {
 	var b affinity.Builder
 	require.NoError(t, b.AddProduct(affinity.Product{Key: "named", Name: "N"}))
@@ -1366,10 +1366,10 @@ func TestLinHasProduct(t *testing.T) {
 	require.NoError(t, b.AddEvent(affinity.Event{Customer: "a", Product: "viewed", Time: linT0, Kind: affinity.View, Weight: 1}))
 	base := linBuild(t, &b)
 	for _, nb := range []*affinity.Builder{affinity.NewBuilder(base), affinity.NewCatalogBuilder(base.Catalog())} {
-		for _, k := range []string{"named", "priced", "filed"} {
+		for _, k := range []string{"named", "priced", "filed", "bare"} {
 			assert.True(t, nb.HasProduct(k), k)
 		}
-		for _, k := range []string{"bought", "viewed", "unknown", "bare"} {
+		for _, k := range []string{"bought", "viewed", "unknown"} {
 			assert.False(t, nb.HasProduct(k), k)
 		}
 	}

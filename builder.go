@@ -32,12 +32,9 @@ type Builder struct {
 	// steps; 0 means GOMAXPROCS. No goroutine outlives Build.
 	Workers int
 
-	base *History // a base History nothing has changed yet (see thaw)
-	// entries AddProduct gave, unchanged, to base products without one
-	// (known from purchases only): HasProduct sees them; thaw sets them
-	adopted map[string]struct{}
-	over    *History    // the base History the columns add to (see builder_over.go)
-	merge   *mergeState // what Build keeps of a base History (see builder_merge.go)
+	base  *History    // a base History nothing has changed yet (see thaw)
+	over  *History    // the base History the columns add to (see builder_over.go)
+	merge *mergeState // what Build keeps of a base History (see builder_merge.go)
 
 	cat        catalogBuilder
 	customers  keyTable
@@ -99,7 +96,9 @@ type Builder struct {
 // copied when a change has any. [Builder.Build] without any change returns
 // base itself, so a refresh that finds nothing new costs O(1). Calls that
 // change nothing are no change: reads, refused calls, Grow, an AddProduct
-// or AddCategory of what base holds already (a catalog sent again), order
+// of an entry base holds already (a catalog sent again; not for a product
+// base knows only from purchases or events, which gains an entry), an
+// AddCategory of a node base holds, order
 // changes that lose to the versions base keeps (see [Builder.Apply]), puts
 // of what base holds already (the version, customer, time and lines of
 // the key's one order: a poll that reads its latest rows again), and
@@ -141,11 +140,6 @@ func (b *Builder) thaw() {
 	b.cat.from(base.catalog)
 	b.customers, b.custShared = base.customers, true // cloned on the first change
 	b.gross = base.gross
-	for k := range b.adopted {
-		id, _ := base.catalog.LookupProduct(k)
-		b.cat.set(base.catalog.Product(id))
-	}
-	b.adopted = nil
 }
 
 // internCustomer returns the id of the customer key, adding the key to
@@ -364,14 +358,16 @@ func (b *Builder) AddEvent(e Event) error {
 }
 
 // HasProduct reports whether key has a catalog entry: one added with
-// [Builder.AddProduct], or, from a base History, one with a name, a price
-// or a category. Loaders use it to add names they find in purchase files
+// [Builder.AddProduct], here or in the History or [Catalog] the Builder
+// started from, whatever it holds (an entry that only marks a product out
+// of stock counts), as opposed to a product known only from purchases or
+// events. The answer does not depend on how the calls were split across
+// Builds. Loaders use it to add names they find in purchase files
 // without overwriting a catalog loaded before.
 func (b *Builder) HasProduct(key string) bool {
 	if b.base != nil { // nothing staged yet: ask the base, changing nothing
 		id, ok := b.base.catalog.LookupProduct(key)
-		_, adopted := b.adopted[key]
-		return ok && (b.base.catalog.described(id) || adopted)
+		return ok && b.base.catalog.described(id)
 	}
 	id, ok := b.cat.lookup(key)
 	return ok && b.cat.isDescribed(id)
@@ -392,14 +388,7 @@ func (b *Builder) AddProduct(p Product) error {
 		return err
 	}
 	if b.base != nil && b.base.catalog.holds(p) {
-		// the base's entry already (a catalog sent again): no change
-		if id, _ := b.base.catalog.LookupProduct(p.Key); !b.base.catalog.described(id) {
-			if b.adopted == nil {
-				b.adopted = map[string]struct{}{}
-			}
-			b.adopted[p.Key] = struct{}{}
-		}
-		return nil
+		return nil // the base's entry already (a catalog sent again): no change
 	}
 	b.thaw()
 	b.cat.set(p)

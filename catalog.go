@@ -62,6 +62,9 @@ type Catalog struct {
 	name     []string
 	price    []Money
 	inStock  []bool
+	// entry[p]: p has a catalog entry (added with Builder.AddProduct),
+	// kept apart from its fields, which may all be zero values
+	entry    []bool
 	leafOff  []uint32 // per product, into leaf; len NumProducts+1
 	leaf     []CategoryID
 	shareOff []uint32 // per product, into share; len NumProducts+1
@@ -99,6 +102,10 @@ func (c *Catalog) ProductPrice(p ProductID) Money { return c.price[p] }
 func (c *Catalog) InStock(p ProductID) bool { return c.inStock[p] }
 
 // Product returns the description of p, with freshly allocated Categories.
+// For a product known only from purchases or events it is {Key, InStock:
+// true}; [Builder.AddProduct] of it gives the product a catalog entry
+// (see [Builder.HasProduct]), so a catalog copied that way has an entry
+// for every product, unlike one started with [NewCatalogBuilder].
 func (c *Catalog) Product(p ProductID) Product {
 	leaves := c.Categories(p)
 	paths := make([]string, len(leaves))
@@ -188,8 +195,8 @@ type catalogBuilder struct {
 	price    []Money
 	inStock  []bool
 	leaves   [][]CategoryID
-	// described[p]: p has a catalog entry (AddProduct, or a name, price or
-	// category in the base History)
+	// described[p]: p has a catalog entry (AddProduct, here or in the
+	// catalog the builder started from); Catalog.entry once finished
 	described []bool
 	cats      keyTable
 	parent    []CategoryID
@@ -270,11 +277,11 @@ func (cb *catalogBuilder) isDescribed(id uint32) bool {
 }
 
 // holds reports whether setting p (checked) would leave c as it is: its
-// key is a product with p's name, price and stock flag, in the categories
-// p names, in that order.
+// key is a product with a catalog entry, p's name, price and stock flag,
+// in the categories p names, in that order.
 func (c *Catalog) holds(p Product) bool {
 	id, ok := c.LookupProduct(p.Key)
-	if !ok || c.name[id] != p.Name || c.price[id] != p.Price || c.inStock[id] != p.InStock {
+	if !ok || !c.entry[id] || c.name[id] != p.Name || c.price[id] != p.Price || c.inStock[id] != p.InStock {
 		return false
 	}
 	have := c.Categories(id)
@@ -298,11 +305,10 @@ func (c *Catalog) holds(p Product) bool {
 	return n == len(have)
 }
 
-// described reports whether p has a catalog entry: a name, a price or a
-// category.
-func (c *Catalog) described(p ProductID) bool {
-	return c.name[p] != "" || c.price[p] != 0 || len(c.Categories(p)) > 0
-}
+// described reports whether p has a catalog entry: whether it was added
+// with [Builder.AddProduct], whatever the entry holds, rather than known
+// only from purchases or events.
+func (c *Catalog) described(p ProductID) bool { return c.entry[p] }
 
 // lookup returns the id of the product key.
 func (cb *catalogBuilder) lookup(key string) (uint32, bool) {
@@ -324,11 +330,10 @@ func (cb *catalogBuilder) own() {
 	cb.name = slices.Clone(c.name)
 	cb.price = slices.Clone(c.price)
 	cb.inStock = slices.Clone(c.inStock)
+	cb.described = slices.Clone(c.entry)
 	cb.leaves = make([][]CategoryID, n)
-	cb.described = make([]bool, n)
 	for p := range n {
 		cb.leaves[p] = slices.Clone(c.Categories(ProductID(p)))
-		cb.described[p] = c.described(ProductID(p))
 	}
 	cb.cats = c.cats.clone()
 	cb.parent = slices.Clone(c.parent)
@@ -344,6 +349,7 @@ func (cb *catalogBuilder) finish() *Catalog {
 		name:     cb.name,
 		price:    cb.price,
 		inStock:  cb.inStock,
+		entry:    cb.described,
 		cats:     cb.cats,
 		parent:   cb.parent,
 		depth:    cb.depth,
