@@ -195,7 +195,7 @@ func (b *Builder) buildOver(ctx context.Context) (_ *History, err error) {
 		var os []uint32
 		for _, key := range keys {
 			os = os[:0]
-			x.each(base, key, func(o uint32) { os = append(os, o) })
+			x.each(base, key, func(o uint32) bool { os = append(os, o); return true })
 			slices.Sort(os)
 			for _, o := range os {
 				dropOrder(o)
@@ -243,7 +243,7 @@ func (b *Builder) buildOver(ctx context.Context) (_ *History, err error) {
 	}()
 	if ob.appendTo(h, base, b, claim) {
 		if x := base.keys.x.Load(); x != nil {
-			h.keys.x.Store(x.derive(h, nb))
+			h.keys.x.Store(x.derive(h, nb, dropped))
 		}
 	} else if err = ob.write(h, base, b); err != nil {
 		return nil, err

@@ -74,10 +74,11 @@ func CopyVersions(dst, src *History) {
 		if key == "" {
 			continue
 		}
-		src.keyIndex().each(src, key, func(so uint32) {
+		src.keyIndex().each(src, key, func(so uint32) bool {
 			if cust(src, OrderID(so)) == cust(dst, o) {
 				vs[o] = src.OrderVersion(OrderID(so))
 			}
+			return true
 		})
 	}
 	dst.versions, dst.verLo, dst.tomb = trimVersions(vs), 0, src.tomb

@@ -195,13 +195,15 @@ func (h *History) OrderVersion(o OrderID) int64 {
 // keyVersion returns the version of the latest change of key that h
 // holds: the highest of its tombstone's and its orders' versions; ok is
 // false when h holds neither. It indexes h's order keys on first use (see
-// [History.LookupOrder]).
+// [History.LookupOrder]) and takes time linear in the orders with key,
+// whatever other keys share its shard of the index.
 func (h *History) keyVersion(key string) (version int64, ok bool) {
 	version, ok = h.tomb.lookup(key)
-	h.keyIndex().each(h, key, func(o uint32) {
+	h.keyIndex().each(h, key, func(o uint32) bool {
 		if v := h.OrderVersion(OrderID(o)); !ok || v > version {
 			version, ok = v, true
 		}
+		return true
 	})
 	return version, ok
 }
@@ -280,7 +282,7 @@ func (b *Builder) dropUnchanged(base *History) {
 			continue
 		}
 		n, only := 0, uint32(0)
-		base.keyIndex().each(base, k, func(x uint32) { n, only = n+1, x })
+		base.keyIndex().each(base, k, func(x uint32) bool { n, only = n+1, x; return n < 2 })
 		if n != 1 || base.OrderVersion(OrderID(only)) != o.version || !base.sameOrder(only, o.lines) {
 			continue
 		}
