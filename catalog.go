@@ -42,15 +42,43 @@ type CategoryShare struct {
 // CleanCategoryPath normalises a category path: levels are split at "/",
 // trimmed of surrounding white space, and empty levels dropped, so
 // " Apparel / Sportswear/ " becomes "Apparel/Sportswear". Case is kept.
+// A path that is clean already is returned as it is; it takes time
+// linear in len(path) and allocates at most the cleaned path.
 func CleanCategoryPath(path string) string {
-	parts := strings.Split(path, CategorySep)
-	out := parts[:0]
-	for _, p := range parts {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
+	if isCleanPath(path) {
+		return path
 	}
-	return strings.Join(out, CategorySep)
+	var b strings.Builder
+	for rest := path; rest != ""; {
+		level, tail, _ := strings.Cut(rest, CategorySep)
+		rest = tail
+		if level = strings.TrimSpace(level); level == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(CategorySep)
+		}
+		b.WriteString(level)
+	}
+	return b.String()
+}
+
+// isCleanPath reports whether CleanCategoryPath leaves path as it is:
+// empty, or non-empty levels without surrounding white space.
+func isCleanPath(path string) bool {
+	if path == "" {
+		return true
+	}
+	for {
+		level, rest, more := strings.Cut(path, CategorySep)
+		if level == "" || strings.TrimSpace(level) != level {
+			return false
+		}
+		if !more {
+			return true
+		}
+		path = rest
+	}
 }
 
 // Catalog holds the products and the category tree of a [History]: every
