@@ -90,18 +90,33 @@ func (l Lookback) IsZero() bool { return l == Lookback{} }
 
 // Validate returns an error wrapping [ErrInvalid] for negative fields, for
 // All combined with a bound, or for more than 120,000 Months (10,000
-// years: the calendar arithmetic of Start stays exact below).
+// years: the calendar arithmetic of Start stays exact below). Its message
+// names the look-back, not a record: "affinity: invalid look-back -1
+// months: negative".
 func (l Lookback) Validate() error {
 	switch {
 	case l.Months < 0 || l.Duration < 0:
-		return fmt.Errorf("%w: negative look-back %v", ErrInvalid, l)
+		return invalidLookback{l, "negative"}
 	case l.All && (l.Months != 0 || l.Duration != 0):
-		return fmt.Errorf("%w: look-back both unbounded and bounded", ErrInvalid)
+		return invalidLookback{l, "both unbounded and bounded"}
 	case l.Months > 12*10_000:
-		return fmt.Errorf("%w: look-back of %d months", ErrInvalid, l.Months)
+		return invalidLookback{l, "beyond 120,000 months (10,000 years)"}
 	}
 	return nil
 }
+
+// invalidLookback is the error of [Lookback.Validate]: an option out of
+// range rather than a record, but matching [ErrInvalid] as before.
+type invalidLookback struct {
+	l      Lookback
+	reason string
+}
+
+func (e invalidLookback) Error() string {
+	return fmt.Sprintf("affinity: invalid look-back %v: %s", e.l, e.reason)
+}
+
+func (e invalidLookback) Unwrap() error { return ErrInvalid }
 
 // Or returns l, or def when l is zero.
 func (l Lookback) Or(def Lookback) Lookback {

@@ -69,7 +69,11 @@ func TestLookback(t *testing.T) {
 	assert.Equal(t, affinity.Months(24), affinity.Lookback{}.Or(affinity.Months(24)))
 	assert.Equal(t, affinity.Days(3), affinity.Days(3).Or(affinity.Months(24)))
 	for _, bad := range []affinity.Lookback{{Months: -1}, {Duration: -time.Second}, {All: true, Months: 1}, {Months: 1 << 40}} {
-		assert.True(t, errors.Is(bad.Validate(), affinity.ErrInvalid), "%+v", bad)
+		err := bad.Validate()
+		assert.True(t, errors.Is(err, affinity.ErrInvalid), "%+v", bad)
+		// an option, not a record: the message says which look-back
+		assert.NotContains(t, err.Error(), "record", "%+v", bad)
+		assert.Contains(t, err.Error(), "affinity: invalid look-back "+bad.String(), "%+v", bad)
 	}
 }
 

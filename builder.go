@@ -16,8 +16,11 @@ import (
 	"github.com/shopaffinity/affinity/internal/parallel"
 )
 
-// ErrInvalid is returned (wrapped) by [Builder.Add], [Builder.AddEvent] and
-// [Builder.AddProduct] for a record that cannot be stored.
+// ErrInvalid is returned (wrapped) by [Builder.Add], [Builder.AddEvent],
+// [Builder.AddProduct], [Builder.AddCategory] and [Builder.Apply] (and
+// its PutOrder and DeleteOrder) for a record that cannot be stored, and
+// by [Lookback.Validate] for a look-back out of range, whose message
+// names the look-back instead.
 var ErrInvalid = errors.New("affinity: invalid record")
 
 const anonBucket = math.MaxUint32
@@ -26,7 +29,10 @@ const anonBucket = math.MaxUint32
 // builds a [History]. The zero value is an empty Builder ready to use;
 // [NewBuilder] starts from an existing History. A Builder is for one
 // goroutine. Ids are interned as records arrive, so the dense ids of a
-// History depend only on the order of the calls.
+// History depend only on the order of the calls, but for the customers
+// and products first named in a staged put, numbered at Build after the
+// others in (Version, Key) order of the surviving puts (see
+// [Builder.Apply]).
 type Builder struct {
 	// Workers is the number of goroutines Build uses for its parallel
 	// steps; 0 means GOMAXPROCS. No goroutine outlives Build.

@@ -31,8 +31,11 @@
 // convert to roaring bitmap values. Lookup works both ways: [History.LookupCustomer]
 // and [History.CustomerKey], [Catalog.LookupProduct] and [Catalog.ProductKey],
 // [Catalog.LookupCategory] and [Catalog.CategoryPath]. Customer and product
-// ids are given in first-seen order and stay stable when a [Builder] extends
-// an existing History.
+// ids are given in the order a [Builder]'s calls first name their keys
+// (Add, AddEvent, AddProduct); those first named in a staged put
+// ([Builder.PutOrder], [Builder.Apply]) get theirs at Build, after the
+// others, in (Version, Key) order of the puts that survive. Ids stay stable
+// when a Builder extends an existing History.
 //
 // # Layout
 //

@@ -399,29 +399,38 @@ func (s Summary) LogValue() slog.Value {
 }
 
 // MemoryUsage is an estimate of the bytes a [History] keeps resident.
+// Arrays a History shares with its base ([NewBuilder]) count in both.
 type MemoryUsage struct {
 	// Columns counts the line, order, customer and event arrays (the
-	// orders' versions among them, when a put gave one).
+	// orders' versions among them, when a put gave one) and the
+	// per-category buyer counts, by capacity: a History built on a base
+	// keeps spare room for the next refresh to append to (see [OrderID]).
 	Columns int
-	// Bitmaps counts the per-product and per-category buyer bitmaps.
+	// Bitmaps counts the per-product buyer bitmaps, the per-category ones
+	// once [History.CategoryBuyers] has built them, and the set of all
+	// buyers.
 	Bitmaps int
-	// IDs counts the id tables: string headers and hash slots of the shop
-	// ids of customers, products, categories and orders, the tombstones of
-	// deleted orders (see [Builder.Apply]) and the catalog's names. The
-	// bytes of the id strings themselves are not counted.
+	// IDs counts the id tables: the string headers and hash slots of the
+	// shop ids of customers, products and categories; the offsets of the
+	// orders' shop ids; the tombstones of deleted orders (see
+	// [Builder.Apply]); the catalog's other arrays (names' string headers,
+	// prices, stock flags, categories and shares, the category tree); and,
+	// once [History.LookupOrder] has built it, its index of order ids. The
+	// bytes of the id strings and names themselves are not counted.
 	IDs int
 }
 
 // Total returns the sum of all parts.
 func (m MemoryUsage) Total() int { return m.Columns + m.Bitmaps + m.IDs }
 
-// MemoryUsage estimates the bytes h keeps resident, from the lengths of its
-// arrays and roaring's own size estimate of each bitmap. It takes time
-// linear in the number of products and categories.
+// MemoryUsage estimates the bytes h keeps resident, from the capacities
+// of its arrays and roaring's own size estimate of each bitmap. It takes
+// time linear in the number of products and categories (and in the
+// shards of the order index, about one per 32 orders, once built).
 func (h *History) MemoryUsage() MemoryUsage {
 	var m MemoryUsage
-	m.Columns = 4*(len(h.custLo)+len(h.custHi)+len(h.orderCust)+len(h.orderOff)+len(h.lineProduct)+len(h.lineQty)+len(h.evLo)+len(h.evHi)+len(h.evProduct)+len(h.evWeight)) +
-		4*(len(h.orderDelta)+len(h.firstOrder)+len(h.lastOrder)) + 8*(len(h.linePrice)+len(h.evUnix)+len(h.versions)) + len(h.evKind)
+	m.Columns = 4*(cap(h.custLo)+cap(h.custHi)+cap(h.orderCust)+cap(h.orderOff)+cap(h.lineProduct)+cap(h.lineQty)+cap(h.evLo)+cap(h.evHi)+cap(h.evProduct)+cap(h.evWeight)) +
+		4*(cap(h.orderDelta)+cap(h.firstOrder)+cap(h.lastOrder)+cap(h.catCount)) + 8*(cap(h.linePrice)+cap(h.evUnix)+cap(h.versions)) + cap(h.evKind)
 	for _, b := range h.buyers {
 		if b != nil {
 			m.Bitmaps += int(b.GetSizeInBytes())
@@ -434,7 +443,12 @@ func (h *History) MemoryUsage() MemoryUsage {
 	}
 	m.Bitmaps += int(h.allBuyers.GetSizeInBytes())
 	c := h.catalog
-	m.IDs = h.customers.size() + c.products.size() + c.cats.size() + 4*len(h.orderKeyOff) + h.tomb.size() +
-		16*len(c.name) + 9*len(c.price) + 4*(len(c.leafOff)+len(c.leaf)+len(c.shareOff)) + 8*len(c.share)
+	m.IDs = h.customers.size() + c.products.size() + c.cats.size() + 4*cap(h.orderKeyOff) + h.tomb.size() +
+		16*cap(c.name) + 8*cap(c.price) + cap(c.inStock) + cap(c.entry) +
+		4*(cap(c.leafOff)+cap(c.leaf)+cap(c.shareOff)) + 8*cap(c.share) +
+		4*(cap(c.parent)+cap(c.depth)+cap(c.childOff)+cap(c.child)+cap(c.roots)) + cap(c.sharedNm)
+	if x := h.keys.x.Load(); x != nil {
+		m.IDs += x.size()
+	}
 	return m
 }

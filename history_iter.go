@@ -14,13 +14,20 @@ import (
 // Fed to an empty [Builder] after the catalog (AddCategory of every
 // [Catalog.CategoryPath] in id order, which keeps the nodes no product
 // names any more, then AddProduct of every [Catalog.Product] in id
-// order), the purchases rebuild the same orders, lines, summary, category
-// ids and buyer sets; customer ids match too when every
-// customer has an order, since customers are numbered in first-seen
-// order (add [History.Events] afterwards for the others). Erased
-// customers ([Builder.EraseCustomer]) have nothing to yield.
+// order), and followed by [History.Events], the purchases rebuild the
+// same orders and lines (with dense order ids), category and product
+// ids, and every [Summary] field but Customers: it counts only the
+// customers with an order or an event, since erased customers
+// ([Builder.EraseCustomer]) and customers whose orders were all deleted,
+// without events, have nothing to yield. Customers are numbered in
+// first-seen order, so customer ids, and with them the buyer sets (bitmaps
+// of customer ids), match when every customer has an order; else they
+// may not, and the buyer sets hold the same customers under other ids. Order versions
+// and tombstones ([History.OrderVersion]) are not carried, and every
+// product of the rebuilt catalog has an entry ([Builder.HasProduct]).
 //
-// Each step takes O(1) time; the strings yielded are owned by h.
+// A whole loop takes O(customers + lines) time (customers without orders
+// are passed over); the strings yielded are owned by h.
 func (h *History) Purchases() iter.Seq[Purchase] {
 	return func(yield func(Purchase) bool) {
 		nc := h.NumCustomers()
@@ -47,7 +54,8 @@ func (h *History) Purchases() iter.Seq[Purchase] {
 // Orders returns every order of h in the History's order: customers by
 // id, each customer's orders in time order, then the anonymous orders.
 // It is the way to visit all orders: a History built on a base may leave
-// order ids unused (see [OrderID]). Each step takes O(1) time.
+// order ids unused (see [OrderID]). A whole loop takes O(customers +
+// orders) time (customers without orders are passed over).
 func (h *History) Orders() iter.Seq[OrderID] {
 	return func(yield func(OrderID) bool) {
 		for k := 0; k <= len(h.custLo); k++ {
@@ -62,7 +70,8 @@ func (h *History) Orders() iter.Seq[OrderID] {
 }
 
 // Events returns the events of h with their shop keys, customers by id and
-// each customer's events in time order. Each step takes O(1) time.
+// each customer's events in time order. A whole loop takes O(customers +
+// events) time (customers without events are passed over).
 func (h *History) Events() iter.Seq[Event] {
 	return func(yield func(Event) bool) {
 		for c := range CustomerID(h.NumCustomers()) {

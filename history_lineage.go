@@ -18,12 +18,14 @@ type lineage struct {
 // Changes says what differs between a History and the base it was built
 // on; see [History.ChangedSince].
 type Changes struct {
-	// Customers are the customers whose orders, lines or events differ,
-	// ascending: those with an added, replaced or deleted order or line,
-	// an added event, the erased ones and the new ones (ids at or past the
-	// base's NumCustomers). Every other customer has the same orders,
-	// lines and events, in the same order, as in the base (their
-	// OrderIDs and line indices may be shifted).
+	// Customers are at least the customers whose orders, lines or events
+	// differ, ascending: those with an added, replaced or deleted order
+	// or line, an added event, the erased ones and the new ones (ids at
+	// or past the base's NumCustomers). It may list customers who end up
+	// as they were (an order added and deleted again in the same
+	// Builder). Every customer not listed has the same orders, lines and
+	// events, in the same order, as in the base (their OrderIDs and line
+	// indices may be shifted).
 	Customers []CustomerID
 	// Anonymous reports whether the anonymous orders differ.
 	Anonymous bool

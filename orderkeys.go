@@ -28,6 +28,15 @@ type keyIndex struct {
 	shards  [][]keyEntry
 }
 
+// size returns the bytes x keeps: its shards' headers and entries.
+func (x *keyIndex) size() int {
+	n := 24 * len(x.shards)
+	for _, s := range x.shards {
+		n += 8 * cap(s)
+	}
+	return n
+}
+
 type keyEntry struct {
 	hash uint32 // the key's hash, to compare before the key
 	id   uint32
