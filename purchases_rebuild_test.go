@@ -11,30 +11,6 @@ import (
 	"github.com/shopaffinity/affinity"
 )
 
-// rebuildFromPurchases rebuilds h as History.Purchases documents: the
-// category nodes and products in id order, the purchases, the events.
-func rebuildFromPurchases(t *testing.T, h *affinity.History) *affinity.History {
-	t.Helper()
-	var b affinity.Builder
-	c := h.Catalog()
-	for k := range affinity.CategoryID(c.NumCategories()) {
-		_, err := b.AddCategory(c.CategoryPath(k))
-		require.NoError(t, err)
-	}
-	for p := range affinity.ProductID(c.NumProducts()) {
-		require.NoError(t, b.AddProduct(c.Product(p)))
-	}
-	for p := range h.Purchases() {
-		require.NoError(t, b.Add(p))
-	}
-	for e := range h.Events() {
-		require.NoError(t, b.AddEvent(e))
-	}
-	r, err := b.Build(context.Background())
-	require.NoError(t, err)
-	return r
-}
-
 // buyerKeys returns the keys of p's buyers in h.
 func buyerKeys(h *affinity.History, key string) []string {
 	p, _ := h.Catalog().LookupProduct(key)
@@ -66,7 +42,7 @@ func TestPurchasesRebuildWithoutOrders(t *testing.T) {
 	h, err := nb.Build(context.Background())
 	require.NoError(t, err)
 
-	r := rebuildFromPurchases(t, h)
+	r := advReadCatalogFeed(t, h) // the rebuild History.Purchases documents
 	want := h.Summary()
 	want.Customers = 3 // c, d with orders, e with an event
 	assert.Equal(t, want, r.Summary())
