@@ -306,11 +306,12 @@ func (b *Builder) displaced(key string, version int64) uint64 {
 		}
 	}
 	var g Money
-	base.keyIndex().each(base, key, func(o uint32) {
+	base.keyIndex().each(base, key, func(o uint32) bool {
 		for i := base.orderOff[o]; i < base.orderOff[o+1]; i++ {
 			v := Money(base.lineQty[i]) * base.linePrice[i] // fits: Add checked it
 			g += max(v, -v)                                 // fits: within base.gross
 		}
+		return true
 	})
 	return uint64(g)
 }
