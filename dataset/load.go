@@ -118,6 +118,18 @@ type Options struct {
 	// ([affinity.Builder.HasProduct]), so a catalog loaded before with
 	// [LoadCatalog] is kept as it is.
 	NoProducts bool
+	// Described, when set, reports products described outside the
+	// Builder: a product for which it returns true is treated as one the
+	// Builder already describes ([affinity.Builder.HasProduct]), so its
+	// rows neither add nor check a catalog entry (their names and
+	// categories are ignored, as a later file's are once an earlier
+	// file's load described the product). It is called at most once per
+	// product and load, on the calling goroutine. It lets a file be
+	// loaded alone into a Builder of its own and keep exactly the rows
+	// that a load after the files before it, into one Builder, keeps,
+	// without adding those files' entries (which would change the order
+	// in which category nodes get their ids).
+	Described func(key string) bool
 	// Limits bounds line, field, input and row sizes; the zero value
 	// means safe defaults (see [Limits]).
 	Limits Limits
@@ -937,7 +949,8 @@ type productNote struct {
 // error for an entry it would refuse (a category path deeper than
 // affinity.MaxCategoryDepth), for every row with categories, so that the
 // categories finishNames picks are ones the Builder takes. A product that
-// already has a catalog entry in the Builder keeps it.
+// already has a catalog entry in the Builder, or that opts.Described
+// reports, keeps it.
 func (l *loader) noteProduct(key, name, cats string, price affinity.Money) (productNote, error) {
 	if l.opts.NoProducts || (name == "" && cats == "") {
 		return productNote{}, nil
@@ -961,7 +974,7 @@ func (l *loader) noteProduct(key, name, cats string, price affinity.Money) (prod
 	if e.known {
 		return productNote{}, nil
 	}
-	if l.b.HasProduct(key) {
+	if l.b.HasProduct(key) || (l.opts.Described != nil && l.opts.Described(key)) {
 		e.known = true
 		return productNote{}, nil
 	}
