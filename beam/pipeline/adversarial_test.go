@@ -391,8 +391,10 @@ type advShop struct {
 // recur across files, keys that differ only in case, white space or
 // Unicode normalisation, anonymous orders (with and without ids), returns,
 // zero prices, repeated lines, products first seen in a later file,
-// catalogs that disagree between files, header-only files, gzip files and
-// file names whose sort order is not the order of the parts.
+// catalogs that disagree between files, categories the Builder refuses on
+// rows of products an earlier file described (which a single machine
+// loads without checking), header-only files, gzip files and file names
+// whose sort order is not the order of the parts.
 func randomShop(t *testing.T, seed uint64, nfiles, rowsPerFile int) advShop {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
@@ -406,6 +408,20 @@ func randomShop(t *testing.T, seed uint64, nfiles, rowsPerFile int) advShop {
 	var files []string
 	late := map[string]bool{"P7": true, "P8": true} // only from the second half of the files on
 	lenient := seed%2 == 1
+	deep := strings.TrimSuffix(strings.Repeat("d/", affinity.MaxCategoryDepth+1), "/")
+	// the files are read in part order or in the order of their names
+	// (part-10 before part-2); a product a file earlier in both orders
+	// describes (with a row with a name or category that loads) takes
+	// the refused category
+	byName := make([]string, nfiles)
+	for f := range nfiles {
+		byName[f] = fmt.Sprintf("part-%d.", f)
+	}
+	slices.Sort(byName)
+	describedBy := map[string][]int{}
+	earlier := func(g, f int) bool {
+		return g < f && slices.Index(byName, fmt.Sprintf("part-%d.", g)) < slices.Index(byName, fmt.Sprintf("part-%d.", f))
+	}
 	for f := range nfiles {
 		rows := [][]string{{"customer", "product", "order", "time", "quantity", "price", "category", "name"}}
 		n := rng.IntN(rowsPerFile + 1)
@@ -434,8 +450,15 @@ func randomShop(t *testing.T, seed uint64, nfiles, rowsPerFile int) advShop {
 				if rng.IntN(3) == 0 {
 					name = fmt.Sprintf("%s name %d", prod, rng.IntN(3))
 				}
+				if slices.ContainsFunc(describedBy[prod], func(g int) bool { return earlier(g, f) }) && rng.IntN(4) == 0 {
+					cat = deep
+				}
 				row := []string{cust, prod, order, tm.Format(time.RFC3339), fmt.Sprint(qty), price, cat, name}
-				if lenient && rng.IntN(12) == 0 {
+				bad := lenient && rng.IntN(12) == 0
+				if !bad && (cat != "" || name != "") && !slices.Contains(describedBy[prod], f) {
+					describedBy[prod] = append(describedBy[prod], f)
+				}
+				if bad {
 					// a row the Builder or the parser refuses, after its
 					// product may have been named
 					switch rng.IntN(3) {

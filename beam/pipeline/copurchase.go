@@ -21,7 +21,8 @@ import (
 // CoPurchase configures [NewCoPurchase]. It is serialised into the
 // pipeline, so it holds plain values only.
 type CoPurchase struct {
-	// AsOf is the as-of time of the counts; required.
+	// AsOf is the as-of time of the counts; required. Any zone and year:
+	// the workers get the instant in UTC, which gives the same counts.
 	AsOf time.Time
 	// Count and Index are the options of similarity.Count and
 	// similarity.NewIndex. Count.Events and Index.Measure BM25 (which
@@ -56,11 +57,22 @@ func (o CoPurchase) withDefaults() (CoPurchase, error) {
 	if o.Count.Exclude != nil {
 		return o, errors.New("pipeline: Count.Exclude names products by ids the pipeline assigns: give their keys in ExcludeKeys")
 	}
-	if _, err := similarity.NewPartial(o.AsOf, o.Count); err != nil {
+	m, err := similarity.NewPartial(o.AsOf, o.Count)
+	if err != nil {
 		return o, err
 	}
 	if o.Index.Measure == similarity.BM25 || !o.Index.Measure.Valid() || o.Index.Measure >= similarity.BM25 {
 		return o, fmt.Errorf("pipeline: measure %v is not computed from counts", o.Index.Measure)
+	}
+	// the other index options (a shrinkage that is NaN or infinite, which
+	// encoding/json would not even write into the DoFns, K beyond
+	// MaxIndexK), checked on the counts of nothing before any work
+	c, err := m.Counts(0)
+	if err != nil {
+		return o, err
+	}
+	if _, err := similarity.NewIndex(context.Background(), c, o.Index); err != nil {
+		return o, err
 	}
 	if o.Output == "" {
 		return o, errors.New("pipeline: no output path")
@@ -129,7 +141,7 @@ func dictionary(s beam.Scope, positions beam.PCollection) beam.PCollection {
 // countFn counts the transactions of one shard with a similarity.Partial
 // and emits its pairs by row block, and its marginals.
 type countFn struct {
-	AsOf      time.Time
+	AsOf      wire[time.Time] // in UTC, see [wiredAsOf]
 	Count     similarity.CountOptions
 	Exclude   wire[[]string] // shop keys
 	BlockRows int
@@ -144,7 +156,7 @@ func (f *countFn) ProcessElement(ctx context.Context, _ int, parts func(*Part) b
 	if len(f.Exclude.V) > 0 {
 		opts.Exclude = productSet(f.Exclude.V, func(k string) (affinity.ProductID, bool) { id, ok := ids[k]; return id, ok })
 	}
-	p, err := similarity.NewPartial(f.AsOf, opts)
+	p, err := similarity.NewPartial(f.AsOf.V, opts)
 	if err != nil {
 		return err
 	}
@@ -265,7 +277,7 @@ func emitIndex(ctx context.Context, p *similarity.Partial, np int, o similarity.
 type writeIndexFn struct {
 	Index  similarity.IndexOptions
 	Output wire[string]
-	AsOf   time.Time
+	AsOf   wire[time.Time] // in UTC, see [wiredAsOf]
 	Count  similarity.CountOptions
 }
 
@@ -289,7 +301,7 @@ func (f *writeIndexFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte
 			}
 		} else {
 			var err error
-			if m, err = similarity.NewPartial(f.AsOf, f.Count); err != nil {
+			if m, err = similarity.NewPartial(f.AsOf.V, f.Count); err != nil {
 				return err
 			}
 		}
@@ -351,13 +363,13 @@ func NewCoPurchase(in Input, o CoPurchase) (*beam.Pipeline, error) {
 	dict := dictionary(s.Scope("products"), products)
 	s = s.Scope("copurchase")
 	byShard := beam.GroupByKey(s, parts)
-	blocks, marg := beam.ParDo2(s, &countFn{AsOf: o.AsOf, Count: o.Count, Exclude: wired(o.ExcludeKeys), BlockRows: o.BlockRows}, byShard, beam.SideInput{Input: dict})
+	blocks, marg := beam.ParDo2(s, &countFn{AsOf: wiredAsOf(o.AsOf), Count: o.Count, Exclude: wired(o.ExcludeKeys), BlockRows: o.BlockRows}, byShard, beam.SideInput{Input: dict})
 	merged := beam.CombinePerKey(s, &mergePartials{}, blocks)
 	margAll := beam.Combine(s, &mergePartials{}, marg)
 	ranked := beam.ParDo(s, &rankFn{Index: o.Index}, merged, beam.SideInput{Input: margAll}, beam.SideInput{Input: dict})
 	// co-grouped with [always]: the index is written, empty, also when
 	// nothing was read (a Combine of nothing emits nothing)
-	beam.ParDo0(s, &writeIndexFn{Index: o.Index, Output: wired(o.Output), AsOf: o.AsOf, Count: o.Count},
+	beam.ParDo0(s, &writeIndexFn{Index: o.Index, Output: wired(o.Output), AsOf: wiredAsOf(o.AsOf), Count: o.Count},
 		beam.CoGroupByKey(s, always(s), beam.AddFixedKey(s, margAll), beam.AddFixedKey(s, ranked), beam.AddFixedKey(s, dict)))
 	return p, nil
 }

@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"bytes"
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -100,6 +101,13 @@ func TestCoPurchaseOptions(t *testing.T) {
 	require.Error(t, err, "no input")
 	_, err = pipeline.NewCoPurchase(in, pipeline.CoPurchase{AsOf: time.Now(), Output: "x", Count: similarity.CountOptions{Exclude: roaring.BitmapOf(1)}})
 	require.ErrorContains(t, err, "ExcludeKeys", "ids the pipeline assigns")
+	// index options refused before any work, not when the job writes
+	// them into its DoFns (encoding/json has no NaN) or ranks
+	for _, io := range []similarity.IndexOptions{{Shrinkage: math.NaN()}, {Shrinkage: math.Inf(1)}, {Shrinkage: -1},
+		{K: similarity.MaxIndexK + 1}, {MinSupport: similarity.MaxIndexK + 1}} {
+		_, err = pipeline.NewCoPurchase(in, pipeline.CoPurchase{AsOf: time.Now(), Output: "x", Index: io})
+		require.Error(t, err, "%+v", io)
+	}
 }
 
 // TestCoPurchaseNoProduct: with no product at all (a header only, every

@@ -8,7 +8,12 @@
 // are under "Limits": several files of an order export format or of
 // baskets are refused, the features job fails where no customer has data
 // by asOf, and a lenient job fails where the lines of the files are worth
-// more than affinity.MaxMoney in all.
+// more than affinity.MaxMoney in all, or in a rare case where one file's
+// are.
+//
+// The as-of time reaches the workers in UTC: every build of the library
+// reads it as an instant, so any zone and any year give the single
+// machine's answer.
 //
 // The per-shard work is the library's code: similarity.Partial counts a
 // shard's transactions with the rules of similarity.Count and merges by
@@ -39,6 +44,25 @@
 // entries of the earliest file that has any are kept; one step replays
 // them file by file, over the products in id order, into the catalog
 // every chunk is built over.
+//
+// # Products described by earlier files
+//
+// A single machine loads a later file's row of a product an earlier file
+// described (affinity.Builder.HasProduct) without a look at the row's
+// name and categories: a category the Builder would refuse there (a path
+// deeper than affinity.MaxCategoryDepth, more paths than
+// dataset.Limits.MaxCategories) neither fails a strict load nor makes a
+// lenient one skip the row. A first pass of the read loads every file
+// but the last alone, leniently, and emits the products its load
+// describes; per product the earliest file is kept, and each reader gets
+// the products of the files before its own as a side input and loads its
+// file with them (dataset.Options.Described), adding no entry for them
+// and checking none of their rows' categories. The rows the lenient first
+// pass skips beyond a single machine's are rows of such products, which
+// describe nothing new, except where lines worth more than
+// affinity.MaxMoney in all are refused (see "Limits"): each reader checks
+// that its load describes exactly the products the first pass saw its
+// file describe first.
 //
 // Everything downstream of the ids is then the same arithmetic on the
 // same integers: the MaxBasket sample hashes shop keys and ranks products
@@ -108,5 +132,11 @@
 // first file at which it does (wrapping affinity.ErrMoneyRange): strict,
 // as the single machine fails; lenient, because which lines the single
 // machine skips depends on the running sum line by line, which the jobs
-// do not reproduce. Below the limit both give the same answer.
+// do not reproduce. Below the limit both give the same answer, but for
+// one more case in which a lenient job fails, naming the file: a line
+// of a file that the single machine refuses for MaxMoney, because a row
+// before it of a product an earlier file described was loaded (see
+// "Products described by earlier files"), fits in the first pass, which
+// skipped that row for its category, and the line's product would count
+// as described by the file for the readers of the later files.
 package pipeline

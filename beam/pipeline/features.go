@@ -22,7 +22,9 @@ import (
 // Features configures [NewFeatures]. It is serialised into the pipeline,
 // so it holds plain values only.
 type Features struct {
-	// AsOf is the as-of time of the features; required.
+	// AsOf is the as-of time of the features; required. Any zone and
+	// year: the workers get the instant in UTC, which gives the same
+	// features.
 	AsOf time.Time
 	// Segment are the options of segment.Build; Workers is ignored, and
 	// NonMerchandise must be nil (product ids are the pipeline's own):
@@ -123,7 +125,7 @@ func joinID(_ string, parts func(*Part) bool, ids func(*int) bool, emit func(int
 // their features with segment.Build, whose per-customer features depend
 // on the customer's own lines only.
 type chunkFn struct {
-	AsOf    time.Time
+	AsOf    wire[time.Time] // in UTC, see [wiredAsOf]
 	Segment wire[segment.Options]
 }
 
@@ -134,7 +136,7 @@ func (f *chunkFn) ProcessElement(ctx context.Context, chunk int, parts func(*Par
 	}
 	o := f.Segment.V
 	o.Workers = 1
-	x, err := segment.Build(ctx, h, f.AsOf, o)
+	x, err := segment.Build(ctx, h, f.AsOf.V, o)
 	if errors.Is(err, segment.ErrNoData) {
 		return nil // nobody in the chunk had bought by asOf; scoreFn fails if nobody at all had
 	}
@@ -203,7 +205,7 @@ type partBytes struct {
 // partFn builds the History of one chunk over the shop's catalog and
 // emits its segment.Part.
 type partFn struct {
-	AsOf     time.Time
+	AsOf     wire[time.Time] // in UTC, see [wiredAsOf]
 	Segment  wire[segment.Options]
 	NonMerch wire[[]string] // Features.NonMerchandiseKeys
 
@@ -222,7 +224,7 @@ func (f *partFn) ProcessElement(ctx context.Context, chunk int, parts func(*Part
 	if err != nil {
 		return err
 	}
-	p, err := segment.BuildPart(ctx, h, f.AsOf, withNonMerch(f.Segment.V, f.cat.Catalog(), f.NonMerch.V))
+	p, err := segment.BuildPart(ctx, h, f.AsOf.V, withNonMerch(f.Segment.V, f.cat.Catalog(), f.NonMerch.V))
 	if err != nil {
 		return err
 	}
@@ -261,7 +263,7 @@ func only[T any](next func(*T) bool) (T, bool) {
 // The parts, the catalog and the customer dictionary are co-grouped with
 // [always], so that it runs once even without any, and then fails.
 type joinFn struct {
-	AsOf     time.Time
+	AsOf     wire[time.Time] // in UTC, see [wiredAsOf]
 	Segment  wire[segment.Options]
 	NonMerch wire[[]string] // Features.NonMerchandiseKeys
 	Output   wire[string]
@@ -294,7 +296,7 @@ func (f *joinFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte) bool
 	spec, okSpec := only(specs)
 	dict, okDict := only(dicts)
 	if len(all) == 0 || !okSpec || !okDict {
-		return noCustomerData(f.AsOf)
+		return noCustomerData(f.AsOf.V)
 	}
 	slices.SortFunc(all, func(a, b partBytes) int { return cmp.Compare(a.Chunk, b.Chunk) })
 	ps := make([]*segment.Part, len(all))
@@ -312,9 +314,9 @@ func (f *joinFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte) bool
 	if err != nil {
 		return err
 	}
-	x, err := segment.Join(ctx, cat.Catalog(), f.AsOf, withNonMerch(f.Segment.V, cat.Catalog(), f.NonMerch.V), ps)
+	x, err := segment.Join(ctx, cat.Catalog(), f.AsOf.V, withNonMerch(f.Segment.V, cat.Catalog(), f.NonMerch.V), ps)
 	if errors.Is(err, segment.ErrNoData) {
-		return noCustomerData(f.AsOf) // Join: no part has a customer with data by asOf
+		return noCustomerData(f.AsOf.V) // Join: no part has a customer with data by asOf
 	}
 	if err != nil {
 		return err
@@ -345,7 +347,7 @@ func (f *joinFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte) bool
 // [always], so that it runs once even when no chunk had a customer with
 // data by asOf, and then fails.
 type scoreFn struct {
-	AsOf    time.Time
+	AsOf    wire[time.Time] // in UTC, see [wiredAsOf]
 	Segment wire[segment.Options]
 	Output  wire[string]
 }
@@ -354,7 +356,7 @@ func (f *scoreFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte) boo
 	all := collect(recs)
 	dict, ok := only(dicts)
 	if len(all) == 0 || !ok {
-		return noCustomerData(f.AsOf)
+		return noCustomerData(f.AsOf.V)
 	}
 	slices.SortFunc(all, func(a, b featureRec) int { return cmp.Compare(a.ID, b.ID) })
 	fs := make([]segment.Features, len(all))
@@ -364,7 +366,7 @@ func (f *scoreFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte) boo
 		fs[i] = segment.Features{Customer: r.Customer, Recency: int(r.Recency), Tenure: int(r.Tenure), Frequency: int(r.Freq),
 			Monetary: affinity.Money(r.Monetary), AOV: affinity.Money(r.AOV), Stage: r.Stage, AbandonedCartDays: int(r.Abandoned)}
 	}
-	if err := segment.ScoreRFM(fs, f.AsOf, f.Segment.V); err != nil {
+	if err := segment.ScoreRFM(fs, f.AsOf.V, f.Segment.V); err != nil {
 		return err
 	}
 	if err := writeFile(ctx, joinPath(f.Output.V, "features.csv"), FeaturesCSV(fs)); err != nil {
@@ -488,13 +490,13 @@ func NewFeatures(in Input, o Features) (*beam.Pipeline, error) {
 	chunks := beam.GroupByKey(s, beam.ParDo(s, joinID, beam.CoGroupByKey(s, cust, ids)))
 	if o.Index {
 		spec := catalogPCollection(s, facts, dictionary(s.Scope("products"), products))
-		pbs := beam.ParDo(s, &partFn{AsOf: o.AsOf, Segment: wired(o.Segment), NonMerch: wired(o.NonMerchandiseKeys)}, chunks, beam.SideInput{Input: spec})
-		beam.ParDo0(s, &joinFn{AsOf: o.AsOf, Segment: wired(o.Segment), NonMerch: wired(o.NonMerchandiseKeys), Output: wired(o.Output)},
+		pbs := beam.ParDo(s, &partFn{AsOf: wiredAsOf(o.AsOf), Segment: wired(o.Segment), NonMerch: wired(o.NonMerchandiseKeys)}, chunks, beam.SideInput{Input: spec})
+		beam.ParDo0(s, &joinFn{AsOf: wiredAsOf(o.AsOf), Segment: wired(o.Segment), NonMerch: wired(o.NonMerchandiseKeys), Output: wired(o.Output)},
 			beam.CoGroupByKey(s, always(s), beam.AddFixedKey(s, pbs), beam.AddFixedKey(s, spec), beam.AddFixedKey(s, dict)))
 		return p, nil
 	}
-	recs := beam.ParDo(s, &chunkFn{AsOf: o.AsOf, Segment: wired(o.Segment)}, chunks)
-	beam.ParDo0(s, &scoreFn{AsOf: o.AsOf, Segment: wired(o.Segment), Output: wired(o.Output)},
+	recs := beam.ParDo(s, &chunkFn{AsOf: wiredAsOf(o.AsOf), Segment: wired(o.Segment)}, chunks)
+	beam.ParDo0(s, &scoreFn{AsOf: wiredAsOf(o.AsOf), Segment: wired(o.Segment), Output: wired(o.Output)},
 		beam.CoGroupByKey(s, always(s), beam.AddFixedKey(s, recs), beam.AddFixedKey(s, dict)))
 	return p, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -160,9 +161,12 @@ func loadFile(ctx context.Context, path string, b *affinity.Builder, o dataset.O
 // it (in lenient mode any reason; in strict mode those a format skips by
 // definition, such as Online Retail's adjustments); and "duplicates",
 // the rows that repeat an earlier row of their order
-// (dataset.Report.Duplicates; loaded unless dropped). A single machine's
-// dataset.Load reports the same per file; each reader also logs its
-// file's report when it skipped or found any.
+// (dataset.Report.Duplicates), which the jobs load, as dataset.Load does
+// without dataset.Options.DropDuplicates (Input has no such option). A
+// single machine's dataset.Load reports the same per file; each reader
+// also logs its file's report when it skipped or found any. The first
+// pass of the read (see "Products described by earlier files" in the
+// package documentation) counts nothing.
 const Metrics = "affinity"
 
 // count adds the report of the file at path to the read step's
@@ -232,7 +236,9 @@ func init() {
 	beam.RegisterType(typeOf[Part]())
 	beam.RegisterType(typeOf[Order]())
 	beam.RegisterType(typeOf[fileGross]())
-	register.DoFn6x1[context.Context, fileSpec, func(string, Part), func(string, int64), func(string, prodCalls), func(fileGross), error](&readFn{})
+	register.DoFn7x1[context.Context, fileSpec, func(*string, *int64) bool, func(string, Part), func(string, int64), func(string, prodCalls), func(fileGross), error](&readFn{})
+	register.Iter2[string, int64]()
+	register.DoFn3x1[context.Context, fileSpec, func(string, int64), error](&describeFn{})
 	register.Emitter2[string, Part]()
 	register.Emitter2[string, int64]()
 	register.Emitter1[fileGross]()
@@ -245,10 +251,82 @@ func init() {
 	register.Emitter2[int, Part]()
 }
 
+// describeFn is the first pass over the input files: it loads one file
+// alone and emits every product whose catalog entry the load adds
+// (dataset.Options.OnProduct) with the file's index. Per product the
+// smallest index is kept: the file that describes it first — a single
+// machine that loads the files one after the other into one Builder
+// ignores later files' names and categories of a product described
+// before (affinity.Builder.HasProduct), and [readFn] does the same with
+// that side input (dataset.Options.Described), without checking them:
+// a category the Builder would refuse, on a later file's row of such a
+// product, is loaded as the single machine loads it.
+//
+// The load is lenient, whatever the input's mode, and does not know the
+// products earlier files described. The rows it skips beyond those of a
+// single machine's load are rows of such products (their categories
+// checked and refused), which describe nothing new; in strict mode any
+// other bad row fails the job in readFn. The one thing those extra
+// skips can change is which later lines pass affinity.MaxMoney: readFn
+// checks each file's entries against this pass (see [readFn]). The last
+// file describes products for no later file and is not read.
+type describeFn struct {
+	In wire[Input]
+}
+
+func (f *describeFn) ProcessElement(ctx context.Context, spec fileSpec, described func(string, int64)) error {
+	in := f.In.V
+	if in.NoProducts || spec.Index == len(in.Files)-1 {
+		return nil
+	}
+	o, err := in.options()
+	if err != nil {
+		return err
+	}
+	o.Lenient = true
+	keys := map[string]bool{}
+	o.OnProduct = func(p affinity.Product) { keys[p.Key] = true }
+	var b affinity.Builder
+	b.Workers = 1
+	if _, err := loadFile(ctx, spec.Path, &b, o); err != nil {
+		return err
+	}
+	for k := range keys {
+		described(k, int64(spec.Index))
+	}
+	return nil
+}
+
+// describedBy returns the products described by the files before file,
+// and those first described by file itself, from the output of
+// [describeFn] combined per product to the smallest file index.
+func describedBy(file int, firsts func(*string, *int64) bool) (before, own map[string]bool) {
+	before, own = map[string]bool{}, map[string]bool{}
+	var k string
+	var i int64
+	for firsts(&k, &i) {
+		switch {
+		case i < int64(file):
+			before[k] = true
+		case i == int64(file):
+			own[k] = true
+		}
+	}
+	return before, own
+}
+
 // readFn loads one file with the dataset package into a History of its
 // own and emits its customers and anonymous orders as Parts, every
 // product it names with its first-seen position, and the file's gross
-// value (see [grossFn]).
+// value (see [grossFn]). Its side input, the output of [describeFn],
+// tells it the products the files before it describe: the load leaves
+// their names and categories alone (dataset.Options.Described), as a
+// single machine's load after those files does. It checks that the
+// products its load describes are those describeFn saw the file describe
+// first; they differ only when a line the single machine refuses for
+// affinity.MaxMoney was loaded by describeFn, which skipped rows before
+// it, and then the job fails rather than let the later files' readers
+// ignore the wrong products.
 type readFn struct {
 	In wire[Input]
 	// Catalog makes the read also emit the file's catalog entries.
@@ -260,21 +338,35 @@ type readFn struct {
 
 func pos(file int, rank uint32) int64 { return int64(file)<<32 | int64(rank) }
 
-func (f *readFn) ProcessElement(ctx context.Context, spec fileSpec, parts func(string, Part), products func(string, int64), facts func(string, prodCalls), grosses func(fileGross)) error {
+func (f *readFn) ProcessElement(ctx context.Context, spec fileSpec, firsts func(*string, *int64) bool, parts func(string, Part), products func(string, int64), facts func(string, prodCalls), grosses func(fileGross)) error {
 	o, err := f.In.V.options()
 	if err != nil {
 		return err
 	}
+	before, own := describedBy(spec.Index, firsts)
+	o.Described = func(key string) bool { return before[key] }
 	var b affinity.Builder
 	b.Workers = 1
+	var record func(affinity.Product)
 	var calls map[string]*prodCalls
 	if f.Catalog {
 		calls = map[string]*prodCalls{}
-		o.OnProduct = recordCalls(spec.Index, calls)
+		record = recordCalls(spec.Index, calls)
+	}
+	loaded := map[string]bool{}
+	o.OnProduct = func(p affinity.Product) {
+		loaded[p.Key] = true
+		if record != nil {
+			record(p)
+		}
 	}
 	rep, err := loadFile(ctx, spec.Path, &b, o)
 	if err != nil {
 		return err
+	}
+	if spec.Index < len(f.In.V.Files)-1 && !maps.Equal(own, loaded) {
+		return fmt.Errorf("pipeline: %s: a line of this file is refused for taking the gross value of the lines (the sum of |quantity × price|, returns included) beyond %v, and which products the file describes for the later files then depends on rows the jobs' first pass skips, which the jobs do not reproduce; look for lines of implausible value: %w",
+			spec.Path, affinity.MaxMoney, affinity.ErrMoneyRange)
 	}
 	count(ctx, spec.Path, rep)
 	h, err := b.Build(ctx)
@@ -431,9 +523,10 @@ func readParts(s beam.Scope, in Input, shards int, rf readFn) (parts, products, 
 	for i, f := range in.Files {
 		specs[i] = fileSpec{Index: i, Path: f}
 	}
-	files := beam.CreateList(s, specs)
+	files := beam.Reshuffle(s, beam.CreateList(s, specs))
+	firsts := beam.CombinePerKey(s, minPos, beam.ParDo(s, &describeFn{In: wired(in)}, files))
 	rf.In = wired(in)
-	outs := beam.ParDoN(s, &rf, beam.Reshuffle(s, files))
+	outs := beam.ParDoN(s, &rf, files, beam.SideInput{Input: firsts})
 	raw, prods, fs, grosses := outs[0], outs[1], outs[2], outs[3]
 	products = beam.CombinePerKey(s, minPos, prods)
 	gross := beam.ParDo(s, &grossFn{Lenient: in.Lenient}, beam.GroupByKey(s, beam.AddFixedKey(s, grosses)))

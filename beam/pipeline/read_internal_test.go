@@ -3,8 +3,10 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -24,6 +26,35 @@ func iter[T any](vs []T) func(*T) bool {
 		*v, vs = vs[0], vs[1:]
 		return true
 	}
+}
+
+// iter2 returns a Beam iterator over the pairs of m, in key order.
+func iter2[V any](m map[string]V) func(*string, *V) bool {
+	keys := slices.Sorted(maps.Keys(m))
+	return func(k *string, v *V) bool {
+		if len(keys) == 0 {
+			return false
+		}
+		*k, *v, keys = keys[0], m[keys[0]], keys[1:]
+		return true
+	}
+}
+
+// firstDescriptions runs the first pass of the read, describeFn, over the
+// files of in and returns, per product, the first file that describes
+// it: the side input of readFn.
+func firstDescriptions(t *testing.T, in Input) map[string]int64 {
+	t.Helper()
+	firsts := map[string]int64{}
+	for i, f := range in.Files {
+		err := (&describeFn{In: wired(in)}).ProcessElement(context.Background(), fileSpec{Index: i, Path: f}, func(k string, file int64) {
+			if old, ok := firsts[k]; !ok || file < old {
+				firsts[k] = file
+			}
+		})
+		require.NoError(t, err)
+	}
+	return firsts
 }
 
 // TestMergeFileOrder: the grouping step delivers a key's Parts in no
@@ -56,9 +87,10 @@ func TestMergeFileOrder(t *testing.T) {
 
 	// the Parts of c1, as the readers emit them
 	var parts []Part
+	firsts := firstDescriptions(t, in)
 	for i, f := range files {
 		rf := readFn{In: wired(in)}
-		err := rf.ProcessElement(ctx, fileSpec{Index: i, Path: f},
+		err := rf.ProcessElement(ctx, fileSpec{Index: i, Path: f}, iter2(firsts),
 			func(k string, p Part) {
 				if k == partKey("c1", "") {
 					parts = append(parts, p)

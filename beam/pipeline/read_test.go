@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,8 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/beam/pipeline"
+	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/segment"
 	"github.com/shopaffinity/affinity/similarity"
 )
 
@@ -175,4 +178,102 @@ func TestReadLenientSkipsCounted(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, want, readCounters(t, p))
 	})
+}
+
+// A single machine loads a later file's row of a product an earlier file
+// described without looking at the row's name or categories
+// (affinity.Builder.HasProduct); the readers loaded every file alone and
+// checked them: a category the Builder refuses (65 levels, or more paths
+// than dataset.Limits.MaxCategories) on such a row failed the strict jobs
+// where the single machine loads the files, and lenient, the row was
+// skipped ("invalid category") and its purchase lost. The readers now
+// know the products the earlier files describe.
+func TestReadLaterFileRowOfDescribedProduct(t *testing.T) {
+	deep := strings.TrimSuffix(strings.Repeat("a/", affinity.MaxCategoryDepth+1), "/")
+	many := strings.TrimSuffix(strings.Repeat("x|", dataset.DefaultMaxCategories+1), "|")
+	header := "customer,product,order,time,quantity,price,category\n"
+	for _, bad := range []struct{ name, cat string }{{"deep", deep}, {"many paths", many}} {
+		dir := t.TempDir()
+		// P and Q described by the first file; the second and third name P
+		// with the bad category, the third also R, described there first
+		files := []string{
+			advWrite(t, dir, "part-1.csv", []byte(header+
+				"c1,P,o1,2024-01-10T00:00:00Z,1,10,Home\n"+
+				"c1,Q,o1,2024-01-10T00:00:00Z,1,10,Home\n"), false),
+			advWrite(t, dir, "part-2.csv", []byte(header+
+				"c2,P,o2,2024-01-11T00:00:00Z,1,10,"+bad.cat+"\n"+
+				"c2,Q,o2,2024-01-11T00:00:00Z,1,10,Garden\n"), false),
+			advWrite(t, dir, "part-3.csv", []byte(header+
+				"c3,R,o3,2024-01-12T00:00:00Z,1,10,Garden/Tools\n"+
+				"c3,P,o3,2024-01-12T00:00:00Z,1,10,"+bad.cat+"\n"+
+				"c1,Q,o4,2024-01-13T00:00:00Z,1,10,Home\n"), false),
+		}
+		for _, lenient := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, lenient %v", bad.name, lenient), func(t *testing.T) {
+				in := pipeline.Input{Files: files, Format: "csv", Lenient: lenient}
+				h, err := pipeline.LoadHistory(context.Background(), in)
+				require.NoError(t, err)
+				require.Equal(t, 7, h.NumLines(), "the single machine loads every row")
+				asOf := time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)
+				advCoPurchase(t, in, pipeline.CoPurchase{AsOf: asOf, Count: similarity.CountOptions{Scope: similarity.Customer},
+					Index: similarity.IndexOptions{K: 5, MinSupport: 1}})
+				advFeatures(t, in, pipeline.Features{AsOf: asOf, Index: true})
+			})
+		}
+	}
+}
+
+// The first pass that tells the readers which products the earlier files
+// describe loads each file alone, leniently: a row of such a product
+// with a bad category is skipped there, and a later line of the file
+// that the single machine refuses for affinity.MaxMoney may then fit.
+// Here the second file's first pass describes Q, which the single
+// machine never loads, and the third file's reader would have loaded Q's
+// row, whose category the single machine refuses. The job fails naming
+// the second file instead.
+func TestReadDescribedProductsBeyondMaxMoney(t *testing.T) {
+	dir := t.TempDir()
+	header := "customer,product,order,time,quantity,price,category\n"
+	deep := strings.TrimSuffix(strings.Repeat("a/", affinity.MaxCategoryDepth+1), "/")
+	// 10 + 922337203685457.5807 = MaxMoney - 10: fits; 30 more does not
+	files := []string{
+		advWrite(t, dir, "part-1.csv", []byte(header+"c1,P,o1,2024-01-10T00:00:00Z,1,10,Home\n"), false),
+		advWrite(t, dir, "part-2.csv", []byte(header+
+			"c2,P,o2,2024-01-11T00:00:00Z,1,922337203685457.5807,"+deep+"\n"+
+			"c2,Q,o2,2024-01-11T00:00:00Z,1,30,Home\n"), false),
+		advWrite(t, dir, "part-3.csv", []byte(header+"c3,Q,o3,2024-01-12T00:00:00Z,1,0,"+deep+"\n"+
+			"c3,P,o3,2024-01-12T00:00:00Z,1,0,Home\n"), false),
+	}
+	in := pipeline.Input{Files: files, Format: "csv", Lenient: true}
+	h, err := pipeline.LoadHistory(context.Background(), in)
+	require.NoError(t, err)
+	require.Equal(t, 3, h.NumLines(), "the single machine refuses Q's rows: for MaxMoney, then for its category")
+	o := pipeline.CoPurchase{AsOf: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC), Output: filepath.Join(t.TempDir(), "n.idx")}
+	p, err := pipeline.NewCoPurchase(in, o)
+	require.NoError(t, err)
+	_, err = prism.Execute(context.Background(), p)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), files[1]+": a line of this file is refused for taking the gross value")
+}
+
+// The DoFns carried the as-of time as a time.Time, which Beam writes with
+// encoding/json: a zone 24 hours or more from UTC, or a year past 9999,
+// passed NewFeatures and NewCoPurchase and the job then failed to
+// serialise them. Every library build reads the as-of time as an instant,
+// and the jobs give the single machine's answer for any.
+func TestAsOfAnyZoneOrYear(t *testing.T) {
+	f := advWrite(t, t.TempDir(), "part-1.csv", []byte("customer,product,order,time,quantity,price\n"+
+		"c1,P,o1,2024-01-10T00:00:00Z,1,10\nc1,Q,o1,2024-01-10T00:00:00Z,1,10\nc2,P,o2,2024-01-20T00:00:00Z,1,10\n"), false)
+	in := pipeline.Input{Files: []string{f}, Format: "csv"}
+	for _, asOf := range []time.Time{
+		time.Date(2024, 2, 1, 0, 0, 0, 0, time.FixedZone("", 25*3600)),
+		time.Date(2024, 1, 15, 3, 0, 0, 0, time.FixedZone("far west", -(600*3600+17))),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		t.Run(asOf.String(), func(t *testing.T) {
+			advFeatures(t, in, pipeline.Features{AsOf: asOf, Segment: segment.Options{Lookback: affinity.Months(1)}})
+			advCoPurchase(t, in, pipeline.CoPurchase{AsOf: asOf, Count: similarity.CountOptions{Lookback: affinity.Months(1)},
+				Index: similarity.IndexOptions{MinSupport: 1}})
+		})
+	}
 }

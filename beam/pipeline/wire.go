@@ -5,6 +5,7 @@ import (
 	"encoding/gob"
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // wire carries a value in a DoFn's fields to the workers unchanged. Beam
@@ -44,3 +45,12 @@ func (w *wire[T]) UnmarshalJSON(data []byte) error {
 
 // wired returns v in a wire.
 func wired[T any](v T) wire[T] { return wire[T]{V: v} }
+
+// wiredAsOf returns an as-of time in a wire, in UTC. encoding/json writes
+// a time.Time only with a year in 0–9999 and a zone less than 24 hours
+// from UTC, and gob (time.Time.MarshalBinary) only with a zone a whole
+// number of minutes and less than about 546 hours from UTC; every build
+// of the library reads an as-of time as an instant (the calendar of
+// look-backs is UTC's, affinity.Lookback), so the instant in UTC gives the
+// same results and reaches the workers whatever the year and the zone.
+func wiredAsOf(t time.Time) wire[time.Time] { return wired(t.UTC()) }

@@ -3,10 +3,10 @@
 // submits to (Flink, Spark, Dataflow), chosen with Beam's own flags:
 //
 //	affinity-beam -job copurchase -input 'orders/*.csv.gz' -format onlineretail \
-//	    -asof 2011-12-09 -scope basket -measure lift -k 50 -output neighbours.idx
-//	affinity-beam -job features -input 'orders/*.csv' -asof 2011-12-09 -output features/
+//	    -asof 2011-12-10 -scope basket -measure lift -k 50 -output neighbours.idx
+//	affinity-beam -job features -input 'orders/*.csv' -asof 2011-12-10 -output features/
 //	affinity-beam -job features -index -namecats -input 'orders/*.csv.gz' -format onlineretail \
-//	    -asof 2011-12-09 -output features/
+//	    -asof 2011-12-10 -output features/
 //
 // When the runner returns the job's metrics (prism, and the others when
 // the command waits for the job), the command then prints what the read
@@ -45,7 +45,7 @@ var (
 	input     = flag.String("input", "", "input file or glob (files are read in sorted order)")
 	format    = flag.String("format", "csv", "input format: a dataset format name")
 	lenient   = flag.Bool("lenient", false, "skip bad rows instead of failing")
-	asOf      = flag.String("asof", "", "as-of time, RFC 3339 or YYYY-MM-DD (required)")
+	asOf      = flag.String("asof", "", "as-of time, RFC 3339, or YYYY-MM-DD for the start of that day, 00:00 UTC (2011-12-10 is as of the end of 2011-12-09) (required)")
 	output    = flag.String("output", "", "index file (copurchase) or directory (features)")
 	scope     = flag.String("scope", "basket", "copurchase: co-purchase scope: basket, customer or sequential")
 	measure   = flag.String("measure", "jaccard", "copurchase: co-purchase measure")
