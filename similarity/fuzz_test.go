@@ -3,6 +3,7 @@ package similarity_test
 import (
 	"bytes"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -39,6 +40,21 @@ func FuzzReadIndex(f *testing.F) {
 		_, err = x.WriteTo(&buf)
 		require.NoError(t, err)
 		require.Equal(t, data[:len(data)-r.Len()], buf.Bytes())
+	})
+}
+
+// FuzzPartial feeds arbitrary bytes to the Partial decoder: it must never
+// panic, and a Partial it accepts either makes no counts or ranks into
+// indexes that read back.
+func FuzzPartial(f *testing.F) {
+	ps, np := realPartials(f, rand.New(rand.NewPCG(1, 52)))
+	for _, p := range ps {
+		enc, err := p.MarshalBinary()
+		require.NoError(f, err)
+		f.Add(enc)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		requireIndexReadsBack(t, data, np)
 	})
 }
 

@@ -385,8 +385,10 @@ func (p *Partial) compatible(q *Partial) error {
 // Merge adds the counts of q, made with the same as-of time and options
 // over other transactions, to p. q keeps its counts (it may reorganise
 // them internally, so it must not be in use by another goroutine). The
-// pairs merge in time linear in the pairs of both. A nil q is an error
-// matching affinity.ErrNilArgument.
+// pairs merge in time linear in the pairs of both. It returns an error,
+// leaving p as it was, when q was made with other options or a merged
+// count would overflow (N above 2^63 − 1, a support or pair count above
+// 2^32 − 1). A nil q is an error matching affinity.ErrNilArgument.
 func (p *Partial) Merge(q *Partial) error {
 	if q == nil {
 		return affinity.NilArgument("similarity", "partial")
@@ -400,24 +402,141 @@ func (p *Partial) Merge(q *Partial) error {
 	if err := q.compact(); err != nil {
 		return err
 	}
-	add := func(v, w uint32) (uint32, error) {
-		if uint64(v)+uint64(w) > math.MaxUint32 {
-			return 0, fmt.Errorf("similarity: merged count above %d", uint32(math.MaxUint32))
-		}
-		return v + w, nil
+	if p.n > math.MaxInt64-q.n {
+		return fmt.Errorf("similarity: merged count of more than %d transactions", int64(math.MaxInt64))
 	}
-	var err error
-	p.n += q.n
 	for a, s := range q.support {
-		if p.support[a], err = add(p.support[a], s); err != nil {
-			return err
+		if uint64(p.support[a])+uint64(s) > math.MaxUint32 {
+			return fmt.Errorf("similarity: merged support of product %d above %d", a, uint32(math.MaxUint32))
 		}
 	}
 	ks, vs, err := mergePairs(p.keys, p.vals, q.keys, q.vals)
 	if err != nil {
 		return err
 	}
+	p.n += q.n
+	for a, s := range q.support {
+		p.support[a] += s
+	}
 	p.keys, p.vals = slices.Clip(ks), slices.Clip(vs) // q's slices may be shared: never append in place
+	return nil
+}
+
+// validate checks, after a compact, that p holds counts a Partial can
+// hold: validSupports; validPair for every pair, with the supports when p
+// holds transactions (N > 0: a part of [Partial.Blocks] has pairs only),
+// and no excluded product; in the Basket and Customer scopes, mirrored.
+// It returns an error naming the first problem, without a package
+// prefix, in time linear in the pairs.
+func (p *Partial) validate() error {
+	if err := p.validSupports(); err != nil {
+		return err
+	}
+	var rows []affinity.ProductID // the rows held, ascending
+	var start []int               // where each row starts in keys, then len(keys)
+	var sa uint32
+	for i, k := range p.keys {
+		a, b := affinity.ProductID(k>>32), affinity.ProductID(uint32(k))
+		if len(rows) == 0 || rows[len(rows)-1] != a {
+			rows, start = append(rows, a), append(start, i)
+			sa = p.support[a]
+		}
+		if err := validPair(a, b, p.vals[i], sa, p.support[b], p.n > 0); err != nil {
+			return err
+		}
+		if len(p.exclude) > 0 && (p.excluded(a) || p.excluded(b)) {
+			return fmt.Errorf("pair (%d, %d) of an excluded product", a, b)
+		}
+	}
+	if p.scope == Sequential {
+		return nil
+	}
+	return p.mirrored(rows, append(start, len(p.keys)))
+}
+
+// validSupports checks that N ≥ 0 and that every support is in [1, N]
+// and of a product not excluded.
+func (p *Partial) validSupports() error {
+	if p.n < 0 {
+		return fmt.Errorf("%d transactions", p.n)
+	}
+	for a, s := range p.support {
+		switch {
+		case s == 0 || int64(s) > p.n:
+			return fmt.Errorf("product %d in %d of %d transactions", a, s, p.n)
+		case p.excluded(a):
+			return fmt.Errorf("support of excluded product %d", a)
+		}
+	}
+	return nil
+}
+
+// validPair checks the pair (a, b) counted v times: two different
+// products, at least once and, when withSupport is set, at most as often
+// as the less bought of a (sa) and b (sb). A product of no support, an
+// excluded one say, is then in no pair.
+func validPair(a, b affinity.ProductID, v, sa, sb uint32, withSupport bool) error {
+	switch {
+	case a == b:
+		return fmt.Errorf("product %d paired with itself", a)
+	case v == 0:
+		return fmt.Errorf("pair (%d, %d) counted 0 times", a, b)
+	case withSupport && v > min(sa, sb):
+		return fmt.Errorf("pair (%d, %d) counted %d times, supports %d and %d", a, b, v, sa, sb)
+	}
+	return nil
+}
+
+// mirrored checks that every pair (a, b) of a symmetric scope whose row b
+// is held has its mirror (b, a) with the same count. Row x's pairs (x, y)
+// with y < x come in x order, which is the order of the mirrors (y, x)
+// with x > y in row y: one cursor per row matches them in a single pass.
+func (p *Partial) mirrored(rows []affinity.ProductID, start []int) error {
+	col := func(i int) affinity.ProductID { return affinity.ProductID(uint32(p.keys[i])) }
+	idx := make(map[affinity.ProductID]int, len(rows))
+	cur := make([]int, len(rows)) // row r's next pair (y, x) with x > y to match
+	for r, a := range rows {
+		idx[a] = r
+		cur[r], _ = slices.BinarySearch(p.keys[start[r]:start[r+1]], uint64(a)<<32|uint64(a))
+		cur[r] += start[r]
+	}
+	// unmatched reports the pair at i, whose mirror is missing, if the
+	// row of its mirror is held
+	unmatched := func(i int) error {
+		if _, held := idx[col(i)]; held {
+			return fmt.Errorf("pair (%d, %d) without (%d, %d)", p.keys[i]>>32, col(i), col(i), p.keys[i]>>32)
+		}
+		return nil
+	}
+	for r, x := range rows {
+		for i := start[r]; i < start[r+1] && col(i) < x; i++ {
+			y := col(i)
+			ry, held := idx[y]
+			if !held {
+				continue
+			}
+			j := cur[ry]
+			for ; j < start[ry+1] && col(j) < x; j++ {
+				if err := unmatched(j); err != nil {
+					return err
+				}
+			}
+			switch {
+			case j == start[ry+1] || col(j) != x:
+				return unmatched(i)
+			case p.vals[j] != p.vals[i]:
+				return fmt.Errorf("pair (%d, %d) counted %d times, (%d, %d) %d times", x, y, p.vals[i], y, x, p.vals[j])
+			}
+			cur[ry] = j + 1
+		}
+	}
+	for r := range rows {
+		for j := cur[r]; j < start[r+1]; j++ {
+			if err := unmatched(j); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -469,9 +588,16 @@ func (p *Partial) empty() *Partial {
 // Counts returns the co-occurrence counts of p over np products: the
 // *Counts that [Count] returns for the History of the transactions added
 // (N, supports, rows), when np is the number of products of its catalog.
-// It is an error when p holds a product id ≥ np. The result holds no
-// transactions, so [NewIndex] cannot rank it by [BM25].
+// It is an error when np < 0, p holds a product id ≥ np, N is above
+// 2^31 − 1, or p holds counts no set of transactions gives (a pair
+// counted more often than one of its products, say: merged from
+// [Partial.Blocks] without all their [Partial.Marginals]; see
+// [Partial.UnmarshalBinary]). The result holds no transactions, so
+// [NewIndex] cannot rank it by [BM25].
 func (p *Partial) Counts(np int) (*Counts, error) {
+	if np < 0 {
+		return nil, fmt.Errorf("similarity: partial count of %d products", np)
+	}
 	for a := range p.support {
 		if int(a) >= np {
 			return nil, fmt.Errorf("similarity: partial count of product %d, beyond the %d products", a, np)
@@ -481,11 +607,14 @@ func (p *Partial) Counts(np int) (*Counts, error) {
 		return nil, err
 	}
 	keys := p.keys
-	if len(keys) > 0 && keys[len(keys)-1]>>32 >= uint64(np) || slices.ContainsFunc(keys, func(k uint64) bool { return uint32(k) >= uint32(np) }) {
+	if len(keys) > 0 && keys[len(keys)-1]>>32 >= uint64(np) || slices.ContainsFunc(keys, func(k uint64) bool { return uint64(uint32(k)) >= uint64(np) }) {
 		return nil, fmt.Errorf("similarity: partial count of a product beyond the %d products", np)
 	}
-	if p.n > math.MaxInt32 {
-		return nil, fmt.Errorf("similarity: %d transactions", p.n)
+	if p.n < 0 || p.n > math.MaxInt32 {
+		return nil, fmt.Errorf("similarity: partial count of %d transactions", p.n)
+	}
+	if err := p.validSupports(); err != nil {
+		return nil, fmt.Errorf("similarity: partial count: %w", err)
 	}
 	c := &Counts{scope: p.scope, window: p.window, np: np, n: int(p.n), noTx: true,
 		tx: &txTable{off: []uint32{0}}, support: make([]uint32, np)}
@@ -500,8 +629,12 @@ func (p *Partial) Counts(np int) (*Counts, error) {
 		lo, hi := bi*blockRows, min((bi+1)*blockRows, np)
 		for a := lo; a < hi; a++ {
 			for ; i < len(keys) && keys[i]>>32 == uint64(a); i++ {
-				blk.cols = append(blk.cols, affinity.ProductID(uint32(keys[i])))
-				blk.vals = append(blk.vals, p.vals[i])
+				b, v := affinity.ProductID(uint32(keys[i])), p.vals[i]
+				if err := validPair(affinity.ProductID(a), b, v, c.support[a], c.support[b], true); err != nil {
+					return nil, fmt.Errorf("similarity: partial count: %w", err)
+				}
+				blk.cols = append(blk.cols, b)
+				blk.vals = append(blk.vals, v)
 			}
 			blk.off[a-lo+1] = uint32(len(blk.cols))
 		}
@@ -558,8 +691,15 @@ func (p *Partial) MarshalBinary() ([]byte, error) {
 
 // UnmarshalBinary decodes an encoding of [Partial.MarshalBinary] into p,
 // replacing its contents. It returns an error wrapping [ErrCorrupt] for
-// input that is not one, and allocates no more than the input's size
-// justifies.
+// input that is not one — malformed, or holding counts no Partial holds:
+// a product paired with itself, a count of 0, a support above N, a pair
+// counted more often than one of its products (unless N is 0, as in a
+// part of [Partial.Blocks]), an excluded product, or in the Basket and
+// Customer scopes a pair (a, b) without its mirror (b, a) of the same
+// count although row b is there — and allocates no more than the
+// input's size justifies. The checks take time linear in the pairs, but
+// matching mirrors reads the pairs out of order: they make decoding a
+// few times slower than reading the bytes alone.
 func (p *Partial) UnmarshalBinary(data []byte) error {
 	if len(data) < len(partialMagic) || string(data[:len(partialMagic)]) != partialMagic {
 		return fmt.Errorf("%w: not a partial count", ErrCorrupt)
@@ -628,6 +768,9 @@ func (p *Partial) UnmarshalBinary(data []byte) error {
 	}
 	if bad || len(d) != 0 {
 		return fmt.Errorf("%w: bad partial count", ErrCorrupt)
+	}
+	if err := q.validate(); err != nil {
+		return fmt.Errorf("%w: partial count: %v", ErrCorrupt, err)
 	}
 	*p = q
 	return nil
