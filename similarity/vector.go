@@ -24,9 +24,10 @@ func sameLen(x, y []float64) error {
 	return nil
 }
 
-// VecDot returns the dot product Σ xᵢ·yᵢ (0 for empty vectors). It returns
-// an error wrapping [ErrLength] when the lengths differ. It does not
-// allocate.
+// VecDot returns the dot product Σ xᵢ·yᵢ (0 for empty vectors; unlike the
+// measures below it has a scale, and is ±Inf beyond the float64 range).
+// It returns an error wrapping [ErrLength] when the lengths differ. It
+// does not allocate.
 func VecDot(x, y []float64) (float64, error) {
 	if err := sameLen(x, y); err != nil {
 		return 0, err
@@ -158,31 +159,56 @@ func VecAdjustedCosine(x, y, mean []float64) (float64, error) {
 }
 
 // VecEuclidean returns the similarity 1 / (1 + ‖x − y‖₂) derived from the
-// Euclidean distance, in (0, 1]: 1 for equal vectors (two zero or empty
-// vectors included). It returns an error wrapping [ErrLength] when the
-// lengths differ. It does not allocate.
+// Euclidean distance, in (0, 1] for finite components, however large: 1
+// for equal vectors (two zero or empty vectors included), and at least
+// the smallest positive float64 when the distance is beyond the float64
+// range. It returns an error wrapping [ErrLength] when the lengths differ.
+// It does not allocate.
 func VecEuclidean(x, y []float64) (float64, error) {
 	if err := sameLen(x, y); err != nil {
 		return 0, err
 	}
-	return 1 / (1 + floats.Distance(x, y, 2)), nil
+	e := unitExp(x, y)
+	if e == 0 {
+		return 1 / (1 + floats.Distance(x, y, 2)), nil
+	}
+	// scaled by 2⁻ᵉ before the differences, which may overflow; the
+	// distance is d·2ᵉ
+	var ss float64
+	for i, xi := range x {
+		d := math.Ldexp(xi, -e) - math.Ldexp(y[i], -e)
+		ss += d * d
+	}
+	d := math.Sqrt(ss)
+	if dist := math.Ldexp(d, e); !math.IsInf(dist, 0) {
+		return 1 / (1 + dist), nil
+	}
+	// a distance beyond the float64 range (d ≥ 1): 1/(1 + d·2ᵉ) is
+	// 2⁻ᵉ/d to a relative 2⁻¹⁰²⁴
+	return max(math.Ldexp(1/d, -e), math.SmallestNonzeroFloat64), nil
 }
 
 // VecWeightedJaccard returns the weighted (Ruzicka) Jaccard similarity of
-// two non-negative vectors, Σ min(xᵢ, yᵢ) / Σ max(xᵢ, yᵢ), in [0, 1]; it is
-// the set Jaccard for 0/1 vectors. It is 0 when both vectors are zero or
-// empty. It returns an error wrapping [ErrLength] when the lengths differ
-// and one wrapping [ErrNegative] for a negative component. It does not
-// allocate.
+// two non-negative vectors, Σ min(xᵢ, yᵢ) / Σ max(xᵢ, yᵢ), in [0, 1] for
+// finite components, however large or small; it is the set Jaccard for
+// 0/1 vectors. It is 0 when both vectors are zero or empty. It returns an
+// error wrapping [ErrLength] when the lengths differ and one wrapping
+// [ErrNegative] for a negative component. It does not allocate.
 func VecWeightedJaccard(x, y []float64) (float64, error) {
 	if err := sameLen(x, y); err != nil {
 		return 0, err
 	}
+	// scaled by a common power of two when the sums would overflow or
+	// underflow (see unitExp), which the ratio does not see
+	e := unitExp(x, y)
 	var lo, hi float64
 	for i, xi := range x {
 		yi := y[i]
 		if xi < 0 || yi < 0 {
 			return 0, fmt.Errorf("%w: index %d", ErrNegative, i)
+		}
+		if e != 0 {
+			xi, yi = math.Ldexp(xi, -e), math.Ldexp(yi, -e)
 		}
 		lo += min(xi, yi)
 		hi += max(xi, yi)

@@ -220,9 +220,13 @@ func TestVectorMeasuresDoNotAllocate(t *testing.T) {
 	assert.Zero(t, allocs)
 }
 
-// TestVecRangeOfEntries: cosine, Pearson and adjusted cosine do not see
-// the scale of their entries, however large or small (products of 1e200
-// once overflowed into NaN, of 1e-200 underflowed into 0).
+// TestVecRangeOfEntries: the vector measures do not see the scale of
+// their entries, however large or small — cosine, Pearson, adjusted
+// cosine and weighted Jaccard not at all, Euclidean only through the
+// distance, which scales with them, and the dot product is the scaled one
+// while in range (products of 1e200 once overflowed into NaN, of 1e-200
+// underflowed into 0; sums of entries near the largest float64 made
+// weighted Jaccard NaN and Euclidean 0).
 func TestVecRangeOfEntries(t *testing.T) {
 	x, y := []float64{1, 1, 3}, []float64{1, 2, 0.5}
 	mean := []float64{0.5, 1.5, 1}
@@ -232,6 +236,13 @@ func TestVecRangeOfEntries(t *testing.T) {
 	require.NoError(t, err)
 	adj, err := similarity.VecAdjustedCosine(x, y, mean)
 	require.NoError(t, err)
+	wj, err := similarity.VecWeightedJaccard(x, y)
+	require.NoError(t, err)
+	dot, err := similarity.VecDot(x, y)
+	require.NoError(t, err)
+	eu, err := similarity.VecEuclidean(x, y)
+	require.NoError(t, err)
+	dist := 1/eu - 1
 	scaled := func(v []float64, s float64) []float64 {
 		out := make([]float64, len(v))
 		for i := range v {
@@ -239,7 +250,7 @@ func TestVecRangeOfEntries(t *testing.T) {
 		}
 		return out
 	}
-	for _, sx := range []float64{1e-300, 1e-200, 1e-120, 1, 1e120, 1e200, 1e300} {
+	for _, sx := range []float64{1e-300, 1e-200, 1e-120, 1, 1e120, 1e200, 1e300, 0x1p1021} {
 		for _, sy := range []float64{1e-300, 1, 1e300} {
 			got, err := similarity.VecCosine(scaled(x, sx), scaled(y, sy))
 			require.NoError(t, err)
@@ -247,9 +258,38 @@ func TestVecRangeOfEntries(t *testing.T) {
 			got, err = similarity.VecPearson(scaled(x, sx), scaled(y, sy))
 			require.NoError(t, err)
 			assert.InDelta(t, pear, got, 1e-12, "pearson, scales %g %g", sx, sy)
+			if want := sx * sy * dot; math.Abs(want) > 1e-290 && math.Abs(want) < 1e290 {
+				got, err = similarity.VecDot(scaled(x, sx), scaled(y, sy))
+				require.NoError(t, err)
+				assert.InEpsilon(t, want, got, 1e-12, "dot, scales %g %g", sx, sy)
+			}
 		}
 		got, err := similarity.VecAdjustedCosine(scaled(x, sx), scaled(y, sx), scaled(mean, sx))
 		require.NoError(t, err)
 		assert.InDelta(t, adj, got, 1e-12, "adjusted cosine, scale %g", sx)
+		got, err = similarity.VecWeightedJaccard(scaled(x, sx), scaled(y, sx))
+		require.NoError(t, err)
+		assert.InDelta(t, wj, got, 1e-12, "weighted Jaccard, scale %g", sx)
+		got, err = similarity.VecEuclidean(scaled(x, sx), scaled(y, sx))
+		require.NoError(t, err)
+		assert.InEpsilon(t, 1/(1+sx*dist), got, 1e-12, "Euclidean, scale %g", sx)
 	}
+	// the extremes: sums and differences of the largest float64
+	big := []float64{math.MaxFloat64, math.MaxFloat64}
+	got, err := similarity.VecWeightedJaccard(big, big)
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, got, "weighted Jaccard of equal vectors")
+	got, err = similarity.VecWeightedJaccard(big, []float64{math.MaxFloat64, 0})
+	require.NoError(t, err)
+	assert.InDelta(t, 0.5, got, 1e-12)
+	got, err = similarity.VecEuclidean(big, big)
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, got, "Euclidean of equal vectors")
+	got, err = similarity.VecEuclidean([]float64{math.MaxFloat64}, []float64{-math.MaxFloat64})
+	require.NoError(t, err)
+	assert.Positive(t, got, "the distance 2·MaxFloat64 overflows; the similarity stays in (0, 1]")
+	assert.InEpsilon(t, 1/math.MaxFloat64/2, got, 1e-12)
+	got, err = similarity.VecEuclidean([]float64{math.MaxFloat64, -math.MaxFloat64}, []float64{-math.MaxFloat64, math.MaxFloat64})
+	require.NoError(t, err)
+	assert.InEpsilon(t, 1/math.MaxFloat64/2/math.Sqrt2, got, 1e-12)
 }
