@@ -116,7 +116,11 @@ func NewItemMatrix(ctx context.Context, h *affinity.History, asOf time.Time, opt
 // customers).
 func (m *ItemMatrix) Dims() (rows, cols int) { return m.rows, m.cols }
 
-// NNZ returns the number of stored (non-zero) entries.
+// NNZ returns the number of stored entries: the (product, column) cells
+// with an interaction, whose entries [NewItemMatrix] makes positive. A
+// weighting keeps them all, even those it sets to 0 ([ItemMatrix.TFIDF]
+// of a column with every product), so NNZ is an upper bound on the
+// non-zero entries.
 func (m *ItemMatrix) NNZ() int { return len(m.col) }
 
 // Row returns the columns of row p, ascending, and their values; empty
@@ -129,8 +133,12 @@ func (m *ItemMatrix) Row(p affinity.ProductID) (cols []uint32, vals []float64) {
 	return m.col[lo:hi:hi], m.val[lo:hi:hi]
 }
 
-// At returns entry (p, t), 0 when absent or out of range.
+// At returns entry (p, t), 0 when absent or out of range. O(log row
+// length).
 func (m *ItemMatrix) At(p affinity.ProductID, t int) float64 {
+	if t < 0 || t >= m.cols {
+		return 0 // and not a column of the 32 bits of t
+	}
 	cols, vals := m.Row(p)
 	if i, ok := slices.BinarySearch(cols, uint32(t)); ok {
 		return vals[i]

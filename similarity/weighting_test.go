@@ -85,3 +85,24 @@ func TestItemMatrixWeightings(t *testing.T) {
 	_, err = similarity.NewItemMatrix(ctx, h, h.Latest(), similarity.CountOptions{Scope: similarity.Sequential})
 	assert.Error(t, err)
 }
+
+// ItemMatrix.At is 0 out of range: a column beyond 2³² or below 0 is not
+// the real column with the same 32 low bits.
+func TestItemMatrixAtOutOfRange(t *testing.T) {
+	h, p := tinyHistory(t)
+	m, err := similarity.NewItemMatrix(context.Background(), h, h.Latest(), similarity.CountOptions{Scope: similarity.Basket})
+	require.NoError(t, err)
+	_, cols := m.Dims()
+	for r, id := range p {
+		cs, vs := m.Row(id)
+		require.NotEmpty(t, cs, "product %d", r)
+		for i, c := range cs {
+			require.Equal(t, vs[i], m.At(id, int(c)))
+			for _, out := range []int{int(c) + 1<<32, int(c) - 1<<32, int(c) + 1<<40} {
+				assert.Zero(t, m.At(id, out), "column %d of %d", out, cols)
+			}
+		}
+		assert.Zero(t, m.At(id, cols))
+		assert.Zero(t, m.At(id, -1))
+	}
+}
