@@ -470,7 +470,9 @@ func (c *Counts) PairCount(a, b affinity.ProductID) PairCount {
 // scope, and Sequential ones their window (the other scopes ignore it);
 // the result has as many products as the largest part.
 // Count every shard with the same as-of time and options. The parts are
-// not modified.
+// not modified. It returns an error when a sum would overflow: N above
+// 2^32 − 1 (the most an [Index] holds) or a support above 2^32 − 1 —
+// a co-count is at most the smaller of its supports, so then none does.
 func Sum(ctx context.Context, parts ...*Counts) (*Counts, error) {
 	if err := affinity.CheckContext("similarity", ctx); err != nil {
 		return nil, err
@@ -483,11 +485,24 @@ func Sum(ctx context.Context, parts ...*Counts) (*Counts, error) {
 	}
 	first := parts[0]
 	np := 0
+	var n int64
 	for _, p := range parts {
 		if p.scope != first.scope || (p.scope == Sequential && p.window != first.window) { // only Sequential counts use the window
 			return nil, fmt.Errorf("similarity: Sum of %v counts (window %ds) and %v counts (window %ds)", first.scope, first.window, p.scope, p.window)
 		}
 		np = max(np, p.np)
+		if n += int64(p.n); n > min(math.MaxUint32, math.MaxInt) {
+			return nil, fmt.Errorf("similarity: Sum of more than %d transactions", int64(min(math.MaxUint32, math.MaxInt)))
+		}
+	}
+	support := make([]uint32, np)
+	for _, p := range parts {
+		for a, s := range p.support {
+			if uint64(support[a])+uint64(s) > math.MaxUint32 {
+				return nil, fmt.Errorf("similarity: Sum of more than %d transactions with product %d", uint32(math.MaxUint32), a)
+			}
+			support[a] += s
+		}
 	}
 	tx := &txTable{off: []uint32{0}}
 	for _, p := range parts {
@@ -504,14 +519,10 @@ func Sum(ctx context.Context, parts ...*Counts) (*Counts, error) {
 		}
 	}
 	c := &Counts{scope: first.scope, window: first.window, np: np, tx: tx, post: buildPostings(tx, np)}
-	c.support = make([]uint32, np)
+	c.n, c.support = int(n), support
 	for _, p := range parts {
 		c.noTx = c.noTx || p.noTx
-		c.n += p.n
 		c.items += p.items
-		for a, s := range p.support {
-			c.support[a] += s
-		}
 	}
 	err := c.fillRows(ctx, parallel.Workers(0), func(s *scratch, a affinity.ProductID) {
 		for _, p := range parts {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -402,4 +403,25 @@ func TestEmptyHistory(t *testing.T) {
 	e, err := similarity.Embed(ctx, m, similarity.EmbedOptions{})
 	require.NoError(t, err)
 	assert.Zero(t, e.Dim())
+}
+
+// Sum refuses a sum beyond what its uint32 counts and an Index hold,
+// rather than wrap the supports and co-counts around.
+func TestSumOverflow(t *testing.T) {
+	ctx := context.Background()
+	const big = math.MaxInt32 // the most transactions Partial.Counts takes
+	var p similarity.Partial
+	require.NoError(t, p.UnmarshalBinary(partialBytes(similarity.Basket, big, [][2]uint64{{0, big}, {1, big}},
+		[][2]uint64{{pairKey(0, 1), big}, {pairKey(1, 0), big}})))
+	c, err := p.Counts(2)
+	require.NoError(t, err)
+	two, err := similarity.Sum(ctx, c, c)
+	require.NoError(t, err, "2·(2^31 − 1) is in range")
+	assert.Equal(t, 2*big, two.Total())
+	assert.Equal(t, 2*big, two.Support(1))
+	assert.Equal(t, 2*big, two.Pair(0, 1))
+	_, err = similarity.Sum(ctx, c, c, c)
+	require.Error(t, err, "3·(2^31 − 1) is beyond 2^32 − 1")
+	_, err = similarity.Sum(ctx, two, c)
+	require.Error(t, err)
 }
