@@ -2,6 +2,7 @@ package similarity_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -64,4 +65,34 @@ func TestEASEInfo(t *testing.T) {
 	_, fixed := fit(similarity.EASEOptions{Solver: similarity.EASESparse, Sparse: similarity.SparseEASEOptions{Fill: 32}})
 	assert.Equal(t, 32, fixed.Fill)
 	assert.Zero(t, fixed.Residual)
+}
+
+// TestSparseEASEFillBound: the automatic fill keeps within its bound on
+// the entries from the first factorisation on — m·DefaultSparseEASEFill
+// exceeded 2²⁵ above 2¹⁹ products — and starts at DefaultSparseEASEFill
+// when that is within it. The bound is lowered here to a small catalog's
+// scale.
+func TestSparseEASEFillBound(t *testing.T) {
+	ctx := context.Background()
+	h, err := dataset.Generate(dataset.SyntheticOptions{Customers: 120, Products: 150, Categories: 7, MeanOrders: 6, MeanLines: 4, RepeatRate: -1, ViewsPerLine: -1, Seed: 5}).History(ctx)
+	require.NoError(t, err)
+	co := similarity.CountOptions{Scope: similarity.Customer}
+	c, err := similarity.Count(ctx, h, h.Latest(), co)
+	require.NoError(t, err)
+	m := 0 // the products EASE fits: those with a purchase
+	for p := range c.NumProducts() {
+		if c.Support(affinity.ProductID(p)) > 0 {
+			m++
+		}
+	}
+	for _, perColumn := range []int{1, 5, 20, similarity.DefaultSparseEASEFill} {
+		t.Run(fmt.Sprint(perColumn), func(t *testing.T) {
+			defer similarity.SetMaxAutoEntries(perColumn * m)()
+			var info similarity.EASEInfo
+			_, err := similarity.FitEASE(ctx, h, h.Latest(), similarity.EASEOptions{Solver: similarity.EASESparse, Count: co, K: 20, Info: &info})
+			require.NoError(t, err)
+			require.True(t, info.Sparse)
+			assert.Equal(t, perColumn, info.Fill, "the fill can grow no further than it starts")
+		})
+	}
 }

@@ -21,3 +21,12 @@ func ReindexStats(ctx context.Context, prev *Index, prevCounts, c *Counts, opts 
 	x, st, err := reindex(ctx, prev, prevCounts, c, opts)
 	return x, st.full, st.selected, st.merged, st.fallback, err
 }
+
+// SetMaxAutoEntries sets the bound on the entries of the automatic sparse
+// EASE fill, for tests of it on small catalogs; it returns a func that
+// restores it.
+func SetMaxAutoEntries(n int) (restore func()) {
+	old := maxAutoEntries
+	maxAutoEntries = n
+	return func() { maxAutoEntries = old }
+}

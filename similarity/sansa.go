@@ -13,26 +13,36 @@ import (
 )
 
 // DefaultSparseEASEFill is the fill [SparseEASEOptions.Fill] starts
-// from.
+// from (below 2¹⁹ products).
 const DefaultSparseEASEFill = 64
 
 // maxAutoFill and maxAutoEntries bound the automatic fill: up to 512
 // entries per column and 2²⁵ entries (about 400 MB for the factor) in all.
-const (
-	maxAutoFill    = 512
-	maxAutoEntries = 1 << 25
-)
+const maxAutoFill = 512
+
+var maxAutoEntries = 1 << 25 // a var for tests
+
+// autoFillLimit returns the largest automatic fill for m products, at
+// least 1.
+func autoFillLimit(m int) int {
+	return max(1, min(maxAutoFill, maxAutoEntries/max(m, 1)))
+}
+
+// startFill returns the automatic fill of the first factorisation of m
+// products: [DefaultSparseEASEFill], less above 2¹⁹ products, where it
+// would exceed the bound on the entries.
+func startFill(m int) int { return min(DefaultSparseEASEFill, autoFillLimit(m)) }
 
 // growFill returns the automatic fill after f for m products, and false
 // when f is at the bounds: twice f after a breakdown, which only a
 // fill far too small causes, and half again after a factor that completed
 // but missed the accuracy check, which a fill nearer the needed one may
 // pass (the factorisation's time grows with the square of the fill: on
-// Online Retail's training history, whose factor breaks down up to 256,
+// Online Retail's training history, whose factor breaks down below 256,
 // the check then passes at 384 where doubling reached 512), clamped to
 // the bounds.
 func growFill(f, m int, breakdown bool) (int, bool) {
-	limit := min(maxAutoFill, maxAutoEntries/max(m, 1))
+	limit := autoFillLimit(m)
 	if f >= limit {
 		return f, false
 	}
@@ -55,6 +65,17 @@ func growFill(f, m int, breakdown bool) (int, bool) {
 // beyond it ranked lower: the MovieLens-shaped store at 64 (1.0) by 32 %,
 // Online Retail at 256 (0.76) by 5 %, the MovieLens shape as ratings at 64
 // (0.30) by 2.5 %.
+//
+// Those were fitted at the default Lambda, small against the co-counts,
+// which the check assumes. The residual is relative to e_j; when Lambda
+// dominates A = XᵀX + λI, A⁻¹ is close to I/λ, and the off-diagonal
+// entries that rank the neighbours are smaller than its diagonal by
+// about co-count/λ: a factor can miss them with a residual far below the
+// bound. On the synthetic store of 400 customers and 600 products that
+// TestEASEInfo fits, the largest residual fell from 0.08 at λ 200 to
+// 0.001 at λ 100,000 (fill 64), while the products whose first neighbour
+// is dense EASE's fell from 582 of 600 at λ 20,000 to 337: with a large
+// Lambda, compare with the dense solver or fix a larger Fill.
 const MaxSparseEASEResidual = 0.2
 
 // residualColumns is the number of columns the accuracy check samples.
@@ -81,9 +102,10 @@ type SparseEASEOptions struct {
 	// columns, and products so misjudged were recommended to everyone
 	// (NDCG@10 31 % below dense EASE; with 96, equal to it).
 	//
-	// The zero value chooses the fill: it starts at
-	// [DefaultSparseEASEFill] and grows, up to 512 and 2²⁵ entries in all:
-	// it doubles after a breakdown and grows by half while the factor is
+	// The zero value chooses the fill, up to 512 per column and 2²⁵
+	// entries in all (m·fill for m products): it starts at
+	// [DefaultSparseEASEFill] (2²⁵/m above 2¹⁹ products, at least 1) and
+	// doubles after a breakdown and grows by half while the factor is
 	// inaccurate: while
 	// x = (L·D·Lᵀ)⁻¹·e_j misses A·x = e_j by more than
 	// [MaxSparseEASEResidual] (2-norm) for any of 32 columns j spread over
@@ -183,7 +205,7 @@ func fitSparseEASE(ctx context.Context, c *Counts, sel []affinity.ProductID, o E
 	}
 	lo := ldlOptions{fill: o.Sparse.Fill, tol: o.Sparse.Tolerance, minPivot: o.Lambda}
 	if lo.fill == 0 {
-		lo.fill = DefaultSparseEASEFill
+		lo.fill = startFill(m)
 	}
 	var l *sparseCols
 	var d []float64
