@@ -54,8 +54,10 @@ type Embedding struct {
 // of size transactions × d is stored. The small dense steps — thin QR
 // (Dgeqrf, Dorgqr), the projected eigenproblem ([mat.EigenSym]) and
 // products (Dgemm) — use gonum. Work per iteration is O(nnz·(d+p)) in
-// parallel over transaction shards, memory O((products + transactions) +
-// workers·products·(d+p)). It returns ctx.Err() if ctx is done first.
+// parallel over transaction shards; memory is a copy of m by columns (12
+// bytes per stored entry, [ItemMatrix.NNZ], and 4 per transaction) plus
+// O(products + transactions + min(workers, 8)·products·(d+p)). It
+// returns ctx.Err() if ctx is done first.
 func Embed(ctx context.Context, m *ItemMatrix, opts EmbedOptions) (*Embedding, error) {
 	if err := affinity.CheckContext("similarity", ctx); err != nil {
 		return nil, err
