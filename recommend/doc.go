@@ -72,7 +72,8 @@
 //
 // where max s is over every product the anchors reach (also those the
 // request cannot get: bought, excluded, out of stock), max pop over every
-// product, and the most popular products join the candidates, as many as
+// product but non-merchandise (Options.Exclude, whose popularity is 0),
+// and the most popular products join the candidates, as many as
 // the request keeps (K, or 2·K and at least 20 when re-ranked, every
 // candidate under a category cap or a boost), those it can get.
 //
@@ -144,7 +145,13 @@
 // # Non-merchandise
 //
 // Options.Exclude lists products — postage, fees, manual adjustments,
-// vouchers — that are never recommended, never anchors and never reasons.
+// vouchers — that are never recommended, never anchors and never reasons,
+// and are no evidence anywhere: they have no popularity (nor count in the
+// maximum and total the others are scaled by), no place in a buyer's
+// category vector nor among the profile dimensions, none in a segment's
+// favourites or the next-basket model; an order of them alone is no
+// purchase. The same orders with and without a postage line each get the
+// same results and scores.
 //
 // # Next basket
 //

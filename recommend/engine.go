@@ -88,8 +88,12 @@ type Options struct {
 	Workers int
 	// Exclude holds products that are never recommended and never given
 	// as reasons, nor used as anchors: non-merchandise such as postage,
-	// fees, manual adjustments and gift vouchers. Ids outside the catalog
-	// are ignored. Read during New only. (Keeping them out of the
+	// fees, manual adjustments and gift vouchers. Nor are they evidence:
+	// they have no popularity (the fallbacks and the popularity blend
+	// scale by the most popular merchandise), count in no buyer-category
+	// profile nor in the choice of its dimensions, in no segment's
+	// favourites and not in the next-basket model. Ids outside the
+	// catalog are ignored. Read during New only. (Keeping them out of the
 	// co-occurrence counts is the caller's choice: see similarity.)
 	Exclude *roaring.Bitmap
 	// HalfLife is the half-life of a past purchase or event in a customer's
@@ -410,12 +414,12 @@ func newEngine(ctx context.Context, prev *Engine, h *affinity.History, nb *simil
 		}
 	}
 	if prev != nil && prev.profiles != nil {
-		if e.profiles, err = updateProfiles(ctx, prev.profiles, prev.h, h, np, e.asOf, e.o.ProfileDepth, e.o.Personalization > 0); err != nil {
+		if e.profiles, err = updateProfiles(ctx, prev.profiles, prev.h, h, np, e.asOf, e.o.ProfileDepth, e.o.Personalization > 0, e.excl); err != nil {
 			return nil, err
 		}
 	}
 	if e.profiles == nil {
-		if e.profiles, err = newProfiles(ctx, h, np, e.asOf, e.o.ProfileDepth, e.o.Personalization > 0); err != nil {
+		if e.profiles, err = newProfiles(ctx, h, np, e.asOf, e.o.ProfileDepth, e.o.Personalization > 0, e.excl); err != nil {
 			return nil, err
 		}
 	}
@@ -433,15 +437,15 @@ func newEngine(ctx context.Context, prev *Engine, h *affinity.History, nb *simil
 		e.hot[p] = h
 	}
 	if prev != nil {
-		e.popularity, err = renewPopularity(ctx, prev.popularity, prev.h, h, np, e.asOf, e.o.PopularHalfLife.Seconds(), e.ew)
+		e.popularity, err = renewPopularity(ctx, prev.popularity, prev.h, h, np, e.asOf, e.o.PopularHalfLife.Seconds(), e.ew, e.excl)
 	} else {
-		e.popularity, err = newPopularity(ctx, h, np, e.asOf, e.o.PopularHalfLife.Seconds(), e.ew)
+		e.popularity, err = newPopularity(ctx, h, np, e.asOf, e.o.PopularHalfLife.Seconds(), e.ew, e.excl)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if e.nbAlpha > 0 {
-		if e.rep, err = newRepeatModel(ctx, h, np, e.asOf, e.o.NextBasket); err != nil {
+		if e.rep, err = newRepeatModel(ctx, h, np, e.asOf, e.o.NextBasket, e.excl); err != nil {
 			return nil, err
 		}
 	}
@@ -781,7 +785,8 @@ func (e *Engine) segments(ctx context.Context) error {
 
 // segmentScores fills s.cand with the products bought by members of seg up
 // to asOf, scored by recency-weighted popularity in the segment times the
-// square root of its lift over the whole shop. It uses s.acc and s.touched.
+// square root of its lift over the whole shop. Non-merchandise
+// (Options.Exclude) counts in neither. It uses s.acc and s.touched.
 func (e *Engine) segmentScores(s *scratch, seg *roaring.Bitmap, asOf int64) {
 	h := e.h
 	phl := e.o.PopularHalfLife.Seconds()
@@ -802,10 +807,10 @@ func (e *Engine) segmentScores(s *scratch, seg *roaring.Bitmap, asOf int64) {
 			d := decay(asOf-t, phl)
 			lo, hi := h.OrderLines(o)
 			for i := lo; i < hi; i++ {
-				if h.LineQuantity(i) <= 0 {
-					continue
-				}
 				p := h.LineProduct(i)
+				if h.LineQuantity(i) <= 0 || e.excluded(p) {
+					continue // non-merchandise is no one's favourite
+				}
 				s.touch(p)
 				s.acc[p] += d
 				segTotal += float64(d)

@@ -213,8 +213,10 @@ func (m *repeatModel) trendOf(p affinity.ProductID) float32 {
 // newRepeatModel computes every product's factor q(i)^η · t(i)^τ · d(i)^δ
 // of the repeat score (see [NextBasket]; nb has its defaults) from the
 // orders at or before asOf (Unix seconds): one pass over the customers'
-// lines. With every exponent ≤ 0 the model is empty.
-func newRepeatModel(ctx context.Context, h *affinity.History, np int, asOf int64, nb NextBasket) (repeatModel, error) {
+// lines. The products in excl (non-merchandise) count nowhere, and an
+// order of them alone is no later order. With every exponent ≤ 0 the
+// model is empty.
+func newRepeatModel(ctx context.Context, h *affinity.History, np int, asOf int64, nb NextBasket, excl bitset) (repeatModel, error) {
 	var t repeatModel
 	eta, tau, delta := nb.Propensity, nb.Trend, nb.Demand
 	trend := tau > 0 || delta > 0
@@ -249,11 +251,14 @@ func newRepeatModel(ctx context.Context, h *affinity.History, np int, asOf int64
 		}
 		last := olo
 		for o := olo; o < ohi && h.OrderUnix(o) <= asOf; o++ {
-			last = o
 			age := asOf - h.OrderUnix(o)
 			l0, l1 := h.OrderLines(o)
 			for i := l0; i < l1; i++ {
 				p := h.LineProduct(i)
+				if excl.has(p) {
+					continue // (an order of non-merchandise alone is no later order)
+				}
+				last = o
 				if h.LineQuantity(i) <= 0 {
 					continue
 				}

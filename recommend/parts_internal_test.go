@@ -58,7 +58,7 @@ func TestPartPopularity(t *testing.T) {
 	asOf := h.Latest().AddDate(0, -3, 0).Unix()
 	const hl = 90 * 86400
 	ew := [affinity.Wishlist + 1]float32{affinity.View: 0.1, affinity.Cart: 0.3, affinity.Rating: 1, affinity.Wishlist: 0.3}
-	pop, err := newPopularity(context.Background(), h, np, asOf, hl, ew)
+	pop, err := newPopularity(context.Background(), h, np, asOf, hl, ew, newBitset(np))
 	require.NoError(t, err)
 	want := naivePopularity(h, np, asOf, hl, ew)
 	for p := range np {
@@ -74,7 +74,7 @@ func TestPartRepeatModel(t *testing.T) {
 	h := demoHistory(t)
 	np := h.Catalog().NumProducts()
 	asOf := h.Latest().Unix()
-	m, err := newRepeatModel(context.Background(), h, np, asOf, NextBasket{Propensity: 1, Trend: -1, Demand: -1})
+	m, err := newRepeatModel(context.Background(), h, np, asOf, NextBasket{Propensity: 1, Trend: -1, Demand: -1}, newBitset(np))
 	require.NoError(t, err)
 	again, later := make([]float64, np), make([]float64, np)
 	for c := range h.NumCustomers() {
@@ -119,7 +119,7 @@ func TestPartRepeatModel(t *testing.T) {
 	for p := range np {
 		assert.InDelta(t, (again[p]+1)/(later[p]+2), float64(m.prop[p]), 1e-6, "product %d", p)
 	}
-	off, err := newRepeatModel(context.Background(), h, np, asOf, NextBasket{Propensity: -1, Trend: -1, Demand: -1})
+	off, err := newRepeatModel(context.Background(), h, np, asOf, NextBasket{Propensity: -1, Trend: -1, Demand: -1}, newBitset(np))
 	require.NoError(t, err)
 	assert.Nil(t, off.prop)
 }
@@ -203,7 +203,7 @@ func TestPartEdgeTable(t *testing.T) {
 func TestPartProfiles(t *testing.T) {
 	h := demoHistory(t)
 	np := h.Catalog().NumProducts()
-	pr, err := newProfiles(context.Background(), h, np, h.Latest().Unix(), 2, true)
+	pr, err := newProfiles(context.Background(), h, np, h.Latest().Unix(), 2, true, newBitset(np))
 	require.NoError(t, err)
 	require.Positive(t, pr.dims)
 	for p := range np {
@@ -217,7 +217,7 @@ func TestPartProfiles(t *testing.T) {
 			assert.InDelta(t, 1, n, 1e-4, "row %d is unit length", p)
 		}
 	}
-	off, err := newProfiles(context.Background(), h, np, h.Latest().Unix(), 2, false)
+	off, err := newProfiles(context.Background(), h, np, h.Latest().Unix(), 2, false, newBitset(np))
 	require.NoError(t, err)
 	assert.Zero(t, off.dims)
 }

@@ -32,6 +32,10 @@ type popularity struct {
 	ew       [affinity.Wishlist + 1]float32
 	complete bool // every line and event of the History at or before asOf
 	renewed  bool // by renewPopularity from the sums of an earlier one
+	// excl are the products given no popularity (Options.Exclude): sums
+	// count them, so that a renewal does not depend on the set, and
+	// finish leaves them out
+	excl bitset
 }
 
 // popShift returns the fixed point of popularity.sums for n lines and
@@ -88,9 +92,11 @@ const (
 // newPopularity computes the recency-weighted popularity of the np
 // products as of asOf (Unix seconds): bought lines weigh
 // 2^(−age/halfLife), halfLife in seconds, and events the same times their
-// anchor weight ew. Time linear in the lines and events of h.
-func newPopularity(ctx context.Context, h *affinity.History, np int, asOf int64, phl float64, ew [affinity.Wishlist + 1]float32) (*popularity, error) {
-	t := &popularity{sums: make([]int64, np), ref: popRef(asOf, phl), asOf: asOf, phl: phl, ew: ew}
+// anchor weight ew. The products in excl (non-merchandise) get none and
+// count in neither the maximum nor the total. Time linear in the lines
+// and events of h.
+func newPopularity(ctx context.Context, h *affinity.History, np int, asOf int64, phl float64, ew [affinity.Wishlist + 1]float32, excl bitset) (*popularity, error) {
+	t := &popularity{sums: make([]int64, np), ref: popRef(asOf, phl), asOf: asOf, phl: phl, ew: ew, excl: excl}
 	for o := range h.Orders() {
 		t.n += orderLinesAsOf(h, o, asOf)
 	}
@@ -125,9 +131,9 @@ func newPopularity(ctx context.Context, h *affinity.History, np int, asOf int64,
 	return t, nil
 }
 
-// renewPopularity returns what newPopularity(ctx, h, np, asOf, phl, ew)
-// returns: prev itself when it was computed from h with the same asOf and
-// weights (as the candidates of a tuning are); otherwise from prev's sums
+// renewPopularity returns what newPopularity(ctx, h, np, asOf, phl, ew,
+// excl) returns: prev itself when it was computed from h with the same
+// asOf, weights and excl (as the candidates of a tuning are); otherwise from prev's sums
 // where that is cheaper: when prev counted
 // every line of prevH, h was built from prevH (see
 // [affinity.History.ChangedSince]), both share a reference time (popRef)
@@ -135,17 +141,17 @@ func newPopularity(ctx context.Context, h *affinity.History, np int, asOf int64,
 // lines and events (and the anonymous orders when they changed) are
 // subtracted and added again. Otherwise, and with a nil prev, it is
 // newPopularity.
-func renewPopularity(ctx context.Context, prev *popularity, prevH, h *affinity.History, np int, asOf int64, phl float64, ew [affinity.Wishlist + 1]float32) (*popularity, error) {
-	if prev != nil && prevH == h && prev.asOf == asOf && prev.phl == phl && prev.ew == ew && len(prev.sums) == np {
+func renewPopularity(ctx context.Context, prev *popularity, prevH, h *affinity.History, np int, asOf int64, phl float64, ew [affinity.Wishlist + 1]float32, excl bitset) (*popularity, error) {
+	if prev != nil && prevH == h && prev.asOf == asOf && prev.phl == phl && prev.ew == ew && len(prev.sums) == np && slices.Equal(prev.excl, excl) {
 		return prev, nil // the same lines and events, weighed the same: prev, which no engine modifies
 	}
 	if prev == nil || prevH == nil || !prev.complete || prev.ref != popRef(asOf, phl) || prev.phl != phl || prev.ew != ew ||
 		asOf < prev.asOf || len(prev.sums) > np {
-		return newPopularity(ctx, h, np, asOf, phl, ew)
+		return newPopularity(ctx, h, np, asOf, phl, ew, excl)
 	}
 	ch, ok := h.ChangedSince(prevH)
 	if !ok {
-		return newPopularity(ctx, h, np, asOf, phl, ew)
+		return newPopularity(ctx, h, np, asOf, phl, ew, excl)
 	}
 	// the lines and events as of asOf: prev's, those of the changed
 	// customers and of the anonymous orders counted again
@@ -170,9 +176,9 @@ func renewPopularity(ctx context.Context, prev *popularity, prevH, h *affinity.H
 		}
 	}
 	if popShift(n, ew) != prev.shift {
-		return newPopularity(ctx, h, np, asOf, phl, ew)
+		return newPopularity(ctx, h, np, asOf, phl, ew, excl)
 	}
-	t := &popularity{sums: make([]int64, np), shift: prev.shift, n: n, ref: prev.ref, asOf: asOf, phl: phl, ew: ew, renewed: true}
+	t := &popularity{sums: make([]int64, np), shift: prev.shift, n: n, ref: prev.ref, asOf: asOf, phl: phl, ew: ew, excl: excl, renewed: true}
 	copy(t.sums, prev.sums)
 	// the unchanged customers' lines are all at or before prev.asOf
 	old := *prev
@@ -280,7 +286,9 @@ func (t *popularity) addEvent(h *affinity.History, i int, sign int64) {
 func (t *popularity) fixed(w float64) int64 { return int64(math.Round(math.Ldexp(w, t.shift))) }
 
 // finish derives the popularity of every product from t.sums, each scaled
-// from the reference time back to asOf, its normalised values and order.
+// from the reference time back to asOf, its normalised values and order;
+// the products of t.excl get 0, so that non-merchandise sets neither the
+// maximum the others are normalised by nor the total.
 func (t *popularity) finish(np int) {
 	scale := math.Ldexp(math.Exp2(float64(t.ref-t.asOf)/t.phl), -t.shift)
 	if t.phl <= 0 || math.IsInf(scale, 0) || math.IsNaN(scale) {
@@ -288,7 +296,9 @@ func (t *popularity) finish(np int) {
 	}
 	t.pop = make([]float32, np)
 	for p, v := range t.sums {
-		t.pop[p] = float32(float64(v) * scale)
+		if !t.excl.has(affinity.ProductID(p)) {
+			t.pop[p] = float32(float64(v) * scale)
+		}
 	}
 	var top float32
 	for _, v := range t.pop {

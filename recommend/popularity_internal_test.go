@@ -41,7 +41,7 @@ func TestPopularityMatchesNaive(t *testing.T) {
 			phl = float64((1 + r.IntN(48)) * 3600) // hours: blocks of a few half-lives
 		}
 		asOf := h.Latest().Unix() - int64(r.IntN(3))*int64(r.IntN(90))*24*3600
-		got, err := newPopularity(ctx, h, np, asOf, phl, ew)
+		got, err := newPopularity(ctx, h, np, asOf, phl, ew, newBitset(np))
 		require.NoError(t, err)
 		want := naivePopularity(h, np, asOf, phl, ew)
 		top := 0.0
@@ -101,9 +101,9 @@ func TestPopularityAsOfIgnoresLaterData(t *testing.T) {
 		var ew [affinity.Wishlist + 1]float32
 		ew[affinity.View] = float32(math.Ldexp(1, 40) / float64(nPast+(nFull-nPast)/2))
 		np := full.Catalog().NumProducts()
-		want, err := newPopularity(ctx, past, np, asOf, phl, ew)
+		want, err := newPopularity(ctx, past, np, asOf, phl, ew, newBitset(np))
 		require.NoError(t, err)
-		got, err := newPopularity(ctx, full, np, asOf, phl, ew)
+		got, err := newPopularity(ctx, full, np, asOf, phl, ew, newBitset(np))
 		require.NoError(t, err)
 		if popShift(nFull, ew) != want.shift {
 			differ++
@@ -125,9 +125,9 @@ func TestPopularityAsOfIgnoresLaterData(t *testing.T) {
 		next, err := b.Build(ctx)
 		require.NoError(t, err)
 		for _, at := range []int64{asOf, latest} {
-			scratch, err := newPopularity(ctx, next, np, at, phl, ew)
+			scratch, err := newPopularity(ctx, next, np, at, phl, ew, newBitset(np))
 			require.NoError(t, err)
-			renewed, err := renewPopularity(ctx, want, past, next, np, at, phl, ew)
+			renewed, err := renewPopularity(ctx, want, past, next, np, at, phl, ew, newBitset(np))
 			require.NoError(t, err)
 			require.Equal(t, scratch.shift, renewed.shift, "seed %d, renewed as of %d", seed, at)
 			require.Equal(t, scratch.sums, renewed.sums, "seed %d, renewed as of %d", seed, at)

@@ -28,6 +28,10 @@ type profiles struct {
 	// more nodes at depth; nil when there are not
 	buyers []int32
 	depth  int
+	// excl are the products (Options.Exclude) that are no evidence of
+	// taste: left out of the buyers' vectors, the buyer counts and the
+	// choice of dimensions, and given no category vector
+	excl bitset
 	// own marks the pages updateProfiles has copied from the earlier
 	// profiles it shares the others with (nil: every page is t's own)
 	own []bool
@@ -81,7 +85,9 @@ const profileBits = 40
 // newProfiles builds the category dimensions at depth, each product's own
 // category vector (sparse, for customer vectors) and each product's
 // buyer-category profile: the sum over its buyers and raters (up to asOf)
-// of their L1-normalised category vectors, L2-normalised. Off (or with
+// of their L1-normalised category vectors, L2-normalised. The products
+// in excl (non-merchandise) count nowhere: not in a buyer's vector, not
+// among the categories at depth, not in the buyer counts. Off (or with
 // fewer than two categories at depth) it returns empty profiles (dims 0).
 // With more than MaxProfileDims categories at depth, the dimensions are
 // those with the most buyers up to asOf (customers with a bought line of
@@ -89,12 +95,12 @@ const profileBits = 40
 // over all time; ties to the lower id), so that nothing after asOf
 // chooses them.
 // Time linear in the lines of h times the categories of a line.
-func newProfiles(ctx context.Context, h *affinity.History, np int, asOf int64, depth int, on bool) (*profiles, error) {
-	nodes := depthNodes(h.Catalog(), np, depth, on)
+func newProfiles(ctx context.Context, h *affinity.History, np int, asOf int64, depth int, on bool, excl bitset) (*profiles, error) {
+	nodes := depthNodes(h.Catalog(), np, depth, on, excl)
 	var buyers []int32
 	if len(nodes) > MaxProfileDims {
 		buyers = make([]int32, h.Catalog().NumCategories())
-		w := newNodeScratch(h, np)
+		w := newNodeScratch(h, np, excl)
 		for cu := range h.NumCustomers() {
 			if cu%4096 == 0 {
 				if err := ctx.Err(); err != nil {
@@ -104,7 +110,7 @@ func newProfiles(ctx context.Context, h *affinity.History, np int, asOf int64, d
 			w.count(h, affinity.CustomerID(cu), asOf, buyers, 1)
 		}
 	}
-	t := profileDims(h, np, depth, nodes, buyers)
+	t := profileDims(h, np, depth, nodes, buyers, excl)
 	if t.dims == 0 {
 		return t, nil
 	}
@@ -126,16 +132,20 @@ func newProfiles(ctx context.Context, h *affinity.History, np int, asOf int64, d
 }
 
 // depthNodes returns the distinct category nodes at depth of the first np
-// products of c, in the order the products reach them; nil when off or
-// with fewer than two (one category says nothing about taste).
-func depthNodes(c *affinity.Catalog, np, depth int, on bool) []affinity.CategoryID {
+// products of c but those in excl, in the order the products reach them;
+// nil when off or with fewer than two (one category says nothing about
+// taste).
+func depthNodes(c *affinity.Catalog, np, depth int, on bool, excl bitset) []affinity.CategoryID {
 	if !on || c.NumCategories() == 0 {
 		return nil
 	}
 	seen := make([]bool, c.NumCategories())
 	var nodes []affinity.CategoryID
-	for p := range np {
-		for _, l := range c.Categories(affinity.ProductID(p)) {
+	for p := range affinity.ProductID(np) {
+		if excl.has(p) {
+			continue
+		}
+		for _, l := range c.Categories(p) {
 			if a := c.Ancestor(l, depth); !seen[a] {
 				seen[a] = true
 				nodes = append(nodes, a)
@@ -167,8 +177,8 @@ type nodeScratch struct {
 	nodes []affinity.CategoryID
 }
 
-func newNodeScratch(h *affinity.History, np int) *nodeScratch {
-	return &nodeScratch{prods: &vecScratch{seen: make([]uint32, np)}, seen: make([]bool, h.Catalog().NumCategories())}
+func newNodeScratch(h *affinity.History, np int, excl bitset) *nodeScratch {
+	return &nodeScratch{prods: &vecScratch{seen: make([]uint32, np), excl: excl}, seen: make([]bool, h.Catalog().NumCategories())}
 }
 
 // count adds sign to buyers[a] for each category node a, at every level,
@@ -195,10 +205,10 @@ func (w *nodeScratch) count(h *affinity.History, cu affinity.CustomerID, asOf in
 // depthNodes, or of them the MaxProfileDims with the most buyers when
 // there are more, buyers counting them by CategoryID: see
 // nodeScratch.count) and the products'
-// own category vectors of h's catalog at depth, and no buyer profiles
-// yet (dims 0 without nodes).
-func profileDims(h *affinity.History, np, depth int, nodes []affinity.CategoryID, buyers []int32) *profiles {
-	t := &profiles{depth: depth}
+// own category vectors of h's catalog at depth (none for the products in
+// excl), and no buyer profiles yet (dims 0 without nodes).
+func profileDims(h *affinity.History, np, depth int, nodes []affinity.CategoryID, buyers []int32, excl bitset) *profiles {
+	t := &profiles{depth: depth, excl: excl}
 	if len(nodes) < 2 {
 		return t
 	}
@@ -224,6 +234,9 @@ func profileDims(h *affinity.History, np, depth int, nodes []affinity.CategoryID
 	t.pdimOff = make([]uint32, np+1)
 	for p := range np {
 		leaves := c.Categories(affinity.ProductID(p))
+		if excl.has(affinity.ProductID(p)) {
+			leaves = nil
+		}
 		start := len(t.pdim)
 		for _, l := range leaves {
 			d := dimOf[c.Ancestor(l, depth)]
@@ -250,10 +263,11 @@ type vecScratch struct {
 	fixed []int64   // their entries in units of 2^-profileBits
 	prods []affinity.ProductID
 	seen  []uint32 // customer + 1 that listed the product
+	excl  bitset   // products never listed (profiles.excl)
 }
 
 func (t *profiles) newVecScratch(np int) *vecScratch {
-	return &vecScratch{u: make([]float64, t.dims), seen: make([]uint32, np)}
+	return &vecScratch{u: make([]float64, t.dims), seen: make([]uint32, np), excl: t.excl}
 }
 
 // addCustomer adds sign × customer cu's L1-normalised category vector
@@ -292,7 +306,8 @@ func (t *profiles) addCustomer(w *vecScratch, h *affinity.History, cu affinity.C
 }
 
 // customerProducts sets w.prods to customer cu's distinct bought (and,
-// with ratings, rated) products up to asOf in h, and returns it.
+// with ratings, rated) products up to asOf in h, but those in w.excl, and
+// returns it.
 func customerProducts(w *vecScratch, h *affinity.History, cu affinity.CustomerID, asOf int64, ratings bool) []affinity.ProductID {
 	mark := uint32(cu) + 1
 	w.prods = w.prods[:0]
@@ -304,7 +319,7 @@ func customerProducts(w *vecScratch, h *affinity.History, cu affinity.CustomerID
 		lo, hi := h.OrderLines(o)
 		for i := lo; i < hi; i++ {
 			p := h.LineProduct(i)
-			if h.LineQuantity(i) > 0 && w.seen[p] != mark {
+			if h.LineQuantity(i) > 0 && w.seen[p] != mark && !w.excl.has(p) {
 				w.seen[p] = mark
 				w.prods = append(w.prods, p)
 			}
@@ -316,7 +331,7 @@ func customerProducts(w *vecScratch, h *affinity.History, cu affinity.CustomerID
 	}
 	for i := elo; i < ehi; i++ {
 		// a rating is an interaction like a purchase (MovieLens)
-		if ev := h.Event(i); ev.Kind == affinity.Rating && ev.Unix <= asOf && w.seen[ev.Product] != mark {
+		if ev := h.Event(i); ev.Kind == affinity.Rating && ev.Unix <= asOf && w.seen[ev.Product] != mark && !w.excl.has(ev.Product) {
 			w.seen[ev.Product] = mark
 			w.prods = append(w.prods, ev.Product)
 		}
@@ -347,29 +362,31 @@ func (t *profiles) normalize(p affinity.ProductID) {
 }
 
 // updateProfiles returns the profiles newProfiles(ctx, h, np, asOf,
-// depth, on) returns: prev itself when it is the profiles of h as of asOf
-// at depth; otherwise from prev, the profiles of prevH (as of prevAsOf),
-// when h was built on prevH and the dimensions and the products' category
-// vectors are the same: the sums of the products of the changed
+// depth, on, excl) returns: prev itself when it is the profiles of h as
+// of asOf at depth with the same excl; otherwise from prev, the profiles
+// of prevH (as of prevAsOf), when h was built on prevH, excl holds the
+// same of prev's products as prev's, and the dimensions and the products'
+// category vectors are the same: the sums of the products of the changed
 // customers change by their vectors then and now, the other products keep
 // prev's profiles. With more than MaxProfileDims categories at depth, the
 // buyers that choose the dimensions are prev's counts moved by the
 // changed customers, and the dimensions must come out the same. It
 // returns nil when it cannot.
-func updateProfiles(ctx context.Context, prev *profiles, prevH, h *affinity.History, np int, asOf int64, depth int, on bool) (*profiles, error) {
-	if on && prev != nil && prevH == h && prev.dims > 0 && prev.asOf == asOf && prev.depth == depth && len(prev.pdimOff) == np+1 {
+func updateProfiles(ctx context.Context, prev *profiles, prevH, h *affinity.History, np int, asOf int64, depth int, on bool, excl bitset) (*profiles, error) {
+	if on && prev != nil && prevH == h && prev.dims > 0 && prev.asOf == asOf && prev.depth == depth && len(prev.pdimOff) == np+1 && slices.Equal(prev.excl, excl) {
 		return prev, nil // the same lines and events at the same depth: prev, which no engine modifies
 	}
 	ch, ok := h.ChangedSince(prevH)
-	if !ok || prev == nil || prev.dims == 0 || prev.depth != depth || len(prev.pdimOff) > np+1 {
-		return nil, nil
+	if !ok || prev == nil || prev.dims == 0 || prev.depth != depth || len(prev.pdimOff) > np+1 ||
+		!excl.samePrefix(prev.excl, len(prev.pdimOff)-1) {
+		return nil, nil // (an unchanged customer's vector would change)
 	}
 	if latest := prevH.Latest().Unix(); prev.asOf < latest || asOf < latest {
 		return nil, nil // lines of unchanged customers counted differently
 	}
 	pnp := len(prev.pdimOff) - 1
 	pnc := affinity.CustomerID(prevH.NumCustomers())
-	nodes := depthNodes(h.Catalog(), np, depth, on)
+	nodes := depthNodes(h.Catalog(), np, depth, on, excl)
 	var buyers []int32
 	if len(nodes) > MaxProfileDims {
 		// the dimensions are the nodes with the most buyers as of asOf:
@@ -379,7 +396,7 @@ func updateProfiles(ctx context.Context, prev *profiles, prevH, h *affinity.Hist
 		}
 		buyers = make([]int32, h.Catalog().NumCategories())
 		copy(buyers, prev.buyers)
-		w := newNodeScratch(h, np)
+		w := newNodeScratch(h, np, excl)
 		for i, c := range ch.Customers {
 			if i%1024 == 0 {
 				if err := ctx.Err(); err != nil {
@@ -392,7 +409,7 @@ func updateProfiles(ctx context.Context, prev *profiles, prevH, h *affinity.Hist
 			w.count(h, c, asOf, buyers, 1)
 		}
 	}
-	t := profileDims(h, np, depth, nodes, buyers)
+	t := profileDims(h, np, depth, nodes, buyers, excl)
 	if !slices.Equal(t.nodes, prev.nodes) || !slices.Equal(t.pdimOff[:pnp+1], prev.pdimOff) ||
 		!slices.Equal(t.pdim[:len(prev.pdim)], prev.pdim) || !slices.Equal(t.pdimW[:len(prev.pdimW)], prev.pdimW) {
 		return nil, nil

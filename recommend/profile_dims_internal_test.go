@@ -31,7 +31,7 @@ func TestRenewProfilesManyCategories(t *testing.T) {
 		h, err := sf.History(ctx)
 		require.NoError(t, err)
 		e := engineOf(t, nil, h, h.Latest())
-		require.Greater(t, len(depthNodes(h.Catalog(), e.np, e.o.ProfileDepth, true)), MaxProfileDims)
+		require.Greater(t, len(depthNodes(h.Catalog(), e.np, e.o.ProfileDepth, true, e.excl)), MaxProfileDims)
 		require.NotNil(t, e.buyers)
 		for a := range affinity.CategoryID(h.Catalog().NumCategories()) {
 			require.EqualValues(t, h.CategoryBuyerCount(a), e.buyers[a], "seed %d: buyers of %s as of the latest time", seed, h.Catalog().CategoryPath(a))
@@ -43,7 +43,7 @@ func TestRenewProfilesManyCategories(t *testing.T) {
 				h2 = newBuyersOutside(t, h2, e.profiles)
 			}
 			np := h2.Catalog().NumProducts()
-			up, err := updateProfiles(ctx, e.profiles, h, h2, np, h2.Latest().Unix(), e.o.ProfileDepth, true)
+			up, err := updateProfiles(ctx, e.profiles, h, h2, np, h2.Latest().Unix(), e.o.ProfileDepth, true, newBitset(np))
 			require.NoError(t, err)
 			got := engineOf(t, e, h2, h2.Latest())
 			want := engineOf(t, nil, h2, h2.Latest())

@@ -209,7 +209,7 @@ func TestRenewAdversarial(t *testing.T) {
 				kind = r.IntN(7)
 			}
 			nb := adversarialIndex(t, h2, asOf, kind)
-			if up, err := updateProfiles(ctx, e.profiles, h, h2, h2.Catalog().NumProducts(), asOf.Unix(), withDefaults(o).ProfileDepth, withDefaults(o).Personalization > 0); err == nil && up != nil {
+			if up, err := updateProfiles(ctx, e.profiles, h, h2, h2.Catalog().NumProducts(), asOf.Unix(), withDefaults(o).ProfileDepth, withDefaults(o).Personalization > 0, newBitset(h2.Catalog().NumProducts())); err == nil && up != nil {
 				updated++
 			}
 			if r.IntN(4) == 0 {

@@ -144,7 +144,7 @@ func TestRenewMatchesNew(t *testing.T) {
 			case 1: // a new engine that does not see the earlier History's last days
 				asOf = h.Latest().Add(-72 * time.Hour)
 			}
-			if up, err := updateProfiles(ctx, e.profiles, h, h2, h2.Catalog().NumProducts(), asOf.Unix(), e.o.ProfileDepth, true); err == nil && up != nil {
+			if up, err := updateProfiles(ctx, e.profiles, h, h2, h2.Catalog().NumProducts(), asOf.Unix(), e.o.ProfileDepth, true, newBitset(h2.Catalog().NumProducts())); err == nil && up != nil {
 				updated++
 			}
 			var prevSum [][]int64

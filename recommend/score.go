@@ -671,13 +671,14 @@ func (e *Engine) history(s *scratch, c affinity.CustomerID, asOf int64, allowRep
 		o--
 	}
 	elo, ehi := h.CustomerEvents(c)
-	// the newest anchor at or before asOf: an order with a bought line, or
-	// an event that weighs (a return or an unweighted view is none)
+	// the newest anchor at or before asOf: an order with a bought line of
+	// merchandise, or an event that weighs (a return, non-merchandise or an
+	// unweighted view is none)
 	ref := int64(math.MinInt64)
 	for r := o; r > olo && ref == math.MinInt64; r-- {
 		lo, hi := h.OrderLines(r - 1)
 		for i := lo; i < hi; i++ {
-			if h.LineQuantity(i) > 0 {
+			if h.LineQuantity(i) > 0 && !e.excluded(h.LineProduct(i)) {
 				ref = h.OrderUnix(r - 1)
 				break
 			}

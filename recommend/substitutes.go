@@ -58,3 +58,17 @@ func newBitset(n int) bitset { return make(bitset, (n+63)/64) }
 func (b bitset) has(p affinity.ProductID) bool { return b[p>>6]&(1<<(p&63)) != 0 }
 
 func (b bitset) add(p affinity.ProductID) { b[p>>6] |= 1 << (p & 63) }
+
+// samePrefix reports whether b and a hold the same products among the
+// first n, each holding at least n.
+func (b bitset) samePrefix(a bitset, n int) bool {
+	full := n / 64
+	if !slices.Equal(b[:full], a[:full]) {
+		return false
+	}
+	if r := n % 64; r > 0 {
+		mask := uint64(1)<<r - 1
+		return b[full]&mask == a[full]&mask
+	}
+	return true
+}

@@ -86,7 +86,7 @@ func TestPartRepeatTrend(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			want, ok := naiveTrend(h, np, tc.asOf, tc.window, max(tc.tau, 0), max(tc.delta, 0))
 			require.Equal(t, tc.wantTrended, ok)
-			m, err := newRepeatModel(ctx, h, np, tc.asOf, NextBasket{Propensity: -1, Trend: tc.tau, Demand: tc.delta, TrendWindow: tc.window})
+			m, err := newRepeatModel(ctx, h, np, tc.asOf, NextBasket{Propensity: -1, Trend: tc.tau, Demand: tc.delta, TrendWindow: tc.window}, newBitset(np))
 			require.NoError(t, err)
 			if !ok {
 				assert.Nil(t, m.prop, "no trend and no propensity: no factor")
@@ -100,9 +100,9 @@ func TestPartRepeatTrend(t *testing.T) {
 			}
 			assert.True(t, varied, "the demo's products trend differently")
 			// with the propensity, the factors multiply
-			both, err := newRepeatModel(ctx, h, np, tc.asOf, NextBasket{Propensity: 1, Trend: tc.tau, Demand: tc.delta, TrendWindow: tc.window})
+			both, err := newRepeatModel(ctx, h, np, tc.asOf, NextBasket{Propensity: 1, Trend: tc.tau, Demand: tc.delta, TrendWindow: tc.window}, newBitset(np))
 			require.NoError(t, err)
-			prop, err := newRepeatModel(ctx, h, np, tc.asOf, NextBasket{Propensity: 1, Trend: -1, Demand: -1})
+			prop, err := newRepeatModel(ctx, h, np, tc.asOf, NextBasket{Propensity: 1, Trend: -1, Demand: -1}, newBitset(np))
 			require.NoError(t, err)
 			for p := 0; p < np; p += 13 {
 				assert.InDelta(t, float64(prop.prop[p])*want[p], float64(both.prop[p]), 1e-5*want[p], "product %d", p)

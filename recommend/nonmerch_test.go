@@ -1,0 +1,152 @@
+package recommend_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
+	"github.com/shopaffinity/affinity/recommend"
+	"github.com/shopaffinity/affinity/similarity"
+)
+
+// postageShop is a small random shop whose catalog holds a postage
+// product ("ship", in a category of its own), and its orders, without
+// and with a postage line on each order: lines[0] are the orders of
+// merchandise, lines[1] the same orders with postage, and for some
+// customers a later order of postage alone.
+func postageShop(seed uint64, customers int) (prods []affinity.Product, lines [2][]line) {
+	rng := rand.New(rand.NewPCG(seed, 53))
+	cats := []string{"A/x", "A/y", "B/x", "B/z", "C/food", "C/drink", "D"}
+	const np = 40
+	for i := range np {
+		p := affinity.Product{Key: fmt.Sprintf("p%02d", i), InStock: true, Categories: []string{cats[rng.IntN(len(cats))]}}
+		if rng.IntN(6) == 0 {
+			p.Categories = append(p.Categories, cats[rng.IntN(len(cats))])
+		}
+		prods = append(prods, p)
+	}
+	prods = append(prods, affinity.Product{Key: "ship", InStock: true, Categories: []string{"Fees/postage"}})
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for c := range customers {
+		for o := range 1 + rng.IntN(5) {
+			order := fmt.Sprintf("o%02d-%d", c, o)
+			at := start.Add(time.Duration(rng.IntN(200*24)) * time.Hour)
+			for range 1 + rng.IntN(4) {
+				x := int(float64(np) * rng.Float64() * rng.Float64())
+				l := line{cust: fmt.Sprintf("c%02d", c), prod: fmt.Sprintf("p%02d", x), order: order, at: at}
+				lines[0] = append(lines[0], l)
+				lines[1] = append(lines[1], l)
+			}
+			lines[1] = append(lines[1], line{cust: fmt.Sprintf("c%02d", c), prod: "ship", order: order, at: at})
+		}
+		if rng.IntN(4) == 0 { // postage charged on its own, after the orders
+			lines[1] = append(lines[1], line{cust: fmt.Sprintf("c%02d", c), prod: "ship", order: fmt.Sprintf("o%02d-ship", c), at: start.Add(201 * 24 * time.Hour)})
+		}
+	}
+	return prods, lines
+}
+
+// TestNonMerchandiseIsNoEvidence: the same orders with and without a
+// postage line on each, the postage excluded, are served the same
+// results with the same scores and reasons, whatever the options, from
+// New and from Renew: non-merchandise shapes neither popularity, nor the
+// buyer profiles and their dimensions, nor segment favourites, nor the
+// next-basket model.
+func TestNonMerchandiseIsNoEvidence(t *testing.T) {
+	ctx := context.Background()
+	prods, lines := postageShop(1, testdata.Scale(200, 60))
+	var hs [2]*affinity.History
+	for i := range hs {
+		hs[i] = lineHistory(t, prods, lines[i])
+	}
+	ship, ok := hs[1].Catalog().LookupProduct("ship")
+	require.True(t, ok)
+	excl := roaring.BitmapOf(uint32(ship))
+	// the first half of the customers, for Renew
+	var firsts [2]*affinity.History
+	for i := range firsts {
+		var early []line
+		for _, l := range lines[i] {
+			if l.cust < "c30" {
+				early = append(early, l)
+			}
+		}
+		firsts[i] = lineHistory(t, prods, early)
+	}
+	seg := roaring.New()
+	for c := range uint32(hs[0].NumCustomers()) {
+		if c%3 == 0 {
+			seg.Add(c)
+		}
+	}
+	opts := map[string]recommend.Options{
+		"defaults": {},
+		"blend":    {PopularityBlend: 0.5, BasketPopularityBlend: 0.5, Segments: []*roaring.Bitmap{seg}},
+		"narrow":   {ProfileDepth: 1, Personalization: 0.9, Consumables: []recommend.Consumable{{Category: "C", Interval: 20 * 24 * time.Hour}}},
+		"repeats":  {NextBasket: recommend.NextBasket{RepeatWeight: 0.5, IntervalWeight: 0.3}},
+	}
+	build := func(t *testing.T, h, first *affinity.History, o recommend.Options) (fresh, renewed *recommend.Engine) {
+		t.Helper()
+		o.Exclude = excl
+		indexOf := func(h *affinity.History) *similarity.Index {
+			nb, err := index(ctx, h, similarity.CountOptions{Scope: similarity.Basket, Exclude: excl}, similarity.IndexOptions{Measure: similarity.Cosine, K: 20})
+			require.NoError(t, err)
+			return nb
+		}
+		nb := indexOf(h)
+		asOf := time.Date(2025, 7, 22, 0, 0, 0, 0, time.UTC) // after every line
+		fresh, err := recommend.New(ctx, h, nb, asOf, o)
+		require.NoError(t, err)
+		prev, err := recommend.New(ctx, first, indexOf(first), asOf, o)
+		require.NoError(t, err)
+		renewed, err = recommend.Renew(ctx, prev, h, nb, asOf, o)
+		require.NoError(t, err)
+		return fresh, renewed
+	}
+	same := func(t *testing.T, what string, a, b []recommend.Rec) {
+		t.Helper()
+		require.Equal(t, len(a), len(b), what)
+		for i := range a {
+			require.Equal(t, a[i].Key, b[i].Key, "%s: result %d", what, i)
+			require.Equal(t, a[i].Source, b[i].Source, "%s: %s", what, a[i].Key)
+			require.InDelta(t, a[i].Score, b[i].Score, 1e-6, "%s: %s", what, a[i].Key)
+			require.Equal(t, a[i].Reasons(), b[i].Reasons(), "%s: %s", what, a[i].Key)
+		}
+	}
+	for name, o := range opts {
+		t.Run(name, func(t *testing.T) {
+			plain, plainRenewed := build(t, hs[0], firsts[0], o)
+			post, postRenewed := build(t, hs[1], firsts[1], o)
+			reqs := []recommend.Request{{K: 10}, {K: 10, Segment: seg}}
+			for i := range 10 {
+				reqs = append(reqs, recommend.Request{K: 10, Basket: []string{fmt.Sprintf("p%02d", i)}})
+			}
+			for _, req := range reqs {
+				want, err := plain.Recommend(nil, req)
+				require.NoError(t, err)
+				for _, e := range []*recommend.Engine{post, postRenewed, plainRenewed} {
+					got, err := e.Recommend(nil, req)
+					require.NoError(t, err)
+					same(t, fmt.Sprintf("basket %v", req.Basket), want, got)
+				}
+			}
+			want, err := plain.RecommendAll(ctx, recommend.Request{K: 10})
+			require.NoError(t, err)
+			for _, e := range []*recommend.Engine{post, postRenewed} {
+				got, err := e.RecommendAll(ctx, recommend.Request{K: 10})
+				require.NoError(t, err)
+				require.Len(t, got, len(want))
+				for c := range want {
+					same(t, fmt.Sprintf("customer %d", c), want[c], got[c])
+				}
+			}
+		})
+	}
+}
