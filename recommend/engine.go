@@ -381,17 +381,7 @@ func newEngine(ctx context.Context, prev *Engine, h *affinity.History, nb *simil
 	e.nbHL = e.o.NextBasket.HalfLife.Seconds()
 	e.ew = [...]float32{affinity.View: float32(e.o.ViewWeight), affinity.Cart: float32(e.o.CartWeight),
 		affinity.Rating: float32(e.o.RatingWeight), affinity.Wishlist: float32(e.o.WishlistWeight)}
-	e.excl = newBitset(np)
-	if opts.Exclude != nil {
-		it := opts.Exclude.Iterator()
-		for it.HasNext() {
-			p := it.Next()
-			if int(p) >= np {
-				break
-			}
-			e.excl.add(affinity.ProductID(p))
-		}
-	}
+	e.excl = bitsetOf(opts.Exclude, np)
 	var err error
 	e.sub = newSubstitutes(cat, np, e.o.SubstituteDepth)
 	var prevEdges *edgeTable

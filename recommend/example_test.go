@@ -197,7 +197,7 @@ func ExampleRecountRepeats() {
 	if err != nil {
 		panic(err)
 	}
-	t, err := recommend.CountRepeats(ctx, h0, h0.Latest())
+	t, err := recommend.CountRepeats(ctx, h0, h0.Latest(), nil)
 	if err != nil {
 		panic(err)
 	}
@@ -209,11 +209,11 @@ func ExampleRecountRepeats() {
 	if err != nil {
 		panic(err)
 	}
-	t, err = recommend.RecountRepeats(ctx, t, h0, h, h.Latest())
+	t, err = recommend.RecountRepeats(ctx, t, h0, h, h.Latest(), nil)
 	if err != nil {
 		panic(err)
 	}
-	full, _ := recommend.CountRepeats(ctx, h, h.Latest())
+	full, _ := recommend.CountRepeats(ctx, h, h.Latest(), nil)
 	fmt.Printf("%d of %d: %.2f, same as a full count: %v\n", t.Repeat, t.Total, t.Share(), t == full)
 	// Output:
 	// 1 of 2: 0.50

@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/shopaffinity/affinity"
 )
 
@@ -341,15 +342,17 @@ const (
 // orders: over every order at or before asOf that is not its customer's
 // first, the distinct products the customer had bought in an earlier
 // order, divided by the distinct products of those orders. Anonymous
-// orders, returns and events do not count; a History without repeat
+// orders, returns, events and the products of exclude (non-merchandise
+// such as postage, which every order may carry; nil: none) do not count,
+// nor does an order of excluded products alone; a History without repeat
 // orders gives 0. A shop where the share is high (groceries, wholesale:
 // a half or more) is served best in next-basket mode; a shop where it is
 // low (books, furniture) by explore items alone. Time is linear in the
 // lines of h; it returns an error for a nil ctx or h, a zero asOf, or
 // ctx.Err(). [CountRepeats] returns the counts it divides, which
 // [RecountRepeats] updates after a change in time proportional to it.
-func RepeatShare(ctx context.Context, h *affinity.History, asOf time.Time) (float64, error) {
-	t, err := CountRepeats(ctx, h, asOf)
+func RepeatShare(ctx context.Context, h *affinity.History, asOf time.Time, exclude *roaring.Bitmap) (float64, error) {
+	t, err := CountRepeats(ctx, h, asOf, exclude)
 	return t.Share(), err
 }
 
@@ -369,14 +372,14 @@ func (t RepeatTally) Share() float64 {
 	return float64(t.Repeat) / float64(t.Total)
 }
 
-// CountRepeats returns the tally of [RepeatShare] for h as of asOf, with
-// the same errors.
-func CountRepeats(ctx context.Context, h *affinity.History, asOf time.Time) (RepeatTally, error) {
+// CountRepeats returns the tally of [RepeatShare] for h as of asOf,
+// without the products of exclude, with the same errors.
+func CountRepeats(ctx context.Context, h *affinity.History, asOf time.Time, exclude *roaring.Bitmap) (RepeatTally, error) {
 	if err := checkArgs(ctx, h, asOf); err != nil {
 		return RepeatTally{}, err
 	}
 	t := RepeatTally{AsOf: asOf}
-	rs := newRepeatScratch(h)
+	rs := newRepeatScratch(h, exclude)
 	for c := range h.NumCustomers() {
 		if c%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -390,22 +393,24 @@ func CountRepeats(ctx context.Context, h *affinity.History, asOf time.Time) (Rep
 	return t, nil
 }
 
-// RecountRepeats returns CountRepeats(ctx, h, asOf) from prev, the tally
-// of prevH, when h was built on prevH by an [affinity.Builder] and
+// RecountRepeats returns CountRepeats(ctx, h, asOf, exclude) from prev,
+// the tally of prevH counted with the same exclude (the caller's to
+// keep: a tally does not record it), when h was built on prevH by an
+// [affinity.Builder] and
 // neither prev's as-of time nor asOf is before prevH's latest order or
 // event: the customers that did not change ([affinity.History.ChangedSince])
 // then count the same, and only the changed ones are counted again, in
 // prevH and in h. Otherwise (a nil prevH included) it counts everything.
-func RecountRepeats(ctx context.Context, prev RepeatTally, prevH, h *affinity.History, asOf time.Time) (RepeatTally, error) {
+func RecountRepeats(ctx context.Context, prev RepeatTally, prevH, h *affinity.History, asOf time.Time, exclude *roaring.Bitmap) (RepeatTally, error) {
 	if err := checkArgs(ctx, h, asOf); err != nil {
 		return RepeatTally{}, err
 	}
 	ch, ok := h.ChangedSince(prevH) // false for a nil prevH
 	if !ok || prev.AsOf.IsZero() || prev.AsOf.Before(prevH.Latest()) || asOf.Before(prevH.Latest()) {
-		return CountRepeats(ctx, h, asOf)
+		return CountRepeats(ctx, h, asOf, exclude)
 	}
 	t := RepeatTally{Repeat: prev.Repeat, Total: prev.Total, AsOf: asOf}
-	old, cur := newRepeatScratch(prevH), newRepeatScratch(h)
+	old, cur := newRepeatScratch(prevH, exclude), newRepeatScratch(h, exclude)
 	pnc := affinity.CustomerID(prevH.NumCustomers())
 	for i, c := range ch.Customers {
 		if i%1024 == 0 {
@@ -442,23 +447,32 @@ func checkArgs(ctx context.Context, h *affinity.History, asOf time.Time) error {
 type repeatScratch struct {
 	seen    []uint32 // customer+1 who bought the product in an earlier order
 	inOrder []uint32 // order+1 that has the product already
+	excl    bitset   // products that do not count (non-merchandise)
 }
 
-func newRepeatScratch(h *affinity.History) *repeatScratch {
+// newRepeatScratch returns the scratch of h's products, those of exclude
+// (nil: none) left out.
+func newRepeatScratch(h *affinity.History, exclude *roaring.Bitmap) *repeatScratch {
 	np := h.Catalog().NumProducts()
-	return &repeatScratch{seen: make([]uint32, np), inOrder: make([]uint32, np)}
+	return &repeatScratch{seen: make([]uint32, np), inOrder: make([]uint32, np), excl: bitsetOf(exclude, np)}
 }
 
 // customer returns customer c's repeat and total distinct products of
-// its orders at or before end after its first.
+// its orders at or before end after its first, the excluded products
+// aside (an order of them alone is no order).
 func (rs *repeatScratch) customer(h *affinity.History, c affinity.CustomerID, end int64) (repeat, total int64) {
 	mark := uint32(c) + 1
 	olo, ohi := h.CustomerOrders(c)
+	started := false // an order before o counted
 	for o := olo; o < ohi && h.OrderUnix(o) <= end; o++ {
 		l0, l1 := h.OrderLines(o)
-		first := o == olo
+		first := !started
 		for i := l0; i < l1; i++ {
 			p := h.LineProduct(i)
+			if rs.excl.has(p) {
+				continue
+			}
+			started = true
 			if h.LineQuantity(i) <= 0 || rs.inOrder[p] == uint32(o)+1 {
 				continue
 			}
@@ -471,7 +485,7 @@ func (rs *repeatScratch) customer(h *affinity.History, c affinity.CustomerID, en
 			}
 		}
 		for i := l0; i < l1; i++ {
-			if h.LineQuantity(i) > 0 {
+			if h.LineQuantity(i) > 0 && !rs.excl.has(h.LineProduct(i)) {
 				rs.seen[h.LineProduct(i)] = mark
 			}
 		}

@@ -52,16 +52,16 @@ func naiveRepeatShare(h *affinity.History, asOf time.Time) float64 {
 func TestRepeatShareMatchesNaive(t *testing.T) {
 	h, _, _ := demoEngine(t, recommend.Options{})
 	for _, asOf := range []time.Time{h.Latest(), h.Latest().AddDate(0, -6, 0), h.Latest().AddDate(-5, 0, 0)} {
-		got, err := recommend.RepeatShare(context.Background(), h, asOf)
+		got, err := recommend.RepeatShare(context.Background(), h, asOf, nil)
 		require.NoError(t, err)
 		assert.InDelta(t, naiveRepeatShare(h, asOf), got, 1e-12, "as of %v", asOf)
 	}
-	got, _ := recommend.RepeatShare(context.Background(), h, h.Latest())
+	got, _ := recommend.RepeatShare(context.Background(), h, h.Latest(), nil)
 	assert.Greater(t, got, 0.05, "the demo store re-buys")
-	_, err := recommend.RepeatShare(context.Background(), h, time.Time{})
+	_, err := recommend.RepeatShare(context.Background(), h, time.Time{}, nil)
 	require.ErrorIs(t, err, affinity.ErrNoAsOf)
 	//lint:ignore SA1012 a nil context is the input under test
-	_, err = recommend.RepeatShare(nil, h, h.Latest()) //nolint:staticcheck
+	_, err = recommend.RepeatShare(nil, h, h.Latest(), nil) //nolint:staticcheck
 	require.Error(t, err)
 }
 

@@ -31,14 +31,17 @@ func TestNilArguments(t *testing.T) {
 		"Choose nil History":        func() error { _, _, err := recommend.Choose(ctx, nil, at, recommend.Grid{}); return err },
 		"Tune nil ctx":              func() error { _, err := recommend.Tune(nilCtx, h, at, recommend.Grid{}); return err },
 		"Tune nil History":          func() error { _, err := recommend.Tune(ctx, nil, at, recommend.Grid{}); return err },
-		"RepeatShare nil ctx":       func() error { _, err := recommend.RepeatShare(nilCtx, h, at); return err },
-		"RepeatShare nil History":   func() error { _, err := recommend.RepeatShare(ctx, nil, at); return err },
-		"CountRepeats nil History":  func() error { _, err := recommend.CountRepeats(ctx, nil, at); return err },
+		"RepeatShare nil ctx":       func() error { _, err := recommend.RepeatShare(nilCtx, h, at, nil); return err },
+		"RepeatShare nil History":   func() error { _, err := recommend.RepeatShare(ctx, nil, at, nil); return err },
+		"CountRepeats nil History":  func() error { _, err := recommend.CountRepeats(ctx, nil, at, nil); return err },
 		"RecountRepeats nil ctx": func() error {
-			_, err := recommend.RecountRepeats(nilCtx, recommend.RepeatTally{}, h, h, at)
+			_, err := recommend.RecountRepeats(nilCtx, recommend.RepeatTally{}, h, h, at, nil)
 			return err
 		},
-		"RecountRepeats nil History": func() error { _, err := recommend.RecountRepeats(ctx, recommend.RepeatTally{}, h, nil, at); return err },
+		"RecountRepeats nil History": func() error {
+			_, err := recommend.RecountRepeats(ctx, recommend.RepeatTally{}, h, nil, at, nil)
+			return err
+		},
 	}
 	reliability.Calls(t, reliability.Record{Kind: "invalid", Subject: "recommend entry points: nil context, History or index",
 		Outcome: "an error matching affinity.ErrNilArgument; no panic"}, calls, affinity.ErrNilArgument)

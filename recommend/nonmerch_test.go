@@ -150,3 +150,41 @@ func TestNonMerchandiseIsNoEvidence(t *testing.T) {
 		})
 	}
 }
+
+// TestRepeatShareWithoutNonMerchandise: postage on every order is no
+// repeat purchase, counted in full and recounted after a change.
+func TestRepeatShareWithoutNonMerchandise(t *testing.T) {
+	ctx := context.Background()
+	prods, lines := postageShop(2, testdata.Scale(200, 60))
+	plain, post := lineHistory(t, prods, lines[0]), lineHistory(t, prods, lines[1])
+	ship, _ := post.Catalog().LookupProduct("ship")
+	excl := roaring.BitmapOf(uint32(ship))
+	asOf := time.Date(2025, 7, 22, 0, 0, 0, 0, time.UTC)
+	want, err := recommend.RepeatShare(ctx, plain, asOf, nil)
+	require.NoError(t, err)
+	require.Positive(t, want)
+	got, err := recommend.RepeatShare(ctx, post, asOf, excl)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	counted, err := recommend.RepeatShare(ctx, post, asOf, nil)
+	require.NoError(t, err)
+	require.Greater(t, counted, want, "postage counted is a repeat on every later order")
+	// recounted after a change: a new customer's orders with postage
+	b := affinity.NewBuilder(post)
+	for o := range 3 {
+		for _, p := range []string{"p01", "ship"} {
+			require.NoError(t, b.Add(affinity.Purchase{Customer: "new", Product: p, Order: fmt.Sprintf("new%d", o),
+				Time: time.Date(2025, 7, 1+o, 0, 0, 0, 0, time.UTC), Quantity: 1, Price: 100}))
+		}
+	}
+	next, err := b.Build(ctx)
+	require.NoError(t, err)
+	tally, err := recommend.CountRepeats(ctx, post, asOf, excl)
+	require.NoError(t, err)
+	re, err := recommend.RecountRepeats(ctx, tally, post, next, asOf, excl)
+	require.NoError(t, err)
+	full, err := recommend.CountRepeats(ctx, next, asOf, excl)
+	require.NoError(t, err)
+	require.Equal(t, full, re)
+	require.Equal(t, tally.Repeat+2, re.Repeat, "p01 again in two later orders, postage not")
+}

@@ -302,9 +302,9 @@ func TestRecountRepeatsMatchesCount(t *testing.T) {
 		sf := dataset.Generate(dataset.SyntheticOptions{Customers: 100 + r.IntN(200), Products: 30 + r.IntN(60), Categories: 5, Seed: seed + 3, ViewsPerLine: -1})
 		h, err := sf.History(ctx)
 		require.NoError(t, err)
-		tally, err := CountRepeats(ctx, h, h.Latest())
+		tally, err := CountRepeats(ctx, h, h.Latest(), nil)
 		require.NoError(t, err)
-		fromNil, err := RecountRepeats(ctx, tally, nil, h, h.Latest()) // no earlier History: counted in full
+		fromNil, err := RecountRepeats(ctx, tally, nil, h, h.Latest(), nil) // no earlier History: counted in full
 		require.NoError(t, err)
 		require.Equal(t, tally, fromNil)
 		for step := range 4 {
@@ -317,12 +317,12 @@ func TestRecountRepeatsMatchesCount(t *testing.T) {
 			case 1:
 				asOf = h.Latest().Add(-48 * time.Hour)
 			}
-			got, err := RecountRepeats(ctx, tally, h, h2, asOf)
+			got, err := RecountRepeats(ctx, tally, h, h2, asOf, nil)
 			require.NoError(t, err, msg)
-			want, err := CountRepeats(ctx, h2, asOf)
+			want, err := CountRepeats(ctx, h2, asOf, nil)
 			require.NoError(t, err, msg)
 			require.Equal(t, want, got, msg)
-			share, err := RepeatShare(ctx, h2, asOf)
+			share, err := RepeatShare(ctx, h2, asOf, nil)
 			require.NoError(t, err, msg)
 			require.Equal(t, want.Share(), share, msg)
 			h, tally = h2, got

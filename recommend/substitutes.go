@@ -3,6 +3,7 @@ package recommend
 import (
 	"slices"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/shopaffinity/affinity"
 )
 
@@ -54,6 +55,23 @@ func (t *substitutes) same(a, b affinity.ProductID) bool {
 type bitset []uint64
 
 func newBitset(n int) bitset { return make(bitset, (n+63)/64) }
+
+// bitsetOf returns the products of b (nil: none) below n as a bitset of n.
+func bitsetOf(b *roaring.Bitmap, n int) bitset {
+	s := newBitset(n)
+	if b == nil {
+		return s
+	}
+	it := b.Iterator()
+	for it.HasNext() {
+		p := it.Next()
+		if int(p) >= n {
+			break
+		}
+		s.add(affinity.ProductID(p))
+	}
+	return s
+}
 
 func (b bitset) has(p affinity.ProductID) bool { return b[p>>6]&(1<<(p&63)) != 0 }
 

@@ -33,7 +33,8 @@ type Mode int
 
 const (
 	// Auto decides from the data: next-basket mode when the share of
-	// repeat items in customers' next orders (recommend.RepeatShare) is at
+	// repeat items in customers' next orders (recommend.RepeatShare, the
+	// non-merchandise aside) is at
 	// least DefaultRepeatShare.
 	Auto Mode = iota
 	// Off serves explore items only: what the customer has not bought,
@@ -207,6 +208,12 @@ type Options struct {
 
 	// Recommend are the engine's options; zero fields mean recommend's
 	// defaults. HalfLife above, when set, overrides Recommend.HalfLife.
+	// Recommend.Exclude adds to the non-merchandise (the engine gets
+	// both, and so do Tune's and the "auto" model's candidates): its
+	// products are never recommended nor reasons and are no evidence in
+	// the engine (see recommend.Options.Exclude), but, unlike
+	// non-merchandise, still count as co-purchase evidence and in
+	// segments. It is read while a snapshot is built.
 	Recommend recommend.Options
 	// Tune, when set, chooses the engine on the shop's own history when
 	// it opens: recommend.Tune with this grid, as of the first snapshot's

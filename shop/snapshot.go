@@ -268,13 +268,15 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	done()
 
 	ro := o.Recommend
-	ro.Exclude = s.nonMerch
+	ro.Exclude = engineExclude(s.nonMerch, o.Recommend.Exclude)
 	if ro.NextBasket.RepeatWeight == 0 && o.NextBasket != Off {
 		var t recommend.RepeatTally
-		if prev != nil && prev.repeats != nil {
-			t, err = recommend.RecountRepeats(ctx, *prev.repeats, prev.h, h, asOf)
+		// non-merchandise is no repeat: postage on every order would make
+		// every shop a repeat shop
+		if prev != nil && prev.repeats != nil && prev.nonMerch.Equals(s.nonMerch) {
+			t, err = recommend.RecountRepeats(ctx, *prev.repeats, prev.h, h, asOf, s.nonMerch)
 		} else {
-			t, err = recommend.CountRepeats(ctx, h, asOf)
+			t, err = recommend.CountRepeats(ctx, h, asOf, s.nonMerch)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("shop: repeat share: %w", err)
@@ -360,6 +362,16 @@ func (s *Snapshot) withModel(ctx context.Context, idx *similarity.Index, seq uin
 // (then [Shop.Snapshot] returns a snapshot of the same history that is).
 func (s *Snapshot) ModelCurrent() bool { return s.modelIdx == nil || s.modelSeq == s.seq }
 
+// engineExclude returns the engine's Options.Exclude: the
+// non-merchandise and the products of Options.Recommend.Exclude (nil:
+// none), in a bitmap of its own.
+func engineExclude(nonMerch, user *roaring.Bitmap) *roaring.Bitmap {
+	if user == nil {
+		return nonMerch.Clone()
+	}
+	return roaring.Or(nonMerch, user)
+}
+
 // tune runs Options.Tune on h as of asOf (see [Options.Tune]) and records
 // the result in set: the best model's scope and measure replace set's when
 // it is a co-occurrence model.
@@ -368,7 +380,7 @@ func tune(ctx context.Context, h *affinity.History, asOf time.Time, set *setting
 	o := set.o
 	g := *o.Tune
 	g.Base = o.Recommend
-	g.Base.Exclude = nonMerch
+	g.Base.Exclude = engineExclude(nonMerch, o.Recommend.Exclude)
 	if g.Workers == 0 {
 		g.Workers = min(workers, recommend.MaxWorkers) // the shop's huge counts mean the most
 	}
@@ -400,7 +412,7 @@ func tune(ctx context.Context, h *affinity.History, asOf time.Time, set *setting
 func choose(ctx context.Context, h *affinity.History, asOf time.Time, set *settings, nonMerch *roaring.Bitmap, workers int) error {
 	o := set.o
 	base := o.Recommend
-	base.Exclude = nonMerch
+	base.Exclude = engineExclude(nonMerch, o.Recommend.Exclude)
 	if o.HalfLife > 0 {
 		base.HalfLife = o.HalfLife
 	}
@@ -436,7 +448,8 @@ func (s *Snapshot) Model() recommend.Model { return s.model }
 func (s *Snapshot) Tuning() *recommend.Tuning { return s.tuning }
 
 // RepeatShare returns the share of repeat items in customers' next orders
-// as measured for [Options.NextBasket] (0 when not measured), and whether
+// as measured for [Options.NextBasket] (non-merchandise aside; 0 when not
+// measured), and whether
 // the engine serves customers in next-basket mode.
 func (s *Snapshot) RepeatShare() (share float64, nextBasket bool) {
 	if s.repeats != nil {
