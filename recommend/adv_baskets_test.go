@@ -691,7 +691,8 @@ func TestBskNextBasketScoresInRange(t *testing.T) {
 							require.Contains(t, rep, r.Product, "%s: Repeat %s never bought", c, r.Key)
 							own = append(own, r)
 							if alpha == 1 {
-								assert.InDelta(t, rep[r.Product]/maxRep, r.Score, 1e-5, "%s: %s scores rep/max rep", c, r.Key)
+								f := bskBoostFactor(w.h, boosts, c, r.Product)
+								assert.InDelta(t, f*rep[r.Product]/maxRep, r.Score, 1e-5*f, "%s: %s scores rep/max rep times its boosts", c, r.Key)
 								continue
 							}
 							if x := (r.Score - alpha*rep[r.Product]/maxRep) / (1 - alpha); !boosted {
@@ -725,6 +726,27 @@ func TestBskNextBasketScoresInRange(t *testing.T) {
 			})
 		}
 	}
+}
+
+// bskBoostFactor is the product of the factors of the boosts that apply
+// to customer key c and product p of h.
+func bskBoostFactor(h *affinity.History, boosts []recommend.Boost, c string, p affinity.ProductID) float64 {
+	cat := h.Catalog()
+	id, _ := h.LookupCustomer(c)
+	f := 1.0
+	for _, b := range boosts {
+		if b.Customers != nil && !b.Customers.Contains(uint32(id)) {
+			continue
+		}
+		in := b.Products != nil && b.Products.Contains(uint32(p))
+		if a, ok := cat.LookupCategory(b.Category); b.Category != "" && ok {
+			in = in || slices.ContainsFunc(cat.Shares(p), func(s affinity.CategoryShare) bool { return s.Category == a })
+		}
+		if in {
+			f *= b.Factor
+		}
+	}
+	return f
 }
 
 // TestBskBoostedScore is the smallest case: k bought A, C and N

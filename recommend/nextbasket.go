@@ -41,7 +41,8 @@ const DefaultNextBasketHalfLife = 90 * 24 * time.Hour
 // where explore(i) of one of the customer's own items is the score it
 // would have as an explore candidate (on the scale of the best eligible
 // one, personalised and boosted alike), and 0 when there is no explore
-// candidate.
+// candidate; the boosts that apply (Options.Boosts) multiply the repeat
+// side too, so that they multiply final(i).
 // Results from the repeat side have [Source] Repeat and one reason of
 // kind Again, which carries the product's trend t(i); the explanation
 // states it from [TrendStated] on ("bought 17 times before, last 372
@@ -187,7 +188,7 @@ func (e *Engine) repeats(s *scratch, j *job) int {
 	// candidate would have it (none when there is no explore candidate)
 	for i := n0; i < len(s.cand); i++ {
 		x := &s.cand[i]
-		x.s = alpha * x.s / top
+		x.s = e.boosted(s, x.p, alpha*x.s/top) // boosted as the explore side is
 		if j.smax > 0 {
 			v, _ := e.usual(s, j, x.p, e.exploreRaw(s, j, x.p))
 			x.s += (1 - alpha) * v

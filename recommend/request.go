@@ -252,12 +252,15 @@ type Rec struct {
 	Product affinity.ProductID
 	// Key is the shop's product id.
 	Key string
-	// Score ranks results of the same Source: within Rebuy and Neighbors
-	// the final blended score in [0, 1], times the factor of each boost
-	// that applies (Options.Boosts); within SegmentPopular and
-	// Popular the popularity relative to the most popular product (of the
-	// segment, or of the shop). Results come in rank order, the order to
-	// show: Rebuy and Neighbors by blended score first (re-ordered by MMR
+	// Score ranks results of the same Source: within Rebuy, Repeat and
+	// Neighbors the final blended score in [0, 1] (a due consumable's 1,
+	// the strongest complement's), times the factor of each boost that
+	// applies (Options.Boosts); within Popular the popularity relative to
+	// the most popular product of the shop (non-merchandise aside); within
+	// SegmentPopular the segment's recency-weighted popularity times the
+	// square root of its lift over the shop, relative to the segment's
+	// best such product. Results come in rank order, the order to show:
+	// Rebuy, Repeat and Neighbors by blended score first (re-ordered by MMR
 	// under Rules.Diversity), with the Popular results placed among them
 	// (candidates without co-purchase evidence above chance, see Popular),
 	// then the SegmentPopular and Popular fallbacks by popularity. So

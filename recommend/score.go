@@ -579,13 +579,19 @@ func (e *Engine) usual(s *scratch, j *job, p affinity.ProductID, raw float32) (v
 		nb, pers := (1-beta)*v, beta*e.cosine(s.taste, p)
 		v, taste = nb+pers, pers > nb
 	}
+	return e.boosted(s, p, v), taste
+}
+
+// boosted returns v times the factors of the request's boosts that apply
+// to p.
+func (e *Engine) boosted(s *scratch, p affinity.ProductID, v float32) float32 {
 	for _, bi := range s.boosts {
 		if b := &e.boosts[bi]; b.products[p>>6]&(1<<(p&63)) != 0 {
 			// bounded, so that boosts that compound stay finite
 			v = min(v*b.factor, maxBoosted)
 		}
 	}
-	return v, taste
+	return v
 }
 
 // maxBoosted bounds a boosted score (see [Boost]).
@@ -607,9 +613,10 @@ func (e *Engine) exploreRaw(s *scratch, j *job, p affinity.ProductID) float32 {
 // next-basket mode, repeat candidates; then sorts when scores moved.
 func (e *Engine) addOwn(s *scratch, j *job) {
 	for _, d := range s.due {
-		// due consumables rank with the strongest complement
+		// due consumables rank with the strongest complement, boosted as
+		// the complements are
 		if s.flag[d.p]&fBan == 0 && e.eligible(s, j.st, j.r, d.p) {
-			s.cand = append(s.cand, cand{p: d.p, s: 1})
+			s.cand = append(s.cand, cand{p: d.p, s: e.boosted(s, d.p, 1)})
 		}
 	}
 	nrep := 0
