@@ -870,9 +870,10 @@ func TestBskRecommendAllRejectsABasket(t *testing.T) {
 		{K: 3, Items: []affinity.ProductID{2}},
 		{K: 3, Customer: "c01"},
 		{K: 3, ByID: true, CustomerID: 1},
+		{K: 3, CustomerID: 1}, // an id without ByID is a customer too
 	} {
 		all, err := e.RecommendAll(context.Background(), req)
-		assert.Error(t, err, "%+v", req)
+		assert.ErrorIs(t, err, recommend.ErrInvalidRequest, "%+v", req)
 		assert.Nil(t, all, "%+v", req)
 	}
 }

@@ -3,6 +3,7 @@ package recommend
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/internal/parallel"
@@ -10,17 +11,19 @@ import (
 
 // RecommendAll returns the top req.K recommendations of every customer of
 // the engine's History: out[c] for customer id c. req.Customer,
-// CustomerID, ByID, Basket and Items must be empty; AsOf, K, Rules and
-// Segment apply to every customer. The work runs on Options.Workers
-// goroutines, each reusing its scratch memory; the results share one
-// allocation of NumCustomers × K Recs and do not depend on the number of
-// workers. It returns an error for a nil ctx, ctx.Err() when ctx is done,
-// and the errors of [Engine.Recommend].
+// CustomerID, ByID, Basket and Items must be empty (else an error
+// wrapping [ErrInvalidRequest]); AsOf, K, Rules and Segment apply to
+// every customer, a Segment's favourites computed once. The work runs on
+// Options.Workers goroutines, each reusing its scratch memory; the
+// results share one allocation of NumCustomers × min(K, the products not
+// in Options.Exclude) Recs and do not depend on the number of workers.
+// It returns an error for a nil ctx, ctx.Err() when ctx is done, and the
+// errors of [Engine.Recommend].
 func (e *Engine) RecommendAll(ctx context.Context, req Request) ([][]Rec, error) {
 	if err := affinity.CheckContext("recommend", ctx); err != nil {
 		return nil, err
 	}
-	if req.Customer != "" || req.ByID || len(req.Basket) > 0 || len(req.Items) > 0 {
+	if req.Customer != "" || req.CustomerID != 0 || req.ByID || len(req.Basket) > 0 || len(req.Items) > 0 {
 		return nil, fmt.Errorf("%w: RecommendAll takes no customer or basket", ErrInvalidRequest)
 	}
 	if err := checkRequest(&req); err != nil {
@@ -30,8 +33,16 @@ func (e *Engine) RecommendAll(ctx context.Context, req Request) ([][]Rec, error)
 		return nil, err // also when there is no customer to run it for
 	}
 	nc := e.h.NumCustomers()
-	k := req.K
+	// no customer gets more results than there are products to recommend
+	k := min(req.K, e.np-e.excl.len())
 	slab := make([]Rec, nc*k)
+	var seg *segPop
+	if req.Segment != nil {
+		s := e.pool.Get().(*scratch)
+		sp := e.favourites(s, req.Segment, e.requestAsOf(&req), math.MaxInt)
+		e.pool.Put(s)
+		seg = &sp
+	}
 	out := make([][]Rec, nc)
 	const block = 64
 	workers := parallel.Workers(e.o.Workers)
@@ -50,6 +61,8 @@ func (e *Engine) RecommendAll(ctx context.Context, req Request) ([][]Rec, error)
 			scratches[w] = s
 		}
 		r := req
+		s.seg = seg
+		defer func() { s.seg = nil }()
 		for c := b * block; c < min((b+1)*block, nc); c++ {
 			dst := slab[c*k : c*k : (c+1)*k]
 			res, err := e.run(s, dst, &r, affinity.CustomerID(c), true)

@@ -758,19 +758,26 @@ func (e *Engine) segments(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		sp := segPop{members: m.Clone()}
-		e.segmentScores(s, m, e.asOf)
-		const keep = 1024
-		sp.order = make([]affinity.ProductID, 0, min(len(s.cand), keep))
-		slices.SortFunc(s.cand, better)
-		for _, c := range s.cand[:min(len(s.cand), keep)] {
-			sp.order = append(sp.order, c.p)
-			sp.score = append(sp.score, c.s)
-		}
-		s.reset()
+		sp := e.favourites(s, m, e.asOf, 1024)
+		sp.members = m.Clone()
 		e.segs = append(e.segs, sp)
 	}
 	return nil
+}
+
+// favourites returns the keep favourites of seg as of asOf, best first
+// (see segmentScores), without members; s is reset.
+func (e *Engine) favourites(s *scratch, seg *roaring.Bitmap, asOf int64, keep int) segPop {
+	e.segmentScores(s, seg, asOf)
+	slices.SortFunc(s.cand, better)
+	n := min(len(s.cand), keep)
+	sp := segPop{order: make([]affinity.ProductID, 0, n), score: make([]float32, 0, n)}
+	for _, c := range s.cand[:n] {
+		sp.order = append(sp.order, c.p)
+		sp.score = append(sp.score, c.s)
+	}
+	s.reset()
+	return sp
 }
 
 // segmentScores fills s.cand with the products bought by members of seg up

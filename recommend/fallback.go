@@ -13,6 +13,8 @@ func (e *Engine) fallback(s *scratch, dst []Rec, base int, req *Request, c affin
 	r := &req.Rules
 	full := func() bool { return len(dst)-base >= req.K }
 	switch {
+	case req.Segment != nil && s.seg != nil: // computed once for RecommendAll
+		dst = e.takeFavourites(s, dst, base+req.K, r, st, s.seg)
 	case req.Segment != nil:
 		s.resetScores()
 		e.segmentScores(s, req.Segment, asOf)
@@ -26,16 +28,10 @@ func (e *Engine) fallback(s *scratch, dst []Rec, base int, req *Request, c affin
 	case known:
 		for i := range e.segs {
 			sp := &e.segs[i]
-			if !sp.members.Contains(uint32(c)) {
-				continue
+			if sp.members.Contains(uint32(c)) {
+				dst = e.takeFavourites(s, dst, base+req.K, r, st, sp)
+				break
 			}
-			for j, p := range sp.order {
-				if full() {
-					break
-				}
-				dst = e.take(s, dst, r, st, p, sp.score[j]/sp.score[0], SegmentPopular)
-			}
-			break
 		}
 	}
 	if len(e.popOrder) == 0 {
@@ -51,6 +47,18 @@ func (e *Engine) fallback(s *scratch, dst []Rec, base int, req *Request, c affin
 			v = e.pop[p] / top
 		}
 		dst = e.take(s, dst, r, st, p, v, Popular)
+	}
+	return dst
+}
+
+// takeFavourites appends sp's favourites the rules allow until dst holds
+// end results.
+func (e *Engine) takeFavourites(s *scratch, dst []Rec, end int, r *Rules, st *stockSet, sp *segPop) []Rec {
+	for j, p := range sp.order {
+		if len(dst) >= end {
+			break
+		}
+		dst = e.take(s, dst, r, st, p, sp.score[j]/sp.score[0], SegmentPopular)
 	}
 	return dst
 }

@@ -58,6 +58,9 @@ type capCount struct {
 // reset through the touched and dirty lists, so a call costs what it
 // touches, not the catalog size.
 type scratch struct {
+	// seg, when set, is the favourites of the request's Segment,
+	// computed once for every customer of a RecommendAll
+	seg     *segPop
 	acc     []float32
 	flag    []uint16
 	hpos    posMap // 1 + index into items
@@ -233,13 +236,19 @@ type job struct {
 	smax   float32 // the best candidate's score before scaling
 }
 
+// requestAsOf returns the as-of time of req in Unix seconds: its AsOf,
+// else the engine's.
+func (e *Engine) requestAsOf(req *Request) int64 {
+	if !req.AsOf.IsZero() {
+		return req.AsOf.Unix()
+	}
+	return e.asOf
+}
+
 // run serves one request: a pipeline of stages, each of a screen, that
 // share the scratch s. dst is returned extended by at most K results.
 func (e *Engine) run(s *scratch, dst []Rec, req *Request, c affinity.CustomerID, known bool) ([]Rec, error) {
-	j := &job{req: req, r: &req.Rules, c: c, known: known, asOf: e.asOf, st: e.stock.Load(), hscale: 1}
-	if !req.AsOf.IsZero() {
-		j.asOf = req.AsOf.Unix()
-	}
+	j := &job{req: req, r: &req.Rules, c: c, known: known, asOf: e.requestAsOf(req), st: e.stock.Load(), hscale: 1}
 	if err := e.anchors(s, j); err != nil {
 		return dst, err
 	}

@@ -1,6 +1,7 @@
 package recommend
 
 import (
+	"math/bits"
 	"slices"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -76,6 +77,15 @@ func bitsetOf(b *roaring.Bitmap, n int) bitset {
 func (b bitset) has(p affinity.ProductID) bool { return b[p>>6]&(1<<(p&63)) != 0 }
 
 func (b bitset) add(p affinity.ProductID) { b[p>>6] |= 1 << (p & 63) }
+
+// len returns the number of products in b.
+func (b bitset) len() int {
+	n := 0
+	for _, w := range b {
+		n += bits.OnesCount64(w)
+	}
+	return n
+}
 
 // samePrefix reports whether b and a hold the same products among the
 // first n, each holding at least n.
