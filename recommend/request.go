@@ -100,7 +100,10 @@ type Rules struct {
 	// results: each next result maximises (1−Diversity)·relevance −
 	// Diversity·(max similarity to the results already chosen), similarity
 	// being 1 for substitutes and the cosine of buyer-category profiles
-	// otherwise. 0 disables it.
+	// otherwise — 0 when the engine has no profiles (Personalization < 0,
+	// or fewer than two categories at ProfileDepth), so that Diversity
+	// then spreads the results over substitute groups alone. 0 disables
+	// it.
 	Diversity float64
 }
 
