@@ -9,7 +9,6 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/recommend"
-	"github.com/shopaffinity/affinity/similarity"
 )
 
 // TestRecommendAllSizedByCatalog: RecommendAll with K = MaxK on a small
@@ -23,9 +22,7 @@ func TestRecommendAllSizedByCatalog(t *testing.T) {
 	h := lineHistory(t, prods, lines[1])
 	ship, _ := h.Catalog().LookupProduct("ship")
 	excl := roaring.BitmapOf(uint32(ship))
-	nb, err := index(ctx, h, similarity.CountOptions{Scope: similarity.Basket, Exclude: excl}, similarity.IndexOptions{Measure: similarity.Cosine, K: 20})
-	require.NoError(t, err)
-	e, err := recommend.New(ctx, h, nb, h.Latest(), recommend.Options{Exclude: excl, Workers: 2})
+	e, err := recommend.New(ctx, h, basketIndex(t, h, excl), h.Latest(), recommend.Options{Exclude: excl, Workers: 2})
 	require.NoError(t, err)
 	seg := roaring.New()
 	for c := range uint32(h.NumCustomers()) {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/recommend"
-	"github.com/shopaffinity/affinity/similarity"
 )
 
 // TestBoostsMultiplyOwnItems: a boost multiplies the score of a due
@@ -22,8 +21,7 @@ func TestBoostsMultiplyOwnItems(t *testing.T) {
 	ctx := context.Background()
 	prods, lines := postageShop(3, 60)
 	h := lineHistory(t, prods, lines[0])
-	nb, err := index(ctx, h, similarity.CountOptions{Scope: similarity.Basket}, similarity.IndexOptions{Measure: similarity.Cosine, K: 20})
-	require.NoError(t, err)
+	nb := basketIndex(t, h, nil)
 	asOf := time.Date(2025, 7, 22, 0, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name string

@@ -53,6 +53,15 @@ func postageShop(seed uint64, customers int) (prods []affinity.Product, lines [2
 	return prods, lines
 }
 
+// basketIndex is h's basket-scope cosine index (K 20) without the
+// products of excl (nil: none).
+func basketIndex(t testing.TB, h *affinity.History, excl *roaring.Bitmap) *similarity.Index {
+	t.Helper()
+	nb, err := index(context.Background(), h, similarity.CountOptions{Scope: similarity.Basket, Exclude: excl}, similarity.IndexOptions{Measure: similarity.Cosine, K: 20})
+	require.NoError(t, err)
+	return nb
+}
+
 // TestNonMerchandiseIsNoEvidence: the same orders with and without a
 // postage line on each, the postage excluded, are served the same
 // results with the same scores and reasons, whatever the options, from
@@ -95,16 +104,11 @@ func TestNonMerchandiseIsNoEvidence(t *testing.T) {
 	build := func(t *testing.T, h, first *affinity.History, o recommend.Options) (fresh, renewed *recommend.Engine) {
 		t.Helper()
 		o.Exclude = excl
-		indexOf := func(h *affinity.History) *similarity.Index {
-			nb, err := index(ctx, h, similarity.CountOptions{Scope: similarity.Basket, Exclude: excl}, similarity.IndexOptions{Measure: similarity.Cosine, K: 20})
-			require.NoError(t, err)
-			return nb
-		}
-		nb := indexOf(h)
+		nb := basketIndex(t, h, excl)
 		asOf := time.Date(2025, 7, 22, 0, 0, 0, 0, time.UTC) // after every line
 		fresh, err := recommend.New(ctx, h, nb, asOf, o)
 		require.NoError(t, err)
-		prev, err := recommend.New(ctx, first, indexOf(first), asOf, o)
+		prev, err := recommend.New(ctx, first, basketIndex(t, first, excl), asOf, o)
 		require.NoError(t, err)
 		renewed, err = recommend.Renew(ctx, prev, h, nb, asOf, o)
 		require.NoError(t, err)
