@@ -114,7 +114,7 @@ func Choose(ctx context.Context, h *affinity.History, asOf time.Time, g Grid) (C
 	}
 	var kept best
 	for mi, m := range g.Models {
-		idx, err := m.Index(ctx, train, val.from)
+		idx, err := m.index(ctx, train, val.from, g.Base.Exclude)
 		if err != nil {
 			return Candidate{}, nil, err
 		}

@@ -47,9 +47,10 @@ const MinHoldoutProducts = 4
 // purchase lines and events of those products; everything else, the
 // catalog and later data included, is kept). Products count as
 // interactions as in the engine: bought with a positive quantity, or rated,
-// at or before asOf.
+// at or before asOf; non-merchandise (g.Base.Exclude) is none.
 func randomHoldout(ctx context.Context, h *affinity.History, asOf time.Time, g Grid) (*validation, *affinity.History, error) {
 	at := asOf.Unix()
+	excl := bitsetOf(g.Base.Exclude, h.Catalog().NumProducts())
 	v := &validation{from: asOf, off: []int32{0}, idcg: idcgTable(g.K)}
 	// the products each customer interacted with, distinct and sorted
 	var items []affinity.ProductID
@@ -59,14 +60,14 @@ func randomHoldout(ctx context.Context, h *affinity.History, asOf time.Time, g G
 		for o := olo; o < ohi && h.OrderUnix(o) <= at; o++ {
 			lo, hi := h.OrderLines(o)
 			for l := lo; l < hi; l++ {
-				if h.LineQuantity(l) > 0 {
-					items = append(items, h.LineProduct(l))
+				if p := h.LineProduct(l); h.LineQuantity(l) > 0 && !excl.has(p) {
+					items = append(items, p)
 				}
 			}
 		}
 		elo, ehi := h.CustomerEvents(c)
 		for i := elo; i < ehi; i++ {
-			if e := h.Event(i); e.Kind == affinity.Rating && e.Unix <= at {
+			if e := h.Event(i); e.Kind == affinity.Rating && e.Unix <= at && !excl.has(e.Product) {
 				items = append(items, e.Product)
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/similarity"
 )
@@ -106,6 +107,12 @@ func (m Model) String() string {
 // scope over its bought lines, whatever events it holds (views, carts,
 // wishlists, and ratings such as product reviews).
 func (m Model) Index(ctx context.Context, h *affinity.History, asOf time.Time) (*similarity.Index, error) {
+	return m.index(ctx, h, asOf, nil)
+}
+
+// index is Index counting none of the products of exclude (nil: none),
+// the engine's non-merchandise; a Fit function fits as it does.
+func (m Model) index(ctx context.Context, h *affinity.History, asOf time.Time, exclude *roaring.Bitmap) (*similarity.Index, error) {
 	if err := affinity.CheckContext("recommend", ctx); err != nil {
 		return nil, err
 	}
@@ -119,6 +126,7 @@ func (m Model) Index(ctx context.Context, h *affinity.History, asOf time.Time) (
 	if ratingData(h, asOf.Unix()) {
 		co = ratingCount()
 	}
+	co.Exclude = exclude
 	if m.Measure == similarity.EASE {
 		return similarity.FitEASE(ctx, h, asOf, similarity.EASEOptions{Count: co, K: m.K, MaxProducts: m.MaxDense})
 	}

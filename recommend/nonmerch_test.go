@@ -192,3 +192,31 @@ func TestRepeatShareWithoutNonMerchandise(t *testing.T) {
 	require.Equal(t, full, re)
 	require.Equal(t, tally.Repeat+2, re.Repeat, "p01 again in two later orders, postage not")
 }
+
+// TestTuneWithoutNonMerchandise: Tune with the postage excluded scores
+// the candidates of the orders with a postage line each as those of the
+// orders without: postage is no purchase to validate on.
+func TestTuneWithoutNonMerchandise(t *testing.T) {
+	ctx := context.Background()
+	prods, lines := postageShop(5, testdata.Scale(200, 80))
+	asOf := time.Date(2025, 7, 22, 0, 0, 0, 0, time.UTC)
+	for _, holdout := range []recommend.Holdout{recommend.HoldoutTime, recommend.HoldoutRandom} {
+		var tunings [2]*recommend.Tuning
+		for i := range lines {
+			h := lineHistory(t, prods, lines[i])
+			ship, _ := h.Catalog().LookupProduct("ship")
+			g := recommend.Grid{Holdout: holdout, Validation: 60 * 24 * time.Hour, Workers: 1,
+				Base: recommend.Options{Exclude: roaring.BitmapOf(uint32(ship))}}
+			tu, err := recommend.Tune(ctx, h, asOf, g)
+			require.NoError(t, err)
+			tunings[i] = tu
+		}
+		require.Equal(t, tunings[0].Customers, tunings[1].Customers, "%v: validation customers", holdout)
+		require.Len(t, tunings[1].Trials, len(tunings[0].Trials), "%v", holdout)
+		for j, a := range tunings[0].Trials {
+			b := tunings[1].Trials[j]
+			require.Equal(t, a.Candidate.Model, b.Candidate.Model, "%v", holdout)
+			require.InDelta(t, a.NDCG, b.NDCG, 1e-9, "%v: %v", holdout, a.Candidate.Model)
+		}
+	}
+}

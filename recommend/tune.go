@@ -96,12 +96,13 @@ type Candidate struct {
 	Options Options
 }
 
-// New builds the candidate's index and engine from h as of asOf.
+// New builds the candidate's index and engine from h as of asOf; the
+// index counts none of the products of Options.Exclude.
 func (c Candidate) New(ctx context.Context, h *affinity.History, asOf time.Time) (*Engine, error) {
 	if err := affinity.CheckAsOf("recommend", asOf); err != nil {
 		return nil, err
 	}
-	idx, err := c.Model.Index(ctx, h, asOf)
+	idx, err := c.Model.index(ctx, h, asOf, c.Options.Exclude)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +161,9 @@ type Tuning struct {
 // — bought before the window and in it — gets a top-K list, scored by
 // NDCG@K against the products they bought in the window (those new to
 // them with Grid.Explore; a customer with none is not a validation
-// customer). The grid is
+// customer). Non-merchandise (Grid.Base.Exclude), which no candidate
+// recommends, is neither a purchase to score nor one that makes a
+// validation customer. The grid is
 // searched one dimension at a time, in the order model, half-life,
 // popularity blend, next-basket mix, trend, each keeping the best so far
 // (a coordinate search: 2–4 candidates per dimension, not their product).
@@ -211,7 +214,7 @@ func Tune(ctx context.Context, h *affinity.History, asOf time.Time, grid Grid) (
 		idx, ok := indexes[mi]
 		if !ok {
 			var err error
-			if idx, err = g.Models[mi].Index(ctx, train, val.from); err != nil {
+			if idx, err = g.Models[mi].index(ctx, train, val.from, g.Base.Exclude); err != nil {
 				return Trial{}, nil, err
 			}
 			indexes[mi] = idx
@@ -478,14 +481,16 @@ type validation struct {
 // they bought or rated in it (new ones only with g.Explore), a customer
 // without any left out; at most g.MaxCustomers of them ([sample]). It
 // also returns the number of customers who bought or rated before the
-// window and in it, with or without products to score.
+// window and in it, with or without products to score. Non-merchandise
+// (g.Base.Exclude), which no candidate recommends, is no interaction.
 func validationSet(h *affinity.History, from, to time.Time, g Grid) (v *validation, both int) {
 	v = &validation{from: from, off: []int32{0}, idcg: idcgTable(g.K)}
+	excl := bitsetOf(g.Base.Exclude, h.Catalog().NumProducts())
 	f, t := from.Unix(), to.Unix()
 	var before []affinity.ProductID
 	for c := range affinity.CustomerID(h.NumCustomers()) {
 		var was, in bool
-		interactionTimes(h, c, t, func(u int64) {
+		interactionTimes(h, c, t, excl, func(u int64) {
 			was = was || u <= f
 			in = in || u > f
 		})
@@ -495,7 +500,7 @@ func validationSet(h *affinity.History, from, to time.Time, g Grid) (v *validati
 		both++
 		before = before[:0]
 		start := len(v.rel)
-		interactions(h, c, t, func(u int64, p affinity.ProductID) {
+		interactions(h, c, t, excl, func(u int64, p affinity.ProductID) {
 			if u <= f {
 				before = append(before, p)
 			} else {
@@ -547,40 +552,48 @@ func sample(n, k int) []int {
 }
 
 // interactions calls fn with the time and product of each of c's bought
-// lines and ratings (the interactions of rating data) at or before t.
-func interactions(h *affinity.History, c affinity.CustomerID, t int64, fn func(u int64, p affinity.ProductID)) {
+// lines and ratings (the interactions of rating data) at or before t,
+// those of the products in excl aside.
+func interactions(h *affinity.History, c affinity.CustomerID, t int64, excl bitset, fn func(u int64, p affinity.ProductID)) {
 	olo, ohi := h.CustomerOrders(c)
 	for o := olo; o < ohi && h.OrderUnix(o) <= t; o++ {
 		lo, hi := h.OrderLines(o)
 		for l := lo; l < hi; l++ {
-			if h.LineQuantity(l) > 0 {
-				fn(h.OrderUnix(o), h.LineProduct(l))
+			if p := h.LineProduct(l); h.LineQuantity(l) > 0 && !excl.has(p) {
+				fn(h.OrderUnix(o), p)
 			}
 		}
 	}
-	customerRatings(h, c, t, fn)
+	customerRatings(h, c, t, excl, fn)
 }
 
 // interactionTimes calls fn with the time of each of c's orders and
-// ratings at or before t.
-func interactionTimes(h *affinity.History, c affinity.CustomerID, t int64, fn func(u int64)) {
+// ratings at or before t, but orders and ratings of products in excl
+// alone.
+func interactionTimes(h *affinity.History, c affinity.CustomerID, t int64, excl bitset, fn func(u int64)) {
 	olo, ohi := h.CustomerOrders(c)
 	for o := olo; o < ohi && h.OrderUnix(o) <= t; o++ {
-		fn(h.OrderUnix(o))
+		lo, hi := h.OrderLines(o)
+		for l := lo; l < hi; l++ {
+			if !excl.has(h.LineProduct(l)) {
+				fn(h.OrderUnix(o))
+				break
+			}
+		}
 	}
-	customerRatings(h, c, t, func(u int64, _ affinity.ProductID) { fn(u) })
+	customerRatings(h, c, t, excl, func(u int64, _ affinity.ProductID) { fn(u) })
 }
 
 // customerRatings calls fn with the time and product of each of c's
-// ratings at or before t.
-func customerRatings(h *affinity.History, c affinity.CustomerID, t int64, fn func(u int64, p affinity.ProductID)) {
+// ratings at or before t, but those of products in excl.
+func customerRatings(h *affinity.History, c affinity.CustomerID, t int64, excl bitset, fn func(u int64, p affinity.ProductID)) {
 	elo, ehi := h.CustomerEvents(c)
 	for i := elo; i < ehi; i++ {
 		ev := h.Event(i)
 		if ev.Unix > t {
 			return
 		}
-		if ev.Kind == affinity.Rating {
+		if ev.Kind == affinity.Rating && !excl.has(ev.Product) {
 			fn(ev.Unix, ev.Product)
 		}
 	}
