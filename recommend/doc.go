@@ -150,8 +150,9 @@
 // maximum and total the others are scaled by), no place in a buyer's
 // category vector nor among the profile dimensions, none in a segment's
 // favourites or the next-basket model; an order of them alone is no
-// purchase. The same orders with and without a postage line each get the
-// same results and scores.
+// purchase (nor the start of a history) and an event on one is no
+// anchor (nor the time a history's weights decay from). The same orders
+// with and without a postage line each get the same results and scores.
 //
 // # Next basket
 //

@@ -234,7 +234,7 @@ func newRepeatModel(ctx context.Context, h *affinity.History, np int, asOf int64
 	// year before asOf, and the customer+1 last counted in each
 	var recent, year, rmark, ymark []uint32
 	window, span := int64(nb.TrendWindow/time.Second), int64(trendYear/time.Second)
-	first := asOf // the earliest order at or before asOf
+	first := asOf // the earliest order at or before asOf with a line of merchandise
 	if trend {
 		recent, year, rmark, ymark = make([]uint32, np), make([]uint32, np), make([]uint32, np), make([]uint32, np)
 	}
@@ -248,17 +248,17 @@ func newRepeatModel(ctx context.Context, h *affinity.History, np int, asOf int64
 		mark := uint32(c) + 1
 		prods = prods[:0]
 		olo, ohi := h.CustomerOrders(affinity.CustomerID(c))
-		if olo < ohi {
-			first = min(first, h.OrderUnix(olo))
-		}
-		last := olo
+		last, started := olo, false
 		for o := olo; o < ohi && h.OrderUnix(o) <= asOf; o++ {
 			age := asOf - h.OrderUnix(o)
 			l0, l1 := h.OrderLines(o)
 			for i := l0; i < l1; i++ {
 				p := h.LineProduct(i)
 				if excl.has(p) {
-					continue // (an order of non-merchandise alone is no later order)
+					continue // (an order of non-merchandise alone is no later order, nor the first)
+				}
+				if !started {
+					started, first = true, min(first, h.OrderUnix(o))
 				}
 				last = o
 				if h.LineQuantity(i) <= 0 {

@@ -114,16 +114,7 @@ func TestNonMerchandiseIsNoEvidence(t *testing.T) {
 		require.NoError(t, err)
 		return fresh, renewed
 	}
-	same := func(t *testing.T, what string, a, b []recommend.Rec) {
-		t.Helper()
-		require.Equal(t, len(a), len(b), what)
-		for i := range a {
-			require.Equal(t, a[i].Key, b[i].Key, "%s: result %d", what, i)
-			require.Equal(t, a[i].Source, b[i].Source, "%s: %s", what, a[i].Key)
-			require.InDelta(t, a[i].Score, b[i].Score, 1e-6, "%s: %s", what, a[i].Key)
-			require.Equal(t, a[i].Reasons(), b[i].Reasons(), "%s: %s", what, a[i].Key)
-		}
-	}
+	same := sameRecs
 	for name, o := range opts {
 		t.Run(name, func(t *testing.T) {
 			plain, plainRenewed := build(t, hs[0], firsts[0], o)
@@ -150,6 +141,88 @@ func TestNonMerchandiseIsNoEvidence(t *testing.T) {
 				for c := range want {
 					same(t, fmt.Sprintf("customer %d", c), want[c], got[c])
 				}
+			}
+		})
+	}
+}
+
+// sameRecs asserts that a and b hold the same results, sources, scores
+// and reasons, in the same order.
+func sameRecs(t *testing.T, what string, a, b []recommend.Rec) {
+	t.Helper()
+	require.Equal(t, len(a), len(b), what)
+	for i := range a {
+		require.Equal(t, a[i].Key, b[i].Key, "%s: result %d", what, i)
+		require.Equal(t, a[i].Source, b[i].Source, "%s: %s", what, a[i].Key)
+		require.InDelta(t, a[i].Score, b[i].Score, 1e-6, "%s: %s", what, a[i].Key)
+		require.Equal(t, a[i].Reasons(), b[i].Reasons(), "%s: %s", what, a[i].Key)
+	}
+}
+
+// TestNonMerchandiseAloneIsNoEvidence: an order of postage alone before
+// every purchase (which once started the history that bounds the
+// next-basket trend's span) and a cart event on postage after a
+// customer's last purchase (which once became the time their purchases
+// decay from: with a one-day half-life every weight fell to the floor)
+// change no result, score or reason.
+func TestNonMerchandiseAloneIsNoEvidence(t *testing.T) {
+	ctx := context.Background()
+	prods, lines := postageShop(1, 60)
+	cases := map[string]struct {
+		o     recommend.Options
+		asOf  time.Time
+		extra func(b *affinity.Builder) error
+	}{
+		"early order of postage alone": {
+			o:    recommend.Options{NextBasket: recommend.NextBasket{RepeatWeight: 0.5}},
+			asOf: time.Date(2025, 7, 22, 0, 0, 0, 0, time.UTC),
+			extra: func(b *affinity.Builder) error {
+				return b.Add(affinity.Purchase{Customer: "c00", Product: "ship", Order: "early", Time: time.Date(2024, 8, 1, 0, 0, 0, 0, time.UTC), Quantity: 1, Price: 100})
+			},
+		},
+		"postage in the cart after the last purchase": {
+			o:    recommend.Options{HalfLife: 24 * time.Hour},
+			asOf: time.Date(2025, 12, 2, 0, 0, 0, 0, time.UTC),
+			extra: func(b *affinity.Builder) error {
+				for c := range 60 {
+					if err := b.AddEvent(affinity.Event{Customer: fmt.Sprintf("c%02d", c), Product: "ship", Time: time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC), Kind: affinity.Cart, Weight: 1}); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var b affinity.Builder
+			for _, p := range prods {
+				require.NoError(t, b.AddProduct(p))
+			}
+			for _, l := range lines[0] {
+				require.NoError(t, b.Add(affinity.Purchase{Customer: l.cust, Product: l.prod, Order: l.order, Time: l.at, Quantity: 1, Price: 100}))
+			}
+			plain, err := b.Build(ctx)
+			require.NoError(t, err)
+			more := affinity.NewBuilder(plain)
+			require.NoError(t, tc.extra(more))
+			post, err := more.Build(ctx)
+			require.NoError(t, err)
+			ship, ok := post.Catalog().LookupProduct("ship")
+			require.True(t, ok)
+			o := tc.o
+			o.Exclude = roaring.BitmapOf(uint32(ship))
+			a, err := recommend.New(ctx, plain, basketIndex(t, plain, o.Exclude), tc.asOf, o)
+			require.NoError(t, err)
+			e, err := recommend.New(ctx, post, basketIndex(t, post, o.Exclude), tc.asOf, o)
+			require.NoError(t, err)
+			want, err := a.RecommendAll(ctx, recommend.Request{K: 10})
+			require.NoError(t, err)
+			got, err := e.RecommendAll(ctx, recommend.Request{K: 10})
+			require.NoError(t, err)
+			require.Len(t, got, len(want))
+			for c := range want {
+				sameRecs(t, fmt.Sprintf("customer %d", c), want[c], got[c])
 			}
 		})
 	}

@@ -705,7 +705,7 @@ func (e *Engine) history(s *scratch, c affinity.CustomerID, asOf int64, allowRep
 		if ev.Unix <= ref {
 			break // no older event is newer than the purchase
 		}
-		if ev.Unix <= asOf && ev.Kind.Valid() && (e.ew[ev.Kind] != 0 || ev.Kind == affinity.Rating) {
+		if ev.Unix <= asOf && ev.Kind.Valid() && (e.ew[ev.Kind] != 0 || ev.Kind == affinity.Rating) && !e.excluded(ev.Product) {
 			ref = ev.Unix
 			break
 		}

@@ -212,8 +212,10 @@ type Options struct {
 	// both, and so do Tune's and the "auto" model's candidates): its
 	// products are never recommended nor reasons and are no evidence in
 	// the engine (see recommend.Options.Exclude), but, unlike
-	// non-merchandise, still count as co-purchase evidence and in
-	// segments. It is read while a snapshot is built.
+	// non-merchandise, still count as co-purchase evidence in the served
+	// neighbour index and in segments. Tune's and "auto"'s candidates
+	// leave them out of the indexes they validate, so those choices are
+	// made on indexes without them. It is read while a snapshot is built.
 	Recommend recommend.Options
 	// Tune, when set, chooses the engine on the shop's own history when
 	// it opens: recommend.Tune with this grid, as of the first snapshot's
