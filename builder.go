@@ -267,9 +267,13 @@ func (b *Builder) Check(ps ...Purchase) error {
 // delete that replaces a staged change of its key takes the other's
 // place, and one that wins over the base's orders of its key (see Apply)
 // takes their lines out, so that a feed reading an order again, changed
-// or not, does not count it twice. Lines added with Add under the key of
-// a staged change, and a put that loses to the base's version of its
-// key, still count: Gross is at least the gross value Build holds. Add
+// or not, does not count it twice. A put that loses to the base's
+// version of its key counts nothing, as Build drops it (a later put of
+// the key that wins counts on its own), and so does a put of a customer
+// erased with [Builder.EraseCustomer], whose lines of the base History
+// leave Gross at the erasure. Lines added with Add under the key of a
+// staged change or of an erased customer still count: Gross is at least
+// the gross value Build holds, and equal to it without such lines. Add
 // and [Builder.Check] refuse a line that would take it beyond MaxMoney;
 // a loader checks a put with [Builder.CheckApply] before staging it, so
 // that Build cannot refuse the puts. O(1).

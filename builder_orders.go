@@ -54,22 +54,36 @@ type orderChanges struct {
 	tomb   map[string]int64
 	untomb []string
 
-	// gross is the sum of the staged puts' gross values (see
+	// gross is the sum of the staged changes' gross values (see
 	// Builder.Gross), in 128 bits so that no number of puts overflows
 	// it and a put that another replaces is taken out exactly.
 	gross struct{ hi, lo uint64 }
-	// displaced is the sum of the staged changes' displaced values: the
-	// gross value of the base's orders they drop at Build, at most the
-	// base's gross value (each key's orders counted once).
+	// displaced is the gross value of the base's orders that the staged
+	// changes and erasures drop at Build: the sum of the changes'
+	// displaced values and of the erased customers' base orders that no
+	// change counts, at most the base's gross value (each order counted
+	// once).
 	displaced uint64
+	// puts lists, by customer, the keys of the staged puts that may
+	// still count a gross value, so that an erasure takes them out;
+	// built by the first erasure (nil before), and may name keys that
+	// another customer's change took since.
+	puts map[string][]string
 }
 
 type stagedOrder struct {
-	version   int64
-	del       bool
-	lines     []Purchase
-	gross     uint64 // the sum of the lines' absolute values, MaxMoney+1 beyond MaxMoney
-	displaced uint64 // the gross value of the base's orders of its key it drops (Builder.displaced)
+	version int64
+	del     bool
+	lines   []Purchase
+	// gross is the sum of the lines' absolute values, MaxMoney+1 beyond
+	// MaxMoney; 0 for a change that adds nothing at Build: a delete, a
+	// put that loses to the base's version of its key, or one of a
+	// customer erased in the Builder.
+	gross uint64
+	// displaced is the gross value of the base's orders of its key it
+	// drops (Builder.displaced), those of erased customers left out.
+	displaced uint64
+	loses     bool // to the base's version of its key: resolve drops it
 }
 
 // replace takes the gross and displaced values of change old (nil: none)
@@ -206,19 +220,27 @@ func (b *Builder) Apply(c OrderChange) error {
 	ch := b.changes
 	ch.replace(ch.byKey[c.Key], o)
 	ch.byKey[c.Key] = o
+	if ch.puts != nil && o.gross != 0 && o.lines[0].Customer != "" {
+		cust := o.lines[0].Customer
+		ch.puts[cust] = append(ch.puts[cust], c.Key)
+	}
 	return nil
 }
 
 // CheckApply returns the error [Builder.Apply] would return for c, or,
 // when c would be staged, an error wrapping [ErrInvalid] and
 // [ErrMoneyRange] if staging it would leave [Builder.Gross] beyond
-// [MaxMoney], so that Build would refuse the Builder; it stages nothing. A loader
-// checks each put with it before applying it, so that a put it refuses
-// has an input row to show for it. A put that replaces an order of the
-// base History is counted in its place (see Gross): a feed that reads an
-// order again, changed or not, is checked against what Build holds. It
-// takes time linear in the number of c's lines and in those of the
-// base's orders of its key.
+// [MaxMoney], so that Build might refuse the Builder; it stages nothing.
+// A loader checks each put with it before applying it, so that a put it
+// refuses has an input row to show for it. A put that replaces an order
+// of the base History is counted in its place, and one that adds nothing
+// at Build — it loses to the base's version of its key, or its customer
+// is erased in the Builder — counts nothing (see Gross): a feed that
+// reads an order again, changed, unchanged or older, is checked against
+// what Build holds. Gross is exact but for lines added with
+// [Builder.Add] that Build drops, so CheckApply refuses a put that Build
+// would take only in their presence. It takes time linear in the number
+// of c's lines and in those of the base's orders of its key.
 func (b *Builder) CheckApply(c OrderChange) error {
 	o, err := b.stage(c, false)
 	if err != nil || o == nil {
@@ -280,39 +302,67 @@ func (b *Builder) stage(c OrderChange, keep bool) (*stagedOrder, error) {
 	if old, ok := ch.byKey[c.Key]; ok && (c.Version < old.version || c.Version == old.version && old.del && !del) {
 		return nil, nil
 	}
-	o := &stagedOrder{version: c.Version, del: del, lines: lines, gross: uint64(gross), displaced: b.displaced(c.Key, c.Version)}
-	if !grossOK {
+	o := &stagedOrder{version: c.Version, del: del, lines: lines, gross: uint64(gross)}
+	o.displaced, o.loses = b.displaced(c.Key, c.Version)
+	switch {
+	case del || o.loses:
+		o.gross = 0 // adds nothing at Build
+	case c.Lines[0].Customer != "" && ch.isErased(c.Lines[0].Customer):
+		o.gross = 0 // a delete at Build
+	case !grossOK:
 		o.gross = uint64(MaxMoney) + 1
 	}
 	return o, nil
 }
 
+func (ch *orderChanges) isErased(cust string) bool {
+	_, ok := ch.erased[cust]
+	return ok
+}
+
 // displaced returns the gross value of the lines of the base History's
-// orders of key that a change of key at version drops at Build: 0
-// without a base, or when the change loses to the version the base holds
-// of key (see resolve). Lines added with key in this Builder, which the
-// change drops too, are not counted: Gross stays an upper bound.
-func (b *Builder) displaced(key string, version int64) uint64 {
-	base := b.base
-	if base == nil {
-		base = b.over
+// orders of key that a change of key at version drops at Build, those
+// of customers erased in the Builder left out (the erasure counts them),
+// and whether the change loses to the version the base holds of key
+// (see resolve): it drops nothing then. Lines added with key in this
+// Builder, which the change drops too, are not counted: Gross stays an
+// upper bound.
+func (b *Builder) displaced(key string, version int64) (g uint64, loses bool) {
+	base := b.baseHistory()
+	if base.versioned() { // tombstones too, with no order left
+		if v, ok := base.keyVersion(key); ok && version < v {
+			return 0, true
+		}
 	}
 	if base == nil || base.NumOrders() == 0 {
-		return 0
+		return 0, false
 	}
-	if base.versioned() {
-		if v, ok := base.keyVersion(key); ok && version < v {
-			return 0
-		}
-	}
-	var g Money
+	ch := b.staged()
 	base.keyIndex().each(base, key, func(o uint32) bool {
-		for i := base.orderOff[o]; i < base.orderOff[o+1]; i++ {
-			v := Money(base.lineQty[i]) * base.linePrice[i] // fits: Add checked it
-			g += max(v, -v)                                 // fits: within base.gross
+		if c := base.orderCust[o]; c != anonBucket && len(ch.erased) > 0 && ch.isErased(base.CustomerKey(CustomerID(c))) {
+			return true
 		}
+		g += orderGross(base, o)
 		return true
 	})
+	return g, false
+}
+
+// baseHistory returns the History the Builder was made on, nil if none.
+func (b *Builder) baseHistory() *History {
+	if b.base != nil {
+		return b.base
+	}
+	return b.over
+}
+
+// orderGross returns the sum of the absolute values of order o's lines.
+func orderGross(h *History, o uint32) uint64 {
+	var g Money
+	for i := h.orderOff[o]; i < h.orderOff[o+1]; i++ {
+		v := Money(h.lineQty[i]) * h.linePrice[i] // fits: Add checked it
+		g += max(v, -v)                           // fits: within h.gross
+	}
 	return uint64(g)
 }
 
@@ -328,13 +378,53 @@ func (b *Builder) displaced(key string, version int64) uint64 {
 // Build only when the put survives: a put of an erased customer adds
 // neither (it is a delete of its order), where an [Builder.Add] has
 // numbered the customer and the products at the call. Erasing an unknown
-// customer is not an error. O(1); the
-// work happens at Build, in time linear in the Builder's contents.
+// customer is not an error. [Builder.Gross] drops at once the customer's
+// lines of the base History and of the staged puts, not those added
+// with Add. It takes time linear in the number of the customer's lines
+// in the base History and, on the Builder's first erasure, in the number
+// of staged changes; the rest of the work happens at Build, in time
+// linear in the Builder's contents.
 func (b *Builder) EraseCustomer(key string) {
 	if key == "" {
 		return
 	}
-	b.staged().erased[key] = struct{}{}
+	ch := b.staged()
+	if ch.isErased(key) {
+		return
+	}
+	ch.erased[key] = struct{}{}
+	if ch.puts == nil {
+		ch.puts = make(map[string][]string)
+		for k, o := range ch.byKey {
+			if o.gross != 0 && o.lines[0].Customer != "" {
+				ch.puts[o.lines[0].Customer] = append(ch.puts[o.lines[0].Customer], k)
+			}
+		}
+	}
+	for _, k := range ch.puts[key] {
+		if o := ch.byKey[k]; o != nil && o.gross != 0 && o.lines[0].Customer == key {
+			ch.gross = ch.grossWith(o, &stagedOrder{})
+			o.gross = 0 // a delete at Build
+		}
+	}
+	delete(ch.puts, key)
+	base := b.baseHistory()
+	if base == nil {
+		return
+	}
+	c, ok := base.LookupCustomer(key)
+	if !ok {
+		return
+	}
+	lo, hi := base.CustomerOrders(c)
+	for o := uint32(lo); o < uint32(hi); o++ {
+		g := orderGross(base, o)
+		if s := ch.byKey[base.OrderKey(OrderID(o))]; s != nil && !s.loses {
+			s.displaced -= g // the erasure counts it now, s's successors leave it out
+		} else {
+			ch.displaced += g
+		}
+	}
 }
 
 // change reports whether the staged changes, resolved against base
