@@ -27,8 +27,13 @@ import (
 // Give each change a version (an updated-at time in Unix microseconds, a
 // change sequence number): at version 0 the last put wins unless its
 // feed deletes the order, and a cancellation at version 0 is forgotten
-// once applied. A nil seq is an
-// error wrapping [affinity.ErrNilArgument].
+// once applied. Each put is checked with [affinity.Builder.CheckApply]
+// before it is applied: a change that Apply refuses, or a put that would
+// take the gross value of the History's lines beyond
+// [affinity.MaxMoney] (an error wrapping [affinity.ErrMoneyRange]),
+// fails the refresh with an error naming the change's position in seq
+// (from 1) and its order key, and the snapshot stays as it was. A nil
+// seq is an error wrapping [affinity.ErrNilArgument].
 func Changes(seq iter.Seq[affinity.OrderChange]) Source {
 	return SourceFunc(func(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
 		rep := dataset.Report{Format: "changes"}
@@ -40,7 +45,14 @@ func Changes(seq iter.Seq[affinity.OrderChange]) Source {
 				return rep, err
 			}
 			rep.Rows++
-			if err := b.Apply(c); err != nil {
+			var err error
+			if !c.Delete && len(c.Lines) > 0 {
+				err = b.CheckApply(c) // so that Build cannot fail for the puts
+			}
+			if err == nil {
+				err = b.Apply(c)
+			}
+			if err != nil {
 				return rep, fmt.Errorf("shop: change %d (order %q): %w", rep.Rows, c.Key, err)
 			}
 			rep.Loaded++

@@ -294,3 +294,21 @@ FROM %[1]s.orders o JOIN %[1]s.order_lines l ON l.order_id = o.id WHERE o.update
 	require.NoError(t, err)
 	assert.True(t, res.Known, "the new customer is known after the refresh")
 }
+
+// A put that would take the gross value beyond MaxMoney fails the
+// refresh at the change, by position and key, not at Build.
+func TestChangesRefusesPutBeyondMaxMoney(t *testing.T) {
+	ctx := context.Background()
+	s, err := shop.Open(ctx, shop.Storefront(small(24)), shop.Options{})
+	require.NoError(t, err)
+	before := s.Snapshot()
+	at := before.History().OrderTime(0)
+	put := func(key string, price affinity.Money) affinity.OrderChange {
+		return affinity.OrderChange{Key: key, Version: 1, Lines: []affinity.Purchase{{Customer: "whale", Product: "p", Time: at, Quantity: 1, Price: price}}}
+	}
+	feed := []affinity.OrderChange{put("fits", 100), put("too-much", affinity.MaxMoney), put("after", 100)}
+	err = s.Refresh(ctx, shop.Changes(slices.Values(feed)))
+	require.ErrorIs(t, err, affinity.ErrMoneyRange)
+	assert.Contains(t, err.Error(), `change 2 (order "too-much")`)
+	assert.Same(t, before, s.Snapshot())
+}
