@@ -63,3 +63,22 @@ func TestDescribedLoadsAsAfterEarlierFiles(t *testing.T) {
 		})
 	}
 }
+
+// Options.Described is asked once per product and load, also when the
+// first row naming the product is rejected and a later one asks again.
+func TestDescribedAskedOncePerProduct(t *testing.T) {
+	const header = "customer,product,order,time,quantity,price,category,name\n"
+	deep := strings.TrimSuffix(strings.Repeat("a/", affinity.MaxCategoryDepth+1), "/")
+	data := header +
+		"c1,P,o1,2024-01-10T00:00:00Z,1,10," + deep + ",Plate\n" +
+		"c1,P,o2,2024-01-11T00:00:00Z,1,10,Home,Plate\n"
+	calls := map[string]int{}
+	var b affinity.Builder
+	rep, err := dataset.Load(context.Background(), strings.NewReader(data), &b, dataset.Options{
+		Lenient:   true,
+		Described: func(key string) bool { calls[key]++; return false },
+	})
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Loaded, "the row with the deep path is rejected")
+	assert.Equal(t, map[string]int{"P": 1}, calls)
+}

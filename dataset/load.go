@@ -124,11 +124,12 @@ type Options struct {
 	// rows neither add nor check a catalog entry (their names and
 	// categories are ignored, as a later file's are once an earlier
 	// file's load described the product). It is called at most once per
-	// product and load, on the calling goroutine. It lets a file be
-	// loaded alone into a Builder of its own and keep exactly the rows
-	// that a load after the files before it, into one Builder, keeps,
-	// without adding those files' entries (which would change the order
-	// in which category nodes get their ids).
+	// product and load, on the calling goroutine, whatever it answers
+	// and whether the row that asks loads. It lets a file be loaded
+	// alone into a Builder of its own and keep exactly the rows that a
+	// load after the files before it, into one Builder, keeps, without
+	// adding those files' entries (which would change the order in which
+	// category nodes get their ids).
 	Described func(key string) bool
 	// Limits bounds line, field, input and row sizes; the zero value
 	// means safe defaults (see [Limits]).
@@ -974,7 +975,7 @@ func (l *loader) noteProduct(key, name, cats string, price affinity.Money) (prod
 	if e.known {
 		return productNote{}, nil
 	}
-	if l.b.HasProduct(key) || (l.opts.Described != nil && l.opts.Described(key)) {
+	if l.b.HasProduct(key) || l.described(e) {
 		e.known = true
 		return productNote{}, nil
 	}
@@ -994,6 +995,20 @@ func (l *loader) noteProduct(key, name, cats string, price affinity.Money) (prod
 		note.cats, note.rawCats = strings.Join(paths, "|"), raw
 	}
 	return note, nil
+}
+
+// described returns opts.Described's answer for e's product, asking it
+// once per product and load: a false answer is kept for the product's
+// next rows (its first named row may be rejected).
+func (l *loader) described(e *prodEntry) bool {
+	if l.opts.Described == nil || e.undescribed {
+		return false
+	}
+	if l.opts.Described(e.key) {
+		return true
+	}
+	e.undescribed = true
+	return false
 }
 
 // checkCategories splits the category field cats of p's row into paths
@@ -1298,9 +1313,10 @@ type interner struct {
 
 // prodEntry is one distinct product key of the input.
 type prodEntry struct {
-	key   string
-	named *naming // the catalog entry the loader gave the product; nil: none yet
-	known bool    // the Builder had an entry for it before the loader named it
+	key         string
+	named       *naming // the catalog entry the loader gave the product; nil: none yet
+	known       bool    // the Builder had an entry for it before the loader named it
+	undescribed bool    // opts.Described answered false for it
 }
 
 func (in *interner) get(s string) string { return in.entry(s).key }
