@@ -164,33 +164,50 @@ func (e *QueryError) Unwrap() error { return e.Err }
 // flatten returns the operands of b with every nested Bool of the same
 // kind spliced in, without recursion, so that a deep chain of And(And(…),
 // x) compiles in linear time. A nested Bool met again (the same pointer,
-// shared in a tree built in Go) is spliced once: x and x is x.
-func flatten(b *query.Bool) []Expr {
+// shared in a tree built in Go) is spliced once: x and x is x. A Bool
+// met again while its own operands are being spliced contains itself: an
+// error, since no text can write it.
+func flatten(b *query.Bool) ([]Expr, error) {
 	out := make([]Expr, 0, len(b.Xs))
-	stack := []Expr{b}
-	var seen map[*query.Bool]bool // the Bools spliced, once one is nested
-	for first := true; len(stack) > 0; first = false {
-		e := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
+	type frame struct {
+		b *query.Bool
+		i int
+	}
+	stack := []frame{{b: b}}
+	var state map[*query.Bool]uint8 // once one is nested: 1 being spliced, 2 spliced
+	for len(stack) > 0 {
+		f := &stack[len(stack)-1]
+		if f.i == len(f.b.Xs) {
+			if state != nil {
+				state[f.b] = 2
+			}
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		e := f.b.Xs[f.i]
+		f.i++
 		if nb, ok := e.(*query.Bool); ok && nb != nil && nb.And == b.And {
-			if !first { // b itself comes first
-				if seen == nil {
-					seen = map[*query.Bool]bool{b: true}
-				}
-				if seen[nb] {
-					continue
-				}
-				seen[nb] = true
+			if state == nil {
+				state = map[*query.Bool]uint8{b: 1}
 			}
-			for i := len(nb.Xs) - 1; i >= 0; i-- {
-				stack = append(stack, nb.Xs[i])
+			switch state[nb] {
+			case 1:
+				return nil, errContainsItself
+			case 2:
+				continue
 			}
+			state[nb] = 1
+			stack = append(stack, frame{b: nb})
 			continue
 		}
 		out = append(out, e)
 	}
-	return out
+	return out, nil
 }
+
+// errContainsItself is the error of an expression built in Go that is
+// among its own operands.
+var errContainsItself = fmt.Errorf("%w: the expression contains itself", ErrInvalid)
 
 func (c *compiler) expr(e Expr) (plan, error) {
 	c.depth++
@@ -206,11 +223,15 @@ func (c *compiler) expr(e Expr) (plan, error) {
 	switch e.(type) {
 	case *query.Bool, *query.Negation:
 		if cd, ok := c.nodes[e]; ok {
+			if cd.p == nil {
+				return nil, errContainsItself // met again within itself
+			}
 			return c.reuse(cd)
 		}
 		if c.nodes == nil {
 			c.nodes = map[Expr]compiledDef{}
 		}
+		c.nodes[e] = compiledDef{} // being compiled
 		above := c.deepest
 		c.deepest = c.depth
 		p, err := c.node(e)
@@ -234,7 +255,10 @@ func (c *compiler) node(e Expr) (plan, error) {
 		}
 		return nonePlan{}, nil
 	case *query.Bool:
-		xs := flatten(e)
+		xs, err := flatten(e)
+		if err != nil {
+			return nil, err
+		}
 		if len(xs) == 0 {
 			return c.expr(query.Const{All: e.And})
 		}
@@ -375,7 +399,7 @@ func (c *compiler) category(path string, pos int) (uint32, error) {
 }
 
 // maxListed is how many names an error message lists.
-const maxListed = 8
+const maxListed = 12
 
 // listNames formats names for an error message: the first maxListed, each
 // as written when it reads unambiguously in a list (printable, short,

@@ -164,8 +164,9 @@
 // past them change nothing or it lies beyond every value of its attribute
 // (10^15 and more; not for lift, which a share of spend in a category the
 // rest of the shop hardly buys can take beyond 10^18), and so is a number
-// other than 0 too close to 0 to be kept (below 1e-307 it may underflow:
-// write 0, or a threshold of 1e-307 or more). A bare target string names a category if no
+// other than 0 too close to 0 to be kept (below 10⁻³⁰⁷, a 0 point
+// followed by 306 zeros and a 1, it may underflow: write 0, or a
+// threshold no smaller). A bare target string names a category if no
 // product has that key, a product if no category has that path; a name
 // that is both is an error and must be written category("…") or
 // product("…"). Without a window, bought, viewed and carted cover the

@@ -129,9 +129,12 @@ func (l defList) with(d definition) defList {
 // named segment name = e in addition, so that expressions can refer to it
 // as segment("name") (or [Segment]). e may refer to segments defined
 // before; a name can be defined only once. x itself is unchanged. The
-// error wraps [ErrInvalid] for an empty or taken name and for an e whose
-// text (e.String(), which [Index.WriteTo] saves) does not read back as
-// the same expression; it is the error of [Index.Check] for an invalid e.
+// error wraps [ErrInvalid] for an empty or taken name, for an e whose
+// text (e.String(), which [Index.WriteTo] saves) would hold more than
+// [MaxDefinitionNodes] nodes (a node a tree built in Go shares among
+// several parents is written at each place) or does not read back as the
+// same expression; it is the error of [Index.Check] for an invalid e
+// (one that contains itself included).
 func (x *Index) Define(name string, e Expr) (*Index, error) {
 	if err := x.defineCheck(name, e, nil); err != nil {
 		return nil, err
@@ -168,9 +171,19 @@ func (x *Index) defineCheck(name string, e Expr, memo map[int]compiledDef) error
 	return nil
 }
 
-// savable checks that the text of e, as a file saves it, reads back to
-// an expression of the same text.
+// MaxDefinitionNodes bounds the nodes of a defined segment's text, which
+// writes a node shared by several parents (in a tree built in Go) once at
+// each place: an expression of a few dozen nodes sharing them level after
+// level would otherwise write gigabytes.
+const MaxDefinitionNodes = 1 << 16
+
+// savable checks that the text of e, as a file saves it, holds at most
+// MaxDefinitionNodes nodes and reads back to an expression of the same
+// text.
 func savable(e Expr) error {
+	if n := writtenNodes(e, map[Expr]int{}); n > MaxDefinitionNodes {
+		return fmt.Errorf("%w: its text would hold more than %d nodes (a node shared by several parents is written at each place)", ErrInvalid, MaxDefinitionNodes)
+	}
 	src := e.String()
 	back, err := savedSyntax(len(src)).Parse(src)
 	if err != nil {
@@ -227,4 +240,29 @@ type plan interface {
 	// intersection with a stored bitmap, about two per bit slice for a
 	// comparison on a bit-sliced index.
 	cost() float64
+}
+
+// writtenNodes returns the number of nodes e's text writes, at most
+// MaxDefinitionNodes+1, in time linear in e's distinct nodes (memo holds
+// the count of each And, Or and Not met). e has passed the checks: it is
+// no deeper than MaxExprDepth and does not contain itself.
+func writtenNodes(e Expr, memo map[Expr]int) int {
+	var kids []Expr
+	switch n := e.(type) {
+	case *query.Bool:
+		kids = n.Xs
+	case *query.Negation:
+		kids = []Expr{n.X}
+	default:
+		return 1
+	}
+	if n, ok := memo[e]; ok {
+		return n
+	}
+	total := 1
+	for _, k := range kids {
+		total = min(total+writtenNodes(k, memo), MaxDefinitionNodes+1)
+	}
+	memo[e] = total
+	return total
 }

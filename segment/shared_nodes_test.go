@@ -102,3 +102,64 @@ func TestPointerNodesEvaluateAsValues(t *testing.T) {
 		require.ErrorIs(t, err, segment.ErrInvalid, "%T", e)
 	}
 }
+
+// An expression built in Go that is among its own operands (an And in
+// its own Xs, directly or through an Or or a Not) has no text: Eval,
+// Check and Define refuse it instead of answering as if the cycle were
+// not there, and Define no longer writes it until the stack overflows.
+func TestExpressionContainingItself(t *testing.T) {
+	h := randomHistory(t, rand.New(rand.NewPCG(5, 7)), 60)
+	x, err := segment.Build(context.Background(), h, testAsOf, segment.Options{})
+	require.NoError(t, err)
+	leaf := segment.Frequency().GE(2)
+	self := &query.Bool{And: true}
+	self.Xs = []segment.Expr{leaf, self}
+	deeper := &query.Bool{And: true}
+	deeper.Xs = []segment.Expr{leaf, &query.Bool{And: true, Xs: []segment.Expr{segment.Recency().LE(30), deeper}}}
+	across := &query.Bool{And: true}
+	across.Xs = []segment.Expr{leaf, &query.Bool{Xs: []segment.Expr{segment.Recency().LE(30), across}}}
+	negated := &query.Bool{And: true}
+	negated.Xs = []segment.Expr{leaf, segment.Not(negated)}
+	for name, e := range map[string]segment.Expr{"self": self, "deeper": deeper, "across": across, "negated": negated} {
+		_, err := x.Eval(e)
+		require.ErrorIs(t, err, segment.ErrInvalid, name)
+		assert.Contains(t, err.Error(), "contains itself", name)
+		require.ErrorIs(t, x.Check(e), segment.ErrInvalid, name)
+		_, err = x.Define("loop", e)
+		require.ErrorIs(t, err, segment.ErrInvalid, name)
+	}
+}
+
+// Define saves a segment's text, which writes a shared node at each of
+// its places: a tree of 3·levels+3 nodes writes about 2^levels. Past
+// MaxDefinitionNodes it is refused (it took 0.6 s and 306 MB at 18
+// levels, doubling with each), found in time linear in the distinct
+// nodes; below, it is defined and answers as Eval does.
+func TestDefineBoundsSharedText(t *testing.T) {
+	h := randomHistory(t, rand.New(rand.NewPCG(38, 7)), 100)
+	x, err := segment.Build(context.Background(), h, testAsOf, segment.Options{})
+	require.NoError(t, err)
+	leaf, a, b := segment.Frequency().GE(1), segment.Recency().LE(200), segment.Monetary().GT(500)
+	e := leaf
+	for range 8 {
+		e = segment.Or(segment.And(e, a), segment.And(e, b))
+	}
+	y, err := x.Define("small", e)
+	require.NoError(t, err, "2^8 paths")
+	want, err := x.Eval(e)
+	require.NoError(t, err)
+	got, err := y.Query(`segment("small")`)
+	require.NoError(t, err)
+	assert.True(t, want.Equals(got))
+	for range 60 {
+		e = segment.Or(segment.And(e, a), segment.And(e, b))
+	}
+	_, err = x.Eval(e)
+	require.NoError(t, err, "68 levels evaluate")
+	allocs := testing.AllocsPerRun(1, func() {
+		_, err = x.Define("large", e)
+	})
+	require.ErrorIs(t, err, segment.ErrInvalid)
+	assert.Contains(t, err.Error(), fmt.Sprint(segment.MaxDefinitionNodes))
+	assert.Less(t, allocs, 2000.0, "the size is counted, not written")
+}

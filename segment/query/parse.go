@@ -558,7 +558,7 @@ func (p *parser) value(u Unit) (float64, error) {
 	}
 	switch keepsDecimal(num, mul, div, v, u) {
 	case tooSmall:
-		return 0, p.errorf(t.off, "%s is too close to 0 for a comparison to keep: write 0, or a threshold of 1e-307 or more", Excerpt(t.text))
+		return 0, p.errorf(t.off, "%s is too close to 0 for a comparison to keep: write 0, or a threshold no smaller than 0.(306 zeros)1, that is 10⁻³⁰⁷", Excerpt(t.text))
 	case tooManyDigits:
 		return 0, p.errorf(t.off, "%s has more digits than a comparison keeps: write it with fewer significant digits (15 keep exact, 12 with w, m or y)", Excerpt(t.text))
 	}
