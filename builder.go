@@ -586,10 +586,7 @@ func (b *Builder) Build(ctx context.Context) (*History, error) {
 	}
 	workers, given := b.workers(), b.Workers
 	defer func() { *b = Builder{Workers: given} }()
-	base := b.base
-	if base == nil {
-		base = b.over
-	}
+	base := b.baseHistory()
 	b.changes.resolve(base) // changes that lose to base's versions are no change
 	b.dropUnchanged(base)   // nor are puts of what base holds
 	if b.base != nil && !b.changes.change(b.base) {

@@ -181,10 +181,7 @@ func (b *Builder) buildOver(ctx context.Context) (_ *History, err error) {
 		}
 		drop[o] = true
 		dropped = append(dropped, o)
-		for i := base.orderOff[o]; i < base.orderOff[o+1]; i++ {
-			v := Money(base.lineQty[i]) * base.linePrice[i] // fits: Add checked it
-			b.gross -= max(v, -v)
-		}
+		b.gross -= Money(orderGross(base, o))
 	}
 	if ch != nil && len(ch.byKey) > 0 {
 		// the base's orders with a changed key, found by the base's index

@@ -219,20 +219,16 @@ func (h *History) versioned() bool {
 // surviving ones change the tombstones: a put that adds its order
 // removes its key's, a delete of a version other than 0 sets it. A put
 // of a customer erased in the Builder deletes the other orders of its
-// key and leaves the tombstones as they are. Without a version in base,
-// a change (of version 0 or above: Apply refuses others) always wins, and
-// nothing is looked up.
+// key and leaves the tombstones as they are. Whether a change loses was
+// found when it was staged, against the same base (stagedOrder.loses).
 func (ch *orderChanges) resolve(base *History) {
 	if ch == nil {
 		return
 	}
-	versioned := base.versioned()
 	for k, o := range ch.byKey {
-		if base != nil && versioned {
-			if v, ok := base.keyVersion(k); ok && o.version < v {
-				delete(ch.byKey, k)
-				continue
-			}
+		if o.loses { // found when staged, against the same base
+			delete(ch.byKey, k)
+			continue
 		}
 		erased := false
 		if !o.del {
