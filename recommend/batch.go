@@ -50,6 +50,7 @@ func (e *Engine) RecommendAll(ctx context.Context, req Request) ([][]Rec, error)
 	defer func() {
 		for _, s := range scratches {
 			if s != nil {
+				s.seg = nil // the request's, not the pool's
 				e.pool.Put(s)
 			}
 		}
@@ -58,11 +59,10 @@ func (e *Engine) RecommendAll(ctx context.Context, req Request) ([][]Rec, error)
 		s := scratches[w]
 		if s == nil {
 			s = e.pool.Get().(*scratch)
+			s.seg = seg
 			scratches[w] = s
 		}
 		r := req
-		s.seg = seg
-		defer func() { s.seg = nil }()
 		for c := b * block; c < min((b+1)*block, nc); c++ {
 			dst := slab[c*k : c*k : (c+1)*k]
 			res, err := e.run(s, dst, &r, affinity.CustomerID(c), true)

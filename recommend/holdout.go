@@ -56,21 +56,7 @@ func randomHoldout(ctx context.Context, h *affinity.History, asOf time.Time, g G
 	var items []affinity.ProductID
 	products := func(c affinity.CustomerID) []affinity.ProductID {
 		items = items[:0]
-		olo, ohi := h.CustomerOrders(c)
-		for o := olo; o < ohi && h.OrderUnix(o) <= at; o++ {
-			lo, hi := h.OrderLines(o)
-			for l := lo; l < hi; l++ {
-				if p := h.LineProduct(l); h.LineQuantity(l) > 0 && !excl.has(p) {
-					items = append(items, p)
-				}
-			}
-		}
-		elo, ehi := h.CustomerEvents(c)
-		for i := elo; i < ehi; i++ {
-			if e := h.Event(i); e.Kind == affinity.Rating && e.Unix <= at && !excl.has(e.Product) {
-				items = append(items, e.Product)
-			}
-		}
+		interactions(h, c, at, excl, func(_ int64, p affinity.ProductID) { items = append(items, p) })
 		slices.Sort(items)
 		return slices.Compact(items)
 	}
