@@ -296,6 +296,18 @@ func (r Report) SkippedRows() int {
 	return n
 }
 
+// Fault reports whether the rows were skipped for a fault in them, as
+// opposed to what they say happened to an order — "cancelled order",
+// "removed line", "no line" — or rows read twice ("duplicate row"): a
+// poll that re-reads its last minutes meets those again and again.
+func (s Skip) Fault() bool {
+	switch s.Reason {
+	case reasonCancelled, reasonRemoved, reasonNoLine, reasonDupRow:
+		return false
+	}
+	return true
+}
+
 // String formats the report as an aligned, multi-line table; the first
 // line of each reason of Skipped, and of the duplicates, is a "row" of
 // the query's result for an [SQLSource] ("first at row 5"), else a "line".

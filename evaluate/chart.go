@@ -16,7 +16,7 @@ import (
 // chartPalette holds the recommenders' colours, in row order: the
 // Okabe–Ito palette (distinct for colour-blind readers), then darker and
 // further tones, 16 in all; rows beyond repeat them with another marker.
-var chartPalette = []color.RGBA{
+var chartPalette = [...]color.RGBA{
 	{0x00, 0x72, 0xb2, 0xff}, {0xe6, 0x9f, 0x00, 0xff}, {0x00, 0x9e, 0x73, 0xff}, {0xd5, 0x5e, 0x00, 0xff},
 	{0xcc, 0x79, 0xa7, 0xff}, {0x56, 0xb4, 0xe9, 0xff}, {0xc8, 0xb4, 0x00, 0xff}, {0x00, 0x00, 0x00, 0xff},
 	{0x88, 0x88, 0x88, 0xff}, {0x1a, 0x1a, 0x80, 0xff}, {0x99, 0x11, 0x11, 0xff}, {0x00, 0x64, 0x00, 0xff},
@@ -24,7 +24,7 @@ var chartPalette = []color.RGBA{
 }
 
 // chartGlyphs are the markers, changed each time the palette wraps.
-var chartGlyphs = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.SquareGlyph{}, draw.TriangleGlyph{}, draw.CrossGlyph{}}
+var chartGlyphs = [...]draw.GlyphDrawer{draw.CircleGlyph{}, draw.SquareGlyph{}, draw.TriangleGlyph{}, draw.CrossGlyph{}}
 
 // intTicks labels every step-th integer (and 1).
 type intTicks struct{ step int }
@@ -44,7 +44,7 @@ func (t intTicks) Ticks(lo, hi float64) []plot.Tick {
 // MaxChartRows is the largest number of recommenders [Report.WriteChart]
 // draws: the 16 colours times the 4 markers, beyond which two lines would
 // look alike.
-const MaxChartRows = 64
+const MaxChartRows = len(chartPalette) * len(chartGlyphs) // 64
 
 // maxLegendRunes is the length up to which the legend shows a name whole.
 const maxLegendRunes = 48

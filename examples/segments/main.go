@@ -53,7 +53,7 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 		return cli.Usagef("-lookback %d: want at least 1 month", *lookback)
 	}
 	if err := affinity.Months(*lookback).Validate(); err != nil {
-		return cli.Usagef("-lookback %d: want at most 120000 months (10,000 years)", *lookback)
+		return cli.Usagef("-lookback %d: %w", *lookback, err)
 	}
 	var asOf time.Time // zero: as of the last order or event
 	if *asOfFlag != "" {

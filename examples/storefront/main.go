@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -125,18 +126,10 @@ func shopOptions(log *slog.Logger) shop.Options {
 		}}
 }
 
-// faulty reports whether a load skipped a row for a fault in it, rather
-// than for the bookkeeping of an SQL poll: a cancelled order's rows, a
-// removed line, an order left without lines, a row read twice.
+// faulty reports whether a load skipped a row for a fault in it
+// (dataset.Skip.Fault), rather than for the bookkeeping of an SQL poll.
 func faulty(rep dataset.Report) bool {
-	for _, s := range rep.Skipped {
-		switch s.Reason {
-		case "cancelled order", "removed line", "no line", "duplicate row":
-		default:
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(rep.Skipped, dataset.Skip.Fault)
 }
 
 // defaultGOGC is the service's garbage collector target. A shop's heap is
