@@ -105,15 +105,16 @@ type Schedule struct {
 // IsZero reports whether s is always due.
 func (s Schedule) IsZero() bool { return s.MinDays == 0 && s.MaxDays == 0 }
 
-// query returns the schedule as a segment clause ("" for the zero value).
-func (s Schedule) query() string {
+// expr returns the schedule as a segment expression (nil for the zero
+// value): recency between MinDays and MaxDays, or at least MinDays.
+func (s Schedule) expr() segment.Expr {
 	switch {
 	case s.IsZero():
-		return ""
+		return nil
 	case s.MaxDays == 0:
-		return fmt.Sprintf("recency >= %dd", s.MinDays)
+		return segment.Recency().GE(float64(s.MinDays))
 	default:
-		return fmt.Sprintf("recency between %dd and %dd", s.MinDays, s.MaxDays)
+		return segment.Recency().Between(float64(s.MinDays), float64(s.MaxDays))
 	}
 }
 
@@ -131,7 +132,10 @@ type Campaign struct {
 	// its control group; it must be non-empty and unique within a plan.
 	Name string
 	// Audience is a segment query (see package segment) selecting the
-	// customers; "" means every customer the segment index knows.
+	// customers; "" means every customer the segment index knows. It is
+	// parsed and evaluated on its own, so its errors give the line and
+	// column in this text, and intersected with the Schedule: no
+	// audience text reaches customers the schedule leaves out.
 	Audience string
 	// Select, when set, is intersected with Audience.
 	Select SelectFunc
@@ -226,25 +230,13 @@ func (c *Campaign) validate() error {
 	return nil
 }
 
-// query returns the campaign's segment query: audience and schedule.
-func (c *Campaign) query() string {
-	q, s := c.Audience, c.Schedule.query()
-	switch {
-	case q == "" && s == "":
-		return "all"
-	case q == "":
-		return s
-	case s == "":
-		return q
-	}
-	// the audience on lines of its own: a # comment ends at its line
-	return "(" + q + "\n) and " + s
-}
-
 // Members returns the campaign's audience as of the snapshot's time:
-// Audience and Schedule evaluated on the snapshot's segment index (with
-// the customer attributes attrs attached when not nil, see
-// [segment.Attributes]), and Select intersected. It ignores caps,
+// Audience and Schedule each evaluated on the snapshot's segment index
+// (with the customer attributes attrs attached when not nil, see
+// [segment.Attributes]) and intersected, and Select intersected. An
+// Audience that is not a query on its own returns its error (a
+// *segment.SyntaxError or *segment.QueryError, positioned in the
+// Audience text). It ignores caps,
 // opt-outs and control groups. The bitmap is owned by the caller.
 func (c *Campaign) Members(ctx context.Context, snap *shop.Snapshot, attrs *segment.Attributes) (*roaring.Bitmap, error) {
 	if err := affinity.CheckContext("campaign", ctx); err != nil {
@@ -268,9 +260,23 @@ func (c *Campaign) Members(ctx context.Context, snap *shop.Snapshot, attrs *segm
 			return nil, fmt.Errorf("campaign %q: %w", c.Name, err)
 		}
 	}
-	set, err := x.Query(c.query())
+	// the audience is a query of its own, its errors placed in its own
+	// text; the schedule is evaluated apart and intersected, so that no
+	// audience text can reach past it
+	aud := c.Audience
+	if aud == "" {
+		aud = "all"
+	}
+	set, err := x.Query(aud)
 	if err != nil {
-		return nil, fmt.Errorf("campaign %q: %w", c.Name, err)
+		return nil, fmt.Errorf("campaign %q: audience: %w", c.Name, err)
+	}
+	if s := c.Schedule.expr(); s != nil {
+		due, err := x.Eval(s)
+		if err != nil {
+			return nil, fmt.Errorf("campaign %q: schedule: %w", c.Name, err)
+		}
+		set.And(due)
 	}
 	if c.Select != nil {
 		sel, err := c.Select(ctx, snap, snap.AsOf())
