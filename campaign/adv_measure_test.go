@@ -126,10 +126,11 @@ func mAgrestiCaffo(xa, na, xb, nb int, z float64) (lo, hi float64) {
 }
 
 // mRevenueHalf is the half-width of the interval of a difference of
-// means with sample variances va, vb of na, nb values: the larger of
-// Welch's (Welch–Satterthwaite degrees of freedom) and Student's
-// pooled-variance half-width.
-func mRevenueHalf(va float64, na int, vb float64, nb int, conf float64) float64 {
+// means d with sample variances va, vb of na, nb values: the largest of
+// Welch's (Welch–Satterthwaite degrees of freedom), Student's
+// pooled-variance half-width and Student's with the sample variance of
+// both groups together.
+func mRevenueHalf(d, va float64, na int, vb float64, nb int, conf float64) float64 {
 	tq := func(df float64) float64 { return distuv.StudentsT{Sigma: 1, Nu: df}.Quantile(0.5 + conf/2) }
 	a, b := va/float64(na), vb/float64(nb)
 	welch := 0.0
@@ -138,7 +139,10 @@ func mRevenueHalf(va float64, na int, vb float64, nb int, conf float64) float64 
 		welch = tq(df) * math.Sqrt(a+b)
 	}
 	sp := (float64(na-1)*va + float64(nb-1)*vb) / float64(na+nb-2)
-	return max(welch, tq(float64(na+nb-2))*math.Sqrt(sp/float64(na)+sp/float64(nb)))
+	// both groups' squares about the common mean, over n − 1
+	mean := d * float64(nb) / float64(na+nb) // a's mean less the common one
+	s0 := (float64(na-1)*va + float64(nb-1)*vb + float64(na)*mean*mean + float64(nb)*(d-mean)*(d-mean)) / float64(na+nb-1)
+	return max(welch, tq(float64(na+nb-2))*math.Sqrt(max(sp, s0)/float64(na)+max(sp, s0)/float64(nb)))
 }
 
 // mMeanVar is the mean and the sample variance (n − 1) of x, two-pass.
@@ -281,7 +285,7 @@ func mCheck(t *testing.T, want []mResult, got []campaign.Result, from, to time.T
 		lo, hi := mAgrestiCaffo(w.treated.converted, nt, w.control.converted, nc, z)
 		assert.InDelta(t, lo, r.UpliftCI[0], 1e-9, w.name)
 		assert.InDelta(t, hi, r.UpliftCI[1], 1e-9, w.name)
-		h := mRevenueHalf(rvt, nt, rvc, nc, conf) * float64(nt)
+		h := mRevenueHalf(rt-rc, rvt, nt, rvc, nc, conf) * float64(nt)
 		tol := mRel(inc, h, rt*float64(nt), rc*float64(nt))
 		assert.InDelta(t, inc-h, r.IncrementalCI[0], tol, w.name)
 		assert.InDelta(t, inc+h, r.IncrementalCI[1], tol, w.name)

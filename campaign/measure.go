@@ -83,9 +83,14 @@ type MeasureOptions struct {
 // the uplift Agresti and Caffo's (each group given one more customer who
 // converted and one who did not, p̃ₜ − p̃꜀ ± z·√(p̃ₜ(1−p̃ₜ)/(nₜ+2) +
 // p̃꜀(1−p̃꜀)/(n꜀+2)), z the normal quantile of the level, within
-// [−1, 1]); for the revenue the wider of Welch's interval (difference ±
-// t·√(s²ₜ/nₜ + s²꜀/n꜀), t at the Welch–Satterthwaite degrees of freedom)
-// and Student's pooled-variance one, times the treated customers. A customer counted in a campaign is
+// [−1, 1]); for the revenue the widest of Welch's interval (difference
+// ± t·√(s²ₜ/nₜ + s²꜀/n꜀), t at the Welch–Satterthwaite degrees of
+// freedom), Student's pooled-variance one and Student's with the
+// variance of both groups together about their common mean (the
+// variance when there is no effect, which is 0 only when every customer
+// spent the same: two constant groups, all treated buying and no control,
+// do not make a zero-width interval), the last two at nₜ + n꜀ − 2
+// degrees of freedom, times the treated customers. A customer counted in a campaign is
 // counted there only, whatever else they were sent, and once: listed
 // several times (the messages of several plans), as treated if any
 // listing is. Customers h does not know count as not converted. Results
@@ -202,14 +207,25 @@ func Measure(ctx context.Context, h *affinity.History, msgs []Message, from, to 
 }
 
 // diff returns mean(a) − mean(b) and the half-width of its interval at
-// level conf, for groups of at least two: the wider of Welch's interval
-// (t quantile at the Welch–Satterthwaite degrees of freedom) and
-// Student's pooled-variance one (at |a| + |b| − 2). Welch's alone
-// trusts a small group's variance, which is 0 for a control of a few
-// customers who bought nothing: its interval then shrinks to the treated
-// group's noise, and an A/A test with 200 treated and 2 held out found
-// an effect in over half the trials. The pooled one, exact when there is
-// no effect (both groups from one population), stays wide then.
+// level conf, for groups of at least two: the widest of Welch's interval
+// (t quantile at the Welch–Satterthwaite degrees of freedom), Student's
+// pooled-variance one and Student's with the variance under no effect
+// (both at |a| + |b| − 2). Welch's alone trusts a small group's
+// variance, which is 0 for a control of a few customers who bought
+// nothing: its interval then shrinks to the treated group's noise, and
+// an A/A test with 200 treated and 2 held out found an effect in over
+// half the trials. The pooled one, exact when there is no effect (both
+// groups from one population), stays wide then, but it too is 0 when
+// both groups are constant — every treated customer spent the same and
+// no control customer bought — which two customers a side are one time
+// in eight when each buys with probability 1/2. The third takes the
+// variance of both groups together around their common mean, the
+// variance as it is when there is no effect (as the score test of two
+// proportions takes the pooled proportion): it is 0 only when every
+// customer spent the same, and it keeps the A/A rate of 2 to 7
+// customers a side, each buying one item with probability 1/2 or 3/10,
+// at 2.3 % at most. It widens with the difference itself, by a share
+// that vanishes as the groups grow.
 func diff(a, b []float64, conf float64) (d, half float64) {
 	ma, va := stat.MeanVariance(a, nil)
 	mb, vb := stat.MeanVariance(b, nil)
@@ -221,9 +237,13 @@ func diff(a, b []float64, conf float64) (d, half float64) {
 		nu := (ea + eb) * (ea + eb) / (ea*ea/(na-1) + eb*eb/(nb-1))
 		half = q(nu) * math.Sqrt(ea+eb)
 	}
+	d = ma - mb
 	pooled := ((na-1)*va + (nb-1)*vb) / (na + nb - 2)
-	half = max(half, q(na+nb-2)*math.Sqrt(pooled*(1/na+1/nb)))
-	return ma - mb, half
+	// the squares about the common mean: those about each group's mean
+	// plus the difference's share
+	null := ((na-1)*va + (nb-1)*vb + d*d*na*nb/(na+nb)) / (na + nb - 1)
+	half = max(half, q(na+nb-2)*math.Sqrt(max(pooled, null)*(1/na+1/nb)))
+	return d, half
 }
 
 // upliftCI returns the interval of the difference in conversion, xa of
