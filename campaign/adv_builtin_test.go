@@ -147,7 +147,7 @@ func TestAdvBIBuiltinsSpec(t *testing.T) {
 		s spec
 	}{
 		{campaign.Coupon(), spec{30, campaign.Favourites, campaign.Schedule{MinDays: 14, MaxDays: 28}, "10% off"}},
-		{campaign.ThankYou(), spec{50, campaign.CrossSell, campaign.Schedule{MinDays: 0, MaxDays: 6}, ""}},
+		{campaign.ThankYou(), spec{50, campaign.CrossSell, campaign.Schedule{MinDays: 0, MaxDays: 7}, ""}},
 		{campaign.AbandonedCartReminder(), spec{70, campaign.AbandonedCart, campaign.Schedule{}, ""}},
 		{campaign.BackInStockAlert("x", "y"), spec{60, campaign.BackInStock, campaign.Schedule{}, ""}},
 		{campaign.Birthday(), spec{20, campaign.Favourites, campaign.Schedule{}, "birthday gift"}},
@@ -262,7 +262,7 @@ func advBIScheduleWorld(rng *rand.Rand, asOf, segAsOf time.Time, future bool) (*
 }
 
 // TestAdvBIScheduleModel: Coupon is due 14 to 28 whole days after the
-// last purchase, ThankYou 0 to 6, counted from the plan's time for a shop
+// last purchase, ThankYou 0 to 7, counted from the plan's time for a shop
 // with a fixed as-of time and from the end of its UTC day otherwise (see
 // Schedule); returns and purchases after the plan's time do not count,
 // nor do customers who never bought. Members, the plan's audience counts
@@ -332,10 +332,11 @@ func TestAdvBIScheduleModel(t *testing.T) {
 	}
 }
 
-// TestAdvBIThankYouWeekly: "a weekly plan reaches every buyer once":
-// plans one week apart (fixed as-of times) put each customer whose
-// purchase falls in the weeks they cover in exactly one thank-you
-// audience, purchases at the plans' exact times included.
+// TestAdvBIThankYouWeekly: weekly plans, each given the earlier plans'
+// messages as Options.Sent, thank every buyer once: plans one week apart
+// (fixed as-of times) put each customer whose purchase falls in the weeks
+// they cover in exactly one thank-you plan, purchases at the plans' exact
+// times and in the second after them included.
 func TestAdvBIThankYouWeekly(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	t0 := time.Date(2026, 5, 4, 10, 15, 0, 0, time.UTC)
@@ -353,22 +354,109 @@ func TestAdvBIThankYouWeekly(t *testing.T) {
 			at = t0.Add(-7*advBIDay + time.Second)
 		case 4:
 			at = t0.Add(7*advBIDay - time.Second)
+		case 5:
+			at = t0.Add(time.Second) // just after a plan
 		}
 		w.buy(c, at, "p0")
-		want[c] = 0
-	}
-	h := w.history(t)
-	got := map[string]int{}
-	for k := range weeks {
-		snap := advBIOpen(t, h, t0.Add(time.Duration(k)*7*advBIDay)).Snapshot()
-		for _, c := range advBIMembers(t, campaign.ThankYou(), snap, nil) {
-			got[c]++
-		}
-	}
-	for c := range want {
 		want[c] = 1
 	}
-	assert.Equal(t, want, got)
+	var plans []time.Time
+	for k := range weeks {
+		plans = append(plans, t0.Add(time.Duration(k)*7*advBIDay))
+	}
+	assert.Equal(t, want, advBIWeeklyThanks(t, w, plans, true, true))
+}
+
+// advBIWeeklyThanks builds the thank-you plan at each of plans in turn,
+// with a fixed as-of time or as of the history up to the plan's time
+// (the shop's latest order), each given the earlier plans' messages when
+// sent, and counts each customer's messages (held-out entries included).
+func advBIWeeklyThanks(t *testing.T, w *advBIWorld, plans []time.Time, fixed, sent bool) map[string]int {
+	t.Helper()
+	h := w.history(t)
+	ty := campaign.ThankYou()
+	ty.Content = campaign.NoProducts
+	var past []campaign.Message
+	got := map[string]int{}
+	for _, at := range plans {
+		var snap *shop.Snapshot
+		if fixed {
+			snap = advBIOpen(t, h, at).Snapshot()
+		} else {
+			upTo := &advBIWorld{products: w.products}
+			for _, l := range w.lines {
+				if !l.Time.After(at) {
+					upTo.lines = append(upTo.lines, l)
+				}
+			}
+			snap = advBIOpen(t, upTo.history(t), time.Time{}).Snapshot()
+			require.True(t, snap.AsOf().Equal(at), "the plan falls at the latest order")
+		}
+		opts := campaign.Options{Cap: -1}
+		if sent {
+			opts.Sent = past
+		}
+		p, err := campaign.Build(context.Background(), snap, at, []campaign.Campaign{ty}, opts)
+		require.NoError(t, err)
+		for _, m := range p.Messages {
+			got[m.Customer]++
+		}
+		past = append(past, p.Messages...)
+	}
+	return got
+}
+
+// TestAdvBIThankYouWeeklyAcrossDST: local Monday 09:00 plans are 169 h
+// apart across the autumn daylight-saving change and 167 h across the
+// spring one. With Sent, a purchase in the first hour after one plan is
+// thanked at the next, and a purchase just before one plan is not
+// thanked again.
+func TestAdvBIThankYouWeeklyAcrossDST(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name string
+		mon1 time.Time
+		gap  time.Duration
+	}{
+		{"autumn", time.Date(2026, 10, 19, 9, 0, 0, 0, berlin), 169 * time.Hour},
+		{"spring", time.Date(2026, 3, 23, 9, 0, 0, 0, berlin), 167 * time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mon1 := tc.mon1
+			mon2 := mon1.AddDate(0, 0, 7)
+			require.Equal(t, tc.gap, mon2.Sub(mon1))
+			w := &advBIWorld{}
+			w.product("p0", "P0", "A/B", true)
+			w.buy("early", mon1.Add(-3*advBIDay), "p0")
+			w.buy("eve", mon1.Add(-30*time.Minute), "p0") // just before the first plan
+			w.buy("late", mon1.Add(30*time.Minute), "p0") // just after it
+			w.buy("last", mon2.Add(-time.Minute), "p0")
+			got := advBIWeeklyThanks(t, w, []time.Time{mon1, mon2}, true, true)
+			assert.Equal(t, map[string]int{"early": 1, "eve": 1, "late": 1, "last": 1}, got, "every buyer thanked once by weekly plans")
+		})
+	}
+}
+
+// TestAdvBIThankYouWeeklyWithoutFixedAsOf: a shop opened without
+// shop.Options.AsOf counts days from the end of the UTC day of its latest
+// order; plans on the same weekday still thank every buyer once, a
+// purchase later on the day of one plan included. Without Sent, a buyer
+// of the day before a plan is thanked again at the next, as ThankYou
+// says.
+func TestAdvBIThankYouWeeklyWithoutFixedAsOf(t *testing.T) {
+	d1 := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	w := &advBIWorld{}
+	w.product("p0", "P0", "A/B", true)
+	w.buy("before", d1.Add(-2*advBIDay), "p0")
+	w.buy("first", d1, "p0")                    // the latest order of week 1
+	w.buy("evening", d1.Add(5*time.Hour), "p0") // after week 1's plan, same day
+	w.buy("next", d1.AddDate(0, 0, 7), "p0")    // the latest order of week 2
+	plans := []time.Time{d1, d1.AddDate(0, 0, 7)}
+	assert.Equal(t, map[string]int{"before": 1, "first": 1, "evening": 1, "next": 1},
+		advBIWeeklyThanks(t, w, plans, false, true), "every buyer thanked once by weekly plans")
+	assert.Equal(t, map[string]int{"before": 1, "first": 2, "evening": 1, "next": 1},
+		advBIWeeklyThanks(t, w, plans, false, false), "without Sent, the buyer of the plan's day is thanked again")
 }
 
 // advBICrossWorld is a shop with co-purchases around pans: B, C and D go

@@ -27,14 +27,23 @@ func Coupon() Campaign {
 }
 
 // ThankYou is the thank-you mail with the complements of what was just
-// bought: customers whose last purchase was 0 to 6 whole days ago (days
+// bought: customers whose last purchase was 0 to 7 whole days ago (days
 // counted as [Schedule] says: from the plan's time for a shop with a
-// fixed [shop.Options.AsOf], from the end of its day otherwise; a weekly
-// plan reaches every buyer once), with up to four complements of that
-// purchase ([CrossSell]; a later return-only order neither resets the
-// days nor replaces the order). Priority 50.
+// fixed [shop.Options.AsOf], from the end of its UTC day otherwise), with
+// up to four complements of that purchase ([CrossSell]; a later
+// return-only order neither resets the days nor replaces the order).
+// Priority 50. The eighth day is there for weekly plans, which reach
+// every buyer once when each is given the earlier plans' messages as
+// [Options.Sent] (which leaves out a customer the campaign reached after
+// their last purchase) and they fall at the same local time each week
+// for a shop with a fixed as-of time (167 to 169 hours apart across
+// daylight-saving changes) or on the same UTC weekday for one without: a
+// purchase after one plan is at most 7 whole days old at the next.
+// Without Sent a customer who bought in the day before a weekly plan
+// (the last day of the UTC week for a shop without a fixed as-of time)
+// is thanked again at the next.
 func ThankYou() Campaign {
-	return Campaign{Name: "thank-you", Schedule: Schedule{MinDays: 0, MaxDays: 6}, Content: CrossSell, Priority: 50}
+	return Campaign{Name: "thank-you", Schedule: Schedule{MinDays: 0, MaxDays: 7}, Content: CrossSell, Priority: 50}
 }
 
 // AbandonedCartReminder reminds customers of what they left in the cart:

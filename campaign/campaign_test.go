@@ -149,7 +149,7 @@ func checkRules(t *testing.T, snap *shop.Snapshot, p *campaign.Plan, restocked [
 			require.Equal(t, "10% off", m.Offer)
 		case "thank-you":
 			d := days(c)
-			require.True(t, d >= 0 && d <= 6, "thank-you %s: %d days", m.Customer, d)
+			require.True(t, d >= 0 && d <= 7, "thank-you %s: %d days", m.Customer, d)
 			last := lastOrder(c)
 			for _, it := range m.Items {
 				require.False(t, last[it.Product], "thank-you %s recommends %s from the order itself", m.Customer, it.Product)

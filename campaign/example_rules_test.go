@@ -34,7 +34,7 @@ func ExampleCampaign_rules() {
 		fmt.Printf("%s %s %-26s %5s\n", m.Customer, it.Product, cat.CategoryPath(cat.Categories(p)[0]), cat.ProductPrice(p).Format(2))
 	}
 	// Output:
-	// audience 107, no content 0, sent 100
+	// audience 117, no content 0, sent 108
 	// c000004 p00631 Home/Outdoor/Socks          7.46
 	// c000004 p00868 Apparel/Classic/Jackets     5.87
 	// c000004 p00413 Apparel/Essentials/Cables   2.34

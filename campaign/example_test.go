@@ -36,7 +36,7 @@ func ExampleBuild() {
 	// Output:
 	// campaign        audience capped no content control    sent
 	// abandoned-cart        16      0          4       1      11
-	// thank-you            107      8          0       7      92
+	// thank-you            117      8          0       9     100
 	// win-back             658      0          0      69     589
 	// coupon               172      1          0      14     157
 	// new-customers       1233      0          0     127    1106

@@ -981,7 +981,7 @@ func TestAdvGroupFavouritesFuture(t *testing.T) {
 }
 
 // TestAdvThankYouAfterReturn: ThankYou is "customers whose last purchase
-// was 0 to 6 whole days before the plan's time ... with up to four
+// was 0 to 7 whole days before the plan's time ... with up to four
 // complements of that order". A return (an order of negative lines
 // alone) after the purchase is not a purchase: the customer is still due
 // (recency counts bought orders), and the complements are those of the
