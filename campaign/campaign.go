@@ -59,14 +59,17 @@ const (
 	GroupFavourites
 	// AbandonedCart sends the products the customer added to the cart in
 	// [Campaign.Window] before the as-of time and has not bought since,
-	// most recent first. The campaign reaches only such customers: its
-	// audience is limited to them.
+	// most recent first, each with the reason "left in the cart on
+	// 2026-03-01": the date of the add-to-cart in the location of the
+	// plan's as-of time (the asOf given to [Build]). The campaign reaches
+	// only such customers: its audience is limited to them.
 	AbandonedCart
 	// BackInStock sends the products of [Campaign.Products] (the items
 	// back in stock) the customer viewed, added to the cart or wished for in
 	// [Campaign.Window] before the as-of time and has not bought since,
-	// most recent first. The campaign reaches only such customers: its
-	// audience is limited to them.
+	// most recent first, each with the reason "looked at on 2026-03-01,
+	// back in stock", dated as AbandonedCart's. The campaign reaches only
+	// such customers: its audience is limited to them.
 	BackInStock
 )
 

@@ -27,7 +27,7 @@ type Item struct {
 type content struct {
 	c     *Campaign
 	snap  *shop.Snapshot
-	asOf  time.Time
+	asOf  time.Time            // the plan's, in its location: the dates of reasons
 	start int64                // Unix start of the segment look-back (start, asOf]; see lookbackStart
 	group []affinity.ProductID // GroupFavourites: every product with a group buyer, best first
 	count []int32              // group buyers per group entry
@@ -75,12 +75,13 @@ func lookbackStart(snap *shop.Snapshot, asOf time.Time) int64 {
 	return lb.Start(x.AsOf()).Unix()
 }
 
-// newContent prepares the content of campaign c for its audience members.
+// newContent prepares the content of campaign c for its audience members
+// as of the plan's time asOf (the snapshot's, in the plan's location).
 // For GroupFavourites it ranks, once, every merchandise product by its
 // buyers among the members in the segment look-back: time linear in the
 // members' order lines plus the ranked products' sort.
-func newContent(ctx context.Context, c *Campaign, snap *shop.Snapshot, members *roaring.Bitmap) (*content, error) {
-	ct := &content{c: c, snap: snap, asOf: snap.AsOf()}
+func newContent(ctx context.Context, c *Campaign, snap *shop.Snapshot, asOf time.Time, members *roaring.Bitmap) (*content, error) {
+	ct := &content{c: c, snap: snap, asOf: asOf}
 	h := snap.History()
 	cat := h.Catalog()
 	ct.keep = eventKeep(c, cat)
@@ -310,7 +311,8 @@ func satAdd(a, b int64) int64 {
 
 // events returns the products of the customer's events in the window that
 // keep says yes to and that were not bought after the event, most recent
-// first, ties by product id.
+// first, ties by product id; why gets the event's date in the plan's
+// location, the day the customer saw.
 func (ct *content) events(c affinity.CustomerID, keep func(affinity.EventLine) bool, why string) []Item {
 	h := ct.snap.History()
 	cat := h.Catalog()
@@ -329,7 +331,7 @@ func (ct *content) events(c affinity.CustomerID, keep func(affinity.EventLine) b
 	out := make([]Item, 0, min(len(ps), ct.c.k()))
 	for _, x := range ps[:min(len(ps), ct.c.k())] {
 		out = append(out, Item{Product: cat.ProductKey(x.p), Name: cat.ProductName(x.p),
-			Reason: fmt.Sprintf(why, time.Unix(x.t, 0).UTC().Format(time.DateOnly))})
+			Reason: fmt.Sprintf(why, time.Unix(x.t, 0).In(ct.asOf.Location()).Format(time.DateOnly))})
 	}
 	return nonEmpty(out)
 }

@@ -122,7 +122,8 @@ type Plan struct {
 
 // Build plans the messages of campaigns as of asOf, which must be the
 // snapshot's as-of time (see shop.Options.AsOf): the time the messages
-// go out. Campaigns are taken by Priority (higher first, ties by name).
+// go out; its location is the one the dates in the messages' reasons
+// are written in. Campaigns are taken by Priority (higher first, ties by name).
 // For each, a member of its audience is left out
 // when opted out, when the cap is reached (past sends in the cap window
 // and earlier campaigns of this plan), or when the content rule finds no
@@ -219,7 +220,7 @@ func Build(ctx context.Context, snap *shop.Snapshot, asOf time.Time, campaigns [
 			}
 		}
 		cnt := Count{Campaign: c.Name, Audience: int(members.GetCardinality()), Skipped: skipped}
-		ct, err := newContent(ctx, c, snap, members)
+		ct, err := newContent(ctx, c, snap, asOf, members)
 		if err != nil {
 			return nil, err
 		}

@@ -375,7 +375,7 @@ func (s *advShop) modelItems(ac advCampaign, members []string, c string) []campa
 		var out []campaign.Item
 		for _, p := range ps[:min(len(ps), k)] {
 			out = append(out, campaign.Item{Product: p, Name: s.product(p).name,
-				Reason: time.Unix(last[p], 0).UTC().Format(time.DateOnly)})
+				Reason: time.Unix(last[p], 0).In(s.asOf.Location()).Format(time.DateOnly)})
 		}
 		return out
 	}
