@@ -65,12 +65,19 @@ func BackInStockAlert(restocked ...string) Campaign {
 		Products: restocked, Priority: 60}
 }
 
-// Birthday is the birthday offer: customers whose birthday falls in the 7
-// days from the plan's day on (today included), given by the date
-// attribute birthday ([Options.Attributes]; the segment query
+// Birthday is the birthday offer: customers whose birthday, the date
+// attribute birthday ([Options.Attributes]), falls in the 7 days from
+// the plan's day on, that day included (the segment query
 // days_to("birthday") between 0 and 6), with up to four favourites and
-// the offer "birthday gift". Priority 20. Add `and flag("optin") = 1` to
-// its Audience, or set [Options.OptIn], where mails need an opt-in.
+// the offer "birthday gift". Days are UTC days, as the segment index
+// counts them: the plan's day is the UTC date of the index's as-of time
+// (the plan's time, or the end of its UTC day for a shop without
+// [shop.Options.AsOf]), and the birthday is the UTC date
+// [segment.Attributes.SetDate] keeps. A Berlin plan on Monday at 00:30
+// local time is on Sunday in UTC: it reaches the birthdays of Sunday to
+// Saturday; one at 09:00 those of Monday to Sunday. Priority 20. Add
+// `and flag("optin") = 1` to its Audience, or set [Options.OptIn], where
+// mails need an opt-in.
 func Birthday() Campaign {
 	return Campaign{Name: "birthday", Audience: `days_to("birthday") between 0 and 6`, Content: Favourites,
 		Offer: "birthday gift", Priority: 20}

@@ -29,7 +29,13 @@
 // band, a cap per category, products bought before offered again. The
 // built-ins ([Coupon], [ThankYou],
 // [AbandonedCartReminder], [BackInStockAlert], [Birthday], [WinBack],
-// [GroupFavouritesFor]) document the exact rule they apply.
+// [GroupFavouritesFor]) document the exact rule they apply. Calendar
+// days in audiences are UTC days, as the segment index counts them: the
+// plan's day for days_to and days_since (such as the birthday's
+// days_to("birthday") between 0 and 6) is the UTC date of the index's
+// as-of time, whatever the shop's or the plan's location, and a date
+// attribute holds a UTC date. The dates in reasons ("left in the cart on
+// 2026-03-01") are written in the location of the plan's as-of time.
 //
 // # Plans
 //
