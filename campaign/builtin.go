@@ -103,7 +103,11 @@ func GroupFavouritesFor(name, query string) Campaign {
 // P(alive) from [shop.Snapshot.Value], the same fit (fitted once per
 // snapshot) as the customers' profiles show; only when the snapshot has
 // no value model ([shop.ErrNoValueModel]: fewer than 10 customers with a
-// purchase, say) does it try a fit of its own. They get up to four
+// purchase, say), or for a plan at another time than the snapshot's,
+// does it fit a model of its own, as the snapshot fits its own (on the
+// customers' summary sorted, so that the fit does not depend on how the
+// History numbers them); any other error of the snapshot's models is the
+// campaign's error. They get up to four
 // favourites and the offer "15% off". Priority 40. When the model cannot
 // be fitted (too few customers, all of them one-time buyers or all
 // buying at one time), nobody can be told to be drifting away: the
@@ -114,24 +118,52 @@ func WinBack() Campaign {
 }
 
 func winBack(ctx context.Context, snap *shop.Snapshot, asOf time.Time) (*roaring.Bitmap, error) {
+	return winBackFrom(ctx, snap, asOf, snap.Value)
+}
+
+// winBackFrom is winBack with the snapshot's value models read from
+// value.
+func winBackFrom(ctx context.Context, snap *shop.Snapshot, asOf time.Time, value func(context.Context) (*shop.Values, error)) (*roaring.Bitmap, error) {
 	if asOf.Equal(snap.AsOf()) {
 		// the snapshot's models, on their own summary of the history
-		v, err := snap.Value(ctx)
-		if err == nil {
+		v, err := value(ctx)
+		switch {
+		case err == nil:
 			return v.WinBack(clv.WinBackOptions{}), nil
-		}
-		if ctx.Err() != nil {
+		case ctx.Err() != nil:
 			return nil, ctx.Err()
+		case !errors.Is(err, shop.ErrNoValueModel):
+			return nil, fmt.Errorf("win-back: %w", err)
 		}
 		// no snapshot models (too few customers): fit as at any other time
 	}
-	sum, err := clv.Summarize(ctx, snap.History(), asOf, clv.SummaryOptions{})
+	sum, bg, err := winBackFit(ctx, snap, asOf)
 	if err != nil {
 		return nil, err
 	}
-	if len(sum.Rows) == 0 {
+	if bg == nil {
 		return roaring.New(), nil
 	}
+	sc, err := clv.Score(ctx, sum.Rows, bg, nil, clv.ScoreOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("win-back: %w", err)
+	}
+	return clv.WinBack(sum.Customers, sum.Spend, sc.PAlive, clv.WinBackOptions{}), nil
+}
+
+// winBackFit fits the purchase model of the win-back as of asOf, as the
+// snapshot fits its own: in weeks, on the summary sorted so that the fit
+// does not depend on how the History numbers its customers. A nil model
+// and error mean no customer with a purchase.
+func winBackFit(ctx context.Context, snap *shop.Snapshot, asOf time.Time) (*clv.Summary, *clv.BGNBD, error) {
+	sum, err := clv.Summarize(ctx, snap.History(), asOf, clv.SummaryOptions{Unit: clv.Week})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(sum.Rows) == 0 {
+		return sum, nil, nil
+	}
+	sum.Sort()
 	fit := clv.FitBGNBD
 	if snap.ValueModel() == "mbgnbd" {
 		fit = clv.FitMBGNBD
@@ -140,16 +172,12 @@ func winBack(ctx context.Context, snap *shop.Snapshot, asOf time.Time) (*roaring
 	if errors.Is(err, clv.ErrNoData) || errors.Is(err, clv.ErrNotConverged) {
 		// a shop of one-time buyers, or all at one time: nobody can be
 		// told to be drifting away
-		return nil, fmt.Errorf("%w: the purchase model cannot be fitted: %w", ErrSkip, err)
+		return nil, nil, fmt.Errorf("%w: the purchase model cannot be fitted: %w", ErrSkip, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("win-back: %w", err)
+		return nil, nil, fmt.Errorf("win-back: %w", err)
 	}
-	sc, err := clv.Score(ctx, sum.Rows, bg, nil, clv.ScoreOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("win-back: %w", err)
-	}
-	return clv.WinBack(sum.Customers, sum.Spend, sc.PAlive, clv.WinBackOptions{}), nil
+	return sum, bg, nil
 }
 
 // Builtins returns every built-in tactic that needs no extra input:
