@@ -10,8 +10,8 @@
 //	go run ./examples/campaigns -data ../shared/data/online-retail/online_retail_2010-2011.csv.gz -format onlineretail
 //	go run ./examples/campaigns -out /tmp/affinity-lists -png /tmp/affinity-charts
 //
-// The plan is made as of -days before the last order, so that the orders
-// after it can measure it. On the demo, responders are planted
+// The plan is made as of -days before the last order or event
+// (History.Latest), so that the orders after it can measure it. On the demo, responders are planted
 // (dataset.Storefront.Respond, -uplift): treated customers buy more, and
 // the measurement should find that uplift within its interval. On real
 // data nothing was sent: treated and control should not differ beyond
@@ -78,11 +78,11 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	var cfg config
 	fs.StringVar(&cfg.data, "data", "", "purchase file (default: the built-in demo storefront)")
 	fs.StringVar(&cfg.format, "format", "onlineretail", "format of -data: "+strings.Join(dataset.Formats(), ", "))
-	fs.IntVar(&cfg.days, "days", 14, "measurement period after the plan, in days; the plan is made this long before the last order")
+	fs.IntVar(&cfg.days, "days", 14, "measurement period after the plan, in days; the plan is made this long before the last order or event")
 	fs.IntVar(&cfg.capN, "cap", 1, "most messages per customer per 7 days (0 means 1, negative: no cap)")
 	fs.Float64Var(&cfg.control, "control", campaign.DefaultControl, "share of each campaign's audience held out as control, in [0, 1)")
 	fs.Float64Var(&cfg.uplift, "uplift", 0.05, "demo only: planted increase in the treated customers' probability to buy")
-	fs.IntVar(&cfg.restocked, "restocked", 20, "back in stock: the N products most often left in carts in the last 30 days count as restocked")
+	fs.IntVar(&cfg.restocked, "restocked", 20, "back in stock: the N products most often added to a cart in the 30 days before the plan (bought since or not) count as restocked")
 	fs.StringVar(&cfg.out, "out", "", "directory for the lists (plan.csv, plan.json, results.json); empty: none")
 	fs.StringVar(&cfg.png, "png", "", "directory for the charts; empty: none")
 	if err := cli.Parse(fs, args, dataset.Formats(), "data"); err != nil {
@@ -92,7 +92,8 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 		return cli.Usagef("-days must be in [1, %d], -control in [0, 1), -uplift in [0, 0.5], -restocked ≥ 0", maxDays)
 	}
 
-	// The History first, to put the plan -days before its last order.
+	// The History first, to put the plan -days before its last order or
+	// event.
 	src := shop.FileOrDemo(cfg.data, cfg.format)
 	h, rep, err := shop.LoadHistory(ctx, src)
 	if err != nil {
@@ -104,8 +105,8 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	}
 	asOf := h.Latest().AddDate(0, 0, -cfg.days)
 	if first := h.Summary().First; !first.Before(asOf) {
-		return fmt.Errorf("the orders run from %s to %s: a plan %d days before the last order comes before them all; lower -days",
-			first.Format(time.DateOnly), h.Summary().Last.Format(time.DateOnly), cfg.days)
+		return fmt.Errorf("the orders run from %s to %s: a plan %d days before the last order or event (%s) comes before them all; lower -days",
+			first.Format(time.DateOnly), h.Summary().Last.Format(time.DateOnly), cfg.days, h.Latest().Format(time.DateOnly))
 	}
 	s, err := shop.OpenHistory(ctx, h, shop.Options{AsOf: asOf})
 	if err != nil {

@@ -79,7 +79,7 @@ func TestShortHistory(t *testing.T) {
 	var out bytes.Buffer
 	err := run(context.Background(), &out, &out, []string{"-data", filepath.Join("..", "..", "dataset", "testdata", "woocommerce_orders.csv"), "-format", "woocommerce"})
 	require.Error(t, err)
-	assert.Equal(t, "the orders run from 2024-05-01 to 2024-05-03: a plan 14 days before the last order comes before them all; lower -days", err.Error())
+	assert.Equal(t, "the orders run from 2024-05-01 to 2024-05-03: a plan 14 days before the last order or event (2024-05-03) comes before them all; lower -days", err.Error())
 }
 
 // TestNoControl: with -control 0 no campaign has a control group, and the
