@@ -264,8 +264,13 @@ func (sp *csvSplitter) header() *csvBlock {
 	for {
 		m, ok := csvRecordEnd(sp.buf[n:], sp.comma, nil)
 		if !ok {
-			if sp.err != nil {
+			if sp.err == io.EOF {
 				return sp.cut(len(sp.buf), true)
+			}
+			if sp.err != nil {
+				// a read error drops a record it cut short, as
+				// encoding/csv does
+				return sp.cut(n, true)
 			}
 			if !sp.more() {
 				return sp.cut(0, true)

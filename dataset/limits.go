@@ -36,7 +36,8 @@ type Limits struct {
 	// last field. Default 64 KiB.
 	MaxField int
 	// MaxBytes is the most input bytes read after decompression; default
-	// 16 GiB. It stops gzip bombs.
+	// 16 GiB. It stops gzip bombs. Its error names the line of the first
+	// byte past it; the rows before that line are read.
 	MaxBytes int64
 	// MaxRows is the most data rows read; default 100 million.
 	MaxRows int
@@ -150,10 +151,9 @@ type boundedReader struct {
 	quoteEnd   bool // saw '"' inside a quoted field: closes it unless '"' follows
 	quoteLine  int  // line where the open quote started
 	commaAt    int  // bytes of comma matched so far
-	// cr is set when the last byte was a '\r' outside quotes (CSV) or at
-	// the end of a chunk (lines): with a '\n' after it, it is part of the
-	// line break and counts for no limit, so its limit check waits for
-	// the next byte
+	// cr is set when the last byte was a '\r' outside quotes (CSV): with
+	// a '\n' after it, it is part of the line break and counts for no
+	// limit, so its limit check waits for the next byte
 	cr bool
 	// lineErr is set when the record is malformed for encoding/csv (a
 	// quote inside an unquoted field, or a closing quote followed by
@@ -236,74 +236,95 @@ func (b *boundedReader) endHeader(chunk []byte, i int) {
 	b.one, b.hdrDone, b.hdr = b.rules.of(b.hdr, b.comma), true, nil
 }
 
+// Read passes on the input up to the first byte that breaks a limit and
+// returns the limit's error with the next call, so that the bytes, the
+// lines before the error and the error's line are those of a byte-by-byte
+// read, however the source splits the input.
 func (b *boundedReader) Read(p []byte) (int, error) {
 	if b.err != nil {
 		return 0, b.err
 	}
 	n, err := b.r.Read(p)
-	b.total += int64(n)
-	if b.total > b.lim.bytes {
-		b.err = &ParseError{Line: b.line, Reason: reasonLimit,
-			Err: &limitError{name: "MaxBytes", value: b.lim.bytes, what: "input (after decompression)"}}
-		return 0, b.err
+	// Bytes past MaxBytes are not passed on; the error comes at the line
+	// of the first of them, once the bytes before it are scanned.
+	over := false
+	if allowed := max(b.lim.bytes-b.total, 0); int64(n) > allowed {
+		n, over = int(allowed), true
 	}
+	b.total += int64(n)
+	var k int
 	var bad *ParseError
 	if b.csv {
-		bad = b.scanCSV(p[:n])
+		k, bad = b.scanCSV(p[:n])
 	} else {
-		bad = b.scanLines(p[:n])
+		k, bad = b.scanLines(p[:n])
 	}
-	if bad != nil {
+	switch {
+	case bad != nil:
 		b.err = bad
-		return 0, bad
+	case over:
+		k, b.err = n, &ParseError{Line: b.line, Reason: reasonLimit,
+			Err: &limitError{name: "MaxBytes", value: b.lim.bytes, what: "input (after decompression)"}}
+	default:
+		if err != nil && err != io.EOF {
+			err = &ParseError{Line: b.line, Reason: reasonRead, Err: err}
+		}
+		return n, err
 	}
-	if err != nil && err != io.EOF {
-		err = &ParseError{Line: b.line, Reason: reasonRead, Err: err}
+	if k == 0 {
+		return 0, b.err
 	}
-	return n, err
+	return k, nil
 }
 
-// scanLines counts lines and bounds their length.
-func (b *boundedReader) scanLines(chunk []byte) *ParseError {
-	for len(chunk) > 0 {
-		i := bytes.IndexByte(chunk, '\n')
-		if i < 0 {
-			b.rec += int64(len(chunk))
-			b.cr = chunk[len(chunk)-1] == '\r'
-			break
+// scanLines counts lines and bounds their length. It returns how many
+// bytes of chunk come before the first that makes a line too long, and
+// the error for it (nil when there is none). A '\r' is part of the line
+// unless a '\n' follows it, so a '\r' that would make the line too long
+// fails at the next byte (at none, at the end of the input).
+func (b *boundedReader) scanLines(chunk []byte) (int, *ParseError) {
+	lim := b.lim.line
+	for i := 0; i < len(chunk); {
+		if b.rec > lim && chunk[i] != '\n' { // a '\r' went past the limit
+			return i, b.lineLimitErr()
 		}
-		b.rec += int64(i)
-		if i > 0 {
-			b.cr = chunk[i-1] == '\r'
+		j := bytes.IndexByte(chunk[i:], '\n')
+		nl := j >= 0
+		if !nl {
+			j = len(chunk) - i
 		}
-		if b.cr {
-			b.rec-- // the '\r' of a "\r\n" line break
-			b.cr = false
+		if j > 0 && b.rec+int64(j) > lim { // here b.rec <= lim
+			k := i + int(lim-b.rec) // the byte past the limit
+			if chunk[k] != '\r' {
+				return k, b.lineLimitErr()
+			}
+			if k+1 < i+j {
+				return k + 1, b.lineLimitErr()
+			}
 		}
-		if b.rec > b.lim.line {
+		b.rec += int64(j)
+		if !nl {
 			break
 		}
 		b.line++
 		b.rec = 0
-		chunk = chunk[i+1:]
+		i += j + 1
 	}
-	// A '\r' at the end of the chunk is the line's only if no '\n'
-	// follows (nor does one at the end of the input count).
-	over := b.rec
-	if b.cr {
-		over--
-	}
-	if over > b.lim.line {
-		return &ParseError{Line: b.line, Reason: reasonLineLong,
-			Err: &limitError{name: "MaxLine", value: b.lim.line, what: "line"}}
-	}
-	return nil
+	return len(chunk), nil
+}
+
+// lineLimitErr returns the error for a line longer than MaxLine (non-CSV).
+func (b *boundedReader) lineLimitErr() *ParseError {
+	return &ParseError{Line: b.line, Reason: reasonLineLong,
+		Err: &limitError{name: "MaxLine", value: b.lim.line, what: "line"}}
 }
 
 // scanCSV follows the quoting state through chunk and bounds record and
-// field sizes. Its state lives in locals for speed and is stored back on
-// return.
-func (b *boundedReader) scanCSV(chunk []byte) *ParseError {
+// field sizes. It returns how many bytes of chunk come before the one at
+// which a record or field is known to be too long, and the error for it
+// (nil when there is none). Its state lives in locals for speed and is
+// stored back on return.
+func (b *boundedReader) scanCSV(chunk []byte) (int, *ParseError) {
 	rec, fb, field := b.rec, b.fieldBytes, b.field
 	inQuote, quoteEnd, fieldStart, commaAt, lineErr, cr := b.inQuote, b.quoteEnd, b.fieldStart, b.commaAt, b.lineErr, b.cr
 	lineLim, fieldLim := b.lim.line, b.lim.field
@@ -438,14 +459,14 @@ scan:
 		}
 	}
 	if bad != nil {
-		return bad
+		return i, bad
 	}
 	if !b.hdrDone {
 		b.hdr = append(b.hdr, chunk[b.hdrFrom:]...)
 	}
 	b.rec, b.fieldBytes, b.field = rec, fb, field
 	b.inQuote, b.quoteEnd, b.fieldStart, b.commaAt, b.lineErr, b.cr = inQuote, quoteEnd, fieldStart, commaAt, lineErr, cr
-	return nil
+	return len(chunk), nil
 }
 
 // limitErr returns the error for the record or field that went past its

@@ -77,33 +77,38 @@ func TestBoundedReaderMatchesCSV(t *testing.T) {
 }
 
 // TestBoundedReaderChunking checks the whole-line fast path of scanCSV
-// against the byte-by-byte scan: on random CSV with quoted fields, blank
-// lines and CRLF, read whole or one byte at a time (which never takes
-// the fast path but for blank lines) under random limits, the reader
-// gives the same error, at the same line, and counts the same lines.
+// against the byte-by-byte scan, and that a limit error comes after the
+// bytes before it however the input is split: on random input with
+// quoted fields, blank lines and CRLF, CSV or lines, read whole, half a
+// buffer or one byte at a time (which never takes the fast path but for
+// blank lines) under random limits, the reader passes on the same bytes
+// and gives the same error, at the same line, and counts the same lines.
 func TestBoundedReaderChunking(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	alphabet := []string{"a", "bb", "\"", "\n", "\r\n", ",", "ccc", "é"}
+	alphabet := []string{"a", "bb", "\"", "\n", "\r\n", "\r", ",", "ccc", "é"}
 	for range 3000 {
 		var data []byte
 		for range r.IntN(40) {
 			data = append(data, alphabet[r.IntN(len(alphabet))]...)
 		}
-		lim := Limits{MaxLine: 1 + r.IntN(12), MaxField: 1 + r.IntN(12)}.resolve()
-		run := func(src io.Reader) (int, string) {
-			br := newBoundedReader(src, lim, true, ',', nil)
-			_, err := io.Copy(io.Discard, br)
+		lim := Limits{MaxLine: 1 + r.IntN(12), MaxField: 1 + r.IntN(12), MaxBytes: int64(1 + r.IntN(60))}.resolve()
+		csv := r.IntN(4) != 0
+		run := func(src io.Reader) (int, string, string) {
+			br := newBoundedReader(src, lim, csv, ',', nil)
+			var out bytes.Buffer
+			_, err := io.Copy(&out, br)
 			msg := ""
 			if err != nil {
 				msg = err.Error()
 			}
-			return br.line, msg
+			return br.line, msg, out.String()
 		}
-		wl, we := run(iotest.OneByteReader(bytes.NewReader(data)))
-		gl, ge := run(bytes.NewReader(data))
-		require.Equal(t, we, ge, "%q under %+v", data, lim)
-		if we == "" {
-			require.Equal(t, wl, gl, "%q", data)
+		wl, we, wo := run(iotest.OneByteReader(bytes.NewReader(data)))
+		for _, src := range []io.Reader{bytes.NewReader(data), iotest.HalfReader(bytes.NewReader(data))} {
+			gl, ge, gout := run(src)
+			require.Equal(t, we, ge, "%q under %+v (csv %v)", data, lim, csv)
+			require.Equal(t, wo, gout, "%q under %+v (csv %v)", data, lim, csv)
+			require.Equal(t, wl, gl, "%q under %+v (csv %v)", data, lim, csv)
 		}
 	}
 }
