@@ -359,6 +359,17 @@ type advOrderState struct {
 	bad    string
 	del    bool
 	refund int64
+	// a row of the order was skipped: its good rows are skipped too,
+	// counted at the first of them
+	incomplete bool
+	firstOK    int
+	// the catalog entries its rows give, once it is put
+	named []advNamed
+}
+
+type advNamed struct {
+	key string
+	advProduct
 }
 
 // advLoadOrders runs the model of loadOrders' documentation over data
@@ -371,6 +382,7 @@ func advLoadOrders(t *testing.T, m *advModel, data string, rules advOrderRules) 
 	m.rep.Ignored = h.ignored
 	seen := map[string]bool{}
 	var cur *advOrderState
+	malformed := "" // the order of the last malformed row, when not cur's
 	flush := func() {
 		if cur == nil {
 			return
@@ -387,6 +399,11 @@ func advLoadOrders(t *testing.T, m *advModel, data string, rules advOrderRules) 
 			delete(m.orders, o.key)
 			m.deleted[o.key] = true
 			return
+		case o.incomplete:
+			for range o.rows {
+				m.skip("incomplete order", o.firstOK, 0)
+			}
+			return
 		case len(o.lines) == 0:
 			return
 		}
@@ -399,6 +416,11 @@ func advLoadOrders(t *testing.T, m *advModel, data string, rules advOrderRules) 
 		}
 		m.orders[o.key] = o.advOrder
 		delete(m.deleted, o.key)
+		for _, n := range o.named {
+			if _, ok := m.products[n.key]; !ok {
+				m.products[n.key] = n.advProduct
+			}
+		}
 		m.rep.Loaded += o.rows
 		for _, l := range o.lines {
 			m.rep.Purchases++
@@ -416,6 +438,13 @@ func advLoadOrders(t *testing.T, m *advModel, data string, rules advOrderRules) 
 		m.rep.Rows++
 		if len(rec) != h.n {
 			m.skip("wrong field count", line, 0)
+			if i, ok := h.idx[rules.orderCol]; ok && i < len(rec) {
+				if key := strings.TrimSpace(rec[i]); cur != nil && key == cur.key {
+					cur.incomplete = true
+				} else {
+					malformed = key
+				}
+			}
 			continue
 		}
 		key := h.get(rec, rules.orderCol)
@@ -431,7 +460,8 @@ func advLoadOrders(t *testing.T, m *advModel, data string, rules advOrderRules) 
 				continue
 			}
 			seen[key] = true
-			cur = &advOrderState{advOrder: advOrder{key: key}, first: line}
+			cur = &advOrderState{advOrder: advOrder{key: key}, first: line, incomplete: key == malformed}
+			malformed = ""
 			if reason, c, l := rules.order(m, rec, ls, h, cur); reason != "" {
 				cur.bad = reason
 				m.skip(reason, l, c)
@@ -444,8 +474,12 @@ func advLoadOrders(t *testing.T, m *advModel, data string, rules advOrderRules) 
 		if !cur.del {
 			if reason, c, l := rules.line(m, rec, ls, h, cur); reason != "" {
 				m.skip(reason, l, c)
+				cur.incomplete = true
 				continue
 			}
+		}
+		if cur.rows == 0 {
+			cur.firstOK = line
 		}
 		cur.rows++
 	}
@@ -453,9 +487,9 @@ func advLoadOrders(t *testing.T, m *advModel, data string, rules advOrderRules) 
 }
 
 // advProductOf names the product of a line item: the first non-empty key
-// column, else the name; the first row that names a product gives its
-// catalog entry (the loader's products are named as rows are read).
-func advProductOf(m *advModel, rec []string, ls []int, h advHeader, nameCol int, price int64, keyCols ...int) (string, string, int, int) {
+// column, else the name; the first row that names a product in an order
+// that is put gives its catalog entry (o notes it).
+func advProductOf(o *advOrderState, rec []string, ls []int, h advHeader, nameCol int, price int64, keyCols ...int) (string, string, int, int) {
 	name := h.get(rec, nameCol)
 	product := ""
 	for _, c := range keyCols {
@@ -470,8 +504,8 @@ func advProductOf(m *advModel, rec []string, ls []int, h advHeader, nameCol int,
 		c, l := h.col(ls, nameCol)
 		return "", "missing product", c, l
 	}
-	if _, ok := m.products[product]; !ok && name != "" {
-		m.products[product] = advProduct{name: name, price: price}
+	if name != "" {
+		o.named = append(o.named, advNamed{product, advProduct{name: name, price: price}})
 	}
 	return product, "", 0, 0
 }
@@ -534,7 +568,7 @@ func advShopifyRules(dec byte, loc *time.Location) advOrderRules {
 			} else if p < 0 {
 				return "negative price", c, l
 			}
-			product, reason, c, l := advProductOf(m, rec, ls, h, shItem, p, shSKU)
+			product, reason, c, l := advProductOf(o, rec, ls, h, shItem, p, shSKU)
 			if reason != "" {
 				return reason, c, l
 			}
@@ -610,7 +644,7 @@ func advWooRules(dec byte, loc *time.Location) advOrderRules {
 				}
 				refunded = max(refunded, -refunded)
 			}
-			product, reason, c, l := advProductOf(m, rec, ls, h, wcItem, total/int64(max(q, -q)), wcSKU, wcProductID)
+			product, reason, c, l := advProductOf(o, rec, ls, h, wcItem, total/int64(max(q, -q)), wcSKU, wcProductID)
 			if reason != "" {
 				return reason, c, l
 			}

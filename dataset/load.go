@@ -202,8 +202,9 @@ type Skip struct {
 	// file's, see [affinity.Builder.Gross], beyond [affinity.MaxMoney]),
 	// "missing order", "split order" and "invalid refund" (order formats),
 	// "duplicate product" and "invalid stock
-	// flag" (catalogs), "incomplete order", "invalid version", "null
-	// value" and "customer conflict" (the SQL source), "invalid record"
+	// flag" (catalogs), "incomplete order" (the order formats and the SQL
+	// source), "invalid version", "null value" and "customer conflict"
+	// (the SQL source), "invalid record"
 	// (refused by the Builder); or, in strict mode too, "adjustment" for
 	// Online Retail's "A" invoices, "cancelled order" for the order
 	// formats and the SQL source, "removed line" and "no line" for the
@@ -575,11 +576,19 @@ var formats = []format{
 // replaces orders instead of adding their lines twice, deletes the
 // orders it cancels and puts back those it completes. Changes staged with
 // versions of a shop's own, such as update times in Unix microseconds,
-// outrank them. Customers and products first met in a put get their ids
-// at Build in the order of the loads, then of order keys. The rows of an
-// order must be adjacent; an order that reappears after another is a
-// "split order". Both skip the rows of cancelled orders as "cancelled
-// order", in strict mode too. An order whose value, or whose lines with
+// outrank them. Customers first met in a put get their ids at Build, in
+// the order of the loads, then of order keys; products get theirs in file
+// order, as the loader gives them catalog entries (one without a name,
+// which gets none, at Build as customers do). The rows of an order must
+// be adjacent; an order that reappears after another is a "split order"
+// (its rows that reappear are skipped in lenient mode; the order its
+// first rows put stands). Both skip the rows of cancelled orders as
+// "cancelled order", in strict mode too. A put replaces the whole order,
+// so in lenient mode a skipped row of an order (a bad line item, or a
+// malformed row with the order's id) skips the order's other rows too, as
+// "incomplete order" counted at the first of them: nothing of the order
+// is put, and a History that holds it keeps its previous version, as
+// with an [SQLSource]. An order whose value, or whose lines with
 // those of the orders before it, go beyond [affinity.Money]'s range
 // (refund lines included) is an error at its first line, or skipped
 // whole as "amount out of range" in lenient mode.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +23,8 @@ const (
 	reasonSplit     = "split order"
 	reasonCancelled = "cancelled order"
 	reasonRefund    = "invalid refund"
+	// the good rows of an order with a skipped row, as of an SQLSource
+	reasonIncomplete = "incomplete order"
 )
 
 // orderVersions numbers the loads of the order formats: each load stages
@@ -41,13 +44,18 @@ type orderBuf struct {
 	open     bool
 	rows     int    // data rows of the order read so far
 	bad      string // reason the order's first row failed; its rows are skipped
-	del      bool   // cancelled: the order is deleted
-	refund   affinity.Money
-	lines    []affinity.Purchase
-	notes    []productNote  // the catalog entries of its rows, kept once it is put
-	name     lineName       // the catalog entry of the row's line item
-	seen     map[string]int // order key → first line, to detect split orders
-	dups     []int          // lines of its duplicate rows, counted once it is put
+	// incomplete is set when a later row of the order was skipped
+	// (lenient): a put holds the whole order, so nothing is put and its
+	// good rows count as "incomplete order" at the first of them, firstOK
+	incomplete bool
+	firstOK    int
+	del        bool // cancelled: the order is deleted
+	refund     affinity.Money
+	lines      []affinity.Purchase
+	notes      []productNote  // the catalog entries of its rows, kept once it is put
+	name       lineName       // the catalog entry of the row's line item
+	seen       map[string]int // order key → first line, to detect split orders
+	dups       []int          // lines of its duplicate rows, counted once it is put
 }
 
 // lineName is what a line item's row says of its product, for a catalog
@@ -89,8 +97,20 @@ type orderFormat struct {
 func (l *loader) loadOrders(r io.Reader, f orderFormat) error {
 	l.version = orderVersions.Add(1)
 	var o orderBuf
+	// malformed is the order id read from the last malformed row, when
+	// it is not the open order's: that order, if it comes next, misses
+	// the row's line
+	var malformed string
 	err := l.eachRecord(r, f.specs, func(src *csvSource, rec []string, h *header) error {
 		if len(rec) != h.n {
+			// The row's order, if its column is there, misses a line.
+			if c := h.idx[f.orderCol]; c >= 0 && c < len(rec) {
+				if key := strings.TrimSpace(rec[c]); o.open && key == o.key {
+					o.incomplete = true
+				} else {
+					malformed = key
+				}
+			}
 			return l.reject(&ParseError{Line: src.line, Reason: reasonFieldCount,
 				Err: fmt.Errorf("%d fields, the header has %d", len(rec), h.n)})
 		}
@@ -105,6 +125,7 @@ func (l *loader) loadOrders(r io.Reader, f orderFormat) error {
 			if e := o.start(l.order.get(key), src.line); e != nil {
 				return l.reject(e)
 			}
+			o.incomplete, malformed = key == malformed, ""
 			if e := f.readOrder(l, &o, src, rec, h); e != nil {
 				return l.badOrder(&o, e)
 			}
@@ -120,7 +141,7 @@ func (l *loader) loadOrders(r io.Reader, f orderFormat) error {
 		n := len(o.lines)
 		o.name = lineName{}
 		if e := f.readLine(l, &o, src, rec, h); e != nil {
-			o.lines = o.lines[:n]
+			o.lines, o.incomplete = o.lines[:n], true
 			return l.reject(e)
 		}
 		// The catalog entry is checked first: a row it skips is no
@@ -129,7 +150,7 @@ func (l *loader) loadOrders(r io.Reader, f orderFormat) error {
 		if nm := o.name; nm.product != "" {
 			var err error
 			if note, err = l.noteProduct(nm.product, nm.name, "", nm.price); err != nil {
-				o.lines = o.lines[:n]
+				o.lines, o.incomplete = o.lines[:n], true
 				return l.reject(h.fail(src, nm.col, reasonCategory, err))
 			}
 		}
@@ -145,6 +166,9 @@ func (l *loader) loadOrders(r io.Reader, f orderFormat) error {
 		if o.name.product != "" {
 			o.notes = append(o.notes, note)
 		}
+		if o.rows == 0 {
+			o.firstOK = src.line
+		}
 		o.rows++
 		return nil
 	})
@@ -156,7 +180,9 @@ func (l *loader) loadOrders(r io.Reader, f orderFormat) error {
 
 // flushOrder puts or deletes the buffered order and counts its rows. An
 // order the Builder would refuse, now or at Build, is the error of its
-// first row (strict) or skipped with all its rows (lenient).
+// first row (strict) or skipped with all its rows (lenient). An order
+// with a skipped row is not put: a put replaces the whole order, and
+// would drop the skipped row's line from the History.
 func (l *loader) flushOrder(o *orderBuf) error {
 	if !o.open {
 		return nil
@@ -167,6 +193,11 @@ func (l *loader) flushOrder(o *orderBuf) error {
 		return nil // rows counted as they were skipped
 	case o.del:
 		return l.b.DeleteOrder(o.key, l.version) // rows counted as they were read
+	case o.incomplete:
+		for range o.rows {
+			l.skip(reasonIncomplete, o.firstOK)
+		}
+		return nil
 	case len(o.lines) == 0:
 		return nil // every line was skipped
 	}

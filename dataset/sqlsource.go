@@ -180,12 +180,11 @@ type SQLBatch struct {
 
 // Reasons of skipped SQL rows, beside the file reasons.
 const (
-	reasonRemoved    = "removed line"
-	reasonIncomplete = "incomplete order"
-	reasonVersion    = "invalid version"
-	reasonNull       = "null value"
-	reasonConflict   = "customer conflict"
-	reasonNoLine     = "no line"
+	reasonRemoved  = "removed line"
+	reasonVersion  = "invalid version"
+	reasonNull     = "null value"
+	reasonConflict = "customer conflict"
+	reasonNoLine   = "no line"
 )
 
 // sqlGroup collects the rows of one order.
