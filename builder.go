@@ -55,6 +55,9 @@ type Builder struct {
 	// the version of the put that made the group, 0 for Add's; nil
 	// while every one is 0 (versions.go)
 	gVersion []int64
+	// addedKeys holds the order keys of gKey once asked for (see
+	// addedOrders), nil before
+	addedKeys map[string]bool
 
 	lGroup   []uint32
 	lProduct []ProductID
@@ -107,7 +110,9 @@ type Builder struct {
 // AddCategory of a node base holds, order
 // changes that lose to the versions base keeps (see [Builder.Apply]), puts
 // of what base holds already (the version, customer, time and lines of
-// the key's one order: a poll that reads its latest rows again), and
+// the key's one order: a poll that reads its latest rows again; a loader
+// with versions of its own leaves out a put [Builder.HoldsOrder] finds
+// held), and
 // deletes and erasures of orders and customers base does not hold (a
 // feed or a request replayed) — but for a delete at a version other than
 // 0 that base does not keep yet, which it keeps from then on.
@@ -228,6 +233,9 @@ func (b *Builder) Add(p Purchase) error {
 		g = uint32(len(b.gCust))
 		b.gCust = append(double(b.gCust), cust)
 		b.gKey = append(double(b.gKey), p.Order)
+		if b.addedKeys != nil {
+			b.addedKeys[p.Order] = true
+		}
 		b.gUnix = append(double(b.gUnix), unix)
 		if b.gVersion != nil {
 			b.gVersion = append(double(b.gVersion), 0)

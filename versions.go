@@ -266,7 +266,6 @@ func (b *Builder) dropUnchanged(base *History) {
 	if ch == nil || base == nil || len(ch.byKey) == 0 {
 		return
 	}
-	var added map[string]bool // keys of lines added with Add, built on first need
 	for k, o := range ch.byKey {
 		if o.del {
 			continue
@@ -277,21 +276,71 @@ func (b *Builder) dropUnchanged(base *History) {
 		if _, dead := base.tomb.lookup(k); dead {
 			continue
 		}
-		n, only := 0, uint32(0)
-		base.keyIndex().each(base, k, func(x uint32) bool { n, only = n+1, x; return n < 2 })
+		only, n := base.ordersOf(k)
 		if n != 1 || base.OrderVersion(OrderID(only)) != o.version || !base.sameOrder(only, o.lines) {
 			continue
 		}
-		if added == nil {
-			added = make(map[string]bool, len(b.gKey))
-			for _, g := range b.gKey {
-				added[g] = true
-			}
-		}
-		if !added[k] {
+		if !b.addedOrders()[k] {
 			delete(ch.byKey, k)
 		}
 	}
+}
+
+// HoldsOrder reports whether [Builder.Build] would hold order key as a
+// put of lines ([Builder.PutOrder]) leaves it, with nothing more staged:
+// the base History (see [NewBuilder]) holds key as one order and no
+// tombstone, of lines' customer, time (the earliest line's) and lines in
+// the same order, their Order fields empty or key; for no lines (a
+// delete), it holds key's tombstone and no order of it. And nothing
+// staged or added in this Builder changes key or erases lines' customer.
+// The change then changes nothing but key's version, which a change at
+// another version than the base's changes (a rebuild, see [NewBuilder]):
+// a loader that reads an unchanged order again, under a version of its
+// own, leaves the change out and keeps the base's version. False without
+// a base. It takes time linear in the number of lines and of the base's
+// orders of key, indexing the base's order keys on first use (see
+// [History.LookupOrder]), and on its first call after [Builder.Add],
+// linear in the orders added.
+func (b *Builder) HoldsOrder(key string, lines []Purchase) bool {
+	base := b.baseHistory()
+	if base == nil || key == "" {
+		return false
+	}
+	for _, p := range lines {
+		if p.Order != "" && p.Order != key {
+			return false
+		}
+	}
+	if ch := b.changes; ch != nil {
+		if _, staged := ch.byKey[key]; staged || len(lines) > 0 && ch.isErased(lines[0].Customer) {
+			return false
+		}
+	}
+	_, dead := base.tomb.lookup(key)
+	only, n := base.ordersOf(key)
+	if len(lines) == 0 {
+		return dead && n == 0 && !b.addedOrders()[key]
+	}
+	return !dead && n == 1 && base.sameOrder(only, lines) && !b.addedOrders()[key]
+}
+
+// ordersOf returns how many orders of h have key, up to 2, and the last
+// of them.
+func (h *History) ordersOf(key string) (only uint32, n int) {
+	h.keyIndex().each(h, key, func(x uint32) bool { n, only = n+1, x; return n < 2 })
+	return only, n
+}
+
+// addedOrders returns the order keys of the lines added with Add, built
+// on first need and kept by Add from then on.
+func (b *Builder) addedOrders() map[string]bool {
+	if b.addedKeys == nil {
+		b.addedKeys = make(map[string]bool, len(b.gKey))
+		for _, g := range b.gKey {
+			b.addedKeys[g] = true
+		}
+	}
+	return b.addedKeys
 }
 
 // sameOrder reports whether order o of h is the order Add makes of lines

@@ -574,7 +574,12 @@ var formats = []format{
 // cancellations included: loading an export again, or a newer export
 // into the same Builder or onto the History built from an older one,
 // replaces orders instead of adding their lines twice, deletes the
-// orders it cancels and puts back those it completes. Changes staged with
+// orders it cancels and puts back those it completes. An order the
+// Builder's base History holds as it is, or a cancelled one it holds
+// deleted, is left out ([affinity.Builder.HoldsOrder]; its rows still
+// count as loaded or cancelled, and it keeps the version the earlier
+// load gave it), so that loading an unchanged export onto the History it
+// built builds that History itself. Changes staged with
 // versions of a shop's own, such as update times in Unix microseconds,
 // outrank them. Customers first met in a put get their ids at Build, in
 // the order of the loads, then of order keys; products get theirs in file

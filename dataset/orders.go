@@ -31,7 +31,8 @@ const (
 // its puts and deletes at the next number, so that a later export wins,
 // its cancellations included, in one Builder or on the History an earlier
 // load built, which keeps the versions (the Builder lets a delete beat a
-// put of equal version).
+// put of equal version). An order the base History holds as it is is
+// left out (flushOrder), keeping its earlier version.
 var orderVersions atomic.Int64
 
 // orderBuf collects the rows of one order of an export with one row per
@@ -93,7 +94,8 @@ type orderFormat struct {
 
 // loadOrders reads an order export: it groups adjacent rows by order id
 // and hands each order to the Builder as one put or delete, at a version
-// above those of every earlier load (see orderVersions).
+// above those of every earlier load (see orderVersions), but for an order
+// the Builder's base holds as it is.
 func (l *loader) loadOrders(r io.Reader, f orderFormat) error {
 	l.version = orderVersions.Add(1)
 	var o orderBuf
@@ -192,6 +194,9 @@ func (l *loader) flushOrder(o *orderBuf) error {
 	case o.bad != "":
 		return nil // rows counted as they were skipped
 	case o.del:
+		if l.b.HoldsOrder(o.key, nil) {
+			return nil // deleted already; rows counted as they were read
+		}
 		return l.b.DeleteOrder(o.key, l.version) // rows counted as they were read
 	case o.incomplete:
 		for range o.rows {
@@ -204,6 +209,12 @@ func (l *loader) flushOrder(o *orderBuf) error {
 	if _, e := l.finishOrder(o, l.version); e != nil {
 		return l.dropOrder(o, e)
 	}
+	// An order the Builder's base holds as it is needs no put: one at
+	// this load's version would rebuild the History for nothing.
+	if l.b.HoldsOrder(o.key, o.lines) {
+		l.loaded(o)
+		return nil
+	}
 	if err := l.b.PutOrder(o.key, l.version, o.lines); err != nil {
 		reason := reasonRecord
 		if errors.Is(err, affinity.ErrMoneyRange) {
@@ -211,15 +222,21 @@ func (l *loader) flushOrder(o *orderBuf) error {
 		}
 		return l.dropOrder(o, &ParseError{Line: o.first, Reason: reason, Err: err})
 	}
+	l.loaded(o)
+	return nil
+}
+
+// loaded counts the rows of order o, put or held as it is, and gives its
+// products their catalog entries (an order dropped whole names none).
+func (l *loader) loaded(o *orderBuf) {
 	for _, line := range o.dups {
 		l.countDuplicate(line, false)
 	}
 	l.countLines(o.lines)
 	l.rep.Loaded += o.rows
 	for _, n := range o.notes {
-		l.keep(n) // an order dropped whole names no product
+		l.keep(n)
 	}
-	return nil
 }
 
 // dropOrder handles an order the Builder cannot take: strict loads return

@@ -337,3 +337,24 @@ func TestAdvSourcesReports(t *testing.T) {
 	assert.Zero(t, rep.FirstDuplicate)
 	assert.Zero(t, rep.Duplicates)
 }
+
+// Refreshing a shop with the order export it was opened from keeps the
+// snapshot: every order is held as it is, so the refresh costs only the
+// read (Shop.Refresh).
+func TestSrcUnchangedExportKeepsSnapshot(t *testing.T) {
+	ctx := context.Background()
+	for _, fx := range []struct{ file, format string }{
+		{"shopify_orders.csv", "shopify"}, {"woocommerce_orders.csv", "woocommerce"},
+	} {
+		t.Run(fx.format, func(t *testing.T) {
+			file := shop.File(srcFixture(fx.file), fx.format)
+			s, err := shop.Open(ctx, file, shop.Options{Workers: 1, RefreshWorkers: 1})
+			require.NoError(t, err)
+			defer s.Close()
+			require.NoError(t, s.WaitModel(ctx))
+			before := s.Snapshot()
+			require.NoError(t, s.Refresh(ctx, file))
+			assert.True(t, before == s.Snapshot(), "the same export made a new snapshot")
+		})
+	}
+}

@@ -153,8 +153,9 @@ func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 // the context ends first, it returns the context's error, wrapped); a
 // failed or cancelled refresh leaves the current snapshot in place and
 // returns the error. A source that changes nothing (no new line, event,
-// product or order change that wins) leaves the snapshot as it is and
-// costs only the read (see [affinity.NewBuilder]). The rest costs in proportion to
+// product or order change that wins; an order export read again, see
+// [dataset.Formats]) leaves the snapshot as it is and costs only the read
+// (see [affinity.NewBuilder]). The rest costs in proportion to
 // the change plus linear copies where it can: the History is written with
 // the untouched customers copied from the current one and only the
 // changed customers' orders sorted and indexed; the co-purchase counts
