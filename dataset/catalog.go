@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
 	"github.com/shopaffinity/affinity"
@@ -51,7 +50,10 @@ type CatalogColumns struct {
 	// default "price", "list price".
 	Price string
 	// InStock is the stock flag: true/false, yes/no, y/n, 1/0, "in
-	// stock"/"out of stock", or a stock count (in stock when > 0); empty
+	// stock"/"out of stock" (or "instock"/"outofstock", as WooCommerce
+	// writes them, whose "onbackorder" is in stock: the product can be
+	// ordered), "available"/"unavailable", "sold out", or a stock count,
+	// whole (in stock when > 0; "5.0" is 5, as for quantities); empty
 	// means in stock; default "in stock", "stock", "available". Without
 	// the column every product is in stock.
 	InStock string
@@ -167,14 +169,11 @@ func (l *loader) productRow(src *csvSource, rec []string, h *header, seen map[st
 // parseStock parses a stock flag or count; "" means in stock.
 func parseStock(s string) (inStock, ok bool) {
 	switch strings.ToLower(s) {
-	case "", "true", "t", "yes", "y", "in stock", "instock", "available":
+	case "", "true", "t", "yes", "y", "in stock", "instock", "available", "onbackorder", "on backorder":
 		return true, true
 	case "false", "f", "no", "n", "out of stock", "outofstock", "unavailable", "sold out":
 		return false, true
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return false, false
-	}
-	return n > 0, true
+	n, ok := parseWhole(s, 64)
+	return n > 0, ok
 }

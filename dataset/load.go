@@ -647,7 +647,9 @@ func Formats() []string {
 // Load reads purchases (or events) in opts.Format from r and adds them to
 // b, in one streaming pass with memory bounded by the longest row and a
 // few blocks of input. Gzip input is detected by its magic bytes and
-// decompressed; a UTF-8 byte-order mark is skipped; lines may end in LF
+// decompressed as gzip(1) does: member after member, zero bytes after
+// the last taken for padding; a stream cut short is an error that says it
+// is truncated. A UTF-8 byte-order mark is skipped; lines may end in LF
 // or CRLF.
 //
 // The CSV formats are read in blocks of whole records: with more than one
@@ -778,14 +780,12 @@ func open(r io.Reader, lim limits, csv bool, comma rune, rules *lineRules) (io.R
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			if !strings.HasPrefix(err.Error(), "gzip: ") { // gzip's own errors say so
-				err = fmt.Errorf("gzip: %w", err)
-			}
-			return nil, &ParseError{Line: 1, Reason: reasonRead, Err: err}
+			return nil, &ParseError{Line: 1, Reason: reasonRead, Err: gzipError(err)}
 		}
+		zr.Multistream(false)
 		// A small buffer, to look at the first bytes: reads as large as
-		// it go to zr directly once it is empty.
-		in = bufio.NewReaderSize(zr, 16)
+		// it go to the stream directly once it is empty.
+		in = bufio.NewReaderSize(&gzipStream{br: br, zr: zr}, 16)
 	}
 	// The byte-order mark goes before the bounded reader sees the stream,
 	// so that it reads the header the loader reads: after a mark, a
@@ -810,6 +810,83 @@ func open(r io.Reader, lim limits, csv bool, comma rune, rules *lineRules) (io.R
 	bounded := newBoundedReader(in, lim, csv, comma, rules)
 	bounded.dropped(bom)
 	return bufio.NewReaderSize(bounded, 64<<10), nil
+}
+
+// gzipStream reads the members of a gzip stream one after the other, as
+// gzip(1) does, and ends at zero bytes after a member (the padding of a
+// tape or a block device); any other byte there is an error (errTrailing).
+// A stream cut short is an error that says so.
+type gzipStream struct {
+	br *bufio.Reader
+	zr *gzip.Reader // of the current member, not multistream
+}
+
+func (g *gzipStream) Read(p []byte) (int, error) {
+	for {
+		n, err := g.zr.Read(p)
+		if err != io.EOF {
+			return n, gzipError(err)
+		}
+		more, err := g.next()
+		switch {
+		case err != nil:
+			return n, err
+		case !more:
+			return n, io.EOF
+		case n > 0:
+			return n, nil
+		}
+	}
+}
+
+// next starts the member after the one read, if any: false at the end of
+// the input or of zero padding.
+func (g *gzipStream) next() (bool, error) {
+	for padded := false; ; padded = true {
+		b, err := g.br.Peek(1)
+		switch {
+		case err == io.EOF:
+			return false, nil
+		case err != nil:
+			return false, err
+		case padded && b[0] != 0:
+			return false, errTrailing
+		case b[0] != 0:
+			if m, _ := g.br.Peek(2); len(m) < 2 || m[0] != 0x1f || m[1] != 0x8b {
+				return false, errTrailing
+			}
+			if err := g.zr.Reset(g.br); err != nil {
+				return false, gzipError(err)
+			}
+			g.zr.Multistream(false)
+			return true, nil
+		}
+		// zero padding: every byte to the end must be one
+		buf, _ := g.br.Peek(g.br.Buffered())
+		zeros := len(buf) - len(bytes.TrimLeft(buf, "\x00"))
+		g.br.Discard(zeros)
+		if zeros < len(buf) {
+			return false, errTrailing
+		}
+	}
+}
+
+// errTrailing is the error for bytes after a gzip member that are neither
+// another member nor zero padding.
+var errTrailing = fmt.Errorf("gzip: bytes after the compressed data are neither a gzip member nor zero padding: %w", gzip.ErrHeader)
+
+// gzipError returns err of the gzip reader, saying "gzip" and, for input
+// that ends inside the stream, that the stream is truncated.
+func gzipError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("gzip: stream truncated: %w", err)
+	case !strings.HasPrefix(err.Error(), "gzip: "): // gzip's own errors say so
+		return fmt.Errorf("gzip: %w", err)
+	}
+	return err
 }
 
 // loader holds the state shared by the format loaders: the Builder, the
@@ -1510,15 +1587,23 @@ func daysIn(month, year int) int {
 
 // parseQuantity parses an int32 quantity; "6.0" is accepted as 6.
 func parseQuantity(s string) (int32, bool) {
-	if n, err := strconv.ParseInt(s, 10, 32); err == nil {
-		return int32(n), true
+	n, ok := parseWhole(s, 32)
+	return int32(n), ok
+}
+
+// parseWhole parses a whole number of bitSize bits written as an integer
+// or as a decimal whose fraction is zeros ("6.0", as spreadsheets export
+// counts).
+func parseWhole(s string, bitSize int) (int64, bool) {
+	if n, err := strconv.ParseInt(s, 10, bitSize); err == nil {
+		return n, true
 	}
 	i := strings.IndexByte(s, '.')
 	if i <= 0 || i == len(s)-1 || strings.Trim(s[i+1:], "0") != "" {
 		return 0, false
 	}
-	n, err := strconv.ParseInt(s[:i], 10, 32)
-	return int32(n), err == nil
+	n, err := strconv.ParseInt(s[:i], 10, bitSize)
+	return n, err == nil
 }
 
 // checkArgs returns the error for a nil ctx or Builder, or, when other is
