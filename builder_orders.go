@@ -377,7 +377,11 @@ func orderGross(h *History, o uint32) uint64 {
 // categories stay. A put's customer and products enter the History at
 // Build only when the put survives: a put of an erased customer adds
 // neither (it is a delete of its order), where an [Builder.Add] has
-// numbered the customer and the products at the call. Erasing an unknown
+// numbered the customer and the products at the call. A catalog entry
+// given with [Builder.AddProduct] is the product's whatever the puts:
+// a loader that describes the products of the orders it puts (as the
+// dataset package's order formats do) gives an erased customer's
+// products their entries. Erasing an unknown
 // customer is not an error. [Builder.Gross] drops at once the customer's
 // lines of the base History and of the staged puts, not those added
 // with Add. It takes time linear in the number of the customer's lines

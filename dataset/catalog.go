@@ -70,8 +70,11 @@ const (
 
 // LoadCatalog reads a product catalog in CSV with a header (see
 // [CatalogColumns]) and adds one [affinity.Product] per row to b, in one
-// streaming pass. A product id that occurs twice is a "duplicate
-// product" error (in lenient mode the first row wins). Empty input,
+// streaming pass, its memory bounded as for [Load] but for the set of
+// product ids read (to tell a duplicate), which grows with the catalog.
+// A product id that occurs twice is a "duplicate product" error (in
+// lenient mode the first valid row wins: a row skipped for another
+// reason does not count, and a later row with its id is loaded). Empty input,
 // strict and lenient handling, ctx checks and the returned Report follow
 // [Load]; the Report counts products in Products.
 //

@@ -584,7 +584,9 @@ var formats = []format{
 // outrank them. Customers first met in a put get their ids at Build, in
 // the order of the loads, then of order keys; products get theirs in file
 // order, as the loader gives them catalog entries (one without a name,
-// which gets none, at Build as customers do). The rows of an order must
+// which gets none, at Build as customers do; the products of an order put
+// for a customer erased in the Builder get their entries too, see
+// [affinity.Builder.EraseCustomer]). The rows of an order must
 // be adjacent; an order that reappears after another is a "split order"
 // (its rows that reappear are skipped in lenient mode; the order its
 // first rows put stands). Both skip the rows of cancelled orders as
@@ -645,8 +647,12 @@ func Formats() []string {
 }
 
 // Load reads purchases (or events) in opts.Format from r and adds them to
-// b, in one streaming pass with memory bounded by the longest row and a
-// few blocks of input. Gzip input is detected by its magic bytes and
+// b, in one streaming pass. Beside what b holds, its memory is bounded by
+// the longest row and a few blocks of input, plus what grows with the
+// data's keys: one entry per distinct product id read (with the names and
+// categories its rows give, counted to pick the most frequent) and, in
+// the order formats, the rows of the current order and the set of order
+// ids read (to tell a split order). Gzip input is detected by its magic bytes and
 // decompressed as gzip(1) does: member after member, zero bytes after
 // the last taken for padding; a stream cut short is an error that says it
 // is truncated. A UTF-8 byte-order mark is skipped; lines may end in LF
