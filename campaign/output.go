@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/csvtext"
 )
 
 // WriteCSV writes msgs for a mail tool, one row per message, with a
@@ -21,6 +22,11 @@ import (
 // and reasons (joined by "|"). A "|" or "\" inside a key, name or reason
 // is written with a "\" before it, so that a key holding "|" never reads
 // back as two products; [SplitList] splits such a field into its items.
+// A text field that a spreadsheet would run as a formula (one beginning
+// with "=", "+", "-", "@", a tab or a carriage return, after any
+// apostrophes — a customer key such as "=HYPERLINK(…)") is written with
+// an apostrophe before it, so that the list opens as text in Excel,
+// LibreOffice or Google Sheets; [SplitList] drops that apostrophe again.
 // Every other byte is written as it is. Control rows are written too, so
 // that the list is also the record of the experiment: filter on
 // control=false to send.
@@ -39,9 +45,9 @@ func WriteCSV(w io.Writer, msgs []Message) error {
 			names = append(names, it.Name)
 			reasons = append(reasons, it.Reason)
 		}
-		rec[0], rec[1], rec[2], rec[3], rec[4] = m.Campaign, m.Customer, m.Email, strconv.FormatBool(m.Control), m.Offer
+		rec[0], rec[1], rec[2], rec[3], rec[4] = csvtext.Cell(m.Campaign), csvtext.Cell(m.Customer), csvtext.Cell(m.Email), strconv.FormatBool(m.Control), csvtext.Cell(m.Offer)
 		rec[5] = m.Time.UTC().Format(time.RFC3339)
-		rec[6], rec[7], rec[8] = joinList(keys), joinList(names), joinList(reasons)
+		rec[6], rec[7], rec[8] = csvtext.Cell(joinList(keys)), csvtext.Cell(joinList(names)), csvtext.Cell(joinList(reasons))
 		if err := cw.Write(rec); err != nil {
 			return err
 		}
@@ -66,10 +72,12 @@ func joinList(items []string) string {
 }
 
 // SplitList splits a products, names or reasons field of [WriteCSV] into
-// its items: at each "|" that no "\" escapes, each "\x" read as x. An
-// empty field is no items (a message without products); a field of one
-// empty name is read as none too.
+// its items, without the apostrophe WriteCSV puts before a field a
+// spreadsheet would read as a formula: at each "|" that no "\" escapes,
+// each "\x" read as x. An empty field is no items (a message without
+// products); a field of one empty name is read as none too.
 func SplitList(field string) []string {
+	field = csvtext.Text(field)
 	if field == "" {
 		return nil
 	}
@@ -99,7 +107,8 @@ func SplitList(field string) []string {
 // WriteJSON returns an error naming the first such string, before writing
 // anything, as it does for a message [ReadJSON] would refuse (without its
 // campaign, customer or time, or an item without its product). [WriteCSV]
-// writes every string byte for byte.
+// writes every string byte for byte, but for the apostrophe before one a
+// spreadsheet would run as a formula.
 func WriteJSON(w io.Writer, msgs []Message) error {
 	for i := range msgs {
 		if err := checkUTF8(&msgs[i]); err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/campaign"
+	"github.com/shopaffinity/affinity/internal/csvtext"
 	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/segment"
 	"github.com/shopaffinity/affinity/shop"
@@ -853,8 +854,11 @@ func advCheckOutputs(t *testing.T, msgs []campaign.Message) {
 		for _, it := range m.Items {
 			keys, names, reasons = append(keys, it.Product), append(names, it.Name), append(reasons, it.Reason)
 		}
-		if want := []string{m.Campaign, m.Customer, m.Email, strconv.FormatBool(m.Control), m.Offer,
-			m.Time.UTC().Format(time.RFC3339), advJoinList(keys), advJoinList(names), advJoinList(reasons)}; !slices.Equal(want, r) {
+		// text a spreadsheet would run as a formula has an apostrophe
+		// before it
+		cell := csvtext.Cell
+		if want := []string{cell(m.Campaign), cell(m.Customer), cell(m.Email), strconv.FormatBool(m.Control), cell(m.Offer),
+			m.Time.UTC().Format(time.RFC3339), cell(advJoinList(keys)), cell(advJoinList(names)), cell(advJoinList(reasons))}; !slices.Equal(want, r) {
 			assert.Equal(t, want, r)
 		}
 		tm, err := time.Parse(time.RFC3339, r[5])

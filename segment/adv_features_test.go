@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/csvtext"
 	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/segment"
 )
@@ -634,7 +635,7 @@ func TestFeatWriteCSV(t *testing.T) {
 	i := 1
 	for _, c := range x.All().ToArray() {
 		mc := m.cust[h.CustomerKey(affinity.CustomerID(c))]
-		want := []string{mc.key, num(mc.recency), num(mc.tenure), strconv.Itoa(mc.freq), "", "",
+		want := []string{csvtext.Cell(mc.key), num(mc.recency), num(mc.tenure), strconv.Itoa(mc.freq), "", "",
 			score(mc.r), score(mc.f), score(mc.m), mc.rfm, mc.stage, num(mc.abandoned)}
 		row := rows[i]
 		i++
@@ -1140,7 +1141,7 @@ func featCheckReadSide(t *testing.T, msg string, rng *rand.Rand, h *affinity.His
 		require.NoError(t, err)
 		var keys []string
 		for _, r := range rows[1:] {
-			keys = append(keys, r[0])
+			keys = append(keys, csvtext.Text(r[0]))
 		}
 		assert.Equal(t, slices.Collect(x.Keys(roaring.And(set, x.All()))), keys, "%s: WriteCSV keys in id order", msg)
 	}

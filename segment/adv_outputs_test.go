@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/csvtext"
 	"github.com/shopaffinity/affinity/segment"
 )
 
@@ -692,7 +693,8 @@ func TestAdvOutKeysEarlyBreak(t *testing.T) {
 	assert.Len(t, got, 2)
 }
 
-// WriteCSV: header, quoting of hostile keys, id order, exact money, absent
+// WriteCSV: header, quoting of hostile keys (an apostrophe before one a
+// spreadsheet would run as a formula), id order, exact money, absent
 // values empty, unknown ids skipped; it agrees with FeaturesOf.
 func TestAdvOutWriteCSV(t *testing.T) {
 	for _, c := range advOutCases(t, 2) {
@@ -724,7 +726,10 @@ func TestAdvOutWriteCSV(t *testing.T) {
 			row := rows[i+1]
 			require.Len(t, row, 12, c.name)
 			msg := fmt.Sprintf("%s row %d %q", c.name, i+1, f.Customer)
-			assert.Equal(t, f.Customer, row[0], msg)
+			// a key a spreadsheet would run as a formula ("=1+1") has an
+			// apostrophe before it
+			assert.Equal(t, csvtext.Cell(f.Customer), row[0], msg)
+			assert.Equal(t, f.Customer, csvtext.Text(row[0]), msg)
 			assert.Equal(t, []string{days(f.Recency), days(f.Tenure), strconv.Itoa(f.Frequency)}, row[1:4], msg)
 			mon, err := affinity.ParseMoney(row[4], '.')
 			if assert.NoError(t, err, "%s monetary %q", msg, row[4]) {

@@ -12,6 +12,7 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/csvtext"
 )
 
 // Stats summarizes a set of customers. Revenue and orders are the sums of
@@ -261,8 +262,12 @@ var csvHeader = []string{"customer", "recency_days", "tenure_days", "frequency",
 // WriteCSV writes one CSV row per customer of set that the index knows, in
 // id order, with a header: customer, recency_days, tenure_days, frequency,
 // monetary, aov, r, f, m, rfm_segment, lifecycle, abandoned_cart_days.
-// Absent values are empty fields. Features are decoded 65,536 customers at
-// a time.
+// Absent values are empty fields. A customer key or segment name that a
+// spreadsheet would run as a formula (one beginning with "=", "+", "-",
+// "@", a tab or a carriage return, after any apostrophes) is written with
+// an apostrophe before it, so that the file opens as text in Excel,
+// LibreOffice or Google Sheets; numbers are written as they are. Features
+// are decoded 65,536 customers at a time.
 func (x *Index) WriteCSV(w io.Writer, set *roaring.Bitmap) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(csvHeader); err != nil {
@@ -279,7 +284,7 @@ func (x *Index) WriteCSV(w io.Writer, set *roaring.Bitmap) error {
 	for lo := uint64(0); !in.IsEmpty() && lo <= uint64(in.Maximum()); lo += 1 << chunkBits {
 		part := roaring.And(in, rangeBitmap(lo, lo+1<<chunkBits))
 		for _, f := range x.features(part) {
-			row[0] = f.Customer
+			row[0] = csvtext.Cell(f.Customer)
 			row[1], row[2] = days(f.Recency), days(f.Tenure)
 			row[3] = strconv.Itoa(f.Frequency)
 			row[4] = f.Monetary.String()
@@ -288,7 +293,7 @@ func (x *Index) WriteCSV(w io.Writer, set *roaring.Bitmap) error {
 				row[5] = f.AOV.String()
 				row[6], row[7], row[8] = strconv.Itoa(f.R), strconv.Itoa(f.F), strconv.Itoa(f.M)
 			}
-			row[9], row[10], row[11] = f.RFM, f.Stage, days(f.AbandonedCartDays)
+			row[9], row[10], row[11] = csvtext.Cell(f.RFM), csvtext.Cell(f.Stage), days(f.AbandonedCartDays)
 			if err := cw.Write(row); err != nil {
 				return err
 			}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/csvtext"
 	"github.com/shopaffinity/affinity/segment"
 )
 
@@ -343,7 +344,12 @@ func (a *Audience) sorted(order Order) []affinity.CustomerID {
 
 // WriteCSV writes the members in the given order with a header:
 // customer, spend, orders, last_purchase (RFC 3339, empty when none),
-// rfm_segment, lifecycle. Spend is exact (up to four decimals).
+// rfm_segment, lifecycle. Spend is exact (up to four decimals). A
+// customer key or segment name that a spreadsheet would run as a formula
+// (one beginning with "=", "+", "-", "@", a tab or a carriage return,
+// after any apostrophes) is written with an apostrophe before it, so
+// that a file opened in Excel, LibreOffice or Google Sheets shows it as
+// text; the numbers are written as they are.
 func (a *Audience) WriteCSV(w io.Writer, order Order) error {
 	if order < ByKey || order > ByRecency {
 		return fmt.Errorf("shop: unknown order %d", int(order))
@@ -360,7 +366,7 @@ func (a *Audience) WriteCSV(w io.Writer, order Order) error {
 		if !m.LastPurchase.IsZero() {
 			last = m.LastPurchase.Format(time.RFC3339)
 		}
-		rec[0], rec[1], rec[2], rec[3], rec[4], rec[5] = m.Customer, m.Spend.String(), strconv.Itoa(m.Orders), last, m.RFM, m.Stage
+		rec[0], rec[1], rec[2], rec[3], rec[4], rec[5] = csvtext.Cell(m.Customer), m.Spend.String(), strconv.Itoa(m.Orders), last, csvtext.Cell(m.RFM), csvtext.Cell(m.Stage)
 		if err := cw.Write(rec); err != nil {
 			return err
 		}

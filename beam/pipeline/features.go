@@ -16,6 +16,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/csvtext"
 	"github.com/shopaffinity/affinity/segment"
 )
 
@@ -394,7 +395,8 @@ func (f *scoreFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte) boo
 }
 
 // FeaturesCSV formats features the way segment.Index.WriteCSV does: a
-// header, then one row per customer in the order of fs.
+// header, then one row per customer in the order of fs, a key or name a
+// spreadsheet would run as a formula with an apostrophe before it.
 func FeaturesCSV(fs []segment.Features) []byte {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
@@ -407,8 +409,8 @@ func FeaturesCSV(fs []segment.Features) []byte {
 		return strconv.Itoa(d)
 	}
 	for _, f := range fs {
-		row := []string{f.Customer, days(f.Recency), days(f.Tenure), strconv.Itoa(f.Frequency), f.Monetary.String(), "", "", "", "",
-			f.RFM, f.Stage, days(f.AbandonedCartDays)}
+		row := []string{csvtext.Cell(f.Customer), days(f.Recency), days(f.Tenure), strconv.Itoa(f.Frequency), f.Monetary.String(), "", "", "", "",
+			csvtext.Cell(f.RFM), csvtext.Cell(f.Stage), days(f.AbandonedCartDays)}
 		if f.R > 0 {
 			row[5] = f.AOV.String()
 			row[6], row[7], row[8] = strconv.Itoa(f.R), strconv.Itoa(f.F), strconv.Itoa(f.M)
