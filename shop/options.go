@@ -280,7 +280,13 @@ type Options struct {
 	// SegmentIndex, Profile before the "segment" step's end). The end of
 	// a refresh's "segment" step is reported once the index is served,
 	// and that of a background "model" step once the snapshot with the
-	// new fit is, so a callback may ask for them from there.
+	// new fit is, so a callback may ask for them from there. A panic of
+	// the callback on the caller's goroutine reaches the caller; on a
+	// goroutine of the shop it ends the process never: it is the error
+	// of the background work it reported (the segment queries' for the
+	// start of a background "segment" step, WaitModel's for a background
+	// "model" step), and dropped at the end of a background "segment"
+	// step, as the index is served by then.
 	Progress affinity.ProgressFunc
 	// OnLoad, when set, receives what each load read — that of [Open] and
 	// of every [Shop.Refresh] — once it has read its source, before the

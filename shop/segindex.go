@@ -253,7 +253,13 @@ func (g *segIndex) start() {
 		}
 		g.mu.Unlock()
 		if err == nil && end != nil {
-			end()
+			// the step's end, reported on this goroutine, the shop's, where
+			// no recover of the caller's reaches: a panic of the Progress
+			// callback is dropped, as the index is already served
+			_ = parallel.Guard(func() error {
+				end()
+				return nil
+			})
 		}
 	})
 }
