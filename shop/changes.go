@@ -53,7 +53,7 @@ func Changes(seq iter.Seq[affinity.OrderChange]) Source {
 				err = b.Apply(c)
 			}
 			if err != nil {
-				return rep, fmt.Errorf("shop: change %d (order %q): %w", rep.Rows, c.Key, err)
+				return rep, wrap(err, fmt.Sprintf("change %d (order %q)", rep.Rows, c.Key))
 			}
 			rep.Loaded++
 			rep.Purchases += len(c.Lines)

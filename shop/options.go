@@ -333,10 +333,10 @@ func (o Options) resolve() (*settings, error) {
 	s := &settings{o: o, k: o.Neighbors, isNon: o.IsNonMerchandise}
 	var err error
 	if s.scope, err = similarity.ParseScope(cmpOr(o.Scope, DefaultScope)); err != nil {
-		return nil, fmt.Errorf("shop: Options.Scope: %w", err)
+		return nil, wrap(err, "Options.Scope")
 	}
 	if s.measure, err = similarity.ParseMeasure(cmpOr(o.Measure, DefaultMeasure)); err != nil {
-		return nil, fmt.Errorf("shop: Options.Measure: %w", err)
+		return nil, wrap(err, "Options.Measure")
 	}
 	if o.Shrinkage < 0 || math.IsNaN(o.Shrinkage) || math.IsInf(o.Shrinkage, 0) {
 		return nil, fmt.Errorf("shop: Options.Shrinkage %v is not a finite λ ≥ 0", o.Shrinkage)
@@ -373,7 +373,7 @@ func (o Options) resolve() (*settings, error) {
 		return nil, fmt.Errorf("shop: unknown Options.NextBasket %d", int(o.NextBasket))
 	}
 	if err := o.Lookback.Validate(); err != nil {
-		return nil, fmt.Errorf("shop: Options.Lookback: %w", err)
+		return nil, wrap(err, "Options.Lookback")
 	}
 	if s.isNon == nil {
 		s.isNon = DefaultNonMerchandise

@@ -156,7 +156,7 @@ func (s *Snapshot) Recommend(ctx context.Context, req Request) (Result, error) {
 		return Result{}, ErrNilContext
 	}
 	if err := ctx.Err(); err != nil {
-		return Result{}, fmt.Errorf("shop: %w", err)
+		return Result{}, wrap(err, "")
 	}
 	k := req.K
 	if k == 0 {
@@ -210,7 +210,7 @@ func (s *Snapshot) Recommend(ctx context.Context, req Request) (Result, error) {
 	recs, err := s.eng.Recommend((*sp)[:0], rr)
 	*sp = recs
 	if err != nil {
-		return Result{}, fmt.Errorf("shop: %w", err)
+		return Result{}, wrap(err, "")
 	}
 	res.Recs = make([]Rec, len(recs))
 	for i := range recs {

@@ -183,17 +183,17 @@ func (r *Rec) UnmarshalJSON(b []byte) error {
 	}
 	price, err := affinity.ParseMoney(j.Price, '.')
 	if err != nil {
-		return fmt.Errorf("shop: price: %w", err)
+		return wrap(err, "price")
 	}
 	out := Rec{Product: j.Product, Name: j.Name, Category: j.Category, Price: price, Score: j.Score, Source: j.Source, nr: uint8(len(j.Reasons))}
 	for i, x := range j.Reasons {
 		out.reasons[i] = Reason{Kind: x.Kind, Product: x.Product, Name: x.Name, Category: x.Category, Share: x.Share, Count: x.Count, Unit: x.Unit, Lift: x.Lift, Days: x.Days, Due: x.Due, Trend: x.Trend, TrendDays: x.TrendDays}
 		if err := out.reasons[i].check(); err != nil {
-			return fmt.Errorf("shop: reason %d: %w", i+1, err)
+			return wrap(err, fmt.Sprintf("reason %d", i+1))
 		}
 	}
 	if _, err := out.Source.MarshalText(); err != nil {
-		return fmt.Errorf("shop: a result without its source: %w", err)
+		return wrap(err, "a result without its source")
 	}
 	switch {
 	case out.Source.Fallback() && out.nr > 0:

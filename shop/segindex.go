@@ -234,6 +234,9 @@ func (g *segIndex) start() {
 			x, end, err = build(ctx)
 			return err
 		})
+		if _, ok := err.(*parallel.Panic); ok {
+			err = wrap(err, "segment index") // the build's own errors say so
+		}
 		g.mu.Lock()
 		stopped := ctx.Err() != nil
 		cancel()
@@ -298,7 +301,7 @@ func (g *segIndex) get(ctx context.Context) (*segment.Index, error) {
 	case <-g.done:
 		return g.x.Load(), g.err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, wrap(ctx.Err(), "waiting for the segment index")
 	}
 }
 

@@ -3,7 +3,6 @@ package shop
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -150,7 +149,9 @@ func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 // atomically. Requests keep being served
 // from the current snapshot while it builds. Refreshes run one at a time
 // (a Refresh waits for the one under way while its context lets it: when
-// the context ends first, it returns the context's error, wrapped); a
+// the context ends first, it returns the context's error, wrapped; with
+// a context already done it returns that error at once, and after Close
+// [ErrClosed]); a
 // failed or cancelled refresh leaves the current snapshot in place and
 // returns the error. A source that changes nothing (no new line, event,
 // product or order change that wins; an order export read again, see
@@ -202,17 +203,31 @@ func (s *Shop) Refresh(ctx context.Context, src Source) error {
 	if src == nil {
 		return errNilSource
 	}
+	// a closed shop or a context already done: the same error each time,
+	// whether or not another refresh is under way
+	if s.set.life.Err() != nil {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return wrap(err, "refresh")
+	}
 	// Close stops a refresh under way as its own context would
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	defer context.AfterFunc(s.set.life, func() { stop(ErrClosed) })()
 	select {
 	case s.refreshing <- struct{}{}:
-	case <-ctx.Done():
-		if context.Cause(ctx) == ErrClosed {
-			return fmt.Errorf("shop: refresh stopped: %w", ErrClosed)
+	default:
+		// another refresh (or the adoption of a background fit) is under
+		// way: wait for it while ctx lets us
+		select {
+		case s.refreshing <- struct{}{}:
+		case <-ctx.Done():
+			if context.Cause(ctx) == ErrClosed {
+				return wrap(ErrClosed, "refresh stopped")
+			}
+			return wrap(ctx.Err(), "refresh: waiting for the refresh under way")
 		}
-		return fmt.Errorf("shop: refresh: waiting for the refresh under way: %w", ctx.Err())
 	}
 	defer func() { <-s.refreshing }()
 	if s.set.life.Err() != nil {
@@ -228,7 +243,7 @@ func (s *Shop) Refresh(ctx context.Context, src Source) error {
 	case err == nil:
 		commit(src) // a Committer's load is in the snapshot served
 	case context.Cause(ctx) == ErrClosed:
-		return fmt.Errorf("shop: refresh stopped: %w", ErrClosed)
+		return wrap(ErrClosed, "refresh stopped")
 	}
 	return err
 }
@@ -253,7 +268,7 @@ func (s *Shop) load(ctx context.Context, src Source, b *affinity.Builder, worker
 	}
 	rep, err := src.Load(ctx, b)
 	if err != nil {
-		return rep, fmt.Errorf("shop: load: %w", err)
+		return rep, wrap(err, "load")
 	}
 	if !bytes {
 		p.Report(affinity.Progress{Step: "load", Done: int64(rep.Rows), Total: int64(rep.Rows), Unit: "rows"})
@@ -268,7 +283,7 @@ func (s *Shop) publish(ctx context.Context, b *affinity.Builder, rep dataset.Rep
 	done := step(s.set.o.Progress, "history", int64(b.Len()), "lines")
 	h, err := b.Build(ctx)
 	if err != nil {
-		return fmt.Errorf("shop: build history: %w", err)
+		return wrap(err, "build history")
 	}
 	done()
 	cur := s.cur.Load()
@@ -291,7 +306,7 @@ func (s *Shop) publish(ctx context.Context, b *affinity.Builder, rep dataset.Rep
 	if cur != nil && cur.valuesAsked() {
 		// the shop serves profiles: fit before the swap, not in a request
 		if _, err := snap.Value(ctx); err != nil && ctx.Err() != nil {
-			return fmt.Errorf("shop: value models: %w", err)
+			return wrap(err, "value models")
 		}
 	}
 	s.mu.Lock()
@@ -378,7 +393,7 @@ func (s *Shop) refitLoop(done chan struct{}) {
 		})
 		if err != nil {
 			s.refit.mu.Lock()
-			stop(fmt.Errorf("shop: background model fit: %w", err))
+			stop(wrap(err, "background model fit"))
 			s.refit.mu.Unlock()
 			return
 		}
@@ -489,7 +504,7 @@ func (s *Shop) WaitModel(ctx context.Context) error {
 		select {
 		case <-done:
 		case <-ctx.Done():
-			return fmt.Errorf("shop: %w", ctx.Err())
+			return wrap(ctx.Err(), "")
 		}
 	}
 }

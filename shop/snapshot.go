@@ -139,7 +139,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		s.productTables(cat, set)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("shop: %w", err)
+		return nil, wrap(err, "")
 	}
 
 	switch {
@@ -179,7 +179,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		// same: an empty shop must not take options its first orders
 		// would refuse (on an empty History BuildPart checks them only)
 		if _, err := segment.BuildPart(ctx, h, segAsOf, segOpts); err != nil {
-			return nil, fmt.Errorf("shop: segment index: %w", err)
+			return nil, wrap(err, "segment index")
 		}
 	}
 	buildSeg := func(ctx context.Context) (*segment.Index, func(), error) {
@@ -204,7 +204,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 			x, err = segment.Build(ctx, h, segAsOf, segOpts)
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("shop: segment index: %w", err)
+			return nil, nil, wrap(err, "segment index")
 		}
 		return x, done, nil
 	}
@@ -250,7 +250,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		counts, err = similarity.Count(ctx, h, asOf, co)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("shop: co-purchase counts: %w", err)
+		return nil, wrap(err, "co-purchase counts")
 	}
 	done()
 	s.counts = counts
@@ -263,7 +263,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		s.nb, err = similarity.NewIndex(ctx, counts, io)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("shop: neighbours: %w", err)
+		return nil, wrap(err, "neighbours")
 	}
 	done()
 
@@ -279,7 +279,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 			t, err = recommend.CountRepeats(ctx, h, asOf, s.nonMerch)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("shop: repeat share: %w", err)
+			return nil, wrap(err, "repeat share")
 		}
 		s.repeats = &t
 		if o.NextBasket == On || t.Share() >= DefaultRepeatShare {
@@ -312,7 +312,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		} else {
 			done = step(prog, "model", int64(cat.NumProducts()), "products")
 			if s.modelIdx, err = s.fit.index(ctx, h, asOf); err != nil {
-				return nil, fmt.Errorf("shop: model %v: %w", model, err)
+				return nil, wrap(err, fmt.Sprintf("model %v", model))
 			}
 			s.modelSeq = s.seq
 			done()
@@ -335,7 +335,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		prevEng = prev.eng // Renew updates what the change leaves cheap to update
 	}
 	if s.eng, err = recommend.Renew(ctx, prevEng, h, engIdx, asOf, ro); err != nil {
-		return nil, fmt.Errorf("shop: engine: %w", err)
+		return nil, wrap(err, "engine")
 	}
 	s.ro = ro
 	done()
@@ -347,7 +347,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 func (s *Snapshot) withModel(ctx context.Context, idx *similarity.Index, seq uint64) (*Snapshot, error) {
 	eng, err := recommend.Renew(ctx, s.eng, s.h, idx, s.asOf, s.ro)
 	if err != nil {
-		return nil, fmt.Errorf("shop: engine: %w", err)
+		return nil, wrap(err, "engine")
 	}
 	return &Snapshot{h: s.h, asOf: s.asOf, segAsOf: s.segAsOf, report: s.report, segs: s.segs, nb: s.nb, counts: s.counts,
 		eng: eng, nonMerch: s.nonMerch, unit: s.unit, cats: s.cats, lookback: s.lookback, halfLife: s.halfLife, workers: s.workers, mbg: s.mbg,
@@ -392,7 +392,7 @@ func tune(ctx context.Context, h *affinity.History, asOf time.Time, set *setting
 	case errors.Is(err, recommend.ErrNoValidation):
 		return nil // the defaults stand
 	case err != nil:
-		return fmt.Errorf("shop: tune: %w", err)
+		return wrap(err, "tune")
 	}
 	set.tuning = t
 	if m := t.Best.Candidate.Model; !learned(m) {
@@ -422,7 +422,7 @@ func choose(ctx context.Context, h *affinity.History, asOf time.Time, set *setti
 	g.Workers, g.Progress = min(workers, recommend.MaxWorkers), o.Progress
 	c, t, err := recommend.Choose(ctx, h, asOf, g)
 	if err != nil {
-		return fmt.Errorf("shop: model choice: %w", err)
+		return wrap(err, "model choice")
 	}
 	if t != nil {
 		set.chosen, set.tuning = &c, t

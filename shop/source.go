@@ -65,7 +65,7 @@ func every4096(ctx context.Context, n int) error {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("shop: %w", err)
+		return wrap(err, "")
 	}
 	return nil
 }
@@ -184,7 +184,7 @@ func Purchases(seq iter.Seq[affinity.Purchase]) Source {
 			}
 			rep.Rows++
 			if err := b.Add(p); err != nil {
-				return rep, fmt.Errorf("shop: purchase %d: %w", rep.Rows, err)
+				return rep, wrap(err, fmt.Sprintf("purchase %d", rep.Rows))
 			}
 			rep.Loaded++
 			rep.Purchases++
@@ -213,7 +213,7 @@ func Storefront(s *dataset.Storefront) Source {
 				return rep, err
 			}
 			if err := b.AddProduct(p); err != nil {
-				return rep, fmt.Errorf("shop: product %q: %w", p.Key, err)
+				return rep, wrap(err, fmt.Sprintf("product %q", p.Key))
 			}
 			rep.Products++
 		}
@@ -234,7 +234,7 @@ func Storefront(s *dataset.Storefront) Source {
 			}
 			rep.Rows++
 			if err := b.AddEvent(e); err != nil {
-				return rep, fmt.Errorf("shop: event %d: %w", rep.Events+1, err)
+				return rep, wrap(err, fmt.Sprintf("event %d", rep.Events+1))
 			}
 			rep.Loaded++
 			rep.Events++
@@ -270,7 +270,7 @@ func LoadHistory(ctx context.Context, src Source) (*affinity.History, dataset.Re
 	var b affinity.Builder
 	rep, err := src.Load(ctx, &b)
 	if err != nil {
-		return nil, rep, fmt.Errorf("shop: load: %w", err)
+		return nil, rep, wrap(err, "load")
 	}
 	if f, ok := src.(fileSource); ok {
 		if err := f.nothingLoaded(rep); err != nil {
@@ -279,7 +279,7 @@ func LoadHistory(ctx context.Context, src Source) (*affinity.History, dataset.Re
 	}
 	h, err := b.Build(ctx)
 	if err != nil {
-		return nil, rep, fmt.Errorf("shop: build history: %w", err)
+		return nil, rep, wrap(err, "build history")
 	}
 	commit(src)
 	return h, rep, nil
@@ -309,7 +309,7 @@ func (srcs sources) Load(ctx context.Context, b *affinity.Builder) (dataset.Repo
 	var rep dataset.Report
 	for i, src := range srcs {
 		if src == nil {
-			return rep, fmt.Errorf("shop: source %d: %w", i+1, errNilSource)
+			return rep, wrap(errNilSource, fmt.Sprintf("source %d", i+1))
 		}
 		r, err := src.Load(ctx, b)
 		rep.Rows += r.Rows
@@ -331,7 +331,7 @@ func (srcs sources) Load(ctx context.Context, b *affinity.Builder) (dataset.Repo
 			rep.Format += "+" + r.Format
 		}
 		if err != nil {
-			return rep, fmt.Errorf("shop: source %d: %w", i+1, err)
+			return rep, wrap(err, fmt.Sprintf("source %d", i+1))
 		}
 	}
 	return rep, nil
@@ -350,7 +350,7 @@ func Catalog(products []affinity.Product) Source {
 				return rep, err
 			}
 			if err := b.AddProduct(p); err != nil {
-				return rep, fmt.Errorf("shop: product %q: %w", p.Key, err)
+				return rep, wrap(err, fmt.Sprintf("product %q", p.Key))
 			}
 			rep.Products++
 		}
