@@ -402,8 +402,20 @@ var (
 	nonMerchPhrases = []string{
 		"postage", "carriage", "next day carriage", "shipping", "delivery", "delivery charge", "freight",
 		"manual", "samples", "discount", "bank charges", "amazon fee", "service charge",
+		"adjust bad debt",
 	}
 	nonMerchEnds = []string{" fee", " fees", " surcharge"}
+	// nonMerchLast end a short name of a fee or an adjustment: "CRUK
+	// Commission", "AMAZON ADJUSTMENT", "dotcom adjust"
+	nonMerchLast = []string{"commission", "commissions", "adjust", "adjustment", "adjustments"}
+	// postageWords may stand beside "postage" in the name of a postage
+	// charge: where it goes, how, and the packing
+	postageWords = []string{
+		"dotcom", "uk", "eu", "europe", "european", "international", "intl", "world", "worldwide",
+		"domestic", "overseas", "abroad", "local", "national", "standard", "express", "first", "second",
+		"class", "tracked", "signed", "for", "and", "packing", "packaging", "p", "charge", "charges",
+		"cost", "costs", "extra", "additional", "royal", "mail", "airmail", "courier",
+	}
 )
 
 // DefaultNonMerchandise recognises the usual non-merchandise rows of shop
@@ -411,18 +423,22 @@ var (
 // ignoring case, punctuation and spacing ("Next-Day Carriage" is "next
 // day carriage", "Bank Charges." is "bank charges"): names that are
 // exactly a charge ("POSTAGE", "CARRIAGE", "Next Day Carriage",
-// "Manual", "Bank Charges", "AMAZON FEE", "SAMPLES", "Discount");
-// names with the word postage (not a postage stamp), a
-// commission or an adjustment ("DOTCOM POSTAGE", "CRUK Commission",
-// "Adjust bad debt", "AMAZON ADJUSTMENT"); a gift voucher or card
-// followed by nothing but amounts ("Dotcomgiftshop Gift Voucher
-// £10.00", "Gift card 25 EUR"); and names that are or end in the word
-// "fee", "fees" or "surcharge" ("Fee", "Card-fee", not "Coffee").
+// "Manual", "Bank Charges", "AMAZON FEE", "SAMPLES", "Discount",
+// "Adjustment", "Adjust bad debt"); postage with nothing but where it
+// goes, packing or an amount ("DOTCOM POSTAGE", "Postage UK", "Postage
+// and packing", "Postage £3.50"); a short name of at most three words
+// that ends in the word commission or adjustment, or the verb adjust
+// ("CRUK Commission", "AMAZON ADJUSTMENT", "taig adjust"); a gift
+// voucher or card followed by nothing but amounts ("Dotcomgiftshop Gift
+// Voucher £10.00", "Gift card 25 EUR"); and names that are or end in the
+// word "fee", "fees" or "surcharge" ("Fee", "Card-fee", not "Coffee").
 // Products named for a thing are merchandise: "FRENCH CARRIAGE LANTERN",
-// "Adjustable Dumbbell Set", "Commissioner Gordon Figure", "Gift Card
-// Holder", "Vintage Postage Stamp Album". It errs on that side, as a
-// real product it hid would never show; name the others in
-// Options.NonMerchandise or match them with Options.IsNonMerchandise.
+// "Postage Scale", "Digital Postage Meter", "Vintage Postage Stamp
+// Album", "Quick Adjust Tripod", "Adjusted Fit Jeans", "Adjustable
+// Dumbbell Set", "Commission Art Kit", "Commissioner Gordon Figure",
+// "Gift Card Holder". It errs on that side, as a real product it hid
+// would never show; name the others in Options.NonMerchandise or match
+// them with Options.IsNonMerchandise.
 func DefaultNonMerchandise(p affinity.Product) bool {
 	// the name's letter and digit words, lower-cased: "Next-Day Carriage",
 	// "Card-fee" and "Bank Charges." read as the phrases they are
@@ -439,6 +455,11 @@ func DefaultNonMerchandise(p affinity.Product) bool {
 			return true
 		}
 	}
+	// a fee, commission or adjustment named in a few words ends in it;
+	// one of those words before a thing's name is that thing's
+	if len(words) <= 3 && slices.Contains(nonMerchLast, words[len(words)-1]) {
+		return true
+	}
 	for i, w := range words {
 		next := func(k int) string {
 			if i+k < len(words) {
@@ -448,11 +469,13 @@ func DefaultNonMerchandise(p affinity.Product) bool {
 		}
 		switch w {
 		case "postage":
-			if n := next(1); n != "stamp" && n != "stamps" {
+			// postage with nothing but where it goes, packing or an
+			// amount: "Postage Scale" and "Postage Stamps" are things
+			if !slices.ContainsFunc(words, func(w string) bool {
+				return w != "postage" && !slices.Contains(postageWords, w) && !amounts([]string{w})
+			}) {
 				return true
 			}
-		case "commission", "adjust", "adjusted", "adjustment", "adjustments":
-			return true
 		case "giftcard", "giftcards":
 			if amounts(words[i+1:]) {
 				return true
