@@ -60,11 +60,13 @@
 // # Concurrency
 //
 // A Shop is safe for concurrent use. A Snapshot is immutable: requests
-// read the snapshot current when they start and never wait. [Shop.Refresh]
-// builds the next snapshot beside the current one and swaps a pointer;
-// refreshes run one at a time. The new snapshot's segment index is
-// updated (or built) in the background: [Snapshot.Segments] and the
-// calls that read it wait for it. A learned model (EASE) is fitted again
+// read the snapshot current when they start and never wait for a refresh
+// under way. [Shop.Refresh] builds the next snapshot beside the current
+// one and swaps a pointer; refreshes run one at a time. The new
+// snapshot's segment index is updated (or built) in the background:
+// [Snapshot.Segments] and the calls that read it ([Snapshot.Segment],
+// [Snapshot.Audience], [Snapshot.SegmentIndex], and [Snapshot.Profile]
+// until the shop serves profiles) wait for it on that snapshot. A learned model (EASE) is fitted again
 // in the background too, and a snapshot of the same history with the new
 // fit replaces the served one when it is done ([Options.ModelRefit],
 // [Shop.WaitModel]). Long steps report to [Options.Progress] and

@@ -140,8 +140,9 @@ type Options struct {
 	// 400,000 lines), which chooses EASE.
 	// "neighbours" always takes the co-purchase neighbours (Scope,
 	// Measure); "ease" the EASE model (similarity.FitEASE within Scope,
-	// dense up to recommend.DefaultEASEMaxDense products and sparse
-	// beyond). A learned model is fitted again at every snapshot, without
+	// which must be "basket" or "customer": with "sequential" Open
+	// returns an error, as EASE fits symmetric counts; dense up to
+	// recommend.DefaultEASEMaxDense products and sparse beyond). A learned model is fitted again at every snapshot, without
 	// the non-merchandise (4.3–4.7 s on Online Retail, on one core),
 	// after the snapshot is served unless ModelRefit says before; the
 	// neighbours still give the reasons' counts. Ignored when Tune chose
@@ -181,9 +182,12 @@ type Options struct {
 	// Retail calibration periods tried.
 	ValueModel string
 	// HalfLife is the half-life of a customer's past purchases in their
-	// recommendations. Zero means the half-life the Model "auto" chooses
-	// (30 days, 90 days or 10 years), or recommend's default (30 days)
-	// with any other Model; Tune's choice replaces it.
+	// recommendations. Zero leaves it to Recommend.HalfLife and, when
+	// that is zero too, means the half-life the Model "auto" chooses (30
+	// days, 90 days or 10 years), or, with any other Model and for rating
+	// data (rating events and no orders, which "auto" does not validate),
+	// recommend's default: 30 days for purchase data, no decay for rating
+	// data (see recommend.Options.HalfLife). Tune's choice replaces it.
 	HalfLife time.Duration
 	// Lookback is the segment look-back (frequency, monetary value,
 	// category shares); the zero value means [DefaultLookback].
@@ -235,9 +239,13 @@ type Options struct {
 	Tune *recommend.Grid
 
 	// Segment are the segment index's options; Lookback above, when set,
-	// overrides Segment.Lookback. Workers is taken from Workers below, and
-	// NonMerchandise from the shop's non-merchandise (see NonMerchandise
-	// below): spend in no category share, as in every answer of the shop.
+	// overrides Segment.Lookback. Workers is not read: Open builds the
+	// index on Workers below goroutines, a refresh that builds it in full
+	// on RefreshWorkers, and a refresh's update of the previous index, as
+	// the background build of the full index that later updates are laid
+	// over (see [Shop.Refresh]), on one. NonMerchandise is taken from the
+	// shop's non-merchandise (see NonMerchandise below): spend in no
+	// category share, as in every answer of the shop.
 	Segment segment.Options
 
 	// Workers is the number of goroutines each build step of [Open] uses;
@@ -346,6 +354,11 @@ func (o Options) resolve() (*settings, error) {
 	case "auto", "neighbours", "ease":
 	default:
 		return nil, fmt.Errorf("shop: Options.Model %q: want auto, neighbours or ease", o.Model)
+	}
+	if s.model == "ease" && s.scope == similarity.Sequential {
+		// EASE fits the symmetric Gram matrix of counts within orders or
+		// customers; directed counts have none
+		return nil, fmt.Errorf("shop: Options.Model %q needs Options.Scope basket or customer, not %q", s.model, o.Scope)
 	}
 	if o.ModelRefit != RefitInline && o.ModelRefit != RefitBackground {
 		return nil, fmt.Errorf("shop: Options.ModelRefit %d: want RefitInline or RefitBackground", o.ModelRefit)

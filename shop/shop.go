@@ -17,7 +17,12 @@ import (
 // everything affinity knows about the shop, a way to refresh it, and live
 // controls (stock) that survive every refresh. All methods are safe for
 // concurrent use; requests read the snapshot current when they start and
-// never wait for a refresh.
+// never wait for a refresh under way. On a snapshot a refresh has just
+// served, the calls that read its segment index — [Snapshot.Segments],
+// [Snapshot.SegmentIndex], [Snapshot.Segment], [Snapshot.Audience], and
+// [Snapshot.Profile] in a shop that has not served profiles yet — wait
+// until that index is updated or built in the background (see
+// [Shop.Refresh]); recommendations never wait.
 type Shop struct {
 	set *settings
 	cur atomic.Pointer[Snapshot]
