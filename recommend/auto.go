@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/confidence"
 	"github.com/shopaffinity/affinity/similarity"
 )
 
@@ -152,6 +153,6 @@ func significantlyBetter(a, b []float64) bool {
 	for i := range a {
 		d[i] = a[i] - b[i]
 	}
-	mean, se := meanStdErr(d)
+	mean, se := confidence.MeanStdErr(d)
 	return mean > 0 && mean > se
 }

@@ -35,11 +35,4 @@ func TestSignificantlyBetter(t *testing.T) {
 	assert.True(t, significantlyBetter(shift(0.02, 0.3), base))
 	// 0.01 in noise of sd 0.2: 1.0 standard error, not beyond
 	assert.False(t, significantlyBetter(shift(0.00999, 0.2), base))
-
-	mean, se := meanStdErr([]float64{1, 2, 3, 4})
-	assert.Equal(t, 2.5, mean)
-	assert.InDelta(t, 0.6455, se, 1e-4) // sd √(5/3) over √4
-	mean, se = meanStdErr([]float64{7})
-	assert.Equal(t, 7.0, mean)
-	assert.Zero(t, se)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/confidence"
 	"github.com/shopaffinity/affinity/internal/parallel"
 	"github.com/shopaffinity/affinity/similarity"
 )
@@ -410,29 +411,8 @@ func noValidation(both int, from time.Time, explore bool) error {
 // newTrial returns the trial of c with the validation customers' NDCG
 // scores: their mean and its standard error.
 func newTrial(c Candidate, scores []float64) Trial {
-	mean, se := meanStdErr(scores)
+	mean, se := confidence.MeanStdErr(scores)
 	return Trial{Candidate: c, NDCG: mean, StdErr: se}
-}
-
-// meanStdErr returns the mean of xs (summed in order, so the same for
-// any number of workers) and its standard error, sd/√n (0 for fewer
-// than two values).
-func meanStdErr(xs []float64) (mean, se float64) {
-	if len(xs) == 0 {
-		return 0, 0
-	}
-	for _, x := range xs {
-		mean += x
-	}
-	mean /= float64(len(xs))
-	if len(xs) < 2 {
-		return mean, 0
-	}
-	var ss float64
-	for _, x := range xs {
-		ss += (x - mean) * (x - mean)
-	}
-	return mean, math.Sqrt(ss / float64(len(xs)-1) / float64(len(xs)))
 }
 
 func (g Grid) withDefaults(h *affinity.History, asOf time.Time) Grid {
