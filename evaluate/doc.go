@@ -82,6 +82,22 @@
 // number of distinct (customer, product) pairs in training
 // (microsoft/recommenders' novelty, in bits).
 //
+// # Uncertainty
+//
+// A mean over a thousand customers is not exact: another thousand from
+// the same shop would give another. Each of the six means over customers
+// (precision, recall, ndcg, map, hit rate, mrr) carries its standard
+// error, at K and at each point of the curve ([Metrics.StdErr]), and
+// [Metrics.Interval] gives its 95 % confidence interval. To tell whether
+// one recommender beats another beyond noise, compare them on the same
+// customers: [Report.Compare] returns the mean per-customer difference of
+// a metric at K with its standard error and 95 % interval ([Difference]).
+// Paired differences are far more precise than the two rows' intervals
+// side by side, since most of a metric's spread is between customers
+// (some are easy to predict, all recommenders do well on them), which the
+// pairing cancels. Coverage and novelty are not means over customers and
+// have neither (see [StdErrs]).
+//
 // # Baselines
 //
 // Every report should carry the baselines, under reserved names so that
@@ -105,7 +121,8 @@
 // # Reports
 //
 // [Report.WriteMarkdown] writes a deterministic markdown table (one row per
-// recommender, one column per metric); [Report.WriteChart] draws metric@K
+// recommender, one column per metric, means only: the standard errors are
+// in the rows, see Uncertainty); [Report.WriteChart] draws metric@K
 // for K = 1 … [Options.CurveK] as a small PNG line chart (with
 // gonum.org/v1/plot). Asking for a chart does not change the table: its
 // metrics at K are those of K-product lists, as a recommender's first K

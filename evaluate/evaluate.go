@@ -137,7 +137,14 @@ var ErrBadList = errors.New("evaluate: invalid recommendation list")
 // relevant test item who are also customers of s.Train (matched by shop
 // key); the others are counted in [Report.ColdUsers]. Time and memory are
 // linear in the size of both Histories plus, per recommender, its Fit and
-// one Recommend call per evaluated customer. It returns ctx.Err() (wrapped)
+// one Recommend call per evaluated customer. The report keeps, for
+// [Report.Compare], each row's list state at K for each customer of each
+// [Items] selection (hit count, first hit rank, DCG and the sum of the
+// precisions at the hits: 20 bytes, at most 60 per customer and
+// recommender, and |R| per customer once): at K only, as the curve's
+// cutoffs would multiply it by CurveK, and kept rather than differenced
+// while scoring, which would need the pairs named before the evaluation
+// and the recommenders scored in step. It returns ctx.Err() (wrapped)
 // when ctx is done, and an error wrapping [ErrBadList] when a recommender
 // returns an invalid list.
 func Evaluate(ctx context.Context, s *Split, recs []Recommender, opts Options) (*Report, error) {
@@ -187,6 +194,14 @@ func Evaluate(ctx context.Context, s *Split, recs []Recommender, opts Options) (
 		Users:         len(g.users),
 		ColdUsers:     g.cold,
 		TrainProducts: g.nActive,
+		scored:        true,
+	}
+	for _, u := range g.users {
+		for it := range numItems {
+			if u.nRel[it] > 0 {
+				rep.nRel[it] = append(rep.nRel[it], u.nRel[it])
+			}
+		}
 	}
 	rep.Rows = make([]Row, len(recs))
 	pr := &progress{f: o.Progress, total: int64(len(g.users)) * int64(len(recs))}
@@ -273,11 +288,7 @@ func newGround(ctx context.Context, s *Split, o Options) (*ground, error) {
 		}
 	}
 	g := &ground{train: train, asOf: s.AsOf, kinds: kinds}
-	maxK := max(o.K, o.CurveK)
-	g.idcg = make([]float64, maxK+1)
-	for i := 1; i <= maxK; i++ {
-		g.idcg[i] = g.idcg[i-1] + 1/math.Log2(float64(i+1))
-	}
+	g.idcg = idcgTable(max(o.K, o.CurveK))
 
 	// novelty and the coverage denominator from the training interactions
 	custCount := make([]int32, np)
@@ -444,6 +455,18 @@ func (g *ground) run(ctx context.Context, r Recommender, o Options, pr *progress
 		for it := range acc {
 			acc[it] = newAccumulator(cutoffs(o.K, o.CurveK), maxK, np)
 		}
+	}
+	// each customer's list state at K, for Report.Compare: only at K, as
+	// a curve's states would cost CurveK times as much
+	for it := range acc {
+		n := 0
+		for _, u := range g.users {
+			if u.nRel[it] > 0 {
+				n++
+			}
+		}
+		row.scores[it] = customerScores{hits: make([]uint16, 0, n), first: make([]uint16, 0, n), dcg: make([]float64, 0, n), ap: make([]float64, 0, n)}
+		acc[it].keep, acc[it].keepK = &row.scores[it], o.K
 	}
 	// per-product marks, valid when equal to gen (dupGen: to lists)
 	relGen := make([]uint32, np)

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/confidence"
 )
 
 // Items selects which relevant items a metric counts: all of them, only
@@ -91,6 +92,11 @@ func (m Metric) valid() bool { return m >= Precision && m <= Novelty }
 // atK reports whether the metric is a cutoff metric, named "name@K".
 func (m Metric) atK() bool { return m != Coverage && m != Novelty }
 
+// perCustomer reports whether the metric is a mean of per-customer
+// values: those with a standard error, an interval and a paired
+// comparison.
+func (m Metric) perCustomer() bool { return m >= Precision && m <= MRR }
+
 // ParseMetric returns the metric named s (as [Metric.String] spells it).
 func ParseMetric(s string) (Metric, error) {
 	for m := Precision; m <= Novelty; m++ {
@@ -103,7 +109,8 @@ func ParseMetric(s string) (Metric, error) {
 
 // Metrics are ranking metrics at a cutoff K, averaged over Users
 // customers (except Coverage, which is a share of the catalog, and
-// Novelty, averaged over list entries). All are 0 when Users is 0.
+// Novelty, averaged over list entries), with the standard errors of the
+// six means over customers. All are 0 when Users is 0.
 type Metrics struct {
 	// Users is the number of customers averaged over: those with at least
 	// one relevant item of the selected [Items].
@@ -120,6 +127,56 @@ type Metrics struct {
 	// is the number of training customers who interacted with p and N the
 	// number of (customer, product) pairs in training; in bits.
 	Novelty float64
+	// StdErr holds the standard errors of the six means over customers;
+	// [Metrics.Interval] turns them into 95 % confidence intervals.
+	StdErr StdErrs
+}
+
+// StdErrs are the standard errors of the per-customer means of a
+// [Metrics]: the sample standard deviation of the customers' values
+// (n − 1 in the denominator) over √Users, so that the mean ± 1.96
+// standard errors is the usual 95 % interval for many customers. They
+// are 0 when Users < 2: one customer has no spread to measure.
+//
+// They measure how much the mean would move on another draw of customers
+// from the same shop and period, the customers being independent; they
+// do not measure the choice of the split's cutoff or period. The 95 %
+// intervals built on them rest on the mean being near normal: at
+// hundreds of customers they cover the true mean about 95 % of the time
+// (the package's tests simulate it), with a few dozen customers and rare
+// hits less (about 91 % at 60 customers and a hit rate of 1/8).
+//
+// Coverage and Novelty have none: coverage is one share of the catalog
+// for all the lists together, not a mean of per-customer values, and
+// novelty's entries are not independent draws (a popular product is in
+// many lists), so neither has a standard error of this form.
+type StdErrs struct {
+	Precision, Recall, NDCG, MAP, HitRate, MRR float64
+}
+
+// Value returns the standard error of metric's mean, NaN for Coverage,
+// Novelty and values outside the named metrics.
+func (e StdErrs) Value(metric Metric) float64 {
+	if !metric.perCustomer() {
+		return math.NaN()
+	}
+	return [numPerCustomer]float64{Precision: e.Precision, Recall: e.Recall, NDCG: e.NDCG, MAP: e.MAP, HitRate: e.HitRate, MRR: e.MRR}[metric]
+}
+
+// Interval returns the 95 % confidence interval of metric's mean over
+// the customers: the mean ± t·standard error, t the 97.5 % quantile of
+// Student's t distribution with Users − 1 degrees of freedom (1.96 for
+// many customers; wider for a few). A metric the same for every customer
+// has an interval of width 0. ok is false, and lo = hi = the value, when
+// there is no interval: for Coverage and Novelty (see [StdErrs]), for a
+// metric outside the named ones, and when Users < 2. The interval need not
+// lie in [0, 1].
+func (m Metrics) Interval(metric Metric) (lo, hi float64, ok bool) {
+	v := m.Value(metric)
+	if !metric.perCustomer() {
+		return v, v, false
+	}
+	return confidence.Interval(v, m.StdErr.Value(metric), m.Users)
 }
 
 // Value returns the field of m named by metric.
@@ -232,9 +289,40 @@ func cutoffs(k, curveK int) []int {
 	return cs
 }
 
-// sums are per-cutoff sums of the per-user metrics.
-type sums struct {
-	precision, recall, ndcg, ap, hit, rr float64
+// numPerCustomer is the number of per-customer metrics, Precision … MRR.
+const numPerCustomer = int(MRR) + 1
+
+// listState is one customer's ranked list at a cutoff: the hits among its
+// first entries, the rank of the first hit (0 without one), the DCG and
+// the sum of the precisions at the hit ranks.
+type listState struct {
+	hits, first int
+	dcg, ap     float64
+}
+
+// values returns the customer's metrics Precision … MRR (indexed by
+// [Metric]) for the list at cutoff k and nRel (> 0) relevant items;
+// idcg[n] is the DCG of n hits at the top (see [idcgTable]).
+func (s listState) values(k, nRel int, norm MAPNorm, idcg []float64) [numPerCustomer]float64 {
+	var v [numPerCustomer]float64
+	v[Precision] = float64(s.hits) / float64(k)
+	v[Recall] = float64(s.hits) / float64(nRel)
+	v[NDCG] = s.dcg / idcg[min(k, nRel)]
+	v[MAP] = s.ap / float64(mapDenominator(norm, k, nRel))
+	if s.hits > 0 {
+		v[HitRate] = 1
+		v[MRR] = 1 / float64(s.first)
+	}
+	return v
+}
+
+// idcgTable returns idcg[n] = Σ_{i=1..n} 1/log2(i+1) for n = 0 … k.
+func idcgTable(k int) []float64 {
+	idcg := make([]float64, k+1)
+	for i := 1; i <= k; i++ {
+		idcg[i] = idcg[i-1] + 1/math.Log2(float64(i+1))
+	}
+	return idcg
 }
 
 // accumulator sums list metrics over users for one [Items] selection.
@@ -242,18 +330,22 @@ type accumulator struct {
 	cuts    []int
 	maxK    int
 	users   int
-	sum     []sums    // per cutoff
-	minRank []int32   // per product: best rank it was listed at (0 = never)
-	novSum  []float64 // per rank (1-based): sum of entry novelties
-	novCnt  []int     // per rank: entries with a known novelty
+	moments [][numPerCustomer]confidence.Moments // per cutoff
+	minRank []int32                              // per product: best rank it was listed at (0 = never)
+	novSum  []float64                            // per rank (1-based): sum of entry novelties
+	novCnt  []int                                // per rank: entries with a known novelty
 	nActive int
+	// keep, when not nil, receives each customer's list state at the
+	// cutoff keepK, for [Report.Compare].
+	keep  *customerScores
+	keepK int
 }
 
 func newAccumulator(cuts []int, maxK, np int) accumulator {
 	return accumulator{
 		cuts:    cuts,
 		maxK:    maxK,
-		sum:     make([]sums, len(cuts)),
+		moments: make([][numPerCustomer]confidence.Moments, len(cuts)),
 		minRank: make([]int32, np),
 		novSum:  make([]float64, maxK+1),
 		novCnt:  make([]int, maxK+1),
@@ -265,18 +357,17 @@ func newAccumulator(cuts []int, maxK, np int) accumulator {
 func (a *accumulator) add(list []affinity.ProductID, hit []bool, nRel int, norm MAPNorm, g *ground) {
 	a.users++
 	a.nActive = g.nActive
-	var hits int
-	var dcg, ap, rr float64
+	var st listState
 	ci := 0
 	for r := 1; r <= a.maxK && ci < len(a.cuts); r++ {
 		if r <= len(list) {
 			p := list[r-1]
 			if hit[r-1] {
-				hits++
-				dcg += 1 / math.Log2(float64(r+1))
-				ap += float64(hits) / float64(r)
-				if rr == 0 {
-					rr = 1 / float64(r)
+				st.hits++
+				st.dcg += 1 / math.Log2(float64(r+1))
+				st.ap += float64(st.hits) / float64(r)
+				if st.first == 0 {
+					st.first = r
 				}
 			}
 			if !math.IsNaN(g.novelty[p]) {
@@ -290,15 +381,12 @@ func (a *accumulator) add(list []affinity.ProductID, hit []bool, nRel int, norm 
 		if a.cuts[ci] != r {
 			continue
 		}
-		s := &a.sum[ci]
-		s.precision += float64(hits) / float64(r)
-		s.recall += float64(hits) / float64(nRel)
-		s.ndcg += dcg / g.idcg[min(r, nRel)]
-		s.ap += ap / float64(mapDenominator(norm, r, nRel))
-		if hits > 0 {
-			s.hit++
+		for j, v := range st.values(r, nRel, norm, g.idcg) {
+			a.moments[ci][j].Add(v)
 		}
-		s.rr += rr
+		if a.keep != nil && r == a.keepK {
+			a.keep.add(st)
+		}
 		ci++
 	}
 }
@@ -321,10 +409,13 @@ func (a *accumulator) result(k, curveK int) (Metrics, []Metrics) {
 			return m
 		}
 		r := a.cuts[ci]
-		s := a.sum[ci]
-		n := float64(a.users)
-		m.Precision, m.Recall, m.NDCG = s.precision/n, s.recall/n, s.ndcg/n
-		m.MAP, m.HitRate, m.MRR = s.ap/n, s.hit/n, s.rr/n
+		s := &a.moments[ci]
+		m.Precision, m.Recall, m.NDCG = s[Precision].Mean(), s[Recall].Mean(), s[NDCG].Mean()
+		m.MAP, m.HitRate, m.MRR = s[MAP].Mean(), s[HitRate].Mean(), s[MRR].Mean()
+		m.StdErr = StdErrs{
+			Precision: s[Precision].StdErr(), Recall: s[Recall].StdErr(), NDCG: s[NDCG].StdErr(),
+			MAP: s[MAP].StdErr(), HitRate: s[HitRate].StdErr(), MRR: s[MRR].StdErr(),
+		}
 		if a.nActive > 0 {
 			m.Coverage = float64(covAt[r]) / float64(a.nActive)
 		}

@@ -1,6 +1,7 @@
 package evaluate_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -14,17 +15,20 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/evaluate"
+	"github.com/shopaffinity/affinity/internal/testdata"
 )
 
 // shuffler recommends a seeded random permutation prefix of the catalog,
-// honouring exclude, and records every list it returned.
+// honouring exclude, and records every list it returned. Its name is
+// "shuffler" unless name is set.
 type shuffler struct {
+	name  string
 	seed  uint64
 	train *affinity.History
 	lists map[int]map[affinity.CustomerID][]affinity.ProductID // by k
 }
 
-func (s *shuffler) Name() string { return "shuffler" }
+func (s *shuffler) Name() string { return cmp.Or(s.name, "shuffler") }
 
 func (s *shuffler) Fit(_ context.Context, train *affinity.History, _ time.Time) error {
 	s.train, s.lists = train, map[int]map[affinity.CustomerID][]affinity.ProductID{}
@@ -67,8 +71,10 @@ func randomSplit(t *testing.T, rng *rand.Rand) *evaluate.Split {
 }
 
 // naive averages ScoreList over the customers with relevant items of the
-// selection, and computes coverage and novelty from the recorded lists.
-func naive(s *evaluate.Split, lists map[affinity.CustomerID][]affinity.ProductID, it evaluate.Items, k int, norm evaluate.MAPNorm) evaluate.Metrics {
+// selection, computes the standard errors of those means in two passes
+// over the customers' scores (returned by training customer), and
+// coverage and novelty from the recorded lists.
+func naive(s *evaluate.Split, lists map[affinity.CustomerID][]affinity.ProductID, it evaluate.Items, k int, norm evaluate.MAPNorm) (evaluate.Metrics, map[affinity.CustomerID]evaluate.ListScore) {
 	train, test := s.Train, s.Test
 	bought := func(h *affinity.History, c affinity.CustomerID) []string {
 		var out []string
@@ -91,6 +97,7 @@ func naive(s *evaluate.Split, lists map[affinity.CustomerID][]affinity.ProductID
 	}
 	active := len(buyers)
 	var m evaluate.Metrics
+	scores := map[affinity.CustomerID]evaluate.ListScore{}
 	covered := map[string]bool{}
 	var novSum float64
 	var novN int
@@ -119,6 +126,7 @@ func naive(s *evaluate.Split, lists map[affinity.CustomerID][]affinity.ProductID
 		}
 		list := lists[c]
 		sc := evaluate.ScoreList(list, rel, k, norm)
+		scores[c] = sc
 		m.Users++
 		m.Precision += sc.Precision
 		m.Recall += sc.Recall
@@ -136,7 +144,7 @@ func naive(s *evaluate.Split, lists map[affinity.CustomerID][]affinity.ProductID
 		}
 	}
 	if m.Users == 0 {
-		return m
+		return m, scores
 	}
 	n := float64(m.Users)
 	m.Precision /= n
@@ -149,7 +157,26 @@ func naive(s *evaluate.Split, lists map[affinity.CustomerID][]affinity.ProductID
 	if novN > 0 {
 		m.Novelty = novSum / float64(novN)
 	}
-	return m
+	if m.Users > 1 {
+		se := func(metric evaluate.Metric) float64 {
+			var xs []float64
+			for _, sc := range scores {
+				xs = append(xs, listValue(sc, metric))
+			}
+			_, se := testdata.MeanStdErr(xs)
+			return se
+		}
+		m.StdErr = evaluate.StdErrs{Precision: se(evaluate.Precision), Recall: se(evaluate.Recall), NDCG: se(evaluate.NDCG),
+			MAP: se(evaluate.MAP), HitRate: se(evaluate.HitRate), MRR: se(evaluate.MRR)}
+	}
+	return m, scores
+}
+
+// listValue returns metric's field of a ListScore (AP for MAP, Hit for
+// HitRate, RR for MRR).
+func listValue(s evaluate.ListScore, m evaluate.Metric) float64 {
+	return [...]float64{evaluate.Precision: s.Precision, evaluate.Recall: s.Recall, evaluate.NDCG: s.NDCG,
+		evaluate.MAP: s.AP, evaluate.HitRate: s.Hit, evaluate.MRR: s.RR}[m]
 }
 
 func TestEvaluateMatchesNaive(t *testing.T) {
@@ -170,9 +197,11 @@ func TestEvaluateMatchesNaive(t *testing.T) {
 		require.Equal(t, rep0.Rows[0].Metrics, row.Metrics, "trial %d: the table with CurveK %d and without", trial, opts.CurveK)
 		for it := range evaluate.Items(3) {
 			// the table of K-product lists, the curve of the longest
-			assertClose(t, naive(s, rec.lists[opts.K], it, opts.K, norm), row.Metrics[it], "trial %d %v at K", trial, it)
+			want, _ := naive(s, rec.lists[opts.K], it, opts.K, norm)
+			assertClose(t, want, row.Metrics[it], "trial %d %v at K", trial, it)
 			for j, got := range row.Curve[it] {
-				assertClose(t, naive(s, rec.lists[max(opts.K, opts.CurveK)], it, j+1, norm), got, "trial %d %v at %d", trial, it, j+1)
+				want, _ := naive(s, rec.lists[max(opts.K, opts.CurveK)], it, j+1, norm)
+				assertClose(t, want, got, "trial %d %v at %d", trial, it, j+1)
 			}
 		}
 	}
@@ -185,5 +214,8 @@ func assertClose(t *testing.T, want, got evaluate.Metrics, msg string, args ...a
 	for _, metric := range []evaluate.Metric{evaluate.Precision, evaluate.Recall, evaluate.NDCG, evaluate.MAP,
 		evaluate.HitRate, evaluate.MRR, evaluate.Coverage, evaluate.Novelty} {
 		assert.InDelta(t, want.Value(metric), got.Value(metric), 1e-9, "%s %v", m, metric)
+	}
+	for _, metric := range perCustomer {
+		assert.InDelta(t, want.StdErr.Value(metric), got.StdErr.Value(metric), 1e-9, "%s %v standard error", m, metric)
 	}
 }

@@ -10,7 +10,9 @@ import (
 )
 
 // Report is the outcome of [Evaluate]: one [Row] per recommender, in the
-// order they were given.
+// order they were given. It encodes to JSON with its standard errors
+// ([Metrics.StdErr]); the per-customer scores that [Report.Compare] pairs
+// are held in memory only, by the Report that Evaluate returned.
 type Report struct {
 	// Protocol describes the split (see [Split.Protocol]).
 	Protocol string
@@ -29,6 +31,12 @@ type Report struct {
 	// interaction: the denominator of coverage.
 	TrainProducts int
 	Rows          []Row
+
+	// scored is set by Evaluate, which fills nRel and the rows' scores.
+	scored bool
+	// nRel holds, per Items, |R| of each of the selection's customers, in
+	// the order of the rows' scores.
+	nRel [numItems][]int32
 }
 
 // Row holds one recommender's results.
@@ -43,6 +51,10 @@ type Row struct {
 	// Recommend calls. They are not part of the markdown output, which is
 	// deterministic.
 	FitTime, RecommendTime time.Duration
+
+	// scores are, per Items, the customers' list states at K, for
+	// [Report.Compare].
+	scores [numItems]customerScores
 }
 
 // Row returns the row named name, or nil.

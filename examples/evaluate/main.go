@@ -9,6 +9,12 @@
 //	go run ./examples/evaluate -synthetic movielens    # MovieLens-100k-shaped synthetic store
 //	go run ./examples/evaluate                         # the demo store
 //
+// Below each table it prints the best two rows by -compare (NDCG@K by
+// default): each mean with its standard error and 95 % confidence
+// interval over the customers, and their paired difference
+// (evaluate.Report.Compare) with its own: a difference whose interval
+// holds 0 is within noise.
+//
 // Defaults per format: dated data (onlineretail, cdnow, members, movielens,
 // csv) is split in time at evaluate.DefaultCutoff (about the last fifth of
 // the orders are test data); baskets files, which have no customer or time,
@@ -39,6 +45,8 @@
 //	-min-rating R             only ratings ≥ R are relevant (default: any)
 //	-map relevant|min         AP denominator: |R| (default) or min(K, |R|)
 //	-metrics LIST             table columns (default precision,recall,ndcg,map,hit,coverage)
+//	-compare METRIC           metric of the best-two comparison below each table (default ndcg;
+//	                          precision, recall, ndcg, map, hit or mrr)
 //	-png FILE                 also draw metric@K for K = 1…20 (-chart-metric, explore items)
 //	-ease-lambda, -ease-max-products, -neighbors   model knobs (ease's fit is O(n³) in products)
 //	-tifu-alpha, -tifu-groups, -tifu-neighbors, -tifu-within-decay, -tifu-group-decay
@@ -54,6 +62,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -98,6 +107,7 @@ type config struct {
 	minRating                 float64
 	mapNorm                   string
 	metrics                   string
+	compare                   string
 	png, chartMetric          string
 	lenient, categories       bool
 	lambda                    float64
@@ -131,6 +141,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.Float64Var(&c.minRating, "min-rating", 0, "only test ratings ≥ this are relevant (0: any rating)")
 	fs.StringVar(&c.mapNorm, "map", "relevant", "AP denominator: relevant (|R|, microsoft/recommenders' tables) or min (min(K, |R|))")
 	fs.StringVar(&c.metrics, "metrics", "precision,recall,ndcg,map,hit,coverage", "table columns: precision, recall, ndcg, map, hit, mrr, coverage, novelty")
+	fs.StringVar(&c.compare, "compare", "ndcg", "metric of the comparison of the best two rows below each table: precision, recall, ndcg, map, hit or mrr")
 	fs.StringVar(&c.png, "png", "", "write a PNG chart of metric@K, K = 1…20, to `file`")
 	fs.StringVar(&c.chartMetric, "chart-metric", "ndcg", "metric of the PNG chart (explore items)")
 	fs.BoolVar(&c.lenient, "lenient", true, "skip bad input rows instead of failing")
@@ -270,6 +281,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		cols = append(cols, m)
 	}
+	compare, err := evaluate.ParseMetric(c.compare)
+	if err == nil && (compare == evaluate.Coverage || compare == evaluate.Novelty) {
+		err = fmt.Errorf("%v is not a mean over customers: no interval to compare", compare)
+	}
+	if err != nil {
+		return cli.Usagef("-compare: %w", err)
+	}
 	chartMetric, err := evaluate.ParseMetric(c.chartMetric)
 	if err != nil {
 		return cli.Usagef("-chart-metric: %w", err)
@@ -332,8 +350,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := rep.WriteMarkdown(stdout, evaluate.AllItems, cols...); err != nil {
 		return err
 	}
+	if err := writeBestTwo(stdout, rep, evaluate.AllItems, compare); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "\nexplore: items new to the customer (%d customers)\n\n", rep.Rows[0].Metrics[evaluate.ExploreItems].Users)
 	if err := rep.WriteMarkdown(stdout, evaluate.ExploreItems, cols...); err != nil {
+		return err
+	}
+	if err := writeBestTwo(stdout, rep, evaluate.ExploreItems, compare); err != nil {
 		return err
 	}
 	if c.png != "" {
@@ -342,6 +366,59 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return rep.WriteChart(w, chartMetric, evaluate.ExploreItems)
 		})
 	}
+	return nil
+}
+
+// writeBestTwo writes, after a blank line, the best two rows by metric
+// (the first of equal rows in report order first) with their means,
+// standard errors and 95 % intervals, then their paired difference;
+// only the best when one row has customers, nothing when none has.
+func writeBestTwo(w io.Writer, rep *evaluate.Report, items evaluate.Items, metric evaluate.Metric) error {
+	var rows []*evaluate.Row
+	for i := range rep.Rows {
+		if rep.Rows[i].Metrics[items].Users > 0 {
+			rows = append(rows, &rep.Rows[i])
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(rows, func(a, b *evaluate.Row) int {
+		return cmp.Compare(b.Metrics[items].Value(metric), a.Metrics[items].Value(metric))
+	})
+	rows = rows[:min(2, len(rows))]
+	width := 0
+	for _, r := range rows {
+		width = max(width, len(r.Name))
+	}
+	interval := func(lo, hi float64, ok bool, sign string) string {
+		if !ok {
+			return "(no interval: one customer)"
+		}
+		return fmt.Sprintf("[%"+sign+".4f, %"+sign+".4f]", lo, hi)
+	}
+	fmt.Fprintf(w, "\n%s@%d, mean ± standard error [95 %% interval] over the customers:\n", metric, rep.K)
+	for i, r := range rows {
+		m := r.Metrics[items]
+		lo, hi, ok := m.Interval(metric)
+		fmt.Fprintf(w, "  %-10s %-*s %.4f ± %.4f %s\n", []string{"best", "runner-up"}[i], width, r.Name, m.Value(metric), m.StdErr.Value(metric), interval(lo, hi, ok, ""))
+	}
+	if len(rows) < 2 {
+		return nil
+	}
+	d, err := rep.Compare(rows[0].Name, rows[1].Name, items, metric)
+	if err != nil {
+		return err
+	}
+	lo, hi, ok := d.Interval()
+	verdict := "within noise"
+	switch {
+	case !ok:
+		verdict = "not measurable"
+	case lo > 0 || hi < 0:
+		verdict = "beyond noise"
+	}
+	fmt.Fprintf(w, "  %-10s %+.4f ± %.4f %s, paired over %d customers: %s\n", "difference", d.Mean, d.StdErr, interval(lo, hi, ok, "+"), d.Users, verdict)
 	return nil
 }
 

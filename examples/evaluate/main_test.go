@@ -56,7 +56,11 @@ func TestRunReadySplitHandComputed(t *testing.T) {
 	want := "| recommender | precision@2 | recall@2 | ndcg@2 | map@2 | hit@2 | coverage |\n" +
 		"|---|---:|---:|---:|---:|---:|---:|\n" +
 		"| popular | 0.5000 | 0.7500 | 0.8066 | 0.7500 | 1.0000 | 1.0000 |\n"
-	assert.Equal(t, "all items (2 customers)\n\n"+want+"\nexplore: items new to the customer (2 customers)\n\n"+want, out)
+	// NDCG per customer 0.613147 and 1: standard error |1 − 0.613147|/2
+	// = 0.193426; t with 1 degree of freedom 12.7062: ± 2.457755
+	best := "\nndcg@2, mean ± standard error [95 % interval] over the customers:\n" +
+		"  best       popular 0.8066 ± 0.1934 [-1.6511, 3.2643]\n"
+	assert.Equal(t, "all items (2 customers)\n\n"+want+best+"\nexplore: items new to the customer (2 customers)\n\n"+want+best, out)
 	assert.Contains(t, errOut, "1 cold customers skipped")
 	assert.Contains(t, errOut, "training items excluded")
 	// both load reports and the training summary come first
@@ -67,6 +71,28 @@ func TestRunReadySplitHandComputed(t *testing.T) {
 	out, _, err = runArgs(t, "-train", train, "-test", test, "-k", "2", "-recommenders", "popular", "-min-rating", "3", "-metrics", "recall,map,mrr")
 	require.NoError(t, err)
 	assert.Contains(t, out, "| popular | 1.0000 | 1.0000 | 1.0000 |\n")
+}
+
+// TestRunCompareHandComputed: below each table, the best two rows and
+// their paired difference. On the ready split of
+// TestRunReadySplitHandComputed with training items excluded, repeat
+// lists nothing (0 for both customers), so the difference popular −
+// repeat is popular's own values: MAP 1/2 and 1, mean 0.75, standard error
+// 0.25, t with 1 degree of freedom 12.7062: ± 3.176551.
+func TestRunCompareHandComputed(t *testing.T) {
+	train := write(t, "u1.base", "1\t10\t5\t100\n2\t10\t4\t100\n2\t20\t3\t100\n3\t20\t5\t100\n3\t30\t1\t100\n4\t10\t2\t100\n4\t30\t4\t100\n4\t40\t5\t100\n")
+	test := write(t, "u1.test", "1\t20\t4\t200\n1\t40\t2\t200\n3\t10\t5\t200\n5\t10\t3\t200\n")
+	out, _, err := runArgs(t, "-train", train, "-test", test, "-k", "2", "-recommenders", "repeat,popular", "-compare", "map", "-metrics", "map")
+	require.NoError(t, err)
+	assert.Contains(t, out, "| repeat | 0.0000 |\n| popular | 0.7500 |\n\nmap@2, mean ± standard error [95 % interval] over the customers:\n"+
+		"  best       popular 0.7500 ± 0.2500 [-2.4266, 3.9266]\n"+
+		"  runner-up  repeat  0.0000 ± 0.0000 [0.0000, 0.0000]\n"+
+		"  difference +0.7500 ± 0.2500 [-2.4266, +3.9266], paired over 2 customers: within noise\n")
+
+	for _, bad := range []string{"coverage", "novelty", "f1"} {
+		_, _, err := runArgs(t, "-train", train, "-test", test, "-compare", bad)
+		assert.ErrorContains(t, err, "-compare", bad)
+	}
 }
 
 // ratingsFile writes a u.data-style file of users with a taste for one of
