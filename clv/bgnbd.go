@@ -155,8 +155,11 @@ func (p *bgParams) set(theta, xs []float64) {
 		p.da0[j] = pab - pabx
 		p.db0[j] = pab + digamma(b+x+d) - pb - pabx
 		if x > 0 || p.modified {
-			p.k4[j] = la - math.Log(b+x-1+d)
-			p.invb[j] = 1 / (b + x - 1 + d)
+			// x−1+d is a whole number, exact: adding it to b last
+			// keeps a tiny b's digits ((b+x)−1 would cancel them)
+			bx := b + (x - 1 + d)
+			p.k4[j] = la - math.Log(bx)
+			p.invb[j] = 1 / bx
 		}
 	}
 }
@@ -347,7 +350,7 @@ func (m *BGNBD) LogLikelihood(data []RFT) float64 {
 		a3 := -rx * math.Log(m.Alpha+c.T)
 		l := base + lgamma(rx) + lgamma(m.B+x+d) - lgamma(m.A+m.B+x+d)
 		if x > 0 || m.Modified {
-			a4 := la - math.Log(m.B+x-1+d) - rx*math.Log(m.Alpha+c.Recency)
+			a4 := la - math.Log(m.B+(x-1+d)) - rx*math.Log(m.Alpha+c.Recency)
 			sp, _ := softplus(a4 - a3)
 			l += a3 + sp
 		} else {
@@ -378,7 +381,7 @@ func (m *BGNBD) logOddsDead(c RFT) float64 {
 	if x <= 0 && !m.Modified {
 		return math.Inf(-1)
 	}
-	return math.Log(m.A) - math.Log(m.B+x-1+m.shift()) + (m.R+x)*math.Log1p((c.T-c.Recency)/(m.Alpha+c.Recency))
+	return math.Log(m.A) - math.Log(m.B+(x-1+m.shift())) + (m.R+x)*math.Log1p((c.T-c.Recency)/(m.Alpha+c.Recency))
 }
 
 // PAlive returns the probability that a customer with history c is still
@@ -386,7 +389,8 @@ func (m *BGNBD) logOddsDead(c RFT) float64 {
 //
 //	P(alive | x, tₓ, T) = 1 / (1 + δ(x>0) · a/(b+x−1) · ((α+T)/(α+tₓ))^(r+x)),
 //
-// evaluated in logs (no overflow for large x). It is 1 for x = 0: in the
+// evaluated in logs (no overflow for large x), with b+x−1 summed as
+// b + (x−1) so that a tiny b keeps its digits. It is 1 for x = 0: in the
 // BG/NBD model customers can only drop out right after a purchase. In
 // MBG/NBD (Modified) it is
 //
@@ -440,5 +444,5 @@ func (m *BGNBD) ExpectedPurchases(c RFT, t float64) float64 {
 // ₂F₁(r+x, b+x+1; a+b+x; t/(α+T+t))] (Wagner & Hoppe 2008).
 func (m *BGNBD) expected(x, T, t float64) float64 {
 	aT := m.Alpha + T
-	return bgExpected(m.R, m.A, m.B+m.shift(), x, t/aT)
+	return bgExpected(m.R, m.A, m.B, m.shift(), x, t/aT)
 }

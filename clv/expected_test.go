@@ -25,8 +25,8 @@ func TestExpectedSkipsLongSeries(t *testing.T) {
 	for _, p := range expectedGrid {
 		r, a, b, x := p[0], p[1], p[2], p[3]
 		for _, tau := range []float64{1e-3, 1, 30, 200, 300, 1000, 5000} {
-			e := clv.BGExpected(r, a, b, x, tau)
-			s, ok := clv.BGSeries(r, a, b, x, tau)
+			e := clv.BGExpected(r, a, b, 0, x, tau)
+			s, ok := clv.BGSeries(r, a, b, 0, x, tau)
 			if clv.SeriesTerms(r, a, x, tau) <= clv.MaxDirectTerms {
 				direct++
 				if ok {

@@ -486,6 +486,44 @@ func TestPAlive(t *testing.T) {
 	assert.InDelta(t, 1, m.PAlive(clv.RFT{Frequency: 1e7, Recency: 39, T: 39}), 1e-6)
 }
 
+// TestSmallBKeepsItsDigits: b+x−1 (b+x for MBG/NBD) is summed with the
+// whole number x−1 (x) first, so a tiny b is not lost to (b+x)−1: P(alive),
+// the expected purchases, the likelihood and the fit's objective keep
+// their relative precision. The references were computed with mpmath at
+// 110 digits (P(alive), ExpectedPurchases over 10 units) and 80 digits
+// (the log-likelihood, FitBGNBD's formula with its log-sum-exp taken
+// exactly).
+func TestSmallBKeepsItsDigits(t *testing.T) {
+	cases := []struct {
+		name              string
+		m                 clv.BGNBD
+		c                 clv.RFT
+		palive, e10, logL float64
+	}{
+		{"BG/NBD b=1e-15 x=1", clv.BGNBD{R: 1, Alpha: 1, A: 1, B: 1e-15}, clv.RFT{Frequency: 1, Recency: 10, T: 10},
+			9.99999999999999e-16, 1.1228176411155278e-15, -4.7957905455967410881},
+		{"BG/NBD a=b=1e-9 x=1", clv.BGNBD{R: 1, Alpha: 1, A: 1e-9, B: 1e-9}, clv.RFT{Frequency: 1, Recency: 10, T: 10},
+			0.5, 0.909090908286616, -4.7957905455967410881},
+		{"MBG/NBD b=1e-12 x=0", clv.BGNBD{R: 1, Alpha: 1, A: 0.5, B: 1e-12, Modified: true}, clv.RFT{T: 10},
+			1.8181818181814876e-13, 1.3202503416812159e-13, -1.8181818181798346742e-12},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.InEpsilon(t, tc.palive, tc.m.PAlive(tc.c), 1e-13, "P(alive)")
+			assert.InEpsilon(t, tc.e10, tc.m.ExpectedPurchases(tc.c, 10), 1e-13, "expected purchases")
+			rows := []clv.RFT{tc.c}
+			// a sum of terms of order 1: its error is absolute
+			assert.InDelta(t, tc.logL, tc.m.LogLikelihood(rows), 1e-13, "LogLikelihood")
+			objective := clv.BGNBDLikelihood
+			if tc.m.Modified {
+				objective = clv.MBGNBDLikelihood
+			}
+			ll, _ := objective(rows, []float64{tc.m.R, tc.m.Alpha, tc.m.A, tc.m.B}, 1)
+			assert.InDelta(t, tc.logL, ll, 1e-13, "the fit's log-likelihood")
+		})
+	}
+}
+
 // TestHoldoutOfSimulatedProcess checks the conditional expectation end to
 // end: customers simulated beyond T buy, on average, what the model with
 // the true parameters predicts given their calibration history.

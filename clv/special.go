@@ -70,7 +70,9 @@ const maxLoss = 1e3
 //
 //	E = (a+b+x−1)/(a−1) · [1 − (1−z)^(r+x) ₂F₁(r+x, b+x; a+b+x−1; z)],  z = t/(α+T+t) = τ/(1+τ).
 //
-// (MBG/NBD passes b+1 for b.) Equivalently, with λ integrated out and
+// MBG/NBD's is the same with b+1 for b: it passes the shift d = 1 (BG/NBD
+// d = 0) apart from b, so that a+b+x−1 is summed as (x−1+d) + a + b, a
+// whole number (exact) first, and a tiny b keeps its digits. Equivalently, with λ integrated out and
 // p ~ Beta(a, b+x) the dropout probability of a customer alive at T,
 //
 //	E = E_p[g(p)],  g(p) = (1 − (1+pτ)^−(r+x))/p,
@@ -115,16 +117,16 @@ const maxLoss = 1e3
 // either. gonum's mathext.Hypergeo sums the textbook series unscaled,
 // which overflows for the large frequencies this handles and cancels for
 // large r, hence the function of our own.
-func bgExpected(r, a, b, x, tau float64) float64 {
+func bgExpected(r, a, b, d, x, tau float64) float64 {
 	if !(tau > 0) {
 		return 0
 	}
 	if seriesTerms(r, a, x, tau) <= maxDirectTerms {
-		if e, ok := bgSeries(r, a, b, x, tau); ok {
+		if e, ok := bgSeries(r, a, b, d, x, tau); ok {
 			return e
 		}
 	}
-	return bgQuad(r+x, a, b+x, tau)
+	return bgQuad(r+x, a, b+d+x, tau)
 }
 
 // maxDirectTerms is the number of series terms beyond which [bgExpected]
@@ -142,11 +144,13 @@ func useTextbook(a, k float64) bool {
 
 // bgSeries sums the series [bgExpected] chooses (see useTextbook); ok
 // is false when it cancels by more than maxLoss or does not converge.
-func bgSeries(r, a, b, x, tau float64) (e float64, ok bool) {
+func bgSeries(r, a, b, d, x, tau float64) (e float64, ok bool) {
+	// C = a+b+x−1 (b+d for b), the whole number x−1+d first
+	C := (x - 1 + d) + a + b
 	if k := r + x; useTextbook(a, k) {
-		return bgTextbook(k, a, b+x, tau)
+		return bgTextbook(k, a, b+d+x, C, tau)
 	}
-	return bgEuler(r, a, b, x, tau)
+	return bgEuler(r, a, a+b+(d-1)-r, C, x, tau)
 }
 
 // seriesTerms estimates the number of terms the series of [bgExpected]
@@ -177,12 +181,11 @@ func seriesTerms(r, a, x, tau float64) float64 {
 	return n
 }
 
-// bgTextbook sums the textbook series of [bgExpected] for k = r+x and
-// b' = b+x. ok is false when it cancels by more than maxLoss or does not
-// converge.
-func bgTextbook(k, a, bx, tau float64) (e float64, ok bool) {
+// bgTextbook sums the textbook series of [bgExpected] for k = r+x,
+// b' = b+x and C = a+b'−1. ok is false when it cancels by more than
+// maxLoss or does not converge.
+func bgTextbook(k, a, bx, C, tau float64) (e float64, ok bool) {
 	eps := a - 1
-	C := a + bx - 1
 	z := tau / (1 + tau)
 	kL := -k * math.Log1p(tau)
 	// sum is ₂F₁ − 1, summed from its first term
@@ -221,12 +224,11 @@ func bgTextbook(k, a, bx, tau float64) (e float64, ok bool) {
 	return math.NaN(), false
 }
 
-// bgEuler sums the Euler-transformed series of [bgExpected]. ok is false
-// when it cancels by more than maxLoss or does not converge.
-func bgEuler(r, a, b, x, tau float64) (e float64, ok bool) {
+// bgEuler sums the Euler-transformed series of [bgExpected], for
+// A = a+b−1−r and C = a+b+x−1. ok is false when it cancels by more than
+// maxLoss or does not converge.
+func bgEuler(r, a, A, C, x, tau float64) (e float64, ok bool) {
 	eps := a - 1
-	C := a + b + x - 1
-	A := a + b - 1 - r
 	z := tau / (1 + tau)
 	L := -math.Log1p(tau)
 	var head float64
