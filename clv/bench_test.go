@@ -126,3 +126,19 @@ func BenchmarkExpectedPurchasesLongHorizon(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkExpectedPurchasesLargeShapes: large r, or large a and b+x,
+// whose series change sign or grow for up to a million terms before they
+// fall; the estimate of the series' length sends them to the quadrature
+// at once (TestExpectedWorkIsBounded counts the work).
+func BenchmarkExpectedPurchasesLargeShapes(b *testing.B) {
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		tc := &largeShapes[i%len(largeShapes)]
+		i++
+		if e := tc.m.ExpectedPurchases(tc.c, tc.t); math.IsNaN(e) {
+			b.Fatal("NaN")
+		}
+	}
+}

@@ -87,7 +87,9 @@
 // to about 1e-13 relatively in every regime; the quadrature, a few
 // hundred to a few thousand integrand evaluations, is used only where
 // the series fail or would need more than 8192 terms (long horizons
-// with a small r+x), so that one expectation costs at most about 50 µs.
+// with a small r+x, large r, or large a and b+x), so that one
+// expectation costs at most about 50 µs for everyday parameters and
+// 0.4 ms for extreme ones (see [BGNBD.ExpectedPurchases]).
 //
 // # Reference fit
 //

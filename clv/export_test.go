@@ -7,14 +7,25 @@ var Digamma = digamma
 
 // BGExpected, BGSeries and BGQuad expose the conditional expectation of a
 // customer alive at T and its two ways of computing it; SeriesTerms the
-// estimate that chooses between them, MaxDirectTerms the threshold.
+// estimate that chooses between them, MaxDirectTerms the threshold;
+// BGExpectedWork the series terms and quadrature nodes an expectation
+// takes.
 var (
 	BGExpected     = bgExpected
-	BGSeries       = bgSeries
-	BGQuad         = bgQuad
+	BGExpectedWork = bgExpectedWork
 	SeriesTerms    = seriesTerms
 	MaxDirectTerms = float64(maxDirectTerms)
 )
+
+func BGSeries(r, a, b, d, x, tau float64) (float64, bool) {
+	e, _, ok := bgSeries(r, a, b, d, x, tau)
+	return e, ok
+}
+
+func BGQuad(k, a, b, tau float64) float64 {
+	e, _ := bgQuad(k, a, b, tau)
+	return e
+}
 
 // BGNBDLikelihood returns the BG/NBD log-likelihood of data at (r, α, a, b)
 // and its gradient with respect to them, as the fit computes them.
