@@ -474,15 +474,41 @@ func (p *cheb) eval(u float64) float64 {
 	return y*b1 - b2 + p.c[0]
 }
 
+// eval2 returns p and q at u ∈ [lo, hi] in one pass: two interpolants
+// of one [fitCheb], which have the same range and length.
+func eval2(p, q *cheb, u float64) (float64, float64) {
+	if len(p.c) == 1 || p.hi == p.lo {
+		return p.c[0], q.c[0]
+	}
+	y := (2*u - p.lo - p.hi) / (p.hi - p.lo)
+	y2 := 2 * y
+	pc, qc := p.c, q.c[:len(p.c)]
+	var b1, b2, d1, d2 float64
+	for j := len(pc) - 1; j >= 1; j-- {
+		b1, b2 = y2*b1-b2+pc[j], b1
+		d1, d2 = y2*d1-d2+qc[j], d1
+	}
+	return y*b1 - b2 + pc[0], y*d1 - d2 + qc[0]
+}
+
 // maxChebNodes bounds the interpolants of [fitCheb].
 const maxChebNodes = 1024
 
+// chebTol is the absolute bound of [fitCheb] on the trailing
+// coefficients of a logarithm (with |ln f| up to 16; it scales with
+// larger ones): the relative error it leaves in f, with margin for the
+// roundings of the coefficients and of Clenshaw's recurrence.
+const chebTol = 2e-14
+
 // fitCheb interpolates the k outputs of f on [lo, hi] at Chebyshev nodes,
 // doubling the number of nodes from 16 until the trailing coefficients of
-// every output are below 1e-14 times its largest. ok is false when
-// maxChebNodes nodes are not enough (the function is not smooth enough over
-// the range). f writes its k outputs at u into out; its first error stops
-// the fit and is returned.
+// every output are below chebTol·max(1, c/16), c its largest coefficient:
+// an absolute bound, for outputs that are logarithms, whose absolute
+// error is the relative error of what they are the logarithm of, the
+// same at every node however far the values range. ok is false when
+// maxChebNodes nodes are not enough (the function is not smooth enough
+// over the range) or an output is not finite. f writes its k outputs at
+// u into out; its first error stops the fit and is returned.
 func fitCheb(lo, hi float64, k int, f func(u float64, out []float64) error) (ps []cheb, ok bool, err error) {
 	if lo == hi {
 		out := make([]float64, k)
@@ -507,6 +533,7 @@ func fitCheb(lo, hi float64, k int, f func(u float64, out []float64) error) (ps 
 		}
 		ps = make([]cheb, k)
 		ok = true
+		cut := 1
 		for i := range ps {
 			c := make([]float64, n)
 			var big float64
@@ -523,17 +550,24 @@ func fitCheb(lo, hi float64, k int, f func(u float64, out []float64) error) (ps 
 			for _, v := range c[n-4:] {
 				tail = math.Max(tail, math.Abs(v))
 			}
-			if math.IsNaN(big) || tail > 1e-14*big {
+			tol := chebTol * math.Max(1, big/16)
+			if math.IsNaN(big) || math.IsInf(big, 0) || tail > tol {
 				ok = false
 			}
-			// Drop negligible trailing coefficients: cheaper evaluation.
-			cut := n
-			for cut > 1 && math.Abs(c[cut-1]) <= 1e-17*big {
-				cut--
+			// Drop negligible trailing coefficients (a twentieth of
+			// the bound): cheaper evaluation.
+			m := n
+			for m > 1 && math.Abs(c[m-1]) <= tol/20 {
+				m--
 			}
-			ps[i] = cheb{lo: lo, hi: hi, c: c[:cut]}
+			cut = max(cut, m)
+			ps[i] = cheb{lo: lo, hi: hi, c: c}
 		}
 		if ok {
+			// one length for all outputs, for eval2
+			for i := range ps {
+				ps[i].c = ps[i].c[:cut]
+			}
 			return ps, true, nil
 		}
 	}

@@ -154,7 +154,9 @@ func validScoreRows(data []RFT, spend bool) error {
 // row of data. For each frequency shared by at least 256 rows it first
 // fits an interpolant in T (a few hundred to a few thousand direct
 // evaluations, one frequency per work item); a row then costs O(1), and
-// any other row O(CLV.Periods × series terms). Both steps are split over
+// any other row O(CLV.Periods × series terms). The interpolated rows
+// agree with CLV and ExpectedPurchases to about 1e-13 relatively (see
+// the package doc). Both steps are split over
 // opts.Workers goroutines. It checks ctx every few rows, every few
 // periods of a row evaluated directly and between the evaluations of an
 // interpolant fit, and returns ctx.Err() once ctx is done. It returns an
@@ -249,13 +251,22 @@ const minInterpolated = 256
 // depend on the frequency x and on T only (not on recency), smoothly. So
 // for each frequency shared by many rows, a Chebyshev interpolant in
 // ln(α+T) over the rows' range of T replaces the per-row series sums: a
-// row then costs O(1) instead of O(periods × series terms). fitCheb stops
-// at coefficients below 1e-14 of the largest, so the interpolants agree
-// with the direct sums to about 1e-13 relatively for the CDNOW parameters
-// and 1e-12 for most others; where the values over the range span many
-// orders of magnitude (a tiny α and r, a large b) the error relative to
-// the smaller ones grows: 2e-11 at r = 0.01, α = 1e-6, a = 1, b = 50
-// (TestScoreInterpolationAccuracy pins these bounds).
+// row then costs O(1) instead of O(periods × series terms). The
+// interpolants are of the logarithms of the two (smooth in ln(α+T) too,
+// and nearly linear where T ≫ the horizon): their absolute error is the
+// values' relative error, the same for every row however many orders of
+// magnitude the values span over the range (interpolating the values
+// themselves bounded the error relative to the largest, and left 5e-8
+// relatively on the smallest rows at r = 0.01, α = 1e-6, a = 1, b = 50
+// with T up to 1e5 weeks).
+// fitCheb stops at trailing coefficients below 2e-14, so the
+// interpolants agree with the direct sums to about 1e-13 relatively, at
+// most 3e-13 for every row over the models and ranges of
+// TestScoreInterpolationAccuracy (CDNOW's, r = α = a = b = 1e-3,
+// r = 0.01 with α = 1e-6, large r and a, T up to ten years of days or
+// 1e5 weeks). A frequency whose values are not finite and positive
+// (an expectation that underflows) or whose interpolant needs more than
+// maxChebNodes nodes is summed directly.
 type scorer struct {
 	ctx     context.Context
 	data    []RFT
@@ -296,17 +307,29 @@ func newScorer(ctx context.Context, workers int, data []RFT, bg *BGNBD, gg *Gamm
 		}
 	}
 	sc.det, sc.eh = make([]*cheb, ng), make([]*cheb, ng)
+	outputs := 1 // ln eh, and ln det with a spend model
+	if gg != nil {
+		outputs = 2
+	}
 	err := parallel.For(ctx, workers, len(fit), func(_, k int) error {
 		j := fit[k]
 		x := sc.xs[j]
-		ps, ok, err := fitCheb(math.Log(bg.Alpha+tmin[j]), math.Log(bg.Alpha+tmax[j]), 2, func(u float64, out []float64) error {
+		ps, ok, err := fitCheb(math.Log(bg.Alpha+tmin[j]), math.Log(bg.Alpha+tmax[j]), outputs, func(u float64, out []float64) error {
 			T := max(math.Exp(u)-bg.Alpha, 0)
-			var err error
-			out[0], out[1], err = sc.direct(x, T)
+			det, eh, err := sc.direct(x, T)
+			// ln 0 (an expectation that underflows) is −Inf: no fit,
+			// the group's rows are summed directly
+			out[0] = math.Log(eh)
+			if outputs == 2 {
+				out[1] = math.Log(det)
+			}
 			return err
 		})
 		if ok {
-			sc.det[j], sc.eh[j] = &ps[0], &ps[1]
+			sc.eh[j] = &ps[0]
+			if outputs == 2 {
+				sc.det[j] = &ps[1]
+			}
 		}
 		return err
 	})
@@ -342,9 +365,14 @@ func (sc *scorer) score(s *Scores, i int) error {
 	alive := sc.bg.PAlive(c)
 	s.PAlive[i] = alive
 	var det, eh float64
-	if g := sc.group[i]; sc.det[g] != nil {
+	if g := sc.group[i]; sc.eh[g] != nil {
 		u := math.Log(sc.bg.Alpha + c.T)
-		det, eh = sc.det[g].eval(u), sc.eh[g].eval(u)
+		if sc.det[g] != nil {
+			lh, ld := eval2(sc.eh[g], sc.det[g], u)
+			eh, det = math.Exp(lh), math.Exp(ld)
+		} else {
+			eh = math.Exp(sc.eh[g].eval(u))
+		}
 	} else {
 		var err error
 		if det, eh, err = sc.direct(c.Frequency, c.T); err != nil {

@@ -1,6 +1,7 @@
 package clv_test
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"math/rand/v2"
@@ -260,52 +261,72 @@ func TestHoldoutGroups(t *testing.T) {
 }
 
 // TestScoreInterpolationAccuracy pins the accuracy the documentation
-// gives for Score's interpolants against the direct sums of CLV: 1e-13
-// relatively for the CDNOW parameters, 1e-12 for most others, 5e-11
-// where a tiny α spreads ln(α+T) over many units.
+// gives for Score's interpolants against the direct sums of CLV and
+// ExpectedPurchases: 3e-13 relatively for every row. The interpolants
+// are of the logarithms, so rows whose values are orders of magnitude
+// below the group's largest keep their relative precision; interpolating
+// the values themselves left 5e-9 at r = α = a = b = 1e-3 and 1.3e-11 at
+// r = 0.01, α = 1e-6, a = 1, b = 50 for customers of up to ten years in
+// days (5e-8 for customers of up to 1e5 weeks).
 func TestScoreInterpolationAccuracy(t *testing.T) {
-	cases := []struct {
-		m     clv.BGNBD
-		bound float64
-	}{
-		{paperBG, 1e-13},
-		{clv.BGNBD{R: 5, Alpha: 0.01, A: 0.5, B: 0.01}, 1e-12},
-		{clv.BGNBD{R: 300, Alpha: 4.4, A: 1e4, B: 2, Modified: true}, 1e-13},
-		{clv.BGNBD{R: 0.01, Alpha: 1e-6, A: 1, B: 50}, 5e-11},
+	models := []clv.BGNBD{
+		paperBG,
+		{R: 5, Alpha: 0.01, A: 0.5, B: 0.01},
+		{R: 300, Alpha: 4.4, A: 1e4, B: 2, Modified: true},
+		{R: 0.01, Alpha: 1e-6, A: 1, B: 50},
+		{R: 1e-3, Alpha: 1e-3, A: 1e-3, B: 1e-3},
 	}
-	rng := rand.New(rand.NewPCG(3, 4))
-	var rows []clv.RFT
-	for range 1000 {
-		// two frequencies, each shared by enough rows to interpolate
-		x := float64(rng.IntN(2))
-		T := rng.Float64() * 100
-		if rng.IntN(10) == 0 {
-			T = 0
-		}
-		tx := 0.0
-		if x > 0 {
-			tx = T * rng.Float64()
-		}
-		rows = append(rows, clv.RFT{Frequency: x, Recency: tx, T: T, MeanValue: 10})
+	type config struct {
+		opts clv.CLVOptions
+		maxT float64 // the rows' T is uniform in [0, maxT]
 	}
-	options := []clv.ScoreOptions{{}}
-	if testdata.Long() {
-		// the interpolants of 60 periods, or of days, take a second
-		options = append(options, clv.ScoreOptions{CLV: clv.CLVOptions{DiscountRate: 0.01, Periods: 60}}, clv.ScoreOptions{CLV: clv.CLVOptions{Unit: clv.Day}})
+	// the quick suite: the models whose rows span the most orders of
+	// magnitude, over ten years of days
+	configs := []config{{clv.CLVOptions{Unit: clv.Day}, 3650}}
+	if !testdata.Long() {
+		models = models[3:]
+	} else {
+		configs = append(configs, config{clv.CLVOptions{}, 100}, config{clv.CLVOptions{}, 1e5},
+			config{clv.CLVOptions{DiscountRate: 0.01, Periods: 60}, 520}, config{clv.CLVOptions{Unit: clv.Day, DiscountRate: 0.01, Periods: 60}, 3650})
 	}
-	for _, tc := range cases {
-		for _, opts := range options {
-			s, err := clv.Score(context.Background(), rows, &tc.m, &paperGG, opts)
-			require.NoError(t, err)
-			var worst float64
-			for i := 0; i < len(rows); i += 7 { // a sample: CLV is slow
-				v, err := clv.CLV(&tc.m, &paperGG, rows[i], opts.CLV)
-				require.NoError(t, err)
-				if d := math.Abs(v - s.CLV[i]); d > 0 {
-					worst = max(worst, d/math.Abs(v))
+	for _, cfg := range configs {
+		rng := rand.New(rand.NewPCG(1, 2))
+		var rows []clv.RFT
+		for _, x := range []float64{0, 1, 5} {
+			// each frequency shared by enough rows to interpolate
+			for range 300 {
+				T := math.Round(cfg.maxT * rng.Float64())
+				tx := 0.0
+				if x > 0 {
+					tx = math.Round(T * rng.Float64())
 				}
+				rows = append(rows, clv.RFT{Frequency: x, Recency: tx, T: T, MeanValue: 10})
 			}
-			assert.Less(t, worst, tc.bound, "model %+v, options %+v", tc.m, opts.CLV)
+		}
+		for _, m := range models {
+			s, err := clv.Score(context.Background(), rows, &m, &paperGG, clv.ScoreOptions{CLV: cfg.opts})
+			require.NoError(t, err)
+			// Score's horizon: the CLV's periods of an average month
+			month := time.Duration(365.2425 / 12 * 24 * float64(time.Hour))
+			horizon := cfg.opts.Unit.Of(month) * float64(cmp.Or(cfg.opts.Periods, 12))
+			var worst, worstE float64
+			for i := 0; i < len(rows); i += 11 { // a sample: CLV is slow
+				v, err := clv.CLV(&m, &paperGG, rows[i], cfg.opts)
+				require.NoError(t, err)
+				worst = max(worst, relDiff(s.CLV[i], v))
+				worstE = max(worstE, relDiff(s.ExpectedPurchases[i], m.ExpectedPurchases(rows[i], horizon)))
+			}
+			assert.Less(t, worst, 3e-13, "model %+v, options %+v, T to %v: CLV", m, cfg.opts, cfg.maxT)
+			assert.Less(t, worstE, 3e-13, "model %+v, options %+v, T to %v: expected purchases", m, cfg.opts, cfg.maxT)
 		}
 	}
+}
+
+// relDiff returns |got − want| / |want|, 0 when both are 0 (a customer
+// who surely dropped out) and +Inf when only want is.
+func relDiff(got, want float64) float64 {
+	if got == want {
+		return 0
+	}
+	return math.Abs(got-want) / math.Abs(want)
 }
