@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -187,7 +188,9 @@ func (p *bgParams) set(theta, xs []float64) {
 // number), [ErrNotConverged] (with the reason) when the search fails or
 // runs off toward a boundary where the likelihood has no maximum (a and b,
 // or r and α, growing without bound, or r tending to 0; a penalised fit,
-// [FitOptions.Penalty], has a maximum there), and
+// [FitOptions.Penalty], has a maximum there) or when no row has a repeat
+// purchase (Frequency > 0: the likelihood then rises towards 1 as α → ∞,
+// penalised or not, so no fit is tried), and
 // ctx.Err() (wrapped) when ctx is done. It never returns NaN parameters.
 //
 // The rows are summed in the order given (see Determinism in the package
@@ -238,6 +241,11 @@ func fitBG(ctx context.Context, data []RFT, opts FitOptions, modified bool) (*BG
 	o, meanT := newBGObjective(ctx, data, opts.Workers, modified)
 	if !(meanT > 0) {
 		return nil, fmt.Errorf("%w: %s fit needs customers with T > 0", ErrNoData, name)
+	}
+	if !slices.ContainsFunc(data, func(c RFT) bool { return c.Frequency > 0 }) {
+		// The penalty leaves α free, so a penalised fit runs off too.
+		return nil, fmt.Errorf("%w: %s: no customer has a repeat purchase: the likelihood rises towards 1 as α grows without bound (with a penalty too, which leaves α free)",
+			ErrNotConverged, name)
 	}
 	theta, info, err := o.maximize(name, []float64{1, meanT, 1, 1}, opts)
 	if err != nil {

@@ -53,7 +53,10 @@
 // (the error says so). [FitOptions.Penalty] then gives a finite estimate,
 // shrunk slightly towards 1. [FitOptions.Fallback] makes that second fit
 // only when the exact one fails, and [FitInfo] says which was returned
-// and why: what a program fitting an unknown shop's data wants.
+// and why: what a program fitting an unknown shop's data wants. Data
+// without a single repeat purchase have no estimate either way (the
+// likelihood rises as α grows, and the penalty leaves α free): the BG/NBD
+// and MBG/NBD fits refuse them with an error wrapping ErrNotConverged.
 //
 // [BGNBD.ExpectedPurchases] and [BGNBD.PAlive] score one customer; [CLV]
 // discounts the expected purchases of each period and multiplies by the

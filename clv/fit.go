@@ -38,16 +38,20 @@ type FitOptions struct {
 	// weight fades as the data grow. It keeps the estimate finite when the
 	// likelihood has its supremum at infinity — typically a and b growing
 	// together when the dropout probability hardly varies between
-	// customers — at the price of a bias towards θ = 1. 0 means none: the
-	// exact maximum likelihood estimate, as in the papers. 1 is a mild
-	// value.
+	// customers — at the price of a bias towards θ = 1. It cannot where
+	// the supremum lies at α → ∞, which the penalty leaves free: when no
+	// customer has a repeat purchase, the BG/NBD and MBG/NBD likelihoods
+	// rise towards 1 as α grows whatever r, a and b, and those fits fail
+	// with or without a penalty (see [FitBGNBD]). 0 means none: the exact
+	// maximum likelihood estimate, as in the papers. 1 is a mild value.
 	Penalty float64
 	// Fallback, when positive and Penalty is 0, is the penalty of a second
 	// fit made when the exact one does not converge (an error wrapping
 	// [ErrNotConverged]; not after a cancellation or invalid data): the
 	// exact estimate where it exists, a finite shrunk one where the
-	// likelihood has its supremum at infinity. [FitInfo.Penalty] says
-	// which one was returned. 0 means no second fit. When both fail the
+	// likelihood has its supremum at infinity in the shape parameters (not
+	// where it has it at α → ∞, as without repeat purchases: see
+	// Penalty). [FitInfo.Penalty] says which one was returned. 0 means no second fit. When both fail the
 	// error is the second fit's, and it wraps ErrNotConverged too.
 	Fallback float64
 }

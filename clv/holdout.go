@@ -45,9 +45,12 @@ func mean(sum float64, n int) float64 {
 // from [Summarize] with a HoldoutEnd; groups must be in [1, 65536]. It takes
 // time linear in the number of customers (one [BGNBD.ExpectedPurchases]
 // each), checks ctx every few customers and returns ctx.Err() if ctx is
-// done first. It returns an error wrapping [ErrInvalid] for a row that
-// breaks the rules of [RFT] or a model with a parameter that is not
-// positive and finite.
+// done first. It returns an error wrapping [ErrNoData] when s is nil or
+// has no holdout period (no HoldoutEnd, or Holdout not aligned with
+// Rows), and one wrapping [ErrInvalid] for a nil model, a groups out of
+// range, a holdout length that is not finite, a row that breaks the
+// rules of [RFT] or a model with a parameter that is not positive and
+// finite.
 func (m *BGNBD) Holdout(ctx context.Context, s *Summary, groups int) ([]HoldoutGroup, error) {
 	if err := checkArgs(ctx, missing(m == nil, "model")...); err != nil {
 		return nil, err

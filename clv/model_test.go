@@ -214,16 +214,23 @@ func TestFitErrors(t *testing.T) {
 	require.ErrorIs(t, err, clv.ErrNotConverged)
 	assert.Contains(t, err.Error(), "iterations")
 
-	// Without repeat purchases the likelihood grows without bound as r → 0:
-	// there is no maximum, and the fit must say so rather than return NaN.
+	// Without repeat purchases the likelihood rises towards 1 as α → ∞
+	// (and, for BG/NBD, as r → 0): there is no maximum, penalised or not
+	// (the penalty leaves α free), and the fit must say so rather than
+	// return NaN, or suggest a penalty.
 	once := make([]clv.RFT, 100)
 	for i := range once {
 		once[i] = clv.RFT{T: float64(1 + i%30)}
 	}
-	m, err := clv.FitBGNBD(ctx, once, clv.FitOptions{})
-	require.ErrorIs(t, err, clv.ErrNotConverged)
-	assert.Nil(t, m)
-	t.Log(err)
+	for _, fit := range []func(context.Context, []clv.RFT, clv.FitOptions) (*clv.BGNBD, error){clv.FitBGNBD, clv.FitMBGNBD} {
+		for _, opts := range []clv.FitOptions{{}, {Fallback: 1}, {Penalty: 1}} {
+			m, err := fit(ctx, once, opts)
+			require.ErrorIs(t, err, clv.ErrNotConverged, "options %+v", opts)
+			assert.Nil(t, m)
+			assert.Contains(t, err.Error(), "no customer has a repeat purchase", "options %+v", opts)
+			assert.NotContains(t, err.Error(), "Penalty (such as 1) gives a finite estimate", "options %+v", opts)
+		}
+	}
 
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
