@@ -77,10 +77,12 @@
 // Two list-level metrics describe the recommendations rather than their
 // accuracy: coverage is the share of the training products (those with at
 // least one interaction) that appear in at least one customer's top-K
-// list; novelty is the mean over all list entries of −log2(n_p / N), with
-// n_p the number of training customers who bought or rated p and N the
-// number of distinct (customer, product) pairs in training
-// (microsoft/recommenders' novelty, in bits).
+// list; novelty is the mean of −log2(n_p / N) over the list entries whose
+// product p has at least one training customer, with n_p the number of
+// training customers who bought or rated p and N the number of distinct
+// (customer, product) pairs in training (microsoft/recommenders' novelty,
+// in bits); an entry whose product no training customer interacted with
+// has no novelty (n_p = 0) and is left out of the mean.
 //
 // # Uncertainty
 //

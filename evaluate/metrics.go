@@ -109,8 +109,9 @@ func ParseMetric(s string) (Metric, error) {
 
 // Metrics are ranking metrics at a cutoff K, averaged over Users
 // customers (except Coverage, which is a share of the catalog, and
-// Novelty, averaged over list entries), with the standard errors of the
-// six means over customers. All are 0 when Users is 0.
+// Novelty, averaged over list entries of products with a training
+// customer), with the standard errors of the six means over customers.
+// All are 0 when Users is 0.
 type Metrics struct {
 	// Users is the number of customers averaged over: those with at least
 	// one relevant item of the selected [Items].
@@ -123,9 +124,11 @@ type Metrics struct {
 	// Coverage is the share of the training products (those with at least
 	// one interaction) found in at least one top-K list.
 	Coverage float64
-	// Novelty is the mean over all list entries of -log2(n_p/N), where n_p
-	// is the number of training customers who interacted with p and N the
-	// number of (customer, product) pairs in training; in bits.
+	// Novelty is the mean of -log2(n_p/N) over the list entries whose
+	// product p has n_p > 0, where n_p is the number of training customers
+	// who interacted with p and N the number of (customer, product) pairs
+	// in training; in bits. Entries of products without a training
+	// customer are left out (0 when no entry has one).
 	Novelty float64
 	// StdErr holds the standard errors of the six means over customers;
 	// [Metrics.Interval] turns them into 95 % confidence intervals.

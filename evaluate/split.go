@@ -293,10 +293,13 @@ func TemporalSplit(ctx context.Context, h *affinity.History, cutoff time.Time) (
 // LastOrderSplit holds out each customer's last order (next-basket
 // protocol): for a customer with bought lines at two or more distinct
 // times, everything at or after the time of the last order with a bought
-// line goes to test and everything before to training. Customers who
-// never bought are split the same way on their event times; customers with
-// a single interaction time stay in training whole, as do anonymous
-// orders. AsOf is the latest training time. Other customers' orders after
+// line (orders and events alike) goes to test and everything before to
+// training. Customers who never bought are split the same way on their
+// event times. The purchase times decide for a customer who bought: one
+// who bought at a single time stays in training whole, events at other
+// times included, as does a customer who never bought and has events at
+// a single time, and anonymous orders. AsOf is the latest training
+// time. Other customers' orders after
 // a customer's held-out order remain in training, as usual for this
 // protocol.
 func LastOrderSplit(ctx context.Context, h *affinity.History) (*Split, error) {
