@@ -51,7 +51,8 @@ type Options struct {
 	TopN int
 	// LoyalOrders is the number of orders in the look-back from which an
 	// active customer counts as loyal rather than repeat; default 4, at
-	// least 2.
+	// least 2 and at most math.MaxInt32 (2,147,483,647, the range of a
+	// customer's order count; a value above it is an ErrInvalid).
 	LoyalOrders int
 	// LapseAfter is the recency beyond which a customer is lapsing; default
 	// 180 days, or the look-back's length in days when that is shorter. It
@@ -148,8 +149,8 @@ func (o Options) withDefaults(lookDays int) (Options, error) {
 		return o, fmt.Errorf("%w: HalfLife %v is negative", ErrInvalid, o.HalfLife)
 	case o.TopN < 1 || o.TopN > maxTopN:
 		return o, fmt.Errorf("%w: TopN %d is not in [1, %d]", ErrInvalid, o.TopN, maxTopN)
-	case o.LoyalOrders < 2:
-		return o, fmt.Errorf("%w: LoyalOrders %d is less than 2", ErrInvalid, o.LoyalOrders)
+	case o.LoyalOrders < 2 || o.LoyalOrders > math.MaxInt32:
+		return o, fmt.Errorf("%w: LoyalOrders %d is not in [2, %d]", ErrInvalid, o.LoyalOrders, math.MaxInt32)
 	case o.LapseAfter > lookback:
 		return o, fmt.Errorf("%w: LapseAfter %s exceeds Lookback %v (%dd)", ErrInvalid, query.FormatDays(o.LapseAfter), o.Lookback, lookDays)
 	case o.RFMScoring != RFMRank && o.RFMScoring != RFMNTile:
