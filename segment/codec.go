@@ -652,6 +652,10 @@ func (d *decoder) index(flags uint32) *Index {
 	o.LapseAfter = time.Duration(d.u32()) * Day
 	o.ChurnAfter = time.Duration(d.u32()) * Day
 	nr := d.count(minRule)
+	if nr > maxRFMRules {
+		d.fail("%d RFM rules, at most %d are supported", nr, maxRFMRules)
+		return nil
+	}
 	o.RFMRules = make([]RFMRule, nr)
 	for i := range o.RFMRules {
 		r := &o.RFMRules[i]

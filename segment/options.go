@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
@@ -28,6 +29,7 @@ const (
 	DefaultChurnAfter     = 365 * Day
 	maxTopN               = 64
 	maxDays               = 1 << 16 // windows and look-backs stay below ~179 years
+	maxRFMRules           = 1 << 10 // rules of Options.RFMRules; an index numbers them in uint16
 )
 
 // Options configures [Build]. The zero value means the documented defaults.
@@ -69,7 +71,9 @@ type Options struct {
 	RFMScoring RFMScoring
 	// RFMRules is the ordered RFM segment map; nil means
 	// [DefaultRFMRules]. A customer belongs to the first rule that matches
-	// its scores, or to no RFM segment when none does.
+	// its scores, or to no RFM segment when none does. At most 1,024
+	// rules; more are an ErrInvalid (there are only 125 combinations of
+	// scores, so a longer map has rules that match nobody).
 	RFMRules []RFMRule
 	// NonMerchandise holds products (by [affinity.ProductID]) that are
 	// spend but not a taste — postage, fees, gift vouchers, manual
@@ -297,7 +301,14 @@ func DefaultRFMRules() []RFMRule {
 	}
 }
 
+// validateRules checks the rules' count, names and score ranges in time
+// linear in their number (names are compared by their case fold, as
+// strings.EqualFold compares them).
 func validateRules(rules []RFMRule) error {
+	if len(rules) > maxRFMRules {
+		return fmt.Errorf("%w: %d RFM rules, at most %d are supported", ErrInvalid, len(rules), maxRFMRules)
+	}
+	seen := make(map[string]struct{}, len(rules))
 	for i, r := range rules {
 		if strings.TrimSpace(r.Name) == "" {
 			return fmt.Errorf("%w: RFM rule %d has no name", ErrInvalid, i)
@@ -307,11 +318,11 @@ func validateRules(rules []RFMRule) error {
 			// queried
 			return fmt.Errorf("%w: RFM rule name %q begins or ends with a space", ErrInvalid, r.Name)
 		}
-		for j := range i {
-			if strings.EqualFold(rules[j].Name, r.Name) {
-				return fmt.Errorf("%w: RFM rule %q appears twice", ErrInvalid, r.Name)
-			}
+		k := foldKey(r.Name)
+		if _, dup := seen[k]; dup {
+			return fmt.Errorf("%w: RFM rule %q appears twice", ErrInvalid, r.Name)
 		}
+		seen[k] = struct{}{}
 		for _, s := range []ScoreRange{r.R, r.F, r.M} {
 			if lo, hi := s.bounds(); lo < 1 || hi > 5 || lo > hi {
 				return fmt.Errorf("%w: RFM rule %q has score range %d-%d outside 1-5", ErrInvalid, r.Name, lo, hi)
@@ -319,6 +330,25 @@ func validateRules(rules []RFMRule) error {
 		}
 	}
 	return nil
+}
+
+// foldKey returns a key of s equal to another's exactly when
+// strings.EqualFold reports the two equal: each rune replaced by the
+// least rune of its simple case-folding orbit (unicode.SimpleFold), and
+// each byte that is not UTF-8 by utf8.RuneError, as EqualFold decodes
+// it. (strings.ToLower is not that: it maps 'K' (Kelvin sign) to 'k'
+// but leaves 'ſ' (long s), which EqualFold matches with 's' and 'S'.)
+func foldKey(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		b.WriteRune(least)
+	}
+	return b.String()
 }
 
 // Lifecycle stages, in the order [Build] assigns them: a customer who bought

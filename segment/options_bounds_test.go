@@ -3,8 +3,11 @@ package segment_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,6 +136,93 @@ func TestLoyalOrdersExtremes(t *testing.T) {
 		}
 		if c.loyal == 2 {
 			require.Positive(t, n, "no loyal customer at all")
+		}
+	}
+}
+
+// boundsRules returns n rules: the first n-1 take only the customers
+// scored 5 on R, F and M; the last takes every other score.
+func boundsRules(n int) []segment.RFMRule {
+	five := segment.ScoreRange{Min: 5, Max: 5}
+	rules := make([]segment.RFMRule, n)
+	for i := range n - 1 {
+		rules[i] = segment.RFMRule{Name: fmt.Sprintf("r%05d", i), R: five, F: five, M: five}
+	}
+	rules[n-1] = segment.RFMRule{Name: "rest"}
+	return rules
+}
+
+// RFMRules may hold at most 1,024 rules. Beyond 65,535 the segment
+// numbers wrapped, so that with 65,536 rules every customer no rule
+// matched landed in the first rule; now more than 1,024 are refused by
+// Build, and by ReadIndex in a file. At the limit every customer is in
+// the first rule that matches it, in the index and in its file.
+func TestRFMRulesCountLimit(t *testing.T) {
+	h := boundsHistory(t)
+	for _, n := range []int{1025, 1 << 16} {
+		_, err := segment.Build(context.Background(), h, boundsAsOf, segment.Options{RFMRules: boundsRules(n)})
+		require.ErrorIs(t, err, segment.ErrInvalid, "%d rules", n)
+	}
+
+	rules := boundsRules(1024)
+	x, err := segment.Build(context.Background(), h, boundsAsOf, segment.Options{RFMRules: rules})
+	require.NoError(t, err)
+	y := roundTrip(t, x, "1,024 rules")
+	require.Equal(t, x.Options(), y.Options())
+	var top, rest int
+	for _, z := range []*segment.Index{x, y} {
+		for _, f := range z.FeaturesOf(z.All()) {
+			want := "rest"
+			if f.R == 5 && f.F == 5 && f.M == 5 {
+				want, top = rules[0].Name, top+1
+			} else {
+				rest++
+			}
+			require.Equal(t, want, f.RFM, "customer %s scored %d/%d/%d", f.Customer, f.R, f.F, f.M)
+		}
+	}
+	require.Positive(t, top)
+	require.Positive(t, rest)
+
+	// the file with one rule more: the count after the options' fixed
+	// fields (as of, look-back days, months, duration, all, scoring,
+	// half-life, TopN, LoyalOrders, LapseAfter, ChurnAfter), then the
+	// extra rule after the first
+	var buf bytes.Buffer
+	_, err = x.WriteTo(&buf)
+	require.NoError(t, err)
+	good := buf.Bytes()
+	body := slices.Clone(good[16 : len(good)-16])
+	const countAt = 8 + 4 + 4 + 8 + 1 + 1 + 8 + 4 + 4 + 4 + 4
+	require.Equal(t, uint32(1024), binary.LittleEndian.Uint32(body[countAt:]), "the rule count's offset")
+	binary.LittleEndian.PutUint32(body[countAt:], 1025)
+	first := countAt + 4 + 1 + len(rules[0].Name) + 6
+	extra := append([]byte{5}, "extra"...)
+	extra = append(extra, 1, 5, 1, 5, 1, 5)
+	body = slices.Insert(body, first, extra...)
+	_, err = segment.ReadIndex(bytes.NewReader(cdcReseal(nil, good, body)))
+	require.ErrorIs(t, err, segment.ErrCorrupt)
+	require.ErrorContains(t, err, "1025 RFM rules")
+}
+
+// RFM rule names are unique regardless of case exactly as
+// strings.EqualFold compares them, in time linear in the rules: names
+// that only Unicode case folding (not lower-casing) makes equal, and
+// bytes that are not UTF-8 (which EqualFold reads as U+FFFD).
+func TestRFMRuleNamesCaseFold(t *testing.T) {
+	h := boundsHistory(t)
+	names := []string{"a", "A", "s", "S", "ſ", "k", "K", "\u212a", "ß", "ẞ", "ss", "σ", "ς", "Σ",
+		"i", "I", "İ", "ı", "\xff", "\xfe", "\ufffd", "aſ", "AS", "Ǆ", "ǅ", "ǆ"}
+	for i, a := range names {
+		for _, b := range names[i+1:] {
+			_, err := segment.Build(context.Background(), h, boundsAsOf, segment.Options{
+				RFMRules: []segment.RFMRule{{Name: a}, {Name: b}}})
+			if strings.EqualFold(a, b) {
+				require.ErrorIs(t, err, segment.ErrInvalid, "%q and %q", a, b)
+				require.ErrorContains(t, err, "appears twice")
+			} else {
+				require.NoError(t, err, "%q and %q", a, b)
+			}
 		}
 	}
 }
