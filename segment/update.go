@@ -3,6 +3,7 @@ package segment
 import (
 	"cmp"
 	"context"
+	"math"
 	"math/big"
 	"slices"
 	"sync"
@@ -261,8 +262,10 @@ type UpdateOptions struct {
 // (see "Exact comparisons"), when shares are not kept exactly (a positive
 // HalfLife, or money too large), when x was read by [Load] or put
 // together by [Join], when asOf is earlier than x's or not a whole number
-// of days after it, and when more than an eighth of the customers are
-// touched since the last full build. The named segments and customer
+// of days after it, when the look-back is [affinity.AllTime] and asOf
+// puts a customer's earliest order or event 65,535 days back or more
+// (so that Update returns Build's error then), and when more than an
+// eighth of the customers are touched since the last full build. The named segments and customer
 // attributes of x carry over to the result (the attributes as they were
 // attached: attach them again to cover new customers); at a later as-of
 // time the attributes, whose day columns are as of x's, are dropped and
@@ -361,6 +364,11 @@ func (x *Index) update(ctx context.Context, prev, h *affinity.History, asOf int6
 		changed.Add(uint32(c))
 	}
 	if later > 0 {
+		if x.opts.Lookback.All && farthestDay(h, asOf) >= int64(x.lookDays) {
+			// the unchanged customers' days, read that much older, would
+			// reach beyond what an index holds: Build refuses it
+			return nil, false, nil
+		}
 		changed.Or(windowEdge(h, x.asOf, asOf, x.opts.Lookback))
 	}
 	base, touched := x, changed
@@ -590,6 +598,27 @@ func windowEdge(h *affinity.History, from, to int64, l affinity.Lookback) *roari
 		}
 	}
 	return out
+}
+
+// farthestDay returns the days back from asOf of the earliest order or
+// event of a customer of h at or before asOf (-1 when there is none):
+// the most days back an all-time index of h as of asOf holds (see
+// builder.checkDays). A customer's orders and events are in time order,
+// so it reads their first ones only.
+func farthestDay(h *affinity.History, asOf int64) int64 {
+	first := int64(math.MaxInt64)
+	for c := range affinity.CustomerID(h.NumCustomers()) {
+		if lo, hi := h.CustomerOrders(c); lo < hi {
+			first = min(first, h.OrderUnix(lo))
+		}
+		if lo, hi := h.CustomerEvents(c); lo < hi {
+			first = min(first, h.Event(lo).Unix)
+		}
+	}
+	if first > asOf {
+		return -1
+	}
+	return (asOf - first) / secondsPerDay
 }
 
 // extendedCatalog checks that cat extends the catalog of cols — the same

@@ -219,3 +219,49 @@ func TestGivenOptionsBuildAnotherTime(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, advEncode(t, want), advEncode(t, y))
 }
+
+// An all-time index holds at most 65,535 days back: Build refuses an
+// as-of time that puts a customer's earliest order or event further
+// back, and Update to that time must refuse it too. It used to lay the
+// change over the index, whose unchanged customers' days were read
+// older, past the limit: an index that contradicted itself (bought("p")
+// selected nobody while every customer had an order). Here the earliest
+// record is a view event ten days before the first order; Update to the
+// last day within the limit still agrees with Build.
+func TestUpdateAllTimeStaysWithinDayLimit(t *testing.T) {
+	ctx := context.Background()
+	first := time.Date(1971, 1, 1, 12, 0, 0, 0, time.UTC)
+	var b affinity.Builder
+	noErr(t, b.AddEvent(affinity.Event{Customer: "viewer", Product: "p", Kind: affinity.View, Time: first, Weight: 1}))
+	for i := range 20 {
+		key := fmt.Sprintf("c%d", i)
+		noErr(t, b.Add(affinity.Purchase{Customer: key, Product: "p", Order: key,
+			Time: first.Add(10*segment.Day).AddDate(i, 0, 0), Quantity: 1, Price: affinity.MoneyScale}))
+	}
+	h, err := b.Build(ctx)
+	require.NoError(t, err)
+	opts := segment.Options{Lookback: affinity.AllTime}
+	day := func(n int) time.Time { return first.Add(time.Duration(n) * segment.Day) }
+	x, err := segment.Build(ctx, h, day(65524), opts)
+	require.NoError(t, err)
+	r := rand.New(rand.NewPCG(5, 5))
+
+	last := day(65534) // the earliest record 65,534 days back
+	want, err := segment.Build(ctx, h, last, opts)
+	require.NoError(t, err)
+	got, err := segment.Update(ctx, x, h, h, last, segment.UpdateOptions{})
+	require.NoError(t, err)
+	require.True(t, segment.Layered(got), "the update within the limit was built in full")
+	requireSameIndex(t, "65,534 days back", r, got, want, x, h, updateCheck{queries: []string{`bought("p")`, `viewed("p")`, `tenure > 60000d`}})
+
+	for _, n := range []int{65535, 65535 + 36500} {
+		msg := fmt.Sprintf("%d days back", n)
+		_, berr := segment.Build(ctx, h, day(n), opts)
+		require.ErrorIs(t, berr, segment.ErrInvalid, msg)
+		for _, from := range []*segment.Index{x, got} {
+			y, uerr := segment.Update(ctx, from, h, h, day(n), segment.UpdateOptions{})
+			requireSameError(t, berr, uerr, msg)
+			require.Nil(t, y, msg)
+		}
+	}
+}
