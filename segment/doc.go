@@ -166,8 +166,15 @@
 // rest of the shop hardly buys can take beyond 10^18), and so is a number
 // other than 0 too close to 0 to be kept (below 10⁻³⁰⁷, a 0 point
 // followed by 306 zeros and a 1, it may underflow: write 0, or a
-// threshold no smaller). A bare target string names a category if no
-// product has that key, a product if no category has that path; a name
+// threshold no smaller). So money is an exact threshold to the Money
+// unit (four decimals) below 10^11 currency units, where it has at most
+// 15 significant digits, and still up to about 9·10^11 (2^53 Money
+// units), where a float64 holds every such amount; beyond, an amount
+// such as 1234567890123.4567 has more digits than a threshold keeps and
+// is an error (in Go, a float64 threshold is the shortest decimal that
+// prints it, which cannot name every Money unit there). A bare target
+// string names a category if no product has that key, a product if no
+// category has that path; a name
 // that is both is an error and must be written category("…") or
 // product("…"). Without a window, bought, viewed and carted cover the
 // whole look-back; a window may not be longer. recency("X") is the days
@@ -212,7 +219,10 @@
 // 3000. Other attributes compare at their resolution, which is exact: one
 // Money unit, one day, one order, against the decimal the threshold is
 // written as (no tolerance): frequency > 0.9999999999 includes customers
-// with one order, and monetary < 433.1200000001 a spend of $433.12.
+// with one order, and monetary < 433.1200000001 a spend of $433.12. A
+// threshold keeps at most the significant digits a float64 holds (15
+// always, see "Units" above), so money beyond about 10^11 currency units
+// cannot always be named to the Money unit.
 //
 // Syntax errors are *[SyntaxError] with offset, line and column (a window
 // of 0 days, "within 0d", is one); unknown categories, products and

@@ -96,3 +96,45 @@ func TestHugeLiftThreshold(t *testing.T) {
 		assert.ElementsMatch(t, want, got.ToArray(), q)
 	}
 }
+
+// A money threshold names the Money unit exactly below 10^11 currency
+// units (15 significant digits) and up to 2^53 Money units, where a
+// float64 holds every amount; beyond, an amount needing more digits
+// than a float64 keeps is a syntax error, as the package documentation
+// says.
+func TestLargeMoneyThresholds(t *testing.T) {
+	var b affinity.Builder
+	asOf := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	spend := map[string]affinity.Money{
+		"below": 999_999_999_999_999, "at": 1_000_000_000_000_000,
+		"top": 1 << 53, // 900719925474.0992 currency units
+	}
+	for _, key := range []string{"below", "at", "top"} {
+		noErr(t, b.Add(affinity.Purchase{Customer: key, Product: "p", Order: key, Time: asOf.Add(-time.Hour), Quantity: 1, Price: spend[key]}))
+	}
+	h, err := b.Build(context.Background())
+	require.NoError(t, err)
+	x, err := segment.Build(context.Background(), h, asOf, segment.Options{})
+	require.NoError(t, err)
+	for _, c := range []struct {
+		q    string
+		want []string
+	}{
+		{"monetary >= 99999999999.9999", []string{"at", "below", "top"}},
+		{"monetary > 99999999999.9999", []string{"at", "top"}},
+		{"monetary < 100000000000.0001", []string{"at", "below"}},
+		{"monetary >= 900719925474.0992", []string{"top"}},
+		{"monetary > 900719925474.0991", []string{"top"}},
+	} {
+		got, err := x.Query(c.q)
+		require.NoError(t, err, c.q)
+		assert.Equal(t, c.want, x.SortedKeys(got), c.q)
+	}
+	for _, q := range []string{"monetary >= 900719925474.0993", "monetary < 1234567890123.4567"} {
+		_, err := x.Query(q)
+		var se *segment.SyntaxError
+		if assert.ErrorAs(t, err, &se, q) {
+			assert.Contains(t, se.Msg, "more digits than a comparison keeps", q)
+		}
+	}
+}
