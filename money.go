@@ -30,12 +30,15 @@ const (
 // arithmetic, outside [MinMoney, MaxMoney], and for NaN.
 var ErrMoneyRange = errors.New("affinity: money out of range")
 
-// MoneyFromFloat converts a float amount in currency units to Money, rounding
-// half away from zero. It saturates: amounts beyond the range (±Inf
-// included) become [MaxMoney] or [MinMoney], and NaN becomes 0. It is meant
-// for generated data and tests; use [MoneyFromFloatChecked] to get an error
-// instead, and parse text with [ParseMoney] to avoid float rounding
-// altogether.
+// MoneyFromFloat converts a float amount in currency units to Money: the
+// exact value of f (the binary number it holds, not its shortest decimal
+// text) times [MoneyScale], rounded to the nearest integer, half away from
+// zero. So 7.435849999999999, which lies below 7.43585, gives 74358 even
+// though f × MoneyScale rounds to 74358.5 in float64. It saturates:
+// amounts beyond the range (±Inf included) become [MaxMoney] or
+// [MinMoney], and NaN becomes 0. It is meant for generated data and
+// tests; use [MoneyFromFloatChecked] to get an error instead, and parse
+// text with [ParseMoney] to avoid float rounding altogether.
 func MoneyFromFloat(f float64) Money {
 	m, err := MoneyFromFloatChecked(f)
 	if err != nil {
@@ -54,12 +57,40 @@ func MoneyFromFloat(f float64) Money {
 // [ErrMoneyRange] for NaN, ±Inf and amounts whose rounded value lies
 // outside [MinMoney, MaxMoney].
 func MoneyFromFloatChecked(f float64) (Money, error) {
-	v := math.Round(f * MoneyScale)
-	// float64(math.MaxInt64) is 2^63, which does not fit: compare with <.
-	if !(v < math.MaxInt64 && v > -math.MaxInt64) {
+	a := math.Abs(f)
+	// a × MoneyScale is hi + lo exactly (an FMA rounds once), so the
+	// rounding is decided on the exact product, not on hi, which may
+	// itself have been rounded onto a half.
+	hi := a * MoneyScale
+	if !(hi <= 1<<63) { // NaN fails too
 		return 0, fmt.Errorf("%w: %v", ErrMoneyRange, f)
 	}
-	return Money(v), nil
+	lo := math.FMA(a, MoneyScale, -hi)
+	v := math.Round(hi)
+	u := uint64(v) // v ≤ 2^63 fits
+	switch {
+	case v == hi:
+		// hi is an integer; lo (exact, |lo| ≤ 512: hi ≥ 2^53 makes a a
+		// multiple of 2^-14 and lo one of 2^-10) rounds on its own, half
+		// up as the product is positive. Below 2^52, |lo| < 1/4 and w is 0.
+		w := math.Floor(lo + 0.5)
+		if w < 0 {
+			u -= uint64(-w)
+		} else {
+			u += uint64(w)
+		}
+	case hi-v == -0.5 && lo < 0:
+		// hi sits on a half that Round took up, but the product lies below
+		// it (hi - v is exact: hi < 2^52 has a fraction)
+		u--
+	}
+	if u > uint64(MaxMoney) {
+		return 0, fmt.Errorf("%w: %v", ErrMoneyRange, f)
+	}
+	if f < 0 {
+		return -Money(u), nil
+	}
+	return Money(u), nil
 }
 
 // Add returns m + x and whether the sum lies in [MinMoney, MaxMoney];

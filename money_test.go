@@ -2,10 +2,12 @@ package affinity_test
 
 import (
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -184,4 +186,54 @@ func TestMoneyValue(t *testing.T) {
 	assert.Equal(t, affinity.Money(-76500), p.Value())
 	l := affinity.Line{Quantity: 2, Price: 10}
 	assert.Equal(t, affinity.Money(20), l.Value())
+}
+
+// TestMoneyFromFloatRoundsExactValue checks amounts just below a half of a
+// Money unit whose product with MoneyScale rounds onto the half in
+// float64: the exact value decides, so they round down (towards zero).
+func TestMoneyFromFloatRoundsExactValue(t *testing.T) {
+	for _, tt := range []struct {
+		in   float64
+		want affinity.Money
+	}{
+		{7.435849999999999, 74358},
+		{-7.435849999999999, -74358},
+		{56.896049999999995, 568960},
+		{492.30224999999996, 4923022},
+		{958534.0973499999, 9585340973},
+		{0.30000000000000004, 3000},
+	} {
+		assert.Equal(t, tt.want, affinity.MoneyFromFloat(tt.in), "MoneyFromFloat(%v)", tt.in)
+	}
+}
+
+// TestMoneyFromFloatMatchesBig checks MoneyFromFloatChecked against exact
+// rounding of the float's binary value times MoneyScale, half away from
+// zero, over random floats at every magnitude from 2^-30 to beyond the
+// range and over floats next to halves of a Money unit.
+func TestMoneyFromFloatMatchesBig(t *testing.T) {
+	r := rand.New(rand.NewPCG(38, 2))
+	vals := []float64{0, math.Copysign(0, -1), math.MaxFloat64, math.SmallestNonzeroFloat64, 0.00005, -0.00005,
+		float64(affinity.MaxMoney) / affinity.MoneyScale, -float64(affinity.MaxMoney) / affinity.MoneyScale}
+	for range testdata.Scale(50000, 5000) {
+		// a random float at a random magnitude
+		vals = append(vals, math.Ldexp(1+r.Float64(), r.IntN(82)-30))
+		// and the floats around a half of a Money unit at a random magnitude
+		h := (float64(r.Int64()>>r.IntN(63)) + 0.5) / affinity.MoneyScale
+		vals = append(vals, h, math.Nextafter(h, 0), math.Nextafter(h, math.Inf(1)))
+	}
+	maxM := big.NewInt(int64(affinity.MaxMoney))
+	for _, f := range vals {
+		for _, f := range []float64{f, -f} {
+			p := new(big.Rat).Mul(new(big.Rat).SetFloat64(f), big.NewRat(affinity.MoneyScale, 1))
+			want, _ := new(big.Int).SetString(p.FloatString(0), 10) // rounds half away from zero
+			got, err := affinity.MoneyFromFloatChecked(f)
+			if new(big.Int).Abs(want).Cmp(maxM) > 0 {
+				require.ErrorIs(t, err, affinity.ErrMoneyRange, "%v", f)
+				continue
+			}
+			require.NoError(t, err, "%v", f)
+			require.Equal(t, want.Int64(), int64(got), "MoneyFromFloatChecked(%v)", f)
+		}
+	}
 }

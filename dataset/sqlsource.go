@@ -139,7 +139,10 @@ type SQLColumns struct {
 	// read exactly as a decimal (a single-precision column's value as the
 	// decimal it stores: 8.1, not 8.100000381469727; a floating-point
 	// value with more decimals than Money keeps, such as a price computed
-	// as 0.1 + 0.2, to the nearest ten-thousandth); optional, 0 when
+	// as 0.1 + 0.2, as its exact binary value rounded to the nearest
+	// ten-thousandth, halves up: see [affinity.MoneyFromFloat]); a
+	// negative number, a float with any number of decimals included, is
+	// a "negative price"; optional, 0 when
 	// absent or NULL. Price × quantity, each order's value and the gross
 	// value of the orders a poll puts (with [SQLSource.Load], with all
 	// the Builder holds) must fit in [affinity.Money]: else the row (or
@@ -701,7 +704,12 @@ func (r *sqlRow) money() (affinity.Money, *ParseError) {
 			// form at 32 bits is the decimal stored
 			s = strconv.FormatFloat(v, 'f', -1, 32)
 		}
-		if _, err := affinity.ParseMoney(s, '.'); err != nil && v >= 0 {
+		if v < 0 {
+			// before the float fallback below, which would call
+			// -0.30000000000000004 an invalid price
+			return 0, r.fail(colPrice, reasonNegPrice, fmt.Errorf("negative price %s", s))
+		}
+		if _, err := affinity.ParseMoney(s, '.'); err != nil {
 			// a price computed in floating point (0.1 + 0.2 is
 			// 0.30000000000000004): to the nearest ten-thousandth
 			if m, err := affinity.MoneyFromFloatChecked(v); err == nil {
