@@ -26,7 +26,9 @@ type Group struct {
 	Revenue affinity.Money `json:"revenue"`
 	// Conversion is Converted / Customers; RevenuePerCustomer Revenue /
 	// Customers in currency units; AOV Revenue / Orders (0 without
-	// orders).
+	// orders). The averages are float64 quotients: to show them in cents,
+	// round the exact quotient once with Revenue.FormatQuo(Customers, 2)
+	// or Revenue.FormatQuo(Orders, 2).
 	Conversion         float64 `json:"conversion"`
 	RevenuePerCustomer float64 `json:"revenue_per_customer"`
 	AOV                float64 `json:"aov"`

@@ -28,7 +28,8 @@ type CustomerValue struct {
 }
 
 // AOV returns the customer's average order value Spend/Orders, rounded
-// half away from zero; 0 without orders.
+// half away from zero to Money units; 0 without orders. To show it at
+// fewer decimals, round the quotient once with Spend.FormatQuo(Orders, d).
 func (v CustomerValue) AOV() affinity.Money { return divRound(v.Spend, v.Orders) }
 
 // Window holds historical spend and order counts over (Start, End], per
@@ -57,8 +58,11 @@ func (w *Window) Frequency(c affinity.CustomerID) float64 {
 	return float64(w.Customers[c].Orders) / float64(w.Months)
 }
 
-// AOV returns the shop's average order value Spend/Orders; 0 without
-// orders.
+// AOV returns the shop's average order value Spend/Orders, rounded half
+// away from zero to Money units; 0 without orders. To show it at fewer
+// decimals, round the quotient once with Spend.FormatQuo(Orders, d):
+// AOV().Format(d) rounds twice (2000.99 over 200 orders is 10.00495,
+// 10.00 in cents, but AOV() is 10.0050, which Format(2) shows as 10.01).
 func (w *Window) AOV() affinity.Money { return divRound(w.Spend, w.Orders) }
 
 // PurchaseFrequency returns the mean number of orders per buyer; 0
@@ -82,7 +86,9 @@ func (w *Window) RepeatRate() float64 {
 }
 
 // SpendPerBuyer returns the shop's mean spend per buyer — the historical
-// CLV over the window, AOV × purchase frequency; 0 without buyers.
+// CLV over the window, AOV × purchase frequency — rounded half away from
+// zero to Money units; 0 without buyers. To show it at fewer decimals,
+// round the quotient once with Spend.FormatQuo(buyers, d).
 func (w *Window) SpendPerBuyer() affinity.Money {
 	return divRound(w.Spend, int(w.Buyers.GetCardinality()))
 }

@@ -673,7 +673,7 @@ func TestAdvWriteTable(t *testing.T) {
 
 	buf.Reset()
 	rows := []segment.Stats{
-		{Name: "Zoë ✓", Customers: 3, Share: 0.3333, Revenue: 12_3456, RevenueShare: 1, AOV: 4_1152},
+		{Name: "Zoë ✓", Customers: 3, Share: 0.3333, Revenue: 12_3456, RevenueShare: 1, Orders: 3, AOV: 4_1152},
 		{Name: "x", Customers: 12345, Share: 0, Revenue: -5, RevenueShare: 0, AOV: 0},
 	}
 	require.NoError(t, segment.WriteTable(&buf, rows))

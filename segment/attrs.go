@@ -109,8 +109,10 @@ func Frequency() Attr { return attrNamed("frequency", false, "") }
 func Monetary() Attr { return attrNamed("monetary", false, "") }
 
 // AOV is the average order value in the look-back, monetary / frequency,
-// in currency units (rounded to the 1/10000 unit). Customers without an
-// order in the look-back have none.
+// in currency units rounded half away from zero to the 1/10000 unit; a
+// query compares that rounded value (see "Exact comparisons" in the
+// package documentation). Customers without an order in the look-back
+// have none.
 func AOV() Attr { return attrNamed("aov", false, "") }
 
 // RScore is the recency quintile score 1-5 (5 = most recent) of a customer

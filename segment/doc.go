@@ -28,7 +28,9 @@
 //   - monetary: net spend in the look-back, in currency units; returns
 //     (negative quantities) in the window are subtracted, so it can be
 //     negative.
-//   - aov: monetary / frequency; none without orders in the look-back.
+//   - aov: monetary / frequency rounded half away from zero to Money
+//     units (1/10000 of the currency unit), the value stored and compared;
+//     none without orders in the look-back.
 //   - rscore, fscore, mscore: RFM quintile scores (see below).
 //   - per category node, at every level of the tree: affinity (share of
 //     spend), itemshare (share of items), ordershare (share of orders that
@@ -222,7 +224,10 @@
 // with one order, and monetary < 433.1200000001 a spend of $433.12. A
 // threshold keeps at most the significant digits a float64 holds (15
 // always, see "Units" above), so money beyond about 10^11 currency units
-// cannot always be named to the Money unit.
+// cannot always be named to the Money unit. aov compares its stored
+// value, the quotient rounded to Money units, not the quotient: a
+// customer who spent 30.01 in 3 orders (10.00333…) has aov 10.0033, so
+// aov = 10.0033 includes them and aov > 10.0033 does not.
 //
 // Syntax errors are *[SyntaxError] with offset, line and column (a window
 // of 0 days, "within 0d", is one); unknown categories, products and

@@ -30,9 +30,12 @@ type Stats struct {
 	RevenueShare float64
 	// Orders counts the customers' orders in the look-back.
 	Orders int64
-	// AOV is Revenue / Orders, rounded; 0 without orders. Revenue is net
-	// of the returns in the look-back, those of orders before it
-	// included, so returns can make it small, or negative.
+	// AOV is Revenue / Orders rounded half away from zero to Money units
+	// (ten-thousandths); 0 without orders. Show it at fewer decimals with
+	// Revenue.FormatQuo(Orders, d), which rounds the quotient once:
+	// AOV.Format(d) would round it twice. Revenue is net of the returns in
+	// the look-back, those of orders before it included, so returns can
+	// make it small, or negative.
 	AOV affinity.Money
 }
 
@@ -88,12 +91,13 @@ func (x *Index) LifecycleTable() []Stats {
 
 // WriteTable writes rows as an aligned text table with the columns
 // segment, customers, share, revenue, revenue share and AOV (money rounded
-// to cents); names are left-aligned, numbers right-aligned.
+// to cents, the AOV from Revenue / Orders, rounded once); names are
+// left-aligned, numbers right-aligned.
 func WriteTable(w io.Writer, rows []Stats) error {
 	cells := [][]string{{"segment", "customers", "share", "revenue", "revenue share", "AOV"}}
 	for _, r := range rows {
 		cells = append(cells, []string{r.Name, strconv.Itoa(r.Customers), fmt.Sprintf("%.1f%%", 100*r.Share),
-			cents(r.Revenue), fmt.Sprintf("%.1f%%", 100*r.RevenueShare), cents(r.AOV)})
+			r.Revenue.Format(2), fmt.Sprintf("%.1f%%", 100*r.RevenueShare), r.Revenue.FormatQuo(r.Orders, 2)})
 	}
 	width := make([]int, len(cells[0]))
 	for _, row := range cells {
@@ -115,11 +119,6 @@ func WriteTable(w io.Writer, rows []Stats) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// cents formats m rounded to hundredths of the currency unit.
-func cents(m affinity.Money) string {
-	return affinity.Money(divRound(int64(m), affinity.MoneyScale/100) * (affinity.MoneyScale / 100)).String()
 }
 
 // Overlap returns the matrix of intersection sizes of sets:
@@ -384,11 +383,12 @@ func compatible(a, b *Index) error {
 	return nil
 }
 
-// String formats the statistics as one line, money rounded to cents.
+// String formats the statistics as one line, money rounded to cents (the
+// AOV from Revenue / Orders, rounded once).
 func (s Stats) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %d customers (%.1f%%), revenue %s (%.1f%%), %d orders, AOV %s",
-		s.Name, s.Customers, 100*s.Share, cents(s.Revenue), 100*s.RevenueShare, s.Orders, cents(s.AOV))
+		s.Name, s.Customers, 100*s.Share, s.Revenue.Format(2), 100*s.RevenueShare, s.Orders, s.Revenue.FormatQuo(s.Orders, 2))
 	return b.String()
 }
 

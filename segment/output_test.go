@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -272,5 +273,62 @@ func TestConcurrentQueries(t *testing.T) {
 	close(errs)
 	for q := range errs {
 		t.Errorf("concurrent query %s differs", q)
+	}
+}
+
+// TestStatsShowAOVRoundedOnce: 199 orders of 10.00 and one of 10.99 are
+// revenue 2000.99 over 200 orders, an AOV of exactly 10.00495, which is
+// 10.00 in cents. WriteTable and Stats.String show money rounded to cents
+// and round that quotient once: Stats.AOV, 10.0050 in Money units, would
+// show as 10.01.
+func TestStatsShowAOVRoundedOnce(t *testing.T) {
+	var b affinity.Builder
+	t0 := time.Date(2024, 1, 1, 10, 0, 0, 0, time.UTC)
+	for i := range 200 {
+		price := affinity.Money(100000)
+		if i == 199 {
+			price = 109900
+		}
+		require.NoError(t, b.Add(affinity.Purchase{Customer: "ann", Product: "mug", Order: "o" + strconv.Itoa(i),
+			Time: t0.Add(time.Duration(i) * time.Hour), Quantity: 1, Price: price}))
+	}
+	h, err := b.Build(context.Background())
+	require.NoError(t, err)
+	x, err := segment.Build(context.Background(), h, t0.AddDate(0, 1, 0), segment.Options{})
+	require.NoError(t, err)
+	st := x.Stats("all", x.All())
+	require.Equal(t, affinity.Money(20009900), st.Revenue)
+	require.Equal(t, int64(200), st.Orders)
+	assert.Equal(t, affinity.Money(100050), st.AOV, "AOV in Money units, rounded half away from zero")
+
+	var buf bytes.Buffer
+	require.NoError(t, segment.WriteTable(&buf, []segment.Stats{st}))
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	require.Len(t, lines, 2)
+	assert.Equal(t, []string{"all", "1", "100.0%", "2000.99", "100.0%", "10.00"}, strings.Fields(lines[1]))
+	assert.Equal(t, "all: 1 customers (100.0%), revenue 2000.99 (100.0%), 200 orders, AOV 10.00", st.String())
+}
+
+// TestAOVComparesRoundedValue: aov is monetary / frequency rounded half
+// away from zero to Money units, and queries compare that stored value: a
+// customer who spent 30.01 in 3 orders (10.00333…) has aov 10.0033.
+func TestAOVComparesRoundedValue(t *testing.T) {
+	var b affinity.Builder
+	t0 := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	for i, price := range []affinity.Money{100000, 100000, 100100} {
+		require.NoError(t, b.Add(affinity.Purchase{Customer: "ann", Product: "mug", Order: strconv.Itoa(i),
+			Time: t0.Add(time.Duration(i) * time.Hour), Quantity: 1, Price: price}))
+	}
+	h, err := b.Build(context.Background())
+	require.NoError(t, err)
+	x, err := segment.Build(context.Background(), h, t0.Add(24*time.Hour), segment.Options{})
+	require.NoError(t, err)
+	f, ok := x.Features(0)
+	require.True(t, ok)
+	assert.Equal(t, affinity.Money(100033), f.AOV)
+	for q, want := range map[string]uint64{"aov = 10.0033": 1, "aov > 10.0033": 0, "aov < 10.00331": 1, "aov >= 10.00325": 1} {
+		got, err := x.Query(q)
+		require.NoError(t, err, q)
+		assert.Equal(t, want, got.GetCardinality(), q)
 	}
 }

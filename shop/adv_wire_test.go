@@ -955,7 +955,7 @@ func TestAdvWireSegmentTable(t *testing.T) {
 	body := lines[len(lines)-len(rows):]
 	for i, r := range rows {
 		assert.Contains(t, body[i], r.Revenue.Format(2), "revenue rounded to cents, row %d: %q", i, body[i])
-		assert.Contains(t, body[i], r.AOV.Format(2), "AOV rounded to cents, row %d", i)
+		assert.Contains(t, body[i], r.Revenue.FormatQuo(r.Orders, 2), "AOV rounded to cents, row %d", i)
 		assert.True(t, strings.HasPrefix(body[i], r.Name), "name left-aligned: %q", body[i])
 	}
 	w := utf8.RuneCountInString(body[0])
@@ -1283,11 +1283,13 @@ func TestAdvWireMoneyFormat(t *testing.T) {
 		copy(buf, "abc")
 		assert.Equal(t, "abc"+m.String(), string(m.Append(buf)))
 	}
-	st := segment.Stats{Name: "max", Customers: 1, Share: 1, Revenue: affinity.MaxMoney, RevenueShare: 1, Orders: 1, AOV: affinity.MinMoney}
-	line := st.String()
-	assert.NotContains(t, line, "\n")
-	assert.Contains(t, line, affinity.MaxMoney.Format(2))
-	assert.Contains(t, line, affinity.MinMoney.Format(2))
+	for _, m := range []affinity.Money{affinity.MaxMoney, affinity.MinMoney} {
+		st := segment.Stats{Name: "extreme", Customers: 1, Share: 1, Revenue: m, RevenueShare: 1, Orders: 1, AOV: m}
+		line := st.String()
+		assert.NotContains(t, line, "\n")
+		assert.Contains(t, line, "revenue "+m.Format(2))
+		assert.Contains(t, line, "AOV "+m.Format(2))
+	}
 }
 
 // TestAdvWireAudienceConcurrent: an Audience is safe for concurrent use;

@@ -154,8 +154,10 @@ func (a *Audience) Stats() segment.Stats { return a.stats }
 func (a *Audience) Revenue() affinity.Money { return a.stats.Revenue }
 
 // AOV returns the audience's average order value in the look-back: its
-// net spend over its orders ([segment.Stats]), which returns of orders
-// before the look-back can make small, or negative.
+// net spend over its orders ([segment.Stats]), rounded half away from
+// zero to Money units, which returns of orders before the look-back can
+// make small, or negative. To show it at fewer decimals, round the
+// quotient once: Revenue().FormatQuo(Stats().Orders, d).
 func (a *Audience) AOV() affinity.Money { return a.stats.AOV }
 
 // Bitmap returns the customers by dense id; the caller owns the copy.

@@ -278,9 +278,12 @@ func printResults(w io.Writer, res []campaign.Result, truth map[string]dataset.R
 	head += "note\t"
 	fmt.Fprintln(tw, head)
 	for _, r := range res {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f%% / %.1f%%\t%.2f / %.2f\t%.2f / %.2f\t",
+		// averages rounded once, from the exact totals
+		perCustomer := func(g campaign.Group) string { return g.Revenue.FormatQuo(int64(g.Customers), 2) }
+		aov := func(g campaign.Group) string { return g.Revenue.FormatQuo(int64(g.Orders), 2) }
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f%% / %.1f%%\t%s / %s\t%s / %s\t",
 			r.Campaign, r.Treated.Customers, r.Control.Customers, 100*r.Treated.Conversion, 100*r.Control.Conversion,
-			r.Treated.RevenuePerCustomer, r.Control.RevenuePerCustomer, r.Treated.AOV, r.Control.AOV)
+			perCustomer(r.Treated), perCustomer(r.Control), aov(r.Treated), aov(r.Control))
 		if r.Treated.Customers < 2 || r.Control.Customers < 2 {
 			fmt.Fprint(tw, "-\t-\t") // not measured: a group of one has no variance
 		} else {

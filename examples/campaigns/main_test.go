@@ -151,3 +151,17 @@ func TestNoPrices(t *testing.T) {
 	_, err := os.Stat(filepath.Join(dir, "clv.png"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }
+
+// TestResultsShowAveragesRoundedOnce: revenue 1.25 over 10 customers and
+// 10 orders is 0.125 a customer and an order, 0.13 in cents rounded half
+// away from zero as Money.Format rounds; printing the float64 averages
+// with %.2f rounded that binary value half to even, 0.12.
+func TestResultsShowAveragesRoundedOnce(t *testing.T) {
+	g := campaign.Group{Customers: 10, Converted: 10, Orders: 10, Revenue: 12500}
+	g.Conversion = 1
+	g.RevenuePerCustomer = g.Revenue.Float() / float64(g.Customers) // as Measure computes them
+	g.AOV = g.Revenue.Float() / float64(g.Orders)
+	var out bytes.Buffer
+	require.NoError(t, printResults(&out, []campaign.Result{{Campaign: "spring", Treated: g, Control: g}}, nil))
+	assert.Regexp(t, `spring\s+10\s+10\s+100\.0% / 100\.0%\s+0\.13 / 0\.13\s+0\.13 / 0\.13\s`, out.String())
+}

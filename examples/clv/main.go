@@ -334,7 +334,7 @@ func historical(ctx context.Context, w io.Writer, h *affinity.History, cfg confi
 	}
 	x := ws[0]
 	fmt.Fprintf(w, "12 months to %s: %d buyers, %d orders, spend %s, AOV %s, %.2f orders per buyer, repeat rate %.2f\n",
-		cfg.calEnd.Format(time.DateOnly), x.Buyers.GetCardinality(), x.Orders, x.Spend.Format(2), x.AOV().Format(2), x.PurchaseFrequency(), x.RepeatRate())
+		cfg.calEnd.Format(time.DateOnly), x.Buyers.GetCardinality(), x.Orders, x.Spend.Format(2), x.Spend.FormatQuo(int64(x.Orders), 2), x.PurchaseFrequency(), x.RepeatRate())
 	if cfg.holdEnd.After(cfg.calEnd) {
 		p, err := clv.Retention(ctx, h, cfg.calEnd, cfg.holdEnd, clv.RetentionOptions{})
 		if err != nil {

@@ -6,10 +6,12 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/internal/testdata"
 )
 
@@ -96,4 +98,26 @@ func TestRunErrors(t *testing.T) {
 	assert.Error(t, run(ctx, &out, &out, []string{"-model", "pareto"}))
 	assert.Error(t, run(ctx, &out, &out, []string{"-data", "no/such/file.txt"}))
 	assert.Error(t, run(ctx, &out, &out, []string{"-data", "main.go", "-format", "nope"}))
+}
+
+// TestHistoricalShowsAOVRoundedOnce: 199 orders of 10.00 and one of 10.99
+// are 2000.99 over 200 orders, an AOV of exactly 10.00495, which the
+// 12-month line shows as 10.00 in cents; Window.AOV (10.0050, in Money
+// units) formatted to cents showed 10.01.
+func TestHistoricalShowsAOVRoundedOnce(t *testing.T) {
+	var b affinity.Builder
+	t0 := time.Date(2024, 1, 1, 10, 0, 0, 0, time.UTC)
+	for i := range 200 {
+		price := affinity.Money(100000)
+		if i == 199 {
+			price = 109900
+		}
+		require.NoError(t, b.Add(affinity.Purchase{Customer: "ann", Product: "mug", Order: "o" + strconv.Itoa(i),
+			Time: t0.Add(time.Duration(i) * time.Hour), Quantity: 1, Price: price}))
+	}
+	h, err := b.Build(context.Background())
+	require.NoError(t, err)
+	var out bytes.Buffer
+	require.NoError(t, historical(context.Background(), &out, h, config{calEnd: t0.AddDate(0, 1, 0)}))
+	assert.Contains(t, out.String(), "200 orders, spend 2000.99, AOV 10.00,")
 }
