@@ -340,8 +340,13 @@ func Load(path string) (*Index, error) {
 
 // ReadIndex reads an index written by [Index.WriteTo] from r; the whole
 // file is read into memory first. A truncated, damaged or foreign file
-// returns an error wrapping [ErrCorrupt]; ReadIndex never returns a partly
-// decoded index. A nil r is an error matching [affinity.ErrNilArgument].
+// returns an error wrapping [ErrCorrupt], and so does one that passes the
+// checksum but whose monetary or aov values leave [affinity.Money]'s
+// range, whose monetary values sum in absolute value beyond MaxMoney, or
+// whose stored revenue and orders are not the sums of the customers'
+// monetary and frequency values (decoding them takes time linear in the
+// customers and bit slices); ReadIndex never returns a partly decoded
+// index. A nil r is an error matching [affinity.ErrNilArgument].
 func ReadIndex(r io.Reader) (*Index, error) {
 	if r == nil {
 		return nil, affinity.NilArgument("segment", "reader")
@@ -835,6 +840,9 @@ func (d *decoder) index(flags uint32) *Index {
 	}
 	x.revenue = affinity.Money(d.i64())
 	x.orders = d.i64()
+	if d.err == nil {
+		d.checkTotals(x)
+	}
 	switch d.u8() {
 	case 0:
 	case 1:
@@ -892,6 +900,77 @@ func (d *decoder) index(flags uint32) *Index {
 		}
 	}
 	return x
+}
+
+// checkTotals checks the money-valued columns and the totals of x: every
+// monetary and aov value within Money's range, the monetary values summing
+// in absolute value to at most MaxMoney (as a History's order values do),
+// revenue their sum and orders the sum of the frequencies. Stats then sums
+// any set of customers without leaving Money's range.
+func (d *decoder) checkTotals(x *Index) {
+	mon, ok := checkedValues(nil, &x.scalars[scMonetary], int64(affinity.MinMoney), int64(affinity.MaxMoney))
+	if !ok {
+		d.fail("a monetary value beyond the range of Money")
+		return
+	}
+	var gross uint64
+	var revenue int64
+	for _, v := range mon {
+		if gross += uint64(max(v, -v)); gross > uint64(affinity.MaxMoney) {
+			d.fail("monetary values whose absolute sum exceeds the range of Money")
+			return
+		}
+		revenue += v
+	}
+	if revenue != int64(x.revenue) {
+		d.fail("revenue %d, where the monetary values sum to %d", x.revenue, revenue)
+		return
+	}
+	if _, ok := checkedValues(mon, &x.scalars[scAOV], int64(affinity.MinMoney), int64(affinity.MaxMoney)); !ok {
+		d.fail("an aov value beyond the range of Money")
+		return
+	}
+	freq, ok := checkedValues(mon, &x.scalars[scFrequency], 0, math.MaxInt64)
+	if !ok {
+		d.fail("a negative frequency")
+		return
+	}
+	var orders uint64
+	for _, v := range freq {
+		if orders += uint64(v); orders > math.MaxInt64 {
+			d.fail("frequencies summing beyond the int64 range")
+			return
+		}
+	}
+	if orders != uint64(x.orders) {
+		d.fail("orders %d, where the frequencies sum to %d", x.orders, orders)
+	}
+}
+
+// checkedValues decodes a's values into buf (reused) and reports whether
+// each lies in [lo, hi]. Decoding wraps in int64 when Base and the slices
+// are beyond that range, but a value's offset above Base, v − Base modulo
+// 2^64, does not: the check is on Base + offset exactly.
+func checkedValues(buf []int64, a *attr, lo, hi int64) ([]int64, bool) {
+	if a.exist == nil {
+		return buf[:0], true
+	}
+	vals := a.v.Values(buf, a.exist)
+	base := a.v.Base
+	if base > hi {
+		return vals, len(vals) == 0
+	}
+	var minOff uint64
+	if base < lo {
+		minOff = uint64(lo) - uint64(base)
+	}
+	maxOff := uint64(hi) - uint64(base)
+	for _, v := range vals {
+		if off := uint64(v) - uint64(base); off < minOff || off > maxOff {
+			return vals, false
+		}
+	}
+	return vals, true
 }
 
 // savedSyntax is the syntax that reads back a named segment of n bytes

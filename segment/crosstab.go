@@ -53,6 +53,8 @@ func (x *Index) CrossTab(rows, cols []*roaring.Bitmap) [][]Stats {
 		cs[j] = dense(c)
 	}
 	stat := x.statColumns()
+	// the cells' revenue and orders, summed without wrapping
+	sums := make([][2]wideSum, len(rows)*len(cols))
 	for w := range words {
 		for i, r := range rs {
 			a := r[w]
@@ -65,19 +67,21 @@ func (x *Index) CrossTab(rows, cols []*roaring.Bitmap) [][]Stats {
 				if m == 0 {
 					continue
 				}
-				st := &row[j]
-				st.Customers += bits.OnesCount64(m)
+				row[j].Customers += bits.OnesCount64(m)
+				sum := &sums[i*len(cols)+j]
 				for ; m != 0; m &= m - 1 {
 					sc := &stat[w*64+bits.TrailingZeros64(m)]
-					st.Revenue += affinity.Money(sc.money)
-					st.Orders += sc.orders
+					sum[0].addInt(sc.money)
+					sum[1].addInt(sc.orders)
 				}
 			}
 		}
 	}
 	for i := range cells {
 		for j := range cells[i] {
-			x.finishStats(&cells[i][j])
+			st, sum := &cells[i][j], &sums[i*len(cols)+j]
+			st.Revenue, st.Orders = affinity.Money(sum[0].clamp()), sum[1].clamp()
+			x.finishStats(st)
 		}
 	}
 	return cells

@@ -280,7 +280,9 @@
 // [Index.Save] writes a versioned file with a CRC-32C checksum whose
 // bitmaps use roaring's portable serialization, atomically (temporary
 // file, sync, rename); [Load] and [ReadIndex] reject truncated, damaged or
-// foreign files with [ErrCorrupt] and validate every bitmap and id.
+// foreign files with [ErrCorrupt] and validate every bitmap and id, and
+// that the money values and the stored revenue and orders stay within
+// [affinity.Money]'s range and agree with one another.
 //
 // # Distributed builds
 //

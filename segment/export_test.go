@@ -92,7 +92,8 @@ const MaxLayers = maxLayers
 // that x knows, summed by bit slice (the way Stats takes for dense sets)
 // whatever set's density.
 func SumsBySlice(x *Index, set *roaring.Bitmap) (revenue, orders int64) {
-	return x.sumsBySlice(x.within(set))
+	r, o := x.sumsBySlice(x.within(set))
+	return r.clamp(), o.clamp()
 }
 
 // CompactionSince returns the customers touched since the History of

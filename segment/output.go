@@ -4,6 +4,8 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,13 +50,13 @@ type Stats struct {
 func (x *Index) Stats(name string, set *roaring.Bitmap) Stats {
 	in := x.within(orEmpty(set))
 	s := Stats{Name: name, Customers: int(in.GetCardinality())}
-	var rev int64
+	var rev, orders wideSum
 	if denseSet(in) {
-		rev, s.Orders = x.sumsBySlice(in)
+		rev, orders = x.sumsBySlice(in)
 	} else {
-		rev, s.Orders = x.sumsByColumn(in)
+		rev, orders = x.sumsByColumn(in)
 	}
-	s.Revenue = affinity.Money(rev)
+	s.Revenue, s.Orders = affinity.Money(rev.clamp()), orders.clamp()
 	x.finishStats(&s)
 	return s
 }
@@ -407,7 +409,7 @@ func denseSet(b *roaring.Bitmap) bool {
 // sumsBySlice returns the net spend and the orders of the customers of in
 // from the bit-sliced indexes: a pass over every slice, the way for dense
 // sets.
-func (x *Index) sumsBySlice(in *roaring.Bitmap) (revenue, orders int64) {
+func (x *Index) sumsBySlice(in *roaring.Bitmap) (revenue, orders wideSum) {
 	if x.over != nil {
 		return x.overlaySums(in)
 	}
@@ -417,15 +419,64 @@ func (x *Index) sumsBySlice(in *roaring.Bitmap) (revenue, orders int64) {
 // sumOver returns the sum of a's values over the customers of in that
 // have one: one intersection count with the presence bitmap and one per
 // slice, without intersecting in first.
-func (a *attr) sumOver(in *roaring.Bitmap) int64 {
+func (a *attr) sumOver(in *roaring.Bitmap) wideSum {
+	var s wideSum
 	if a.exist == nil {
-		return 0
+		return s
 	}
-	s := a.v.Base * int64(in.AndCardinality(a.exist))
+	s.addMul(a.v.Base, in.AndCardinality(a.exist))
 	for j, sl := range a.v.Slices {
-		s += int64(in.AndCardinality(sl)) << j
+		s.addShift(in.AndCardinality(sl), j)
 	}
 	return s
+}
+
+// wideSum is a sum of int64 terms in 128-bit two's complement, so that no
+// sum of the values of an index wraps, whatever a damaged one holds.
+// ReadIndex checks that the monetary values of a file, in absolute value,
+// sum to at most MaxMoney, as a History's do, so the clamp to Money's
+// range is a defence only.
+type wideSum struct{ hi, lo uint64 }
+
+func (s *wideSum) add(hi, lo uint64) {
+	var c uint64
+	s.lo, c = bits.Add64(s.lo, lo, 0)
+	s.hi += hi + c
+}
+
+// addInt adds v.
+func (s *wideSum) addInt(v int64) { s.add(uint64(v>>63), uint64(v)) }
+
+// addMul adds v × n.
+func (s *wideSum) addMul(v int64, n uint64) {
+	u := uint64(v)
+	if v < 0 {
+		u = -u
+	}
+	hi, lo := bits.Mul64(u, n)
+	if v < 0 { // the 128-bit negation ^p + 1
+		var c uint64
+		lo, c = bits.Add64(^lo, 1, 0)
+		hi = ^hi + c
+	}
+	s.add(hi, lo)
+}
+
+// addShift adds n × 2^j, j in [0, 63].
+func (s *wideSum) addShift(n uint64, j int) { s.add(n>>(64-j), n<<j) }
+
+// clamp returns the sum clamped to [-MaxInt64, MaxInt64], the range of
+// Money.
+func (s wideSum) clamp() int64 {
+	switch {
+	case s.hi == 0 && s.lo <= math.MaxInt64:
+		return int64(s.lo)
+	case s.hi == math.MaxUint64 && s.lo > 1<<63:
+		return int64(s.lo)
+	case int64(s.hi) < 0:
+		return -math.MaxInt64
+	}
+	return math.MaxInt64
 }
 
 // sumsByColumn returns what sumsBySlice does from per-customer columns
@@ -433,14 +484,14 @@ func (a *attr) sumOver(in *roaring.Bitmap) int64 {
 // sets (a set of a few percent of the customers is array containers,
 // whose intersection with every slice costs a lookup per customer and
 // slice).
-func (x *Index) sumsByColumn(in *roaring.Bitmap) (revenue, orders int64) {
+func (x *Index) sumsByColumn(in *roaring.Bitmap) (revenue, orders wideSum) {
 	cols := x.statColumns()
 	var buf [256]uint32
 	it := in.ManyIterator()
 	for k := it.NextMany(buf[:]); k > 0; k = it.NextMany(buf[:]) {
 		for _, c := range buf[:k] {
-			revenue += cols[c].money
-			orders += cols[c].orders
+			revenue.addInt(cols[c].money)
+			orders.addInt(cols[c].orders)
 		}
 	}
 	return revenue, orders

@@ -43,7 +43,7 @@ func TestStatsColumnsMatchSlices(t *testing.T) {
 		if r1 != r2 || o1 != o2 {
 			t.Fatalf("density %v: slices give %d and %d orders, columns %d and %d", density, r1, o1, r2, o2)
 		}
-		if density > 0 && (r1 == 0 || o1 == 0) {
+		if density > 0 && (r1 == wideSum{} || o1 == wideSum{}) {
 			t.Fatalf("density %v: nothing summed", density)
 		}
 	}

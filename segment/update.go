@@ -853,7 +853,7 @@ func (x *Index) overlayStats() []statCol {
 // sums returns the net spend and the orders of the customers of in (all
 // known to x): the base layer's from its bit slices, the delta's, which
 // are few, from x's per-customer columns.
-func (x *Index) overlaySums(in *roaring.Bitmap) (revenue, orders int64) {
+func (x *Index) overlaySums(in *roaring.Bitmap) (revenue, orders wideSum) {
 	o := x.over
 	revenue, orders = o.bv.sumsBySlice(roaring.And(in, o.bv.universe))
 	var buf [256]uint32
@@ -861,8 +861,8 @@ func (x *Index) overlaySums(in *roaring.Bitmap) (revenue, orders int64) {
 		it := roaring.And(in, v.universe).ManyIterator()
 		for k := it.NextMany(buf[:]); k > 0; k = it.NextMany(buf[:]) {
 			for _, c := range buf[:k] {
-				revenue += x.cols.monetary[c]
-				orders += int64(x.cols.freq[c])
+				revenue.addInt(x.cols.monetary[c])
+				orders.addInt(int64(x.cols.freq[c]))
 			}
 		}
 	}
