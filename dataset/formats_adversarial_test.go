@@ -380,7 +380,38 @@ func advLoadOrders(t *testing.T, m *advModel, data string, rules advOrderRules) 
 	require.NotEmpty(t, recs)
 	h := advMapHeader(recs[0], rules.specs)
 	m.rep.Ignored = h.ignored
-	seen := map[string]bool{}
+	// seen holds the order keys read; for an order put, what its put
+	// replaced and counted, so that a later row of it (split, or
+	// malformed) takes the put back: the order stays as it was and its
+	// rows count as "incomplete order" at the first of them
+	type advPut struct {
+		prev                                    advOrder
+		had, deleted                            bool
+		rows, firstOK, purchases, anon, returns int
+	}
+	seen := map[string]*advPut{}
+	takeBack := func(key string) {
+		p := seen[key]
+		if p == nil || p.rows == 0 {
+			return
+		}
+		if p.had {
+			m.orders[key] = p.prev
+		} else {
+			delete(m.orders, key)
+		}
+		if p.deleted {
+			m.deleted[key] = true
+		}
+		m.rep.Loaded -= p.rows
+		m.rep.Purchases -= p.purchases
+		m.rep.Anonymous -= p.anon
+		m.rep.Returns -= p.returns
+		for range p.rows {
+			m.skip("incomplete order", p.firstOK, 0)
+		}
+		p.rows = 0
+	}
 	var cur *advOrderState
 	malformed := "" // the order of the last malformed row, when not cur's
 	flush := func() {
@@ -414,6 +445,15 @@ func advLoadOrders(t *testing.T, m *advModel, data string, rules advOrderRules) 
 		if r := min(o.refund, value); r > 0 {
 			o.lines = append(o.lines, advLine{dataset.RefundProduct, -1, r})
 		}
+		p := seen[o.key]
+		p.prev, p.had = m.orders[o.key]
+		p.deleted, p.rows, p.firstOK = m.deleted[o.key], o.rows, o.firstOK
+		p.purchases, p.anon, p.returns = m.rep.Purchases, m.rep.Anonymous, m.rep.Returns
+		defer func() {
+			p.purchases = m.rep.Purchases - p.purchases
+			p.anon = m.rep.Anonymous - p.anon
+			p.returns = m.rep.Returns - p.returns
+		}()
 		m.orders[o.key] = o.advOrder
 		delete(m.deleted, o.key)
 		for _, n := range o.named {
@@ -442,6 +482,7 @@ func advLoadOrders(t *testing.T, m *advModel, data string, rules advOrderRules) 
 				if key := strings.TrimSpace(rec[i]); cur != nil && key == cur.key {
 					cur.incomplete = true
 				} else {
+					takeBack(key)
 					malformed = key
 				}
 			}
@@ -455,11 +496,12 @@ func advLoadOrders(t *testing.T, m *advModel, data string, rules advOrderRules) 
 		}
 		if cur == nil || key != cur.key {
 			flush()
-			if seen[key] {
+			if seen[key] != nil {
 				m.skip("split order", line, 0)
+				takeBack(key)
 				continue
 			}
-			seen[key] = true
+			seen[key] = &advPut{}
 			cur = &advOrderState{advOrder: advOrder{key: key}, first: line, incomplete: key == malformed}
 			malformed = ""
 			if reason, c, l := rules.order(m, rec, ls, h, cur); reason != "" {

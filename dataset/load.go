@@ -587,9 +587,16 @@ var formats = []format{
 // which gets none, at Build as customers do; the products of an order put
 // for a customer erased in the Builder get their entries too, see
 // [affinity.Builder.EraseCustomer]). The rows of an order must
-// be adjacent; an order that reappears after another is a "split order"
-// (its rows that reappear are skipped in lenient mode; the order its
-// first rows put stands). Both skip the rows of cancelled orders as
+// be adjacent; an order that reappears after another is a "split order".
+// In lenient mode its rows that reappear are skipped, and the order with
+// them: a put of its first rows alone would drop the skipped rows' lines,
+// so that put is taken back ([affinity.Builder.Unstage], the change
+// staged before it staged again) and its first rows count as "incomplete
+// order" instead of loaded, at the first of them; the Builder holds the
+// order as before the load (a fresh Builder not at all). A malformed row
+// with the id of an order read before takes that order back too. The
+// catalog entries and names its first rows gave their products stay, as
+// the rows were read whole. Both skip the rows of cancelled orders as
 // "cancelled order", in strict mode too. A put replaces the whole order,
 // so in lenient mode a skipped row of an order (a bad line item, or a
 // malformed row with the order's id) skips the order's other rows too, as

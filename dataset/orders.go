@@ -53,10 +53,30 @@ type orderBuf struct {
 	del        bool // cancelled: the order is deleted
 	refund     affinity.Money
 	lines      []affinity.Purchase
-	notes      []productNote  // the catalog entries of its rows, kept once it is put
-	name       lineName       // the catalog entry of the row's line item
-	seen       map[string]int // order key → first line, to detect split orders
-	dups       []int          // lines of its duplicate rows, counted once it is put
+	notes      []productNote // the catalog entries of its rows, kept once it is put
+	name       lineName      // the catalog entry of the row's line item
+	// seen holds what the load did with each order key read, to detect
+	// split orders and take back the order a split one put; prev, made
+	// on first need, the changes the Builder held staged for keys before
+	// this load put them
+	seen map[string]seenOrder
+	prev map[string]affinity.OrderChange
+	dups []int // lines of its duplicate rows, counted once it is put
+}
+
+// seenOrder is what a load did with an order key: where its rows start
+// and, once it is flushed, what its rows loaded, so that a row of the
+// order found later (a split order, or a malformed row with its id)
+// takes it back (loader.takeBack). It is kept for every order of the
+// file, so it is small: int32 counts, which an order would pass only
+// with more rows than the default limits let a file hold.
+type seenOrder struct {
+	first int // the line of the order's first row, its first loaded one
+	// rows counts its loaded rows (0: none loaded, or taken back), lines
+	// and returns its purchase lines and returns in the Report
+	rows, lines, returns int32
+	anonymous            bool // its lines count as anonymous
+	put                  bool // staged by this load, not held as it is
 }
 
 // lineName is what a line item's row says of its product, for a catalog
@@ -70,15 +90,15 @@ type lineName struct {
 // start begins order key at line; it returns the row's error when the
 // key was seen before, not on the row just before.
 func (o *orderBuf) start(key string, line int) *ParseError {
-	if first, ok := o.seen[key]; ok {
+	if s, ok := o.seen[key]; ok {
 		return &ParseError{Line: line, Reason: reasonSplit,
-			Err: fmt.Errorf("order %q continues after other orders (it starts at line %d); rows of an order must be adjacent", key, first)}
+			Err: fmt.Errorf("order %q continues after other orders (it starts at line %d); rows of an order must be adjacent", key, s.first)}
 	}
 	if o.seen == nil {
-		o.seen = make(map[string]int)
+		o.seen = make(map[string]seenOrder)
 	}
-	o.seen[key] = line
-	*o = orderBuf{key: key, open: true, seen: o.seen, lines: o.lines[:0], notes: o.notes[:0], dups: o.dups[:0], first: line}
+	o.seen[key] = seenOrder{first: line}
+	*o = orderBuf{key: key, open: true, seen: o.seen, prev: o.prev, lines: o.lines[:0], notes: o.notes[:0], dups: o.dups[:0], first: line}
 	return nil
 }
 
@@ -107,9 +127,17 @@ func (l *loader) loadOrders(r io.Reader, f orderFormat) error {
 		if len(rec) != h.n {
 			// The row's order, if its column is there, misses a line.
 			if c := h.idx[f.orderCol]; c >= 0 && c < len(rec) {
-				if key := strings.TrimSpace(rec[c]); o.open && key == o.key {
+				switch key := strings.TrimSpace(rec[c]); {
+				case o.open && key == o.key:
 					o.incomplete = true
-				} else {
+				case l.opts.Lenient:
+					// an order read before, which the row would split,
+					// is taken back
+					if err := l.takeBack(&o, key); err != nil {
+						return err
+					}
+					malformed = key
+				default:
 					malformed = key
 				}
 			}
@@ -125,7 +153,10 @@ func (l *loader) loadOrders(r io.Reader, f orderFormat) error {
 				return err
 			}
 			if e := o.start(l.order.get(key), src.line); e != nil {
-				return l.reject(e)
+				if err := l.reject(e); err != nil {
+					return err
+				}
+				return l.takeBack(&o, key)
 			}
 			o.incomplete, malformed = key == malformed, ""
 			if e := f.readOrder(l, &o, src, rec, h); e != nil {
@@ -212,9 +243,10 @@ func (l *loader) flushOrder(o *orderBuf) error {
 	// An order the Builder's base holds as it is needs no put: one at
 	// this load's version would rebuild the History for nothing.
 	if l.b.HoldsOrder(o.key, o.lines) {
-		l.loaded(o)
+		l.loaded(o, false)
 		return nil
 	}
+	prev, staged := l.b.Staged(o.key) // an earlier load's, or the caller's
 	if err := l.b.PutOrder(o.key, l.version, o.lines); err != nil {
 		reason := reasonRecord
 		if errors.Is(err, affinity.ErrMoneyRange) {
@@ -222,21 +254,72 @@ func (l *loader) flushOrder(o *orderBuf) error {
 		}
 		return l.dropOrder(o, &ParseError{Line: o.first, Reason: reason, Err: err})
 	}
-	l.loaded(o)
+	if staged {
+		if o.prev == nil {
+			o.prev = make(map[string]affinity.OrderChange)
+		}
+		o.prev[o.key] = prev
+	}
+	l.loaded(o, true)
 	return nil
 }
 
-// loaded counts the rows of order o, put or held as it is, and gives its
-// products their catalog entries (an order dropped whole names none).
-func (l *loader) loaded(o *orderBuf) {
+// loaded counts the rows of order o, put or held as it is, gives its
+// products their catalog entries (an order dropped whole names none) and
+// notes in o.seen what it loaded.
+func (l *loader) loaded(o *orderBuf, put bool) {
 	for _, line := range o.dups {
 		l.countDuplicate(line, false)
 	}
+	r := l.rep
 	l.countLines(o.lines)
 	l.rep.Loaded += o.rows
 	for _, n := range o.notes {
 		l.keep(n)
 	}
+	// An order loaded whole starts at its first loaded row: a first row
+	// that fails makes the order bad, a later one incomplete, and the
+	// first row of an order is no duplicate.
+	o.seen[o.key] = seenOrder{first: o.first, rows: int32(o.rows),
+		lines: int32(l.rep.Purchases - r.Purchases), returns: int32(l.rep.Returns - r.Returns),
+		anonymous: l.rep.Anonymous > r.Anonymous, put: put}
+}
+
+// takeBack takes back order key, read and loaded before other orders,
+// when a lenient load finds another row of it (a split order, or a
+// malformed row with its id): a put replaces the whole order, so the
+// put of its first rows would drop the later row's line from the
+// History. The put is unstaged and the change staged before it, if any,
+// staged again, so that the Builder holds the order as it did before
+// the load; its rows count as "incomplete order" instead of loaded, at
+// the first of them. The catalog entries and names its rows gave their
+// products stay. An order taken back, or never loaded, is left as it is.
+func (l *loader) takeBack(o *orderBuf, key string) error {
+	s, ok := o.seen[key]
+	if !ok || s.rows == 0 {
+		return nil
+	}
+	key = strings.Clone(key) // the map keeps it: no row's memory pinned
+	if s.put {
+		l.b.Unstage(key)
+		if prev, ok := o.prev[key]; ok {
+			if err := l.b.Apply(prev); err != nil {
+				return err // cannot happen: the Builder took it before
+			}
+			delete(o.prev, key)
+		}
+	}
+	l.rep.Loaded -= int(s.rows)
+	l.rep.Purchases -= int(s.lines)
+	if s.anonymous {
+		l.rep.Anonymous -= int(s.lines)
+	}
+	l.rep.Returns -= int(s.returns)
+	for range s.rows {
+		l.skip(reasonIncomplete, s.first)
+	}
+	o.seen[key] = seenOrder{first: s.first}
+	return nil
 }
 
 // dropOrder handles an order the Builder cannot take: strict loads return

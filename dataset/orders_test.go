@@ -103,7 +103,7 @@ func TestShopifyErrors(t *testing.T) {
 		{"no product", "#1,a@x,paid,2024-03-01 10:00:00 -0700,1,,5.00,,\n", 2, 6, "missing product", 1},
 		{"no order name", ",a@x,paid,2024-03-01 10:00:00 -0700,1,Mug,5.00,M,\n", 2, 1, "missing order", 1},
 		{"field count", "#1,a@x,paid\n", 2, 0, "wrong field count", 1},
-		{"split order", "#1,a@x,paid,2024-03-01 10:00:00 -0700,1,Mug,5.00,M,\n#2,b@x,paid,2024-03-01 11:00:00 -0700,1,Mug,5.00,M,\n#1,,,,1,Pen,1.00,P,\n", 4, 0, "split order", 1},
+		{"split order", "#1,a@x,paid,2024-03-01 10:00:00 -0700,1,Mug,5.00,M,\n#2,b@x,paid,2024-03-01 11:00:00 -0700,1,Mug,5.00,M,\n#1,,,,1,Pen,1.00,P,\n", 4, 0, "split order", 2}, // and #1's first row, as "incomplete order"
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
