@@ -23,8 +23,9 @@ import (
 // is written with a "\" before it, so that a key holding "|" never reads
 // back as two products; [SplitList] splits such a field into its items.
 // A text field that a spreadsheet would run as a formula (one beginning
-// with "=", "+", "-", "@", a tab or a carriage return, after any
-// apostrophes — a customer key such as "=HYPERLINK(…)") is written with
+// with "=", "+", "-", "@", their full-width forms "＝", "＋", "－", "＠",
+// a tab or a carriage return, after any apostrophes — a customer key such
+// as "=HYPERLINK(…)") is written with
 // an apostrophe before it, so that the list opens as text in Excel,
 // LibreOffice or Google Sheets; [SplitList] drops that apostrophe again.
 // Every other byte is written as it is. Control rows are written too, so

@@ -265,7 +265,8 @@ var csvHeader = []string{"customer", "recency_days", "tenure_days", "frequency",
 // monetary, aov, r, f, m, rfm_segment, lifecycle, abandoned_cart_days.
 // Absent values are empty fields. A customer key or segment name that a
 // spreadsheet would run as a formula (one beginning with "=", "+", "-",
-// "@", a tab or a carriage return, after any apostrophes) is written with
+// "@", their full-width forms "＝", "＋", "－", "＠", a tab or a carriage
+// return, after any apostrophes) is written with
 // an apostrophe before it, so that the file opens as text in Excel,
 // LibreOffice or Google Sheets; numbers are written as they are. Features
 // are decoded 65,536 customers at a time.

@@ -348,8 +348,9 @@ func (a *Audience) sorted(order Order) []affinity.CustomerID {
 // customer, spend, orders, last_purchase (RFC 3339, empty when none),
 // rfm_segment, lifecycle. Spend is exact (up to four decimals). A
 // customer key or segment name that a spreadsheet would run as a formula
-// (one beginning with "=", "+", "-", "@", a tab or a carriage return,
-// after any apostrophes) is written with an apostrophe before it, so
+// (one beginning with "=", "+", "-", "@", their full-width forms "＝",
+// "＋", "－", "＠", a tab or a carriage return, after any apostrophes) is
+// written with an apostrophe before it, so
 // that a file opened in Excel, LibreOffice or Google Sheets shows it as
 // text; the numbers are written as they are.
 func (a *Audience) WriteCSV(w io.Writer, order Order) error {

@@ -329,7 +329,9 @@ func (f *writeIndexFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte
 }
 
 // dictCSV formats a dictionary as CSV: a header "id,<what>", then one row
-// per key in id order.
+// per key in id order. The keys are written as they are, without the
+// formula guard of the exports for people (FeaturesCSV): the file is for
+// machines (a database's COPY), which must read the shop's keys exactly.
 func dictCSV(what string, d Dict) []byte {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)

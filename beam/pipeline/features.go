@@ -396,7 +396,8 @@ func (f *scoreFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte) boo
 
 // FeaturesCSV formats features the way segment.Index.WriteCSV does: a
 // header, then one row per customer in the order of fs, a key or name a
-// spreadsheet would run as a formula with an apostrophe before it.
+// spreadsheet would run as a formula with an apostrophe before it (the
+// rule of segment.Index.WriteCSV).
 func FeaturesCSV(fs []segment.Features) []byte {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
