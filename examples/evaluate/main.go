@@ -57,8 +57,10 @@
 //	                          current demand (recommend.NextBasket; negative: none)
 //
 // The PNG chart is drawn with gonum.org/v1/plot (evaluate.Report.WriteChart).
-// Timings and the protocol summary go to standard error, so
-// that standard output is deterministic.
+// Standard output begins, as every example's, with the load report and
+// the History's summary (for a ready split, both files' reports and the
+// training History's), then the tables. Timings and the protocol summary
+// go to standard error, so that standard output is deterministic.
 package main
 
 import (
@@ -301,7 +303,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("-png %s: %s is not a directory", c.png, filepath.Dir(c.png))
 		}
 	}
-	split, rating, err := load(ctx, c, stderr)
+	split, rating, err := load(ctx, c, stdout)
 	if err != nil {
 		return err
 	}
@@ -467,9 +469,10 @@ func checkSplitFlags(c *config, split string) error {
 	return nil
 }
 
-// load reads the data and splits it; rating reports whether it is rating
-// data (the default for -exclude-seen).
-func load(ctx context.Context, c *config, stderr io.Writer) (*evaluate.Split, bool, error) {
+// load reads the data and splits it, writing the load report and the
+// History's summary to w; rating reports whether it is rating data (the
+// default for -exclude-seen).
+func load(ctx context.Context, c *config, w io.Writer) (*evaluate.Split, bool, error) {
 	if c.train != "" || c.test != "" {
 		if c.train == "" || c.test == "" || c.data != "" {
 			return nil, false, cli.Usagef("give -train and -test together, without -data")
@@ -480,7 +483,7 @@ func load(ctx context.Context, c *config, stderr io.Writer) (*evaluate.Split, bo
 			return nil, false, err
 		}
 		// both files' reports, and the training History, first
-		fmt.Fprintf(stderr, "training file:\n%s\ntest file:\n%s\n%s\n", trainRep, testRep, s.Train.Summary())
+		fmt.Fprintf(w, "training file:\n%s\ntest file:\n%s\n%s\n", trainRep, testRep, s.Train.Summary())
 		return s, true, nil
 	}
 	var h *affinity.History
@@ -517,7 +520,7 @@ func load(ctx context.Context, c *config, stderr io.Writer) (*evaluate.Split, bo
 		}
 	}
 	// what was read, and the History evaluated, first, as every example
-	fmt.Fprintf(stderr, "%s\n%s\n", rep, h.Summary())
+	fmt.Fprintf(w, "%s\n%s\n", rep, h.Summary())
 	return splitHistory(ctx, c, h, split, rating)
 }
 
