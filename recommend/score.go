@@ -204,14 +204,30 @@ func checkRequest(req *Request) error {
 // CategoryDepth. Names unknown to an engine are not checked here.
 func (r *Rules) Check() error {
 	switch {
-	case r.MinPrice < 0 || r.MaxPrice < 0 || (r.MaxPrice > 0 && r.MinPrice > r.MaxPrice):
-		return fmt.Errorf("%w: price band [%v, %v]", ErrInvalidRequest, r.MinPrice, r.MaxPrice)
+	case r.MinPrice < 0 || r.MaxPrice < 0:
+		return fmt.Errorf("%w: %s: a negative bound", ErrInvalidRequest, priceBand(r.MinPrice, r.MaxPrice))
+	case r.MaxPrice > 0 && r.MinPrice > r.MaxPrice:
+		return fmt.Errorf("%w: %s: MinPrice above MaxPrice", ErrInvalidRequest, priceBand(r.MinPrice, r.MaxPrice))
 	case !(r.Diversity >= 0 && r.Diversity <= 1):
 		return fmt.Errorf("%w: diversity %v outside [0, 1]", ErrInvalidRequest, r.Diversity)
-	case r.MaxPerCategory < 0 || r.CategoryDepth < 0:
-		return fmt.Errorf("%w: negative MaxPerCategory or CategoryDepth", ErrInvalidRequest)
+	case r.MaxPerCategory < 0:
+		return fmt.Errorf("%w: negative MaxPerCategory %d", ErrInvalidRequest, r.MaxPerCategory)
+	case r.CategoryDepth < 0:
+		return fmt.Errorf("%w: negative CategoryDepth %d", ErrInvalidRequest, r.CategoryDepth)
 	}
 	return nil
+}
+
+// priceBand describes the band of MinPrice lo and MaxPrice hi for a
+// message, a zero bound as none.
+func priceBand(lo, hi affinity.Money) string {
+	switch {
+	case hi == 0:
+		return fmt.Sprintf("price band from %v with no maximum", lo)
+	case lo == 0:
+		return fmt.Sprintf("price band up to %v with no minimum", hi)
+	}
+	return fmt.Sprintf("price band from %v to %v", lo, hi)
 }
 
 // job is the state of one request as it passes the stages of run.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/recommend"
@@ -116,14 +117,28 @@ type Rules struct {
 }
 
 // Check reports a rule out of its range as an ErrInvalidRequest (the
-// ranges are the engine's: [recommend.Rules.Check]).
+// ranges are the engine's: [recommend.Rules.Check]), which wraps the
+// engine's [recommend.ErrInvalidRequest] too and reads "shop: invalid
+// request: " and the engine's reason ("price band from -1.00 with no
+// maximum: a negative bound").
 func (ru Rules) Check() error {
 	r := ru.engine(nil, nil, "")
 	if err := r.Check(); err != nil {
-		return fmt.Errorf("%w (%w)", ErrInvalidRequest, err)
+		return &ruleError{err: err}
 	}
 	return nil
 }
+
+// ruleError is a rule the engine refuses: err, which wraps
+// recommend.ErrInvalidRequest, as a shop error that says "invalid
+// request" once.
+type ruleError struct{ err error }
+
+func (e *ruleError) Error() string {
+	return ErrInvalidRequest.Error() + strings.TrimPrefix(e.err.Error(), recommend.ErrInvalidRequest.Error())
+}
+
+func (e *ruleError) Unwrap() []error { return []error{ErrInvalidRequest, e.err} }
 
 // engine returns the rules as the engine's, with the excluded products,
 // the only ones allowed and the category filter of the request.

@@ -131,6 +131,29 @@ func TestRequestRulesInvalid(t *testing.T) {
 	}
 }
 
+// TestRulesCheckMessages: a rule out of its range reads "shop: invalid
+// request: " once, then what is wrong, a price bound of zero as none,
+// and wraps both the shop's and the engine's ErrInvalidRequest.
+func TestRulesCheckMessages(t *testing.T) {
+	for _, tc := range []struct {
+		ru   shop.Rules
+		want string
+	}{
+		{shop.Rules{MinPrice: -1}, "price band from -0.0001 with no maximum: a negative bound"},
+		{shop.Rules{MaxPrice: -10000}, "price band up to -1.00 with no minimum: a negative bound"},
+		{shop.Rules{MinPrice: 20000, MaxPrice: 19999}, "price band from 2.00 to 1.9999: MinPrice above MaxPrice"},
+		{shop.Rules{MaxPerCategory: -1}, "negative MaxPerCategory -1"},
+		{shop.Rules{MaxPerCategory: 1, CategoryDepth: -2}, "negative CategoryDepth -2"},
+		{shop.Rules{Diversity: 1.5}, "diversity 1.5 outside [0, 1]"},
+	} {
+		err := tc.ru.Check()
+		require.Error(t, err, tc.want)
+		assert.Equal(t, "shop: invalid request: "+tc.want, err.Error())
+		assert.ErrorIs(t, err, shop.ErrInvalidRequest)
+		assert.ErrorIs(t, err, recommend.ErrInvalidRequest)
+	}
+}
+
 // TestRequestRulesNeverNonMerchandise checks that no rule brings
 // non-merchandise back: out of stock, repeats and substitutes allowed, on
 // Online Retail-like keys in a small shop whose customers bought postage.
