@@ -40,7 +40,6 @@ func (b *Builder) Unstage(key string) {
 	if !ok {
 		return
 	}
-	ch.gross = ch.grossWith(o, &stagedOrder{})
-	ch.displaced -= o.displaced
+	ch.replace(o, &stagedOrder{})
 	delete(ch.byKey, key)
 }

@@ -270,20 +270,26 @@ func (b *Builder) dropUnchanged(base *History) {
 		if o.del {
 			continue
 		}
-		if _, erased := ch.erased[o.lines[0].Customer]; erased {
-			continue
-		}
-		if _, dead := base.tomb.lookup(k); dead {
-			continue
-		}
-		only, n := base.ordersOf(k)
-		if n != 1 || base.OrderVersion(OrderID(only)) != o.version || !base.sameOrder(only, o.lines) {
-			continue
-		}
-		if !b.addedOrders()[k] {
+		if only, ok := b.baseHolds(base, k, o.lines); ok && base.OrderVersion(OrderID(only)) == o.version {
 			delete(ch.byKey, k)
 		}
 	}
+}
+
+// baseHolds reports whether base holds a put of lines (of one customer,
+// not erased in the Builder) as it is: as one order of key, its only
+// one, with no tombstone of key, of lines' customer, time and lines in
+// the same order, and no line added with key in this Builder (which the
+// put would drop); it returns that order.
+func (b *Builder) baseHolds(base *History, key string, lines []Purchase) (uint32, bool) {
+	if ch := b.changes; ch != nil && ch.isErased(lines[0].Customer) {
+		return 0, false
+	}
+	if _, dead := base.tomb.lookup(key); dead {
+		return 0, false
+	}
+	only, n := base.ordersOf(key)
+	return only, n == 1 && base.sameOrder(only, lines) && !b.addedOrders()[key]
 }
 
 // HoldsOrder reports whether [Builder.Build] would hold order key as a
@@ -297,7 +303,8 @@ func (b *Builder) dropUnchanged(base *History) {
 // another version than the base's changes (a rebuild, see [NewBuilder]):
 // a loader that reads an unchanged order again, under a version of its
 // own, leaves the change out and keeps the base's version. False without
-// a base. It takes time linear in the number of lines and of the base's
+// a base, and for lines [Builder.Apply] refuses (two customers, a line
+// of another order, one [Builder.Add] refuses). It takes time linear in the number of lines and of the base's
 // orders of key, indexing the base's order keys on first use (see
 // [History.LookupOrder]), and on its first call after [Builder.Add],
 // linear in the orders added.
@@ -307,21 +314,23 @@ func (b *Builder) HoldsOrder(key string, lines []Purchase) bool {
 		return false
 	}
 	for _, p := range lines {
-		if p.Order != "" && p.Order != key {
+		// lines Apply refuses are no put the base can hold
+		if p.Order != "" && p.Order != key || p.Customer != lines[0].Customer || checkPurchase(p) != nil {
 			return false
 		}
 	}
 	if ch := b.changes; ch != nil {
-		if _, staged := ch.byKey[key]; staged || len(lines) > 0 && ch.isErased(lines[0].Customer) {
+		if _, staged := ch.byKey[key]; staged {
 			return false
 		}
 	}
-	_, dead := base.tomb.lookup(key)
-	only, n := base.ordersOf(key)
 	if len(lines) == 0 {
+		_, dead := base.tomb.lookup(key)
+		_, n := base.ordersOf(key)
 		return dead && n == 0 && !b.addedOrders()[key]
 	}
-	return !dead && n == 1 && base.sameOrder(only, lines) && !b.addedOrders()[key]
+	_, ok := b.baseHolds(base, key, lines)
+	return ok
 }
 
 // ordersOf returns how many orders of h have key, up to 2, and the last
