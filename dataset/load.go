@@ -593,10 +593,20 @@ var formats = []format{
 // so that put is taken back ([affinity.Builder.Unstage], the change
 // staged before it staged again) and its first rows count as "incomplete
 // order" instead of loaded, at the first of them; the Builder holds the
-// order as before the load (a fresh Builder not at all). A malformed row
-// with the id of an order read before takes that order back too. The
-// catalog entries and names its first rows gave their products stay, as
-// the rows were read whole. Both skip the rows of cancelled orders as
+// order as before the load (a fresh Builder not at all), and its
+// duplicate rows no longer count in Report.Duplicates. A malformed row
+// (a wrong field count) may be read two ways: its order id is the field
+// at the id column's place, or the one the miscount shifted there; an
+// empty one names no order. The open order of either id misses the
+// row's line and is not put; when both ways name one order, the row is
+// surely its: an order of that id read before is taken back, and one
+// that starts later, after other orders, is skipped as a split order.
+// When they differ, no order read before is taken back (it might be
+// another than the row's), and an order of either id that starts later
+// is not put (skipped as "incomplete order" when it comes next, as
+// "split order" otherwise), so that no order is put without the row's
+// line. The catalog entries and names its first rows gave their
+// products stay, as the rows were read whole. Both skip the rows of cancelled orders as
 // "cancelled order", in strict mode too. A put replaces the whole order,
 // so in lenient mode a skipped row of an order (a bad line item, or a
 // malformed row with the order's id) skips the order's other rows too, as
@@ -659,7 +669,11 @@ func Formats() []string {
 // data's keys: one entry per distinct product id read (with the names and
 // categories its rows give, counted to pick the most frequent) and, in
 // the order formats, the rows of the current order and the set of order
-// ids read (to tell a split order). Gzip input is detected by its magic bytes and
+// ids read (to tell a split order), and in lenient mode, for a Builder
+// with changes staged before the load, a copy of each such change that
+// the load replaces, kept to the end of the load to stage it again
+// should the load take its order back (a strict load takes nothing back
+// and keeps none). Gzip input is detected by its magic bytes and
 // decompressed as gzip(1) does: member after member, zero bytes after
 // the last taken for padding; a stream cut short is an error that says it
 // is truncated. A UTF-8 byte-order mark is skipped; lines may end in LF

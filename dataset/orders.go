@@ -62,6 +62,9 @@ type orderBuf struct {
 	seen map[string]seenOrder
 	prev map[string]affinity.OrderChange
 	dups []int // lines of its duplicate rows, counted once it is put
+	// dupOrders lists the orders loaded with duplicate rows, in line
+	// order, for takeBack to find Report.FirstDuplicate again
+	dupOrders []dupOrder
 }
 
 // seenOrder is what a load did with an order key: where its rows start
@@ -73,10 +76,21 @@ type orderBuf struct {
 type seenOrder struct {
 	first int // the line of the order's first row, its first loaded one
 	// rows counts its loaded rows (0: none loaded, or taken back), lines
-	// and returns its purchase lines and returns in the Report
-	rows, lines, returns int32
-	anonymous            bool // its lines count as anonymous
-	put                  bool // staged by this load, not held as it is
+	// and returns its purchase lines and returns in the Report, dups its
+	// duplicate rows counted in Report.Duplicates
+	rows, lines, returns, dups int32
+	anonymous                  bool // its lines count as anonymous
+	put                        bool // staged by this load, not held as it is
+	// onlyMalformed: no row of the order was read but a malformed one
+	// that may be its (first is its line)
+	onlyMalformed bool
+}
+
+// dupOrder is an order loaded with duplicate rows and the line of its
+// first one.
+type dupOrder struct {
+	key  string
+	line int
 }
 
 // lineName is what a line item's row says of its product, for a catalog
@@ -98,7 +112,7 @@ func (o *orderBuf) start(key string, line int) *ParseError {
 		o.seen = make(map[string]seenOrder)
 	}
 	o.seen[key] = seenOrder{first: line}
-	*o = orderBuf{key: key, open: true, seen: o.seen, prev: o.prev, lines: o.lines[:0], notes: o.notes[:0], dups: o.dups[:0], first: line}
+	*o = orderBuf{key: key, open: true, seen: o.seen, prev: o.prev, dupOrders: o.dupOrders, lines: o.lines[:0], notes: o.notes[:0], dups: o.dups[:0], first: line}
 	return nil
 }
 
@@ -119,30 +133,21 @@ type orderFormat struct {
 func (l *loader) loadOrders(r io.Reader, f orderFormat) error {
 	l.version = orderVersions.Add(1)
 	var o orderBuf
-	// malformed is the order id read from the last malformed row, when
-	// it is not the open order's: that order, if it comes next, misses
-	// the row's line
-	var malformed string
+	// malformed holds the order ids a malformed row just read may name
+	// (see malformedRow): an order of one of them that starts next
+	// misses the row's line, as one that starts later does (o.seen)
+	var malformed [2]string
 	err := l.eachRecord(r, f.specs, func(src *csvSource, rec []string, h *header) error {
 		if len(rec) != h.n {
-			// The row's order, if its column is there, misses a line.
-			if c := h.idx[f.orderCol]; c >= 0 && c < len(rec) {
-				switch key := strings.TrimSpace(rec[c]); {
-				case o.open && key == o.key:
-					o.incomplete = true
-				case l.opts.Lenient:
-					// an order read before, which the row would split,
-					// is taken back
-					if err := l.takeBack(&o, key); err != nil {
-						return err
-					}
-					malformed = key
-				default:
-					malformed = key
-				}
+			e := &ParseError{Line: src.line, Reason: reasonFieldCount,
+				Err: fmt.Errorf("%d fields, the header has %d", len(rec), h.n)}
+			if !l.opts.Lenient {
+				return e
 			}
-			return l.reject(&ParseError{Line: src.line, Reason: reasonFieldCount,
-				Err: fmt.Errorf("%d fields, the header has %d", len(rec), h.n)})
+			if err := l.malformedRow(&o, &malformed, rec, h.idx[f.orderCol]-h.n+len(rec), h.idx[f.orderCol], src.line); err != nil {
+				return err
+			}
+			return l.reject(e)
 		}
 		key := h.field(rec, f.orderCol)
 		if key == "" {
@@ -152,13 +157,22 @@ func (l *loader) loadOrders(r io.Reader, f orderFormat) error {
 			if err := l.flushOrder(&o); err != nil {
 				return err
 			}
+			// an order whose malformed row came just before it is no
+			// split order: it misses that row's line
+			next := key == malformed[0] || key == malformed[1]
+			if next {
+				if s := o.seen[key]; s.onlyMalformed {
+					delete(o.seen, key)
+				}
+			}
+			malformed = [2]string{}
 			if e := o.start(l.order.get(key), src.line); e != nil {
 				if err := l.reject(e); err != nil {
 					return err
 				}
 				return l.takeBack(&o, key)
 			}
-			o.incomplete, malformed = key == malformed, ""
+			o.incomplete = next
 			if e := f.readOrder(l, &o, src, rec, h); e != nil {
 				return l.badOrder(&o, e)
 			}
@@ -246,7 +260,13 @@ func (l *loader) flushOrder(o *orderBuf) error {
 		l.loaded(o, false)
 		return nil
 	}
-	prev, staged := l.b.Staged(o.key) // an earlier load's, or the caller's
+	// The change staged before, an earlier load's or the caller's, for
+	// takeBack to stage again: a strict load takes nothing back.
+	var prev affinity.OrderChange
+	staged := false
+	if l.opts.Lenient {
+		prev, staged = l.b.Staged(o.key)
+	}
 	if err := l.b.PutOrder(o.key, l.version, o.lines); err != nil {
 		reason := reasonRecord
 		if errors.Is(err, affinity.ErrMoneyRange) {
@@ -271,8 +291,10 @@ func (l *loader) loaded(o *orderBuf, put bool) {
 	for _, line := range o.dups {
 		l.countDuplicate(line, false)
 	}
-	r := l.rep
-	l.countLines(o.lines)
+	if len(o.dups) > 0 {
+		o.dupOrders = append(o.dupOrders, dupOrder{key: o.key, line: o.dups[0]})
+	}
+	lines, returns, anonymous := l.countLines(o.lines)
 	l.rep.Loaded += o.rows
 	for _, n := range o.notes {
 		l.keep(n)
@@ -281,19 +303,86 @@ func (l *loader) loaded(o *orderBuf, put bool) {
 	// that fails makes the order bad, a later one incomplete, and the
 	// first row of an order is no duplicate.
 	o.seen[o.key] = seenOrder{first: o.first, rows: int32(o.rows),
-		lines: int32(l.rep.Purchases - r.Purchases), returns: int32(l.rep.Returns - r.Returns),
-		anonymous: l.rep.Anonymous > r.Anonymous, put: put}
+		lines: int32(lines), returns: int32(returns), dups: int32(len(o.dups)),
+		anonymous: anonymous > 0, put: put}
+}
+
+// malformedRow notes what a malformed row (a field count off by
+// len(rec)−h.n, in a lenient load) tells of its order, whose id column
+// is c: the fields shifted in or out may sit before that column or
+// after it, so the id is rec[c] or rec[d] (d = c shifted by the
+// difference), where those exist; an empty one names no order. The open
+// order misses the row's line when either reading is its id: it is not
+// put. When both readings exist and name one order, the row is surely
+// that order's: one read and loaded before other orders is taken back
+// (takeBack), and one that starts later is skipped as a split order
+// (start). When they differ (or one is missing) the row is no order's
+// for sure: no order read before is taken back, which might be another
+// order than the row's, but an order of either id that starts later is
+// not put, so that no order is put without the row's line. The ids
+// that may start next are noted in malformed, for loadOrders to read
+// that order's rows as "incomplete order" rather than a split order.
+func (l *loader) malformedRow(o *orderBuf, malformed *[2]string, rec []string, d, c, line int) error {
+	*malformed = [2]string{}
+	if c < 0 {
+		return nil // no order column: the header check refuses it
+	}
+	if o.seen == nil {
+		o.seen = make(map[string]seenOrder)
+	}
+	var ids [2]string
+	sure := true
+	for i, p := range [2]int{c, d} {
+		if p < 0 || p >= len(rec) {
+			sure = false
+			continue
+		}
+		ids[i] = strings.TrimSpace(rec[p])
+	}
+	switch {
+	case ids[0] == "":
+		ids[0], ids[1] = ids[1], ""
+	case ids[1] == ids[0]:
+		ids[1] = ""
+	}
+	sure = sure && ids[1] == ""
+	if o.open && (ids[0] == o.key || ids[1] == o.key) {
+		o.incomplete = true
+		return nil
+	}
+	for i, key := range ids {
+		if key == "" {
+			continue
+		}
+		s, ok := o.seen[key]
+		switch {
+		case !ok:
+			key = strings.Clone(key) // the map keeps it: no row's memory pinned
+			o.seen[key] = seenOrder{first: line, onlyMalformed: true}
+		case sure:
+			if err := l.takeBack(o, key); err != nil {
+				return err
+			}
+		case s.onlyMalformed:
+		default:
+			continue // read before: not taken back, nor next
+		}
+		malformed[i] = key
+	}
+	return nil
 }
 
 // takeBack takes back order key, read and loaded before other orders,
 // when a lenient load finds another row of it (a split order, or a
-// malformed row with its id): a put replaces the whole order, so the
-// put of its first rows would drop the later row's line from the
-// History. The put is unstaged and the change staged before it, if any,
-// staged again, so that the Builder holds the order as it did before
-// the load; its rows count as "incomplete order" instead of loaded, at
-// the first of them. The catalog entries and names its rows gave their
-// products stay. An order taken back, or never loaded, is left as it is.
+// malformed row surely its, see malformedRow): a put replaces the whole
+// order, so the put of its first rows would drop the later row's line
+// from the History. The put is unstaged and the change staged before
+// it, if any, staged again, so that the Builder holds the order as it
+// did before the load; its rows count as "incomplete order" instead of
+// loaded, at the first of them, and its duplicate rows no longer count
+// in Report.Duplicates. The catalog entries and names its rows gave
+// their products stay. An order taken back, or never loaded, is left as
+// it is.
 func (l *loader) takeBack(o *orderBuf, key string) error {
 	s, ok := o.seen[key]
 	if !ok || s.rows == 0 {
@@ -319,7 +408,25 @@ func (l *loader) takeBack(o *orderBuf, key string) error {
 		l.skip(reasonIncomplete, s.first)
 	}
 	o.seen[key] = seenOrder{first: s.first}
+	if s.dups > 0 {
+		l.rep.Duplicates -= int(s.dups)
+		l.firstDuplicate(o)
+	}
 	return nil
+}
+
+// firstDuplicate sets Report.FirstDuplicate to the first duplicate row
+// of the orders still loaded: o.dupOrders lists the loaded orders with
+// duplicate rows in line order (an order's rows are adjacent), so the
+// orders taken back are dropped from its front. Each is dropped once.
+func (l *loader) firstDuplicate(o *orderBuf) {
+	for len(o.dupOrders) > 0 && o.seen[o.dupOrders[0].key].rows == 0 {
+		o.dupOrders = o.dupOrders[1:]
+	}
+	l.rep.FirstDuplicate = 0
+	if len(o.dupOrders) > 0 {
+		l.rep.FirstDuplicate = o.dupOrders[0].line
+	}
 }
 
 // dropOrder handles an order the Builder cannot take: strict loads return
@@ -378,17 +485,22 @@ func (l *loader) finishOrder(o *orderBuf, version int64) (affinity.Money, *Parse
 	return total, nil
 }
 
-// countLines counts purchase lines handed to the Builder in the Report.
-func (l *loader) countLines(lines []affinity.Purchase) {
+// countLines counts purchase lines handed to the Builder in the Report
+// and returns how many lines, returns and anonymous lines it counted.
+func (l *loader) countLines(lines []affinity.Purchase) (n, returns, anonymous int) {
 	for _, p := range lines {
-		l.rep.Purchases++
+		n++
 		if p.Customer == "" {
-			l.rep.Anonymous++
+			anonymous++
 		}
 		if p.Quantity < 0 {
-			l.rep.Returns++
+			returns++
 		}
 	}
+	l.rep.Purchases += n
+	l.rep.Anonymous += anonymous
+	l.rep.Returns += returns
+	return n, returns, anonymous
 }
 
 // badOrder marks the order whose first row failed: the row and the rest

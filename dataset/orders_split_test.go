@@ -33,7 +33,7 @@ func TestSplitOrderTakesBackItsFirstRows(t *testing.T) {
 		woo1      = "1,2024-03-01 10:00:00,completed,7,Shirt,S1,1,10.00\n"
 		woo2      = "1,2024-03-01 10:00:00,completed,7,Mug,M1,1,5.00\n"
 		wooNext   = "2,2024-03-02 10:00:00,completed,8,Hat,H1,1,7.00\n"
-		wooBad    = "1,2024-03-01 10:00:00,completed,7,Mug,x,M1,1,5.00\n"
+		wooBad    = "1,,2024-03-01 10:00:00,completed,7,Mug,M1,1,5.00\n" // a stray empty field: surely #1's
 		wooChange = "1,2024-03-01 10:00:00,completed,7,Cap,C1,1,3.00\n"
 	)
 	cases := []struct {
