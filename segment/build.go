@@ -1347,7 +1347,12 @@ func (b *builder) segments(x *Index, known []uint32, r, f, m []uint8) {
 	segN := make([]int, len(rules)+1)
 	var stN [len(stages) + 1]int
 	for i, c := range known {
-		x.revenue += affinity.Money(b.monetary[c])
+		var ok bool
+		if x.revenue, ok = x.revenue.Add(affinity.Money(b.monetary[c])); !ok {
+			// a History bounds its gross value, and Join and ReadIndex
+			// check that the monetary values of theirs sum within range
+			panic("segment: revenue beyond the range of Money")
+		}
 		x.orders += int64(b.freq[c])
 		seg[i], st[i] = k.classify([3]uint8{r[c], f[c], m[c]}, b.recency[c], b.freq[c])
 		segN[seg[i]]++
@@ -1373,6 +1378,23 @@ func (b *builder) segments(x *Index, known []uint32, r, f, m []uint8) {
 	for i := range stages {
 		x.stages[i] = roaringio.FromSorted(&w, stageIDs[i])
 	}
+}
+
+// addGross returns gross plus the absolute values of vals and whether the
+// sum stays within MaxMoney; it cannot overflow, as gross starts at most
+// MaxMoney and each term is at most 2⁶³.
+func addGross(gross uint64, vals []int64) (uint64, bool) {
+	for _, v := range vals {
+		if v < 0 {
+			gross += -uint64(v)
+		} else {
+			gross += uint64(v)
+		}
+		if gross > uint64(affinity.MaxMoney) {
+			return gross, false
+		}
+	}
+	return gross, gross <= uint64(affinity.MaxMoney)
 }
 
 // lifecycleStage returns the index in stages of a buyer's stage.

@@ -913,14 +913,13 @@ func (d *decoder) checkTotals(x *Index) {
 		d.fail("a monetary value beyond the range of Money")
 		return
 	}
-	var gross uint64
+	if _, ok := addGross(0, mon); !ok {
+		d.fail("monetary values whose absolute sum exceeds the range of Money")
+		return
+	}
 	var revenue int64
 	for _, v := range mon {
-		if gross += uint64(max(v, -v)); gross > uint64(affinity.MaxMoney) {
-			d.fail("monetary values whose absolute sum exceeds the range of Money")
-			return
-		}
-		revenue += v
+		revenue += v // cannot overflow: the absolute sum is within range
 	}
 	if revenue != int64(x.revenue) {
 		d.fail("revenue %d, where the monetary values sum to %d", x.revenue, revenue)

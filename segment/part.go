@@ -156,7 +156,11 @@ func catalogDigest(cat *affinity.Catalog) uint64 {
 // linear in the size of the index, on opts.Workers goroutines. It returns
 // an error wrapping [ErrInvalid] when a Part was built with another as-of
 // time, other options or another catalog, or does not fit its place, or
-// when two parts hold the same customer key, one
+// when two parts hold the same customer key, one wrapping both
+// [ErrInvalid] and [affinity.ErrMoneyRange] when the parts' monetary
+// values sum in absolute value beyond [affinity.MaxMoney] (each part's
+// History bounds its own gross value, as every History does, but not the
+// sum over the parts), one
 // wrapping [ErrCorrupt] when a Part's contents are inconsistent, and one
 // wrapping [ErrNoData] when no customer has an order or event by asOf.
 func Join(ctx context.Context, cat *affinity.Catalog, asOf time.Time, opts Options, parts []*Part) (*Index, error) {
@@ -191,6 +195,7 @@ func Join(ctx context.Context, cat *affinity.Catalog, asOf time.Time, opts Optio
 	fp, sum := b.fingerprint(), catalogDigest(cat)
 	stamps := make([]uint64, cat.NumProducts())
 	keys := make([]string, 0, nc)
+	var gross uint64
 	for k, p := range parts {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -205,6 +210,14 @@ func Join(ctx context.Context, cat *affinity.Catalog, asOf time.Time, opts Optio
 		}
 		if err := p.checkJoin(b, k, stamps); err != nil {
 			return nil, err
+		}
+		// each part's History bounds its own gross value, nothing bounds
+		// the parts' sum: the index's revenue and any segment's Stats sum
+		// monetary values, which must stay within Money's range
+		var ok bool
+		if gross, ok = addGross(gross, p.monetary); !ok {
+			return nil, fmt.Errorf("%w: part %d: the monetary values of parts 0 to %d sum in absolute value beyond %v: %w",
+				ErrInvalid, k, k, affinity.MaxMoney, affinity.ErrMoneyRange)
 		}
 		base := k << chunkBits
 		copy(b.known[base:], p.known)
