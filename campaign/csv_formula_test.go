@@ -45,3 +45,42 @@ func TestWriteCSVGuardsFormulas(t *testing.T) {
 		})
 	}
 }
+
+// TestCellTextRoundTrip: a program reading WriteCSV's file gets each text
+// field as it was through CellText (the lists through SplitList), while
+// the file still shows a spreadsheet the guarded text; WriteJSON and
+// ReadJSON keep the values with no guard at all.
+func TestCellTextRoundTrip(t *testing.T) {
+	at := time.Date(2026, 6, 10, 14, 0, 0, 0, time.UTC)
+	var msgs []campaign.Message
+	for _, key := range []string{"-42", "+4917612345678", "=x", "'-7", "plain"} {
+		msgs = append(msgs, campaign.Message{Campaign: "winback", Customer: key, Email: "-joe@example.com", Offer: key, Time: at,
+			Items: []campaign.Item{{Product: key, Name: "n", Reason: "r"}}})
+	}
+	var buf bytes.Buffer
+	require.NoError(t, campaign.WriteCSV(&buf, msgs))
+	rows, err := csv.NewReader(&buf).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, len(msgs)+1)
+	for i, m := range msgs {
+		row := rows[i+1]
+		if m.Customer != "plain" {
+			assert.Equal(t, "'"+m.Customer, row[1], "the file guards %q", m.Customer)
+		}
+		assert.Equal(t, "'"+m.Email, row[2])
+		assert.Equal(t, []string{m.Campaign, m.Customer, m.Email, m.Offer},
+			[]string{campaign.CellText(row[0]), campaign.CellText(row[1]), campaign.CellText(row[2]), campaign.CellText(row[4])})
+		assert.Equal(t, []string{m.Customer}, campaign.SplitList(row[6]))
+	}
+
+	buf.Reset()
+	require.NoError(t, campaign.WriteJSON(&buf, msgs))
+	back, err := campaign.ReadJSON(&buf)
+	require.NoError(t, err)
+	require.Len(t, back, len(msgs))
+	for i, m := range msgs {
+		assert.Equal(t, m.Customer, back[i].Customer)
+		assert.Equal(t, m.Email, back[i].Email)
+		assert.Equal(t, m.Offer, back[i].Offer)
+	}
+}

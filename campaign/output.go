@@ -27,7 +27,11 @@ import (
 // a tab or a carriage return, after any apostrophes — a customer key such
 // as "=HYPERLINK(…)") is written with
 // an apostrophe before it, so that the list opens as text in Excel,
-// LibreOffice or Google Sheets; [SplitList] drops that apostrophe again.
+// LibreOffice or Google Sheets. A program reading the file (a mail tool
+// importing it) applies [CellText] to every text column to get the value
+// as it was — a customer key "-42" is written "'-42" — and [SplitList],
+// which drops that apostrophe itself, to the lists; [WriteJSON] and
+// [ReadJSON] keep every value exact, with no guard to undo.
 // Every other byte is written as it is. Control rows are written too, so
 // that the list is also the record of the experiment: filter on
 // control=false to send.
@@ -56,6 +60,13 @@ func WriteCSV(w io.Writer, msgs []Message) error {
 	cw.Flush()
 	return cw.Error()
 }
+
+// CellText returns the value that [WriteCSV] wrote as the text field
+// field (campaign, customer, email or offer): field without the one
+// apostrophe WriteCSV put before a value a spreadsheet would run as a
+// formula, field itself otherwise. List fields go through [SplitList],
+// which does the same.
+func CellText(field string) string { return csvtext.Text(field) }
 
 // listEscaper escapes the separator and the escape of a WriteCSV list.
 var listEscaper = strings.NewReplacer(`\`, `\\`, `|`, `\|`)

@@ -1,9 +1,11 @@
 // Package csvtext keeps the text cells of the affinity packages' CSV
 // exports from being read as formulas: a spreadsheet (Excel, LibreOffice,
 // Google Sheets) that opens a CSV file runs a cell beginning with "=",
-// "+", "-" or "@" (or a tab or carriage return before one) as a formula,
-// so that a customer key such as =HYPERLINK("http://…") in a file handed
-// to a marketer would be a live link or a command. As OWASP's advice on
+// "+", "-" or "@" as a formula, so that a customer key such as
+// =HYPERLINK("http://…") in a file handed to a marketer would be a live
+// link or a command. This package treats a cell beginning with any of
+// those, their full-width forms, a tab or a carriage return (whatever
+// follows it) as a formula. As OWASP's advice on
 // CSV injection has it, such a cell is written with an apostrophe before
 // it, which spreadsheets read as "this is text".
 //
