@@ -507,7 +507,8 @@ const chebTol = 2e-14
 // error is the relative error of what they are the logarithm of, the
 // same at every node however far the values range. ok is false when
 // maxChebNodes nodes are not enough (the function is not smooth enough
-// over the range) or an output is not finite. f writes its k outputs at
+// over the range) or an output is not finite, on a range of one point
+// (lo = hi, a constant) as on any other. f writes its k outputs at
 // u into out; its first error stops the fit and is returned.
 func fitCheb(lo, hi float64, k int, f func(u float64, out []float64) error) (ps []cheb, ok bool, err error) {
 	if lo == hi {
@@ -517,6 +518,11 @@ func fitCheb(lo, hi float64, k int, f func(u float64, out []float64) error) (ps 
 		}
 		ps = make([]cheb, k)
 		for i := range ps {
+			// the same check as the fit's below: an output that is not
+			// finite leaves its rows to the direct sums
+			if math.IsNaN(out[i]) || math.IsInf(out[i], 0) {
+				return nil, false, nil
+			}
 			ps[i] = cheb{lo: lo, hi: hi, c: []float64{out[i]}}
 		}
 		return ps, true, nil
