@@ -34,8 +34,8 @@ type Stats struct {
 	Orders int64
 	// AOV is Revenue / Orders rounded half away from zero to Money units
 	// (ten-thousandths); 0 without orders. Show it at fewer decimals with
-	// Revenue.FormatQuo(Orders, d), which rounds the quotient once:
-	// AOV.Format(d) would round it twice. Revenue is net of the returns in
+	// [Stats.FormatAOV], which rounds the quotient once: AOV.Format(d)
+	// would round it twice. Revenue is net of the returns in
 	// the look-back, those of orders before it included, so returns can
 	// make it small, or negative.
 	AOV affinity.Money
@@ -99,7 +99,7 @@ func WriteTable(w io.Writer, rows []Stats) error {
 	cells := [][]string{{"segment", "customers", "share", "revenue", "revenue share", "AOV"}}
 	for _, r := range rows {
 		cells = append(cells, []string{r.Name, strconv.Itoa(r.Customers), fmt.Sprintf("%.1f%%", 100*r.Share),
-			r.Revenue.Format(2), fmt.Sprintf("%.1f%%", 100*r.RevenueShare), r.Revenue.FormatQuo(r.Orders, 2)})
+			r.Revenue.Format(2), fmt.Sprintf("%.1f%%", 100*r.RevenueShare), r.FormatAOV(2)})
 	}
 	width := make([]int, len(cells[0]))
 	for _, row := range cells {
@@ -386,12 +386,20 @@ func compatible(a, b *Index) error {
 	return nil
 }
 
+// FormatAOV formats the average order value, Revenue / Orders, in
+// currency units rounded once to decimals places (0 to 4), half away from
+// zero, as [affinity.Money.FormatQuo] does; 0 without orders. It is the
+// way to show the AOV at fewer decimals than Money's: AOV.Format rounds a
+// quotient already rounded to Money units. decimals outside [0, 4] panics
+// (a caller bug).
+func (s Stats) FormatAOV(decimals int) string { return s.Revenue.FormatQuo(s.Orders, decimals) }
+
 // String formats the statistics as one line, money rounded to cents (the
 // AOV from Revenue / Orders, rounded once).
 func (s Stats) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %d customers (%.1f%%), revenue %s (%.1f%%), %d orders, AOV %s",
-		s.Name, s.Customers, 100*s.Share, s.Revenue.Format(2), 100*s.RevenueShare, s.Orders, s.Revenue.FormatQuo(s.Orders, 2))
+		s.Name, s.Customers, 100*s.Share, s.Revenue.Format(2), 100*s.RevenueShare, s.Orders, s.FormatAOV(2))
 	return b.String()
 }
 

@@ -157,7 +157,7 @@ func (a *Audience) Revenue() affinity.Money { return a.stats.Revenue }
 // net spend over its orders ([segment.Stats]), rounded half away from
 // zero to Money units, which returns of orders before the look-back can
 // make small, or negative. To show it at fewer decimals, round the
-// quotient once: Revenue().FormatQuo(Stats().Orders, d).
+// quotient once: Stats().FormatAOV(d).
 func (a *Audience) AOV() affinity.Money { return a.stats.AOV }
 
 // Bitmap returns the customers by dense id; the caller owns the copy.

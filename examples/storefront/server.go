@@ -427,7 +427,7 @@ func (srv *server) segments(w http.ResponseWriter, r *http.Request) error {
 	if x != nil {
 		add := func(kind string, table []segment.Stats) {
 			for _, s := range table {
-				rows = append(rows, segmentRow{kind, s.Name, s.Customers, s.Share, s.Revenue.Format(2), s.RevenueShare, s.Orders, s.Revenue.FormatQuo(s.Orders, 2)})
+				rows = append(rows, segmentRow{kind, s.Name, s.Customers, s.Share, s.Revenue.Format(2), s.RevenueShare, s.Orders, s.FormatAOV(2)})
 			}
 		}
 		add("rfm", x.RFMTable())
@@ -489,7 +489,7 @@ func (srv *server) query(w http.ResponseWriter, r *http.Request) error {
 	}
 	st := aud.Stats()
 	writeJSON(w, http.StatusOK, map[string]any{"query": aud.Query(), "count": st.Customers, "share": st.Share,
-		"revenue": st.Revenue.Format(2), "orders": st.Orders, "aov": st.Revenue.FormatQuo(st.Orders, 2), "order": order.String(),
+		"revenue": st.Revenue.Format(2), "orders": st.Orders, "aov": st.FormatAOV(2), "order": order.String(),
 		"offset": offset, "customers": page})
 	return nil
 }
