@@ -364,12 +364,13 @@ func (x *Index) update(ctx context.Context, prev, h *affinity.History, asOf int6
 		changed.Add(uint32(c))
 	}
 	if later > 0 {
-		if x.opts.Lookback.All && farthestDay(h, asOf) >= int64(x.lookDays) {
+		edge, first := windowEdge(h, x.asOf, asOf, x.opts.Lookback)
+		if x.opts.Lookback.All && daysBack(first, asOf) >= int64(x.lookDays) {
 			// the unchanged customers' days, read that much older, would
 			// reach beyond what an index holds: Build refuses it
 			return nil, false, nil
 		}
-		changed.Or(windowEdge(h, x.asOf, asOf, x.opts.Lookback))
+		changed.Or(edge)
 	}
 	base, touched := x, changed
 	var next *background
@@ -569,21 +570,31 @@ func mergeSmallest(changed *roaring.Bitmap, layers, views []*Index) (scan *roari
 // windowEdge returns the customers of h with an order or event that the
 // look-back as of from and the one as of to disagree on: in the days
 // between the starts of the two windows, or after from and at or before
-// to.
-func windowEdge(h *affinity.History, from, to int64, l affinity.Lookback) *roaring.Bitmap {
+// to. It also returns the time of the earliest order or event of h
+// (math.MaxInt64 when there is none), for [daysBack]: a customer's orders
+// and events are in time order, so that reads their first ones only, in
+// the same pass.
+func windowEdge(h *affinity.History, from, to int64, l affinity.Lookback) (*roaring.Bitmap, int64) {
 	_, s0 := lookWindow(l, from)
 	_, s1 := lookWindow(l, to)
 	in := func(t int64) bool {
 		return (t > min(s0, s1) && t <= max(s0, s1)) || (t > from && t <= to)
 	}
+	first := int64(math.MaxInt64)
 	crossed := func(c affinity.CustomerID) bool {
 		lo, hi := h.CustomerOrders(c)
+		elo, ehi := h.CustomerEvents(c)
+		if lo < hi {
+			first = min(first, h.OrderUnix(lo))
+		}
+		if elo < ehi {
+			first = min(first, h.Event(elo).Unix)
+		}
 		for o := lo; o < hi; o++ {
 			if in(h.OrderUnix(o)) {
 				return true
 			}
 		}
-		elo, ehi := h.CustomerEvents(c)
 		for i := elo; i < ehi; i++ {
 			if in(h.Event(i).Unix) {
 				return true
@@ -597,24 +608,14 @@ func windowEdge(h *affinity.History, from, to int64, l affinity.Lookback) *roari
 			out.Add(uint32(c))
 		}
 	}
-	return out
+	return out, first
 }
 
-// farthestDay returns the days back from asOf of the earliest order or
-// event of a customer of h at or before asOf (-1 when there is none):
-// the most days back an all-time index of h as of asOf holds (see
-// builder.checkDays). A customer's orders and events are in time order,
-// so it reads their first ones only.
-func farthestDay(h *affinity.History, asOf int64) int64 {
-	first := int64(math.MaxInt64)
-	for c := range affinity.CustomerID(h.NumCustomers()) {
-		if lo, hi := h.CustomerOrders(c); lo < hi {
-			first = min(first, h.OrderUnix(lo))
-		}
-		if lo, hi := h.CustomerEvents(c); lo < hi {
-			first = min(first, h.Event(lo).Unix)
-		}
-	}
+// daysBack returns the days back from asOf of first, the earliest order or
+// event of a History (-1 when it is after asOf, or there is none): the
+// most days back an all-time index of it as of asOf holds (see
+// builder.checkDays).
+func daysBack(first, asOf int64) int64 {
 	if first > asOf {
 		return -1
 	}
