@@ -207,7 +207,7 @@ func Evaluate(ctx context.Context, s *Split, recs []Recommender, opts Options) (
 	pr := &progress{f: o.Progress, total: int64(len(g.users)) * int64(len(recs))}
 	pr.report(0)
 	err = parallel.For(ctx, parallel.Workers(o.Workers), len(recs), func(_, i int) error {
-		row, err := g.run(ctx, recs[i], o, pr)
+		row, err := g.run(ctx, recs[i], o, pr, &rep.nRel)
 		rep.Rows[i] = row
 		return err
 	})
@@ -420,8 +420,10 @@ type kindsFitter interface {
 	fitKinds(ctx context.Context, train *affinity.History, asOf time.Time, kinds kindMask) error
 }
 
-// run fits r and scores its lists for every evaluated customer.
-func (g *ground) run(ctx context.Context, r Recommender, o Options, pr *progress) (Row, error) {
+// run fits r and scores its lists for every evaluated customer; nRel
+// holds, per kind of items, the counts of relevant items of the customers
+// with any (read only: its lengths size the kept scores).
+func (g *ground) run(ctx context.Context, r Recommender, o Options, pr *progress, nRel *[numItems][]int32) (Row, error) {
 	row := Row{Name: r.Name()}
 	t0 := time.Now()
 	fit := r.Fit
@@ -459,12 +461,7 @@ func (g *ground) run(ctx context.Context, r Recommender, o Options, pr *progress
 	// each customer's list state at K, for Report.Compare: only at K, as
 	// a curve's states would cost CurveK times as much
 	for it := range acc {
-		n := 0
-		for _, u := range g.users {
-			if u.nRel[it] > 0 {
-				n++
-			}
-		}
+		n := len(nRel[it])
 		row.scores[it] = customerScores{hits: make([]uint16, 0, n), first: make([]uint16, 0, n), dcg: make([]float64, 0, n), ap: make([]float64, 0, n)}
 		acc[it].keep, acc[it].keepK = &row.scores[it], o.K
 	}
