@@ -12,19 +12,19 @@ var Digamma = digamma
 // takes.
 var (
 	BGExpected     = bgExpected
-	BGExpectedWork = bgExpectedWork
+	BGSeries       = bgSeries
+	BGQuad         = bgQuad
 	SeriesTerms    = seriesTerms
 	MaxDirectTerms = float64(maxDirectTerms)
 )
 
-func BGSeries(r, a, b, d, x, tau float64) (float64, bool) {
-	e, _, ok := bgSeries(r, a, b, d, x, tau)
-	return e, ok
-}
-
-func BGQuad(k, a, b, tau float64) float64 {
-	e, _ := bgQuad(k, a, b, tau)
-	return e
+// BGExpectedWork returns bgExpected and the series terms and quadrature
+// nodes it took, counted by countWork (not for concurrent use).
+func BGExpectedWork(r, a, b, d, x, tau float64) (e float64, terms, nodes int) {
+	countWork = func(t, n int) { terms, nodes = terms+t, nodes+n }
+	defer func() { countWork = nil }()
+	e = bgExpected(r, a, b, d, x, tau)
+	return e, terms, nodes
 }
 
 // BGNBDLikelihood returns the BG/NBD log-likelihood of data at (r, α, a, b)

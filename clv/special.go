@@ -119,25 +119,30 @@ const maxLoss = 1e3
 // which overflows for the large frequencies this handles and cancels for
 // large r, hence the function of our own.
 func bgExpected(r, a, b, d, x, tau float64) float64 {
-	e, _, _ := bgExpectedWork(r, a, b, d, x, tau)
-	return e
-}
-
-// bgExpectedWork is [bgExpected], with the series terms and the
-// quadrature nodes it took: at most maxDirectTerms terms, and a
-// quadrature after them only if the series failed.
-func bgExpectedWork(r, a, b, d, x, tau float64) (e float64, terms, nodes int) {
 	if !(tau > 0) {
-		return 0, 0, 0
+		return 0
 	}
 	if seriesTerms(r, a, b, d, x, tau) <= maxDirectTerms {
-		var ok bool
-		if e, terms, ok = bgSeries(r, a, b, d, x, tau); ok {
-			return e, terms, 0
+		if e, ok := bgSeries(r, a, b, d, x, tau); ok {
+			return e
 		}
 	}
-	e, nodes = bgQuad(r+x, a, b+d+x, tau)
-	return e, terms, nodes
+	return bgQuad(r+x, a, b+d+x, tau)
+}
+
+// countWork, when not nil, is told the series terms or the quadrature
+// nodes of each series or quadrature [bgExpected] takes (at most
+// maxDirectTerms terms, and a quadrature after them only if the series
+// failed). Only the tests set it, and not while an expectation is being
+// computed: the cost otherwise is a nil check per series or quadrature.
+var countWork func(terms, nodes int)
+
+// seriesDone returns a series' result after telling countWork its terms.
+func seriesDone(e float64, terms int, ok bool) (float64, bool) {
+	if countWork != nil {
+		countWork(terms, 0)
+	}
+	return e, ok
 }
 
 // maxDirectTerms is the number of series terms beyond which [bgExpected]
@@ -156,7 +161,7 @@ func useTextbook(a, k float64) bool {
 
 // bgSeries sums the series [bgExpected] chooses (see useTextbook); ok
 // is false when it cancels by more than maxLoss or does not converge.
-func bgSeries(r, a, b, d, x, tau float64) (e float64, terms int, ok bool) {
+func bgSeries(r, a, b, d, x, tau float64) (e float64, ok bool) {
 	C, A := seriesParams(r, a, b, d, x)
 	if k := r + x; useTextbook(a, k) {
 		return bgTextbook(k, a, b+d+x, C, tau)
@@ -229,7 +234,7 @@ func decayTerms(d, tau float64) float64 {
 // bgTextbook sums the textbook series of [bgExpected] for k = r+x,
 // b' = b+x and C = a+b'−1. ok is false when it cancels by more than
 // maxLoss or does not converge.
-func bgTextbook(k, a, bx, C, tau float64) (e float64, terms int, ok bool) {
+func bgTextbook(k, a, bx, C, tau float64) (e float64, ok bool) {
 	eps := a - 1
 	z := tau / (1 + tau)
 	kL := -k * math.Log1p(tau)
@@ -264,16 +269,16 @@ func bgTextbook(k, a, bx, C, tau float64) (e float64, terms int, ok bool) {
 			e = C / eps * em
 			// u carries about 1e-16·(|kL| + lf + rel) absolutely
 			loss := (lf - kL + rel) * math.Exp(u) / em
-			return e, int(n) + 1, e > 0 && !math.IsInf(e, 0) && loss <= maxLoss
+			return seriesDone(e, int(n)+1, e > 0 && !math.IsInf(e, 0) && loss <= maxLoss)
 		}
 	}
-	return math.NaN(), int(n), false
+	return seriesDone(math.NaN(), int(n), false)
 }
 
 // bgEuler sums the Euler-transformed series of [bgExpected], for
 // A = a+b−1−r and C = a+b+x−1. ok is false when it cancels by more than
 // maxLoss or does not converge.
-func bgEuler(r, a, A, C, x, tau float64) (e float64, terms int, ok bool) {
+func bgEuler(r, a, A, C, x, tau float64) (e float64, ok bool) {
 	eps := a - 1
 	z := tau / (1 + tau)
 	L := -math.Log1p(tau)
@@ -288,7 +293,7 @@ func bgEuler(r, a, A, C, x, tau float64) (e float64, terms int, ok bool) {
 	// maxLoss·(r+x)τ means more cancellation than maxLoss
 	lim := maxLoss * (r + x) * tau
 	if math.Abs(ch) > lim {
-		return 0, 0, false
+		return seriesDone(0, 0, false)
 	}
 	f := 1 + math.Expm1(eps*L) // e^((a−1)L), 0 when it underflows
 	lim /= f                   // for the current scale; +Inf when f = 0
@@ -299,7 +304,7 @@ func bgEuler(r, a, A, C, x, tau float64) (e float64, terms int, ok bool) {
 	// and comp the compensation of sum (Neumaier)
 	sum, comp, nsum, term, scale := 0.0, 0.0, 0.0, A*z, 0.0
 	if math.Abs(term) > lim {
-		return 0, 1, false
+		return seriesDone(0, 1, false)
 	}
 	n := 1.0
 	for ; n <= maxDirectTerms; n++ {
@@ -314,7 +319,7 @@ func bgEuler(r, a, A, C, x, tau float64) (e float64, terms int, ok bool) {
 		rho := (A + n) * (eps + n) * z / ((C + n) * (n + 1))
 		term *= rho
 		if math.Abs(term) > lim {
-			return 0, int(n), false
+			return seriesDone(0, int(n), false)
 		}
 		if math.Abs(sum) > rescale || nsum > rescale {
 			sum, comp, nsum, term, scale = sum/rescale, comp/rescale, nsum/rescale, term/rescale, scale+math.Log(rescale)
@@ -330,10 +335,10 @@ func bgEuler(r, a, A, C, x, tau float64) (e float64, terms int, ok bool) {
 			e = ch - fs
 			// about 1e-16·err absolutely
 			err := math.Abs(ch) + fn
-			return e, int(n), e > 0 && !math.IsInf(e, 0) && err <= maxLoss*e
+			return seriesDone(e, int(n), e > 0 && !math.IsInf(e, 0) && err <= maxLoss*e)
 		}
 	}
-	return math.NaN(), int(n - 1), false
+	return seriesDone(math.NaN(), int(n-1), false)
 }
 
 // lnBetaLogit returns a·d − n·ln(1 + p₀·(eᵈ − 1)), the logarithm of the
@@ -374,7 +379,8 @@ func lnBetaLogit(a, n, p0, q0, d float64) float64 {
 // [1e-8, 1e4]. It takes about 100 to 4,500 evaluations (the most for
 // shapes near 1e-3 and long horizons), and returns NaN if
 // even a step of 2⁻¹⁰ leaves the estimates more than 1e-10 apart.
-func bgQuad(k, a, b, tau float64) (e float64, nodes int) {
+func bgQuad(k, a, b, tau float64) float64 {
+	nodes := 0 // for countWork
 	n := a + b
 	p0, q0 := a/n, b/n
 	y0 := math.Log(a) - math.Log(b)
@@ -444,14 +450,23 @@ func bgQuad(k, a, b, tau float64) (e float64, nodes int) {
 		e := sum / norm
 		d := math.Abs(e - prev)
 		if d <= 1e-13*e && dprev <= 1e-6*e {
-			return e, nodes
+			return quadDone(e, nodes)
 		}
 		prev, dprev = e, d
 	}
 	if dprev <= 1e-10*prev {
-		return prev, nodes // rounding noise above 1e-13
+		return quadDone(prev, nodes) // rounding noise above 1e-13
 	}
-	return math.NaN(), nodes
+	return quadDone(math.NaN(), nodes)
+}
+
+// quadDone returns a quadrature's result after telling countWork its
+// nodes.
+func quadDone(e float64, nodes int) float64 {
+	if countWork != nil {
+		countWork(0, nodes)
+	}
+	return e
 }
 
 // cheb is a Chebyshev interpolant of a smooth function on [lo, hi].
