@@ -276,33 +276,60 @@ func (x *Index) WriteCSV(w io.Writer, set *roaring.Bitmap) error {
 		return err
 	}
 	in := roaring.And(orEmpty(set), x.universe)
+	row := make([]string, len(csvHeader))
+	for lo := uint64(0); !in.IsEmpty() && lo <= uint64(in.Maximum()); lo += 1 << chunkBits {
+		part := roaring.And(in, rangeBitmap(lo, lo+1<<chunkBits))
+		if err := writeFeatureRows(cw, x.features(part), row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteFeaturesCSV writes fs as [Index.WriteCSV] writes an index's
+// customers, byte for byte: the same header, then one row per element of
+// fs in order, with the same empty fields and the same apostrophe before
+// a key or name a spreadsheet would run as a formula. It is for features
+// gathered from several indexes and scored with [ScoreRFM]. Empty fs
+// writes the header alone.
+func WriteFeaturesCSV(w io.Writer, fs []Features) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(csvHeader); err != nil {
+		return err
+	}
+	if err := writeFeatureRows(cw, fs, make([]string, len(csvHeader))); err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// writeFeatureRows writes the CSV rows of fs to cw, built in row (of
+// len(csvHeader)).
+func writeFeatureRows(cw *csv.Writer, fs []Features, row []string) error {
 	days := func(d int) string {
 		if d < 0 {
 			return ""
 		}
 		return strconv.Itoa(d)
 	}
-	row := make([]string, len(csvHeader))
-	for lo := uint64(0); !in.IsEmpty() && lo <= uint64(in.Maximum()); lo += 1 << chunkBits {
-		part := roaring.And(in, rangeBitmap(lo, lo+1<<chunkBits))
-		for _, f := range x.features(part) {
-			row[0] = csvtext.Cell(f.Customer)
-			row[1], row[2] = days(f.Recency), days(f.Tenure)
-			row[3] = strconv.Itoa(f.Frequency)
-			row[4] = f.Monetary.String()
-			row[5], row[6], row[7], row[8] = "", "", "", ""
-			if f.R > 0 {
-				row[5] = f.AOV.String()
-				row[6], row[7], row[8] = strconv.Itoa(f.R), strconv.Itoa(f.F), strconv.Itoa(f.M)
-			}
-			row[9], row[10], row[11] = csvtext.Cell(f.RFM), csvtext.Cell(f.Stage), days(f.AbandonedCartDays)
-			if err := cw.Write(row); err != nil {
-				return err
-			}
+	for _, f := range fs {
+		row[0] = csvtext.Cell(f.Customer)
+		row[1], row[2] = days(f.Recency), days(f.Tenure)
+		row[3] = strconv.Itoa(f.Frequency)
+		row[4] = f.Monetary.String()
+		row[5], row[6], row[7], row[8] = "", "", "", ""
+		if f.R > 0 {
+			row[5] = f.AOV.String()
+			row[6], row[7], row[8] = strconv.Itoa(f.R), strconv.Itoa(f.F), strconv.Itoa(f.M)
+		}
+		row[9], row[10], row[11] = csvtext.Cell(f.RFM), csvtext.Cell(f.Stage), days(f.AbandonedCartDays)
+		if err := cw.Write(row); err != nil {
+			return err
 		}
 	}
-	cw.Flush()
-	return cw.Error()
+	return nil
 }
 
 func rangeBitmap(lo, hi uint64) *roaring.Bitmap {

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -16,7 +14,6 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/shopaffinity/affinity"
-	"github.com/shopaffinity/affinity/internal/csvtext"
 	"github.com/shopaffinity/affinity/segment"
 )
 
@@ -394,31 +391,13 @@ func (f *scoreFn) ProcessElement(ctx context.Context, _ int, _ func(*[]byte) boo
 	return WriteSegments(ctx, f.Output.V, dict, sets)
 }
 
-// FeaturesCSV formats features the way segment.Index.WriteCSV does: a
-// header, then one row per customer in the order of fs, a key or name a
-// spreadsheet would run as a formula with an apostrophe before it (the
-// rule of segment.Index.WriteCSV).
+// FeaturesCSV formats features the way segment.Index.WriteCSV does
+// (segment.WriteFeaturesCSV): a header, then one row per customer in the
+// order of fs, a key or name a spreadsheet would run as a formula with an
+// apostrophe before it.
 func FeaturesCSV(fs []segment.Features) []byte {
 	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	_ = w.Write([]string{"customer", "recency_days", "tenure_days", "frequency", "monetary", "aov",
-		"r", "f", "m", "rfm_segment", "lifecycle", "abandoned_cart_days"})
-	days := func(d int) string {
-		if d < 0 {
-			return ""
-		}
-		return strconv.Itoa(d)
-	}
-	for _, f := range fs {
-		row := []string{csvtext.Cell(f.Customer), days(f.Recency), days(f.Tenure), strconv.Itoa(f.Frequency), f.Monetary.String(), "", "", "", "",
-			csvtext.Cell(f.RFM), csvtext.Cell(f.Stage), days(f.AbandonedCartDays)}
-		if f.R > 0 {
-			row[5] = f.AOV.String()
-			row[6], row[7], row[8] = strconv.Itoa(f.R), strconv.Itoa(f.F), strconv.Itoa(f.M)
-		}
-		_ = w.Write(row)
-	}
-	w.Flush()
+	_ = segment.WriteFeaturesCSV(&buf, fs) // a bytes.Buffer does not fail
 	return buf.Bytes()
 }
 
