@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/shopaffinity/affinity/internal/pkgerr"
 )
 
 // ErrNoAsOf is returned (wrapped) by every build function of the affinity
@@ -13,25 +15,18 @@ import (
 // [History.Latest].
 var ErrNoAsOf = errors.New("affinity: as-of time required")
 
-// CheckAsOf returns an error wrapping [ErrNoAsOf], prefixed with pkg (such
-// as "segment"), when asOf is the zero time, and nil otherwise. Build
-// functions call it first.
-func CheckAsOf(pkg string, asOf time.Time) error {
+// CheckAsOf returns an error when asOf is the zero time, and nil
+// otherwise: "pkg: as-of time required (…)", prefixed with pkg (such as
+// "segment") once, matching [ErrNoAsOf] and each of also (a package's own
+// sentinel, such as segment.ErrInvalid) with errors.Is. Build functions
+// call it first.
+func CheckAsOf(pkg string, asOf time.Time, also ...error) error {
 	if asOf.IsZero() {
-		return asOfError(pkg)
+		return pkgerr.New(pkg+": as-of time required (pass an explicit time, such as History.Latest())",
+			append([]error{ErrNoAsOf}, also...)...)
 	}
 	return nil
 }
-
-// asOfError is the error of CheckAsOf: prefixed with its package once,
-// and matching ErrNoAsOf with errors.Is.
-type asOfError string
-
-func (e asOfError) Error() string {
-	return string(e) + ": as-of time required (pass an explicit time, such as History.Latest())"
-}
-
-func (e asOfError) Is(target error) bool { return target == ErrNoAsOf }
 
 // Latest returns the time of the last order or event in h, in UTC: the
 // natural as-of time of a snapshot of the whole history. It is the zero

@@ -308,10 +308,10 @@ func (b *Builder) addGross(gross Money, p Purchase) (Money, error) {
 	}
 	v, ok := p.Price.Mul(int64(p.Quantity))
 	if !ok {
-		return gross, fmt.Errorf("%w: purchase of %q: %d × %v: %w", ErrInvalid, p.Product, p.Quantity, p.Price, ErrMoneyRange)
+		return gross, outOfRange(ErrInvalid, "purchase of %q: %d × %v is out of range", p.Product, p.Quantity, p.Price)
 	}
 	if gross, ok = gross.Add(max(v, -v)); !ok {
-		return gross, fmt.Errorf("%w: purchase of %q: gross value of all lines beyond %v: %w", ErrInvalid, p.Product, MaxMoney, ErrMoneyRange)
+		return gross, outOfRange(ErrInvalid, "purchase of %q: gross value of all lines beyond %v", p.Product, MaxMoney)
 	}
 	return gross, nil
 }

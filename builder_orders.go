@@ -253,7 +253,7 @@ func (b *Builder) CheckApply(c OrderChange) error {
 		displaced -= old.displaced
 	}
 	if _, ok := sumGross(b.held(), displaced, ch.grossWith(old, o)); !ok {
-		return fmt.Errorf("%w: order %q: gross value of all lines beyond %v: %w", ErrInvalid, c.Key, MaxMoney, ErrMoneyRange)
+		return outOfRange(ErrInvalid, "order %q: gross value of all lines beyond %v", c.Key, MaxMoney)
 	}
 	return nil
 }
@@ -281,7 +281,7 @@ func (b *Builder) stage(c OrderChange, keep bool) (*stagedOrder, error) {
 			}
 			v, ok := p.Price.Mul(int64(p.Quantity))
 			if !ok {
-				return nil, fmt.Errorf("%w: order %q line %d: %d × %v: %w", ErrInvalid, c.Key, i+1, p.Quantity, p.Price, ErrMoneyRange)
+				return nil, outOfRange(ErrInvalid, "order %q line %d: %d × %v is out of range", c.Key, i+1, p.Quantity, p.Price)
 			}
 			if grossOK {
 				gross, grossOK = gross.Add(max(v, -v))

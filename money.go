@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/bits"
 	"strconv"
+
+	"github.com/shopaffinity/affinity/internal/pkgerr"
 )
 
 // MoneyScale is the number of [Money] units in one currency unit: money is
@@ -166,6 +168,13 @@ func (m Money) Append(b []byte) []byte {
 	return b
 }
 
+// outOfRange returns the error of an amount beyond Money's range:
+// sentinel's message followed by the formatted detail, one text that
+// matches both sentinel and [ErrMoneyRange] with errors.Is.
+func outOfRange(sentinel error, format string, args ...any) error {
+	return pkgerr.New(sentinel.Error()+": "+fmt.Sprintf(format, args...), sentinel, ErrMoneyRange)
+}
+
 // ErrMoney is returned (wrapped) by [ParseMoney] for text that is not a
 // decimal amount.
 var ErrMoney = errors.New("affinity: invalid money amount")
@@ -215,7 +224,7 @@ func ParseMoney(s string, decimalSep byte) (Money, error) {
 				// Stop once whole can no longer fit; the exact bound,
 				// which depends on sign and decimals, is checked below.
 				if whole > math.MaxInt64/MoneyScale {
-					return 0, fmt.Errorf("%w: %q is out of range: %w", ErrMoney, s, ErrMoneyRange)
+					return 0, outOfRange(ErrMoney, "%q is out of range", s)
 				}
 				whole = whole*10 + d
 				nWhole++
@@ -234,7 +243,7 @@ func ParseMoney(s string, decimalSep byte) (Money, error) {
 	}
 	const limit = uint64(MaxMoney) // and -MaxMoney = MinMoney: math.MinInt64 is no Money
 	if whole > limit/MoneyScale || whole*MoneyScale+frac > limit {
-		return 0, fmt.Errorf("%w: %q is out of range: %w", ErrMoney, s, ErrMoneyRange)
+		return 0, outOfRange(ErrMoney, "%q is out of range", s)
 	}
 	v := Money(whole*MoneyScale + frac)
 	if neg {

@@ -2,7 +2,8 @@ package affinity
 
 import (
 	"context"
-	"errors"
+
+	"github.com/shopaffinity/affinity/internal/pkgerr"
 )
 
 // ErrNilArgument is matched (with errors.Is) by the error every function
@@ -10,14 +11,14 @@ import (
 // context or a nil required argument (a History, counts, an index, a
 // Builder): such a call is a programming error, reported as an error
 // rather than a panic, in the caller or in a worker goroutine.
-var ErrNilArgument = errors.New("affinity: nil argument")
+var ErrNilArgument = pkgerr.ErrNilArgument
 
 // NilArgument returns the error for a nil argument what (such as
 // "context" or "History") of a function of package pkg: "pkg: nil what",
 // matching [ErrNilArgument] and each of also (a package's own sentinel,
 // such as segment.ErrInvalid) with errors.Is.
 func NilArgument(pkg, what string, also ...error) error {
-	return &nilArgError{msg: pkg + ": nil " + what, also: also}
+	return pkgerr.New(pkg+": nil "+what, append([]error{ErrNilArgument}, also...)...)
 }
 
 // CheckContext returns NilArgument(pkg, "context", also...) when ctx is
@@ -27,23 +28,4 @@ func CheckContext(pkg string, ctx context.Context, also ...error) error {
 		return NilArgument(pkg, "context", also...)
 	}
 	return nil
-}
-
-type nilArgError struct {
-	msg  string
-	also []error
-}
-
-func (e *nilArgError) Error() string { return e.msg }
-
-func (e *nilArgError) Is(target error) bool {
-	if target == ErrNilArgument {
-		return true
-	}
-	for _, a := range e.also {
-		if target == a {
-			return true
-		}
-	}
-	return false
 }

@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/pkgerr"
 	"github.com/shopaffinity/affinity/internal/timetext"
 )
 
@@ -751,19 +752,8 @@ func FileError(path string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &fileError{path: path, err: err}
+	return pkgerr.Wrap("dataset", path, err)
 }
-
-type fileError struct {
-	path string
-	err  error
-}
-
-func (e *fileError) Error() string {
-	return "dataset: " + e.path + ": " + strings.TrimPrefix(e.err.Error(), "dataset: ")
-}
-
-func (e *fileError) Unwrap() error { return e.err }
 
 // ReadFile loads the file at path into a new Builder and builds the
 // History. It returns a nil History with any error.

@@ -4,15 +4,19 @@ package parallel
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+
+	"github.com/shopaffinity/affinity/internal/pkgerr"
 )
 
-var errNilContext = errors.New("affinity: nil context")
+// errNilContext is the error of a nil context: a caller's bug, matching
+// affinity.ErrNilArgument as the entry points' own checks do (the root
+// package imports this one, so the sentinel comes from internal/pkgerr).
+var errNilContext = pkgerr.New("affinity: nil context", pkgerr.ErrNilArgument)
 
 // MaxWorkers bounds the number of goroutines [Workers] gives: more cannot
 // make a build faster on any machine, and each costs per-worker scratch
@@ -40,7 +44,8 @@ func Workers(w int) int {
 // where it must not be) stops the others and makes For return an error,
 // instead of its item going missing; with one worker it ends the
 // caller's goroutine, as in a loop. No goroutine outlives
-// the call. A nil ctx is an error, returned before any goroutine starts
+// the call. A nil ctx is an error matching affinity.ErrNilArgument,
+// returned before any goroutine starts
 // (the entry points of the affinity packages check their context first;
 // this keeps one they miss from crashing in a worker). With one worker
 // (workers ≤ 1, or n ≤ 1) the items run on the caller's goroutine.
