@@ -7,6 +7,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/pkgerr"
 )
 
 // HistoricalOptions configures [Historical].
@@ -101,8 +102,9 @@ func (w *Window) SpendPerBuyer() affinity.Money {
 // net value of all orders, returns included. It takes time linear in the
 // number of orders and lines and returns ctx.Err() if ctx is done first, or
 // an error wrapping [ErrInvalid] for a window shorter than a month or
-// longer than [affinity.Lookback.Validate] allows (10,000 years), or a
-// zero asOf.
+// longer than [affinity.Lookback.Validate] allows (10,000 years, also
+// matching [affinity.ErrInvalid]), or a zero asOf (also matching
+// [affinity.ErrNoAsOf]).
 func Historical(ctx context.Context, h *affinity.History, asOf time.Time, opts HistoricalOptions) ([]*Window, error) {
 	if err := checkArgs(ctx, missing(h == nil, "history")...); err != nil {
 		return nil, err
@@ -111,8 +113,8 @@ func Historical(ctx context.Context, h *affinity.History, asOf time.Time, opts H
 	if months == nil {
 		months = []int{12, 24}
 	}
-	if err := affinity.CheckAsOf("clv", asOf); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	if err := affinity.CheckAsOf("clv", asOf, ErrInvalid); err != nil {
+		return nil, err
 	}
 	nc := h.NumCustomers()
 	ws := make([]*Window, len(months))
@@ -124,7 +126,7 @@ func Historical(ctx context.Context, h *affinity.History, asOf time.Time, opts H
 			return nil, fmt.Errorf("%w: window of %d months", ErrInvalid, m)
 		}
 		if err := affinity.Months(m).Validate(); err != nil {
-			return nil, fmt.Errorf("%w: window of %d months: %w", ErrInvalid, m, err)
+			return nil, pkgerr.Wrap("clv", fmt.Sprintf("window of %d months", m), err, ErrInvalid)
 		}
 		start := affinity.Months(m).Start(asOf)
 		ws[k] = &Window{Months: m, Start: start, End: asOf, Customers: make([]CustomerValue, nc)}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/pkgerr"
 )
 
 // RetentionOptions configures [Retention].
@@ -68,7 +69,7 @@ func Retention(ctx context.Context, h *affinity.History, start, end time.Time, o
 	}
 	if months > 0 {
 		if err := affinity.Months(months).Validate(); err != nil {
-			return nil, fmt.Errorf("%w: ActiveMonths: %w", ErrInvalid, err)
+			return nil, pkgerr.Wrap("clv", "ActiveMonths", err, ErrInvalid)
 		}
 	}
 	// window returns the first instant (exclusive) of the activity window
@@ -155,15 +156,15 @@ func (c *Cohorts) Rate(i, k int) float64 {
 // February UTC, so the February cohort). It takes time linear in the number
 // of orders and lines (and memory quadratic in the months from the first
 // purchase to asOf) and returns ctx.Err() if ctx is done first; an empty
-// matrix when nobody bought by asOf; an error wrapping [ErrInvalid] for
-// an asOf after the last time a History holds ([affinity.MaxUnix], in
+// matrix when nobody bought by asOf; an error wrapping [ErrInvalid] (and
+// [affinity.ErrNoAsOf]) for a zero asOf, and [ErrInvalid] for an asOf after the last time a History holds ([affinity.MaxUnix], in
 // 2106), whose matrix would run to asOf's month.
 func CohortRetention(ctx context.Context, h *affinity.History, asOf time.Time) (*Cohorts, error) {
 	if err := checkArgs(ctx, missing(h == nil, "history")...); err != nil {
 		return nil, err
 	}
-	if err := affinity.CheckAsOf("clv", asOf); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	if err := affinity.CheckAsOf("clv", asOf, ErrInvalid); err != nil {
+		return nil, err
 	}
 	end := asOf.Unix()
 	if end > affinity.MaxUnix {

@@ -184,8 +184,8 @@ func Summarize(ctx context.Context, h *affinity.History, asOf time.Time, opts Su
 	if err := checkArgs(ctx, missing(h == nil, "history")...); err != nil {
 		return nil, err
 	}
-	if err := affinity.CheckAsOf("clv", asOf); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	if err := affinity.CheckAsOf("clv", asOf, ErrInvalid); err != nil {
+		return nil, err
 	}
 	if opts.Unit > Day {
 		return nil, fmt.Errorf("%w: unknown unit %v", ErrInvalid, opts.Unit)

@@ -34,7 +34,8 @@ const (
 // the index does not depend on the number of workers. Build takes time
 // linear in the lines and events of h plus the size of the index; it
 // returns ctx.Err() when ctx is done first, an error wrapping [ErrInvalid]
-// for bad options and one wrapping [ErrNoData] when h has no order or event
+// for bad options or a zero asOf (which also matches
+// [affinity.ErrNoAsOf]) and one wrapping [ErrNoData] when h has no order or event
 // at or before asOf. A History whose orders by asOf are all anonymous
 // (baskets without customers, a shop of guest checkouts) gives an index
 // of no customers: every query selects nobody.
@@ -81,7 +82,7 @@ func prepare(cat *affinity.Catalog, nc int, asOf time.Time, opts Options) (*buil
 // nil, computed before; with noArrays set the builder's per-customer
 // arrays are left for the caller to set.
 func prepareWith(cat *affinity.Catalog, nc int, asOf time.Time, opts Options, w *weights, noArrays bool) (*builder, error) {
-	if err := affinity.CheckAsOf("segment", asOf); err != nil {
+	if err := affinity.CheckAsOf("segment", asOf, ErrInvalid); err != nil {
 		return nil, err
 	}
 	lookDays, start := lookWindow(opts.Lookback, asOf.Unix())

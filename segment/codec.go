@@ -23,6 +23,7 @@ import (
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/internal/atomicfile"
 	"github.com/shopaffinity/affinity/internal/iox"
+	"github.com/shopaffinity/affinity/internal/pkgerr"
 )
 
 // The index file format, version 3. All integers are little-endian.
@@ -333,7 +334,7 @@ func Load(path string) (*Index, error) {
 	}
 	x, err := decode(data)
 	if err != nil {
-		return nil, fmt.Errorf("segment: load %s: %w", path, err)
+		return nil, pkgerr.Wrap("segment", "load "+path, err)
 	}
 	return x, nil
 }

@@ -21,12 +21,12 @@ import (
 // History of the shard, whose per-customer features do not depend on the
 // other customers, and [Index.FeaturesOf]), and one step scores them all.
 // It takes O(n log n) time. It returns an error wrapping [ErrInvalid] for
-// invalid options, a Frequency beyond math.MaxInt32 (an index counts
+// a zero asOf (also matching [affinity.ErrNoAsOf]), invalid options, a Frequency beyond math.MaxInt32 (an index counts
 // orders in 32 bits), a negative Recency (none) with a positive
 // Frequency, and for [RFMNTile], whose ties are broken by the time of
 // the last purchase, which Features do not hold.
 func ScoreRFM(fs []Features, asOf time.Time, opts Options) error {
-	if err := affinity.CheckAsOf("segment", asOf); err != nil {
+	if err := affinity.CheckAsOf("segment", asOf, ErrInvalid); err != nil {
 		return err
 	}
 	lookDays, _ := lookWindow(opts.Lookback, asOf.Unix())

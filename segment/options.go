@@ -11,6 +11,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/internal/parallel"
+	"github.com/shopaffinity/affinity/internal/pkgerr"
 	"github.com/shopaffinity/affinity/segment/query"
 )
 
@@ -92,7 +93,7 @@ type Options struct {
 // the look-back's length in days, rounded up (0 for [affinity.AllTime]).
 func (o Options) withDefaults(lookDays int) (Options, error) {
 	if err := o.Lookback.Validate(); err != nil {
-		return o, fmt.Errorf("%w: Lookback: %v", ErrInvalid, err)
+		return o, pkgerr.Wrap("segment", "Lookback", err, ErrInvalid)
 	}
 	o.Lookback = o.Lookback.Or(affinity.Months(DefaultLookbackMonths))
 	if !o.Lookback.All && lookDays <= 0 {

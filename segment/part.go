@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/pkgerr"
 	"github.com/shopaffinity/affinity/segment/query"
 )
 
@@ -216,8 +217,8 @@ func Join(ctx context.Context, cat *affinity.Catalog, asOf time.Time, opts Optio
 		// monetary values, which must stay within Money's range
 		var ok bool
 		if gross, ok = addGross(gross, p.monetary); !ok {
-			return nil, fmt.Errorf("%w: part %d: the monetary values of parts 0 to %d sum in absolute value beyond %v: %w",
-				ErrInvalid, k, k, affinity.MaxMoney, affinity.ErrMoneyRange)
+			return nil, pkgerr.New(fmt.Sprintf("%v: part %d: the monetary values of parts 0 to %d sum in absolute value beyond %v",
+				ErrInvalid, k, k, affinity.MaxMoney), ErrInvalid, affinity.ErrMoneyRange)
 		}
 		base := k << chunkBits
 		copy(b.known[base:], p.known)

@@ -283,7 +283,7 @@ func Update(ctx context.Context, x *Index, prev, h *affinity.History, asOf time.
 	case h == nil:
 		return nil, affinity.NilArgument("segment", "History", ErrInvalid)
 	}
-	if err := affinity.CheckAsOf("segment", asOf); err != nil {
+	if err := affinity.CheckAsOf("segment", asOf, ErrInvalid); err != nil {
 		return nil, err
 	}
 	if opts.Workers <= 0 {

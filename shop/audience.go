@@ -85,10 +85,12 @@ type Audience struct {
 //
 //	recency between 14d and 28d and affinity("Apparel/Sportswear") >= 0.3
 //
-// A query that does not parse returns a *segment.SyntaxError with the
-// position of the problem; one that parses but names what the index does
-// not know (a category, an attribute) or gives a bad value returns a
-// *segment.QueryError wrapping segment.ErrUnknown or segment.ErrInvalid.
+// A query that does not parse returns an error wrapping a
+// *segment.SyntaxError (get it with errors.As) with the position of the
+// problem; one that parses but names what the index does not know (a
+// category, an attribute) or gives a bad value, one wrapping a
+// *segment.QueryError that wraps segment.ErrUnknown or segment.ErrInvalid:
+// "shop: query: segment: unknown name …".
 // A shop without orders only parses the query and answers with an empty
 // audience. If the snapshot's segment index could not be built, Segment
 // returns the build's error.
@@ -106,13 +108,13 @@ func (s *Snapshot) Segment(query string) (*Audience, error) {
 	}
 	if x == nil {
 		if _, err := segment.Parse(query); err != nil {
-			return nil, err
+			return nil, wrap(err, "query")
 		}
 		return s.audience(query, roaring.New()), nil
 	}
 	set, err := x.Query(query)
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "query")
 	}
 	return s.audience(query, set), nil
 }

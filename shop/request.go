@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/pkgerr"
 	"github.com/shopaffinity/affinity/recommend"
 )
 
@@ -237,15 +238,15 @@ func (s *Snapshot) Recommend(ctx context.Context, req Request) (Result, error) {
 
 // Together returns the products most often bought together with the
 // product with shop key product ("frequently bought together"), as a cart
-// request of that one product. An unknown key is an error wrapping
-// recommend.ErrUnknownProduct (where Recommend lists an unknown cart key
+// request of that one product. An unknown key is an error ("shop: unknown
+// product …") wrapping recommend.ErrUnknownProduct (where Recommend lists an unknown cart key
 // in Result.Ignored).
 func (s *Snapshot) Together(ctx context.Context, product string, k int) (Result, error) {
 	if ctx == nil {
 		return Result{}, ErrNilContext
 	}
 	if _, ok := s.h.Catalog().LookupProduct(product); !ok {
-		return Result{}, fmt.Errorf("%w: %q", recommend.ErrUnknownProduct, product)
+		return Result{}, pkgerr.New(fmt.Sprintf("shop: unknown product %q", product), recommend.ErrUnknownProduct)
 	}
 	return s.Recommend(ctx, Request{Cart: []string{product}, K: k})
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/internal/atomicfile"
 	"github.com/shopaffinity/affinity/internal/iox"
+	"github.com/shopaffinity/affinity/internal/pkgerr"
 )
 
 // ErrCorrupt is returned (wrapped) by [ReadIndex] for input that is not a
@@ -190,7 +191,7 @@ func LoadIndex(path string) (*Index, error) {
 	defer f.Close()
 	x, err := ReadIndex(f)
 	if err != nil {
-		return nil, fmt.Errorf("similarity: load %s: %w", path, err)
+		return nil, pkgerr.Wrap("similarity", "load "+path, err)
 	}
 	return x, nil
 }

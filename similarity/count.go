@@ -14,6 +14,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/internal/parallel"
+	"github.com/shopaffinity/affinity/internal/pkgerr"
 )
 
 // Scope says which purchases count as "together". The numeric values are
@@ -116,7 +117,7 @@ func (o CountOptions) config(asOf time.Time) (*config, error) {
 		return nil, errors.New("similarity: events have no order: count them with the Customer or Sequential scope")
 	}
 	if err := o.Lookback.Validate(); err != nil {
-		return nil, fmt.Errorf("similarity: %w", err)
+		return nil, pkgerr.Wrap("similarity", "Lookback", err)
 	}
 	if o.Window < 0 {
 		return nil, fmt.Errorf("similarity: negative window %v", o.Window)
