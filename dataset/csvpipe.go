@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/shopaffinity/affinity/internal/parallel"
 )
 
 // The CSV reader of the loaders splits the decoded input into blocks of
@@ -114,6 +116,10 @@ type csvBatch struct {
 	lines map[int][]int
 	err   error // fatal read error after the records
 	last  bool
+	// panic, when set, is what a pipelined goroutine recovered in place
+	// of this batch (the caller's Reader panicked, say); the loader
+	// raises it again once the others have stopped
+	panic *parallel.Panic
 }
 
 // csvRec is one record of a batch.
@@ -190,7 +196,10 @@ func (s *csvSource) startWorkers() {
 		go func() {
 			defer s.wg.Done()
 			for b := range work {
-				out := parseCSVBlock(b, s.comma, s.seed, s.batches)
+				var out *csvBatch
+				if p := guard(func() { out = parseCSVBlock(b, s.comma, s.seed, s.batches) }); p != nil {
+					out = &csvBatch{panic: p}
+				}
 				sp.recycle(b.data)
 				b.out <- out
 			}
@@ -201,7 +210,20 @@ func (s *csvSource) startWorkers() {
 		defer close(work)
 		defer close(s.order)
 		for {
-			b, ok := sp.next()
+			var b *csvBlock
+			ok := false
+			if p := guard(func() { b, ok = sp.next() }); p != nil {
+				// the caller's Reader (or gzip) panicked: the loader
+				// raises it after the blocks before it, as a sequential
+				// read would
+				out := make(chan *csvBatch, 1)
+				out <- &csvBatch{panic: p}
+				select {
+				case s.order <- out:
+				case <-s.quit:
+				}
+				return
+			}
 			if !ok {
 				return
 			}
@@ -218,6 +240,14 @@ func (s *csvSource) startWorkers() {
 			}
 		}
 	}()
+}
+
+// guard calls fn and returns what it panicked with, as a
+// [parallel.Panic] holding the value and the stack; nil when it returned.
+func guard(fn func()) (p *parallel.Panic) {
+	err := parallel.Guard(func() error { fn(); return nil })
+	p, _ = err.(*parallel.Panic)
+	return p
 }
 
 // csvSplitter cuts the input into blocks of whole records.
@@ -451,6 +481,13 @@ func (s *csvSource) nextBatch() bool {
 		return false
 	}
 	s.cur = <-out
+	if p := s.cur.panic; p != nil {
+		// stop the other goroutines first, so that nothing reads the
+		// input once the panic is on its way up the caller's stack
+		s.cur = nil
+		s.close()
+		panic(p)
+	}
 	return true
 }
 

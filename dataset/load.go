@@ -44,11 +44,13 @@ type Options struct {
 	// [*ParseError]. Header errors, read errors and cancellation stop
 	// the load in both modes.
 	Lenient bool
-	// Workers is the number of goroutines that gunzip and parse CSV
-	// blocks beside the calling one: 0 means one fewer than GOMAXPROCS,
-	// at most 3; a negative value means none (everything on the calling
-	// goroutine, as a server that keeps a core for its requests may
-	// want); at most MaxWorkers. The result never depends on it.
+	// Workers is the number of goroutines that parse CSV blocks beside
+	// the calling one: 0 means one fewer than GOMAXPROCS, at most 3; a
+	// negative value means none (everything on the calling goroutine, as
+	// a server that keeps a core for its requests may want); at most
+	// MaxWorkers. With one or more, and input longer than a block (256
+	// KiB), one goroutine more reads the input (the Reader's Read is
+	// called from it) and gunzips it. The result never depends on it.
 	Workers int
 	// Columns maps the purchase fields to header names for the "csv"
 	// format; other formats ignore it.
@@ -681,10 +683,17 @@ func Formats() []string {
 // or CRLF.
 //
 // The CSV formats are read in blocks of whole records: with more than one
-// core, decompression and CSV parsing run on other goroutines (up to
-// three) while the rows of earlier blocks are checked and added to b in
-// input order, so the result, the Report and every error are those of a
-// sequential read. Rows reach b only from the calling goroutine.
+// core, reading r, decompression and CSV parsing run on other goroutines
+// (one that reads r and gunzips, and up to three that parse; see
+// Options.Workers) while the rows of earlier blocks are checked and added
+// to b in input order, so the result, the Report and every error are
+// those of a sequential read. Rows reach b only from the calling
+// goroutine; r's Read may be called from another one, never from two at
+// once, and never after Load returns. A panic in r's Read reaches Load's
+// caller all the same: it is raised again on the calling goroutine, once
+// the other goroutines have stopped, where a sequential read would meet
+// it (after the rows before it, unless one of them stops the load),
+// holding the value and the stack of the goroutine that panicked.
 //
 // In strict mode the first bad row stops the load with a [*ParseError]
 // naming line and column; with opts.Lenient bad rows are skipped and

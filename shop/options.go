@@ -261,7 +261,9 @@ type Options struct {
 	// at p99.9 while one worker refreshed, 12 µs and 142–210 µs while two
 	// did (68 µs at p99.9 idle). A file source, unless its dataset.Options.Workers says
 	// otherwise, parses CSV on RefreshWorkers − 1 goroutines beside the
-	// loading one. The value models a snapshot fits on first use (see
+	// loading one, and, when that is one or more, reads and gunzips the
+	// file on one goroutine more (one more than RefreshWorkers, mostly
+	// waiting for the disk or the parsers). The value models a snapshot fits on first use (see
 	// [Snapshot.Value]) use as many. An update of the segment index runs
 	// on one goroutine more, beside the other steps (a fraction of the
 	// refresh: 0.3–0.4 s of a 1 M-customer one; p99.9 155 and 125 µs
@@ -274,7 +276,10 @@ type Options struct {
 	// one unit), "history", "segment", "count", "neighbours", "model"
 	// (the fit of a learned model, see Model and Tune), "engine", and
 	// "tune" (candidates) when Tune or Model "auto" validates candidates
-	// — from the goroutine that builds.
+	// — from the goroutine that builds, but for the "load" reports in
+	// bytes, which come from whichever goroutine reads the file (that
+	// of the CSV loader beside the parsing ones, see
+	// dataset.Options.Workers, after its first 512 KiB).
 	// A refresh's "segment" step runs beside the others (an update of
 	// the index) or after its "engine" step (a full build), from the
 	// goroutine that builds the index in the background (see
@@ -289,7 +294,9 @@ type Options struct {
 	// a refresh's "segment" step is reported once the index is served,
 	// and that of a background "model" step once the snapshot with the
 	// new fit is, so a callback may ask for them from there. A panic of
-	// the callback on the caller's goroutine reaches the caller; on a
+	// the callback on the caller's goroutine reaches the caller, and so
+	// does one in a "load" report from the loader's reading goroutine
+	// (raised again on the caller's once the load has stopped); on a
 	// goroutine of the shop it ends the process never: it is the error
 	// of the background work it reported (the segment queries' for the
 	// start of a background "segment" step, WaitModel's for a background

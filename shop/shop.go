@@ -199,8 +199,11 @@ func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 // waits for it (an update waits for the index it updates), and once the
 // last of them stops waiting. Everything
 // else runs on [Options.RefreshWorkers] goroutines so that a core stays
-// free for the requests served meanwhile; the segment step's progress is
-// reported from the goroutine that builds the index.
+// free for the requests served meanwhile, but for the load of a file
+// source larger than 256 KiB, which reads and gunzips it on one more
+// goroutine, beside the RefreshWorkers − 1 that parse it (see
+// [Options.RefreshWorkers]); the segment step's progress is reported
+// from the goroutine that builds the index.
 func (s *Shop) Refresh(ctx context.Context, src Source) error {
 	if ctx == nil {
 		return ErrNilContext
@@ -254,7 +257,8 @@ func (s *Shop) Refresh(ctx context.Context, src Source) error {
 }
 
 // load reads src into b on workers goroutines (≤ 0: GOMAXPROCS): a file
-// source parses on workers − 1 beside the loading one.
+// source parses on workers − 1 beside the loading one, and reads the file
+// on one more (see dataset.Options.Workers).
 func (s *Shop) load(ctx context.Context, src Source, b *affinity.Builder, workers int) (dataset.Report, error) {
 	p := s.set.o.Progress
 	_, bytes := src.(fileSource) // a file reports its own step, in bytes

@@ -120,7 +120,7 @@ func (f fileSource) Load(ctx context.Context, b *affinity.Builder) (dataset.Repo
 	if fi, err := file.Stat(); err == nil && fi.Mode().IsRegular() {
 		size = fi.Size()
 	}
-	r := &progressReader{r: file, p: p, total: size, next: 4 << 20}
+	r := &progressReader{r: file, p: p, total: size, next: progressBytes}
 	p.Report(affinity.Progress{Step: "load", Total: size, Unit: "bytes"})
 	rep, err := dataset.Load(ctx, r, b, opts)
 	if err == nil {
@@ -149,8 +149,12 @@ func (f fileSource) nothingLoaded(rep dataset.Report) error {
 		ErrNothingLoaded, rep.Rows, f.path, format, strings.Join(why, ", "))
 }
 
-// progressReader reports the bytes read every 4 MiB; the file source
-// reports the step's start and end.
+// progressBytes is how many bytes a file source reads between two
+// reports of its "load" step (a variable for the tests).
+var progressBytes int64 = 4 << 20
+
+// progressReader reports the bytes read every progressBytes; the file
+// source reports the step's start and end.
 type progressReader struct {
 	r           io.Reader
 	p           affinity.ProgressFunc
@@ -162,7 +166,7 @@ func (r *progressReader) Read(b []byte) (int, error) {
 	n, err := r.r.Read(b)
 	r.done += int64(n)
 	if r.done >= r.next && (r.total == 0 || r.done < r.total) {
-		r.next = r.done + 4<<20
+		r.next = r.done + progressBytes
 		r.p.Report(affinity.Progress{Step: "load", Done: r.done, Total: r.total, Unit: "bytes"})
 	}
 	return n, err
