@@ -133,6 +133,11 @@ type objective struct {
 	sum     []float64
 	evals   int
 	err     error
+	// panic is what the log-likelihood panicked with: gonum evaluates it
+	// on a goroutine of its own, where a panic would end the process, so
+	// eval stops the fit and maximizeOnce raises it again on the caller's
+	// goroutine
+	panic *parallel.Panic
 }
 
 // eval returns the negative mean log-likelihood at the log-parameters lx
@@ -148,7 +153,7 @@ func (o *objective) eval(lx, grad []float64) float64 {
 			return math.Inf(1)
 		}
 	}
-	if err := o.sums(o.theta); err != nil {
+	if err := o.guardedSums(); err != nil {
 		o.err = err
 		for i := range grad {
 			grad[i] = math.NaN()
@@ -169,6 +174,20 @@ func (o *objective) eval(lx, grad []float64) float64 {
 		return math.Inf(1)
 	}
 	return f
+}
+
+// guardedSums is sums at o.theta; a panic in it (a model's block, or
+// parallel.For raising a worker's) is kept in o.panic and returned as
+// the error that stops the fit.
+func (o *objective) guardedSums() error {
+	err := parallel.Guard(func() error { return o.sums(o.theta) })
+	if p, ok := err.(*parallel.Panic); ok {
+		if inner, ok := p.Value.(*parallel.Panic); ok {
+			p = inner // parallel.For's, with the worker's stack
+		}
+		o.panic = p
+	}
+	return err
 }
 
 // sums sets o.sum to the log-likelihood and its gradient with respect to
@@ -258,6 +277,10 @@ func (o *objective) maximizeOnce(model string, theta0 []float64, opts FitOptions
 		Converger:         &optimize.FunctionConverge{Absolute: 1e-14, Relative: 1e-15, Iterations: 20},
 	}
 	res, err := optimize.Minimize(p, lx, settings, &optimize.BFGS{GradStopThreshold: opts.GradientTolerance})
+	if p := o.panic; p != nil {
+		o.panic = nil
+		panic(p)
+	}
 	if o.err != nil {
 		return nil, FitInfo{}, fmt.Errorf("clv: %s fit: %w", model, o.err)
 	}
