@@ -40,6 +40,44 @@ type segIndex struct {
 	work  *segWork        // the shop's: what Close waits for (nil: nothing)
 	stale chan struct{}   // closed by replaced
 	once  sync.Once       // closes stale
+
+	// bg is the context of the full build in the background that the
+	// index's update may start (see newSnapshot); nil when there is none
+	bg *bgLife
+}
+
+// bgLife gives each run of a snapshot's index build the context of the
+// full build in the background its update may start: one of the shop's
+// life, that drop cancels when the snapshot is never served.
+type bgLife struct {
+	mu      sync.Mutex
+	life    context.Context
+	cancel  context.CancelFunc // of the last run's context
+	dropped bool
+}
+
+// run returns the context of a run of the build, and the function that
+// lets it go (once the build it started is done, or at once when it
+// started none); runs come one after the other.
+func (b *bgLife) run() (context.Context, context.CancelFunc) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ctx, cancel := context.WithCancel(b.life)
+	if b.dropped {
+		cancel()
+	}
+	b.cancel = cancel
+	return ctx, cancel
+}
+
+// drop cancels the context of the last run, and of any later one.
+func (b *bgLife) drop() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.dropped = true
+	if b.cancel != nil {
+		b.cancel()
+	}
 }
 
 // segWork is the segment work of a shop that [Shop.Close] waits for: the
@@ -60,15 +98,27 @@ type segWork struct {
 // run runs f on a new goroutine, which wait waits for unless wait had
 // begun when run was called.
 func (w *segWork) run(f func()) {
-	if w != nil {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		if !w.closed {
-			w.wg.Go(f) // under w.mu: no Add once wait has begun
-			return
-		}
+	if !w.runOpen(f) {
+		go f()
 	}
-	go f()
+}
+
+// runOpen runs f on a new goroutine that wait waits for, unless wait has
+// begun: then it runs nothing, and returns false. For work that has
+// nothing to do once the shop's life has ended (wait begins after that),
+// so that none of it is started after Close.
+func (w *segWork) runOpen(f func()) bool {
+	if w == nil {
+		go f()
+		return true
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return false
+	}
+	w.wg.Go(f) // under w.mu: no Add once wait has begun
+	return true
 }
 
 // carry records the background build that x carries, if any, for wait.
@@ -138,8 +188,9 @@ func laterSeg(build segBuild, life context.Context, work *segWork) *segIndex {
 
 // compactionUpdate is how a snapshot's index is updated, for a refresh or
 // for a compaction: on one goroutine, beside the refresh's other steps or
-// the requests, with the background builds ending with the shop.
-func compactionUpdate(life context.Context) segment.UpdateOptions {
+// the requests, with the background builds ending with the context
+// given (a variable for the tests).
+var compactionUpdate = func(life context.Context) segment.UpdateOptions {
 	return segment.UpdateOptions{Workers: 1, Compact: true, Background: life}
 }
 
@@ -156,7 +207,8 @@ func (g *segIndex) compactLater(x *segment.Index) {
 		return
 	}
 	g.work.carry(x)
-	g.work.run(func() {
+	// once Close has begun, the shop's life has ended: no swap follows
+	g.work.runOpen(func() {
 		if hold := compactionHold.Load(); hold != nil {
 			select {
 			case <-*hold:
@@ -302,6 +354,16 @@ func (g *segIndex) get(ctx context.Context) (*segment.Index, error) {
 		return g.x.Load(), g.err
 	case <-ctx.Done():
 		return nil, wrap(ctx.Err(), "waiting for the segment index")
+	}
+}
+
+// notServed stops the background build of a snapshot that is not
+// served (its refresh failed), as replaced does, and the full build its
+// update started in the background, which nothing will carry on.
+func (g *segIndex) notServed() {
+	g.replaced()
+	if g.bg != nil {
+		g.bg.drop()
 	}
 }
 

@@ -158,7 +158,9 @@ func (s *Shop) Snapshot() *Snapshot { return s.cur.Load() }
 // a context already done it returns that error at once, and after Close
 // [ErrClosed]); a
 // failed or cancelled refresh leaves the current snapshot in place and
-// returns the error. A source that changes nothing (no new line, event,
+// returns the error, having stopped the segment work it began (the full
+// build in the background its update of the index may have started
+// too: no snapshot carries it on). A source that changes nothing (no new line, event,
 // product or order change that wins; an order export read again, see
 // [dataset.Formats]) leaves the snapshot as it is and costs only the read
 // (see [affinity.NewBuilder]). The rest costs in proportion to
@@ -309,7 +311,7 @@ func (s *Shop) publish(ctx context.Context, b *affinity.Builder, rep dataset.Rep
 	served := false
 	defer func() {
 		if !served {
-			snap.segs.replaced() // stops the index's build begun beside the refresh
+			snap.segs.notServed() // stops the index's build begun beside the refresh
 		}
 	}()
 	if cur != nil && cur.valuesAsked() {

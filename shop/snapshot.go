@@ -182,7 +182,26 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 			return nil, wrap(err, "segment index")
 		}
 	}
+	// The full build in the background that an update of the index may
+	// start (segment.UpdateOptions.Compact) runs under a context of this
+	// snapshot's: cancelled when the snapshot is never served (see
+	// segIndex.notServed), and let go once the build is done or when the
+	// update started none. A served snapshot's build outlives its
+	// replacement, as the next one's update carries it on.
+	bg := &bgLife{life: set.life}
+	defer func() {
+		if err != nil {
+			bg.drop() // never served
+		}
+	}()
 	buildSeg := func(ctx context.Context) (*segment.Index, func(), error) {
+		bgCtx, release := bg.run()
+		keep := false
+		defer func() {
+			if !keep {
+				release()
+			}
+		}()
 		if h.NumOrders() == 0 && h.NumEvents() == 0 {
 			// A shop without any order yet has no segment index: its
 			// audiences are empty.
@@ -197,7 +216,20 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 				// on one goroutine: it runs beside the refresh's steps; a
 				// full index is built in the background from time to time
 				// for later refreshes to lay their changes over
-				x, err = segment.Update(ctx, px, prevH, h, segAsOf, compactionUpdate(set.life))
+				x, err = segment.Update(ctx, px, prevH, h, segAsOf, compactionUpdate(bgCtx))
+				if ch := x.Compacting(); err == nil && ch != nil && ch != px.Compacting() {
+					// this update started the build: let its context go
+					// once it is done (after Close, the shop's life has
+					// ended: it is let go already)
+					keep = true
+					set.work.runOpen(func() {
+						select {
+						case <-ch:
+						case <-bgCtx.Done():
+						}
+						release()
+					})
+				}
 			}
 		}
 		if x == nil && err == nil {
@@ -216,11 +248,6 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 			// queries see the change about when recommendations do
 			// (stopped if the refresh fails).
 			s.segs.begin()
-			defer func() {
-				if err != nil {
-					s.segs.replaced()
-				}
-			}()
 		}
 	} else {
 		x, done, err := buildSeg(ctx)
@@ -232,6 +259,12 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 			done()
 		}
 	}
+	s.segs.bg = bg
+	defer func() {
+		if err != nil {
+			s.segs.notServed()
+		}
+	}()
 
 	co := similarity.CountOptions{Scope: set.scope, Workers: workers, Exclude: s.nonMerch}
 	if h.NumOrders() == 0 && h.NumEvents() > 0 {
