@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"sort"
 	"strings"
@@ -804,29 +805,110 @@ func (b *Builder) sortOrders(ctx context.Context, h *History, nc int) error {
 	return nil
 }
 
-func (b *Builder) sortEvents(h *History, nc int) {
-	off := make([]uint32, nc+1)
+// cmpEvents orders two events of one customer: by time, then product key,
+// kind and weight (see [History.CustomerEvents]). The product key, not the
+// id, breaks ties so that the order depends neither on the order the
+// events were added in nor on the numbering of the ids. keys are the
+// catalog's product keys; rank, when not nil, their places in key order
+// (productRank), compared instead of the keys.
+func cmpEvents(keys []string, rank []uint32, a, b EventLine) int {
+	if c := cmp.Compare(a.Unix, b.Unix); c != 0 {
+		return c
+	}
+	if a.Product != b.Product {
+		if rank != nil {
+			return cmp.Compare(rank[a.Product], rank[b.Product])
+		}
+		return strings.Compare(keys[a.Product], keys[b.Product])
+	}
+	return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Weight, b.Weight))
+}
+
+// productRank returns each product's place in the order of keys.
+func productRank(keys []string) []uint32 {
+	ids := make([]uint32, len(keys))
+	for i := range ids {
+		ids[i] = uint32(i)
+	}
+	slices.SortFunc(ids, func(x, y uint32) int { return strings.Compare(keys[x], keys[y]) })
+	rank := make([]uint32, len(keys))
+	for r, p := range ids {
+		rank[p] = uint32(r)
+	}
+	return rank
+}
+
+// stagedEvent returns the event AddEvent staged at index i.
+func (b *Builder) stagedEvent(i uint32) EventLine {
+	return EventLine{Product: b.eProduct[i], Unix: b.eUnix[i], Kind: b.eKind[i], Weight: b.eWeight[i]}
+}
+
+// groupEvents returns the staged events by customer: customer c's are
+// idx[off[c]:off[c+1]], in the order of cmpEvents over keys, the product
+// keys. It sorts by time first and breaks the ties of each run of one
+// second after; with many of them (a date-only export puts a day's events
+// in one second) it compares the products' places in key order, sorted
+// once, instead of their keys.
+func (b *Builder) groupEvents(keys []string, nc int) (off, idx []uint32) {
+	off = make([]uint32, nc+1)
 	for _, c := range b.eCust {
 		off[c+1]++
 	}
 	for i := 1; i <= nc; i++ {
 		off[i] += off[i-1]
 	}
-	h.evLo, h.evHi = off[:nc:nc], off[1:]
-	n := len(b.eCust)
-	h.numEvents = n
-	idx := make([]uint32, n)
+	idx = make([]uint32, len(b.eCust))
 	pos := slices.Clone(off[:nc])
 	for i, c := range b.eCust {
 		idx[pos[c]] = uint32(i)
 		pos[c]++
 	}
-	for c := range nc {
-		s := idx[off[c]:off[c+1]]
-		if len(s) > 1 {
-			slices.SortStableFunc(s, func(x, y uint32) int { return cmp.Compare(b.eUnix[x], b.eUnix[y]) })
+	// runs calls f for each run of more than one event in one second of a
+	// customer's, sorted by time
+	runs := func(f func(run []uint32)) {
+		for c := range nc {
+			s := idx[off[c]:off[c+1]]
+			for i := 0; i+1 < len(s); {
+				j := i + 1
+				for j < len(s) && b.eUnix[s[j]] == b.eUnix[s[i]] {
+					j++
+				}
+				if j-i > 1 {
+					f(s[i:j])
+				}
+				i = j
+			}
 		}
 	}
+	for c := range nc {
+		if s := idx[off[c]:off[c+1]]; len(s) > 1 {
+			slices.SortFunc(s, func(x, y uint32) int { return cmp.Compare(b.eUnix[x], b.eUnix[y]) })
+		}
+	}
+	tied := 0
+	runs(func(run []uint32) { tied += len(run) })
+	if tied == 0 {
+		return off, idx
+	}
+	var rank []uint32
+	if np := len(keys); np*bits.Len(uint(np)) <= tied {
+		// sorting the keys once costs less than comparing them in every
+		// run (the rank fits in cache, the keys' bytes rarely do)
+		rank = productRank(keys)
+	}
+	runs(func(run []uint32) {
+		slices.SortFunc(run, func(x, y uint32) int { return cmpEvents(keys, rank, b.stagedEvent(x), b.stagedEvent(y)) })
+	})
+	return off, idx
+}
+
+// sortEvents fills h's event columns with the staged events, each
+// customer's in the order of cmpEvents.
+func (b *Builder) sortEvents(h *History, nc int) {
+	off, idx := b.groupEvents(h.catalog.products.keys, nc)
+	h.evLo, h.evHi = off[:nc:nc], off[1:]
+	n := len(idx)
+	h.numEvents = n
 	h.evProduct = make([]ProductID, n)
 	h.evUnix = make([]int64, n)
 	h.evKind = make([]EventKind, n)

@@ -592,11 +592,11 @@ func (ob *overBuild) write(h *History, base *History, b *Builder) error {
 }
 
 // overEvents fills h's event columns: the base's, shared, when no event
-// changed; else the changed customers' events (the base's merged by time
-// with the new ones, base first among equal times, as a stable sort of
-// both gives) appended to the base's columns where they have room
-// (layout.go), or every customer's written anew, the runs of customers
-// without new events copied from the base in bulk.
+// changed; else the changed customers' events (the base's merged with the
+// new ones in the order of cmpEvents, as a sort of both gives) appended
+// to the base's columns where they have room (layout.go), or every
+// customer's written anew, the runs of customers without new events
+// copied from the base in bulk.
 func (b *Builder) overEvents(h *History, base *History, gone []bool, nc int, claim func() bool) {
 	nc0 := base.NumCustomers()
 	erased := func(c int) bool { return c < len(gone) && gone[c] }
@@ -619,24 +619,8 @@ func (b *Builder) overEvents(h *History, base *History, gone []bool, nc int, cla
 		b.merge.evLatestSet = true
 		return
 	}
-	staged := make([]uint32, len(b.eCust))
-	off := make([]uint32, nc+1)
-	for _, c := range b.eCust {
-		off[c+1]++
-	}
-	for i := 1; i <= nc; i++ {
-		off[i] += off[i-1]
-	}
-	pos := slices.Clone(off[:nc])
-	for i, c := range b.eCust {
-		staged[pos[c]] = uint32(i)
-		pos[c]++
-	}
-	for c := range nc {
-		if s := staged[off[c]:off[c+1]]; len(s) > 1 {
-			slices.SortStableFunc(s, func(x, y uint32) int { return cmp.Compare(b.eUnix[x], b.eUnix[y]) })
-		}
-	}
+	keys := h.catalog.products.keys
+	off, staged := b.groupEvents(keys, nc)
 	baseRange := func(c int) (lo, hi uint32) {
 		if c < nc0 && !erased(c) {
 			return base.evLo[c], base.evHi[c]
@@ -661,8 +645,8 @@ func (b *Builder) overEvents(h *History, base *History, gone []bool, nc int, cla
 			w, i = w+n, hi
 		}
 		for _, j := range staged[off[c]:off[c+1]] {
-			k := i
-			for k < bhi && base.evUnix[k] <= b.eUnix[j] {
+			k, e := i, b.stagedEvent(j)
+			for k < bhi && cmpEvents(keys, nil, base.Event(int(k)), e) <= 0 {
 				k++
 			}
 			fromBase(k)

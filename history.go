@@ -210,7 +210,11 @@ func (h *History) LineProduct(i int) ProductID { return h.lineProduct[i] }
 // LineQuantity returns the quantity of line i (negative for a return).
 func (h *History) LineQuantity(i int) int32 { return h.lineQty[i] }
 
-// CustomerEvents returns the range [lo, hi) of c's events, in time order.
+// CustomerEvents returns the range [lo, hi) of c's events, in time order;
+// events in one second are ordered by product key, then kind, then weight,
+// whatever order they were added in, so that the same events give the same
+// History in any order (a date-only export puts a day's events in one
+// second).
 // The ranges of all customers hold every event; indices between them may
 // name none (see [History.Event]).
 func (h *History) CustomerEvents(c CustomerID) (lo, hi int) {

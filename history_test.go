@@ -1,6 +1,7 @@
 package affinity_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -195,10 +196,10 @@ func TestEvents(t *testing.T) {
 		got = append(got, h.Event(i))
 	}
 	u := func(sec int) int64 { return at(sec).Unix() }
-	// Sorted by second; ties keep the order of the calls.
+	// Sorted by second; ties by product key, then kind, then weight.
 	assert.Equal(t, []affinity.EventLine{
-		{Product: y, Unix: u(10), Kind: affinity.Rating, Weight: 4.5},
 		{Product: y, Unix: u(10), Kind: affinity.Cart, Weight: 2},
+		{Product: y, Unix: u(10), Kind: affinity.Rating, Weight: 4.5},
 		{Product: x, Unix: u(20), Kind: affinity.View, Weight: 1},
 		{Product: z, Unix: u(20), Kind: affinity.Wishlist, Weight: 1},
 	}, got)
@@ -214,6 +215,80 @@ func TestEvents(t *testing.T) {
 	assert.True(t, h.Buyers(x).IsEmpty())
 	assert.True(t, h.AllBuyers().IsEmpty())
 	assert.True(t, h.Catalog().InStock(x))
+}
+
+// A customer's events in one second (a date-only export puts a day's in
+// one) come out in one order whatever order they were added in, whatever
+// ids their products got, and whether added in one Builder or over a
+// base: by product key, then kind, then weight. Few ties compare the keys,
+// many the products' places in key order.
+func TestEventsSameSecondAnyOrder(t *testing.T) {
+	for _, n := range []int{20, 100} {
+		t.Run(fmt.Sprint("events=", n), func(t *testing.T) { testEventsSameSecond(t, n) })
+	}
+}
+
+func testEventsSameSecond(t *testing.T, n int) {
+	r := rand.New(rand.NewPCG(43, uint64(n)))
+	var evs []affinity.Event
+	for i := range n {
+		e := affinity.Event{Customer: "c", Product: fmt.Sprint("p", r.IntN(12)), Time: at(i % 2), Kind: affinity.EventKind(1 + r.IntN(4)), Weight: 1}
+		if e.Kind == affinity.Rating {
+			e.Weight = float32(1 + r.IntN(5))
+		}
+		evs = append(evs, e)
+	}
+	type view struct {
+		Product string
+		Unix    int64
+		Kind    affinity.EventKind
+		Weight  float32
+	}
+	events := func(h *affinity.History) []view {
+		lo, hi := h.CustomerEvents(customer(t, h, "c"))
+		var out []view
+		for i := lo; i < hi; i++ {
+			e := h.Event(i)
+			out = append(out, view{h.Catalog().ProductKey(e.Product), e.Unix, e.Kind, e.Weight})
+		}
+		return out
+	}
+	build := func(products []string, evs []affinity.Event, split int) *affinity.History {
+		var b affinity.Builder
+		for _, p := range products {
+			require.NoError(t, b.AddProduct(affinity.Product{Key: p}))
+		}
+		for _, e := range evs[:split] {
+			require.NoError(t, b.AddEvent(e))
+		}
+		h, err := b.Build(context.Background())
+		require.NoError(t, err)
+		if split == len(evs) {
+			return h
+		}
+		nb := affinity.NewBuilder(h)
+		for _, e := range evs[split:] {
+			require.NoError(t, nb.AddEvent(e))
+		}
+		h, err = nb.Build(context.Background())
+		require.NoError(t, err)
+		return h
+	}
+	var products []string
+	for p := range 12 {
+		products = append(products, fmt.Sprint("p", p))
+	}
+	want := events(build(products, evs, len(evs)))
+	require.Len(t, want, len(evs))
+	require.True(t, slices.IsSortedFunc(want, func(a, b view) int {
+		return cmp.Or(cmp.Compare(a.Unix, b.Unix), strings.Compare(a.Product, b.Product), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Weight, b.Weight))
+	}), "events in (time, product key, kind, weight) order: %v", want)
+	for round := range 8 {
+		r.Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
+		r.Shuffle(len(products), func(i, j int) { products[i], products[j] = products[j], products[i] })
+		split := []int{len(evs), r.IntN(len(evs))}[round%2]
+		assert.Equal(t, want, events(build(products, evs, split)), "round %d, %d events over a base", round, len(evs)-split)
+	}
 }
 
 func TestEventKindString(t *testing.T) {

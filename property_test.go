@@ -280,7 +280,7 @@ type model struct {
 
 	custOrders [][]*modelOrder // per customer, sorted by (time, key)
 	anonOrders []*modelOrder
-	events     [][]eventView // per customer, sorted by time, stable
+	events     [][]eventView // per customer, sorted by (time, product key, kind, weight)
 	lines      int
 }
 
@@ -411,7 +411,9 @@ func newModel(recs []record) *model {
 		m.events[e.cust] = append(m.events[e.cust], e.ev)
 	}
 	for _, evs := range m.events {
-		slices.SortStableFunc(evs, func(a, b eventView) int { return cmp.Compare(a.Unix, b.Unix) })
+		slices.SortFunc(evs, func(a, b eventView) int {
+			return cmp.Or(cmp.Compare(a.Unix, b.Unix), strings.Compare(a.Product, b.Product), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Weight, b.Weight))
+		})
 	}
 	return m
 }

@@ -197,7 +197,11 @@ type Options struct {
 	// bound of 100 cost the engine on EASE up to 7 % of its NDCG@10
 	// against EASE alone. On purchases, which decay, the bound stays: on
 	// Online Retail the whole history scored 0.9 % lower. Older purchases
-	// are still excluded as already bought.
+	// are still excluded as already bought. Among a purchase and events
+	// in one second the purchase is the more recent, and among events in
+	// one second the one later in [affinity.History.CustomerEvents] order
+	// (the greater product key), so the anchors do not depend on the
+	// order the events were loaded in.
 	MaxHistory int
 	// ViewWeight, CartWeight, WishlistWeight and RatingWeight weigh a
 	// customer's events as anchors relative to a purchase (1). Defaults

@@ -374,7 +374,10 @@ func (m *scratchModel) view() scratchView {
 		for i, e := range es {
 			s[i] = scratchEvent{e.Product, e.Time.Unix(), e.Kind, e.Weight}
 		}
-		slices.SortStableFunc(s, func(a, b scratchEvent) int { return cmp.Compare(a.Unix, b.Unix) })
+		// a customer's events in time order, ties by product key, kind, weight
+		slices.SortFunc(s, func(a, b scratchEvent) int {
+			return cmp.Or(cmp.Compare(a.Unix, b.Unix), strings.Compare(a.Product, b.Product), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Weight, b.Weight))
+		})
 		v.Events[c] = s
 	}
 	return v
