@@ -388,7 +388,8 @@ func (p *Partial) compatible(q *Partial) error {
 // pairs merge in time linear in the pairs of both. It returns an error,
 // leaving p as it was, when q was made with other options or a merged
 // count would overflow (N above 2^63 − 1, a support or pair count above
-// 2^32 − 1). A nil q is an error matching affinity.ErrNilArgument.
+// 2^32 − 1; of several supports, the error names the product with the
+// smallest id). A nil q is an error matching affinity.ErrNilArgument.
 func (p *Partial) Merge(q *Partial) error {
 	if q == nil {
 		return affinity.NilArgument("similarity", "partial")
@@ -405,10 +406,13 @@ func (p *Partial) Merge(q *Partial) error {
 	if p.n > math.MaxInt64-q.n {
 		return fmt.Errorf("similarity: merged count of more than %d transactions", int64(math.MaxInt64))
 	}
-	for a, s := range q.support {
+	if err := firstSupportError(q.support, func(a affinity.ProductID, s uint32) error {
 		if uint64(p.support[a])+uint64(s) > math.MaxUint32 {
 			return fmt.Errorf("similarity: merged support of product %d above %d", a, uint32(math.MaxUint32))
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	ks, vs, err := mergePairs(p.keys, p.vals, q.keys, q.vals)
 	if err != nil {
@@ -426,8 +430,9 @@ func (p *Partial) Merge(q *Partial) error {
 // hold: validSupports; validPair for every pair, with the supports when p
 // holds transactions (N > 0: a part of [Partial.Blocks] has pairs only),
 // and no excluded product; in the Basket and Customer scopes, mirrored.
-// It returns an error naming the first problem, without a package
-// prefix, in time and extra memory linear in the pairs.
+// It returns an error naming the first problem (supports in product id
+// order, then pairs in key order), without a package prefix, in time and
+// extra memory linear in the pairs.
 func (p *Partial) validate() error {
 	if err := p.validSupports(); err != nil {
 		return err
@@ -488,12 +493,30 @@ func (p *Partial) validSupports() error {
 	if p.n < 0 {
 		return fmt.Errorf("%d transactions", p.n)
 	}
-	for a, s := range p.support {
+	return firstSupportError(p.support, func(a affinity.ProductID, s uint32) error {
 		switch {
 		case s == 0 || int64(s) > p.n:
 			return fmt.Errorf("product %d in %d of %d transactions", a, s, p.n)
 		case p.excluded(a):
 			return fmt.Errorf("support of excluded product %d", a)
+		}
+		return nil
+	})
+}
+
+// firstSupportError returns the error check returns for the product of
+// support with the smallest id among those it refuses, nil if it refuses
+// none: the same error in every run, whatever the map's order. It walks
+// the map once and sorts its keys only when a product is refused.
+func firstSupportError(support map[affinity.ProductID]uint32, check func(a affinity.ProductID, s uint32) error) error {
+	for a, s := range support {
+		if check(a, s) == nil {
+			continue
+		}
+		for _, a := range slices.Sorted(maps.Keys(support)) {
+			if err := check(a, support[a]); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -229,3 +229,28 @@ func TestPartialMutatedEncodings(t *testing.T) {
 		}
 	}
 }
+
+// With several products at fault, Merge's and UnmarshalBinary's errors
+// name the one with the smallest id, the same in every run (they used to
+// name whichever the support map gave first).
+func TestPartialErrorsNameFirstProduct(t *testing.T) {
+	over := make([][2]uint64, 40)
+	for i := range over {
+		over[i] = [2]uint64{uint64(i), math.MaxUint32}
+	}
+	enc := partialBytes(similarity.Basket, math.MaxUint32, over, nil)
+	var p, q similarity.Partial
+	require.NoError(t, q.UnmarshalBinary(enc))
+	for range 10 {
+		require.NoError(t, p.UnmarshalBinary(enc))
+		err := p.Merge(&q)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "support of product 0 ")
+	}
+	// supports above N (1)
+	for range 10 {
+		err := p.UnmarshalBinary(partialBytes(similarity.Basket, 1, over, nil))
+		require.ErrorIs(t, err, similarity.ErrCorrupt)
+		assert.Contains(t, err.Error(), "product 0 ")
+	}
+}
