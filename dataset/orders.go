@@ -291,7 +291,7 @@ func (l *loader) loaded(o *orderBuf, put bool) {
 	for _, line := range o.dups {
 		l.countDuplicate(line, false)
 	}
-	if len(o.dups) > 0 {
+	if l.opts.Lenient && len(o.dups) > 0 { // read by takeBack only, which a strict load never reaches
 		o.dupOrders = append(o.dupOrders, dupOrder{key: o.key, line: o.dups[0]})
 	}
 	lines, returns, anonymous := l.countLines(o.lines)

@@ -185,15 +185,11 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	// The full build in the background that an update of the index may
 	// start (segment.UpdateOptions.Compact) runs under a context of this
 	// snapshot's: cancelled when the snapshot is never served (see
-	// segIndex.notServed), and let go once the build is done or when the
+	// segIndex.notServed, deferred below: an error before that leaves no
+	// run of buildSeg going), and let go once the build is done or when the
 	// update started none. A served snapshot's build outlives its
 	// replacement, as the next one's update carries it on.
 	bg := &bgLife{life: set.life}
-	defer func() {
-		if err != nil {
-			bg.drop() // never served
-		}
-	}()
 	buildSeg := func(ctx context.Context) (*segment.Index, func(), error) {
 		bgCtx, release := bg.run()
 		keep := false
