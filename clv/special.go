@@ -550,6 +550,13 @@ func fitCheb(lo, hi float64, k int, f func(u float64, out []float64) error) (ps 
 			if err := f(0.5*(lo+hi)+0.5*(hi-lo)*y, out); err != nil {
 				return nil, false, err
 			}
+			for _, v := range out {
+				// no number of nodes fits an output that is not finite
+				// at a node: its rows go to the direct sums at once
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					return nil, false, nil
+				}
+			}
 			copy(vals[m*k:], out)
 		}
 		ps = make([]cheb, k)
