@@ -45,6 +45,7 @@ type advWorld struct {
 	nOrders  int
 	nProds   int
 	ordered  map[string]bool // customers who ever ordered: a History keeps a customer whose orders were all deleted
+	non      map[string]bool // nonMerch's answers, by key; addProducts clears it
 }
 
 var advCats = []string{"Home", "Home/Kitchen", "Home/Bath", "Garden", "Garden/Tools", "Tech ☕", "Tech ☕/Phones", "Tech ☕/Phones/Cases"}
@@ -75,6 +76,7 @@ func (w *advWorld) newProduct(stocked bool) affinity.Product {
 }
 
 func (w *advWorld) addProducts(ps ...affinity.Product) {
+	clear(w.non) // a product added again may be renamed
 	for _, p := range ps {
 		w.products = append(w.products, p)
 		w.byKey[p.Key] = p
@@ -87,7 +89,17 @@ func (w *advWorld) nonMerch(key string) bool {
 	if !ok {
 		return false
 	}
-	return slices.Contains(w.nonKeys, key) || w.isNon(p)
+	// remembered: merch and pick ask for every product at each request,
+	// and the predicate may be a regular expression
+	non, ok := w.non[key]
+	if !ok {
+		non = slices.Contains(w.nonKeys, key) || w.isNon(p)
+		if w.non == nil {
+			w.non = map[string]bool{}
+		}
+		w.non[key] = non
+	}
+	return non
 }
 
 // inStock reports the effective stock of key: the live setting, else the

@@ -35,6 +35,9 @@ func advLine(customer, product, order string, t time.Time, qty int32, price affi
 // slices, arrays, maps, pointers), by path.
 func advFinite(t *testing.T, path string, v any) {
 	t.Helper()
+	if advAllFinite(reflect.ValueOf(v)) {
+		return // the walk below, which names each field, only to report
+	}
 	var walk func(path string, v reflect.Value)
 	walk = func(path string, v reflect.Value) {
 		switch v.Kind() {
@@ -62,6 +65,37 @@ func advFinite(t *testing.T, path string, v any) {
 	walk(path, reflect.ValueOf(v))
 }
 
+// advAllFinite reports whether every float in v is finite: advFinite's
+// walk without the paths, which cost a string for every field.
+func advAllFinite(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Float32, reflect.Float64:
+		f := v.Float()
+		return !math.IsNaN(f) && !math.IsInf(f, 0)
+	case reflect.Pointer, reflect.Interface:
+		return v.IsNil() || advAllFinite(v.Elem())
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if !advAllFinite(v.Field(i)) {
+				return false
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if !advAllFinite(v.Index(i)) {
+				return false
+			}
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			if !advAllFinite(it.Value()) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // advJSON marshals v, which must succeed, and checks the text names no
 // non-finite number.
 func advJSON(t *testing.T, what string, v any) []byte {
@@ -78,7 +112,9 @@ func advJSON(t *testing.T, what string, v any) []byte {
 func advText(t *testing.T, what, s string) {
 	t.Helper()
 	for _, bad := range []string{"NaN", "Inf", "+Inf", "-Inf"} {
-		assert.NotContains(t, s, bad, "%s", what)
+		if strings.Contains(s, bad) { // assert only then: the texts are many
+			assert.NotContains(t, s, bad, "%s", what)
+		}
 	}
 }
 
