@@ -30,7 +30,7 @@ func TestPublicPackagesDocumented(t *testing.T) {
 		if dir != "." && (strings.HasPrefix(d.Name(), ".") || skip[d.Name()]) {
 			return filepath.SkipDir
 		}
-		fset, src, tests, err := parseDir(dir)
+		fset, src, examples, err := parseDir(dir)
 		if err != nil || len(src) == 0 || src[0].Name.Name == "main" {
 			return err
 		}
@@ -77,7 +77,7 @@ func TestPublicPackagesDocumented(t *testing.T) {
 			}
 		}
 		run := 0
-		for _, ex := range doc.Examples(tests...) {
+		for _, ex := range examples {
 			if ex.Output != "" || ex.EmptyOutput {
 				run++
 			}
@@ -91,24 +91,43 @@ func TestPublicPackagesDocumented(t *testing.T) {
 	t.Logf("%d packages, %d exported names", pkgs, names)
 }
 
-// parseDir parses the Go files of dir with their comments into one file
-// set: the package's files, and its test files apart.
-func parseDir(dir string) (fset *token.FileSet, src, tests []*ast.File, err error) {
+// parseDir parses the package's Go files of dir with their comments into
+// a file set of their own, and returns them and the examples of its test
+// files, which come parsed from [repoTestFiles].
+func parseDir(dir string) (fset *token.FileSet, src []*ast.File, examples []*doc.Example, err error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	tests := map[string]testFile{}
+	for _, tf := range repoTestFiles().files {
+		tests[tf.path] = tf
+	}
 	fset = token.NewFileSet()
 	for _, fn := range files {
-		f, err := parser.ParseFile(fset, fn, nil, parser.ParseComments)
+		if strings.HasSuffix(fn, "_test.go") {
+			tf, ok := tests[fn]
+			if !ok { // not under the walk: parse it here
+				f, err := parser.ParseFile(token.NewFileSet(), fn, nil, parser.ParseComments)
+				if err != nil {
+					return nil, nil, nil, err
+				}
+				examples = append(examples, doc.Examples(f)...)
+				continue
+			}
+			exs, err := tf.examples()
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			examples = append(examples, exs...)
+			continue
+		}
+		// go/doc reads no objects: their resolution can be skipped
+		f, err := parser.ParseFile(fset, fn, nil, parser.ParseComments|parser.SkipObjectResolution)
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		if strings.HasSuffix(fn, "_test.go") {
-			tests = append(tests, f)
-		} else {
-			src = append(src, f)
-		}
+		src = append(src, f)
 	}
-	return fset, src, tests, nil
+	return fset, src, examples, nil
 }

@@ -1,8 +1,6 @@
 package affinity_test
 
 import (
-	"go/doc"
-	"go/parser"
 	"go/token"
 	"regexp"
 	"testing"
@@ -17,15 +15,14 @@ import (
 // what it prints (and the README quotes) goes stale unseen.
 func TestExamplesCheckTheirOutput(t *testing.T) {
 	output := regexp.MustCompile(`(?m)^\s*// (Unordered output|Output):`)
-	fset := token.NewFileSet()
 	checked := 0
-	eachTestFile(t, func(path string, src []byte) error {
-		f, err := parser.ParseFile(fset, path, src, parser.ParseComments)
+	eachTestFile(t, func(fset *token.FileSet, tf testFile) error {
+		examples, err := tf.examples()
 		if err != nil {
 			return err
 		}
-		for _, ex := range doc.Examples(f) {
-			body := src[fset.Position(ex.Code.Pos()).Offset:fset.Position(ex.Code.End()).Offset]
+		for _, ex := range examples {
+			body := tf.src[fset.Position(ex.Code.Pos()).Offset:fset.Position(ex.Code.End()).Offset]
 			if !output.Match(body) {
 				continue
 			}

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -29,19 +30,21 @@ func TestReadmeSnippets(t *testing.T) {
 
 	regions := map[string]string{} // normalized text → file
 	outputs := map[string]string{} // normalized text → its Example's output
-	fset := token.NewFileSet()
 	start := regexp.MustCompile(`(?m)^\s*// README: (.+)$`)
-	eachTestFile(t, func(path string, src []byte) error {
-		var examples []*doc.Example
-		if start.Match(src) {
-			f, err := parser.ParseFile(fset, path, src, parser.ParseComments)
-			if err != nil {
-				return err
-			}
-			examples = doc.Examples(f)
+	eachTestFile(t, func(fset *token.FileSet, tf testFile) error {
+		path, src := tf.path, tf.src
+		if !start.Match(src) {
+			return nil // no line of the file can match start either
+		}
+		examples, err := tf.examples()
+		if err != nil {
+			return err
 		}
 		lines := strings.Split(string(src), "\n")
 		for i := 0; i < len(lines); i++ {
+			if !strings.Contains(lines[i], "// README: ") {
+				continue // what start matches contains it
+			}
 			m := start.FindStringSubmatch(lines[i])
 			if m == nil || m[1] == "end" {
 				continue
@@ -84,12 +87,34 @@ func normalize(s string) string {
 	return strings.Join(lines, "\n")
 }
 
-// eachTestFile calls f with the path and text of every test file of the
-// repository (hidden and testdata directories left out), and fails the
-// test on any error.
-func eachTestFile(t *testing.T, f func(path string, src []byte) error) {
-	t.Helper()
-	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+// testFile is a test file of the repository as [repoTestFiles] read it.
+type testFile struct {
+	path string
+	src  []byte
+	// examples parses the file with its comments into the file set of
+	// repoTestFiles, on the first call, and returns doc.Examples of the
+	// file alone, or the error that parsing it gave.
+	examples func() ([]*doc.Example, error)
+}
+
+// testFiles is what [repoTestFiles] read: the files, the file set that
+// positions their trees, and the error that ended the walk, if any (the
+// files read before it are kept).
+type testFiles struct {
+	fset  *token.FileSet
+	files []testFile
+	err   error
+}
+
+// repoTestFiles reads every test file of the repository (hidden and
+// testdata directories left out) once, in walk order, for the tests that
+// read the sources (README snippets, examples, documentation); each file
+// is parsed once, by the first test that asks. The files, trees and
+// examples are shared: the tests only read them (doc.Examples leaves its
+// files as they were).
+var repoTestFiles = sync.OnceValue(func() *testFiles {
+	r := &testFiles{fset: token.NewFileSet()}
+	r.err = filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -103,9 +128,28 @@ func eachTestFile(t *testing.T, f func(path string, src []byte) error) {
 		if err != nil {
 			return err
 		}
-		return f(path, src)
+		r.files = append(r.files, testFile{path: path, src: src, examples: sync.OnceValues(func() ([]*doc.Example, error) {
+			f, err := parser.ParseFile(r.fset, path, src, parser.ParseComments)
+			if err != nil {
+				return nil, err
+			}
+			return doc.Examples(f), nil
+		})})
+		return nil
 	})
-	require.NoError(t, err)
+	return r
+})
+
+// eachTestFile calls f with every test file of the repository
+// ([repoTestFiles]) and the file set that positions their trees, and
+// fails the test on any error, f's or the walk's.
+func eachTestFile(t *testing.T, f func(fset *token.FileSet, tf testFile) error) {
+	t.Helper()
+	r := repoTestFiles()
+	for _, tf := range r.files {
+		require.NoError(t, f(r.fset, tf))
+	}
+	require.NoError(t, r.err)
 }
 
 // TestReadmeTestCounts keeps the README's reliability rows that count
