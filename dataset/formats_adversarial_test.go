@@ -1197,7 +1197,7 @@ func advTitle(s string) string {
 // The tests.
 
 // advSeeds is the number of random files per test.
-func advSeeds() int { return testdata.Scale(400, 40) }
+func advSeeds() int { return testdata.Scale(400, 32) }
 
 func advOrderFormat(t *testing.T, format string) {
 	for seed := range uint64(advSeeds()) {
