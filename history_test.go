@@ -616,8 +616,9 @@ func viewHistory(h *affinity.History) historyView {
 	// position in the History's order (Orders), so that two Histories
 	// with the same content compare equal whatever their layout.
 	orders := slices.Collect(h.Orders())
-	pos := make(map[affinity.OrderID]int, len(orders))
-	linePos := make(map[affinity.OrderID]int, len(orders))
+	// indexed by order id, which is below NumOrderIDs
+	pos := make([]int, h.NumOrderIDs())
+	linePos := make([]int, h.NumOrderIDs())
 	nl := 0
 	for i, o := range orders {
 		pos[o] = i
