@@ -9,8 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shopaffinity/affinity/campaign"
+	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -82,12 +84,29 @@ func TestShortHistory(t *testing.T) {
 	assert.Equal(t, "the orders run from 2024-05-01 to 2024-05-03: a plan 14 days before the last order or event (2024-05-03) comes before them all; lower -days", err.Error())
 }
 
+// smallShop writes the orders of a generated storefront of 500 customers
+// (a tenth of the demo's) to a file of the csv format and returns its
+// path: for the checks that need a shop with prices, campaigns and
+// cohorts but not the demo itself.
+func smallShop(t *testing.T) string {
+	t.Helper()
+	st := dataset.Generate(dataset.SyntheticOptions{Customers: 500, Products: 200})
+	var b strings.Builder
+	b.WriteString("customer,order,time,product,quantity,price\n")
+	for _, p := range st.Purchases {
+		fmt.Fprintf(&b, "%s,%s,%s,%s,%d,%s\n", p.Customer, p.Order, p.Time.Format(time.RFC3339), p.Product, p.Quantity, p.Price)
+	}
+	return testdata.WriteFile(t, "orders.csv", []byte(b.String()))
+}
+
 // TestNoControl: with -control 0 no campaign has a control group, and the
 // run failed after writing three of the four charts; the chart of
 // treated against control is now left out, and an earlier run's removed
 // (it would be taken for this run's). The charts drawn replace the
 // earlier ones, not overwrite them in place: a reader of the earlier
-// rfm.png (a second link to it) keeps it whole.
+// rfm.png (a second link to it) keeps it whole. On a small generated
+// shop: every campaign but the two of cart events plans messages there,
+// all treated.
 func TestNoControl(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "campaigns.png"), []byte("an earlier run's chart"), 0o644))
@@ -95,7 +114,9 @@ func TestNoControl(t *testing.T) {
 	reader := filepath.Join(t.TempDir(), "rfm.png")
 	require.NoError(t, os.Link(filepath.Join(dir, "rfm.png"), reader))
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, &out, []string{"-control", "0", "-png", dir}))
+	require.NoError(t, run(context.Background(), &out, &out, []string{"-data", smallShop(t), "-format", "csv", "-control", "0", "-png", dir}))
+	assert.Regexp(t, `(?m)^ +win-back +[1-9]\d* `, out.String(), "a campaign with an audience")
+	assert.Contains(t, out.String(), " messages to send, 0 customers held out;")
 	b, err := os.ReadFile(reader)
 	require.NoError(t, err)
 	assert.Equal(t, "an earlier run's chart", string(b), "rfm.png overwritten in place")

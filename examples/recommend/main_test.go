@@ -7,17 +7,53 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopaffinity/affinity/internal/testdata"
 )
 
+// demoRuns holds the output of each command line run on the demo
+// storefront (see [demoRun]).
+var demoRuns sync.Map // strings.Join(args, " ") → func() (string, error)
+
+// demoRun returns the output of the program run with args on the demo
+// storefront. Opening the demo shop, with its choice of model, is most of
+// a run; the program's output is a function of its arguments, so the
+// tests that run the same command line share one run.
+//
+// The demo chooses the co-purchase neighbours by cosine and basket (see
+// TestRunDemo, which runs that choice): the tests of what is printed
+// give -measure cosine, the same model and the same output without the
+// choosing (its EASE fit is most of the time of a run).
+func demoRun(t *testing.T, args ...string) string {
+	t.Helper()
+	f, _ := demoRuns.LoadOrStore(strings.Join(args, " "), sync.OnceValues(func() (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), &out, &out, args)
+		return out.String(), err
+	}))
+	out, err := f.(func() (string, error))()
+	require.NoError(t, err, out)
+	return out
+}
+
+// smallFile writes the eight Online Retail rows of [testdata.RetailRows]
+// to a file and returns its path: for the checks of flags and messages
+// that do not need the demo storefront.
+func smallFile(t *testing.T) string {
+	return testdata.WriteFile(t, "orders.csv", []byte(testdata.RetailHeader+testdata.RetailRows))
+}
+
 func TestRunDemo(t *testing.T) {
-	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, &out, []string{"-k", "5"}))
-	s := out.String()
+	s := demoRun(t, "-k", "5")
 	assert.Contains(t, s, "demo storefront")
+	// the demo's choice of model, which the tests of demoRun give as
+	// -measure cosine
+	assert.Contains(t, s, "; model cosine/basket\n")
 	assert.Contains(t, s, "Frequently bought together with")
 	assert.Contains(t, s, "For customer")
 	assert.Contains(t, s, "bought together with")
@@ -25,14 +61,12 @@ func TestRunDemo(t *testing.T) {
 }
 
 // TestRunUnknownCustomer: an unknown -customer got the popular products
-// under "For customer X:" as if they were hers; the output says so.
+// under "For customer X:" as if they were hers; the output says so. A
+// known customer's list has no such note (the run of
+// TestRunPopularAmongNeighbours at k 2).
 func TestRunUnknownCustomer(t *testing.T) {
-	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, &out, []string{"-k", "2", "-customer", "nobody"}))
-	assert.Contains(t, out.String(), "For customer nobody (not a customer of this shop: the popular products):")
-	out.Reset()
-	require.NoError(t, run(context.Background(), &out, &out, []string{"-k", "2", "-customer", "c000740"}))
-	assert.Contains(t, out.String(), "For customer c000740:")
+	assert.Contains(t, demoRun(t, "-k", "2", "-customer", "nobody", "-measure", "cosine"), "For customer nobody (not a customer of this shop: the popular products):")
+	assert.Contains(t, demoRun(t, "-k", "2", "-customer", "c002226", "-measure", "cosine"), "For customer c002226:\n")
 }
 
 // TestRunPopularAmongNeighbours: a popular result ranked among the
@@ -40,9 +74,8 @@ func TestRunUnknownCustomer(t *testing.T) {
 // so below the list, and only then.
 func TestRunPopularAmongNeighbours(t *testing.T) {
 	for _, k := range []string{"10", "2"} {
-		var out bytes.Buffer
-		require.NoError(t, run(context.Background(), &out, &out, []string{"-k", k, "-customer", "c002226"}))
-		list := out.String()[strings.Index(out.String(), "For customer c002226"):]
+		out := demoRun(t, "-k", k, "-customer", "c002226", "-measure", "cosine")
+		list := out[strings.Index(out, "For customer c002226"):]
 		lines := regexp.MustCompile(`(?m)^\s+\d+\. \S+\s+.{28} (\S+)`).FindAllStringSubmatch(list, -1)
 		among := false
 		for i, l := range lines {
@@ -59,7 +92,8 @@ func TestRunPopularAmongNeighbours(t *testing.T) {
 
 func TestRunErrors(t *testing.T) {
 	var out bytes.Buffer
-	assert.Error(t, run(context.Background(), &out, &out, []string{"-product", "nope"}))
+	// an unknown product is found so once the shop is open: a small file's
+	assert.Error(t, run(context.Background(), &out, &out, []string{"-data", smallFile(t), "-product", "nope"}))
 	assert.Error(t, run(context.Background(), &out, &out, []string{"-scope", "galaxy"}))
 	assert.Error(t, run(context.Background(), &out, &out, []string{"-k", "0"}))
 }
@@ -83,8 +117,9 @@ func TestOpenOptions(t *testing.T) {
 		assert.Equal(t, *measure, o.Measure, args)
 		assert.Equal(t, *scope, o.Scope, args)
 	}
+	// forced neighbours: on a small file as on the demo
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, &out, []string{"-k", "2", "-measure", "lift"}))
+	require.NoError(t, run(context.Background(), &out, &out, []string{"-data", smallFile(t), "-k", "2", "-measure", "lift"}))
 	assert.Contains(t, out.String(), "model lift/basket")
 }
 
@@ -100,7 +135,8 @@ func TestUsageModelChoice(t *testing.T) {
 	assert.NotContains(t, u, `(default "basket")`)
 	assert.Contains(t, u, "the shop's automatic choice of model")
 	assert.Contains(t, u, "setting -measure or -scope forces the co-purchase neighbours")
-	// the neighbours' own defaults still apply
-	require.NoError(t, run(context.Background(), &out, &usage, []string{"-k", "1", "-scope", "customer"}))
+	// the neighbours' own defaults still apply (forced neighbours: on a
+	// small file as on the demo)
+	require.NoError(t, run(context.Background(), &out, &usage, []string{"-data", smallFile(t), "-k", "1", "-scope", "customer"}))
 	assert.Contains(t, out.String(), "model cosine/customer")
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/shop"
 	"github.com/stretchr/testify/assert"
@@ -30,17 +31,35 @@ func advHandler(t *testing.T) http.Handler {
 	return newServer(demoShop, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
-// freshHandler is the service over a demo shop of its own (for tests that
-// change the shop). The quick suite opens it on the neighbours, the model
-// the demo chooses by default (shop.TestAutoModel), without paying for the
-// choice: the shared shop goes through it.
+// smallStorefront is a generated storefront of 1,000 customers and the
+// demo's 1,000 products, a fifth of the demo's orders: read-only, shared.
+var smallStorefront = sync.OnceValue(func() *dataset.Storefront {
+	return dataset.Generate(dataset.SyntheticOptions{Customers: 1000})
+})
+
+// freshSource is the source of the shops the tests open for themselves
+// (to change them): the demo in the long suite; in the quick suite a
+// generated shop a fifth of its size whose keys (c000740, p00746, p00966)
+// name customers and products as the demo's do. What these tests check of
+// a change does not depend on the size; the shared shop is the demo.
+func freshSource() shop.Source {
+	if testdata.Long() {
+		return shop.Demo()
+	}
+	return shop.Storefront(smallStorefront())
+}
+
+// freshHandler is the service over a shop of its own from [freshSource]
+// (for tests that change the shop). The quick suite opens it on the
+// neighbours, the model the demo chooses by default (shop.TestAutoModel),
+// without paying for the choice: the shared shop goes through it.
 func freshHandler(t *testing.T) (*shop.Shop, http.Handler) {
 	t.Helper()
 	opts := shop.Options{}
 	if !testdata.Long() {
 		opts.Model = "neighbours"
 	}
-	s, err := shop.Open(context.Background(), shop.Demo(), opts)
+	s, err := shop.Open(context.Background(), freshSource(), opts)
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
 	return s, newServer(s, slog.New(slog.NewTextHandler(io.Discard, nil)))

@@ -262,7 +262,7 @@ func TestStockUpdate(t *testing.T) {
 	if !testdata.Long() {
 		opts.Model = "neighbours" // the demo's choice, without the choosing (see freshHandler)
 	}
-	s, err := shop.Open(ctx, shop.Demo(), opts)
+	s, err := shop.Open(ctx, freshSource(), opts)
 	require.NoError(t, err)
 	srv := httptest.NewServer(newServer(s, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	defer srv.Close()
@@ -303,7 +303,7 @@ func TestSegmentWaitEndsWithRequest(t *testing.T) {
 			<-release // the refresh's index build is slow
 		}
 	}}
-	s, err := shop.Open(context.Background(), shop.Demo(), opts)
+	s, err := shop.Open(context.Background(), freshSource(), opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { free(); s.Close() })
 	h := newServer(s, slog.New(slog.NewTextHandler(io.Discard, nil)))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/internal/testdata"
 	"github.com/shopaffinity/affinity/shop"
 	"github.com/stretchr/testify/assert"
@@ -36,17 +37,28 @@ func sharedHandler(t *testing.T) http.Handler {
 	return mux
 }
 
-// advShop serves a demo shop of its own, called in process. The quick
-// suite opens it on the neighbours, the model the demo chooses by default
+// smallStorefront is a generated storefront of 500 customers and 200
+// products, a tenth of the demo's: read-only, shared.
+var smallStorefront = sync.OnceValue(func() *dataset.Storefront {
+	return dataset.Generate(dataset.SyntheticOptions{Customers: 500, Products: 200})
+})
+
+// advShop serves a shop of its own, called in process, for the tests
+// that post orders to it: the demo shop in the long suite. The quick
+// suite opens a generated shop a tenth of the demo's size (its
+// customers c000000… and products p00000… named as the demo's; what
+// these tests check of the posted orders does not depend on the size)
+// on the neighbours, the model the demo chooses by default
 // (shop.TestAutoModel), without paying for the choice: the shared shop
 // goes through it.
 func advShop(t *testing.T) (*shop.Shop, http.Handler) {
 	t.Helper()
-	opts := shop.Options{}
+	opts, src := shop.Options{}, shop.Demo()
 	if !testdata.Long() {
 		opts.Model = "neighbours"
+		src = shop.Storefront(smallStorefront())
 	}
-	s, err := shop.Open(context.Background(), shop.Demo(), opts)
+	s, err := shop.Open(context.Background(), src, opts)
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
 	mux := http.NewServeMux()
