@@ -114,8 +114,11 @@ func TestDefineSharesItsLog(t *testing.T) {
 // loading the index allocates memory in proportion to their number. Every
 // Define copied all the definitions, and loading checked each against all
 // of them, recompiling the chain in full for every link: 7 GB for 20,000.
+// The quick suite defines 5,000, a chain of 250: a quarter of each, so
+// that the bounds, per definition, hold Define to the same allowance; the
+// quadratic copies came to some 90 KiB a definition at 5,000 already.
 func TestManyDefinitionsAllocateLinearly(t *testing.T) {
-	const n, chain = 20_000, 1_000
+	n, chain := testdata.Scale(20_000, 5_000), testdata.Scale(1_000, 250)
 	x := tinyIndex(t)
 	var err error
 	define := func(i int) {

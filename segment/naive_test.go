@@ -92,6 +92,26 @@ func (s fracSum) rat() *big.Rat {
 	return r
 }
 
+// cmp compares the sums s and t as -1, 0 or +1: when each is a single
+// fraction (the usual case) by cross-multiplying, as the denominators are
+// positive, unless a product leaves int64; through rationals otherwise.
+func (s fracSum) cmp(t fracSum) int {
+	if len(s) == 1 && len(t) == 1 {
+		x, xok := mulOK(s[0].num, t[0].den)
+		y, yok := mulOK(t[0].num, s[0].den)
+		if xok && yok {
+			return cmp.Compare(x, y)
+		}
+	}
+	return s.rat().Cmp(t.rat())
+}
+
+// mulOK returns a times b and whether the product fits in int64.
+func mulOK(a, b int64) (int64, bool) {
+	p := a * b
+	return p, a == 0 || (p/a == b && !(a == -1 && b == math.MinInt64))
+}
+
 func checkedAdd(a, b int64) int64 {
 	s := a + b
 	if (b > 0 && s < a) || (b < 0 && s > a) {
@@ -199,10 +219,15 @@ func (n *naive) customer(id affinity.CustomerID) {
 	add := func(m map[affinity.CategoryID]fracSum, cc affinity.CategoryID, num, den int64) {
 		m[cc] = m[cc].add(num, den)
 	}
-	items := map[affinity.CategoryID]float64{}
-	ordw := map[affinity.CategoryID]float64{}
+	// items and ordw are written only in the look-back, lastBuy read only
+	// for an event in it: an inactive customer keeps them nil too
+	var items, ordw map[affinity.CategoryID]float64
 	var totItems, totOrders float64
-	lastBuy := map[affinity.ProductID]int64{}
+	var lastBuy map[affinity.ProductID]int64
+	if active {
+		items, ordw = map[affinity.CategoryID]float64{}, map[affinity.CategoryID]float64{}
+		lastBuy = map[affinity.ProductID]int64{}
+	}
 	for o := olo; o < ohi; o++ {
 		t := h.OrderUnix(o)
 		if t > n.asOf {
@@ -216,7 +241,10 @@ func (n *naive) customer(id affinity.CustomerID) {
 			wt = math.Exp2(-float64(n.asOf-t) / n.opts.HalfLife.Seconds())
 		}
 		bought := false
-		inOrder := map[affinity.CategoryID]bool{}
+		var inOrder map[affinity.CategoryID]bool // written in the look-back only
+		if inWin {
+			inOrder = map[affinity.CategoryID]bool{}
+		}
 		llo, lhi := h.OrderLines(o)
 		for i := llo; i < lhi; i++ {
 			ln := h.Line(i)
@@ -227,7 +255,9 @@ func (n *naive) customer(id affinity.CustomerID) {
 				continue
 			}
 			bought = true
-			lastBuy[ln.Product] = max(lastBuy[ln.Product], t)
+			if active {
+				lastBuy[ln.Product] = max(lastBuy[ln.Product], t)
+			}
 			if !inWin {
 				continue
 			}
@@ -325,8 +355,7 @@ func (n *naive) customer(id affinity.CustomerID) {
 		// by spend, then items, exactly without a half-life
 		if n.opts.HalfLife == 0 {
 			for k := range 2 {
-				ra, rb := c.exNum[k][a].rat(), c.exNum[k][b].rat()
-				if d := rb.Cmp(ra); d != 0 {
+				if d := c.exNum[k][b].cmp(c.exNum[k][a]); d != 0 {
 					return d
 				}
 			}
