@@ -122,16 +122,28 @@ func advRange(m similarity.Measure) (lo, hi float64) {
 	return 0, 1
 }
 
+// advAssertScore asserts that m scores c as advFormula does. The
+// assertion runs only where a plain comparison fails (or cannot tell):
+// its bookkeeping cost more than the formulas on thousands of random
+// counts.
 func advAssertScore(t *testing.T, m similarity.Measure, c similarity.PairCount, msg string) {
-	t.Helper()
 	got, want := m.Score(c), advFormula(m, c)
 	switch {
 	case math.IsInf(want, 0):
-		assert.Equal(t, want, got, "%v %+v %s", m, c, msg)
+		if got != want {
+			t.Helper()
+			assert.Equal(t, want, got, "%v %+v %s", m, c, msg)
+		}
 	case math.IsNaN(want):
-		assert.True(t, math.IsNaN(got), "%v %+v %s: %v", m, c, msg, got)
+		if !math.IsNaN(got) {
+			t.Helper()
+			assert.True(t, math.IsNaN(got), "%v %+v %s: %v", m, c, msg, got)
+		}
 	default:
-		assert.InDelta(t, want, got, 1e-9*max(1, math.Abs(want)), "%v %+v %s", m, c, msg)
+		if delta := 1e-9 * max(1, math.Abs(want)); !(math.Abs(want-got) <= delta) {
+			t.Helper()
+			assert.InDelta(t, want, got, delta, "%v %+v %s", m, c, msg)
+		}
 	}
 }
 
@@ -230,10 +242,15 @@ func TestAdvMeasureRandomCounts(t *testing.T) {
 			advAssertScore(t, m, c, "")
 			v := m.Score(c)
 			lo, hi := advRange(m)
-			require.True(t, v >= lo-1e-9 && v <= hi+1e-9, "%v %+v = %v", m, c, v)
+			if !(v >= lo-1e-9 && v <= hi+1e-9) { // require only on failure: it costs more than the check
+				require.True(t, v >= lo-1e-9 && v <= hi+1e-9, "%v %+v = %v", m, c, v)
+			}
 			sh := similarity.Shrink(v, ab, 3)
 			if !math.IsInf(v, 0) && ab >= 0 {
-				require.InDelta(t, v*float64(ab)/(float64(ab)+3), sh, 1e-12*max(1, math.Abs(v)))
+				want, delta := v*float64(ab)/(float64(ab)+3), 1e-12*max(1, math.Abs(v))
+				if !(math.Abs(want-sh) <= delta) {
+					require.InDelta(t, want, sh, delta)
+				}
 			}
 		}
 	}
@@ -871,9 +888,12 @@ func advRequireSameCounts(t *testing.T, want, got *similarity.Counts, msg string
 	require.Equal(t, want.NumPairs(), got.NumPairs(), msg)
 	require.Equal(t, want.Scope(), got.Scope(), msg)
 	for a := range affinity.ProductID(want.NumProducts()) {
-		require.Equal(t, want.Support(a), got.Support(a), "support %d %s", a, msg)
 		wc, wv := want.Row(a)
 		gc, gv := got.Row(a)
+		if want.Support(a) == got.Support(a) && sameSlice(wc, gc) && sameSlice(wv, gv) {
+			continue // what require.Equal would pass, without its cost
+		}
+		require.Equal(t, want.Support(a), got.Support(a), "support %d %s", a, msg)
 		require.Equal(t, wc, gc, "row %d %s", a, msg)
 		require.Equal(t, wv, gv, "row %d %s", a, msg)
 	}
@@ -891,8 +911,11 @@ func advRequireSameIndex(t *testing.T, want, got *similarity.Index, msg string) 
 	require.Equal(t, want.Shrinkage(), got.Shrinkage(), msg)
 	require.Equal(t, want.NumNeighbors(), got.NumNeighbors(), msg)
 	for a := range affinity.ProductID(want.NumProducts()) {
-		require.Equal(t, want.Support(a), got.Support(a), "support %d %s", a, msg)
 		w, g := want.Neighbors(a), got.Neighbors(a)
+		if want.Support(a) == got.Support(a) && (len(w) == 0 && len(g) == 0 || sameSlice(w, g)) {
+			continue // what the checks below would pass, without their cost
+		}
+		require.Equal(t, want.Support(a), got.Support(a), "support %d %s", a, msg)
 		if len(w) == 0 {
 			require.Empty(t, g, "neighbours of %d %s", a, msg)
 			continue
@@ -959,15 +982,19 @@ func TestAdvNewIndexMatchesNaive(t *testing.T) {
 				for a := range affinity.ProductID(np) {
 					got := x.Neighbors(a)
 					total += len(got)
-					require.Equal(t, c.Support(a), x.Support(a), msg)
-					if len(want[a]) == 0 {
-						require.Empty(t, got, "%s row %d", msg, a)
-					} else {
-						require.Equal(t, want[a], got, "%s row %d", msg, a)
+					if c.Support(a) != x.Support(a) || !(len(want[a]) == 0 && len(got) == 0 || sameSlice(want[a], got)) {
+						require.Equal(t, c.Support(a), x.Support(a), msg)
+						if len(want[a]) == 0 {
+							require.Empty(t, got, "%s row %d", msg, a)
+						} else {
+							require.Equal(t, want[a], got, "%s row %d", msg, a)
+						}
 					}
 					for _, nb := range got {
-						require.False(t, math.IsInf(float64(nb.Score), 0) || math.IsNaN(float64(nb.Score)), msg)
-						require.NotEqual(t, a, nb.Product)
+						if bad := math.IsInf(float64(nb.Score), 0) || math.IsNaN(float64(nb.Score)); bad || a == nb.Product {
+							require.False(t, bad, msg)
+							require.NotEqual(t, a, nb.Product)
+						}
 					}
 				}
 				require.Equal(t, total, x.NumNeighbors(), msg)
@@ -979,7 +1006,7 @@ func TestAdvNewIndexMatchesNaive(t *testing.T) {
 					for a := range affinity.ProductID(np) {
 						for _, nb := range x.Neighbors(a) {
 							for _, back := range x.Neighbors(nb.Product) {
-								if back.Product == a {
+								if back.Product == a && (nb.Score != back.Score || nb.Count != back.Count) {
 									require.Equal(t, nb.Score, back.Score, "%s: %d-%d", msg, a, nb.Product)
 									require.Equal(t, nb.Count, back.Count, msg)
 								}

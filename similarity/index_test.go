@@ -238,7 +238,9 @@ func TestNewIndexLongRows(t *testing.T) {
 					require.Empty(t, got)
 					continue
 				}
-				require.Equal(t, want, got, "%v K=%d row %d", m, k, a)
+				if !sameSlice(want, got) { // require only on a difference: it costs more than the comparison
+					require.Equal(t, want, got, "%v K=%d row %d", m, k, a)
+				}
 			}
 		}
 	}

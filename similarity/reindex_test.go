@@ -22,8 +22,10 @@ func requireSameLists(t *testing.T, want, got *similarity.Index, msg string) {
 	require.Equal(t, want.NumNeighbors(), got.NumNeighbors(), msg)
 	require.Equal(t, want.Total(), got.Total(), msg)
 	for a := range affinity.ProductID(want.NumProducts()) {
-		require.Equal(t, want.Neighbors(a), got.Neighbors(a), "%s: neighbours of %d", msg, a)
-		require.Equal(t, want.Support(a), got.Support(a), "%s: support of %d", msg, a)
+		if !sameSlice(want.Neighbors(a), got.Neighbors(a)) || want.Support(a) != got.Support(a) {
+			require.Equal(t, want.Neighbors(a), got.Neighbors(a), "%s: neighbours of %d", msg, a)
+			require.Equal(t, want.Support(a), got.Support(a), "%s: support of %d", msg, a)
+		}
 	}
 }
 
