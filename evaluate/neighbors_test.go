@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,6 +118,38 @@ func TestAdaptersOnStorefront(t *testing.T) {
 // prefers a few genres.
 func movielensShaped(t testing.TB, users, items, ratings int, seed uint64) *affinity.History {
 	t.Helper()
+	h, err := newMovielensShaped(users, items, ratings, seed)
+	require.NoError(t, err)
+	return h
+}
+
+// movielensSets holds, by seed, the 400-user sets of 700 items and about
+// 40,000 ratings that TestMovieLensShaped and
+// TestEngineOnRatingsKeepsUpWithItsParts both evaluate, each built once
+// (movielens400): a History is never changed, so they share it.
+var (
+	movielensMu   sync.Mutex
+	movielensSets = map[uint64]func() (*affinity.History, error){}
+)
+
+// movielens400 is movielensShaped(t, 400, 700, 40_000, seed), built once
+// per seed and shared: read it, never change it.
+func movielens400(t testing.TB, seed uint64) *affinity.History {
+	t.Helper()
+	movielensMu.Lock()
+	build, ok := movielensSets[seed]
+	if !ok {
+		build = sync.OnceValues(func() (*affinity.History, error) { return newMovielensShaped(400, 700, 40_000, seed) })
+		movielensSets[seed] = build
+	}
+	movielensMu.Unlock()
+	h, err := build()
+	require.NoError(t, err)
+	return h
+}
+
+// newMovielensShaped is movielensShaped, returning the first error.
+func newMovielensShaped(users, items, ratings int, seed uint64) (*affinity.History, error) {
 	rng := rand.New(rand.NewPCG(seed, seed^0xda3e39cb94b95bdb))
 	const genres = 19
 	genre := make([]int, items)
@@ -160,12 +193,12 @@ func movielensShaped(t testing.TB, users, items, ratings int, seed uint64) *affi
 			stars := float32(min(5, max(1, int(math.Round(3.6+rng.NormFloat64())))))
 			err := b.AddEvent(affinity.Event{Customer: fmt.Sprint(u + 1), Product: fmt.Sprint(i + 1),
 				Time: t0.Add(time.Duration(j) * time.Minute * time.Duration(1+rng.IntN(600))), Kind: affinity.Rating, Weight: stars})
-			require.NoError(t, err)
+			if err != nil {
+				return nil, err
+			}
 		}
 	}
-	h, err := b.Build(context.Background())
-	require.NoError(t, err)
-	return h
+	return b.Build(context.Background())
 }
 
 // TestMovieLensShaped evaluates the baselines, item neighbours and EASE
@@ -193,7 +226,7 @@ func TestMovieLensShaped(t *testing.T) {
 	seeds := testdata.Scale(3, 1)
 	for seed := range uint64(seeds) {
 		t.Run(fmt.Sprint(seed+1), func(t *testing.T) {
-			h := movielensShaped(t, 400, 700, 40_000, seed+1)
+			h := movielens400(t, seed+1)
 			assert.Equal(t, 400, h.NumCustomers())
 			assert.InDelta(t, 40_000, h.NumEvents(), 7000)
 			s, err := evaluate.StratifiedSplit(ctx, h, evaluate.SplitOptions{By: evaluate.ByProduct, Seed: 42})

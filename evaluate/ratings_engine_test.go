@@ -44,7 +44,7 @@ func TestEngineOnRatingsKeepsUpWithItsParts(t *testing.T) {
 			seed := uint64(i + 1)
 			t.Run(fmt.Sprint(seed), func(t *testing.T) {
 				t.Parallel()
-				h := movielensShaped(t, 400, 700, 40_000, seed)
+				h := movielens400(t, seed)
 				s, err := evaluate.StratifiedSplit(ctx, h, evaluate.SplitOptions{By: evaluate.ByCustomer, Seed: 42})
 				require.NoError(t, err)
 				recs := []evaluate.Recommender{&evaluate.Engine{}, &evaluate.EASE{}}
