@@ -350,8 +350,9 @@ func scrCheckRecs(t *testing.T, w *scrWorld, e *recommend.Engine, pop map[affini
 	for i, r := range recs[:len(want)] {
 		s := sc.s[r.Product]
 		if i > 0 {
-			prev := sc.s[recs[i-1].Product]
-			assert.GreaterOrEqual(t, prev*(1+tol), s, "order at %d: %v (s=%v) before %v (s=%v)", i, recs[i-1].Product, prev, r.Product, s)
+			if prev := sc.s[recs[i-1].Product]; !(prev*(1+tol) >= s) { // assert only on a failure: it costs more than the check
+				assert.GreaterOrEqual(t, prev*(1+tol), s, "order at %d: %v (s=%v) before %v (s=%v)", i, recs[i-1].Product, prev, r.Product, s)
+			}
 		}
 		// the evidence above chance, strongest first
 		var ev []affinity.ProductID
@@ -373,6 +374,16 @@ func scrCheckRecs(t *testing.T, w *scrWorld, e *recommend.Engine, pop map[affini
 		rs := r.Reasons()
 		require.Len(t, rs, min(len(ev), recommend.MaxReasons), "%v: reasons %+v, evidence %v", r.Product, rs, ev)
 		for j, x := range rs {
+			// plain comparisons first, the assertions only when one
+			// fails: their bookkeeping costs more than the checks
+			n := scrNeighbor(w.nb, x.Product, r.Product)
+			lift := scrLift(w.nb, x.Product, n)
+			if x.Kind == recommend.Together && slices.Contains(ev, x.Product) &&
+				(j == 0 || con[rs[j-1].Product]*(1+tol) >= con[x.Product]) &&
+				(j != len(rs)-1 || len(ev) <= len(rs) || con[x.Product]*(1+tol) >= con[ev[len(rs)]]) &&
+				n.Count == x.Count && n.Score == x.Measure && math.Abs(lift-float64(x.Lift)) <= 1e-4 && x.Lift >= 1 {
+				continue
+			}
 			assert.Equal(t, recommend.Together, x.Kind)
 			assert.Contains(t, ev, x.Product, "%v: reason %v is evidence", r.Product, x.Product)
 			if j > 0 {
@@ -382,17 +393,20 @@ func scrCheckRecs(t *testing.T, w *scrWorld, e *recommend.Engine, pop map[affini
 			if j == len(rs)-1 && len(ev) > len(rs) {
 				assert.GreaterOrEqual(t, con[x.Product]*(1+tol), con[ev[len(rs)]], "%v: evidence %v stronger than reason %v", r.Product, ev[len(rs)], x.Product)
 			}
-			n := scrNeighbor(w.nb, x.Product, r.Product)
 			assert.Equal(t, n.Count, x.Count)
 			assert.Equal(t, n.Score, x.Measure)
-			assert.InDelta(t, scrLift(w.nb, x.Product, n), float64(x.Lift), 1e-4)
+			assert.InDelta(t, lift, float64(x.Lift), 1e-4)
 			assert.GreaterOrEqual(t, x.Lift, float32(1))
 		}
 	}
 	for _, r := range recs[len(want):] {
+		eligible := scrEligible(w, e, sc, basket, o, r.Product)
+		if r.Source.Fallback() && len(r.Reasons()) == 0 && eligible && sc.s[r.Product] == 0 {
+			continue // what the assertions below would pass, without their cost
+		}
 		assert.True(t, r.Source.Fallback(), "%v (%v) after the co-purchase candidates", r.Product, r.Source)
 		assert.Empty(t, r.Reasons())
-		assert.True(t, scrEligible(w, e, sc, basket, o, r.Product), "fallback %v not eligible", r.Product)
+		assert.True(t, eligible, "fallback %v not eligible", r.Product)
 		assert.Zero(t, sc.s[r.Product], "fallback %v has co-purchase score", r.Product)
 	}
 }

@@ -113,7 +113,13 @@ func TestChoose(t *testing.T) {
 			got.HalfLife = 0
 			assert.Equal(t, base, got)
 
-			// a half-life set in the base is kept: models only
+			// a half-life set in the base is kept: models only (the
+			// quick suite checks it on the taste store only, as the
+			// workers above: the rule does not depend on the store, and
+			// on the demo its EASE fit is most of the test)
+			if !testdata.Long() && tc.name != "taste" {
+				return
+			}
 			base.HalfLife = 45 * 24 * time.Hour
 			g = recommend.AutoGrid(base)
 			c, tu, err = recommend.Choose(ctx, h, h.Latest(), g)
@@ -192,7 +198,9 @@ func TestChooseWithoutValidation(t *testing.T) {
 		require.NoError(t, big.AddProduct(affinity.Product{Key: fmt.Sprint("p", p)}))
 	}
 	for p := range h.Purchases() {
-		require.NoError(t, big.Add(p))
+		if err := big.Add(p); err != nil { // require only on an error: it costs more than Add
+			require.NoError(t, err)
+		}
 	}
 	bh, err := big.Build(ctx)
 	require.NoError(t, err)

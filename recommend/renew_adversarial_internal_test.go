@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -108,14 +109,19 @@ func requireSameEngine(t *testing.T, r *rand.Rand, want, got *Engine, msg string
 	h := want.h
 	for c := range h.NumCustomers() {
 		req := Request{CustomerID: affinity.CustomerID(c), ByID: true, K: 10}
+		var errB error
 		a, err = want.Recommend(a[:0], req)
-		require.NoError(t, err)
-		b, err = got.Recommend(b[:0], req)
-		require.NoError(t, err)
-		require.Equal(t, a, b, "%s: customer %d", msg, c)
+		b, errB = got.Recommend(b[:0], req)
+		if err != nil || errB != nil || !reflect.DeepEqual(a, b) { // require only on a difference: its bookkeeping costs more than the comparison
+			require.NoError(t, err)
+			require.NoError(t, errB)
+			require.Equal(t, a, b, "%s: customer %d", msg, c)
+		}
 		for i := range a {
 			for j, x := range a[i].Reasons() {
-				require.Equal(t, x.Lift, b[i].Reasons()[j].Lift, "%s: customer %d", msg, c)
+				if y := b[i].Reasons()[j].Lift; x.Lift != y {
+					require.Equal(t, x.Lift, y, "%s: customer %d", msg, c)
+				}
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -180,11 +181,14 @@ func TestRenewMatchesNew(t *testing.T) {
 			var a, b []Rec
 			for c := range h2.NumCustomers() {
 				req := Request{CustomerID: affinity.CustomerID(c), ByID: true, K: 10}
+				var errB error
 				a, err = want.Recommend(a[:0], req)
-				require.NoError(t, err)
-				b, err = got.Recommend(b[:0], req)
-				require.NoError(t, err)
-				require.Equal(t, a, b, "%s: customer %d", msg, c)
+				b, errB = got.Recommend(b[:0], req)
+				if err != nil || errB != nil || !reflect.DeepEqual(a, b) { // require only on a difference: its bookkeeping costs more than the comparison
+					require.NoError(t, err)
+					require.NoError(t, errB)
+					require.Equal(t, a, b, "%s: customer %d", msg, c)
+				}
 			}
 			h, e = h2, got
 		}

@@ -36,7 +36,9 @@ func TestTasteReasons(t *testing.T) {
 		require.NoError(t, err)
 		for _, p := range plain {
 			for _, rs := range p.Reasons() {
-				require.NotEqual(t, recommend.Taste, rs.Kind, "customer %d: a taste without personalisation", c)
+				if rs.Kind == recommend.Taste { // require only on a failure: it costs more than the check on 400 results
+					require.NotEqual(t, recommend.Taste, rs.Kind, "customer %d: a taste without personalisation", c)
+				}
 			}
 		}
 		for _, r := range recs {
