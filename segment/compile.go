@@ -736,43 +736,35 @@ func (c *compiler) exactShare(e *query.Compare, at *attribute, id uint32) plan {
 // (relative) of a whole stored unit counts as that unit, so that 0.3
 // means 3000/10000 despite binary floating point, as documented.
 func bounds(e *query.Compare, scale float64, digits int) (lo, hi int64, ne *int64) {
-	var fl, ce int64 // ⌊t⌋ and ⌈t⌉ of the threshold t in stored units
-	var whole bool   // t is an integer in the int64 range
-	if digits >= 0 {
-		fl, ce, whole = decimalFloorCeil(e.V, digits)
-	} else {
-		t := snap(e.V * scale)
-		fl, ce = toInt(math.Floor(t)), toInt(math.Ceil(t))
-		whole = t == math.Trunc(t) && t > math.MinInt64 && t < math.MaxInt64
-	}
+	t := toStored(e.V, scale, digits)
 	lo, hi = math.MinInt64, math.MaxInt64
+	ok := true // some int64 lies in the range
 	switch e.Op {
 	case query.GE:
-		lo = ce
+		lo, ok = t.least(false)
 	case query.GT:
-		lo = satAdd(fl, 1)
+		lo, ok = t.least(true)
 	case query.LE:
-		hi = fl
+		hi, ok = t.greatest(false)
 	case query.LT:
-		hi = satAdd(ce, -1)
+		hi, ok = t.greatest(true)
 	case query.EQ:
-		if !whole {
-			return 1, 0, nil
-		}
-		lo, hi = fl, fl
+		ok = t.whole()
+		lo, hi = t.fl, t.fl
 	case query.NE:
-		if !whole {
+		if !t.whole() {
 			return math.MinInt64, math.MaxInt64, nil
 		}
-		v := fl // fl itself stays on the stack
+		v := t.fl // fl itself stays on the stack
 		return 0, 0, &v
 	case query.Between:
-		lo = ce
-		if digits >= 0 {
-			hi, _, _ = decimalFloorCeil(e.Hi, digits)
-		} else {
-			hi = toInt(math.Floor(snap(e.Hi * scale)))
-		}
+		var okHi bool
+		lo, ok = t.least(false)
+		hi, okHi = toStored(e.Hi, scale, digits).greatest(false)
+		ok = ok && okHi
+	}
+	if !ok {
+		return 1, 0, nil
 	}
 	return lo, hi, nil
 }
@@ -792,11 +784,72 @@ func exactDigits(u query.Unit, scale float64) int {
 	return -1
 }
 
-// decimalFloorCeil returns ⌊v·10^d⌋ and ⌈v·10^d⌉ for the decimal v prints
-// as (the shortest that parses back to v, as ratOf), by shifting the
-// decimal point in its digits, saturated to the int64 range; whole
-// reports that v·10^d is an integer in that range. It does not allocate.
-func decimalFloorCeil(v float64, d int) (fl, ce int64, whole bool) {
+// storedThreshold is a threshold t in stored units, exact: ⌊t⌋ and ⌈t⌉
+// when side is 0, that is when t lies in the int64 range. Side is +1 when
+// t exceeds math.MaxInt64 and -1 when t is below math.MinInt64: such a
+// threshold lies beyond every stored value, which is what a comparison
+// with it must see. Saturating it to the end of the range instead would
+// make it equal to a value a column may hold (MaxMoney is
+// math.MaxInt64 Money units).
+type storedThreshold struct {
+	fl, ce int64
+	side   int
+}
+
+// least returns the least int64 ≥ t (> t when strict), and false when
+// there is none.
+func (t storedThreshold) least(strict bool) (int64, bool) {
+	switch {
+	case t.side < 0:
+		return math.MinInt64, true
+	case t.side > 0 || strict && t.fl == math.MaxInt64:
+		return 0, false
+	case strict:
+		return t.fl + 1, true
+	}
+	return t.ce, true
+}
+
+// greatest returns the greatest int64 ≤ t (< t when strict), and false
+// when there is none.
+func (t storedThreshold) greatest(strict bool) (int64, bool) {
+	switch {
+	case t.side > 0:
+		return math.MaxInt64, true
+	case t.side < 0 || strict && t.ce == math.MinInt64:
+		return 0, false
+	case strict:
+		return t.ce - 1, true
+	}
+	return t.fl, true
+}
+
+// whole reports whether t is an int64.
+func (t storedThreshold) whole() bool { return t.side == 0 && t.fl == t.ce }
+
+// toStored converts the threshold v in natural units into stored units
+// as [bounds] documents: exactly by its decimal when digits ≥ 0
+// ([decimalStored]), else v·scale snapped to a whole unit within 1e-9.
+func toStored(v, scale float64, digits int) storedThreshold {
+	if digits >= 0 {
+		return decimalStored(v, digits)
+	}
+	t := snap(v * scale)
+	switch {
+	case t >= 1<<63: // float64(math.MaxInt64) is 2^63
+		return storedThreshold{side: 1}
+	case t < -(1 << 63):
+		return storedThreshold{side: -1}
+	}
+	// within [-2^63, 2^63) a float64 this large is an integer, so both fit
+	return storedThreshold{fl: int64(math.Floor(t)), ce: int64(math.Ceil(t))}
+}
+
+// decimalStored returns v·10^d for the decimal v prints as (the shortest
+// that parses back to v, as ratOf), by shifting the decimal point in its
+// digits: its floor and ceiling, or the side of the int64 range it lies
+// beyond. It does not allocate.
+func decimalStored(v float64, d int) storedThreshold {
 	var buf [32]byte
 	s := strconv.AppendFloat(buf[:0], v, 'f', -1, 64) // no exponent: a large v has many digits
 	neg := len(s) > 0 && s[0] == '-'
@@ -835,24 +888,25 @@ func decimalFloorCeil(v float64, d int) (fl, ce int64, whole bool) {
 		}
 	}
 	if neg {
-		if over || m > 1<<63 {
-			return math.MinInt64, math.MinInt64, false
+		// -m is below math.MinInt64 from m > 2^63, or m = 2^63 and a fraction
+		if over || m > 1<<63 || m == 1<<63 && frac {
+			return storedThreshold{side: -1}
 		}
-		fl = -int64(m-1) - 1 // -m without overflow at m = 2^63
-		ce = fl
+		t := storedThreshold{fl: -int64(m-1) - 1} // -m without overflow at m = 2^63
+		t.ce = t.fl
 		if frac {
-			fl = satAdd(fl, -1)
+			t.fl--
 		}
-		return fl, ce, !frac
+		return t
 	}
-	if over || m > math.MaxInt64 {
-		return math.MaxInt64, math.MaxInt64, false
+	if over || m > math.MaxInt64 || m == math.MaxInt64 && frac {
+		return storedThreshold{side: 1}
 	}
-	fl, ce = int64(m), int64(m)
+	t := storedThreshold{fl: int64(m), ce: int64(m)}
 	if frac {
-		ce = satAdd(ce, 1)
+		t.ce++
 	}
-	return fl, ce, !frac
+	return t
 }
 
 func matchesZero(lo, hi int64, ne *int64) bool {

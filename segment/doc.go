@@ -168,7 +168,10 @@
 // rest of the shop hardly buys can take beyond 10^18), and so is a number
 // other than 0 too close to 0 to be kept (below 10⁻³⁰⁷, a 0 point
 // followed by 306 zeros and a 1, it may underflow: write 0, or a
-// threshold no smaller). So money is an exact threshold to the Money
+// threshold no smaller). A threshold beyond every value still compares
+// as the number it is: monetary >= 10^15 matches no one, not even a
+// customer who spent [affinity.MaxMoney], and monetary < 10^15 matches
+// every customer. So money is an exact threshold to the Money
 // unit (four decimals) below 10^11 currency units, where it has at most
 // 15 significant digits, and still up to about 9·10^11 (2^53 Money
 // units), where a float64 holds every such amount; beyond, an amount
