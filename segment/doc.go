@@ -128,7 +128,9 @@
 // Keywords and attribute names are case-insensitive; names of categories,
 // products and segments are quoted (a Go string literal, "interpreted"
 // or `raw`) and case-sensitive,
-// except RFM segment and lifecycle stage names. # starts a comment that
+// except RFM segment and lifecycle stage names, which match whatever
+// their case and with spaces around them trimmed (rfm(" champions ") is
+// Champions; a rule name has no such spaces, see [RFMRule]). # starts a comment that
 // runs to the end of the line. The grammar, in EBNF:
 //
 //	query      = expr .
@@ -233,10 +235,11 @@
 // aov = 10.0033 includes them and aov > 10.0033 does not.
 //
 // Syntax errors are *[SyntaxError] with offset, line and column (a window
-// of 0 days, "within 0d", is one); unknown categories, products and
-// segments wrap [ErrUnknown], windows beyond the look-back (and, in an
-// Expr built in Go, windows that are not whole days) and reversed ranges
-// wrap [ErrInvalid], each a *[QueryError] with the offset, line and
+// of 0 days, "within 0d", is one, and so is a window of 65,536 days or
+// more, "within 200y", longer than any look-back can be); unknown
+// categories, products and segments wrap [ErrUnknown], shorter windows
+// beyond the look-back (and, in an Expr built in Go, windows that are not
+// whole days) and reversed ranges wrap [ErrInvalid], each a *[QueryError] with the offset, line and
 // column of the offending token (the category's string, the window, the
 // lower end of the range). Error messages quote at most 60 characters of
 // input. A query longer than 64 KiB or nested deeper than 200

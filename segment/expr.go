@@ -108,10 +108,13 @@ func dateOf(t time.Time) time.Time {
 func Segment(name string) Expr { return &query.Ref{Kind: query.SegmentRef, Name: name} }
 
 // RFM returns the customers of the RFM segment name (see [DefaultRFMRules]);
-// names match case-insensitively.
+// names match case-insensitively and after spaces around name are
+// trimmed (a rule's name has none).
 func RFM(name string) Expr { return &query.Ref{Kind: query.RFMRef, Name: name} }
 
-// Lifecycle returns the customers in the lifecycle stage (see [Stages]).
+// Lifecycle returns the customers in the lifecycle stage (see [Stages]);
+// stage matches case-insensitively and after spaces around it are
+// trimmed.
 func Lifecycle(stage string) Expr { return &query.Ref{Kind: query.LifecycleRef, Name: stage} }
 
 // Top returns the customers for whom category cat is among their n

@@ -14,10 +14,14 @@
 //
 // # Positions and limits
 //
-// Every node parsed from text records the byte offset + 1 of its keyword
-// and of each argument (Pos, ArgPos, ValuePos, …; 0 for nodes built in
-// Go), so that an evaluator can point a semantic error — an unknown
-// category, a reversed range — at the offending token. Syntax errors are
+// Every condition parsed from text ([Compare], [Activity], [Abandoned],
+// [Active], [Ref], [Top]) records the byte offset + 1 of its keyword or
+// attribute and of each argument (Pos, ArgPos, ValuePos, …; 0 for nodes
+// built in Go), so that an evaluator can point a semantic error — an
+// unknown category, a reversed range — at the offending token. The
+// connectives and constants ([Bool] for and and or, [Negation] for not,
+// [Const] for all and none) record no position: nothing about them can be
+// wrong once they parse. Syntax errors are
 // *[SyntaxError] with line and column. Input longer than
 // [Limits].MaxLen (default 64 KiB) or nested deeper than
 // [Limits].MaxDepth (default 200) is a syntax error naming the limit,

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -671,8 +672,9 @@ func (p *parser) duration() (time.Duration, error) {
 		return 0, p.errorf(t.off, "expected a duration such as 7d, 2w, 6m or 1y, found %s", p.describe())
 	}
 	num, suffix := splitNumber(t.text)
-	n, err := strconv.ParseUint(num, 10, 32)
-	if err != nil {
+	n, err := strconv.ParseUint(num, 10, 64)
+	whole := err == nil || errors.Is(err, strconv.ErrRange) // digits only, maybe too many
+	if !whole {
 		return 0, p.errorf(t.off, "invalid duration %s (use a whole number of days, weeks, months or years)", Excerpt(t.text))
 	}
 	per := 1
@@ -682,12 +684,12 @@ func (p *parser) duration() (time.Duration, error) {
 			return 0, p.errorf(t.off+len(num), "unknown duration unit %s (use d, w, m or y)", Excerpt(suffix))
 		}
 	}
-	days := n * uint64(per)
+	days := n * uint64(per) // may wrap only when n >= maxWindowDays, refused below
+	if err != nil || n >= maxWindowDays || days >= maxWindowDays {
+		return 0, p.errorf(t.off, "window %s is too long (a window, as a look-back, is shorter than 65,536 days)", Excerpt(t.text))
+	}
 	if days == 0 {
 		return 0, p.errorf(t.off, "empty window %s", Excerpt(t.text))
-	}
-	if days >= maxWindowDays {
-		return 0, p.errorf(t.off, "window %s is too long", Excerpt(t.text))
 	}
 	return time.Duration(days) * 24 * time.Hour, p.next()
 }
