@@ -325,13 +325,15 @@ func (m *advAnsModel) scoreRFM() {
 			return
 		}
 		for _, c := range scored {
-			l := 0
+			l, g := 0, 0
 			for _, d := range scored {
 				if val(d) < val(c) {
 					l++
+				} else if val(d) > val(c) {
+					g++
 				}
 			}
-			set(c, 1+5*l/n)
+			set(c, modelRankScore(l, g, n))
 		}
 	}
 	score(func(c *advAnsCust) int64 {

@@ -293,18 +293,20 @@ func TestAdvAttrNilArguments(t *testing.T) {
 // ---- RFM ----
 
 // naiveRank scores vals (ascending better when up) by 1 + ⌊5·L/N⌋ with L
-// the count of strictly worse values.
+// the count of strictly worse values, the ends anchored (modelRankScore).
 func naiveRank(vals []int64, better func(a, b int64) bool) []int {
 	n := len(vals)
 	out := make([]int, n)
 	for i, v := range vals {
-		l := 0
+		l, g := 0, 0
 		for _, w := range vals {
 			if better(v, w) {
 				l++
+			} else if better(w, v) {
+				g++
 			}
 		}
-		out[i] = 1 + 5*l/n
+		out[i] = modelRankScore(l, g, n)
 	}
 	return out
 }
@@ -390,8 +392,8 @@ func cmpRules(r []segment.RFMRule) []segment.RFMRule {
 	return r
 }
 
-// All scored customers equal: all get 1 (L = 0); one customer alone gets
-// 1; the best of five distinct values gets 5.
+// All scored customers equal: all get 3, the middle (no one is better or
+// worse); the best of five distinct values gets 5.
 func TestAdvScoreRFMEdges(t *testing.T) {
 	mk := func(rec, freq int, mon int64) segment.Features {
 		return segment.Features{Recency: rec, Frequency: freq, Monetary: affinity.Money(mon)}
@@ -399,8 +401,8 @@ func TestAdvScoreRFMEdges(t *testing.T) {
 	fs := []segment.Features{mk(3, 2, 50), mk(3, 2, 50), mk(3, 2, 50)}
 	require.NoError(t, segment.ScoreRFM(fs, advAsOf, segment.Options{}))
 	for _, f := range fs {
-		assert.Equal(t, [3]int{1, 1, 1}, [3]int{f.R, f.F, f.M})
-		assert.Equal(t, "Lost", f.RFM)
+		assert.Equal(t, [3]int{3, 3, 3}, [3]int{f.R, f.F, f.M})
+		assert.Equal(t, "Need attention", f.RFM)
 	}
 	fs = []segment.Features{mk(50, 1, 1), mk(40, 2, 2), mk(30, 3, 3), mk(20, 4, 4), mk(10, 5, 5), mk(-1, 0, 0)}
 	require.NoError(t, segment.ScoreRFM(fs, advAsOf, segment.Options{}))

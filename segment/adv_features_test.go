@@ -266,19 +266,17 @@ func featNewModel(w featWorld, asOf time.Time, opts segment.Options) *featModel 
 		tile(func(c *featCust) int64 { return c.monetary }, func(c *featCust, s int) { c.m = s })
 	} else {
 		for _, c := range scored {
-			var lr, lf, lm int
+			var l, g [3]int // customers with a worse and a better R, F, M value
 			for _, d := range scored {
-				if d.recency > c.recency {
-					lr++
-				}
-				if d.freq < c.freq {
-					lf++
-				}
-				if d.monetary < c.monetary {
-					lm++
+				for j, o := range [3]int{cmp.Compare(c.recency, d.recency), cmp.Compare(d.freq, c.freq), cmp.Compare(d.monetary, c.monetary)} {
+					if o < 0 {
+						l[j]++
+					} else if o > 0 {
+						g[j]++
+					}
 				}
 			}
-			c.r, c.f, c.m = 1+5*lr/n, 1+5*lf/n, 1+5*lm/n
+			c.r, c.f, c.m = modelRankScore(l[0], g[0], n), modelRankScore(l[1], g[1], n), modelRankScore(l[2], g[2], n)
 		}
 	}
 	rules := opts.RFMRules
@@ -830,9 +828,10 @@ func TestFeatLapsingBeforeShortLookback(t *testing.T) {
 	}
 }
 
-// RFMRank on planted values: ties share a score, scores skip, the
-// documented example (40% with one order get F=1, two orders start at F=3),
-// negative and zero spend rank lowest.
+// RFMRank on planted values: ties share a score, scores skip, 40% with
+// one order get F=1 and two orders, the most anyone has, F=5 (the
+// documented example has customers with more orders, where two start at
+// F=3), negative and zero spend rank lowest.
 func TestFeatRFMRankPlanted(t *testing.T) {
 	d := segment.Day
 	var plants []featPlant
@@ -857,7 +856,7 @@ func TestFeatRFMRankPlanted(t *testing.T) {
 		f, _ := x.Features(affinity.CustomerID(ids[fmt.Sprintf("k%d", i)]))
 		wantF := 1
 		if i >= 4 {
-			wantF = 3
+			wantF = 5
 		}
 		assert.Equal(t, wantF, f.F, "k%d", i)
 		// recency i days: L = customers more days ago = 9-i
@@ -872,7 +871,7 @@ func TestFeatRFMRankPlanted(t *testing.T) {
 	f0, _ := x.Features(affinity.CustomerID(ids["k0"]))
 	assert.Equal(t, 1, f0.M, "negative spend ranks lowest")
 	assert.Less(t, int64(f0.Monetary), int64(0))
-	got, err := x.Query(`fscore = 2 or fscore = 4 or fscore = 5`)
+	got, err := x.Query(`fscore = 2 or fscore = 3 or fscore = 4`)
 	require.NoError(t, err)
 	assert.Zero(t, got.GetCardinality(), "skipped scores hold nobody")
 	got, err = x.Query(`rscore >= 1`)
@@ -1231,7 +1230,7 @@ func TestFeatNilSets(t *testing.T) {
 	assert.NotPanics(t, func() {
 		cells, err := x.ScoreGrid(segment.RScore(), segment.FScore(), nil)
 		assert.NoError(t, err)
-		assert.Equal(t, 1, cells[0][0].Customers, "nil is every customer for ScoreGrid")
+		assert.Equal(t, 1, cells[2][2].Customers, "nil is every customer for ScoreGrid (one alone scores 3, 3)")
 	})
 	for _, tc := range []struct {
 		name string

@@ -1432,8 +1432,9 @@ func divRound(a, b int64) int64 {
 // rfmScores returns the quintile scores of the customers with an order in
 // the look-back (0 for the others): score = 1 + ⌊5·L/N⌋ where N counts the
 // scored customers and L those with a strictly worse value, so equal
-// values always get equal scores. Recency and frequency take small values
-// and are counted; monetary values are sorted.
+// values always get equal scores, with the ends of the scale anchored
+// (see [rankScore]). Recency and frequency take small values and are
+// counted; monetary values are selected.
 func (b *builder) rfmScores(scored []uint32) (r, f, m []uint8) {
 	r, f, m = make([]uint8, b.nc), make([]uint8, b.nc), make([]uint8, b.nc)
 	n := int64(len(scored))
@@ -1457,12 +1458,12 @@ func (b *builder) rfmScores(scored []uint32) (r, f, m []uint8) {
 			for _, c := range scored {
 				v := val(c)
 				below, _ := slices.BinarySearch(sorted, v)
-				worse := below
+				above, _ := slices.BinarySearch(sorted, v+1)
+				worse, better := int64(below), n-int64(above)
 				if !largerIsBetter {
-					at, _ := slices.BinarySearch(sorted, v+1)
-					worse = len(sorted) - at
+					worse, better = better, worse
 				}
-				out[c] = uint8(1 + 5*int64(worse)/n)
+				out[c] = rankScore(worse, better, n)
 			}
 			return
 		}
@@ -1470,19 +1471,9 @@ func (b *builder) rfmScores(scored []uint32) (r, f, m []uint8) {
 		for _, c := range scored {
 			cnt[val(c)]++
 		}
-		worse := make([]int64, hi+1)
-		var acc int64
-		if largerIsBetter { // worse = count of smaller values
-			for v := 0; v <= hi; v++ {
-				worse[v], acc = acc, acc+cnt[v]
-			}
-		} else {
-			for v := hi; v >= 0; v-- {
-				worse[v], acc = acc, acc+cnt[v]
-			}
-		}
+		tab := countedScores(cnt, n, largerIsBetter)
 		for _, c := range scored {
-			out[c] = uint8(1 + 5*worse[val(c)]/n)
+			out[c] = tab[val(c)]
 		}
 	}
 	if b.opts.RFMScoring == RFMNTile {
@@ -1498,17 +1489,82 @@ func (b *builder) rfmScores(scored []uint32) (r, f, m []uint8) {
 	for i, c := range scored {
 		vals[i] = b.monetary[c]
 	}
-	cuts := quintileCuts(vals)
+	sc := newMoneyScale(vals)
 	for _, c := range scored {
-		v, s := b.monetary[c], uint8(1)
-		for _, t := range cuts {
-			if v > t {
-				s++
-			}
-		}
-		m[c] = s
+		m[c] = sc.score(b.monetary[c])
 	}
 	return
+}
+
+// rankScore returns the RFM score of a value of which worse of the n
+// scored customers have a strictly worse value and better a strictly
+// better one: 1 + ⌊5·worse/n⌋, the competition rank (SQL RANK())
+// cut into quintiles, with the ends of the scale anchored. A value that
+// no one beats while some have worse is the best there is and scores 5,
+// however many share it (all the customers who bought on the as-of day
+// are the most recent possible: 1 + ⌊5·worse/n⌋ would give them 1 when
+// more than four fifths did); a value that no one beats and that beats
+// no one (a single customer, a shop where all spent the same) says
+// nothing of who is better and scores 3, the middle. The worst value
+// scores 1 as the formula gives it.
+func rankScore(worse, better, n int64) uint8 {
+	switch {
+	case better > 0:
+		return uint8(1 + 5*worse/n)
+	case worse > 0:
+		return 5
+	}
+	return 3
+}
+
+// countedScores returns the score ([rankScore]) of every value v that
+// cnt[v] of the n scored customers have; a larger value is better when
+// largerIsBetter (orders), else worse (days since the last purchase).
+func countedScores(cnt []int64, n int64, largerIsBetter bool) []uint8 {
+	tab := make([]uint8, len(cnt))
+	var worse int64
+	for i := range cnt {
+		v := i // from the worst value to the best
+		if !largerIsBetter {
+			v = len(cnt) - 1 - i
+		}
+		tab[v] = rankScore(worse, n-worse-cnt[v], n)
+		worse += cnt[v]
+	}
+	return tab
+}
+
+// moneyScale gives the monetary scores of a distribution of spend: the
+// quintile cuts of [quintileCuts], and the least and the greatest spend
+// for the ends of the scale ([rankScore]).
+type moneyScale struct {
+	cuts   [4]int64
+	lo, hi int64
+}
+
+// newMoneyScale returns the scale of the spend vals (not empty; reordered).
+func newMoneyScale(vals []int64) moneyScale {
+	s := moneyScale{lo: slices.Min(vals), hi: slices.Max(vals)}
+	s.cuts = quintileCuts(vals)
+	return s
+}
+
+// score returns the monetary score of spend v, one of the distribution's.
+func (s *moneyScale) score(v int64) uint8 {
+	if v < s.hi {
+		k := uint8(1) // 1 + ⌊5·worse/n⌋, see quintileCuts
+		for _, t := range s.cuts {
+			if v > t {
+				k++
+			}
+		}
+		return k
+	}
+	var worse int64 // the greatest spend: whether any is less matters
+	if v > s.lo {
+		worse = 1
+	}
+	return rankScore(worse, 0, 1)
 }
 
 // quintileCuts returns the values that decide the quintile scores of

@@ -89,14 +89,27 @@
 // all ascending (5 is the most recent, most frequent, highest spending),
 // and customer_key the shop's customer id compared as bytes: every score
 // holds a fifth of the customers (the first n mod 5 tiles one more), and
-// equal values can get different scores. With [RFMRank], the default,
-// score = 1 + ⌊5·L/N⌋, where N counts the scored customers and L those
-// with a strictly worse value (more whole days since the last purchase,
-// fewer orders, less spend). This is the competition rank (SQL RANK()) cut
-// into quintiles: equal values always get equal scores, the best value
-// gets 5 unless more than a fifth of the customers share it, and scores
+// equal values can get different scores (fewer than five customers take
+// the first tiles only: a single customer scores 1, 1, 1). With
+// [RFMRank], the default, score = 1 + ⌊5·L/N⌋, where N counts the scored
+// customers and L those with a strictly worse value (more whole days
+// since the last purchase, fewer orders, less spend), G those with a
+// strictly better one, and the ends of the scale are anchored: the best
+// value (G = 0 < L) scores 5 however many customers share it, and when
+// all share one value (G = L = 0: a single customer, a shop where
+// everyone spent 0) everyone scores 3, the middle, for a distribution
+// without spread tells no one apart. This is the competition rank (SQL
+// RANK()) cut into quintiles, in SQL
+//
+//	CASE WHEN MIN(v) OVER () = MAX(v) OVER () THEN 3
+//	     WHEN v = MAX(v) OVER () THEN 5
+//	     ELSE 1 + 5 * (RANK() OVER (ORDER BY v) - 1) / COUNT(*) OVER () END
+//
+// for v ordered from worst to best: equal values always get equal scores,
+// the worst value gets 1 and the best 5 unless all share one, and scores
 // can be skipped when many customers tie (if 40% have one order, they all
-// get F=1 and two orders start at F=3). The segment map
+// get F=1, and two orders start at F=3 when some customers have more).
+// The segment map
 // ([DefaultRFMRules], replaceable with [Options.RFMRules]) is an ordered
 // table of score ranges; a customer belongs to the first rule that
 // matches. [Index.RFMTable] gives size, share, revenue share and AOV per

@@ -20,9 +20,21 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 const goldenPath = "testdata/tiny.idx"
 
-// tinyIndex builds the index of a hand-made history: three customers, four
-// products in two departments, a month of orders, views and a cart.
+// tinyIndex builds the index of a hand-made history (tinyHistory).
 func tinyIndex(t testing.TB) *segment.Index {
+	t.Helper()
+	x, err := segment.Build(context.Background(), tinyHistory(t), testAsOf, segment.Options{})
+	require.NoError(t, err)
+	e, err := segment.Parse(`affinity("Apparel") >= 0.5 and recency <= 30d`)
+	require.NoError(t, err)
+	x, err = x.Define("apparel fans", e)
+	require.NoError(t, err)
+	return x
+}
+
+// tinyHistory is a hand-made history: three customers, four products in
+// two departments, a month of orders, views and a cart.
+func tinyHistory(t testing.TB) *affinity.History {
 	t.Helper()
 	var b affinity.Builder
 	for _, p := range []affinity.Product{
@@ -52,13 +64,7 @@ func tinyIndex(t testing.TB) *segment.Index {
 	}
 	h, err := b.Build(context.Background())
 	require.NoError(t, err)
-	x, err := segment.Build(context.Background(), h, testAsOf, segment.Options{})
-	require.NoError(t, err)
-	e, err := segment.Parse(`affinity("Apparel") >= 0.5 and recency <= 30d`)
-	require.NoError(t, err)
-	x, err = x.Define("apparel fans", e)
-	require.NoError(t, err)
-	return x
+	return h
 }
 
 // TestGoldenEncoding pins the file format: a change to the encoding must

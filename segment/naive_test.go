@@ -477,10 +477,10 @@ func (n *naive) rfmScores() {
 	for _, i := range scored {
 		c := &n.cust[i]
 		if n.opts.RFMScoring != segment.RFMNTile {
-			lr := above(rec, int64(c.recency))
-			lf := below(freq, int64(c.freq))
-			lm := below(mon, c.monetary)
-			c.r, c.f, c.m = 1+5*lr/N, 1+5*lf/N, 1+5*lm/N
+			lr, gr := above(rec, int64(c.recency)), below(rec, int64(c.recency))
+			lf, gf := below(freq, int64(c.freq)), above(freq, int64(c.freq))
+			lm, gm := below(mon, c.monetary), above(mon, c.monetary)
+			c.r, c.f, c.m = modelRankScore(lr, gr, N), modelRankScore(lf, gf, N), modelRankScore(lm, gm, N)
 		}
 		for _, rule := range n.opts.RFMRules {
 			in := func(s segment.ScoreRange, v int) bool {

@@ -206,7 +206,9 @@ type RFMScoring uint8
 const (
 	// RFMRank gives equal values equal scores: score = 1 + ⌊5·L/N⌋ with L
 	// the customers with a strictly worse value (SQL RANK() cut into
-	// quintiles). Recency is counted in whole days.
+	// quintiles), except that the best value scores 5 and, when every
+	// scored customer has the same value, everyone scores 3 (see the
+	// package documentation). Recency is counted in whole days.
 	RFMRank RFMScoring = iota
 	// RFMNTile gives the scores of SQL's NTILE(5) OVER (ORDER BY value,
 	// customer_key): customers sorted by value, ties broken by the shop's

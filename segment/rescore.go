@@ -12,8 +12,9 @@ import (
 // recency, frequency and monetary values of the touched customers alone.
 // Their RFM scores (see builder.rfmScores) depend on every scored
 // customer's value, but only through the distribution of the values: a
-// recency or frequency value's score comes from the number of customers
-// with a worse value, a monetary value's from four cuts. rescore keeps
+// recency or frequency value's score comes from the numbers of customers
+// with a worse and with a better value, a monetary value's from four cuts
+// and the least and greatest spend. rescore keeps
 // that distribution with the index's per-customer columns (scoreDist),
 // updates it by the touched customers' old and new values, and gives
 // scores anew only where they change: the touched customers, and the
@@ -41,7 +42,7 @@ type scoreDist struct {
 	money []int64 // the customers' net spend, ascending
 	rTab  []uint8 // the score of each recency value counted in rec
 	fTab  []uint8 // the score of each frequency value counted in freq
-	cuts  [4]int64
+	scale moneyScale
 }
 
 // newScoreDist returns the distribution of the values of the customers
@@ -88,29 +89,21 @@ func (c *custCols) dist(r []uint8) *scoreDist {
 	return c.scoreDist.Load()
 }
 
-// tables sets the score of every counted value and the monetary cuts:
-// score = 1 + ⌊5·L/n⌋ with L the customers of a strictly worse value
-// (a longer recency, fewer orders), as rfmScores gives them, and the
-// cuts of quintileCuts.
+// tables sets the score of every counted value and the monetary scale,
+// as rfmScores gives them ([rankScore]; a longer recency and fewer orders
+// are worse).
 func (d *scoreDist) tables() {
-	d.rTab, d.fTab = make([]uint8, len(d.rec)), make([]uint8, len(d.freq))
 	if d.n == 0 {
+		d.rTab, d.fTab = make([]uint8, len(d.rec)), make([]uint8, len(d.freq))
 		return
 	}
-	var worse int64
-	for v := len(d.rec) - 1; v >= 0; v-- {
-		d.rTab[v] = uint8(1 + 5*worse/d.n)
-		worse += d.rec[v]
-	}
-	worse = 0
-	for v := range d.freq {
-		d.fTab[v] = uint8(1 + 5*worse/d.n)
-		worse += d.freq[v]
-	}
+	d.rTab = countedScores(d.rec, d.n, false)
+	d.fTab = countedScores(d.freq, d.n, true)
 	for k := 1; k <= 4; k++ {
 		t := (int64(k)*d.n + 4) / 5
-		d.cuts[k-1] = d.money[t-1]
+		d.scale.cuts[k-1] = d.money[t-1]
 	}
+	d.scale.lo, d.scale.hi = d.money[0], d.money[len(d.money)-1]
 }
 
 // size returns the bytes d keeps (0 for nil).
@@ -122,15 +115,7 @@ func (d *scoreDist) size() int {
 }
 
 // mScore returns the monetary score of spend v.
-func (d *scoreDist) mScore(v int64) uint8 {
-	s := uint8(1)
-	for _, t := range d.cuts {
-		if v > t {
-			s++
-		}
-	}
-	return s
-}
+func (d *scoreDist) mScore(v int64) uint8 { return d.scale.score(v) }
 
 // scores returns the R, F and M scores of a scored customer's values.
 func (d *scoreDist) scores(rec, freq int32, money int64) [3]uint8 {
@@ -240,7 +225,7 @@ func trimZeros(s []int64) []int64 {
 // moved reports whether e gives any value that d counts a score other
 // than d's: whether untouched customers' scores can change.
 func (d *scoreDist) moved(e *scoreDist) (r, f, m bool) {
-	return tableMoved(d.rec, d.rTab, e.rTab), tableMoved(d.freq, d.fTab, e.fTab), d.cuts != e.cuts
+	return tableMoved(d.rec, d.rTab, e.rTab), tableMoved(d.freq, d.fTab, e.fTab), d.scale != e.scale
 }
 
 // tableMoved reports whether a value counted in count scores otherwise

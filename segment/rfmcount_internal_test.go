@@ -1,13 +1,14 @@
 package segment
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
 
 // TestRankScoresSparseValues checks the tie-sharing RFM scores, 1 +
-// ⌊5·L/N⌋ with L the customers with a strictly worse value, against a
-// quadratic count, for values the scores count in an array and for values
+// ⌊5·L/N⌋ with L the customers with a strictly worse value and the ends
+// of the scale anchored, against a quadratic count, for values the scores count in an array and for values
 // too large and sparse for one (a customer with millions of orders), which
 // are sorted instead.
 func TestRankScoresSparseValues(t *testing.T) {
@@ -33,23 +34,32 @@ func TestRankScoresSparseValues(t *testing.T) {
 			}
 		}
 		r, f, _ := b.rfmScores(scored)
-		for _, c := range scored {
-			var worseR, worseF int64
-			for _, o := range scored {
-				if b.recency[o] > b.recency[c] {
-					worseR++
-				}
-				if b.freq[o] < b.freq[c] {
-					worseF++
-				}
+		// the documented SQL form: 3 when all values are equal, 5 for the
+		// best, else 1 + 5·(RANK() − 1)/N with the values worst first
+		N := int64(len(scored))
+		check := func(what string, got []uint8, key func(c uint32) int64) { // a larger key is better
+			lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+			for _, c := range scored {
+				lo, hi = min(lo, key(c)), max(hi, key(c))
 			}
-			N := int64(len(scored))
-			if want := uint8(1 + 5*worseR/N); r[c] != want {
-				t.Fatalf("round %d: R of %d (recency %d) = %d, want %d", round, c, b.recency[c], r[c], want)
-			}
-			if want := uint8(1 + 5*worseF/N); f[c] != want {
-				t.Fatalf("round %d: F of %d (frequency %d) = %d, want %d", round, c, b.freq[c], f[c], want)
+			for _, c := range scored {
+				want := uint8(3)
+				if lo < hi {
+					want = 5
+					if key(c) < hi {
+						var below int64 // RANK() − 1
+						for _, o := range scored {
+							below += int64(boolInt(key(o) < key(c)))
+						}
+						want = uint8(1 + 5*below/N)
+					}
+				}
+				if got[c] != want {
+					t.Fatalf("round %d: %s of %d (value %d) = %d, want %d", round, what, c, key(c), got[c], want)
+				}
 			}
 		}
+		check("R", r, func(c uint32) int64 { return -int64(b.recency[c]) })
+		check("F", f, func(c uint32) int64 { return int64(b.freq[c]) })
 	}
 }
