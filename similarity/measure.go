@@ -206,10 +206,16 @@ func fromCounts(m Measure) bool { return m >= Jaccard && m <= Overlap }
 
 // Shrink returns score·ab/(ab+λ): the shrinkage toward zero that [Index]
 // applies with [IndexOptions.Shrinkage] = λ, so that a score resting on few
-// co-occurrences counts less. λ ≤ 0 returns score unchanged.
+// co-occurrences counts less. λ ≤ 0 returns score unchanged. With λ > 0 a
+// pair never seen together (ab = 0) rests on no evidence and gets 0,
+// whatever its score — PMI's −∞ included, which times 0 would be NaN —
+// but NaN (the score of inconsistent counts) stays NaN.
 func Shrink(score float64, ab int, lambda float64) float64 {
 	if lambda <= 0 {
 		return score
+	}
+	if ab == 0 && score == score {
+		return 0
 	}
 	return score * float64(ab) / (float64(ab) + lambda)
 }
