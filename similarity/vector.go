@@ -104,7 +104,10 @@ func VecPearson(x, y []float64) (float64, error) {
 	if err := sameLen(x, y); err != nil {
 		return 0, err
 	}
-	if len(x) == 0 {
+	if constant(x) || constant(y) {
+		// no variance: the centred sums below would hold only the
+		// rounding error of the mean, a constant whose correlation
+		// with another such constant is ±1
 		return 0, nil
 	}
 	// scaled by powers of two when the entries are too large or too
@@ -124,6 +127,17 @@ func VecPearson(x, y []float64) (float64, error) {
 		syy += dy * dy
 	}
 	return correlation(sxy, sxx, syy), nil
+}
+
+// constant reports whether every entry of v equals the first (true for
+// an empty v).
+func constant(v []float64) bool {
+	for _, x := range v {
+		if x != v[0] {
+			return false
+		}
+	}
+	return true
 }
 
 // VecAdjustedCosine returns the adjusted cosine similarity of two items
