@@ -7,6 +7,8 @@ import (
 	"maps"
 	"math/bits"
 	"slices"
+
+	"github.com/shopaffinity/affinity/internal/timetext"
 )
 
 // OrderChange is one change of a shop's orders as a feed delivers it: the
@@ -14,7 +16,8 @@ import (
 // An order is the unit of change: a put carries every line of the order as
 // it stands now, so edits, partial refunds and re-deliveries are all the
 // same operation. See [Builder.Apply]. In JSON its fields are "key",
-// "version", "delete" and "lines" (each a [Purchase]).
+// "version", "delete" and "lines" (each a [Purchase]); any other field is
+// an error (see [OrderChange.UnmarshalJSON]).
 type OrderChange struct {
 	// Key is the shop's order id; required. Order keys are global to the
 	// shop: a change of key K replaces every order with key K, whatever
@@ -41,6 +44,16 @@ type OrderChange struct {
 	// and they must all have the same Customer (empty for an anonymous
 	// order). A put without lines is a delete.
 	Lines []Purchase `json:"lines"`
+}
+
+// UnmarshalJSON reads an OrderChange as encoding/json reads the struct,
+// but refuses a field the struct does not have, naming it (json: unknown
+// field "vesion": a misspelt "version" would store the order without its
+// version, a misspelt "delete" put an order meant to go); its lines are
+// read by [Purchase.UnmarshalJSON].
+func (c *OrderChange) UnmarshalJSON(b []byte) error {
+	type plain OrderChange
+	return timetext.Unmarshal(b, (*plain)(c))
 }
 
 // orderChanges holds what PutOrder, DeleteOrder and EraseCustomer staged;

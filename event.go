@@ -1,7 +1,6 @@
 package affinity
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"time"
@@ -146,22 +145,25 @@ type EventLine struct {
 func (e EventLine) Time() time.Time { return time.Unix(e.Unix, 0).UTC() }
 
 // UnmarshalJSON reads a Purchase as encoding/json reads the struct, but
-// refuses a time whose UTC offset RFC 3339 does not allow ("+24:00",
-// which time.Time reads as a day earlier), as the loaders of files do.
+// refuses a field the struct does not have, naming it (json: unknown
+// field "unit_price": a misspelt "price" would otherwise make the line
+// free, a misspelt "customer" anonymous), and a time whose UTC offset RFC
+// 3339 does not allow ("+24:00", which time.Time reads as a day
+// earlier), as the loaders of files do.
 func (p *Purchase) UnmarshalJSON(b []byte) error {
 	type plain Purchase
-	return json.Unmarshal(b, &struct {
+	return timetext.Unmarshal(b, &struct {
 		*plain
 		Time timetext.JSON `json:"time"`
 	}{(*plain)(p), timetext.JSON{T: &p.Time}})
 }
 
 // UnmarshalJSON reads an Event as encoding/json reads the struct, but
-// refuses a time whose UTC offset RFC 3339 does not allow (see
-// [Purchase.UnmarshalJSON]).
+// refuses a field the struct does not have and a time whose UTC offset
+// RFC 3339 does not allow (see [Purchase.UnmarshalJSON]).
 func (e *Event) UnmarshalJSON(b []byte) error {
 	type plain Event
-	return json.Unmarshal(b, &struct {
+	return timetext.Unmarshal(b, &struct {
 		*plain
 		Time timetext.JSON `json:"time"`
 	}{(*plain)(e), timetext.JSON{T: &e.Time}})

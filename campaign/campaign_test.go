@@ -484,3 +484,22 @@ func TestReadJSONTimeOffset(t *testing.T) {
 	require.Len(t, msgs, 1)
 	require.True(t, msgs[0].Time.Equal(time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC)))
 }
+
+// TestReadJSONUnknownFields: a plan's message or item with a field
+// Message or Item does not have was read without it: a misspelt
+// "control" made a held-out entry a send the cap counts as treated. It
+// is an error naming the field.
+func TestReadJSONUnknownFields(t *testing.T) {
+	const good = `[{"campaign":"c","customer":"x","time":"2026-01-05T10:00:00Z","control":true,"items":[{"product":"p","name":"P","reason":"r"}]}]`
+	msgs, err := campaign.ReadJSON(strings.NewReader(good))
+	require.NoError(t, err)
+	require.Len(t, msgs, 1)
+	require.True(t, msgs[0].Control)
+	for _, field := range []string{"control", "product"} {
+		bad := strings.Replace(good, `"`+field+`":`, `"`+field+`_x":`, 1)
+		_, err := campaign.ReadJSON(strings.NewReader(bad))
+		require.Error(t, err, bad)
+		require.Contains(t, err.Error(), `unknown field "`+field+`_x"`)
+		require.True(t, strings.HasPrefix(err.Error(), "campaign: read JSON: "), err.Error())
+	}
+}

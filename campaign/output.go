@@ -174,7 +174,8 @@ func checkUTF8(m *Message) error {
 // (the JSON decoder would replace the invalid bytes, so that the keys no
 // longer match), as is anything that is not one JSON array of messages
 // (surrounding white space aside): null, a null message, a message
-// without its campaign, customer or time, an item without its product. A nil r is an error matching
+// without its campaign, customer or time, an item without its product, a
+// field no message or item has (see [Message.UnmarshalJSON]). A nil r is an error matching
 // [affinity.ErrNilArgument].
 func ReadJSON(r io.Reader) ([]Message, error) {
 	if r == nil {

@@ -3,7 +3,6 @@ package campaign
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -333,11 +332,13 @@ func (p *Plan) Sent() []Message {
 }
 
 // UnmarshalJSON reads a Message as encoding/json reads the struct, but
-// refuses a time whose UTC offset RFC 3339 does not allow ("+24:00",
-// which time.Time reads as a day earlier).
+// refuses a field of the message or of an item that the structs do not
+// have, naming it (a misspelt "control" would send a held-out entry), and
+// a time whose UTC offset RFC 3339 does not allow ("+24:00", which
+// time.Time reads as a day earlier).
 func (m *Message) UnmarshalJSON(b []byte) error {
 	type plain Message
-	return json.Unmarshal(b, &struct {
+	return timetext.Unmarshal(b, &struct {
 		*plain
 		Time timetext.JSON `json:"time"`
 	}{(*plain)(m), timetext.JSON{T: &m.Time}})

@@ -169,7 +169,10 @@ func (r Rec) MarshalJSON() ([]byte, error) { return r.AppendJSON(make([]byte, 0,
 // on a fallback, a co-purchase result without one, a pair reason below
 // chance (lift under 1) or without its product and unit, a negative
 // count, a taste reason without its category. JSON null leaves r as it
-// is, as encoding/json asks of an Unmarshaler.
+// is, as encoding/json asks of an Unmarshaler. A field it does not know
+// is ignored, unlike in the records a shop takes in ([affinity.Purchase]):
+// a result is an answer, and a client reads one written by a later
+// version of this package, with a field more, as before.
 func (r *Rec) UnmarshalJSON(b []byte) error {
 	if isNull(b) {
 		return nil

@@ -1,9 +1,13 @@
 // Package timetext holds what the loaders of the affinity packages check
-// in a time read from text beyond what time.Parse checks.
+// in a time read from text beyond what time.Parse checks, and the strict
+// JSON decoding of the records that carry such a time.
 package timetext
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 )
@@ -50,6 +54,25 @@ func (j JSON) UnmarshalJSON(b []byte) error {
 	}
 	if s := string(b); s != "null" && !OffsetInRange(time.RFC3339, strings.Trim(s, `"`), *j.T) {
 		return fmt.Errorf("time %s: UTC offset out of range (hours 00–23, minutes 00–59)", s)
+	}
+	return nil
+}
+
+// Unmarshal decodes the JSON value b into v as json.Unmarshal does, but
+// refuses a field v does not have, at any depth but inside a value that
+// decodes itself (json: unknown field "customer_id"): a record read from
+// a feed or a file with a misspelt field would otherwise take the zero
+// value for the field meant (an anonymous line, a free item, an order
+// without its version). Data after the value is an error, as in
+// json.Unmarshal.
+func Unmarshal(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("invalid data after the JSON value at byte %d", dec.InputOffset())
 	}
 	return nil
 }
