@@ -98,11 +98,21 @@ type Audience struct {
 // Right after [Shop.Refresh] the snapshot's segment index may still be
 // under construction: Segment waits for it without a bound, like
 // [Snapshot.Segments]. A caller whose wait must end with a context (a
-// request handler, with its request's) calls [Snapshot.SegmentIndex]
-// with it first: once that returns without an error, Segment on the same
-// snapshot does not wait.
+// request handler, with its request's) calls [Snapshot.SegmentContext].
 func (s *Snapshot) Segment(query string) (*Audience, error) {
-	x, err := s.segs.get(context.Background())
+	return s.SegmentContext(context.Background(), query)
+}
+
+// SegmentContext is [Snapshot.Segment] waiting for a segment index under
+// construction only until ctx is done: it then returns ctx's error,
+// wrapped ("shop: waiting for the segment index: context canceled"),
+// while the build goes on for later callers as long as the snapshot is
+// the shop's current one. A nil ctx returns [ErrNilContext].
+func (s *Snapshot) SegmentContext(ctx context.Context, query string) (*Audience, error) {
+	if ctx == nil {
+		return nil, ErrNilContext
+	}
+	x, err := s.segs.get(ctx)
 	if err != nil {
 		return nil, err
 	}

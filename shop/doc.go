@@ -66,7 +66,9 @@
 // snapshot's segment index is updated (or built) in the background:
 // [Snapshot.Segments] and the calls that read it ([Snapshot.Segment],
 // [Snapshot.Audience], [Snapshot.SegmentIndex], and [Snapshot.Profile]
-// until the shop serves profiles) wait for it on that snapshot. A learned model (EASE) is fitted again
+// until the shop serves profiles) wait for it on that snapshot;
+// [Snapshot.SegmentContext], SegmentIndex and Profile only until their
+// context is done. A learned model (EASE) is fitted again
 // in the background too, and a snapshot of the same history with the new
 // fit replaces the served one when it is done ([Options.ModelRefit],
 // [Shop.WaitModel]). Long steps report to [Options.Progress] and

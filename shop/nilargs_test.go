@@ -32,6 +32,10 @@ func TestNilArguments(t *testing.T) {
 		"Profile":      func() error { _, err := snap.Profile(nilCtx, key); return err },
 		"Value":        func() error { _, err := snap.Value(nilCtx); return err },
 		"SegmentIndex": func() error { _, err := snap.SegmentIndex(nilCtx); return err },
+		"SegmentContext": func() error {
+			_, err := snap.SegmentContext(nilCtx, "all")
+			return err
+		},
 	}
 	reliability.Calls(t, reliability.Record{Kind: "invalid", Subject: "shop: every call that takes a context, with a nil one",
 		Outcome: "ErrNilContext, matching affinity.ErrNilArgument; no panic"}, ctxCalls, shop.ErrNilContext, affinity.ErrNilArgument)
