@@ -18,13 +18,19 @@ import (
 // requests begin with "shop: " and name each package and say "invalid"
 // once, while matching what they report: Together's unknown product
 // matches recommend.ErrUnknownProduct, and Segment's bad query is a
-// *segment.QueryError or *segment.SyntaxError for errors.As.
+// *segment.QueryError or *segment.SyntaxError for errors.As, its message
+// "shop: query: syntax error …" (the query's context and the syntax
+// error's "query: " were both put before it: "shop: query: query: …"),
+// also in a shop without orders, which only parses the query.
 func TestRequestErrorsNameThePackageOnce(t *testing.T) {
 	ctx := context.Background()
 	s, err := shop.Open(ctx, shop.Purchases(slices.Values(errLines())), shop.Options{})
 	require.NoError(t, err)
 	defer s.Close()
 	snap := s.Snapshot()
+	empty, err := shop.Open(ctx, shop.Purchases(slices.Values([]affinity.Purchase(nil))), shop.Options{})
+	require.NoError(t, err)
+	defer empty.Close()
 	var nilCtx context.Context
 	recommendErr := func(ctx context.Context, req shop.Request) func() error {
 		return func() error { _, err := snap.Recommend(ctx, req); return err }
@@ -45,7 +51,11 @@ func TestRequestErrorsNameThePackageOnce(t *testing.T) {
 			Is: []error{recommend.ErrUnknownProduct}, Text: `"nope"`},
 		{Name: "Segment naming an unknown category", Call: segmentErr(`affinity("Nope/Nope") >= 0.3`), Is: []error{segment.ErrUnknown}, As: &qe},
 		{Name: "Segment with an empty recency range", Call: segmentErr(`recency between 28d and 14d`), Is: []error{segment.ErrInvalid}, As: &qe},
-		{Name: "Segment that does not parse", Call: segmentErr(`recency <`), As: &se},
+		{Name: "Segment that does not parse", Call: segmentErr(`recency <`), As: &se, Text: "shop: query: syntax error at line 1, column 10"},
+		{Name: "SegmentContext that does not parse", Call: func() error { _, err := snap.SegmentContext(ctx, `frequency >=`); return err },
+			As: &se, Text: "shop: query: syntax error at line 1, column 13"},
+		{Name: "Segment that does not parse in a shop without orders", Call: func() error { _, err := empty.Snapshot().Segment(`recency <`); return err },
+			As: &se, Text: "shop: query: syntax error"},
 		{Name: "ParseOrder of an unknown order", Call: func() error { _, err := shop.ParseOrder("bogus"); return err }},
 	})
 }

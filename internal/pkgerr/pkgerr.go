@@ -39,10 +39,14 @@ func New(msg string, errs ...error) error {
 // package add their context the package is named once — "segment: load
 // f.bin: corrupt index file: …". The error of another package keeps its
 // prefix ("clv: window of 200000 months: affinity: invalid look-back …").
+// Nor is what said twice: an error whose message (after pkg's prefix)
+// already begins with what + ": " — the "query: syntax error …" of package
+// query wrapped as a query's — keeps its own ("shop: query: syntax error
+// …", not "shop: query: query: …").
 // The result matches err and each of also with errors.Is and errors.As.
 func Wrap(pkg, what string, err error, also ...error) error {
 	msg := strings.TrimPrefix(err.Error(), pkg+": ")
-	if what != "" {
+	if what != "" && !strings.HasPrefix(msg, what+": ") {
 		msg = what + ": " + msg
 	}
 	return &multi{msg: pkg + ": " + msg, errs: append([]error{err}, also...)}

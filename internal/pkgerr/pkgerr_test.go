@@ -15,7 +15,8 @@ type typed struct{ msg string }
 func (e *typed) Error() string { return e.msg }
 
 // TestNameThePackageOnce: Wrap leaves out the prefix of its own package
-// only, New says its message alone; both match every error they are
+// only, and its context when the message begins with it, New says its
+// message alone; both match every error they are
 // given, with errors.Is and errors.As.
 func TestNameThePackageOnce(t *testing.T) {
 	own := errors.New("pkg: corrupt file")
@@ -31,6 +32,9 @@ func TestNameThePackageOnce(t *testing.T) {
 		{"Wrap of another package's error", pkgerr.Wrap("pkg", "Lookback", other, sentinel), "pkg: Lookback: other: bad value", []error{other, sentinel}},
 		{"Wrap without context", pkgerr.Wrap("pkg", "", own), "pkg: corrupt file", []error{own}},
 		{"Wrap of a wrapped error", pkgerr.Wrap("pkg", "b", pkgerr.Wrap("pkg", "a", own)), "pkg: b: a: corrupt file", []error{own}},
+		{"Wrap of an error that begins with the context", pkgerr.Wrap("pkg", "query", errors.New("query: syntax error")), "pkg: query: syntax error", nil},
+		{"Wrap of the package's error that begins with the context", pkgerr.Wrap("pkg", "load", pkgerr.Wrap("pkg", "load", own)), "pkg: load: corrupt file", []error{own}},
+		{"Wrap of an error with the context further on", pkgerr.Wrap("pkg", "query", other), "pkg: query: other: bad value", []error{other}},
 		{"New", pkgerr.New("pkg: as-of time required", sentinel, fs.ErrInvalid), "pkg: as-of time required", []error{sentinel, fs.ErrInvalid}},
 	}
 	for _, c := range cases {

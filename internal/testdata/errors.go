@@ -20,8 +20,9 @@ type ErrorCase struct {
 	Text string
 }
 
-// packagePrefixes are the prefixes of the affinity packages' messages.
-var packagePrefixes = []string{"affinity:", "beam:", "campaign:", "clv:", "dataset:", "evaluate:", "pipeline:", "recommend:", "segment:", "shop:", "similarity:"}
+// packagePrefixes are the prefixes of the affinity packages' messages
+// ("query:": segment/query's syntax errors).
+var packagePrefixes = []string{"affinity:", "beam:", "campaign:", "clv:", "dataset:", "evaluate:", "pipeline:", "query:", "recommend:", "segment:", "shop:", "similarity:"}
 
 // CheckErrors runs each case as a subtest: its error must begin with
 // prefix (such as "segment: "), match what the case asks, and name each
