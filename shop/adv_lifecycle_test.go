@@ -461,7 +461,8 @@ func TestLifecycleProgressRefresh(t *testing.T) {
 
 // TestLifecycleStockModel: the stock set of the current snapshot is, after
 // any sequence of SetInStock, UpdateStock, SetStock and refreshes that add
-// products, the catalog's flag overridden by the live settings, with the
+// products, the catalog's flag overridden by the live settings (those of
+// keys the shop knew when set, or that the last SetStock named), with the
 // non-merchandise never in stock — a naive model of the documentation.
 func TestLifecycleStockModel(t *testing.T) {
 	ctx := context.Background()
@@ -492,21 +493,29 @@ func TestLifecycleStockModel(t *testing.T) {
 			}
 			return ks
 		}
+		// SetInStock and UpdateStock keep the settings of the keys the
+		// snapshot knows and of those the last SetStock named
+		update := func(k string, in bool) {
+			_, known := s.Snapshot().History().Catalog().LookupProduct(k)
+			if _, kept := settings[k]; known || kept {
+				settings[k] = in
+			}
+		}
 		for step := range 12 {
 			switch r.IntN(5) {
 			case 0:
 				k, in := key(r.IntN(np)), r.IntN(2) == 0
+				update(k, in)
 				s.SetInStock(k, in)
-				settings[k] = in
 			case 1:
 				in, out := pick(), pick()
-				s.UpdateStock(in, out)
 				for _, k := range in {
-					settings[k] = true
+					update(k, true)
 				}
 				for _, k := range out {
-					settings[k] = false
+					update(k, false)
 				}
+				s.UpdateStock(in, out)
 			case 2:
 				in, out := pick(), pick()
 				s.SetStock(in, out)

@@ -120,7 +120,7 @@ func BenchmarkSetInStockManySettings(b *testing.B) {
 	for i := range 100_000 {
 		gone = append(gone, fmt.Sprintf("discontinued-%d", i))
 	}
-	s.UpdateStock(nil, gone)
+	s.SetStock(nil, gone)
 	b.ReportAllocs()
 	in := false
 	for b.Loop() {

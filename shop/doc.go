@@ -51,7 +51,9 @@
 //
 // # Live controls
 //
-// Stock is set by shop key ([Shop.SetInStock]) and survives every refresh.
+// Stock is set by shop key ([Shop.SetInStock], [Shop.UpdateStock] for
+// the products the shop knows, [Shop.SetStock] for a whole feed) and
+// survives every refresh.
 // Non-merchandise — postage, fees, gift vouchers, manual adjustments,
 // recognised by [DefaultNonMerchandise] or listed in
 // [Options.NonMerchandise] — is never counted as co-purchase evidence,

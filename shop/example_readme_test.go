@@ -51,9 +51,9 @@ func readme(newOrders []affinity.Purchase) error {
 	}
 	fmt.Println(aud.Len(), "customers, revenue", aud.Revenue())
 
-	// Live controls survive every refresh (UpdateStock takes a whole feed
-	// in one pass); a refresh builds the next snapshot beside the current
-	// one and swaps it in.
+	// Live controls survive every refresh (UpdateStock takes many keys in
+	// one pass, SetStock a whole feed); a refresh builds the next snapshot
+	// beside the current one and swaps it in.
 	s.SetInStock("p00413", false)
 	err = s.Refresh(ctx, shop.Purchases(slices.Values(newOrders)))
 	fmt.Println("as of", s.Snapshot().AsOf())

@@ -14,3 +14,10 @@ func HoldCompactionSwaps() (release func()) {
 		close(gate)
 	})
 }
+
+// StockSettings returns how many stock settings s keeps.
+func StockSettings(s *Shop) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.stock)
+}

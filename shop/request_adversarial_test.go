@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"regexp"
@@ -753,14 +754,17 @@ func TestAdversarialRequests(t *testing.T) {
 				require.NoError(t, err, "seed %d", seed)
 				for round := range 4 {
 					if round > 0 {
-						// stock changes, some for products not listed yet
+						// stock changes, some for products not listed yet:
+						// those are not kept
 						for range 3 {
 							key := w.products[w.r.IntN(len(w.products))].Key
 							if w.r.IntN(4) == 0 {
 								key = advKey(w.nProds + w.r.IntN(2))
 							}
 							in := w.r.IntN(3) == 0
-							w.live[key] = in
+							if _, known := s.Snapshot().History().Catalog().LookupProduct(key); known {
+								w.live[key] = in
+							}
 							s.SetInStock(key, in)
 						}
 						w.live["POST"] = true
@@ -1011,8 +1015,8 @@ func TestAdversarialPopularScoreOrder(t *testing.T) {
 // TestAdversarialRequestsDuringRefresh serves requests while the shop
 // refreshes (new orders, new products) and stock changes: every answer
 // keeps the promises whatever snapshot it read. Products set out of stock
-// before the start, some of them listed only by a later refresh, and the
-// non-merchandise never appear.
+// before the start (by SetStock), some of them listed only by a later
+// refresh, and the non-merchandise never appear.
 func TestAdversarialRequestsDuringRefresh(t *testing.T) {
 	ctx := context.Background()
 	w, src := newAdvWorld(77, shop.DefaultNonMerchandise)
@@ -1053,9 +1057,7 @@ func TestAdversarialRequestsDuringRefresh(t *testing.T) {
 		}
 	}
 	require.True(t, non["DOTCOM-POST"] && non["POST"] && non["HANDLING"])
-	for key := range out {
-		s.SetInStock(key, false)
-	}
+	s.SetStock(nil, slices.Sorted(maps.Keys(out))) // a whole feed: remembered for the products to come
 	toggle := slices.DeleteFunc(w.merch(), func(k string) bool { return out[k] })
 	custs := slices.Clone(w.custs)
 

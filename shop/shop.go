@@ -3,6 +3,8 @@ package shop
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -523,16 +525,13 @@ func (s *Shop) WaitModel(ctx context.Context) error {
 // SetInStock marks the product with shop key key in or out of stock, in
 // the current snapshot at once and in every later one: the setting
 // overrides the catalog's stock flag until changed again. A key the
-// current snapshot does not know yet is remembered and applies once the
-// product appears. Out-of-stock products are not recommended (unless a
-// request's rules include them). Non-merchandise stays out whatever the
-// setting. It takes time in proportion to the catalog's products / 64
-// (the engine's stock set is copied), whatever the settings made before.
-//
-// Settings are kept until changed or replaced: those of keys no snapshot
-// knows (discontinued products, say) cost memory and are looked up again
-// at every refresh. [Shop.SetStock] replaces them all: a stock feed that
-// names products the catalog no longer holds is best sent with it.
+// current snapshot does not know changes nothing and is not remembered,
+// unless the last [Shop.SetStock] named it (see [Shop.UpdateStock], which
+// reports such keys). Out-of-stock products are
+// not recommended (unless a request's rules include them).
+// Non-merchandise stays out whatever the setting. It takes time in
+// proportion to the catalog's products / 64 (the engine's stock set is
+// copied), whatever the settings made before.
 func (s *Shop) SetInStock(key string, inStock bool) {
 	if inStock {
 		s.UpdateStock([]string{key}, nil)
@@ -541,39 +540,86 @@ func (s *Shop) SetInStock(key string, inStock bool) {
 	}
 }
 
+// StockReport says what [Shop.UpdateStock] did with its keys.
+type StockReport struct {
+	// InStock and OutOfStock count the distinct keys of products the
+	// current snapshot knows that the call set in and out of stock (a key
+	// in both lists counts as out of stock, a key given twice once).
+	InStock, OutOfStock int
+	// Unknown holds the distinct keys the current snapshot does not know,
+	// sorted; nil when there are none. Their settings are not kept, so
+	// that a feed of discontinued or misspelt keys costs no memory: a
+	// product the catalog lists later takes its catalog flag, unless
+	// [Shop.SetStock] remembered its key (then the call changes that
+	// setting).
+	Unknown []string
+}
+
 // UpdateStock is [Shop.SetInStock] for many keys at once: keys in inStock
 // are in stock, keys in outOfStock are not (a key in both ends out of
-// stock), and the settings of other keys stay as they were. It takes time
-// in proportion to the keys plus the catalog's products / 64, where a
-// SetInStock per key would take the latter for every key.
-func (s *Shop) UpdateStock(inStock, outOfStock []string) {
+// stock), and the settings of other keys stay as they were. It returns
+// what it set and the keys it did not know. It takes time in proportion
+// to the keys plus the catalog's products / 64, where a SetInStock per
+// key would take the latter for every key.
+//
+// Settings are kept for the products the shop knows, and for the keys
+// the last [Shop.SetStock] named: a stock feed that lists products
+// before the catalog does (and may name products it no longer holds) is
+// sent whole with SetStock, whose settings replace the earlier ones.
+func (s *Shop) UpdateStock(inStock, outOfStock []string) StockReport {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, k := range inStock {
-		s.stock[k] = true
-	}
-	for _, k := range outOfStock {
-		s.stock[k] = false
-	}
 	snap := s.cur.Load()
 	cat := snap.h.Catalog()
-	resolve := func(keys []string, in bool) []affinity.ProductID {
-		var ps []affinity.ProductID
+	final := make(map[affinity.ProductID]bool, len(inStock)+len(outOfStock))
+	var unknown []string
+	mark := func(keys []string, in bool) {
 		for _, k := range keys {
-			// a key in both lists ends out of stock (the settings' map)
-			if p, ok := cat.LookupProduct(k); ok && s.stock[k] == in && !(in && snap.nonMerch.Contains(uint32(p))) {
-				ps = append(ps, p)
+			p, ok := cat.LookupProduct(k)
+			if !ok {
+				unknown = append(unknown, k)
+				if _, kept := s.stock[k]; !kept {
+					continue // not remembered: the memory of settings stays bounded
+				}
+			}
+			s.stock[k] = in
+			if ok {
+				final[p] = in
 			}
 		}
-		return ps
 	}
-	snap.eng.UpdateStock(resolve(inStock, true), resolve(outOfStock, false))
+	mark(inStock, true)
+	mark(outOfStock, false)
+	var rep StockReport
+	var in, out []affinity.ProductID
+	for _, p := range slices.Sorted(maps.Keys(final)) {
+		switch {
+		case !final[p]:
+			rep.OutOfStock++
+			out = append(out, p)
+		case snap.nonMerch.Contains(uint32(p)):
+			rep.InStock++ // set, but non-merchandise stays out
+		default:
+			rep.InStock++
+			in = append(in, p)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		rep.Unknown = slices.Compact(unknown)
+	}
+	snap.eng.UpdateStock(in, out)
+	return rep
 }
 
 // SetStock replaces every stock setting at once: keys in inStock are in
 // stock, keys in outOfStock are not (a key in both ends out of stock),
 // and all earlier settings are forgotten (products not named follow the
-// catalog again). It takes time linear in the catalog and the keys.
+// catalog again). Unlike [Shop.UpdateStock] it remembers the keys the
+// current snapshot does not know, until the next SetStock: their
+// settings apply once their products appear, and cost memory in
+// proportion to the last feed and a lookup at every refresh. It takes
+// time linear in the catalog and the keys.
 func (s *Shop) SetStock(inStock, outOfStock []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -429,7 +429,7 @@ func TestStockSurvivesRefresh(t *testing.T) {
 	top := popular()[0]
 	s.SetInStock(top, false)
 	assert.NotContains(t, popular(), top, "out of stock at once")
-	s.SetInStock("not-yet-listed", false) // remembered for later
+	s.SetInStock("not-yet-listed", false) // not known: not kept
 
 	before := s.Snapshot()
 	require.NoError(t, s.Refresh(ctx, shop.Purchases(slices.Values(sf.Purchases[half:]))))
@@ -449,7 +449,7 @@ func TestStockSurvivesRefresh(t *testing.T) {
 
 // TestUpdateStock checks that UpdateStock is SetInStock for many keys at
 // once: earlier settings of other keys stay, a key in both lists ends out
-// of stock, and unknown keys are remembered.
+// of stock, and unknown keys change nothing.
 func TestUpdateStock(t *testing.T) {
 	ctx := context.Background()
 	sf := small(5)
