@@ -66,11 +66,21 @@ func advShop(t *testing.T) (*shop.Shop, http.Handler) {
 	return s, mux
 }
 
-// do runs one request through h and checks that the answer is a complete
-// JSON document of the documented type; v (when not nil) receives it.
+// do runs one request through h, its body declared JSON, and checks that
+// the answer is a complete JSON document of the documented type; v (when
+// not nil) receives it.
 func do(t *testing.T, h http.Handler, method, target, body string, v any) int {
 	t.Helper()
+	return doAs(t, h, method, target, "application/json", body, v)
+}
+
+// doAs is do with the body's Content-Type (none when "").
+func doAs(t *testing.T, h http.Handler, method, target, contentType, body string, v any) int {
+	t.Helper()
 	req := httptest.NewRequest(method, target, strings.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	b := rec.Body.Bytes()

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"mime"
 	"net/http"
 	"os"
 	"slices"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
+	"github.com/shopaffinity/affinity/internal/cli"
 	"github.com/shopaffinity/affinity/shop"
 )
 
@@ -27,21 +29,18 @@ func main() {
 	addr := fs.String("addr", "127.0.0.1:8080", "address to serve on")
 	data := fs.String("data", "", "orders file (default: the embedded demo shop)")
 	format := fs.String("format", "csv", "format of -data: "+strings.Join(dataset.Formats(), ", "))
-	fs.Parse(os.Args[1:]) // a bad flag exits here
-	formatSet := false
-	fs.Visit(func(f *flag.Flag) { formatSet = formatSet || f.Name == "format" })
-	if fs.NArg() > 0 || (*data == "" && formatSet) || !slices.Contains(dataset.Formats(), *format) {
-		fmt.Fprintln(os.Stderr, "tinyshop: a stray argument, -format without -data (-format applies to -data), or a format not among", dataset.Formats())
-		os.Exit(2)
-	}
+	cli.Exit("tinyshop", cli.Parse(fs, os.Args[1:], dataset.Formats(), "data")) // a stray argument, -format without -data: status 2
 	s, err := shop.Open(context.Background(), shop.FileOrDemo(*data, *format), shop.Options{})
-	if err != nil {
-		log.Fatal(err)
-	}
+	cli.Exit("tinyshop", err) // a file that does not load: status 1
 	log.Printf("%s\n%sserving: curl 'http://%s/segments?q=frequency>=5'", s.Snapshot().Report(), s.Snapshot().History().Summary(), *addr)
 	routes(http.DefaultServeMux, s)
 	log.Fatal(http.ListenAndServe(*addr, nil))
 }
+
+// status is an HTTP status as an error: an error that wraps none is the request's fault, a 400.
+type status int
+
+func (c status) Error() string { return strings.ToLower(http.StatusText(int(c))) }
 
 func routes(mux *http.ServeMux, s *shop.Shop) {
 	handle := func(pattern string, f func(r *http.Request) (any, error)) {
@@ -49,8 +48,9 @@ func routes(mux *http.ServeMux, s *shop.Shop) {
 			w.Header().Set("Content-Type", "application/json")
 			r.Body = http.MaxBytesReader(w, r.Body, 1<<20) // reading past 1 MiB is an error
 			v, err := f(r)
-			if err != nil {
-				w.WriteHeader(http.StatusBadRequest)
+			if code := status(http.StatusBadRequest); err != nil {
+				errors.As(err, &code)
+				w.WriteHeader(int(code))
 				v = map[string]string{"error": err.Error()}
 			}
 			_ = json.NewEncoder(w).Encode(v)
@@ -64,11 +64,15 @@ func routes(mux *http.ServeMux, s *shop.Shop) {
 		return s.Snapshot().Recommend(r.Context(), shop.Request{Customer: r.PathValue("id"), K: k})
 	})
 	handle("GET /segments", func(r *http.Request) (any, error) {
-		return s.Snapshot().Segment(r.URL.Query().Get("q")) // size, revenue, AOV
+		return s.Snapshot().SegmentContext(r.Context(), r.URL.Query().Get("q")) // size, revenue, AOV
 	})
 	handle("POST /orders", func(r *http.Request) (any, error) {
+		if t, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); t != "application/json" {
+			return nil, fmt.Errorf("%w: send application/json", status(http.StatusUnsupportedMediaType))
+		}
 		var orders []affinity.OrderChange // whole orders: sent again, an order replaces itself
 		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields() // a misspelt field is an error, not a default
 		if err := dec.Decode(&orders); err != nil {
 			return nil, err // also orders over 1 MiB
 		}
@@ -76,6 +80,9 @@ func routes(mux *http.ServeMux, s *shop.Shop) {
 			return nil, errors.New("data after the orders, or a body over 1 MiB")
 		}
 		err := s.Refresh(r.Context(), shop.Changes(slices.Values(orders)))
+		if err != nil && !errors.Is(err, affinity.ErrInvalid) { // not the orders' fault: the shop closed, the client left, a build failed
+			err = fmt.Errorf("%w: %w", status(http.StatusServiceUnavailable), err)
+		}
 		return map[string]any{"as_of": s.Snapshot().AsOf()}, err
 	})
 }
