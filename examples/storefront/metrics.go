@@ -23,6 +23,7 @@ type metrics struct {
 	mu        sync.Mutex
 	routes    map[string]*routeStats
 	refreshes int
+	panics    int // handler panics (http.ErrAbortHandler aside)
 	lastSwap  time.Time
 }
 
@@ -50,6 +51,12 @@ func (m *metrics) observe(route string, status int, d time.Duration) {
 	rs.byStatus[status]++
 	rs.lat[rs.n%window] = d
 	rs.n++
+}
+
+func (m *metrics) panicked() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.panics++
 }
 
 func (m *metrics) refreshed() {
@@ -85,7 +92,7 @@ func (m *metrics) serve(w http.ResponseWriter, r *http.Request) error {
 		routes = append(routes, rr)
 		lats = append(lats, slices.Clone(rs.lat[:min(rs.n, window)]))
 	}
-	refreshes, age := m.refreshes, time.Since(m.lastSwap)
+	refreshes, panics, age := m.refreshes, m.panics, time.Since(m.lastSwap)
 	m.mu.Unlock()
 	for i, lat := range lats {
 		if len(lat) == 0 {
@@ -99,7 +106,7 @@ func (m *metrics) serve(w http.ResponseWriter, r *http.Request) error {
 	sort.Slice(routes, func(i, j int) bool { return routes[i].Route < routes[j].Route })
 	writeJSON(w, http.StatusOK, map[string]any{
 		"uptime_s": time.Since(m.started).Seconds(), "snapshot_as_of": snap.AsOf(),
-		"snapshot_age_s": age.Seconds(), "refreshes": refreshes, "routes": routes,
+		"snapshot_age_s": age.Seconds(), "refreshes": refreshes, "panics": panics, "routes": routes,
 	})
 	return nil
 }

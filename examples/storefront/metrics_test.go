@@ -56,3 +56,35 @@ func TestMetricsCountUnmatched(t *testing.T) {
 	assert.Equal(t, routeReport{Route: noRoute, Requests: 3, ByStatus: map[string]int64{"Not Found": 2, "Method Not Allowed": 1},
 		P50us: m.Routes[0].P50us, P99us: m.Routes[0].P99us, Maxus: m.Routes[0].Maxus}, m.Routes[0])
 }
+
+// TestMetricsCountRedirects: a request the mux redirects to the clean
+// form of its path was counted nowhere when the clean path has a route
+// (//healthz, /api//segments), and as "no route" with a JSON error body
+// on the redirect when it has none (/x/../nowhere). Each is counted under
+// "redirect" with its status, and answered with the mux's redirect; a
+// request that follows it is counted under its route.
+func TestMetricsCountRedirects(t *testing.T) {
+	h := advHandler(t) // a server of its own: no request counted yet
+	paths := []string{"//healthz", "/api//segments", "/x/../nowhere"}
+	statuses := map[string]int64{}
+	for _, path := range paths {
+		rec := serve(h, "GET", path, "")
+		require.True(t, rec.Code >= 300 && rec.Code < 400, "%s: %d", path, rec.Code)
+		assert.NotEmpty(t, rec.Header().Get("Location"), path)
+		assert.NotContains(t, rec.Body.String(), `"error"`, "%s: an error body on a redirect", path)
+		statuses[http.StatusText(rec.Code)]++
+	}
+	checkJSON(t, serve(h, "GET", "/healthz", ""), nil)
+	var m struct {
+		Routes []routeReport `json:"routes"`
+	}
+	checkJSON(t, serve(h, "GET", "/metrics", ""), &m)
+	byRoute := map[string]routeReport{}
+	for _, rr := range m.Routes {
+		byRoute[rr.Route] = rr
+	}
+	assert.Equal(t, int64(len(paths)), byRoute[redirect].Requests)
+	assert.Equal(t, statuses, byRoute[redirect].ByStatus)
+	assert.Equal(t, int64(1), byRoute["GET /healthz"].Requests)
+	assert.NotContains(t, byRoute, noRoute)
+}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -63,51 +64,75 @@ func newServer(s *shop.Shop, log *slog.Logger) *server {
 	return srv
 }
 
-// noRoute is the route of GET /metrics that counts the requests no
-// route matches.
-const noRoute = "no route"
+// noRoute and redirect are the routes of GET /metrics that count the
+// requests no route matches and those the mux redirects to the clean
+// form of their path (//healthz to /healthz, /x/../nowhere to /nowhere).
+const (
+	noRoute  = "no route"
+	redirect = "redirect"
+)
 
 func (srv *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if _, pattern := srv.mux.Handler(r); pattern == "" {
-		// no route: the mux's 404, or 405 with its Allow header, in the
-		// API's JSON error shape instead of plain text
-		t0 := time.Now()
-		j := &jsonStatus{ResponseWriter: w}
-		srv.mux.ServeHTTP(j, r)
-		srv.metrics.observe(noRoute, j.status, time.Since(t0))
-		return
+	t0 := time.Now()
+	mw := &muxWriter{ResponseWriter: w}
+	srv.mux.ServeHTTP(mw, r) // the mux's ServeHTTP sets r.PathValue
+	if !mw.routed {
+		route := noRoute
+		if mw.status >= 300 && mw.status < 400 {
+			route = redirect
+		}
+		srv.metrics.observe(route, cmp.Or(mw.status, http.StatusOK), time.Since(t0))
 	}
-	srv.mux.ServeHTTP(w, r) // not Handler's handler: only the mux's ServeHTTP sets r.PathValue
 }
 
-// jsonStatus turns the status the mux writes for a request no route
-// matches into a JSON error, dropping the mux's plain-text body.
-type jsonStatus struct {
+// muxWriter is the writer the mux is given. A route's handler marks it
+// routed (wrap) and writes through it; the mux's own answers are
+// recorded for /metrics, a redirect passed on as the mux writes it, a
+// 404, or a 405 with its Allow header, in the API's JSON error shape
+// instead of plain text.
+type muxWriter struct {
 	http.ResponseWriter
-	status int // written; 0 before
+	routed bool // a route's handler took the request
+	status int  // the status of the mux's own answer; 0 before
 }
 
-func (j *jsonStatus) WriteHeader(status int) {
-	if j.status != 0 {
-		return
+func (m *muxWriter) WriteHeader(status int) {
+	switch {
+	case m.routed:
+		m.ResponseWriter.WriteHeader(status)
+	case m.status != 0:
+	case status >= 400:
+		m.status = status
+		writeJSON(m.ResponseWriter, status, &apiError{Message: strings.ToLower(http.StatusText(status))})
+	default:
+		m.status = status
+		m.ResponseWriter.WriteHeader(status)
 	}
-	j.status = status
-	writeJSON(j.ResponseWriter, status, &apiError{Message: strings.ToLower(http.StatusText(status))})
 }
 
-func (j *jsonStatus) Write(b []byte) (int, error) {
-	j.WriteHeader(http.StatusOK)
-	return len(b), nil // the mux's text, replaced by the JSON error
+func (m *muxWriter) Write(b []byte) (int, error) {
+	if m.routed {
+		return m.ResponseWriter.Write(b)
+	}
+	m.WriteHeader(http.StatusOK)
+	if m.status >= 400 {
+		return len(b), nil // the mux's text, replaced by the JSON error
+	}
+	return m.ResponseWriter.Write(b)
 }
+
+// Unwrap gives http.ResponseController the connection's writer.
+func (m *muxWriter) Unwrap() http.ResponseWriter { return m.ResponseWriter }
 
 // apiError is an error with its HTTP status and, for a bad query, the
-// position of the problem.
+// position of the problem: its line and column (from 1) and its byte
+// offset (from 0, so a pointer: present at 0 too).
 type apiError struct {
 	Status   int    `json:"-"`
 	Message  string `json:"error"`
 	Line     int    `json:"line,omitempty"`
 	Column   int    `json:"column,omitempty"`
-	Position int    `json:"offset,omitempty"`
+	Position *int   `json:"offset,omitempty"`
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -119,21 +144,36 @@ func errorf(status int, format string, args ...any) error {
 // wrap times a handler, turns its error into a JSON error with the right
 // status, and turns a panic into a 500 instead of a dead connection. Once
 // the handler has sent its headers (a CSV export under way) no JSON error
-// can follow: the error is logged, and the status counted is the one
-// sent. A client that stopped reading (a write that failed, or a request
-// whose context ended) is no server error: it is logged at debug level.
+// can follow: the error, or the panic with its stack, is logged, and the
+// connection is aborted (panic(http.ErrAbortHandler)) so that the client
+// sees a broken response rather than a truncated one that looks whole
+// (a chunked body ended cleanly, a CSV cut at a line's end); the status
+// counted is the one sent. A client that stopped reading (a write that
+// failed, or a request whose context ended) is no server error: it is
+// logged at debug level. Every panic but http.ErrAbortHandler is counted
+// in /metrics.
 func (srv *server) wrap(route string, h func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t0 := time.Now()
+		if mw, ok := w.(*muxWriter); ok {
+			mw.routed = true // counted here, under its route
+		}
 		sw := &sentWriter{ResponseWriter: w}
 		defer func() {
-			if p := recover(); p != nil {
-				srv.log.Error("panic", "route", route, "panic", fmt.Sprint(p))
+			p := recover()
+			if p != nil && p != http.ErrAbortHandler {
+				srv.log.Error("panic", "route", route, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				srv.metrics.panicked()
+				p = http.ErrAbortHandler
 				if sw.status == 0 {
 					writeJSON(sw, http.StatusInternalServerError, &apiError{Message: "internal error"})
+					p = nil // answered
 				}
 			}
 			srv.metrics.observe(route, cmp.Or(sw.status, http.StatusOK), time.Since(t0))
+			if p != nil {
+				panic(p)
+			}
 		}()
 		err := h(sw, r)
 		switch {
@@ -142,9 +182,10 @@ func (srv *server) wrap(route string, h func(http.ResponseWriter, *http.Request)
 			// the headers and part of the body are out: nothing to add
 			if sw.writeErr != nil || r.Context().Err() != nil {
 				srv.log.Debug("client gone", "route", route, "status", sw.status, "error", err)
-			} else {
-				srv.log.Error("request", "route", route, "status", sw.status, "error", err)
+				return
 			}
+			srv.log.Error("request", "route", route, "status", sw.status, "error", err)
+			panic(http.ErrAbortHandler) // the client sees the response break off
 		default:
 			e := toAPIError(err)
 			if e.Status >= 500 {
@@ -193,9 +234,9 @@ func toAPIError(err error) *apiError {
 	case errors.As(err, &e):
 		return e
 	case errors.As(err, &se):
-		return &apiError{Status: http.StatusBadRequest, Message: se.Error(), Line: se.Line, Column: se.Column, Position: se.Offset}
+		return &apiError{Status: http.StatusBadRequest, Message: se.Error(), Line: se.Line, Column: se.Column, Position: &se.Offset}
 	case errors.As(err, &qe): // an unknown name or a bad window in a query that parsed
-		return &apiError{Status: http.StatusBadRequest, Message: err.Error(), Line: qe.Line, Column: qe.Column, Position: qe.Offset}
+		return &apiError{Status: http.StatusBadRequest, Message: err.Error(), Line: qe.Line, Column: qe.Column, Position: &qe.Offset}
 	case errors.As(err, &mb):
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("body larger than %d bytes", mb.Limit)}
 	case errors.Is(err, recommend.ErrUnknownProduct), errors.Is(err, shop.ErrUnknownCustomer):
@@ -271,19 +312,21 @@ func (srv *server) profile(w http.ResponseWriter, r *http.Request) error {
 // /api/customers/{id}/recommendations and fields of the cart's body, all
 // optional. The shop checks their ranges (a bad one is a 400).
 type rules struct {
-	MinPrice      affinity.Money `json:"min_price"`      // list price at least, in currency units
-	MaxPrice      affinity.Money `json:"max_price"`      // list price at most
-	PerCategory   int            `json:"per_category"`   // at most this many per category
-	CategoryDepth int            `json:"category_depth"` // counting categories at this level (1 = top)
-	Diversity     float64        `json:"diversity"`      // in [0, 1]: unlike the results before
-	Repeats       bool           `json:"repeats"`        // products the customer bought may come back
+	MinPrice      affinity.Money  `json:"min_price"`      // list price at least, in currency units (0: no lower bound)
+	MaxPrice      *affinity.Money `json:"max_price"`      // list price at most (absent: no upper bound; 0 is refused)
+	PerCategory   int             `json:"per_category"`   // at most this many per category
+	CategoryDepth int             `json:"category_depth"` // counting categories at this level (1 = top)
+	Diversity     float64         `json:"diversity"`      // in [0, 1]: unlike the results before
+	Repeats       bool            `json:"repeats"`        // products the customer bought may come back
 }
 
-// check returns a 400 for a count of the cart body's rules out of the
-// ranges rulesParams gives the query parameters (the shop checks the
-// rest).
+// check returns a 400 for a max_price of 0 and for a count of the cart
+// body's rules out of the ranges rulesParams gives the query parameters
+// (the shop checks the rest).
 func (ru *rules) check() error {
 	switch {
+	case ru.MaxPrice != nil && *ru.MaxPrice == 0:
+		return errNoMaxPrice
 	case ru.PerCategory < 0 || ru.PerCategory > shop.MaxK:
 		return errorf(http.StatusBadRequest, "per_category %d: want 0 to %d", ru.PerCategory, shop.MaxK)
 	case ru.CategoryDepth < 0 || ru.CategoryDepth > maxCategoryDepth:
@@ -292,12 +335,20 @@ func (ru *rules) check() error {
 	return nil
 }
 
+// errNoMaxPrice refuses a max_price of 0: the shop's rules read 0 as no
+// bound, where a client that sends it means "free products only".
+var errNoMaxPrice = errorf(http.StatusBadRequest, "max_price 0: want an amount above 0 (leave it out for no upper bound)")
+
 // maxCategoryDepth is the deepest category level a rule may count at.
 const maxCategoryDepth = 64
 
 // shop returns the rules as the shop's.
 func (ru *rules) shop() shop.Rules {
-	return shop.Rules{MinPrice: ru.MinPrice, MaxPrice: ru.MaxPrice, MaxPerCategory: ru.PerCategory,
+	var maxPrice affinity.Money // 0: no bound
+	if ru.MaxPrice != nil {
+		maxPrice = *ru.MaxPrice
+	}
+	return shop.Rules{MinPrice: ru.MinPrice, MaxPrice: maxPrice, MaxPerCategory: ru.PerCategory,
 		CategoryDepth: ru.CategoryDepth, Diversity: ru.Diversity, AllowRepeats: ru.Repeats}
 }
 
@@ -305,10 +356,11 @@ func (ru *rules) shop() shop.Rules {
 func rulesParams(r *http.Request) (rules, error) {
 	var ru rules
 	q := r.URL.Query()
+	var maxPrice affinity.Money
 	for _, m := range []struct {
 		name string
 		to   *affinity.Money
-	}{{"min_price", &ru.MinPrice}, {"max_price", &ru.MaxPrice}} {
+	}{{"min_price", &ru.MinPrice}, {"max_price", &maxPrice}} {
 		if s := q.Get(m.name); s != "" {
 			v, err := affinity.ParseMoney(s, '.')
 			if err != nil {
@@ -316,6 +368,12 @@ func rulesParams(r *http.Request) (rules, error) {
 			}
 			*m.to = v
 		}
+	}
+	if q.Get("max_price") != "" {
+		ru.MaxPrice = &maxPrice
+	}
+	if err := ru.check(); err != nil {
+		return ru, err
 	}
 	var err error
 	if ru.PerCategory, err = intParam(r, "per_category", 0, 0, shop.MaxK); err != nil {
@@ -448,8 +506,7 @@ func (srv *server) segments(w http.ResponseWriter, r *http.Request) error {
 
 // audience evaluates the query of a request. Right after a refresh it
 // waits for the snapshot's segment index as long as the request lasts (a
-// client that gives up is a 503, and stops waiting): Snapshot.Segment
-// itself would wait without a bound.
+// client that gives up is a 503, and stops waiting).
 func (srv *server) audience(r *http.Request) (*shop.Audience, shop.Order, error) {
 	q := r.URL.Query().Get("q")
 	if q == "" {
@@ -462,11 +519,7 @@ func (srv *server) audience(r *http.Request) (*shop.Audience, shop.Order, error)
 			return nil, 0, errorf(http.StatusBadRequest, "%v", err)
 		}
 	}
-	snap := srv.shop.Snapshot()
-	if _, err := snap.SegmentIndex(r.Context()); err != nil {
-		return nil, 0, err
-	}
-	aud, err := snap.Segment(q) // the index is built: no wait
+	aud, err := srv.shop.Snapshot().SegmentContext(r.Context(), q)
 	return aud, order, err
 }
 
@@ -510,13 +563,26 @@ type stockUpdate struct {
 	OutOfStock []string `json:"out_of_stock"`
 }
 
+// stockReply is the answer of PUT /api/stock: how many distinct products
+// the shop knows were set in and out of stock, and the keys it does not
+// know, sorted, which change nothing.
+type stockReply struct {
+	InStock    int      `json:"in_stock"`
+	OutOfStock int      `json:"out_of_stock"`
+	Unknown    []string `json:"unknown"`
+}
+
 func (srv *server) stock(w http.ResponseWriter, r *http.Request) error {
 	var u stockUpdate
 	if err := decode(w, r, &u); err != nil {
 		return err
 	}
-	srv.shop.UpdateStock(u.InStock, u.OutOfStock) // one pass, all or nothing
-	writeJSON(w, http.StatusOK, map[string]int{"in_stock": len(u.InStock), "out_of_stock": len(u.OutOfStock)})
+	rep := srv.shop.UpdateStock(u.InStock, u.OutOfStock) // one pass; keys the shop does not know are not kept
+	reply := stockReply{InStock: rep.InStock, OutOfStock: rep.OutOfStock, Unknown: rep.Unknown}
+	if reply.Unknown == nil {
+		reply.Unknown = []string{} // [], not null
+	}
+	writeJSON(w, http.StatusOK, reply)
 	return nil
 }
 

@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -169,6 +168,11 @@ func TestAPIRules(t *testing.T) {
 			req: shop.Request{Customer: "c000740", Cart: []string{"p00746"}, K: 6, Rules: shop.Rules{MinPrice: lo, MaxPrice: hi, MaxPerCategory: 1, CategoryDepth: 2}}},
 		{path: "/api/cart/recommendations", body: `{"cart":["p00746"],"k":6,"diversity":1}`,
 			req: shop.Request{Cart: []string{"p00746"}, K: 6, Rules: shop.Rules{Diversity: 1}}},
+		// min_price 0 and a null max_price are no bounds
+		{path: "/api/customers/c000740/recommendations?k=8&min_price=0",
+			req: shop.Request{Customer: "c000740", K: 8}},
+		{path: "/api/cart/recommendations", body: `{"cart":["p00746"],"k":6,"min_price":0,"max_price":null}`,
+			req: shop.Request{Cart: []string{"p00746"}, K: 6}},
 	} {
 		method := "GET"
 		if c.body != "" {
@@ -224,6 +228,10 @@ func TestAPIErrors(t *testing.T) {
 		{"cart diversity", "POST", "/api/cart/recommendations", `{"cart":["p00746"],"diversity":-1}`, 400, "diversity"},
 		{"cart price band", "POST", "/api/cart/recommendations", `{"cart":["p00746"],"min_price":"20","max_price":"10"}`, 400, "price band"},
 		{"cart bad price", "POST", "/api/cart/recommendations", `{"cart":["p00746"],"max_price":"ten"}`, 400, "bad JSON"},
+		// 0 is no bound to the shop: "at most 0" is refused, not ignored
+		{"zero max price", "GET", "/api/customers/c000740/recommendations?max_price=0", "", 400, "max_price 0"},
+		{"zero max price with cents", "GET", "/api/customers/c000740/recommendations?max_price=0.00", "", 400, "max_price 0"},
+		{"cart zero max price", "POST", "/api/cart/recommendations", `{"cart":["p00746"],"max_price":0}`, 400, "max_price 0"},
 		{"unknown customer", "GET", "/api/customers/nobody", "", 404, "unknown customer"},
 		{"unknown product", "GET", "/api/products/nope/together", "", 404, "unknown product"},
 		{"bad JSON", "POST", "/api/cart/recommendations", `{"cart":`, 400, "bad JSON"},
@@ -294,21 +302,18 @@ func TestMetricsFresh(t *testing.T) {
 // refresh then did not stop the stale build), and held up shutdown. The
 // wait ends with the request's context, a 503, as a profile's does.
 func TestSegmentWaitEndsWithRequest(t *testing.T) {
-	var hold atomic.Bool
-	release := make(chan struct{})
-	var once sync.Once
-	free := func() { once.Do(func() { close(release) }) }
+	gate := testdata.NewGate()
 	opts := shop.Options{Model: "neighbours", Progress: func(p affinity.Progress) {
-		if p.Step == "segment" && p.Done == 0 && hold.Load() {
-			<-release // the refresh's index build is slow
+		if p.Step == "segment" && p.Done == 0 {
+			gate.Wait() // the refresh's index build is slow
 		}
 	}}
 	s, err := shop.Open(context.Background(), freshSource(), opts)
 	require.NoError(t, err)
-	t.Cleanup(func() { free(); s.Close() })
+	t.Cleanup(func() { gate.Open(); s.Close() })
 	h := newServer(s, slog.New(slog.NewTextHandler(io.Discard, nil)))
 
-	hold.Store(true)
+	gate.Hold()
 	at := s.Snapshot().History().Latest()
 	require.NoError(t, s.Refresh(context.Background(), shop.Changes(func(yield func(affinity.OrderChange) bool) {
 		yield(affinity.OrderChange{Key: "sw-1", Lines: []affinity.Purchase{{Customer: "sw-c", Product: "p00746", Time: at, Quantity: 1, Price: 10000}}})

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -61,10 +62,11 @@ func TestCSVClientGone(t *testing.T) {
 }
 
 // TestWrapAfterHeaders: a handler that fails after sending its headers,
-// with the client still there, is a server error in the log, but its
-// response gets no JSON error (the status is out) and counts with the
-// status it sent; one that fails before gets its JSON error; one that
-// panics after sending its headers gets nothing appended either.
+// with the client still there, is a server error in the log, and its
+// response is aborted (http.ErrAbortHandler) with no JSON error appended,
+// counted with the status it sent; one that fails before gets its JSON
+// error; one that panics after sending its headers is aborted too, its
+// stack logged and the panic counted.
 func TestWrapAfterHeaders(t *testing.T) {
 	var logs bytes.Buffer
 	srv := &server{log: slog.New(slog.NewTextHandler(&logs, nil)), metrics: newMetrics(nil)}
@@ -74,7 +76,7 @@ func TestWrapAfterHeaders(t *testing.T) {
 		return errors.New("the export broke")
 	})
 	w := httptest.NewRecorder()
-	failLate.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+	assert.PanicsWithValue(t, http.ErrAbortHandler, func() { failLate.ServeHTTP(w, httptest.NewRequest("GET", "/", nil)) })
 	assert.Equal(t, "a,b\n", w.Body.String())
 	assert.Contains(t, logs.String(), "level=ERROR")
 	assert.Contains(t, logs.String(), "the export broke")
@@ -89,13 +91,52 @@ func TestWrapAfterHeaders(t *testing.T) {
 	assert.JSONEq(t, `{"error":"no such thing"}`, w.Body.String())
 	assert.Equal(t, int64(1), statusCount(srv, "early", http.StatusNotFound))
 
+	logs.Reset()
 	panicLate := srv.wrap("panic", func(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusAccepted)
 		_, _ = w.Write([]byte("partial"))
 		panic("bug")
 	})
 	w = httptest.NewRecorder()
-	require.NotPanics(t, func() { panicLate.ServeHTTP(w, httptest.NewRequest("GET", "/", nil)) })
+	assert.PanicsWithValue(t, http.ErrAbortHandler, func() { panicLate.ServeHTTP(w, httptest.NewRequest("GET", "/", nil)) })
 	assert.Equal(t, "partial", w.Body.String())
 	assert.Equal(t, int64(1), statusCount(srv, "panic", http.StatusAccepted))
+	assert.Contains(t, logs.String(), "panic=bug")
+	assert.Contains(t, logs.String(), "wrap_test.go", "the stack of the panic")
+	assert.Equal(t, 1, srv.metrics.panics)
+
+	panicEarly := srv.wrap("panic early", func(w http.ResponseWriter, r *http.Request) error { panic("bug") })
+	w = httptest.NewRecorder()
+	require.NotPanics(t, func() { panicEarly.ServeHTTP(w, httptest.NewRequest("GET", "/", nil)) })
+	assert.Equal(t, http.StatusInternalServerError, w.Code)
+	assert.JSONEq(t, `{"error":"internal error"}`, w.Body.String())
+	assert.Equal(t, 2, srv.metrics.panics)
+}
+
+// TestTruncatedResponseBreaks: a handler that panics or fails after its
+// headers and part of its body (a CSV export half written) was recovered
+// and its response ended as if complete: the client read a truncated
+// body with a 200 and no error. Now the client's read fails.
+func TestTruncatedResponseBreaks(t *testing.T) {
+	srv := &server{log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: newMetrics(nil)}
+	for name, fail := range map[string]func() error{
+		"panic": func() error { panic("bug halfway through the export") },
+		"error": func() error { return errors.New("the export broke") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			ts := httptest.NewServer(srv.wrap("csv", func(w http.ResponseWriter, r *http.Request) error {
+				w.Header().Set("Content-Type", "text/csv")
+				_, _ = w.Write([]byte("customer,spend\nc1,10.00\n"))
+				_ = http.NewResponseController(w).Flush()
+				return fail()
+			}))
+			defer ts.Close()
+			resp, err := http.Get(ts.URL)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			assert.Error(t, err, "a truncated export must not look complete")
+			assert.Equal(t, "customer,spend\nc1,10.00\n", string(body))
+		})
+	}
 }
