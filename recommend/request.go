@@ -102,8 +102,10 @@ type Rules struct {
 	// being 1 for substitutes and the cosine of buyer-category profiles
 	// otherwise — 0 when the engine has no profiles (Personalization < 0,
 	// or fewer than two categories at ProfileDepth), so that Diversity
-	// then spreads the results over substitute groups alone. 0 disables
-	// it.
+	// then spreads the results over substitute groups alone. Ties go to
+	// the more relevant candidate, then the lower id: the first result
+	// is the most relevant one at every Diversity, 1 included. 0
+	// disables it.
 	Diversity float64
 }
 

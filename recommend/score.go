@@ -994,8 +994,11 @@ func (e *Engine) mmr(s *scratch, k int, lambda float32) {
 	for i := range min(k, len(c)) {
 		best, bv := i, float32(math.Inf(-1))
 		for j := i; j < len(c); j++ {
+			// ties by relevance, then id: at Diversity 1, where
+			// relevance has no weight, the first place goes to the most
+			// relevant candidate and not to the lowest id
 			v := (1-lambda)*c[j].s/smax - lambda*s.simMax[j]
-			if v > bv || (v == bv && c[j].p < c[best].p) {
+			if v > bv || (v == bv && better(c[j], c[best]) < 0) {
 				best, bv = j, v
 			}
 		}
