@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,9 +26,12 @@ type refStore struct {
 	h      *affinity.History
 	e      *recommend.Engine
 	np     int
-	nonM   *roaring.Bitmap // Options.Exclude
-	bought map[string]map[affinity.ProductID]time.Time
+	nonM   *roaring.Bitmap                               // Options.Exclude
+	bought map[string]map[affinity.ProductID][]time.Time // purchase times
 	stock  []bool
+	// nextBasket: the customer's own products may come back (Repeat)
+	nextBasket bool
+	subDepth   int // Options.SubstituteDepth
 }
 
 var refCats = []string{"A/x/1", "A/x/2", "A/y", "B/z/3", "B/z/4", "B", "C/w"}
@@ -37,6 +41,12 @@ var refT0 = time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
 func refKey(p int) string { return fmt.Sprintf("q%02d", p) }
 
 func newRefStore(t testing.TB, seed uint64, workers int) *refStore {
+	return newRefStoreWith(t, seed, recommend.Options{Workers: workers})
+}
+
+// newRefStoreWith is newRefStore with o, to which it adds its
+// non-merchandise, segments and consumables.
+func newRefStoreWith(t testing.TB, seed uint64, o recommend.Options) *refStore {
 	t.Helper()
 	r := rand.New(rand.NewPCG(seed, 71))
 	np := 16 + r.IntN(10)
@@ -51,10 +61,13 @@ func newRefStore(t testing.TB, seed uint64, workers int) *refStore {
 		default:
 			cats = []string{refCats[r.IntN(len(refCats))]}
 		}
+		if p == 0 {
+			cats = []string{"C/w"} // the consumables' category is never empty
+		}
 		price := affinity.Money(r.IntN(6)) * 5000 // 0 (no price) to 2.5000
 		require.NoError(t, b.AddProduct(affinity.Product{Key: refKey(p), Categories: cats, Price: price, InStock: r.IntN(6) != 0}))
 	}
-	st := &refStore{np: np, bought: map[string]map[affinity.ProductID]time.Time{}}
+	st := &refStore{np: np, bought: map[string]map[affinity.ProductID][]time.Time{}}
 	type line struct {
 		c, p string
 		tm   time.Time
@@ -85,11 +98,9 @@ func newRefStore(t testing.TB, seed uint64, workers int) *refStore {
 		}
 		p, _ := cat.LookupProduct(l.p)
 		if st.bought[l.c] == nil {
-			st.bought[l.c] = map[affinity.ProductID]time.Time{}
+			st.bought[l.c] = map[affinity.ProductID][]time.Time{}
 		}
-		if t0, ok := st.bought[l.c][p]; !ok || l.tm.Before(t0) {
-			st.bought[l.c][p] = l.tm
-		}
+		st.bought[l.c][p] = append(st.bought[l.c][p], l.tm)
 	}
 	counts, err := similarity.Count(context.Background(), h, h.Latest(), similarity.CountOptions{Scope: similarity.Basket})
 	require.NoError(t, err)
@@ -97,7 +108,9 @@ func newRefStore(t testing.TB, seed uint64, workers int) *refStore {
 	require.NoError(t, err)
 	st.nonM = roaring.BitmapOf(uint32(r.IntN(np)))
 	segs := []*roaring.Bitmap{roaring.BitmapOf(0, 1, 2, 3, 4, 5)}
-	st.e, err = recommend.New(context.Background(), h, nb, h.Latest(), recommend.Options{Exclude: st.nonM, Segments: segs, Workers: workers})
+	o.Exclude, o.Segments, o.Consumables = st.nonM, segs, []recommend.Consumable{{Category: "C", Interval: refDue}}
+	st.e, err = recommend.New(context.Background(), h, nb, h.Latest(), o)
+	st.nextBasket, st.subDepth = o.NextBasket.RepeatWeight > 0, o.SubstituteDepth
 	require.NoError(t, err)
 	st.h = h
 	st.stock = make([]bool, np)
@@ -140,7 +153,7 @@ func (st *refStore) eligible(req recommend.Request) map[affinity.ProductID]bool 
 			continue // non-merchandise in the cart bans nothing
 		}
 		for _, c := range cat.Categories(p) {
-			subCats[c] = true
+			subCats[st.subCat(c)] = true
 		}
 	}
 	cust := req.Customer
@@ -160,15 +173,8 @@ func (st *refStore) eligible(req recommend.Request) map[affinity.ProductID]bool 
 		case !ru.IncludeOutOfStock && !st.stock[p]:
 			continue
 		}
-		if ru.Category != "" {
-			in := false
-			for _, c := range cat.Categories(p) {
-				path := cat.CategoryPath(c)
-				in = in || path == ru.Category || len(path) > len(ru.Category) && path[:len(ru.Category)+1] == ru.Category+"/"
-			}
-			if !in {
-				continue
-			}
+		if ru.Category != "" && !inCategory(cat, p, ru.Category) {
+			continue
 		}
 		if ru.MinPrice > 0 || ru.MaxPrice > 0 {
 			pr := cat.ProductPrice(p)
@@ -177,16 +183,45 @@ func (st *refStore) eligible(req recommend.Request) map[affinity.ProductID]bool 
 			}
 		}
 		if !ru.AllowRepeats {
-			if t0, ok := st.bought[cust][p]; ok && !t0.After(asOf) {
+			// bought at or before asOf, and not a consumable due again
+			var last time.Time
+			for _, tm := range st.bought[cust][p] {
+				if !tm.After(asOf) && tm.After(last) {
+					last = tm
+				}
+			}
+			if !last.IsZero() && !(inCategory(cat, p, "C") && asOf.Sub(last) >= refDue) {
 				continue
 			}
 		}
-		if !ru.AllowSubstitutes && slices.ContainsFunc(cat.Categories(p), func(c affinity.CategoryID) bool { return subCats[c] }) {
+		if !ru.AllowSubstitutes && slices.ContainsFunc(cat.Categories(p), func(c affinity.CategoryID) bool { return subCats[st.subCat(c)] }) {
 			continue
 		}
 		out[p] = true
 	}
 	return out
+}
+
+// subCat is the category of c at the substitute depth.
+func (st *refStore) subCat(c affinity.CategoryID) affinity.CategoryID {
+	if st.subDepth > 0 {
+		return st.h.Catalog().Ancestor(c, st.subDepth)
+	}
+	return c
+}
+
+// refDue is the interval of the consumables (category "C").
+const refDue = 10 * 24 * time.Hour
+
+// inCategory reports whether one of p's categories has path or is below it.
+func inCategory(cat *affinity.Catalog, p affinity.ProductID, path string) bool {
+	for _, c := range cat.Categories(p) {
+		q := cat.CategoryPath(c)
+		if q == path || strings.HasPrefix(q, path+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // randRequest draws a request with every rule the engine has, the
@@ -218,6 +253,10 @@ func (st *refStore) randRequest(r *rand.Rand) recommend.Request {
 	}
 	if r.IntN(3) == 0 {
 		ru.Category = []string{"A", "A/x", "A/x/1", "B", "B/z", "C/w", "A/y"}[r.IntN(7)]
+	}
+	if r.IntN(4) == 0 {
+		// an ad-hoc segment, ids past the customers included
+		req.Segment = roaring.BitmapOf(uint32(r.IntN(20)), uint32(r.IntN(20)), uint32(r.IntN(20)), 1000)
 	}
 	if r.IntN(3) == 0 {
 		req.AsOf = refT0.Add(time.Duration(r.IntN(55)) * 24 * time.Hour)
@@ -251,7 +290,17 @@ func (st *refStore) check(t *testing.T, req recommend.Request, recs []recommend.
 	el := st.eligible(req)
 	require.LessOrEqual(t, len(recs), req.K)
 	if req.Rules.MaxPerCategory == 0 {
-		assert.Equal(t, min(req.K, len(el)), len(recs), "K results whenever K are eligible")
+		if st.nextBasket {
+			assert.GreaterOrEqual(t, len(recs), min(req.K, len(el)), "K results whenever K are eligible")
+		} else {
+			assert.Equal(t, min(req.K, len(el)), len(recs), "K results whenever K are eligible")
+		}
+	}
+	if st.nextBasket {
+		// the customer's own products may come back as repeats
+		loose := req
+		loose.Rules.AllowRepeats = true
+		el = st.eligible(loose)
 	}
 	seen := map[affinity.ProductID]bool{}
 	caps := map[affinity.CategoryID]int{}
@@ -302,7 +351,14 @@ func (st *refStore) check(t *testing.T, req recommend.Request, recs []recommend.
 // determinism.
 func TestRequestRulesReference(t *testing.T) {
 	for seed := range uint64(testdata.Scale(30, 4)) {
-		st := newRefStore(t, seed, 1)
+		var o recommend.Options
+		switch seed % 4 {
+		case 1:
+			o.SubstituteDepth = 1 + int(seed/4)%2
+		case 3:
+			o.NextBasket.RepeatWeight = 0.5
+		}
+		st := newRefStoreWith(t, seed, o)
 		r := rand.New(rand.NewPCG(seed, 3))
 		if seed%2 == 1 {
 			var in, out []affinity.ProductID
@@ -371,7 +427,7 @@ func TestRequestAllWorkers(t *testing.T) {
 		var prev [][]recommend.Rec
 		for _, w := range []int{1, 3} {
 			st := newRefStore(t, seed, w)
-			req := recommend.Request{K: 6, Rules: recommend.Rules{Category: "A", MaxPerCategory: 2, Diversity: 0.5, Exclude: []string{refKey(1), refKey(1)}}}
+			req := recommend.Request{K: 6, Segment: roaring.BitmapOf(2, 3, 5, 8, 13, 500), Rules: recommend.Rules{Category: "A", MaxPerCategory: 2, Diversity: 0.5, Exclude: []string{refKey(1), refKey(1)}}}
 			all, err := st.e.RecommendAll(context.Background(), req)
 			require.NoError(t, err)
 			for c := range all {
