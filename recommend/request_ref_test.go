@@ -106,6 +106,12 @@ func newRefStoreWith(t testing.TB, seed uint64, o recommend.Options) *refStore {
 	require.NoError(t, err)
 	nb, err := similarity.NewIndex(context.Background(), counts, similarity.IndexOptions{Measure: similarity.Cosine, MinSupport: 1})
 	require.NoError(t, err)
+	if o.Evidence != nil {
+		// a learned model, with signed weights, reasons from the counts
+		nb, err = similarity.FitEASE(context.Background(), h, h.Latest(), similarity.EASEOptions{Count: similarity.CountOptions{Scope: similarity.Customer}, Lambda: 5})
+		require.NoError(t, err)
+		o.Evidence = counts
+	}
 	st.nonM = roaring.BitmapOf(uint32(r.IntN(np)))
 	segs := []*roaring.Bitmap{roaring.BitmapOf(0, 1, 2, 3, 4, 5)}
 	o.Exclude, o.Segments, o.Consumables = st.nonM, segs, []recommend.Consumable{{Category: "C", Interval: refDue}}
@@ -208,6 +214,17 @@ func (st *refStore) subCat(c affinity.CategoryID) affinity.CategoryID {
 		return st.h.Catalog().Ancestor(c, st.subDepth)
 	}
 	return c
+}
+
+// dedup returns the keys without repeats, in their first order.
+func dedup(keys []string) []string {
+	var out []string
+	for _, k := range keys {
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // refDue is the interval of the consumables (category "C").
@@ -355,6 +372,8 @@ func TestRequestRulesReference(t *testing.T) {
 		switch seed % 4 {
 		case 1:
 			o.SubstituteDepth = 1 + int(seed/4)%2
+		case 2:
+			o.Evidence = new(similarity.Counts) // newRefStoreWith fits EASE
 		case 3:
 			o.NextBasket.RepeatWeight = 0.5
 		}
@@ -390,6 +409,15 @@ func TestRequestRulesReference(t *testing.T) {
 					assert.Equal(t, recs, again, "same request, same answer")
 				} else {
 					assert.Empty(t, again)
+				}
+				// duplicates count once
+				once := req
+				once.Basket, once.Rules.Exclude, once.Rules.Only = dedup(req.Basket), dedup(req.Rules.Exclude), dedup(req.Rules.Only)
+				single, err := st.e.Recommend(nil, once)
+				require.NoError(t, err)
+				assert.Equal(t, len(recs), len(single))
+				if len(recs) > 0 {
+					assert.Equal(t, recs, single, "duplicate keys change nothing")
 				}
 			})
 		}

@@ -31,16 +31,22 @@ type refShop struct {
 	np     int
 	keys   []string
 	stock  map[string]bool
-	bought map[string]map[string]bool
+	bought map[string]map[string]time.Time // first purchase
+	asOf   time.Time                       // Options.AsOf; zero: the data's latest
 }
 
 func refShopKey(p int) string { return fmt.Sprintf("s%02d", p) }
 
 func newRefShop(t *testing.T, seed uint64) *refShop {
+	return newRefShopAsOf(t, seed, time.Time{})
+}
+
+// newRefShopAsOf is newRefShop with Options.AsOf.
+func newRefShopAsOf(t *testing.T, seed uint64, asOf time.Time) *refShop {
 	t.Helper()
 	r := rand.New(rand.NewPCG(seed, 17))
 	np := 14 + r.IntN(8)
-	rs := &refShop{np: np, stock: map[string]bool{}, bought: map[string]map[string]bool{}}
+	rs := &refShop{np: np, asOf: asOf, stock: map[string]bool{}, bought: map[string]map[string]time.Time{}}
 	var cat []affinity.Product
 	for p := range np {
 		var cats []string
@@ -73,9 +79,11 @@ func newRefShop(t *testing.T, seed uint64) *refShop {
 				k := refShopKey(r.IntN(r.IntN(np-1) + 1))
 				lines = append(lines, affinity.Purchase{Customer: ck, Product: k, Order: ok, Time: at, Quantity: 1, Price: 10000})
 				if rs.bought[ck] == nil {
-					rs.bought[ck] = map[string]bool{}
+					rs.bought[ck] = map[string]time.Time{}
 				}
-				rs.bought[ck][k] = true
+				if t0, ok := rs.bought[ck][k]; !ok || at.Before(t0) {
+					rs.bought[ck][k] = at
+				}
 			}
 			switch r.IntN(3) {
 			case 0:
@@ -86,7 +94,7 @@ func newRefShop(t *testing.T, seed uint64) *refShop {
 		}
 	}
 	s, err := shop.Open(context.Background(), shop.Sources(shop.Catalog(cat), shop.Purchases(slices.Values(lines))),
-		shop.Options{Model: "neighbours", NextBasket: shop.Off, NonMerchandise: []string{"fee"}})
+		shop.Options{Model: "neighbours", NextBasket: shop.Off, NonMerchandise: []string{"fee"}, AsOf: asOf})
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
 	rs.s = s
@@ -123,7 +131,7 @@ func (rs *refShop) eligible(snap *shop.Snapshot, req shop.Request, known bool) m
 			continue
 		case !req.IncludeOutOfStock && !rs.stock[k]:
 			continue
-		case known && !req.AllowRepeats && rs.bought[req.Customer][k]:
+		case known && !req.AllowRepeats && rs.boughtBy(req.Customer, k, snap.AsOf()):
 			continue
 		}
 		if req.Category != "" && !slices.ContainsFunc(cat.Categories(p), func(c affinity.CategoryID) bool {
@@ -144,6 +152,12 @@ func (rs *refShop) eligible(snap *shop.Snapshot, req shop.Request, known bool) m
 		out[k] = true
 	}
 	return out
+}
+
+// boughtBy reports whether customer c bought k at or before asOf.
+func (rs *refShop) boughtBy(c, k string, asOf time.Time) bool {
+	t0, ok := rs.bought[c][k]
+	return ok && !t0.After(asOf)
 }
 
 func (rs *refShop) randRequest(r *rand.Rand) shop.Request {
@@ -241,7 +255,11 @@ func (rs *refShop) check(t *testing.T, snap *shop.Snapshot, req shop.Request, re
 // reference, with live stock changes between them.
 func TestShopRequestReference(t *testing.T) {
 	for seed := range uint64(testdata.Scale(8, 2)) {
-		rs := newRefShop(t, seed)
+		var asOf time.Time
+		if seed%2 == 1 {
+			asOf = refShopT0.Add(30 * 24 * time.Hour) // half the orders after it
+		}
+		rs := newRefShopAsOf(t, seed, asOf)
 		r := rand.New(rand.NewPCG(seed, 5))
 		for i := range testdata.Scale(120, 40) {
 			if i%10 == 9 {
