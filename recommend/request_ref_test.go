@@ -89,6 +89,19 @@ func newRefStoreWith(t testing.TB, seed uint64, o recommend.Options) *refStore {
 			}
 		}
 	}
+	// views, carts and wishlists: anchors, never "already bought"; one
+	// customer (k20) known by events alone
+	for range 25 {
+		kind := []affinity.EventKind{affinity.View, affinity.Cart, affinity.Wishlist}[r.IntN(3)]
+		require.NoError(t, b.AddEvent(affinity.Event{Customer: fmt.Sprintf("k%02d", r.IntN(21)), Product: refKey(r.IntN(np)),
+			Time: refT0.Add(time.Duration(r.IntN(55*24)) * time.Hour), Kind: kind, Weight: 1}))
+	}
+	// ratings: rated products count as bought
+	for range 6 {
+		ck, p, tm := fmt.Sprintf("k%02d", r.IntN(20)), refKey(r.IntN(np)), refT0.Add(time.Duration(r.IntN(55*24))*time.Hour)
+		require.NoError(t, b.AddEvent(affinity.Event{Customer: ck, Product: p, Time: tm, Kind: affinity.Rating, Weight: 4}))
+		lines = append(lines, line{ck, p, tm, 1})
+	}
 	h, err := b.Build(context.Background())
 	require.NoError(t, err)
 	cat := h.Catalog()
