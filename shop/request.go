@@ -100,7 +100,9 @@ type Rules struct {
 	// Diversity in [0, 1] re-ranks the co-purchase results so that each
 	// next one is also unlike those before it (maximal marginal
 	// relevance, likeness being shared categories and buyers' tastes): 0
-	// ranks by relevance alone, 1 by difference alone.
+	// ranks by relevance alone, 1 by difference alone, ties going to the
+	// more relevant, so that the first result is the most relevant at
+	// every Diversity.
 	Diversity float64
 	// AllowRepeats lets products the customer already bought be returned
 	// as well as new ones ("buy it again"); by default they come back
