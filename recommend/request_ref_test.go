@@ -50,6 +50,9 @@ func newRefStoreWith(t testing.TB, seed uint64, o recommend.Options) *refStore {
 	t.Helper()
 	r := rand.New(rand.NewPCG(seed, 71))
 	np := 16 + r.IntN(10)
+	if seed%5 == 4 {
+		np = 60 + r.IntN(80) // the dense sets' second and third words
+	}
 	var b affinity.Builder
 	for p := range np {
 		var cats []string
@@ -380,9 +383,11 @@ func (st *refStore) check(t *testing.T, req recommend.Request, recs []recommend.
 // against a reference written from the docs: eligibility, K, caps,
 // determinism.
 func TestRequestRulesReference(t *testing.T) {
-	for seed := range uint64(testdata.Scale(30, 4)) {
+	for seed := range uint64(testdata.Scale(30, 5)) {
 		var o recommend.Options
 		switch seed % 4 {
+		case 0:
+			o.Boosts = []recommend.Boost{{Category: "A/x", Factor: 3}, {Customers: roaring.BitmapOf(0, 1, 2), Products: roaring.BitmapOf(1, 2, 500), Factor: 0.25}}
 		case 1:
 			o.SubstituteDepth = 1 + int(seed/4)%2
 		case 2:
