@@ -38,11 +38,13 @@ type refShop struct {
 func refShopKey(p int) string { return fmt.Sprintf("s%02d", p) }
 
 func newRefShop(t *testing.T, seed uint64) *refShop {
-	return newRefShopAsOf(t, seed, time.Time{})
+	return newRefShopWith(t, seed, shop.Options{})
 }
 
-// newRefShopAsOf is newRefShop with Options.AsOf.
-func newRefShopAsOf(t *testing.T, seed uint64, asOf time.Time) *refShop {
+// newRefShopWith is newRefShop with o, to which it adds the model,
+// next-basket mode off and the non-merchandise.
+func newRefShopWith(t *testing.T, seed uint64, o shop.Options) *refShop {
+	asOf := o.AsOf
 	t.Helper()
 	r := rand.New(rand.NewPCG(seed, 17))
 	np := 14 + r.IntN(8)
@@ -69,6 +71,7 @@ func newRefShopAsOf(t *testing.T, seed uint64, asOf time.Time) *refShop {
 	}
 	cat = append(cat, affinity.Product{Key: "post", Name: "POSTAGE", Categories: []string{"A/x/1"}, Price: 25000, InStock: true},
 		affinity.Product{Key: "fee", Name: "Thing fee", Categories: []string{"B"}, Price: 12500, InStock: true})
+	o.Model, o.NextBasket, o.NonMerchandise = "neighbours", shop.Off, []string{"fee"}
 	var lines []affinity.Purchase
 	for c := range 24 {
 		ck := fmt.Sprintf("u%02d", c)
@@ -94,7 +97,7 @@ func newRefShopAsOf(t *testing.T, seed uint64, asOf time.Time) *refShop {
 		}
 	}
 	s, err := shop.Open(context.Background(), shop.Sources(shop.Catalog(cat), shop.Purchases(slices.Values(lines))),
-		shop.Options{Model: "neighbours", NextBasket: shop.Off, NonMerchandise: []string{"fee"}, AsOf: asOf})
+		o)
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
 	rs.s = s
@@ -259,7 +262,7 @@ func TestShopRequestReference(t *testing.T) {
 		if seed%2 == 1 {
 			asOf = refShopT0.Add(30 * 24 * time.Hour) // half the orders after it
 		}
-		rs := newRefShopAsOf(t, seed, asOf)
+		rs := newRefShopWith(t, seed, shop.Options{AsOf: asOf})
 		r := rand.New(rand.NewPCG(seed, 5))
 		for i := range testdata.Scale(120, 40) {
 			if i%10 == 9 {
@@ -368,5 +371,24 @@ func TestShopStockSurvivesRefresh(t *testing.T) {
 	require.NoError(t, err)
 	for _, r := range res.Recs {
 		assert.NotEqual(t, "post", r.Product, "non-merchandise is never recommended")
+	}
+}
+
+// TestShopRequestWorkers: the answers do not depend on the goroutines
+// that built the snapshot.
+func TestShopRequestWorkers(t *testing.T) {
+	ctx := context.Background()
+	for seed := range uint64(testdata.Scale(4, 1)) {
+		one := newRefShopWith(t, seed, shop.Options{Workers: 1})
+		three := newRefShopWith(t, seed, shop.Options{Workers: 3})
+		r := rand.New(rand.NewPCG(seed, 9))
+		for range 30 {
+			req := one.randRequest(r)
+			a, err := one.s.Snapshot().Recommend(ctx, req)
+			require.NoError(t, err)
+			b, err := three.s.Snapshot().Recommend(ctx, req)
+			require.NoError(t, err)
+			assert.Equal(t, a, b, "%+v", req)
+		}
 	}
 }
