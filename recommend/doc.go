@@ -128,7 +128,8 @@
 // recency-weighted popularity in the segment times √lift over the shop),
 // then the shop's recency-weighted popular products (PopularHalfLife).
 // Every [Rec] says its [Source]; a request returns K results whenever the
-// catalog has K eligible products.
+// catalog has K eligible products (within the caps of
+// Rules.MaxPerCategory).
 //
 // # Explanations
 //

@@ -161,7 +161,9 @@ func (s *scratch) reset() {
 // evidence above chance) by score, re-ordered by MMR when
 // Rules.Diversity is set, then the SegmentPopular and Popular fallbacks by
 // popularity; ties by product id. Fewer than K results come back only
-// when the catalog has fewer eligible products. Errors (dst returned
+// when the catalog has fewer eligible products, or Rules.MaxPerCategory
+// leaves fewer: then every eligible product left out is in a category
+// that is full. Errors (dst returned
 // unchanged): K outside [1, MaxK] or a rule out of range
 // (ErrInvalidRequest), an unknown product id in Basket, Items,
 // Rules.Exclude or Rules.Only (ErrUnknownProduct), an unknown

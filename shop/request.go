@@ -166,7 +166,7 @@ func (ru *Rules) engine(excl, only []string, category string) recommend.Rules {
 // (unless Rules.IncludeOutOfStock), and a reason whose lift is below 1 is
 // dropped. The filters (Exclude, Only, Category) and rules apply before
 // the K results are chosen: K come back whenever the catalog has K
-// eligible products. Errors: ErrInvalidRequest, ErrUnknownCustomer (by
+// eligible products (within the caps of Rules.MaxPerCategory). Errors: ErrInvalidRequest, ErrUnknownCustomer (by
 // id), ErrUnknownCategory, ErrNilContext, and the context's error. The result's Recs is the
 // only allocation on the way (beyond Ignored when keys are unknown).
 func (s *Snapshot) Recommend(ctx context.Context, req Request) (Result, error) {
