@@ -323,13 +323,14 @@ func TestShopTogetherReference(t *testing.T) {
 	require.ErrorIs(t, err, recommend.ErrUnknownProduct)
 }
 
-// TestShopStockSurvivesRefresh: a stock setting made before its product
-// exists applies once a refresh brings it, survives later refreshes, and
-// SetStock forgets it; non-merchandise stays out whatever the setting.
+// TestShopStockSurvivesRefresh: a stock setting SetStock made before its
+// product exists applies once a refresh brings it, survives later
+// refreshes, and the next SetStock forgets it; non-merchandise stays out
+// whatever the setting.
 func TestShopStockSurvivesRefresh(t *testing.T) {
 	rs := newRefShop(t, 4)
 	ctx := context.Background()
-	rs.s.SetInStock("new", false)
+	rs.s.SetStock(nil, []string{"new"}) // remembered although unknown yet
 	rs.s.SetInStock("post", true)
 	// the new product bought with everything, so that it is a
 	// complement and popular
