@@ -26,6 +26,13 @@ func TestObjectiveStopsBetweenBlocks(t *testing.T) {
 		o.block = func(lo, hi int, out []float64) {
 			if ran.Add(1) == 1 {
 				cancel()
+			} else {
+				// a block another worker took before the cancellation:
+				// run it once the cancellation is done, which a thread
+				// descheduled between the count and cancel() would
+				// otherwise delay while the other worker runs every
+				// block left (a busy machine did)
+				<-ctx.Done()
 			}
 			block(lo, hi, out)
 		}
