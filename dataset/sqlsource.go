@@ -93,7 +93,13 @@ type SQLSource struct {
 	// is harmless since changes are idempotent. Zero means none, which
 	// loses such orders for good: set it to the longest a transaction
 	// writing orders may take, a few minutes. Integer cursors ignore it
-	// (a sequence has the same problem: use one assigned at commit).
+	// (a sequence has the same problem: use one assigned at commit). Such
+	// a transaction may also have changed an order after a poll read a
+	// later updated-at of it (set by a transaction that began after it,
+	// as PostgreSQL's now() is the transaction's start): [SQLSource.Load]
+	// puts the state read at the version the Builder's base holds, so
+	// that it wins; changes of [SQLSource.Poll] carry the database's
+	// versions, and such a change loses to the base's.
 	Overlap time.Duration
 	// MaxRows bounds the rows one poll reads, and so its memory: more is
 	// an error wrapping [ErrLimit]. 0 means [DefaultMaxRows]; negative
@@ -243,7 +249,12 @@ func (s *SQLSource) Poll(ctx context.Context, since any) (SQLBatch, error) {
 // [affinity.MaxMoney] fails the load with a [*ParseError] at the order's
 // first row, or in lenient mode is skipped with its rows as "amount out
 // of range", and the orders after it still load. So Build cannot fail
-// for the puts of a Load. The batch's Changes are the changes applied.
+// for the puts of a Load. What Load reads is the order's current state:
+// a change whose version is below the one b's base History holds of its
+// order (see [affinity.Builder.BaseVersion]) is applied at the base's
+// version, which wins as the later Build's, instead of losing to an
+// earlier poll's read of a later updated-at (see [SQLSource.Overlap]).
+// The batch's Changes are the changes applied, with those versions.
 // On error b may hold part of them: discard it, and keep the cursor. A
 // nil b is an error wrapping [affinity.ErrNilArgument].
 func (s *SQLSource) Load(ctx context.Context, since any, b *affinity.Builder) (SQLBatch, error) {
@@ -352,6 +363,21 @@ func (s *SQLSource) poll(ctx context.Context, since any, b *affinity.Builder) (S
 			return out, fmt.Errorf("dataset: sql poll stopped at row %d: %w", row, ctx.Err())
 		}
 		return out, fmt.Errorf("dataset: sql rows: %w", err)
+	}
+	if b != nil {
+		// What the query read is the order's current state, even when its
+		// version is below the one the base holds of it (a transaction
+		// that set its updated-at before another one changed the order,
+		// and committed after a poll read that change): put at the
+		// base's version, it wins, as at equal versions the later Build
+		// does. A state read again keeps that version, so it is no change.
+		for _, key := range keys {
+			if g := groups[key]; g.version != math.MinInt64 {
+				if v, ok := b.BaseVersion(key); ok && v > g.version {
+					g.version = v
+				}
+			}
+		}
 	}
 	// The orders in the order of their changes, so that which order a
 	// gross value near MaxMoney refuses does not depend on the order of
