@@ -84,7 +84,18 @@ type SQLSource struct {
 	// the driver returns as a time.Time is taken as it is, so a
 	// PostgreSQL "timestamp without time zone" column, which pgx reads as
 	// UTC, is UTC whatever Location says (convert it in the query: ts AT
-	// TIME ZONE 'Europe/Berlin', or select it as text).
+	// TIME ZONE 'Europe/Berlin', or select it as text). A Version column
+	// converted so must be compared with the cursor in the same terms,
+	//
+	//	WHERE o.updated_at >= ($1::timestamptz AT TIME ZONE 'Europe/Berlin')
+	//
+	// since the driver sends a time.Time for a timestamp without time
+	// zone as its wall clock in its own location (pgx: the process's
+	// local time, for a cursor read from a timestamptz): compared as it
+	// is, the cursor of a shop whose time zone is behind the process's
+	// skips the changes of the hours between. Local times also repeat an
+	// hour when summer time ends, going back: prefer timestamptz for the
+	// Version column.
 	Location *time.Location
 	// Overlap moves a time cursor back before the query runs, so that an
 	// order committed late with an updated-at a little before the cursor
