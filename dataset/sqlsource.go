@@ -27,7 +27,9 @@ import (
 // gone: an order removed with DELETE stays in the History. Mark orders
 // removed instead (a Cancelled status, or an order left without lines,
 // setting their updated-at), or delete them from the History with
-// [affinity.Builder.DeleteOrder].
+// [affinity.Builder.DeleteOrder] once the DELETE is committed: an order
+// the query still returns is put back by [SQLSource.Load], which takes
+// what it reads for the order's current state.
 //
 // The [Report] counts every row of the result (Rows) as loaded or
 // skipped: Loaded counts the rows whose lines were put, Skipped the rest

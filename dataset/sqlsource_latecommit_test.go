@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopaffinity/affinity"
@@ -201,4 +202,34 @@ func loadBuild(t *testing.T, src *dataset.SQLSource, h *affinity.History, cursor
 	h, err = b.Build(context.Background())
 	require.NoError(t, err)
 	return h, batch.Cursor
+}
+
+// TestSQLLoadReadsOverTombstone: an order deleted from the History at a
+// version above its updated-at, which the query still returns, is put
+// back by Load, at the delete's version; Poll returns it at its own.
+func TestSQLLoadReadsOverTombstone(t *testing.T) {
+	db := sqlAdvDB(t)
+	src := &dataset.SQLSource{DB: db, Query: sqlAdvValues(
+		sqlAdvRow("'1'", "'ann'", sqlAdvT0, sqlAdvT0, "'paid'", "'mug'", "1", "2"),
+	)}
+	h, cursor := loadBuild(t, src, nil, time.Time{})
+	b := affinity.NewBuilder(h)
+	deleted := time.Date(2024, 3, 2, 0, 0, 0, 0, time.UTC).UnixMicro()
+	require.NoError(t, b.DeleteOrder("1", deleted))
+	h, err := b.Build(context.Background())
+	require.NoError(t, err)
+	require.Zero(t, h.NumLines())
+
+	poll, err := src.Poll(context.Background(), cursor)
+	require.NoError(t, err)
+	require.Len(t, poll.Changes, 1)
+	assert.Less(t, poll.Changes[0].Version, deleted)
+	b = affinity.NewBuilder(h)
+	batch, err := src.Load(context.Background(), cursor, b)
+	require.NoError(t, err)
+	require.Len(t, batch.Changes, 1)
+	assert.Equal(t, deleted, batch.Changes[0].Version, "put at the delete's version")
+	h, err = b.Build(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 1, h.NumLines(), "the order is back")
 }

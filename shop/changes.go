@@ -79,7 +79,11 @@ func Erase(keys ...string) Source {
 
 // SQLFeed polls a database for changed orders (see [dataset.SQLSource]):
 // each Load — each [Shop.Refresh] with the feed — reads the orders changed
-// since the cursor and applies them as order changes. It is a
+// since the cursor and applies them as order changes, each the order's
+// current state: it wins over the version the shop holds of the order
+// even when its updated-at is earlier (a transaction that began before
+// the one whose change a refresh read, see [dataset.SQLSource.Load]).
+// It is a
 // [Committer]: the cursor moves on to the last Load's only when that load
 // is committed, once the snapshot built from it is served, so a refresh
 // that fails after the load (building, or cancelled) reads the same
