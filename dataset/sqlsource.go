@@ -172,7 +172,9 @@ type SQLColumns struct {
 	// timestamp or an increasing integer such as the order id or a change
 	// sequence. The largest value read is the next cursor; it is also the
 	// changes' [affinity.OrderChange.Version] (Unix microseconds for
-	// times), so later versions of an order win. Versions are 0 or above:
+	// times), so later versions of an order win ([SQLSource.Load] raises
+	// it to the version its Builder's base holds of the order, if
+	// higher). Versions are 0 or above:
 	// a negative integer, a time before 1970 or one beyond the range of
 	// Unix microseconds (about 292,000 years) is an invalid version.
 	// Required.
