@@ -160,6 +160,9 @@ type SQLColumns struct {
 	// value with more decimals than Money keeps, such as a price computed
 	// as 0.1 + 0.2, as its exact binary value rounded to the nearest
 	// ten-thousandth, halves up: see [affinity.MoneyFromFloat]); a
+	// numeric or text value with a digit other than 0 beyond the fourth
+	// decimal (a price divided by a tax rate in numeric) is an "invalid
+	// price", not rounded: round it in the query (round(price, 4)). A
 	// negative number, a float with any number of decimals included, is
 	// a "negative price"; optional, 0 when
 	// absent or NULL. Price × quantity, each order's value and the gross
