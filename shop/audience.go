@@ -109,10 +109,7 @@ func (s *Snapshot) Segment(query string) (*Audience, error) {
 // while the build goes on for later callers as long as the snapshot is
 // the shop's current one. A nil ctx returns [ErrNilContext].
 func (s *Snapshot) SegmentContext(ctx context.Context, query string) (*Audience, error) {
-	if ctx == nil {
-		return nil, ErrNilContext
-	}
-	x, err := s.segs.get(ctx)
+	x, err := s.SegmentIndex(ctx)
 	if err != nil {
 		return nil, err
 	}

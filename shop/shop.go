@@ -3,7 +3,6 @@ package shop
 import (
 	"context"
 	"errors"
-	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -592,9 +591,9 @@ func (s *Shop) UpdateStock(inStock, outOfStock []string) StockReport {
 	mark(outOfStock, false)
 	var rep StockReport
 	var in, out []affinity.ProductID
-	for _, p := range slices.Sorted(maps.Keys(final)) {
+	for p, set := range final { // any order: the engine sets bits
 		switch {
-		case !final[p]:
+		case !set:
 			rep.OutOfStock++
 			out = append(out, p)
 		case snap.nonMerch.Contains(uint32(p)):

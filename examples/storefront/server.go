@@ -356,24 +356,23 @@ func (ru *rules) shop() shop.Rules {
 func rulesParams(r *http.Request) (rules, error) {
 	var ru rules
 	q := r.URL.Query()
-	var maxPrice affinity.Money
-	for _, m := range []struct {
-		name string
-		to   *affinity.Money
-	}{{"min_price", &ru.MinPrice}, {"max_price", &maxPrice}} {
-		if s := q.Get(m.name); s != "" {
-			v, err := affinity.ParseMoney(s, '.')
-			if err != nil {
-				return ru, errorf(http.StatusBadRequest, "%s=%q: want an amount such as 12.50", m.name, s)
-			}
-			*m.to = v
+	for _, name := range []string{"min_price", "max_price"} {
+		s := q.Get(name)
+		if s == "" {
+			continue
 		}
-	}
-	if q.Get("max_price") != "" {
-		ru.MaxPrice = &maxPrice
-	}
-	if err := ru.check(); err != nil {
-		return ru, err
+		v, err := affinity.ParseMoney(s, '.')
+		if err != nil {
+			return ru, errorf(http.StatusBadRequest, "%s=%q: want an amount such as 12.50", name, s)
+		}
+		switch {
+		case name == "min_price":
+			ru.MinPrice = v
+		case v == 0:
+			return ru, errNoMaxPrice
+		default:
+			ru.MaxPrice = &v
+		}
 	}
 	var err error
 	if ru.PerCategory, err = intParam(r, "per_category", 0, 0, shop.MaxK); err != nil {

@@ -20,7 +20,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
-	"github.com/shopaffinity/affinity/internal/cli"
+	"github.com/shopaffinity/affinity/internal/cli" // the examples' flag checks; a copy outside this repository calls fs.Parse and log.Fatal
 	"github.com/shopaffinity/affinity/shop"
 )
 
