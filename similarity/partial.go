@@ -584,32 +584,41 @@ func (p *Partial) mirrored(t *pairRows) error {
 	return nil
 }
 
-// Blocks splits the pairs of p by row block: part i holds the pairs whose
-// first product (the row of [Counts.Row]) is in [i·rows, (i+1)·rows), and
-// neither N nor supports. They are what a distributed count merges by
-// key; merging every block with [Partial.Marginals] gives p back. The
-// result has one Partial per block up to the last non-empty one; empty
-// blocks are nil. It takes one pass over the pairs, returns an error when
-// a count overflows, and panics if rows < 1.
-func (p *Partial) Blocks(rows int) ([]*Partial, error) {
+// Block is one row block of a [Partial], as [Partial.Blocks] returns it.
+type Block struct {
+	// Index is the block's number: its rows are [Index·rows,
+	// (Index+1)·rows).
+	Index int
+	// Pairs holds the pairs of those rows, and neither N nor supports.
+	Pairs *Partial
+}
+
+// Blocks splits the pairs of p by row block: block i holds the pairs
+// whose first product (the row of [Counts.Row]) is in [i·rows,
+// (i+1)·rows), and neither N nor supports. They are what a distributed
+// count merges by key ([Block.Index]); merging every block with
+// [Partial.Marginals] gives p back. The result lists the non-empty blocks
+// only, by ascending Index — none for a Partial without pairs — so its
+// size is bounded by the pairs, whatever the product ids (a decoded
+// Partial may name ids up to 2^32 − 1). It takes one pass over the pairs,
+// returns an error when a count overflows, and panics if rows < 1.
+func (p *Partial) Blocks(rows int) ([]Block, error) {
 	if rows < 1 {
 		panic("similarity: Blocks of fewer than 1 row")
 	}
 	if err := p.compact(); err != nil {
 		return nil, err
 	}
-	var out []*Partial
+	var out []Block
 	for lo := 0; lo < len(p.keys); {
 		i := int(p.keys[lo]>>32) / rows
 		hi := lo + 1
 		for hi < len(p.keys) && int(p.keys[hi]>>32)/rows == i {
 			hi++
 		}
-		if i >= len(out) {
-			out = append(out, make([]*Partial, i+1-len(out))...)
-		}
-		out[i] = p.empty()
-		out[i].keys, out[i].vals = slices.Clone(p.keys[lo:hi]), slices.Clone(p.vals[lo:hi])
+		b := p.empty()
+		b.keys, b.vals = slices.Clone(p.keys[lo:hi]), slices.Clone(p.vals[lo:hi])
+		out = append(out, Block{Index: i, Pairs: b})
 		lo = hi
 	}
 	return out, nil

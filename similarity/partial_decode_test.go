@@ -204,11 +204,9 @@ func TestPartialMutatedEncodings(t *testing.T) {
 			blocks, err := p.Blocks(1 + rng.IntN(np))
 			require.NoError(t, err)
 			for _, blk := range blocks {
-				if blk != nil {
-					b, err := blk.MarshalBinary()
-					require.NoError(t, err)
-					require.NoError(t, q.UnmarshalBinary(b))
-				}
+				b, err := blk.Pairs.MarshalBinary()
+				require.NoError(t, err)
+				require.NoError(t, q.UnmarshalBinary(b))
 			}
 			decoded := 0
 			for range testdata.Scale(400, 100) {

@@ -78,9 +78,7 @@ func shardedCount(t *testing.T, rng *rand.Rand, h *affinity.History, asOf time.T
 		blocks, err := q.Blocks(1 + rng.IntN(np))
 		require.NoError(t, err)
 		for _, blk := range blocks {
-			if blk != nil {
-				require.NoError(t, total.Merge(blk))
-			}
+			require.NoError(t, total.Merge(blk.Pairs))
 		}
 	}
 	c, err := total.Counts(np)
@@ -97,11 +95,8 @@ func joinedIndex(t *testing.T, p *similarity.Partial, np int, rng *rand.Rand, io
 	blocks, err := p.Blocks(1 + rng.IntN(np))
 	require.NoError(t, err)
 	for _, blk := range blocks {
-		if blk == nil {
-			continue
-		}
 		m := p.Marginals()
-		require.NoError(t, m.Merge(blk))
+		require.NoError(t, m.Merge(blk.Pairs))
 		c, err := m.Counts(np)
 		require.NoError(t, err)
 		x, err := similarity.NewIndex(context.Background(), c, io)

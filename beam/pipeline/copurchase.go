@@ -193,15 +193,12 @@ func (f *countFn) ProcessElement(ctx context.Context, _ int, parts func(*Part) b
 	if err != nil {
 		return err
 	}
-	for i, b := range blocks {
-		if b == nil {
-			continue
-		}
-		enc, err := b.MarshalBinary()
+	for _, b := range blocks {
+		enc, err := b.Pairs.MarshalBinary()
 		if err != nil {
 			return err
 		}
-		emitBlock(i, enc)
+		emitBlock(b.Index, enc)
 	}
 	return nil
 }
