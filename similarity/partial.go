@@ -89,7 +89,10 @@ type txEntry struct {
 
 // NewPartial returns an empty Partial counting as [Count] would with asOf
 // and opts, opts.Exclude included (a copy: its products are never
-// counted, and only Partials with the same exclusions merge). Events are
+// counted, and only Partials with the same exclusions merge).
+// opts.Window counts in the Sequential scope only: as [Sum] does, the
+// other scopes ignore it, so Partials that differ only in it merge and
+// encode alike. Events are
 // not supported (Transactions hold orders only) and opts.Workers is
 // ignored. A zero asOf is an error wrapping
 // [affinity.ErrNoAsOf].
@@ -108,7 +111,11 @@ func NewPartial(asOf time.Time, opts CountOptions) (*Partial, error) {
 			excl = append(excl, affinity.ProductID(it.Next()))
 		}
 	}
-	return &Partial{scope: c.scope, window: c.window, from: c.from, to: c.to, maxBasket: c.maxBasket, exclude: excl,
+	window := c.window
+	if c.scope != Sequential {
+		window = 0 // unused: Partials that differ only in it count alike, merge and encode alike
+	}
+	return &Partial{scope: c.scope, window: window, from: c.from, to: c.to, maxBasket: c.maxBasket, exclude: excl,
 		support: map[affinity.ProductID]uint32{}, pend: map[uint64]uint32{}}, nil
 }
 
@@ -373,9 +380,10 @@ func (p *Partial) addTimeline(customer string, orders []TxOrder) error {
 	return nil
 }
 
-// compatible returns an error unless q counts with the rules of p.
+// compatible returns an error unless q counts with the rules of p; the
+// window is a rule of the Sequential scope only.
 func (p *Partial) compatible(q *Partial) error {
-	if p.scope != q.scope || p.window != q.window || p.from != q.from || p.to != q.to || p.maxBasket != q.maxBasket ||
+	if p.scope != q.scope || p.scope == Sequential && p.window != q.window || p.from != q.from || p.to != q.to || p.maxBasket != q.maxBasket ||
 		!slices.Equal(p.exclude, q.exclude) {
 		return errors.New("similarity: merge of partial counts made with different options")
 	}
@@ -383,7 +391,8 @@ func (p *Partial) compatible(q *Partial) error {
 }
 
 // Merge adds the counts of q, made with the same as-of time and options
-// over other transactions, to p. q keeps its counts (it may reorganise
+// (but for the window outside the Sequential scope, as in [Sum]) over
+// other transactions, to p. q keeps its counts (it may reorganise
 // them internally, so it must not be in use by another goroutine). The
 // pairs merge in time linear in the pairs of both. It returns an error,
 // leaving p as it was, when q was made with other options or a merged
@@ -702,7 +711,8 @@ func (p *Partial) Counts(np int) (*Counts, error) {
 const partialMagic = "AFSIMPR2" // 2: with the excluded products
 
 // MarshalBinary encodes p (an error only when a count overflows): magic
-// "AFSIMPR2", then as unsigned varints the scope, window and MaxBasket,
+// "AFSIMPR2", then as unsigned varints the scope, window (0 outside the
+// Sequential scope; UnmarshalBinary reads any other as 0) and MaxBasket,
 // the period bounds as zig-zag varints, the excluded products (count,
 // then delta-coded ids), N, the supports (count, then delta-coded product and support) and the
 // pairs (count, then delta-coded pair key and count), both ascending. The
@@ -781,6 +791,9 @@ func (p *Partial) UnmarshalBinary(data []byte) error {
 	q.window = int64(u(math.MaxInt64))
 	q.maxBasket = int(u(math.MaxInt32))
 	q.from, q.to = s(), s()
+	if q.scope != Sequential {
+		q.window = 0 // as NewPartial keeps it
+	}
 	if ne := u(uint64(len(d))); ne > 0 {
 		q.exclude = make([]affinity.ProductID, 0, ne)
 		prev := uint64(0)

@@ -62,3 +62,34 @@ func TestPartialBlocksOfNoPairs(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, blocks)
 }
+
+// The window counts in the Sequential scope only: Basket and Customer
+// Partials that differ in it merge (as Sum adds their Counts) and encode
+// alike; Sequential ones do not merge.
+func TestPartialMergeIgnoresWindowOutsideSequential(t *testing.T) {
+	asOf := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	tx := similarity.Transaction{Customer: "c", Orders: []similarity.TxOrder{
+		{Key: "o1", Unix: asOf.Unix() - 7200, Products: []affinity.ProductID{1, 2}},
+		{Key: "o2", Unix: asOf.Unix() - 60, Products: []affinity.ProductID{3}},
+	}}
+	for _, scope := range []similarity.Scope{similarity.Basket, similarity.Customer, similarity.Sequential} {
+		p, err := similarity.NewPartial(asOf, similarity.CountOptions{Scope: scope, Window: time.Hour})
+		require.NoError(t, err)
+		q, err := similarity.NewPartial(asOf, similarity.CountOptions{Scope: scope, Window: 48 * time.Hour})
+		require.NoError(t, err)
+		require.NoError(t, p.Add(tx))
+		require.NoError(t, q.Add(tx))
+		if scope == similarity.Sequential {
+			require.Error(t, p.Merge(q), "%v", scope)
+			continue
+		}
+		pe, err := p.MarshalBinary()
+		require.NoError(t, err)
+		qe, err := q.MarshalBinary()
+		require.NoError(t, err)
+		require.Equal(t, pe, qe, "%v", scope)
+		n := p.Total()
+		require.NoError(t, p.Merge(q), "%v", scope)
+		require.Equal(t, 2*n, p.Total(), "%v", scope)
+	}
+}
