@@ -131,7 +131,8 @@ func (p *Partial) Total() int { return int(p.n) }
 // maxPending is the number of pending pairs beyond which Add compacts.
 var maxPending = 1 << 20 // a var for tests
 
-// compact merges the pending pair counts into the sorted ones.
+// compact merges the pending pair counts into the sorted ones. On an
+// overflow it returns the error and leaves both as they were.
 func (p *Partial) compact() error {
 	if len(p.pend) == 0 {
 		return nil
@@ -141,10 +142,13 @@ func (p *Partial) compact() error {
 	for i, k := range ks {
 		vs[i] = p.pend[k]
 	}
+	keys, vals, err := mergePairs(p.keys, p.vals, ks, vs)
+	if err != nil {
+		return err
+	}
+	p.keys, p.vals = keys, vals
 	clear(p.pend)
-	var err error
-	p.keys, p.vals, err = mergePairs(p.keys, p.vals, ks, vs)
-	return err
+	return nil
 }
 
 // mergePairs merges two ascending runs of pair counts, adding the counts
