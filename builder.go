@@ -351,7 +351,7 @@ func (b *Builder) Grow(n int) {
 // AddEvent appends one event. It returns an error wrapping [ErrInvalid] when
 // the customer or product id is empty, the time is zero or outside the
 // range of [ValidTime], the kind is not defined or the weight is not
-// finite.
+// finite. A weight of -0 is stored as 0.
 func (b *Builder) AddEvent(e Event) error {
 	switch {
 	case e.Customer == "":
@@ -366,6 +366,11 @@ func (b *Builder) AddEvent(e Event) error {
 		return fmt.Errorf("%w: event of %q with unknown kind %d", ErrInvalid, e.Product, uint8(e.Kind))
 	case math.IsNaN(float64(e.Weight)) || math.IsInf(float64(e.Weight), 0):
 		return fmt.Errorf("%w: %v event of %q with weight %v", ErrInvalid, e.Kind, e.Product, e.Weight)
+	}
+	if e.Weight == 0 {
+		// -0 compares equal to 0 (cmpEvents): stored as it came, it
+		// would keep the order of the calls in the History
+		e.Weight = 0
 	}
 	b.thaw()
 	b.eCust = append(double(b.eCust), b.internCustomer(e.Customer))

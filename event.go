@@ -111,7 +111,8 @@ type Event struct {
 	// Kind says what happened.
 	Kind EventKind `json:"kind"`
 	// Weight is the strength of the signal: 1 for a plain view or cart,
-	// the rating for a [Rating]. Recommenders scale events by it.
+	// the rating for a [Rating]. Recommenders scale events by it. A
+	// History stores -0 as 0.
 	Weight float32 `json:"weight"`
 }
 
