@@ -188,7 +188,13 @@ func (b *Builder) DeleteOrder(key string, version int64) error {
 // with the changes that arrived since the last — builds the same History
 // as the feed applied once in order, provided it holds no delete and put
 // of one key at one version: of those, one Builder keeps the delete,
-// consecutive Builds the later one's change.
+// consecutive Builds the later one's change. The same History means the
+// same orders, lines, versions and tombstones by key; the dense ids of
+// the customers and products the feed brings may differ across a split,
+// as each Build numbers those of its own surviving puts (below), and the
+// customer and products of a put that a later Build replaces keep their
+// ids (the customer without orders), where one Builder never numbers
+// them.
 //
 // Version 0 is no version: orders added with [Builder.Add] have it (lines
 // that Add joins to an order leave its version as it is), so a put of

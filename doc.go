@@ -66,6 +66,8 @@
 // a History keeps the versions of its orders ([History.OrderVersion]) and
 // of its deletes, and a change staged on it wins only at a version not
 // lower (at equal versions the later Build wins, see [Builder.Apply]).
+// The same orders, that is: a chain of refreshes may number the
+// customers and products the feed brings otherwise than one Builder.
 // [Builder.EraseCustomer] drops a customer's
 // lines, events and key. [History.Purchases] and [History.Events] give the
 // data back out.
