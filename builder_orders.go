@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"slices"
 
+	"github.com/shopaffinity/affinity/internal/pkgerr"
 	"github.com/shopaffinity/affinity/internal/timetext"
 )
 
@@ -595,7 +596,7 @@ func (b *Builder) applyChanges() (erased []bool, err error) {
 		b.haveGroup = false // a put is one order, never joined to the one before
 		for _, p := range o.lines {
 			if err := b.Add(p); err != nil {
-				return nil, fmt.Errorf("affinity: staged order %q: %w", key, err) // only ErrMoneyRange: Apply checked the rest
+				return nil, pkgerr.Wrap("affinity", fmt.Sprintf("staged order %q", key), err) // only ErrMoneyRange: Apply checked the rest
 			}
 		}
 		b.setGroupVersion(b.lastGroup, o.version) // the lines of a put are one group
