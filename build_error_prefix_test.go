@@ -27,3 +27,22 @@ func TestBuildMoneyRangeErrorNamesPackageOnce(t *testing.T) {
 	assert.True(t, strings.HasPrefix(err.Error(), `affinity: staged order "k2": `), err.Error())
 	assert.Equal(t, 1, strings.Count(err.Error(), "affinity:"), err.Error())
 }
+
+// TestApplyLineErrorNamesPackageOnce: Apply's error for a line Add
+// refuses names the order and the line, and the package once, first (it
+// read "order "k" line 2: affinity: invalid record: …").
+func TestApplyLineErrorNamesPackageOnce(t *testing.T) {
+	var b affinity.Builder
+	ok := affinity.Purchase{Customer: "a", Product: "p", Time: advT0, Quantity: 1, Price: 100}
+	bad := ok
+	bad.Quantity = 0
+	for _, check := range []func(affinity.OrderChange) error{b.Apply, b.CheckApply} {
+		err := check(affinity.OrderChange{Key: "k", Version: 1, Lines: []affinity.Purchase{ok, bad}})
+		require.Error(t, err)
+		assert.ErrorIs(t, err, affinity.ErrInvalid)
+		assert.True(t, strings.HasPrefix(err.Error(), `affinity: order "k" line 2: `), err.Error())
+		assert.Equal(t, 1, strings.Count(err.Error(), "affinity:"), err.Error())
+	}
+	_, staged := b.Staged("k")
+	assert.False(t, staged)
+}

@@ -297,7 +297,7 @@ func (b *Builder) stage(c OrderChange, keep bool) (*stagedOrder, error) {
 		}
 		for i, p := range c.Lines {
 			if err := checkPurchase(p); err != nil {
-				return nil, fmt.Errorf("order %q line %d: %w", c.Key, i+1, err)
+				return nil, pkgerr.Wrap("affinity", fmt.Sprintf("order %q line %d", c.Key, i+1), err)
 			}
 			v, ok := p.Price.Mul(int64(p.Quantity))
 			if !ok {
