@@ -23,7 +23,9 @@ import (
 // updated-at column with ties reads a later state at the same version in
 // a later poll). So replaying a feed, loading it twice, or loading it in
 // parts over several refreshes gives the same History as loading it
-// once, unless it holds a delete and a put of one order at one version.
+// once — the same orders, lines and versions by key, though the dense
+// ids may be numbered otherwise (see [affinity.Builder.Apply]) — unless
+// it holds a delete and a put of one order at one version.
 // Give each change a version (an updated-at time in Unix microseconds, a
 // change sequence number): at version 0 the last put wins unless its
 // feed deletes the order, and a cancellation at version 0 is forgotten
