@@ -51,12 +51,16 @@ func readme(newOrders []affinity.Purchase) error {
 	}
 	fmt.Println(aud.Len(), "customers, revenue", aud.Revenue())
 
-	// Live controls survive every refresh (UpdateStock takes many keys in
-	// one pass, SetStock a whole feed); a refresh builds the next snapshot
-	// beside the current one and swaps it in.
+	// Live controls by shop key survive every refresh: the stock of a
+	// product the shop knows (UpdateStock takes many keys and reports the
+	// unknown ones; SetStock takes a whole feed, products not sold yet
+	// too). A refresh builds the next snapshot beside the current one and
+	// swaps it in; newOrders holds the []affinity.Purchase placed since.
 	s.SetInStock("p00413", false)
-	err = s.Refresh(ctx, shop.Purchases(slices.Values(newOrders)))
+	if err := s.Refresh(ctx, shop.Purchases(slices.Values(newOrders))); err != nil {
+		return err
+	}
 	fmt.Println("as of", s.Snapshot().AsOf())
 	// README: end
-	return err
+	return nil
 }

