@@ -11,6 +11,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/internal/timetext"
+	"github.com/shopaffinity/affinity/segment/query"
 )
 
 // AttributeOptions says how [LoadAttributes] reads a file of customer
@@ -56,11 +57,13 @@ const MaxAttributeRows = 50_000_000
 //	c42,ann@example.com,yes,1990-06-02,2024-03-01,DE
 //
 // — into Attributes keyed by the customer ids of x (see
-// [Index.LookupCustomer]). A header named in opts that is missing, a
-// value that does not parse or a row with the wrong number of fields is
-// an error with its line (where the value starts) and column (the
-// field's 1-based position, with its header name, as the dataset
-// loaders give it); rows of customers x does not know ([Index.Len]) are
+// [Index.LookupCustomer]). Headers match the names in opts whatever
+// their case and the spaces around them. A header named in opts that is
+// missing or that two columns match, a value that does not parse or a
+// row with the wrong number of fields is an error with its line (where
+// the value starts) and column (the field's 1-based position, with its
+// header name, as the dataset loaders give it), quoting at most the
+// first 60 characters of a value; rows of customers x does not know ([Index.Len]) are
 // counted and skipped, those of its History whose first order or event
 // came after its as-of time included (load the file again for a later
 // index to cover them). A UTF-8 byte-order mark before the header is
@@ -87,12 +90,20 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 	head = slices.Clone(head)
 	head[0] = strings.TrimPrefix(head[0], "\ufeff") // a UTF-8 byte-order mark, as spreadsheets save
 	col := func(name string) (int, error) {
+		found := -1
 		for i, h := range head {
-			if strings.EqualFold(strings.TrimSpace(h), name) {
-				return i, nil
+			if !strings.EqualFold(strings.TrimSpace(h), name) {
+				continue
 			}
+			if found >= 0 {
+				return 0, fmt.Errorf("segment: attributes: line 1: columns %d and %d are both %s", found+1, i+1, query.Excerpt(name))
+			}
+			found = i
 		}
-		return 0, fmt.Errorf("segment: attributes: line 1: no column %q (header: %s)", name, strings.Join(head, ","))
+		if found < 0 {
+			return 0, fmt.Errorf("segment: attributes: line 1: no column %s (header: %s)", query.Excerpt(name), listNames(head))
+		}
+		return found, nil
 	}
 	custCol, err := col(cmpOr(opts.Customer, "customer"))
 	if err != nil {
@@ -159,7 +170,7 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 			b, ok := parseBool(v)
 			if !ok {
 				line, _ := cr.FieldPos(f.i) // where the value starts: a quoted field before it may span lines
-				return nil, rep, fmt.Errorf("segment: attributes: line %d, column %d (%s): %q is not a boolean (1/0, true/false, yes/no)", line, f.i+1, f.name, v)
+				return nil, rep, fmt.Errorf("segment: attributes: line %d, column %d (%s): %s is not a boolean (1/0, true/false, yes/no)", line, f.i+1, f.name, query.Excerpt(v))
 			}
 			_ = a.SetFlag(f.name, c, b)
 		}
@@ -171,7 +182,7 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 			t, err := time.Parse(layout, v)
 			if err != nil || !timetext.OffsetInRange(layout, v, t) {
 				line, _ := cr.FieldPos(f.i)
-				return nil, rep, fmt.Errorf("segment: attributes: line %d, column %d (%s): %q is not a date in layout %s", line, f.i+1, f.name, v, layout)
+				return nil, rep, fmt.Errorf("segment: attributes: line %d, column %d (%s): %s is not a date in layout %s", line, f.i+1, f.name, query.Excerpt(v), layout)
 			}
 			_ = a.SetDate(f.name, c, t)
 		}

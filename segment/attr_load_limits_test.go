@@ -1,0 +1,62 @@
+package segment_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopaffinity/affinity/segment"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestAttrLoadErrorsQuoteShort: an error of LoadAttributes quotes at most
+// a short excerpt of the file, as every other error quotes input; a bad
+// flag or date quoted its whole value (a megabyte) and a missing column
+// listed the whole header.
+func TestAttrLoadErrorsQuoteShort(t *testing.T) {
+	x := attrIndex(t, 2, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	huge := strings.Repeat("x", 1<<20)
+	many := strings.Repeat("col,", 100_000)
+	for _, c := range []struct {
+		name, csv string
+		o         segment.AttributeOptions
+		at        string
+	}{
+		{"flag", "customer,optin\nc000," + huge + "\n", segment.AttributeOptions{Flags: []string{"optin"}}, "line 2, column 2 (optin)"},
+		{"date", "customer,signup\nc000," + huge + "\n", segment.AttributeOptions{Dates: []string{"signup"}}, "line 2, column 2 (signup)"},
+		{"long header", "customer," + huge + "\n", segment.AttributeOptions{Flags: []string{"optin"}}, "line 1"},
+		{"wide header", many + "customer\n", segment.AttributeOptions{Flags: []string{"optin"}}, "line 1"},
+	} {
+		_, _, err := segment.LoadAttributes(strings.NewReader(c.csv), x, c.o)
+		require.Error(t, err, c.name)
+		assert.Contains(t, err.Error(), c.at, c.name)
+		assert.Less(t, len(err.Error()), 600, "%s: %.300s", c.name, err.Error())
+	}
+}
+
+// TestAttrLoadAmbiguousHeader: a column named in the options that two
+// headers match (whatever their case and spaces) is an error naming both
+// positions; it read the first and silently ignored the second.
+func TestAttrLoadAmbiguousHeader(t *testing.T) {
+	x := attrIndex(t, 2, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	for _, c := range []struct {
+		csv, want string
+		o         segment.AttributeOptions
+	}{
+		{"customer,optin,OptIn\nc000,1,0\n", "columns 2 and 3", segment.AttributeOptions{Flags: []string{"optin"}}},
+		{"customer,note, customer\nc000,x,c001\n", "columns 1 and 3", segment.AttributeOptions{}},
+		{"customer,signup,signup\nc000,2025-01-01,2025-02-01\n", "columns 2 and 3", segment.AttributeOptions{Dates: []string{"signup"}}},
+	} {
+		a, _, err := segment.LoadAttributes(strings.NewReader(c.csv), x, c.o)
+		require.Error(t, err, c.csv)
+		assert.Nil(t, a)
+		assert.Contains(t, err.Error(), "line 1", c.csv)
+		assert.Contains(t, err.Error(), c.want, c.csv)
+	}
+	// headers the options do not name may repeat
+	_, rep, err := segment.LoadAttributes(strings.NewReader("customer,note,note,optin\nc000,a,b,1\n"), x,
+		segment.AttributeOptions{Flags: []string{"optin"}})
+	require.NoError(t, err)
+	assert.Equal(t, 1, rep.Loaded)
+}
