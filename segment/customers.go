@@ -91,9 +91,11 @@ func (a *Attributes) SetDate(name string, c affinity.CustomerID, t time.Time) er
 }
 
 // SetText sets the text field name of customer c; the customer also gets
-// the flag "name=v" (and loses the flag of an earlier value). A non-empty
-// v must make a flag name: "name=v" of at most [MaxAttributeName] bytes,
-// without NUL or newline; otherwise it is an error and nothing changes.
+// the flag "name=v" (and loses the flag of an earlier value). An empty v
+// clears the field: c has no text there (as an empty cell of
+// [LoadAttributes]) and no flag of it. A non-empty v must make a flag
+// name: "name=v" of at most [MaxAttributeName] bytes, without NUL or
+// newline; otherwise it is an error and nothing changes.
 func (a *Attributes) SetText(name string, c affinity.CustomerID, v string) error {
 	if err := checkName(name); err != nil {
 		return err
@@ -103,21 +105,22 @@ func (a *Attributes) SetText(name string, c affinity.CustomerID, v string) error
 			return fmt.Errorf("segment: text field %q: the flag of %s would be %d bytes (at most %d) or hold a NUL or newline", name, query.Excerpt(v), len(name)+1+len(v), MaxAttributeName)
 		}
 	}
+	if old, ok := a.texts[name][c]; ok {
+		if err := a.SetFlag(name+"="+old, c, false); err != nil {
+			return err
+		}
+	}
+	if v == "" {
+		delete(a.texts[name], c)
+		return nil
+	}
 	if a.texts == nil {
 		a.texts = map[string]map[affinity.CustomerID]string{}
 	}
 	if a.texts[name] == nil {
 		a.texts[name] = map[affinity.CustomerID]string{}
 	}
-	if old, ok := a.texts[name][c]; ok {
-		if err := a.SetFlag(name+"="+old, c, false); err != nil {
-			return err
-		}
-	}
 	a.texts[name][c] = v
-	if v == "" {
-		return nil
-	}
 	return a.SetFlag(name+"="+v, c, true)
 }
 
