@@ -60,3 +60,30 @@ func TestAttrLoadAmbiguousHeader(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, rep.Loaded)
 }
+
+// TestAttrLoadChecksRowsOfUnknownCustomers: a value that does not parse is
+// an error on the row of a customer the index does not know too, so that
+// whether a file loads does not depend on the index; such rows were
+// skipped unchecked, and the same file failed for a later index.
+func TestAttrLoadChecksRowsOfUnknownCustomers(t *testing.T) {
+	x := attrIndex(t, 2, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	o := segment.AttributeOptions{Flags: []string{"optin"}, Dates: []string{"signup"}, Texts: []string{"email"}}
+	for _, c := range []struct{ csv, at string }{
+		{"customer,optin,signup,email\nc000,1,2025-01-01,a@b\nnobody,maybe,,\n", "line 3, column 2 (optin)"},
+		{"customer,optin,signup,email\nnobody,,2025-02-30,\nc000,1,2025-01-01,a@b\n", "line 2, column 3 (signup)"},
+		{"customer,optin,signup,email\nnobody,,," + strings.Repeat("x", 200) + "\n", "line 2, column 4 (email)"},
+	} {
+		a, _, err := segment.LoadAttributes(strings.NewReader(c.csv), x, o)
+		require.Error(t, err, c.csv)
+		assert.Nil(t, a)
+		assert.Contains(t, err.Error(), c.at, c.csv)
+	}
+	// good values of unknown customers are counted and skipped
+	a, rep, err := segment.LoadAttributes(strings.NewReader("customer,optin,signup,email\nnobody,yes,2025-01-01,a@b\nc001,no,,\n"), x, o)
+	require.NoError(t, err)
+	assert.Equal(t, segment.AttributeReport{Rows: 2, Loaded: 1, UnknownCustomers: 1}, rep)
+	flags, dates, texts := a.Names()
+	assert.Equal(t, []string{"optin"}, flags)
+	assert.Empty(t, dates)
+	assert.Empty(t, texts)
+}

@@ -54,6 +54,15 @@ func checkName(name string) error {
 	return nil
 }
 
+// checkText returns an error when the non-empty value v of text field
+// name makes no flag name (see [Attributes.SetText]).
+func checkText(name, v string) error {
+	if checkName(name+"="+v) != nil {
+		return fmt.Errorf("segment: text field %q: the flag of %s would be %d bytes (at most %d) or hold a NUL or newline", name, query.Excerpt(v), len(name)+1+len(v), MaxAttributeName)
+	}
+	return nil
+}
+
 // SetFlag sets or clears the boolean field name of customer c.
 func (a *Attributes) SetFlag(name string, c affinity.CustomerID, v bool) error {
 	if err := checkName(name); err != nil {
@@ -101,8 +110,8 @@ func (a *Attributes) SetText(name string, c affinity.CustomerID, v string) error
 		return err
 	}
 	if v != "" {
-		if err := checkName(name + "=" + v); err != nil {
-			return fmt.Errorf("segment: text field %q: the flag of %s would be %d bytes (at most %d) or hold a NUL or newline", name, query.Excerpt(v), len(name)+1+len(v), MaxAttributeName)
+		if err := checkText(name, v); err != nil {
+			return err
 		}
 	}
 	if old, ok := a.texts[name][c]; ok {

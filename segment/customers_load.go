@@ -63,10 +63,11 @@ const MaxAttributeRows = 50_000_000
 // row with the wrong number of fields is an error with its line (where
 // the value starts) and column (the field's 1-based position, with its
 // header name, as the dataset loaders give it), quoting at most the
-// first 60 characters of a value; rows of customers x does not know ([Index.Len]) are
-// counted and skipped, those of its History whose first order or event
-// came after its as-of time included (load the file again for a later
-// index to cover them). A UTF-8 byte-order mark before the header is
+// first 60 characters of a value. Rows of customers x does not know
+// ([Index.Len]) are checked as the others, then counted and skipped,
+// those of its History whose first order or event came after its as-of
+// time included (load the file again for a later index to cover them):
+// whether a file loads does not depend on the index. A UTF-8 byte-order mark before the header is
 // skipped. A customer on several rows keeps the last value of each
 // field. A nil reader or Index is an error matching
 // [affinity.ErrNilArgument].
@@ -144,6 +145,9 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 	for _, f := range flags {
 		_ = a.SetFlag(f.name, 0, false) // the flag exists even when nobody has it
 	}
+	fv := make([]int8, len(flags)) // per flag of a row: 0 empty, 1 false, 2 true
+	dv := make([]time.Time, len(dates))
+	dok := make([]bool, len(dates))
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -156,42 +160,60 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 		if rep.Rows > MaxAttributeRows {
 			return nil, rep, fmt.Errorf("segment: attributes: more than %d rows", MaxAttributeRows)
 		}
+		// every value is checked, on the rows of unknown customers too, so
+		// that whether a file loads does not depend on the index
+		for j, f := range flags {
+			fv[j] = 0
+			if v := strings.TrimSpace(rec[f.i]); v != "" {
+				b, ok := parseBool(v)
+				if !ok {
+					line, _ := cr.FieldPos(f.i) // where the value starts: a quoted field before it may span lines
+					return nil, rep, fmt.Errorf("segment: attributes: line %d, column %d (%s): %s is not a boolean (1/0, true/false, yes/no)", line, f.i+1, f.name, query.Excerpt(v))
+				}
+				fv[j] = 1
+				if b {
+					fv[j] = 2
+				}
+			}
+		}
+		for j, f := range dates {
+			dok[j] = false
+			if v := strings.TrimSpace(rec[f.i]); v != "" {
+				t, err := time.Parse(layout, v)
+				if err != nil || !timetext.OffsetInRange(layout, v, t) {
+					line, _ := cr.FieldPos(f.i)
+					return nil, rep, fmt.Errorf("segment: attributes: line %d, column %d (%s): %s is not a date in layout %s", line, f.i+1, f.name, query.Excerpt(v), layout)
+				}
+				dv[j], dok[j] = t, true
+			}
+		}
+		for _, f := range texts {
+			if v := strings.TrimSpace(rec[f.i]); v != "" {
+				if err := checkText(f.name, v); err != nil {
+					line, _ := cr.FieldPos(f.i)
+					return nil, rep, fmt.Errorf("segment: attributes: line %d, column %d (%s): %s", line, f.i+1, f.name, strings.TrimPrefix(err.Error(), "segment: "))
+				}
+			}
+		}
 		c, ok := x.LookupCustomer(strings.TrimSpace(rec[custCol]))
 		if !ok || !x.universe.Contains(uint32(c)) {
 			rep.UnknownCustomers++
 			continue
 		}
 		rep.Loaded++
-		for _, f := range flags {
-			v := strings.TrimSpace(rec[f.i])
-			if v == "" {
-				continue
+		for j, f := range flags {
+			if fv[j] != 0 {
+				_ = a.SetFlag(f.name, c, fv[j] == 2)
 			}
-			b, ok := parseBool(v)
-			if !ok {
-				line, _ := cr.FieldPos(f.i) // where the value starts: a quoted field before it may span lines
-				return nil, rep, fmt.Errorf("segment: attributes: line %d, column %d (%s): %s is not a boolean (1/0, true/false, yes/no)", line, f.i+1, f.name, query.Excerpt(v))
-			}
-			_ = a.SetFlag(f.name, c, b)
 		}
-		for _, f := range dates {
-			v := strings.TrimSpace(rec[f.i])
-			if v == "" {
-				continue
+		for j, f := range dates {
+			if dok[j] {
+				_ = a.SetDate(f.name, c, dv[j])
 			}
-			t, err := time.Parse(layout, v)
-			if err != nil || !timetext.OffsetInRange(layout, v, t) {
-				line, _ := cr.FieldPos(f.i)
-				return nil, rep, fmt.Errorf("segment: attributes: line %d, column %d (%s): %s is not a date in layout %s", line, f.i+1, f.name, query.Excerpt(v), layout)
-			}
-			_ = a.SetDate(f.name, c, t)
 		}
 		for _, f := range texts {
 			if v := strings.TrimSpace(rec[f.i]); v != "" {
-				if err := a.SetText(f.name, c, v); err != nil {
-					line, _ := cr.FieldPos(f.i)
-					return nil, rep, fmt.Errorf("segment: attributes: line %d, column %d (%s): %s", line, f.i+1, f.name, strings.TrimPrefix(err.Error(), "segment: "))
-				}
+				_ = a.SetText(f.name, c, v) // checked above
 			}
 		}
 	}
