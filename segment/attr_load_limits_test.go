@@ -87,3 +87,23 @@ func TestAttrLoadChecksRowsOfUnknownCustomers(t *testing.T) {
 	assert.Empty(t, dates)
 	assert.Empty(t, texts)
 }
+
+// TestAttrLoadBOMBeforeQuotedHeader: a byte-order mark before a quoted
+// header is skipped as before a bare one; the quote after it was a bare
+// quote to the CSV reader and the file did not load.
+func TestAttrLoadBOMBeforeQuotedHeader(t *testing.T) {
+	x := attrIndex(t, 2, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	for _, src := range []string{
+		"\ufeff\"customer\",\"optin\"\r\n\"c000\",\"1\"\r\n",
+		"\ufeff\"customer\",optin\nc000,1\n",
+		"\ufeffcustomer,optin\nc000,1\n",
+	} {
+		a, rep, err := segment.LoadAttributes(strings.NewReader(src), x, segment.AttributeOptions{Flags: []string{"optin"}})
+		require.NoError(t, err, "%q", src)
+		assert.Equal(t, segment.AttributeReport{Rows: 1, Loaded: 1}, rep)
+		assert.Equal(t, []uint32{0}, a.Flag("optin").ToArray())
+	}
+	// a mark alone is an empty file
+	_, _, err := segment.LoadAttributes(strings.NewReader("\ufeff"), x, segment.AttributeOptions{})
+	require.ErrorContains(t, err, "empty file")
+}

@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"bufio"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -67,9 +68,9 @@ const MaxAttributeRows = 50_000_000
 // ([Index.Len]) are checked as the others, then counted and skipped,
 // those of its History whose first order or event came after its as-of
 // time included (load the file again for a later index to cover them):
-// whether a file loads does not depend on the index. A UTF-8 byte-order mark before the header is
-// skipped. A customer on several rows keeps the last value of each
-// field. A nil reader or Index is an error matching
+// whether a file loads does not depend on the index. A UTF-8 byte-order
+// mark before the header (bare or quoted) is skipped. A customer on
+// several rows keeps the last value of each field. A nil reader or Index is an error matching
 // [affinity.ErrNilArgument].
 func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, AttributeReport, error) {
 	var rep AttributeReport
@@ -79,7 +80,14 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 	case x == nil:
 		return nil, rep, affinity.NilArgument("segment", "Index")
 	}
-	cr := csv.NewReader(r)
+	// The byte-order mark spreadsheets save goes before the CSV reader
+	// sees the stream: after it, a quoted header's first quote would be
+	// a bare quote to the reader.
+	br := bufio.NewReader(r)
+	if head, _ := br.Peek(3); string(head) == "\ufeff" {
+		_, _ = br.Discard(3)
+	}
+	cr := csv.NewReader(br)
 	cr.ReuseRecord = true
 	head, err := cr.Read()
 	if err != nil {
@@ -89,7 +97,6 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 		return nil, rep, fmt.Errorf("segment: attributes: %w", err)
 	}
 	head = slices.Clone(head)
-	head[0] = strings.TrimPrefix(head[0], "\ufeff") // a UTF-8 byte-order mark, as spreadsheets save
 	col := func(name string) (int, error) {
 		found := -1
 		for i, h := range head {
