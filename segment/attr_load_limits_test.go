@@ -1,6 +1,8 @@
 package segment_test
 
 import (
+	"io"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +18,7 @@ import (
 // listed the whole header.
 func TestAttrLoadErrorsQuoteShort(t *testing.T) {
 	x := attrIndex(t, 2, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
-	huge := strings.Repeat("x", 1<<20)
+	huge := strings.Repeat("x", 1<<19)
 	many := strings.Repeat("col,", 100_000)
 	for _, c := range []struct {
 		name, csv string
@@ -106,4 +108,49 @@ func TestAttrLoadBOMBeforeQuotedHeader(t *testing.T) {
 	// a mark alone is an empty file
 	_, _, err := segment.LoadAttributes(strings.NewReader("\ufeff"), x, segment.AttributeOptions{})
 	require.ErrorContains(t, err, "empty file")
+}
+
+// infiniteLines is a stream of short lines that never ends.
+type infiniteLines struct{}
+
+func (infiniteLines) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = "x\n"[i%2]
+	}
+	return len(p), nil
+}
+
+// TestAttrLoadRecordBound: a record longer than MaxAttributeRecord bytes —
+// a huge field, a quote that never closes over endless short lines, a
+// huge header — is an error naming the line after which it starts, read
+// in bounded memory; a quote that never closed read the whole stream.
+// A record just under the bound loads.
+func TestAttrLoadRecordBound(t *testing.T) {
+	x := attrIndex(t, 2, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	o := segment.AttributeOptions{Flags: []string{"optin"}}
+	for _, c := range []struct {
+		name string
+		r    io.Reader
+		at   string
+	}{
+		{"open quote", io.MultiReader(strings.NewReader("customer,note,optin\nc000,\"a\nb\",1\nc001,\""), infiniteLines{}), "after line 3"},
+		{"huge field", strings.NewReader("customer,note,optin\nc000,x,1\nc001," + strings.Repeat("x", segment.MaxAttributeRecord) + ",1\n"), "after line 2"},
+		{"huge header", strings.NewReader("customer,optin," + strings.Repeat("x", segment.MaxAttributeRecord) + "\n"), "line 1"},
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		a, _, err := segment.LoadAttributes(io.LimitReader(c.r, 64<<20), x, o)
+		runtime.ReadMemStats(&after)
+		require.Error(t, err, c.name)
+		assert.Nil(t, a)
+		assert.Contains(t, err.Error(), c.at, c.name)
+		assert.Contains(t, err.Error(), "MaxAttributeRecord", c.name)
+		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(16<<20), c.name)
+	}
+	// a 1 MB file of one huge field (in a column not read) loads
+	src := "customer,note,optin\nc000," + strings.Repeat("x", segment.MaxAttributeRecord-100) + ",1\nc001,,0\n"
+	a, rep, err := segment.LoadAttributes(strings.NewReader(src), x, o)
+	require.NoError(t, err)
+	assert.Equal(t, segment.AttributeReport{Rows: 2, Loaded: 2}, rep)
+	assert.Equal(t, []uint32{0}, a.Flag("optin").ToArray())
 }

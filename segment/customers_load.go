@@ -51,6 +51,33 @@ type AttributeReport struct {
 // MaxAttributeRows bounds the rows LoadAttributes reads.
 const MaxAttributeRows = 50_000_000
 
+// MaxAttributeRecord bounds the bytes of one record LoadAttributes reads,
+// the header included: its fields, separators, quotes and line breaks (a
+// quoted field may span lines), 1 MiB. A longer record, such as one
+// whose quote never closes, is an error, not unbounded memory.
+const MaxAttributeRecord = 1 << 20
+
+// errRecordTooLong stops the CSV reader at MaxAttributeRecord.
+var errRecordTooLong = errors.New("record too long")
+
+// recordCap delivers the bytes of r up to limit, then errRecordTooLong.
+type recordCap struct {
+	r        io.Reader
+	n, limit int64 // bytes delivered; the most to deliver
+}
+
+func (c *recordCap) Read(p []byte) (int, error) {
+	if c.n >= c.limit {
+		return 0, errRecordTooLong
+	}
+	if int64(len(p)) > c.limit-c.n {
+		p = p[:c.limit-c.n]
+	}
+	k, err := c.r.Read(p)
+	c.n += int64(k)
+	return k, err
+}
+
 // LoadAttributes reads a CSV file with a header row — one row per
 // customer, such as
 //
@@ -64,7 +91,10 @@ const MaxAttributeRows = 50_000_000
 // row with the wrong number of fields is an error with its line (where
 // the value starts) and column (the field's 1-based position, with its
 // header name, as the dataset loaders give it), quoting at most the
-// first 60 characters of a value. Rows of customers x does not know
+// first 60 characters of a value. So are a record longer than
+// [MaxAttributeRecord] bytes, with the line after which it starts, and
+// more than [MaxAttributeRows] rows: a malformed record, such as a quote
+// that never closes, costs an error, not the whole stream in memory. Rows of customers x does not know
 // ([Index.Len]) are checked as the others, then counted and skipped,
 // those of its History whose first order or event came after its as-of
 // time included (load the file again for a later index to cover them):
@@ -87,15 +117,25 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 	if head, _ := br.Peek(3); string(head) == "\ufeff" {
 		_, _ = br.Discard(3)
 	}
-	cr := csv.NewReader(br)
+	capped := &recordCap{r: br, limit: MaxAttributeRecord}
+	cr := csv.NewReader(capped)
 	cr.ReuseRecord = true
 	head, err := cr.Read()
 	if err != nil {
-		if errors.Is(err, io.EOF) {
+		switch {
+		case errors.Is(err, io.EOF):
 			return nil, rep, errors.New("segment: attributes: empty file, want a header row")
+		case errors.Is(err, errRecordTooLong):
+			return nil, rep, fmt.Errorf("segment: attributes: line 1: the header is longer than %d bytes (MaxAttributeRecord)", MaxAttributeRecord)
 		}
 		return nil, rep, fmt.Errorf("segment: attributes: %w", err)
 	}
+	// end is the line where the last record read ends
+	end := func(rec []string) int {
+		line, _ := cr.FieldPos(len(rec) - 1)
+		return line + strings.Count(rec[len(rec)-1], "\n")
+	}
+	last := end(head)
 	head = slices.Clone(head)
 	col := func(name string) (int, error) {
 		found := -1
@@ -156,13 +196,18 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 	dv := make([]time.Time, len(dates))
 	dok := make([]bool, len(dates))
 	for {
+		capped.limit = cr.InputOffset() + MaxAttributeRecord
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
+		if errors.Is(err, errRecordTooLong) {
+			return nil, rep, fmt.Errorf("segment: attributes: the record after line %d is longer than %d bytes (MaxAttributeRecord)", last, MaxAttributeRecord)
+		}
 		if err != nil {
 			return nil, rep, fmt.Errorf("segment: attributes: %w", err)
 		}
+		last = end(rec)
 		rep.Rows++
 		if rep.Rows > MaxAttributeRows {
 			return nil, rep, fmt.Errorf("segment: attributes: more than %d rows", MaxAttributeRows)
