@@ -28,7 +28,18 @@ type attrModel struct {
 }
 
 func TestAttrQueriesAgainstModel(t *testing.T) {
-	asOf := time.Date(2024, 2, 28, 18, 0, 0, 0, time.UTC) // the day before February 29
+	for _, asOf := range []time.Time{
+		time.Date(2024, 2, 28, 18, 0, 0, 0, time.UTC), // the day before February 29
+		time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC),
+		time.Date(2024, 3, 1, 23, 59, 59, 0, time.UTC),
+		time.Date(2025, 2, 28, 12, 0, 0, 0, time.UTC), // February 29 is March 1 this year
+		time.Date(2023, 12, 31, 6, 0, 0, 0, time.UTC),
+	} {
+		t.Run(asOf.Format(time.DateOnly), func(t *testing.T) { attrQueriesAgainstModel(t, asOf) })
+	}
+}
+
+func attrQueriesAgainstModel(t *testing.T, asOf time.Time) {
 	const n = 60
 	x := attrIndex(t, n, asOf)
 	rng := rand.New(rand.NewPCG(75, 1))
@@ -142,7 +153,7 @@ func TestAttrQueriesAgainstModel(t *testing.T) {
 		{"flag", "optin"}, {"flag", "vip"}, {"flag", "country=DE"}, {"flag", "country=D,E"},
 		{"days_since", "birthday"}, {"days_since", "signup"}, {"days_to", "birthday"}, {"days_to", "signup"},
 	}
-	for range testdata.Scale(600, 200) {
+	for range testdata.Scale(300, 80) {
 		at := attrs[rng.IntN(len(attrs))]
 		o := ops[rng.IntN(len(ops))]
 		var tv float64

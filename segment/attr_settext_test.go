@@ -1,7 +1,9 @@
 package segment_test
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/shopaffinity/affinity/segment"
 	"github.com/stretchr/testify/assert"
@@ -33,4 +35,21 @@ func TestAttrSetTextEmptyClears(t *testing.T) {
 	assert.False(t, ok)
 	flags, _, _ = b.Names()
 	assert.Empty(t, flags)
+}
+
+// TestAttrLoadEmptyCellKeepsEarlierRow: an empty cell on a later row of a
+// customer leaves the value of an earlier row, for flags, dates and texts.
+func TestAttrLoadEmptyCellKeepsEarlierRow(t *testing.T) {
+	x := attrIndex(t, 2, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	src := "customer,optin,signup,country\nc000,yes,2025-01-02,DE\nc000,,,\n"
+	a, _, err := segment.LoadAttributes(strings.NewReader(src), x,
+		segment.AttributeOptions{Flags: []string{"optin"}, Dates: []string{"signup"}, Texts: []string{"country"}})
+	require.NoError(t, err)
+	assert.True(t, a.Flag("optin").Contains(0))
+	d, ok := a.Date("signup", 0)
+	assert.True(t, ok)
+	assert.Equal(t, time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC), d)
+	v, ok := a.Text("country", 0)
+	assert.True(t, ok)
+	assert.Equal(t, "DE", v)
 }

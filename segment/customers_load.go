@@ -100,7 +100,8 @@ func (c *recordCap) Read(p []byte) (int, error) {
 // time included (load the file again for a later index to cover them):
 // whether a file loads does not depend on the index. A UTF-8 byte-order
 // mark before the header (bare or quoted) is skipped. A customer on
-// several rows keeps the last value of each field. A nil reader or Index is an error matching
+// several rows keeps the last value of each field; an empty cell is no
+// value and leaves that of an earlier row. A nil reader or Index is an error matching
 // [affinity.ErrNilArgument].
 func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, AttributeReport, error) {
 	var rep AttributeReport
