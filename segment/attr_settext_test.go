@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/segment"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -52,4 +53,18 @@ func TestAttrLoadEmptyCellKeepsEarlierRow(t *testing.T) {
 	v, ok := a.Text("country", 0)
 	assert.True(t, ok)
 	assert.Equal(t, "DE", v)
+}
+
+// TestAttrWithAttributesNil: WithAttributes with nil Attributes or on a
+// nil Index is an error matching affinity.ErrNilArgument and ErrInvalid,
+// as the package documentation promises for nil arguments; nil
+// Attributes gave an error matching neither and a nil Index panicked.
+func TestAttrWithAttributesNil(t *testing.T) {
+	x := attrIndex(t, 1, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	_, err := x.WithAttributes(nil)
+	require.ErrorIs(t, err, affinity.ErrNilArgument)
+	require.ErrorIs(t, err, segment.ErrInvalid)
+	require.NotPanics(t, func() { _, err = (*segment.Index)(nil).WithAttributes(&segment.Attributes{}) })
+	require.ErrorIs(t, err, affinity.ErrNilArgument)
+	require.ErrorIs(t, err, segment.ErrInvalid)
 }

@@ -1,7 +1,6 @@
 package segment
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -171,10 +170,14 @@ type customerCols struct {
 // outside x's customer ids are left out. The returned index replaces the
 // attributes of x, if any; x itself is unchanged. Attributes are not
 // saved by [Index.WriteTo]: attach them again after loading. It takes
-// time linear in the number of values.
+// time linear in the number of values. A nil x or a is an error matching
+// [affinity.ErrNilArgument] and [ErrInvalid].
 func (x *Index) WithAttributes(a *Attributes) (*Index, error) {
-	if a == nil {
-		return nil, errors.New("segment: nil Attributes")
+	switch {
+	case x == nil:
+		return nil, affinity.NilArgument("segment", "Index", ErrInvalid)
+	case a == nil:
+		return nil, affinity.NilArgument("segment", "Attributes", ErrInvalid)
 	}
 	n := uint32(len(x.keys))
 	cc := &customerCols{index: map[string]uint32{}, names: map[string][]string{}}
