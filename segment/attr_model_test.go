@@ -7,7 +7,6 @@ package segment_test
 import (
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +41,7 @@ func TestAttrQueriesAgainstModel(t *testing.T) {
 func attrQueriesAgainstModel(t *testing.T, asOf time.Time) {
 	const n = 60
 	x := attrIndex(t, n, asOf)
-	rng := rand.New(rand.NewPCG(75, 1))
+	rng := rand.New(rand.NewPCG(75, uint64(asOf.Unix())))
 	model := map[string]*attrModel{}
 	var sb strings.Builder
 	sb.WriteString("\ufeffCustomer,OptIn,vip,birthday,signup,country,note\r\n")
@@ -153,8 +152,9 @@ func attrQueriesAgainstModel(t *testing.T, asOf time.Time) {
 		{"flag", "optin"}, {"flag", "vip"}, {"flag", "country=DE"}, {"flag", "country=D,E"},
 		{"days_since", "birthday"}, {"days_since", "signup"}, {"days_to", "birthday"}, {"days_to", "signup"},
 	}
-	for range testdata.Scale(300, 80) {
-		at := attrs[rng.IntN(len(attrs))]
+	// one returns a random comparison, negated at times, on attribute at
+	// and whether customer k matches it
+	one := func(at struct{ attr, field string }) (string, func(k string) bool) {
 		o := ops[rng.IntN(len(ops))]
 		var tv float64
 		var ts string
@@ -177,16 +177,33 @@ func attrQueriesAgainstModel(t *testing.T, asOf time.Time) {
 		if negate {
 			q = "not " + q
 		}
+		return q, func(k string) bool {
+			v, ok := value(model[k], at.attr, at.field)
+			return (ok && o.f(v, tv, hi)) != negate
+		}
+	}
+	for range testdata.Scale(300, 80) {
+		at := attrs[rng.IntN(len(attrs))]
+		q, match := one(at)
+		if rng.IntN(2) == 0 {
+			// two comparisons, on the same field at times (their ranges merge)
+			if rng.IntN(2) == 0 {
+				at = attrs[rng.IntN(len(attrs))]
+			}
+			q2, match2 := one(at)
+			m1 := match
+			if rng.IntN(2) == 0 {
+				q, match = "("+q+") and ("+q2+")", func(k string) bool { return m1(k) && match2(k) }
+			} else {
+				q, match = "("+q+") or ("+q2+")", func(k string) bool { return m1(k) || match2(k) }
+			}
+		}
 		want := []string{}
 		for i := range n {
-			k := fmt.Sprintf("c%03d", i)
-			v, ok := value(model[k], at.attr, at.field)
-			if (ok && o.f(v, tv, hi)) != negate {
+			if k := fmt.Sprintf("c%03d", i); match(k) {
 				want = append(want, k)
 			}
 		}
-		got := advKeys(t, y, q)
-		require.Equal(t, want, got, q)
+		require.Equal(t, want, advKeys(t, y, q), q)
 	}
-	_ = slices.Sorted[string]
 }
