@@ -154,3 +154,26 @@ func TestAttrLoadRecordBound(t *testing.T) {
 	assert.Equal(t, segment.AttributeReport{Rows: 2, Loaded: 2}, rep)
 	assert.Equal(t, []uint32{0}, a.Flag("optin").ToArray())
 }
+
+// TestAttrLoadDatesIgnoreLocalZone: a date with a zone abbreviation is
+// read the same whatever the machine's local zone; time.Parse gave the
+// abbreviation of the local zone its offset, so that "2024-03-01 22:00
+// EST" was March 2 on a machine in New York and March 1 elsewhere.
+func TestAttrLoadDatesIgnoreLocalZone(t *testing.T) {
+	x := attrIndex(t, 1, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	o := segment.AttributeOptions{Dates: []string{"signup"}, DateLayout: "2006-01-02 15:04 MST"}
+	src := "customer,signup\nc000,2024-03-01 22:00 EST\n"
+	load := func() time.Time {
+		a, _, err := segment.LoadAttributes(strings.NewReader(src), x, o)
+		require.NoError(t, err)
+		d, ok := a.Date("signup", 0)
+		require.True(t, ok)
+		return d
+	}
+	utc := load()
+	local := time.Local
+	time.Local = time.FixedZone("EST", -5*3600)
+	defer func() { time.Local = local }()
+	assert.Equal(t, utc, load())
+	assert.Equal(t, time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), utc)
+}

@@ -33,7 +33,10 @@ type AttributeOptions struct {
 	// [Attributes.SetText]); a value that does not is an error.
 	Texts []string
 	// DateLayout is the layout of dates (time.Parse); "" means
-	// "2006-01-02".
+	// "2006-01-02". A date with a time and a UTC offset counts on its UTC
+	// day; a date without an offset is read in UTC, and a zone
+	// abbreviation (MST) other than UTC at offset 0, whatever the
+	// machine's local zone.
 	DateLayout string
 }
 
@@ -232,7 +235,7 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 		for j, f := range dates {
 			dok[j] = false
 			if v := strings.TrimSpace(rec[f.i]); v != "" {
-				t, err := time.Parse(layout, v)
+				t, err := time.ParseInLocation(layout, v, time.UTC) // not time.Local: the day must not depend on the machine
 				if err != nil || !timetext.OffsetInRange(layout, v, t) {
 					line, _ := cr.FieldPos(f.i)
 					return nil, rep, fmt.Errorf("segment: attributes: line %d, column %d (%s): %s is not a date in layout %s", line, f.i+1, f.name, query.Excerpt(v), layout)
