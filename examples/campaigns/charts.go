@@ -450,6 +450,9 @@ func campaignChart(res []campaign.Result) (*plot.Plot, error) {
 	p.Title.Text = "Revenue per customer after the send: treated vs control"
 	p.Y.Label.Text = "revenue per customer (currency units)"
 	p.X.Label.Text = fmt.Sprintf("campaign (treated / control customers); bars on treated: the difference's %.0f %% interval", 100*conf)
+	if slices.ContainsFunc(eb.lo, math.IsNaN) {
+		p.X.Label.Text += "\n(none where a group has one customer)"
+	}
 	if err := bars(t, c, "treated (sent)", "control (held out)", false, p); err != nil {
 		return nil, err
 	}
