@@ -182,10 +182,7 @@ func (o *objective) eval(lx, grad []float64) float64 {
 func (o *objective) guardedSums() error {
 	err := parallel.Guard(func() error { return o.sums(o.theta) })
 	if p, ok := err.(*parallel.Panic); ok {
-		if inner, ok := p.Value.(*parallel.Panic); ok {
-			p = inner // parallel.For's, with the worker's stack
-		}
-		o.panic = p
+		o.panic = p // parallel.For's keeps the worker's stack
 	}
 	return err
 }

@@ -152,10 +152,15 @@ func (p *Panic) Unwrap() error {
 // background goroutines of the affinity packages, where a panic (a bug,
 // or a caller's callback that panics) would end the process, since no
 // recover of the caller's can reach it; they report it as the work's
-// error instead.
+// error instead. A *Panic raised again ([For]'s, with the worker's
+// stack) is returned as it is.
 func Guard(fn func() error) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
+			if p, ok := v.(*Panic); ok {
+				err = p
+				return
+			}
 			err = &Panic{Value: v, Stack: debug.Stack()}
 		}
 	}()
