@@ -1560,11 +1560,12 @@ func (s *moneyScale) score(v int64) uint8 {
 		}
 		return k
 	}
-	var worse int64 // the greatest spend: whether any is less matters
+	// the greatest spend: the best value scores 5 when some spend is
+	// less, 3 when all are equal (rankScore's anchored ends)
 	if v > s.lo {
-		worse = 1
+		return 5
 	}
-	return rankScore(worse, 0, 1)
+	return 3
 }
 
 // quintileCuts returns the values that decide the quintile scores of
