@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -38,7 +39,11 @@ func TestNoCompactionStartsAfterClose(t *testing.T) {
 	defer end()
 	work := new(segWork)
 	work.wait()
-	held := swapGoroutines() // the shop's own, waiting for the hold
+	// the shop's own, waiting for the hold: started by the refresh's
+	// publication, perhaps not yet running (counted too early, it would
+	// seem to start in builtSeg below)
+	require.Eventually(t, func() bool { return swapGoroutines() >= 1 }, 10*time.Second, time.Millisecond, "the served snapshot's swap goroutine")
+	held := swapGoroutines()
 	builtSeg(x, life, work)
 	assert.Equal(t, held, swapGoroutines(), "a goroutine to swap the index started after Close")
 }
