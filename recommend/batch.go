@@ -18,7 +18,10 @@ import (
 // results share one allocation of NumCustomers × min(K, the products not
 // in Options.Exclude) Recs and do not depend on the number of workers.
 // It returns an error for a nil ctx, ctx.Err() when ctx is done, and the
-// errors of [Engine.Recommend].
+// errors of [Engine.Recommend]. A panic in a worker is raised again on
+// the caller's goroutine, where a recover can catch it, and leaves no
+// state behind: the scratch memory of the customer it interrupted is
+// dropped, not reused, so later calls answer as on a fresh engine.
 func (e *Engine) RecommendAll(ctx context.Context, req Request) ([][]Rec, error) {
 	if err := affinity.CheckContext("recommend", ctx); err != nil {
 		return nil, err
@@ -60,18 +63,23 @@ func (e *Engine) RecommendAll(ctx context.Context, req Request) ([][]Rec, error)
 		if s == nil {
 			s = e.pool.Get().(*scratch)
 			s.seg = seg
-			scratches[w] = s
 		}
+		// s is out of scratches while a customer runs: a panic in run
+		// leaves half a request's marks and scores in it, and the
+		// deferred Put must not hand those to a later call
+		scratches[w] = nil
 		r := req
 		for c := b * block; c < min((b+1)*block, nc); c++ {
 			dst := slab[c*k : c*k : (c+1)*k]
 			res, err := e.run(s, dst, &r, affinity.CustomerID(c), true)
 			s.reset()
 			if err != nil {
+				scratches[w] = s
 				return err
 			}
 			out[c] = res
 		}
+		scratches[w] = s
 		return nil
 	})
 	if err != nil {

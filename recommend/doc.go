@@ -231,7 +231,8 @@
 // are safe for concurrent use. Each request borrows its scratch memory
 // (dense score arrays reset through touched lists) from a sync.Pool, so a
 // request allocates nothing when dst has room for K results (but for an
-// ad-hoc Request.Segment's favourites).
+// ad-hoc Request.Segment's favourites). A request that panics does not
+// return its scratch to the pool, so no later request sees its state.
 // [Engine.RecommendAll] runs on Options.Workers goroutines (through the
 // shared worker loop) that end before it returns.
 package recommend

@@ -184,6 +184,8 @@ func (e *Engine) recommend(dst []Rec, req *Request, c affinity.CustomerID, known
 		return dst, err
 	}
 	s := e.pool.Get().(*scratch)
+	// a panic in run skips the Put: the pool never gets back a scratch
+	// holding half a request's marks and scores
 	out, err := e.run(s, dst, req, c, known)
 	s.reset()
 	e.pool.Put(s)
