@@ -278,6 +278,11 @@ type Engine struct {
 
 	stock atomic.Pointer[stockSet]
 	pool  sync.Pool
+
+	// scanPopular makes the popular fallback walk the whole popularity
+	// order under a short Rules.Only list too: set by tests only, the
+	// reference of popularOnly
+	scanPopular bool
 }
 
 // prodHot is the per-product data a request reads for every anchor.

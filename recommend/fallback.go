@@ -4,11 +4,14 @@ import (
 	"slices"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/internal/topk"
 )
 
 // fallback fills dst up to req.K results from the segment's favourites
 // (the requested segment, else the first precomputed segment containing
-// the customer), then from the shop's popular products.
+// the customer), then from the shop's popular products: under a
+// Rules.Only list shorter than the catalog, from the listed ones alone,
+// in the same order.
 func (e *Engine) fallback(s *scratch, dst []Rec, base int, req *Request, c affinity.CustomerID, known bool, st *stockSet, asOf int64) []Rec {
 	r := &req.Rules
 	full := func() bool { return len(dst)-base >= req.K }
@@ -38,7 +41,11 @@ func (e *Engine) fallback(s *scratch, dst []Rec, base int, req *Request, c affin
 		return dst // an empty catalog
 	}
 	top := e.pop[e.popOrder[0]]
-	for _, p := range e.popOrder {
+	order := e.popOrder
+	if s.only && len(s.onlyIDs) < len(order) && !e.scanPopular {
+		order = e.popularOnly(s)
+	}
+	for _, p := range order {
 		if full() {
 			break
 		}
@@ -49,6 +56,22 @@ func (e *Engine) fallback(s *scratch, dst []Rec, base int, req *Request, c affin
 		dst = e.take(s, dst, r, st, p, v, Popular)
 	}
 	return dst
+}
+
+// popularOnly returns the products of Rules.Only in the order of
+// e.popOrder (popularity descending, ties by product id), reordering
+// s.onlyIDs: the popular fallback under a short Only list walks the
+// list, O(len(Only)·log), instead of the catalog, with the same results.
+func (e *Engine) popularOnly(s *scratch) []affinity.ProductID {
+	s.keys = s.keys[:0]
+	for _, p := range s.onlyIDs {
+		s.keys = append(s.keys, topk.Pack(e.pop[p], uint32(p))) // popOrder's keys (see popularity.finish)
+	}
+	slices.Sort(s.keys)
+	for i, k := range s.keys {
+		s.onlyIDs[i] = affinity.ProductID(uint32(k))
+	}
+	return s.onlyIDs
 }
 
 // takeFavourites appends sp's favourites the rules allow until dst holds

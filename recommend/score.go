@@ -79,9 +79,11 @@ type scratch struct {
 	simMax  []float32
 	best    []bestEdge
 	top     topk.Keys
-	// the request's filters: Rules.Only (products marked fOnly) and
-	// Rules.Category (in at depth inDepth)
+	// the request's filters: Rules.Only (products marked fOnly, listed
+	// once each in onlyIDs) and Rules.Category (in at depth inDepth)
 	only    bool
+	onlyIDs []affinity.ProductID
+	keys    []uint64 // popularOnly's sort keys
 	inCat   affinity.CategoryID
 	inDepth int // 0: no category filter
 }
@@ -149,6 +151,7 @@ func (s *scratch) reset() {
 		s.catMark[c] = false
 	}
 	s.dirty, s.items, s.cand, s.due, s.cats, s.caps, s.boosts = s.dirty[:0], s.items[:0], s.cand[:0], s.due[:0], s.cats[:0], s.caps[:0], s.boosts[:0]
+	s.onlyIDs = s.onlyIDs[:0]
 	s.only, s.inDepth = false, 0
 }
 
@@ -311,6 +314,9 @@ func (e *Engine) resolveRules(s *scratch, r *Rules) error {
 			return fmt.Errorf("%w: product %q in Only", ErrUnknownProduct, key)
 		}
 		if s != nil {
+			if s.flag[p]&fOnly == 0 {
+				s.onlyIDs = append(s.onlyIDs, p)
+			}
 			s.mark(p, fOnly)
 		}
 	}
