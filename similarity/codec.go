@@ -241,7 +241,7 @@ func ReadIndex(r io.Reader) (*Index, error) {
 		d.fail("K %d, min support %d", k, minSup)
 	case !(x.shrinkage >= 0) || math.IsInf(x.shrinkage, 0):
 		d.fail("shrinkage %v", x.shrinkage)
-	case n > math.MaxUint32:
+	case n > maxTotal:
 		d.fail("total %d", n)
 	case m > uint64(np)*uint64(k) || m > math.MaxUint32:
 		d.fail("%d neighbours for %d products, K %d", m, np, k)

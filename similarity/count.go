@@ -464,6 +464,16 @@ func (c *Counts) PairCount(a, b affinity.ProductID) PairCount {
 	return PairCount{N: c.n, A: c.Support(a), B: c.Support(b), AB: c.Pair(a, b)}
 }
 
+// maxTotal is the largest N of counts, however made — [Count], [Sum],
+// [Partial.Add], [Partial.Merge], [Partial.Counts] — and of an [Index]:
+// 2^32 − 1, the number of uint32 order or customer ids of a History and
+// the N an encoded Index holds (less on a 32-bit platform, where N is an
+// int).
+const maxTotal = min(math.MaxUint32, math.MaxInt)
+
+// errTooManyTransactions is the error of an N that would pass maxTotal.
+var errTooManyTransactions = fmt.Errorf("similarity: more than %d transactions", int64(maxTotal))
+
 // Sum adds partial counts made over disjoint sets of transactions — for
 // example Count on the shards of a customer base, where every shard's
 // History lists the same products in the same order — into the counts of
@@ -492,8 +502,8 @@ func Sum(ctx context.Context, parts ...*Counts) (*Counts, error) {
 			return nil, fmt.Errorf("similarity: Sum of %v counts (window %ds) and %v counts (window %ds)", first.scope, first.window, p.scope, p.window)
 		}
 		np = max(np, p.np)
-		if n += int64(p.n); n > min(math.MaxUint32, math.MaxInt) {
-			return nil, fmt.Errorf("similarity: Sum of more than %d transactions", int64(min(math.MaxUint32, math.MaxInt)))
+		if n += int64(p.n); n > maxTotal {
+			return nil, fmt.Errorf("similarity: Sum of %d transactions or more: %w", n, errTooManyTransactions)
 		}
 	}
 	support := make([]uint32, np)

@@ -229,8 +229,9 @@ func (p *Partial) mergeOrders(t Transaction) []TxOrder {
 	return out
 }
 
-// Add counts one transaction. It returns an error when a count would
-// overflow (2^32 − 1 transactions per product).
+// Add counts one transaction. It returns an error, and counts nothing,
+// when a count would pass its bound: N at most 2^32 − 1 transactions, the
+// bound of [Sum] and of an [Index], and 2^32 − 1 per product.
 func (p *Partial) Add(t Transaction) error {
 	if t.Customer == "" && p.scope != Basket {
 		return nil // anonymous orders have no customer to count
@@ -290,12 +291,19 @@ func (p *Partial) bump(k uint64) error {
 	return nil
 }
 
+// count counts one transaction of items in N and the supports, or
+// returns the error of a count at its bound and changes nothing.
 func (p *Partial) count(items []affinity.ProductID) error {
-	p.n++
+	if p.n >= maxTotal {
+		return errTooManyTransactions
+	}
 	for _, a := range items {
 		if p.support[a] == math.MaxUint32 {
 			return fmt.Errorf("similarity: more than %d transactions for one product", uint32(math.MaxUint32))
 		}
+	}
+	p.n++
+	for _, a := range items {
 		p.support[a]++
 	}
 	return nil
@@ -400,7 +408,7 @@ func (p *Partial) compatible(q *Partial) error {
 // them internally, so it must not be in use by another goroutine). The
 // pairs merge in time linear in the pairs of both. It returns an error,
 // leaving p as it was, when q was made with other options or a merged
-// count would overflow (N above 2^63 − 1, a support or pair count above
+// count would pass its bound (N, a support or a pair count above
 // 2^32 − 1; of several supports, the error names the product with the
 // smallest id). A nil q is an error matching affinity.ErrNilArgument.
 func (p *Partial) Merge(q *Partial) error {
@@ -416,9 +424,6 @@ func (p *Partial) Merge(q *Partial) error {
 	if err := q.compact(); err != nil {
 		return err
 	}
-	if p.n > math.MaxInt64-q.n {
-		return fmt.Errorf("similarity: merged count of more than %d transactions", int64(math.MaxInt64))
-	}
 	if err := firstSupportError(q.support, func(a affinity.ProductID, s uint32) error {
 		if uint64(p.support[a])+uint64(s) > math.MaxUint32 {
 			return fmt.Errorf("similarity: merged support of product %d above %d", a, uint32(math.MaxUint32))
@@ -426,6 +431,9 @@ func (p *Partial) Merge(q *Partial) error {
 		return nil
 	}); err != nil {
 		return err
+	}
+	if p.n > maxTotal-q.n {
+		return fmt.Errorf("similarity: merged count of %d and %d transactions: %w", p.n, q.n, errTooManyTransactions)
 	}
 	ks, vs, err := mergePairs(p.keys, p.vals, q.keys, q.vals)
 	if err != nil {
@@ -655,7 +663,7 @@ func (p *Partial) empty() *Partial {
 // *Counts that [Count] returns for the History of the transactions added
 // (N, supports, rows), when np is the number of products of its catalog.
 // It is an error when np < 0, p holds a product id ≥ np, N is above
-// 2^31 − 1, or p holds counts no set of transactions gives (a pair
+// 2^32 − 1 (the bound of every N, see [Partial.Add]), or p holds counts no set of transactions gives (a pair
 // counted more often than one of its products, say: merged from
 // [Partial.Blocks] without all their [Partial.Marginals]; see
 // [Partial.UnmarshalBinary]). The result holds no transactions, so
@@ -676,8 +684,8 @@ func (p *Partial) Counts(np int) (*Counts, error) {
 	if len(keys) > 0 && keys[len(keys)-1]>>32 >= uint64(np) || slices.ContainsFunc(keys, func(k uint64) bool { return uint64(uint32(k)) >= uint64(np) }) {
 		return nil, fmt.Errorf("similarity: partial count of a product beyond the %d products", np)
 	}
-	if p.n < 0 || p.n > math.MaxInt32 {
-		return nil, fmt.Errorf("similarity: partial count of %d transactions", p.n)
+	if p.n < 0 || p.n > maxTotal {
+		return nil, fmt.Errorf("similarity: partial count of %d transactions: at most %d", p.n, int64(maxTotal))
 	}
 	if err := p.validSupports(); err != nil {
 		return nil, fmt.Errorf("similarity: partial count: %w", err)
@@ -759,7 +767,7 @@ func (p *Partial) MarshalBinary() ([]byte, error) {
 // UnmarshalBinary decodes an encoding of [Partial.MarshalBinary] into p,
 // replacing its contents. It returns an error wrapping [ErrCorrupt] for
 // input that is not one — malformed, or holding counts no Partial holds:
-// a product paired with itself, a count of 0, a support above N, a pair
+// N above 2^32 − 1 (see [Partial.Add]), a product paired with itself, a count of 0, a support above N, a pair
 // counted more often than one of its products (unless N is 0, as in a
 // part of [Partial.Blocks]), an excluded product, or in the Basket and
 // Customer scopes a pair (a, b) without its mirror (b, a) of the same
@@ -810,7 +818,7 @@ func (p *Partial) UnmarshalBinary(data []byte) error {
 			prev = x
 		}
 	}
-	q.n = int64(u(math.MaxInt64))
+	q.n = int64(u(maxTotal)) // no Partial counts more
 	ns := u(uint64(len(d)) / 2)
 	q.support = make(map[affinity.ProductID]uint32, ns)
 	prev := uint64(0)

@@ -118,14 +118,20 @@ func TestPartialDecodeAcceptsParts(t *testing.T) {
 }
 
 func TestPartialMergeOverflow(t *testing.T) {
-	enc := partialBytes(similarity.Basket, math.MaxInt64, [][2]uint64{{0, 1}}, nil)
+	// N at its bound, 2^32 − 1, the one of Sum and an Index (see
+	// Partial.Add): Counts takes it, a merge past it fails
+	enc := partialBytes(similarity.Basket, math.MaxUint32, [][2]uint64{{0, 1}}, nil)
 	var p, q similarity.Partial
 	require.NoError(t, p.UnmarshalBinary(enc))
 	require.NoError(t, q.UnmarshalBinary(enc))
-	require.Error(t, p.Merge(&q), "N above 2^63 - 1")
-	assert.Equal(t, math.MaxInt64, p.Total(), "a failed Merge leaves p as it was")
-	_, err := p.Counts(1)
-	require.Error(t, err, "N above 2^31 - 1")
+	require.Error(t, p.Merge(&q), "N above 2^32 - 1")
+	assert.Equal(t, math.MaxUint32, p.Total(), "a failed Merge leaves p as it was")
+	c, err := p.Counts(1)
+	require.NoError(t, err, "N of 2^32 - 1")
+	assert.Equal(t, math.MaxUint32, c.Total())
+	// no Partial counts more: an encoding that says so is corrupt
+	err = p.UnmarshalBinary(partialBytes(similarity.Basket, math.MaxInt64, [][2]uint64{{0, 1}}, nil))
+	require.ErrorIs(t, err, similarity.ErrCorrupt)
 
 	// a support overflow leaves p as it was too
 	enc = partialBytes(similarity.Basket, math.MaxUint32, [][2]uint64{{0, 1}, {1, math.MaxUint32}}, nil)
