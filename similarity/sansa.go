@@ -10,6 +10,7 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/internal/parallel"
+	"github.com/shopaffinity/affinity/internal/topk"
 )
 
 // DefaultSparseEASEFill is the fill [SparseEASEOptions.Fill] starts
@@ -126,7 +127,9 @@ type SparseEASEOptions struct {
 	// Candidates is the number of products j for which W[i][j] is
 	// computed in row i: the products bought together with i, the
 	// Candidates with the highest co-count when there are more (ties by
-	// id); default 4·K (all of them when K is negative).
+	// id; counts compared as integers, exact at any size); default 4·K
+	// (all of them when K is negative). The fit itself takes the counts
+	// in float64, exact up to 2^53.
 	Candidates int
 }
 
@@ -280,7 +283,9 @@ func fitSparseEASE(ctx context.Context, c *Counts, sel []affinity.ProductID, o E
 				continue
 			}
 			// the candidates, by co-count; ids are positions in the row,
-			// whose products ascend, so ties go to the lower product id
+			// whose products ascend, so ties go to the lower product id.
+			// The keys hold the counts as integers: as float32 scores,
+			// counts above 2^24 tied and the lower id won
 			cols, vals := c.Row(affinity.ProductID(a))
 			nc := len(cols)
 			if o.Sparse.Candidates >= 0 {
@@ -288,7 +293,9 @@ func fitSparseEASE(ctx context.Context, c *Counts, sel []affinity.ProductID, o E
 			}
 			st.cand.reset(nc)
 			for t, v := range vals {
-				st.cand.push(float32(v), uint32(t))
+				if key := topk.PackCount(v, uint32(t)); !st.cand.rejects(key) {
+					st.cand.pushKey(key)
+				}
 			}
 			rows, kv := inv.col(i)
 			st.u[i] = 1 / d[i]

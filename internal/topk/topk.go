@@ -39,6 +39,13 @@ func scoreFromBits(u uint32) float32 {
 // ascending. v must not be NaN.
 func Pack(v float32, id uint32) uint64 { return uint64(scoreBits(v))<<32 | uint64(id) }
 
+// PackCount returns the key of an integer score v and id: keys order by
+// v descending, then id ascending, exact for every uint32, where a
+// float32 score (Pack) tells integers apart only up to 2^24. Keys of
+// PackCount and of Pack do not mix, and [Keys.Floor] means nothing for
+// them; the id comes back as Unpack's second result.
+func PackCount(v, id uint32) uint64 { return uint64(^v)<<32 | uint64(id) }
+
 // Unpack returns the score and id of a key made by [Pack].
 func Unpack(key uint64) (float32, uint32) { return scoreFromBits(uint32(key >> 32)), uint32(key) }
 
