@@ -140,10 +140,11 @@ func (o CountOptions) config(asOf time.Time) (*config, error) {
 	if lb := o.Lookback.Or(affinity.AllTime); !lb.All {
 		c.from = lb.Start(asOf).Unix()
 	}
-	c.window = int64(DefaultWindow / time.Second)
+	w := DefaultWindow
 	if o.Window > 0 {
-		c.window = int64(o.Window / time.Second)
+		w = o.Window
 	}
+	c.window = scopeWindow(o.Scope, int64(w/time.Second))
 	switch {
 	case o.MaxBasket == 0:
 		c.maxBasket = DefaultMaxBasket
@@ -151,6 +152,19 @@ func (o CountOptions) config(asOf time.Time) (*config, error) {
 		c.maxBasket = o.MaxBasket
 	}
 	return c, nil
+}
+
+// scopeWindow returns the window, in seconds, that counts in scope:
+// window in the Sequential scope, 0 in the others, which ignore
+// CountOptions.Window. It is the one place of that rule: Counts and
+// Partials hold their window through it (config, the decoder), so that
+// those differing only in an ignored window compare equal where [Sum],
+// [Partial.Merge] and [Partial.MarshalBinary] compare them.
+func scopeWindow(scope Scope, window int64) int64 {
+	if scope != Sequential {
+		return 0
+	}
+	return window
 }
 
 const (
@@ -498,7 +512,7 @@ func Sum(ctx context.Context, parts ...*Counts) (*Counts, error) {
 	np := 0
 	var n int64
 	for _, p := range parts {
-		if p.scope != first.scope || (p.scope == Sequential && p.window != first.window) { // only Sequential counts use the window
+		if p.scope != first.scope || p.window != first.window { // 0 outside Sequential (scopeWindow)
 			return nil, fmt.Errorf("similarity: Sum of %v counts (window %ds) and %v counts (window %ds)", first.scope, first.window, p.scope, p.window)
 		}
 		np = max(np, p.np)

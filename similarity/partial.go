@@ -111,11 +111,7 @@ func NewPartial(asOf time.Time, opts CountOptions) (*Partial, error) {
 			excl = append(excl, affinity.ProductID(it.Next()))
 		}
 	}
-	window := c.window
-	if c.scope != Sequential {
-		window = 0 // unused: Partials that differ only in it count alike, merge and encode alike
-	}
-	return &Partial{scope: c.scope, window: window, from: c.from, to: c.to, maxBasket: c.maxBasket, exclude: excl,
+	return &Partial{scope: c.scope, window: c.window, from: c.from, to: c.to, maxBasket: c.maxBasket, exclude: excl,
 		support: map[affinity.ProductID]uint32{}, pend: map[uint64]uint32{}}, nil
 }
 
@@ -393,9 +389,9 @@ func (p *Partial) addTimeline(customer string, orders []TxOrder) error {
 }
 
 // compatible returns an error unless q counts with the rules of p; the
-// window is a rule of the Sequential scope only.
+// windows are 0 outside the Sequential scope (scopeWindow).
 func (p *Partial) compatible(q *Partial) error {
-	if p.scope != q.scope || p.scope == Sequential && p.window != q.window || p.from != q.from || p.to != q.to || p.maxBasket != q.maxBasket ||
+	if p.scope != q.scope || p.window != q.window || p.from != q.from || p.to != q.to || p.maxBasket != q.maxBasket ||
 		!slices.Equal(p.exclude, q.exclude) {
 		return errors.New("similarity: merge of partial counts made with different options")
 	}
@@ -800,12 +796,9 @@ func (p *Partial) UnmarshalBinary(data []byte) error {
 	}
 	q := Partial{}
 	q.scope = Scope(u(uint64(Sequential)))
-	q.window = int64(u(math.MaxInt64))
+	q.window = scopeWindow(q.scope, int64(u(math.MaxInt64))) // as NewPartial keeps it
 	q.maxBasket = int(u(math.MaxInt32))
 	q.from, q.to = s(), s()
-	if q.scope != Sequential {
-		q.window = 0 // as NewPartial keeps it
-	}
 	if ne := u(uint64(len(d))); ne > 0 {
 		q.exclude = make([]affinity.ProductID, 0, ne)
 		prev := uint64(0)
