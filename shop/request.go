@@ -51,7 +51,7 @@ type Request struct {
 	ByID bool
 	// Cart holds shop product keys: the cart, the order just placed, or
 	// the product being viewed. Keys the snapshot does not know are left
-	// out and listed in Result.Ignored.
+	// out and listed in Result.Ignored (once each).
 	Cart []string
 	// K is the number of results: 0 means DefaultK; at most MaxK. A
 	// longer list need not begin with a shorter one's results (see
@@ -168,7 +168,8 @@ func (ru *Rules) engine(excl, only []string, category string) recommend.Rules {
 // the K results are chosen: K come back whenever the catalog has K
 // eligible products (within the caps of Rules.MaxPerCategory). Errors: ErrInvalidRequest, ErrUnknownCustomer (by
 // id), ErrUnknownCategory, ErrNilContext, and the context's error. The result's Recs is the
-// only allocation on the way (beyond Ignored when keys are unknown).
+// only allocation on the way (beyond Ignored, and a set that lists its keys
+// once, when keys are unknown).
 func (s *Snapshot) Recommend(ctx context.Context, req Request) (Result, error) {
 	if ctx == nil {
 		return Result{}, ErrNilContext
@@ -207,6 +208,7 @@ func (s *Snapshot) Recommend(ctx context.Context, req Request) (Result, error) {
 	var excl, only []string
 	excl, res.Ignored = s.known(req.Exclude, res.Ignored)
 	only, res.Ignored = s.known(req.Only, res.Ignored)
+	res.Ignored = firstOfEach(res.Ignored)
 	if err := req.Rules.Check(); err != nil {
 		return Result{}, err
 	}
@@ -272,6 +274,24 @@ func (s *Snapshot) known(keys, ignored []string) ([]string, []string) {
 		return kept, ignored
 	}
 	return keys, ignored
+}
+
+// firstOfEach returns keys without the repeats of a key, each kept where
+// it first occurs, in keys' own array. It allocates only for two keys or
+// more.
+func firstOfEach(keys []string) []string {
+	if len(keys) < 2 {
+		return keys
+	}
+	seen := make(map[string]struct{}, len(keys))
+	out := keys[:0]
+	for _, k := range keys {
+		if _, ok := seen[k]; !ok {
+			seen[k] = struct{}{}
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // rec turns an engine result into a served one.

@@ -363,12 +363,15 @@ func advCheck(t *testing.T, w *advWorld, nv *advNaive, snap *shop.Snapshot, req 
 	assert.Equal(t, known, res.Known, msg)
 	assert.True(t, snap.AsOf().Equal(res.AsOf), msg)
 
-	// ignored: the unknown cart keys, then the unknown exclude keys
+	// ignored: the unknown cart keys, then the unknown exclude keys, each
+	// once where it first occurs
 	var ignored []string
 	cart := map[string]bool{}
 	for _, key := range req.Cart {
 		if _, ok := w.byKey[key]; !ok {
-			ignored = append(ignored, key)
+			if !slices.Contains(ignored, key) {
+				ignored = append(ignored, key)
+			}
 		} else {
 			cart[key] = true
 		}
@@ -376,7 +379,9 @@ func advCheck(t *testing.T, w *advWorld, nv *advNaive, snap *shop.Snapshot, req 
 	excl := map[string]bool{}
 	for _, key := range req.Exclude {
 		if _, ok := w.byKey[key]; !ok {
-			ignored = append(ignored, key)
+			if !slices.Contains(ignored, key) {
+				ignored = append(ignored, key)
+			}
 		} else {
 			excl[key] = true
 		}

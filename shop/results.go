@@ -126,7 +126,10 @@ type Result struct {
 	AsOf time.Time
 	// Ignored lists cart, exclude and only keys the snapshot does not
 	// know (products newer than the snapshot); they were left out of the
-	// request. nil when none.
+	// request. Each key is listed once, where it first occurs: the
+	// cart's keys in their order, then Exclude's, then Only's (a key
+	// given twice, or both in the cart and in Exclude, once). nil when
+	// none.
 	Ignored []string
 	// Recs are the recommendations, best first.
 	Recs []Rec
