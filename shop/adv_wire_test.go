@@ -586,7 +586,7 @@ func TestAdvWireResultTimes(t *testing.T) {
 		r := shop.Result{AsOf: at, Ignored: []string{}, Recs: []shop.Rec{}}
 		m, err := r.MarshalJSON()
 		require.NoError(t, err)
-		want, err := json.Marshal(at)
+		want, err := json.Marshal(at.UTC()) // the instant, in UTC
 		require.NoError(t, err)
 		assert.Contains(t, string(m), `"as_of":`+string(want))
 		assert.NotContains(t, string(m), `"ignored"`, "empty Ignored omitted")

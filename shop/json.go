@@ -1,7 +1,6 @@
 package shop
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -233,13 +232,13 @@ func appendJSONFloat(b []byte, f float64) ([]byte, error) {
 	return b, nil
 }
 
-// appendJSONTime appends t as time.Time's MarshalJSON does.
+// appendJSONTime appends t in UTC as time.Time's MarshalJSON writes
+// t.UTC(): the instant, whatever t's zone (one a day or more from UTC,
+// which MarshalJSON refuses, included).
 func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
+	t = t.UTC()
 	if y := t.Year(); y < 0 || y >= 10000 {
 		return nil, fmt.Errorf("json: error calling MarshalJSON for type time.Time: year %d outside of range [0,9999]", y)
-	}
-	if _, off := t.Zone(); off <= -24*60*60 || off >= 24*60*60 {
-		return nil, errors.New("json: error calling MarshalJSON for type time.Time: Time.MarshalJSON: timezone hour outside of range [0,23]")
 	}
 	b = append(b, '"')
 	b = t.AppendFormat(b, time.RFC3339Nano)

@@ -152,7 +152,7 @@ func refMarshal(r Result) ([]byte, error) {
 		Ignored   []string  `json:"ignored,omitempty"`
 		Recs      []recJSON `json:"recommendations"`
 	}
-	out := refResult{Customer: r.Customer, Known: r.Known, ColdStart: r.ColdStart, AsOf: r.AsOf, Ignored: r.Ignored, Recs: []recJSON{}}
+	out := refResult{Customer: r.Customer, Known: r.Known, ColdStart: r.ColdStart, AsOf: r.AsOf.UTC(), Ignored: r.Ignored, Recs: []recJSON{}}
 	for i := range r.Recs {
 		x := &r.Recs[i]
 		j := recJSON{Product: x.Product, Name: x.Name, Category: x.Category, Price: x.Price.String(), Score: x.Score,
@@ -169,8 +169,8 @@ func refMarshal(r Result) ([]byte, error) {
 // TestAppendJSONMatchesEncodingJSON holds the hand-written encoder to
 // encoding/json byte for byte, on random results with hostile strings
 // (quotes, control characters, HTML, invalid UTF-8, U+2028), floats of
-// every magnitude, extreme money amounts and times in several zones; the
-// output also decodes back to the result.
+// every magnitude, extreme money amounts and times in several zones
+// (written in UTC); the output also decodes back to the result.
 func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	pieces := []string{"a", "Zoë", "\"", "\\", "\n", "\t", "\b", "\f", "\r", "\x00", "\x1f", "<b>", "&", "\u2028", "\u2029",

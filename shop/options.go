@@ -88,7 +88,9 @@ type Options struct {
 	// the end of that day (UTC), so that recency and the other day counts
 	// are calendar days and a refresh updates the index with the changed
 	// customers alone (segment.Update; on a new day also those whose
-	// orders left the look-back) instead of building it anew.
+	// orders left the look-back) instead of building it anew. Only the
+	// instant counts: a time in another zone is kept, served and encoded
+	// in UTC ([Snapshot.AsOf], Result.AsOf).
 	AsOf time.Time
 
 	// Scope is what "bought together" means for the co-purchase

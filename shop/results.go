@@ -122,7 +122,8 @@ type Result struct {
 	// visitor or a customer the snapshot does not know yet (also true of
 	// an empty list).
 	ColdStart bool
-	// AsOf is the snapshot time the answer is as of.
+	// AsOf is the snapshot time the answer is as of, in UTC
+	// ([Snapshot.AsOf]).
 	AsOf time.Time
 	// Ignored lists cart, exclude and only keys the snapshot does not
 	// know (products newer than the snapshot); they were left out of the
@@ -241,9 +242,9 @@ type resultJSON struct {
 }
 
 // MarshalJSON encodes the result with snake_case names: "customer" and
-// "ignored" (left out when empty), "known", "cold_start", "as_of" and the
-// results as "recommendations", each a Rec as [Rec.MarshalJSON] writes
-// it.
+// "ignored" (left out when empty), "known", "cold_start", "as_of" (in
+// UTC, as RFC 3339 with "Z", whatever the zone of AsOf) and the results
+// as "recommendations", each a Rec as [Rec.MarshalJSON] writes it.
 func (r Result) MarshalJSON() ([]byte, error) {
 	return r.AppendJSON(make([]byte, 0, 512*(1+len(r.Recs))))
 }

@@ -116,7 +116,7 @@ var emptyAsOf = time.Unix(0, 0).UTC()
 // (see segIndex).
 func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, set *settings, prev *Snapshot, workers int, background bool) (_ *Snapshot, err error) {
 	o := set.o
-	asOf := o.AsOf
+	asOf := o.AsOf.UTC() // the instant as every other time the shop gives: in UTC
 	if asOf.IsZero() {
 		asOf = h.Latest()
 	}
@@ -500,8 +500,10 @@ func (s *Snapshot) ValueModel() string {
 // History returns the purchase history of the snapshot.
 func (s *Snapshot) History() *affinity.History { return s.h }
 
-// AsOf returns the time the snapshot is as of: every index was built from
-// the data at or before it. For a shop without [Options.AsOf] the
+// AsOf returns the time the snapshot is as of, in UTC: every index was
+// built from the data at or before it. [Options.AsOf] given in another
+// zone is the same instant here in UTC, as in every [Result] and in the
+// History's times. For a shop without Options.AsOf the
 // segment index is as of the end of that day (UTC); with it, as of that
 // time exactly. A shop without any order or event (and without
 // Options.AsOf) is as of the Unix epoch, 1970-01-01 UTC, not the zero
