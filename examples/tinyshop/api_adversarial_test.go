@@ -156,11 +156,11 @@ func TestAdversarialTinySegments(t *testing.T) {
 	}
 	for _, q := range bad {
 		t.Run(fmt.Sprintf("%.40q", q), func(t *testing.T) {
-			var e map[string]string
+			var e apiError
 			assert.Equal(t, 400, do(t, h, "GET", "/segments?q="+url.QueryEscape(q), "", &e))
-			assert.NotEmpty(t, e["error"])
-			assert.True(t, strings.Contains(e["error"], "column") || strings.Contains(e["error"], "deeper") ||
-				strings.Contains(e["error"], "longer"), "the position of the problem: %q", e["error"])
+			assert.NotEmpty(t, e.Message)
+			assert.True(t, strings.Contains(e.Message, "column") || strings.Contains(e.Message, "deeper") ||
+				strings.Contains(e.Message, "longer"), "the position of the problem: %q", e.Message)
 		})
 	}
 	t.Run("repeated q", func(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/internal/cli" // the examples' flag checks; a copy outside this repository calls fs.Parse and log.Fatal
+	"github.com/shopaffinity/affinity/segment"
 	"github.com/shopaffinity/affinity/shop"
 )
 
@@ -37,29 +38,77 @@ func main() {
 	log.Fatal(http.ListenAndServe(*addr, nil))
 }
 
-// status is an HTTP status as an error: an error that wraps none is the request's fault, a 400.
+// status is an HTTP status as an error.
 type status int
 
 func (c status) Error() string { return strings.ToLower(http.StatusText(int(c))) }
 
+// apiError is every error's body, the storefront's shape: the message and, for a bad query, where the problem is (line and column
+// from 1, byte offset from 0).
+type apiError struct {
+	Message string `json:"error"`
+	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
+	Offset  *int   `json:"offset,omitempty"`
+}
+
+// failure returns err's status and body: the status err wraps; 400 for a request the shop refuses (a bad k or query, orders it cannot
+// take); 503 when it cannot answer now (closed, the client gone); else 500 (a failed build).
+func failure(err error) (status, apiError) {
+	var se *segment.SyntaxError
+	var qe *segment.QueryError // an unknown name or a bad value in a query that parsed
+	code, e := status(http.StatusInternalServerError), apiError{Message: err.Error()}
+	switch {
+	case errors.As(err, &se):
+		return http.StatusBadRequest, apiError{e.Message, se.Line, se.Column, &se.Offset}
+	case errors.As(err, &qe):
+		return http.StatusBadRequest, apiError{e.Message, qe.Line, qe.Column, &qe.Offset}
+	case errors.As(err, &code):
+	case errors.Is(err, shop.ErrInvalidRequest), errors.Is(err, segment.ErrInvalid), errors.Is(err, affinity.ErrInvalid):
+		code = http.StatusBadRequest
+	case errors.Is(err, shop.ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		code = http.StatusServiceUnavailable
+	}
+	return code, e
+}
+
+// reply writes v as JSON, or err as its failure.
+func reply(w http.ResponseWriter, v any, err error) {
+	code := status(http.StatusOK)
+	if err != nil {
+		code, v = failure(err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(int(code))
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// muxError writes the mux's own answers (no such path; another method, with its Allow header) as JSON errors too.
+type muxError struct{ http.ResponseWriter }
+
+func (w muxError) WriteHeader(code int)        { reply(w.ResponseWriter, nil, status(code)) }
+func (w muxError) Write(b []byte) (int, error) { return len(b), nil } // the mux's text, replaced
+
 func routes(mux *http.ServeMux, s *shop.Shop) {
+	api := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if h, pattern := api.Handler(r); pattern == "" {
+			h.ServeHTTP(muxError{w}, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
 	handle := func(pattern string, f func(r *http.Request) (any, error)) {
-		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
+		api.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			r.Body = http.MaxBytesReader(w, r.Body, 1<<20) // reading past 1 MiB is an error
 			v, err := f(r)
-			if code := status(http.StatusBadRequest); err != nil {
-				errors.As(err, &code)
-				w.WriteHeader(int(code))
-				v = map[string]string{"error": err.Error()}
-			}
-			_ = json.NewEncoder(w).Encode(v)
+			reply(w, v, err)
 		})
 	}
 	handle("GET /customers/{id}/recommendations", func(r *http.Request) (any, error) {
 		k, err := strconv.Atoi(cmp.Or(r.URL.Query().Get("k"), "0")) // 0: the default
 		if err != nil {
-			return nil, fmt.Errorf("invalid request: k: %w", err)
+			return nil, fmt.Errorf("%w: k: %w", shop.ErrInvalidRequest, err)
 		}
 		return s.Snapshot().Recommend(r.Context(), shop.Request{Customer: r.PathValue("id"), K: k})
 	})
@@ -73,15 +122,12 @@ func routes(mux *http.ServeMux, s *shop.Shop) {
 		var orders []affinity.OrderChange // whole orders (sent again, an order replaces itself); a misspelt field is an error
 		dec := json.NewDecoder(r.Body)
 		if err := dec.Decode(&orders); err != nil {
-			return nil, err // also orders over 1 MiB
+			return nil, fmt.Errorf("%w: %w", status(http.StatusBadRequest), err) // also orders over 1 MiB
 		}
 		if _, err := dec.Token(); err != io.EOF {
-			return nil, errors.New("data after the orders, or a body over 1 MiB")
+			return nil, fmt.Errorf("%w: data after the orders, or a body over 1 MiB", status(http.StatusBadRequest))
 		}
 		err := s.Refresh(r.Context(), shop.Changes(slices.Values(orders)))
-		if err != nil && !errors.Is(err, affinity.ErrInvalid) { // not the orders' fault: the shop closed, the client left, a build failed
-			err = fmt.Errorf("%w: %w", status(http.StatusServiceUnavailable), err)
-		}
 		return map[string]any{"as_of": s.Snapshot().AsOf()}, err
 	})
 }

@@ -47,9 +47,9 @@ func TestTinyShop(t *testing.T) {
 	assert.Positive(t, seg["customers"])
 	assert.Equal(t, "frequency >= 5", seg["query"])
 	assert.IsType(t, "", seg["revenue"], "money as an exact decimal string")
-	var bad map[string]string
+	var bad apiError
 	assert.Equal(t, http.StatusBadRequest, get("/segments?q=frequency%20%3E%3D", &bad))
-	assert.Contains(t, bad["error"], "column")
+	assert.Contains(t, bad.Message, "column")
 
 	// A new customer's first order is served after the refresh.
 	require.Equal(t, http.StatusOK, get("/customers/newbie/recommendations", &res))

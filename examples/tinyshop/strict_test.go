@@ -20,23 +20,7 @@ import (
 // (Snapshot.Segment), so a client that gave up left its handler waiting;
 // the wait ends with the request's context.
 func TestSegmentWaitEndsWithRequest(t *testing.T) {
-	gate := testdata.NewGate()
-	opts := shop.Options{Model: "neighbours", Progress: func(p affinity.Progress) {
-		if p.Step == "segment" && p.Done == 0 {
-			gate.Wait() // the refresh's index build is slow
-		}
-	}}
-	s, err := shop.Open(context.Background(), shop.Demo(), opts)
-	require.NoError(t, err)
-	t.Cleanup(func() { gate.Open(); s.Close() })
-	mux := http.NewServeMux()
-	routes(mux, s)
-
-	gate.Hold()
-	at := s.Snapshot().History().Latest()
-	require.NoError(t, s.Refresh(context.Background(), shop.Changes(func(yield func(affinity.OrderChange) bool) {
-		yield(affinity.OrderChange{Key: "sw-1", Lines: []affinity.Purchase{{Customer: "sw-c", Product: "p00746", Time: at, Quantity: 1, Price: 10000}}})
-	})))
+	mux, gate := refreshedHeld(t, shop.Demo())
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond) // the client gives up
 	defer cancel()
@@ -54,6 +38,31 @@ func TestSegmentWaitEndsWithRequest(t *testing.T) {
 	}
 	gate.Open()
 	assert.Equal(t, http.StatusOK, do(t, mux, "GET", "/segments?q=all", "", nil), "served once the index is built")
+}
+
+// refreshedHeld opens src on the neighbours, refreshes it with one order
+// while its segment index builds are held, and serves it: a segment
+// query waits for the refresh's index until gate.Open.
+func refreshedHeld(t *testing.T, src shop.Source) (http.Handler, *testdata.Gate) {
+	t.Helper()
+	gate := testdata.NewGate()
+	opts := shop.Options{Model: "neighbours", Progress: func(p affinity.Progress) {
+		if p.Step == "segment" && p.Done == 0 {
+			gate.Wait() // the refresh's index build is slow
+		}
+	}}
+	s, err := shop.Open(context.Background(), src, opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { gate.Open(); s.Close() })
+	mux := http.NewServeMux()
+	routes(mux, s)
+
+	gate.Hold()
+	at := s.Snapshot().History().Latest()
+	require.NoError(t, s.Refresh(context.Background(), shop.Changes(func(yield func(affinity.OrderChange) bool) {
+		yield(affinity.OrderChange{Key: "sw-1", Lines: []affinity.Purchase{{Customer: "sw-c", Product: "p00007", Time: at, Quantity: 1, Price: 10000}}})
+	})))
+	return mux, gate
 }
 
 // TestOrdersRefuseMisspeltFields: a webhook whose lines say
