@@ -117,13 +117,13 @@ func (s *Snapshot) SegmentContext(ctx context.Context, query string) (*Audience,
 		if _, err := segment.Parse(query); err != nil {
 			return nil, wrap(err, "query")
 		}
-		return s.audience(query, roaring.New()), nil
+		return s.audience(nil, query, roaring.New()), nil
 	}
 	set, err := x.Query(query)
 	if err != nil {
 		return nil, wrap(err, "query")
 	}
-	return s.audience(query, set), nil
+	return s.audience(x, query, set), nil
 }
 
 // Audience wraps a set of customers (dense ids, such as a bitmap from the
@@ -132,17 +132,37 @@ func (s *Snapshot) SegmentContext(ctx context.Context, query string) (*Audience,
 // an order or event by its as-of time); a nil set is empty, and so is the
 // audience when the segment index could not be built
 // ([Snapshot.SegmentIndex] returns why). Like [Snapshot.Segment], it
-// waits for an index under construction without a bound.
+// waits for an index under construction without a bound; a caller whose
+// wait must end with a context calls [Snapshot.AudienceContext].
 func (s *Snapshot) Audience(name string, set *roaring.Bitmap) *Audience {
-	x := s.Segments()
-	if set == nil || x == nil {
-		return s.audience(name, roaring.New())
-	}
-	return s.audience(name, roaring.And(set, x.All()))
+	return s.wrapSet(s.Segments(), name, set)
 }
 
-func (s *Snapshot) audience(name string, set *roaring.Bitmap) *Audience {
-	x := s.Segments()
+// AudienceContext is [Snapshot.Audience] waiting for a segment index
+// under construction only until ctx is done: it then returns ctx's
+// error, wrapped ("shop: waiting for the segment index: context
+// canceled"), as [Snapshot.SegmentContext] does. Where the index could
+// not be built it returns the build's error, where Audience returns an
+// empty audience. A nil ctx returns [ErrNilContext].
+func (s *Snapshot) AudienceContext(ctx context.Context, name string, set *roaring.Bitmap) (*Audience, error) {
+	x, err := s.SegmentIndex(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.wrapSet(x, name, set), nil
+}
+
+// wrapSet is Audience over the segment index x (nil: none).
+func (s *Snapshot) wrapSet(x *segment.Index, name string, set *roaring.Bitmap) *Audience {
+	if set == nil || x == nil {
+		return s.audience(x, name, roaring.New())
+	}
+	return s.audience(x, name, roaring.And(set, x.All()))
+}
+
+// audience returns the audience of set, a set of x's customers (x nil:
+// none, the audience is empty).
+func (s *Snapshot) audience(x *segment.Index, name string, set *roaring.Bitmap) *Audience {
 	if x == nil {
 		return &Audience{snap: s, query: name, set: roaring.New(), stats: segment.Stats{Name: name}}
 	}

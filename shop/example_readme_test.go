@@ -45,7 +45,7 @@ func readme(newOrders []affinity.Purchase) error {
 	}
 
 	// Who gets the coupon: bought two to four weeks ago, fond of Apparel.
-	aud, err := snap.Segment(`recency between 14d and 28d and affinity("Apparel") >= 0.3`)
+	aud, err := snap.SegmentContext(ctx, `recency between 14d and 28d and affinity("Apparel") >= 0.3`)
 	if err != nil {
 		return err
 	}

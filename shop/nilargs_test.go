@@ -36,6 +36,10 @@ func TestNilArguments(t *testing.T) {
 			_, err := snap.SegmentContext(nilCtx, "all")
 			return err
 		},
+		"AudienceContext": func() error {
+			_, err := snap.AudienceContext(nilCtx, "some", nil)
+			return err
+		},
 	}
 	reliability.Calls(t, reliability.Record{Kind: "invalid", Subject: "shop: every call that takes a context, with a nil one",
 		Outcome: "ErrNilContext, matching affinity.ErrNilArgument; no panic"}, ctxCalls, shop.ErrNilContext, affinity.ErrNilArgument)

@@ -68,7 +68,7 @@ func charts(ctx context.Context, dir string, snap *shop.Snapshot, res []campaign
 		}
 		return nil
 	}
-	p, err := rfmChart(snap)
+	p, err := rfmChart(ctx, snap)
 	if err != nil {
 		return nil, err
 	}
@@ -188,8 +188,11 @@ func bars(a, b plotter.Values, la, lb string, horizontal bool, p *plot.Plot) err
 }
 
 // rfmChart: each RFM segment's share of customers and of revenue.
-func rfmChart(snap *shop.Snapshot) (*plot.Plot, error) {
-	x := snap.Segments()
+func rfmChart(ctx context.Context, snap *shop.Snapshot) (*plot.Plot, error) {
+	x, err := snap.SegmentIndex(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if x == nil {
 		return nil, errors.New("no segment index")
 	}

@@ -57,7 +57,10 @@ func run(ctx context.Context, w io.Writer, src shop.Source, progress affinity.Pr
 		// 2. Segments: RFM groups with their size, revenue share and AOV. The
 		// segment index counts whole days from the end of the latest order's
 		// day (shop.Options.AsOf sets another time).
-		segs := snap.Segments()
+		segs, err := snap.SegmentIndex(ctx)
+		if err != nil {
+			return err
+		}
 		fmt.Fprintf(w, "\n# RFM segments as of %s\n", segs.AsOf().Format(time.DateTime))
 		if err := segment.WriteTable(w, segs.RFMTable()); err != nil {
 			return err
@@ -71,7 +74,7 @@ func run(ctx context.Context, w io.Writer, src shop.Source, progress affinity.Pr
 		if len(cat.Roots()) > 0 {
 			dept := cat.CategoryPath(cat.Roots()[0])
 			query := fmt.Sprintf(`recency between 14d and 28d and affinity(%q) >= 0.2 and not bought(%q within 28d)`, dept, dept)
-			coupon, err := snap.Segment(query)
+			coupon, err := snap.SegmentContext(ctx, query)
 			if err != nil {
 				return err
 			}

@@ -77,8 +77,12 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 		return err
 	}
 	snap := s.Snapshot()
-	h, x := snap.History(), snap.Segments()
+	h := snap.History()
 	fmt.Fprintf(w, "%s\n%s\n", snap.Report(), h.Summary())
+	x, err := snap.SegmentIndex(ctx) // a build that failed says why
+	if err != nil {
+		return err
+	}
 	if x == nil {
 		return errors.New("the shop has no orders yet")
 	}
@@ -111,7 +115,7 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	if *query != "" {
 		// An audience: statistics, then members in pages, biggest
 		// spenders first.
-		aud, err := snap.Segment(*query)
+		aud, err := snap.SegmentContext(ctx, *query)
 		if err != nil {
 			return err
 		}
