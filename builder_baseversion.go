@@ -4,8 +4,12 @@ package affinity
 // the Builder's base History holds (the History given to [NewBuilder]):
 // the highest of the versions of its orders with key and of its
 // tombstone of key, see [Builder.Apply]; ok is false when the base holds
-// neither, or there is no base. Changes staged in this Builder are not
-// counted ([Builder.Staged] returns them). A loader that reads the
+// neither, for the key "" (no order is looked up by it), or when there is
+// no base. An order added without a version (Add, or PutOrder at 0) is
+// held at version 0: a base without any version answers (0, true) for
+// its keyed orders, not "not held". Changes staged in this Builder are
+// not counted ([Builder.Staged] returns them), nor, once it has built,
+// the base it had (Build resets the Builder). A loader that reads the
 // current state of an order, such as a database poll, uses it to put
 // that state at the base's version when its own is lower: at equal
 // versions the later Build wins. The first call indexes the base's order
