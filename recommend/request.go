@@ -90,7 +90,8 @@ type Rules struct {
 	AllowSubstitutes bool
 	// MinPrice and MaxPrice bound the list price, both ends included;
 	// zero means unbounded. A product without a price (0, unknown) is
-	// outside any band.
+	// outside any band, so an upper bound of 0 could hold no product:
+	// 0 is left to mean "none".
 	MinPrice, MaxPrice affinity.Money
 	// MaxPerCategory caps the results per category at CategoryDepth
 	// (0 = the products' assigned categories); 0 means no cap. A product

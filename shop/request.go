@@ -88,6 +88,14 @@ type Rules struct {
 	// means unbounded. A product without a price (0, unknown) is outside
 	// any band. Negative bounds, or MinPrice above a non-zero MaxPrice,
 	// are an ErrInvalidRequest.
+	//
+	// An upper bound of 0 ("only free items", "nothing above 0") needs no
+	// way to say it: the catalog's price 0 means unknown, so such a band
+	// could hold no product and would always return nothing. 0 is
+	// therefore free to mean "no upper bound", and the zero Rules keep
+	// their meaning. A service that takes the bound from its clients
+	// refuses a maximum of 0 instead of passing it on, as
+	// examples/storefront does with max_price=0 (a 400).
 	MinPrice, MaxPrice affinity.Money
 	// MaxPerCategory caps the results per category, so that one category
 	// does not fill a page; 0 means no cap. CategoryDepth counts the

@@ -336,7 +336,9 @@ func (ru *rules) check() error {
 }
 
 // errNoMaxPrice refuses a max_price of 0: the shop's rules read 0 as no
-// bound, where a client that sends it means "free products only".
+// bound, where a client that sends it means "free products only", which
+// no band can give (a price of 0 is an unknown one, outside every band;
+// see shop.Rules.MaxPrice).
 var errNoMaxPrice = errorf(http.StatusBadRequest, "max_price 0: want an amount above 0 (leave it out for no upper bound)")
 
 // maxCategoryDepth is the deepest category level a rule may count at.
