@@ -81,7 +81,7 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 	customers := fs.Int("customers", 10, "customers in the preview")
 	months := fs.Int("months", 12, "CLV horizon in months")
 	discount := fs.Float64("discount", 0.01, "monthly discount rate of the CLV")
-	margin := fs.Float64("margin", 1, "profit margin applied to spend (1 = revenue)")
+	margin := fs.Float64("margin", 1, "profit margin applied to spend, above 0 (1 = revenue)")
 	workers := fs.Int("workers", 2, "goroutines for fitting and scoring")
 	model := fs.String("model", "bgnbd", "purchase model: bgnbd (BG/NBD) or mbgnbd (MBG/NBD, where a one-time buyer may have dropped out)")
 	penalty := fs.Float64("penalty", 0, "penalty on the models' shape parameters (0: exact maximum likelihood; on failure the fit is retried with 1)")
@@ -111,8 +111,10 @@ func run(ctx context.Context, w, errw io.Writer, args []string) error {
 		return cli.Usagef("-penalty %v: want a finite number ≥ 0", *penalty)
 	case !finite(*discount) || *discount <= -1:
 		return cli.Usagef("-discount %v: want a finite rate above -1", *discount)
-	case !finite(*margin) || *margin < 0:
-		return cli.Usagef("-margin %v: want a finite number ≥ 0", *margin)
+	case !finite(*margin) || *margin <= 0:
+		// clv.CLVOptions reads a Margin of 0 as 1 (revenue): a zero
+		// margin passed on would print revenue as profit
+		return cli.Usagef("-margin %v: want a finite number above 0", *margin)
 	}
 	if _, err := cli.Duration("horizon", *horizon, cfg.unit.Duration(), cfg.unit.String()); err != nil {
 		return err
