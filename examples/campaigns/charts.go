@@ -462,7 +462,9 @@ func campaignChart(res []campaign.Result) (*plot.Plot, error) {
 	p.Add(eb)
 	p.NominalX(names...)
 	p.X.Min, p.X.Max = -0.5, float64(len(names))-0.5 // half a slot beside the outer pairs
-	p.Y.Min, p.Y.Max = 0, max(slices.Max(t), slices.Max(c))
+	// revenue is net of the period's returns: a group that returned more
+	// than it bought has a bar below 0, which must stay on the chart
+	p.Y.Min, p.Y.Max = min(0, slices.Min(t), slices.Min(c)), max(0, slices.Max(t), slices.Max(c))
 	for i := range eb.lo {
 		if !math.IsNaN(eb.lo[i]) {
 			p.Y.Min, p.Y.Max = min(p.Y.Min, eb.lo[i]), max(p.Y.Max, eb.hi[i])
