@@ -156,7 +156,7 @@ func (p *Purchase) UnmarshalJSON(b []byte) error {
 	return timetext.Unmarshal(b, &struct {
 		*plain
 		Time timetext.JSON `json:"time"`
-	}{(*plain)(p), timetext.JSON{T: &p.Time}})
+	}{(*plain)(p), timetext.JSON{T: &p.Time}}, "Purchase")
 }
 
 // UnmarshalJSON reads an Event as encoding/json reads the struct, but
@@ -167,5 +167,5 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	return timetext.Unmarshal(b, &struct {
 		*plain
 		Time timetext.JSON `json:"time"`
-	}{(*plain)(e), timetext.JSON{T: &e.Time}})
+	}{(*plain)(e), timetext.JSON{T: &e.Time}}, "Event")
 }

@@ -6,8 +6,10 @@ package timetext
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -65,10 +67,24 @@ func (j JSON) UnmarshalJSON(b []byte) error {
 // value for the field meant (an anonymous line, a free item, an order
 // without its version). Data after the value is an error, as in
 // json.Unmarshal.
-func Unmarshal(b []byte, v any) error {
+//
+// v is the record (of type name, such as "Purchase") as a type of the
+// caller's named plain, without the UnmarshalJSON method that calls
+// Unmarshal, or a struct that embeds a *plain: a value of the wrong
+// type is named as encoding/json names it in the record itself ("Go
+// struct field Purchase.customer"), not through those helper types
+// (".plain.customer").
+func Unmarshal(b []byte, v any, name string) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			if te.Struct == "" || te.Struct == "plain" {
+				te.Struct = name
+			}
+			te.Field = strings.Join(slices.DeleteFunc(strings.Split(te.Field, "."), func(f string) bool { return f == "plain" }), ".")
+		}
 		return err
 	}
 	if _, err := dec.Token(); err != io.EOF {
