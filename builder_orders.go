@@ -54,7 +54,7 @@ type OrderChange struct {
 // read by [Purchase.UnmarshalJSON].
 func (c *OrderChange) UnmarshalJSON(b []byte) error {
 	type plain OrderChange
-	return timetext.Unmarshal(b, (*plain)(c), "OrderChange")
+	return timetext.Unmarshal(b, (*plain)(c), c)
 }
 
 // orderChanges holds what PutOrder, DeleteOrder and EraseCustomer staged;

@@ -156,7 +156,7 @@ func (p *Purchase) UnmarshalJSON(b []byte) error {
 	return timetext.Unmarshal(b, &struct {
 		*plain
 		Time timetext.JSON `json:"time"`
-	}{(*plain)(p), timetext.JSON{T: &p.Time}}, "Purchase")
+	}{(*plain)(p), timetext.JSON{T: &p.Time}}, p)
 }
 
 // UnmarshalJSON reads an Event as encoding/json reads the struct, but
@@ -167,5 +167,5 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	return timetext.Unmarshal(b, &struct {
 		*plain
 		Time timetext.JSON `json:"time"`
-	}{(*plain)(e), timetext.JSON{T: &e.Time}}, "Event")
+	}{(*plain)(e), timetext.JSON{T: &e.Time}}, e)
 }

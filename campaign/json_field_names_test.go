@@ -18,6 +18,7 @@ func TestReadJSONNamesTheField(t *testing.T) {
 	for _, c := range []struct{ json, field string }{
 		{`[{"campaign":"a","customer":"c","time":"2026-01-01T00:00:00Z","control":"true"}]`, "Go struct field Message.control of type bool"},
 		{`[{"campaign":"a","customer":"c","time":"2026-01-01T00:00:00Z","items":[{"product":3}]}]`, "Go struct field Item.items.product of type string"},
+		{`["abc"]`, "Go value of type campaign.Message"},
 	} {
 		_, err := campaign.ReadJSON(strings.NewReader(c.json))
 		require.Error(t, err)

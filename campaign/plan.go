@@ -341,5 +341,5 @@ func (m *Message) UnmarshalJSON(b []byte) error {
 	return timetext.Unmarshal(b, &struct {
 		*plain
 		Time timetext.JSON `json:"time"`
-	}{(*plain)(m), timetext.JSON{T: &m.Time}}, "Message")
+	}{(*plain)(m), timetext.JSON{T: &m.Time}}, m)
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -68,22 +69,27 @@ func (j JSON) UnmarshalJSON(b []byte) error {
 // without its version). Data after the value is an error, as in
 // json.Unmarshal.
 //
-// v is the record (of type name, such as "Purchase") as a type of the
-// caller's named plain, without the UnmarshalJSON method that calls
-// Unmarshal, or a struct that embeds a *plain: a value of the wrong
-// type is named as encoding/json names it in the record itself ("Go
-// struct field Purchase.customer"), not through those helper types
+// v holds record (a pointer to the value being decoded, such as a
+// *Purchase) as a type of the caller's named plain, without the
+// UnmarshalJSON method that calls Unmarshal, or as a struct that embeds
+// a *plain: a value of the wrong type is named as encoding/json names it
+// in the record itself ("Go struct field Purchase.customer", "Go value
+// of type affinity.Purchase"), not through those helper types
 // (".plain.customer").
-func Unmarshal(b []byte, v any, name string) error {
+func Unmarshal(b []byte, v, record any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			if te.Struct == "" || te.Struct == "plain" {
-				te.Struct = name
-			}
+			rt := reflect.TypeOf(record).Elem()
 			te.Field = strings.Join(slices.DeleteFunc(strings.Split(te.Field, "."), func(f string) bool { return f == "plain" }), ".")
+			switch {
+			case te.Field == "": // the record itself is of the wrong type
+				te.Struct, te.Type = "", rt
+			case te.Struct == "" || te.Struct == "plain":
+				te.Struct = rt.Name()
+			}
 		}
 		return err
 	}
