@@ -35,8 +35,10 @@ import (
 // as-of day (negative for a date after it). A customer without a flag
 // counts as 0 (flag("optin") = 0 selects everyone not opted in); a
 // customer without a date has no value there, and no comparison matches
-// them. The zero value is empty and ready to use; an Attributes is not
-// safe for concurrent writes.
+// them. The zero value is empty and ready to use; a nil *Attributes
+// reads as empty (its Set methods return an error matching
+// [affinity.ErrNilArgument]). An Attributes is not safe for concurrent
+// writes.
 type Attributes struct {
 	flags map[string]*roaring.Bitmap
 	dates map[string]map[affinity.CustomerID]int64 // Unix day numbers
@@ -62,9 +64,17 @@ func checkText(name, v string) error {
 	return nil
 }
 
+// checkSet returns the error of a Set method: a nil a, or a bad name.
+func (a *Attributes) checkSet(name string) error {
+	if a == nil {
+		return affinity.NilArgument("segment", "Attributes", ErrInvalid)
+	}
+	return checkName(name)
+}
+
 // SetFlag sets or clears the boolean field name of customer c.
 func (a *Attributes) SetFlag(name string, c affinity.CustomerID, v bool) error {
-	if err := checkName(name); err != nil {
+	if err := a.checkSet(name); err != nil {
 		return err
 	}
 	if a.flags == nil {
@@ -85,7 +95,7 @@ func (a *Attributes) SetFlag(name string, c affinity.CustomerID, v bool) error {
 
 // SetDate sets the date field name of customer c to t's UTC day.
 func (a *Attributes) SetDate(name string, c affinity.CustomerID, t time.Time) error {
-	if err := checkName(name); err != nil {
+	if err := a.checkSet(name); err != nil {
 		return err
 	}
 	if a.dates == nil {
@@ -105,7 +115,7 @@ func (a *Attributes) SetDate(name string, c affinity.CustomerID, t time.Time) er
 // name: "name=v" of at most [MaxAttributeName] bytes, without NUL or
 // newline; otherwise it is an error and nothing changes.
 func (a *Attributes) SetText(name string, c affinity.CustomerID, v string) error {
-	if err := checkName(name); err != nil {
+	if err := a.checkSet(name); err != nil {
 		return err
 	}
 	if v != "" {
@@ -133,23 +143,43 @@ func (a *Attributes) SetText(name string, c affinity.CustomerID, v string) error
 }
 
 // Flag returns the customers with the flag name, or nil when there is no
-// such flag. The bitmap is a's own: do not modify it.
-func (a *Attributes) Flag(name string) *roaring.Bitmap { return a.flags[name] }
-
-// Date returns customer c's date field name (midnight UTC).
-func (a *Attributes) Date(name string, c affinity.CustomerID) (time.Time, bool) {
-	d, ok := a.dates[name][c]
-	return time.Unix(d*86400, 0).UTC(), ok
+// such flag (and for a nil a). The bitmap is a's own: do not modify it.
+func (a *Attributes) Flag(name string) *roaring.Bitmap {
+	if a == nil {
+		return nil
+	}
+	return a.flags[name]
 }
 
-// Text returns customer c's text field name.
+// Date returns customer c's date field name (midnight UTC); false when c
+// has none (and for a nil a).
+func (a *Attributes) Date(name string, c affinity.CustomerID) (time.Time, bool) {
+	if a == nil {
+		return time.Time{}, false
+	}
+	d, ok := a.dates[name][c]
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.Unix(d*86400, 0).UTC(), true
+}
+
+// Text returns customer c's text field name; false when c has none (and
+// for a nil a).
 func (a *Attributes) Text(name string, c affinity.CustomerID) (string, bool) {
+	if a == nil {
+		return "", false
+	}
 	v, ok := a.texts[name][c]
 	return v, ok
 }
 
-// Names returns the names of the flags, dates and texts, each sorted.
+// Names returns the names of the flags, dates and texts, each sorted;
+// none for a nil a.
 func (a *Attributes) Names() (flags, dates, texts []string) {
+	if a == nil {
+		return nil, nil, nil
+	}
 	return slices.Sorted(maps.Keys(a.flags)), slices.Sorted(maps.Keys(a.dates)), slices.Sorted(maps.Keys(a.texts))
 }
 
