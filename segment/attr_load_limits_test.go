@@ -73,7 +73,7 @@ func TestAttrLoadChecksRowsOfUnknownCustomers(t *testing.T) {
 	for _, c := range []struct{ csv, at string }{
 		{"customer,optin,signup,email\nc000,1,2025-01-01,a@b\nnobody,maybe,,\n", "line 3, column 2 (optin)"},
 		{"customer,optin,signup,email\nnobody,,2025-02-30,\nc000,1,2025-01-01,a@b\n", "line 2, column 3 (signup)"},
-		{"customer,optin,signup,email\nnobody,,," + strings.Repeat("x", 200) + "\n", "line 2, column 4 (email)"},
+		{"customer,optin,signup,email\nnobody,,," + strings.Repeat("x", segment.MaxAttributeValue+1) + "\n", "line 2, column 4 (email)"},
 	} {
 		a, _, err := segment.LoadAttributes(strings.NewReader(c.csv), x, o)
 		require.Error(t, err, c.csv)

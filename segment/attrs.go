@@ -16,7 +16,8 @@ type attribute struct {
 	// comparison (false)
 	zero bool
 	// column returns the stored column, for category cat when the
-	// attribute takes one
+	// attribute takes one; nil for customer attributes (see
+	// Index.customerColumn)
 	column func(x *Index, cat uint32) *attr
 	// scale is the number of stored units per natural unit
 	scale float64
@@ -59,12 +60,10 @@ var attributes = []attribute{
 		column: catColumn(func(d *catData) *attr { return &attr{exist: d.bought, v: d.days} })},
 	{spec: query.AttrSpec{Name: "rank", Unit: query.Count, Arg: true}, scale: 1, exact: -1,
 		column: catColumn(func(d *catData) *attr { return &d.rank })},
-	{spec: query.AttrSpec{Name: "flag", Unit: query.Count, Arg: true}, zero: true, scale: 1, exact: -1, customer: true, column: custColumn},
-	{spec: query.AttrSpec{Name: "days_to", Unit: query.Days, Arg: true}, scale: 1, exact: -1, customer: true, column: custColumn},
-	{spec: query.AttrSpec{Name: "days_since", Unit: query.Days, Arg: true}, scale: 1, exact: -1, customer: true, column: custColumn},
+	{spec: query.AttrSpec{Name: "flag", Unit: query.Count, Arg: true}, zero: true, scale: 1, exact: -1, customer: true},
+	{spec: query.AttrSpec{Name: "days_to", Unit: query.Days, Arg: true}, scale: 1, exact: -1, customer: true},
+	{spec: query.AttrSpec{Name: "days_since", Unit: query.Days, Arg: true}, scale: 1, exact: -1, customer: true},
 }
-
-func custColumn(x *Index, id uint32) *attr { return &x.cust.cols[id] }
 
 // syntax is the text syntax with the attributes of the table.
 var syntax = func() *query.Syntax {

@@ -638,25 +638,30 @@ func (c *compiler) comparison(e *query.Compare) (plan, error) {
 			e.Attr.Brief(), briefValue(e.V, unit), briefValue(e.Hi, unit))
 	}
 	var id uint32
+	var a *attr
+	key := ""
 	if at.customer {
 		var ok bool
-		if id, ok = c.x.customerColumn(at.spec.Name, e.Attr.Arg); !ok {
+		if a, key, ok = c.x.customerColumn(at.spec.Name, e.Attr.Arg); !ok {
 			if c.anyAttrs {
 				return setPlan{roaring.New()}, nil
 			}
 			return nil, c.errorf(ErrUnknown, e.ArgPos, "customer attribute %s %s (%s)", at.spec.Name,
 				query.Excerpt(e.Attr.Arg), c.x.customerFields(at.spec.Name))
 		}
-	} else if at.spec.Arg {
-		var err error
-		if id, err = c.category(e.Attr.Arg, e.ArgPos); err != nil {
-			return nil, err
+		key = "customer\x00" + key
+	} else {
+		if at.spec.Arg {
+			var err error
+			if id, err = c.category(e.Attr.Arg, e.ArgPos); err != nil {
+				return nil, err
+			}
+			if at.exact >= 0 && c.x.exact {
+				return c.exactShare(e, at, id), nil
+			}
 		}
-		if at.exact >= 0 && c.x.exact {
-			return c.exactShare(e, at, id), nil
-		}
+		a = at.column(c.x, id)
 	}
-	a := at.column(c.x, id)
 	scale := at.scale
 	if at.lift {
 		pop := c.x.popShare[id]
@@ -682,7 +687,10 @@ func (c *compiler) comparison(e *query.Compare) (plan, error) {
 	}
 	p := rangePlan(a, at.zero, lo, hi)
 	if cp, ok := p.(*cmpPlan); ok {
-		cp.key = columnKey(at, id)
+		if key == "" {
+			key = columnKey(at, id)
+		}
+		cp.key = key
 	}
 	return p, nil
 }

@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -18,14 +19,15 @@ import (
 // an e-mail opt-in, a birthday, a signup date, a country — by customer id
 // (dense ids of the History the index was built from). Boolean fields are flags (a
 // customer has the flag or not); date fields hold a calendar date (UTC
-// day) per customer; text fields (an e-mail address, a country) are kept
-// as text, and each value of a text field is a flag too, named
-// "field=value" (such as "country=DE"). Load them from a file with
+// day) per customer; text fields (an e-mail address, a country) hold
+// one value per customer, and queries read each value of a text field as
+// a flag named "field=value" (such as "country=DE"). Load them from a file with
 // [LoadAttributes] or set them one by one; attach them to an index with
 // [Index.WithAttributes], which makes them usable in queries:
 //
 //	flag("optin") = 1                    # opted in
 //	flag("country=DE") = 1               # text field country is DE
+//	flag("email=ann@example.com") = 0    # everyone but the customers with that e-mail
 //	days_to("birthday") between 0 and 6  # birthday within the coming week, today included
 //	days_since("signup") >= 30d          # signed up at least 30 days ago
 //
@@ -33,9 +35,19 @@ import (
 // anniversary of the date (0 on the day itself; February 29 falls on
 // March 1 in other years); days_since the whole days from the date to the
 // as-of day (negative for a date after it). A customer without a flag
-// counts as 0 (flag("optin") = 0 selects everyone not opted in); a
+// counts as 0 (flag("optin") = 0 selects everyone not opted in, and
+// flag("country=DE") = 0 everyone whose country is not DE, those without
+// a country included); a
 // customer without a date has no value there, and no comparison matches
-// them. The zero value is empty and ready to use; a nil *Attributes
+// them. A text value costs its bytes and a few more per customer, and
+// an index keeps the customers of a text field sorted by value, so that
+// a field whose values are unique per customer (an e-mail address) costs
+// no more than one whose values repeat. A boolean flag that is named like
+// a value of a text field ("country=DE" set with SetFlag while a text
+// field country exists) adds its customers to those of the value. A
+// query may name any value of a text field: one that no customer has is
+// a flag nobody has. The
+// zero value is empty and ready to use; a nil *Attributes
 // reads as empty (its Set methods return an error matching
 // [affinity.ErrNilArgument]). An Attributes is not safe for concurrent
 // writes.
@@ -45,8 +57,13 @@ type Attributes struct {
 	texts map[string]map[affinity.CustomerID]string
 }
 
-// MaxAttributeName bounds the length of a field name.
+// MaxAttributeName bounds the length of a field name in bytes.
 const MaxAttributeName = 128
+
+// MaxAttributeValue bounds the length of a text value in bytes (an
+// e-mail address has at most 254); it is not bound by
+// [MaxAttributeName].
+const MaxAttributeValue = 1024
 
 func checkName(name string) error {
 	if name == "" || len(name) > MaxAttributeName || strings.ContainsAny(name, "\x00\n") {
@@ -55,11 +72,24 @@ func checkName(name string) error {
 	return nil
 }
 
-// checkText returns an error when the non-empty value v of text field
-// name makes no flag name (see [Attributes.SetText]).
+// checkTextName returns an error when name cannot name a text field: a
+// field name (see checkName) without "=", which separates the field from
+// the value in the flags queries read ("field=value").
+func checkTextName(name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	if strings.Contains(name, "=") {
+		return fmt.Errorf("segment: text field %s: a text field's name holds no \"=\" (its values are the flags \"field=value\")", query.Excerpt(name))
+	}
+	return nil
+}
+
+// checkText returns an error when v cannot be a value of text field
+// name (see [Attributes.SetText]).
 func checkText(name, v string) error {
-	if checkName(name+"="+v) != nil {
-		return fmt.Errorf("segment: text field %q: the flag of %s would be %d bytes (at most %d) or hold a NUL or newline", name, query.Excerpt(v), len(name)+1+len(v), MaxAttributeName)
+	if len(v) > MaxAttributeValue || strings.ContainsAny(v, "\x00\n") {
+		return fmt.Errorf("segment: text field %q: value %s is %d bytes, want at most %d (MaxAttributeValue) without NUL or newline", name, query.Excerpt(v), len(v), MaxAttributeValue)
 	}
 	return nil
 }
@@ -108,29 +138,25 @@ func (a *Attributes) SetDate(name string, c affinity.CustomerID, t time.Time) er
 	return nil
 }
 
-// SetText sets the text field name of customer c; the customer also gets
-// the flag "name=v" (and loses the flag of an earlier value). An empty v
+// SetText sets the text field name of customer c to v, which queries
+// read as the flag "name=v" (see [Attributes]). An empty v
 // clears the field: c has no text there (as an empty cell of
-// [LoadAttributes]) and no flag of it. A non-empty v must make a flag
-// name: "name=v" of at most [MaxAttributeName] bytes, without NUL or
-// newline; otherwise it is an error and nothing changes.
+// [LoadAttributes]). name must be a field name without "=" and a
+// non-empty v at most [MaxAttributeValue] bytes without NUL or newline;
+// otherwise it is an error and nothing changes.
 func (a *Attributes) SetText(name string, c affinity.CustomerID, v string) error {
 	if err := a.checkSet(name); err != nil {
 		return err
 	}
-	if v != "" {
-		if err := checkText(name, v); err != nil {
-			return err
-		}
-	}
-	if old, ok := a.texts[name][c]; ok {
-		if err := a.SetFlag(name+"="+old, c, false); err != nil {
-			return err
-		}
+	if err := checkTextName(name); err != nil {
+		return err
 	}
 	if v == "" {
 		delete(a.texts[name], c)
 		return nil
+	}
+	if err := checkText(name, v); err != nil {
+		return err
 	}
 	if a.texts == nil {
 		a.texts = map[string]map[affinity.CustomerID]string{}
@@ -139,16 +165,36 @@ func (a *Attributes) SetText(name string, c affinity.CustomerID, v string) error
 		a.texts[name] = map[affinity.CustomerID]string{}
 	}
 	a.texts[name][c] = v
-	return a.SetFlag(name+"="+v, c, true)
+	return nil
 }
 
 // Flag returns the customers with the flag name, or nil when there is no
-// such flag (and for a nil a). The bitmap is a's own: do not modify it.
+// such flag (and for a nil a). For a boolean field the bitmap is a's
+// own: do not modify it. For "field=value" of a text field it is a new
+// bitmap of the customers with that value (empty when none has it, see
+// [Attributes] for a boolean flag of the same name), found in time
+// linear in the customers with the field.
 func (a *Attributes) Flag(name string) *roaring.Bitmap {
 	if a == nil {
 		return nil
 	}
-	return a.flags[name]
+	b := a.flags[name]
+	field, v, ok := strings.Cut(name, "=")
+	col, text := a.texts[field]
+	if !ok || !text {
+		return b
+	}
+	ids := make([]uint32, 0, 16)
+	for c, s := range col {
+		if s == v {
+			ids = append(ids, uint32(c))
+		}
+	}
+	out := roaring.BitmapOf(ids...)
+	if b != nil {
+		out.Or(b)
+	}
+	return out
 }
 
 // Date returns customer c's date field name (midnight UTC); false when c
@@ -174,8 +220,9 @@ func (a *Attributes) Text(name string, c affinity.CustomerID) (string, bool) {
 	return v, ok
 }
 
-// Names returns the names of the flags, dates and texts, each sorted;
-// none for a nil a.
+// Names returns the names of the boolean flags, dates and texts, each
+// sorted; none for a nil a. The flags "field=value" of text fields are
+// not listed.
 func (a *Attributes) Names() (flags, dates, texts []string) {
 	if a == nil {
 		return nil, nil, nil
@@ -184,23 +231,87 @@ func (a *Attributes) Names() (flags, dates, texts []string) {
 }
 
 // customerCols are the attribute columns of an index: one per flag,
-// two per date (days_to and days_since), by column key.
+// two per date (days_to and days_since), by column key, and the text
+// fields.
 type customerCols struct {
 	cols  []attr
 	index map[string]uint32 // attribute name + "\x00" + field → column
+	texts map[string]*textCol
 	// names lists the fields per attribute name for error messages,
 	// sorted, each text field once as "field=…" rather than a flag per
 	// value (one per customer for an e-mail address)
 	names map[string][]string
 }
 
+// textCol is a text field of an index: its values, sorted, and the
+// customers of each, so that a field whose every value is a different
+// customer's (an e-mail address) costs a few bytes per customer, not a
+// column per value. A value's flag is built when a query names it.
+type textCol struct {
+	vals []string // the distinct values, ascending
+	off  []uint32 // the customers of vals[k] are ids[off[k]:off[k+1]]
+	ids  []uint32 // the index's customer ids, ascending per value
+}
+
+// newTextCol returns the text column of the values col, of the
+// customers id gives an id of the index (ok false: left out).
+func newTextCol(col map[affinity.CustomerID]string, id func(affinity.CustomerID) (uint32, bool)) *textCol {
+	type pair struct {
+		v string
+		c uint32
+	}
+	pairs := make([]pair, 0, len(col))
+	for c, v := range col {
+		if x, ok := id(c); ok {
+			pairs = append(pairs, pair{v, x})
+		}
+	}
+	slices.SortFunc(pairs, func(p, q pair) int { return cmp.Or(strings.Compare(p.v, q.v), cmp.Compare(p.c, q.c)) })
+	distinct := 0
+	for i := range pairs {
+		if i == 0 || pairs[i].v != pairs[i-1].v {
+			distinct++
+		}
+	}
+	t := &textCol{vals: make([]string, 0, distinct), off: make([]uint32, 0, distinct+1), ids: make([]uint32, len(pairs))}
+	for i, p := range pairs {
+		if i == 0 || p.v != pairs[i-1].v {
+			t.vals = append(t.vals, p.v)
+			t.off = append(t.off, uint32(i))
+		}
+		t.ids[i] = p.c
+	}
+	t.off = append(t.off, uint32(len(pairs)))
+	return t
+}
+
+// customers returns the customers with value v, ascending (t's own).
+func (t *textCol) customers(v string) []uint32 {
+	k, ok := slices.BinarySearch(t.vals, v)
+	if !ok {
+		return nil
+	}
+	return t.ids[t.off[k]:t.off[k+1]]
+}
+
+// flagColumn returns the column of a flag that the customers of exist
+// have.
+func flagColumn(exist *roaring.Bitmap) *attr {
+	a := &attr{exist: exist}
+	if !exist.IsEmpty() {
+		a.v.Base = 1 // every value is 1, as bsi.Builder gives it
+	}
+	return a
+}
+
 // WithAttributes returns an index that shares x's data and answers the
 // attribute comparisons of a (see [Attributes]) as of x's as-of time:
-// flags become bitmaps, dates bit-sliced indexes of days. Customers
-// outside x's customer ids are left out. The returned index replaces the
+// flags become bitmaps, dates bit-sliced indexes of days, and text fields
+// lists of customers by value. Customers outside x's customer ids are left out. The returned index replaces the
 // attributes of x, if any; x itself is unchanged. Attributes are not
 // saved by [Index.WriteTo]: attach them again after loading. It takes
-// time linear in the number of values. A nil x or a is an error matching
+// time linear in the number of values, and n log n in the number n of
+// values of a text field. A nil x or a is an error matching
 // [affinity.ErrNilArgument] and [ErrInvalid].
 func (x *Index) WithAttributes(a *Attributes) (*Index, error) {
 	switch {
@@ -210,7 +321,8 @@ func (x *Index) WithAttributes(a *Attributes) (*Index, error) {
 		return nil, affinity.NilArgument("segment", "Attributes", ErrInvalid)
 	}
 	n := uint32(len(x.keys))
-	cc := &customerCols{index: map[string]uint32{}, names: map[string][]string{}}
+	id := func(c affinity.CustomerID) (uint32, bool) { return uint32(c), uint32(c) < n }
+	cc := &customerCols{index: map[string]uint32{}, texts: map[string]*textCol{}, names: map[string][]string{}}
 	var bb bsi.Builder
 	add := func(key string, ids []uint32, vals []int64) {
 		var w roaringio.Writer
@@ -224,8 +336,8 @@ func (x *Index) WithAttributes(a *Attributes) (*Index, error) {
 		var ids []uint32
 		var vals []int64
 		for it := a.flags[name].Iterator(); it.HasNext(); {
-			c := it.Next()
-			if c >= n {
+			c, ok := id(affinity.CustomerID(it.Next()))
+			if !ok {
 				break
 			}
 			ids = append(ids, c)
@@ -239,8 +351,8 @@ func (x *Index) WithAttributes(a *Attributes) (*Index, error) {
 		col := a.dates[name]
 		ids := make([]uint32, 0, len(col))
 		for c := range col {
-			if uint32(c) < n {
-				ids = append(ids, uint32(c))
+			if i, ok := id(c); ok {
+				ids = append(ids, i)
 			}
 		}
 		slices.Sort(ids)
@@ -253,6 +365,9 @@ func (x *Index) WithAttributes(a *Attributes) (*Index, error) {
 		}
 		add("days_to\x00"+name, ids, to)
 		add("days_since\x00"+name, ids, since)
+	}
+	for _, name := range texts {
+		cc.texts[name] = newTextCol(a.texts[name], id)
 	}
 	y := x.shallowCopy()
 	y.cust = cc
@@ -278,13 +393,35 @@ func anniversary(date time.Time, y int) time.Time {
 	return time.Date(y, date.Month(), date.Day(), 0, 0, 0, 0, time.UTC)
 }
 
-// customerColumn resolves a customer attribute comparison to its column.
-func (x *Index) customerColumn(attrName, field string) (uint32, bool) {
+// customerColumn resolves a customer attribute comparison to its column
+// and a key that names the column's content (see columnKey). The flag
+// "field=value" of a text field is built here, with the customers of a
+// boolean flag of the same name; every value of a text field is a flag,
+// one that no customer has too.
+func (x *Index) customerColumn(attrName, field string) (*attr, string, bool) {
 	if x.cust == nil {
-		return 0, false
+		return nil, "", false
 	}
-	id, ok := x.cust.index[attrName+"\x00"+field]
-	return id, ok
+	key := attrName + "\x00" + field
+	id, stored := x.cust.index[key]
+	var t *textCol
+	name, v, isValue := strings.Cut(field, "=")
+	if attrName == "flag" && isValue {
+		t = x.cust.texts[name]
+	}
+	if t == nil {
+		if !stored {
+			return nil, "", false
+		}
+		return &x.cust.cols[id], key, true
+	}
+	ids := t.customers(v)
+	var w roaringio.Writer
+	exist := roaringio.FromSorted(&w, ids)
+	if stored {
+		exist.Or(x.cust.cols[id].exist)
+	}
+	return flagColumn(exist), key, true
 }
 
 // flagNames returns the sorted flags with the flags of the values of a

@@ -27,10 +27,11 @@ type AttributeOptions struct {
 	// Dates are the headers of date columns in DateLayout; empty means no
 	// value.
 	Dates []string
-	// Texts are the headers of text columns (e-mail, country): each
-	// non-empty value is kept and is a flag "header=value", which must
-	// fit [MaxAttributeName] bytes without NUL or newline (see
-	// [Attributes.SetText]); a value that does not is an error.
+	// Texts are the headers of text columns (e-mail, country), each
+	// without "=": each non-empty value is kept, and queries read it as
+	// the flag "header=value" (see [Attributes]). A value must fit
+	// [MaxAttributeValue] bytes without NUL or newline (see
+	// [Attributes.SetText]); one that does not is an error.
 	Texts []string
 	// DateLayout is the layout of dates (time.Parse); "" means
 	// "2006-01-02". A date with a time and a UTC offset counts on its UTC
@@ -165,29 +166,29 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 		name string
 		i    int
 	}
-	cols := func(names []string) ([]field, error) {
+	cols := func(names []string, check func(string) error) ([]field, error) {
 		out := make([]field, len(names))
 		for j, n := range names {
 			i, err := col(n)
 			if err != nil {
 				return nil, err
 			}
-			if err := checkName(n); err != nil {
+			if err := check(n); err != nil {
 				return nil, err
 			}
 			out[j] = field{n, i}
 		}
 		return out, nil
 	}
-	flags, err := cols(opts.Flags)
+	flags, err := cols(opts.Flags, checkName)
 	if err != nil {
 		return nil, rep, err
 	}
-	dates, err := cols(opts.Dates)
+	dates, err := cols(opts.Dates, checkName)
 	if err != nil {
 		return nil, rep, err
 	}
-	texts, err := cols(opts.Texts)
+	texts, err := cols(opts.Texts, checkTextName)
 	if err != nil {
 		return nil, rep, err
 	}

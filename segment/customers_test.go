@@ -279,14 +279,14 @@ func ExampleIndex_WithAttributes() {
 	// ann ann@example.com
 }
 
-// TestTextsThatCannotBeFlags: a text value whose flag "header=value"
-// would be too long or hold a newline is an error of LoadAttributes at its
-// line and column, and SetText refuses it without changing anything. The
-// value was kept without its flag, and SetText dropped the old value's
-// flag before failing.
+// TestTextsThatCannotBeFlags: a text value longer than MaxAttributeValue
+// or holding a newline is an error of LoadAttributes at its line and
+// column, and SetText refuses it without changing anything. The value was
+// kept without its flag, and SetText dropped the old value's flag before
+// failing.
 func TestTextsThatCannotBeFlags(t *testing.T) {
 	x := attrIndex(t, 3, time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC))
-	long := strings.Repeat("x", 130) + "@example.com"
+	long := strings.Repeat("x", segment.MaxAttributeValue) + "@example.com"
 	for _, c := range []struct{ csv, at string }{
 		{"customer,country,email\nc000,DE," + long + "\n", "line 2, column 3 (email)"},
 		{"customer,email,country\nc000,a@b,DE\nc001,\"b@x\ny\",FR\n", "line 3, column 2 (email)"},

@@ -209,7 +209,8 @@
 // to their number, not to the paths through them.
 // flag, days_to and days_since name the customer attributes attached with
 // [Index.WithAttributes] (an opt-in, a birthday, a signup date; see
-// [Attributes]): flag("optin") = 1 and days_to("birthday") between 0 and 6.
+// [Attributes]): flag("optin") = 1 and days_to("birthday") between 0 and 6;
+// a value of a text field is the flag "field=value": flag("country=DE") = 1.
 //
 // # Exact comparisons
 //
