@@ -91,11 +91,14 @@ func (c *recordCap) Read(p []byte) (int, error) {
 // — into Attributes keyed by the customer ids of x (see
 // [Index.LookupCustomer]). Headers match the names in opts whatever
 // their case and the spaces around them. A header named in opts that is
-// missing or that two columns match, a value that does not parse or a
-// row with the wrong number of fields is an error with its line (where
-// the value starts) and column (the field's 1-based position, with its
-// header name, as the dataset loaders give it), quoting at most the
-// first 60 characters of a value. So are a record longer than
+// missing or that two columns match, or a value that does not parse, is
+// an error with its line (where the value starts) and column (the
+// field's 1-based position, with its header name, as the dataset loaders
+// give it), quoting at most the first 60 characters of a value.
+// Malformed CSV (a stray quote) and a row with the wrong number of
+// fields are errors at the line where the record starts, with where the
+// reader stopped as a line and a byte, or the two numbers of fields. So
+// are a record longer than
 // [MaxAttributeRecord] bytes, with the line after which it starts, and
 // more than [MaxAttributeRows] rows: a malformed record, such as a quote
 // that never closes, costs an error, not the whole stream in memory. Rows of customers x does not know
@@ -133,7 +136,7 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 		case errors.Is(err, errRecordTooLong):
 			return nil, rep, fmt.Errorf("segment: attributes: line 1: the header is longer than %d bytes (MaxAttributeRecord)", MaxAttributeRecord)
 		}
-		return nil, rep, fmt.Errorf("segment: attributes: %w", err)
+		return nil, rep, csvError(err, 0, 0)
 	}
 	// end is the line where the last record read ends
 	end := func(rec []string) int {
@@ -210,7 +213,7 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 			return nil, rep, fmt.Errorf("segment: attributes: the record after line %d is longer than %d bytes (MaxAttributeRecord)", last, MaxAttributeRecord)
 		}
 		if err != nil {
-			return nil, rep, fmt.Errorf("segment: attributes: %w", err)
+			return nil, rep, csvError(err, len(rec), len(head))
 		}
 		last = end(rec)
 		rep.Rows++
@@ -275,6 +278,22 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 		}
 	}
 	return a, rep, nil
+}
+
+// csvError returns the error of the CSV reader's err, of a record of
+// fields fields where the header has want, as the dataset loaders give
+// it: the line where the record starts, and where in it the reader
+// stopped as a line and a byte (encoding/csv's column counts bytes, not
+// fields); a record with the wrong number of fields gives both numbers.
+func csvError(err error, fields, want int) error {
+	var pe *csv.ParseError
+	switch {
+	case !errors.As(err, &pe):
+		return fmt.Errorf("segment: attributes: %w", err)
+	case errors.Is(err, csv.ErrFieldCount):
+		return fmt.Errorf("segment: attributes: line %d: %d fields, the header has %d: %w", pe.StartLine, fields, want, pe.Err)
+	}
+	return fmt.Errorf("segment: attributes: line %d: %w (line %d, byte %d)", pe.StartLine, pe.Err, pe.Line, pe.Column)
 }
 
 func parseBool(s string) (bool, bool) {
