@@ -158,6 +158,12 @@ func (a *Attributes) SetText(name string, c affinity.CustomerID, v string) error
 	if err := checkText(name, v); err != nil {
 		return err
 	}
+	a.setText(name, c, v)
+	return nil
+}
+
+// setText is SetText of a checked name and non-empty value.
+func (a *Attributes) setText(name string, c affinity.CustomerID, v string) {
 	if a.texts == nil {
 		a.texts = map[string]map[affinity.CustomerID]string{}
 	}
@@ -165,7 +171,6 @@ func (a *Attributes) SetText(name string, c affinity.CustomerID, v string) error
 		a.texts[name] = map[affinity.CustomerID]string{}
 	}
 	a.texts[name][c] = v
-	return nil
 }
 
 // Flag returns the customers with the flag name, or nil when there is no

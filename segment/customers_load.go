@@ -33,6 +33,13 @@ type AttributeOptions struct {
 	// [MaxAttributeValue] bytes without NUL or newline (see
 	// [Attributes.SetText]); one that does not is an error.
 	Texts []string
+	// Lenient makes LoadAttributes skip bad rows — malformed CSV, a row
+	// with the wrong number of fields, a value that does not parse —
+	// counting them by reason in [AttributeReport.Skipped], instead of
+	// stopping at the first one with an error. Header errors, read
+	// errors, a record beyond [MaxAttributeRecord] and more than
+	// [MaxAttributeRows] rows stop the load in both modes.
+	Lenient bool
 	// DateLayout is the layout of dates (time.Parse); "" means
 	// "2006-01-02". A date with a time and a UTC offset counts on its UTC
 	// day; a date without an offset is read in UTC, and a zone
@@ -41,16 +48,55 @@ type AttributeOptions struct {
 	DateLayout string
 }
 
-// AttributeReport says what [LoadAttributes] read.
+// AttributeReport says what [LoadAttributes] read. After a successful
+// load every data row read is loaded, a row of an unknown customer or
+// skipped: Rows = Loaded + UnknownCustomers + [AttributeReport.SkippedRows].
 type AttributeReport struct {
-	// Rows counts the data rows; Loaded those of a known customer.
+	// Rows counts the data rows (a malformed record counts as one row,
+	// whatever lines it spans); Loaded those of a known customer.
 	Rows, Loaded int
 	// UnknownCustomers counts rows whose customer the index does not know
 	// ([Index.Len]: customers without any order or event at or before its
 	// as-of time, such as one whose first order came after it), which are
 	// skipped.
 	UnknownCustomers int
+	// Skipped lists the rows [AttributeOptions.Lenient] skipped, by
+	// reason, in the order in which each reason first occurred (FirstLine
+	// order); empty in strict mode.
+	Skipped []AttributeSkip `json:"skipped_by,omitempty"`
 }
+
+// SkippedRows returns the number of skipped rows (all reasons).
+func (r AttributeReport) SkippedRows() int {
+	n := 0
+	for _, s := range r.Skipped {
+		n += s.Count
+	}
+	return n
+}
+
+// AttributeSkip counts the rows a lenient [LoadAttributes] skipped for
+// one reason, as the dataset loaders' Skip does.
+type AttributeSkip struct {
+	// Reason is one of "malformed csv" (bad quoting), "wrong field
+	// count", "invalid flag", "invalid date" and "invalid text" (a value
+	// beyond [MaxAttributeValue] or with a NUL or newline): the error the
+	// row raises in strict mode.
+	Reason string `json:"reason"`
+	// Count is the number of rows skipped for Reason.
+	Count int `json:"count"`
+	// FirstLine is the 1-based line where the first of them starts.
+	FirstLine int `json:"first_line"`
+}
+
+// Reasons of skipped rows (see [AttributeSkip.Reason]).
+const (
+	reasonMalformed  = "malformed csv"
+	reasonFieldCount = "wrong field count"
+	reasonFlag       = "invalid flag"
+	reasonDate       = "invalid date"
+	reasonText       = "invalid text"
+)
 
 // MaxAttributeRows bounds the rows LoadAttributes reads.
 const MaxAttributeRows = 50_000_000
@@ -108,8 +154,10 @@ func (c *recordCap) Read(p []byte) (int, error) {
 // whether a file loads does not depend on the index. A UTF-8 byte-order
 // mark before the header (bare or quoted) is skipped. A customer on
 // several rows keeps the last value of each field; an empty cell is no
-// value and leaves that of an earlier row. A nil reader or Index is an error matching
-// [affinity.ErrNilArgument].
+// value and leaves that of an earlier row. With [AttributeOptions.Lenient]
+// the rows that would be errors are skipped whole (none of their values
+// is set) and counted by reason in [AttributeReport.Skipped]. A nil
+// reader or Index is an error matching [affinity.ErrNilArgument].
 func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, AttributeReport, error) {
 	var rep AttributeReport
 	switch {
@@ -200,35 +248,43 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 	for _, f := range flags {
 		_ = a.SetFlag(f.name, 0, false) // the flag exists even when nobody has it
 	}
-	fv := make([]int8, len(flags)) // per flag of a row: 0 empty, 1 false, 2 true
+	// the values of a row, checked before any is set
+	fv := make([]int8, len(flags)) // per flag: 0 empty, 1 false, 2 true
 	dv := make([]time.Time, len(dates))
 	dok := make([]bool, len(dates))
-	for {
-		capped.limit = cr.InputOffset() + MaxAttributeRecord
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
+	tv := make([]string, len(texts)) // "" for none
+	// skip counts a bad row under reason in lenient mode and returns nil;
+	// in strict mode it returns err
+	skip := func(reason string, line int, err error) error {
+		if !opts.Lenient {
+			return err
 		}
-		if errors.Is(err, errRecordTooLong) {
-			return nil, rep, fmt.Errorf("segment: attributes: the record after line %d is longer than %d bytes (MaxAttributeRecord)", last, MaxAttributeRecord)
+		for i := range rep.Skipped {
+			if rep.Skipped[i].Reason == reason {
+				rep.Skipped[i].Count++
+				return nil
+			}
 		}
-		if err != nil {
-			return nil, rep, csvError(err, len(rec), len(head))
-		}
-		last = end(rec)
-		rep.Rows++
-		if rep.Rows > MaxAttributeRows {
-			return nil, rep, fmt.Errorf("segment: attributes: more than %d rows", MaxAttributeRows)
-		}
-		// every value is checked, on the rows of unknown customers too, so
-		// that whether a file loads does not depend on the index
+		rep.Skipped = append(rep.Skipped, AttributeSkip{Reason: reason, Count: 1, FirstLine: line})
+		return nil
+	}
+	// bad is skip for the value v of field f, at the line where it starts
+	// (a quoted field before it may span lines)
+	bad := func(reason string, f field, v, want string) error {
+		line, _ := cr.FieldPos(f.i)
+		return skip(reason, line, fmt.Errorf("segment: attributes: line %d, column %d (%s): %s %s", line, f.i+1, f.name, query.Excerpt(v), want))
+	}
+	// check reads the values of rec into the scratch slices; false when
+	// one does not parse (err is nil when the row is skipped). Every
+	// value is checked, on the rows of unknown customers too, so that
+	// whether a file loads does not depend on the index.
+	check := func(rec []string) (bool, error) {
 		for j, f := range flags {
 			fv[j] = 0
 			if v := strings.TrimSpace(rec[f.i]); v != "" {
 				b, ok := parseBool(v)
 				if !ok {
-					line, _ := cr.FieldPos(f.i) // where the value starts: a quoted field before it may span lines
-					return nil, rep, fmt.Errorf("segment: attributes: line %d, column %d (%s): %s is not a boolean (1/0, true/false, yes/no)", line, f.i+1, f.name, query.Excerpt(v))
+					return false, bad(reasonFlag, f, v, "is not a boolean (1/0, true/false, yes/no)")
 				}
 				fv[j] = 1
 				if b {
@@ -241,19 +297,53 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 			if v := strings.TrimSpace(rec[f.i]); v != "" {
 				t, err := time.ParseInLocation(layout, v, time.UTC) // not time.Local: the day must not depend on the machine
 				if err != nil || !timetext.OffsetInRange(layout, v, t) {
-					line, _ := cr.FieldPos(f.i)
-					return nil, rep, fmt.Errorf("segment: attributes: line %d, column %d (%s): %s is not a date in layout %s", line, f.i+1, f.name, query.Excerpt(v), layout)
+					return false, bad(reasonDate, f, v, "is not a date in layout "+layout)
 				}
 				dv[j], dok[j] = t, true
 			}
 		}
-		for _, f := range texts {
-			if v := strings.TrimSpace(rec[f.i]); v != "" {
-				if err := checkText(f.name, v); err != nil {
-					line, _ := cr.FieldPos(f.i)
-					return nil, rep, fmt.Errorf("segment: attributes: line %d, column %d (%s): %s", line, f.i+1, f.name, strings.TrimPrefix(err.Error(), "segment: "))
-				}
+		for j, f := range texts {
+			tv[j] = strings.TrimSpace(rec[f.i])
+			if tv[j] != "" && checkText(f.name, tv[j]) != nil {
+				return false, bad(reasonText, f, tv[j], fmt.Sprintf("is %d bytes, want at most %d (MaxAttributeValue) without NUL or newline", len(tv[j]), MaxAttributeValue))
 			}
+		}
+		return true, nil
+	}
+	for {
+		capped.limit = cr.InputOffset() + MaxAttributeRecord
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if errors.Is(err, errRecordTooLong) {
+			return nil, rep, fmt.Errorf("segment: attributes: the record after line %d is longer than %d bytes (MaxAttributeRecord)", last, MaxAttributeRecord)
+		}
+		var pe *csv.ParseError
+		if err != nil && !errors.As(err, &pe) {
+			return nil, rep, fmt.Errorf("segment: attributes: %w", err) // a read error stops the load in both modes
+		}
+		rep.Rows++
+		if rep.Rows > MaxAttributeRows {
+			return nil, rep, fmt.Errorf("segment: attributes: more than %d rows", MaxAttributeRows)
+		}
+		if pe != nil {
+			reason := reasonMalformed
+			if errors.Is(err, csv.ErrFieldCount) {
+				reason = reasonFieldCount
+			}
+			last = pe.Line // the reader read that line whole
+			if err := skip(reason, pe.StartLine, csvError(pe, len(rec), len(head))); err != nil {
+				return nil, rep, err
+			}
+			continue
+		}
+		last = end(rec)
+		if ok, err := check(rec); !ok {
+			if err != nil {
+				return nil, rep, err
+			}
+			continue
 		}
 		c, ok := x.LookupCustomer(strings.TrimSpace(rec[custCol]))
 		if !ok || !x.universe.Contains(uint32(c)) {
@@ -271,9 +361,9 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 				_ = a.SetDate(f.name, c, dv[j])
 			}
 		}
-		for _, f := range texts {
-			if v := strings.TrimSpace(rec[f.i]); v != "" {
-				_ = a.SetText(f.name, c, v) // checked above
+		for j, f := range texts {
+			if tv[j] != "" {
+				a.setText(f.name, c, tv[j]) // checked above
 			}
 		}
 	}
