@@ -16,8 +16,11 @@ import (
 )
 
 // Attributes are the per-customer fields a shop keeps beside its orders —
-// an e-mail opt-in, a birthday, a signup date, a country — by customer id
-// (dense ids of the History the index was built from). Boolean fields are flags (a
+// an e-mail opt-in, a birthday, a signup date, a country — by customer id:
+// the dense ids of the index [LoadAttributes] read them for, which
+// [Index.WithAttributes] translates by customer key for an index of
+// another History; set by hand (the zero value), the ids of the index
+// they are attached to. Boolean fields are flags (a
 // customer has the flag or not); date fields hold a calendar date (UTC
 // day) per customer; text fields (an e-mail address, a country) hold
 // one value per customer, and queries read each value of a text field as
@@ -55,6 +58,9 @@ type Attributes struct {
 	flags map[string]*roaring.Bitmap
 	dates map[string]map[affinity.CustomerID]int64 // Unix day numbers
 	texts map[string]map[affinity.CustomerID]string
+	// keys are the customer keys by id of the index LoadAttributes read
+	// for (shared with it, never modified); nil for Attributes set by hand
+	keys []string
 }
 
 // MaxAttributeName bounds the length of a field name in bytes.
@@ -94,17 +100,21 @@ func checkText(name, v string) error {
 	return nil
 }
 
-// checkSet returns the error of a Set method: a nil a, or a bad name.
-func (a *Attributes) checkSet(name string) error {
-	if a == nil {
+// checkSet returns the error of a Set method for customer c: a nil a, a
+// bad name, or a c beyond the customers of the index a was loaded for.
+func (a *Attributes) checkSet(name string, c affinity.CustomerID) error {
+	switch {
+	case a == nil:
 		return affinity.NilArgument("segment", "Attributes", ErrInvalid)
+	case a.keys != nil && uint64(c) >= uint64(len(a.keys)):
+		return fmt.Errorf("%w: customer id %d: the attributes were loaded for an index of %d customers (ids 0 to %d)", ErrInvalid, c, len(a.keys), len(a.keys)-1)
 	}
 	return checkName(name)
 }
 
 // SetFlag sets or clears the boolean field name of customer c.
 func (a *Attributes) SetFlag(name string, c affinity.CustomerID, v bool) error {
-	if err := a.checkSet(name); err != nil {
+	if err := a.checkSet(name, c); err != nil {
 		return err
 	}
 	if a.flags == nil {
@@ -125,7 +135,7 @@ func (a *Attributes) SetFlag(name string, c affinity.CustomerID, v bool) error {
 
 // SetDate sets the date field name of customer c to t's UTC day.
 func (a *Attributes) SetDate(name string, c affinity.CustomerID, t time.Time) error {
-	if err := a.checkSet(name); err != nil {
+	if err := a.checkSet(name, c); err != nil {
 		return err
 	}
 	if a.dates == nil {
@@ -145,7 +155,7 @@ func (a *Attributes) SetDate(name string, c affinity.CustomerID, t time.Time) er
 // non-empty v at most [MaxAttributeValue] bytes without NUL or newline;
 // otherwise it is an error and nothing changes.
 func (a *Attributes) SetText(name string, c affinity.CustomerID, v string) error {
-	if err := a.checkSet(name); err != nil {
+	if err := a.checkSet(name, c); err != nil {
 		return err
 	}
 	if err := checkTextName(name); err != nil {
@@ -312,11 +322,16 @@ func flagColumn(exist *roaring.Bitmap) *attr {
 // WithAttributes returns an index that shares x's data and answers the
 // attribute comparisons of a (see [Attributes]) as of x's as-of time:
 // flags become bitmaps, dates bit-sliced indexes of days, and text fields
-// lists of customers by value. Customers outside x's customer ids are left out. The returned index replaces the
+// lists of customers by value. Attributes that [LoadAttributes] read for
+// an index of another History (a reload, a History whose customers are
+// numbered otherwise) are matched to x's customers by key; customers x
+// does not know are left out, as are ids beyond x's customers of
+// Attributes set by hand. The returned index replaces the
 // attributes of x, if any; x itself is unchanged. Attributes are not
 // saved by [Index.WriteTo]: attach them again after loading. It takes
-// time linear in the number of values, and n log n in the number n of
-// values of a text field. A nil x or a is an error matching
+// time linear in the number of values (a key lookup each, when a was
+// loaded for another History), and n log n in the number n of values of
+// a field. A nil x or a is an error matching
 // [affinity.ErrNilArgument] and [ErrInvalid].
 func (x *Index) WithAttributes(a *Attributes) (*Index, error) {
 	switch {
@@ -325,8 +340,7 @@ func (x *Index) WithAttributes(a *Attributes) (*Index, error) {
 	case a == nil:
 		return nil, affinity.NilArgument("segment", "Attributes", ErrInvalid)
 	}
-	n := uint32(len(x.keys))
-	id := func(c affinity.CustomerID) (uint32, bool) { return uint32(c), uint32(c) < n }
+	id := x.attributeIDs(a)
 	cc := &customerCols{index: map[string]uint32{}, texts: map[string]*textCol{}, names: map[string][]string{}}
 	var bb bsi.Builder
 	add := func(key string, ids []uint32, vals []int64) {
@@ -341,32 +355,36 @@ func (x *Index) WithAttributes(a *Attributes) (*Index, error) {
 		var ids []uint32
 		var vals []int64
 		for it := a.flags[name].Iterator(); it.HasNext(); {
-			c, ok := id(affinity.CustomerID(it.Next()))
-			if !ok {
-				break
+			if c, ok := id(affinity.CustomerID(it.Next())); ok {
+				ids = append(ids, c)
+				vals = append(vals, 1)
 			}
-			ids = append(ids, c)
-			vals = append(vals, 1)
 		}
+		slices.Sort(ids) // ascending but for ids translated by key
 		add("flag\x00"+name, ids, vals)
 	}
 	today := floorDiv(x.asOf, 86400)
 	ty, tm, td := time.Unix(today*86400, 0).UTC().Date()
 	for _, name := range dates {
 		col := a.dates[name]
-		ids := make([]uint32, 0, len(col))
-		for c := range col {
+		type day struct {
+			c uint32
+			d int64
+		}
+		days := make([]day, 0, len(col))
+		for c, d := range col {
 			if i, ok := id(c); ok {
-				ids = append(ids, i)
+				days = append(days, day{i, d})
 			}
 		}
-		slices.Sort(ids)
-		to := make([]int64, len(ids))
-		since := make([]int64, len(ids))
-		for i, c := range ids {
-			d := col[affinity.CustomerID(c)]
-			since[i] = today - d
-			to[i] = daysToAnniversary(time.Unix(d*86400, 0).UTC(), ty, tm, td)
+		slices.SortFunc(days, func(p, q day) int { return cmp.Compare(p.c, q.c) })
+		ids := make([]uint32, len(days))
+		to := make([]int64, len(days))
+		since := make([]int64, len(days))
+		for i, e := range days {
+			ids[i] = e.c
+			since[i] = today - e.d
+			to[i] = daysToAnniversary(time.Unix(e.d*86400, 0).UTC(), ty, tm, td)
 		}
 		add("days_to\x00"+name, ids, to)
 		add("days_since\x00"+name, ids, since)
@@ -378,6 +396,25 @@ func (x *Index) WithAttributes(a *Attributes) (*Index, error) {
 	y.cust = cc
 	y.resync()
 	return y, nil
+}
+
+// attributeIDs returns the function that gives the id in x of a's
+// customer c, ok false when x has no such customer. A's ids are x's
+// unless LoadAttributes read a for an index whose key of c differs:
+// then c is found by its key.
+func (x *Index) attributeIDs(a *Attributes) func(affinity.CustomerID) (uint32, bool) {
+	n := uint64(len(x.keys))
+	if a.keys == nil {
+		return func(c affinity.CustomerID) (uint32, bool) { return uint32(c), uint64(c) < n }
+	}
+	return func(c affinity.CustomerID) (uint32, bool) {
+		key := a.keys[c] // Set refuses ids beyond a.keys
+		if uint64(c) < n && x.keys[c] == key {
+			return uint32(c), true
+		}
+		id, ok := x.LookupCustomer(key)
+		return uint32(id), ok
+	}
 }
 
 // daysToAnniversary returns the days from the day (y, m, d) to the next

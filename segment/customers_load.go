@@ -135,7 +135,9 @@ func (c *recordCap) Read(p []byte) (int, error) {
 //	c42,ann@example.com,yes,1990-06-02,2024-03-01,DE
 //
 // — into Attributes keyed by the customer ids of x (see
-// [Index.LookupCustomer]). Headers match the names in opts whatever
+// [Index.LookupCustomer]), which remember x's customer keys: attached to
+// an index of another History they are matched by key (see
+// [Index.WithAttributes]). Headers match the names in opts whatever
 // their case and the spaces around them. A header named in opts that is
 // missing or that two columns match, or a value that does not parse, is
 // an error with its line (where the value starts) and column (the
@@ -244,7 +246,7 @@ func LoadAttributes(r io.Reader, x *Index, opts AttributeOptions) (*Attributes, 
 		return nil, rep, err
 	}
 	layout := cmpOr(opts.DateLayout, time.DateOnly)
-	a := &Attributes{}
+	a := &Attributes{keys: x.keys}
 	for _, f := range flags {
 		_ = a.SetFlag(f.name, 0, false) // the flag exists even when nobody has it
 	}
