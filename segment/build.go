@@ -1549,6 +1549,16 @@ func newMoneyScale(vals []int64) moneyScale {
 	return s
 }
 
+// sortedMoneyScale returns the scale of the spend sorted (ascending, not
+// empty): newMoneyScale without the selection.
+func sortedMoneyScale(sorted []int64) moneyScale {
+	s := moneyScale{lo: sorted[0], hi: sorted[len(sorted)-1]}
+	for k := 1; k <= 4; k++ {
+		s.cuts[k-1] = sorted[quintileRank(k, len(sorted))-1]
+	}
+	return s
+}
+
 // score returns the monetary score of spend v, one of the distribution's.
 func (s *moneyScale) score(v int64) uint8 {
 	if v < s.hi {
@@ -1578,13 +1588,17 @@ func quintileCuts(vals []int64) (cuts [4]int64) {
 	n := len(vals)
 	from := 0
 	for k := 1; k <= 4; k++ {
-		t := (k*n + 4) / 5 // ⌈kn/5⌉ ≥ 1
+		t := quintileRank(k, n)
 		nthElement(vals[from:], t-1-from)
 		cuts[k-1] = vals[t-1]
 		from = t
 	}
 	return cuts
 }
+
+// quintileRank returns t = ⌈kn/5⌉ ≥ 1, the 1-based rank of the value
+// that decides quintile cut k of n values (see quintileCuts).
+func quintileRank(k, n int) int { return (k*n + 4) / 5 }
 
 // nthElement reorders a so that a[k] is the value a sorted a would hold
 // there, no value before it larger and none after it smaller

@@ -99,11 +99,7 @@ func (d *scoreDist) tables() {
 	}
 	d.rTab = countedScores(d.rec, d.n, false)
 	d.fTab = countedScores(d.freq, d.n, true)
-	for k := 1; k <= 4; k++ {
-		t := (int64(k)*d.n + 4) / 5
-		d.scale.cuts[k-1] = d.money[t-1]
-	}
-	d.scale.lo, d.scale.hi = d.money[0], d.money[len(d.money)-1]
+	d.scale = sortedMoneyScale(d.money)
 }
 
 // size returns the bytes d keeps (0 for nil).
