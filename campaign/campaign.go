@@ -251,17 +251,29 @@ func (c *Campaign) Members(ctx context.Context, snap *shop.Snapshot, attrs *segm
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	x, err := snap.SegmentIndex(ctx) // its build's error, if it failed
+	x, err := attached(ctx, snap, attrs)
 	if err != nil {
 		return nil, fmt.Errorf("campaign %q: %w", c.Name, err)
 	}
+	return c.members(ctx, snap, x)
+}
+
+// attached returns the snapshot's segment index (its build's error, if
+// it failed; nil for a shop without orders) with attrs attached when
+// not nil.
+func attached(ctx context.Context, snap *shop.Snapshot, attrs *segment.Attributes) (*segment.Index, error) {
+	x, err := snap.SegmentIndex(ctx)
+	if err != nil || x == nil || attrs == nil {
+		return x, err
+	}
+	return x.WithAttributes(attrs)
+}
+
+// members is Members on x, the snapshot's segment index with the
+// attributes attached (nil: nobody).
+func (c *Campaign) members(ctx context.Context, snap *shop.Snapshot, x *segment.Index) (*roaring.Bitmap, error) {
 	if x == nil {
 		return roaring.New(), nil // a shop without orders: nobody
-	}
-	if attrs != nil {
-		if x, err = x.WithAttributes(attrs); err != nil {
-			return nil, fmt.Errorf("campaign %q: %w", c.Name, err)
-		}
 	}
 	// the audience is a query of its own, its errors placed in its own
 	// text; the schedule is evaluated apart and intersected, so that no

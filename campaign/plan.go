@@ -78,7 +78,9 @@ type Options struct {
 	OptIn *roaring.Bitmap
 	// Email returns the e-mail address of a customer key ("" when
 	// unknown); nil means the text attribute "email" of Attributes, if
-	// any, else none.
+	// any (matched to the snapshot's customers as
+	// segment.Index.WithAttributes matches them: by key, for Attributes
+	// loaded for another History), else none.
 	Email func(customer string) string
 	// Attributes are the customers' fields loaded beside the orders
 	// (segment.LoadAttributes): audiences may use them, as in
@@ -199,9 +201,18 @@ func Build(ctx context.Context, snap *shop.Snapshot, asOf time.Time, campaigns [
 	}
 	planned := map[affinity.CustomerID]int{}
 	p := &Plan{AsOf: asOf}
+	// the index with the attributes attached, once for every campaign;
+	// its customer ids are the History's (as are the e-mails it gives)
+	var x *segment.Index
+	if len(cs) > 0 {
+		var err error
+		if x, err = attached(ctx, snap, opts.Attributes); err != nil {
+			return nil, fmt.Errorf("campaign %q: %w", cs[0].Name, err)
+		}
+	}
 	for i := range cs {
 		c := &cs[i]
-		members, err := c.Members(ctx, snap, opts.Attributes)
+		members, err := c.members(ctx, snap, x)
 		skipped := ""
 		if errors.Is(err, ErrSkip) && ctx.Err() == nil {
 			members, skipped, err = roaring.New(), err.Error(), nil
@@ -257,7 +268,7 @@ func Build(ctx context.Context, snap *shop.Snapshot, asOf time.Time, campaigns [
 			case opts.Email != nil:
 				m.Email = opts.Email(key)
 			case opts.Attributes != nil:
-				m.Email, _ = opts.Attributes.Text("email", id)
+				m.Email, _ = x.Text("email", id) // by key, for Attributes loaded for another History
 			}
 			if m.Control {
 				cnt.Control++

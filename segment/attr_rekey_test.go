@@ -30,6 +30,21 @@ func keyedIndex(t *testing.T, asOf time.Time, keys ...string) *segment.Index {
 	return x
 }
 
+// renumbered returns n customer keys "c000"… and an index of them, and
+// the keys and index of another History: without the key drop, with
+// "a-new" and "b-new", its customers added in reverse order.
+func renumbered(t *testing.T, asOf time.Time, n int, drop string) (keys []string, x1 *segment.Index, others []string, x2 *segment.Index) {
+	t.Helper()
+	for i := range n {
+		keys = append(keys, fmt.Sprintf("c%03d", i))
+	}
+	x1 = keyedIndex(t, asOf, keys...)
+	others = append([]string{"a-new", "b-new"}, keys...)
+	others = slices.DeleteFunc(others, func(k string) bool { return k == drop })
+	slices.Reverse(others)
+	return keys, x1, others, keyedIndex(t, asOf, others...)
+}
+
 // TestAttrWithAttributesOtherHistory: attributes loaded for the index of
 // one History and attached to the index of another, whose customers are
 // numbered otherwise, answer for the same customer keys (those the
@@ -37,15 +52,7 @@ func keyedIndex(t *testing.T, asOf time.Time, keys ...string) *segment.Index {
 // other customers.
 func TestAttrWithAttributesOtherHistory(t *testing.T) {
 	asOf := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
-	var keys []string
-	for i := range 10 {
-		keys = append(keys, fmt.Sprintf("c%03d", i))
-	}
-	x1 := keyedIndex(t, asOf, keys...)
-	others := append([]string{"a-new", "b-new"}, keys...)
-	others = slices.DeleteFunc(others, func(k string) bool { return k == "c003" })
-	slices.Reverse(others)
-	x2 := keyedIndex(t, asOf, others...)
+	keys, x1, _, x2 := renumbered(t, asOf, 10, "c003")
 	moved := 0
 	for _, k := range keys {
 		c1, _ := x1.LookupCustomer(k)

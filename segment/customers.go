@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -266,6 +267,47 @@ type textCol struct {
 	vals []string // the distinct values, ascending
 	off  []uint32 // the customers of vals[k] are ids[off[k]:off[k+1]]
 	ids  []uint32 // the index's customer ids, ascending per value
+
+	// byCustomer gives customer c's value as vals[byCustomer[c]-1] (0:
+	// none), built on the first [Index.Text] of the field
+	once       sync.Once
+	byCustomer []uint32
+}
+
+// value returns customer c's value, false when c has none; n is the
+// number of the index's customers.
+func (t *textCol) value(c uint32, n int) (string, bool) {
+	t.once.Do(func() {
+		t.byCustomer = make([]uint32, n)
+		for k := range t.vals {
+			for _, id := range t.ids[t.off[k]:t.off[k+1]] {
+				t.byCustomer[id] = uint32(k) + 1
+			}
+		}
+	})
+	if int64(c) >= int64(len(t.byCustomer)) || t.byCustomer[c] == 0 {
+		return "", false
+	}
+	return t.vals[t.byCustomer[c]-1], true
+}
+
+// Text returns customer c's text field name of the attributes attached
+// with [Index.WithAttributes], matched to x's customers as it matches
+// them (by key, for Attributes LoadAttributes read for another History):
+// the value to use with x's customer ids, where [Attributes.Text] takes
+// the ids of the Attributes' own. False when c has no such value, x has
+// no text field name or no attributes attached (and for a nil x). The
+// first call for a field takes time linear in x's customers and 4 bytes
+// each; later calls constant time. Safe for concurrent use.
+func (x *Index) Text(name string, c affinity.CustomerID) (string, bool) {
+	if x == nil || x.cust == nil {
+		return "", false
+	}
+	t := x.cust.texts[name]
+	if t == nil {
+		return "", false
+	}
+	return t.value(uint32(c), len(x.keys))
 }
 
 // newTextCol returns the text column of the values col, of the
