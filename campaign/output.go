@@ -126,7 +126,7 @@ func WriteJSON(w io.Writer, msgs []Message) error {
 		if err := checkUTF8(&msgs[i]); err != nil {
 			return err
 		}
-		if err := checkMessage(&msgs[i], i); err != nil {
+		if err := checkMessage(&msgs[i], fmt.Sprintf("message %d", i+1)); err != nil {
 			return fmt.Errorf("campaign: write JSON: %w", err)
 		}
 	}
@@ -175,7 +175,10 @@ func checkUTF8(m *Message) error {
 // longer match), as is anything that is not one JSON array of messages
 // (surrounding white space aside): null, a null message, a message
 // without its campaign, customer or time, an item without its product, a
-// field no message or item has (see [Message.UnmarshalJSON]). A nil r is an error matching
+// field no message or item has (see [Message.UnmarshalJSON]). The error
+// of a message names it by its place in the array (from 1) and where it
+// starts in the input (line from 1, byte offset from 0), and is that of
+// the first bad message. A nil r is an error matching
 // [affinity.ErrNilArgument].
 func ReadJSON(r io.Reader) ([]Message, error) {
 	if r == nil {
@@ -196,42 +199,74 @@ func ReadJSON(r io.Reader) ([]Message, error) {
 		}
 		return nil, fmt.Errorf("campaign: read JSON: invalid UTF-8 at byte %d", n)
 	}
-	// pointers, so that a null element is seen; a null array leaves
-	// ptrs nil
-	var ptrs []*Message
 	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&ptrs); err != nil {
+	tok, err := dec.Token()
+	switch {
+	case err == io.EOF:
+		return nil, errors.New("campaign: read JSON: no input, not an array of messages")
+	case err != nil:
 		return nil, fmt.Errorf("campaign: read JSON: %w", err)
-	}
-	if ptrs == nil {
+	case tok == nil:
 		return nil, errors.New("campaign: read JSON: null, not an array of messages")
+	case tok != json.Delim('['):
+		return nil, fmt.Errorf("campaign: read JSON: %s, not an array of messages", jsonKind(tok))
+	}
+	msgs := []Message{}
+	for dec.More() {
+		// the message's position, for its errors: where it starts, past
+		// the white space and the comma after the one before
+		off := int(dec.InputOffset())
+		off += len(data[off:]) - len(bytes.TrimLeft(data[off:], " \t\r\n,"))
+		at := fmt.Sprintf("message %d (line %d, byte %d)", len(msgs)+1, bytes.Count(data[:off], []byte("\n"))+1, off)
+		// a pointer, so that a null message is seen
+		var m *Message
+		if err := dec.Decode(&m); err != nil {
+			return nil, fmt.Errorf("campaign: read JSON: %s: %w", at, err)
+		}
+		if m == nil {
+			return nil, fmt.Errorf("campaign: read JSON: %s is null", at)
+		}
+		if err := checkMessage(m, at); err != nil {
+			return nil, fmt.Errorf("campaign: read JSON: %w", err)
+		}
+		msgs = append(msgs, *m)
+	}
+	if _, err := dec.Token(); err != nil { // the closing bracket
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, fmt.Errorf("campaign: read JSON: %w", err)
 	}
 	if rest := bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
 		return nil, fmt.Errorf("campaign: read JSON: data after the array at byte %d", len(data)-len(rest))
 	}
-	msgs := make([]Message, len(ptrs))
-	for i, m := range ptrs {
-		if m == nil {
-			return nil, fmt.Errorf("campaign: read JSON: message %d is null", i+1)
-		}
-		if err := checkMessage(m, i); err != nil {
-			return nil, fmt.Errorf("campaign: read JSON: %w", err)
-		}
-		msgs[i] = *m
-	}
 	return msgs, nil
 }
 
-// checkMessage returns why m, the i-th message (from 0), is no message of
-// a plan: without its campaign, customer or time, or an item without its
-// product.
-func checkMessage(m *Message, i int) error {
+// jsonKind names the kind of JSON value that tok, the first token of a
+// value, begins.
+func jsonKind(tok json.Token) string {
+	switch tok.(type) {
+	case json.Delim: // '{': a value cannot begin with ']' or '}'
+		return "an object"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	}
+	return "a number"
+}
+
+// checkMessage returns why m, called name in the error ("message 3"), is
+// no message of a plan: without its campaign, customer or time, or an
+// item without its product.
+func checkMessage(m *Message, name string) error {
 	if m.Campaign == "" || m.Customer == "" || m.Time.IsZero() {
-		return fmt.Errorf("message %d lacks its campaign, customer or time", i+1)
+		return fmt.Errorf("%s lacks its campaign, customer or time", name)
 	}
 	for j, it := range m.Items {
 		if it.Product == "" {
-			return fmt.Errorf("message %d, item %d has no product", i+1, j+1)
+			return fmt.Errorf("%s, item %d has no product", name, j+1)
 		}
 	}
 	return nil
