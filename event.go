@@ -150,7 +150,9 @@ func (e EventLine) Time() time.Time { return time.Unix(e.Unix, 0).UTC() }
 // field "unit_price": a misspelt "price" would otherwise make the line
 // free, a misspelt "customer" anonymous), and a time whose UTC offset RFC
 // 3339 does not allow ("+24:00", which time.Time reads as a day
-// earlier), as the loaders of files do.
+// earlier), as the loaders of files do. A time it cannot read is a
+// *json.UnmarshalTypeError naming the field (Purchase.time), as a value
+// of the wrong type in any other field is.
 func (p *Purchase) UnmarshalJSON(b []byte) error {
 	type plain Purchase
 	return timetext.Unmarshal(b, &struct {
@@ -161,7 +163,8 @@ func (p *Purchase) UnmarshalJSON(b []byte) error {
 
 // UnmarshalJSON reads an Event as encoding/json reads the struct, but
 // refuses a field the struct does not have and a time whose UTC offset
-// RFC 3339 does not allow (see [Purchase.UnmarshalJSON]).
+// RFC 3339 does not allow, naming the field of a time it cannot read
+// (see [Purchase.UnmarshalJSON]).
 func (e *Event) UnmarshalJSON(b []byte) error {
 	type plain Event
 	return timetext.Unmarshal(b, &struct {

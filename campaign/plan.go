@@ -346,7 +346,9 @@ func (p *Plan) Sent() []Message {
 // refuses a field of the message or of an item that the structs do not
 // have, naming it (a misspelt "control" would send a held-out entry), and
 // a time whose UTC offset RFC 3339 does not allow ("+24:00", which
-// time.Time reads as a day earlier).
+// time.Time reads as a day earlier). A time it cannot read is a
+// *json.UnmarshalTypeError naming the field (Message.time), as a value of
+// the wrong type in any other field is.
 func (m *Message) UnmarshalJSON(b []byte) error {
 	type plain Message
 	return timetext.Unmarshal(b, &struct {

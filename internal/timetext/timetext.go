@@ -5,6 +5,7 @@ package timetext
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,18 +48,41 @@ func OffsetInRange(layout, s string, t time.Time) bool {
 // OffsetInRange refuses: encoding/json reads "2026-01-05T10:00:00+24:00"
 // as a day earlier. Embed it, with the field's JSON name, in the struct a
 // type's UnmarshalJSON decodes into, so that it shadows the time.Time
-// field.
+// field. A value that is no such time is a *json.UnmarshalTypeError, to
+// which encoding/json adds the field's path and [Unmarshal] the record's
+// name, as for a value of the wrong type in any other field ("cannot
+// unmarshal string "yesterday" (…) into Go struct field Purchase.time of
+// type time.Time"); time.Time's own error named no field.
 type JSON struct{ T *time.Time }
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (j JSON) UnmarshalJSON(b []byte) error {
-	if err := j.T.UnmarshalJSON(b); err != nil {
-		return err
+	err := j.T.UnmarshalJSON(b)
+	if err == nil && string(b) != "null" && !OffsetInRange(time.RFC3339, strings.Trim(string(b), `"`), *j.T) {
+		err = errors.New("UTC offset out of range: hours 00–23, minutes 00–59")
 	}
-	if s := string(b); s != "null" && !OffsetInRange(time.RFC3339, strings.Trim(s, `"`), *j.T) {
-		return fmt.Errorf("time %s: UTC offset out of range (hours 00–23, minutes 00–59)", s)
+	if err == nil {
+		return nil
 	}
-	return nil
+	var what string
+	switch b[0] {
+	case '"':
+		var pe *time.ParseError
+		why := err.Error()
+		if errors.As(err, &pe) {
+			why = "not an RFC 3339 time: " + cmp.Or(strings.TrimPrefix(pe.Message, ": "), fmt.Sprintf("cannot parse %q as %q", pe.ValueElem, pe.LayoutElem))
+		}
+		what = fmt.Sprintf("string %s (%s)", b, why)
+	case '{':
+		what = "object"
+	case '[':
+		what = "array"
+	case 't', 'f':
+		what = "bool"
+	default:
+		what = "number " + string(b)
+	}
+	return &json.UnmarshalTypeError{Value: what, Type: reflect.TypeFor[time.Time]()}
 }
 
 // Unmarshal decodes the JSON value b into v as json.Unmarshal does, but
@@ -75,7 +99,7 @@ func (j JSON) UnmarshalJSON(b []byte) error {
 // a *plain: a value of the wrong type is named as encoding/json names it
 // in the record itself ("Go struct field Purchase.customer", "Go value
 // of type affinity.Purchase"), not through those helper types
-// (".plain.customer").
+// (".plain.customer"); so is a time [JSON] refuses ("Purchase.time").
 func Unmarshal(b []byte, v, record any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
