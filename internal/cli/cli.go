@@ -82,14 +82,21 @@ func Parse(fs *flag.FlagSet, args []string, formats []string, files ...string) e
 // "day") as a [time.Duration], the value of the flag called name. A v
 // that is not a finite number from 0 to the whole units within
 // time.Duration's 292 years is an error of the command line naming the
-// flag: the conversion would otherwise wrap to a negative duration.
+// flag: the conversion would otherwise wrap to a negative duration. So
+// is a v above 0 that is less than a nanosecond: it would round to a
+// zero duration, which the options of the library read as their default,
+// not as the tiny value given.
 func Duration(name string, v float64, unit time.Duration, unitName string) (time.Duration, error) {
 	// float64(math.MaxInt64) is 2⁶³, one past the largest duration
 	limit := math.Floor(math.MaxInt64 / float64(unit))
 	if !(v >= 0 && v <= limit && v*float64(unit) < math.MaxInt64) {
 		return 0, Usagef("-%s %v: want a finite number of %ss from 0 to %.0f", name, v, unitName, limit)
 	}
-	return time.Duration(v * float64(unit)), nil
+	d := time.Duration(v * float64(unit))
+	if d == 0 && v > 0 {
+		return 0, Usagef("-%s %v: under a nanosecond, which would be 0 (the default): want 0 or at least 1ns", name, v)
+	}
+	return d, nil
 }
 
 // orList joins names as "a", "a or b", "a, b or c".
