@@ -92,7 +92,8 @@ type Options struct {
 	// History and "seen" in the training History, besides bought lines
 	// (positive quantity); nil means [affinity.Rating] only. Views and
 	// carts are not purchases and do not count unless listed. [Repeat]
-	// learns from the same kinds, so that it lists only seen products.
+	// learns from the same kinds, so that it lists only seen products. A
+	// kind that is not [affinity.EventKind.Valid] is an error.
 	Events []affinity.EventKind
 	// MinRating, when positive, makes a test rating relevant only when its
 	// weight is at least MinRating (e.g. 4 for "liked"); NaN is an error.
@@ -162,6 +163,11 @@ func Evaluate(ctx context.Context, s *Split, recs []Recommender, opts Options) (
 	}
 	if opts.MinRating != opts.MinRating {
 		return nil, errors.New("evaluate: MinRating is NaN")
+	}
+	for _, k := range opts.Events {
+		if !k.Valid() {
+			return nil, fmt.Errorf("evaluate: Events: unknown event kind %d", uint8(k))
+		}
 	}
 	o := opts.withDefaults()
 	names := make(map[string]bool, len(recs))
