@@ -15,7 +15,9 @@ import (
 )
 
 // FitOptions configures [FitBGNBD], [FitMBGNBD] and [FitGammaGamma]. The
-// zero value means the defaults.
+// zero value means the defaults. A negative count, or a number that is
+// negative, NaN or infinite, makes the fits return an error wrapping
+// [ErrInvalid] that names the field and its value.
 type FitOptions struct {
 	// MaxIterations bounds the quasi-Newton (BFGS) iterations; 0 means 200.
 	// Reaching it is an error wrapping [ErrNotConverged].
@@ -57,9 +59,17 @@ type FitOptions struct {
 }
 
 func (o FitOptions) withDefaults() (FitOptions, error) {
-	if o.MaxIterations < 0 || o.Workers < 0 || !(o.GradientTolerance >= 0) || !(o.Penalty >= 0) || !(o.Fallback >= 0) ||
-		math.IsInf(o.GradientTolerance, 0) || math.IsInf(o.Penalty, 0) || math.IsInf(o.Fallback, 0) {
-		return o, fmt.Errorf("%w: negative fit option %+v", ErrInvalid, o)
+	switch {
+	case o.MaxIterations < 0:
+		return o, badOption("FitOptions.MaxIterations", o.MaxIterations, "a count ≥ 0 (0: 200)")
+	case o.Workers < 0:
+		return o, badOption("FitOptions.Workers", o.Workers, "a count ≥ 0 (0: 1)")
+	case !finiteAtLeast(o.GradientTolerance, 0):
+		return o, badOption("FitOptions.GradientTolerance", o.GradientTolerance, "a finite number ≥ 0 (0: 1e-8)")
+	case !finiteAtLeast(o.Penalty, 0):
+		return o, badOption("FitOptions.Penalty", o.Penalty, "a finite number ≥ 0 (0: none)")
+	case !finiteAtLeast(o.Fallback, 0):
+		return o, badOption("FitOptions.Fallback", o.Fallback, "a finite number ≥ 0 (0: none)")
 	}
 	if o.MaxIterations == 0 {
 		o.MaxIterations = 200
@@ -71,6 +81,17 @@ func (o FitOptions) withDefaults() (FitOptions, error) {
 		o.GradientTolerance = 1e-8
 	}
 	return o, nil
+}
+
+// finiteAtLeast reports whether v is a finite number ≥ least: NaN and
+// ±Inf are not.
+func finiteAtLeast(v, least float64) bool { return v >= least && !math.IsInf(v, 1) }
+
+// badOption returns the error of an option field whose value v it does
+// not take, naming the field and saying what it takes (want), so that a
+// NaN or an infinity reads as such and not as, say, a negative value.
+func badOption(field string, v any, want string) error {
+	return fmt.Errorf("%w: %s = %v: want %s", ErrInvalid, field, v, want)
 }
 
 // FitInfo describes how a maximum likelihood fit ended.

@@ -12,7 +12,10 @@ import (
 const averageMonth = time.Duration(365.2425 / 12 * 24 * float64(time.Hour))
 
 // CLVOptions configures [CLV]. The zero value means 12 monthly periods,
-// weekly model time, no discounting and a margin of 1 (revenue).
+// weekly model time, no discounting and a margin of 1 (revenue). A value
+// a field does not take (NaN and infinities included) makes [CLV] and
+// [Score] return an error wrapping [ErrInvalid] that names the field and
+// its value.
 type CLVOptions struct {
 	// Unit is the time unit the models were fitted in (the Unit of the
 	// summary); the zero value is Week.
@@ -39,9 +42,17 @@ type CLVOptions struct {
 const MaxPeriods = 36525
 
 func (o CLVOptions) withDefaults() (CLVOptions, error) {
-	if o.Unit > Day || o.Period < 0 || o.Periods < 0 || o.Periods > MaxPeriods || !(o.DiscountRate > -1) || math.IsInf(o.DiscountRate, 0) ||
-		!(o.Margin >= 0) || math.IsInf(o.Margin, 0) {
-		return o, fmt.Errorf("%w: CLV options %+v", ErrInvalid, o)
+	switch {
+	case o.Unit > Day:
+		return o, badOption("CLVOptions.Unit", o.Unit, "Week or Day")
+	case o.Period < 0:
+		return o, badOption("CLVOptions.Period", o.Period, "a duration ≥ 0 (0: a month)")
+	case o.Periods < 0 || o.Periods > MaxPeriods:
+		return o, badOption("CLVOptions.Periods", o.Periods, fmt.Sprintf("0 (12) to MaxPeriods = %d", MaxPeriods))
+	case !(o.DiscountRate > -1) || math.IsInf(o.DiscountRate, 1):
+		return o, badOption("CLVOptions.DiscountRate", o.DiscountRate, "a finite rate above -1")
+	case !finiteAtLeast(o.Margin, 0):
+		return o, badOption("CLVOptions.Margin", o.Margin, "a finite number ≥ 0 (0: 1)")
 	}
 	if o.Period == 0 {
 		o.Period = averageMonth
@@ -176,8 +187,11 @@ func Score(ctx context.Context, data []RFT, bg *BGNBD, gg *GammaGamma, opts Scor
 	if err != nil {
 		return nil, err
 	}
-	if opts.Horizon < 0 || opts.Workers < 0 {
-		return nil, fmt.Errorf("%w: score options: negative horizon or workers", ErrInvalid)
+	switch {
+	case opts.Horizon < 0:
+		return nil, badOption("ScoreOptions.Horizon", opts.Horizon, "a duration ≥ 0 (0: the CLV horizon)")
+	case opts.Workers < 0:
+		return nil, badOption("ScoreOptions.Workers", opts.Workers, "a count ≥ 0 (0: 1)")
 	}
 	if err := validScoreRows(data, gg != nil); err != nil {
 		return nil, err
