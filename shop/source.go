@@ -293,8 +293,9 @@ func LoadHistory(ctx context.Context, src Source) (*affinity.History, dataset.Re
 // catalog file followed by the orders of a database; the reports are
 // added up. Their line numbers stay those of the source they came from:
 // each source's skipped rows are entries of their own, and the first
-// duplicate is that of the first source with one. It is a [Committer]
-// that commits those of srcs that are.
+// duplicate is that of the first source with one. Ignored keeps the rule
+// of one load's: each column text once, in the order first met, at most
+// 32. It is a [Committer] that commits those of srcs that are.
 func Sources(srcs ...Source) Source {
 	return sources(slices.Clone(srcs))
 }
@@ -327,7 +328,7 @@ func (srcs sources) Load(ctx context.Context, b *affinity.Builder) (dataset.Repo
 		if rep.FirstDuplicate == 0 {
 			rep.FirstDuplicate = r.FirstDuplicate
 		}
-		rep.Ignored = append(rep.Ignored, r.Ignored...)
+		rep.Ignored = addIgnored(rep.Ignored, r.Ignored)
 		rep.Skipped = append(rep.Skipped, r.Skipped...)
 		if rep.Format == "" {
 			rep.Format = r.Format
@@ -339,6 +340,24 @@ func (srcs sources) Load(ctx context.Context, b *affinity.Builder) (dataset.Repo
 		}
 	}
 	return rep, nil
+}
+
+// maxIgnored is the most column texts a [dataset.Report] lists in
+// Ignored, for one load as for [Sources].
+const maxIgnored = 32
+
+// addIgnored appends to ignored the texts of more it does not hold yet,
+// in more's order, while it holds fewer than maxIgnored, and returns it.
+func addIgnored(ignored, more []string) []string {
+	for _, text := range more {
+		if len(ignored) >= maxIgnored {
+			break
+		}
+		if !slices.Contains(ignored, text) {
+			ignored = append(ignored, text)
+		}
+	}
+	return ignored
 }
 
 // Catalog is a source of products without orders: a catalog for a shop
