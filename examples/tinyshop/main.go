@@ -52,8 +52,8 @@ type apiError struct {
 	Offset  *int   `json:"offset,omitempty"`
 }
 
-// failure returns err's status and body: the status err wraps; 400 for a request the shop refuses (a bad k or query, orders it cannot
-// take); 503 when it cannot answer now (closed, the client gone); else 500 (a failed build).
+// failure returns err's status and body: 413 for a body over 1 MiB, as the storefront; the status err wraps; 400 for a request the
+// shop refuses (a bad k or query, orders it cannot take); 503 when it cannot answer now (closed, the client gone); else 500.
 func failure(err error) (status, apiError) {
 	var se *segment.SyntaxError
 	var qe *segment.QueryError // an unknown name or a bad value in a query that parsed
@@ -63,6 +63,8 @@ func failure(err error) (status, apiError) {
 		return http.StatusBadRequest, apiError{e.Message, se.Line, se.Column, &se.Offset}
 	case errors.As(err, &qe):
 		return http.StatusBadRequest, apiError{e.Message, qe.Line, qe.Column, &qe.Offset}
+	case errors.As(err, new(*http.MaxBytesError)):
+		return http.StatusRequestEntityTooLarge, apiError{Message: "request body over 1 MiB"}
 	case errors.As(err, &code):
 	case errors.Is(err, shop.ErrInvalidRequest), errors.Is(err, segment.ErrInvalid), errors.Is(err, affinity.ErrInvalid):
 		code = http.StatusBadRequest
@@ -119,15 +121,15 @@ func routes(mux *http.ServeMux, s *shop.Shop) {
 		if t, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); t != "application/json" {
 			return nil, fmt.Errorf("%w: send application/json", status(http.StatusUnsupportedMediaType))
 		}
-		var orders []affinity.OrderChange // whole orders (sent again, an order replaces itself); a misspelt field is an error
-		dec := json.NewDecoder(r.Body)
-		if err := dec.Decode(&orders); err != nil {
-			return nil, fmt.Errorf("%w: %w", status(http.StatusBadRequest), err) // also orders over 1 MiB
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", status(http.StatusBadRequest), err) // past 1 MiB, whatever the body holds: a 413 (failure)
 		}
-		if _, err := dec.Token(); err != io.EOF {
-			return nil, fmt.Errorf("%w: data after the orders, or a body over 1 MiB", status(http.StatusBadRequest))
+		var orders []affinity.OrderChange // whole orders (sent again, an order replaces itself); a misspelt field, data after them: errors
+		if err := json.Unmarshal(body, &orders); err != nil {
+			return nil, fmt.Errorf("%w: %w", status(http.StatusBadRequest), err)
 		}
-		err := s.Refresh(r.Context(), shop.Changes(slices.Values(orders)))
+		err = s.Refresh(r.Context(), shop.Changes(slices.Values(orders)))
 		return map[string]any{"as_of": s.Snapshot().AsOf()}, err
 	})
 }

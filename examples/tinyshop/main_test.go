@@ -84,12 +84,13 @@ func TestTinyShop(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, post(`{"not":"a list"}`))
 	assert.Equal(t, http.StatusBadRequest, post(`[{"lines":[]}]`), "an order without a key")
 
-	// A body over 1 MiB is refused, and nothing of it is taken in.
+	// A body over 1 MiB is refused (413, as the storefront), and nothing
+	// of it is taken in.
 	lines = s.Snapshot().History().NumLines()
 	item := strings.Replace(order, "web-1", "web-2", 1)
 	big := "[" + strings.Repeat(item+",", 1<<20/(len(item)+1)) + item + "]" // just over 1 MiB
 	require.Greater(t, len(big), 1<<20)
-	assert.Equal(t, http.StatusBadRequest, post(big))
+	assert.Equal(t, http.StatusRequestEntityTooLarge, post(big))
 	assert.Equal(t, lines, s.Snapshot().History().NumLines())
 	_, ok := s.Snapshot().History().LookupOrder("web-2")
 	assert.False(t, ok)
