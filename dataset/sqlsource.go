@@ -64,9 +64,10 @@ type SQLSource struct {
 	// finds no change and builds nothing: [affinity.NewBuilder]), and no
 	// order committed late with the cursor's own time is missed; one
 	// committed late with an earlier time needs [SQLSource.Overlap]. No
-	// ORDER BY is needed; one that orders an order's lines keeps a
-	// database that returns them in another order from rebuilding for
-	// them.
+	// ORDER BY is needed: the rows may come in any order, the lines of
+	// each order are put in one order whatever the rows' (see
+	// [SQLBatch].Changes), so the same rows read in another order are
+	// no change and build nothing.
 	Query string
 	// Columns names the result columns; see [SQLColumns].
 	Columns SQLColumns
@@ -190,15 +191,29 @@ type SQLColumns struct {
 // SQLBatch is what one [SQLSource.Poll] read.
 type SQLBatch struct {
 	// Changes holds one change per order read, sorted by (Version, Key):
-	// a put with all its lines, or a delete for an order that is
-	// cancelled or has no line left. Apply them with
-	// [affinity.Builder.Apply].
+	// a put with all its lines, sorted by product key, time, quantity
+	// and price (equal lines in row order), whatever the order of the
+	// result's rows; or a delete for an order that is cancelled or has
+	// no line left. Apply them with [affinity.Builder.Apply].
 	Changes []affinity.OrderChange
 	// Cursor is the largest value of the Version column read, of the
 	// type of the since argument (time.Time, or int64 for an int64 or
 	// int), or since itself when that is larger or no row was read. Pass
 	// it to the next Poll once what the batch read is in use: on an error
 	// of the poll, or of the Build that follows it, keep the old cursor.
+	//
+	// A poll that reads no row, or only rows below since (those of the
+	// [SQLSource.Overlap]), keeps the cursor where it is: no later change
+	// is known, and the database's clock, not the poller's, dates the
+	// next one, so moving the cursor to the poller's time could skip it.
+	// The window a time cursor's poll reads, from the cursor less the
+	// Overlap, therefore does not grow while polls find nothing new; but
+	// the orders whose updated-at falls in the Overlap before the
+	// cursor are read again by every poll until a later change moves the
+	// cursor on: with [SQLSource.Load] onto the History that holds them
+	// they are no change and build nothing, so what repeats is the query
+	// and the reading of those rows (and the count of their skipped
+	// rows in Report).
 	Cursor any
 	// Report counts the rows (see [SQLSource]). Its Line fields and
 	// those of errors are 1-based row numbers of the query's result.
@@ -213,6 +228,12 @@ const (
 	reasonConflict = "customer conflict"
 	reasonNoLine   = "no line"
 )
+
+// sqlOrder is an order read and its rows.
+type sqlOrder struct {
+	key string
+	g   *sqlGroup
+}
 
 // sqlGroup collects the rows of one order.
 type sqlGroup struct {
@@ -340,7 +361,7 @@ func (s *SQLSource) poll(ctx context.Context, since any, b *affinity.Builder) (S
 		ptrs[i] = &vals[i]
 	}
 	groups := map[string]*sqlGroup{}
-	var keys []string // the orders in the order of their first rows
+	var orders []sqlOrder // in the order of their first rows
 	var cursor any
 	row := 0
 	for rows.Next() {
@@ -367,7 +388,7 @@ func (s *SQLSource) poll(ctx context.Context, since any, b *affinity.Builder) (S
 			g = &sqlGroup{firstRow: row, version: math.MinInt64}
 			key = strings.Clone(key)
 			groups[key] = g
-			keys = append(keys, key)
+			orders = append(orders, sqlOrder{key, g})
 		}
 		if e := readRow(l, &r, g, since, loc, cancelled, &cursor); e != nil {
 			if err := l.reject(e); err != nil {
@@ -389,10 +410,12 @@ func (s *SQLSource) poll(ctx context.Context, since any, b *affinity.Builder) (S
 		// and committed after a poll read that change): put at the
 		// base's version, it wins, as at equal versions the later Build
 		// does. A state read again keeps that version, so it is no change.
-		for _, key := range keys {
-			if g := groups[key]; g.version != math.MinInt64 {
-				if v, ok := b.BaseVersion(key); ok && v > g.version {
-					g.version = v
+		// The base is asked once per order; Apply and CheckApply compare
+		// the raised version with it again, which it no longer loses to.
+		for _, o := range orders {
+			if o.g.version != math.MinInt64 {
+				if v, ok := b.BaseVersion(o.key); ok && v > o.g.version {
+					o.g.version = v
 				}
 			}
 		}
@@ -400,11 +423,11 @@ func (s *SQLSource) poll(ctx context.Context, since any, b *affinity.Builder) (S
 	// The orders in the order of their changes, so that which order a
 	// gross value near MaxMoney refuses does not depend on the order of
 	// the result's rows.
-	slices.SortFunc(keys, func(a, b string) int {
-		return cmp.Or(cmp.Compare(groups[a].version, groups[b].version), cmp.Compare(a, b))
+	slices.SortFunc(orders, func(a, b sqlOrder) int {
+		return cmp.Or(cmp.Compare(a.g.version, b.g.version), cmp.Compare(a.key, b.key))
 	})
-	for _, key := range keys {
-		c, err := s.finish(l, key, groups[key])
+	for _, o := range orders {
+		c, err := s.finish(l, o.key, o.g)
 		if err != nil {
 			return out, err
 		}
@@ -446,6 +469,7 @@ func (s *SQLSource) finish(l *loader, key string, g *sqlGroup) (affinity.OrderCh
 		}
 		return c, nil
 	}
+	g.sortLines()
 	dups, lines := g.duplicates(), g.lines
 	if s.DropDuplicates && len(dups) > 0 {
 		lines = g.without(dups)
@@ -555,6 +579,33 @@ func readRow(l *loader, r *sqlRow, g *sqlGroup, since any, loc *time.Location, c
 	g.lines = append(g.lines, affinity.Purchase{Customer: g.customer, Product: l.prod.get(product), Time: t, Quantity: q, Price: price})
 	g.lineRows = append(g.lineRows, r.line)
 	return nil
+}
+
+// sortLines puts the lines of g, with their rows, in a canonical order:
+// by product key, time, quantity and price, equal lines in row order. An
+// order's change then does not depend on the order of the result's rows,
+// which SQL leaves to the database without an ORDER BY: the same rows
+// read in another order are the same put, which a Builder holding it
+// finds unchanged instead of rebuilding ([affinity.NewBuilder]).
+func (g *sqlGroup) sortLines() {
+	if len(g.lines) < 2 {
+		return
+	}
+	idx := make([]int, len(g.lines))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(i, j int) int {
+		a, b := &g.lines[i], &g.lines[j]
+		return cmp.Or(strings.Compare(a.Product, b.Product), a.Time.Compare(b.Time),
+			cmp.Compare(a.Quantity, b.Quantity), cmp.Compare(a.Price, b.Price))
+	})
+	lines := make([]affinity.Purchase, len(idx))
+	rows := make([]int, len(idx))
+	for k, i := range idx {
+		lines[k], rows[k] = g.lines[i], g.lineRows[i]
+	}
+	g.lines, g.lineRows = lines, rows
 }
 
 // duplicates returns the lines of g that repeat an earlier line of it
