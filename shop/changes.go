@@ -90,12 +90,20 @@ func Erase(keys ...string) Source {
 // is committed, once the snapshot built from it is served, so a refresh
 // that fails after the load (building, or cancelled) reads the same
 // orders again the next time. A feed serves one shop. It is safe for
-// concurrent use; loads run one at a time.
+// concurrent use; loads run one at a time, and [SQLFeed.Cursor] and
+// [SQLFeed.Commit] do not wait for a load's query.
+//
+// A poll that reads nothing new keeps the cursor (see
+// [dataset.SQLBatch].Cursor): with an Overlap, every refresh reads
+// again the orders changed in the Overlap before the last change read,
+// which costs the query but no rebuild.
 type SQLFeed struct {
-	src    *dataset.SQLSource
-	mu     sync.Mutex
-	cursor any
-	next   any // the last Load's cursor, until committed; nil: none
+	src  *dataset.SQLSource
+	load sync.Mutex // held through a Load: one at a time
+	mu   sync.Mutex // guards cursor and next, never held through a query
+	// cursor is where the next Load starts; next the last Load's cursor,
+	// until committed (nil: none)
+	cursor, next any
 }
 
 // SQL returns a feed over src that starts at cursor: the zero time.Time
@@ -124,20 +132,27 @@ func (f *SQLFeed) Load(ctx context.Context, b *affinity.Builder) (dataset.Report
 	if f == nil {
 		return dataset.Report{}, affinity.NilArgument("shop", "SQLFeed")
 	}
+	f.load.Lock()
+	defer f.load.Unlock()
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.next = nil
-	batch, err := f.src.Load(ctx, f.cursor, b)
+	cursor := f.cursor
+	f.mu.Unlock()
+	batch, err := f.src.Load(ctx, cursor, b) // without mu: Cursor and Commit answer meanwhile
 	if err != nil {
 		return batch.Report, err
 	}
+	f.mu.Lock()
 	f.next = batch.Cursor
+	f.mu.Unlock()
 	return batch.Report, nil
 }
 
 // Commit moves the cursor on to the last successful Load's. [Open],
 // [Shop.Refresh] and [LoadHistory] call it once what the Load read is in
-// use; it does nothing when there is no such Load or it was committed.
+// use; it does nothing when there is no such Load or it was committed,
+// and while a Load runs (that Load is not yet in use, and the one before
+// it is superseded).
 func (f *SQLFeed) Commit() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
