@@ -94,6 +94,8 @@ func TestAdvCLIFlags(t *testing.T) {
 		{"-orders-db", "postgres://x", "-format", "shopify"},
 		{"-catalog", "catalog.csv"},
 		{"-orders-query", "SELECT 1"},
+		{"-poll-timeout", "5s"},
+		{"-orders-db", "postgres://x", "-poll-timeout", "0"},
 		{"-refresh", "soon"},
 	} {
 		_, err := parseFlags(args)
@@ -102,7 +104,7 @@ func TestAdvCLIFlags(t *testing.T) {
 	c, err := parseFlags([]string{"-orders-db", "postgres://x", "-catalog", "c.csv", "-refresh", "2s"})
 	require.NoError(t, err)
 	assert.Equal(t, config{addr: "127.0.0.1:8080", format: "csv", catalog: "c.csv", ordersDB: "postgres://x",
-		ordersQuery: defaultQuery, refresh: 2 * time.Second, gogc: defaultGOGC}, c)
+		ordersQuery: defaultQuery, refresh: 2 * time.Second, pollTimeout: time.Minute, gogc: defaultGOGC}, c)
 }
 
 // TestAdvCLIFlagsWithoutEffect: -refresh without -orders-db and -format

@@ -14,6 +14,15 @@
 // the new snapshot's segment index, which is built after the swap (a
 // shop that has served a profile builds it before the swap), as long as
 // the request lasts: a client that goes away ends its wait with a 503.
+//
+// Each poll of -orders-db is bounded by -poll-timeout (1 minute), and GET
+// /healthz answers 503 {"status": "unhealthy", "error": ...} once the
+// polls have failed and none has succeeded for three -refresh intervals,
+// 200 {"status": "ok", ...} otherwise. A CSV export gives the server's
+// 30-second write timeout to each of its writes, so it lasts as long as
+// the client reads. SIGINT or SIGTERM shuts down gracefully and exits
+// with status 0: requests waiting for a segment index end (503), the
+// others have 10 s to finish, and a refresh under way is cancelled.
 package main
 
 import (
@@ -44,7 +53,7 @@ import (
 type config struct {
 	addr, data, format, catalog string
 	ordersDB, ordersQuery       string
-	refresh                     time.Duration
+	refresh, pollTimeout        time.Duration
 	gogc                        int
 }
 
@@ -72,9 +81,10 @@ func main() {
 }
 
 // parseFlags reads the command line. A flag that does not apply (-data
-// or -format beside -orders-db; -catalog, -orders-query or -refresh
-// without it; -format without -data), a -refresh or -gogc that is not
-// positive, and a stray argument are errors.
+// or -format beside -orders-db; -catalog, -orders-query, -refresh or
+// -poll-timeout without it; -format without -data), a -refresh,
+// -poll-timeout or -gogc that is not positive, and a stray argument are
+// errors.
 func parseFlags(args []string) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("storefront", flag.ContinueOnError)
@@ -85,6 +95,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.ordersDB, "orders-db", "", "PostgreSQL URL of the orders database, polled every -refresh")
 	fs.StringVar(&c.ordersQuery, "orders-query", defaultQuery, "query of -orders-db; $1 is the updated-at cursor")
 	fs.DurationVar(&c.refresh, "refresh", 10*time.Second, "how often -orders-db is polled")
+	fs.DurationVar(&c.pollTimeout, "poll-timeout", time.Minute, "how long one poll of -orders-db may take (the query and reading its rows) before the refresh fails")
 	fs.IntVar(&c.gogc, "gogc", defaultGOGC, "garbage collector target percentage (GOGC), positive; the GOGC environment variable, when set, wins (GOGC=off turns the collector off)")
 	if err := cli.Parse(fs, args, dataset.Formats(), "data"); err != nil { // also -format without -data
 		return c, err
@@ -94,12 +105,14 @@ func parseFlags(args []string) (config, error) {
 	switch {
 	case c.refresh <= 0:
 		return c, fmt.Errorf("-refresh %v: want a positive duration", c.refresh)
+	case c.pollTimeout <= 0:
+		return c, fmt.Errorf("-poll-timeout %v: want a positive duration", c.pollTimeout)
 	case c.gogc <= 0:
 		return c, fmt.Errorf("-gogc %d: want a positive percentage (GOGC=off in the environment turns the collector off)", c.gogc)
 	case c.ordersDB != "" && (set["data"] || set["format"]):
 		return c, errors.New("give -data (and -format) or -orders-db, not both")
-	case c.ordersDB == "" && (set["catalog"] || set["orders-query"] || set["refresh"]):
-		return c, errors.New("-catalog, -orders-query and -refresh apply to -orders-db")
+	case c.ordersDB == "" && (set["catalog"] || set["orders-query"] || set["refresh"] || set["poll-timeout"]):
+		return c, errors.New("-catalog, -orders-query, -refresh and -poll-timeout apply to -orders-db")
 	}
 	return c, nil
 }
@@ -131,6 +144,11 @@ func shopOptions(log *slog.Logger) shop.Options {
 func faulty(rep dataset.Report) bool {
 	return slices.ContainsFunc(rep.Skipped, dataset.Skip.Fault)
 }
+
+// writeTimeout bounds the writing of a response (http.Server's
+// WriteTimeout), but for a CSV export, which gives it to each write (see
+// server.queryCSV).
+const writeTimeout = 30 * time.Second
 
 // defaultGOGC is the service's garbage collector target. A shop's heap is
 // mostly its long-lived snapshot, and a refresh allocates about a
@@ -164,7 +182,11 @@ func run(c config, log *slog.Logger) error {
 // openAndServe opens the shop and serves it until ctx ends (SIGINT or SIGTERM:
 // then stop, which a second signal no longer waits for, and a graceful
 // shutdown). A stop while the shop opens is the user's choice, not a
-// failure: an info line, and no error.
+// failure: an info line, and no error. So is a stop while it serves: the
+// requests waiting for a segment index end (503), the others have
+// shutdownTimeout to finish before their connections are closed (a
+// warning), a refresh or model fit under way is cancelled (Shop.Close),
+// and the error is nil (exit status 0).
 func openAndServe(ctx context.Context, stop func(), c config, log *slog.Logger) error {
 	src, feed, closeDB, err := source(c)
 	if err != nil {
@@ -187,14 +209,19 @@ func openAndServe(ctx context.Context, stop func(), c config, log *slog.Logger) 
 	log.Info("shop open", "as_of", snap.AsOf(), "took", time.Since(t0).Round(time.Millisecond).String())
 	srv := newServer(s, log)
 	if feed != nil {
-		go srv.poll(ctx, feed, c.refresh)
+		go srv.poll(ctx, feed, c.refresh, c.pollTimeout)
 	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
 	}
+	// requests run under reqCtx, cancelled when the shutdown begins: a
+	// request waiting for a snapshot's segment index stops waiting (a 503)
+	reqCtx, cancelRequests := context.WithCancel(context.Background())
+	defer cancelRequests()
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		WriteTimeout: writeTimeout, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return reqCtx }}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }() // Serve closes ln
 	// the address bound: the port chosen, for -addr 127.0.0.1:0
@@ -206,18 +233,26 @@ func openAndServe(ctx context.Context, stop func(), c config, log *slog.Logger) 
 	}
 	stop() // a second signal ends the process at once, without waiting for the shutdown
 	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	cancelRequests()
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+		// requests still under way (a body that never comes, an export
+		// to a slow client): the stop asked for is no failure
+		log.Warn("requests cut off at shutdown", "after", shutdownTimeout.String(), "error", err)
+		hs.Close()
 	}
 	return nil
 }
 
+// shutdownTimeout is how long a shutdown waits for the requests under
+// way before it closes their connections; a variable for the tests.
+var shutdownTimeout = 10 * time.Second
+
 // source returns what to open the shop from and, for a database, the feed
 // to poll: the database's orders after the -catalog file's products, or
 // alone (a shop knows no products but those its orders name).
-func source(c config) (shop.Source, shop.Source, func(), error) {
+func source(c config) (shop.Source, shop.Committer, func(), error) {
 	if c.ordersDB == "" {
 		return shop.FileOrDemo(c.data, c.format), nil, func() {}, nil
 	}

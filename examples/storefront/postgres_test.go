@@ -65,7 +65,7 @@ func TestPostgres(t *testing.T) {
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	const every = 300 * time.Millisecond
-	go srv.poll(ctx, feed, every)
+	go srv.poll(ctx, feed, every, time.Minute)
 
 	// A new customer's first order, and the cancellation of an old order.
 	last := h.Latest()

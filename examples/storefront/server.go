@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/shopaffinity/affinity"
+	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/recommend"
 	"github.com/shopaffinity/affinity/segment"
 	"github.com/shopaffinity/affinity/shop"
@@ -38,10 +39,14 @@ type server struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	metrics *metrics
+	polls   pollHealth
+	// exportWrite is the time each write of a CSV export has to go out
+	// (see queryCSV): writeTimeout, but in tests.
+	exportWrite time.Duration
 }
 
 func newServer(s *shop.Shop, log *slog.Logger) *server {
-	srv := &server{shop: s, log: log, mux: http.NewServeMux(), metrics: newMetrics(s)}
+	srv := &server{shop: s, log: log, mux: http.NewServeMux(), metrics: newMetrics(s), exportWrite: writeTimeout}
 	routes := []struct {
 		pattern string
 		h       func(w http.ResponseWriter, r *http.Request) error
@@ -548,6 +553,11 @@ func (srv *server) query(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// queryCSV exports an audience. The server's WriteTimeout bounds a whole
+// response, which a large audience going to a slow client outlasts: the
+// export gives each of its writes exportWrite to go out instead, so it
+// lasts as long as the client keeps reading, and one that stops reading
+// for that long is cut off.
 func (srv *server) queryCSV(w http.ResponseWriter, r *http.Request) error {
 	aud, order, err := srv.audience(r)
 	if err != nil {
@@ -555,7 +565,23 @@ func (srv *server) queryCSV(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="segment.csv"`)
-	return aud.WriteCSV(w, order)
+	return aud.WriteCSV(&deadlineWriter{w: w, rc: http.NewResponseController(w), each: srv.exportWrite}, order)
+}
+
+// deadlineWriter moves the connection's write deadline to each from now
+// before every write. A writer that cannot set one (http.ErrNotSupported: a test's
+// recorder) writes without.
+type deadlineWriter struct {
+	w    io.Writer
+	rc   *http.ResponseController
+	each time.Duration
+}
+
+func (d *deadlineWriter) Write(b []byte) (int, error) {
+	if err := d.rc.SetWriteDeadline(time.Now().Add(d.each)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return 0, err
+	}
+	return d.w.Write(b)
 }
 
 // stockUpdate is the body of PUT /api/stock.
@@ -587,10 +613,62 @@ func (srv *server) stock(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// health answers GET /healthz: 200 {"status": "ok", ...} while the shop
+// serves a snapshot that is current, or 503 {"status": "unhealthy",
+// "error": ...} when the database's polls have failed for longer than
+// pollHealth allows, so that a load balancer or an orchestrator stops
+// sending traffic to a service whose answers are going stale.
 func (srv *server) health(w http.ResponseWriter, r *http.Request) error {
 	snap := srv.shop.Snapshot()
+	if err := srv.polls.check(time.Now()); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unhealthy", "error": err.Error(), "as_of": snap.AsOf()})
+		return nil
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "as_of": snap.AsOf(), "customers": snap.History().NumCustomers()})
 	return nil
+}
+
+// unhealthyPolls is how many polling intervals the refreshes may fail
+// before /healthz reports the service unhealthy.
+const unhealthyPolls = 3
+
+// pollHealth records the outcome of the polls of the database: the
+// service is unhealthy once a poll has failed and none has succeeded for
+// more than unhealthyPolls intervals (a hung database fails each poll
+// at -poll-timeout). Its zero value, a service that does not poll, is
+// always healthy. It is safe for concurrent use.
+type pollHealth struct {
+	mu      sync.Mutex
+	bound   time.Duration // 0: not polling
+	lastOK  time.Time     // the last successful poll, or when polling began
+	lastErr error         // the last poll's error; nil after a success
+}
+
+// start begins polling every interval, at now.
+func (p *pollHealth) start(now time.Time, every time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.bound, p.lastOK, p.lastErr = unhealthyPolls*every, now, nil
+}
+
+// record records a poll's outcome at now.
+func (p *pollHealth) record(now time.Time, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lastErr = err
+	if err == nil {
+		p.lastOK = now
+	}
+}
+
+// check returns why the service is unhealthy at now, nil if it is not.
+func (p *pollHealth) check(now time.Time) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bound <= 0 || p.lastErr == nil || now.Sub(p.lastOK) <= p.bound {
+		return nil
+	}
+	return fmt.Errorf("no refresh succeeded for %v: %v", now.Sub(p.lastOK).Round(time.Second), p.lastErr)
 }
 
 // decode reads a JSON body of at most maxBody bytes (a longer one is a
@@ -618,12 +696,16 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
-// poll refreshes the shop from feed every interval until ctx is done. A
-// failed refresh is logged and tried again at the next tick; requests go
-// on with the current snapshot meanwhile.
-func (srv *server) poll(ctx context.Context, feed shop.Source, every time.Duration) {
+// poll refreshes the shop from feed every interval until ctx is done,
+// each load of the feed bounded by timeout. A failed refresh is logged
+// and tried again at the next tick; requests go on with the current
+// snapshot meanwhile, and /healthz reports the failures that last (see
+// pollHealth).
+func (srv *server) poll(ctx context.Context, feed shop.Committer, every, timeout time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	srv.polls.start(time.Now(), every)
+	feed = timedFeed{feed, timeout}
 	for {
 		select {
 		case <-ctx.Done():
@@ -632,10 +714,13 @@ func (srv *server) poll(ctx context.Context, feed shop.Source, every time.Durati
 		}
 		t0 := time.Now()
 		before := srv.shop.Snapshot()
-		if err := srv.shop.Refresh(ctx, feed); err != nil {
-			if ctx.Err() == nil {
-				srv.log.Warn("refresh failed", "error", err)
-			}
+		err := srv.shop.Refresh(ctx, feed)
+		if ctx.Err() != nil {
+			return // stopping: the refresh was cancelled
+		}
+		srv.polls.record(time.Now(), err)
+		if err != nil {
+			srv.log.Warn("refresh failed", "error", err)
 			continue
 		}
 		if after := srv.shop.Snapshot(); after != before {
@@ -643,4 +728,22 @@ func (srv *server) poll(ctx context.Context, feed shop.Source, every time.Durati
 			srv.log.Info("refreshed", "lines", after.History().NumLines(), "as_of", after.AsOf(), "took", time.Since(t0).Round(time.Millisecond).String())
 		}
 	}
+}
+
+// timedFeed bounds each Load of a feed by a timeout, so that a database
+// that does not answer fails the refresh instead of stalling it; the
+// build that follows a Load is not bounded. It commits as the feed does.
+type timedFeed struct {
+	shop.Committer
+	timeout time.Duration
+}
+
+func (f timedFeed) Load(ctx context.Context, b *affinity.Builder) (dataset.Report, error) {
+	tctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	rep, err := f.Committer.Load(tctx, b)
+	if err != nil && ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("poll timed out after %v: %w", f.timeout, err)
+	}
+	return rep, err
 }
