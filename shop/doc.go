@@ -48,6 +48,10 @@
 // segment syntax into an [Audience]: counts, revenue and AOV (its JSON),
 // members in pages ordered by spend, recency or key, and CSV. Money in
 // every JSON form is exact decimal text, as [affinity.Money] marshals.
+// Over HTTP, [WriteJSON] writes an answer, or an error as a [Problem]
+// with the status [ProblemOf] gives it: 400 for a request the shop
+// refuses (a segment query's with where the problem is), 404, 413, 503
+// for a wait cut short or a closed shop, 500 for the rest.
 //
 // # Live controls
 //

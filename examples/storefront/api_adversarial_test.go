@@ -274,32 +274,32 @@ func TestAdversarialSegmentQueries(t *testing.T) {
 		e := checkError(t, serve(h, "GET", "/api/segments/query?q="+url.QueryEscape("frequency >= 1 and\n  recency >"), ""), 400)
 		assert.Equal(t, 2, e.Line)
 		assert.Positive(t, e.Column)
-		require.NotNil(t, e.Position)
-		assert.Positive(t, *e.Position)
+		require.NotNil(t, e.Offset)
+		assert.Positive(t, *e.Offset)
 		// an unknown name in a query that parsed: where the name is
 		q := "frequency >= 1 and\n  affinity(\"Nope\") >= 0.1"
 		e = checkError(t, serve(h, "GET", "/api/segments/query?q="+url.QueryEscape(q), ""), 400)
 		assert.Contains(t, e.Message, "unknown")
 		assert.Equal(t, 2, e.Line)
-		require.NotNil(t, e.Position)
-		assert.Equal(t, strings.Index(q, `"Nope"`), *e.Position)
-		assert.Equal(t, *e.Position-strings.Index(q, "\n"), e.Column)
+		require.NotNil(t, e.Offset)
+		assert.Equal(t, strings.Index(q, `"Nope"`), *e.Offset)
+		assert.Equal(t, *e.Offset-strings.Index(q, "\n"), e.Column)
 		// a problem at the first byte: offset 0 is given, not left out
 		rec := serve(h, "GET", "/api/segments/query?q="+url.QueryEscape(") and all"), "")
 		e = checkError(t, rec, 400)
 		assert.Equal(t, 1, e.Column)
-		require.NotNil(t, e.Position, "offset 0 left out: %s", rec.Body.String())
-		assert.Zero(t, *e.Position)
+		require.NotNil(t, e.Offset, "offset 0 left out: %s", rec.Body.String())
+		assert.Zero(t, *e.Offset)
 		// an error of no position has none
 		e = checkError(t, serve(h, "GET", "/api/segments/query", ""), 400)
-		assert.Nil(t, e.Position)
+		assert.Nil(t, e.Offset)
 	})
 	for _, tc := range queries {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, route := range []string{"/api/segments/query", "/api/segments/query.csv"} {
 				rec := serve(h, "GET", route+"?q="+url.QueryEscape(tc.q), "")
 				e := checkError(t, rec, 400)
-				assert.True(t, e.Line > 0 && e.Column > 0 && e.Position != nil && *e.Position >= 0 || strings.Contains(e.Message, "longer than"),
+				assert.True(t, e.Line > 0 && e.Column > 0 && e.Offset != nil && *e.Offset >= 0 || strings.Contains(e.Message, "longer than"),
 					"%s: the position of the problem: %+v", route, e)
 				assert.Empty(t, rec.Header().Get("Content-Disposition"), "%s: a JSON error is not a CSV attachment", route)
 			}

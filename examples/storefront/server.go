@@ -20,7 +20,6 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
-	"github.com/shopaffinity/affinity/recommend"
 	"github.com/shopaffinity/affinity/segment"
 	"github.com/shopaffinity/affinity/shop"
 )
@@ -130,17 +129,9 @@ func (m *muxWriter) Write(b []byte) (int, error) {
 func (m *muxWriter) Unwrap() http.ResponseWriter { return m.ResponseWriter }
 
 // apiError is an error with its HTTP status and, for a bad query, the
-// position of the problem: its line and column (from 1) and its byte
-// offset (from 0, so a pointer: present at 0 too).
-type apiError struct {
-	Status   int    `json:"-"`
-	Message  string `json:"error"`
-	Line     int    `json:"line,omitempty"`
-	Column   int    `json:"column,omitempty"`
-	Position *int   `json:"offset,omitempty"`
-}
-
-func (e *apiError) Error() string { return e.Message }
+// position of the problem: shop's, whose ProblemOf classifies the
+// library's errors (toAPIError).
+type apiError = shop.Problem
 
 func errorf(status int, format string, args ...any) error {
 	return &apiError{Status: status, Message: fmt.Sprintf(format, args...)}
@@ -230,29 +221,11 @@ func (w *sentWriter) Write(b []byte) (int, error) {
 // Unwrap gives http.ResponseController the connection's writer.
 func (w *sentWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-func toAPIError(err error) *apiError {
-	var e *apiError
-	var se *segment.SyntaxError
-	var qe *segment.QueryError
-	var mb *http.MaxBytesError
-	switch {
-	case errors.As(err, &e):
-		return e
-	case errors.As(err, &se):
-		return &apiError{Status: http.StatusBadRequest, Message: se.Error(), Line: se.Line, Column: se.Column, Position: &se.Offset}
-	case errors.As(err, &qe): // an unknown name or a bad window in a query that parsed
-		return &apiError{Status: http.StatusBadRequest, Message: err.Error(), Line: qe.Line, Column: qe.Column, Position: &qe.Offset}
-	case errors.As(err, &mb):
-		return &apiError{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("body larger than %d bytes", mb.Limit)}
-	case errors.Is(err, recommend.ErrUnknownProduct), errors.Is(err, shop.ErrUnknownCustomer):
-		return &apiError{Status: http.StatusNotFound, Message: err.Error()}
-	case errors.Is(err, shop.ErrInvalidRequest), errors.Is(err, shop.ErrUnknownCategory), errors.Is(err, segment.ErrInvalid), errors.Is(err, segment.ErrUnknown):
-		return &apiError{Status: http.StatusBadRequest, Message: err.Error()}
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return &apiError{Status: http.StatusServiceUnavailable, Message: err.Error()}
-	}
-	return &apiError{Status: http.StatusInternalServerError, Message: err.Error()}
-}
+// toAPIError returns err with its status: the apiError it wraps, else as
+// shop.ProblemOf classifies it (400 a bad request or query, 404 an
+// unknown product, 413 a body too large, 503 a wait cut short, 500 the
+// rest).
+func toAPIError(err error) *apiError { return shop.ProblemOf(err) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")

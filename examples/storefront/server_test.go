@@ -236,11 +236,11 @@ func TestAPIErrors(t *testing.T) {
 		{"unknown product", "GET", "/api/products/nope/together", "", 404, "unknown product"},
 		{"bad JSON", "POST", "/api/cart/recommendations", `{"cart":`, 400, "bad JSON"},
 		{"unknown field", "POST", "/api/cart/recommendations", `{"basket":["p1"]}`, 400, "unknown field"},
-		{"oversized body", "POST", "/api/cart/recommendations", `{"cart":["` + strings.Repeat("x", maxBody) + `"]}`, 413, "larger than"},
-		{"oversized stock", "PUT", "/api/stock", `{"in_stock":["` + strings.Repeat("x", maxBody) + `"]}`, 413, "larger than"},
+		{"oversized body", "POST", "/api/cart/recommendations", `{"cart":["` + strings.Repeat("x", maxBody) + `"]}`, 413, "request body over 64 KiB"},
+		{"oversized stock", "PUT", "/api/stock", `{"in_stock":["` + strings.Repeat("x", maxBody) + `"]}`, 413, "request body over 64 KiB"},
 		// a body over the limit is a 413 also when it is not JSON; the
 		// body's rules have the query parameters' ranges
-		{"oversized bad JSON", "POST", "/api/cart/recommendations", `{"cart": x` + strings.Repeat(" ", maxBody), 413, "larger than"},
+		{"oversized bad JSON", "POST", "/api/cart/recommendations", `{"cart": x` + strings.Repeat(" ", maxBody), 413, "request body over 64 KiB"},
 		{"cart deep depth", "POST", "/api/cart/recommendations", `{"cart":["p00746"],"per_category":1,"category_depth":65}`, 400, "category_depth"},
 		{"cart huge cap", "POST", "/api/cart/recommendations", `{"cart":["p00746"],"per_category":1001}`, 400, "per_category"},
 	}

@@ -156,7 +156,7 @@ func TestAdversarialTinySegments(t *testing.T) {
 	}
 	for _, q := range bad {
 		t.Run(fmt.Sprintf("%.40q", q), func(t *testing.T) {
-			var e apiError
+			var e shop.Problem
 			assert.Equal(t, 400, do(t, h, "GET", "/segments?q="+url.QueryEscape(q), "", &e))
 			assert.NotEmpty(t, e.Message)
 			assert.True(t, strings.Contains(e.Message, "column") || strings.Contains(e.Message, "deeper") ||

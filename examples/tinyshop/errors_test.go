@@ -20,7 +20,7 @@ import (
 // error body, after checking that the body is the storefront's JSON
 // error: an "error" message and, only for a query's problem, "line",
 // "column" and "offset".
-func errorOf(t *testing.T, h http.Handler, ctx context.Context, method, target string) (int, apiError) {
+func errorOf(t *testing.T, h http.Handler, ctx context.Context, method, target string) (int, shop.Problem) {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(method, target, nil).WithContext(ctx))
@@ -30,7 +30,7 @@ func errorOf(t *testing.T, h http.Handler, ctx context.Context, method, target s
 	for name := range fields {
 		assert.Contains(t, []string{"error", "line", "column", "offset"}, name, "%s %s: %s", method, target, rec.Body)
 	}
-	var e apiError
+	var e shop.Problem
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &e))
 	assert.NotEmpty(t, e.Message, "%s %s: %s", method, target, rec.Body)
 	return rec.Code, e

@@ -6,7 +6,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,7 +20,6 @@ import (
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/dataset"
 	"github.com/shopaffinity/affinity/internal/cli" // the examples' flag checks; a copy outside this repository calls fs.Parse and log.Fatal
-	"github.com/shopaffinity/affinity/segment"
 	"github.com/shopaffinity/affinity/shop"
 )
 
@@ -38,57 +36,12 @@ func main() {
 	log.Fatal(http.ListenAndServe(*addr, nil))
 }
 
-// status is an HTTP status as an error.
-type status int
-
-func (c status) Error() string { return strings.ToLower(http.StatusText(int(c))) }
-
-// apiError is every error's body, the storefront's shape: the message and, for a bad query, where the problem is (line and column
-// from 1, byte offset from 0).
-type apiError struct {
-	Message string `json:"error"`
-	Line    int    `json:"line,omitempty"`
-	Column  int    `json:"column,omitempty"`
-	Offset  *int   `json:"offset,omitempty"`
-}
-
-// failure returns err's status and body: 413 for a body over 1 MiB, as the storefront; the status err wraps; 400 for a request the
-// shop refuses (a bad k or query, orders it cannot take); 503 when it cannot answer now (closed, the client gone); else 500.
-func failure(err error) (status, apiError) {
-	var se *segment.SyntaxError
-	var qe *segment.QueryError // an unknown name or a bad value in a query that parsed
-	code, e := status(http.StatusInternalServerError), apiError{Message: err.Error()}
-	switch {
-	case errors.As(err, &se):
-		return http.StatusBadRequest, apiError{e.Message, se.Line, se.Column, &se.Offset}
-	case errors.As(err, &qe):
-		return http.StatusBadRequest, apiError{e.Message, qe.Line, qe.Column, &qe.Offset}
-	case errors.As(err, new(*http.MaxBytesError)):
-		return http.StatusRequestEntityTooLarge, apiError{Message: "request body over 1 MiB"}
-	case errors.As(err, &code):
-	case errors.Is(err, shop.ErrInvalidRequest), errors.Is(err, segment.ErrInvalid), errors.Is(err, affinity.ErrInvalid):
-		code = http.StatusBadRequest
-	case errors.Is(err, shop.ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		code = http.StatusServiceUnavailable
-	}
-	return code, e
-}
-
-// reply writes v as JSON, or err as its failure.
-func reply(w http.ResponseWriter, v any, err error) {
-	code := status(http.StatusOK)
-	if err != nil {
-		code, v = failure(err)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(int(code))
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 // muxError writes the mux's own answers (no such path; another method, with its Allow header) as JSON errors too.
 type muxError struct{ http.ResponseWriter }
 
-func (w muxError) WriteHeader(code int)        { reply(w.ResponseWriter, nil, status(code)) }
+func (w muxError) WriteHeader(code int) {
+	shop.WriteJSON(w.ResponseWriter, nil, &shop.Problem{Status: code, Message: strings.ToLower(http.StatusText(code))})
+}
 func (w muxError) Write(b []byte) (int, error) { return len(b), nil } // the mux's text, replaced
 
 func routes(mux *http.ServeMux, s *shop.Shop) {
@@ -104,7 +57,7 @@ func routes(mux *http.ServeMux, s *shop.Shop) {
 		api.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			r.Body = http.MaxBytesReader(w, r.Body, 1<<20) // reading past 1 MiB is an error
 			v, err := f(r)
-			reply(w, v, err)
+			shop.WriteJSON(w, v, err) // an error as JSON with its status (shop.ProblemOf): 400 a bad request, 413, 503, …
 		})
 	}
 	handle("GET /customers/{id}/recommendations", func(r *http.Request) (any, error) {
@@ -119,15 +72,15 @@ func routes(mux *http.ServeMux, s *shop.Shop) {
 	})
 	handle("POST /orders", func(r *http.Request) (any, error) {
 		if t, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); t != "application/json" {
-			return nil, fmt.Errorf("%w: send application/json", status(http.StatusUnsupportedMediaType))
+			return nil, &shop.Problem{Status: http.StatusUnsupportedMediaType, Message: "send application/json"}
 		}
-		body, err := io.ReadAll(r.Body)
+		body, err := io.ReadAll(r.Body) // past 1 MiB, whatever the body holds: a 413
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", status(http.StatusBadRequest), err) // past 1 MiB, whatever the body holds: a 413 (failure)
+			return nil, err
 		}
 		var orders []affinity.OrderChange // whole orders (sent again, an order replaces itself); a misspelt field, data after them: errors
 		if err := json.Unmarshal(body, &orders); err != nil {
-			return nil, fmt.Errorf("%w: %w", status(http.StatusBadRequest), err)
+			return nil, &shop.Problem{Status: http.StatusBadRequest, Message: err.Error()}
 		}
 		err = s.Refresh(r.Context(), shop.Changes(slices.Values(orders)))
 		return map[string]any{"as_of": s.Snapshot().AsOf()}, err

@@ -47,7 +47,7 @@ func TestTinyShop(t *testing.T) {
 	assert.Positive(t, seg["customers"])
 	assert.Equal(t, "frequency >= 5", seg["query"])
 	assert.IsType(t, "", seg["revenue"], "money as an exact decimal string")
-	var bad apiError
+	var bad shop.Problem
 	assert.Equal(t, http.StatusBadRequest, get("/segments?q=frequency%20%3E%3D", &bad))
 	assert.Contains(t, bad.Message, "column")
 
