@@ -152,6 +152,23 @@ type Tuning struct {
 	// customers scored.
 	From, To  time.Time
 	Customers int
+	// Holdout is what was held out for validation (Grid.Holdout), and
+	// Seed the seed of HoldoutRandom; [Tuning.Validation] describes both.
+	Holdout Holdout
+	Seed    uint64
+}
+
+// Validation describes in words what the candidates were scored on, for
+// a reader of a tuning log: "2011-09-29 to 2011-10-27" (the window of
+// [HoldoutTime], dates in From's location) or "a random quarter of the
+// products of each customer with at least 4 (seed 42)" ([HoldoutRandom],
+// which holds out no window: From = To, and a date range would read as
+// an empty one).
+func (t *Tuning) Validation() string {
+	if t.Holdout == HoldoutRandom {
+		return fmt.Sprintf("a random quarter of the products of each customer with at least %d (seed %d)", MinHoldoutProducts, t.Seed)
+	}
+	return t.From.Format(time.DateOnly) + " to " + t.To.Format(time.DateOnly)
 }
 
 // Tune chooses the engine for a shop from its own data. It holds out the
@@ -289,7 +306,7 @@ type search struct {
 func newSearch(g Grid, train *affinity.History, val *validation, asOf time.Time, total int) *search {
 	g.Progress.Report(affinity.Progress{Step: "tune", Total: int64(total), Unit: "candidates"}) // the step starts
 	return &search{g: g, train: train, val: val, total: int64(total),
-		t: &Tuning{From: val.from, To: asOf, Customers: len(val.users)}}
+		t: &Tuning{From: val.from, To: asOf, Customers: len(val.users), Holdout: g.Holdout, Seed: g.Seed}}
 }
 
 // try builds the engine of model m (its index idx) with options o, scores
