@@ -120,20 +120,27 @@ func (r *Report) header(m Metric) string {
 }
 
 // Summary returns a one-paragraph description of the evaluation: protocol,
-// customers evaluated per [Items] selection, cold customers, options.
+// customers evaluated per [Items] selection, cold customers, and the
+// options in words a shop owner can read: whether each customer's
+// training items may be recommended to them again ([Options.ExcludeSeen])
+// and what map@K divides by ([MAPNorm]).
 func (r *Report) Summary() string {
 	evaluated := fmt.Sprintf("%d customers evaluated", r.Users)
 	if len(r.Rows) > 0 { // the selections' counts are the rows' (the same in every row)
 		m := r.Rows[0].Metrics
 		evaluated += fmt.Sprintf(" (%d with repeat items, %d with new items)", m[RepeatItems].Users, m[ExploreItems].Users)
 	}
-	seen := "kept"
+	seen := "may be recommended to them again"
 	if r.ExcludeSeen {
-		seen = "excluded"
+		seen = "are left out of their recommendations"
 	}
-	return fmt.Sprintf("%s; as of %s; K = %d; %s, %d cold customers skipped; %d training products; training items %s from recommendations; AP divided by %s.",
+	ap := "their number of relevant test items"
+	if r.MAP == MAPByMinKRelevant {
+		ap = "K or their number of relevant test items, whichever is smaller"
+	}
+	return fmt.Sprintf("%s; as of %s; K = %d; %s, %d cold customers skipped; %d training products; the products each customer bought or rated in training %s; map@%d sums, per customer, the precision at each rank where the list holds a relevant item, divided by %s.",
 		r.Protocol, r.AsOf.UTC().Format(timeLayout), r.K, evaluated,
-		r.ColdUsers, r.TrainProducts, seen, r.MAP)
+		r.ColdUsers, r.TrainProducts, seen, r.K, ap)
 }
 
 // markdownCell escapes s for a cell of a Markdown table: a pipe would end

@@ -9,11 +9,18 @@
 //	go run ./examples/evaluate -synthetic movielens    # MovieLens-100k-shaped synthetic store
 //	go run ./examples/evaluate                         # the demo store
 //
-// Below each table it prints the best two rows by -compare (NDCG@K by
-// default): each mean with its standard error and 95 % confidence
-// interval over the customers, and their paired difference
-// (evaluate.Report.Compare) with its own: a difference whose interval
-// holds 0 is within noise.
+// Above the tables it prints what they measure (evaluate.Report.Summary:
+// the split, the cut-off, the customers evaluated and skipped, whether
+// each customer's training items may be recommended again, and what
+// map@K divides by). Below each table it prints the best row by -compare
+// (NDCG@K by default) and the runner-up, the best row that scores the
+// customers differently (rows that score every customer alike, such as
+// two engines that chose the same model, are named on a line of their
+// own), then the engine's default row against the best baseline (every
+// row that is not an engine): each mean with its standard error and
+// 95 % confidence interval over the customers, and each pair's paired
+// difference (evaluate.Report.Compare) with its own: a difference whose
+// interval holds 0 is within noise.
 //
 // Defaults per format: dated data (onlineretail, cdnow, members, movielens,
 // csv) is split in time at evaluate.DefaultCutoff (about the last fifth of
@@ -43,9 +50,11 @@
 //	-recommenders LIST        comma-separated names (default all, see -list)
 //	-exclude-seen             remove training items from recommendations
 //	-min-rating R             only ratings ≥ R are relevant (default: any)
-//	-map relevant|min         AP denominator: |R| (default) or min(K, |R|)
+//	-map relevant|min         what map@K divides each customer's summed precision at the
+//	                          hits by: their number of relevant test items (default), or
+//	                          that number or K, whichever is smaller
 //	-metrics LIST             table columns (default precision,recall,ndcg,map,hit,coverage)
-//	-compare METRIC           metric of the best-two comparison below each table (default ndcg;
+//	-compare METRIC           metric of the comparisons below each table (default ndcg;
 //	                          precision, recall, ndcg, map, hit or mrr)
 //	-png FILE                 also draw metric@K for K = 1…20 (-chart-metric, explore items)
 //	-ease-lambda, -ease-max-products, -neighbors   model knobs (ease's fit is O(n³) in products)
@@ -59,8 +68,11 @@
 // The PNG chart is drawn with gonum.org/v1/plot (evaluate.Report.WriteChart).
 // Standard output begins, as every example's, with the load report and
 // the History's summary (for a ready split, both files' reports and the
-// training History's), then the tables. Timings and the protocol summary
-// go to standard error, so that standard output is deterministic.
+// training History's; for -synthetic movielens-ratings, the purchase
+// store's load report and the summary of the rating data made from it,
+// each labelled), then the protocol summary and the tables. Timings and
+// the validation logs of the engine rows go to standard error, so that
+// standard output is deterministic.
 package main
 
 import (
@@ -141,9 +153,9 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.recommenders, "recommenders", "", "comma-separated recommenders (default all; -list shows them)")
 	fs.BoolVar(&c.excludeSeen, "exclude-seen", false, "remove each customer's training items from their recommendations (default: on for rating data)")
 	fs.Float64Var(&c.minRating, "min-rating", 0, "only test ratings ≥ this are relevant (0: any rating)")
-	fs.StringVar(&c.mapNorm, "map", "relevant", "AP denominator: relevant (|R|, microsoft/recommenders' tables) or min (min(K, |R|))")
+	fs.StringVar(&c.mapNorm, "map", "relevant", "what map@K divides each customer's summed precision at the hits (the ranks holding a relevant item) by: relevant (their number of relevant test items, as microsoft/recommenders' tables) or min (that number or K, whichever is smaller)")
 	fs.StringVar(&c.metrics, "metrics", "precision,recall,ndcg,map,hit,coverage", "table columns: precision, recall, ndcg, map, hit, mrr, coverage, novelty")
-	fs.StringVar(&c.compare, "compare", "ndcg", "metric of the comparison of the best two rows below each table: precision, recall, ndcg, map, hit or mrr")
+	fs.StringVar(&c.compare, "compare", "ndcg", "metric of the comparisons below each table (the best row against the runner-up, the engine against the best baseline): precision, recall, ndcg, map, hit or mrr")
 	fs.StringVar(&c.png, "png", "", "write a PNG chart of metric@K, K = 1…20, to `file`")
 	fs.StringVar(&c.chartMetric, "chart-metric", "ndcg", "metric of the PNG chart (explore items)")
 	fs.BoolVar(&c.lenient, "lenient", true, "skip bad input rows instead of failing")
@@ -333,14 +345,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stderr, rep.Summary())
+	// what the tables measure, on standard output above them: a copy of
+	// the tables (> file) keeps it
+	fmt.Fprintf(stdout, "%s\n\n", rep.Summary())
 	for _, row := range rep.Rows {
 		fmt.Fprintf(stderr, "%-16s fit %8.3fs  recommend %8.3fs\n", row.Name, row.FitTime.Seconds(), row.RecommendTime.Seconds())
 	}
 	fmt.Fprintf(stderr, "evaluated in %.2fs\n", time.Since(t0).Seconds())
 	for _, r := range recs {
 		if e, ok := r.(*evaluate.Engine); ok && e.Tuning != nil {
-			fmt.Fprintf(stderr, "%s: validation %s to %s, %d customers\n", e.Name(), e.Tuning.From.Format(time.DateOnly), e.Tuning.To.Format(time.DateOnly), e.Tuning.Customers)
+			fmt.Fprintf(stderr, "%s: validation: %s, %d customers\n", e.Name(), e.Tuning.Validation(), e.Tuning.Customers)
 			for _, t := range e.Tuning.Trials {
 				fmt.Fprintln(stderr, "  ", t)
 			}
@@ -348,18 +362,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
+	engines := map[string]bool{} // the engine rows; the others are baselines
+	for _, r := range recs {
+		if _, ok := r.(*evaluate.Engine); ok {
+			engines[r.Name()] = true
+		}
+	}
 	fmt.Fprintf(stdout, "all items (%d customers)\n\n", rep.Rows[0].Metrics[evaluate.AllItems].Users)
 	if err := rep.WriteMarkdown(stdout, evaluate.AllItems, cols...); err != nil {
 		return err
 	}
-	if err := writeBestTwo(stdout, rep, evaluate.AllItems, compare); err != nil {
+	if err := writeComparisons(stdout, rep, evaluate.AllItems, compare, engines); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\nexplore: items new to the customer (%d customers)\n\n", rep.Rows[0].Metrics[evaluate.ExploreItems].Users)
 	if err := rep.WriteMarkdown(stdout, evaluate.ExploreItems, cols...); err != nil {
 		return err
 	}
-	if err := writeBestTwo(stdout, rep, evaluate.ExploreItems, compare); err != nil {
+	if err := writeComparisons(stdout, rep, evaluate.ExploreItems, compare, engines); err != nil {
 		return err
 	}
 	if c.png != "" {
@@ -371,11 +391,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// writeBestTwo writes, after a blank line, the best two rows by metric
-// (the first of equal rows in report order first) with their means,
-// standard errors and 95 % intervals, then their paired difference;
-// only the best when one row has customers, nothing when none has.
-func writeBestTwo(w io.Writer, rep *evaluate.Report, items evaluate.Items, metric evaluate.Metric) error {
+// writeComparisons writes, after a blank line, the best row by metric
+// and the runner-up, the best row whose per-customer values differ from
+// it (rows that score every customer as the best does, such as two
+// engines that chose the same model, are named on a line of their own:
+// their difference would be 0 ± 0), with their means, standard errors
+// and 95 % intervals and their paired difference; only the best when no
+// other row differs; nothing when no row has customers. Then, when the
+// report has the engine's default row (named "engine") and a baseline
+// (any row whose name is not in engines), the engine against the best
+// baseline, the comparison a reader of the tables looks for. Equal means
+// keep report order.
+func writeComparisons(w io.Writer, rep *evaluate.Report, items evaluate.Items, metric evaluate.Metric, engines map[string]bool) error {
 	var rows []*evaluate.Row
 	for i := range rep.Rows {
 		if rep.Rows[i].Metrics[items].Users > 0 {
@@ -388,30 +415,70 @@ func writeBestTwo(w io.Writer, rep *evaluate.Report, items evaluate.Items, metri
 	slices.SortStableFunc(rows, func(a, b *evaluate.Row) int {
 		return cmp.Compare(b.Metrics[items].Value(metric), a.Metrics[items].Value(metric))
 	})
-	rows = rows[:min(2, len(rows))]
+	best := rows[0]
+	var same []string
+	var runnerUp *evaluate.Row
+	var diff evaluate.Difference
+	for _, r := range rows[1:] {
+		d, err := rep.Compare(best.Name, r.Name, items, metric)
+		if err != nil {
+			return err
+		}
+		if d.Mean == 0 && d.StdErr == 0 { // every customer's value the same
+			same = append(same, r.Name)
+			continue
+		}
+		runnerUp, diff = r, d
+		break
+	}
+	fmt.Fprintf(w, "\n%s@%d, mean ± standard error [95 %% interval] over the customers:\n", metric, rep.K)
+	pair := []*evaluate.Row{best}
+	if runnerUp != nil {
+		pair = append(pair, runnerUp)
+	}
+	writeRows(w, items, metric, []string{"best", "runner-up"}, pair)
+	if runnerUp != nil {
+		writeDifference(w, diff)
+	}
+	if len(same) > 0 {
+		fmt.Fprintf(w, "  (%s: the same %s@%d as %s for every customer)\n", strings.Join(same, ", "), metric, rep.K, best.Name)
+	}
+
+	engine := rep.Row("engine")
+	if !engines["engine"] || engine == nil || engine.Metrics[items].Users == 0 {
+		return nil
+	}
+	i := slices.IndexFunc(rows, func(r *evaluate.Row) bool { return !engines[r.Name] })
+	if i < 0 {
+		return nil
+	}
+	d, err := rep.Compare(engine.Name, rows[i].Name, items, metric)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nthe engine's defaults against the best baseline, %s@%d:\n", metric, rep.K)
+	writeRows(w, items, metric, []string{"engine", "baseline"}, []*evaluate.Row{engine, rows[i]})
+	writeDifference(w, d)
+	return nil
+}
+
+// writeRows writes one line per row: its label, name, mean, standard
+// error and 95 % interval on metric.
+func writeRows(w io.Writer, items evaluate.Items, metric evaluate.Metric, labels []string, rows []*evaluate.Row) {
 	width := 0
 	for _, r := range rows {
 		width = max(width, len(r.Name))
 	}
-	interval := func(lo, hi float64, ok bool, sign string) string {
-		if !ok {
-			return "(no interval: one customer)"
-		}
-		return fmt.Sprintf("[%"+sign+".4f, %"+sign+".4f]", lo, hi)
-	}
-	fmt.Fprintf(w, "\n%s@%d, mean ± standard error [95 %% interval] over the customers:\n", metric, rep.K)
 	for i, r := range rows {
 		m := r.Metrics[items]
 		lo, hi, ok := m.Interval(metric)
-		fmt.Fprintf(w, "  %-10s %-*s %.4f ± %.4f %s\n", []string{"best", "runner-up"}[i], width, r.Name, m.Value(metric), m.StdErr.Value(metric), interval(lo, hi, ok, ""))
+		fmt.Fprintf(w, "  %-10s %-*s %.4f ± %.4f %s\n", labels[i], width, r.Name, m.Value(metric), m.StdErr.Value(metric), interval(lo, hi, ok, ""))
 	}
-	if len(rows) < 2 {
-		return nil
-	}
-	d, err := rep.Compare(rows[0].Name, rows[1].Name, items, metric)
-	if err != nil {
-		return err
-	}
+}
+
+// writeDifference writes the paired difference d with its 95 % interval
+// and whether it is beyond noise.
+func writeDifference(w io.Writer, d evaluate.Difference) {
 	lo, hi, ok := d.Interval()
 	verdict := "within noise"
 	switch {
@@ -421,7 +488,14 @@ func writeBestTwo(w io.Writer, rep *evaluate.Report, items evaluate.Items, metri
 		verdict = "beyond noise"
 	}
 	fmt.Fprintf(w, "  %-10s %+.4f ± %.4f %s, paired over %d customers: %s\n", "difference", d.Mean, d.StdErr, interval(lo, hi, ok, "+"), d.Users, verdict)
-	return nil
+}
+
+// interval formats a 95 % interval, sign "+" for a signed one.
+func interval(lo, hi float64, ok bool, sign string) string {
+	if !ok {
+		return "(no interval: one customer)"
+	}
+	return fmt.Sprintf("[%"+sign+".4f, %"+sign+".4f]", lo, hi)
 }
 
 // splitFlags are the flags of some splits only, and those splits.
@@ -519,8 +593,14 @@ func load(ctx context.Context, c *config, w io.Writer) (*evaluate.Split, bool, e
 			return nil, false, err
 		}
 	}
-	// what was read, and the History evaluated, first, as every example
-	fmt.Fprintf(w, "%s\n%s\n", rep, h.Summary())
+	// what was read, and the History evaluated, first, as every example;
+	// rating data converted from a purchase store says which is which, or
+	// the store's returns and the ratings' none would read as a contradiction
+	if c.synthetic == "movielens-ratings" {
+		fmt.Fprintf(w, "generated (the purchase store):\n%s\nevaluated (the same store as rating data: one rating per customer and product, no orders):\n%s\n", rep, h.Summary())
+	} else {
+		fmt.Fprintf(w, "%s\n%s\n", rep, h.Summary())
+	}
 	return splitHistory(ctx, c, h, split, rating)
 }
 

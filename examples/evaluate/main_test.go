@@ -52,7 +52,7 @@ func TestRunReadySplitHandComputed(t *testing.T) {
 	train := write(t, "u1.base", "1\t10\t5\t100\n2\t10\t4\t100\n2\t20\t3\t100\n3\t20\t5\t100\n3\t30\t1\t100\n4\t10\t2\t100\n4\t30\t4\t100\n4\t40\t5\t100\n")
 	test := write(t, "u1.test", "1\t20\t4\t200\n1\t40\t2\t200\n3\t10\t5\t200\n5\t10\t3\t200\n")
 	out, errOut, err := runArgs(t, "-train", train, "-test", test, "-k", "2", "-recommenders", "popular")
-	require.NoError(t, err)
+	require.NoError(t, err, errOut)
 	want := "| recommender | precision@2 | recall@2 | ndcg@2 | map@2 | hit@2 | coverage |\n" +
 		"|---|---:|---:|---:|---:|---:|---:|\n" +
 		"| popular | 0.5000 | 0.7500 | 0.8066 | 0.7500 | 1.0000 | 1.0000 |\n"
@@ -62,8 +62,8 @@ func TestRunReadySplitHandComputed(t *testing.T) {
 		"  best       popular 0.8066 ± 0.1934 [-1.6511, 3.2643]\n"
 	tables := "all items (2 customers)\n\n" + want + best + "\nexplore: items new to the customer (2 customers)\n\n" + want + best
 	assert.True(t, strings.HasSuffix(out, "\n"+tables), out)
-	assert.Contains(t, errOut, "1 cold customers skipped")
-	assert.Contains(t, errOut, "training items excluded")
+	assert.Contains(t, out, "1 cold customers skipped")
+	assert.Contains(t, out, "training are left out of their recommendations")
 	// both load reports and the training summary come first
 	assert.Regexp(t, `(?s)^training file:\n.*loaded +8\n.*test file:\n.*loaded +4\n.*customers +4\n`, out)
 
@@ -136,7 +136,7 @@ func TestRunDataSplits(t *testing.T) {
 				assert.True(t, strings.HasPrefix(lines[4+i], "| "+name+" |"), lines[4+i])
 			}
 			assert.Contains(t, out, "explore: items new to the customer")
-			assert.Contains(t, errOut, "training items excluded")
+			assert.Contains(t, out, "training are left out of their recommendations")
 		})
 	}
 }
@@ -160,7 +160,7 @@ func TestRunBasketsAndChart(t *testing.T) {
 	earlier, err := os.ReadFile(reader)
 	require.NoError(t, err)
 	assert.Equal(t, "an earlier chart", string(earlier), "the earlier chart overwritten in place")
-	assert.Contains(t, errOut, "leave-one-item-out")
+	assert.Contains(t, out, "leave-one-item-out")
 	assert.Contains(t, out, "| knn-jaccard |")
 	f, err := os.Open(chart)
 	require.NoError(t, err)
@@ -253,7 +253,7 @@ func TestRunMovieLensRatings(t *testing.T) {
 	testdata.SkipUnlessLong(t)
 	out, errOut, err := runArgs(t, "-synthetic", "movielens-ratings", "-recommenders", "engine,knn-jaccard,ease", "-metrics", "ndcg")
 	require.NoError(t, err, errOut)
-	require.Contains(t, errOut, "(0 with repeat items", "one rating per customer and product")
+	require.Contains(t, out, "(0 with repeat items", "one rating per customer and product")
 	ndcg := allNDCG(t, out)
 	assert.GreaterOrEqual(t, ndcg("engine"), 0.99*ndcg("ease"), "\n%s", out)
 	assert.Greater(t, ndcg("engine"), ndcg("knn-jaccard"), "\n%s", out)
