@@ -68,11 +68,12 @@ func AutoGrid(base Options) Grid {
 //     noise. Among the kept model's half-lives the best mean wins.
 //
 // Measured with examples/evaluate, the choice matched the better model
-// on all four stores tried: EASE on Online Retail (explore NDCG@10 +22 %
-// over the neighbours at their default 30 days, 20–26 % at each
-// half-life) and on the MovieLens-shaped store (+39 %, at the 10-year
-// half-life it chose), the neighbours on Groceries and on the demo store,
-// where EASE ranks 6 % and 1–4 % lower at each half-life (2026-12-06).
+// on all four stores tried: EASE on Online Retail (explore NDCG@10 +21 %
+// over the neighbours at their default 30 days, 19–26 % at each
+// half-life; measured again on 2026-12-08) and on the MovieLens-shaped
+// store (+39 %, at the 10-year half-life it chose), the neighbours on
+// Groceries and on the demo store, where EASE ranks 6 % and 1–4 % lower
+// at each half-life (2026-12-06).
 //
 // The returned candidate is the chosen trial's model with g.Base's
 // options and the chosen half-life and popularity blend; its next-basket
