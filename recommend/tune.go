@@ -147,9 +147,10 @@ type Tuning struct {
 	Best Trial
 	// Trials are every candidate tried, in order.
 	Trials []Trial
-	// Validation is the window (From, To] the candidates were scored on
-	// (From = To = asOf with HoldoutRandom), and Customers the number of
-	// customers scored.
+	// From and To bound the window (From, To] the candidates were scored
+	// on with HoldoutTime; with HoldoutRandom, which holds out no window,
+	// From = To = asOf ([Tuning.Validation] says which in words).
+	// Customers is the number of customers scored.
 	From, To  time.Time
 	Customers int
 	// Holdout is what was held out for validation (Grid.Holdout), and
