@@ -126,8 +126,8 @@ func WriteJSON(w io.Writer, msgs []Message) error {
 		if err := checkUTF8(&msgs[i]); err != nil {
 			return err
 		}
-		if err := checkMessage(&msgs[i], fmt.Sprintf("message %d", i+1)); err != nil {
-			return fmt.Errorf("campaign: write JSON: %w", err)
+		if fault := checkMessage(&msgs[i]); fault != "" {
+			return fmt.Errorf("campaign: write JSON: message %d%s", i+1, fault)
 		}
 	}
 	if msgs == nil {
@@ -212,22 +212,26 @@ func ReadJSON(r io.Reader) ([]Message, error) {
 		return nil, fmt.Errorf("campaign: read JSON: %s, not an array of messages", jsonKind(tok))
 	}
 	msgs := []Message{}
+	line, counted := 1, 0 // the line of byte counted
 	for dec.More() {
 		// the message's position, for its errors: where it starts, past
-		// the white space and the comma after the one before
+		// the white space and the comma after the one before (lines
+		// counted on from the message before's, so linear in the input)
 		off := int(dec.InputOffset())
 		off += len(data[off:]) - len(bytes.TrimLeft(data[off:], " \t\r\n,"))
-		at := fmt.Sprintf("message %d (line %d, byte %d)", len(msgs)+1, bytes.Count(data[:off], []byte("\n"))+1, off)
+		line += bytes.Count(data[counted:off], []byte("\n"))
+		counted = off
+		at := func() string { return fmt.Sprintf("message %d (line %d, byte %d)", len(msgs)+1, line, off) }
 		// a pointer, so that a null message is seen
 		var m *Message
 		if err := dec.Decode(&m); err != nil {
-			return nil, fmt.Errorf("campaign: read JSON: %s: %w", at, err)
+			return nil, fmt.Errorf("campaign: read JSON: %s: %w", at(), err)
 		}
 		if m == nil {
-			return nil, fmt.Errorf("campaign: read JSON: %s is null", at)
+			return nil, fmt.Errorf("campaign: read JSON: %s is null", at())
 		}
-		if err := checkMessage(m, at); err != nil {
-			return nil, fmt.Errorf("campaign: read JSON: %w", err)
+		if fault := checkMessage(m); fault != "" {
+			return nil, fmt.Errorf("campaign: read JSON: %s%s", at(), fault)
 		}
 		msgs = append(msgs, *m)
 	}
@@ -257,17 +261,17 @@ func jsonKind(tok json.Token) string {
 	return "a number"
 }
 
-// checkMessage returns why m, called name in the error ("message 3"), is
-// no message of a plan: without its campaign, customer or time, or an
-// item without its product.
-func checkMessage(m *Message, name string) error {
+// checkMessage returns why m cannot be written or read, as the words
+// that follow its name in the error (" lacks its campaign, customer or
+// time", ", item 2 has no product"); "" when it can.
+func checkMessage(m *Message) string {
 	if m.Campaign == "" || m.Customer == "" || m.Time.IsZero() {
-		return fmt.Errorf("%s lacks its campaign, customer or time", name)
+		return " lacks its campaign, customer or time"
 	}
 	for j, it := range m.Items {
 		if it.Product == "" {
-			return fmt.Errorf("%s, item %d has no product", name, j+1)
+			return fmt.Sprintf(", item %d has no product", j+1)
 		}
 	}
-	return nil
+	return ""
 }
