@@ -135,11 +135,14 @@ func editDistance1(a, b string) bool {
 	return a[i+1:] == b[i:]
 }
 
+// MaxIgnored is the most column texts a [Report] lists in Ignored.
+const MaxIgnored = 32
+
 // appendIgnored appends the text of a column no field maps to ignored,
-// trimmed, as [Report.Ignored] lists it: at most 32, each cut to at most
-// 64 bytes.
+// trimmed, as [Report.Ignored] lists it: at most MaxIgnored, each cut to
+// at most 64 bytes.
 func appendIgnored(ignored *[]string, text string) {
-	if len(*ignored) >= 32 {
+	if len(*ignored) >= MaxIgnored {
 		return
 	}
 	t := strings.TrimSpace(text)

@@ -277,7 +277,7 @@ type Report struct {
 	// there is none.
 	FirstDuplicate int `json:"first_duplicate,omitempty"`
 	// Ignored lists the header texts of columns that no field maps, in
-	// file order (at most 32, each cut to at most 64 bytes, a cut one
+	// file order (at most [MaxIgnored], each cut to at most 64 bytes, a cut one
 	// ending in "…"); for an [SQLSource], the result's column names that
 	// no field of [SQLColumns] names.
 	Ignored []string `json:"ignored,omitempty"`

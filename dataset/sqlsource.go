@@ -588,18 +588,14 @@ func readRow(l *loader, r *sqlRow, g *sqlGroup, since any, loc *time.Location, c
 // read in another order are the same put, which a Builder holding it
 // finds unchanged instead of rebuilding ([affinity.NewBuilder]).
 func (g *sqlGroup) sortLines() {
-	if len(g.lines) < 2 {
-		return
+	if len(g.lines) < 2 || slices.IsSortedFunc(g.lines, compareLines) {
+		return // read in order (a query with ORDER BY): nothing to move
 	}
 	idx := make([]int, len(g.lines))
 	for i := range idx {
 		idx[i] = i
 	}
-	slices.SortStableFunc(idx, func(i, j int) int {
-		a, b := &g.lines[i], &g.lines[j]
-		return cmp.Or(strings.Compare(a.Product, b.Product), a.Time.Compare(b.Time),
-			cmp.Compare(a.Quantity, b.Quantity), cmp.Compare(a.Price, b.Price))
-	})
+	slices.SortStableFunc(idx, func(i, j int) int { return compareLines(g.lines[i], g.lines[j]) })
 	lines := make([]affinity.Purchase, len(idx))
 	rows := make([]int, len(idx))
 	for k, i := range idx {
@@ -608,28 +604,25 @@ func (g *sqlGroup) sortLines() {
 	g.lines, g.lineRows = lines, rows
 }
 
-// duplicates returns the lines of g that repeat an earlier line of it
-// exactly (product, time, quantity and price; the customer, version and
-// status are the order's own), wherever the query's result put them: the
-// indices of every such line but the first of its kind, ascending.
+// compareLines orders an order's lines by product key, time (the
+// instant, whatever the location), quantity and price.
+func compareLines(a, b affinity.Purchase) int {
+	return cmp.Or(strings.Compare(a.Product, b.Product), a.Time.Compare(b.Time),
+		cmp.Compare(a.Quantity, b.Quantity), cmp.Compare(a.Price, b.Price))
+}
+
+// duplicates returns the lines of g, put in order by sortLines, that
+// repeat an earlier line of it exactly (product, time, quantity and
+// price; the customer, version and status are the order's own),
+// wherever the query's result put them: the indices of every such line
+// but the first of its kind, ascending. Sorted, equal lines are
+// neighbours, the first in row order first.
 func (g *sqlGroup) duplicates() []int {
-	if len(g.lines) < 2 {
-		return nil
-	}
-	type line struct {
-		product  string
-		time     int64 // Unix nanoseconds: the instant, whatever the location
-		quantity int32
-		price    affinity.Money
-	}
-	seen := make(map[line]struct{}, len(g.lines))
 	var dups []int
-	for i, p := range g.lines {
-		k := line{p.Product, p.Time.UnixNano(), p.Quantity, p.Price}
-		if _, ok := seen[k]; ok {
+	for i := 1; i < len(g.lines); i++ {
+		if compareLines(g.lines[i-1], g.lines[i]) == 0 {
 			dups = append(dups, i)
 		}
-		seen[k] = struct{}{}
 	}
 	return dups
 }

@@ -395,15 +395,15 @@ func (x *Index) WithAttributes(a *Attributes) (*Index, error) {
 	cc.names["days_to"], cc.names["days_since"] = dates, dates
 	for _, name := range flags {
 		var ids []uint32
-		var vals []int64
 		for it := a.flags[name].Iterator(); it.HasNext(); {
 			if c, ok := id(affinity.CustomerID(it.Next())); ok {
 				ids = append(ids, c)
-				vals = append(vals, 1)
 			}
 		}
 		slices.Sort(ids) // ascending but for ids translated by key
-		add("flag\x00"+name, ids, vals)
+		var w roaringio.Writer
+		cc.index["flag\x00"+name] = uint32(len(cc.cols))
+		cc.cols = append(cc.cols, *flagColumn(roaringio.FromSorted(&w, ids)))
 	}
 	today := floorDiv(x.asOf, 86400)
 	ty, tm, td := time.Unix(today*86400, 0).UTC().Date()

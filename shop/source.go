@@ -342,15 +342,12 @@ func (srcs sources) Load(ctx context.Context, b *affinity.Builder) (dataset.Repo
 	return rep, nil
 }
 
-// maxIgnored is the most column texts a [dataset.Report] lists in
-// Ignored, for one load as for [Sources].
-const maxIgnored = 32
-
 // addIgnored appends to ignored the texts of more it does not hold yet,
-// in more's order, while it holds fewer than maxIgnored, and returns it.
+// in more's order, while it holds fewer than dataset.MaxIgnored (one
+// load's bound, for [Sources] too), and returns it.
 func addIgnored(ignored, more []string) []string {
 	for _, text := range more {
-		if len(ignored) >= maxIgnored {
+		if len(ignored) >= dataset.MaxIgnored {
 			break
 		}
 		if !slices.Contains(ignored, text) {

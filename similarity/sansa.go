@@ -10,7 +10,6 @@ import (
 
 	"github.com/shopaffinity/affinity"
 	"github.com/shopaffinity/affinity/internal/parallel"
-	"github.com/shopaffinity/affinity/internal/topk"
 )
 
 // DefaultSparseEASEFill is the fill [SparseEASEOptions.Fill] starts
@@ -293,9 +292,7 @@ func fitSparseEASE(ctx context.Context, c *Counts, sel []affinity.ProductID, o E
 			}
 			st.cand.reset(nc)
 			for t, v := range vals {
-				if key := topk.PackCount(v, uint32(t)); !st.cand.rejects(key) {
-					st.cand.pushKey(key)
-				}
+				st.cand.PushCount(v, uint32(t))
 			}
 			rows, kv := inv.col(i)
 			st.u[i] = 1 / d[i]

@@ -90,9 +90,9 @@ func checkJSON(t *testing.T, rec *httptest.ResponseRecorder, v any) {
 }
 
 // checkError checks a JSON error of the given status and returns it.
-func checkError(t *testing.T, rec *httptest.ResponseRecorder, status int) apiError {
+func checkError(t *testing.T, rec *httptest.ResponseRecorder, status int) shop.Problem {
 	t.Helper()
-	var e apiError
+	var e shop.Problem
 	assert.Equal(t, status, rec.Code, "body %.300q", rec.Body.Bytes())
 	checkJSON(t, rec, &e)
 	assert.NotEmpty(t, e.Message)

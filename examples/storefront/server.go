@@ -107,7 +107,7 @@ func (m *muxWriter) WriteHeader(status int) {
 	case m.status != 0:
 	case status >= 400:
 		m.status = status
-		writeJSON(m.ResponseWriter, status, &apiError{Message: strings.ToLower(http.StatusText(status))})
+		writeJSON(m.ResponseWriter, status, &shop.Problem{Message: strings.ToLower(http.StatusText(status))})
 	default:
 		m.status = status
 		m.ResponseWriter.WriteHeader(status)
@@ -128,13 +128,10 @@ func (m *muxWriter) Write(b []byte) (int, error) {
 // Unwrap gives http.ResponseController the connection's writer.
 func (m *muxWriter) Unwrap() http.ResponseWriter { return m.ResponseWriter }
 
-// apiError is an error with its HTTP status and, for a bad query, the
-// position of the problem: shop's, whose ProblemOf classifies the
-// library's errors (toAPIError).
-type apiError = shop.Problem
-
+// errorf returns an error the handlers answer with status (shop.ProblemOf
+// gives the other errors theirs).
 func errorf(status int, format string, args ...any) error {
-	return &apiError{Status: status, Message: fmt.Sprintf(format, args...)}
+	return &shop.Problem{Status: status, Message: fmt.Sprintf(format, args...)}
 }
 
 // wrap times a handler, turns its error into a JSON error with the right
@@ -162,7 +159,7 @@ func (srv *server) wrap(route string, h func(http.ResponseWriter, *http.Request)
 				srv.metrics.panicked()
 				p = http.ErrAbortHandler
 				if sw.status == 0 {
-					writeJSON(sw, http.StatusInternalServerError, &apiError{Message: "internal error"})
+					writeJSON(sw, http.StatusInternalServerError, &shop.Problem{Message: "internal error"})
 					p = nil // answered
 				}
 			}
@@ -183,7 +180,7 @@ func (srv *server) wrap(route string, h func(http.ResponseWriter, *http.Request)
 			srv.log.Error("request", "route", route, "status", sw.status, "error", err)
 			panic(http.ErrAbortHandler) // the client sees the response break off
 		default:
-			e := toAPIError(err)
+			e := shop.ProblemOf(err)
 			if e.Status >= 500 {
 				srv.log.Error("request", "route", route, "error", err)
 			}
@@ -220,12 +217,6 @@ func (w *sentWriter) Write(b []byte) (int, error) {
 
 // Unwrap gives http.ResponseController the connection's writer.
 func (w *sentWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// toAPIError returns err with its status: the apiError it wraps, else as
-// shop.ProblemOf classifies it (400 a bad request or query, 404 an
-// unknown product, 413 a body too large, 503 a wait cut short, 500 the
-// rest).
-func toAPIError(err error) *apiError { return shop.ProblemOf(err) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -651,7 +642,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			return err // a 413 (toAPIError)
+			return err // a 413 (shop.ProblemOf)
 		}
 		return errorf(http.StatusBadRequest, "reading the body: %v", err)
 	}

@@ -246,19 +246,19 @@ func TestAPIErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var e apiError
+			var e shop.Problem
 			assert.Equal(t, tc.status, call(t, tc.method, u+tc.path, tc.body, &e))
 			assert.Contains(t, e.Message, tc.contains)
 		})
 	}
-	var e apiError
+	var e shop.Problem
 	require.Equal(t, 400, call(t, "GET", u+"/api/segments/query?q=recency%20between%2014d%2028d", "", &e))
 	assert.Positive(t, e.Column, "the position of a bad query")
-	e = apiError{}
+	e = shop.Problem{}
 	assert.Equal(t, http.StatusMethodNotAllowed, call(t, "DELETE", u+"/api/segments", "", &e))
 	assert.Equal(t, "method not allowed", e.Message)
 	for _, path := range []string{"/nowhere", "/api/nowhere", "/api/customers/c000740/nowhere"} {
-		e = apiError{}
+		e = shop.Problem{}
 		assert.Equal(t, http.StatusNotFound, call(t, "GET", u+path, "", &e), path)
 		assert.Equal(t, "not found", e.Message, path)
 	}

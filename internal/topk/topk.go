@@ -92,6 +92,13 @@ func (t *Keys) Push(v float32, id uint32) {
 	}
 }
 
+// PushCount offers the integer score v of id, as [PackCount] keys it.
+func (t *Keys) PushCount(v, id uint32) {
+	if key := PackCount(v, id); !t.Rejects(key) {
+		t.PushKey(key)
+	}
+}
+
 // Rejects reports whether key cannot make the k best: the cheap, inlined
 // test that keeps most candidates out of PushKey.
 func (t *Keys) Rejects(key uint64) bool { return key >= t.thr }
