@@ -358,7 +358,8 @@ func (s *Shop) startRefit() {
 
 // refitLoop fits the current snapshot's learned model on its history
 // and serves a snapshot of that history with it, until the current
-// snapshot's model is current or a fit fails. It reports the fit as step
+// snapshot's model is current or the fit of the current snapshot's
+// history fails (a failed fit of an older one fits the newer). It reports the fit as step
 // "model" of Options.Progress, from its goroutine.
 func (s *Shop) refitLoop(done chan struct{}) {
 	if refitStarts != nil {
@@ -405,6 +406,14 @@ func (s *Shop) refitLoop(done chan struct{}) {
 		})
 		if err != nil {
 			s.refit.mu.Lock()
+			if ctx.Err() == nil && s.cur.Load().seq != seq {
+				// a newer history was served while this one's fit ran
+				// (its refresh started none, as this one ran): fit that
+				// one, as the refresh would have; the error was this
+				// history's
+				s.refit.mu.Unlock()
+				continue
+			}
 			stop(wrap(err, "background model fit"))
 			s.refit.mu.Unlock()
 			return
