@@ -236,8 +236,17 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		}
 		return x, done, nil
 	}
+	built := false
+	defer func() {
+		if !built && s.segs != nil {
+			// an error, or a panic (a Progress callback's) on its way to
+			// the caller: no snapshot carries the index on
+			s.segs.notServed()
+		}
+	}()
 	if background {
 		s.segs = laterSeg(buildSeg, set.life, set.work) // begun once the snapshot is served
+		s.segs.bg = bg
 		if prevSegs != nil {
 			// An update of the index costs a fraction of the refresh:
 			// begin it now, beside the other steps, so that segment
@@ -251,16 +260,11 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 			return nil, err
 		}
 		s.segs = builtSeg(x, set.life, set.work)
+		s.segs.bg = bg
 		if done != nil {
 			done()
 		}
 	}
-	s.segs.bg = bg
-	defer func() {
-		if err != nil {
-			s.segs.notServed()
-		}
-	}()
 
 	co := similarity.CountOptions{Scope: set.scope, Workers: workers, Exclude: s.nonMerch}
 	if h.NumOrders() == 0 && h.NumEvents() > 0 {
@@ -368,6 +372,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	}
 	s.ro = ro
 	done()
+	built = true
 	return s, nil
 }
 
