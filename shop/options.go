@@ -315,7 +315,9 @@ type Options struct {
 	// the snapshot); it is not called when the load fails (the error
 	// says why). It is called on the goroutine of Open or Refresh, one
 	// load at a time, and should return promptly: it holds up the
-	// refresh, and must not call Refresh or Close.
+	// refresh, and must not call Refresh, Close or WaitModel (a
+	// background model fit serves its snapshot only once the refresh
+	// under way is done).
 	OnLoad func(dataset.Report)
 }
 
