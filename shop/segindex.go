@@ -339,21 +339,45 @@ func (g *segIndex) get(ctx context.Context) (*segment.Index, error) {
 		g.start()
 	}
 	g.mu.Unlock()
-	defer func() {
-		g.mu.Lock()
-		g.waiters--
-		if g.waiters == 0 && g.cancel != nil && isClosed(g.stale) {
-			// replaced while waited for: nobody needs it now (as replaced
-			// would have had it; Close waits for the build)
-			g.cancel()
-		}
-		g.mu.Unlock()
-	}()
+	defer g.unwait()
 	select {
 	case <-g.done:
 		return g.x.Load(), g.err
 	case <-ctx.Done():
 		return nil, wrap(ctx.Err(), "waiting for the segment index")
+	}
+}
+
+// hold counts one more waiter for the index, starting its build unless
+// it is done or running, until the returned function is called (once;
+// later calls do nothing): for a refresh's update, whose goroutine asks
+// for the index it updates only once it runs, so that the refresh's swap
+// does not stop that build in between.
+func (g *segIndex) hold() (letGo func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	select {
+	case <-g.done:
+		return func() {}
+	default:
+	}
+	g.waiters++
+	if g.cancel == nil {
+		g.start()
+	}
+	return sync.OnceFunc(g.unwait)
+}
+
+// unwait counts one waiter less; the build stops when it was the last
+// and the snapshot was replaced meanwhile.
+func (g *segIndex) unwait() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.waiters--
+	if g.waiters == 0 && g.cancel != nil && isClosed(g.stale) {
+		// replaced while waited for: nobody needs it now (as replaced
+		// would have had it; Close waits for the build)
+		g.cancel()
 	}
 }
 

@@ -190,7 +190,12 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	// update started none. A served snapshot's build outlives its
 	// replacement, as the next one's update carries it on.
 	bg := &bgLife{life: set.life}
+	letGo := func() {} // the hold on the previous index, until the update asks for it
+	if background && prevSegs != nil {
+		letGo = prevSegs.hold()
+	}
 	buildSeg := func(ctx context.Context) (*segment.Index, func(), error) {
+		defer letGo()
 		bgCtx, release := bg.run()
 		keep := false
 		defer func() {
