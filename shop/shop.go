@@ -500,9 +500,11 @@ func (s *Shop) Close() {
 // WaitModel waits until the current snapshot's learned model is fitted on
 // its own history ([Snapshot.ModelCurrent]): at once without
 // [RefitBackground] or a refresh since the last fit. It returns the error
-// of a background fit that failed (the shop then keeps serving the model
-// it had, and the next refresh tries again) while the current snapshot's
-// model is not current, or ctx's error, wrapped.
+// of the background fit of the current snapshot's history that failed
+// (the shop then keeps serving the model it had, and the next refresh
+// tries again; a fit of an earlier history that fails is followed by
+// that of the current one) while the current snapshot's model is not
+// current, or ctx's error, wrapped.
 func (s *Shop) WaitModel(ctx context.Context) error {
 	if ctx == nil {
 		return ErrNilContext
