@@ -275,7 +275,9 @@ type valueState struct {
 // error wrapping [ErrNoValueModel]; [Snapshot.Profile] then leaves Value
 // out. A fit stopped by ctx is not
 // kept: the next call fits again. A call made while another caller's fit
-// runs waits for it as long as its own ctx allows. Once a snapshot's models have been
+// runs waits for it as long as its own ctx allows (then it returns
+// ctx's error, wrapped: "shop: waiting for the value models: context
+// canceled"). Once a snapshot's models have been
 // asked for (by a profile, or the win-back campaign), [Shop.Refresh] fits
 // the next snapshot's, and builds its segment index, before swapping it
 // in, so that requests do not wait for the fit after every refresh: each
@@ -297,7 +299,7 @@ func (s *Snapshot) Value(ctx context.Context) (*Values, error) {
 			case <-ch:
 				continue // its outcome, or, stopped by its ctx, a fit of our own
 			case <-ctx.Done():
-				return nil, ctx.Err()
+				return nil, wrap(ctx.Err(), "waiting for the value models")
 			}
 		}
 		ch := make(chan struct{})
