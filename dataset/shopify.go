@@ -102,14 +102,17 @@ func (l *loader) shopifyLine(o *orderBuf, src *csvSource, rec []string, h *heade
 	if e != nil {
 		return e
 	}
+	// The line's value is checked whatever its discount, so that a value
+	// beyond Money's range is this row's error, as in the other formats,
+	// not one of the order's at its first row.
+	gross, ok := price.Mul(absQuantity(q))
+	if !ok {
+		return h.fail(src, shPrice, reasonMoneyRange, fmt.Errorf("%d × %v: %w", q, price, affinity.ErrMoneyRange))
+	}
 	p := affinity.Purchase{Customer: o.customer, Product: product, Order: o.key, Time: o.time, Quantity: q, Price: price}
 	if discount == 0 {
 		o.lines = append(o.lines, p)
 		return nil
-	}
-	gross, ok := price.Mul(absQuantity(q))
-	if !ok {
-		return h.fail(src, shPrice, reasonMoneyRange, fmt.Errorf("%d × %v: %w", q, price, affinity.ErrMoneyRange))
 	}
 	// A discount beyond the line's value makes the line free.
 	o.lines = exactLines(o.lines, p, q, gross-min(discount, gross))
