@@ -140,6 +140,29 @@ func (w *exportWriter) row(fields []string) int {
 	return first
 }
 
+// refFault is a bad field a generated row may get: set maps 1-based
+// columns to their new text ("{}" stands for the old one), col is the
+// column the error names.
+type refFault struct {
+	reason string
+	col    int
+	set    map[int]string
+}
+
+// spoil gives fields one of faults in about one of bad1in rows and
+// returns its reason and column; reason is "" when the row stays good.
+func spoil(rng *rand.Rand, fields []string, bad1in int, faults []refFault) (reason string, col int) {
+	i := rng.IntN(bad1in)
+	if i >= len(faults) {
+		return "", 0
+	}
+	f := faults[i]
+	for c, text := range f.set {
+		fields[c-1] = strings.ReplaceAll(text, "{}", fields[c-1])
+	}
+	return f.reason, f.col
+}
+
 // refOrder follows the rows of one order of a generated export.
 type refOrder struct {
 	ref                 *refLoad
@@ -205,6 +228,15 @@ func (o *refOrder) commit() {
 		}
 	}
 	o.ref.lines = append(o.ref.lines, o.lines...)
+}
+
+// wooFaults are the bad fields of wooExport's rows.
+var wooFaults = []refFault{
+	{"invalid quantity", 10, map[int]string{10: "x"}},
+	{"zero quantity", 10, map[int]string{10: "0"}},
+	{"invalid price", 11, map[int]string{11: "1.2.3"}},
+	{"negative price", 11, map[int]string{11: "-{}"}},
+	{"invalid refund", 12, map[int]string{12: "ten"}},
 }
 
 // wooExport generates a random WooCommerce export of n orders and what
@@ -313,19 +345,7 @@ func wooExport(rng *rand.Rand, n, pad, bad1in int) (string, refLoad) {
 			case refunded > 0:
 				fields = append(fields, refLine(customer, key, product, t, -1, affinity.Money(refunded)))
 			}
-			bad, badCol := "", 0
-			switch rng.IntN(bad1in) {
-			case 0:
-				fields[9], bad, badCol = "x", "invalid quantity", 10
-			case 1:
-				fields[9], bad, badCol = "0", "zero quantity", 10
-			case 2:
-				fields[10], bad, badCol = "1.2.3", "invalid price", 11
-			case 3:
-				fields[10], bad, badCol = "-"+fields[10], "negative price", 11
-			case 4:
-				fields[11], bad, badCol = "ten", "invalid refund", 12
-			}
+			bad, badCol := spoil(rng, fields, bad1in, wooFaults)
 			o.row(w.row(fields[:nf]), fields, nf, bad, badCol, false, [2]string{product, name})
 			if bad == "" {
 				prev, prevName = fields, [2]string{product, name}

@@ -12,6 +12,14 @@ import (
 	"github.com/shopaffinity/affinity/dataset"
 )
 
+// shopifyFaults are the bad fields of randomShopifyExport's rows.
+var shopifyFaults = []refFault{
+	{"invalid quantity", 6, map[int]string{6: "2x"}},
+	{"negative price", 8, map[int]string{8: "-{}"}},
+	{"invalid price", 13, map[int]string{13: "a lot"}},
+	{"amount out of range", 8, map[int]string{6: "2000000000", 8: "900000000000"}},
+}
+
 // randomShopifyExport generates a random Shopify orders export of n orders
 // (one bad line item in about one of bad1in rows) and what a naive
 // reading of it loads.
@@ -94,17 +102,7 @@ func randomShopifyExport(rng *rand.Rand, n, pad, bad1in int) (string, refLoad) {
 					fields = append(fields, refLine(cust, key, product, t, int32(l[0]), affinity.Money(l[1])))
 				}
 			}
-			bad, badCol := "", 0
-			switch rng.IntN(bad1in) {
-			case 0:
-				fields[5], bad, badCol = "2x", "invalid quantity", 6
-			case 1:
-				fields[7], bad, badCol = "-"+fields[7], "negative price", 8
-			case 2:
-				fields[12], bad, badCol = "a lot", "invalid price", 13
-			case 3:
-				fields[5], fields[7], bad, badCol = "2000000000", "900000000000", "amount out of range", 8
-			}
+			bad, badCol := spoil(rng, fields, bad1in, shopifyFaults)
 			o.row(w.row(fields[:nf]), fields, nf, bad, badCol, false, [2]string{product, name})
 			if bad == "" {
 				prev, prevName = fields, [2]string{product, name}
