@@ -26,6 +26,7 @@ type refLoad struct {
 	rows, loaded, dups int
 	skipped            []dataset.Skip
 	names              map[string]string
+	cats               map[string]string // category paths by product, joined by "|"; nil: not checked
 	// errLine, errCol and errReason locate the first bad row, the error
 	// of a strict load; errLine is 0 when there is none
 	errLine, errCol int
@@ -163,6 +164,27 @@ func spoil(rng *rand.Rand, fields []string, bad1in int, faults []refFault) (reas
 	return f.reason, f.col
 }
 
+// plainRow notes a row of a format without orders, written at line:
+// fields are its nf fields followed by anything the generator keeps, and
+// seen the loaded rows of its order before it, for duplicates. A bad row
+// (bad names the reason, badCol its column) is skipped; plainRow reports
+// whether the row loads.
+func (r *refLoad) plainRow(line int, fields []string, nf int, bad string, badCol int, seen *[][]string) bool {
+	r.rows++
+	if bad != "" {
+		// the line of the bad field, after the line breaks of the fields
+		// before it
+		r.fail(line+strings.Count(strings.Join(fields[:badCol-1], ","), "\n"), badCol, bad)
+		return false
+	}
+	if slices.ContainsFunc(*seen, func(s []string) bool { return slices.Equal(s[:nf], fields[:nf]) }) {
+		r.dups++
+	}
+	*seen = append(*seen, fields)
+	r.loaded++
+	return true
+}
+
 // refOrder follows the rows of one order of a generated export.
 type refOrder struct {
 	ref                 *refLoad
@@ -182,8 +204,6 @@ func (o *refOrder) row(line int, fields []string, nf int, bad string, badCol int
 	switch {
 	case o.del:
 	case bad != "":
-		// the line of the bad field, after the line breaks of the fields
-		// before it
 		o.ref.fail(line+strings.Count(strings.Join(fields[:badCol-1], ","), "\n"), badCol, bad)
 		o.incomplete = true
 	default:
@@ -409,6 +429,16 @@ func checkRefLoad(t *testing.T, format, data string, ref refLoad) {
 			assert.Equal(t, returns, rep.Returns)
 			assert.Equal(t, ref.skipped, rep.Skipped)
 			assert.Equal(t, ref.dups, rep.Duplicates)
+			for key, cats := range ref.cats {
+				p, ok := h.Catalog().LookupProduct(key)
+				if assert.True(t, ok, key) {
+					var paths []string
+					for _, c := range h.Catalog().Categories(p) {
+						paths = append(paths, h.Catalog().CategoryPath(c))
+					}
+					assert.Equal(t, cats, strings.Join(paths, "|"), key)
+				}
+			}
 			for key, name := range ref.names {
 				p, ok := h.Catalog().LookupProduct(key)
 				if assert.True(t, ok, key) {

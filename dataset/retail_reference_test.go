@@ -117,18 +117,12 @@ func retailExport(rng *rand.Rand, n, pad, bad1in int) (string, refLoad) {
 			}
 			bad, badCol := spoil(rng, fields, bad1in, retailFaults)
 			line := w.row(fields)
-			ref.rows++
-			switch {
-			case key[0] == 'A':
+			if key[0] == 'A' {
+				ref.rows++
 				ref.skip("adjustment", line) // whatever its fields
-			case bad != "":
-				ref.fail(line+strings.Count(strings.Join(fields[:badCol-1], ","), "\n"), badCol, bad)
-			default:
-				if slices.ContainsFunc(seen, func(s []string) bool { return slices.Equal(s, fields) }) {
-					ref.dups++
-				}
-				seen = append(seen, fields)
-				ref.loaded++
+				continue
+			}
+			if ref.plainRow(line, fields, len(fields), bad, badCol, &seen) {
 				q, _ := strconv.ParseInt(strings.TrimSuffix(fields[3], ".0"), 10, 64)
 				p, _ := affinity.ParseMoney(fields[5], '.')
 				if key[0] == 'C' && q > 0 {
