@@ -199,24 +199,35 @@ func fieldError(line, col int, field, reason string, err error) *ParseError {
 
 func loadCDNOW(l *loader, r io.Reader) error {
 	l.times.setDefault([]string{"20060102"})
-	width := 0 // 4 (master) or 5 (sample), from the first good row
+	// width is 4 (master) or 5 (sample), from the first row that loads:
+	// a bad row of the other width before it (a title, a header) is
+	// read at its own width, and costs its line alone
+	width := 0
 	var f []string
 	return eachLine(r, func(text string, line int) error {
 		if err := l.row(line); err != nil {
 			return err
 		}
 		f = splitFields(f[:0], text)
-		if width == 0 && (len(f) == 4 || len(f) == 5) {
-			width = len(f)
+		w := width
+		if w == 0 && (len(f) == 4 || len(f) == 5) {
+			w = len(f)
 		}
-		if len(f) != width {
+		if len(f) != w {
 			want := "4 (customer date cds dollars) or 5 (master_id sample_id date cds dollars)"
 			if width != 0 {
 				want = strconv.Itoa(width)
 			}
 			return l.reject(&ParseError{Line: line, Reason: reasonFieldCount, Err: fmt.Errorf("%d fields, want %s", len(f), want)})
 		}
-		return l.cdnowRow(f[0], f[width-3:], line, width-4)
+		loaded := l.rep.Loaded
+		if err := l.cdnowRow(f[0], f[w-3:], line, w-4); err != nil {
+			return err
+		}
+		if l.rep.Loaded > loaded {
+			width = w
+		}
+		return nil
 	})
 }
 

@@ -531,7 +531,9 @@ var formats = []format{
 //   - "cdnow": CDNOW, whitespace-separated, no header: "customer
 //     YYYYMMDD cds dollars" (master file) or "master_id sample_id
 //     YYYYMMDD cds dollars" (the 1/10 sample), detected by the field
-//     count of the first row. The customer key is the master id in both
+//     count of the first row that loads (a bad row of 4 or 5 fields
+//     before it, such as a title, is read at its own count and skipped
+//     alone in lenient mode). The customer key is the master id in both
 //     layouts (keys of the sample match those of the master). Every line
 //     is product "cd" with an empty order id, so the purchases of one
 //     customer on one day form one order. The amount is the line's total:
