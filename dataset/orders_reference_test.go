@@ -27,6 +27,10 @@ type refLoad struct {
 	skipped            []dataset.Skip
 	names              map[string]string
 	cats               map[string]string // category paths by product, joined by "|"; nil: not checked
+	// orders holds the orders loaded by key, groups the order key of
+	// each run of rows, for split orders
+	orders map[string]*refOrder
+	groups []string
 	// errLine, errCol and errReason locate the first bad row, the error
 	// of a strict load; errLine is 0 when there is none
 	errLine, errCol int
@@ -185,9 +189,24 @@ func (r *refLoad) plainRow(line int, fields []string, nf int, bad string, badCol
 	return true
 }
 
+// orderKey returns the key of the next run of rows: now and then, the
+// key of an earlier order, not the one just before (split is then true),
+// else key.
+func (r *refLoad) orderKey(rng *rand.Rand, key string) (k string, split bool) {
+	if g := len(r.groups); g > 1 && rng.IntN(15) == 0 {
+		if k := r.groups[rng.IntN(g-1)]; k != r.groups[g-1] {
+			key, split = k, true
+		}
+	}
+	r.groups = append(r.groups, key)
+	return key, split
+}
+
 // refOrder follows the rows of one order of a generated export.
 type refOrder struct {
 	ref                 *refLoad
+	key                 string
+	split               bool  // the key of an order read before other orders
 	del                 bool  // cancelled: its rows are skipped
 	rows                []int // the lines of its rows
 	lines               []string
@@ -202,6 +221,8 @@ type refOrder struct {
 func (o *refOrder) row(line int, fields []string, nf int, bad string, badCol int, dup bool, name [2]string) {
 	o.rows = append(o.rows, line)
 	switch {
+	case o.split:
+		o.ref.fail(line, 0, "split order")
 	case o.del:
 	case bad != "":
 		o.ref.fail(line+strings.Count(strings.Join(fields[:badCol-1], ","), "\n"), badCol, bad)
@@ -224,6 +245,18 @@ func (o *refOrder) row(line int, fields []string, nf int, bad string, badCol int
 func (o *refOrder) end() bool {
 	o.ref.rows += len(o.rows)
 	switch {
+	case o.split:
+		// the order read before is taken back, its rows now incomplete
+		if t := o.ref.orders[o.key]; t != nil {
+			o.ref.lines = slices.DeleteFunc(o.ref.lines, func(l string) bool { return strings.Split(l, "|")[1] == o.key })
+			o.ref.loaded -= len(t.rows)
+			o.ref.dups -= t.dups
+			for range t.rows {
+				o.ref.skip("incomplete order", t.rows[0])
+			}
+			delete(o.ref.orders, o.key)
+		}
+		return false
 	case o.del:
 		for _, l := range o.rows {
 			o.ref.skip("cancelled order", l)
@@ -240,6 +273,10 @@ func (o *refOrder) end() bool {
 
 // commit adds the lines of an order that loads.
 func (o *refOrder) commit() {
+	if o.ref.orders == nil {
+		o.ref.orders = map[string]*refOrder{}
+	}
+	o.ref.orders[o.key] = o
 	o.ref.dups += o.dups
 	o.ref.loaded += len(o.rows)
 	for _, nm := range o.names {
@@ -298,6 +335,8 @@ func wooExport(rng *rand.Rand, n, pad, bad1in int) (string, refLoad) {
 			customer = strings.ToLower(email)
 		}
 		o := refOrder{ref: &ref}
+		key, o.split = ref.orderKey(rng, key)
+		o.key = key
 		switch strings.TrimPrefix(strings.ToLower(status), "wc-") {
 		case "cancelled", "refunded", "failed", "pending", "trash":
 			o.del = true

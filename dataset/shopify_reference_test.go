@@ -58,6 +58,8 @@ func randomShopifyExport(rng *rand.Rand, n, pad, bad1in int) (string, refLoad) {
 			refundText = moneyText(rng, refund)
 		}
 		o := refOrder{ref: &ref, del: del}
+		key, o.split = ref.orderKey(rng, key)
+		o.key = key
 		cust := strings.ToLower(email)
 		var prev []string
 		var prevName [2]string
