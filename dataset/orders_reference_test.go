@@ -31,6 +31,8 @@ type refLoad struct {
 	// each run of rows, for split orders
 	orders map[string]*refOrder
 	groups []string
+	// noOrderKeys: the format has no order ids, the lines' are not compared
+	noOrderKeys bool
 	// errLine, errCol and errReason locate the first bad row, the error
 	// of a strict load; errLine is 0 when there is none
 	errLine, errCol int
@@ -445,6 +447,9 @@ func checkRefLoad(t *testing.T, format, data string, ref refLoad) {
 			require.NoError(t, err)
 			var got []string
 			for p := range h.Purchases() {
+				if ref.noOrderKeys {
+					p.Order = ""
+				}
 				got = append(got, refLine(p.Customer, p.Order, p.Product, p.Time, p.Quantity, p.Price))
 			}
 			want := slices.Clone(ref.lines)
