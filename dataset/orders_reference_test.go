@@ -52,14 +52,13 @@ func refLine(customer, order, product string, t time.Time, q int32, price affini
 }
 
 func (r *refLoad) skip(reason string, line int) {
-	for i := range r.skipped {
-		if r.skipped[i].Reason == reason {
-			r.skipped[i].Count++
-			r.skipped[i].FirstLine = min(r.skipped[i].FirstLine, line)
-			return
-		}
+	i := slices.IndexFunc(r.skipped, func(s dataset.Skip) bool { return s.Reason == reason })
+	if i < 0 {
+		r.skipped = append(r.skipped, dataset.Skip{Reason: reason, Count: 1, FirstLine: line})
+	} else {
+		r.skipped[i].Count++
+		r.skipped[i].FirstLine = min(r.skipped[i].FirstLine, line)
 	}
-	r.skipped = append(r.skipped, dataset.Skip{Reason: reason, Count: 1, FirstLine: line})
 	// the Report lists the reasons in FirstLine order
 	slices.SortStableFunc(r.skipped, func(a, b dataset.Skip) int { return a.FirstLine - b.FirstLine })
 }
@@ -204,13 +203,27 @@ func (r *refLoad) orderKey(rng *rand.Rand, key string) (k string, split bool) {
 	return key, split
 }
 
+// miscount gives about one of bad1in records one field too few or too
+// many and returns it, with "wrong field count" when it did.
+func miscount(rng *rand.Rand, rec []string, bad1in int) ([]string, string) {
+	switch rng.IntN(2 * bad1in) {
+	case 0:
+		return rec[:len(rec)-1], "wrong field count"
+	case 1:
+		return append(rec[:len(rec):len(rec)], "extra"), "wrong field count"
+	}
+	return rec, ""
+}
+
 // refOrder follows the rows of one order of a generated export.
 type refOrder struct {
 	ref                 *refLoad
 	key                 string
 	split               bool  // the key of an order read before other orders
+	splitRows           int   // its rows of the right field count
 	del                 bool  // cancelled: its rows are skipped
 	rows                []int // the lines of its rows
+	cancelled           []int // the lines of its rows of a cancelled order
 	lines               []string
 	names               [][2]string // product key and name of its good rows
 	dups, good, firstOK int
@@ -219,13 +232,21 @@ type refOrder struct {
 
 // row notes a row written at line: fields are its nf fields followed
 // by its purchase lines; bad, when not empty, is why it is skipped, at
-// column badCol.
+// column badCol (0 for a wrong field count, see miscount).
 func (o *refOrder) row(line int, fields []string, nf int, bad string, badCol int, dup bool, name [2]string) {
 	o.rows = append(o.rows, line)
 	switch {
+	case bad != "" && badCol == 0:
+		// a wrong field count, read before anything else: it may be the
+		// order's, so the order is not put (its id is the first field,
+		// and the field shifted there names no order read before)
+		o.ref.fail(line, 0, bad)
+		o.incomplete = true
 	case o.split:
 		o.ref.fail(line, 0, "split order")
+		o.splitRows++
 	case o.del:
+		o.cancelled = append(o.cancelled, line)
 	case bad != "":
 		o.ref.fail(line+strings.Count(strings.Join(fields[:badCol-1], ","), "\n"), badCol, bad)
 		o.incomplete = true
@@ -248,8 +269,9 @@ func (o *refOrder) end() bool {
 	o.ref.rows += len(o.rows)
 	switch {
 	case o.split:
-		// the order read before is taken back, its rows now incomplete
-		if t := o.ref.orders[o.key]; t != nil {
+		// the order read before is taken back, its rows now incomplete,
+		// at its key's first row of another field count
+		if t := o.ref.orders[o.key]; t != nil && o.splitRows > 0 {
 			o.ref.lines = slices.DeleteFunc(o.ref.lines, func(l string) bool { return strings.Split(l, "|")[1] == o.key })
 			o.ref.loaded -= len(t.rows)
 			o.ref.dups -= t.dups
@@ -260,7 +282,7 @@ func (o *refOrder) end() bool {
 		}
 		return false
 	case o.del:
-		for _, l := range o.rows {
+		for _, l := range o.cancelled {
 			o.ref.skip("cancelled order", l)
 		}
 		return false
@@ -407,7 +429,11 @@ func wooExport(rng *rand.Rand, n, pad, bad1in int) (string, refLoad) {
 				fields = append(fields, refLine(customer, key, product, t, -1, affinity.Money(refunded)))
 			}
 			bad, badCol := spoil(rng, fields, bad1in, wooFaults)
-			o.row(w.row(fields[:nf]), fields, nf, bad, badCol, false, [2]string{product, name})
+			rec := fields[:nf]
+			if bad == "" {
+				rec, bad = miscount(rng, rec, bad1in)
+			}
+			o.row(w.row(rec), fields, nf, bad, badCol, false, [2]string{product, name})
 			if bad == "" {
 				prev, prevName = fields, [2]string{product, name}
 			}
