@@ -459,6 +459,12 @@ func writeComparisons(w io.Writer, rep *evaluate.Report, items evaluate.Items, m
 	fmt.Fprintf(w, "\nthe engine's defaults against the best baseline, %s@%d:\n", metric, rep.K)
 	writeRows(w, items, metric, []string{"engine", "baseline"}, []*evaluate.Row{engine, rows[i]})
 	writeDifference(w, d)
+	if items == evaluate.AllItems {
+		// the reader of "all items" must know the engine row offers
+		// nothing already bought, which the baselines may
+		fmt.Fprint(w, "  (the engine's default mode offers nothing a customer bought before; engine-next-basket adds\n",
+			"  their repeats, as shop.Open does itself for a shop whose next orders are mostly repeats)\n")
+	}
 	return nil
 }
 

@@ -164,7 +164,11 @@ func TestWriteComparisons(t *testing.T) {
 	got = w.String()
 	i = strings.Index(got, "the engine's defaults against the best baseline, ndcg@5:\n")
 	require.GreaterOrEqual(t, i, 0, got)
-	assert.Regexp(t, `^[^\n]*\n  engine +engine +[0-9.]+ ± [0-9.]+ \[[^\n]*\n  baseline +weak-baseline +0\.0000 ± 0\.0000 \[[^\n]*\n  difference \+[0-9.]+ ± [0-9.]+ \[[^\n]*: beyond noise\n$`, got[i:])
+	assert.Regexp(t, `^[^\n]*\n  engine +engine +[0-9.]+ ± [0-9.]+ \[[^\n]*\n  baseline +weak-baseline +0\.0000 ± 0\.0000 \[[^\n]*\n  difference \+[0-9.]+ ± [0-9.]+ \[[^\n]*: beyond noise\n  \(the engine's default mode offers nothing a customer bought before; [^\n]*\n  [^\n]*\)\n$`, got[i:])
+	// on new items only, nothing to say of repeats
+	w.Reset()
+	require.NoError(t, writeComparisons(&w, rep, evaluate.ExploreItems, evaluate.NDCG, map[string]bool{"engine": true, "engine-copy": true}))
+	assert.NotContains(t, w.String(), "bought before")
 
 	// no engine row, or no baseline: no such comparison
 	w.Reset()
