@@ -285,15 +285,23 @@ type Options struct {
 	// A refresh's "segment" step runs beside the others (an update of
 	// the index) or after its "engine" step (a full build), from the
 	// goroutine that builds the index in the background (see
-	// [Shop.Refresh]), and with ModelRefit RefitBackground a refresh's
+	// [Shop.Refresh]) — but in a shop that serves profiles (the current
+	// snapshot's value models fitted, by [Snapshot.Profile] or
+	// [Snapshot.Value]) the index is built before the swap, and the step
+	// runs before "count" on the refresh's own goroutine, as at Open —, and
+	// with ModelRefit RefitBackground a refresh's
 	// "model" step from the goroutine of the background fit, so Progress
-	// may be called from several goroutines at once; a step stopped by a
-	// newer refresh reports no end. A report holds up the step it
+	// may be called from several goroutines at once. A step that fails,
+	// or that a newer refresh, Close or a context stops, reports no end;
+	// one begun again — a segment build stopped by a newer refresh that a
+	// request then asks for, a background fit that failed and is tried
+	// again on the newer history — reports its start once, and its end
+	// once it is done. A report holds up the step it
 	// reports: the callback should return promptly, and must not wait
 	// for the shop's own work — call Refresh, Close or WaitModel, or ask
 	// for a segment index still being built (Segment, Segments,
 	// SegmentIndex, Profile before the "segment" step's end). The end of
-	// a refresh's "segment" step is reported once the index is served,
+	// a background "segment" step is reported once the index is served,
 	// and that of a background "model" step once the snapshot with the
 	// new fit is, so a callback may ask for them from there. A panic of
 	// the callback on the caller's goroutine reaches the caller, and so

@@ -374,6 +374,10 @@ func (s *Shop) refitLoop(done chan struct{}) {
 		s.refit.done = nil
 		close(done)
 	}
+	// the step's end, while its start is reported: a fit begun again for
+	// a newer history after one that failed is the same step, whose
+	// start is not reported twice
+	var end func()
 	for {
 		s.refit.mu.Lock()
 		snap := s.cur.Load()
@@ -394,13 +398,17 @@ func (s *Shop) refitLoop(done chan struct{}) {
 		// this goroutine is the shop's, where no recover of the caller's
 		// reaches
 		err := parallel.Guard(func() error {
-			end := step(s.set.o.Progress, "model", int64(h.Catalog().NumProducts()), "products")
+			if end == nil {
+				end = step(s.set.o.Progress, "model", int64(h.Catalog().NumProducts()), "products")
+			}
 			idx, err := fit.index(ctx, h, asOf)
 			if err == nil {
 				err = s.adoptModel(ctx, idx, seq)
 			}
 			if err == nil {
-				end() // once the fit is served, as the segment step's end
+				ended := end
+				end = nil
+				ended() // once the fit is served, as the segment step's end
 			}
 			return err
 		})

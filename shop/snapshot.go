@@ -194,6 +194,11 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 	if background && prevSegs != nil {
 		letGo = prevSegs.hold()
 	}
+	// The step's end, once its start is reported: a run begun again after
+	// a stopped one (a request asks for the index, see segIndex) is the
+	// same step, whose start is not reported twice. Runs come one after
+	// the other (segIndex.start), so the variable needs no lock.
+	var segEnd func()
 	buildSeg := func(ctx context.Context) (*segment.Index, func(), error) {
 		defer letGo()
 		bgCtx, release := bg.run()
@@ -208,7 +213,9 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 			// audiences are empty.
 			return nil, nil, nil
 		}
-		done := step(prog, "segment", int64(h.NumCustomers()), "customers")
+		if segEnd == nil {
+			segEnd = step(prog, "segment", int64(h.NumCustomers()), "customers")
+		}
 		var x *segment.Index
 		var err error
 		if prevSegs != nil {
@@ -239,7 +246,7 @@ func newSnapshot(ctx context.Context, h *affinity.History, rep dataset.Report, s
 		if err != nil {
 			return nil, nil, wrap(err, "segment index")
 		}
-		return x, done, nil
+		return x, segEnd, nil
 	}
 	built := false
 	defer func() {
