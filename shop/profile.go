@@ -95,7 +95,8 @@ type Value struct {
 // snapshot's as-of time (a snapshot opened with [Options.AsOf] in the
 // past holds later data). The
 // first call on a snapshot fits the value models (see [Snapshot.Value]);
-// ctx bounds that fit.
+// ctx bounds that fit, and a fit it stops returns ctx's error, wrapped,
+// as Value does.
 func (s *Snapshot) Profile(ctx context.Context, key string) (Profile, error) {
 	p := Profile{Customer: key}
 	if ctx == nil {
@@ -274,7 +275,11 @@ type valueState struct {
 // returns them. A shop whose data cannot support the models gets an
 // error wrapping [ErrNoValueModel]; [Snapshot.Profile] then leaves Value
 // out. A fit stopped by ctx is not
-// kept: the next call fits again. A call made while another caller's fit
+// kept: the next call fits again; it returns ctx's error, wrapped
+// ("shop: value models: context canceled", matching [context.Canceled]
+// or [context.DeadlineExceeded] with errors.Is, never ErrNoValueModel,
+// whatever error the fit met as it stopped), and so does Profile. A call
+// made while another caller's fit
 // runs waits for it as long as its own ctx allows (then it returns
 // ctx's error, wrapped: "shop: waiting for the value models: context
 // canceled"). Once a snapshot's models have been
@@ -326,7 +331,10 @@ func (s *Snapshot) fitOnce(ctx context.Context, ch chan struct{}) (v *Values, er
 	}()
 	v, err = s.fitValues(ctx)
 	if err != nil && ctx.Err() != nil {
-		return nil, err
+		// stopped by ctx, whatever error the fit met on its way out (an
+		// optimiser's, or ErrNoValueModel's, which Profile would drop):
+		// ctx's, as the other waits of the shop return it
+		return nil, wrap(ctx.Err(), "value models")
 	}
 	kept = true
 	return v, err
@@ -342,7 +350,7 @@ func (s *Snapshot) valuesAsked() bool {
 func (s *Snapshot) fitValues(ctx context.Context) (*Values, error) {
 	sum, err := clv.Summarize(ctx, s.h, s.asOf, clv.SummaryOptions{Unit: clv.Week})
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "value models")
 	}
 	if len(sum.Rows) < 10 {
 		return nil, fmt.Errorf("%w: %d customers", ErrNoValueModel, len(sum.Rows))
@@ -379,7 +387,7 @@ func (s *Snapshot) fitValues(ctx context.Context) (*Values, error) {
 	}
 	v.scores, err = clv.Score(ctx, sum.Rows, v.BGNBD, v.GammaGamma, clv.ScoreOptions{Workers: s.workers})
 	if err != nil {
-		return nil, err
+		return nil, wrap(err, "value models")
 	}
 	return v, nil
 }
