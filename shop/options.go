@@ -237,7 +237,11 @@ type Options struct {
 	// (recommend.ErrNoValidation) keeps the defaults. [Snapshot.Tuning]
 	// returns what was tried. Tuning builds the engine a dozen times: a
 	// few seconds on a shop of 100,000 lines, under two minutes on Online
-	// Retail's 500,000.
+	// Retail's 500,000. A candidate with its own recommend.Model.Fit is
+	// fitted at every snapshot it serves, in the background too (see
+	// ModelRefit), and stopped through the fit's context only: a Fit that
+	// does not return once its context is done holds up [Shop.Close] (and
+	// a Refresh that fits inline) until it returns.
 	Tune *recommend.Grid
 
 	// Segment are the segment index's options; Lookback above, when set,

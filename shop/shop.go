@@ -481,7 +481,12 @@ func (s *Shop) adoptModel(ctx context.Context, idx *similarity.Index, seq uint64
 // waits for it too. Nothing any of them made is served once Close is
 // called, however far it got (a fit or a refresh that ends as Close
 // begins is dropped). Later calls of Refresh and WaitModel return
-// ErrClosed. Snapshots stay usable: requests, audiences and live controls
+// ErrClosed. Close stops all of it through contexts, so code of the
+// caller's that the shop waits for and that does not return when its
+// context is done — a custom model fit (recommend.Model.Fit of a
+// [Options.Tune] candidate) that ignores its context, a [Source] whose
+// Load does, a Progress or OnLoad callback that blocks — holds Close up
+// until it returns. Snapshots stay usable: requests, audiences and live controls
 // keep working on the last one, and a segment index whose build was
 // stopped is built when asked for, on the asker's time (Close does not
 // wait for what starts after it). Close is safe to call more than once,
@@ -512,7 +517,9 @@ func (s *Shop) Close() {
 // (the shop then keeps serving the model it had, and the next refresh
 // tries again; a fit of an earlier history that fails is followed by
 // that of the current one) while the current snapshot's model is not
-// current, or ctx's error, wrapped.
+// current, or, when ctx is done first, ctx's error, wrapped as the
+// shop's other waits wrap it ("shop: waiting for the model fit: context
+// canceled").
 func (s *Shop) WaitModel(ctx context.Context) error {
 	if ctx == nil {
 		return ErrNilContext
@@ -535,7 +542,7 @@ func (s *Shop) WaitModel(ctx context.Context) error {
 		select {
 		case <-done:
 		case <-ctx.Done():
-			return wrap(ctx.Err(), "")
+			return wrap(ctx.Err(), "waiting for the model fit")
 		}
 	}
 }
