@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -48,10 +49,10 @@ type header struct {
 // header rec may hold: none in those the loader reads, by specs, but in
 // free text (see lineKind).
 func (h *header) oneLine(rec []string, specs []colSpec) *oneLine {
-	o := &oneLine{cols: make([]lineKind, h.n), names: make([]string, len(rec))}
-	for i, f := range rec {
-		o.names[i] = strings.Clone(strings.TrimSpace(f)) // as header.text
-	}
+	// The names are the record's own strings, trimmed when read (see
+	// oneLine.name): a copy of the slice, not of each string, which may
+	// be a header of very many columns.
+	o := &oneLine{cols: make([]lineKind, h.n), names: slices.Clone(rec)}
 	for j, i := range h.idx {
 		if i >= 0 && i < h.n {
 			o.cols[i] = noLines
@@ -68,8 +69,13 @@ func (h *header) oneLine(rec []string, specs []colSpec) *oneLine {
 // characters (a byte-order mark, zero-width spaces) that editors and
 // exports leave in headers.
 func normHeader(s string) string {
+	s = strings.TrimSpace(s)
+	if folded(s) {
+		return s // most headers: no copy
+	}
 	var b strings.Builder
-	for _, r := range strings.ToLower(strings.TrimSpace(s)) {
+	b.Grow(len(s))
+	for _, r := range strings.ToLower(s) {
 		switch {
 		case r == ' ' || r == '_' || r == '-' || r == '.' || r == '\t':
 		case unicode.Is(unicode.Cf, r):
@@ -78,6 +84,19 @@ func normHeader(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// folded reports whether s is its own normHeader: ASCII without upper
+// case letters and without the characters normHeader drops (ASCII holds
+// no format characters).
+func folded(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= utf8.RuneSelf, c >= 'A' && c <= 'Z', c == ' ', c == '_', c == '-', c == '.', c == '\t':
+			return false
+		}
+	}
+	return true
 }
 
 // looseHeader keeps only the ASCII letters and digits of a normalised
@@ -94,7 +113,8 @@ func looseHeader(s string) string {
 // nearMiss returns the name among the unmapped specs' names that header
 // name k almost matches: equal but for stray characters, or one edit away
 // from a name of five or more letters. It returns "" when there is none.
-func nearMiss(k string, specs []colSpec, idx []int) (name string, loose bool) {
+// norms holds the specs' names as normHeader folds them, by spec.
+func nearMiss(k string, specs []colSpec, norms [][]string, idx []int) (name string, loose bool) {
 	if len(k) > 64 {
 		return "", false
 	}
@@ -103,8 +123,8 @@ func nearMiss(k string, specs []colSpec, idx []int) (name string, loose bool) {
 		if idx[c] >= 0 {
 			continue
 		}
-		for _, n := range sp.names {
-			nn := normHeader(n)
+		for j, n := range sp.names {
+			nn := norms[c][j]
 			if lk != "" && lk == looseHeader(nn) {
 				return n, true
 			}
@@ -161,24 +181,48 @@ func appendIgnored(ignored *[]string, text string) {
 // columns left unmapped. format, when not empty, is named in the error of
 // missing columns: a file read in another format than its own.
 func mapHeader(rec []string, specs []colSpec, line int, lenient bool, ignored *[]string, format string) (header, error) {
-	seen := make(map[string]int, len(rec))
+	// The folded names, and the columns with one sorted by it (then by
+	// column): a slice, not a map, so that a header of very many short
+	// columns costs a few times its size.
+	keys := make([]string, len(rec))
+	byKey := make([]int32, 0, len(rec))
 	for i, f := range rec {
-		k := normHeader(f)
-		if k == "" {
-			continue
+		if keys[i] = normHeader(f); keys[i] != "" {
+			byKey = append(byKey, int32(i))
 		}
-		if j, dup := seen[k]; dup {
-			return header{}, &ParseError{Line: line, Column: i + 1, Field: strings.TrimSpace(f), Reason: reasonHeader,
-				Err: fmt.Errorf("duplicate column %q (same as column %d)", strings.TrimSpace(f), j+1)}
+	}
+	slices.SortFunc(byKey, func(a, b int32) int { return cmp.Or(strings.Compare(keys[a], keys[b]), cmp.Compare(a, b)) })
+	// The error names the first column that repeats an earlier one's name.
+	dup, first := -1, -1
+	for x := 1; x < len(byKey); x++ {
+		i := int(byKey[x])
+		if keys[i] == keys[byKey[x-1]] && (dup < 0 || i < dup) {
+			dup, first = i, int(byKey[x-1])
 		}
-		seen[k] = i
+	}
+	if dup >= 0 {
+		f := strings.TrimSpace(rec[dup])
+		return header{}, &ParseError{Line: line, Column: dup + 1, Field: f, Reason: reasonHeader,
+			Err: fmt.Errorf("duplicate column %q (same as column %d)", f, first+1)}
+	}
+	seen := func(k string) (int, bool) {
+		x, ok := slices.BinarySearchFunc(byKey, k, func(i int32, k string) int { return strings.Compare(keys[i], k) })
+		if !ok {
+			return 0, false
+		}
+		return int(byKey[x]), true
 	}
 	h := header{idx: make([]int, len(specs)), text: make([]string, len(specs)), n: len(rec)}
 	var missing []string
+	norms := make([][]string, len(specs)) // folded once: nearMiss reads them for every column
 	for c, sp := range specs {
 		h.idx[c] = -1
-		for _, name := range sp.names {
-			if i, ok := seen[normHeader(name)]; ok {
+		norms[c] = make([]string, len(sp.names))
+		for j, name := range sp.names {
+			norms[c][j] = normHeader(name)
+		}
+		for j := range sp.names {
+			if i, ok := seen(norms[c][j]); ok {
 				h.idx[c] = i
 				h.text[c] = strings.Clone(strings.TrimSpace(rec[i]))
 				break
@@ -192,11 +236,11 @@ func mapHeader(rec []string, specs []colSpec, line int, lenient bool, ignored *[
 		}
 	}
 	for i, f := range rec {
-		k := normHeader(f)
+		k := keys[i]
 		if used[i] || k == "" {
 			continue
 		}
-		if name, loose := nearMiss(k, specs, h.idx); name != "" {
+		if name, loose := nearMiss(k, specs, norms, h.idx); name != "" {
 			if !lenient {
 				return header{}, &ParseError{Line: line, Column: i + 1, Field: strconv.Quote(f), Reason: reasonHeader,
 					Err: fmt.Errorf("column %q matches no known column; did you mean %q? (rename it, or name it in Options.Columns)", f, name)}

@@ -58,7 +58,7 @@ type csvBlock struct {
 type oneLine struct {
 	all   lineKind   // of every field, when not anyLines
 	cols  []lineKind // by field index
-	names []string   // by field index: the header's text, for errors
+	names []string   // by field index: the header's text, untrimmed, for errors
 	every string     // the name of every field, without a header
 }
 
@@ -102,7 +102,7 @@ func (o *oneLine) name(i int) string {
 	case o.every != "":
 		return o.every
 	case i < len(o.names):
-		return o.names[i]
+		return strings.TrimSpace(o.names[i]) // as header.text
 	}
 	return ""
 }
@@ -517,8 +517,12 @@ func parseCSVBlock(b *csvBlock, comma rune, seed maphash.Seed, free chan *csvBat
 	// each field but a record's last ends at a separator, a record ends
 	// at a line break (or the end of the input) and holds at least one
 	// byte, so there are at most len(data)+1 fields; else a long first
-	// line before many short ones would reserve the product of the two
-	n := b.lines + 1
+	// line before many short ones would reserve the product of the two.
+	// A block that ends with a line break has no line after its last.
+	n := b.lines
+	if len(b.data) == 0 || b.data[len(b.data)-1] != '\n' {
+		n++
+	}
 	if cap(out.recs) < n {
 		out.recs = make([]csvRec, 0, n)
 	}
