@@ -20,8 +20,9 @@ type CatalogOptions struct {
 	Lenient bool
 	// Comma is the field separator; 0 means ','.
 	Comma rune
-	// DecimalSep is the decimal separator of prices, '.' or ','; 0 means
-	// '.'.
+	// DecimalSep is the decimal separator of prices, '.' or ','; 0
+	// means '.'. A stock count may use it too, or '.', as a quantity
+	// may ([Options.DecimalSep]).
 	DecimalSep byte
 	// Categories, when set, derives category paths from the name of a
 	// product whose category field is empty or absent (see
@@ -53,7 +54,8 @@ type CatalogColumns struct {
 	// stock"/"out of stock" (or "instock"/"outofstock", as WooCommerce
 	// writes them, whose "onbackorder" is in stock: the product can be
 	// ordered), "available"/"unavailable", "sold out", or a stock count,
-	// whole (in stock when > 0; "5.0" is 5, as for quantities); empty
+	// whole (in stock when > 0; "5.0" and "5." are 5, as for
+	// quantities, see [CatalogOptions.DecimalSep]); empty
 	// means in stock; default "in stock", "stock", "available". Without
 	// the column every product is in stock.
 	InStock string
@@ -143,7 +145,7 @@ func (l *loader) productRow(src *csvSource, rec []string, h *header, seen map[st
 		price = m
 	}
 	stock := h.field(rec, catStock)
-	inStock, ok := parseStock(stock)
+	inStock, ok := parseStock(stock, l.opts.DecimalSep)
 	if !ok {
 		return l.reject(h.fail(src, catStock, reasonStock, &valueError{what: "stock flag", text: stock}))
 	}
@@ -169,14 +171,15 @@ func (l *loader) productRow(src *csvSource, rec []string, h *header, seen map[st
 	return nil
 }
 
-// parseStock parses a stock flag or count; "" means in stock.
-func parseStock(s string) (inStock, ok bool) {
+// parseStock parses a stock flag or count (a whole number written with
+// decimal separator sep, see parseWhole); "" means in stock.
+func parseStock(s string, sep byte) (inStock, ok bool) {
 	switch strings.ToLower(s) {
 	case "", "true", "t", "yes", "y", "in stock", "instock", "available", "onbackorder", "on backorder":
 		return true, true
 	case "false", "f", "no", "n", "out of stock", "outofstock", "unavailable", "sold out":
 		return false, true
 	}
-	n, ok := parseWhole(s, 64)
+	n, ok := parseWhole(s, sep, 64)
 	return n > 0, ok
 }

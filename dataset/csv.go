@@ -424,7 +424,7 @@ func (l *loader) purchaseRow(src *csvSource, rec []string, h *header, kind csvKi
 	qty := int32(1)
 	if h.has(colQuantity) {
 		s := h.field(rec, colQuantity)
-		q, ok := parseQuantity(s)
+		q, ok := parseQuantity(s, l.opts.DecimalSep)
 		switch {
 		case !ok:
 			return l.reject(h.fail(src, colQuantity, reasonQuantity, &valueError{what: "quantity", text: s}))

@@ -241,7 +241,7 @@ func (l *loader) cdnowRow(customer string, f []string, line, off int) error {
 	if err := checkTime(t, f[0]); err != nil {
 		return l.reject(fieldError(line, off+2, "date", reasonTimeRange, err))
 	}
-	q, ok := parseQuantity(f[1])
+	q, ok := parseQuantity(f[1], l.opts.DecimalSep)
 	switch {
 	case !ok:
 		return l.reject(fieldError(line, off+3, "cds", reasonQuantity, &valueError{what: "quantity", text: f[1]}))

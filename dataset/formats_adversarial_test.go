@@ -214,11 +214,21 @@ func advMoney(s string, dec byte) (int64, bool) {
 	return v, true
 }
 
-// advQty parses an int32 quantity, "6.0" as 6.
-func advQty(s string) (int32, bool) {
-	if w, frac, ok := strings.Cut(s, "."); ok {
-		if w == "" || frac == "" || strings.Trim(frac, "0") != "" {
+// advQty parses an int32 quantity, "6.0" and "6." as 6, as amounts are
+// read: with '.' or the decimal separator dec, a digit on one side of it
+// at least.
+func advQty(s string, dec byte) (int32, bool) {
+	sep := "."
+	if dec == ',' && !strings.Contains(s, ".") {
+		sep = ","
+	}
+	if w, frac, ok := strings.Cut(s, sep); ok {
+		digits := strings.TrimLeft(w, "+-")
+		if digits == "" && frac == "" || strings.Trim(frac, "0") != "" {
 			return 0, false
+		}
+		if digits == "" {
+			w += "0"
 		}
 		s = w
 	}
@@ -598,7 +608,7 @@ func advShopifyRules(dec byte, loc *time.Location) advOrderRules {
 			return "", 0, 0
 		},
 		line: func(m *advModel, rec []string, ls []int, h advHeader, o *advOrderState) (string, int, int) {
-			q, ok := advQty(h.get(rec, shQuantity))
+			q, ok := advQty(h.get(rec, shQuantity), dec)
 			if c, l := h.col(ls, shQuantity); !ok {
 				return "invalid quantity", c, l
 			} else if q == 0 {
@@ -659,7 +669,7 @@ func advWooRules(dec byte, loc *time.Location) advOrderRules {
 			return "", 0, 0
 		},
 		line: func(m *advModel, rec []string, ls []int, h advHeader, o *advOrderState) (string, int, int) {
-			q, ok := advQty(h.get(rec, wcQuantity))
+			q, ok := advQty(h.get(rec, wcQuantity), dec)
 			if c, l := h.col(ls, wcQuantity); !ok {
 				return "invalid quantity", c, l
 			} else if q == 0 {
@@ -673,7 +683,7 @@ func advWooRules(dec byte, loc *time.Location) advOrderRules {
 			}
 			var rq int32
 			if s := h.get(rec, wcRefundedQty); s != "" {
-				if rq, ok = advQty(s); !ok {
+				if rq, ok = advQty(s, dec); !ok {
 					c, l := h.col(ls, wcRefundedQty)
 					return "invalid quantity", c, l
 				}
@@ -1678,7 +1688,7 @@ func advLoadCSV(t *testing.T, m *advModel, data string, opts dataset.Options) {
 		}
 		q := int32(1)
 		if hasQty {
-			if q, ok = advQty(h.get(rec, gcQuantity)); !ok {
+			if q, ok = advQty(h.get(rec, gcQuantity), opts.DecimalSep); !ok {
 				fail("invalid quantity", gcQuantity)
 				continue
 			} else if q == 0 {

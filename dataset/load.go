@@ -77,7 +77,9 @@ type Options struct {
 	// Location is the time zone of times that carry none; nil means UTC.
 	Location *time.Location
 	// DecimalSep is the decimal separator of prices and amounts, '.' or
-	// ','; 0 means '.'.
+	// ','; 0 means '.'. A quantity is read as an amount is
+	// ([affinity.ParseMoney]) and must be whole: "3", "3.0" and "3."
+	// are 3; with ',' so are "3,0" and "3,", and "3.0" still is.
 	DecimalSep byte
 	// Comma is the field separator of the CSV formats ("csv",
 	// "onlineretail", "members", "baskets"); 0 means ','. It must not be
@@ -168,8 +170,8 @@ type Columns struct {
 	// Time is the order time, parsed with [Options.TimeLayouts]; default
 	// "time", "date", "timestamp", "order date". Required.
 	Time string
-	// Quantity is the number of units, an integer ("6.0" is accepted),
-	// negative for a return; default "quantity", "qty". Optional: 1 when
+	// Quantity is the number of units, a whole number ("6.0" and "6."
+	// are accepted, see [Options.DecimalSep]), negative for a return; default "quantity", "qty". Optional: 1 when
 	// absent.
 	Quantity string
 	// Price is the unit price, a decimal with [Options.DecimalSep];
@@ -1613,24 +1615,39 @@ func daysIn(month, year int) int {
 	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
-// parseQuantity parses an int32 quantity; "6.0" is accepted as 6.
-func parseQuantity(s string) (int32, bool) {
-	n, ok := parseWhole(s, 32)
+// parseQuantity parses an int32 quantity written as [parseWhole] reads
+// it: "6", "6.0", "6." (and "6,0", "6," with decimal separator ',').
+func parseQuantity(s string, sep byte) (int32, bool) {
+	n, ok := parseWhole(s, sep, 32)
 	return int32(n), ok
 }
 
 // parseWhole parses a whole number of bitSize bits written as an integer
-// or as a decimal whose fraction is zeros ("6.0", as spreadsheets export
-// counts).
-func parseWhole(s string, bitSize int) (int64, bool) {
+// or as a decimal whose fraction is zeros or empty ("6.0", "6.", as
+// spreadsheets export counts), with the decimal separator of amounts,
+// sep (0 means '.'), as [affinity.ParseMoney] reads them, or with '.':
+// a whole number has no thousands separator, and exports with a decimal
+// comma for prices still write counts such as "6.0".
+func parseWhole(s string, sep byte, bitSize int) (int64, bool) {
 	if n, err := strconv.ParseInt(s, 10, bitSize); err == nil {
 		return n, true
 	}
 	i := strings.IndexByte(s, '.')
-	if i <= 0 || i == len(s)-1 || strings.Trim(s[i+1:], "0") != "" {
+	if sep != 0 && sep != '.' && i < 0 {
+		i = strings.IndexByte(s, sep)
+	}
+	if i < 0 || strings.Trim(s[i+1:], "0") != "" {
 		return 0, false
 	}
-	n, err := strconv.ParseInt(s[:i], 10, bitSize)
+	whole := s[:i]
+	switch whole {
+	case "", "+", "-": // ".0": no digit before the separator
+		if i == len(s)-1 {
+			return 0, false // no digit at all
+		}
+		whole += "0"
+	}
+	n, err := strconv.ParseInt(whole, 10, bitSize)
 	return n, err == nil
 }
 

@@ -545,9 +545,9 @@ func absQuantity(q int32) int64 {
 }
 
 // quantity reads the non-zero line quantity of column c.
-func quantity(src *csvSource, rec []string, h *header, c int) (int32, *ParseError) {
+func (l *loader) quantity(src *csvSource, rec []string, h *header, c int) (int32, *ParseError) {
 	s := h.field(rec, c)
-	q, ok := parseQuantity(s)
+	q, ok := parseQuantity(s, l.opts.DecimalSep)
 	switch {
 	case !ok:
 		return 0, h.fail(src, c, reasonQuantity, &valueError{what: "quantity", text: s})

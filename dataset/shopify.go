@@ -79,7 +79,7 @@ func (l *loader) shopifyOrder(o *orderBuf, src *csvSource, rec []string, h *head
 // Lineitem price, less the line's Lineitem discount spread exactly over
 // the units.
 func (l *loader) shopifyLine(o *orderBuf, src *csvSource, rec []string, h *header) *ParseError {
-	q, e := quantity(src, rec, h, shQuantity)
+	q, e := l.quantity(src, rec, h, shQuantity)
 	if e != nil {
 		return e
 	}

@@ -766,7 +766,7 @@ func (r *sqlRow) quantity() (int32, *ParseError) {
 		}
 	case string, []byte:
 		s, _ := r.text(colQuantity, false)
-		if q, ok := parseQuantity(s); ok {
+		if q, ok := parseQuantity(s, '.'); ok {
 			return q, nil
 		}
 	case float64:

@@ -76,7 +76,7 @@ func (l *loader) wooOrder(o *orderBuf, src *csvSource, rec []string, h *header) 
 // item_total / item_quantity, and the refunded units (or amount) as a
 // return of the same product.
 func (l *loader) wooLine(o *orderBuf, src *csvSource, rec []string, h *header) *ParseError {
-	q, e := quantity(src, rec, h, wcQuantity)
+	q, e := l.quantity(src, rec, h, wcQuantity)
 	if e != nil {
 		return e
 	}
@@ -87,7 +87,7 @@ func (l *loader) wooLine(o *orderBuf, src *csvSource, rec []string, h *header) *
 	var rq int32
 	if s := h.field(rec, wcRefundedQty); s != "" {
 		var ok bool
-		if rq, ok = parseQuantity(s); !ok {
+		if rq, ok = parseQuantity(s, l.opts.DecimalSep); !ok {
 			return h.fail(src, wcRefundedQty, reasonQuantity, &valueError{what: "quantity", text: s})
 		}
 	}
