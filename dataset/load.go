@@ -638,7 +638,14 @@ var formats = []format{
 // the lines. Only an order's first row carries the
 // order-level columns (Email, Financial Status, Created at, Cancelled at,
 // Refunded Amount); they apply to every line of the order, and errors in
-// them name that first row. An order with Cancelled at set or Financial
+// them name that first row. When that row has a wrong field count
+// (lenient mode), they are lost with it: the order's next rows are read
+// as later rows, not as its first, and skipped as "incomplete order" (a
+// bad line item under its own reason), cancelled or not, so nothing of
+// the order is put or deleted. (A "woocommerce" row repeats its order's
+// columns: after a malformed first row the next one is read as the
+// first, and a cancelled order is still deleted, its rows "cancelled
+// order".) An order with Cancelled at set or Financial
 // Status "refunded" or "voided" is cancelled. A Refunded Amount above
 // zero becomes one [RefundProduct] line of quantity −1, capped at the
 // value of the order's lines. Other columns are ignored, Currency

@@ -120,8 +120,11 @@ func (o *orderBuf) start(key string, line int) *ParseError {
 // of the order id, and how the order-level fields (read from an order's
 // first row) and a line item (appended to the order's lines) are read.
 type orderFormat struct {
-	specs     []colSpec
-	orderCol  int
+	specs    []colSpec
+	orderCol int
+	// firstOnly: only an order's first row holds the order-level fields
+	// (Shopify); WooCommerce repeats them on every row
+	firstOnly bool
 	readOrder func(l *loader, o *orderBuf, src *csvSource, rec []string, h *header) *ParseError
 	readLine  func(l *loader, o *orderBuf, src *csvSource, rec []string, h *header) *ParseError
 }
@@ -173,8 +176,15 @@ func (l *loader) loadOrders(r io.Reader, f orderFormat) error {
 				return l.takeBack(&o, key)
 			}
 			o.incomplete = next
-			if e := f.readOrder(l, &o, src, rec, h); e != nil {
-				return l.badOrder(&o, e)
+			// After a malformed row that may be the order's first, the
+			// only one with its order-level fields (firstOnly), this
+			// row is read as a later one, without them: the order is
+			// not put, so its rows are "incomplete order", not, say,
+			// "invalid time" for want of the first row's Created at.
+			if !next || !f.firstOnly {
+				if e := f.readOrder(l, &o, src, rec, h); e != nil {
+					return l.badOrder(&o, e)
+				}
 			}
 		} else if o.bad != "" {
 			l.skip(o.bad, src.line)

@@ -46,7 +46,7 @@ var shopifyLayouts = []string{"2006-01-02 15:04:05 -0700", "2006-01-02T15:04:05Z
 
 func loadShopify(l *loader, r io.Reader) error {
 	l.times.setDefault(shopifyLayouts)
-	return l.loadOrders(r, orderFormat{specs: shopifySpecs, orderCol: shName, readOrder: (*loader).shopifyOrder, readLine: (*loader).shopifyLine})
+	return l.loadOrders(r, orderFormat{specs: shopifySpecs, orderCol: shName, firstOnly: true, readOrder: (*loader).shopifyOrder, readLine: (*loader).shopifyLine})
 }
 
 // shopifyOrder reads the order-level fields of an order's first row.
