@@ -83,6 +83,20 @@ type orderChanges struct {
 	// built by the first erasure (nil before), and may name keys that
 	// another customer's change took since.
 	puts map[string][]string
+
+	// last is what Builder.displaced found last; an erasure, which
+	// changes what it leaves out, clears it.
+	last displacedMemo
+}
+
+// displacedMemo is what Builder.displaced returned for a change of key at
+// version, while valid.
+type displacedMemo struct {
+	key     string
+	version int64
+	g       uint64
+	loses   bool
+	valid   bool
 }
 
 type stagedOrder struct {
@@ -231,14 +245,16 @@ func (b *Builder) DeleteOrder(key string, version int64) error {
 // base History, in those of the base's orders of its key, found by the
 // base's index of order keys (built on first use, see
 // [History.LookupOrder]) so that [Builder.Gross] counts the change in
-// their place.
+// their place; right after [Builder.CheckApply] of the same key and
+// version, with no erasure between, it reuses that call's look-up.
 func (b *Builder) Apply(c OrderChange) error {
-	o, err := b.stage(c, true)
-	if err != nil || o == nil {
+	s, old, ok, err := b.stage(c, true)
+	if err != nil || !ok {
 		return err
 	}
+	o := &s
 	ch := b.changes
-	ch.replace(ch.byKey[c.Key], o)
+	ch.replace(old, o)
 	ch.byKey[c.Key] = o
 	if ch.puts != nil && o.gross != 0 && o.lines[0].Customer != "" {
 		cust := o.lines[0].Customer
@@ -262,30 +278,31 @@ func (b *Builder) Apply(c OrderChange) error {
 // would take only in their presence. It takes time linear in the number
 // of c's lines and in those of the base's orders of its key.
 func (b *Builder) CheckApply(c OrderChange) error {
-	o, err := b.stage(c, false)
-	if err != nil || o == nil {
+	o, old, ok, err := b.stage(c, false)
+	if err != nil || !ok {
 		return err
 	}
 	ch := b.changes
-	old := ch.byKey[c.Key]
 	displaced := ch.displaced + o.displaced
 	if old != nil {
 		displaced -= old.displaced
 	}
-	if _, ok := sumGross(b.held(), displaced, ch.grossWith(old, o)); !ok {
+	if _, ok := sumGross(b.held(), displaced, ch.grossWith(old, &o)); !ok {
 		return outOfRange(ErrInvalid, "order %q: gross value of all lines beyond %v", c.Key, MaxMoney)
 	}
 	return nil
 }
 
-// stage returns the staged change Apply makes of c, nil when a staged
-// change of its key wins over it, or Apply's error.
-func (b *Builder) stage(c OrderChange, keep bool) (*stagedOrder, error) {
+// stage returns the staged change Apply makes of c, with the staged
+// change of its key it replaces (nil: none); ok is false when that one
+// wins over c, err is Apply's error. With keep false, the change holds
+// no lines.
+func (b *Builder) stage(c OrderChange, keep bool) (o stagedOrder, old *stagedOrder, ok bool, err error) {
 	if c.Key == "" {
-		return nil, fmt.Errorf("%w: order change without order id", ErrInvalid)
+		return o, nil, false, fmt.Errorf("%w: order change without order id", ErrInvalid)
 	}
 	if c.Version < 0 {
-		return nil, fmt.Errorf("%w: order %q: negative version %d (versions are 0, no version, or above)", ErrInvalid, c.Key, c.Version)
+		return o, nil, false, fmt.Errorf("%w: order %q: negative version %d (versions are 0, no version, or above)", ErrInvalid, c.Key, c.Version)
 	}
 	del := c.Delete || len(c.Lines) == 0
 	var lines []Purchase
@@ -297,20 +314,20 @@ func (b *Builder) stage(c OrderChange, keep bool) (*stagedOrder, error) {
 		}
 		for i, p := range c.Lines {
 			if err := checkPurchase(p); err != nil {
-				return nil, pkgerr.Wrap("affinity", fmt.Sprintf("order %q line %d", c.Key, i+1), err)
+				return o, nil, false, pkgerr.Wrap("affinity", fmt.Sprintf("order %q line %d", c.Key, i+1), err)
 			}
 			v, ok := p.Price.Mul(int64(p.Quantity))
 			if !ok {
-				return nil, outOfRange(ErrInvalid, "order %q line %d: %d × %v is out of range", c.Key, i+1, p.Quantity, p.Price)
+				return o, nil, false, outOfRange(ErrInvalid, "order %q line %d: %d × %v is out of range", c.Key, i+1, p.Quantity, p.Price)
 			}
 			if grossOK {
 				gross, grossOK = gross.Add(max(v, -v))
 			}
 			switch {
 			case p.Order != "" && p.Order != c.Key:
-				return nil, fmt.Errorf("%w: order %q line %d belongs to order %q", ErrInvalid, c.Key, i+1, p.Order)
+				return o, nil, false, fmt.Errorf("%w: order %q line %d belongs to order %q", ErrInvalid, c.Key, i+1, p.Order)
 			case p.Customer != c.Lines[0].Customer:
-				return nil, fmt.Errorf("%w: order %q has lines of customers %q and %q", ErrInvalid, c.Key, c.Lines[0].Customer, p.Customer)
+				return o, nil, false, fmt.Errorf("%w: order %q has lines of customers %q and %q", ErrInvalid, c.Key, c.Lines[0].Customer, p.Customer)
 			}
 			if keep {
 				p.Order = c.Key
@@ -319,10 +336,11 @@ func (b *Builder) stage(c OrderChange, keep bool) (*stagedOrder, error) {
 		}
 	}
 	ch := b.staged()
-	if old, ok := ch.byKey[c.Key]; ok && (c.Version < old.version || c.Version == old.version && old.del && !del) {
-		return nil, nil
+	old = ch.byKey[c.Key]
+	if old != nil && (c.Version < old.version || c.Version == old.version && old.del && !del) {
+		return o, old, false, nil
 	}
-	o := &stagedOrder{version: c.Version, del: del, lines: lines, gross: uint64(gross)}
+	o = stagedOrder{version: c.Version, del: del, lines: lines, gross: uint64(gross)}
 	o.displaced, o.loses = b.displaced(c.Key, c.Version)
 	switch {
 	case del || o.loses:
@@ -332,7 +350,7 @@ func (b *Builder) stage(c OrderChange, keep bool) (*stagedOrder, error) {
 	case !grossOK:
 		o.gross = uint64(MaxMoney) + 1
 	}
-	return o, nil
+	return o, old, true, nil
 }
 
 func (ch *orderChanges) isErased(cust string) bool {
@@ -344,28 +362,46 @@ func (ch *orderChanges) isErased(cust string) bool {
 // orders of key that a change of key at version drops at Build, those
 // of customers erased in the Builder left out (the erasure counts them),
 // and whether the change loses to the version the base holds of key
-// (see resolve): it drops nothing then. Lines added with key in this
-// Builder, which the change drops too, are not counted: Gross stays an
-// upper bound.
+// (see resolve; that version is History.keyVersion's, found in the same
+// pass over the key's orders): it drops nothing then. Lines added with
+// key in this Builder, which the change drops too, are not counted:
+// Gross stays an upper bound. It keeps its last answer until an erasure,
+// so that CheckApply then Apply of one change, as a loader calls them,
+// look the key up in the base once.
 func (b *Builder) displaced(key string, version int64) (g uint64, loses bool) {
 	base := b.baseHistory()
-	if base.versioned() { // tombstones too, with no order left
-		if v, ok := base.keyVersion(key); ok && version < v {
-			return 0, true
-		}
-	}
-	if base == nil || base.NumOrders() == 0 {
+	if base == nil {
 		return 0, false
 	}
 	ch := b.staged()
-	base.keyIndex().each(base, key, func(o uint32) bool {
-		if c := base.orderCust[o]; c != anonBucket && len(ch.erased) > 0 && ch.isErased(base.CustomerKey(CustomerID(c))) {
+	if m := &ch.last; m.valid && m.key == key && m.version == version {
+		return m.g, m.loses
+	}
+	versioned := base.versioned() // tombstones too, with no order left
+	var held int64                // the version base holds of key, if ok
+	ok := false
+	if versioned {
+		held, ok = base.tomb.lookup(key)
+	}
+	if base.NumOrders() > 0 {
+		base.keyIndex().each(base, key, func(o uint32) bool {
+			if versioned {
+				if v := base.OrderVersion(OrderID(o)); !ok || v > held {
+					held, ok = v, true
+				}
+			}
+			if c := base.orderCust[o]; c != anonBucket && len(ch.erased) > 0 && ch.isErased(base.CustomerKey(CustomerID(c))) {
+				return true
+			}
+			g += orderGross(base, o)
 			return true
-		}
-		g += orderGross(base, o)
-		return true
-	})
-	return g, false
+		})
+	}
+	if ok && version < held {
+		g, loses = 0, true
+	}
+	ch.last = displacedMemo{valid: true, key: key, version: version, g: g, loses: loses}
+	return g, loses
 }
 
 // baseHistory returns the History the Builder was made on, nil if none.
@@ -417,6 +453,7 @@ func (b *Builder) EraseCustomer(key string) {
 		return
 	}
 	ch.erased[key] = struct{}{}
+	ch.last = displacedMemo{} // the erased customer's base orders are left out from now on
 	if ch.puts == nil {
 		ch.puts = make(map[string][]string)
 		for k, o := range ch.byKey {
