@@ -850,10 +850,11 @@ func (b *Builder) stagedEvent(i uint32) EventLine {
 
 // groupEvents returns the staged events by customer: customer c's are
 // idx[off[c]:off[c+1]], in the order of cmpEvents over keys, the product
-// keys. It sorts by time first and breaks the ties of each run of one
-// second after; with many of them (a date-only export puts a day's events
-// in one second) it compares the products' places in key order, sorted
-// once, instead of their keys.
+// keys. It sorts by time first, counting the events that tie with
+// another in their second as it goes, and breaks those ties after; with
+// many of them (a date-only export puts a day's events in one second) it
+// compares the products' places in key order, sorted once, instead of
+// their keys.
 func (b *Builder) groupEvents(keys []string, nc int) (off, idx []uint32) {
 	off = make([]uint32, nc+1)
 	for _, c := range b.eCust {
@@ -862,36 +863,23 @@ func (b *Builder) groupEvents(keys []string, nc int) (off, idx []uint32) {
 	for i := 1; i <= nc; i++ {
 		off[i] += off[i-1]
 	}
+	// Place each event at off[c], customer c's next slot, and advance it:
+	// off[c] ends at the start of customer c+1's events, so shifting off
+	// by one restores the starts, with no copy of them to advance.
 	idx = make([]uint32, len(b.eCust))
-	pos := slices.Clone(off[:nc])
 	for i, c := range b.eCust {
-		idx[pos[c]] = uint32(i)
-		pos[c]++
+		idx[off[c]] = uint32(i)
+		off[c]++
 	}
-	// runs calls f for each run of more than one event in one second of a
-	// customer's, sorted by time
-	runs := func(f func(run []uint32)) {
-		for c := range nc {
-			s := idx[off[c]:off[c+1]]
-			for i := 0; i+1 < len(s); {
-				j := i + 1
-				for j < len(s) && b.eUnix[s[j]] == b.eUnix[s[i]] {
-					j++
-				}
-				if j-i > 1 {
-					f(s[i:j])
-				}
-				i = j
-			}
-		}
-	}
+	copy(off[1:], off[:nc])
+	off[0] = 0
+	tied := 0
 	for c := range nc {
 		if s := idx[off[c]:off[c+1]]; len(s) > 1 {
 			slices.SortFunc(s, func(x, y uint32) int { return cmp.Compare(b.eUnix[x], b.eUnix[y]) })
+			b.eachTie(s, func(run []uint32) { tied += len(run) })
 		}
 	}
-	tied := 0
-	runs(func(run []uint32) { tied += len(run) })
 	if tied == 0 {
 		return off, idx
 	}
@@ -901,10 +889,27 @@ func (b *Builder) groupEvents(keys []string, nc int) (off, idx []uint32) {
 		// run (the rank fits in cache, the keys' bytes rarely do)
 		rank = productRank(keys)
 	}
-	runs(func(run []uint32) {
-		slices.SortFunc(run, func(x, y uint32) int { return cmpEvents(keys, rank, b.stagedEvent(x), b.stagedEvent(y)) })
-	})
+	for c := range nc {
+		b.eachTie(idx[off[c]:off[c+1]], func(run []uint32) {
+			slices.SortFunc(run, func(x, y uint32) int { return cmpEvents(keys, rank, b.stagedEvent(x), b.stagedEvent(y)) })
+		})
+	}
 	return off, idx
+}
+
+// eachTie calls f with each run of more than one event in one second in
+// s, staged events sorted by time.
+func (b *Builder) eachTie(s []uint32, f func(run []uint32)) {
+	for i := 0; i+1 < len(s); {
+		j := i + 1
+		for j < len(s) && b.eUnix[s[j]] == b.eUnix[s[i]] {
+			j++
+		}
+		if j-i > 1 {
+			f(s[i:j])
+		}
+		i = j
+	}
 }
 
 // sortEvents fills h's event columns with the staged events, each
