@@ -90,13 +90,12 @@ type orderChanges struct {
 }
 
 // displacedMemo is what Builder.displaced returned for a change of key at
-// version, while valid.
+// version; none while key is "" (no change has that key).
 type displacedMemo struct {
 	key     string
 	version int64
 	g       uint64
 	loses   bool
-	valid   bool
 }
 
 type stagedOrder struct {
@@ -374,33 +373,21 @@ func (b *Builder) displaced(key string, version int64) (g uint64, loses bool) {
 		return 0, false
 	}
 	ch := b.staged()
-	if m := &ch.last; m.valid && m.key == key && m.version == version {
+	if m := &ch.last; m.key != "" && m.key == key && m.version == version {
 		return m.g, m.loses
 	}
-	versioned := base.versioned() // tombstones too, with no order left
-	var held int64                // the version base holds of key, if ok
-	ok := false
-	if versioned {
-		held, ok = base.tomb.lookup(key)
-	}
-	if base.NumOrders() > 0 {
-		base.keyIndex().each(base, key, func(o uint32) bool {
-			if versioned {
-				if v := base.OrderVersion(OrderID(o)); !ok || v > held {
-					held, ok = v, true
-				}
-			}
-			if c := base.orderCust[o]; c != anonBucket && len(ch.erased) > 0 && ch.isErased(base.CustomerKey(CustomerID(c))) {
-				return true
-			}
-			g += orderGross(base, o)
-			return true
-		})
-	}
+	// the version base holds of key (0 in an unversioned base, which no
+	// change loses to), and the gross of its orders
+	held, ok := base.keyOrders(key, func(o uint32) {
+		if c := base.orderCust[o]; c != anonBucket && len(ch.erased) > 0 && ch.isErased(base.CustomerKey(CustomerID(c))) {
+			return
+		}
+		g += orderGross(base, o)
+	})
 	if ok && version < held {
 		g, loses = 0, true
 	}
-	ch.last = displacedMemo{valid: true, key: key, version: version, g: g, loses: loses}
+	ch.last = displacedMemo{key: key, version: version, g: g, loses: loses}
 	return g, loses
 }
 

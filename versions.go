@@ -198,10 +198,19 @@ func (h *History) OrderVersion(o OrderID) int64 {
 // [History.LookupOrder]) and takes time linear in the orders with key,
 // whatever other keys share its shard of the index.
 func (h *History) keyVersion(key string) (version int64, ok bool) {
+	return h.keyOrders(key, nil)
+}
+
+// keyOrders is keyVersion that also calls f, when not nil, with each
+// order of key h holds, in the one walk over them.
+func (h *History) keyOrders(key string, f func(o uint32)) (version int64, ok bool) {
 	version, ok = h.tomb.lookup(key)
 	h.keyIndex().each(h, key, func(o uint32) bool {
 		if v := h.OrderVersion(OrderID(o)); !ok || v > version {
 			version, ok = v, true
+		}
+		if f != nil {
+			f(o)
 		}
 		return true
 	})
